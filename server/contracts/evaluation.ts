@@ -1,0 +1,76 @@
+// The contract between the engine and the workers (DESIGN.md, "Evaluation jobs"): one module,
+// imported by both sides, holding the queue names and the zod schemas of jobs and results.
+import { z } from 'zod'
+
+/** graphile-worker task names (server mode). Workers only subscribe to the tasks they can run. */
+export const QUEUE_TASKS = {
+  evaluateCpu: 'fm_evaluate_cpu',
+  evaluateGpu: 'fm_evaluate_gpu',
+  result: 'fm_eval_result',
+} as const
+
+export const LANGUAGES = ['python', 'javascript', 'typescript', 'cpp', 'c', 'cuda'] as const
+export const Language = z.enum(LANGUAGES)
+export type Language = z.infer<typeof Language>
+
+/** Upper bound on a candidate program's size, everywhere it enters the system. */
+export const MAX_CODE_BYTES = 256 * 1024
+
+export const EvalLimits = z.object({
+  timeoutS: z.number().positive().max(24 * 3600),
+  memoryMb: z.number().int().min(16).max(1024 * 1024),
+  cpuS: z.number().positive().max(24 * 3600),
+})
+export type EvalLimits = z.infer<typeof EvalLimits>
+
+export const EvalJob = z.object({
+  /** = the candidate's id: the row is written first and its id is the job id */
+  jobId: z.string().min(1).max(64),
+  runId: z.string().min(1).max(64),
+  problem: z.object({ id: z.string().min(1).max(128), bundleHash: z.string().regex(/^[0-9a-f]{64}$/) }),
+  language: Language,
+  code: z.string().max(MAX_CODE_BYTES),
+  /** 0: the whole cascade; k > 0: stop after stage k */
+  stage: z.number().int().min(0).max(16).default(0),
+  limits: EvalLimits,
+  needs: z.object({ gpu: z.boolean(), languages: z.array(Language).max(8) }),
+  attempt: z.number().int().min(0).max(100),
+  /** when the engine enqueued it (ms since epoch), for queue-time accounting */
+  enqueuedAt: z.number().int().nonnegative().optional(),
+})
+export type EvalJob = z.infer<typeof EvalJob>
+
+export const ERROR_KINDS = ['timeout', 'memory', 'crash', 'bad-output', 'infra'] as const
+export const EvalErrorKind = z.enum(ERROR_KINDS)
+export type EvalErrorKind = z.infer<typeof EvalErrorKind>
+
+const finiteOrNull = z.number().nullable()
+
+export const EvalResult = z.object({
+  jobId: z.string().min(1).max(64),
+  attempt: z.number().int().min(0).max(100),
+  workerId: z.string().min(1).max(128),
+  valid: z.boolean(),
+  /** numeric metrics; NaN and infinities arrive as null */
+  metrics: z.record(z.string().max(128), finiteOrNull),
+  features: z.record(z.string().max(128), finiteOrNull),
+  /** evaluator feedback, stdout/stderr tails, compiler errors... (bounded by the worker) */
+  artifacts: z.record(z.string().max(128), z.unknown()),
+  /** the last cascade stage that ran (1-based); 0 when there is no cascade */
+  stage: z.number().int().min(0).max(16).default(0),
+  timing: z.object({
+    queuedMs: z.number().nonnegative(),
+    startedAt: z.number().int().nonnegative(),
+    sandboxMs: z.number().nonnegative(),
+    evaluatorMs: z.number().nonnegative(),
+  }),
+  error: z.object({ kind: EvalErrorKind, message: z.string().max(4000) }).optional(),
+})
+export type EvalResult = z.infer<typeof EvalResult>
+
+/** infra errors (worker died, bundle missing, sandbox could not start) are retried; the rest are results */
+export const MAX_INFRA_ATTEMPTS = 3
+
+export function isRetryable(result: Pick<EvalResult, 'error'>): boolean {
+  return result.error?.kind === 'infra'
+}

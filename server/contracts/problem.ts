@@ -1,0 +1,67 @@
+// problem.json, the native problem format (DESIGN.md, "Problems"), as a zod schema.
+import { z } from 'zod'
+import { Language } from './evaluation.ts'
+
+export const ProblemId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-", starting with a letter or digit')
+
+export const FeatureSpec = z.union([
+  z.string().min(1).max(64),
+  z.object({
+    name: z.string().min(1).max(64),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    bins: z.number().int().min(1).max(100).optional(),
+  }),
+])
+export type FeatureSpec = z.infer<typeof FeatureSpec>
+
+export const CascadeStage = z
+  .object({
+    /** a command run like the evaluator ({candidate} replaced), or a function name of a Python evaluator */
+    command: z.string().min(1).max(1000).optional(),
+    function: z.string().min(1).max(128).optional(),
+    /** the stage's primary metric must reach this (in the problem's direction) for the next stage to run */
+    threshold: z.number().optional(),
+  })
+  .refine((s) => !!s.command !== !!s.function, 'a cascade stage has exactly one of "command" or "function"')
+
+export const ProblemLimits = z.object({
+  timeoutS: z.number().positive().max(24 * 3600).default(30),
+  memoryMb: z.number().int().min(64).max(1024 * 1024).default(2048),
+  cpuS: z.number().positive().max(24 * 3600).optional(),
+  gpu: z.boolean().default(false),
+})
+
+export const ProblemSpec = z.object({
+  id: ProblemId,
+  name: z.string().min(1).max(200),
+  description: z.string().max(100_000).optional(),
+  language: Language,
+  entry: z.string().min(1).max(500),
+  evaluator: z.string().min(1).max(1000),
+  direction: z.enum(['max', 'min']),
+  primaryMetric: z.string().min(1).max(128),
+  features: z.array(FeatureSpec).max(4).default([]),
+  limits: ProblemLimits.default({ timeoutS: 30, memoryMb: 2048, gpu: false }),
+  reference: z
+    .object({
+      value: z.number(),
+      source: z.string().min(1).max(1000),
+      /** other published values worth showing (e.g. a newer best, a classic baseline) */
+      others: z.array(z.object({ label: z.string().max(200), value: z.number() })).max(20).optional(),
+    })
+    .optional(),
+  cascade: z.array(CascadeStage).max(8).optional(),
+  /** c/cpp/cuda: the compile command ({candidate} → the source, {output} → the binary the evaluator then
+   * receives); default `g++ -O2 -std=c++17 {candidate} -o {output}` */
+  build: z.string().min(1).max(1000).optional(),
+  /** files of the folder that only the evaluator may read (held-out data, private seeds) */
+  private: z.array(z.string().max(500)).max(100).optional(),
+  tags: z.array(z.string().max(64)).max(20).optional(),
+})
+export type ProblemSpec = z.infer<typeof ProblemSpec>
+export type ProblemSpecInput = z.input<typeof ProblemSpec>

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['**/*.test.ts'],
+    exclude: ['node_modules/**', 'e2e/**', '.next/**', '.fm-agent/**'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // database and process tests share a 2-core machine; keep their number bounded
+    maxWorkers: 2,
+    pool: 'forks',
+  },
+})
