@@ -13,7 +13,7 @@ const realSetTimeout = globalThis.setTimeout
 }
 
 async function pgAdapter(url: string) {
-  await import('./prisma/pg-name-fix.ts')
+  await import('./server/db/pg-type-fix.ts')
   const { PrismaPg } = await import('@prisma/adapter-pg')
   const u = new URL(url)
   const pgConfig = {
@@ -54,7 +54,8 @@ async function pgliteAdapter(dir: string) {
       return new PrismaPGlite(await PGlite.create({ dataDir: 'memory://', extensions: { vector } })).connect()
     }
   }
-  return new PGliteMigrate(await PGlite.create({ dataDir: dir, extensions: { vector } }))
+  // typed against an older @prisma/driver-adapter-utils; the protocol is the same
+  return new PGliteMigrate(await PGlite.create({ dataDir: dir, extensions: { vector } })) as unknown as Awaited<ReturnType<typeof pgAdapter>>
 }
 
 export default defineConfig({

@@ -38,6 +38,8 @@ export const ProblemLimits = z.object({
 
 export const ProblemSpec = z.object({
   id: ProblemId,
+  /** openevolve: `evaluator.py` exposes evaluate(program_path) (and evaluate_stage1/2/3); the worker adapts it */
+  format: z.enum(['native', 'openevolve']).default('native'),
   name: z.string().min(1).max(200),
   description: z.string().max(100_000).optional(),
   language: Language,

@@ -1,3 +1,4 @@
+// Also needed at run time: raw queries on catalogs (pg_extension.extname) return these types.
 // prisma/orm#27403: @prisma/adapter-pg rejects catalog types ("char", name, regproc, ...)
 // that the WASM schema engine's introspection queries return. Present them as text / text[].
 import { createRequire } from 'node:module'

@@ -1,0 +1,213 @@
+// The one Prisma client module. Two modes, one schema:
+//  - embedded (no DATABASE_URL): PGlite with pgvector in <data dir>/pgdata, guarded by a lock file;
+//  - server (DATABASE_URL=postgres://…): PostgreSQL with pgvector through a pg pool.
+// Migrations are applied at open in both modes (server mode: under an advisory lock).
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { vector } from '@electric-sql/pglite-pgvector'
+import { PrismaPGlite } from 'pglite-prisma-adapter'
+import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
+import './db/pg-type-fix.ts'
+import { PrismaClient } from './generated/prisma/client.ts'
+import { acquireLock, type DataDirLock, resolveDataDir } from './db/data-dir.ts'
+import { applyMigrations, MigrationError, type SqlRunner } from './db/migrate.ts'
+
+export { PrismaClient }
+export type { Prisma } from './generated/prisma/client.ts'
+
+export type DbMode = 'embedded' | 'server'
+
+export interface Db {
+  prisma: PrismaClient
+  mode: DbMode
+  /** human description for logs and errors, never containing a password */
+  label: string
+  dataDir: string
+  /** server mode only: the connection string (not for logs) */
+  databaseUrl?: string
+  lock?: DataDirLock
+  /** the previous process died holding the data folder; the database was checked at open */
+  uncleanStop: boolean
+  migrationsApplied: string[]
+  close(): Promise<void>
+}
+
+export interface OpenOptions {
+  databaseUrl?: string
+  dataDir?: string
+  /** apply pending migrations (default true) */
+  migrate?: boolean
+  /** pool size in server mode */
+  poolSize?: number
+}
+
+/** A failure to open the database, with a message that names the problem and the fix. */
+export class DatabaseOpenError extends Error {}
+
+export async function openDatabase(opts: OpenOptions = {}): Promise<Db> {
+  const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL
+  const dataDir = resolveDataDir(opts.dataDir)
+  return databaseUrl ? openServer(databaseUrl, dataDir, opts) : openEmbedded(dataDir, opts)
+}
+
+async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
+  const lock = acquireLock(dataDir)
+  const pgdata = join(dataDir, 'pgdata')
+  const label = `embedded PGlite in ${pgdata}`
+  let pglite: PGlite
+  try {
+    mkdirSync(pgdata, { recursive: true })
+    pglite = await PGlite.create({ dataDir: pgdata, extensions: { vector } })
+    // an unclean stop is recovered by Postgres' own WAL replay inside PGlite; check it answers
+    await pglite.query('SELECT 1')
+  } catch (e) {
+    lock.release()
+    throw new DatabaseOpenError(
+      `the embedded database in ${pgdata} could not be opened (${(e as Error).message || e}); ` +
+        `it may be corrupt: move the folder away to start fresh, or restore it from a backup`,
+    )
+  }
+  const runner: SqlRunner = {
+    exec: (sql) => pglite.exec(sql),
+    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await pglite.query<T>(sql, params)).rows }),
+  }
+  let migrationsApplied: string[] = []
+  try {
+    await pglite.exec('CREATE EXTENSION IF NOT EXISTS vector')
+    if (opts.migrate !== false) migrationsApplied = await applyMigrations(runner)
+    if (lock.uncleanStop) await checkIntegrity(runner)
+  } catch (e) {
+    await pglite.close().catch(() => undefined)
+    lock.release()
+    throw e instanceof MigrationError ? new DatabaseOpenError(`${label}: ${e.message}`) : e
+  }
+  // pglite-prisma-adapter 0.6 is typed against an older @prisma/driver-adapter-utils; same protocol
+  const adapter = new PrismaPGlite(pglite) as unknown as PrismaPg
+  const prisma = new PrismaClient({ adapter })
+  return {
+    prisma,
+    mode: 'embedded',
+    label,
+    dataDir,
+    lock,
+    uncleanStop: lock.uncleanStop,
+    migrationsApplied,
+    async close() {
+      await prisma.$disconnect().catch(() => undefined)
+      await pglite.close().catch(() => undefined)
+      lock.release()
+    },
+  }
+}
+
+/** After an unclean stop: every table must be readable and the vector index usable. */
+async function checkIntegrity(db: SqlRunner) {
+  const tables = (
+    await db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+  ).rows
+  for (const t of tables) await db.query(`SELECT count(*) FROM "${t.tablename.replace(/"/g, '""')}"`)
+  await db.query('REINDEX TABLE knowledge_chunks')
+}
+
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    return `PostgreSQL at ${u.hostname}:${u.port || 5432}/${u.pathname.slice(1)}`
+  } catch {
+    return 'PostgreSQL (unparseable DATABASE_URL)'
+  }
+}
+
+function pgConfig(url: string, max: number): pg.PoolConfig {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new DatabaseOpenError('DATABASE_URL is not a valid URL; expected postgres://user:password@host:5432/database')
+  }
+  if (!/^postgres(ql)?:$/.test(u.protocol)) {
+    throw new DatabaseOpenError(`DATABASE_URL must start with postgres:// (got ${u.protocol}//); unset it to use the embedded database`)
+  }
+  if (!u.pathname.slice(1)) throw new DatabaseOpenError('DATABASE_URL names no database; add /<database> after the host')
+  return { connectionString: url, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 }
+}
+
+export function explainPgError(e: unknown, label: string): DatabaseOpenError {
+  const err = e as NodeJS.ErrnoException & { code?: string }
+  const hints: Record<string, string> = {
+    ECONNREFUSED: 'connection refused: is PostgreSQL running there? check DATABASE_URL',
+    ENOTFOUND: 'host not found: check the host name in DATABASE_URL',
+    ETIMEDOUT: 'connection timed out: check the host, port and firewall',
+    '28P01': 'password authentication failed: check the user and password in DATABASE_URL',
+    '28000': 'the server refused this user: check DATABASE_URL and pg_hba.conf',
+    '3D000': 'the database does not exist: create it (createdb) or fix DATABASE_URL',
+  }
+  const hint = (err.code && hints[err.code]) || err.message || String(e)
+  return new DatabaseOpenError(`${label}: ${hint}`)
+}
+
+// Same key as Prisma's migrate, so `prisma migrate deploy` and this process never interleave.
+const MIGRATE_LOCK_KEY = 72707369
+
+async function openServer(databaseUrl: string, dataDir: string, opts: OpenOptions): Promise<Db> {
+  const label = describeUrl(databaseUrl)
+  const config = pgConfig(databaseUrl, opts.poolSize ?? 10)
+  const client = new pg.Client(config)
+  let migrationsApplied: string[] = []
+  try {
+    await client.connect()
+  } catch (e) {
+    throw explainPgError(e, label)
+  }
+  try {
+    const hasVector = await client.query(
+      "SELECT (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed, (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available",
+    )
+    const { installed, available } = hasVector.rows[0]
+    if (!installed && !available) {
+      throw new DatabaseOpenError(
+        `${label} has no pgvector extension; install it on the server (scripts/test-setup.sh builds it on Debian) and retry`,
+      )
+    }
+    if (opts.migrate !== false) {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK_KEY])
+      try {
+        const runner: SqlRunner = {
+          exec: (sql) => client.query(sql),
+          query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await client.query(sql, params)).rows as T[] }),
+        }
+        migrationsApplied = await applyMigrations(runner)
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATE_LOCK_KEY]).catch(() => undefined)
+      }
+    }
+  } catch (e) {
+    if (e instanceof DatabaseOpenError) throw e
+    if (e instanceof MigrationError) throw new DatabaseOpenError(`${label}: ${e.message}`)
+    const code = (e as { code?: string }).code
+    if (code === '42501') {
+      throw new DatabaseOpenError(
+        `${label}: permission denied while migrating (${(e as Error).message}); ` +
+          `a superuser must run CREATE EXTENSION vector in this database first, or grant the user ownership`,
+      )
+    }
+    throw explainPgError(e, label)
+  } finally {
+    await client.end().catch(() => undefined)
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg(config) })
+  return {
+    prisma,
+    mode: 'server',
+    label,
+    dataDir,
+    databaseUrl,
+    uncleanStop: false,
+    migrationsApplied,
+    async close() {
+      await prisma.$disconnect().catch(() => undefined)
+    },
+  }
+}

@@ -1,0 +1,120 @@
+// The embedded database (PGlite) allows one process per data folder. The process that opens it
+// holds a lock file; others find the holder's API address there and talk to it instead.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync, chmodSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const LOCK_FILE = 'fm-agent.lock'
+export const LOCAL_TOKEN_FILE = 'local-admin-token'
+
+export interface LockInfo {
+  pid: number
+  host: string
+  startedAt: string
+  /** set once the holder serves its API: where other CLI processes should send their commands */
+  apiUrl?: string
+}
+
+export class DataDirLockedError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: LockInfo,
+  ) {
+    super(
+      `data folder ${dataDir} is in use by process ${holder.pid}` +
+        (holder.apiUrl ? ` (serving ${holder.apiUrl})` : '') +
+        `; stop that process or use another --data-dir`,
+    )
+  }
+}
+
+export function resolveDataDir(dir?: string): string {
+  return resolve(dir ?? process.env.FM_DATA_DIR ?? './.fm-agent')
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export function readLock(dataDir: string): LockInfo | null {
+  try {
+    const info = JSON.parse(readFileSync(join(dataDir, LOCK_FILE), 'utf8')) as LockInfo
+    return typeof info.pid === 'number' ? info : null
+  } catch {
+    return null
+  }
+}
+
+/** The live holder of the folder's lock, if any (a lock left by a dead process does not count). */
+export function liveHolder(dataDir: string): LockInfo | null {
+  const info = readLock(dataDir)
+  if (!info) return null
+  if (info.host !== hostname()) return info // another machine on a shared disk: assume alive
+  return alive(info.pid) && info.pid !== process.pid ? info : null
+}
+
+export interface DataDirLock {
+  dataDir: string
+  /** true when the previous holder died without releasing the lock: the database is checked on open */
+  uncleanStop: boolean
+  previous?: LockInfo
+  update(patch: Partial<LockInfo>): void
+  release(): void
+}
+
+export function acquireLock(dataDir: string): DataDirLock {
+  mkdirSync(dataDir, { recursive: true })
+  const path = join(dataDir, LOCK_FILE)
+  let previous: LockInfo | undefined
+  let info: LockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }
+  for (let tries = 0; ; tries++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600)
+      writeSync(fd, JSON.stringify(info))
+      closeSync(fd)
+      break
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 3) throw e
+      const holder = readLock(dataDir)
+      if (holder && (holder.host !== hostname() || alive(holder.pid))) throw new DataDirLockedError(dataDir, holder)
+      // stale: the holder died; take over (only one contender's create succeeds)
+      previous = holder ?? { pid: 0, host: hostname(), startedAt: 'unknown' }
+      rmSync(path, { force: true })
+    }
+  }
+  let released = false
+  const release = () => {
+    if (released) return
+    released = true
+    const current = readLock(dataDir)
+    if (current?.pid === process.pid) rmSync(path, { force: true })
+    rmSync(join(dataDir, LOCAL_TOKEN_FILE), { force: true })
+  }
+  process.once('exit', release)
+  return {
+    dataDir,
+    uncleanStop: previous !== undefined,
+    previous,
+    update(patch) {
+      info = { ...info, ...patch }
+      writeFileSync(path, JSON.stringify(info), { mode: 0o600 })
+    },
+    release,
+  }
+}
+
+export function writeLocalToken(dataDir: string, token: string) {
+  const p = join(dataDir, LOCAL_TOKEN_FILE)
+  writeFileSync(p, token, { mode: 0o600 })
+  chmodSync(p, 0o600)
+}
+
+export function readLocalToken(dataDir: string): string | null {
+  const p = join(dataDir, LOCAL_TOKEN_FILE)
+  return existsSync(p) ? readFileSync(p, 'utf8').trim() : null
+}
