@@ -68,7 +68,10 @@ export interface DataDirLock {
 }
 
 export function acquireLock(dataDir: string): DataDirLock {
-  mkdirSync(dataDir, { recursive: true })
+  // 0700: the folder holds the database, the auth secret and the local admin token; sandboxed
+  // candidates run as another user and must not read any of it
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  chmodSync(dataDir, 0o700)
   const path = join(dataDir, LOCK_FILE)
   let previous: LockInfo | undefined
   let info: LockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }
