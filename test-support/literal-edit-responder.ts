@@ -114,9 +114,9 @@ function perturb(literal: string, rnd: () => number, scale: number): string {
   let factor = 1 + (rnd() * 2 - 1) * scale
   if (Math.abs(factor - 1) < 1e-3) factor = 1 + scale / 2
   const next = value === 0 ? scale * rnd() : value * factor
-  const decimals = Math.max(1, (literal.split('.')[1] ?? '').replace(/[eE].*/, '').length, 3)
-  let out = next.toFixed(Math.min(decimals, 12))
-  if (out === literal || Number(out) === value) out = (value + scale).toFixed(Math.min(decimals, 12))
+  let out = String(Number(next.toPrecision(4)))
+  if (Number(out) === value) out = String(Number((value + (value === 0 ? scale : Math.abs(value) * scale)).toPrecision(4)))
+  if (!/[.eE]/.test(out)) out = `${out}.0`
   return out
 }
 

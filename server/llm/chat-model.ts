@@ -1,0 +1,93 @@
+// Builds a LangChain chat model for a ModelConfig. The key is read from the environment when the
+// model is built; callers build a model per call (LlmClient does) so that no long-lived object
+// holds a key. LangChain's own retries are switched off: LlmClient owns the retry policy.
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
+import { ChatOpenAI } from '@langchain/openai'
+import { ChatAnthropic } from '@langchain/anthropic'
+import { ChatGoogleGenerativeAI } from '@langchain/google-genai'
+import { ChatOllama } from '@langchain/ollama'
+import type { ModelConfig } from './config.ts'
+import { LlmError } from './errors.ts'
+import { isDefaultEndpoint, NO_KEY_PLACEHOLDER, resolveEndpoint, type Env, type ResolvedEndpoint } from './env.ts'
+
+export interface ChatModelOptions {
+  /** environment to read keys and URLs from (default: process.env, read now) */
+  env?: Env
+  /** per-call overrides */
+  temperature?: number
+  maxTokens?: number
+  /** an endpoint already resolved by the caller (so the env is read once per call) */
+  endpoint?: ResolvedEndpoint
+}
+
+function missingKey(config: ModelConfig, endpoint: ResolvedEndpoint): LlmError {
+  return new LlmError({
+    kind: 'config',
+    provider: config.provider,
+    model: config.model,
+    message: `no API key for ${config.provider}:${config.model}: set ${endpoint.keyEnvsTried.join(' or ')}${
+      config.apiKeyEnv ? '' : ' (or name another variable with apiKeyEnv)'
+    }`,
+  })
+}
+
+/**
+ * A LangChain chat model for `config`: ChatOpenAI (any OpenAI-compatible endpoint through
+ * `configuration.baseURL`), ChatAnthropic, ChatGoogleGenerativeAI or ChatOllama.
+ * Throws LlmError('config') when the provider's public API is targeted without a key.
+ */
+export function createChatModel(config: ModelConfig, options: ChatModelOptions = {}): BaseChatModel {
+  const endpoint = options.endpoint ?? resolveEndpoint(config, options.env)
+  const temperature = options.temperature ?? config.temperature
+  const maxTokens = options.maxTokens ?? config.maxTokens
+  const needKey = isDefaultEndpoint(endpoint)
+  const key = endpoint.apiKey ?? (needKey ? undefined : NO_KEY_PLACEHOLDER)
+
+  switch (config.provider) {
+    case 'openai': {
+      if (!key) throw missingKey(config, endpoint)
+      return new ChatOpenAI({
+        model: config.model,
+        apiKey: key,
+        configuration: { baseURL: endpoint.baseURL },
+        maxRetries: 0,
+        streamUsage: true,
+        ...(temperature !== undefined ? { temperature } : {}),
+        ...(maxTokens !== undefined ? { maxTokens } : {}),
+      })
+    }
+    case 'anthropic': {
+      if (!key) throw missingKey(config, endpoint)
+      return new ChatAnthropic({
+        model: config.model,
+        apiKey: key,
+        anthropicApiUrl: endpoint.baseURL,
+        maxRetries: 0,
+        ...(temperature !== undefined ? { temperature } : {}),
+        ...(maxTokens !== undefined ? { maxTokens } : {}),
+      })
+    }
+    case 'google': {
+      if (!key) throw missingKey(config, endpoint)
+      return new ChatGoogleGenerativeAI({
+        model: config.model,
+        apiKey: key,
+        ...(endpoint.baseURLSource !== 'default' ? { baseUrl: endpoint.baseURL } : {}),
+        maxRetries: 0,
+        ...(temperature !== undefined ? { temperature } : {}),
+        ...(maxTokens !== undefined ? { maxOutputTokens: maxTokens } : {}),
+      })
+    }
+    case 'ollama': {
+      return new ChatOllama({
+        model: config.model,
+        baseUrl: endpoint.baseURL,
+        maxRetries: 0,
+        // hosted Ollama endpoints take a bearer key; a local daemon needs none
+        ...(endpoint.apiKey ? { headers: { Authorization: `Bearer ${endpoint.apiKey}` } } : {}),
+        ...(temperature !== undefined ? { temperature } : {}),
+        ...(maxTokens !== undefined ? { numPredict: maxTokens } : {}),
+      })
+    }
+  }
+}

@@ -1,0 +1,196 @@
+// LlmClient: one model, one `complete({system, user})` call with retries, timeouts, abort,
+// token usage and cost. Keys are read from the environment on each call and never kept.
+import { AIMessageChunk, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages'
+import { costUsd, DEFAULT_TIMEOUT_S, ModelConfig, modelId, type ModelConfigInput, type Provider } from './config.ts'
+import { createChatModel } from './chat-model.ts'
+import { collectSecrets, resolveEndpoint, type Env } from './env.ts'
+import { LlmError, toLlmError } from './errors.ts'
+import { DEFAULT_RETRY_POLICY, RetryPolicy, withRetry, type RetryPolicyInput } from './retry.ts'
+
+export interface Prompt {
+  system?: string
+  user: string
+}
+
+export interface CompleteOptions {
+  signal?: AbortSignal
+  /** per-call overrides of the config */
+  temperature?: number
+  maxTokens?: number
+  stream?: boolean
+  /** with stream: called with each text delta as it arrives */
+  onToken?: (delta: string) => void
+}
+
+export interface LlmCompletion {
+  text: string
+  tokensIn: number
+  tokensOut: number
+  costUsd: number
+  /** the configured model name */
+  model: string
+  provider: Provider
+  /** `provider:model` or the config's label */
+  modelId: string
+  /** wall time of the whole call, retries and waits included */
+  latencyMs: number
+  /** attempts made (1 when the first succeeded) */
+  attempts: number
+  /** true when the provider sent no usage and the token counts are estimates (4 chars per token) */
+  usageEstimated: boolean
+  finishReason?: string
+}
+
+export type LlmResult = ({ ok: true } & LlmCompletion) | { ok: false; error: LlmError }
+
+export interface LlmClientOptions {
+  retry?: RetryPolicyInput
+  /** environment read at each call (default process.env) */
+  env?: Env
+  random?: () => number
+  onRetry?: (info: { attempt: number; error: LlmError; delayMs: number }) => void
+}
+
+/** Rough token count used when a provider reports no usage. */
+export function estimateTokens(text: string): number {
+  return text.length === 0 ? 0 : Math.ceil(text.length / 4)
+}
+
+function finishReasonOf(message: BaseMessage): string | undefined {
+  const meta = message.response_metadata as Record<string, unknown> | undefined
+  const v = meta?.finish_reason ?? meta?.stop_reason ?? meta?.done_reason ?? meta?.finishReason
+  return typeof v === 'string' ? v : undefined
+}
+
+export class LlmClient {
+  readonly config: ModelConfig
+  readonly id: string
+  readonly retryPolicy: RetryPolicy
+  readonly #env: Env | undefined
+  readonly #random: (() => number) | undefined
+  readonly #onRetry: LlmClientOptions['onRetry']
+
+  constructor(config: ModelConfigInput | ModelConfig, options: LlmClientOptions = {}) {
+    this.config = ModelConfig.parse(config)
+    this.id = modelId(this.config)
+    this.retryPolicy = options.retry ? RetryPolicy.parse(options.retry) : DEFAULT_RETRY_POLICY
+    this.#env = options.env
+    this.#random = options.random
+    this.#onRetry = options.onRetry
+  }
+
+  get provider(): Provider {
+    return this.config.provider
+  }
+
+  get model(): string {
+    return this.config.model
+  }
+
+  /** Same as complete(), but never rejects: failures come back as `{ ok: false, error }`. */
+  async tryComplete(prompt: Prompt, options: CompleteOptions = {}): Promise<LlmResult> {
+    try {
+      return { ok: true, ...(await this.complete(prompt, options)) }
+    } catch (e) {
+      return { ok: false, error: e instanceof LlmError ? e : toLlmError(e, { secrets: collectSecrets(this.#env ?? process.env) }) }
+    }
+  }
+
+  /**
+   * Sends the prompt and returns the answer's text with usage and cost. Rejects only with an
+   * LlmError (kind: rate-limit, server, timeout, network, auth, bad-request, malformed, empty,
+   * aborted, config, unknown), after retrying the retryable kinds under the retry policy.
+   */
+  async complete(prompt: Prompt, options: CompleteOptions = {}): Promise<LlmCompletion> {
+    const started = Date.now()
+    const env = this.#env ?? process.env
+    const config = this.config
+    const base = { model: config.model, provider: config.provider }
+    let secrets: string[] = collectSecrets(env)
+    try {
+      const endpoint = resolveEndpoint(config, env)
+      secrets = collectSecrets(env, [endpoint.apiKey])
+      const messages: BaseMessage[] = []
+      if (prompt.system) messages.push(new SystemMessage(prompt.system))
+      messages.push(new HumanMessage(prompt.user))
+      const stream = options.stream ?? config.stream ?? false
+
+      const { value: message, attempts } = await withRetry(
+        async ({ signal }) => {
+          const model = createChatModel(config, {
+            endpoint,
+            ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+            ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+          })
+          if (!stream) return (await model.invoke(messages, { signal })) as BaseMessage
+          let acc: AIMessageChunk | undefined
+          for await (const chunk of await model.stream(messages, { signal })) {
+            const c = chunk as AIMessageChunk
+            acc = acc ? acc.concat(c) : c
+            if (options.onToken) {
+              const delta = c.text
+              if (delta) options.onToken(delta)
+            }
+          }
+          if (!acc) throw new LlmError({ ...base, kind: 'empty', message: 'the stream ended without any chunk' })
+          return acc as BaseMessage
+        },
+        this.retryPolicy,
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+          attemptTimeoutMs: (config.timeoutS ?? DEFAULT_TIMEOUT_S) * 1000,
+          secrets,
+          model: config.model,
+          provider: config.provider,
+          ...(this.#random ? { random: this.#random } : {}),
+          ...(this.#onRetry ? { onRetry: this.#onRetry } : {}),
+        },
+      )
+
+      const text = typeof message.content === 'string' ? message.content : message.text
+      const usage = (message as AIMessageChunk).usage_metadata
+      const reported = usage !== undefined && (usage.input_tokens > 0 || usage.output_tokens > 0)
+      const tokensIn = reported ? usage.input_tokens : estimateTokens(`${prompt.system ?? ''}${prompt.user}`)
+      const tokensOut = reported ? usage.output_tokens : estimateTokens(text)
+      const cost = costUsd(config, tokensIn, tokensOut)
+      const latencyMs = Date.now() - started
+      const finishReason = finishReasonOf(message)
+      if (text.trim() === '') {
+        throw new LlmError({
+          ...base,
+          kind: 'empty',
+          message: `the model answered with no text${finishReason ? ` (finish reason: ${finishReason})` : ''}`,
+          attempts,
+          latencyMs,
+          tokensIn,
+          tokensOut,
+          costUsd: cost,
+        })
+      }
+      return {
+        text,
+        tokensIn,
+        tokensOut,
+        costUsd: cost,
+        model: config.model,
+        provider: config.provider,
+        modelId: this.id,
+        latencyMs,
+        attempts,
+        usageEstimated: !reported,
+        ...(finishReason ? { finishReason } : {}),
+      }
+    } catch (e) {
+      const error = e instanceof LlmError ? e : toLlmError(e, { secrets, ...base })
+      error.model ??= config.model
+      error.provider ??= config.provider
+      if (!error.latencyMs) error.latencyMs = Date.now() - started
+      throw error
+    }
+  }
+
+  /** JSON-safe description (no key, no env values). */
+  toJSON(): { id: string; config: ModelConfig } {
+    return { id: this.id, config: this.config }
+  }
+}
