@@ -149,9 +149,14 @@ export class LlmClient {
 
       const text = typeof message.content === 'string' ? message.content : message.text
       const usage = (message as AIMessageChunk).usage_metadata
-      const reported = usage !== undefined && (usage.input_tokens > 0 || usage.output_tokens > 0)
-      const tokensIn = reported ? usage.input_tokens : estimateTokens(`${prompt.system ?? ''}${prompt.user}`)
-      const tokensOut = reported ? usage.output_tokens : estimateTokens(text)
+      const count = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined)
+      const usedIn = count(usage?.input_tokens)
+      const usedOut = count(usage?.output_tokens)
+      // LangChain drops a zero count (e.g. completion_tokens: 0): a reported total tells it apart
+      const usedTotal = count(usage?.total_tokens)
+      const reported = (usedIn ?? 0) > 0 || (usedOut ?? 0) > 0
+      const tokensIn = reported ? (usedIn ?? Math.max(0, (usedTotal ?? 0) - (usedOut ?? 0))) : estimateTokens(`${prompt.system ?? ''}${prompt.user}`)
+      const tokensOut = reported ? (usedOut ?? Math.max(0, (usedTotal ?? 0) - tokensIn)) : estimateTokens(text)
       const cost = costUsd(config, tokensIn, tokensOut)
       const latencyMs = Date.now() - started
       const finishReason = finishReasonOf(message)
