@@ -1,0 +1,36 @@
+"""Copy the shared evaluator modules into every problem folder that uses them.
+
+A problem folder travels alone (a content-addressed bundle), so shared code is copied, not imported
+from here. Run `/usr/bin/python3 problems/_common/sync.py` after editing a file in this folder;
+problems/problems.test.ts fails while a copy differs from its master.
+"""
+import json
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# shared file -> which problem folders carry it (by id prefix; '' = every problem)
+SHARED = {
+    'fm_evalkit.py': [''],
+    'tsplib.py': ['tsp-'],
+}
+
+
+def copies():
+    for name in sorted(os.listdir(ROOT)):
+        folder = os.path.join(ROOT, name)
+        if not os.path.isfile(os.path.join(folder, 'problem.json')):
+            continue
+        with open(os.path.join(folder, 'problem.json')) as f:
+            pid = json.load(f)['id']
+        for shared, prefixes in SHARED.items():
+            if any(pid.startswith(p) for p in prefixes):
+                yield os.path.join(HERE, shared), os.path.join(folder, shared)
+
+
+if __name__ == '__main__':
+    for src, dst in copies():
+        shutil.copyfile(src, dst)
+        print('copied', os.path.relpath(dst, ROOT))
