@@ -11,11 +11,12 @@ import shutil
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# shared file -> which problem folders carry it (by id prefix; '' = every problem)
-SHARED = {
-    'fm_evalkit.py': [''],
-    'tsplib.py': ['tsp-'],
-}
+# (master file under _common, name in the problem folder, problem-id prefixes; '' = every problem)
+SHARED = [
+    ('fm_evalkit.py', 'fm_evalkit.py', ['']),
+    ('tsplib.py', 'tsplib.py', ['tsp-']),
+    ('tsp/evaluator.py', 'evaluator.py', ['tsp-']),
+]
 
 
 def copies():
@@ -25,9 +26,9 @@ def copies():
             continue
         with open(os.path.join(folder, 'problem.json')) as f:
             pid = json.load(f)['id']
-        for shared, prefixes in SHARED.items():
+        for master, name, prefixes in SHARED:
             if any(pid.startswith(p) for p in prefixes):
-                yield os.path.join(HERE, shared), os.path.join(folder, shared)
+                yield os.path.join(HERE, master), os.path.join(folder, name)
 
 
 if __name__ == '__main__':
