@@ -6,12 +6,12 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
-import { PrismaPGlite } from 'pglite-prisma-adapter'
 import { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import './db/pg-type-fix.ts'
 import { PrismaClient } from './generated/prisma/client.ts'
 import { acquireLock, type DataDirLock, resolveDataDir } from './db/data-dir.ts'
+import { createPgliteAdapter } from './db/pglite-adapter.ts'
 import { applyMigrations, MigrationError, type SqlRunner } from './db/migrate.ts'
 
 export { PrismaClient }
@@ -84,7 +84,7 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
     throw e instanceof MigrationError ? new DatabaseOpenError(`${label}: ${e.message}`) : e
   }
   // pglite-prisma-adapter 0.6 is typed against an older @prisma/driver-adapter-utils; same protocol
-  const adapter = new PrismaPGlite(pglite) as unknown as PrismaPg
+  const adapter = (await createPgliteAdapter(pglite)) as unknown as PrismaPg
   const prisma = new PrismaClient({ adapter })
   return {
     prisma,

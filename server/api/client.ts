@@ -1,0 +1,79 @@
+// How the CLI reaches the API: in-process (it opens the database itself) or, when a running
+// server holds the embedded data folder, over HTTP with that server's local admin token.
+// Both go through the same tRPC router, so a command behaves the same either way.
+import { userInfo } from 'node:os'
+import { createTRPCClient, httpLink } from '@trpc/client'
+import superjson from 'superjson'
+import { createAppServices, type AppServices } from '../app.ts'
+import { openDatabase } from '../db.ts'
+import { liveHolder, readLocalToken } from '../db/data-dir.ts'
+import type { Logger } from '../log.ts'
+import { syncBuiltinProblems } from '../services/problems.ts'
+import { appRouter, type AppRouter } from './root.ts'
+import { createCallerFactory } from './trpc.ts'
+
+export interface ApiClient {
+  /** true when the commands go to a running server */
+  remote: boolean
+  query<T = unknown>(path: string, input?: unknown): Promise<T>
+  mutate<T = unknown>(path: string, input?: unknown): Promise<T>
+  /** in-process only: the services, for commands that do more than call the API (runs, workers) */
+  app?: AppServices
+  close(): Promise<void>
+}
+
+const walk = (obj: unknown, path: string) =>
+  path.split('.').reduce<any>((o, k) => {
+    if (o == null || !(k in Object(o)) && typeof o !== 'function') throw new Error(`no API procedure "${path}"`)
+    return o[k]
+  }, obj)
+
+export function localActorLabel() {
+  try {
+    return `cli:${userInfo().username}`
+  } catch {
+    return 'cli'
+  }
+}
+
+export async function connectApi(opts: { dataDir: string; databaseUrl?: string; log: Logger; syncProblems?: boolean }): Promise<ApiClient> {
+  if (!opts.databaseUrl) {
+    const holder = liveHolder(opts.dataDir)
+    if (holder) {
+      const token = readLocalToken(opts.dataDir)
+      if (!holder.apiUrl || !token) {
+        throw new Error(`the data folder ${opts.dataDir} is held by process ${holder.pid}, which serves no API yet; wait for it to start or stop it`)
+      }
+      opts.log.info(`a server (pid ${holder.pid}) holds ${opts.dataDir}: sending this command to it at ${holder.apiUrl}`)
+      return remoteClient(holder.apiUrl, token)
+    }
+  }
+  const db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl })
+  const app = createAppServices(db, null, opts.log)
+  if (opts.syncProblems !== false) await syncBuiltinProblems(db, (m) => opts.log.warn(m))
+  const caller = createCallerFactory(appRouter)({
+    app,
+    actor: { id: null, label: localActorLabel(), role: 'admin', via: 'system' },
+    tokenScope: null,
+    headers: new Headers(),
+  })
+  return {
+    remote: false,
+    app,
+    query: (path, input) => walk(caller, path)(input),
+    mutate: (path, input) => walk(caller, path)(input),
+    close: () => db.close(),
+  }
+}
+
+export function remoteClient(apiUrl: string, token: string): ApiClient {
+  const client = createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${apiUrl}/api/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })],
+  })
+  return {
+    remote: true,
+    query: (path, input) => walk(client, path).query(input),
+    mutate: (path, input) => walk(client, path).mutate(input),
+    close: async () => undefined,
+  }
+}

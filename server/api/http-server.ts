@@ -1,0 +1,120 @@
+// The console's HTTP server: Next.js pages, the tRPC API (queries, mutations and SSE
+// subscriptions) and Better Auth's routes, all in one process that holds the app's services.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { createHTTPHandler } from '@trpc/server/adapters/standalone'
+import { toNodeHandler } from 'better-auth/node'
+import type { AppServices } from '../app.ts'
+import { appRouter } from './root.ts'
+import { createContext } from './trpc.ts'
+import { isCrossSiteWrite, setSecurityHeaders } from './security.ts'
+
+export const ROOT_DIR = fileURLToPath(new URL('../..', import.meta.url))
+
+export function toHeaders(req: IncomingMessage): Headers {
+  const h = new Headers()
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue
+    if (Array.isArray(v)) v.forEach((x) => h.append(k, x))
+    else h.set(k, v)
+  }
+  return h
+}
+
+const PUBLIC_PAGES = [/^\/login(\/|$|\?)/, /^\/_next\//, /^\/favicon/, /^\/monaco\//, /^\/api\//]
+
+export interface HttpServerOptions {
+  app: AppServices
+  host: string
+  port: number
+  dev?: boolean
+  /** serve pages with Next.js (false: API only, e.g. for API tests) */
+  pages?: boolean
+}
+
+export interface RunningHttpServer {
+  server: Server
+  url: string
+  close(): Promise<void>
+}
+
+export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
+  const { app } = opts
+  const dev = !!opts.dev
+  type PageHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
+  let nextHandle: PageHandler | null = null
+  let nextApp: { close?: () => Promise<void> } | null = null
+  if (opts.pages !== false) {
+    const { default: next } = await import('next')
+    const n = next({ dev, dir: ROOT_DIR, hostname: opts.host, port: opts.port })
+    await n.prepare()
+    nextApp = n as unknown as { close?: () => Promise<void> }
+    nextHandle = n.getRequestHandler() as unknown as PageHandler
+  }
+  const trpc = createHTTPHandler({
+    router: appRouter,
+    basePath: '/api/trpc/',
+    createContext: ({ req }) => createContext(app, toHeaders(req)),
+    maxBodySize: 2 * 1024 * 1024,
+    onError: ({ error, path }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error(`api ${path ?? '?'}: ${error.cause?.message ?? error.message}`)
+    },
+  })
+  const authHandler = app.auth ? toNodeHandler(app.auth) : null
+
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    setSecurityHeaders(res, dev)
+    const url = req.url ?? '/'
+    if (isCrossSiteWrite(req)) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'cross-site request refused' }))
+      return
+    }
+    if (url.startsWith('/api/trpc/')) return trpc(req, res)
+    if (url.startsWith('/api/auth/')) {
+      if (!authHandler) return void res.writeHead(404).end()
+      return authHandler(req, res)
+    }
+    if (url === '/api/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, mode: app.db.mode }))
+      return
+    }
+    if (url.startsWith('/api/')) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
+    if (!nextHandle) return void res.writeHead(404).end()
+    // pages need a session; send the browser to the login page otherwise
+    if ((req.method === 'GET' || req.method === 'HEAD') && app.auth && !PUBLIC_PAGES.some((r) => r.test(url))) {
+      const session = await app.auth.api.getSession({ headers: toHeaders(req) }).catch(() => null)
+      if (!session) {
+        res.writeHead(302, { location: `/login?next=${encodeURIComponent(url)}` }).end()
+        return
+      }
+    }
+    return nextHandle(req, res)
+  }
+
+  const server = createServer((req, res) => {
+    handler(req, res).catch((e) => {
+      app.log.error(`http ${req.method} ${req.url}: ${(e as Error).stack ?? e}`)
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
+      res.end('internal error')
+    })
+  })
+  // SSE subscriptions are long-lived; never time them out at the socket
+  server.requestTimeout = 0
+  server.headersTimeout = 30_000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port, opts.host, () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`
+  return {
+    server,
+    url,
+    async close() {
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+      await nextApp?.close?.().catch(() => undefined)
+    },
+  }
+}

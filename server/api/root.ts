@@ -1,0 +1,19 @@
+import { accountRouter } from './routers/account.ts'
+import { auditRouter } from './routers/audit.ts'
+import { healthRouter } from './routers/health.ts'
+import { problemsRouter } from './routers/problems.ts'
+import { tokensRouter } from './routers/tokens.ts'
+import { usersRouter } from './routers/users.ts'
+import { createCallerFactory, router } from './trpc.ts'
+
+export const appRouter = router({
+  health: healthRouter,
+  account: accountRouter,
+  users: usersRouter,
+  tokens: tokensRouter,
+  problems: problemsRouter,
+  audit: auditRouter,
+})
+
+export type AppRouter = typeof appRouter
+export const createCaller = createCallerFactory(appRouter)

@@ -1,0 +1,32 @@
+import { TRPCError } from '@trpc/server'
+import { verifyPassword } from 'better-auth/crypto'
+import { z } from 'zod'
+import { setPassword } from '../../services/users.ts'
+import { router, viewerProcedure } from '../trpc.ts'
+
+export const ChangePasswordInput = z.object({
+  current: z.string().min(1).max(256),
+  next: z.string().min(10, 'at least 10 characters').max(256),
+})
+
+export const accountRouter = router({
+  me: viewerProcedure.query(async ({ ctx }) => {
+    const user = ctx.actor.id
+      ? await ctx.app.db.prisma.user.findUnique({
+          where: { id: ctx.actor.id },
+          select: { id: true, email: true, name: true, role: true, mustChangePassword: true },
+        })
+      : null
+    return user ?? { id: null, email: ctx.actor.label, name: ctx.actor.label, role: ctx.actor.role, mustChangePassword: false }
+  }),
+  changePassword: viewerProcedure.input(ChangePasswordInput).mutation(async ({ ctx, input }) => {
+    if (!ctx.actor.id) throw new TRPCError({ code: 'BAD_REQUEST', message: 'this identity has no password' })
+    const account = await ctx.app.db.prisma.account.findFirst({ where: { userId: ctx.actor.id, providerId: 'credential' }, select: { password: true } })
+    if (!account?.password || !(await verifyPassword({ hash: account.password, password: input.current }))) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: 'the current password is wrong' })
+    }
+    if (input.current === input.next) throw new TRPCError({ code: 'BAD_REQUEST', message: 'choose a new password' })
+    await setPassword(ctx.app.db, ctx.actor, ctx.actor.id, input.next)
+    return { ok: true }
+  }),
+})

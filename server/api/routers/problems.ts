@@ -1,0 +1,30 @@
+import { TRPCError } from '@trpc/server'
+import { z } from 'zod'
+import { ProblemId } from '../../contracts/problem.ts'
+import { ProblemLoadError } from '../../problems/load.ts'
+import { getProblem, importProblem, listProblems, summarize } from '../../services/problems.ts'
+import { audit } from '../../services/audit.ts'
+import { adminProcedure, router, viewerProcedure } from '../trpc.ts'
+
+export const ProblemIdInput = z.object({ id: ProblemId })
+export const ImportProblemInput = z.object({ path: z.string().min(1).max(1000) })
+
+export const problemsRouter = router({
+  list: viewerProcedure.query(({ ctx }) => listProblems(ctx.app.db)),
+  get: viewerProcedure.input(ProblemIdInput).query(async ({ ctx, input }) => {
+    const row = await getProblem(ctx.app.db, input.id)
+    if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no problem "${input.id}"` })
+    return { ...summarize(row), description: row.description, seedCode: row.seedCode, runDefaults: row.runDefaults, warnings: row.warnings, spec: row.spec }
+  }),
+  /** a folder on the server's machine (native or OpenEvolve format) */
+  import: adminProcedure.input(ImportProblemInput).mutation(async ({ ctx, input }) => {
+    try {
+      const r = await importProblem(ctx.app.db, input.path)
+      await audit(ctx.app.db.prisma, ctx.actor, { action: 'problem.import', targetType: 'problem', targetId: r.id, after: r })
+      return r
+    } catch (e) {
+      if (e instanceof ProblemLoadError || (e as Error).message.includes('built-in')) throw new TRPCError({ code: 'BAD_REQUEST', message: (e as Error).message })
+      throw e
+    }
+  }),
+})

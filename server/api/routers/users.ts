@@ -1,0 +1,34 @@
+import { z } from 'zod'
+import { Role } from '../../auth/roles.ts'
+import { createUser, generatePassword, listUsers, setPassword, updateUser } from '../../services/users.ts'
+import { adminProcedure, router } from '../trpc.ts'
+
+export const CreateUserInput = z.object({
+  email: z.email().max(254),
+  name: z.string().min(1).max(100).optional(),
+  role: Role,
+})
+export const UpdateUserInput = z.object({
+  id: z.string().min(1).max(64),
+  role: Role.optional(),
+  disabled: z.boolean().optional(),
+  name: z.string().min(1).max(100).optional(),
+})
+export const UserIdInput = z.object({ id: z.string().min(1).max(64) })
+
+export const usersRouter = router({
+  list: adminProcedure.query(({ ctx }) => listUsers(ctx.app.db)),
+  create: adminProcedure.input(CreateUserInput).mutation(async ({ ctx, input }) => {
+    const r = await createUser(ctx.app.db, ctx.actor, input)
+    return { user: r.user, oneTimePassword: r.password }
+  }),
+  update: adminProcedure.input(UpdateUserInput).mutation(({ ctx, input }) => {
+    const { id, ...patch } = input
+    return updateUser(ctx.app.db, ctx.actor, id, patch)
+  }),
+  resetPassword: adminProcedure.input(UserIdInput).mutation(async ({ ctx, input }) => {
+    const password = generatePassword()
+    await setPassword(ctx.app.db, ctx.actor, input.id, password)
+    return { oneTimePassword: password }
+  }),
+})

@@ -1,0 +1,50 @@
+// Browser-facing protections applied to every response of the console's HTTP server.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+export function contentSecurityPolicy(dev: boolean) {
+  return [
+    "default-src 'self'",
+    // Next's inline bootstrap scripts; eval only for the dev server's refresh runtime
+    `script-src 'self' 'unsafe-inline'${dev ? " 'unsafe-eval'" : ''}`,
+    // Monaco injects style elements and runs its language services in module workers
+    "style-src 'self' 'unsafe-inline'",
+    "worker-src 'self' blob:",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ')
+}
+
+export function setSecurityHeaders(res: ServerResponse, dev: boolean) {
+  res.setHeader('Content-Security-Policy', contentSecurityPolicy(dev))
+  res.setHeader('X-Content-Type-Options', 'nosniff')
+  res.setHeader('X-Frame-Options', 'DENY')
+  res.setHeader('Referrer-Policy', 'same-origin')
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin')
+  res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()')
+}
+
+/**
+ * CSRF: a state-changing request that carries cookies must come from this origin. Browsers send
+ * Origin on every cross-site POST; requests authenticated by a bearer token carry no ambient
+ * credentials and need no check.
+ */
+export function isCrossSiteWrite(req: IncomingMessage): boolean {
+  const method = req.method ?? 'GET'
+  if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return false
+  if (req.headers.authorization?.toLowerCase().startsWith('bearer ')) return false
+  if (!req.headers.cookie) return false
+  const fetchSite = req.headers['sec-fetch-site']
+  if (fetchSite && fetchSite !== 'same-origin' && fetchSite !== 'none') return true
+  const origin = req.headers.origin
+  if (!origin) return false
+  try {
+    return new URL(origin).host !== req.headers.host
+  } catch {
+    return true
+  }
+}

@@ -1,0 +1,104 @@
+// tRPC set-up: context (who is calling), and procedure kinds by role. Every procedure carries
+// its access level in `meta`, so tests can enumerate the router and check each one.
+import { initTRPC, TRPCError } from '@trpc/server'
+import superjson from 'superjson'
+import { ZodError } from 'zod'
+import type { AppServices } from '../app.ts'
+import { type Actor, type Role, roleAtLeast } from '../auth/roles.ts'
+import { resolveToken, type TokenScope } from '../services/tokens.ts'
+import { UserError } from '../services/users.ts'
+
+export type Access = 'public' | Role
+export interface Meta {
+  access: Access
+  /** worker-scoped tokens may call only procedures that say so */
+  worker?: boolean
+}
+
+export interface Context {
+  app: AppServices
+  actor: Actor | null
+  tokenScope: TokenScope | null
+  /** the request's headers, for Better Auth calls made on the user's behalf */
+  headers: Headers
+}
+
+/** Who is calling: a bearer token (CLI, workers) or a Better Auth session cookie. */
+export async function createContext(app: AppServices, headers: Headers): Promise<Context> {
+  const authz = headers.get('authorization')
+  if (authz?.toLowerCase().startsWith('bearer ')) {
+    const resolved = await resolveToken(app.db, authz.slice(7).trim())
+    if (!resolved) return { app, actor: null, tokenScope: null, headers }
+    const { scope, ...actor } = resolved
+    return { app, actor, tokenScope: scope, headers }
+  }
+  if (app.auth && headers.get('cookie')) {
+    const session = await app.auth.api.getSession({ headers }).catch(() => null)
+    const user = session?.user as { id: string; email: string; role?: string; disabled?: boolean } | undefined
+    if (user && !user.disabled) {
+      return { app, actor: { id: user.id, label: user.email, role: (user.role ?? 'viewer') as Role, via: 'session' }, tokenScope: null, headers }
+    }
+  }
+  return { app, actor: null, tokenScope: null, headers }
+}
+
+/** Errors that services throw on bad requests; everything else is an internal error. */
+export class NotFoundError extends Error {}
+export class ConflictError extends Error {}
+export class BadInputError extends Error {}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    transformer: superjson,
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      // never a stack trace or an internal message in a response
+      const internal = shape.data.code === 'INTERNAL_SERVER_ERROR'
+      return {
+        ...shape,
+        message: internal ? 'internal error (see the server log)' : shape.message,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          zodIssues: error.cause instanceof ZodError ? error.cause.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })) : undefined,
+        },
+      }
+    },
+  })
+
+export const router = t.router
+export const createCallerFactory = t.createCallerFactory
+export const middleware = t.middleware
+
+const mapErrors = t.middleware(async ({ next, ctx, path }) => {
+  const result = await next()
+  if (!result.ok) {
+    const cause = result.error.cause
+    const as = (code: TRPCError['code']) => new TRPCError({ code, message: cause!.message, cause })
+    if (cause instanceof UserError || cause instanceof BadInputError) throw as('BAD_REQUEST')
+    if (cause instanceof NotFoundError) throw as('NOT_FOUND')
+    if (cause instanceof ConflictError) throw as('CONFLICT')
+    if (result.error.code === 'INTERNAL_SERVER_ERROR') ctx.app.log.error(`${path}: ${cause?.stack ?? result.error.message}`)
+  }
+  return result
+})
+
+const requireAccess = t.middleware(({ ctx, meta, next }) => {
+  const access = meta?.access === 'public' || !meta ? 'admin' : meta.access
+  if (!ctx.actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' })
+  if (ctx.tokenScope === 'worker' && !meta?.worker) throw new TRPCError({ code: 'FORBIDDEN', message: 'a worker token cannot call this' })
+  if (!roleAtLeast(ctx.actor.role, access)) throw new TRPCError({ code: 'FORBIDDEN', message: `needs the ${access} role` })
+  const actor: Actor = ctx.actor
+  return next({ ctx: { ...ctx, actor } })
+})
+
+const base = t.procedure.use(mapErrors)
+export const publicProcedure = base.meta({ access: 'public' })
+export const viewerProcedure = base.meta({ access: 'viewer' }).use(requireAccess)
+/** any signed-in user */
+export const protectedProcedure = viewerProcedure
+export const expertProcedure = base.meta({ access: 'expert' }).use(requireAccess)
+export const adminProcedure = base.meta({ access: 'admin' }).use(requireAccess)

@@ -1,0 +1,53 @@
+// Sessions and password sign-in are Better Auth's (scrypt hashes, signed httpOnly cookies,
+// origin checks); we add roles, disabled accounts and a forced password change on top.
+import { betterAuth } from 'better-auth'
+import { prismaAdapter } from 'better-auth/adapters/prisma'
+import type { PrismaClient } from '../db.ts'
+
+export interface AuthOptions {
+  secret: string
+  /** where the console is served, e.g. http://127.0.0.1:3000 */
+  baseURL: string
+  trustedOrigins: string[]
+  /** https deployments: cookies get the Secure attribute */
+  secureCookies: boolean
+}
+
+export function createAuth(prisma: PrismaClient, opts: AuthOptions) {
+  return betterAuth({
+    appName: 'FM Agent',
+    secret: opts.secret,
+    baseURL: opts.baseURL,
+    basePath: '/api/auth',
+    trustedOrigins: opts.trustedOrigins,
+    database: prismaAdapter(prisma, { provider: 'postgresql' }),
+    emailAndPassword: { enabled: true, disableSignUp: true, minPasswordLength: 10, maxPasswordLength: 256 },
+    user: {
+      additionalFields: {
+        role: { type: 'string', required: false, defaultValue: 'viewer', input: false },
+        mustChangePassword: { type: 'boolean', required: false, defaultValue: false, input: false },
+        disabled: { type: 'boolean', required: false, defaultValue: false, input: false },
+      },
+    },
+    session: { expiresIn: 60 * 60 * 24 * 7, updateAge: 60 * 60 * 24 },
+    databaseHooks: {
+      session: {
+        create: {
+          before: async (session) => {
+            const user = await prisma.user.findUnique({ where: { id: session.userId }, select: { disabled: true } })
+            return user && !user.disabled ? { data: session } : false
+          },
+        },
+      },
+    },
+    rateLimit: { enabled: true, window: 60, max: 100, customRules: { '/sign-in/email': { window: 60, max: 20 } } },
+    advanced: {
+      cookiePrefix: 'fm',
+      useSecureCookies: opts.secureCookies,
+      defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', secure: opts.secureCookies, path: '/' },
+    },
+    telemetry: { enabled: false },
+  })
+}
+
+export type Auth = ReturnType<typeof createAuth>

@@ -1,0 +1,32 @@
+// Argument parsing for fm-agent commands: strict (an unknown flag is an error, exit code 2).
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+
+export class UsageError extends Error {}
+
+export type Options = NonNullable<ParseArgsConfig['options']>
+
+export const GLOBAL_OPTIONS = {
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options
+
+export function parse<O extends Options>(command: string, argv: string[], options: O, maxPositionals = 0) {
+  try {
+    const r = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true, strict: true })
+    if (r.positionals.length > maxPositionals) {
+      throw new UsageError(`unexpected argument "${r.positionals[maxPositionals]}" for "${command}"`)
+    }
+    return r as { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }
+  } catch (e) {
+    if (e instanceof UsageError) throw e
+    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '')
+    throw new UsageError(`${command}: ${msg.charAt(0).toLowerCase()}${msg.slice(1)}`)
+  }
+}
+
+export function intOption(name: string, v: unknown, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${v}")`)
+  return n
+}

@@ -1,0 +1,33 @@
+import { DataDirLockedError, liveHolder } from '../../db/data-dir.ts'
+import { startServer } from '../../server-process.ts'
+import { intOption, parse } from '../args.ts'
+import type { Command } from '../main.ts'
+
+export const start: Command = {
+  summary: 'serve the console, the engine and local workers (embedded database unless DATABASE_URL)',
+  usage: 'fm-agent start [--port P] [--host H] [--data-dir DIR] [--dev]',
+  async run({ argv, env, log, dataDir }) {
+    const { values } = parse('start', argv, { port: { type: 'string' }, host: { type: 'string' }, dev: { type: 'boolean' } })
+    const port = intOption('port', values.port, 0, 65535) ?? env.PORT
+    const host = (values.host as string | undefined) ?? env.FM_HOST
+    const dir = dataDir(values)
+    if (!env.DATABASE_URL) {
+      const holder = liveHolder(dir)
+      if (holder) throw new DataDirLockedError(dir, holder)
+    }
+    const server = await startServer({ env, dataDir: dir, port, host, dev: !!values.dev, log })
+    log.info(`console: ${server.url}  (stop with Ctrl-C)`)
+    await new Promise<void>((resolve) => {
+      let stopping = false
+      const stop = (signal: string) => {
+        if (stopping) return
+        stopping = true
+        log.info(`${signal}: stopping…`)
+        server.stop().finally(resolve)
+      }
+      process.once('SIGINT', () => stop('SIGINT'))
+      process.once('SIGTERM', () => stop('SIGTERM'))
+    })
+    return 0
+  },
+}

@@ -1,0 +1,104 @@
+// One server process: database, admin bootstrap, built-in problems, auth, the console's HTTP
+// server, and the local admin token other CLI processes use to reach it.
+import { hostname } from 'node:os'
+import { createAppServices, type AppServices } from './app.ts'
+import { createAuth } from './auth/auth.ts'
+import { openDatabase, type Db } from './db.ts'
+import { writeLocalToken } from './db/data-dir.ts'
+import type { Env } from './env.ts'
+import type { Logger } from './log.ts'
+import { ROOT_DIR, startHttpServer, type RunningHttpServer } from './api/http-server.ts'
+import { ensureNextBuild } from './next-build.ts'
+import { syncBuiltinProblems } from './services/problems.ts'
+import { ensureSecret } from './services/settings.ts'
+import { createToken } from './services/tokens.ts'
+import { ensureAdmin } from './services/users.ts'
+
+export interface ServerOptions {
+  env: Env
+  dataDir: string
+  port: number
+  host: string
+  dev?: boolean
+  pages?: boolean
+  log: Logger
+  /** print the first admin's one-time password here (stdout by default) */
+  announce?: (text: string) => void
+}
+
+export interface ServerHandle {
+  app: AppServices
+  http: RunningHttpServer
+  url: string
+  stop(): Promise<void>
+}
+
+export function banner(lines: string[]) {
+  const width = Math.max(...lines.map((l) => l.length)) + 4
+  const bar = '─'.repeat(width)
+  return [`┌${bar}┐`, ...lines.map((l) => `│  ${l.padEnd(width - 4)}  │`), `└${bar}┘`].join('\n')
+}
+
+export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
+  const { env, log } = opts
+  const db: Db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: env.DATABASE_URL })
+  let http: RunningHttpServer | null = null
+  try {
+    log.info(`database: ${db.label}${db.migrationsApplied.length ? ` (applied ${db.migrationsApplied.length} migration(s))` : ''}`)
+    if (db.uncleanStop) log.warn(`the previous process (pid ${db.lock?.previous?.pid}) did not stop cleanly; the database was checked and is readable`)
+    const admin = await ensureAdmin(db, { email: env.FM_ADMIN_EMAIL, password: env.FM_ADMIN_PASSWORD })
+    if (admin?.password) {
+      ;(opts.announce ?? ((t: string) => process.stdout.write(t + '\n')))(
+        banner([
+          'First start: an admin account was created.',
+          `  email:    ${admin.email}`,
+          `  password: ${admin.password}`,
+          'This password is shown once; you will be asked to change it.',
+        ]),
+      )
+    } else if (admin) log.info(`admin account ${admin.email} created with FM_ADMIN_PASSWORD`)
+    const problems = await syncBuiltinProblems(db, (m) => log.warn(m))
+    log.info(`${problems.length} built-in problems`)
+    if (opts.pages !== false && !opts.dev) await ensureNextBuild(ROOT_DIR, log)
+
+    // auth needs the address users open; know the port first when it is chosen by the OS
+    const app = createAppServices(db, null, log)
+    http = await startHttpServer({ app, host: opts.host, port: opts.port, dev: opts.dev, pages: opts.pages })
+    const url = env.FM_PUBLIC_URL ?? http.url
+    const port = new URL(http.url).port
+    const origins = [url, http.url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]
+    app.auth = createAuth(db.prisma, {
+      secret: env.FM_AUTH_SECRET ?? (await ensureSecret(db, 'auth.secret')),
+      baseURL: url,
+      trustedOrigins: [...new Set(origins)],
+      secureCookies: url.startsWith('https:'),
+    })
+
+    // other CLI processes on this machine reach this server with a token that dies with it
+    const firstAdmin = await db.prisma.user.findFirst({ where: { role: 'admin', disabled: false }, orderBy: { createdAt: 'asc' }, select: { id: true } })
+    const localName = `local ${hostname()} pid ${process.pid}`
+    await db.prisma.apiToken.updateMany({ where: { name: { startsWith: 'local ' }, revokedAt: null }, data: { revokedAt: new Date() } })
+    let localTokenId: string | null = null
+    if (firstAdmin && db.mode === 'embedded') {
+      const t = await createToken(db, { id: null, label: 'server start', role: 'admin', via: 'system' }, { userId: firstAdmin.id, name: localName, scope: 'cli' })
+      localTokenId = t.id
+      writeLocalToken(opts.dataDir, t.token)
+      db.lock?.update({ apiUrl: http.url })
+    }
+    const running = http
+    return {
+      app,
+      http: running,
+      url,
+      async stop() {
+        await running.close().catch(() => undefined)
+        if (localTokenId) await db.prisma.apiToken.update({ where: { id: localTokenId }, data: { revokedAt: new Date() } }).catch(() => undefined)
+        await db.close()
+      },
+    }
+  } catch (e) {
+    await http?.close().catch(() => undefined)
+    await db.close()
+    throw e
+  }
+}

@@ -1,0 +1,97 @@
+import type { Db, Prisma } from '../db.ts'
+import type { ProblemSpec } from '../contracts/problem.ts'
+import { listBuiltinProblemFolders, loadProblemFolder, type LoadedProblem } from '../problems/load.ts'
+
+const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
+
+/** Stores the problem and its bundle (once per content hash). */
+export async function saveProblem(db: Db, p: LoadedProblem, opts: { builtin: boolean }) {
+  const { spec } = p
+  await db.prisma.problemBundle.upsert({
+    where: { hash: p.bundle.hash },
+    create: { hash: p.bundle.hash, data: new Uint8Array(p.bundle.data), size: p.bundle.size, fileCount: p.files.length },
+    update: {},
+  })
+  const data = {
+    name: spec.name,
+    description: p.description,
+    format: spec.format,
+    language: spec.language,
+    direction: spec.direction,
+    primaryMetric: spec.primaryMetric,
+    spec: json(spec),
+    seedCode: p.seedCode,
+    runDefaults: json(p.runDefaults),
+    warnings: p.warnings,
+    sourcePath: p.folder,
+    bundleHash: p.bundle.hash,
+    builtin: opts.builtin,
+  }
+  return db.prisma.problem.upsert({ where: { id: spec.id }, create: { id: spec.id, ...data }, update: data, select: { id: true, bundleHash: true } })
+}
+
+/** Loads every folder under problems/ into the database; a broken folder is reported, not fatal. */
+export async function syncBuiltinProblems(db: Db, log: (msg: string) => void = () => undefined) {
+  const loaded: string[] = []
+  for (const folder of listBuiltinProblemFolders()) {
+    try {
+      const p = loadProblemFolder(folder)
+      await saveProblem(db, p, { builtin: true })
+      loaded.push(p.spec.id)
+    } catch (e) {
+      log(`problem folder ${folder} skipped: ${(e as Error).message}`)
+    }
+  }
+  return loaded
+}
+
+export async function importProblem(db: Db, folder: string) {
+  const p = loadProblemFolder(folder)
+  const existing = await db.prisma.problem.findUnique({ where: { id: p.spec.id }, select: { builtin: true } })
+  if (existing?.builtin) throw new Error(`"${p.spec.id}" is a built-in problem id; rename the problem in its problem.json`)
+  await saveProblem(db, p, { builtin: false })
+  return { id: p.spec.id, warnings: p.warnings, bundleHash: p.bundle.hash }
+}
+
+export interface ProblemSummary {
+  id: string
+  name: string
+  language: string
+  direction: 'max' | 'min'
+  primaryMetric: string
+  format: string
+  builtin: boolean
+  gpu: boolean
+  tags: string[]
+  reference: ProblemSpec['reference'] | null
+}
+
+export function summarize(row: { id: string; name: string; language: string; direction: string; primaryMetric: string; format: string; builtin: boolean; spec: unknown }): ProblemSummary {
+  const spec = row.spec as ProblemSpec
+  return {
+    id: row.id,
+    name: row.name,
+    language: row.language,
+    direction: row.direction as 'max' | 'min',
+    primaryMetric: row.primaryMetric,
+    format: row.format,
+    builtin: row.builtin,
+    gpu: !!spec.limits?.gpu,
+    tags: spec.tags ?? [],
+    reference: spec.reference ?? null,
+  }
+}
+
+const summarySelect = { id: true, name: true, language: true, direction: true, primaryMetric: true, format: true, builtin: true, spec: true } as const
+
+export async function listProblems(db: Db): Promise<ProblemSummary[]> {
+  const rows = await db.prisma.problem.findMany({ select: summarySelect, orderBy: { id: 'asc' } })
+  return rows.map(summarize)
+}
+
+export async function getProblem(db: Db, id: string) {
+  return db.prisma.problem.findUnique({
+    where: { id },
+    select: { ...summarySelect, description: true, seedCode: true, runDefaults: true, warnings: true, sourcePath: true, bundleHash: true },
+  })
+}

@@ -1,0 +1,94 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { hashPassword } from 'better-auth/crypto'
+import type { Db } from '../db.ts'
+import type { Actor, Role } from '../auth/roles.ts'
+import { audit } from './audit.ts'
+
+export class UserError extends Error {}
+
+/** 16 characters from an alphabet without look-alikes: typed once, then changed. */
+export function generatePassword(): string {
+  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789'
+  const bytes = randomBytes(16)
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('')
+}
+
+const publicUser = { id: true, email: true, name: true, role: true, disabled: true, mustChangePassword: true, createdAt: true } as const
+
+export async function createUser(
+  db: Db,
+  actor: Actor,
+  input: { email: string; name?: string; role: Role; password?: string },
+): Promise<{ user: { id: string; email: string; role: string }; password: string; oneTime: boolean }> {
+  const email = input.email.trim().toLowerCase()
+  if (await db.prisma.user.findUnique({ where: { email }, select: { id: true } })) {
+    throw new UserError(`a user with the email ${email} already exists`)
+  }
+  const oneTime = !input.password
+  const password = input.password ?? generatePassword()
+  const id = randomUUID()
+  const hash = await hashPassword(password)
+  const user = await db.prisma.$transaction(async (tx) => {
+    const u = await tx.user.create({
+      data: { id, email, name: input.name ?? email.split('@')[0], role: input.role, mustChangePassword: oneTime, emailVerified: true },
+      select: publicUser,
+    })
+    // Better Auth's credential account: the password hash lives here, keyed by the user id
+    await tx.account.create({ data: { id: randomUUID(), accountId: id, providerId: 'credential', userId: id, password: hash } })
+    await audit(tx, actor, { action: 'user.create', targetType: 'user', targetId: id, after: { email, role: input.role } })
+    return u
+  })
+  return { user, password, oneTime }
+}
+
+export async function setPassword(db: Db, actor: Actor, userId: string, password: string) {
+  const hash = await hashPassword(password)
+  await db.prisma.$transaction(async (tx) => {
+    const n = await tx.account.updateMany({ where: { userId, providerId: 'credential' }, data: { password: hash } })
+    if (n.count === 0) throw new UserError('this user has no password sign-in')
+    await tx.user.update({ where: { id: userId }, data: { mustChangePassword: actor.id !== userId } })
+    // other sessions of that user end: a password change is often a response to a leak
+    await tx.session.deleteMany({ where: { userId } })
+    await audit(tx, actor, { action: 'user.password', targetType: 'user', targetId: userId })
+  })
+}
+
+export async function updateUser(db: Db, actor: Actor, userId: string, patch: { role?: Role; disabled?: boolean; name?: string }) {
+  return db.prisma.$transaction(async (tx) => {
+    const before = await tx.user.findUnique({ where: { id: userId }, select: publicUser })
+    if (!before) throw new UserError('no such user')
+    if (actor.id === userId && (patch.role && patch.role !== 'admin' || patch.disabled)) {
+      throw new UserError('admins cannot demote or disable themselves')
+    }
+    const after = await tx.user.update({ where: { id: userId }, data: patch, select: publicUser })
+    if (patch.disabled) await tx.session.deleteMany({ where: { userId } })
+    await audit(tx, actor, { action: 'user.update', targetType: 'user', targetId: userId, before, after })
+    return after
+  })
+}
+
+export async function listUsers(db: Db) {
+  return db.prisma.user.findMany({ select: publicUser, orderBy: { createdAt: 'asc' } })
+}
+
+export const DEFAULT_ADMIN_EMAIL = 'admin@fm-agent.local'
+
+/**
+ * First start: an admin exists afterwards. Returns the one-time password when one was generated
+ * (the caller prints it once), null when users already existed or FM_ADMIN_PASSWORD was given.
+ */
+export async function ensureAdmin(
+  db: Db,
+  opts: { email?: string; password?: string },
+): Promise<{ email: string; password: string | null } | null> {
+  if ((await db.prisma.user.count()) > 0) return null
+  const email = opts.email ?? DEFAULT_ADMIN_EMAIL
+  const r = await createUser(db, { id: null, label: 'first start', role: 'admin', via: 'system' }, {
+    email,
+    name: 'admin',
+    role: 'admin',
+    password: opts.password,
+  })
+  if (!r.oneTime) await db.prisma.user.update({ where: { id: r.user.id }, data: { mustChangePassword: false } })
+  return { email, password: r.oneTime ? r.password : null }
+}
