@@ -19,6 +19,7 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { readFileSync } from 'node:fs'
+import { setMaxListeners } from 'node:events'
 import { pathToFileURL } from 'node:url'
 import { createSemanticEmbedder, DEFAULT_LEXICON, type SemanticEmbedder } from './semantic-embedder.ts'
 import { literalEditResponder, type LiteralEditOptions, type PromptMessage } from './literal-edit-responder.ts'
@@ -215,6 +216,8 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
   let nextId = 1
   let chatIndex = 0
   const closing = new AbortController()
+  // one listener per in-flight request: benchmarks keep many in flight
+  setMaxListeners(0, closing.signal)
   const sockets = new Set<Socket>()
 
   const dimsFor = (model: string, requested?: unknown): number => {
@@ -659,7 +662,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   if (args.help) {
     process.stdout.write(
-      'usage: node --import tsx test-support/openai-server.ts [--port 0] [--host 127.0.0.1] [--script file.json] [--seed N]\n',
+      'usage: node --import tsx test-support/openai-server.ts [--port 0] [--host 127.0.0.1] [--script file.json] [--seed N] [--max-recorded 1000]\n',
     )
     return
   }
@@ -674,6 +677,7 @@ async function main(): Promise<void> {
     ...(script.lexicon ? { lexicon: script.lexicon } : {}),
     ...(script.embeddingDims ? { embeddingDims: script.embeddingDims } : {}),
     ...(script.models ? { models: script.models } : {}),
+    maxRecorded: args['max-recorded'] ? Number(args['max-recorded']) : 1000,
   })
   process.stdout.write(`${JSON.stringify({ url: server.url, rootUrl: server.rootUrl, port: server.port, pid: process.pid })}\n`)
   const stop = () => {
