@@ -16,6 +16,8 @@ SHARED = [
     ('fm_evalkit.py', 'fm_evalkit.py', ['']),
     ('tsplib.py', 'tsplib.py', ['tsp-']),
     ('tsp/evaluator.py', 'evaluator.py', ['tsp-']),
+    ('binpacking/evaluator.py', 'evaluator.py', ['bin-packing-']),
+    ('binpacking/harness.py', 'harness.py', ['bin-packing-']),
 ]
 
 
