@@ -24,6 +24,11 @@ import tempfile
 import time
 import traceback
 
+# Evaluators share a few cores with other evaluations, and an idle multi-threaded BLAS keeps spinning
+# after each call, which would steal time from a program being timed: one thread, set before numpy loads.
+for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ.setdefault(_var, '1')
+
 _REAL_STDOUT = None
 MAX_TEXT = 4000
 

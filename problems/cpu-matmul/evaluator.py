@@ -1,0 +1,125 @@
+"""cpu-matmul: speedup of a C++ double-precision matrix multiply over the naive triple loop.
+
+The worker compiles the candidate (problem.json "build") and passes the BINARY as the last argument
+(its source path is in FM_CANDIDATE_SOURCE). This evaluator compiles baseline.cpp with the same
+flags, checks the candidate's results against numpy on fresh random inputs of several sizes, then
+times both programs from outside (never trusting anything the binaries print):
+
+  ROUNDS interleaved pairs (baseline, candidate, baseline, candidate, ...) at n = TIMING_N, each a
+  fresh process on a fresh random input, wall-clock measured here around the whole process;
+  speedup = median(baseline seconds) / median(candidate seconds).
+
+Interleaving makes both medians see the same machine load, so the ratio stays stable on a busy
+machine. Every timed output is checked too. Secondary (a feature, repeatable): instructions per
+multiply-add counted by valgrind's callgrind when valgrind runs here.
+"""
+import os
+import re
+import shutil
+import statistics
+import struct
+import tempfile
+
+from fm_evalkit import CandidateError, main, result, run_process, tail
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = 'g++ -O2 -march=native -std=c++17 -pthread {candidate} -o {output}'  # keep equal to problem.json
+CHECK_SIZES = (1, 2, 7, 33, 100, 129)  # odd and unaligned sizes catch tiling bugs
+TIMING_N = 384
+ROUNDS = 7
+ATOL = 1e-9          # float64 results; a float32 kernel is off by ~1e-5 and fails
+RUN_TIMEOUT_S = 10.0
+CALLGRIND_N = (8, 96)
+
+
+def write_input(path, rng, n):
+    import numpy as np
+    a = rng.uniform(-1.0, 1.0, (n, n))
+    b = rng.uniform(-1.0, 1.0, (n, n))
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<i', n))
+        a.tofile(f)
+        b.tofile(f)
+    return a, b
+
+
+def run_once(binary, inp, out, who):
+    if os.path.exists(out):
+        os.remove(out)
+    r = run_process([binary, inp, out], timeout=RUN_TIMEOUT_S, cwd=os.path.dirname(out))
+    if r.timed_out:
+        raise CandidateError(f'{who} did not finish within {RUN_TIMEOUT_S:g} s')
+    if r.returncode != 0:
+        raise CandidateError(f'{who} exited with code {r.returncode}', stderr=tail(r.stderr))
+    return r
+
+
+def check_output(out, a, b, n):
+    import numpy as np
+    if not os.path.exists(out) or os.path.getsize(out) != 8 * n * n:
+        raise CandidateError(f'n = {n}: the output file must hold exactly {n * n} doubles')
+    c = np.fromfile(out, dtype='<f8').reshape(n, n)
+    err = np.abs(c - a @ b)
+    if not np.all(np.isfinite(c)) or err.max() > ATOL:
+        i, j = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)), err.shape)
+        raise CandidateError(f'n = {n}: wrong result, C[{i}][{j}] = {c[i, j]!r}, expected {(a @ b)[i, j]!r} '
+                             f'(max error {np.nanmax(err):.3e} > {ATOL:g})')
+
+
+def callgrind_instructions(binary, inp, out):
+    if not shutil.which('valgrind'):
+        return None
+    r = run_process(['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', binary, inp, out],
+                    timeout=60, cwd=os.path.dirname(out))
+    m = re.search(rb'Collected\s*:\s*(\d+)', r.stderr or b'')
+    return int(m.group(1)) if (m and r.returncode == 0) else None
+
+
+def evaluate(binary):
+    import numpy as np
+    rng = np.random.default_rng()  # fresh inputs every evaluation: nothing to memorize
+    with tempfile.TemporaryDirectory(prefix='fm-matmul-') as tmp:
+        base = os.path.join(tmp, 'baseline')
+        cmd = BUILD.format(candidate=os.path.join(HERE, 'baseline.cpp'), output=base).split()
+        r = run_process(cmd, timeout=120, cwd=tmp)
+        if r.returncode != 0:
+            raise RuntimeError('could not compile baseline.cpp: ' + tail(r.stderr))
+        binary = os.path.abspath(binary)
+        inp, out = os.path.join(tmp, 'in.bin'), os.path.join(tmp, 'out.bin')
+        for n in CHECK_SIZES:
+            a, b = write_input(inp, rng, n)
+            run_once(binary, inp, out, f'the candidate (n = {n})')
+            check_output(out, a, b, n)
+        base_t, cand_t, cand_cpu = [], [], []
+        for _ in range(ROUNDS):
+            write_input(inp, rng, TIMING_N)
+            base_t.append(run_once(base, inp, out, 'the baseline').wall_s)
+            a, b = write_input(inp, rng, TIMING_N)
+            r = run_once(binary, inp, out, f'the candidate (n = {TIMING_N})')
+            check_output(out, a, b, TIMING_N)
+            cand_t.append(r.wall_s)
+            cand_cpu.append(r.cpu_s / r.wall_s if r.wall_s > 0 else 1.0)
+        counts = []
+        for n in CALLGRIND_N:
+            write_input(inp, rng, n)
+            counts.append(callgrind_instructions(binary, inp, out))
+    speedup = statistics.median(base_t) / statistics.median(cand_t)
+    metrics = {'speedup': speedup, 'time_ms': 1e3 * statistics.median(cand_t),
+               'baseline_ms': 1e3 * statistics.median(base_t)}
+    features = {'cpu_util': statistics.median(cand_cpu)}
+    note = ''
+    if None not in counts:
+        (n0, n1), (c0, c1) = CALLGRIND_N, counts
+        features['instr_per_fma'] = max(0.0, (c1 - c0) / (n1 ** 3 - n0 ** 3))
+    else:
+        note = ' (valgrind unavailable: no instruction count)'
+    return result(True, metrics, features,
+                  f'correct on n = {", ".join(map(str, CHECK_SIZES))} and {TIMING_N}; median of {ROUNDS} interleaved runs: '
+                  f'candidate {metrics["time_ms"]:.1f} ms, naive baseline {metrics["baseline_ms"]:.1f} ms, '
+                  f'speedup {speedup:.2f}x{note}',
+                  timings_ms={'baseline': [round(1e3 * t, 3) for t in base_t],
+                              'candidate': [round(1e3 * t, 3) for t in cand_t]})
+
+
+if __name__ == '__main__':
+    main(evaluate)
