@@ -13,6 +13,7 @@ Interleaving makes both medians see the same machine load, so the ratio stays st
 machine. Every timed output is checked too. Secondary (a feature, repeatable): instructions per
 multiply-add counted by valgrind's callgrind when valgrind runs here.
 """
+import json
 import os
 import re
 import shutil
@@ -23,7 +24,8 @@ import tempfile
 from fm_evalkit import CandidateError, main, result, run_process, tail
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD = 'g++ -O2 -march=native -std=c++17 -pthread {candidate} -o {output}'  # keep equal to problem.json
+with open(os.path.join(HERE, 'problem.json')) as _f:
+    BUILD = json.load(_f)['build']  # the baseline is built exactly like the candidate
 CHECK_SIZES = (1, 2, 7, 33, 100, 129)  # odd and unaligned sizes catch tiling bugs
 TIMING_N = 384
 ROUNDS = 7
@@ -80,7 +82,7 @@ def evaluate(binary):
     rng = np.random.default_rng()  # fresh inputs every evaluation: nothing to memorize
     with tempfile.TemporaryDirectory(prefix='fm-matmul-') as tmp:
         base = os.path.join(tmp, 'baseline')
-        cmd = BUILD.format(candidate=os.path.join(HERE, 'baseline.cpp'), output=base).split()
+        cmd = [part.format(candidate=os.path.join(HERE, 'baseline.cpp'), output=base) for part in BUILD.split()]
         r = run_process(cmd, timeout=120, cwd=tmp)
         if r.returncode != 0:
             raise RuntimeError('could not compile baseline.cpp: ' + tail(r.stderr))
