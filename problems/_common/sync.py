@@ -18,6 +18,7 @@ SHARED = [
     ('tsp/evaluator.py', 'evaluator.py', ['tsp-']),
     ('binpacking/evaluator.py', 'evaluator.py', ['bin-packing-']),
     ('binpacking/harness.py', 'harness.py', ['bin-packing-']),
+    ('gpu/evaluator.py', 'evaluator.py', ['gpu-']),
 ]
 
 
