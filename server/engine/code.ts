@@ -91,6 +91,7 @@ export function tokenize(code: string, language: Language | string): Token[] {
   const indents: number[] = [0]
   let atLineStart = true
   let pendingDepth = 0
+  let measuredAt = -1
 
   const push = (kind: TokenKind, start: number, end: number, startLine: number) => {
     const t: Token = { kind, start, end, line: startLine }
@@ -105,7 +106,8 @@ export function tokenize(code: string, language: Language | string): Token[] {
     const c = code.charCodeAt(i)
 
     // python: measure indentation at the start of each physical line that begins a logical line
-    if (py && atLineStart && bracket === 0 && (i === 0 || code.charCodeAt(i - 1) === C.LF)) {
+    if (py && atLineStart && bracket === 0 && i !== measuredAt && (i === 0 || code.charCodeAt(i - 1) === C.LF)) {
+      measuredAt = i
       let w = 0
       let j = i
       while (j < n) {
@@ -121,8 +123,10 @@ export function tokenize(code: string, language: Language | string): Token[] {
         if (w > (indents[indents.length - 1] as number)) indents.push(w)
         pendingDepth = indents.length - 1
       }
-      i = j
-      continue
+      if (j > i) {
+        i = j
+        continue
+      }
     }
 
     if (c === C.LF) {
@@ -480,6 +484,9 @@ export function checkOutsideUnchanged(original: string, edited: string): Outside
   const a = findEvolveBlocks(original)
   if (!a.hasMarkers) return { ok: true, violations: [] }
   const b = findEvolveBlocks(edited)
+  if (b.errors.length > a.errors.length) {
+    return { ok: false, violations: [{ kind: 'markers', message: `EVOLVE-BLOCK markers were broken: ${b.errors.join('; ')}` }] }
+  }
   if (b.regions.length !== a.regions.length) {
     return {
       ok: false,

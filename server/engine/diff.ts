@@ -329,7 +329,7 @@ function makeIndent(width: number, useTabs: boolean): string {
 function rebaseIndent(lines: string[], searchFirst: string, codeFirst: string, fileUsesTabs: boolean): string[] {
   const sw = leadingWs(searchFirst)
   const cw = leadingWs(codeFirst)
-  if (sw === cw) return lines
+  // no shortcut when sw === cw: later lines may still use tabs where the code uses spaces
   const delta = wsWidth(cw) - wsWidth(sw)
   const useTabs = cw === '' ? fileUsesTabs : cw.includes('\t')
   return lines.map((l) => {
