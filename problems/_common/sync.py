@@ -2,11 +2,12 @@
 
 A problem folder travels alone (a content-addressed bundle), so shared code is copied, not imported
 from here. Run `/usr/bin/python3 problems/_common/sync.py` after editing a file in this folder;
-problems/problems.test.ts fails while a copy differs from its master.
+problems/problems.test.ts fails while a copy differs from its master (`sync.py --check` lists them).
 """
 import json
 import os
 import shutil
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -34,7 +35,25 @@ def copies():
                 yield os.path.join(HERE, master), os.path.join(folder, name)
 
 
+def drifted():
+    out = []
+    for src, dst in copies():
+        with open(src, 'rb') as a:
+            want = a.read()
+        have = None
+        if os.path.exists(dst):
+            with open(dst, 'rb') as b:
+                have = b.read()
+        if have != want:
+            out.append(os.path.relpath(dst, ROOT))
+    return out
+
+
 if __name__ == '__main__':
+    if sys.argv[1:] == ['--check']:
+        stale = drifted()
+        print(json.dumps({'stale': stale, 'checked': sum(1 for _ in copies())}))
+        sys.exit(1 if stale else 0)
     for src, dst in copies():
         shutil.copyfile(src, dst)
         print('copied', os.path.relpath(dst, ROOT))

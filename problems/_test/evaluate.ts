@@ -1,0 +1,183 @@
+// Test helpers for the built-in problems: run a problem's evaluator the way a worker does (a copy of
+// the problem folder as cwd, the candidate path as the last argument, the last JSON line of stdout
+// as the result), so the tests also prove that each folder is self-contained.
+import { spawn, spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import { ProblemSpec } from '../../server/contracts/problem.ts'
+
+export const PROBLEMS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const REPO_DIR = path.dirname(PROBLEMS_DIR)
+export const PYTHON = '/usr/bin/python3'
+
+// The workers engineer's helpers; until they exist, problems/_test holds a stand-in fm_sandbox.
+const REAL_HELPERS = path.join(REPO_DIR, 'workers', 'python')
+const STANDIN_HELPERS = path.join(PROBLEMS_DIR, '_test')
+export const realSandboxHelper = existsSync(path.join(REAL_HELPERS, 'fm_sandbox.py'))
+export const realKernelHarness = existsSync(path.join(REAL_HELPERS, 'fm_kernelbench.py'))
+/** the real helper isolates only inside a worker-like environment that sets FM_CHILD_SANDBOX */
+export const realIsolation = realSandboxHelper && !!process.env.FM_CHILD_SANDBOX
+
+export function helperPath(): string {
+  const parts = [realSandboxHelper ? REAL_HELPERS : STANDIN_HELPERS]
+  if (!realSandboxHelper && realKernelHarness) parts.push(REAL_HELPERS)
+  return parts.join(path.delimiter)
+}
+
+export interface EvalOutcome {
+  valid: boolean
+  metrics: Record<string, number | null>
+  features: Record<string, number | null>
+  artifacts: Record<string, unknown>
+  feedback: string
+  exitCode: number | null
+  stdout: string
+  stderr: string
+  ms: number
+  /** the copy of the problem folder the evaluator ran in */
+  folder: string
+}
+
+export function problemIds(): string[] {
+  return readdirSync(PROBLEMS_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(PROBLEMS_DIR, d.name, 'problem.json')))
+    .map((d) => d.name)
+    .sort()
+}
+
+export function loadSpec(id: string): ProblemSpec {
+  return ProblemSpec.parse(JSON.parse(readFileSync(path.join(PROBLEMS_DIR, id, 'problem.json'), 'utf8')))
+}
+
+export function tempDir(prefix = 'fm-problems-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix))
+}
+
+/** Write a candidate program to a fresh temporary file and return its path. */
+export function writeCandidate(code: string, name = 'candidate.py'): string {
+  const file = path.join(tempDir('fm-candidate-'), name)
+  writeFileSync(file, code)
+  return file
+}
+
+/** The last stdout line that parses as a JSON object, as the worker reads it. */
+export function lastJsonLine(stdout: string): Record<string, unknown> | null {
+  const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean)
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const v: unknown = JSON.parse(lines[i]!)
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
+    } catch {
+      // not JSON: earlier output of the evaluator
+    }
+  }
+  return null
+}
+
+/** Compile a C/C++ candidate with the problem's build command, as the worker does first. */
+export function buildCandidate(spec: ProblemSpec, source: string): string {
+  const output = path.join(tempDir('fm-build-'), 'candidate')
+  const command = (spec.build ?? 'g++ -O2 -std=c++17 {candidate} -o {output}').split(/\s+/).map((p) =>
+    p.replaceAll('{candidate}', source).replaceAll('{output}', output),
+  )
+  const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`)
+  return output
+}
+
+export interface EvaluateOptions {
+  env?: Record<string, string>
+  /** arguments placed before the candidate path (the candidate stays last) */
+  args?: string[]
+  timeoutMs?: number
+  /** edit the copied folder before the evaluator runs (e.g. shrink a reference) */
+  prepare?: (folder: string) => void
+  /** compile a C/C++ source first (default: true for c/cpp problems) */
+  build?: boolean
+}
+
+export async function evaluate(id: string, candidate: string, opts: EvaluateOptions = {}): Promise<EvalOutcome> {
+  const spec = loadSpec(id)
+  const folder = path.join(tempDir(), id)
+  cpSync(path.join(PROBLEMS_DIR, id), folder, { recursive: true })
+  opts.prepare?.(folder)
+  let target = candidate
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    PYTHONPATH: helperPath(),
+    PYTHONDONTWRITEBYTECODE: '1',
+    ...(process.env.FM_CHILD_SANDBOX ? { FM_CHILD_SANDBOX: process.env.FM_CHILD_SANDBOX } : {}),
+    ...opts.env,
+  }
+  if ((spec.language === 'cpp' || spec.language === 'c') && opts.build !== false) {
+    target = buildCandidate(spec, candidate)
+    env.FM_CANDIDATE_SOURCE = candidate
+  }
+  const evaluator = spec.evaluator
+  const argv = evaluator.endsWith('.py')
+    ? [PYTHON, [path.join(folder, evaluator), ...(opts.args ?? []), target]]
+    : (() => {
+        const parts = evaluator.split(/\s+/).map((p) => p.replaceAll('{candidate}', target))
+        return [parts[0]!, [...parts.slice(1), ...(evaluator.includes('{candidate}') ? [] : [target])]] as const
+      })()
+  const started = Date.now()
+  return await new Promise<EvalOutcome>((resolve, reject) => {
+    const child = spawn(argv[0] as string, argv[1] as string[], { cwd: folder, env })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const res = lastJsonLine(stdout)
+      if (!res) {
+        reject(new Error(`no JSON result from ${id}'s evaluator (exit ${code})\nstdout: ${stdout}\nstderr: ${stderr}`))
+        return
+      }
+      const artifacts = (res.artifacts ?? {}) as Record<string, unknown>
+      resolve({
+        valid: res.valid === true,
+        metrics: (res.metrics ?? {}) as Record<string, number | null>,
+        features: (res.features ?? {}) as Record<string, number | null>,
+        artifacts,
+        feedback: String(artifacts.feedback ?? ''),
+        exitCode: code,
+        stdout,
+        stderr,
+        ms: Date.now() - started,
+        folder,
+      })
+    })
+  })
+}
+
+/** Python source that returns a fixed JSON-able value from a named function. */
+export function constantCandidate(fn: string, value: unknown): string {
+  return `import json\n\n_VALUE = json.loads(${JSON.stringify(JSON.stringify(value))})\n\n\ndef ${fn}(*args, **kwargs):\n    return _VALUE\n`
+}
+
+export function readJson<T = unknown>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T
+}
+
+/** names of the features a problem declares */
+export function featureNames(spec: ProblemSpec): string[] {
+  return spec.features.map((f) => (typeof f === 'string' ? f : f.name))
+}
+
+/** the primary metric is present, finite, and every declared feature was computed */
+export function expectScored(spec: ProblemSpec, out: EvalOutcome): void {
+  const score = out.metrics[spec.primaryMetric]
+  if (!out.valid) throw new Error(`${spec.id}: invalid: ${out.feedback}`)
+  if (typeof score !== 'number' || !Number.isFinite(score)) throw new Error(`${spec.id}: no ${spec.primaryMetric}`)
+  for (const name of featureNames(spec)) {
+    const v = out.features[name]
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${spec.id}: feature ${name} missing`)
+  }
+}

@@ -1,0 +1,116 @@
+// The built-in problem library as a whole: every folder is a valid, self-contained problem, the ids
+// users type exist, shared evaluator code has not drifted, and every CPU evaluator follows the
+// calling convention on a broken candidate (one JSON line, exit 0, valid: false with a reason).
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+import { ProblemSpec } from '../server/contracts/problem.ts'
+import { PROBLEMS_DIR, PYTHON, evaluate, featureNames, loadSpec, problemIds, writeCandidate } from './_test/evaluate.ts'
+
+const REQUIRED = [
+  'circle-packing-26',
+  'circle-packing-32',
+  'heilbronn-triangle-11',
+  'autocorrelation-c1',
+  'erdos-min-overlap',
+  'tsp-berlin52',
+  'tsp-eil51',
+  'tsp-kroa100',
+  'tsp-a280',
+  'bin-packing-or3',
+  'bin-packing-weibull5k',
+  'ahc001',
+  'cpu-matmul',
+  'gpu-mlp',
+  'gpu-softmax',
+  'gpu-conv',
+  'ml-digits',
+]
+
+const ids = problemIds()
+
+describe('problem catalogue', () => {
+  it('holds every problem id that users and tests type', () => {
+    expect(ids).toEqual(expect.arrayContaining(REQUIRED))
+  })
+
+  it('names each folder after its id', () => {
+    for (const id of ids) expect(loadSpec(id).id).toBe(id)
+  })
+
+  it('keeps every copy of shared evaluator code identical to its master in _common', () => {
+    const r = spawnSync(PYTHON, [path.join(PROBLEMS_DIR, '_common', 'sync.py'), '--check'], { encoding: 'utf8' })
+    const report = JSON.parse(r.stdout.trim()) as { stale: string[]; checked: number }
+    expect(report.stale).toEqual([])
+    expect(report.checked).toBeGreaterThan(ids.length)
+    expect(r.status).toBe(0)
+  })
+
+  it('lists every problem in problems/README.md', () => {
+    const readme = readFileSync(path.join(PROBLEMS_DIR, 'README.md'), 'utf8')
+    for (const id of ids) expect(readme).toContain(`\`${id}\``)
+  })
+})
+
+describe.each(ids)('%s folder', (id) => {
+  const dir = path.join(PROBLEMS_DIR, id)
+  const raw: unknown = JSON.parse(readFileSync(path.join(dir, 'problem.json'), 'utf8'))
+
+  it('parses with the ProblemSpec schema', () => {
+    expect(() => ProblemSpec.parse(raw)).not.toThrow()
+  })
+
+  it('has its entry, evaluator, description and private files', () => {
+    const spec = loadSpec(id)
+    expect(existsSync(path.join(dir, spec.entry))).toBe(true)
+    expect(existsSync(path.join(dir, spec.evaluator))).toBe(true)
+    const description = spec.description ?? readFileSync(path.join(dir, 'README.md'), 'utf8')
+    expect(description.length).toBeGreaterThan(800)
+    expect(description).toMatch(/candidate defines/i)
+    for (const file of spec.private ?? []) expect(statSync(path.join(dir, file)).isFile()).toBe(true)
+  })
+
+  it('declares a sourced reference, one or two features and sane limits', () => {
+    const spec = loadSpec(id)
+    expect(spec.reference?.source.length).toBeGreaterThan(20)
+    expect(Number.isFinite(spec.reference?.value)).toBe(true)
+    expect(featureNames(spec).length).toBeGreaterThanOrEqual(1)
+    expect(featureNames(spec).length).toBeLessThanOrEqual(2)
+    if (spec.limits.gpu) {
+      expect(spec.language).toBe('python')
+      expect(spec.tags).toContain('gpu')
+    }
+  })
+
+  it('marks editable regions in its seed', () => {
+    const spec = loadSpec(id)
+    const seed = readFileSync(path.join(dir, spec.entry), 'utf8')
+    expect(seed).toContain('EVOLVE-BLOCK-START')
+    expect(seed).toContain('EVOLVE-BLOCK-END')
+  })
+})
+
+// GPU evaluators are exercised in gpu.test.ts (they need a harness); cpu-matmul gets a binary
+const conventionIds = ids.filter((id) => !loadSpec(id).limits.gpu && loadSpec(id).language === 'python')
+
+describe('evaluator calling convention', () => {
+  it.each(conventionIds)('%s: a candidate with a syntax error is a normal invalid result', async (id) => {
+    const out = await evaluate(id, writeCandidate('def broken(:\n    pass\n'))
+    expect(out.exitCode).toBe(0)
+    expect(out.valid).toBe(false)
+    expect(out.feedback.length).toBeGreaterThan(10)
+    expect(out.artifacts.evaluator_error).toBeUndefined()
+    // exactly one line on stdout: the result
+    expect(out.stdout.trim().split('\n')).toHaveLength(1)
+  })
+
+  it('cpu-matmul: a binary that crashes is a normal invalid result', async () => {
+    const source = writeCandidate('int main() { return 3; }\n', 'crash.cpp')
+    const out = await evaluate('cpu-matmul', source)
+    expect(out.exitCode).toBe(0)
+    expect(out.valid).toBe(false)
+    expect(out.feedback).toMatch(/exited with code 3/)
+  })
+})
