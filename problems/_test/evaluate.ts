@@ -118,15 +118,19 @@ export async function evaluate(id: string, candidate: string, opts: EvaluateOpti
     env.FM_CANDIDATE_SOURCE = candidate
   }
   const evaluator = spec.evaluator
-  const argv = evaluator.endsWith('.py')
-    ? [PYTHON, [path.join(folder, evaluator), ...(opts.args ?? []), target]]
-    : (() => {
-        const parts = evaluator.split(/\s+/).map((p) => p.replaceAll('{candidate}', target))
-        return [parts[0]!, [...parts.slice(1), ...(evaluator.includes('{candidate}') ? [] : [target])]] as const
-      })()
+  let command: string
+  let args: string[]
+  if (evaluator.endsWith('.py')) {
+    command = PYTHON
+    args = [path.join(folder, evaluator), ...(opts.args ?? []), target]
+  } else {
+    const parts = evaluator.split(/\s+/).map((p) => p.replaceAll('{candidate}', target))
+    command = parts[0]!
+    args = [...parts.slice(1), ...(evaluator.includes('{candidate}') ? [] : [target])]
+  }
   const started = Date.now()
   return await new Promise<EvalOutcome>((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv[1] as string[], { cwd: folder, env })
+    const child = spawn(command, args, { cwd: folder, env: env as NodeJS.ProcessEnv })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
