@@ -91,7 +91,7 @@ export interface IslandDiversity {
 
 export interface DiversityMember {
   score: number | null
-  sketch?: CodeSketch
+  sketch?: CodeSketch | null
 }
 
 /** the measures the dashboard plots per island; `grid` is anything with coverage()/filled (a MapElitesGrid) */
