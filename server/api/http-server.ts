@@ -61,7 +61,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error(`api ${path ?? '?'}: ${error.cause?.message ?? error.message}`)
     },
   })
-  const authHandler = app.auth ? toNodeHandler(app.auth) : null
+  // auth is attached once the server knows its own address (port 0 picks one)
+  let authHandler: ReturnType<typeof toNodeHandler> | null = null
+  let authFor: AppServices['auth'] = null
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     setSecurityHeaders(res, dev)
@@ -72,8 +74,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     }
     if (url.startsWith('/api/trpc/')) return trpc(req, res)
     if (url.startsWith('/api/auth/')) {
-      if (!authHandler) return void res.writeHead(404).end()
-      return authHandler(req, res)
+      if (!app.auth) return void res.writeHead(503).end()
+      if (authFor !== app.auth) (authHandler = toNodeHandler(app.auth)), (authFor = app.auth)
+      return authHandler!(req, res)
     }
     if (url === '/api/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, mode: app.db.mode }))

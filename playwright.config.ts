@@ -1,0 +1,45 @@
+import { defineConfig } from '@playwright/test'
+
+const PORT = Number(process.env.FM_E2E_PORT ?? 3210)
+const DATA_DIR = '.fm-agent/e2e'
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: '**/*.spec.ts',
+  timeout: 120_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.FM_CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    // a fresh embedded database per test session, the console built if needed
+    command: `rm -rf ${DATA_DIR} && node bin/fm-agent.mjs start --port ${PORT} --data-dir ${DATA_DIR}`,
+    url: `http://127.0.0.1:${PORT}/api/health`,
+    timeout: 300_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      FM_ADMIN_EMAIL: 'admin@fm-agent.local',
+      FM_ADMIN_PASSWORD: 'e2e-admin-password',
+      NEXT_TELEMETRY_DISABLED: '1',
+      FM_WORKERS: '2',
+    },
+  },
+})
