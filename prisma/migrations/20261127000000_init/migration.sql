@@ -488,7 +488,7 @@ ALTER TABLE "knowledge_chunks" ADD CONSTRAINT "knowledge_chunks_doc_id_fkey" FOR
 
 -- Knowledge retrieval: full-text (GIN over the generated tsvector) and one partial HNSW index
 -- per embedding model, each over a vector of that model's fixed dimension. This one serves the
--- offline default embedder; others are created when a model is first used.
+-- offline default embedder (others are created when a model is first used).
 CREATE INDEX "knowledge_chunks_tsv_idx" ON "knowledge_chunks" USING gin ("tsv");
 CREATE INDEX "knowledge_chunks_embedding_lexical_hash_512_idx" ON "knowledge_chunks"
   USING hnsw (("embedding"::vector(512)) vector_cosine_ops) WHERE "embedding_model" = 'lexical-hash-512';
