@@ -13,7 +13,6 @@ import {
   expectScored,
   loadSpec,
   realIsolation,
-  realSandboxHelper,
   tempDir,
   writeCandidate,
 } from './evaluate.ts'
@@ -113,11 +112,11 @@ describe('ahc001 evaluator', () => {
     expect(out.feedback).toMatch(/every case failed.*overlap/)
   }, 60_000)
 
-  it.skipIf(realSandboxHelper)(
-    'hands the candidate no private path (stand-in helper; real isolation is checked where FM_CHILD_SANDBOX is set)',
+  it(
+    'hands the candidate no private path (recorded through the test stand-in helper)',
     async () => {
       const log = path.join(tempDir(), 'calls.jsonl')
-      const out = await evaluate('ahc001', writeCandidate(UNIT_CELLS), { env: { FM_SANDBOX_STANDIN_LOG: log } })
+      const out = await evaluate('ahc001', writeCandidate(UNIT_CELLS), { env: { FM_SANDBOX_STANDIN_LOG: log }, helpers: 'standin' })
       expect(out.valid).toBe(true)
       const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { cmd: string[]; files: Record<string, string> })
       const seeds = JSON.parse(readFileSync(path.join(DIR, 'private', 'seeds.json'), 'utf8')) as { seeds: number[] }

@@ -18,13 +18,33 @@ const REAL_HELPERS = path.join(REPO_DIR, 'workers', 'python')
 const STANDIN_HELPERS = path.join(PROBLEMS_DIR, '_test')
 export const realSandboxHelper = existsSync(path.join(REAL_HELPERS, 'fm_sandbox.py'))
 export const realKernelHarness = existsSync(path.join(REAL_HELPERS, 'fm_kernelbench.py'))
-/** the real helper isolates only inside a worker-like environment that sets FM_CHILD_SANDBOX */
+/** the real helper isolates only inside a worker-like environment that sets FM_CHILD_SANDBOX (tests then
+ * add their copy of the problem folder to the masked paths, see childSandboxEnv) */
 export const realIsolation = realSandboxHelper && !!process.env.FM_CHILD_SANDBOX
 
-export function helperPath(): string {
+/** PYTHONPATH for an evaluator: the real helpers where they exist, else the stand-in; `standin`
+ * forces the stand-in (it can log what an evaluator hands to the candidate) */
+export function helperPath(helpers: 'auto' | 'standin' = 'auto'): string {
+  if (helpers === 'standin') return [STANDIN_HELPERS, ...(realKernelHarness ? [REAL_HELPERS] : [])].join(path.delimiter)
   const parts = [realSandboxHelper ? REAL_HELPERS : STANDIN_HELPERS]
   if (!realSandboxHelper && realKernelHarness) parts.push(REAL_HELPERS)
   return parts.join(path.delimiter)
+}
+
+/** FM_CHILD_SANDBOX for a run in `folder`: the environment's value, with the copied problem folder
+ * added to the paths the child sandbox masks (as a worker does for its evaluation folder) */
+export function childSandboxEnv(folder: string): string {
+  const raw = process.env.FM_CHILD_SANDBOX ?? ''
+  try {
+    const cfg = JSON.parse(raw) as Record<string, unknown>
+    if (cfg && typeof cfg === 'object' && !Array.isArray(cfg)) {
+      const hide = Array.isArray(cfg.hide) ? (cfg.hide as string[]) : []
+      return JSON.stringify({ ...cfg, hide: [...hide, folder] })
+    }
+  } catch {
+    // not JSON: pass it through unchanged
+  }
+  return raw
 }
 
 export interface EvalOutcome {
@@ -97,6 +117,8 @@ export interface EvaluateOptions {
   prepare?: (folder: string) => void
   /** compile a C/C++ source first (default: true for c/cpp problems) */
   build?: boolean
+  /** which fm_sandbox the evaluator imports (default: the real one where it exists) */
+  helpers?: 'auto' | 'standin'
 }
 
 export async function evaluate(id: string, candidate: string, opts: EvaluateOptions = {}): Promise<EvalOutcome> {
@@ -108,9 +130,9 @@ export async function evaluate(id: string, candidate: string, opts: EvaluateOpti
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
-    PYTHONPATH: helperPath(),
+    PYTHONPATH: helperPath(opts.helpers),
     PYTHONDONTWRITEBYTECODE: '1',
-    ...(process.env.FM_CHILD_SANDBOX ? { FM_CHILD_SANDBOX: process.env.FM_CHILD_SANDBOX } : {}),
+    ...(process.env.FM_CHILD_SANDBOX ? { FM_CHILD_SANDBOX: childSandboxEnv(folder) } : {}),
     ...opts.env,
   }
   if ((spec.language === 'cpp' || spec.language === 'c') && opts.build !== false) {

@@ -1,10 +1,10 @@
 """TEST STAND-IN for workers/python/fm_sandbox.py (written by the workers engineer).
 
 Same signature as the real helper, but NO isolation: it copies `files` into a fresh temporary work
-directory and runs the command there as a plain subprocess. Used only by problems/ tests while the
-real helper does not exist; the tests put workers/python first on PYTHONPATH as soon as it does.
-When FM_SANDBOX_STANDIN_LOG is set, every call is appended to that file as one JSON line so a test
-can check what an evaluator hands to the candidate (e.g. that no private path is ever passed).
+directory and runs the command there as a plain subprocess. problems/ tests use it where the real
+helper is missing, and always in the tests that record what an evaluator hands to the candidate:
+when FM_SANDBOX_STANDIN_LOG is set, every call is appended to that file as one JSON line (e.g. to
+check that no private path is ever passed). Real isolation is tested against the real helper.
 """
 import atexit
 import json
