@@ -221,7 +221,15 @@ export function tokenize(code: string, language: Language | string): Token[] {
       i++
     }
     if (i === start) i++ // an unexpected control character: skip it
-    else push('op', start, i, line)
+    else {
+      // a sign glued to a number after another operator ("x=-1", "a*-2") is its own token: a unary minus
+      const last = code.charCodeAt(i - 1)
+      const nx = i < n ? code.charCodeAt(i) : 0
+      if (i - start > 1 && (last === 45 || last === 43) && (isDigit(nx) || nx === C.DOT)) {
+        push('op', start, i - 1, line)
+        push('op', i - 1, i, line)
+      } else push('op', start, i, line)
+    }
   }
   if (py && !atLineStart) out.push({ kind: 'nl', start: n, end: n, line })
   return out
