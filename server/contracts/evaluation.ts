@@ -74,3 +74,67 @@ export const MAX_INFRA_ATTEMPTS = 3
 export function isRetryable(result: Pick<EvalResult, 'error'>): boolean {
   return result.error?.kind === 'infra'
 }
+
+// ------------------------------------------------------------------------------------------------
+// Workers: isolation report, status, and the backend the engine codes against (embedded pool or
+// server-mode queue). Implementations: workers/pool.ts (createLocalPool), server/queue/backend.ts
+// (createQueueBackend).
+
+/** userns: bubblewrap as an unprivileged uid; rootns: `unshare` as root; none: rlimits + process-tree kill */
+export type IsolationMode = 'userns' | 'rootns' | 'none'
+
+export interface IsolationLayer {
+  name: string
+  active: boolean
+  detail: string
+}
+
+/** What a worker found at start; shown by the console and the CLI. */
+export interface IsolationReport {
+  level: 'full' | 'partial' | 'none'
+  mode: IsolationMode
+  layers: IsolationLayer[]
+  warnings: string[]
+  /** the uid candidates run as (null when unknown) */
+  uid: number | null
+}
+
+export interface WorkerCapabilities {
+  /** CPU cores the worker's machine has */
+  cpu: number
+  gpu: boolean
+  gpuName?: string
+  languages: Language[]
+}
+
+export type WorkerState = 'starting' | 'online' | 'offline' | 'dead'
+
+export interface WorkerStatus {
+  id: string
+  name: string
+  host: string
+  mode: 'embedded' | 'server'
+  capabilities: WorkerCapabilities
+  isolation: IsolationReport | null
+  concurrency: number
+  running: number
+  completed: number
+  lastHeartbeat: Date
+  status: WorkerState
+  /** pid of the worker process (embedded children, server workers) */
+  pid?: number
+}
+
+export interface EvaluationBackend {
+  readonly mode: 'embedded' | 'server'
+  start(): Promise<void>
+  /** durable in server mode (graphile-worker job; jobKey from jobId+attempt so a resubmit is a no-op); dispatch in embedded mode */
+  submit(job: EvalJob): Promise<void>
+  /** every result, exactly as the worker produced it; the engine's ingestion is idempotent on (jobId, attempt) */
+  onResult(cb: (r: EvalResult) => void | Promise<void>): void
+  /** evaluations that can run at once now (sum of connected workers' concurrency) */
+  capacity(): number
+  /** for the console and CLI: id, name, host, capabilities {cpu, gpu, languages}, isolation, concurrency, running, completed, lastHeartbeat, status */
+  workers(): Promise<WorkerStatus[]>
+  close(): Promise<void>
+}

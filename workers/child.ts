@@ -1,0 +1,92 @@
+// An embedded worker process (forked by workers/pool.ts): takes jobs over IPC, runs each through
+// the runner (one sandbox slot), answers with the result. Holds nothing the sandbox needs to hide
+// beyond what the parent gave it: its environment is an allow-list too (see pool.ts).
+import type { EvalJob, EvalResult, IsolationReport } from '../server/contracts/evaluation.ts'
+import { createRunner, type Runner } from './runner.ts'
+
+export interface ChildInit {
+  t: 'init'
+  workerId: string
+  cacheDir: string
+  hide: string[]
+  isolation: IsolationReport
+  slots: number
+  heartbeatMs: number
+  gpu: boolean
+}
+
+export type ParentMessage = ChildInit | { t: 'job'; job: EvalJob } | { t: 'stop' }
+
+export type ChildMessage =
+  | { t: 'ready'; pid: number; languages: string[]; launcherStartupMs: number[] }
+  | { t: 'init-failed'; message: string }
+  | { t: 'started'; jobId: string; attempt: number; at: number }
+  | { t: 'result'; result: EvalResult }
+  | { t: 'hb'; running: number; completed: number; queued: number }
+
+const send = (m: ChildMessage) => {
+  if (process.connected) process.send!(m)
+}
+
+let runner: Runner | null = null
+const queue: EvalJob[] = []
+let running = 0
+let completed = 0
+let slots = 1
+
+function pump() {
+  while (runner && running < slots && queue.length) {
+    const job = queue.shift()!
+    running++
+    const at = Date.now()
+    send({ t: 'started', jobId: job.jobId, attempt: job.attempt, at })
+    runner
+      .run(job, { dequeuedAt: at })
+      .catch(
+        (e): EvalResult => ({
+          jobId: job.jobId,
+          attempt: job.attempt,
+          workerId: 'unknown',
+          valid: false,
+          metrics: {},
+          features: {},
+          artifacts: {},
+          stage: 0,
+          timing: { queuedMs: 0, startedAt: at, sandboxMs: 0, evaluatorMs: 0 },
+          error: { kind: 'infra', message: `worker error: ${(e as Error).message}`.slice(0, 4000) },
+        }),
+      )
+      .then((result) => {
+        running--
+        completed++
+        send({ t: 'result', result })
+        pump()
+      })
+  }
+}
+
+async function init(m: ChildInit) {
+  slots = m.slots
+  try {
+    runner = createRunner({ cacheDir: m.cacheDir, workerId: m.workerId, slots: m.slots, hide: m.hide, isolation: m.isolation, gpu: m.gpu })
+    await runner.start()
+  } catch (e) {
+    send({ t: 'init-failed', message: (e as Error).message })
+    process.exit(3)
+  }
+  setInterval(() => send({ t: 'hb', running, completed, queued: queue.length }), m.heartbeatMs).unref()
+  send({ t: 'ready', pid: process.pid, languages: runner.languages, launcherStartupMs: runner.stats().launcherStartupMs })
+  pump()
+}
+
+process.on('message', (m: ParentMessage) => {
+  if (m.t === 'init') void init(m)
+  else if (m.t === 'job') {
+    queue.push(m.job)
+    pump()
+  } else if (m.t === 'stop') {
+    void (runner?.close() ?? Promise.resolve()).finally(() => process.exit(0))
+  }
+})
+// the parent went away: nothing left to answer to (the launchers die with us: --die-with-parent)
+process.on('disconnect', () => process.exit(0))

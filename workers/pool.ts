@@ -1,0 +1,336 @@
+// Embedded mode's evaluation backend: N child worker processes (workers/child.ts) fed over IPC.
+// The parent keeps the queue, writes problem bundles into the shared on-disk cache before a job is
+// dispatched (children never need the database), and hands each child one running job plus one
+// buffered one so a child never waits for the next job between evaluations. A child that dies or
+// stops sending heartbeats is replaced; the job it was running comes back as an `infra` error result
+// (the engine retries those), jobs it had buffered but not started go back to the queue.
+import { type ChildProcess, fork } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { hostname } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import {
+  EvalResult,
+  type EvalJob,
+  type EvaluationBackend,
+  type IsolationReport,
+  type WorkerState,
+  type WorkerStatus,
+} from '../server/contracts/evaluation.ts'
+import { BundleCache } from './bundle-cache.ts'
+import type { ChildMessage, ParentMessage } from './child.ts'
+import { machineCapabilities } from './runner.ts'
+import { announceIsolation, detectIsolation, type DetectOptions, processEnv, WORKERS_DIR } from './sandbox.ts'
+
+export interface LocalPoolOptions {
+  /** child worker processes (each runs one evaluation at a time) */
+  size: number
+  cacheDir: string
+  getBundle: (hash: string) => Promise<Buffer>
+  /** folders/files candidates must not see (the FM data folder, users' problem folders, …) */
+  hide?: string[]
+  /** an isolation report to use, or options for detecting it (default: detect the strongest) */
+  isolation?: IsolationReport | DetectOptions
+  name?: string
+  heartbeatMs?: number
+  /** a child silent this long is killed and replaced (default 15 s) */
+  deadAfterMs?: number
+  /** jobs a child holds beyond the one it runs (default 1) */
+  prefetch?: number
+  /** how to start a child: default this folder's child.ts through tsx */
+  childEntry?: { path: string; execArgv: string[] }
+  /** write the isolation banner to stderr at start (default true) */
+  announce?: boolean
+  log?: (line: string) => void
+}
+
+interface Held {
+  job: EvalJob
+  started: boolean
+}
+
+interface Child {
+  index: number
+  id: string
+  proc: ChildProcess | null
+  status: WorkerState
+  held: Map<string, Held>
+  completed: number
+  lastHeartbeat: number
+  pid?: number
+  deaths: number[]
+  languages: string[]
+  launcherStartupMs: number[]
+}
+
+export interface LocalPool extends EvaluationBackend {
+  readonly isolation: IsolationReport
+  stats(): { queued: number; inFlight: number; restarts: number; launcherStartupMs: number[] }
+}
+
+const keyOf = (j: { jobId: string; attempt: number }) => `${j.jobId}\u0000${j.attempt}`
+
+/** Environment of a child worker: what it needs, nothing the parent holds (no DATABASE_URL, no API keys). */
+function childEnv(): NodeJS.ProcessEnv {
+  const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'FM_SANDBOX_UID', 'FM_SANDBOX_NPROC', 'FM_ISOLATION', 'FM_PYTHON']
+  const env: Record<string, string> = {}
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]!
+  return processEnv(env)
+}
+
+function defaultChildEntry() {
+  const require = createRequire(import.meta.url)
+  return { path: join(WORKERS_DIR, 'child.ts'), execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href] }
+}
+
+export function createLocalPool(opts: LocalPoolOptions): LocalPool {
+  const name = opts.name ?? 'embedded'
+  const heartbeatMs = opts.heartbeatMs ?? 1000
+  const deadAfterMs = opts.deadAfterMs ?? 15_000
+  const prefetch = opts.prefetch ?? 1
+  const cacheDir = resolve(opts.cacheDir)
+  const cache = new BundleCache(cacheDir)
+  const entry = opts.childEntry ?? defaultChildEntry()
+  const log = opts.log ?? ((s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'))
+  const isolation: IsolationReport =
+    opts.isolation && 'level' in opts.isolation ? opts.isolation : detectIsolation(opts.isolation as DetectOptions | undefined)
+  const queue: EvalJob[] = []
+  const callbacks: ((r: EvalResult) => void | Promise<void>)[] = []
+  const children: Child[] = []
+  const poolTag = randomBytes(3).toString('hex')
+  let started = false
+  let closing = false
+  let restarts = 0
+  let monitor: NodeJS.Timeout | null = null
+
+  const emit = (r: EvalResult) => {
+    for (const cb of callbacks) {
+      try {
+        Promise.resolve(cb(r)).catch((e) => log(`[${name}] result callback failed: ${(e as Error).message}`))
+      } catch (e) {
+        log(`[${name}] result callback failed: ${(e as Error).message}`)
+      }
+    }
+  }
+
+  const infraResult = (job: EvalJob, workerId: string, message: string): EvalResult => ({
+    jobId: job.jobId,
+    attempt: job.attempt,
+    workerId,
+    valid: false,
+    metrics: {},
+    features: {},
+    artifacts: {},
+    stage: 0,
+    timing: { queuedMs: job.enqueuedAt ? Math.max(0, Date.now() - job.enqueuedAt) : 0, startedAt: Date.now(), sandboxMs: 0, evaluatorMs: 0 },
+    error: { kind: 'infra', message: message.slice(0, 4000) },
+  })
+
+  function dispatch() {
+    if (closing) return
+    for (const c of children) {
+      while (queue.length && c.status === 'online' && c.proc?.connected && c.held.size < 1 + prefetch) {
+        const job = queue.shift()!
+        c.held.set(keyOf(job), { job, started: false })
+        c.proc.send({ t: 'job', job } satisfies ParentMessage)
+      }
+    }
+  }
+
+  function spawnChild(c: Child) {
+    c.status = 'starting'
+    c.lastHeartbeat = Date.now()
+    const proc = fork(entry.path, [], {
+      execArgv: entry.execArgv,
+      env: childEnv(),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    c.proc = proc
+    c.pid = proc.pid
+    proc.on('message', (m: ChildMessage) => {
+      c.lastHeartbeat = Date.now()
+      switch (m.t) {
+        case 'ready':
+          c.status = 'online'
+          c.languages = m.languages
+          c.launcherStartupMs = m.launcherStartupMs
+          dispatch()
+          break
+        case 'init-failed':
+          log(`[${name}] worker ${c.id} could not start: ${m.message}`)
+          break
+        case 'started': {
+          const h = c.held.get(keyOf(m))
+          if (h) h.started = true
+          break
+        }
+        case 'result': {
+          const parsed = EvalResult.safeParse(m.result)
+          const key = keyOf(m.result)
+          const h = c.held.get(key)
+          c.held.delete(key)
+          c.completed++
+          if (parsed.success) emit(parsed.data)
+          else if (h) emit(infraResult(h.job, c.id, `the worker produced a malformed result: ${parsed.error.issues[0]?.message}`))
+          dispatch()
+          break
+        }
+        case 'hb':
+          break
+      }
+    })
+    proc.on('exit', (code, signal) => {
+      if (c.proc !== proc) return
+      c.proc = null
+      const why = signal ? `killed by ${signal}` : `exit code ${code}`
+      const held = [...c.held.values()]
+      c.held.clear()
+      // buffered jobs never ran: back to the front of the queue; the running one is an infra result
+      const notStarted = held.filter((h) => !h.started).map((h) => h.job)
+      queue.unshift(...notStarted)
+      for (const h of held.filter((h) => h.started)) emit(infraResult(h.job, c.id, `worker process ${c.id} died (${why}) while running this evaluation`))
+      if (closing) {
+        c.status = 'offline'
+        return
+      }
+      c.status = 'dead'
+      restarts++
+      const now = Date.now()
+      c.deaths = [...c.deaths.filter((t) => now - t < 60_000), now]
+      const delay = Math.min(10_000, 100 * 2 ** Math.max(0, c.deaths.length - 1))
+      log(`[${name}] worker ${c.id} (pid ${proc.pid}) ${why}; restarting in ${delay} ms`)
+      setTimeout(() => {
+        if (!closing) startChild(c)
+      }, delay).unref()
+      dispatch()
+    })
+  }
+
+  function startChild(c: Child) {
+    spawnChild(c)
+    c.proc!.send({
+      t: 'init',
+      workerId: c.id,
+      cacheDir,
+      hide: opts.hide ?? [],
+      isolation,
+      slots: 1,
+      heartbeatMs,
+      gpu: false,
+    } satisfies ParentMessage)
+  }
+
+  const backend: LocalPool = {
+    mode: 'embedded',
+    isolation,
+    async start() {
+      if (started) return
+      started = true
+      if (opts.announce !== false) announceIsolation(isolation, name)
+      for (let i = 0; i < Math.max(1, opts.size); i++) {
+        const c: Child = {
+          index: i,
+          id: `${name}-${poolTag}-${i}`,
+          proc: null,
+          status: 'starting',
+          held: new Map(),
+          completed: 0,
+          lastHeartbeat: Date.now(),
+          deaths: [],
+          languages: [],
+          launcherStartupMs: [],
+        }
+        children.push(c)
+        startChild(c)
+      }
+      monitor = setInterval(() => {
+        const now = Date.now()
+        for (const c of children) {
+          if (c.proc && (c.status === 'online' || c.status === 'starting') && now - c.lastHeartbeat > deadAfterMs) {
+            log(`[${name}] worker ${c.id} sent no heartbeat for ${now - c.lastHeartbeat} ms: killing it`)
+            c.proc.kill('SIGKILL')
+          }
+        }
+      }, Math.max(200, Math.min(heartbeatMs, 1000)))
+      monitor.unref()
+      // resolve once every child is ready (or has failed to start and is being retried)
+      const giveUpAt = Date.now() + 60_000
+      await new Promise<void>((done) => {
+        const check = setInterval(() => {
+          if (closing || children.every((c) => c.status === 'online') || Date.now() > giveUpAt) {
+            clearInterval(check)
+            done()
+          }
+        }, 20)
+      })
+    },
+    async submit(job) {
+      if (closing) throw new Error('the evaluation pool is closed')
+      try {
+        if (!cache.has(job.problem.bundleHash)) await cache.ensure(job.problem.bundleHash, opts.getBundle)
+      } catch (e) {
+        emit(infraResult(job, `${name}-pool`, `problem bundle ${job.problem.bundleHash.slice(0, 12)}… unavailable: ${(e as Error).message}`))
+        return
+      }
+      if (job.needs.gpu || job.language === 'cuda') {
+        emit(infraResult(job, `${name}-pool`, 'this job needs a GPU worker; the embedded pool has none (start `fm-agent worker --gpu` in server mode)'))
+        return
+      }
+      queue.push({ ...job, enqueuedAt: job.enqueuedAt ?? Date.now() })
+      dispatch()
+    },
+    onResult(cb) {
+      callbacks.push(cb)
+    },
+    capacity() {
+      return children.filter((c) => c.status === 'online').length
+    },
+    async workers(): Promise<WorkerStatus[]> {
+      const caps = machineCapabilities(false)
+      return children.map((c) => ({
+        id: c.id,
+        name: `${name} worker ${c.index + 1}`,
+        host: hostname(),
+        mode: 'embedded' as const,
+        capabilities: { ...caps, languages: (c.languages.length ? c.languages : caps.languages) as typeof caps.languages },
+        isolation,
+        concurrency: 1,
+        running: [...c.held.values()].filter((h) => h.started).length,
+        completed: c.completed,
+        lastHeartbeat: new Date(c.lastHeartbeat),
+        status: c.status,
+        ...(c.pid ? { pid: c.pid } : {}),
+      }))
+    },
+    stats() {
+      return {
+        queued: queue.length,
+        inFlight: children.reduce((n, c) => n + c.held.size, 0),
+        restarts,
+        launcherStartupMs: children.flatMap((c) => c.launcherStartupMs),
+      }
+    },
+    async close() {
+      closing = true
+      if (monitor) clearInterval(monitor)
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((done) => {
+              const proc = c.proc
+              if (!proc || proc.exitCode !== null) return done()
+              const t = setTimeout(() => proc.kill('SIGKILL'), 5000)
+              proc.once('exit', () => {
+                clearTimeout(t)
+                done()
+              })
+              if (proc.connected) proc.send({ t: 'stop' } satisfies ParentMessage)
+              else proc.kill('SIGKILL')
+            }),
+        ),
+      )
+    },
+  }
+  return backend
+}

@@ -1,0 +1,195 @@
+"""fm_openevolve: runs an OpenEvolve-format evaluator unchanged and prints FM Agent's result JSON.
+
+usage: fm_openevolve.py --evaluator EVALUATOR.py [--thresholds JSON] [--max-stage K] [--features a,b]
+                        [--function NAME] CANDIDATE
+
+* OpenEvolve (default): `evaluate(program_path)`, or the cascade `evaluate_stage1/2/3` when thresholds are
+  given (OpenEvolve's `evaluator.cascade_evaluation`), with OpenEvolve's rules: a stage's score is
+  `combined_score`, or else the mean of its numeric metrics; the next stage runs only when the score
+  reaches the stage's threshold; metrics of later stages are merged over earlier ones.
+* `--function NAME`: one function of a native Python evaluator (a `cascade` stage given by function).
+
+The evaluator returns a dict of metrics or an EvaluationResult-like object (`.metrics`, `.artifacts`).
+Numeric metrics become metrics (booleans as 0/1, NaN/inf as null); anything else goes to artifacts.
+`combined_score` is added as the mean of the numeric metrics when absent, as OpenEvolve does.
+The result is the only line written to the real stdout: the evaluator's and the candidate's prints go
+to stderr. An exception propagates (traceback on stderr, exit 1): the worker reports it as a crash, or
+as a memory failure for a MemoryError.
+"""
+import argparse
+import importlib.util
+import json
+import math
+import os
+import sys
+
+MAX_ARTIFACT = 16000
+
+
+def _protect_stdout():
+    sys.stdout.flush()
+    real = os.fdopen(os.dup(1), 'w')
+    os.dup2(2, 1)
+    return real
+
+
+def _number(v):
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    item = getattr(v, 'item', None)  # numpy / torch scalars
+    if callable(item) and getattr(v, 'ndim', 0) == 0:
+        try:
+            x = item()
+        except Exception:
+            return None
+        if isinstance(x, (bool, int, float)):
+            return float(x)
+    return None
+
+
+def _text(v):
+    if isinstance(v, bytes):
+        v = v.decode('utf-8', errors='replace')
+    if isinstance(v, str):
+        return v if len(v) <= MAX_ARTIFACT else v[:MAX_ARTIFACT // 2] + '\n…\n' + v[-MAX_ARTIFACT // 2:]
+    try:
+        s = json.dumps(v, allow_nan=False, default=str)
+        if len(s) <= MAX_ARTIFACT:
+            return json.loads(s)
+        return s[:MAX_ARTIFACT] + '…'
+    except (TypeError, ValueError):
+        return repr(v)[:MAX_ARTIFACT]
+
+
+def split_result(res):
+    """(raw metrics dict, artifacts dict) from a dict or an EvaluationResult-like object."""
+    if isinstance(res, dict):
+        return dict(res), {}
+    metrics = getattr(res, 'metrics', None)
+    if isinstance(metrics, dict):
+        arts = getattr(res, 'artifacts', None)
+        return dict(metrics), dict(arts) if isinstance(arts, dict) else {}
+    raise TypeError(f'the evaluator returned {type(res).__name__}, expected a dict of metrics or an object with .metrics')
+
+
+def numeric(metrics):
+    out = {}
+    for k, v in metrics.items():
+        x = _number(v)
+        if x is not None:
+            out[str(k)] = x if math.isfinite(x) else None
+    return out
+
+
+def score(metrics):
+    """OpenEvolve's stage score: combined_score, or the mean of the numeric metrics."""
+    nums = numeric(metrics)
+    if nums.get('combined_score') is not None:
+        return nums['combined_score']
+    vals = [v for k, v in nums.items() if v is not None and k != 'error']
+    return sum(vals) / len(vals) if vals else 0.0
+
+
+def convert(raw, artifacts, features=(), stage=0):
+    nums = numeric(raw)
+    arts = {}
+    for k, v in raw.items():
+        if _number(v) is None and v is not None:
+            arts[str(k)] = _text(v)
+    for k, v in artifacts.items():
+        arts[str(k)] = _text(v)
+    if 'combined_score' not in nums:
+        vals = [v for v in nums.values() if v is not None]
+        nums['combined_score'] = sum(vals) / len(vals) if vals else None
+        arts.setdefault('combined_score_note', 'no combined_score: the mean of the numeric metrics (as OpenEvolve does)')
+    error = raw.get('error')
+    valid = not (isinstance(error, str) and error.strip()) and nums.get('combined_score') is not None
+    if isinstance(error, str) and error.strip():
+        arts.setdefault('feedback', error)
+    feats = {f: nums[f] for f in features if f in nums}
+    return {'valid': valid, 'metrics': nums, 'features': feats, 'artifacts': arts, 'stage': stage}
+
+
+def finite(obj):
+    """NaN and infinities as null: the result must be strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
+def load_module(path):
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location('evaluator', path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules['evaluator'] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_openevolve(module, candidate, thresholds, max_stage):
+    stage_fns = [getattr(module, f'evaluate_stage{i}', None) for i in (1, 2, 3)]
+    if thresholds is None or not callable(stage_fns[0]):
+        if not callable(getattr(module, 'evaluate', None)):
+            raise AttributeError('evaluator.py defines neither evaluate(program_path) nor evaluate_stage1(program_path)')
+        raw, arts = split_result(module.evaluate(candidate))
+        return raw, arts, 0
+    merged, merged_arts, stage = {}, {}, 0
+    for i, fn in enumerate(stage_fns):
+        if not callable(fn) or (max_stage and i >= max_stage):
+            break
+        if i > 0:
+            threshold = thresholds[i - 1] if i - 1 < len(thresholds) else None
+            if threshold is None or score(merged) < threshold:
+                break
+        raw, arts = split_result(fn(candidate))
+        merged.update(raw)
+        merged_arts.update(arts)
+        stage = i + 1
+    return merged, merged_arts, stage
+
+
+def run_native_function(module, name, candidate):
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        raise AttributeError(f'the evaluator defines no function {name}(candidate_path)')
+    res = fn(candidate)
+    if isinstance(res, dict) and 'valid' in res and isinstance(res.get('metrics'), dict):
+        return res  # already FM Agent's format
+    raw, arts = split_result(res)
+    return convert(raw, arts)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument('--evaluator', required=True)
+    p.add_argument('--thresholds', default=None)
+    p.add_argument('--max-stage', type=int, default=0)
+    p.add_argument('--features', default='')
+    p.add_argument('--function', default=None)
+    p.add_argument('candidate')
+    args = p.parse_args(argv)
+    real_stdout = _protect_stdout()
+    module = load_module(args.evaluator)
+    candidate = os.path.abspath(args.candidate)
+    features = [f for f in args.features.split(',') if f]
+    if args.function:
+        out = run_native_function(module, args.function, candidate)
+    else:
+        thresholds = json.loads(args.thresholds) if args.thresholds else None
+        raw, arts, stage = run_openevolve(module, candidate, thresholds, args.max_stage)
+        out = convert(raw, arts, features, stage)
+    real_stdout.write(json.dumps(finite(out), allow_nan=False, default=str) + '\n')
+    real_stdout.flush()
+
+
+if __name__ == '__main__':
+    main()

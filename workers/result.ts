@@ -1,0 +1,177 @@
+// Pure helpers that turn what an evaluator left behind (stdout, stderr, result file, exit status)
+// into the parts of an EvalResult: the result object, bounded artifacts, the error classification.
+import type { EvalErrorKind } from '../server/contracts/evaluation.ts'
+
+export const MAX_ARTIFACT_CHARS = 16_000
+export const MAX_ARTIFACTS_TOTAL_CHARS = 96_000
+export const MAX_ARTIFACT_KEYS = 40
+export const STREAM_TAIL_CHARS = 8_000
+export const MAX_METRICS = 200
+
+/** Keeps the end of a text (output tails: the last lines say what went wrong). */
+export function tail(text: string, limit = STREAM_TAIL_CHARS): string {
+  return text.length <= limit ? text : '…' + text.slice(text.length - limit + 1)
+}
+
+/** Keeps the start and the end (feedback, compiler errors: the first error and the summary). */
+export function headTail(text: string, limit = MAX_ARTIFACT_CHARS): string {
+  if (text.length <= limit) return text
+  const half = Math.floor((limit - 3) / 2)
+  return text.slice(0, half) + '\n…\n' + text.slice(text.length - half)
+}
+
+/** JSON.parse that also accepts Python's NaN / Infinity / -Infinity tokens (json.dumps emits them), as null. */
+export function parseJsonLenient(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    if (!/NaN|Infinity/.test(text)) throw new SyntaxError('not JSON')
+    const fixed = text.replace(/"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g, (m, bare) => (bare ? 'null' : m))
+    return JSON.parse(fixed)
+  }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * The evaluator's result: the last stdout line that parses as a JSON object. Returns it with the rest of
+ * stdout (the lines before and after it), which becomes the `stdout` artifact.
+ */
+export function findResultLine(stdout: string): { result: Record<string, unknown> | null; rest: string } {
+  const lines = stdout.split('\n')
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i].trim()
+    if (!line.startsWith('{') || !line.endsWith('}')) continue
+    try {
+      const v = parseJsonLenient(line)
+      if (isPlainObject(v)) return { result: v, rest: [...lines.slice(0, i), ...lines.slice(i + 1)].join('\n') }
+    } catch {
+      /* not this line */
+    }
+  }
+  return { result: null, rest: stdout }
+}
+
+export function toNumberRecord(v: unknown, limit = MAX_METRICS): { numbers: Record<string, number | null>; other: Record<string, unknown> } {
+  const numbers: Record<string, number | null> = {}
+  const other: Record<string, unknown> = {}
+  if (!isPlainObject(v)) return { numbers, other }
+  let n = 0
+  for (const [rawKey, val] of Object.entries(v)) {
+    const key = rawKey.slice(0, 128)
+    if (n++ >= limit) break
+    if (typeof val === 'number') numbers[key] = Number.isFinite(val) ? val : null
+    else if (typeof val === 'boolean') numbers[key] = val ? 1 : 0
+    else if (val === null) numbers[key] = null
+    else other[key] = val
+  }
+  return { numbers, other }
+}
+
+/** Bounds every artifact and their total; strings keep head and tail, other values their JSON. */
+export function boundArtifacts(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  let total = 0
+  let dropped = 0
+  for (const [rawKey, val] of Object.entries(input)) {
+    if (val === undefined) continue
+    const key = rawKey.slice(0, 128)
+    if (Object.keys(out).length >= MAX_ARTIFACT_KEYS) {
+      dropped++
+      continue
+    }
+    let v: unknown = val
+    let size: number
+    if (typeof v === 'string') {
+      v = key === 'stdout' || key === 'stderr' ? tail(v) : headTail(v)
+      size = (v as string).length
+    } else {
+      let json: string
+      try {
+        json = JSON.stringify(v) ?? 'null'
+      } catch {
+        json = JSON.stringify(String(v))
+        v = String(v)
+      }
+      if (json.length > MAX_ARTIFACT_CHARS) {
+        v = headTail(json)
+        size = (v as string).length
+      } else size = json.length
+    }
+    if (total + size > MAX_ARTIFACTS_TOTAL_CHARS) {
+      const room = MAX_ARTIFACTS_TOTAL_CHARS - total
+      if (room < 200) {
+        dropped++
+        continue
+      }
+      v = headTail(typeof v === 'string' ? v : JSON.stringify(v), room)
+      size = (v as string).length
+    }
+    out[key] = v
+    total += size
+  }
+  if (dropped) out.artifacts_dropped = `${dropped} artifact(s) left out: the artifacts exceeded ${MAX_ARTIFACTS_TOTAL_CHARS} characters or ${MAX_ARTIFACT_KEYS} entries`
+  return out
+}
+
+export interface NormalizedResult {
+  valid: boolean
+  metrics: Record<string, number | null>
+  features: Record<string, number | null>
+  artifacts: Record<string, unknown>
+}
+
+/** An evaluator's JSON object as our result parts; non-numeric metrics move to the artifacts. */
+export function normalizeEvaluatorObject(obj: Record<string, unknown>): NormalizedResult {
+  const m = toNumberRecord(obj.metrics)
+  const f = toNumberRecord(obj.features)
+  const artifacts: Record<string, unknown> = isPlainObject(obj.artifacts) ? { ...obj.artifacts } : {}
+  for (const [k, v] of Object.entries(m.other)) artifacts[`metric:${k}`] = v
+  for (const [k, v] of Object.entries(f.other)) artifacts[`feature:${k}`] = v
+  if (typeof obj.error === 'string' && obj.error && !('feedback' in artifacts)) artifacts.feedback = obj.error
+  return { valid: typeof obj.valid === 'boolean' ? obj.valid : true, metrics: m.numbers, features: f.numbers, artifacts }
+}
+
+export interface ExitInfo {
+  exitCode: number | null
+  signal: string | null
+  timedOut: boolean
+  cpuMs: number
+  infra?: string
+}
+
+const MEMORY_PATTERNS =
+  /\bMemoryError\b|std::bad_alloc|JavaScript heap out of memory|Fatal process out of memory|Cannot allocate memory|failed to map segment|Failed to reserve virtual memory|out of memory|Killed process .* total-vm/i
+
+/**
+ * Why a step failed, or null when it exited 0. `stderrTail` (and `stdoutTail`) are searched for the
+ * address-space symptoms of each language: under an address-space limit an allocation fails inside the
+ * program rather than the kernel killing it, so the message is the only trace.
+ */
+export function classifyExit(
+  e: ExitInfo,
+  ctx: { timeoutS: number; cpuS: number; memoryMb: number; stderrTail: string; stdoutTail?: string; what?: string },
+): { kind: EvalErrorKind; message: string } | null {
+  const what = ctx.what ?? 'the evaluator'
+  if (e.infra) return { kind: 'infra', message: e.infra }
+  if (e.timedOut) return { kind: 'timeout', message: `${what} exceeded the wall-clock limit of ${ctx.timeoutS} s (the whole process tree was killed)` }
+  if (e.signal === 'SIGXCPU' || (e.signal === 'SIGKILL' && e.cpuMs >= ctx.cpuS * 1000 * 0.95)) {
+    return { kind: 'timeout', message: `${what} exceeded the CPU-time limit of ${ctx.cpuS} s` }
+  }
+  if (e.exitCode === 0 && !e.signal) return null
+  const text = `${ctx.stderrTail}\n${ctx.stdoutTail ?? ''}`
+  const lastLine = ctx.stderrTail.trim().split('\n').pop()?.slice(0, 300) ?? ''
+  if (MEMORY_PATTERNS.test(text)) {
+    return { kind: 'memory', message: `${what} ran out of memory (address-space limit ${ctx.memoryMb} MB)${lastLine ? `: ${lastLine}` : ''}` }
+  }
+  if (e.signal === 'SIGXFSZ') return { kind: 'crash', message: `${what} exceeded the file-size limit` }
+  if (e.signal) return { kind: 'crash', message: `${what} was killed by ${e.signal}${lastLine ? `: ${lastLine}` : ''}` }
+  return { kind: 'crash', message: `${what} exited with code ${e.exitCode}${lastLine ? `: ${lastLine}` : ''}` }
+}
+
+/** Does a stage's primary metric let the next cascade stage run? */
+export function passesThreshold(value: number | null | undefined, threshold: number | undefined, direction: 'max' | 'min'): boolean {
+  if (threshold === undefined) return true
+  if (value === null || value === undefined || !Number.isFinite(value)) return false
+  return direction === 'max' ? value >= threshold : value <= threshold
+}

@@ -1,0 +1,553 @@
+// The runner: one EvalJob in, one EvalResult out. Materializes the problem bundle (cached by hash),
+// copies it into a fresh folder in a sandbox slot, writes the candidate, prepares the language
+// (TypeScript transpiled here, C/C++ compiled inside the sandbox), runs the evaluator (or the cascade
+// stages) in the sandbox, reads its result, classifies failures, bounds artifacts, removes the folder.
+// Never throws for anything an evaluation does: every failure is a result (infra ones are retried).
+import { chownSync, closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, chmodSync, copyFileSync, writeFileSync, readdirSync, lstatSync, existsSync, statSync } from 'node:fs'
+import { cpus, hostname } from 'node:os'
+import { basename, dirname, extname, join, resolve } from 'node:path'
+import {
+  EvalJob,
+  type EvalErrorKind,
+  type EvalResult,
+  type IsolationReport,
+  type Language,
+} from '../server/contracts/evaluation.ts'
+import type { ProblemSpec } from '../server/contracts/problem.ts'
+import { isEvaluatorCommand } from '../server/problems/load.ts'
+import { BundleCache, type CachedBundle } from './bundle-cache.ts'
+import {
+  boundArtifacts,
+  classifyExit,
+  findResultLine,
+  headTail,
+  normalizeEvaluatorObject,
+  parseJsonLenient,
+  passesThreshold,
+  type NormalizedResult,
+} from './result.ts'
+import { detectIsolation, defaultHiddenPaths, traversable, NODE, PYTHON, PYTHON_DIR, SandboxSlot, sandboxEnv, type StepLimits, type StepResult } from './sandbox.ts'
+
+export const OPENEVOLVE_SHIM = join(PYTHON_DIR, 'fm_openevolve.py')
+const BUILTIN_PROBLEMS = resolve(PYTHON_DIR, '../../problems')
+
+const CANDIDATE_EXT: Record<Language, string> = { python: 'py', javascript: 'js', typescript: 'ts', cpp: 'cpp', c: 'c', cuda: 'cu' }
+const DEFAULT_BUILD: Partial<Record<Language, string>> = {
+  cpp: 'g++ -O2 -std=c++17 {candidate} -o {output}',
+  c: 'gcc -O2 -std=c11 {candidate} -o {output} -lm',
+  cuda: 'nvcc -O2 {candidate} -o {output}',
+}
+/** Address-space floors (MB): interpreters and compilers reserve more than they use. */
+const AS_FLOOR = { python: 512, node: 2048, compile: 2048, binary: 64 }
+const STREAM_READ_BYTES = 1 << 20
+
+export interface RunnerOptions {
+  cacheDir: string
+  workerId: string
+  /** evaluations this runner runs at once (one sandbox launcher each) */
+  slots?: number
+  /** folders and files the sandbox must not show (added to the cache folder and the defaults) */
+  hide?: string[]
+  isolation?: IsolationReport
+  fetchBundle?: (hash: string) => Promise<Buffer>
+  gpu?: boolean
+  log?: (line: string) => void
+  /** process-count limit per evaluation (default 64, FM_SANDBOX_NPROC) */
+  nproc?: number
+  /** file-size limit per file written (MB, default 256) */
+  fsizeMb?: number
+  /** where evaluation folders are made (default <cacheDir>/sbx, or /var/tmp/fm-agent-sbx when the
+   * sandbox uid cannot reach the cache folder, e.g. inside a data folder private to its owner) */
+  sandboxRoot?: string
+}
+
+function defaultSandboxRoot(cacheDir: string, uid: number | null): string {
+  const preferred = join(cacheDir, 'sbx')
+  if (uid === null) return preferred
+  mkdirSync(preferred, { recursive: true, mode: 0o711 })
+  if (traversable(preferred, uid)) return preferred
+  return '/var/tmp/fm-agent-sbx'
+}
+
+interface Slot {
+  index: number
+  dir: string
+  sandbox: SandboxSlot
+  busy: boolean
+  seq: number
+}
+
+export interface RunnerStats {
+  running: number
+  completed: number
+  failed: number
+  launcherStarts: number
+  /** last launcher start-up per slot (bwrap + interpreter), ms */
+  launcherStartupMs: number[]
+}
+
+export interface Runner {
+  readonly isolation: IsolationReport
+  readonly languages: Language[]
+  readonly slots: number
+  readonly cache: BundleCache
+  /** pre-starts every slot's launcher */
+  start(): Promise<void>
+  run(job: EvalJob, opts?: { dequeuedAt?: number }): Promise<EvalResult>
+  stats(): RunnerStats
+  close(): Promise<void>
+}
+
+const isRoot = () => process.getuid?.() === 0
+
+function which(cmd: string): string | null {
+  for (const dir of ['/usr/bin', '/bin', '/usr/local/bin', '/usr/local/cuda/bin']) {
+    const p = join(dir, cmd)
+    if (existsSync(p)) return p
+  }
+  return null
+}
+
+export function availableLanguages(gpu: boolean): Language[] {
+  const langs: Language[] = []
+  if (existsSync(PYTHON)) langs.push('python')
+  langs.push('javascript', 'typescript')
+  if (which('g++')) langs.push('cpp')
+  if (which('gcc')) langs.push('c')
+  if (gpu && which('nvcc')) langs.push('cuda')
+  return langs
+}
+
+export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+function readTail(path: string, max: number): string {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return ''
+  }
+  try {
+    const size = fstatSync(fd).size
+    const start = Math.max(0, size - max)
+    const buf = Buffer.alloc(size - start)
+    let off = 0
+    while (off < buf.length) {
+      const n = readSync(fd, buf, off, buf.length - off, start + off)
+      if (n <= 0) break
+      off += n
+    }
+    return (start > 0 ? '…' : '') + buf.subarray(0, off).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function readIfExists(path: string, max: number): string | null {
+  if (!existsSync(path)) return null
+  return readTail(path, max)
+}
+
+function chownTree(path: string, uid: number) {
+  const st = lstatSync(path)
+  chownSync(path, uid, uid)
+  if (st.isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), uid)
+}
+
+function removeTree(path: string) {
+  try {
+    rmSync(path, { recursive: true, force: true, maxRetries: 2 })
+  } catch {
+    // a non-root worker cannot remove what a candidate made unwritable: give the owner its rights back
+    const fix = (p: string) => {
+      try {
+        const st = lstatSync(p)
+        if (st.isDirectory()) {
+          chmodSync(p, 0o700)
+          for (const n of readdirSync(p)) fix(join(p, n))
+        }
+      } catch {
+        /* gone */
+      }
+    }
+    fix(path)
+    rmSync(path, { recursive: true, force: true })
+  }
+}
+
+interface StepOutput {
+  res: StepResult
+  stdout: string
+  stderr: string
+  resultFile: string | null
+}
+
+interface StageOutcome extends NormalizedResult {
+  error?: { kind: EvalErrorKind; message: string }
+  /** the OpenEvolve shim says which stage ran last */
+  stage?: number
+}
+
+export function createRunner(opts: RunnerOptions): Runner {
+  const isolation = opts.isolation ?? detectIsolation()
+  const gpu = !!opts.gpu
+  const languages = availableLanguages(gpu)
+  const cache = new BundleCache(opts.cacheDir)
+  const nproc = opts.nproc ?? (Number(process.env.FM_SANDBOX_NPROC) || 64)
+  const fsize = (opts.fsizeMb ?? 256) * 1024 * 1024
+  const sandboxUid = isolation.uid ?? 65534
+  const chownTo = isRoot() ? sandboxUid : null
+  const sbxRoot = opts.sandboxRoot ?? defaultSandboxRoot(opts.cacheDir, chownTo)
+  mkdirSync(sbxRoot, { recursive: true, mode: 0o711 })
+  const hide = [...new Set([resolve(opts.cacheDir), BUILTIN_PROBLEMS, ...defaultHiddenPaths(), ...(opts.hide ?? []).map((p) => resolve(p))])]
+  const safeId = opts.workerId.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60)
+  const slots: Slot[] = []
+  for (let i = 0; i < Math.max(1, opts.slots ?? 1); i++) {
+    const dir = join(sbxRoot, `${safeId}-${i}`)
+    removeTree(dir) // leftovers of a previous process with the same id
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    if (chownTo !== null) chownSync(dir, chownTo, chownTo)
+    slots.push({ index: i, dir, sandbox: new SandboxSlot({ isolation, slotDir: dir, hide, log: opts.log }), busy: false, seq: 0 })
+  }
+  const waiters: ((s: Slot) => void)[] = []
+  let completed = 0
+  let failed = 0
+  const transpiled = new Map<string, string>() // bundle hash + evaluator → bundled ESM
+
+  const acquire = (): Promise<Slot> => {
+    const free = slots.find((s) => !s.busy)
+    if (free) {
+      free.busy = true
+      return Promise.resolve(free)
+    }
+    return new Promise((r) => waiters.push(r))
+  }
+  const release = (s: Slot) => {
+    const next = waiters.shift()
+    if (next) next(s)
+    else s.busy = false
+  }
+
+  async function runStep(
+    slot: Slot,
+    jobDir: string,
+    name: string,
+    step: { argv: string[]; python?: boolean; cwd: string; env: Record<string, string>; timeoutS: number; cpuS: number; asMb: number | null },
+  ): Promise<StepOutput> {
+    const fm = join(jobDir, '.fm')
+    const stdout = join(fm, `${name}.stdout`)
+    const stderr = join(fm, `${name}.stderr`)
+    const resultPath = join(fm, `${name}.result.json`)
+    const limits: StepLimits = { cpu: step.cpuS, nproc: nproc + 6, fsize, nofile: 1024 }
+    if (step.asMb !== null) limits.as = Math.round(step.asMb * 1024 * 1024)
+    const res = await slot.sandbox.run({
+      argv: step.argv,
+      python: step.python,
+      cwd: step.cwd,
+      env: { ...step.env, FM_RESULT_FILE: resultPath },
+      stdout,
+      stderr,
+      limits,
+      timeoutS: step.timeoutS,
+      tmpfsMb: 512,
+    })
+    return {
+      res,
+      stdout: readTail(stdout, STREAM_READ_BYTES),
+      stderr: readTail(stderr, 64 * 1024),
+      resultFile: readIfExists(resultPath, 4 * STREAM_READ_BYTES),
+    }
+  }
+
+  function interpret(out: StepOutput, ctx: { timeoutS: number; cpuS: number; memoryMb: number; what: string }): StageOutcome {
+    const fail = classifyExit(out.res, { ...ctx, stderrTail: out.stderr.slice(-4000), stdoutTail: out.stdout.slice(-2000) })
+    let obj: Record<string, unknown> | null = null
+    let rest = out.stdout
+    let parseError: string | null = null
+    if (out.resultFile !== null && out.resultFile.trim()) {
+      try {
+        const v = parseJsonLenient(out.resultFile)
+        if (typeof v === 'object' && v !== null && !Array.isArray(v)) obj = v as Record<string, unknown>
+        else parseError = '$FM_RESULT_FILE does not hold a JSON object'
+      } catch {
+        parseError = '$FM_RESULT_FILE is not valid JSON'
+      }
+    }
+    if (!obj && !parseError) {
+      const found = findResultLine(out.stdout)
+      obj = found.result
+      rest = found.rest
+    }
+    const base: NormalizedResult = obj ? normalizeEvaluatorObject(obj) : { valid: false, metrics: {}, features: {}, artifacts: {} }
+    const artifacts: Record<string, unknown> = { ...base.artifacts }
+    if (rest.trim()) artifacts.stdout = rest
+    if (out.stderr.trim()) artifacts.stderr = out.stderr
+    const stage = obj && typeof obj.stage === 'number' ? obj.stage : undefined
+    if (fail) return { ...base, valid: false, artifacts, error: fail, stage }
+    if (!obj) {
+      return {
+        ...base,
+        valid: false,
+        artifacts,
+        error: {
+          kind: 'bad-output',
+          message: parseError ?? `${ctx.what} printed no JSON object (the result is the last stdout line that parses as one, or $FM_RESULT_FILE)`,
+        },
+        stage,
+      }
+    }
+    return { ...base, artifacts, stage }
+  }
+
+  async function evaluatorArgv(b: CachedBundle, problemDir: string, evaluator: string, candidateArg: string, memoryMb: number): Promise<{ argv: string[]; python?: boolean; asMb: number | null; kind: string }> {
+    const language = b.spec.language
+    const langFloor = language === 'python' ? AS_FLOOR.python : language === 'javascript' || language === 'typescript' ? AS_FLOOR.node : AS_FLOOR.python
+    if (isEvaluatorCommand(evaluator)) {
+      const cmd = evaluator.includes('{candidate}') ? evaluator.replaceAll('{candidate}', shellQuote(candidateArg)) : `${evaluator} ${shellQuote(candidateArg)}`
+      return { argv: ['/bin/sh', '-c', cmd], asMb: Math.max(memoryMb, langFloor), kind: 'command' }
+    }
+    const path = join(problemDir, evaluator)
+    const ext = extname(evaluator)
+    if (ext === '.py') return { argv: [path, candidateArg], python: true, asMb: Math.max(memoryMb, AS_FLOOR.python), kind: 'python' }
+    const nodeArgv = (file: string) => ({ argv: [NODE, `--max-old-space-size=${memoryMb}`, file, candidateArg], asMb: Math.max(memoryMb + 1024, AS_FLOOR.node), kind: 'node' })
+    if (ext === '.js' || ext === '.mjs' || ext === '.cjs') return nodeArgv(path)
+    if (ext === '.ts' || ext === '.mts') {
+      const key = `${b.hash}:${evaluator}`
+      let code = transpiled.get(key)
+      if (code === undefined) {
+        const esbuild = await import('esbuild')
+        const out = await esbuild.build({ entryPoints: [join(b.dir, evaluator)], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, packages: 'external', logLevel: 'silent' })
+        code = out.outputFiles[0].text
+        transpiled.set(key, code)
+      }
+      const file = join(problemDir, `${basename(evaluator, ext)}.fm.mjs`)
+      writeFileSync(file, code)
+      if (chownTo !== null) chownSync(file, chownTo, chownTo)
+      return nodeArgv(file)
+    }
+    if (ext === '.sh') return { argv: ['/bin/sh', path, candidateArg], asMb: Math.max(memoryMb, langFloor), kind: 'command' }
+    return { argv: [path, candidateArg], asMb: Math.max(memoryMb, langFloor), kind: 'binary' }
+  }
+
+  async function evaluate(job: EvalJob, slot: Slot, startedAt: number, t0: number): Promise<EvalResult> {
+    let evaluatorMs = 0
+    const timing = () => {
+      const total = performance.now() - t0
+      return {
+        queuedMs: job.enqueuedAt ? Math.max(0, startedAt - job.enqueuedAt) : 0,
+        startedAt,
+        sandboxMs: Math.max(0, total - evaluatorMs),
+        evaluatorMs,
+      }
+    }
+    const finish = (o: StageOutcome, stage: number): EvalResult => ({
+      jobId: job.jobId,
+      attempt: job.attempt,
+      workerId: opts.workerId,
+      valid: o.valid && !o.error,
+      metrics: o.metrics,
+      features: o.features,
+      artifacts: boundArtifacts(o.artifacts),
+      stage,
+      timing: timing(),
+      ...(o.error ? { error: { kind: o.error.kind, message: o.error.message.slice(0, 4000) } } : {}),
+    })
+    const infra = (message: string) => finish({ valid: false, metrics: {}, features: {}, artifacts: {}, error: { kind: 'infra', message } }, 0)
+
+    let bundle: CachedBundle
+    try {
+      bundle = await cache.ensure(job.problem.bundleHash, opts.fetchBundle)
+    } catch (e) {
+      return infra(`problem bundle ${job.problem.bundleHash.slice(0, 12)}… unavailable: ${(e as Error).message}`)
+    }
+    const spec: ProblemSpec = bundle.spec
+    if ((job.needs.gpu || job.language === 'cuda') && !gpu) return infra('this worker has no GPU; the job needs a GPU worker')
+    const missing = [job.language, ...job.needs.languages].filter((l) => !languages.includes(l))
+    if (missing.length) return infra(`this worker cannot run ${[...new Set(missing)].join(', ')}`)
+
+    const jobDir = join(slot.dir, `job-${++slot.seq}`)
+    const problemDir = join(jobDir, 'problem')
+    const fmDir = join(jobDir, '.fm')
+    try {
+      mkdirSync(jobDir, { mode: 0o700 })
+      mkdirSync(problemDir)
+      mkdirSync(fmDir)
+      for (const d of bundle.dirs) mkdirSync(join(problemDir, d))
+      for (const f of bundle.files) {
+        copyFileSync(join(bundle.dir, f.path), join(problemDir, f.path))
+        if (f.mode & 0o111) chmodSync(join(problemDir, f.path), 0o755)
+      }
+      const sourcePath = join(jobDir, `candidate.${CANDIDATE_EXT[job.language]}`)
+      writeFileSync(sourcePath, job.code)
+      if (chownTo !== null) chownTree(jobDir, chownTo)
+      return await evaluateIn(job, slot, bundle, spec, jobDir, problemDir, sourcePath, finish, (ms) => (evaluatorMs += ms), t0)
+    } catch (e) {
+      return infra(`worker error while preparing the evaluation: ${(e as Error).message}`)
+    } finally {
+      removeTree(jobDir)
+    }
+  }
+
+  async function evaluateIn(
+    job: EvalJob,
+    slot: Slot,
+    bundle: CachedBundle,
+    spec: ProblemSpec,
+    jobDir: string,
+    problemDir: string,
+    sourcePath: string,
+    finish: (o: StageOutcome, stage: number) => EvalResult,
+    addEvaluatorMs: (ms: number) => void,
+    t0: number,
+  ): Promise<EvalResult> {
+    const { memoryMb, cpuS, timeoutS } = job.limits
+    const noAs = job.needs.gpu || spec.limits.gpu // CUDA reserves far more address space than it uses
+    const childSandbox =
+      isolation.mode === 'userns' && isolation.layers.find((l) => l.name === 'child-sandbox')?.active
+        ? { mode: 'bwrap', bwrap: which('bwrap'), hide: [jobDir], root: join(jobDir, '.fm', 'child') }
+        : { mode: 'none', reason: `the worker's isolation (${isolation.mode}) cannot nest a sandbox`, root: join(jobDir, '.fm', 'child') }
+    const env = sandboxEnv(jobDir, {
+      FM_JOB_ID: job.jobId,
+      FM_PROBLEM_DIR: problemDir,
+      FM_CANDIDATE_SOURCE: sourcePath,
+      FM_CHILD_SANDBOX: JSON.stringify(childSandbox),
+      ...(gpu ? { PATH: `/usr/bin:/bin:/usr/local/bin:/usr/local/cuda/bin`, FM_GPU: '1' } : {}),
+    })
+    let candidateArg = sourcePath
+
+    // ---- language preparation
+    if (job.language === 'typescript') {
+      try {
+        const esbuild = await import('esbuild')
+        const out = await esbuild.transform(job.code, { loader: 'ts', target: 'node20', sourcefile: basename(sourcePath) })
+        candidateArg = join(jobDir, 'candidate.js')
+        writeFileSync(candidateArg, out.code)
+        if (chownTo !== null) chownSync(candidateArg, chownTo, chownTo)
+      } catch (e) {
+        const msg = (e as Error).message
+        return finish({ valid: false, metrics: {}, features: {}, artifacts: { compiler: headTail(msg) }, error: { kind: 'crash', message: `TypeScript does not compile: ${msg.split('\n')[0].slice(0, 300)}` } }, 0)
+      }
+    } else if (job.language === 'cpp' || job.language === 'c' || job.language === 'cuda') {
+      const output = join(jobDir, 'candidate')
+      const build = spec.build ?? DEFAULT_BUILD[job.language]!
+      const cmd = build.replaceAll('{candidate}', shellQuote(sourcePath)).replaceAll('{output}', shellQuote(output))
+      const compileTimeout = Math.max(60, Math.min(300, timeoutS))
+      const out = await runStep(slot, jobDir, 'compile', {
+        argv: ['/bin/sh', '-c', cmd],
+        cwd: problemDir,
+        env,
+        timeoutS: compileTimeout,
+        cpuS: compileTimeout,
+        asMb: noAs ? null : Math.max(memoryMb, AS_FLOOR.compile),
+      })
+      const fail = classifyExit(out.res, { timeoutS: compileTimeout, cpuS: compileTimeout, memoryMb: Math.max(memoryMb, AS_FLOOR.compile), stderrTail: out.stderr, stdoutTail: out.stdout, what: 'the compiler' })
+      if (fail || !existsSync(output)) {
+        const compiler = headTail(`${out.stderr}${out.stdout ? `\n${out.stdout}` : ''}`.trim() || 'no output')
+        const firstError = out.stderr.split('\n').find((l) => /error/i.test(l))?.slice(0, 300)
+        const error = fail && fail.kind !== 'crash' ? fail : { kind: 'crash' as const, message: `compilation failed${firstError ? `: ${firstError}` : ''}` }
+        return finish({ valid: false, metrics: {}, features: {}, artifacts: { compiler, feedback: `compilation failed (${build})` }, error }, 0)
+      }
+      candidateArg = output
+    }
+
+    // ---- evaluator / cascade
+    const deadline = t0 + timeoutS * 1000
+    const remaining = () => Math.max(1, (deadline - performance.now()) / 1000)
+    const runEval = async (name: string, argvSpec: { argv: string[]; python?: boolean; asMb: number | null }) => {
+      const t = remaining()
+      const out = await runStep(slot, jobDir, name, { ...argvSpec, cwd: problemDir, env, timeoutS: t, cpuS, asMb: noAs ? null : argvSpec.asMb })
+      addEvaluatorMs(out.res.wallMs)
+      return interpret(out, { timeoutS: Math.round(t * 10) / 10, cpuS, memoryMb: argvSpec.asMb ?? memoryMb, what: 'the evaluator' })
+    }
+
+    if (spec.format === 'openevolve') {
+      const stages = spec.cascade?.filter((s) => s.function)
+      const argv = [
+        OPENEVOLVE_SHIM,
+        '--evaluator',
+        join(problemDir, spec.evaluator),
+        ...(stages?.length ? ['--thresholds', JSON.stringify(stages.map((s) => s.threshold ?? null))] : []),
+        ...(job.stage > 0 ? ['--max-stage', String(job.stage)] : []),
+        ...(spec.features.length ? ['--features', spec.features.map((f) => (typeof f === 'string' ? f : f.name)).join(',')] : []),
+        candidateArg,
+      ]
+      const o = await runEval('evaluate', { argv, python: true, asMb: Math.max(memoryMb, AS_FLOOR.python) })
+      return finish(o, o.stage ?? 0)
+    }
+
+    if (!spec.cascade?.length) {
+      const ev = await evaluatorArgv(bundle, problemDir, spec.evaluator, candidateArg, memoryMb)
+      const o = await runEval('evaluate', ev)
+      return finish(o, 0)
+    }
+
+    const stages = spec.cascade
+    const last = job.stage > 0 ? Math.min(job.stage, stages.length) : stages.length
+    let merged: StageOutcome = { valid: true, metrics: {}, features: {}, artifacts: {} }
+    let ran = 0
+    for (let i = 0; i < last; i++) {
+      const st = stages[i]
+      const ev = st.command
+        ? await evaluatorArgv(bundle, problemDir, st.command, candidateArg, memoryMb)
+        : { argv: [OPENEVOLVE_SHIM, '--evaluator', join(problemDir, spec.evaluator), '--function', st.function!, candidateArg], python: true, asMb: Math.max(memoryMb, AS_FLOOR.python) }
+      const o = await runEval(`stage${i + 1}`, ev)
+      ran = i + 1
+      merged = {
+        valid: o.valid,
+        metrics: { ...merged.metrics, ...o.metrics },
+        features: { ...merged.features, ...o.features },
+        artifacts: { ...merged.artifacts, ...o.artifacts },
+        ...(o.error ? { error: { ...o.error, message: `stage ${ran}: ${o.error.message}` } } : {}),
+      }
+      if (!o.valid || o.error) break
+      if (i + 1 < last && !passesThreshold(merged.metrics[spec.primaryMetric], st.threshold, spec.direction)) {
+        merged.artifacts.cascade = `stopped after stage ${ran}: ${spec.primaryMetric} = ${merged.metrics[spec.primaryMetric] ?? 'missing'} does not reach the threshold ${st.threshold} (${spec.direction})`
+        break
+      }
+    }
+    return finish(merged, ran)
+  }
+
+  return {
+    isolation,
+    languages,
+    slots: slots.length,
+    cache,
+    async start() {
+      await Promise.all(slots.map((s) => s.sandbox.start()))
+    },
+    async run(jobIn, runOpts) {
+      const startedAt = runOpts?.dequeuedAt ?? Date.now()
+      const t0 = performance.now()
+      const job = EvalJob.parse(jobIn)
+      const slot = await acquire()
+      try {
+        const r = await evaluate(job, slot, startedAt, t0)
+        if (r.error) failed++
+        completed++
+        return r
+      } finally {
+        release(slot)
+      }
+    },
+    stats() {
+      return {
+        running: slots.filter((s) => s.busy).length,
+        completed,
+        failed,
+        launcherStarts: slots.reduce((n, s) => n + s.sandbox.starts, 0),
+        launcherStartupMs: slots.map((s) => Math.round(s.sandbox.startupMs * 10) / 10),
+      }
+    },
+    async close() {
+      await Promise.all(slots.map((s) => s.sandbox.close()))
+      for (const s of slots) removeTree(s.dir)
+    },
+  }
+}
+
+export function machineCapabilities(gpu: boolean, gpuName?: string) {
+  return { cpu: cpus().length, gpu, ...(gpuName ? { gpuName } : {}), languages: availableLanguages(gpu) }
+}
+
+export const HOST = hostname()

@@ -1,0 +1,514 @@
+// The evaluation sandbox (DESIGN.md, "Sandbox"): isolation detection at worker start, the
+// allow-listed environment, and SandboxSlot, the Node side of one pre-started launcher
+// (workers/python/fm_launcher.py) that runs one evaluation step at a time.
+//
+// Layers, outermost first (userns mode, the normal case on Linux):
+//   setpriv    as root, drop to a dedicated uid BEFORE bwrap: RLIMIT_NPROC does not bind root, not
+//              even root mapped inside a user namespace
+//   bwrap      user, pid, network, ipc and uts namespaces; `--ro-bind / /`; private /tmp and
+//              /dev/shm; secret folders masked; only this slot's folder writable; --die-with-parent
+//   launcher   per step: a fresh mount + pid namespace, pid 1 that kills the whole namespace at the end
+//              or at the wall-clock timeout, rlimits (CPU, address space, processes, file size),
+//              every capability dropped, no inherited descriptor
+// Fallbacks: `unshare` as root (namespaces without a user namespace; the launcher drops the uid)
+// and none (rlimits, a subreaper and a process-tree kill; no network isolation), each announced.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { IsolationLayer, IsolationReport, IsolationMode } from '../server/contracts/evaluation.ts'
+
+export type { IsolationLayer, IsolationReport, IsolationMode }
+
+export const WORKERS_DIR = dirname(fileURLToPath(import.meta.url))
+export const PYTHON_DIR = join(WORKERS_DIR, 'python')
+export const LAUNCHER = join(PYTHON_DIR, 'fm_launcher.py')
+/** A plain string record as a child's environment (NodeJS.ProcessEnv is augmented elsewhere with required keys). */
+export const processEnv = (env: Record<string, string>) => env as unknown as NodeJS.ProcessEnv
+
+/** Debian's interpreter: numpy/scipy/torch from Debian load only under it (RECIPES.md) */
+export const PYTHON = process.env.FM_PYTHON ?? '/usr/bin/python3'
+export const NODE = process.execPath
+export const SANDBOX_PATH = '/usr/bin:/bin:/usr/local/bin'
+
+/** The dedicated sandbox uid when the worker runs as root (FM_SANDBOX_UID, default nobody). */
+export function sandboxUid(): number {
+  const v = Number(process.env.FM_SANDBOX_UID ?? 65534)
+  return Number.isInteger(v) && v > 0 ? v : 65534
+}
+
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0
+
+function which(cmd: string): string | null {
+  for (const dir of (process.env.PATH ?? SANDBOX_PATH).split(':').concat(SANDBOX_PATH.split(':'))) {
+    const p = join(dir, cmd)
+    try {
+      if (statSync(p).isFile()) return p
+    } catch {
+      /* not here */
+    }
+  }
+  return null
+}
+
+/**
+ * The environment every sandboxed step starts from: an allow-list, never the parent's environment
+ * (no DATABASE_URL, no *_API_KEY, nothing else the worker holds).
+ */
+export function sandboxEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: SANDBOX_PATH,
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    HOME: home,
+    TMPDIR: '/tmp',
+    PYTHONPATH: PYTHON_DIR,
+    PYTHONDONTWRITEBYTECODE: '1',
+    PYTHONNOUSERSITE: '1',
+    // evaluations share the machine's cores: one BLAS/OpenMP thread each unless a problem sets more
+    OMP_NUM_THREADS: '1',
+    OPENBLAS_NUM_THREADS: '1',
+    MKL_NUM_THREADS: '1',
+    ...extra,
+  }
+}
+
+// Probe run inside the candidate sandbox: can it make per-step namespaces, what network does it see,
+// can it nest a user namespace (the child sandbox for evaluators with private data)?
+const PROBE = String.raw`
+import ctypes, json, os, socket, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+out = {'uid': os.getuid()}
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if libc.unshare(0x00020000 | 0x20000000) == 0 else 1)
+out['unshare'] = os.waitpid(pid, 0)[1] == 0
+out['ifaces'] = [n for _, n in socket.if_nameindex()]
+bw = sys.argv[1] if len(sys.argv) > 1 else ''
+if bw:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            sys.path.insert(0, sys.argv[2])
+            import fm_launcher
+            fm_launcher.drop_capabilities()  # as the evaluator will be
+            r = subprocess.run([bw, '--unshare-all', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '/bin/true'], capture_output=True, timeout=10)
+            os._exit(0 if r.returncode == 0 else 1)
+        except BaseException:
+            os._exit(2)
+    out['nested'] = os.waitpid(pid, 0)[1] == 0
+print(json.dumps(out))
+`
+
+export interface DetectOptions {
+  /** force a mode (tests, or a user who knows better); default: the strongest that works */
+  prefer?: IsolationMode | 'auto'
+  uid?: number
+}
+
+const detectCache = new Map<string, IsolationReport>()
+
+/**
+ * Checks each isolation layer on this machine (runs a few tiny probes, ~100 ms, cached per process).
+ * The worker announces the result at start (`announceIsolation`) and reports it in its status.
+ */
+export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
+  const prefer = opts.prefer ?? ((process.env.FM_ISOLATION as IsolationMode | undefined) || 'auto')
+  const uid = opts.uid ?? sandboxUid()
+  const key = `${prefer}:${uid}`
+  const cached = detectCache.get(key)
+  if (cached) return cached
+  const root = isRoot()
+  const bwrap = which('bwrap')
+  const setpriv = which('setpriv')
+  const unshare = which('unshare')
+  const warnings: string[] = []
+  const python = existsSync(PYTHON) ? PYTHON : null
+  if (!python) warnings.push(`${PYTHON} is missing: the sandbox launcher and Python evaluators cannot run`)
+
+  let mode: IsolationMode = 'none'
+  let probe: { uid?: number; unshare?: boolean; ifaces?: string[]; nested?: boolean } = {}
+  const tryUserns = () => {
+    if (!bwrap || !python) return false
+    if (root && !setpriv) {
+      warnings.push('running as root without setpriv: cannot drop to an unprivileged uid before bubblewrap')
+      return false
+    }
+    const cmd = [...(root ? dropPrivileges(setpriv!, uid) : []), bwrap, ...bwrapArgs({ hide: [], binds: [] }), '--', python, '-s', '-c', PROBE, bwrap, PYTHON_DIR]
+    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 20_000, env: processEnv(sandboxEnv('/tmp')) })
+    try {
+      probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
+    } catch {
+      warnings.push(`bubblewrap does not start here: ${(r.stderr || r.error?.message || 'no output').trim().slice(0, 300)}`)
+      return false
+    }
+    if (!probe.unshare) {
+      warnings.push('bubblewrap runs but per-evaluation namespaces cannot be created inside it')
+      return false
+    }
+    return true
+  }
+  const tryRootns = () => {
+    if (!root || !unshare || !python) return false
+    const r = spawnSync(unshare, [...UNSHARE_ARGS, '--', python, '-s', '-c', PROBE], { encoding: 'utf8', timeout: 20_000, env: processEnv(sandboxEnv('/tmp')) })
+    try {
+      probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
+    } catch {
+      warnings.push(`unshare does not work here: ${(r.stderr || r.error?.message || '').trim().slice(0, 300)}`)
+      return false
+    }
+    return !!probe.unshare
+  }
+  if (prefer === 'userns') mode = tryUserns() ? 'userns' : 'none'
+  else if (prefer === 'rootns') mode = tryRootns() ? 'rootns' : 'none'
+  else if (prefer === 'auto') mode = tryUserns() ? 'userns' : tryRootns() ? 'rootns' : 'none'
+  if (prefer !== 'auto' && prefer !== 'none' && mode !== prefer) warnings.push(`isolation mode ${prefer} was asked for but is not available here`)
+
+  const ns = mode !== 'none'
+  const netIsolated = ns && (probe.ifaces ?? []).every((n) => n === 'lo')
+  const dropsUid = root // the sandbox runs as `uid`; a non-root worker's sandbox runs as the worker's own user
+  const layers: IsolationLayer[] = [
+    {
+      name: 'unprivileged-user',
+      active: true,
+      detail: root
+        ? `candidates run as uid ${uid}, never root (${mode === 'userns' ? 'setpriv before bubblewrap' : 'setuid in the launcher'})`
+        : `the worker is not root; candidates run as its uid ${process.getuid?.() ?? '?'}`,
+    },
+    {
+      name: 'namespaces',
+      active: ns,
+      detail: mode === 'userns' ? 'bubblewrap: user, pid, network, ipc, uts; a mount + pid namespace per evaluation' : mode === 'rootns' ? 'unshare as root: mount, pid, network, ipc, uts (no user namespace)' : 'none',
+    },
+    { name: 'network', active: netIsolated, detail: netIsolated ? 'no network (loopback only, inside its own namespace)' : 'the host network is reachable' },
+    {
+      name: 'read-only-fs',
+      active: ns,
+      detail: mode === 'userns' ? 'read-only root; writable: the evaluation folder, private /tmp and /dev/shm' : mode === 'rootns' ? 'file permissions only (uid drop); private /tmp, /var/tmp, /dev/shm' : 'file permissions only',
+    },
+    {
+      name: 'process-tree-kill',
+      active: true,
+      detail: ns ? 'pid namespace: every process dies with the evaluation' : 'subreaper + process-tree kill (a process that escapes the tree survives)',
+    },
+    { name: 'rlimits', active: true, detail: 'CPU seconds, address space, process count, file size (setrlimit)' },
+    { name: 'nproc-binds', active: dropsUid || !root, detail: 'the process-count limit binds (the sandbox uid is not root)' },
+    {
+      name: 'child-sandbox',
+      active: mode === 'userns' && !!probe.nested,
+      detail: mode === 'userns' && probe.nested ? 'nested bubblewrap for evaluators with private data' : 'unavailable: fm_sandbox.run_candidate degrades to a plain subprocess',
+    },
+    { name: 'secret-env', active: true, detail: 'environment from an allow-list (no DATABASE_URL, no API keys)' },
+  ]
+  if (!ns) warnings.push('NO NAMESPACE ISOLATION: candidates can reach the network and any file their uid can read')
+  else if (!netIsolated) warnings.push('the sandbox network namespace has interfaces besides loopback')
+  if (mode === 'rootns') warnings.push('bubblewrap/user namespaces unavailable: using unshare as root (partial isolation)')
+  if (mode === 'userns' && !probe.nested) warnings.push('nested sandboxes do not work here: evaluators with private data cannot hide them from the candidate')
+  const level: IsolationReport['level'] = mode === 'userns' && netIsolated ? 'full' : ns ? 'partial' : 'none'
+  const report: IsolationReport = { level, mode, layers, warnings, uid: root ? uid : (process.getuid?.() ?? null) }
+  detectCache.set(key, report)
+  return report
+}
+
+/** Says which isolation is active, loudly (stderr) when a layer is missing. */
+export function announceIsolation(report: IsolationReport, name = 'worker', write: (s: string) => void = (s) => process.stderr.write(s)) {
+  const active = report.layers.filter((l) => l.active).map((l) => l.name)
+  if (report.level === 'full' && report.warnings.length === 0) {
+    write(`[${name}] sandbox isolation: full (${active.join(', ')})\n`)
+    return
+  }
+  const bar = '!'.repeat(78)
+  const lines = [
+    bar,
+    `[${name}] SANDBOX ISOLATION IS ${report.level.toUpperCase()} (mode ${report.mode})`,
+    ...report.layers.filter((l) => !l.active).map((l) => `  missing: ${l.name}: ${l.detail}`),
+    ...report.warnings.map((w) => `  warning: ${w}`),
+    bar,
+  ]
+  write(lines.join('\n') + '\n')
+}
+
+function dropPrivileges(setpriv: string, uid: number): string[] {
+  return [setpriv, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--']
+}
+
+const UNSHARE_ARGS = ['--mount', '--pid', '--fork', '--net', '--ipc', '--uts', '--kill-child']
+
+/** Can `uid` (in no group) walk down to `path`? (root can always) */
+export function traversable(path: string, uid: number): boolean {
+  if (uid === 0) return true
+  let p = resolve(path)
+  for (;;) {
+    try {
+      const st = statSync(p)
+      const ok = st.uid === uid ? st.mode & 0o100 : st.mode & 0o001
+      if (!ok) return false
+    } catch {
+      return false
+    }
+    const parent = dirname(p)
+    if (parent === p) return true
+    p = parent
+  }
+}
+
+function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number }): string[] {
+  const args = [
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-net',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--hostname',
+    'fm-sandbox',
+    '--die-with-parent',
+    '--new-session',
+    // capabilities inside the sandbox's own user namespace only: the launcher needs them to create
+    // each evaluation's mount and pid namespace, and drops them all before any evaluator code runs
+    '--cap-add',
+    'ALL',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
+    '--tmpfs',
+    '/dev/shm',
+  ]
+  for (const p of o.hide) {
+    // what the sandbox uid cannot even reach needs no mask (and bwrap, running as that uid, could not place one)
+    if (!existsSync(p) || (o.uid !== undefined && !traversable(dirname(p), o.uid))) continue
+    if (statSync(p).isDirectory()) args.push('--tmpfs', p)
+    else args.push('--ro-bind', '/dev/null', p)
+  }
+  // after the masks, so a writable folder inside a hidden one reappears
+  for (const b of o.binds) args.push('--bind', b, b)
+  return args
+}
+
+/** Folders the sandbox hides by default besides the worker's own: the usual homes of credentials. */
+export function defaultHiddenPaths(): string[] {
+  const home = homedir()
+  const paths = ['.ssh', '.aws', '.gnupg', '.config', '.docker', '.kube', '.npmrc', '.netrc', '.pgpass', '.git-credentials', '.env'].map((p) => join(home, p))
+  paths.push(resolve('.env'))
+  if (process.env.FM_DATA_DIR) paths.push(resolve(process.env.FM_DATA_DIR))
+  return paths
+}
+
+export interface StepLimits {
+  /** address space, bytes */
+  as?: number
+  cpu?: number
+  nproc?: number
+  /** file size, bytes */
+  fsize?: number
+  nofile?: number
+}
+
+export interface StepRequest {
+  argv: string[]
+  /** run argv[0] (a .py file) in the launcher's warm interpreter instead of exec */
+  python?: boolean
+  cwd: string
+  env: Record<string, string>
+  stdout: string
+  stderr: string
+  limits: StepLimits
+  timeoutS: number
+  tmpfsMb?: number
+}
+
+export interface StepResult {
+  exitCode: number | null
+  signal: string | null
+  timedOut: boolean
+  wallMs: number
+  cpuMs: number
+  maxRssKb: number
+  setupMs: number
+  /** the sandbox itself failed (not the evaluation): retried as an infra error */
+  infra?: string
+}
+
+export interface SlotOptions {
+  isolation: IsolationReport
+  /** the only writable folder of this slot's sandbox (created by the runner, owned by the sandbox uid) */
+  slotDir: string
+  hide?: string[]
+  log?: (line: string) => void
+}
+
+/**
+ * One pre-started launcher. Runs one step at a time; restarts itself after a crash or a backstop kill.
+ */
+export class SandboxSlot {
+  private proc: ChildProcess | null = null
+  private starting: Promise<void> | null = null
+  private pending: { resolve: (r: StepResult) => void; timer: NodeJS.Timeout } | null = null
+  private nextId = 1
+  /** how long the last launcher start took (bwrap + interpreter), ms */
+  startupMs = 0
+  starts = 0
+
+  constructor(readonly opts: SlotOptions) {}
+
+  get mode() {
+    return this.opts.isolation.mode
+  }
+
+  start(): Promise<void> {
+    if (this.proc && !this.proc.killed && this.proc.exitCode === null) return Promise.resolve()
+    if (this.starting) return this.starting
+    this.starting = this.spawnLauncher().finally(() => {
+      this.starting = null
+    })
+    return this.starting
+  }
+
+  private command(): string[] {
+    const iso = this.opts.isolation
+    const uid = iso.uid ?? sandboxUid()
+    const hide = [...(this.opts.hide ?? [])]
+    const cfg = { mode: iso.mode, uid, gid: uid, hide, keep: [this.opts.slotDir] }
+    const py = [PYTHON, '-s', LAUNCHER, JSON.stringify(cfg)]
+    if (iso.mode === 'userns') {
+      const pre = isRoot() ? dropPrivileges(which('setpriv')!, uid) : []
+      return [...pre, which('bwrap')!, ...bwrapArgs({ hide, binds: [this.opts.slotDir], uid: isRoot() ? uid : process.getuid?.() }), '--chdir', this.opts.slotDir, '--', ...py]
+    }
+    if (iso.mode === 'rootns') return [which('unshare')!, ...UNSHARE_ARGS, '--', ...py]
+    return py
+  }
+
+  private spawnLauncher(): Promise<void> {
+    const t0 = performance.now()
+    const cmd = this.command()
+    const proc = spawn(cmd[0], cmd.slice(1), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: processEnv(sandboxEnv(this.opts.slotDir)),
+      cwd: this.opts.slotDir,
+    })
+    this.proc = proc
+    this.starts++
+    const rl = createInterface({ input: proc.stdout! })
+    let errTail = ''
+    proc.stderr!.on('data', (d: Buffer) => {
+      errTail = (errTail + d.toString()).slice(-2000)
+      this.opts.log?.(d.toString())
+    })
+    return new Promise<void>((resolveStart, rejectStart) => {
+      let ready = false
+      const fail = (why: string) => {
+        if (!ready) {
+          ready = true
+          clearTimeout(startTimer)
+          rejectStart(new Error(`the sandbox launcher did not start: ${why}${errTail ? `: ${errTail.trim()}` : ''}`))
+        }
+      }
+      const startTimer = setTimeout(() => {
+        fail('no answer within 20 s')
+        proc.kill('SIGKILL')
+      }, 20_000)
+      proc.on('error', (e) => fail(e.message))
+      proc.on('exit', (code, sig) => {
+        fail(`exited (${sig ?? code})`)
+        if (this.proc === proc) this.proc = null
+        const p = this.pending
+        if (p) {
+          this.pending = null
+          clearTimeout(p.timer)
+          p.resolve(infraResult(`the sandbox launcher died (${sig ?? `exit ${code}`})${errTail ? `: ${errTail.trim().slice(-500)}` : ''}`))
+        }
+      })
+      rl.on('line', (line) => {
+        let msg: Record<string, unknown>
+        try {
+          msg = JSON.parse(line)
+        } catch {
+          return
+        }
+        if (!ready) {
+          if (msg.ready) {
+            ready = true
+            clearTimeout(startTimer)
+            this.startupMs = performance.now() - t0
+            resolveStart()
+          }
+          return
+        }
+        const p = this.pending
+        if (!p) return
+        this.pending = null
+        clearTimeout(p.timer)
+        p.resolve({
+          exitCode: (msg.exitCode as number | null) ?? null,
+          signal: (msg.signal as string | null) ?? null,
+          timedOut: !!msg.timedOut,
+          wallMs: Number(msg.wallMs ?? 0),
+          cpuMs: Number(msg.cpuMs ?? 0),
+          maxRssKb: Number(msg.maxRssKb ?? 0),
+          setupMs: Number(msg.setupMs ?? 0),
+          ...(typeof msg.infra === 'string' ? { infra: msg.infra } : {}),
+        })
+      })
+    })
+  }
+
+  async run(req: StepRequest): Promise<StepResult> {
+    if (this.pending) throw new Error('SandboxSlot.run: a step is already running in this slot')
+    try {
+      await this.start()
+    } catch (e) {
+      return infraResult((e as Error).message)
+    }
+    const proc = this.proc
+    if (!proc) return infraResult('the sandbox launcher is not running')
+    const id = this.nextId++
+    return new Promise<StepResult>((resolveRun) => {
+      // the last line of defence: the launcher enforces the timeout, and its own backstop 3 s later
+      const timer = setTimeout(() => {
+        if (this.pending?.resolve !== resolveRun) return
+        this.pending = null
+        proc.kill('SIGKILL')
+        resolveRun({ ...infraResult('the sandbox launcher stopped answering; it was killed'), timedOut: true })
+      }, (req.timeoutS + 8) * 1000)
+      this.pending = { resolve: resolveRun, timer }
+      const { timeoutS, ...rest } = req
+      proc.stdin!.write(JSON.stringify({ op: 'run', id, ...rest, timeout: timeoutS }) + '\n')
+    })
+  }
+
+  busy() {
+    return this.pending !== null
+  }
+
+  async close() {
+    const proc = this.proc
+    this.proc = null
+    if (!proc) return
+    await new Promise<void>((done) => {
+      const t = setTimeout(() => {
+        proc.kill('SIGKILL')
+      }, 2000)
+      proc.once('exit', () => {
+        clearTimeout(t)
+        done()
+      })
+      try {
+        proc.stdin!.end(JSON.stringify({ op: 'exit' }) + '\n')
+      } catch {
+        proc.kill('SIGKILL')
+      }
+    })
+  }
+}
+
+function infraResult(message: string): StepResult {
+  return { exitCode: null, signal: null, timedOut: false, wallMs: 0, cpuMs: 0, maxRssKb: 0, setupMs: 0, infra: message }
+}
