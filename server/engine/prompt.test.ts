@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import { buildPrompt, estimateTokens, type PromptInput } from './prompt.ts'
+
+const code = (n: number, tag = 'x') => `# EVOLVE-BLOCK-START\n${Array.from({ length: n }, (_, i) => `${tag}${i} = ${i} * 2.5 + helper_${tag}(${i})`).join('\n')}\n# EVOLVE-BLOCK-END\n`
+
+function input(over: Partial<PromptInput> = {}): PromptInput {
+  return {
+    mode: 'diff',
+    problem: { name: 'Circle packing', description: 'Pack 26 circles in a unit square. '.repeat(40), language: 'python', direction: 'max', primaryMetric: 'sum_radii', reference: { value: 2.635, source: 'AlphaEvolve' } },
+    parent: { id: 'p1', code: code(30), score: 2.1, metrics: { sum_radii: 2.1, validity: 1 }, artifacts: { feedback: 'overlap between circles 3 and 7', stderr: 'warn\n'.repeat(400) + 'Traceback: boom' } },
+    inspirations: [
+      { id: 'e1', code: code(40, 'e'), score: 2.3, kind: 'elite' },
+      { id: 'd1', code: code(40, 'd'), score: 1.9, kind: 'diverse' },
+      { id: 'd2', code: code(40, 'f'), score: 1.8, kind: 'diverse' },
+    ],
+    guidance: [{ id: 'g1', text: 'Try a hexagonal initial layout.', scope: 'run' }],
+    knowledge: [
+      { id: 'k1', text: 'Billiard-style optimization helps. '.repeat(20), title: 'Packing notes' },
+      { id: 'k2', text: 'Less relevant chunk. '.repeat(40) },
+    ],
+    lessons: ['Increasing the number of iterations helped twice.'],
+    ...over,
+  }
+}
+
+describe('estimateTokens', () => {
+  it('is near chars/4 for prose and higher for code', () => {
+    const prose = 'The quick brown fox jumps over the lazy dog and keeps running through the field. '.repeat(20)
+    const t = estimateTokens(prose)
+    expect(t / (prose.length / 4)).toBeGreaterThan(0.8)
+    expect(t / (prose.length / 4)).toBeLessThan(1.3)
+    const c = code(50)
+    expect(estimateTokens(c)).toBeGreaterThan(c.length / 4)
+  })
+})
+
+describe('buildPrompt', () => {
+  it('includes every section when the budget allows, guidance first', () => {
+    const p = buildPrompt(input(), { maxTokens: 100000 })
+    const u = p.messages[1]!.content
+    expect(p.trimmed).toEqual([])
+    expect(u.indexOf('Expert guidance')).toBe(3)
+    for (const s of ['Try a hexagonal', 'Circle packing', 'maximize "sum_radii"', '2.635', 'Lessons', 'Packing notes', 'overlap between', 'Traceback: boom', 'Program 3', 'x29 = 29', '<<<<<<< SEARCH']) expect(u).toContain(s)
+    expect(p.messages[0]!.content).toMatch(/EVOLVE-BLOCK-START/)
+    expect(p.record).toMatchObject({ mode: 'diff', parentId: 'p1', guidanceIds: ['g1'], chunkIds: ['k1', 'k2'], inspirationIds: ['e1', 'd1', 'd2'], lessons: true })
+    expect(p.estimatedTokens).toBeLessThanOrEqual(p.budget)
+  })
+
+  it('fits the budget by trimming inspirations first (diverse before elite), then knowledge, then artifacts', () => {
+    const full = buildPrompt(input(), { maxTokens: 100000 }).estimatedTokens
+    const inspTokens = estimateTokens(code(40, 'd'))
+    const p = buildPrompt(input(), { maxTokens: full - inspTokens - 20 })
+    expect(p.estimatedTokens).toBeLessThanOrEqual(p.budget)
+    expect(p.trimmed.map((t) => [t.section, t.id])).toEqual([['inspirations', 'd2']])
+    expect(p.record.inspirationIds).toEqual(['e1', 'd1'])
+    expect(p.record.chunkIds).toEqual(['k1', 'k2'])
+
+    const tight = buildPrompt(input(), { maxTokens: 1500 })
+    expect(tight.estimatedTokens).toBeLessThanOrEqual(1500)
+    const order = tight.trimmed.map((t) => t.section)
+    expect(order.slice(0, 3)).toEqual(['inspirations', 'inspirations', 'inspirations'])
+    expect(order.indexOf('knowledge')).toBeLessThan(order.indexOf('artifacts'))
+    const u = tight.messages[1]!.content
+    expect(u).toContain('Try a hexagonal initial layout.')
+    expect(u).toContain('x29 = 29')
+    expect(u).toContain('>>>>>>> REPLACE')
+    expect(tight.record.guidanceIds).toEqual(['g1'])
+  })
+
+  it('keeps the tail of logs and the head of feedback when truncating artifacts', () => {
+    const full = buildPrompt(input({ inspirations: [], knowledge: [] }), { maxTokens: 100000 }).estimatedTokens
+    const p = buildPrompt(input({ inspirations: [], knowledge: [] }), { maxTokens: full - 300 })
+    const u = p.messages[1]!.content
+    expect(p.trimmed[0]).toMatchObject({ section: 'artifacts', id: 'stderr', action: 'truncated' })
+    expect(u).toContain('Traceback: boom')
+    expect(u).toContain('overlap between circles 3 and 7')
+    expect(p.estimatedTokens).toBeLessThanOrEqual(p.budget)
+  })
+
+  it('never drops the parent code or the guidance; reports when over budget', () => {
+    const p = buildPrompt(input({ parent: { id: 'big', code: code(2000), score: 1 } }), { maxTokens: 2000 })
+    expect(p.overBudget).toBe(true)
+    const u = p.messages[1]!.content
+    expect(u).toContain('x1999 = 1999')
+    expect(u).toContain('Try a hexagonal initial layout.')
+    expect(u).toContain('Pack 26 circles') // the description is cut, not dropped
+    expect(p.record.inspirationIds).toEqual([])
+  })
+
+  it('full and crossover modes ask for a whole program; crossover shows both parents', () => {
+    const f = buildPrompt(input({ mode: 'full', guidance: [] }))
+    expect(f.messages[1]!.content).toMatch(/complete new program in one ```python fenced block/)
+    expect(f.messages[1]!.content).not.toContain('<<<<<<< SEARCH')
+    expect(f.messages[1]!.content).not.toContain('Expert guidance')
+    const c = buildPrompt(input({ mode: 'crossover', secondParent: { id: 'p2', code: code(5, 'q'), score: 2.2 } }))
+    const u = c.messages[1]!.content
+    expect(u).toContain('## Parent 1')
+    expect(u).toContain('## Parent 2 (sum_radii = 2.2)')
+    expect(u).toContain('q4 = 4')
+    expect(c.record.secondParentId).toBe('p2')
+  })
+
+  it('min problems say lower is better; code with backtick runs gets a longer fence', () => {
+    const p = buildPrompt(input({ problem: { name: 'TSP', language: 'python', direction: 'min', primaryMetric: 'length' }, parent: { id: 'p', code: 's = "```"\n', score: null } }))
+    const u = p.messages[1]!.content
+    expect(u).toContain('minimize "length" (lower is better)')
+    expect(u).toContain('length = invalid')
+    expect(u).toContain('````python\ns = "```"\n````')
+  })
+})
