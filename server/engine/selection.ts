@@ -85,6 +85,8 @@ export interface SelectOptions extends Partial<Omit<AdaptiveParams, 'diversity'>
   pinnedShare?: number
   /** never return this id (e.g. the first parent when drawing a second) */
   exclude?: string
+  /** adaptive: probability, scaled by (1 − explore)², of drawing among the island's 3 best (default 0.5) */
+  eliteShare?: number
 }
 
 export interface Selection {
@@ -369,6 +371,12 @@ export class IslandSelector {
     }
 
     const pressure = this.pressure(opts)
+    // an elitist share that vanishes as exploration rises: exploitation of the island's very best, as in
+    // OpenEvolve's exploitation ratio, without which cluster sampling refines the best programs too slowly
+    if (rng.chance((opts.eliteShare ?? 0.5) * (1 - pressure.explore) ** 2)) {
+      const cands = this.top(4).filter((m) => m.id !== opts.exclude).slice(0, 3)
+      if (cands.length > 0) return { id: rng.pick(cands).id, strategy, via: 'top-k', pressure }
+    }
     const c = this.drawCluster(rng, pressure.temperature, opts.exclude)
     const e = this.tournament(rng, c, pressure.tournament, opts.exclude)
     return { id: e.m.id, strategy, via: 'cluster', cluster: c, pressure }
