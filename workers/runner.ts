@@ -91,6 +91,8 @@ export interface Runner {
   readonly languages: Language[]
   readonly slots: number
   readonly cache: BundleCache
+  /** where the evaluation folders are made */
+  readonly sandboxRoot: string
   /** pre-starts every slot's launcher */
   start(): Promise<void>
   run(job: EvalJob, opts?: { dequeuedAt?: number }): Promise<EvalResult>
@@ -513,6 +515,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     languages,
     slots: slots.length,
     cache,
+    sandboxRoot: sbxRoot,
     async start() {
       await Promise.all(slots.map((s) => s.sandbox.start()))
     },

@@ -1,0 +1,283 @@
+// Languages, evaluator kinds, cascades and OpenEvolve folders through the runner (real sandbox).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRunner, type Runner } from './runner.ts'
+import { detectIsolation } from './sandbox.ts'
+import { bundleStore, makeJob, makeProblem, tempDir } from './test-helpers.ts'
+
+const store = bundleStore()
+let runner: Runner
+
+beforeAll(async () => {
+  runner = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'runner-test', slots: 2, isolation: detectIsolation(), fetchBundle: store.fetch })
+  await runner.start()
+})
+afterAll(async () => {
+  await runner?.close()
+})
+
+function problem(files: Record<string, string>, spec?: Record<string, unknown>) {
+  const p = makeProblem(files, spec && { id: 'p', name: 'p', direction: 'max', primaryMetric: 'score', ...spec })
+  store.add(p)
+  return p
+}
+
+describe('languages', () => {
+  it('python: candidate imported by a Python evaluator', async () => {
+    const p = problem(
+      {
+        'evaluator.py': `import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location('cand', sys.argv[-1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+import numpy
+print(json.dumps({"valid": True, "metrics": {"score": float(numpy.sum(m.values()))}, "features": {"n": len(m.values())}}))
+`,
+        'seed.py': 'def values():\n    return [1, 2]\n',
+      },
+      { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py' },
+    )
+    const r = await runner.run(makeJob(p, 'def values():\n    return [1, 2, 3.5]\n'))
+    expect(r.error).toBeUndefined()
+    expect(r.metrics.score).toBe(6.5)
+    expect(r.features.n).toBe(3)
+  })
+
+  it('javascript: a Node evaluator; ESM and CommonJS candidates', async () => {
+    const p = problem(
+      {
+        'evaluator.mjs': `import { pathToFileURL } from 'node:url'
+const m = await import(pathToFileURL(process.argv.at(-1)).href)
+const f = m.f ?? m.default?.f
+console.log('evaluating')
+console.log(JSON.stringify({ valid: true, metrics: { score: f(), heapLimitMb: Math.round(process.constrainedMemory?.() ?? 0) } }))
+`,
+        'seed.js': 'export function f() { return 1 }\n',
+      },
+      { language: 'javascript', entry: 'seed.js', evaluator: 'evaluator.mjs', limits: { timeoutS: 20, memoryMb: 256 } },
+    )
+    const esm = await runner.run(makeJob(p, 'export function f() { return 2 }\n'))
+    expect(esm.error).toBeUndefined()
+    expect(esm.metrics.score).toBe(2)
+    expect(esm.artifacts.stdout).toBe('evaluating\n')
+    const cjs = await runner.run(makeJob(p, 'module.exports.f = () => 3\n'))
+    expect(cjs.metrics.score).toBe(3)
+    // the heap limit makes a runaway allocation a memory failure, not a hang
+    const hog = await runner.run(makeJob(p, 'const a = []; while (true) a.push(new Array(1e6).fill(1))\nexport const f = () => 0\n'))
+    expect(hog.error?.kind).toBe('memory')
+  })
+
+  it('typescript: the candidate is transpiled in the worker, a TS evaluator bundled with its imports', async () => {
+    const p = problem(
+      {
+        'evaluator.ts': `import { pathToFileURL } from 'node:url'
+import { scoreOf } from './helper.ts'
+const m = await import(pathToFileURL(process.argv.at(-1)!).href)
+console.log(JSON.stringify({ valid: true, metrics: { score: scoreOf(m.solve(3)) }, artifacts: { source: process.env.FM_CANDIDATE_SOURCE?.endsWith('candidate.ts') } }))
+`,
+        'helper.ts': 'export const scoreOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0)\n',
+        'seed.ts': 'export function solve(n: number): number[] { return [n] }\n',
+      },
+      { language: 'typescript', entry: 'seed.ts', evaluator: 'evaluator.ts', limits: { timeoutS: 20, memoryMb: 256 } },
+    )
+    const r = await runner.run(makeJob(p, 'interface X { a: number }\nexport function solve(n: number): number[] { const xs: number[] = []; for (let i = 1; i <= n; i++) xs.push(i); return xs }\n'))
+    expect(r.error).toBeUndefined()
+    expect(r.metrics.score).toBe(6)
+    expect(r.artifacts.source).toBe(true)
+    const bad = await runner.run(makeJob(p, 'export function solve(n: number: number[] {\n'))
+    expect(bad.valid).toBe(false)
+    expect(bad.error?.kind).toBe('crash')
+    expect(String(bad.artifacts.compiler)).toMatch(/Expected/)
+  })
+
+  const cppEvaluator = `import json, os, subprocess, sys
+binary = sys.argv[-1]
+src = open(os.environ['FM_CANDIDATE_SOURCE']).read()
+out = subprocess.run([binary], capture_output=True, text=True, timeout=10)
+print(json.dumps({"valid": out.returncode == 0, "metrics": {"score": float(out.stdout.strip() or 0), "source_chars": len(src)}}))
+`
+  it('c++: compiled inside the sandbox; the evaluator gets the binary; compiler errors come back as artifacts', async () => {
+    const p = problem({ 'evaluator.py': cppEvaluator, 'seed.cpp': 'int main(){return 0;}\n' }, { language: 'cpp', entry: 'seed.cpp', evaluator: 'evaluator.py', limits: { timeoutS: 60 } })
+    const ok = await runner.run(makeJob(p, '#include <cstdio>\n#include <vector>\nint main(){ std::vector<int> v{1,2,3,4}; long s=0; for(int x: v) s+=x; printf("%ld\\n", s); }\n'))
+    expect(ok.error).toBeUndefined()
+    expect(ok.metrics.score).toBe(10)
+    expect(ok.metrics.source_chars).toBeGreaterThan(20)
+    const bad = await runner.run(makeJob(p, 'int main( { return undefined_thing; }\n'))
+    expect(bad.valid).toBe(false)
+    expect(bad.error?.kind).toBe('crash')
+    expect(bad.error?.message).toMatch(/compilation failed/)
+    expect(String(bad.artifacts.compiler)).toMatch(/error/)
+  })
+
+  it('c, with a problem-specific build command', async () => {
+    const p = problem(
+      { 'evaluator.py': cppEvaluator, 'seed.c': 'int main(void){return 0;}\n', 'lib.h': '#define ANSWER 42\n' },
+      { language: 'c', entry: 'seed.c', evaluator: 'evaluator.py', build: 'gcc -O1 -I. {candidate} -o {output}', limits: { timeoutS: 60 } },
+    )
+    const r = await runner.run(makeJob(p, '#include <stdio.h>\n#include "lib.h"\nint main(void){ printf("%d\\n", ANSWER); return 0; }\n'))
+    expect(r.error).toBeUndefined()
+    expect(r.metrics.score).toBe(42)
+  })
+
+  it('an evaluator given as a command, {candidate} replaced', async () => {
+    const p = problem(
+      { 'score.py': 'import json, sys\nprint(json.dumps({"valid": True, "metrics": {"score": len(sys.argv)}, "artifacts": {"flag": sys.argv[1], "cand": sys.argv[2].endswith(".py")}}))\n', 'seed.py': '' },
+      { language: 'python', entry: 'seed.py', evaluator: 'python3 score.py --flag {candidate}' },
+    )
+    const r = await runner.run(makeJob(p, 'x = 1\n'))
+    expect(r.error).toBeUndefined()
+    expect(r.metrics.score).toBe(3)
+    expect(r.artifacts).toMatchObject({ flag: '--flag', cand: true })
+  })
+})
+
+describe('cascade', () => {
+  const files = {
+    'evaluator.py': `import json, os, sys
+stage = sys.argv[1]
+x = float(open(sys.argv[-1]).read().strip())
+if stage == 'cheap':
+    print(json.dumps({"valid": True, "metrics": {"score": x, "cheap": 1}}))
+else:
+    print(json.dumps({"valid": True, "metrics": {"score": x * 10, "full": 1}}))
+`,
+    'seed.py': '0.1\n',
+  }
+  const spec = {
+    language: 'python',
+    entry: 'seed.py',
+    evaluator: 'evaluator.py',
+    cascade: [{ command: 'python3 evaluator.py cheap {candidate}', threshold: 0.5 }, { command: 'python3 evaluator.py full {candidate}' }],
+  }
+
+  it('stage 1 below its threshold: stage 2 never runs', async () => {
+    const p = problem(files, spec)
+    const r = await runner.run(makeJob(p, '0.2\n'))
+    expect(r.stage).toBe(1)
+    expect(r.valid).toBe(true)
+    expect(r.metrics).toEqual({ score: 0.2, cheap: 1 })
+    expect(r.metrics.full).toBeUndefined()
+    expect(String(r.artifacts.cascade)).toMatch(/stopped after stage 1/)
+  })
+
+  it('stage 1 passes: stage 2 runs, metrics merged; job.stage stops early when asked', async () => {
+    const p = problem(files, spec)
+    const r = await runner.run(makeJob(p, '0.7\n'))
+    expect(r.stage).toBe(2)
+    expect(r.metrics).toEqual({ score: 7, cheap: 1, full: 1 })
+    const only1 = await runner.run(makeJob(p, '0.7\n', { stage: 1 }))
+    expect(only1.stage).toBe(1)
+    expect(only1.metrics.full).toBeUndefined()
+  })
+
+  it('function stages of a Python evaluator; direction min', async () => {
+    const p = problem(
+      {
+        'evaluator.py': `def quick(path):
+    return {"valid": True, "metrics": {"cost": float(open(path).read())}}
+def thorough(path):
+    return {"cost": float(open(path).read()) / 2, "thorough": True}
+`,
+        'seed.py': '5\n',
+      },
+      { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'min', primaryMetric: 'cost', cascade: [{ function: 'quick', threshold: 10 }, { function: 'thorough' }] },
+    )
+    const pass = await runner.run(makeJob(p, '8\n'))
+    expect(pass.stage).toBe(2)
+    expect(pass.metrics).toMatchObject({ cost: 4, thorough: 1 })
+    const stop = await runner.run(makeJob(p, '12\n'))
+    expect(stop.stage).toBe(1)
+    expect(stop.metrics.thorough).toBeUndefined()
+  })
+})
+
+describe('OpenEvolve folders run unchanged', () => {
+  it('evaluate() returning a dict with combined_score; non-numeric values go to artifacts', async () => {
+    const p = problem({
+      'initial_program.py': '# EVOLVE-BLOCK-START\ndef f():\n    return 1\n# EVOLVE-BLOCK-END\n',
+      'evaluator.py': `import importlib.util
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location('program', program_path)
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+    v = m.f()
+    return {"combined_score": v / 10, "value": v, "ok": True, "note": "looks fine"}
+`,
+    })
+    expect(p.spec.format).toBe('openevolve')
+    const r = await runner.run(makeJob(p, 'def f():\n    return 7\n'))
+    expect(r.error).toBeUndefined()
+    expect(r.valid).toBe(true)
+    expect(r.metrics).toEqual({ combined_score: 0.7, value: 7, ok: 1 })
+    expect(r.artifacts.note).toBe('looks fine')
+  })
+
+  it('an EvaluationResult-like object; the mean of the metrics when combined_score is absent', async () => {
+    const p = problem({
+      'initial_program.py': 'x = 1\n',
+      'evaluator.py': `from dataclasses import dataclass, field
+@dataclass
+class EvaluationResult:
+    metrics: dict
+    artifacts: dict = field(default_factory=dict)
+def evaluate(program_path):
+    return EvaluationResult(metrics={"a": 0.5, "b": 1.5}, artifacts={"stderr_hint": "all good", "raw": b"bytes"})
+`,
+    })
+    const r = await runner.run(makeJob(p, 'x = 2\n'))
+    expect(r.error).toBeUndefined()
+    expect(r.metrics).toEqual({ a: 0.5, b: 1.5, combined_score: 1 })
+    expect(r.artifacts).toMatchObject({ stderr_hint: 'all good', raw: 'bytes' })
+  })
+
+  it('stage functions when config.yaml turns the cascade on', async () => {
+    const p = problem({
+      'initial_program.py': 'q = 0.1\n',
+      'config.yaml': 'evaluator:\n  cascade_evaluation: true\n  cascade_thresholds: [0.5]\n',
+      'evaluator.py': `import runpy
+def q(path):
+    return runpy.run_path(path)['q']
+def evaluate_stage1(path):
+    return {"combined_score": q(path), "stage1": 1}
+def evaluate_stage2(path):
+    return {"combined_score": q(path) * 2, "stage2": 1}
+def evaluate(path):
+    raise RuntimeError('evaluate() must not be called when the cascade is on')
+`,
+    })
+    const low = await runner.run(makeJob(p, 'q = 0.2\n'))
+    expect(low.error).toBeUndefined()
+    expect(low.stage).toBe(1)
+    expect(low.metrics).toEqual({ combined_score: 0.2, stage1: 1 })
+    const high = await runner.run(makeJob(p, 'q = 0.6\n'))
+    expect(high.stage).toBe(2)
+    expect(high.metrics).toEqual({ combined_score: 1.2, stage1: 1, stage2: 1 })
+  })
+
+  it('an exception in evaluate() is a crash with its traceback; an error entry makes it invalid', async () => {
+    const p = problem({
+      'initial_program.py': 'x = 1\n',
+      'evaluator.py': `def evaluate(path):
+    src = open(path).read()
+    if 'raise' in src:
+        raise ValueError('cannot score this program')
+    return {"combined_score": 0.0, "error": "the program timed out"}
+`,
+    })
+    const crash = await runner.run(makeJob(p, 'raise\n'))
+    expect(crash.error?.kind).toBe('crash')
+    expect(String(crash.artifacts.stderr)).toContain('cannot score this program')
+    const err = await runner.run(makeJob(p, 'x = 2\n'))
+    expect(err.valid).toBe(false)
+    expect(err.error).toBeUndefined()
+    expect(err.artifacts.feedback).toBe('the program timed out')
+  })
+})
+
+describe('infra failures are retryable results', () => {
+  it('a bundle nobody has, a GPU job on a CPU worker', async () => {
+    const p = makeProblem({ 'seed.py': '', 'evaluator.py': '' }, { id: 'ghost', name: 'g', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' })
+    const missing = await runner.run(makeJob(p, ''))
+    expect(missing.error?.kind).toBe('infra')
+    store.add(p)
+    const gpu = await runner.run(makeJob(p, '', { needs: { gpu: true, languages: [] } }))
+    expect(gpu.error?.kind).toBe('infra')
+    expect(gpu.error?.message).toMatch(/GPU/)
+  })
+})

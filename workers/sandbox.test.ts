@@ -1,0 +1,385 @@
+// Misbehaving candidates (issue 4, "Must show"): each ends as an invalid candidate with a clear
+// reason within its timeout; no orphan survives; the listener sees no connection; no secret from the
+// parent environment is visible; nothing is written outside the sandbox.
+import { execFileSync } from 'node:child_process'
+import { randomInt } from 'node:crypto'
+import { existsSync, readdirSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRunner, type Runner } from './runner.ts'
+import { detectIsolation } from './sandbox.ts'
+import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, tempDir } from './test-helpers.ts'
+
+// the worker's own environment holds secrets; the candidate must see none of them
+process.env.DATABASE_URL = 'postgres://fm:hunter2-SECRET@127.0.0.1:5432/fm'
+process.env.OPENAI_API_KEY = 'sk-test-SECRET'
+
+const isolation = detectIsolation()
+const problem = makeProblem(
+  { 'evaluator.py': SUBPROCESS_EVALUATOR, 'seed.py': 'print(1)\n' },
+  { id: 'misbehave', name: 'misbehaving candidates', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 3, memoryMb: 1024, cpuS: 10 } },
+)
+const probeProblem = makeProblem(
+  {
+    'evaluator.py': `import json, sys
+ns = {}
+exec(open(sys.argv[-1]).read(), ns)
+print(json.dumps({"valid": True, "metrics": {"n": len(ns["findings"])}, "artifacts": {"findings": ns["findings"]}}))
+`,
+    'seed.py': 'findings = {}\n',
+    'private/secret.txt': 'PRIVATE-DATA\n',
+  },
+  { id: 'probe', name: 'sandbox probe', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'n', limits: { timeoutS: 10, memoryMb: 1024 } },
+)
+const store = bundleStore(problem, probeProblem)
+const cacheDir = tempDir('fm-cache-')
+let runner: Runner
+
+const psLines = (marker: string) =>
+  execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(marker))
+
+beforeAll(async () => {
+  runner = createRunner({ cacheDir, workerId: 'sandbox-test', slots: 2, isolation, fetchBundle: store.fetch })
+  await runner.start()
+})
+afterAll(async () => {
+  await runner?.close()
+})
+
+describe('isolation detection', () => {
+  it('reports each layer and a level', () => {
+    expect(['full', 'partial', 'none']).toContain(isolation.level)
+    const names = isolation.layers.map((l) => l.name)
+    for (const n of ['unprivileged-user', 'namespaces', 'network', 'read-only-fs', 'process-tree-kill', 'rlimits', 'child-sandbox', 'secret-env']) expect(names).toContain(n)
+    // this project's machines have bubblewrap and user namespaces: anything less is a regression here
+    expect(isolation.level).toBe('full')
+  })
+})
+
+describe('five misbehaving candidates', () => {
+  it('an infinite loop: timeout, within its limit', async () => {
+    const t = Date.now()
+    const r = await runner.run(makeJob(problem, 'while True:\n    pass\n'))
+    expect(r.valid).toBe(false)
+    expect(r.error?.kind).toBe('timeout')
+    expect(r.error?.message).toMatch(/wall-clock limit of 3 s/)
+    expect(Date.now() - t).toBeLessThan(3000 + 2500)
+  })
+
+  it('20 orphans started with setsid: the evaluation ends at its timeout and none survives', async () => {
+    const marker = `${100000 + randomInt(1e6)}.${randomInt(1e6)}`
+    const code = `import subprocess
+for i in range(20):
+    subprocess.Popen(['setsid', 'sleep', '${marker}'])
+print('started 20 orphans')
+`
+    const t = Date.now()
+    const r = await runner.run(makeJob(problem, code))
+    // the orphans keep the evaluator's pipe open: it waits for them until the wall-clock limit
+    expect(r.valid).toBe(false)
+    expect(r.error?.kind).toBe('timeout')
+    expect(Date.now() - t).toBeLessThan(3000 + 2500)
+    expect(psLines(marker)).toEqual([])
+  })
+
+  it('a 16 GiB allocation: memory', async () => {
+    const t = Date.now()
+    const r = await runner.run(makeJob(problem, 'x = bytearray(16 * 1024 ** 3)\nprint(len(x))\n'))
+    expect(r.valid).toBe(false)
+    expect(r.error?.kind).toBe('memory')
+    expect(r.error?.message).toMatch(/MemoryError/)
+    expect(Date.now() - t).toBeLessThan(3000)
+  })
+
+  describe('a TCP connection to a listener on 127.0.0.1', () => {
+    let server: Server
+    let connections = 0
+    let port = 0
+    beforeAll(async () => {
+      server = createServer((s) => {
+        connections++
+        s.destroy()
+      })
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+      port = (server.address() as { port: number }).port
+    })
+    afterAll(() => new Promise<void>((r) => server.close(() => r())))
+
+    it('fails to connect; the listener sees nothing', async () => {
+      const code = `import socket
+s = socket.create_connection(('127.0.0.1', ${port}), timeout=2)
+s.sendall(b'stolen')
+print(1)
+`
+      const r = await runner.run(makeJob(problem, code))
+      expect(r.valid).toBe(false)
+      expect(r.error?.kind).toBe('crash')
+      expect(r.error?.message).toMatch(/ConnectionRefusedError|Network is unreachable|OSError/)
+      expect(connections).toBe(0)
+    })
+  })
+
+  it('a dump of os.environ to /tmp: no secret inside, nothing on the host', async () => {
+    const marker = `fm-envdump-${process.pid}-${randomInt(1e9)}`
+    const code = `import json, os
+open('/tmp/${marker}.json', 'w').write(json.dumps(dict(os.environ)))
+print(json.dumps(dict(os.environ)))
+`
+    const r = await runner.run(makeJob(problem, code))
+    expect(r.valid).toBe(false)
+    expect(r.error?.kind).toBe('bad-output')
+    const out = String(r.artifacts.stdout)
+    expect(out).toContain('"HOME"') // the dump happened…
+    expect(out).not.toContain('SECRET') // …without the parent's secrets
+    expect(out).not.toContain('DATABASE_URL')
+    expect(out).not.toContain('OPENAI_API_KEY')
+    expect(JSON.stringify(r)).not.toContain('sk-test-SECRET')
+    expect(existsSync(`/tmp/${marker}.json`)).toBe(false)
+  })
+})
+
+describe('the sandbox', () => {
+  it('runs as an unprivileged user, read-only outside its folder, secrets hidden', async () => {
+    const code = `import os, socket
+findings = {}
+findings['uid'] = os.getuid()
+findings['pid'] = os.getpid()
+findings['visible_pids'] = len([p for p in os.listdir('/proc') if p.isdigit()])
+def attempt(name, fn):
+    try:
+        fn()
+        findings[name] = 'allowed'
+    except Exception as e:
+        findings[name] = type(e).__name__
+attempt('write_repo', lambda: open('${process.cwd()}/fm-escape-test', 'w').write('x'))
+attempt('write_home_of_worker', lambda: open('/root/fm-escape-test', 'w').write('x'))
+attempt('read_shadow', lambda: open('/etc/shadow').read())
+attempt('read_cache', lambda: os.listdir('${cacheDir}/bundles'))
+attempt('write_tmp', lambda: open('/tmp/fm-ok', 'w').write('x'))
+attempt('write_cwd', lambda: open('scratch.txt', 'w').write('x'))
+attempt('kill_init', lambda: os.kill(1, 9))
+attempt('fork_bomb', lambda: [os.fork() or os._exit(0) for _ in range(200)])
+findings['ifaces'] = [n for _, n in socket.if_nameindex()]
+findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]
+`
+    const r = await runner.run(makeJob(probeProblem, code))
+    expect(r.error).toBeUndefined()
+    const f = r.artifacts.findings as Record<string, unknown>
+    if (process.getuid?.() === 0) expect(f.uid).not.toBe(0)
+    expect(f.write_repo).not.toBe('allowed')
+    expect(f.write_home_of_worker).not.toBe('allowed')
+    expect(f.read_shadow).not.toBe('allowed')
+    expect(f.read_cache).not.toBe('allowed')
+    expect(f.write_tmp).toBe('allowed')
+    expect(f.write_cwd).toBe('allowed')
+    expect(f.fork_bomb).toBe('BlockingIOError') // the process-count limit binds
+    expect(f.ifaces).toEqual(['lo'])
+    expect(f.caps).toBe('0000000000000000')
+    expect(f.visible_pids).toBeLessThan(10) // its own pid namespace
+    expect(existsSync(`${process.cwd()}/fm-escape-test`)).toBe(false)
+  })
+
+  it('removes each evaluation folder afterwards', async () => {
+    await runner.run(makeJob(problem, 'print(3)\n'))
+    const sbx = runner.sandboxRoot
+    const slotDirs = readdirSync(sbx).filter((d) => d.startsWith('sandbox-test-'))
+    expect(slotDirs.length).toBe(2)
+    for (const d of slotDirs) expect(readdirSync(`${sbx}/${d}`)).toEqual([])
+  })
+
+  it('a valid candidate still works: the score, timing and no error', async () => {
+    const r = await runner.run(makeJob(problem, 'print(2.5)\n'))
+    expect(r.valid).toBe(true)
+    expect(r.metrics.score).toBe(2.5)
+    expect(r.timing.evaluatorMs).toBeGreaterThan(0)
+    expect(r.workerId).toBe('sandbox-test')
+  })
+
+  it('reads the result from $FM_RESULT_FILE when the evaluator writes it', async () => {
+    const p = makeProblem(
+      {
+        'evaluator.py': `import json, os\nprint('{"valid": false}')\nopen(os.environ['FM_RESULT_FILE'], 'w').write(json.dumps({"valid": True, "metrics": {"s": 7}}))\n`,
+        'seed.py': '',
+      },
+      { id: 'rf', name: 'rf', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' },
+    )
+    store.add(p)
+    const r = await runner.run(makeJob(p, ''))
+    expect(r.valid).toBe(true)
+    expect(r.metrics.s).toBe(7)
+  })
+
+  it('malformed output and a silent evaluator are bad-output; a crash keeps its traceback', async () => {
+    const p = makeProblem(
+      {
+        'evaluator.py': `import sys\nsrc = open(sys.argv[-1]).read()\nexec(src)\n`,
+        'seed.py': '',
+      },
+      { id: 'mal', name: 'mal', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' },
+    )
+    store.add(p)
+    const silent = await runner.run(makeJob(p, 'pass\n'))
+    expect(silent.error?.kind).toBe('bad-output')
+    const malformed = await runner.run(makeJob(p, 'print("{not json")\nprint("[1, 2]")\n'))
+    expect(malformed.error?.kind).toBe('bad-output')
+    expect(String(malformed.artifacts.stdout)).toContain('{not json')
+    const crash = await runner.run(makeJob(p, 'raise ValueError("boom")\n'))
+    expect(crash.error?.kind).toBe('crash')
+    expect(String(crash.artifacts.stderr)).toContain('ValueError: boom')
+    const nan = await runner.run(makeJob(p, 'print(\'{"valid": true, "metrics": {"s": NaN, "t": 1}}\')\n'))
+    expect(nan.error).toBeUndefined()
+    expect(nan.metrics).toEqual({ s: null, t: 1 })
+    const huge = await runner.run(makeJob(p, 'import json\nprint(json.dumps({"valid": True, "metrics": {"s": 1}, "artifacts": {"feedback": "x" * 1000000}}))\n'))
+    expect(String(huge.artifacts.feedback).length).toBeLessThanOrEqual(16_000)
+  })
+
+  it('a hung evaluator that ignores SIGTERM is still killed at the timeout', async () => {
+    const p = makeProblem(
+      { 'evaluator.py': 'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(1000)\n', 'seed.py': '' },
+      { id: 'hang', name: 'hang', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's', limits: { timeoutS: 1.5 } },
+    )
+    store.add(p)
+    const t = Date.now()
+    const r = await runner.run(makeJob(p, ''))
+    expect(r.error?.kind).toBe('timeout')
+    expect(Date.now() - t).toBeLessThan(4000)
+  })
+
+  it('the CPU-time limit ends a busy evaluator as a timeout', async () => {
+    const p = makeProblem(
+      { 'evaluator.py': 'while True:\n    pass\n', 'seed.py': '' },
+      { id: 'cpu', name: 'cpu', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's', limits: { timeoutS: 20, cpuS: 1 } },
+    )
+    store.add(p)
+    const t = Date.now()
+    const r = await runner.run(makeJob(p, ''))
+    expect(r.error?.kind).toBe('timeout')
+    expect(r.error?.message).toMatch(/CPU-time limit of 1 s/)
+    expect(Date.now() - t).toBeLessThan(8000)
+  })
+})
+
+describe('the child sandbox (fm_sandbox.run_candidate)', () => {
+  it('a candidate run through it cannot read the private file; the evaluator can', async () => {
+    const p = makeProblem(
+      {
+        'evaluator.py': `import json, os, sys
+from fm_sandbox import run_candidate
+here = os.path.dirname(os.path.abspath(__file__))
+secret_path = os.path.join(here, 'private', 'labels.txt')
+evaluator_sees = open(secret_path).read().strip()
+r = run_candidate([sys.executable, 'main.py', secret_path], timeout=10, files={'main.py': sys.argv[-1], 'public.txt': os.path.join(here, 'public.txt')})
+print(json.dumps({"valid": r.returncode == 0, "metrics": {"rc": r.returncode},
+    "artifacts": {"evaluator_sees": evaluator_sees, "candidate_out": r.stdout.decode(), "candidate_err": r.stderr.decode()[-2000:],
+                  "timed_out": r.timed_out, "workdir_files": sorted(os.listdir(r.workdir))}}))
+`,
+        'seed.py': '',
+        'public.txt': 'public data\n',
+        'private/labels.txt': 'HELD-OUT-LABELS\n',
+      },
+      { id: 'private-data', name: 'private data', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'rc', private: ['private/labels.txt'], limits: { timeoutS: 20 } },
+    )
+    store.add(p)
+    const code = `import glob, json, os, sys
+found = {}
+for path in [sys.argv[1], os.environ.get('FM_PROBLEM_DIR', '') + '/private/labels.txt'] + glob.glob('/**/labels.txt', recursive=False):
+    try:
+        found[path] = open(path).read()
+    except Exception as e:
+        found[path] = type(e).__name__
+found['public'] = open('public.txt').read()
+try:
+    open('public.txt', 'w').write('tampered')
+    found['public_writable'] = True
+except Exception:
+    found['public_writable'] = False
+found['env_fm'] = sorted(k for k in os.environ if k.startswith('FM_'))
+print(json.dumps(found))
+`
+    const r = await runner.run(makeJob(p, code))
+    expect(r.error).toBeUndefined()
+    expect(r.artifacts.evaluator_sees).toBe('HELD-OUT-LABELS')
+    const out = String(r.artifacts.candidate_out)
+    expect(out).not.toContain('HELD-OUT-LABELS')
+    const found = JSON.parse(out)
+    expect(found.public).toBe('public data\n')
+    expect(found.public_writable).toBe(false)
+    expect(found.env_fm).toEqual([])
+    expect(r.artifacts.workdir_files).toEqual(['main.py', 'public.txt'])
+  })
+
+  it('kills the child at its timeout, grandchildren included', async () => {
+    const marker = `${200000 + randomInt(1e6)}.${randomInt(1e6)}`
+    const p = makeProblem(
+      {
+        'evaluator.py': `import json, sys, time
+from fm_sandbox import run_candidate
+t = time.time()
+r = run_candidate(['/bin/sh', '-c', 'setsid sleep ${marker} & sleep ${marker}'], timeout=1, files={})
+print(json.dumps({"valid": True, "metrics": {"elapsed": time.time() - t}, "artifacts": {"timed_out": r.timed_out}}))
+`,
+        'seed.py': '',
+      },
+      { id: 'child-timeout', name: 'child timeout', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'elapsed', limits: { timeoutS: 20 } },
+    )
+    store.add(p)
+    const r = await runner.run(makeJob(p, ''))
+    expect(r.error).toBeUndefined()
+    expect(r.artifacts.timed_out).toBe(true)
+    expect(r.metrics.elapsed).toBeLessThan(3)
+    expect(psLines(marker)).toEqual([])
+  })
+
+  it('outside a worker it degrades to a plain subprocess and says so', () => {
+    const out = execFileSync(
+      '/usr/bin/python3',
+      ['-c', `import sys; sys.path.insert(0, 'workers/python'); from fm_sandbox import run_candidate; r = run_candidate(['/bin/echo', 'hi'], timeout=5); print(r.returncode, r.stdout.decode().strip(), r.timed_out)`],
+      { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    expect(out.trim()).toBe('0 hi False')
+  })
+})
+
+describe('fallback isolation modes', () => {
+  it.runIf(process.getuid?.() === 0)('rootns (unshare as root): loop, orphans, network, env still handled', async () => {
+    const iso = detectIsolation({ prefer: 'rootns' })
+    expect(iso.mode).toBe('rootns')
+    expect(iso.level).toBe('partial')
+    const r2 = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'rootns-test', isolation: iso, fetchBundle: store.fetch })
+    try {
+      const loop = await r2.run(makeJob(problem, 'while True:\n    pass\n'))
+      expect(loop.error?.kind).toBe('timeout')
+      const marker = `${300000 + randomInt(1e6)}.${randomInt(1e6)}`
+      const orphans = await r2.run(makeJob(problem, `import subprocess\nfor i in range(5):\n    subprocess.Popen(['setsid', 'sleep', '${marker}'])\n`))
+      expect(orphans.error?.kind).toBe('timeout')
+      expect(psLines(marker)).toEqual([])
+      const env = await r2.run(makeJob(problem, 'import json, os\nprint(json.dumps(dict(os.environ)))\n'))
+      expect(JSON.stringify(env)).not.toContain('SECRET')
+      const probe = await r2.run(makeJob(probeProblem, `import os, socket\nfindings = {'uid': os.getuid(), 'ifaces': [n for _, n in socket.if_nameindex()]}\n`))
+      const f = probe.artifacts.findings as Record<string, unknown>
+      expect(f.uid).not.toBe(0)
+      expect(f.ifaces).toEqual(['lo'])
+    } finally {
+      await r2.close()
+    }
+  })
+
+  it('none: rlimits, uid drop and the process-tree kill still end a runaway candidate, and the level says so', async () => {
+    const iso = detectIsolation({ prefer: 'none' })
+    expect(iso.level).toBe('none')
+    expect(iso.warnings.join(' ')).toMatch(/NO NAMESPACE ISOLATION/)
+    const r3 = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'none-test', isolation: iso, fetchBundle: store.fetch })
+    try {
+      const marker = `${400000 + randomInt(1e6)}.${randomInt(1e6)}`
+      const orphans = await r3.run(makeJob(problem, `import subprocess\nfor i in range(5):\n    subprocess.Popen(['setsid', 'sleep', '${marker}'])\n`))
+      expect(orphans.error?.kind).toBe('timeout')
+      expect(psLines(marker)).toEqual([])
+      const mem = await r3.run(makeJob(problem, 'x = bytearray(16 * 1024 ** 3)\n'))
+      expect(mem.error?.kind).toBe('memory')
+    } finally {
+      await r3.close()
+    }
+  })
+})

@@ -1,0 +1,72 @@
+// Helpers for the workers' tests (and anyone testing against the runner): problem folders written
+// on the fly, their bundles, jobs.
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, writeFileSync, chmodSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import type { EvalJob, Language } from '../server/contracts/evaluation.ts'
+import { type LoadedProblem, loadProblemFolder } from '../server/problems/load.ts'
+
+export function tempDir(prefix = 'fm-workers-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+/** Writes a problem folder (problem.json from `spec` when given) and loads it. */
+export function makeProblem(files: Record<string, string>, spec?: Record<string, unknown>): LoadedProblem {
+  const dir = tempDir('fm-problem-')
+  for (const [path, content] of Object.entries(files)) {
+    const p = join(dir, path)
+    mkdirSync(dirname(p), { recursive: true })
+    writeFileSync(p, content)
+    if (content.startsWith('#!')) chmodSync(p, 0o755)
+  }
+  if (spec) writeFileSync(join(dir, 'problem.json'), JSON.stringify(spec, null, 2))
+  return loadProblemFolder(dir)
+}
+
+let seq = 0
+export function makeJob(problem: LoadedProblem, code: string, over: Partial<EvalJob> = {}): EvalJob {
+  return {
+    jobId: over.jobId ?? `job-${process.pid}-${++seq}-${randomBytes(3).toString('hex')}`,
+    runId: 'run-test',
+    problem: { id: problem.spec.id, bundleHash: problem.bundle.hash },
+    language: (over.language ?? problem.spec.language) as Language,
+    code,
+    stage: 0,
+    limits: { timeoutS: problem.spec.limits.timeoutS, memoryMb: problem.spec.limits.memoryMb, cpuS: problem.spec.limits.cpuS ?? problem.spec.limits.timeoutS },
+    needs: { gpu: false, languages: [] },
+    attempt: 0,
+    ...over,
+  }
+}
+
+/** A bundle store for `fetchBundle` / `getBundle`. */
+export function bundleStore(...problems: LoadedProblem[]) {
+  const map = new Map(problems.map((p) => [p.bundle.hash, p.bundle.data]))
+  return {
+    add: (p: LoadedProblem) => map.set(p.bundle.hash, p.bundle.data),
+    fetch: async (hash: string) => {
+      const d = map.get(hash)
+      if (!d) throw new Error(`no bundle ${hash}`)
+      return d
+    },
+  }
+}
+
+/** A Python evaluator that runs the candidate as a child process (as many real evaluators do) and
+ * expects its last stdout line to be a number; a failing child fails the evaluator the same way. */
+export const SUBPROCESS_EVALUATOR = `import json, os, subprocess, sys
+p = subprocess.run([sys.executable, sys.argv[-1]], capture_output=True)
+sys.stderr.write(p.stderr.decode(errors='replace'))
+if p.returncode < 0:
+    os.kill(os.getpid(), -p.returncode)  # die the way the candidate died
+if p.returncode != 0:
+    sys.exit(p.returncode)
+out = p.stdout.decode(errors='replace')
+try:
+    score = float(out.strip().splitlines()[-1])
+except Exception:
+    print('the candidate printed no score; its output was:', out[-6000:])
+    sys.exit(0)
+print(json.dumps({"valid": True, "metrics": {"score": score}}))
+`
