@@ -1,0 +1,115 @@
+// The embedded pool: child worker processes, dispatch, results, restarts, heartbeats, status.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EvalResult } from '../server/contracts/evaluation.ts'
+import { createLocalPool, type LocalPool } from './pool.ts'
+import { bundleStore, makeJob, makeProblem, tempDir } from './test-helpers.ts'
+
+const problem = makeProblem(
+  {
+    'evaluator.py': `import json, sys, time
+src = open(sys.argv[-1]).read()
+ns = {}
+exec(src, ns)
+print(json.dumps({"valid": True, "metrics": {"score": ns['score']()}}))
+`,
+    'seed.py': 'def score():\n    return 1\n',
+  },
+  { id: 'pool-test', name: 'pool', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 20 } },
+)
+const store = bundleStore(problem)
+
+let pool: LocalPool
+const results: EvalResult[] = []
+const waiters: { pred: (r: EvalResult) => boolean; resolve: (r: EvalResult) => void }[] = []
+const waitFor = (pred: (r: EvalResult) => boolean, timeoutMs = 30_000) =>
+  new Promise<EvalResult>((resolve, reject) => {
+    const hit = results.find(pred)
+    if (hit) return resolve(hit)
+    const t = setTimeout(() => reject(new Error('timed out waiting for a result')), timeoutMs)
+    waiters.push({ pred, resolve: (r) => (clearTimeout(t), resolve(r)) })
+  })
+
+beforeAll(async () => {
+  pool = createLocalPool({ size: 2, cacheDir: tempDir('fm-pool-cache-'), getBundle: store.fetch, heartbeatMs: 200, deadAfterMs: 1500, announce: false, log: () => {} })
+  pool.onResult((r) => {
+    results.push(r)
+    for (const w of [...waiters]) if (w.pred(r)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(r))
+  })
+  await pool.start()
+}, 60_000)
+afterAll(async () => {
+  await pool?.close()
+})
+
+describe('embedded pool', () => {
+  it('starts N workers and reports them', async () => {
+    expect(pool.capacity()).toBe(2)
+    const ws = await pool.workers()
+    expect(ws).toHaveLength(2)
+    for (const w of ws) {
+      expect(w.status).toBe('online')
+      expect(w.mode).toBe('embedded')
+      expect(w.concurrency).toBe(1)
+      expect(w.capabilities.languages).toContain('python')
+      expect(w.isolation?.level).toBe(pool.isolation.level)
+      expect(w.pid).toBeGreaterThan(0)
+    }
+  })
+
+  it('evaluates jobs on both workers, each result exactly once', async () => {
+    const jobs = Array.from({ length: 20 }, (_, i) => makeJob(problem, `def score():\n    return ${i}\n`))
+    for (const j of jobs) await pool.submit(j)
+    const got = await Promise.all(jobs.map((j) => waitFor((r) => r.jobId === j.jobId)))
+    expect(got.map((r) => r.metrics.score)).toEqual(jobs.map((_, i) => i))
+    expect(new Set(got.map((r) => r.workerId)).size).toBe(2)
+    for (const j of jobs) expect(results.filter((r) => r.jobId === j.jobId)).toHaveLength(1)
+  })
+
+  it('a worker killed mid-job: that job comes back as an infra error, the worker is replaced', async () => {
+    const slow = makeJob(problem, 'import time\ntime.sleep(30)\ndef score():\n    return 0\n')
+    await pool.submit(slow)
+    // wait until a worker runs it, then kill that worker's process
+    let victim: number | undefined
+    for (let i = 0; i < 100 && victim === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      victim = (await pool.workers()).find((w) => w.running > 0)?.pid
+    }
+    expect(victim).toBeDefined()
+    process.kill(victim!, 'SIGKILL')
+    const r = await waitFor((x) => x.jobId === slow.jobId)
+    expect(r.error?.kind).toBe('infra')
+    expect(r.error?.message).toMatch(/died/)
+    // replaced, and working
+    for (let i = 0; i < 200 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
+    expect(pool.capacity()).toBe(2)
+    expect(pool.stats().restarts).toBeGreaterThanOrEqual(1)
+    const after = makeJob(problem, 'def score():\n    return 99\n')
+    await pool.submit(after)
+    expect((await waitFor((x) => x.jobId === after.jobId)).metrics.score).toBe(99)
+  })
+
+  it('a worker that stops sending heartbeats is killed and replaced', async () => {
+    const job = makeJob(problem, 'import time\ntime.sleep(20)\ndef score():\n    return 0\n')
+    await pool.submit(job)
+    let victim: number | undefined
+    for (let i = 0; i < 100 && victim === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      victim = (await pool.workers()).find((w) => w.running > 0)?.pid
+    }
+    process.kill(victim!, 'SIGSTOP') // frozen: alive but silent
+    const r = await waitFor((x) => x.jobId === job.jobId)
+    expect(r.error?.kind).toBe('infra')
+    for (let i = 0; i < 200 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
+    expect(pool.capacity()).toBe(2)
+  })
+
+  it('a missing bundle and a GPU job answer at once as infra errors', async () => {
+    const ghost = makeProblem({ 'seed.py': '', 'evaluator.py': '' }, { id: 'ghost', name: 'g', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' })
+    const j1 = makeJob(ghost, '')
+    await pool.submit(j1)
+    expect((await waitFor((r) => r.jobId === j1.jobId)).error?.kind).toBe('infra')
+    const j2 = makeJob(problem, '', { needs: { gpu: true, languages: [] } })
+    await pool.submit(j2)
+    expect((await waitFor((r) => r.jobId === j2.jobId)).error?.message).toMatch(/GPU/)
+  })
+})
