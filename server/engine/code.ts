@@ -314,7 +314,11 @@ function scanString(code: string, i: number, py: boolean): { end: number; lines:
  * logical line per output line, prefixed by its indentation depth (so 2- and 4-space indentation agree).
  */
 export function normalizeCode(code: string, language: Language | string): string {
-  const toks = tokenize(code, language)
+  return normalizeTokens(code, tokenize(code, language), language)
+}
+
+/** normalizeCode over tokens already lexed from `code` */
+export function normalizeTokens(code: string, toks: readonly Token[], language: Language | string): string {
   const py = lexFamily(language) === 'python'
   const parts: string[] = []
   let lineStart = true

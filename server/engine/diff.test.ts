@@ -295,3 +295,52 @@ describe('fuzz: well-formed edits with whitespace drift apply', () => {
     expect(ok / TRIALS, failures.join('\n=====\n')).toBeGreaterThanOrEqual(0.99)
   })
 })
+
+describe('unifiedDiff', () => {
+  it('produces hunks that reconstruct the child', async () => {
+    const { unifiedDiff } = await import('./diff.ts')
+    expect(unifiedDiff(PROG, PROG)).toBe('')
+    const child = PROG.replace('    b = y + 2\n', '    b = y + 3\n    c = 1\n').replace('import math\n', '')
+    const d = unifiedDiff(PROG, child)
+    expect(d.startsWith('--- parent\n+++ child\n@@ -1,')).toBe(true)
+    expect(d).toContain('-import math')
+    expect(d).toContain('-    b = y + 2\n+    b = y + 3\n+    c = 1')
+    // apply the hunks back (a tiny patcher) to check line numbers and content
+    const src = PROG.split('\n')
+    const out: string[] = []
+    let pos = 0
+    for (const h of d.split(/^(?=@@)/m).slice(1)) {
+      const [hdr, ...body] = h.split('\n')
+      const m = /^@@ -(\d+),(\d+) \+\d+,\d+ @@$/.exec(hdr!)!
+      const start = Number(m[1]) - (Number(m[2]) === 0 ? 0 : 1)
+      while (pos < start) out.push(src[pos++]!)
+      for (const l of body) {
+        if (l === '') continue
+        if (l[0] === ' ') out.push(src[pos++]!)
+        else if (l[0] === '-') pos++
+        else out.push(l.slice(1))
+      }
+    }
+    while (pos < src.length) out.push(src[pos++]!)
+    expect(out.join('\n')).toBe(child)
+  })
+
+  it('random edits round-trip', async () => {
+    const { unifiedDiff } = await import('./diff.ts')
+    const rng = new Rng(11)
+    for (let t = 0; t < 50; t++) {
+      const a = Array.from({ length: 30 }, (_, i) => `l${i % 7}`)
+      const b = a.slice()
+      for (let k = 0; k < 5; k++) {
+        const i = rng.int(b.length)
+        if (rng.chance(0.5)) b.splice(i, 1)
+        else b.splice(i, 0, `n${k}`)
+      }
+      const d = unifiedDiff(a.join('\n'), b.join('\n'), { context: 1 })
+      const plus = d.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++')).length
+      const minus = d.split('\n').filter((l) => l.startsWith('-') && !l.startsWith('---')).length
+      expect(b.length - a.length).toBe(plus - minus)
+      expect(plus + minus).toBeLessThanOrEqual(10)
+    }
+  })
+})

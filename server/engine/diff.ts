@@ -610,3 +610,126 @@ export function describeApply(result: ApplyResult): string {
   for (const f of result.failed) parts.push(`block ${f.index + 1}: ${f.reason} (${f.detail})`)
   return parts.join('; ')
 }
+
+// ---------------------------------------------------------------------------------------------
+// unified diff (for storing a candidate's change against its parent and showing it)
+
+type Op = { kind: ' ' | '-' | '+'; line: string }
+
+/** Myers' O((N+M)·D) line diff; beyond maxEdits differing lines the middle is reported as one replacement */
+function diffLines(a: string[], b: string[], maxEdits: number): Op[] {
+  // trim the common prefix and suffix first: most edits are local
+  let pre = 0
+  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++
+  let suf = 0
+  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++
+  const A = a.slice(pre, a.length - suf)
+  const B = b.slice(pre, b.length - suf)
+  const head: Op[] = a.slice(0, pre).map((line) => ({ kind: ' ', line }))
+  const tail: Op[] = a.slice(a.length - suf).map((line) => ({ kind: ' ', line }))
+  const N = A.length
+  const M = B.length
+  const max = N + M
+  const offset = max + 1
+  const v = new Int32Array(2 * max + 3)
+  const trace: Int32Array[] = []
+  let found = -1
+  for (let d = 0; d <= Math.min(max, maxEdits); d++) {
+    // only the diagonals step d can read: O(D²) memory instead of O(D·(N+M))
+    trace.push(v.slice(offset - d - 1, offset + d + 2))
+    for (let k = -d; k <= d; k += 2) {
+      let x = k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number)) ? (v[offset + k + 1] as number) : (v[offset + k - 1] as number) + 1
+      let y = x - k
+      while (x < N && y < M && A[x] === B[y]) {
+        x++
+        y++
+      }
+      v[offset + k] = x
+      if (x >= N && y >= M) {
+        found = d
+        break
+      }
+    }
+    if (found >= 0) break
+  }
+  if (found < 0) {
+    return [...head, ...A.map((line): Op => ({ kind: '-', line })), ...B.map((line): Op => ({ kind: '+', line })), ...tail]
+  }
+  // backtrack
+  const mid: Op[] = []
+  let x = N
+  let y = M
+  for (let d = found; d > 0; d--) {
+    const vv = trace[d] as Int32Array
+    const at = (kk: number) => vv[kk + d + 1] as number
+    const k = x - y
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1
+    const prevX = at(prevK)
+    const prevY = prevX - prevK
+    while (x > prevX && y > prevY) {
+      mid.push({ kind: ' ', line: A[x - 1] as string })
+      x--
+      y--
+    }
+    if (x === prevX) mid.push({ kind: '+', line: B[y - 1] as string })
+    else mid.push({ kind: '-', line: A[x - 1] as string })
+    x = prevX
+    y = prevY
+  }
+  while (x > 0 && y > 0) {
+    mid.push({ kind: ' ', line: A[x - 1] as string })
+    x--
+    y--
+  }
+  mid.reverse()
+  return [...head, ...mid, ...tail]
+}
+
+/**
+ * A unified diff (`--- a` / `+++ b` / `@@ -l,n +l,n @@` hunks with `context` lines), '' when equal.
+ * Line ends are normalized to LF first.
+ */
+export function unifiedDiff(a: string, b: string, opts: { context?: number; fromLabel?: string; toLabel?: string; maxEdits?: number } = {}): string {
+  const A = a.replace(/\r\n?/g, '\n')
+  const B = b.replace(/\r\n?/g, '\n')
+  if (A === B) return ''
+  const ctx = opts.context ?? 3
+  const ops = diffLines(A.split('\n'), B.split('\n'), opts.maxEdits ?? 1000)
+  const out = [`--- ${opts.fromLabel ?? 'parent'}`, `+++ ${opts.toLabel ?? 'child'}`]
+  // line numbers before each op
+  const la: number[] = []
+  const lb: number[] = []
+  let ia = 1
+  let ib = 1
+  for (const op of ops) {
+    la.push(ia)
+    lb.push(ib)
+    if (op.kind !== '+') ia++
+    if (op.kind !== '-') ib++
+  }
+  let i = 0
+  while (i < ops.length) {
+    if ((ops[i] as Op).kind === ' ') {
+      i++
+      continue
+    }
+    const start = Math.max(0, i - ctx)
+    let end = i
+    // extend while the next change is within 2·context lines
+    for (;;) {
+      while (end < ops.length && (ops[end] as Op).kind !== ' ') end++
+      let j = end
+      while (j < ops.length && (ops[j] as Op).kind === ' ' && j - end < 2 * ctx) j++
+      if (j < ops.length && (ops[j] as Op).kind !== ' ' && j - end <= 2 * ctx) end = j
+      else break
+    }
+    const stop = Math.min(ops.length, end + ctx)
+    const slice = ops.slice(start, stop)
+    const na = slice.filter((o) => o.kind !== '+').length
+    const nb = slice.filter((o) => o.kind !== '-').length
+    out.push(`@@ -${na === 0 ? (la[start] as number) - 1 : la[start]},${na} +${nb === 0 ? (lb[start] as number) - 1 : lb[start]},${nb} @@`)
+    for (const o of slice) out.push(o.kind + o.line)
+    i = stop
+  }
+  return out.join('\n') + '\n'
+}

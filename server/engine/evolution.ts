@@ -4,12 +4,12 @@
 // the small snapshot(), and rebuilds this object on resume by replaying what it stored, in order.
 import type { FeatureSpec } from '../contracts/problem.ts'
 import { assignToIslands, combineVectors } from './clustering.ts'
-import { codeHash as hashCode, type Language } from './code.ts'
+import type { Language } from './code.ts'
 import { runDiversity, type IslandDiversity, type RunDiversity } from './diversity.ts'
 import { improvement, isBetter, isValidScore, type Direction } from './fitness.ts'
 import { EliteArchive, Island, migrationDue, planMigration, type AddOutcome, type IslandMember, type MigrationMove } from './islands.ts'
 import { MapElitesGrid } from './map-elites.ts'
-import { sketchCode, type CodeSketch, type NoveltyVerdict } from './novelty.ts'
+import { analyzeCode, sketchCode, type CodeSketch, type NoveltyVerdict } from './novelty.ts'
 import { Rng, type RngState } from './rng.ts'
 import type { Pressure, SelectionStrategy } from './selection.ts'
 import { rewardFromImprovement } from './bandit.ts'
@@ -151,7 +151,7 @@ export class Evolution {
 
   /** hash and sketch of a would-be child (do it once; pass the result to checkNovelty and ingest) */
   prepare(code: string): PreparedChild {
-    return { codeHash: hashCode(code, this.config.language), sketch: sketchCode(code, this.config.language) }
+    return analyzeCode(code, this.config.language)
   }
 
   /** exact duplicate (normalized hash) or near-duplicate on the island → not novel */
@@ -205,9 +205,10 @@ export class Evolution {
    */
   ingest(c: IngestInput): IngestOutcome {
     const isl = this.island(c.island)
-    const codeHash = c.codeHash ?? (c.code !== undefined ? hashCode(c.code, this.config.language) : undefined)
+    const analyzed = (!c.codeHash || c.sketch === undefined) && c.code !== undefined ? analyzeCode(c.code, this.config.language) : null
+    const codeHash = c.codeHash ?? analyzed?.codeHash
     if (!codeHash) throw new TypeError('ingest needs codeHash or code')
-    const sketch = c.sketch ?? (c.code !== undefined ? sketchCode(c.code, this.config.language) : null)
+    const sketch = c.sketch !== undefined ? c.sketch : (analyzed?.sketch ?? null)
     this.evaluations++
     const before = this.archive.best()
     const added = isl.add({ id: c.id, score: c.score, codeHash, features: c.features, sketch, pinned: c.pinned })

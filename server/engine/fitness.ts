@@ -112,14 +112,15 @@ export interface FitnessStats {
 
 /** best/worst in the problem's direction; mean/median/std of the valid scores */
 export function fitnessStats(scores: Iterable<number | null | undefined>, direction: Direction): FitnessStats {
-  const vals: number[] = []
+  const buf: number[] = []
   let count = 0
   for (const s of scores) {
     count++
-    if (isValidScore(s)) vals.push(s)
+    if (isValidScore(s)) buf.push(s)
   }
-  if (vals.length === 0) return { count, valid: 0, best: null, worst: null, mean: null, median: null, std: null }
-  vals.sort((a, b) => a - b)
+  if (buf.length === 0) return { count, valid: 0, best: null, worst: null, mean: null, median: null, std: null }
+  // a typed array sorts numerically without a comparator callback: several times faster at 10k+
+  const vals = Float64Array.from(buf).sort()
   const n = vals.length
   let sum = 0
   for (const v of vals) sum += v

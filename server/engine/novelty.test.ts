@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { exactJaccard, isNovel, lshCollisionProbability, lshParamsFor, NoveltyIndex, similarity, sketchCode, sketchFromJSON, sketchToJSON } from './novelty.ts'
+import { analyzeCode, exactJaccard, isNovel, lshCollisionProbability, lshParamsFor, NoveltyIndex, similarity, sketchCode, sketchFromJSON, sketchToJSON } from './novelty.ts'
 import { Rng } from './rng.ts'
 
 function randomProgram(rng: Rng, lines = 60): string {
@@ -28,6 +28,21 @@ describe('sketches', () => {
     expect(similarity(sa!, sc!)).toBeLessThan(0.3)
     const commented = a.replace(/\n/g, '  # note\n').replace(/ = /g, '=')
     expect(similarity(sa!, sketchCode(commented, 'python'))).toBe(1)
+  })
+
+  it('analyzeCode equals codeHash + sketchCode from one lexing pass', async () => {
+    const { codeHash } = await import('./code.ts')
+    const code = randomProgram(new Rng(9))
+    const a = analyzeCode(code, 'python')
+    expect(a.codeHash).toBe(codeHash(code, 'python'))
+    expect(Array.from(a.sketch.minhash)).toEqual(Array.from(sketchCode(code, 'python').minhash))
+  })
+
+  it('short programs still compare sensibly (densified signature)', () => {
+    const a = sketchCode('x = 1\n', 'python')
+    const b = sketchCode('y = 2\n', 'python')
+    expect(similarity(a, a)).toBe(1)
+    expect(similarity(a, b)).toBeLessThan(0.5)
   })
 
   it('round-trips through JSON', () => {

@@ -1,8 +1,7 @@
 // Code similarity for novelty rejection and diversity: MinHash over token shingles (comments and
 // whitespace do not count, see code.ts), indexed with banded LSH so that "is there a near-duplicate
 // of this program on the island?" looks at a bounded number of members even at 10k+.
-import { tokenize, type Language } from './code.ts'
-import { Rng } from './rng.ts'
+import { normalizeTokens, sha256Hex, tokenize, type Language, type Token } from './code.ts'
 
 export interface CodeSketch {
   /** MinHash signature over token k-shingles */
@@ -14,7 +13,7 @@ export interface CodeSketch {
 }
 
 export interface SketchOptions {
-  /** signature length; 128 gives a similarity estimate with standard error ≤ 0.045 (≤ 0.015 near 0.97) */
+  /** signature length (a power of two); 128 gives a similarity estimate with standard error ≤ 0.045 (≤ 0.015 near 0.97) */
   numPerm?: number
   /** tokens per shingle */
   shingle?: number
@@ -35,6 +34,8 @@ function fnv1a(s: string): number {
   return h >>> 0
 }
 
+const NL_HASH = fnv1a('\n')
+
 /** murmur3's finalizer: a good 32-bit mixer, so `fmix(x ^ seed_i)` serves as the i-th hash function */
 function fmix(h: number): number {
   h ^= h >>> 16
@@ -45,57 +46,48 @@ function fmix(h: number): number {
   return h >>> 0
 }
 
-const seedCache = new Map<number, Uint32Array>()
-function permSeeds(numPerm: number): Uint32Array {
-  let s = seedCache.get(numPerm)
-  if (!s) {
-    // fixed seeds: sketches must be comparable across processes and resumes
-    const rng = new Rng('minhash-seeds')
-    s = new Uint32Array(numPerm)
-    for (let i = 0; i < numPerm; i++) s[i] = rng.nextU32()
-    seedCache.set(numPerm, s)
-  }
-  return s
-}
-
-/** sketch a token sequence (token texts) */
+/**
+ * Sketch a token sequence (token texts). The MinHash is one-permutation hashing with rotation densification
+ * (Shrivastava & Li, 2014): every shingle is hashed once into one of `numPerm` bins and each bin keeps its
+ * minimum, so the cost is O(tokens + numPerm) instead of O(tokens × numPerm); empty bins (short programs)
+ * borrow from the next non-empty bin so that equal-looking signatures still mean similar shingle sets.
+ */
 export function sketchTokens(tokens: readonly string[], opts: SketchOptions = {}): CodeSketch {
-  const numPerm = opts.numPerm ?? DEFAULT_NUM_PERM
-  const k = Math.max(1, opts.shingle ?? DEFAULT_SHINGLE)
-  const dims = opts.vectorDims ?? DEFAULT_VECTOR_DIMS
   const n = tokens.length
   const th = new Uint32Array(n)
   for (let i = 0; i < n; i++) th[i] = fnv1a(tokens[i] as string)
+  return sketchHashes(th, opts)
+}
 
-  // shingle hashes, deduplicated (duplicates do not change a MinHash, they only cost time)
+function sketchHashes(th: Uint32Array, opts: SketchOptions): CodeSketch {
+  const numPerm = opts.numPerm ?? DEFAULT_NUM_PERM
+  if ((numPerm & (numPerm - 1)) !== 0 || numPerm < 8) throw new RangeError(`numPerm must be a power of two ≥ 8, got ${numPerm}`)
+  const bits = Math.log2(numPerm)
+  const k = Math.max(1, opts.shingle ?? DEFAULT_SHINGLE)
+  const dims = opts.vectorDims ?? DEFAULT_VECTOR_DIMS
+  const n = th.length
   const count = Math.max(1, n - k + 1)
-  const sh = new Uint32Array(count)
-  if (n === 0) sh[0] = 0x9e3779b9
-  for (let i = 0; i < count && n > 0; i++) {
-    let h = 0x2545f491
-    for (let j = 0; j < k && i + j < n; j++) h = Math.imul(h ^ (th[i + j] as number), 0x9e3779b1) ^ (h >>> 15)
-    sh[i] = fmix(h)
-  }
-  sh.sort()
-  let u = 0
-  for (let i = 0; i < count; i++) if (i === 0 || sh[i] !== sh[i - 1]) sh[u++] = sh[i] as number
-
-  const seeds = permSeeds(numPerm)
   const mh = new Uint32Array(numPerm).fill(0xffffffff)
-  for (let p = 0; p < numPerm; p++) {
-    const seed = seeds[p] as number
-    let min = 0xffffffff
-    for (let i = 0; i < u; i++) {
-      let h = (sh[i] as number) ^ seed
-      h ^= h >>> 16
-      h = Math.imul(h, 0x85ebca6b)
-      h ^= h >>> 13
-      h = Math.imul(h, 0xc2b2ae35)
-      h ^= h >>> 16
-      h >>>= 0
-      if (h < min) min = h
+  for (let i = 0; i < count; i++) {
+    let h = 0x2545f491
+    if (n === 0) h = 0x9e3779b9
+    for (let j = 0; j < k && i + j < n; j++) h = Math.imul(h ^ (th[i + j] as number), 0x9e3779b1) ^ (h >>> 15)
+    h = fmix(h)
+    const bin = h & (numPerm - 1)
+    const val = h >>> bits
+    if (val < (mh[bin] as number)) mh[bin] = val
+  }
+  // densify: an empty bin takes the next non-empty bin's value, mixed with the distance
+  let any = false
+  for (let b = 0; b < numPerm; b++) if (mh[b] !== 0xffffffff) any = true
+  if (any) {
+    const filled = mh.slice()
+    for (let b = 0; b < numPerm; b++) {
+      if (filled[b] !== 0xffffffff) continue
+      let d = 1
+      while (filled[(b + d) & (numPerm - 1)] === 0xffffffff) d++
+      mh[b] = fmix(((filled[(b + d) & (numPerm - 1)] as number) ^ Math.imul(d, 0x9e3779b9)) >>> 0) >>> bits
     }
-    mh[p] = min
   }
 
   const vec = new Float32Array(dims)
@@ -114,12 +106,34 @@ export function sketchTokens(tokens: readonly string[], opts: SketchOptions = {}
   return { minhash: mh, vector: vec, tokens: n }
 }
 
+/** sketch already-tokenized code (the tokens of code.ts tokenize), without re-lexing */
+export function sketchFromTokens(code: string, toks: readonly Token[], opts: SketchOptions = {}): CodeSketch {
+  const th = new Uint32Array(toks.length)
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i] as Token
+    if (t.kind === 'nl') {
+      th[i] = NL_HASH
+      continue
+    }
+    let h = 0x811c9dc5
+    for (let j = t.start; j < t.end; j++) {
+      h ^= code.charCodeAt(j)
+      h = Math.imul(h, 0x01000193)
+    }
+    th[i] = h >>> 0
+  }
+  return sketchHashes(th, opts)
+}
+
 /** sketch source code: tokens without comments and whitespace, numbers and strings kept */
 export function sketchCode(code: string, language: Language | string, opts: SketchOptions = {}): CodeSketch {
+  return sketchFromTokens(code, tokenize(code, language), opts)
+}
+
+/** normalized-code hash and sketch from a single lexing pass (what a new child needs before the novelty check) */
+export function analyzeCode(code: string, language: Language | string, opts: SketchOptions = {}): { codeHash: string; sketch: CodeSketch } {
   const toks = tokenize(code, language)
-  const texts: string[] = []
-  for (const t of toks) texts.push(t.kind === 'nl' ? '\n' : code.slice(t.start, t.end))
-  return sketchTokens(texts, opts)
+  return { codeHash: sha256Hex(normalizeTokens(code, toks, language)), sketch: sketchFromTokens(code, toks, opts) }
 }
 
 /** estimated Jaccard similarity of the two programs' shingle sets, in [0, 1] */

@@ -288,21 +288,9 @@ export function perturbLiterals(code: string, language: Language | string, rng: 
   for (const i of chosen) {
     const lit = lits[i] as Literal
     const s = adapter && opts.sigma === undefined ? adapter.stepFor(lit.key) : baseSigma * (adapter?.stats(lit.key)?.scale ?? 1)
-    let v: number
-    if (lit.kind === 'int') {
-      let d = Math.round(rng.normal() * s * Math.max(Math.abs(lit.value), 1))
-      if (d === 0) d = rng.chance(0.5) ? 1 : -1
-      v = lit.value + d
-      // ints are mostly counts and sizes: keep their sign, and positive ones ≥ 1
-      if (lit.value > 0 && v < 1) v = 1
-      if (lit.value < 0 && v > -1) v = -1
-      if (v === lit.value) v = lit.value + (lit.value >= 0 ? 1 : -1)
-    } else if (lit.value === 0 || rng.chance(0.25)) {
-      v = lit.value + rng.normal() * s * Math.max(Math.abs(lit.value), lit.value === 0 ? typical : 0)
-    } else {
-      v = lit.value * Math.exp(rng.normal() * s)
-    }
-    const to = renderLiteral(code, lit, v, s)
+    // a draw too small to show at the literal's precision is redrawn with a doubled step (a few times)
+    let to = lit.text
+    for (let attempt = 0, step = s; attempt < 6 && to === lit.text; attempt++, step *= 2) to = renderLiteral(code, lit, drawValue(lit, step, typical, rng), step)
     if (to === lit.text) continue
     out += code.slice(pos, lit.start) + to
     pos = lit.end
@@ -320,6 +308,21 @@ export function perturbLiterals(code: string, language: Language | string, rng: 
     params: { sigma: baseSigma, changes },
     description: `perturbed ${changes.length} literal${changes.length > 1 ? 's' : ''} by ×${fmtStep(baseSigma)} step (${shown}${changes.length > 3 ? ', …' : ''})`,
   }
+}
+
+function drawValue(lit: Literal, s: number, typical: number, rng: Rng): number {
+  if (lit.kind === 'int') {
+    let d = Math.round(rng.normal() * s * Math.max(Math.abs(lit.value), 1))
+    if (d === 0) d = rng.chance(0.5) ? 1 : -1
+    let v = lit.value + d
+    // ints are mostly counts and sizes: keep their sign, and positive ones ≥ 1
+    if (lit.value > 0 && v < 1) v = 1
+    if (lit.value < 0 && v > -1) v = -1
+    if (v === lit.value) v = lit.value + (lit.value >= 0 ? 1 : -1)
+    return v
+  }
+  if (lit.value === 0 || rng.chance(0.25)) return lit.value + rng.normal() * s * Math.max(Math.abs(lit.value), lit.value === 0 ? typical : 0)
+  return lit.value * Math.exp(rng.normal() * s)
 }
 
 function fmtStep(s: number): string {

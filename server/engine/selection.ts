@@ -150,7 +150,10 @@ export class IslandSelector {
   private addsSinceRefit = 0
   private sizeAtRefit = 0
   private reassignCursor = -1
+  /** the exact top-m eligible members, best first, for m = its length (kept incrementally; rebuilt when too short) */
   private topCache: Entry[] | null = null
+  /** whether topCache holds every eligible member (small islands) */
+  private topCacheAll = false
   private diversityCache: { value: number; at: number } | null = null
   private version = 0
 
@@ -192,7 +195,7 @@ export class IslandSelector {
     if (m.pinned) this.pinned.add(m.id)
     e.cluster = this.centroids.length > 0 && vec ? nearestCentroid(vec, this.centroids).index : 0
     this.putInCluster(e)
-    if (this.topCache && (this.topCache.length < 32 || this.better(e, this.topCache[this.topCache.length - 1] as Entry))) this.topCache = null
+    this.topInsert(e)
     this.version++
     this.addsSinceRefit++
     this.maintain()
@@ -218,9 +221,37 @@ export class IslandSelector {
       last.pos = e.pos
     }
     this.takeFromCluster(e)
-    if (this.topCache && this.topCache.includes(e)) this.topCache = null
+    if (this.topCache) {
+      const i = this.topCache.indexOf(e)
+      if (i >= 0) this.topCache.splice(i, 1)
+    }
     this.version++
     return true
+  }
+
+  /** keep the top cache exact: a newcomer better than its last entry (or any newcomer while it holds everyone) enters */
+  private topInsert(e: Entry): void {
+    const c = this.topCache
+    if (!c) return
+    if (c.length === 0 && !this.topCacheAll) {
+      this.topCache = null
+      return
+    }
+    const last = c[c.length - 1]
+    if (!this.topCacheAll && last && !this.better(e, last)) return
+    // after every strictly better entry, so earlier members win ties (as topN orders them)
+    let lo = 0
+    let hi = c.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (this.better(e, c[mid] as Entry)) hi = mid
+      else lo = mid + 1
+    }
+    c.splice(lo, 0, e)
+    if (c.length > 64) {
+      c.pop()
+      this.topCacheAll = false
+    }
   }
 
   private putInCluster(e: Entry): void {
@@ -330,8 +361,9 @@ export class IslandSelector {
 
   /** the k best eligible members, best first (cached: O(1) while the top does not change) */
   top(k: number): SelectionMember[] {
-    if (!this.topCache || this.topCache.length < Math.min(k, this.eligible.length)) {
+    if (!this.topCache || (this.topCache.length < Math.min(k, this.eligible.length) && !this.topCacheAll)) {
       this.topCache = topN(this.eligible, Math.max(32, k), this.better)
+      this.topCacheAll = this.topCache.length === this.eligible.length
     }
     return this.topCache.slice(0, k).map((e) => e.m)
   }
