@@ -1,0 +1,454 @@
+// Knowledge documents: create, edit, delete, tag, scope (global or one problem), import, and embed.
+//
+// Invariant: all chunks of a document carry vectors of ONE model, or none. A document is written
+// (with its chunks, full-text indexed at once) before anything is embedded; embedding then sets
+// every chunk's vector in one transaction and marks the document `ready`. When the embedding
+// model fails, the document stays saved, searchable by full text, and marked `failed` (with the
+// reason) or `pending`, for `embedPending`/`reembedAll` to finish later: never half-indexed.
+import { createHash, randomUUID } from 'node:crypto'
+import { basename } from 'node:path'
+import type { Actor } from '../auth/roles.ts'
+import { SYSTEM_ACTOR } from '../auth/roles.ts'
+import type { Db } from '../db.ts'
+import { audit } from '../services/audit.ts'
+import { chunkDocument, type Chunk } from './chunker.ts'
+import { activeEmbedder, type ActiveEmbedder } from './embedders.ts'
+import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
+import { classifyPath, DOC_FORMATS, languageOfPath, type DocFormat } from './formats.ts'
+import { MAX_CHUNKS_PER_DOC, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
+import { normalizeContent, normalizeSourcePath, normalizeTags, normalizeTitle } from './validate.ts'
+import { ensureModelIndex, vectorLiteral } from './vector-sql.ts'
+
+export type EmbedStatus = 'pending' | 'ready' | 'failed'
+
+export interface DocInput {
+  title?: string | null
+  content: string
+  format?: DocFormat
+  tags?: string[]
+  /** null or absent: a global document; else the problem it belongs to */
+  problemId?: string | null
+  sourcePath?: string | null
+}
+
+export interface DocPatch {
+  title?: string
+  content?: string
+  format?: DocFormat
+  tags?: string[]
+  problemId?: string | null
+}
+
+export interface WriteOptions {
+  actor?: Actor
+  /** embed right away (default true); false leaves the document pending */
+  embed?: boolean
+  signal?: AbortSignal
+}
+
+export interface DocSummary {
+  id: string
+  title: string
+  sourcePath: string | null
+  format: string
+  tags: string[]
+  problemId: string | null
+  embedStatus: EmbedStatus
+  embedError: string | null
+  chunkCount: number
+  chars: number
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface DocDetail extends DocSummary {
+  content: string
+  embeddingModel: string | null
+  chunks: Array<{ id: string; ord: number; heading: string | null; content: string; usefulness: number | null; uses: number; embeddingModel: string | null }>
+}
+
+function checkFormat(format: string | undefined, fallback: DocFormat): DocFormat {
+  if (format === undefined) return fallback
+  if (!(DOC_FORMATS as readonly string[]).includes(format)) throw new KnowledgeInputError(`format must be one of ${DOC_FORMATS.join(', ')} (got "${format}")`)
+  return format as DocFormat
+}
+
+async function checkProblem(db: Db, problemId: string | null | undefined): Promise<string | null> {
+  if (problemId == null || problemId === '') return null
+  const p = await db.prisma.problem.findUnique({ where: { id: problemId }, select: { id: true } })
+  if (!p) throw new KnowledgeInputError(`no problem "${problemId}" (fm-agent problems lists them); leave the problem empty for a global document`)
+  return p.id
+}
+
+/** The first markdown H1 (or setext title) as a title, else null. */
+export function markdownTitle(content: string): string | null {
+  const lines = content.split('\n').slice(0, 40)
+  let inFence = false
+  for (let i = 0; i < lines.length; i++) {
+    if (/^ {0,3}(```|~~~)/.test(lines[i])) inFence = !inFence
+    if (inFence) continue
+    const m = /^ {0,3}#[ \t]+(.+?)[ \t#]*$/.exec(lines[i])
+    if (m) return m[1].trim()
+    if (lines[i].trim() && /^ {0,3}=+\s*$/.test(lines[i + 1] ?? '')) return lines[i].trim()
+  }
+  return null
+}
+
+function inferTitle(content: string, format: DocFormat, sourcePath: string | null): string {
+  const fromMd = format === 'markdown' ? markdownTitle(content) : null
+  if (fromMd) return fromMd.slice(0, 200)
+  if (sourcePath) return format === 'code' ? basename(sourcePath) : basename(sourcePath).replace(/\.[^.]+$/, '') || basename(sourcePath)
+  const first = content.split('\n').find((l) => l.trim())?.trim() ?? 'untitled'
+  return first.replace(/^#+\s*/, '').slice(0, 80)
+}
+
+interface Prepared {
+  title: string
+  content: string
+  format: DocFormat
+  tags: string[]
+  sourcePath: string | null
+  chunks: Chunk[]
+}
+
+function prepare(input: { title?: string | null; content: string; format: DocFormat; tags?: string[]; sourcePath?: string | null }, what: string): Prepared {
+  const sourcePath = normalizeSourcePath(input.sourcePath)
+  const content = normalizeContent(input.content, what)
+  const title = normalizeTitle(input.title?.trim() ? input.title : inferTitle(content, input.format, sourcePath))
+  const tags = normalizeTags(input.tags)
+  const language = input.format === 'code' ? languageOfPath(sourcePath) : undefined
+  const chunks = chunkDocument(content, input.format, language ? { language } : {})
+  if (chunks.length === 0) throw new KnowledgeInputError(`${what} has no text to index`)
+  if (chunks.length > MAX_CHUNKS_PER_DOC) throw new KnowledgeInputError(`${what} splits into ${chunks.length} chunks, over the ${MAX_CHUNKS_PER_DOC} limit; split it into smaller documents`)
+  return { title, content, format: input.format, tags, sourcePath, chunks }
+}
+
+const summarySelect = {
+  id: true,
+  title: true,
+  sourcePath: true,
+  format: true,
+  tags: true,
+  problemId: true,
+  embedStatus: true,
+  embedError: true,
+  createdAt: true,
+  updatedAt: true,
+  content: true,
+  _count: { select: { chunks: true } },
+} as const
+
+type SummaryRow = {
+  id: string
+  title: string
+  sourcePath: string | null
+  format: string
+  tags: string[]
+  problemId: string | null
+  embedStatus: string
+  embedError: string | null
+  createdAt: Date
+  updatedAt: Date
+  content: string
+  _count: { chunks: number }
+}
+
+function toSummary(r: SummaryRow): DocSummary {
+  return {
+    id: r.id,
+    title: r.title,
+    sourcePath: r.sourcePath,
+    format: r.format,
+    tags: r.tags,
+    problemId: r.problemId,
+    embedStatus: r.embedStatus as EmbedStatus,
+    embedError: r.embedError,
+    chunkCount: r._count.chunks,
+    chars: r.content.length,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  }
+}
+
+const auditView = (d: { id: string; title: string; tags: string[]; problemId: string | null; sourcePath: string | null; format: string; content: string }) => ({
+  id: d.id,
+  title: d.title,
+  tags: d.tags,
+  problemId: d.problemId,
+  sourcePath: d.sourcePath,
+  format: d.format,
+  chars: d.content.length,
+  contentSha256: createHash('sha256').update(d.content).digest('hex'),
+})
+
+export async function createDocument(db: Db, input: DocInput, opts: WriteOptions = {}): Promise<DocSummary> {
+  const format = checkFormat(input.format, input.sourcePath ? fileFormat(input.sourcePath) : 'markdown')
+  const p = prepare({ ...input, format }, 'the document')
+  const problemId = await checkProblem(db, input.problemId)
+  const actor = opts.actor ?? SYSTEM_ACTOR
+  const id = randomUUID()
+  await db.prisma.$transaction(async (tx) => {
+    await tx.knowledgeDoc.create({
+      data: { id, title: p.title, sourcePath: p.sourcePath, format: p.format, content: p.content, tags: p.tags, problemId, embedStatus: 'pending', createdById: actor.id },
+    })
+    await tx.knowledgeChunk.createMany({ data: p.chunks.map((c) => ({ id: randomUUID(), docId: id, ord: c.ord, heading: c.heading, content: c.content })) })
+    await audit(tx, actor, { action: 'knowledge.doc.create', targetType: 'knowledge-doc', targetId: id, after: auditView({ id, ...p, problemId }) })
+  })
+  if (opts.embed !== false) await embedDocument(db, id, opts.signal ? { signal: opts.signal } : {})
+  return getSummary(db, id)
+}
+
+function fileFormat(path: string): DocFormat {
+  const k = classifyPath(path)
+  return 'format' in k ? k.format : 'text'
+}
+
+export async function getSummary(db: Db, id: string): Promise<DocSummary> {
+  const r = await db.prisma.knowledgeDoc.findUnique({ where: { id }, select: summarySelect })
+  if (!r) throw new KnowledgeNotFoundError(`no knowledge document ${id}`)
+  return toSummary(r)
+}
+
+export async function getDocument(db: Db, id: string): Promise<DocDetail> {
+  const r = await db.prisma.knowledgeDoc.findUnique({
+    where: { id },
+    select: {
+      ...summarySelect,
+      chunks: { orderBy: { ord: 'asc' }, select: { id: true, ord: true, heading: true, content: true, usefulness: true, uses: true, embeddingModel: true } },
+    },
+  })
+  if (!r) throw new KnowledgeNotFoundError(`no knowledge document ${id}`)
+  const models = new Set(r.chunks.map((c) => c.embeddingModel))
+  return { ...toSummary(r), content: r.content, embeddingModel: models.size === 1 ? [...models][0] : null, chunks: r.chunks }
+}
+
+export interface ListOptions {
+  problemId?: string | null
+  tag?: string
+  /** substring of the title or source path */
+  text?: string
+  status?: EmbedStatus
+  limit?: number
+  offset?: number
+}
+
+export async function listDocuments(db: Db, opts: ListOptions = {}): Promise<{ total: number; docs: DocSummary[] }> {
+  const where = {
+    ...(opts.problemId === null ? { problemId: null } : opts.problemId ? { OR: [{ problemId: opts.problemId }, { problemId: null }] } : {}),
+    ...(opts.tag ? { tags: { has: opts.tag } } : {}),
+    ...(opts.status ? { embedStatus: opts.status } : {}),
+    ...(opts.text
+      ? { AND: [{ OR: [{ title: { contains: opts.text, mode: 'insensitive' as const } }, { sourcePath: { contains: opts.text, mode: 'insensitive' as const } }] }] }
+      : {}),
+  }
+  const [total, rows] = await Promise.all([
+    db.prisma.knowledgeDoc.count({ where }),
+    db.prisma.knowledgeDoc.findMany({ where, select: summarySelect, orderBy: [{ updatedAt: 'desc' }, { id: 'asc' }], take: Math.min(500, opts.limit ?? 100), skip: opts.offset ?? 0 }),
+  ])
+  return { total, docs: rows.map(toSummary) }
+}
+
+/** Every tag in use, with its document count (for the console's filters). */
+export async function listTags(db: Db): Promise<Array<{ tag: string; docs: number }>> {
+  const rows = await db.prisma.$queryRaw<Array<{ tag: string; n: bigint }>>`
+    SELECT t AS tag, count(*) AS n FROM knowledge_docs, unnest(tags) AS t GROUP BY t ORDER BY count(*) DESC, t LIMIT 500`
+  return rows.map((r) => ({ tag: r.tag, docs: Number(r.n) }))
+}
+
+export async function updateDocument(db: Db, id: string, patch: DocPatch, opts: WriteOptions = {}): Promise<DocSummary> {
+  const actor = opts.actor ?? SYSTEM_ACTOR
+  const before = await db.prisma.knowledgeDoc.findUnique({ where: { id } })
+  if (!before) throw new KnowledgeNotFoundError(`no knowledge document ${id}`)
+  const format = checkFormat(patch.format, before.format as DocFormat)
+  const p = prepare(
+    { title: patch.title ?? before.title, content: patch.content ?? before.content, format, tags: patch.tags ?? before.tags, sourcePath: before.sourcePath },
+    'the document',
+  )
+  const problemId = patch.problemId === undefined ? before.problemId : await checkProblem(db, patch.problemId)
+  const textChanged = p.content !== before.content || p.format !== before.format
+  const reembed = textChanged || p.title !== before.title
+  await db.prisma.$transaction(async (tx) => {
+    await tx.knowledgeDoc.update({
+      where: { id },
+      data: { title: p.title, content: p.content, format: p.format, tags: p.tags, problemId, ...(reembed ? { embedStatus: 'pending', embedError: null } : {}) },
+    })
+    if (textChanged) {
+      // unchanged sections keep their chunk id, so their usefulness and history carry over
+      const old = await tx.knowledgeChunk.findMany({ where: { docId: id }, select: { id: true, heading: true, content: true } })
+      const byKey = new Map<string, string[]>()
+      for (const c of old) {
+        const k = `${c.heading ?? ''}\u0000${c.content}`
+        byKey.set(k, [...(byKey.get(k) ?? []), c.id])
+      }
+      const keep: Array<{ id: string; ord: number }> = []
+      const fresh: Chunk[] = []
+      for (const c of p.chunks) {
+        const ids = byKey.get(`${c.heading ?? ''}\u0000${c.content}`)
+        const reuse = ids?.shift()
+        if (reuse) keep.push({ id: reuse, ord: c.ord })
+        else fresh.push(c)
+      }
+      const keptIds = new Set(keep.map((k) => k.id))
+      await tx.knowledgeChunk.deleteMany({ where: { docId: id, id: { notIn: [...keptIds] } } })
+      for (const k of keep) await tx.knowledgeChunk.update({ where: { id: k.id }, data: { ord: k.ord } })
+      if (fresh.length) await tx.knowledgeChunk.createMany({ data: fresh.map((c) => ({ id: randomUUID(), docId: id, ord: c.ord, heading: c.heading, content: c.content })) })
+    }
+    if (reembed) {
+      // all of the document's chunks get new vectors together (never a mix of old and new)
+      await tx.$executeRaw`UPDATE knowledge_chunks SET embedding = NULL, embedding_model = NULL WHERE doc_id = ${id}`
+    }
+    await audit(tx, actor, { action: 'knowledge.doc.update', targetType: 'knowledge-doc', targetId: id, before: auditView(before), after: auditView({ id, ...p, problemId }) })
+  })
+  if (reembed && opts.embed !== false) await embedDocument(db, id, opts.signal ? { signal: opts.signal } : {})
+  return getSummary(db, id)
+}
+
+export async function deleteDocument(db: Db, id: string, opts: { actor?: Actor } = {}): Promise<{ id: string; title: string }> {
+  const actor = opts.actor ?? SYSTEM_ACTOR
+  return db.prisma.$transaction(async (tx) => {
+    const before = await tx.knowledgeDoc.findUnique({ where: { id } })
+    if (!before) throw new KnowledgeNotFoundError(`no knowledge document ${id}`)
+    await tx.knowledgeDoc.delete({ where: { id } })
+    // a lesson approved into this document goes back to the inbox's history, unlinked
+    await tx.lesson.updateMany({ where: { docId: id }, data: { docId: null } })
+    await audit(tx, actor, { action: 'knowledge.doc.delete', targetType: 'knowledge-doc', targetId: id, before: auditView(before) })
+    return { id, title: before.title }
+  })
+}
+
+export interface EmbedResult {
+  status: EmbedStatus
+  modelId: string
+  chunks: number
+  error?: string
+}
+
+/** The text a chunk is embedded as: its document title and heading give it context. */
+export function embeddingText(docTitle: string, heading: string | null, content: string): string {
+  return [docTitle, heading, content].filter(Boolean).join('\n')
+}
+
+/**
+ * Embeds every chunk of a document with the active model (or `active`), all or nothing. A
+ * failure marks the document `failed` with the reason; its chunks keep the vectors they had
+ * (all of one model) or none.
+ */
+export async function embedDocument(db: Db, docId: string, opts: { active?: ActiveEmbedder; signal?: AbortSignal } = {}): Promise<EmbedResult> {
+  const active = opts.active ?? (await activeEmbedder(db))
+  const doc = await db.prisma.knowledgeDoc.findUnique({
+    where: { id: docId },
+    select: { title: true, updatedAt: true, chunks: { orderBy: { ord: 'asc' }, select: { id: true, heading: true, content: true } } },
+  })
+  if (!doc) throw new KnowledgeNotFoundError(`no knowledge document ${docId}`)
+  const texts = doc.chunks.map((c) => embeddingText(doc.title, c.heading, c.content))
+  let vectors: number[][]
+  try {
+    vectors = await active.embedder.embed(texts, opts.signal ? { signal: opts.signal } : {})
+    if (vectors.length !== texts.length) throw new Error(`the model returned ${vectors.length} vectors for ${texts.length} chunks`)
+    const dims = vectors[0]?.length ?? 0
+    if (vectors.some((v) => v.length !== dims || v.length === 0)) throw new Error('the model returned vectors of different sizes')
+  } catch (e) {
+    const message = ((e as Error).message || String(e)).slice(0, 1000)
+    // the document may have been edited meanwhile: only mark the version that failed
+    // raw SQL: a failed embedding is not an edit, so updated_at stays as it was
+    await db.prisma.$executeRaw`UPDATE knowledge_docs SET embed_status = 'failed', embed_error = ${`${active.id}: ${message}`} WHERE id = ${docId} AND updated_at = ${doc.updatedAt}`
+    return { status: 'failed', modelId: active.id, chunks: texts.length, error: message }
+  }
+  const dims = vectors[0]?.length ?? 0
+  const ids = doc.chunks.map((c) => c.id)
+  const applied = await db.prisma.$transaction(async (tx) => {
+    // apply only if the document is still the version we embedded
+    const current = await tx.knowledgeDoc.findUnique({ where: { id: docId }, select: { updatedAt: true, chunks: { select: { id: true } } } })
+    if (!current || current.updatedAt.getTime() !== doc.updatedAt.getTime()) return false
+    const now = new Set(current.chunks.map((c) => c.id))
+    if (now.size !== ids.length || ids.some((i) => !now.has(i))) return false
+    if (ids.length) {
+      await tx.$executeRawUnsafe(
+        `UPDATE knowledge_chunks c SET embedding = v.e::vector, embedding_model = $3
+         FROM unnest($1::text[], $2::text[]) AS v(id, e) WHERE c.id = v.id AND c.doc_id = $4`,
+        ids,
+        vectors.map(vectorLiteral),
+        active.id,
+        docId,
+      )
+    }
+    await tx.$executeRaw`UPDATE knowledge_docs SET embed_status = 'ready', embed_error = NULL WHERE id = ${docId}`
+    return true
+  })
+  if (applied && dims) await ensureModelIndex(db, active.id, dims)
+  return { status: applied ? 'ready' : 'pending', modelId: active.id, chunks: ids.length }
+}
+
+// ---------------------------------------------------------------- import
+
+export interface ImportFile {
+  /** where it came from (relative path or a name): shown in results and kept as the source path */
+  path: string
+  content: string
+}
+
+export interface ImportOptions extends WriteOptions {
+  problemId?: string | null
+  tags?: string[]
+}
+
+export interface ImportResult {
+  path: string
+  status: 'created' | 'updated' | 'unchanged' | 'skipped' | 'failed'
+  docId?: string
+  title?: string
+  embedStatus?: EmbedStatus
+  chunks?: number
+  reason?: string
+}
+
+/**
+ * Imports files (already read: the CLI and the console read them on the user's side). A file
+ * already imported from the same source path into the same scope is updated in place, so
+ * importing a folder twice does not duplicate it. One bad file does not stop the others.
+ */
+export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptions = {}): Promise<ImportResult[]> {
+  if (files.length === 0) throw new KnowledgeInputError('nothing to import: no files given')
+  if (files.length > MAX_IMPORT_FILES) throw new KnowledgeInputError(`an import takes at most ${MAX_IMPORT_FILES} files (got ${files.length}); import a smaller folder`)
+  const total = files.reduce((s, f) => s + f.content.length, 0)
+  if (total > MAX_IMPORT_TOTAL_CHARS) throw new KnowledgeInputError(`an import takes at most ${MAX_IMPORT_TOTAL_CHARS.toLocaleString('en-US')} characters in all (got ${total.toLocaleString('en-US')})`)
+  const problemId = await checkProblem(db, opts.problemId)
+  const tags = normalizeTags(opts.tags)
+  const out: ImportResult[] = []
+  for (const f of files) {
+    const path = normalizeSourcePath(f.path) ?? 'untitled'
+    const kind = classifyPath(path)
+    if ('unsupported' in kind) {
+      out.push({ path, status: 'skipped', reason: kind.unsupported })
+      continue
+    }
+    try {
+      const existing = await db.prisma.knowledgeDoc.findFirst({ where: { sourcePath: path, problemId }, select: { id: true, content: true, tags: true, format: true } })
+      let doc: DocSummary
+      let status: ImportResult['status']
+      if (existing) {
+        const mergedTags = [...new Set([...existing.tags, ...tags])]
+        const content = normalizeContent(f.content, path)
+        if (content === existing.content && mergedTags.length === existing.tags.length && existing.format === kind.format) {
+          doc = await getSummary(db, existing.id)
+          status = 'unchanged'
+          if (doc.embedStatus !== 'ready' && opts.embed !== false) {
+            await embedDocument(db, existing.id, opts.signal ? { signal: opts.signal } : {})
+            doc = await getSummary(db, existing.id)
+          }
+        } else {
+          doc = await updateDocument(db, existing.id, { content, tags: mergedTags, format: kind.format }, opts)
+          status = 'updated'
+        }
+      } else {
+        doc = await createDocument(db, { content: f.content, format: kind.format, tags, problemId, sourcePath: path }, opts)
+        status = 'created'
+      }
+      out.push({ path, status, docId: doc.id, title: doc.title, embedStatus: doc.embedStatus, chunks: doc.chunkCount, ...(doc.embedError ? { reason: doc.embedError } : {}) })
+    } catch (e) {
+      if (!(e instanceof KnowledgeInputError)) throw e
+      out.push({ path, status: 'failed', reason: e.message })
+    }
+  }
+  return out
+}

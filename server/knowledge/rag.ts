@@ -1,0 +1,196 @@
+// Retrieval-augmented generation in the evolution loop: the API the engine calls.
+//
+//   1. an island stalls (or an expert asks): `retrieveForIsland` picks chunks for the island's
+//      next prompts and logs a Retrieval row;
+//   2. a candidate's prompt included some of them: `recordUses`;
+//   3. the candidate's fitness change against its parent is known: `recordOutcome`;
+//      each chunk's usefulness is then recomputed from the deltas of the candidates it informed
+//      (a shrunken mean, see USEFULNESS_PRIOR_WEIGHT), never from how often it was used.
+// Lessons (proposeLesson, approveLesson, editLesson, discardLesson) live in lessons.ts and are
+// re-exported here so that the engine imports one module.
+import type { Actor } from '../auth/roles.ts'
+import type { Db } from '../db.ts'
+import type { ActiveEmbedder } from './embedders.ts'
+import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
+import { MAX_QUERY_CHARS } from './limits.ts'
+import { searchKnowledge } from './search.ts'
+
+export { approveLesson, discardLesson, editLesson, listLessons, proposeLesson, summarizeChange } from './lessons.ts'
+export type { LessonInput, LessonView } from './lessons.ts'
+
+export type RetrievalTrigger = 'stagnation' | 'expert'
+
+export interface RetrieveForIslandInput {
+  runId: string
+  island: number
+  /** the run's problem: its documents and the global ones are searched */
+  problemId: string
+  /** what to look for: the problem statement, the current elites' code, their feedback… (long texts are cut to MAX_QUERY_CHARS) */
+  queryText: string
+  trigger: RetrievalTrigger
+  /** chunks wanted (default 5, at most 20) */
+  k?: number
+  /** only documents carrying all these tags */
+  tags?: string[]
+  /** chunks not to return again (e.g. those the island was already given) */
+  excludeChunkIds?: string[]
+  /** the expert who asked (trigger 'expert') */
+  actor?: Actor
+  active?: ActiveEmbedder
+  signal?: AbortSignal
+}
+
+export interface RetrievedChunk {
+  id: string
+  docId: string
+  docTitle: string
+  sourcePath: string | null
+  heading: string | null
+  content: string
+  /** fused retrieval score, adjusted by the chunk's usefulness so far */
+  score: number
+  usefulness: number | null
+}
+
+export interface RetrieveForIslandResult {
+  retrievalId: string
+  chunks: RetrievedChunk[]
+  modelId: string
+  /** false when the embedding model was unavailable and only full text was searched */
+  vectorUsed: boolean
+}
+
+/** Pseudo-observations of delta 0 added to every chunk's record: a chunk needs several good outcomes to rank high. */
+export const USEFULNESS_PRIOR_WEIGHT = 2
+/** Deltas are expected normalized to about [-1, 1]; larger ones are clamped so one outlier cannot dominate. */
+export const MAX_ABS_DELTA = 1
+/** How much usefulness moves a chunk in the retrieval ranking (score × (1 + clamp(usefulness))). */
+const USEFULNESS_RERANK = 0.5
+
+export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): Promise<RetrieveForIslandResult> {
+  if (!input.runId) throw new KnowledgeInputError('retrieveForIsland needs a runId')
+  if (!Number.isInteger(input.island) || input.island < -1) throw new KnowledgeInputError(`island must be an integer ≥ -1 (got ${input.island})`)
+  if (input.trigger !== 'stagnation' && input.trigger !== 'expert') throw new KnowledgeInputError(`trigger must be 'stagnation' or 'expert' (got ${String(input.trigger)})`)
+  const k = Math.max(1, Math.min(20, Math.floor(input.k ?? 5)))
+  const query = input.queryText.trim().slice(0, MAX_QUERY_CHARS)
+  const exclude = new Set(input.excludeChunkIds ?? [])
+  let chunks: RetrievedChunk[] = []
+  let modelId = ''
+  let vectorUsed = false
+  if (query) {
+    const found = await searchKnowledge(db, {
+      text: query,
+      problemId: input.problemId,
+      ...(input.tags ? { tags: input.tags } : {}),
+      k: Math.min(100, 3 * k + exclude.size),
+      ...(input.active ? { active: input.active } : {}),
+      ...(input.signal ? { signal: input.signal } : {}),
+    })
+    modelId = found.modelId
+    vectorUsed = found.vector.used
+    const hits = found.hits.filter((h) => !exclude.has(h.chunkId))
+    const useful = new Map(
+      (await db.prisma.knowledgeChunk.findMany({ where: { id: { in: hits.map((h) => h.chunkId) } }, select: { id: true, usefulness: true } })).map((c) => [c.id, c.usefulness]),
+    )
+    chunks = hits
+      .map((h) => {
+        const u = useful.get(h.chunkId) ?? null
+        const boost = u == null ? 1 : 1 + USEFULNESS_RERANK * Math.max(-1, Math.min(1, u))
+        return { id: h.chunkId, docId: h.docId, docTitle: h.title, sourcePath: h.sourcePath, heading: h.heading, content: h.content, score: h.score * boost, usefulness: u }
+      })
+      .sort((a, b) => b.score - a.score)
+      .slice(0, k)
+  }
+  const row = await db.prisma.retrieval.create({
+    data: {
+      runId: input.runId,
+      island: input.island,
+      trigger: input.trigger,
+      query: query || '(empty)',
+      chunkIds: chunks.map((c) => c.id),
+      scores: chunks.map((c) => c.score),
+      createdById: input.actor?.id ?? null,
+    },
+    select: { id: true },
+  })
+  return { retrievalId: row.id, chunks, modelId, vectorUsed }
+}
+
+/** Logs a console or CLI search (trigger 'search'); not tied to a run. */
+export async function logSearch(db: Db, input: { query: string; chunkIds: string[]; scores: number[]; actor?: Actor | null }) {
+  return db.prisma.retrieval.create({
+    data: { trigger: 'search', query: input.query.slice(0, MAX_QUERY_CHARS), chunkIds: input.chunkIds, scores: input.scores, createdById: input.actor?.id ?? null },
+    select: { id: true },
+  })
+}
+
+/**
+ * A candidate's prompt included these chunks of a retrieval. Idempotent: recording the same
+ * (candidate, chunk) twice keeps one row (a resumed run may repeat a step).
+ */
+export async function recordUses(db: Db, input: { retrievalId: string; chunkIds: string[]; candidateId: string; runId: string }): Promise<{ recorded: number }> {
+  const r = await db.prisma.retrieval.findUnique({ where: { id: input.retrievalId }, select: { id: true } })
+  if (!r) throw new KnowledgeNotFoundError(`no retrieval ${input.retrievalId}`)
+  const chunkIds = [...new Set(input.chunkIds)]
+  if (chunkIds.length === 0) return { recorded: 0 }
+  const res = await db.prisma.retrievalUse.createMany({
+    data: chunkIds.map((chunkId) => ({ retrievalId: input.retrievalId, chunkId, candidateId: input.candidateId, runId: input.runId })),
+    skipDuplicates: true,
+  })
+  await recomputeUsefulness(db, chunkIds)
+  return { recorded: res.count }
+}
+
+/**
+ * The candidate's fitness change against its parent is known. `delta` is normalized by the
+ * engine and direction-aware: positive means better (e.g. relative improvement of the primary
+ * metric); an invalid child is a negative delta. Recomputes the usefulness of every chunk that
+ * informed the candidate. Calling it again overwrites the delta (idempotent).
+ */
+export async function recordOutcome(db: Db, input: { candidateId: string; delta: number }): Promise<{ chunks: number }> {
+  if (typeof input.delta !== 'number' || Number.isNaN(input.delta)) throw new KnowledgeInputError(`delta must be a number (got ${String(input.delta)})`)
+  const delta = Math.max(-MAX_ABS_DELTA, Math.min(MAX_ABS_DELTA, input.delta))
+  const uses = await db.prisma.retrievalUse.findMany({ where: { candidateId: input.candidateId }, select: { chunkId: true } })
+  if (uses.length === 0) return { chunks: 0 }
+  await db.prisma.retrievalUse.updateMany({ where: { candidateId: input.candidateId }, data: { delta } })
+  await recomputeUsefulness(db, uses.map((u) => u.chunkId))
+  return { chunks: uses.length }
+}
+
+/**
+ * usefulness = Σ deltas / (n + USEFULNESS_PRIOR_WEIGHT) over the uses whose outcome is known:
+ * the mean delta, shrunk toward 0 when there are few outcomes. `uses` counts every use. A chunk
+ * used often by candidates that did not improve stays near 0 or goes negative.
+ */
+export async function recomputeUsefulness(db: Db, chunkIds: string[]): Promise<void> {
+  if (chunkIds.length === 0) return
+  await db.prisma.$executeRawUnsafe(
+    `UPDATE knowledge_chunks c SET uses = s.n,
+       usefulness = CASE WHEN s.m = 0 THEN NULL ELSE s.total / (s.m + $2::float8) END
+     FROM (SELECT chunk_id, count(*) AS n, count(delta) AS m, coalesce(sum(delta), 0) AS total
+           FROM retrieval_uses WHERE chunk_id = ANY($1::text[]) GROUP BY chunk_id) s
+     WHERE c.id = s.chunk_id`,
+    [...new Set(chunkIds)],
+    USEFULNESS_PRIOR_WEIGHT,
+  )
+}
+
+/**
+ * The prompt section for retrieved chunks, numbered, each with its source, cut to `maxChars`
+ * in all (whole chunks first; the last one may be shortened).
+ */
+export function formatKnowledgeForPrompt(chunks: Array<Pick<RetrievedChunk, 'docTitle' | 'heading' | 'content'>>, opts: { maxChars?: number; reason?: string } = {}): string {
+  if (chunks.length === 0) return ''
+  const maxChars = opts.maxChars ?? 6000
+  const head = `## Knowledge from the expert base\n${opts.reason ?? 'These notes were retrieved for this problem; use them where they help.'}\n`
+  let out = head
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i]
+    const title = `\n### [${i + 1}] ${c.docTitle}${c.heading ? ` › ${c.heading}` : ''}\n`
+    const room = maxChars - out.length - title.length
+    if (room < 200) break
+    const body = c.content.length > room ? c.content.slice(0, room - 1) + '…' : c.content
+    out += title + body.trimEnd() + '\n'
+  }
+  return out
+}

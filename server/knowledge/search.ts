@@ -1,0 +1,240 @@
+// Hybrid retrieval, one SQL statement, the same on PGlite and PostgreSQL:
+//  - the vector half: pgvector HNSW cosine top-N over `embedding::vector(d)` with the model's own
+//    filter (`embedding_model = '<id>'`), which is exactly the partial index's expression and
+//    predicate, so the planner uses that index;
+//  - the full-text half: `tsv @@ <query>` over the generated tsvector (GIN), ranked by ts_rank_cd;
+//  - fused by reciprocal rank fusion, score = Σ 1 / (RRF_K + rank), so neither half's raw
+//    scores (cosine distances vs. cover density) need to be comparable.
+// Filters (problem: that problem's documents plus the global ones; tags: all of them) apply to
+// both halves. `hnsw.ef_search` is set per query (HNSW_EF_SEARCH, stated in bench/README.md), and
+// `hnsw.iterative_scan` lets a filtered vector search keep scanning until it has enough rows.
+import type { Db } from '../db.ts'
+import { activeEmbedder, type ActiveEmbedder } from './embedders.ts'
+import { KnowledgeInputError } from './errors.ts'
+import { identifierParts } from './lexical-hash.ts'
+import { MAX_QUERY_CHARS, MAX_SEARCH_K } from './limits.ts'
+import { HIGHLIGHT_END, HIGHLIGHT_START } from './validate.ts'
+import { checkDims, embeddingExpr, modelLiteral, vectorLiteral, vectorType } from './vector-sql.ts'
+
+/** HNSW candidate list size per query: recall ≥ 0.95 at 100 000 chunks in bench/retrieval-latency.ts. */
+export const HNSW_EF_SEARCH = 100
+/** The constant of reciprocal rank fusion (the usual 60: damps the weight of the very top ranks). */
+export const RRF_K = 60
+/** Rows each half contributes to the fusion. */
+export const DEFAULT_POOL = 40
+const MAX_TERMS = 64
+
+export interface SearchOptions {
+  text: string
+  /** undefined: every document; a problem id: that problem's documents and the global ones; null: global ones only */
+  problemId?: string | null
+  /** only documents carrying all of these tags */
+  tags?: string[]
+  /** results wanted (default 10, at most MAX_SEARCH_K) */
+  k?: number
+  /** rows per half before fusion (default max(DEFAULT_POOL, 3k)) */
+  pool?: number
+  /** 'hybrid' (default), or one half alone (for diagnostics and the benchmark) */
+  mode?: 'hybrid' | 'vector' | 'text'
+  active?: ActiveEmbedder
+  signal?: AbortSignal
+  efSearch?: number
+}
+
+export interface SearchHit {
+  chunkId: string
+  docId: string
+  title: string
+  sourcePath: string | null
+  heading: string | null
+  content: string
+  /** a short excerpt with matched words between HIGHLIGHT_START and HIGHLIGHT_END markers (never HTML) */
+  highlight: string
+  /** fused score (higher is better) */
+  score: number
+  /** rank in the vector half (1 = nearest), null when the chunk was not among its top rows */
+  vectorRank: number | null
+  /** rank in the full-text half, null when its words did not match */
+  textRank: number | null
+  /** cosine similarity to the query (vector half only) */
+  similarity: number | null
+  tags: string[]
+  problemId: string | null
+  format: string
+}
+
+export interface SearchResult {
+  hits: SearchHit[]
+  modelId: string
+  /** whether the vector half ran, and why not when it did not (the model failed, the query had no features) */
+  vector: { used: boolean; error?: string }
+  efSearch: number
+  ms: number
+}
+
+export { HIGHLIGHT_END, HIGHLIGHT_START }
+
+/**
+ * The OR-query of a text's words for the full-text half: any shared word matches, and
+ * ts_rank_cd rewards chunks that share more of them, closer together. Words are letters and
+ * digits only, so the tsquery text cannot be malformed; identifiers also contribute their parts.
+ */
+export function looseQueryText(text: string): string {
+  const terms = new Set<string>()
+  for (const m of text.matchAll(/[\p{L}\p{N}_]+/gu)) {
+    const raw = m[0]
+    const whole = raw.toLowerCase().replace(/_/g, '')
+    const parts = identifierParts(raw)
+    for (const t of [whole, ...parts]) {
+      if (t && /^[\p{L}\p{N}]+$/u.test(t) && t.length <= 60) terms.add(t)
+      if (terms.size >= MAX_TERMS) break
+    }
+    if (terms.size >= MAX_TERMS) break
+  }
+  return [...terms].map((t) => `'${t}'`).join(' | ')
+}
+
+class Params {
+  values: unknown[] = []
+  add(v: unknown): string {
+    this.values.push(v)
+    return `$${this.values.length}`
+  }
+}
+
+function docFilterSql(p: Params, opts: SearchOptions): string {
+  const conds: string[] = []
+  if (opts.problemId === null) conds.push('d.problem_id IS NULL')
+  else if (opts.problemId !== undefined) conds.push(`(d.problem_id = ${p.add(opts.problemId)} OR d.problem_id IS NULL)`)
+  if (opts.tags?.length) conds.push(`d.tags @> ${p.add(opts.tags)}::text[]`)
+  return conds.length ? ` AND c.doc_id IN (SELECT d.id FROM knowledge_docs d WHERE ${conds.join(' AND ')})` : ''
+}
+
+const HEADLINE_OPTIONS = `StartSel=${HIGHLIGHT_START}, StopSel=${HIGHLIGHT_END}, MaxFragments=2, MaxWords=40, MinWords=15, FragmentDelimiter=" … "`
+
+export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<SearchResult> {
+  const started = performance.now()
+  const text = opts.text.trim()
+  if (!text) throw new KnowledgeInputError('the search text is empty')
+  if (text.length > MAX_QUERY_CHARS) throw new KnowledgeInputError(`the search text is over ${MAX_QUERY_CHARS} characters`)
+  const k = Math.max(1, Math.min(MAX_SEARCH_K, Math.floor(opts.k ?? 10)))
+  const pool = Math.max(k, Math.min(1000, Math.floor(opts.pool ?? Math.max(DEFAULT_POOL, 3 * k))))
+  const efSearch = Math.max(10, Math.min(1000, Math.floor(opts.efSearch ?? HNSW_EF_SEARCH)))
+  const mode = opts.mode ?? 'hybrid'
+  const active = opts.active ?? (await activeEmbedder(db))
+
+  let queryVector: number[] | null = null
+  let vectorError: string | undefined
+  if (mode !== 'text') {
+    try {
+      const [v] = await active.embedder.embed([text], opts.signal ? { signal: opts.signal } : {})
+      if (!v?.length) throw new Error('the model returned no vector')
+      checkDims(v.length)
+      queryVector = v
+    } catch (e) {
+      // the full-text half still answers: a search never fails because the model is down
+      vectorError = `${active.id}: ${((e as Error).message || String(e)).slice(0, 300)}`
+      if (mode === 'vector') throw new KnowledgeInputError(`vector search unavailable: ${vectorError}`)
+    }
+  }
+  const loose = mode === 'vector' ? '' : looseQueryText(text)
+
+  const p = new Params()
+  const ctes: string[] = []
+  if (queryVector) {
+    const d = queryVector.length
+    const q = `${p.add(vectorLiteral(queryVector))}::${vectorType(d)}`
+    ctes.push(`vec AS MATERIALIZED (
+      SELECT c.id, ${embeddingExpr(d)} <=> ${q} AS dist FROM knowledge_chunks c
+      WHERE c.embedding_model = ${modelLiteral(active.id)}${docFilterSql(p, opts)}
+      ORDER BY ${embeddingExpr(d)} <=> ${q} LIMIT ${p.add(pool)})`)
+    ctes.push(`vr AS (SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS r FROM vec)`)
+  } else {
+    ctes.push(`vr AS (SELECT NULL::text AS id, NULL::float8 AS dist, NULL::bigint AS r WHERE false)`)
+  }
+  ctes.push(`q AS (SELECT to_tsquery('english', ${p.add(loose)}) AS loose, websearch_to_tsquery('english', ${p.add(text)}) AS strict)`)
+  if (loose) {
+    ctes.push(`txt AS MATERIALIZED (
+      SELECT c.id, ts_rank_cd(c.tsv, q.loose, 32) + CASE WHEN numnode(q.strict) > 0 AND c.tsv @@ q.strict THEN 1 ELSE 0 END AS rank
+      FROM knowledge_chunks c, q WHERE c.tsv @@ q.loose${docFilterSql(p, opts)}
+      ORDER BY rank DESC, c.id LIMIT ${p.add(pool)})`)
+    ctes.push(`tr AS (SELECT id, rank, row_number() OVER (ORDER BY rank DESC, id) AS r FROM txt)`)
+  } else {
+    ctes.push(`tr AS (SELECT NULL::text AS id, NULL::float8 AS rank, NULL::bigint AS r WHERE false)`)
+  }
+  const rrf = p.add(RRF_K)
+  ctes.push(`fused AS (
+    SELECT coalesce(vr.id, tr.id) AS id, vr.r AS vrank, tr.r AS trank, vr.dist,
+      coalesce(1.0 / (${rrf} + vr.r), 0) + coalesce(1.0 / (${rrf} + tr.r), 0) AS score
+    FROM vr FULL OUTER JOIN tr ON vr.id = tr.id
+    ORDER BY score DESC, vrank NULLS LAST, trank NULLS LAST LIMIT ${p.add(k)})`)
+  const sql = `WITH ${ctes.join(',\n')}
+    SELECT f.id, f.vrank, f.trank, f.dist, f.score, c.doc_id, c.heading, c.content,
+      d.title, d.source_path, d.tags, d.problem_id, d.format,
+      ts_headline('english', c.content, q.loose, '${HEADLINE_OPTIONS}') AS highlight
+    FROM fused f JOIN knowledge_chunks c ON c.id = f.id JOIN knowledge_docs d ON d.id = c.doc_id, q
+    ORDER BY f.score DESC, f.vrank NULLS LAST, f.trank NULLS LAST`
+
+  type Row = {
+    id: string
+    vrank: bigint | number | null
+    trank: bigint | number | null
+    dist: number | null
+    score: number | string
+    doc_id: string
+    heading: string | null
+    content: string
+    title: string
+    source_path: string | null
+    tags: string[]
+    problem_id: string | null
+    format: string
+    highlight: string
+  }
+  const rows = await db.prisma.$transaction(async (tx) => {
+    if (queryVector) {
+      await tx.$executeRawUnsafe(`SET LOCAL hnsw.ef_search = ${efSearch}`)
+      await tx.$executeRawUnsafe(`SET LOCAL hnsw.iterative_scan = relaxed_order`)
+    }
+    return tx.$queryRawUnsafe<Row[]>(sql, ...p.values)
+  })
+  const num = (v: bigint | number | null) => (v == null ? null : Number(v))
+  return {
+    hits: rows.map((r) => ({
+      chunkId: r.id,
+      docId: r.doc_id,
+      title: r.title,
+      sourcePath: r.source_path,
+      heading: r.heading,
+      content: r.content,
+      highlight: r.highlight,
+      score: Number(r.score),
+      vectorRank: num(r.vrank),
+      textRank: num(r.trank),
+      similarity: r.dist == null ? null : 1 - Number(r.dist),
+      tags: r.tags,
+      problemId: r.problem_id,
+      format: r.format,
+    })),
+    modelId: active.id,
+    vector: queryVector ? { used: true } : { used: false, ...(vectorError ? { error: vectorError } : { error: mode === 'text' ? 'full-text only' : 'no vector' }) },
+    efSearch,
+    ms: performance.now() - started,
+  }
+}
+
+/** Splits a highlight into plain and marked runs, for renderers that must not inject HTML. */
+export function highlightRuns(highlight: string): Array<{ text: string; mark: boolean }> {
+  const out: Array<{ text: string; mark: boolean }> = []
+  let mark = false
+  let buf = ''
+  for (const ch of highlight) {
+    if (ch === HIGHLIGHT_START || ch === HIGHLIGHT_END) {
+      if (buf) out.push({ text: buf, mark })
+      buf = ''
+      mark = ch === HIGHLIGHT_START
+    } else buf += ch
+  }
+  if (buf) out.push({ text: buf, mark })
+  return out
+}
