@@ -26,31 +26,32 @@ export interface Token {
   depth?: number
 }
 
-const enum C {
-  TAB = 9,
-  LF = 10,
-  CR = 13,
-  SPACE = 32,
-  BANG = 33,
-  DQUOTE = 34,
-  HASH = 35,
-  SQUOTE = 39,
-  LPAREN = 40,
-  RPAREN = 41,
-  STAR = 42,
-  COMMA = 44,
-  DOT = 46,
-  SLASH = 47,
-  D0 = 48,
-  D9 = 57,
-  SEMI = 59,
-  BACKSLASH = 92,
-  LBRACKET = 91,
-  RBRACKET = 93,
-  BACKTICK = 96,
-  LBRACE = 123,
-  RBRACE = 125,
-}
+// char codes (a plain object, not an enum: the module stays erasable TypeScript for Node's type stripping)
+const C = {
+  TAB: 9,
+  LF: 10,
+  CR: 13,
+  SPACE: 32,
+  BANG: 33,
+  DQUOTE: 34,
+  HASH: 35,
+  SQUOTE: 39,
+  LPAREN: 40,
+  RPAREN: 41,
+  STAR: 42,
+  COMMA: 44,
+  DOT: 46,
+  SLASH: 47,
+  D0: 48,
+  D9: 57,
+  SEMI: 59,
+  BACKSLASH: 92,
+  LBRACKET: 91,
+  RBRACKET: 93,
+  BACKTICK: 96,
+  LBRACE: 123,
+  RBRACE: 125,
+} as const
 
 function isDigit(c: number): boolean {
   return c >= C.D0 && c <= C.D9

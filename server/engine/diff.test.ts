@@ -172,6 +172,26 @@ describe('applySearchReplace', () => {
     expect(applySearchReplace(code, [{ search: 't = 1', replace: 't = 2', line: 1 }]).failed[0]?.reason).toBe('not-found')
   })
 
+  it('marker lines quoted unchanged as context are accepted', () => {
+    const r = applySearchReplace(PROG, [
+      { search: '# EVOLVE-BLOCK-START\ndef score(x, y):', replace: '# EVOLVE-BLOCK-START\ndef score(x, y, z=0):', line: 1 },
+      { search: '    return a + b\n# EVOLVE-BLOCK-END', replace: '    return a + b + z\n# EVOLVE-BLOCK-END', line: 2 },
+    ])
+    expect(r.failed).toEqual([])
+    expect(r.code).toContain('# EVOLVE-BLOCK-START\ndef score(x, y, z=0):')
+    expect(r.code).toContain('    return a + b + z\n# EVOLVE-BLOCK-END')
+  })
+
+  it('Aider-style answers: file names before blocks, a diff-tagged fence, several files of blocks', () => {
+    const ans = 'Changes:\n\nprogram.py\n```diff\n<<<<<<< SEARCH\n    a = x * 0.5\n=======\n    a = x * 0.6\n>>>>>>> REPLACE\n```\n\nprogram.py\n```python\n<<<<<<< SEARCH\n        return a - b\n=======\n        return b - a\n>>>>>>> REPLACE\n```\n'
+    const p = parseAnswer(ans, 'python')
+    expect(p.kind).toBe('diff')
+    const r = applySearchReplace(PROG, p.blocks)
+    expect(r.applied).toBe(2)
+    expect(r.code).toContain('a = x * 0.6')
+    expect(r.code).toContain('return b - a')
+  })
+
   it('a block may not remove EVOLVE-BLOCK markers', () => {
     const r = applySearchReplace(PROG, [{ search: '    return a + b\n# EVOLVE-BLOCK-END', replace: '    return 0', line: 1 }])
     expect(r.failed[0]?.reason).toBe('outside-evolve-block')

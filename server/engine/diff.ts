@@ -482,8 +482,19 @@ export function applySearchReplace(code: string, blocks: readonly SearchReplaceB
   blocks.forEach((block, index) => {
     const searchRaw = block.search.replace(/\r\n?/g, '\n')
     const replaceRaw = block.replace.replace(/\r\n?/g, '\n')
-    const s = trimBlankEdges(searchRaw.split('\n'))
-    const r = trimBlankEdges(replaceRaw.split('\n'))
+    let s = trimBlankEdges(searchRaw.split('\n'))
+    let r = trimBlankEdges(replaceRaw.split('\n'))
+    // models often quote the EVOLVE-BLOCK marker lines as context; when both sides keep them unchanged
+    // at the same edge, they are context, not an edit of the markers
+    const isMarker = (l: string | undefined) => l !== undefined && /EVOLVE-BLOCK-(START|END)/.test(l) && /^\s*(#|\/\/|\/\*|--|;|%)/.test(l)
+    while (s.length > 1 && isMarker(s[0]) && r.length > 0 && collapse(r[0] as string) === collapse(s[0] as string)) {
+      s = trimBlankEdges(s.slice(1))
+      r = trimBlankEdges(r.slice(1))
+    }
+    while (s.length > 1 && isMarker(s[s.length - 1]) && r.length > 0 && collapse(r[r.length - 1] as string) === collapse(s[s.length - 1] as string)) {
+      s = trimBlankEdges(s.slice(0, -1))
+      r = trimBlankEdges(r.slice(0, -1))
+    }
     if (s.length === 0) {
       failed.push({ index, reason: 'empty-search', search: block.search, detail: 'the SEARCH section is empty: nothing to locate' })
       return

@@ -2,8 +2,11 @@
 
 export class Heap<T> {
   private readonly items: T[] = []
+  private readonly before: (a: T, b: T) => boolean
   /** `before(a, b)`: a comes out before b */
-  constructor(private readonly before: (a: T, b: T) => boolean) {}
+  constructor(before: (a: T, b: T) => boolean) {
+    this.before = before
+  }
 
   get size(): number {
     return this.items.length

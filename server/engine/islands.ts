@@ -269,10 +269,12 @@ export interface ArchiveEntry {
 /** the run's global top-N, distinct by normalized code */
 export class EliteArchive {
   private readonly entries: ArchiveEntry[] = []
-  constructor(
-    readonly capacity: number,
-    readonly direction: Direction,
-  ) {}
+  readonly capacity: number
+  readonly direction: Direction
+  constructor(capacity: number, direction: Direction) {
+    this.capacity = capacity
+    this.direction = direction
+  }
 
   get size(): number {
     return this.entries.length

@@ -1,0 +1,18 @@
+// The engine's public API in one import: `import { Evolution, parseAnswer, … } from '../engine/index.ts'`.
+// Every module is pure (no I/O, no processes) and deterministic given its seeds; see README.md.
+export * from './bandit.ts'
+export * from './clustering.ts'
+export * from './code.ts'
+export * from './diff.ts'
+export * from './diversity.ts'
+export * from './evolution.ts'
+export * from './fitness.ts'
+export * from './heap.ts'
+export * from './islands.ts'
+export * from './map-elites.ts'
+export * from './novelty.ts'
+export * from './operators-local.ts'
+export * from './prompt.ts'
+export * from './rng.ts'
+export * from './selection.ts'
+export * from './stagnation.ts'
