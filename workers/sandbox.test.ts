@@ -1,13 +1,13 @@
 // Misbehaving candidates (issue 4, "Must show"): each ends as an invalid candidate with a clear
 // reason within its timeout; no orphan survives; the listener sees no connection; no secret from the
 // parent environment is visible; nothing is written outside the sandbox.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, type Runner } from './runner.ts'
-import { detectIsolation } from './sandbox.ts'
+import { detectIsolation, processEnv } from './sandbox.ts'
 import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, tempDir } from './test-helpers.ts'
 
 // the worker's own environment holds secrets; the candidate must see none of them
@@ -333,12 +333,13 @@ print(json.dumps({"valid": True, "metrics": {"elapsed": time.time() - t}, "artif
   })
 
   it('outside a worker it degrades to a plain subprocess and says so', () => {
-    const out = execFileSync(
+    const r = spawnSync(
       '/usr/bin/python3',
       ['-c', `import sys; sys.path.insert(0, 'workers/python'); from fm_sandbox import run_candidate; r = run_candidate(['/bin/echo', 'hi'], timeout=5); print(r.returncode, r.stdout.decode().strip(), r.timed_out)`],
-      { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { encoding: 'utf8', env: processEnv({ PATH: '/usr/bin:/bin' }) },
     )
-    expect(out.trim()).toBe('0 hi False')
+    expect(r.stdout.trim()).toBe('0 hi False')
+    expect(r.stderr).toMatch(/WITHOUT a child sandbox/)
   })
 })
 

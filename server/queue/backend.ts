@@ -1,0 +1,225 @@
+// Server mode's evaluation backend, engine side. Jobs and results travel through graphile-worker
+// (LISTEN/NOTIFY pickup in ~10 ms; see workers/README.md for why not pg-boss):
+//   submit  → fm_queue.jobs row (ON CONFLICT DO NOTHING) + graphile job `fm_evaluate_cpu|gpu`, in one
+//             statement, so a resubmit of the same (jobId, attempt) is a no-op; language needs become
+//             job flags that workers lacking the language forbid (capability routing)
+//   results ← graphile jobs `fm_eval_result` added by workers; each (jobId, attempt) is delivered to
+//             the callbacks once (row lock + delivered_at); a callback that throws leaves the result
+//             job to graphile's retry
+//   deaths  → workers whose heartbeat is older than deadAfterMs are marked dead and their jobs
+//             unlocked (force_unlock_workers), so another worker runs them (the worker side bounds
+//             how often a job may be retried after deaths)
+import { EventEmitter } from 'node:events'
+import { makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker'
+import pg from 'pg'
+import {
+  EvalResult,
+  QUEUE_TASKS,
+  type EvalJob,
+  type EvaluationBackend,
+  type WorkerStatus,
+} from '../contracts/evaluation.ts'
+import { evalJobKey, installQueue, quietLogger } from './schema.ts'
+
+export interface QueueBackendOptions {
+  /** the engine's connection (it installs the queue schemas, so it may create schemas) */
+  databaseUrl: string
+  /** result jobs handled at once (default 2) */
+  resultConcurrency?: number
+  /** how often worker heartbeats are checked (default 2 s) */
+  checkMs?: number
+  /** a worker silent this long is dead: its jobs go back to the queue (default 20 s) */
+  deadAfterMs?: number
+  /** graphile-worker's fallback poll interval (LISTEN/NOTIFY does the fast path) */
+  pollIntervalMs?: number
+  log?: (line: string) => void
+}
+
+export interface QueueBackend extends EvaluationBackend {
+  /** unlock the jobs of workers that stopped sending heartbeats now (the monitor does it periodically) */
+  reapDeadWorkers(): Promise<string[]>
+  readonly pool: pg.Pool
+}
+
+/** Where a job runs: GPU jobs only on GPU workers. */
+export function taskFor(job: Pick<EvalJob, 'needs' | 'language'>): string {
+  return job.needs.gpu || job.language === 'cuda' ? QUEUE_TASKS.evaluateGpu : QUEUE_TASKS.evaluateCpu
+}
+
+/** graphile-worker flags of a job: the languages it needs; a worker forbids the flags of the languages it lacks. */
+export function flagsFor(job: Pick<EvalJob, 'needs' | 'language'>): string[] {
+  return [...new Set([job.language, ...job.needs.languages])].map((l) => `lang:${l}`)
+}
+
+interface WorkerRow {
+  id: string
+  name: string
+  host: string
+  capabilities: WorkerStatus['capabilities']
+  isolation: WorkerStatus['isolation']
+  concurrency: number
+  running: number
+  completed: number
+  status: WorkerStatus['status']
+  pid: number | null
+  last_heartbeat: Date
+  fresh: boolean
+}
+
+export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'))
+  const deadAfterMs = opts.deadAfterMs ?? 20_000
+  const checkMs = opts.checkMs ?? 2_000
+  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 8 + (opts.resultConcurrency ?? 2) })
+  pool.on('error', (e) => log(`[queue] idle connection error: ${e.message}`))
+  pool.on('connect', (client) => client.on('error', (e) => log(`[queue] connection error: ${e.message}`)))
+  const callbacks: ((r: EvalResult) => void | Promise<void>)[] = []
+  let runner: Runner | null = null
+  let utils: WorkerUtils | null = null
+  let monitor: NodeJS.Timeout | null = null
+  let cachedCapacity = 0
+  let closed = false
+
+  async function deliver(r: EvalResult) {
+    for (const cb of callbacks) await cb(r)
+  }
+
+  async function handleResult(payload: unknown) {
+    const parsed = EvalResult.safeParse(payload)
+    if (!parsed.success) {
+      log(`[queue] dropped a malformed result: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`)
+      return
+    }
+    const r = parsed.data
+    const client = await pool.connect()
+    try {
+      await client.query('BEGIN')
+      const row = await client.query<{ delivered_at: Date | null }>(
+        'SELECT delivered_at FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2 FOR UPDATE',
+        [r.jobId, r.attempt],
+      )
+      if (row.rows[0]?.delivered_at) {
+        await client.query('COMMIT')
+        return // a second copy (a worker died after posting it, or a dead-declared worker finished late)
+      }
+      await deliver(r) // throws → ROLLBACK → graphile retries this result job later
+      await client.query('UPDATE fm_queue.jobs SET delivered_at = now() WHERE job_id = $1 AND attempt = $2', [r.jobId, r.attempt])
+      await client.query('COMMIT')
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw e
+    } finally {
+      client.release()
+    }
+  }
+
+  async function refreshCapacity() {
+    const { rows } = await pool.query<{ c: string | null }>(
+      `SELECT sum(concurrency) AS c FROM fm_queue.workers
+        WHERE status = 'online' AND last_heartbeat > now() - make_interval(secs => $1)`,
+      [deadAfterMs / 1000],
+    )
+    cachedCapacity = Number(rows[0]?.c ?? 0)
+  }
+
+  async function reapDeadWorkers(): Promise<string[]> {
+    const dead = await pool.query<{ id: string; graphile_worker_ids: string[] }>(
+      `UPDATE fm_queue.workers SET status = 'dead', stopped_at = now()
+        WHERE status = 'online' AND last_heartbeat < now() - make_interval(secs => $1)
+        RETURNING id, graphile_worker_ids`,
+      [deadAfterMs / 1000],
+    )
+    if (!dead.rows.length) return []
+    const ids = dead.rows.map((r) => r.id)
+    // the graphile worker ids the dead workers registered, plus whoever holds the locks of their open jobs
+    const holders = await pool.query<{ locked_by: string }>(
+      `SELECT DISTINCT g.locked_by FROM fm_queue.jobs q
+         JOIN graphile_worker.jobs g ON g.key = 'eval:' || q.job_id || ':' || q.attempt
+        WHERE q.worker_id = ANY($1) AND q.delivered_at IS NULL AND g.locked_by IS NOT NULL`,
+      [ids],
+    )
+    const graphileIds = [...new Set([...dead.rows.flatMap((r) => r.graphile_worker_ids), ...holders.rows.map((r) => r.locked_by)])]
+    if (graphileIds.length) await utils!.forceUnlockWorkers(graphileIds)
+    log(`[queue] worker(s) ${ids.join(', ')} stopped sending heartbeats: marked dead, their jobs unlocked for another worker`)
+    return ids
+  }
+
+  const backend: QueueBackend = {
+    mode: 'server',
+    pool,
+    reapDeadWorkers,
+    async start() {
+      if (runner) return
+      await installQueue(pool)
+      utils = await makeWorkerUtils({ pgPool: pool, logger: quietLogger(log) })
+      runner = await run({
+        pgPool: pool,
+        concurrency: opts.resultConcurrency ?? 2,
+        noHandleSignals: true,
+        pollInterval: opts.pollIntervalMs ?? 1000,
+        logger: quietLogger(log),
+        events: new EventEmitter(),
+        taskList: { [QUEUE_TASKS.result]: (payload) => handleResult(payload) },
+      })
+      await refreshCapacity()
+      monitor = setInterval(() => {
+        if (closed) return
+        reapDeadWorkers()
+          .then(refreshCapacity)
+          .catch((e) => log(`[queue] worker check failed: ${(e as Error).message}`))
+      }, checkMs)
+      monitor.unref()
+    },
+    async submit(job) {
+      const payload = { ...job, enqueuedAt: job.enqueuedAt ?? Date.now() }
+      const task = taskFor(job)
+      await pool.query(
+        `WITH ins AS (
+           INSERT INTO fm_queue.jobs (job_id, attempt, run_id, task) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING RETURNING 1)
+         SELECT graphile_worker.add_job($4, $5::json, job_key => $6, max_attempts => 25, flags => $7::text[]) FROM ins`,
+        [job.jobId, job.attempt, job.runId, task, JSON.stringify(payload), evalJobKey(job.jobId, job.attempt), flagsFor(job)],
+      )
+    },
+    onResult(cb) {
+      callbacks.push(cb)
+    },
+    capacity() {
+      return cachedCapacity
+    },
+    async workers(): Promise<WorkerStatus[]> {
+      const { rows } = await pool.query<WorkerRow>(
+        `SELECT id, name, host, capabilities, isolation, concurrency, running, completed, status, pid, last_heartbeat,
+                last_heartbeat > now() - make_interval(secs => $1) AS fresh
+           FROM fm_queue.workers
+          WHERE status = 'online' OR coalesce(stopped_at, last_heartbeat) > now() - interval '1 hour'
+          ORDER BY started_at`,
+        [deadAfterMs / 1000],
+      )
+      return rows.map((w) => ({
+        id: w.id,
+        name: w.name,
+        host: w.host,
+        mode: 'server' as const,
+        capabilities: w.capabilities,
+        isolation: w.isolation,
+        concurrency: w.concurrency,
+        running: w.running,
+        completed: w.completed,
+        lastHeartbeat: w.last_heartbeat,
+        // a silent worker the monitor has not reaped yet is shown as what it is
+        status: w.status === 'online' && !w.fresh ? 'dead' : w.status,
+        ...(w.pid ? { pid: w.pid } : {}),
+      }))
+    },
+    async close() {
+      closed = true
+      if (monitor) clearInterval(monitor)
+      await runner?.stop().catch(() => undefined)
+      await Promise.resolve(utils?.release()).catch(() => undefined)
+      runner = null
+      await pool.end().catch(() => undefined)
+    },
+  }
+  return backend
+}

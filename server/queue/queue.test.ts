@@ -1,0 +1,175 @@
+// Server mode on real Postgres: the engine-side backend, two worker processes (one SIGKILLed while it
+// runs an evaluation), the worker role's limits, routing, idempotent submission.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EvalResult } from '../contracts/evaluation.ts'
+import { openDatabase } from '../db.ts'
+import { makeJob, makeProblem, tempDir } from '../../workers/test-helpers.ts'
+import { createQueueBackend, flagsFor, taskFor, type QueueBackend } from './backend.ts'
+import { createWorkerRole, dropWorkerRole } from './roles.ts'
+import { createTestDatabase } from './test-db.ts'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const problem = makeProblem(
+  {
+    'evaluator.py': `import json, sys
+ns = {}
+exec(open(sys.argv[-1]).read(), ns)
+print(json.dumps({"valid": True, "metrics": {"score": ns['score']()}}))
+`,
+    'seed.py': 'def score():\n    return 0\n',
+  },
+  { id: 'queue-test', name: 'queue', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 30 } },
+)
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>
+let backend: QueueBackend
+let admin: pg.Pool
+let workerUrl: string
+const roleName = `fm_worker_t${process.pid}`
+const workers: ChildProcess[] = []
+const deliveries: EvalResult[] = []
+const ingested = new Map<string, EvalResult>() // the engine's idempotent ingestion, keyed on (jobId, attempt)
+
+function startWorker(name: string) {
+  const p = spawn(process.execPath, ['--import', 'tsx', 'workers/bin.ts', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-qw-')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, DATABASE_URL: workerUrl, FM_WORKER_HEARTBEAT_MS: '300' } as unknown as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let err = ''
+  p.stderr!.on('data', (d) => (err = (err + d).slice(-4000)))
+  p.on('exit', (code, sig) => {
+    if (code && code !== 0) process.stderr.write(`worker ${name} exited ${code ?? sig}: ${err}\n`)
+  })
+  workers.push(p)
+  return p
+}
+
+async function until<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase()
+  // the application's schema (users, candidates, problem_bundles…), as the engine's process creates it
+  const app = await openDatabase({ databaseUrl: db.url, dataDir: tempDir('fm-data-') })
+  await app.close()
+  admin = new pg.Pool({ connectionString: db.url, max: 3 })
+  await admin.query('INSERT INTO problem_bundles (hash, data, size, file_count) VALUES ($1, $2, $3, $4)', [problem.bundle.hash, problem.bundle.data, problem.bundle.size, problem.files.length])
+  backend = createQueueBackend({ databaseUrl: db.url, deadAfterMs: 2000, checkMs: 300, pollIntervalMs: 500, log: () => {} })
+  backend.onResult((r) => {
+    deliveries.push(r)
+    const key = `${r.jobId}:${r.attempt}`
+    if (!ingested.has(key)) ingested.set(key, r)
+  })
+  await backend.start()
+  workerUrl = (await createWorkerRole(db.url, roleName, `pw-${process.pid}-x`)).databaseUrl
+}, 120_000)
+
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL')
+  await backend?.close()
+  await admin?.end()
+  await db?.drop()
+  await dropWorkerRole(process.env.FM_TEST_PG_URL ?? 'postgres://fm:fm@127.0.0.1:5432/fm_test', roleName).catch(() => undefined)
+})
+
+describe('the worker role', () => {
+  it('can use the queue and read problem bundles, not the application tables', async () => {
+    const c = new pg.Client({ connectionString: workerUrl })
+    await c.connect()
+    try {
+      for (const table of ['users', 'candidates', 'runs', 'api_tokens']) {
+        await expect(c.query(`SELECT * FROM ${table} LIMIT 1`)).rejects.toMatchObject({ code: '42501' })
+      }
+      await expect(c.query('INSERT INTO problem_bundles (hash, data, size, file_count) VALUES ($1, $2, 1, 1)', ['0'.repeat(64), Buffer.from('x')])).rejects.toMatchObject({ code: '42501' })
+      const b = await c.query('SELECT hash FROM problem_bundles WHERE hash = $1', [problem.bundle.hash])
+      expect(b.rowCount).toBe(1)
+      expect((await c.query('SELECT count(*) FROM graphile_worker.jobs')).rowCount).toBe(1)
+      expect((await c.query('SELECT count(*) FROM fm_queue.workers')).rowCount).toBe(1)
+    } finally {
+      await c.end()
+    }
+  })
+})
+
+describe('routing', () => {
+  it('GPU jobs go to the GPU task, language needs become flags', () => {
+    expect(taskFor({ needs: { gpu: false, languages: [] }, language: 'python' })).toBe('fm_evaluate_cpu')
+    expect(taskFor({ needs: { gpu: true, languages: [] }, language: 'python' })).toBe('fm_evaluate_gpu')
+    expect(taskFor({ needs: { gpu: false, languages: [] }, language: 'cuda' })).toBe('fm_evaluate_gpu')
+    expect(flagsFor({ needs: { gpu: false, languages: ['cpp', 'python'] }, language: 'python' })).toEqual(['lang:python', 'lang:cpp'])
+  })
+})
+
+describe('two workers, one killed mid-evaluation', () => {
+  it('every job ends with exactly one ingested result; none lost, none double counted', async () => {
+    const w1 = startWorker('w1')
+    startWorker('w2')
+    await until(async () => (await backend.workers()).filter((w) => w.status === 'online').length === 2 || null)
+    await until(async () => backend.capacity() === 2 || null)
+
+    const N = 10
+    const jobs = Array.from({ length: N }, (_, i) => makeJob(problem, `import time\ntime.sleep(0.6)\ndef score():\n    return ${i}\n`))
+    for (const j of jobs) await backend.submit(j)
+    for (const j of jobs.slice(0, 3)) await backend.submit(j) // a resubmit is a no-op
+    const gpuJob = makeJob(problem, 'def score():\n    return 1\n', { needs: { gpu: true, languages: [] } })
+    await backend.submit(gpuJob)
+
+    // w1 takes a job; kill it while the evaluation runs
+    const w1Id = await until(async () => (await backend.workers()).find((w) => w.pid === w1.pid)?.id)
+    await until(async () => {
+      const r = await admin.query("SELECT 1 FROM fm_queue.jobs WHERE worker_id = $1 AND delivered_at IS NULL AND started_at > now() - interval '300 milliseconds'", [w1Id])
+      return r.rowCount ? true : null
+    }, 60_000, 20)
+    w1.kill('SIGKILL')
+
+    await until(async () => (jobs.every((j) => ingested.has(`${j.jobId}:${j.attempt}`)) ? true : null), 90_000, 100)
+    expect(ingested.size).toBe(N)
+    for (const [i, j] of jobs.entries()) {
+      const r = ingested.get(`${j.jobId}:${j.attempt}`)!
+      expect(r.valid).toBe(true)
+      expect(r.metrics.score).toBe(i)
+    }
+    // the interrupted job really ran twice (its first worker died), yet was delivered once
+    const reruns = await admin.query<{ job_id: string; runs: number }>('SELECT job_id, runs FROM fm_queue.jobs WHERE runs > 1')
+    expect(reruns.rowCount).toBeGreaterThanOrEqual(1)
+    for (const j of jobs) expect(deliveries.filter((d) => d.jobId === j.jobId)).toHaveLength(1)
+    expect((await admin.query('SELECT count(*)::int AS n FROM fm_queue.jobs WHERE job_id = ANY($1)', [jobs.map((j) => j.jobId)])).rows[0].n).toBe(N)
+
+    // the dead worker is reported as such; the GPU job waits for a GPU worker
+    const ws = await backend.workers()
+    expect(ws.find((w) => w.id === w1Id)?.status).toBe('dead')
+    expect(ws.filter((w) => w.status === 'online')).toHaveLength(1)
+    expect(backend.capacity()).toBe(1)
+    expect(deliveries.find((d) => d.jobId === gpuJob.jobId)).toBeUndefined()
+    const g = await admin.query("SELECT attempts, locked_by FROM graphile_worker.jobs WHERE task_identifier = 'fm_evaluate_gpu'")
+    expect(g.rows).toEqual([{ attempts: 0, locked_by: null }])
+  }, 180_000)
+
+  it('a second copy of a result is not delivered again', async () => {
+    const r = [...ingested.values()][0]
+    const before = deliveries.length
+    await admin.query("SELECT graphile_worker.add_job('fm_eval_result', $1::json)", [JSON.stringify(r)])
+    await new Promise((res) => setTimeout(res, 1500))
+    expect(deliveries.length).toBe(before)
+  })
+
+  it('a worker stopped with SIGTERM finishes and goes offline', async () => {
+    const alive = workers.find((w) => w.exitCode === null && w.signalCode === null)!
+    const exited = new Promise<number | null>((r) => alive.once('exit', (code) => r(code)))
+    alive.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    const ws = await backend.workers()
+    expect(ws.find((w) => w.pid === alive.pid)?.status).toBe('offline')
+  })
+})

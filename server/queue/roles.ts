@@ -1,0 +1,103 @@
+// The Postgres role a remote worker connects with: it can use the queue (graphile-worker's schema
+// and fm_queue) and read problem bundles, nothing else: no users, no candidates, no runs.
+import pg from 'pg'
+import { installQueue } from './schema.ts'
+
+const policyName = (roleName: string) => `fm_worker_${roleName}`.slice(0, 63)
+
+export interface WorkerRoleResult {
+  role: string
+  /** the worker's connection string (the admin URL with this role's credentials) */
+  databaseUrl: string
+}
+
+export async function createWorkerRole(adminUrl: string, roleName: string, password: string): Promise<WorkerRoleResult> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(roleName)) throw new Error(`role name ${JSON.stringify(roleName)}: use lower-case letters, digits and _`)
+  const pool = new pg.Pool({ connectionString: adminUrl, max: 2 })
+  pool.on('error', () => undefined) // an idle connection dropped: the next query reconnects
+  pool.on('connect', (c) => c.on('error', () => undefined))
+  try {
+    await installQueue(pool)
+    const client = await pool.connect()
+    try {
+      const role = client.escapeIdentifier(roleName)
+      const pw = client.escapeLiteral(password)
+      const db = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db
+      await client.query('BEGIN')
+      const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [roleName])).rowCount
+      // (ALTER of an existing role: only its login and password; its other attributes stay as an admin set them)
+      if (exists) await client.query(`ALTER ROLE ${role} LOGIN PASSWORD ${pw}`)
+      else await client.query(`CREATE ROLE ${role} LOGIN PASSWORD ${pw} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT`)
+      await client.query(`GRANT CONNECT ON DATABASE ${client.escapeIdentifier(db)} TO ${role}`)
+      // the queue engine's own tables and functions (jobs, task ids, queues, migrations)
+      await client.query(`GRANT USAGE ON SCHEMA graphile_worker, fm_queue TO ${role}`)
+      await client.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA graphile_worker TO ${role}`)
+      await client.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA graphile_worker TO ${role}`)
+      await client.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA graphile_worker TO ${role}`)
+      // graphile-worker's private tables have row-level security with no policy: only their owner passes
+      const policy = client.escapeIdentifier(policyName(roleName))
+      const rls = await client.query<{ t: string }>(
+        `SELECT c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'graphile_worker' AND c.relkind = 'r' AND c.relrowsecurity`,
+      )
+      for (const { t } of rls.rows) {
+        const table = `graphile_worker.${client.escapeIdentifier(t)}`
+        await client.query(`DROP POLICY IF EXISTS ${policy} ON ${table}`)
+        await client.query(`CREATE POLICY ${policy} ON ${table} FOR ALL TO ${role} USING (true) WITH CHECK (true)`)
+      }
+      await client.query(`GRANT SELECT, INSERT, UPDATE ON fm_queue.workers TO ${role}`)
+      await client.query(`GRANT SELECT, UPDATE (started_at, worker_id, runs) ON fm_queue.jobs TO ${role}`)
+      const bundles = (await client.query("SELECT to_regclass('public.problem_bundles') AS t")).rows[0].t
+      if (bundles) await client.query(`GRANT SELECT ON public.problem_bundles TO ${role}`)
+      await client.query('COMMIT')
+      const url = new URL(adminUrl)
+      url.username = encodeURIComponent(roleName)
+      url.password = encodeURIComponent(password)
+      return { role: roleName, databaseUrl: url.toString() }
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw e
+    } finally {
+      client.release()
+    }
+  } finally {
+    await pool.end()
+  }
+}
+
+/** Removes a worker role (tests, or an admin retiring a machine). */
+export async function dropWorkerRole(adminUrl: string, roleName: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: adminUrl, max: 1 })
+  try {
+    const client = await pool.connect()
+    try {
+      const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [roleName])).rowCount
+      if (!exists) return
+      const role = client.escapeIdentifier(roleName)
+      // what createWorkerRole granted in this database (DROP OWNED would need the role's own rights)
+      const db = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db
+      const revoke = [
+        `REVOKE ALL ON ALL TABLES IN SCHEMA graphile_worker FROM ${role}`,
+        `REVOKE ALL ON ALL SEQUENCES IN SCHEMA graphile_worker FROM ${role}`,
+        `REVOKE ALL ON ALL FUNCTIONS IN SCHEMA graphile_worker FROM ${role}`,
+        `REVOKE ALL ON ALL TABLES IN SCHEMA fm_queue FROM ${role}`,
+        `REVOKE ALL ON SCHEMA graphile_worker, fm_queue FROM ${role}`,
+        `REVOKE ALL ON TABLE public.problem_bundles FROM ${role}`,
+        `REVOKE ALL ON DATABASE ${client.escapeIdentifier(db)} FROM ${role}`,
+      ]
+      for (const q of revoke) await client.query(q).catch(() => undefined) // a schema or table that is not there
+      const policies = await client.query<{ t: string }>(
+        "SELECT tablename AS t FROM pg_policies WHERE schemaname = 'graphile_worker' AND policyname = $1",
+        [policyName(roleName)],
+      )
+      for (const { t } of policies.rows) {
+        await client.query(`DROP POLICY ${client.escapeIdentifier(policyName(roleName))} ON graphile_worker.${client.escapeIdentifier(t)}`)
+      }
+      await client.query(`DROP ROLE ${role}`)
+    } finally {
+      client.release()
+    }
+  } finally {
+    await pool.end()
+  }
+}
