@@ -118,4 +118,16 @@ describe('EVOLVE-BLOCK regions', () => {
     expect(r.code).toContain('import math')
     expect(r.code).toContain('9.5')
   })
+
+  it('repairs rewrites that dropped the markers, or that return only the region', () => {
+    const noMarkers = PY.replace('# EVOLVE-BLOCK-START\n', '').replace('# EVOLVE-BLOCK-END\n', '').replace('2.5', '7.5')
+    const a = spliceFromEdited(PY, noMarkers)
+    expect(a.code).toBe(PY.replace('2.5', '7.5'))
+    const onlyRegion = 'def f(x):\n    return x * 4.5\n'
+    const b = spliceFromEdited(PY, onlyRegion)
+    expect(b.code).toContain('# EVOLVE-BLOCK-START\ndef f(x):\n    return x * 4.5\n# EVOLVE-BLOCK-END')
+    expect(b.code).toContain('import math')
+    // a program that kept some fixed code but not in place is not guessed at
+    expect(spliceFromEdited(PY, 'print(f(3))\ndef f(x):\n    return 1\n').code).toBeNull()
+  })
 })

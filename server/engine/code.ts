@@ -569,13 +569,33 @@ export function spliceRegions(original: string, contents: Array<string | undefin
 
 /**
  * For full rewrites: keep the original's fixed parts and take only the edited program's region contents.
- * Fails (code null) when the edited program's regions do not correspond one to one.
+ * Models sometimes drop the markers: with a single region, an edited program without markers is accepted
+ * when it starts with the original's code before the region and ends with the code after it (the middle is
+ * the new region), or when it holds none of that code (it is the region's new content alone).
+ * Otherwise (regions that do not correspond one to one) code is null.
  */
 export function spliceFromEdited(original: string, edited: string): { code: string | null; check: OutsideCheck } {
   const check = checkOutsideUnchanged(original, edited)
   const a = findEvolveBlocks(original)
   if (!a.hasMarkers) return { code: edited, check }
   const b = findEvolveBlocks(edited)
-  if (b.regions.length !== a.regions.length) return { code: null, check }
-  return { code: spliceRegions(original, regionContents(edited, b)), check }
+  if (b.regions.length === a.regions.length && b.errors.length === 0) return { code: spliceRegions(original, regionContents(edited, b)), check }
+  if (b.hasMarkers || a.regions.length !== 1) return { code: null, check }
+  const r = a.regions[0] as EvolveRegion
+  const ol = original.replace(/\r\n/g, '\n').split('\n')
+  const el = edited.replace(/\r\n/g, '\n').split('\n')
+  const key = (l: string) => l.trim()
+  const before = ol.slice(0, r.startMarkerLine).map(key).filter(Boolean)
+  const after = ol.slice(r.endMarkerLine + 1).map(key).filter(Boolean)
+  const nb = el.map((l, i) => ({ k: key(l), i })).filter((x) => x.k !== '')
+  const startsWith = before.every((k, i) => nb[i]?.k === k)
+  const endsWith = after.every((k, i) => nb[nb.length - after.length + i]?.k === k)
+  if (startsWith && endsWith && nb.length >= before.length + after.length) {
+    const from = before.length > 0 ? (nb[before.length - 1] as { i: number }).i + 1 : 0
+    const to = after.length > 0 ? (nb[nb.length - after.length] as { i: number }).i : el.length
+    return { code: spliceRegions(original, [el.slice(from, to).join('\n')]), check }
+  }
+  const fixed = new Set([...before, ...after].filter((k) => k.length > 3))
+  if (nb.every((x) => !fixed.has(x.k))) return { code: spliceRegions(original, [edited]), check }
+  return { code: null, check }
 }

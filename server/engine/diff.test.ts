@@ -121,6 +121,12 @@ describe('applySearchReplace', () => {
     expect(r.code).toContain('    b = y + 5\n    if a > b:')
   })
 
+  it('tolerates re-spacing inside lines (loose tier) and still re-indents', () => {
+    const r = applySearchReplace(PROG, [{ search: 'a=x*0.5\nb=y+2', replace: 'a = x * 0.5\nb = y + 9', line: 1 }])
+    expect(r.matches[0]?.tier).toBe('loose')
+    expect(r.code).toContain('    a = x * 0.5\n    b = y + 9\n')
+  })
+
   it('keeps CRLF code CRLF', () => {
     const crlf = PROG.replace(/\n/g, '\r\n')
     const r = applySearchReplace(crlf, [{ search: '    b = y + 2', replace: '    b = y + 4', line: 1 }])

@@ -280,7 +280,7 @@ export interface ApplyFailure {
   lines?: number[]
 }
 
-export type MatchTier = 'exact' | 'whitespace' | 'substring'
+export type MatchTier = 'exact' | 'whitespace' | 'loose' | 'substring'
 
 export interface ApplyResult {
   code: string
@@ -344,6 +344,8 @@ interface LineIndex {
   /** indices of non-blank lines and their collapsed text */
   nbIdx: number[]
   nbKey: string[]
+  /** nbKey without any whitespace, computed on first use */
+  nbSqueezed?: string[]
   blocks: EvolveBlocks
 }
 
@@ -385,9 +387,14 @@ function exactMatches(ix: LineIndex, s: string[]): Match[] {
   return out
 }
 
-function whitespaceMatches(ix: LineIndex, sKeys: string[]): Match[] {
+function squeeze(k: string): string {
+  return k.replace(/\s+/g, '')
+}
+
+function whitespaceMatches(ix: LineIndex, sKeys: string[], squeezed = false): Match[] {
   const out: Match[] = []
-  const K = ix.nbKey
+  if (squeezed && !ix.nbSqueezed) ix.nbSqueezed = ix.nbKey.map(squeeze)
+  const K = squeezed ? (ix.nbSqueezed as string[]) : ix.nbKey
   const m = sKeys.length
   const first = sKeys[0] as string
   for (let i = 0; i + m <= K.length; i++) {
@@ -466,7 +473,8 @@ function explainNotFound(ix: LineIndex, sKeys: string[]): string {
 /**
  * Apply SEARCH/REPLACE blocks in order, each to the result of the previous ones. Matching: exact lines first,
  * then whitespace-tolerant (trimmed lines, runs of spaces collapsed, blank lines ignored) with the replacement
- * re-indented to the matched location, then a unique in-line substring. With several matches, the one inside
+ * re-indented to the matched location, then the same with all whitespace removed ('loose'), then a unique
+ * in-line substring. With several matches, the one inside
  * the EVOLVE-BLOCK regions wins if it is alone there. Failed blocks are reported and skipped; good ones apply.
  */
 export function applySearchReplace(code: string, blocks: readonly SearchReplaceBlock[], opts: ApplyOptions = {}): ApplyResult {
@@ -544,6 +552,13 @@ export function applySearchReplace(code: string, blocks: readonly SearchReplaceB
       if (ws.length > 0) {
         tier = 'whitespace'
         found = pick(ws)
+      } else if (sKeys.length > 0) {
+        // models also re-space inside lines ("x=a+1" for "x = a + 1"): compare with all whitespace removed
+        const loose = whitespaceMatches(ix, sKeys.map(squeeze), true)
+        if (loose.length > 0) {
+          tier = 'loose'
+          found = pick(loose)
+        }
       }
     }
 
@@ -555,7 +570,7 @@ export function applySearchReplace(code: string, blocks: readonly SearchReplaceB
     if (found) {
       const m = found
       let newLines = r
-      if (tier === 'whitespace') {
+      if (tier === 'whitespace' || tier === 'loose') {
         const sFirst = s.find((l) => l.trim() !== '') as string
         newLines = rebaseIndent(r, sFirst, ix.lines[m.start] as string, /^\t/m.test(cur))
       }
