@@ -1,6 +1,7 @@
 import { accountRouter } from './routers/account.ts'
 import { auditRouter } from './routers/audit.ts'
 import { healthRouter } from './routers/health.ts'
+import { knowledgeRouter } from './routers/knowledge.ts'
 import { problemsRouter } from './routers/problems.ts'
 import { tokensRouter } from './routers/tokens.ts'
 import { usersRouter } from './routers/users.ts'
@@ -13,6 +14,7 @@ export const appRouter = router({
   tokens: tokensRouter,
   problems: problemsRouter,
   audit: auditRouter,
+  knowledge: knowledgeRouter,
 })
 
 export type AppRouter = typeof appRouter

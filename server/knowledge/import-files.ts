@@ -1,0 +1,115 @@
+// Reading a file or a folder from disk for import (the CLI does it on the user's machine, then
+// sends the texts to the API, so it works the same against a local or a remote server).
+// Hidden entries, dependency and build folders and symbolic links are not followed; unsupported,
+// binary and oversized files are reported as skipped with the reason, never silently dropped.
+import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs'
+import { isAbsolute, join, relative, resolve, sep } from 'node:path'
+import type { ImportFile, ImportResult } from './documents.ts'
+import { KnowledgeInputError } from './errors.ts'
+import { classifyPath } from './formats.ts'
+import { formatBytes, MAX_FILE_BYTES, MAX_IMPORT_DEPTH, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
+import { decodeText } from './validate.ts'
+
+const SKIP_DIRS = new Set(['node_modules', '__pycache__', 'dist', 'build', 'target', 'venv', '.venv', 'site-packages'])
+
+export interface CollectedFiles {
+  files: ImportFile[]
+  skipped: ImportResult[]
+  root: string
+}
+
+/** How a path is shown and stored: relative to the working folder when inside it, else absolute. */
+export function displayPath(abs: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, abs)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : abs
+}
+
+export function collectImportFiles(path: string, opts: { cwd?: string } = {}): CollectedFiles {
+  const cwd = opts.cwd ?? process.cwd()
+  const root = resolve(cwd, path)
+  let st: Stats
+  try {
+    st = lstatSync(root)
+  } catch {
+    throw new KnowledgeInputError(`${path}: no such file or folder`)
+  }
+  const files: ImportFile[] = []
+  const skipped: ImportResult[] = []
+  let total = 0
+  const take = (abs: string, size: number, single: boolean) => {
+    const shown = displayPath(abs, cwd)
+    const kind = classifyPath(abs)
+    if ('unsupported' in kind) {
+      if (single) throw new KnowledgeInputError(`${shown}: ${kind.unsupported}`)
+      skipped.push({ path: shown, status: 'skipped', reason: kind.unsupported })
+      return
+    }
+    if (size > MAX_FILE_BYTES) {
+      const reason = `${formatBytes(size)}, over the ${formatBytes(MAX_FILE_BYTES)} file limit`
+      if (single) throw new KnowledgeInputError(`${shown} is ${reason}; split it into smaller documents`)
+      skipped.push({ path: shown, status: 'skipped', reason })
+      return
+    }
+    let content: string
+    try {
+      content = decodeText(readFileSync(abs), shown)
+    } catch (e) {
+      if (single || !(e instanceof KnowledgeInputError)) throw e
+      skipped.push({ path: shown, status: 'skipped', reason: e.message })
+      return
+    }
+    if (files.length >= MAX_IMPORT_FILES) throw new KnowledgeInputError(`${path} holds more than ${MAX_IMPORT_FILES} importable files; import its subfolders one at a time`)
+    total += content.length
+    if (total > MAX_IMPORT_TOTAL_CHARS) throw new KnowledgeInputError(`${path} holds more than ${MAX_IMPORT_TOTAL_CHARS.toLocaleString('en-US')} characters of text; import its subfolders one at a time`)
+    files.push({ path: shown, content })
+  }
+  if (st.isSymbolicLink()) throw new KnowledgeInputError(`${path} is a symbolic link; give the path it points to`)
+  if (st.isFile()) {
+    take(root, st.size, true)
+    return { files, skipped, root }
+  }
+  if (!st.isDirectory()) throw new KnowledgeInputError(`${path} is neither a file nor a folder`)
+  const walk = (dir: string, depth: number) => {
+    if (depth > MAX_IMPORT_DEPTH) {
+      skipped.push({ path: displayPath(dir, cwd), status: 'skipped', reason: `deeper than ${MAX_IMPORT_DEPTH} folders` })
+      return
+    }
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue
+      const abs = join(dir, e.name)
+      if (e.isSymbolicLink()) {
+        skipped.push({ path: displayPath(abs, cwd), status: 'skipped', reason: 'symbolic link (not followed)' })
+      } else if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name)) walk(abs, depth + 1)
+      } else if (e.isFile()) {
+        take(abs, lstatSync(abs).size, false)
+      }
+    }
+  }
+  walk(root, 0)
+  if (files.length === 0 && skipped.length === 0) throw new KnowledgeInputError(`${path} holds no markdown, text or code files`)
+  return { files, skipped, root }
+}
+
+/**
+ * Splits files into batches under a size budget (their JSON-encoded bytes), so each API request
+ * stays under the server's 2 MiB body limit.
+ */
+export function batchFiles(files: ImportFile[], maxBytes = 1_500_000, maxFiles = 100): ImportFile[][] {
+  const out: ImportFile[][] = []
+  let cur: ImportFile[] = []
+  let size = 0
+  for (const f of files) {
+    const bytes = Buffer.byteLength(JSON.stringify(f.content)) + Buffer.byteLength(f.path) + 32
+    if (cur.length && (size + bytes > maxBytes || cur.length >= maxFiles)) {
+      out.push(cur)
+      cur = []
+      size = 0
+    }
+    cur.push(f)
+    size += bytes
+  }
+  if (cur.length) out.push(cur)
+  return out
+}
