@@ -258,7 +258,7 @@ describe('fuzz: well-formed edits with whitespace drift apply', () => {
     const rng = new Rng('fuzz')
     let ok = 0
     const failures: string[] = []
-    const TRIALS = 400
+    const TRIALS = Number(process.env.FUZZ_TRIALS ?? 400)
     for (let t = 0; t < TRIALS; t++) {
       const lines = randomProgram(rng)
       const start = lines.indexOf('# EVOLVE-BLOCK-START') + 1
@@ -289,7 +289,7 @@ describe('fuzz: well-formed edits with whitespace drift apply', () => {
       // drift applied to both sides as a model would
       let s = original.slice()
       let r = edited.slice()
-      const drift = rng.int(7)
+      const drift = rng.int(8)
       const mapBoth = (f: (l: string) => string) => {
         s = s.map(f)
         r = r.map(f)
@@ -302,6 +302,7 @@ describe('fuzz: well-formed edits with whitespace drift apply', () => {
       if (drift === 4) mapBoth((l) => (rng.chance(0.5) ? l + '   ' : l)) // trailing spaces
       if (drift === 5) s = s.filter((l) => l.trim() !== '') // model dropped blank lines from the search
       if (drift === 6) mapBoth((l) => (l.trim() ? l.slice(common) + (rng.chance(0.3) ? ' ' : '') : l))
+      if (drift === 7) s = s.map((l) => l.replace(/ ([=+\-*/>]) /g, '$1')) // the model re-spaced the quoted lines
       const fenced = rng.chance(0.5)
       let answer =
         (rng.chance(0.3) ? '<think>\nLet me think about lines.\n=======\n</think>\n' : '') +
@@ -313,11 +314,13 @@ describe('fuzz: well-formed edits with whitespace drift apply', () => {
       if (rng.chance(0.2)) answer = answer.replace(/\n/g, '\r\n')
 
       const parsed = parseAnswer(answer, 'python')
-      const res = applySearchReplace(lines.join('\n'), parsed.blocks)
-      const norm = (x: string) => x.split('\n').map((l) => l.trimEnd()).join('\n')
-      if (res.failed.length === 0 && norm(res.code) === norm(expected)) ok++
+      const crlfCode = rng.chance(0.1)
+      const res = applySearchReplace(crlfCode ? lines.join('\r\n') : lines.join('\n'), parsed.blocks)
+      const norm = (x: string) => x.replace(/\r\n/g, '\n').split('\n').map((l) => l.trimEnd()).join('\n')
+      if (res.failed.length === 0 && norm(res.code) === norm(expected) && (!crlfCode || res.code.includes('\r\n'))) ok++
       else if (failures.length < 3) failures.push(`drift ${drift}: ${JSON.stringify(res.failed)}\n${res.code}\n---expected---\n${expected}`)
     }
+    if (process.env.FUZZ_TRIALS) console.log(`fuzz: ${ok}/${TRIALS} applied as expected`)
     expect(ok / TRIALS, failures.join('\n=====\n')).toBeGreaterThanOrEqual(0.99)
   })
 })
