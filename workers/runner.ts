@@ -209,7 +209,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     removeTree(dir) // leftovers of a previous process with the same id
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     if (chownTo !== null) chownSync(dir, chownTo, chownTo)
-    slots.push({ index: i, dir, sandbox: new SandboxSlot({ isolation, slotDir: dir, hide, log: opts.log }), busy: false, seq: 0 })
+    slots.push({ index: i, dir, sandbox: new SandboxSlot({ isolation, slotDir: dir, hide, gpu, log: opts.log }), busy: false, seq: 0 })
   }
   const waiters: ((s: Slot) => void)[] = []
   let completed = 0
@@ -234,13 +234,14 @@ export function createRunner(opts: RunnerOptions): Runner {
     slot: Slot,
     jobDir: string,
     name: string,
-    step: { argv: string[]; python?: boolean; cwd: string; env: Record<string, string>; timeoutS: number; cpuS: number; asMb: number | null },
+    step: { argv: string[]; python?: boolean; cwd: string; env: Record<string, string>; timeoutS: number; cpuS: number; asMb: number | null; nproc?: number },
   ): Promise<StepOutput> {
     const fm = join(jobDir, '.fm')
     const stdout = join(fm, `${name}.stdout`)
     const stderr = join(fm, `${name}.stderr`)
     const resultPath = join(fm, `${name}.result.json`)
-    const limits: StepLimits = { cpu: step.cpuS, nproc: nproc + 6, fsize, nofile: 1024 }
+    // + the launcher's own processes in the sandbox's user namespace (bwrap's init, launcher, A, B)
+    const limits: StepLimits = { cpu: step.cpuS, nproc: (step.nproc ?? nproc) + 6, fsize, nofile: step.nproc ? 4096 : 1024 }
     if (step.asMb !== null) limits.as = Math.round(step.asMb * 1024 * 1024)
     const res = await slot.sandbox.run({
       argv: step.argv,
@@ -404,6 +405,8 @@ export function createRunner(opts: RunnerOptions): Runner {
   ): Promise<EvalResult> {
     const { memoryMb, cpuS, timeoutS } = job.limits
     const noAs = job.needs.gpu || spec.limits.gpu // CUDA reserves far more address space than it uses
+    // inline CUDA builds (ninja, nvcc) run many processes at once
+    const stepNproc = noAs ? Math.max(nproc, 512) : undefined
     const childSandbox =
       isolation.mode === 'userns' && isolation.layers.find((l) => l.name === 'child-sandbox')?.active
         ? { mode: 'bwrap', bwrap: which('bwrap'), hide: [jobDir], root: join(jobDir, '.fm', 'child') }
@@ -441,6 +444,7 @@ export function createRunner(opts: RunnerOptions): Runner {
         timeoutS: compileTimeout,
         cpuS: compileTimeout,
         asMb: noAs ? null : Math.max(memoryMb, AS_FLOOR.compile),
+        nproc: stepNproc,
       })
       const fail = classifyExit(out.res, { timeoutS: compileTimeout, cpuS: compileTimeout, memoryMb: Math.max(memoryMb, AS_FLOOR.compile), stderrTail: out.stderr, stdoutTail: out.stdout, what: 'the compiler' })
       if (fail || !existsSync(output)) {
@@ -457,7 +461,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     const remaining = () => Math.max(1, (deadline - performance.now()) / 1000)
     const runEval = async (name: string, argvSpec: { argv: string[]; python?: boolean; asMb: number | null }) => {
       const t = remaining()
-      const out = await runStep(slot, jobDir, name, { ...argvSpec, cwd: problemDir, env, timeoutS: t, cpuS, asMb: noAs ? null : argvSpec.asMb })
+      const out = await runStep(slot, jobDir, name, { ...argvSpec, cwd: problemDir, env, timeoutS: t, cpuS, asMb: noAs ? null : argvSpec.asMb, nproc: stepNproc })
       addEvaluatorMs(out.res.wallMs)
       return interpret(out, { timeoutS: Math.round(t * 10) / 10, cpuS, memoryMb: argvSpec.asMb ?? memoryMb, what: 'the evaluator' })
     }

@@ -13,7 +13,7 @@
 // Fallbacks: `unshare` as root (namespaces without a user namespace; the launcher drops the uid)
 // and none (rlimits, a subreaper and a process-tree kill; no network isolation), each announced.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -254,7 +254,18 @@ export function traversable(path: string, uid: number): boolean {
   }
 }
 
-function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number }): string[] {
+/** NVIDIA device nodes: bwrap's --dev gives a minimal /dev without them */
+function gpuDevices(): string[] {
+  try {
+    return readdirSync('/dev')
+      .filter((n) => n.startsWith('nvidia'))
+      .map((n) => join('/dev', n))
+  } catch {
+    return []
+  }
+}
+
+function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number; gpu?: boolean }): string[] {
   const args = [
     '--unshare-user',
     '--unshare-pid',
@@ -282,6 +293,7 @@ function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number }): string
     '--tmpfs',
     '/dev/shm',
   ]
+  if (o.gpu) for (const d of gpuDevices()) args.push('--dev-bind', d, d)
   for (const p of o.hide) {
     // what the sandbox uid cannot even reach needs no mask (and bwrap, running as that uid, could not place one)
     if (!existsSync(p) || (o.uid !== undefined && !traversable(dirname(p), o.uid))) continue
@@ -342,6 +354,8 @@ export interface SlotOptions {
   /** the only writable folder of this slot's sandbox (created by the runner, owned by the sandbox uid) */
   slotDir: string
   hide?: string[]
+  /** expose the GPU's device nodes */
+  gpu?: boolean
   log?: (line: string) => void
 }
 
@@ -380,7 +394,7 @@ export class SandboxSlot {
     const py = [PYTHON, '-s', LAUNCHER, JSON.stringify(cfg)]
     if (iso.mode === 'userns') {
       const pre = isRoot() ? dropPrivileges(which('setpriv')!, uid) : []
-      return [...pre, which('bwrap')!, ...bwrapArgs({ hide, binds: [this.opts.slotDir], uid: isRoot() ? uid : process.getuid?.() }), '--chdir', this.opts.slotDir, '--', ...py]
+      return [...pre, which('bwrap')!, ...bwrapArgs({ hide, binds: [this.opts.slotDir], uid: isRoot() ? uid : process.getuid?.(), gpu: this.opts.gpu }), '--chdir', this.opts.slotDir, '--', ...py]
     }
     if (iso.mode === 'rootns') return [which('unshare')!, ...UNSHARE_ARGS, '--', ...py]
     return py
