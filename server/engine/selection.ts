@@ -117,6 +117,8 @@ export interface SelectorOptions {
 
 interface Entry {
   m: SelectionMember
+  /** addition order (ties in score go to the earlier member) */
+  seq: number
   vec: Vector | null
   cluster: number
   /** position in the eligible array and in its cluster's array */
@@ -154,8 +156,9 @@ export class IslandSelector {
   private topCache: Entry[] | null = null
   /** whether topCache holds every eligible member (small islands) */
   private topCacheAll = false
-  private diversityCache: { value: number; at: number } | null = null
+  private diversityValue = 0
   private version = 0
+  private seq = 0
 
   constructor(opts: SelectorOptions) {
     this.direction = opts.direction
@@ -182,14 +185,19 @@ export class IslandSelector {
     return this.byId.get(id)?.cluster
   }
 
-  private better = (a: Entry, b: Entry) => isBetter(a.m.score, b.m.score, this.direction)
+  /**
+   * A strict total order: better score first, then the earlier addition. Ties never depend on array order or
+   * on when a cache was built, so a state rebuilt by replaying the same adds selects exactly the same way.
+   */
+  private better = (a: Entry, b: Entry) =>
+    isBetter(a.m.score, b.m.score, this.direction) || (!isBetter(b.m.score, a.m.score, this.direction) && a.seq < b.seq)
 
   /** add or replace a member; ineligible members (invalid and not pinned, or banned) are simply not kept */
   add(m: SelectionMember): void {
     if (this.byId.has(m.id)) this.remove(m.id)
     if (!isEligible(m)) return
     const vec = m.vector ?? m.sketch?.vector ?? null
-    const e: Entry = { m, vec, cluster: 0, pos: this.eligible.length, cpos: 0 }
+    const e: Entry = { m, vec, seq: this.seq++, cluster: 0, pos: this.eligible.length, cpos: 0 }
     this.eligible.push(e)
     this.byId.set(m.id, e)
     if (m.pinned) this.pinned.add(m.id)
@@ -199,6 +207,8 @@ export class IslandSelector {
     this.version++
     this.addsSinceRefit++
     this.maintain()
+    // small islands change fast: refresh on every change below 64 members, then every 20 changes
+    if (this.eligible.length < 64 || this.version % 20 === 0) this.refreshDiversity()
   }
 
   /** pin/unpin, ban, new score: re-add with the new fields */
@@ -226,6 +236,7 @@ export class IslandSelector {
       if (i >= 0) this.topCache.splice(i, 1)
     }
     this.version++
+    if (this.eligible.length < 64 || this.version % 20 === 0) this.refreshDiversity()
     return true
   }
 
@@ -343,9 +354,15 @@ export class IslandSelector {
     return this.clusterBest[c] ?? null
   }
 
-  /** the island's mean pairwise code distance, sampled, cached for 20 membership changes */
+  /**
+   * The island's mean pairwise code distance (sampled). Recomputed inside add/remove every 20 membership
+   * changes, never lazily: its value then depends only on the sequence of changes, not on when it was read.
+   */
   diversity(): number {
-    if (this.diversityCache && this.version - this.diversityCache.at < 20) return this.diversityCache.value
+    return this.diversityValue
+  }
+
+  private refreshDiversity(): void {
     const sk: CodeSketch[] = []
     const n = this.eligible.length
     // a deterministic stride sample of at most 64 sketched members, then 200 sampled pairs
@@ -354,9 +371,7 @@ export class IslandSelector {
       const s = (this.eligible[i] as Entry).m.sketch
       if (s) sk.push(s)
     }
-    const value = sk.length >= 2 ? meanPairwiseDistance(sk, { maxPairs: 200, seed: 'selector-diversity' }) : 0
-    this.diversityCache = { value, at: this.version }
-    return value
+    this.diversityValue = sk.length >= 2 ? meanPairwiseDistance(sk, { maxPairs: 200, seed: 'selector-diversity' }) : 0
   }
 
   /** the k best eligible members, best first (cached: O(1) while the top does not change) */
