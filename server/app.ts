@@ -4,16 +4,20 @@ import type { Db } from './db.ts'
 import type { Auth } from './auth/auth.ts'
 import { EventBus } from './events.ts'
 import type { Logger } from './log.ts'
+import type { EngineManager } from './runs/manager.ts'
+import type { EvaluationBackend } from './contracts/evaluation.ts'
 
 export interface AppServices {
   db: Db
   auth: Auth | null
   events: EventBus
   log: Logger
-  /** filled by the engine and workers when this process runs them */
-  extensions: Record<string, unknown>
+  /** the engine, when this process drives runs (fm-agent start / engine) */
+  runs: EngineManager | null
+  /** the evaluation backend the engine uses, when this process has one */
+  backend: EvaluationBackend | null
 }
 
 export function createAppServices(db: Db, auth: Auth | null, log: Logger): AppServices {
-  return { db, auth, events: new EventBus(), log, extensions: {} }
+  return { db, auth, events: new EventBus(), log, runs: null, backend: null }
 }

@@ -13,6 +13,9 @@ import { syncBuiltinProblems } from './services/problems.ts'
 import { ensureSecret } from './services/settings.ts'
 import { createToken } from './services/tokens.ts'
 import { ensureAdmin } from './services/users.ts'
+import { EngineManager } from './runs/manager.ts'
+import { createBackend } from './runs/runtime.ts'
+import { knowledgeHooks } from './runs/hooks.ts'
 
 export interface ServerOptions {
   env: Env
@@ -85,12 +88,18 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       writeLocalToken(opts.dataDir, t.token)
       db.lock?.update({ apiUrl: http.url })
     }
+    // the engine and its evaluation workers; runs that were active when the last process died resume
+    app.backend = await createBackend({ db, log, workers: env.FM_WORKERS })
+    app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log, hooks: knowledgeHooks(db, log) })
+    await app.runs.resumeActive()
     const running = http
     return {
       app,
       http: running,
       url,
       async stop() {
+        await app.runs?.stopAll().catch(() => undefined)
+        await app.backend?.close().catch(() => undefined)
         await running.close().catch(() => undefined)
         if (localTokenId) await db.prisma.apiToken.update({ where: { id: localTokenId }, data: { revokedAt: new Date() } }).catch(() => undefined)
         await db.close()

@@ -3,6 +3,7 @@ import { auditRouter } from './routers/audit.ts'
 import { healthRouter } from './routers/health.ts'
 import { knowledgeRouter } from './routers/knowledge.ts'
 import { problemsRouter } from './routers/problems.ts'
+import { runsRouter } from './routers/runs.ts'
 import { tokensRouter } from './routers/tokens.ts'
 import { usersRouter } from './routers/users.ts'
 import { createCallerFactory, router } from './trpc.ts'
@@ -14,6 +15,7 @@ export const appRouter = router({
   tokens: tokensRouter,
   problems: problemsRouter,
   audit: auditRouter,
+  runs: runsRouter,
   knowledge: knowledgeRouter,
 })
 

@@ -7,6 +7,7 @@ import type { AppServices } from '../app.ts'
 import { type Actor, type Role, roleAtLeast } from '../auth/roles.ts'
 import { resolveToken, type TokenScope } from '../services/tokens.ts'
 import { UserError } from '../services/users.ts'
+import { BadInputError, ConflictError, NotFoundError } from '../errors.ts'
 
 export type Access = 'public' | Role
 export interface Meta {
@@ -42,10 +43,7 @@ export async function createContext(app: AppServices, headers: Headers): Promise
   return { app, actor: null, tokenScope: null, headers }
 }
 
-/** Errors that services throw on bad requests; everything else is an internal error. */
-export class NotFoundError extends Error {}
-export class ConflictError extends Error {}
-export class BadInputError extends Error {}
+export { BadInputError, ConflictError, NotFoundError }
 
 const t = initTRPC
   .context<Context>()

@@ -26,6 +26,11 @@ const COMMANDS: Record<string, Loader> = {
   start: async () => (await import('./commands/start.ts')).start,
   problems: async () => (await import('./commands/problems.ts')).problems,
   user: async () => (await import('./commands/user.ts')).user,
+  run: async () => (await import('./commands/run.ts')).run,
+  resume: async () => (await import('./commands/resume.ts')).resume,
+  runs: async () => (await import('./commands/runs.ts')).runs,
+  export: async () => (await import('./commands/export.ts')).exportCommand,
+  import: async () => (await import('./commands/import.ts')).importCommand,
 }
 
 /** Commands added by later parts of the system register here (run, worker, kb …). */

@@ -155,6 +155,7 @@ CREATE TABLE "runs" (
     "best_score" DOUBLE PRECISION,
     "best_candidate_id" TEXT,
     "next_seq" INTEGER NOT NULL DEFAULT 0,
+    "engine_state" JSONB NOT NULL DEFAULT '{}',
     "lease_owner" TEXT,
     "lease_until" TIMESTAMP(3),
     "created_by_id" TEXT,

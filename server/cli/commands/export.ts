@@ -1,0 +1,29 @@
+import { writeFileSync } from 'node:fs'
+import { connectApi } from '../../api/client.ts'
+import { exportRun } from '../../runs/service.ts'
+import { parse, UsageError } from '../args.ts'
+import type { Command } from '../main.ts'
+
+export const exportCommand: Command = {
+  summary: 'write a run as JSON: every candidate with its code, metrics and artifacts',
+  usage: 'fm-agent export <runId> [--out FILE] [--data-dir DIR]',
+  async run({ argv, env, log, dataDir, out }) {
+    const { values, positionals } = parse('export', argv, { out: { type: 'string' } }, 1)
+    if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
+    const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
+    try {
+      const data = api.remote ? await api.query('runs.export', { runId: positionals[0] }) : await exportRun(api.app!.db, positionals[0])
+      const text = JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))
+      if (values.out) {
+        writeFileSync(values.out as string, text)
+        log.info(`wrote ${values.out} (${(text.length / 1024).toFixed(0)} KiB)`)
+      } else out(text)
+      return 0
+    } catch (e) {
+      if ((e as Error).message.startsWith('no run')) throw new UsageError((e as Error).message)
+      throw e
+    } finally {
+      await api.close()
+    }
+  },
+}

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs'
+import { connectApi } from '../../api/client.ts'
+import { importRun } from '../../runs/service.ts'
+import { parse, UsageError } from '../args.ts'
+import type { Command } from '../main.ts'
+
+export const importCommand: Command = {
+  summary: 'import a run exported with fm-agent export',
+  usage: 'fm-agent import <file> [--data-dir DIR]',
+  async run({ argv, env, log, dataDir, out }) {
+    const { values, positionals } = parse('import', argv, {}, 1)
+    if (!positionals[0]) throw new UsageError('which file?')
+    let data: unknown
+    try {
+      data = JSON.parse(readFileSync(positionals[0], 'utf8'))
+    } catch (e) {
+      throw new UsageError(`${positionals[0]}: ${(e as Error).message}`)
+    }
+    const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log })
+    try {
+      if (api.remote) throw new UsageError('stop the server first: importing writes the database directly')
+      const r = await importRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, data).catch((e: Error) => {
+        throw new UsageError(e.message)
+      })
+      out(`imported run ${r.runId} with ${r.candidates} candidates`)
+      return 0
+    } finally {
+      await api.close()
+    }
+  },
+}

@@ -1,0 +1,93 @@
+import { existsSync, statSync } from 'node:fs'
+import { connectApi } from '../../api/client.ts'
+import { parseModelSpec } from '../../llm/config.ts'
+import { importProblem } from '../../services/problems.ts'
+import type { RunConfigInput } from '../../runs/config.ts'
+import { createRun } from '../../runs/service.ts'
+import { intOption, parse, UsageError } from '../args.ts'
+import type { Command } from '../main.ts'
+import { driveLocally, exitCodeFor, followRemotely, summaryJson, summaryText } from '../run-driver.ts'
+
+export const run: Command = {
+  summary: 'run the search headless on a problem (a built-in id or a problem folder)',
+  usage:
+    'fm-agent run <problem-id|folder> [--operators local | --model provider:model …] [--max-evals N] [--islands K] [--seed S]\n' +
+    '                 [--concurrency N] [--selection adaptive|top-k|uniform] [--workers N] [--json] [--data-dir DIR]',
+  async run({ argv, env, log, dataDir, out }) {
+    const { values, positionals } = parse(
+      'run',
+      argv,
+      {
+        operators: { type: 'string' },
+        model: { type: 'string', multiple: true },
+        'max-evals': { type: 'string' },
+        islands: { type: 'string' },
+        seed: { type: 'string' },
+        concurrency: { type: 'string' },
+        selection: { type: 'string' },
+        workers: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      1,
+    )
+    const target = positionals[0]
+    if (!target) throw new UsageError('which problem? give a problem id (fm-agent problems) or a folder')
+    if (values.operators !== undefined && values.operators !== 'local') throw new UsageError('--operators takes "local" (or use --model provider:model)')
+    const models = ((values.model as string[] | undefined) ?? []).map((m) => {
+      try {
+        return parseModelSpec(m)
+      } catch (e) {
+        throw new UsageError((e as Error).message)
+      }
+    })
+    if (models.length && values.operators) throw new UsageError('choose --operators local or --model, not both')
+    const selection = values.selection as string | undefined
+    if (selection && !['adaptive', 'top-k', 'uniform'].includes(selection)) throw new UsageError('--selection is adaptive, top-k or uniform')
+    const config: RunConfigInput = {
+      mutator: models.length ? 'llm' : 'local',
+      models,
+      ...(values['max-evals'] !== undefined ? { budget: { maxEvals: intOption('max-evals', values['max-evals'], 1, 10_000_000)! } } : {}),
+      ...(values.islands !== undefined ? { islands: intOption('islands', values.islands, 1, 64) } : {}),
+      ...(values.seed !== undefined ? { seed: intOption('seed', values.seed, 0, 2 ** 31 - 1) } : {}),
+      ...(values.concurrency !== undefined ? { concurrency: intOption('concurrency', values.concurrency, 1, 1024) } : {}),
+      ...(selection ? { selection: selection as 'adaptive' } : {}),
+    }
+    const workers = intOption('workers', values.workers, 1, 256)
+    const isFolder = existsSync(target) && statSync(target).isDirectory()
+    const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log })
+    try {
+      let problemId = target
+      if (isFolder) {
+        if (api.remote) problemId = (await api.mutate<{ id: string }>('problems.import', { path: target })).id
+        else {
+          const r = await importProblem(api.app!.db, target).catch((e: Error) => {
+            throw new UsageError(e.message)
+          })
+          for (const w of r.warnings) log.warn(w)
+          problemId = r.id
+        }
+      }
+      let runId: string
+      let maxEvals: number
+      if (api.remote) {
+        const created = await api.mutate<{ id: string; config: { budget: { maxEvals: number } } }>('runs.create', { problemId, config }).catch((e: Error) => {
+          throw new UsageError(e.message)
+        })
+        runId = created.id
+        maxEvals = created.config.budget.maxEvals
+      } else {
+        const created = await createRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, { problemId, config }).catch((e: Error) => {
+          throw new UsageError(e.message)
+        })
+        runId = created.id
+        maxEvals = created.config.budget.maxEvals
+      }
+      log.info(`run ${runId} on ${problemId}: ${config.mutator === 'llm' ? models.map((m) => `${m.provider}:${m.model}`).join(', ') : 'offline program operators'}, up to ${maxEvals} evaluations`)
+      const summary = api.remote ? await followRemotely(api, runId, maxEvals, log) : await driveLocally(api, runId, maxEvals, log, { workers })
+      out(values.json ? summaryJson(summary) : summaryText(summary))
+      return exitCodeFor(summary.status)
+    } finally {
+      await api.close()
+    }
+  },
+}

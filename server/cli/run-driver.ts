@@ -1,0 +1,97 @@
+// Drives one run to its end from the command line: progress on stderr, the summary on stdout.
+// In-process when this process can open the database; through the server's API when a running
+// server holds the data folder.
+import type { ApiClient } from '../api/client.ts'
+import type { Logger } from '../log.ts'
+import { FINAL_STATUSES, type RunStatus } from '../runs/config.ts'
+import { EngineManager } from '../runs/manager.ts'
+import { createBackend } from '../runs/runtime.ts'
+import { runSummary, type RunSummary } from '../runs/service.ts'
+import { knowledgeHooks } from '../runs/hooks.ts'
+
+export function fmtScore(s: number | null | undefined) {
+  if (s === null || s === undefined) return '–'
+  return Math.abs(s) >= 1000 ? s.toFixed(1) : Number(s.toPrecision(7)).toString()
+}
+
+export function progressLine(s: Pick<RunSummary, 'runId' | 'evaluations' | 'best' | 'seedScore' | 'status'>, maxEvals: number, rate?: number) {
+  return `run ${s.runId.slice(0, 8)} ${s.status}: ${s.evaluations}/${maxEvals} evaluations · best ${fmtScore(s.best?.score)} (seed ${fmtScore(s.seedScore)})${rate ? ` · ${rate.toFixed(1)} eval/s` : ''}`
+}
+
+export function exitCodeFor(status: RunStatus) {
+  return status === 'failed' ? 1 : 0
+}
+
+/** Runs to the end in this process. */
+export async function driveLocally(api: ApiClient, runId: string, maxEvals: number, log: Logger, opts: { workers?: number }) {
+  const app = api.app!
+  const backend = await createBackend({ db: app.db, log, workers: opts.workers })
+  const manager = new EngineManager({ db: app.db, backend, events: app.events, log, hooks: knowledgeHooks(app.db, log) })
+  let last = 0
+  const started = Date.now()
+  let count = 0
+  const unsubscribe = app.events.subscribe(runId, (e) => {
+    if (e.type !== 'candidate') return
+    count++
+    const now = Date.now()
+    if (now - last < 1000) return
+    last = now
+    void runSummary(app.db, runId).then((s) => log.info(progressLine(s, maxEvals, count / ((now - started) / 1000))))
+  })
+  const onSignal = () => {
+    log.info('interrupted: stopping the run (the evaluations in flight are abandoned)')
+    manager.get(runId)?.stop('interrupted from the command line')
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    await manager.launch(runId)
+  } finally {
+    unsubscribe()
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await backend.close().catch(() => undefined)
+  }
+  return runSummary(app.db, runId)
+}
+
+/** Follows a run that a server drives, until it ends. */
+export async function followRemotely(api: ApiClient, runId: string, maxEvals: number, log: Logger): Promise<RunSummary> {
+  let last = ''
+  for (;;) {
+    const s = await api.query<RunSummary>('runs.summary', { runId })
+    const line = progressLine(s, maxEvals)
+    if (line !== last) log.info(line)
+    last = line
+    if (FINAL_STATUSES.includes(s.status) || s.status === 'paused') return s
+    await new Promise((r) => setTimeout(r, 1000))
+  }
+}
+
+/** The `--json` summary line (a contract, see DESIGN.md). */
+export function summaryJson(s: RunSummary) {
+  return JSON.stringify({
+    runId: s.runId,
+    status: s.status,
+    evaluations: s.evaluations,
+    seedScore: s.seedScore,
+    best: s.best,
+    islands: s.islands,
+    diversity: s.diversity,
+    direction: s.direction,
+    statusReason: s.statusReason,
+    perIsland: s.perIsland,
+    spendUsd: s.spendUsd,
+  })
+}
+
+export function summaryText(s: RunSummary) {
+  const lines = [
+    `run ${s.runId}: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}`,
+    `  problem ${s.problemId} (${s.direction === 'max' ? 'maximize' : 'minimize'}), ${s.evaluations} evaluations`,
+    `  seed ${fmtScore(s.seedScore)} → best ${fmtScore(s.best?.score)}${s.best ? ` (candidate ${s.best.candidateId})` : ''}`,
+    `  diversity: ${Object.entries(s.diversity).map(([k, v]) => `${k} ${v}`).join(', ') || '–'}`,
+    ...s.perIsland.map((i) => `  island ${i.island}: best ${fmtScore(i.best)}, ${i.population} members, ${Object.entries(i.diversity).map(([k, v]) => `${k} ${v}`).join(', ')}`),
+  ]
+  return lines.join('\n')
+}

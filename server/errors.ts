@@ -1,0 +1,5 @@
+// Errors services throw for bad requests. The API maps them to status codes (server/api/trpc.ts);
+// the CLI prints their message. Anything else is an internal error.
+export class NotFoundError extends Error {}
+export class ConflictError extends Error {}
+export class BadInputError extends Error {}

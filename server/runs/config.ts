@@ -1,0 +1,59 @@
+// A run's configuration: snapshotted when the run is created (with the problem), so a run can
+// be resumed, exported and compared later exactly as it was started. Bounded everywhere.
+import { z } from 'zod'
+import { ModelConfig } from '../llm/config.ts'
+
+export const LLM_OPERATORS = ['diff', 'rewrite', 'crossover'] as const
+export const LOCAL_OPERATOR_NAMES = ['perturb', 'crossover-literals', 'crossover-blocks', 'swap'] as const
+
+const weights = <T extends readonly string[]>(names: T) =>
+  z.partialRecord(z.enum(names), z.number().min(0).max(1000))
+
+export const RunConfig = z
+  .object({
+    islands: z.number().int().min(1).max(64).default(4),
+    populationPerIsland: z.number().int().min(2).max(10_000).default(40),
+    /** evaluations in flight at once (0: as many as the workers can take) */
+    concurrency: z.number().int().min(0).max(1024).default(0),
+    migrationInterval: z.number().int().min(1).max(1_000_000).default(40),
+    migrationRate: z.number().min(0).max(1).default(0.1),
+    /** where mutations come from: offline program operators, or LLMs */
+    mutator: z.enum(['local', 'llm']).default('local'),
+    localOperators: weights(LOCAL_OPERATOR_NAMES).default({}),
+    llmOperators: weights(LLM_OPERATORS).default({ diff: 0.6, rewrite: 0.2, crossover: 0.2 }),
+    models: z.array(ModelConfig).max(16).default([]),
+    selection: z.enum(['adaptive', 'top-k', 'uniform']).default('adaptive'),
+    /** 0: exploit the best; 1: explore broadly. Experts may change it mid-run. */
+    exploration: z.number().min(0).max(1).default(0.3),
+    /** candidates at least this similar (0..1) to an existing one on the island are rejected */
+    noveltyThreshold: z.number().min(0.5).max(1).default(0.995),
+    stagnationWindow: z.number().int().min(2).max(1_000_000).default(40),
+    /** cold start: candidates made by the differently configured generators, before clustering */
+    coldStartSize: z.number().int().min(0).max(10_000).optional(),
+    promptTokenBudget: z.number().int().min(500).max(1_000_000).default(8000),
+    budget: z
+      .object({
+        maxEvals: z.number().int().min(1).max(10_000_000).default(300),
+        maxSpendUsd: z.number().min(0).max(1_000_000).optional(),
+        maxWallS: z.number().min(1).max(30 * 86_400).optional(),
+      })
+      .default({ maxEvals: 300 }),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  })
+  .superRefine((c, ctx) => {
+    if (c.mutator === 'llm' && c.models.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['models'], message: 'an LLM run needs at least one model (or use the local operators)' })
+    }
+  })
+
+export type RunConfig = z.infer<typeof RunConfig>
+export type RunConfigInput = z.input<typeof RunConfig>
+
+export const RUN_STATUSES = ['created', 'cold-start', 'evolving', 'paused', 'completed', 'stopped', 'failed'] as const
+export type RunStatus = (typeof RUN_STATUSES)[number]
+export const ACTIVE_STATUSES: RunStatus[] = ['created', 'cold-start', 'evolving']
+export const FINAL_STATUSES: RunStatus[] = ['completed', 'stopped', 'failed']
+
+export function coldStartSize(c: RunConfig): number {
+  return c.coldStartSize ?? Math.min(4 * c.islands + 4, Math.max(8, Math.floor(c.budget.maxEvals / 6)))
+}

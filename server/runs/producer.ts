@@ -1,0 +1,185 @@
+// Where new candidate programs come from: offline program operators, or models through the
+// prompt builder and the answer parser. Pure with respect to storage: returns what to persist.
+import { buildPrompt, type PromptCandidate, type PromptMode, type PromptRecord } from '../engine/prompt.ts'
+import { applySearchReplace, describeApply, parseAnswer } from '../engine/diff.ts'
+import { checkOutsideUnchanged, spliceFromEdited } from '../engine/code.ts'
+import { applyLocalOperator, applyAnyLocalOperator, LOCAL_OPERATOR_VARIANTS, type LocalOperatorName, type StepAdapter } from '../engine/operators-local.ts'
+import type { Rng } from '../engine/rng.ts'
+import type { Ensemble } from '../llm/ensemble.ts'
+import type { RunConfig } from './config.ts'
+import type { ProblemSnapshot } from './service.ts'
+
+export interface Produced {
+  code: string
+  origin: 'mutation' | 'crossover' | 'cold-start'
+  operator: string
+  operatorParams: Record<string, unknown>
+  description: string
+  parentIds: string[]
+  model?: string
+  prompt?: string
+  response?: string
+  promptRecord?: PromptRecord
+  tokensIn: number
+  tokensOut: number
+  costUsd: number
+  /** the bandit arm this came from */
+  arm: string
+}
+
+export interface Rejected {
+  rejected: true
+  reason: string
+  parentIds: string[]
+  operator: string
+  model?: string
+  prompt?: string
+  response?: string
+  tokensIn: number
+  tokensOut: number
+  costUsd: number
+  arm: string
+  /** why, fed back into the next prompt of the island */
+  feedback?: string
+}
+
+export type ProduceResult = Produced | Rejected
+
+/** Offline arms: the variants of literal perturbation and swap, plus the two crossovers. */
+export const LOCAL_ARMS = [
+  ...LOCAL_OPERATOR_VARIANTS.map((v) => ({ id: v.id, operator: v.operator as LocalOperatorName, options: v.options })),
+  { id: 'crossover-literals', operator: 'crossover-literals' as const, options: {} },
+  { id: 'crossover-blocks', operator: 'crossover-blocks' as const, options: {} },
+]
+
+export function localArmWeights(config: RunConfig) {
+  const w = config.localOperators
+  return LOCAL_ARMS.map((a) => ({ id: a.id, weight: (w[a.operator] ?? 1) * (a.operator === 'perturb' ? 1.5 : 1) }))
+}
+
+export function produceLocal(
+  arm: string,
+  parent: { id: string; code: string },
+  mate: { id: string; code: string } | null,
+  language: string,
+  rng: Rng,
+  adapter: StepAdapter,
+): ProduceResult {
+  const spec = LOCAL_ARMS.find((a) => a.id === arm) ?? LOCAL_ARMS[0]
+  const input = { code: parent.code, language, mate: mate?.code }
+  const opts = spec.operator === 'perturb' ? { perturb: { ...spec.options.perturb, adapter } } : spec.options
+  let r = applyLocalOperator(spec.operator, input, rng, opts)
+  // an operator that does not apply here (no literal, no mate…) falls back to any that does
+  if (!r) r = applyAnyLocalOperator(input, rng, undefined, { perturb: { adapter } })
+  if (!r) return { rejected: true, reason: 'no offline operator applies to this program', parentIds: [parent.id], operator: spec.operator, tokensIn: 0, tokensOut: 0, costUsd: 0, arm }
+  const crossover = r.operator.startsWith('crossover') && mate
+  return {
+    code: r.code,
+    origin: crossover ? 'crossover' : 'mutation',
+    operator: `local:${r.operator}`,
+    operatorParams: { ...r.params, arm },
+    description: r.description,
+    parentIds: crossover ? [parent.id, mate!.id] : [parent.id],
+    tokensIn: 0,
+    tokensOut: 0,
+    costUsd: 0,
+    arm,
+  }
+}
+
+export const COLD_START_STRATEGIES = [
+  'Greedy: build the solution step by step, always taking the locally best choice, then polish it.',
+  'Constructive: design a clean constructive algorithm from the structure of the problem.',
+  'Local search: start from a reasonable solution and improve it with many small moves (hill climbing, simulated annealing).',
+  'Mathematical insight: exploit symmetry, known bounds or a closed-form construction.',
+]
+
+export interface LlmProduceInput {
+  mode: PromptMode
+  modelId: string
+  problem: ProblemSnapshot
+  parent: PromptCandidate & { artifacts?: Record<string, unknown> }
+  mate?: PromptCandidate | null
+  inspirations: Array<PromptCandidate & { kind?: 'elite' | 'diverse' }>
+  guidance: Array<{ id: string; text: string; scope?: string }>
+  knowledge: Array<{ id: string; text: string; title?: string; source?: string }>
+  lessons: string[]
+  notes: string[]
+  strategy?: string
+  temperature?: number
+  tokenBudget: number
+  signal?: AbortSignal
+}
+
+export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInput): Promise<ProduceResult> {
+  const { problem, parent } = input
+  const spec = problem.spec
+  const mode: PromptMode = input.mode === 'crossover' && !input.mate ? 'diff' : input.mode
+  const built = buildPrompt(
+    {
+      mode,
+      problem: { name: problem.name, description: problem.description, language: spec.language, direction: spec.direction, primaryMetric: spec.primaryMetric, reference: spec.reference },
+      parent,
+      secondParent: mode === 'crossover' ? (input.mate ?? undefined) : undefined,
+      inspirations: input.inspirations,
+      guidance: input.guidance,
+      knowledge: input.knowledge,
+      lessons: input.lessons,
+      notes: input.notes,
+      strategy: input.strategy,
+    },
+    { maxTokens: input.tokenBudget },
+  )
+  const system = built.messages.find((m) => m.role === 'system')?.content
+  const user = built.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n\n')
+  const promptText = system ? `[system]\n${system}\n\n[user]\n${user}` : user
+  const parentIds = mode === 'crossover' && input.mate ? [parent.id, input.mate.id] : [parent.id]
+  const base = { parentIds, operator: `llm:${mode}`, model: input.modelId, prompt: promptText, arm: input.modelId }
+  const r = await ensemble.tryComplete(input.modelId, { system, user }, { signal: input.signal, temperature: input.temperature })
+  if (!r.ok) {
+    const e = r.error
+    return { rejected: true, reason: `model error (${e.kind}): ${e.message}`.slice(0, 1000), ...base, tokensIn: e.tokensIn, tokensOut: e.tokensOut, costUsd: e.costUsd }
+  }
+  const usage = { tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd }
+  const parsed = parseAnswer(r.text, spec.language, mode === 'full' ? 'full' : 'diff')
+  let code: string | null = null
+  let description = ''
+  let feedback: string | undefined
+  if (parsed.kind === 'diff') {
+    const applied = applySearchReplace(parent.code, parsed.blocks, { respectEvolveBlocks: true })
+    description = describeApply(applied)
+    if (applied.applied > 0 && applied.code !== parent.code) code = applied.code
+    if (applied.failed.length > 0) feedback = `Your previous edit was only partly applied: ${description}. Copy SEARCH text exactly from the current program.`
+    if (!code) feedback = `Your previous edit did not apply: ${description}. Copy SEARCH text exactly from the current program.`
+  } else if (parsed.kind === 'full' && parsed.code) {
+    // a full rewrite may only change the EVOLVE-BLOCK regions of a program that has them
+    const check = checkOutsideUnchanged(parent.code, parsed.code)
+    if (check.ok) code = parsed.code
+    else {
+      const spliced = spliceFromEdited(parent.code, parsed.code)
+      code = spliced.code
+      if (!code) feedback = 'Your previous answer changed code outside the EVOLVE-BLOCK regions; only edit inside them.'
+    }
+    description = 'full rewrite'
+  } else {
+    feedback = 'Your previous answer had neither SEARCH/REPLACE blocks nor a fenced program.'
+    description = parsed.issues.map((i) => i.message ?? String(i)).join('; ') || 'no edit found in the answer'
+  }
+  if (!code || code === parent.code) {
+    return { rejected: true, reason: `answer not applied: ${description}`.slice(0, 1000), ...base, response: r.text, ...usage, feedback }
+  }
+  return {
+    code,
+    origin: mode === 'crossover' ? 'crossover' : 'mutation',
+    operator: `llm:${mode}`,
+    operatorParams: { mode, trimmed: built.trimmed.length, promptTokens: built.estimatedTokens, attempts: r.attempts },
+    description,
+    parentIds,
+    model: r.modelId,
+    prompt: promptText,
+    response: r.text,
+    promptRecord: built.record,
+    ...usage,
+    arm: input.modelId,
+  }
+}

@@ -1,0 +1,252 @@
+// Runs as data: creation (config and problem snapshot), listing, the summary the CLI prints,
+// status changes, export and import. The engine (engine.ts) is what moves a run forward.
+import type { Db, Prisma } from '../db.ts'
+import type { Actor } from '../auth/roles.ts'
+import type { ProblemSpec } from '../contracts/problem.ts'
+import { BadInputError, ConflictError, NotFoundError } from '../errors.ts'
+import { audit } from '../services/audit.ts'
+import type { RunDefaults } from '../problems/load.ts'
+import { FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from './config.ts'
+
+const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
+
+export interface ProblemSnapshot {
+  id: string
+  name: string
+  description: string
+  spec: ProblemSpec
+  seedCode: string
+  bundleHash: string
+}
+
+/** Problem defaults (OpenEvolve config.yaml) under the run's own settings. */
+export function mergeDefaults(input: RunConfigInput, d: RunDefaults): RunConfigInput {
+  const merged: RunConfigInput = { ...input }
+  if (merged.islands === undefined && d.islands) merged.islands = d.islands
+  if (merged.populationPerIsland === undefined && d.populationSize && d.islands) merged.populationPerIsland = Math.max(2, Math.floor(d.populationSize / d.islands))
+  if (merged.migrationInterval === undefined && d.migrationInterval) merged.migrationInterval = d.migrationInterval
+  if (merged.migrationRate === undefined && d.migrationRate !== undefined) merged.migrationRate = d.migrationRate
+  if (merged.seed === undefined && d.seed !== undefined) merged.seed = d.seed
+  if (merged.budget?.maxEvals === undefined && d.maxEvals) merged.budget = { ...(merged.budget ?? {}), maxEvals: d.maxEvals }
+  return merged
+}
+
+export async function createRun(db: Db, actor: Actor, input: { problemId: string; name?: string; config: RunConfigInput }) {
+  const problem = await db.prisma.problem.findUnique({
+    where: { id: input.problemId },
+    select: { id: true, name: true, description: true, spec: true, seedCode: true, bundleHash: true, runDefaults: true },
+  })
+  if (!problem) throw new NotFoundError(`no problem "${input.problemId}" (fm-agent problems lists them)`)
+  const parsed = RunConfig.safeParse(mergeDefaults(input.config, problem.runDefaults as RunDefaults))
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]
+    throw new BadInputError(`run config ${i.path.join('.') || ''}: ${i.message}`)
+  }
+  const config = parsed.data
+  const spec = problem.spec as ProblemSpec
+  if (spec.limits?.gpu && config.concurrency === 0) {
+    // GPU problems wait for GPU workers; nothing to decide here, the queue routes them
+  }
+  const snapshot: ProblemSnapshot = { id: problem.id, name: problem.name, description: problem.description, spec, seedCode: problem.seedCode, bundleHash: problem.bundleHash }
+  const run = await db.prisma.$transaction(async (tx) => {
+    const r = await tx.run.create({
+      data: { problemId: problem.id, name: input.name, config: json(config), problemSnapshot: json(snapshot), createdById: actor.id },
+      select: { id: true },
+    })
+    await tx.island.createMany({ data: Array.from({ length: config.islands }, (_, index) => ({ runId: r.id, index })) })
+    await audit(tx, actor, { action: 'run.create', targetType: 'run', targetId: r.id, runId: r.id, after: { problemId: problem.id, config } })
+    return r
+  })
+  return { id: run.id, config }
+}
+
+export interface RunSummary {
+  runId: string
+  status: RunStatus
+  statusReason: string | null
+  problemId: string
+  direction: 'max' | 'min'
+  evaluations: number
+  seedScore: number | null
+  best: { score: number; candidateId: string } | null
+  islands: number
+  diversity: Record<string, number>
+  perIsland: Array<{ island: number; best: number | null; population: number; diversity: Record<string, number> }>
+  spendUsd: number
+}
+
+/** The summary of `fm-agent run --json` (a contract: see DESIGN.md, CLI). */
+export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
+  const run = await db.prisma.run.findUnique({
+    where: { id: runId },
+    select: {
+      id: true, status: true, statusReason: true, problemId: true, evaluations: true, seedScore: true, bestScore: true, bestCandidateId: true,
+      spendUsd: true, problemSnapshot: true, islands: { select: { index: true, bestScore: true }, orderBy: { index: 'asc' } },
+    },
+  })
+  if (!run) throw new NotFoundError(`no run "${runId}"`)
+  const snap = run.problemSnapshot as unknown as ProblemSnapshot
+  // the latest metric row per island (and -1 for the run) carries the diversity measures
+  const latest = await db.prisma.$queryRaw<Array<{ island: number; diversity: Record<string, number>; population: number; best: number | null }>>`
+    SELECT DISTINCT ON (island) island, diversity, population, best FROM run_metrics WHERE run_id = ${runId} ORDER BY island, id DESC`
+  const byIsland = new Map(latest.map((r) => [r.island, r]))
+  return {
+    runId: run.id,
+    status: run.status as RunStatus,
+    statusReason: run.statusReason,
+    problemId: run.problemId,
+    direction: snap.spec.direction,
+    evaluations: run.evaluations,
+    seedScore: run.seedScore,
+    best: run.bestScore !== null && run.bestCandidateId ? { score: run.bestScore, candidateId: run.bestCandidateId } : null,
+    islands: run.islands.length,
+    diversity: byIsland.get(-1)?.diversity ?? {},
+    perIsland: run.islands.map((i) => ({
+      island: i.index,
+      best: i.bestScore,
+      population: byIsland.get(i.index)?.population ?? 0,
+      diversity: byIsland.get(i.index)?.diversity ?? {},
+    })),
+    spendUsd: run.spendUsd,
+  }
+}
+
+export async function listRuns(db: Db, opts: { limit?: number; status?: string } = {}) {
+  const rows = await db.prisma.run.findMany({
+    where: opts.status ? { status: opts.status } : undefined,
+    orderBy: { createdAt: 'desc' },
+    take: opts.limit ?? 100,
+    select: {
+      id: true, name: true, problemId: true, status: true, statusReason: true, evaluations: true, bestScore: true, seedScore: true,
+      spendUsd: true, createdAt: true, startedAt: true, finishedAt: true, config: true, problemSnapshot: true,
+    },
+  })
+  return rows.map(({ config, problemSnapshot, ...r }) => {
+    const snap = problemSnapshot as unknown as ProblemSnapshot
+    const cfg = config as RunConfig
+    return {
+      ...r,
+      direction: snap.spec.direction,
+      reference: snap.spec.reference ?? null,
+      maxEvals: cfg.budget.maxEvals,
+      maxSpendUsd: cfg.budget.maxSpendUsd ?? null,
+      mutator: cfg.mutator,
+      islands: cfg.islands,
+    }
+  })
+}
+
+export async function setStatus(db: Db, runId: string, status: RunStatus, reason: string | null = null) {
+  const final = FINAL_STATUSES.includes(status)
+  await db.prisma.run.update({
+    where: { id: runId },
+    data: { status, statusReason: reason, ...(final ? { finishedAt: new Date() } : { finishedAt: null }) },
+  })
+}
+
+export async function requireRun(db: Db, runId: string) {
+  const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { id: true, status: true, config: true } })
+  if (!run) throw new NotFoundError(`no run "${runId}"`)
+  return { ...run, status: run.status as RunStatus, config: run.config as RunConfig }
+}
+
+// ------------------------------------------------------------------ export / import
+
+export const EXPORT_FORMAT = 'fm-agent-run/1'
+
+/** Every candidate with its code, metrics and artifacts, plus the run's config and history. */
+export async function exportRun(db: Db, runId: string) {
+  const run = await db.prisma.run.findUnique({ where: { id: runId } })
+  if (!run) throw new NotFoundError(`no run "${runId}"`)
+  const [islands, candidates, migrations, guidance, metrics] = await Promise.all([
+    db.prisma.island.findMany({ where: { runId }, orderBy: { index: 'asc' } }),
+    db.prisma.candidate.findMany({ where: { runId }, orderBy: { seq: 'asc' } }),
+    db.prisma.migration.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
+    db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
+    db.prisma.runMetric.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
+  ])
+  const { leaseOwner: _lo, leaseUntil: _lu, ...runData } = run
+  return {
+    format: EXPORT_FORMAT,
+    exportedAt: new Date().toISOString(),
+    run: runData,
+    islands,
+    candidates,
+    migrations: migrations.map(({ id: _id, ...m }) => m),
+    guidance,
+    metrics: metrics.map(({ id: _id, ...m }) => m),
+  }
+}
+
+type ExportFile = Awaited<ReturnType<typeof exportRun>>
+
+/** Imports an export as a new run (new ids where needed), stopped: it can be inspected or resumed. */
+export async function importRun(db: Db, actor: Actor, data: unknown) {
+  const file = data as Partial<ExportFile>
+  if (!file || typeof file !== 'object' || file.format !== EXPORT_FORMAT || !file.run || !Array.isArray(file.candidates)) {
+    throw new BadInputError(`not an FM Agent run export (expected "format": "${EXPORT_FORMAT}")`)
+  }
+  const src = file.run as ExportFile['run']
+  const problem = await db.prisma.problem.findUnique({ where: { id: src.problemId }, select: { id: true } })
+  if (!problem) {
+    throw new BadInputError(`the export's problem "${src.problemId}" is not in this database; import its folder first`)
+  }
+  if (await db.prisma.run.findUnique({ where: { id: src.id }, select: { id: true } })) {
+    throw new ConflictError(`run ${src.id} already exists here`)
+  }
+  const date = (v: unknown) => (v ? new Date(v as string) : null)
+  await db.prisma.$transaction(async (tx) => {
+    await tx.run.create({
+      data: {
+        id: src.id, name: src.name, problemId: src.problemId, status: FINAL_STATUSES.includes(src.status as RunStatus) ? src.status : 'stopped',
+        statusReason: src.statusReason ?? 'imported', config: json(src.config), problemSnapshot: json(src.problemSnapshot),
+        evaluations: src.evaluations, spendUsd: src.spendUsd, seedScore: src.seedScore, bestScore: src.bestScore, bestCandidateId: src.bestCandidateId,
+        nextSeq: src.nextSeq, engineState: json(src.engineState ?? {}), createdById: actor.id, startedAt: date(src.startedAt), finishedAt: date(src.finishedAt),
+        createdAt: date(src.createdAt) ?? new Date(),
+      },
+    })
+    await tx.island.createMany({
+      data: (file.islands ?? []).map((i) => ({ runId: src.id, index: i.index, state: json(i.state ?? {}), bestScore: i.bestScore, bestCandidateId: i.bestCandidateId, stagnant: i.stagnant })),
+    })
+    const cands = file.candidates!.map((c) => ({
+      ...c,
+      runId: src.id,
+      status: c.status === 'queued' || c.status === 'running' ? 'pending' : c.status,
+      createdAt: new Date(c.createdAt),
+      evaluatedAt: date(c.evaluatedAt),
+      operatorParams: c.operatorParams === null ? undefined : json(c.operatorParams),
+      metrics: c.metrics === null ? undefined : json(c.metrics),
+      features: c.features === null ? undefined : json(c.features),
+      artifacts: c.artifacts === null ? undefined : json(c.artifacts),
+      error: c.error === null ? undefined : json(c.error),
+      timing: c.timing === null ? undefined : json(c.timing),
+    }))
+    for (let i = 0; i < cands.length; i += 500) await tx.candidate.createMany({ data: cands.slice(i, i + 500) })
+    if (file.migrations?.length) await tx.migration.createMany({ data: file.migrations.map((m) => ({ ...m, runId: src.id, createdAt: new Date(m.createdAt) })) })
+    if (file.metrics?.length) {
+      await tx.runMetric.createMany({ data: file.metrics.map((m) => ({ ...m, runId: src.id, at: new Date(m.at), diversity: json(m.diversity) })) })
+    }
+    if (file.guidance?.length) {
+      await tx.guidance.createMany({
+        data: file.guidance.map((g) => ({ ...g, runId: src.id, createdAt: new Date(g.createdAt), expiresAt: date(g.expiresAt), withdrawnAt: date(g.withdrawnAt) })),
+      })
+    }
+    await audit(tx, actor, { action: 'run.import', targetType: 'run', targetId: src.id, runId: src.id, after: { candidates: cands.length } })
+  })
+  return { runId: src.id, candidates: file.candidates.length }
+}
+
+/** Before resuming: the new evaluation total, and a status from which the engine continues. */
+export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEvals?: number) {
+  const run = await requireRun(db, runId)
+  const config = { ...run.config, budget: { ...run.config.budget, ...(maxEvals !== undefined ? { maxEvals } : {}) } }
+  const evaluations = (await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true } }))!.evaluations
+  if (config.budget.maxEvals <= evaluations && maxEvals !== undefined) {
+    throw new BadInputError(`the run already has ${evaluations} evaluations; --max-evals is the new total, so give more than that`)
+  }
+  await db.prisma.run.update({ where: { id: runId }, data: { config: json(config), ...(run.status === 'failed' ? { statusReason: null } : {}) } })
+  if (maxEvals !== undefined && maxEvals !== run.config.budget.maxEvals) {
+    await audit(db.prisma, actor, { action: 'run.config', targetType: 'run', targetId: runId, runId, before: { maxEvals: run.config.budget.maxEvals }, after: { maxEvals } })
+  }
+  return { maxEvals: config.budget.maxEvals }
+}
