@@ -183,7 +183,7 @@ const auditView = (d: { id: string; title: string; tags: string[]; problemId: st
 
 export async function createDocument(db: Db, input: DocInput, opts: WriteOptions = {}): Promise<DocSummary> {
   const format = checkFormat(input.format, input.sourcePath ? fileFormat(input.sourcePath) : 'markdown')
-  const p = prepare({ ...input, format }, 'the document')
+  const p = prepare({ ...input, format }, input.sourcePath?.trim() || 'the document')
   const problemId = await checkProblem(db, input.problemId)
   const actor = opts.actor ?? SYSTEM_ACTOR
   const id = randomUUID()
@@ -262,7 +262,7 @@ export async function updateDocument(db: Db, id: string, patch: DocPatch, opts: 
   const format = checkFormat(patch.format, before.format as DocFormat)
   const p = prepare(
     { title: patch.title ?? before.title, content: patch.content ?? before.content, format, tags: patch.tags ?? before.tags, sourcePath: before.sourcePath },
-    'the document',
+    before.sourcePath ?? 'the document',
   )
   const problemId = patch.problemId === undefined ? before.problemId : await checkProblem(db, patch.problemId)
   const textChanged = p.content !== before.content || p.format !== before.format

@@ -39,6 +39,8 @@ export interface SearchOptions {
   active?: ActiveEmbedder
   signal?: AbortSignal
   efSearch?: number
+  /** vector rows at or below this cosine similarity are dropped before fusion (default 0) */
+  minSimilarity?: number
 }
 
 export interface SearchHit {
@@ -121,6 +123,7 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
   const pool = Math.max(k, Math.min(1000, Math.floor(opts.pool ?? Math.max(DEFAULT_POOL, 3 * k))))
   const efSearch = Math.max(10, Math.min(1000, Math.floor(opts.efSearch ?? HNSW_EF_SEARCH)))
   const mode = opts.mode ?? 'hybrid'
+  const minSimilarity = opts.minSimilarity ?? 0
   const active = opts.active ?? (await activeEmbedder(db))
 
   let queryVector: number[] | null = null
@@ -148,7 +151,9 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
       SELECT c.id, ${embeddingExpr(d)} <=> ${q} AS dist FROM knowledge_chunks c
       WHERE c.embedding_model = ${modelLiteral(active.id)}${docFilterSql(p, opts)}
       ORDER BY ${embeddingExpr(d)} <=> ${q} LIMIT ${p.add(pool)})`)
-    ctes.push(`vr AS (SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS r FROM vec)`)
+    // no positive similarity is no evidence: such rows would otherwise take vector ranks (and
+    // RRF points) from nothing, tying with genuine full-text matches
+    ctes.push(`vr AS (SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS r FROM vec WHERE dist < ${p.add(1 - minSimilarity)}::float8)`)
   } else {
     ctes.push(`vr AS (SELECT NULL::text AS id, NULL::float8 AS dist, NULL::bigint AS r WHERE false)`)
   }
