@@ -1,0 +1,97 @@
+// The knowledge API through tRPC's createCaller against a migrated database: roles, error
+// codes with readable messages, audit of every change, and the expert-requested retrieval that
+// the engine hears about on the event bus.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createCaller } from '../api/root.ts'
+import { createAppServices, type AppServices } from '../app.ts'
+import type { Actor, Role } from '../auth/roles.ts'
+import type { Db } from '../db.ts'
+import type { LiveEvent } from '../events.ts'
+import { silentLogger } from '../log.ts'
+import { proposeLesson } from './rag.ts'
+import { addProblem, dbModes } from './test-db.ts'
+
+const actor = (role: Role): Actor => ({ id: `user-${role}`, label: `${role}@example.test`, role, via: 'session' })
+
+describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
+  let db: Db
+  let cleanup: () => Promise<void>
+  let app: AppServices
+  const as = (role: Role) => createCaller({ app, actor: actor(role), tokenScope: null, headers: new Headers() })
+
+  beforeAll(async () => {
+    ;({ db, cleanup } = await open())
+    app = createAppServices(db, null, silentLogger)
+    await addProblem(db, 'cap')
+  })
+  afterAll(() => cleanup?.())
+
+  it('lets viewers read and search, experts write, admins change the model', async () => {
+    await expect(as('viewer').knowledge.create({ content: '# Note\n\ntext' })).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    const doc = await as('expert').knowledge.create({ content: '# Hexagonal lattice\n\nCircles packed in a hexagonal lattice cover 90.7% of the plane.', tags: ['packing'], problemId: 'cap' })
+    expect(doc).toMatchObject({ title: 'Hexagonal lattice', embedStatus: 'ready', chunkCount: 1, problemId: 'cap', tags: ['packing'] })
+    const list = await as('viewer').knowledge.list({})
+    expect(list.docs.map((d) => d.id)).toEqual([doc.id])
+    const found = await as('viewer').knowledge.search({ text: 'hexagonal circle packing', problemId: 'cap' })
+    expect(found.hits[0]).toMatchObject({ docId: doc.id, title: 'Hexagonal lattice' })
+    expect(found.efSearch).toBe(100)
+    expect((await as('viewer').knowledge.tags()).map((t) => t.tag)).toEqual(['packing'])
+    await expect(as('expert').knowledge.reembed()).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    await expect(as('expert').knowledge.setEmbedder({ config: { provider: 'lexical-hash' } })).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    const same = await as('admin').knowledge.setEmbedder({ config: { provider: 'lexical-hash' } })
+    expect(same).toMatchObject({ modelId: 'lexical-hash-512', changed: false, reembedStarted: false })
+    const status = await as('viewer').knowledge.embeddingStatus()
+    expect(status).toMatchObject({ modelId: 'lexical-hash-512', total: 1, ready: 1 })
+  })
+
+  it('answers bad input with BAD_REQUEST and a message saying what is wrong', async () => {
+    await expect(as('expert').knowledge.create({ content: '   ' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'the document is empty; write something in it first' })
+    await expect(as('expert').knowledge.create({ content: 'x', problemId: 'nope' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/no problem "nope"/) })
+    await expect(as('expert').knowledge.create({ content: 'ok', tags: ['semi;colon'] })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(as('expert').knowledge.create({ content: 'x'.repeat(600_000) })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(as('viewer').knowledge.get({ id: 'missing' })).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    const r = await as('expert').knowledge.import({ files: [{ path: 'notes/a.md', content: '# A\n\nalpha' }, { path: 'bin/x.exe', content: 'MZ' }, { path: 'b.txt', content: '' }] })
+    expect(r.map((x) => [x.path, x.status])).toEqual([
+      ['notes/a.md', 'created'],
+      ['bin/x.exe', 'skipped'],
+      ['b.txt', 'failed'],
+    ])
+  })
+
+  it('audits every change with its author', async () => {
+    const doc = await as('expert').knowledge.create({ title: 'Audited', content: 'some text to audit', format: 'text' })
+    await as('expert').knowledge.update({ id: doc.id, tags: ['x'] })
+    await as('expert').knowledge.delete({ id: doc.id })
+    const events = await db.prisma.auditEvent.findMany({ where: { targetId: doc.id }, orderBy: { id: 'asc' } })
+    expect(events.map((e) => [e.action, e.actorLabel])).toEqual([
+      ['knowledge.doc.create', 'expert@example.test'],
+      ['knowledge.doc.update', 'expert@example.test'],
+      ['knowledge.doc.delete', 'expert@example.test'],
+    ])
+    expect(events[1].before).toMatchObject({ tags: [] })
+    expect(events[1].after).toMatchObject({ tags: ['x'] })
+    expect(await db.prisma.auditEvent.count({ where: { action: 'knowledge.import' } })).toBe(1)
+  })
+
+  it('runs the lessons inbox and an expert-requested retrieval for a run', async () => {
+    const run = await db.prisma.run.create({ data: { problemId: 'cap', config: {}, problemSnapshot: {} } })
+    const lesson = await proposeLesson(db, { runId: run.id, candidateId: 'c1', problemId: 'cap', parentCode: 'r = 0.1\n', childCode: 'r = 0.12\n', parentScore: 2.5, childScore: 2.6 })
+    const inbox = await as('viewer').knowledge.lessons({ status: 'proposed' })
+    expect(inbox.map((l) => l.id)).toEqual([lesson.id])
+    await expect(as('viewer').knowledge.lessonApprove({ lessonId: lesson.id })).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    const approved = await as('expert').knowledge.lessonApprove({ lessonId: lesson.id, text: 'A larger radius packs better here.' })
+    expect(approved).toMatchObject({ status: 'approved', text: 'A larger radius packs better here.' })
+    await expect(as('expert').knowledge.lessonDiscard({ lessonId: lesson.id })).rejects.toMatchObject({ code: 'CONFLICT' })
+
+    const events: LiveEvent[] = []
+    const off = app.events.subscribe(run.id, (e) => events.push(e))
+    const r = await as('expert').knowledge.retrieve({ runId: run.id, island: 1, queryText: 'hexagonal packing radius' })
+    off()
+    expect(r.chunks.length).toBeGreaterThan(0)
+    expect(events).toEqual([{ runId: run.id, type: 'knowledge.retrieval', payload: { retrievalId: r.retrievalId, island: 1, trigger: 'expert', chunkIds: r.chunks.map((c) => c.id) } }])
+    const history = await as('viewer').knowledge.retrievals({ runId: run.id })
+    expect(history[0]).toMatchObject({ id: r.retrievalId, trigger: 'expert', island: 1 })
+    expect(history[0].chunks[0].docTitle).toBeTruthy()
+    await expect(as('expert').knowledge.retrieve({ runId: 'no-run', island: 0, queryText: 'x' })).rejects.toMatchObject({ code: 'NOT_FOUND' })
+  })
+})
