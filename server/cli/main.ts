@@ -26,6 +26,7 @@ const COMMANDS: Record<string, Loader> = {
   start: async () => (await import('./commands/start.ts')).start,
   problems: async () => (await import('./commands/problems.ts')).problems,
   user: async () => (await import('./commands/user.ts')).user,
+  kb: async () => (await import('./commands/kb.ts')).kb,
   run: async () => (await import('./commands/run.ts')).run,
   resume: async () => (await import('./commands/resume.ts')).resume,
   runs: async () => (await import('./commands/runs.ts')).runs,

@@ -1,0 +1,166 @@
+// fm-agent kb: the knowledge base from the command line.
+//   kb import <path> [--problem ID] [--tag T]…   a file or a folder (markdown, text, code)
+//   kb search "<text>" [--problem ID] [--tag T]… [-k N] [--json]
+//   kb status [--json]                            the embedding model and how many documents it covers
+// Files are read here, on the user's machine, and sent to the API, so import works the same
+// in-process and against a running server. `kb search --json` prints one JSON array, best first,
+// each entry with the document's `title`, its `sourcePath` and the chunk `text` (a contract).
+import { connectApi, type ApiClient } from '../../api/client.ts'
+import type { ImportResult } from '../../knowledge/documents.ts'
+import { KnowledgeInputError } from '../../knowledge/errors.ts'
+import { batchFiles, collectImportFiles } from '../../knowledge/import-files.ts'
+import type { EmbeddingStatus } from '../../knowledge/reembed.ts'
+import { highlightRuns, type SearchResult } from '../../knowledge/search.ts'
+import { intOption, parse, UsageError } from '../args.ts'
+import type { Command, CommandContext } from '../main.ts'
+
+const USAGE = [
+  'fm-agent kb import <path> [--problem ID] [--tag T]... [--json]',
+  '       fm-agent kb search "<text>" [--problem ID] [--tag T]... [-k N] [--json]',
+  '       fm-agent kb status [--json]',
+].join('\n')
+
+/** An API error caused by the request (bad input, unknown id) rather than by the system. */
+function requestError(e: unknown): string | null {
+  const err = e as { code?: string; data?: { code?: string }; message?: string }
+  const code = err?.data?.code ?? err?.code
+  return code === 'BAD_REQUEST' || code === 'NOT_FOUND' || code === 'CONFLICT' ? (err.message ?? String(e)) : null
+}
+
+async function withApi<T>(ctx: CommandContext, values: Record<string, unknown>, syncProblems: boolean, fn: (api: ApiClient) => Promise<T>): Promise<T> {
+  const api = await connectApi({ dataDir: ctx.dataDir(values), databaseUrl: ctx.env.DATABASE_URL, log: ctx.log, syncProblems })
+  try {
+    return await fn(api)
+  } catch (e) {
+    const msg = requestError(e)
+    if (msg) throw new UsageError(msg)
+    throw e
+  } finally {
+    await api.close()
+  }
+}
+
+const tagsOf = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [])
+
+async function importCommand(ctx: CommandContext, argv: string[]): Promise<number> {
+  const { values, positionals } = parse('kb import', argv, { problem: { type: 'string' }, tag: { type: 'string', multiple: true }, json: { type: 'boolean' } }, 1)
+  const path = positionals[0]
+  if (!path) throw new UsageError('kb import needs a file or folder path')
+  let collected
+  try {
+    collected = collectImportFiles(path)
+  } catch (e) {
+    if (e instanceof KnowledgeInputError) throw new UsageError(e.message)
+    throw e
+  }
+  const results: ImportResult[] = [...collected.skipped]
+  if (collected.files.length) {
+    await withApi(ctx, values, !!values.problem, async (api) => {
+      const batches = batchFiles(collected.files)
+      for (const [i, batch] of batches.entries()) {
+        if (batches.length > 1) ctx.log.info(`importing batch ${i + 1} of ${batches.length} (${batch.length} files)`)
+        results.push(...(await api.mutate<ImportResult[]>('knowledge.import', { files: batch, problemId: (values.problem as string | undefined) ?? null, tags: tagsOf(values.tag) })))
+      }
+    })
+  }
+  const imported = results.filter((r) => r.status === 'created' || r.status === 'updated' || r.status === 'unchanged')
+  const failed = results.filter((r) => r.status === 'failed')
+  if (values.json) ctx.out(JSON.stringify(results))
+  else {
+    const lines = results.map((r) => {
+      const what = r.status === 'failed' || r.status === 'skipped' ? `: ${r.reason}` : ` → "${r.title}" (${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus !== 'ready' ? `, embedding ${r.embedStatus}${r.reason ? `: ${r.reason}` : ''}` : ''})`
+      return `${r.status.padEnd(9)} ${r.path}${what}`
+    })
+    lines.push(`${imported.length} imported, ${results.filter((r) => r.status === 'skipped').length} skipped, ${failed.length} failed`)
+    const pending = imported.filter((r) => r.embedStatus && r.embedStatus !== 'ready')
+    if (pending.length) lines.push(`${pending.length} document(s) are saved but not embedded yet (the embedding model failed); the console's Knowledge page re-embeds them`)
+    ctx.out(lines.join('\n'))
+  }
+  if (imported.length === 0) return 2
+  return failed.length ? 1 : 0
+}
+
+function formatHits(r: SearchResult): string {
+  if (r.hits.length === 0) return 'no matching knowledge'
+  const lines: string[] = []
+  r.hits.forEach((h, i) => {
+    lines.push(`${i + 1}. ${h.title}${h.sourcePath ? ` — ${h.sourcePath}` : ''}`)
+    const why = [h.textRank ? `words #${h.textRank}` : null, h.vectorRank ? `vector #${h.vectorRank}` : null].filter(Boolean).join(', ')
+    lines.push(`   ${h.heading ? `§ ${h.heading}  ` : ''}(score ${h.score.toFixed(4)}; ${why})`)
+    const excerpt = highlightRuns(h.highlight)
+      .map((run) => (run.mark ? `«${run.text}»` : run.text))
+      .join('')
+      .replace(/\s+/g, ' ')
+      .trim()
+    lines.push(`   ${excerpt}`)
+  })
+  if (!r.vector.used && r.vector.error) lines.push(`(full-text only: ${r.vector.error})`)
+  return lines.join('\n')
+}
+
+async function searchCommand(ctx: CommandContext, argv: string[]): Promise<number> {
+  const { values, positionals } = parse('kb search', argv, { problem: { type: 'string' }, tag: { type: 'string', multiple: true }, k: { type: 'string', short: 'k' }, json: { type: 'boolean' } }, 1)
+  const text = positionals[0]
+  if (!text?.trim()) throw new UsageError('kb search needs the text to look for, in quotes')
+  const k = intOption('k', values.k, 1, 100) ?? 10
+  const r = await withApi(ctx, values, false, (api) =>
+    api.query<SearchResult>('knowledge.search', { text, k, ...(values.problem ? { problemId: values.problem } : {}), ...(tagsOf(values.tag).length ? { tags: tagsOf(values.tag) } : {}) }),
+  )
+  if (values.json) {
+    ctx.out(
+      JSON.stringify(
+        r.hits.map((h) => ({
+          title: h.title,
+          sourcePath: h.sourcePath,
+          text: h.content,
+          heading: h.heading,
+          score: h.score,
+          docId: h.docId,
+          chunkId: h.chunkId,
+          problemId: h.problemId,
+          tags: h.tags,
+          vectorRank: h.vectorRank,
+          textRank: h.textRank,
+        })),
+      ),
+    )
+  } else ctx.out(formatHits(r))
+  return 0
+}
+
+async function statusCommand(ctx: CommandContext, argv: string[]): Promise<number> {
+  const { values } = parse('kb status', argv, { json: { type: 'boolean' } })
+  const s = await withApi(ctx, values, false, (api) => api.query<EmbeddingStatus>('knowledge.embeddingStatus'))
+  ctx.out(
+    values.json
+      ? JSON.stringify(s)
+      : `embedding model ${s.modelId}: ${s.ready} of ${s.total} documents embedded, ${s.pending} pending, ${s.failed} failed` +
+          (s.job?.running ? `\nre-embedding: ${s.job.done} of ${s.job.total}` : ''),
+  )
+  return 0
+}
+
+export const kb: Command = {
+  summary: 'knowledge base: import files or folders, search, embedding status',
+  usage: USAGE,
+  async run(ctx) {
+    // the subcommand is the first argument that is neither an option nor an option's value
+    // (global options such as --data-dir may come before it)
+    const takesValue = new Set(['--data-dir', '--problem', '--tag', '-k', '--k'])
+    let idx = -1
+    for (let i = 0; i < ctx.argv.length; i++) {
+      const a = ctx.argv[i]
+      if (takesValue.has(a)) i++
+      else if (!a.startsWith('-')) {
+        idx = i
+        break
+      }
+    }
+    const name = idx >= 0 ? ctx.argv[idx] : undefined
+    const argv = idx >= 0 ? [...ctx.argv.slice(0, idx), ...ctx.argv.slice(idx + 1)] : ctx.argv
+    if (name === 'import') return importCommand(ctx, argv)
+    if (name === 'search') return searchCommand(ctx, argv)
+    if (name === 'status') return statusCommand(ctx, argv)
+    throw new UsageError(name ? `unknown subcommand "kb ${name}" (import, search, status)` : 'missing subcommand (import, search, status)')
+  },
+}
