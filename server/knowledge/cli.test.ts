@@ -1,0 +1,65 @@
+// `fm-agent kb` as users and scripts run it: a separate process, in both database modes.
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../test-support/pg.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/fm-agent.mjs', import.meta.url))
+
+describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s', (mode) => {
+  let dir: string
+  let pg: TestDatabase | null = null
+  const run = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, ...args, '--data-dir', join(dir, 'data')], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, DATABASE_URL: pg?.url ?? '', FM_LOG: 'warn' },
+    })
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fm-kb-cli-'))
+    if (mode.startsWith('server')) pg = await createTestDatabase()
+    mkdirSync(join(dir, 'notes'))
+    writeFileSync(join(dir, 'notes', 'lattice.md'), '# Hexagonal lattice\n\nCircles packed in a hexagonal lattice cover about 90.7% of the plane.\n')
+    writeFileSync(join(dir, 'notes', 'swap.py'), 'def two_opt_swap(tour, i, j):\n    tour[i:j] = tour[i:j][::-1]\n    return tour\n')
+    writeFileSync(join(dir, 'notes', 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]))
+  })
+  afterAll(async () => {
+    await pg?.drop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('imports a folder and finds a document, with --json as the documented array', () => {
+    const imp = run('kb', 'import', 'notes', '--tag', 'geometry')
+    expect(imp.code, imp.stderr).toBe(0)
+    expect(imp.stdout).toContain('created   notes/lattice.md → "Hexagonal lattice" (1 chunk)')
+    expect(imp.stdout).toMatch(/skipped {3}notes\/image\.png: unsupported file type \(\.png\)/)
+    expect(imp.stdout).toContain('2 imported, 1 skipped, 0 failed')
+    const s = run('kb', 'search', 'hexagonal packing of circles', '--json')
+    expect(s.code, s.stderr).toBe(0)
+    const hits = JSON.parse(s.stdout) as Array<{ title: string; sourcePath: string; text: string }>
+    expect(Array.isArray(hits)).toBe(true)
+    expect(hits[0]).toMatchObject({ title: 'Hexagonal lattice', sourcePath: 'notes/lattice.md', text: 'Circles packed in a hexagonal lattice cover about 90.7% of the plane.' })
+    const human = run('kb', 'search', 'two opt swap')
+    expect(human.stdout.split('\n')[0]).toBe('1. swap.py — notes/swap.py')
+  }, 240_000)
+
+  it('exits 2 with a clear message for bad input', () => {
+    const missing = run('kb', 'import', 'no-such-folder')
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('no-such-folder: no such file or folder')
+    writeFileSync(join(dir, 'empty.md'), '\n\n')
+    const empty = run('kb', 'import', 'empty.md')
+    expect(empty.code).toBe(2)
+    expect(empty.stdout).toContain('failed    empty.md: empty.md is empty; write something in it first')
+    const noText = run('kb', 'search', '')
+    expect(noText.code).toBe(2)
+    expect(run('kb', 'frobnicate').stderr).toContain('unknown subcommand "kb frobnicate"')
+  }, 240_000)
+})
