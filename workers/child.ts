@@ -67,6 +67,8 @@ function pump() {
 
 async function init(m: ChildInit) {
   slots = m.slots
+  // heartbeats from the start: the parent tells a busy child from a frozen one by them
+  setInterval(() => send({ t: 'hb', running, completed, queued: queue.length }), m.heartbeatMs).unref()
   try {
     runner = createRunner({ cacheDir: m.cacheDir, workerId: m.workerId, slots: m.slots, hide: m.hide, isolation: m.isolation, gpu: m.gpu })
     await runner.start()
@@ -74,7 +76,6 @@ async function init(m: ChildInit) {
     send({ t: 'init-failed', message: (e as Error).message })
     process.exit(3)
   }
-  setInterval(() => send({ t: 'hb', running, completed, queued: queue.length }), m.heartbeatMs).unref()
   send({ t: 'ready', pid: process.pid, languages: runner.languages, launcherStartupMs: runner.stats().launcherStartupMs })
   pump()
 }

@@ -80,7 +80,7 @@ describe('embedded pool', () => {
     expect(r.error?.kind).toBe('infra')
     expect(r.error?.message).toMatch(/died/)
     // replaced, and working
-    for (let i = 0; i < 200 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
+    for (let i = 0; i < 600 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
     expect(pool.capacity()).toBe(2)
     expect(pool.stats().restarts).toBeGreaterThanOrEqual(1)
     const after = makeJob(problem, 'def score():\n    return 99\n')
@@ -99,7 +99,7 @@ describe('embedded pool', () => {
     process.kill(victim!, 'SIGSTOP') // frozen: alive but silent
     const r = await waitFor((x) => x.jobId === job.jobId)
     expect(r.error?.kind).toBe('infra')
-    for (let i = 0; i < 200 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
+    for (let i = 0; i < 600 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
     expect(pool.capacity()).toBe(2)
   })
 

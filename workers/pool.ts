@@ -247,7 +247,9 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       monitor = setInterval(() => {
         const now = Date.now()
         for (const c of children) {
-          if (c.proc && (c.status === 'online' || c.status === 'starting') && now - c.lastHeartbeat > deadAfterMs) {
+          // a starting child boots a TypeScript loader and its launchers first: give it longer (60 s)
+          const limit = c.status === 'starting' ? Math.max(deadAfterMs, 60_000) : deadAfterMs
+          if (c.proc && (c.status === 'online' || c.status === 'starting') && now - c.lastHeartbeat > limit) {
             log(`[${name}] worker ${c.id} sent no heartbeat for ${now - c.lastHeartbeat} ms: killing it`)
             c.proc.kill('SIGKILL')
           }

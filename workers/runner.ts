@@ -3,7 +3,8 @@
 // (TypeScript transpiled here, C/C++ compiled inside the sandbox), runs the evaluator (or the cascade
 // stages) in the sandbox, reads its result, classifies failures, bounds artifacts, removes the folder.
 // Never throws for anything an evaluation does: every failure is a result (infra ones are retried).
-import { chownSync, closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, chmodSync, copyFileSync, writeFileSync, readdirSync, lstatSync, existsSync, statSync } from 'node:fs'
+import { chownSync, closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, chmodSync, copyFileSync, writeFileSync, readdirSync, lstatSync, existsSync, statSync, readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { cpus, hostname } from 'node:os'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import {
@@ -59,6 +60,8 @@ export interface RunnerOptions {
   /** where evaluation folders are made (default <cacheDir>/sbx, or /var/tmp/fm-agent-sbx when the
    * sandbox uid cannot reach the cache folder, e.g. inside a data folder private to its owner) */
   sandboxRoot?: string
+  /** size of each slot's tmpfs when the worker is root (MB, default 2048, FM_SANDBOX_DISK_MB) */
+  slotTmpfsMb?: number
 }
 
 function defaultSandboxRoot(cacheDir: string, uid: number | null): string {
@@ -177,6 +180,43 @@ function removeTree(path: string) {
   }
 }
 
+function mountPoints(): Set<string> {
+  try {
+    // mountinfo field 5 is the mount point (octal escapes for spaces and the like)
+    return new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]?.replace(/\\040/g, ' ')).filter(Boolean))
+  } catch {
+    return new Set()
+  }
+}
+
+function releaseSlotDir(dir: string) {
+  if (mountPoints().has(dir)) spawnSync('umount', ['-l', dir])
+  removeTree(dir)
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Slot folders (and their tmpfs) left by worker processes that died without closing their runner. */
+function cleanStaleSlots(root: string) {
+  let names: string[]
+  try {
+    names = readdirSync(root)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1])
+    if (pid && pid !== process.pid && !pidAlive(pid)) releaseSlotDir(join(root, name))
+  }
+}
+
 interface StepOutput {
   res: StepResult
   stdout: string
@@ -203,12 +243,21 @@ export function createRunner(opts: RunnerOptions): Runner {
   mkdirSync(sbxRoot, { recursive: true, mode: 0o711 })
   const hide = [...new Set([resolve(opts.cacheDir), BUILTIN_PROBLEMS, ...defaultHiddenPaths(), ...(opts.hide ?? []).map((p) => resolve(p))])]
   const safeId = opts.workerId.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60)
+  cleanStaleSlots(sbxRoot)
+  // As root each slot folder is its own size-limited tmpfs: evaluation folders cost no disk I/O (on a
+  // small VM's ext4 the create/copy/remove of one folder took 5–15 ms), and a candidate that writes
+  // without end fills its slot, not the machine's disk or memory.
+  const slotTmpfsMb = opts.slotTmpfsMb ?? (Number(process.env.FM_SANDBOX_DISK_MB) || 2048)
   const slots: Slot[] = []
   for (let i = 0; i < Math.max(1, opts.slots ?? 1); i++) {
-    const dir = join(sbxRoot, `${safeId}-${i}`)
-    removeTree(dir) // leftovers of a previous process with the same id
+    const dir = join(sbxRoot, `${process.pid}-${safeId}-${i}`)
+    removeTree(dir)
     mkdirSync(dir, { recursive: true, mode: 0o700 })
-    if (chownTo !== null) chownSync(dir, chownTo, chownTo)
+    if (chownTo !== null) {
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${slotTmpfsMb}m,mode=0700,uid=${chownTo},gid=${chownTo},nosuid,nodev`, 'fm-sandbox', dir], { encoding: 'utf8' })
+      if (m.status !== 0) opts.log?.(`could not mount a tmpfs on ${dir} (${(m.stderr || '').trim()}); evaluation folders stay on disk`)
+      chownSync(dir, chownTo, chownTo)
+    }
     slots.push({ index: i, dir, sandbox: new SandboxSlot({ isolation, slotDir: dir, hide, gpu, log: opts.log }), busy: false, seq: 0 })
   }
   const waiters: ((s: Slot) => void)[] = []
@@ -383,11 +432,13 @@ export function createRunner(opts: RunnerOptions): Runner {
       const sourcePath = join(jobDir, `candidate.${CANDIDATE_EXT[job.language]}`)
       writeFileSync(sourcePath, job.code)
       if (chownTo !== null) chownTree(jobDir, chownTo)
-      return await evaluateIn(job, slot, bundle, spec, jobDir, problemDir, sourcePath, finish, (ms) => (evaluatorMs += ms), t0)
-    } catch (e) {
-      return infra(`worker error while preparing the evaluation: ${(e as Error).message}`)
-    } finally {
+      const r = await evaluateIn(job, slot, bundle, spec, jobDir, problemDir, sourcePath, finish, (ms) => (evaluatorMs += ms), t0)
       removeTree(jobDir)
+      r.timing = timing() // the clean-up is the worker's time too
+      return r
+    } catch (e) {
+      removeTree(jobDir)
+      return infra(`worker error while preparing the evaluation: ${(e as Error).message}`)
     }
   }
 
@@ -524,10 +575,11 @@ export function createRunner(opts: RunnerOptions): Runner {
       await Promise.all(slots.map((s) => s.sandbox.start()))
     },
     async run(jobIn, runOpts) {
-      const startedAt = runOpts?.dequeuedAt ?? Date.now()
-      const t0 = performance.now()
       const job = EvalJob.parse(jobIn)
       const slot = await acquire()
+      // the evaluation starts when it has a slot: a job that waited for one (prefetched) was not being worked on
+      const startedAt = Math.max(Date.now(), runOpts?.dequeuedAt ?? 0)
+      const t0 = performance.now()
       try {
         const r = await evaluate(job, slot, startedAt, t0)
         if (r.error) failed++
@@ -548,7 +600,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     },
     async close() {
       await Promise.all(slots.map((s) => s.sandbox.close()))
-      for (const s of slots) removeTree(s.dir)
+      for (const s of slots) releaseSlotDir(s.dir)
     },
   }
 }

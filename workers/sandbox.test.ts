@@ -184,7 +184,7 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
   it('removes each evaluation folder afterwards', async () => {
     await runner.run(makeJob(problem, 'print(3)\n'))
     const sbx = runner.sandboxRoot
-    const slotDirs = readdirSync(sbx).filter((d) => d.startsWith('sandbox-test-'))
+    const slotDirs = readdirSync(sbx).filter((d) => d.startsWith(`${process.pid}-sandbox-test-`))
     expect(slotDirs.length).toBe(2)
     for (const d of slotDirs) expect(readdirSync(`${sbx}/${d}`)).toEqual([])
   })

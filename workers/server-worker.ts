@@ -30,6 +30,8 @@ export interface ServerWorkerOptions {
   /** a job whose workers died this many times is answered with an infra error instead of run again */
   maxDeathRetries?: number
   pollIntervalMs?: number
+  /** jobs taken beyond the running ones (default 1) */
+  prefetch?: number
   announce?: boolean
   log?: (line: string) => void
 }
@@ -37,7 +39,8 @@ export interface ServerWorkerOptions {
 export interface ServerWorker {
   readonly id: string
   readonly isolation: IsolationReport
-  stats(): { running: number; completed: number }
+  /** running: evaluations in a sandbox slot now; taken: jobs held (running + prefetched) */
+  stats(): { running: number; taken: number; completed: number }
   /** stops taking jobs, lets running ones finish, marks itself offline */
   stop(): Promise<void>
   /** resolves when the worker has stopped (stop(), or a fatal queue error) */
@@ -60,6 +63,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
   const heartbeatMs = opts.heartbeatMs ?? (Number(process.env.FM_WORKER_HEARTBEAT_MS) || 5_000)
   const maxDeathRetries = opts.maxDeathRetries ?? 2
+  const prefetch = Math.max(0, opts.prefetch ?? 1)
   const cacheDir = resolve(opts.cacheDir ?? process.env.FM_WORKER_CACHE ?? join(homedir(), '.cache', 'fm-agent', 'worker'))
   const isolation: IsolationReport = opts.isolation && 'level' in opts.isolation ? opts.isolation : detectIsolation(opts.isolation as DetectOptions | undefined)
   if (opts.announce !== false) announceIsolation(isolation, `worker ${name}`)
@@ -130,7 +134,9 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   events.on('worker:create', ({ worker }: { worker: { workerId: string } }) => graphileIds.push(worker.workerId))
   const graphile = await run({
     pgPool: pool,
-    concurrency,
+    // one job more than the sandbox slots: the next job is already fetched when a slot frees, so a
+    // slot never waits for a database round trip (the extra job waits for a slot inside runner.run)
+    concurrency: concurrency + prefetch,
     noHandleSignals: true,
     pollInterval: opts.pollIntervalMs ?? 2000,
     logger: quietLogger(log),
@@ -146,7 +152,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
 
   const heartbeat = setInterval(() => {
     pool
-      .query(`UPDATE fm_queue.workers SET last_heartbeat = now(), running = $2, completed = $3, status = 'online' WHERE id = $1`, [id, running, completed])
+      .query(`UPDATE fm_queue.workers SET last_heartbeat = now(), running = $2, completed = $3, status = 'online' WHERE id = $1`, [id, runner.stats().running, completed])
       .catch((e) => log(`[worker ${name}] heartbeat failed: ${(e as Error).message}`))
   }, heartbeatMs)
 
@@ -169,7 +175,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
       return stop()
     },
   )
-  return { id, isolation, stats: () => ({ running, completed }), stop, done }
+  return { id, isolation, stats: () => ({ running: runner.stats().running, taken: running, completed }), stop, done }
 }
 
 const USAGE = `usage: worker [--concurrency N] [--gpu] [--name NAME] [--cache-dir DIR] [--hide PATH[,PATH…]] [--database-url URL]
