@@ -29,7 +29,7 @@ export interface ExtractedProgram {
 
 const FENCE = /(^|\n)[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*\n([\s\S]*?)\n[ \t]*\2[ \t]*(?=\n|$)/g
 const PARENT_HINT = /(current|parent|existing|program to (improve|evolve|modify)|your program|code to improve)/i
-const INSPIRATION_HINT = /(inspiration|example|reference|other program|previous attempt|elite|top program)/i
+const INSPIRATION_HINT = /(inspiration|example|reference|other program|previous attempt|elite|diverse|top program)/i
 
 /**
  * The parent program in a prompt: the fenced block whose heading (the text just before it)
@@ -46,7 +46,8 @@ export function extractParentProgram(text: string): ExtractedProgram | null {
     last = m.index! + m[0].length
   }
   if (blocks.length === 0) return null
-  const heading = (b: (typeof blocks)[number]) => b.before.split('\n').filter((l) => l.trim()).slice(-3).join('\n')
+  // the nearest heading only: a problem statement above it may mention a "reference" value
+  const heading = (b: (typeof blocks)[number]) => b.before.split('\n').filter((l) => l.trim()).slice(-1).join('\n')
   const parent =
     blocks.find((b) => PARENT_HINT.test(heading(b)) && !INSPIRATION_HINT.test(heading(b))) ??
     blocks.find((b) => !INSPIRATION_HINT.test(heading(b))) ??

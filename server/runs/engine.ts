@@ -7,7 +7,7 @@ import type { Db } from '../db.ts'
 import type { EvaluationBackend, EvalJob, EvalResult } from '../contracts/evaluation.ts'
 import { isRetryable, MAX_INFRA_ATTEMPTS } from '../contracts/evaluation.ts'
 import { CostAwareBandit } from '../engine/bandit.ts'
-import { analyzeCode, similarity, type CodeSketch } from '../engine/novelty.ts'
+import { analyzeCode, exactJaccard, similarity, type CodeSketch } from '../engine/novelty.ts'
 import { assignColdStart, Evolution, type EvolutionSnapshot, type IngestOutcome } from '../engine/evolution.ts'
 import { fitnessStats, improvement, isBetter, scoreFromMetrics } from '../engine/fitness.ts'
 import { StepAdapter } from '../engine/operators-local.ts'
@@ -367,7 +367,8 @@ export class RunEngine {
         continue
       }
       const prepared = analyzeCode(r.code, language)
-      const dup = this.hashes.has(prepared.codeHash) || sketches.some((s) => similarity(s, prepared.sketch) >= this.config.noveltyThreshold)
+      const near = sketches.findIndex((s) => similarity(s, prepared.sketch) >= this.config.noveltyThreshold)
+      const dup = this.hashes.has(prepared.codeHash) || (near >= 0 && exactJaccard(r.code, pool[near].code, language) >= this.config.noveltyThreshold)
       if (dup) {
         await this.persistRejection({ ...r, rejected: true, reason: 'near-duplicate of an earlier cold-start candidate' }, -1, prepared.codeHash, r.code)
         continue
@@ -582,8 +583,10 @@ export class RunEngine {
       return null
     }
     const verdict = this.evo.checkNovelty(island, prepared, this.config.noveltyThreshold)
-    if (!verdict.novel) {
-      const near = verdict.nearest
+    // MinHash cannot tell a one-literal change (exact similarity ≈ 0.99) from a copy; confirm on the code
+    const near = verdict.nearest
+    const confirmed = !verdict.novel && (!near || exactJaccard(r.code, await this.codeOf(near.id).catch(() => ''), language) >= this.config.noveltyThreshold)
+    if (confirmed) {
       await this.persistRejection({ ...r, rejected: true, reason: `near-duplicate of ${near?.id ?? 'a member'} (similarity ${near ? near.similarity.toFixed(3) : '≥ threshold'})` }, island, prepared.codeHash, r.code)
       this.bandit.update(r.arm, 0, r.costUsd)
       return null

@@ -47,6 +47,11 @@ export class EngineManager {
   }
 
   private async claim(runId: string): Promise<boolean> {
+    // embedded: the data-folder lock already makes this the only process that can drive runs
+    if (this.deps.db.mode === 'embedded') {
+      await this.deps.db.prisma.run.update({ where: { id: runId }, data: { leaseOwner: this.owner, leaseUntil: new Date(Date.now() + LEASE_S * 1000) } })
+      return true
+    }
     const n = await this.deps.db.prisma.$executeRaw`
       UPDATE runs SET lease_owner = ${this.owner}, lease_until = now() + make_interval(secs => ${LEASE_S})
       WHERE id = ${runId} AND (lease_owner IS NULL OR lease_owner = ${this.owner} OR lease_until < now())`

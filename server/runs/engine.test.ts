@@ -1,0 +1,151 @@
+// The engine end to end, through the real CLI, real sandboxed workers and the embedded database.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
+import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
+import { openDatabase } from '../db.ts'
+
+const dirs: string[] = []
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'fm-engine-'))
+  dirs.push(d)
+  return d
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+const CURVE = join(FIXTURES, 'curve-fit')
+
+async function ledger(dataDir: string, runId: string) {
+  const db = await openDatabase({ dataDir, databaseUrl: '' })
+  try {
+    const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } })
+    const evaluated = await db.prisma.candidate.findMany({ where: { runId, status: 'evaluated' }, select: { id: true, evalIndex: true } })
+    return { run, ids: new Set(evaluated.map((e) => e.id)), evalIndexes: evaluated.map((e) => e.evalIndex!).sort((a, b) => a - b) }
+  } finally {
+    await db.close()
+  }
+}
+
+describe('headless runs with the offline operators', () => {
+  it('improves on the seed of a problem it was never tuned for, with islands that differ', async () => {
+    const dataDir = tempDir()
+    const r = await cli(['run', CURVE, '--max-evals', '50', '--islands', '2', '--seed', '3', '--json', '--data-dir', dataDir])
+    expect(r.code, r.stderr).toBe(0)
+    const s = r.json
+    expect(s).toMatchObject({ status: 'completed', evaluations: 50, islands: 2, direction: 'min' })
+    expect(s.best.score).toBeLessThan(s.seedScore) // min problem: lower is better
+    expect(Object.keys(s.diversity)).toEqual(expect.arrayContaining(['code', 'coverage']))
+    // progress went to stderr, the summary alone to stdout
+    expect(r.stderr).toMatch(/evaluations/)
+    expect(r.stdout.trim().split('\n')).toHaveLength(1)
+    const { run, ids, evalIndexes } = await ledger(dataDir, s.runId)
+    expect(ids.size).toBe(50)
+    expect(evalIndexes).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    expect(run.seedScore).toBe(s.seedScore)
+    // the two islands hold different populations
+    const db = await openDatabase({ dataDir, databaseUrl: '' })
+    const byIsland = await db.prisma.candidate.groupBy({ by: ['island'], where: { runId: s.runId, status: 'evaluated' }, _count: true })
+    await db.close()
+    expect(byIsland.filter((g) => g.island >= 0 && g._count > 3).length).toBe(2)
+  })
+
+  it('rejects bad usage with exit code 2 and one clear line', async () => {
+    const dataDir = tempDir()
+    const unknown = await cli(['run', 'no-such-problem', '--max-evals', '5', '--data-dir', dataDir])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toMatch(/no problem "no-such-problem"/)
+    const flag = await cli(['run', CURVE, '--bogus', '--data-dir', dataDir])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toMatch(/unknown option '--bogus'/)
+    const evals = await cli(['run', CURVE, '--max-evals', 'many', '--data-dir', dataDir])
+    expect(evals.code).toBe(2)
+    expect(evals.stderr).toMatch(/--max-evals must be an integer/)
+  })
+})
+
+describe('kill -9 and resume', () => {
+  it('continues with no evaluated candidate lost and none counted twice', async () => {
+    const dataDir = tempDir()
+    const child = startCli(['run', CURVE, '--max-evals', '70', '--islands', '2', '--json', '--data-dir', dataDir])
+    const done = collect(child)
+    let runId = ''
+    await new Promise<void>((resolve, reject) => {
+      let err = ''
+      child.stderr!.on('data', (d) => {
+        err += d
+        runId ||= /run ([0-9a-f-]{36}) on/.exec(err)?.[1] ?? ''
+        const m = [...err.matchAll(/evolving: (\d+)\/70/g)].pop()
+        if (m && Number(m[1]) >= 25) {
+          child.kill('SIGKILL')
+          resolve()
+        }
+      })
+      child.on('exit', () => reject(new Error(`the run ended before it could be killed:\n${err}`)))
+    })
+    await done
+    expect(runId).not.toBe('')
+    const before = await ledger(dataDir, runId)
+    expect(before.ids.size).toBeGreaterThanOrEqual(25)
+    expect(before.run.evaluations).toBe(before.ids.size)
+
+    const r = await cli(['resume', runId, '--json', '--data-dir', dataDir])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json).toMatchObject({ runId, status: 'completed', evaluations: 70 })
+    const after = await ledger(dataDir, runId)
+    for (const id of before.ids) expect(after.ids.has(id)).toBe(true)
+    expect(after.ids.size).toBe(70)
+    expect(after.evalIndexes).toEqual(Array.from({ length: 70 }, (_, i) => i))
+
+    // --max-evals is the new total
+    const more = await cli(['resume', runId, '--max-evals', '80', '--json', '--data-dir', dataDir])
+    expect(more.code, more.stderr).toBe(0)
+    expect(more.json.evaluations).toBe(80)
+  })
+})
+
+describe('the LangChain path against a scripted OpenAI-protocol server', () => {
+  it('applies well-formed edits, records malformed ones with a reason, and survives 429s', async () => {
+    const server = await startOpenAiTestServer({ apiKey: 'sk-test-ENGINE' })
+    try {
+      server.enqueue(
+        { type: 'error', status: 429, retryAfter: 1 },
+        { content: 'I would rather not change anything today.' },
+        { type: 'error', status: 429, retryAfterMs: 50 },
+        { content: '<<<<<<< SEARCH\nthis text is not in the program\n=======\nx = 1\n>>>>>>> REPLACE' },
+      )
+      const dataDir = tempDir()
+      const r = await cli(['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '30', '--islands', '2', '--json', '--data-dir', dataDir], {
+        OPENAI_BASE_URL: server.url,
+        OPENAI_API_KEY: 'sk-test-ENGINE',
+      })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.json).toMatchObject({ status: 'completed', evaluations: 30 })
+      expect(r.json.best.score).toBeLessThanOrEqual(r.json.seedScore)
+      const db = await openDatabase({ dataDir, databaseUrl: '' })
+      try {
+        const all = await db.prisma.candidate.findMany({ where: { runId: r.json.runId, origin: { in: ['mutation', 'crossover', 'cold-start'] } }, select: { status: true, rejectReason: true, response: true, model: true, prompt: true } })
+        const answered = all.filter((c) => c.response)
+        const wellFormed = answered.filter((c) => c.response!.includes('>>>>>>> REPLACE') && !c.response!.includes('this text is not in the program') || c.response!.includes('```'))
+        const applied = wellFormed.filter((c) => c.status !== 'rejected' || /duplicate/.test(c.rejectReason ?? ''))
+        expect(wellFormed.length).toBeGreaterThan(20)
+        expect(applied.length / wellFormed.length).toBeGreaterThanOrEqual(0.99)
+        const malformed = all.filter((c) => c.response?.includes('this text is not in the program') || c.response?.startsWith('I would rather'))
+        expect(malformed).toHaveLength(2)
+        for (const m of malformed) {
+          expect(m.status).toBe('rejected')
+          expect(m.rejectReason).toMatch(/answer not applied/)
+        }
+        expect(all.every((c) => !c.model || c.model === 'openai:scripted-model')).toBe(true)
+        // the key reached the server as a credential, and nothing else
+        expect(server.chatRequests().every((q) => q.auth.ok)).toBe(true)
+        expect(JSON.stringify(all)).not.toContain('sk-test-ENGINE')
+      } finally {
+        await db.close()
+      }
+    } finally {
+      await server.close()
+    }
+  })
+})
