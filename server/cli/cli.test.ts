@@ -1,0 +1,80 @@
+// The CLI contract (DESIGN.md): exit codes, one-line errors, --json outputs, data-folder routing.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { cli } from '../../test-support/cli.ts'
+import { createLogger } from '../log.ts'
+import { readEnv } from '../env.ts'
+import { startServer } from '../server-process.ts'
+
+const dirs: string[] = []
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'fm-cli-'))
+  dirs.push(d)
+  return d
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+describe('fm-agent CLI', () => {
+  it('lists the built-in problems with direction and reference', async () => {
+    const r = await cli(['problems', '--json', '--data-dir', tempDir()])
+    expect(r.code, r.stderr).toBe(0)
+    const rows = r.json as Array<{ id: string; direction: string; reference: { value: number; source: string } | null }>
+    const byId = new Map(rows.map((p) => [p.id, p]))
+    for (const id of ['circle-packing-26', 'circle-packing-32', 'tsp-berlin52', 'tsp-kroa100', 'bin-packing-or3', 'ahc001', 'cpu-matmul']) {
+      expect(byId.has(id), id).toBe(true)
+    }
+    expect(byId.get('circle-packing-26')).toMatchObject({ direction: 'max', reference: { value: 2.635863 } })
+    expect(byId.get('tsp-berlin52')).toMatchObject({ direction: 'min', reference: { value: 7542 } })
+    expect(rows.every((p) => p.reference === null || p.reference.source.length > 0)).toBe(true)
+  })
+
+  it('creates users with a one-time password and refuses bad input with exit code 2', async () => {
+    const dir = tempDir()
+    const ok = await cli(['user', 'create', '--email', 'ada@example.com', '--role', 'expert', '--json', '--data-dir', dir])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.json.user).toMatchObject({ email: 'ada@example.com', role: 'expert' })
+    expect(ok.json.oneTimePassword).toMatch(/^[A-Za-z0-9]{16}$/)
+    const dup = await cli(['user', 'create', '--email', 'ada@example.com', '--role', 'viewer', '--data-dir', dir])
+    expect(dup.code).toBe(2)
+    expect(dup.stderr).toMatch(/already exists/)
+    const role = await cli(['user', 'create', '--email', 'b@example.com', '--role', 'owner', '--data-dir', dir])
+    expect(role.code).toBe(2)
+    expect(role.stderr).toMatch(/--role must be one of viewer, expert, admin/)
+  })
+
+  it('answers unknown commands and flags with exit code 2', async () => {
+    expect((await cli(['frobnicate'])).code).toBe(2)
+    const flag = await cli(['problems', '--jsno'])
+    expect(flag.code).toBe(2)
+    expect(flag.stderr.trim().split('\n')[0]).toMatch(/unknown option '--jsno'/)
+  })
+
+  it('names a bad DATABASE_URL and its fix in one line, exit code 1', async () => {
+    const r = await cli(['problems'], { DATABASE_URL: 'postgres://fm:fm@127.0.0.1:1/nothing' })
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(/127\.0\.0\.1:1.*connection refused/)
+    const bad = await cli(['problems'], { PORT: 'ninety' })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/environment variable PORT/)
+  })
+
+  it('sends commands to the running server that holds the data folder, and says so', async () => {
+    const dir = tempDir()
+    const server = await startServer({ env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1' }), dataDir: dir, port: 0, host: '127.0.0.1', pages: false, log: createLogger('test', 'warn') })
+    try {
+      const r = await cli(['problems', '--json', '--data-dir', dir])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toMatch(/a server \(pid \d+\) holds .* sending this command to it at http:\/\/127\.0\.0\.1:\d+/)
+      expect((r.json as unknown[]).length).toBeGreaterThan(10)
+      // a second server on the same folder is refused, naming the holder
+      const second = await cli(['start', '--port', '0', '--data-dir', dir])
+      expect(second.code).toBe(1)
+      expect(second.stderr).toMatch(/in use by process \d+/)
+    } finally {
+      await server.stop()
+    }
+  })
+})
