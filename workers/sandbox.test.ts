@@ -3,7 +3,7 @@
 // parent environment is visible; nothing is written outside the sandbox.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, type Runner } from './runner.ts'
@@ -187,6 +187,18 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
     const slotDirs = readdirSync(sbx).filter((d) => d.startsWith(`${process.pid}-sandbox-test-`))
     expect(slotDirs.length).toBe(2)
     for (const d of slotDirs) expect(readdirSync(`${sbx}/${d}`)).toEqual([])
+  })
+
+  it('evaluation folders under /tmp survive the per-evaluation /tmp', async () => {
+    const r2 = createRunner({ cacheDir: tempDir('fm-cache-'), sandboxRoot: `/tmp/fm-sbx-test-${process.pid}`, workerId: 'tmp-root', isolation, fetchBundle: store.fetch })
+    try {
+      const r = await r2.run(makeJob(problem, 'print(4)\n'))
+      expect(r.error).toBeUndefined()
+      expect(r.metrics.score).toBe(4)
+    } finally {
+      await r2.close()
+      rmSync(`/tmp/fm-sbx-test-${process.pid}`, { recursive: true, force: true })
+    }
   })
 
   it('a valid candidate still works: the score, timing and no error', async () => {

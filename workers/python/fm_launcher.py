@@ -340,8 +340,17 @@ def stage_a(req, wfd):
         _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID), 'unshare')
         mount(None, '/', None, MS_REC | MS_PRIVATE)
         size = req.get('tmpfsMb', 256)
-        for target in ('/tmp', '/dev/shm'):
+        targets = ('/tmp', '/dev/shm')
+        # a slot folder under /tmp or /dev/shm (a non-root worker with its cache there) must survive the
+        # fresh tmpfs: keep a handle on it and bind it back
+        keep = {p: os.open(p, os.O_PATH) for p in CONFIG.get('keep', [])
+                if any(p.startswith(t + '/') for t in targets) and os.path.isdir(p)}
+        for target in targets:
             tmpfs(target, size)
+        for path, fd in keep.items():
+            os.makedirs(path, exist_ok=True)
+            mount(f'/proc/self/fd/{fd}', path, None, 4096 | MS_REC)  # MS_BIND
+            os.close(fd)
     b_pid = os.fork()
     if b_pid == 0:
         try:
