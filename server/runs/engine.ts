@@ -110,6 +110,8 @@ export class RunEngine {
   private abort = new AbortController()
   private wake: (() => void) | null = null
   private readonly evaluatedInCold = new Set<string>()
+  private guidanceSeen = { total: -1, withdrawn: -1 }
+  private stopWatching: () => void = () => undefined
 
   constructor(deps: EngineDeps, runId: string) {
     this.deps = deps
@@ -161,6 +163,61 @@ export class RunEngine {
     this.evo?.ban(id)
   }
 
+  /**
+   * Mid-run change of the mutation weights (the models of an LLM run, the offline operators of a
+   * local run). The bandit gets new priors and keeps what it observed; an arm at weight 0 is not
+   * chosen any more. The caller persists the config (run.config) so a resume sees the same weights.
+   */
+  setMutationWeights(input: { models?: number[]; localOperators?: RunConfig['localOperators'] }) {
+    if (!this.bandit) throw new Error('the run has not started yet')
+    const config: RunConfig = {
+      ...this.config,
+      localOperators: input.localOperators ?? this.config.localOperators,
+      models: this.config.models.map((m, i) => ({ ...m, weight: input.models?.[i] ?? m.weight })),
+    }
+    const arms = this.armsFor(config)
+    if (!arms.some((a) => a.weight > 0)) throw new Error('at least one model or operator needs a weight above 0')
+    const opts = { costExponent: config.mutator === 'llm' ? 1 : 0 }
+    const prior = new CostAwareBandit(arms, opts).toJSON()
+    const seen = this.bandit.toJSON()
+    // successes and failures observed so far are added onto the new prior (the bandit runs without decay)
+    const merged = prior.arms.map((p) => {
+      const o = seen.arms.find((a) => a.id === p.id)
+      return o ? { ...o, alpha: p.alpha + o.rewardSum, beta: p.beta + o.pulls - o.rewardSum } : p
+    })
+    this.bandit = CostAwareBandit.fromJSON(arms, { arms: merged }, opts)
+    this.config = config
+  }
+
+  /** What the console shows of the engine's knobs: exploration per island, bandit arms and their statistics. */
+  controlState() {
+    const snap = this.evo?.snapshot()
+    const weights = new Map(this.bandit ? this.armsFor(this.config).map((a) => [a.id, a.weight]) : [])
+    return {
+      exploration: snap?.exploration ?? this.config?.exploration ?? null,
+      islandExploration: snap ? Object.fromEntries(Object.entries(snap.islandExploration).map(([k, v]) => [Number(k), v])) : {},
+      effectiveExploration: this.evo ? this.evo.islands.map((_, i) => this.evo.effectiveExploration(i)) : [],
+      arms: this.bandit ? this.bandit.stats().map((s) => ({ ...s, weight: weights.get(s.id) ?? 1 })) : [],
+    }
+  }
+
+  /** The islands whose population holds this candidate now (empty when evicted, banned or not yet evaluated). */
+  populationOf(id: string): number[] {
+    if (!this.evo) return []
+    return this.evo.islands.flatMap((isl, i) => (isl.has(id) ? [i] : []))
+  }
+
+  private armsFor(config: RunConfig) {
+    if (config.mutator === 'llm' && this.ensemble) return this.ensemble.members.map((m, i) => ({ id: m.id, weight: config.models[i]?.weight ?? m.weight }))
+    return localArmWeights(config)
+  }
+
+  /** arms an expert set to weight 0 are left out of the bandit's choice */
+  private allowedArms(): string[] | undefined {
+    const arms = this.armsFor(this.config)
+    return arms.some((a) => a.weight <= 0) ? arms.filter((a) => a.weight > 0).map((a) => a.id) : undefined
+  }
+
   /** Knowledge retrieval on an expert's request: goes into the island's next prompts. */
   async retrieveNow(island: number) {
     await this.retrieveFor(island, 'expert')
@@ -190,9 +247,26 @@ export class RunEngine {
 
   // ------------------------------------------------------------------ lifecycle
 
+  /** Another process (the web server in server mode) may pause or stop the run, or change guidance. */
+  private async watch() {
+    const row = await this.db.prisma.run.findUnique({ where: { id: this.runId }, select: { status: true, statusReason: true } })
+    if (!row) return this.stop('the run was deleted')
+    if (row.status === 'paused' && !this.pauseRequested) this.pause()
+    if (row.status === 'stopped' && !this.stopping) this.stop(row.statusReason ?? 'stopped')
+    const n = await this.db.prisma.guidance.count({ where: { runId: this.runId } })
+    const withdrawn = await this.db.prisma.guidance.count({ where: { runId: this.runId, withdrawnAt: { not: null } } })
+    if (n !== this.guidanceSeen.total || withdrawn !== this.guidanceSeen.withdrawn) {
+      this.guidanceSeen = { total: n, withdrawn }
+      await this.reloadGuidance()
+    }
+  }
+
   /** Runs until the run completes, fails, is stopped, or is paused. Resolves with the final status. */
   async run(): Promise<{ status: RunStatus; reason: string | null }> {
     await this.load()
+    const watcher = setInterval(() => void this.watch().catch(() => undefined), 2000)
+    watcher.unref()
+    this.stopWatching = () => clearInterval(watcher)
     try {
       if (this.status === 'created' || this.status === 'paused' || this.status === 'completed' || this.status === 'stopped' || this.status === 'failed') {
         const coldDone = await this.db.prisma.candidate.count({ where: { runId: this.runId, origin: 'seed' } })
@@ -208,6 +282,7 @@ export class RunEngine {
       await this.setStatus('failed', `engine error: ${(e as Error).message}`)
       return { status: 'failed', reason: (e as Error).message }
     } finally {
+      this.stopWatching()
       await this.saveSnapshot().catch(() => undefined)
       await this.writeMetrics(true).catch(() => undefined)
     }
@@ -542,10 +617,10 @@ export class RunEngine {
     let r: ProduceResult
     let retrieval: { retrievalId: string; chunkIds: string[] } | undefined
     if (this.config.mutator === 'local') {
-      const arm = this.bandit.choose(this.rng)
+      const arm = this.bandit.choose(this.rng, this.allowedArms())
       r = produceLocal(arm, parent, mate, language, this.rng, this.adapter)
     } else {
-      const modelId = this.bandit.choose(this.rng)
+      const modelId = this.bandit.choose(this.rng, this.allowedArms())
       const weights = LLM_OPERATORS.map((o) => (o === 'crossover' && !mate ? 0 : (this.config.llmOperators[o] ?? 0)))
       const mode = weights.some((w) => w > 0) ? LLM_OPERATORS[this.rng.weightedIndex(weights)] : 'diff'
       const kn = this.knowledge.get(island)
