@@ -239,8 +239,15 @@ export function createRunner(opts: RunnerOptions): Runner {
   const fsize = (opts.fsizeMb ?? 256) * 1024 * 1024
   const sandboxUid = isolation.uid ?? 65534
   const chownTo = isRoot() ? sandboxUid : null
-  const sbxRoot = opts.sandboxRoot ?? defaultSandboxRoot(opts.cacheDir, chownTo)
+  const sbxRoot = resolve(opts.sandboxRoot ?? defaultSandboxRoot(opts.cacheDir, chownTo))
   mkdirSync(sbxRoot, { recursive: true, mode: 0o711 })
+  {
+    // a shared place like /var/tmp: refuse a folder someone else made (or a link to elsewhere)
+    const st = lstatSync(sbxRoot)
+    if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? st.uid)) {
+      throw new Error(`the sandbox folder ${sbxRoot} is not a folder owned by this user; remove it or set sandboxRoot`)
+    }
+  }
   const hide = [...new Set([resolve(opts.cacheDir), BUILTIN_PROBLEMS, ...defaultHiddenPaths(), ...(opts.hide ?? []).map((p) => resolve(p))])]
   const safeId = opts.workerId.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60)
   cleanStaleSlots(sbxRoot)
@@ -313,10 +320,14 @@ export function createRunner(opts: RunnerOptions): Runner {
 
   function interpret(out: StepOutput, ctx: { timeoutS: number; cpuS: number; memoryMb: number; what: string }): StageOutcome {
     const fail = classifyExit(out.res, { ...ctx, stderrTail: out.stderr.slice(-4000), stdoutTail: out.stdout.slice(-2000) })
-    let obj: Record<string, unknown> | null = null
-    let rest = out.stdout
+    // stdout first, $FM_RESULT_FILE only when stdout holds no result: evaluators that keep their stdout
+    // for the result line (fm_evalkit) pass their environment on to candidate processes, and the file's
+    // name with it, so a file must never override what the evaluator itself printed
+    const found = findResultLine(out.stdout)
+    let obj: Record<string, unknown> | null = found.result
+    const rest = found.rest
     let parseError: string | null = null
-    if (out.resultFile !== null && out.resultFile.trim()) {
+    if (!obj && out.resultFile !== null && out.resultFile.trim()) {
       try {
         const v = parseJsonLenient(out.resultFile)
         if (typeof v === 'object' && v !== null && !Array.isArray(v)) obj = v as Record<string, unknown>
@@ -324,11 +335,6 @@ export function createRunner(opts: RunnerOptions): Runner {
       } catch {
         parseError = '$FM_RESULT_FILE is not valid JSON'
       }
-    }
-    if (!obj && !parseError) {
-      const found = findResultLine(out.stdout)
-      obj = found.result
-      rest = found.rest
     }
     const base: NormalizedResult = obj ? normalizeEvaluatorObject(obj) : { valid: false, metrics: {}, features: {}, artifacts: {} }
     const artifacts: Record<string, unknown> = { ...base.artifacts }

@@ -209,10 +209,10 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
     expect(r.workerId).toBe('sandbox-test')
   })
 
-  it('reads the result from $FM_RESULT_FILE when the evaluator writes it', async () => {
+  it('reads the result from $FM_RESULT_FILE when the evaluator writes it (and prints no result line)', async () => {
     const p = makeProblem(
       {
-        'evaluator.py': `import json, os\nprint('{"valid": false}')\nopen(os.environ['FM_RESULT_FILE'], 'w').write(json.dumps({"valid": True, "metrics": {"s": 7}}))\n`,
+        'evaluator.py': `import json, os\nprint('progress: 100%')\nopen(os.environ['FM_RESULT_FILE'], 'w').write(json.dumps({"valid": True, "metrics": {"s": 7}}))\n`,
         'seed.py': '',
       },
       { id: 'rf', name: 'rf', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' },
@@ -221,6 +221,24 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
     const r = await runner.run(makeJob(p, ''))
     expect(r.valid).toBe(true)
     expect(r.metrics.s).toBe(7)
+    expect(r.artifacts.stdout).toBe('progress: 100%\n')
+  })
+
+  it('a candidate cannot override the evaluator\'s printed result through $FM_RESULT_FILE', async () => {
+    // the candidate runs in a child process that inherits the evaluator's environment (as fm_evalkit does)
+    const p = makeProblem(
+      {
+        'evaluator.py': `import json, os, subprocess, sys
+subprocess.run([sys.executable, sys.argv[-1]], env=dict(os.environ), capture_output=True)
+print(json.dumps({"valid": True, "metrics": {"s": 1}}))
+`,
+        'seed.py': '',
+      },
+      { id: 'forge', name: 'forge', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' },
+    )
+    store.add(p)
+    const r = await runner.run(makeJob(p, `import json, os\nopen(os.environ['FM_RESULT_FILE'], 'w').write(json.dumps({"valid": True, "metrics": {"s": 1e9}}))\n`))
+    expect(r.metrics.s).toBe(1)
   })
 
   it('malformed output and a silent evaluator are bad-output; a crash keeps its traceback', async () => {
