@@ -27,6 +27,8 @@ export interface ServerOptions {
   log: Logger
   /** print the first admin's one-time password here (stdout by default) */
   announce?: (text: string) => void
+  /** drive runs in this process (default true; `fm-agent web` serves the console only) */
+  engine?: boolean
 }
 
 export interface ServerHandle {
@@ -89,9 +91,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       db.lock?.update({ apiUrl: http.url })
     }
     // the engine and its evaluation workers; runs that were active when the last process died resume
-    app.backend = await createBackend({ db, log, workers: env.FM_WORKERS })
-    app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log, hooks: knowledgeHooks(db, log) })
-    await app.runs.resumeActive()
+    if (opts.engine !== false) {
+      app.backend = await createBackend({ db, log, workers: env.FM_WORKERS })
+      app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log, hooks: knowledgeHooks(db, log) })
+      await app.runs.resumeActive()
+      app.runs.watchForRuns()
+    }
     const running = http
     return {
       app,

@@ -63,7 +63,7 @@ describe('fm-agent CLI', () => {
 
   it('sends commands to the running server that holds the data folder, and says so', async () => {
     const dir = tempDir()
-    const server = await startServer({ env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1' }), dataDir: dir, port: 0, host: '127.0.0.1', pages: false, log: createLogger('test', 'warn') })
+    const server = await startServer({ env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1' } as unknown as NodeJS.ProcessEnv), dataDir: dir, port: 0, host: '127.0.0.1', pages: false, log: createLogger('test', 'warn') })
     try {
       const r = await cli(['problems', '--json', '--data-dir', dir])
       expect(r.code, r.stderr).toBe(0)

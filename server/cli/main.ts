@@ -32,6 +32,9 @@ const COMMANDS: Record<string, Loader> = {
   runs: async () => (await import('./commands/runs.ts')).runs,
   export: async () => (await import('./commands/export.ts')).exportCommand,
   import: async () => (await import('./commands/import.ts')).importCommand,
+  web: async () => (await import('./commands/web.ts')).web,
+  engine: async () => (await import('./commands/engine.ts')).engine,
+  worker: async () => (await import('./commands/worker.ts')).worker,
 }
 
 /** Commands added by later parts of the system register here (run, worker, kb …). */

@@ -107,12 +107,22 @@ export function embedderFor(config: KnowledgeEmbedderConfig): Embedder {
   return e
 }
 
-export async function getEmbedderConfig(db: Db): Promise<KnowledgeEmbedderConfig> {
+/**
+ * How long a process trusts the setting it read: searches skip a query, and a model changed by
+ * another process (server mode) is seen within this time. A change made here is seen at once.
+ */
+const SETTING_TTL_MS = 3000
+const settingCache = new WeakMap<Db, { at: number; config: KnowledgeEmbedderConfig }>()
+
+export async function getEmbedderConfig(db: Db, opts: { fresh?: boolean } = {}): Promise<KnowledgeEmbedderConfig> {
+  const cached = settingCache.get(db)
+  if (!opts.fresh && cached && Date.now() - cached.at < SETTING_TTL_MS) return cached.config
   const row = await db.prisma.setting.findUnique({ where: { key: EMBEDDER_SETTING } })
-  if (!row) return DEFAULT_EMBEDDER_CONFIG
-  const parsed = KnowledgeEmbedderConfig.safeParse(row.value)
+  const parsed = row ? KnowledgeEmbedderConfig.safeParse(row.value) : null
   // a setting written by another version that no longer parses: fall back to the offline default
-  return parsed.success ? parsed.data : DEFAULT_EMBEDDER_CONFIG
+  const config = parsed?.success ? parsed.data : DEFAULT_EMBEDDER_CONFIG
+  settingCache.set(db, { at: Date.now(), config })
+  return config
 }
 
 export async function activeEmbedder(db: Db): Promise<ActiveEmbedder> {
@@ -150,7 +160,7 @@ export async function setEmbedderConfig(db: Db, input: unknown, actor: Actor, op
     if (e instanceof KnowledgeInputError) throw e
     throw new KnowledgeInputError(`the embedding model ${modelId} did not answer a test request: ${(e as Error).message}`)
   }
-  const before = await getEmbedderConfig(db)
+  const before = await getEmbedderConfig(db, { fresh: true })
   const previousModelId = modelIdOf(before)
   const changed = previousModelId !== modelId
   const value = JSON.parse(JSON.stringify(config)) as Prisma.InputJsonValue
@@ -160,6 +170,7 @@ export async function setEmbedderConfig(db: Db, input: unknown, actor: Actor, op
     if (changed) await tx.$executeRaw`UPDATE knowledge_docs SET embed_status = 'pending', embed_error = NULL`
     await audit(tx, actor, { action: 'knowledge.embedder.set', targetType: 'setting', targetId: EMBEDDER_SETTING, before, after: { ...config, modelId, dims } })
   })
+  settingCache.set(db, { at: Date.now(), config })
   return { modelId, previousModelId, dims, changed }
 }
 

@@ -13,7 +13,7 @@ import { activeEmbedder, type ActiveEmbedder } from './embedders.ts'
 import { KnowledgeInputError } from './errors.ts'
 import { identifierParts } from './lexical-hash.ts'
 import { MAX_QUERY_CHARS, MAX_SEARCH_K } from './limits.ts'
-import { HIGHLIGHT_END, HIGHLIGHT_START } from './validate.ts'
+import { HIGHLIGHT_END, HIGHLIGHT_START } from './highlight.ts'
 import { checkDims, embeddingExpr, modelLiteral, vectorLiteral, vectorType } from './vector-sql.ts'
 
 /** HNSW candidate list size per query: recall ≥ 0.95 at 100 000 chunks in bench/retrieval-latency.ts. */
@@ -74,7 +74,7 @@ export interface SearchResult {
   ms: number
 }
 
-export { HIGHLIGHT_END, HIGHLIGHT_START }
+export { HIGHLIGHT_END, HIGHLIGHT_START, highlightRuns } from './highlight.ts'
 
 /**
  * The OR-query of a text's words for the full-text half: any shared word matches, and
@@ -197,10 +197,8 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
     highlight: string
   }
   const rows = await db.prisma.$transaction(async (tx) => {
-    if (queryVector) {
-      await tx.$executeRawUnsafe(`SET LOCAL hnsw.ef_search = ${efSearch}`)
-      await tx.$executeRawUnsafe(`SET LOCAL hnsw.iterative_scan = relaxed_order`)
-    }
+    // both settings in one statement (one round trip), local to this transaction
+    if (queryVector) await tx.$queryRawUnsafe(`SELECT set_config('hnsw.ef_search', '${efSearch}', true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`)
     return tx.$queryRawUnsafe<Row[]>(sql, ...p.values)
   })
   const num = (v: bigint | number | null) => (v == null ? null : Number(v))
@@ -226,20 +224,4 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
     efSearch,
     ms: performance.now() - started,
   }
-}
-
-/** Splits a highlight into plain and marked runs, for renderers that must not inject HTML. */
-export function highlightRuns(highlight: string): Array<{ text: string; mark: boolean }> {
-  const out: Array<{ text: string; mark: boolean }> = []
-  let mark = false
-  let buf = ''
-  for (const ch of highlight) {
-    if (ch === HIGHLIGHT_START || ch === HIGHLIGHT_END) {
-      if (buf) out.push({ text: buf, mark })
-      buf = ''
-      mark = ch === HIGHLIGHT_START
-    } else buf += ch
-  }
-  if (buf) out.push({ text: buf, mark })
-  return out
 }

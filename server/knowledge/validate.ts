@@ -37,9 +37,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** C0 controls other than tab, line feed, carriage return and form feed. */
 const CONTROL = /[\u0001-\u0008\u000B\u000E-\u001F\u007F]/g
 const HAS_CONTROL = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/
-/** Private-use characters the search uses to mark highlights; never part of stored text. */
-export const HIGHLIGHT_START = '\uE000'
-export const HIGHLIGHT_END = '\uE001'
+import { HIGHLIGHT_END, HIGHLIGHT_START } from './highlight.ts'
+export { HIGHLIGHT_END, HIGHLIGHT_START }
 
 /**
  * Document text as it will be stored: line endings normalized to \n, highlight markers removed.

@@ -25,6 +25,7 @@ export class EngineManager {
   private readonly engines = new Map<string, { engine: RunEngine; done: Promise<{ status: RunStatus; reason: string | null }> }>()
   private leaseTimer: NodeJS.Timeout | null = null
   private readonly orphans: EvalResult[] = []
+  private pollTimer: NodeJS.Timeout | null = null
 
   constructor(private readonly deps: ManagerDeps) {
     deps.backend.onResult((r) => this.route(r))
@@ -85,18 +86,26 @@ export class EngineManager {
   }
 
   /** At start-up: pick up the runs that were active when their engine died. */
-  async resumeActive(): Promise<string[]> {
+  async resumeActive(quiet = false): Promise<string[]> {
     const rows = await this.deps.db.prisma.run.findMany({
       where: { status: { in: ACTIVE_STATUSES }, OR: [{ leaseUntil: null }, { leaseUntil: { lt: new Date() } }, { leaseOwner: this.owner }] },
       select: { id: true },
     })
     const started: string[] = []
     for (const r of rows) {
+      if (this.engines.has(r.id)) continue
       this.launch(r.id).catch((e) => this.deps.log.error(`run ${r.id}: ${(e as Error).message}`))
       started.push(r.id)
     }
-    if (started.length) this.deps.log.info(`resuming ${started.length} run(s) that were active: ${started.map((s) => s.slice(0, 8)).join(', ')}`)
+    if (started.length && !quiet) this.deps.log.info(`resuming ${started.length} run(s) that were active: ${started.map((s) => s.slice(0, 8)).join(', ')}`)
     return started
+  }
+
+  /** Keep picking up runs that no live engine drives (created by a web process, or orphaned). */
+  watchForRuns(intervalMs = 3000) {
+    const t = setInterval(() => void this.resumeActive(true).catch((e) => this.deps.log.warn(`run pick-up: ${(e as Error).message}`)), intervalMs)
+    t.unref()
+    this.pollTimer = t
   }
 
   async stopAll(reason = 'the server is shutting down') {
@@ -105,6 +114,7 @@ export class EngineManager {
     for (const { engine } of all) engine.detach()
     await Promise.race([Promise.all(all.map((e) => e.done.catch(() => undefined))), new Promise((r) => setTimeout(r, 20_000))])
     if (this.leaseTimer) clearInterval(this.leaseTimer)
+    if (this.pollTimer) clearInterval(this.pollTimer)
     void reason
   }
 }

@@ -17,23 +17,15 @@ export const CreateRunInput = z.object({
 })
 export const ResumeRunInput = RunIdInput.extend({ maxEvals: z.number().int().min(1).max(10_000_000).optional() })
 
-function manager(ctx: Context) {
-  const m = ctx.app.runs
-  if (!m) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: 'this process does not drive runs (start it with fm-agent start or fm-agent engine)' })
-  return m
-}
-
+/** Drive the run here when this process has an engine; otherwise an engine process picks it up. */
 function launch(ctx: Context, runId: string) {
-  manager(ctx)
-    .launch(runId)
-    .catch((e) => ctx.app.log.error(`run ${runId}: ${(e as Error).message}`))
+  ctx.app.runs?.launch(runId).catch((e) => ctx.app.log.error(`run ${runId}: ${(e as Error).message}`))
 }
 
 export const runsRouter = router({
   list: viewerProcedure.input(ListRunsInput).query(({ ctx, input }) => listRuns(ctx.app.db, input)),
   summary: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => runSummary(ctx.app.db, input.runId)),
   create: adminProcedure.input(CreateRunInput).mutation(async ({ ctx, input }) => {
-    manager(ctx)
     const parsed = RunConfig.safeParse(input.config)
     if (!parsed.success) {
       const i = parsed.error.issues[0]
@@ -44,8 +36,9 @@ export const runsRouter = router({
     return r
   }),
   resume: adminProcedure.input(ResumeRunInput).mutation(async ({ ctx, input }) => {
-    manager(ctx)
     const r = await resumeRunConfig(ctx.app.db, ctx.actor, input.runId, input.maxEvals)
+    // an engine (here or in another process) picks up runs in an active status
+    if (!ctx.app.runs?.get(input.runId)) await setStatus(ctx.app.db, input.runId, 'created', null)
     await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.resume', targetType: 'run', targetId: input.runId, runId: input.runId })
     launch(ctx, input.runId)
     return r

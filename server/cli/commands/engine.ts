@@ -1,0 +1,31 @@
+import { createAppServices } from '../../app.ts'
+import { openDatabase } from '../../db.ts'
+import { knowledgeHooks } from '../../runs/hooks.ts'
+import { EngineManager } from '../../runs/manager.ts'
+import { createBackend } from '../../runs/runtime.ts'
+import { syncBuiltinProblems } from '../../services/problems.ts'
+import { parse, UsageError } from '../args.ts'
+import type { Command } from '../main.ts'
+import { untilSignal } from './web.ts'
+
+export const engine: Command = {
+  summary: 'server mode: drive runs (cold start and evolution); evaluations go to fm-agent worker processes',
+  usage: 'fm-agent engine   (needs DATABASE_URL)',
+  async run({ argv, env, log, dataDir }) {
+    const { values } = parse('engine', argv, {})
+    if (!env.DATABASE_URL) throw new UsageError('fm-agent engine is for server mode: set DATABASE_URL (or use fm-agent start)')
+    const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: dataDir(values) })
+    const app = createAppServices(db, null, log)
+    await syncBuiltinProblems(db, (m) => log.warn(m))
+    const backend = await createBackend({ db, log })
+    const manager = new EngineManager({ db, backend, events: app.events, log, hooks: knowledgeHooks(db, log) })
+    await manager.resumeActive()
+    manager.watchForRuns()
+    log.info(`engine ${manager.owner} on ${db.label}: waiting for runs`)
+    await untilSignal(log)
+    await manager.stopAll()
+    await backend.close()
+    await db.close()
+    return 0
+  },
+}

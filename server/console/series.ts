@@ -1,0 +1,232 @@
+// Chart data for the run dashboard, shaped from metric rows and evaluation points. Pure: the
+// server uses it to answer snapshot queries, the browser to merge live batches into what it
+// already draws and to keep that bounded (a run can reach 100,000 evaluations).
+import { lttbIndices, minMaxBuckets } from './downsample.ts'
+import type { MetricPoint, RunEventRow, ScorePoint } from './types.ts'
+
+export type MetricField = 'best' | 'mean' | 'median' | 'code' | 'coverage' | 'interIsland' | 'population' | 'evalsPerSec' | 'failureRate' | 'spendUsd'
+export type XAxis = 'evals' | 'time'
+
+/** The key of an island's series in pivoted rows: "run" for the whole run, "i0", "i1", … */
+export function seriesKey(island: number): string {
+  return island < 0 ? 'run' : `i${island}`
+}
+
+export interface PivotRow {
+  x: number
+  [series: string]: number | null
+}
+
+/**
+ * Metric rows → one row per x (evaluation count or time) with one column per island, the shape a
+ * multi-line chart wants. Rows written together (one createMany per tick) share their x.
+ */
+export function pivotMetrics(metrics: readonly MetricPoint[], field: MetricField, opts: { x?: XAxis; islands?: readonly number[]; range?: { lo: number; hi: number } | null } = {}): PivotRow[] {
+  const xAxis = opts.x ?? 'evals'
+  const keep = opts.islands ? new Set(opts.islands) : null
+  const byX = new Map<number, PivotRow>()
+  // group by evaluation count (the engine writes all islands at one count together), then place on x
+  const groups = new Map<number, { t: number; row: PivotRow }>()
+  for (const m of metrics) {
+    if (keep && !keep.has(m.island)) continue
+    if (opts.range && (m.evalCount < opts.range.lo || m.evalCount > opts.range.hi)) continue
+    let g = groups.get(m.evalCount)
+    if (!g) {
+      g = { t: m.t, row: { x: xAxis === 'evals' ? m.evalCount : m.t } }
+      groups.set(m.evalCount, g)
+    }
+    const v = m[field]
+    g.row[seriesKey(m.island)] = typeof v === 'number' && Number.isFinite(v) ? v : null
+  }
+  for (const g of groups.values()) {
+    const prev = byX.get(g.row.x)
+    byX.set(g.row.x, prev ? { ...prev, ...g.row } : g.row)
+  }
+  return [...byX.values()].sort((a, b) => a.x - b.x)
+}
+
+/** Scatter points per island for the fitness chart (valid evaluations only; failures are counted apart). */
+export function scatterByIsland(points: readonly ScorePoint[], range?: { lo: number; hi: number } | null): Map<number, Array<{ x: number; y: number; id: string }>> {
+  const out = new Map<number, Array<{ x: number; y: number; id: string }>>()
+  for (const p of points) {
+    if (!p.valid || p.score === null || !Number.isFinite(p.score)) continue
+    if (range && (p.evalIndex < range.lo || p.evalIndex > range.hi)) continue
+    let arr = out.get(p.island)
+    if (!arr) out.set(p.island, (arr = []))
+    arr.push({ x: p.evalIndex, y: p.score, id: p.id })
+  }
+  for (const arr of out.values()) arr.sort((a, b) => a.x - b.x)
+  return out
+}
+
+/** Merge live metric rows into a sorted, de-duplicated list. */
+export function mergeMetrics(existing: readonly MetricPoint[], incoming: readonly MetricPoint[]): MetricPoint[] {
+  if (incoming.length === 0) return existing as MetricPoint[]
+  const last = existing.length ? existing[existing.length - 1]!.id : -Infinity
+  const fresh = incoming.filter((m) => m.id > last)
+  if (fresh.length === incoming.length && isSortedById(fresh)) return existing.concat(fresh)
+  const byId = new Map<number, MetricPoint>()
+  for (const m of existing) byId.set(m.id, m)
+  for (const m of incoming) byId.set(m.id, m)
+  return [...byId.values()].sort((a, b) => a.evalCount - b.evalCount || a.id - b.id)
+}
+
+function isSortedById(ms: readonly MetricPoint[]) {
+  for (let i = 1; i < ms.length; i++) if (ms[i]!.id <= ms[i - 1]!.id) return false
+  return true
+}
+
+/** Merge live evaluation points, de-duplicated by evaluation index. */
+export function mergePoints(existing: readonly ScorePoint[], incoming: readonly ScorePoint[]): ScorePoint[] {
+  if (incoming.length === 0) return existing as ScorePoint[]
+  const last = existing.length ? existing[existing.length - 1]!.evalIndex : -Infinity
+  if (incoming.every((p, i) => p.evalIndex > last && (i === 0 || p.evalIndex > incoming[i - 1]!.evalIndex))) return existing.concat(incoming)
+  const byIndex = new Map<number, ScorePoint>()
+  for (const p of existing) byIndex.set(p.evalIndex, p)
+  for (const p of incoming) byIndex.set(p.evalIndex, p)
+  return [...byIndex.values()].sort((a, b) => a.evalIndex - b.evalIndex)
+}
+
+/**
+ * Keeps metric rows bounded: LTTB on the run-level mean picks the evaluation counts worth
+ * keeping; every island's row at those counts stays (so islands remain comparable at each x).
+ * The newest rows are always kept: they are what a live chart grows at.
+ */
+export function boundMetrics(metrics: readonly MetricPoint[], maxCounts: number, keepTail = 50): MetricPoint[] {
+  const counts = [...new Set(metrics.map((m) => m.evalCount))].sort((a, b) => a - b)
+  if (counts.length <= maxCounts) return metrics as MetricPoint[]
+  const run = new Map<number, number>()
+  for (const m of metrics) if (m.island < 0) run.set(m.evalCount, m.mean ?? m.best ?? NaN)
+  const head = counts.slice(0, Math.max(0, counts.length - keepTail))
+  const idx = lttbIndices(head, head.map((c) => run.get(c) ?? NaN), Math.max(3, maxCounts - keepTail))
+  const keep = new Set(idx.map((i) => head[i]!))
+  for (const c of counts.slice(-keepTail)) keep.add(c)
+  return metrics.filter((m) => keep.has(m.evalCount))
+}
+
+/** Keeps evaluation points bounded per island (min and max score per bucket), the run's best always kept. */
+export function boundPoints(points: readonly ScorePoint[], maxPerIsland: number, bestId?: string | null, keepTail = 100): ScorePoint[] {
+  const byIsland = new Map<number, ScorePoint[]>()
+  for (const p of points) {
+    let arr = byIsland.get(p.island)
+    if (!arr) byIsland.set(p.island, (arr = []))
+    arr.push(p)
+  }
+  if ([...byIsland.values()].every((a) => a.length <= maxPerIsland)) return points as ScorePoint[]
+  const out: ScorePoint[] = []
+  for (const arr of byIsland.values()) {
+    if (arr.length <= maxPerIsland) {
+      out.push(...arr)
+      continue
+    }
+    const head = arr.slice(0, arr.length - keepTail)
+    const kept = minMaxBuckets(head, Math.max(1, Math.floor((maxPerIsland - keepTail) / 2)), (p) => p.evalIndex, (p) => (p.valid ? p.score : null), { keepInvalid: true })
+    out.push(...kept, ...arr.slice(-keepTail))
+    if (bestId && !kept.some((p) => p.id === bestId)) {
+      const best = head.find((p) => p.id === bestId)
+      if (best) out.push(best)
+    }
+  }
+  return out.sort((a, b) => a.evalIndex - b.evalIndex)
+}
+
+/** The latest row of one island (or the run), for the stat tiles. */
+export function latestMetric(metrics: readonly MetricPoint[], island = -1): MetricPoint | null {
+  for (let i = metrics.length - 1; i >= 0; i--) if (metrics[i]!.island === island) return metrics[i]!
+  return null
+}
+
+/** y-axis domain covering the data and the reference line, padded a little. */
+export function yDomain(values: Iterable<number | null | undefined>, reference?: number | null): [number, number] | null {
+  let lo = Infinity
+  let hi = -Infinity
+  for (const v of values) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) continue
+    if (v < lo) lo = v
+    if (v > hi) hi = v
+  }
+  if (typeof reference === 'number' && Number.isFinite(reference)) {
+    lo = Math.min(lo, reference)
+    hi = Math.max(hi, reference)
+  }
+  if (!Number.isFinite(lo)) return null
+  if (lo === hi) {
+    const pad = Math.abs(lo) * 0.05 || 1
+    return [lo - pad, hi + pad]
+  }
+  const pad = (hi - lo) * 0.05
+  return [lo - pad, hi + pad]
+}
+
+export interface StagnationAlert {
+  island: number
+  kind: 'stagnant' | 'escalated'
+  message: string
+  suggestions: string[]
+  eventId: number
+  t: number
+}
+
+/** Islands whose latest stagnation event is not a recovery: the open alerts, newest first. */
+export function openStagnationAlerts(events: readonly RunEventRow[]): StagnationAlert[] {
+  const latest = new Map<number, RunEventRow>()
+  for (const e of events) {
+    if (e.type !== 'stagnation') continue
+    const island = Number(e.payload.island)
+    const prev = latest.get(island)
+    if (!prev || prev.id < e.id) latest.set(island, e)
+  }
+  const out: StagnationAlert[] = []
+  for (const [island, e] of latest) {
+    const kind = e.payload.kind
+    if (kind !== 'stagnant' && kind !== 'escalated') continue
+    out.push({
+      island,
+      kind,
+      message: String(e.payload.message ?? ''),
+      suggestions: Array.isArray(e.payload.suggestions) ? e.payload.suggestions.map(String) : [],
+      eventId: e.id,
+      t: e.t,
+    })
+  }
+  return out.sort((a, b) => b.eventId - a.eventId)
+}
+
+/** Budget use in [0, 1] per dimension (null where the run has no such cap). */
+export function budgetUse(run: { evaluations: number; spendUsd: number; startedAt: number | null; finishedAt: number | null }, budget: { maxEvals: number; maxSpendUsd?: number | null; maxWallS?: number | null }, now = Date.now()) {
+  const wall = run.startedAt ? ((run.finishedAt ?? now) - run.startedAt) / 1000 : 0
+  return {
+    evals: budget.maxEvals > 0 ? Math.min(1, run.evaluations / budget.maxEvals) : null,
+    spend: budget.maxSpendUsd ? Math.min(1, run.spendUsd / budget.maxSpendUsd) : null,
+    wall: budget.maxWallS ? Math.min(1, wall / budget.maxWallS) : null,
+    wallS: wall,
+  }
+}
+
+/** A distinct, readable colour per island on a dark background (the run-wide series is white). */
+export function islandColor(island: number): string {
+  if (island < 0) return '#e6e9ee'
+  const palette = ['#4aa3ff', '#f0883e', '#3fb950', '#d2a8ff', '#f85149', '#e3b341', '#39c5cf', '#ff7eb6', '#a5d6ff', '#7ee787', '#ffa657', '#bc8cff']
+  if (island < palette.length) return palette[island]!
+  const hue = (island * 137.508) % 360
+  return `hsl(${hue.toFixed(0)} 70% 62%)`
+}
+
+/** Compact number formatting for tiles and tooltips. */
+export function fmt(v: number | null | undefined, digits = 4): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–'
+  const a = Math.abs(v)
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2)
+  return Number(v.toPrecision(digits)).toString()
+}
+
+/** "better" for this direction: a > b */
+export function better(a: number, b: number, direction: 'max' | 'min'): boolean {
+  return direction === 'max' ? a > b : a < b
+}
+
+/** The gap to the reference, signed so that positive means "still worse than the reference". */
+export function gapToReference(best: number | null, reference: number | null | undefined, direction: 'max' | 'min'): number | null {
+  if (best === null || reference === null || reference === undefined) return null
+  return direction === 'max' ? reference - best : best - reference
+}
