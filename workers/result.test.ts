@@ -1,0 +1,71 @@
+// The pure result helpers: result line, lenient JSON, artifact bounds, failure classification.
+import { describe, expect, it } from 'vitest'
+import { boundArtifacts, classifyExit, findResultLine, MAX_ARTIFACTS_TOTAL_CHARS, normalizeEvaluatorObject, parseJsonLenient, passesThreshold } from './result.ts'
+
+const ctx = { timeoutS: 10, cpuS: 10, memoryMb: 512, stderrTail: '' }
+const exit = (o: Partial<Parameters<typeof classifyExit>[0]>) => ({ exitCode: 0, signal: null, timedOut: false, cpuMs: 0, ...o })
+
+describe('findResultLine', () => {
+  it('takes the last line that parses as a JSON object and keeps the rest', () => {
+    const out = 'start\n{"valid": false}\nnoise {not json}\n{"valid": true, "metrics": {"a": 1}}\n[1, 2]\ntrailing\n'
+    const r = findResultLine(out)
+    expect(r.result).toEqual({ valid: true, metrics: { a: 1 } })
+    expect(r.rest).toBe('start\n{"valid": false}\nnoise {not json}\n[1, 2]\ntrailing\n')
+  })
+  it('none: null and the whole output', () => {
+    expect(findResultLine('a\nb\n')).toEqual({ result: null, rest: 'a\nb\n' })
+  })
+  it("accepts Python's NaN and Infinity, outside strings only", () => {
+    expect(parseJsonLenient('{"a": NaN, "b": -Infinity, "c": "NaN stays", "d": Infinity}')).toEqual({ a: null, b: null, c: 'NaN stays', d: null })
+    expect(() => parseJsonLenient('{"a": nan}')).toThrow()
+  })
+})
+
+describe('normalizeEvaluatorObject', () => {
+  it('numbers stay metrics, booleans become 0/1, the rest moves to artifacts; valid defaults to true', () => {
+    const r = normalizeEvaluatorObject({ metrics: { a: 1.5, ok: true, name: 'x', n: null }, features: { f: 2, g: [1] }, artifacts: { feedback: 'hi' } })
+    expect(r).toEqual({ valid: true, metrics: { a: 1.5, ok: 1, n: null }, features: { f: 2 }, artifacts: { feedback: 'hi', 'metric:name': 'x', 'feature:g': [1] } })
+    expect(normalizeEvaluatorObject({ valid: false }).valid).toBe(false)
+  })
+})
+
+describe('boundArtifacts', () => {
+  it('bounds each artifact and the total; output tails keep their end', () => {
+    const big = 'a'.repeat(50_000) + 'END'
+    const r = boundArtifacts({ stdout: big, feedback: 'b'.repeat(50_000), obj: { x: 'c'.repeat(50_000) }, small: 1 })
+    expect(String(r.stdout).endsWith('END')).toBe(true)
+    expect(String(r.stdout).length).toBeLessThanOrEqual(8_000)
+    expect(String(r.feedback).length).toBeLessThanOrEqual(16_000)
+    expect(typeof r.obj).toBe('string')
+    expect(r.small).toBe(1)
+    const many = boundArtifacts(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'z'.repeat(15_000)])))
+    const total = Object.values(many).reduce<number>((n, v) => n + String(v).length, 0)
+    expect(total).toBeLessThanOrEqual(MAX_ARTIFACTS_TOTAL_CHARS + 500)
+    expect(many.artifacts_dropped).toMatch(/left out/)
+  })
+})
+
+describe('classifyExit', () => {
+  it('ok, timeout, CPU limit, memory in several languages, crash, infra', () => {
+    expect(classifyExit(exit({}), ctx)).toBeNull()
+    expect(classifyExit(exit({ timedOut: true, exitCode: null, signal: 'SIGKILL' }), ctx)?.kind).toBe('timeout')
+    expect(classifyExit(exit({ exitCode: null, signal: 'SIGXCPU' }), ctx)?.message).toMatch(/CPU-time/)
+    expect(classifyExit(exit({ exitCode: null, signal: 'SIGKILL', cpuMs: 10_000 }), ctx)?.kind).toBe('timeout')
+    for (const text of ['Traceback…\nMemoryError', "terminate called after throwing an instance of 'std::bad_alloc'", 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory']) {
+      expect(classifyExit(exit({ exitCode: 1 }), { ...ctx, stderrTail: text })?.kind).toBe('memory')
+    }
+    expect(classifyExit(exit({ exitCode: 3 }), { ...ctx, stderrTail: 'ValueError: x' })).toEqual({ kind: 'crash', message: 'the evaluator exited with code 3: ValueError: x' })
+    expect(classifyExit(exit({ exitCode: null, signal: 'SIGSEGV' }), ctx)?.kind).toBe('crash')
+    expect(classifyExit(exit({ infra: 'launcher died' }), ctx)).toEqual({ kind: 'infra', message: 'launcher died' })
+  })
+})
+
+describe('passesThreshold', () => {
+  it('follows the direction; a missing value fails; no threshold passes', () => {
+    expect(passesThreshold(0.6, 0.5, 'max')).toBe(true)
+    expect(passesThreshold(0.4, 0.5, 'max')).toBe(false)
+    expect(passesThreshold(4, 5, 'min')).toBe(true)
+    expect(passesThreshold(null, 5, 'min')).toBe(false)
+    expect(passesThreshold(undefined, undefined, 'max')).toBe(true)
+  })
+})
