@@ -194,7 +194,7 @@ export function openStagnationAlerts(events: readonly RunEventRow[]): Stagnation
 
 /** Budget use in [0, 1] per dimension (null where the run has no such cap). */
 export function budgetUse(run: { evaluations: number; spendUsd: number; startedAt: number | null; finishedAt: number | null }, budget: { maxEvals: number; maxSpendUsd?: number | null; maxWallS?: number | null }, now = Date.now()) {
-  const wall = run.startedAt ? ((run.finishedAt ?? now) - run.startedAt) / 1000 : 0
+  const wall = run.startedAt !== null ? ((run.finishedAt ?? now) - run.startedAt) / 1000 : 0
   return {
     evals: budget.maxEvals > 0 ? Math.min(1, run.evaluations / budget.maxEvals) : null,
     spend: budget.maxSpendUsd ? Math.min(1, run.spendUsd / budget.maxSpendUsd) : null,

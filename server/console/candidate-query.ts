@@ -1,0 +1,117 @@
+// The candidates table's query: filters and sort as a bounded schema, turned into a Prisma
+// `where`/`orderBy` (paging happens in the database: a run of 100,000 candidates is never sent
+// whole), and the rows as CSV or JSON for export. Pure.
+import { z } from 'zod'
+
+export const SORT_FIELDS = ['evalIndex', 'seq', 'score', 'island', 'origin', 'operator', 'model', 'status', 'costUsd', 'createdAt'] as const
+export type SortField = (typeof SORT_FIELDS)[number]
+export const STATUSES = ['pending', 'queued', 'running', 'evaluated', 'rejected'] as const
+export const ORIGINS = ['seed', 'cold-start', 'mutation', 'crossover', 'expert-edit'] as const
+
+const names = z.array(z.string().min(1).max(200)).max(50)
+
+export const CandidateFilter = z
+  .object({
+    islands: z.array(z.number().int().min(-1).max(1024)).max(64).optional(),
+    origins: z.array(z.enum(ORIGINS)).max(ORIGINS.length).optional(),
+    operators: names.optional(),
+    models: names.optional(),
+    statuses: z.array(z.enum(STATUSES)).max(STATUSES.length).optional(),
+    valid: z.boolean().optional(),
+    scoreMin: z.number().optional(),
+    scoreMax: z.number().optional(),
+    pinned: z.boolean().optional(),
+    banned: z.boolean().optional(),
+    /** an id prefix or a guidance id the candidates were made under */
+    idPrefix: z.string().max(64).regex(/^[0-9a-f-]*$/i, 'hex digits and dashes').optional(),
+    guidanceId: z.string().max(64).optional(),
+  })
+  .strict()
+export type CandidateFilter = z.infer<typeof CandidateFilter>
+
+export const CandidateSort = z.object({ field: z.enum(SORT_FIELDS).default('evalIndex'), dir: z.enum(['asc', 'desc']).default('desc') })
+export type CandidateSort = z.infer<typeof CandidateSort>
+
+type Where = Record<string, unknown>
+
+/** Prisma `where` for a run's candidates under a filter. */
+export function candidateWhere(runId: string, f: CandidateFilter = {}): Where {
+  const and: Where[] = [{ runId }]
+  if (f.islands?.length) and.push({ island: { in: f.islands } })
+  if (f.origins?.length) and.push({ origin: { in: f.origins } })
+  if (f.operators?.length) and.push({ operator: { in: f.operators } })
+  if (f.models?.length) {
+    // "(none)" selects candidates made without a model (offline operators, seeds, expert edits)
+    const named = f.models.filter((m) => m !== '(none)')
+    const or: Where[] = []
+    if (named.length) or.push({ model: { in: named } })
+    if (named.length !== f.models.length) or.push({ model: null })
+    and.push(or.length === 1 ? or[0]! : { OR: or })
+  }
+  if (f.statuses?.length) and.push({ status: { in: f.statuses } })
+  if (f.valid !== undefined) and.push({ valid: f.valid })
+  if (f.scoreMin !== undefined) and.push({ score: { gte: f.scoreMin } })
+  if (f.scoreMax !== undefined) and.push({ score: { lte: f.scoreMax } })
+  if (f.pinned !== undefined) and.push({ pinned: f.pinned })
+  if (f.banned !== undefined) and.push({ banned: f.banned })
+  if (f.idPrefix) and.push({ id: { startsWith: f.idPrefix.toLowerCase() } })
+  if (f.guidanceId) and.push({ guidanceIds: { has: f.guidanceId } })
+  return and.length === 1 ? and[0]! : { AND: and }
+}
+
+/** Prisma `orderBy`: the chosen column (empty values last either way), then seq for a stable order. */
+export function candidateOrder(s: CandidateSort): Where[] {
+  const nullable = new Set<SortField>(['evalIndex', 'score', 'operator', 'model'])
+  const primary = nullable.has(s.field) ? { [s.field]: { sort: s.dir, nulls: 'last' } } : { [s.field]: s.dir }
+  return s.field === 'seq' ? [primary] : [primary, { seq: s.dir }]
+}
+
+export interface ExportRow {
+  id: string
+  seq: number
+  evalIndex: number | null
+  island: number
+  origin: string
+  operator: string | null
+  model: string | null
+  status: string
+  valid: boolean | null
+  score: number | null
+  parentIds: string[]
+  metrics: unknown
+  features: unknown
+  costUsd: number
+  tokensIn: number
+  tokensOut: number
+  pinned: boolean
+  banned: boolean
+  rejectReason: string | null
+  createdAt: string
+  evaluatedAt: string | null
+  code?: string
+}
+
+export const CSV_COLUMNS: Array<keyof ExportRow> = [
+  'id', 'seq', 'evalIndex', 'island', 'origin', 'operator', 'model', 'status', 'valid', 'score', 'parentIds', 'metrics', 'features',
+  'costUsd', 'tokensIn', 'tokensOut', 'pinned', 'banned', 'rejectReason', 'createdAt', 'evaluatedAt',
+]
+
+/** One CSV cell (RFC 4180 quoting); text that a spreadsheet would run as a formula is defused. */
+export function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return ''
+  let s: string
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : ''
+  if (typeof v === 'boolean') return v ? 'true' : 'false'
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) s = v.join(' ')
+  else if (typeof v === 'object') s = JSON.stringify(v)
+  else s = String(v)
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+export function toCsv(rows: readonly ExportRow[], withCode = false): string {
+  const cols = withCode ? [...CSV_COLUMNS, 'code' as const] : CSV_COLUMNS
+  const lines = [cols.join(',')]
+  for (const r of rows) lines.push(cols.map((c) => csvCell(r[c])).join(','))
+  return lines.join('\r\n') + '\r\n'
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { defaultRunForm, emptyModelRow, formToConfig } from './run-form.ts'
+
+describe('new-run form', () => {
+  it('turns the defaults into a valid local run config', () => {
+    const r = formToConfig({ ...defaultRunForm('circle-packing-26'), maxWallMin: '1.5', name: ' demo ' })
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    expect(r).toMatchObject({ problemId: 'circle-packing-26', name: 'demo' })
+    expect(r.config).toMatchObject({ islands: 4, mutator: 'local', budget: { maxEvals: 300, maxWallS: 90 }, localOperators: { perturb: 1, swap: 1 } })
+    expect(r.config.models).toBeUndefined()
+  })
+
+  it('builds model rows without empty optional fields', () => {
+    const f = { ...defaultRunForm('p'), mutator: 'llm' as const, models: [{ ...emptyModelRow(), model: 'coder', baseURL: 'http://127.0.0.1:9/v1', weight: '2', pricePer1kIn: '0.5' }] }
+    const r = formToConfig(f)
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    expect(r.config.models).toEqual([{ provider: 'openai', model: 'coder', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'OPENAI_API_KEY', weight: 2, pricePer1kIn: 0.5 }])
+  })
+
+  it('points at the fields to fix', () => {
+    const r = formToConfig({ ...defaultRunForm(''), islands: 'x', maxEvals: '', exploration: '3' })
+    expect(r.ok).toBe(false)
+    if (r.ok) return
+    expect(r.errors).toMatchObject({ problemId: 'choose a problem', islands: 'a number', maxEvals: 'required' })
+    const schema = formToConfig({ ...defaultRunForm('p'), exploration: '3', maxWallMin: '0' })
+    expect(schema.ok).toBe(false)
+    if (schema.ok) return
+    expect(Object.keys(schema.errors).sort()).toEqual(['exploration', 'maxWallMin'])
+    const llm = formToConfig({ ...defaultRunForm('p'), mutator: 'llm' })
+    expect(llm.ok === false && llm.errors.models).toMatch(/at least one model/)
+  })
+})

@@ -1,0 +1,120 @@
+// The "new run" form: what the user fills in, turned into a run config (validated by the same
+// schema the server applies), with messages that point at the field to fix. Pure.
+import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES, RunConfig, type RunConfigInput } from '../runs/config.ts'
+import { PROVIDERS } from '../llm/config.ts'
+
+export interface ModelRow {
+  provider: (typeof PROVIDERS)[number]
+  model: string
+  baseURL: string
+  apiKeyEnv: string
+  weight: string
+  pricePer1kIn: string
+  pricePer1kOut: string
+}
+
+export interface RunForm {
+  problemId: string
+  name: string
+  islands: string
+  populationPerIsland: string
+  maxEvals: string
+  maxSpendUsd: string
+  maxWallMin: string
+  concurrency: string
+  seed: string
+  exploration: string
+  stagnationWindow: string
+  mutator: 'local' | 'llm'
+  localOperators: Record<(typeof LOCAL_OPERATOR_NAMES)[number], string>
+  llmOperators: Record<(typeof LLM_OPERATORS)[number], string>
+  models: ModelRow[]
+}
+
+export function defaultRunForm(problemId = ''): RunForm {
+  return {
+    problemId,
+    name: '',
+    islands: '4',
+    populationPerIsland: '40',
+    maxEvals: '300',
+    maxSpendUsd: '',
+    maxWallMin: '',
+    concurrency: '0',
+    seed: '0',
+    exploration: '0.3',
+    stagnationWindow: '40',
+    mutator: 'local',
+    localOperators: { perturb: '1', 'crossover-literals': '1', 'crossover-blocks': '1', swap: '1' },
+    llmOperators: { diff: '0.6', rewrite: '0.2', crossover: '0.2' },
+    models: [],
+  }
+}
+
+export function emptyModelRow(): ModelRow {
+  return { provider: 'openai', model: '', baseURL: '', apiKeyEnv: 'OPENAI_API_KEY', weight: '1', pricePer1kIn: '', pricePer1kOut: '' }
+}
+
+export type FormErrors = Partial<Record<string, string>>
+
+function num(v: string, field: string, errors: FormErrors, opts: { int?: boolean; optional?: boolean } = {}): number | undefined {
+  const s = v.trim()
+  if (s === '') {
+    if (!opts.optional) errors[field] = 'required'
+    return undefined
+  }
+  const n = Number(s)
+  if (!Number.isFinite(n)) errors[field] = 'a number'
+  else if (opts.int && !Number.isInteger(n)) errors[field] = 'a whole number'
+  return n
+}
+
+/** The config the form describes, or the errors per field (keys are the form's field paths). */
+export function formToConfig(f: RunForm): { ok: true; problemId: string; name?: string; config: RunConfigInput } | { ok: false; errors: FormErrors } {
+  const errors: FormErrors = {}
+  if (!f.problemId) errors.problemId = 'choose a problem'
+  const maxWallMin = num(f.maxWallMin, 'maxWallMin', errors, { optional: true })
+  const config: RunConfigInput = {
+    islands: num(f.islands, 'islands', errors, { int: true }),
+    populationPerIsland: num(f.populationPerIsland, 'populationPerIsland', errors, { int: true }),
+    concurrency: num(f.concurrency, 'concurrency', errors, { int: true }),
+    seed: num(f.seed, 'seed', errors, { int: true }),
+    exploration: num(f.exploration, 'exploration', errors),
+    stagnationWindow: num(f.stagnationWindow, 'stagnationWindow', errors, { int: true }),
+    mutator: f.mutator,
+    budget: {
+      maxEvals: num(f.maxEvals, 'maxEvals', errors, { int: true }),
+      maxSpendUsd: num(f.maxSpendUsd, 'maxSpendUsd', errors, { optional: true }),
+      maxWallS: maxWallMin === undefined ? undefined : Math.round(maxWallMin * 60),
+    },
+  }
+  if (f.mutator === 'local') {
+    config.localOperators = Object.fromEntries(LOCAL_OPERATOR_NAMES.map((o) => [o, num(f.localOperators[o], `localOperators.${o}`, errors)]))
+  } else {
+    config.llmOperators = Object.fromEntries(LLM_OPERATORS.map((o) => [o, num(f.llmOperators[o], `llmOperators.${o}`, errors)]))
+    config.models = f.models.map((m, i) => {
+      if (!m.model.trim()) errors[`models.${i}.model`] = 'required'
+      return {
+        provider: m.provider,
+        model: m.model.trim(),
+        ...(m.baseURL.trim() ? { baseURL: m.baseURL.trim() } : {}),
+        ...(m.apiKeyEnv.trim() ? { apiKeyEnv: m.apiKeyEnv.trim() } : {}),
+        weight: num(m.weight, `models.${i}.weight`, errors),
+        ...(m.pricePer1kIn.trim() ? { pricePer1kIn: num(m.pricePer1kIn, `models.${i}.pricePer1kIn`, errors) } : {}),
+        ...(m.pricePer1kOut.trim() ? { pricePer1kOut: num(m.pricePer1kOut, `models.${i}.pricePer1kOut`, errors) } : {}),
+      }
+    })
+  }
+  if (Object.keys(errors).length) return { ok: false, errors }
+  const parsed = RunConfig.safeParse(config)
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.join('.')
+      // budget fields are shown flat in the form
+      const key = path.startsWith('budget.') ? (path === 'budget.maxWallS' ? 'maxWallMin' : path.slice(7)) : path || 'form'
+      errors[key] ??= issue.message
+    }
+    return { ok: false, errors }
+  }
+  return { ok: true, problemId: f.problemId, name: f.name.trim() || undefined, config }
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest'
+import { boundMetrics, boundPoints, budgetUse, gapToReference, mergeMetrics, mergePoints, openStagnationAlerts, pivotMetrics, scatterByIsland, yDomain } from './series.ts'
+import type { MetricPoint, ScorePoint } from './types.ts'
+
+function metric(id: number, island: number, evalCount: number, best: number | null, extra: Partial<MetricPoint> = {}): MetricPoint {
+  return { id, island, evalCount, t: 1000 + evalCount, best, mean: best, median: best, code: 0.5, coverage: 0.2, interIsland: island < 0 ? 0.3 : null, population: 10, evalsPerSec: 2, failureRate: 0.1, spendUsd: 0, ...extra }
+}
+const point = (evalIndex: number, island: number, score: number | null, id = `c${evalIndex}`): ScorePoint => ({ id, evalIndex, island, score, valid: score !== null, origin: 'mutation', t: evalIndex })
+
+describe('pivotMetrics', () => {
+  it('puts each island in its own column at each evaluation count', () => {
+    const rows = [metric(1, 0, 10, 1), metric(2, 1, 10, 2), metric(3, -1, 10, 2), metric(4, 0, 20, 3), metric(5, 1, 20, null), metric(6, -1, 20, 3)]
+    expect(pivotMetrics(rows, 'best')).toEqual([
+      { x: 10, i0: 1, i1: 2, run: 2 },
+      { x: 20, i0: 3, i1: null, run: 3 },
+    ])
+    expect(pivotMetrics(rows, 'best', { x: 'time', islands: [-1] })).toEqual([
+      { x: 1010, run: 2 },
+      { x: 1020, run: 3 },
+    ])
+    expect(pivotMetrics(rows, 'interIsland', { islands: [-1], range: { lo: 15, hi: 30 } })).toEqual([{ x: 20, run: 0.3 }])
+  })
+})
+
+describe('merging live batches', () => {
+  it('appends in order and de-duplicates a replayed batch', () => {
+    const a = [metric(1, 0, 1, 1), metric(2, 0, 2, 1)]
+    expect(mergeMetrics(a, [metric(3, 0, 3, 2)]).map((m) => m.id)).toEqual([1, 2, 3])
+    expect(mergeMetrics(a, [metric(2, 0, 2, 1), metric(3, 0, 3, 2)]).map((m) => m.id)).toEqual([1, 2, 3])
+    const p = [point(0, 0, 1), point(1, 1, 2)]
+    expect(mergePoints(p, [point(1, 1, 2), point(2, 0, 3)]).map((x) => x.evalIndex)).toEqual([0, 1, 2])
+    expect(mergePoints(p, [point(2, 0, 3)])).toHaveLength(3)
+  })
+})
+
+describe('bounding what the browser holds', () => {
+  it('keeps metric rows at chosen evaluation counts for every island, plus the tail', () => {
+    const rows: MetricPoint[] = []
+    let id = 0
+    for (let e = 0; e < 2000; e++) for (const i of [-1, 0, 1]) rows.push(metric(++id, i, e, Math.sin(e / 100)))
+    const kept = boundMetrics(rows, 300, 20)
+    const counts = new Set(kept.map((m) => m.evalCount))
+    expect(counts.size).toBeLessThanOrEqual(300)
+    expect(counts.has(1999)).toBe(true)
+    expect(counts.has(1980)).toBe(true)
+    for (const c of counts) expect(kept.filter((m) => m.evalCount === c)).toHaveLength(3)
+  })
+
+  it('keeps per-island extremes and the run best', () => {
+    const pts = Array.from({ length: 5000 }, (_, i) => point(i, i % 2, (i * 37) % 1000, i === 1234 ? 'best' : `c${i}`))
+    const kept = boundPoints(pts, 400, 'best', 50)
+    expect(kept.length).toBeLessThan(900)
+    expect(kept.some((p) => p.id === 'best')).toBe(true)
+    expect(kept.some((p) => p.evalIndex === 4999)).toBe(true)
+    expect(kept.filter((p) => p.island === 0).some((p) => p.score === 999 - 1)).toBe(true)
+  })
+
+  it('scatters only valid points', () => {
+    const m = scatterByIsland([point(0, 0, 1), point(1, 0, null), point(2, 1, 3)])
+    expect(m.get(0)).toEqual([{ x: 0, y: 1, id: 'c0' }])
+    expect(m.get(1)).toHaveLength(1)
+  })
+})
+
+describe('dashboard helpers', () => {
+  it('lists islands whose last stagnation event is not a recovery', () => {
+    const ev = (id: number, island: number, kind: string) => ({ id, type: 'stagnation', t: id, payload: { island, kind, message: `m${id}`, suggestions: ['give-hint'] } })
+    const alerts = openStagnationAlerts([ev(1, 0, 'stagnant'), ev(2, 1, 'stagnant'), ev(3, 0, 'recovered'), ev(4, 2, 'escalated'), { id: 5, type: 'status', t: 5, payload: {} }])
+    expect(alerts.map((a) => [a.island, a.kind])).toEqual([
+      [2, 'escalated'],
+      [1, 'stagnant'],
+    ])
+    expect(alerts[1]!.suggestions).toEqual(['give-hint'])
+  })
+
+  it('covers the reference in the y domain and signs the gap by direction', () => {
+    expect(yDomain([1, 2, null], 4)).toEqual([0.85, 4.15])
+    expect(yDomain([], null)).toBeNull()
+    expect(gapToReference(2.5, 2.6, 'max')).toBeCloseTo(0.1)
+    expect(gapToReference(0.2, 0, 'min')).toBeCloseTo(0.2)
+    expect(gapToReference(null, 1, 'min')).toBeNull()
+  })
+
+  it('measures budget use', () => {
+    const u = budgetUse({ evaluations: 50, spendUsd: 0.5, startedAt: 0, finishedAt: 30_000 }, { maxEvals: 100, maxSpendUsd: 2, maxWallS: 60 })
+    expect(u).toEqual({ evals: 0.5, spend: 0.25, wall: 0.5, wallS: 30 })
+  })
+})
