@@ -17,7 +17,7 @@ import { createQueueBackend } from '../server/queue/backend.ts'
 import { createWorkerRole, dropWorkerRole } from '../server/queue/roles.ts'
 import { createTestDatabase } from '../server/queue/test-db.ts'
 import { createLocalPool } from '../workers/pool.ts'
-import { detectIsolation, processEnv, PYTHON, sandboxEnv } from '../workers/sandbox.ts'
+import { detectIsolation, processEnv, PYTHON, SandboxSlot, sandboxEnv } from '../workers/sandbox.ts'
 import { makeJob, makeProblem, tempDir } from '../workers/test-helpers.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -94,6 +94,30 @@ function coldSandboxMs(): number {
   }
   times.sort((a, b) => a - b)
   return times[Math.floor(times.length / 2)]
+}
+
+/** One pre-started launcher, many steps: the per-evaluation sandbox cost without the runner around it. */
+async function launcherSteps(n: number): Promise<{ setupMs: number; roundTripTrueMs: number; roundTripPythonMs: number }> {
+  const iso = detectIsolation()
+  const root = process.getuid?.() === 0 ? '/var/tmp/fm-agent-sbx' : tempDir('fm-bench-slot-')
+  const dir = join(root, `${process.pid}-bench-launcher`)
+  const { mkdirSync, chownSync, writeFileSync, rmSync } = await import('node:fs')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  if (process.getuid?.() === 0) chownSync(dir, iso.uid ?? 65534, iso.uid ?? 65534)
+  writeFileSync(join(dir, 'noop.py'), 'pass\n')
+  const slot = new SandboxSlot({ isolation: iso, slotDir: dir })
+  await slot.start()
+  const base = { cwd: dir, env: sandboxEnv(dir), stdout: join(dir, 'o'), stderr: join(dir, 'e'), limits: { as: 1 << 30, cpu: 10, nproc: 70 }, timeoutS: 10 }
+  let setup = 0
+  let t = performance.now()
+  for (let i = 0; i < n; i++) setup += (await slot.run({ ...base, argv: ['/bin/true'] })).setupMs
+  const trueMs = (performance.now() - t) / n
+  t = performance.now()
+  for (let i = 0; i < n; i++) setup += (await slot.run({ ...base, argv: [join(dir, 'noop.py')], python: true })).setupMs
+  const pyMs = (performance.now() - t) / n
+  await slot.close()
+  rmSync(dir, { recursive: true, force: true })
+  return { setupMs: setup / (2 * n), roundTripTrueMs: trueMs, roundTripPythonMs: pyMs }
 }
 
 // ------------------------------------------------------------------------------- measurement
@@ -180,8 +204,13 @@ const base2 = await bareSpawn(Math.min(JOBS, 300), 2)
 const cold = coldSandboxMs()
 print(`baseline: bare spawn of the evaluator, no sandbox: ${fmt(base1)} jobs/s sequential, ${fmt(base2)} jobs/s 2 at a time (${fmt(1000 / base1, 2)} ms per job)`)
 print(`sandbox start-up: cold bwrap + python (median of 20): ${fmt(cold, 1)} ms`)
+const steps = await launcherSteps(200)
+print(
+  `sandbox start-up per evaluation with the pre-started launcher: ${fmt(steps.setupMs, 2)} ms to the evaluator's first instruction; ` +
+    `a whole step round trip: ${fmt(steps.roundTripTrueMs, 2)} ms (/bin/true), ${fmt(steps.roundTripPythonMs, 2)} ms (a Python no-op)`,
+)
 
-const results: Record<string, unknown> = { baseline: { seq: base1, par2: base2 }, coldSandboxMs: cold }
+const results: Record<string, unknown> = { baseline: { seq: base1, par2: base2 }, coldSandboxMs: cold, launcherSteps: steps }
 const e1 = await embedded(1, trivial, JOBS)
 const e2 = await embedded(2, trivial, JOBS)
 print(`pre-started launcher start-up (bwrap + python, once per slot): ${e2.startupMs.map((x) => fmt(x)).join(', ')} ms`)
