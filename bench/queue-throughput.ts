@@ -18,7 +18,7 @@ import { createWorkerRole, dropWorkerRole } from '../server/queue/roles.ts'
 import { createTestDatabase } from '../server/queue/test-db.ts'
 import { createLocalPool } from '../workers/pool.ts'
 import { detectIsolation, processEnv, PYTHON, SandboxSlot, sandboxEnv } from '../workers/sandbox.ts'
-import { makeJob, makeProblem, tempDir } from '../workers/test-helpers.ts'
+import { makeJob, makeProblem, removeTempDirs, tempDir } from '../workers/test-helpers.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const arg = (name: string, def: number) => {
@@ -264,4 +264,5 @@ row('embedded', b2)
 if (sb) row('server', sb)
 print('')
 print(`JSON ${JSON.stringify(results)}`)
+removeTempDirs()
 process.exit(0)

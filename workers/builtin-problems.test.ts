@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadProblemFolder, BUILTIN_PROBLEMS_DIR } from '../server/problems/load.ts'
 import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
-import { bundleStore, makeJob, tempDir } from './test-helpers.ts'
+import { bundleStore, makeJob, tempDir, removeTempDirs } from './test-helpers.ts'
 
 // ml-digits: private held-out labels behind fm_sandbox.run_candidate; cpu-matmul: a C++ candidate with a
 // build command; tsp-eil51: a plain Python evaluator with a time-limited candidate call
@@ -18,6 +18,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await runner?.close()
+  removeTempDirs()
 })
 
 describe('built-in problems in the sandbox', () => {

@@ -3,9 +3,9 @@
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PYTHON, PYTHON_DIR, processEnv } from './sandbox.ts'
-import { tempDir } from './test-helpers.ts'
+import { removeTempDirs, tempDir } from './test-helpers.ts'
 
 const REFERENCE = `import torch
 import torch.nn as nn
@@ -85,6 +85,7 @@ print(json.dumps(out, default=str))
   }
   results = JSON.parse(r.stdout.trim().split('\n').pop()!)
 }, 150_000)
+afterAll(removeTempDirs)
 
 describe('fm_kernelbench.evaluate_kernel on the CPU', () => {
   it('a correct ModelNew passes, is timed, and reports its (tiny) error', () => {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../server/contracts/evaluation.ts'
 import { createLocalPool, type LocalPool } from './pool.ts'
-import { bundleStore, makeJob, makeProblem, tempDir } from './test-helpers.ts'
+import { bundleStore, makeJob, makeProblem, tempDir, removeTempDirs } from './test-helpers.ts'
 
 const problem = makeProblem(
   {
@@ -39,6 +39,7 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(async () => {
   await pool?.close()
+  removeTempDirs()
 })
 
 describe('embedded pool', () => {

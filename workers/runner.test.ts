@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
-import { bundleStore, makeJob, makeProblem, tempDir } from './test-helpers.ts'
+import { bundleStore, makeJob, makeProblem, tempDir, removeTempDirs } from './test-helpers.ts'
 
 const store = bundleStore()
 let runner: Runner
@@ -13,6 +13,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await runner?.close()
+  removeTempDirs()
 })
 
 function problem(files: Record<string, string>, spec?: Record<string, unknown>) {

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation, processEnv } from './sandbox.ts'
-import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, tempDir } from './test-helpers.ts'
+import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, tempDir, removeTempDirs } from './test-helpers.ts'
 
 // the worker's own environment holds secrets; the candidate must see none of them
 process.env.DATABASE_URL = 'postgres://fm:hunter2-SECRET@127.0.0.1:5432/fm'
@@ -46,6 +46,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await runner?.close()
+  removeTempDirs()
 })
 
 describe('isolation detection', () => {

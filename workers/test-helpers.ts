@@ -1,14 +1,23 @@
 // Helpers for the workers' tests (and anyone testing against the runner): problem folders written
 // on the fly, their bundles, jobs.
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, writeFileSync, chmodSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { EvalJob, Language } from '../server/contracts/evaluation.ts'
 import { type LoadedProblem, loadProblemFolder } from '../server/problems/load.ts'
 
+const made: string[] = []
+/** Removes the folders tempDir made (call it in afterAll; test workers may be killed before 'exit'). */
+export function removeTempDirs() {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true })
+}
+process.once('exit', removeTempDirs)
+
 export function tempDir(prefix = 'fm-workers-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+  const d = mkdtempSync(join(tmpdir(), prefix))
+  made.push(d)
+  return d
 }
 
 /** Writes a problem folder (problem.json from `spec` when given) and loads it. */

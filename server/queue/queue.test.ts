@@ -6,7 +6,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../contracts/evaluation.ts'
 import { openDatabase } from '../db.ts'
-import { makeJob, makeProblem, tempDir } from '../../workers/test-helpers.ts'
+import { makeJob, makeProblem, tempDir, removeTempDirs } from '../../workers/test-helpers.ts'
 import { createQueueBackend, flagsFor, taskFor, type QueueBackend } from './backend.ts'
 import { createWorkerRole, dropWorkerRole } from './roles.ts'
 import { createTestDatabase } from './test-db.ts'
@@ -81,6 +81,7 @@ afterAll(async () => {
   await admin?.end()
   await db?.drop()
   await dropWorkerRole(process.env.FM_TEST_PG_URL ?? 'postgres://fm:fm@127.0.0.1:5432/fm_test', roleName).catch(() => undefined)
+  removeTempDirs()
 })
 
 describe('the worker role', () => {
