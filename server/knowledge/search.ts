@@ -23,6 +23,8 @@ export const RRF_K = 60
 /** Rows each half contributes to the fusion. */
 export const DEFAULT_POOL = 40
 const MAX_TERMS = 64
+/** Chunks the full-text half ranks at most, per branch (all words / any word); see searchKnowledge. */
+export const TEXT_CANDIDATE_CAP = 1000
 
 export interface SearchOptions {
   text: string
@@ -159,10 +161,18 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
   }
   ctes.push(`q AS (SELECT to_tsquery('english', ${p.add(loose)}) AS loose, websearch_to_tsquery('english', ${p.add(text)}) AS strict)`)
   if (loose) {
+    // Ranking reads every matching row, and a query of common words can match most of the base
+    // (a long RAG query always does): rank at most TEXT_CANDIDATE_CAP chunks that hold every word
+    // (the strict query) plus as many that hold any word, so the cost stays bounded.
+    const cap = p.add(TEXT_CANDIDATE_CAP)
     ctes.push(`txt AS MATERIALIZED (
-      SELECT c.id, ts_rank_cd(c.tsv, q.loose, 32) + CASE WHEN numnode(q.strict) > 0 AND c.tsv @@ q.strict THEN 1 ELSE 0 END AS rank
-      FROM knowledge_chunks c, q WHERE c.tsv @@ q.loose${docFilterSql(p, opts)}
-      ORDER BY rank DESC, c.id LIMIT ${p.add(pool)})`)
+      SELECT m.id, max(ts_rank_cd(m.tsv, q.loose, 32) + CASE WHEN m.strict THEN 1 ELSE 0 END) AS rank
+      FROM (
+        (SELECT c.id, c.tsv, true AS strict FROM knowledge_chunks c, q WHERE numnode(q.strict) > 0 AND c.tsv @@ q.strict${docFilterSql(p, opts)} LIMIT ${cap})
+        UNION ALL
+        (SELECT c.id, c.tsv, numnode(q.strict) > 0 AND c.tsv @@ q.strict FROM knowledge_chunks c, q WHERE c.tsv @@ q.loose${docFilterSql(p, opts)} LIMIT ${cap})
+      ) m, q
+      GROUP BY m.id ORDER BY rank DESC, m.id LIMIT ${p.add(pool)})`)
     ctes.push(`tr AS (SELECT id, rank, row_number() OVER (ORDER BY rank DESC, id) AS r FROM txt)`)
   } else {
     ctes.push(`tr AS (SELECT NULL::text AS id, NULL::float8 AS rank, NULL::bigint AS r WHERE false)`)

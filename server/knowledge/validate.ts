@@ -1,6 +1,7 @@
 // Checks on what users hand the knowledge base. Each refusal names the problem and the bound, so
 // the console and the CLI can show it as is.
 import { KnowledgeInputError } from './errors.ts'
+import { HIGHLIGHT_END, HIGHLIGHT_START } from './highlight.ts'
 import {
   formatBytes,
   MAX_DOC_CHARS,
@@ -37,8 +38,6 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** C0 controls other than tab, line feed, carriage return and form feed. */
 const CONTROL = /[\u0001-\u0008\u000B\u000E-\u001F\u007F]/g
 const HAS_CONTROL = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/
-import { HIGHLIGHT_END, HIGHLIGHT_START } from './highlight.ts'
-export { HIGHLIGHT_END, HIGHLIGHT_START }
 
 /**
  * Document text as it will be stored: line endings normalized to \n, highlight markers removed.

@@ -1,0 +1,148 @@
+'use client'
+// Import files or a whole folder from the user's machine: the browser reads them, refuses binary
+// and oversized ones on the spot, and sends the texts in batches under the API's body limit.
+// The server checks everything again (it is the one that decides).
+import { useMutation } from '@tanstack/react-query'
+import { useState } from 'react'
+import { errorMessage, useTRPC } from './trpc.tsx'
+
+const MAX_FILE_BYTES = 2 * 1024 * 1024
+const BATCH_BYTES = 1_400_000
+
+interface Result {
+  path: string
+  status: string
+  title?: string
+  chunks?: number
+  embedStatus?: string
+  reason?: string
+}
+
+async function readFile(f: File): Promise<{ path: string; content: string } | Result> {
+  const path = (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name
+  if (f.size > MAX_FILE_BYTES) return { path, status: 'skipped', reason: `${Math.round(f.size / 1024)} KiB, over the 2 MiB file limit` }
+  const bytes = new Uint8Array(await f.arrayBuffer())
+  if (bytes.includes(0)) return { path, status: 'skipped', reason: 'looks binary (it contains NUL bytes)' }
+  try {
+    return { path, content: new TextDecoder('utf-8', { fatal: true }).decode(bytes) }
+  } catch {
+    return { path, status: 'skipped', reason: 'not valid UTF-8 text' }
+  }
+}
+
+export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: string }>; onDone?: () => void }) {
+  const trpc = useTRPC()
+  const [problemId, setProblemId] = useState('')
+  const [tags, setTags] = useState('')
+  const [results, setResults] = useState<Result[] | null>(null)
+  const [progress, setProgress] = useState<string | null>(null)
+  const importFiles = useMutation(trpc.knowledge.import.mutationOptions())
+
+  const run = async (list: FileList | null) => {
+    if (!list?.length) return
+    setResults(null)
+    const files = Array.from(list).filter((f) => !f.name.startsWith('.') && !/(^|\/)(\.|node_modules\/)/.test((f as File & { webkitRelativePath?: string }).webkitRelativePath ?? ''))
+    const out: Result[] = []
+    const ready: Array<{ path: string; content: string }> = []
+    for (const f of files) {
+      const r = await readFile(f)
+      if ('content' in r) ready.push(r)
+      else out.push(r)
+    }
+    const batches: Array<typeof ready> = []
+    let cur: typeof ready = []
+    let size = 0
+    for (const f of ready) {
+      const bytes = new TextEncoder().encode(JSON.stringify(f.content)).length + 64
+      if (cur.length && (size + bytes > BATCH_BYTES || cur.length >= 100)) {
+        batches.push(cur)
+        cur = []
+        size = 0
+      }
+      cur.push(f)
+      size += bytes
+    }
+    if (cur.length) batches.push(cur)
+    const tagList = tags.split(',').map((t) => t.trim()).filter(Boolean)
+    try {
+      for (const [i, b] of batches.entries()) {
+        setProgress(`sending ${i + 1} of ${batches.length}…`)
+        out.push(...(await importFiles.mutateAsync({ files: b, problemId: problemId || null, ...(tagList.length ? { tags: tagList } : {}) })))
+      }
+    } finally {
+      setProgress(null)
+      setResults(out)
+      onDone?.()
+    }
+  }
+
+  return (
+    <div className="card form" aria-label="import files">
+      <h2>Import files</h2>
+      <div className="muted small">
+        Markdown, text and code files (a folder's hidden entries are skipped). At most 2 MiB and 524,288 characters per file; PDF is not taken: convert it to text first.
+        A file imported again from the same path is updated, not duplicated.
+      </div>
+      <div className="row">
+        <label>
+          Scope
+          <select value={problemId} onChange={(e) => setProblemId(e.target.value)}>
+            <option value="">global</option>
+            {problems.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Tags (comma-separated)
+          <input value={tags} onChange={(e) => setTags(e.target.value)} placeholder="e.g. tsp, heuristics" maxLength={400} />
+        </label>
+        <label>
+          Files
+          <input type="file" multiple onChange={(e) => run(e.target.files)} aria-label="Choose files to import" />
+        </label>
+        <label>
+          A folder
+          <input
+            type="file"
+            multiple
+            ref={(el) => {
+              // not in React's typings: the attribute that makes the picker choose folders
+              if (el) el.setAttribute('webkitdirectory', '')
+            }}
+            onChange={(e) => run(e.target.files)}
+            aria-label="Choose a folder to import"
+          />
+        </label>
+      </div>
+      {progress && <div className="muted small">{progress}</div>}
+      {importFiles.error && <div className="alert error">{errorMessage(importFiles.error)}</div>}
+      {results && (
+        <table className="table" data-testid="import-results">
+          <thead>
+            <tr>
+              <th>file</th>
+              <th>result</th>
+              <th>details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {results.map((r) => (
+              <tr key={r.path}>
+                <td className="mono small">{r.path}</td>
+                <td>
+                  <span className={`badge ${r.status === 'failed' ? 'bad' : r.status === 'skipped' ? 'warn' : 'good'}`}>{r.status}</span>
+                </td>
+                <td className="small" style={{ whiteSpace: 'normal' }}>
+                  {r.reason ?? `${r.title} · ${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus && r.embedStatus !== 'ready' ? ` · embedding ${r.embedStatus}` : ''}`}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  )
+}

@@ -1,0 +1,2 @@
+// Monaco's CSS/SCSS/LESS language worker, bundled locally.
+import 'monaco-editor/languages/features/css/css.worker'
