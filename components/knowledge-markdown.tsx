@@ -95,7 +95,7 @@ export function parseMarkdownBlocks(src: string): Block[] {
 export function safeHref(url: string): string | null {
   const u = url.trim()
   if (/^(https?:|mailto:)/i.test(u)) return u
-  if (/^(\/(?!\/)|#|\.{0,2}\/)/.test(u)) return u
+  if (/^(\/(?!\/)|#|\.\.?\/)/.test(u)) return u
   return null
 }
 
