@@ -162,10 +162,18 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
         taskList: { [QUEUE_TASKS.result]: (payload) => handleResult(payload) },
       })
       await refreshCapacity()
+      let lastPrune = 0
       monitor = setInterval(() => {
         if (closed) return
         reapDeadWorkers()
           .then(refreshCapacity)
+          .then(async () => {
+            // bookkeeping of delivered jobs and gone workers is kept a week, then dropped
+            if (Date.now() - lastPrune < 600_000) return
+            lastPrune = Date.now()
+            await pool.query("DELETE FROM fm_queue.jobs WHERE delivered_at < now() - interval '7 days'")
+            await pool.query("DELETE FROM fm_queue.workers WHERE status <> 'online' AND coalesce(stopped_at, last_heartbeat) < now() - interval '7 days'")
+          })
           .catch((e) => log(`[queue] worker check failed: ${(e as Error).message}`))
       }, checkMs)
       monitor.unref()
