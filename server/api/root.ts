@@ -1,11 +1,14 @@
 import { accountRouter } from './routers/account.ts'
 import { auditRouter } from './routers/audit.ts'
+import { candidatesRouter } from './routers/candidates.ts'
+import { guidanceRouter } from './routers/guidance.ts'
 import { healthRouter } from './routers/health.ts'
 import { knowledgeRouter } from './routers/knowledge.ts'
 import { problemsRouter } from './routers/problems.ts'
 import { runsRouter } from './routers/runs.ts'
 import { tokensRouter } from './routers/tokens.ts'
 import { usersRouter } from './routers/users.ts'
+import { workersRouter } from './routers/workers.ts'
 import { createCallerFactory, router } from './trpc.ts'
 
 export const appRouter = router({
@@ -17,6 +20,9 @@ export const appRouter = router({
   audit: auditRouter,
   runs: runsRouter,
   knowledge: knowledgeRouter,
+  candidates: candidatesRouter,
+  guidance: guidanceRouter,
+  workers: workersRouter,
 })
 
 export type AppRouter = typeof appRouter

@@ -66,7 +66,7 @@ export type LiveMessage =
   | { type: 'batch'; cursor: string; points: ScorePoint[]; metrics: MetricPoint[]; events: RunEventRow[]; run: RunHead | null; more: boolean }
   /** the client missed too much to backfill point by point: it reloads its snapshot from this cursor */
   | { type: 'reset'; cursor: string; run: RunHead | null }
-  | { type: 'heartbeat'; at: number }
+  | { type: 'heartbeat'; cursor: string; at: number }
 
 /** Downsampled chart data for a whole run (or an evaluation range of it). */
 export interface SeriesSnapshot {

@@ -1,11 +1,15 @@
-import { TRPCError } from '@trpc/server'
+import { TRPCError, tracked } from '@trpc/server'
 import { z } from 'zod'
+import { liveRun } from '../../console/live.ts'
+import { controls, PreconditionError, retrieveKnowledge, setExploration, setMutationWeights } from '../../console/interventions.ts'
+import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../console/run-data.ts'
+import { LOCAL_OPERATOR_NAMES } from '../../runs/config.ts'
 import { ProblemId } from '../../contracts/problem.ts'
 import { RunConfig, RUN_STATUSES } from '../../runs/config.ts'
 import { createRun, exportRun, listRuns, requireRun, resumeRunConfig, runSummary, setStatus } from '../../runs/service.ts'
 import { audit } from '../../services/audit.ts'
 import type { Context } from '../trpc.ts'
-import { adminProcedure, router, viewerProcedure } from '../trpc.ts'
+import { adminProcedure, expertProcedure, router, viewerProcedure } from '../trpc.ts'
 
 export const RunIdInput = z.object({ runId: z.string().min(1).max(64) })
 export const ListRunsInput = z.object({ status: z.enum(RUN_STATUSES).optional(), limit: z.number().int().min(1).max(500).default(100) })
@@ -16,6 +20,28 @@ export const CreateRunInput = z.object({
   config: z.record(z.string().max(64), z.unknown()).refine((c) => JSON.stringify(c).length < 100_000, 'config too large'),
 })
 export const ResumeRunInput = RunIdInput.extend({ maxEvals: z.number().int().min(1).max(10_000_000).optional() })
+const EvalRange = z.object({ lo: z.number().int().min(0).max(100_000_000), hi: z.number().int().min(0).max(100_000_000) }).refine((r) => r.hi >= r.lo, 'hi must be ≥ lo')
+export const SeriesInput = RunIdInput.extend({ range: EvalRange.nullish(), buckets: z.number().int().min(10).max(2000).optional() })
+export const HeatmapInput = RunIdInput.extend({ axes: z.array(z.string().min(1).max(64)).max(2).optional(), island: z.number().int().min(0).max(1024).nullish() })
+export const EventsInput = RunIdInput.extend({ limit: z.number().int().min(1).max(1000).default(200) })
+/** `lastEventId` is the cursor of the last message seen: tRPC's SSE link sends it back on reconnect */
+export const LiveInput = RunIdInput.extend({ lastEventId: z.string().max(100).nullish() })
+export const ExplorationInput = RunIdInput.extend({ value: z.number().min(0).max(1), island: z.number().int().min(0).max(1024).nullable().default(null) })
+export const WeightsInput = RunIdInput.extend({
+  models: z.array(z.number().min(0).max(1e6)).max(16).optional(),
+  localOperators: z.partialRecord(z.enum(LOCAL_OPERATOR_NAMES), z.number().min(0).max(1000)).optional(),
+}).refine((w) => !!w.models !== !!w.localOperators, 'give model weights or operator weights')
+export const RetrieveInput = RunIdInput.extend({ island: z.number().int().min(0).max(1024) })
+
+/** Services say when an action needs the engine this process does not have. */
+export async function orPrecondition<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    if (e instanceof PreconditionError) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: e.message, cause: e })
+    throw e
+  }
+}
 
 /** Drive the run here when this process has an engine; otherwise an engine process picks it up. */
 function launch(ctx: Context, runId: string) {
@@ -60,4 +86,33 @@ export const runsRouter = router({
     return { ok: true }
   }),
   export: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => exportRun(ctx.app.db, input.runId)),
+
+  // ---------------------------------------------------------------- the console's dashboard
+  overview: viewerProcedure.input(RunIdInput).query(async ({ ctx, input }) => ({
+    ...(await runOverview(ctx.app.db, input.runId)),
+    driven: !!ctx.app.runs?.get(input.runId),
+  })),
+  /** downsampled chart data (whole run, or a zoomed evaluation range) and the cursor to go live from */
+  series: viewerProcedure.input(SeriesInput).query(({ ctx, input }) => seriesSnapshot(ctx.app.db, input.runId, { range: input.range, buckets: input.buckets })),
+  heatmap: viewerProcedure.input(HeatmapInput).query(({ ctx, input }) => heatmap(ctx.app.db, input.runId, { axes: input.axes, island: input.island })),
+  events: viewerProcedure.input(EventsInput).query(({ ctx, input }) => recentEvents(ctx.app.db, input.runId, input.limit)),
+  /**
+   * The live feed: evaluations, metric rows, events and status after a cursor. Each message is a
+   * tracked SSE event whose id is the cursor after it, so a reconnecting client resumes exactly.
+   */
+  live: viewerProcedure.input(LiveInput).subscription(async function* ({ ctx, input, signal }) {
+    // a generator runs after the middleware: map "no such run" here
+    if (!(await ctx.app.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } }))) throw new TRPCError({ code: 'NOT_FOUND', message: `no run "${input.runId}"` })
+    const ac = signal ?? new AbortController().signal
+    for await (const msg of liveRun({ db: ctx.app.db, events: ctx.app.events }, input.runId, input.lastEventId, ac)) {
+      yield tracked(msg.cursor, msg)
+    }
+  }),
+  controls: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => controls(ctx.app, input.runId)),
+  /** experts steer: exploration for the run or one island (recorded) */
+  setExploration: expertProcedure.input(ExplorationInput).mutation(({ ctx, input }) => orPrecondition(() => setExploration(ctx.app, ctx.actor, input))),
+  /** admins change what the run spends on: model weights (LLM runs) or operator weights (offline runs) */
+  setWeights: adminProcedure.input(WeightsInput).mutation(({ ctx, input }) => orPrecondition(() => setMutationWeights(ctx.app, ctx.actor, input))),
+  /** knowledge for one island's next prompts, on an expert's request */
+  retrieve: expertProcedure.input(RetrieveInput).mutation(({ ctx, input }) => orPrecondition(() => retrieveKnowledge(ctx.app, ctx.actor, input))),
 })

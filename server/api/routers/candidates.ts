@@ -1,0 +1,45 @@
+// A run's candidates: the paged, sortable, filterable table; export pages (CSV/JSON are built in
+// the browser from these); the candidate page; lineage; and the experts' actions on candidates
+// (pin, ban, submit an edit made in the editor). Every action is audited (server/console/interventions.ts).
+import { z } from 'zod'
+import { CandidateFilter, CandidateSort } from '../../console/candidate-query.ts'
+import { candidateDetail, candidateFacets, exportCandidates, lineage, listCandidates } from '../../console/candidates.ts'
+import { ban, setPinned, submitExpertEdit } from '../../console/interventions.ts'
+import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
+import { orPrecondition, RunIdInput } from './runs.ts'
+
+const Id = z.string().min(1).max(64)
+export const CandidateListInput = RunIdInput.extend({
+  filter: CandidateFilter.optional(),
+  sort: CandidateSort.optional(),
+  offset: z.number().int().min(0).max(10_000_000).default(0),
+  limit: z.number().int().min(1).max(500).default(100),
+})
+export const CandidateExportInput = CandidateListInput.extend({ limit: z.number().int().min(1).max(5000).default(2000), withCode: z.boolean().default(false) })
+export const CandidateIdInput = RunIdInput.extend({ id: Id })
+export const LineageInput = RunIdInput.extend({ expand: z.array(Id).max(50).optional(), fullPath: z.boolean().optional(), focus: Id.nullish() })
+export const PinInput = CandidateIdInput.extend({ pinned: z.boolean() })
+export const BanInput = CandidateIdInput.extend({ reason: z.string().max(500).optional() })
+export const ExpertEditInput = RunIdInput.extend({
+  parentId: Id,
+  code: z.string().min(1).max(1_000_000),
+  island: z.number().int().min(0).max(1024),
+  note: z.string().max(1000).optional(),
+})
+
+export const candidatesRouter = router({
+  list: viewerProcedure.input(CandidateListInput).query(({ ctx, input }) => listCandidates(ctx.app.db, input)),
+  facets: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => candidateFacets(ctx.app.db, input.runId)),
+  export: viewerProcedure.input(CandidateExportInput).query(({ ctx, input }) => exportCandidates(ctx.app.db, input)),
+  get: viewerProcedure.input(CandidateIdInput).query(async ({ ctx, input }) => {
+    const detail = await candidateDetail(ctx.app.db, input.runId, input.id)
+    const engine = ctx.app.runs?.get(input.runId)
+    // which island populations hold it now: only the engine driving the run knows
+    return { ...detail, population: engine ? engine.populationOf(input.id) : null }
+  }),
+  lineage: viewerProcedure.input(LineageInput).query(({ ctx, input }) => lineage(ctx.app.db, input)),
+  setPinned: expertProcedure.input(PinInput).mutation(({ ctx, input }) => setPinned(ctx.app, ctx.actor, input)),
+  ban: expertProcedure.input(BanInput).mutation(({ ctx, input }) => ban(ctx.app, ctx.actor, input)),
+  /** an expert's edit of a candidate: evaluated like any candidate, on the chosen island */
+  submitEdit: expertProcedure.input(ExpertEditInput).mutation(({ ctx, input }) => orPrecondition(() => submitExpertEdit(ctx.app, ctx.actor, input))),
+})

@@ -1,0 +1,228 @@
+// Candidates for the console: the paged table (filters and sort run in the database), the
+// detail page (code, parent, prompt and answer or the operator, metrics, artifacts, knowledge and
+// guidance it was made with), the lineage graph and export pages.
+import type { Db } from '../db.ts'
+import { NotFoundError } from '../errors.ts'
+import type { ProblemSnapshot } from '../runs/service.ts'
+import { candidateOrder, candidateWhere, type CandidateFilter, type CandidateSort, type ExportRow } from './candidate-query.ts'
+import { ancestry, buildLineage, milestones, type LineageNode, type LineageView } from './lineage.ts'
+
+const ms = (d: Date | null) => (d ? d.getTime() : null)
+
+export const LIST_SELECT = {
+  id: true, seq: true, evalIndex: true, island: true, origin: true, operator: true, model: true, status: true, valid: true, score: true,
+  parentIds: true, pinned: true, banned: true, costUsd: true, tokensIn: true, tokensOut: true, rejectReason: true, createdAt: true, evaluatedAt: true,
+  guidanceIds: true,
+} as const
+
+export async function listCandidates(db: Db, input: { runId: string; filter?: CandidateFilter; sort?: CandidateSort; offset: number; limit: number }) {
+  const where = candidateWhere(input.runId, input.filter)
+  const [rows, total] = await Promise.all([
+    db.prisma.candidate.findMany({ where, orderBy: candidateOrder(input.sort ?? { field: 'evalIndex', dir: 'desc' }) as never, skip: input.offset, take: input.limit, select: LIST_SELECT }),
+    db.prisma.candidate.count({ where }),
+  ])
+  return {
+    total,
+    offset: input.offset,
+    rows: rows.map((r) => ({ ...r, createdAt: r.createdAt.getTime(), evaluatedAt: ms(r.evaluatedAt), guidanceCount: r.guidanceIds.length, guidanceIds: undefined })),
+  }
+}
+
+/** The values the table's filters offer (distinct islands, origins, operators, models, statuses). */
+export async function candidateFacets(db: Db, runId: string) {
+  const [islands, origins, operators, models, statuses] = await Promise.all(
+    (['island', 'origin', 'operator', 'model', 'status'] as const).map((by) =>
+      db.prisma.candidate.groupBy({ by: [by], where: { runId }, _count: { _all: true }, orderBy: { [by]: 'asc' } } as never),
+    ),
+  )
+  const pick = (rows: unknown, key: string) => (rows as Array<Record<string, unknown> & { _count: { _all: number } }>).map((r) => ({ value: r[key] as string | number | null, count: r._count._all }))
+  return { islands: pick(islands, 'island'), origins: pick(origins, 'origin'), operators: pick(operators, 'operator'), models: pick(models, 'model'), statuses: pick(statuses, 'status') }
+}
+
+export async function exportCandidates(db: Db, input: { runId: string; filter?: CandidateFilter; sort?: CandidateSort; offset: number; limit: number; withCode: boolean }): Promise<{ rows: ExportRow[]; total: number }> {
+  const where = candidateWhere(input.runId, input.filter)
+  const [rows, total] = await Promise.all([
+    db.prisma.candidate.findMany({
+      where,
+      orderBy: candidateOrder(input.sort ?? { field: 'seq', dir: 'asc' }) as never,
+      skip: input.offset,
+      take: input.limit,
+      select: { ...LIST_SELECT, metrics: true, features: true, code: input.withCode },
+    }),
+    db.prisma.candidate.count({ where }),
+  ])
+  return {
+    total,
+    rows: rows.map((r) => ({
+      id: r.id, seq: r.seq, evalIndex: r.evalIndex, island: r.island, origin: r.origin, operator: r.operator, model: r.model, status: r.status, valid: r.valid,
+      score: r.score, parentIds: r.parentIds, metrics: r.metrics, features: r.features, costUsd: r.costUsd, tokensIn: r.tokensIn, tokensOut: r.tokensOut,
+      pinned: r.pinned, banned: r.banned, rejectReason: r.rejectReason, createdAt: r.createdAt.toISOString(), evaluatedAt: r.evaluatedAt ? r.evaluatedAt.toISOString() : null,
+      ...(input.withCode ? { code: (r as { code?: string }).code ?? '' } : {}),
+    })),
+  }
+}
+
+export async function candidateDetail(db: Db, runId: string, id: string) {
+  const c = await db.prisma.candidate.findFirst({ where: { id, runId } })
+  if (!c) throw new NotFoundError(`no candidate "${id}" in this run`)
+  const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { problemSnapshot: true, bestCandidateId: true, status: true, config: true } })
+  const snap = run!.problemSnapshot as unknown as ProblemSnapshot
+  const parents = c.parentIds.length
+    ? await db.prisma.candidate.findMany({ where: { id: { in: c.parentIds } }, select: { id: true, code: true, score: true, valid: true, origin: true, island: true, seq: true, evalIndex: true } })
+    : []
+  const byId = new Map(parents.map((p) => [p.id, p]))
+  const [children, childCount, guidance, uses] = await Promise.all([
+    db.prisma.candidate.findMany({
+      where: { runId, parentIds: { has: id } },
+      select: { id: true, score: true, valid: true, origin: true, island: true, status: true, evalIndex: true, seq: true },
+      orderBy: { seq: 'asc' },
+      take: 50,
+    }),
+    db.prisma.candidate.count({ where: { runId, parentIds: { has: id } } }),
+    c.guidanceIds.length
+      ? db.prisma.guidance.findMany({ where: { id: { in: c.guidanceIds } }, orderBy: { createdAt: 'asc' } })
+      : Promise.resolve([]),
+    db.prisma.retrievalUse.findMany({ where: { candidateId: id }, orderBy: { id: 'asc' } }),
+  ])
+  const chunkIds = [...new Set(uses.map((u) => u.chunkId))]
+  const retrievalIds = [...new Set(uses.map((u) => u.retrievalId))]
+  const [chunks, retrievals] = await Promise.all([
+    chunkIds.length ? db.prisma.knowledgeChunk.findMany({ where: { id: { in: chunkIds } }, select: { id: true, heading: true, content: true, usefulness: true, doc: { select: { id: true, title: true, sourcePath: true } } } }) : Promise.resolve([]),
+    retrievalIds.length ? db.prisma.retrieval.findMany({ where: { id: { in: retrievalIds } }, select: { id: true, trigger: true, island: true, createdAt: true } }) : Promise.resolve([]),
+  ])
+  const chunkById = new Map(chunks.map((k) => [k.id, k]))
+  const retrievalById = new Map(retrievals.map((r) => [r.id, r]))
+  return {
+    id: c.id,
+    runId: c.runId,
+    seq: c.seq,
+    evalIndex: c.evalIndex,
+    island: c.island,
+    origin: c.origin,
+    operator: c.operator,
+    operatorParams: (c.operatorParams ?? null) as Record<string, unknown> | null,
+    model: c.model,
+    code: c.code,
+    prompt: c.prompt,
+    response: c.response,
+    tokensIn: c.tokensIn,
+    tokensOut: c.tokensOut,
+    costUsd: c.costUsd,
+    status: c.status,
+    rejectReason: c.rejectReason,
+    attempt: c.attempt,
+    valid: c.valid,
+    score: c.score,
+    metrics: (c.metrics ?? null) as Record<string, unknown> | null,
+    features: (c.features ?? null) as Record<string, unknown> | null,
+    artifacts: (c.artifacts ?? null) as Record<string, unknown> | null,
+    error: (c.error ?? null) as { kind?: string; message?: string } | null,
+    timing: (c.timing ?? null) as Record<string, unknown> | null,
+    workerId: c.workerId,
+    pinned: c.pinned,
+    banned: c.banned,
+    createdById: c.createdById,
+    createdAt: c.createdAt.getTime(),
+    evaluatedAt: ms(c.evaluatedAt),
+    isRunBest: run!.bestCandidateId === c.id,
+    problem: { direction: snap.spec.direction, primaryMetric: snap.spec.primaryMetric, language: snap.spec.language, reference: snap.spec.reference ?? null },
+    runStatus: run!.status,
+    islands: (run!.config as { islands: number }).islands,
+    parents: c.parentIds.map((pid) => {
+      const p = byId.get(pid)
+      return p ? { id: p.id, code: p.code, score: p.score, valid: p.valid, origin: p.origin, island: p.island, seq: p.seq, evalIndex: p.evalIndex } : { id: pid, code: null, score: null, valid: null, origin: null, island: null, seq: null, evalIndex: null }
+    }),
+    children,
+    childCount,
+    guidance: guidance.map((g) => ({ id: g.id, text: g.text, island: g.island, authorLabel: g.authorLabel, startEval: g.startEval, expiresAfterEvals: g.expiresAfterEvals, expiresAt: ms(g.expiresAt), withdrawnAt: ms(g.withdrawnAt), createdAt: g.createdAt.getTime() })),
+    knowledge: uses.map((u) => {
+      const k = chunkById.get(u.chunkId)
+      const r = retrievalById.get(u.retrievalId)
+      return {
+        chunkId: u.chunkId,
+        delta: u.delta,
+        heading: k?.heading ?? null,
+        content: k ? k.content.slice(0, 4000) : null,
+        usefulness: k?.usefulness ?? null,
+        doc: k?.doc ?? null,
+        retrieval: r ? { id: r.id, trigger: r.trigger, island: r.island, createdAt: r.createdAt.getTime() } : null,
+      }
+    }),
+  }
+}
+
+// ------------------------------------------------------------------ lineage
+
+const LINEAGE_SELECT = { id: true, parentIds: true, score: true, valid: true, evalIndex: true, island: true, origin: true, seq: true, operator: true, status: true } as const
+
+/** Primary-parent chains above the given ids (recursive, by primary key; bounded). */
+async function chainsAbove(db: Db, runId: string, ids: string[], maxDepth: number): Promise<LineageNode[]> {
+  if (!ids.length) return []
+  const rows = await db.prisma.$queryRaw<Array<{ id: string; parent_ids: string[]; score: number | null; valid: boolean | null; eval_index: number | null; island: number; origin: string; seq: number; operator: string | null; status: string }>>`
+    WITH RECURSIVE up(id, depth) AS (
+      SELECT id, 0 FROM candidates WHERE run_id = ${runId} AND id = ANY(${ids}::text[])
+      UNION
+      SELECT c.parent_ids[1], up.depth + 1 FROM up JOIN candidates c ON c.id = up.id
+      WHERE cardinality(c.parent_ids) > 0 AND up.depth < ${maxDepth})
+    SELECT DISTINCT c.id, c.parent_ids, c.score, c.valid, c.eval_index, c.island, c.origin, c.seq, c.operator, c.status
+    FROM up JOIN candidates c ON c.id = up.id AND c.run_id = ${runId}`
+  return rows.map((r) => ({ id: r.id, parentIds: r.parent_ids, score: r.score, valid: r.valid, evalIndex: r.eval_index, island: r.island, origin: r.origin, seq: r.seq, operator: r.operator, status: r.status }))
+}
+
+export interface LineageInput {
+  runId: string
+  /** nodes the user opened: their parents and children are shown too */
+  expand?: string[]
+  /** show the whole best path instead of its milestones */
+  fullPath?: boolean
+  /** a candidate to make sure is shown (with the chain that joins it to the rest) */
+  focus?: string | null
+}
+
+/**
+ * Opens collapsed: the best path's milestones (improvements, expert edits, crossovers, island
+ * changes), the frontier (each island's best) and expert edits, plus what the user expanded.
+ */
+export async function lineage(db: Db, input: LineageInput): Promise<LineageView & { frontier: string[]; direction: 'max' | 'min'; totalCandidates: number; expanded: string[] }> {
+  const run = await db.prisma.run.findUnique({
+    where: { id: input.runId },
+    select: { bestCandidateId: true, problemSnapshot: true, islands: { select: { index: true, bestCandidateId: true } } },
+  })
+  if (!run) throw new NotFoundError(`no run "${input.runId}"`)
+  const direction = (run.problemSnapshot as unknown as ProblemSnapshot).spec.direction
+  const frontier = run.islands.map((i) => i.bestCandidateId).filter((x): x is string => !!x)
+  const experts = await db.prisma.candidate.findMany({ where: { runId: input.runId, origin: 'expert-edit' }, select: { id: true }, orderBy: { seq: 'desc' }, take: 20 })
+  const expand = (input.expand ?? []).slice(0, 50)
+  // children of expanded nodes (a seq scan on parent_ids; bounded per node)
+  const children: LineageNode[] = []
+  for (const id of expand) {
+    const kids = await db.prisma.candidate.findMany({ where: { runId: input.runId, parentIds: { has: id }, status: 'evaluated' }, select: LINEAGE_SELECT, orderBy: { seq: 'asc' }, take: 40 })
+    children.push(...kids)
+  }
+  const seeds = [run.bestCandidateId, ...frontier, ...experts.map((e) => e.id), ...expand, input.focus, ...children.map((c) => c.id)].filter((x): x is string => !!x)
+  const fetched = await chainsAbove(db, input.runId, [...new Set(seeds)], 5000)
+  const byId = new Map<string, LineageNode>(fetched.map((n) => [n.id, n]))
+  for (const c of children) byId.set(c.id, c)
+  // second parents of crossovers that are shown, so their edges can be drawn
+  const visible = new Set<string>()
+  const path = run.bestCandidateId && byId.has(run.bestCandidateId) ? ancestry(byId, run.bestCandidateId) : []
+  for (const id of input.fullPath ? path : milestones(path, byId, direction)) visible.add(id)
+  for (const id of frontier) visible.add(id)
+  for (const e of experts) {
+    visible.add(e.id)
+    const p = byId.get(e.id)?.parentIds[0]
+    if (p) visible.add(p)
+  }
+  for (const id of expand) {
+    visible.add(id)
+    const n = byId.get(id)
+    for (const p of n?.parentIds ?? []) if (byId.has(p)) visible.add(p)
+  }
+  for (const c of children) visible.add(c.id)
+  if (input.focus && byId.has(input.focus)) visible.add(input.focus)
+  const extraParents = [...visible].flatMap((id) => byId.get(id)?.parentIds.slice(1) ?? []).filter((p) => !byId.has(p))
+  if (extraParents.length) for (const n of await chainsAbove(db, input.runId, extraParents, 0)) byId.set(n.id, n)
+  const view = buildLineage({ nodes: [...byId.values()], visible, bestId: run.bestCandidateId, frontier, direction })
+  const totalCandidates = await db.prisma.candidate.count({ where: { runId: input.runId, status: 'evaluated' } })
+  return { ...view, frontier, direction, totalCandidates, expanded: expand }
+}

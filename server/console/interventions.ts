@@ -1,0 +1,250 @@
+// What experts and admins do to a run from the console: hints (guidance), exploration and
+// mutation weights, pin and ban, expert edits, knowledge on request. Each one is audited (author,
+// time, before, after), written to the run's numbered event log (so every open dashboard sees it
+// live and it can be replayed) and, when this process drives the run, applied to the engine at
+// once. A run driven by another process picks up what is stored (status, guidance, config) itself.
+import type { AppServices } from '../app.ts'
+import type { Actor } from '../auth/roles.ts'
+import type { Prisma } from '../db.ts'
+import { BadInputError, ConflictError, NotFoundError } from '../errors.ts'
+import { LOCAL_OPERATOR_NAMES, type RunConfig } from '../runs/config.ts'
+import type { ProblemSnapshot } from '../runs/service.ts'
+import { audit } from '../services/audit.ts'
+import { compareGroups, guidanceState, type Comparison, type ScoredRow } from './guidance-stats.ts'
+
+const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
+
+export class PreconditionError extends Error {}
+
+async function loadRun(app: AppServices, runId: string) {
+  const run = await app.db.prisma.run.findUnique({ where: { id: runId }, select: { id: true, status: true, evaluations: true, config: true, problemSnapshot: true } })
+  if (!run) throw new NotFoundError(`no run "${runId}"`)
+  return { ...run, config: run.config as unknown as RunConfig, snap: run.problemSnapshot as unknown as ProblemSnapshot }
+}
+
+function checkIsland(island: number | null | undefined, islands: number) {
+  if (island === null || island === undefined) return
+  if (island < 0 || island >= islands) throw new BadInputError(`island ${island} does not exist (this run has islands 0–${islands - 1})`)
+}
+
+/** A numbered run event for an intervention, announced on the bus (the dashboards' live feed). */
+export async function recordIntervention(app: AppServices, runId: string, actor: Actor, payload: Record<string, unknown>) {
+  const row = await app.db.prisma.runEvent.create({ data: { runId, type: 'intervention', payload: json({ ...payload, actor: actor.label }) }, select: { id: true } })
+  app.events.publish({ id: String(row.id), runId, type: 'intervention', payload })
+}
+
+// ------------------------------------------------------------------ guidance
+
+export interface GuidanceInput {
+  runId: string
+  text: string
+  island: number | null
+  expiresAfterEvals?: number | null
+  expiresInMinutes?: number | null
+}
+
+export async function createGuidance(app: AppServices, actor: Actor, input: GuidanceInput) {
+  const run = await loadRun(app, input.runId)
+  checkIsland(input.island, run.config.islands)
+  const text = input.text.trim()
+  if (!text) throw new BadInputError('the hint is empty; write what the next mutations should try')
+  if (['completed', 'stopped', 'failed'].includes(run.status)) throw new ConflictError(`the run is ${run.status}; a hint would reach no prompt (resume the run first)`)
+  const expiresAt = input.expiresInMinutes ? new Date(Date.now() + input.expiresInMinutes * 60_000) : null
+  const g = await app.db.prisma.guidance.create({
+    data: { runId: input.runId, island: input.island, text, authorId: actor.id, authorLabel: actor.label, startEval: run.evaluations, expiresAfterEvals: input.expiresAfterEvals ?? null, expiresAt },
+  })
+  await audit(app.db.prisma, actor, { action: 'guidance.create', targetType: 'guidance', targetId: g.id, runId: input.runId, after: { text, island: input.island, startEval: run.evaluations, expiresAfterEvals: g.expiresAfterEvals, expiresAt } })
+  await app.runs?.get(input.runId)?.reloadGuidance()
+  await recordIntervention(app, input.runId, actor, { action: 'guidance.create', guidanceId: g.id, island: input.island, text: text.slice(0, 200), atEval: run.evaluations })
+  return { id: g.id, startEval: g.startEval }
+}
+
+export async function withdrawGuidance(app: AppServices, actor: Actor, input: { runId: string; id: string }) {
+  const g = await app.db.prisma.guidance.findFirst({ where: { id: input.id, runId: input.runId } })
+  if (!g) throw new NotFoundError(`no hint "${input.id}" in this run`)
+  if (g.withdrawnAt) throw new ConflictError('this hint was already withdrawn')
+  const run = await loadRun(app, input.runId)
+  const at = new Date()
+  await app.db.prisma.guidance.update({ where: { id: g.id }, data: { withdrawnAt: at } })
+  await audit(app.db.prisma, actor, { action: 'guidance.withdraw', targetType: 'guidance', targetId: g.id, runId: input.runId, before: { withdrawnAt: null }, after: { withdrawnAt: at, atEval: run.evaluations } })
+  await app.runs?.get(input.runId)?.reloadGuidance()
+  await recordIntervention(app, input.runId, actor, { action: 'guidance.withdraw', guidanceId: g.id, island: g.island, atEval: run.evaluations })
+  return { ok: true }
+}
+
+/**
+ * Every hint of a run with its state and its effect: the candidates made under it against
+ * comparable ones made without it (same scope, the same number of candidates before it started
+ * and after it ended, at least 20), in the problem's direction.
+ */
+export async function listGuidance(app: AppServices, runId: string) {
+  const run = await loadRun(app, runId)
+  const direction = run.snap.spec.direction
+  const rows = await app.db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'desc' }, take: 200 })
+  const out = []
+  for (const g of rows) {
+    const st = guidanceState(g, { evaluations: run.evaluations })
+    const under = await scoredRows(app, runId, { guidanceId: g.id, island: g.island })
+    let comparison: Comparison | null = null
+    let made = { count: under.length, evaluated: under.filter((u) => u.status === 'evaluated').length, lastSeq: null as number | null, firstSeq: null as number | null }
+    if (under.length) {
+      const seqs = under.map((u) => u.seq)
+      made = { ...made, firstSeq: Math.min(...seqs), lastSeq: Math.max(...seqs) }
+      const span = Math.max(20, under.length)
+      const without = await scoredRows(app, runId, { notGuidanceId: g.id, island: g.island, seqFrom: made.firstSeq! - span, seqTo: made.lastSeq! + span })
+      comparison = compareGroups(under.filter((u) => u.status === 'evaluated'), without.filter((u) => u.status === 'evaluated'), direction)
+    }
+    out.push({
+      id: g.id,
+      text: g.text,
+      island: g.island,
+      authorLabel: g.authorLabel,
+      createdAt: g.createdAt.getTime(),
+      startEval: g.startEval,
+      expiresAfterEvals: g.expiresAfterEvals,
+      expiresAt: g.expiresAt ? g.expiresAt.getTime() : null,
+      withdrawnAt: g.withdrawnAt ? g.withdrawnAt.getTime() : null,
+      ...st,
+      made,
+      comparison,
+      recent: under.slice(-8).reverse().map((u) => ({ id: u.id, score: u.score, valid: u.valid, status: u.status, island: u.island })),
+    })
+  }
+  return { direction, evaluations: run.evaluations, islands: run.config.islands, hints: out }
+}
+
+async function scoredRows(app: AppServices, runId: string, q: { guidanceId?: string; notGuidanceId?: string; island: number | null; seqFrom?: number; seqTo?: number }): Promise<Array<ScoredRow & { id: string; seq: number; status: string; island: number }>> {
+  const rows = await app.db.prisma.$queryRaw<Array<{ id: string; seq: number; status: string; island: number; score: number | null; valid: boolean | null; parent_score: number | null; parent_valid: boolean | null }>>`
+    SELECT c.id, c.seq, c.status, c.island, c.score, c.valid, p.score AS parent_score, p.valid AS parent_valid
+    FROM candidates c LEFT JOIN candidates p ON p.id = c.parent_ids[1]
+    WHERE c.run_id = ${runId} AND c.origin IN ('mutation', 'crossover') AND c.status <> 'rejected'
+      AND (${q.guidanceId ?? null}::text IS NULL OR ${q.guidanceId ?? null}::text = ANY(c.guidance_ids))
+      AND (${q.notGuidanceId ?? null}::text IS NULL OR NOT (${q.notGuidanceId ?? null}::text = ANY(c.guidance_ids)))
+      AND (${q.island}::int IS NULL OR c.island = ${q.island}::int)
+      AND (${q.seqFrom ?? null}::int IS NULL OR c.seq >= ${q.seqFrom ?? null}::int)
+      AND (${q.seqTo ?? null}::int IS NULL OR c.seq <= ${q.seqTo ?? null}::int)
+    ORDER BY c.seq LIMIT 20000`
+  return rows.map((r) => ({ id: r.id, seq: r.seq, status: r.status, island: r.island, score: r.score, valid: r.valid, parentScore: r.parent_valid ? r.parent_score : null }))
+}
+
+// ------------------------------------------------------------------ engine knobs
+
+export async function setExploration(app: AppServices, actor: Actor, input: { runId: string; value: number; island: number | null }) {
+  const run = await loadRun(app, input.runId)
+  checkIsland(input.island, run.config.islands)
+  const engine = app.runs?.get(input.runId)
+  const before = engine?.controlState() ?? null
+  if (input.island !== null && !engine) throw new PreconditionError('an island’s exploration lives in the running engine; this process does not drive the run (set the run-wide value, or act from the process that drives it)')
+  engine?.setExploration(input.value, input.island ?? undefined)
+  if (input.island === null) {
+    // the run-wide knob is also the config a resumed engine starts from
+    await app.db.prisma.run.update({ where: { id: input.runId }, data: { config: json({ ...run.config, exploration: input.value }) } })
+  }
+  const beforeValue = input.island === null ? (before?.exploration ?? run.config.exploration) : (before?.islandExploration[input.island] ?? before?.exploration ?? run.config.exploration)
+  await audit(app.db.prisma, actor, { action: 'run.exploration', targetType: 'run', targetId: input.runId, runId: input.runId, before: { island: input.island, exploration: beforeValue }, after: { island: input.island, exploration: input.value } })
+  await recordIntervention(app, input.runId, actor, { action: 'run.exploration', island: input.island, before: beforeValue, value: input.value, atEval: run.evaluations })
+  return { applied: !!engine, controls: engine?.controlState() ?? null }
+}
+
+export async function setMutationWeights(app: AppServices, actor: Actor, input: { runId: string; models?: number[]; localOperators?: Partial<Record<(typeof LOCAL_OPERATOR_NAMES)[number], number>> }) {
+  const run = await loadRun(app, input.runId)
+  const cfg = run.config
+  if (input.models && cfg.mutator !== 'llm') throw new BadInputError('this run uses the offline operators; set their weights instead of model weights')
+  if (input.localOperators && cfg.mutator !== 'local') throw new BadInputError('this run uses models; set the model weights')
+  if (input.models && input.models.length !== cfg.models.length) throw new BadInputError(`give one weight per model (${cfg.models.length})`)
+  const next: RunConfig = {
+    ...cfg,
+    models: cfg.models.map((m, i) => ({ ...m, weight: input.models?.[i] ?? m.weight })),
+    localOperators: input.localOperators ? { ...cfg.localOperators, ...input.localOperators } : cfg.localOperators,
+  }
+  const weightsOf = (c: RunConfig) => (c.mutator === 'llm' ? c.models.map((m) => ({ model: m.label ?? `${m.provider}:${m.model}`, weight: m.weight })) : LOCAL_OPERATOR_NAMES.map((o) => ({ operator: o, weight: c.localOperators[o] ?? 1 })))
+  const positive = next.mutator === 'llm' ? next.models.some((m) => m.weight > 0) : LOCAL_OPERATOR_NAMES.some((o) => (next.localOperators[o] ?? 1) > 0)
+  if (!positive) throw new BadInputError('at least one model or operator needs a weight above 0')
+  const engine = app.runs?.get(input.runId)
+  if (engine) {
+    try {
+      engine.setMutationWeights({ models: input.models, localOperators: next.localOperators })
+    } catch (e) {
+      throw new BadInputError((e as Error).message)
+    }
+  }
+  await app.db.prisma.run.update({ where: { id: input.runId }, data: { config: json(next) } })
+  await audit(app.db.prisma, actor, { action: 'run.weights', targetType: 'run', targetId: input.runId, runId: input.runId, before: weightsOf(cfg), after: weightsOf(next) })
+  await recordIntervention(app, input.runId, actor, { action: 'run.weights', weights: weightsOf(next), atEval: run.evaluations })
+  return { applied: !!engine, controls: engine?.controlState() ?? null }
+}
+
+/** The engine's knobs as they are now (or, for a run not driven here, as stored). */
+export async function controls(app: AppServices, runId: string) {
+  const run = await loadRun(app, runId)
+  const engine = app.runs?.get(runId)
+  const state = engine?.controlState() ?? null
+  const stored = (await app.db.prisma.run.findUnique({ where: { id: runId }, select: { engineState: true } }))?.engineState as { evolution?: { exploration?: number; islandExploration?: Record<string, number> } } | null
+  return {
+    driven: !!engine,
+    mutator: run.config.mutator,
+    exploration: state?.exploration ?? stored?.evolution?.exploration ?? run.config.exploration,
+    islandExploration: state?.islandExploration ?? Object.fromEntries(Object.entries(stored?.evolution?.islandExploration ?? {}).map(([k, v]) => [Number(k), v])),
+    effectiveExploration: state?.effectiveExploration ?? [],
+    arms: state?.arms ?? [],
+    models: run.config.models.map((m) => ({ id: m.label ?? `${m.provider}:${m.model}`, weight: m.weight })),
+    localOperators: LOCAL_OPERATOR_NAMES.map((o) => ({ id: o, weight: run.config.localOperators[o] ?? 1 })),
+  }
+}
+
+export async function retrieveKnowledge(app: AppServices, actor: Actor, input: { runId: string; island: number }) {
+  const run = await loadRun(app, input.runId)
+  checkIsland(input.island, run.config.islands)
+  const engine = app.runs?.get(input.runId)
+  if (!engine) throw new PreconditionError('this process does not drive the run; knowledge can be requested from the process that does')
+  const before = await app.db.prisma.retrieval.count({ where: { runId: input.runId } })
+  await engine.retrieveNow(input.island)
+  const after = await app.db.prisma.retrieval.findFirst({ where: { runId: input.runId, island: input.island }, orderBy: { createdAt: 'desc' }, select: { id: true, chunkIds: true } })
+  const found = (await app.db.prisma.retrieval.count({ where: { runId: input.runId } })) > before ? (after?.chunkIds.length ?? 0) : 0
+  await audit(app.db.prisma, actor, { action: 'run.retrieve', targetType: 'run', targetId: input.runId, runId: input.runId, after: { island: input.island, chunks: found } })
+  await recordIntervention(app, input.runId, actor, { action: 'run.retrieve', island: input.island, chunks: found, atEval: run.evaluations })
+  return { chunks: found }
+}
+
+// ------------------------------------------------------------------ candidates
+
+export async function setPinned(app: AppServices, actor: Actor, input: { runId: string; id: string; pinned: boolean }) {
+  const c = await app.db.prisma.candidate.findFirst({ where: { id: input.id, runId: input.runId }, select: { id: true, pinned: true, banned: true, evalIndex: true } })
+  if (!c) throw new NotFoundError(`no candidate "${input.id}" in this run`)
+  if (input.pinned && c.banned) throw new ConflictError('a banned candidate cannot be pinned')
+  await app.db.prisma.candidate.update({ where: { id: c.id }, data: { pinned: input.pinned } })
+  app.runs?.get(input.runId)?.setPinned(c.id, input.pinned)
+  await audit(app.db.prisma, actor, { action: input.pinned ? 'candidate.pin' : 'candidate.unpin', targetType: 'candidate', targetId: c.id, runId: input.runId, before: { pinned: c.pinned }, after: { pinned: input.pinned } })
+  await recordIntervention(app, input.runId, actor, { action: input.pinned ? 'candidate.pin' : 'candidate.unpin', candidateId: c.id })
+  return { pinned: input.pinned }
+}
+
+export async function ban(app: AppServices, actor: Actor, input: { runId: string; id: string; reason?: string }) {
+  const c = await app.db.prisma.candidate.findFirst({ where: { id: input.id, runId: input.runId }, select: { id: true, banned: true, pinned: true, origin: true } })
+  if (!c) throw new NotFoundError(`no candidate "${input.id}" in this run`)
+  if (c.banned) throw new ConflictError('this candidate is already banned')
+  await app.db.prisma.candidate.update({ where: { id: c.id }, data: { banned: true, pinned: false } })
+  app.runs?.get(input.runId)?.ban(c.id)
+  await audit(app.db.prisma, actor, { action: 'candidate.ban', targetType: 'candidate', targetId: c.id, runId: input.runId, before: { banned: false, pinned: c.pinned }, after: { banned: true, reason: input.reason ?? null } })
+  await recordIntervention(app, input.runId, actor, { action: 'candidate.ban', candidateId: c.id, reason: input.reason ?? null })
+  return { banned: true }
+}
+
+export async function submitExpertEdit(app: AppServices, actor: Actor, input: { runId: string; parentId: string; code: string; island: number; note?: string }) {
+  const run = await loadRun(app, input.runId)
+  checkIsland(input.island, run.config.islands)
+  const parent = await app.db.prisma.candidate.findFirst({ where: { id: input.parentId, runId: input.runId }, select: { id: true, code: true } })
+  if (!parent) throw new NotFoundError(`no candidate "${input.parentId}" in this run`)
+  if (!input.code.trim()) throw new BadInputError('the edited program is empty')
+  if (input.code === parent.code) throw new BadInputError('the code is unchanged; edit it before submitting')
+  const engine = app.runs?.get(input.runId)
+  if (!engine || run.status !== 'evolving') {
+    throw new PreconditionError(
+      run.status === 'cold-start' ? 'the run is still in its cold start; edits join an island once it evolves' : `the run is ${run.status}; an edit joins a running run (an admin can resume it)`,
+    )
+  }
+  const id = await engine.submitExpertEdit({ parentId: parent.id, code: input.code, island: input.island, authorId: actor.id })
+  await audit(app.db.prisma, actor, { action: 'candidate.expert-edit', targetType: 'candidate', targetId: id, runId: input.runId, before: { parentId: parent.id }, after: { island: input.island, bytes: input.code.length, note: input.note ?? null } })
+  await recordIntervention(app, input.runId, actor, { action: 'candidate.expert-edit', candidateId: id, parentId: parent.id, island: input.island, atEval: run.evaluations })
+  return { id }
+}

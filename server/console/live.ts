@@ -1,0 +1,107 @@
+// The live feed of one run, for a browser's subscription. The database is the source of truth:
+// every message is read after a cursor (evaluations by eval_index, metric rows and events by id),
+// so a client that reconnects with its last cursor receives exactly what it missed, and a run
+// driven by another process (fm-agent engine, a CLI run in server mode) streams like a local
+// one. The in-process event bus only wakes the reader early; a slow poll covers the rest.
+import type { Db } from '../db.ts'
+import type { EventBus } from '../events.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
+import { currentCursor, eventsAfter, metricsAfter, pointsAfter, runHead } from './run-data.ts'
+import type { LiveCursor, LiveMessage, RunHead } from './types.ts'
+
+export interface LiveOptions {
+  /** wait at most this long between reads when nothing wakes the reader (other processes' runs) */
+  pollMs?: number
+  /** at least this long between two reads (bounds the database load of a fast run) */
+  minIntervalMs?: number
+  /** a heartbeat when nothing happened for this long (the browser shows the feed is alive) */
+  heartbeatMs?: number
+  /** rows per message */
+  batchLimit?: number
+  /** a client further behind than this reloads its snapshot instead of replaying point by point */
+  resetAfter?: number
+}
+
+const DEFAULTS: Required<LiveOptions> = { pollMs: 2000, minIntervalMs: 100, heartbeatMs: 15_000, batchLimit: 2000, resetAfter: 20_000 }
+
+function sameHead(a: RunHead | null, b: RunHead | null) {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+/**
+ * Yields messages for a run from `from` (a cursor string; null: from now). Ends when `signal`
+ * aborts. Each batch carries the cursor after it: the SSE event id a reconnecting client sends back.
+ */
+export async function* liveRun(deps: { db: Db; events: EventBus }, runId: string, from: string | null | undefined, signal: AbortSignal, options: LiveOptions = {}): AsyncGenerator<LiveMessage> {
+  const o = { ...DEFAULTS, ...options }
+  let cursor: LiveCursor = decodeCursor(from) ?? (await currentCursor(deps.db, runId))
+  let head: RunHead | null = null
+  let wake: (() => void) | null = null
+  let pending = true
+  const unsubscribe = deps.events.subscribe(runId, () => {
+    pending = true
+    wake?.()
+  })
+  const onAbort = () => wake?.()
+  signal.addEventListener('abort', onAbort)
+  let lastRead = 0
+  let lastSent = Date.now()
+  try {
+    // a client far behind: cheaper to reload its snapshot than to replay every point
+    const now = await currentCursor(deps.db, runId)
+    if (now.c - cursor.c > o.resetAfter) {
+      cursor = now
+      head = await runHead(deps.db, runId)
+      lastSent = Date.now()
+      yield { type: 'reset', cursor: encodeCursor(cursor), run: head }
+    }
+    while (!signal.aborted) {
+      const since = Date.now() - lastRead
+      // not woken early: the bus only marks that there is something to read
+      if (since < o.minIntervalMs) await sleep(o.minIntervalMs - since, signal, () => undefined)
+      if (signal.aborted) break
+      pending = false
+      lastRead = Date.now()
+      const [points, metrics, events, h] = await Promise.all([
+        pointsAfter(deps.db, runId, cursor.c, o.batchLimit),
+        metricsAfter(deps.db, runId, cursor.m, o.batchLimit),
+        eventsAfter(deps.db, runId, cursor.e, o.batchLimit),
+        runHead(deps.db, runId),
+      ])
+      const headChanged = !sameHead(h, head)
+      if (points.length || metrics.length || events.length || headChanged) {
+        cursor = {
+          c: points.length ? points[points.length - 1]!.evalIndex : cursor.c,
+          m: metrics.length ? metrics[metrics.length - 1]!.id : cursor.m,
+          e: events.length ? events[events.length - 1]!.id : cursor.e,
+        }
+        head = h
+        const more = points.length === o.batchLimit || metrics.length === o.batchLimit || events.length === o.batchLimit
+        lastSent = Date.now()
+        yield { type: 'batch', cursor: encodeCursor(cursor), points, metrics, events, run: headChanged ? h : null, more }
+        if (more) continue
+      } else if (Date.now() - lastSent >= o.heartbeatMs) {
+        lastSent = Date.now()
+        yield { type: 'heartbeat', cursor: encodeCursor(cursor), at: lastSent }
+      }
+      if (!pending) await sleep(Math.min(o.pollMs, o.heartbeatMs), signal, (w) => (wake = w))
+    }
+  } finally {
+    unsubscribe()
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Sleeps until the time passes, the bus wakes the reader, or the signal aborts (no listener left behind). */
+function sleep(msToWait: number, signal: AbortSignal, setWake: (w: (() => void) | null) => void): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const done = () => {
+      clearTimeout(t)
+      setWake(null)
+      resolve()
+    }
+    const t = setTimeout(done, msToWait)
+    setWake(done)
+  })
+}

@@ -1,0 +1,75 @@
+// Connected evaluation workers and their load, for the dashboard and the Workers page. The
+// process that drives runs asks its backend; a web-only process in server mode reads the queue's
+// worker registry (fm_queue.workers, written by the workers' heartbeats) directly.
+import type { AppServices } from '../app.ts'
+import type { WorkerStatus } from '../contracts/evaluation.ts'
+
+export interface WorkerView {
+  id: string
+  name: string
+  host: string
+  mode: 'embedded' | 'server'
+  status: string
+  cpu: number
+  gpu: boolean
+  gpuName: string | null
+  languages: string[]
+  isolation: { level: string; mode: string; warnings: string[] } | null
+  concurrency: number
+  running: number
+  completed: number
+  /** running / concurrency */
+  load: number
+  lastHeartbeat: number
+  pid: number | null
+}
+
+function view(w: WorkerStatus): WorkerView {
+  return {
+    id: w.id,
+    name: w.name,
+    host: w.host,
+    mode: w.mode,
+    status: w.status,
+    cpu: w.capabilities?.cpu ?? 0,
+    gpu: !!w.capabilities?.gpu,
+    gpuName: w.capabilities?.gpuName ?? null,
+    languages: w.capabilities?.languages ?? [],
+    isolation: w.isolation ? { level: w.isolation.level, mode: String(w.isolation.mode), warnings: w.isolation.warnings ?? [] } : null,
+    concurrency: w.concurrency,
+    running: w.running,
+    completed: w.completed,
+    load: w.concurrency > 0 ? Math.min(1, w.running / w.concurrency) : 0,
+    lastHeartbeat: new Date(w.lastHeartbeat).getTime(),
+    pid: w.pid ?? null,
+  }
+}
+
+export async function listWorkers(app: AppServices): Promise<{ source: 'backend' | 'queue' | 'none'; workers: WorkerView[]; capacity: number | null }> {
+  if (app.backend) {
+    const ws = await app.backend.workers()
+    return { source: 'backend', workers: ws.map(view), capacity: app.backend.capacity() }
+  }
+  if (app.db.mode === 'server') {
+    try {
+      const rows = await app.db.prisma.$queryRawUnsafe<Array<Record<string, unknown>>>(
+        `SELECT id, name, host, capabilities, isolation, concurrency, running, completed, status, pid, last_heartbeat,
+                last_heartbeat > now() - interval '60 seconds' AS fresh
+           FROM fm_queue.workers
+          WHERE status = 'online' OR coalesce(stopped_at, last_heartbeat) > now() - interval '1 hour'
+          ORDER BY started_at`,
+      )
+      const ws = rows.map((r) =>
+        view({
+          id: String(r.id), name: String(r.name), host: String(r.host), mode: 'server', capabilities: r.capabilities as WorkerStatus['capabilities'], isolation: r.isolation as WorkerStatus['isolation'],
+          concurrency: Number(r.concurrency), running: Number(r.running), completed: Number(r.completed), lastHeartbeat: r.last_heartbeat as Date,
+          status: (r.status === 'online' && !r.fresh ? 'dead' : r.status) as WorkerStatus['status'], pid: r.pid ? Number(r.pid) : undefined,
+        }),
+      )
+      return { source: 'queue', workers: ws, capacity: ws.filter((w) => w.status === 'online').reduce((s, w) => s + w.concurrency, 0) }
+    } catch {
+      // no queue installed yet (no engine has started against this database)
+    }
+  }
+  return { source: 'none', workers: [], capacity: null }
+}
