@@ -1,0 +1,126 @@
+// Interventions against a real run: the engine, sandboxed local workers and the embedded
+// database, driven through the console's API. A hint reaches the candidates made next; model
+// (operator) weights and an island's exploration change the running engine; an expert's edit is
+// evaluated like any candidate and placed in the chosen island's population and the lineage.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FIXTURES } from '../../test-support/cli.ts'
+import { createCaller } from '../api/root.ts'
+import { createAppServices, type AppServices } from '../app.ts'
+import type { Actor, Role } from '../auth/roles.ts'
+import { openDatabase, type Db } from '../db.ts'
+import { silentLogger } from '../log.ts'
+import { EngineManager } from '../runs/manager.ts'
+import { createBackend } from '../runs/runtime.ts'
+import { importProblem } from '../services/problems.ts'
+
+const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
+
+async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+// the hidden function of the curve-fit fixture: an expert who knows it writes the exact fit
+const EXACT = `import math
+
+# EVOLVE-BLOCK-START
+A = 1.3
+B = -0.4
+C = 0.25
+D = 2.1
+
+
+def predict(x):
+    return A * x * x + B * x + C + 0.3 * math.sin(D * x)
+# EVOLVE-BLOCK-END
+`
+
+describe('interventions on a running engine', () => {
+  let dir: string
+  let db: Db
+  let app: AppServices
+  let runId: string
+  const as = (role: Role) => createCaller({ app, actor: actor(role), tokenScope: null, headers: new Headers() })
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fm-console-engine-'))
+    db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+    app = createAppServices(db, null, silentLogger)
+    await importProblem(db, join(FIXTURES, 'curve-fit'))
+    app.backend = await createBackend({ db, log: silentLogger, workers: 2 })
+    app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log: silentLogger })
+  })
+  afterAll(async () => {
+    await app.runs?.stopAll()
+    await app.backend?.close()
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('applies hints, weights, exploration and an expert edit while the run evolves', async () => {
+    const r = await as('admin').runs.create({ problemId: 'test-curve-fit', config: { islands: 2, populationPerIsland: 30, budget: { maxEvals: 5000 }, seed: 5, coldStartSize: 6 } })
+    runId = r.id
+    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'evolving', 90_000, 'the cold start')
+    const viewer = as('viewer')
+    const ctl0 = await viewer.runs.controls({ runId })
+    expect(ctl0.driven).toBe(true)
+    expect(ctl0.arms.map((a) => a.id)).toContain('swap')
+
+    // a hint for the run: the next candidates carry it
+    const hint = await as('expert').guidance.create({ runId, text: 'shrink the sine frequency step by step', expiresAfterEvals: 1000 })
+    const under = await until(async () => {
+      const rows = await db.prisma.candidate.findMany({ where: { runId, guidanceIds: { has: hint.id } }, select: { id: true, status: true } })
+      return rows.filter((x) => x.status === 'evaluated').length >= 3 && rows
+    }, 60_000, 'candidates made under the hint')
+    expect(under.length).toBeGreaterThanOrEqual(3)
+    const listed = (await viewer.guidance.list({ runId })).hints.find((h) => h.id === hint.id)!
+    expect(listed.state).toBe('active')
+    expect(listed.made.count).toBeGreaterThanOrEqual(3)
+
+    // weights: the statement swap off; the engine's bandit leaves it out from now on
+    await as('admin').runs.setWeights({ runId, localOperators: { swap: 0, perturb: 2 } })
+    const ctl1 = await viewer.runs.controls({ runId })
+    expect(ctl1.arms.find((a) => a.id === 'swap')!.weight).toBe(0)
+    const maxSeq = (await db.prisma.candidate.aggregate({ where: { runId }, _max: { seq: true } }))._max.seq!
+    const after = await until(async () => {
+      const rows = await db.prisma.candidate.findMany({ where: { runId, seq: { gt: maxSeq + 2 }, origin: { in: ['mutation', 'crossover'] } }, select: { operatorParams: true } })
+      return rows.length >= 15 && rows
+    }, 60_000, 'candidates after the weight change')
+    expect(after.filter((c) => (c.operatorParams as { arm?: string } | null)?.arm === 'swap')).toEqual([])
+
+    // an island's exploration, as the engine holds it
+    await as('expert').runs.setExploration({ runId, value: 0.9, island: 1 })
+    const ctl2 = await viewer.runs.controls({ runId })
+    expect(ctl2.islandExploration[1]).toBe(0.9)
+    expect(ctl2.effectiveExploration[1]).toBeGreaterThanOrEqual(0.9)
+
+    // an expert edit of the current best, placed on island 1
+    const parentId = (await db.prisma.run.findUnique({ where: { id: runId } }))!.bestCandidateId!
+    const { id } = await as('expert').candidates.submitEdit({ runId, parentId, code: EXACT, island: 1, note: 'the exact fit' })
+    const done = await until(async () => {
+      const c = await viewer.candidates.get({ runId, id })
+      return c.status === 'evaluated' && c
+    }, 60_000, 'the expert edit to be evaluated')
+    expect(done).toMatchObject({ origin: 'expert-edit', island: 1, valid: true, parents: [expect.objectContaining({ id: parentId })] })
+    expect(done.score!).toBeLessThan(1e-9)
+    expect(done.population).toContain(1)
+    const lineage = await viewer.candidates.lineage({ runId })
+    expect(lineage.nodes.find((n) => n.id === id)).toMatchObject({ origin: 'expert-edit' })
+    expect(lineage.edges.some((e) => e.to === id)).toBe(true)
+    // it is the run's best now: on the best path
+    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))!.bestCandidateId === id, 10_000, 'the edit to become the best')
+
+    const actions = (await db.prisma.auditEvent.findMany({ where: { runId }, orderBy: { id: 'asc' } })).map((a) => a.action)
+    expect(actions).toEqual(['run.create', 'guidance.create', 'run.weights', 'run.exploration', 'candidate.expert-edit'])
+    await as('admin').runs.stop({ runId })
+    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped', 30_000, 'the stop')
+  }, 240_000)
+})
