@@ -678,15 +678,16 @@ export class RunEngine {
     const id = randomUUID()
     const seq = this.nextSeq++
     this.hashes.add(c.codeHash)
-    await this.db.prisma.$executeRaw`
-      WITH c AS (
+    await this.db.sql(
+      `WITH c AS (
         INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, operator_params, model, code, code_hash, prompt, response,
           tokens_in, tokens_out, cost_usd, status, guidance_ids, created_by_id)
-        VALUES (${id}, ${this.runId}, ${seq}, ${c.island}, ${c.parentIds}::text[], ${c.origin}, ${c.operator},
-          ${JSON.stringify({ ...c.operatorParams, description: c.description })}::jsonb, ${c.model ?? null}, ${c.code}, ${c.codeHash},
-          ${c.prompt ?? null}, ${c.response ?? null}, ${c.tokensIn}, ${c.tokensOut}, ${c.costUsd}, 'queued', ${c.guidanceIds ?? []}::text[], ${c.createdById ?? null})
+        VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, 'queued', $17::text[], $18)
         RETURNING id)
-      UPDATE runs SET next_seq = GREATEST(next_seq, ${seq + 1}), updated_at = now() WHERE id = ${this.runId}`
+      UPDATE runs SET next_seq = GREATEST(next_seq, $3 + 1), updated_at = now() WHERE id = $2`,
+      [id, this.runId, seq, c.island, c.parentIds, c.origin, c.operator, JSON.stringify({ ...c.operatorParams, description: c.description }), c.model ?? null,
+        c.code, c.codeHash, c.prompt ?? null, c.response ?? null, c.tokensIn, c.tokensOut, c.costUsd, c.guidanceIds ?? [], c.createdById ?? null],
+    )
     return id
   }
 
@@ -756,16 +757,16 @@ export class RunEngine {
     const valid = r.valid && score !== null
     const artifacts = { ...r.artifacts, ...(r.valid && score === null ? { feedback: `the evaluator reported no "${spec.primaryMetric}" metric` } : {}) }
     // idempotent: only a queued/running candidate at this attempt becomes evaluated, once
-    const updated = await this.db.prisma.$queryRaw<Array<{ eval_index: number }>>`
-      WITH c AS (
-        UPDATE candidates SET status = 'evaluated', valid = ${valid}, score = ${score}, metrics = ${JSON.stringify(r.metrics)}::jsonb,
-          features = ${JSON.stringify(r.features)}::jsonb, artifacts = ${JSON.stringify(artifacts)}::jsonb,
-          error = ${r.error ? JSON.stringify(r.error) : null}::jsonb, timing = ${JSON.stringify(r.timing)}::jsonb, worker_id = ${r.workerId},
-          eval_index = (SELECT evaluations FROM runs WHERE id = ${this.runId}), evaluated_at = now()
-        WHERE id = ${r.jobId} AND status IN ('queued', 'running') AND attempt = ${r.attempt}
+    const updated = await this.db.sql<{ eval_index: number }>(
+      `WITH c AS (
+        UPDATE candidates SET status = 'evaluated', valid = $3, score = $4, metrics = $5::jsonb, features = $6::jsonb, artifacts = $7::jsonb,
+          error = $8::jsonb, timing = $9::jsonb, worker_id = $10, eval_index = (SELECT evaluations FROM runs WHERE id = $2), evaluated_at = now()
+        WHERE id = $1 AND status IN ('queued', 'running') AND attempt = $11
         RETURNING eval_index)
-      UPDATE runs SET evaluations = evaluations + 1, updated_at = now()
-      FROM c WHERE runs.id = ${this.runId} RETURNING c.eval_index`
+      UPDATE runs SET evaluations = evaluations + 1, updated_at = now() FROM c WHERE runs.id = $2 RETURNING c.eval_index`,
+      [r.jobId, this.runId, valid, score, JSON.stringify(r.metrics), JSON.stringify(r.features), JSON.stringify(artifacts), r.error ? JSON.stringify(r.error) : null,
+        JSON.stringify(r.timing), r.workerId, r.attempt],
+    )
     this.inflight.delete(r.jobId)
     if (updated.length === 0) return f.resolve()
     this.evaluations++

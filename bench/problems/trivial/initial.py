@@ -1,0 +1,6 @@
+# EVOLVE-BLOCK-START
+a = 1.0
+b = 2.0
+c = 3.0
+d = 4.0
+# EVOLVE-BLOCK-END
