@@ -89,12 +89,9 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
     modelId = found.modelId
     vectorUsed = found.vector.used
     const hits = found.hits.filter((h) => !exclude.has(h.chunkId))
-    const useful = new Map(
-      (await db.prisma.knowledgeChunk.findMany({ where: { id: { in: hits.map((h) => h.chunkId) } }, select: { id: true, usefulness: true } })).map((c) => [c.id, c.usefulness]),
-    )
     chunks = hits
       .map((h) => {
-        const u = useful.get(h.chunkId) ?? null
+        const u = h.usefulness
         const boost = u == null ? 1 : 1 + USEFULNESS_RERANK * Math.max(-1, Math.min(1, u))
         return { id: h.chunkId, docId: h.docId, docTitle: h.title, sourcePath: h.sourcePath, heading: h.heading, content: h.content, score: h.score * boost, usefulness: u }
       })

@@ -65,6 +65,8 @@ export interface SearchHit {
   tags: string[]
   problemId: string | null
   format: string
+  /** the chunk's usefulness so far (see rag.ts), null before any outcome */
+  usefulness: number | null
 }
 
 export interface SearchResult {
@@ -184,7 +186,7 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
     FROM vr FULL OUTER JOIN tr ON vr.id = tr.id
     ORDER BY score DESC, vrank NULLS LAST, trank NULLS LAST LIMIT ${p.add(k)})`)
   const sql = `WITH ${ctes.join(',\n')}
-    SELECT f.id, f.vrank, f.trank, f.dist, f.score, c.doc_id, c.heading, c.content,
+    SELECT f.id, f.vrank, f.trank, f.dist, f.score, c.doc_id, c.heading, c.content, c.usefulness,
       d.title, d.source_path, d.tags, d.problem_id, d.format,
       ts_headline('english', c.content, q.loose, '${HEADLINE_OPTIONS}') AS highlight
     FROM fused f JOIN knowledge_chunks c ON c.id = f.id JOIN knowledge_docs d ON d.id = c.doc_id, q
@@ -199,6 +201,7 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
     doc_id: string
     heading: string | null
     content: string
+    usefulness: number | null
     title: string
     source_path: string | null
     tags: string[]
@@ -228,6 +231,7 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
       tags: r.tags,
       problemId: r.problem_id,
       format: r.format,
+      usefulness: r.usefulness,
     })),
     modelId: active.id,
     vector: queryVector ? { used: true } : { used: false, ...(vectorError ? { error: vectorError } : { error: mode === 'text' ? 'full-text only' : 'no vector' }) },
