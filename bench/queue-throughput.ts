@@ -9,7 +9,7 @@
 // Server mode needs Postgres (FM_TEST_PG_URL, default postgres://fm:fm@127.0.0.1:5432/fm_test, a role
 // that may create databases); without it that part is reported as skipped.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { EvalJob, EvalResult, EvaluationBackend } from '../server/contracts/evaluation.ts'
@@ -198,7 +198,9 @@ async function server(dbUrl: string, workerUrl: string, workers: number, problem
 
 // ------------------------------------------------------------------------------- main
 const iso = detectIsolation()
-print(`# queue throughput (${cpus().length} cores, isolation ${iso.level}/${iso.mode}, ${JOBS} trivial jobs, ${BUSY_JOBS} jobs of 50 ms)`)
+// other work on the machine skews every figure: say how busy it was
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ')
+print(`# queue throughput (${cpus().length} cores, isolation ${iso.level}/${iso.mode}, ${JOBS} trivial jobs, ${BUSY_JOBS} jobs of 50 ms; load average at start ${load()})`)
 const base1 = await bareSpawn(Math.min(JOBS, 300), 1)
 const base2 = await bareSpawn(Math.min(JOBS, 300), 2)
 const cold = coldSandboxMs()
@@ -262,6 +264,7 @@ const row = (m: string, s: RunStats) =>
   print(`| ${m} | ${fmt(100 * s.busyShare)} % | ${fmt(s.jobsPerS)} | ${fmt(s.meanDequeueToResultMs)} ms | ${fmt(s.meanEvaluatorMs)} ms | ${fmt(s.meanSandboxMs, 2)} ms | ${fmt(s.idleGapPerJobMs, 2)} ms |`)
 row('embedded', b2)
 if (sb) row('server', sb)
+print(`load average at the end: ${load()}`)
 print('')
 print(`JSON ${JSON.stringify(results)}`)
 removeTempDirs()
