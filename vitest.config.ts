@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'e2e/**', '.next/**', '.fm-agent/**'],
-    testTimeout: 60_000,
+    // integration tests drive real processes (CLI, workers, servers) on a 2-core machine
+    testTimeout: 240_000,
     hookTimeout: 120_000,
     // database and process tests share a 2-core machine; keep their number bounded
     maxWorkers: 2,

@@ -1,5 +1,5 @@
 // The engine end to end, through the real CLI, real sandboxed workers and the embedded database.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -141,6 +141,41 @@ describe('the LangChain path against a scripted OpenAI-protocol server', () => {
         // the key reached the server as a credential, and nothing else
         expect(server.chatRequests().every((q) => q.auth.ok)).toBe(true)
         expect(JSON.stringify(all)).not.toContain('sk-test-ENGINE')
+      } finally {
+        await db.close()
+      }
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('knowledge in the loop', () => {
+  it('a stalled island retrieves chunks, they appear in the recorded prompt, and their use is logged', async () => {
+    const dataDir = tempDir()
+    const docs = tempDir()
+    writeFileSync(join(docs, 'curve-advice.md'), '# Fitting curves\n\nWhen the fit stalls, move the quadratic coefficient A toward 1.3 and the offset C toward 0.25 (marker zanzibar-7).\n')
+    const imported = await cli(['kb', 'import', docs, '--data-dir', dataDir])
+    expect(imported.code, imported.stderr).toBe(0)
+    const config = join(docs, 'run.json')
+    writeFileSync(config, JSON.stringify({ stagnationWindow: 3, islands: 2 }))
+    const server = await startOpenAiTestServer()
+    try {
+      const r = await cli(['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '40', '--config', config, '--json', '--data-dir', dataDir], {
+        OPENAI_BASE_URL: server.url,
+        OPENAI_API_KEY: 'sk-test-kb',
+      })
+      expect(r.code, r.stderr).toBe(0)
+      const db = await openDatabase({ dataDir, databaseUrl: '' })
+      try {
+        const retrievals = await db.prisma.retrieval.findMany({ where: { runId: r.json.runId, trigger: 'stagnation' } })
+        expect(retrievals.length).toBeGreaterThan(0)
+        const informed = await db.prisma.candidate.findMany({ where: { runId: r.json.runId, prompt: { contains: 'zanzibar-7' } }, select: { id: true } })
+        expect(informed.length).toBeGreaterThan(0)
+        const uses = await db.prisma.retrievalUse.findMany({ where: { runId: r.json.runId } })
+        expect(new Set(uses.map((u) => u.candidateId))).toEqual(new Set(informed.map((c) => c.id)))
+        // the server received the chunk in the prompts it was sent
+        expect(server.chatRequests().some((q) => JSON.stringify(q.body).includes('zanzibar-7'))).toBe(true)
       } finally {
         await db.close()
       }

@@ -1,9 +1,50 @@
-// The engine's hooks into the knowledge base (retrieval when an island stalls, usefulness of
-// chunks, lessons). Filled by server/knowledge once it is wired in.
+// The engine's hooks into the knowledge base: retrieval when an island stalls (or an expert
+// asks), the chunks' usefulness from the fitness change of the candidates they informed, and
+// lessons proposed when a candidate beats its island's best.
 import type { Db } from '../db.ts'
 import type { Logger } from '../log.ts'
+import { listLessons, proposeLesson, recordOutcome, recordUses, retrieveForIsland } from '../knowledge/rag.ts'
 import type { EngineHooks } from './engine.ts'
 
-export function knowledgeHooks(_db: Db, _log: Logger): EngineHooks {
-  return {}
+/** The prose of a model's answer, without its code: the model's own explanation of the change. */
+export function explanationOf(response: string | null | undefined): string | undefined {
+  if (!response) return undefined
+  const prose = response
+    .replace(/<think>[\s\S]*?<\/think>/g, '')
+    .replace(/```[\s\S]*?```/g, '')
+    .replace(/<{5,9} SEARCH[\s\S]*?>{5,9} REPLACE/g, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()
+  return prose ? prose.slice(0, 2000) : undefined
+}
+
+export function knowledgeHooks(db: Db, log: Logger): EngineHooks {
+  return {
+    async retrieve(input) {
+      const r = await retrieveForIsland(db, { ...input, k: 5 })
+      if (!r.vectorUsed) log.warn(`knowledge retrieval for island ${input.island} used full text only (embedding model unavailable)`)
+      return {
+        retrievalId: r.retrievalId,
+        chunks: r.chunks.map((c) => ({ id: c.id, text: c.content, title: c.heading ? `${c.docTitle} — ${c.heading}` : c.docTitle, source: c.sourcePath ?? undefined })),
+      }
+    },
+    async recordUses(input) {
+      await recordUses(db, input)
+    },
+    async recordOutcome(input) {
+      await recordOutcome(db, input)
+    },
+    async onIslandBest(input) {
+      const row = await db.prisma.candidate.findUnique({ where: { id: input.candidateId }, select: { response: true, operator: true, model: true } })
+      await proposeLesson(db, {
+        ...input,
+        explanation: explanationOf(row?.response) ?? null,
+        operatorDescription: input.operatorDescription ?? (row?.model ? `${row.model} ${row.operator}` : row?.operator) ?? null,
+      })
+    },
+    async lessons(problemId) {
+      const approved = await listLessons(db, { status: 'approved', problemId, limit: 10 })
+      return approved.map((l) => `${l.title}: ${l.text}`)
+    },
+  }
 }

@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import YAML from 'yaml'
 import { connectApi } from '../../api/client.ts'
 import { parseModelSpec } from '../../llm/config.ts'
 import { importProblem } from '../../services/problems.ts'
@@ -12,7 +13,8 @@ export const run: Command = {
   summary: 'run the search headless on a problem (a built-in id or a problem folder)',
   usage:
     'fm-agent run <problem-id|folder> [--operators local | --model provider:model …] [--max-evals N] [--islands K] [--seed S]\n' +
-    '                 [--concurrency N] [--selection adaptive|top-k|uniform] [--workers N] [--json] [--data-dir DIR]',
+    '                 [--concurrency N] [--selection adaptive|top-k|uniform] [--workers N] [--config run.json|yaml] [--json] [--data-dir DIR]\n' +
+    '  --config: any run setting (islands, populationPerIsland, migrationInterval, exploration, stagnationWindow, budget, models…); flags win',
   async run({ argv, env, log, dataDir, out }) {
     const { values, positionals } = parse(
       'run',
@@ -26,6 +28,7 @@ export const run: Command = {
         concurrency: { type: 'string' },
         selection: { type: 'string' },
         workers: { type: 'string' },
+        config: { type: 'string' },
         json: { type: 'boolean' },
       },
       1,
@@ -43,10 +46,20 @@ export const run: Command = {
     if (models.length && values.operators) throw new UsageError('choose --operators local or --model, not both')
     const selection = values.selection as string | undefined
     if (selection && !['adaptive', 'top-k', 'uniform'].includes(selection)) throw new UsageError('--selection is adaptive, top-k or uniform')
+    let fileConfig: RunConfigInput = {}
+    if (values.config) {
+      try {
+        fileConfig = YAML.parse(readFileSync(values.config as string, 'utf8')) ?? {}
+      } catch (e) {
+        throw new UsageError(`--config ${values.config}: ${(e as Error).message}`)
+      }
+      if (typeof fileConfig !== 'object' || Array.isArray(fileConfig)) throw new UsageError(`--config ${values.config}: expected an object of run settings`)
+    }
     const config: RunConfigInput = {
-      mutator: models.length ? 'llm' : 'local',
-      models,
-      ...(values['max-evals'] !== undefined ? { budget: { maxEvals: intOption('max-evals', values['max-evals'], 1, 10_000_000)! } } : {}),
+      ...fileConfig,
+      ...(models.length || !fileConfig.mutator ? { mutator: models.length ? 'llm' : 'local' } : {}),
+      ...(models.length || !fileConfig.models ? { models } : {}),
+      ...(values['max-evals'] !== undefined ? { budget: { ...(fileConfig.budget ?? {}), maxEvals: intOption('max-evals', values['max-evals'], 1, 10_000_000)! } } : {}),
       ...(values.islands !== undefined ? { islands: intOption('islands', values.islands, 1, 64) } : {}),
       ...(values.seed !== undefined ? { seed: intOption('seed', values.seed, 0, 2 ** 31 - 1) } : {}),
       ...(values.concurrency !== undefined ? { concurrency: intOption('concurrency', values.concurrency, 1, 1024) } : {}),
@@ -82,7 +95,8 @@ export const run: Command = {
         runId = created.id
         maxEvals = created.config.budget.maxEvals
       }
-      log.info(`run ${runId} on ${problemId}: ${config.mutator === 'llm' ? models.map((m) => `${m.provider}:${m.model}`).join(', ') : 'offline program operators'}, up to ${maxEvals} evaluations`)
+      const modelList = (config.models ?? []) as Array<{ provider: string; model: string }>
+      log.info(`run ${runId} on ${problemId}: ${config.mutator === 'llm' ? modelList.map((m) => `${m.provider}:${m.model}`).join(', ') : 'offline program operators'}, up to ${maxEvals} evaluations`)
       const summary = api.remote ? await followRemotely(api, runId, maxEvals, log) : await driveLocally(api, runId, maxEvals, log, { workers })
       out(values.json ? summaryJson(summary) : summaryText(summary))
       return exitCodeFor(summary.status)
