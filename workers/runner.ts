@@ -27,9 +27,9 @@ import {
   passesThreshold,
   type NormalizedResult,
 } from './result.ts'
-import { detectIsolation, defaultHiddenPaths, traversable, NODE, PYTHON, PYTHON_DIR, SandboxSlot, sandboxEnv, type StepLimits, type StepResult } from './sandbox.ts'
+import { detectIsolation, defaultHiddenPaths, traversable, NODE, PYTHON, PYTHON_DIR, sandboxPythonDir, SandboxSlot, sandboxEnv, type StepLimits, type StepResult } from './sandbox.ts'
 
-export const OPENEVOLVE_SHIM = join(PYTHON_DIR, 'fm_openevolve.py')
+const openEvolveShim = () => join(sandboxPythonDir(), 'fm_openevolve.py')
 const BUILTIN_PROBLEMS = resolve(PYTHON_DIR, '../../problems')
 
 const CANDIDATE_EXT: Record<Language, string> = { python: 'py', javascript: 'js', typescript: 'ts', cpp: 'cpp', c: 'c', cuda: 'cu' }
@@ -526,7 +526,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     if (spec.format === 'openevolve') {
       const stages = spec.cascade?.filter((s) => s.function)
       const argv = [
-        OPENEVOLVE_SHIM,
+        openEvolveShim(),
         '--evaluator',
         join(problemDir, spec.evaluator),
         ...(stages?.length ? ['--thresholds', JSON.stringify(stages.map((s) => s.threshold ?? null))] : []),
@@ -552,7 +552,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       const st = stages[i]
       const ev = st.command
         ? await evaluatorArgv(bundle, problemDir, st.command, candidateArg, memoryMb)
-        : { argv: [OPENEVOLVE_SHIM, '--evaluator', join(problemDir, spec.evaluator), '--function', st.function!, candidateArg], python: true, asMb: Math.max(memoryMb, AS_FLOOR.python) }
+        : { argv: [openEvolveShim(), '--evaluator', join(problemDir, spec.evaluator), '--function', st.function!, candidateArg], python: true, asMb: Math.max(memoryMb, AS_FLOOR.python) }
       const o = await runEval(`stage${i + 1}`, ev)
       ran = i + 1
       merged = {

@@ -3,7 +3,7 @@
 // parent environment is visible; nothing is written outside the sandbox.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, type Runner } from './runner.ts'
@@ -371,6 +371,21 @@ print(json.dumps({"valid": True, "metrics": {"elapsed": time.time() - t}, "artif
     )
     expect(r.stdout.trim()).toBe('0 hi False')
     expect(r.stderr).toMatch(/WITHOUT a child sandbox/)
+  })
+})
+
+describe('an installation the sandbox uid cannot read', () => {
+  it.runIf(process.getuid?.() === 0)('runs the launcher from a world-readable copy of workers/python', () => {
+    const priv = tempDir('fm-private-install-') // 0700, root's
+    cpSync('workers/sandbox.ts', `${priv}/w/sandbox.ts`)
+    cpSync('workers/python', `${priv}/w/python`, { recursive: true })
+    writeFileSync(`${priv}/w/probe.mts`, "import { sandboxPythonDir } from './sandbox.ts'\nconsole.log(sandboxPythonDir())\n")
+    const r = spawnSync(process.execPath, ['--import', 'tsx', `${priv}/w/probe.mts`], { encoding: 'utf8' })
+    const dir = r.stdout.trim()
+    expect(dir, r.stderr).toMatch(/^\/var\/tmp\/fm-agent-python-[0-9a-f]{16}$/)
+    // the sandbox uid can read the launcher there
+    const read = spawnSync('setpriv', [`--reuid=${isolation.uid}`, `--regid=${isolation.uid}`, '--clear-groups', '--', '/usr/bin/python3', '-c', `open('${dir}/fm_launcher.py').read(); print('ok')`], { encoding: 'utf8' })
+    expect(read.stdout.trim()).toBe('ok')
   })
 })
 

@@ -13,7 +13,8 @@
 // Fallbacks: `unshare` as root (namespaces without a user namespace; the launcher drops the uid)
 // and none (rlimits, a subreaper and a process-tree kill; no network isolation), each announced.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -24,7 +25,29 @@ export type { IsolationLayer, IsolationReport, IsolationMode }
 
 export const WORKERS_DIR = dirname(fileURLToPath(import.meta.url))
 export const PYTHON_DIR = join(WORKERS_DIR, 'python')
-export const LAUNCHER = join(PYTHON_DIR, 'fm_launcher.py')
+
+let sandboxPy: string | null = null
+/**
+ * The copy of workers/python the sandbox uses: this folder when the sandbox uid can read it, else (an
+ * installation under a home folder private to root) a root-owned, world-readable copy in /var/tmp,
+ * named by content so an update makes a new one.
+ */
+export function sandboxPythonDir(): string {
+  if (sandboxPy) return sandboxPy
+  if (!isRoot() || traversable(PYTHON_DIR, sandboxUid())) return (sandboxPy = PYTHON_DIR)
+  const files = readdirSync(PYTHON_DIR).filter((f) => f.endsWith('.py')).sort()
+  const h = createHash('sha256')
+  for (const f of files) h.update(f).update(readFileSync(join(PYTHON_DIR, f)))
+  const dir = join('/var/tmp', `fm-agent-python-${h.digest('hex').slice(0, 16)}`)
+  if (!existsSync(join(dir, '.complete'))) {
+    mkdirSync(dir, { recursive: true, mode: 0o755 })
+    for (const f of files) copyFileSync(join(PYTHON_DIR, f), join(dir, f))
+    for (const f of files) chmodSync(join(dir, f), 0o644)
+    writeFileSync(join(dir, '.complete'), '')
+  }
+  return (sandboxPy = dir)
+}
+const launcherPath = () => join(sandboxPythonDir(), 'fm_launcher.py')
 /** A plain string record as a child's environment (NodeJS.ProcessEnv is augmented elsewhere with required keys). */
 export const processEnv = (env: Record<string, string>) => env as unknown as NodeJS.ProcessEnv
 
@@ -64,7 +87,7 @@ export function sandboxEnv(home: string, extra: Record<string, string> = {}): Re
     LC_ALL: 'C.UTF-8',
     HOME: home,
     TMPDIR: '/tmp',
-    PYTHONPATH: PYTHON_DIR,
+    PYTHONPATH: sandboxPythonDir(),
     PYTHONDONTWRITEBYTECODE: '1',
     PYTHONNOUSERSITE: '1',
     // evaluations share the machine's cores: one BLAS/OpenMP thread each unless a problem sets more
@@ -136,7 +159,7 @@ export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
       warnings.push('running as root without setpriv: cannot drop to an unprivileged uid before bubblewrap')
       return false
     }
-    const cmd = [...(root ? dropPrivileges(setpriv!, uid) : []), bwrap, ...bwrapArgs({ hide: [], binds: [] }), '--', python, '-s', '-c', PROBE, bwrap, PYTHON_DIR]
+    const cmd = [...(root ? dropPrivileges(setpriv!, uid) : []), bwrap, ...bwrapArgs({ hide: [], binds: [] }), '--', python, '-s', '-c', PROBE, bwrap, sandboxPythonDir()]
     const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 20_000, env: processEnv(sandboxEnv('/tmp')) })
     try {
       probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
@@ -391,7 +414,7 @@ export class SandboxSlot {
     const uid = iso.uid ?? sandboxUid()
     const hide = [...(this.opts.hide ?? [])]
     const cfg = { mode: iso.mode, uid, gid: uid, hide, keep: [this.opts.slotDir] }
-    const py = [PYTHON, '-s', LAUNCHER, JSON.stringify(cfg)]
+    const py = [PYTHON, '-s', launcherPath(), JSON.stringify(cfg)]
     if (iso.mode === 'userns') {
       const pre = isRoot() ? dropPrivileges(which('setpriv')!, uid) : []
       return [...pre, which('bwrap')!, ...bwrapArgs({ hide, binds: [this.opts.slotDir], uid: isRoot() ? uid : process.getuid?.(), gpu: this.opts.gpu }), '--chdir', this.opts.slotDir, '--', ...py]
