@@ -333,7 +333,8 @@ export function defaultHiddenPaths(): string[] {
   const home = homedir()
   const paths = ['.ssh', '.aws', '.gnupg', '.config', '.docker', '.kube', '.npmrc', '.netrc', '.pgpass', '.git-credentials', '.env'].map((p) => join(home, p))
   paths.push(resolve('.env'))
-  if (process.env.FM_DATA_DIR) paths.push(resolve(process.env.FM_DATA_DIR))
+  // the FM data folder: FM_DATA_DIR, or its default (server/db/data-dir.ts); the engine passes --data-dir in `hide`
+  paths.push(resolve(process.env.FM_DATA_DIR ?? './.fm-agent'))
   return paths
 }
 
