@@ -12,7 +12,7 @@ import { SYSTEM_ACTOR } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { audit } from '../services/audit.ts'
 import { chunkDocument, type Chunk } from './chunker.ts'
-import { activeEmbedder, type ActiveEmbedder } from './embedders.ts'
+import { activeEmbedder, EMBEDDER_SETTING, KnowledgeEmbedderConfig, modelIdOf, type ActiveEmbedder } from './embedders.ts'
 import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
 import { classifyPath, DOC_FORMATS, languageOfPath, type DocFormat } from './formats.ts'
 import { MAX_CHUNKS_PER_DOC, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
@@ -362,6 +362,12 @@ export async function embedDocument(db: Db, docId: string, opts: { active?: Acti
     if (!current || current.updatedAt.getTime() !== doc.updatedAt.getTime()) return false
     const now = new Set(current.chunks.map((c) => c.id))
     if (now.size !== ids.length || ids.some((i) => !now.has(i))) return false
+    // the active model changed while we embedded (another admin, another process): these
+    // vectors are no longer the ones searches compare, so the document stays pending
+    const setting = await tx.setting.findUnique({ where: { key: EMBEDDER_SETTING } })
+    const parsed = setting ? KnowledgeEmbedderConfig.safeParse(setting.value) : null
+    const currentModel = parsed?.success ? modelIdOf(parsed.data) : modelIdOf({ provider: 'lexical-hash' })
+    if (currentModel !== active.id) return false
     if (ids.length) {
       await tx.$executeRawUnsafe(
         `UPDATE knowledge_chunks c SET embedding = v.e::vector, embedding_model = $3

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
 import { SYSTEM_ACTOR } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
-import { createDocument, deleteDocument, getDocument, importFiles, updateDocument } from './documents.ts'
-import { activeEmbedder, setEmbedderConfig, type KnowledgeEmbedderConfig } from './embedders.ts'
+import { createDocument, deleteDocument, embedDocument, getDocument, importFiles, updateDocument } from './documents.ts'
+import { activeEmbedder, embedderFor, setEmbedderConfig, type KnowledgeEmbedderConfig } from './embedders.ts'
 import { collectImportFiles } from './import-files.ts'
 import { chunkHistory, usefulnessRanking } from './history.ts'
 import { approveLesson, discardLesson, editLesson, formatKnowledgeForPrompt, proposeLesson, recordOutcome, recordUses, retrieveForIsland } from './rag.ts'
-import { embeddingStatus, reembedAll, type ReembedProgress } from './reembed.ts'
+import { embeddingStatus, reembedAll, reembedJob, startReembed, type ReembedProgress } from './reembed.ts'
 import { searchKnowledge } from './search.ts'
 import { addProblem, dbModes } from './test-db.ts'
 import { indexName } from './vector-sql.ts'
@@ -136,6 +136,10 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
       )
     })
     expect(plan.map((p) => p['QUERY PLAN']).join('\n')).toContain(name)
+    // vectors made by a model that is no longer the active one are not applied
+    const stale = await embedDocument(db, docId['vehicles.md'], { active: { id: 'lexical-hash-512', config: { provider: 'lexical-hash' }, embedder: embedderFor({ provider: 'lexical-hash' }) } })
+    expect(stale.status).toBe('pending')
+    expect((await getDocument(db, docId['vehicles.md'])).embeddingModel).toBe(`openai:${SEMANTIC_MODEL}`)
   })
 
   it('hybrid: a query that shares only words with a document ranks it first, through the full-text half', async () => {
@@ -214,9 +218,12 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     const degraded = await searchKnowledge(db, { text: 'greedy matching assignment', k: 3 })
     expect(degraded.vector).toMatchObject({ used: false, error: expect.stringMatching(/down/) })
     expect(degraded.hits[0].docId).toBe(doc.id)
-    // the endpoint is back: a re-embed finishes the document
-    const progress = await reembedAll(db)
-    expect(progress).toMatchObject({ done: 1, total: 1, failed: 0 })
+    // the endpoint is back: a background re-embed (the console's button) finishes the document
+    const job = startReembed(db)
+    expect(() => startReembed(db)).toThrow(/already running/)
+    while (reembedJob(db)?.running) await new Promise((r) => setTimeout(r, 20))
+    expect(reembedJob(db)).toMatchObject({ done: 1, total: 1, failed: 0, running: false, error: null, modelId: `openai:${SEMANTIC_MODEL}` })
+    expect(job.startedAt).toBeInstanceOf(Date)
     const after = await getDocument(db, doc.id)
     expect(after.embedStatus).toBe('ready')
     expect(after.chunks.every((c) => c.embeddingModel === `openai:${SEMANTIC_MODEL}`)).toBe(true)

@@ -63,17 +63,25 @@ export interface ReembedJob extends ReembedProgress {
   error: string | null
 }
 
-const jobs = new WeakMap<Db, ReembedJob>()
+const jobs = new WeakMap<Db, { job: ReembedJob; abort: AbortController }>()
 
-/** Starts a background re-embed in this process (one at a time per database). */
-export function startReembed(db: Db, opts: { retryFailed?: boolean; onDone?: (job: ReembedJob) => void } = {}): ReembedJob {
+/**
+ * Starts a background re-embed in this process (one at a time per database). With `replace`
+ * (the model just changed), a running one is stopped first: its remaining work is for a model
+ * that is no longer active.
+ */
+export function startReembed(db: Db, opts: { retryFailed?: boolean; replace?: boolean; onDone?: (job: ReembedJob) => void } = {}): ReembedJob {
   const running = jobs.get(db)
-  if (running?.running) throw new KnowledgeConflictError(`a re-embed is already running (${running.done} of ${running.total} documents)`)
+  if (running?.job.running) {
+    if (!opts.replace) throw new KnowledgeConflictError(`a re-embed is already running (${running.job.done} of ${running.job.total} documents)`)
+    running.abort.abort(new Error('stopped: the embedding model changed'))
+  }
   const job: ReembedJob = { done: 0, total: 0, failed: 0, modelId: '', running: true, startedAt: new Date(), finishedAt: null, error: null }
-  jobs.set(db, job)
-  void reembedAll(db, { ...(opts.retryFailed !== undefined ? { retryFailed: opts.retryFailed } : {}), onProgress: (p) => Object.assign(job, p) })
+  const abort = new AbortController()
+  jobs.set(db, { job, abort })
+  void reembedAll(db, { ...(opts.retryFailed !== undefined ? { retryFailed: opts.retryFailed } : {}), signal: abort.signal, onProgress: (p) => Object.assign(job, p) })
     .catch((e) => {
-      job.error = (e as Error).message || String(e)
+      job.error = abort.signal.aborted ? String((abort.signal.reason as Error)?.message ?? 'stopped') : (e as Error).message || String(e)
     })
     .finally(() => {
       job.running = false
@@ -85,7 +93,7 @@ export function startReembed(db: Db, opts: { retryFailed?: boolean; onDone?: (jo
 
 export function reembedJob(db: Db): ReembedJob | null {
   const j = jobs.get(db)
-  return j ? { ...j } : null
+  return j ? { ...j.job } : null
 }
 
 export interface EmbeddingStatus {

@@ -139,7 +139,7 @@ export const knowledgeRouter = router({
   /** makes a model active (after a test request); when it changes, every document is re-embedded in the background */
   setEmbedder: admin.input(SetEmbedderInput).mutation(async ({ ctx, input }) => {
     const change = await setEmbedderConfig(ctx.app.db, input.config, ctx.actor)
-    const job = change.changed && input.reembed !== false ? startReembedLogged(ctx.app, 'model change') : null
+    const job = change.changed && input.reembed !== false ? startReembedLogged(ctx.app, 'model change', undefined, true) : null
     return { ...change, reembedStarted: !!job }
   }),
   reembed: admin.input(ReembedInput).mutation(async ({ ctx, input }) => {
@@ -171,9 +171,10 @@ export const knowledgeRouter = router({
   lessonDiscard: expert.input(LessonIdInput).mutation(({ ctx, input }) => discardLesson(ctx.app.db, input, ctx.actor)),
 })
 
-function startReembedLogged(app: { db: Parameters<typeof startReembed>[0]; log: { info(m: string): void; warn(m: string): void } }, why: string, retryFailed?: boolean) {
+function startReembedLogged(app: { db: Parameters<typeof startReembed>[0]; log: { info(m: string): void; warn(m: string): void } }, why: string, retryFailed?: boolean, replace = false) {
   return startReembed(app.db, {
     ...(retryFailed !== undefined ? { retryFailed } : {}),
+    replace,
     onDone: (job) => {
       const line = `knowledge: re-embed (${why}) with ${job.modelId}: ${job.done} of ${job.total} documents, ${job.failed} failed${job.error ? `; stopped: ${job.error}` : ''}`
       if (job.failed || job.error) app.log.warn(line)
