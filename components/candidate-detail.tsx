@@ -1,0 +1,299 @@
+'use client'
+// One candidate: its code and a Monaco diff against its parent, score against the parent,
+// metrics, features and evaluator artifacts, how it was made (the prompt and the model's answer,
+// or the offline operator and its parameters), the knowledge retrieved for it and the guidance
+// active when it was made, its place in the population and lineage, and the experts' actions.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import Link from 'next/link'
+import { useState } from 'react'
+import { fmt } from '../server/console/series.ts'
+import { DiffEditor, CodeEditor, monacoLanguage } from './monaco/index.tsx'
+import { Age, ErrorBox, originLabel, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
+import { errorMessage, useTRPC } from './trpc.tsx'
+
+function Json({ value }: { value: unknown }) {
+  if (value === null || value === undefined) return <span className="muted">–</span>
+  return <pre className="prewrap" style={{ maxHeight: 260 }}>{JSON.stringify(value, null, 2)}</pre>
+}
+
+function KV({ obj }: { obj: Record<string, unknown> | null }) {
+  if (!obj || Object.keys(obj).length === 0) return <span className="muted small">none</span>
+  return (
+    <dl className="kv">
+      {Object.entries(obj).map(([k, v]) => (
+        <div key={k} style={{ display: 'contents' }}>
+          <dt className="mono">{k}</dt>
+          <dd className="mono">{typeof v === 'number' ? fmt(v, 8) : typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+        </div>
+      ))}
+    </dl>
+  )
+}
+
+export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
+  const trpc = useTRPC()
+  const qc = useQueryClient()
+  const { can } = useRole()
+  const q = useQuery(trpc.candidates.get.queryOptions({ runId, id }, { refetchInterval: (query) => (query.state.data && ['queued', 'running', 'pending'].includes(query.state.data.status) ? 1500 : 15_000) }))
+  const [view, setView] = useState<'diff' | 'code'>('diff')
+  const [parentIdx, setParentIdx] = useState(0)
+  const refresh = () => void qc.invalidateQueries({ queryKey: trpc.candidates.get.queryKey({ runId, id }) })
+  const pin = useMutation(trpc.candidates.setPinned.mutationOptions({ onSuccess: refresh }))
+  const ban = useMutation(trpc.candidates.ban.mutationOptions({ onSuccess: refresh }))
+  if (q.error) return <ErrorBox error={q.error} title="This candidate could not be loaded" />
+  const c = q.data
+  if (!c) return <div className="muted">Loading…</div>
+  const parent = c.parents[parentIdx] ?? null
+  const lang = monacoLanguage(c.problem.language)
+  const delta = parent && parent.score !== null && c.score !== null && c.valid ? c.score - parent.score : null
+  const better = delta !== null ? (c.problem.direction === 'max' ? delta > 0 : delta < 0) : null
+  const description = typeof c.operatorParams?.description === 'string' ? c.operatorParams.description : null
+  const params = c.operatorParams ? Object.fromEntries(Object.entries(c.operatorParams).filter(([k]) => k !== 'description')) : null
+  const feedback = typeof c.artifacts?.feedback === 'string' ? c.artifacts.feedback : null
+  const otherArtifacts = c.artifacts ? Object.fromEntries(Object.entries(c.artifacts).filter(([k]) => k !== 'feedback')) : null
+  const actionError = pin.error ?? ban.error
+  return (
+    <div className="grid" data-testid="candidate-page" data-status={c.status} data-origin={c.origin}>
+      <div className="run-head">
+        <div>
+          <h1 style={{ fontSize: 18 }}>
+            Candidate <span className="mono">{shortId(c.id)}</span>
+            <StatusBadge status={c.status === 'evaluated' && c.valid === false ? 'invalid' : c.status} title={c.rejectReason ?? undefined} />
+            <span className="badge">{originLabel(c.origin)}</span>
+            {c.island >= 0 && <span className="badge info">island {c.island}</span>}
+            {c.isRunBest && <span className="badge good">run best</span>}
+            {c.pinned && <span className="badge info">pinned</span>}
+            {c.banned && <span className="badge bad">banned</span>}
+          </h1>
+          <div className="sub">
+            <span className="mono">{c.id}</span> · #{c.seq}
+            {c.evalIndex !== null && <> · evaluation {c.evalIndex}</>} · made <Age t={c.createdAt} />
+            {c.evaluatedAt && <> · evaluated <Age t={c.evaluatedAt} /></>}
+            {c.workerId && <> · worker <span className="mono">{c.workerId.slice(0, 12)}</span></>}
+          </div>
+        </div>
+        <div className="row">
+          <Link className="btn" href={`/runs/${runId}/lineage?focus=${c.id}`}>Lineage</Link>
+          {can('expert') && c.code && (
+            <Link className="btn primary" href={`/runs/${runId}/candidates/${c.id}/edit`} data-testid="edit-candidate">
+              Edit in editor
+            </Link>
+          )}
+          {can('expert') && !c.banned && (
+            <button onClick={() => pin.mutate({ runId, id: c.id, pinned: !c.pinned })} disabled={pin.isPending} title="a pinned candidate is always eligible as a parent">
+              {c.pinned ? 'Unpin' : 'Pin'}
+            </button>
+          )}
+          {can('expert') && !c.banned && (
+            <button
+              className="danger"
+              title="a banned candidate is removed from every population and never chosen as a parent"
+              onClick={() => {
+                const reason = window.prompt('Ban this candidate: it leaves every population and is never a parent again. Why?')
+                if (reason !== null) ban.mutate({ runId, id: c.id, reason: reason || undefined })
+              }}
+              disabled={ban.isPending}
+            >
+              Ban
+            </button>
+          )}
+        </div>
+      </div>
+      {actionError && <div className="alert error" role="alert">{errorMessage(actionError)}</div>}
+      {c.status === 'rejected' && <div className="alert">Rejected before evaluation: {c.rejectReason}</div>}
+      {c.error && (
+        <div className="alert error" data-testid="candidate-error">
+          <strong>{c.error.kind ?? 'error'}:</strong> {c.error.message}
+        </div>
+      )}
+
+      <div className="tiles">
+        <div className="tile">
+          <div className="l">{c.problem.primaryMetric}</div>
+          <div className="v" data-testid="candidate-score">{c.status === 'evaluated' ? (c.valid ? fmt(c.score, 8) : 'invalid') : c.status === 'rejected' ? '–' : 'evaluating…'}</div>
+          <div className="s">{c.problem.reference ? `reference ${fmt(c.problem.reference.value, 6)}` : c.problem.direction === 'max' ? 'higher is better' : 'lower is better'}</div>
+        </div>
+        <div className="tile">
+          <div className="l">against its parent</div>
+          <div className="v" style={{ color: better === null ? undefined : better ? 'var(--good)' : 'var(--bad)' }}>{delta === null ? '–' : `${delta > 0 ? '+' : ''}${fmt(delta, 4)}`}</div>
+          <div className="s">{better === null ? 'no scored parent' : better ? 'better than the parent' : 'not better than the parent'}</div>
+        </div>
+        <div className="tile" data-testid="population">
+          <div className="l">population</div>
+          <div className="v" style={{ fontSize: 15 }}>
+            {c.population === null ? 'unknown' : c.population.length ? `in island ${c.population.join(', ')}` : 'not a member'}
+          </div>
+          <div className="s">{c.population === null ? 'the engine driving this run is elsewhere or stopped' : c.population.length ? 'eligible as a parent' : c.banned ? 'banned' : c.status === 'evaluated' ? 'evicted or never admitted' : 'not evaluated yet'}</div>
+        </div>
+        <div className="tile">
+          <div className="l">cost</div>
+          <div className="v">{usd(c.costUsd)}</div>
+          <div className="s">{c.tokensIn + c.tokensOut ? `${c.tokensIn} in / ${c.tokensOut} out tokens` : 'no model call'}</div>
+        </div>
+      </div>
+
+      <div className="card">
+        <div className="panel-head">
+          <h2>Code</h2>
+          <div className="row">
+            {c.parents.length > 1 && view === 'diff' && (
+              <select aria-label="parent" value={parentIdx} onChange={(e) => setParentIdx(Number(e.target.value))}>
+                {c.parents.map((p, i) => (
+                  <option key={p.id} value={i}>parent {i + 1}: {shortId(p.id)}</option>
+                ))}
+              </select>
+            )}
+            <div className="seg" role="group" aria-label="code view">
+              <button className={view === 'diff' ? 'on' : ''} onClick={() => setView('diff')} disabled={!parent?.code}>diff against parent</button>
+              <button className={view === 'code' ? 'on' : ''} onClick={() => setView('code')}>code</button>
+            </div>
+          </div>
+        </div>
+        {view === 'diff' && parent?.code ? (
+          <>
+            <div className="small muted" style={{ marginBottom: 6 }}>
+              left: parent <Link href={`/runs/${runId}/candidates/${parent.id}`} className="mono">{shortId(parent.id)}</Link> ({fmt(parent.score)}) · right: this candidate
+            </div>
+            <DiffEditor key={`${c.id}:${parent.id}`} original={parent.code} modified={c.code} language={lang} height={460} testId="candidate-diff" />
+          </>
+        ) : c.code ? (
+          <CodeEditor key={c.id} defaultValue={c.code} language={lang} readOnly height={460} testId="candidate-code" ariaLabel="candidate code" />
+        ) : (
+          <div className="muted">No code was kept (rejected before a program existed).</div>
+        )}
+      </div>
+
+      <div className="grid two">
+        <div className="card">
+          <h2>Metrics</h2>
+          <KV obj={c.metrics} />
+          <h2 style={{ marginTop: 14 }}>Features</h2>
+          <KV obj={c.features} />
+          {c.timing && (
+            <details className="block" style={{ marginTop: 12 }}>
+              <summary>timing</summary>
+              <KV obj={c.timing} />
+            </details>
+          )}
+        </div>
+        <div className="card">
+          <h2>Evaluator artifacts</h2>
+          {feedback && <pre className="prewrap" data-testid="feedback">{feedback}</pre>}
+          {otherArtifacts && Object.keys(otherArtifacts).length > 0
+            ? Object.entries(otherArtifacts).map(([k, v]) => (
+                <details key={k} className="block" style={{ marginTop: 6 }} open={String(v).length < 400}>
+                  <summary className="mono">{k}</summary>
+                  <pre className="prewrap">{typeof v === 'string' ? v : JSON.stringify(v, null, 2)}</pre>
+                </details>
+              ))
+            : !feedback && <span className="muted small">none</span>}
+        </div>
+      </div>
+
+      <div className="card" data-testid="how-made">
+        <h2>How it was made</h2>
+        {c.model || c.prompt ? (
+          <>
+            <div className="small" style={{ marginBottom: 8 }}>
+              <span className="badge info">model</span> <span className="mono">{c.model}</span> · operator <span className="mono">{c.operator}</span>
+              {description && <> · {description}</>}
+            </div>
+            <details className="block" open>
+              <summary>prompt ({c.tokensIn} tokens)</summary>
+              <pre className="prewrap" data-testid="prompt">{c.prompt ?? '(not kept)'}</pre>
+            </details>
+            <details className="block" style={{ marginTop: 6 }} open>
+              <summary>model response ({c.tokensOut} tokens)</summary>
+              <pre className="prewrap" data-testid="response">{c.response ?? '(not kept)'}</pre>
+            </details>
+          </>
+        ) : (
+          <>
+            <div className="small" style={{ marginBottom: 8 }}>
+              <span className="badge">{c.origin === 'expert-edit' ? 'expert edit' : c.origin === 'seed' ? "the problem's entry program" : 'offline program operator (no model)'}</span>{' '}
+              {c.operator && <span className="mono">{c.operator}</span>}
+              {description && <> — {description}</>}
+            </div>
+            {params && Object.keys(params).length > 0 && <Json value={params} />}
+          </>
+        )}
+      </div>
+
+      <div className="grid two">
+        <div className="card" data-testid="guidance-at-creation">
+          <h2>Guidance active when it was made</h2>
+          {c.guidance.length === 0 ? (
+            <span className="muted small">No hint was active.</span>
+          ) : (
+            c.guidance.map((g) => (
+              <div key={g.id} className="hint" style={{ marginBottom: 6 }}>
+                <div className="small muted">
+                  {g.island === null ? 'whole run' : `island ${g.island}`} · by {g.authorLabel} · <Link href={`/runs/${runId}/candidates?guidance=${g.id}`}>all candidates made under it</Link>
+                </div>
+                <div className="text">{g.text}</div>
+              </div>
+            ))
+          )}
+        </div>
+        <div className="card" data-testid="knowledge-used">
+          <h2>Retrieved knowledge</h2>
+          {c.knowledge.length === 0 ? (
+            <span className="muted small">None was in its prompt.</span>
+          ) : (
+            c.knowledge.map((k) => (
+              <details key={k.chunkId} className="block" style={{ marginBottom: 6 }}>
+                <summary>
+                  {k.doc?.title ?? 'deleted document'}
+                  {k.heading ? ` › ${k.heading}` : ''} {k.retrieval && <span className="muted">({k.retrieval.trigger})</span>}
+                  {k.delta !== null && <span className={`badge ${k.delta > 0 ? 'good' : 'warn'}`} style={{ marginLeft: 6 }}>Δ {fmt(k.delta, 3)}</span>}
+                </summary>
+                <pre className="prewrap">{k.content}</pre>
+              </details>
+            ))
+          )}
+        </div>
+      </div>
+
+      <div className="grid two">
+        <div className="card">
+          <h2>Parents</h2>
+          {c.parents.length === 0 ? (
+            <span className="muted small">none (a seed)</span>
+          ) : (
+            <table className="table small">
+              <tbody>
+                {c.parents.map((p) => (
+                  <tr key={p.id}>
+                    <td><Link className="mono" href={`/runs/${runId}/candidates/${p.id}`}>{shortId(p.id)}</Link></td>
+                    <td>{p.origin ? originLabel(p.origin) : '–'}</td>
+                    <td>{p.island !== null && p.island >= 0 ? `island ${p.island}` : ''}</td>
+                    <td className="num mono">{fmt(p.score, 6)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+        <div className="card">
+          <h2>Children ({c.childCount})</h2>
+          {c.children.length === 0 ? (
+            <span className="muted small">none yet</span>
+          ) : (
+            <table className="table small">
+              <tbody>
+                {c.children.map((k) => (
+                  <tr key={k.id}>
+                    <td><Link className="mono" href={`/runs/${runId}/candidates/${k.id}`}>{shortId(k.id)}</Link></td>
+                    <td>{originLabel(k.origin)}</td>
+                    <td><StatusBadge status={k.status === 'evaluated' && k.valid === false ? 'invalid' : k.status} /></td>
+                    <td className="num mono">{fmt(k.score, 6)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,54 @@
+'use client'
+// One metric per island over evaluations or time (diversity, throughput, failure rate, spend):
+// a small multi-line chart, with an optional budget line.
+import { useMemo } from 'react'
+import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { fmt, islandColor, pivotMetrics, seriesKey, type MetricField } from '../../server/console/series.ts'
+import type { MetricPoint } from '../../server/console/types.ts'
+
+export interface MetricChartProps {
+  metrics: MetricPoint[]
+  field: MetricField
+  /** which series: island indices, -1 for the run */
+  series: number[]
+  xAxis: 'evals' | 'time'
+  range: { lo: number; hi: number } | null
+  height?: number
+  testId?: string
+  limit?: { value: number; label: string } | null
+  format?: (v: number) => string
+  yMax?: number
+}
+
+export function MetricChart(p: MetricChartProps) {
+  const rows = useMemo(() => pivotMetrics(p.metrics, p.field, { x: p.xAxis, islands: p.series, range: p.range }), [p.metrics, p.field, p.xAxis, p.series, p.range])
+  const f = p.format ?? ((v: number) => fmt(v, 3))
+  return (
+    <div data-testid={p.testId} data-points={rows.length}>
+      <ResponsiveContainer width="100%" height={p.height ?? 170}>
+        <LineChart data={rows} margin={{ top: 6, right: 12, bottom: 0, left: 0 }}>
+          <CartesianGrid stroke="#2a323d" strokeDasharray="3 3" />
+          <XAxis
+            type="number"
+            dataKey="x"
+            domain={p.range && p.xAxis === 'evals' ? [p.range.lo, p.range.hi] : ['dataMin', 'dataMax']}
+            allowDataOverflow
+            tick={{ fill: '#9aa5b1', fontSize: 10 }}
+            tickFormatter={(v: number) => (p.xAxis === 'time' ? new Date(v).toLocaleTimeString() : String(Math.round(v)))}
+            height={22}
+          />
+          <YAxis width={52} domain={[0, p.yMax ?? 'auto']} tick={{ fill: '#9aa5b1', fontSize: 10 }} tickFormatter={f} />
+          <Tooltip
+            contentStyle={{ background: '#161b22', border: '1px solid #2a323d', fontSize: 12 }}
+            labelFormatter={(v) => (p.xAxis === 'time' ? new Date(Number(v)).toLocaleTimeString() : `evaluation ${v}`)}
+            formatter={(v) => f(Number(v))}
+          />
+          {p.limit && <ReferenceLine y={p.limit.value} stroke="#f85149" strokeDasharray="6 4" label={{ value: p.limit.label, fill: '#f85149', fontSize: 10, position: 'insideTopRight' }} ifOverflow="extendDomain" />}
+          {p.series.map((i) => (
+            <Line key={i} name={i < 0 ? 'run' : `island ${i}`} dataKey={seriesKey(i)} stroke={islandColor(i)} strokeWidth={i < 0 ? 2 : 1.4} dot={false} connectNulls isAnimationActive={false} />
+          ))}
+        </LineChart>
+      </ResponsiveContainer>
+    </div>
+  )
+}

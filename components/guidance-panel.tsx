@@ -1,0 +1,171 @@
+'use client'
+// Natural-language guidance: experts write a hint for the whole run or one island, active from
+// now until an expiry (evaluations or time) or until withdrawn. Each hint shows the candidates
+// made under it and how they scored against comparable candidates made without it.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import Link from 'next/link'
+import { useSearchParams } from 'next/navigation'
+import { useState } from 'react'
+import type { GroupStats } from '../server/console/guidance-stats.ts'
+import { fmt } from '../server/console/series.ts'
+import { useRunLive } from './run-live.tsx'
+import { Age, duration, ErrorBox, shortId, useRole } from './run-ui.tsx'
+import { errorMessage, useTRPC } from './trpc.tsx'
+
+type Hint = NonNullable<ReturnType<typeof useHints>['data']>['hints'][number]
+
+function useHints(runId: string) {
+  const trpc = useTRPC()
+  return useQuery(trpc.guidance.list.queryOptions({ runId }, { refetchInterval: 3000 }))
+}
+
+export function GuidancePanel() {
+  const { runId, overview, status } = useRunLive()
+  const trpc = useTRPC()
+  const qc = useQueryClient()
+  const sp = useSearchParams()
+  const { can } = useRole()
+  const hints = useHints(runId)
+  const [text, setText] = useState('')
+  const [scope, setScope] = useState<string>(sp.get('island') ?? 'run')
+  const [expiry, setExpiry] = useState<'none' | 'evals' | 'minutes'>('evals')
+  const [amount, setAmount] = useState('100')
+  const refresh = () => void qc.invalidateQueries({ queryKey: trpc.guidance.list.queryKey({ runId }) })
+  const create = useMutation(trpc.guidance.create.mutationOptions({ onSuccess: () => (setText(''), refresh()) }))
+  const withdraw = useMutation(trpc.guidance.withdraw.mutationOptions({ onSuccess: refresh }))
+  const islands = overview.data?.config.islands ?? 0
+  const finished = status !== null && ['completed', 'stopped', 'failed'].includes(status)
+  const active = hints.data?.hints.filter((h) => h.state === 'active') ?? []
+  const past = hints.data?.hints.filter((h) => h.state !== 'active') ?? []
+  return (
+    <div className="grid" data-testid="guidance-panel">
+      {can('expert') ? (
+        <form
+          className="card form"
+          data-testid="guidance-form"
+          onSubmit={(e) => {
+            e.preventDefault()
+            const n = Number(amount)
+            create.mutate({
+              runId,
+              text,
+              island: scope === 'run' ? null : Number(scope),
+              expiresAfterEvals: expiry === 'evals' ? n : null,
+              expiresInMinutes: expiry === 'minutes' ? n : null,
+            })
+          }}
+        >
+          <h2 style={{ margin: 0 }}>Give a hint</h2>
+          <label>
+            What should the next mutations try? It goes into their prompts{overview.data?.config.mutator === 'local' ? ' (this run uses offline operators: the hint is recorded on the candidates, but no model reads it)' : ''}.
+            <textarea aria-label="hint" rows={3} value={text} onChange={(e) => setText(e.target.value)} placeholder="e.g. the sine term's frequency is too low; try values near 2" required maxLength={4000} />
+          </label>
+          <div className="row" style={{ alignItems: 'flex-end' }}>
+            <label>
+              scope
+              <select aria-label="scope" value={scope} onChange={(e) => setScope(e.target.value)}>
+                <option value="run">whole run</option>
+                {Array.from({ length: islands }, (_, i) => (
+                  <option key={i} value={String(i)}>island {i}</option>
+                ))}
+              </select>
+            </label>
+            <label>
+              active until
+              <select aria-label="expiry" value={expiry} onChange={(e) => setExpiry(e.target.value as typeof expiry)}>
+                <option value="evals">N more evaluations</option>
+                <option value="minutes">N minutes from now</option>
+                <option value="none">withdrawn</option>
+              </select>
+            </label>
+            {expiry !== 'none' && (
+              <label>
+                N
+                <input aria-label="expiry amount" style={{ width: 90 }} inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />
+              </label>
+            )}
+            <button className="primary" type="submit" disabled={create.isPending || !text.trim() || finished}>
+              Add hint
+            </button>
+            {finished && <span className="muted small">the run is {status}: resume it for hints to reach prompts</span>}
+          </div>
+          {create.error && <div className="alert error" role="alert">{errorMessage(create.error)}</div>}
+        </form>
+      ) : (
+        <div className="muted small">Experts give hints; you see them and their effect here.</div>
+      )}
+      <ErrorBox error={hints.error} />
+      <div>
+        <h3>Active hints ({active.length})</h3>
+        {active.length === 0 ? <div className="empty">No hint is active.</div> : <div className="grid" data-testid="active-hints">{active.map((h) => <HintCard key={h.id} h={h} runId={runId} direction={hints.data!.direction} onWithdraw={can('expert') ? () => withdraw.mutate({ runId, id: h.id }) : undefined} />)}</div>}
+        {withdraw.error && <div className="alert error">{errorMessage(withdraw.error)}</div>}
+      </div>
+      {past.length > 0 && (
+        <div>
+          <h3>Earlier hints ({past.length})</h3>
+          <div className="grid">{past.map((h) => <HintCard key={h.id} h={h} runId={runId} direction={hints.data!.direction} />)}</div>
+        </div>
+      )}
+    </div>
+  )
+}
+
+function HintCard({ h, runId, direction, onWithdraw }: { h: Hint; runId: string; direction: 'max' | 'min'; onWithdraw?: () => void }) {
+  const left = h.state === 'active' ? [h.evalsLeft !== null ? `${h.evalsLeft} evaluations left` : null, h.msLeft !== null ? `${duration(h.msLeft / 1000)} left` : null].filter(Boolean).join(' · ') || 'until withdrawn' : h.state
+  const c = h.comparison
+  const verdictClass = c?.verdict === 'better' ? 'good' : c?.verdict === 'worse' ? 'bad' : ''
+  return (
+    <div className={`hint ${h.state}`} data-testid="hint" data-state={h.state} data-made={h.made.count}>
+      <div className="row between small">
+        <span>
+          <span className={`badge ${h.state === 'active' ? 'good' : ''}`}>{h.state}</span> {h.island === null ? 'whole run' : `island ${h.island}`} · by {h.authorLabel} · <Age t={h.createdAt} /> · from evaluation {h.startEval} · {left}
+        </span>
+        {onWithdraw && h.state === 'active' && <button className="small" onClick={onWithdraw}>Withdraw</button>}
+      </div>
+      <div className="text">{h.text}</div>
+      <div className="row small" style={{ alignItems: 'flex-start', gap: 18 }}>
+        <div>
+          <div data-testid="hint-made">
+            <strong>{h.made.count}</strong> candidate{h.made.count === 1 ? '' : 's'} made under it ({h.made.evaluated} evaluated)
+          </div>
+          {h.made.count > 0 && <Link href={`/runs/${runId}/candidates?guidance=${h.id}`}>see them</Link>}
+          <div className="row" style={{ gap: 4, marginTop: 4 }}>
+            {h.recent.map((r) => (
+              <Link key={r.id} href={`/runs/${runId}/candidates/${r.id}`} className="badge mono" title={`island ${r.island} · ${r.status}`}>
+                {shortId(r.id)} {r.valid ? fmt(r.score, 3) : r.status === 'evaluated' ? '×' : '…'}
+              </Link>
+            ))}
+          </div>
+        </div>
+        {c && (
+          <div>
+            <div className="cmp">
+              <span className="h" />
+              <span className="h">under the hint</span>
+              <span className="h">without it</span>
+              <Row label="candidates" a={c.under} b={c.without} f={(s) => String(s.n)} />
+              <Row label="valid" a={c.under} b={c.without} f={(s) => (s.validRate === null ? '–' : `${Math.round(s.validRate * 100)}%`)} />
+              <Row label="mean score" a={c.under} b={c.without} f={(s) => fmt(s.mean)} />
+              <Row label="best score" a={c.under} b={c.without} f={(s) => fmt(s.best)} />
+              <Row label="beat their parent" a={c.under} b={c.without} f={(s) => (s.improvedRate === null ? '–' : `${Math.round(s.improvedRate * 100)}%`)} />
+            </div>
+            <div style={{ marginTop: 4 }}>
+              <span className={`badge ${verdictClass}`} data-testid="hint-verdict">{c.verdict}</span>
+              {c.meanGain !== null && <span className="muted"> · mean {direction === 'max' ? 'higher' : 'lower'} by {fmt(c.meanGain, 3)} is better</span>}
+            </div>
+          </div>
+        )}
+      </div>
+    </div>
+  )
+}
+
+function Row({ label, a, b, f }: { label: string; a: GroupStats; b: GroupStats; f: (s: GroupStats) => string }) {
+  return (
+    <>
+      <span className="h">{label}</span>
+      <span>{f(a)}</span>
+      <span>{f(b)}</span>
+    </>
+  )
+}

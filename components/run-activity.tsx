@@ -1,0 +1,58 @@
+'use client'
+// The run's numbered event log as a feed: status changes, stagnation, and every intervention
+// (who did what), newest first.
+import Link from 'next/link'
+import type { RunEventRow } from '../server/console/types.ts'
+import { shortId } from './run-ui.tsx'
+
+function describe(e: RunEventRow, runId: string) {
+  const p = e.payload as Record<string, unknown>
+  const who = p.actor ? <strong>{String(p.actor)}</strong> : null
+  const island = p.island === null || p.island === undefined ? 'the run' : `island ${p.island}`
+  const cand = (id: unknown) => (typeof id === 'string' ? <Link href={`/runs/${runId}/candidates/${id}`} className="mono">{shortId(id)}</Link> : null)
+  switch (e.type) {
+    case 'status':
+      return <>status <strong>{String(p.status)}</strong>{p.reason ? ` (${String(p.reason)})` : ''}</>
+    case 'stagnation':
+      return <>{island}: {String(p.kind)} — {String(p.message ?? '')}</>
+    case 'intervention':
+      switch (p.action) {
+        case 'guidance.create':
+          return <>{who} gave a hint to {island}: “{String(p.text ?? '')}”</>
+        case 'guidance.withdraw':
+          return <>{who} withdrew a hint ({island})</>
+        case 'run.exploration':
+          return <>{who} set exploration of {island} to {String(p.value)} (was {String(p.before ?? '–')})</>
+        case 'run.weights':
+          return <>{who} changed the weights: {(p.weights as Array<Record<string, unknown>> | undefined)?.map((w) => `${String(w.model ?? w.operator)} ${String(w.weight)}`).join(', ')}</>
+        case 'run.retrieve':
+          return <>{who} retrieved knowledge for {island} ({String(p.chunks)} chunks)</>
+        case 'candidate.pin':
+          return <>{who} pinned {cand(p.candidateId)}</>
+        case 'candidate.unpin':
+          return <>{who} unpinned {cand(p.candidateId)}</>
+        case 'candidate.ban':
+          return <>{who} banned {cand(p.candidateId)}{p.reason ? `: ${String(p.reason)}` : ''}</>
+        case 'candidate.expert-edit':
+          return <>{who} submitted an edit {cand(p.candidateId)} of {cand(p.parentId)} to island {String(p.island)}</>
+        default:
+          return <>{who} {String(p.action)}</>
+      }
+    default:
+      return <>{e.type}</>
+  }
+}
+
+export function ActivityFeed({ events, runId }: { events: RunEventRow[]; runId: string }) {
+  const shown = [...events].reverse().slice(0, 200)
+  if (!shown.length) return <div className="muted small">Nothing yet.</div>
+  return (
+    <div className="feed" data-testid="activity">
+      {shown.map((e) => (
+        <div key={e.id}>
+          <span className="muted mono">{new Date(e.t).toLocaleTimeString()}</span> {describe(e, runId)}
+        </div>
+      ))}
+    </div>
+  )
+}

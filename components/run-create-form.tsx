@@ -1,0 +1,186 @@
+'use client'
+// Starting a run (admins): the problem, islands and population, the budget (evaluations, spend,
+// time), where mutations come from (offline operators with weights, or models with weights and
+// prices), exploration and the seed. The form is checked with the server's own schema before it
+// is sent (server/console/run-form.ts).
+import { useMutation, useQuery } from '@tanstack/react-query'
+import { useRouter, useSearchParams } from 'next/navigation'
+import { useMemo, useState } from 'react'
+import { PROVIDERS } from '../server/llm/config.ts'
+import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES } from '../server/runs/config.ts'
+import { defaultRunForm, emptyModelRow, formToConfig, type FormErrors, type RunForm } from '../server/console/run-form.ts'
+import { ErrorBox, useRole } from './run-ui.tsx'
+import { useTRPC } from './trpc.tsx'
+
+const OPERATOR_HELP: Record<string, string> = {
+  perturb: 'numeric-literal perturbation (fine to wide steps)',
+  'crossover-literals': 'crossover of aligned literals of two parents',
+  'crossover-blocks': 'crossover of blocks inside EVOLVE-BLOCK regions',
+  swap: 'statement swap inside EVOLVE-BLOCK regions',
+}
+
+function Field({ label, name, errors, children, hint }: { label: string; name: string; errors: FormErrors; children: React.ReactNode; hint?: string }) {
+  return (
+    <label>
+      {label}
+      {children}
+      {hint && <span className="muted small">{hint}</span>}
+      {errors[name] && <span className="small" style={{ color: 'var(--bad)' }} role="alert">{errors[name]}</span>}
+    </label>
+  )
+}
+
+export function RunCreateForm() {
+  const trpc = useTRPC()
+  const router = useRouter()
+  const params = useSearchParams()
+  const { can, loaded } = useRole()
+  const problems = useQuery(trpc.problems.list.queryOptions())
+  const [f, setF] = useState<RunForm>(() => defaultRunForm(params.get('problem') ?? ''))
+  const [errors, setErrors] = useState<FormErrors>({})
+  const create = useMutation(trpc.runs.create.mutationOptions({ onSuccess: (r) => router.push(`/runs/${r.id}`) }))
+  const problem = useMemo(() => problems.data?.find((p) => p.id === f.problemId), [problems.data, f.problemId])
+  const set = <K extends keyof RunForm>(k: K, v: RunForm[K]) => setF((x) => ({ ...x, [k]: v }))
+  const setModel = (i: number, patch: Partial<RunForm['models'][number]>) => setF((x) => ({ ...x, models: x.models.map((m, j) => (j === i ? { ...m, ...patch } : m)) }))
+
+  if (loaded && !can('admin')) return <div className="alert">Only admins start runs.</div>
+  return (
+    <form
+      className="form card"
+      style={{ maxWidth: 980 }}
+      data-testid="run-form"
+      onSubmit={(e) => {
+        e.preventDefault()
+        const r = formToConfig(f)
+        if (!r.ok) return setErrors(r.errors)
+        setErrors({})
+        create.mutate({ problemId: r.problemId, name: r.name, config: r.config as Record<string, unknown> })
+      }}
+    >
+      <div className="grid two">
+        <Field label="Problem" name="problemId" errors={errors}>
+          <select aria-label="Problem" value={f.problemId} onChange={(e) => set('problemId', e.target.value)}>
+            <option value="">choose…</option>
+            {problems.data?.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.id} — {p.name}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Name (optional)" name="name" errors={errors}>
+          <input aria-label="Name" value={f.name} onChange={(e) => set('name', e.target.value)} placeholder="what this run tries" />
+        </Field>
+      </div>
+      {problem && (
+        <div className="small muted">
+          {problem.direction === 'max' ? 'maximize' : 'minimize'} <span className="mono">{problem.primaryMetric}</span> · {problem.language}
+          {problem.reference ? ` · reference ${problem.reference.value} (${problem.reference.source})` : ''}
+        </div>
+      )}
+      <div className="grid three">
+        <Field label="Islands" name="islands" errors={errors}>
+          <input aria-label="Islands" inputMode="numeric" value={f.islands} onChange={(e) => set('islands', e.target.value)} />
+        </Field>
+        <Field label="Population per island" name="populationPerIsland" errors={errors}>
+          <input aria-label="Population per island" inputMode="numeric" value={f.populationPerIsland} onChange={(e) => set('populationPerIsland', e.target.value)} />
+        </Field>
+        <Field label="Seed" name="seed" errors={errors} hint="same seed, same config: the same run">
+          <input aria-label="Seed" inputMode="numeric" value={f.seed} onChange={(e) => set('seed', e.target.value)} />
+        </Field>
+        <Field label="Budget: evaluations" name="maxEvals" errors={errors}>
+          <input aria-label="Max evaluations" inputMode="numeric" value={f.maxEvals} onChange={(e) => set('maxEvals', e.target.value)} />
+        </Field>
+        <Field label="Budget: spend (USD, optional)" name="maxSpendUsd" errors={errors}>
+          <input aria-label="Max spend" inputMode="decimal" value={f.maxSpendUsd} onChange={(e) => set('maxSpendUsd', e.target.value)} placeholder="no cap" />
+        </Field>
+        <Field label="Budget: time (minutes, optional)" name="maxWallMin" errors={errors}>
+          <input aria-label="Max minutes" inputMode="decimal" value={f.maxWallMin} onChange={(e) => set('maxWallMin', e.target.value)} placeholder="no cap" />
+        </Field>
+        <Field label="Exploration (0–1)" name="exploration" errors={errors} hint="0 exploits the best, 1 explores broadly">
+          <input aria-label="Exploration" inputMode="decimal" value={f.exploration} onChange={(e) => set('exploration', e.target.value)} />
+        </Field>
+        <Field label="Stagnation window (evaluations)" name="stagnationWindow" errors={errors}>
+          <input aria-label="Stagnation window" inputMode="numeric" value={f.stagnationWindow} onChange={(e) => set('stagnationWindow', e.target.value)} />
+        </Field>
+        <Field label="Concurrency (0: as many as workers take)" name="concurrency" errors={errors}>
+          <input aria-label="Concurrency" inputMode="numeric" value={f.concurrency} onChange={(e) => set('concurrency', e.target.value)} />
+        </Field>
+      </div>
+
+      <fieldset className="card" style={{ background: 'var(--panel-2)' }}>
+        <legend className="small muted">Mutations come from</legend>
+        <div className="row">
+          <label className="row" style={{ flexDirection: 'row' }}>
+            <input type="radio" name="mutator" checked={f.mutator === 'local'} onChange={() => set('mutator', 'local')} /> offline program operators (no model)
+          </label>
+          <label className="row" style={{ flexDirection: 'row' }}>
+            <input type="radio" name="mutator" checked={f.mutator === 'llm'} onChange={() => setF((x) => ({ ...x, mutator: 'llm', models: x.models.length ? x.models : [emptyModelRow()] }))} /> language models
+          </label>
+        </div>
+        {f.mutator === 'local' ? (
+          <div className="grid three" style={{ marginTop: 10 }}>
+            {LOCAL_OPERATOR_NAMES.map((o) => (
+              <Field key={o} label={`weight: ${o}`} name={`localOperators.${o}`} errors={errors} hint={OPERATOR_HELP[o]}>
+                <input aria-label={`weight ${o}`} inputMode="decimal" value={f.localOperators[o]} onChange={(e) => set('localOperators', { ...f.localOperators, [o]: e.target.value })} />
+              </Field>
+            ))}
+          </div>
+        ) : (
+          <div style={{ marginTop: 10 }} className="grid">
+            {errors.models && <div className="alert error small">{errors.models}</div>}
+            {f.models.map((m, i) => (
+              <div key={i} className="row" style={{ alignItems: 'flex-end' }} data-testid="model-row">
+                <Field label="provider" name={`models.${i}.provider`} errors={errors}>
+                  <select aria-label={`provider ${i + 1}`} value={m.provider} onChange={(e) => setModel(i, { provider: e.target.value as RunForm['models'][number]['provider'] })}>
+                    {PROVIDERS.map((p) => (
+                      <option key={p}>{p}</option>
+                    ))}
+                  </select>
+                </Field>
+                <Field label="model" name={`models.${i}.model`} errors={errors}>
+                  <input aria-label={`model ${i + 1}`} value={m.model} onChange={(e) => setModel(i, { model: e.target.value })} placeholder="gpt-4.1-mini" />
+                </Field>
+                <Field label="base URL (optional)" name={`models.${i}.baseURL`} errors={errors}>
+                  <input aria-label={`base URL ${i + 1}`} value={m.baseURL} onChange={(e) => setModel(i, { baseURL: e.target.value })} placeholder="http://127.0.0.1:8000/v1" style={{ width: 230 }} />
+                </Field>
+                <Field label="key variable" name={`models.${i}.apiKeyEnv`} errors={errors}>
+                  <input aria-label={`key variable ${i + 1}`} value={m.apiKeyEnv} onChange={(e) => setModel(i, { apiKeyEnv: e.target.value })} style={{ width: 170 }} />
+                </Field>
+                <Field label="weight" name={`models.${i}.weight`} errors={errors}>
+                  <input aria-label={`weight ${i + 1}`} value={m.weight} onChange={(e) => setModel(i, { weight: e.target.value })} style={{ width: 60 }} />
+                </Field>
+                <Field label="$ / 1k in" name={`models.${i}.pricePer1kIn`} errors={errors}>
+                  <input aria-label={`price in ${i + 1}`} value={m.pricePer1kIn} onChange={(e) => setModel(i, { pricePer1kIn: e.target.value })} style={{ width: 70 }} />
+                </Field>
+                <Field label="$ / 1k out" name={`models.${i}.pricePer1kOut`} errors={errors}>
+                  <input aria-label={`price out ${i + 1}`} value={m.pricePer1kOut} onChange={(e) => setModel(i, { pricePer1kOut: e.target.value })} style={{ width: 70 }} />
+                </Field>
+                <button type="button" onClick={() => setF((x) => ({ ...x, models: x.models.filter((_, j) => j !== i) }))}>Remove</button>
+              </div>
+            ))}
+            <div>
+              <button type="button" onClick={() => setF((x) => ({ ...x, models: [...x.models, emptyModelRow()] }))}>Add a model</button>
+              <span className="muted small"> The key itself never goes into a run: name the server's environment variable that holds it.</span>
+            </div>
+            <div className="grid three">
+              {LLM_OPERATORS.map((o) => (
+                <Field key={o} label={`weight: ${o}`} name={`llmOperators.${o}`} errors={errors}>
+                  <input aria-label={`weight ${o}`} inputMode="decimal" value={f.llmOperators[o]} onChange={(e) => set('llmOperators', { ...f.llmOperators, [o]: e.target.value })} />
+                </Field>
+              ))}
+            </div>
+          </div>
+        )}
+      </fieldset>
+      {errors.form && <div className="alert error">{errors.form}</div>}
+      <ErrorBox error={create.error} title="The run was not created" />
+      <div className="row">
+        <button className="primary" type="submit" disabled={create.isPending}>
+          {create.isPending ? 'Starting…' : 'Start the run'}
+        </button>
+        {Object.keys(errors).length > 0 && <span className="small" style={{ color: 'var(--bad)' }}>Fix the fields marked above.</span>}
+      </div>
+    </form>
+  )
+}

@@ -1,0 +1,103 @@
+'use client'
+// Every run at a glance: status (and why it stopped), problem, best against the reference, spend
+// against its cap, progress and age. Refreshes while runs are active.
+import { useQuery } from '@tanstack/react-query'
+import Link from 'next/link'
+import { useState } from 'react'
+import { RUN_STATUSES } from '../server/runs/config.ts'
+import { fmt, gapToReference } from '../server/console/series.ts'
+import { Age, ErrorBox, Meter, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
+import { useTRPC } from './trpc.tsx'
+
+export function RunList() {
+  const trpc = useTRPC()
+  const { can } = useRole()
+  const [status, setStatus] = useState<string>('')
+  const runs = useQuery(trpc.runs.list.queryOptions({ status: (status || undefined) as (typeof RUN_STATUSES)[number] | undefined, limit: 200 }, { refetchInterval: 3000 }))
+  return (
+    <div className="grid">
+      <div className="row between">
+        <h1 style={{ margin: 0 }}>Runs</h1>
+        <div className="row">
+          <select aria-label="status filter" value={status} onChange={(e) => setStatus(e.target.value)}>
+            <option value="">all statuses</option>
+            {RUN_STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+          {can('admin') && (
+            <Link className="btn primary" href="/runs/new">
+              New run
+            </Link>
+          )}
+        </div>
+      </div>
+      <div className="card" style={{ overflowX: 'auto' }}>
+        {runs.error ? (
+          <ErrorBox error={runs.error} />
+        ) : !runs.data ? (
+          <div className="muted">Loading…</div>
+        ) : runs.data.length === 0 ? (
+          <div className="empty">
+            No runs {status ? `with status ${status}` : 'yet'}. {can('admin') ? <Link href="/runs/new">Start one</Link> : 'An admin starts runs'}, or from the command line: <code>fm-agent run circle-packing-26 --operators local</code>.
+          </div>
+        ) : (
+          <table className="table" data-testid="runs-table">
+            <thead>
+              <tr>
+                <th>run</th>
+                <th>problem</th>
+                <th>status</th>
+                <th>progress</th>
+                <th className="num">best</th>
+                <th className="num">reference</th>
+                <th className="num">gap</th>
+                <th className="num">spend</th>
+                <th>mutation</th>
+                <th>created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.data.map((r) => {
+                const gap = gapToReference(r.bestScore, r.reference?.value, r.direction as 'max' | 'min')
+                return (
+                  <tr key={r.id} data-testid="run-row">
+                    <td>
+                      <Link href={`/runs/${r.id}`}>{r.name || shortId(r.id)}</Link>
+                    </td>
+                    <td className="mono">{r.problemId}</td>
+                    <td>
+                      <StatusBadge status={r.status} title={r.statusReason ?? undefined} />
+                      {r.status === 'failed' && r.statusReason && (
+                        <div className="small" style={{ color: 'var(--bad)', whiteSpace: 'normal', maxWidth: 280 }}>
+                          {r.statusReason}
+                        </div>
+                      )}
+                    </td>
+                    <td style={{ minWidth: 120 }}>
+                      <span className="small">
+                        {r.evaluations} / {r.maxEvals}
+                      </span>
+                      <Meter value={r.maxEvals ? r.evaluations / r.maxEvals : null} />
+                    </td>
+                    <td className="num mono">{fmt(r.bestScore, 6)}</td>
+                    <td className="num mono" title={r.reference?.source}>{fmt(r.reference?.value ?? null, 6)}</td>
+                    <td className="num mono">{gap === null ? '–' : gap <= 0 ? <span className="badge good">reached</span> : fmt(gap, 3)}</td>
+                    <td className="num">
+                      {usd(r.spendUsd)}
+                      {r.maxSpendUsd ? <span className="muted small"> / {usd(r.maxSpendUsd)}</span> : null}
+                    </td>
+                    <td className="small">{r.mutator === 'llm' ? 'models' : 'offline operators'} · {r.islands} islands</td>
+                    <td className="small">
+                      <Age t={new Date(r.createdAt).getTime()} />
+                    </td>
+                  </tr>
+                )
+              })}
+            </tbody>
+          </table>
+        )}
+      </div>
+    </div>
+  )
+}

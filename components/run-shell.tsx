@@ -1,0 +1,125 @@
+'use client'
+// The frame of a run's pages: its header (problem, status and why, live connection), the admin's
+// run controls (pause, resume, stop) and the tabs. The live state is provided to every tab.
+import { useMutation, useQueryClient } from '@tanstack/react-query'
+import Link from 'next/link'
+import { usePathname } from 'next/navigation'
+import { useState, type ReactNode } from 'react'
+import { ConnectionBadge, RunLiveProvider, useRunLive } from './run-live.tsx'
+import { Age, ErrorBox, shortId, StatusBadge, useRole } from './run-ui.tsx'
+import { errorMessage, useTRPC } from './trpc.tsx'
+
+export function RunShell({ runId, children }: { runId: string; children: ReactNode }) {
+  return (
+    <RunLiveProvider runId={runId}>
+      <RunHeader />
+      <RunTabs runId={runId} />
+      {children}
+    </RunLiveProvider>
+  )
+}
+
+function RunTabs({ runId }: { runId: string }) {
+  const path = usePathname()
+  const base = `/runs/${runId}`
+  const tabs = [
+    { href: base, label: 'Dashboard', on: path === base },
+    { href: `${base}/candidates`, label: 'Candidates', on: path.startsWith(`${base}/candidates`) },
+    { href: `${base}/lineage`, label: 'Lineage', on: path.startsWith(`${base}/lineage`) },
+    { href: `${base}/guidance`, label: 'Guidance', on: path.startsWith(`${base}/guidance`) },
+  ]
+  return (
+    <nav className="tabs" aria-label="run">
+      {tabs.map((t) => (
+        <Link key={t.href} href={t.href} className={t.on ? 'active' : ''} aria-current={t.on ? 'page' : undefined}>
+          {t.label}
+        </Link>
+      ))}
+    </nav>
+  )
+}
+
+function RunHeader() {
+  const { overview, live, status, runId } = useRunLive()
+  const o = overview.data
+  if (overview.error) return <ErrorBox error={overview.error} title="This run could not be loaded" />
+  if (!o) return <div className="muted">Loading the run…</div>
+  const reason = live.head?.statusReason ?? o.statusReason
+  const st = status ?? o.status
+  const mutator = o.config.mutator === 'llm' ? `models: ${o.config.models.map((m) => m.label ?? `${m.provider}:${m.model}`).join(', ')}` : 'offline program operators (no model)'
+  return (
+    <>
+      <div className="run-head">
+        <div>
+          <h1>
+            <span data-testid="run-title">{o.name || `Run ${shortId(o.id)}`}</span>
+            <StatusBadge status={st} title={reason ?? undefined} />
+            <ConnectionBadge />
+          </h1>
+          <div className="sub">
+            <span className="mono">{o.problem.id}</span> · {o.problem.name} · {o.problem.direction === 'max' ? 'maximize' : 'minimize'} <span className="mono">{o.problem.primaryMetric}</span> · {o.config.islands} islands · {mutator} · created <Age t={o.createdAt} />
+            {o.lease && <> · driven by <span className="mono">{o.lease.owner}</span></>}
+          </div>
+        </div>
+        <RunActions runId={runId} status={st} maxEvals={o.config.budget.maxEvals} evaluations={live.head?.evaluations ?? o.evaluations} />
+      </div>
+      {st === 'failed' && (
+        <div className="alert error" role="alert" data-testid="run-failed" style={{ marginBottom: 10 }}>
+          <strong>The run failed.</strong> {reason ?? 'No reason was recorded.'}
+        </div>
+      )}
+      {(st === 'stopped' || st === 'paused' || st === 'completed') && reason && (
+        <div className="alert info" style={{ marginBottom: 10 }}>
+          {st === 'completed' ? 'Completed' : st === 'paused' ? 'Paused' : 'Stopped'}: {reason}
+        </div>
+      )}
+    </>
+  )
+}
+
+function RunActions({ runId, status, maxEvals, evaluations }: { runId: string; status: string; maxEvals: number; evaluations: number }) {
+  const trpc = useTRPC()
+  const qc = useQueryClient()
+  const { can } = useRole()
+  const [more, setMore] = useState('')
+  const done = () => void qc.invalidateQueries({ queryKey: trpc.runs.overview.queryKey({ runId }) })
+  const pause = useMutation(trpc.runs.pause.mutationOptions({ onSuccess: done }))
+  const stop = useMutation(trpc.runs.stop.mutationOptions({ onSuccess: done }))
+  const resume = useMutation(trpc.runs.resume.mutationOptions({ onSuccess: done }))
+  const active = ['created', 'cold-start', 'evolving'].includes(status)
+  const err = pause.error ?? stop.error ?? resume.error
+  if (!can('admin')) return <span className="muted small">Viewers and experts watch; admins pause, resume and stop runs.</span>
+  const target = Math.max(evaluations + 1, Number(more) || (status === 'completed' ? maxEvals + Math.max(100, Math.round(maxEvals / 2)) : maxEvals))
+  return (
+    <div className="row" style={{ alignItems: 'flex-end' }}>
+      {active && (
+        <button onClick={() => pause.mutate({ runId })} disabled={pause.isPending || status === 'created'}>
+          Pause
+        </button>
+      )}
+      {!active && (
+        <>
+          <label title="the run's new total of evaluations">
+            evaluations (total)
+            <input style={{ width: 100 }} inputMode="numeric" placeholder={String(target)} value={more} onChange={(e) => setMore(e.target.value)} />
+          </label>
+          <button className="primary" onClick={() => resume.mutate({ runId, maxEvals: target > maxEvals || status === 'completed' ? target : undefined })} disabled={resume.isPending}>
+            Resume
+          </button>
+        </>
+      )}
+      {active && (
+        <button
+          className="danger"
+          onClick={() => {
+            if (window.confirm('Stop this run? In-flight evaluations are recorded as not finished. It can be resumed later.')) stop.mutate({ runId })
+          }}
+          disabled={stop.isPending}
+        >
+          Stop
+        </button>
+      )}
+      {err && <span className="badge bad" role="alert">{errorMessage(err)}</span>}
+    </div>
+  )
+}

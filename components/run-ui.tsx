@@ -1,0 +1,102 @@
+'use client'
+// Small pieces shared by the runs pages: status badges, numbers, ages, meters, the caller's role.
+import { useQuery } from '@tanstack/react-query'
+import { useEffect, useState, type ReactNode } from 'react'
+import { fmt } from '../server/console/series.ts'
+import { errorMessage, useTRPC } from './trpc.tsx'
+
+const STATUS_CLASS: Record<string, string> = {
+  created: 'info', 'cold-start': 'info', evolving: 'good', paused: 'warn', completed: '', stopped: 'warn', failed: 'bad',
+  queued: 'info', running: 'info', pending: 'info', evaluated: 'good', rejected: 'warn', invalid: 'bad',
+}
+
+export function StatusBadge({ status, title }: { status: string; title?: string }) {
+  return (
+    <span className={`badge ${STATUS_CLASS[status] ?? ''}`} title={title} data-testid="status-badge">
+      {status}
+    </span>
+  )
+}
+
+export function Num({ v, digits = 4 }: { v: number | null | undefined; digits?: number }) {
+  return <span className="mono">{fmt(v, digits)}</span>
+}
+
+export function usd(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '–'
+  return v < 0.01 && v > 0 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`
+}
+
+export function duration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '–'
+  if (s < 60) return `${Math.round(s)} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`
+  return `${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`
+}
+
+/** "3 min ago", refreshed every few seconds */
+export function Age({ t }: { t: number | null | undefined }) {
+  const now = useNow(5000)
+  if (!t) return <span className="muted">–</span>
+  return <span title={new Date(t).toLocaleString()}>{duration((now - t) / 1000)} ago</span>
+}
+
+export function useNow(everyMs: number) {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), everyMs)
+    return () => clearInterval(t)
+  }, [everyMs])
+  return now
+}
+
+export function Meter({ value, title }: { value: number | null; title?: string }) {
+  if (value === null) return null
+  const cls = value >= 1 ? 'bad' : value >= 0.85 ? 'warn' : ''
+  return (
+    <div className={`meter ${cls}`} title={title}>
+      <span style={{ width: `${Math.min(100, Math.max(0, value * 100)).toFixed(1)}%` }} />
+    </div>
+  )
+}
+
+export function Tile({ label, value, sub, meter, testId }: { label: string; value: ReactNode; sub?: ReactNode; meter?: number | null; testId?: string }) {
+  return (
+    <div className="tile" data-testid={testId}>
+      <div className="l">{label}</div>
+      <div className="v">{value}</div>
+      {sub !== undefined && <div className="s">{sub}</div>}
+      {meter !== undefined && <Meter value={meter} />}
+    </div>
+  )
+}
+
+export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
+  if (!error) return null
+  return (
+    <div className="alert error" role="alert">
+      {title && <strong>{title}: </strong>}
+      {errorMessage(error)}
+    </div>
+  )
+}
+
+const ORDER = ['viewer', 'expert', 'admin']
+
+/** The signed-in user's role and what it allows (the server checks again; this only hides buttons). */
+export function useRole() {
+  const trpc = useTRPC()
+  const me = useQuery(trpc.account.me.queryOptions())
+  const role = (me.data?.role ?? 'viewer') as 'viewer' | 'expert' | 'admin'
+  return { role, loaded: !!me.data, can: (needed: 'viewer' | 'expert' | 'admin') => ORDER.indexOf(role) >= ORDER.indexOf(needed) }
+}
+
+export function shortId(id: string | null | undefined): string {
+  return id ? id.slice(0, 8) : '–'
+}
+
+/** Origin of a candidate in words (offline operators are never presented as a model). */
+export function originLabel(origin: string): string {
+  return { seed: 'seed program', 'cold-start': 'cold start', mutation: 'mutation', crossover: 'crossover', 'expert-edit': 'expert edit' }[origin] ?? origin
+}

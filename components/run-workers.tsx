@@ -1,0 +1,68 @@
+'use client'
+// Connected evaluation workers: status, isolation, capabilities and load (running / slots).
+import { useQuery } from '@tanstack/react-query'
+import { Age, ErrorBox, Meter } from './run-ui.tsx'
+import { useTRPC } from './trpc.tsx'
+
+export function WorkersTable({ compact = false }: { compact?: boolean }) {
+  const trpc = useTRPC()
+  const q = useQuery(trpc.workers.list.queryOptions(undefined, { refetchInterval: 3000 }))
+  if (q.error) return <ErrorBox error={q.error} />
+  if (!q.data) return <div className="muted small">Loading…</div>
+  const { workers, source, capacity } = q.data
+  if (!workers.length)
+    return (
+      <div className="empty" data-testid="no-workers">
+        {source === 'none' ? 'This process has no evaluation backend (a web-only process); workers connect to the engine process.' : 'No workers are connected.'}
+      </div>
+    )
+  const running = workers.reduce((n, w) => n + w.running, 0)
+  return (
+    <div data-testid="workers">
+      <div className="small muted" style={{ marginBottom: 6 }}>
+        {workers.filter((w) => w.status === 'online').length} online · {running} evaluation{running === 1 ? '' : 's'} running · capacity {capacity ?? '–'}
+      </div>
+      <table className="table small">
+        <thead>
+          <tr>
+            <th>worker</th>
+            <th>status</th>
+            {!compact && <th>host</th>}
+            <th>load</th>
+            <th className="num">done</th>
+            {!compact && <th>capabilities</th>}
+            <th>isolation</th>
+            <th>heartbeat</th>
+          </tr>
+        </thead>
+        <tbody>
+          {workers.map((w) => (
+            <tr key={w.id} data-testid="worker-row">
+              <td>{w.name}</td>
+              <td>
+                <span className={`badge ${w.status === 'online' ? 'good' : w.status === 'dead' ? 'bad' : 'warn'}`}>{w.status}</span>
+              </td>
+              {!compact && <td className="mono">{w.host}{w.pid ? ` (pid ${w.pid})` : ''}</td>}
+              <td style={{ minWidth: 90 }}>
+                {w.running}/{w.concurrency}
+                <Meter value={w.load} />
+              </td>
+              <td className="num">{w.completed}</td>
+              {!compact && (
+                <td>
+                  {w.cpu} CPU{w.gpu ? ` · GPU ${w.gpuName ?? ''}` : ''} · {w.languages.join(', ')}
+                </td>
+              )}
+              <td title={w.isolation?.warnings.join('\n')}>
+                {w.isolation ? <span className={`badge ${w.isolation.level === 'full' ? 'good' : w.isolation.level === 'partial' ? 'warn' : 'bad'}`}>{w.isolation.level} · {w.isolation.mode}</span> : '–'}
+              </td>
+              <td>
+                <Age t={w.lastHeartbeat} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
+}
