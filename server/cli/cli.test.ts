@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { cli } from '../../test-support/cli.ts'
+import { cli, FIXTURES } from '../../test-support/cli.ts'
 import { createLogger } from '../log.ts'
 import { readEnv } from '../env.ts'
 import { startServer } from '../server-process.ts'
@@ -42,6 +42,30 @@ describe('fm-agent CLI', () => {
     const role = await cli(['user', 'create', '--email', 'b@example.com', '--role', 'owner', '--data-dir', dir])
     expect(role.code).toBe(2)
     expect(role.stderr).toMatch(/--role must be one of viewer, expert, admin/)
+  })
+
+  it('checks a problem folder by evaluating its seed in the sandbox, OpenEvolve folders included', async () => {
+    const native = await cli(['problem', 'check', join(FIXTURES, 'curve-fit'), '--json'])
+    expect(native.code, native.stderr).toBe(0)
+    expect(native.json).toMatchObject({ id: 'test-curve-fit', valid: true, direction: 'min', primaryMetric: 'mse' })
+    expect(native.json.score).toBeCloseTo(0.62648, 4)
+    const oe = await cli(['problem', 'check', join(FIXTURES, 'openevolve-sum'), '--json'])
+    expect(oe.code, oe.stderr).toBe(0)
+    expect(oe.json).toMatchObject({ id: 'openevolve-sum', valid: true, direction: 'max', primaryMetric: 'combined_score' })
+    expect(oe.json.score).toBeCloseTo(1 / (1 + 0.49 + 0.01 + 0.36), 6)
+    // config.yaml fields without an equivalent are named, not silently dropped
+    expect(oe.stderr).toMatch(/"log_level" has no equivalent/)
+    const notAProblem = await cli(['problem', 'check', tmpdir()])
+    expect(notAProblem.code).toBe(2)
+    expect(notAProblem.stderr).toMatch(/not a problem folder/)
+  })
+
+  it('runs an OpenEvolve folder unchanged, with its config.yaml mapped', async () => {
+    const r = await cli(['run', join(FIXTURES, 'openevolve-sum'), '--operators', 'local', '--json', '--data-dir', tempDir()])
+    expect(r.code, r.stderr).toBe(0)
+    // max_iterations 40 and num_islands 2 came from config.yaml
+    expect(r.json).toMatchObject({ status: 'completed', evaluations: 40, islands: 2, direction: 'max' })
+    expect(r.json.best.score).toBeGreaterThan(r.json.seedScore)
   })
 
   it('answers unknown commands and flags with exit code 2', async () => {

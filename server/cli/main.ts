@@ -35,6 +35,7 @@ const COMMANDS: Record<string, Loader> = {
   web: async () => (await import('./commands/web.ts')).web,
   engine: async () => (await import('./commands/engine.ts')).engine,
   worker: async () => (await import('./commands/worker.ts')).worker,
+  problem: async () => (await import('./commands/problem.ts')).problem,
 }
 
 /** Commands added by later parts of the system register here (run, worker, kb …). */
