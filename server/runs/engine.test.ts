@@ -150,6 +150,40 @@ describe('the LangChain path against a scripted OpenAI-protocol server', () => {
   })
 })
 
+describe('budgets', () => {
+  it('stops cleanly at its spend budget, with token usage and cost recorded per call', async () => {
+    const server = await startOpenAiTestServer()
+    try {
+      const dataDir = tempDir()
+      const config = join(tempDir(), 'run.json')
+      writeFileSync(config, JSON.stringify({
+        mutator: 'llm',
+        models: [{ provider: 'openai', model: 'priced', baseURL: server.url, apiKeyEnv: 'FM_TEST_PRICED_KEY', pricePer1kIn: 0.002, pricePer1kOut: 0.004 }],
+        budget: { maxEvals: 200, maxSpendUsd: 0.02 },
+        islands: 2,
+      }))
+      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', dataDir], { FM_TEST_PRICED_KEY: 'sk-test-priced' })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.json.status).toBe('completed')
+      expect(r.json.statusReason).toMatch(/spend budget reached/)
+      expect(r.json.evaluations).toBeLessThan(200)
+      expect(r.json.spendUsd).toBeGreaterThanOrEqual(0.02)
+      const db = await openDatabase({ dataDir, databaseUrl: '' })
+      const calls = await db.prisma.candidate.findMany({ where: { runId: r.json.runId, model: { not: null } }, select: { tokensIn: true, tokensOut: true, costUsd: true } })
+      await db.close()
+      expect(calls.length).toBeGreaterThan(0)
+      for (const c of calls) {
+        expect(c.tokensIn).toBeGreaterThan(0)
+        expect(c.costUsd).toBeCloseTo((c.tokensIn * 0.002 + c.tokensOut * 0.004) / 1000, 9)
+      }
+      // the run's spend is the sum of its calls
+      expect(r.json.spendUsd).toBeCloseTo(calls.reduce((a, c) => a + c.costUsd, 0), 9)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('knowledge in the loop', () => {
   it('a stalled island retrieves chunks, they appear in the recorded prompt, and their use is logged', async () => {
     const dataDir = tempDir()

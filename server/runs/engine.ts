@@ -436,7 +436,9 @@ export class RunEngine {
     while (made < target && attempts < target * 20 && !this.halted()) {
       attempts++
       const from = pool[attempts % 3 === 0 && pool.length > 1 ? 1 + this.rng.int(pool.length - 1) : 0]
+      if (this.budgetReason()) break
       const r = await this.produceCold(from, made)
+      if (r.costUsd) await this.addSpend(r.costUsd)
       if ('rejected' in r) {
         await this.persistRejection(r, -1)
         continue
@@ -574,7 +576,11 @@ export class RunEngine {
       }
       this.consecutiveRejections = 0
       const { r, island, parentScore, prepared, retrieval, guidanceIds } = produced
-      if (!this.canProduce()) break
+      if (!this.canProduce()) {
+        // made (and paid for) while another slot used up the budget: kept, not evaluated
+        await this.persistRejection({ ...r, rejected: true, reason: 'not evaluated: the run reached its budget or was halted' }, island, prepared.codeHash, r.code)
+        break
+      }
       const id = await this.persistCandidate({
         island, origin: r.origin, operator: r.operator, operatorParams: r.operatorParams, description: r.description, parentIds: r.parentIds,
         code: r.code, codeHash: prepared.codeHash, model: r.model, prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut,
