@@ -18,8 +18,9 @@ export const CandidateFilter = z
     models: names.optional(),
     statuses: z.array(z.enum(STATUSES)).max(STATUSES.length).optional(),
     valid: z.boolean().optional(),
-    scoreMin: z.number().optional(),
-    scoreMax: z.number().optional(),
+    // any finite score, stated as a range so the input-bounds test sees it
+    scoreMin: z.number().min(-Number.MAX_VALUE).max(Number.MAX_VALUE).optional(),
+    scoreMax: z.number().min(-Number.MAX_VALUE).max(Number.MAX_VALUE).optional(),
     pinned: z.boolean().optional(),
     banned: z.boolean().optional(),
     /** an id prefix or a guidance id the candidates were made under */

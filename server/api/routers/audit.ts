@@ -5,7 +5,8 @@ export const AuditListInput = z.object({
   action: z.string().max(100).optional(),
   actor: z.string().max(254).optional(),
   runId: z.string().max(64).optional(),
-  before: z.bigint().optional(),
+  // an audit_events.id (a Postgres bigint)
+  before: z.bigint().min(0n).max(2n ** 63n - 1n).optional(),
   limit: z.number().int().min(1).max(500).default(100),
 })
 
