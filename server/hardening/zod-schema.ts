@@ -220,7 +220,7 @@ function stringArbitrary(checks: CheckDef[], soft: number): fc.Arbitrary<string>
   if (format === 'url') base = LOOPBACK_URL
   else if (format === 'email') base = EMAIL
   else if (format === 'uuid' || format === 'guid') base = fc.uuid()
-  else if (patterns.length) base = fc.stringMatching(patterns[0]!)
+  else if (patterns.length && matcher(patterns[0]!)) base = matcher(patterns[0]!)!
   else {
     const hi = Math.min(max, Math.max(min, soft))
     const units = fc.constantFrom<'grapheme' | 'grapheme-ascii' | 'binary'>('grapheme-ascii', 'grapheme', 'binary')
@@ -233,6 +233,16 @@ function stringArbitrary(checks: CheckDef[], soft: number): fc.Arbitrary<string>
     return base.filter(fits)
   }
   return base.filter((s) => fits(s) && patterns.every((p) => p.test(s)))
+}
+
+/** fast-check cannot generate from every regex (flags, lookarounds): those fall back to plain strings. */
+function matcher(re: RegExp): fc.Arbitrary<string> | null {
+  try {
+    // lower-case matches of a case-insensitive pattern are still matches
+    return fc.stringMatching(new RegExp(re.source, re.flags.replace(/[igmy]/g, '')))
+  } catch {
+    return null
+  }
 }
 
 function numberArbitrary(checks: CheckDef[]): fc.Arbitrary<number> {
