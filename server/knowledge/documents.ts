@@ -349,26 +349,27 @@ export async function embedDocument(db: Db, docId: string, opts: { active?: Acti
     if (vectors.some((v) => v.length !== dims || v.length === 0)) throw new Error('the model returned vectors of different sizes')
   } catch (e) {
     const message = ((e as Error).message || String(e)).slice(0, 1000)
-    // the document may have been edited meanwhile: only mark the version that failed
-    // raw SQL: a failed embedding is not an edit, so updated_at stays as it was
+    // the document may have been edited meanwhile: only the version that failed is marked
     await db.prisma.$executeRaw`UPDATE knowledge_docs SET embed_status = 'failed', embed_error = ${`${active.id}: ${message}`} WHERE id = ${docId} AND updated_at = ${doc.updatedAt}`
     return { status: 'failed', modelId: active.id, chunks: texts.length, error: message }
   }
   const dims = vectors[0]?.length ?? 0
   const ids = doc.chunks.map((c) => c.id)
-  const applied = await db.prisma.$transaction(async (tx) => {
-    // apply only if the document is still the version we embedded
-    const current = await tx.knowledgeDoc.findUnique({ where: { id: docId }, select: { updatedAt: true, chunks: { select: { id: true } } } })
-    if (!current || current.updatedAt.getTime() !== doc.updatedAt.getTime()) return false
-    const now = new Set(current.chunks.map((c) => c.id))
-    if (now.size !== ids.length || ids.some((i) => !now.has(i))) return false
-    // the active model changed while we embedded (another admin, another process): these
-    // vectors are no longer the ones searches compare, so the document stays pending
-    const setting = await tx.setting.findUnique({ where: { key: EMBEDDER_SETTING } })
-    const parsed = setting ? KnowledgeEmbedderConfig.safeParse(setting.value) : null
-    const currentModel = parsed?.success ? modelIdOf(parsed.data) : modelIdOf({ provider: 'lexical-hash' })
-    if (currentModel !== active.id) return false
-    if (ids.length) {
+  const updatedAt = doc.updatedAt
+  let applied: boolean
+  try {
+    applied = await db.prisma.$transaction(async (tx) => {
+      // apply only if the document is still the version we embedded
+      const current = await tx.knowledgeDoc.findUnique({ where: { id: docId }, select: { updatedAt: true, chunks: { select: { id: true } } } })
+      if (!current || current.updatedAt.getTime() !== updatedAt.getTime()) return false
+      const now = new Set(current.chunks.map((c) => c.id))
+      if (now.size !== ids.length || ids.some((i) => !now.has(i))) return false
+      // the active model changed while we embedded (another admin, another process): these
+      // vectors are no longer the ones searches compare, so the document stays pending
+      const setting = await tx.setting.findUnique({ where: { key: EMBEDDER_SETTING } })
+      const parsed = setting ? KnowledgeEmbedderConfig.safeParse(setting.value) : null
+      const currentModel = parsed?.success ? modelIdOf(parsed.data) : modelIdOf({ provider: 'lexical-hash' })
+      if (currentModel !== active.id) return false
       await tx.$executeRawUnsafe(
         `UPDATE knowledge_chunks c SET embedding = v.e::vector, embedding_model = $3
          FROM unnest($1::text[], $2::text[]) AS v(id, e) WHERE c.id = v.id AND c.doc_id = $4`,
@@ -377,10 +378,16 @@ export async function embedDocument(db: Db, docId: string, opts: { active?: Acti
         active.id,
         docId,
       )
-    }
-    await tx.$executeRaw`UPDATE knowledge_docs SET embed_status = 'ready', embed_error = NULL WHERE id = ${docId}`
-    return true
-  })
+      await tx.$executeRaw`UPDATE knowledge_docs SET embed_status = 'ready', embed_error = NULL WHERE id = ${docId}`
+      return true
+    })
+  } catch (e) {
+    // e.g. the model now returns vectors of another size than its index was built for; the
+    // transaction rolled back, so the chunks keep what they had
+    const message = `could not store the vectors: ${((e as Error).message || String(e)).trim().split('\n').pop()!.slice(0, 500)}`
+    await db.prisma.$executeRaw`UPDATE knowledge_docs SET embed_status = 'failed', embed_error = ${`${active.id}: ${message}`} WHERE id = ${docId} AND updated_at = ${updatedAt}`
+    return { status: 'failed', modelId: active.id, chunks: ids.length, error: message }
+  }
   if (applied && dims) await ensureModelIndex(db, active.id, dims)
   return { status: applied ? 'ready' : 'pending', modelId: active.id, chunks: ids.length }
 }

@@ -72,7 +72,7 @@ export default function KnowledgePage() {
           value={text}
           onChange={(e) => setText(e.target.value)}
           style={{ flex: 1, minWidth: 260 }}
-          maxLength={8000}
+          maxLength={1000}
         />
         <select aria-label="Scope" value={scope} onChange={(e) => setScope(e.target.value)}>
           <option value="">all documents</option>
