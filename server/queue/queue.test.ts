@@ -34,7 +34,8 @@ const deliveries: EvalResult[] = []
 const ingested = new Map<string, EvalResult>() // the engine's idempotent ingestion, keyed on (jobId, attempt)
 
 function startWorker(name: string) {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'workers/bin.ts', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-qw-')], {
+  // exactly what a user starts on a worker machine
+  const p = spawn(process.execPath, ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-qw-')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME!, DATABASE_URL: workerUrl, FM_WORKER_HEARTBEAT_MS: '300' } as unknown as NodeJS.ProcessEnv,
     stdio: ['ignore', 'ignore', 'pipe'],
