@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../server/contracts/evaluation.ts'
 import { createLocalPool, type LocalPool } from './pool.ts'
+import { cleanStaleSlots } from './runner.ts'
 import { bundleStore, makeJob, makeProblem, tempDir, removeTempDirs } from './test-helpers.ts'
 
 const problem = makeProblem(
@@ -40,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool?.close()
   removeTempDirs()
+  cleanStaleSlots() // the slots of the children the tests killed
 })
 
 describe('embedded pool', () => {

@@ -203,8 +203,9 @@ const pidAlive = (pid: number) => {
   }
 }
 
-/** Slot folders (and their tmpfs) left by worker processes that died without closing their runner. */
-function cleanStaleSlots(root: string) {
+/** Slot folders (and their tmpfs) left by worker processes that died without closing their runner
+ * (every runner does this at start; tests that kill workers call it afterwards). */
+export function cleanStaleSlots(root = '/var/tmp/fm-agent-sbx') {
   let names: string[]
   try {
     names = readdirSync(root)

@@ -10,6 +10,7 @@ import { makeJob, makeProblem, tempDir, removeTempDirs } from '../../workers/tes
 import { createQueueBackend, flagsFor, taskFor, type QueueBackend } from './backend.ts'
 import { createWorkerRole, dropWorkerRole } from './roles.ts'
 import { createTestDatabase } from './test-db.ts'
+import { cleanStaleSlots } from '../../workers/runner.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const problem = makeProblem(
@@ -83,6 +84,7 @@ afterAll(async () => {
   await db?.drop()
   await dropWorkerRole(process.env.FM_TEST_PG_URL ?? 'postgres://fm:fm@127.0.0.1:5432/fm_test', roleName).catch(() => undefined)
   removeTempDirs()
+  cleanStaleSlots() // the SIGKILLed worker's slot (its evaluation folders are under /var/tmp: the cache folder is private)
 })
 
 describe('the worker role', () => {
