@@ -1,6 +1,7 @@
 // The evaluation backend of this process: child workers on this machine (embedded mode), or
 // the Postgres job queue that remote `fm-agent worker` processes serve (server mode).
 import { availableParallelism } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db } from '../db.ts'
 import type { EvaluationBackend } from '../contracts/evaluation.ts'
@@ -23,6 +24,9 @@ export async function createBackend(opts: BackendOptions): Promise<EvaluationBac
     return backend
   }
   const size = opts.workers ?? (Number(process.env.FM_WORKERS) || availableParallelism())
+  // candidates must not read the folders problems were imported from (held-out data, private seeds):
+  // they get the bundle's copy, where the evaluator decides what the candidate sees
+  const sources = await db.prisma.problem.findMany({ where: { builtin: false, sourcePath: { not: null } }, select: { sourcePath: true } })
   const pool = createLocalPool({
     size: Math.max(1, size),
     cacheDir: join(db.dataDir, 'bundles'),
@@ -31,8 +35,8 @@ export async function createBackend(opts: BackendOptions): Promise<EvaluationBac
       if (!b) throw new Error(`no problem bundle ${hash}`)
       return Buffer.from(b.data)
     },
-    // candidates must not see the data folder (database, secrets, tokens)
-    hide: [db.dataDir],
+    // nor the data folder (database, secrets, tokens)
+    hide: [db.dataDir, ...sources.map((s) => s.sourcePath!).filter((p) => existsSync(p))],
     log: (l) => log.info(l),
   })
   await pool.start()
