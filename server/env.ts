@@ -21,7 +21,7 @@ export type Env = z.infer<typeof EnvSchema>
 
 export class EnvError extends Error {}
 
-export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function readEnv(source: Record<string, string | undefined> = process.env): Env {
   const blankToUndefined = Object.fromEntries(Object.entries(source).map(([k, v]) => [k, v === '' ? undefined : v]))
   const r = EnvSchema.safeParse(blankToUndefined)
   if (!r.success) {
