@@ -1,7 +1,11 @@
 import { defineConfig } from '@playwright/test'
 
 const PORT = Number(process.env.FM_E2E_PORT ?? 3210)
-const DATA_DIR = '.fm-agent/e2e'
+// FM_E2E_DATA_DIR / FM_E2E_PORT let two sessions run end-to-end tests side by side
+const DATA_DIR = process.env.FM_E2E_DATA_DIR ?? '.fm-agent/e2e'
+// the key the scripted OpenAI-protocol test server expects: the console's runs name the variable,
+// the server process holds the value (tests read it here too)
+process.env.FM_E2E_OPENAI_KEY ??= 'sk-e2e-console-test-key-0000'
 
 export default defineConfig({
   testDir: 'e2e',
@@ -40,6 +44,7 @@ export default defineConfig({
       FM_ADMIN_PASSWORD: 'e2e-admin-password',
       NEXT_TELEMETRY_DISABLED: '1',
       FM_WORKERS: '2',
+      FM_E2E_OPENAI_KEY: process.env.FM_E2E_OPENAI_KEY,
     },
   },
 })

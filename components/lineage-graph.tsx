@@ -5,7 +5,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
-import { useMemo } from 'react'
+import { useEffect, useMemo, useRef } from 'react'
 import { fmt, islandColor } from '../server/console/series.ts'
 import { ErrorBox, originLabel, shortId } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
@@ -24,6 +24,16 @@ export function LineageGraph({ runId }: { runId: string }) {
   const selected = sp.get('sel') ?? focus
   const fullPath = sp.get('full') === '1'
   const q = useQuery(trpc.candidates.lineage.queryOptions({ runId, expand, focus, fullPath }, { placeholderData: (p) => p, refetchInterval: 10_000 }))
+  // open at the newest end (the best and the frontier), or at the focused candidate
+  const wrap = useRef<HTMLDivElement>(null)
+  const scrolled = useRef(false)
+  useEffect(() => {
+    const v = q.data
+    if (!v || !wrap.current || scrolled.current) return
+    scrolled.current = true
+    const target = focus ? v.nodes.find((n) => n.id === focus) : null
+    wrap.current.scrollLeft = target ? Math.max(0, PAD + target.x * DX - wrap.current.clientWidth / 2) : wrap.current.scrollWidth
+  }, [q.data, focus])
   const set = (patch: Record<string, string | null>) => {
     const next = new URLSearchParams(sp.toString())
     for (const [k, v] of Object.entries(patch)) v === null || v === '' ? next.delete(k) : next.set(k, v)
@@ -59,7 +69,7 @@ export function LineageGraph({ runId }: { runId: string }) {
           <span><i style={{ background: 'var(--accent)', height: 4 }} />best path</span>
           <span>◆ expert edit · ring: frontier · dashed edge: hidden generations</span>
         </div>
-        <div className="lineage-wrap" data-testid="lineage">
+        <div className="lineage-wrap" data-testid="lineage" ref={wrap}>
           <svg width={width} height={height} role="img" aria-label="lineage graph">
             {v.edges.map((e) => {
               const a = pos.get(e.from)

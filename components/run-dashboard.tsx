@@ -120,6 +120,9 @@ export function RunDashboard() {
           <div className="panel-head">
             <h2>Spend against the budget</h2>
           </div>
+          {o.config.mutator === 'local' ? (
+            <div className="empty small">This run mutates with offline program operators: it calls no model and spends nothing. Its budget is {o.config.budget.maxEvals} evaluations{o.config.budget.maxWallS ? ` and ${duration(o.config.budget.maxWallS)}` : ''}.</div>
+          ) : (
           <MetricChart
             testId="spend"
             metrics={metrics}
@@ -131,6 +134,7 @@ export function RunDashboard() {
             format={(v) => usd(v)}
             limit={o.config.budget.maxSpendUsd ? { value: o.config.budget.maxSpendUsd, label: 'budget' } : null}
           />
+          )}
         </div>
         <div className="card w6">
           <HeatmapPanel runId={o.id} islands={islands} features={o.problem.features.map((f) => f.name)} active={active} />
@@ -213,7 +217,7 @@ function IslandsTable() {
           <th>island</th>
           <th className="num">population</th>
           <th className="num">best</th>
-          <th className="num">mean</th>
+          <th className="num">median</th>
           <th className="num">code div.</th>
           <th className="num">coverage</th>
           <th className="num">exploration</th>
@@ -228,7 +232,7 @@ function IslandsTable() {
               <td>{i.index}</td>
               <td className="num">{m?.population ?? i.population}</td>
               <td className="num">{i.bestCandidateId ? <Link href={`/runs/${o.id}/candidates/${i.bestCandidateId}`} title={shortId(i.bestCandidateId)}>{fmt(i.bestScore, 5)}</Link> : '–'}</td>
-              <td className="num">{fmt(m?.mean ?? null)}</td>
+              <td className="num">{fmt(m?.median ?? null)}</td>
               <td className="num">{fmt(m?.code ?? null, 3)}</td>
               <td className="num">{m?.coverage !== null && m?.coverage !== undefined ? `${Math.round(m.coverage * 100)}%` : '–'}</td>
               <td className="num">{fmt(controls.data?.effectiveExploration[i.index] ?? controls.data?.islandExploration[i.index] ?? controls.data?.exploration ?? null, 2)}</td>

@@ -45,13 +45,19 @@ function useRunLiveState(runId: string) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [live.needsReload])
 
-  const startCursor = snapshot.data?.cursor ?? null
+  // the cursor the subscription starts from: the snapshot's, then (after a failure) the last one seen
+  const [subCursor, setSubCursor] = useState<string | null>(null)
+  useEffect(() => {
+    if (snapshot.data) setSubCursor(snapshot.data.cursor)
+  }, [snapshot.data])
+  const latestCursor = useRef<string | null>(null)
+  latestCursor.current = live.cursor
   const lastRefresh = useRef(0)
   const sub = useSubscription(
     trpc.runs.live.subscriptionOptions(
-      { runId, lastEventId: startCursor },
+      { runId, lastEventId: subCursor },
       {
-        enabled: !!startCursor && !!events.data,
+        enabled: !!subCursor && !!events.data,
         onData: (d) => {
           const msg = d.data as LiveMessage
           dispatch({ type: 'msg', msg })
@@ -68,10 +74,35 @@ function useRunLiveState(runId: string) {
       },
     ),
   )
+  // EventSource retries a dropped stream by itself (sending the last event id); when the stream
+  // fails for good, or goes silent past two heartbeats, subscribe again from the last cursor seen
+  const fatal = ['NOT_FOUND', 'UNAUTHORIZED', 'FORBIDDEN'].includes((sub.error?.data as { code?: string } | undefined)?.code ?? '')
+  const resubscribe = useRef(() => {})
+  resubscribe.current = () => {
+    const latest = latestCursor.current
+    if (latest && latest !== subCursor) setSubCursor(latest)
+    else sub.reset()
+  }
+  useEffect(() => {
+    if (sub.status !== 'error' || fatal) return
+    const t = setTimeout(() => resubscribe.current(), 2000)
+    return () => clearTimeout(t)
+  }, [sub.status, fatal])
+  const lastMessageAt = useRef<number | null>(null)
+  lastMessageAt.current = live.lastMessageAt
+  useEffect(() => {
+    const t = setInterval(() => {
+      if (lastMessageAt.current && Date.now() - lastMessageAt.current > 40_000) {
+        lastMessageAt.current = Date.now()
+        resubscribe.current()
+      }
+    }, 5000)
+    return () => clearInterval(t)
+  }, [])
   const everConnected = useRef(false)
   if (sub.status === 'pending') everConnected.current = true
   const connection: Connection =
-    sub.status === 'pending' ? 'live' : sub.status === 'connecting' ? (everConnected.current ? 'reconnecting' : 'connecting') : sub.status === 'error' ? 'error' : 'idle'
+    sub.status === 'pending' ? 'live' : fatal ? 'error' : sub.status === 'connecting' || sub.status === 'error' ? (everConnected.current ? 'reconnecting' : 'connecting') : 'idle'
 
   const zoomed = useQuery(trpc.runs.series.queryOptions({ runId, range: zoom, buckets: 1000 }, { enabled: !!zoom, staleTime: 10_000 }))
 

@@ -5,7 +5,7 @@
 // each evaluation's point first reached the chart (window.__fmChart), for bench/console-latency.ts.
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts'
-import { islandColor, pivotMetrics, scatterByIsland, seriesKey, yDomain, fmt } from '../../server/console/series.ts'
+import { islandColor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, fmt } from '../../server/console/series.ts'
 import type { MetricPoint, ScorePoint } from '../../server/console/types.ts'
 
 export interface FitnessChartProps {
@@ -32,6 +32,7 @@ declare global {
 export function FitnessChart(p: FitnessChartProps) {
   const [showMean, setShowMean] = useState(true)
   const [showPoints, setShowPoints] = useState(true)
+  const [fullY, setFullY] = useState(false)
   const islands = useMemo(() => Array.from({ length: p.islands }, (_, i) => i), [p.islands])
   const best = useMemo(() => pivotMetrics(p.metrics, 'best', { x: p.xAxis, range: p.range }), [p.metrics, p.xAxis, p.range])
   const mean = useMemo(() => (showMean ? pivotMetrics(p.metrics, 'mean', { x: p.xAxis, islands, range: p.range }) : []), [p.metrics, p.xAxis, islands, showMean, p.range])
@@ -53,11 +54,16 @@ export function FitnessChart(p: FitnessChartProps) {
     return Number.isFinite(lo) ? ([lo, hi === lo ? lo + 1 : hi] as [number, number]) : ([0, 1] as [number, number])
   }, [best, scatter, p.range, p.xAxis])
   const yDom = useMemo(() => {
-    const vals: number[] = []
-    for (const r of best) for (const [k, v] of Object.entries(r)) if (k !== 'x' && typeof v === 'number') vals.push(v)
-    if (showPoints) for (const a of scatter.values()) for (const q of a) vals.push(q.y)
-    return yDomain(vals, p.reference?.value) ?? [0, 1]
-  }, [best, scatter, showPoints, p.reference])
+    const lines: number[] = []
+    for (const r of best) for (const [k, v] of Object.entries(r)) if (k !== 'x' && typeof v === 'number') lines.push(v)
+    const pts: number[] = []
+    if (showPoints) for (const a of scatter.values()) for (const q of a) pts.push(q.y)
+    if (fullY) {
+      for (const r of mean) for (const [k, v] of Object.entries(r)) if (k !== 'x' && typeof v === 'number') lines.push(v)
+      return yDomain([...lines, ...pts], p.reference?.value) ?? [0, 1]
+    }
+    return robustDomain(lines, pts, p.reference?.value, p.direction) ?? [0, 1]
+  }, [best, mean, scatter, showPoints, fullY, p.reference, p.direction])
 
   // when each evaluation's point reached the chart (after the browser painted it)
   useEffect(() => {
@@ -114,6 +120,9 @@ export function FitnessChart(p: FitnessChartProps) {
           </label>
           <label className="row small" style={{ flexDirection: 'row', gap: 4 }}>
             <input type="checkbox" checked={showPoints} onChange={(e) => setShowPoints(e.target.checked)} /> evaluations
+          </label>
+          <label className="row small" style={{ flexDirection: 'row', gap: 4 }} title="off: the y axis leaves out the worst 10% of evaluations, so progress stays visible">
+            <input type="checkbox" checked={fullY} onChange={(e) => setFullY(e.target.checked)} /> full y range
           </label>
         </div>
       </div>

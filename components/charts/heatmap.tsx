@@ -31,7 +31,7 @@ export function Heatmap({ grid, runId }: { grid: HeatGrid; runId: string }) {
         <div>
           <div className="heat-axis row between">
             <span>{fmt(ax.min, 3)}</span>
-            <span>{ax.name}{ax.auto ? ' (observed range)' : ''}</span>
+            <span>{ax.name}{ax.auto ? ' (observed 1st–99th percentile)' : ''}</span>
             <span>{fmt(ax.max, 3)}</span>
           </div>
           <div className="row small muted" style={{ marginTop: 6, gap: 8 }}>

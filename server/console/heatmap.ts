@@ -71,24 +71,20 @@ export function binLabel(axis: HeatAxis, b: number): string {
 }
 
 /**
- * The grid from counted cells: colour position t in [0, 1] per cell, 1 for the best score of the
- * grid (in the problem's direction), 0 for the worst.
+ * The grid from counted cells: colour position t in [0, 1] per cell by rank, 1 for the best score
+ * of the grid (in the problem's direction), 0 for the worst.
  */
 export function buildGrid(axes: [HeatAxis] | [HeatAxis, HeatAxis], cells: readonly HeatCell[], direction: 'max' | 'min', range: { lo: number; hi: number } | null = null): HeatGrid {
   const nx = axes[0].bins
   const ny = axes.length === 2 ? axes[1].bins : 1
   const grid: HeatGrid['cells'] = Array.from({ length: ny }, () => Array.from({ length: nx }, () => null))
-  let lo = Infinity
-  let hi = -Infinity
-  for (const c of cells) {
-    if (c.best < lo) lo = c.best
-    if (c.best > hi) hi = c.best
-  }
+  // colour by rank, not by value: scores are often skewed (a few huge errors), ranks stay readable
+  const sorted = [...new Set(cells.map((c) => c.best))].sort((a, b) => (direction === 'max' ? a - b : b - a))
+  const rank = new Map(sorted.map((v, i) => [v, sorted.length > 1 ? i / (sorted.length - 1) : 1]))
   let filled = 0
   for (const c of cells) {
     if (c.x < 0 || c.x >= nx || c.y < 0 || c.y >= ny) continue
-    const norm = hi > lo ? (c.best - lo) / (hi - lo) : 1
-    const t = direction === 'max' ? norm : 1 - norm
+    const t = rank.get(c.best)!
     if (!grid[c.y]![c.x]) filled++
     grid[c.y]![c.x] = { ...c, t }
   }

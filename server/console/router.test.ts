@@ -67,10 +67,13 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
   })
 
   it('draws the MAP-Elites grid from the problem features', async () => {
+    // a broken candidate with absurd feature values lands in an edge cell instead of failing the query
+    await db.prisma.candidate.update({ where: { id: syntheticId(runId, 1) }, data: { features: { alpha: 1e15, beta: -1e300 } } })
     const g = await as('viewer').runs.heatmap({ runId })
     expect(g!.axes.map((a) => a.name)).toEqual(['alpha', 'beta'])
     expect(g!.axes[0]).toMatchObject({ min: 0, max: 1, bins: 8, auto: false })
     expect(g!.axes[1]!.auto).toBe(true)
+    expect(g!.cells[0]![7]).not.toBeNull()
     expect(g!.filled).toBeGreaterThan(20)
     const cells = g!.cells.flat().filter((c) => c !== null)
     expect(cells.reduce((s, c) => s + c!.count, 0)).toBe(await db.prisma.candidate.count({ where: { runId, valid: true } }))

@@ -275,7 +275,8 @@ export async function heatmap(db: Db, runId: string, opts: { axes?: string[]; is
   const names = chooseAxes(spec.features, opts.axes)
   if (names.length === 0) return null
   const island = opts.island ?? null
-  // numeric feature values only (an evaluator may report anything)
+  // numeric feature values only (an evaluator may report anything); an axis the problem does not bound
+  // spans the 1st to 99th percentile of what was observed, so a few absurd values do not squash it
   const fx = names[0]!
   const fy = names[1] ?? names[0]!
   const [ext] = await db.prisma.$queryRaw<Array<{ x0: number | null; x1: number | null; y0: number | null; y1: number | null }>>`
@@ -283,18 +284,19 @@ export async function heatmap(db: Db, runId: string, opts: { axes?: string[]; is
       SELECT CASE WHEN jsonb_typeof(features -> ${fx}) = 'number' THEN (features ->> ${fx})::float8 END AS x,
              CASE WHEN jsonb_typeof(features -> ${fy}) = 'number' THEN (features ->> ${fy})::float8 END AS y
       FROM candidates WHERE run_id = ${runId} AND status = 'evaluated' AND valid AND (${island}::int IS NULL OR island = ${island}::int))
-    SELECT min(x) AS x0, max(x) AS x1, min(y) AS y0, max(y) AS y1 FROM f`
+    SELECT percentile_cont(0.01) WITHIN GROUP (ORDER BY x) AS x0, percentile_cont(0.99) WITHIN GROUP (ORDER BY x) AS x1,
+           percentile_cont(0.01) WITHIN GROUP (ORDER BY y) AS y0, percentile_cont(0.99) WITHIN GROUP (ORDER BY y) AS y1 FROM f`
   const specOf = (name: string) => spec.features.find((f) => featureName(f) === name)!
   const ax = resolveAxis(specOf(fx), { min: ext?.x0 ?? null, max: ext?.x1 ?? null })
   const axes: [HeatAxis] | [HeatAxis, HeatAxis] = names.length === 2 ? [ax, resolveAxis(specOf(fy), { min: ext?.y0 ?? null, max: ext?.y1 ?? null })] : [ax]
   const ay = axes[1] ?? { min: 0, max: 1, bins: 1 }
   const desc = spec.direction === 'max'
-  // the same arithmetic as heatmap.ts binOf, clamped to the edge bins
+  // the same arithmetic as heatmap.ts binOf, clamped to the edge bins before the cast (outliers overflow an int)
   const rows = await db.prisma.$queryRaw<Array<{ bx: number; by: number; best: number; count: bigint | number; id: string }>>`
     WITH f AS (
       SELECT id, score,
-        LEAST(${ax.bins - 1}::int, GREATEST(0, floor(((features ->> ${fx})::float8 - ${ax.min}::float8) / (${ax.max}::float8 - ${ax.min}::float8) * ${ax.bins}::int)::int)) AS bx,
-        LEAST(${ay.bins - 1}::int, GREATEST(0, floor(((features ->> ${fy})::float8 - ${ay.min}::float8) / (${ay.max}::float8 - ${ay.min}::float8) * ${ay.bins}::int)::int)) AS by
+        LEAST(${ax.bins - 1}::float8, GREATEST(0, floor(((features ->> ${fx})::float8 - ${ax.min}::float8) / (${ax.max}::float8 - ${ax.min}::float8) * ${ax.bins}::float8)))::int AS bx,
+        LEAST(${ay.bins - 1}::float8, GREATEST(0, floor(((features ->> ${fy})::float8 - ${ay.min}::float8) / (${ay.max}::float8 - ${ay.min}::float8) * ${ay.bins}::float8)))::int AS by
       FROM candidates
       WHERE run_id = ${runId} AND status = 'evaluated' AND valid AND score IS NOT NULL AND (${island}::int IS NULL OR island = ${island}::int)
         AND jsonb_typeof(features -> ${fx}) = 'number' AND jsonb_typeof(features -> ${fy}) = 'number'),

@@ -86,3 +86,16 @@ describe('dashboard helpers', () => {
     expect(u).toEqual({ evals: 0.5, spend: 0.25, wall: 0.5, wallS: 30 })
   })
 })
+
+describe('robust y domain', () => {
+  it('keeps the lines and the reference, and leaves the worst outliers out', async () => {
+    const { robustDomain } = await import('./series.ts')
+    const pts = [...Array.from({ length: 95 }, (_, i) => 0.1 + i / 100), 1e9, 2e9, 3e9, 4e9, 5e9]
+    const d = robustDomain([0.2, 0.15], pts, 0, 'min')!
+    expect(d[0]).toBeLessThan(0)
+    expect(d[1]).toBeLessThan(2)
+    const m = robustDomain([5], [-1e9, ...Array.from({ length: 50 }, (_, i) => i / 10)], null, 'max')!
+    expect(m[0]).toBeGreaterThan(-1)
+    expect(m[1]).toBeGreaterThan(5)
+  })
+})

@@ -158,6 +158,24 @@ export function yDomain(values: Iterable<number | null | undefined>, reference?:
   return [lo - pad, hi + pad]
 }
 
+/**
+ * A y domain that shows progress rather than outliers: every best-so-far value and the reference,
+ * plus the evaluation points up to the 90th percentile on the worse side (a few broken candidates
+ * with huge errors would otherwise flatten every line). Points beyond it are drawn clipped.
+ */
+export function robustDomain(lines: Iterable<number | null | undefined>, points: readonly number[], reference: number | null | undefined, direction: 'max' | 'min', worseQuantile = 0.9): [number, number] | null {
+  const vals: number[] = []
+  for (const v of lines) if (typeof v === 'number' && Number.isFinite(v)) vals.push(v)
+  const pts = points.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (pts.length) {
+    const q = (f: number) => pts[Math.min(pts.length - 1, Math.max(0, Math.round(f * (pts.length - 1))))]!
+    const lo = direction === 'min' ? pts[0]! : q(1 - worseQuantile)
+    const hi = direction === 'min' ? q(worseQuantile) : pts[pts.length - 1]!
+    for (const v of pts) if (v >= lo && v <= hi) vals.push(v)
+  }
+  return yDomain(vals, reference)
+}
+
 export interface StagnationAlert {
   island: number
   kind: 'stagnant' | 'escalated'

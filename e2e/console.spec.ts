@@ -1,0 +1,249 @@
+// The console's three jobs, in Debian's Chromium against a real server (engine, sandboxed
+// workers, embedded database), with every request held to 127.0.0.1 by the fixture:
+//   1. start a run in the UI and watch the fitness and diversity charts receive points live
+//      (and survive a dropped connection: it reconnects, catches up, keeps the zoom);
+//   2. give a hint mid-run: it is active, attached to the next candidates, and in the prompt the
+//      scripted OpenAI-protocol server received;
+//   3. edit a candidate in Monaco, submit it, and see it evaluated, placed in the population and
+//      in the lineage.
+// Screenshots of the dashboard, a candidate page and the guidance panel go to docs/screenshots/.
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Page } from '@playwright/test'
+import { startOpenAiTestServer, type OpenAiTestServer } from '../test-support/openai-server.ts'
+import { expect, login, test } from './fixtures.ts'
+
+const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', import.meta.url))
+const SHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
+mkdirSync(SHOTS, { recursive: true })
+
+/** A tRPC call from the signed-in page (same origin, the session cookie), for set-up only. */
+async function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unknown): Promise<T> {
+  return page.evaluate(
+    async ({ kind, path, input }) => {
+      const url = kind === 'query' ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : `/api/trpc/${path}`
+      const res = await fetch(url, kind === 'query' ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
+      const body = await res.json()
+      if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body)}`)
+      return body.result.data.json
+    },
+    { kind, path, input },
+  ) as Promise<T>
+}
+
+async function importCurveFit(page: Page) {
+  await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
+}
+
+async function stopRun(page: Page, runId: string) {
+  await api(page, 'mutation', 'runs.stop', { runId }).catch(() => undefined)
+}
+
+const runIdOf = (page: Page) => /\/runs\/([0-9a-f-]{36})/.exec(page.url())![1]!
+
+test.describe.configure({ mode: 'serial' })
+
+test('an admin starts a run in the UI and the fitness and diversity charts grow live, through a dropped connection', async ({ page, context }) => {
+  test.setTimeout(240_000)
+  // keep a handle on the page's event streams, to cut them as a dead socket would
+  await page.addInitScript(() => {
+    const Native = window.EventSource
+    const open: EventSource[] = []
+    class Tracked extends Native {
+      constructor(url: string | URL, init?: EventSourceInit) {
+        super(url, init)
+        open.push(this)
+      }
+    }
+    window.EventSource = Tracked
+    ;(window as unknown as { __dropSse: () => number }).__dropSse = () => {
+      const all = open.splice(0)
+      for (const es of all) {
+        es.close()
+        es.dispatchEvent(new Event('error'))
+      }
+      return all.length
+    }
+  })
+  await login(page)
+  await importCurveFit(page)
+  await page.getByRole('link', { name: 'New run' }).click()
+  await page.getByLabel('Problem').selectOption('test-curve-fit')
+  await page.getByLabel('Name').fill('e2e live charts')
+  await page.getByLabel('Islands').fill('3')
+  await page.getByLabel('Max evaluations').fill('2000')
+  await page.getByLabel('Seed').fill('7')
+  await page.getByRole('button', { name: 'Start the run' }).click()
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/)
+  const runId = runIdOf(page)
+  await expect(page.getByTestId('run-title')).toHaveText('e2e live charts')
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live')
+
+  // a marker that a reload would wipe
+  await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true))
+  const fitness = page.getByTestId('fitness-chart')
+  const diversity = page.getByTestId('diversity-code')
+  const count = async () => ({ points: Number(await fitness.getAttribute('data-points')), lines: Number(await fitness.getAttribute('data-lines')), diversity: Number(await diversity.getAttribute('data-points')) })
+  await expect.poll(async () => (await count()).points, { timeout: 90_000 }).toBeGreaterThan(20)
+  const first = await count()
+  await expect.poll(async () => (await count()).points, { timeout: 30_000 }).toBeGreaterThan(first.points + 10)
+  await expect.poll(async () => (await count()).diversity, { timeout: 30_000 }).toBeGreaterThan(first.diversity)
+  await expect.poll(async () => (await count()).lines, { timeout: 30_000 }).toBeGreaterThan(first.lines)
+  expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true)
+  // the rendered chart holds the points (not just the data attribute)
+  expect(await fitness.locator('.recharts-scatter-symbol').count()).toBeGreaterThan(10)
+  await expect(page.getByTestId('heatmap')).toBeVisible()
+  await expect(page.getByTestId('workers').getByTestId('worker-row')).toHaveCount(2)
+  await page.screenshot({ path: `${SHOTS}dashboard.png`, fullPage: true })
+
+  // zoom into a range by dragging across the chart
+  const box = (await fitness.boundingBox())!
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5)
+  await page.mouse.down()
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 5 })
+  await page.mouse.up()
+  await expect(page.getByTestId('zoom')).toBeVisible()
+  const zoomText = await page.getByTestId('zoom').textContent()
+
+  // the connection drops. Chromium's offline mode leaves open streams alone, so the stream is
+  // closed the way a dead socket ends it (an error on a closed EventSource), while new
+  // connections fail for a few seconds; then the network is back
+  const seenBefore = await page.evaluate(() => Math.max(...Object.keys(window.__fmChart?.seen ?? {}).map(Number)))
+  await context.setOffline(true)
+  await page.evaluate(() => (window as unknown as { __dropSse: () => number }).__dropSse())
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'reconnecting', { timeout: 10_000 })
+  await page.waitForTimeout(4000)
+  await context.setOffline(false)
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live', { timeout: 60_000 })
+  await expect.poll(async () => page.evaluate(() => Math.max(...Object.keys(window.__fmChart?.seen ?? {}).map(Number))), { timeout: 30_000 }).toBeGreaterThan(seenBefore + 20)
+  // every valid evaluation made while the page was cut off reached the chart: nothing was lost
+  const seenAfter = await page.evaluate(() => Object.keys(window.__fmChart?.seen ?? {}).map(Number))
+  const upTo = Math.max(...seenAfter)
+  const valid = await api<{ rows: Array<{ evalIndex: number | null }> }>(page, 'query', 'candidates.export', { runId, filter: { valid: true }, sort: { field: 'evalIndex', dir: 'asc' }, offset: 0, limit: 5000 })
+  const missed = valid.rows.map((r) => r.evalIndex!).filter((i) => i > seenBefore && i <= upTo && !seenAfter.includes(i))
+  expect(missed).toEqual([])
+  await expect(page.getByTestId('zoom')).toHaveText(zoomText!)
+  expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true)
+
+  // the admin stops it from the header
+  page.once('dialog', (d) => void d.accept())
+  await page.getByRole('button', { name: 'Stop' }).click()
+  await expect(page.getByTestId('status-badge').first()).toHaveText('stopped', { timeout: 30_000 })
+  await expect(page.getByTestId('activity')).toContainText('status stopped')
+})
+
+test('an expert hint mid-run is active, attached to the next candidates and in the prompt the model server received', async ({ page }) => {
+  test.setTimeout(240_000)
+  const key = process.env.FM_E2E_OPENAI_KEY!
+  const server: OpenAiTestServer = await startOpenAiTestServer({ apiKey: key })
+  try {
+    await login(page)
+    await importCurveFit(page)
+    await page.goto('/runs/new')
+    await page.getByLabel('Problem').selectOption('test-curve-fit')
+    await page.getByLabel('Name').fill('e2e hint')
+    await page.getByLabel('Islands').fill('2')
+    await page.getByLabel('Max evaluations').fill('600')
+    await page.getByLabel('language models').check()
+    await page.getByLabel('provider 1').selectOption('openai')
+    await page.getByLabel('model 1').fill('scripted-coder')
+    await page.getByLabel('base URL 1').fill(server.url)
+    await page.getByLabel('key variable 1').fill('FM_E2E_OPENAI_KEY')
+    await page.getByRole('button', { name: 'Start the run' }).click()
+    await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/)
+    const runId = runIdOf(page)
+    await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 90_000 })
+
+    await page.getByRole('link', { name: 'Guidance' }).click()
+    const hint = `Keep the quadratic term and push the sine frequency D towards 2.1 (hint ${Date.now().toString(36)})`
+    await page.getByLabel('hint').fill(hint)
+    await page.getByLabel('expiry').selectOption('evals')
+    await page.getByLabel('expiry amount').fill('300')
+    const requestsBefore = server.chatRequests().length
+    await page.getByRole('button', { name: 'Add hint' }).click()
+    const card = page.getByTestId('active-hints').getByTestId('hint').filter({ hasText: hint })
+    await expect(card).toHaveAttribute('data-state', 'active')
+    await expect(card).toContainText('whole run')
+    // the next candidates are made under it
+    await expect.poll(async () => Number(await card.getAttribute('data-made')), { timeout: 60_000 }).toBeGreaterThanOrEqual(3)
+
+    // the model server received it in the prompts made after it
+    const prompts = server.chatRequests().slice(requestsBefore).map((r) => JSON.stringify((r.body as { messages?: unknown }).messages ?? ''))
+    expect(prompts.some((p) => p.includes('push the sine frequency D towards 2.1'))).toBe(true)
+    expect(server.chatRequests().slice(0, requestsBefore).every((r) => !JSON.stringify(r.body).includes(hint))).toBe(true)
+    await expect(card.getByTestId('hint-verdict').or(card.getByTestId('hint-made'))).toBeVisible()
+    await page.screenshot({ path: `${SHOTS}guidance.png`, fullPage: true })
+
+    // one of those candidates: its page shows the hint and the prompt with the hint in it
+    await card.getByRole('link', { name: 'see them' }).click()
+    await expect(page.getByTestId('candidate-table')).toBeVisible()
+    await page.getByTestId('candidate-row').first().click()
+    await expect(page.getByTestId('candidate-page')).toBeVisible()
+    await expect(page.getByTestId('guidance-at-creation')).toContainText(hint)
+    await expect(page.getByTestId('prompt')).toContainText('push the sine frequency D towards 2.1')
+    await expect(page.getByTestId('response')).not.toBeEmpty()
+    await expect(page.getByTestId('candidate-page')).toHaveAttribute('data-status', 'evaluated', { timeout: 30_000 })
+    await expect(page.getByTestId('candidate-diff')).toBeVisible()
+    await page.waitForTimeout(1500) // let Monaco paint the diff
+    await page.screenshot({ path: `${SHOTS}candidate.png`, fullPage: true })
+    await stopRun(page, runId)
+  } finally {
+    await server.close()
+  }
+})
+
+// the hidden function of the curve-fit fixture: an expert who knows it writes the exact fit
+const EXACT_BLOCK = `A = 1.3
+B = -0.4
+C = 0.25
+D = 2.1`
+
+test('an expert edits a candidate in Monaco; the edit is evaluated, joins the population and the lineage', async ({ page }) => {
+  test.setTimeout(240_000)
+  await login(page)
+  await importCurveFit(page)
+  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'test-curve-fit', name: 'e2e edit', config: { islands: 2, budget: { maxEvals: 3000 }, seed: 11 } })
+  await page.goto(`/runs/${run.id}`)
+  await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 90_000 })
+  // the current best, from the dashboard's tile
+  await page.getByTestId('tile-best').getByRole('link').click()
+  await expect(page.getByTestId('candidate-page')).toBeVisible()
+  const parentId = /candidates\/([0-9a-f-]{36})/.exec(page.url())![1]!
+  await page.getByTestId('edit-candidate').click()
+  const editor = page.getByTestId('monaco-edit')
+  await expect(editor.locator('.monaco-editor')).toBeVisible({ timeout: 30_000 })
+  const original = (await api<{ code: string }>(page, 'query', 'candidates.get', { runId: run.id, id: parentId })).code
+  // replace the constants between the markers: select the block's lines in the editor and type over them
+  const lines = original.split('\n')
+  const firstIdx = lines.findIndex((l) => l.includes('EVOLVE-BLOCK-START')) + 1
+  let lastIdx = lines.findIndex((l) => /^\s*def predict/.test(l)) - 1
+  while (lastIdx > firstIdx && lines[lastIdx]!.trim() === '') lastIdx--
+  await editor.locator('.view-lines').click()
+  await page.keyboard.press('Control+Home')
+  for (let i = 0; i < firstIdx; i++) await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('Home')
+  await page.keyboard.down('Shift')
+  for (let i = firstIdx; i < lastIdx; i++) await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('End')
+  await page.keyboard.up('Shift')
+  await page.keyboard.insertText(EXACT_BLOCK)
+  await page.getByLabel('show the diff').check()
+  await expect(page.getByTestId('edit-diff')).toBeVisible()
+  await page.getByLabel('island').selectOption('1')
+  await page.getByLabel('note').fill('the exact coefficients')
+  await page.getByTestId('submit-edit').click()
+  await page.waitForURL((u) => /\/candidates\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.includes(parentId))
+  const candidate = page.getByTestId('candidate-page')
+  await expect(candidate).toHaveAttribute('data-origin', 'expert-edit')
+  await expect(candidate).toHaveAttribute('data-status', 'evaluated', { timeout: 60_000 })
+  await expect(page.getByTestId('candidate-score')).toHaveText(/^0$|e-\d\d|^0\.0000/)
+  await expect(page.getByTestId('population')).toContainText('in island 1')
+  await expect(page.getByTestId('how-made')).toContainText('expert edit')
+  // the lineage shows it under its parent
+  await page.getByRole('link', { name: 'Lineage', exact: true }).first().click()
+  const node = page.locator('[data-testid="lineage-node"][data-origin="expert-edit"]')
+  await expect(node).toHaveCount(1, { timeout: 20_000 })
+  await node.click()
+  await expect(page.getByTestId('lineage-selection')).toContainText('expert edit')
+  await stopRun(page, run.id)
+})
