@@ -93,10 +93,47 @@ const requireAccess = t.middleware(({ ctx, meta, next }) => {
   return next({ ctx: { ...ctx, actor } })
 })
 
+/** Deeper than any input schema goes (an open run config included): refused before a recursive walk can overflow. */
+export const MAX_INPUT_DEPTH = 64
+const MAX_INPUT_PARTS = 200_000
+// half of a UTF-16 pair: not encodable as UTF-8, so the database driver fails on it
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * What no schema should have to think about: NUL characters and lone surrogates (PostgreSQL
+ * cannot store them in text or jsonb, so they would surface as a database error, a 500) and nesting deep enough to
+ * overflow the stack of a recursive walk (zod, JSON.stringify, Prisma). Iterative on purpose.
+ */
+export function rawInputProblem(raw: unknown): string | null {
+  const stack: Array<[unknown, number]> = [[raw, 0]]
+  let parts = 0
+  while (stack.length) {
+    const [v, depth] = stack.pop()!
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return 'text may not contain NUL characters'
+      if (LONE_SURROGATE.test(v)) return 'text must be valid Unicode (it holds a lone surrogate)'
+      continue
+    }
+    if (v === null || typeof v !== 'object') continue
+    if (depth >= MAX_INPUT_DEPTH) return `the input is nested deeper than ${MAX_INPUT_DEPTH} levels`
+    if ((parts += 1) > MAX_INPUT_PARTS) return 'the input has too many parts'
+    if (v instanceof Date) continue
+    const children: unknown[] = v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : [...Object.keys(v), ...Object.values(v)]
+    for (const c of children) stack.push([c, depth + 1])
+  }
+  return null
+}
+
+const guardInput = t.middleware(async ({ getRawInput, next }) => {
+  const problem = rawInputProblem(await getRawInput())
+  if (problem) throw new TRPCError({ code: 'BAD_REQUEST', message: problem })
+  return next()
+})
+
 const base = t.procedure.use(mapErrors)
-export const publicProcedure = base.meta({ access: 'public' })
-export const viewerProcedure = base.meta({ access: 'viewer' }).use(requireAccess)
+export const publicProcedure = base.meta({ access: 'public' }).use(guardInput)
+export const viewerProcedure = base.meta({ access: 'viewer' }).use(requireAccess).use(guardInput)
 /** any signed-in user */
 export const protectedProcedure = viewerProcedure
-export const expertProcedure = base.meta({ access: 'expert' }).use(requireAccess)
-export const adminProcedure = base.meta({ access: 'admin' }).use(requireAccess)
+export const expertProcedure = base.meta({ access: 'expert' }).use(requireAccess).use(guardInput)
+export const adminProcedure = base.meta({ access: 'admin' }).use(requireAccess).use(guardInput)
