@@ -150,6 +150,26 @@ describe('the LangChain path against a scripted OpenAI-protocol server', () => {
   })
 })
 
+describe('a model that refuses every request', () => {
+  it('fails the run early with a reason that names the fix, instead of retrying forever', async () => {
+    const server = await startOpenAiTestServer({ apiKey: 'sk-test-RIGHT' })
+    try {
+      const r = await cli(['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '30', '--json', '--data-dir', tempDir()], {
+        OPENAI_BASE_URL: server.url,
+        OPENAI_API_KEY: 'sk-test-WRONG',
+      })
+      expect(r.code).toBe(1)
+      expect(r.json.status).toBe('failed')
+      expect(r.json.statusReason).toMatch(/refused 3 requests in a row \(model error \(auth\)/)
+      expect(r.json.statusReason).toMatch(/API key/)
+      expect(r.json.statusReason).not.toContain('sk-test-WRONG')
+      expect(server.chatRequests().length).toBeLessThan(10)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('budgets', () => {
   it('stops cleanly at its spend budget, with token usage and cost recorded per call', async () => {
     const server = await startOpenAiTestServer()

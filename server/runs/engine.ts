@@ -105,6 +105,8 @@ export class RunEngine {
   private pauseRequested = false
   private detaching = false
   private consecutiveRejections = 0
+  /** answers refused for good (bad key, unknown model): no point in asking a hundred more times */
+  private fatalModelErrors = 0
   private lastMetricsAt = 0
   private readonly window: Array<{ t: number; valid: boolean }> = []
   private abort = new AbortController()
@@ -684,6 +686,7 @@ export class RunEngine {
     const id = randomUUID()
     const seq = this.nextSeq++
     this.hashes.add(c.codeHash)
+    this.fatalModelErrors = 0
     await this.db.sql(
       `WITH c AS (
         INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, operator_params, model, code, code_hash, prompt, response,
@@ -700,6 +703,12 @@ export class RunEngine {
   private async persistRejection(r: Extract<ProduceResult, { rejected: true }> | (Produced & { rejected: true; reason: string }), island: number, codeHash = '', code = '') {
     const seq = this.nextSeq++
     const id = randomUUID()
+    if (/^model error \((auth|config|bad-request)\)/.test(r.reason)) {
+      if (++this.fatalModelErrors >= 3 && !this.stopping) {
+        this.stopping = { status: 'failed', reason: `the model provider refused 3 requests in a row (${r.reason.slice(0, 300)}); check the model name, its base URL and its API key variable` }
+        this.abort.abort()
+      }
+    }
     await this.db.prisma.$executeRaw`
       WITH c AS (
         INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, model, code, code_hash, prompt, response,
