@@ -268,7 +268,13 @@ export class RunEngine {
     await this.load()
     const watcher = setInterval(() => void this.watch().catch(() => undefined), 2000)
     watcher.unref()
-    this.stopWatching = () => clearInterval(watcher)
+    // an expert's retrieval from the knowledge console goes into that island's next prompts
+    const unsubscribe = this.deps.events.subscribe(this.runId, (e) => {
+      if (e.type !== 'knowledge.retrieval') return
+      const p = e.payload as { retrievalId: string; island: number | null; chunkIds: string[] }
+      void this.useRetrieval(p).catch((err) => this.deps.log.warn(`expert retrieval not applied: ${(err as Error).message}`))
+    })
+    this.stopWatching = () => (clearInterval(watcher), unsubscribe())
     try {
       if (this.status === 'created' || this.status === 'paused' || this.status === 'completed' || this.status === 'stopped' || this.status === 'failed') {
         const coldDone = await this.db.prisma.candidate.count({ where: { runId: this.runId, origin: 'seed' } })
@@ -874,6 +880,21 @@ export class RunEngine {
       this.progress(`island ${ev.island} stalled: ${ev.message}`)
       if (ev.suggestions.includes('retrieve-knowledge')) await this.retrieveFor(ev.island, 'stagnation')
     }
+  }
+
+  private async useRetrieval(p: { retrievalId: string; island: number | null; chunkIds: string[] }) {
+    const rows = await this.db.prisma.knowledgeChunk.findMany({
+      where: { id: { in: p.chunkIds } },
+      select: { id: true, content: true, heading: true, doc: { select: { title: true, sourcePath: true } } },
+    })
+    const byId = new Map(rows.map((r) => [r.id, r]))
+    const chunks = p.chunkIds.flatMap((id) => {
+      const r = byId.get(id)
+      return r ? [{ id, text: r.content, title: r.heading ? `${r.doc.title} — ${r.heading}` : r.doc.title, source: r.doc.sourcePath ?? undefined }] : []
+    })
+    if (!chunks.length) return
+    const islands = p.island === null || p.island === undefined ? this.evo.islands.map((_, i) => i) : [p.island]
+    for (const i of islands) this.knowledge.set(i, { retrievalId: p.retrievalId, chunks, until: this.evaluations + this.config.stagnationWindow })
   }
 
   private async retrieveFor(island: number, trigger: 'stagnation' | 'expert') {
