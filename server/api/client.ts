@@ -49,6 +49,8 @@ export async function connectApi(opts: { dataDir: string; databaseUrl?: string; 
     }
   }
   const db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl })
+  // as the server says at start: a command after a crash (e.g. `fm-agent resume`) tells the user it recovered
+  if (db.uncleanStop) opts.log.warn(`the previous process (pid ${db.lock?.previous?.pid}) did not stop cleanly; the database was checked and is readable`)
   const app = createAppServices(db, null, opts.log)
   if (opts.syncProblems !== false) await syncBuiltinProblems(db, (m) => opts.log.warn(m))
   const caller = createCallerFactory(appRouter)({
