@@ -2,7 +2,7 @@
 //  - embedded (no DATABASE_URL): PGlite with pgvector in <data dir>/pgdata, guarded by a lock file;
 //  - server (DATABASE_URL=postgres://…): PostgreSQL with pgvector through a pg pool.
 // Migrations are applied at open in both modes (server mode: under an advisory lock).
-import { mkdirSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
@@ -63,6 +63,7 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
   const label = `embedded PGlite in ${pgdata}`
   let pglite: PGlite
   try {
+    seedFromTemplate(pgdata)
     mkdirSync(pgdata, { recursive: true })
     pglite = await PGlite.create({ dataDir: pgdata, extensions: { vector } })
     // an unclean stop is recovered by Postgres' own WAL replay inside PGlite; check it answers
@@ -106,6 +107,18 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
       lock.release()
     },
   }
+}
+
+/**
+ * A new data folder starts as a copy of FM_PGLITE_TEMPLATE when that names an initialized PGlite
+ * folder (the test suite makes one, so the hundreds of throw-away folders it opens skip the ~5 s
+ * PGlite initdb; pending migrations still apply on top).
+ */
+function seedFromTemplate(pgdata: string) {
+  const template = process.env.FM_PGLITE_TEMPLATE
+  if (!template || !existsSync(join(template, 'PG_VERSION'))) return
+  if (existsSync(pgdata) && readdirSync(pgdata).length > 0) return
+  cpSync(template, pgdata, { recursive: true })
 }
 
 /** After an unclean stop: every table must be readable and the vector index usable. */
