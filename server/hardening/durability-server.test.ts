@@ -1,0 +1,164 @@
+// Server mode (PostgreSQL + the graphile-worker queue): evaluation workers killed with -9 while
+// they run a job, at random moments of a real run driven by the engine, and replaced. The run ends
+// with exactly its budget; after each kill nothing evaluated is lost; every candidate's result is
+// ingested once (eval_index 0..n-1, runs.evaluations = count) even though the interrupted jobs ran
+// again on another worker. Extends server/queue/queue.test.ts (a single kill of the bare backend)
+// into a trial loop through the engine.
+//   FM_WORKER_KILLS   workers killed mid-job per run (default 3; 20 for a long run)
+import { type ChildProcess, spawn } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FIXTURES } from '../../test-support/cli.ts'
+import { createTestDatabase, TEST_PG_URL, type TestDatabase } from '../../test-support/pg.ts'
+import type { Actor } from '../auth/roles.ts'
+import type { EvalResult } from '../contracts/evaluation.ts'
+import { openDatabase, type Db } from '../db.ts'
+import { EventBus } from '../events.ts'
+import { silentLogger } from '../log.ts'
+import { createQueueBackend, type QueueBackend } from '../queue/backend.ts'
+import { createWorkerRole } from '../queue/roles.ts'
+import { EngineManager } from '../runs/manager.ts'
+import { createRun } from '../runs/service.ts'
+import { importProblem } from '../services/problems.ts'
+import { recordFigures, ROOT } from './figures.ts'
+
+const KILLS = Number(process.env.FM_WORKER_KILLS ?? 3)
+const BUDGET = 24 + KILLS * 4
+const SYSTEM: Actor = { id: null, label: 'durability test', role: 'admin', via: 'system' }
+
+let tdb: TestDatabase
+let db: Db
+let backend: QueueBackend
+let admin: pg.Pool
+let workerUrl: string
+const roleName = `fm_wk_${process.pid}`
+const temp: string[] = []
+const workers: ChildProcess[] = []
+const deliveries = new Map<string, number>()
+
+const tempDir = (p: string) => {
+  const d = mkdtempSync(join(tmpdir(), p))
+  temp.push(d)
+  return d
+}
+
+function startWorker(name: string) {
+  const p = spawn(process.execPath, ['--import', 'tsx', 'workers/bin.ts', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-dw-cache-')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, DATABASE_URL: workerUrl, FM_WORKER_HEARTBEAT_MS: '300' } as unknown as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  p.stderr!.resume()
+  workers.push(p)
+  return p
+}
+
+async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000, everyMs = 25): Promise<T | null> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) return null
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+async function ledger(runId: string) {
+  const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, evaluations: true } })
+  const rows = await db.prisma.candidate.findMany({ where: { runId, status: 'evaluated' }, select: { id: true, evalIndex: true } })
+  return { run, ids: new Set(rows.map((r) => r.id)), evalIndexes: rows.map((r) => r.evalIndex!).sort((a, b) => a - b) }
+}
+
+beforeAll(async () => {
+  tdb = await createTestDatabase()
+  db = await openDatabase({ databaseUrl: tdb.url, dataDir: tempDir('fm-dw-data-') })
+  // the fixture with a slower evaluator, so that a kill lands inside a job rather than between two
+  const problemDir = tempDir('fm-dw-problem-')
+  cpSync(join(FIXTURES, 'curve-fit'), problemDir, { recursive: true })
+  const ev = join(problemDir, 'evaluator.py')
+  writeFileSync(ev, readFileSync(ev, 'utf8').replace('def main(path):\n', 'def main(path):\n    import time\n    time.sleep(0.4)\n'))
+  const p = JSON.parse(readFileSync(join(problemDir, 'problem.json'), 'utf8'))
+  writeFileSync(join(problemDir, 'problem.json'), JSON.stringify({ ...p, id: 'test-curve-fit-slow' }))
+  await importProblem(db, problemDir)
+  workerUrl = (await createWorkerRole(tdb.url, roleName, `pw-${process.pid}-d`)).databaseUrl
+  admin = new pg.Pool({ connectionString: tdb.url, max: 2 })
+  backend = createQueueBackend({ databaseUrl: tdb.url, deadAfterMs: 2000, checkMs: 300, pollIntervalMs: 500, log: () => {} })
+  backend.onResult((r: EvalResult) => {
+    const key = `${r.jobId}:${r.attempt}`
+    deliveries.set(key, (deliveries.get(key) ?? 0) + 1)
+  })
+  await backend.start()
+}, 180_000)
+
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL')
+  await backend?.close()
+  await admin?.end()
+  await db?.close()
+  await tdb?.drop()
+  const c = new pg.Client({ connectionString: TEST_PG_URL })
+  await c.connect()
+  await c.query(`DROP OWNED BY ${c.escapeIdentifier(roleName)}`).catch(() => undefined)
+  await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(roleName)}`).catch(() => undefined)
+  await c.end()
+  temp.forEach((d) => rmSync(d, { recursive: true, force: true }))
+})
+
+describe('server mode: workers killed mid-job during a run', () => {
+  it(`${KILLS} workers killed while evaluating: the run ends with exactly its budget, nothing lost, nothing ingested twice`, async () => {
+    const started = Date.now()
+    let live = [startWorker('w0'), startWorker('w1')]
+    await until(async () => ((await backend.workers()).filter((w) => w.status === 'online').length >= 2 ? true : null))
+    const manager = new EngineManager({ db, backend, events: new EventBus(), log: silentLogger })
+    const { id: runId } = await createRun(db, SYSTEM, { problemId: 'test-curve-fit-slow', config: { islands: 2, budget: { maxEvals: BUDGET }, seed: 5 } })
+    const finished = manager.launch(runId)
+    let before = await ledger(runId)
+    const killed: Array<{ evaluations: number; job: string }> = []
+    for (let k = 0; k < KILLS; k++) {
+      // let the run move a little, then take a worker that has just started a job
+      const target = Math.min(BUDGET - 6, before.ids.size + 1 + Math.floor(Math.random() * 4))
+      await until(async () => ((await ledger(runId)).ids.size >= target ? true : null))
+      const byPid = new Map(live.map((w) => [w.pid, w]))
+      const victim = await until(async () => {
+        const ws = await backend.workers()
+        const r = await admin.query<{ worker_id: string; job_id: string }>(
+          "SELECT worker_id, job_id FROM fm_queue.jobs WHERE delivered_at IS NULL AND worker_id IS NOT NULL AND started_at > now() - interval '250 milliseconds'",
+        )
+        for (const row of r.rows) {
+          const w = ws.find((x) => x.id === row.worker_id && x.status === 'online' && x.pid && byPid.has(x.pid))
+          if (w) return { proc: byPid.get(w.pid!)!, job: row.job_id }
+        }
+        return null
+      }, 60_000, 15)
+      expect(victim, 'a worker running a job').not.toBeNull()
+      victim!.proc.kill('SIGKILL')
+      await new Promise((r) => victim!.proc.once('exit', r))
+      live = live.filter((w) => w !== victim!.proc)
+      const after = await ledger(runId)
+      killed.push({ evaluations: after.ids.size, job: victim!.job })
+      expect(after.evalIndexes).toEqual(Array.from({ length: after.ids.size }, (_, i) => i))
+      expect(after.run.evaluations).toBe(after.ids.size)
+      expect([...before.ids].filter((id) => !after.ids.has(id))).toEqual([])
+      before = after
+      live.push(startWorker(`w${k + 2}`))
+    }
+    const end = await finished
+    expect(end.status).toBe('completed')
+    const final = await ledger(runId)
+    expect(final.run).toMatchObject({ status: 'completed', evaluations: BUDGET })
+    expect(final.evalIndexes).toEqual(Array.from({ length: BUDGET }, (_, i) => i))
+    expect([...before.ids].filter((id) => !final.ids.has(id))).toEqual([])
+    // the interrupted jobs ran again elsewhere, and their results were still delivered once
+    const rerun = await admin.query<{ job_id: string; runs: number }>('SELECT job_id, runs FROM fm_queue.jobs WHERE runs > 1')
+    const rerunIds = new Set(rerun.rows.map((r) => r.job_id))
+    const killedJobsRerun = killed.filter((k) => rerunIds.has(k.job)).length
+    expect(killedJobsRerun, 'killed jobs that ran again on another worker').toBeGreaterThanOrEqual(1)
+    expect([...deliveries.values()].every((n) => n === 1), 'a result delivered twice').toBe(true)
+    const evaluatedJobs = await db.prisma.candidate.findMany({ where: { runId, status: 'evaluated' }, select: { id: true, attempt: true } })
+    for (const c of evaluatedJobs) expect(deliveries.get(`${c.id}:${c.attempt}`) ?? 0, `deliveries of ${c.id}`).toBeLessThanOrEqual(1)
+    recordFigures('durability-server', { workerKills: killed.length, killedJobsRerun, jobsRunMoreThanOnce: rerun.rowCount ?? 0, budget: BUDGET, evaluations: final.ids.size, evaluationsAtKills: killed.map((k) => k.evaluations), seconds: Math.round((Date.now() - started) / 1000) })
+  }, 600_000)
+})
