@@ -44,7 +44,7 @@ const runIdOf = (page: Page) => /\/runs\/([0-9a-f-]{36})/.exec(page.url())![1]!
 test.describe.configure({ mode: 'serial' })
 
 test('an admin starts a run in the UI and the fitness and diversity charts grow live, through a dropped connection', async ({ page, context }) => {
-  test.setTimeout(240_000)
+  test.setTimeout(420_000)
   // keep a handle on the page's event streams, to cut them as a dead socket would
   await page.addInitScript(() => {
     const Native = window.EventSource
@@ -71,7 +71,7 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   await page.getByLabel('Problem').selectOption('test-curve-fit')
   await page.getByLabel('Name').fill('e2e live charts')
   await page.getByLabel('Islands').fill('3')
-  await page.getByLabel('Max evaluations').fill('2000')
+  await page.getByLabel('Max evaluations').fill('50000')
   await page.getByLabel('Seed').fill('7')
   await page.getByRole('button', { name: 'Start the run' }).click()
   await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/)
@@ -108,22 +108,27 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   // the connection drops. Chromium's offline mode leaves open streams alone, so the stream is
   // closed the way a dead socket ends it (an error on a closed EventSource), while new
   // connections fail for a few seconds; then the network is back
-  const seenBefore = await page.evaluate(() => Math.max(...Object.keys(window.__fmChart?.seen ?? {}).map(Number)))
+  const received = () => page.evaluate(() => Object.keys(window.__fmLive?.received ?? {}).map(Number))
+  const before = Math.max(...(await received()))
   await context.setOffline(true)
   await page.evaluate(() => (window as unknown as { __dropSse: () => number }).__dropSse())
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'reconnecting', { timeout: 10_000 })
   await page.waitForTimeout(4000)
   await context.setOffline(false)
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live', { timeout: 60_000 })
-  await expect.poll(async () => page.evaluate(() => Math.max(...Object.keys(window.__fmChart?.seen ?? {}).map(Number))), { timeout: 30_000 }).toBeGreaterThan(seenBefore + 20)
-  // every valid evaluation made while the page was cut off reached the chart: nothing was lost
-  const seenAfter = await page.evaluate(() => Object.keys(window.__fmChart?.seen ?? {}).map(Number))
-  const upTo = Math.max(...seenAfter)
-  const valid = await api<{ rows: Array<{ evalIndex: number | null }> }>(page, 'query', 'candidates.export', { runId, filter: { valid: true }, sort: { field: 'evalIndex', dir: 'asc' }, offset: 0, limit: 5000 })
-  const missed = valid.rows.map((r) => r.evalIndex!).filter((i) => i > seenBefore && i <= upTo && !seenAfter.includes(i))
-  expect(missed).toEqual([])
+  await expect.poll(async () => Math.max(...(await received())), { timeout: 60_000 }).toBeGreaterThan(before + 20)
+  // every evaluation finished while the page was cut off was delivered after the reconnect: no gap
+  const after = new Set(await received())
+  const upTo = Math.max(...after)
+  expect([...Array(upTo - before).keys()].map((i) => before + 1 + i).filter((i) => !after.has(i))).toEqual([])
   await expect(page.getByTestId('zoom')).toHaveText(zoomText!)
   expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true)
+  // back to the whole run: the chart draws the newest points again
+  const drawn = Number(await fitness.getAttribute('data-points'))
+  await page.getByRole('button', { name: 'reset zoom' }).click()
+  await expect(page.getByTestId('zoom')).toHaveCount(0)
+  await expect.poll(async () => page.evaluate(() => Math.max(...Object.keys(window.__fmChart?.seen ?? {}).map(Number))), { timeout: 30_000 }).toBeGreaterThan(before)
+  expect(Number(await fitness.getAttribute('data-points'))).toBeGreaterThan(drawn)
 
   // the admin stops it from the header
   page.once('dialog', (d) => void d.accept())
@@ -156,8 +161,8 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
 
     await page.getByRole('link', { name: 'Guidance' }).click()
     const hint = `Keep the quadratic term and push the sine frequency D towards 2.1 (hint ${Date.now().toString(36)})`
-    await page.getByLabel('hint').fill(hint)
-    await page.getByLabel('expiry').selectOption('evals')
+    await page.getByLabel('hint', { exact: true }).fill(hint)
+    await page.getByLabel('expiry', { exact: true }).selectOption('evals')
     await page.getByLabel('expiry amount').fill('300')
     const requestsBefore = server.chatRequests().length
     await page.getByRole('button', { name: 'Add hint' }).click()
@@ -171,7 +176,7 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     const prompts = server.chatRequests().slice(requestsBefore).map((r) => JSON.stringify((r.body as { messages?: unknown }).messages ?? ''))
     expect(prompts.some((p) => p.includes('push the sine frequency D towards 2.1'))).toBe(true)
     expect(server.chatRequests().slice(0, requestsBefore).every((r) => !JSON.stringify(r.body).includes(hint))).toBe(true)
-    await expect(card.getByTestId('hint-verdict').or(card.getByTestId('hint-made'))).toBeVisible()
+    await expect(card.getByTestId('hint-made')).toBeVisible()
     await page.screenshot({ path: `${SHOTS}guidance.png`, fullPage: true })
 
     // one of those candidates: its page shows the hint and the prompt with the hint in it
@@ -229,15 +234,16 @@ test('an expert edits a candidate in Monaco; the edit is evaluated, joins the po
   await page.keyboard.insertText(EXACT_BLOCK)
   await page.getByLabel('show the diff').check()
   await expect(page.getByTestId('edit-diff')).toBeVisible()
-  await page.getByLabel('island').selectOption('1')
-  await page.getByLabel('note').fill('the exact coefficients')
+  await page.getByLabel('island', { exact: true }).selectOption('1')
+  await page.getByLabel('note', { exact: true }).fill('the exact coefficients')
   await page.getByTestId('submit-edit').click()
   await page.waitForURL((u) => /\/candidates\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.includes(parentId))
   const candidate = page.getByTestId('candidate-page')
   await expect(candidate).toHaveAttribute('data-origin', 'expert-edit')
   await expect(candidate).toHaveAttribute('data-status', 'evaluated', { timeout: 60_000 })
   await expect(page.getByTestId('candidate-score')).toHaveText(/^0$|e-\d\d|^0\.0000/)
-  await expect(page.getByTestId('population')).toContainText('in island 1')
+  // on island 1, where it was submitted (a new best may also have migrated to the next island)
+  await expect(page.getByTestId('population')).toContainText(/in island (\d+, )*1(?!\d)/)
   await expect(page.getByTestId('how-made')).toContainText('expert edit')
   // the lineage shows it under its parent
   await page.getByRole('link', { name: 'Lineage', exact: true }).first().click()

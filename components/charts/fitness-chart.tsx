@@ -3,7 +3,7 @@
 // time, and the problem's reference value as a line. Drag across the chart to zoom into an
 // evaluation range (the server then sends that range at full resolution). The page records when
 // each evaluation's point first reached the chart (window.__fmChart), for bench/console-latency.ts.
-import { useEffect, useMemo, useRef, useState } from 'react'
+import { memo, useEffect, useMemo, useRef, useState } from 'react'
 import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts'
 import { islandColor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, fmt } from '../../server/console/series.ts'
 import type { MetricPoint, ScorePoint } from '../../server/console/types.ts'
@@ -29,7 +29,7 @@ declare global {
   }
 }
 
-export function FitnessChart(p: FitnessChartProps) {
+export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
   const [showMean, setShowMean] = useState(true)
   const [showPoints, setShowPoints] = useState(true)
   const [fullY, setFullY] = useState(false)
@@ -184,4 +184,4 @@ export function FitnessChart(p: FitnessChartProps) {
       </div>
     </div>
   )
-}
+})

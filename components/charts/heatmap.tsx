@@ -2,10 +2,11 @@
 // The MAP-Elites grid: one cell per pair of feature bins, coloured by the best score that landed
 // there; a cell links to that candidate.
 import Link from 'next/link'
+import { memo } from 'react'
 import { binLabel, heatColor, type HeatGrid } from '../../server/console/heatmap.ts'
 import { fmt } from '../../server/console/series.ts'
 
-export function Heatmap({ grid, runId }: { grid: HeatGrid; runId: string }) {
+export const Heatmap = memo(function Heatmap({ grid, runId }: { grid: HeatGrid; runId: string }) {
   const [ax, ay] = grid.axes
   const rows = [...grid.cells].reverse() // y grows upwards
   return (
@@ -44,4 +45,4 @@ export function Heatmap({ grid, runId }: { grid: HeatGrid; runId: string }) {
       </div>
     </div>
   )
-}
+})

@@ -1,7 +1,7 @@
 'use client'
 // One metric per island over evaluations or time (diversity, throughput, failure rate, spend):
 // a small multi-line chart, with an optional budget line.
-import { useMemo } from 'react'
+import { memo, useMemo } from 'react'
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { fmt, islandColor, pivotMetrics, seriesKey, type MetricField } from '../../server/console/series.ts'
 import type { MetricPoint } from '../../server/console/types.ts'
@@ -20,7 +20,7 @@ export interface MetricChartProps {
   yMax?: number
 }
 
-export function MetricChart(p: MetricChartProps) {
+export const MetricChart = memo(function MetricChart(p: MetricChartProps) {
   const rows = useMemo(() => pivotMetrics(p.metrics, p.field, { x: p.xAxis, islands: p.series, range: p.range }), [p.metrics, p.field, p.xAxis, p.series, p.range])
   const f = p.format ?? ((v: number) => fmt(v, 3))
   return (
@@ -51,4 +51,4 @@ export function MetricChart(p: MetricChartProps) {
       </ResponsiveContainer>
     </div>
   )
-}
+})

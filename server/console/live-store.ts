@@ -13,7 +13,8 @@ export interface LiveLimits {
   events: number
 }
 
-export const DEFAULT_LIMITS: LiveLimits = { metricCounts: 1500, pointsPerIsland: 1500, events: 500 }
+// what an SVG chart redraws comfortably several times a second on a modest laptop
+export const DEFAULT_LIMITS: LiveLimits = { metricCounts: 800, pointsPerIsland: 600, events: 500 }
 
 export interface LiveState {
   /** cursor of the last message applied (the snapshot's at first) */

@@ -214,7 +214,7 @@ export async function seriesSnapshot(db: Db, runId: string, opts: SeriesOptions 
   const range = opts.range ?? null
   const lo = range?.lo ?? 0
   const hi = range?.hi ?? Math.max(cursor.c, run.evaluations, 1)
-  const buckets = Math.max(10, Math.min(2000, opts.buckets ?? 500))
+  const buckets = Math.max(10, Math.min(2000, opts.buckets ?? 300))
   const rawLimit = opts.rawLimit ?? 4000
   const w = bucketWidth(lo, hi, buckets)
 
