@@ -139,14 +139,14 @@ describe('kill -9 at random moments, then resume', () => {
       for (let k = 0; k < KILLS; k++) {
         // the first kill rotates over every moment; later ones (in resumes) favour the evolving phase
         const moment = k === 0 ? moments[t % moments.length]! : (['after-result', 'random-delay', 'start-up', 'after-result', 'cold-start'] as const)[(t + k) % 5]
-        const args = runId ? ['resume', runId, '--json', '--data-dir', dataDir] : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--seed', String(t), '--json', '--data-dir', dataDir]
-        const p = new WatchedCli(args)
+        const args: string[] = runId ? ['resume', runId, '--json', '--data-dir', dataDir] : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--seed', String(t), '--json', '--data-dir', dataDir]
+        const p: WatchedCli = new WatchedCli(args)
         const hit = await killAt(p, moment, r, dataDir)
         if (!hit) {
           // the process finished before the moment came: a completed run, nothing to recover
-          const out = await p.done()
+          const out: { code: number | null; json: any; stderr: string } = await p.done()
           expect(out.code, out.stderr.slice(-2000)).toBe(0)
-          runId ||= out.json?.runId ?? null
+          runId ||= (out.json?.runId as string | undefined) ?? null
           previousKilled = false
           continue
         }

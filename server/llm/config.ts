@@ -8,6 +8,18 @@ export const Provider = z.enum(PROVIDERS)
 export type Provider = z.infer<typeof Provider>
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+/**
+ * The server's own credentials: a run or embedding config (written through the API) must not be
+ * able to send them as an "API key" to an endpoint of its choosing.
+ */
+export const RESERVED_ENV_NAMES = ['DATABASE_URL', 'FM_AUTH_SECRET', 'FM_ADMIN_PASSWORD', 'FM_TEST_PG_URL', 'PGPASSWORD', 'PGPASSFILE'] as const
+
+/** The NAME of the variable that holds a provider key. */
+export const ApiKeyEnvName = z
+  .string()
+  .regex(ENV_NAME, 'an environment variable name')
+  .max(100)
+  .refine((n) => !(RESERVED_ENV_NAMES as readonly string[]).includes(n.toUpperCase()), 'this variable holds one of the server’s own credentials, not a provider key')
 
 export const ModelConfig = z
   .object({
@@ -17,7 +29,7 @@ export const ModelConfig = z
     /** endpoint override (OpenAI-compatible servers: DeepSeek, vLLM, llama.cpp, Ollama's /v1 ...) */
     baseURL: z.url().max(500).optional(),
     /** NAME of the environment variable that holds the API key (the key itself is never stored) */
-    apiKeyEnv: z.string().regex(ENV_NAME, 'an environment variable name').max(100).optional(),
+    apiKeyEnv: ApiKeyEnvName.optional(),
     /** relative weight in an ensemble (prior for the engine's bandit) */
     weight: z.number().min(0).max(1e6).default(1),
     /** USD per 1,000 prompt tokens */

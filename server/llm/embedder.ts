@@ -3,7 +3,7 @@
 // OpenAI-compatible embeddings client built on LangChain's OpenAIEmbeddings.
 import { OpenAIEmbeddings } from '@langchain/openai'
 import { z } from 'zod'
-import { DEFAULT_TIMEOUT_S } from './config.ts'
+import { ApiKeyEnvName, DEFAULT_TIMEOUT_S } from './config.ts'
 import { collectSecrets, isDefaultEndpoint, NO_KEY_PLACEHOLDER, resolveEndpoint, type Env } from './env.ts'
 import { LlmError, toLlmError } from './errors.ts'
 import { DEFAULT_RETRY_POLICY, RetryPolicy, withRetry, type RetryPolicyInput } from './retry.ts'
@@ -27,11 +27,7 @@ export const EmbedderConfig = z
     model: z.string().min(1).max(200),
     baseURL: z.url().max(500).optional(),
     /** NAME of the variable holding the key (default OPENAI_API_KEY) */
-    apiKeyEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-      .max(100)
-      .optional(),
+    apiKeyEnv: ApiKeyEnvName.optional(),
     /** requested output size (text-embedding-3 models can shorten their vectors) */
     dimensions: z.number().int().positive().max(16_000).optional(),
     /** texts per request (default 128) */
