@@ -3,6 +3,7 @@
 import { AIMessageChunk, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages'
 import { costUsd, DEFAULT_TIMEOUT_S, ModelConfig, modelId, type ModelConfigInput, type Provider } from './config.ts'
 import { createChatModel } from './chat-model.ts'
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { collectSecrets, resolveEndpoint, type Env } from './env.ts'
 import { LlmError, toLlmError } from './errors.ts'
 import { DEFAULT_RETRY_POLICY, RetryPolicy, withRetry, type RetryPolicyInput } from './retry.ts'
@@ -117,11 +118,7 @@ export class LlmClient {
 
       const { value: message, attempts } = await withRetry(
         async ({ signal }) => {
-          const model = createChatModel(config, {
-            endpoint,
-            ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-            ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-          })
+          const model = this.#model(endpoint, options)
           if (!stream) return (await model.invoke(messages, { signal })) as BaseMessage
           let acc: AIMessageChunk | undefined
           for await (const chunk of await model.stream(messages, { signal })) {
@@ -192,6 +189,25 @@ export class LlmClient {
       if (!error.latencyMs) error.latencyMs = Date.now() - started
       throw error
     }
+  }
+
+  // Building a LangChain chat model (and its SDK client) costs more CPU than a call to a fast local
+  // server; reuse it while the endpoint, key and sampling settings stay the same. The key it holds
+  // is the one already in this process's environment; a changed key or base URL builds a new one.
+  #models = new Map<string, BaseChatModel>()
+  #model(endpoint: ReturnType<typeof resolveEndpoint>, options: CompleteOptions): BaseChatModel {
+    const key = JSON.stringify([endpoint.baseURL ?? null, endpoint.apiKey ?? null, options.temperature ?? null, options.maxTokens ?? null])
+    let model = this.#models.get(key)
+    if (!model) {
+      if (this.#models.size >= 8) this.#models.clear()
+      model = createChatModel(this.config, {
+        endpoint,
+        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+        ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+      })
+      this.#models.set(key, model)
+    }
+    return model
   }
 
   /** JSON-safe description (no key, no env values). */
