@@ -68,7 +68,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     setSecurityHeaders(res, dev)
     const url = req.url ?? '/'
-    if (isCrossSiteWrite(req)) {
+    // the origins Better Auth trusts (public URL, loopback addresses) are this console's own
+    const trusted = (app.auth?.options.trustedOrigins as string[] | undefined) ?? []
+    if (isCrossSiteWrite(req, trusted)) {
       res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'cross-site request refused' }))
       return
     }

@@ -29,22 +29,33 @@ export function setSecurityHeaders(res: ServerResponse, dev: boolean) {
 }
 
 /**
- * CSRF: a state-changing request that carries cookies must come from this origin. Browsers send
- * Origin on every cross-site POST; requests authenticated by a bearer token carry no ambient
- * credentials and need no check.
+ * CSRF: a state-changing request from a browser must come from this origin. Browsers send Origin
+ * on every cross-site POST; requests authenticated by a bearer token carry no ambient credentials
+ * and need no check. Cookie-less requests are checked too: a cross-site sign-in would log the
+ * victim's browser into the attacker's account (login CSRF).
  */
-export function isCrossSiteWrite(req: IncomingMessage): boolean {
+export function isCrossSiteWrite(req: IncomingMessage, trustedOrigins: readonly string[] = []): boolean {
   const method = req.method ?? 'GET'
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return false
   if (req.headers.authorization?.toLowerCase().startsWith('bearer ')) return false
-  if (!req.headers.cookie) return false
   const fetchSite = req.headers['sec-fetch-site']
   if (fetchSite && fetchSite !== 'same-origin' && fetchSite !== 'none') return true
   const origin = req.headers.origin
   if (!origin) return false
   try {
-    return new URL(origin).host !== req.headers.host
+    const o = new URL(origin)
+    // the console's own origins (FM_PUBLIC_URL behind a proxy that rewrites Host, its loopback addresses)
+    if (trustedOrigins.some((t) => sameOrigin(t, o))) return false
+    return o.host !== req.headers.host
   } catch {
     return true
+  }
+}
+
+function sameOrigin(a: string, b: URL) {
+  try {
+    return new URL(a).origin === b.origin
+  } catch {
+    return false
   }
 }

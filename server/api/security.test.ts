@@ -1,0 +1,139 @@
+// Browser-facing protections through the real HTTP server: security headers on every kind of
+// answer, session cookies (httpOnly, SameSite, Secure behind https), and CSRF: a state-changing
+// request that carries the session cookie from another site is refused, the same request from the
+// console's own origin works, and bearer-token clients (no ambient credentials) are not affected.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startApiHarness, type ApiHarness } from '../hardening/api-server.ts'
+import { callProcedure, rawRequest, type RawResponse } from '../hardening/http-client.ts'
+import { recordFigures } from '../hardening/figures.ts'
+import { contentSecurityPolicy } from './security.ts'
+
+let h: ApiHarness
+let cookie = ''
+const checked: string[] = []
+
+beforeAll(async () => {
+  h = await startApiHarness()
+  cookie = await h.sessionCookie('admin')
+}, 120_000)
+afterAll(() => h?.stop())
+
+function expectSecurityHeaders(r: RawResponse, what: string) {
+  checked.push(what)
+  const csp = String(r.headers['content-security-policy'] ?? '')
+  expect(csp, what).toContain("frame-ancestors 'none'")
+  expect(csp, what).toContain("object-src 'none'")
+  expect(csp, what).toContain("default-src 'self'")
+  // Monaco's language services run in workers from this origin (or blob: URLs it makes)
+  expect(csp, what).toMatch(/worker-src 'self' blob:/)
+  expect(r.headers['x-content-type-options'], what).toBe('nosniff')
+  expect(r.headers['x-frame-options'], what).toBe('DENY')
+  expect(r.headers['referrer-policy'], what).toBe('same-origin')
+}
+
+describe('security headers', () => {
+  it('are on API answers of every kind: success, error, auth, health, not found, refused', async () => {
+    expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/health.check`), 'tRPC query')
+    expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/users.list`), 'tRPC 401')
+    expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/runs.list?input=%7B`), 'tRPC 400')
+    expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/runs.live?input=${encodeURIComponent('{"json":{"runId":"x"}}')}`, { headers: { cookie, accept: 'text/event-stream' }, readMs: 300 }), 'SSE subscription')
+    expectSecurityHeaders(await rawRequest(`${h.url}/api/auth/get-session`, { headers: { cookie } }), 'Better Auth')
+    expectSecurityHeaders(await rawRequest(`${h.url}/api/health`), 'health')
+    expectSecurityHeaders(await rawRequest(`${h.url}/api/nothing-here`), 'API 404')
+    expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/tokens.create`, { method: 'POST', headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{}' }), 'CSRF refusal')
+  })
+
+  it('the production policy has no eval; only the dev server gets it', () => {
+    expect(contentSecurityPolicy(false)).not.toContain('unsafe-eval')
+    expect(contentSecurityPolicy(true)).toContain('unsafe-eval')
+  })
+})
+
+describe('CSRF', () => {
+  const create = (headers: Record<string, string>) =>
+    rawRequest(`${h.url}/api/trpc/tokens.create`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ json: { name: 'csrf-probe', scope: 'cli' } }) })
+  const count = () => h.server.app.db.prisma.apiToken.count({ where: { name: 'csrf-probe' } })
+
+  it('refuses a cross-site state-changing request that carries the session cookie, by Origin or by Sec-Fetch-Site', async () => {
+    const before = await count()
+    const attempts: Array<Record<string, string>> = [
+      { origin: 'https://evil.example' },
+      { origin: 'http://127.0.0.1.evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site', origin: 'http://sub.localhost' },
+      { 'sec-fetch-site': 'cross-site', origin: h.url },
+    ]
+    for (const a of attempts) {
+      const r = await create({ cookie, ...a })
+      expect(r.status, JSON.stringify(a)).toBe(403)
+      expect(r.body).toMatch(/cross-site request refused/)
+    }
+    // Better Auth's own state-changing routes too
+    const signOut = await rawRequest(`${h.url}/api/auth/sign-out`, { method: 'POST', headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{}' })
+    expect(signOut.status).toBe(403)
+    expect(await count()).toBe(before)
+    // and the session survived the forged sign-out
+    expect((await callProcedure(h.url, 'account.me', 'query', undefined, { cookie })).status).toBe(200)
+  })
+
+  it('never runs a mutation from a GET (a link or an image cannot change state)', async () => {
+    const before = await count()
+    const r = await rawRequest(`${h.url}/api/trpc/tokens.create?input=${encodeURIComponent(JSON.stringify({ json: { name: 'csrf-probe', scope: 'cli' } }))}`, { headers: { cookie } })
+    expect(r.status).toBeGreaterThanOrEqual(400)
+    expect(r.status).toBeLessThan(500)
+    expect(await count()).toBe(before)
+  })
+
+  it('accepts the same request from the console’s own origin, and from a browser that sends no Origin on same-origin fetches', async () => {
+    const before = await count()
+    const same = await create({ cookie, origin: h.url, 'sec-fetch-site': 'same-origin' })
+    expect(same.status, same.body).toBe(200)
+    const noOrigin = await create({ cookie })
+    expect(noOrigin.status, noOrigin.body).toBe(200)
+    expect(await count()).toBe(before + 2)
+  })
+
+  it('does not apply to bearer-token clients (no ambient credentials to abuse)', async () => {
+    const r = await create({ authorization: `Bearer ${h.users.admin.token}`, origin: 'https://elsewhere.example' })
+    expect(r.status, r.body).toBe(200)
+  })
+
+  it('sign-in from another site is refused by origin too', async () => {
+    const r = await rawRequest(`${h.url}/api/auth/sign-in/email`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }) })
+    expect(r.status).toBe(403)
+    expect(r.headers['set-cookie']).toBeUndefined()
+  })
+})
+
+describe('session cookies', () => {
+  it('are httpOnly and SameSite=Lax, not Secure over plain http on loopback', async () => {
+    const r = await rawRequest(`${h.url}/api/auth/sign-in/email`, { method: 'POST', headers: { 'content-type': 'application/json', origin: h.url }, body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }) })
+    expect(r.status).toBe(200)
+    const session = ([] as string[]).concat(r.headers['set-cookie'] ?? []).find((c) => /session_token=/.test(c))
+    expect(session).toBeDefined()
+    expect(session).toMatch(/;\s*HttpOnly/i)
+    expect(session).toMatch(/;\s*SameSite=Lax/i)
+    expect(session).not.toMatch(/;\s*Secure/i)
+  })
+
+  it('are Secure (and __Secure- prefixed) when the console is served over https', async () => {
+    const https = await startApiHarness({ env: { FM_PUBLIC_URL: 'https://console.example.test' } })
+    try {
+      const r = await rawRequest(`${https.url}/api/auth/sign-in/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://console.example.test' },
+        body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+      })
+      expect(r.status, r.body).toBe(200)
+      const session = ([] as string[]).concat(r.headers['set-cookie'] ?? []).find((c) => /session_token=/.test(c))
+      expect(session).toMatch(/^__Secure-/)
+      expect(session).toMatch(/;\s*Secure/i)
+      expect(session).toMatch(/;\s*HttpOnly/i)
+      expect(session).toMatch(/;\s*SameSite=Lax/i)
+    } finally {
+      await https.stop()
+    }
+    recordFigures('browser-http', { headerChecks: checked.length, answersChecked: checked })
+  })
+})
