@@ -36,8 +36,9 @@ export async function resolveToken(db: Db, token: string): Promise<(Actor & { sc
 }
 
 export async function revokeToken(db: Db, actor: Actor, id: string) {
-  const row = await db.prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date() }, select: { id: true, name: true, scope: true } })
-  await audit(db.prisma, actor, { action: 'token.revoke', targetType: 'api-token', targetId: id, before: row })
+  const revokedAt = new Date()
+  const row = await db.prisma.apiToken.update({ where: { id }, data: { revokedAt }, select: { id: true, name: true, scope: true } })
+  await audit(db.prisma, actor, { action: 'token.revoke', targetType: 'api-token', targetId: id, before: { ...row, revokedAt: null }, after: { ...row, revokedAt } })
   return row
 }
 

@@ -46,10 +46,13 @@ export async function setPassword(db: Db, actor: Actor, userId: string, password
   await db.prisma.$transaction(async (tx) => {
     const n = await tx.account.updateMany({ where: { userId, providerId: 'credential' }, data: { password: hash } })
     if (n.count === 0) throw new UserError('this user has no password sign-in')
-    await tx.user.update({ where: { id: userId }, data: { mustChangePassword: actor.id !== userId } })
+    const before = await tx.user.findUnique({ where: { id: userId }, select: { mustChangePassword: true } })
+    const mustChangePassword = actor.id !== userId
+    await tx.user.update({ where: { id: userId }, data: { mustChangePassword } })
     // other sessions of that user end: a password change is often a response to a leak
-    await tx.session.deleteMany({ where: { userId } })
-    await audit(tx, actor, { action: 'user.password', targetType: 'user', targetId: userId })
+    const ended = await tx.session.deleteMany({ where: { userId } })
+    // never the password or its hash: what changed around it
+    await audit(tx, actor, { action: 'user.password', targetType: 'user', targetId: userId, before: { mustChangePassword: before?.mustChangePassword ?? null }, after: { mustChangePassword, passwordChanged: true, sessionsEnded: ended.count } })
   })
 }
 

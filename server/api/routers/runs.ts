@@ -62,10 +62,18 @@ export const runsRouter = router({
     return r
   }),
   resume: adminProcedure.input(ResumeRunInput).mutation(async ({ ctx, input }) => {
+    const before = await requireRun(ctx.app.db, input.runId)
     const r = await resumeRunConfig(ctx.app.db, ctx.actor, input.runId, input.maxEvals)
     // an engine (here or in another process) picks up runs in an active status
     if (!ctx.app.runs?.get(input.runId)) await setStatus(ctx.app.db, input.runId, 'created', null)
-    await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.resume', targetType: 'run', targetId: input.runId, runId: input.runId })
+    await audit(ctx.app.db.prisma, ctx.actor, {
+      action: 'run.resume',
+      targetType: 'run',
+      targetId: input.runId,
+      runId: input.runId,
+      before: { status: before.status, maxEvals: before.config.budget.maxEvals },
+      after: { status: 'resumed', maxEvals: r.maxEvals },
+    })
     launch(ctx, input.runId)
     return r
   }),
@@ -74,7 +82,7 @@ export const runsRouter = router({
     const engine = ctx.app.runs?.get(input.runId)
     if (engine) engine.pause()
     else if (run.status === 'evolving' || run.status === 'cold-start' || run.status === 'created') await setStatus(ctx.app.db, input.runId, 'paused', 'paused by a user')
-    await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.pause', targetType: 'run', targetId: input.runId, runId: input.runId, before: { status: run.status } })
+    await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.pause', targetType: 'run', targetId: input.runId, runId: input.runId, before: { status: run.status }, after: { status: 'paused' } })
     return { ok: true }
   }),
   stop: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
@@ -82,7 +90,7 @@ export const runsRouter = router({
     const engine = ctx.app.runs?.get(input.runId)
     if (engine) engine.stop(`stopped by ${ctx.actor.label}`)
     else if (!['completed', 'stopped', 'failed'].includes(run.status)) await setStatus(ctx.app.db, input.runId, 'stopped', `stopped by ${ctx.actor.label}`)
-    await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.stop', targetType: 'run', targetId: input.runId, runId: input.runId, before: { status: run.status } })
+    await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.stop', targetType: 'run', targetId: input.runId, runId: input.runId, before: { status: run.status }, after: { status: 'stopped' } })
     return { ok: true }
   }),
   export: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => exportRun(ctx.app.db, input.runId)),
