@@ -1,5 +1,6 @@
 'use client'
 // The console's tRPC client: queries and mutations over HTTP batches, subscriptions over SSE.
+import './zod-no-eval.ts'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client'
 import { createTRPCContext } from '@trpc/tanstack-react-query'

@@ -1,5 +1,6 @@
 'use client'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import Link from 'next/link'
 import { useState, type FormEvent } from 'react'
 import { errorMessage, useTRPC } from '../../../components/trpc.tsx'
 import { UsersPanel } from '../../../components/users-panel.tsx'
@@ -54,6 +55,12 @@ export default function SettingsPage() {
         <TokensPanel isAdmin={me.data?.role === 'admin'} />
       </div>
       {me.data?.role === 'admin' && <UsersPanel />}
+      {me.data?.role === 'admin' && (
+        <div className="card row">
+          <Link href="/settings/audit">Audit log</Link>
+          <span className="muted small">who changed what, when, before and after</span>
+        </div>
+      )}
     </div>
   )
 }

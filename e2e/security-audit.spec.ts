@@ -1,0 +1,70 @@
+// An admin reads and filters the audit log in the console: interventions made in the UI (a user
+// added, a role changed) appear with their author, time, and the state before and after; filters
+// by action and actor narrow the table; a non-admin cannot read it.
+import { ADMIN, expect, login, test } from './fixtures.ts'
+
+test('an admin finds an intervention in the audit log and filters it', async ({ page }) => {
+  await login(page)
+  const email = `audited-${Date.now()}@example.test`
+  // an intervention through the UI: add a user, then change their role
+  await page.goto('/settings')
+  await page.getByPlaceholder('email').fill(email)
+  await page.getByRole('button', { name: 'Add user' }).click()
+  await expect(page.getByText(`${email}:`)).toBeVisible()
+  const row = page.getByRole('row').filter({ hasText: email })
+  await row.getByRole('combobox').selectOption('expert')
+  await expect(row.getByRole('combobox')).toHaveValue('expert')
+
+  // from Settings to the log
+  await page.getByRole('link', { name: 'Audit log' }).click()
+  await expect(page).toHaveURL(/\/settings\/audit$/)
+  const table = page.getByTestId('audit-table')
+  await expect(table).toBeVisible()
+
+  await page.getByLabel('Action').fill('user.update')
+  await page.getByRole('button', { name: 'Filter' }).click()
+  const rows = table.getByTestId('audit-row')
+  await expect(rows.first()).toContainText('user.update')
+  for (const text of await rows.allTextContents()) expect(text).toContain('user.update')
+  const change = rows.filter({ hasText: email }).first()
+  await expect(change).toContainText(ADMIN.email) // author
+  await expect(change.getByTestId('audit-before').first()).toContainText('"role": "viewer"')
+  await expect(change.getByTestId('audit-after').first()).toContainText('"role": "expert"')
+  // a time is shown, and it is today's
+  const time = await change.locator('td').first().getAttribute('title')
+  expect(Math.abs(Date.parse(time!) - Date.now())).toBeLessThan(10 * 60_000)
+
+  // the creation, by action prefix
+  await page.getByLabel('Action').fill('user.')
+  await page.getByRole('button', { name: 'Filter' }).click()
+  await expect(rows.filter({ hasText: 'user.create' }).first()).toBeVisible()
+
+  // an actor nobody is: nothing
+  await page.getByLabel('Action').fill('')
+  await page.getByLabel('Actor').fill('nobody-at-all')
+  await page.getByRole('button', { name: 'Filter' }).click()
+  await expect(page.getByText('No audit events match.')).toBeVisible()
+  await page.getByRole('button', { name: 'Clear' }).click()
+  await expect(rows.first()).toBeVisible()
+})
+
+test('a viewer cannot read the audit log', async ({ page, browser }) => {
+  await login(page)
+  // a viewer with a known password, made through the API as the admin would
+  const email = `viewer-${Date.now()}@example.test`
+  const created = await page.evaluate(async (email) => {
+    const res = await fetch('/api/trpc/users.create', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: { email, role: 'viewer' } }) })
+    return (await res.json()).result.data.json as { oneTimePassword: string }
+  }, email)
+  const ctx = await browser.newContext()
+  const viewer = await ctx.newPage()
+  await viewer.goto('/login')
+  await viewer.getByLabel('Email').fill(email)
+  await viewer.getByLabel('Password').fill(created.oneTimePassword)
+  await viewer.getByRole('button', { name: 'Sign in' }).click()
+  await viewer.waitForURL((u) => !u.pathname.startsWith('/login'))
+  await viewer.goto('/settings/audit')
+  await expect(viewer.getByText('The audit log is for admins.').or(viewer.getByText(/needs the admin role/))).toBeVisible()
+  await expect(viewer.getByTestId('audit-row')).toHaveCount(0)
+  await ctx.close()
+})
