@@ -17,6 +17,7 @@ import { errorMessage, useTRPC, useTRPCClient } from './trpc.tsx'
 const PAGE = 100
 const ROW_H = 30
 const COLS: Array<{ key: SortField | 'flags' | 'parents'; label: string; w: string; num?: boolean; sortable?: boolean }> = [
+  { key: 'seq', label: '#', w: '64px', num: true, sortable: true },
   { key: 'evalIndex', label: 'eval #', w: '70px', num: true, sortable: true },
   { key: 'island', label: 'island', w: '56px', num: true, sortable: true },
   { key: 'origin', label: 'origin', w: '96px', sortable: true },
@@ -58,7 +59,7 @@ export function CandidateTable() {
   const pathname = usePathname()
   const sp = useSearchParams()
   const filter = useMemo(() => readFilter(new URLSearchParams(sp.toString())), [sp])
-  const sort: CandidateSort = { field: (sp.get('sort') as SortField) || 'evalIndex', dir: sp.get('dir') === 'asc' ? 'asc' : 'desc' }
+  const sort: CandidateSort = { field: (sp.get('sort') as SortField) || 'seq', dir: sp.get('dir') === 'asc' ? 'asc' : 'desc' }
   const selected = sp.get('sel')
   const [follow, setFollow] = useState(true)
   const setParams = (patch: Record<string, string | null>) => {
@@ -224,7 +225,7 @@ export function CandidateTable() {
             </div>
           ))}
         </div>
-        <div ref={scroller} style={{ height: 560, overflow: 'auto', position: 'relative' }}>
+        <div ref={scroller} data-testid="candidate-scroller" style={{ height: 560, overflow: 'auto', position: 'relative' }}>
           {total === 0 && first.data && <div className="empty" style={{ margin: 12 }}>No candidate matches these filters.</div>}
           <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
             {items.map((it) => {
@@ -243,6 +244,7 @@ export function CandidateTable() {
                 >
                   {r ? (
                     <>
+                      <div className="num mono muted">{r.seq}</div>
                       <div className="num mono">{r.evalIndex ?? '–'}</div>
                       <div className="num">{r.island < 0 ? '–' : r.island}</div>
                       <div>{r.origin}</div>

@@ -5,7 +5,8 @@
 // the activity feed. Everything draws from the live state (components/run-live.tsx).
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
-import { useMemo, useState } from 'react'
+import { useRouter } from 'next/navigation'
+import { useCallback, useMemo, useState } from 'react'
 import { inRange } from '../server/console/live-store.ts'
 import { budgetUse, fmt, gapToReference, latestMetric, openStagnationAlerts } from '../server/console/series.ts'
 import { FitnessChart } from './charts/fitness-chart.tsx'
@@ -28,6 +29,8 @@ export function RunDashboard() {
   const metrics = useMemo(() => (L.zoomed ? mergeZoom(L.zoomed.metrics, inRange(L.live.metrics, L.zoom)) : L.live.metrics), [L.zoomed, L.live.metrics, L.zoom])
   const points = useMemo(() => (L.zoomed ? mergeZoomPoints(L.zoomed.points, inRange(L.live.points, L.zoom)) : L.live.points), [L.zoomed, L.live.points, L.zoom])
   const alerts = useMemo(() => openStagnationAlerts(L.live.events), [L.live.events])
+  const router = useRouter()
+  const open = useCallback((id: string) => router.push(`/runs/${L.runId}/candidates/${id}`), [router, L.runId])
   if (!o) return L.overview.error ? <ErrorBox error={L.overview.error} /> : <div className="muted">Loading…</div>
   if (L.snapshot.error) return <ErrorBox error={L.snapshot.error} title="The charts could not be loaded" />
 
@@ -78,7 +81,7 @@ export function RunDashboard() {
               </div>
             </div>
           </div>
-          <FitnessChart metrics={metrics} points={points} islands={islands} reference={ref} direction={o.problem.direction} xAxis={L.xAxis} range={L.zoom} onZoom={L.setZoom} />
+          <FitnessChart metrics={metrics} points={points} islands={islands} reference={ref} direction={o.problem.direction} xAxis={L.xAxis} range={L.zoom} onZoom={L.setZoom} onOpen={open} />
           <div className="small muted">
             Lines: best so far (solid) and population mean (dashed) per island; dots: each evaluation. {o.problem.direction === 'max' ? 'Higher' : 'Lower'} is better.
             {L.snapshot.data && L.snapshot.data.totals.points > L.snapshot.data.points.length && ` Downsampled from ${L.snapshot.data.totals.points} evaluations (extremes kept); drag to zoom for full resolution.`}

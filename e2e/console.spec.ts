@@ -7,7 +7,9 @@
 //   3. edit a candidate in Monaco, submit it, and see it evaluated, placed in the population and
 //      in the lineage.
 // Screenshots of the dashboard, a candidate page and the guidance panel go to docs/screenshots/.
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from '@playwright/test'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../test-support/openai-server.ts'
@@ -37,6 +39,16 @@ async function importCurveFit(page: Page) {
 
 async function stopRun(page: Page, runId: string) {
   await api(page, 'mutation', 'runs.stop', { runId }).catch(() => undefined)
+}
+
+/** A full-page screenshot at a desktop width, pointer out of the way (no tooltip in the picture). */
+async function shoot(page: Page, name: string) {
+  const before = page.viewportSize()
+  await page.setViewportSize({ width: 1600, height: 1000 })
+  await page.mouse.move(1, 1)
+  await page.waitForTimeout(1500) // charts resize, Monaco repaints
+  await page.screenshot({ path: `${SHOTS}${name}`, fullPage: true })
+  if (before) await page.setViewportSize(before)
 }
 
 const runIdOf = (page: Page) => /\/runs\/([0-9a-f-]{36})/.exec(page.url())![1]!
@@ -90,11 +102,12 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   await expect.poll(async () => (await count()).diversity, { timeout: 30_000 }).toBeGreaterThan(first.diversity)
   await expect.poll(async () => (await count()).lines, { timeout: 30_000 }).toBeGreaterThan(first.lines)
   expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true)
-  // the rendered chart holds the points (not just the data attribute)
-  expect(await fitness.locator('.recharts-scatter-symbol').count()).toBeGreaterThan(10)
+  // the dots were painted (the chart's canvas layer reports what it drew), the lines are in the SVG
+  expect(await page.evaluate(() => window.__fmChart?.points ?? 0)).toBeGreaterThan(10)
+  expect(await fitness.locator('.recharts-line-curve').count()).toBeGreaterThan(3)
   await expect(page.getByTestId('heatmap')).toBeVisible()
   await expect(page.getByTestId('workers').getByTestId('worker-row')).toHaveCount(2)
-  await page.screenshot({ path: `${SHOTS}dashboard.png`, fullPage: true })
+  await shoot(page, 'dashboard.png')
 
   // zoom into a range by dragging across the chart
   const box = (await fitness.boundingBox())!
@@ -177,7 +190,7 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     expect(prompts.some((p) => p.includes('push the sine frequency D towards 2.1'))).toBe(true)
     expect(server.chatRequests().slice(0, requestsBefore).every((r) => !JSON.stringify(r.body).includes(hint))).toBe(true)
     await expect(card.getByTestId('hint-made')).toBeVisible()
-    await page.screenshot({ path: `${SHOTS}guidance.png`, fullPage: true })
+    await shoot(page, 'guidance.png')
 
     // one of those candidates: its page shows the hint and the prompt with the hint in it
     await card.getByRole('link', { name: 'see them' }).click()
@@ -189,12 +202,31 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     await expect(page.getByTestId('response')).not.toBeEmpty()
     await expect(page.getByTestId('candidate-page')).toHaveAttribute('data-status', 'evaluated', { timeout: 30_000 })
     await expect(page.getByTestId('candidate-diff')).toBeVisible()
-    await page.waitForTimeout(1500) // let Monaco paint the diff
-    await page.screenshot({ path: `${SHOTS}candidate.png`, fullPage: true })
+    await shoot(page, 'candidate.png')
     await stopRun(page, runId)
   } finally {
     await server.close()
   }
+})
+
+test('a run that fails says why, in the list and on its dashboard', async ({ page }) => {
+  test.setTimeout(180_000)
+  // a problem whose evaluator rejects every program: the run cannot leave its cold start
+  const dir = mkdtempSync(join(tmpdir(), 'fm-e2e-broken-'))
+  writeFileSync(join(dir, 'problem.json'), JSON.stringify({ id: 'e2e-always-invalid', name: 'Always invalid (e2e)', language: 'python', entry: 'seed.py', evaluator: 'eval.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 10, memoryMb: 512 } }))
+  writeFileSync(join(dir, 'seed.py'), 'x = 1.5\ny = 2.5\n')
+  writeFileSync(join(dir, 'eval.py'), 'import json\nprint(json.dumps({"valid": False, "metrics": {}, "features": {}, "artifacts": {"feedback": "the evaluator rejects everything"}}))\n')
+  await login(page)
+  await api(page, 'mutation', 'problems.import', { path: dir })
+  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'e2e-always-invalid', name: 'e2e doomed', config: { islands: 2, budget: { maxEvals: 30 } } })
+  await page.goto(`/runs/${run.id}`)
+  await expect(page.getByTestId('run-failed')).toContainText('no valid candidate', { timeout: 120_000 })
+  await expect(page.getByTestId('run-failed')).toContainText('the evaluator rejects everything')
+  await page.goto('/runs')
+  const row = page.getByTestId('run-row').filter({ hasText: 'e2e doomed' })
+  await expect(row.getByTestId('status-badge')).toHaveText('failed')
+  await expect(row).toContainText('no valid candidate')
+  rmSync(dir, { recursive: true, force: true })
 })
 
 // the hidden function of the curve-fit fixture: an expert who knows it writes the exact fit

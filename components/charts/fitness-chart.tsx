@@ -1,10 +1,14 @@
 'use client'
 // Best and mean fitness per island, over evaluations (with every evaluation as a dot) or over
-// time, and the problem's reference value as a line. Drag across the chart to zoom into an
-// evaluation range (the server then sends that range at full resolution). The page records when
-// each evaluation's point first reached the chart (window.__fmChart), for bench/console-latency.ts.
-import { memo, useEffect, useMemo, useRef, useState } from 'react'
-import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts'
+// time, and the problem's reference value as a line. The lines are SVG (recharts); the dots are
+// painted on a canvas laid over the plot area, so thousands of them redraw in a millisecond as
+// results stream in. Hover a dot to see it, click it to open the candidate; drag across the
+// chart to zoom into an evaluation range (the server then sends it at full resolution). The page
+// records when each evaluation's dot was first painted (window.__fmChart), for
+// bench/console-latency.ts.
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
+import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { fromPixelX, nearest, toPixel, type PlotArea } from '../../server/console/plot.ts'
 import { islandColor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, fmt } from '../../server/console/series.ts'
 import type { MetricPoint, ScorePoint } from '../../server/console/types.ts'
 
@@ -17,11 +21,15 @@ export interface FitnessChartProps {
   xAxis: 'evals' | 'time'
   range: { lo: number; hi: number } | null
   onZoom?: (r: { lo: number; hi: number }) => void
+  /** a click on a dot */
+  onOpen?: (candidateId: string) => void
   height?: number
 }
 
 const MARGIN = { top: 8, right: 16, bottom: 4, left: 0 }
 const Y_WIDTH = 64
+const X_HEIGHT = 34
+type Dot = { x: number; y: number; id: string; island: number }
 
 declare global {
   interface Window {
@@ -65,32 +73,72 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
     return robustDomain(lines, pts, p.reference?.value, p.direction) ?? [0, 1]
   }, [best, mean, scatter, showPoints, fullY, p.reference, p.direction])
 
-  // when each evaluation's point reached the chart (after the browser painted it)
+  const dots = useMemo(() => {
+    const out: Dot[] = []
+    if (showPoints) for (const [island, arr] of scatter) for (const q of arr) out.push({ ...q, island })
+    return out
+  }, [scatter, showPoints])
+
+  // the plot area inside the chart (recharts lays it out from the margins and the axes' sizes)
+  const wrap = useRef<HTMLDivElement>(null)
+  const canvas = useRef<HTMLCanvasElement>(null)
+  const height = p.height ?? 320
+  const [width, setWidth] = useState(0)
+  useLayoutEffect(() => {
+    const el = wrap.current
+    if (!el) return
+    const ro = new ResizeObserver(() => setWidth(el.clientWidth))
+    ro.observe(el)
+    setWidth(el.clientWidth)
+    return () => ro.disconnect()
+  }, [])
+  const area: PlotArea = useMemo(() => ({ left: MARGIN.left + Y_WIDTH, top: MARGIN.top, right: Math.max(MARGIN.left + Y_WIDTH + 1, width - MARGIN.right), bottom: height - MARGIN.bottom - X_HEIGHT }), [width, height])
+  const domain = useMemo(() => ({ x: xs, y: yDom as [number, number] }), [xs, yDom])
+
+  // paint the dots; then note when each new evaluation's dot was first on screen
   useEffect(() => {
+    const c = canvas.current
+    if (!c || width === 0) return
+    const dpr = window.devicePixelRatio || 1
+    if (c.width !== Math.round(width * dpr) || c.height !== Math.round(height * dpr)) {
+      c.width = Math.round(width * dpr)
+      c.height = Math.round(height * dpr)
+    }
+    const ctx = c.getContext('2d')
+    if (!ctx) return
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0)
+    ctx.clearRect(0, 0, width, height)
+    ctx.globalAlpha = 0.5
+    let island = Number.NaN
+    for (const d of dots) {
+      const xy = toPixel(d.x, d.y, domain, area)
+      if (!xy) continue
+      if (d.island !== island) ctx.fillStyle = islandColor((island = d.island))
+      ctx.beginPath()
+      ctx.arc(xy[0], xy[1], 2.6, 0, Math.PI * 2)
+      ctx.fill()
+    }
     const hook = (window.__fmChart ??= { seen: {}, renders: 0, points: 0 })
     hook.renders++
-    hook.points = drawnPoints
+    hook.points = dots.length
     const fresh: number[] = []
     for (const q of p.points) if (q.valid && !(q.evalIndex in hook.seen)) fresh.push(q.evalIndex)
-    if (!fresh.length) return
-    requestAnimationFrame(() => {
-      const t = performance.timeOrigin + performance.now()
-      for (const i of fresh) hook.seen[i] ??= t
-    })
-  }, [p.points, drawnPoints])
+    if (fresh.length)
+      requestAnimationFrame(() => {
+        const t = performance.timeOrigin + performance.now()
+        for (const i of fresh) hook.seen[i] ??= t
+      })
+  }, [dots, domain, area, width, height, p.points])
 
-  // drag to zoom (evaluations axis)
-  const wrap = useRef<HTMLDivElement>(null)
+  // drag to zoom (evaluations axis), hover and click a dot
   const [drag, setDrag] = useState<{ a: number; b: number } | null>(null)
-  const toX = (px: number) => {
-    const w = wrap.current?.clientWidth ?? 1
-    const left = MARGIN.left + Y_WIDTH
-    const right = w - MARGIN.right
-    const f = Math.min(1, Math.max(0, (px - left) / Math.max(1, right - left)))
-    return xs[0] + f * (xs[1] - xs[0])
+  const [hover, setHover] = useState<{ dot: Dot; px: number; py: number } | null>(null)
+  const pos = (e: React.MouseEvent): [number, number] => {
+    const r = wrap.current?.getBoundingClientRect()
+    return [e.clientX - (r?.left ?? 0), e.clientY - (r?.top ?? 0)]
   }
-  const pos = (e: React.MouseEvent) => e.clientX - (wrap.current?.getBoundingClientRect().left ?? 0)
   const canZoom = p.xAxis === 'evals' && !!p.onZoom
+  const hit = (px: number, py: number) => nearest(dots, px, py, (d) => toPixel(d.x, d.y, domain, area))
 
   const label = p.xAxis === 'evals' ? 'evaluations' : 'time'
   return (
@@ -133,20 +181,30 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
         data-points={drawnPoints}
         data-lines={best.length}
         data-x={p.xAxis}
-        onMouseDown={(e) => canZoom && setDrag({ a: pos(e), b: pos(e) })}
-        onMouseMove={(e) => drag && setDrag({ ...drag, b: pos(e) })}
-        onMouseUp={() => {
+        style={{ cursor: hover ? 'pointer' : canZoom ? 'crosshair' : undefined }}
+        onMouseDown={(e) => canZoom && setDrag({ a: pos(e)[0], b: pos(e)[0] })}
+        onMouseMove={(e) => {
+          const [px, py] = pos(e)
+          if (drag) return setDrag({ ...drag, b: px })
+          const d = hit(px, py)
+          setHover(d ? { dot: d, px, py } : null)
+        }}
+        onMouseUp={(e) => {
           if (drag && Math.abs(drag.b - drag.a) > 6 && p.onZoom) {
-            const lo = Math.floor(toX(Math.min(drag.a, drag.b)))
-            const hi = Math.ceil(toX(Math.max(drag.a, drag.b)))
+            const lo = Math.floor(fromPixelX(Math.min(drag.a, drag.b), domain, area))
+            const hi = Math.ceil(fromPixelX(Math.max(drag.a, drag.b), domain, area))
             if (hi > lo) p.onZoom({ lo: Math.max(0, lo), hi })
+          } else {
+            const [px, py] = pos(e)
+            const d = hit(px, py)
+            if (d && p.onOpen) p.onOpen(d.id)
           }
           setDrag(null)
         }}
-        onMouseLeave={() => setDrag(null)}
-        title={canZoom ? 'drag to zoom into a range of evaluations' : undefined}
+        onMouseLeave={() => (setDrag(null), setHover(null))}
+        title={canZoom ? 'drag to zoom into a range of evaluations; click a dot to open its candidate' : undefined}
       >
-        <ResponsiveContainer width="100%" height={p.height ?? 320}>
+        <ResponsiveContainer width="100%" height={height}>
           <ComposedChart margin={MARGIN}>
             <CartesianGrid stroke="#2a323d" strokeDasharray="3 3" />
             <XAxis
@@ -157,19 +215,28 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
               tick={{ fill: '#9aa5b1', fontSize: 11 }}
               tickFormatter={(v: number) => (p.xAxis === 'time' ? new Date(v).toLocaleTimeString() : String(Math.round(v)))}
               label={{ value: label, position: 'insideBottomRight', offset: -2, fill: '#9aa5b1', fontSize: 11 }}
-              height={34}
+              height={X_HEIGHT}
             />
             <YAxis width={Y_WIDTH} domain={yDom} allowDataOverflow tick={{ fill: '#9aa5b1', fontSize: 11 }} tickFormatter={(v: number) => fmt(v, 3)} />
             <Tooltip
-              contentStyle={{ background: '#161b22', border: '1px solid #2a323d', fontSize: 12 }}
-              labelFormatter={(v) => (p.xAxis === 'time' ? new Date(Number(v)).toLocaleTimeString() : `evaluation ${v}`)}
-              formatter={(v) => fmt(Number(v))}
+              content={({ active, payload, label }) => {
+                const rows = (payload ?? []).filter((e) => e.dataKey !== 'x' && e.name !== 'x' && typeof e.value === 'number')
+                if (!active || !rows.length || hover) return null
+                const x = rows.find((r) => (r.payload as { x?: number } | undefined)?.x !== undefined)?.payload as { x?: number } | undefined
+                const at = x?.x ?? Number(label)
+                return (
+                  <div className="chart-tip">
+                    <div className="muted">{p.xAxis === 'time' ? new Date(at).toLocaleTimeString() : `evaluation ${Math.round(at)}`}</div>
+                    {rows.map((r, i) => (
+                      <div key={i}>
+                        <i style={{ background: String(r.color ?? '#fff') }} /> {r.name}: <span className="mono">{fmt(Number(r.value), 6)}</span>
+                      </div>
+                    ))}
+                  </div>
+                )
+              }}
             />
             {p.reference && <ReferenceLine y={p.reference.value} stroke="#ff7eb6" strokeDasharray="6 4" ifOverflow="extendDomain" />}
-            {showPoints &&
-              islands.map((i) => (
-                <Scatter key={`s${i}`} name={`island ${i} evaluation`} data={scatter.get(i) ?? []} dataKey="y" fill={islandColor(i)} fillOpacity={0.45} shape="circle" isAnimationActive={false} legendType="none" />
-              ))}
             {showMean &&
               islands.map((i) => (
                 <Line key={`m${i}`} name={`island ${i} mean`} data={mean} dataKey={seriesKey(i)} stroke={islandColor(i)} strokeOpacity={0.6} strokeDasharray="4 3" dot={false} connectNulls isAnimationActive={false} />
@@ -180,6 +247,16 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
             <Line name="run best" data={best} dataKey="run" type="stepAfter" stroke={islandColor(-1)} strokeWidth={2.4} dot={false} connectNulls isAnimationActive={false} />
           </ComposedChart>
         </ResponsiveContainer>
+        <canvas ref={canvas} data-testid="fitness-dots" style={{ position: 'absolute', left: 0, top: 0, width, height, pointerEvents: 'none' }} />
+        {hover && !drag && (
+          <div className="chart-tip" style={{ position: 'absolute', left: Math.min(hover.px + 12, width - 190), top: Math.max(0, hover.py - 52), pointerEvents: 'none' }}>
+            <div>
+              <i style={{ background: islandColor(hover.dot.island) }} /> island {hover.dot.island} · {p.xAxis === 'time' ? new Date(hover.dot.x).toLocaleTimeString() : `evaluation ${hover.dot.x}`}
+            </div>
+            <div className="mono">{fmt(hover.dot.y, 8)}</div>
+            <div className="muted">{hover.dot.id.slice(0, 8)} · click to open</div>
+          </div>
+        )}
         {drag && Math.abs(drag.b - drag.a) > 2 && <div className="chart-sel" style={{ left: Math.min(drag.a, drag.b), width: Math.abs(drag.b - drag.a) }} />}
       </div>
     </div>

@@ -30,7 +30,8 @@ export const CandidateFilter = z
   .strict()
 export type CandidateFilter = z.infer<typeof CandidateFilter>
 
-export const CandidateSort = z.object({ field: z.enum(SORT_FIELDS).default('evalIndex'), dir: z.enum(['asc', 'desc']).default('desc') })
+// newest first by default: the (run, seq) index serves it without a sort
+export const CandidateSort = z.object({ field: z.enum(SORT_FIELDS).default('seq'), dir: z.enum(['asc', 'desc']).default('desc') })
 export type CandidateSort = z.infer<typeof CandidateSort>
 
 type Where = Record<string, unknown>

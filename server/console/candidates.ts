@@ -17,9 +17,10 @@ export const LIST_SELECT = {
 
 export async function listCandidates(db: Db, input: { runId: string; filter?: CandidateFilter; sort?: CandidateSort; offset: number; limit: number }) {
   const where = candidateWhere(input.runId, input.filter)
+  // the total only with the first page (counting 100,000 rows on every scroll is wasted work)
   const [rows, total] = await Promise.all([
-    db.prisma.candidate.findMany({ where, orderBy: candidateOrder(input.sort ?? { field: 'evalIndex', dir: 'desc' }) as never, skip: input.offset, take: input.limit, select: LIST_SELECT }),
-    db.prisma.candidate.count({ where }),
+    db.prisma.candidate.findMany({ where, orderBy: candidateOrder(input.sort ?? { field: 'seq', dir: 'desc' }) as never, skip: input.offset, take: input.limit, select: LIST_SELECT }),
+    input.offset === 0 ? db.prisma.candidate.count({ where }) : Promise.resolve(null),
   ])
   return {
     total,
@@ -39,7 +40,7 @@ export async function candidateFacets(db: Db, runId: string) {
   return { islands: pick(islands, 'island'), origins: pick(origins, 'origin'), operators: pick(operators, 'operator'), models: pick(models, 'model'), statuses: pick(statuses, 'status') }
 }
 
-export async function exportCandidates(db: Db, input: { runId: string; filter?: CandidateFilter; sort?: CandidateSort; offset: number; limit: number; withCode: boolean }): Promise<{ rows: ExportRow[]; total: number }> {
+export async function exportCandidates(db: Db, input: { runId: string; filter?: CandidateFilter; sort?: CandidateSort; offset: number; limit: number; withCode: boolean }): Promise<{ rows: ExportRow[]; total: number | null }> {
   const where = candidateWhere(input.runId, input.filter)
   const [rows, total] = await Promise.all([
     db.prisma.candidate.findMany({
@@ -49,7 +50,7 @@ export async function exportCandidates(db: Db, input: { runId: string; filter?: 
       take: input.limit,
       select: { ...LIST_SELECT, metrics: true, features: true, code: input.withCode },
     }),
-    db.prisma.candidate.count({ where }),
+    input.offset === 0 ? db.prisma.candidate.count({ where }) : Promise.resolve(null),
   ])
   return {
     total,
@@ -155,19 +156,26 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
 
 const LINEAGE_SELECT = { id: true, parentIds: true, score: true, valid: true, evalIndex: true, island: true, origin: true, seq: true, operator: true, status: true } as const
 
-/** Primary-parent chains above the given ids (recursive, by primary key; bounded). */
-async function chainsAbove(db: Db, runId: string, ids: string[], maxDepth: number): Promise<LineageNode[]> {
+/**
+ * Primary-parent chains above the given ids (recursive, by primary key), at most `maxDepth` steps
+ * up, stopping at ids already known (a chain that joins the best path need not be walked again).
+ */
+async function chainsAbove(db: Db, runId: string, ids: string[], maxDepth: number, known: string[] = []): Promise<LineageNode[]> {
   if (!ids.length) return []
   const rows = await db.prisma.$queryRaw<Array<{ id: string; parent_ids: string[]; score: number | null; valid: boolean | null; eval_index: number | null; island: number; origin: string; seq: number; operator: string | null; status: string }>>`
     WITH RECURSIVE up(id, depth) AS (
       SELECT id, 0 FROM candidates WHERE run_id = ${runId} AND id = ANY(${ids}::text[])
       UNION
       SELECT c.parent_ids[1], up.depth + 1 FROM up JOIN candidates c ON c.id = up.id
-      WHERE cardinality(c.parent_ids) > 0 AND up.depth < ${maxDepth})
+      WHERE cardinality(c.parent_ids) > 0 AND up.depth < ${maxDepth} AND NOT (up.id = ANY(${known}::text[])))
     SELECT DISTINCT c.id, c.parent_ids, c.score, c.valid, c.eval_index, c.island, c.origin, c.seq, c.operator, c.status
     FROM up JOIN candidates c ON c.id = up.id AND c.run_id = ${runId}`
   return rows.map((r) => ({ id: r.id, parentIds: r.parent_ids, score: r.score, valid: r.valid, evalIndex: r.eval_index, island: r.island, origin: r.origin, seq: r.seq, operator: r.operator, status: r.status }))
 }
+
+/** How far up the lineage view walks: the best path (then cut, marked), and any other chain. */
+export const BEST_PATH_DEPTH = 2000
+export const SIDE_CHAIN_DEPTH = 300
 
 export interface LineageInput {
   runId: string
@@ -186,7 +194,7 @@ export interface LineageInput {
 export async function lineage(db: Db, input: LineageInput): Promise<LineageView & { frontier: string[]; direction: 'max' | 'min'; totalCandidates: number; expanded: string[] }> {
   const run = await db.prisma.run.findUnique({
     where: { id: input.runId },
-    select: { bestCandidateId: true, problemSnapshot: true, islands: { select: { index: true, bestCandidateId: true } } },
+    select: { bestCandidateId: true, problemSnapshot: true, evaluations: true, islands: { select: { index: true, bestCandidateId: true } } },
   })
   if (!run) throw new NotFoundError(`no run "${input.runId}"`)
   const direction = (run.problemSnapshot as unknown as ProblemSnapshot).spec.direction
@@ -199,9 +207,11 @@ export async function lineage(db: Db, input: LineageInput): Promise<LineageView 
     const kids = await db.prisma.candidate.findMany({ where: { runId: input.runId, parentIds: { has: id }, status: 'evaluated' }, select: LINEAGE_SELECT, orderBy: { seq: 'asc' }, take: 40 })
     children.push(...kids)
   }
-  const seeds = [run.bestCandidateId, ...frontier, ...experts.map((e) => e.id), ...expand, input.focus, ...children.map((c) => c.id)].filter((x): x is string => !!x)
-  const fetched = await chainsAbove(db, input.runId, [...new Set(seeds)], 5000)
-  const byId = new Map<string, LineageNode>(fetched.map((n) => [n.id, n]))
+  // the best path first; other chains stop where they join it (or after SIDE_CHAIN_DEPTH steps)
+  const pathNodes = run.bestCandidateId ? await chainsAbove(db, input.runId, [run.bestCandidateId], BEST_PATH_DEPTH) : []
+  const byId = new Map<string, LineageNode>(pathNodes.map((n) => [n.id, n]))
+  const seeds = [...frontier, ...experts.map((e) => e.id), ...expand, input.focus, ...children.map((c) => c.id)].filter((x): x is string => !!x && !byId.has(x))
+  for (const n of await chainsAbove(db, input.runId, [...new Set(seeds)], SIDE_CHAIN_DEPTH, [...byId.keys()])) if (!byId.has(n.id)) byId.set(n.id, n)
   for (const c of children) byId.set(c.id, c)
   // second parents of crossovers that are shown, so their edges can be drawn
   const visible = new Set<string>()
@@ -223,6 +233,6 @@ export async function lineage(db: Db, input: LineageInput): Promise<LineageView 
   const extraParents = [...visible].flatMap((id) => byId.get(id)?.parentIds.slice(1) ?? []).filter((p) => !byId.has(p))
   if (extraParents.length) for (const n of await chainsAbove(db, input.runId, extraParents, 0)) byId.set(n.id, n)
   const view = buildLineage({ nodes: [...byId.values()], visible, bestId: run.bestCandidateId, frontier, direction })
-  const totalCandidates = await db.prisma.candidate.count({ where: { runId: input.runId, status: 'evaluated' } })
+  const totalCandidates = run.evaluations
   return { ...view, frontier, direction, totalCandidates, expanded: expand }
 }

@@ -38,7 +38,14 @@ export async function* liveRun(deps: { db: Db; events: EventBus }, runId: string
   let head: RunHead | null = null
   let wake: (() => void) | null = null
   let pending = true
-  const unsubscribe = deps.events.subscribe(runId, () => {
+  // what to read next: a bus event says which table changed; a poll (another process's run) reads all
+  const want = { points: true, metrics: true, events: true, head: true }
+  const all = () => Object.assign(want, { points: true, metrics: true, events: true, head: true })
+  const unsubscribe = deps.events.subscribe(runId, (e) => {
+    if (e.type === 'candidate') (want.points = true), (want.head = true)
+    else if (e.type === 'metrics') want.metrics = true
+    else if (e.type === 'rejected' || e.type === 'migration' || e.type === 'retrieval' || e.type === 'knowledge.retrieval') return
+    else (want.events = true), (want.head = true)
     pending = true
     wake?.()
   })
@@ -62,11 +69,13 @@ export async function* liveRun(deps: { db: Db; events: EventBus }, runId: string
       if (signal.aborted) break
       pending = false
       lastRead = Date.now()
+      const w = { ...want }
+      want.points = want.metrics = want.events = want.head = false
       const [points, metrics, events, h] = await Promise.all([
-        pointsAfter(deps.db, runId, cursor.c, o.batchLimit),
-        metricsAfter(deps.db, runId, cursor.m, o.batchLimit),
-        eventsAfter(deps.db, runId, cursor.e, o.batchLimit),
-        runHead(deps.db, runId),
+        w.points ? pointsAfter(deps.db, runId, cursor.c, o.batchLimit) : [],
+        w.metrics ? metricsAfter(deps.db, runId, cursor.m, o.batchLimit) : [],
+        w.events ? eventsAfter(deps.db, runId, cursor.e, o.batchLimit) : [],
+        w.head ? runHead(deps.db, runId) : head,
       ])
       const headChanged = !sameHead(h, head)
       if (points.length || metrics.length || events.length || headChanged) {
@@ -79,12 +88,19 @@ export async function* liveRun(deps: { db: Db; events: EventBus }, runId: string
         const more = points.length === o.batchLimit || metrics.length === o.batchLimit || events.length === o.batchLimit
         lastSent = Date.now()
         yield { type: 'batch', cursor: encodeCursor(cursor), points, metrics, events, run: headChanged ? h : null, more }
-        if (more) continue
+        if (more) {
+          all()
+          continue
+        }
       } else if (Date.now() - lastSent >= o.heartbeatMs) {
         lastSent = Date.now()
         yield { type: 'heartbeat', cursor: encodeCursor(cursor), at: lastSent }
       }
-      if (!pending) await sleep(Math.min(o.pollMs, o.heartbeatMs), signal, (w) => (wake = w))
+      if (!pending) {
+        await sleep(Math.min(o.pollMs, o.heartbeatMs), signal, (w) => (wake = w))
+        // woken by nothing: a poll, for whatever another process wrote
+        if (!pending) all()
+      }
     }
   } finally {
     unsubscribe()

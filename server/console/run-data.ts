@@ -2,7 +2,7 @@
 // downsampling happens in SQL, so a run of 100,000 evaluations costs a few hundred rows), the
 // MAP-Elites heatmap, and the reads the live subscription makes after a cursor.
 import type { Db } from '../db.ts'
-import type { ProblemSpec } from '../contracts/problem.ts'
+import type { FeatureSpec, ProblemSpec } from '../contracts/problem.ts'
 import { NotFoundError } from '../errors.ts'
 import type { RunConfig } from '../runs/config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
@@ -230,11 +230,15 @@ export async function seriesSnapshot(db: Db, runId: string, opts: SeriesOptions 
       SELECT id, island, eval_count, at, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd
       FROM run_metrics WHERE run_id = ${runId} AND eval_count BETWEEN ${lo} AND ${hi} AND id <= ${cursor.m} ORDER BY id`
   } else {
+    // the newest row per island and bucket: a hash aggregate, then primary-key lookups. No join
+    // whose plan depends on statistics (PGlite never analyzes by itself), no sort of the run.
     metricRows = await db.prisma.$queryRaw<MetricRow[]>`
-      WITH m AS (
-        SELECT id, island, eval_count, at, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd, (eval_count - ${lo}::int) / ${w}::int AS b
-        FROM run_metrics WHERE run_id = ${runId} AND eval_count BETWEEN ${lo} AND ${hi} AND id <= ${cursor.m})
-      SELECT * FROM (SELECT DISTINCT ON (island, b) * FROM m ORDER BY island, b, id DESC) x ORDER BY id`
+      SELECT id, island, eval_count, at, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd
+      FROM run_metrics WHERE id = ANY(ARRAY(
+        SELECT max(id) FROM run_metrics
+        WHERE run_id = ${runId} AND eval_count BETWEEN ${lo} AND ${hi} AND id <= ${cursor.m}
+        GROUP BY island, (eval_count - ${lo}::int) / ${w}::int))
+      ORDER BY id`
   }
 
   let pointRows: PointRow[]
@@ -243,18 +247,22 @@ export async function seriesSnapshot(db: Db, runId: string, opts: SeriesOptions 
       SELECT id, eval_index, island, score, valid, origin, evaluated_at FROM candidates
       WHERE run_id = ${runId} AND eval_index BETWEEN ${lo} AND ${hi} AND eval_index <= ${cursor.c} ORDER BY eval_index`
   } else {
+    // lowest and highest score per island and bucket: one hash aggregate that carries the
+    // evaluation index with the score (array comparison; ties go to the earliest), then an index
+    // scan by (run, eval_index). No join whose plan depends on statistics (PGlite never analyzes
+    // by itself), no sort of the run.
+    const picks = await db.prisma.$queryRaw<Array<{ lo_e: number; hi_e: number }>>`
+      SELECT (min(ARRAY[score, eval_index::float8]))[2]::int AS lo_e, (-(max(ARRAY[score, -eval_index::float8]))[2])::int AS hi_e
+      FROM candidates WHERE run_id = ${runId} AND eval_index BETWEEN ${lo} AND ${hi} AND eval_index <= ${cursor.c} AND valid AND score IS NOT NULL
+      GROUP BY island, (eval_index - ${lo}::int) / ${w}::int`
+    const wanted = [...new Set(picks.flatMap((x) => [x.lo_e, x.hi_e]))]
     pointRows = await db.prisma.$queryRaw<PointRow[]>`
-      WITH p AS (
-        SELECT id, eval_index, island, score, valid, origin, evaluated_at, (eval_index - ${lo}::int) / ${w}::int AS b
-        FROM candidates WHERE run_id = ${runId} AND eval_index BETWEEN ${lo} AND ${hi} AND eval_index <= ${cursor.c} AND valid AND score IS NOT NULL)
-      SELECT id, eval_index, island, score, valid, origin, evaluated_at FROM (
-        (SELECT DISTINCT ON (island, b) * FROM p ORDER BY island, b, score DESC, eval_index)
-        UNION
-        (SELECT DISTINCT ON (island, b) * FROM p ORDER BY island, b, score ASC, eval_index)
-        UNION
-        (SELECT *, 0 AS b FROM (SELECT id, eval_index, island, score, valid, origin, evaluated_at FROM candidates
-          WHERE id = ${run.bestCandidateId ?? ''} AND eval_index BETWEEN ${lo} AND ${hi}) best)
-      ) u ORDER BY eval_index`
+      SELECT id, eval_index, island, score, valid, origin, evaluated_at FROM candidates
+      WHERE run_id = ${runId} AND eval_index = ANY(${wanted}::int[])
+      UNION
+      SELECT id, eval_index, island, score, valid, origin, evaluated_at FROM candidates
+      WHERE id = ${run.bestCandidateId ?? ''} AND run_id = ${runId} AND eval_index BETWEEN ${lo} AND ${hi}
+      ORDER BY eval_index`
   }
   return {
     cursor: encodeCursor(cursor),
@@ -279,32 +287,42 @@ export async function heatmap(db: Db, runId: string, opts: { axes?: string[]; is
   // spans the 1st to 99th percentile of what was observed, so a few absurd values do not squash it
   const fx = names[0]!
   const fy = names[1] ?? names[0]!
-  const [ext] = await db.prisma.$queryRaw<Array<{ x0: number | null; x1: number | null; y0: number | null; y1: number | null }>>`
+  const specOf = (name: string) => spec.features.find((f) => featureName(f) === name)!
+  const bounded = (f: FeatureSpec) => typeof f !== 'string' && f.min !== undefined && f.max !== undefined
+  let ext: { x0: number | null; x1: number | null; y0: number | null; y1: number | null } | undefined
+  if (!bounded(specOf(fx)) || !bounded(specOf(fy))) {
+    // percentiles of an evenly spread sample of at most ~5,000 evaluations (a sort of the whole run costs seconds)
+    const evaluations = (await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true } }))?.evaluations ?? 0
+    const step = Math.max(1, Math.ceil(evaluations / 5000))
+    ;[ext] = await db.prisma.$queryRaw<Array<{ x0: number | null; x1: number | null; y0: number | null; y1: number | null }>>`
     WITH f AS (
       SELECT CASE WHEN jsonb_typeof(features -> ${fx}) = 'number' THEN (features ->> ${fx})::float8 END AS x,
              CASE WHEN jsonb_typeof(features -> ${fy}) = 'number' THEN (features ->> ${fy})::float8 END AS y
-      FROM candidates WHERE run_id = ${runId} AND status = 'evaluated' AND valid AND (${island}::int IS NULL OR island = ${island}::int))
+      FROM candidates WHERE run_id = ${runId} AND status = 'evaluated' AND valid AND (${island}::int IS NULL OR island = ${island}::int) AND eval_index % ${step}::int = 0)
     SELECT percentile_cont(0.01) WITHIN GROUP (ORDER BY x) AS x0, percentile_cont(0.99) WITHIN GROUP (ORDER BY x) AS x1,
            percentile_cont(0.01) WITHIN GROUP (ORDER BY y) AS y0, percentile_cont(0.99) WITHIN GROUP (ORDER BY y) AS y1 FROM f`
-  const specOf = (name: string) => spec.features.find((f) => featureName(f) === name)!
+  }
   const ax = resolveAxis(specOf(fx), { min: ext?.x0 ?? null, max: ext?.x1 ?? null })
   const axes: [HeatAxis] | [HeatAxis, HeatAxis] = names.length === 2 ? [ax, resolveAxis(specOf(fy), { min: ext?.y0 ?? null, max: ext?.y1 ?? null })] : [ax]
   const ay = axes[1] ?? { min: 0, max: 1, bins: 1 }
   const desc = spec.direction === 'max'
   // the same arithmetic as heatmap.ts binOf, clamped to the edge bins before the cast (outliers overflow an int)
-  const rows = await db.prisma.$queryRaw<Array<{ bx: number; by: number; best: number; count: bigint | number; id: string }>>`
+  // per cell: count and best score, carrying the evaluation index of the best (ties: the earliest)
+  const rows = await db.prisma.$queryRaw<Array<{ bx: number; by: number; best: number; count: bigint | number; eval_index: number }>>`
     WITH f AS (
-      SELECT id, score,
+      SELECT eval_index, score,
         LEAST(${ax.bins - 1}::float8, GREATEST(0, floor(((features ->> ${fx})::float8 - ${ax.min}::float8) / (${ax.max}::float8 - ${ax.min}::float8) * ${ax.bins}::float8)))::int AS bx,
         LEAST(${ay.bins - 1}::float8, GREATEST(0, floor(((features ->> ${fy})::float8 - ${ay.min}::float8) / (${ay.max}::float8 - ${ay.min}::float8) * ${ay.bins}::float8)))::int AS by
       FROM candidates
       WHERE run_id = ${runId} AND status = 'evaluated' AND valid AND score IS NOT NULL AND (${island}::int IS NULL OR island = ${island}::int)
         AND jsonb_typeof(features -> ${fx}) = 'number' AND jsonb_typeof(features -> ${fy}) = 'number'),
-    ranked AS (
-      SELECT bx, by, score, id, count(*) OVER (PARTITION BY bx, by) AS count,
-        row_number() OVER (PARTITION BY bx, by ORDER BY CASE WHEN ${desc} THEN -score ELSE score END, id) AS rn
-      FROM f)
-    SELECT bx, by, score AS best, count, id FROM ranked WHERE rn = 1`
-  const cells: HeatCell[] = rows.map((r) => ({ x: r.bx, y: names.length === 2 ? r.by : 0, best: r.best, count: n(r.count), candidateId: r.id }))
+    g AS (
+      SELECT bx, by, count(*) AS count,
+        CASE WHEN ${desc} THEN max(ARRAY[score, -eval_index::float8]) ELSE min(ARRAY[score, eval_index::float8]) END AS pick
+      FROM f GROUP BY bx, by)
+    SELECT bx, by, pick[1] AS best, count, abs(pick[2])::int AS eval_index FROM g`
+  const ids = rows.length ? await db.prisma.candidate.findMany({ where: { runId, evalIndex: { in: rows.map((r) => r.eval_index) } }, select: { id: true, evalIndex: true } }) : []
+  const idOf = new Map(ids.map((c) => [c.evalIndex, c.id]))
+  const cells: HeatCell[] = rows.map((r) => ({ x: r.bx, y: names.length === 2 ? r.by : 0, best: r.best, count: n(r.count), candidateId: idOf.get(r.eval_index) ?? null }))
   return buildGrid(axes, cells, spec.direction)
 }

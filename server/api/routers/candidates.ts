@@ -4,6 +4,7 @@
 import { z } from 'zod'
 import { CandidateFilter, CandidateSort } from '../../console/candidate-query.ts'
 import { candidateDetail, candidateFacets, exportCandidates, lineage, listCandidates } from '../../console/candidates.ts'
+import { TtlCache, runVersion } from '../../console/cache.ts'
 import { ban, setPinned, submitExpertEdit } from '../../console/interventions.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { orPrecondition, RunIdInput } from './runs.ts'
@@ -27,6 +28,8 @@ export const ExpertEditInput = RunIdInput.extend({
   note: z.string().max(1000).optional(),
 })
 
+const lineageCache = new TtlCache<Awaited<ReturnType<typeof lineage>>>(3000, 100)
+
 export const candidatesRouter = router({
   list: viewerProcedure.input(CandidateListInput).query(({ ctx, input }) => listCandidates(ctx.app.db, input)),
   facets: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => candidateFacets(ctx.app.db, input.runId)),
@@ -37,7 +40,10 @@ export const candidatesRouter = router({
     // which island populations hold it now: only the engine driving the run knows
     return { ...detail, population: engine ? engine.populationOf(input.id) : null }
   }),
-  lineage: viewerProcedure.input(LineageInput).query(({ ctx, input }) => lineage(ctx.app.db, input)),
+  lineage: viewerProcedure.input(LineageInput).query(async ({ ctx, input }) => {
+    const v = await runVersion(ctx.app.db, input.runId)
+    return lineageCache.get(JSON.stringify([input, v]), () => lineage(ctx.app.db, input))
+  }),
   setPinned: expertProcedure.input(PinInput).mutation(({ ctx, input }) => setPinned(ctx.app, ctx.actor, input)),
   ban: expertProcedure.input(BanInput).mutation(({ ctx, input }) => ban(ctx.app, ctx.actor, input)),
   /** an expert's edit of a candidate: evaluated like any candidate, on the chosen island */

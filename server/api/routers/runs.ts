@@ -2,6 +2,7 @@ import { TRPCError, tracked } from '@trpc/server'
 import { z } from 'zod'
 import { liveRun } from '../../console/live.ts'
 import { controls, PreconditionError, retrieveKnowledge, setExploration, setMutationWeights } from '../../console/interventions.ts'
+import { TtlCache, runVersion } from '../../console/cache.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../console/run-data.ts'
 import { LOCAL_OPERATOR_NAMES } from '../../runs/config.ts'
 import { ProblemId } from '../../contracts/problem.ts'
@@ -32,6 +33,10 @@ export const WeightsInput = RunIdInput.extend({
   localOperators: z.partialRecord(z.enum(LOCAL_OPERATOR_NAMES), z.number().min(0).max(1000)).optional(),
 }).refine((w) => !!w.models !== !!w.localOperators, 'give model weights or operator weights')
 export const RetrieveInput = RunIdInput.extend({ island: z.number().int().min(0).max(1024) })
+
+// heavy reads shared by the watchers of a run (keys carry the run's version: see cache.ts)
+const seriesCache = new TtlCache<Awaited<ReturnType<typeof seriesSnapshot>>>(3000, 100)
+const heatmapCache = new TtlCache<Awaited<ReturnType<typeof heatmap>>>(3000, 100)
 
 /** Services say when an action needs the engine this process does not have. */
 export async function orPrecondition<T>(fn: () => Promise<T>): Promise<T> {
@@ -101,8 +106,14 @@ export const runsRouter = router({
     driven: !!ctx.app.runs?.get(input.runId),
   })),
   /** downsampled chart data (whole run, or a zoomed evaluation range) and the cursor to go live from */
-  series: viewerProcedure.input(SeriesInput).query(({ ctx, input }) => seriesSnapshot(ctx.app.db, input.runId, { range: input.range, buckets: input.buckets })),
-  heatmap: viewerProcedure.input(HeatmapInput).query(({ ctx, input }) => heatmap(ctx.app.db, input.runId, { axes: input.axes, island: input.island })),
+  series: viewerProcedure.input(SeriesInput).query(async ({ ctx, input }) => {
+    const v = await runVersion(ctx.app.db, input.runId)
+    return seriesCache.get(JSON.stringify([input, v]), () => seriesSnapshot(ctx.app.db, input.runId, { range: input.range, buckets: input.buckets }))
+  }),
+  heatmap: viewerProcedure.input(HeatmapInput).query(async ({ ctx, input }) => {
+    const v = await runVersion(ctx.app.db, input.runId)
+    return heatmapCache.get(JSON.stringify([input, v]), () => heatmap(ctx.app.db, input.runId, { axes: input.axes, island: input.island }))
+  }),
   events: viewerProcedure.input(EventsInput).query(({ ctx, input }) => recentEvents(ctx.app.db, input.runId, input.limit)),
   /**
    * The live feed: evaluations, metric rows, events and status after a cursor. Each message is a
