@@ -111,6 +111,7 @@ describe('soak: a long fast run watched live by several clients', () => {
       }
       if (['completed', 'failed', 'stopped'].includes(status)) {
         expect(status, s.body).toBe('completed')
+        expect(evaluations, 'the run evaluated exactly its budget').toBe(EVALS)
         break
       }
       if (Date.now() - started > 20 * 60_000) throw new Error(`the soak run did not finish: ${s.body}`)

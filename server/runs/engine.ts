@@ -90,6 +90,8 @@ export class RunEngine {
   private startedAt = Date.now()
   private bestScore: number | null = null
   private readonly inflight = new Map<string, InFlight>()
+  /** budget slots taken by candidates between their budget check and their dispatch */
+  private reserved = 0
   private readonly code = new Map<string, string>()
   private readonly scores = new Map<string, number | null>()
   private readonly artifacts = new Map<string, Record<string, unknown>>()
@@ -568,7 +570,8 @@ export class RunEngine {
   private canProduce() {
     if (this.halted()) return false
     const b = this.config.budget
-    if (this.evaluations + this.inflight.size >= b.maxEvals) return false
+    // reserved: slots past their budget check that have not dispatched yet (they await the database)
+    if (this.evaluations + this.inflight.size + this.reserved >= b.maxEvals) return false
     return this.budgetReason() === null
   }
 
@@ -589,13 +592,22 @@ export class RunEngine {
         await this.persistRejection({ ...r, rejected: true, reason: 'not evaluated: the run reached its budget or was halted' }, island, prepared.codeHash, r.code)
         break
       }
-      const id = await this.persistCandidate({
-        island, origin: r.origin, operator: r.operator, operatorParams: r.operatorParams, description: r.description, parentIds: r.parentIds,
-        code: r.code, codeHash: prepared.codeHash, model: r.model, prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut,
-        costUsd: r.costUsd, guidanceIds,
-      })
-      if (retrieval && this.deps.hooks?.recordUses) {
-        await this.deps.hooks.recordUses({ retrievalId: retrieval.retrievalId, chunkIds: retrieval.chunkIds, candidateId: id, runId: this.runId }).catch((e) => this.deps.log.warn(`knowledge use not recorded: ${e.message}`))
+      // hold this budget slot across the awaits below, or another slot passes the same check and the
+      // run evaluates more than its budget
+      this.reserved++
+      let id: string
+      try {
+        id = await this.persistCandidate({
+          island, origin: r.origin, operator: r.operator, operatorParams: r.operatorParams, description: r.description, parentIds: r.parentIds,
+          code: r.code, codeHash: prepared.codeHash, model: r.model, prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut,
+          costUsd: r.costUsd, guidanceIds,
+        })
+        if (retrieval && this.deps.hooks?.recordUses) {
+          await this.deps.hooks.recordUses({ retrievalId: retrieval.retrievalId, chunkIds: retrieval.chunkIds, candidateId: id, runId: this.runId }).catch((e) => this.deps.log.warn(`knowledge use not recorded: ${e.message}`))
+        }
+      } finally {
+        // released in the same turn as dispatch() adds the candidate to inflight
+        this.reserved--
       }
       await this.dispatch(id, { island, origin: r.origin, parentIds: r.parentIds, parentScore, arm: r.arm, cost: r.costUsd, code: r.code, prepared, retrieval, description: r.description })
     }

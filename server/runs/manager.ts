@@ -71,7 +71,19 @@ export class EngineManager {
   }
 
   /** Starts (or resumes) driving a run; resolves when it completes, fails, stops or pauses. */
-  async launch(runId: string): Promise<{ status: RunStatus; reason: string | null }> {
+  launch(runId: string): Promise<{ status: RunStatus; reason: string | null }> {
+    // registered before any await: a second launch of the same run (runs.create and the pick-up
+    // poll racing) joins the first instead of starting a second engine on the same run
+    const pending = this.launching.get(runId)
+    if (pending) return pending
+    const p = this.start(runId).finally(() => this.launching.delete(runId))
+    this.launching.set(runId, p)
+    return p
+  }
+
+  private readonly launching = new Map<string, Promise<{ status: RunStatus; reason: string | null }>>()
+
+  private async start(runId: string): Promise<{ status: RunStatus; reason: string | null }> {
     const existing = this.engines.get(runId)
     if (existing) return existing.done
     if (!(await this.claim(runId))) throw new Error(`run ${runId} is driven by another engine process`)
@@ -93,7 +105,7 @@ export class EngineManager {
     })
     const started: string[] = []
     for (const r of rows) {
-      if (this.engines.has(r.id)) continue
+      if (this.engines.has(r.id) || this.launching.has(r.id)) continue
       this.launch(r.id).catch((e) => this.deps.log.error(`run ${r.id}: ${(e as Error).message}`))
       started.push(r.id)
     }

@@ -1,0 +1,70 @@
+// Two races the soak surfaced, each pinned down: (1) a run evaluated one candidate more than its
+// budget when two evaluation slots passed the budget check while the first was still writing its
+// candidate; (2) a run launched twice at once (runs.create and the pick-up poll) got two engines.
+// Real engine, real sandboxed workers, embedded database; many slots on a trivial evaluator make
+// the end of the budget crowded.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Actor } from '../auth/roles.ts'
+import { openDatabase, type Db } from '../db.ts'
+import { EventBus } from '../events.ts'
+import { silentLogger } from '../log.ts'
+import { EngineManager } from '../runs/manager.ts'
+import { createBackend } from '../runs/runtime.ts'
+import { createRun } from '../runs/service.ts'
+import { importProblem } from '../services/problems.ts'
+import type { EvaluationBackend } from '../contracts/evaluation.ts'
+import { ROOT } from './figures.ts'
+
+const SYSTEM: Actor = { id: null, label: 'race test', role: 'admin', via: 'system' }
+const dir = mkdtempSync(join(tmpdir(), 'fm-races-'))
+let db: Db
+let backend: EvaluationBackend
+let problemId = ''
+
+beforeAll(async () => {
+  db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+  problemId = (await importProblem(db, join(ROOT, 'bench/problems/trivial'))).id
+  backend = await createBackend({ db, log: silentLogger, workers: 2 })
+}, 120_000)
+afterAll(async () => {
+  await backend?.close()
+  await db?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function evaluated(runId: string) {
+  const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { evaluations: true, status: true } })
+  const indexes = (await db.prisma.candidate.findMany({ where: { runId, evalIndex: { not: null } }, select: { evalIndex: true } })).map((c) => c.evalIndex!).sort((a, b) => a - b)
+  return { ...run, indexes }
+}
+
+describe('engine races', () => {
+  it('many slots at the end of the budget: exactly the budget is evaluated, run after run', async () => {
+    const manager = new EngineManager({ db, backend, events: new EventBus(), log: silentLogger })
+    for (let i = 0; i < 3; i++) {
+      const budget = 40 + i
+      const { id } = await createRun(db, SYSTEM, { problemId, config: { islands: 2, concurrency: 12, budget: { maxEvals: budget }, seed: i } })
+      expect((await manager.launch(id)).status).toBe('completed')
+      const r = await evaluated(id)
+      expect(r.evaluations, `run ${i}`).toBe(budget)
+      expect(r.indexes).toEqual(Array.from({ length: budget }, (_, k) => k))
+    }
+  }, 300_000)
+
+  it('a run launched twice at once is driven by one engine', async () => {
+    const manager = new EngineManager({ db, backend, events: new EventBus(), log: silentLogger })
+    const { id } = await createRun(db, SYSTEM, { problemId, config: { islands: 2, budget: { maxEvals: 30 }, seed: 9 } })
+    const [a, b] = await Promise.all([manager.launch(id), manager.launch(id), manager.resumeActive(true)])
+    expect(a.status).toBe('completed')
+    expect(b.status).toBe('completed')
+    expect(manager.running()).toEqual([])
+    const r = await evaluated(id)
+    expect(r.evaluations).toBe(30)
+    // a second engine would have persisted its own seed and cold start
+    expect(await db.prisma.candidate.count({ where: { runId: id, origin: 'seed' } })).toBe(1)
+    // (with two engines the first one never hears of its results and this test times out)
+  }, 90_000)
+})
