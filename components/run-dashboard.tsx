@@ -6,7 +6,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
-import { useCallback, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useState } from 'react'
 import { inRange } from '../server/console/live-store.ts'
 import { budgetUse, fmt, gapToReference, latestMetric, openStagnationAlerts } from '../server/console/series.ts'
 import { FitnessChart } from './charts/fitness-chart.tsx'
@@ -22,6 +22,8 @@ import { useTRPC } from './trpc.tsx'
 export function RunDashboard() {
   const L = useRunLive()
   const o = L.overview.data
+  const requestSeries = L.requestSeries
+  useEffect(() => requestSeries(), [requestSeries])
   const islands = o?.config.islands ?? 0
   const islandIdx = useMemo(() => Array.from({ length: islands }, (_, i) => i), [islands])
   const withRun = useMemo(() => [-1, ...islandIdx], [islandIdx])

@@ -6,7 +6,7 @@
 // survive. Data shaping is in server/console/live-store.ts.
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useSubscription } from '@trpc/tanstack-react-query'
-import { createContext, useContext, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react'
+import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react'
 import { applyLive, initialLive, type LiveState } from '../server/console/live-store.ts'
 import type { LiveMessage, SeriesSnapshot } from '../server/console/types.ts'
 import { useTRPC } from './trpc.tsx'
@@ -34,7 +34,10 @@ function useRunLiveState(runId: string) {
   const trpc = useTRPC()
   const qc = useQueryClient()
   const overview = useQuery(trpc.runs.overview.queryOptions({ runId }, { refetchInterval: 15_000 }))
-  const snapshot = useQuery(trpc.runs.series.queryOptions({ runId }, { staleTime: Infinity, refetchOnWindowFocus: false }))
+  // the charts' snapshot is loaded when a page that draws them asks (the dashboard); other tabs
+  // follow the run live from the overview's cursor without paying for it
+  const [wantSeries, setWantSeries] = useState(false)
+  const snapshot = useQuery(trpc.runs.series.queryOptions({ runId }, { staleTime: Infinity, refetchOnWindowFocus: false, enabled: wantSeries }))
   const events = useQuery(trpc.runs.events.queryOptions({ runId, limit: 300 }, { staleTime: Infinity, refetchOnWindowFocus: false }))
   const [live, dispatch] = useReducer(reducer, null, () => initialLive(null))
   const [zoom, setZoom] = useState<Range | null>(null)
@@ -48,7 +51,8 @@ function useRunLiveState(runId: string) {
   // the server asks for a fresh snapshot when the client was far behind
   useEffect(() => {
     if (live.needsReload) {
-      void snapshot.refetch()
+      if (wantSeries) void snapshot.refetch()
+      else if (live.cursor) setSubCursor(live.cursor)
       void events.refetch()
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -59,6 +63,10 @@ function useRunLiveState(runId: string) {
   useEffect(() => {
     if (snapshot.data) setSubCursor(snapshot.data.cursor)
   }, [snapshot.data])
+  const overviewCursor = overview.data?.cursor
+  useEffect(() => {
+    if (overviewCursor && !wantSeries) setSubCursor((c) => c ?? overviewCursor)
+  }, [overviewCursor, wantSeries])
   const latestCursor = useRef<string | null>(null)
   latestCursor.current = live.cursor
   const lastRefresh = useRef(0)
@@ -133,6 +141,7 @@ function useRunLiveState(runId: string) {
   const connection: Connection =
     sub.status === 'pending' ? 'live' : fatal ? 'error' : sub.status === 'connecting' || sub.status === 'error' ? (everConnected.current ? 'reconnecting' : 'connecting') : 'idle'
 
+  const requestSeries = useCallback(() => setWantSeries(true), [])
   const zoomed = useQuery(trpc.runs.series.queryOptions({ runId, range: zoom, buckets: 1000 }, { enabled: !!zoom, staleTime: 10_000 }))
 
   const head = live.head
@@ -151,6 +160,8 @@ function useRunLiveState(runId: string) {
     zoomLoading: !!zoom && zoomed.isLoading,
     xAxis,
     setXAxis,
+    /** a page that draws the charts asks for their snapshot */
+    requestSeries,
   }
 }
 

@@ -72,19 +72,18 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     ? await db.prisma.candidate.findMany({ where: { id: { in: c.parentIds } }, select: { id: true, code: true, score: true, valid: true, origin: true, island: true, seq: true, evalIndex: true } })
     : []
   const byId = new Map(parents.map((p) => [p.id, p]))
-  const [children, childCount, guidance, uses] = await Promise.all([
-    db.prisma.candidate.findMany({
-      where: { runId, parentIds: { has: id } },
-      select: { id: true, score: true, valid: true, origin: true, island: true, status: true, evalIndex: true, seq: true },
-      orderBy: { seq: 'asc' },
-      take: 50,
-    }),
-    db.prisma.candidate.count({ where: { runId, parentIds: { has: id } } }),
+  // children: one scan of the run (no index on parent_ids), the first 50 and how many in all
+  const [kids, guidance, uses] = await Promise.all([
+    db.prisma.$queryRaw<Array<{ id: string; score: number | null; valid: boolean | null; origin: string; island: number; status: string; eval_index: number | null; seq: number; total: bigint | number }>>`
+      SELECT id, score, valid, origin, island, status, eval_index, seq, count(*) OVER () AS total
+      FROM candidates WHERE run_id = ${runId} AND ${id} = ANY(parent_ids) ORDER BY seq LIMIT 50`,
     c.guidanceIds.length
       ? db.prisma.guidance.findMany({ where: { id: { in: c.guidanceIds } }, orderBy: { createdAt: 'asc' } })
       : Promise.resolve([]),
     db.prisma.retrievalUse.findMany({ where: { candidateId: id }, orderBy: { id: 'asc' } }),
   ])
+  const children = kids.map((k) => ({ id: k.id, score: k.score, valid: k.valid, origin: k.origin, island: k.island, status: k.status, evalIndex: k.eval_index, seq: k.seq }))
+  const childCount = kids.length ? Number(kids[0]!.total) : 0
   const chunkIds = [...new Set(uses.map((u) => u.chunkId))]
   const retrievalIds = [...new Set(uses.map((u) => u.retrievalId))]
   const [chunks, retrievals] = await Promise.all([

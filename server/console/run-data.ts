@@ -29,11 +29,13 @@ export async function runOverview(db: Db, runId: string) {
   const snap = run.problemSnapshot as unknown as ProblemSnapshot
   const spec = snap.spec as ProblemSpec
   const config = run.config as unknown as RunConfig
-  const counts = await db.prisma.candidate.groupBy({ by: ['status'], where: { runId }, _count: { _all: true } })
-  const invalid = await db.prisma.candidate.count({ where: { runId, status: 'evaluated', valid: false } })
-  const byStatus = Object.fromEntries(counts.map((c) => [c.status, c._count._all]))
+  // one pass over the run's candidates for the counts; the latest metric row per island by key lookups
+  const [c] = await db.prisma.$queryRaw<Array<{ evaluated: bigint | number; invalid: bigint | number; rejected: bigint | number; inflight: bigint | number }>>`
+    SELECT count(*) FILTER (WHERE status = 'evaluated') AS evaluated, count(*) FILTER (WHERE status = 'evaluated' AND valid = false) AS invalid,
+           count(*) FILTER (WHERE status = 'rejected') AS rejected, count(*) FILTER (WHERE status IN ('queued', 'running', 'pending')) AS inflight
+    FROM candidates WHERE run_id = ${runId}`
   const latest = await db.prisma.$queryRaw<Array<{ island: number; population: number; diversity: Record<string, number> }>>`
-    SELECT DISTINCT ON (island) island, population, diversity FROM run_metrics WHERE run_id = ${runId} ORDER BY island, id DESC`
+    SELECT island, population, diversity FROM run_metrics WHERE id = ANY(ARRAY(SELECT max(id) FROM run_metrics WHERE run_id = ${runId} GROUP BY island))`
   const pop = new Map(latest.map((r) => [r.island, r]))
   return {
     id: run.id,
@@ -84,12 +86,9 @@ export async function runOverview(db: Db, runId: string) {
       population: pop.get(i.index)?.population ?? 0,
       diversity: pop.get(i.index)?.diversity ?? {},
     })),
-    counts: {
-      evaluated: byStatus.evaluated ?? 0,
-      invalid,
-      rejected: byStatus.rejected ?? 0,
-      inFlight: (byStatus.queued ?? 0) + (byStatus.running ?? 0) + (byStatus.pending ?? 0),
-    },
+    counts: { evaluated: n(c?.evaluated ?? 0), invalid: n(c?.invalid ?? 0), rejected: n(c?.rejected ?? 0), inFlight: n(c?.inflight ?? 0) },
+    /** where a live feed starts when no chart snapshot is loaded (pages other than the dashboard) */
+    cursor: encodeCursor(await currentCursor(db, runId)),
   }
 }
 

@@ -29,10 +29,14 @@ export const ExpertEditInput = RunIdInput.extend({
 })
 
 const lineageCache = new TtlCache<Awaited<ReturnType<typeof lineage>>>(3000, 100)
+const facetsCache = new TtlCache<Awaited<ReturnType<typeof candidateFacets>>>(3000, 100)
 
 export const candidatesRouter = router({
   list: viewerProcedure.input(CandidateListInput).query(({ ctx, input }) => listCandidates(ctx.app.db, input)),
-  facets: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => candidateFacets(ctx.app.db, input.runId)),
+  facets: viewerProcedure.input(RunIdInput).query(async ({ ctx, input }) => {
+    const v = await runVersion(ctx.app.db, input.runId)
+    return facetsCache.get(JSON.stringify([input.runId, v]), () => candidateFacets(ctx.app.db, input.runId))
+  }),
   export: viewerProcedure.input(CandidateExportInput).query(({ ctx, input }) => exportCandidates(ctx.app.db, input)),
   get: viewerProcedure.input(CandidateIdInput).query(async ({ ctx, input }) => {
     const detail = await candidateDetail(ctx.app.db, input.runId, input.id)
