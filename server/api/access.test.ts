@@ -8,7 +8,8 @@ import { ROLES, roleAtLeast, type Role } from '../auth/roles.ts'
 import { startApiHarness, type ApiHarness } from '../hardening/api-server.ts'
 import { callProcedure, type CallResult } from '../hardening/http-client.ts'
 import { recordFigures } from '../hardening/figures.ts'
-import { listProcedures, validSample, type ProcedureInfo } from '../hardening/zod-schema.ts'
+import { blockNetwork } from '../hardening/no-network.ts'
+import { listProcedures, offlineOverride, validSample, type ProcedureInfo } from '../hardening/zod-schema.ts'
 import { hashToken } from '../services/tokens.ts'
 import { appRouter } from './root.ts'
 
@@ -27,11 +28,18 @@ async function call(p: ProcedureInfo, auth: { token?: string; cookie?: string })
   return callProcedure(h.url, p.path, p.type, samples.get(p.path), { ...auth, readMs: 800 })
 }
 
+let network: ReturnType<typeof blockNetwork>
 beforeAll(async () => {
+  network = blockNetwork()
   h = await startApiHarness()
-  for (const p of procedures) samples.set(p.path, validSample(p))
+  for (const p of procedures) samples.set(p.path, validSample(p, { override: offlineOverride }))
 }, 120_000)
-afterAll(() => h?.stop())
+afterAll(async () => {
+  network?.restore()
+  await h?.stop()
+  // no handler called while checking access tried to leave the machine
+  expect(network?.attempts ?? []).toEqual([])
+})
 
 describe('every procedure is classified', () => {
   it('has meta.access; only health and sign-in are public', () => {

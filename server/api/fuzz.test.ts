@@ -6,15 +6,15 @@
 //   FM_FUZZ_RUNS   generated inputs per procedure (default 15; 300 for a long run)
 //   FM_FUZZ_FULL=1 every adversarial value at every field of every procedure (long run)
 //   FM_FUZZ_SEED   fast-check seed (default: random, printed with any failure)
-import dns from 'node:dns'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seedSyntheticRun } from '../console/synthetic.ts'
 import { startApiHarness, type ApiHarness } from '../hardening/api-server.ts'
 import { recordFigures, ROOT } from '../hardening/figures.ts'
+import { blockNetwork } from '../hardening/no-network.ts'
 import { callProcedure, encodeInput, rawRequest, type CallResult } from '../hardening/http-client.ts'
-import { arbitraryFor, inputArbitrary, listProcedures, validSample, type ProcedureInfo, type ZodLike } from '../hardening/zod-schema.ts'
+import { arbitraryFor, inputArbitrary, listProcedures, offlineOverride, validSample, type ProcedureInfo, type ZodLike } from '../hardening/zod-schema.ts'
 import { RunConfig } from '../runs/config.ts'
 import { appRouter } from './root.ts'
 
@@ -32,11 +32,8 @@ const tally = { generated: 0, adversarial: 0, transport: 0, byStatus: {} as Reco
 const failures: string[] = []
 const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort()
 
-// a fuzzed endpoint (embedding model URL…) must never leave the machine: refuse and record any
-// name lookup that is not loopback
-const egress: string[] = []
-const originalLookup = dns.lookup
-const LOOPBACK_NAMES = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/
+// a fuzzed endpoint (embedding model URL…) must never leave the machine
+let network: ReturnType<typeof blockNetwork>
 
 /** What a response must never be or show. */
 function verdict(r: CallResult): string | null {
@@ -78,25 +75,16 @@ const describe_ = (input: unknown, raw?: { body?: string; query?: string }) => {
 
 /** Generation hints: ids that exist, loopback-only URLs, and runs.create's config from the real RunConfig too. */
 function override(path: string, key: string | null, schema: ZodLike): fc.Arbitrary<unknown> | undefined {
-  if (key === 'baseURL') return fc.constantFrom('http://127.0.0.1:9/v1', 'http://localhost:9/v1')
   if (path === 'input.config' && schema._zod.def.type === 'record') {
     // the procedure's own schema (an open record) and the schema the handler applies next
     return fc.oneof(arbitraryFor(schema), arbitraryFor(RunConfig as unknown as ZodLike, { override }))
   }
-  // an embedding model's retry policy can legitimately wait minutes; the fuzz tries each endpoint once
-  if (key === 'retry') return fc.record({ maxAttempts: fc.constant(1), baseDelayMs: fc.integer({ min: 0, max: 50 }) }, { requiredKeys: ['maxAttempts'] })
-  return undefined
+  // endpoints on loopback only; an embedding model's retry policy (which may wait minutes) tried once
+  return offlineOverride(path, key)
 }
 
 beforeAll(async () => {
-  ;(dns as { lookup: unknown }).lookup = (host: string, ...rest: unknown[]) => {
-    if (!LOOPBACK_NAMES.test(host)) {
-      egress.push(host)
-      const cb = rest.find((x) => typeof x === 'function') as (e: Error) => void
-      return cb(Object.assign(new Error(`fuzz: no network (${host})`), { code: 'ENOTFOUND' }))
-    }
-    return (originalLookup as (...a: unknown[]) => unknown)(host, ...rest)
-  }
+  network = blockNetwork()
   h = await startApiHarness()
   const db = h.server.app.db
   const run = await seedSyntheticRun(db, { candidates: 300, islands: 3, status: 'evolving', metricEvery: 5 })
@@ -109,7 +97,7 @@ beforeAll(async () => {
 }, 180_000)
 
 afterAll(async () => {
-  ;(dns as { lookup: unknown }).lookup = originalLookup
+  network?.restore()
   await h?.stop()
 })
 
@@ -234,7 +222,7 @@ describe('fuzzing every procedure over HTTP', () => {
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoBefore)
     const health = await callProcedure(h.url, 'health.check', 'query', undefined)
     expect(health.status).toBe(200)
-    expect(egress, 'name lookups that would have left the machine').toEqual([])
+    expect(network.attempts, 'name lookups that would have left the machine').toEqual([])
     const inputs = tally.generated + tally.adversarial
     recordFigures('fuzz', { procedures: procedures.length, inputsTried: inputs, generated: tally.generated, adversarial: tally.adversarial, transportCases: tally.transport, runsPerProcedure: RUNS, seed: SEED, byStatus: tally.byStatus, failures: failures.length, slowest: tally.slow.slice(0, 10) })
     expect(inputs).toBeGreaterThan(procedures.length * 10)

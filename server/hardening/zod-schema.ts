@@ -194,6 +194,17 @@ export interface ArbitraryOptions {
   softMaxLength?: number
 }
 
+/**
+ * Overrides every caller of a generated input should use: endpoints (a model's or an embedder's
+ * baseURL, optional in their schemas, where absent means the provider's public API) always on
+ * loopback, and an embedder's retry policy tried once.
+ */
+export function offlineOverride(_path: string, key: string | null): fc.Arbitrary<unknown> | undefined {
+  if (key === 'baseURL') return fc.constantFrom('http://127.0.0.1:9/v1', 'http://localhost:9/v1')
+  if (key === 'retry') return fc.record({ maxAttempts: fc.constant(1), baseDelayMs: fc.integer({ min: 0, max: 50 }) }, { requiredKeys: ['maxAttempts'] })
+  return undefined
+}
+
 /** URLs that stay on this machine: a fuzzed endpoint must never reach the network. */
 const LOOPBACK_URL = fc.constantFrom('http://127.0.0.1:9/v1', 'http://127.0.0.1:1/', 'http://[::1]:9/x', 'http://localhost:9/v1/embeddings')
 const EMAIL = fc.tuple(fc.stringMatching(/^[a-z][a-z0-9._+-]{0,20}[a-z0-9]$/), fc.constantFrom('example.test', 'fm-agent.local', 'x.example.org')).map(([u, d]) => `${u}@${d}`)
