@@ -169,7 +169,7 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
           <label className="row small" style={{ flexDirection: 'row', gap: 4 }}>
             <input type="checkbox" checked={showPoints} onChange={(e) => setShowPoints(e.target.checked)} /> evaluations
           </label>
-          <label className="row small" style={{ flexDirection: 'row', gap: 4 }} title="off: the y axis leaves out the worst 10% of evaluations, so progress stays visible">
+          <label className="row small" style={{ flexDirection: 'row', gap: 4 }} title="off: the y axis leaves out the worst quarter of evaluations, so progress stays visible">
             <input type="checkbox" checked={fullY} onChange={(e) => setFullY(e.target.checked)} /> full y range
           </label>
         </div>

@@ -160,10 +160,10 @@ export function yDomain(values: Iterable<number | null | undefined>, reference?:
 
 /**
  * A y domain that shows progress rather than outliers: every best-so-far value and the reference,
- * plus the evaluation points up to the 90th percentile on the worse side (a few broken candidates
+ * plus the evaluation points up to the 75th percentile on the worse side (a few broken candidates
  * with huge errors would otherwise flatten every line). Points beyond it are drawn clipped.
  */
-export function robustDomain(lines: Iterable<number | null | undefined>, points: readonly number[], reference: number | null | undefined, direction: 'max' | 'min', worseQuantile = 0.9): [number, number] | null {
+export function robustDomain(lines: Iterable<number | null | undefined>, points: readonly number[], reference: number | null | undefined, direction: 'max' | 'min', worseQuantile = 0.75): [number, number] | null {
   const vals: number[] = []
   for (const v of lines) if (typeof v === 'number' && Number.isFinite(v)) vals.push(v)
   const pts = points.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
