@@ -51,6 +51,8 @@ if [ "$(psql_su "-c \"SELECT 1 FROM pg_roles WHERE rolname='$pguser'\"")" != 1 ]
   step "creating database role $pguser"
   psql_su "-c \"CREATE ROLE \\\"$pguser\\\" LOGIN CREATEDB CREATEROLE PASSWORD '$pgpass'\""
 fi
+# tests drop their throw-away databases WITH (FORCE): that may end other roles' leftover sessions
+psql_su "-c 'GRANT pg_signal_backend TO \"$pguser\"'"
 if [ "$(psql_su "-c \"SELECT 1 FROM pg_database WHERE datname='$pgdb'\"")" != 1 ]; then
   psql_su "-c \"CREATE DATABASE \\\"$pgdb\\\" OWNER \\\"$pguser\\\"\""
 fi

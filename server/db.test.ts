@@ -1,6 +1,6 @@
 // The data layer, exercised the same way in both modes: embedded PGlite and PostgreSQL.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -31,7 +31,12 @@ function modes(): Array<[string, () => Promise<{ db: Db; cleanup: () => Promise<
       'embedded (PGlite)',
       async () => {
         const dir = mkdtempSync(join(tmpdir(), 'fm-db-'))
-        const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+        // from truly empty: not from the suite's pre-migrated template (test-support/global-setup.ts)
+        const template = process.env.FM_PGLITE_TEMPLATE
+        delete process.env.FM_PGLITE_TEMPLATE
+        const db = await openDatabase({ dataDir: dir, databaseUrl: '' }).finally(() => {
+          if (template !== undefined) process.env.FM_PGLITE_TEMPLATE = template
+        })
         return { db, cleanup: async () => (await db.close(), rmSync(dir, { recursive: true, force: true })) }
       },
     ],
@@ -233,6 +238,38 @@ describe('the embedded data folder lock', () => {
     expect(await db.prisma.user.count()).toBe(0)
     await db.close()
     rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('survives a first start killed while PGlite builds the database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fm-init-'))
+    // the real initdb, not the suite's template, so there is something to interrupt
+    const env = { ...process.env, DATABASE_URL: '', FM_PGLITE_TEMPLATE: '' }
+    const first = spawn(process.execPath, ['--import', 'tsx', '-e', `
+      const { openDatabase } = await import(${JSON.stringify(new URL('./db.ts', import.meta.url).pathname)})
+      await openDatabase({ dataDir: ${JSON.stringify(dir)}, databaseUrl: '' })`], { stdio: 'ignore', env })
+    // kill it once the staging folder has files in it: mid-build
+    const deadline = Date.now() + 60_000
+    let seen = false
+    while (!seen && Date.now() < deadline) {
+      seen = readdirSync(dir).some((n) => n.startsWith('pgdata.init-') && readdirSync(join(dir, n)).length > 3)
+      if (!seen) await new Promise((r) => setTimeout(r, 20))
+    }
+    first.kill('SIGKILL')
+    await new Promise((r) => first.once('exit', r))
+    expect(seen).toBe(true)
+    expect(readdirSync(dir)).not.toContain('pgdata')
+    const template = process.env.FM_PGLITE_TEMPLATE
+    delete process.env.FM_PGLITE_TEMPLATE
+    try {
+      const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+      expect(db.migrationsApplied).toEqual(listMigrations().map((m) => m.name))
+      expect(await db.prisma.user.count()).toBe(0)
+      await db.close()
+      expect(readdirSync(dir).filter((n) => n.startsWith('pgdata.init-'))).toEqual([])
+    } finally {
+      if (template !== undefined) process.env.FM_PGLITE_TEMPLATE = template
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('treats a lock left by a dead pid as stale', async () => {

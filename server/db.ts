@@ -2,8 +2,8 @@
 //  - embedded (no DATABASE_URL): PGlite with pgvector in <data dir>/pgdata, guarded by a lock file;
 //  - server (DATABASE_URL=postgres://…): PostgreSQL with pgvector through a pg pool.
 // Migrations are applied at open in both modes (server mode: under an advisory lock).
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
 import { PrismaPg } from '@prisma/adapter-pg'
@@ -63,8 +63,7 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
   const label = `embedded PGlite in ${pgdata}`
   let pglite: PGlite
   try {
-    seedFromTemplate(pgdata)
-    mkdirSync(pgdata, { recursive: true })
+    await initializeIfNew(pgdata)
     pglite = await PGlite.create({ dataDir: pgdata, extensions: { vector } })
     // an unclean stop is recovered by Postgres' own WAL replay inside PGlite; check it answers
     await pglite.query('SELECT 1')
@@ -110,15 +109,29 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
 }
 
 /**
- * A new data folder starts as a copy of FM_PGLITE_TEMPLATE when that names an initialized PGlite
- * folder (the test suite makes one, so the hundreds of throw-away folders it opens skip the ~5 s
- * PGlite initdb; pending migrations still apply on top).
+ * A new database is built beside its final place and renamed into it, so a first start killed
+ * halfway (during PGlite's initdb or the copy) leaves no half-made folder that later starts would
+ * take for a corrupt database. It starts as a copy of FM_PGLITE_TEMPLATE when that names an
+ * initialized PGlite folder (the test suite makes one, so the hundreds of throw-away folders it
+ * opens skip the ~5 s initdb; pending migrations still apply on top).
  */
-function seedFromTemplate(pgdata: string) {
-  const template = process.env.FM_PGLITE_TEMPLATE
-  if (!template || !existsSync(join(template, 'PG_VERSION'))) return
+async function initializeIfNew(pgdata: string) {
   if (existsSync(pgdata) && readdirSync(pgdata).length > 0) return
-  cpSync(template, pgdata, { recursive: true })
+  const parent = dirname(pgdata)
+  // leftovers of starts that died while building (the data-folder lock is ours, so none is live)
+  for (const name of readdirSync(parent)) {
+    if (name.startsWith(`${basename(pgdata)}.init-`)) rmSync(join(parent, name), { recursive: true, force: true })
+  }
+  const staging = `${pgdata}.init-${process.pid}`
+  const template = process.env.FM_PGLITE_TEMPLATE
+  if (template && existsSync(join(template, 'PG_VERSION'))) {
+    cpSync(template, staging, { recursive: true })
+  } else {
+    const fresh = await PGlite.create({ dataDir: staging, extensions: { vector } })
+    await fresh.close()
+  }
+  rmSync(pgdata, { recursive: true, force: true })
+  renameSync(staging, pgdata)
 }
 
 /** After an unclean stop: every table must be readable and the vector index usable. */
