@@ -43,7 +43,9 @@ export function KnowledgeChunkHistory({ chunkId }: { chunkId: string }) {
                   <a href={`/runs/${u.runId}`}>{u.runId.slice(0, 8)}</a>
                 </td>
                 <td className="num">{u.island ?? '–'}</td>
-                <td className="mono small">{u.candidateSeq != null ? `#${u.candidateSeq}` : u.candidateId.slice(0, 8)}</td>
+                <td className="mono small">
+                  <a href={`/runs/${u.runId}/candidates/${u.candidateId}`}>{u.candidateSeq != null ? `#${u.candidateSeq}` : u.candidateId.slice(0, 8)}</a>
+                </td>
                 <td>{u.trigger}</td>
                 <td className={`num mono ${u.delta == null ? 'muted' : ''}`} style={{ color: u.delta == null ? undefined : u.delta > 0 ? 'var(--good)' : u.delta < 0 ? 'var(--bad)' : undefined }}>
                   {u.delta == null ? 'pending' : fmtDelta(u.delta)}

@@ -13,25 +13,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from '@playwright/test'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../test-support/openai-server.ts'
-import { expect, login, test } from './fixtures.ts'
+import { api, expect, login, startScriptedRun, test } from './fixtures.ts'
 
 const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', import.meta.url))
 const SHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
 mkdirSync(SHOTS, { recursive: true })
 
-/** A tRPC call from the signed-in page (same origin, the session cookie), for set-up only. */
-async function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unknown): Promise<T> {
-  return page.evaluate(
-    async ({ kind, path, input }) => {
-      const url = kind === 'query' ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : `/api/trpc/${path}`
-      const res = await fetch(url, kind === 'query' ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
-      const body = await res.json()
-      if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body)}`)
-      return body.result.data.json
-    },
-    { kind, path, input },
-  ) as Promise<T>
-}
 
 async function importCurveFit(page: Page) {
   await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
@@ -157,19 +144,7 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
   try {
     await login(page)
     await importCurveFit(page)
-    await page.goto('/runs/new')
-    await page.getByLabel('Problem').selectOption('test-curve-fit')
-    await page.getByLabel('Name').fill('e2e hint')
-    await page.getByLabel('Islands').fill('2')
-    await page.getByLabel('Max evaluations').fill('600')
-    await page.getByLabel('language models').check()
-    await page.getByLabel('provider 1').selectOption('openai')
-    await page.getByLabel('model 1').fill('scripted-coder')
-    await page.getByLabel('base URL 1').fill(server.url)
-    await page.getByLabel('key variable 1').fill('FM_E2E_OPENAI_KEY')
-    await page.getByRole('button', { name: 'Start the run' }).click()
-    await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/)
-    const runId = runIdOf(page)
+    const runId = await startScriptedRun(page, { name: 'e2e hint', islands: 2, maxEvals: 600, modelUrl: server.url })
     await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 90_000 })
 
     await page.getByRole('link', { name: 'Guidance' }).click()

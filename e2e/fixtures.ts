@@ -30,3 +30,39 @@ export async function login(page: Page, who = ADMIN) {
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.waitForURL(/\/runs/)
 }
+
+/** A tRPC call from the signed-in page (same origin, the session cookie), for set-up only. */
+export async function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unknown): Promise<T> {
+  return page.evaluate(
+    async ({ kind, path, input }) => {
+      const url = kind === 'query' ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : `/api/trpc/${path}`
+      const res = await fetch(url, kind === 'query' ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
+      const body = await res.json()
+      if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body)}`)
+      return body.result.data.json
+    },
+    { kind, path, input },
+  ) as Promise<T>
+}
+
+/**
+ * Starts a run of the curve-fit fixture from the New run form, its model the scripted
+ * OpenAI-protocol server at `modelUrl` (the key in FM_E2E_OPENAI_KEY, which the server process
+ * holds); returns the run's id once its dashboard is open.
+ */
+export async function startScriptedRun(page: Page, o: { name: string; islands: number; maxEvals: number; modelUrl: string; stagnationWindow?: number }) {
+  await page.goto('/runs/new')
+  await page.getByLabel('Problem').selectOption('test-curve-fit')
+  await page.getByLabel('Name').fill(o.name)
+  await page.getByLabel('Islands').fill(String(o.islands))
+  await page.getByLabel('Max evaluations').fill(String(o.maxEvals))
+  if (o.stagnationWindow) await page.getByLabel('Stagnation window').fill(String(o.stagnationWindow))
+  await page.getByLabel('language models').check()
+  await page.getByLabel('provider 1').selectOption('openai')
+  await page.getByLabel('model 1').fill('scripted-coder')
+  await page.getByLabel('base URL 1').fill(o.modelUrl)
+  await page.getByLabel('key variable 1').fill('FM_E2E_OPENAI_KEY')
+  await page.getByRole('button', { name: 'Start the run' }).click()
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/)
+  return /\/runs\/([0-9a-f-]{36})/.exec(page.url())![1]!
+}

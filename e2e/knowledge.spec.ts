@@ -1,21 +1,31 @@
 // Knowledge base in the console: add a document (Monaco editor, markdown preview), find it by
-// search with highlights, import a file. Offline: the fixtures abort any request leaving 127.0.0.1
-// (Monaco included: it must load from the app's own bundle).
-// Still to come when runs exist (fm-agent run / the runs console): "see it used by a run".
-import { expect, login, test } from './fixtures.ts'
+// search with highlights, import a file, and see a document used by a run (a stalled island
+// retrieves it; the scripted OpenAI-protocol server receives it in prompts). Offline: the
+// fixtures abort any request leaving 127.0.0.1 (Monaco included: it must load from the app's own
+// bundle).
+import { fileURLToPath } from 'node:url'
+import type { Page } from '@playwright/test'
+import { startOpenAiTestServer } from '../test-support/openai-server.ts'
+import { api, expect, login, startScriptedRun, test } from './fixtures.ts'
 
-test('add a document in the editor, then find it by search with highlights', async ({ page }) => {
-  await login(page)
+const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', import.meta.url))
+
+async function writeDocument(page: Page, title: string, body: string) {
   await page.goto('/knowledge')
   await page.getByRole('link', { name: 'New document' }).click()
   await expect(page).toHaveURL(/\/knowledge\/new$/)
-  await page.getByLabel('Title').fill('Hexagonal packing notes')
-  await page.getByLabel('Tags').fill('geometry, packing')
-  // Monaco: click into the editor and type like a user
+  await page.getByLabel('Title').fill(title)
   const editor = page.getByTestId('doc-editor')
   await expect(editor.locator('.monaco-editor')).toBeVisible()
   await editor.locator('.view-lines').click()
-  await page.keyboard.type('# Hexagonal lattice\n\nCircles placed on a hexagonal lattice cover about 90.7% of the plane.\n\n## Caveat\n\nNear the walls the lattice must be trimmed.')
+  await page.keyboard.type(body)
+}
+
+test('add a document in the editor, then find it by search with highlights', async ({ page }) => {
+  await login(page)
+  // Monaco: click into the editor and type like a user
+  await writeDocument(page, 'Hexagonal packing notes', '# Hexagonal lattice\n\nCircles placed on a hexagonal lattice cover about 90.7% of the plane.\n\n## Caveat\n\nNear the walls the lattice must be trimmed.')
+  await page.getByLabel('Tags').fill('geometry, packing')
   await expect(page.getByTestId('doc-preview').getByRole('heading', { name: 'Hexagonal lattice' })).toBeVisible()
   await page.getByRole('button', { name: 'Create' }).click()
   await expect(page).toHaveURL(/\/knowledge\/doc\/[0-9a-f-]{36}$/)
@@ -48,4 +58,44 @@ test('import a file from the browser; a binary file is refused with a reason', a
   await page.getByLabel('Search text').fill('two opt swap')
   await page.getByRole('button', { name: 'Search' }).click()
   await expect(page.getByTestId('search-hit').first()).toContainText('two_opt.py')
+})
+
+test('a document added in the console is retrieved by a stalled run, sent in its prompts and shown in its history', async ({ page }) => {
+  test.setTimeout(300_000)
+  const key = process.env.FM_E2E_OPENAI_KEY!
+  const server = await startOpenAiTestServer({ apiKey: key })
+  const marker = `quokka-${Date.now().toString(36)}`
+  try {
+    await login(page)
+    await writeDocument(
+      page,
+      'Curve fitting advice',
+      `# Fitting a hidden smooth function\n\nWhen the coefficients of predict(x) stop improving the mean squared error, move the quadratic coefficient toward 1.3 and the offset toward 0.25 (${marker}).`,
+    )
+    await page.getByRole('button', { name: 'Create' }).click()
+    await expect(page).toHaveURL(/\/knowledge\/doc\/[0-9a-f-]{36}$/)
+    const docUrl = page.url()
+    await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
+
+    // a run that stalls quickly (a short stagnation window) with the scripted model server
+    const runId = await startScriptedRun(page, { name: 'e2e knowledge', islands: 2, maxEvals: 60, stagnationWindow: 3, modelUrl: server.url })
+    await expect(page.getByTestId('status-badge').first()).toHaveText('completed', { timeout: 240_000 })
+    // the model server received the document in the prompts of the stalled islands
+    expect(server.chatRequests().some((r) => JSON.stringify(r.body).includes(marker))).toBe(true)
+
+    // the document's chunk lists the run and the candidates it informed
+    await page.goto(docUrl)
+    await page.getByTestId('chunks-table').getByRole('button', { name: 'History' }).first().click()
+    const history = page.getByTestId('chunk-history')
+    await expect(history.getByRole('link', { name: runId.slice(0, 8) }).first()).toBeVisible()
+    await expect(history).not.toContainText("No candidate's prompt has included it yet.")
+
+    // one of those candidates shows the chunk as retrieved knowledge, and its prompt holds it
+    await history.locator('a[href*="/candidates/"]').first().click()
+    await expect(page.getByTestId('candidate-page')).toBeVisible()
+    await expect(page.getByTestId('knowledge-used')).toContainText('Curve fitting advice')
+    await expect(page.getByTestId('prompt')).toContainText(marker)
+  } finally {
+    await server.close()
+  }
 })

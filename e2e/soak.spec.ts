@@ -5,29 +5,18 @@
 //   FM_SOAK_BROWSER_EVALS   evaluations (default 600)
 //   FM_SOAK_BROWSERS        browser contexts on the dashboard (default 3)
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from '@playwright/test'
 import { recordFigures } from '../server/hardening/figures.ts'
-import { expect, login, test } from './fixtures.ts'
+import { api, expect, login, test } from './fixtures.ts'
 
 const EVALS = Number(process.env.FM_SOAK_BROWSER_EVALS ?? 600)
 const BROWSERS = Number(process.env.FM_SOAK_BROWSERS ?? 3)
 const PORT = Number(process.env.FM_E2E_PORT ?? 3210)
 const TRIVIAL = fileURLToPath(new URL('../bench/problems/trivial', import.meta.url))
-const LOCK = fileURLToPath(new URL('../.fm-agent/e2e/fm-agent.lock', import.meta.url))
+const LOCK = join(process.env.FM_E2E_DATA_DIR ?? '.fm-agent/e2e', 'fm-agent.lock')
 
-async function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unknown): Promise<T> {
-  return page.evaluate(
-    async ({ kind, path, input }) => {
-      const url = kind === 'query' ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : `/api/trpc/${path}`
-      const res = await fetch(url, kind === 'query' ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
-      const body = await res.json()
-      if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body)}`)
-      return body.result.data.json
-    },
-    { kind, path, input },
-  ) as Promise<T>
-}
 
 /** The server process of this test session (the holder of the e2e data folder's lock). */
 const serverPid = () => (JSON.parse(readFileSync(LOCK, 'utf8')) as { pid: number }).pid

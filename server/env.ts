@@ -15,6 +15,8 @@ export const EnvSchema = z.object({
   FM_AUTH_SECRET: z.string().min(32, 'FM_AUTH_SECRET needs at least 32 characters').optional(),
   /** the address users open, when it is not http://host:port (a proxy with https) */
   FM_PUBLIC_URL: z.url().optional(),
+  /** a reverse proxy in front sets X-Forwarded-For: trust its last entry as the client's address */
+  FM_TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   FM_LOG: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 })
 export type Env = z.infer<typeof EnvSchema>

@@ -68,7 +68,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
 
     // auth needs the address users open; know the port first when it is chosen by the OS
     const app = createAppServices(db, null, log)
-    http = await startHttpServer({ app, host: opts.host, port: opts.port, dev: opts.dev, pages: opts.pages })
+    http = await startHttpServer({ app, host: opts.host, port: opts.port, dev: opts.dev, pages: opts.pages, trustProxy: env.FM_TRUST_PROXY })
     const url = env.FM_PUBLIC_URL ?? http.url
     const port = new URL(http.url).port
     const origins = [url, http.url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]

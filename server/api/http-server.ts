@@ -8,7 +8,8 @@ import { toNodeHandler } from 'better-auth/node'
 import type { AppServices } from '../app.ts'
 import { appRouter } from './root.ts'
 import { createContext } from './trpc.ts'
-import { isCrossSiteWrite, setSecurityHeaders } from './security.ts'
+import { CLIENT_ADDRESS_HEADER } from '../auth/auth.ts'
+import { clientAddress, isCrossSiteWrite, setSecurityHeaders } from './security.ts'
 
 export const ROOT_DIR = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -31,6 +32,8 @@ export interface HttpServerOptions {
   dev?: boolean
   /** serve pages with Next.js (false: API only, e.g. for API tests) */
   pages?: boolean
+  /** a proxy in front appends the client's address to X-Forwarded-For (FM_TRUST_PROXY) */
+  trustProxy?: boolean
 }
 
 export interface RunningHttpServer {
@@ -68,6 +71,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     setSecurityHeaders(res, dev)
     const url = req.url ?? '/'
+    req.headers[CLIENT_ADDRESS_HEADER] = clientAddress(req, !!opts.trustProxy)
     // the origins Better Auth trusts (public URL, loopback addresses) are this console's own
     const trusted = (app.auth?.options.trustedOrigins as string[] | undefined) ?? []
     if (isCrossSiteWrite(req, trusted)) {

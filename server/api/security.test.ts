@@ -137,3 +137,36 @@ describe('session cookies', () => {
     recordFigures('browser-http', { headerChecks: checked.length, answersChecked: checked })
   })
 })
+
+describe('sign-in attempts', () => {
+  const attempt = (url: string, headers: Record<string, string> = {}) =>
+    rawRequest(`${url}/api/auth/sign-in/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: url, ...headers },
+      body: JSON.stringify({ email: ADMIN_EMAIL, password: 'not-the-password-1' }),
+    })
+
+  it('are limited per client; a client cannot dodge the limit with its own X-Forwarded-For', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 24; i++) statuses.push((await attempt(h.url, { 'x-forwarded-for': `198.51.100.${i}` })).status)
+    // 20 a minute per client (the file's earlier sign-ins count too), whatever address it claims
+    const limited = statuses.indexOf(429)
+    expect(statuses[0]).toBe(401)
+    expect(limited, statuses.join(' ')).toBeGreaterThan(0)
+    expect(limited).toBeLessThanOrEqual(20)
+    expect(statuses.slice(limited).every((s) => s === 429), statuses.join(' ')).toBe(true)
+  })
+
+  it('behind a trusted proxy (FM_TRUST_PROXY), each forwarded client has its own budget', async () => {
+    const proxied = await startApiHarness({ env: { FM_TRUST_PROXY: '1' } })
+    try {
+      const statuses: number[] = []
+      // the client's own claim comes first; the proxy appends the address it saw
+      for (let i = 0; i < 21; i++) statuses.push((await attempt(proxied.url, { 'x-forwarded-for': `10.9.9.${i}, 203.0.113.7` })).status)
+      expect(statuses.at(-1)).toBe(429)
+      expect((await attempt(proxied.url, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(401)
+    } finally {
+      await proxied.stop()
+    }
+  })
+})

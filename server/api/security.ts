@@ -59,3 +59,17 @@ function sameOrigin(a: string, b: URL) {
     return false
   }
 }
+
+/**
+ * The address a request came from, for per-client rate limits (sign-in attempts). A client's own
+ * forwarding headers are ignored unless the operator says a proxy sits in front (FM_TRUST_PROXY):
+ * then the last X-Forwarded-For entry, the one that proxy appended, is the client.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const fwd = req.headers['x-forwarded-for']
+    const last = (Array.isArray(fwd) ? fwd.join(',') : (fwd ?? '')).split(',').map((x) => x.trim()).filter(Boolean).pop()
+    if (last) return last
+  }
+  return req.socket.remoteAddress ?? 'unknown'
+}

@@ -4,6 +4,9 @@ import { betterAuth } from 'better-auth'
 import { prismaAdapter } from 'better-auth/adapters/prisma'
 import type { PrismaClient } from '../db.ts'
 
+/** The header Better Auth reads the client's address from; the HTTP server sets it on every request. */
+export const CLIENT_ADDRESS_HEADER = 'x-fm-client-address'
+
 export interface AuthOptions {
   secret: string
   /** where the console is served, e.g. http://127.0.0.1:3000 */
@@ -42,6 +45,8 @@ export function createAuth(prisma: PrismaClient, opts: AuthOptions) {
     },
     rateLimit: { enabled: true, window: 60, max: 100, customRules: { '/sign-in/email': { window: 60, max: 20 } } },
     advanced: {
+      // set by the HTTP server from the socket (or a trusted proxy), never taken from the client
+      ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] },
       cookiePrefix: 'fm',
       useSecureCookies: opts.secureCookies,
       defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', secure: opts.secureCookies, path: '/' },

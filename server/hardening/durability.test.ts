@@ -136,11 +136,14 @@ describe('kill -9 at random moments, then resume', () => {
       let runId: string | null = null
       let before: Ledger = { database: 'absent', run: null, ids: new Set(), evalIndexes: [] }
       let previousKilled = false
+      // a trial that starts with a start-up kill meets the real first start (initdb, migrations),
+      // not the test suite's pre-migrated template (test-support/global-setup.ts)
+      const trialEnv: Record<string, string> = moments[t % moments.length] === 'start-up' ? { FM_PGLITE_TEMPLATE: '' } : {}
       for (let k = 0; k < KILLS; k++) {
         // the first kill rotates over every moment; later ones (in resumes) favour the evolving phase
         const moment = k === 0 ? moments[t % moments.length]! : (['after-result', 'random-delay', 'start-up', 'after-result', 'cold-start'] as const)[(t + k) % 5]
         const args: string[] = runId ? ['resume', runId, '--json', '--data-dir', dataDir] : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--seed', String(t), '--json', '--data-dir', dataDir]
-        const p: WatchedCli = new WatchedCli(args)
+        const p: WatchedCli = new WatchedCli(args, trialEnv)
         const hit = await killAt(p, moment, r, dataDir)
         if (!hit) {
           // the process finished before the moment came: a completed run, nothing to recover
@@ -166,7 +169,7 @@ describe('kill -9 at random moments, then resume', () => {
         previousKilled = true
       }
       // the last word: resume (or start, when every kill struck before the run existed) to the end
-      const final = new WatchedCli(runId ? ['resume', runId, '--json', '--data-dir', dataDir] : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--json', '--data-dir', dataDir])
+      const final = new WatchedCli(runId ? ['resume', runId, '--json', '--data-dir', dataDir] : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--json', '--data-dir', dataDir], trialEnv)
       const out = await final.done()
       figures.resumes++
       expect(out.code, out.stderr.slice(-3000)).toBe(0)
