@@ -107,10 +107,12 @@ export class LlmClient {
     const env = this.#env ?? process.env
     const config = this.config
     const base = { model: config.model, provider: config.provider }
-    let secrets: string[] = collectSecrets(env)
+    // scanning the environment costs more than a local model call: only done to redact an error
+    let apiKey: string | undefined
+    const secrets = () => collectSecrets(env, [apiKey])
     try {
       const endpoint = resolveEndpoint(config, env)
-      secrets = collectSecrets(env, [endpoint.apiKey])
+      apiKey = endpoint.apiKey
       const messages: BaseMessage[] = []
       if (prompt.system) messages.push(new SystemMessage(prompt.system))
       messages.push(new HumanMessage(prompt.user))

@@ -177,8 +177,11 @@ function rawMessage(e: unknown): string {
   }
 }
 
+/** Secret values to redact, or how to find them (only worked out when an error needs redacting). */
+export type Secrets = readonly string[] | (() => readonly string[])
+
 export interface ClassifyContext {
-  secrets: readonly string[]
+  secrets: Secrets
   /** the caller's signal fired */
   aborted?: boolean
   /** our per-attempt timer fired */
@@ -192,8 +195,9 @@ export interface ClassifyContext {
 export function toLlmError(e: unknown, ctx: ClassifyContext): LlmError {
   if (e instanceof LlmError) return e
   const base = { model: ctx.model, provider: ctx.provider }
+  const secrets = typeof ctx.secrets === 'function' ? ctx.secrets() : ctx.secrets
   const msg = (m: string) => {
-    const cleaned = redact(m, ctx.secrets)
+    const cleaned = redact(m, secrets)
       .replace(/\n*Troubleshooting URL: \S+\s*$/i, '')
       .trim()
     return cleaned.length > 2000 ? `${cleaned.slice(0, 2000)}…` : cleaned

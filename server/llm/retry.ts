@@ -1,7 +1,7 @@
 // Retry with exponential backoff and jitter, bounded in attempts and in total time, honouring
 // retry-after, abortable. Shared by chat completions and embeddings.
 import { z } from 'zod'
-import { LlmError, toLlmError, type ClassifyContext } from './errors.ts'
+import { LlmError, toLlmError, type ClassifyContext, type Secrets } from './errors.ts'
 
 export const RetryPolicy = z.object({
   /** attempts in all, the first included */
@@ -33,7 +33,7 @@ export interface RetryHooks {
   signal?: AbortSignal
   /** per-attempt timeout (ms); bounded by what is left of totalTimeoutMs */
   attemptTimeoutMs: number
-  secrets: readonly string[]
+  secrets: Secrets
   model?: string
   provider?: string
   random?: () => number
