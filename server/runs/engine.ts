@@ -448,7 +448,7 @@ export class RunEngine {
       const from = pool[attempts % 3 === 0 && pool.length > 1 ? 1 + this.rng.int(pool.length - 1) : 0]
       if (this.budgetReason()) break
       const r = await this.produceCold(from, made)
-      if (r.costUsd) await this.addSpend(r.costUsd)
+      if (r.costUsd) this.addSpend(r.costUsd)
       if ('rejected' in r) {
         await this.persistRejection(r, -1)
         continue
@@ -668,7 +668,7 @@ export class RunEngine {
         tokenBudget: this.config.promptTokenBudget,
         signal: this.abort.signal,
       })
-      if (r.costUsd) await this.addSpend(r.costUsd)
+      if (r.costUsd) this.addSpend(r.costUsd)
     }
     if ('rejected' in r) {
       this.bandit.update(r.arm, 0, r.costUsd)
@@ -711,7 +711,7 @@ export class RunEngine {
           tokens_in, tokens_out, cost_usd, status, guidance_ids, created_by_id)
         VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, 'queued', $17::text[], $18)
         RETURNING id)
-      UPDATE runs SET next_seq = GREATEST(next_seq, $3 + 1), updated_at = now() WHERE id = $2`,
+      UPDATE runs SET next_seq = GREATEST(next_seq, $3 + 1), spend_usd = spend_usd + $16, updated_at = now() WHERE id = $2`,
       [id, this.runId, seq, c.island, c.parentIds, c.origin, c.operator, JSON.stringify({ ...c.operatorParams, description: c.description }), c.model ?? null,
         c.code, c.codeHash, c.prompt ?? null, c.response ?? null, c.tokensIn, c.tokensOut, c.costUsd, c.guidanceIds ?? [], c.createdById ?? null],
     )
@@ -727,20 +727,22 @@ export class RunEngine {
         this.abort.abort()
       }
     }
-    await this.db.prisma.$executeRaw`
-      WITH c AS (
+    await this.db.sql(
+      `WITH c AS (
         INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, model, code, code_hash, prompt, response,
           tokens_in, tokens_out, cost_usd, status, reject_reason, guidance_ids)
-        VALUES (${id}, ${this.runId}, ${seq}, ${island}, ${r.parentIds}::text[], ${r.parentIds.length > 1 ? 'crossover' : 'mutation'}, ${r.operator},
-          ${r.model ?? null}, ${code}, ${codeHash}, ${r.prompt ?? null}, ${r.response ?? null}, ${r.tokensIn}, ${r.tokensOut}, ${r.costUsd}, 'rejected', ${r.reason}, '{}'::text[])
+        VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'rejected', $16, '{}'::text[])
         RETURNING id)
-      UPDATE runs SET next_seq = GREATEST(next_seq, ${seq + 1}) WHERE id = ${this.runId}`
+      UPDATE runs SET next_seq = GREATEST(next_seq, $3 + 1), spend_usd = spend_usd + $15 WHERE id = $2`,
+      [id, this.runId, seq, island, r.parentIds, r.parentIds.length > 1 ? 'crossover' : 'mutation', r.operator, r.model ?? null, code, codeHash,
+        r.prompt ?? null, r.response ?? null, r.tokensIn, r.tokensOut, r.costUsd, r.reason],
+    )
     this.deps.events.publish({ runId: this.runId, type: 'rejected', payload: { id, island, reason: r.reason } })
   }
 
-  private async addSpend(usd: number) {
+  /** In memory at once, for the budget checks; the database's total grows with the row that records the call. */
+  private addSpend(usd: number) {
     this.spendUsd += usd
-    await this.db.prisma.$executeRaw`UPDATE runs SET spend_usd = spend_usd + ${usd} WHERE id = ${this.runId}`
   }
 
   private dispatch(id: string, f: Omit<InFlight, 'id' | 'resolve' | 'attempt'>, attempt = 0): Promise<void> {
