@@ -60,6 +60,9 @@ interface Child {
   lastHeartbeat: number
   pid?: number
   deaths: number[]
+  /** start attempts in a row that ended before the child was ready */
+  failedStarts: number
+  lastStartError: string
   languages: string[]
   launcherStartupMs: number[]
 }
@@ -68,6 +71,8 @@ export interface LocalPool extends EvaluationBackend {
   readonly isolation: IsolationReport
   stats(): { queued: number; inFlight: number; restarts: number; launcherStartupMs: number[] }
 }
+
+const FAILED_STARTS_BEFORE_UNAVAILABLE = 3
 
 const keyOf = (j: { jobId: string; attempt: number }) => `${j.jobId}\u0000${j.attempt}`
 
@@ -153,12 +158,14 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       switch (m.t) {
         case 'ready':
           c.status = 'online'
+          c.failedStarts = 0
           c.languages = m.languages
           c.launcherStartupMs = m.launcherStartupMs
           dispatch()
           break
         case 'init-failed':
           log(`[${name}] worker ${c.id} could not start: ${m.message}`)
+          c.lastStartError = m.message
           break
         case 'started': {
           const h = c.held.get(keyOf(m))
@@ -194,8 +201,13 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
         c.status = 'offline'
         return
       }
+      if (c.status === 'starting') {
+        c.failedStarts++
+        c.lastStartError ||= `the worker process ended before it was ready (${why})`
+      }
       c.status = 'dead'
       restarts++
+      failQueueIfNoneCanStart()
       const now = Date.now()
       c.deaths = [...c.deaths.filter((t) => now - t < 60_000), now]
       const delay = Math.min(10_000, 100 * 2 ** Math.max(0, c.deaths.length - 1))
@@ -205,6 +217,21 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       }, delay).unref()
       dispatch()
     })
+  }
+
+  /**
+   * When every child has failed to start several times in a row (a broken installation, a missing
+   * interpreter), queued jobs would wait forever: answer them now with the start error, so the
+   * engine sees why (and fails the run) instead of hanging. Children keep retrying meanwhile.
+   */
+  function unavailable(): string | null {
+    if (!children.length || !children.every((c) => c.status !== 'online' && c.failedStarts >= FAILED_STARTS_BEFORE_UNAVAILABLE)) return null
+    return `no evaluation worker could start (${children[0]!.failedStarts} attempts each): ${children[0]!.lastStartError}`
+  }
+  function failQueueIfNoneCanStart() {
+    const why = unavailable()
+    if (!why) return
+    for (const job of queue.splice(0)) emit(infraResult(job, `${name}-pool`, why))
   }
 
   function startChild(c: Child) {
@@ -238,6 +265,8 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
           completed: 0,
           lastHeartbeat: Date.now(),
           deaths: [],
+          failedStarts: 0,
+          lastStartError: '',
           languages: [],
           launcherStartupMs: [],
         }
@@ -260,7 +289,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       const giveUpAt = Date.now() + 60_000
       await new Promise<void>((done) => {
         const check = setInterval(() => {
-          if (closing || children.every((c) => c.status === 'online') || Date.now() > giveUpAt) {
+          if (closing || children.every((c) => c.status === 'online') || unavailable() || Date.now() > giveUpAt) {
             clearInterval(check)
             done()
           }
@@ -277,6 +306,11 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       }
       if (job.needs.gpu || job.language === 'cuda') {
         emit(infraResult(job, `${name}-pool`, 'this job needs a GPU worker; the embedded pool has none (start `fm-agent worker --gpu` in server mode)'))
+        return
+      }
+      const why = unavailable()
+      if (why) {
+        emit(infraResult(job, `${name}-pool`, why))
         return
       }
       queue.push({ ...job, enqueuedAt: job.enqueuedAt ?? Date.now() })

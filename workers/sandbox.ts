@@ -323,7 +323,9 @@ function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number; gpu?: boo
     if (statSync(p).isDirectory()) args.push('--tmpfs', p)
     else args.push('--ro-bind', '/dev/null', p)
   }
-  // after the masks, so a writable folder inside a hidden one reappears
+  // after the masks, so a writable folder inside a hidden one reappears, and the sandbox's own
+  // Python helpers stay visible wherever the installation lives (a checkout under /tmp included)
+  args.push('--ro-bind', sandboxPythonDir(), sandboxPythonDir())
   for (const b of o.binds) args.push('--bind', b, b)
   return args
 }
@@ -414,7 +416,8 @@ export class SandboxSlot {
     const iso = this.opts.isolation
     const uid = iso.uid ?? sandboxUid()
     const hide = [...(this.opts.hide ?? [])]
-    const cfg = { mode: iso.mode, uid, gid: uid, hide, keep: [this.opts.slotDir] }
+    // the launcher's own Python folder may sit under /tmp (a checkout there) or a hidden folder
+    const cfg = { mode: iso.mode, uid, gid: uid, hide, keep: [this.opts.slotDir, sandboxPythonDir()] }
     const py = [PYTHON, '-s', launcherPath(), JSON.stringify(cfg)]
     if (iso.mode === 'userns') {
       const pre = isRoot() ? dropPrivileges(which('setpriv')!, uid) : []

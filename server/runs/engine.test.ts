@@ -65,6 +65,25 @@ describe('headless runs with the offline operators', () => {
   })
 })
 
+describe('when evaluation itself is broken', () => {
+  it('a run whose workers cannot start fails with the reason instead of waiting forever', async () => {
+    const dataDir = tempDir()
+    // an interpreter that does not exist: no sandbox launcher can start, so no worker can
+    const r = await cli(['run', CURVE, '--max-evals', '40', '--json', '--data-dir', dataDir], { FM_PYTHON: '/nonexistent/python3' })
+    expect(r.code, r.stderr.slice(-2000)).toBe(1)
+    expect(r.json.status).toBe('failed')
+    expect(r.stderr).toMatch(/no evaluation worker could start/)
+    const db = await openDatabase({ dataDir, databaseUrl: '' })
+    try {
+      const run = await db.prisma.run.findUniqueOrThrow({ where: { id: r.json.runId } })
+      expect(run.statusReason).toMatch(/infrastructure reasons.*no evaluation worker could start|seed program is invalid.*no evaluation worker could start/)
+      expect(run.evaluations).toBeLessThan(40)
+    } finally {
+      await db.close()
+    }
+  })
+})
+
 describe('kill -9 and resume', () => {
   it('continues with no evaluated candidate lost and none counted twice', async () => {
     const dataDir = tempDir()

@@ -73,6 +73,7 @@ interface ActiveGuidance {
 }
 
 const MAX_CONSECUTIVE_REJECTIONS = 300
+const MAX_CONSECUTIVE_INFRA = 5
 const METRIC_INTERVAL_MS = 1000
 const SNAPSHOT_EVERY = 25
 
@@ -107,6 +108,7 @@ export class RunEngine {
   private pauseRequested = false
   private detaching = false
   private consecutiveRejections = 0
+  private consecutiveInfra = 0
   /** answers refused for good (bad key, unknown model): no point in asking a hundred more times */
   private fatalModelErrors = 0
   private lastMetricsAt = 0
@@ -808,6 +810,13 @@ export class RunEngine {
     this.scores.set(r.jobId, valid ? score : null)
     this.artifacts.set(r.jobId, artifacts)
     this.window.push({ t: Date.now(), valid })
+    // the evaluation system itself keeps failing (no worker can start, the queue is gone): the run
+    // cannot make progress, and saying why beats spending the budget on nothing
+    this.consecutiveInfra = r.error?.kind === 'infra' ? this.consecutiveInfra + 1 : 0
+    if (this.consecutiveInfra >= MAX_CONSECUTIVE_INFRA && !this.stopping) {
+      this.stopping = { status: 'failed', reason: `${MAX_CONSECUTIVE_INFRA} evaluations in a row failed for infrastructure reasons, after retries: ${r.error!.message.slice(0, 500)}` }
+      this.abort.abort()
+    }
     if (f.origin === 'seed') {
       await this.db.prisma.run.update({ where: { id: this.runId }, data: { seedScore: valid ? score : null } })
     }
