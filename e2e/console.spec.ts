@@ -103,6 +103,8 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5, { steps: 5 })
   await page.mouse.up()
   await expect(page.getByTestId('zoom')).toBeVisible()
+  // the zoomed range's points have arrived (the badge shows … while they load)
+  await expect(page.getByTestId('zoom')).not.toContainText('…', { timeout: 30_000 })
   const zoomText = await page.getByTestId('zoom').textContent()
 
   // the connection drops. Chromium's offline mode leaves open streams alone, so the stream is
