@@ -3,13 +3,17 @@
 // end-to-end iterations per second with the sandbox, against an instant model (the scripted
 // OpenAI-protocol server answering at once) and a trivial evaluator.
 //
-//   node --import tsx bench/engine-overhead.ts [--iterations 1000,10000] [--workers 2]
+//   node --import tsx bench/engine-overhead.ts [--iterations 1000,10000] [--workers 2] [--server]
+//
+// Embedded mode runs PostgreSQL (PGlite) inside the engine's process, so its CPU counts as the
+// engine's; --server adds rows against a real PostgreSQL (FM_TEST_PG_URL, a throw-away database),
+// where the database's own work is in its server process and the engine's share shows alone.
 //
 // Baseline, measured in the same process: the same sandboxed evaluations submitted straight to
 // the same worker pool, without the engine or a model (the cost floor of evaluation itself).
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -21,8 +25,9 @@ import { createBackend } from '../server/runs/runtime.ts'
 import { createRun } from '../server/runs/service.ts'
 import { importProblem } from '../server/services/problems.ts'
 import type { EvalJob, EvalResult } from '../server/contracts/evaluation.ts'
+import { createTestDatabase } from '../test-support/pg.ts'
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '1000,10000' }, workers: { type: 'string', default: '2' } } })
+const { values } = parseArgs({ options: { iterations: { type: 'string', default: '1000,10000' }, workers: { type: 'string', default: '2' }, server: { type: 'boolean', default: false } } })
 const sizes = values.iterations!.split(',').map(Number)
 const workers = Number(values.workers)
 const log = createLogger('bench', 'warn')
@@ -43,12 +48,14 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000
 }
 
-async function engineRun(iterations: number, modelUrl: string) {
+async function engineRun(iterations: number, modelUrl: string, databaseUrl = '') {
   const dir = mkdtempSync(join(tmpdir(), 'fm-bench-'))
-  const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+  const db = await openDatabase({ dataDir: dir, databaseUrl })
   const app = createAppServices(db, null, log)
   const { id: problemId } = await importProblem(db, PROBLEM)
   const backend = await createBackend({ db, log, workers })
+  // server mode: evaluations go through the job queue to `fm-agent worker` processes
+  const procs = databaseUrl ? await startQueueWorkers(databaseUrl, backend) : []
   const manager = new EngineManager({ db, backend, events: app.events, log })
   process.env.BENCH_MODEL_KEY = 'sk-bench'
   const run = await createRun(db, { id: null, label: 'bench', role: 'admin', via: 'system' }, {
@@ -77,12 +84,29 @@ async function engineRun(iterations: number, modelUrl: string) {
   const result = await manager.launch(run.id)
   const wall = (performance.now() - t0) / 1000
   const cpu = cpuMs() - cpu0
+  for (const p of procs) p.kill('SIGTERM')
+  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))))
   await backend.close()
   await db.close()
   rmSync(dir, { recursive: true, force: true })
   if (result.status !== 'completed') throw new Error(`run ended ${result.status}: ${result.reason}`)
   const segments = marks.slice(1).map((m, i) => (m.cpu - marks[i].cpu) / (m.evals - marks[i].evals))
   return { iterations, wall, itPerS: iterations / wall, cpuPerIt: cpu / iterations, first: segments[0], last: segments[segments.length - 1] }
+}
+
+async function startQueueWorkers(databaseUrl: string, backend: Awaited<ReturnType<typeof createBackend>>): Promise<ChildProcess[]> {
+  const procs = Array.from({ length: workers }, (_, i) =>
+    spawn(process.execPath, ['--import', 'tsx', 'workers/bin.ts', 'worker', '--concurrency', '1', '--name', `bench-${i}`, '--cache-dir', mkdtempSync(join(tmpdir(), 'fm-bench-w-'))], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: databaseUrl, FM_WORKER_HEARTBEAT_MS: '1000' } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  )
+  for (let i = 0; i < 600 && backend.capacity() < workers; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    await backend.workers()
+  }
+  return procs
 }
 
 /** The floor: the same trivial evaluation through the same pool, no engine, no model. */
@@ -117,17 +141,26 @@ async function poolOnly(iterations: number) {
 const model = await startModelServer()
 try {
   const rows: string[] = []
-  for (const n of sizes) {
-    const base = await poolOnly(Math.min(n, 1000))
-    const r = await engineRun(n, model.url)
-    rows.push(
-      `| ${n} | ${r.cpuPerIt.toFixed(2)} ms | ${r.first.toFixed(2)} → ${r.last.toFixed(2)} ms | ${r.itPerS.toFixed(1)} it/s | ${base.itPerS.toFixed(1)} it/s | ${(r.itPerS / base.itPerS).toFixed(2)} |`,
-    )
-    process.stderr.write(`${n} iterations done in ${r.wall.toFixed(1)} s\n`)
+  const modes: Array<['embedded' | 'server', string]> = [['embedded', '']]
+  const pg = values.server ? await createTestDatabase() : null
+  if (pg) modes.push(['server', pg.url])
+  try {
+    for (const [mode, url] of modes) {
+      for (const n of sizes) {
+        const base = await poolOnly(Math.min(n, 1000))
+        const r = await engineRun(n, model.url, url)
+        rows.push(
+          `| ${mode} | ${n} | ${r.cpuPerIt.toFixed(2)} ms | ${r.first.toFixed(2)} → ${r.last.toFixed(2)} ms | ${r.itPerS.toFixed(1)} it/s | ${base.itPerS.toFixed(1)} it/s | ${(r.itPerS / base.itPerS).toFixed(2)} |`,
+        )
+        process.stderr.write(`${mode}: ${n} iterations done in ${r.wall.toFixed(1)} s\n`)
+      }
+    }
+  } finally {
+    await pg?.drop()
   }
-  console.log(`engine overhead, ${workers} workers, instant model, trivial evaluator (this machine: 2 cores)`)
-  console.log('| iterations | engine CPU / iteration | first → last tenth | end-to-end | pool-only baseline | ratio |')
-  console.log('| --- | --- | --- | --- | --- | --- |')
+  console.log(`engine overhead, ${workers} workers, instant model, trivial evaluator (this machine: ${availableParallelism()} cores)`)
+  console.log('| database | iterations | engine CPU / iteration | first → last tenth | end-to-end | pool-only baseline | ratio |')
+  console.log('| --- | --- | --- | --- | --- | --- | --- |')
   for (const r of rows) console.log(r)
 } finally {
   model.stop()
