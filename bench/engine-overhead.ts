@@ -26,6 +26,7 @@ import { createRun } from '../server/runs/service.ts'
 import { importProblem } from '../server/services/problems.ts'
 import type { EvalJob, EvalResult } from '../server/contracts/evaluation.ts'
 import { createTestDatabase } from '../test-support/pg.ts'
+import { processEnv } from '../workers/sandbox.ts'
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '1000,10000' }, workers: { type: 'string', default: '2' }, server: { type: 'boolean', default: false } } })
 const sizes = values.iterations!.split(',').map(Number)
@@ -98,7 +99,7 @@ async function startQueueWorkers(databaseUrl: string, backend: Awaited<ReturnTyp
   const procs = Array.from({ length: workers }, (_, i) =>
     spawn(process.execPath, ['--import', 'tsx', 'workers/bin.ts', 'worker', '--concurrency', '1', '--name', `bench-${i}`, '--cache-dir', mkdtempSync(join(tmpdir(), 'fm-bench-w-'))], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: databaseUrl, FM_WORKER_HEARTBEAT_MS: '1000' } as NodeJS.ProcessEnv,
+      env: processEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: databaseUrl, FM_WORKER_HEARTBEAT_MS: '1000' }),
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   )

@@ -25,18 +25,24 @@ function vectors(n: number, seed = 1): number[][] {
 }
 const lit = (v: number[]) => `[${v.join(',')}]`
 
+/** The real first start: not from the suite's pre-migrated template (test-support/global-setup.ts). */
+async function openFromScratch(dataDir: string): Promise<Db> {
+  const template = process.env.FM_PGLITE_TEMPLATE
+  delete process.env.FM_PGLITE_TEMPLATE
+  try {
+    return await openDatabase({ dataDir, databaseUrl: '' })
+  } finally {
+    if (template !== undefined) process.env.FM_PGLITE_TEMPLATE = template
+  }
+}
+
 function modes(): Array<[string, () => Promise<{ db: Db; cleanup: () => Promise<void> }>]> {
   return [
     [
       'embedded (PGlite)',
       async () => {
         const dir = mkdtempSync(join(tmpdir(), 'fm-db-'))
-        // from truly empty: not from the suite's pre-migrated template (test-support/global-setup.ts)
-        const template = process.env.FM_PGLITE_TEMPLATE
-        delete process.env.FM_PGLITE_TEMPLATE
-        const db = await openDatabase({ dataDir: dir, databaseUrl: '' }).finally(() => {
-          if (template !== undefined) process.env.FM_PGLITE_TEMPLATE = template
-        })
+        const db = await openFromScratch(dir)
         return { db, cleanup: async () => (await db.close(), rmSync(dir, { recursive: true, force: true })) }
       },
     ],
@@ -258,16 +264,13 @@ describe('the embedded data folder lock', () => {
     await new Promise((r) => first.once('exit', r))
     expect(seen).toBe(true)
     expect(readdirSync(dir)).not.toContain('pgdata')
-    const template = process.env.FM_PGLITE_TEMPLATE
-    delete process.env.FM_PGLITE_TEMPLATE
     try {
-      const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+      const db = await openFromScratch(dir)
       expect(db.migrationsApplied).toEqual(listMigrations().map((m) => m.name))
       expect(await db.prisma.user.count()).toBe(0)
       await db.close()
       expect(readdirSync(dir).filter((n) => n.startsWith('pgdata.init-'))).toEqual([])
     } finally {
-      if (template !== undefined) process.env.FM_PGLITE_TEMPLATE = template
       rmSync(dir, { recursive: true, force: true })
     }
   })
