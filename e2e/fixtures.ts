@@ -28,7 +28,8 @@ export async function login(page: Page, who = ADMIN) {
   await page.getByLabel('Email').fill(who.email)
   await page.getByLabel('Password').fill(who.password)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.waitForURL(/\/runs/)
+  // bounded: a refused sign-in (wrong password, rate limit) fails here, not at the test's timeout
+  await page.waitForURL(/\/runs/, { timeout: 30_000 })
 }
 
 /** A tRPC call from the signed-in page (same origin, the session cookie), for set-up only. */

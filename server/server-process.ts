@@ -77,6 +77,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       baseURL: url,
       trustedOrigins: [...new Set(origins)],
       secureCookies: url.startsWith('https:'),
+      signInPerMinute: env.FM_SIGNIN_LIMIT,
     })
 
     // other CLI processes on this machine reach this server with a token that dies with it

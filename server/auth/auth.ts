@@ -14,6 +14,8 @@ export interface AuthOptions {
   trustedOrigins: string[]
   /** https deployments: cookies get the Secure attribute */
   secureCookies: boolean
+  /** password sign-in attempts per client per minute (FM_SIGNIN_LIMIT, default 20) */
+  signInPerMinute?: number
 }
 
 export function createAuth(prisma: PrismaClient, opts: AuthOptions) {
@@ -43,7 +45,7 @@ export function createAuth(prisma: PrismaClient, opts: AuthOptions) {
         },
       },
     },
-    rateLimit: { enabled: true, window: 60, max: 100, customRules: { '/sign-in/email': { window: 60, max: 20 } } },
+    rateLimit: { enabled: true, window: 60, max: 100, customRules: { '/sign-in/email': { window: 60, max: opts.signInPerMinute ?? 20 } } },
     advanced: {
       // set by the HTTP server from the socket (or a trusted proxy), never taken from the client
       ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] },
