@@ -157,6 +157,20 @@ describe('sign-in attempts', () => {
     expect(statuses.slice(limited).every((s) => s === 429), statuses.join(' ')).toBe(true)
   })
 
+  it('the limit is the operator\'s to set (FM_SIGNIN_LIMIT)', async () => {
+    // a client address of its own (through a trusted proxy): the other tests' attempts do not count
+    const strict = await startApiHarness({ env: { FM_SIGNIN_LIMIT: '3', FM_TRUST_PROXY: '1' } })
+    try {
+      const statuses: number[] = []
+      for (let i = 0; i < 5; i++) statuses.push((await attempt(strict.url, { 'x-forwarded-for': '203.0.113.50' })).status)
+      // refused from the third attempt on (the default, 20, would answer all five)
+      expect(statuses[0]).toBe(401)
+      expect(statuses.slice(3)).toEqual([429, 429])
+    } finally {
+      await strict.stop()
+    }
+  })
+
   it('behind a trusted proxy (FM_TRUST_PROXY), each forwarded client has its own budget', async () => {
     const proxied = await startApiHarness({ env: { FM_TRUST_PROXY: '1' } })
     try {
