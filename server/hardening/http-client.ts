@@ -76,21 +76,21 @@ export function rawRequest(
   })
 }
 
-export function parseSse(body: string): SseEvent[] {
-  const out: SseEvent[] = []
-  for (const block of body.split(/\n\n/)) {
-    if (!block.trim()) continue
-    let event = 'message'
-    let id: string | null = null
-    const data: string[] = []
-    for (const line of block.split('\n')) {
-      if (line.startsWith('event:')) event = line.slice(6).trim()
-      else if (line.startsWith('id:')) id = line.slice(3).trim()
-      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
-    }
-    out.push({ event, id, data: data.join('\n') })
+/** One SSE event block (the lines between two blank lines). */
+export function parseSseBlock(block: string): SseEvent {
+  let event = 'message'
+  let id: string | null = null
+  const data: string[] = []
+  for (const line of block.split('\n')) {
+    if (line.startsWith('event:')) event = line.slice(6).trim()
+    else if (line.startsWith('id:')) id = line.slice(3).trim()
+    else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
   }
-  return out
+  return { event, id, data: data.join('\n') }
+}
+
+export function parseSse(body: string): SseEvent[] {
+  return body.split(/\n\n/).filter((block) => block.trim()).map(parseSseBlock)
 }
 
 export const encodeInput = (input: unknown) => JSON.stringify(superjson.serialize(input))

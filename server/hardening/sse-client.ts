@@ -3,7 +3,7 @@
 // kept so that a reconnect resumes after the last message seen (sent back as input.lastEventId).
 import { request, type ClientRequest } from 'node:http'
 import superjson from 'superjson'
-import { encodeInput } from './http-client.ts'
+import { encodeInput, parseSseBlock } from './http-client.ts'
 
 export interface SseSubscription {
   /** the id of the last message received (the cursor to resume from) */
@@ -39,21 +39,13 @@ export function subscribe(
       buf += chunk
       let cut: number
       while ((cut = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, cut)
+        const { event, id, data } = parseSseBlock(buf.slice(0, cut))
         buf = buf.slice(cut + 2)
-        let event = 'message'
-        let id: string | null = null
-        const data: string[] = []
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event:')) event = line.slice(6).trim()
-          else if (line.startsWith('id:')) id = line.slice(3).trim()
-          else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
-        }
-        if (event === 'serialized-error') sub.errors.push(data.join('\n'))
-        if (event !== 'message' || !data.length) continue
+        if (event === 'serialized-error') sub.errors.push(data)
+        if (event !== 'message' || !data) continue
         let value: unknown
         try {
-          const parsed = JSON.parse(data.join('\n'))
+          const parsed = JSON.parse(data)
           value = parsed && typeof parsed === 'object' && 'json' in parsed ? superjson.deserialize(parsed) : parsed
         } catch (e) {
           sub.errors.push(`unparsable message: ${(e as Error).message}`)

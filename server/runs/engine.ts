@@ -142,6 +142,13 @@ export class RunEngine {
     this.wake?.()
   }
 
+  /** Ends the run as failed at once, cancelling what is in flight (the first reason wins). */
+  private failNow(reason: string) {
+    if (this.stopping) return
+    this.stopping = { status: 'failed', reason }
+    this.abort.abort()
+  }
+
   stop(reason = 'stopped by a user') {
     this.stopping = { status: 'stopped', reason }
     this.abort.abort()
@@ -724,10 +731,7 @@ export class RunEngine {
     const seq = this.nextSeq++
     const id = randomUUID()
     if (/^model error \((auth|config|bad-request)\)/.test(r.reason)) {
-      if (++this.fatalModelErrors >= 3 && !this.stopping) {
-        this.stopping = { status: 'failed', reason: `the model provider refused 3 requests in a row (${r.reason.slice(0, 300)}); check the model name, its base URL and its API key variable` }
-        this.abort.abort()
-      }
+      if (++this.fatalModelErrors >= 3) this.failNow(`the model provider refused 3 requests in a row (${r.reason.slice(0, 300)}); check the model name, its base URL and its API key variable`)
     }
     await this.db.sql(
       `WITH c AS (
@@ -813,10 +817,7 @@ export class RunEngine {
     // the evaluation system itself keeps failing (no worker can start, the queue is gone): the run
     // cannot make progress, and saying why beats spending the budget on nothing
     this.consecutiveInfra = r.error?.kind === 'infra' ? this.consecutiveInfra + 1 : 0
-    if (this.consecutiveInfra >= MAX_CONSECUTIVE_INFRA && !this.stopping) {
-      this.stopping = { status: 'failed', reason: `${MAX_CONSECUTIVE_INFRA} evaluations in a row failed for infrastructure reasons, after retries: ${r.error!.message.slice(0, 500)}` }
-      this.abort.abort()
-    }
+    if (this.consecutiveInfra >= MAX_CONSECUTIVE_INFRA) this.failNow(`${MAX_CONSECUTIVE_INFRA} evaluations in a row failed for infrastructure reasons, after retries: ${r.error!.message.slice(0, 500)}`)
     if (f.origin === 'seed') {
       await this.db.prisma.run.update({ where: { id: this.runId }, data: { seedScore: valid ? score : null } })
     }
