@@ -3,7 +3,8 @@
 # CUDA build of PyTorch; it needs nothing else (no database). Prints figures; takes under 4 minutes.
 #   1. the GPU and PyTorch
 #   2. the KernelBench harness (workers/python/fm_kernelbench.py) on two small problems' seeds,
-#      gpu-softmax and gpu-mlp: correctness on 5 random inputs, then CUDA-event timing (median of 20)
+#      gpu-softmax and gpu-mlp: correctness on 5 random inputs, then timing by the harness's clock around
+#      each call to the candidate's own process (median of 20, every timed output checked)
 #   3. an inline-CUDA candidate (torch.utils.cpp_extension.load_inline) for gpu-softmax: compile + check
 #   4. when node_modules is present: gpu-softmax's seed through the whole worker path (sandbox included)
 # Set FM_PYTHON to the interpreter that has CUDA PyTorch if it is not /usr/bin/python3 or python3.

@@ -16,19 +16,31 @@ Outside a worker (FM_CHILD_SANDBOX unset), or where the worker found that nestin
 the command as a plain subprocess in the work directory and says so on stderr: nothing is hidden then.
 
 stdout and stderr are kept up to 16 MiB each (the rest is read and dropped, so the command never blocks).
+
+    from fm_sandbox import fork_candidate
+    c = fork_candidate(fn, *, files=None, cwd_files_readonly=True, exec_argv=None, name='candidate')
+    c.sock, c.pid, c.workdir, c.isolated, c.log_tail(), c.kill(), c.wait(timeout)
+
+The same isolation for a long-lived candidate process that talks to the evaluator over a socket (the
+KernelBench harness): this interpreter forks (cheap when it already holds torch or numpy), the child
+enters its own user, mount, pid, network, ipc and uts namespaces with the evaluation folder masked, drops
+every capability and calls fn(sock, workdir), or execs `exec_argv` (with `{fd}` replaced by the
+socket's descriptor). Fork it before reading anything the candidate must not see: the child starts
+with a copy of this process's memory. Its stdout and stderr go to a log file (`log_tail()`).
 """
 import json
 import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from types import SimpleNamespace
 
-__all__ = ['run_candidate', 'child_sandbox_available']
+__all__ = ['run_candidate', 'child_sandbox_available', 'fork_candidate']
 
 MAX_OUTPUT = 16 * 1024 * 1024
 _warned = False
@@ -176,3 +188,218 @@ def run_candidate(cmd, *, stdin=None, timeout, files=None, cwd_files_readonly=Tr
         except OSError:
             pass
     return SimpleNamespace(returncode=proc.returncode, stdout=out, stderr=err, timed_out=timed_out, workdir=workdir)
+
+
+# ------------------------------------------------------------------------------------ fork_candidate
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND = 1, 2, 4, 8, 32, 4096
+MS_REC, MS_PRIVATE = 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+
+
+class Candidate:
+    """A candidate process started by fork_candidate."""
+
+    def __init__(self, pid, sock, workdir, log_path, isolated, reason):
+        self.pid = pid
+        self.sock = sock
+        self.workdir = workdir
+        self.log_path = log_path
+        self.isolated = isolated
+        self.reason = reason
+        self.status = None
+
+    def log_tail(self, limit=4000):
+        try:
+            with open(self.log_path, 'rb') as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - limit))
+                text = f.read().decode('utf-8', errors='replace')
+            return ('...' if size > limit else '') + text
+        except OSError:
+            return ''
+
+    def poll(self):
+        if self.status is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return -1
+            if pid:
+                self.status = status
+        return self.status
+
+    def describe_exit(self):
+        st = self.poll()
+        if st is None:
+            return 'still running'
+        if os.WIFSIGNALED(st):
+            return f'killed by {signal.Signals(os.WTERMSIG(st)).name}'
+        return f'exit code {os.WEXITSTATUS(st)}'
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(0.005)
+        return self.status
+
+    def kill(self):
+        """The whole candidate: its pid namespace dies with its first process."""
+        if self.poll() is None:
+            for kill in (os.killpg, os.kill):  # without a pid namespace, its process group goes too
+                try:
+                    kill(self.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            self.wait()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def _libc():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return libc
+
+
+def _mount(libc, src, target, fstype, flags, data=None):
+    import ctypes
+    enc = lambda v: v.encode() if isinstance(v, str) else v
+    if libc.mount(enc(src), enc(target), enc(fstype), flags, enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f'mount {target}: {os.strerror(err)}')
+
+
+def _write(path, text):
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+def _locked_flags(path):
+    """The mount flags a remount inside a user namespace must keep (the kernel refuses to drop them)."""
+    f = os.statvfs(path).f_flag
+    flags = f & (MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048)  # ST_NOATIME, ST_NODIRATIME = MS_*
+    if f & 4096:  # ST_RELATIME
+        flags |= 1 << 21
+    return flags
+
+
+def _enter_namespaces(libc, cfg, workdir, placed, readonly):
+    """In the forked child: own namespaces, the evaluation folder masked, the work folder bound back."""
+    import ctypes
+    uid, gid = os.geteuid(), os.getegid()
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # a non-dumpable process cannot write its own uid_map
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    if libc.unshare(flags) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f'unshare: {os.strerror(err)}')
+    _write('/proc/self/setgroups', 'deny')
+    _write('/proc/self/uid_map', f'{uid} {uid} 1')
+    _write('/proc/self/gid_map', f'{gid} {gid} 1')
+    _mount(libc, None, '/', None, MS_REC | MS_PRIVATE)
+    keep = os.open(workdir, os.O_PATH)  # opened in this mount namespace, before the masks cover it
+    for path in cfg.get('hide') or []:
+        if os.path.isdir(path):
+            _mount(libc, 'tmpfs', path, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=1m,mode=755')
+        elif os.path.exists(path):
+            _mount(libc, '/dev/null', path, None, MS_BIND)
+    for target in ('/tmp', '/dev/shm'):
+        if os.path.isdir(target):
+            _mount(libc, 'tmpfs', target, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=512m,mode=1777')
+    os.makedirs(workdir, exist_ok=True)
+    _mount(libc, f'/proc/self/fd/{keep}', workdir, None, MS_BIND | MS_REC)
+    os.close(keep)
+    if readonly:
+        for dst in placed:
+            _mount(libc, dst, dst, None, MS_BIND)
+            _mount(libc, None, dst, None, MS_BIND | MS_REMOUNT | MS_RDONLY | _locked_flags(dst))
+
+
+def fork_candidate(fn=None, *, files=None, cwd_files_readonly=True, exec_argv=None, name='candidate'):
+    if (fn is None) == (exec_argv is None):
+        raise TypeError('fork_candidate: give either fn or exec_argv')
+    cfg = _config()
+    isolated = bool(cfg and cfg.get('mode') == 'bwrap')
+    reason = None if isolated else ((cfg or {}).get('reason') or 'not running under an FM Agent worker (FM_CHILD_SANDBOX is unset)')
+    if not isolated:
+        _warn(f'running the candidate WITHOUT a child sandbox: {reason}')
+    root = (cfg or {}).get('root')
+    if root:
+        os.makedirs(root, exist_ok=True)
+    base = tempfile.mkdtemp(prefix=f'{name}-', dir=root or None)
+    workdir = os.path.join(base, 'work')
+    os.mkdir(workdir)
+    log_path = os.path.join(base, 'log.txt')
+    placed = _copy_files(files, workdir, cwd_files_readonly)
+    env = _child_env(cfg, workdir)
+    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            parent_sock.close()
+            code = _child_main(fn, exec_argv, cfg if isolated else None, workdir, placed, cwd_files_readonly, log_path, child_sock, env)
+        except BaseException:
+            try:
+                import traceback
+                os.write(2, ('fm_sandbox: the candidate process could not start:\n' + traceback.format_exc()).encode())
+            except BaseException:
+                pass
+        os._exit(code)
+    child_sock.close()
+    return Candidate(pid, parent_sock, workdir, log_path, isolated, reason)
+
+
+def _child_main(fn, exec_argv, cfg, workdir, placed, readonly, log_path, sock, env):
+    from fm_launcher import drop_capabilities
+    libc = _libc()
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the evaluator
+    os.setsid()
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    devnull = os.open('/dev/null', os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.stdout = os.fdopen(1, 'w', buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, 'w', buffering=1, closefd=False)
+    fd = sock.fileno()
+    if cfg is not None:
+        _enter_namespaces(libc, cfg, workdir, placed, readonly)
+        # the first process of the new pid namespace runs the candidate; when it ends, the kernel kills
+        # everything left in the namespace; it dies with this process (and so with the evaluator)
+        inner = os.fork()
+        if inner != 0:
+            os.closerange(0, 1 << 20)
+            while True:
+                try:
+                    _, status = os.waitpid(inner, 0)
+                    break
+                except InterruptedError:
+                    continue
+            return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _mount(libc, 'proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        drop_capabilities()
+    os.closerange(3, fd)
+    os.closerange(fd + 1, 1 << 20)
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(env)
+    if exec_argv is not None:
+        os.set_inheritable(fd, True)
+        argv = [a.replace('{fd}', str(fd)) for a in exec_argv]
+        os.execve(argv[0], argv, env)
+    fn(sock, workdir)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return 0

@@ -1,0 +1,291 @@
+// The forgery suite (issue 14): candidates that try to forge their score or read what they must not,
+// through the real worker path (bundle, sandbox, evaluator, child sandbox). Each must score invalid or
+// as what it truly does, with the attempt visible in its artifacts.
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EvalResult } from '../server/contracts/evaluation.ts'
+import { BUILTIN_PROBLEMS_DIR } from '../server/problems/load.ts'
+import { createRunner, type Runner } from './runner.ts'
+import { detectIsolation } from './sandbox.ts'
+import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from './test-helpers.ts'
+
+const SECRET = `FORGERY-SECRET-${randomBytes(6).toString('hex')}`
+// a data folder where an installation keeps it (inside the checkout), with a token-like file
+const DATA_DIR = resolve(`.fm-agent/forgery-data-${process.pid}`)
+mkdirSync(DATA_DIR, { recursive: true })
+writeFileSync(join(DATA_DIR, 'local-admin-token'), `${SECRET}-DATA\n`)
+process.env.FM_DATA_DIR = DATA_DIR
+
+const EVALKIT = readFileSync(join(BUILTIN_PROBLEMS_DIR, '_common', 'fm_evalkit.py'), 'utf8')
+const isolation = detectIsolation()
+const store = bundleStore()
+let runner: Runner
+let api: Server
+let apiPort = 0
+let apiConnections = 0
+
+beforeAll(async () => {
+  api = createServer((s) => {
+    apiConnections++
+    s.destroy()
+  })
+  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r))
+  apiPort = (api.address() as { port: number }).port
+  runner = createRunner({ cacheDir: tempDir('fm-forgery-cache-'), workerId: 'forgery-test', slots: 2, isolation, fetchBundle: store.fetch })
+  await runner.start()
+})
+afterAll(async () => {
+  await runner?.close()
+  await new Promise<void>((r) => api.close(() => r()))
+  rmSync(DATA_DIR, { recursive: true, force: true })
+  removeTempDirs()
+})
+
+/** Python that tries every read it must not manage and prints what happened (the attempt, for the artifacts). */
+function pythonSnoop(): string {
+  return `
+def _fm_snoop():
+    import glob, json, os, socket, sys
+    found = {}
+    def attempt(name, fn):
+        try:
+            v = fn()
+            found[name] = 'READ ' + str(v)[:200]
+        except Exception as e:
+            found[name] = type(e).__name__
+    here = os.path.abspath(os.getcwd())
+    roots = [here] + [os.path.dirname(here.rstrip('/'))]
+    p = here
+    for _ in range(8):
+        p = os.path.dirname(p)
+        roots.append(p)
+    for r in roots:
+        for q in glob.glob(os.path.join(r, '**', 'private', '*'), recursive=False) + glob.glob(os.path.join(r, 'problem', 'private', '*')):
+            attempt('private:' + q, lambda q=q: open(q).read())
+    for var in ('FM_PROBLEM_DIR', 'FM_RESULT_FILE', 'FM_DATA_DIR'):
+        found['env:' + var] = os.environ.get(var, 'unset')
+    attempt('data-folder', lambda: open(${JSON.stringify(join(DATA_DIR, 'local-admin-token'))}).read())
+    attempt('data-folder-list', lambda: os.listdir(${JSON.stringify(DATA_DIR)}))
+    for r in roots:
+        for q in glob.glob(os.path.join(r, '*', 'job-*', 'candidate.*')):
+            attempt('other-candidate:' + q, lambda q=q: open(q).read())
+    attempt('loopback-api', lambda: socket.create_connection(('127.0.0.1', ${apiPort}), timeout=2).sendall(b'GET /api/trpc/users.list'))
+    attempt('parent-memory', lambda: open('/proc/%d/mem' % os.getppid(), 'rb').read(1))
+    print('ATTEMPT snoop ' + json.dumps(found, sort_keys=True), file=sys.stderr, flush=True)
+    print('ATTEMPT snoop ' + json.dumps(found, sort_keys=True), flush=True)
+`
+}
+
+/** The candidate's attempts must not have leaked anything: no secret anywhere in the result. */
+function expectNothingLeaked(r: EvalResult) {
+  const all = JSON.stringify(r)
+  expect(all).not.toContain(SECRET)
+  expect(apiConnections).toBe(0)
+}
+
+const attemptVisible = (r: EvalResult, word: string) => expect(JSON.stringify(r.artifacts)).toContain(`ATTEMPT ${word}`)
+
+// ------------------------------------------------------------------------------------ KernelBench harness
+describe('the KernelBench harness on the CPU path', () => {
+  const REFERENCE = `import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Model(nn.Module):
+    def __init__(self, n_in, n_hidden):
+        super().__init__()
+        self.fc = nn.Linear(n_in, n_hidden)
+    def forward(self, x):
+        return F.gelu(self.fc(x))
+
+def get_inputs():
+    return [torch.randn(64, 128)]
+
+def get_init_inputs():
+    return [128, 256]
+`
+  const EVALUATOR = `import os
+from fm_evalkit import main
+from fm_kernelbench import evaluate_kernel
+HERE = os.path.dirname(os.path.abspath(__file__))
+main(lambda c: evaluate_kernel(os.path.join(HERE, 'reference.py'), c, device='cpu', correctness_trials=2, warmup=2, timed_runs=7))
+`
+  let problem: ReturnType<typeof makeProblem>
+  const HONEST = `import torch, torch.nn as nn, torch.nn.functional as F
+class ModelNew(nn.Module):
+    def __init__(self, n_in, n_hidden):
+        super().__init__()
+        self.fc = nn.Linear(n_in, n_hidden)
+    def forward(self, x):
+        return F.gelu(self.fc(x))
+`
+  const run = (code: string) => runner.run(makeJob(problem, code))
+
+  beforeAll(() => {
+    problem = makeProblem(
+      { 'reference.py': REFERENCE, 'evaluator.py': EVALUATOR, 'initial.py': HONEST, 'private/secret.txt': `${SECRET}-PRIVATE\n`, 'fm_evalkit.py': EVALKIT },
+      { id: 'kb-forgery', name: 'kb', language: 'python', entry: 'initial.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'speedup', limits: { timeoutS: 90, memoryMb: 8192, cpuS: 90 } },
+    )
+    store.add(problem)
+  })
+
+  it('an honest candidate is valid, timed by the harness, in a child sandbox', async () => {
+    const r = await run(HONEST)
+    expect(r.error, JSON.stringify(r.artifacts).slice(0, 3000)).toBeUndefined()
+    expect(r.valid, JSON.stringify(r.artifacts).slice(0, 3000)).toBe(true)
+    expect(r.metrics.speedup).toBeGreaterThan(0.2)
+    expect(r.metrics.speedup).toBeLessThan(5)
+    expect(String(r.artifacts.sandbox)).toMatch(/child sandbox/)
+    expect(String(r.artifacts.sandbox)).not.toMatch(/WITHOUT/)
+  }, 120_000)
+
+  it('prints a fake result line and exits at import: invalid, the line only in its log', async () => {
+    const r = await run(`import json, os, sys
+print('ATTEMPT fake-line')
+print(json.dumps({"valid": True, "metrics": {"speedup": 1e6}}), flush=True)
+sys.stdout.flush()
+os._exit(0)
+`)
+    expect(r.valid).toBe(false)
+    expect(r.metrics.speedup ?? null).toBeNull()
+    expect(String(r.artifacts.feedback)).toMatch(/candidate process did not answer/)
+    attemptVisible(r, 'fake-line')
+  }, 120_000)
+
+  it('calls fm_evalkit.emit with a forged score and exits: invalid', async () => {
+    const r = await run(`import os, sys
+print('ATTEMPT emit')
+try:
+    sys.modules['fm_evalkit'].emit({'valid': True, 'metrics': {'speedup': 1e6}})
+except Exception as e:
+    print('emit failed:', type(e).__name__, e)
+os._exit(0)
+`)
+    expect(r.valid).toBe(false)
+    expect(r.metrics.speedup ?? null).toBeNull()
+    attemptVisible(r, 'emit')
+  }, 120_000)
+
+  it('writes the result file and every .fm file it can find, then behaves: scored as what it is', async () => {
+    const r = await run(`import glob, json, os
+fake = json.dumps({"valid": True, "metrics": {"speedup": 1e6}})
+tried = []
+here, paths = os.getcwd(), [os.environ.get('FM_RESULT_FILE')]
+for _ in range(8):
+    paths += glob.glob(os.path.join(here, '.fm', '*')) + glob.glob(os.path.join(here, '*', '.fm', '*'))
+    here = os.path.dirname(here)
+for p in paths[:60]:
+    if not p:
+        continue
+    try:
+        open(p, 'a').write('\\n' + fake + '\\n')
+        tried.append('WROTE ' + p)
+    except Exception as e:
+        tried.append(type(e).__name__ + ' ' + p)
+print('ATTEMPT result-file', tried)
+${HONEST}`)
+    expect(r.error, JSON.stringify(r.artifacts).slice(0, 3000)).toBeUndefined()
+    expect(r.valid).toBe(true)
+    expect(r.metrics.speedup).toBeLessThan(5)
+    attemptVisible(r, 'result-file')
+  }, 120_000)
+
+  it('patches the comparison (torch.allclose, the harness) and returns zeros: invalid', async () => {
+    const r = await run(`import sys, torch, torch.nn as nn
+torch.allclose = lambda *a, **k: True
+torch.isfinite = lambda t: torch.ones_like(t, dtype=torch.bool)
+kb = sys.modules.get('fm_kernelbench')
+if kb is not None:
+    kb._compare = lambda *a, **k: (True, 0.0, 0.0, '')
+print('ATTEMPT patch-compare', kb is not None)
+class ModelNew(nn.Module):
+    def __init__(self, n_in, n_hidden):
+        super().__init__()
+        self.n = n_hidden
+    def forward(self, x):
+        return torch.zeros(x.shape[0], self.n)
+`)
+    expect(r.valid).toBe(false)
+    expect(String(r.artifacts.feedback)).toMatch(/incorrect on random input 1/)
+    attemptVisible(r, 'patch-compare')
+  }, 120_000)
+
+  it('patches the timers and is slow: valid, with its true (low) speedup', async () => {
+    const r = await run(`import time, torch, torch.nn as nn, torch.nn.functional as F
+time.perf_counter = lambda: 0.0
+time.monotonic = lambda: 0.0
+torch.cuda.Event.elapsed_time = lambda self, end: 1e-9
+print('ATTEMPT patch-timer')
+class ModelNew(nn.Module):
+    def __init__(self, n_in, n_hidden):
+        super().__init__()
+        self.fc = nn.Linear(n_in, n_hidden)
+    def forward(self, x):
+        t = time.time()
+        while time.time() - t < 0.02:
+            pass
+        return F.gelu(self.fc(x))
+`)
+    expect(r.error, JSON.stringify(r.artifacts).slice(0, 3000)).toBeUndefined()
+    expect(r.valid).toBe(true)
+    expect(r.metrics.new_ms).toBeGreaterThan(15)
+    expect(r.metrics.speedup).toBeLessThan(0.5)
+    attemptVisible(r, 'patch-timer')
+  }, 120_000)
+
+  it('caches its output and skips the work on later calls: invalid', async () => {
+    const r = await run(`import torch, torch.nn as nn, torch.nn.functional as F
+print('ATTEMPT cache')
+class ModelNew(nn.Module):
+    def __init__(self, n_in, n_hidden):
+        super().__init__()
+        self.fc = nn.Linear(n_in, n_hidden)
+        self.memo = None
+    def forward(self, x):
+        if self.memo is None:
+            self.memo = F.gelu(self.fc(x))
+        return self.memo
+`)
+    expect(r.valid).toBe(false)
+    expect(String(r.artifacts.feedback)).toMatch(/incorrect on random input 2/)
+    attemptVisible(r, 'cache')
+  }, 120_000)
+
+  it('moves its work out of the timed call (into handing back the output): invalid', async () => {
+    const r = await run(`import sys, time, torch, torch.nn as nn, torch.nn.functional as F
+kb = sys.modules['fm_kernelbench']
+real = kb._tensor_bytes
+def slow_bytes(t):
+    end = time.time() + 0.03
+    while time.time() < end:
+        pass
+    return real(t)
+kb._tensor_bytes = slow_bytes
+print('ATTEMPT defer')
+class ModelNew(nn.Module):
+    def __init__(self, n_in, n_hidden):
+        super().__init__()
+        self.fc = nn.Linear(n_in, n_hidden)
+    def forward(self, x):
+        return F.gelu(self.fc(x))
+`)
+    expect(r.valid).toBe(false)
+    expect(String(r.artifacts.feedback)).toMatch(/outside its timed calls/)
+    attemptVisible(r, 'defer')
+  }, 120_000)
+
+  it('reads private files, other candidates, the data folder, the API on loopback: nothing', async () => {
+    const r = await run(`${pythonSnoop()}
+_fm_snoop()
+${HONEST}`)
+    expect(r.valid, JSON.stringify(r.artifacts).slice(0, 3000)).toBe(true)
+    attemptVisible(r, 'snoop')
+    if (process.env.FM_FORGERY_DEBUG) console.log(r.artifacts.candidate_log)
+    expect(String(r.artifacts.candidate_log)).toMatch(/"data-folder": "(FileNotFoundError|PermissionError)"/)
+    expect(String(r.artifacts.candidate_log)).toMatch(/"loopback-api": "(ConnectionRefusedError|OSError)"/)
+    expectNothingLeaked(r)
+  }, 120_000)
+})
