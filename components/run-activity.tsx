@@ -2,10 +2,12 @@
 // The run's numbered event log as a feed: status changes, stagnation, and every intervention
 // (who did what), newest first.
 import Link from 'next/link'
+import { useMemo } from 'react'
+import { foldStagnationEvents, type FeedRow } from '../server/console/series.ts'
 import type { RunEventRow } from '../server/console/types.ts'
 import { shortId } from './run-ui.tsx'
 
-function describe(e: RunEventRow, runId: string) {
+function describe(e: FeedRow, runId: string) {
   const p = e.payload as Record<string, unknown>
   const who = p.actor ? <strong>{String(p.actor)}</strong> : null
   const island = p.island === null || p.island === undefined ? 'the run' : `island ${p.island}`
@@ -14,6 +16,7 @@ function describe(e: RunEventRow, runId: string) {
     case 'status':
       return <>status <strong>{String(p.status)}</strong>{p.reason ? ` (${String(p.reason)})` : ''}</>
     case 'stagnation':
+      if (e.folded && e.folded.count > 1) return <>{island}: still stuck, levels {e.folded.fromLevel}–{e.folded.toLevel} ({e.folded.count} alerts) — {String(p.message ?? '')}</>
       return <>{island}: {String(p.kind)} — {String(p.message ?? '')}</>
     case 'intervention':
       switch (p.action) {
@@ -44,7 +47,7 @@ function describe(e: RunEventRow, runId: string) {
 }
 
 export function ActivityFeed({ events, runId }: { events: RunEventRow[]; runId: string }) {
-  const shown = [...events].reverse().slice(0, 200)
+  const shown = useMemo(() => foldStagnationEvents(events).reverse().slice(0, 200), [events])
   if (!shown.length) return <div className="muted small">Nothing yet.</div>
   return (
     <div className="feed" data-testid="activity">

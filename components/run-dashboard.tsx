@@ -30,7 +30,7 @@ export function RunDashboard() {
   // zoomed: the server's full-resolution range, plus live rows that fall inside it
   const metrics = useMemo(() => (L.zoomed ? mergeZoom(L.zoomed.metrics, inRange(L.live.metrics, L.zoom)) : L.live.metrics), [L.zoomed, L.live.metrics, L.zoom])
   const points = useMemo(() => (L.zoomed ? mergeZoomPoints(L.zoomed.points, inRange(L.live.points, L.zoom)) : L.live.points), [L.zoomed, L.live.points, L.zoom])
-  const alerts = useMemo(() => openStagnationAlerts(L.live.events), [L.live.events])
+  const alerts = useRunAlerts()
   const router = useRouter()
   const open = useCallback((id: string) => router.push(`/runs/${L.runId}/candidates/${id}`), [router, L.runId])
   if (!o) return L.overview.error ? <ErrorBox error={L.overview.error} /> : <div className="muted">Loading…</div>
@@ -83,7 +83,7 @@ export function RunDashboard() {
               </div>
             </div>
           </div>
-          <FitnessChart metrics={metrics} points={points} islands={islands} reference={ref} direction={o.problem.direction} xAxis={L.xAxis} range={L.zoom} onZoom={L.setZoom} onOpen={open} />
+          <FitnessChart metrics={metrics} points={points} islands={islands} reference={ref} direction={o.problem.direction} best={best} xAxis={L.xAxis} range={L.zoom} onZoom={L.setZoom} onOpen={open} />
           <div className="small muted">
             Lines: best so far (solid) and population mean (dashed) per island; dots: each evaluation. {o.problem.direction === 'max' ? 'Higher' : 'Lower'} is better.
             {L.snapshot.data && L.snapshot.data.totals.points > L.snapshot.data.points.length && ` Downsampled from ${L.snapshot.data.totals.points} evaluations (extremes kept); drag to zoom for full resolution.`}
@@ -175,6 +175,16 @@ function ElapsedTile({ startedAt, finishedAt, maxWallS }: { startedAt: number | 
   return <Tile label="elapsed" value={duration(wall)} sub={maxWallS ? `of ${duration(maxWallS)}` : 'no time cap'} meter={maxWallS ? Math.min(1, wall / maxWallS) : null} />
 }
 
+/** Open stagnation alerts: folded per plateau, closed when the run ends or the island improves. */
+function useRunAlerts() {
+  const L = useRunLive()
+  const o = L.overview.data
+  return useMemo(
+    () => openStagnationAlerts(L.live.events, { status: L.status, direction: o?.problem.direction, islandBest: new Map(o?.islands.map((i) => [i.index, i.bestScore]) ?? []) }),
+    [L.live.events, L.status, o],
+  )
+}
+
 function mergeZoom<T extends { id: number }>(a: T[], b: T[]): T[] {
   const seen = new Set(a.map((x) => x.id))
   return a.concat(b.filter((x) => !seen.has(x.id)))
@@ -220,7 +230,8 @@ function IslandsTable() {
   const trpc = useTRPC()
   const o = L.overview.data!
   const controls = useQuery(trpc.runs.controls.queryOptions({ runId: o.id }))
-  const alerts = new Set(openStagnationAlerts(L.live.events).map((a) => a.island))
+  const alerts = new Set(useRunAlerts().map((a) => a.island))
+  const ended = ['completed', 'stopped', 'failed'].includes(L.status ?? '')
   return (
     <table className="table small" data-testid="islands">
       <thead>
@@ -247,7 +258,7 @@ function IslandsTable() {
               <td className="num">{fmt(m?.code ?? null, 3)}</td>
               <td className="num">{m?.coverage !== null && m?.coverage !== undefined ? `${Math.round(m.coverage * 100)}%` : '–'}</td>
               <td className="num">{fmt(controls.data?.effectiveExploration[i.index] ?? controls.data?.islandExploration[i.index] ?? controls.data?.exploration ?? null, 2)}</td>
-              <td>{alerts.has(i.index) || i.stagnant ? <span className="badge warn">stagnant</span> : <span className="badge good">improving</span>}</td>
+              <td>{alerts.has(i.index) ? <span className="badge warn">stagnant</span> : ended ? <span className="badge">{i.stagnant ? 'ended on a plateau' : 'ended'}</span> : <span className="badge good">improving</span>}</td>
             </tr>
           )
         })}

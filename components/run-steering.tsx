@@ -34,11 +34,16 @@ export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
       {alerts.map((a) => {
         const current = controls.data?.effectiveExploration[a.island] ?? controls.data?.exploration ?? 0.3
         return (
-          <div key={a.eventId} className={`alert ${a.kind === 'escalated' ? 'error' : ''}`}>
+          <div key={a.island} data-testid="stagnation-alert" data-island={a.island} data-level={a.level} className={`alert ${a.kind === 'escalated' ? 'error' : ''}`}>
             <div className="row between">
               <strong>Island {a.island} {a.kind === 'escalated' ? 'is still stuck' : 'stalled'}</strong>
-              <span className="muted small"><Age t={a.t} /></span>
+              <span className="muted small" title={`last raised ${new Date(a.t).toLocaleTimeString()}`}>first raised <Age t={a.since} /></span>
             </div>
+            {a.events > 1 && (
+              <div className="muted small" data-testid="alert-levels">
+                level {a.firstLevel} → {a.level} ({a.events} alerts folded into one)
+              </div>
+            )}
             <div className="small">{a.message}</div>
             <div className="muted small">suggested: {a.suggestions.map((s) => SUGGESTION_TEXT[s] ?? s).join(', ') || '–'}</div>
             {can('expert') && (

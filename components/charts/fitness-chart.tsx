@@ -1,6 +1,7 @@
 'use client'
 // Best and mean fitness per island, over evaluations (with every evaluation as a dot) or over
-// time, and the problem's reference value as a line. The lines are SVG (recharts); the dots are
+// time, and the problem's reference value as a line; or as the distance to the run's best on a
+// log scale, where late, small gains stay visible. The lines are SVG (recharts); the dots are
 // painted on a canvas laid over the plot area, so thousands of them redraw in a millisecond as
 // results stream in. Hover a dot to see it, click it to open the candidate; drag across the
 // chart to zoom into an evaluation range (the server then sends it at full resolution). The page
@@ -9,7 +10,8 @@
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { fromPixelX, nearest, toPixel, type PlotArea } from '../../server/console/plot.ts'
-import { islandColor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, fmt } from '../../server/console/series.ts'
+import { distanceToBest, fmt, islandColor, logDistance, logDistanceFloor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, type PivotRow } from '../../server/console/series.ts'
+import { axisTicks, logTicks, timeTicks } from '../../server/console/ticks.ts'
 import type { MetricPoint, ScorePoint } from '../../server/console/types.ts'
 
 export interface FitnessChartProps {
@@ -18,6 +20,8 @@ export interface FitnessChartProps {
   islands: number
   reference: { value: number; source: string } | null
   direction: 'max' | 'min'
+  /** the run's best score (distance mode measures from it; default: the best drawn) */
+  best?: number | null
   xAxis: 'evals' | 'time'
   range: { lo: number; hi: number } | null
   onZoom?: (r: { lo: number; hi: number }) => void
@@ -29,7 +33,7 @@ export interface FitnessChartProps {
 const MARGIN = { top: 8, right: 16, bottom: 4, left: 0 }
 const Y_WIDTH = 64
 const X_HEIGHT = 34
-type Dot = { x: number; y: number; id: string; island: number }
+type Dot = { x: number; y: number; id: string; island: number; score: number }
 
 declare global {
   interface Window {
@@ -41,10 +45,11 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
   const [showMean, setShowMean] = useState(true)
   const [showPoints, setShowPoints] = useState(true)
   const [fullY, setFullY] = useState(false)
+  const [yMode, setYMode] = useState<'score' | 'distance'>('score')
   const islands = useMemo(() => Array.from({ length: p.islands }, (_, i) => i), [p.islands])
-  const best = useMemo(() => pivotMetrics(p.metrics, 'best', { x: p.xAxis, range: p.range }), [p.metrics, p.xAxis, p.range])
-  const mean = useMemo(() => (showMean ? pivotMetrics(p.metrics, 'mean', { x: p.xAxis, islands, range: p.range }) : []), [p.metrics, p.xAxis, islands, showMean, p.range])
-  const scatter = useMemo(() => {
+  const bestRaw = useMemo(() => pivotMetrics(p.metrics, 'best', { x: p.xAxis, range: p.range }), [p.metrics, p.xAxis, p.range])
+  const meanRaw = useMemo(() => (showMean ? pivotMetrics(p.metrics, 'mean', { x: p.xAxis, islands, range: p.range }) : []), [p.metrics, p.xAxis, islands, showMean, p.range])
+  const scatterRaw = useMemo(() => {
     const byIsland = scatterByIsland(p.points, p.range)
     if (p.xAxis === 'time') {
       const t = new Map(p.points.map((x) => [x.id, x.t]))
@@ -52,6 +57,30 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
     }
     return byIsland
   }, [p.points, p.xAxis, p.range])
+  // distance mode: every value becomes log10 of its distance to the run's best (the best on the floor)
+  const log = useMemo(() => {
+    if (yMode !== 'distance') return null
+    const isBetter = (a: number, b: number | null) => b === null || (p.direction === 'max' ? a > b : a < b)
+    let runBest = typeof p.best === 'number' && Number.isFinite(p.best) ? p.best : null
+    if (runBest === null) {
+      for (const r of bestRaw) if (typeof r.run === 'number' && isBetter(r.run, runBest)) runBest = r.run
+      for (const a of scatterRaw.values()) for (const q of a) if (isBetter(q.y, runBest)) runBest = q.y
+    }
+    if (runBest === null) return null
+    const b = runBest
+    const dist: number[] = []
+    for (const r of bestRaw) for (const [k, v] of Object.entries(r)) if (k !== 'x' && typeof v === 'number') dist.push(distanceToBest(v, b, p.direction))
+    for (const a of scatterRaw.values()) for (const q of a) dist.push(distanceToBest(q.y, b, p.direction))
+    return { best: b, floor: logDistanceFloor(dist, b) }
+  }, [yMode, p.best, p.direction, bestRaw, scatterRaw])
+  const toY = useMemo(() => (log ? (v: number) => logDistance(v, log.best, p.direction, log.floor) : null), [log, p.direction])
+  const best = useMemo(() => (toY ? mapRows(bestRaw, toY) : bestRaw), [bestRaw, toY])
+  const mean = useMemo(() => (toY ? mapRows(meanRaw, toY) : meanRaw), [meanRaw, toY])
+  const scatter = useMemo(() => {
+    const out = new Map<number, Array<{ x: number; y: number; id: string; score: number }>>()
+    for (const [i, arr] of scatterRaw) out.set(i, arr.map((q) => ({ ...q, score: q.y, y: toY ? toY(q.y) : q.y })))
+    return out
+  }, [scatterRaw, toY])
   const drawnPoints = useMemo(() => [...scatter.values()].reduce((n, a) => n + a.length, 0), [scatter])
   const xs = useMemo(() => {
     let lo = Infinity
@@ -61,17 +90,25 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
     if (p.range && p.xAxis === 'evals') return [p.range.lo, p.range.hi] as [number, number]
     return Number.isFinite(lo) ? ([lo, hi === lo ? lo + 1 : hi] as [number, number]) : ([0, 1] as [number, number])
   }, [best, scatter, p.range, p.xAxis])
-  const yDom = useMemo(() => {
+  const yDom = useMemo((): [number, number] => {
     const lines: number[] = []
     for (const r of best) for (const [k, v] of Object.entries(r)) if (k !== 'x' && typeof v === 'number') lines.push(v)
     const pts: number[] = []
     if (showPoints) for (const a of scatter.values()) for (const q of a) pts.push(q.y)
+    // distances: smaller is better, the floor (the best) always in view; no reference line
+    const reference = log ? null : p.reference?.value
+    const direction = log ? 'min' : p.direction
+    if (log) lines.push(log.floor)
     if (fullY) {
       for (const r of mean) for (const [k, v] of Object.entries(r)) if (k !== 'x' && typeof v === 'number') lines.push(v)
-      return yDomain([...lines, ...pts], p.reference?.value) ?? [0, 1]
+      return yDomain([...lines, ...pts], reference) ?? [0, 1]
     }
-    return robustDomain(lines, pts, p.reference?.value, p.direction) ?? [0, 1]
-  }, [best, mean, scatter, showPoints, fullY, p.reference, p.direction])
+    return robustDomain(lines, pts, reference, direction) ?? [0, 1]
+  }, [best, mean, scatter, showPoints, fullY, p.reference, p.direction, log])
+  const yTicks = useMemo(() => (log ? logTicks(yDom, 7) : axisTicks(yDom, 6)), [yDom, log])
+  const xTicks = useMemo(() => (p.xAxis === 'time' ? timeTicks(xs, 6) : axisTicks(xs, 6, { integer: true })), [xs, p.xAxis])
+  /** a value on the y axis back in words, for tooltips */
+  const yText = (v: number, digits = 6) => (log ? (v <= log.floor ? 'at the best' : `${fmt(10 ** v, 3)} from the best`) : fmt(v, digits))
 
   const dots = useMemo(() => {
     const out: Dot[] = []
@@ -141,6 +178,7 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
   const hit = (px: number, py: number) => nearest(dots, px, py, (d) => toPixel(d.x, d.y, domain, area))
 
   const label = p.xAxis === 'evals' ? 'evaluations' : 'time'
+  const showReference = !!p.reference && !log
   return (
     <div>
       <div className="row between small" style={{ marginBottom: 4 }}>
@@ -155,7 +193,7 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
             <i style={{ background: islandColor(-1) }} />
             run best
           </span>
-          {p.reference && (
+          {showReference && p.reference && (
             <span title={p.reference.source}>
               <i style={{ background: '#ff7eb6' }} />
               reference {fmt(p.reference.value)}
@@ -163,6 +201,12 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
           )}
         </div>
         <div className="row">
+          <div className="seg" role="group" aria-label="y axis">
+            <button className={yMode === 'score' ? 'on' : ''} onClick={() => setYMode('score')}>score</button>
+            <button className={yMode === 'distance' ? 'on' : ''} onClick={() => setYMode('distance')} title="how far each value is from the run's best, on a log scale: late, small gains stay visible">
+              distance to the best (log)
+            </button>
+          </div>
           <label className="row small" style={{ flexDirection: 'row', gap: 4 }}>
             <input type="checkbox" checked={showMean} onChange={(e) => setShowMean(e.target.checked)} /> mean
           </label>
@@ -181,6 +225,7 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
         data-points={drawnPoints}
         data-lines={best.length}
         data-x={p.xAxis}
+        data-y={log ? 'distance' : 'score'}
         style={{ cursor: hover ? 'pointer' : canZoom ? 'crosshair' : undefined }}
         onMouseDown={(e) => canZoom && setDrag({ a: pos(e)[0], b: pos(e)[0] })}
         onMouseMove={(e) => {
@@ -212,12 +257,14 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
               dataKey="x"
               domain={xs}
               allowDataOverflow
+              ticks={xTicks.ticks}
+              interval={0}
               tick={{ fill: '#9aa5b1', fontSize: 11 }}
-              tickFormatter={(v: number) => (p.xAxis === 'time' ? new Date(v).toLocaleTimeString() : String(Math.round(v)))}
+              tickFormatter={xTicks.format}
               label={{ value: label, position: 'insideBottomRight', offset: -2, fill: '#9aa5b1', fontSize: 11 }}
               height={X_HEIGHT}
             />
-            <YAxis width={Y_WIDTH} domain={yDom} allowDataOverflow tick={{ fill: '#9aa5b1', fontSize: 11 }} tickFormatter={(v: number) => fmt(v, 3)} />
+            <YAxis width={Y_WIDTH} domain={yDom} allowDataOverflow ticks={yTicks.ticks} interval={0} tick={{ fill: '#9aa5b1', fontSize: 11 }} tickFormatter={yTicks.format} />
             <Tooltip
               content={({ active, payload, label }) => {
                 const rows = (payload ?? []).filter((e) => e.dataKey !== 'x' && e.name !== 'x' && typeof e.value === 'number')
@@ -229,14 +276,14 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
                     <div className="muted">{p.xAxis === 'time' ? new Date(at).toLocaleTimeString() : `evaluation ${Math.round(at)}`}</div>
                     {rows.map((r, i) => (
                       <div key={i}>
-                        <i style={{ background: String(r.color ?? '#fff') }} /> {r.name}: <span className="mono">{fmt(Number(r.value), 6)}</span>
+                        <i style={{ background: String(r.color ?? '#fff') }} /> {r.name}: <span className="mono">{yText(Number(r.value))}</span>
                       </div>
                     ))}
                   </div>
                 )
               }}
             />
-            {p.reference && <ReferenceLine y={p.reference.value} stroke="#ff7eb6" strokeDasharray="6 4" ifOverflow="extendDomain" />}
+            {showReference && p.reference && <ReferenceLine y={p.reference.value} stroke="#ff7eb6" strokeDasharray="6 4" ifOverflow="extendDomain" />}
             {showMean &&
               islands.map((i) => (
                 <Line key={`m${i}`} name={`island ${i} mean`} data={mean} dataKey={seriesKey(i)} stroke={islandColor(i)} strokeOpacity={0.6} strokeDasharray="4 3" dot={false} connectNulls isAnimationActive={false} />
@@ -253,7 +300,7 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
             <div>
               <i style={{ background: islandColor(hover.dot.island) }} /> island {hover.dot.island} · {p.xAxis === 'time' ? new Date(hover.dot.x).toLocaleTimeString() : `evaluation ${hover.dot.x}`}
             </div>
-            <div className="mono">{fmt(hover.dot.y, 8)}</div>
+            <div className="mono">{fmt(hover.dot.score, 8)}{log ? ` · ${yText(hover.dot.y)}` : ''}</div>
             <div className="muted">{hover.dot.id.slice(0, 8)} · click to open</div>
           </div>
         )}
@@ -262,3 +309,11 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
     </div>
   )
 })
+
+function mapRows(rows: readonly PivotRow[], f: (v: number) => number): PivotRow[] {
+  return rows.map((r) => {
+    const o: PivotRow = { x: r.x }
+    for (const [k, v] of Object.entries(r)) if (k !== 'x') o[k] = typeof v === 'number' ? f(v) : v
+    return o
+  })
+}

@@ -4,6 +4,7 @@
 import { memo, useMemo } from 'react'
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { fmt, islandColor, pivotMetrics, seriesKey, type MetricField } from '../../server/console/series.ts'
+import { axisTicks, distinctFormat, rowsExtent, timeTicks } from '../../server/console/ticks.ts'
 import type { MetricPoint } from '../../server/console/types.ts'
 
 export interface MetricChartProps {
@@ -23,6 +24,15 @@ export interface MetricChartProps {
 export const MetricChart = memo(function MetricChart(p: MetricChartProps) {
   const rows = useMemo(() => pivotMetrics(p.metrics, p.field, { x: p.xAxis, islands: p.series, range: p.range }), [p.metrics, p.field, p.xAxis, p.series, p.range])
   const f = p.format ?? ((v: number) => fmt(v, 3))
+  // explicit ticks: round values whose labels never repeat (the axis spans 0 to the data or yMax)
+  const axes = useMemo(() => {
+    const ext = rowsExtent(rows)
+    const xDom: [number, number] = p.range && p.xAxis === 'evals' ? [p.range.lo, p.range.hi] : (ext.x ?? [0, 1])
+    const top = p.yMax ?? Math.max(ext.y?.[1] ?? 0, p.limit?.value ?? 0)
+    const yDom: [number, number] = [Math.min(0, ext.y?.[0] ?? 0), top > 0 ? top : 1]
+    const y = axisTicks(yDom, 4)
+    return { xDom, yDom: [yDom[0], Math.max(yDom[1], y.ticks[y.ticks.length - 1] ?? yDom[1])] as [number, number], x: p.xAxis === 'time' ? timeTicks(xDom, 5) : axisTicks(xDom, 5, { integer: true }), y: { ticks: y.ticks, format: distinctFormat(y.ticks, p.format, y.format) } }
+  }, [rows, p.range, p.xAxis, p.yMax, p.limit, p.format])
   return (
     <div data-testid={p.testId} data-points={rows.length}>
       <ResponsiveContainer width="100%" height={p.height ?? 170}>
@@ -31,13 +41,15 @@ export const MetricChart = memo(function MetricChart(p: MetricChartProps) {
           <XAxis
             type="number"
             dataKey="x"
-            domain={p.range && p.xAxis === 'evals' ? [p.range.lo, p.range.hi] : ['dataMin', 'dataMax']}
+            domain={axes.xDom}
             allowDataOverflow
+            ticks={axes.x.ticks}
+            interval={0}
             tick={{ fill: '#9aa5b1', fontSize: 10 }}
-            tickFormatter={(v: number) => (p.xAxis === 'time' ? new Date(v).toLocaleTimeString() : String(Math.round(v)))}
+            tickFormatter={axes.x.format}
             height={22}
           />
-          <YAxis width={52} domain={[0, p.yMax ?? 'auto']} tick={{ fill: '#9aa5b1', fontSize: 10 }} tickFormatter={f} />
+          <YAxis width={52} domain={axes.yDom} ticks={axes.y.ticks} interval={0} tick={{ fill: '#9aa5b1', fontSize: 10 }} tickFormatter={axes.y.format} />
           <Tooltip
             contentStyle={{ background: '#161b22', border: '1px solid #2a323d', fontSize: 12 }}
             labelFormatter={(v) => (p.xAxis === 'time' ? new Date(Number(v)).toLocaleTimeString() : `evaluation ${v}`)}

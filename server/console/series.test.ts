@@ -73,6 +73,62 @@ describe('dashboard helpers', () => {
     expect(alerts[1]!.suggestions).toEqual(['give-hint'])
   })
 
+  const stag = (id: number, island: number, kind: string, level: number, best: number) => ({ id, type: 'stagnation', t: 1000 + id, payload: { island, kind, level, best, message: `level ${level}`, suggestions: [] } })
+  it('folds the escalations of one plateau into one alert', () => {
+    const events = [stag(1, 0, 'stagnant', 1, 2.61), stag(2, 0, 'escalated', 2, 2.61), stag(3, 1, 'stagnant', 1, 3), stag(4, 0, 'escalated', 3, 2.61)]
+    for (let l = 4; l <= 52; l++) events.push(stag(l + 1, 0, 'escalated', l, 2.61))
+    const alerts = openStagnationAlerts(events)
+    expect(alerts).toHaveLength(2)
+    expect(alerts[0]).toMatchObject({ island: 0, kind: 'escalated', level: 52, firstLevel: 1, since: 1001, events: 52, best: 2.61 })
+    // a new plateau after a recovery starts a new alert; an episode whose start scrolled away still folds
+    const again = openStagnationAlerts([stag(1, 0, 'stagnant', 1, 1), stag(2, 0, 'recovered', 0, 2), stag(3, 0, 'stagnant', 1, 2), stag(4, 2, 'escalated', 11, 5), stag(5, 2, 'escalated', 12, 5)])
+    expect(again.map((a) => [a.island, a.firstLevel, a.level, a.since])).toEqual([
+      [2, 11, 12, 1004],
+      [0, 1, 1, 1003],
+    ])
+  })
+
+  it('closes alerts when the run ends or the island improves', () => {
+    const events = [stag(1, 0, 'stagnant', 1, 2.61), stag(2, 1, 'escalated', 5, -8e-5)]
+    expect(openStagnationAlerts(events, { status: 'completed' })).toEqual([])
+    expect(openStagnationAlerts([...events, { id: 3, type: 'status', t: 3, payload: { status: 'stopped' } }])).toEqual([])
+    // resumed after it ended: only what was raised since counts
+    expect(openStagnationAlerts([...events, { id: 3, type: 'status', t: 3, payload: { status: 'completed' } }, stag(4, 1, 'stagnant', 1, 0)], { status: 'evolving' }).map((a) => a.island)).toEqual([1])
+    const best = new Map([[0, 2.62], [1, -8e-5]])
+    expect(openStagnationAlerts(events, { status: 'evolving', islandBest: best, direction: 'max' }).map((a) => a.island)).toEqual([1])
+    expect(openStagnationAlerts(events, { status: 'evolving', islandBest: new Map([[1, -9e-5]]), direction: 'min' }).map((a) => a.island)).toEqual([0])
+  })
+
+  it('folds a plateau’s escalations in the activity feed', async () => {
+    const { foldStagnationEvents } = await import('./series.ts')
+    const events = [stag(1, 0, 'stagnant', 1, 1), stag(2, 0, 'escalated', 2, 1), stag(3, 1, 'escalated', 11, 1), { id: 4, type: 'intervention', t: 4, payload: {} }, stag(5, 0, 'escalated', 3, 1), stag(6, 1, 'escalated', 12, 1), stag(7, 0, 'recovered', 0, 2), stag(8, 0, 'escalated', 1, 2)]
+    const rows = foldStagnationEvents(events)
+    expect(rows.map((r) => [r.id, r.folded ? `${r.folded.fromLevel}-${r.folded.toLevel}×${r.folded.count}` : ''])).toEqual([
+      [1, ''],
+      [4, ''],
+      [5, '2-3×2'],
+      [6, '11-12×2'],
+      [7, ''],
+      [8, '1-1×1'],
+    ])
+  })
+
+  it('measures distance to the best on a log scale that keeps small late gains apart', async () => {
+    const { distanceToBest, logDistance, logDistanceFloor } = await import('./series.ts')
+    expect(distanceToBest(-8e-5, 0, 'max')).toBeCloseTo(8e-5)
+    expect(distanceToBest(0.3, 0.1, 'min')).toBeCloseTo(0.2)
+    expect(distanceToBest(0.05, 0.1, 'min')).toBe(0)
+    const bests = [-3, -0.5, -8e-5, -1e-6, 0]
+    const floor = logDistanceFloor(bests.map((b) => distanceToBest(b, 0, 'max')), 0)
+    expect(floor).toBe(-7)
+    const ys = bests.map((b) => logDistance(b, 0, 'max', floor))
+    // every step is visible: strictly decreasing, the best on the floor
+    for (let i = 1; i < ys.length; i++) expect(ys[i]!).toBeLessThan(ys[i - 1]!)
+    expect(ys.at(-1)).toBe(-7)
+    expect(ys[2]).toBeCloseTo(Math.log10(8e-5))
+    expect(logDistanceFloor([0, 0], 2.5)).toBe(-6)
+  })
+
   it('covers the reference in the y domain and signs the gap by direction', () => {
     expect(yDomain([1, 2, null], 4)).toEqual([0.85, 4.15])
     expect(yDomain([], null)).toBeNull()

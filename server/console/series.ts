@@ -181,33 +181,130 @@ export interface StagnationAlert {
   kind: 'stagnant' | 'escalated'
   message: string
   suggestions: string[]
+  /** the newest event of the episode */
   eventId: number
   t: number
+  /** escalation level now, and the first level seen in this episode (levels of one plateau fold into one alert) */
+  level: number
+  firstLevel: number
+  /** when the episode's first event was recorded */
+  since: number
+  /** events folded into this alert */
+  events: number
+  /** the island's best when the newest event was raised */
+  best: number | null
 }
 
-/** Islands whose latest stagnation event is not a recovery: the open alerts, newest first. */
-export function openStagnationAlerts(events: readonly RunEventRow[]): StagnationAlert[] {
-  const latest = new Map<number, RunEventRow>()
-  for (const e of events) {
+export interface AlertContext {
+  /** the run's status now: a run that ended has no open alert */
+  status?: string | null
+  /** each island's best now: an island that improved past its alert's best is no longer stuck */
+  islandBest?: ReadonlyMap<number, number | null>
+  direction?: 'max' | 'min'
+}
+
+const FINAL = new Set(['completed', 'stopped', 'failed'])
+
+/**
+ * Open stagnation alerts, newest first: one per island whose plateau has not ended. The
+ * escalations of one plateau fold into its alert (level 1 → 52 is one alert, not 52); a
+ * recovery, the island's best improving, or the run ending closes it.
+ */
+export function openStagnationAlerts(events: readonly RunEventRow[], ctx: AlertContext = {}): StagnationAlert[] {
+  if (ctx.status && FINAL.has(ctx.status)) return []
+  const open = new Map<number, StagnationAlert>()
+  const sorted = [...events].sort((a, b) => a.id - b.id)
+  for (const e of sorted) {
+    if (e.type === 'status') {
+      if (FINAL.has(String(e.payload.status))) open.clear()
+      continue
+    }
     if (e.type !== 'stagnation') continue
     const island = Number(e.payload.island)
-    const prev = latest.get(island)
-    if (!prev || prev.id < e.id) latest.set(island, e)
-  }
-  const out: StagnationAlert[] = []
-  for (const [island, e] of latest) {
     const kind = e.payload.kind
-    if (kind !== 'stagnant' && kind !== 'escalated') continue
-    out.push({
+    if (kind !== 'stagnant' && kind !== 'escalated') {
+      open.delete(island)
+      continue
+    }
+    const level = Number(e.payload.level) || 1
+    const best = typeof e.payload.best === 'number' ? e.payload.best : null
+    const prev = kind === 'escalated' ? open.get(island) : undefined
+    open.set(island, {
       island,
       kind,
       message: String(e.payload.message ?? ''),
       suggestions: Array.isArray(e.payload.suggestions) ? e.payload.suggestions.map(String) : [],
       eventId: e.id,
       t: e.t,
+      level,
+      firstLevel: prev ? prev.firstLevel : level,
+      since: prev ? prev.since : e.t,
+      events: prev ? prev.events + 1 : 1,
+      best,
     })
   }
+  const out: StagnationAlert[] = []
+  for (const a of open.values()) {
+    const now = ctx.islandBest?.get(a.island)
+    if (ctx.direction && a.best !== null && typeof now === 'number' && better(now, a.best, ctx.direction) && Math.abs(now - a.best) > 1e-12 * Math.max(1, Math.abs(a.best))) continue
+    out.push(a)
+  }
   return out.sort((a, b) => b.eventId - a.eventId)
+}
+
+/** An activity row; escalations of one plateau are folded into their newest row. */
+export type FeedRow = RunEventRow & { folded?: { fromLevel: number; toLevel: number; count: number } }
+
+/**
+ * The activity feed's rows in id order: each island's escalations of one plateau become one row
+ * (the newest, with the levels it covers), so a long plateau does not bury everything else.
+ */
+export function foldStagnationEvents(events: readonly RunEventRow[]): FeedRow[] {
+  const out: Array<FeedRow | null> = []
+  const open = new Map<number, number>() // island → index in out of its escalation row
+  for (const e of [...events].sort((a, b) => a.id - b.id)) {
+    if (e.type === 'stagnation') {
+      const island = Number(e.payload.island)
+      const level = Number(e.payload.level) || 1
+      if (e.payload.kind === 'escalated') {
+        const at = open.get(island)
+        const prev = at !== undefined ? out[at] : null
+        if (prev && at !== undefined) out[at] = null
+        const folded = prev?.folded ? { fromLevel: prev.folded.fromLevel, toLevel: level, count: prev.folded.count + 1 } : { fromLevel: level, toLevel: level, count: 1 }
+        open.set(island, out.length)
+        out.push({ ...e, folded })
+        continue
+      }
+      open.delete(island)
+    }
+    out.push(e)
+  }
+  return out.filter((r): r is FeedRow => r !== null)
+}
+
+// ------------------------------------------------------------------ distance to the best
+
+/** How far a score is from the best, in the problem's direction (≥ 0; 0 at the best). */
+export function distanceToBest(score: number, best: number, direction: 'max' | 'min'): number {
+  return Math.max(0, direction === 'max' ? best - score : score - best)
+}
+
+/**
+ * The floor of a log-scale "distance to the best" axis: a decade below the smallest positive
+ * distance, so the last small gains stay apart from the best itself (which sits on the floor).
+ */
+export function logDistanceFloor(distances: Iterable<number>, best: number): number {
+  let min = Infinity
+  for (const d of distances) if (d > 0 && d < min) min = d
+  if (Number.isFinite(min)) return Math.floor(Math.log10(min)) - 1
+  // nothing but the best: a floor well below its magnitude
+  return Math.floor(Math.log10(Math.abs(best) || 1)) - 6
+}
+
+/** log10 of the distance, never below the floor. */
+export function logDistance(score: number, best: number, direction: 'max' | 'min', floor: number): number {
+  const d = distanceToBest(score, best, direction)
+  return d > 0 ? Math.max(floor, Math.log10(d)) : floor
 }
 
 /** Budget use in [0, 1] per dimension (null where the run has no such cap). */
