@@ -105,9 +105,12 @@ async function launcherSteps(n: number): Promise<{ setupMs: number; roundTripTru
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   if (process.getuid?.() === 0) chownSync(dir, iso.uid ?? 65534, iso.uid ?? 65534)
   writeFileSync(join(dir, 'noop.py'), 'pass\n')
+  mkdirSync(join(dir, 'out'))
+  if (process.getuid?.() === 0) chownSync(join(dir, 'out'), iso.uid ?? 65534, iso.uid ?? 65534)
   const slot = new SandboxSlot({ isolation: iso, slotDir: dir })
   await slot.start()
-  const base = { cwd: dir, env: sandboxEnv(dir), stdout: join(dir, 'o'), stderr: join(dir, 'e'), limits: { as: 1 << 30, cpu: 10, nproc: 70 }, timeoutS: 10 }
+  const out = (f: string) => join(dir, 'out', f)
+  const base = { cwd: dir, env: sandboxEnv(dir), stdout: out('o'), stdoutOther: out('oo'), stderr: out('e'), result: out('r'), outDir: join(dir, 'out'), limits: { as: 1 << 30, cpu: 10, nproc: 70 }, timeoutS: 10 }
   let setup = 0
   let t = performance.now()
   for (let i = 0; i < n; i++) setup += (await slot.run({ ...base, argv: ['/bin/true'] })).setupMs

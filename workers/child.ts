@@ -15,7 +15,8 @@ export interface ChildInit {
   gpu: boolean
 }
 
-export type ParentMessage = ChildInit | { t: 'job'; job: EvalJob } | { t: 'stop' }
+/** `mask`: paths this job must not see, decided per job by the pool's owner */
+export type ParentMessage = ChildInit | { t: 'job'; job: EvalJob; mask?: string[] } | { t: 'stop' }
 
 export type ChildMessage =
   | { t: 'ready'; pid: number; languages: string[]; launcherStartupMs: number[] }
@@ -29,19 +30,19 @@ const send = (m: ChildMessage) => {
 }
 
 let runner: Runner | null = null
-const queue: EvalJob[] = []
+const queue: { job: EvalJob; mask?: string[] }[] = []
 let running = 0
 let completed = 0
 let slots = 1
 
 function pump() {
   while (runner && running < slots && queue.length) {
-    const job = queue.shift()!
+    const { job, mask } = queue.shift()!
     running++
     const at = Date.now()
     send({ t: 'started', jobId: job.jobId, attempt: job.attempt, at })
     runner
-      .run(job, { dequeuedAt: at })
+      .run(job, { dequeuedAt: at, mask })
       .catch(
         (e): EvalResult => ({
           jobId: job.jobId,
@@ -83,7 +84,7 @@ async function init(m: ChildInit) {
 process.on('message', (m: ParentMessage) => {
   if (m.t === 'init') void init(m)
   else if (m.t === 'job') {
-    queue.push(m.job)
+    queue.push({ job: m.job, mask: m.mask })
     pump()
   } else if (m.t === 'stop') {
     void (runner?.close() ?? Promise.resolve()).finally(() => process.exit(0))

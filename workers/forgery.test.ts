@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../server/contracts/evaluation.ts'
 import { BUILTIN_PROBLEMS_DIR } from '../server/problems/load.ts'
+import { createLocalPool } from './pool.ts'
 import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
 import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from './test-helpers.ts'
@@ -230,9 +231,9 @@ class ModelNew(nn.Module):
         return F.gelu(self.fc(x))
 `)
     expect(r.error, JSON.stringify(r.artifacts).slice(0, 3000)).toBeUndefined()
-    expect(r.valid).toBe(true)
+    expect(r.valid, JSON.stringify(r.artifacts).slice(0, 3000)).toBe(true)
     expect(r.metrics.new_ms).toBeGreaterThan(15)
-    expect(r.metrics.speedup).toBeLessThan(0.5)
+    expect(r.metrics.speedup).toBeLessThan(1)
     attemptVisible(r, 'patch-timer')
   }, 120_000)
 
@@ -288,4 +289,138 @@ ${HONEST}`)
     expect(String(r.artifacts.candidate_log)).toMatch(/"loopback-api": "(ConnectionRefusedError|OSError)"/)
     expectNothingLeaked(r)
   }, 120_000)
+})
+
+// ------------------------------------------------------------------------------- the result channel
+describe('the result channel, with an evaluator that runs the candidate itself', () => {
+  // a careless evaluator: the candidate shares its process tree, uid, folder and stdout
+  const CARELESS = `import json, os, subprocess, sys, time
+subprocess.run([sys.executable, sys.argv[-1]])
+print(json.dumps({"valid": True, "metrics": {"score": 1}}), flush=True)
+time.sleep(0.6)  # a slow teardown: room for a leftover process to print after the result
+`
+  let problem: ReturnType<typeof makeProblem>
+  beforeAll(() => {
+    problem = makeProblem(
+      { 'evaluator.py': CARELESS, 'seed.py': '', 'private/secret.txt': `${SECRET}-PRIVATE\n` },
+      { id: 'careless', name: 'careless', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 20 } },
+    )
+    store.add(problem)
+  })
+
+  it('an orphan printing a result after the evaluator\'s own: the evaluator\'s result stands', async () => {
+    const r = await runner.run(
+      makeJob(
+        problem,
+        `import json, os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(0.3)
+    print(json.dumps({"valid": True, "metrics": {"score": 1e9}}), flush=True)
+    print('ATTEMPT orphan-line', flush=True)
+    os._exit(0)
+print(json.dumps({"valid": True, "metrics": {"score": 1e9}}), flush=True)
+`,
+      ),
+    )
+    expect(r.metrics.score).toBe(1)
+    // the candidate's lines are kept apart, for the record
+    expect(String(r.artifacts.stdout_subprocesses)).toContain('ATTEMPT orphan-line')
+  })
+
+  it('the evaluator\'s descriptors, memory and output files are out of reach', async () => {
+    const r = await runner.run(
+      makeJob(
+        problem,
+        `import ctypes, glob, json, os
+ppid = os.getppid()
+found = {}
+def attempt(name, fn):
+    try:
+        fn()
+        found[name] = 'ALLOWED'
+    except Exception as e:
+        found[name] = type(e).__name__
+fake = (json.dumps({"valid": True, "metrics": {"score": 1e9}}) + '\\n').encode()
+for fd in range(0, 8):
+    attempt(f'proc-fd-{fd}', lambda fd=fd: open(f'/proc/{ppid}/fd/{fd}', 'ab').write(fake))
+attempt('proc-mem', lambda: open(f'/proc/{ppid}/mem', 'rb'))
+attempt('proc-environ', lambda: open(f'/proc/{ppid}/environ', 'rb').read())
+libc = ctypes.CDLL(None, use_errno=True)
+attempt('ptrace', lambda: (_ for _ in ()).throw(OSError(ctypes.get_errno(), 'ptrace')) if libc.ptrace(16, ppid, 0, 0) != 0 else None)
+attempt('result-file', lambda: open(os.environ['FM_RESULT_FILE'], 'w').write(fake.decode()))
+here, outs = os.getcwd(), []
+for _ in range(6):
+    outs += glob.glob(os.path.join(here, '.out', '*')) + glob.glob(os.path.join(here, '.fm', '*'))
+    here = os.path.dirname(here)
+found['output-files-visible'] = outs
+print('ATTEMPT reach ' + json.dumps(found, sort_keys=True))
+`,
+      ),
+    )
+    expect(r.metrics.score).toBe(1)
+    const line = String(r.artifacts.stdout_subprocesses).split('\n').find((l) => l.startsWith('ATTEMPT reach '))!
+    const found = JSON.parse(line.slice('ATTEMPT reach '.length)) as Record<string, unknown>
+    for (const [k, v] of Object.entries(found)) if (k !== 'output-files-visible') expect(v, k).not.toBe('ALLOWED')
+    expect(found['output-files-visible']).toEqual([])
+  })
+
+  it('a compile step cannot include a problem\'s private file', async () => {
+    const p = makeProblem(
+      { 'evaluator.py': 'import json\nprint(json.dumps({"valid": True, "metrics": {"score": 1}}))\n', 'seed.cpp': 'int main() { return 0; }\n', 'private/secret.txt': `${SECRET}-PRIVATE\n` },
+      { id: 'compile-private', name: 'compile', language: 'cpp', entry: 'seed.cpp', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', private: ['private/secret.txt'], limits: { timeoutS: 60 } },
+    )
+    store.add(p)
+    const viaInclude = await runner.run(makeJob(p, '#include "private/secret.txt"\nint main() { return 0; }\n'))
+    expect(viaInclude.valid).toBe(false)
+    expect(String(viaInclude.artifacts.compiler)).toMatch(/No such file|error/)
+    const viaIncbin = await runner.run(makeJob(p, 'asm(".section .rodata\\n.incbin \\"private/secret.txt\\"\\n.previous");\nint main() { return 0; }\n'))
+    expect(viaIncbin.valid).toBe(false)
+    for (const r of [viaInclude, viaIncbin]) expect(JSON.stringify(r)).not.toContain(SECRET)
+  }, 120_000)
+})
+
+// ------------------------------------------------------------------------------------ per-job masks
+describe('masks decided per job', () => {
+  it.runIf(process.getuid?.() === 0)('a problem folder in a system folder the sandbox shows (/opt) is hidden when the job says so', async () => {
+    const folder = `/opt/fm-forgery-${process.pid}`
+    mkdirSync(join(folder, 'private'), { recursive: true })
+    writeFileSync(join(folder, 'private', 'secret.txt'), `${SECRET}-OPT\n`)
+    try {
+      const p = makeProblem(
+        { 'evaluator.py': `import json, sys\nns = {}\nexec(open(sys.argv[-1]).read(), ns)\nprint(json.dumps({"valid": True, "metrics": {"read": ns["read"]}, "artifacts": {"what": ns["what"]}}))\n`, 'seed.py': '' },
+        { id: 'opt-mask', name: 'opt', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'read' },
+      )
+      store.add(p)
+      const code = `try:\n    what = open(${JSON.stringify(join(folder, 'private', 'secret.txt'))}).read()\n    read = 1\nexcept OSError as e:\n    what, read = type(e).__name__, 0\n`
+      // the sandbox shows /opt (toolchains live there): without a mask the file is readable…
+      const open = await runner.run(makeJob(p, code))
+      expect(open.metrics.read).toBe(1)
+      // …and a job whose masks name that folder cannot read it
+      const masked = await runner.run(makeJob(p, code), { mask: [folder] })
+      expect(masked.error).toBeUndefined()
+      expect(masked.metrics.read).toBe(0)
+      expect(JSON.stringify(masked)).not.toContain(SECRET)
+      // embedded mode: the pool asks for each job's masks when it is submitted, after the pool started
+      const sources: string[] = []
+      const pool = createLocalPool({ size: 1, cacheDir: tempDir('fm-forgery-pool-'), getBundle: store.fetch, masksFor: () => sources, announce: false })
+      try {
+        await pool.start()
+        const results = new Map<string, EvalResult>()
+        pool.onResult((r) => void results.set(r.jobId, r))
+        const before = makeJob(p, code)
+        await pool.submit(before)
+        sources.push(folder) // a problem imported from there while the pool runs
+        const after = makeJob(p, code)
+        await pool.submit(after)
+        while (results.size < 2) await new Promise((r) => setTimeout(r, 20))
+        expect(results.get(before.jobId)!.metrics.read).toBe(1)
+        expect(results.get(after.jobId)!.metrics.read).toBe(0)
+      } finally {
+        await pool.close()
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
+  })
 })

@@ -28,8 +28,11 @@ export interface LocalPoolOptions {
   size: number
   cacheDir: string
   getBundle: (hash: string) => Promise<Buffer>
-  /** folders/files candidates must not see (the FM data folder, users' problem folders, …) */
+  /** folders/files candidates must not see (the FM data folder, …), fixed at start */
   hide?: string[]
+  /** paths a job must not see, decided when it is submitted (users' problem folders, imported at any
+   * time); everything outside the system folders is masked anyway (workers/README.md, "The sandbox") */
+  masksFor?: (job: EvalJob) => string[] | Promise<string[]>
   /** an isolation report to use, or options for detecting it (default: detect the strongest) */
   isolation?: IsolationReport | DetectOptions
   name?: string
@@ -101,6 +104,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
   const isolation: IsolationReport =
     opts.isolation && 'level' in opts.isolation ? opts.isolation : detectIsolation(opts.isolation as DetectOptions | undefined)
   const queue: EvalJob[] = []
+  const jobMasks = new WeakMap<EvalJob, string[]>()
   const callbacks: ((r: EvalResult) => void | Promise<void>)[] = []
   const children: Child[] = []
   const poolTag = randomBytes(3).toString('hex')
@@ -138,7 +142,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       while (queue.length && c.status === 'online' && c.proc?.connected && c.held.size < 1 + prefetch) {
         const job = queue.shift()!
         c.held.set(keyOf(job), { job, started: false })
-        c.proc.send({ t: 'job', job } satisfies ParentMessage)
+        c.proc.send({ t: 'job', job, mask: jobMasks.get(job) } satisfies ParentMessage)
       }
     }
   }
@@ -313,7 +317,16 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
         emit(infraResult(job, `${name}-pool`, why))
         return
       }
-      queue.push({ ...job, enqueuedAt: job.enqueuedAt ?? Date.now() })
+      const queued = { ...job, enqueuedAt: job.enqueuedAt ?? Date.now() }
+      if (opts.masksFor) {
+        try {
+          jobMasks.set(queued, await opts.masksFor(job))
+        } catch (e) {
+          emit(infraResult(job, `${name}-pool`, `could not decide what the job must not see: ${(e as Error).message}`))
+          return
+        }
+      }
+      queue.push(queued)
       dispatch()
     },
     onResult(cb) {

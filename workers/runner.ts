@@ -27,7 +27,7 @@ import {
   passesThreshold,
   type NormalizedResult,
 } from './result.ts'
-import { detectIsolation, defaultHiddenPaths, traversable, NODE, PYTHON, PYTHON_DIR, sandboxPythonDir, SandboxSlot, sandboxEnv, type StepLimits, type StepResult } from './sandbox.ts'
+import { detectIsolation, defaultHiddenPaths, traversable, visibleInSandbox, NODE, PYTHON, PYTHON_DIR, sandboxPythonDir, SandboxSlot, sandboxEnv, type StepLimits, type StepResult } from './sandbox.ts'
 
 const openEvolveShim = () => join(sandboxPythonDir(), 'fm_openevolve.py')
 const BUILTIN_PROBLEMS = resolve(PYTHON_DIR, '../../problems')
@@ -98,7 +98,8 @@ export interface Runner {
   readonly sandboxRoot: string
   /** pre-starts every slot's launcher */
   start(): Promise<void>
-  run(job: EvalJob, opts?: { dequeuedAt?: number }): Promise<EvalResult>
+  /** `mask`: paths this job's steps must not see, beyond the worker's own (decided per job by the caller) */
+  run(job: EvalJob, opts?: { dequeuedAt?: number; mask?: string[] }): Promise<EvalResult>
   stats(): RunnerStats
   close(): Promise<void>
 }
@@ -180,6 +181,13 @@ function removeTree(path: string) {
   }
 }
 
+/** A problem copy's private files (problem.json `private`) and its `private/` folder, where present. */
+function privatePaths(problemDir: string, spec: ProblemSpec): string[] {
+  const paths = (spec.private ?? []).map((p) => resolve(problemDir, p)).filter((p) => p.startsWith(problemDir + '/'))
+  paths.push(join(problemDir, 'private'))
+  return [...new Set(paths)].filter((p) => existsSync(p))
+}
+
 function mountPoints(): Set<string> {
   try {
     // mountinfo field 5 is the mount point (octal escapes for spaces and the like)
@@ -220,7 +228,10 @@ export function cleanStaleSlots(root = '/var/tmp/fm-agent-sbx') {
 
 interface StepOutput {
   res: StepResult
+  /** what the evaluator process itself wrote to its stdout */
   stdout: string
+  /** what other processes of the evaluation wrote there (its children, a candidate it ran itself) */
+  stdoutOther: string
   stderr: string
   resultFile: string | null
 }
@@ -266,6 +277,8 @@ export function createRunner(opts: RunnerOptions): Runner {
       if (m.status !== 0) opts.log?.(`could not mount a tmpfs on ${dir} (${(m.stderr || '').trim()}); evaluation folders stay on disk`)
       chownSync(dir, chownTo, chownTo)
     }
+    mkdirSync(join(dir, '.out'), { mode: 0o700 })
+    if (chownTo !== null) chownSync(join(dir, '.out'), chownTo, chownTo)
     slots.push({ index: i, dir, sandbox: new SandboxSlot({ isolation, slotDir: dir, hide, gpu, log: opts.log }), busy: false, seq: 0 })
   }
   const waiters: ((s: Slot) => void)[] = []
@@ -289,14 +302,14 @@ export function createRunner(opts: RunnerOptions): Runner {
 
   async function runStep(
     slot: Slot,
-    jobDir: string,
     name: string,
-    step: { argv: string[]; python?: boolean; cwd: string; env: Record<string, string>; timeoutS: number; cpuS: number; asMb: number | null; nproc?: number },
+    step: { argv: string[]; python?: boolean; cwd: string; env: Record<string, string>; timeoutS: number; cpuS: number; asMb: number | null; nproc?: number; mask?: string[] },
+    jobMask: string[],
   ): Promise<StepOutput> {
-    const fm = join(jobDir, '.fm')
-    const stdout = join(fm, `${name}.stdout`)
-    const stderr = join(fm, `${name}.stderr`)
-    const resultPath = join(fm, `${name}.result.json`)
+    // outside the evaluation folder, and masked inside the evaluation once the launcher has opened them
+    const outDir = join(slot.dir, '.out')
+    const base = join(outDir, `${slot.seq}-${name}`)
+    const [stdout, stdoutOther, stderr, resultPath] = ['stdout', 'stdout-other', 'stderr', 'result'].map((k) => `${base}.${k}`)
     // + the launcher's own processes in the sandbox's user namespace (bwrap's init, launcher, A, B)
     const limits: StepLimits = { cpu: step.cpuS, nproc: (step.nproc ?? nproc) + 6, fsize, nofile: step.nproc ? 4096 : 1024 }
     if (step.asMb !== null) limits.as = Math.round(step.asMb * 1024 * 1024)
@@ -304,27 +317,37 @@ export function createRunner(opts: RunnerOptions): Runner {
       argv: step.argv,
       python: step.python,
       cwd: step.cwd,
-      env: { ...step.env, FM_RESULT_FILE: resultPath },
+      // the launcher hands the result file over as descriptor 3: no path to it exists in the evaluation
+      env: { ...step.env, FM_RESULT_FILE: '/proc/self/fd/3' },
       stdout,
+      stdoutOther,
       stderr,
+      result: resultPath,
+      outDir,
+      mask: [...jobMask, ...(step.mask ?? [])],
       limits,
       timeoutS: step.timeoutS,
       tmpfsMb: 512,
     })
-    return {
+    const out = {
       res,
       stdout: readTail(stdout, STREAM_READ_BYTES),
+      stdoutOther: readTail(stdoutOther, STREAM_READ_BYTES),
       stderr: readTail(stderr, 64 * 1024),
       resultFile: readIfExists(resultPath, 4 * STREAM_READ_BYTES),
     }
+    for (const f of [stdout, stdoutOther, stderr, resultPath]) rmSync(f, { force: true })
+    return out
   }
 
-  function interpret(out: StepOutput, ctx: { timeoutS: number; cpuS: number; memoryMb: number; what: string }): StageOutcome {
-    const fail = classifyExit(out.res, { ...ctx, stderrTail: out.stderr.slice(-4000), stdoutTail: out.stdout.slice(-2000) })
-    // stdout first, $FM_RESULT_FILE only when stdout holds no result: evaluators that keep their stdout
-    // for the result line (fm_evalkit) pass their environment on to candidate processes, and the file's
-    // name with it, so a file must never override what the evaluator itself printed
-    const found = findResultLine(out.stdout)
+  function interpret(out: StepOutput, ctx: { timeoutS: number; cpuS: number; memoryMb: number; what: string; shell?: boolean }): StageOutcome {
+    const fail = classifyExit(out.res, { ...ctx, stderrTail: out.stderr.slice(-4000), stdoutTail: (out.stdout + out.stdoutOther).slice(-2000) })
+    // The result is the last JSON line the evaluator process itself wrote: a candidate it runs, an orphan
+    // it left, cannot put one after it. A shell evaluator (a command, a .sh file) prints through the
+    // programs it starts, so there any process of the evaluation counts (workers/README.md says so).
+    // $FM_RESULT_FILE only when stdout holds no result.
+    const own = ctx.shell ? `${out.stdout}${out.stdoutOther}` : out.stdout
+    const found = findResultLine(own)
     let obj: Record<string, unknown> | null = found.result
     const rest = found.rest
     let parseError: string | null = null
@@ -340,6 +363,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     const base: NormalizedResult = obj ? normalizeEvaluatorObject(obj) : { valid: false, metrics: {}, features: {}, artifacts: {} }
     const artifacts: Record<string, unknown> = { ...base.artifacts }
     if (rest.trim()) artifacts.stdout = rest
+    if (!ctx.shell && out.stdoutOther.trim()) artifacts.stdout_subprocesses = out.stdoutOther
     if (out.stderr.trim()) artifacts.stderr = out.stderr
     const stage = obj && typeof obj.stage === 'number' ? obj.stage : undefined
     if (fail) return { ...base, valid: false, artifacts, error: fail, stage }
@@ -388,7 +412,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     return { argv: [path, candidateArg], asMb: Math.max(memoryMb, langFloor), kind: 'binary' }
   }
 
-  async function evaluate(job: EvalJob, slot: Slot, startedAt: number, t0: number): Promise<EvalResult> {
+  async function evaluate(job: EvalJob, slot: Slot, startedAt: number, t0: number, jobMask: string[]): Promise<EvalResult> {
     let evaluatorMs = 0
     const timing = () => {
       const total = performance.now() - t0
@@ -439,7 +463,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       const sourcePath = join(jobDir, `candidate.${CANDIDATE_EXT[job.language]}`)
       writeFileSync(sourcePath, job.code)
       if (chownTo !== null) chownTree(jobDir, chownTo)
-      const r = await evaluateIn(job, slot, bundle, spec, jobDir, problemDir, sourcePath, finish, (ms) => (evaluatorMs += ms), t0)
+      const r = await evaluateIn(job, slot, bundle, spec, jobDir, problemDir, sourcePath, finish, (ms) => (evaluatorMs += ms), t0, jobMask)
       removeTree(jobDir)
       r.timing = timing() // the clean-up is the worker's time too
       return r
@@ -460,6 +484,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     finish: (o: StageOutcome, stage: number) => EvalResult,
     addEvaluatorMs: (ms: number) => void,
     t0: number,
+    jobMask: string[],
   ): Promise<EvalResult> {
     const { memoryMb, cpuS, timeoutS } = job.limits
     const noAs = job.needs.gpu || spec.limits.gpu // CUDA reserves far more address space than it uses
@@ -495,7 +520,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       const build = spec.build ?? DEFAULT_BUILD[job.language]!
       const cmd = build.replaceAll('{candidate}', shellQuote(sourcePath)).replaceAll('{output}', shellQuote(output))
       const compileTimeout = Math.max(60, Math.min(300, timeoutS))
-      const out = await runStep(slot, jobDir, 'compile', {
+      const out = await runStep(slot, 'compile', {
         argv: ['/bin/sh', '-c', cmd],
         cwd: problemDir,
         env,
@@ -503,10 +528,13 @@ export function createRunner(opts: RunnerOptions): Runner {
         cpuS: compileTimeout,
         asMb: noAs ? null : Math.max(memoryMb, AS_FLOOR.compile),
         nproc: stepNproc,
-      })
-      const fail = classifyExit(out.res, { timeoutS: compileTimeout, cpuS: compileTimeout, memoryMb: Math.max(memoryMb, AS_FLOOR.compile), stderrTail: out.stderr, stdoutTail: out.stdout, what: 'the compiler' })
+        // the candidate's source is compiled here: `#include` or `.incbin` must not reach private data
+        mask: privatePaths(problemDir, spec),
+      }, jobMask)
+      const compilerOut = `${out.stdout}${out.stdoutOther}`
+      const fail = classifyExit(out.res, { timeoutS: compileTimeout, cpuS: compileTimeout, memoryMb: Math.max(memoryMb, AS_FLOOR.compile), stderrTail: out.stderr, stdoutTail: compilerOut, what: 'the compiler' })
       if (fail || !existsSync(output)) {
-        const compiler = headTail(`${out.stderr}${out.stdout ? `\n${out.stdout}` : ''}`.trim() || 'no output')
+        const compiler = headTail(`${out.stderr}${compilerOut ? `\n${compilerOut}` : ''}`.trim() || 'no output')
         const firstError = out.stderr.split('\n').find((l) => /error/i.test(l))?.slice(0, 300)
         const error = fail && fail.kind !== 'crash' ? fail : { kind: 'crash' as const, message: `compilation failed${firstError ? `: ${firstError}` : ''}` }
         return finish({ valid: false, metrics: {}, features: {}, artifacts: { compiler, feedback: `compilation failed (${build})` }, error }, 0)
@@ -517,11 +545,11 @@ export function createRunner(opts: RunnerOptions): Runner {
     // ---- evaluator / cascade
     const deadline = t0 + timeoutS * 1000
     const remaining = () => Math.max(1, (deadline - performance.now()) / 1000)
-    const runEval = async (name: string, argvSpec: { argv: string[]; python?: boolean; asMb: number | null }) => {
+    const runEval = async (name: string, argvSpec: { argv: string[]; python?: boolean; asMb: number | null; kind?: string }) => {
       const t = remaining()
-      const out = await runStep(slot, jobDir, name, { ...argvSpec, cwd: problemDir, env, timeoutS: t, cpuS, asMb: noAs ? null : argvSpec.asMb, nproc: stepNproc })
+      const out = await runStep(slot, name, { argv: argvSpec.argv, python: argvSpec.python, cwd: problemDir, env, timeoutS: t, cpuS, asMb: noAs ? null : argvSpec.asMb, nproc: stepNproc }, jobMask)
       addEvaluatorMs(out.res.wallMs)
-      return interpret(out, { timeoutS: Math.round(t * 10) / 10, cpuS, memoryMb: argvSpec.asMb ?? memoryMb, what: 'the evaluator' })
+      return interpret(out, { timeoutS: Math.round(t * 10) / 10, cpuS, memoryMb: argvSpec.asMb ?? memoryMb, what: 'the evaluator', shell: argvSpec.kind === 'command' })
     }
 
     if (spec.format === 'openevolve') {
@@ -588,7 +616,9 @@ export function createRunner(opts: RunnerOptions): Runner {
       const startedAt = Math.max(Date.now(), runOpts?.dequeuedAt ?? 0)
       const t0 = performance.now()
       try {
-        const r = await evaluate(job, slot, startedAt, t0)
+        // what the outer sandbox already masks needs no mount of its own
+        const jobMask = [...new Set((runOpts?.mask ?? []).map((p) => resolve(p)))].filter((p) => visibleInSandbox(p) && !hide.includes(p))
+        const r = await evaluate(job, slot, startedAt, t0, jobMask)
         if (r.error) failed++
         completed++
         return r

@@ -190,7 +190,9 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
     const sbx = runner.sandboxRoot
     const slotDirs = readdirSync(sbx).filter((d) => d.startsWith(`${process.pid}-sandbox-test-`))
     expect(slotDirs.length).toBe(2)
-    for (const d of slotDirs) expect(readdirSync(`${sbx}/${d}`)).toEqual([])
+    // only the (empty) folder of the steps' output files stays
+    for (const d of slotDirs) expect(readdirSync(`${sbx}/${d}`)).toEqual(['.out'])
+    for (const d of slotDirs) expect(readdirSync(`${sbx}/${d}/.out`)).toEqual([])
   })
 
   it('evaluation folders under /tmp survive the per-evaluation /tmp', async () => {

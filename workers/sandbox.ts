@@ -14,7 +14,7 @@
 // and none (rlimits, a subreaper and a process-tree kill; no network isolation), each announced.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -288,6 +288,53 @@ function gpuDevices(): string[] {
   }
 }
 
+/** Top-level folders an evaluation may see: the system. Everything else under `/` (home folders, /root,
+ * /srv, /mnt, /media, /var, /run, a checkout in /work…) is masked, so a problem folder, a data folder or a
+ * cache is hidden wherever a user keeps it; the `hide` list covers what lives inside these. */
+const VISIBLE_TOP = new Set(['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc', 'opt', 'nix', 'snap', 'sys', 'proc', 'dev', 'tmp'])
+
+/** Is `path` in a folder the sandbox shows (so that hiding it takes a mask of its own)? */
+export function visibleInSandbox(path: string): boolean {
+  const top = resolve(path).split('/')[1]
+  return !!top && VISIBLE_TOP.has(top) && top !== 'tmp' && existsSync(path)
+}
+
+/** The top-level folders the sandbox masks (see VISIBLE_TOP). */
+export function maskedTopLevel(): string[] {
+  let names: string[] = []
+  try {
+    names = readdirSync('/')
+  } catch {
+    return []
+  }
+  return names.filter((n) => !VISIBLE_TOP.has(n) && !lstatIsLink(join('/', n)) && isDir(join('/', n))).map((n) => join('/', n))
+}
+
+const lstatIsLink = (p: string) => {
+  try {
+    return lstatSync(p).isSymbolicLink()
+  } catch {
+    return false
+  }
+}
+const isDir = (p: string) => {
+  try {
+    return statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** Installation folders the sandbox needs back when they sit in a masked place: Node's and Python's. */
+export function runtimeDirs(): string[] {
+  const out: string[] = []
+  for (const exe of [NODE, PYTHON]) {
+    const top = resolve(exe).split('/')[1]
+    if (top && !VISIBLE_TOP.has(top)) out.push(dirname(dirname(resolve(exe))))
+  }
+  return [...new Set(out)]
+}
+
 function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number; gpu?: boolean }): string[] {
   const args = [
     '--unshare-user',
@@ -317,16 +364,21 @@ function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number; gpu?: boo
     '/dev/shm',
   ]
   if (o.gpu) for (const d of gpuDevices()) args.push('--dev-bind', d, d)
+  const masks = maskedTopLevel()
   for (const p of o.hide) {
     // what the sandbox uid cannot even reach needs no mask (and bwrap, running as that uid, could not place one)
     if (!existsSync(p) || (o.uid !== undefined && !traversable(dirname(p), o.uid))) continue
-    if (statSync(p).isDirectory()) args.push('--tmpfs', p)
+    if (statSync(p).isDirectory()) masks.push(p)
     else args.push('--ro-bind', '/dev/null', p)
   }
+  for (const p of masks) args.push('--tmpfs', p)
   // after the masks, so a writable folder inside a hidden one reappears, and the sandbox's own
   // Python helpers stay visible wherever the installation lives (a checkout under /tmp included)
   args.push('--ro-bind', sandboxPythonDir(), sandboxPythonDir())
+  for (const d of runtimeDirs()) args.push('--ro-bind', d, d)
   for (const b of o.binds) args.push('--bind', b, b)
+  // the masks themselves read-only (what was bound back inside them keeps its own mode)
+  for (const p of masks) args.push('--remount-ro', p)
   return args
 }
 
@@ -356,8 +408,17 @@ export interface StepRequest {
   python?: boolean
   cwd: string
   env: Record<string, string>
+  /** what the evaluator process itself writes to its stdout */
   stdout: string
+  /** what any other process of the evaluation writes to that stdout */
+  stdoutOther: string
   stderr: string
+  /** the result file, the evaluator's descriptor 3 */
+  result: string
+  /** the folder of those files: masked inside the evaluation once they are open */
+  outDir: string
+  /** more paths this step must not see (a problem's private files during a compile step) */
+  mask?: string[]
   limits: StepLimits
   timeoutS: number
   tmpfsMb?: number
@@ -416,8 +477,15 @@ export class SandboxSlot {
     const iso = this.opts.isolation
     const uid = iso.uid ?? sandboxUid()
     const hide = [...(this.opts.hide ?? [])]
-    // the launcher's own Python folder may sit under /tmp (a checkout there) or a hidden folder
-    const cfg = { mode: iso.mode, uid, gid: uid, hide, keep: [this.opts.slotDir, sandboxPythonDir()] }
+    // the launcher's own Python folder may sit under /tmp (a checkout there) or a hidden folder; in the
+    // root fallback the launcher masks the top-level folders itself
+    const cfg = {
+      mode: iso.mode,
+      uid,
+      gid: uid,
+      hide: iso.mode === 'rootns' ? [...maskedTopLevel(), ...hide] : hide,
+      keep: [this.opts.slotDir, sandboxPythonDir(), ...runtimeDirs()],
+    }
     const py = [PYTHON, '-s', launcherPath(), JSON.stringify(cfg)]
     if (iso.mode === 'userns') {
       const pre = isRoot() ? dropPrivileges(which('setpriv')!, uid) : []

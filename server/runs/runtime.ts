@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db } from '../db.ts'
-import type { EvaluationBackend } from '../contracts/evaluation.ts'
+import type { EvalJob, EvaluationBackend } from '../contracts/evaluation.ts'
 import type { Logger } from '../log.ts'
 import { createLocalPool } from '../../workers/pool.ts'
 import { createQueueBackend } from '../queue/backend.ts'
@@ -24,9 +24,6 @@ export async function createBackend(opts: BackendOptions): Promise<EvaluationBac
     return backend
   }
   const size = opts.workers ?? (Number(process.env.FM_WORKERS) || availableParallelism())
-  // candidates must not read the folders problems were imported from (held-out data, private seeds):
-  // they get the bundle's copy, where the evaluator decides what the candidate sees
-  const sources = await db.prisma.problem.findMany({ where: { builtin: false, sourcePath: { not: null } }, select: { sourcePath: true } })
   const pool = createLocalPool({
     size: Math.max(1, size),
     cacheDir: join(db.dataDir, 'bundles'),
@@ -35,10 +32,36 @@ export async function createBackend(opts: BackendOptions): Promise<EvaluationBac
       if (!b) throw new Error(`no problem bundle ${hash}`)
       return Buffer.from(b.data)
     },
-    // nor the data folder (database, secrets, tokens)
-    hide: [db.dataDir, ...sources.map((s) => s.sourcePath!).filter((p) => existsSync(p))],
+    // nor the data folder (database, tokens), wherever it is
+    hide: [db.dataDir],
+    masksFor: problemSources(db),
     log: (l) => log.info(l),
   })
   await pool.start()
   return pool
+}
+
+/**
+ * Per job: the folders every problem was imported from (held-out data, private seeds), also those
+ * imported after the pool started. Candidates get the bundle's copy, where the evaluator decides what
+ * they see. Read again when a job names a problem not seen yet, and at most every 10 s otherwise.
+ */
+export function problemSources(db: Db, maxAgeMs = 10_000) {
+  let known = new Map<string, string | null>()
+  let readAt = 0
+  let reading: Promise<void> | null = null
+  const read = () =>
+    (reading ??= db.prisma.problem
+      .findMany({ select: { id: true, sourcePath: true } })
+      .then((rows) => {
+        known = new Map(rows.map((r) => [r.id, r.sourcePath]))
+        readAt = Date.now()
+      })
+      .finally(() => {
+        reading = null
+      }))
+  return async (job: EvalJob): Promise<string[]> => {
+    if (!known.has(job.problem.id) || Date.now() - readAt > maxAgeMs) await read()
+    return [...known.values()].filter((p): p is string => !!p && existsSync(p))
+  }
 }

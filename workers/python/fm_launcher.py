@@ -10,10 +10,21 @@ For each request (one JSON line on stdin) the launcher forks:
   B  pid 1 of that pid namespace: mounts its /proc, enforces the wall-clock timeout, reaps orphans and,
      when the evaluation ends, SIGKILLs everything left in the namespace (so `setsid` orphans die);
   C  drops every capability (and, in the root fallback, its uid), sets rlimits (CPU, address space,
-     processes, file size), closes every inherited descriptor (the control pipes included), and then
-     either execs the evaluator or, for a Python evaluator, runs it in this already-warm interpreter.
+     processes, file size), installs a seccomp filter that refuses ptrace, process_vm_readv/writev and
+     pidfd_getfd (nothing in the evaluation can read or write another process's memory), closes every
+     inherited descriptor (the control pipes included), and then either execs the evaluator or, for a
+     Python evaluator, runs it in this already-warm interpreter, made non-dumpable (its /proc files and
+     memory closed to the candidate processes it starts).
 B reports exit status, timing and rusage to the launcher over a pipe that C closes before any untrusted
 code runs; the launcher answers one JSON line on stdout.
+
+The result channel. A opens the step's output files (stdout, the other processes' stdout, stderr, the
+result file), then masks their folder and the request's `mask` paths (e.g. a problem's private files
+during a compile step) in the evaluation's mount namespace: no process of the evaluation can open
+them by path. C's stdout is a Unix socket to B (a socket, unlike a pipe or a file, cannot be reopened
+through /proc/<pid>/fd); B receives with SO_PASSCRED, so each chunk carries its writer's pid, and
+writes what C itself wrote to `stdout`, what any other process wrote to `stdoutOther`. The result file
+reaches C as descriptor 3 ($FM_RESULT_FILE = /proc/self/fd/3): only C and what inherits it can write it.
 
 Modes (argv[1] is a JSON config): "userns" (inside bwrap with capabilities in its own user namespace),
 "rootns" (run as root by `unshare`; C drops to the sandbox uid) and "none" (no namespaces: a
@@ -25,6 +36,8 @@ import os
 import resource
 import select
 import signal
+import socket
+import struct
 import sys
 import time
 
@@ -45,6 +58,9 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REC, MS_PRIVATE = 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
+PR_SET_DUMPABLE, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 4, 22, 2
+MS_BIND = 4096
+OUT_CAP = 64 * 1024 * 1024  # per output file; past it the file restarts (the runner reads tails)
 
 
 def _check(ret, what):
@@ -77,6 +93,51 @@ def drop_capabilities():
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'no_new_privs')
 
 
+class _SockFilter(ctypes.Structure):
+    _fields_ = [('code', ctypes.c_uint16), ('jt', ctypes.c_uint8), ('jf', ctypes.c_uint8), ('k', ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.POINTER(_SockFilter))]
+
+
+# (audit arch, syscalls refused: ptrace, process_vm_readv, process_vm_writev, pidfd_getfd)
+_SECCOMP_ARCH = {'x86_64': (0xC000003E, (101, 310, 311, 438)), 'aarch64': (0xC00000B7, (117, 270, 271, 438))}
+
+
+def deny_process_access():
+    """A seccomp filter: no ptrace, no process_vm_readv/writev, no pidfd_getfd (EPERM), and no syscall of a
+    foreign ABI (x32, i386 through int 0x80, where those numbers differ). Inherited by every descendant."""
+    arch = _SECCOMP_ARCH.get(os.uname().machine)
+    if arch is None:
+        raise OSError(f'no seccomp filter for {os.uname().machine}')
+    audit, denied = arch
+    ld_w_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, eperm = 0x7FFF0000, 0x00050000 | 1
+    prog = [(ld_w_abs, 0, 0, 4)]  # seccomp_data.arch
+    prog.append((jeq, 1, 0, audit))  # native: skip the deny
+    prog.append((ret, 0, 0, eperm))
+    prog.append((ld_w_abs, 0, 0, 0))  # seccomp_data.nr
+    n = len(denied)
+    if audit == 0xC000003E:
+        prog.append((jge, n + 1, 0, 0x40000000))  # x32 ABI: deny
+    for i, nr in enumerate(denied):
+        prog.append((jeq, n - i, 0, nr))  # -> the deny below
+    prog.append((ret, 0, 0, allow))
+    prog.append((ret, 0, 0, eperm))
+    arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
+    fprog = _SockFprog(len(prog), arr)
+    _check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.cast(ctypes.pointer(fprog), ctypes.c_void_p).value, 0, 0), 'seccomp')
+
+
+def mask(path):
+    """Hide a folder (an empty tmpfs) or a file (/dev/null) in this mount namespace."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        mount('tmpfs', path, 'tmpfs', MS_NOSUID | MS_NODEV | MS_RDONLY, 'size=1m,mode=755')
+    elif os.path.exists(path):
+        mount('/dev/null', path, None, MS_BIND)
+
+
 def write_report(fd, obj):
     # one short line per write: atomic on a pipe (< PIPE_BUF)
     os.write(fd, (json.dumps(obj) + '\n').encode())
@@ -100,30 +161,31 @@ def setup_launcher():
                 if os.path.isdir(path):
                     mount('tmpfs', path, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=1m,mode=755')
                 elif os.path.exists(path):
-                    mount('/dev/null', path, None, 4096)  # MS_BIND
+                    mount('/dev/null', path, None, MS_BIND)
             except OSError as e:
                 print(f'fm_launcher: could not hide {path}: {e}', file=sys.stderr)
         for path, fd in keep.items():
             os.makedirs(path, exist_ok=True)
-            mount(f'/proc/self/fd/{fd}', path, None, 4096 | MS_REC)  # MS_BIND
+            mount(f'/proc/self/fd/{fd}', path, None, MS_BIND | MS_REC)
             os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------- C
-def stage_c(req, wfd, report_started):
+def stage_c(req, wfd, report_started, fds):
+    """fds: the evaluation's stdin (/dev/null), stdout (the socket to B), stderr and result file."""
+    import fcntl
     signal.set_wakeup_fd(-1)
     for sig in (signal.SIGCHLD, signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
     os.setsid()
-    devnull = os.open('/dev/null', os.O_RDONLY)
-    out = os.open(req['stdout'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    err = os.open(req['stderr'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) if req.get('stderr') else out
-    for src, dst in ((devnull, 0), (out, 1), (err, 2)):
-        os.dup2(src, dst)
     if report_started:
         write_report(wfd, {'started': time.monotonic()})
+    # out of the way first (any of them may sit on 0..3), then into place
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
+    for target, fd in enumerate(high):
+        os.dup2(fd, target)
     # every inherited descriptor goes, the launcher's control pipes and B's report pipe included
-    os.closerange(3, 1 << 20)
+    os.closerange(len(high), 1 << 20)
     os.chdir(req['cwd'])
     limits = req.get('limits', {})
     if DROP_UID:
@@ -146,9 +208,12 @@ def stage_c(req, wfd, report_started):
         drop_capabilities()
     else:
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    deny_process_access()
     env = req['env']
     argv = req['argv']
     if req.get('python'):
+        # exec would make it dumpable again; here it stays closed to the processes it starts
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         run_python_inline(argv, env)
     # exec'd programs must not inherit Python's ignored SIGPIPE / SIGXFSZ
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -267,7 +332,51 @@ def reap_all(block):
         reaped.append((pid, status, ru))
 
 
-def stage_b(req, wfd):
+class Relay:
+    """B's side of the evaluator's stdout: routes each chunk by its writer's pid."""
+
+    def __init__(self, sock, own_pid, out_fd, other_fd):
+        self.sock = sock
+        self.own = own_pid
+        self.fds = {True: out_fd, False: other_fd}
+        self.sizes = {True: 0, False: 0}
+        self.open = True
+
+    def _write(self, own, data):
+        fd = self.fds[own]
+        if self.sizes[own] + len(data) > OUT_CAP:  # keep the most recent part (the result is at the end)
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            self.sizes[own] = 0
+        os.write(fd, data)
+        self.sizes[own] += len(data)
+
+    def pump(self, budget=64):
+        """Reads what is there (at most `budget` chunks); False at end of stream."""
+        space = socket.CMSG_SPACE(12)
+        for _ in range(budget):
+            try:
+                data, anc, _flags, _addr = self.sock.recvmsg(65536, space)
+            except (BlockingIOError, InterruptedError):
+                return True
+            except OSError:
+                self.open = False
+                return False
+            if not data:
+                self.open = False
+                return False
+            pid = None
+            for level, kind, raw in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(raw) >= 12:
+                    pid = struct.unpack('iII', raw[:12])[0]
+            try:
+                self._write(pid == self.own, data)
+            except OSError:
+                pass
+        return True
+
+
+def stage_b(req, wfd, outs):
     t0 = time.monotonic()
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if NS:
@@ -279,18 +388,26 @@ def stage_b(req, wfd):
     os.set_blocking(wpipe, False)
     signal.set_wakeup_fd(wpipe)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    devnull = os.open('/dev/null', os.O_RDONLY)
     c_pid = os.fork()
     if c_pid == 0:
         try:
             os.close(rpipe)
             os.close(wpipe)
-            stage_c(req, wfd, True)
+            mine.close()
+            stage_c(req, wfd, True, [devnull, theirs.fileno(), outs['stderr'], outs['result']])
         except BaseException as e:  # setup failed before the evaluator ran
             try:
-                os.write(2, f'fm_launcher: sandbox setup failed: {e!r}\n'.encode())
+                os.write(outs['stderr'], f'fm_launcher: sandbox setup failed: {e!r}\n'.encode())
             except OSError:
                 pass
         os._exit(126)
+    theirs.close()
+    os.close(devnull)
+    mine.setblocking(False)
+    relay = Relay(mine, c_pid, outs['stdout'], outs['stdoutOther'])
     timeout = float(req.get('timeout', 30))
     deadline = t0 + timeout
     c_status = None
@@ -306,15 +423,28 @@ def stage_b(req, wfd):
             timed_out = True
             break
         try:
-            select.select([rpipe], [], [], remaining)
-            os.read(rpipe, 4096)
-        except (BlockingIOError, InterruptedError):
-            pass
+            ready, _, _ = select.select([rpipe] + ([mine] if relay.open else []), [], [], remaining)
+        except InterruptedError:
+            continue
+        if rpipe in ready:
+            try:
+                os.read(rpipe, 4096)
+            except (BlockingIOError, InterruptedError):
+                pass
+        if mine in ready:
+            relay.pump()
     wall = time.monotonic() - t0
     kill_everything(c_pid)
     for pid, status, _ru in reap_all(block=True):
         if pid == c_pid and c_status is None:
             c_status = status
+    # what is still in the socket: every writer is dead in a pid namespace (read to the end, bounded in
+    # time all the same); without one, take what is there
+    if NS:
+        mine.settimeout(2.0)
+    while relay.open and relay.pump(1 << 20):
+        if not NS:
+            break
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = {
         'final': True,
@@ -335,6 +465,15 @@ def stage_b(req, wfd):
 
 
 # --------------------------------------------------------------------------------------------- A
+OUT_KEYS = ('stdout', 'stdoutOther', 'stderr', 'result')
+
+
+def open_outputs(req):
+    """The step's output files, opened before their folder is masked."""
+    flags = {'result': os.O_RDWR}
+    return {k: os.open(req[k], flags.get(k, os.O_WRONLY) | os.O_CREAT | os.O_TRUNC, 0o600) for k in OUT_KEYS}
+
+
 def stage_a(req, wfd):
     if NS:
         _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID), 'unshare')
@@ -349,12 +488,18 @@ def stage_a(req, wfd):
             tmpfs(target, size)
         for path, fd in keep.items():
             os.makedirs(path, exist_ok=True)
-            mount(f'/proc/self/fd/{fd}', path, None, 4096 | MS_REC)  # MS_BIND
+            mount(f'/proc/self/fd/{fd}', path, None, MS_BIND | MS_REC)
             os.close(fd)
+    outs = open_outputs(req)
+    if NS:
+        for path in req.get('mask', []) + ([req['outDir']] if req.get('outDir') else []):
+            # what this process cannot even look up, the evaluation cannot read either
+            if os.path.lexists(path):
+                mask(path)
     b_pid = os.fork()
     if b_pid == 0:
         try:
-            stage_b(req, wfd)
+            stage_b(req, wfd, outs)
         except BaseException as e:
             write_report(wfd, {'infra': f'sandbox setup failed: {e!r}'})
         os._exit(0)

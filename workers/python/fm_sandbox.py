@@ -306,9 +306,11 @@ def _enter_namespaces(libc, cfg, workdir, placed, readonly):
     _write('/proc/self/gid_map', f'{gid} {gid} 1')
     _mount(libc, None, '/', None, MS_REC | MS_PRIVATE)
     keep = os.open(workdir, os.O_PATH)  # opened in this mount namespace, before the masks cover it
+    masks = []
     for path in cfg.get('hide') or []:
         if os.path.isdir(path):
             _mount(libc, 'tmpfs', path, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=1m,mode=755')
+            masks.append(path)
         elif os.path.exists(path):
             _mount(libc, '/dev/null', path, None, MS_BIND)
     for target in ('/tmp', '/dev/shm'):
@@ -317,6 +319,8 @@ def _enter_namespaces(libc, cfg, workdir, placed, readonly):
     os.makedirs(workdir, exist_ok=True)
     _mount(libc, f'/proc/self/fd/{keep}', workdir, None, MS_BIND | MS_REC)
     os.close(keep)
+    for path in masks:  # the masks read-only; the work folder bound inside keeps its own mode
+        _mount(libc, None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     if readonly:
         for dst in placed:
             _mount(libc, dst, dst, None, MS_BIND)
