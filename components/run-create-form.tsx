@@ -78,6 +78,12 @@ export function RunCreateForm() {
           {problem.reference ? ` · reference ${problem.reference.value} (${problem.reference.source})` : ''}
         </div>
       )}
+      {problem?.runnable && !problem.runnable.ok && (
+        <div className="alert error" data-testid="problem-cannot-run">
+          This problem cannot run on this machine: it needs {problem.runnable.text ?? problem.runnable.missing.join(', ')}.
+          {problem.runnable.fix && <> Fix: <code>{problem.runnable.fix}</code></>}
+        </div>
+      )}
       <div className="grid three">
         <Field label="Islands" name="islands" errors={errors}>
           <input aria-label="Islands" inputMode="numeric" value={f.islands} onChange={(e) => set('islands', e.target.value)} />

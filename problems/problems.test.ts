@@ -2,11 +2,12 @@
 // users type exist, shared evaluator code has not drifted, and every CPU evaluator follows the
 // calling convention on a broken candidate (one JSON line, exit 0, valid: false with a reason).
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { ProblemSpec } from '../server/contracts/problem.ts'
+import { PYTHON_MODULES } from '../server/setup/needs.ts'
 import { PROBLEMS_DIR, PYTHON, evaluate, featureNames, loadSpec, problemIds, writeCandidate } from './_test/evaluate.ts'
 
 const REQUIRED = [
@@ -82,6 +83,17 @@ describe.each(ids)('%s folder', (id) => {
       expect(spec.language).toBe('python')
       expect(spec.tags).toContain('gpu')
     }
+  })
+
+  it('declares in `requires` every third-party Python module its files import (the prerequisite check reads it)', () => {
+    const imported = new Set<string>()
+    for (const f of readdirSync(dir, { recursive: true }) as string[]) {
+      if (!f.endsWith('.py')) continue
+      const src = readFileSync(path.join(dir, f), 'utf8')
+      // indented imports too: an import inside a function is still needed when it runs
+      for (const m of src.matchAll(/^[ \t]*(?:import|from)[ \t]+([A-Za-z_]\w*)/gm)) if (Object.hasOwn(PYTHON_MODULES, m[1])) imported.add(m[1])
+    }
+    expect([...imported].sort()).toEqual([...(loadSpec(id).requires?.python ?? [])].sort())
   })
 
   it('marks editable regions in its seed', () => {

@@ -3,3 +3,5 @@
 export class NotFoundError extends Error {}
 export class ConflictError extends Error {}
 export class BadInputError extends Error {}
+/** This machine lacks what the request needs (a problem's prerequisites): the message names the fix. */
+export class PrerequisiteError extends Error {}

@@ -1,7 +1,17 @@
 // Argument parsing for fm-agent commands: strict (an unknown flag is an error, exit code 2).
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { PrerequisiteError } from '../errors.ts'
 
 export class UsageError extends Error {}
+
+/**
+ * An error of a request the CLI made for the user: bad input is a usage error (exit code 2); a machine
+ * that lacks a problem's prerequisites is a failure (exit code 1), in-process or from a server.
+ */
+export function requestError(e: Error): Error {
+  const code = (e as { data?: { code?: string } }).data?.code
+  return e instanceof PrerequisiteError || code === 'PRECONDITION_FAILED' ? e : new UsageError(e.message)
+}
 
 export type Options = NonNullable<ParseArgsConfig['options']>
 

@@ -36,6 +36,7 @@ const COMMANDS: Record<string, Loader> = {
   engine: async () => (await import('./commands/engine.ts')).engine,
   worker: async () => (await import('./commands/worker.ts')).worker,
   problem: async () => (await import('./commands/problem.ts')).problem,
+  doctor: async () => (await import('./commands/doctor.ts')).doctor,
 }
 
 /** Commands added by later parts of the system register here (run, worker, kb …). */

@@ -36,6 +36,18 @@ export const ProblemLimits = z.object({
   gpu: z.boolean().default(false),
 })
 
+/**
+ * What the machine that evaluates must have beyond what the language implies (server/setup/needs.ts
+ * derives the rest: Python for the sandbox, the compiler of `build`, a GPU for `limits.gpu`).
+ */
+export const ProblemRequires = z.object({
+  /** Python modules the evaluator or the seed import, by import name (`sklearn`, not scikit-learn) */
+  python: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a top-level module name such as numpy').max(64)).max(32).default([]),
+  /** programs the evaluator calls, found on the sandbox's PATH (/usr/bin, /bin, /usr/local/bin) */
+  commands: z.array(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/, 'a program name such as valgrind').max(64)).max(16).default([]),
+})
+export type ProblemRequires = z.infer<typeof ProblemRequires>
+
 export const ProblemSpec = z.object({
   id: ProblemId,
   /** openevolve: `evaluator.py` exposes evaluate(program_path) (and evaluate_stage1/2/3); the worker adapts it */
@@ -64,6 +76,7 @@ export const ProblemSpec = z.object({
   /** files of the folder that only the evaluator may read (held-out data, private seeds) */
   private: z.array(z.string().max(500)).max(100).optional(),
   tags: z.array(z.string().max(64)).max(20).optional(),
+  requires: ProblemRequires.optional(),
 })
 export type ProblemSpec = z.infer<typeof ProblemSpec>
 export type ProblemSpecInput = z.input<typeof ProblemSpec>

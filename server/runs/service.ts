@@ -6,6 +6,7 @@ import type { ProblemSpec } from '../contracts/problem.ts'
 import { BadInputError, ConflictError, NotFoundError } from '../errors.ts'
 import { audit } from '../services/audit.ts'
 import type { RunDefaults } from '../problems/load.ts'
+import { assertRunnableHere } from '../setup/check.ts'
 import { FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from './config.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
@@ -44,6 +45,8 @@ export async function createRun(db: Db, actor: Actor, input: { problemId: string
   }
   const config = parsed.data
   const spec = problem.spec as ProblemSpec
+  // embedded mode evaluates on this machine: a problem it cannot run is refused here, not failed on its seed
+  if (db.mode === 'embedded') await assertRunnableHere(spec)
   if (spec.limits?.gpu && config.concurrency === 0) {
     // GPU problems wait for GPU workers; nothing to decide here, the queue routes them
   }
@@ -239,6 +242,10 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
 /** Before resuming: the new evaluation total, and a status from which the engine continues. */
 export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEvals?: number) {
   const run = await requireRun(db, runId)
+  if (db.mode === 'embedded') {
+    const { problemSnapshot } = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { problemSnapshot: true } })
+    await assertRunnableHere((problemSnapshot as unknown as ProblemSnapshot).spec)
+  }
   const config = { ...run.config, budget: { ...run.config.budget, ...(maxEvals !== undefined ? { maxEvals } : {}) } }
   const evaluations = (await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true } }))!.evaluations
   if (config.budget.maxEvals <= evaluations && maxEvals !== undefined) {

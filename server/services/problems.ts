@@ -1,12 +1,15 @@
 import type { Db, Prisma } from '../db.ts'
 import type { ProblemSpec } from '../contracts/problem.ts'
 import { listBuiltinProblemFolders, loadProblemFolder, type LoadedProblem } from '../problems/load.ts'
+import { localReadiness } from '../setup/check.ts'
+import { completeRequires, type Readiness } from '../setup/needs.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
 /** Stores the problem and its bundle (once per content hash). */
 export async function saveProblem(db: Db, p: LoadedProblem, opts: { builtin: boolean }) {
-  const { spec } = p
+  // what its Python files import counts as declared: an imported folder gets the same prerequisite check
+  const spec = { ...p.spec, requires: completeRequires(p.spec, p.files) }
   await db.prisma.problemBundle.upsert({
     where: { hash: p.bundle.hash },
     create: { hash: p.bundle.hash, data: new Uint8Array(p.bundle.data), size: p.bundle.size, fileCount: p.files.length },
@@ -64,9 +67,14 @@ export interface ProblemSummary {
   gpu: boolean
   tags: string[]
   reference: ProblemSpec['reference'] | null
+  /** whether runs of it can start on this machine (embedded mode); null where remote workers evaluate */
+  runnable: Readiness | null
 }
 
-export function summarize(row: { id: string; name: string; language: string; direction: string; primaryMetric: string; format: string; builtin: boolean; spec: unknown }): ProblemSummary {
+export function summarize(
+  row: { id: string; name: string; language: string; direction: string; primaryMetric: string; format: string; builtin: boolean; spec: unknown },
+  runnable: Readiness | null = null,
+): ProblemSummary {
   const spec = row.spec as ProblemSpec
   return {
     id: row.id,
@@ -79,14 +87,18 @@ export function summarize(row: { id: string; name: string; language: string; dir
     gpu: !!spec.limits?.gpu,
     tags: spec.tags ?? [],
     reference: spec.reference ?? null,
+    runnable,
   }
 }
+
+/** Readiness on this machine where this process's workers evaluate (embedded mode), else null. */
+export const readinessHere = (db: Db, spec: unknown) => (db.mode === 'embedded' ? localReadiness(spec as ProblemSpec) : Promise.resolve(null))
 
 const summarySelect = { id: true, name: true, language: true, direction: true, primaryMetric: true, format: true, builtin: true, spec: true } as const
 
 export async function listProblems(db: Db): Promise<ProblemSummary[]> {
   const rows = await db.prisma.problem.findMany({ select: summarySelect, orderBy: { id: 'asc' } })
-  return rows.map(summarize)
+  return Promise.all(rows.map(async (r) => summarize(r, await readinessHere(db, r.spec))))
 }
 
 export async function getProblem(db: Db, id: string) {

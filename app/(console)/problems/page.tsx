@@ -1,13 +1,27 @@
 'use client'
 import { useQuery } from '@tanstack/react-query'
 import { useTRPC } from '../../../components/trpc.tsx'
+import { mergedFix } from '../../../server/setup/needs.ts'
 
 export default function ProblemsPage() {
   const trpc = useTRPC()
   const problems = useQuery(trpc.problems.list.queryOptions())
+  const blocked = (problems.data ?? []).filter((p) => p.runnable && !p.runnable.ok && !p.runnable.gpu)
+  const fix = mergedFix(blocked.map((p) => p.runnable!))
   return (
     <div className="grid">
       <h1>Problems</h1>
+      {blocked.length > 0 && (
+        <div className="alert error" data-testid="problems-prerequisites">
+          {blocked.length} problem{blocked.length === 1 ? '' : 's'} cannot run on this machine: {blocked[0].runnable!.text}
+          {blocked.length > 1 ? ' (and more, per problem below)' : ''}.{' '}
+          {fix && (
+            <>
+              Fix on the server: <code>{fix}</code> (or restart with <code>npm start</code> as root, which installs it).
+            </>
+          )}
+        </div>
+      )}
       <div className="card" style={{ overflowX: 'auto' }}>
         {problems.isLoading ? (
           <div className="muted">Loading…</div>
@@ -25,6 +39,7 @@ export default function ProblemsPage() {
                 <th>metric</th>
                 <th className="num">reference</th>
                 <th>language</th>
+                <th>runs here</th>
                 <th>source of the reference</th>
               </tr>
             </thead>
@@ -42,6 +57,17 @@ export default function ProblemsPage() {
                     {p.language}
                     {p.gpu && <span className="badge warn" style={{ marginLeft: 6 }}>GPU</span>}
                     {p.format === 'openevolve' && <span className="badge" style={{ marginLeft: 6 }}>OpenEvolve</span>}
+                  </td>
+                  <td data-testid={`runs-here-${p.id}`}>
+                    {!p.runnable ? (
+                      <span className="muted small">on the workers</span>
+                    ) : p.runnable.ok ? (
+                      <span className="badge good">ready</span>
+                    ) : (
+                      <span className={`badge ${p.runnable.gpu ? 'warn' : 'bad'}`} title={p.runnable.fix ?? undefined}>
+                        needs {p.runnable.missing.join(', ')}
+                      </span>
+                    )}
                   </td>
                   <td className="muted small" style={{ whiteSpace: 'normal', minWidth: 260 }}>{p.reference?.source ?? ''}</td>
                 </tr>

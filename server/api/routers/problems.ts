@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 import { ProblemId } from '../../contracts/problem.ts'
 import { ProblemLoadError } from '../../problems/load.ts'
-import { getProblem, importProblem, listProblems, summarize } from '../../services/problems.ts'
+import { getProblem, importProblem, listProblems, readinessHere, summarize } from '../../services/problems.ts'
 import { audit } from '../../services/audit.ts'
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts'
 
@@ -14,7 +14,7 @@ export const problemsRouter = router({
   get: viewerProcedure.input(ProblemIdInput).query(async ({ ctx, input }) => {
     const row = await getProblem(ctx.app.db, input.id)
     if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no problem "${input.id}"` })
-    return { ...summarize(row), description: row.description, seedCode: row.seedCode, runDefaults: row.runDefaults, warnings: row.warnings, spec: row.spec }
+    return { ...summarize(row, await readinessHere(ctx.app.db, row.spec)), description: row.description, seedCode: row.seedCode, runDefaults: row.runDefaults, warnings: row.warnings, spec: row.spec }
   }),
   /** a folder on the server's machine (native or OpenEvolve format) */
   import: adminProcedure.input(ImportProblemInput).mutation(async ({ ctx, input }) => {

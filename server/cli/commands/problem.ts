@@ -6,6 +6,8 @@ import { loadProblemFolder, ProblemLoadError } from '../../problems/load.ts'
 import { createRunner } from '../../../workers/runner.ts'
 import { detectIsolation } from '../../../workers/sandbox.ts'
 import { scoreFromMetrics } from '../../engine/fitness.ts'
+import { localReadiness } from '../../setup/check.ts'
+import { completeRequires, refusal } from '../../setup/needs.ts'
 import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 
@@ -27,6 +29,8 @@ export const problem: Command = {
     const { spec } = p
     log.info(`${spec.id}: ${spec.format} problem in ${spec.language}, ${spec.direction === 'max' ? 'maximize' : 'minimize'} "${spec.primaryMetric}", bundle ${p.bundle.hash.slice(0, 12)} (${p.files.length} files, ${(p.bundle.size / 1024).toFixed(0)} KiB)`)
     for (const w of p.warnings) log.warn(w)
+    const ready = await localReadiness({ ...spec, requires: completeRequires(spec, p.files) }, { maxAgeMs: 0 })
+    if (!ready.ok) log.warn(refusal(spec.id, ready))
     const cacheDir = mkdtempSync(join(tmpdir(), 'fm-check-'))
     const isolation = detectIsolation()
     const runner = createRunner({ cacheDir, workerId: 'check', isolation, fetchBundle: async () => p.bundle.data, gpu: false, log: (l) => log.info(l) })

@@ -1,6 +1,6 @@
 import { connectApi } from '../../api/client.ts'
 import { resumeRunConfig } from '../../runs/service.ts'
-import { intOption, parse, UsageError } from '../args.ts'
+import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { driveLocally, exitCodeFor, followRemotely, summaryJson, summaryText } from '../run-driver.ts'
 
@@ -17,13 +17,13 @@ export const resume: Command = {
       let maxEvals: number
       if (api.remote) {
         const r = await api.mutate<{ maxEvals: number }>('runs.resume', { runId, maxEvals: maxEvalsIn }).catch((e: Error) => {
-          throw new UsageError(e.message)
+          throw requestError(e)
         })
         maxEvals = r.maxEvals
       } else {
         maxEvals = (
           await resumeRunConfig(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, runId, maxEvalsIn).catch((e: Error) => {
-            throw new UsageError(e.message)
+            throw requestError(e)
           })
         ).maxEvals
       }

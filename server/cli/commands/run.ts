@@ -5,7 +5,7 @@ import { parseModelSpec } from '../../llm/config.ts'
 import { importProblem } from '../../services/problems.ts'
 import type { RunConfigInput } from '../../runs/config.ts'
 import { createRun } from '../../runs/service.ts'
-import { intOption, parse, UsageError } from '../args.ts'
+import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { driveLocally, exitCodeFor, followRemotely, summaryJson, summaryText } from '../run-driver.ts'
 
@@ -74,7 +74,7 @@ export const run: Command = {
         if (api.remote) problemId = (await api.mutate<{ id: string }>('problems.import', { path: target })).id
         else {
           const r = await importProblem(api.app!.db, target).catch((e: Error) => {
-            throw new UsageError(e.message)
+            throw requestError(e)
           })
           for (const w of r.warnings) log.warn(w)
           problemId = r.id
@@ -84,13 +84,13 @@ export const run: Command = {
       let maxEvals: number
       if (api.remote) {
         const created = await api.mutate<{ id: string; config: { budget: { maxEvals: number } } }>('runs.create', { problemId, config }).catch((e: Error) => {
-          throw new UsageError(e.message)
+          throw requestError(e)
         })
         runId = created.id
         maxEvals = created.config.budget.maxEvals
       } else {
         const created = await createRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, { problemId, config }).catch((e: Error) => {
-          throw new UsageError(e.message)
+          throw requestError(e)
         })
         runId = created.id
         maxEvals = created.config.budget.maxEvals

@@ -1,0 +1,100 @@
+import { resolve } from 'node:path'
+import type { ProblemSpec } from '../../contracts/problem.ts'
+import { ProblemLoadError } from '../../problems/load.ts'
+import { builtinSpecs, checkProblems, folderSpec, type ProblemCheck } from '../../setup/check.ts'
+import { probeMachine } from '../../setup/machine.ts'
+import { canInstall, COMMANDS, describeNeeds, fixCommand, installPlan, type MachineState, needKey, type Need, problemNeeds, PYTHON_MODULES, SANDBOX_NEEDS, unmet } from '../../setup/needs.ts'
+import { detectIsolation, type IsolationReport } from '../../../workers/sandbox.ts'
+import { parse, UsageError } from '../args.ts'
+import type { Command } from '../main.ts'
+
+export interface DoctorReport {
+  /** every built-in problem this machine is meant to run can run */
+  ok: boolean
+  machine: MachineState & { canInstall: boolean }
+  isolation: Pick<IsolationReport, 'level' | 'mode' | 'warnings'> & { layers: Array<{ name: string; active: boolean; detail: string }> }
+  problems: Array<ProblemCheck & { builtin: boolean }>
+  /** everything missing for the problems above and the sandbox, in words */
+  missing: string
+  fix: string | null
+  /** `fm-agent start` would install it all itself */
+  startInstalls: boolean
+}
+
+const mark = (ok: boolean) => (ok ? 'ok     ' : 'MISSING')
+
+export function formatDoctor(r: DoctorReport, needs: Need[]): string {
+  const m = r.machine
+  const lines = [
+    `machine   ${m.os.pretty}, ${m.root ? 'root' : m.sudo ? 'passwordless sudo' : 'no root'}: ${
+      r.machine.canInstall ? '`fm-agent start` installs what is missing with apt-get' : m.os.apt ? 'installing with apt-get needs root or passwordless sudo' : 'no apt-get: install what is missing yourself'
+    }`,
+    `python    ${mark(!!m.python.version)} ${m.python.path}${m.python.version ? ` ${m.python.version}` : ''} (FM_PYTHON)${m.python.error ? `: ${m.python.error}` : ''}`,
+  ]
+  for (const n of needs) {
+    if (n.kind !== 'python-module') continue
+    const v = m.modules[n.name]
+    const broken = m.moduleErrors?.[n.name]
+    lines.push(`module    ${mark(!!v)} ${PYTHON_MODULES[n.name]?.label ?? n.name}${v ? ` ${v}` : ''}${broken ? ` (does not import: ${broken})` : ''}`)
+  }
+  for (const n of needs) {
+    if (n.kind === 'command') lines.push(`program   ${mark(!!m.commands[n.name])} ${COMMANDS[n.name]?.label ?? n.name}${m.commands[n.name] ? ` ${m.commands[n.name]}` : ''}`)
+  }
+  lines.push(`gpu       ${m.gpu ? 'an NVIDIA device is present (GPU problems run on `fm-agent worker --gpu` in server mode)' : 'none (GPU problems run on GPU workers in server mode)'}`)
+  const active = r.isolation.layers.filter((l) => l.active).map((l) => l.name)
+  lines.push(`sandbox   isolation ${r.isolation.level} (mode ${r.isolation.mode}): ${active.join(', ') || 'no layer'}`)
+  for (const l of r.isolation.layers.filter((x) => !x.active)) lines.push(`          missing layer ${l.name}: ${l.detail}`)
+  for (const w of r.isolation.warnings) lines.push(`          warning: ${w}`)
+  lines.push('', 'problems')
+  const width = Math.max(...r.problems.map((p) => p.id.length))
+  for (const p of r.problems) {
+    const state = p.readiness.ok ? 'runs here' : `${p.gpu ? '' : 'CANNOT RUN: '}needs ${p.readiness.missing.join(', ')}`
+    lines.push(`  ${p.id.padEnd(width)}  ${state}${p.builtin ? '' : '  (folder)'}`)
+  }
+  if (r.missing) lines.push('', `missing: ${r.missing}`)
+  if (r.fix) lines.push(`fix:     ${r.fix}${r.startInstalls ? '\n         (`npm start` runs this itself)' : ''}`)
+  lines.push('', r.ok ? 'ready: every built-in problem meant for this machine can run here' : 'NOT READY: some built-in problems cannot run here (see above)')
+  return lines.join('\n')
+}
+
+export const doctor: Command = {
+  summary: 'what this machine has for evaluations, what is missing, which problems can run here and how isolated',
+  usage:
+    'fm-agent doctor [folder…] [--gpu] [--json]\n' +
+    '  checks the built-in problems (and the problem folders given) against this machine; --gpu checks as a GPU worker\n' +
+    '  (fm-agent worker --gpu) would run them. Exit code 1 when a built-in problem cannot run here.',
+  async run({ argv, out }) {
+    const { values, positionals } = parse('doctor', argv, { json: { type: 'boolean' }, gpu: { type: 'boolean' } }, 32)
+    const gpuWorker = !!values.gpu
+    const specs: Array<{ spec: ProblemSpec; builtin: boolean }> = builtinSpecs().map((spec) => ({ spec, builtin: true }))
+    for (const folder of positionals) {
+      try {
+        specs.push({ spec: folderSpec(resolve(folder)), builtin: false })
+      } catch (e) {
+        throw new UsageError(e instanceof ProblemLoadError || e instanceof Error ? `${folder}: ${e.message}` : String(e))
+      }
+    }
+    // a machine without a GPU is not meant to run GPU problems: they do not make it unready
+    const meantHere = (s: ProblemSpec) => gpuWorker || !problemNeeds(s).some((n) => n.kind === 'gpu')
+    const machine = await probeMachine({ importModules: true, modules: specs.flatMap((s) => s.spec.requires?.python ?? []) })
+    const gpuWorkers = gpuWorker && machine.gpu
+    const checks = checkProblems(specs.map((s) => s.spec), machine, { gpuWorkers })
+    const byKey = new Map<string, Need>()
+    for (const n of [...specs.filter((s) => meantHere(s.spec)).flatMap((s) => problemNeeds(s.spec)), ...SANDBOX_NEEDS]) byKey.set(needKey(n), n)
+    const needs = [...byKey.values()]
+    const missingNeeds = unmet(needs, machine, { gpuWorkers })
+    const plan = installPlan(missingNeeds, machine)
+    const isolation = detectIsolation()
+    const report: DoctorReport = {
+      ok: checks.every((c, i) => !specs[i].builtin || !meantHere(specs[i].spec) || c.readiness.ok),
+      machine: { ...machine, canInstall: canInstall(machine) },
+      isolation: { level: isolation.level, mode: isolation.mode, warnings: isolation.warnings, layers: isolation.layers.map((l) => ({ name: l.name, active: l.active, detail: l.detail })) },
+      problems: checks.map((c, i) => ({ ...c, builtin: specs[i].builtin })),
+      missing: missingNeeds.length ? describeNeeds(missingNeeds, machine) : '',
+      fix: fixCommand(plan, machine),
+      startInstalls: canInstall(machine) && !plan.pip.length && !plan.manual.length && plan.apt.length > 0,
+    }
+    out(values.json ? JSON.stringify(report) : formatDoctor(report, needs))
+    return report.ok ? 0 : 1
+  },
+}
