@@ -99,41 +99,43 @@ export function AuditLog() {
         {log.data && log.data.rows.length === 0 ? (
           <div className="empty">No audit events match.</div>
         ) : (
-          <table className="table" data-testid="audit-table">
-            <thead>
-              <tr>
-                <th>time</th>
-                <th>actor</th>
-                <th>action</th>
-                <th>target</th>
-                <th>run</th>
-                <th>before</th>
-                <th>after</th>
-              </tr>
-            </thead>
-            <tbody>
-              {log.data?.rows.map((e) => (
-                <tr key={String(e.id)} data-testid="audit-row">
-                  <td className="small" title={new Date(e.createdAt).toISOString()}>
-                    {new Date(e.createdAt).toLocaleString()}
-                  </td>
-                  <td className="small">{e.actorLabel}</td>
-                  <td className="mono small">{e.action}</td>
-                  <td className="small">
-                    {e.targetType}
-                    {e.targetId ? <span className="muted mono"> {e.targetId.slice(0, 12)}</span> : null}
-                  </td>
-                  <td className="small mono">{e.runId ? <Link href={`/runs/${e.runId}`}>{e.runId.slice(0, 8)}</Link> : <span className="muted">–</span>}</td>
-                  <td style={{ whiteSpace: 'normal' }}>
-                    <StateCell value={e.before} label="before" />
-                  </td>
-                  <td style={{ whiteSpace: 'normal' }}>
-                    <StateCell value={e.after} label="after" />
-                  </td>
+          <div className="scroll-x">
+            <table className="table" data-testid="audit-table">
+              <thead>
+                <tr>
+                  <th>time</th>
+                  <th>actor</th>
+                  <th>action</th>
+                  <th>target</th>
+                  <th>run</th>
+                  <th>before</th>
+                  <th>after</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {log.data?.rows.map((e) => (
+                  <tr key={String(e.id)} data-testid="audit-row">
+                    <td className="small" title={new Date(e.createdAt).toISOString()}>
+                      {new Date(e.createdAt).toLocaleString()}
+                    </td>
+                    <td className="small">{e.actorLabel}</td>
+                    <td className="mono small">{e.action}</td>
+                    <td className="small">
+                      {e.targetType}
+                      {e.targetId ? <span className="muted mono"> {e.targetId.slice(0, 12)}</span> : null}
+                    </td>
+                    <td className="small mono">{e.runId ? <Link href={`/runs/${e.runId}`}>{e.runId.slice(0, 8)}</Link> : <span className="muted">–</span>}</td>
+                    <td style={{ whiteSpace: 'normal' }}>
+                      <StateCell value={e.before} label="before" />
+                    </td>
+                    <td style={{ whiteSpace: 'normal' }}>
+                      <StateCell value={e.after} label="after" />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </div>
       <div className="row">

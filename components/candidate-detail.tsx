@@ -260,18 +260,20 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
           {c.parents.length === 0 ? (
             <span className="muted small">none (a seed)</span>
           ) : (
-            <table className="table small">
-              <tbody>
-                {c.parents.map((p) => (
-                  <tr key={p.id}>
-                    <td><Link className="mono" href={`/runs/${runId}/candidates/${p.id}`}>{shortId(p.id)}</Link></td>
-                    <td>{p.origin ? originLabel(p.origin) : '–'}</td>
-                    <td>{p.island !== null && p.island >= 0 ? `island ${p.island}` : ''}</td>
-                    <td className="num mono">{fmt(p.score, 6)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div className="scroll-x">
+              <table className="table small">
+                <tbody>
+                  {c.parents.map((p) => (
+                    <tr key={p.id}>
+                      <td><Link className="mono" href={`/runs/${runId}/candidates/${p.id}`}>{shortId(p.id)}</Link></td>
+                      <td>{p.origin ? originLabel(p.origin) : '–'}</td>
+                      <td>{p.island !== null && p.island >= 0 ? `island ${p.island}` : ''}</td>
+                      <td className="num mono">{fmt(p.score, 6)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </div>
         <div className="card">
@@ -279,18 +281,20 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
           {c.children.length === 0 ? (
             <span className="muted small">none yet</span>
           ) : (
-            <table className="table small">
-              <tbody>
-                {c.children.map((k) => (
-                  <tr key={k.id}>
-                    <td><Link className="mono" href={`/runs/${runId}/candidates/${k.id}`}>{shortId(k.id)}</Link></td>
-                    <td>{originLabel(k.origin)}</td>
-                    <td><StatusBadge status={k.status === 'evaluated' && k.valid === false ? 'invalid' : k.status} /></td>
-                    <td className="num mono">{fmt(k.score, 6)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div className="scroll-x">
+              <table className="table small">
+                <tbody>
+                  {c.children.map((k) => (
+                    <tr key={k.id}>
+                      <td><Link className="mono" href={`/runs/${runId}/candidates/${k.id}`}>{shortId(k.id)}</Link></td>
+                      <td>{originLabel(k.origin)}</td>
+                      <td><StatusBadge status={k.status === 'evaluated' && k.valid === false ? 'invalid' : k.status} /></td>
+                      <td className="num mono">{fmt(k.score, 6)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </div>
       </div>

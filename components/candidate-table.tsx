@@ -30,6 +30,8 @@ const COLS: Array<{ key: SortField | 'flags' | 'parents'; label: string; w: stri
   { key: 'createdAt', label: 'made', w: '110px', sortable: true },
 ]
 const GRID = COLS.map((c) => c.w).join(' ')
+// the columns' least widths: below it the table scrolls sideways (in .vtable) instead of squeezing
+const GRID_MIN = COLS.reduce((n, c) => n + Number(/(\d+)px/.exec(c.w)?.[1] ?? 80), 0)
 
 function readFilter(sp: URLSearchParams): CandidateFilter {
   const list = (k: string) => (sp.get(k) ? sp.get(k)!.split(',').filter(Boolean) : undefined)
@@ -207,7 +209,7 @@ export function CandidateTable() {
       </div>
       <ErrorBox error={first.error ?? exportError} />
       <div className="vtable" data-testid="candidate-table" data-total={total}>
-        <div className="vhead" style={{ gridTemplateColumns: GRID }}>
+        <div className="vhead" style={{ gridTemplateColumns: GRID, minWidth: GRID_MIN }}>
           {COLS.map((c) => (
             <div key={c.key} className={c.num ? 'num' : ''} style={{ padding: 0 }}>
               {c.sortable ? (
@@ -225,7 +227,7 @@ export function CandidateTable() {
             </div>
           ))}
         </div>
-        <div ref={scroller} data-testid="candidate-scroller" style={{ height: 560, overflow: 'auto', position: 'relative' }}>
+        <div ref={scroller} data-testid="candidate-scroller" style={{ height: 560, overflowY: 'auto', overflowX: 'hidden', position: 'relative', minWidth: GRID_MIN }}>
           {total === 0 && first.data && <div className="empty" style={{ margin: 12 }}>No candidate matches these filters.</div>}
           <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
             {items.map((it) => {

@@ -2,7 +2,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
-import type { ReactNode } from 'react'
+import { useEffect, useState, type ReactNode } from 'react'
 import { authClient } from './auth-client.ts'
 import { useTRPC } from './trpc.tsx'
 
@@ -14,44 +14,61 @@ const NAV = [
   { href: '/settings', label: 'Settings' },
 ]
 
+// On a narrow screen (globals.css: ≤ 900 px) the sidebar becomes a bar across the top whose links
+// open from a Menu button; on a wide one the button is hidden and the links always show.
 export function ConsoleShell({ children }: { children: ReactNode }) {
   const trpc = useTRPC()
   const path = usePathname()
   const me = useQuery(trpc.account.me.queryOptions())
   const health = useQuery(trpc.health.check.queryOptions())
+  const [menu, setMenu] = useState(false)
+  useEffect(() => setMenu(false), [path])
+  useEffect(() => {
+    if (!menu) return
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setMenu(false)
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [menu])
   return (
     <div className="shell">
-      <nav className="sidebar" aria-label="main">
-        <div className="brand">
-          FM Agent
-          <small>{health.data ? `${health.data.mode} database` : '…'}</small>
+      <nav className={`sidebar${menu ? ' open' : ''}`} aria-label="main">
+        <div className="brand-row">
+          <div className="brand">
+            FM Agent
+            <small>{health.data ? `${health.data.mode} database` : '…'}</small>
+          </div>
+          <button className="menu-toggle" aria-label="Menu" aria-expanded={menu} aria-controls="main-menu" onClick={() => setMenu((m) => !m)}>
+            {menu ? '✕' : '☰'} Menu
+          </button>
         </div>
-        {NAV.map((n) => (
-          <Link key={n.href} href={n.href} className={`nav-link${path.startsWith(n.href) ? ' active' : ''}`}>
-            {n.label}
-          </Link>
-        ))}
-        <div className="spacer" />
-        <div className="whoami" data-testid="whoami">
-          {me.data ? (
-            <>
-              <div>{me.data.email}</div>
-              <div className="row between">
-                <span className="badge info">{me.data.role}</span>
-                <button
-                  className="small"
-                  onClick={async () => {
-                    await authClient.signOut()
-                    window.location.assign('/login')
-                  }}
-                >
-                  Sign out
-                </button>
-              </div>
-            </>
-          ) : (
-            '…'
-          )}
+        <div className="nav-links" id="main-menu">
+          {NAV.map((n) => (
+            <Link key={n.href} href={n.href} className={`nav-link${path.startsWith(n.href) ? ' active' : ''}`} onClick={() => setMenu(false)}>
+              {n.label}
+            </Link>
+          ))}
+          <div className="spacer" />
+          <div className="whoami" data-testid="whoami">
+            {me.data ? (
+              <>
+                <div>{me.data.email}</div>
+                <div className="row between">
+                  <span className="badge info">{me.data.role}</span>
+                  <button
+                    className="small"
+                    onClick={async () => {
+                      await authClient.signOut()
+                      window.location.assign('/login')
+                    }}
+                  >
+                    Sign out
+                  </button>
+                </div>
+              </>
+            ) : (
+              '…'
+            )}
+          </div>
         </div>
       </nav>
       <main className="main">

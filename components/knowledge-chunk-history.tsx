@@ -25,63 +25,67 @@ export function KnowledgeChunkHistory({ chunkId }: { chunkId: string }) {
       {d.uses.length === 0 ? (
         <div className="muted small">No candidate's prompt has included it yet.</div>
       ) : (
-        <table className="table">
-          <thead>
-            <tr>
-              <th>run</th>
-              <th className="num">island</th>
-              <th>candidate</th>
-              <th>trigger</th>
-              <th className="num">fitness change vs parent</th>
-              <th>when</th>
-            </tr>
-          </thead>
-          <tbody>
-            {d.uses.map((u) => (
-              <tr key={`${u.retrievalId}:${u.candidateId}`}>
-                <td className="mono small">
-                  <a href={`/runs/${u.runId}`}>{u.runId.slice(0, 8)}</a>
-                </td>
-                <td className="num">{u.island ?? '–'}</td>
-                <td className="mono small">
-                  <a href={`/runs/${u.runId}/candidates/${u.candidateId}`}>{u.candidateSeq != null ? `#${u.candidateSeq}` : u.candidateId.slice(0, 8)}</a>
-                </td>
-                <td>{u.trigger}</td>
-                <td className={`num mono ${u.delta == null ? 'muted' : ''}`} style={{ color: u.delta == null ? undefined : u.delta > 0 ? 'var(--good)' : u.delta < 0 ? 'var(--bad)' : undefined }}>
-                  {u.delta == null ? 'pending' : fmtDelta(u.delta)}
-                </td>
-                <td className="muted small">{new Date(u.usedAt).toLocaleString()}</td>
+        <div className="scroll-x">
+          <table className="table">
+            <thead>
+              <tr>
+                <th>run</th>
+                <th className="num">island</th>
+                <th>candidate</th>
+                <th>trigger</th>
+                <th className="num">fitness change vs parent</th>
+                <th>when</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {d.uses.map((u) => (
+                <tr key={`${u.retrievalId}:${u.candidateId}`}>
+                  <td className="mono small">
+                    <a href={`/runs/${u.runId}`}>{u.runId.slice(0, 8)}</a>
+                  </td>
+                  <td className="num">{u.island ?? '–'}</td>
+                  <td className="mono small">
+                    <a href={`/runs/${u.runId}/candidates/${u.candidateId}`}>{u.candidateSeq != null ? `#${u.candidateSeq}` : u.candidateId.slice(0, 8)}</a>
+                  </td>
+                  <td>{u.trigger}</td>
+                  <td className={`num mono ${u.delta == null ? 'muted' : ''}`} style={{ color: u.delta == null ? undefined : u.delta > 0 ? 'var(--good)' : u.delta < 0 ? 'var(--bad)' : undefined }}>
+                    {u.delta == null ? 'pending' : fmtDelta(u.delta)}
+                  </td>
+                  <td className="muted small">{new Date(u.usedAt).toLocaleString()}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <h3>Retrievals that returned it</h3>
       {d.retrievals.length === 0 ? (
         <div className="muted small">None from runs yet.</div>
       ) : (
-        <table className="table">
-          <thead>
-            <tr>
-              <th>run</th>
-              <th className="num">island</th>
-              <th>trigger</th>
-              <th className="num">rank</th>
-              <th>when</th>
-            </tr>
-          </thead>
-          <tbody>
-            {d.retrievals.map((r) => (
-              <tr key={r.id}>
-                <td className="mono small">{r.runId ? <a href={`/runs/${r.runId}`}>{r.runId.slice(0, 8)}</a> : '–'}</td>
-                <td className="num">{r.island ?? '–'}</td>
-                <td>{r.trigger}</td>
-                <td className="num">{r.rank}</td>
-                <td className="muted small">{new Date(r.createdAt).toLocaleString()}</td>
+        <div className="scroll-x">
+          <table className="table">
+            <thead>
+              <tr>
+                <th>run</th>
+                <th className="num">island</th>
+                <th>trigger</th>
+                <th className="num">rank</th>
+                <th>when</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {d.retrievals.map((r) => (
+                <tr key={r.id}>
+                  <td className="mono small">{r.runId ? <a href={`/runs/${r.runId}`}>{r.runId.slice(0, 8)}</a> : '–'}</td>
+                  <td className="num">{r.island ?? '–'}</td>
+                  <td>{r.trigger}</td>
+                  <td className="num">{r.rank}</td>
+                  <td className="muted small">{new Date(r.createdAt).toLocaleString()}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </div>
   )

@@ -158,34 +158,36 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
       {loaded && (
         <div className="card" style={{ overflowX: 'auto' }}>
           <h2>Chunks</h2>
-          <table className="table" data-testid="chunks-table">
-            <thead>
-              <tr>
-                <th className="num">#</th>
-                <th>heading</th>
-                <th className="num">chars</th>
-                <th className="num" title="mean fitness gain of the candidates it informed, shrunk toward 0 when they are few">usefulness</th>
-                <th className="num">uses</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {loaded.chunks.map((c) => (
-                <tr key={c.id}>
-                  <td className="num">{c.ord + 1}</td>
-                  <td style={{ whiteSpace: 'normal' }}>{c.heading ?? <span className="muted">{c.content.slice(0, 80)}</span>}</td>
-                  <td className="num">{c.content.length}</td>
-                  <td className="num mono">{fmtDelta(c.usefulness)}</td>
-                  <td className="num">{c.uses}</td>
-                  <td>
-                    <button className="small" onClick={() => setChunk(chunk === c.id ? null : c.id)}>
-                      {chunk === c.id ? 'Hide history' : 'History'}
-                    </button>
-                  </td>
+          <div className="scroll-x">
+            <table className="table" data-testid="chunks-table">
+              <thead>
+                <tr>
+                  <th className="num">#</th>
+                  <th>heading</th>
+                  <th className="num">chars</th>
+                  <th className="num" title="mean fitness gain of the candidates it informed, shrunk toward 0 when they are few">usefulness</th>
+                  <th className="num">uses</th>
+                  <th />
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {loaded.chunks.map((c) => (
+                  <tr key={c.id}>
+                    <td className="num">{c.ord + 1}</td>
+                    <td style={{ whiteSpace: 'normal' }}>{c.heading ?? <span className="muted">{c.content.slice(0, 80)}</span>}</td>
+                    <td className="num">{c.content.length}</td>
+                    <td className="num mono">{fmtDelta(c.usefulness)}</td>
+                    <td className="num">{c.uses}</td>
+                    <td>
+                      <button className="small" onClick={() => setChunk(chunk === c.id ? null : c.id)}>
+                        {chunk === c.id ? 'Hide history' : 'History'}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {chunk && <KnowledgeChunkHistory chunkId={chunk} />}
         </div>
       )}

@@ -120,28 +120,30 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
       {progress && <div className="muted small">{progress}</div>}
       {importFiles.error && <div className="alert error">{errorMessage(importFiles.error)}</div>}
       {results && (
-        <table className="table" data-testid="import-results">
-          <thead>
-            <tr>
-              <th>file</th>
-              <th>result</th>
-              <th>details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {results.map((r) => (
-              <tr key={r.path}>
-                <td className="mono small">{r.path}</td>
-                <td>
-                  <span className={`badge ${r.status === 'failed' ? 'bad' : r.status === 'skipped' ? 'warn' : 'good'}`}>{r.status}</span>
-                </td>
-                <td className="small" style={{ whiteSpace: 'normal' }}>
-                  {r.reason ?? `${r.title} · ${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus && r.embedStatus !== 'ready' ? ` · embedding ${r.embedStatus}` : ''}`}
-                </td>
+        <div className="scroll-x">
+          <table className="table" data-testid="import-results">
+            <thead>
+              <tr>
+                <th>file</th>
+                <th>result</th>
+                <th>details</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {results.map((r) => (
+                <tr key={r.path}>
+                  <td className="mono small">{r.path}</td>
+                  <td>
+                    <span className={`badge ${r.status === 'failed' ? 'bad' : r.status === 'skipped' ? 'warn' : 'good'}`}>{r.status}</span>
+                  </td>
+                  <td className="small" style={{ whiteSpace: 'normal' }}>
+                    {r.reason ?? `${r.title} · ${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus && r.embedStatus !== 'ready' ? ` · embedding ${r.embedStatus}` : ''}`}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </div>
   )

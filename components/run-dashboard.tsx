@@ -233,36 +233,38 @@ function IslandsTable() {
   const alerts = new Set(useRunAlerts().map((a) => a.island))
   const ended = ['completed', 'stopped', 'failed'].includes(L.status ?? '')
   return (
-    <table className="table small" data-testid="islands">
-      <thead>
-        <tr>
-          <th>island</th>
-          <th className="num">population</th>
-          <th className="num">best</th>
-          <th className="num">median</th>
-          <th className="num">code div.</th>
-          <th className="num">coverage</th>
-          <th className="num">exploration</th>
-          <th>state</th>
-        </tr>
-      </thead>
-      <tbody>
-        {o.islands.map((i) => {
-          const m = latestMetric(L.live.metrics, i.index)
-          return (
-            <tr key={i.index}>
-              <td>{i.index}</td>
-              <td className="num">{m?.population ?? i.population}</td>
-              <td className="num">{i.bestCandidateId ? <Link href={`/runs/${o.id}/candidates/${i.bestCandidateId}`} title={shortId(i.bestCandidateId)}>{fmt(i.bestScore, 5)}</Link> : '–'}</td>
-              <td className="num">{fmt(m?.median ?? null)}</td>
-              <td className="num">{fmt(m?.code ?? null, 3)}</td>
-              <td className="num">{m?.coverage !== null && m?.coverage !== undefined ? `${Math.round(m.coverage * 100)}%` : '–'}</td>
-              <td className="num">{fmt(controls.data?.effectiveExploration[i.index] ?? controls.data?.islandExploration[i.index] ?? controls.data?.exploration ?? null, 2)}</td>
-              <td>{alerts.has(i.index) ? <span className="badge warn">stagnant</span> : ended ? <span className="badge">{i.stagnant ? 'ended on a plateau' : 'ended'}</span> : <span className="badge good">improving</span>}</td>
-            </tr>
-          )
-        })}
-      </tbody>
-    </table>
+    <div className="scroll-x">
+      <table className="table small" data-testid="islands">
+        <thead>
+          <tr>
+            <th>island</th>
+            <th className="num">population</th>
+            <th className="num">best</th>
+            <th className="num">median</th>
+            <th className="num">code div.</th>
+            <th className="num">coverage</th>
+            <th className="num">exploration</th>
+            <th>state</th>
+          </tr>
+        </thead>
+        <tbody>
+          {o.islands.map((i) => {
+            const m = latestMetric(L.live.metrics, i.index)
+            return (
+              <tr key={i.index}>
+                <td>{i.index}</td>
+                <td className="num">{m?.population ?? i.population}</td>
+                <td className="num">{i.bestCandidateId ? <Link href={`/runs/${o.id}/candidates/${i.bestCandidateId}`} title={shortId(i.bestCandidateId)}>{fmt(i.bestScore, 5)}</Link> : '–'}</td>
+                <td className="num">{fmt(m?.median ?? null)}</td>
+                <td className="num">{fmt(m?.code ?? null, 3)}</td>
+                <td className="num">{m?.coverage !== null && m?.coverage !== undefined ? `${Math.round(m.coverage * 100)}%` : '–'}</td>
+                <td className="num">{fmt(controls.data?.effectiveExploration[i.index] ?? controls.data?.islandExploration[i.index] ?? controls.data?.exploration ?? null, 2)}</td>
+                <td>{alerts.has(i.index) ? <span className="badge warn">stagnant</span> : ended ? <span className="badge">{i.stagnant ? 'ended on a plateau' : 'ended'}</span> : <span className="badge good">improving</span>}</td>
+              </tr>
+            )
+          })}
+        </tbody>
+      </table>
+    </div>
   )
 }

@@ -42,60 +42,62 @@ export function RunList() {
             No runs {status ? `with status ${status}` : 'yet'}. {can('admin') ? <Link href="/runs/new">Start one</Link> : 'An admin starts runs'}, or from the command line: <code>fm-agent run circle-packing-26 --operators local</code>.
           </div>
         ) : (
-          <table className="table" data-testid="runs-table">
-            <thead>
-              <tr>
-                <th>run</th>
-                <th>problem</th>
-                <th>status</th>
-                <th>progress</th>
-                <th className="num">best</th>
-                <th className="num">reference</th>
-                <th className="num">gap</th>
-                <th className="num">spend</th>
-                <th>mutation</th>
-                <th>created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.data.map((r) => {
-                const gap = gapToReference(r.bestScore, r.reference?.value, r.direction as 'max' | 'min')
-                return (
-                  <tr key={r.id} data-testid="run-row">
-                    <td>
-                      <Link href={`/runs/${r.id}`}>{r.name || shortId(r.id)}</Link>
-                    </td>
-                    <td className="mono">{r.problemId}</td>
-                    <td>
-                      <StatusBadge status={r.status} title={r.statusReason ?? undefined} />
-                      {r.status === 'failed' && r.statusReason && (
-                        <div className="small" style={{ color: 'var(--bad)', whiteSpace: 'normal', maxWidth: 280 }}>
-                          {r.statusReason}
-                        </div>
-                      )}
-                    </td>
-                    <td style={{ minWidth: 120 }}>
-                      <span className="small">
-                        {r.evaluations} / {r.maxEvals}
-                      </span>
-                      <Meter value={r.maxEvals ? r.evaluations / r.maxEvals : null} />
-                    </td>
-                    <td className="num mono">{fmt(r.bestScore, 6)}</td>
-                    <td className="num mono" title={r.reference?.source}>{fmt(r.reference?.value ?? null, 6)}</td>
-                    <td className="num mono">{gap === null ? '–' : gap <= 0 ? <span className="badge good">reached</span> : fmt(gap, 3)}</td>
-                    <td className="num">
-                      {usd(r.spendUsd)}
-                      {r.maxSpendUsd ? <span className="muted small"> / {usd(r.maxSpendUsd)}</span> : null}
-                    </td>
-                    <td className="small">{r.mutator === 'llm' ? 'models' : 'offline operators'} · {r.islands} islands</td>
-                    <td className="small">
-                      <Age t={new Date(r.createdAt).getTime()} />
-                    </td>
-                  </tr>
-                )
-              })}
-            </tbody>
-          </table>
+          <div className="scroll-x">
+            <table className="table" data-testid="runs-table">
+              <thead>
+                <tr>
+                  <th>run</th>
+                  <th>problem</th>
+                  <th>status</th>
+                  <th>progress</th>
+                  <th className="num">best</th>
+                  <th className="num">reference</th>
+                  <th className="num">gap</th>
+                  <th className="num">spend</th>
+                  <th>mutation</th>
+                  <th>created</th>
+                </tr>
+              </thead>
+              <tbody>
+                {runs.data.map((r) => {
+                  const gap = gapToReference(r.bestScore, r.reference?.value, r.direction as 'max' | 'min')
+                  return (
+                    <tr key={r.id} data-testid="run-row">
+                      <td>
+                        <Link href={`/runs/${r.id}`}>{r.name || shortId(r.id)}</Link>
+                      </td>
+                      <td className="mono">{r.problemId}</td>
+                      <td>
+                        <StatusBadge status={r.status} title={r.statusReason ?? undefined} />
+                        {r.status === 'failed' && r.statusReason && (
+                          <div className="small" style={{ color: 'var(--bad)', whiteSpace: 'normal', maxWidth: 280 }}>
+                            {r.statusReason}
+                          </div>
+                        )}
+                      </td>
+                      <td style={{ minWidth: 120 }}>
+                        <span className="small">
+                          {r.evaluations} / {r.maxEvals}
+                        </span>
+                        <Meter value={r.maxEvals ? r.evaluations / r.maxEvals : null} />
+                      </td>
+                      <td className="num mono">{fmt(r.bestScore, 6)}</td>
+                      <td className="num mono" title={r.reference?.source}>{fmt(r.reference?.value ?? null, 6)}</td>
+                      <td className="num mono">{gap === null ? '–' : gap <= 0 ? <span className="badge good">reached</span> : fmt(gap, 3)}</td>
+                      <td className="num">
+                        {usd(r.spendUsd)}
+                        {r.maxSpendUsd ? <span className="muted small"> / {usd(r.maxSpendUsd)}</span> : null}
+                      </td>
+                      <td className="small">{r.mutator === 'llm' ? 'models' : 'offline operators'} · {r.islands} islands</td>
+                      <td className="small">
+                        <Age t={new Date(r.createdAt).getTime()} />
+                      </td>
+                    </tr>
+                  )
+                })}
+              </tbody>
+            </table>
+          </div>
         )}
       </div>
     </div>

@@ -117,47 +117,51 @@ export function Steering() {
       </div>
       <div>
         <h3>{c.mutator === 'llm' ? 'Model weights' : 'Offline operator weights'}</h3>
-        <table className="table small">
-          <thead>
-            <tr>
-              <th>{c.mutator === 'llm' ? 'model' : 'operator'}</th>
-              <th className="num">weight</th>
-              {c.mutator === 'llm' && <th className="num">calls</th>}
-              {c.mutator === 'llm' && <th className="num">mean reward</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.id}>
-                <td className="mono">{r.id}</td>
-                <td className="num">
-                  {can('admin') ? (
-                    <input aria-label={`weight of ${r.id}`} style={{ width: 70, textAlign: 'right' }} inputMode="decimal" value={weights[r.id] ?? String(r.weight)} onChange={(e) => setWeightsDraft({ ...weights, [r.id]: e.target.value })} />
-                  ) : (
-                    fmt(r.weight)
-                  )}
-                </td>
-                {c.mutator === 'llm' && <td className="num">{arms.get(r.id)?.pulls ?? '–'}</td>}
-                {c.mutator === 'llm' && <td className="num">{fmt(arms.get(r.id)?.meanReward)}</td>}
+        <div className="scroll-x">
+          <table className="table small">
+            <thead>
+              <tr>
+                <th>{c.mutator === 'llm' ? 'model' : 'operator'}</th>
+                <th className="num">weight</th>
+                {c.mutator === 'llm' && <th className="num">calls</th>}
+                {c.mutator === 'llm' && <th className="num">mean reward</th>}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.id}>
+                  <td className="mono">{r.id}</td>
+                  <td className="num">
+                    {can('admin') ? (
+                      <input aria-label={`weight of ${r.id}`} style={{ width: 70, textAlign: 'right' }} inputMode="decimal" value={weights[r.id] ?? String(r.weight)} onChange={(e) => setWeightsDraft({ ...weights, [r.id]: e.target.value })} />
+                    ) : (
+                      fmt(r.weight)
+                    )}
+                  </td>
+                  {c.mutator === 'llm' && <td className="num">{arms.get(r.id)?.pulls ?? '–'}</td>}
+                  {c.mutator === 'llm' && <td className="num">{fmt(arms.get(r.id)?.meanReward)}</td>}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
         {c.mutator === 'local' && c.arms.length > 0 && (
           <details className="block small" style={{ marginTop: 6 }}>
             <summary>bandit arms (operator variants)</summary>
-            <table className="table small">
-              <tbody>
-                {c.arms.map((a) => (
-                  <tr key={a.id}>
-                    <td className="mono">{a.id}</td>
-                    <td className="num">weight {fmt(a.weight, 3)}</td>
-                    <td className="num">{a.pulls} uses</td>
-                    <td className="num">reward {fmt(a.meanReward, 3)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <div className="scroll-x">
+              <table className="table small">
+                <tbody>
+                  {c.arms.map((a) => (
+                    <tr key={a.id}>
+                      <td className="mono">{a.id}</td>
+                      <td className="num">weight {fmt(a.weight, 3)}</td>
+                      <td className="num">{a.pulls} uses</td>
+                      <td className="num">reward {fmt(a.meanReward, 3)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </details>
         )}
         {can('admin') && (

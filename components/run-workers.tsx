@@ -22,47 +22,49 @@ export function WorkersTable({ compact = false }: { compact?: boolean }) {
       <div className="small muted" style={{ marginBottom: 6 }}>
         {workers.filter((w) => w.status === 'online').length} online · {running} evaluation{running === 1 ? '' : 's'} running · capacity {capacity ?? '–'}
       </div>
-      <table className="table small">
-        <thead>
-          <tr>
-            <th>worker</th>
-            <th>status</th>
-            {!compact && <th>host</th>}
-            <th>load</th>
-            <th className="num">done</th>
-            {!compact && <th>capabilities</th>}
-            <th>isolation</th>
-            <th>heartbeat</th>
-          </tr>
-        </thead>
-        <tbody>
-          {workers.map((w) => (
-            <tr key={w.id} data-testid="worker-row">
-              <td>{w.name}</td>
-              <td>
-                <span className={`badge ${w.status === 'online' ? 'good' : w.status === 'dead' ? 'bad' : 'warn'}`}>{w.status}</span>
-              </td>
-              {!compact && <td className="mono">{w.host}{w.pid ? ` (pid ${w.pid})` : ''}</td>}
-              <td style={{ minWidth: 90 }}>
-                {w.running}/{w.concurrency}
-                <Meter value={w.load} />
-              </td>
-              <td className="num">{w.completed}</td>
-              {!compact && (
-                <td>
-                  {w.cpu} CPU{w.gpu ? ` · GPU ${w.gpuName ?? ''}` : ''} · {w.languages.join(', ')}
-                </td>
-              )}
-              <td title={w.isolation?.warnings.join('\n')}>
-                {w.isolation ? <span className={`badge ${w.isolation.level === 'full' ? 'good' : w.isolation.level === 'partial' ? 'warn' : 'bad'}`}>{w.isolation.level} · {w.isolation.mode}</span> : '–'}
-              </td>
-              <td>
-                <Age t={w.lastHeartbeat} />
-              </td>
+      <div className="scroll-x">
+        <table className="table small">
+          <thead>
+            <tr>
+              <th>worker</th>
+              <th>status</th>
+              {!compact && <th>host</th>}
+              <th>load</th>
+              <th className="num">done</th>
+              {!compact && <th>capabilities</th>}
+              <th>isolation</th>
+              <th>heartbeat</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {workers.map((w) => (
+              <tr key={w.id} data-testid="worker-row">
+                <td>{w.name}</td>
+                <td>
+                  <span className={`badge ${w.status === 'online' ? 'good' : w.status === 'dead' ? 'bad' : 'warn'}`}>{w.status}</span>
+                </td>
+                {!compact && <td className="mono">{w.host}{w.pid ? ` (pid ${w.pid})` : ''}</td>}
+                <td style={{ minWidth: 90 }}>
+                  {w.running}/{w.concurrency}
+                  <Meter value={w.load} />
+                </td>
+                <td className="num">{w.completed}</td>
+                {!compact && (
+                  <td>
+                    {w.cpu} CPU{w.gpu ? ` · GPU ${w.gpuName ?? ''}` : ''} · {w.languages.join(', ')}
+                  </td>
+                )}
+                <td title={w.isolation?.warnings.join('\n')}>
+                  {w.isolation ? <span className={`badge ${w.isolation.level === 'full' ? 'good' : w.isolation.level === 'partial' ? 'warn' : 'bad'}`}>{w.isolation.level} · {w.isolation.mode}</span> : '–'}
+                </td>
+                <td>
+                  <Age t={w.lastHeartbeat} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   )
 }

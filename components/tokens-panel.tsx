@@ -31,28 +31,30 @@ export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
           Copy it now, it will not be shown again: <code data-testid="new-token">{shown}</code>
         </div>
       )}
-      <table className="table">
-        <thead>
-          <tr>
-            <th>name</th>
-            <th>scope</th>
-            <th>prefix</th>
-            <th>last used</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.data?.map((t) => (
-            <tr key={t.id}>
-              <td>{t.name}</td>
-              <td>{t.scope}</td>
-              <td className="mono">{t.prefix}…</td>
-              <td className="small muted">{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : 'never'}</td>
-              <td>{t.revokedAt ? <span className="badge bad">revoked</span> : <button onClick={() => revoke.mutate({ id: t.id })}>Revoke</button>}</td>
+      <div className="scroll-x">
+        <table className="table">
+          <thead>
+            <tr>
+              <th>name</th>
+              <th>scope</th>
+              <th>prefix</th>
+              <th>last used</th>
+              <th />
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {tokens.data?.map((t) => (
+              <tr key={t.id}>
+                <td>{t.name}</td>
+                <td>{t.scope}</td>
+                <td className="mono">{t.prefix}…</td>
+                <td className="small muted">{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : 'never'}</td>
+                <td>{t.revokedAt ? <span className="badge bad">revoked</span> : <button onClick={() => revoke.mutate({ id: t.id })}>Revoke</button>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   )
 }

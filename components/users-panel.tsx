@@ -31,35 +31,37 @@ export function UsersPanel() {
       </div>
       {error && <div className="alert error">{errorMessage(error)}</div>}
       {secret && <div className="alert info">One-time password (shown once) — {secret}</div>}
-      <table className="table">
-        <thead>
-          <tr>
-            <th>email</th>
-            <th>role</th>
-            <th>status</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {users.data?.map((u) => (
-            <tr key={u.id}>
-              <td>{u.email}</td>
-              <td>
-                <select value={u.role} onChange={(e) => update.mutate({ id: u.id, role: e.target.value as (typeof ROLES)[number] })}>
-                  {ROLES.map((r) => (
-                    <option key={r}>{r}</option>
-                  ))}
-                </select>
-              </td>
-              <td>{u.disabled ? <span className="badge bad">disabled</span> : <span className="badge good">active</span>}</td>
-              <td className="row">
-                <button onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>{u.disabled ? 'Enable' : 'Disable'}</button>
-                <button onClick={() => reset.mutate({ id: u.id })}>Reset password</button>
-              </td>
+      <div className="scroll-x">
+        <table className="table">
+          <thead>
+            <tr>
+              <th>email</th>
+              <th>role</th>
+              <th>status</th>
+              <th />
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {users.data?.map((u) => (
+              <tr key={u.id}>
+                <td>{u.email}</td>
+                <td>
+                  <select value={u.role} onChange={(e) => update.mutate({ id: u.id, role: e.target.value as (typeof ROLES)[number] })}>
+                    {ROLES.map((r) => (
+                      <option key={r}>{r}</option>
+                    ))}
+                  </select>
+                </td>
+                <td>{u.disabled ? <span className="badge bad">disabled</span> : <span className="badge good">active</span>}</td>
+                <td className="row">
+                  <button onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>{u.disabled ? 'Enable' : 'Disable'}</button>
+                  <button onClick={() => reset.mutate({ id: u.id })}>Reset password</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   )
 }

@@ -162,41 +162,43 @@ export default function KnowledgePage() {
               The knowledge base is empty. {canWrite ? 'Add a document or import files' : 'An expert can add documents'}, or run <code>fm-agent kb import &lt;folder&gt;</code>.
             </div>
           ) : (
-            <table className="table" data-testid="documents-table">
-              <thead>
-                <tr>
-                  <th>title</th>
-                  <th>scope</th>
-                  <th>tags</th>
-                  <th className="num">chunks</th>
-                  <th>embedding</th>
-                  <th>updated</th>
-                </tr>
-              </thead>
-              <tbody>
-                {docs.data.docs.map((d) => (
-                  <tr key={d.id}>
-                    <td style={{ whiteSpace: 'normal' }}>
-                      <Link href={`/knowledge/doc/${d.id}`}>{d.title}</Link>
-                      {d.sourcePath && <div className="muted small mono">{d.sourcePath}</div>}
-                    </td>
-                    <td>{d.problemId ?? <span className="muted">global</span>}</td>
-                    <td>
-                      {d.tags.map((t) => (
-                        <span key={t} className="badge" style={{ marginRight: 4 }}>
-                          {t}
-                        </span>
-                      ))}
-                    </td>
-                    <td className="num">{d.chunkCount}</td>
-                    <td>
-                      <EmbedBadge status={d.embedStatus} error={d.embedError} />
-                    </td>
-                    <td className="muted small">{new Date(d.updatedAt).toLocaleString()}</td>
+            <div className="scroll-x">
+              <table className="table" data-testid="documents-table">
+                <thead>
+                  <tr>
+                    <th>title</th>
+                    <th>scope</th>
+                    <th>tags</th>
+                    <th className="num">chunks</th>
+                    <th>embedding</th>
+                    <th>updated</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {docs.data.docs.map((d) => (
+                    <tr key={d.id}>
+                      <td style={{ whiteSpace: 'normal' }}>
+                        <Link href={`/knowledge/doc/${d.id}`}>{d.title}</Link>
+                        {d.sourcePath && <div className="muted small mono">{d.sourcePath}</div>}
+                      </td>
+                      <td>{d.problemId ?? <span className="muted">global</span>}</td>
+                      <td>
+                        {d.tags.map((t) => (
+                          <span key={t} className="badge" style={{ marginRight: 4 }}>
+                            {t}
+                          </span>
+                        ))}
+                      </td>
+                      <td className="num">{d.chunkCount}</td>
+                      <td>
+                        <EmbedBadge status={d.embedStatus} error={d.embedError} />
+                      </td>
+                      <td className="muted small">{new Date(d.updatedAt).toLocaleString()}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
         </div>
       )}

@@ -47,38 +47,40 @@ export default function UsefulnessPage() {
         ) : !rank.data?.length ? (
           <div className="empty">No chunk has informed a candidate yet. Retrieval happens when an island stalls, or when an expert asks from a run&apos;s page.</div>
         ) : (
-          <table className="table" data-testid="usefulness-table">
-            <thead>
-              <tr>
-                <th>document › section</th>
-                <th className="num">usefulness</th>
-                <th className="num">mean change</th>
-                <th className="num">outcomes</th>
-                <th className="num">uses</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {rank.data.map((c) => (
-                <tr key={c.chunkId}>
-                  <td style={{ whiteSpace: 'normal' }}>
-                    <Link href={`/knowledge/doc/${c.docId}`}>{c.docTitle}</Link>
-                    {c.heading && <span className="muted"> › {c.heading}</span>}
-                    <div className="muted small">{c.excerpt.slice(0, 140)}</div>
-                  </td>
-                  <td className="num mono">{fmtDelta(c.usefulness)}</td>
-                  <td className="num mono">{fmtDelta(c.meanDelta)}</td>
-                  <td className="num">{c.outcomes}</td>
-                  <td className="num">{c.uses}</td>
-                  <td>
-                    <button className="small" onClick={() => setChunk(chunk === c.chunkId ? null : c.chunkId)}>
-                      {chunk === c.chunkId ? 'Hide' : 'History'}
-                    </button>
-                  </td>
+          <div className="scroll-x">
+            <table className="table" data-testid="usefulness-table">
+              <thead>
+                <tr>
+                  <th>document › section</th>
+                  <th className="num">usefulness</th>
+                  <th className="num">mean change</th>
+                  <th className="num">outcomes</th>
+                  <th className="num">uses</th>
+                  <th />
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {rank.data.map((c) => (
+                  <tr key={c.chunkId}>
+                    <td style={{ whiteSpace: 'normal' }}>
+                      <Link href={`/knowledge/doc/${c.docId}`}>{c.docTitle}</Link>
+                      {c.heading && <span className="muted"> › {c.heading}</span>}
+                      <div className="muted small">{c.excerpt.slice(0, 140)}</div>
+                    </td>
+                    <td className="num mono">{fmtDelta(c.usefulness)}</td>
+                    <td className="num mono">{fmtDelta(c.meanDelta)}</td>
+                    <td className="num">{c.outcomes}</td>
+                    <td className="num">{c.uses}</td>
+                    <td>
+                      <button className="small" onClick={() => setChunk(chunk === c.chunkId ? null : c.chunkId)}>
+                        {chunk === c.chunkId ? 'Hide' : 'History'}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
         {chunk && <KnowledgeChunkHistory chunkId={chunk} />}
       </div>
