@@ -17,6 +17,7 @@ import {
 import type { ProblemSpec } from '../server/contracts/problem.ts'
 import { isEvaluatorCommand } from '../server/problems/load.ts'
 import { BundleCache, type CachedBundle } from './bundle-cache.ts'
+import { hasToolchain, missingToolchainMessage } from './toolchains.ts'
 import {
   boundArtifacts,
   classifyExit,
@@ -30,9 +31,10 @@ import {
 import { detectIsolation, defaultHiddenPaths, traversable, visibleInSandbox, NODE, PYTHON, PYTHON_DIR, sandboxPythonDir, SandboxSlot, sandboxEnv, type StepLimits, type StepResult } from './sandbox.ts'
 
 const openEvolveShim = () => join(sandboxPythonDir(), 'fm_openevolve.py')
+const shinkaShim = () => join(sandboxPythonDir(), 'fm_shinka.py')
 const BUILTIN_PROBLEMS = resolve(PYTHON_DIR, '../../problems')
 
-const CANDIDATE_EXT: Record<Language, string> = { python: 'py', javascript: 'js', typescript: 'ts', cpp: 'cpp', c: 'c', cuda: 'cu' }
+const CANDIDATE_EXT: Record<Language, string> = { python: 'py', javascript: 'js', typescript: 'ts', cpp: 'cpp', c: 'c', cuda: 'cu', rust: 'rs', go: 'go', julia: 'jl', fortran: 'f90' }
 const DEFAULT_BUILD: Partial<Record<Language, string>> = {
   cpp: 'g++ -O2 -std=c++17 {candidate} -o {output}',
   c: 'gcc -O2 -std=c11 {candidate} -o {output} -lm',
@@ -121,6 +123,7 @@ export function availableLanguages(gpu: boolean): Language[] {
   if (which('g++')) langs.push('cpp')
   if (which('gcc')) langs.push('c')
   if (gpu && which('nvcc')) langs.push('cuda')
+  for (const l of ['rust', 'go', 'julia', 'fortran'] as const) if (hasToolchain(l)) langs.push(l)
   return langs
 }
 
@@ -446,7 +449,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     const spec: ProblemSpec = bundle.spec
     if ((job.needs.gpu || job.language === 'cuda') && !gpu) return infra('this worker has no GPU; the job needs a GPU worker')
     const missing = [job.language, ...job.needs.languages].filter((l) => !languages.includes(l))
-    if (missing.length) return infra(`this worker cannot run ${[...new Set(missing)].join(', ')}`)
+    if (missing.length) return infra(`this worker cannot run ${[...new Set(missing)].join(', ')}: ${missingToolchainMessage(missing[0], `${missing[0]} programs`)}`)
 
     const jobDir = join(slot.dir, `job-${++slot.seq}`)
     const problemDir = join(jobDir, 'problem')
@@ -460,7 +463,9 @@ export function createRunner(opts: RunnerOptions): Runner {
         copyFileSync(join(bundle.dir, f.path), join(problemDir, f.path))
         if (f.mode & 0o111) chmodSync(join(problemDir, f.path), 0o755)
       }
-      const sourcePath = join(jobDir, `candidate.${CANDIDATE_EXT[job.language]}`)
+      // ShinkaEvolve evaluators build the program themselves: it keeps the extension of the task's initial.<ext>
+      const ext = spec.format === 'shinka' ? extname(spec.entry).slice(1) || CANDIDATE_EXT[job.language] : CANDIDATE_EXT[job.language]
+      const sourcePath = join(jobDir, `candidate.${ext}`)
       writeFileSync(sourcePath, job.code)
       if (chownTo !== null) chownTree(jobDir, chownTo)
       const r = await evaluateIn(job, slot, bundle, spec, jobDir, problemDir, sourcePath, finish, (ms) => (evaluatorMs += ms), t0, jobMask)
@@ -502,6 +507,14 @@ export function createRunner(opts: RunnerOptions): Runner {
       ...(gpu ? { PATH: `/usr/bin:/bin:/usr/local/bin:/usr/local/cuda/bin`, FM_GPU: '1' } : {}),
     })
     let candidateArg = sourcePath
+
+    if (spec.format === 'shinka') {
+      // evaluate.py --program_path <source> --results_dir <dir>, unchanged; it compiles non-Python programs itself
+      const argv = [shinkaShim(), '--evaluator', join(problemDir, spec.evaluator), '--results-dir', join(jobDir, '.fm', 'shinka-results'), sourcePath]
+      const out = await runStep(slot, jobDir, 'evaluate', { argv, python: true, cwd: problemDir, env, timeoutS, cpuS, asMb: noAs ? null : Math.max(memoryMb, job.language === 'python' ? AS_FLOOR.python : AS_FLOOR.compile), nproc: stepNproc })
+      addEvaluatorMs(out.res.wallMs)
+      return finish(interpret(out, { timeoutS, cpuS, memoryMb, what: 'evaluate.py' }), 0)
+    }
 
     // ---- language preparation
     if (job.language === 'typescript') {

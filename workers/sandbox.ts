@@ -35,13 +35,17 @@ let sandboxPy: string | null = null
 export function sandboxPythonDir(): string {
   if (sandboxPy) return sandboxPy
   if (!isRoot() || traversable(PYTHON_DIR, sandboxUid())) return (sandboxPy = PYTHON_DIR)
-  const files = readdirSync(PYTHON_DIR).filter((f) => f.endsWith('.py')).sort()
+  // modules and the compatibility packages (openevolve/, shinka/) that peer-format evaluators import
+  const files = (readdirSync(PYTHON_DIR, { recursive: true }) as string[]).filter((f) => f.endsWith('.py') && !f.includes('__pycache__')).sort()
   const h = createHash('sha256')
   for (const f of files) h.update(f).update(readFileSync(join(PYTHON_DIR, f)))
   const dir = join('/var/tmp', `fm-agent-python-${h.digest('hex').slice(0, 16)}`)
   if (!existsSync(join(dir, '.complete'))) {
     mkdirSync(dir, { recursive: true, mode: 0o755 })
-    for (const f of files) copyFileSync(join(PYTHON_DIR, f), join(dir, f))
+    for (const f of files) {
+      mkdirSync(dirname(join(dir, f)), { recursive: true, mode: 0o755 })
+      copyFileSync(join(PYTHON_DIR, f), join(dir, f))
+    }
     for (const f of files) chmodSync(join(dir, f), 0o644)
     writeFileSync(join(dir, '.complete'), '')
   }

@@ -3,13 +3,13 @@
 // problem_bundles: server/queue/roles.ts), registers itself in fm_queue.workers, heartbeats, takes
 // `fm_evaluate_cpu` jobs (and `fm_evaluate_gpu` ones with --gpu) that need only languages it has,
 // runs each in the sandbox and posts the result as an `fm_eval_result` job.
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { cpus, homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { run, type Runner as GraphileRunner } from 'graphile-worker'
 import pg from 'pg'
+import { detectGpuName } from './toolchains.ts'
 import { EvalJob, LANGUAGES, QUEUE_TASKS, type EvalResult, type IsolationReport } from '../server/contracts/evaluation.ts'
 import { resultJobKey, quietLogger } from '../server/queue/schema.ts'
 import { createRunner, machineCapabilities, type Runner } from './runner.ts'
@@ -47,13 +47,6 @@ export interface ServerWorker {
   readonly done: Promise<void>
 }
 
-function detectGpuName(): string | undefined {
-  try {
-    return execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 10_000 }).trim().split('\n')[0] || undefined
-  } catch {
-    return undefined
-  }
-}
 
 export async function startServerWorker(opts: ServerWorkerOptions): Promise<ServerWorker> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'))

@@ -54,7 +54,7 @@ describe('fm-agent CLI', () => {
     expect(oe.json).toMatchObject({ id: 'openevolve-sum', valid: true, direction: 'max', primaryMetric: 'combined_score' })
     expect(oe.json.score).toBeCloseTo(1 / (1 + 0.49 + 0.01 + 0.36), 6)
     // config.yaml fields without an equivalent are named, not silently dropped
-    expect(oe.stderr).toMatch(/"log_level" has no equivalent/)
+    expect(oe.stderr).toMatch(/"log_level" is ignored: FM Agent has its own logging/)
     const notAProblem = await cli(['problem', 'check', tmpdir()])
     expect(notAProblem.code).toBe(2)
     expect(notAProblem.stderr).toMatch(/not a problem folder/)

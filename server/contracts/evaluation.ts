@@ -9,7 +9,8 @@ export const QUEUE_TASKS = {
   result: 'fm_eval_result',
 } as const
 
-export const LANGUAGES = ['python', 'javascript', 'typescript', 'cpp', 'c', 'cuda'] as const
+/** rust, go, julia and fortran run through evaluators that build them themselves (ShinkaEvolve tasks) */
+export const LANGUAGES = ['python', 'javascript', 'typescript', 'cpp', 'c', 'cuda', 'rust', 'go', 'julia', 'fortran'] as const
 export const Language = z.enum(LANGUAGES)
 export type Language = z.infer<typeof Language>
 

@@ -48,10 +48,26 @@ export const ProblemRequires = z.object({
 })
 export type ProblemRequires = z.infer<typeof ProblemRequires>
 
+/** How model prompts are built for this problem (OpenEvolve's `prompt` settings map here). */
+export const PromptSettings = z.object({
+  /** the system message of every prompt (the search's own rules are appended to it) */
+  systemMessage: z.string().min(1).max(20_000).optional(),
+  /** show the evaluator's artifacts of the parent in the next prompt (default true) */
+  includeArtifacts: z.boolean().optional(),
+  /** characters of each artifact kept in a prompt before budget trimming (default 3000) */
+  maxArtifactChars: z.number().int().min(100).max(200_000).optional(),
+})
+export type PromptSettings = z.infer<typeof PromptSettings>
+
+/** The task formats a problem can come in (detected by server/problems/load.ts). */
+export const PROBLEM_FORMATS = ['native', 'openevolve', 'shinka', 'kernelbench'] as const
+
 export const ProblemSpec = z.object({
   id: ProblemId,
-  /** openevolve: `evaluator.py` exposes evaluate(program_path) (and evaluate_stage1/2/3); the worker adapts it */
-  format: z.enum(['native', 'openevolve']).default('native'),
+  /** openevolve: `evaluator.py` exposes evaluate(program_path) (and evaluate_stage1/2/3); the worker adapts it.
+   * shinka: `evaluate.py --program_path P --results_dir D` writes metrics.json/correct.json (run_shinka_eval).
+   * kernelbench: a task file (Model, get_inputs, get_init_inputs) checked and timed by the kernel harness. */
+  format: z.enum(PROBLEM_FORMATS).default('native'),
   name: z.string().min(1).max(200),
   description: z.string().max(100_000).optional(),
   language: Language,
@@ -77,6 +93,12 @@ export const ProblemSpec = z.object({
   private: z.array(z.string().max(500)).max(100).optional(),
   tags: z.array(z.string().max(64)).max(20).optional(),
   requires: ProblemRequires.optional(),
+  prompt: PromptSettings.optional(),
+  /** openevolve: keyword arguments passed to evaluate() (OpenEvolve's evaluator.evaluator_args) */
+  evaluatorArgs: z
+    .record(z.string().max(128), z.unknown())
+    .refine((v) => JSON.stringify(v).length <= 64_000, 'evaluatorArgs: at most 64,000 characters of JSON')
+    .optional(),
 })
 export type ProblemSpec = z.infer<typeof ProblemSpec>
 export type ProblemSpecInput = z.input<typeof ProblemSpec>

@@ -107,4 +107,30 @@ describe('buildPrompt', () => {
     expect(u).toContain('length = invalid')
     expect(u).toContain('````python\ns = "```"\n````')
   })
+
+  it("a problem's own system message opens the system prompt; the search's rules follow; no second copy as description", () => {
+    const sys = 'You are an expert in geometric packing. Pack the circles tightly.'
+    const p = buildPrompt(input({ problem: { ...input().problem, description: sys, prompt: { systemMessage: sys } } }))
+    const [system, user] = p.messages.map((m) => m.content)
+    expect(system!.startsWith(sys)).toBe(true)
+    expect(system).toContain('the goal is to maximize the metric "sum_radii"')
+    expect(system).toContain('EVOLVE-BLOCK-START')
+    expect(user).not.toContain('Pack the circles tightly')
+    // a README-style description different from the message is still sent
+    const q = buildPrompt(input({ problem: { ...input().problem, prompt: { systemMessage: sys } } }))
+    expect(q.messages[1]!.content).toContain('Pack 26 circles in a unit square.')
+  })
+
+  it('prompt settings: no artifacts when includeArtifacts is false, a custom artifact cap, private metrics never shown', () => {
+    const off = buildPrompt(input({ problem: { ...input().problem, prompt: { includeArtifacts: false } } }), { maxTokens: 100000 })
+    expect(off.messages[1]!.content).not.toContain('overlap between circles 3 and 7')
+    expect(off.messages[1]!.content).not.toContain('Evaluator feedback')
+    const capped = buildPrompt(input({ problem: { ...input().problem, prompt: { maxArtifactChars: 200 } } }), { maxTokens: 100000 })
+    const stderr = capped.messages[1]!.content.split('### stderr\n')[1]!.split('\n\n')[0]!
+    expect(stderr.length).toBeLessThan(260)
+    expect(stderr).toContain('Traceback: boom')
+    const priv = buildPrompt(input({ parent: { ...input().parent, metrics: { sum_radii: 2.1, 'private.holdout': 0.3, public_size: 4 } } }), { maxTokens: 100000 })
+    expect(priv.messages[1]!.content).toContain('public_size=4')
+    expect(priv.messages[1]!.content).not.toContain('holdout')
+  })
 })

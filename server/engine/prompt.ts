@@ -23,6 +23,8 @@ export interface PromptInput {
     direction: Direction
     primaryMetric: string
     reference?: { value: number; source?: string }
+    /** the problem's prompt settings (ProblemSpec.prompt: an OpenEvolve config.yaml's system message and artifact settings) */
+    prompt?: { systemMessage?: string; includeArtifacts?: boolean; maxArtifactChars?: number }
   }
   parent: PromptCandidate & { artifacts?: Record<string, unknown> }
   /** crossover: the second parent */
@@ -113,7 +115,8 @@ function fmtNum(x: number | null | undefined): string {
 
 function metricsLine(c: PromptCandidate, primary: string): string {
   const others = Object.entries(c.metrics ?? {})
-    .filter(([k]) => k !== primary)
+    // `private.*` metrics (a ShinkaEvolve task's private ones) are for the user, never the model
+    .filter(([k]) => k !== primary && !k.startsWith('private.'))
     .slice(0, 20)
     .map(([k, v]) => `${k}=${fmtNum(v ?? null)}`)
   return `${primary} = ${fmtNum(c.score)}${others.length > 0 ? `; other metrics: ${others.join(', ')}` : ''}`
@@ -166,8 +169,10 @@ interface Section {
 function systemText(input: PromptInput, hasBlocks: boolean): string {
   const { problem } = input
   const goal = problem.direction === 'max' ? 'maximize' : 'minimize'
+  const own = problem.prompt?.systemMessage?.trim()
   const lines = [
-    `You are an expert ${problem.language} programmer taking part in an evolutionary search for better programs.`,
+    // a task's own system message replaces the opening line; the search's rules follow it
+    own || `You are an expert ${problem.language} programmer taking part in an evolutionary search for better programs.`,
     `Each program is evaluated automatically; the goal is to ${goal} the metric "${problem.primaryMetric}".`,
     'Propose one focused, concrete improvement at a time. Programs that crash, time out or print malformed results score nothing.',
   ]
@@ -207,7 +212,7 @@ function formatText(input: PromptInput, hasBlocks: boolean): string {
 export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): BuiltPrompt {
   const est = opts.estimator ?? estimateTokens
   const budget = opts.maxTokens ?? 12000
-  const maxArt = opts.maxArtifactChars ?? 3000
+  const maxArt = opts.maxArtifactChars ?? input.problem.prompt?.maxArtifactChars ?? 3000
   const lang = input.problem.language
   const hasBlocks = findEvolveBlocks(input.parent.code).hasMarkers
   const P = input.problem
@@ -228,7 +233,8 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
     P.reference ? ` Reference value: ${fmtNum(P.reference.value)}${P.reference.source ? ` (${P.reference.source})` : ''}.` : ''
   }`
   add({ name: 'problem', rank: Infinity, text: `## Problem: ${P.name}\n${objective}` })
-  if (P.description && P.description.trim()) {
+  // a description that only repeats the system message (an OpenEvolve task without README) is not sent twice
+  if (P.description && P.description.trim() && P.description.trim() !== P.prompt?.systemMessage?.trim()) {
     add({ name: 'description', rank: 60, text: P.description.trim(), truncate: { minTokens: opts.minDescriptionTokens ?? 300, keep: 'head' } })
   }
 
@@ -247,7 +253,7 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
   const parentHead = input.mode === 'crossover' ? '## Parent 1' : '## Current program'
   add({ name: 'parent', rank: Infinity, text: `${parentHead} (${metricsLine(input.parent, P.primaryMetric)})\n${codeBlock(input.parent.code, lang)}` })
 
-  const arts = Object.entries(input.parent.artifacts ?? {}).filter(([, v]) => v !== undefined && v !== null && artifactText(v).trim() !== '')
+  const arts = P.prompt?.includeArtifacts === false ? [] : Object.entries(input.parent.artifacts ?? {}).filter(([, v]) => v !== undefined && v !== null && artifactText(v).trim() !== '')
   arts.forEach(([k, v], i) => {
     const keep = LOG_KEYS.test(k) ? 'tail' : 'head'
     let text = artifactText(v).trim()

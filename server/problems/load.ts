@@ -1,85 +1,64 @@
-// Reads a problem folder: the native format (problem.json) or an OpenEvolve task
-// (initial_program.*, evaluator.py, optional config.yaml), which runs unchanged.
+// Reads a problem: a folder in the native format (problem.json), an OpenEvolve task folder
+// (initial_program.* + evaluator.py, optional config.yaml), a ShinkaEvolve task folder
+// (initial.<ext> + evaluate.py), or a KernelBench task file (Model, get_inputs, get_init_inputs).
+// The peers' formats run unchanged: their folders travel as they are, plus a problem.json written here.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { basename, extname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import YAML from 'yaml'
-import { ProblemSpec, type ProblemSpecInput } from '../contracts/problem.ts'
-import type { Language } from '../contracts/evaluation.ts'
-import { type BundleFile, packBundle, readFolder } from './bundle.ts'
+import { ProblemSpec } from '../contracts/problem.ts'
+import { readFolder } from './bundle.ts'
+import { finish, type LoadedProblem, ProblemLoadError } from './common.ts'
+import { isKernelBenchFile, KERNELBENCH_TOLERANCE, kernelBenchMissing, loadKernelBench } from './kernelbench.ts'
+import { loadOpenEvolve } from './openevolve.ts'
+import { loadShinka } from './shinka.ts'
+
+export { isEvaluatorCommand, ProblemLoadError, type LoadedProblem, type RunDefaults } from './common.ts'
 
 export const BUILTIN_PROBLEMS_DIR = fileURLToPath(new URL('../../problems', import.meta.url))
 
-/** Run settings a problem folder suggests (OpenEvolve's config.yaml); a run's own config wins. */
-export interface RunDefaults {
-  maxEvals?: number
-  islands?: number
-  populationSize?: number
-  seed?: number
-  migrationInterval?: number
-  migrationRate?: number
-  models?: Array<{ provider: string; model: string; weight: number; baseURL?: string; temperature?: number }>
+export type ProblemFormat = ProblemSpec['format']
+
+export const FORMAT_NAMES: Record<ProblemFormat, string> = {
+  native: 'FM Agent (problem.json)',
+  openevolve: 'OpenEvolve (initial_program.* + evaluator.py)',
+  shinka: 'ShinkaEvolve (initial.<ext> + evaluate.py)',
+  kernelbench: 'KernelBench task file (Model, get_inputs, get_init_inputs)',
 }
 
-export interface LoadedProblem {
-  spec: ProblemSpec
-  description: string
-  seedCode: string
-  folder: string
-  files: BundleFile[]
-  bundle: { hash: string; data: Buffer; size: number }
-  runDefaults: RunDefaults
-  warnings: string[]
+/** Which format a path holds, and the file that marks it; null when it is none of them. */
+export function detectFormat(path: string): { format: ProblemFormat; entry?: string } | null {
+  if (!existsSync(path)) return null
+  if (statSync(path).isFile()) return isKernelBenchFile(path) ? { format: 'kernelbench' } : null
+  if (existsSync(join(path, 'problem.json'))) return { format: 'native' }
+  const names = readdirSync(path)
+  const oe = names.find((f) => /^initial_program\.[a-z0-9]+$/.test(f))
+  if (oe && names.includes('evaluator.py')) return { format: 'openevolve', entry: oe }
+  const sh = names.find((f) => /^initial\.[a-z0-9]+$/.test(f))
+  if (sh && names.includes('evaluate.py')) return { format: 'shinka', entry: sh }
+  return null
 }
 
-export class ProblemLoadError extends Error {}
-
-const EXT_LANG: Record<string, Language> = {
-  '.py': 'python',
-  '.js': 'javascript',
-  '.mjs': 'javascript',
-  '.ts': 'typescript',
-  '.cpp': 'cpp',
-  '.cc': 'cpp',
-  '.c': 'c',
-  '.cu': 'cuda',
-}
-
-/** An evaluator given as a command (has spaces or a placeholder) rather than a file. */
-export function isEvaluatorCommand(evaluator: string) {
-  return /\s|\{candidate\}/.test(evaluator)
-}
-
-export function loadProblemFolder(folderIn: string): LoadedProblem {
-  const folder = resolve(folderIn)
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new ProblemLoadError(`${folderIn}: no such folder`)
-  if (existsSync(join(folder, 'problem.json'))) return loadNative(folder)
-  const initial = readdirSync(folder).find((f) => /^initial_program\.[a-z]+$/.test(f))
-  if (initial && existsSync(join(folder, 'evaluator.py'))) return loadOpenEvolve(folder, initial)
+/** Loads a problem folder (any format) or a KernelBench task file. */
+export function loadProblem(pathIn: string): LoadedProblem {
+  const path = resolve(pathIn)
+  if (!existsSync(path)) throw new ProblemLoadError(`${pathIn}: no such file or folder`)
+  const found = detectFormat(path)
+  if (statSync(path).isFile()) {
+    if (found) return loadKernelBench(path)
+    const why = path.endsWith('.py') ? `it defines no ${kernelBenchMissing(readFileSync(path, 'utf8').slice(0, 512 * 1024)).join(', no ')}` : 'not a .py file'
+    throw new ProblemLoadError(`${pathIn} is not a KernelBench task file (${why}); a problem is a folder or a file defining Model, get_inputs and get_init_inputs`)
+  }
+  if (found?.format === 'native') return loadNative(path)
+  if (found?.format === 'openevolve') return loadOpenEvolve(path, found.entry!)
+  if (found?.format === 'shinka') return loadShinka(path, found.entry!)
   throw new ProblemLoadError(
-    `${folderIn} is not a problem folder: expected problem.json, or initial_program.* with evaluator.py (OpenEvolve format)`,
+    `${pathIn} is not a problem folder: expected problem.json, initial_program.* with evaluator.py (OpenEvolve), ` +
+      'or initial.<ext> with evaluate.py (ShinkaEvolve); or give a KernelBench task file',
   )
 }
 
-function finish(folder: string, spec: ProblemSpec, files: BundleFile[], runDefaults: RunDefaults, warnings: string[]): LoadedProblem {
-  const entry = join(folder, spec.entry)
-  if (!existsSync(entry)) throw new ProblemLoadError(`${spec.id}: the entry program ${spec.entry} does not exist`)
-  if (!isEvaluatorCommand(spec.evaluator) && !existsSync(join(folder, spec.evaluator))) {
-    throw new ProblemLoadError(`${spec.id}: the evaluator ${spec.evaluator} does not exist`)
-  }
-  let description = spec.description ?? ''
-  if (!description && existsSync(join(folder, 'README.md'))) description = readFileSync(join(folder, 'README.md'), 'utf8')
-  return {
-    spec,
-    description: description || spec.name,
-    seedCode: readFileSync(entry, 'utf8'),
-    folder,
-    files,
-    bundle: packBundle(files),
-    runDefaults,
-    warnings,
-  }
-}
+/** @deprecated the same as loadProblem (which also takes KernelBench task files) */
+export const loadProblemFolder = loadProblem
 
 function loadNative(folder: string): LoadedProblem {
   let raw: unknown
@@ -93,96 +72,22 @@ function loadNative(folder: string): LoadedProblem {
     const issue = parsed.error.issues[0]
     throw new ProblemLoadError(`${folder}/problem.json: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
   }
-  return finish(folder, parsed.data, readFolder(folder), {}, [])
+  return finish(folder, parsed.data, readFolder(folder))
 }
 
-const slug = (s: string) =>
-  s
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+/, '')
-    .slice(0, 64) || 'problem'
-
-/** Fields of OpenEvolve's config.yaml that have an equivalent here; the rest get a warning. */
-function mapOpenEvolveConfig(cfg: Record<string, any>, spec: ProblemSpecInput, warnings: string[]): RunDefaults {
-  const d: RunDefaults = {}
-  const used = new Set<string>()
-  const take = (path: string) => {
-    used.add(path)
-    return path.split('.').reduce<any>((o, k) => (o == null ? undefined : o[k]), cfg)
+/** One sentence on what a problem's score is, in the terms of its own format. */
+export function describeScore(spec: ProblemSpec): string {
+  const dir = spec.direction === 'max' ? 'higher is better' : 'lower is better'
+  switch (spec.format) {
+    case 'openevolve':
+      return `combined_score as evaluator.py returns it (else the mean of its numeric metrics), ${dir}, as OpenEvolve ranks programs${spec.cascade?.length ? `; cascade of ${spec.cascade.length} stage(s): a later stage runs only when combined_score reaches its threshold` : ''}`
+    case 'shinka':
+      return `combined_score from the metrics.json that evaluate.py writes (run_shinka_eval's aggregate), ${dir}; a program counts only when correct.json says correct, as in ShinkaEvolve`
+    case 'kernelbench':
+      return `speedup = PyTorch eager time of Model / time of ModelNew on a GPU, counted only when ModelNew matches Model within atol=rtol=${KERNELBENCH_TOLERANCE.atol} on ${KERNELBENCH_TOLERANCE.trials} random inputs (KernelBench's rule); 1.0 = as fast as eager, and the seed (ModelNew = Model) scores about 1.0`
+    default:
+      return `${spec.primaryMetric} as the evaluator reports it, ${dir}${spec.reference ? ` (reference ${spec.reference.value}: ${spec.reference.source})` : ''}`
   }
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-  d.maxEvals = num(take('max_iterations'))
-  d.seed = num(take('random_seed'))
-  d.islands = num(take('database.num_islands'))
-  d.populationSize = num(take('database.population_size'))
-  d.migrationInterval = num(take('database.migration_interval'))
-  d.migrationRate = num(take('database.migration_rate'))
-  const timeout = num(take('evaluator.timeout'))
-  if (timeout) spec.limits = { ...(spec.limits ?? {}), timeoutS: timeout } as ProblemSpecInput['limits']
-  const sys = take('prompt.system_message')
-  if (typeof sys === 'string' && sys.trim()) spec.description = sys.trim()
-  const cascadeOn = take('evaluator.cascade_evaluation')
-  const thresholds = take('evaluator.cascade_thresholds')
-  if (cascadeOn && Array.isArray(thresholds)) spec.cascade = thresholds.map((t: number, i: number) => ({ function: `evaluate_stage${i + 1}`, threshold: t }))
-  const models = take('llm.models')
-  const apiBase = take('llm.api_base')
-  if (Array.isArray(models)) {
-    d.models = models
-      .filter((m: any) => typeof m?.name === 'string')
-      .map((m: any) => ({
-        provider: 'openai',
-        model: String(m.name),
-        weight: num(m.weight) ?? 1,
-        ...(typeof (m.api_base ?? apiBase) === 'string' ? { baseURL: m.api_base ?? apiBase } : {}),
-        ...(num(m.temperature ?? cfg.llm?.temperature) !== undefined ? { temperature: m.temperature ?? cfg.llm.temperature } : {}),
-      }))
-  }
-  take('llm.api_base')
-  take('llm.temperature')
-  take('evaluator.parallel_evaluations')
-  const walk = (o: any, prefix: string) => {
-    for (const [k, v] of Object.entries(o ?? {})) {
-      const p = prefix ? `${prefix}.${k}` : k
-      if (used.has(p)) continue
-      if (v && typeof v === 'object' && !Array.isArray(v)) walk(v, p)
-      else warnings.push(`config.yaml: "${p}" has no equivalent here and is ignored`)
-    }
-  }
-  walk(cfg, '')
-  return Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)) as RunDefaults
-}
-
-function loadOpenEvolve(folder: string, initial: string): LoadedProblem {
-  const warnings: string[] = []
-  const language = EXT_LANG[extname(initial)]
-  if (!language) throw new ProblemLoadError(`${folder}: ${initial} is in a language this system does not run`)
-  const spec: ProblemSpecInput = {
-    id: slug(basename(folder)),
-    name: basename(folder),
-    format: 'openevolve',
-    language,
-    entry: initial,
-    evaluator: 'evaluator.py',
-    direction: 'max',
-    primaryMetric: 'combined_score',
-    features: [],
-  }
-  let runDefaults: RunDefaults = {}
-  const cfgPath = ['config.yaml', 'config.yml'].map((f) => join(folder, f)).find(existsSync)
-  if (cfgPath) {
-    try {
-      const cfg = YAML.parse(readFileSync(cfgPath, 'utf8')) ?? {}
-      runDefaults = mapOpenEvolveConfig(cfg, spec, warnings)
-    } catch (e) {
-      throw new ProblemLoadError(`${cfgPath}: not valid YAML: ${(e as Error).message}`)
-    }
-  }
-  if (existsSync(join(folder, 'README.md')) && !spec.description) spec.description = readFileSync(join(folder, 'README.md'), 'utf8')
-  const parsed = ProblemSpec.parse(spec)
-  warnings.push('OpenEvolve evaluators import the candidate: they cannot keep held-out data from it')
-  const files = readFolder(folder, { 'problem.json': JSON.stringify(parsed, null, 2) })
-  return finish(folder, parsed, files, runDefaults, warnings)
 }
 
 export function listBuiltinProblemFolders(dir = BUILTIN_PROBLEMS_DIR): string[] {

@@ -20,15 +20,23 @@ export interface ProblemSnapshot {
   bundleHash: string
 }
 
-/** Problem defaults (OpenEvolve config.yaml) under the run's own settings. */
+/** Problem defaults (OpenEvolve's config.yaml) under the run's own settings. */
 export function mergeDefaults(input: RunConfigInput, d: RunDefaults): RunConfigInput {
   const merged: RunConfigInput = { ...input }
   if (merged.islands === undefined && d.islands) merged.islands = d.islands
-  if (merged.populationPerIsland === undefined && d.populationSize && d.islands) merged.populationPerIsland = Math.max(2, Math.floor(d.populationSize / d.islands))
+  if (merged.populationPerIsland === undefined && d.populationSize) merged.populationPerIsland = Math.max(2, Math.floor(d.populationSize / (merged.islands ?? RunConfig.parse({}).islands)))
   if (merged.migrationInterval === undefined && d.migrationInterval) merged.migrationInterval = d.migrationInterval
   if (merged.migrationRate === undefined && d.migrationRate !== undefined) merged.migrationRate = d.migrationRate
   if (merged.seed === undefined && d.seed !== undefined) merged.seed = d.seed
   if (merged.budget?.maxEvals === undefined && d.maxEvals) merged.budget = { ...(merged.budget ?? {}), maxEvals: d.maxEvals }
+  if (merged.exploration === undefined && d.exploration !== undefined) merged.exploration = d.exploration
+  if (merged.concurrency === undefined && d.concurrency) merged.concurrency = d.concurrency
+  if (merged.llmOperators === undefined && d.llmOperators) merged.llmOperators = d.llmOperators
+  // the task's own models, when the run names neither models nor the offline operators
+  if (merged.mutator === undefined && !merged.models?.length && d.models?.length) {
+    merged.mutator = 'llm'
+    merged.models = d.models
+  }
   return merged
 }
 

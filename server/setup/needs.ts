@@ -45,12 +45,17 @@ export const COMMANDS: Record<string, Known> = {
   bwrap: { label: 'bubblewrap', apt: 'bubblewrap' },
   python3: { label: 'python3', apt: 'python3' },
   nvcc: { label: 'nvcc (the CUDA toolkit)' },
+  // languages whose programs a ShinkaEvolve task's evaluate.py builds itself
+  rustc: { label: 'rustc (the Rust toolchain)', apt: 'rustc' },
+  go: { label: 'go (the Go toolchain)', apt: 'golang-go' },
+  julia: { label: 'julia' },
+  gfortran: { label: 'gfortran (Fortran compiler)', apt: 'gfortran' },
 }
 
 /** What the sandbox itself uses beyond Python: installed at start, but a run does not need it (isolation degrades, loudly). */
 export const SANDBOX_NEEDS: Need[] = [{ kind: 'command', name: 'bwrap' }]
 
-const DEFAULT_COMPILER: Record<string, string> = { cpp: 'g++', c: 'gcc', cuda: 'nvcc' }
+const DEFAULT_COMPILER: Record<string, string> = { cpp: 'g++', c: 'gcc', cuda: 'nvcc', rust: 'rustc', go: 'go', julia: 'julia', fortran: 'gfortran' }
 
 /** The program a command line starts (after VAR=value assignments), when it is a bare name. */
 export function commandProgram(cmd: string): string | null {

@@ -9,7 +9,10 @@ usage: fm_openevolve.py --evaluator EVALUATOR.py [--thresholds JSON] [--max-stag
   reaches the stage's threshold; metrics of later stages are merged over earlier ones.
 * `--function NAME`: one function of a native Python evaluator (a `cascade` stage given by function).
 
-The evaluator returns a dict of metrics or an EvaluationResult-like object (`.metrics`, `.artifacts`).
+The evaluator returns a dict of metrics or an EvaluationResult (`openevolve.evaluation_result`, provided in
+the sandbox by workers/python/openevolve) or a look-alike object (`.metrics`, `.artifacts`).
+`evaluate()` also gets the keyword arguments of OpenEvolve's `evaluator.evaluator_args`
+(`evaluatorArgs` in the problem.json the loader writes beside the evaluator), as OpenEvolve passes them.
 Numeric metrics become metrics (booleans as 0/1, NaN/inf as null); anything else goes to artifacts.
 `combined_score` is added as the mean of the numeric metrics when absent, as OpenEvolve does.
 The result is the only line written to the real stdout: the evaluator's and the candidate's prints go
@@ -105,7 +108,8 @@ def convert(raw, artifacts, features=(), stage=0):
         nums['combined_score'] = sum(vals) / len(vals) if vals else None
         arts.setdefault('combined_score_note', 'no combined_score: the mean of the numeric metrics (as OpenEvolve does)')
     error = raw.get('error')
-    valid = not (isinstance(error, str) and error.strip()) and nums.get('combined_score') is not None
+    failed = bool(nums.get('__evaluation_failed__'))  # OpenEvolve's EVALUATION_FAILED_METRIC
+    valid = not failed and not (isinstance(error, str) and error.strip()) and nums.get('combined_score') is not None
     if isinstance(error, str) and error.strip():
         arts.setdefault('feedback', error)
     feats = {f: nums[f] for f in features if f in nums}
@@ -135,12 +139,22 @@ def load_module(path):
     return module
 
 
-def run_openevolve(module, candidate, thresholds, max_stage):
+def evaluator_args(evaluator_path):
+    """evaluatorArgs of the problem.json beside the evaluator (written by FM Agent's loader), else {}."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(evaluator_path)), 'problem.json')) as f:
+            args = json.load(f).get('evaluatorArgs')
+    except (OSError, ValueError):
+        return {}
+    return args if isinstance(args, dict) else {}
+
+
+def run_openevolve(module, candidate, thresholds, max_stage, kwargs=None):
     stage_fns = [getattr(module, f'evaluate_stage{i}', None) for i in (1, 2, 3)]
     if thresholds is None or not callable(stage_fns[0]):
         if not callable(getattr(module, 'evaluate', None)):
             raise AttributeError('evaluator.py defines neither evaluate(program_path) nor evaluate_stage1(program_path)')
-        raw, arts = split_result(module.evaluate(candidate))
+        raw, arts = split_result(module.evaluate(candidate, **(kwargs or {})))
         return raw, arts, 0
     merged, merged_arts, stage = {}, {}, 0
     for i, fn in enumerate(stage_fns):
@@ -185,7 +199,7 @@ def main(argv=None):
         out = run_native_function(module, args.function, candidate)
     else:
         thresholds = json.loads(args.thresholds) if args.thresholds else None
-        raw, arts, stage = run_openevolve(module, candidate, thresholds, args.max_stage)
+        raw, arts, stage = run_openevolve(module, candidate, thresholds, args.max_stage, evaluator_args(args.evaluator))
         out = convert(raw, arts, features, stage)
     real_stdout.write(json.dumps(finite(out), allow_nan=False, default=str) + '\n')
     real_stdout.flush()

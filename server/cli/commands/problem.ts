@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { loadProblemFolder, ProblemLoadError } from '../../problems/load.ts'
+import { describeScore, FORMAT_NAMES, loadProblem, ProblemLoadError } from '../../problems/load.ts'
 import { createRunner } from '../../../workers/runner.ts'
 import { detectIsolation } from '../../../workers/sandbox.ts'
+import { detectGpuName } from '../../../workers/toolchains.ts'
 import { scoreFromMetrics } from '../../engine/fitness.ts'
 import { localReadiness } from '../../setup/check.ts'
 import { completeRequires, refusal } from '../../setup/needs.ts'
@@ -12,28 +13,35 @@ import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 
 export const problem: Command = {
-  summary: 'problem check <folder>: validate a problem folder and evaluate its seed in the sandbox',
-  usage: 'fm-agent problem check <folder> [--json]',
+  summary: 'problem check <folder|file>: detect a problem\'s format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox',
+  usage: 'fm-agent problem check <folder|kernelbench-task.py> [--json]',
   async run({ argv, log, out }) {
     const { values, positionals } = parse('problem', argv, { json: { type: 'boolean' } }, 2)
     if (positionals[0] !== 'check') throw new UsageError(positionals[0] ? `unknown subcommand "problem ${positionals[0]}"` : 'missing subcommand (check)')
-    const folder = positionals[1]
-    if (!folder) throw new UsageError('which folder?')
+    const target = positionals[1]
+    if (!target) throw new UsageError('which folder (or KernelBench task file)?')
     let p
     try {
-      p = loadProblemFolder(folder)
+      p = loadProblem(target)
     } catch (e) {
       if (e instanceof ProblemLoadError) throw new UsageError(e.message)
       throw e
     }
     const { spec } = p
-    log.info(`${spec.id}: ${spec.format} problem in ${spec.language}, ${spec.direction === 'max' ? 'maximize' : 'minimize'} "${spec.primaryMetric}", bundle ${p.bundle.hash.slice(0, 12)} (${p.files.length} files, ${(p.bundle.size / 1024).toFixed(0)} KiB)`)
+    log.info(`format: ${FORMAT_NAMES[spec.format]}`)
+    log.info(`${spec.id}: ${spec.language}, ${spec.direction === 'max' ? 'maximize' : 'minimize'} "${spec.primaryMetric}", time limit ${spec.limits.timeoutS} s, bundle ${p.bundle.hash.slice(0, 12)} (${p.files.length} files, ${(p.bundle.size / 1024).toFixed(0)} KiB)`)
+    for (const m of p.mapped) log.info(`mapped: ${m}`)
     for (const w of p.warnings) log.warn(w)
     const ready = await localReadiness({ ...spec, requires: completeRequires(spec, p.files) }, { maxAgeMs: 0 })
     if (!ready.ok) log.warn(refusal(spec.id, ready))
+    // a GPU problem on a machine without one: its seed runs on the CPU, which validates the task
+    // (KernelBench tasks shrink their sizes to fit); the figures are the CPU's
+    const gpuName = spec.limits.gpu ? detectGpuName() : undefined
+    const onCpu = spec.limits.gpu && !gpuName
+    if (onCpu) log.info('no GPU on this machine: the seed runs on the CPU to validate the problem; runs need a GPU worker')
     const cacheDir = mkdtempSync(join(tmpdir(), 'fm-check-'))
     const isolation = detectIsolation()
-    const runner = createRunner({ cacheDir, workerId: 'check', isolation, fetchBundle: async () => p.bundle.data, gpu: false, log: (l) => log.info(l) })
+    const runner = createRunner({ cacheDir, workerId: 'check', isolation, fetchBundle: async () => p.bundle.data, gpu: !!gpuName, log: (l) => log.info(l) })
     try {
       await runner.start()
       const started = Date.now()
@@ -45,22 +53,29 @@ export const problem: Command = {
         code: p.seedCode,
         stage: 0,
         limits: { timeoutS: spec.limits.timeoutS, memoryMb: spec.limits.memoryMb, cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2 },
-        needs: { gpu: !!spec.limits.gpu, languages: [spec.language] },
+        needs: { gpu: !!spec.limits.gpu && !onCpu, languages: [spec.language] },
         attempt: 0,
       })
       const seconds = (Date.now() - started) / 1000
       const score = scoreFromMetrics(r.metrics as Record<string, number>, spec, r.valid)
+      const artifacts = r.artifacts as Record<string, unknown>
       const summary = {
         id: spec.id,
+        format: spec.format,
+        formatName: FORMAT_NAMES[spec.format],
         valid: r.valid && score !== null,
         score,
         direction: spec.direction,
         primaryMetric: spec.primaryMetric,
+        scoreMeaning: describeScore(spec),
         seconds,
+        device: spec.limits.gpu ? (onCpu ? 'cpu' : (gpuName ?? 'gpu')) : 'cpu',
         metrics: r.metrics,
         features: r.features,
         error: r.error ?? null,
-        feedback: (r.artifacts as { feedback?: string }).feedback ?? null,
+        feedback: artifacts.feedback ?? null,
+        mapped: p.mapped,
+        warnings: p.warnings,
         isolation: isolation.level,
         reference: spec.reference ?? null,
       }
@@ -68,7 +83,8 @@ export const problem: Command = {
       else {
         out(
           [
-            `${spec.id}: seed ${summary.valid ? 'valid' : 'INVALID'}${score !== null ? `, ${spec.primaryMetric} = ${score}` : ''} in ${seconds.toFixed(2)} s (sandbox: ${isolation.level})`,
+            `${spec.id} (${FORMAT_NAMES[spec.format]}): seed ${summary.valid ? 'valid' : 'INVALID'}${score !== null ? `, ${spec.primaryMetric} = ${score}` : ''} in ${seconds.toFixed(2)} s (sandbox: ${isolation.level}${onCpu ? '; on the CPU, no GPU here' : ''})`,
+            `score: ${summary.scoreMeaning}`,
             spec.reference ? `reference: ${spec.reference.value} (${spec.reference.source})` : 'reference: none',
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
             summary.feedback ? `feedback: ${String(summary.feedback).slice(0, 2000)}` : '',

@@ -3,7 +3,7 @@ import YAML from 'yaml'
 import { connectApi } from '../../api/client.ts'
 import { parseModelSpec } from '../../llm/config.ts'
 import { importProblem } from '../../services/problems.ts'
-import type { RunConfigInput } from '../../runs/config.ts'
+import type { RunConfig, RunConfigInput } from '../../runs/config.ts'
 import { createRun } from '../../runs/service.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -55,10 +55,11 @@ export const run: Command = {
       }
       if (typeof fileConfig !== 'object' || Array.isArray(fileConfig)) throw new UsageError(`--config ${values.config}: expected an object of run settings`)
     }
+    // neither --model nor --operators: the run config's choice, else the problem's own models
+    // (an OpenEvolve config.yaml's llm.models), else the offline operators
     const config: RunConfigInput = {
       ...fileConfig,
-      ...(models.length || !fileConfig.mutator ? { mutator: models.length ? 'llm' : 'local' } : {}),
-      ...(models.length || !fileConfig.models ? { models } : {}),
+      ...(models.length ? { mutator: 'llm', models } : values.operators ? { mutator: 'local' } : {}),
       ...(values['max-evals'] !== undefined ? { budget: { ...(fileConfig.budget ?? {}), maxEvals: intOption('max-evals', values['max-evals'], 1, 10_000_000)! } } : {}),
       ...(values.islands !== undefined ? { islands: intOption('islands', values.islands, 1, 64) } : {}),
       ...(values.seed !== undefined ? { seed: intOption('seed', values.seed, 0, 2 ** 31 - 1) } : {}),
@@ -66,11 +67,12 @@ export const run: Command = {
       ...(selection ? { selection: selection as 'adaptive' } : {}),
     }
     const workers = intOption('workers', values.workers, 1, 256)
-    const isFolder = existsSync(target) && statSync(target).isDirectory()
+    // a folder, or a KernelBench task file
+    const isPath = existsSync(target) && (statSync(target).isDirectory() || target.endsWith('.py'))
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log })
     try {
       let problemId = target
-      if (isFolder) {
+      if (isPath) {
         if (api.remote) problemId = (await api.mutate<{ id: string }>('problems.import', { path: target })).id
         else {
           const r = await importProblem(api.app!.db, target).catch((e: Error) => {
@@ -82,21 +84,20 @@ export const run: Command = {
       }
       let runId: string
       let maxEvals: number
+      let created: { id: string; config: RunConfig }
       if (api.remote) {
-        const created = await api.mutate<{ id: string; config: { budget: { maxEvals: number } } }>('runs.create', { problemId, config }).catch((e: Error) => {
+        created = await api.mutate<{ id: string; config: RunConfig }>('runs.create', { problemId, config }).catch((e: Error) => {
           throw requestError(e)
         })
-        runId = created.id
-        maxEvals = created.config.budget.maxEvals
       } else {
-        const created = await createRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, { problemId, config }).catch((e: Error) => {
+        created = await createRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, { problemId, config }).catch((e: Error) => {
           throw requestError(e)
         })
-        runId = created.id
-        maxEvals = created.config.budget.maxEvals
       }
-      const modelList = (config.models ?? []) as Array<{ provider: string; model: string }>
-      log.info(`run ${runId} on ${problemId}: ${config.mutator === 'llm' ? modelList.map((m) => `${m.provider}:${m.model}`).join(', ') : 'offline program operators'}, up to ${maxEvals} evaluations`)
+      runId = created.id
+      maxEvals = created.config.budget.maxEvals
+      const used = created.config
+      log.info(`run ${runId} on ${problemId}: ${used.mutator === 'llm' ? used.models.map((m) => `${m.provider}:${m.model}${m.baseURL ? ` at ${m.baseURL}` : ''}`).join(', ') : 'offline program operators'}, up to ${maxEvals} evaluations`)
       const summary = api.remote ? await followRemotely(api, runId, maxEvals, log) : await driveLocally(api, runId, maxEvals, log, { workers })
       out(values.json ? summaryJson(summary) : summaryText(summary))
       return exitCodeFor(summary.status)
@@ -105,3 +106,4 @@ export const run: Command = {
     }
   },
 }
+

@@ -1,0 +1,100 @@
+// What every problem loader (native, OpenEvolve, ShinkaEvolve, KernelBench) shares: the loaded
+// problem's shape, the run settings a task's own config suggests, language detection, and the last
+// step that checks the entry and evaluator and packs the bundle.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ProblemSpec } from '../contracts/problem.ts'
+import type { Language } from '../contracts/evaluation.ts'
+import type { ModelConfigInput } from '../llm/config.ts'
+import { type BundleFile, packBundle } from './bundle.ts'
+
+/** Run settings a problem suggests (OpenEvolve's config.yaml); a run's own config wins. */
+export interface RunDefaults {
+  maxEvals?: number
+  islands?: number
+  populationSize?: number
+  seed?: number
+  migrationInterval?: number
+  migrationRate?: number
+  exploration?: number
+  concurrency?: number
+  /** OpenEvolve's diff_based_evolution as operator weights */
+  llmOperators?: { diff?: number; rewrite?: number; crossover?: number }
+  /** models a run uses when it names neither models nor the offline operators */
+  models?: ModelConfigInput[]
+}
+
+export interface LoadedProblem {
+  spec: ProblemSpec
+  description: string
+  seedCode: string
+  /** the folder (or, for a KernelBench task file, the file) the problem was loaded from */
+  folder: string
+  files: BundleFile[]
+  bundle: { hash: string; data: Buffer; size: number }
+  runDefaults: RunDefaults
+  /** what a peer format's own settings were mapped to here ("config.yaml: database.num_islands 3 → islands 3") */
+  mapped: string[]
+  warnings: string[]
+}
+
+export class ProblemLoadError extends Error {}
+
+export const EXT_LANG: Record<string, Language> = {
+  '.py': 'python',
+  '.js': 'javascript',
+  '.mjs': 'javascript',
+  '.ts': 'typescript',
+  '.cpp': 'cpp',
+  '.cc': 'cpp',
+  '.cxx': 'cpp',
+  '.c': 'c',
+  '.cu': 'cuda',
+  '.rs': 'rust',
+  '.go': 'go',
+  '.jl': 'julia',
+  '.f': 'fortran',
+  '.f90': 'fortran',
+  '.f95': 'fortran',
+  '.f03': 'fortran',
+  '.f08': 'fortran',
+}
+
+export const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 64) || 'problem'
+
+/** An evaluator given as a command (has spaces or a placeholder) rather than a file. */
+export function isEvaluatorCommand(evaluator: string) {
+  return /\s|\{candidate\}/.test(evaluator)
+}
+
+export function finish(
+  folder: string,
+  spec: ProblemSpec,
+  files: BundleFile[],
+  extra: { runDefaults?: RunDefaults; mapped?: string[]; warnings?: string[]; seedCode?: string; description?: string } = {},
+): LoadedProblem {
+  const fromBundle = (path: string) => files.find((f) => f.path === path)?.data.toString('utf8')
+  const seedCode = extra.seedCode ?? fromBundle(spec.entry) ?? (existsSync(join(folder, spec.entry)) ? readFileSync(join(folder, spec.entry), 'utf8') : undefined)
+  if (seedCode === undefined) throw new ProblemLoadError(`${spec.id}: the entry program ${spec.entry} does not exist`)
+  if (!isEvaluatorCommand(spec.evaluator) && !files.some((f) => f.path === spec.evaluator)) {
+    throw new ProblemLoadError(`${spec.id}: the evaluator ${spec.evaluator} does not exist`)
+  }
+  let description = extra.description ?? spec.description ?? ''
+  if (!description) description = fromBundle('README.md') ?? ''
+  return {
+    spec,
+    description: description || spec.name,
+    seedCode,
+    folder,
+    files,
+    bundle: packBundle(files),
+    runDefaults: extra.runDefaults ?? {},
+    mapped: extra.mapped ?? [],
+    warnings: extra.warnings ?? [],
+  }
+}

@@ -1,0 +1,86 @@
+// Format detection and the mapping of OpenEvolve's config.yaml (pure: no sandbox).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { mergeDefaults } from '../runs/service.ts'
+import { RunConfig } from '../runs/config.ts'
+import { detectFormat, loadProblem, ProblemLoadError } from './load.ts'
+
+const root = mkdtempSync(join(tmpdir(), 'fm-load-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+let n = 0
+function folder(files: Record<string, string>) {
+  const dir = join(root, `p${++n}`)
+  mkdirSync(dir)
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+  return dir
+}
+const OE = { 'initial_program.py': 'x = 1\n', 'evaluator.py': 'def evaluate(p):\n    return {"combined_score": 1}\n' }
+
+describe('detectFormat', () => {
+  it('tells the four formats apart, and says what a folder lacks', () => {
+    expect(detectFormat(folder({ 'problem.json': '{}', 'initial_program.py': '', 'evaluator.py': '' }))?.format).toBe('native')
+    expect(detectFormat(folder(OE))).toEqual({ format: 'openevolve', entry: 'initial_program.py' })
+    expect(detectFormat(folder({ 'initial.cpp': '', 'evaluate.py': '' }))).toEqual({ format: 'shinka', entry: 'initial.cpp' })
+    const kb = join(folder({}), '19_ReLU.py')
+    writeFileSync(kb, 'import torch\nclass Model(torch.nn.Module):\n    pass\ndef get_inputs():\n    return []\ndef get_init_inputs():\n    return []\n')
+    expect(detectFormat(kb)?.format).toBe('kernelbench')
+    const notKb = join(folder({}), 'model.py')
+    writeFileSync(notKb, 'class Model:\n    pass\n')
+    expect(detectFormat(notKb)).toBeNull()
+    expect(() => loadProblem(notKb)).toThrow(/not a KernelBench task file \(it defines no get_inputs, no get_init_inputs\)/)
+    expect(() => loadProblem(folder({ 'initial.py': '' }))).toThrow(ProblemLoadError)
+  })
+})
+
+describe("OpenEvolve's config.yaml", () => {
+  it('maps models (shared llm settings, ${VAR} keys, primary/secondary), refuses literal keys, and reports bad values', () => {
+    const p = loadProblem(
+      folder({
+        ...OE,
+        'config.yaml': [
+          'llm:',
+          '  api_base: http://127.0.0.1:8000/v1',
+          '  api_key: sk-this-is-a-literal-key-000000',
+          '  temperature: 0.3',
+          '  primary_model: big',
+          '  primary_model_weight: 0.8',
+          '  secondary_model: small',
+          'database:',
+          '  num_islands: 500',
+          '  migration_rate: 3',
+          'evaluator:',
+          '  timeout: 12',
+          '  memory_limit_mb: 1024',
+          'prompt:',
+          '  system_message: system_message',
+          'frobnicate: 1',
+        ].join('\n'),
+      }),
+    )
+    expect(p.runDefaults.models).toEqual([
+      { provider: 'openai', model: 'big', weight: 0.8, baseURL: 'http://127.0.0.1:8000/v1', temperature: 0.3 },
+      { provider: 'openai', model: 'small', weight: 0.2, baseURL: 'http://127.0.0.1:8000/v1', temperature: 0.3 },
+    ])
+    expect(p.runDefaults.islands).toBeUndefined()
+    expect(p.spec.limits).toMatchObject({ timeoutS: 12, memoryMb: 1024 })
+    // OpenEvolve's default system message is the name of its template, not a message
+    expect(p.spec.prompt?.systemMessage).toBeUndefined()
+    const w = p.warnings.join('\n')
+    expect(w).toMatch(/api_key of big is a literal key: FM Agent never stores keys/)
+    expect(w).not.toContain('sk-this-is-a-literal-key')
+    expect(w).toMatch(/"database\.num_islands" must be a whole number from 1 to 64; ignored/)
+    expect(w).toMatch(/"database\.migration_rate" must be a number from 0 to 1; ignored/)
+    expect(w).toMatch(/"frobnicate" has no equivalent here and is ignored/)
+  })
+
+  it('run defaults sit under the run’s own settings; the task’s models apply only when the run names neither models nor operators', () => {
+    const p = loadProblem(folder({ ...OE, 'config.yaml': 'max_iterations: 50\ndiff_based_evolution: true\ndatabase:\n  num_islands: 3\n  population_size: 90\nllm:\n  models:\n    - name: m1\n' }))
+    const plain = RunConfig.parse(mergeDefaults({}, p.runDefaults))
+    expect(plain).toMatchObject({ islands: 3, populationPerIsland: 30, mutator: 'llm', budget: { maxEvals: 50 }, llmOperators: { diff: 0.8, rewrite: 0, crossover: 0.2 } })
+    expect(plain.models.map((m) => m.model)).toEqual(['m1'])
+    const local = RunConfig.parse(mergeDefaults({ mutator: 'local', islands: 2, budget: { maxEvals: 10 } }, p.runDefaults))
+    expect(local).toMatchObject({ mutator: 'local', islands: 2, populationPerIsland: 45, budget: { maxEvals: 10 }, models: [] })
+  })
+})

@@ -1,0 +1,158 @@
+// Peers' evaluators in the real sandbox: OpenEvolve's `openevolve` package and ShinkaEvolve's
+// `shinka.core.run_shinka_eval` as the sandbox provides them, and what the adapters make of results.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRunner, type Runner } from './runner.ts'
+import { detectIsolation } from './sandbox.ts'
+import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from './test-helpers.ts'
+
+const store = bundleStore()
+let runner: Runner
+
+beforeAll(async () => {
+  runner = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'peers-test', slots: 2, isolation: detectIsolation(), fetchBundle: store.fetch })
+  await runner.start()
+})
+afterAll(async () => {
+  await runner?.close()
+  removeTempDirs()
+})
+
+function folder(files: Record<string, string>) {
+  const p = makeProblem(files)
+  store.add(p)
+  return p
+}
+
+describe('the openevolve package in the sandbox', () => {
+  it('EvaluationResult with metrics and artifacts (text and bytes); its helpers work; evaluator_args reach evaluate()', async () => {
+    const p = folder({
+      'initial_program.py': 'def f():\n    return 3\n',
+      'config.yaml': 'evaluator:\n  evaluator_args:\n    scale: 10\n',
+      'evaluator.py': `import runpy
+from openevolve.evaluation_result import EvaluationResult
+import openevolve
+def evaluate(program_path, scale=1):
+    v = runpy.run_path(program_path)['f']()
+    r = EvaluationResult(metrics={"combined_score": v * scale}, artifacts={"note": "value %d" % v, "blob": b"\\x00raw"})
+    assert r.has_artifacts() and r.get_artifact_keys() == ["note", "blob"] and r.get_artifact_size("blob") == 4
+    assert r.get_total_artifact_size() == 11 and r.to_dict() == {"combined_score": v * scale}
+    assert EvaluationResult.from_dict({"x": 1}).artifacts == {} and openevolve.EvaluationResult is EvaluationResult
+    return r
+`,
+    })
+    expect(p.mapped.join('\n')).toMatch(/evaluator_args: \["scale"\] → keyword arguments of evaluate\(\)/)
+    const r = await runner.run(makeJob(p, 'def f():\n    return 4\n'))
+    expect(r.error, JSON.stringify(r.artifacts)).toBeUndefined()
+    expect(r.valid).toBe(true)
+    expect(r.metrics).toEqual({ combined_score: 40 })
+    expect(r.artifacts).toMatchObject({ note: 'value 4', blob: '\u0000raw' })
+  })
+
+  it('the evolution controller is not importable from an evaluator, and says why', async () => {
+    const p = folder({
+      'initial_program.py': 'x = 1\n',
+      'evaluator.py': 'from openevolve import OpenEvolve\ndef evaluate(path):\n    return {"combined_score": 1}\n',
+    })
+    const r = await runner.run(makeJob(p, 'x = 2\n'))
+    expect(r.error?.kind).toBe('crash')
+    expect(String(r.artifacts.stderr)).toMatch(/openevolve\.OpenEvolve is not available to evaluators run by FM Agent/)
+  })
+
+  it('without config.yaml, evaluate_stage1..3 make a cascade with OpenEvolve’s default thresholds; __evaluation_failed__ invalidates', async () => {
+    const p = folder({
+      'initial_program.py': 'q = 0.6\n',
+      'evaluator.py': `import runpy
+def q(path):
+    return runpy.run_path(path)['q']
+def evaluate_stage1(path):
+    return {"combined_score": q(path), "s1": 1, "__evaluation_failed__": 1 if q(path) < 0 else 0}
+def evaluate_stage2(path):
+    return {"combined_score": q(path) + 0.1, "s2": 1}
+def evaluate_stage3(path):
+    return {"combined_score": q(path) + 0.2, "s3": 1}
+`,
+    })
+    expect(p.spec.cascade).toEqual([
+      { function: 'evaluate_stage1', threshold: 0.5 },
+      { function: 'evaluate_stage2', threshold: 0.75 },
+      { function: 'evaluate_stage3', threshold: 0.9 },
+    ])
+    expect(p.spec.limits.timeoutS).toBe(900) // OpenEvolve's 300 s per stage
+    const low = await runner.run(makeJob(p, 'q = 0.4\n'))
+    expect([low.stage, low.metrics]).toEqual([1, { combined_score: 0.4, s1: 1, __evaluation_failed__: 0 }])
+    const mid = await runner.run(makeJob(p, 'q = 0.6\n'))
+    expect(mid.stage).toBe(2)
+    expect(mid.metrics.combined_score).toBeCloseTo(0.7, 12)
+    const high = await runner.run(makeJob(p, 'q = 0.7\n'))
+    expect(high.stage).toBe(3)
+    expect(high.metrics.combined_score).toBeCloseTo(0.9, 12)
+    expect(high.valid).toBe(true)
+    const failed = await runner.run(makeJob(p, 'q = -1.0\n'))
+    expect(failed.valid).toBe(false)
+  })
+})
+
+const SHINKA_EVALUATE = `import argparse, math
+from shinka.core import run_shinka_eval
+def aggregate(results):
+    return {"combined_score": sum(results) / len(results), "public": {"runs": len(results)}, "text_feedback": "mean %.3f" % (sum(results) / len(results))}
+def validate(result):
+    return (math.isfinite(result) and result >= 0, None if result >= 0 else "negative score %s" % result)
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(); p.add_argument("--program_path"); p.add_argument("--results_dir"); p.add_argument("--mode", default="plain")
+    a = p.parse_args()
+    import os
+    mode = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "mode.txt")).read().strip()
+    kw = {}
+    if mode == "early":
+        kw = dict(early_stop_method="ci", early_stop_threshold=100.0, early_stop_kwargs={"min_trials": 3})
+    if mode == "parallel":
+        kw = dict(run_workers=3)
+    run_shinka_eval(program_path=a.program_path, results_dir=a.results_dir, experiment_fn_name="run", num_runs=6,
+                    get_experiment_kwargs=lambda i: {"i": i}, aggregate_metrics_fn=aggregate, validate_fn=validate, **kw)
+`
+
+function shinka(mode: string) {
+  return folder({ 'initial.py': 'def run(i):\n    return 1.0 + i\n', 'evaluate.py': SHINKA_EVALUATE, 'mode.txt': mode })
+}
+
+describe('ShinkaEvolve evaluators in the sandbox', () => {
+  it('run_shinka_eval: runs with their kwargs, validation, aggregation; an invalid run makes the program incorrect', async () => {
+    const p = shinka('plain')
+    expect(p.spec).toMatchObject({ format: 'shinka', evaluator: 'evaluate.py', entry: 'initial.py', primaryMetric: 'combined_score' })
+    const ok = await runner.run(makeJob(p, 'def run(i):\n    return 2.0 * i\n'))
+    expect(ok.error, JSON.stringify(ok.artifacts)).toBeUndefined()
+    expect(ok.valid).toBe(true)
+    expect(ok.metrics).toMatchObject({ combined_score: 5, runs: 6, num_valid_runs: 6, num_invalid_runs: 0 })
+    expect(ok.artifacts.feedback).toBe('mean 5.000')
+    const bad = await runner.run(makeJob(p, 'def run(i):\n    return 3.0 - i\n'))
+    expect(bad.valid).toBe(false)
+    expect(bad.error).toBeUndefined()
+    expect(bad.metrics).toMatchObject({ num_valid_runs: 4, num_invalid_runs: 2 })
+    expect(bad.artifacts.error).toBe('Validation failed: negative score -1.0')
+    expect(bad.artifacts.all_validation_errors).toEqual(['negative score -1.0', 'negative score -2.0'])
+  })
+
+  it('a program that raises gets the default metrics and its error; evaluate.py crashing before its results is a crash', async () => {
+    const p = shinka('plain')
+    const raising = await runner.run(makeJob(p, 'def run(i):\n    raise ValueError("boom %d" % i)\n'))
+    expect(raising.valid).toBe(false)
+    expect(raising.metrics).toMatchObject({ combined_score: 0, num_successful_runs: 0 })
+    expect(raising.artifacts.error).toBe('ValueError: boom 0')
+    const q = folder({ 'initial.py': 'x = 1\n', 'evaluate.py': 'raise SystemExit("cannot evaluate: missing data")\n' })
+    const crash = await runner.run(makeJob(q, 'x = 2\n'))
+    expect(crash.error?.kind).toBe('crash')
+    expect(String(crash.artifacts.stderr)).toMatch(/evaluate\.py wrote no metrics\.json \(missing\)/)
+  })
+
+  it('early stopping skips runs once the scores settle the threshold; run_workers runs in parallel processes', async () => {
+    const early = await runner.run(makeJob(shinka('early'), 'def run(i):\n    return 1.0 + 0.01 * i\n'))
+    expect(early.valid).toBe(true)
+    expect(early.metrics.runs).toBe(3)
+    expect(early.artifacts.early_stop).toMatchObject({ method: 'ci', triggered: true, prediction: 'below', runs_completed: 3, runs_requested: 6 })
+    const parallel = await runner.run(makeJob(shinka('parallel'), 'import os\ndef run(i):\n    return float(os.getpid())\n'))
+    expect(parallel.valid).toBe(true)
+    expect(parallel.metrics.runs).toBe(6)
+  })
+})
+
