@@ -6,7 +6,8 @@
 #      gpu-softmax and gpu-mlp: correctness on 5 random inputs, then timing by the harness's clock around
 #      each call to the candidate's own process (median of 20, every timed output checked)
 #   3. an inline-CUDA candidate (torch.utils.cpp_extension.load_inline) for gpu-softmax: compile + check
-#   4. when node_modules is present: gpu-softmax's seed through the whole worker path (sandbox included)
+#   4. when node_modules is present: gpu-softmax's seed through the whole worker path (sandbox included),
+#      then a KernelBench task file's seed (test-support/problems/kernelbench) the same way
 # Set FM_PYTHON to the interpreter that has CUDA PyTorch if it is not /usr/bin/python3 or python3.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +86,8 @@ rm -rf "$tmp"
 if [ -d node_modules/tsx ]; then
   say "through the worker (bundle, sandbox, evaluator, harness): gpu-softmax seed"
   FM_PYTHON="$PY" timeout 50 node --import tsx workers/gpu-check-runner.ts problems/gpu-softmax
+  say "a KernelBench task file through the worker: speedup over eager PyTorch and torch.compile"
+  FM_PYTHON="$PY" timeout 170 node --import tsx workers/gpu-check-runner.ts test-support/problems/kernelbench/23_Scaled_GELU_RowSum.py
 else
   say "worker path skipped: no node_modules here (npm ci first to include it)"
 fi

@@ -1,8 +1,12 @@
 // Peers' evaluators in the real sandbox: OpenEvolve's `openevolve` package and ShinkaEvolve's
 // `shinka.core.run_shinka_eval` as the sandbox provides them, and what the adapters make of results.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadProblem } from '../server/problems/load.ts'
 import { createRunner, type Runner } from './runner.ts'
-import { detectIsolation } from './sandbox.ts'
+import { spawnSync } from 'node:child_process'
+import { detectIsolation, PYTHON, PYTHON_DIR, processEnv } from './sandbox.ts'
 import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from './test-helpers.ts'
 
 const store = bundleStore()
@@ -153,6 +157,89 @@ describe('ShinkaEvolve evaluators in the sandbox', () => {
     const parallel = await runner.run(makeJob(shinka('parallel'), 'import os\ndef run(i):\n    return float(os.getpid())\n'))
     expect(parallel.valid).toBe(true)
     expect(parallel.metrics.runs).toBe(6)
+  })
+})
+
+const KB_TASK = `import torch
+import torch.nn as nn
+
+class Model(nn.Module):
+    def __init__(self, features):
+        super(Model, self).__init__()
+        self.proj = nn.Linear(features, features)
+
+    def forward(self, x):
+        return torch.nn.functional.gelu(self.proj(x))
+
+batch_size = 64
+features = 48
+
+def get_inputs():
+    return [torch.randn(batch_size, features)]
+
+def get_init_inputs():
+    return [features]
+`
+
+describe('KernelBench task files on a CPU worker', () => {
+  it('at the file’s sizes; KernelBench’s tolerance (1e-2) accepts the tanh GELU, a wrong op fails; custom kernels are a feature', async () => {
+    const dir = tempDir('fm-kb-task-')
+    writeFileSync(join(dir, '7_Linear_GELU.py'), KB_TASK)
+    const p = loadProblem(join(dir, '7_Linear_GELU.py'))
+    store.add(p)
+    expect(p.spec).toMatchObject({ format: 'kernelbench', primaryMetric: 'speedup', limits: { gpu: true } })
+    expect(p.seedCode).toContain('class ModelNew(nn.Module):')
+    expect(p.seedCode).toContain('super(ModelNew, self).__init__()')
+    const cpu = { needs: { gpu: false, languages: [] } }
+    const seed = await runner.run(makeJob(p, p.seedCode, cpu))
+    expect(seed.error, JSON.stringify(seed.artifacts)).toBeUndefined()
+    expect(seed.valid).toBe(true)
+    expect(String(seed.artifacts.cpu_check)).toMatch(/at the file's sizes \(0\.0 MiB of inputs\)/)
+    const tanh = p.seedCode.replace('torch.nn.functional.gelu(self.proj(x))', "torch.nn.functional.gelu(self.proj(x), approximate='tanh')  # load_inline later")
+    const approx = await runner.run(makeJob(p, tanh, cpu))
+    expect(approx.valid, JSON.stringify(approx.artifacts)).toBe(true)
+    expect(approx.metrics.max_abs_err).toBeGreaterThan(1e-5)
+    expect(approx.metrics.max_abs_err).toBeLessThan(1e-2)
+    expect(approx.features.custom_kernel).toBe(1)
+    const wrong = await runner.run(makeJob(p, p.seedCode.replace('torch.nn.functional.gelu', 'torch.relu'), cpu))
+    expect(wrong.valid).toBe(false)
+    expect(String(wrong.artifacts.feedback)).toMatch(/incorrect on random input 1 of 2: .*atol=0\.01, rtol=0\.01/)
+  })
+
+  it('a GPU worker whose PyTorch sees no CUDA device fails loudly instead of timing the CPU', async () => {
+    const dir = tempDir('fm-kb-task-')
+    writeFileSync(join(dir, 'task.py'), KB_TASK)
+    const p = loadProblem(join(dir, 'task.py'))
+    const gpuRunner = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'fake-gpu', slots: 1, isolation: detectIsolation(), fetchBundle: async () => p.bundle.data, gpu: true })
+    try {
+      await gpuRunner.start()
+      const r = await gpuRunner.run(makeJob(p, p.seedCode, { needs: { gpu: true, languages: [] } }))
+      expect(r.valid).toBe(false)
+      expect(r.error?.kind).toBe('crash')
+      expect(String(r.artifacts.stderr)).toMatch(/this GPU worker's PyTorch sees no CUDA device/)
+    } finally {
+      await gpuRunner.close()
+    }
+  })
+
+  it('the torch.compile baseline wraps a Model built from the same seed, so a correct ModelNew matches it (checked on the CPU with compile as the identity)', () => {
+    const dir = tempDir('fm-kb-compile-')
+    writeFileSync(join(dir, 'reference.py'), KB_TASK)
+    writeFileSync(join(dir, 'candidate.py'), KB_TASK.replace(/\bModel\b/g, 'ModelNew'))
+    const driver = `import json, torch
+import fm_kernelbench_task as task
+from fm_kernelbench import evaluate_kernel
+torch.compile = lambda module: module  # PyTorch 1.13 here has no torch.compile
+def on_cpu(ref, cand, **kw):
+    kw['device'] = 'cpu'
+    return evaluate_kernel(ref, cand, **kw)
+print(json.dumps(task.against_compile(on_cpu, '${dir}/reference.py', '${dir}/candidate.py', '${dir}')))
+`
+    const r = spawnSync(PYTHON, ['-c', driver], { encoding: 'utf8', env: processEnv({ PATH: '/usr/bin:/bin', PYTHONPATH: PYTHON_DIR, OMP_NUM_THREADS: '1', HOME: dir }), timeout: 120_000 })
+    expect(r.status, r.stderr).toBe(0)
+    const [speedup, ms] = JSON.parse(r.stdout.trim().split('\n').pop()!)
+    expect(speedup).toBeGreaterThan(0)
+    expect(ms).toBeGreaterThan(0)
   })
 })
 

@@ -165,3 +165,28 @@ describe('ShinkaEvolve folders', () => {
   })
 })
 
+describe('KernelBench task files', () => {
+  const task = join(FIXTURES, 'kernelbench', '23_Scaled_GELU_RowSum.py')
+
+  it('problem check validates the task on the CPU at reduced sizes; the seed (ModelNew = Model) is exact and about as fast', async () => {
+    const r = await cli(['problem', 'check', task, '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json).toMatchObject({ id: '23_scaled_gelu_rowsum', format: 'kernelbench', valid: true, primaryMetric: 'speedup', direction: 'max', device: 'cpu' })
+    expect(r.json.metrics).toMatchObject({ max_abs_err: 0, correct_trials: 2, cpu_check: 1 })
+    expect(r.json.features).toEqual({ custom_kernel: 0 })
+    // the same code timed interleaved: a ratio near 1 whatever the machine's speed
+    expect(r.json.score).toBeGreaterThan(1 / 3)
+    expect(r.json.score).toBeLessThan(3)
+    expect(r.json.cpuCheck).toMatch(/at reduced sizes \(batch_size 2048→256, dim 65536→8192; 8\.0 MiB of inputs instead of 512\.0 MiB\)/)
+    expect(r.json.scoreMeaning).toMatch(/atol=rtol=0\.01 on 5 random inputs \(KernelBench's rule\)/)
+    expect(r.stderr).toMatch(/format: KernelBench task file/)
+    expect(r.stderr).toMatch(/no GPU on this machine: the seed runs on the CPU/)
+  })
+
+  it('a run refuses: it needs a GPU worker', async () => {
+    const r = await cli(['run', task, '--operators', 'local', '--max-evals', '5', '--data-dir', tempDir()])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/23_scaled_gelu_rowsum needs a GPU worker/)
+  })
+})
+

@@ -74,6 +74,8 @@ export const problem: Command = {
         features: r.features,
         error: r.error ?? null,
         feedback: artifacts.feedback ?? null,
+        /** how a GPU task was validated on the CPU (KernelBench: at which sizes) */
+        cpuCheck: artifacts.cpu_check ?? null,
         mapped: p.mapped,
         warnings: p.warnings,
         isolation: isolation.level,
@@ -86,6 +88,7 @@ export const problem: Command = {
             `${spec.id} (${FORMAT_NAMES[spec.format]}): seed ${summary.valid ? 'valid' : 'INVALID'}${score !== null ? `, ${spec.primaryMetric} = ${score}` : ''} in ${seconds.toFixed(2)} s (sandbox: ${isolation.level}${onCpu ? '; on the CPU, no GPU here' : ''})`,
             `score: ${summary.scoreMeaning}`,
             spec.reference ? `reference: ${spec.reference.value} (${spec.reference.source})` : 'reference: none',
+            summary.cpuCheck ? String(summary.cpuCheck) : '',
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
             summary.feedback ? `feedback: ${String(summary.feedback).slice(0, 2000)}` : '',
           ]
