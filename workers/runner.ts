@@ -511,7 +511,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     if (spec.format === 'shinka') {
       // evaluate.py --program_path <source> --results_dir <dir>, unchanged; it compiles non-Python programs itself
       const argv = [shinkaShim(), '--evaluator', join(problemDir, spec.evaluator), '--results-dir', join(jobDir, '.fm', 'shinka-results'), sourcePath]
-      const out = await runStep(slot, jobDir, 'evaluate', { argv, python: true, cwd: problemDir, env, timeoutS, cpuS, asMb: noAs ? null : Math.max(memoryMb, job.language === 'python' ? AS_FLOOR.python : AS_FLOOR.compile), nproc: stepNproc })
+      const out = await runStep(slot, 'evaluate', { argv, python: true, cwd: problemDir, env, timeoutS, cpuS, asMb: noAs ? null : Math.max(memoryMb, job.language === 'python' ? AS_FLOOR.python : AS_FLOOR.compile), nproc: stepNproc }, jobMask)
       addEvaluatorMs(out.res.wallMs)
       return finish(interpret(out, { timeoutS, cpuS, memoryMb, what: 'evaluate.py' }), 0)
     }

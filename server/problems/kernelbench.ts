@@ -42,14 +42,14 @@ export function kernelBenchSeed(source: string): string {
   return source.replace(/\bModel\b/g, 'ModelNew')
 }
 
-const EVALUATOR = `"""Written by FM Agent for a KernelBench task file (reference.py, unchanged).
+const evaluator = (timeLimitS: number) => `"""Written by FM Agent for a KernelBench task file (reference.py, unchanged).
 The checks and timing are the worker's: workers/python/fm_kernelbench_task.py."""
 import os
 import sys
 
 from fm_kernelbench_task import main
 
-main(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'reference.py'), sys.argv[-1])
+main(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'reference.py'), sys.argv[-1], time_limit_s=${timeLimitS})
 `
 
 export function loadKernelBench(file: string): LoadedProblem {
@@ -92,7 +92,7 @@ export function loadKernelBench(file: string): LoadedProblem {
   if (!parsed.success) throw new ProblemLoadError(`${file}: ${parsed.error.issues[0].message}`)
   const seedCode = kernelBenchSeed(source)
   const files: BundleFile[] = [
-    { path: 'evaluator.py', mode: 0o644, data: Buffer.from(EVALUATOR) },
+    { path: 'evaluator.py', mode: 0o644, data: Buffer.from(evaluator(parsed.data.limits.timeoutS)) },
     { path: 'initial.py', mode: 0o644, data: Buffer.from(seedCode) },
     { path: 'problem.json', mode: 0o644, data: Buffer.from(JSON.stringify(parsed.data, null, 2)) },
     { path: 'reference.py', mode: 0o644, data: Buffer.from(source) },
