@@ -160,8 +160,8 @@ describe('ShinkaEvolve folders', () => {
     expect(check.json).toMatchObject({ format: 'shinka', valid: false })
     expect(check.json.error.message).toMatch(/Rust toolchain \(rustc or cargo\), which this machine lacks/)
     const run = await cli(['run', dir, '--operators', 'local', '--max-evals', '5', '--data-dir', tempDir()])
-    expect(run.code).toBe(2)
-    expect(run.stderr).toMatch(/its rust programs need the Rust toolchain \(rustc or cargo\)/)
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/problem "rust-task" cannot run on this machine: it needs rustc \(the Rust toolchain\)/)
   })
 })
 
@@ -185,8 +185,8 @@ describe('KernelBench task files', () => {
 
   it('a run refuses: it needs a GPU worker', async () => {
     const r = await cli(['run', task, '--operators', 'local', '--max-evals', '5', '--data-dir', tempDir()])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/23_scaled_gelu_rowsum needs a GPU worker/)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/problem "23_scaled_gelu_rowsum" cannot run on this machine: it needs a GPU worker/)
   })
 })
 
