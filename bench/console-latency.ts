@@ -12,8 +12,9 @@
 //    server/console/synthetic.ts, with a metric tick every 10 evaluations), against a baseline run
 //    of 1,000 measured in the same process: dashboard load (navigation to the chart drawn and the
 //    MAP-Elites grid shown), zoom (drag to the zoomed chart drawn), candidates table (first rows,
-//    sort by score, jump to the middle of the list, filter by island), lineage, candidate page;
-//    and the API calls behind them, timed from the page.
+//    sort by score, jump to the middle of the list, filter by island), lineage, candidate page,
+//    the compare page (the run beside a second run of 1,000); and the API calls behind them,
+//    timed from the page.
 //
 // --write replaces the "Console" section of bench/README.md with the figures.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -133,11 +134,13 @@ interface Figures {
   tableFilter: number
   lineage: number
   candidate: number
+  compare: number
   apiSeries: number
   apiHeatmap: number
   apiListSorted: number
   apiLineage: number
   apiOverview: number
+  apiCompare: number
 }
 
 async function timeUntil(page: Page, action: () => Promise<unknown>, until: () => Promise<unknown>): Promise<number> {
@@ -147,7 +150,7 @@ async function timeUntil(page: Page, action: () => Promise<unknown>, until: () =
   return Date.now() - t0
 }
 
-async function measureRun(page: Page, runId: string, bestId: string): Promise<Figures> {
+async function measureRun(page: Page, runId: string, bestId: string, compareWith: string): Promise<Figures> {
   // dashboard: navigation to the fitness chart drawn with its points and the MAP-Elites grid shown
   const load = await timeUntil(
     page,
@@ -220,12 +223,22 @@ async function measureRun(page: Page, runId: string, bestId: string): Promise<Fi
     () => page.goto(`${URL_}/runs/${runId}/candidates/${bestId}`),
     () => page.getByTestId('candidate-score').waitFor({ timeout: 60_000 }),
   )
+  // compare page: navigation to both best-so-far lines drawn and the final table shown
+  const compare = await timeUntil(
+    page,
+    () => page.goto(`${URL_}/runs/compare?runs=${runId},${compareWith}`),
+    async () => {
+      await page.locator('[data-testid="compare-chart"][data-lines="2"]').waitFor({ timeout: 60_000 })
+      await page.getByTestId('compare-row').nth(1).waitFor({ timeout: 60_000 })
+    },
+  )
   const apiSeries = (await api(page, 'query', 'runs.series', { runId })).ms
   const apiHeatmap = (await api(page, 'query', 'runs.heatmap', { runId })).ms
   const apiListSorted = (await api(page, 'query', 'candidates.list', { runId, sort: { field: 'score', dir: 'desc' }, offset: Math.floor(SIZE / 2), limit: 100 })).ms
   const apiLineage = (await api(page, 'query', 'candidates.lineage', { runId })).ms
   const apiOverview = (await api(page, 'query', 'runs.overview', { runId })).ms
-  return { load, zoom, tableFirst, tableSort, tableJump, tableFilter, lineage, candidate, apiSeries, apiHeatmap, apiListSorted, apiLineage, apiOverview }
+  const apiCompare = (await api(page, 'query', 'runs.compare', { runIds: [runId, compareWith] })).ms
+  return { load, zoom, tableFirst, tableSort, tableJump, tableFilter, lineage, candidate, compare, apiSeries, apiHeatmap, apiListSorted, apiLineage, apiOverview, apiCompare }
 }
 
 const LABELS: Array<[keyof Figures, string]> = [
@@ -237,11 +250,13 @@ const LABELS: Array<[keyof Figures, string]> = [
   ['tableFilter', 'table: filter by island'],
   ['lineage', 'lineage view (collapsed) drawn'],
   ['candidate', 'candidate page (best) shown'],
+  ['compare', 'compare page, beside a run of 1,000 (navigation → lines and table drawn)'],
   ['apiSeries', 'API runs.series (downsampled)'],
   ['apiHeatmap', 'API runs.heatmap'],
   ['apiListSorted', 'API candidates.list, by score, middle page'],
   ['apiLineage', 'API candidates.lineage'],
   ['apiOverview', 'API runs.overview'],
+  ['apiCompare', 'API runs.compare (two runs)'],
 ]
 
 async function main() {
@@ -257,6 +272,8 @@ async function main() {
     const db = await openDatabase({ dataDir, databaseUrl: '' })
     const big = await seedSyntheticRun(db, { candidates: SIZE, islands: 4, metricEvery: 10, problemId: 'synthetic-bench' })
     const small = await seedSyntheticRun(db, { candidates: BASE, islands: 4, metricEvery: 10, problemId: 'synthetic-bench' })
+    // the run each one is compared with on the compare page
+    const other = await seedSyntheticRun(db, { candidates: BASE, islands: 4, metricEvery: 10, problemId: 'synthetic-bench' })
     const rows = await db.prisma.$queryRaw<Array<{ c: bigint; m: bigint }>>`SELECT (SELECT count(*) FROM candidates) AS c, (SELECT count(*) FROM run_metrics) AS m`
     await db.close()
     const seedS = (Date.now() - t0) / 1000
@@ -269,10 +286,10 @@ async function main() {
     process.stderr.write('big run vs baseline, interleaved…\n')
     const figs: { big: Figures[]; small: Figures[] } = { big: [], small: [] }
     // a warm-up pass loads the pages' code once, so neither run pays for it
-    await measureRun(page, small.runId, small.bestId!)
+    await measureRun(page, small.runId, small.bestId!, other.runId)
     for (let i = 0; i < REPEAT; i++) {
-      figs.small.push(await measureRun(page, small.runId, small.bestId!))
-      figs.big.push(await measureRun(page, big.runId, big.bestId!))
+      figs.small.push(await measureRun(page, small.runId, small.bestId!, other.runId))
+      figs.big.push(await measureRun(page, big.runId, big.bestId!, other.runId))
     }
     process.stderr.write('live latency…\n')
     const live = await liveLatency(page)

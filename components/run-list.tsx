@@ -5,6 +5,7 @@ import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 import { RUN_STATUSES } from '../server/runs/config.ts'
+import { compareHref, MAX_COMPARE, MIN_COMPARE } from '../server/console/compare.ts'
 import { fmt, gapToReference } from '../server/console/series.ts'
 import { Age, ErrorBox, Meter, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
@@ -13,6 +14,8 @@ export function RunList() {
   const trpc = useTRPC()
   const { can } = useRole()
   const [status, setStatus] = useState<string>('')
+  const [picked, setPicked] = useState<string[]>([])
+  const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : p.length < MAX_COMPARE ? [...p, id] : p))
   const runs = useQuery(trpc.runs.list.queryOptions({ status: (status || undefined) as (typeof RUN_STATUSES)[number] | undefined, limit: 200 }, { refetchInterval: 3000 }))
   return (
     <div className="grid">
@@ -25,6 +28,13 @@ export function RunList() {
               <option key={s}>{s}</option>
             ))}
           </select>
+          {picked.length >= MIN_COMPARE ? (
+            <Link className="btn" href={compareHref(picked)} data-testid="compare-link">
+              Compare {picked.length} runs
+            </Link>
+          ) : (
+            <span className="muted small">tick {MIN_COMPARE}–{MAX_COMPARE} runs to compare them</span>
+          )}
           {can('admin') && (
             <Link className="btn primary" href="/runs/new">
               New run
@@ -46,6 +56,7 @@ export function RunList() {
             <table className="table" data-testid="runs-table">
               <thead>
                 <tr>
+                  <th aria-label="compare" />
                   <th>run</th>
                   <th>problem</th>
                   <th>status</th>
@@ -63,6 +74,9 @@ export function RunList() {
                   const gap = gapToReference(r.bestScore, r.reference?.value, r.direction as 'max' | 'min')
                   return (
                     <tr key={r.id} data-testid="run-row">
+                      <td>
+                        <input type="checkbox" aria-label={`compare ${r.name || shortId(r.id)}`} checked={picked.includes(r.id)} disabled={!picked.includes(r.id) && picked.length >= MAX_COMPARE} onChange={() => toggle(r.id)} />
+                      </td>
                       <td>
                         <Link href={`/runs/${r.id}`}>{r.name || shortId(r.id)}</Link>
                       </td>

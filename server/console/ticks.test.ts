@@ -76,3 +76,16 @@ describe('chart-specific formats', () => {
     expect(rowsExtent([])).toEqual({ x: null, y: null })
   })
 })
+
+describe('duration axes', () => {
+  it('picks seconds, minutes or hours by the range', async () => {
+    const { durationTicks } = await import('./ticks.ts')
+    const s = durationTicks([0, 50], 5)
+    expect(s.ticks.map(s.format)).toEqual(['0 s', '10 s', '20 s', '30 s', '40 s', '50 s'])
+    const m = durationTicks([0, 600], 5)
+    expect(m.ticks.map(m.format)).toEqual(['0 min', '2 min', '4 min', '6 min', '8 min', '10 min'])
+    const h = durationTicks([0, 3 * 3600 + 60], 4)
+    expect(new Set(h.ticks.map(h.format)).size).toBe(h.ticks.length)
+    expect(h.format(3600)).toBe('1 h')
+  })
+})

@@ -144,3 +144,11 @@ export function rowsExtent(rows: ReadonlyArray<Record<string, number | null>>): 
   }
   return { x: Number.isFinite(x0) ? [x0, x1] : null, y: Number.isFinite(y0) ? [y0, y1] : null }
 }
+
+/** Ticks for a duration axis in seconds: round seconds, minutes or hours, labelled with the unit. */
+export function durationTicks(domain: readonly [number, number], count = 5): AxisTicks {
+  const top = Math.max(Math.abs(domain[0]), Math.abs(domain[1]))
+  const [unit, div] = top >= 7200 ? ['h', 3600] : top >= 120 ? ['min', 60] : ['s', 1]
+  const inner = axisTicks([domain[0] / div, domain[1] / div], count)
+  return { ticks: inner.ticks.map((t) => t * div), format: (v: number) => `${inner.format(v / div)} ${unit}` }
+}

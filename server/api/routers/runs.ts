@@ -4,6 +4,8 @@ import { liveRun } from '../../console/live.ts'
 import { controls, PreconditionError, retrieveKnowledge, setExploration, setMutationWeights } from '../../console/interventions.ts'
 import { TtlCache, runVersion } from '../../console/cache.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../console/run-data.ts'
+import { compareRuns } from '../../console/compare-data.ts'
+import { MAX_COMPARE, MIN_COMPARE } from '../../console/compare.ts'
 import { LOCAL_OPERATOR_NAMES } from '../../runs/config.ts'
 import { ProblemId } from '../../contracts/problem.ts'
 import { RunConfig, RUN_STATUSES } from '../../runs/config.ts'
@@ -32,6 +34,10 @@ export const WeightsInput = RunIdInput.extend({
   models: z.array(z.number().min(0).max(1e6)).max(16).optional(),
   localOperators: z.partialRecord(z.enum(LOCAL_OPERATOR_NAMES), z.number().min(0).max(1000)).optional(),
 }).refine((w) => !!w.models !== !!w.localOperators, 'give model weights or operator weights')
+export const CompareInput = z.object({
+  runIds: z.array(z.string().min(1).max(64)).min(MIN_COMPARE).max(MAX_COMPARE).refine((ids) => new Set(ids).size === ids.length, 'each run once'),
+  points: z.number().int().min(20).max(2000).optional(),
+})
 export const RetrieveInput = RunIdInput.extend({ island: z.number().int().min(0).max(1024) })
 
 // heavy reads shared by the watchers of a run (keys carry the run's version: see cache.ts)
@@ -114,6 +120,8 @@ export const runsRouter = router({
     const v = await runVersion(ctx.app.db, input.runId)
     return heatmapCache.get(JSON.stringify([input, v]), () => heatmap(ctx.app.db, input.runId, { axes: input.axes, island: input.island }))
   }),
+  /** 2–8 runs side by side: final state, configuration, best so far downsampled per run */
+  compare: viewerProcedure.input(CompareInput).query(({ ctx, input }) => compareRuns(ctx.app.db, input.runIds, { points: input.points })),
   events: viewerProcedure.input(EventsInput).query(({ ctx, input }) => recentEvents(ctx.app.db, input.runId, input.limit)),
   /**
    * The live feed: evaluations, metric rows, events and status after a cursor. Each message is a

@@ -1,0 +1,232 @@
+// Runs side by side: the shapes of the compare page (best so far against evaluations, wall time
+// or spend; the final table; what differs in their configurations; CSV). Pure: the server sends
+// each run's downsampled best-so-far series (compare-data.ts), the browser shapes and draws.
+import { csvCell } from './candidate-query.ts'
+
+export const MAX_COMPARE = 8
+export const MIN_COMPARE = 2
+
+export interface CompareRun {
+  id: string
+  name: string | null
+  problemId: string
+  problemName: string
+  direction: 'max' | 'min'
+  primaryMetric: string
+  reference: { value: number; source: string } | null
+  status: string
+  statusReason: string | null
+  evaluations: number
+  bestScore: number | null
+  bestCandidateId: string | null
+  seedScore: number | null
+  spendUsd: number
+  createdAt: number
+  startedAt: number | null
+  finishedAt: number | null
+  islands: number
+  mutator: 'local' | 'llm'
+  /** the models it used (labels), or none for offline operators */
+  models: string[]
+  /** the configuration snapshot, for the diff (seed programs summarized) */
+  config: Record<string, unknown>
+}
+
+/** One point of a run's best-so-far line: evaluations, seconds since the run started, spend, best. */
+export interface ComparePoint {
+  e: number
+  t: number
+  s: number
+  b: number | null
+}
+
+export interface CompareData {
+  runs: CompareRun[]
+  series: Record<string, ComparePoint[]>
+}
+
+export type CompareX = 'evals' | 'time' | 'spend'
+export type CompareY = 'score' | 'progress'
+
+/** The run ids of a compare URL (`?runs=a,b,c`): distinct, well-formed, at most MAX_COMPARE. */
+export function parseRunIds(param: string | null | undefined): string[] {
+  if (!param) return []
+  const ids = param
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => /^[0-9A-Za-z-]{1,64}$/.test(s))
+  return [...new Set(ids)].slice(0, MAX_COMPARE)
+}
+
+export function compareHref(ids: readonly string[]): string {
+  return `/runs/compare?runs=${ids.map(encodeURIComponent).join(',')}`
+}
+
+/** A run's label in legends and tables: its name, else its problem and short id. */
+export function runLabel(r: Pick<CompareRun, 'id' | 'name' | 'problemId'>): string {
+  return r.name || `${r.problemId} ${r.id.slice(0, 8)}`
+}
+
+/** Wall time in seconds: start to end, or to now while it runs (null before it started). */
+export function wallSeconds(r: Pick<CompareRun, 'startedAt' | 'finishedAt'>, now = Date.now()): number | null {
+  return r.startedAt === null ? null : Math.max(0, ((r.finishedAt ?? now) - r.startedAt) / 1000)
+}
+
+/**
+ * Progress from the seed (0) to the problem's reference (1), in the problem's direction: runs of
+ * different problems become comparable. Null without a seed score or reference, or when they are equal.
+ */
+export function progress(value: number, seed: number | null, reference: number | null | undefined): number | null {
+  if (seed === null || reference === null || reference === undefined || reference === seed) return null
+  return (value - seed) / (reference - seed)
+}
+
+export function canShowProgress(runs: readonly CompareRun[]): boolean {
+  return runs.length > 0 && runs.every((r) => r.seedScore !== null && r.reference !== null && r.reference.value !== r.seedScore)
+}
+
+/** Raw scores when every run is of one problem; progress toward the reference otherwise (when possible). */
+export function defaultYMode(runs: readonly CompareRun[]): CompareY {
+  const one = new Set(runs.map((r) => r.problemId)).size <= 1
+  return one || !canShowProgress(runs) ? 'score' : 'progress'
+}
+
+export interface CompareLine {
+  runId: string
+  label: string
+  points: Array<{ x: number; y: number }>
+}
+
+/**
+ * Each run's best so far as a line on the chosen axes. Every line ends at the run's final state
+ * (the run row), so a run whose last metric tick is older still ends where it stands.
+ */
+export function compareLines(data: CompareData, x: CompareX, y: CompareY, now = Date.now()): CompareLine[] {
+  return data.runs.map((r) => {
+    const pts = [...(data.series[r.id] ?? [])]
+    const wall = wallSeconds(r, now)
+    if (r.bestScore !== null && (!pts.length || pts[pts.length - 1]!.e < r.evaluations || pts[pts.length - 1]!.b !== r.bestScore)) {
+      pts.push({ e: r.evaluations, t: wall ?? pts[pts.length - 1]?.t ?? 0, s: r.spendUsd, b: r.bestScore })
+    }
+    const points: Array<{ x: number; y: number }> = []
+    for (const p of pts) {
+      if (p.b === null || !Number.isFinite(p.b)) continue
+      const yv = y === 'score' ? p.b : progress(p.b, r.seedScore, r.reference?.value)
+      if (yv === null || !Number.isFinite(yv)) continue
+      const xv = x === 'evals' ? p.e : x === 'time' ? p.t : p.s
+      points.push({ x: xv, y: yv })
+    }
+    points.sort((a, b) => a.x - b.x)
+    return { runId: r.id, label: runLabel(r), points }
+  })
+}
+
+/** The [lo, hi] of every line's x and y (null when nothing is drawn). */
+export function linesExtent(lines: readonly CompareLine[]): { x: [number, number]; y: [number, number] } | null {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity
+  for (const l of lines) for (const p of l.points) {
+    x0 = Math.min(x0, p.x), x1 = Math.max(x1, p.x), y0 = Math.min(y0, p.y), y1 = Math.max(y1, p.y)
+  }
+  if (!Number.isFinite(x0)) return null
+  const padY = (y1 - y0) * 0.05 || Math.abs(y0) * 0.05 || 1
+  return { x: [x0, x1 === x0 ? x0 + 1 : x1], y: [y0 - padY, y1 + padY] }
+}
+
+// ------------------------------------------------------------------ final table and CSV
+
+export interface FinalRow {
+  runId: string
+  label: string
+  problemId: string
+  status: string
+  direction: 'max' | 'min'
+  best: number | null
+  /** best relative to the seed and reference, as on the progress chart */
+  progress: number | null
+  reference: number | null
+  evaluations: number
+  spendUsd: number
+  wallS: number | null
+  islands: number
+  models: string
+}
+
+export function finalTable(runs: readonly CompareRun[], now = Date.now()): FinalRow[] {
+  return runs.map((r) => ({
+    runId: r.id,
+    label: runLabel(r),
+    problemId: r.problemId,
+    status: r.status,
+    direction: r.direction,
+    best: r.bestScore,
+    progress: r.bestScore === null ? null : progress(r.bestScore, r.seedScore, r.reference?.value),
+    reference: r.reference?.value ?? null,
+    evaluations: r.evaluations,
+    spendUsd: r.spendUsd,
+    wallS: wallSeconds(r, now),
+    islands: r.islands,
+    models: r.mutator === 'llm' ? r.models.join(' + ') : 'offline operators',
+  }))
+}
+
+/** Of runs of one problem, the one with the best final score (ties: the earlier in the list). */
+export function bestRunId(runs: readonly CompareRun[]): string | null {
+  if (new Set(runs.map((r) => r.problemId)).size !== 1) return null
+  let best: CompareRun | null = null
+  for (const r of runs) {
+    if (r.bestScore === null) continue
+    if (!best || (r.direction === 'max' ? r.bestScore > best.bestScore! : r.bestScore < best.bestScore!)) best = r
+  }
+  return best?.id ?? null
+}
+
+const CSV_HEADER = ['run_id', 'name', 'problem', 'status', 'direction', 'best', 'progress_to_reference', 'reference', 'evaluations', 'spend_usd', 'wall_s', 'islands', 'models']
+
+/** The final table as CSV (RFC 4180, spreadsheet formulas defused), one run per line. */
+export function compareCsv(runs: readonly CompareRun[], now = Date.now()): string {
+  const lines = [CSV_HEADER.join(',')]
+  const byId = new Map(runs.map((r) => [r.id, r]))
+  for (const f of finalTable(runs, now)) {
+    const r = byId.get(f.runId)!
+    lines.push([f.runId, r.name, f.problemId, f.status, f.direction, f.best, f.progress, f.reference, f.evaluations, f.spendUsd, f.wallS === null ? null : Math.round(f.wallS), f.islands, f.models].map(csvCell).join(','))
+  }
+  return lines.join('\r\n') + '\r\n'
+}
+
+// ------------------------------------------------------------------ configuration diff
+
+/** A configuration as dotted paths to printable values (arrays of objects by index). */
+export function flattenConfig(v: unknown, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const entries = Object.entries(v as Record<string, unknown>)
+    if (!entries.length && prefix) out[prefix] = '{}'
+    for (const [k, x] of entries) flattenConfig(x, prefix ? `${prefix}.${k}` : k, out)
+    return out
+  }
+  if (Array.isArray(v)) {
+    if (!v.length) out[prefix] = '[]'
+    else if (v.every((x) => x === null || typeof x !== 'object')) out[prefix] = v.map((x) => String(x)).join(', ')
+    else v.forEach((x, i) => flattenConfig(x, `${prefix}[${i}]`, out))
+    return out
+  }
+  out[prefix] = v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)
+  return out
+}
+
+export interface DiffRow {
+  path: string
+  /** one value per run, in the runs' order ('' where a run does not have the setting) */
+  values: string[]
+  differs: boolean
+}
+
+/** Every setting of the runs' configurations, the differing ones first (then by path). */
+export function configDiff(configs: ReadonlyArray<Record<string, unknown>>): DiffRow[] {
+  const flat = configs.map((c) => flattenConfig(c))
+  const paths = [...new Set(flat.flatMap((f) => Object.keys(f)))]
+  const rows = paths.map((path) => {
+    const values = flat.map((f) => f[path] ?? '')
+    return { path, values, differs: new Set(values).size > 1 }
+  })
+  return rows.sort((a, b) => Number(b.differs) - Number(a.differs) || a.path.localeCompare(b.path))
+}
