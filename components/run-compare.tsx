@@ -107,11 +107,12 @@ function CompareBody({ data }: { data: CompareData }) {
           {x === 'spend' && data.runs.every((r) => r.mutator === 'local') ? 'Offline operators spend nothing: every line sits at $0.' : ''}
         </div>
       </div>
-      <div className="card" style={{ overflowX: 'auto' }}>
+      <div className="card">
         <div className="panel-head">
           <h2>Where they ended</h2>
           <button onClick={download}>Download CSV</button>
         </div>
+        <div className="scroll-x">
         <table className="table" data-testid="compare-table">
           <thead>
             <tr>
@@ -149,8 +150,9 @@ function CompareBody({ data }: { data: CompareData }) {
             ))}
           </tbody>
         </table>
+        </div>
       </div>
-      <div className="card" style={{ overflowX: 'auto' }}>
+      <div className="card">
         <div className="panel-head">
           <h2>Configuration</h2>
           <label className="row small" style={{ flexDirection: 'row', gap: 4 }}>
@@ -160,6 +162,7 @@ function CompareBody({ data }: { data: CompareData }) {
         {shown.length === 0 ? (
           <div className="muted small" data-testid="config-same">These runs have the same configuration{problems.size > 1 ? ' (on different problems)' : ''}.</div>
         ) : (
+          <div className="scroll-x">
           <table className="table small" data-testid="config-diff">
             <thead>
               <tr>
@@ -184,6 +187,7 @@ function CompareBody({ data }: { data: CompareData }) {
               ))}
             </tbody>
           </table>
+          </div>
         )}
       </div>
     </>
