@@ -21,6 +21,35 @@ async function writeDocument(page: Page, title: string, body: string) {
   await page.keyboard.type(body)
 }
 
+test('at first start the empty base offers the starter knowledge: one click imports it, tagged by family', async ({ page }) => {
+  test.setTimeout(180_000)
+  await login(page)
+  await page.goto('/knowledge')
+  // this file runs first among the tests that write documents: the base is empty
+  const offer = page.getByTestId('starter-knowledge')
+  await expect(offer).toBeVisible()
+  await expect(offer.getByRole('listitem')).toHaveCount(7)
+  await expect(offer).toContainText('Travelling salesman')
+  await offer.getByRole('button', { name: 'Import the starter knowledge' }).click()
+  const table = page.getByTestId('documents-table')
+  await expect(table.getByRole('row')).toHaveCount(8, { timeout: 120_000 }) // a header and 7 documents
+  await expect(offer).toBeHidden()
+  const tsp = table.getByRole('row').filter({ hasText: 'Travelling salesman' })
+  await expect(tsp).toContainText('starter')
+  await expect(tsp).toContainText('tsp')
+  await expect(tsp).toContainText('starter/tsp-local-search.md')
+  await expect(table).not.toContainText('pending')
+  await page.getByLabel('Search text').fill('double bridge kick')
+  await page.getByRole('button', { name: 'Search' }).click()
+  await expect(page.getByTestId('search-hit').first()).toContainText('Travelling salesman')
+  // a second import (the CLI's --starter, the same service) creates nothing
+  const again = await api<Array<{ status: string }>>(page, 'mutation', 'knowledge.importStarter', undefined)
+  expect(again.map((r) => r.status)).toEqual(Array(7).fill('unchanged'))
+  // leave the base as it was for the other tests, which search it
+  const docs = await api<{ docs: Array<{ id: string; sourcePath: string | null }> }>(page, 'query', 'knowledge.list', { limit: 100 })
+  for (const d of docs.docs.filter((d) => d.sourcePath?.startsWith('starter/'))) await api(page, 'mutation', 'knowledge.delete', { id: d.id })
+})
+
 test('add a document in the editor, then find it by search with highlights', async ({ page }) => {
   await login(page)
   // Monaco: click into the editor and type like a user

@@ -99,6 +99,13 @@ export const ProblemSpec = z.object({
     .record(z.string().max(128), z.unknown())
     .refine((v) => JSON.stringify(v).length <= 64_000, 'evaluatorArgs: at most 64,000 characters of JSON')
     .optional(),
+  /** the problem's family (built-in: packing-geometry, extremal-functions, tsp, online-bin-packing,
+   * kernels, tabular-ml): knowledge documents tagged with it are preferred when its runs retrieve */
+  family: z
+    .string()
+    .max(40)
+    .regex(/^[a-z0-9][a-z0-9._+-]*$/, 'lower-case letters, digits and . _ + -, starting with a letter or digit (it is also a knowledge tag)')
+    .optional(),
 })
 export type ProblemSpec = z.infer<typeof ProblemSpec>
 export type ProblemSpecInput = z.input<typeof ProblemSpec>

@@ -62,4 +62,21 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     expect(noText.code).toBe(2)
     expect(run('kb', 'frobnicate').stderr).toContain('unknown subcommand "kb frobnicate"')
   }, 240_000)
+
+  it('imports the starter documents with --starter, idempotently', () => {
+    const first = run('kb', 'import', '--starter', '--json')
+    expect(first.code, first.stderr).toBe(0)
+    const created = JSON.parse(first.stdout) as Array<{ path: string; status: string; embedStatus: string }>
+    expect(created.length).toBeGreaterThanOrEqual(7)
+    expect(created.every((r) => r.status === 'created' && r.embedStatus === 'ready' && r.path.startsWith('starter/'))).toBe(true)
+    const again = run('kb', 'import', '--starter')
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).toContain(`${created.length} imported, 0 skipped, 0 failed`)
+    expect(again.stdout.split('\n').filter((l) => l.startsWith('unchanged '))).toHaveLength(created.length)
+    const s = run('kb', 'search', 'double bridge kick after 2-opt', '--json')
+    expect((JSON.parse(s.stdout) as Array<{ sourcePath: string }>)[0]!.sourcePath).toBe('starter/tsp-local-search.md')
+    const bad = run('kb', 'import', '--starter', 'notes')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('kb import --starter takes no path')
+  }, 240_000)
 })

@@ -13,7 +13,8 @@ import type { Db } from '../db.ts'
 import type { ActiveEmbedder } from './embedders.ts'
 import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
 import { MAX_QUERY_CHARS } from './limits.ts'
-import { searchKnowledge } from './search.ts'
+import { searchKnowledge, type SearchHit } from './search.ts'
+import { problemFamily } from './starter.ts'
 
 export { approveLesson, discardLesson, editLesson, listLessons, proposeLesson, summarizeChange } from './lessons.ts'
 export type { LessonInput, LessonView } from './lessons.ts'
@@ -32,6 +33,8 @@ export interface RetrieveForIslandInput {
   k?: number
   /** only documents carrying all these tags */
   tags?: string[]
+  /** the problem's family (documents tagged with it are preferred); looked up from the problem when absent */
+  family?: string | null
   /** chunks not to return again (e.g. those the island was already given) */
   excludeChunkIds?: string[]
   /** the expert who asked (trigger 'expert') */
@@ -66,6 +69,12 @@ export const USEFULNESS_PRIOR_WEIGHT = 2
 export const MAX_ABS_DELTA = 1
 /** How much usefulness moves a chunk in the retrieval ranking (score × (1 + clamp(usefulness))). */
 const USEFULNESS_RERANK = 0.5
+/**
+ * Documents tagged with the run's problem family are searched on their own and their chunks come
+ * first; other documents' chunks fill the remaining places, at least this many of them when they
+ * match (so a general document can still reach a family with a document of its own).
+ */
+export const FAMILY_OTHERS_KEPT = 1
 
 export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): Promise<RetrieveForIslandResult> {
   if (!input.runId) throw new KnowledgeInputError('retrieveForIsland needs a runId')
@@ -78,25 +87,33 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
   let modelId = ''
   let vectorUsed = false
   if (query) {
-    const found = await searchKnowledge(db, {
-      text: query,
-      problemId: input.problemId,
-      ...(input.tags ? { tags: input.tags } : {}),
-      k: Math.min(100, 3 * k + exclude.size),
-      ...(input.active ? { active: input.active } : {}),
-      ...(input.signal ? { signal: input.signal } : {}),
-    })
+    const family = input.family !== undefined ? input.family : await problemFamily(db, input.problemId)
+    const search = (tags: string[] | undefined) =>
+      searchKnowledge(db, {
+        text: query,
+        problemId: input.problemId,
+        ...(tags?.length ? { tags } : {}),
+        k: Math.min(100, 3 * k + exclude.size),
+        ...(input.active ? { active: input.active } : {}),
+        ...(input.signal ? { signal: input.signal } : {}),
+      })
+    const found = await search(input.tags)
     modelId = found.modelId
     vectorUsed = found.vector.used
-    const hits = found.hits.filter((h) => !exclude.has(h.chunkId))
-    chunks = hits
-      .map((h) => {
-        const u = h.usefulness
-        const boost = u == null ? 1 : 1 + USEFULNESS_RERANK * Math.max(-1, Math.min(1, u))
-        return { id: h.chunkId, docId: h.docId, docTitle: h.title, sourcePath: h.sourcePath, heading: h.heading, content: h.content, score: h.score * boost, usefulness: u }
-      })
-      .sort((a, b) => b.score - a.score)
-      .slice(0, k)
+    const own = family ? (await search([...(input.tags ?? []), family])).hits : []
+    const ownIds = new Set(own.map((h) => h.chunkId))
+    const rank = (hits: SearchHit[]) =>
+      hits
+        .filter((h) => !exclude.has(h.chunkId))
+        .map((h) => {
+          const u = h.usefulness
+          const boost = u == null ? 1 : 1 + USEFULNESS_RERANK * Math.max(-1, Math.min(1, u))
+          return { id: h.chunkId, docId: h.docId, docTitle: h.title, sourcePath: h.sourcePath, heading: h.heading, content: h.content, score: h.score * boost, usefulness: u }
+        })
+        .sort((a, b) => b.score - a.score)
+    const others = rank(found.hits.filter((h) => !ownIds.has(h.chunkId)))
+    const first = rank(own).slice(0, k >= 3 && others.length ? k - FAMILY_OTHERS_KEPT : k)
+    chunks = [...first, ...others.slice(0, k - first.length)]
   }
   const row = await db.prisma.retrieval.create({
     data: {

@@ -5,6 +5,7 @@ import Link from 'next/link'
 import { useState, type FormEvent } from 'react'
 import { Highlight } from '../../../components/knowledge-highlight.tsx'
 import { KnowledgeImport } from '../../../components/knowledge-import.tsx'
+import { KnowledgeStarter } from '../../../components/knowledge-starter.tsx'
 import { EmbedBadge, KnowledgeTabs } from '../../../components/knowledge-tabs.tsx'
 import { errorMessage, useTRPC } from '../../../components/trpc.tsx'
 
@@ -64,6 +65,7 @@ export default function KnowledgePage() {
         </div>
       )}
       {showImport && canWrite && <KnowledgeImport problems={problems.data ?? []} onDone={() => docs.refetch()} />}
+      {status.data?.total === 0 && <KnowledgeStarter canWrite={canWrite} />}
 
       <form className="card row" onSubmit={submit} role="search" aria-label="search the knowledge base">
         <input

@@ -11,6 +11,7 @@ import {
   importFiles,
   listDocuments,
   listTags,
+  markdownTitle,
   updateDocument,
 } from '../../knowledge/documents.ts'
 import { describeEmbedder, getEmbedderConfig, KnowledgeEmbedderConfig, modelIdOf, setEmbedderConfig } from '../../knowledge/embedders.ts'
@@ -20,6 +21,7 @@ import { MAX_CHUNK_CHARS, MAX_DOC_CHARS, MAX_IMPORT_FILES, MAX_LESSON_TEXT_CHARS
 import { approveLesson, discardLesson, editLesson, listLessons, logSearch, retrieveForIsland } from '../../knowledge/rag.ts'
 import { embeddingStatus, startReembed } from '../../knowledge/reembed.ts'
 import { searchKnowledge } from '../../knowledge/search.ts'
+import { importStarterKnowledge, readStarterDoc, STARTER_DOCS, starterSourcePath } from '../../knowledge/starter.ts'
 import { audit } from '../../services/audit.ts'
 import { adminProcedure, expertProcedure, middleware, router, viewerProcedure } from '../trpc.ts'
 
@@ -128,6 +130,23 @@ export const knowledgeRouter = router({
       action: 'knowledge.import',
       targetType: 'knowledge-doc',
       after: { problemId: input.problemId ?? null, tags: input.tags ?? [], results: results.map((r) => ({ path: r.path, status: r.status, docId: r.docId ?? null })) },
+    })
+    return results
+  }),
+  /** the starter documents (techniques for the built-in problem families) and whether each is in the base */
+  starter: viewer.query(async ({ ctx }) => {
+    const paths = STARTER_DOCS.map(starterSourcePath)
+    const have = await ctx.app.db.prisma.knowledgeDoc.findMany({ where: { sourcePath: { in: paths }, problemId: null }, select: { sourcePath: true } })
+    const present = new Set(have.map((d) => d.sourcePath))
+    return STARTER_DOCS.map((d) => ({ path: starterSourcePath(d), family: d.family, title: markdownTitle(readStarterDoc(d)) ?? d.file, imported: present.has(starterSourcePath(d)) }))
+  }),
+  /** imports the starter documents; idempotent (one already there is left as it is) */
+  importStarter: expert.mutation(async ({ ctx }) => {
+    const results = await importStarterKnowledge(ctx.app.db, { actor: ctx.actor })
+    await audit(ctx.app.db.prisma, ctx.actor, {
+      action: 'knowledge.import',
+      targetType: 'knowledge-doc',
+      after: { starter: true, results: results.map((r) => ({ path: r.path, status: r.status, docId: r.docId ?? null })) },
     })
     return results
   }),

@@ -1,5 +1,6 @@
 // fm-agent kb: the knowledge base from the command line.
 //   kb import <path> [--problem ID] [--tag T]…   a file or a folder (markdown, text, code)
+//   kb import --starter                           the starter documents (techniques per problem family); idempotent
 //   kb search "<text>" [--problem ID] [--tag T]… [-k N] [--json]
 //   kb status [--json]                            the embedding model and how many documents it covers
 // Files are read here, on the user's machine, and sent to the API, so import works the same
@@ -16,6 +17,7 @@ import type { Command, CommandContext } from '../main.ts'
 
 const USAGE = [
   'fm-agent kb import <path> [--problem ID] [--tag T]... [--json]',
+  '       fm-agent kb import --starter [--json]',
   '       fm-agent kb search "<text>" [--problem ID] [--tag T]... [-k N] [--json]',
   '       fm-agent kb status [--json]',
 ].join('\n')
@@ -43,9 +45,14 @@ async function withApi<T>(ctx: CommandContext, values: Record<string, unknown>, 
 const tagsOf = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [])
 
 async function importCommand(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values, positionals } = parse('kb import', argv, { problem: { type: 'string' }, tag: { type: 'string', multiple: true }, json: { type: 'boolean' } }, 1)
+  const { values, positionals } = parse('kb import', argv, { problem: { type: 'string' }, tag: { type: 'string', multiple: true }, json: { type: 'boolean' }, starter: { type: 'boolean' } }, 1)
   const path = positionals[0]
-  if (!path) throw new UsageError('kb import needs a file or folder path')
+  if (values.starter) {
+    if (path || values.problem || values.tag) throw new UsageError('kb import --starter takes no path, --problem or --tag: the starter documents are global and tagged by problem family')
+    const results = await withApi(ctx, values, false, (api) => api.mutate<ImportResult[]>('knowledge.importStarter', undefined))
+    return reportImport(ctx, results, !!values.json)
+  }
+  if (!path) throw new UsageError('kb import needs a file or folder path (or --starter)')
   let collected
   try {
     collected = collectImportFiles(path)
@@ -63,9 +70,13 @@ async function importCommand(ctx: CommandContext, argv: string[]): Promise<numbe
       }
     })
   }
+  return reportImport(ctx, results, !!values.json)
+}
+
+function reportImport(ctx: CommandContext, results: ImportResult[], json: boolean): number {
   const imported = results.filter((r) => r.status === 'created' || r.status === 'updated' || r.status === 'unchanged')
   const failed = results.filter((r) => r.status === 'failed')
-  if (values.json) ctx.out(JSON.stringify(results))
+  if (json) ctx.out(JSON.stringify(results))
   else {
     const lines = results.map((r) => {
       const what = r.status === 'failed' || r.status === 'skipped' ? `: ${r.reason}` : ` → "${r.title}" (${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus !== 'ready' ? `, embedding ${r.embedStatus}${r.reason ? `: ${r.reason}` : ''}` : ''})`
