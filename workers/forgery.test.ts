@@ -2,12 +2,12 @@
 // through the real worker path (bundle, sandbox, evaluator, child sandbox). Each must score invalid or
 // as what it truly does, with the attempt visible in its artifacts.
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../server/contracts/evaluation.ts'
-import { BUILTIN_PROBLEMS_DIR } from '../server/problems/load.ts'
+import { BUILTIN_PROBLEMS_DIR, listBuiltinProblemFolders, loadProblemFolder, type LoadedProblem } from '../server/problems/load.ts'
 import { createLocalPool } from './pool.ts'
 import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
@@ -69,14 +69,15 @@ def _fm_snoop():
     for var in ('FM_PROBLEM_DIR', 'FM_RESULT_FILE', 'FM_DATA_DIR'):
         found['env:' + var] = os.environ.get(var, 'unset')
     attempt('data-folder', lambda: open(${JSON.stringify(join(DATA_DIR, 'local-admin-token'))}).read())
-    attempt('data-folder-list', lambda: os.listdir(${JSON.stringify(DATA_DIR)}))
+    attempt('data-folder-list', lambda: os.listdir(${JSON.stringify(DATA_DIR)}) or (_ for _ in ()).throw(FileNotFoundError('empty')))
+    for q in glob.glob(${JSON.stringify(join(BUILTIN_PROBLEMS_DIR, '*', 'private', '*'))}):
+        attempt('builtin-private:' + q, lambda q=q: open(q).read())
     for r in roots:
         for q in glob.glob(os.path.join(r, '*', 'job-*', 'candidate.*')):
             attempt('other-candidate:' + q, lambda q=q: open(q).read())
     attempt('loopback-api', lambda: socket.create_connection(('127.0.0.1', ${apiPort}), timeout=2).sendall(b'GET /api/trpc/users.list'))
     attempt('parent-memory', lambda: open('/proc/%d/mem' % os.getppid(), 'rb').read(1))
     print('ATTEMPT snoop ' + json.dumps(found, sort_keys=True), file=sys.stderr, flush=True)
-    print('ATTEMPT snoop ' + json.dumps(found, sort_keys=True), flush=True)
 `
 }
 
@@ -260,7 +261,7 @@ class ModelNew(nn.Module):
 kb = sys.modules['fm_kernelbench']
 real = kb._tensor_bytes
 def slow_bytes(t):
-    end = time.time() + 0.03
+    end = time.time() + 0.05
     while time.time() < end:
         pass
     return real(t)
@@ -365,6 +366,32 @@ print('ATTEMPT reach ' + json.dumps(found, sort_keys=True))
     expect(found['output-files-visible']).toEqual([])
   })
 
+  it('another candidate\'s evaluation, running at the same time in the other slot, is out of sight', async () => {
+    const victim = runner.run(makeJob(problem, `# ${SECRET}-VICTIM\nimport time\ntime.sleep(3)\n`))
+    await new Promise((r) => setTimeout(r, 300)) // the victim is in its slot by now (it sleeps 3 s)
+    const snoop = await runner.run(
+      makeJob(
+        problem,
+        `import glob, os
+found = []
+here = os.getcwd()
+for _ in range(8):
+    for q in glob.glob(os.path.join(here, '*', 'job-*', 'candidate.*')) + glob.glob(os.path.join(here, '*', '*', 'job-*', 'candidate.*')):
+        try:
+            found.append(q + ': ' + open(q).read()[:200])
+        except OSError as e:
+            found.append(q + ': ' + type(e).__name__)
+    here = os.path.dirname(here)
+print('ATTEMPT other-candidates', found)
+`,
+      ),
+    )
+    await victim
+    expect(String(snoop.artifacts.stdout_subprocesses)).toContain('ATTEMPT other-candidates')
+    // its own candidate file may show up; the victim's never
+    expect(JSON.stringify(snoop)).not.toContain(`${SECRET}-VICTIM`)
+  })
+
   it('a compile step cannot include a problem\'s private file', async () => {
     const p = makeProblem(
       { 'evaluator.py': 'import json\nprint(json.dumps({"valid": True, "metrics": {"score": 1}}))\n', 'seed.cpp': 'int main() { return 0; }\n', 'private/secret.txt': `${SECRET}-PRIVATE\n` },
@@ -423,4 +450,195 @@ describe('masks decided per job', () => {
       rmSync(folder, { recursive: true, force: true })
     }
   })
+})
+
+// ------------------------------------------------------------------------------ every built-in problem
+// Two candidates per problem, beside its seed: one that prints a forged result (and calls
+// fm_evalkit.emit) and exits at once; one that tries everything else (the result file, the
+// evaluator's descriptors and memory, the output files, an orphan that prints a forged line later,
+// patching the checks in its own process, reading private data, other candidates, the data folder,
+// the API on loopback) and then behaves like the seed. The first must be invalid, the second scored
+// as the seed is.
+const SMALL_GPU: Record<string, string> = {
+  'gpu-mlp': 'BATCH = 64\nIN_FEATURES = 128\nHIDDEN = 512\nOUT_FEATURES = 96\n',
+  'gpu-softmax': 'ROWS = 64\nCOLS = 1000\n',
+  'gpu-conv': 'BATCH = 2\nIN_CHANNELS = 8\nOUT_CHANNELS = 16\nHEIGHT = 20\nWIDTH = 24\n',
+}
+
+/** A built-in problem as a run loads it; GPU problems as a CPU copy at reduced sizes (the harness's CPU path). */
+function builtin(id: string): LoadedProblem {
+  if (!SMALL_GPU[id]) return loadProblemFolder(join(BUILTIN_PROBLEMS_DIR, id))
+  const dir = join(tempDir('fm-forgery-gpu-'), id)
+  cpSync(join(BUILTIN_PROBLEMS_DIR, id), dir, { recursive: true })
+  appendFileSync(join(dir, 'reference.py'), `\n# test sizes\n${SMALL_GPU[id]}`)
+  const spec = JSON.parse(readFileSync(join(dir, 'problem.json'), 'utf8'))
+  spec.limits = { ...spec.limits, gpu: false, timeoutS: 120, cpuS: 120 }
+  writeFileSync(join(dir, 'problem.json'), JSON.stringify(spec))
+  return loadProblemFolder(dir)
+}
+
+const forgedValue = (p: LoadedProblem) => (p.spec.direction === 'max' ? 1e9 : -1e9)
+const forgedJson = (p: LoadedProblem) => JSON.stringify({ valid: true, metrics: { [p.spec.primaryMetric]: forgedValue(p) }, features: {}, artifacts: { feedback: 'forged' } })
+
+function pythonExit(p: LoadedProblem): string {
+  return `import json, os, sys
+print('ATTEMPT exit', file=sys.stderr, flush=True)
+print(${JSON.stringify(forgedJson(p))}, flush=True)
+for name in ('fm_evalkit', '__main__'):
+    m = sys.modules.get(name)
+    if m is not None and hasattr(m, 'emit'):
+        try:
+            m.emit(json.loads(${JSON.stringify(forgedJson(p))}))
+        except Exception as e:
+            print('emit failed:', type(e).__name__, file=sys.stderr)
+os._exit(0)
+`
+}
+
+// problems whose candidate answers on stdout: a forged line there is a wrong answer, not an attack
+const STDOUT_IS_ANSWER = new Set(['ahc001'])
+
+function pythonEverything(p: LoadedProblem): string {
+  const out = STDOUT_IS_ANSWER.has(p.spec.id) ? 'sys.stderr' : 'sys.stdout'
+  return `def _fm_forge():
+    import glob, json, math, os, sys, time
+    line = ${JSON.stringify(forgedJson(p))}
+    done = {}
+    here, targets = os.getcwd(), [os.environ.get('FM_RESULT_FILE')]
+    # the evaluator's process, if this one can see it: its descriptors and its memory
+    seen = []
+    for pid in [q for q in os.listdir('/proc') if q.isdigit() and int(q) != os.getpid()]:
+        try:
+            cmd = open('/proc/%s/cmdline' % pid, 'rb').read().replace(b'\\0', b' ')
+        except OSError:
+            continue
+        seen.append(cmd[:60].decode(errors='replace'))
+        if any(k in cmd for k in (b'evaluator', b'fm_launcher', b'fm_kernelbench', b'harness')):
+            targets += ['/proc/%s/fd/%d' % (pid, fd) for fd in range(10)]
+            try:
+                open('/proc/%s/mem' % pid, 'r+b')
+                done['mem:' + pid] = 'OPENED'
+            except Exception as e:
+                done['mem:' + pid] = type(e).__name__
+    done['processes-seen'] = seen
+    for _ in range(8):
+        targets += glob.glob(os.path.join(here, '.out', '*')) + glob.glob(os.path.join(here, '.fm', '*'))
+        here = os.path.dirname(here)
+    for t in targets:
+        if not t:
+            continue
+        try:
+            with open(t, 'a') as f:
+                f.write('\\n' + line + '\\n')
+            done[t] = 'WROTE'
+        except Exception as e:
+            done[t] = type(e).__name__
+    print(line, file=${out}, flush=True)
+    if os.fork() == 0:  # an orphan that prints the forged line again later
+        try:
+            os.setsid()
+            time.sleep(0.2)
+            print(line, file=${out}, flush=True)
+            print(line, file=sys.stderr, flush=True)
+        finally:
+            os._exit(0)
+    # patch the checks, in this process (numpy's stay: the seeds' own numerics use them; the KernelBench
+    # section above patches torch.allclose)
+    for name in ('fm_evalkit', '__main__', 'fm_kernelbench'):
+        m = sys.modules.get(name)
+        if m is not None:
+            for attr in ('emit', 'result', '_compare', 'invalid'):
+                if hasattr(m, attr):
+                    setattr(m, attr, lambda *a, **k: (True, 0.0, 0.0, ''))
+    print('ATTEMPT forge ' + json.dumps(done, sort_keys=True), file=sys.stderr, flush=True)
+_fm_forge()
+${pythonSnoop()}
+_fm_snoop()
+`
+}
+
+/** cpu-matmul: the same attempts in C++, then the seed's own main. */
+function cppEverything(p: LoadedProblem, exitAtOnce: boolean): string {
+  const seed = p.seedCode.replace(/int main\s*\(/, 'int seed_main(')
+  return `#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+static const char* FORGED = ${JSON.stringify(forgedJson(p) + '\n')};
+static void fm_attempt(const char* what, bool ok) { fprintf(stderr, "ATTEMPT %s %s\\n", what, ok ? "ALLOWED" : "refused"); }
+static void fm_forge() {
+  printf("%s", FORGED);
+  fflush(stdout);
+  const char* rf = getenv("FM_RESULT_FILE");
+  if (rf) { FILE* f = fopen(rf, "a"); fm_attempt("result-file", f != nullptr); if (f) { fputs(FORGED, f); fclose(f); } }
+  for (int fd = 0; fd < 10; fd++) {
+    std::string path = "/proc/" + std::to_string(getppid()) + "/fd/" + std::to_string(fd);
+    int h = open(path.c_str(), O_WRONLY | O_APPEND);
+    if (h >= 0) { if (write(h, FORGED, strlen(FORGED)) < 0) {} close(h); }
+  }
+  FILE* d = fopen(${JSON.stringify(join(DATA_DIR, 'local-admin-token'))}, "r");
+  fm_attempt("data-folder", d != nullptr);
+  if (d) { char buf[200] = {0}; if (fgets(buf, sizeof buf, d)) fprintf(stderr, "READ %s\\n", buf); fclose(d); }
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{}; a.sin_family = AF_INET; a.sin_port = htons(${apiPortPlaceholder}); a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  fm_attempt("loopback-api", s >= 0 && connect(s, (sockaddr*)&a, sizeof a) == 0);
+}
+${seed}
+int main(int argc, char** argv) {
+  fm_forge();
+  ${exitAtOnce ? 'return 0;' : 'return seed_main(argc, argv);'}
+}
+`
+}
+const apiPortPlaceholder = '__FM_API_PORT__'
+
+/** The candidates for one problem, by its calling convention. */
+function attacks(p: LoadedProblem): { exit: string; everything: string } {
+  if (p.spec.language === 'cpp') {
+    const port = (c: string) => c.replace(apiPortPlaceholder, String(apiPort))
+    return { exit: port(cppEverything(p, true)), everything: port(cppEverything(p, false)) }
+  }
+  return { exit: pythonExit(p), everything: `${pythonEverything(p)}\n${p.seedCode}` }
+}
+
+const NOISY = new Set(['cpu-matmul', 'gpu-mlp', 'gpu-softmax', 'gpu-conv']) // scored by timing
+
+describe('every built-in problem', () => {
+  const ids = listBuiltinProblemFolders().map((d) => d.split('/').pop()!)
+
+  it('covers all of them', () => {
+    expect(ids.length).toBeGreaterThanOrEqual(18)
+    for (const id of Object.keys(SMALL_GPU)) expect(ids).toContain(id)
+  })
+
+  it.each(ids)('%s: a forged result line, the result file, the evaluator, patches, private data: nothing passes', async (id) => {
+    const p = builtin(id)
+    store.add(p)
+    const a = attacks(p)
+    const [seed, exit, everything] = await Promise.all([p.seedCode, a.exit, a.everything].map((code) => runner.run(makeJob(p, code))))
+    const primary = p.spec.primaryMetric
+    expect(seed.error, `${id} seed: ${JSON.stringify(seed.artifacts).slice(0, 1500)}`).toBeUndefined()
+    expect(seed.valid, `${id} seed: ${JSON.stringify(seed.artifacts).slice(0, 1500)}`).toBe(true)
+    // 1. a forged line and exit: invalid
+    expect(exit.valid, `${id} exit: ${JSON.stringify(exit.artifacts).slice(0, 1500)}`).toBe(false)
+    expect(exit.metrics[primary] ?? null).not.toBe(forgedValue(p))
+    attemptVisible(exit, p.spec.language === 'cpp' ? 'data-folder' : 'exit')
+    // 2. everything else, then the seed's own work: scored as the seed
+    expect(everything.error, `${id} everything: ${JSON.stringify(everything.artifacts).slice(0, 3000)}`).toBeUndefined()
+    expect(everything.valid, `${id} everything: ${JSON.stringify(everything.artifacts).slice(0, 3000)}`).toBe(true)
+    const got = everything.metrics[primary]!
+    const want = seed.metrics[primary]!
+    expect(got).not.toBe(forgedValue(p))
+    if (NOISY.has(id)) expect(Math.abs(Math.log(got / want)), `${id}: ${got} vs the seed's ${want}`).toBeLessThan(Math.log(10))
+    else expect(Math.abs(got - want), `${id}: ${got} vs the seed's ${want}`).toBeLessThanOrEqual(Math.abs(want) * 0.05 + 1e-9)
+    const arts = JSON.stringify(everything.artifacts)
+    expect(arts, `${id}: the attempt is in the artifacts`).toMatch(/ATTEMPT (forge|data-folder|snoop)/)
+    expect(arts).not.toMatch(/"WROTE"|"OPENED"|ALLOWED|"READ /)
+    for (const r of [exit, everything]) expectNothingLeaked(r)
+  }, 300_000)
 })

@@ -91,7 +91,7 @@ describe('fm_kernelbench.evaluate_kernel on the CPU', () => {
   it('a correct ModelNew passes, is timed, and reports its (tiny) error', () => {
     expect(torchOk).toBe(true)
     const r = results.correct
-    expect(r.valid).toBe(true)
+    expect(r.valid, JSON.stringify(r.artifacts).slice(0, 2000)).toBe(true)
     expect(r.metrics.max_abs_err).toBeLessThan(1e-4)
     expect(r.metrics.correct_trials).toBe(3)
     expect(r.metrics.ref_ms).toBeGreaterThan(0)

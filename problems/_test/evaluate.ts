@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
+import type { EvalResult } from '../../server/contracts/evaluation.ts'
 import { ProblemSpec } from '../../server/contracts/problem.ts'
+import { loadProblemFolder } from '../../server/problems/load.ts'
+import { createRunner, type Runner } from '../../workers/runner.ts'
+import { detectIsolation } from '../../workers/sandbox.ts'
+import { bundleStore, makeJob } from '../../workers/test-helpers.ts'
 
 export const PROBLEMS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const REPO_DIR = path.dirname(PROBLEMS_DIR)
@@ -19,8 +24,56 @@ const STANDIN_HELPERS = path.join(PROBLEMS_DIR, '_test')
 export const realSandboxHelper = existsSync(path.join(REAL_HELPERS, 'fm_sandbox.py'))
 export const realKernelHarness = existsSync(path.join(REAL_HELPERS, 'fm_kernelbench.py'))
 /** the real helper isolates only inside a worker-like environment that sets FM_CHILD_SANDBOX (tests then
- * add their copy of the problem folder to the masked paths, see childSandboxEnv) */
+ * add their copy of the problem folder to the masked paths, see childSandboxEnv); evaluateInWorker
+ * gives every test the real thing */
 export const realIsolation = realSandboxHelper && !!process.env.FM_CHILD_SANDBOX
+
+let worker: Promise<{ runner: Runner; store: ReturnType<typeof bundleStore> }> | null = null
+/** Evaluate `code` as a run does: the problem's bundle through a real worker (sandbox, child sandbox). */
+export async function evaluateInWorker(id: string, code: string): Promise<EvalResult> {
+  worker ??= (async () => {
+    const store = bundleStore()
+    const runner = createRunner({ cacheDir: tempDir('fm-problems-worker-'), workerId: 'problems-test', slots: 1, isolation: detectIsolation(), fetchBundle: store.fetch })
+    await runner.start()
+    return { runner, store }
+  })()
+  const { runner, store } = await worker
+  const problem = loadProblemFolder(path.join(PROBLEMS_DIR, id))
+  store.add(problem)
+  return runner.run(makeJob(problem, code))
+}
+/** Stops the worker evaluateInWorker started (call it in afterAll). */
+export async function closeWorker(): Promise<void> {
+  const w = worker
+  worker = null
+  if (w) await (await w).runner.close()
+}
+
+/** Python lines that read `rel` (a path inside the problem folder) wherever a candidate might find the
+ * problem's copy or its source, and print LEAKED with what they read; `fallback` runs when nothing was. */
+export function privateProbe(id: string, rel: string, onLeak: string, fallback: string): string {
+  return [
+    'import os, sys',
+    `paths = [os.path.join(os.environ.get('FM_PROBLEM_DIR', '/nonexistent'), ${JSON.stringify(rel)}), ${JSON.stringify(path.join(PROBLEMS_DIR, id, rel))},`,
+    `         ${JSON.stringify(rel)}, os.path.join('..', ${JSON.stringify(rel)})]`,
+    'here = os.getcwd()',
+    'for _ in range(8):',
+    `    paths.append(os.path.join(here, 'problem', ${JSON.stringify(rel)}))`,
+    '    here = os.path.dirname(here)',
+    'leaked = None',
+    'for p in paths:',
+    '    try:',
+    '        leaked = (p, open(p).read())',
+    '        break',
+    '    except OSError:',
+    '        pass',
+    'if leaked:',
+    "    print('LEAKED', leaked[0], file=sys.stderr)",
+    ...onLeak.split('\n').map((l) => `    ${l}`),
+    'else:',
+    ...fallback.split('\n').map((l) => `    ${l}`),
+  ].join('\n')
+}
 
 /** PYTHONPATH for an evaluator: the real helpers where they exist, else the stand-in; `standin`
  * forces the stand-in (it can log what an evaluator hands to the candidate) */

@@ -1,12 +1,13 @@
 // ml-digits: the seed pipeline evaluates valid on the held-out labels, malformed predictions are
 // rejected, and the program is handed only its own file and the public data (never the labels).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 
-import { PROBLEMS_DIR, evaluate, expectScored, loadSpec, realIsolation, tempDir, writeCandidate } from './evaluate.ts'
+import { PROBLEMS_DIR, closeWorker, evaluate, evaluateInWorker, expectScored, loadSpec, privateProbe, tempDir, writeCandidate } from './evaluate.ts'
 
 const DIR = path.join(PROBLEMS_DIR, 'ml-digits')
+afterAll(closeWorker)
 
 describe('ml-digits', () => {
   it('seed evaluates valid on the held-out labels', async () => {
@@ -40,36 +41,26 @@ describe('ml-digits', () => {
     },
   )
 
-  it.runIf(realIsolation)(
-    'program cannot read the held-out labels (real child sandbox: runs where workers/python/fm_sandbox.py exists and FM_CHILD_SANDBOX is set)',
-    async () => {
-      const candidate = path.join(tempDir(), 'probe.py')
-      let folder = ''
-      const out = await evaluate('ml-digits', candidate, {
-        prepare: (f) => {
-          folder = f
-          // copies the labels as its predictions if it can read them: a perfect score means a leak
-          writeFileSync(
-            candidate,
-            [
-              'import shutil',
-              `for p in [${JSON.stringify(path.join(f, 'private', 'test_labels.csv'))}, '../private/test_labels.csv']:`,
-              '    try:',
-              "        shutil.copyfile(p, 'predictions.csv')",
-              '        break',
-              '    except OSError:',
-              '        pass',
-              'else:',
-              "    n = sum(1 for _ in open('test_features.csv')) - 1",
-              "    open('predictions.csv', 'w').write('label\\n' + '0\\n' * n)",
-            ].join('\n'),
-          )
-        },
-      })
-      expect(existsSync(path.join(folder, 'private', 'test_labels.csv'))).toBe(true)
-      expect(out.valid).toBe(true)
-      expect(out.metrics.accuracy).toBeLessThan(0.5)
-    },
-    60_000,
+  // the probe copies the labels as its predictions if it can read them: a perfect score means a leak
+  const probe = privateProbe(
+    'ml-digits',
+    'private/test_labels.csv',
+    "open('predictions.csv', 'w').write(leaked[1])",
+    "n = sum(1 for _ in open('test_features.csv')) - 1\nopen('predictions.csv', 'w').write('label\\n' + '0\\n' * n)",
   )
+
+  it('the probe does read the labels where nothing isolates it (the test stand-in helper)', async () => {
+    const out = await evaluate('ml-digits', writeCandidate(probe), { helpers: 'standin' })
+    expect(out.valid).toBe(true)
+    expect(out.metrics.accuracy).toBe(1)
+  }, 60_000)
+
+  it('program cannot read the held-out labels (through a real worker: the child sandbox)', async () => {
+    const r = await evaluateInWorker('ml-digits', probe)
+    expect(r.error, JSON.stringify(r.artifacts).slice(0, 2000)).toBeUndefined()
+    expect(r.valid).toBe(true)
+    expect(r.metrics.accuracy).toBeLessThan(0.5)
+    expect(JSON.stringify(r.artifacts)).not.toContain('LEAKED')
+    expect(String(r.artifacts.stderr ?? '')).not.toMatch(/WITHOUT a child sandbox/)
+  }, 120_000)
 })

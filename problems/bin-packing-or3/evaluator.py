@@ -4,8 +4,8 @@ problems (master copy: problems/_common/binpacking/evaluator.py; dataset.json na
 The candidate's priority(item, bins) scores the bins an item fits in; the item goes to the first
 highest-scoring bin.
 
-harness.py runs FunSearch's packing loop in a child process (candidate code is never imported here)
-and reports the bin chosen for every item. This process replays those choices with its own
+harness.py runs FunSearch's packing loop in a child process (fm_evalkit.run_untrusted: the worker's
+child sandbox; candidate code is never imported here) and reports the bin chosen for every item. This process replays those choices with its own
 bookkeeping: every choice must be a bin with room for the item, or the candidate is invalid.
 Score: excess_pct = mean over instances of (bins used - L1) / L1 * 100, L1 = ceil(sum(items) / capacity).
 """
@@ -13,10 +13,10 @@ import heapq
 import json
 import math
 import os
+import shutil
 import sys
-import tempfile
 
-from fm_evalkit import CandidateError, child_env, main, result, run_process, tail
+from fm_evalkit import CandidateError, main, result, run_untrusted, tail
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(HERE, 'dataset.json')) as _f:
@@ -66,24 +66,27 @@ def evaluate(candidate):
     with open(os.path.join(HERE, CONFIG['data'])) as f:
         dataset = json.load(f)
     (family, instances), = dataset.items()
-    with tempfile.TemporaryDirectory(prefix='fm-binpack-') as tmp:
-        out_path = os.path.join(tmp, 'choices.json')
-        work = os.path.join(tmp, 'work')
-        os.mkdir(work)
-        cmd = [sys.executable, os.path.join(HERE, 'harness.py'), os.path.abspath(candidate),
-               os.path.join(HERE, CONFIG['data']), out_path]
-        r = run_process(cmd, timeout=CONFIG['candidateTimeoutS'], cwd=work, env=child_env())
-        logs = {'stdout': tail(r.stdout), 'stderr': tail(r.stderr)}
+    files = {'harness.py': os.path.join(HERE, 'harness.py'), 'candidate.py': os.path.abspath(candidate),
+             'data.json': os.path.join(HERE, CONFIG['data'])}
+    r = run_untrusted([sys.executable, 'harness.py', 'candidate.py', 'data.json', 'choices.json'],
+                      timeout=CONFIG['candidateTimeoutS'], files=files)
+    logs = {'stdout': tail(r.stdout), 'stderr': tail(r.stderr)}
+    out_path = os.path.join(r.workdir, 'choices.json')
+    try:
         if r.timed_out:
             raise CandidateError(f'packing all {family} instances took longer than {CONFIG["candidateTimeoutS"]} s '
                                  '(priority() is called once per item: keep it vectorized)', **logs)
-        if not os.path.exists(out_path):
+        if not os.path.isfile(out_path):
             raise CandidateError(f'the packing process ended (exit code {r.returncode}) without a result', **logs)
         with open(out_path) as f:
             try:
                 out = json.load(f)
             except ValueError as e:
                 raise CandidateError(f'unreadable packing result: {e}', **logs)
+    finally:
+        shutil.rmtree(r.workdir, ignore_errors=True)
+    if not isinstance(out, dict):
+        raise CandidateError('unreadable packing result: not an object', **logs)
     if not out.get('ok'):
         raise CandidateError('priority() failed: ' + str(out.get('error')), **logs)
     choices = out.get('choices') or {}

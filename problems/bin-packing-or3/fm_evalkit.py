@@ -11,12 +11,20 @@ What it gives an evaluator:
   * call_candidate(...): runs a function of a Python candidate in a CHILD process and returns its
     (JSON-able) return value. The verifier never shares a process with candidate code, so a candidate
     cannot monkeypatch numpy, math or the checks themselves.
-  * run_process(...): runs any command with a wall-clock limit that kills its whole process group.
+  * run_untrusted(cmd, *, timeout, files, ...): runs a command that executes candidate code. Under an
+    FM Agent worker it runs in the worker's child sandbox (fm_sandbox.run_candidate: its own namespaces,
+    this folder and the evaluator's processes out of sight) in a fresh work folder holding only `files`;
+    elsewhere in a fresh temporary folder as a plain subprocess. call_candidate uses it.
+  * run_process(...): runs a trusted command (a compiler, the baseline) with a wall-clock limit that
+    kills its whole process group.
   * CandidateError: raise it anywhere in evaluate() for an invalid candidate with a clear reason.
+What the candidate processes wrote on stderr (their prints, any attempt they made) is kept, bounded,
+as the `candidate_output` artifact of every result.
 """
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +39,7 @@ for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
 
 _REAL_STDOUT = None
 MAX_TEXT = 4000
+_CANDIDATE_OUTPUT = []  # stderr tails of the candidate processes, for the artifacts
 
 
 class CandidateError(Exception):
@@ -109,9 +118,23 @@ def main(evaluate):
         except Exception:  # a bug of the evaluator, not of the candidate: say so
             res = invalid('evaluator error (not caused by the candidate): ' + tail(traceback.format_exc()),
                           evaluator_error=True)
-    res.setdefault('artifacts', {})['eval_time_s'] = round(time.perf_counter() - started, 3)
+    arts = res.setdefault('artifacts', {})
+    arts['eval_time_s'] = round(time.perf_counter() - started, 3)
+    seen = candidate_output()
+    if seen and 'candidate_output' not in arts:
+        arts['candidate_output'] = seen
     emit(res)
     sys.exit(0)
+
+
+def candidate_output(limit=MAX_TEXT):
+    """The tail of what candidate processes wrote on stderr (through call_candidate, run_untrusted or
+    the worker's fm_sandbox.run_candidate)."""
+    parts = list(_CANDIDATE_OUTPUT)
+    helper = sys.modules.get('fm_sandbox')
+    if helper is not None and hasattr(helper, 'recent_output'):
+        parts.append(helper.recent_output())
+    return tail('\n'.join(p for p in parts if p and p.strip()), limit)
 
 
 class Completed:
@@ -125,7 +148,7 @@ class Completed:
 
 
 def child_env(threads=1):
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if not k.startswith('FM_')}
     # several evaluations share a few cores: one BLAS thread each unless the worker says otherwise
     for var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
         env.setdefault(var, str(threads))
@@ -134,8 +157,9 @@ def child_env(threads=1):
 
 
 def run_process(cmd, *, timeout, cwd=None, stdin=None, env=None):
-    """Run cmd; kill its whole process group at `timeout` seconds. Wall and CPU time are measured here
-    (CPU time as the growth of this process's waited-for children's usage: evaluators run one child at a time)."""
+    """Run a trusted command; kill its whole process group at `timeout` seconds. Wall and CPU time are
+    measured here (CPU time as the growth of this process's waited-for children's usage: evaluators run
+    one child at a time)."""
     import resource
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -157,34 +181,71 @@ def run_process(cmd, *, timeout, cwd=None, stdin=None, env=None):
     return Completed(proc.returncode, out, err, timed_out, wall, cpu)
 
 
+def run_untrusted(cmd, *, timeout, files=None, stdin=None, files_readonly=True):
+    """Run a command that executes candidate code, in a fresh work folder holding only `files` (name in
+    the folder -> a path readable here). Returns Completed plus .workdir (where it left its outputs).
+    Under a worker: the child sandbox; elsewhere: a plain subprocess (fm_sandbox says so on stderr)."""
+    import resource
+    try:
+        from fm_sandbox import run_candidate
+    except ImportError:
+        run_candidate = None
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    if run_candidate is not None:
+        r = run_candidate(list(cmd), stdin=stdin, timeout=timeout, files=files, cwd_files_readonly=files_readonly)
+        done = Completed(r.returncode, r.stdout, r.stderr, r.timed_out, 0.0, 0.0)
+        done.workdir = r.workdir
+    else:
+        work = tempfile.mkdtemp(prefix='fm-run-')
+        for name, src in (files or {}).items():
+            dst = os.path.join(work, name)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy(src, dst)
+        done = run_process(list(cmd), timeout=timeout, cwd=work, stdin=stdin, env=child_env())
+        done.workdir = work
+    done.wall_s = time.perf_counter() - started
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done.cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    if run_candidate is None and done.stderr:  # fm_sandbox keeps its own record
+        _CANDIDATE_OUTPUT.append(tail(done.stderr, 2000))
+    return done
+
+
 def call_candidate(candidate_path, function, kwargs=None, *, timeout, arrays=(), threads=1):
     """Import the candidate in a child interpreter, call function(**kwargs), return (value, wall_s).
 
     kwargs must be JSON-able; names listed in `arrays` reach the candidate as numpy arrays.
     The value comes back through JSON (numpy arrays become lists; NaN/inf survive as floats).
+    The child runs through run_untrusted: under a worker it cannot see this folder or this process.
     """
     with tempfile.TemporaryDirectory(prefix='fm-call-') as tmp:
         inp = os.path.join(tmp, 'input.json')
-        outp = os.path.join(tmp, 'output.json')
         with open(inp, 'w') as f:
-            json.dump({'function': function, 'kwargs': kwargs or {}, 'arrays': list(arrays)}, f)
-        work = os.path.join(tmp, 'work')
-        os.mkdir(work)
-        cmd = [sys.executable, os.path.abspath(__file__), '--child', os.path.abspath(candidate_path), inp, outp]
-        r = run_process(cmd, timeout=timeout, cwd=work, env=child_env(threads))
+            json.dump({'function': function, 'kwargs': kwargs or {}, 'arrays': list(arrays), 'threads': threads}, f)
+        files = {'fm_evalkit_child.py': os.path.abspath(__file__), 'candidate.py': os.path.abspath(candidate_path),
+                 'input.json': inp}
+        cmd = [sys.executable, 'fm_evalkit_child.py', '--child', 'candidate.py', 'input.json', 'output.json']
+        r = run_untrusted(cmd, timeout=timeout, files=files)
         logs = {'stdout': tail(r.stdout), 'stderr': tail(r.stderr)}
-        if r.timed_out:
-            raise CandidateError(f'{function}() did not return within {timeout:g} s (killed)', **logs)
-        if not os.path.exists(outp):
-            raise CandidateError(f'the candidate process ended (exit code {r.returncode}) before {function}() returned',
-                                 **logs)
-        with open(outp) as f:
-            try:
-                payload = json.load(f)
-            except ValueError as e:
-                raise CandidateError(f'could not read the value returned by {function}(): {e}', **logs)
-        if not payload.get('ok'):
-            raise CandidateError(payload.get('error', 'the candidate failed'), **logs)
+        outp = os.path.join(r.workdir, 'output.json')
+        try:
+            if r.timed_out:
+                raise CandidateError(f'{function}() did not return within {timeout:g} s (killed)', **logs)
+            if not os.path.isfile(outp):
+                raise CandidateError(f'the candidate process ended (exit code {r.returncode}) before {function}() returned',
+                                     **logs)
+            with open(outp) as f:
+                try:
+                    payload = json.load(f)
+                except ValueError as e:
+                    raise CandidateError(f'could not read the value returned by {function}(): {e}', **logs)
+        finally:
+            shutil.rmtree(r.workdir, ignore_errors=True)
+        if not isinstance(payload, dict) or not payload.get('ok'):
+            raise CandidateError(str(payload.get('error', 'the candidate failed') if isinstance(payload, dict) else 'the candidate failed'), **logs)
+        if 'value' not in payload:
+            raise CandidateError(f'{function}() returned nothing readable', **logs)
         return payload['value'], r.wall_s
 
 
@@ -213,6 +274,8 @@ def _child(candidate_path, inp, outp):
     with open(inp) as f:
         spec = json.load(f)
     function = spec['function']
+    for var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ[var] = str(spec.get('threads', 1))
     try:
         sys.stdout = sys.stderr  # the candidate's prints are logs, not results
         import importlib.util

@@ -3,7 +3,8 @@
 The worker compiles the candidate (problem.json "build") and passes the BINARY as the last argument
 (its source path is in FM_CANDIDATE_SOURCE). This evaluator compiles baseline.cpp with the same
 flags, checks the candidate's results against numpy on fresh random inputs of several sizes, then
-times both programs from outside (never trusting anything the binaries print):
+times both programs from outside (never trusting anything the binaries print). Both run the same way,
+through fm_evalkit.run_untrusted (the worker's child sandbox: this folder out of sight):
 
   ROUNDS interleaved pairs (baseline, candidate, baseline, candidate, ...) at n = TIMING_N, each a
   fresh process on a fresh random input, wall-clock measured here around the whole process;
@@ -22,7 +23,7 @@ import struct
 import tempfile
 import time
 
-from fm_evalkit import CandidateError, main, result, run_process, tail
+from fm_evalkit import CandidateError, main, result, run_process, run_untrusted, tail
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(HERE, 'problem.json')) as _f:
@@ -50,18 +51,29 @@ def write_input(path, rng, n):
 DEADLINE = [time.monotonic() + TOTAL_S]
 
 
-def run_once(binary, inp, out, who):
-    if os.path.exists(out):
-        os.remove(out)
+def run_once(binary, inp, who):
+    """Runs one program on one input in a fresh work folder; returns (Completed, path of its output)."""
     left = DEADLINE[0] - time.monotonic()
     if left <= 0:
         raise CandidateError(f'the candidate is too slow: the checks and timed runs did not finish within {TOTAL_S:g} s')
     limit = min(RUN_TIMEOUT_S, left)
-    r = run_process([binary, inp, out], timeout=limit, cwd=os.path.dirname(out))
+    r = run_untrusted(['./program', 'in.bin', 'out.bin'], timeout=limit, files={'program': binary, 'in.bin': inp})
     if r.timed_out:
+        shutil.rmtree(r.workdir, ignore_errors=True)
         raise CandidateError(f'{who} did not finish within {limit:g} s')
     if r.returncode != 0:
+        shutil.rmtree(r.workdir, ignore_errors=True)
         raise CandidateError(f'{who} exited with code {r.returncode}', stderr=tail(r.stderr))
+    return r, os.path.join(r.workdir, 'out.bin')
+
+
+def checked(binary, inp, who, a, b, n):
+    r, out = run_once(binary, inp, who)
+    try:
+        if a is not None:
+            check_output(out, a, b, n)
+    finally:
+        shutil.rmtree(r.workdir, ignore_errors=True)
     return r
 
 
@@ -77,11 +89,12 @@ def check_output(out, a, b, n):
                              f'(max error {np.nanmax(err):.3e} > {ATOL:g})')
 
 
-def callgrind_instructions(binary, inp, out):
+def callgrind_instructions(binary, inp):
     if not shutil.which('valgrind'):
         return None
-    r = run_process(['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', binary, inp, out],
-                    timeout=30, cwd=os.path.dirname(out))
+    r = run_untrusted(['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null', './program', 'in.bin', 'out.bin'],
+                      timeout=30, files={'program': binary, 'in.bin': inp})
+    shutil.rmtree(r.workdir, ignore_errors=True)
     m = re.search(rb'Collected\s*:\s*(\d+)', r.stderr or b'')
     return int(m.group(1)) if (m and r.returncode == 0) else None
 
@@ -97,24 +110,22 @@ def evaluate(binary):
         if r.returncode != 0:
             raise RuntimeError('could not compile baseline.cpp: ' + tail(r.stderr))
         binary = os.path.abspath(binary)
-        inp, out = os.path.join(tmp, 'in.bin'), os.path.join(tmp, 'out.bin')
+        inp = os.path.join(tmp, 'in.bin')
         for n in CHECK_SIZES:
             a, b = write_input(inp, rng, n)
-            run_once(binary, inp, out, f'the candidate (n = {n})')
-            check_output(out, a, b, n)
+            checked(binary, inp, f'the candidate (n = {n})', a, b, n)
         base_t, cand_t, cand_cpu = [], [], []
         for _ in range(ROUNDS):
             write_input(inp, rng, TIMING_N)
-            base_t.append(run_once(base, inp, out, 'the baseline').wall_s)
+            base_t.append(checked(base, inp, 'the baseline', None, None, TIMING_N).wall_s)
             a, b = write_input(inp, rng, TIMING_N)
-            r = run_once(binary, inp, out, f'the candidate (n = {TIMING_N})')
-            check_output(out, a, b, TIMING_N)
+            r = checked(binary, inp, f'the candidate (n = {TIMING_N})', a, b, TIMING_N)
             cand_t.append(r.wall_s)
             cand_cpu.append(r.cpu_s / r.wall_s if r.wall_s > 0 else 1.0)
         counts = []
         for n in CALLGRIND_N:
             write_input(inp, rng, n)
-            counts.append(callgrind_instructions(binary, inp, out))
+            counts.append(callgrind_instructions(binary, inp))
     speedup = statistics.median(base_t) / statistics.median(cand_t)
     metrics = {'speedup': speedup, 'time_ms': 1e3 * statistics.median(cand_t),
                'baseline_ms': 1e3 * statistics.median(base_t)}

@@ -26,8 +26,9 @@ Everything that decides validity or speed happens here, in a process the candida
      every timed output is fetched and checked like a correctness trial, so skipping or caching work
      fails. The medians give ref_ms, new_ms and speedup = ref_ms / new_ms.
   3. work outside the timed call: staging and fetching are timed too; a candidate whose staging + fetch
-     takes markedly longer than the reference's (median; more than max(5 ms, half the reference's run
-     time, the reference's own staging + fetch) longer) moved work out of the timed window: invalid.
+     takes markedly longer than the reference's (by more than max(5 ms, half the reference's run time,
+     the reference's own staging + fetch), in the median of the per-round differences and in two thirds
+     of the rounds) moved work out of the timed window: invalid.
 
 Returns the evaluator's JSON object: {"valid", "metrics": {speedup, ref_ms, new_ms, max_abs_err,
 max_rel_err, correct_trials}, "features": {}, "artifacts": {feedback, device, candidate_log, sandbox,
@@ -507,12 +508,14 @@ def _evaluate(torch, ref, ref_srv, cand_srv, arts, device, atol, rtol, trials, w
     ref_ms = statistics.median(times['reference']['run'])
     new_ms = statistics.median(times['candidate']['run'])
     ref_out = statistics.median(times['reference']['outside'])
-    new_out = statistics.median(times['candidate']['outside'])
     arts['timing_ms'] = {role: {k: [round(t, 4) for t in v] for k, v in t.items()} for role, t in times.items()}
-    arts['outside_ms'] = {'reference': round(ref_out, 4), 'candidate': round(new_out, 4)}
-    extra = new_out - ref_out
-    # generous: scheduling noise on a busy machine moves these medians by a few ms
-    if extra > max(5.0, 0.5 * ref_ms, ref_out):
+    arts['outside_ms'] = {'reference': round(ref_out, 4), 'candidate': round(statistics.median(times['candidate']['outside']), 4)}
+    # paired by round (the two ran back to back, under the same load); moved work shows in (nearly) every
+    # round, scheduling noise on a busy machine in a few: both the median and two thirds of the rounds
+    diffs = [c - r for c, r in zip(times['candidate']['outside'], times['reference']['outside'])]
+    extra = statistics.median(diffs)
+    base = max(5.0, 0.5 * ref_ms, ref_out)
+    if extra > base and sum(d > base for d in diffs) * 3 > 2 * len(diffs):
         raise _Refused(f'the candidate spends {extra:.3g} ms more than the reference outside its timed calls '
                        f'(staging inputs and handing back outputs, median): work moved out of the timed window is not allowed',
                        {'max_abs_err': max_abs, 'new_ms': new_ms, 'ref_ms': ref_ms})

@@ -40,10 +40,17 @@ import tempfile
 import time
 from types import SimpleNamespace
 
-__all__ = ['run_candidate', 'child_sandbox_available', 'fork_candidate']
+__all__ = ['run_candidate', 'child_sandbox_available', 'fork_candidate', 'recent_output']
 
 MAX_OUTPUT = 16 * 1024 * 1024
 _warned = False
+_STDERR_TAILS = []  # what the candidates wrote on stderr, for the evaluator's artifacts
+
+
+def recent_output(limit=4000):
+    """The tail of what the candidates run by run_candidate wrote on stderr (their prints, their attempts)."""
+    text = '\n'.join(t for t in _STDERR_TAILS if t.strip())
+    return text if len(text) <= limit else '...' + text[-limit:]
 
 
 def _config():
@@ -90,7 +97,8 @@ def _copy_files(files, workdir, readonly):
             shutil.copytree(src, dst)
         else:
             shutil.copyfile(src, dst)
-            os.chmod(dst, 0o444 if readonly else 0o644)
+            executable = os.access(src, os.X_OK)
+            os.chmod(dst, (0o555 if executable else 0o444) if readonly else (0o755 if executable else 0o644))
         placed.append(dst)
     return placed
 
@@ -187,6 +195,9 @@ def run_candidate(cmd, *, stdin=None, timeout, files=None, cwd_files_readonly=Tr
             os.killpg(proc.pid, signal.SIGKILL)  # leftovers of the plain-subprocess fallback
         except OSError:
             pass
+    if err:
+        _STDERR_TAILS.append(err[-2000:].decode('utf-8', errors='replace'))
+        del _STDERR_TAILS[:-8]
     return SimpleNamespace(returncode=proc.returncode, stdout=out, stderr=err, timed_out=timed_out, workdir=workdir)
 
 
