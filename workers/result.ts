@@ -1,6 +1,7 @@
 // Pure helpers that turn what an evaluator left behind (stdout, stderr, result file, exit status)
 // into the parts of an EvalResult: the result object, bounded artifacts, the error classification.
-import type { EvalErrorKind } from '../server/contracts/evaluation.ts'
+import type { EvalErrorKind, EvalImage } from '../server/contracts/evaluation.ts'
+import { splitImages } from './images.ts'
 
 export const MAX_ARTIFACT_CHARS = 16_000
 export const MAX_ARTIFACTS_TOTAL_CHARS = 96_000
@@ -112,6 +113,12 @@ export function boundArtifacts(input: Record<string, unknown>): Record<string, u
   }
   if (dropped) out.artifacts_dropped = `${dropped} artifact(s) left out: the artifacts exceeded ${MAX_ARTIFACTS_TOTAL_CHARS} characters or ${MAX_ARTIFACT_KEYS} entries`
   return out
+}
+
+/** What a result carries: its image artifacts taken out and checked (images.ts), the rest bounded. */
+export function resultArtifacts(artifacts: Record<string, unknown>): { artifacts: Record<string, unknown>; images?: EvalImage[] } {
+  const { artifacts: rest, images } = splitImages(artifacts)
+  return { artifacts: boundArtifacts(rest), ...(images.length ? { images } : {}) }
 }
 
 export interface NormalizedResult {

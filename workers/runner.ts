@@ -17,13 +17,14 @@ import {
 import type { ProblemSpec } from '../server/contracts/problem.ts'
 import { isEvaluatorCommand } from '../server/problems/load.ts'
 import { BundleCache, type CachedBundle } from './bundle-cache.ts'
+import { readImageFiles } from './images.ts'
 import { hasToolchain, missingToolchainMessage } from './toolchains.ts'
 import {
-  boundArtifacts,
   classifyExit,
   findResultLine,
   headTail,
   normalizeEvaluatorObject,
+  resultArtifacts,
   parseJsonLenient,
   passesThreshold,
   type NormalizedResult,
@@ -433,7 +434,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       valid: o.valid && !o.error,
       metrics: o.metrics,
       features: o.features,
-      artifacts: boundArtifacts(o.artifacts),
+      ...resultArtifacts(o.artifacts),
       stage,
       timing: timing(),
       ...(o.error ? { error: { kind: o.error.kind, message: o.error.message.slice(0, 4000) } } : {}),
@@ -513,7 +514,9 @@ export function createRunner(opts: RunnerOptions): Runner {
       const argv = [shinkaShim(), '--evaluator', join(problemDir, spec.evaluator), '--results-dir', join(jobDir, '.fm', 'shinka-results'), sourcePath]
       const out = await runStep(slot, 'evaluate', { argv, python: true, cwd: problemDir, env, timeoutS, cpuS, asMb: noAs ? null : Math.max(memoryMb, job.language === 'python' ? AS_FLOOR.python : AS_FLOOR.compile), nproc: stepNproc }, jobMask)
       addEvaluatorMs(out.res.wallMs)
-      return finish(interpret(out, { timeoutS, cpuS, memoryMb, what: 'evaluate.py' }), 0)
+      const o = interpret(out, { timeoutS, cpuS, memoryMb, what: 'evaluate.py' })
+      // image files evaluate.py wrote into its results folder are image artifacts (workers/README.md)
+      return finish({ ...o, artifacts: { ...readImageFiles(join(jobDir, '.fm', 'shinka-results')), ...o.artifacts } }, 0)
     }
 
     // ---- language preparation

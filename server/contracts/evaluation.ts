@@ -47,6 +47,15 @@ export type EvalErrorKind = z.infer<typeof EvalErrorKind>
 
 const finiteOrNull = z.number().nullable()
 
+/** A picture of the result, checked by the worker (workers/images.ts: SVG sanitized, PNG validated, bounded). */
+export const EvalImage = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/),
+  mime: z.enum(['image/svg+xml', 'image/png']),
+  /** SVG: the document's text; PNG: base64 */
+  data: z.string().min(1).max(140_000),
+})
+export type EvalImage = z.infer<typeof EvalImage>
+
 export const EvalResult = z.object({
   jobId: z.string().min(1).max(64),
   attempt: z.number().int().min(0).max(100),
@@ -57,6 +66,8 @@ export const EvalResult = z.object({
   features: z.record(z.string().max(128), finiteOrNull),
   /** evaluator feedback, stdout/stderr tails, compiler errors... (bounded by the worker) */
   artifacts: z.record(z.string().max(128), z.unknown()),
+  /** pictures of the result (image artifacts, taken out of `artifacts`); absent when none */
+  images: z.array(EvalImage).max(8).optional(),
   /** the last cascade stage that ran (1-based); 0 when there is no cascade */
   stage: z.number().int().min(0).max(16).default(0),
   timing: z.object({

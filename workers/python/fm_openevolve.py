@@ -14,12 +14,15 @@ the sandbox by workers/python/openevolve) or a look-alike object (`.metrics`, `.
 `evaluate()` also gets the keyword arguments of OpenEvolve's `evaluator.evaluator_args`
 (`evaluatorArgs` in the problem.json the loader writes beside the evaluator), as OpenEvolve passes them.
 Numeric metrics become metrics (booleans as 0/1, NaN/inf as null); anything else goes to artifacts.
+An artifact that is a picture (PNG bytes, or an SVG document as text or bytes) becomes an image artifact
+(`{"type": "image/png" | "image/svg+xml", "data": …}`), which the worker checks (workers/images.ts).
 `combined_score` is added as the mean of the numeric metrics when absent, as OpenEvolve does.
 The result is the only line written to the real stdout: the evaluator's and the candidate's prints go
 to stderr. An exception propagates (traceback on stderr, exit 1): the worker reports it as a crash, or
 as a memory failure for a MemoryError.
 """
 import argparse
+import base64
 import importlib.util
 import json
 import math
@@ -66,6 +69,21 @@ def _text(v):
         return repr(v)[:MAX_ARTIFACT]
 
 
+def _image(v):
+    """A picture artifact in FM Agent's form, or None: PNG bytes, an SVG document, or already in that form."""
+    if isinstance(v, dict) and v.get('type') in ('image/svg+xml', 'image/png') and isinstance(v.get('data'), str):
+        return {'type': v['type'], 'data': v['data']}
+    if isinstance(v, (bytes, bytearray)):
+        if bytes(v[:8]) == b'\x89PNG\r\n\x1a\n':
+            return {'type': 'image/png', 'data': base64.b64encode(bytes(v)).decode('ascii')}
+        v = bytes(v).decode('utf-8', errors='replace')
+    if isinstance(v, str):
+        t = v.strip()
+        if t.endswith('</svg>') and (t.startswith('<svg') or (t.startswith('<?xml') and '<svg' in t[:1000])):
+            return {'type': 'image/svg+xml', 'data': t}
+    return None
+
+
 def split_result(res):
     """(raw metrics dict, artifacts dict) from a dict or an EvaluationResult-like object."""
     if isinstance(res, dict):
@@ -102,7 +120,8 @@ def convert(raw, artifacts, features=(), stage=0):
         if _number(v) is None and v is not None:
             arts[str(k)] = _text(v)
     for k, v in artifacts.items():
-        arts[str(k)] = _text(v)
+        img = _image(v)
+        arts[str(k)] = img if img is not None else _text(v)
     if 'combined_score' not in nums:
         vals = [v for v in nums.values() if v is not None]
         nums['combined_score'] = sum(vals) / len(vals) if vals else None
