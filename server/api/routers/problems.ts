@@ -16,7 +16,7 @@ export const problemsRouter = router({
     if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no problem "${input.id}"` })
     return { ...summarize(row, await readinessHere(ctx.app.db, row.spec)), description: row.description, seedCode: row.seedCode, runDefaults: row.runDefaults, warnings: row.warnings, spec: row.spec }
   }),
-  /** a folder on the server's machine (native or OpenEvolve format) */
+  /** a folder on the server's machine (native, OpenEvolve or ShinkaEvolve format), or a KernelBench task file */
   import: adminProcedure.input(ImportProblemInput).mutation(async ({ ctx, input }) => {
     try {
       const r = await importProblem(ctx.app.db, input.path)

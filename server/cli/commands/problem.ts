@@ -34,10 +34,10 @@ export const problem: Command = {
     for (const w of p.warnings) log.warn(w)
     const ready = await localReadiness({ ...spec, requires: completeRequires(spec, p.files) }, { maxAgeMs: 0 })
     if (!ready.ok) log.warn(refusal(spec.id, ready))
-    // a GPU problem on a machine without one: its seed runs on the CPU, which validates the task
-    // (KernelBench tasks shrink their sizes to fit); the figures are the CPU's
+    // a KernelBench task on a machine without a GPU: its seed runs on the CPU, at sizes that fit, which
+    // validates the task (other GPU problems are sized for a GPU: they are not run here)
     const gpuName = spec.limits.gpu ? detectGpuName() : undefined
-    const onCpu = spec.limits.gpu && !gpuName
+    const onCpu = spec.limits.gpu && !gpuName && spec.format === 'kernelbench'
     if (onCpu) log.info('no GPU on this machine: the seed runs on the CPU to validate the problem; runs need a GPU worker')
     const cacheDir = mkdtempSync(join(tmpdir(), 'fm-check-'))
     const isolation = detectIsolation()
