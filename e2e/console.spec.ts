@@ -115,7 +115,13 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   await context.setOffline(true)
   await page.evaluate(() => (window as unknown as { __dropSse: () => number }).__dropSse())
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'reconnecting', { timeout: 10_000 })
-  await page.waitForTimeout(4000)
+  // offline until the server has finished 20 evaluations the page could not receive (asked from the
+  // test's side, which the browser's offline mode does not cut): the reconnect must deliver them all
+  const evaluatedOnServer = async () => {
+    const res = await page.request.get(`/api/trpc/runs.summary?input=${encodeURIComponent(JSON.stringify({ json: { runId } }))}`)
+    return ((await res.json()).result.data.json as { evaluations: number }).evaluations
+  }
+  await expect.poll(evaluatedOnServer, { timeout: 60_000 }).toBeGreaterThan(before + 21)
   await context.setOffline(false)
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'live', { timeout: 60_000 })
   await expect.poll(async () => Math.max(...(await received())), { timeout: 60_000 }).toBeGreaterThan(before + 20)
@@ -206,11 +212,25 @@ test('a run that fails says why, in the list and on its dashboard', async ({ pag
   rmSync(dir, { recursive: true, force: true })
 })
 
-// the hidden function of the curve-fit fixture: an expert who knows it writes the exact fit
-const EXACT_BLOCK = `A = 1.3
+// the hidden function of the curve-fit fixture: an expert who knows it writes the exact fit. The
+// whole editable region is replaced, whatever the parent's: the offline operators perturb every
+// literal in it (the 0.3 of predict too) and may swap its blocks, and which candidate is the best
+// when the test looks depends on the machine's speed.
+const EXACT_REGION = `A = 1.3
 B = -0.4
 C = 0.25
-D = 2.1`
+D = 2.1
+
+
+def predict(x):
+    return A * x * x + B * x + C + 0.3 * math.sin(D * x)`
+
+/** The parent's code with everything between the EVOLVE-BLOCK markers replaced by `region`. */
+function withRegion(code: string, region: string) {
+  const start = code.indexOf('\n', code.indexOf('EVOLVE-BLOCK-START')) + 1
+  const end = code.lastIndexOf('\n', code.indexOf('EVOLVE-BLOCK-END')) + 1
+  return `${code.slice(0, start)}${region}\n${code.slice(end)}`
+}
 
 test('an expert edits a candidate in Monaco; the edit is evaluated, joins the population and the lineage', async ({ page }) => {
   test.setTimeout(240_000)
@@ -227,26 +247,27 @@ test('an expert edits a candidate in Monaco; the edit is evaluated, joins the po
   const editor = page.getByTestId('monaco-edit')
   await expect(editor.locator('.monaco-editor')).toBeVisible({ timeout: 30_000 })
   const original = (await api<{ code: string }>(page, 'query', 'candidates.get', { runId: run.id, id: parentId })).code
-  // replace the constants between the markers: select the block's lines in the editor and type over them
-  const lines = original.split('\n')
-  const firstIdx = lines.findIndex((l) => l.includes('EVOLVE-BLOCK-START')) + 1
-  let lastIdx = lines.findIndex((l) => /^\s*def predict/.test(l)) - 1
-  while (lastIdx > firstIdx && lines[lastIdx]!.trim() === '') lastIdx--
+  const intended = withRegion(original, EXACT_REGION)
+  expect(intended).not.toBe(original)
+  // select everything in the editor and paste the intended program in its place: typed text goes
+  // through Monaco's auto-indent and auto-closing (a newline after an indented line is indented),
+  // pasted text is inserted as it is
   await editor.locator('.view-lines').click()
-  await page.keyboard.press('Control+Home')
-  for (let i = 0; i < firstIdx; i++) await page.keyboard.press('ArrowDown')
-  await page.keyboard.press('Home')
-  await page.keyboard.down('Shift')
-  for (let i = firstIdx; i < lastIdx; i++) await page.keyboard.press('ArrowDown')
-  await page.keyboard.press('End')
-  await page.keyboard.up('Shift')
-  await page.keyboard.insertText(EXACT_BLOCK)
+  await page.keyboard.press('Control+A')
+  await page.evaluate((text) => {
+    const data = new DataTransfer()
+    data.setData('text/plain', text)
+    document.activeElement!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+  }, intended)
   await page.getByLabel('show the diff').check()
   await expect(page.getByTestId('edit-diff')).toBeVisible()
   await page.getByLabel('island', { exact: true }).selectOption('1')
   await page.getByLabel('note', { exact: true }).fill('the exact coefficients')
   await page.getByTestId('submit-edit').click()
   await page.waitForURL((u) => /\/candidates\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.includes(parentId))
+  // what reached the server is exactly the program the test meant
+  const editedId = /candidates\/([0-9a-f-]{36})$/.exec(new URL(page.url()).pathname)![1]!
+  expect((await api<{ code: string }>(page, 'query', 'candidates.get', { runId: run.id, id: editedId })).code).toBe(intended)
   const candidate = page.getByTestId('candidate-page')
   await expect(candidate).toHaveAttribute('data-origin', 'expert-edit')
   await expect(candidate).toHaveAttribute('data-status', 'evaluated', { timeout: 60_000 })

@@ -30,13 +30,16 @@ export async function driveLocally(api: ApiClient, runId: string, maxEvals: numb
   let last = 0
   const started = Date.now()
   let count = 0
+  // a line a second; at FM_LOG=debug one after every result (tests that act at a chosen evaluation read them)
+  const everyResult = process.env.FM_LOG === 'debug'
   const unsubscribe = app.events.subscribe(runId, (e) => {
     if (e.type !== 'candidate') return
     count++
     const now = Date.now()
-    if (now - last < 1000) return
-    last = now
-    void runSummary(app.db, runId).then((s) => log.info(progressLine(s, maxEvals, count / ((now - started) / 1000))))
+    const due = now - last >= 1000
+    if (!due && !everyResult) return
+    if (due) last = now
+    void runSummary(app.db, runId).then((s) => (due ? log.info : log.debug)(progressLine(s, maxEvals, count / ((now - started) / 1000))))
   })
   const onSignal = () => {
     log.info('interrupted: stopping the run (the evaluations in flight are abandoned)')

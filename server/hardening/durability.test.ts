@@ -1,14 +1,18 @@
-// kill -9 at random moments of a run, then `fm-agent resume`, through the real CLI, real sandboxed
+// kill -9 at chosen moments of a run, then `fm-agent resume`, through the real CLI, real sandboxed
 // workers and the embedded database (PGlite). After every kill the evaluated candidates are read
 // from a copy of the data folder (the folder itself is left exactly as the kill left it, for the
 // resume to recover): never fewer than before the kill, never one counted twice (eval_index is
 // exactly 0..n-1 and runs.evaluations equals the count), and the run ends with exactly its budget.
-// Kill moments rotate: during start-up (database creation and migration), in the cold start, right
-// after a result arrived, and after a random delay, in the first run and in the resumes.
+// Kill moments rotate: during start-up (the lock taken, the database being created, the run named,
+// the workers up), in the cold start, right after a result arrived, and between two results, in
+// the first run and in the resumes. Every moment is an observed step of the process (files, its
+// log, a progress line after each result at FM_LOG=debug), never a wall-clock delay, and each
+// strikes while enough of the budget is left that the process cannot finish first: on a machine
+// twice as fast or twice as slow every kill lands mid-run.
 //   FM_DURABILITY_TRIALS   trials (default 4; 25 for a long run)
 //   FM_DURABILITY_KILLS    kills per trial (default 2)
 //   FM_DURABILITY_SEED     seed of the kill moments (default: random, printed)
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -20,7 +24,9 @@ import { recordFigures } from './figures.ts'
 const TRIALS = Number(process.env.FM_DURABILITY_TRIALS ?? 4)
 const KILLS = Number(process.env.FM_DURABILITY_KILLS ?? 2)
 const SEED = process.env.FM_DURABILITY_SEED ? Number(process.env.FM_DURABILITY_SEED) : Math.floor(Math.random() * 2 ** 31)
-const BUDGET = 30
+const BUDGET = 40
+/** results still to come when a kill after a result strikes: far more than can arrive while the kill is sent */
+const MARGIN = 12
 const CURVE = join(FIXTURES, 'curve-fit')
 
 const dirs: string[] = []
@@ -86,29 +92,53 @@ async function ledgerOf(dataDir: string, runId: string | null): Promise<Ledger> 
   }
 }
 
-type Moment = 'start-up' | 'cold-start' | 'after-result' | 'random-delay'
+type Moment = 'start-up' | 'cold-start' | 'after-result' | 'between-results'
 
-/** Waits for the moment, then kill -9. Returns what was visible when it struck (or null: the process ended first). */
-async function killAt(p: WatchedCli, moment: Moment, r: () => number, dataDir: string): Promise<{ phase: string; shownEvaluations: number } | null> {
+const lockPid = (dataDir: string) => {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, 'fm-agent.lock'), 'utf8')).pid as number
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Waits for the moment, then kill -9. `from`: evaluations the run already had. Returns what was
+ * visible when it struck (or null: the process ended first, which the caller treats as a failure).
+ */
+async function killAt(p: WatchedCli, moment: Moment, r: () => number, dataDir: string, from: number): Promise<{ phase: string; shownEvaluations: number } | null> {
   let ok = true
   if (moment === 'start-up') {
-    // somewhere between the process start and the first result: database creation, migration, the sandbox pool
-    const stage = r()
-    if (stage < 0.4) ok = await p.until(() => existsSync(join(dataDir, 'fm-agent.lock')))
-    else ok = await p.until(() => dirSize(join(dataDir, 'pgdata')) > 20e6)
-    if (ok) await p.until(() => false, Math.floor(r() * 2500))
+    // one step of the start, before the first result of a fresh run: the data folder's lock taken,
+    // the database being created (a fresh folder only), the run created or the unclean stop found, the sandbox up
+    const fresh = !existsSync(join(dataDir, 'pgdata'))
+    const steps = [
+      () => lockPid(dataDir) === p.child.pid,
+      ...(fresh ? [() => dirSize(join(dataDir, 'pgdata')) > 20e6] : []),
+      () => !!p.runId || /did not stop cleanly/.test(p.stderr),
+      () => /sandbox isolation/.test(p.stderr),
+    ]
+    ok = await p.until(steps[Math.floor(r() * steps.length)]!)
   } else if (moment === 'cold-start') {
-    ok = await p.until(() => /cold start: (evaluating the seed|\d+ candidates)/.test(p.stderr) || p.lastProgress()?.status === 'cold-start')
-    if (ok) await p.until(() => false, Math.floor(r() * 1500))
-  } else if (moment === 'after-result') {
-    // a progress line is printed right after a result was ingested
-    const target = 2 + Math.floor(r() * (BUDGET - 12))
-    ok = await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= target)
+    // after one of the first cold-start results (or the first result, when the run is past its cold start)
+    const target = from + 1 + Math.floor(r() * 4)
+    ok = await p.until(() => {
+      const last = p.lastProgress()
+      return !!last && (last.status !== 'cold-start' || last.evaluations >= target)
+    })
   } else {
-    ok = await p.until(() => !!p.runId || p.progress.length > 0 || /sandbox isolation/.test(p.stderr))
-    if (ok) await p.until(() => false, Math.floor(r() * 6000))
+    // a result in the first half of what is left before the margin, so later kills still find room
+    const room = Math.max(0, BUDGET - MARGIN - from - 1)
+    const target = from + 1 + Math.floor(r() * Math.ceil(room / 2))
+    ok = await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= target)
+    if (ok && moment === 'between-results') {
+      // a random point before the next result: a fraction of the interval between results as this machine runs them
+      const recent = p.progress.slice(-5)
+      const gap = recent.length > 1 ? (recent[recent.length - 1]!.at - recent[0]!.at) / (recent.length - 1) : 0
+      await p.until(() => false, Math.floor(r() * gap))
+    }
   }
-  if (!p.alive) return null
+  if (!ok || !p.alive) return null
   const phase = p.lastProgress()?.status ?? (/cold start/.test(p.stderr) ? 'cold-start' : p.runId ? 'before the first result' : 'start-up')
   const shown = p.lastProgress()?.evaluations ?? 0
   expect(await p.kill9()).toBe(true)
@@ -128,55 +158,47 @@ function checkLedger(after: Ledger, before: Ledger, where: string) {
 describe('kill -9 at random moments, then resume', () => {
   it(`${TRIALS} trials of ${KILLS} kills each: no evaluated candidate lost, none counted twice, the budget exactly`, async () => {
     const r = rng(SEED)
-    const moments: Moment[] = ['start-up', 'cold-start', 'after-result', 'random-delay']
+    const moments: Moment[] = ['start-up', 'cold-start', 'after-result', 'between-results']
     const figures = { trials: 0, kills: 0, byMoment: {} as Record<string, number>, byPhase: {} as Record<string, number>, databaseAtStartupKill: {} as Record<string, number>, uncleanReported: 0, resumes: 0, evaluationsAtKill: [] as number[] }
     const started = Date.now()
     for (let t = 0; t < TRIALS; t++) {
       const dataDir = tempDir()
       let runId: string | null = null
       let before: Ledger = { database: 'absent', run: null, ids: new Set(), evalIndexes: [] }
-      let previousKilled = false
       // a trial that starts with a start-up kill meets the real first start (initdb, migrations),
-      // not the test suite's pre-migrated template (test-support/global-setup.ts)
-      const trialEnv: Record<string, string> = moments[t % moments.length] === 'start-up' ? { FM_PGLITE_TEMPLATE: '' } : {}
+      // not the test suite's pre-migrated template (test-support/global-setup.ts); FM_LOG=debug: a
+      // progress line after every result, which the kill moments watch
+      const trialEnv: Record<string, string> = { FM_LOG: 'debug', ...(moments[t % moments.length] === 'start-up' ? { FM_PGLITE_TEMPLATE: '' } : {}) }
       for (let k = 0; k < KILLS; k++) {
         // the first kill rotates over every moment; later ones (in resumes) favour the evolving phase
-        const moment = k === 0 ? moments[t % moments.length]! : (['after-result', 'random-delay', 'start-up', 'after-result', 'cold-start'] as const)[(t + k) % 5]
+        const moment = k === 0 ? moments[t % moments.length]! : (['after-result', 'between-results', 'start-up', 'after-result', 'cold-start'] as const)[(t + k) % 5]
         const args: string[] = runId ? ['resume', runId, '--json', '--data-dir', dataDir] : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--seed', String(t), '--json', '--data-dir', dataDir]
         const p: WatchedCli = new WatchedCli(args, trialEnv)
-        const hit = await killAt(p, moment, r, dataDir)
+        const hit = await killAt(p, moment, r, dataDir, before.ids.size)
         if (!hit) {
-          // the process finished before the moment came: a completed run, nothing to recover
-          const out: { code: number | null; json: any; stderr: string } = await p.done()
-          expect(out.code, out.stderr.slice(-2000)).toBe(0)
-          runId ||= (out.json?.runId as string | undefined) ?? null
-          previousKilled = false
-          continue
+          const out = await p.done()
+          expect.fail(`trial ${t} kill ${k} (${moment}): the process ended (code ${out.code}) before the moment came\n${out.stderr.slice(-2000)}`)
         }
-        if (runId && previousKilled) {
-          // the resume that was just killed had found the previous kill's unclean stop and said so
-          if (/did not stop cleanly/.test(p.stderr)) figures.uncleanReported++
-        }
+        if (runId && /did not stop cleanly/.test(p.stderr)) figures.uncleanReported++
         runId ||= p.runId
         figures.kills++
         figures.byMoment[moment] = (figures.byMoment[moment] ?? 0) + 1
-        figures.byPhase[hit.phase] = (figures.byPhase[hit.phase] ?? 0) + 1
+        figures.byPhase[hit!.phase] = (figures.byPhase[hit!.phase] ?? 0) + 1
         const after = await ledgerOf(dataDir, runId)
         if (moment === 'start-up' && !before.run) figures.databaseAtStartupKill[after.database] = (figures.databaseAtStartupKill[after.database] ?? 0) + 1
         figures.evaluationsAtKill.push(after.ids.size)
-        checkLedger(after, before, `trial ${t} kill ${k} (${moment}, ${hit.phase})`)
+        checkLedger(after, before, `trial ${t} kill ${k} (${moment}, ${hit!.phase})`)
+        expect(after.ids.size, `trial ${t} kill ${k}: struck mid-run`).toBeLessThan(BUDGET)
         before = after
-        previousKilled = true
       }
       // the last word: resume (or start, when every kill struck before the run existed) to the end
       const final = new WatchedCli(runId ? ['resume', runId, '--json', '--data-dir', dataDir] : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--json', '--data-dir', dataDir], trialEnv)
       const out = await final.done()
       figures.resumes++
       expect(out.code, out.stderr.slice(-3000)).toBe(0)
-      if (previousKilled && runId) {
-        expect(out.stderr, 'the resume reports the unclean stop it recovered from').toMatch(/did not stop cleanly/)
-        figures.uncleanReported++
-      }
+      // the last kill struck while the process held the data folder, or before it took it over from the one killed before
+      expect(out.stderr, 'the resume reports the unclean stop it recovered from').toMatch(/did not stop cleanly/)
+      figures.uncleanReported++
       runId ||= out.json.runId
       expect(out.json).toMatchObject({ runId, status: 'completed', evaluations: BUDGET })
       const end = await ledgerOf(dataDir, runId)
@@ -186,6 +208,6 @@ describe('kill -9 at random moments, then resume', () => {
       figures.trials++
     }
     recordFigures('durability-embedded', { ...figures, budget: BUDGET, killsPerTrial: KILLS, seed: SEED, seconds: Math.round((Date.now() - started) / 1000) })
-    expect(figures.kills).toBeGreaterThanOrEqual(Math.ceil((TRIALS * KILLS) / 2))
+    expect(figures.kills).toBe(TRIALS * KILLS)
   }, 360_000 * Math.max(1, TRIALS))
 })

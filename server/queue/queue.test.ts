@@ -163,8 +163,10 @@ describe('two workers, one killed mid-evaluation', () => {
   it('a second copy of a result is not delivered again', async () => {
     const r = [...ingested.values()][0]
     const before = deliveries.length
-    await admin.query("SELECT graphile_worker.add_job('fm_eval_result', $1::json)", [JSON.stringify(r)])
-    await new Promise((res) => setTimeout(res, 1500))
+    const { rows } = await admin.query("SELECT (graphile_worker.add_job('fm_eval_result', $1::json)).id", [JSON.stringify(r)])
+    // the copy was taken and handled once graphile-worker has removed it from its queue (a fixed wait
+    // would pass on a machine too slow to have handled it yet)
+    await until(async () => (await admin.query('SELECT 1 FROM graphile_worker.jobs WHERE id = $1', [rows[0].id])).rows.length === 0)
     expect(deliveries.length).toBe(before)
   })
 
