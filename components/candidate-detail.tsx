@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 import { fmt } from '../server/console/series.ts'
+import { CandidateRating } from './candidate-rating.tsx'
 import { DiffEditor, CodeEditor, monacoLanguage } from './monaco/index.tsx'
 import { Age, ErrorBox, originLabel, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
@@ -64,6 +65,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
             {c.isRunBest && <span className="badge good">run best</span>}
             {c.pinned && <span className="badge info">pinned</span>}
             {c.banned && <span className="badge bad">banned</span>}
+            {c.rating !== 0 && <span className={`badge ${c.rating > 0 ? 'good' : 'bad'}`}>{c.rating > 0 ? '▲ promising' : '▼ dead end'}</span>}
           </h1>
           <div className="sub">
             <span className="mono">{c.id}</span> · #{c.seq}
@@ -101,6 +103,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
       </div>
       {actionError && <div className="alert error" role="alert">{errorMessage(actionError)}</div>}
       {c.status === 'rejected' && <div className="alert">Rejected before evaluation: {c.rejectReason}</div>}
+      <CandidateRating runId={runId} id={c.id} rating={c.rating} ratings={c.ratings} />
       {c.error && (
         <div className="alert error" data-testid="candidate-error">
           <strong>{c.error.kind ?? 'error'}:</strong> {c.error.message}

@@ -46,6 +46,7 @@ function readFilter(sp: URLSearchParams): CandidateFilter {
     scoreMin: num('min'),
     scoreMax: num('max'),
     pinned: sp.get('pinned') === 'true' ? true : undefined,
+    rating: sp.get('rating') === 'up' || sp.get('rating') === 'down' ? (sp.get('rating') as 'up' | 'down') : undefined,
     idPrefix: sp.get('id') || undefined,
     guidanceId: sp.get('guidance') || undefined,
   }
@@ -183,6 +184,14 @@ export function CandidateTable() {
         <label className="row" style={{ flexDirection: 'row', alignItems: 'center' }}>
           <input type="checkbox" checked={sp.get('pinned') === 'true'} onChange={(e) => setParams({ pinned: e.target.checked ? 'true' : null })} /> pinned only
         </label>
+        <label>
+          rating
+          <select aria-label="filter rating" value={sp.get('rating') ?? ''} onChange={(e) => setParams({ rating: e.target.value || null })}>
+            <option value="">any</option>
+            <option value="up">▲ promising</option>
+            <option value="down">▼ dead end</option>
+          </select>
+        </label>
         {filter.guidanceId && (
           <span className="badge info">
             made under hint {shortId(filter.guidanceId)}{' '}
@@ -259,6 +268,7 @@ export function CandidateTable() {
                       <div className="mono small">{r.parentIds.map(shortId).join(' ') || '–'}</div>
                       <div>
                         {r.pinned && <span className="badge info">pinned</span>} {r.banned && <span className="badge bad">banned</span>}{' '}
+                        {r.rating !== 0 && <span className={`badge ${r.rating > 0 ? 'good' : 'bad'}`} data-testid="row-rating" title={r.rating > 0 ? 'rated promising' : 'rated a dead end'}>{r.rating > 0 ? '▲' : '▼'}</span>}{' '}
                         {r.guidanceCount > 0 && <span className="badge good" title="made under expert guidance">hint</span>}
                       </div>
                       <div className="small">

@@ -105,6 +105,7 @@ export function LineageGraph({ runId }: { runId: string }) {
                   data-testid="lineage-node"
                   data-id={n.id}
                   data-origin={n.origin}
+                  data-rating={n.rating ?? 0}
                 >
                   <title>{`${shortId(n.id)} · ${originLabel(n.origin)} · ${n.island < 0 ? 'cold start' : `island ${n.island}`} · ${n.valid ? fmt(n.score) : 'invalid'}`}</title>
                   {n.frontier && <circle r={r + 5} fill="none" stroke="#e3b341" strokeWidth={2} />}
@@ -115,6 +116,11 @@ export function LineageGraph({ runId }: { runId: string }) {
                   )}
                   <text y={r + 12} textAnchor="middle">{n.valid ? fmt(n.score, 3) : '×'}</text>
                   {n.cut && <text x={-r - 14} y={4} textAnchor="middle">…</text>}
+                  {!!n.rating && (
+                    <text x={r + 7} y={-r + 2} textAnchor="middle" fill={n.rating > 0 ? 'var(--good)' : 'var(--bad)'}>
+                      {n.rating > 0 ? '▲' : '▼'}
+                    </text>
+                  )}
                 </g>
               )
             })}
@@ -143,6 +149,8 @@ export function LineageGraph({ runId }: { runId: string }) {
               <dd>{sel.onBestPath ? 'yes' : 'no'}</dd>
               <dt>improved</dt>
               <dd>{sel.improved ? 'yes, on its parent' : 'no'}</dd>
+              <dt>rating</dt>
+              <dd>{sel.rating ? (sel.rating > 0 ? '▲ promising' : '▼ dead end') : 'none'}</dd>
             </dl>
             <div className="row" style={{ marginTop: 10 }}>
               <button onClick={() => set({ expand: [...new Set([...expand, sel.id])].join(',') })} disabled={expand.includes(sel.id)}>

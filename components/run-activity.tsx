@@ -36,6 +36,10 @@ function describe(e: FeedRow, runId: string) {
           return <>{who} unpinned {cand(p.candidateId)}</>
         case 'candidate.ban':
           return <>{who} banned {cand(p.candidateId)}{p.reason ? `: ${String(p.reason)}` : ''}</>
+        case 'candidate.rate':
+          return <>{who} rated {cand(p.candidateId)} {Number(p.value) > 0 ? '▲ promising' : '▼ a dead end'}{p.note ? `: ${String(p.note)}` : ''}</>
+        case 'candidate.unrate':
+          return <>{who} withdrew a rating of {cand(p.candidateId)}</>
         case 'candidate.expert-edit':
           return <>{who} submitted an edit {cand(p.candidateId)} of {cand(p.parentId)} to island {String(p.island)}</>
         default:

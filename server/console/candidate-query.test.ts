@@ -24,11 +24,13 @@ describe('candidate query', () => {
     expect(csvCell(-1.5)).toBe('-1.5')
     expect(csvCell(null)).toBe('')
     expect(csvCell({ mse: 0.1 })).toBe('"{""mse"":0.1}"')
-    const row: ExportRow = { id: 'c1', seq: 0, evalIndex: 0, island: 1, origin: 'seed', operator: null, model: null, status: 'evaluated', valid: true, score: 2.5, parentIds: ['p1', 'p2'], metrics: { s: 1 }, features: {}, costUsd: 0, tokensIn: 0, tokensOut: 0, pinned: false, banned: false, rejectReason: null, createdAt: '2026-01-01T00:00:00.000Z', evaluatedAt: null, code: 'x = 1\nprint(x)' }
+    const row: ExportRow = { id: 'c1', seq: 0, evalIndex: 0, island: 1, origin: 'seed', operator: null, model: null, status: 'evaluated', valid: true, score: 2.5, parentIds: ['p1', 'p2'], metrics: { s: 1 }, features: {}, costUsd: 0, tokensIn: 0, tokensOut: 0, pinned: false, banned: false, rating: -1, rejectReason: null, createdAt: '2026-01-01T00:00:00.000Z', evaluatedAt: null, code: 'x = 1\nprint(x)' }
     const csv = toCsv([row], true)
     const [head, line] = csv.split('\r\n')
-    expect(head!.split(',')).toHaveLength(22)
+    expect(head!.split(',')).toHaveLength(23)
+    expect(head!.split(',').slice(-2)).toEqual(['rating', 'code'])
     expect(line).toContain('p1 p2')
+    expect(line).toContain(',-1,"x = 1')
     expect(line).toContain('"x = 1\nprint(x)"')
   })
 })

@@ -23,6 +23,8 @@ export const CandidateFilter = z
     scoreMax: z.number().min(-Number.MAX_VALUE).max(Number.MAX_VALUE).optional(),
     pinned: z.boolean().optional(),
     banned: z.boolean().optional(),
+    /** experts' rating: rated up (promising) or down (dead end) */
+    rating: z.enum(['up', 'down']).optional(),
     /** an id prefix or a guidance id the candidates were made under */
     idPrefix: z.string().max(64).regex(/^[0-9a-f-]*$/i, 'hex digits and dashes').optional(),
     guidanceId: z.string().max(64).optional(),
@@ -56,6 +58,7 @@ export function candidateWhere(runId: string, f: CandidateFilter = {}): Where {
   if (f.scoreMax !== undefined) and.push({ score: { lte: f.scoreMax } })
   if (f.pinned !== undefined) and.push({ pinned: f.pinned })
   if (f.banned !== undefined) and.push({ banned: f.banned })
+  if (f.rating) and.push({ rating: f.rating === 'up' ? 1 : -1 })
   if (f.idPrefix) and.push({ id: { startsWith: f.idPrefix.toLowerCase() } })
   if (f.guidanceId) and.push({ guidanceIds: { has: f.guidanceId } })
   return and.length === 1 ? and[0]! : { AND: and }
@@ -87,6 +90,8 @@ export interface ExportRow {
   tokensOut: number
   pinned: boolean
   banned: boolean
+  /** experts' rating: 1 promising, -1 dead end, 0 none */
+  rating: number
   rejectReason: string | null
   createdAt: string
   evaluatedAt: string | null
@@ -95,7 +100,7 @@ export interface ExportRow {
 
 export const CSV_COLUMNS: Array<keyof ExportRow> = [
   'id', 'seq', 'evalIndex', 'island', 'origin', 'operator', 'model', 'status', 'valid', 'score', 'parentIds', 'metrics', 'features',
-  'costUsd', 'tokensIn', 'tokensOut', 'pinned', 'banned', 'rejectReason', 'createdAt', 'evaluatedAt',
+  'costUsd', 'tokensIn', 'tokensOut', 'pinned', 'banned', 'rejectReason', 'createdAt', 'evaluatedAt', 'rating',
 ]
 
 /** One CSV cell (RFC 4180 quoting); text that a spreadsheet would run as a formula is defused. */

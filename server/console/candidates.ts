@@ -11,7 +11,7 @@ const ms = (d: Date | null) => (d ? d.getTime() : null)
 
 export const LIST_SELECT = {
   id: true, seq: true, evalIndex: true, island: true, origin: true, operator: true, model: true, status: true, valid: true, score: true,
-  parentIds: true, pinned: true, banned: true, costUsd: true, tokensIn: true, tokensOut: true, rejectReason: true, createdAt: true, evaluatedAt: true,
+  parentIds: true, pinned: true, banned: true, rating: true, costUsd: true, tokensIn: true, tokensOut: true, rejectReason: true, createdAt: true, evaluatedAt: true,
   guidanceIds: true,
 } as const
 
@@ -57,7 +57,7 @@ export async function exportCandidates(db: Db, input: { runId: string; filter?: 
     rows: rows.map((r) => ({
       id: r.id, seq: r.seq, evalIndex: r.evalIndex, island: r.island, origin: r.origin, operator: r.operator, model: r.model, status: r.status, valid: r.valid,
       score: r.score, parentIds: r.parentIds, metrics: r.metrics, features: r.features, costUsd: r.costUsd, tokensIn: r.tokensIn, tokensOut: r.tokensOut,
-      pinned: r.pinned, banned: r.banned, rejectReason: r.rejectReason, createdAt: r.createdAt.toISOString(), evaluatedAt: r.evaluatedAt ? r.evaluatedAt.toISOString() : null,
+      pinned: r.pinned, banned: r.banned, rating: r.rating, rejectReason: r.rejectReason, createdAt: r.createdAt.toISOString(), evaluatedAt: r.evaluatedAt ? r.evaluatedAt.toISOString() : null,
       ...(input.withCode ? { code: (r as { code?: string }).code ?? '' } : {}),
     })),
   }
@@ -121,6 +121,7 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     workerId: c.workerId,
     pinned: c.pinned,
     banned: c.banned,
+    rating: c.rating,
     createdById: c.createdById,
     createdAt: c.createdAt.getTime(),
     evaluatedAt: ms(c.evaluatedAt),
@@ -153,7 +154,7 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
 
 // ------------------------------------------------------------------ lineage
 
-const LINEAGE_SELECT = { id: true, parentIds: true, score: true, valid: true, evalIndex: true, island: true, origin: true, seq: true, operator: true, status: true } as const
+const LINEAGE_SELECT = { id: true, parentIds: true, score: true, valid: true, evalIndex: true, island: true, origin: true, seq: true, operator: true, status: true, rating: true } as const
 
 /**
  * Primary-parent chains above the given ids (recursive, by primary key), at most `maxDepth` steps
@@ -161,15 +162,15 @@ const LINEAGE_SELECT = { id: true, parentIds: true, score: true, valid: true, ev
  */
 async function chainsAbove(db: Db, runId: string, ids: string[], maxDepth: number, known: string[] = []): Promise<LineageNode[]> {
   if (!ids.length) return []
-  const rows = await db.prisma.$queryRaw<Array<{ id: string; parent_ids: string[]; score: number | null; valid: boolean | null; eval_index: number | null; island: number; origin: string; seq: number; operator: string | null; status: string }>>`
+  const rows = await db.prisma.$queryRaw<Array<{ id: string; parent_ids: string[]; score: number | null; valid: boolean | null; eval_index: number | null; island: number; origin: string; seq: number; operator: string | null; status: string; rating: number }>>`
     WITH RECURSIVE up(id, depth) AS (
       SELECT id, 0 FROM candidates WHERE run_id = ${runId} AND id = ANY(${ids}::text[])
       UNION
       SELECT c.parent_ids[1], up.depth + 1 FROM up JOIN candidates c ON c.id = up.id
       WHERE cardinality(c.parent_ids) > 0 AND up.depth < ${maxDepth} AND NOT (up.id = ANY(${known}::text[])))
-    SELECT DISTINCT c.id, c.parent_ids, c.score, c.valid, c.eval_index, c.island, c.origin, c.seq, c.operator, c.status
+    SELECT DISTINCT c.id, c.parent_ids, c.score, c.valid, c.eval_index, c.island, c.origin, c.seq, c.operator, c.status, c.rating
     FROM up JOIN candidates c ON c.id = up.id AND c.run_id = ${runId}`
-  return rows.map((r) => ({ id: r.id, parentIds: r.parent_ids, score: r.score, valid: r.valid, evalIndex: r.eval_index, island: r.island, origin: r.origin, seq: r.seq, operator: r.operator, status: r.status }))
+  return rows.map((r) => ({ id: r.id, parentIds: r.parent_ids, score: r.score, valid: r.valid, evalIndex: r.eval_index, island: r.island, origin: r.origin, seq: r.seq, operator: r.operator, status: r.status, rating: r.rating }))
 }
 
 /** How far up the lineage view walks: the best path (then cut, marked), and any other chain. */
@@ -198,7 +199,8 @@ export async function lineage(db: Db, input: LineageInput): Promise<LineageView 
   if (!run) throw new NotFoundError(`no run "${input.runId}"`)
   const direction = (run.problemSnapshot as unknown as ProblemSnapshot).spec.direction
   const frontier = run.islands.map((i) => i.bestCandidateId).filter((x): x is string => !!x)
-  const experts = await db.prisma.candidate.findMany({ where: { runId: input.runId, origin: 'expert-edit' }, select: { id: true }, orderBy: { seq: 'desc' }, take: 20 })
+  // expert edits and rated candidates are always shown (few, and what the experts look for)
+  const experts = await db.prisma.candidate.findMany({ where: { runId: input.runId, OR: [{ origin: 'expert-edit' }, { rating: { not: 0 } }] }, select: { id: true }, orderBy: { seq: 'desc' }, take: 40 })
   const expand = (input.expand ?? []).slice(0, 50)
   // children of expanded nodes (a seq scan on parent_ids; bounded per node)
   const children: LineageNode[] = []

@@ -15,6 +15,8 @@ export interface LineageNode {
   seq: number
   operator: string | null
   status: string
+  /** experts' rating: 1 promising, -1 dead end, 0 (or absent) none */
+  rating?: number
 }
 
 export interface PlacedNode extends LineageNode {

@@ -136,3 +136,36 @@ describe('Evolution (integration with offline operators)', () => {
     expect(split[2]).toEqual(['y'])
   })
 })
+
+describe('expert ratings', () => {
+  it('setRating reaches every island (migrants included) and shifts plan() within the bound of ratingWeight', () => {
+    const build = (ratingWeight?: number) => {
+      const ev = new Evolution({ language: 'python', direction: 'max', islands: 2, exploration: 0.8, seed: 'ratings', ...(ratingWeight === undefined ? {} : { ratingWeight }) })
+      for (let i = 0; i < 40; i++) ev.ingest({ id: `c${i}`, island: i % 2, code: `x = ${i}\ny = ${i * 7}\n`, score: i })
+      return ev
+    }
+    const parents = (ev: Evolution, n: number) => {
+      const counts = new Map<string, number>()
+      for (let i = 0; i < n; i++) {
+        const p = ev.plan(0)!
+        counts.set(p.parent.id, (counts.get(p.parent.id) ?? 0) + 1)
+      }
+      return counts
+    }
+    const plain = parents(build(), 6000)
+    const up = build()
+    expect(up.config.ratingWeight).toBe(0.5)
+    up.setRating('c26', 1)
+    up.setRating('c38', -1)
+    const rated = parents(up, 6000)
+    expect(rated.get('c26') ?? 0).toBeGreaterThan((plain.get('c26') ?? 0) * 1.15)
+    expect(rated.get('c26') ?? 0).toBeLessThan((plain.get('c26') ?? 0) * 1.5 * 1.25 + 20)
+    expect(rated.get('c38') ?? 0).toBeLessThan(plain.get('c38') ?? 0)
+    // the rating is known on the other island too, before the candidate gets there
+    expect(up.island(1).selector.rating('c26')).toBe(1)
+    // weight 0: ratings are ignored
+    const off = build(0)
+    off.setRating('c26', 1)
+    expect(parents(off, 6000)).toEqual(plain)
+  })
+})

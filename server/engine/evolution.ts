@@ -11,7 +11,7 @@ import { EliteArchive, Island, migrationDue, planMigration, type AddOutcome, typ
 import { MapElitesGrid } from './map-elites.ts'
 import { analyzeCode, sketchCode, type CodeSketch, type NoveltyVerdict } from './novelty.ts'
 import { Rng, type RngState } from './rng.ts'
-import type { Pressure, SelectionStrategy } from './selection.ts'
+import type { Pressure, Rating, SelectionStrategy } from './selection.ts'
 import { rewardFromImprovement } from './bandit.ts'
 import { StagnationDetector, type StagnationEvent, type StagnationSnapshot } from './stagnation.ts'
 
@@ -38,6 +38,11 @@ export interface EvolutionConfig {
   stagnation?: { window?: number; epsilon?: number }
   /** scale of the relative gain worth a reward of ≈ 0.63 for the bandit (default 0.01) */
   rewardScale?: number
+  /**
+   * weight w in [0, 1] of expert ratings in parent (and mate) selection: a rated-up candidate is
+   * drawn (1 + w) times as often as unrated, a rated-down one (1 + w) times less (default 0.5)
+   */
+  ratingWeight?: number
   seed?: string | number
 }
 
@@ -124,6 +129,7 @@ export class Evolution {
       noveltyThreshold: cfg.noveltyThreshold ?? 0.95,
       inspirations: { elites: cfg.inspirations?.elites ?? 2, diverse: cfg.inspirations?.diverse ?? 2 },
       rewardScale: cfg.rewardScale ?? 0.01,
+      ratingWeight: Math.min(1, Math.max(0, cfg.ratingWeight ?? 0.5)),
     }
     this.exploration = this.config.exploration
     this.rng = new Rng(cfg.seed ?? 0)
@@ -189,13 +195,13 @@ export class Evolution {
     if (i === null) return null
     const isl = this.island(i)
     const exploration = this.effectiveExploration(i)
-    const sel = isl.selector.select(this.rng, { strategy: opts.strategy ?? this.config.selection, exploration, topK: this.config.topK })
+    const sel = isl.selector.select(this.rng, { strategy: opts.strategy ?? this.config.selection, exploration, topK: this.config.topK, ratingWeight: this.config.ratingWeight })
     if (!sel) return null
     const parent = isl.get(sel.id) as IslandMember
     const inspirations = isl.selector
       .inspirations(this.rng, parent.id, this.config.inspirations)
       .map((x) => ({ ...(isl.get(x.id) as IslandMember), kind: x.kind }))
-    const mateId = isl.selector.mate(this.rng, parent.id)
+    const mateId = isl.selector.mate(this.rng, parent.id, { ratingWeight: this.config.ratingWeight })
     return { island: i, parent, inspirations, mate: mateId ? (isl.get(mateId) ?? null) : null, pressure: sel.pressure, exploration }
   }
 
@@ -245,6 +251,16 @@ export class Evolution {
   /** pin/unpin a candidate wherever it lives (expert action) */
   setPinned(id: string, pinned: boolean): void {
     for (const isl of this.islands) isl.setPinned(id, pinned)
+  }
+
+  /**
+   * An expert's rating of a candidate (−1 dead end, 0 none, 1 promising), wherever it lives now or
+   * later (migrants keep it): a bounded bonus or penalty in parent selection, weighted by
+   * `ratingWeight`. Ratings are not in snapshot(): the orchestrator re-applies the stored ratings
+   * after a restore, as it does pins.
+   */
+  setRating(id: string, rating: Rating): void {
+    for (const isl of this.islands) isl.setRating(id, rating)
   }
 
   /** ban a candidate: removed from every island and the archive, never selected again */

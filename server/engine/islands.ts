@@ -8,7 +8,7 @@ import { isBetter, isValidScore, utility, type Direction } from './fitness.ts'
 import { Heap, topN } from './heap.ts'
 import { MapElitesGrid, type InsertOutcome } from './map-elites.ts'
 import { NoveltyIndex, type CodeSketch, type NoveltyVerdict } from './novelty.ts'
-import { IslandSelector, type SelectorOptions } from './selection.ts'
+import { IslandSelector, type Rating, type SelectorOptions } from './selection.ts'
 
 export interface IslandMember {
   id: string
@@ -249,6 +249,11 @@ export class Island {
     this.selector.add({ id: m.id, score: m.score, vector: this.clusterVector(m), sketch: m.sketch, pinned })
     if (!pinned) this.pushEvictable(id)
     return true
+  }
+
+  /** an expert's rating (−1, 0, 1): a bounded weight in parent selection (selection.ts); kept for ids not here yet */
+  setRating(id: string, rating: Rating): void {
+    this.selector.setRating(id, rating)
   }
 
   /** the island's dashboard measures */

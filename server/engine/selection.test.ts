@@ -146,3 +146,85 @@ describe('IslandSelector', () => {
     expect(selectParent(pop, new Rng(1), { direction: 'max', strategy: 'top-k', topK: 1 })!.id).toBe('m119')
   })
 })
+
+describe('expert ratings in selection', () => {
+  const uniform = (n: number) => {
+    const s = new IslandSelector({ direction: 'max' })
+    for (const m of population(n)) s.add(m)
+    return s
+  }
+
+  it('changes nothing, not even the random stream, when no rating is in play', () => {
+    const a = uniform(60)
+    const b = uniform(60)
+    b.setRating('m5', 1)
+    b.setRating('m5', 0) // withdrawn
+    b.setRating('ghost', -1) // not on this island
+    const ra = new Rng(3)
+    const rb = new Rng(3)
+    for (let i = 0; i < 200; i++) expect(b.select(rb, { ratingWeight: 1 })!.id).toBe(a.select(ra, {})!.id)
+    expect(rb.next()).toBe(ra.next())
+    // a weight of 0 ignores ratings
+    b.setRating('m5', 1)
+    const rc = new Rng(4)
+    const rd = new Rng(4)
+    for (let i = 0; i < 100; i++) expect(b.select(rc, { ratingWeight: 0 })!.id).toBe(a.select(rd, {})!.id)
+  })
+
+  it('multiplies the odds by exactly (1 + w) per rating step under uniform selection', () => {
+    const s = uniform(20)
+    s.setRating('m3', 1)
+    s.setRating('m7', -1)
+    const counts = draw(s, { strategy: 'uniform', ratingWeight: 1 }, 40_000)
+    const unrated = [...counts].filter(([id]) => id !== 'm3' && id !== 'm7').map(([, c]) => c)
+    const mean = unrated.reduce((a, b) => a + b, 0) / unrated.length
+    expect(counts.get('m3')! / mean).toBeGreaterThan(1.8)
+    expect(counts.get('m3')! / mean).toBeLessThan(2.2)
+    expect(counts.get('m7')! / mean).toBeGreaterThan(0.42)
+    expect(counts.get('m7')! / mean).toBeLessThan(0.58)
+    // a smaller weight, a smaller effect
+    const half = draw(s, { strategy: 'uniform', ratingWeight: 0.25 }, 40_000)
+    const hm = [...half].filter(([id]) => id !== 'm3' && id !== 'm7').reduce((a, [, c]) => a + c, 0) / 18
+    expect(half.get('m3')! / hm).toBeGreaterThan(1.1)
+    expect(half.get('m3')! / hm).toBeLessThan(1.4)
+  })
+
+  it('is a bounded bonus under adaptive selection: a weak member rated up is drawn more, but at most (1 + w) times as often', () => {
+    const plain = uniform(80)
+    const rated = uniform(80)
+    rated.setRating('m10', 1)
+    const before = draw(plain, { strategy: 'adaptive', exploration: 0.5, ratingWeight: 1 }, 30_000).get('m10') ?? 0
+    const after = draw(rated, { strategy: 'adaptive', exploration: 0.5, ratingWeight: 1 }, 30_000).get('m10') ?? 0
+    expect(after).toBeGreaterThan(before * 1.3)
+    expect(after).toBeLessThan(before * 2 * 1.2)
+    // the best member rated down stays the most drawn under exploitation: a penalty, not a ban
+    const down = uniform(80)
+    down.setRating('m79', -1)
+    const c = draw(down, { strategy: 'adaptive', exploration: 0.1, ratingWeight: 1 }, 20_000)
+    const baseline = draw(plain, { strategy: 'adaptive', exploration: 0.1, ratingWeight: 1 }, 20_000)
+    expect(c.get('m79')!).toBeGreaterThan(baseline.get('m79')! / 2 / 1.2)
+    expect(c.get('m79')!).toBeLessThan(baseline.get('m79')!)
+  })
+
+  it('keeps a rating through re-adds and reweights the crossover mate too', () => {
+    const s = uniform(30)
+    s.setRating('m4', 1)
+    s.remove('m4')
+    expect(s.rating('m4')).toBe(1)
+    s.add({ id: 'm4', score: 4, vector: [0, 0] })
+    const mates = new Map<string, number>()
+    const rng = new Rng(8)
+    for (let i = 0; i < 20_000; i++) {
+      const m = s.mate(rng, 'm0', { ratingWeight: 1 })!
+      mates.set(m, (mates.get(m) ?? 0) + 1)
+    }
+    const plainMates = new Map<string, number>()
+    const p = uniform(30)
+    const rp = new Rng(8)
+    for (let i = 0; i < 20_000; i++) {
+      const m = p.mate(rp, 'm0')!
+      plainMates.set(m, (plainMates.get(m) ?? 0) + 1)
+    }
+    expect(mates.get('m4')!).toBeGreaterThan(plainMates.get('m4')! * 1.3)
+  })
+})

@@ -4,6 +4,12 @@
 // and the tournament size; it comes from the expert's `exploration` knob, corrected by the island's current
 // diversity (low diversity → explore more, high → exploit more).
 //
+// Expert ratings (up/down) are a bounded bonus or penalty on top of any strategy: with weight w in
+// [0, 1], a member rated up is drawn (1 + w) times as often as it would be unrated, one rated down
+// (1 + w) times less often, never more than that, whatever its score (a rejection step on the
+// strategy's own draw: see select()). A rated-down program still gets drawn now and then; a rated-up
+// one cannot crowd out the island. With no rating in play nothing changes, not even the RNG stream.
+//
 // Cost: clusters are maintained incrementally (new members go to the nearest centroid; centroids are refit
 // on a bounded sample every so often and members re-assigned in bounded chunks), so a selection costs
 // O(clusters + tournament), independent of the population size.
@@ -87,7 +93,14 @@ export interface SelectOptions extends Partial<Omit<AdaptiveParams, 'diversity'>
   exclude?: string
   /** adaptive: probability, scaled by (1 − explore)², of drawing among the island's 3 best (default 0.5) */
   eliteShare?: number
+  /** weight w in [0, 1] of expert ratings: up ×(1 + w), down ÷(1 + w) the odds of being drawn (default 0: ignored) */
+  ratingWeight?: number
 }
+
+export type Rating = -1 | 0 | 1
+
+/** at most this many draws per selection when ratings reject (the effect can only be weaker, never stronger) */
+const MAX_RATING_DRAWS = 8
 
 export interface Selection {
   id: string
@@ -144,6 +157,8 @@ export class IslandSelector {
   private readonly byId = new Map<string, Entry>()
   private readonly eligible: Entry[] = []
   private readonly pinned = new Set<string>()
+  /** expert ratings by id, kept apart from membership: a member re-added (re-evaluated, migrated in) keeps its rating */
+  private readonly ratings = new Map<string, Rating>()
   private clusters: Entry[][] = [[]]
   private centroids: number[][] = []
   private clusterBest: Array<Entry | null> = [null]
@@ -388,8 +403,56 @@ export class IslandSelector {
     return adaptivePressure({ ...opts, diversity: opts.diversity ?? this.diversity() })
   }
 
-  /** draw a parent; null when nothing is eligible */
+  /** an expert's rating of a member (−1 down, 0 none, 1 up); may name an id not (yet) on the island */
+  setRating(id: string, rating: Rating): void {
+    if (rating === 0) this.ratings.delete(id)
+    else this.ratings.set(id, rating > 0 ? 1 : -1)
+  }
+
+  rating(id: string): Rating {
+    return this.ratings.get(id) ?? 0
+  }
+
+  /**
+   * The acceptance of a drawn member under the ratings in play: (1 + w)^(rating − highest rating on
+   * the island), so the best-rated members are always accepted and the odds between ratings differ
+   * by exactly (1 + w) per step. Null when no rating is in play (every draw is accepted).
+   */
+  private ratingAcceptance(w: number, exclude?: string): ((id: string) => number) | null {
+    if (!(w > 0) || this.ratings.size === 0) return null
+    let top = -Infinity
+    let lowest = Infinity
+    let rated = 0
+    for (const [id, r] of this.ratings) {
+      if (id === exclude || !this.byId.has(id)) continue
+      rated++
+      top = Math.max(top, r)
+      lowest = Math.min(lowest, r)
+    }
+    if (rated === 0) return null
+    // members without a rating count as 0
+    const pool = this.eligible.length - (exclude && this.byId.has(exclude) ? 1 : 0)
+    if (pool > rated) (top = Math.max(top, 0)), (lowest = Math.min(lowest, 0))
+    if (top === lowest) return null
+    const base = 1 + Math.min(1, w)
+    return (id) => Math.pow(base, (this.ratings.get(id) ?? 0) - top)
+  }
+
+  /** draw a parent; null when nothing is eligible. Ratings (opts.ratingWeight) reweight the strategy's draw. */
   select(rng: Rng, opts: SelectOptions = {}): Selection | null {
+    const accept = this.ratingAcceptance(opts.ratingWeight ?? 0, opts.exclude)
+    if (!accept) return this.selectOnce(rng, opts)
+    let sel: Selection | null = null
+    for (let i = 0; i < MAX_RATING_DRAWS; i++) {
+      sel = this.selectOnce(rng, opts)
+      if (!sel) return null
+      const a = accept(sel.id)
+      if (a >= 1 || rng.next() < a) return sel
+    }
+    return sel
+  }
+
+  private selectOnce(rng: Rng, opts: SelectOptions): Selection | null {
     const strategy = opts.strategy ?? 'adaptive'
     const pool = this.eligible.length - (opts.exclude && this.byId.has(opts.exclude) ? 1 : 0)
     if (pool <= 0) return null
@@ -496,8 +559,21 @@ export class IslandSelector {
     return out
   }
 
-  /** a second parent for crossover: preferably from another cluster (probability `otherCluster`, default 0.7) */
-  mate(rng: Rng, parentId: string, opts: { otherCluster?: number; tournament?: number } = {}): string | null {
+  /** a second parent for crossover: preferably from another cluster (probability `otherCluster`, default 0.7); ratings reweight it as in select() */
+  mate(rng: Rng, parentId: string, opts: { otherCluster?: number; tournament?: number; ratingWeight?: number } = {}): string | null {
+    const accept = this.ratingAcceptance(opts.ratingWeight ?? 0, parentId)
+    if (!accept) return this.mateOnce(rng, parentId, opts)
+    let id: string | null = null
+    for (let i = 0; i < MAX_RATING_DRAWS; i++) {
+      id = this.mateOnce(rng, parentId, opts)
+      if (id === null) return null
+      const a = accept(id)
+      if (a >= 1 || rng.next() < a) return id
+    }
+    return id
+  }
+
+  private mateOnce(rng: Rng, parentId: string, opts: { otherCluster?: number; tournament?: number }): string | null {
     if (this.eligible.length < 2) return null
     const pc = this.byId.get(parentId)?.cluster
     const others: number[] = []

@@ -25,6 +25,11 @@ export const RunConfig = z
     selection: z.enum(['adaptive', 'top-k', 'uniform']).default('adaptive'),
     /** 0: exploit the best; 1: explore broadly. Experts may change it mid-run. */
     exploration: z.number().min(0).max(1).default(0.3),
+    /**
+     * weight w of experts' ratings in parent selection (engine/selection.ts): a candidate rated up
+     * is drawn (1 + w) times as often as unrated, one rated down (1 + w) times less; 0 ignores ratings
+     */
+    ratingWeight: z.number().min(0).max(1).default(0.5),
     /** candidates at least this similar (0..1) to an existing one on the island are rejected */
     noveltyThreshold: z.number().min(0.5).max(1).default(0.995),
     stagnationWindow: z.number().int().min(2).max(1_000_000).default(40),

@@ -169,12 +169,13 @@ export const EXPORT_FORMAT = 'fm-agent-run/1'
 export async function exportRun(db: Db, runId: string) {
   const run = await db.prisma.run.findUnique({ where: { id: runId } })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
-  const [islands, candidates, migrations, guidance, metrics] = await Promise.all([
+  const [islands, candidates, migrations, guidance, metrics, ratings] = await Promise.all([
     db.prisma.island.findMany({ where: { runId }, orderBy: { index: 'asc' } }),
     db.prisma.candidate.findMany({ where: { runId }, orderBy: { seq: 'asc' } }),
     db.prisma.migration.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
     db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
     db.prisma.runMetric.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
+    db.prisma.candidateRating.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
   ])
   const { leaseOwner: _lo, leaseUntil: _lu, ...runData } = run
   return {
@@ -186,6 +187,7 @@ export async function exportRun(db: Db, runId: string) {
     migrations: migrations.map(({ id: _id, ...m }) => m),
     guidance,
     metrics: metrics.map(({ id: _id, ...m }) => m),
+    ratings,
   }
 }
 
@@ -241,6 +243,10 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
       await tx.guidance.createMany({
         data: file.guidance.map((g) => ({ ...g, runId: src.id, createdAt: new Date(g.createdAt), expiresAt: date(g.expiresAt), withdrawnAt: date(g.withdrawnAt) })),
       })
+    }
+    // exports made before ratings existed have none
+    if (file.ratings?.length) {
+      await tx.candidateRating.createMany({ data: file.ratings.map((r) => ({ ...r, runId: src.id, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) })) })
     }
     await audit(tx, actor, { action: 'run.import', targetType: 'run', targetId: src.id, runId: src.id, after: { candidates: cands.length } })
   })

@@ -6,6 +6,7 @@ import { CandidateFilter, CandidateSort } from '../../console/candidate-query.ts
 import { candidateDetail, candidateFacets, exportCandidates, lineage, listCandidates } from '../../console/candidates.ts'
 import { TtlCache, runVersion } from '../../console/cache.ts'
 import { ban, setPinned, submitExpertEdit } from '../../console/interventions.ts'
+import { candidateRatings, rateCandidate, ratingEffect } from '../../console/ratings.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { orPrecondition, RunIdInput } from './runs.ts'
 
@@ -21,6 +22,7 @@ export const CandidateIdInput = RunIdInput.extend({ id: Id })
 export const LineageInput = RunIdInput.extend({ expand: z.array(Id).max(50).optional(), fullPath: z.boolean().optional(), focus: Id.nullish() })
 export const PinInput = CandidateIdInput.extend({ pinned: z.boolean() })
 export const BanInput = CandidateIdInput.extend({ reason: z.string().max(500).optional() })
+export const RateInput = CandidateIdInput.extend({ value: z.union([z.literal(-1), z.literal(0), z.literal(1)]), note: z.string().max(1000).nullish() })
 export const ExpertEditInput = RunIdInput.extend({
   parentId: Id,
   code: z.string().min(1).max(1_000_000),
@@ -42,7 +44,7 @@ export const candidatesRouter = router({
     const detail = await candidateDetail(ctx.app.db, input.runId, input.id)
     const engine = ctx.app.runs?.get(input.runId)
     // which island populations hold it now: only the engine driving the run knows
-    return { ...detail, population: engine ? engine.populationOf(input.id) : null }
+    return { ...detail, population: engine ? engine.populationOf(input.id) : null, ratings: await candidateRatings(ctx.app, input.runId, input.id) }
   }),
   lineage: viewerProcedure.input(LineageInput).query(async ({ ctx, input }) => {
     const v = await runVersion(ctx.app.db, input.runId)
@@ -50,6 +52,10 @@ export const candidatesRouter = router({
   }),
   setPinned: expertProcedure.input(PinInput).mutation(({ ctx, input }) => setPinned(ctx.app, ctx.actor, input)),
   ban: expertProcedure.input(BanInput).mutation(({ ctx, input }) => ban(ctx.app, ctx.actor, input)),
+  /** an expert's rating: up (promising) or down (dead end), 0 withdraws it; a bounded weight in parent selection */
+  rate: expertProcedure.input(RateInput).mutation(({ ctx, input }) => rateCandidate(ctx.app, ctx.actor, input)),
+  /** do rated-up parents produce better children? (as a hint's effect is measured) */
+  ratingEffect: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => ratingEffect(ctx.app, input.runId)),
   /** an expert's edit of a candidate: evaluated like any candidate, on the chosen island */
   submitEdit: expertProcedure.input(ExpertEditInput).mutation(({ ctx, input }) => orPrecondition(() => submitExpertEdit(ctx.app, ctx.actor, input))),
 })
