@@ -28,8 +28,8 @@ describe.each(dbModes())('candidate ratings, %s', (_mode, open) => {
   let app: AppServices
   let runId: string
   const users: Record<string, string> = {}
-  const actor = (role: Role, name = role): Actor => ({ id: users[name]!, label: `${name}@example.test`, role, via: 'session' })
-  const as = (role: Role, name = role) => createCaller({ app, actor: actor(role, name), tokenScope: null, headers: new Headers() })
+  const actor = (role: Role, name: string = role): Actor => ({ id: users[name]!, label: `${name}@example.test`, role, via: 'session' })
+  const as = (role: Role, name: string = role) => createCaller({ app, actor: actor(role, name), tokenScope: null, headers: new Headers() })
 
   beforeAll(async () => {
     ;({ db, cleanup } = await open())
