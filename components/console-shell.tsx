@@ -4,6 +4,7 @@ import Link from 'next/link'
 import { usePathname } from 'next/navigation'
 import { useEffect, useState, type ReactNode } from 'react'
 import { authClient } from './auth-client.ts'
+import { PasswordForm } from './password-form.tsx'
 import { useTRPC } from './trpc.tsx'
 
 const NAV = [
@@ -21,6 +22,7 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
   const path = usePathname()
   const me = useQuery(trpc.account.me.queryOptions())
   const health = useQuery(trpc.health.check.queryOptions())
+  const unsandboxed = useQuery({ ...trpc.workers.unsandboxed.queryOptions(), enabled: !!me.data && !me.data.mustChangePassword, refetchInterval: 10_000 })
   const [menu, setMenu] = useState(false)
   useEffect(() => setMenu(false), [path])
   useEffect(() => {
@@ -72,12 +74,22 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
         </div>
       </nav>
       <main className="main">
-        {me.data?.mustChangePassword && !path.startsWith('/settings') && (
-          <div className="alert" style={{ marginBottom: 14 }}>
-            You signed in with a one-time password. <Link href="/settings">Choose your own password</Link>.
+        {!!unsandboxed.data?.runs.length && (
+          <div className="alert danger" role="alert" data-testid="unsandboxed-banner" style={{ marginBottom: 14 }}>
+            <strong>Candidates run WITHOUT a sandbox</strong> (FM_ALLOW_UNSANDBOXED=1): {unsandboxed.data.runs.length} active run
+            {unsandboxed.data.runs.length === 1 ? '' : 's'} on {unsandboxed.data.workers.join(', ')}. Their code can read this machine&apos;s files and
+            reach the network.
           </div>
         )}
-        {children}
+        {me.data?.mustChangePassword ? (
+          // the server answers nothing else until the password is changed (server/api/trpc.ts)
+          <div className="grid" data-testid="password-change-required">
+            <div className="alert">You signed in with a one-time (or reset) password. Choose your own password to continue.</div>
+            <PasswordForm onChanged={() => window.location.assign('/login')} />
+          </div>
+        ) : (
+          children
+        )}
       </main>
     </div>
   )

@@ -1,17 +1,17 @@
 // One server process: database, admin bootstrap, built-in problems, auth, the console's HTTP
-// server, and the local admin token other CLI processes use to reach it.
-import { hostname } from 'node:os'
+// server, and the local socket other CLI processes on this machine reach it through.
 import { createAppServices, type AppServices } from './app.ts'
 import { createAuth } from './auth/auth.ts'
 import { openDatabase, type Db } from './db.ts'
-import { writeLocalToken } from './db/data-dir.ts'
+import { removeLegacyLocalToken } from './db/data-dir.ts'
+import { startLocalSocket, type LocalSocket } from './api/local-socket.ts'
 import type { Env } from './env.ts'
 import type { Logger } from './log.ts'
 import { ROOT_DIR, startHttpServer, type RunningHttpServer } from './api/http-server.ts'
 import { ensureNextBuild } from './next-build.ts'
 import { syncBuiltinProblems } from './services/problems.ts'
 import { ensureSecret } from './services/settings.ts'
-import { createToken } from './services/tokens.ts'
+import { hashToken } from './services/tokens.ts'
 import { ensureAdmin } from './services/users.ts'
 import { EngineManager } from './runs/manager.ts'
 import { createBackend } from './runs/runtime.ts'
@@ -48,6 +48,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const { env, log } = opts
   const db: Db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: env.DATABASE_URL })
   let http: RunningHttpServer | null = null
+  let local: LocalSocket | null = null
   try {
     log.info(`database: ${db.label}${db.migrationsApplied.length ? ` (applied ${db.migrationsApplied.length} migration(s))` : ''}`)
     if (db.uncleanStop) log.warn(`the previous process (pid ${db.lock?.previous?.pid}) did not stop cleanly; the database was checked and is readable`)
@@ -80,16 +81,14 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       signInPerMinute: env.FM_SIGNIN_LIMIT,
     })
 
-    // other CLI processes on this machine reach this server with a token that dies with it
-    const firstAdmin = await db.prisma.user.findFirst({ where: { role: 'admin', disabled: false }, orderBy: { createdAt: 'asc' }, select: { id: true } })
-    const localName = `local ${hostname()} pid ${process.pid}`
-    await db.prisma.apiToken.updateMany({ where: { name: { startsWith: 'local ' }, revokedAt: null }, data: { revokedAt: new Date() } })
-    let localTokenId: string | null = null
-    if (firstAdmin && db.mode === 'embedded') {
-      const t = await createToken(db, { id: null, label: 'server start', role: 'admin', via: 'system' }, { userId: firstAdmin.id, name: localName, scope: 'cli' })
-      localTokenId = t.id
-      writeLocalToken(opts.dataDir, t.token)
-      db.lock?.update({ apiUrl: http.url })
+    // other CLI processes on this machine reach this server through a socket only its user can open:
+    // no token, so nothing secret in the data folder. An older version kept a token in a file there:
+    // that one token (and only it: users' own tokens are theirs, whatever their name) is revoked.
+    const legacy = removeLegacyLocalToken(opts.dataDir)
+    if (legacy) await db.prisma.apiToken.updateMany({ where: { tokenHash: hashToken(legacy), revokedAt: null }, data: { revokedAt: new Date() } })
+    if (db.mode === 'embedded') {
+      local = await startLocalSocket(app, opts.dataDir)
+      db.lock?.update({ apiUrl: http.url, apiSocket: local.path })
     }
     // the engine and its evaluation workers; runs that were active when the last process died resume
     if (opts.engine !== false) {
@@ -106,12 +105,13 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       async stop() {
         await app.runs?.stopAll().catch(() => undefined)
         await app.backend?.close().catch(() => undefined)
+        await local?.close().catch(() => undefined)
         await running.close().catch(() => undefined)
-        if (localTokenId) await db.prisma.apiToken.update({ where: { id: localTokenId }, data: { revokedAt: new Date() } }).catch(() => undefined)
         await db.close()
       },
     }
   } catch (e) {
+    await local?.close().catch(() => undefined)
     await http?.close().catch(() => undefined)
     await db.close()
     throw e

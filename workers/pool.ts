@@ -21,7 +21,7 @@ import {
 import { BundleCache } from './bundle-cache.ts'
 import type { ChildMessage, ParentMessage } from './child.ts'
 import { machineCapabilities } from './runner.ts'
-import { announceIsolation, detectIsolation, type DetectOptions, processEnv, WORKERS_DIR } from './sandbox.ts'
+import { announceIsolation, detectIsolation, type DetectOptions, processEnv, unsandboxedRefusal, WORKERS_DIR } from './sandbox.ts'
 
 export interface LocalPoolOptions {
   /** child worker processes (each runs one evaluation at a time) */
@@ -312,7 +312,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
         emit(infraResult(job, `${name}-pool`, 'this job needs a GPU worker; the embedded pool has none (start `fm-agent worker --gpu` in server mode)'))
         return
       }
-      const why = unavailable()
+      const why = unavailable() ?? unsandboxedRefusal(isolation)
       if (why) {
         emit(infraResult(job, `${name}-pool`, why))
         return

@@ -239,6 +239,20 @@ export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
   return report
 }
 
+/** FM_ALLOW_UNSANDBOXED=1: the user accepts running candidates at isolation "none". */
+export const allowUnsandboxed = () => ['1', 'true'].includes(process.env.FM_ALLOW_UNSANDBOXED ?? '')
+
+/** Why candidates must not run with this isolation, or null when they may (a sandbox, or the user's opt-in). */
+export function unsandboxedRefusal(report: IsolationReport): string | null {
+  if (report.level !== 'none' || allowUnsandboxed()) return null
+  const why = report.warnings.filter((w) => !/NO NAMESPACE ISOLATION/.test(w)).join('; ')
+  return (
+    `candidate code would run without a sandbox on this machine (isolation: none${why ? `: ${why}` : ''}): it could read this user's files ` +
+    'and reach the network and the API on loopback. Install bubblewrap (apt-get install bubblewrap) or run the workers as root (the unshare ' +
+    'fallback); or set FM_ALLOW_UNSANDBOXED=1 to accept the risk (the console then shows a red banner while such runs exist)'
+  )
+}
+
 /** Says which isolation is active, loudly (stderr) when a layer is missing. */
 export function announceIsolation(report: IsolationReport, name = 'worker', write: (s: string) => void = (s) => process.stderr.write(s)) {
   const active = report.layers.filter((l) => l.active).map((l) => l.name)

@@ -13,7 +13,7 @@ import { detectGpuName } from './toolchains.ts'
 import { EvalJob, LANGUAGES, QUEUE_TASKS, type EvalResult, type IsolationReport } from '../server/contracts/evaluation.ts'
 import { resultJobKey, quietLogger } from '../server/queue/schema.ts'
 import { createRunner, machineCapabilities, type Runner } from './runner.ts'
-import { announceIsolation, detectIsolation, type DetectOptions } from './sandbox.ts'
+import { announceIsolation, detectIsolation, type DetectOptions, unsandboxedRefusal } from './sandbox.ts'
 
 export interface ServerWorkerOptions {
   databaseUrl: string
@@ -60,6 +60,8 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   const cacheDir = resolve(opts.cacheDir ?? process.env.FM_WORKER_CACHE ?? join(homedir(), '.cache', 'fm-agent', 'worker'))
   const isolation: IsolationReport = opts.isolation && 'level' in opts.isolation ? opts.isolation : detectIsolation(opts.isolation as DetectOptions | undefined)
   if (opts.announce !== false) announceIsolation(isolation, `worker ${name}`)
+  const refusal = unsandboxedRefusal(isolation)
+  if (refusal) throw new Error(`worker ${name} will not start: ${refusal}`)
   const gpuName = gpu ? detectGpuName() : undefined
   if (gpu && !gpuName) log(`[worker ${name}] --gpu was given but nvidia-smi finds no GPU: GPU jobs will fail here`)
 

@@ -2,11 +2,7 @@
 import { useSearchParams } from 'next/navigation'
 import { Suspense, useState, type FormEvent } from 'react'
 import { authClient } from '../../components/auth-client.ts'
-
-function safeNext(v: string | null) {
-  // only same-site paths: never an open redirect
-  return v && v.startsWith('/') && !v.startsWith('//') ? v : '/runs'
-}
+import { safeNext } from '../../server/auth/safe-next.ts'
 
 function LoginForm() {
   const params = useSearchParams()

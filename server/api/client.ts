@@ -1,12 +1,13 @@
 // How the CLI reaches the API: in-process (it opens the database itself) or, when a running
-// server holds the embedded data folder, over HTTP with that server's local admin token.
+// server holds the embedded data folder, over HTTP on that server's local socket (local-socket.ts).
 // Both go through the same tRPC router, so a command behaves the same either way.
 import { userInfo } from 'node:os'
 import { createTRPCClient, httpLink } from '@trpc/client'
 import superjson from 'superjson'
 import { createAppServices, type AppServices } from '../app.ts'
 import { openDatabase } from '../db.ts'
-import { liveHolder, readLocalToken } from '../db/data-dir.ts'
+import { liveHolder } from '../db/data-dir.ts'
+import { unixSocketFetch } from './local-socket.ts'
 import type { Logger } from '../log.ts'
 import { syncBuiltinProblems } from '../services/problems.ts'
 import { appRouter, type AppRouter } from './root.ts'
@@ -40,12 +41,11 @@ export async function connectApi(opts: { dataDir: string; databaseUrl?: string; 
   if (!opts.databaseUrl) {
     const holder = liveHolder(opts.dataDir)
     if (holder) {
-      const token = readLocalToken(opts.dataDir)
-      if (!holder.apiUrl || !token) {
+      if (!holder.apiSocket) {
         throw new Error(`the data folder ${opts.dataDir} is held by process ${holder.pid}, which serves no API yet; wait for it to start or stop it`)
       }
-      opts.log.info(`a server (pid ${holder.pid}) holds ${opts.dataDir}: sending this command to it at ${holder.apiUrl}`)
-      return remoteClient(holder.apiUrl, token)
+      opts.log.info(`a server (pid ${holder.pid}) holds ${opts.dataDir}: sending this command to it at ${holder.apiUrl ?? holder.apiSocket}`)
+      return localSocketClient(holder.apiSocket)
     }
   }
   const db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl })
@@ -68,9 +68,10 @@ export async function connectApi(opts: { dataDir: string; databaseUrl?: string; 
   }
 }
 
-export function remoteClient(apiUrl: string, token: string): ApiClient {
+/** The API of the server listening on a local socket (its owner's commands: no token). */
+export function localSocketClient(socketPath: string): ApiClient {
   const client = createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${apiUrl}/api/trpc`, transformer: superjson, headers: { authorization: `Bearer ${token}` } })],
+    links: [httpLink({ url: 'http://local-socket/api/trpc', transformer: superjson, fetch: unixSocketFetch(socketPath) })],
   })
   return {
     remote: true,

@@ -7,9 +7,10 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import { toNodeHandler } from 'better-auth/node'
 import type { AppServices } from '../app.ts'
 import { appRouter } from './root.ts'
-import { createContext } from './trpc.ts'
+import { createContext, PASSWORD_CHANGE_FIRST } from './trpc.ts'
 import { CLIENT_ADDRESS_HEADER } from '../auth/auth.ts'
 import { clientAddress, isCrossSiteWrite, setSecurityHeaders } from './security.ts'
+import { safeNextPath } from '../auth/safe-next.ts'
 
 export const ROOT_DIR = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -23,6 +24,7 @@ export function toHeaders(req: IncomingMessage): Headers {
   return h
 }
 
+const AUTH_WHILE_PASSWORD_CHANGE = /^\/api\/auth\/(sign-in\/email|sign-out|get-session)(\?|$)/
 const PUBLIC_PAGES = [/^\/login(\/|$|\?)/, /^\/_next\//, /^\/favicon/, /^\/monaco\//, /^\/api\//]
 
 export interface HttpServerOptions {
@@ -81,6 +83,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     if (url.startsWith('/api/trpc/')) return trpc(req, res)
     if (url.startsWith('/api/auth/')) {
       if (!app.auth) return void res.writeHead(503).end()
+      // a user who must change their password may sign in, read their session and sign out: nothing else
+      if (!AUTH_WHILE_PASSWORD_CHANGE.test(url) && req.headers.cookie) {
+        const session = await app.auth.api.getSession({ headers: toHeaders(req) }).catch(() => null)
+        if ((session?.user as { mustChangePassword?: boolean } | undefined)?.mustChangePassword) {
+          res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: PASSWORD_CHANGE_FIRST }))
+          return
+        }
+      }
       if (authFor !== app.auth) (authHandler = toNodeHandler(app.auth)), (authFor = app.auth)
       return authHandler!(req, res)
     }
@@ -89,6 +99,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       return
     }
     if (url.startsWith('/api/')) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
+    // the login page sends the browser to `next` after sign-in: only ever a page of this console
+    if (/^\/login(\/|\?|$)/.test(url)) {
+      const next = new URL(url, 'http://console.invalid').searchParams.get('next')
+      if (next !== null && safeNextPath(next) === null) return void res.writeHead(302, { location: '/login' }).end()
+    }
     if (!nextHandle) return void res.writeHead(404).end()
     // pages need a session; send the browser to the login page otherwise
     if ((req.method === 'GET' || req.method === 'HEAD') && app.auth && !PUBLIC_PAGES.some((r) => r.test(url))) {

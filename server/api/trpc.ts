@@ -14,6 +14,8 @@ export interface Meta {
   access: Access
   /** worker-scoped tokens may call only procedures that say so */
   worker?: boolean
+  /** answers a user who must change their password first (only their account and the change itself) */
+  passwordChange?: boolean
 }
 
 export interface Context {
@@ -22,6 +24,8 @@ export interface Context {
   tokenScope: TokenScope | null
   /** the request's headers, for Better Auth calls made on the user's behalf */
   headers: Headers
+  /** the caller's password is a one-time (or reset) one: nothing but the change until it is changed */
+  mustChangePassword?: boolean
 }
 
 /** Who is calling: a bearer token (CLI, workers) or a Better Auth session cookie. */
@@ -30,14 +34,15 @@ export async function createContext(app: AppServices, headers: Headers): Promise
   if (authz?.toLowerCase().startsWith('bearer ')) {
     const resolved = await resolveToken(app.db, authz.slice(7).trim())
     if (!resolved) return { app, actor: null, tokenScope: null, headers }
-    const { scope, ...actor } = resolved
-    return { app, actor, tokenScope: scope, headers }
+    const { scope, mustChangePassword, ...actor } = resolved
+    return { app, actor, tokenScope: scope, headers, mustChangePassword }
   }
   if (app.auth && headers.get('cookie')) {
     const session = await app.auth.api.getSession({ headers }).catch(() => null)
-    const user = session?.user as { id: string; email: string; role?: string; disabled?: boolean } | undefined
+    const user = session?.user as { id: string; email: string; role?: string; disabled?: boolean; mustChangePassword?: boolean } | undefined
     if (user && !user.disabled) {
-      return { app, actor: { id: user.id, label: user.email, role: (user.role ?? 'viewer') as Role, via: 'session' }, tokenScope: null, headers }
+      const actor: Actor = { id: user.id, label: user.email, role: (user.role ?? 'viewer') as Role, via: 'session' }
+      return { app, actor, tokenScope: null, headers, mustChangePassword: !!user.mustChangePassword }
     }
   }
   return { app, actor: null, tokenScope: null, headers }
@@ -85,10 +90,15 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
   return result
 })
 
+export const PASSWORD_CHANGE_FIRST = 'change your password first (Settings → Account): until then only the password change and signing out work'
+
 const requireAccess = t.middleware(({ ctx, meta, next }) => {
   const access = meta?.access === 'public' || !meta ? 'admin' : meta.access
   if (!ctx.actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' })
   if (ctx.tokenScope === 'worker' && !meta?.worker) throw new TRPCError({ code: 'FORBIDDEN', message: 'a worker token cannot call this' })
+  if (ctx.mustChangePassword && !meta?.passwordChange) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: PASSWORD_CHANGE_FIRST })
+  }
   if (!roleAtLeast(ctx.actor.role, access)) throw new TRPCError({ code: 'FORBIDDEN', message: `needs the ${access} role` })
   const actor: Actor = ctx.actor
   return next({ ctx: { ...ctx, actor } })

@@ -3,6 +3,7 @@
 // worker registry (fm_queue.workers, written by the workers' heartbeats) directly.
 import type { AppServices } from '../app.ts'
 import type { WorkerStatus } from '../contracts/evaluation.ts'
+import { ACTIVE_STATUSES } from '../runs/config.ts'
 
 export interface WorkerView {
   id: string
@@ -72,4 +73,16 @@ export async function listWorkers(app: AppServices): Promise<{ source: 'backend'
     }
   }
   return { source: 'none', workers: [], capacity: null }
+}
+
+/**
+ * Workers at isolation "none" (allowed only with FM_ALLOW_UNSANDBOXED=1) and the active runs they may be
+ * evaluating: while both lists are non-empty, candidate code runs unsandboxed.
+ */
+export async function unsandboxedRuns(app: AppServices): Promise<{ workers: string[]; runs: Array<{ id: string; name: string | null }> }> {
+  const { workers } = await listWorkers(app)
+  const bare = workers.filter((w) => w.isolation?.level === 'none' && (w.status === 'online' || w.status === 'starting')).map((w) => `${w.name} (${w.host})`)
+  if (!bare.length) return { workers: [], runs: [] }
+  const runs = await app.db.prisma.run.findMany({ where: { status: { in: [...ACTIVE_STATUSES] } }, select: { id: true, name: true }, orderBy: { createdAt: 'desc' }, take: 50 })
+  return { workers: bare, runs }
 }

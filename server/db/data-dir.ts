@@ -5,7 +5,8 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 
 export const LOCK_FILE = 'fm-agent.lock'
-export const LOCAL_TOKEN_FILE = 'local-admin-token'
+/** where versions before the local socket kept a plaintext admin token (removed at start, see below) */
+export const LEGACY_TOKEN_FILE = 'local-admin-token'
 
 export interface LockInfo {
   pid: number
@@ -13,6 +14,8 @@ export interface LockInfo {
   startedAt: string
   /** set once the holder serves its API: where other CLI processes should send their commands */
   apiUrl?: string
+  /** the Unix socket those commands go through (server/api/local-socket.ts) */
+  apiSocket?: string
 }
 
 export class DataDirLockedError extends Error {
@@ -68,7 +71,7 @@ export interface DataDirLock {
 }
 
 export function acquireLock(dataDir: string): DataDirLock {
-  // 0700: the folder holds the database, the auth secret and the local admin token; sandboxed
+  // 0700: the folder holds the database, the auth secret and the local API socket; sandboxed
   // candidates run as another user and must not read any of it
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   chmodSync(dataDir, 0o700)
@@ -96,7 +99,6 @@ export function acquireLock(dataDir: string): DataDirLock {
     released = true
     const current = readLock(dataDir)
     if (current?.pid === process.pid) rmSync(path, { force: true })
-    rmSync(join(dataDir, LOCAL_TOKEN_FILE), { force: true })
   }
   process.once('exit', release)
   return {
@@ -111,13 +113,11 @@ export function acquireLock(dataDir: string): DataDirLock {
   }
 }
 
-export function writeLocalToken(dataDir: string, token: string) {
-  const p = join(dataDir, LOCAL_TOKEN_FILE)
-  writeFileSync(p, token, { mode: 0o600 })
-  chmodSync(p, 0o600)
-}
-
-export function readLocalToken(dataDir: string): string | null {
-  const p = join(dataDir, LOCAL_TOKEN_FILE)
-  return existsSync(p) ? readFileSync(p, 'utf8').trim() : null
+/** The plaintext token an older version left in the folder, removed; returned so its row can be revoked. */
+export function removeLegacyLocalToken(dataDir: string): string | null {
+  const p = join(dataDir, LEGACY_TOKEN_FILE)
+  if (!existsSync(p)) return null
+  const token = readFileSync(p, 'utf8').trim()
+  rmSync(p, { force: true })
+  return token || null
 }

@@ -1,7 +1,8 @@
 // Starts server/hardening/serve-api.ts as a child process and waits until it serves.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { localSocketClient } from '../api/client.ts'
+import { readLock } from '../db/data-dir.ts'
 import { ROOT } from './figures.ts'
 
 export interface ApiProcess {
@@ -11,7 +12,7 @@ export interface ApiProcess {
   pid: number
   /** everything the process wrote (stdout and stderr), for the log checks */
   output(): string
-  /** the server's local admin token (embedded mode) */
+  /** an API token of the first admin, minted at start through the server's local socket (embedded mode) */
   adminToken(): string
   stats(runId?: string, gc?: boolean): Promise<{ rss: number; heapUsed: number; listeners: { run: number | null; any: number }; gc: boolean }>
   kill9(): Promise<void>
@@ -46,11 +47,17 @@ export async function startApiProcess(opts: { dataDir: string; engine?: boolean;
       reject(new Error(`the API server exited (${code}) before serving:\n${out.slice(-3000)}`))
     })
   })
+  // what the local admin token file was for before the socket: a token the tests call the API with
+  const socket = readLock(opts.dataDir)?.apiSocket
+  const token = socket ? (await localSocketClient(socket).mutate<{ token: string }>('tokens.create', { name: 'hardening tests', scope: 'cli' })).token : null
   return {
     child,
     ...info,
     output: () => out,
-    adminToken: () => readFileSync(join(opts.dataDir, 'local-admin-token'), 'utf8').trim(),
+    adminToken: () => {
+      if (!token) throw new Error('the server serves no local socket (server mode?): no admin token')
+      return token
+    },
     async stats(runId, gc) {
       const res = await fetch(`${info.statsUrl}/${gc ? 'gc' : 'stats'}${runId ? `?runId=${runId}` : ''}`)
       return res.json()

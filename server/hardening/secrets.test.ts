@@ -74,6 +74,13 @@ def probe():
             found["data"][f] = open(os.path.join(DATA_DIR, f)).read()[:200]
         except Exception as e:
             found["data"][f] = "ERR " + type(e).__name__
+    try:
+        import socket
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(os.path.join(DATA_DIR, "api.sock"))
+        found["data"]["api.sock"] = "CONNECTED"
+    except Exception as e:
+        found["data"]["api.sock"] = "ERR " + type(e).__name__
     return found
 `
 
@@ -176,6 +183,7 @@ describe('a provider key from the environment', () => {
       expect(p.environ_with_mark).toEqual([])
       expect(p.data.listing).toMatch(/^ERR /)
       expect(p.data['local-admin-token']).toMatch(/^ERR /)
+      expect(p.data['api.sock']).toMatch(/^ERR /) // the server's local socket: out of reach
       for (const v of Object.values(p.proc as Record<string, string>)) expect(v).not.toContain('LEAKCHECK')
     }
     figures.sandboxProbes = probes.length

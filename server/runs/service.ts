@@ -7,6 +7,8 @@ import { BadInputError, ConflictError, NotFoundError } from '../errors.ts'
 import { audit } from '../services/audit.ts'
 import type { RunDefaults } from '../problems/load.ts'
 import { assertRunnableHere } from '../setup/check.ts'
+import { detectIsolation, unsandboxedRefusal } from '../../workers/sandbox.ts'
+import { PrerequisiteError } from '../errors.ts'
 import { FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from './config.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
@@ -40,6 +42,12 @@ export function mergeDefaults(input: RunConfigInput, d: RunDefaults): RunConfigI
   return merged
 }
 
+/** Embedded runs evaluate on this machine: not without a sandbox, unless FM_ALLOW_UNSANDBOXED=1. */
+export function assertSandboxedHere() {
+  const why = unsandboxedRefusal(detectIsolation())
+  if (why) throw new PrerequisiteError(`this run cannot start: ${why}`)
+}
+
 export async function createRun(db: Db, actor: Actor, input: { problemId: string; name?: string; config: RunConfigInput }) {
   const problem = await db.prisma.problem.findUnique({
     where: { id: input.problemId },
@@ -54,7 +62,10 @@ export async function createRun(db: Db, actor: Actor, input: { problemId: string
   const config = parsed.data
   const spec = problem.spec as ProblemSpec
   // embedded mode evaluates on this machine: a problem it cannot run is refused here, not failed on its seed
-  if (db.mode === 'embedded') await assertRunnableHere(spec)
+  if (db.mode === 'embedded') {
+    assertSandboxedHere()
+    await assertRunnableHere(spec)
+  }
   if (spec.limits?.gpu && config.concurrency === 0) {
     // GPU problems wait for GPU workers; nothing to decide here, the queue routes them
   }
@@ -257,6 +268,7 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
 export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEvals?: number) {
   const run = await requireRun(db, runId)
   if (db.mode === 'embedded') {
+    assertSandboxedHere()
     const { problemSnapshot } = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { problemSnapshot: true } })
     await assertRunnableHere((problemSnapshot as unknown as ProblemSnapshot).spec)
   }

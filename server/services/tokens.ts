@@ -21,18 +21,18 @@ export async function createToken(db: Db, actor: Actor, input: { userId: string;
   return { token, ...row }
 }
 
-export async function resolveToken(db: Db, token: string): Promise<(Actor & { scope: TokenScope }) | null> {
+export async function resolveToken(db: Db, token: string): Promise<(Actor & { scope: TokenScope; mustChangePassword: boolean }) | null> {
   if (!token.startsWith(PREFIX) || token.length > 200) return null
   const row = await db.prisma.apiToken.findUnique({
     where: { tokenHash: hashToken(token) },
-    select: { id: true, scope: true, revokedAt: true, expiresAt: true, lastUsedAt: true, user: { select: { id: true, email: true, role: true, disabled: true } } },
+    select: { id: true, scope: true, revokedAt: true, expiresAt: true, lastUsedAt: true, user: { select: { id: true, email: true, role: true, disabled: true, mustChangePassword: true } } },
   })
   if (!row || row.revokedAt || row.user.disabled || (row.expiresAt && row.expiresAt < new Date())) return null
   // touch at most once a minute: this runs on every API call
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
     await db.prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
   }
-  return { id: row.user.id, label: `${row.user.email} (token ${row.scope})`, role: row.user.role as Role, via: 'token', scope: row.scope as TokenScope }
+  return { id: row.user.id, label: `${row.user.email} (token ${row.scope})`, role: row.user.role as Role, via: 'token', scope: row.scope as TokenScope, mustChangePassword: row.user.mustChangePassword }
 }
 
 export async function revokeToken(db: Db, actor: Actor, id: string) {

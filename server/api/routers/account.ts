@@ -10,7 +10,8 @@ export const ChangePasswordInput = z.object({
 })
 
 export const accountRouter = router({
-  me: viewerProcedure.query(async ({ ctx }) => {
+  // the two that answer a user who must change their password first
+  me: viewerProcedure.meta({ access: 'viewer', passwordChange: true }).query(async ({ ctx }) => {
     const user = ctx.actor.id
       ? await ctx.app.db.prisma.user.findUnique({
           where: { id: ctx.actor.id },
@@ -19,7 +20,7 @@ export const accountRouter = router({
       : null
     return user ?? { id: null, email: ctx.actor.label, name: ctx.actor.label, role: ctx.actor.role, mustChangePassword: false }
   }),
-  changePassword: viewerProcedure.input(ChangePasswordInput).mutation(async ({ ctx, input }) => {
+  changePassword: viewerProcedure.meta({ access: 'viewer', passwordChange: true }).input(ChangePasswordInput).mutation(async ({ ctx, input }) => {
     if (!ctx.actor.id) throw new TRPCError({ code: 'BAD_REQUEST', message: 'this identity has no password' })
     const account = await ctx.app.db.prisma.account.findFirst({ where: { userId: ctx.actor.id, providerId: 'credential' }, select: { password: true } })
     if (!account?.password || !(await verifyPassword({ hash: account.password, password: input.current }))) {

@@ -1,0 +1,38 @@
+// Where the console may send a browser after sign-in: a path of this console, nothing else. Pure (the
+// login page runs it in the browser; the HTTP server runs it before serving /login).
+
+export const DEFAULT_NEXT = '/runs'
+const BASE = 'http://console.invalid'
+
+/**
+ * `next` when it names a page of this console, else null. Browsers treat `\` as `/` and drop tabs and
+ * newlines, so `/\evil.com`, `/\t/evil.com` and their percent-encoded forms (`/%5Cevil.com`,
+ * `/%2F%2Fevil.com`, encoded twice…) are other origins; so is anything that resolves elsewhere.
+ */
+export function safeNextPath(next: string | null | undefined): string | null {
+  if (typeof next !== 'string' || next.length === 0 || next.length > 2000) return null
+  // raw: browsers drop tabs and newlines (and trim spaces) before they parse
+  if (/\s/.test(next)) return null
+  let v = next
+  for (let i = 0; i < 5; i++) {
+    if (!v.startsWith('/') || v.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(v)) return null
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(v)
+    } catch {
+      return null
+    }
+    if (decoded === v) break
+    v = decoded
+    if (i === 4) return null // still encoded after five rounds: not a path anyone types
+  }
+  try {
+    const url = new URL(next, BASE)
+    if (url.origin !== BASE) return null
+  } catch {
+    return null
+  }
+  return next
+}
+
+export const safeNext = (next: string | null | undefined) => safeNextPath(next) ?? DEFAULT_NEXT
