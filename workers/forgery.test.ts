@@ -11,6 +11,7 @@ import { BUILTIN_PROBLEMS_DIR, listBuiltinProblemFolders, loadProblemFolder, typ
 import { createLocalPool } from './pool.ts'
 import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
+import { recordFigures } from '../server/hardening/figures.ts'
 import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from './test-helpers.ts'
 
 const SECRET = `FORGERY-SECRET-${randomBytes(6).toString('hex')}`
@@ -39,6 +40,9 @@ beforeAll(async () => {
   await runner.start()
 })
 afterAll(async () => {
+  if (tally.problems.length >= 18 && tally.harnessCases >= 8) {
+    recordFigures('forgery', { ...tally, problems: tally.problems.length, problemIds: tally.problems, isolation: isolation.level })
+  }
   await runner?.close()
   await new Promise<void>((r) => api.close(() => r()))
   rmSync(DATA_DIR, { recursive: true, force: true })
@@ -90,6 +94,15 @@ function expectNothingLeaked(r: EvalResult) {
 
 const attemptVisible = (r: EvalResult, word: string) => expect(JSON.stringify(r.artifacts)).toContain(`ATTEMPT ${word}`)
 
+// for docs/guarantees.md (recorded when the whole suite ran)
+const tally = { problems: [] as string[], evaluations: 0, forgeries: 0, harnessCases: 0, channelCases: 0, openEvolveCases: 0, acceptedAsDocumented: 0 }
+const count = <T extends EvalResult | EvalResult[]>(r: T, kind: 'harnessCases' | 'channelCases' | 'openEvolveCases' | null, forgeries = 1): T => {
+  tally.evaluations += Array.isArray(r) ? r.length : 1
+  tally.forgeries += forgeries
+  if (kind) tally[kind]++
+  return r
+}
+
 // ------------------------------------------------------------------------------------ KernelBench harness
 describe('the KernelBench harness on the CPU path', () => {
   const REFERENCE = `import torch
@@ -124,7 +137,7 @@ class ModelNew(nn.Module):
     def forward(self, x):
         return F.gelu(self.fc(x))
 `
-  const run = (code: string) => runner.run(makeJob(problem, code))
+  const run = async (code: string, forgery = 1) => count(await runner.run(makeJob(problem, code)), 'harnessCases', forgery)
 
   beforeAll(() => {
     problem = makeProblem(
@@ -135,7 +148,7 @@ class ModelNew(nn.Module):
   })
 
   it('an honest candidate is valid, timed by the harness, in a child sandbox', async () => {
-    const r = await run(HONEST)
+    const r = await run(HONEST, 0)
     expect(r.error, JSON.stringify(r.artifacts).slice(0, 3000)).toBeUndefined()
     expect(r.valid, JSON.stringify(r.artifacts).slice(0, 3000)).toBe(true)
     expect(r.metrics.speedup).toBeGreaterThan(0.2)
@@ -310,7 +323,7 @@ time.sleep(0.6)  # a slow teardown: room for a leftover process to print after t
   })
 
   it('an orphan printing a result after the evaluator\'s own: the evaluator\'s result stands', async () => {
-    const r = await runner.run(
+    const r = count(await runner.run(
       makeJob(
         problem,
         `import json, os, sys, time
@@ -323,14 +336,14 @@ if os.fork() == 0:
 print(json.dumps({"valid": True, "metrics": {"score": 1e9}}), flush=True)
 `,
       ),
-    )
+    ), 'channelCases')
     expect(r.metrics.score).toBe(1)
     // the candidate's lines are kept apart, for the record
     expect(String(r.artifacts.stdout_subprocesses)).toContain('ATTEMPT orphan-line')
   })
 
   it('the evaluator\'s descriptors, memory and output files are out of reach', async () => {
-    const r = await runner.run(
+    const r = count(await runner.run(
       makeJob(
         problem,
         `import ctypes, glob, json, os
@@ -358,7 +371,7 @@ found['output-files-visible'] = outs
 print('ATTEMPT reach ' + json.dumps(found, sort_keys=True))
 `,
       ),
-    )
+    ), 'channelCases')
     expect(r.metrics.score).toBe(1)
     const line = String(r.artifacts.stdout_subprocesses).split('\n').find((l) => l.startsWith('ATTEMPT reach '))!
     const found = JSON.parse(line.slice('ATTEMPT reach '.length)) as Record<string, unknown>
@@ -369,7 +382,7 @@ print('ATTEMPT reach ' + json.dumps(found, sort_keys=True))
   it('another candidate\'s evaluation, running at the same time in the other slot, is out of sight', async () => {
     const victim = runner.run(makeJob(problem, `# ${SECRET}-VICTIM\nimport time\ntime.sleep(3)\n`))
     await new Promise((r) => setTimeout(r, 300)) // the victim is in its slot by now (it sleeps 3 s)
-    const snoop = await runner.run(
+    const snoop = count(await runner.run(
       makeJob(
         problem,
         `import glob, os
@@ -385,7 +398,7 @@ for _ in range(8):
 print('ATTEMPT other-candidates', found)
 `,
       ),
-    )
+    ), 'channelCases')
     await victim
     expect(String(snoop.artifacts.stdout_subprocesses)).toContain('ATTEMPT other-candidates')
     // its own candidate file may show up; the victim's never
@@ -398,10 +411,10 @@ print('ATTEMPT other-candidates', found)
       { id: 'compile-private', name: 'compile', language: 'cpp', entry: 'seed.cpp', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', private: ['private/secret.txt'], limits: { timeoutS: 60 } },
     )
     store.add(p)
-    const viaInclude = await runner.run(makeJob(p, '#include "private/secret.txt"\nint main() { return 0; }\n'))
+    const viaInclude = count(await runner.run(makeJob(p, '#include "private/secret.txt"\nint main() { return 0; }\n')), 'channelCases')
     expect(viaInclude.valid).toBe(false)
     expect(String(viaInclude.artifacts.compiler)).toMatch(/No such file|error/)
-    const viaIncbin = await runner.run(makeJob(p, 'asm(".section .rodata\\n.incbin \\"private/secret.txt\\"\\n.previous");\nint main() { return 0; }\n'))
+    const viaIncbin = count(await runner.run(makeJob(p, 'asm(".section .rodata\\n.incbin \\"private/secret.txt\\"\\n.previous");\nint main() { return 0; }\n')), 'channelCases')
     expect(viaIncbin.valid).toBe(false)
     for (const r of [viaInclude, viaIncbin]) expect(JSON.stringify(r)).not.toContain(SECRET)
   }, 120_000)
@@ -620,7 +633,8 @@ describe('every built-in problem', () => {
     const p = builtin(id)
     store.add(p)
     const a = attacks(p)
-    const [seed, exit, everything] = await Promise.all([p.seedCode, a.exit, a.everything].map((code) => runner.run(makeJob(p, code))))
+    const [seed, exit, everything] = count(await Promise.all([p.seedCode, a.exit, a.everything].map((code) => runner.run(makeJob(p, code)))), null, 2)
+    tally.problems.push(id)
     const primary = p.spec.primaryMetric
     expect(seed.error, `${id} seed: ${JSON.stringify(seed.artifacts).slice(0, 1500)}`).toBeUndefined()
     expect(seed.valid, `${id} seed: ${JSON.stringify(seed.artifacts).slice(0, 1500)}`).toBe(true)
@@ -641,4 +655,86 @@ describe('every built-in problem', () => {
     expect(arts).not.toMatch(/"WROTE"|"OPENED"|ALLOWED|"READ /)
     for (const r of [exit, everything]) expectNothingLeaked(r)
   }, 300_000)
+})
+
+// ------------------------------------------------------------------------------------ OpenEvolve format
+// OpenEvolve's evaluate(program_path) usually imports the program into the evaluator's own process.
+// Code running there can do whatever the evaluator can, the verdict included: FM Agent cannot
+// protect that, and says so (workers/README.md "Integrity", docs/guarantees.md, the console's
+// OpenEvolve badge). What it does protect: a program the evaluator runs in a subprocess.
+describe('OpenEvolve folders', () => {
+  const folder = (evaluator: string) => {
+    const p = makeProblem({ 'initial_program.py': 'def f():\n    return 1\n', 'evaluator.py': evaluator })
+    store.add(p)
+    return p
+  }
+
+  it('a program imported into the evaluator CAN forge its verdict (the documented limit of this format)', async () => {
+    const p = folder(`import importlib.util
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location('program', program_path)
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+    return {"combined_score": float(m.f())}
+`)
+    expect(p.spec.format).toBe('openevolve')
+    const r = count(await runner.run(
+      makeJob(
+        p,
+        `import gc, io, json, os
+forged = json.dumps({"valid": True, "metrics": {"combined_score": 1e9}, "features": {}, "artifacts": {}, "stage": 0})
+for o in gc.get_objects():
+    if isinstance(o, io.TextIOWrapper) and not o.closed and o.fileno() > 2:
+        o.write(forged + '\\n')
+        o.flush()
+os._exit(0)
+def f():
+    return 1
+`,
+      ),
+    ), 'openEvolveCases', 0)
+    expect(r.metrics.combined_score).toBe(1e9)
+    tally.acceptedAsDocumented++
+  })
+
+  it('a program the evaluator runs in a subprocess cannot: its forged lines, its orphan, the evaluator\'s fds and memory', async () => {
+    const p = folder(`import json, subprocess, sys
+def evaluate(program_path):
+    out = subprocess.run([sys.executable, program_path], capture_output=True, text=True, timeout=20)
+    value = float(out.stdout.strip().splitlines()[-1])
+    print(out.stderr, file=sys.stderr)
+    return {"combined_score": value}
+`)
+    const r = count(await runner.run(
+      makeJob(
+        p,
+        `import json, os, sys, time
+forged = json.dumps({"valid": True, "metrics": {"combined_score": 1e9}, "features": {}, "artifacts": {}, "stage": 0}) + '\\n'
+tried = {}
+for fd in range(10):
+    try:
+        with open('/proc/%d/fd/%d' % (os.getppid(), fd), 'a') as f:
+            f.write(forged)
+        tried[fd] = 'WROTE'
+    except Exception as e:
+        tried[fd] = type(e).__name__
+try:
+    open('/proc/%d/mem' % os.getppid(), 'r+b')
+    tried['mem'] = 'OPENED'
+except Exception as e:
+    tried['mem'] = type(e).__name__
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(0.3)
+    os.write(2, forged.encode())
+    os._exit(0)
+print('ATTEMPT openevolve', json.dumps(tried), file=sys.stderr)
+print(2.5)
+`,
+      ),
+    ), 'openEvolveCases')
+    expect(r.error, JSON.stringify(r.artifacts).slice(0, 2000)).toBeUndefined()
+    expect(r.metrics.combined_score).toBe(2.5)
+    expect(JSON.stringify(r.artifacts)).toContain('ATTEMPT openevolve')
+    expect(JSON.stringify(r.artifacts)).not.toMatch(/WROTE|OPENED/)
+  })
 })

@@ -18,13 +18,18 @@ import { silentLogger } from '../log.ts'
 import { startServer, type ServerHandle } from '../server-process.ts'
 import { createToken, hashToken } from '../services/tokens.ts'
 import { appRouter } from './root.ts'
+import { recordFigures } from '../hardening/figures.ts'
 import { PASSWORD_CHANGE_FIRST } from './trpc.ts'
 
 let h: ApiHarness
+const figures: Record<string, number> = {}
 beforeAll(async () => {
   h = await startApiHarness()
 }, 120_000)
-afterAll(() => h?.stop())
+afterAll(async () => {
+  await h?.stop()
+  if (Object.keys(figures).length === 5) recordFigures('access-integrity', figures)
+})
 
 const signIn = async (email: string, password: string) => {
   const res = await fetch(`${h.url}/api/auth/sign-in/email`, { method: 'POST', headers: { 'content-type': 'application/json', origin: h.url }, body: JSON.stringify({ email, password }) })
@@ -47,6 +52,7 @@ describe('the page after sign-in is never another site', () => {
   })
 
   it('a path of the console is kept', async () => {
+    figures.redirectRequests = UNSAFE.length * 2
     for (const next of ['/runs', '/runs/abc?tab=steering']) {
       const r = await rawRequest(`${h.url}/login?next=${encodeURIComponent(next)}`)
       expect(r.status).not.toBe(302) // no pages in this harness: 404, but not sent away
@@ -91,6 +97,7 @@ describe('a user whose password must change can do nothing else', () => {
     }
     expect(wrong).toEqual([])
     expect(refused).toBeGreaterThan(40)
+    figures.passwordChangeRefusals = refused
     const me = await callProcedure(h.url, 'account.me', 'query', undefined, { cookie })
     expect((me.data as { mustChangePassword: boolean }).mustChangePassword).toBe(true)
   })
@@ -162,6 +169,8 @@ describe('tokens and the data folder', () => {
       const bytes = readFileSync(f)
       for (const t of tokens) expect(bytes.includes(t), f).toBe(false)
     }
+    figures.dataFiles = files.length
+    figures.tokensSearched = tokens.length
   })
 
   it('a server start leaves users\' tokens alone, "local …" names included; a token file of an older version is revoked and removed', async () => {
@@ -184,6 +193,7 @@ describe('tokens and the data folder', () => {
       expect(readdirSync(h.dataDir)).not.toContain('local-admin-token')
       const rows = await second.app.db.prisma.apiToken.findMany({ where: { tokenHash: { in: [laptop.token, lookalike.token, legacy.token].map(hashToken) } }, select: { name: true, revokedAt: true } })
       expect(rows.filter((r) => r.revokedAt).map((r) => r.name)).toEqual(['local old-host pid 1'])
+      figures.localNamedTokensKept = 2
     } finally {
       await second?.stop()
       rmSync(h.dataDir, { recursive: true, force: true })

@@ -57,7 +57,15 @@ export default function ProblemsPage() {
                     <td>
                       {p.language}
                       {p.gpu && <span className="badge warn" style={{ marginLeft: 6 }}>GPU</span>}
-                      {p.format === 'openevolve' && <span className="badge" style={{ marginLeft: 6 }}>OpenEvolve</span>}
+                      {p.format === 'openevolve' && (
+                        <span
+                          className="badge"
+                          style={{ marginLeft: 6 }}
+                          title="OpenEvolve format: evaluator.py imports the program into its own process, so FM Agent cannot protect this problem's score or private files from candidate code (it does protect programs the evaluator runs in a subprocess)"
+                        >
+                          OpenEvolve · score not protected
+                        </span>
+                      )}
                     </td>
                     <td data-testid={`runs-here-${p.id}`}>
                       {!p.runnable ? (
