@@ -8,6 +8,7 @@ import Link from 'next/link'
 import { useState } from 'react'
 import { fmt } from '../server/console/series.ts'
 import { CandidateRating } from './candidate-rating.tsx'
+import { CandidatePictures } from './candidate-pictures.tsx'
 import { DiffEditor, CodeEditor, monacoLanguage } from './monaco/index.tsx'
 import { Age, ErrorBox, originLabel, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
@@ -134,6 +135,8 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
           <div className="s">{c.tokensIn + c.tokensOut ? `${c.tokensIn} in / ${c.tokensOut} out tokens` : 'no model call'}</div>
         </div>
       </div>
+
+      <CandidatePictures runId={runId} id={c.id} parentId={parent?.id ?? null} evaluated={c.status === 'evaluated' || c.status === 'rejected'} />
 
       <div className="card">
         <div className="panel-head">

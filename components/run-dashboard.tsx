@@ -9,6 +9,7 @@ import { useRouter } from 'next/navigation'
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import { inRange } from '../server/console/live-store.ts'
 import { budgetUse, fmt, gapToReference, latestMetric, openStagnationAlerts } from '../server/console/series.ts'
+import { RunPictures } from './candidate-pictures.tsx'
 import { FitnessChart } from './charts/fitness-chart.tsx'
 import { Heatmap } from './charts/heatmap.tsx'
 import { MetricChart } from './charts/metric-chart.tsx'
@@ -98,6 +99,7 @@ export function RunDashboard() {
             <Steering />
           </div>
         </div>
+        <RunPictures runId={o.id} bestId={bestId} active={active} metric={o.problem.primaryMetric} />
         <div className="card w6">
           <div className="panel-head">
             <h2>Code diversity</h2>

@@ -11,6 +11,7 @@ import { createContext, PASSWORD_CHANGE_FIRST } from './trpc.ts'
 import { CLIENT_ADDRESS_HEADER } from '../auth/auth.ts'
 import { clientAddress, isCrossSiteWrite, setSecurityHeaders } from './security.ts'
 import { safeNextPath } from '../auth/safe-next.ts'
+import { serveImage } from './images.ts'
 
 export const ROOT_DIR = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -98,6 +99,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, mode: app.db.mode }))
       return
     }
+    if (url.startsWith('/api/images/')) return serveImage(app, req, res, toHeaders(req))
     if (url.startsWith('/api/')) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
     // the login page sends the browser to `next` after sign-in: only ever a page of this console
     if (/^\/login(\/|\?|$)/.test(url)) {

@@ -8,6 +8,7 @@ import type { EvalJob, EvaluationBackend } from '../contracts/evaluation.ts'
 import type { Logger } from '../log.ts'
 import { createLocalPool } from '../../workers/pool.ts'
 import { createQueueBackend } from '../queue/backend.ts'
+import { withImageStore } from '../images/store.ts'
 
 export interface BackendOptions {
   db: Db
@@ -21,7 +22,8 @@ export async function createBackend(opts: BackendOptions): Promise<EvaluationBac
   if (db.mode === 'server' && db.databaseUrl) {
     const backend = createQueueBackend({ databaseUrl: db.databaseUrl, log: (l) => log.info(l) })
     await backend.start()
-    return backend
+    // results' pictures are stored apart and taken out before the engine sees the result
+    return withImageStore(backend, db, log)
   }
   const size = opts.workers ?? (Number(process.env.FM_WORKERS) || availableParallelism())
   const pool = createLocalPool({
@@ -38,7 +40,7 @@ export async function createBackend(opts: BackendOptions): Promise<EvaluationBac
     log: (l) => log.info(l),
   })
   await pool.start()
-  return pool
+  return withImageStore(pool, db, log)
 }
 
 /**

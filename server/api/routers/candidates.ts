@@ -7,6 +7,7 @@ import { candidateDetail, candidateFacets, exportCandidates, lineage, listCandid
 import { TtlCache, runVersion } from '../../console/cache.ts'
 import { ban, setPinned, submitExpertEdit } from '../../console/interventions.ts'
 import { candidateRatings, rateCandidate, ratingEffect } from '../../console/ratings.ts'
+import { candidatePictures, runFilmstrip } from '../../images/store.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { orPrecondition, RunIdInput } from './runs.ts'
 
@@ -20,6 +21,7 @@ export const CandidateListInput = RunIdInput.extend({
 export const CandidateExportInput = CandidateListInput.extend({ limit: z.number().int().min(1).max(5000).default(2000), withCode: z.boolean().default(false) })
 export const CandidateIdInput = RunIdInput.extend({ id: Id })
 export const LineageInput = RunIdInput.extend({ expand: z.array(Id).max(50).optional(), fullPath: z.boolean().optional(), focus: Id.nullish() })
+export const FilmstripInput = RunIdInput.extend({ limit: z.number().int().min(2).max(48).default(12) })
 export const PinInput = CandidateIdInput.extend({ pinned: z.boolean() })
 export const BanInput = CandidateIdInput.extend({ reason: z.string().max(500).optional() })
 export const RateInput = CandidateIdInput.extend({ value: z.union([z.literal(-1), z.literal(0), z.literal(1)]), note: z.string().max(1000).nullish() })
@@ -32,6 +34,7 @@ export const ExpertEditInput = RunIdInput.extend({
 
 const lineageCache = new TtlCache<Awaited<ReturnType<typeof lineage>>>(3000, 100)
 const facetsCache = new TtlCache<Awaited<ReturnType<typeof candidateFacets>>>(3000, 100)
+const filmCache = new TtlCache<Awaited<ReturnType<typeof runFilmstrip>>>(3000, 100)
 
 export const candidatesRouter = router({
   list: viewerProcedure.input(CandidateListInput).query(({ ctx, input }) => listCandidates(ctx.app.db, input)),
@@ -45,6 +48,13 @@ export const candidatesRouter = router({
     const engine = ctx.app.runs?.get(input.runId)
     // which island populations hold it now: only the engine driving the run knows
     return { ...detail, population: engine ? engine.populationOf(input.id) : null, ratings: await candidateRatings(ctx.app, input.runId, input.id) }
+  }),
+  /** its pictures (evaluators' image artifacts) and its parents', as URLs of /api/images */
+  pictures: viewerProcedure.input(CandidateIdInput).query(({ ctx, input }) => candidatePictures(ctx.app.db, input.runId, input.id)),
+  /** the run's best over time with pictures: the improvements of the best, thinned to `limit` */
+  filmstrip: viewerProcedure.input(FilmstripInput).query(async ({ ctx, input }) => {
+    const v = await runVersion(ctx.app.db, input.runId)
+    return filmCache.get(JSON.stringify([input, v]), () => runFilmstrip(ctx.app.db, input.runId, input.limit))
   }),
   lineage: viewerProcedure.input(LineageInput).query(async ({ ctx, input }) => {
     const v = await runVersion(ctx.app.db, input.runId)
