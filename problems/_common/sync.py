@@ -15,6 +15,7 @@ ROOT = os.path.dirname(HERE)
 # (master file under _common, name in the problem folder, problem-id prefixes; '' = every problem)
 SHARED = [
     ('fm_evalkit.py', 'fm_evalkit.py', ['']),
+    ('fm_draw.py', 'fm_draw.py', ['']),
     ('tsplib.py', 'tsplib.py', ['tsp-']),
     ('tsp/evaluator.py', 'evaluator.py', ['tsp-']),
     ('binpacking/evaluator.py', 'evaluator.py', ['bin-packing-']),

@@ -15,6 +15,7 @@ import sys
 
 import generator
 import scorer
+from fm_draw import Svg, image
 from fm_evalkit import CandidateError, main, result, tail
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,6 +25,25 @@ PRIVATE = os.path.join(HERE, 'private', 'seeds.json')
 def hard_limit(budget):
     # interpreter start-up plus slack on a loaded machine; past this the case is a time-out
     return 2.0 * budget + 1.0
+
+
+def draw(label, instance, output, score):
+    """One case: each ad's rectangle coloured by its satisfaction (red 0 → green 1), its point as a dot."""
+    n, companies = scorer.parse_input(instance)
+    rects = scorer.parse_output(output, n)
+    size, m = 440, 12
+    k = size / scorer.SIDE
+    s = Svg(size + 2 * m, size + 2 * m + 20)
+    s.rect(m, m, size, size, fill='#fbfbfd', stroke='#333', stroke_width=1)
+    for (x, y, r), (a, b, c, d) in zip(companies, rects):
+        area = (c - a) * (d - b)
+        p = 1.0 - (1.0 - min(r, area) / max(r, area)) ** 2 if a <= x < c and b <= y < d else 0.0
+        fill = '#%02x%02x%02x' % (round(220 - 180 * p), round(60 + 140 * p), round(70 + 40 * p))
+        s.rect(m + a * k, m + (scorer.SIDE - d) * k, (c - a) * k, (d - b) * k, fill=fill, fill_opacity=0.75, stroke='#1b2430', stroke_width=0.5)
+    for x, y, _ in companies:
+        s.circle(m + (x + 0.5) * k, m + (scorer.SIDE - y - 0.5) * k, 1.6, fill='#1b2430')
+    s.text(m, size + 2 * m + 13, f'{label}: {n} ads, score {score / 1e9:.4f}; colour: satisfaction (red 0, green 1)', size=12)
+    return image(s)
 
 
 def evaluate(candidate):
@@ -37,6 +57,7 @@ def evaluate(candidate):
         private = json.load(f)
     budget = float(private['timeLimitS'])
     scores, coverage, aspect, failures, notes, walls = [], [], [], 0, [], []
+    picture = None
     for k, seed in enumerate(private['seeds']):
         instance = generator.format_instance(*generator.generate(seed))
         run = run_candidate([sys.executable, 'main.py', repr(budget)], stdin=instance.encode(),
@@ -56,6 +77,8 @@ def evaluate(candidate):
         else:
             coverage.append(details['coverage'])
             aspect.append(details['mean_log_aspect'])
+            if picture is None:
+                picture = draw(label, instance, run.stdout.decode('utf-8', errors='replace'), score)
         scores.append(score)
     if failures == len(scores):
         raise CandidateError('every case failed; ' + ' | '.join(notes[:3]))
@@ -67,7 +90,7 @@ def evaluate(candidate):
                 f'(per-case contest score {mean:,.0f} of 1,000,000,000); {failures} failed')
     if notes:
         feedback += ': ' + ' | '.join(notes[:5])
-    return result(True, metrics, features, feedback)
+    return result(True, metrics, features, feedback, **({'ads': picture} if picture else {}))
 
 
 if __name__ == '__main__':

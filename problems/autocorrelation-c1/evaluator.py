@@ -5,11 +5,31 @@ The candidate's construct_function() runs in a child process; this process only 
 Constraints are exact: exactly 600 finite values, every value >= 0 (no tolerance: a negative value,
 however small, is rejected), and a positive sum.
 """
+from fm_draw import Plot, Svg, image
 from fm_evalkit import CandidateError, call_candidate, main, result
 
 N = 600
 REFERENCE = 1.5052940  # AlphaEvolve (600 steps)
 CANDIDATE_TIMEOUT_S = 60.0
+
+
+def draw(f, conv, total, score):
+    """f as steps on [-1/4, 1/4]; below, its autoconvolution (scaled as the bound) with the maximum marked."""
+    s = Svg(560, 430)
+    fmax = max(float(f.max()), 1e-12)
+    top = Plot(s, 60, 24, 480, 150, (-0.25, 0.25), (0, fmax * 1.05))
+    top.axes(xticks=[-0.25, 0, 0.25]).steps(f.tolist(), -0.25, 0.5 / len(f))
+    s.text(60, 16, f'f: {len(f)} non-negative steps on [-1/4, 1/4]', size=12)
+    scaled = 2 * len(f) * conv / total ** 2
+    xs = [-0.5 + (i + 1) * 0.5 / len(f) for i in range(len(scaled))]
+    hi = max(float(scaled.max()), 1e-12)
+    bottom = Plot(s, 60, 240, 480, 140, (-0.5, 0.5), (0, hi * 1.08))
+    bottom.axes(xlabel='t', xticks=[-0.5, -0.25, 0, 0.25, 0.5]).curve(xs, scaled.tolist())
+    at = int(scaled.argmax())
+    s.line(bottom.x(-0.5), bottom.y(hi), bottom.x(0.5), bottom.y(hi), stroke='#d1242f', stroke_dasharray='5 4', stroke_width=1)
+    s.circle(bottom.x(xs[at]), bottom.y(hi), 4, fill='#d1242f')
+    s.text(60, 232, f'(f * f) scaled as the bound: maximum {score:.7f}', size=12)
+    return image(s)
 
 
 def evaluate(candidate):
@@ -37,7 +57,8 @@ def evaluate(candidate):
         'roughness': float(np.abs(np.diff(f)).sum() / total),
     }
     return result(True, {'c1_bound': score, 'run_time_s': wall}, features,
-                  f'{N} non-negative steps; 2n max(f*f) / (sum f)^2 = {score:.9f} (AlphaEvolve: {REFERENCE}, lower is better)')
+                  f'{N} non-negative steps; 2n max(f*f) / (sum f)^2 = {score:.9f} (AlphaEvolve: {REFERENCE}, lower is better)',
+                  step_function=draw(f, conv, total, score))
 
 
 if __name__ == '__main__':

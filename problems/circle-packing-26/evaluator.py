@@ -8,6 +8,7 @@ Anything else is rejected; the sum of radii is reported as given (no rescaling, 
 import math
 import sys
 
+from fm_draw import Svg, color, image
 from fm_evalkit import CandidateError, call_candidate, main, result
 
 N = 26
@@ -65,13 +66,39 @@ def check(rows):
     return problems
 
 
+def offenders(rows):
+    """Indices of circles that stick out or overlap another (drawn in red)."""
+    x, y, r = rows[:, 0], rows[:, 1], rows[:, 2]
+    bad = {i for i in range(N) if r[i] < 0 or min(x[i] - r[i], 1 - x[i] - r[i], y[i] - r[i], 1 - y[i] - r[i]) < -TOL}
+    for i in range(N):
+        for j in range(i):
+            if math.hypot(x[i] - x[j], y[i] - y[j]) < r[i] + r[j] - TOL:
+                bad.update((i, j))
+    return bad
+
+
+def draw(rows, caption, bad=()):
+    """The packing in the unit square, circles coloured by radius; offending ones outlined in red."""
+    size, m = 400, 12
+    s = Svg(size + 2 * m, size + 2 * m + 20)
+    s.rect(m, m, size, size, fill='#fbfbfd', stroke='#333', stroke_width=1.2)
+    rmin, rmax = float(rows[:, 2].min()), float(rows[:, 2].max())
+    for i, (x, y, r) in enumerate(rows.tolist()):
+        red = i in bad
+        s.circle(m + x * size, m + (1 - y) * size, max(r, 0.0) * size, fill=color((r - rmin) / ((rmax - rmin) or 1)), fill_opacity=0.8,
+                 stroke='#d1242f' if red else '#1b2430', stroke_width=2.2 if red else 0.7)
+    s.text(m, size + 2 * m + 12, caption, size=12)
+    return image(s)
+
+
 def evaluate(candidate):
     import numpy as np
     value, wall = call_candidate(candidate, 'run_packing', timeout=CANDIDATE_TIMEOUT_S)
     rows = as_rows(value)
     problems = check(rows)
     if problems:
-        raise CandidateError(f'infeasible packing (tolerance {TOL:g}): ' + '; '.join(problems))
+        pictures = {'circles': draw(rows, f'infeasible: {N} circles, offenders in red', offenders(rows))} if np.all(np.isfinite(rows)) else {}
+        raise CandidateError(f'infeasible packing (tolerance {TOL:g}): ' + '; '.join(problems), **pictures)
     r = rows[:, 2]
     total = float(r.sum())
     slack = np.minimum.reduce([rows[:, 0] - r, 1 - rows[:, 0] - r, rows[:, 1] - r, 1 - rows[:, 1] - r])
@@ -81,7 +108,7 @@ def evaluate(candidate):
     }
     return result(True, {'sum_radii': total, 'run_time_s': wall}, features,
                   f'feasible packing of {N} circles, sum of radii {total:.9f} (AlphaEvolve: {REFERENCE})',
-                  packing=rows.tolist())
+                  packing=rows.tolist(), circles=draw(rows, f'{N} circles, sum of radii {total:.6f}'))
 
 
 if __name__ == '__main__':

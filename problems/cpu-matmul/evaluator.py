@@ -23,6 +23,7 @@ import struct
 import tempfile
 import time
 
+from fm_draw import timing_strips
 from fm_evalkit import CandidateError, main, result, run_process, run_untrusted, tail
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -141,7 +142,11 @@ def evaluate(binary):
                   f'candidate {metrics["time_ms"]:.1f} ms, naive baseline {metrics["baseline_ms"]:.1f} ms, '
                   f'speedup {speedup:.2f}x{note}',
                   timings_ms={'baseline': [round(1e3 * t, 3) for t in base_t],
-                              'candidate': [round(1e3 * t, 3) for t in cand_t]})
+                              'candidate': [round(1e3 * t, 3) for t in cand_t]},
+                  timings=timing_strips([('baseline', [1e3 * t for t in base_t], '#8b949e'), ('candidate', [1e3 * t for t in cand_t], '#1f6feb')],
+                                        f'{ROUNDS} interleaved rounds; speedup {speedup:.2f}x (median over median)',
+                                        f'wall time of one run at n = {TIMING_N} (ms), process start and file I/O included',
+                                        lambda ms: f'{2 * TIMING_N ** 3 / ms / 1e6:.2f} GFLOP/s'))
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 
+from fm_draw import timing_strips
 from fm_evalkit import CandidateError, main
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,6 +45,14 @@ def evaluate(candidate):
     features['custom_kernel'] = 1.0 if CUSTOM.search(source) else 0.0
     features['source_lines'] = float(sum(1 for line in source.splitlines() if line.strip()))
     res['features'] = features
+    timing = (res.get('artifacts') or {}).get('timing_ms') or {}
+    ref, new = (timing.get('reference') or {}).get('run'), (timing.get('candidate') or {}).get('run')
+    if res.get('valid') and ref and new:
+        speedup = (res.get('metrics') or {}).get('speedup') or 0.0
+        res['artifacts'] = dict(res['artifacts'], timings=timing_strips(
+            [('PyTorch eager', ref, '#8b949e'), ('ModelNew', new, '#1f6feb')],
+            f'{len(new)} timed runs each, alternating; speedup {speedup:.3f}x (median over median)',
+            'time of one forward call on the GPU (ms)'))
     return res
 
 

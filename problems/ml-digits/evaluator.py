@@ -9,6 +9,7 @@ import os
 import sys
 import time
 
+from fm_draw import Svg, image
 from fm_evalkit import CandidateError, main, result, tail
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,6 +48,36 @@ def read_predictions(path, count):
     return preds
 
 
+def draw_confusion(truth, preds, accuracy):
+    """The confusion matrix: rows the true digit, columns the predicted one; errors in red, by count."""
+    m = [[0] * CLASSES for _ in range(CLASSES)]
+    for t, p in zip(truth, preds):
+        if 0 <= p < CLASSES:
+            m[t][p] += 1
+    worst = max([m[i][j] for i in range(CLASSES) for j in range(CLASSES) if i != j] or [0]) or 1
+    cell, x0, y0 = 34, 64, 44
+    s = Svg(x0 + CLASSES * cell + 20, y0 + CLASSES * cell + 40)
+    for i in range(CLASSES):
+        s.text(x0 - 10, y0 + i * cell + cell / 2 + 4, str(i), size=12, text_anchor='end')
+        s.text(x0 + i * cell + cell / 2, y0 - 8, str(i), size=12, text_anchor='middle')
+        for j in range(CLASSES):
+            v = m[i][j]
+            if i == j:
+                fill = '#d7efe9'
+            elif v:
+                fill = '#%02x%02x%02x' % (255, round(225 - 160 * v / worst), round(225 - 170 * v / worst))
+            else:
+                fill = '#ffffff'
+            s.rect(x0 + j * cell, y0 + i * cell, cell, cell, fill=fill, stroke='#d0d7de', stroke_width=0.6)
+            if v:
+                s.text(x0 + j * cell + cell / 2, y0 + i * cell + cell / 2 + 4, str(v), size=11, text_anchor='middle',
+                       fill='#1b2430' if i == j else '#82071e')
+    s.text(x0 + CLASSES * cell / 2, y0 - 26, f'predicted digit (accuracy {accuracy:.4f})', size=12, text_anchor='middle')
+    s.text(18, y0 + CLASSES * cell / 2, 'true digit', size=12, text_anchor='middle',
+           transform=f'rotate(-90 18 {y0 + CLASSES * cell / 2})')
+    return image(s)
+
+
 def evaluate(candidate):
     try:
         from fm_sandbox import run_candidate
@@ -75,7 +106,8 @@ def evaluate(candidate):
     features = {'worst_class_recall': min(recalls), 'run_time_s': wall}
     return result(True, metrics, features,
                   f'held-out accuracy {accuracy:.4f} ({len(truth) - correct} errors of {len(truth)}); '
-                  f'worst class recall {min(recalls):.3f} (digit {recalls.index(min(recalls))})', **logs)
+                  f'worst class recall {min(recalls):.3f} (digit {recalls.index(min(recalls))})',
+                  confusion=draw_confusion(truth, preds, accuracy), **logs)
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ import json
 import os
 
 import tsplib
+from fm_draw import Svg, image
 from fm_evalkit import CandidateError, call_candidate, main, result
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,6 +45,38 @@ def as_tour(value, n):
     return tour
 
 
+def draw(name, coords, tour, near, length, gap):
+    """The closed tour over the cities; an edge that joins no pair of near neighbours in orange."""
+    xs, ys = [c[0] for c in coords], [c[1] for c in coords]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    span = max(x1 - x0, y1 - y0) or 1.0
+    size, m = 440, 14
+    w, h = (x1 - x0) / span * size, (y1 - y0) / span * size
+    s = Svg(size + 2 * m, h + 2 * m + 22)
+    X = lambda x: m + (size - w) / 2 + (x - x0) / span * size  # noqa: E731
+    Y = lambda y: m + h - (y - y0) / span * size  # noqa: E731
+    n = len(tour)
+    s.open_group(stroke='#1b2430', stroke_width=1.4, stroke_linecap='round')
+    far = []
+    for k in range(n):
+        a, b = tour[k], tour[(k + 1) % n]
+        if b in near[a] or a in near[b]:
+            s.line(X(xs[a]), Y(ys[a]), X(xs[b]), Y(ys[b]))
+        else:
+            far.append((a, b))
+    s.close_group()
+    s.open_group(stroke='#e8590c', stroke_width=2.2, stroke_linecap='round')
+    for a, b in far:
+        s.line(X(xs[a]), Y(ys[a]), X(xs[b]), Y(ys[b]))
+    s.close_group()
+    s.open_group(fill='#1f6feb')
+    for x, y in coords:
+        s.circle(X(x), Y(y), 2.6 if n <= 120 else 1.8)
+    s.close_group()
+    s.text(m, h + 2 * m + 14, f'{name} · length {length} (+{gap:.2f} %) · orange: not a {NEAR}-nearest edge', size=12)
+    return image(s)
+
+
 def evaluate(candidate):
     spec, kind, coords = load_instance()
     n = len(coords)
@@ -60,7 +93,8 @@ def evaluate(candidate):
     return result(True, {'length': float(length), 'gap_pct': gap, 'run_time_s': wall},
                   {'nn_edge_frac': short / n, 'time_frac': wall / limit},
                   f'{spec["name"]}: tour length {length} ({gap:.2f} % above the optimum {optimum}); '
-                  f'solve() took {wall:.2f} s of its {limit:g} s', tour=' '.join(map(str, tour)))
+                  f'solve() took {wall:.2f} s of its {limit:g} s', tour=' '.join(map(str, tour)),
+                  tour_map=draw(spec['name'], coords, tour, near, length, gap))
 
 
 if __name__ == '__main__':

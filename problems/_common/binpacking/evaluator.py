@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 
+from fm_draw import Plot, Svg, image
 from fm_evalkit import CandidateError, main, result, run_untrusted, tail
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,6 +63,38 @@ def replay(inst, picked):
     return used, full, agree / len(items)
 
 
+def fills(inst, picked):
+    """How full each used bin ends, as a fraction of the capacity."""
+    load = {}
+    for item, c in zip(inst['items'], picked):
+        load[c] = load.get(c, 0) + item
+    return [v / inst['capacity'] for v in load.values()]
+
+
+def draw(family, first, first_fill, all_fill, l1):
+    """One instance's bins, fullest first (the space left in red), and how full the bins of every instance end."""
+    s = Svg(560, 450)
+    ranked = sorted(first_fill, reverse=True)
+    top = Plot(s, 56, 26, 484, 150, (0, len(ranked)), (0, 1))
+    top.axes(ylabel='fill', yticks=[0, 0.5, 1], xticks=[])
+    # above the fill, the space left; thousands of bins are drawn as 300 columns of their mean fill
+    cols = ranked if len(ranked) <= 300 else [sum(ranked[k * len(ranked) // 300:(k + 1) * len(ranked) // 300]) /
+                                               max(1, (k + 1) * len(ranked) // 300 - k * len(ranked) // 300) for k in range(300)]
+    s.rect(top.x(0), top.y(1), top.w, top.h, fill='#f3b4b4')
+    top.steps(cols, 0.0, len(ranked) / len(cols), fill='#1a988c', fill_opacity=1, stroke='none')
+    s.text(56, 18, f'{first}: {len(ranked)} bins used, L1 bound {l1}; space left in red', size=12)
+    counts = [0] * 20
+    for f in all_fill:
+        counts[min(19, int(f * 20 + 1e-9))] += 1
+    hi = max(counts) or 1
+    bottom = Plot(s, 56, 246, 484, 150, (0, 1), (0, hi * 1.05))
+    bottom.axes(xlabel='fill of a bin at the end', xticks=[0, 0.25, 0.5, 0.75, 1])
+    for k, c in enumerate(counts):
+        s.rect(bottom.x(k / 20) + 1, bottom.y(c), bottom.w / 20 - 2, bottom.y(0) - bottom.y(c), fill='#1f6feb' if k < 19 else '#1a988c')
+    s.text(56, 238, f'all {family} instances: bins by how full they end (last column: full or nearly)', size=12)
+    return image(s)
+
+
 def evaluate(candidate):
     with open(os.path.join(HERE, CONFIG['data'])) as f:
         dataset = json.load(f)
@@ -92,6 +125,7 @@ def evaluate(candidate):
     choices = out.get('choices') or {}
     excess, bins_used, full_bins, agreement = [], [], 0, []
     per_instance = {}
+    all_fill = []
     for name, inst in instances.items():
         if name not in choices or not isinstance(choices[name], list):
             raise CandidateError(f'no choices reported for instance {name}')
@@ -102,13 +136,17 @@ def evaluate(candidate):
         full_bins += full
         agreement.append(agree)
         per_instance[name] = used
+        all_fill += fills(inst, choices[name])
     mean_excess = sum(excess) / len(excess)
+    first = next(iter(instances))
     metrics = {'excess_pct': mean_excess, 'mean_bins': sum(bins_used) / len(bins_used), 'run_time_s': r.wall_s}
     features = {'bestfit_agreement': sum(agreement) / len(agreement), 'full_bin_frac': full_bins / sum(bins_used)}
     return result(True, metrics, features,
                   f'{family}: {mean_excess:.4f} % excess bins over the L1 bound on average '
                   f'({len(instances)} instances; Best Fit {CONFIG["bestFit"]} %, FunSearch {CONFIG["funSearch"]} %)',
-                  bins_per_instance=per_instance)
+                  bins_per_instance=per_instance,
+                  bins=draw(family, first, fills(instances[first], choices[first]), all_fill,
+                            math.ceil(sum(instances[first]['items']) / instances[first]['capacity'])))
 
 
 if __name__ == '__main__':
