@@ -2,8 +2,12 @@
 //  - embedded (no DATABASE_URL): PGlite with pgvector in <data dir>/pgdata, guarded by a lock file;
 //  - server (DATABASE_URL=postgres://…): PostgreSQL with pgvector through a pg pool.
 // Migrations are applied at open in both modes (server mode: under an advisory lock).
-import { cpSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { homedir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
 import { PrismaPg } from '@prisma/adapter-pg'
@@ -64,7 +68,7 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
   let pglite: PGlite
   try {
     await initializeIfNew(pgdata)
-    pglite = await PGlite.create({ dataDir: pgdata, extensions: { vector } })
+    pglite = await PGlite.create({ dataDir: pgdata, extensions: { vector }, postgresqlconf: PGLITE_CONF })
     // an unclean stop is recovered by Postgres' own WAL replay inside PGlite; check it answers
     await pglite.query('SELECT 1')
   } catch (e) {
@@ -109,11 +113,39 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
 }
 
 /**
+ * Embedded PostgreSQL settings. Postgres' default 128 MB of shared buffers live in PGlite's
+ * WebAssembly memory, which never shrinks; the data files are read through the OS's page cache
+ * anyway, so a small buffer pool costs a few reads and saves ~150 MB of resident memory.
+ */
+const PGLITE_CONF = ['shared_buffers = 16MB', 'wal_buffers = 1MB']
+
+/**
+ * An initialized, empty PGlite cluster to copy new databases from (FM_PGLITE_TEMPLATE, or one made
+ * once per PGlite version in the user's cache). Copying takes milliseconds; initdb takes seconds
+ * and its memory.
+ */
+function templateDir(): string | null {
+  if (process.env.FM_PGLITE_TEMPLATE) return process.env.FM_PGLITE_TEMPLATE
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
+  // the package exports no package.json: read it beside its entry point
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite')
+  const pkg = join(entry.slice(0, entry.lastIndexOf('/node_modules/@electric-sql/pglite/') + '/node_modules/@electric-sql/pglite/'.length), 'package.json')
+  const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version
+  return join(cache, 'fm-agent', `pglite-${version}`)
+}
+
+/** initdb in a child process (see initdb-child.mjs), into `dir` */
+function initdb(dir: string) {
+  const script = fileURLToPath(new URL('./db/initdb-child.mjs', import.meta.url))
+  execFileSync(process.execPath, [script, dir], { stdio: ['ignore', 'ignore', 'pipe'] })
+  if (!existsSync(join(dir, 'PG_VERSION'))) throw new Error(`initdb made no cluster in ${dir}`)
+}
+
+/**
  * A new database is built beside its final place and renamed into it, so a first start killed
  * halfway (during PGlite's initdb or the copy) leaves no half-made folder that later starts would
- * take for a corrupt database. It starts as a copy of FM_PGLITE_TEMPLATE when that names an
- * initialized PGlite folder (the test suite makes one, so the hundreds of throw-away folders it
- * opens skip the ~5 s initdb; pending migrations still apply on top).
+ * take for a corrupt database. It starts as a copy of the template cluster (templateDir()), made
+ * first when there is none; pending migrations apply on top at open.
  */
 async function initializeIfNew(pgdata: string) {
   if (existsSync(pgdata) && readdirSync(pgdata).length > 0) return
@@ -123,13 +155,22 @@ async function initializeIfNew(pgdata: string) {
     if (name.startsWith(`${basename(pgdata)}.init-`)) rmSync(join(parent, name), { recursive: true, force: true })
   }
   const staging = `${pgdata}.init-${process.pid}`
-  const template = process.env.FM_PGLITE_TEMPLATE
-  if (template && existsSync(join(template, 'PG_VERSION'))) {
-    cpSync(template, staging, { recursive: true })
-  } else {
-    const fresh = await PGlite.create({ dataDir: staging, extensions: { vector } })
-    await fresh.close()
+  const template = templateDir()
+  if (template && !existsSync(join(template, 'PG_VERSION'))) {
+    // made once, beside its place and renamed in (another process may be making it too)
+    const making = `${template}.init-${process.pid}`
+    try {
+      mkdirSync(dirname(template), { recursive: true })
+      initdb(making)
+      renameSync(making, template)
+    } catch {
+      // no cache to write to, or another process won the rename: fine either way
+    } finally {
+      rmSync(making, { recursive: true, force: true })
+    }
   }
+  if (template && existsSync(join(template, 'PG_VERSION'))) cpSync(template, staging, { recursive: true })
+  else initdb(staging)
   rmSync(pgdata, { recursive: true, force: true })
   renameSync(staging, pgdata)
 }

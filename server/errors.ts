@@ -5,3 +5,5 @@ export class ConflictError extends Error {}
 export class BadInputError extends Error {}
 /** This machine lacks what the request needs (a problem's prerequisites): the message names the fix. */
 export class PrerequisiteError extends Error {}
+/** the request is valid but the run is not in a state that allows it (412) */
+export class PreconditionError extends Error {}

@@ -20,6 +20,8 @@ export interface LiteralEditOptions {
   wrap?: 'plain' | 'prose' | 'think'
   /** relative size of a float perturbation (default 0.1) */
   scale?: number
+  /** significant digits of a perturbed float (default 4; benchmarks use more so a long run never runs out of new values) */
+  precision?: number
 }
 
 export interface ExtractedProgram {
@@ -104,7 +106,7 @@ function mulberry32(seed: number): () => number {
   }
 }
 
-function perturb(literal: string, rnd: () => number, scale: number): string {
+function perturb(literal: string, rnd: () => number, scale: number, precision = 4): string {
   const isFloat = /[.eE]/.test(literal)
   const value = Number(literal)
   if (!isFloat) {
@@ -115,8 +117,8 @@ function perturb(literal: string, rnd: () => number, scale: number): string {
   let factor = 1 + (rnd() * 2 - 1) * scale
   if (Math.abs(factor - 1) < 1e-3) factor = 1 + scale / 2
   const next = value === 0 ? scale * rnd() : value * factor
-  let out = String(Number(next.toPrecision(4)))
-  if (Number(out) === value) out = String(Number((value + (value === 0 ? scale : Math.abs(value) * scale)).toPrecision(4)))
+  let out = String(Number(next.toPrecision(precision)))
+  if (Number(out) === value) out = String(Number((value + (value === 0 ? scale : Math.abs(value) * scale)).toPrecision(precision)))
   if (!/[.eE]/.test(out)) out = `${out}.0`
   return out
 }
@@ -148,11 +150,11 @@ export interface LiteralEdit {
 }
 
 /** Changes one numeric literal of `code` (chosen by `rnd`); null when there is none. */
-export function mutateOneLiteral(code: string, rnd: () => number, scale = 0.1, language = ''): LiteralEdit | null {
+export function mutateOneLiteral(code: string, rnd: () => number, scale = 0.1, language = '', precision = 4): LiteralEdit | null {
   const sites = findNumericLiterals(code, language)
   if (sites.length === 0) return null
   const site = sites[Math.floor(rnd() * sites.length)]!
-  const after = perturb(site.text, rnd, scale)
+  const after = perturb(site.text, rnd, scale, precision)
   const newCode = code.slice(0, site.start) + after + code.slice(site.end)
   const { from, to } = uniqueContext(code, site.start, site.end)
   const search = code.slice(from, to)
@@ -181,7 +183,7 @@ export function literalEditResponder(options: LiteralEditOptions = {}) {
     const userText = request.messages.filter((m) => m.role !== 'system').map((m) => m.content).join('\n\n')
     const program = extractParentProgram(userText) ?? extractParentProgram(all)
     if (!program) return { content: 'I could not find a program in the prompt, so I propose no change.' }
-    const edit = mutateOneLiteral(program.code, rnd, scale, program.language)
+    const edit = mutateOneLiteral(program.code, rnd, scale, program.language, options.precision)
     if (!edit) return { content: 'The program has no numeric literal I can tune; no change proposed.' }
     let mode = options.mode ?? 'auto'
     if (mode === 'auto') {

@@ -129,6 +129,10 @@ export interface OpenAiTestServerOptions {
   models?: string[]
   /** keep at most this many recorded requests (default 10,000) */
   maxRecorded?: number
+  /** every chat answer waits this long first, like a real model's latency (benchmarks) */
+  latencyMs?: number
+  /** spread of that latency: each wait is latencyMs × (1 ± jitter), uniform (0..1, default 0) */
+  jitter?: number
 }
 
 export interface OpenAiTestServer {
@@ -286,6 +290,10 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
       if (!r) {
         if (kind === 'embeddings' || !info) return { type: 'embedding', vectors: [], endpoint: 'embeddings' }
         r = await responder(info)
+      }
+      if (depth === 0 && kind === 'chat' && options.latencyMs) {
+        const j = Math.min(1, Math.max(0, options.jitter ?? 0))
+        await sleep(options.latencyMs * (1 + j * (2 * Math.random() - 1)), signal)
       }
       if (r.delayMs && r.type !== 'delay') await sleep(r.delayMs, signal)
       if (signal.aborted) return null
@@ -662,12 +670,17 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   if (args.help) {
     process.stdout.write(
-      'usage: node --import tsx test-support/openai-server.ts [--port 0] [--host 127.0.0.1] [--script file.json] [--seed N] [--max-recorded 1000]\n',
+      'usage: node --import tsx test-support/openai-server.ts [--port 0] [--host 127.0.0.1] [--script file.json] [--seed N] [--precision D]\n' +
+        '       [--latency-ms MS] [--jitter 0..1] [--max-recorded 1000]\n',
     )
     return
   }
   const script: ScriptFile = args.script ? (JSON.parse(readFileSync(args.script, 'utf8')) as ScriptFile) : {}
-  const literalEdit = { ...(script.literalEdit ?? {}), ...(args.seed ? { seed: Number(args.seed) } : {}) }
+  const literalEdit = {
+    ...(script.literalEdit ?? {}),
+    ...(args.seed ? { seed: Number(args.seed) } : {}),
+    ...(args.precision ? { precision: Number(args.precision) } : {}),
+  }
   const server = await startOpenAiTestServer({
     port: args.port ? Number(args.port) : 0,
     host: args.host ?? '127.0.0.1',
@@ -678,6 +691,8 @@ async function main(): Promise<void> {
     ...(script.embeddingDims ? { embeddingDims: script.embeddingDims } : {}),
     ...(script.models ? { models: script.models } : {}),
     maxRecorded: args['max-recorded'] ? Number(args['max-recorded']) : 1000,
+    latencyMs: args['latency-ms'] ? Number(args['latency-ms']) : 0,
+    jitter: args.jitter ? Number(args.jitter) : 0,
   })
   process.stdout.write(`${JSON.stringify({ url: server.url, rootUrl: server.rootUrl, port: server.port, pid: process.pid })}\n`)
   const stop = () => {

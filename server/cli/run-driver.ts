@@ -14,8 +14,22 @@ export function fmtScore(s: number | null | undefined) {
   return Math.abs(s) >= 1000 ? s.toFixed(1) : Number(s.toPrecision(7)).toString()
 }
 
-export function progressLine(s: Pick<RunSummary, 'runId' | 'evaluations' | 'best' | 'seedScore' | 'status'>, maxEvals: number, rate?: number) {
-  return `run ${s.runId.slice(0, 8)} ${s.status}: ${s.evaluations}/${maxEvals} evaluations · best ${fmtScore(s.best?.score)} (seed ${fmtScore(s.seedScore)})${rate ? ` · ${rate.toFixed(1)} eval/s` : ''}`
+export interface PipelineNow {
+  requests: number
+  waiting: number
+  busy: number
+  capacity: number
+  limit: number
+}
+
+/** Where the run waits: on the model (requests in flight, workers idle) or on the workers (candidates waiting). */
+export function pipelineText(p: PipelineNow) {
+  const f = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1))
+  return `model ${f(p.requests)} in flight (limit ${p.limit}) · ${f(p.waiting)} waiting · workers ${f(p.busy)}/${p.capacity} busy`
+}
+
+export function progressLine(s: Pick<RunSummary, 'runId' | 'evaluations' | 'best' | 'seedScore' | 'status'>, maxEvals: number, rate?: number, pipeline?: PipelineNow | null) {
+  return `run ${s.runId.slice(0, 8)} ${s.status}: ${s.evaluations}/${maxEvals} evaluations · best ${fmtScore(s.best?.score)} (seed ${fmtScore(s.seedScore)})${rate ? ` · ${rate.toFixed(1)} eval/s` : ''}${pipeline ? ` · ${pipelineText(pipeline)}` : ''}`
 }
 
 export function exitCodeFor(status: RunStatus) {
@@ -32,14 +46,20 @@ export async function driveLocally(api: ApiClient, runId: string, maxEvals: numb
   let count = 0
   // a line a second; at FM_LOG=debug one after every result (tests that act at a chosen evaluation read them)
   const everyResult = process.env.FM_LOG === 'debug'
+  let pipeline: PipelineNow | null = null
   const unsubscribe = app.events.subscribe(runId, (e) => {
+    if (e.type === 'metrics') {
+      const rows = (e.payload as { rows?: Array<{ island: number; pipeline?: PipelineNow }> }).rows ?? []
+      pipeline = rows.find((r) => r.island === -1)?.pipeline ?? pipeline
+      return
+    }
     if (e.type !== 'candidate') return
     count++
     const now = Date.now()
     const due = now - last >= 1000
     if (!due && !everyResult) return
     if (due) last = now
-    void runSummary(app.db, runId).then((s) => (due ? log.info : log.debug)(progressLine(s, maxEvals, count / ((now - started) / 1000))))
+    void runSummary(app.db, runId).then((s) => (due ? log.info : log.debug)(progressLine(s, maxEvals, count / ((now - started) / 1000), pipeline)))
   })
   const onSignal = () => {
     log.info('interrupted: stopping the run (the evaluations in flight are abandoned)')
@@ -85,6 +105,7 @@ export function summaryJson(s: RunSummary) {
     statusReason: s.statusReason,
     perIsland: s.perIsland,
     spendUsd: s.spendUsd,
+    pipeline: s.pipeline,
   })
 }
 

@@ -6,7 +6,7 @@
 import type { AppServices } from '../app.ts'
 import type { Actor } from '../auth/roles.ts'
 import type { Prisma } from '../db.ts'
-import { BadInputError, ConflictError, NotFoundError } from '../errors.ts'
+import { BadInputError, ConflictError, NotFoundError, PreconditionError } from '../errors.ts'
 import { LOCAL_OPERATOR_NAMES, type RunConfig } from '../runs/config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { audit } from '../services/audit.ts'
@@ -14,7 +14,7 @@ import { compareGroups, guidanceState, type Comparison, type ScoredRow } from '.
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
-export class PreconditionError extends Error {}
+export { PreconditionError }
 
 async function loadRun(app: AppServices, runId: string) {
   const run = await app.db.prisma.run.findUnique({ where: { id: runId }, select: { id: true, status: true, evaluations: true, config: true, problemSnapshot: true } })

@@ -38,6 +38,8 @@ export const ModelConfig = z
     pricePer1kOut: z.number().min(0).max(1e4).optional(),
     temperature: z.number().min(0).max(2).optional(),
     maxTokens: z.number().int().positive().max(1_000_000).optional(),
+    /** requests to this model in flight at once (default: only the run's own limit applies) */
+    maxInFlight: z.number().int().min(1).max(1024).optional(),
     /** per-attempt timeout in seconds (default 120) */
     timeoutS: z.number().positive().max(3600).optional(),
     /** stream the answer (SSE) instead of one JSON body */

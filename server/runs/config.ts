@@ -13,8 +13,18 @@ export const RunConfig = z
   .object({
     islands: z.number().int().min(1).max(64).default(4),
     populationPerIsland: z.number().int().min(2).max(10_000).default(40),
-    /** evaluations in flight at once (0: as many as the workers can take) */
+    /** kept for old run configs: evaluations follow the workers (backend capacity) live */
     concurrency: z.number().int().min(0).max(1024).default(0),
+    /**
+     * Model requests in flight at once, independent of the evaluation workers: at most maxInFlight,
+     * halved when the provider pushes back (429, timeouts), never below minInFlight.
+     */
+    generation: z
+      .object({
+        maxInFlight: z.number().int().min(1).max(1024).default(16),
+        minInFlight: z.number().int().min(1).max(1024).default(1),
+      })
+      .default({ maxInFlight: 16, minInFlight: 1 }),
     migrationInterval: z.number().int().min(1).max(1_000_000).default(40),
     migrationRate: z.number().min(0).max(1).default(0.1),
     /** where mutations come from: offline program operators, or LLMs */

@@ -1,35 +1,45 @@
-// The engine of one run: cold start, then the steady-state evolve stage, with every decision and
-// result written before it is acted on. A killed process resumes by replaying what is stored
-// (evaluated candidates in the order they finished, migrations at the evaluation they happened)
-// into the pure in-memory state (server/engine/evolution.ts), then re-submitting what was in flight.
+// The engine of one run: cold start, then the asynchronous evolve stage, as a pipeline. Model
+// requests (the generation pool) run decoupled from evaluations (the dispatcher): requests are
+// planned from the population as it is when they start, answers are screened and stored and go to
+// the evaluation queue, results are stored and then applied to the search state in the order they
+// finished. Every step is written before it is acted on; a killed process resumes by replaying what
+// is stored (state.ts) and re-submitting what was in flight. The parts: budget.ts (slots and spend),
+// planner.ts (what to ask), generation.ts (requests in flight), store.ts (group-committed writes),
+// dispatcher.ts (evaluations in flight), ingest.ts (results into the search), metrics.ts.
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../db.ts'
-import type { EvaluationBackend, EvalJob, EvalResult } from '../contracts/evaluation.ts'
-import { isRetryable, MAX_INFRA_ATTEMPTS } from '../contracts/evaluation.ts'
+import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import { CostAwareBandit } from '../engine/bandit.ts'
+import { assignColdStart } from '../engine/evolution.ts'
 import { analyzeCode, exactJaccard, similarity, type CodeSketch } from '../engine/novelty.ts'
-import { assignColdStart, Evolution, type EvolutionSnapshot, type IngestOutcome } from '../engine/evolution.ts'
-import { fitnessStats, improvement, isBetter, scoreFromMetrics } from '../engine/fitness.ts'
-import { StepAdapter } from '../engine/operators-local.ts'
-import { hashSeed, Rng } from '../engine/rng.ts'
-import type { StagnationEvent } from '../engine/stagnation.ts'
 import type { EventBus } from '../events.ts'
-import { Ensemble } from '../llm/ensemble.ts'
+import { PreconditionError } from '../errors.ts'
+import type { LlmErrorKind } from '../llm/errors.ts'
 import type { Logger } from '../log.ts'
-import { coldStartSize, type RunConfig, type RunStatus, LLM_OPERATORS } from './config.ts'
-import { COLD_START_STRATEGIES, LOCAL_ARMS, localArmWeights, produceLocal, produceWithModel, type ProduceResult, type Produced } from './producer.ts'
-import type { ProblemSnapshot } from './service.ts'
+import { Budget } from './budget.ts'
+import { GaugeMean } from './concurrency.ts'
+import { coldStartSize, type RunConfig, type RunStatus } from './config.ts'
+import { Dispatcher, type InFlight } from './dispatcher.ts'
+import { GenerationPool, type RequestOutcome } from './generation.ts'
+import { Ingestor } from './ingest.ts'
+import { MetricsWriter } from './metrics.ts'
+import { Planner, type PlannedRequest } from './planner.ts'
+import type { ProduceResult, Produced } from './producer.ts'
+import { armOf, RunState, type KnowledgeChunk } from './state.ts'
+import { RunStore } from './store.ts'
+
+export type { EngineSnapshot } from './state.ts'
 
 /** Knowledge and lessons plug in here (server/knowledge); the engine works without them. */
 export interface EngineHooks {
   /** an island stalled (or an expert asked): chunks to put in that island's next prompts */
   retrieve?(input: { runId: string; island: number; problemId: string; queryText: string; trigger: 'stagnation' | 'expert' }): Promise<{
     retrievalId: string
-    chunks: Array<{ id: string; text: string; title?: string; source?: string }>
+    chunks: KnowledgeChunk[]
   } | null>
   /** a candidate's prompt included these chunks */
   recordUses?(input: { retrievalId: string; chunkIds: string[]; candidateId: string; runId: string }): Promise<void>
-  /** the candidate's fitness change against its parent is known (positive = better) */
+  /** the candidate's fitness change against its parent is known (positive = better, -1 when invalid) */
   recordOutcome?(input: { candidateId: string; delta: number }): Promise<void>
   /** a candidate beat its island's best */
   onIslandBest?(input: { runId: string; problemId: string; candidateId: string; parentCode: string; childCode: string; parentScore: number | null; childScore: number; explanation?: string; operatorDescription?: string }): Promise<void>
@@ -47,81 +57,57 @@ export interface EngineDeps {
   llmEnv?: NodeJS.ProcessEnv
 }
 
-interface InFlight {
-  id: string
-  island: number
-  origin: string
-  parentIds: string[]
-  parentScore: number | null
-  arm: string | null
-  cost: number
-  attempt: number
-  code: string
-  prepared: { codeHash: string; sketch: CodeSketch }
-  retrieval?: { retrievalId: string; chunkIds: string[] }
-  description?: string
-  resolve: () => void
-}
-
-interface ActiveGuidance {
-  id: string
-  island: number | null
-  text: string
-  startEval: number
-  expiresAfterEvals: number | null
-  expiresAt: Date | null
-}
-
 const MAX_CONSECUTIVE_REJECTIONS = 300
-const MAX_CONSECUTIVE_INFRA = 5
-const METRIC_INTERVAL_MS = 1000
-const SNAPSHOT_EVERY = 25
+/** auth, config, bad request: the same answer every time */
+const MAX_REFUSALS = 3
+/** timeouts, network and server errors after the client's own retries, with no answer between */
+const MAX_UNANSWERED = 8
+const PUSH_BACK: ReadonlySet<LlmErrorKind> = new Set(['rate-limit', 'timeout', 'server'])
+
+type Mode = 'idle' | 'cold-start' | 'evolve'
+
+interface ColdStartPool {
+  target: number
+  made: number
+  attempts: number
+  index: number
+  members: Array<{ id: string; code: string }>
+  sketches: CodeSketch[]
+}
 
 export class RunEngine {
   readonly runId: string
   private readonly deps: EngineDeps
-  private config!: RunConfig
-  private problem!: ProblemSnapshot
-  private evo!: Evolution
-  private rng!: Rng
-  private status: RunStatus = 'created'
-  private evaluations = 0
-  private nextSeq = 0
-  private spendUsd = 0
-  private startedAt = Date.now()
-  private bestScore: number | null = null
-  private readonly inflight = new Map<string, InFlight>()
-  /** budget slots taken by candidates between their budget check and their dispatch */
-  private reserved = 0
-  private readonly code = new Map<string, string>()
-  private readonly scores = new Map<string, number | null>()
-  private readonly artifacts = new Map<string, Record<string, unknown>>()
-  private readonly hashes = new Set<string>()
-  private bandit!: CostAwareBandit
-  private adapter = new StepAdapter()
-  private ensemble: Ensemble | null = null
-  private guidance: ActiveGuidance[] = []
-  private readonly knowledge = new Map<number, { retrievalId: string; chunks: Array<{ id: string; text: string; title?: string; source?: string }>; until: number }>()
-  private readonly notes = new Map<number, string[]>()
-  private lessons: string[] = []
+  private readonly state: RunState
+  private budget!: Budget
+  private store!: RunStore
+  private dispatcher!: Dispatcher
+  private planner!: Planner
+  private pool!: GenerationPool
+  private metrics!: MetricsWriter
+  private ingestor!: Ingestor
+  private mode: Mode = 'idle'
+  private cold: ColdStartPool | null = null
   private stopping: { status: RunStatus; reason: string | null } | null = null
   private pauseRequested = false
   private detaching = false
   private consecutiveRejections = 0
-  private consecutiveInfra = 0
-  /** answers refused for good (bad key, unknown model): no point in asking a hundred more times */
-  private fatalModelErrors = 0
-  private lastMetricsAt = 0
-  private readonly window: Array<{ t: number; valid: boolean }> = []
-  private abort = new AbortController()
-  private wake: (() => void) | null = null
-  private readonly evaluatedInCold = new Set<string>()
+  private refusals = 0
+  private unanswered = 0
+  /** nothing could be planned while nothing was in flight: the evolve stage has nothing to select */
+  private starved = false
+  private pumping = false
+  private readonly abort = new AbortController()
+  private readonly waiters = new Set<() => void>()
+  private readonly waitingGauge = new GaugeMean()
+  private readonly busyGauge = new GaugeMean()
   private guidanceSeen = { total: -1, withdrawn: -1 }
   private stopWatching: () => void = () => undefined
 
   constructor(deps: EngineDeps, runId: string) {
     this.deps = deps
     this.runId = runId
+    this.state = new RunState(deps.db, runId)
   }
 
   get db() {
@@ -130,16 +116,16 @@ export class RunEngine {
 
   // ------------------------------------------------------------------ control
 
-  /** Experts and admins act on a running engine through these. */
   pause() {
     this.pauseRequested = true
-    this.wake?.()
+    this.notify()
   }
 
   /** Stop driving the run without changing its status (server shutdown): the next start resumes it. */
   detach() {
     this.detaching = true
-    this.wake?.()
+    this.abort.abort()
+    this.notify()
   }
 
   /** Ends the run as failed at once, cancelling what is in flight (the first reason wins). */
@@ -147,33 +133,29 @@ export class RunEngine {
     if (this.stopping) return
     this.stopping = { status: 'failed', reason }
     this.abort.abort()
+    this.notify()
   }
 
   stop(reason = 'stopped by a user') {
     this.stopping = { status: 'stopped', reason }
     this.abort.abort()
-    this.wake?.()
+    this.notify()
   }
 
   setExploration(value: number, island?: number) {
-    this.evo?.setExploration(value, island)
+    this.state.evo?.setExploration(value, island)
   }
 
   async reloadGuidance() {
-    const rows = await this.db.prisma.guidance.findMany({
-      where: { runId: this.runId, withdrawnAt: null },
-      select: { id: true, island: true, text: true, startEval: true, expiresAfterEvals: true, expiresAt: true },
-      orderBy: { createdAt: 'asc' },
-    })
-    this.guidance = rows
+    await this.state.reloadGuidance()
   }
 
   setPinned(id: string, pinned: boolean) {
-    this.evo?.setPinned(id, pinned)
+    this.state.evo?.setPinned(id, pinned)
   }
 
   ban(id: string) {
-    this.evo?.ban(id)
+    this.state.evo?.ban(id)
   }
 
   /**
@@ -182,53 +164,47 @@ export class RunEngine {
    * chosen any more. The caller persists the config (run.config) so a resume sees the same weights.
    */
   setMutationWeights(input: { models?: number[]; localOperators?: RunConfig['localOperators'] }) {
-    if (!this.bandit) throw new Error('the run has not started yet')
+    const s = this.state
+    if (!s.bandit) throw new Error('the run has not started yet')
     const config: RunConfig = {
-      ...this.config,
-      localOperators: input.localOperators ?? this.config.localOperators,
-      models: this.config.models.map((m, i) => ({ ...m, weight: input.models?.[i] ?? m.weight })),
+      ...s.config,
+      localOperators: input.localOperators ?? s.config.localOperators,
+      models: s.config.models.map((m, i) => ({ ...m, weight: input.models?.[i] ?? m.weight })),
     }
-    const arms = this.armsFor(config)
+    const arms = s.armsFor(config)
     if (!arms.some((a) => a.weight > 0)) throw new Error('at least one model or operator needs a weight above 0')
-    const opts = { costExponent: config.mutator === 'llm' ? 1 : 0 }
-    const prior = new CostAwareBandit(arms, opts).toJSON()
-    const seen = this.bandit.toJSON()
+    const prior = new CostAwareBandit(arms, s.banditOptions()).toJSON()
+    const seen = s.bandit.toJSON()
     // successes and failures observed so far are added onto the new prior (the bandit runs without decay)
     const merged = prior.arms.map((p) => {
       const o = seen.arms.find((a) => a.id === p.id)
       return o ? { ...o, alpha: p.alpha + o.rewardSum, beta: p.beta + o.pulls - o.rewardSum } : p
     })
-    this.bandit = CostAwareBandit.fromJSON(arms, { arms: merged }, opts)
-    this.config = config
+    s.bandit = CostAwareBandit.fromJSON(arms, { arms: merged }, s.banditOptions())
+    s.config = config
   }
 
-  /** What the console shows of the engine's knobs: exploration per island, bandit arms and their statistics. */
+  /** What the console shows of the engine's knobs and pipeline. */
   controlState() {
-    const snap = this.evo?.snapshot()
-    const weights = new Map(this.bandit ? this.armsFor(this.config).map((a) => [a.id, a.weight]) : [])
+    const s = this.state
+    const snap = s.evo?.snapshot()
+    const weights = new Map(s.bandit ? s.armsFor(s.config).map((a) => [a.id, a.weight]) : [])
     return {
-      exploration: snap?.exploration ?? this.config?.exploration ?? null,
+      exploration: snap?.exploration ?? s.config?.exploration ?? null,
       islandExploration: snap ? Object.fromEntries(Object.entries(snap.islandExploration).map(([k, v]) => [Number(k), v])) : {},
-      effectiveExploration: this.evo ? this.evo.islands.map((_, i) => this.evo.effectiveExploration(i)) : [],
-      arms: this.bandit ? this.bandit.stats().map((s) => ({ ...s, weight: weights.get(s.id) ?? 1 })) : [],
+      effectiveExploration: s.evo ? s.evo.islands.map((_, i) => s.evo.effectiveExploration(i)) : [],
+      arms: s.bandit ? s.bandit.stats().map((a) => ({ ...a, weight: weights.get(a.id) ?? 1 })) : [],
+      pipeline: this.pool
+        ? { requests: this.pool.size, limit: this.pool.limit.current, maxRequests: this.pool.limit.max, evaluating: this.dispatcher.size, waiting: this.dispatcher.waiting(), capacity: this.dispatcher.capacity() }
+        : null,
     }
   }
 
   /** The islands whose population holds this candidate now (empty when evicted, banned or not yet evaluated). */
   populationOf(id: string): number[] {
-    if (!this.evo) return []
-    return this.evo.islands.flatMap((isl, i) => (isl.has(id) ? [i] : []))
-  }
-
-  private armsFor(config: RunConfig) {
-    if (config.mutator === 'llm' && this.ensemble) return this.ensemble.members.map((m, i) => ({ id: m.id, weight: config.models[i]?.weight ?? m.weight }))
-    return localArmWeights(config)
-  }
-
-  /** arms an expert set to weight 0 are left out of the bandit's choice */
-  private allowedArms(): string[] | undefined {
-    const arms = this.armsFor(this.config)
-    return arms.some((a) => a.weight <= 0) ? arms.filter((a) => a.weight > 0).map((a) => a.id) : undefined
+    const evo = this.state.evo
+    if (!evo) return []
+    return evo.islands.flatMap((isl, i) => (isl.has(id) ? [i] : []))
   }
 
   /** Knowledge retrieval on an expert's request: goes into the island's next prompts. */
@@ -236,26 +212,47 @@ export class RunEngine {
     await this.retrieveFor(island, 'expert')
   }
 
-  /** An expert's edit of a candidate: evaluated like any candidate, placed on the chosen island. */
+  /** An expert's edit of a candidate: evaluated like any candidate, placed on the chosen island, within the budget. */
   async submitExpertEdit(input: { parentId: string; code: string; island: number; authorId: string | null }): Promise<string> {
-    const parentScore = this.scores.get(input.parentId) ?? null
-    const prepared = analyzeCode(input.code, this.problem.spec.language)
-    const id = await this.persistCandidate({
+    const s = this.state
+    if (!this.budget || !this.budget.reserve()) {
+      throw new PreconditionError(`the run has no evaluation left in its budget (${this.budget?.blocked() ?? 'not started'}); resume it with a larger --max-evals to evaluate an edit`)
+    }
+    const prepared = analyzeCode(input.code, s.language)
+    const f: InFlight = {
+      id: randomUUID(),
       island: input.island,
       origin: 'expert-edit',
-      operator: 'expert-edit',
-      operatorParams: {},
-      description: 'edited by an expert',
       parentIds: [input.parentId],
+      parentScore: s.scores.get(input.parentId) ?? null,
+      arm: null,
+      cost: 0,
+      attempt: 0,
       code: input.code,
-      codeHash: prepared.codeHash,
-      tokensIn: 0,
-      tokensOut: 0,
-      costUsd: 0,
-      createdById: input.authorId,
-    })
-    void this.dispatch(id, { island: input.island, origin: 'expert-edit', parentIds: [input.parentId], parentScore, arm: null, cost: 0, code: input.code, prepared, description: 'expert edit' })
-    return id
+      prepared,
+      description: 'expert edit',
+    }
+    s.hashes.add(prepared.codeHash)
+    try {
+      await this.store.insertCandidate({
+        id: f.id, seq: s.takeSeq(), island: f.island, parentIds: f.parentIds, origin: f.origin, operator: 'expert-edit', operatorParams: { description: 'edited by an expert' },
+        code: f.code, codeHash: prepared.codeHash, tokensIn: 0, tokensOut: 0, costUsd: 0, createdById: input.authorId,
+      })
+    } catch (e) {
+      this.budget.release()
+      throw e
+    }
+    this.dispatcher.submit(f)
+    return f.id
+  }
+
+  /** The manager routes every evaluation result here; true when this run was waiting for it. */
+  owns(jobId: string) {
+    return this.dispatcher?.owns(jobId) ?? false
+  }
+
+  async onResult(r: EvalResult) {
+    await this.dispatcher.onResult(r)
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -270,13 +267,18 @@ export class RunEngine {
     const withdrawn = await this.db.prisma.guidance.count({ where: { runId: this.runId, withdrawnAt: { not: null } } })
     if (n !== this.guidanceSeen.total || withdrawn !== this.guidanceSeen.withdrawn) {
       this.guidanceSeen = { total: n, withdrawn }
-      await this.reloadGuidance()
+      await this.state.reloadGuidance()
     }
   }
 
   /** Runs until the run completes, fails, is stopped, or is paused. Resolves with the final status. */
   async run(): Promise<{ status: RunStatus; reason: string | null }> {
-    await this.load()
+    try {
+      await this.load()
+    } catch (e) {
+      this.deps.log.error(`run ${this.runId}: ${(e as Error).stack ?? e}`)
+      throw e
+    }
     const watcher = setInterval(() => void this.watch().catch(() => undefined), 2000)
     watcher.unref()
     // an expert's retrieval from the knowledge console goes into that island's next prompts
@@ -286,140 +288,267 @@ export class RunEngine {
       void this.useRetrieval(p).catch((err) => this.deps.log.warn(`expert retrieval not applied: ${(err as Error).message}`))
     })
     this.stopWatching = () => (clearInterval(watcher), unsubscribe())
+    const s = this.state
     try {
-      if (this.status === 'created' || this.status === 'paused' || this.status === 'completed' || this.status === 'stopped' || this.status === 'failed') {
-        const coldDone = await this.db.prisma.candidate.count({ where: { runId: this.runId, origin: 'seed' } })
-        await this.setStatus(coldDone && (await this.coldStartFinished()) ? 'evolving' : 'cold-start', null)
+      if (s.status !== 'cold-start' && s.status !== 'evolving') {
+        const seeded = await this.db.prisma.candidate.count({ where: { runId: this.runId, origin: 'seed' } })
+        await this.setStatus(seeded && (await this.coldStartFinished()) ? 'evolving' : 'cold-start', null)
       }
       await this.resubmitInFlight()
-      if (this.status === 'cold-start') await this.coldStart()
-      if (this.status === 'evolving' && !this.halted()) await this.evolve()
+      if (s.status === 'cold-start') await this.coldStart()
+      if (s.status === 'evolving' && !this.halted()) await this.evolve()
       await this.drain()
       return await this.finish()
     } catch (e) {
       this.deps.log.error(`run ${this.runId}: ${(e as Error).stack ?? e}`)
-      await this.setStatus('failed', `engine error: ${(e as Error).message}`)
-      return { status: 'failed', reason: (e as Error).message }
+      this.stopping ??= { status: 'failed', reason: `engine error: ${(e as Error).message}` }
+      this.abort.abort()
+      await this.drain().catch(() => undefined)
+      await this.setStatus('failed', this.stopping.reason)
+      return { status: 'failed', reason: this.stopping.reason }
     } finally {
       this.stopWatching()
-      await this.saveSnapshot().catch(() => undefined)
-      await this.writeMetrics(true).catch(() => undefined)
+      await this.store.drain().catch(() => undefined)
+      await this.ingestor.saveSnapshot().catch(() => undefined)
+      await this.metrics.write(true).catch(() => undefined)
     }
   }
 
   private async load() {
-    const run = await this.db.prisma.run.findUnique({ where: { id: this.runId } })
-    if (!run) throw new Error(`no run ${this.runId}`)
-    this.config = run.config as unknown as RunConfig
-    this.problem = run.problemSnapshot as unknown as ProblemSnapshot
-    this.status = run.status as RunStatus
-    this.evaluations = run.evaluations
-    this.nextSeq = run.nextSeq
-    this.spendUsd = run.spendUsd
-    this.bestScore = run.bestScore
-    this.startedAt = (run.startedAt ?? new Date()).getTime()
-    const spec = this.problem.spec
-    this.evo = new Evolution({
-      language: spec.language,
-      direction: spec.direction,
-      features: spec.features,
-      islands: this.config.islands,
-      islandCapacity: this.config.populationPerIsland,
-      migrationInterval: this.config.migrationInterval,
-      migrationRate: this.config.migrationRate,
-      selection: this.config.selection,
-      exploration: this.config.exploration,
-      noveltyThreshold: this.config.noveltyThreshold,
-      stagnation: { window: this.config.stagnationWindow },
-      seed: `${this.config.seed}`,
+    const s = this.state
+    const gen = { onRetry: (info: { error: { kind: LlmErrorKind } }) => PUSH_BACK.has(info.error.kind) && this.pool?.pushBack() }
+    await s.load({ env: this.deps.llmEnv, onRetry: gen.onRetry })
+    this.budget = new Budget(s.config.budget, { evaluations: s.evaluationsAtLoad, spendUsd: s.spendAtLoad, startedAt: s.startedAt })
+    this.store = new RunStore(this.db, this.runId)
+    this.dispatcher = new Dispatcher(this.deps, this.runId, () => s.problem, (f, r) => this.ingestor.add(f, r), () => !this.stopping)
+    this.planner = new Planner(s, () => this.budget.evaluations)
+    const perModel = new Map<string, number>()
+    s.ensemble?.members.forEach((m, i) => s.config.models[i]?.maxInFlight && perModel.set(m.id, s.config.models[i].maxInFlight!))
+    this.pool = new GenerationPool({
+      max: s.config.generation.maxInFlight,
+      min: s.config.generation.minInFlight,
+      perModelMax: perModel,
+      onSettled: () => this.notify(),
+      onError: (e) => this.failNow(`engine error in a request: ${(e as Error).message}`),
     })
-    const arms = this.config.mutator === 'llm' ? this.config.models.map((m) => ({ id: m.label ?? `${m.provider}:${m.model}`, weight: m.weight })) : localArmWeights(this.config)
-    if (this.config.mutator === 'llm') {
-      this.ensemble = new Ensemble(this.config.models, { env: this.deps.llmEnv })
-      // the ensemble's ids are the bandit's arms (it disambiguates duplicates)
-      arms.splice(0, arms.length, ...this.ensemble.members.map((m) => ({ id: m.id, weight: m.weight })))
-    }
-    this.bandit = new CostAwareBandit(arms, { costExponent: this.config.mutator === 'llm' ? 1 : 0 })
-    await this.replay(run.engineState as unknown as Partial<EngineSnapshot>)
-    await this.reloadGuidance()
-    this.lessons = (await this.deps.hooks?.lessons?.(this.problem.id).catch(() => [])) ?? []
-  }
-
-  /** Rebuild the in-memory state from the stored candidates and migrations, in their original order. */
-  private async replay(snapshot: Partial<EngineSnapshot>) {
-    const rows = await this.db.prisma.candidate.findMany({
-      where: { runId: this.runId, status: { in: ['evaluated', 'queued', 'running'] } },
-      select: { id: true, island: true, code: true, codeHash: true, score: true, features: true, parentIds: true, status: true, evalIndex: true, origin: true, pinned: true, banned: true, artifacts: true, operator: true, operatorParams: true, model: true },
-      orderBy: [{ evalIndex: 'asc' }, { seq: 'asc' }],
+    this.metrics = new MetricsWriter(
+      this.db,
+      this.deps.events,
+      s,
+      { requests: this.pool.gauge, waiting: this.waitingGauge, busy: this.busyGauge, capacity: () => this.dispatcher.capacity(), limit: () => this.pool.limit.current },
+      () => ({ evaluations: this.budget.evaluations, spendUsd: this.budget.spendUsd }),
+    )
+    this.ingestor = new Ingestor({
+      db: this.db,
+      events: this.deps.events,
+      log: this.deps.log,
+      hooks: this.deps.hooks,
+      state: s,
+      store: this.store,
+      budget: this.budget,
+      metrics: this.metrics,
+      inFlight: () => this.dispatcher.ids(),
+      failNow: (reason) => this.failNow(reason),
+      progress: (msg) => this.progress(msg),
+      notify: () => this.notify(),
+      retrieve: (island, trigger) => this.retrieveFor(island, trigger),
     })
-    for (const r of rows) this.hashes.add(r.codeHash)
-    const rejected = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, status: 'rejected' }, select: { codeHash: true } })
-    for (const r of rejected) this.hashes.add(r.codeHash)
-    const migrations = await this.db.prisma.migration.findMany({ where: { runId: this.runId }, orderBy: { id: 'asc' } })
-    let m = 0
-    const evolving = this.status !== 'cold-start' && this.status !== 'created'
-    for (const r of rows) {
-      if (r.status !== 'evaluated') continue
-      this.scores.set(r.id, r.score)
-      if (r.artifacts) this.artifacts.set(r.id, r.artifacts as Record<string, unknown>)
-      if (!evolving || r.island < 0) {
-        if (r.origin === 'seed' || r.origin === 'cold-start') this.evaluatedInCold.add(r.id)
-        continue
-      }
-      this.code.set(r.id, r.code)
-      const parentScore = r.parentIds[0] !== undefined ? (this.scores.get(r.parentIds[0]) ?? null) : undefined
-      const outcome = this.evo.ingest({ id: r.id, island: r.island, code: r.code, codeHash: r.codeHash, score: r.score, features: (r.features ?? {}) as Record<string, number>, parentScore, pinned: r.pinned })
-      if (r.banned) this.evo.ban(r.id)
-      const arm = armOf(r.operator, r)
-      if (arm && outcome.gain !== null) this.bandit.update(arm, outcome.reward, 0)
-      while (m < migrations.length && migrations[m].atEval <= this.evo.evaluations) {
-        const at = migrations[m].atEval
-        const group = []
-        while (m < migrations.length && migrations[m].atEval === at) group.push(migrations[m++])
-        this.evo.applyMigration(group.map((g) => ({ from: g.fromIsland, to: g.toIsland, id: g.candidateId, codeHash: '', score: 0 })))
-      }
-    }
-    if (evolving && snapshot.evolution && snapshot.evolution.evaluations === this.evo.evaluations) {
-      this.evo.restore(snapshot.evolution)
-    }
-    if (snapshot.bandit) {
-      try {
-        this.bandit = CostAwareBandit.fromJSON(this.bandit.stats().map((s) => ({ id: s.id })), snapshot.bandit, { costExponent: this.config.mutator === 'llm' ? 1 : 0 })
-      } catch {
-        // a changed arm set: keep the replayed statistics
-      }
-    }
-    if (snapshot.stepAdapter) this.adapter = StepAdapter.fromJSON(snapshot.stepAdapter)
-    this.rng = new Rng(hashSeed(`${this.config.seed}:${this.nextSeq}`))
-    this.pruneCode()
-  }
-
-  private pruneCode() {
-    const keep = new Set<string>()
-    for (const isl of this.evo.islands) for (const mem of isl.members()) keep.add(mem.id)
-    for (const id of this.code.keys()) if (!keep.has(id) && !this.inflight.has(id)) this.code.delete(id)
+    await s.replay()
+    await s.reloadGuidance()
+    s.lessons = (await this.deps.hooks?.lessons?.(s.problem.id).catch(() => [])) ?? []
   }
 
   private async resubmitInFlight() {
+    const s = this.state
     const pending = await this.db.prisma.candidate.findMany({
       where: { runId: this.runId, status: { in: ['queued', 'running'] } },
       select: { id: true, island: true, origin: true, parentIds: true, code: true, codeHash: true, attempt: true, operator: true, operatorParams: true, model: true },
       orderBy: { seq: 'asc' },
     })
+    if (!pending.length) return
+    // the previous process may have run them; no result was stored, so they ran to no effect
+    await this.db.sql("UPDATE candidates SET attempt = attempt + 1, status = 'queued' WHERE run_id = $1 AND status IN ('queued', 'running')", [this.runId])
     for (const p of pending) {
-      // the previous process may have run it; no result was ingested, so it ran to no effect
-      await this.db.prisma.candidate.update({ where: { id: p.id }, data: { attempt: p.attempt + 1, status: 'queued' } })
-      const prepared = analyzeCode(p.code, this.problem.spec.language)
-      void this.dispatch(
-        p.id,
-        { island: p.island, origin: p.origin, parentIds: p.parentIds, parentScore: p.parentIds[0] ? (this.scores.get(p.parentIds[0]) ?? null) : null, arm: armOf(p.operator, p), cost: 0, code: p.code, prepared },
-        p.attempt + 1,
-      )
+      this.budget.hold()
+      s.code.set(p.id, p.code)
+      this.dispatcher.submit({
+        id: p.id,
+        island: p.island,
+        origin: p.origin,
+        parentIds: p.parentIds,
+        parentScore: p.parentIds[0] ? (s.scores.get(p.parentIds[0]) ?? null) : null,
+        arm: armOf(p.operator, p),
+        cost: 0,
+        attempt: p.attempt + 1,
+        code: p.code,
+        prepared: analyzeCode(p.code, s.language),
+        operatorParams: (p.operatorParams ?? undefined) as Record<string, unknown> | undefined,
+      })
     }
-    if (pending.length) this.deps.log.info(`run ${this.runId}: re-submitted ${pending.length} evaluation(s) that were in flight`)
+    this.deps.log.info(`run ${this.runId}: re-submitted ${pending.length} evaluation(s) that were in flight`)
   }
 
-  // ------------------------------------------------------------------ cold start
+  // ------------------------------------------------------------------ the pipeline
+
+  halted() {
+    return this.stopping !== null || this.pauseRequested || this.detaching
+  }
+
+  /** candidates allowed to wait for a worker: enough that workers never idle, few enough that parents stay fresh */
+  private queueLimit() {
+    return Math.max(2, 2 * this.dispatcher.capacity())
+  }
+
+  /** Something changed: start what may start, then let waiters re-check. */
+  private notify() {
+    if (this.dispatcher) {
+      this.waitingGauge.set(this.dispatcher.waiting())
+      this.busyGauge.set(this.dispatcher.busy())
+    }
+    this.pump()
+    for (const w of [...this.waiters]) w()
+  }
+
+  private pump() {
+    if (this.pumping || this.mode === 'idle' || this.halted()) return
+    this.pumping = true
+    try {
+      while (this.pool.hasRoom() && this.dispatcher.waiting() < this.queueLimit() && this.budget.blocked() === null) {
+        const req = this.mode === 'cold-start' ? this.nextColdStart() : this.planner.evolve(this.pool.saturated())
+        if (!req) {
+          this.starved = this.mode === 'evolve' && this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0
+          break
+        }
+        if (!this.budget.reserve(req.expectedCostUsd)) break
+        this.starved = false
+        this.pool.start({ modelId: req.modelId, run: () => this.request(req) })
+      }
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  /** One request: ask, screen the answer, store it, hand it to the evaluation queue. */
+  private async request(req: PlannedRequest): Promise<RequestOutcome> {
+    const s = this.state
+    let r: ProduceResult
+    try {
+      r = await req.produce(this.abort.signal)
+    } catch (e) {
+      this.budget.settle(req.expectedCostUsd, 0)
+      this.budget.release()
+      this.deps.log.warn(`run ${this.runId}: a request failed before its answer: ${(e as Error).message}`)
+      return 'failed'
+    }
+    this.budget.settle(req.expectedCostUsd, r.costUsd)
+    if (req.modelId) this.planner.observeCost(req.modelId, r.costUsd)
+    if ('rejected' in r) {
+      if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
+      if (r.feedback && req.island >= 0) s.notes.set(req.island, [r.feedback])
+      this.countModelError(r.errorKind, r.reason)
+      this.reject(req, r)
+      return r.errorKind && PUSH_BACK.has(r.errorKind) ? 'push-back' : r.errorKind && r.errorKind !== 'aborted' ? 'failed' : 'ok'
+    }
+    this.unanswered = 0
+    this.refusals = 0
+    if (req.island >= 0) s.notes.delete(req.island)
+    const prepared = analyzeCode(r.code, s.language)
+    const duplicate = await this.duplicateReason(req, r, prepared)
+    if (duplicate) {
+      if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
+      this.reject(req, { ...r, rejected: true, reason: duplicate }, prepared.codeHash, r.code)
+      return 'ok'
+    }
+    if (this.halted() || this.budget.timeUp()) {
+      // made (and paid for) while the run stopped or ran out of time: kept, not evaluated
+      this.reject(req, { ...r, rejected: true, reason: 'not evaluated: the run reached its budget or was halted' }, prepared.codeHash, r.code)
+      return 'ok'
+    }
+    this.consecutiveRejections = 0
+    s.hashes.add(prepared.codeHash)
+    if (this.cold && req.kind === 'cold-start') {
+      this.cold.sketches.push(prepared.sketch)
+      this.cold.made++
+    }
+    const f: InFlight = {
+      id: randomUUID(),
+      island: req.island,
+      origin: req.kind === 'cold-start' ? 'cold-start' : r.origin,
+      parentIds: r.parentIds,
+      parentScore: req.parentScore,
+      arm: r.arm,
+      cost: r.costUsd,
+      attempt: 0,
+      code: r.code,
+      prepared,
+      retrieval: req.retrieval,
+      description: r.description,
+      operatorParams: r.operatorParams,
+    }
+    try {
+      await this.store.insertCandidate({
+        id: f.id, seq: s.takeSeq(), island: f.island, parentIds: f.parentIds, origin: f.origin, operator: r.operator,
+        operatorParams: { ...r.operatorParams, description: r.description }, model: r.model, code: r.code, codeHash: prepared.codeHash,
+        prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd, guidanceIds: req.guidanceIds,
+      })
+    } catch (e) {
+      this.budget.release()
+      throw e
+    }
+    if (this.cold && req.kind === 'cold-start') this.cold.members.push({ id: f.id, code: f.code })
+    if (req.retrieval && this.deps.hooks?.recordUses) {
+      await this.deps.hooks.recordUses({ ...req.retrieval, candidateId: f.id, runId: this.runId }).catch((e) => this.deps.log.warn(`knowledge use not recorded: ${e.message}`))
+    }
+    this.dispatcher.submit(f)
+    return 'ok'
+  }
+
+  /** Why an answer is not worth evaluating (an exact or near duplicate), or null. */
+  private async duplicateReason(req: PlannedRequest, r: Produced, prepared: { codeHash: string; sketch: CodeSketch }): Promise<string | null> {
+    const s = this.state
+    if (s.hashes.has(prepared.codeHash)) return 'duplicate of an existing candidate (same normalized code)'
+    const threshold = s.config.noveltyThreshold
+    if (req.kind === 'cold-start' && this.cold) {
+      const near = this.cold.sketches.findIndex((sk) => similarity(sk, prepared.sketch) >= threshold)
+      if (near >= 0 && exactJaccard(r.code, this.cold.members[near]?.code ?? '', s.language) >= threshold) return 'near-duplicate of an earlier cold-start candidate'
+      return null
+    }
+    const verdict = s.evo.checkNovelty(req.island, prepared, threshold)
+    if (verdict.novel) return null
+    // MinHash cannot tell a one-literal change (exact similarity ≈ 0.99) from a copy; confirm on the code
+    const near = verdict.nearest
+    if (near && exactJaccard(r.code, await s.codeOf(near.id).catch(() => ''), s.language) < threshold) return null
+    return `near-duplicate of ${near?.id ?? 'a member'} (similarity ${near ? near.similarity.toFixed(3) : '≥ threshold'})`
+  }
+
+  private countModelError(kind: LlmErrorKind | undefined, reason: string) {
+    if (!kind || kind === 'aborted') return
+    if (kind === 'auth' || kind === 'config' || kind === 'bad-request') {
+      if (++this.refusals >= MAX_REFUSALS) this.failNow(`the model provider refused ${MAX_REFUSALS} requests in a row (${reason.slice(0, 300)}); check the model name, its base URL and its API key variable`)
+    } else if (kind === 'timeout' || kind === 'network' || kind === 'server' || kind === 'rate-limit') {
+      if (++this.unanswered >= MAX_UNANSWERED) this.failNow(`the model did not answer ${MAX_UNANSWERED} requests in a row, after retries (${reason.slice(0, 300)}); check that it is reachable and its timeout (timeoutS)`)
+    }
+  }
+
+  /** A rejected answer is a record (with its spend); its budget slot goes back. */
+  private reject(req: PlannedRequest, r: Extract<ProduceResult, { rejected: true }> | (Produced & { rejected: true; reason: string }), codeHash = '', code = '') {
+    const s = this.state
+    const id = randomUUID()
+    this.budget.release()
+    if (codeHash) s.hashes.add(codeHash)
+    void this.store
+      .insertRejection({
+        id, seq: s.takeSeq(), island: req.island, parentIds: r.parentIds, origin: r.parentIds.length > 1 ? 'crossover' : req.kind === 'cold-start' ? 'cold-start' : 'mutation',
+        operator: r.operator, model: r.model, code, codeHash, prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd, reason: r.reason,
+      })
+      .catch((e) => this.failNow(`engine error while storing a rejection: ${(e as Error).message}`))
+    this.deps.events.publish({ runId: this.runId, type: 'rejected', payload: { id, island: req.island, reason: r.reason } })
+    if (req.kind === 'evolve' && ++this.consecutiveRejections >= MAX_CONSECUTIVE_REJECTIONS) {
+      this.failNow(`${MAX_CONSECUTIVE_REJECTIONS} candidates in a row were rejected before evaluation (duplicates or unusable edits); see the rejected candidates`)
+    }
+  }
+
+  // ------------------------------------------------------------------ stages
 
   private async coldStartFinished() {
     const n = await this.db.prisma.candidate.count({ where: { runId: this.runId, origin: { in: ['seed', 'cold-start'] }, status: { in: ['queued', 'running'] } } })
@@ -427,56 +556,48 @@ export class RunEngine {
     return n === 0 && assigned > 0
   }
 
+  private nextColdStart(): PlannedRequest | null {
+    const c = this.cold!
+    if (c.made + this.pool.size >= c.target || c.attempts >= c.target * 20) return null
+    const from = c.members[c.attempts % 3 === 0 && c.members.length > 1 ? 1 + this.state.rng.int(c.members.length - 1) : 0]
+    const req = this.planner.coldStart(c.index, from, this.pool.saturated())
+    if (!req) return null
+    c.attempts++
+    c.index++
+    return req
+  }
+
   private async coldStart() {
-    const maxEvals = this.config.budget.maxEvals
-    const target = Math.max(0, Math.min(coldStartSize(this.config), maxEvals - 1))
-    const language = this.problem.spec.language
+    const s = this.state
+    const language = s.language
+    const target = Math.max(0, Math.min(coldStartSize(s.config), s.config.budget.maxEvals - 1))
     // 1. the seed program
-    let seed = await this.db.prisma.candidate.findFirst({ where: { runId: this.runId, origin: 'seed' }, select: { id: true, status: true, code: true } })
+    let seed = await this.db.prisma.candidate.findFirst({ where: { runId: this.runId, origin: 'seed' }, select: { id: true, code: true } })
     if (!seed) {
-      const prepared = analyzeCode(this.problem.seedCode, language)
-      const id = await this.persistCandidate({ island: -1, origin: 'seed', operator: 'seed', operatorParams: {}, description: 'the problem\'s entry program', parentIds: [], code: this.problem.seedCode, codeHash: prepared.codeHash, tokensIn: 0, tokensOut: 0, costUsd: 0 })
-      seed = { id, status: 'queued', code: this.problem.seedCode }
+      const prepared = analyzeCode(s.problem.seedCode, language)
+      const id = randomUUID()
+      this.budget.hold()
+      s.hashes.add(prepared.codeHash)
+      await this.store.insertCandidate({
+        id, seq: s.takeSeq(), island: -1, parentIds: [], origin: 'seed', operator: 'seed', operatorParams: { description: "the problem's entry program" },
+        code: s.problem.seedCode, codeHash: prepared.codeHash, tokensIn: 0, tokensOut: 0, costUsd: 0,
+      })
+      seed = { id, code: s.problem.seedCode }
       this.progress('cold start: evaluating the seed program')
-      await this.dispatch(id, { island: -1, origin: 'seed', parentIds: [], parentScore: null, arm: null, cost: 0, code: seed.code, prepared })
+      this.dispatcher.submit({ id, island: -1, origin: 'seed', parentIds: [], parentScore: null, arm: null, cost: 0, attempt: 0, code: seed.code, prepared })
     }
-    await this.waitFor(() => this.inflight.size === 0 || this.halted())
+    await this.until(() => this.halted() || (this.dispatcher.size === 0 && this.ingestor.backlog === 0))
     if (this.halted()) return
-    // 2. differently configured generators, from the seed and from each other
+    // 2. differently configured generators, from the seed and from each other, all at once
     const existing = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, origin: 'cold-start', status: { not: 'rejected' } }, select: { id: true, code: true } })
-    const pool = [{ id: seed.id, code: seed.code }, ...existing]
-    const sketches: CodeSketch[] = pool.map((p) => analyzeCode(p.code, language).sketch)
-    let made = existing.length
-    let attempts = 0
-    const concurrency = this.concurrency()
-    const inFlightCold: Promise<void>[] = []
-    const seedScore = this.scores.get(seed.id) ?? null
-    if (made < target) this.progress(`cold start: ${target} candidates from ${this.config.mutator === 'llm' ? 'strategy prompts × models' : 'operator variants'}`)
-    while (made < target && attempts < target * 20 && !this.halted()) {
-      attempts++
-      const from = pool[attempts % 3 === 0 && pool.length > 1 ? 1 + this.rng.int(pool.length - 1) : 0]
-      if (this.budgetReason()) break
-      const r = await this.produceCold(from, made)
-      if (r.costUsd) this.addSpend(r.costUsd)
-      if ('rejected' in r) {
-        await this.persistRejection(r, -1)
-        continue
-      }
-      const prepared = analyzeCode(r.code, language)
-      const near = sketches.findIndex((s) => similarity(s, prepared.sketch) >= this.config.noveltyThreshold)
-      const dup = this.hashes.has(prepared.codeHash) || (near >= 0 && exactJaccard(r.code, pool[near].code, language) >= this.config.noveltyThreshold)
-      if (dup) {
-        await this.persistRejection({ ...r, rejected: true, reason: 'near-duplicate of an earlier cold-start candidate' }, -1, prepared.codeHash, r.code)
-        continue
-      }
-      sketches.push(prepared.sketch)
-      const id = await this.persistCandidate({ island: -1, origin: 'cold-start', operator: r.operator, operatorParams: r.operatorParams, description: r.description, parentIds: r.parentIds, code: r.code, codeHash: prepared.codeHash, model: r.model, prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd })
-      pool.push({ id, code: r.code })
-      made++
-      inFlightCold.push(this.dispatch(id, { island: -1, origin: 'cold-start', parentIds: r.parentIds, parentScore: seedScore, arm: r.arm, cost: r.costUsd, code: r.code, prepared }))
-      if (this.inflight.size >= concurrency) await this.waitFor(() => this.inflight.size < concurrency || this.halted())
-    }
-    await this.waitFor(() => this.inflight.size === 0 || this.halted())
+    const members = [{ id: seed.id, code: seed.code }, ...existing]
+    this.cold = { target, made: existing.length, attempts: 0, index: existing.length, members, sketches: members.map((m) => analyzeCode(m.code, language).sketch) }
+    if (this.cold.made < target) this.progress(`cold start: ${target} candidates from ${s.config.mutator === 'llm' ? 'strategy prompts × models' : 'operator variants'}`)
+    this.mode = 'cold-start'
+    this.pump()
+    await this.until(() => this.halted() || (this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0 && this.nextColdStartBlocked()))
+    this.mode = 'idle'
+    await this.store.drain()
     if (this.halted()) return
     // 3. cluster the evaluated pool into islands, each in its own niche
     const evaluated = await this.db.prisma.candidate.findMany({
@@ -484,11 +605,11 @@ export class RunEngine {
       select: { id: true, code: true, score: true, features: true, evalIndex: true },
       orderBy: { evalIndex: 'asc' },
     })
-    const K = this.config.islands
+    const K = s.config.islands
     const groups = assignColdStart(
       evaluated.map((c) => ({ id: c.id, score: c.score, features: (c.features ?? {}) as Record<string, number>, code: c.code })),
       K,
-      { direction: this.problem.spec.direction, features: this.problem.spec.features, language, seed: `${this.config.seed}` },
+      { direction: s.direction, features: s.problem.spec.features, language, seed: `${s.config.seed}` },
     )
     const primary = new Map<string, number>()
     const replicas: Array<{ from: number; to: number; id: string }> = []
@@ -501,412 +622,60 @@ export class RunEngine {
     // invalid cold-start candidates stay out of the populations but keep an island for the record
     evaluated.forEach((c, i) => !primary.has(c.id) && primary.set(c.id, i % K))
     await this.db.prisma.$transaction(async (tx) => {
-      for (const [id, island] of primary) await tx.candidate.update({ where: { id }, data: { island } })
+      await tx.$executeRawUnsafe(
+        `UPDATE candidates c SET island = a.island FROM jsonb_to_recordset($1::jsonb) AS a(id text, island int) WHERE c.id = a.id`,
+        JSON.stringify([...primary].map(([id, island]) => ({ id, island }))),
+      )
       if (replicas.length) {
         await tx.migration.createMany({ data: replicas.map((r) => ({ runId: this.runId, fromIsland: r.from, toIsland: r.to, candidateId: r.id, atEval: evaluated.length })), skipDuplicates: true })
       }
       await tx.run.update({ where: { id: this.runId }, data: { status: 'evolving', statusReason: null } })
     })
-    this.status = 'evolving'
+    s.status = 'evolving'
     for (const c of evaluated) {
-      const island = primary.get(c.id)!
-      this.code.set(c.id, c.code)
-      await this.ingestIntoEvolution({ id: c.id, island, code: c.code, score: c.score, features: (c.features ?? {}) as Record<string, number>, parentScore: null, arm: null, cost: 0, origin: 'cold-start', parentIds: [] })
+      await this.ingestor.intoEvolution(
+        { id: c.id, island: primary.get(c.id)!, code: c.code, parentIds: [], parentScore: null, arm: null, cost: 0, origin: 'cold-start' },
+        c.score,
+        (c.features ?? {}) as Record<string, number>,
+      )
     }
-    if (replicas.length) this.evo.applyMigration(replicas.map((r) => ({ ...r, codeHash: '', score: 0 })))
+    if (replicas.length) s.evo.applyMigration(replicas.map((r) => ({ ...r, codeHash: '', score: 0 })))
+    this.cold = null
     this.deps.events.publish({ runId: this.runId, type: 'status', payload: { status: 'evolving' } })
-    const sizes = this.evo.islands.map((i) => i.size)
-    this.progress(`cold start done: ${evaluated.length} evaluated, islands of ${sizes.join('/')} members`)
-    await this.writeMetrics(true)
+    this.progress(`cold start done: ${evaluated.length} evaluated, islands of ${s.evo.islands.map((i) => i.size).join('/')} members`)
+    await this.metrics.write(true)
   }
 
-  private async produceCold(from: { id: string; code: string }, index: number): Promise<ProduceResult> {
-    const language = this.problem.spec.language
-    if (this.config.mutator === 'local') {
-      // every offline variant in turn: different step sizes, different operators
-      const arm = LOCAL_ARMS[index % LOCAL_ARMS.length].id
-      return produceLocal(arm, from, null, language, this.rng, this.adapter)
-    }
-    const modelId = this.ensemble!.ids[index % this.ensemble!.ids.length]
-    const strategy = COLD_START_STRATEGIES[index % COLD_START_STRATEGIES.length]
-    const temps = [0.3, 0.7, 1.0]
-    return produceWithModel(this.ensemble!, {
-      mode: 'full',
-      modelId,
-      problem: this.problem,
-      parent: { id: from.id, code: from.code, score: this.scores.get(from.id) ?? null },
-      inspirations: [],
-      guidance: this.activeGuidance(null).map((g) => ({ id: g.id, text: g.text })),
-      knowledge: [],
-      lessons: this.lessons,
-      notes: [],
-      strategy,
-      temperature: temps[Math.floor(index / COLD_START_STRATEGIES.length) % temps.length],
-      tokenBudget: this.config.promptTokenBudget,
-      signal: this.abort.signal,
-    })
-  }
-
-  // ------------------------------------------------------------------ evolve
-
-  private concurrency() {
-    return Math.max(1, this.config.concurrency || this.deps.backend.capacity() || 1)
-  }
-
-  private halted() {
-    return this.stopping !== null || this.pauseRequested || this.detaching
-  }
-
-  private budgetReason(): string | null {
-    const b = this.config.budget
-    if (this.evaluations >= b.maxEvals) return `evaluation budget reached (${b.maxEvals})`
-    if (b.maxSpendUsd !== undefined && this.spendUsd >= b.maxSpendUsd) return `spend budget reached ($${b.maxSpendUsd})`
-    if (b.maxWallS !== undefined && (Date.now() - this.startedAt) / 1000 >= b.maxWallS) return `time budget reached (${b.maxWallS} s)`
-    return null
+  private nextColdStartBlocked() {
+    const c = this.cold!
+    return c.made >= c.target || c.attempts >= c.target * 20 || this.budget.blocked() !== null
   }
 
   private async evolve() {
-    if (this.evo.islands.every((i) => i.selector.size === 0)) {
+    const s = this.state
+    if (s.evo.islands.every((i) => i.selector.size === 0)) {
       const seed = await this.db.prisma.candidate.findFirst({ where: { runId: this.runId, origin: 'seed' }, select: { artifacts: true, error: true } })
       const why = (seed?.error as { message?: string } | null)?.message ?? (seed?.artifacts as { feedback?: string } | null)?.feedback ?? 'see its artifacts'
       this.stopping = { status: 'failed', reason: `no valid candidate after the cold start: the seed program is invalid (${String(why).slice(0, 300)})` }
       return
     }
-    const slots = Array.from({ length: this.concurrency() }, (_, i) => this.slot(i))
-    await Promise.all(slots)
-  }
-
-  private canProduce() {
-    if (this.halted()) return false
-    const b = this.config.budget
-    // reserved: slots past their budget check that have not dispatched yet (they await the database)
-    if (this.evaluations + this.inflight.size + this.reserved >= b.maxEvals) return false
-    return this.budgetReason() === null
-  }
-
-  /** One evaluation slot: produce, persist, evaluate, ingest; again. No barrier between slots. */
-  private async slot(_index: number) {
-    while (this.canProduce()) {
-      const produced = await this.produceEvolve()
-      if (!produced) {
-        if (++this.consecutiveRejections >= MAX_CONSECUTIVE_REJECTIONS) {
-          this.stopping = { status: 'failed', reason: `${MAX_CONSECUTIVE_REJECTIONS} candidates in a row were rejected before evaluation (duplicates or unusable edits); see the rejected candidates` }
-        }
-        continue
-      }
-      this.consecutiveRejections = 0
-      const { r, island, parentScore, prepared, retrieval, guidanceIds } = produced
-      if (!this.canProduce()) {
-        // made (and paid for) while another slot used up the budget: kept, not evaluated
-        await this.persistRejection({ ...r, rejected: true, reason: 'not evaluated: the run reached its budget or was halted' }, island, prepared.codeHash, r.code)
-        break
-      }
-      // hold this budget slot across the awaits below, or another slot passes the same check and the
-      // run evaluates more than its budget
-      this.reserved++
-      let id: string
-      try {
-        id = await this.persistCandidate({
-          island, origin: r.origin, operator: r.operator, operatorParams: r.operatorParams, description: r.description, parentIds: r.parentIds,
-          code: r.code, codeHash: prepared.codeHash, model: r.model, prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut,
-          costUsd: r.costUsd, guidanceIds,
-        })
-        if (retrieval && this.deps.hooks?.recordUses) {
-          await this.deps.hooks.recordUses({ retrievalId: retrieval.retrievalId, chunkIds: retrieval.chunkIds, candidateId: id, runId: this.runId }).catch((e) => this.deps.log.warn(`knowledge use not recorded: ${e.message}`))
-        }
-      } finally {
-        // released in the same turn as dispatch() adds the candidate to inflight
-        this.reserved--
-      }
-      await this.dispatch(id, { island, origin: r.origin, parentIds: r.parentIds, parentScore, arm: r.arm, cost: r.costUsd, code: r.code, prepared, retrieval, description: r.description })
-    }
-  }
-
-  private activeGuidance(island: number | null) {
-    const now = Date.now()
-    return this.guidance.filter(
-      (g) =>
-        (g.island === null || g.island === island) &&
-        (g.expiresAfterEvals === null || this.evaluations < g.startEval + g.expiresAfterEvals) &&
-        (g.expiresAt === null || g.expiresAt.getTime() > now),
+    this.mode = 'evolve'
+    this.pump()
+    await this.until(
+      () =>
+        this.halted() ||
+        (this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0 && (this.budget.blocked() !== null || this.starved)),
     )
-  }
-
-  private async codeOf(id: string): Promise<string> {
-    const c = this.code.get(id)
-    if (c !== undefined) return c
-    const row = await this.db.prisma.candidate.findUnique({ where: { id }, select: { code: true } })
-    if (!row) throw new Error(`candidate ${id} vanished`)
-    this.code.set(id, row.code)
-    return row.code
-  }
-
-  private async produceEvolve(): Promise<{ r: Produced; island: number; parentScore: number | null; prepared: { codeHash: string; sketch: CodeSketch }; retrieval?: { retrievalId: string; chunkIds: string[] }; guidanceIds: string[] } | null> {
-    const plan = this.evo.plan()
-    if (!plan) return null
-    const island = plan.island
-    const parent = { id: plan.parent.id, code: await this.codeOf(plan.parent.id) }
-    const mate = plan.mate ? { id: plan.mate.id, code: await this.codeOf(plan.mate.id) } : null
-    const guidance = this.activeGuidance(island)
-    const language = this.problem.spec.language
-    let r: ProduceResult
-    let retrieval: { retrievalId: string; chunkIds: string[] } | undefined
-    if (this.config.mutator === 'local') {
-      const arm = this.bandit.choose(this.rng, this.allowedArms())
-      r = produceLocal(arm, parent, mate, language, this.rng, this.adapter)
-    } else {
-      const modelId = this.bandit.choose(this.rng, this.allowedArms())
-      const weights = LLM_OPERATORS.map((o) => (o === 'crossover' && !mate ? 0 : (this.config.llmOperators[o] ?? 0)))
-      const mode = weights.some((w) => w > 0) ? LLM_OPERATORS[this.rng.weightedIndex(weights)] : 'diff'
-      const kn = this.knowledge.get(island)
-      if (kn && kn.until > this.evaluations) retrieval = { retrievalId: kn.retrievalId, chunkIds: kn.chunks.map((c) => c.id) }
-      const inspirations = await Promise.all(
-        plan.inspirations.map(async (i) => ({ id: i.id, code: await this.codeOf(i.id), score: i.score, kind: i.kind })),
-      )
-      r = await produceWithModel(this.ensemble!, {
-        mode: mode === 'rewrite' ? 'full' : mode,
-        modelId,
-        problem: this.problem,
-        parent: { ...parent, score: plan.parent.score, artifacts: this.artifacts.get(parent.id) },
-        mate: mate ? { ...mate, score: plan.mate?.score ?? null } : null,
-        inspirations,
-        guidance: guidance.map((g) => ({ id: g.id, text: g.text, scope: g.island === null ? 'run' : `island ${g.island}` })),
-        knowledge: kn && kn.until > this.evaluations ? kn.chunks : [],
-        lessons: this.lessons,
-        notes: this.notes.get(island) ?? [],
-        tokenBudget: this.config.promptTokenBudget,
-        signal: this.abort.signal,
-      })
-      if (r.costUsd) this.addSpend(r.costUsd)
-    }
-    if ('rejected' in r) {
-      this.bandit.update(r.arm, 0, r.costUsd)
-      if (r.feedback) this.notes.set(island, [r.feedback])
-      await this.persistRejection(r, island)
-      return null
-    }
-    this.notes.delete(island)
-    const prepared = analyzeCode(r.code, language)
-    if (this.hashes.has(prepared.codeHash)) {
-      await this.persistRejection({ ...r, rejected: true, reason: 'duplicate of an existing candidate (same normalized code)' }, island, prepared.codeHash, r.code)
-      this.bandit.update(r.arm, 0, r.costUsd)
-      return null
-    }
-    const verdict = this.evo.checkNovelty(island, prepared, this.config.noveltyThreshold)
-    // MinHash cannot tell a one-literal change (exact similarity ≈ 0.99) from a copy; confirm on the code
-    const near = verdict.nearest
-    const confirmed = !verdict.novel && (!near || exactJaccard(r.code, await this.codeOf(near.id).catch(() => ''), language) >= this.config.noveltyThreshold)
-    if (confirmed) {
-      await this.persistRejection({ ...r, rejected: true, reason: `near-duplicate of ${near?.id ?? 'a member'} (similarity ${near ? near.similarity.toFixed(3) : '≥ threshold'})` }, island, prepared.codeHash, r.code)
-      this.bandit.update(r.arm, 0, r.costUsd)
-      return null
-    }
-    return { r, island, parentScore: plan.parent.score, prepared, retrieval, guidanceIds: guidance.map((g) => g.id) }
-  }
-
-  // ------------------------------------------------------------------ persistence
-
-  private async persistCandidate(c: {
-    island: number; origin: string; operator: string; operatorParams: Record<string, unknown>; description: string; parentIds: string[]; code: string; codeHash: string
-    model?: string; prompt?: string; response?: string; tokensIn: number; tokensOut: number; costUsd: number; guidanceIds?: string[]; createdById?: string | null
-  }): Promise<string> {
-    const id = randomUUID()
-    const seq = this.nextSeq++
-    this.hashes.add(c.codeHash)
-    this.fatalModelErrors = 0
-    await this.db.sql(
-      `WITH c AS (
-        INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, operator_params, model, code, code_hash, prompt, response,
-          tokens_in, tokens_out, cost_usd, status, guidance_ids, created_by_id)
-        VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15, $16, 'queued', $17::text[], $18)
-        RETURNING id)
-      UPDATE runs SET next_seq = GREATEST(next_seq, $3 + 1), spend_usd = spend_usd + $16, updated_at = now() WHERE id = $2`,
-      [id, this.runId, seq, c.island, c.parentIds, c.origin, c.operator, JSON.stringify({ ...c.operatorParams, description: c.description }), c.model ?? null,
-        c.code, c.codeHash, c.prompt ?? null, c.response ?? null, c.tokensIn, c.tokensOut, c.costUsd, c.guidanceIds ?? [], c.createdById ?? null],
-    )
-    return id
-  }
-
-  private async persistRejection(r: Extract<ProduceResult, { rejected: true }> | (Produced & { rejected: true; reason: string }), island: number, codeHash = '', code = '') {
-    const seq = this.nextSeq++
-    const id = randomUUID()
-    if (/^model error \((auth|config|bad-request)\)/.test(r.reason)) {
-      if (++this.fatalModelErrors >= 3) this.failNow(`the model provider refused 3 requests in a row (${r.reason.slice(0, 300)}); check the model name, its base URL and its API key variable`)
-    }
-    await this.db.sql(
-      `WITH c AS (
-        INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, model, code, code_hash, prompt, response,
-          tokens_in, tokens_out, cost_usd, status, reject_reason, guidance_ids)
-        VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'rejected', $16, '{}'::text[])
-        RETURNING id)
-      UPDATE runs SET next_seq = GREATEST(next_seq, $3 + 1), spend_usd = spend_usd + $15 WHERE id = $2`,
-      [id, this.runId, seq, island, r.parentIds, r.parentIds.length > 1 ? 'crossover' : 'mutation', r.operator, r.model ?? null, code, codeHash,
-        r.prompt ?? null, r.response ?? null, r.tokensIn, r.tokensOut, r.costUsd, r.reason],
-    )
-    this.deps.events.publish({ runId: this.runId, type: 'rejected', payload: { id, island, reason: r.reason } })
-  }
-
-  /** In memory at once, for the budget checks; the database's total grows with the row that records the call. */
-  private addSpend(usd: number) {
-    this.spendUsd += usd
-  }
-
-  private dispatch(id: string, f: Omit<InFlight, 'id' | 'resolve' | 'attempt'>, attempt = 0): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const entry: InFlight = { ...f, id, attempt, resolve }
-      this.inflight.set(id, entry)
-      const spec = this.problem.spec
-      const job: EvalJob = {
-        jobId: id,
-        runId: this.runId,
-        problem: { id: this.problem.id, bundleHash: this.problem.bundleHash },
-        language: spec.language,
-        code: f.code,
-        stage: 0,
-        limits: { timeoutS: spec.limits.timeoutS, memoryMb: spec.limits.memoryMb, cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2 },
-        needs: { gpu: !!spec.limits.gpu, languages: [spec.language] },
-        attempt,
-        enqueuedAt: Date.now(),
-      }
-      this.deps.backend.submit(job).catch(async (e) => {
-        // the job could not even be queued: an infra error, retried like one
-        await this.onResult({ jobId: id, attempt, workerId: 'engine', valid: false, metrics: {}, features: {}, artifacts: {}, stage: 0, timing: { queuedMs: 0, startedAt: Date.now(), sandboxMs: 0, evaluatorMs: 0 }, error: { kind: 'infra', message: `could not submit: ${(e as Error).message}` } })
-      })
-    })
-  }
-
-  /** The manager routes every evaluation result here; true when this run was waiting for it. */
-  owns(jobId: string) {
-    return this.inflight.has(jobId)
-  }
-
-  async onResult(r: EvalResult) {
-    const f = this.inflight.get(r.jobId)
-    if (!f || f.attempt !== r.attempt) return // not ours, or a stale attempt: ignored (idempotent)
-    if (isRetryable(r) && r.attempt + 1 < MAX_INFRA_ATTEMPTS && !this.stopping) {
-      this.deps.log.warn(`evaluation ${r.jobId} attempt ${r.attempt} hit an infrastructure error (${r.error?.message}); retrying`)
-      await this.db.prisma.candidate.update({ where: { id: r.jobId }, data: { attempt: r.attempt + 1 } })
-      this.inflight.delete(r.jobId)
-      f.attempt = r.attempt + 1
-      this.inflight.set(r.jobId, f)
-      const resolve = f.resolve
-      void this.dispatch(r.jobId, { ...f }, f.attempt).then(resolve)
-      return
-    }
-    const spec = this.problem.spec
-    const score = scoreFromMetrics(r.metrics as Record<string, number>, { primaryMetric: spec.primaryMetric, direction: spec.direction }, r.valid)
-    const valid = r.valid && score !== null
-    const artifacts = { ...r.artifacts, ...(r.valid && score === null ? { feedback: `the evaluator reported no "${spec.primaryMetric}" metric` } : {}) }
-    // idempotent: only a queued/running candidate at this attempt becomes evaluated, once
-    const updated = await this.db.sql<{ eval_index: number }>(
-      `WITH c AS (
-        UPDATE candidates SET status = 'evaluated', valid = $3, score = $4, metrics = $5::jsonb, features = $6::jsonb, artifacts = $7::jsonb,
-          error = $8::jsonb, timing = $9::jsonb, worker_id = $10, eval_index = (SELECT evaluations FROM runs WHERE id = $2), evaluated_at = now()
-        WHERE id = $1 AND status IN ('queued', 'running') AND attempt = $11
-        RETURNING eval_index)
-      UPDATE runs SET evaluations = evaluations + 1, updated_at = now() FROM c WHERE runs.id = $2 RETURNING c.eval_index`,
-      [r.jobId, this.runId, valid, score, JSON.stringify(r.metrics), JSON.stringify(r.features), JSON.stringify(artifacts), r.error ? JSON.stringify(r.error) : null,
-        JSON.stringify(r.timing), r.workerId, r.attempt],
-    )
-    this.inflight.delete(r.jobId)
-    if (updated.length === 0) return f.resolve()
-    this.evaluations++
-    this.scores.set(r.jobId, valid ? score : null)
-    this.artifacts.set(r.jobId, artifacts)
-    this.window.push({ t: Date.now(), valid })
-    // the evaluation system itself keeps failing (no worker can start, the queue is gone): the run
-    // cannot make progress, and saying why beats spending the budget on nothing
-    this.consecutiveInfra = r.error?.kind === 'infra' ? this.consecutiveInfra + 1 : 0
-    if (this.consecutiveInfra >= MAX_CONSECUTIVE_INFRA) this.failNow(`${MAX_CONSECUTIVE_INFRA} evaluations in a row failed for infrastructure reasons, after retries: ${r.error!.message.slice(0, 500)}`)
-    if (f.origin === 'seed') {
-      await this.db.prisma.run.update({ where: { id: this.runId }, data: { seedScore: valid ? score : null } })
-    }
-    this.deps.events.publish({
-      runId: this.runId,
-      type: 'candidate',
-      payload: { id: r.jobId, evalIndex: updated[0].eval_index, island: f.island, origin: f.origin, valid, score, parentIds: f.parentIds },
-    })
-    if (this.status === 'evolving' && f.island >= 0) {
-      this.code.set(r.jobId, f.code)
-      await this.ingestIntoEvolution({ id: r.jobId, island: f.island, code: f.code, codeHash: f.prepared.codeHash, sketch: f.prepared.sketch, score: valid ? score : null, features: r.features as Record<string, number>, parentScore: f.parentScore, arm: f.arm, cost: f.cost, origin: f.origin, parentIds: f.parentIds, retrieval: f.retrieval, description: f.description })
-    } else if (valid && score !== null) {
-      await this.noteBest(r.jobId, score, null)
-    }
-    await this.writeMetrics(false)
-    if (this.evaluations % SNAPSHOT_EVERY === 0) await this.saveSnapshot()
-    f.resolve()
-    this.wake?.()
-  }
-
-  private async noteBest(id: string, score: number, island: number | null) {
-    const dir = this.problem.spec.direction
-    if (this.bestScore === null || isBetter(score, this.bestScore, dir)) {
-      this.bestScore = score
-      await this.db.prisma.run.update({ where: { id: this.runId }, data: { bestScore: score, bestCandidateId: id } })
-      this.deps.events.publish({ runId: this.runId, type: 'best', payload: { id, score, island } })
+    this.mode = 'idle'
+    if (this.starved && !this.halted() && this.budget.blocked() === null) {
+      this.stopping = { status: 'failed', reason: 'no candidate can be selected as a parent any more (every island is empty or banned)' }
     }
   }
 
-  private async ingestIntoEvolution(c: {
-    id: string; island: number; code: string; codeHash?: string; sketch?: CodeSketch; score: number | null; features: Record<string, number>; parentScore: number | null
-    arm: string | null; cost: number; origin: string; parentIds: string[]; retrieval?: { retrievalId: string; chunkIds: string[] }; description?: string
-  }) {
-    const outcome: IngestOutcome = this.evo.ingest({ id: c.id, island: c.island, code: c.code, codeHash: c.codeHash, sketch: c.sketch, score: c.score, features: c.features, parentScore: c.parentIds.length ? c.parentScore : undefined })
-    for (const ev of outcome.evicted) if (!this.inflight.has(ev)) this.code.delete(ev)
-    if (c.arm) this.bandit.update(c.arm, outcome.reward, c.cost)
-    if (c.arm && c.origin !== 'cold-start' && this.config.mutator === 'local') {
-      const params = await this.operatorParamsOf(c.id)
-      if (params) this.adapter.record(params, outcome.gain !== null && outcome.gain > 0)
-    }
-    const delta = c.parentIds.length && c.score !== null ? improvement(c.score, c.parentScore, this.problem.spec.direction) : null
-    if (delta !== null && c.retrieval && this.deps.hooks?.recordOutcome) {
-      await this.deps.hooks.recordOutcome({ candidateId: c.id, delta }).catch((e) => this.deps.log.warn(`knowledge outcome not recorded: ${e.message}`))
-    }
-    if (c.score !== null) {
-      if (outcome.newBest) {
-        await this.db.prisma.island.update({ where: { runId_index: { runId: this.runId, index: c.island } }, data: { bestScore: c.score, bestCandidateId: c.id, stagnant: false } })
-        if (c.parentIds.length && this.deps.hooks?.onIslandBest && this.status === 'evolving') {
-          const parentCode = await this.codeOf(c.parentIds[0]).catch(() => '')
-          await this.deps.hooks
-            .onIslandBest({ runId: this.runId, problemId: this.problem.id, candidateId: c.id, parentCode, childCode: c.code, parentScore: c.parentScore, childScore: c.score, operatorDescription: c.description })
-            .catch((e) => this.deps.log.warn(`lesson not proposed: ${e.message}`))
-        }
-      }
-      await this.noteBest(c.id, c.score, c.island)
-    }
-    for (const ev of outcome.stagnation) await this.onStagnation(ev)
-    if (outcome.migrationDue) await this.migrate()
-  }
-
-  private async operatorParamsOf(id: string) {
-    const row = await this.db.prisma.candidate.findUnique({ where: { id }, select: { operatorParams: true } })
-    return row?.operatorParams as Record<string, unknown> | null
-  }
-
-  private async migrate() {
-    const moves = this.evo.planMigration()
-    if (moves.length) {
-      await this.db.prisma.migration.createMany({
-        data: moves.map((m) => ({ runId: this.runId, fromIsland: m.from, toIsland: m.to, candidateId: m.id, atEval: this.evo.evaluations })),
-        skipDuplicates: true,
-      })
-    }
-    this.evo.applyMigration(moves)
-    for (const m of moves) if (!this.code.has(m.id)) await this.codeOf(m.id)
-    if (moves.length) this.deps.events.publish({ runId: this.runId, type: 'migration', payload: { at: this.evo.evaluations, moves: moves.length } })
-  }
-
-  private async onStagnation(ev: StagnationEvent) {
-    await this.db.prisma.island.update({ where: { runId_index: { runId: this.runId, index: ev.island } }, data: { stagnant: ev.kind !== 'recovered' } })
-    const row = await this.db.prisma.runEvent.create({ data: { runId: this.runId, type: 'stagnation', payload: JSON.parse(JSON.stringify(ev)) }, select: { id: true } })
-    this.deps.events.publish({ id: String(row.id), runId: this.runId, type: 'stagnation', payload: ev })
-    if (ev.kind !== 'recovered') {
-      this.progress(`island ${ev.island} stalled: ${ev.message}`)
-      if (ev.suggestions.includes('retrieve-knowledge')) await this.retrieveFor(ev.island, 'stagnation')
-    }
-  }
+  // ------------------------------------------------------------------ knowledge
 
   private async useRetrieval(p: { retrievalId: string; island: number | null; chunkIds: string[] }) {
+    const s = this.state
     const rows = await this.db.prisma.knowledgeChunk.findMany({
       where: { id: { in: p.chunkIds } },
       select: { id: true, content: true, heading: true, doc: { select: { title: true, sourcePath: true } } },
@@ -917,19 +686,20 @@ export class RunEngine {
       return r ? [{ id, text: r.content, title: r.heading ? `${r.doc.title} — ${r.heading}` : r.doc.title, source: r.doc.sourcePath ?? undefined }] : []
     })
     if (!chunks.length) return
-    const islands = p.island === null || p.island === undefined ? this.evo.islands.map((_, i) => i) : [p.island]
-    for (const i of islands) this.knowledge.set(i, { retrievalId: p.retrievalId, chunks, until: this.evaluations + this.config.stagnationWindow })
+    const islands = p.island === null || p.island === undefined ? s.evo.islands.map((_, i) => i) : [p.island]
+    for (const i of islands) s.knowledge.set(i, { retrievalId: p.retrievalId, chunks, until: this.budget.evaluations + s.config.stagnationWindow })
   }
 
   private async retrieveFor(island: number, trigger: 'stagnation' | 'expert') {
+    const s = this.state
     if (!this.deps.hooks?.retrieve) return
-    const best = this.evo.island(island).best()
-    const bestCode = best ? await this.codeOf(best.id).catch(() => '') : ''
-    const queryText = `${this.problem.name}\n${this.problem.description.slice(0, 1500)}\n${bestCode.slice(0, 3000)}`
+    const best = s.evo.island(island).best()
+    const bestCode = best ? await s.codeOf(best.id).catch(() => '') : ''
+    const queryText = `${s.problem.name}\n${s.problem.description.slice(0, 1500)}\n${bestCode.slice(0, 3000)}`
     try {
-      const r = await this.deps.hooks.retrieve({ runId: this.runId, island, problemId: this.problem.id, queryText, trigger })
+      const r = await this.deps.hooks.retrieve({ runId: this.runId, island, problemId: s.problem.id, queryText, trigger })
       if (r && r.chunks.length) {
-        this.knowledge.set(island, { ...r, until: this.evaluations + this.config.stagnationWindow })
+        s.knowledge.set(island, { ...r, until: this.budget.evaluations + s.config.stagnationWindow })
         this.deps.events.publish({ runId: this.runId, type: 'retrieval', payload: { island, trigger, chunks: r.chunks.length } })
       }
     } catch (e) {
@@ -937,115 +707,76 @@ export class RunEngine {
     }
   }
 
-  // ------------------------------------------------------------------ metrics, snapshot, end
-
-  private async writeMetrics(force: boolean) {
-    const now = Date.now()
-    if (!force && now - this.lastMetricsAt < METRIC_INTERVAL_MS) return
-    if (!this.evo) return
-    this.lastMetricsAt = now
-    while (this.window.length && now - this.window[0].t > 30_000) this.window.shift()
-    const span = this.window.length > 1 ? (now - this.window[0].t) / 1000 : 0
-    const evalsPerSec = span > 0 ? this.window.length / span : 0
-    const failureRate = this.window.length ? this.window.filter((w) => !w.valid).length / this.window.length : 0
-    const dir = this.problem.spec.direction
-    const rows = this.evo.islands.map((isl, i) => {
-      const d = isl.diversity({ seed: this.evaluations })
-      const diversity: Record<string, number> = { code: round(d.codeDistance), coverage: round(d.coverage ?? 0) }
-      return { island: i, best: d.fitness.best, mean: d.fitness.mean, median: d.fitness.median, population: d.size, diversity }
-    })
-    const all = fitnessStats(this.evo.islands.flatMap((i) => [...i.members()].map((m) => m.score)), dir)
-    const rd = this.evo.diversity()
-    rows.push({ island: -1, best: this.bestScore, mean: all.mean, median: all.median, population: rows.reduce((n, r) => n + r.population, 0), diversity: { code: round(rd.codeDistance), coverage: round(rd.coverage ?? 0), interIsland: round(rd.interIslandDistance) } })
-    const data = rows.map((r) => ({ runId: this.runId, evalCount: this.evaluations, evalsPerSec, failureRate, spendUsd: this.spendUsd, ...r }))
-    await this.db.prisma.runMetric.createMany({ data })
-    this.deps.events.publish({ runId: this.runId, type: 'metrics', payload: { evalCount: this.evaluations, rows: data.map(({ runId: _r, ...d }) => d) } })
-  }
-
-  private async saveSnapshot() {
-    if (!this.evo || this.status === 'cold-start') return
-    const snap: EngineSnapshot = { evolution: this.evo.snapshot(), bandit: this.bandit.toJSON(), stepAdapter: this.adapter.toJSON() }
-    await this.db.prisma.run.update({ where: { id: this.runId }, data: { engineState: JSON.parse(JSON.stringify(snap)) } })
-  }
+  // ------------------------------------------------------------------ the end
 
   private async setStatus(status: RunStatus, reason: string | null) {
-    this.status = status
+    const s = this.state
+    s.status = status
     const final = status === 'completed' || status === 'stopped' || status === 'failed'
     await this.db.prisma.run.update({
       where: { id: this.runId },
-      data: { status, statusReason: reason, finishedAt: final ? new Date() : null, ...(status === 'cold-start' || status === 'evolving' ? { startedAt: new Date(this.startedAt) } : {}) },
+      data: { status, statusReason: reason, finishedAt: final ? new Date() : null, ...(status === 'cold-start' || status === 'evolving' ? { startedAt: new Date(s.startedAt) } : {}) },
     })
     const row = await this.db.prisma.runEvent.create({ data: { runId: this.runId, type: 'status', payload: { status, reason } }, select: { id: true } })
     this.deps.events.publish({ id: String(row.id), runId: this.runId, type: 'status', payload: { status, reason } })
   }
 
+  /** Waits for requests, evaluations and ingestion to end (bounded when stopping or detaching). */
   private async drain() {
-    await this.waitFor(() => this.inflight.size === 0, this.stopping || this.detaching ? 20_000 : undefined)
+    const bounded = this.stopping || this.detaching ? 20_000 : undefined
+    await this.until(() => this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0, bounded)
+    await this.ingestor.idle()
+    await this.store.drain()
+    await this.ingestor.lessonsDone()
   }
 
   private async finish(): Promise<{ status: RunStatus; reason: string | null }> {
+    const s = this.state
     let status: RunStatus
     let reason: string | null
     if (this.detaching && !this.stopping) {
       // what is still in flight stays queued: re-submitted when the run is picked up again
-      this.progress(`detached at ${this.evaluations} evaluations; the run resumes at the next start`)
-      return { status: this.status, reason: 'detached' }
+      this.progress(`detached at ${this.budget.evaluations} evaluations; the run resumes at the next start`)
+      return { status: s.status, reason: 'detached' }
     }
     if (this.stopping) ({ status, reason } = this.stopping)
     else if (this.pauseRequested) (status = 'paused'), (reason = 'paused by a user')
     else {
       status = 'completed'
-      reason = this.budgetReason() ?? 'evaluation budget reached'
+      reason = this.budget.exhausted() ?? 'evaluation budget reached'
     }
-    if (status === 'stopped' && this.inflight.size) {
+    if (status === 'stopped' && this.dispatcher.size) {
       // stopping does not wait forever for evaluations; they are recorded as never finished
-      const ids = [...this.inflight.keys()]
+      const ids = this.dispatcher.abandon()
       await this.db.prisma.candidate.updateMany({ where: { id: { in: ids }, status: { in: ['queued', 'running'] } }, data: { status: 'rejected', rejectReason: 'run stopped before the evaluation finished' } })
-      this.inflight.clear()
     }
     await this.setStatus(status, reason)
-    this.progress(`run ${status}: ${reason} (${this.evaluations} evaluations, best ${this.bestScore ?? '–'})`)
+    this.progress(`run ${status}: ${reason} (${this.budget.evaluations} evaluations, best ${s.bestScore ?? '–'})`)
     return { status, reason }
   }
 
-  private waitFor(cond: () => boolean, timeoutMs?: number): Promise<void> {
+  /** resolves when `cond` holds (re-checked at every change, and twice a second for the clock) */
+  private until(cond: () => boolean, timeoutMs?: number): Promise<void> {
     return new Promise((resolve) => {
       const started = Date.now()
       const check = () => {
-        if (cond() || (timeoutMs !== undefined && Date.now() - started > timeoutMs)) {
-          this.wake = null
-          clearInterval(timer)
-          resolve()
-        }
+        if (!cond() && (timeoutMs === undefined || Date.now() - started <= timeoutMs)) return
+        this.waiters.delete(check)
+        clearInterval(timer)
+        resolve()
       }
-      const timer = setInterval(check, 250)
-      this.wake = check
+      const timer = setInterval(() => this.notify(), 500)
+      this.waiters.add(check)
       check()
     })
+  }
+
+  /** pipeline means over the run so far (for the summary and the benchmarks) */
+  pipelineMeans() {
+    return this.metrics?.runMeans() ?? null
   }
 
   private progress(msg: string) {
     this.deps.log.info(`[${this.runId.slice(0, 8)}] ${msg}`)
   }
 }
-
-export interface EngineSnapshot {
-  evolution: EvolutionSnapshot
-  bandit: ReturnType<CostAwareBandit['toJSON']>
-  stepAdapter: ReturnType<StepAdapter['toJSON']>
-}
-
-function round(x: number) {
-  return Math.round(x * 1e4) / 1e4
-}
-
-/** The bandit arm a stored candidate came from. */
-function armOf(operator: string | null, row: { operatorParams?: unknown; model?: string | null }): string | null {
-  if (!operator) return null
-  const params = row.operatorParams as { arm?: string } | null | undefined
-  if (params?.arm) return params.arm
-  if (operator.startsWith('llm:')) return row.model ?? null
-  return null
-}
-
-export { hashSeed }

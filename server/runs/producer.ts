@@ -6,6 +6,7 @@ import { checkOutsideUnchanged, spliceFromEdited } from '../engine/code.ts'
 import { applyLocalOperator, applyAnyLocalOperator, LOCAL_OPERATOR_VARIANTS, type LocalOperatorName, type StepAdapter } from '../engine/operators-local.ts'
 import type { Rng } from '../engine/rng.ts'
 import type { Ensemble } from '../llm/ensemble.ts'
+import type { LlmErrorKind } from '../llm/errors.ts'
 import type { RunConfig } from './config.ts'
 import type { ProblemSnapshot } from './service.ts'
 
@@ -41,6 +42,8 @@ export interface Rejected {
   arm: string
   /** why, fed back into the next prompt of the island */
   feedback?: string
+  /** the model call itself failed (the answer was not the problem) */
+  errorKind?: LlmErrorKind
 }
 
 export type ProduceResult = Produced | Rejected
@@ -138,7 +141,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
   const r = await ensemble.tryComplete(input.modelId, { system, user }, { signal: input.signal, temperature: input.temperature })
   if (!r.ok) {
     const e = r.error
-    return { rejected: true, reason: `model error (${e.kind}): ${e.message}`.slice(0, 1000), ...base, tokensIn: e.tokensIn, tokensOut: e.tokensOut, costUsd: e.costUsd }
+    return { rejected: true, reason: `model error (${e.kind}): ${e.message}`.slice(0, 1000), ...base, tokensIn: e.tokensIn, tokensOut: e.tokensOut, costUsd: e.costUsd, errorKind: e.kind }
   }
   const usage = { tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd }
   const parsed = parseAnswer(r.text, spec.language, mode === 'full' ? 'full' : 'diff')

@@ -95,6 +95,11 @@ export interface RunSummary {
   diversity: Record<string, number>
   perIsland: Array<{ island: number; best: number | null; population: number; diversity: Record<string, number> }>
   spendUsd: number
+  /**
+   * The pipeline over the run (means of the per-second means): model requests in flight, candidates
+   * waiting for a worker, workers busy, and the workers' capacity; null before the first metrics.
+   */
+  pipeline: { requests: number; waiting: number; busy: number; capacity: number; busyShare: number | null } | null
 }
 
 /** The summary of `fm-agent run --json` (a contract: see DESIGN.md, CLI). */
@@ -112,6 +117,11 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
   const latest = await db.prisma.$queryRaw<Array<{ island: number; diversity: Record<string, number>; population: number; best: number | null }>>`
     SELECT DISTINCT ON (island) island, diversity, population, best FROM run_metrics WHERE run_id = ${runId} ORDER BY island, id DESC`
   const byIsland = new Map(latest.map((r) => [r.island, r]))
+  const [p] = await db.prisma.$queryRaw<Array<{ requests: number | null; waiting: number | null; busy: number | null; capacity: number | null }>>`
+    SELECT avg((pipeline->>'requests')::float8) AS requests, avg((pipeline->>'waiting')::float8) AS waiting,
+           avg((pipeline->>'busy')::float8) AS busy, avg((pipeline->>'capacity')::float8) AS capacity
+      FROM run_metrics WHERE run_id = ${runId} AND island = -1 AND pipeline IS NOT NULL`
+  const r4 = (x: number) => Math.round(x * 1e3) / 1e3
   return {
     runId: run.id,
     status: run.status as RunStatus,
@@ -130,6 +140,10 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
       diversity: byIsland.get(i.index)?.diversity ?? {},
     })),
     spendUsd: run.spendUsd,
+    pipeline:
+      p && p.requests !== null
+        ? { requests: r4(p.requests), waiting: r4(p.waiting ?? 0), busy: r4(p.busy ?? 0), capacity: r4(p.capacity ?? 0), busyShare: p.capacity ? r4((p.busy ?? 0) / p.capacity) : null }
+        : null,
   }
 }
 
@@ -248,7 +262,7 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
     for (let i = 0; i < cands.length; i += 500) await tx.candidate.createMany({ data: cands.slice(i, i + 500) })
     if (file.migrations?.length) await tx.migration.createMany({ data: file.migrations.map((m) => ({ ...m, runId: src.id, createdAt: new Date(m.createdAt) })) })
     if (file.metrics?.length) {
-      await tx.runMetric.createMany({ data: file.metrics.map((m) => ({ ...m, runId: src.id, at: new Date(m.at), diversity: json(m.diversity) })) })
+      await tx.runMetric.createMany({ data: file.metrics.map((m) => ({ ...m, runId: src.id, at: new Date(m.at), diversity: json(m.diversity), pipeline: m.pipeline === null || m.pipeline === undefined ? undefined : json(m.pipeline) })) })
     }
     if (file.guidance?.length) {
       await tx.guidance.createMany({

@@ -1,0 +1,188 @@
+// The pipelined engine end to end, as a user runs it: `fm-agent run` (embedded defaults, 2 workers)
+// on a trivial OpenEvolve-format problem against a local OpenAI-protocol model server (its own
+// process, TCP_NODELAY) answering a one-line SEARCH/REPLACE edit after a configurable latency.
+//
+//   node --import tsx bench/pipeline.ts [--cases instant:1000,instant:10000,1s:200,5s:200] [--workers 2]
+//
+// Per case: wall time and evaluations/s (cold start included), the engine process's CPU per
+// evaluation, the CPU of everything else it started (workers, sandboxes, evaluators), mean model
+// requests in flight and the workers' busy share (from the run's own pipeline metrics), and the
+// peak resident memory of all its processes together (sampled from /proc every 100 ms).
+// Baseline, measured in the same process: the same sandboxed evaluations pushed straight through the
+// same worker pool with no engine and no model (the floor of evaluation itself). OpenEvolve's
+// figures on this machine kind (issue 12) are printed beside them for reference.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import type { EvalJob } from '../server/contracts/evaluation.ts'
+import { openDatabase } from '../server/db.ts'
+import { createLogger } from '../server/log.ts'
+import { createBackend } from '../server/runs/runtime.ts'
+import { importProblem } from '../server/services/problems.ts'
+
+const { values } = parseArgs({
+  options: { cases: { type: 'string', default: 'instant:1000,instant:10000,1s:200,5s:200' }, workers: { type: 'string', default: '2' } },
+})
+const workers = Number(values.workers)
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const PROBLEM = join(ROOT, 'bench/problems/trivial-openevolve')
+const LATENCY: Record<string, { ms: number; jitter: number }> = { instant: { ms: 0, jitter: 0 }, '1s': { ms: 1000, jitter: 0 }, '5s': { ms: 5000, jitter: 0.5 } }
+/** OpenEvolve with its defaults on this machine kind, same problem and stand-in (issue 12) */
+const OPENEVOLVE: Record<string, number> = { 'instant:1000': 88, 'instant:10000': 44, '1s:60': 1 }
+const CLK_TCK = 100
+
+async function startModelServer(latency: { ms: number; jitter: number }) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test-support/openai-server.ts'), '--port', '0', '--precision', '12', '--latency-ms', String(latency.ms), '--jitter', String(latency.jitter), '--max-recorded', '10'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d) => resolve(JSON.parse(String(d).trim().split('\n')[0]).url))
+    child.once('exit', (c) => reject(new Error(`model server exited ${c}`)))
+  })
+  return { url, stop: () => child.kill('SIGTERM') }
+}
+
+interface ProcSample {
+  pid: number
+  ppid: number
+  rssKb: number
+  cpuTicks: number
+  comm: string
+}
+
+function readProcs(): ProcSample[] {
+  const out: ProcSample[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const close = stat.lastIndexOf(')')
+      const comm = stat.slice(stat.indexOf('(') + 1, close)
+      const f = stat.slice(close + 2).split(' ')
+      // fields after comm: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14) … rss(21, pages)
+      out.push({ pid: Number(name), ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]), rssKb: Number(f[21]) * 4, comm })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out
+}
+
+function tree(all: ProcSample[], root: number): ProcSample[] {
+  const kids = new Map<number, ProcSample[]>()
+  for (const p of all) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p])
+  const out: ProcSample[] = []
+  const stack = all.filter((p) => p.pid === root)
+  while (stack.length) {
+    const p = stack.pop()!
+    out.push(p)
+    stack.push(...(kids.get(p.pid) ?? []))
+  }
+  return out
+}
+
+async function runCase(latencyName: string, evals: number) {
+  const model = await startModelServer(LATENCY[latencyName])
+  const dataDir = mkdtempSync(join(tmpdir(), 'fm-bench-pipe-'))
+  try {
+    // python's getrusage over the reaped children gives the CPU of every process the run started
+    const wrapper = `import resource, subprocess, sys, json
+p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stderr.write('\\n' + json.dumps({"rc": p.returncode, "cpu": u.ru_utime + u.ru_stime, "out": p.stdout.decode()[-4000:]}) + '\\n')`
+    const t0 = performance.now()
+    const child = spawn(
+      '/usr/bin/python3',
+      ['-c', wrapper, process.execPath, join(ROOT, 'bin/fm-agent.mjs'), 'run', PROBLEM, '--model', 'openai:instant', '--max-evals', String(evals), '--json', '--data-dir', dataDir],
+      { env: { ...process.env, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'sk-bench', FM_WORKERS: String(workers) }, stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    let stderr = ''
+    child.stderr!.on('data', (d) => (stderr += String(d)))
+    let peakRss = 0
+    let peakLargest = { rssKb: 0, comm: '' }
+    let engineTicks = 0
+    let enginePid = 0
+    const sampler = setInterval(() => {
+      const procs = tree(readProcs(), child.pid!)
+      const engine = procs.find((p) => p.ppid === child.pid)
+      if (engine) {
+        enginePid = engine.pid
+        engineTicks = Math.max(engineTicks, engine.cpuTicks)
+      }
+      // the wrapper itself is not the product's
+      const mine = procs.filter((p) => p.pid !== child.pid)
+      const rss = mine.reduce((n, p) => n + p.rssKb, 0)
+      if (rss > peakRss) peakRss = rss
+      for (const p of mine) if (p.rssKb > peakLargest.rssKb) peakLargest = { rssKb: p.rssKb, comm: `${p.comm}${p.pid === enginePid ? ' (fm-agent run)' : ''}` }
+    }, 100)
+    const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? 1)))
+    clearInterval(sampler)
+    const wall = (performance.now() - t0) / 1000
+    const report = JSON.parse(stderr.trim().split('\n').pop()!) as { rc: number; cpu: number; out: string }
+    const summary = JSON.parse(report.out.trim().split('\n').pop()!) as { status: string; evaluations: number; pipeline: { requests: number; busyShare: number | null } | null }
+    if (code !== 0 || summary.status !== 'completed') throw new Error(`run ended ${summary.status} (exit ${code}): ${stderr.slice(-2000)}`)
+    const engineCpuS = engineTicks / CLK_TCK
+    return {
+      wall,
+      rate: summary.evaluations / wall,
+      engineMsPerEval: (engineCpuS * 1000) / summary.evaluations,
+      othersMsPerEval: ((report.cpu - engineCpuS) * 1000) / summary.evaluations,
+      requests: summary.pipeline?.requests ?? 0,
+      busyShare: summary.pipeline?.busyShare ?? 0,
+      peakMb: peakRss / 1024,
+      largest: `${peakLargest.comm} ${(peakLargest.rssKb / 1024).toFixed(0)} MB`,
+    }
+  } finally {
+    model.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+/** The floor: the same evaluations through the same pool, no engine, no model. */
+async function poolOnly(n: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'fm-bench-'))
+  const log = createLogger('bench', 'warn')
+  const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+  const { bundleHash, id } = await importProblem(db, PROBLEM)
+  const backend = await createBackend({ db, log, workers })
+  const code = '# EVOLVE-BLOCK-START\nX = 3.0\n# EVOLVE-BLOCK-END\n'
+  let done = 0
+  let next = 0
+  let resolveAll!: () => void
+  const all = new Promise<void>((r) => (resolveAll = r))
+  const submit = () => {
+    const job: EvalJob = { jobId: `j${next++}`, runId: 'bench', problem: { id, bundleHash }, language: 'python', code, stage: 0, limits: { timeoutS: 10, memoryMb: 256, cpuS: 10 }, needs: { gpu: false, languages: ['python'] }, attempt: 0 }
+    void backend.submit(job)
+  }
+  backend.onResult(() => {
+    if (++done === n) resolveAll()
+    else if (next < n) submit()
+  })
+  const t0 = performance.now()
+  for (let i = 0; i < workers * 2 && next < n; i++) submit()
+  await all
+  const rate = n / ((performance.now() - t0) / 1000)
+  await backend.close()
+  await db.close()
+  rmSync(dir, { recursive: true, force: true })
+  return rate
+}
+
+const floor = await poolOnly(500)
+console.log(`pipelined engine, ${workers} workers, trivial OpenEvolve-format problem (this machine: ${availableParallelism()} cores)`)
+console.log(`pool-only floor (no engine, no model): ${floor.toFixed(1)} evaluations/s`)
+console.log('| model | evaluations | wall | eval/s | vs floor | vs OpenEvolve | engine CPU / eval | workers CPU / eval | requests in flight | workers busy | peak memory, all processes | largest process |')
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+for (const c of values.cases!.split(',')) {
+  const [latency, n] = c.split(':')
+  const r = await runCase(latency, Number(n))
+  const oe = OPENEVOLVE[c]
+  console.log(
+    `| ${latency} | ${n} | ${r.wall.toFixed(1)} s | ${r.rate.toFixed(1)} | ${(r.rate / floor).toFixed(2)} | ${oe ? `${(r.rate / oe).toFixed(2)}× (${oe}/s)` : '–'} | ${r.engineMsPerEval.toFixed(2)} ms | ${r.othersMsPerEval.toFixed(2)} ms | ${r.requests.toFixed(1)} | ${(r.busyShare * 100).toFixed(0)} % | ${r.peakMb.toFixed(0)} MB | ${r.largest} |`,
+  )
+}

@@ -1,0 +1,83 @@
+// How many model requests a run keeps in flight, by the rules TCP uses: a slow start (a few requests
+// first, doubling each window while they succeed, so a wrong key or a strict rate limit costs a few
+// requests, not a burst), then additive increase, multiplicative decrease: a provider that answers
+// 429 or times out gets half as many requests at once, and a healthy one grows back one request per
+// window of successes, within the configured bounds.
+
+/** requests in flight before the first answers have come back */
+export const INITIAL_REQUESTS = 4
+
+export class AdaptiveLimit {
+  private value: number
+  /** requests finished so far; a push-back halves the limit at most once per window of them */
+  private finished = 0
+  private nextBackOffAt = 0
+  private slowStart = true
+
+  constructor(
+    readonly max: number,
+    readonly min = 1,
+    start = Math.min(max, INITIAL_REQUESTS),
+  ) {
+    if (!(max >= 1)) throw new RangeError('the limit needs max ≥ 1')
+    this.min = Math.max(1, Math.min(min, max))
+    this.value = Math.min(max, Math.max(this.min, start))
+  }
+
+  /** requests allowed in flight now */
+  get current(): number {
+    return Math.floor(this.value)
+  }
+
+  /**
+   * The provider pushed back (429, overload, timeout). The requests already in flight were sent at
+   * the old limit and may push back too: the limit halves once per window, not once per request.
+   */
+  backOff() {
+    if (this.finished < this.nextBackOffAt) return
+    this.slowStart = false
+    this.value = Math.max(this.min, Math.floor(this.value / 2))
+    this.nextBackOffAt = this.finished + this.current
+  }
+
+  /** a request succeeded: one more in flight per success while starting, then one per window */
+  succeed() {
+    this.finished++
+    this.value = Math.min(this.max, this.value + (this.slowStart ? 1 : 1 / Math.max(1, this.current)))
+  }
+
+  /** a request failed for another reason (no change, but the window moves on) */
+  fail() {
+    this.finished++
+  }
+}
+
+/** Time-weighted mean of a gauge (requests in flight, candidates waiting, workers busy). */
+export class GaugeMean {
+  private area = 0
+  private since: number
+  private last: number
+  private value = 0
+
+  constructor(private readonly now: () => number = () => performance.now()) {
+    this.since = now()
+    this.last = this.since
+  }
+
+  set(value: number) {
+    const t = this.now()
+    this.area += this.value * (t - this.last)
+    this.last = t
+    this.value = value
+  }
+
+  /** the mean since the last take (or the start), and start a new period */
+  take(): number {
+    this.set(this.value)
+    const span = this.last - this.since
+    const mean = span > 0 ? this.area / span : this.value
+    this.area = 0
+    this.since = this.last
+    return mean
+  }
+}

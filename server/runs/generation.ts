@@ -1,0 +1,92 @@
+// The generation pool: model requests in flight, decoupled from evaluation. Up to `limit.current`
+// requests run at once (adaptive: halved when the provider pushes back, grown back on success),
+// each model within its own limit; a request's task does the whole step (the model call, the
+// screening of its answer, storing it, handing it to the evaluation queue) and reports how the
+// provider answered. Offline operators go through the same pool; their requests end at once.
+import { AdaptiveLimit, GaugeMean } from './concurrency.ts'
+
+export type RequestOutcome = 'ok' | 'push-back' | 'failed'
+
+export interface GenerationTask {
+  /** the model (bandit arm) the request goes to; null for offline operators */
+  modelId: string | null
+  run(): Promise<RequestOutcome>
+}
+
+export class GenerationPool {
+  readonly limit: AdaptiveLimit
+  readonly gauge = new GaugeMean()
+  private inFlight = 0
+  private readonly perModel = new Map<string, number>()
+  private readonly settledWaiters = new Set<() => void>()
+
+  constructor(
+    private readonly opts: {
+      max: number
+      min?: number
+      /** per-model limits by model id (absent: only the pool's limit) */
+      perModelMax?: ReadonlyMap<string, number>
+      /** after every request: the engine plans the next ones */
+      onSettled: () => void
+      /** a task threw (a bug or a storage failure): the run cannot go on safely */
+      onError: (e: unknown) => void
+    },
+  ) {
+    this.limit = new AdaptiveLimit(opts.max, opts.min ?? 1)
+  }
+
+  get size() {
+    return this.inFlight
+  }
+
+  hasRoom() {
+    return this.inFlight < this.limit.current
+  }
+
+  /** models at their own limit now (the planner leaves them out) */
+  saturated(): Set<string> {
+    const out = new Set<string>()
+    for (const [id, max] of this.opts.perModelMax ?? []) if ((this.perModel.get(id) ?? 0) >= max) out.add(id)
+    return out
+  }
+
+  /** the provider pushed back inside a request that is still retrying */
+  pushBack() {
+    this.limit.backOff()
+  }
+
+  start(task: GenerationTask) {
+    this.inFlight++
+    this.gauge.set(this.inFlight)
+    if (task.modelId) this.perModel.set(task.modelId, (this.perModel.get(task.modelId) ?? 0) + 1)
+    task
+      .run()
+      .then((outcome) => {
+        if (outcome === 'ok') this.limit.succeed()
+        else {
+          if (outcome === 'push-back') this.limit.backOff()
+          this.limit.fail()
+        }
+      }, this.opts.onError)
+      .finally(() => {
+        this.inFlight--
+        this.gauge.set(this.inFlight)
+        if (task.modelId) this.perModel.set(task.modelId, (this.perModel.get(task.modelId) ?? 1) - 1)
+        for (const w of this.settledWaiters) w()
+        this.opts.onSettled()
+      })
+  }
+
+  /** resolves when no request is in flight */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.inFlight > 0) return
+        this.settledWaiters.delete(check)
+        resolve()
+      }
+      this.settledWaiters.add(check)
+    })
+  }
+}

@@ -1,0 +1,216 @@
+// Ingestion of evaluation results, in the order they finished: stored first (group-committed with
+// whatever else finished meanwhile, each at the next evaluation index), then applied to the
+// search state: the island, its MAP-Elites grid and the archive, the bandit, the knowledge that
+// informed the candidate, stagnation and migration.
+import type { EvalResult } from '../contracts/evaluation.ts'
+import type { Db } from '../db.ts'
+import { improvement, isBetter, scoreFromMetrics } from '../engine/fitness.ts'
+import type { StagnationEvent } from '../engine/stagnation.ts'
+import type { EventBus } from '../events.ts'
+import type { Logger } from '../log.ts'
+import type { Budget } from './budget.ts'
+import type { InFlight } from './dispatcher.ts'
+import type { EngineHooks } from './engine.ts'
+import type { MetricsWriter } from './metrics.ts'
+import type { RunState } from './state.ts'
+import type { RunStore } from './store.ts'
+
+const MAX_CONSECUTIVE_INFRA = 5
+const SNAPSHOT_EVERY_MS = 5000
+
+export interface IngestDeps {
+  db: Db
+  events: EventBus
+  log: Logger
+  hooks?: EngineHooks
+  state: RunState
+  store: RunStore
+  budget: Budget
+  metrics: MetricsWriter
+  /** ids still in flight (their code stays cached) */
+  inFlight: () => ReadonlySet<string>
+  failNow: (reason: string) => void
+  progress: (msg: string) => void
+  /** something changed: the engine plans more and re-checks what it waits for */
+  notify: () => void
+  /** an island stalled: knowledge for its next prompts */
+  retrieve: (island: number, trigger: 'stagnation' | 'expert') => Promise<void>
+}
+
+export class Ingestor {
+  private chain: Promise<void> = Promise.resolve()
+  private pending = 0
+  /** the best handed to storage so far (the store writes it with the batch that holds it) */
+  private bestSeen: number | null
+  private consecutiveInfra = 0
+  private lastSnapshotAt = Date.now()
+  /** evaluations at the island's last proposed lesson: one per stagnation window at most */
+  private readonly lessonAt = new Map<number, number>()
+  private lessonQueue: Promise<void> = Promise.resolve()
+
+  constructor(private readonly d: IngestDeps) {
+    this.bestSeen = d.state.bestScore
+  }
+
+  /** results handed in and not yet applied */
+  get backlog() {
+    return this.pending
+  }
+
+  add(f: InFlight, r: EvalResult) {
+    const s = this.d.state
+    const spec = s.problem.spec
+    const score = scoreFromMetrics(r.metrics as Record<string, number>, { primaryMetric: spec.primaryMetric, direction: spec.direction }, r.valid)
+    const valid = r.valid && score !== null
+    const artifacts = { ...r.artifacts, ...(r.valid && score === null ? { feedback: `the evaluator reported no "${spec.primaryMetric}" metric` } : {}) }
+    let best: { score: number; candidateId: string } | null = null
+    if (valid && (this.bestSeen === null || isBetter(score!, this.bestSeen, spec.direction))) {
+      this.bestSeen = score
+      best = { score: score!, candidateId: f.id }
+    }
+    const write = this.d.store.recordResults(
+      [{ id: f.id, attempt: r.attempt, valid, score: valid ? score : null, metrics: r.metrics, features: r.features, artifacts, error: r.error ?? null, timing: r.timing, workerId: r.workerId }],
+      best,
+    )
+    this.pending++
+    this.chain = this.chain
+      .then(async () => {
+        const [stored] = await write
+        await this.apply(f, r, stored, valid ? score : null, artifacts)
+      })
+      .catch((e) => {
+        this.d.log.error(`run ${s.runId}: ingestion failed: ${(e as Error).stack ?? e}`)
+        this.d.failNow(`engine error while storing a result: ${(e as Error).message}`)
+      })
+      .finally(() => {
+        this.pending--
+        this.d.notify()
+      })
+  }
+
+  /** resolves when everything handed in is applied */
+  idle(): Promise<void> {
+    return this.chain
+  }
+
+  private async apply(f: InFlight, r: EvalResult, stored: { id: string; evalIndex: number } | null, score: number | null, artifacts: Record<string, unknown>) {
+    const { state: s, budget } = this.d
+    if (!stored) {
+      // already evaluated (a duplicate delivery): the slot it held ends here
+      budget.release()
+      return
+    }
+    budget.evaluated()
+    s.scores.set(f.id, score)
+    s.artifacts.set(f.id, artifacts)
+    this.d.metrics.observe(score !== null)
+    // the evaluation system itself keeps failing (no worker can start, the queue is gone): the run
+    // cannot make progress, and saying why beats spending the budget on nothing
+    this.consecutiveInfra = r.error?.kind === 'infra' ? this.consecutiveInfra + 1 : 0
+    if (this.consecutiveInfra >= MAX_CONSECUTIVE_INFRA) this.d.failNow(`${MAX_CONSECUTIVE_INFRA} evaluations in a row failed for infrastructure reasons, after retries: ${r.error!.message.slice(0, 500)}`)
+    if (f.origin === 'seed') {
+      s.seedScore = score
+      await this.d.db.sql('UPDATE runs SET seed_score = $2 WHERE id = $1', [s.runId, score])
+    }
+    this.d.events.publish({
+      runId: s.runId,
+      type: 'candidate',
+      payload: { id: f.id, evalIndex: stored.evalIndex, island: f.island, origin: f.origin, valid: score !== null, score, parentIds: f.parentIds },
+    })
+    if (s.status === 'evolving' && f.island >= 0) await this.intoEvolution(f, score, r.features as Record<string, number>)
+    else if (score !== null) this.noteBest(f.id, score, null)
+    await this.d.metrics.write()
+    if (Date.now() - this.lastSnapshotAt >= SNAPSHOT_EVERY_MS) await this.saveSnapshot()
+  }
+
+  async saveSnapshot() {
+    const s = this.d.state
+    this.lastSnapshotAt = Date.now()
+    if (!s.evo || s.status === 'cold-start' || s.status === 'created') return
+    await this.d.db.sql('UPDATE runs SET engine_state = $2::jsonb WHERE id = $1', [s.runId, JSON.stringify(s.snapshot())])
+  }
+
+  private noteBest(id: string, score: number, island: number | null) {
+    const s = this.d.state
+    if (s.bestScore === null || isBetter(score, s.bestScore, s.direction)) {
+      s.bestScore = score
+      s.bestCandidateId = id
+      this.d.events.publish({ runId: s.runId, type: 'best', payload: { id, score, island } })
+    }
+  }
+
+  /** A candidate of the evolve stage (or the cold start's, when islands are assigned) joins its island. */
+  async intoEvolution(
+    f: Pick<InFlight, 'id' | 'island' | 'code' | 'parentIds' | 'parentScore' | 'arm' | 'cost' | 'origin' | 'retrieval' | 'description' | 'operatorParams'> & { prepared?: InFlight['prepared'] },
+    score: number | null,
+    features: Record<string, number>,
+  ) {
+    const s = this.d.state
+    s.code.set(f.id, f.code)
+    const outcome = s.evo.ingest({ id: f.id, island: f.island, code: f.code, codeHash: f.prepared?.codeHash, sketch: f.prepared?.sketch, score, features, parentScore: f.parentIds.length ? f.parentScore : undefined })
+    const inFlight = this.d.inFlight()
+    for (const ev of outcome.evicted) if (!inFlight.has(ev)) s.code.delete(ev)
+    if (f.arm) s.bandit.update(f.arm, outcome.reward, f.cost)
+    if (f.arm && f.origin !== 'cold-start' && s.config.mutator === 'local' && f.operatorParams) s.adapter.record(f.operatorParams, outcome.gain !== null && outcome.gain > 0)
+    if (f.retrieval && f.parentIds.length && this.d.hooks?.recordOutcome) {
+      // an invalid child counts against the knowledge that informed it (improvement() gives -1)
+      const delta = improvement(score, f.parentScore, s.direction)
+      await this.d.hooks.recordOutcome({ candidateId: f.id, delta }).catch((e) => this.d.log.warn(`knowledge outcome not recorded: ${e.message}`))
+    }
+    if (score !== null) {
+      if (outcome.newBest) {
+        this.d.metrics.noteIslandBest(f.island, score, f.id)
+        if (f.parentIds.length && s.status === 'evolving') this.proposeLesson(f, score)
+      }
+      this.noteBest(f.id, score, f.island)
+    }
+    for (const ev of outcome.stagnation) await this.onStagnation(ev)
+    if (outcome.migrationDue) await this.migrate()
+  }
+
+  /** Lessons from an island's new best: one per island per stagnation window, off the hot path. */
+  private proposeLesson(f: Pick<InFlight, 'id' | 'island' | 'code' | 'parentIds' | 'parentScore' | 'description'>, score: number) {
+    const hooks = this.d.hooks
+    const s = this.d.state
+    if (!hooks?.onIslandBest) return
+    const now = s.evo.evaluations
+    const last = this.lessonAt.get(f.island)
+    if (last !== undefined && now - last < s.config.stagnationWindow) return
+    this.lessonAt.set(f.island, now)
+    this.lessonQueue = this.lessonQueue.then(async () => {
+      const parentCode = await s.codeOf(f.parentIds[0]).catch(() => '')
+      await hooks
+        .onIslandBest!({ runId: s.runId, problemId: s.problem.id, candidateId: f.id, parentCode, childCode: f.code, parentScore: f.parentScore, childScore: score, operatorDescription: f.description })
+        .catch((e) => this.d.log.warn(`lesson not proposed: ${e.message}`))
+    })
+  }
+
+  async lessonsDone() {
+    await this.lessonQueue
+  }
+
+  private async migrate() {
+    const s = this.d.state
+    const moves = s.evo.planMigration()
+    if (moves.length) {
+      await this.d.db.prisma.migration.createMany({
+        data: moves.map((m) => ({ runId: s.runId, fromIsland: m.from, toIsland: m.to, candidateId: m.id, atEval: s.evo.evaluations })),
+        skipDuplicates: true,
+      })
+    }
+    s.evo.applyMigration(moves)
+    for (const m of moves) if (!s.code.has(m.id)) await s.codeOf(m.id)
+    if (moves.length) this.d.events.publish({ runId: s.runId, type: 'migration', payload: { at: s.evo.evaluations, moves: moves.length } })
+  }
+
+  private async onStagnation(ev: StagnationEvent) {
+    const s = this.d.state
+    await this.d.db.prisma.island.update({ where: { runId_index: { runId: s.runId, index: ev.island } }, data: { stagnant: ev.kind !== 'recovered' } })
+    const row = await this.d.db.prisma.runEvent.create({ data: { runId: s.runId, type: 'stagnation', payload: JSON.parse(JSON.stringify(ev)) }, select: { id: true } })
+    this.d.events.publish({ id: String(row.id), runId: s.runId, type: 'stagnation', payload: ev })
+    if (ev.kind !== 'recovered') {
+      this.d.progress(`island ${ev.island} stalled: ${ev.message}`)
+      if (ev.suggestions.includes('retrieve-knowledge')) await this.d.retrieve(ev.island, 'stagnation')
+    }
+  }
+}

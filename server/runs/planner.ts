@@ -1,0 +1,155 @@
+// Planning one request: which island, parent, mate and inspirations (the population as it is at
+// that moment), which model or offline operator, which mode, and what the prompt carries. The
+// choice is synchronous (so the pool can count it against the budget and the model's limit at
+// once); reading the programs and calling the model happen in the returned request.
+import { LLM_OPERATORS } from './config.ts'
+import { costUsd } from '../llm/config.ts'
+import type { IterationPlan } from '../engine/evolution.ts'
+import { COLD_START_STRATEGIES, LOCAL_ARMS, produceLocal, produceWithModel, type ProduceResult } from './producer.ts'
+import type { RunState } from './state.ts'
+
+export interface PlannedRequest {
+  kind: 'evolve' | 'cold-start'
+  island: number
+  /** the bandit arm: a model id, or an offline operator variant */
+  arm: string
+  /** set for model requests (per-model limits, push-back) */
+  modelId: string | null
+  expectedCostUsd: number
+  parentId: string
+  parentScore: number | null
+  guidanceIds: string[]
+  retrieval?: { retrievalId: string; chunkIds: string[] }
+  /** reads the programs it needs and asks the model (or applies the operator) */
+  produce(signal: AbortSignal): Promise<ProduceResult>
+}
+
+const COLD_TEMPERATURES = [0.3, 0.7, 1.0]
+
+export class Planner {
+  /** observed cost per request, by model: what a request in flight is expected to cost */
+  private readonly meanCost = new Map<string, { n: number; mean: number }>()
+
+  constructor(
+    private readonly state: RunState,
+    private readonly evaluations: () => number,
+  ) {}
+
+  observeCost(modelId: string, usd: number) {
+    const m = this.meanCost.get(modelId) ?? { n: 0, mean: 0 }
+    m.n++
+    m.mean += (usd - m.mean) / Math.min(m.n, 50)
+    this.meanCost.set(modelId, m)
+  }
+
+  private expectedCost(modelId: string | null): number {
+    if (!modelId || !this.state.ensemble) return 0
+    const seen = this.meanCost.get(modelId)
+    if (seen) return seen.mean
+    const member = this.state.ensemble.members.find((m) => m.id === modelId)
+    // before the first answer: a full prompt and a long answer, so the first requests never overshoot
+    return member ? costUsd(member.config, this.state.config.promptTokenBudget, 1000) : 0
+  }
+
+  /** The next evolve-stage request, or null when no island has a parent or every model is at its limit. */
+  evolve(saturated: ReadonlySet<string>): PlannedRequest | null {
+    const s = this.state
+    const allowed = s.allowedArms(saturated)
+    if (allowed && allowed.length === 0) return null
+    const plan = s.evo.plan()
+    if (!plan) return null
+    const arm = s.bandit.choose(s.rng, allowed)
+    const island = plan.island
+    const guidance = s.activeGuidance(island, this.evaluations())
+    const base = { kind: 'evolve' as const, island, arm, parentId: plan.parent.id, parentScore: plan.parent.score, guidanceIds: guidance.map((g) => g.id) }
+    if (s.config.mutator === 'local') {
+      return {
+        ...base,
+        modelId: null,
+        expectedCostUsd: 0,
+        produce: async () => {
+          const parent = { id: plan.parent.id, code: await s.codeOf(plan.parent.id) }
+          const mate = plan.mate ? { id: plan.mate.id, code: await s.codeOf(plan.mate.id) } : null
+          return produceLocal(arm, parent, mate, s.language, s.rng, s.adapter)
+        },
+      }
+    }
+    const weights = LLM_OPERATORS.map((o) => (o === 'crossover' && !plan.mate ? 0 : (s.config.llmOperators[o] ?? 0)))
+    const mode = weights.some((w) => w > 0) ? LLM_OPERATORS[s.rng.weightedIndex(weights)] : 'diff'
+    const kn = s.activeKnowledge(island, this.evaluations())
+    const notes = s.notes.get(island) ?? []
+    return {
+      ...base,
+      modelId: arm,
+      expectedCostUsd: this.expectedCost(arm),
+      retrieval: kn ? { retrievalId: kn.retrievalId, chunkIds: kn.chunks.map((c) => c.id) } : undefined,
+      produce: (signal) => this.askModel(plan, arm, mode, { guidance, knowledge: kn?.chunks ?? [], notes }, signal),
+    }
+  }
+
+  private async askModel(
+    plan: IterationPlan,
+    modelId: string,
+    mode: (typeof LLM_OPERATORS)[number],
+    context: { guidance: ReturnType<RunState['activeGuidance']>; knowledge: Array<{ id: string; text: string; title?: string; source?: string }>; notes: string[] },
+    signal: AbortSignal,
+  ): Promise<ProduceResult> {
+    const s = this.state
+    const parentCode = await s.codeOf(plan.parent.id)
+    const mate = plan.mate ? { id: plan.mate.id, code: await s.codeOf(plan.mate.id), score: plan.mate.score } : null
+    const inspirations = await Promise.all(plan.inspirations.map(async (i) => ({ id: i.id, code: await s.codeOf(i.id), score: i.score, kind: i.kind })))
+    return produceWithModel(s.ensemble!, {
+      mode: mode === 'rewrite' ? 'full' : mode,
+      modelId,
+      problem: s.problem,
+      parent: { id: plan.parent.id, code: parentCode, score: plan.parent.score, artifacts: s.artifacts.get(plan.parent.id) },
+      mate,
+      inspirations,
+      guidance: context.guidance.map((g) => ({ id: g.id, text: g.text, scope: g.island === null ? 'run' : `island ${g.island}` })),
+      knowledge: context.knowledge,
+      lessons: s.lessons,
+      notes: context.notes,
+      tokenBudget: s.config.promptTokenBudget,
+      signal,
+    })
+  }
+
+  /** A cold-start request: the `index`-th differently configured generator, from `from`. */
+  coldStart(index: number, from: { id: string; code: string }, saturated: ReadonlySet<string>): PlannedRequest | null {
+    const s = this.state
+    const guidance = s.activeGuidance(null, this.evaluations())
+    const base = { kind: 'cold-start' as const, island: -1, parentId: from.id, parentScore: s.scores.get(from.id) ?? null, guidanceIds: guidance.map((g) => g.id) }
+    if (s.config.mutator === 'local') {
+      // every offline variant in turn: different step sizes, different operators
+      const arm = LOCAL_ARMS[index % LOCAL_ARMS.length].id
+      return { ...base, arm, modelId: null, expectedCostUsd: 0, produce: async () => produceLocal(arm, from, null, s.language, s.rng, s.adapter) }
+    }
+    const ids = s.ensemble!.ids.filter((id) => !saturated.has(id))
+    if (!ids.length) return null
+    const modelId = ids[index % ids.length]
+    const strategy = COLD_START_STRATEGIES[index % COLD_START_STRATEGIES.length]
+    const temperature = COLD_TEMPERATURES[Math.floor(index / COLD_START_STRATEGIES.length) % COLD_TEMPERATURES.length]
+    return {
+      ...base,
+      arm: modelId,
+      modelId,
+      expectedCostUsd: this.expectedCost(modelId),
+      produce: (signal) =>
+        produceWithModel(s.ensemble!, {
+          mode: 'full',
+          modelId,
+          problem: s.problem,
+          parent: { id: from.id, code: from.code, score: s.scores.get(from.id) ?? null, artifacts: s.artifacts.get(from.id) },
+          inspirations: [],
+          guidance: guidance.map((g) => ({ id: g.id, text: g.text })),
+          knowledge: [],
+          lessons: s.lessons,
+          notes: [],
+          strategy,
+          temperature,
+          tokenBudget: s.config.promptTokenBudget,
+          signal,
+        }),
+    }
+  }
+}

@@ -1,0 +1,232 @@
+// The in-memory state of one run, and how it is rebuilt: the stored candidates that finished,
+// replayed in the order they finished (with the migrations at the evaluation they happened) into
+// the pure search state (server/engine/evolution.ts), then the small snapshot on top.
+import type { Db } from '../db.ts'
+import { CostAwareBandit } from '../engine/bandit.ts'
+import { Evolution, type EvolutionSnapshot } from '../engine/evolution.ts'
+import { StepAdapter } from '../engine/operators-local.ts'
+import { hashSeed, Rng } from '../engine/rng.ts'
+import { Ensemble } from '../llm/ensemble.ts'
+import type { LlmClientOptions } from '../llm/client.ts'
+import type { RunConfig, RunStatus } from './config.ts'
+import { localArmWeights } from './producer.ts'
+import type { ProblemSnapshot } from './service.ts'
+
+export interface EngineSnapshot {
+  evolution: EvolutionSnapshot
+  bandit: ReturnType<CostAwareBandit['toJSON']>
+  stepAdapter: ReturnType<StepAdapter['toJSON']>
+}
+
+export interface ActiveGuidance {
+  id: string
+  island: number | null
+  text: string
+  startEval: number
+  expiresAfterEvals: number | null
+  expiresAt: Date | null
+}
+
+export interface KnowledgeChunk {
+  id: string
+  text: string
+  title?: string
+  source?: string
+}
+
+export class RunState {
+  config!: RunConfig
+  problem!: ProblemSnapshot
+  evo!: Evolution
+  rng!: Rng
+  bandit!: CostAwareBandit
+  adapter = new StepAdapter()
+  ensemble: Ensemble | null = null
+  status: RunStatus = 'created'
+  nextSeq = 0
+  startedAt = Date.now()
+  bestScore: number | null = null
+  bestCandidateId: string | null = null
+  seedScore: number | null = null
+  /** stored evaluations at load (the budget counts from here) */
+  evaluationsAtLoad = 0
+  spendAtLoad = 0
+  engineState: Partial<EngineSnapshot> = {}
+  /** code of the members of the populations and of what is in flight (the rest is read on demand) */
+  readonly code = new Map<string, string>()
+  readonly scores = new Map<string, number | null>()
+  readonly artifacts = new Map<string, Record<string, unknown>>()
+  /** normalized hashes of every candidate made so far: an exact duplicate is never evaluated twice */
+  readonly hashes = new Set<string>()
+  readonly evaluatedInColdStart = new Set<string>()
+  guidance: ActiveGuidance[] = []
+  readonly knowledge = new Map<number, { retrievalId: string; chunks: KnowledgeChunk[]; until: number }>()
+  /** why the island's last answer did not apply, for its next prompt */
+  readonly notes = new Map<number, string[]>()
+  lessons: string[] = []
+
+  constructor(
+    private readonly db: Db,
+    readonly runId: string,
+  ) {}
+
+  get language() {
+    return this.problem.spec.language
+  }
+
+  get direction() {
+    return this.problem.spec.direction
+  }
+
+  async load(llm: LlmClientOptions) {
+    const run = await this.db.prisma.run.findUnique({ where: { id: this.runId } })
+    if (!run) throw new Error(`no run ${this.runId}`)
+    this.config = run.config as unknown as RunConfig
+    this.problem = run.problemSnapshot as unknown as ProblemSnapshot
+    this.status = run.status as RunStatus
+    this.evaluationsAtLoad = run.evaluations
+    this.spendAtLoad = run.spendUsd
+    this.nextSeq = run.nextSeq
+    this.bestScore = run.bestScore
+    this.bestCandidateId = run.bestCandidateId
+    this.seedScore = run.seedScore
+    this.startedAt = (run.startedAt ?? new Date()).getTime()
+    this.engineState = (run.engineState ?? {}) as Partial<EngineSnapshot>
+    const spec = this.problem.spec
+    this.evo = new Evolution({
+      language: spec.language,
+      direction: spec.direction,
+      features: spec.features,
+      islands: this.config.islands,
+      islandCapacity: this.config.populationPerIsland,
+      migrationInterval: this.config.migrationInterval,
+      migrationRate: this.config.migrationRate,
+      selection: this.config.selection,
+      exploration: this.config.exploration,
+      noveltyThreshold: this.config.noveltyThreshold,
+      stagnation: { window: this.config.stagnationWindow },
+      seed: `${this.config.seed}`,
+    })
+    if (this.config.mutator === 'llm') this.ensemble = new Ensemble(this.config.models, llm)
+    this.bandit = new CostAwareBandit(this.armsFor(this.config), this.banditOptions())
+  }
+
+  banditOptions() {
+    return { costExponent: this.config.mutator === 'llm' ? 1 : 0 }
+  }
+
+  /** The bandit's arms: the ensemble's members (their ids disambiguate duplicates), or the offline operators. */
+  armsFor(config: RunConfig) {
+    if (config.mutator === 'llm' && this.ensemble) return this.ensemble.members.map((m, i) => ({ id: m.id, weight: config.models[i]?.weight ?? m.weight }))
+    return localArmWeights(config)
+  }
+
+  /** arms an expert set to weight 0 are left out of the bandit's choice */
+  allowedArms(exclude?: ReadonlySet<string>): string[] | undefined {
+    const arms = this.armsFor(this.config)
+    if (!exclude?.size && !arms.some((a) => a.weight <= 0)) return undefined
+    return arms.filter((a) => a.weight > 0 && !exclude?.has(a.id)).map((a) => a.id)
+  }
+
+  /** Rebuilds the populations from what is stored, in the order evaluations finished. */
+  async replay() {
+    const rows = await this.db.prisma.candidate.findMany({
+      where: { runId: this.runId, status: 'evaluated' },
+      select: { id: true, island: true, code: true, codeHash: true, score: true, features: true, parentIds: true, origin: true, pinned: true, banned: true, artifacts: true, operator: true, operatorParams: true, model: true },
+      orderBy: [{ evalIndex: 'asc' }, { seq: 'asc' }],
+    })
+    const hashes = await this.db.prisma.candidate.findMany({ where: { runId: this.runId }, select: { codeHash: true } })
+    for (const r of hashes) if (r.codeHash) this.hashes.add(r.codeHash)
+    const migrations = await this.db.prisma.migration.findMany({ where: { runId: this.runId }, orderBy: { id: 'asc' } })
+    let m = 0
+    const evolving = this.status !== 'cold-start' && this.status !== 'created'
+    for (const r of rows) {
+      this.scores.set(r.id, r.score)
+      if (r.artifacts) this.artifacts.set(r.id, r.artifacts as Record<string, unknown>)
+      if (!evolving || r.island < 0) {
+        if (r.origin === 'seed' || r.origin === 'cold-start') this.evaluatedInColdStart.add(r.id)
+        continue
+      }
+      this.code.set(r.id, r.code)
+      const parentScore = r.parentIds[0] !== undefined ? (this.scores.get(r.parentIds[0]) ?? null) : undefined
+      const outcome = this.evo.ingest({ id: r.id, island: r.island, code: r.code, codeHash: r.codeHash, score: r.score, features: (r.features ?? {}) as Record<string, number>, parentScore, pinned: r.pinned })
+      if (r.banned) this.evo.ban(r.id)
+      const arm = armOf(r.operator, r)
+      if (arm && outcome.gain !== null) this.bandit.update(arm, outcome.reward, 0)
+      while (m < migrations.length && migrations[m].atEval <= this.evo.evaluations) {
+        const at = migrations[m].atEval
+        const group = []
+        while (m < migrations.length && migrations[m].atEval === at) group.push(migrations[m++])
+        this.evo.applyMigration(group.map((g) => ({ from: g.fromIsland, to: g.toIsland, id: g.candidateId, codeHash: '', score: 0 })))
+      }
+    }
+    const snapshot = this.engineState
+    if (evolving && snapshot.evolution && snapshot.evolution.evaluations === this.evo.evaluations) this.evo.restore(snapshot.evolution)
+    if (snapshot.bandit) {
+      try {
+        this.bandit = CostAwareBandit.fromJSON(this.bandit.stats().map((s) => ({ id: s.id })), snapshot.bandit, this.banditOptions())
+      } catch {
+        // a changed arm set: keep the replayed statistics
+      }
+    }
+    if (snapshot.stepAdapter) this.adapter = StepAdapter.fromJSON(snapshot.stepAdapter)
+    this.rng = new Rng(hashSeed(`${this.config.seed}:${this.nextSeq}`))
+    this.pruneCode(new Set())
+  }
+
+  /** forget the code of candidates no population holds any more (read back on demand) */
+  pruneCode(inFlight: ReadonlySet<string>) {
+    const keep = new Set<string>()
+    for (const isl of this.evo.islands) for (const mem of isl.members()) keep.add(mem.id)
+    for (const id of this.code.keys()) if (!keep.has(id) && !inFlight.has(id)) this.code.delete(id)
+  }
+
+  async codeOf(id: string): Promise<string> {
+    const c = this.code.get(id)
+    if (c !== undefined) return c
+    const row = await this.db.prisma.candidate.findUnique({ where: { id }, select: { code: true } })
+    if (!row) throw new Error(`candidate ${id} vanished`)
+    this.code.set(id, row.code)
+    return row.code
+  }
+
+  async reloadGuidance() {
+    this.guidance = await this.db.prisma.guidance.findMany({
+      where: { runId: this.runId, withdrawnAt: null },
+      select: { id: true, island: true, text: true, startEval: true, expiresAfterEvals: true, expiresAt: true },
+      orderBy: { createdAt: 'asc' },
+    })
+  }
+
+  activeGuidance(island: number | null, evaluations: number) {
+    const now = Date.now()
+    return this.guidance.filter(
+      (g) =>
+        (g.island === null || g.island === island) &&
+        (g.expiresAfterEvals === null || evaluations < g.startEval + g.expiresAfterEvals) &&
+        (g.expiresAt === null || g.expiresAt.getTime() > now),
+    )
+  }
+
+  activeKnowledge(island: number, evaluations: number) {
+    const kn = this.knowledge.get(island)
+    return kn && kn.until > evaluations ? kn : null
+  }
+
+  snapshot(): EngineSnapshot {
+    return { evolution: this.evo.snapshot(), bandit: this.bandit.toJSON(), stepAdapter: this.adapter.toJSON() }
+  }
+
+  takeSeq() {
+    return this.nextSeq++
+  }
+}
+
+/** The bandit arm a stored candidate came from. */
+export function armOf(operator: string | null, row: { operatorParams?: unknown; model?: string | null }): string | null {
+  if (!operator) return null
+  const params = row.operatorParams as { arm?: string } | null | undefined
+  if (params?.arm) return params.arm
+  if (operator.startsWith('llm:')) return row.model ?? null
+  return null
+}

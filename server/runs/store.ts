@@ -1,0 +1,284 @@
+// The run's writes on the hot path, group-committed: whatever accumulates while one write is in
+// flight goes out together in the next, one statement per kind (new candidates, rejections,
+// evaluation results). A caller's promise resolves once its rows are stored, so nothing is acted
+// on before it is persisted, and a busy run pays one statement for many rows instead of one each.
+import type { Db } from '../db.ts'
+
+export interface CandidateRow {
+  id: string
+  seq: number
+  island: number
+  parentIds: string[]
+  origin: string
+  operator: string
+  operatorParams: Record<string, unknown>
+  model?: string | null
+  code: string
+  codeHash: string
+  prompt?: string | null
+  response?: string | null
+  tokensIn: number
+  tokensOut: number
+  costUsd: number
+  guidanceIds?: string[]
+  createdById?: string | null
+}
+
+export interface RejectionRow {
+  id: string
+  seq: number
+  island: number
+  parentIds: string[]
+  origin: string
+  operator: string
+  model?: string | null
+  code: string
+  codeHash: string
+  prompt?: string | null
+  response?: string | null
+  tokensIn: number
+  tokensOut: number
+  costUsd: number
+  reason: string
+}
+
+export interface ResultRow {
+  id: string
+  attempt: number
+  valid: boolean
+  score: number | null
+  metrics: unknown
+  features: unknown
+  artifacts: unknown
+  error: unknown
+  timing: unknown
+  workerId: string
+}
+
+interface Pending<T, R> {
+  rows: T[]
+  waiters: Array<{ from: number; to: number; resolve: (r: R[]) => void; reject: (e: unknown) => void }>
+}
+
+const empty = <T, R>(): Pending<T, R> => ({ rows: [], waiters: [] })
+
+export class RunStore {
+  private candidates = empty<CandidateRow, void>()
+  private rejections = empty<RejectionRow, void>()
+  private results = empty<ResultRow, { id: string; evalIndex: number } | null>()
+  /** a new best of the run, written with the next batch of results */
+  private best: { score: number; candidateId: string } | null = null
+  private flushing: Promise<void> | null = null
+  private scheduled = false
+  /** statements and rows written, for the benchmarks */
+  readonly stats = { statements: 0, rows: 0 }
+
+  constructor(
+    private readonly db: Db,
+    readonly runId: string,
+  ) {}
+
+  /** Resolves when the candidate's row is stored (status queued): it may be dispatched then. */
+  insertCandidate(row: CandidateRow): Promise<void> {
+    return this.enqueue(this.candidates, [row]).then(() => undefined)
+  }
+
+  /** Rejected answers are records, not decisions: written with the next batch. */
+  insertRejection(row: RejectionRow): Promise<void> {
+    return this.enqueue(this.rejections, [row]).then(() => undefined)
+  }
+
+  /**
+   * Stores evaluation results in the order given, each at the next evaluation index. A result for
+   * a candidate that is not queued/running at that attempt (a duplicate delivery) is skipped: null.
+   */
+  recordResults(rows: ResultRow[], best?: { score: number; candidateId: string } | null): Promise<Array<{ id: string; evalIndex: number } | null>> {
+    if (best) this.best = best
+    return this.enqueue(this.results, rows)
+  }
+
+  /** Waits until everything handed in so far is stored. */
+  async drain(): Promise<void> {
+    while (this.flushing || this.hasRows()) {
+      if (this.flushing) await this.flushing
+      else await this.flushNow()
+    }
+  }
+
+  private hasRows() {
+    return this.candidates.rows.length > 0 || this.rejections.rows.length > 0 || this.results.rows.length > 0
+  }
+
+  private enqueue<T, R>(p: Pending<T, R>, rows: T[]): Promise<R[]> {
+    return new Promise<R[]>((resolve, reject) => {
+      const from = p.rows.length
+      p.rows.push(...rows)
+      p.waiters.push({ from, to: p.rows.length, resolve, reject })
+      this.schedule()
+    })
+  }
+
+  private schedule() {
+    if (this.scheduled || this.flushing) return
+    this.scheduled = true
+    // what arrives in this turn of the event loop goes in the same statement
+    setImmediate(() => {
+      if (this.scheduled) void this.flushNow()
+    })
+  }
+
+  private flushNow(): Promise<void> {
+    if (this.flushing) return this.flushing
+    this.scheduled = false
+    if (!this.hasRows()) return Promise.resolve()
+    const candidates = this.candidates
+    const rejections = this.rejections
+    const results = this.results
+    const best = this.best
+    this.candidates = empty()
+    this.rejections = empty()
+    this.results = empty()
+    this.best = null
+    this.flushing = (async () => {
+      await this.settle(candidates, () => this.writeCandidates(candidates.rows))
+      await this.settle(rejections, () => this.writeRejections(rejections.rows))
+      await this.settle(results, () => this.writeResults(results.rows, best))
+    })().finally(() => {
+      this.flushing = null
+      if (this.hasRows()) this.schedule()
+    })
+    return this.flushing
+  }
+
+  private async settle<T, R>(p: Pending<T, R>, write: () => Promise<R[]>) {
+    if (!p.rows.length) return
+    try {
+      const out = await write()
+      for (const w of p.waiters) w.resolve(out.slice(w.from, w.to))
+    } catch (e) {
+      for (const w of p.waiters) w.reject(e)
+    }
+  }
+
+  private async exec<T>(text: string, params: unknown[], rows: number): Promise<T[]> {
+    this.stats.statements++
+    this.stats.rows += rows
+    return this.db.sql<T>(text, params)
+  }
+
+  private async writeCandidates(rows: CandidateRow[]): Promise<void[]> {
+    const payload = rows.map((c) => ({
+      id: c.id,
+      seq: c.seq,
+      island: c.island,
+      parent_ids: c.parentIds,
+      origin: c.origin,
+      operator: c.operator,
+      operator_params: c.operatorParams,
+      model: c.model ?? null,
+      code: c.code,
+      code_hash: c.codeHash,
+      prompt: c.prompt ?? null,
+      response: c.response ?? null,
+      tokens_in: c.tokensIn,
+      tokens_out: c.tokensOut,
+      cost_usd: c.costUsd,
+      guidance_ids: c.guidanceIds ?? [],
+      created_by_id: c.createdById ?? null,
+    }))
+    await this.exec(
+      `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(id text, seq int, island int, parent_ids text[], origin text, operator text,
+          operator_params jsonb, model text, code text, code_hash text, prompt text, response text, tokens_in int, tokens_out int, cost_usd float8,
+          guidance_ids text[], created_by_id text)),
+        ins AS (
+          INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, operator_params, model, code, code_hash, prompt, response,
+            tokens_in, tokens_out, cost_usd, status, guidance_ids, created_by_id)
+          SELECT id, $1, seq, island, parent_ids, origin, operator, operator_params, model, code, code_hash, prompt, response,
+            tokens_in, tokens_out, cost_usd, 'queued', guidance_ids, created_by_id FROM r
+          RETURNING 1)
+      UPDATE runs SET next_seq = GREATEST(next_seq, (SELECT max(seq) + 1 FROM r)), spend_usd = spend_usd + (SELECT coalesce(sum(cost_usd), 0) FROM r),
+        updated_at = now() WHERE id = $1`,
+      [this.runId, JSON.stringify(payload)],
+      rows.length,
+    )
+    return rows.map(() => undefined)
+  }
+
+  private async writeRejections(rows: RejectionRow[]): Promise<void[]> {
+    const payload = rows.map((r) => ({
+      id: r.id,
+      seq: r.seq,
+      island: r.island,
+      parent_ids: r.parentIds,
+      origin: r.origin,
+      operator: r.operator,
+      model: r.model ?? null,
+      code: r.code,
+      code_hash: r.codeHash,
+      prompt: r.prompt ?? null,
+      response: r.response ?? null,
+      tokens_in: r.tokensIn,
+      tokens_out: r.tokensOut,
+      cost_usd: r.costUsd,
+      reject_reason: r.reason,
+    }))
+    await this.exec(
+      `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(id text, seq int, island int, parent_ids text[], origin text, operator text,
+          model text, code text, code_hash text, prompt text, response text, tokens_in int, tokens_out int, cost_usd float8, reject_reason text)),
+        ins AS (
+          INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, model, code, code_hash, prompt, response,
+            tokens_in, tokens_out, cost_usd, status, reject_reason, guidance_ids)
+          SELECT id, $1, seq, island, parent_ids, origin, operator, model, code, code_hash, prompt, response,
+            tokens_in, tokens_out, cost_usd, 'rejected', reject_reason, '{}'::text[] FROM r
+          RETURNING 1)
+      UPDATE runs SET next_seq = GREATEST(next_seq, (SELECT max(seq) + 1 FROM r)), spend_usd = spend_usd + (SELECT coalesce(sum(cost_usd), 0) FROM r)
+        WHERE id = $1`,
+      [this.runId, JSON.stringify(payload)],
+      rows.length,
+    )
+    return rows.map(() => undefined)
+  }
+
+  private async writeResults(rows: ResultRow[], best: { score: number; candidateId: string } | null) {
+    const payload = rows.map((r, ord) => ({
+      ord,
+      id: r.id,
+      attempt: r.attempt,
+      valid: r.valid,
+      score: r.score,
+      metrics: r.metrics,
+      features: r.features,
+      artifacts: r.artifacts,
+      error: r.error ?? null,
+      timing: r.timing,
+      worker_id: r.workerId,
+    }))
+    // only a queued/running candidate at this attempt becomes evaluated, once; each takes the next index
+    const stored = await this.exec<{ id: string; eval_index: number }>(
+      `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(ord int, id text, attempt int, valid boolean, score float8, metrics jsonb,
+          features jsonb, artifacts jsonb, error jsonb, timing jsonb, worker_id text)),
+        ok AS (
+          SELECT r.*, (row_number() OVER (ORDER BY r.ord) - 1)::int AS k FROM r JOIN candidates c ON c.id = r.id
+           WHERE c.id = ANY($5::text[]) AND c.run_id = $1 AND c.status IN ('queued', 'running') AND c.attempt = r.attempt),
+        base AS (SELECT evaluations FROM runs WHERE id = $1),
+        upd AS (
+          UPDATE candidates c SET status = 'evaluated', valid = ok.valid, score = ok.score, metrics = ok.metrics, features = ok.features,
+            artifacts = ok.artifacts, error = CASE WHEN jsonb_typeof(ok.error) = 'null' THEN NULL ELSE ok.error END, timing = ok.timing,
+            worker_id = ok.worker_id, eval_index = (SELECT evaluations FROM base) + ok.k, evaluated_at = now()
+          FROM ok WHERE c.id = ANY($5::text[]) AND c.id = ok.id
+          RETURNING c.id, c.eval_index),
+        run AS (
+          UPDATE runs SET evaluations = evaluations + (SELECT count(*) FROM upd), updated_at = now(),
+            best_score = CASE WHEN $3::text IS NULL THEN best_score ELSE $4::float8 END,
+            best_candidate_id = coalesce($3::text, best_candidate_id)
+          WHERE id = $1)
+      SELECT id, eval_index FROM upd`,
+      // the ids again as an array: the planner then reads the rows by primary key instead of
+      // scanning the run's candidates (it cannot estimate how few rows the JSON holds)
+      [this.runId, JSON.stringify(payload), best?.candidateId ?? null, best?.score ?? null, rows.map((r) => r.id)],
+      rows.length,
+    )
+    const byId = new Map(stored.map((s) => [s.id, s.eval_index]))
+    return rows.map((r) => (byId.has(r.id) ? { id: r.id, evalIndex: byId.get(r.id)! } : null))
+  }
+}
