@@ -62,6 +62,8 @@ const MAX_CONSECUTIVE_REJECTIONS = 300
 const MAX_REFUSALS = 3
 /** timeouts, network and server errors after the client's own retries, with no answer between */
 const MAX_UNANSWERED = 8
+/** requests still rate-limited after their retries: the limit slows the run down before it ends it */
+const MAX_RATE_LIMITED = 40
 const PUSH_BACK: ReadonlySet<LlmErrorKind> = new Set(['rate-limit', 'timeout', 'server'])
 
 type Mode = 'idle' | 'cold-start' | 'evolve'
@@ -94,6 +96,7 @@ export class RunEngine {
   private consecutiveRejections = 0
   private refusals = 0
   private unanswered = 0
+  private rateLimited = 0
   /** nothing could be planned while nothing was in flight: the evolve stage has nothing to select */
   private starved = false
   private pumping = false
@@ -451,6 +454,7 @@ export class RunEngine {
     }
     this.unanswered = 0
     this.refusals = 0
+    this.rateLimited = 0
     if (req.island >= 0) s.notes.delete(req.island)
     const prepared = analyzeCode(r.code, s.language)
     const duplicate = await this.duplicateReason(req, r, prepared)
@@ -525,7 +529,9 @@ export class RunEngine {
     if (!kind || kind === 'aborted') return
     if (kind === 'auth' || kind === 'config' || kind === 'bad-request') {
       if (++this.refusals >= MAX_REFUSALS) this.failNow(`the model provider refused ${MAX_REFUSALS} requests in a row (${reason.slice(0, 300)}); check the model name, its base URL and its API key variable`)
-    } else if (kind === 'timeout' || kind === 'network' || kind === 'server' || kind === 'rate-limit') {
+    } else if (kind === 'rate-limit') {
+      if (++this.rateLimited >= MAX_RATE_LIMITED) this.failNow(`the provider rate-limited ${MAX_RATE_LIMITED} requests in a row, after retries (${reason.slice(0, 300)}); raise its limit or lower generation.maxInFlight`)
+    } else if (kind === 'timeout' || kind === 'network' || kind === 'server') {
       if (++this.unanswered >= MAX_UNANSWERED) this.failNow(`the model did not answer ${MAX_UNANSWERED} requests in a row, after retries (${reason.slice(0, 300)}); check that it is reachable and its timeout (timeoutS)`)
     }
   }

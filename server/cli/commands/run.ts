@@ -14,7 +14,8 @@ export const run: Command = {
   usage:
     'fm-agent run <problem-id|folder> [--operators local | --model provider:model …] [--max-evals N] [--islands K] [--seed S]\n' +
     '                 [--concurrency N] [--selection adaptive|top-k|uniform] [--workers N] [--config run.json|yaml] [--json] [--data-dir DIR]\n' +
-    '  --config: any run setting (islands, populationPerIsland, migrationInterval, exploration, stagnationWindow, budget, models…); flags win',
+    '  --concurrency: model requests in flight at most (default 16; evaluations follow the workers)\n' +
+    '  --config: any run setting (islands, populationPerIsland, migrationInterval, exploration, stagnationWindow, budget, models, generation…); flags win',
   async run({ argv, env, log, dataDir, out }) {
     const { values, positionals } = parse(
       'run',
@@ -63,7 +64,7 @@ export const run: Command = {
       ...(values['max-evals'] !== undefined ? { budget: { ...(fileConfig.budget ?? {}), maxEvals: intOption('max-evals', values['max-evals'], 1, 10_000_000)! } } : {}),
       ...(values.islands !== undefined ? { islands: intOption('islands', values.islands, 1, 64) } : {}),
       ...(values.seed !== undefined ? { seed: intOption('seed', values.seed, 0, 2 ** 31 - 1) } : {}),
-      ...(values.concurrency !== undefined ? { concurrency: intOption('concurrency', values.concurrency, 1, 1024) } : {}),
+      ...(values.concurrency !== undefined ? { generation: { ...(fileConfig.generation ?? {}), maxInFlight: intOption('concurrency', values.concurrency, 1, 1024)! } } : {}),
       ...(selection ? { selection: selection as 'adaptive' } : {}),
     }
     const workers = intOption('workers', values.workers, 1, 256)
