@@ -109,8 +109,8 @@ export function RunCreateForm() {
         <Field label="Stagnation window (evaluations)" name="stagnationWindow" errors={errors}>
           <input aria-label="Stagnation window" inputMode="numeric" value={f.stagnationWindow} onChange={(e) => set('stagnationWindow', e.target.value)} />
         </Field>
-        <Field label="Concurrency (0: as many as workers take)" name="concurrency" errors={errors}>
-          <input aria-label="Concurrency" inputMode="numeric" value={f.concurrency} onChange={(e) => set('concurrency', e.target.value)} />
+        <Field label="Model requests in flight, at most (evaluations follow the workers)" name="concurrency" errors={errors}>
+          <input aria-label="Model requests in flight" inputMode="numeric" value={f.concurrency} onChange={(e) => set('concurrency', e.target.value)} />
         </Field>
       </div>
 

@@ -8,10 +8,12 @@ import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import { inRange } from '../server/console/live-store.ts'
+import { pipelineVerdict } from '../server/console/pipeline.ts'
 import { budgetUse, fmt, gapToReference, latestMetric, openStagnationAlerts } from '../server/console/series.ts'
 import { RunPictures } from './candidate-pictures.tsx'
 import { FitnessChart } from './charts/fitness-chart.tsx'
 import { Heatmap } from './charts/heatmap.tsx'
+import { PipelineChart } from './charts/pipeline-chart.tsx'
 import { MetricChart } from './charts/metric-chart.tsx'
 import { ActivityFeed } from './run-activity.tsx'
 import { useRunLive } from './run-live.tsx'
@@ -32,6 +34,7 @@ export function RunDashboard() {
   const metrics = useMemo(() => (L.zoomed ? mergeZoom(L.zoomed.metrics, inRange(L.live.metrics, L.zoom)) : L.live.metrics), [L.zoomed, L.live.metrics, L.zoom])
   const points = useMemo(() => (L.zoomed ? mergeZoomPoints(L.zoomed.points, inRange(L.live.points, L.zoom)) : L.live.points), [L.zoomed, L.live.points, L.zoom])
   const alerts = useRunAlerts()
+  const verdict = useMemo(() => pipelineVerdict(L.live.metrics), [L.live.metrics])
   const router = useRouter()
   const open = useCallback((id: string) => router.push(`/runs/${L.runId}/candidates/${id}`), [router, L.runId])
   if (!o) return L.overview.error ? <ErrorBox error={L.overview.error} /> : <div className="muted">Loading…</div>
@@ -121,6 +124,18 @@ export function RunDashboard() {
           </div>
           <MetricChart testId="throughput" metrics={metrics} field="evalsPerSec" series={[-1]} xAxis={L.xAxis} range={L.zoom} height={120} />
           <MetricChart testId="failures" metrics={metrics} field="failureRate" series={[-1]} xAxis={L.xAxis} range={L.zoom} height={110} yMax={1} format={(v) => `${Math.round(v * 100)}%`} />
+        </div>
+        <div className="card w6">
+          <div className="panel-head">
+            <h2>Pipeline</h2>
+            <span className="muted small">model requests and evaluations in flight</span>
+          </div>
+          <PipelineChart metrics={metrics} xAxis={L.xAxis} range={L.zoom} />
+          {verdict && (
+            <div className={verdict.limit === 'no-workers' ? 'alert error small' : 'small muted'} data-testid="pipeline-verdict" data-limit={verdict.limit}>
+              {verdict.text}
+            </div>
+          )}
         </div>
         <div className="card w6">
           <div className="panel-head">

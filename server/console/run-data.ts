@@ -65,7 +65,7 @@ export async function runOverview(db: Db, runId: string) {
       exploration: config.exploration,
       stagnationWindow: config.stagnationWindow,
       migrationInterval: config.migrationInterval,
-      concurrency: config.concurrency,
+      maxRequestsInFlight: config.generation?.maxInFlight ?? 16,
       budget: { maxEvals: config.budget.maxEvals, maxSpendUsd: config.budget.maxSpendUsd ?? null, maxWallS: config.budget.maxWallS ?? null },
       seed: config.seed,
     },
@@ -115,6 +115,7 @@ interface MetricRow {
   evals_per_sec: number
   failure_rate: number
   spend_usd: number
+  pipeline: { requests?: number; waiting?: number; busy?: number; capacity?: number; limit?: number } | null
 }
 
 function toMetric(r: MetricRow): MetricPoint {
@@ -135,6 +136,11 @@ function toMetric(r: MetricRow): MetricPoint {
     evalsPerSec: r.evals_per_sec,
     failureRate: r.failure_rate,
     spendUsd: r.spend_usd,
+    requests: num(r.pipeline?.requests),
+    waiting: num(r.pipeline?.waiting),
+    busy: num(r.pipeline?.busy),
+    capacity: num(r.pipeline?.capacity),
+    requestLimit: num(r.pipeline?.limit),
   }
 }
 
@@ -171,7 +177,7 @@ export async function pointsAfter(db: Db, runId: string, after: number, limit: n
 
 export async function metricsAfter(db: Db, runId: string, after: number, limit: number): Promise<MetricPoint[]> {
   const rows = await db.prisma.$queryRaw<MetricRow[]>`
-    SELECT id, island, eval_count, at, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd
+    SELECT id, island, eval_count, at, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd, pipeline
     FROM run_metrics WHERE run_id = ${runId} AND id > ${after} ORDER BY id LIMIT ${limit}`
   return rows.map(toMetric)
 }
@@ -226,13 +232,13 @@ export async function seriesSnapshot(db: Db, runId: string, opts: SeriesOptions 
   let metricRows: MetricRow[]
   if (totalMetrics <= rawLimit) {
     metricRows = await db.prisma.$queryRaw<MetricRow[]>`
-      SELECT id, island, eval_count, at, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd
+      SELECT id, island, eval_count, at, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd, pipeline
       FROM run_metrics WHERE run_id = ${runId} AND eval_count BETWEEN ${lo} AND ${hi} AND id <= ${cursor.m} ORDER BY id`
   } else {
     // the newest row per island and bucket: a hash aggregate, then primary-key lookups. No join
     // whose plan depends on statistics (PGlite never analyzes by itself), no sort of the run.
     metricRows = await db.prisma.$queryRaw<MetricRow[]>`
-      SELECT id, island, eval_count, at, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd
+      SELECT id, island, eval_count, at, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd, pipeline
       FROM run_metrics WHERE id = ANY(ARRAY(
         SELECT max(id) FROM run_metrics
         WHERE run_id = ${runId} AND eval_count BETWEEN ${lo} AND ${hi} AND id <= ${cursor.m}

@@ -40,7 +40,7 @@ export function defaultRunForm(problemId = ''): RunForm {
     maxEvals: '300',
     maxSpendUsd: '',
     maxWallMin: '',
-    concurrency: '0',
+    concurrency: '16',
     seed: '0',
     exploration: '0.3',
     stagnationWindow: '40',
@@ -77,7 +77,7 @@ export function formToConfig(f: RunForm): { ok: true; problemId: string; name?: 
   const config: RunConfigInput = {
     islands: num(f.islands, 'islands', errors, { int: true }),
     populationPerIsland: num(f.populationPerIsland, 'populationPerIsland', errors, { int: true }),
-    concurrency: num(f.concurrency, 'concurrency', errors, { int: true }),
+    generation: { maxInFlight: num(f.concurrency, 'concurrency', errors, { int: true }) },
     seed: num(f.seed, 'seed', errors, { int: true }),
     exploration: num(f.exploration, 'exploration', errors),
     stagnationWindow: num(f.stagnationWindow, 'stagnationWindow', errors, { int: true }),

@@ -4,7 +4,7 @@
 import { lttbIndices, minMaxBuckets } from './downsample.ts'
 import type { MetricPoint, RunEventRow, ScorePoint } from './types.ts'
 
-export type MetricField = 'best' | 'mean' | 'median' | 'code' | 'coverage' | 'interIsland' | 'population' | 'evalsPerSec' | 'failureRate' | 'spendUsd'
+export type MetricField = 'best' | 'mean' | 'median' | 'code' | 'coverage' | 'interIsland' | 'population' | 'evalsPerSec' | 'failureRate' | 'spendUsd' | 'requests' | 'waiting' | 'busy'
 export type XAxis = 'evals' | 'time'
 
 /** The key of an island's series in pivoted rows: "run" for the whole run, "i0", "i1", … */

@@ -19,6 +19,12 @@ export interface MetricPoint {
   evalsPerSec: number
   failureRate: number
   spendUsd: number
+  /** the pipeline (run rows, means over the interval): model requests in flight, candidates waiting for a worker, workers busy, workers' capacity, the requests' limit */
+  requests?: number | null
+  waiting?: number | null
+  busy?: number | null
+  capacity?: number | null
+  requestLimit?: number | null
 }
 
 /** One finished evaluation, as a point of the fitness scatter. */

@@ -8,7 +8,7 @@ import { StepAdapter } from '../engine/operators-local.ts'
 import { hashSeed, Rng } from '../engine/rng.ts'
 import { Ensemble } from '../llm/ensemble.ts'
 import type { LlmClientOptions } from '../llm/client.ts'
-import type { RunConfig, RunStatus } from './config.ts'
+import { RunConfig, type RunStatus } from './config.ts'
 import { localArmWeights } from './producer.ts'
 import type { ProblemSnapshot } from './service.ts'
 
@@ -81,7 +81,9 @@ export class RunState {
   async load(llm: LlmClientOptions) {
     const run = await this.db.prisma.run.findUnique({ where: { id: this.runId } })
     if (!run) throw new Error(`no run ${this.runId}`)
-    this.config = run.config as unknown as RunConfig
+    // stored configs of older versions lack newer settings: their defaults apply
+    const parsed = RunConfig.safeParse(run.config)
+    this.config = parsed.success ? parsed.data : (run.config as unknown as RunConfig)
     this.problem = run.problemSnapshot as unknown as ProblemSnapshot
     this.status = run.status as RunStatus
     this.evaluationsAtLoad = run.evaluations
