@@ -74,7 +74,8 @@ describe('OpenEvolve folders', () => {
       expect(chats.every((c) => c.auth.ok === true)).toBe(true)
       const bodies = chats.map((c) => c.body as { model: string; messages: Array<{ role: string; content: string }> })
       expect(new Set(bodies.map((b) => b.model))).toEqual(new Set(['scripted-coder', 'scripted-coder-large']))
-      expect(bodies.every((b) => b.messages.some((m) => m.content.includes(SYSTEM_MESSAGE)))).toBe(true)
+      // config.yaml's system message is the system prompt of every request
+      expect(bodies.every((b) => b.messages.some((m) => m.role === 'system' && m.content.includes(SYSTEM_MESSAGE)))).toBe(true)
       // an evaluated parent's EvaluationResult artifacts reach the next prompts
       expect(bodies.some((b) => b.messages.some((m) => /### worst_point\nlargest error [-+]\d\.\d{4} at x = /.test(m.content)))).toBe(true)
       // diff_based_evolution: false → the model is asked for whole programs

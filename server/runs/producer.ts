@@ -121,7 +121,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
   const built = buildPrompt(
     {
       mode,
-      problem: { name: problem.name, description: problem.description, language: spec.language, direction: spec.direction, primaryMetric: spec.primaryMetric, reference: spec.reference },
+      problem: { name: problem.name, description: problem.description, language: spec.language, direction: spec.direction, primaryMetric: spec.primaryMetric, reference: spec.reference, prompt: spec.prompt },
       parent,
       secondParent: mode === 'crossover' ? (input.mate ?? undefined) : undefined,
       inspirations: input.inspirations,
