@@ -109,8 +109,11 @@ export const ignorePrerequisites = () => ['1', 'true'].includes(process.env.FM_I
 
 /** Whether this problem can run on this machine's local workers. */
 export async function localReadiness(spec: ProblemSpec, opts: { maxAgeMs?: number } = {}): Promise<Readiness> {
-  const m = await currentMachine({ modules: spec.requires?.python ?? [], maxAgeMs: opts.maxAgeMs })
-  return readiness(problemNeeds(spec), m)
+  const needs = problemNeeds(spec)
+  // the commands this problem's evaluator runs are probed too (awk, a compiler…), not only the usual ones
+  const commands = needs.flatMap((n) => (n.kind === 'command' ? [n.name] : []))
+  const m = await currentMachine({ modules: spec.requires?.python ?? [], commands, maxAgeMs: opts.maxAgeMs })
+  return readiness(needs, m)
 }
 
 /** Refuses a run of a problem this machine cannot evaluate, naming what is missing and the fix. */

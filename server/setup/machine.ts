@@ -117,18 +117,25 @@ export async function probeMachine(opts: ProbeOptions = {}): Promise<MachineStat
   }
 }
 
-let cached: { at: number; modules: Set<string>; state: Promise<MachineState> } | null = null
+let cached: { at: number; modules: Set<string>; commands: Set<string>; state: Promise<MachineState> } | null = null
 
 /**
  * The machine as probed at most `maxAgeMs` ago (0: now), with these Python modules among those
  * probed; callers that refuse something ask again with 0 first.
  */
-export function currentMachine(opts: { modules?: string[]; maxAgeMs?: number } = {}): Promise<MachineState> {
+export function currentMachine(opts: { modules?: string[]; commands?: string[]; maxAgeMs?: number } = {}): Promise<MachineState> {
   const wanted = opts.modules ?? []
-  if (!cached || Date.now() - cached.at > (opts.maxAgeMs ?? 60_000) || wanted.some((m) => !cached!.modules.has(m))) {
+  const wantedCommands = opts.commands ?? []
+  if (
+    !cached ||
+    Date.now() - cached.at > (opts.maxAgeMs ?? 60_000) ||
+    wanted.some((m) => !cached!.modules.has(m)) ||
+    wantedCommands.some((c) => !cached!.commands.has(c))
+  ) {
     const modules = new Set([...(cached?.modules ?? []), ...wanted])
-    const state = probeMachine({ modules: [...modules] })
-    const entry = { at: Date.now(), modules, state }
+    const commands = new Set([...(cached?.commands ?? []), ...wantedCommands])
+    const state = probeMachine({ modules: [...modules], commands: [...commands] })
+    const entry = { at: Date.now(), modules, commands, state }
     cached = entry
     state.catch(() => cached === entry && (cached = null))
   }
