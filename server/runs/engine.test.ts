@@ -69,8 +69,8 @@ describe('when evaluation itself is broken', () => {
   it('a run whose workers cannot start fails with the reason instead of waiting forever', async () => {
     const dataDir = tempDir()
     // an interpreter that does not exist: no sandbox launcher can start, so no worker can
-    // (FM_IGNORE_PREREQS: past the prerequisite check, which would refuse the run before any worker starts)
-    const r = await cli(['run', CURVE, '--max-evals', '40', '--json', '--data-dir', dataDir], { FM_PYTHON: '/nonexistent/python3', FM_IGNORE_PREREQS: '1' })
+    // (FM_IGNORE_PREREQS and FM_ALLOW_UNSANDBOXED: past the checks that would refuse the run before any worker starts)
+    const r = await cli(['run', CURVE, '--max-evals', '40', '--json', '--data-dir', dataDir], { FM_PYTHON: '/nonexistent/python3', FM_IGNORE_PREREQS: '1', FM_ALLOW_UNSANDBOXED: '1' })
     expect(r.code, r.stderr.slice(-2000)).toBe(1)
     expect(r.json.status).toBe('failed')
     expect(r.stderr).toMatch(/no evaluation worker could start/)
