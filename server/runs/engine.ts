@@ -161,6 +161,11 @@ export class RunEngine {
     this.state.evo?.ban(id)
   }
 
+  /** An expert's rating (-1, 0, 1): a bounded bonus or penalty in parent selection (config.ratingWeight). */
+  setRating(id: string, rating: -1 | 0 | 1) {
+    this.state.evo?.setRating(id, rating)
+  }
+
   /**
    * Mid-run change of the mutation weights (the models of an LLM run, the offline operators of a
    * local run). The bandit gets new priors and keeps what it observed; an arm at weight 0 is not

@@ -107,6 +107,7 @@ export class RunState {
       exploration: this.config.exploration,
       noveltyThreshold: this.config.noveltyThreshold,
       stagnation: { window: this.config.stagnationWindow },
+      ratingWeight: this.config.ratingWeight,
       seed: `${this.config.seed}`,
     })
     if (this.config.mutator === 'llm') this.ensemble = new Ensemble(this.config.models, llm)
@@ -134,7 +135,7 @@ export class RunState {
   async replay() {
     const rows = await this.db.prisma.candidate.findMany({
       where: { runId: this.runId, status: 'evaluated' },
-      select: { id: true, island: true, code: true, codeHash: true, score: true, features: true, parentIds: true, origin: true, pinned: true, banned: true, artifacts: true, operator: true, operatorParams: true, model: true },
+      select: { id: true, island: true, code: true, codeHash: true, score: true, features: true, parentIds: true, origin: true, pinned: true, banned: true, rating: true, artifacts: true, operator: true, operatorParams: true, model: true },
       orderBy: [{ evalIndex: 'asc' }, { seq: 'asc' }],
     })
     const hashes = await this.db.prisma.candidate.findMany({ where: { runId: this.runId }, select: { codeHash: true } })
@@ -162,6 +163,8 @@ export class RunState {
         this.evo.applyMigration(group.map((g) => ({ from: g.fromIsland, to: g.toIsland, id: g.candidateId, codeHash: '', score: 0 })))
       }
     }
+    // experts' ratings are not in the snapshot: applied from the rows, wherever the candidates live now
+    for (const r of rows) if (r.rating && evolving && r.island >= 0) this.evo.setRating(r.id, Math.sign(r.rating) as -1 | 1)
     const snapshot = this.engineState
     if (evolving && snapshot.evolution && snapshot.evolution.evaluations === this.evo.evaluations) this.evo.restore(snapshot.evolution)
     if (snapshot.bandit) {
