@@ -13,8 +13,8 @@
 //    of 1,000 measured in the same process: dashboard load (navigation to the chart drawn and the
 //    MAP-Elites grid shown), zoom (drag to the zoomed chart drawn), candidates table (first rows,
 //    sort by score, jump to the middle of the list, filter by island), lineage, candidate page,
-//    the compare page (the run beside a second run of 1,000); and the API calls behind them,
-//    timed from the page.
+//    the compare page (the run beside a second run of 1,000), the fork form opened from the
+//    run's best, the run list; and the API calls behind them, timed from the page.
 //
 // --write replaces the "Console" section of bench/README.md with the figures.
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -135,12 +135,15 @@ interface Figures {
   lineage: number
   candidate: number
   compare: number
+  fork: number
+  runList: number
   apiSeries: number
   apiHeatmap: number
   apiListSorted: number
   apiLineage: number
   apiOverview: number
   apiCompare: number
+  apiForkPreview: number
 }
 
 async function timeUntil(page: Page, action: () => Promise<unknown>, until: () => Promise<unknown>): Promise<number> {
@@ -232,13 +235,28 @@ async function measureRun(page: Page, runId: string, bestId: string, compareWith
       await page.getByTestId('compare-row').nth(1).waitFor({ timeout: 60_000 })
     },
   )
+  // fork form from the best: navigation to the form filled with the run's settings and the island's population counted
+  const fork = await timeUntil(
+    page,
+    () => page.goto(`${URL_}/runs/new?fork=${runId}&candidate=${bestId}`),
+    async () => {
+      await page.getByTestId('fork-source').getByText('also seed with its island').waitFor({ timeout: 60_000 })
+      await page.waitForFunction(() => (document.querySelector('input[aria-label="Islands"]') as HTMLInputElement | null)?.value === '4', null, { timeout: 60_000 })
+    },
+  )
+  const runList = await timeUntil(
+    page,
+    () => page.goto(`${URL_}/runs`),
+    () => page.getByTestId('run-row').nth(2).waitFor({ timeout: 60_000 }),
+  )
   const apiSeries = (await api(page, 'query', 'runs.series', { runId })).ms
   const apiHeatmap = (await api(page, 'query', 'runs.heatmap', { runId })).ms
   const apiListSorted = (await api(page, 'query', 'candidates.list', { runId, sort: { field: 'score', dir: 'desc' }, offset: Math.floor(SIZE / 2), limit: 100 })).ms
   const apiLineage = (await api(page, 'query', 'candidates.lineage', { runId })).ms
   const apiOverview = (await api(page, 'query', 'runs.overview', { runId })).ms
   const apiCompare = (await api(page, 'query', 'runs.compare', { runIds: [runId, compareWith] })).ms
-  return { load, zoom, tableFirst, tableSort, tableJump, tableFilter, lineage, candidate, compare, apiSeries, apiHeatmap, apiListSorted, apiLineage, apiOverview, apiCompare }
+  const apiForkPreview = (await api(page, 'query', 'runs.forkPreview', { runId, candidateId: bestId })).ms
+  return { load, zoom, tableFirst, tableSort, tableJump, tableFilter, lineage, candidate, compare, fork, runList, apiSeries, apiHeatmap, apiListSorted, apiLineage, apiOverview, apiCompare, apiForkPreview }
 }
 
 const LABELS: Array<[keyof Figures, string]> = [
@@ -251,12 +269,15 @@ const LABELS: Array<[keyof Figures, string]> = [
   ['lineage', 'lineage view (collapsed) drawn'],
   ['candidate', 'candidate page (best) shown'],
   ['compare', 'compare page, beside a run of 1,000 (navigation → lines and table drawn)'],
+  ['fork', 'fork form from the best (navigation → settings and island population shown)'],
+  ['runList', 'run list (navigation → rows drawn; the same page for both)'],
   ['apiSeries', 'API runs.series (downsampled)'],
   ['apiHeatmap', 'API runs.heatmap'],
   ['apiListSorted', 'API candidates.list, by score, middle page'],
   ['apiLineage', 'API candidates.lineage'],
   ['apiOverview', 'API runs.overview'],
   ['apiCompare', 'API runs.compare (two runs)'],
+  ['apiForkPreview', 'API runs.forkPreview (best, its island)'],
 ]
 
 async function main() {

@@ -77,6 +77,11 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
         </div>
         <div className="row">
           <Link className="btn" href={`/runs/${runId}/lineage?focus=${c.id}`}>Lineage</Link>
+          {can('admin') && c.code && (
+            <Link className="btn" href={`/runs/new?fork=${runId}&candidate=${c.id}`} data-testid="fork-candidate" title="a new run whose cold start begins from this candidate, with this run's settings to edit">
+              New run from here
+            </Link>
+          )}
           {can('expert') && c.code && (
             <Link className="btn primary" href={`/runs/${runId}/candidates/${c.id}/edit`} data-testid="edit-candidate">
               Edit in editor
@@ -104,6 +109,27 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
       </div>
       {actionError && <div className="alert error" role="alert">{errorMessage(actionError)}</div>}
       {c.status === 'rejected' && <div className="alert">Rejected before evaluation: {c.rejectReason}</div>}
+      {(c.family.from || c.family.forks.length > 0) && (
+        <div className="alert info small" data-testid="candidate-family">
+          {c.family.from && (
+            <div data-testid="copied-from">
+              Copied into this run’s cold start from candidate <Link className="mono" href={`/runs/${c.family.from.runId}/candidates/${c.family.from.candidateId}`}>{shortId(c.family.from.candidateId)}</Link> of run{' '}
+              <Link className="mono" href={`/runs/${c.family.from.runId}`}>{shortId(c.family.from.runId)}</Link>.
+            </div>
+          )}
+          {c.family.forks.length > 0 && (
+            <div data-testid="forked-into">
+              Runs started from it:{' '}
+              {c.family.forks.map((f, i) => (
+                <span key={f.id}>
+                  {i > 0 && ', '}
+                  <Link href={`/runs/${f.id}`}>{f.name || shortId(f.id)}</Link> <span className="muted">({f.status})</span>
+                </span>
+              ))}
+            </div>
+          )}
+        </div>
+      )}
       <CandidateRating runId={runId} id={c.id} rating={c.rating} ratings={c.ratings} />
       {c.error && (
         <div className="alert error" data-testid="candidate-error">

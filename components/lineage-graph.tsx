@@ -106,6 +106,7 @@ export function LineageGraph({ runId }: { runId: string }) {
                   data-id={n.id}
                   data-origin={n.origin}
                   data-rating={n.rating ?? 0}
+                  data-forked-from={v.forkSources[n.id]?.candidateId}
                 >
                   <title>{`${shortId(n.id)} · ${originLabel(n.origin)} · ${n.island < 0 ? 'cold start' : `island ${n.island}`} · ${n.valid ? fmt(n.score) : 'invalid'}`}</title>
                   {n.frontier && <circle r={r + 5} fill="none" stroke="#e3b341" strokeWidth={2} />}
@@ -151,6 +152,17 @@ export function LineageGraph({ runId }: { runId: string }) {
               <dd>{sel.improved ? 'yes, on its parent' : 'no'}</dd>
               <dt>rating</dt>
               <dd>{sel.rating ? (sel.rating > 0 ? '▲ promising' : '▼ dead end') : 'none'}</dd>
+              {v.forkSources[sel.id] && (
+                <>
+                  <dt>copied from</dt>
+                  <dd data-testid="lineage-fork-source">
+                    <Link className="mono" href={`/runs/${v.forkSources[sel.id]!.runId}/candidates/${v.forkSources[sel.id]!.candidateId}`}>
+                      {shortId(v.forkSources[sel.id]!.candidateId)}
+                    </Link>{' '}
+                    of run <Link className="mono" href={`/runs/${v.forkSources[sel.id]!.runId}/lineage?focus=${v.forkSources[sel.id]!.candidateId}`}>{shortId(v.forkSources[sel.id]!.runId)}</Link>
+                  </dd>
+                </>
+              )}
             </dl>
             <div className="row" style={{ marginTop: 10 }}>
               <button onClick={() => set({ expand: [...new Set([...expand, sel.id])].join(',') })} disabled={expand.includes(sel.id)}>

@@ -2,14 +2,18 @@
 // Starting a run (admins): the problem, islands and population, the budget (evaluations, spend,
 // time), where mutations come from (offline operators with weights, or models with weights and
 // prices), exploration and the seed. The form is checked with the server's own schema before it
-// is sent (server/console/run-form.ts).
+// is sent (server/console/run-form.ts). With ?fork=<run>&candidate=<id> it starts a run from that
+// candidate ("new run from here"): the form opens with the source run's configuration, and the
+// candidate (optionally with its island's best) seeds the new run's cold start.
 import { useMutation, useQuery } from '@tanstack/react-query'
+import Link from 'next/link'
 import { useRouter, useSearchParams } from 'next/navigation'
-import { useMemo, useState } from 'react'
+import { useEffect, useMemo, useState } from 'react'
 import { PROVIDERS } from '../server/llm/config.ts'
 import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES } from '../server/runs/config.ts'
-import { defaultRunForm, emptyModelRow, formToConfig, type FormErrors, type RunForm } from '../server/console/run-form.ts'
-import { ErrorBox, useRole } from './run-ui.tsx'
+import { configToForm, defaultRunForm, emptyModelRow, formToConfig, mergeForkConfig, type FormErrors, type RunForm } from '../server/console/run-form.ts'
+import { fmt } from '../server/console/series.ts'
+import { ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 
 const OPERATOR_HELP: Record<string, string> = {
@@ -39,6 +43,15 @@ export function RunCreateForm() {
   const [f, setF] = useState<RunForm>(() => defaultRunForm(params.get('problem') ?? ''))
   const [errors, setErrors] = useState<FormErrors>({})
   const create = useMutation(trpc.runs.create.mutationOptions({ onSuccess: (r) => router.push(`/runs/${r.id}`) }))
+  // a fork: the source run's configuration fills the form once, the problem stays the source's
+  const forkSource = params.get('fork') && params.get('candidate') ? { runId: params.get('fork')!, candidateId: params.get('candidate')! } : null
+  const preview = useQuery(trpc.runs.forkPreview.queryOptions(forkSource ?? { runId: '', candidateId: '' }, { enabled: !!forkSource && loaded && can('admin'), staleTime: Infinity }))
+  const [withIsland, setWithIsland] = useState(false)
+  const fork = useMutation(trpc.runs.fork.mutationOptions({ onSuccess: (r) => router.push(`/runs/${r.id}`) }))
+  const p = preview.data
+  useEffect(() => {
+    if (p) setF(configToForm(p.source.problemId, `from ${p.source.name || shortId(p.source.runId)} · ${shortId(p.candidate.id)}`, p.config))
+  }, [p])
   const problem = useMemo(() => problems.data?.find((p) => p.id === f.problemId), [problems.data, f.problemId])
   const set = <K extends keyof RunForm>(k: K, v: RunForm[K]) => setF((x) => ({ ...x, [k]: v }))
   const setModel = (i: number, patch: Partial<RunForm['models'][number]>) => setF((x) => ({ ...x, models: x.models.map((m, j) => (j === i ? { ...m, ...patch } : m)) }))
@@ -54,12 +67,34 @@ export function RunCreateForm() {
         const r = formToConfig(f)
         if (!r.ok) return setErrors(r.errors)
         setErrors({})
-        create.mutate({ problemId: r.problemId, name: r.name, config: r.config as Record<string, unknown> })
+        if (forkSource && p) fork.mutate({ ...forkSource, withIsland, name: r.name, config: mergeForkConfig(p.config, r.config) as Record<string, unknown> })
+        else create.mutate({ problemId: r.problemId, name: r.name, config: r.config as Record<string, unknown> })
       }}
     >
+      {forkSource && (
+        <div className="alert info" data-testid="fork-source">
+          {preview.error ? (
+            <ErrorBox error={preview.error} title="The candidate to start from could not be loaded" />
+          ) : !p ? (
+            'Loading the candidate to start from…'
+          ) : (
+            <>
+              <div>
+                <strong>New run from candidate <Link className="mono" href={`/runs/${p.source.runId}/candidates/${p.candidate.id}`}>{shortId(p.candidate.id)}</Link></strong>
+                {p.source.isBest && ' (the run’s best)'} of run <Link href={`/runs/${p.source.runId}`}>{p.source.name || shortId(p.source.runId)}</Link>: score {p.candidate.valid ? fmt(p.candidate.score, 6) : 'invalid'}
+                {p.candidate.island >= 0 ? `, island ${p.candidate.island}` : ''}. It seeds the new run’s cold start, next to the problem’s own seed; the settings below are that run’s, to edit.
+              </div>
+              <label className="row" style={{ flexDirection: 'row', marginTop: 6 }}>
+                <input type="checkbox" checked={withIsland} disabled={p.island.available === 0} onChange={(e) => setWithIsland(e.target.checked)} /> also seed with its island’s population
+                {p.island.available > 0 ? ` (the ${p.island.available} best distinct programs of island ${p.island.index})` : ' (none to take)'}
+              </label>
+            </>
+          )}
+        </div>
+      )}
       <div className="grid two">
         <Field label="Problem" name="problemId" errors={errors}>
-          <select aria-label="Problem" value={f.problemId} onChange={(e) => set('problemId', e.target.value)}>
+          <select aria-label="Problem" value={f.problemId} disabled={!!forkSource} title={forkSource ? 'a fork runs on its source run’s problem' : undefined} onChange={(e) => set('problemId', e.target.value)}>
             <option value="">choose…</option>
             {problems.data?.map((p) => (
               <option key={p.id} value={p.id}>
@@ -180,10 +215,10 @@ export function RunCreateForm() {
         )}
       </fieldset>
       {errors.form && <div className="alert error">{errors.form}</div>}
-      <ErrorBox error={create.error} title="The run was not created" />
+      <ErrorBox error={create.error ?? fork.error} title="The run was not created" />
       <div className="row">
-        <button className="primary" type="submit" disabled={create.isPending}>
-          {create.isPending ? 'Starting…' : 'Start the run'}
+        <button className="primary" type="submit" disabled={create.isPending || fork.isPending || (!!forkSource && !p)}>
+          {create.isPending || fork.isPending ? 'Starting…' : forkSource ? 'Start the run from this candidate' : 'Start the run'}
         </button>
         {Object.keys(errors).length > 0 && <span className="small" style={{ color: 'var(--bad)' }}>Fix the fields marked above.</span>}
       </div>

@@ -60,8 +60,9 @@ function RunHeader() {
             <span className="mono">{o.problem.id}</span> · {o.problem.name} · {o.problem.direction === 'max' ? 'maximize' : 'minimize'} <span className="mono">{o.problem.primaryMetric}</span> · {o.config.islands} islands · {mutator} · created <Age t={o.createdAt} />
             {o.lease && <> · driven by <span className="mono">{o.lease.owner}</span></>}
           </div>
+          <RunFamily family={o.family} />
         </div>
-        <RunActions runId={runId} status={st} maxEvals={o.config.budget.maxEvals} evaluations={live.head?.evaluations ?? o.evaluations} />
+        <RunActions runId={runId} status={st} maxEvals={o.config.budget.maxEvals} evaluations={live.head?.evaluations ?? o.evaluations} bestId={live.head?.bestCandidateId ?? o.bestCandidateId} />
       </div>
       {st === 'failed' && (
         <div className="alert error" role="alert" data-testid="run-failed" style={{ marginBottom: 10 }}>
@@ -77,7 +78,39 @@ function RunHeader() {
   )
 }
 
-function RunActions({ runId, status, maxEvals, evaluations }: { runId: string; status: string; maxEvals: number; evaluations: number }) {
+/** Forks: the run and candidate this one started from, and the runs started from this one. */
+function RunFamily({ family }: { family: { forkedFrom: { runId: string; runName: string | null; exists: boolean; candidateId: string | null } | null; forks: Array<{ id: string; name: string | null; status: string; candidateId: string | null }> } }) {
+  const { forkedFrom: from, forks } = family
+  if (!from && !forks.length) return null
+  return (
+    <div className="sub" data-testid="run-family">
+      {from && (
+        <span data-testid="forked-from">
+          forked from {from.exists ? <Link href={`/runs/${from.runId}`}>{from.runName || `run ${shortId(from.runId)}`}</Link> : <span className="mono">{shortId(from.runId)} (deleted)</span>}
+          {from.candidateId && from.exists && (
+            <>
+              , candidate <Link className="mono" href={`/runs/${from.runId}/candidates/${from.candidateId}`}>{shortId(from.candidateId)}</Link>
+            </>
+          )}
+        </span>
+      )}
+      {from && forks.length > 0 && ' · '}
+      {forks.length > 0 && (
+        <span data-testid="forks">
+          {forks.length} run{forks.length === 1 ? '' : 's'} forked from this one:{' '}
+          {forks.map((f, i) => (
+            <span key={f.id}>
+              {i > 0 && ', '}
+              <Link href={`/runs/${f.id}`}>{f.name || shortId(f.id)}</Link> <span className="muted">({f.status})</span>
+            </span>
+          ))}
+        </span>
+      )}
+    </div>
+  )
+}
+
+function RunActions({ runId, status, maxEvals, evaluations, bestId }: { runId: string; status: string; maxEvals: number; evaluations: number; bestId: string | null }) {
   const trpc = useTRPC()
   const qc = useQueryClient()
   const { can } = useRole()
@@ -96,6 +129,11 @@ function RunActions({ runId, status, maxEvals, evaluations }: { runId: string; s
         <button onClick={() => pause.mutate({ runId })} disabled={pause.isPending || status === 'created'}>
           Pause
         </button>
+      )}
+      {bestId && (
+        <Link className="btn" href={`/runs/new?fork=${runId}&candidate=${bestId}`} title="a new run whose cold start begins from this run's best candidate, with this run's settings to edit">
+          New run from the best
+        </Link>
       )}
       {!active && (
         <>

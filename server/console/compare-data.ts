@@ -3,18 +3,12 @@
 // hundred points per run, whatever its size). Shaping is in compare.ts.
 import type { Db } from '../db.ts'
 import { NotFoundError } from '../errors.ts'
-import type { RunConfig } from '../runs/config.ts'
+import { configSummary, type RunConfig } from '../runs/config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import type { CompareData, ComparePoint, CompareRun } from './compare.ts'
 import { bucketWidth } from './downsample.ts'
 
 const ms = (d: Date | null) => (d ? d.getTime() : null)
-
-/** What the diff shows of a configuration: everything but program code (seed programs are summarized). */
-export function configForDiff(config: RunConfig): Record<string, unknown> {
-  const { seedPrograms, ...rest } = config as RunConfig & { seedPrograms?: Array<{ code: string; label?: string; sourceRunId?: string; sourceCandidateId?: string }> }
-  return seedPrograms?.length ? { ...rest, seedPrograms: `${seedPrograms.length} program(s)${seedPrograms[0]?.sourceRunId ? ` from run ${seedPrograms[0].sourceRunId.slice(0, 8)}` : ''}` } : rest
-}
 
 export async function compareRuns(db: Db, runIds: string[], opts: { points?: number } = {}): Promise<CompareData> {
   const rows = await db.prisma.run.findMany({
@@ -55,7 +49,7 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
       islands: config.islands,
       mutator: config.mutator,
       models: config.models.map((m) => m.label ?? `${m.provider}:${m.model}`),
-      config: configForDiff(config),
+      config: configSummary(config),
     })
     // the last run-level row per evaluation bucket: best so far is monotone, so the line is exact at bucket resolution
     const w = bucketWidth(0, Math.max(1, r.evaluations), buckets)

@@ -32,3 +32,27 @@ describe('new-run form', () => {
     expect(llm.ok === false && llm.errors.models).toMatch(/at least one model/)
   })
 })
+
+describe('forks: the form from a stored config and back', () => {
+  it('opens with the source run’s settings and keeps the ones the form does not show', async () => {
+    const { configToForm, mergeForkConfig } = await import('./run-form.ts')
+    const { RunConfig } = await import('../runs/config.ts')
+    const source = RunConfig.parse({
+      islands: 3, populationPerIsland: 25, exploration: 0.6, migrationInterval: 17, ratingWeight: 0.9, selection: 'top-k', mutator: 'llm',
+      models: [{ provider: 'openai', model: 'm1', apiKeyEnv: 'MY_KEY', weight: 2, timeoutS: 30, pricePer1kIn: 0.1 }],
+      budget: { maxEvals: 500, maxWallS: 5400 }, seed: 9, seedPrograms: [{ code: 'x = 1', sourceRunId: 'r0' }],
+    })
+    const f = configToForm('p', 'again', source)
+    expect(f).toMatchObject({ problemId: 'p', name: 'again', islands: '3', populationPerIsland: '25', exploration: '0.6', maxEvals: '500', maxWallMin: '90', maxSpendUsd: '', seed: '9', mutator: 'llm' })
+    expect(f.models).toEqual([{ provider: 'openai', model: 'm1', baseURL: '', apiKeyEnv: 'MY_KEY', weight: '2', pricePer1kIn: '0.1', pricePer1kOut: '' }])
+    // the user edits islands and the budget, then submits
+    const r = formToConfig({ ...f, islands: '5', maxEvals: '800', maxWallMin: '' })
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    const merged = RunConfig.parse(mergeForkConfig(source, r.config))
+    expect(merged).toMatchObject({ islands: 5, populationPerIsland: 25, migrationInterval: 17, ratingWeight: 0.9, selection: 'top-k', exploration: 0.6, seed: 9 })
+    expect(merged.budget).toEqual({ maxEvals: 800 })
+    expect(merged.models[0]).toMatchObject({ model: 'm1', timeoutS: 30, weight: 2 })
+    expect(merged.seedPrograms).toBeUndefined()
+  })
+})

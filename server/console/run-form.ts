@@ -118,3 +118,57 @@ export function formToConfig(f: RunForm): { ok: true; problemId: string; name?: 
   }
   return { ok: true, problemId: f.problemId, name: f.name.trim() || undefined, config }
 }
+
+const str = (v: number | undefined | null) => (v === undefined || v === null ? '' : String(v))
+
+/** A stored run config as the form shows it (a fork opens with its source run's settings). */
+export function configToForm(problemId: string, name: string, c: RunConfigInput): RunForm {
+  const d = defaultRunForm(problemId)
+  const local = c.localOperators ?? {}
+  const llm = c.llmOperators ?? {}
+  return {
+    problemId,
+    name,
+    islands: str(c.islands ?? Number(d.islands)),
+    populationPerIsland: str(c.populationPerIsland ?? Number(d.populationPerIsland)),
+    maxEvals: str(c.budget?.maxEvals ?? Number(d.maxEvals)),
+    maxSpendUsd: str(c.budget?.maxSpendUsd),
+    maxWallMin: c.budget?.maxWallS ? String(Math.round((c.budget.maxWallS / 60) * 100) / 100) : '',
+    concurrency: str(c.concurrency ?? Number(d.concurrency)),
+    seed: str(c.seed ?? Number(d.seed)),
+    exploration: str(c.exploration ?? Number(d.exploration)),
+    stagnationWindow: str(c.stagnationWindow ?? Number(d.stagnationWindow)),
+    mutator: c.mutator ?? 'local',
+    localOperators: Object.fromEntries(LOCAL_OPERATOR_NAMES.map((o) => [o, str(local[o] ?? 1)])) as RunForm['localOperators'],
+    llmOperators: Object.fromEntries(LLM_OPERATORS.map((o) => [o, str(llm[o] ?? Number(d.llmOperators[o]))])) as RunForm['llmOperators'],
+    models: (c.models ?? []).map((m) => ({
+      provider: m.provider,
+      model: m.model,
+      baseURL: m.baseURL ?? '',
+      apiKeyEnv: m.apiKeyEnv ?? '',
+      weight: str(m.weight ?? 1),
+      pricePer1kIn: str(m.pricePer1kIn),
+      pricePer1kOut: str(m.pricePer1kOut),
+    })),
+  }
+}
+
+/**
+ * A fork's config: the source run's settings that the form does not show (migration, selection,
+ * novelty, rating weight, model timeouts…) kept, the form's values over them. Models are the
+ * form's (matched by position to keep their hidden settings), budget fields the form's.
+ */
+export function mergeForkConfig(base: Record<string, unknown>, edited: RunConfigInput): RunConfigInput {
+  const { seedPrograms: _s, budget: baseBudget, models: baseModels, ...rest } = base as RunConfigInput & Record<string, unknown>
+  const models = edited.models?.map((m, i) => {
+    const b = baseModels?.[i]
+    return b && b.provider === m.provider && b.model === m.model ? { ...b, ...m } : m
+  })
+  return {
+    ...rest,
+    ...edited,
+    // the form states the budget in full: a cap it leaves empty is no cap
+    budget: { ...edited.budget, maxEvals: edited.budget?.maxEvals ?? baseBudget?.maxEvals },
+    ...(models ? { models } : baseModels ? { models: baseModels } : {}),
+  }
+}

@@ -9,6 +9,25 @@ export const LOCAL_OPERATOR_NAMES = ['perturb', 'crossover-literals', 'crossover
 const weights = <T extends readonly string[]>(names: T) =>
   z.partialRecord(z.enum(names), z.number().min(0).max(1000))
 
+/** bounds of a run's extra seed programs (a fork's candidate and its island's population) */
+export const SEED_PROGRAMS_MAX = 64
+export const SEED_PROGRAM_MAX_CHARS = 200_000
+export const SEED_PROGRAMS_MAX_CHARS = 2_000_000
+
+/**
+ * A program the cold start evaluates next to the problem's own seed (origin `seed`): a fork
+ * starts from the candidate it was forked from. Where it came from travels with it.
+ */
+export const SeedProgram = z
+  .object({
+    code: z.string().min(1).max(SEED_PROGRAM_MAX_CHARS),
+    label: z.string().max(200).optional(),
+    sourceRunId: z.string().min(1).max(64).optional(),
+    sourceCandidateId: z.string().min(1).max(64).optional(),
+  })
+  .strict()
+export type SeedProgram = z.infer<typeof SeedProgram>
+
 export const RunConfig = z
   .object({
     islands: z.number().int().min(1).max(64).default(4),
@@ -54,8 +73,13 @@ export const RunConfig = z
       })
       .default({ maxEvals: 300 }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    /** programs the cold start evaluates next to the problem's seed (a fork's starting point) */
+    seedPrograms: z.array(SeedProgram).max(SEED_PROGRAMS_MAX).optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.seedPrograms && c.seedPrograms.reduce((n, p) => n + p.code.length, 0) > SEED_PROGRAMS_MAX_CHARS) {
+      ctx.addIssue({ code: 'custom', path: ['seedPrograms'], message: `seed programs may hold ${SEED_PROGRAMS_MAX_CHARS.toLocaleString('en')} characters of code in all` })
+    }
     if (c.mutator === 'llm' && c.models.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['models'], message: 'an LLM run needs at least one model (or use the local operators)' })
     }
@@ -68,6 +92,14 @@ export const RUN_STATUSES = ['created', 'cold-start', 'evolving', 'paused', 'com
 export type RunStatus = (typeof RUN_STATUSES)[number]
 export const ACTIVE_STATUSES: RunStatus[] = ['created', 'cold-start', 'evolving']
 export const FINAL_STATUSES: RunStatus[] = ['completed', 'stopped', 'failed']
+
+/** A config for logs, audits and diffs: seed programs summarized (their code can be large). */
+export function configSummary(c: RunConfig): Record<string, unknown> {
+  const { seedPrograms, ...rest } = c
+  if (!seedPrograms?.length) return rest
+  const sources = [...new Set(seedPrograms.map((p) => p.sourceRunId).filter(Boolean))]
+  return { ...rest, seedPrograms: `${seedPrograms.length} program(s)${sources.length ? ` from run ${sources.map((s) => s!.slice(0, 8)).join(', ')}` : ''}` }
+}
 
 export function coldStartSize(c: RunConfig): number {
   return c.coldStartSize ?? Math.min(4 * c.islands + 4, Math.max(8, Math.floor(c.budget.maxEvals / 6)))

@@ -9,7 +9,7 @@ import type { RunDefaults } from '../problems/load.ts'
 import { assertRunnableHere } from '../setup/check.ts'
 import { detectIsolation, unsandboxedRefusal } from '../../workers/sandbox.ts'
 import { PrerequisiteError } from '../errors.ts'
-import { FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from './config.ts'
+import { configSummary, FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from './config.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
@@ -48,7 +48,7 @@ export function assertSandboxedHere() {
   if (why) throw new PrerequisiteError(`this run cannot start: ${why}`)
 }
 
-export async function createRun(db: Db, actor: Actor, input: { problemId: string; name?: string; config: RunConfigInput }) {
+export async function createRun(db: Db, actor: Actor, input: { problemId: string; name?: string; config: RunConfigInput; forkedFrom?: { runId: string; candidateId: string } }) {
   const problem = await db.prisma.problem.findUnique({
     where: { id: input.problemId },
     select: { id: true, name: true, description: true, spec: true, seedCode: true, bundleHash: true, runDefaults: true },
@@ -72,11 +72,14 @@ export async function createRun(db: Db, actor: Actor, input: { problemId: string
   const snapshot: ProblemSnapshot = { id: problem.id, name: problem.name, description: problem.description, spec, seedCode: problem.seedCode, bundleHash: problem.bundleHash }
   const run = await db.prisma.$transaction(async (tx) => {
     const r = await tx.run.create({
-      data: { problemId: problem.id, name: input.name, config: json(config), problemSnapshot: json(snapshot), createdById: actor.id },
+      data: {
+        problemId: problem.id, name: input.name, config: json(config), problemSnapshot: json(snapshot), createdById: actor.id,
+        forkedFromRunId: input.forkedFrom?.runId ?? null, forkedFromCandidateId: input.forkedFrom?.candidateId ?? null,
+      },
       select: { id: true },
     })
     await tx.island.createMany({ data: Array.from({ length: config.islands }, (_, index) => ({ runId: r.id, index })) })
-    await audit(tx, actor, { action: 'run.create', targetType: 'run', targetId: r.id, runId: r.id, after: { problemId: problem.id, config } })
+    await audit(tx, actor, { action: input.forkedFrom ? 'run.fork' : 'run.create', targetType: 'run', targetId: r.id, runId: r.id, after: { problemId: problem.id, config: configSummary(config), forkedFrom: input.forkedFrom ?? null } })
     return r
   })
   return { id: run.id, config }
@@ -240,6 +243,7 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
         statusReason: src.statusReason ?? 'imported', config: json(src.config), problemSnapshot: json(src.problemSnapshot),
         evaluations: src.evaluations, spendUsd: src.spendUsd, seedScore: src.seedScore, bestScore: src.bestScore, bestCandidateId: src.bestCandidateId,
         nextSeq: src.nextSeq, engineState: json(src.engineState ?? {}), createdById: actor.id, startedAt: date(src.startedAt), finishedAt: date(src.finishedAt),
+        forkedFromRunId: src.forkedFromRunId ?? null, forkedFromCandidateId: src.forkedFromCandidateId ?? null,
         createdAt: date(src.createdAt) ?? new Date(),
       },
     })

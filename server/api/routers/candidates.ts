@@ -8,6 +8,7 @@ import { TtlCache, runVersion } from '../../console/cache.ts'
 import { ban, setPinned, submitExpertEdit } from '../../console/interventions.ts'
 import { candidateRatings, rateCandidate, ratingEffect } from '../../console/ratings.ts'
 import { candidatePictures, runFilmstrip } from '../../images/store.ts'
+import { candidateFamily, forkSourcesOf } from '../../console/fork.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { orPrecondition, RunIdInput } from './runs.ts'
 
@@ -32,7 +33,7 @@ export const ExpertEditInput = RunIdInput.extend({
   note: z.string().max(1000).optional(),
 })
 
-const lineageCache = new TtlCache<Awaited<ReturnType<typeof lineage>>>(3000, 100)
+const lineageCache = new TtlCache<Awaited<ReturnType<typeof lineage>> & { forkSources: Awaited<ReturnType<typeof forkSourcesOf>> }>(3000, 100)
 const facetsCache = new TtlCache<Awaited<ReturnType<typeof candidateFacets>>>(3000, 100)
 const filmCache = new TtlCache<Awaited<ReturnType<typeof runFilmstrip>>>(3000, 100)
 
@@ -47,7 +48,13 @@ export const candidatesRouter = router({
     const detail = await candidateDetail(ctx.app.db, input.runId, input.id)
     const engine = ctx.app.runs?.get(input.runId)
     // which island populations hold it now: only the engine driving the run knows
-    return { ...detail, population: engine ? engine.populationOf(input.id) : null, ratings: await candidateRatings(ctx.app, input.runId, input.id) }
+    return {
+      ...detail,
+      population: engine ? engine.populationOf(input.id) : null,
+      ratings: await candidateRatings(ctx.app, input.runId, input.id),
+      /** runs forked from it; for a fork's seed, the candidate it was copied from */
+      family: await candidateFamily(ctx.app.db, input.runId, input.id),
+    }
   }),
   /** its pictures (evaluators' image artifacts) and its parents', as URLs of /api/images */
   pictures: viewerProcedure.input(CandidateIdInput).query(({ ctx, input }) => candidatePictures(ctx.app.db, input.runId, input.id)),
@@ -58,7 +65,11 @@ export const candidatesRouter = router({
   }),
   lineage: viewerProcedure.input(LineageInput).query(async ({ ctx, input }) => {
     const v = await runVersion(ctx.app.db, input.runId)
-    return lineageCache.get(JSON.stringify([input, v]), () => lineage(ctx.app.db, input))
+    return lineageCache.get(JSON.stringify([input, v]), async () => {
+      const view = await lineage(ctx.app.db, input)
+      // seeds of a forked run link across to the candidates they were copied from
+      return { ...view, forkSources: await forkSourcesOf(ctx.app.db, input.runId, view.nodes.filter((n) => n.origin === 'seed').map((n) => n.id)) }
+    })
   }),
   setPinned: expertProcedure.input(PinInput).mutation(({ ctx, input }) => setPinned(ctx.app, ctx.actor, input)),
   ban: expertProcedure.input(BanInput).mutation(({ ctx, input }) => ban(ctx.app, ctx.actor, input)),

@@ -5,6 +5,7 @@ import { controls, PreconditionError, retrieveKnowledge, setExploration, setMuta
 import { TtlCache, runVersion } from '../../console/cache.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../console/run-data.ts'
 import { compareRuns } from '../../console/compare-data.ts'
+import { forkPreview, forkRun, runFamily } from '../../console/fork.ts'
 import { MAX_COMPARE, MIN_COMPARE } from '../../console/compare.ts'
 import { LOCAL_OPERATOR_NAMES } from '../../runs/config.ts'
 import { ProblemId } from '../../contracts/problem.ts'
@@ -37,6 +38,13 @@ export const WeightsInput = RunIdInput.extend({
 export const CompareInput = z.object({
   runIds: z.array(z.string().min(1).max(64)).min(MIN_COMPARE).max(MAX_COMPARE).refine((ids) => new Set(ids).size === ids.length, 'each run once'),
   points: z.number().int().min(20).max(2000).optional(),
+})
+export const ForkSourceInput = RunIdInput.extend({ candidateId: z.string().min(1).max(64) })
+export const ForkInput = ForkSourceInput.extend({
+  withIsland: z.boolean().default(false),
+  name: z.string().max(200).optional(),
+  // the edited run config, bounded by its own schema (seed programs are made by the server)
+  config: z.record(z.string().max(64), z.unknown()).refine((c) => JSON.stringify(c).length < 100_000, 'config too large'),
 })
 export const RetrieveInput = RunIdInput.extend({ island: z.number().int().min(0).max(1024) })
 
@@ -105,11 +113,21 @@ export const runsRouter = router({
     return { ok: true }
   }),
   export: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => exportRun(ctx.app.db, input.runId)),
+  /** what a fork from this candidate starts with: the source run's configuration and what would seed it */
+  forkPreview: adminProcedure.input(ForkSourceInput).query(({ ctx, input }) => forkPreview(ctx.app.db, input)),
+  /** a new run from a candidate (and optionally its island's population), on the source run's problem */
+  fork: adminProcedure.input(ForkInput).mutation(async ({ ctx, input }) => {
+    const r = await forkRun(ctx.app, ctx.actor, input)
+    launch(ctx, r.id)
+    return r
+  }),
 
   // ---------------------------------------------------------------- the console's dashboard
   overview: viewerProcedure.input(RunIdInput).query(async ({ ctx, input }) => ({
     ...(await runOverview(ctx.app.db, input.runId)),
     driven: !!ctx.app.runs?.get(input.runId),
+    /** where it was forked from, and the runs forked from it */
+    family: await runFamily(ctx.app.db, input.runId),
   })),
   /** downsampled chart data (whole run, or a zoomed evaluation range) and the cursor to go live from */
   series: viewerProcedure.input(SeriesInput).query(async ({ ctx, input }) => {
