@@ -121,6 +121,8 @@ for (const width of WIDTHS) {
     await expect.poll(async () => Number(await fitness.getAttribute('data-points')), { timeout: 60_000 }).toBeGreaterThan(40)
     await expect(page.getByTestId('heatmap')).toBeVisible()
     await expect(page.getByTestId('islands')).toBeVisible()
+    // the best packing as the evaluator drew it
+    await expect.poll(() => page.getByTestId('best-picture').locator('img').evaluate((el: HTMLImageElement) => el.naturalWidth), { timeout: 30_000 }).toBeGreaterThan(0)
     await expectNoPageOverflow(page)
     const cards = await page.locator('.dash > .card').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => ({ x: r.left, w: r.width })))
     expect(cards.length).toBeGreaterThan(5)
@@ -150,6 +152,7 @@ for (const width of WIDTHS) {
     await page.goto(`/runs/${runId}/candidates/${candidateId}`)
     await expect(page.getByTestId('candidate-page')).toHaveAttribute('data-status', 'evaluated')
     await expect(page.locator('[data-testid=candidate-page] .view-lines:visible').first()).toBeVisible({ timeout: 30_000 })
+    await expect.poll(() => page.getByTestId('candidate-picture').first().locator('img').evaluate((el: HTMLImageElement) => el.naturalWidth), { timeout: 30_000 }).toBeGreaterThan(0)
     await expectNoPageOverflow(page)
     await shoot(page, `candidate-${width}.png`)
 
