@@ -31,6 +31,7 @@ Modes (argv[1] is a JSON config): "userns" (inside bwrap with capabilities in it
 subreaper, a process-tree kill and the uid drop when root; no network isolation).
 """
 import ctypes
+import fcntl
 import json
 import os
 import resource
@@ -103,14 +104,15 @@ class _SockFprog(ctypes.Structure):
 
 # (audit arch, syscalls refused: ptrace, process_vm_readv, process_vm_writev, pidfd_getfd)
 _SECCOMP_ARCH = {'x86_64': (0xC000003E, (101, 310, 311, 438)), 'aarch64': (0xC00000B7, (117, 270, 271, 438))}
+_SYS_SECCOMP = {'x86_64': 317, 'aarch64': 277}
+libc.syscall.restype = ctypes.c_long
 
 
-def deny_process_access():
-    """A seccomp filter: no ptrace, no process_vm_readv/writev, no pidfd_getfd (EPERM), and no syscall of a
-    foreign ABI (x32, i386 through int 0x80, where those numbers differ). Inherited by every descendant."""
+def _deny_filter():
+    """The seccomp program (built once, in the warm launcher: each evaluation only installs it)."""
     arch = _SECCOMP_ARCH.get(os.uname().machine)
     if arch is None:
-        raise OSError(f'no seccomp filter for {os.uname().machine}')
+        return None
     audit, denied = arch
     ld_w_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
     allow, eperm = 0x7FFF0000, 0x00050000 | 1
@@ -127,7 +129,24 @@ def deny_process_access():
     prog.append((ret, 0, 0, eperm))
     arr = (_SockFilter * len(prog))(*[_SockFilter(*ins) for ins in prog])
     fprog = _SockFprog(len(prog), arr)
-    _check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.cast(ctypes.pointer(fprog), ctypes.c_void_p).value, 0, 0), 'seccomp')
+    return fprog, arr  # arr: kept alive with the program
+
+
+_DENY = _deny_filter()
+
+
+def deny_process_access():
+    """A seccomp filter: no ptrace, no process_vm_readv/writev, no pidfd_getfd (EPERM), and no syscall of a
+    foreign ABI (x32, i386 through int 0x80, where those numbers differ). Inherited by every descendant."""
+    if _DENY is None:
+        raise OSError(f'no seccomp filter for {os.uname().machine}')
+    # SECCOMP_FILTER_FLAG_SPEC_ALLOW: where the kernel mitigates speculative store bypass for seccomp'd
+    # tasks by default, that slows the evaluation's own compute (and candidates'); this filter is about
+    # access to other processes, not about speculation. Older kernels without the flag: plain prctl.
+    nr = _SYS_SECCOMP.get(os.uname().machine)
+    if nr is not None and libc.syscall(nr, 1, 1 << 2, ctypes.c_void_p(ctypes.addressof(_DENY[0]))) == 0:
+        return
+    _check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(_DENY[0]), 0, 0), 'seccomp')
 
 
 def mask(path):
@@ -173,7 +192,6 @@ def setup_launcher():
 # --------------------------------------------------------------------------------------------- C
 def stage_c(req, wfd, report_started, fds):
     """fds: the evaluation's stdin (/dev/null), stdout (the socket to B), stderr and result file."""
-    import fcntl
     signal.set_wakeup_fd(-1)
     for sig in (signal.SIGCHLD, signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
