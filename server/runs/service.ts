@@ -278,7 +278,8 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
       await tx.candidateRating.createMany({ data: file.ratings.map((r) => ({ ...r, runId: src.id, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) })) })
     }
     await audit(tx, actor, { action: 'run.import', targetType: 'run', targetId: src.id, runId: src.id, after: { candidates: cands.length } })
-  })
+    // a run of 100,000 candidates takes far longer than Prisma's default 5 s for one transaction
+  }, { timeout: 30 * 60_000, maxWait: 60_000 })
   return { runId: src.id, candidates: file.candidates.length }
 }
 
