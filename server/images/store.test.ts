@@ -10,6 +10,7 @@ import { rawRequest } from '../hardening/http-client.ts'
 import { seedSyntheticRun, syntheticId } from '../console/synthetic.ts'
 import { dbModes } from '../console/test-db.ts'
 import { silentLogger } from '../log.ts'
+import { exportRun, importRun } from '../runs/service.ts'
 import { bestOverTime, candidatePictures, imagesOf, storeResultImages, withImageStore } from './store.ts'
 
 const NS = 'xmlns="http://www.w3.org/2000/svg"'
@@ -82,6 +83,23 @@ describe.each(dbModes())('pictures in the database, %s', (_mode, open) => {
     expect(few.frames[0]!.candidateId).toBe(drawn[0])
     expect(few.frames[3]!.candidateId).toBe(drawn[drawn.length - 1])
     expect(few.frames[0]!.images[0]!.url).toMatch(/^\/api\/images\//)
+  })
+
+  it('a run export carries its pictures and an import brings them back, checked again', async () => {
+    const before = await db.prisma.candidateImage.findMany({ where: { candidate: { runId } }, orderBy: [{ candidateId: 'asc' }, { name: 'asc' }] })
+    expect(before.length).toBeGreaterThan(5)
+    const file = JSON.parse(JSON.stringify(await exportRun(db, runId))) as Awaited<ReturnType<typeof exportRun>>
+    expect(file.images).toHaveLength(before.length)
+    // a picture tampered with in the file: cleaned on the way in
+    file.images[0]!.data = Buffer.from(`<svg ${NS}><script>x()</script><circle r="1"/></svg>`).toString('base64')
+    file.images.push({ ...file.images[1]!, name: 'broken', mime: 'image/png', data: Buffer.from('not a png').toString('base64') })
+    await db.prisma.run.delete({ where: { id: runId } })
+    expect(await db.prisma.candidateImage.count({ where: { candidateId: before[0]!.candidateId } })).toBe(0)
+    await importRun(db, { id: null, label: 'test', role: 'admin', via: 'system' }, file)
+    const after = await db.prisma.candidateImage.findMany({ where: { candidate: { runId } }, orderBy: [{ candidateId: 'asc' }, { name: 'asc' }] })
+    expect(after.map((i) => [i.candidateId, i.name])).toEqual(before.map((i) => [i.candidateId, i.name]))
+    expect(Buffer.from(after.find((i) => i.candidateId === before[0]!.candidateId && i.name === before[0]!.name)!.data).toString()).toBe(`<svg ${NS}><circle r="1"/></svg>`)
+    expect(Buffer.from(after[1]!.data).equals(Buffer.from(before[1]!.data))).toBe(true)
   })
 })
 

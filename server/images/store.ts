@@ -76,6 +76,21 @@ export function withImageStore<B extends EvaluationBackend>(backend: B, db: Db, 
   return backend
 }
 
+/** A picture from a run export (its bytes in base64) as a row to store, checked again; null when it fails. */
+export function importedImage(i: { candidateId?: unknown; name?: unknown; mime?: unknown; data?: unknown }) {
+  if (typeof i.candidateId !== 'string' || typeof i.name !== 'string' || typeof i.data !== 'string' || (i.mime !== SVG_MIME && i.mime !== PNG_MIME)) return null
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/.test(i.name)) return null
+  try {
+    const bytes = Buffer.from(i.data, 'base64')
+    const c = cleanImage(i.name, i.mime, i.mime === SVG_MIME ? bytes.toString('utf8') : i.data)
+    const data = c.mime === SVG_MIME ? Buffer.from(c.data, 'utf8') : Buffer.from(c.data, 'base64')
+    return { candidateId: i.candidateId, name: c.name, mime: c.mime, data, size: data.length }
+  } catch (e) {
+    if (e instanceof ImageError) return null
+    throw e
+  }
+}
+
 /** Image names, types and sizes per candidate (no data). */
 export async function imagesOf(db: Db, candidateIds: string[]): Promise<Map<string, ImageRef[]>> {
   const out = new Map<string, ImageRef[]>()

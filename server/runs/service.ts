@@ -5,6 +5,7 @@ import type { Actor } from '../auth/roles.ts'
 import type { ProblemSpec } from '../contracts/problem.ts'
 import { BadInputError, ConflictError, NotFoundError } from '../errors.ts'
 import { audit } from '../services/audit.ts'
+import { importedImage } from '../images/store.ts'
 import type { RunDefaults } from '../problems/load.ts'
 import { assertRunnableHere } from '../setup/check.ts'
 import { detectIsolation, unsandboxedRefusal } from '../../workers/sandbox.ts'
@@ -197,13 +198,14 @@ export const EXPORT_FORMAT = 'fm-agent-run/1'
 export async function exportRun(db: Db, runId: string) {
   const run = await db.prisma.run.findUnique({ where: { id: runId } })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
-  const [islands, candidates, migrations, guidance, metrics, ratings] = await Promise.all([
+  const [islands, candidates, migrations, guidance, metrics, ratings, images] = await Promise.all([
     db.prisma.island.findMany({ where: { runId }, orderBy: { index: 'asc' } }),
     db.prisma.candidate.findMany({ where: { runId }, orderBy: { seq: 'asc' } }),
     db.prisma.migration.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
     db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
     db.prisma.runMetric.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
     db.prisma.candidateRating.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
+    db.prisma.candidateImage.findMany({ where: { candidate: { runId } }, select: { candidateId: true, name: true, mime: true, data: true }, orderBy: [{ candidateId: 'asc' }, { name: 'asc' }] }),
   ])
   const { leaseOwner: _lo, leaseUntil: _lu, ...runData } = run
   return {
@@ -216,6 +218,8 @@ export async function exportRun(db: Db, runId: string) {
     guidance,
     metrics: metrics.map(({ id: _id, ...m }) => m),
     ratings,
+    /** the candidates' pictures, their bytes in base64 */
+    images: images.map((i) => ({ candidateId: i.candidateId, name: i.name, mime: i.mime, data: Buffer.from(i.data).toString('base64') })),
   }
 }
 
@@ -277,6 +281,12 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
     if (file.ratings?.length) {
       await tx.candidateRating.createMany({ data: file.ratings.map((r) => ({ ...r, runId: src.id, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) })) })
     }
+    // pictures are checked as they were at ingestion; one that fails is left out (exports made before pictures have none)
+    const pictures = (file.images ?? []).flatMap((i) => {
+      const img = importedImage(i)
+      return img ? [img] : []
+    })
+    if (pictures.length) await tx.candidateImage.createMany({ data: pictures })
     await audit(tx, actor, { action: 'run.import', targetType: 'run', targetId: src.id, runId: src.id, after: { candidates: cands.length } })
     // a run of 100,000 candidates takes far longer than Prisma's default 5 s for one transaction
   }, { timeout: 30 * 60_000, maxWait: 60_000 })
