@@ -40,6 +40,14 @@ export interface Db {
    * ingested per iteration): Prisma's query pipeline costs more CPU than the statements themselves.
    */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>
+  /**
+   * LISTEN on a channel: `onNotify` gets each payload. Server mode keeps one connection for all
+   * channels and reconnects (with backoff) when it drops; `onReconnect` lets a listener re-read
+   * what it may have missed. Returns the unlisten function.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>
+  /** NOTIFY a channel (delivered to every listener, this process's included) */
+  notify(channel: string, payload: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -50,6 +58,86 @@ export interface OpenOptions {
   migrate?: boolean
   /** pool size in server mode */
   poolSize?: number
+}
+
+/**
+ * One connection that LISTENs for this process (LISTEN needs a session of its own). When it drops
+ * (the server restarted, a network hiccup) it reconnects with backoff and LISTENs again; listeners
+ * are told, since notifications sent meanwhile are lost and they should re-read the stored rows.
+ */
+class PgListener {
+  private client: pg.Client | null = null
+  private connecting: Promise<pg.Client> | null = null
+  private readonly channels = new Map<string, Set<{ onNotify: (p: string) => void; onReconnect?: () => void }>>()
+  private closed = false
+  private failures = 0
+
+  constructor(private readonly config: pg.ClientConfig) {}
+
+  async listen(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void) {
+    const entry = { onNotify, onReconnect }
+    let set = this.channels.get(channel)
+    const fresh = !set
+    if (!set) this.channels.set(channel, (set = new Set()))
+    set.add(entry)
+    const client = await this.connect()
+    if (fresh) await client.query(`LISTEN ${quoteIdent(channel)}`)
+    return async () => {
+      set!.delete(entry)
+      if (set!.size === 0 && this.channels.get(channel) === set) {
+        this.channels.delete(channel)
+        await this.client?.query(`UNLISTEN ${quoteIdent(channel)}`).catch(() => undefined)
+      }
+    }
+  }
+
+  private connect(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client)
+    this.connecting ??= (async () => {
+      for (;;) {
+        const c = new pg.Client(this.config)
+        try {
+          await c.connect()
+          c.on('notification', (n) => {
+            for (const l of this.channels.get(n.channel) ?? []) l.onNotify(n.payload ?? '')
+          })
+          c.on('error', () => this.dropped(c))
+          c.on('end', () => this.dropped(c))
+          for (const ch of this.channels.keys()) await c.query(`LISTEN ${quoteIdent(ch)}`)
+          this.client = c
+          this.failures = 0
+          return c
+        } catch {
+          await c.end().catch(() => undefined)
+          if (this.closed) throw new Error('closed')
+          await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** this.failures++)))
+        }
+      }
+    })().finally(() => (this.connecting = null))
+    return this.connecting
+  }
+
+  private dropped(c: pg.Client) {
+    if (this.client !== c || this.closed) return
+    this.client = null
+    void this.connect().then(
+      () => {
+        for (const set of this.channels.values()) for (const l of set) l.onReconnect?.()
+      },
+      () => undefined,
+    )
+  }
+
+  async close() {
+    this.closed = true
+    const c = this.client
+    this.client = null
+    await c?.end().catch(() => undefined)
+  }
+}
+
+function quoteIdent(s: string) {
+  return `"${s.replace(/"/g, '""')}"`
 }
 
 /** A failure to open the database, with a message that names the problem and the fix. */
@@ -104,6 +192,13 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
     uncleanStop: lock.uncleanStop,
     migrationsApplied,
     sql: async <T>(text: string, params?: unknown[]) => (await pglite.query<T>(text, params)).rows,
+    listen: async (channel, onNotify) => {
+      const unlisten = await pglite.listen(channel, onNotify)
+      return async () => unlisten()
+    },
+    notify: async (channel, payload) => {
+      await pglite.query('SELECT pg_notify($1, $2)', [channel, payload])
+    },
     async close() {
       await prisma.$disconnect().catch(() => undefined)
       await pglite.close().catch(() => undefined)
@@ -273,6 +368,7 @@ async function openServer(databaseUrl: string, dataDir: string, opts: OpenOption
   const prisma = new PrismaClient({ adapter: new PrismaPg(config) })
   const raw = new pg.Pool({ ...config, max: 4 })
   raw.on('error', () => undefined) // a dropped idle connection is replaced on the next query
+  const listener = new PgListener(config)
   return {
     prisma,
     mode: 'server',
@@ -282,7 +378,12 @@ async function openServer(databaseUrl: string, dataDir: string, opts: OpenOption
     uncleanStop: false,
     migrationsApplied,
     sql: async <T>(text: string, params?: unknown[]) => (await raw.query(text, params)).rows as T[],
+    listen: (channel, onNotify, onReconnect) => listener.listen(channel, onNotify, onReconnect),
+    notify: async (channel, payload) => {
+      await raw.query('SELECT pg_notify($1, $2)', [channel, payload])
+    },
     async close() {
+      await listener.close()
       await prisma.$disconnect().catch(() => undefined)
       await raw.end().catch(() => undefined)
     },

@@ -118,8 +118,18 @@ describe('interventions on a running engine', () => {
     // it is the run's best now: on the best path
     await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))!.bestCandidateId === id, 10_000, 'the edit to become the best')
 
-    const actions = (await db.prisma.auditEvent.findMany({ where: { runId }, orderBy: { id: 'asc' } })).map((a) => a.action)
-    expect(actions).toEqual(['run.create', 'guidance.create', 'run.weights', 'run.exploration', 'candidate.expert-edit'])
+    // who asked for what, and the engine's acknowledgement of each (through the control channel)
+    const audited = await db.prisma.auditEvent.findMany({ where: { runId }, orderBy: { id: 'asc' } })
+    expect(audited.filter((a) => !a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual(['run.create', 'guidance.create', 'run.weights', 'run.exploration', 'candidate.expert-edit'])
+    expect(audited.filter((a) => a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual(['guidance.reload.applied', 'run.weights.applied', 'run.exploration.applied', 'candidate.expert-edit.applied'])
+    const acks = await db.prisma.runCommand.findMany({ where: { runId }, orderBy: { id: 'asc' } })
+    expect(acks.map((c) => [c.kind, c.status])).toEqual([
+      ['guidance.reload', 'applied'],
+      ['run.weights', 'applied'],
+      ['run.exploration', 'applied'],
+      ['candidate.expert-edit', 'applied'],
+    ])
+    expect((acks[3]!.result as { candidateId: string }).candidateId).toBe(id)
     await as('admin').runs.stop({ runId })
     await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped', 30_000, 'the stop')
   }, 240_000)

@@ -1,12 +1,15 @@
 // What experts and admins do to a run from the console: hints (guidance), exploration and
 // mutation weights, pin and ban, expert edits, knowledge on request. Each one is audited (author,
 // time, before, after), written to the run's numbered event log (so every open dashboard sees it
-// live and it can be replayed) and, when this process drives the run, applied to the engine at
-// once. A run driven by another process picks up what is stored (status, guidance, config) itself.
+// live), and goes to the engine that drives the run through the control channel
+// (server/runs/commands.ts): the same path whether that engine is in this process or another
+// machine's. What a resumed run needs (guidance, pins, bans, weights) is stored here first.
+import { randomUUID } from 'node:crypto'
 import type { AppServices } from '../app.ts'
 import type { Actor } from '../auth/roles.ts'
 import type { Prisma } from '../db.ts'
 import { BadInputError, ConflictError, NotFoundError, PreconditionError } from '../errors.ts'
+import { awaitCommand, submitCommand, type CommandKind, type CommandOutcome } from '../runs/commands.ts'
 import { LOCAL_OPERATOR_NAMES, type RunConfig } from '../runs/config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { audit } from '../services/audit.ts'
@@ -20,6 +23,27 @@ async function loadRun(app: AppServices, runId: string) {
   const run = await app.db.prisma.run.findUnique({ where: { id: runId }, select: { id: true, status: true, evaluations: true, config: true, problemSnapshot: true } })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
   return { ...run, config: run.config as unknown as RunConfig, snap: run.problemSnapshot as unknown as ProblemSnapshot }
+}
+
+/** how long a request waits for the engine's acknowledgement before answering "pending" */
+const ACK_WAIT_MS = 3000
+
+/**
+ * Sends a command to the run's engine and, while an engine holds the run's lease, waits a bounded
+ * time for its acknowledgement (with no engine, it stays pending for the one that picks the run up).
+ */
+export async function command(app: AppServices, actor: Actor, run: { id: string; status: string }, kind: CommandKind, payload: Record<string, unknown>): Promise<CommandOutcome> {
+  const c = await submitCommand(app.db, app.events, { runId: run.id, runStatus: run.status, kind, payload, actor })
+  if (c.status !== 'pending') return c
+  const lease = await app.db.prisma.run.findUnique({ where: { id: run.id }, select: { leaseUntil: true } })
+  const driven = !!lease?.leaseUntil && lease.leaseUntil.getTime() > Date.now()
+  return driven ? awaitCommand(app.db, app.events, run.id, c.id, ACK_WAIT_MS) : c
+}
+
+/** A command the engine refused is the request's failure, with the engine's reason. */
+function unlessRefused(c: CommandOutcome): CommandOutcome {
+  if (c.status === 'refused') throw new PreconditionError(String(c.result?.reason ?? 'the engine refused this'))
+  return c
 }
 
 function checkIsland(island: number | null | undefined, islands: number) {
@@ -54,9 +78,9 @@ export async function createGuidance(app: AppServices, actor: Actor, input: Guid
     data: { runId: input.runId, island: input.island, text, authorId: actor.id, authorLabel: actor.label, startEval: run.evaluations, expiresAfterEvals: input.expiresAfterEvals ?? null, expiresAt },
   })
   await audit(app.db.prisma, actor, { action: 'guidance.create', targetType: 'guidance', targetId: g.id, runId: input.runId, after: { text, island: input.island, startEval: run.evaluations, expiresAfterEvals: g.expiresAfterEvals, expiresAt } })
-  await app.runs?.get(input.runId)?.reloadGuidance()
   await recordIntervention(app, input.runId, actor, { action: 'guidance.create', guidanceId: g.id, island: input.island, text: text.slice(0, 200), atEval: run.evaluations })
-  return { id: g.id, startEval: g.startEval }
+  const c = await command(app, actor, run, 'guidance.reload', { guidanceId: g.id })
+  return { id: g.id, startEval: g.startEval, command: c }
 }
 
 export async function withdrawGuidance(app: AppServices, actor: Actor, input: { runId: string; id: string }) {
@@ -67,9 +91,9 @@ export async function withdrawGuidance(app: AppServices, actor: Actor, input: { 
   const at = new Date()
   await app.db.prisma.guidance.update({ where: { id: g.id }, data: { withdrawnAt: at } })
   await audit(app.db.prisma, actor, { action: 'guidance.withdraw', targetType: 'guidance', targetId: g.id, runId: input.runId, before: { withdrawnAt: null }, after: { withdrawnAt: at, atEval: run.evaluations } })
-  await app.runs?.get(input.runId)?.reloadGuidance()
   await recordIntervention(app, input.runId, actor, { action: 'guidance.withdraw', guidanceId: g.id, island: g.island, atEval: run.evaluations })
-  return { ok: true }
+  const c = await command(app, actor, run, 'guidance.reload', { guidanceId: g.id })
+  return { ok: true, command: c }
 }
 
 /**
@@ -132,18 +156,17 @@ async function scoredRows(app: AppServices, runId: string, q: { guidanceId?: str
 export async function setExploration(app: AppServices, actor: Actor, input: { runId: string; value: number; island: number | null }) {
   const run = await loadRun(app, input.runId)
   checkIsland(input.island, run.config.islands)
-  const engine = app.runs?.get(input.runId)
-  const before = engine?.controlState() ?? null
-  if (input.island !== null && !engine) throw new PreconditionError('an island’s exploration lives in the running engine; this process does not drive the run (set the run-wide value, or act from the process that drives it)')
-  engine?.setExploration(input.value, input.island ?? undefined)
+  const before = await controls(app, input.runId)
+  if (input.island !== null && !before.active) throw new PreconditionError(`the run is ${run.status}: an island’s exploration lives in the running engine (set the run-wide value, or resume the run)`)
   if (input.island === null) {
     // the run-wide knob is also the config a resumed engine starts from
     await app.db.prisma.run.update({ where: { id: input.runId }, data: { config: json({ ...run.config, exploration: input.value }) } })
   }
-  const beforeValue = input.island === null ? (before?.exploration ?? run.config.exploration) : (before?.islandExploration[input.island] ?? before?.exploration ?? run.config.exploration)
+  const beforeValue = input.island === null ? before.exploration : (before.islandExploration[input.island] ?? before.exploration)
   await audit(app.db.prisma, actor, { action: 'run.exploration', targetType: 'run', targetId: input.runId, runId: input.runId, before: { island: input.island, exploration: beforeValue }, after: { island: input.island, exploration: input.value } })
   await recordIntervention(app, input.runId, actor, { action: 'run.exploration', island: input.island, before: beforeValue, value: input.value, atEval: run.evaluations })
-  return { applied: !!engine, controls: engine?.controlState() ?? null }
+  const c = unlessRefused(await command(app, actor, run, 'run.exploration', { value: input.value, island: input.island }))
+  return { applied: c.status === 'applied', command: c }
 }
 
 export async function setMutationWeights(app: AppServices, actor: Actor, input: { runId: string; models?: number[]; localOperators?: Partial<Record<(typeof LOCAL_OPERATOR_NAMES)[number], number>> }) {
@@ -160,28 +183,26 @@ export async function setMutationWeights(app: AppServices, actor: Actor, input: 
   const weightsOf = (c: RunConfig) => (c.mutator === 'llm' ? c.models.map((m) => ({ model: m.label ?? `${m.provider}:${m.model}`, weight: m.weight })) : LOCAL_OPERATOR_NAMES.map((o) => ({ operator: o, weight: c.localOperators[o] ?? 1 })))
   const positive = next.mutator === 'llm' ? next.models.some((m) => m.weight > 0) : LOCAL_OPERATOR_NAMES.some((o) => (next.localOperators[o] ?? 1) > 0)
   if (!positive) throw new BadInputError('at least one model or operator needs a weight above 0')
-  const engine = app.runs?.get(input.runId)
-  if (engine) {
-    try {
-      engine.setMutationWeights({ models: input.models, localOperators: next.localOperators })
-    } catch (e) {
-      throw new BadInputError((e as Error).message)
-    }
-  }
   await app.db.prisma.run.update({ where: { id: input.runId }, data: { config: json(next) } })
   await audit(app.db.prisma, actor, { action: 'run.weights', targetType: 'run', targetId: input.runId, runId: input.runId, before: weightsOf(cfg), after: weightsOf(next) })
   await recordIntervention(app, input.runId, actor, { action: 'run.weights', weights: weightsOf(next), atEval: run.evaluations })
-  return { applied: !!engine, controls: engine?.controlState() ?? null }
+  const c = unlessRefused(await command(app, actor, run, 'run.weights', { models: input.models, localOperators: next.localOperators }))
+  return { applied: c.status === 'applied', command: c }
 }
 
-/** The engine's knobs as they are now (or, for a run not driven here, as stored). */
+/** The engine's knobs as they are now (from this process's engine, else as its last snapshot stored them). */
 export async function controls(app: AppServices, runId: string) {
   const run = await loadRun(app, runId)
   const engine = app.runs?.get(runId)
   const state = engine?.controlState() ?? null
-  const stored = (await app.db.prisma.run.findUnique({ where: { id: runId }, select: { engineState: true } }))?.engineState as { evolution?: { exploration?: number; islandExploration?: Record<string, number> } } | null
+  const row = await app.db.prisma.run.findUnique({ where: { id: runId }, select: { engineState: true, leaseOwner: true, leaseUntil: true } })
+  const stored = row?.engineState as { evolution?: { exploration?: number; islandExploration?: Record<string, number> } } | null
+  const active = ['created', 'cold-start', 'evolving'].includes(run.status)
   return {
     driven: !!engine,
+    active,
+    /** who drives the run now (host:pid of its engine), while its lease holds */
+    drivenBy: active && row?.leaseOwner && row.leaseUntil && row.leaseUntil.getTime() > Date.now() ? row.leaseOwner : null,
     mutator: run.config.mutator,
     exploration: state?.exploration ?? stored?.evolution?.exploration ?? run.config.exploration,
     islandExploration: state?.islandExploration ?? Object.fromEntries(Object.entries(stored?.evolution?.islandExploration ?? {}).map(([k, v]) => [Number(k), v])),
@@ -195,15 +216,11 @@ export async function controls(app: AppServices, runId: string) {
 export async function retrieveKnowledge(app: AppServices, actor: Actor, input: { runId: string; island: number }) {
   const run = await loadRun(app, input.runId)
   checkIsland(input.island, run.config.islands)
-  const engine = app.runs?.get(input.runId)
-  if (!engine) throw new PreconditionError('this process does not drive the run; knowledge can be requested from the process that does')
-  const before = await app.db.prisma.retrieval.count({ where: { runId: input.runId } })
-  await engine.retrieveNow(input.island)
-  const after = await app.db.prisma.retrieval.findFirst({ where: { runId: input.runId, island: input.island }, orderBy: { createdAt: 'desc' }, select: { id: true, chunkIds: true } })
-  const found = (await app.db.prisma.retrieval.count({ where: { runId: input.runId } })) > before ? (after?.chunkIds.length ?? 0) : 0
-  await audit(app.db.prisma, actor, { action: 'run.retrieve', targetType: 'run', targetId: input.runId, runId: input.runId, after: { island: input.island, chunks: found } })
-  await recordIntervention(app, input.runId, actor, { action: 'run.retrieve', island: input.island, chunks: found, atEval: run.evaluations })
-  return { chunks: found }
+  if (!['created', 'cold-start', 'evolving'].includes(run.status)) throw new PreconditionError(`the run is ${run.status}: knowledge goes into the prompts of a running run (resume it first)`)
+  await audit(app.db.prisma, actor, { action: 'run.retrieve', targetType: 'run', targetId: input.runId, runId: input.runId, after: { island: input.island } })
+  await recordIntervention(app, input.runId, actor, { action: 'run.retrieve', island: input.island, atEval: run.evaluations })
+  const c = unlessRefused(await command(app, actor, run, 'run.retrieve', { island: input.island }))
+  return { chunks: c.status === 'applied' ? Number(c.result?.chunks ?? 0) : null, command: c }
 }
 
 // ------------------------------------------------------------------ candidates
@@ -213,10 +230,10 @@ export async function setPinned(app: AppServices, actor: Actor, input: { runId: 
   if (!c) throw new NotFoundError(`no candidate "${input.id}" in this run`)
   if (input.pinned && c.banned) throw new ConflictError('a banned candidate cannot be pinned')
   await app.db.prisma.candidate.update({ where: { id: c.id }, data: { pinned: input.pinned } })
-  app.runs?.get(input.runId)?.setPinned(c.id, input.pinned)
   await audit(app.db.prisma, actor, { action: input.pinned ? 'candidate.pin' : 'candidate.unpin', targetType: 'candidate', targetId: c.id, runId: input.runId, before: { pinned: c.pinned }, after: { pinned: input.pinned } })
   await recordIntervention(app, input.runId, actor, { action: input.pinned ? 'candidate.pin' : 'candidate.unpin', candidateId: c.id })
-  return { pinned: input.pinned }
+  const cmd = await command(app, actor, await loadRun(app, input.runId), 'candidate.pin', { candidateId: c.id, pinned: input.pinned })
+  return { pinned: input.pinned, command: cmd }
 }
 
 export async function ban(app: AppServices, actor: Actor, input: { runId: string; id: string; reason?: string }) {
@@ -224,10 +241,10 @@ export async function ban(app: AppServices, actor: Actor, input: { runId: string
   if (!c) throw new NotFoundError(`no candidate "${input.id}" in this run`)
   if (c.banned) throw new ConflictError('this candidate is already banned')
   await app.db.prisma.candidate.update({ where: { id: c.id }, data: { banned: true, pinned: false } })
-  app.runs?.get(input.runId)?.ban(c.id)
   await audit(app.db.prisma, actor, { action: 'candidate.ban', targetType: 'candidate', targetId: c.id, runId: input.runId, before: { banned: false, pinned: c.pinned }, after: { banned: true, reason: input.reason ?? null } })
   await recordIntervention(app, input.runId, actor, { action: 'candidate.ban', candidateId: c.id, reason: input.reason ?? null })
-  return { banned: true }
+  const cmd = await command(app, actor, await loadRun(app, input.runId), 'candidate.ban', { candidateId: c.id })
+  return { banned: true, command: cmd }
 }
 
 export async function submitExpertEdit(app: AppServices, actor: Actor, input: { runId: string; parentId: string; code: string; island: number; note?: string }) {
@@ -237,14 +254,15 @@ export async function submitExpertEdit(app: AppServices, actor: Actor, input: { 
   if (!parent) throw new NotFoundError(`no candidate "${input.parentId}" in this run`)
   if (!input.code.trim()) throw new BadInputError('the edited program is empty')
   if (input.code === parent.code) throw new BadInputError('the code is unchanged; edit it before submitting')
-  const engine = app.runs?.get(input.runId)
-  if (!engine || run.status !== 'evolving') {
+  if (run.status !== 'evolving') {
     throw new PreconditionError(
       run.status === 'cold-start' ? 'the run is still in its cold start; edits join an island once it evolves' : `the run is ${run.status}; an edit joins a running run (an admin can resume it)`,
     )
   }
-  const id = await engine.submitExpertEdit({ parentId: parent.id, code: input.code, island: input.island, authorId: actor.id })
+  // the candidate's id is chosen here, so an engine that applies the command twice (a failover) makes it once
+  const id = randomUUID()
   await audit(app.db.prisma, actor, { action: 'candidate.expert-edit', targetType: 'candidate', targetId: id, runId: input.runId, before: { parentId: parent.id }, after: { island: input.island, bytes: input.code.length, note: input.note ?? null } })
   await recordIntervention(app, input.runId, actor, { action: 'candidate.expert-edit', candidateId: id, parentId: parent.id, island: input.island, atEval: run.evaluations })
-  return { id }
+  const c = unlessRefused(await command(app, actor, run, 'candidate.expert-edit', { candidateId: id, parentId: parent.id, code: input.code, island: input.island, authorId: actor.id }))
+  return { id, command: c }
 }

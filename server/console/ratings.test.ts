@@ -49,17 +49,17 @@ describe.each(dbModes())('candidate ratings, %s', (_mode, open) => {
     await expect(as('expert').candidates.rate({ runId, id, value: 1, note: 'x'.repeat(1001) })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
     await expect(as('expert').candidates.rate({ runId, id: 'no-such-candidate', value: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' })
 
-    expect(await as('expert').candidates.rate({ runId, id, value: 1, note: '  tight inner loop  ' })).toEqual({ rating: 1, mine: 1 })
+    expect(await as('expert').candidates.rate({ runId, id, value: 1, note: '  tight inner loop  ' })).toMatchObject({ rating: 1, mine: 1 })
     // rating again replaces the expert's own rating
-    expect(await as('expert').candidates.rate({ runId, id, value: 1, note: 'tight inner loop, keep it' })).toEqual({ rating: 1, mine: 1 })
-    expect(await as('expert', 'expert2').candidates.rate({ runId, id, value: -1, note: 'overfits' })).toEqual({ rating: 0, mine: -1 })
+    expect(await as('expert').candidates.rate({ runId, id, value: 1, note: 'tight inner loop, keep it' })).toMatchObject({ rating: 1, mine: 1 })
+    expect(await as('expert', 'expert2').candidates.rate({ runId, id, value: -1, note: 'overfits' })).toMatchObject({ rating: 0, mine: -1 })
     let c = await as('viewer').candidates.get({ runId, id })
     expect(c.rating).toBe(0)
     expect(c.ratings.map((r) => [r.userLabel, r.value, r.note])).toEqual([
       ['expert2@example.test', -1, 'overfits'],
       ['expert@example.test', 1, 'tight inner loop, keep it'],
     ])
-    expect(await as('expert').candidates.rate({ runId, id, value: 0 })).toEqual({ rating: -1, mine: 0 })
+    expect(await as('expert').candidates.rate({ runId, id, value: 0 })).toMatchObject({ rating: -1, mine: 0 })
     c = await as('viewer').candidates.get({ runId, id })
     expect(c.rating).toBe(-1)
     expect(c.ratings).toHaveLength(1)

@@ -1,9 +1,8 @@
 // Experts rate candidates: up (promising) or down (dead end), with an optional note, one rating
 // per expert and candidate. The candidate's rating is the sign of the sum; it is a bounded bonus
 // or penalty in parent selection (engine/selection.ts, weighted by the run's ratingWeight).
-// Like pin and ban (interventions.ts): stored, audited, in the run's event log, and applied at
-// once to the engine when this process drives the run; an engine that resumes the run reads the
-// stored ratings. The effect is measured as hints are: children of rated parents against children
+// Like pin and ban (interventions.ts): stored, audited, in the run's event log, and sent to the
+// run's engine through the control channel; an engine that resumes the run reads the stored ratings. The effect is measured as hints are: children of rated parents against children
 // of unrated ones made over the same stretch of the run.
 import type { AppServices } from '../app.ts'
 import type { Actor } from '../auth/roles.ts'
@@ -11,14 +10,9 @@ import { BadInputError, NotFoundError } from '../errors.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { audit } from '../services/audit.ts'
 import { compareGroups, type Comparison, type ScoredRow } from './guidance-stats.ts'
-import { recordIntervention } from './interventions.ts'
+import { command, recordIntervention } from './interventions.ts'
 
 export type RatingValue = -1 | 0 | 1
-
-/** What a rating does to a run driven here; optional until the engine exposes it. */
-interface RatingEngine {
-  setRating?: (candidateId: string, rating: RatingValue) => void
-}
 
 /** The candidate's rating from its experts' ratings: the sign of their sum. */
 export function effectiveRating(values: readonly number[]): RatingValue {
@@ -49,10 +43,11 @@ export async function rateCandidate(app: AppServices, actor: Actor, input: { run
     if (rating !== c.rating) await tx.candidate.update({ where: { id: c.id }, data: { rating } })
     return { before: mine ? { value: mine.value, note: mine.note } : null, after: input.value === 0 ? null : { value: input.value, note }, rating }
   })
-  ;(app.runs?.get(input.runId) as RatingEngine | undefined)?.setRating?.(c.id, rating)
   await audit(prisma, actor, { action: input.value === 0 ? 'candidate.unrate' : 'candidate.rate', targetType: 'candidate', targetId: c.id, runId: input.runId, before: { mine: before, rating: c.rating }, after: { mine: after, rating } })
   await recordIntervention(app, input.runId, actor, { action: input.value === 0 ? 'candidate.unrate' : 'candidate.rate', candidateId: c.id, value: input.value, note: note?.slice(0, 200) ?? null, rating })
-  return { rating, mine: input.value }
+  const run = await prisma.run.findUniqueOrThrow({ where: { id: input.runId }, select: { id: true, status: true } })
+  const cmd = await command(app, actor, run, 'candidate.rate', { candidateId: c.id, rating })
+  return { rating, mine: input.value, command: cmd }
 }
 
 /** Every expert's rating of one candidate, newest first. */

@@ -215,9 +215,12 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     await expect(e.candidates.setPinned({ runId, id, pinned: true })).rejects.toMatchObject({ code: 'CONFLICT' })
     const actions = (await db.prisma.auditEvent.findMany({ where: { targetId: id }, orderBy: { id: 'asc' } })).map((a) => a.action)
     expect(actions).toEqual(['candidate.pin', 'candidate.ban'])
-    // no engine in this process: an edit or an island's exploration cannot be applied here
-    await expect(e.candidates.submitEdit({ runId, parentId: id, code: 'x = 42\n', island: 0 })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' })
-    await expect(e.runs.setExploration({ runId, value: 0.9, island: 1 })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' })
+    // no engine drives the run now: an edit or an island's exploration waits, pending, for the engine
+    // that picks the run up (the control channel stores it)
+    const edit = await e.candidates.submitEdit({ runId, parentId: id, code: 'x = 42\n', island: 0 })
+    expect(edit.command).toMatchObject({ kind: 'candidate.expert-edit', status: 'pending' })
+    expect(await db.prisma.runCommand.count({ where: { runId, status: 'pending' } })).toBeGreaterThan(0)
+    expect((await e.runs.setExploration({ runId, value: 0.9, island: 1 })).command.status).toBe('pending')
     // the run-wide knob is stored for the engine that resumes the run
     const r = await e.runs.setExploration({ runId, value: 0.8 })
     expect(r.applied).toBe(false)

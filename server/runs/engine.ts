@@ -22,6 +22,7 @@ import { coldStartSize, type RunConfig, type RunStatus } from './config.ts'
 import { Dispatcher, type InFlight } from './dispatcher.ts'
 import { GenerationPool, type RequestOutcome } from './generation.ts'
 import { Ingestor } from './ingest.ts'
+import { CommandInbox, type Applied, type PendingCommand } from './inbox.ts'
 import { MetricsWriter } from './metrics.ts'
 import { Planner, type PlannedRequest } from './planner.ts'
 import type { ProduceResult, Produced } from './producer.ts'
@@ -55,6 +56,8 @@ export interface EngineDeps {
   hooks?: EngineHooks
   /** environment the model clients read keys from (default process.env) */
   llmEnv?: NodeJS.ProcessEnv
+  /** who drives the run (host:pid), recorded with every command this engine acknowledges */
+  owner?: string
 }
 
 const MAX_CONSECUTIVE_REJECTIONS = 300
@@ -104,8 +107,8 @@ export class RunEngine {
   private readonly waiters = new Set<() => void>()
   private readonly waitingGauge = new GaugeMean()
   private readonly busyGauge = new GaugeMean()
-  private guidanceSeen = { total: -1, withdrawn: -1 }
-  private stopWatching: () => void = () => undefined
+  private inbox: CommandInbox | null = null
+  private stopWatching: () => Promise<void> = async () => undefined
 
   constructor(deps: EngineDeps, runId: string) {
     this.deps = deps
@@ -215,20 +218,18 @@ export class RunEngine {
     return evo.islands.flatMap((isl, i) => (isl.has(id) ? [i] : []))
   }
 
-  /** Knowledge retrieval on an expert's request: goes into the island's next prompts. */
-  async retrieveNow(island: number) {
-    await this.retrieveFor(island, 'expert')
-  }
-
   /** An expert's edit of a candidate: evaluated like any candidate, placed on the chosen island, within the budget. */
-  async submitExpertEdit(input: { parentId: string; code: string; island: number; authorId: string | null }): Promise<string> {
+  async submitExpertEdit(input: { candidateId?: string; parentId: string; code: string; island: number; authorId: string | null }): Promise<string> {
     const s = this.state
+    // applied again after a failover: the candidate exists already
+    if (input.candidateId && (await this.db.prisma.candidate.findUnique({ where: { id: input.candidateId }, select: { id: true } }))) return input.candidateId
+    if (s.status !== 'evolving') throw new PreconditionError('the run is still in its cold start; edits join an island once it evolves')
     if (!this.budget || !this.budget.reserve()) {
       throw new PreconditionError(`the run has no evaluation left in its budget (${this.budget?.blocked() ?? 'not started'}); resume it with a larger --max-evals to evaluate an edit`)
     }
     const prepared = analyzeCode(input.code, s.language)
     const f: InFlight = {
-      id: randomUUID(),
+      id: input.candidateId ?? randomUUID(),
       island: input.island,
       origin: 'expert-edit',
       parentIds: [input.parentId],
@@ -265,17 +266,51 @@ export class RunEngine {
 
   // ------------------------------------------------------------------ lifecycle
 
-  /** Another process (the web server in server mode) may pause or stop the run, or change guidance. */
+  /** The run deleted meanwhile: nothing to drive (interventions come through the inbox). */
   private async watch() {
-    const row = await this.db.prisma.run.findUnique({ where: { id: this.runId }, select: { status: true, statusReason: true } })
-    if (!row) return this.stop('the run was deleted')
-    if (row.status === 'paused' && !this.pauseRequested) this.pause()
-    if (row.status === 'stopped' && !this.stopping) this.stop(row.statusReason ?? 'stopped')
-    const n = await this.db.prisma.guidance.count({ where: { runId: this.runId } })
-    const withdrawn = await this.db.prisma.guidance.count({ where: { runId: this.runId, withdrawnAt: { not: null } } })
-    if (n !== this.guidanceSeen.total || withdrawn !== this.guidanceSeen.withdrawn) {
-      this.guidanceSeen = { total: n, withdrawn }
-      await this.state.reloadGuidance()
+    const row = await this.db.prisma.run.findUnique({ where: { id: this.runId }, select: { id: true } })
+    if (!row) this.stop('the run was deleted')
+  }
+
+  /** One intervention from the control channel. Idempotent: a failover may apply it again. */
+  private async applyCommand(c: PendingCommand): Promise<Applied> {
+    const p = c.payload
+    const ok = (result: Record<string, unknown> = {}): Applied => ({ status: 'applied', result })
+    switch (c.kind) {
+      case 'guidance.reload':
+        await this.state.reloadGuidance()
+        return ok({ active: this.state.guidance.length })
+      case 'candidate.pin':
+        this.setPinned(String(p.candidateId), !!p.pinned)
+        return ok({ islands: this.populationOf(String(p.candidateId)) })
+      case 'candidate.ban':
+        this.ban(String(p.candidateId))
+        return ok()
+      case 'candidate.rate':
+        this.setRating(String(p.candidateId), Math.sign(Number(p.rating)) as -1 | 0 | 1)
+        return ok()
+      case 'run.weights':
+        this.setMutationWeights({ models: p.models as number[] | undefined, localOperators: p.localOperators as RunConfig['localOperators'] | undefined })
+        return ok({ arms: this.controlState().arms.map((a) => ({ id: a.id, weight: a.weight })) })
+      case 'run.exploration':
+        this.setExploration(Number(p.value), p.island === null || p.island === undefined ? undefined : Number(p.island))
+        return ok({ effectiveExploration: this.controlState().effectiveExploration })
+      case 'run.pause':
+        this.pause()
+        return ok()
+      case 'run.stop':
+        this.stop(String(p.reason ?? 'stopped by a user'))
+        return ok()
+      case 'run.retrieve':
+        return ok({ chunks: await this.retrieveFor(Number(p.island), 'expert') })
+      case 'knowledge.use':
+        return ok({ chunks: await this.useRetrieval(p as { retrievalId: string; island: number | null; chunkIds: string[] }) })
+      case 'candidate.expert-edit':
+        return ok({
+          candidateId: await this.submitExpertEdit({ candidateId: String(p.candidateId), parentId: String(p.parentId), code: String(p.code), island: Number(p.island), authorId: (p.authorId as string | null) ?? null }),
+        })
+      default:
+        return { status: 'refused', result: { reason: `this engine does not know the command "${c.kind}"` } }
     }
   }
 
@@ -289,13 +324,13 @@ export class RunEngine {
     }
     const watcher = setInterval(() => void this.watch().catch(() => undefined), 2000)
     watcher.unref()
-    // an expert's retrieval from the knowledge console goes into that island's next prompts
-    const unsubscribe = this.deps.events.subscribe(this.runId, (e) => {
-      if (e.type !== 'knowledge.retrieval') return
-      const p = e.payload as { retrievalId: string; island: number | null; chunkIds: string[] }
-      void this.useRetrieval(p).catch((err) => this.deps.log.warn(`expert retrieval not applied: ${(err as Error).message}`))
-    })
-    this.stopWatching = () => (clearInterval(watcher), unsubscribe())
+    // interventions: given before this engine started (a failover) or while it runs
+    this.inbox = new CommandInbox(this.deps, this.runId, this.deps.owner ?? 'this process', (c) => this.applyCommand(c))
+    await this.inbox.start()
+    this.stopWatching = async () => {
+      clearInterval(watcher)
+      await this.inbox?.stop()
+    }
     const s = this.state
     try {
       if (s.status !== 'cold-start' && s.status !== 'evolving') {
@@ -315,7 +350,7 @@ export class RunEngine {
       await this.setStatus('failed', this.stopping.reason)
       return { status: 'failed', reason: this.stopping.reason }
     } finally {
-      this.stopWatching()
+      await this.stopWatching()
       await this.store.drain().catch(() => undefined)
       await this.ingestor.saveSnapshot().catch(() => undefined)
       await this.metrics.write(true).catch(() => undefined)
@@ -685,7 +720,7 @@ export class RunEngine {
 
   // ------------------------------------------------------------------ knowledge
 
-  private async useRetrieval(p: { retrievalId: string; island: number | null; chunkIds: string[] }) {
+  private async useRetrieval(p: { retrievalId: string; island: number | null; chunkIds: string[] }): Promise<number> {
     const s = this.state
     const rows = await this.db.prisma.knowledgeChunk.findMany({
       where: { id: { in: p.chunkIds } },
@@ -696,14 +731,15 @@ export class RunEngine {
       const r = byId.get(id)
       return r ? [{ id, text: r.content, title: r.heading ? `${r.doc.title} — ${r.heading}` : r.doc.title, source: r.doc.sourcePath ?? undefined }] : []
     })
-    if (!chunks.length) return
+    if (!chunks.length) return 0
     const islands = p.island === null || p.island === undefined ? s.evo.islands.map((_, i) => i) : [p.island]
     for (const i of islands) s.knowledge.set(i, { retrievalId: p.retrievalId, chunks, until: this.budget.evaluations + s.config.stagnationWindow })
+    return chunks.length
   }
 
-  private async retrieveFor(island: number, trigger: 'stagnation' | 'expert') {
+  private async retrieveFor(island: number, trigger: 'stagnation' | 'expert'): Promise<number> {
     const s = this.state
-    if (!this.deps.hooks?.retrieve) return
+    if (!this.deps.hooks?.retrieve) return 0
     const best = s.evo.island(island).best()
     const bestCode = best ? await s.codeOf(best.id).catch(() => '') : ''
     const queryText = `${s.problem.name}\n${s.problem.description.slice(0, 1500)}\n${bestCode.slice(0, 3000)}`
@@ -713,8 +749,10 @@ export class RunEngine {
         s.knowledge.set(island, { ...r, until: this.budget.evaluations + s.config.stagnationWindow })
         this.deps.events.publish({ runId: this.runId, type: 'retrieval', payload: { island, trigger, chunks: r.chunks.length } })
       }
+      return r?.chunks.length ?? 0
     } catch (e) {
       this.deps.log.warn(`knowledge retrieval failed for island ${island}: ${(e as Error).message}`)
+      return 0
     }
   }
 

@@ -34,7 +34,7 @@ export interface IngestDeps {
   /** something changed: the engine plans more and re-checks what it waits for */
   notify: () => void
   /** an island stalled: knowledge for its next prompts */
-  retrieve: (island: number, trigger: 'stagnation' | 'expert') => Promise<void>
+  retrieve: (island: number, trigger: 'stagnation' | 'expert') => Promise<unknown>
 }
 
 export class Ingestor {

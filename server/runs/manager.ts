@@ -88,7 +88,7 @@ export class EngineManager {
     if (existing) return existing.done
     if (!(await this.claim(runId))) throw new Error(`run ${runId} is driven by another engine process`)
     this.renewLeases()
-    const engine = new RunEngine(this.deps, runId)
+    const engine = new RunEngine({ ...this.deps, owner: this.owner }, runId)
     const done = engine.run().finally(async () => {
       this.engines.delete(runId)
       await this.deps.db.prisma.run.update({ where: { id: runId }, data: { leaseOwner: null, leaseUntil: null } }).catch(() => undefined)

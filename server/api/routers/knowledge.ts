@@ -2,6 +2,8 @@
 // model (admins change it, which re-embeds everything), usefulness and retrieval history, and
 // the lessons inbox. Services audit every change with the caller as actor.
 import { TRPCError } from '@trpc/server'
+import { command } from '../../console/interventions.ts'
+import { runIsActive } from '../../runs/commands.ts'
 import { z } from 'zod'
 import { chunkHistory, listRetrievals, usefulnessRanking } from '../../knowledge/history.ts'
 import {
@@ -172,16 +174,17 @@ export const knowledgeRouter = router({
   retrievals: viewer.input(KnowledgeRetrievalsInput).query(({ ctx, input }) => listRetrievals(ctx.app.db, input)),
   /**
    * An expert asks for knowledge for one island of a run: the retrieval is logged (trigger
-   * 'expert') and announced on the run's event bus as `knowledge.retrieval`, for the engine to
-   * put the chunks into that island's next prompts.
+   * 'expert') and sent to the run's engine through the control channel, which puts the chunks into
+   * that island's next prompts (or, for a run no engine drives, refuses: nothing would read them).
    */
   retrieve: expert.input(KnowledgeRetrieveInput).mutation(async ({ ctx, input }) => {
-    const run = await ctx.app.db.prisma.run.findUnique({ where: { id: input.runId }, select: { problemId: true } })
+    const run = await ctx.app.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true, status: true, problemId: true } })
     if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `no run ${input.runId}` })
+    if (!runIsActive(run.status)) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the run is ${run.status}: knowledge goes into the prompts of a running run (resume it first)` })
     const r = await retrieveForIsland(ctx.app.db, { ...input, problemId: run.problemId, trigger: 'expert', actor: ctx.actor })
     await audit(ctx.app.db.prisma, ctx.actor, { action: 'knowledge.retrieve', targetType: 'retrieval', targetId: r.retrievalId, runId: input.runId, after: { island: input.island, chunkIds: r.chunks.map((c) => c.id) } })
-    ctx.app.events.publish({ runId: input.runId, type: 'knowledge.retrieval', payload: { retrievalId: r.retrievalId, island: input.island, trigger: 'expert', chunkIds: r.chunks.map((c) => c.id) } })
-    return r
+    const c = await command(ctx.app, ctx.actor, run, 'knowledge.use', { retrievalId: r.retrievalId, island: input.island, chunkIds: r.chunks.map((c) => c.id) })
+    return { ...r, command: c }
   }),
 
   lessons: viewer.input(LessonListInput).query(({ ctx, input }) => listLessons(ctx.app.db, input)),

@@ -1,7 +1,8 @@
 import { TRPCError, tracked } from '@trpc/server'
 import { z } from 'zod'
 import { liveRun } from '../../console/live.ts'
-import { controls, PreconditionError, retrieveKnowledge, setExploration, setMutationWeights } from '../../console/interventions.ts'
+import { command, controls, PreconditionError, retrieveKnowledge, setExploration, setMutationWeights } from '../../console/interventions.ts'
+import { runIsActive } from '../../runs/commands.ts'
 import { TtlCache, runVersion } from '../../console/cache.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../console/run-data.ts'
 import { compareRuns } from '../../console/compare-data.ts'
@@ -96,21 +97,21 @@ export const runsRouter = router({
     launch(ctx, input.runId)
     return r
   }),
+  // an active run is paused or stopped by its engine (the control channel), wherever it runs
   pause: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
     const run = await requireRun(ctx.app.db, input.runId)
-    const engine = ctx.app.runs?.get(input.runId)
-    if (engine) engine.pause()
-    else if (run.status === 'evolving' || run.status === 'cold-start' || run.status === 'created') await setStatus(ctx.app.db, input.runId, 'paused', 'paused by a user')
+    const c = runIsActive(run.status) ? await command(ctx.app, ctx.actor, run, 'run.pause', {}) : null
     await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.pause', targetType: 'run', targetId: input.runId, runId: input.runId, before: { status: run.status }, after: { status: 'paused' } })
-    return { ok: true }
+    return { ok: true, command: c }
   }),
   stop: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
     const run = await requireRun(ctx.app.db, input.runId)
-    const engine = ctx.app.runs?.get(input.runId)
-    if (engine) engine.stop(`stopped by ${ctx.actor.label}`)
-    else if (!['completed', 'stopped', 'failed'].includes(run.status)) await setStatus(ctx.app.db, input.runId, 'stopped', `stopped by ${ctx.actor.label}`)
+    const reason = `stopped by ${ctx.actor.label}`
+    let c = null
+    if (runIsActive(run.status)) c = await command(ctx.app, ctx.actor, run, 'run.stop', { reason })
+    else if (run.status === 'paused') await setStatus(ctx.app.db, input.runId, 'stopped', reason)
     await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.stop', targetType: 'run', targetId: input.runId, runId: input.runId, before: { status: run.status }, after: { status: 'stopped' } })
-    return { ok: true }
+    return { ok: true, command: c }
   }),
   export: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => exportRun(ctx.app.db, input.runId)),
   /** what a fork from this candidate starts with: the source run's configuration and what would seed it */
