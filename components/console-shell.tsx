@@ -4,6 +4,7 @@ import Link from 'next/link'
 import { usePathname } from 'next/navigation'
 import { useEffect, useState, type ReactNode } from 'react'
 import { authClient } from './auth-client.ts'
+import { RunNotifier } from './notifications.tsx'
 import { PasswordForm } from './password-form.tsx'
 import { useTRPC } from './trpc.tsx'
 
@@ -73,6 +74,7 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
           </div>
         </div>
       </nav>
+      <RunNotifier />
       <main className="main">
         {!!unsandboxed.data?.runs.length && (
           <div className="alert danger" role="alert" data-testid="unsandboxed-banner" style={{ marginBottom: 14 }}>

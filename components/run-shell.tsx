@@ -5,6 +5,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
 import { useState, type ReactNode } from 'react'
+import { WatchButton } from './notifications.tsx'
 import { ConnectionBadge, RunLiveProvider, useRunLive } from './run-live.tsx'
 import { Age, ErrorBox, shortId, StatusBadge, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
@@ -27,6 +28,7 @@ function RunTabs({ runId }: { runId: string }) {
     { href: `${base}/candidates`, label: 'Candidates', on: path.startsWith(`${base}/candidates`) },
     { href: `${base}/lineage`, label: 'Lineage', on: path.startsWith(`${base}/lineage`) },
     { href: `${base}/guidance`, label: 'Guidance', on: path.startsWith(`${base}/guidance`) },
+    { href: `${base}/notifications`, label: 'Notifications', on: path.startsWith(`${base}/notifications`) },
   ]
   return (
     <nav className="tabs" aria-label="run">
@@ -62,7 +64,10 @@ function RunHeader() {
           </div>
           <RunFamily family={o.family} />
         </div>
-        <RunActions runId={runId} status={st} maxEvals={o.config.budget.maxEvals} evaluations={live.head?.evaluations ?? o.evaluations} bestId={live.head?.bestCandidateId ?? o.bestCandidateId} />
+        <div className="row" style={{ alignItems: 'flex-end' }}>
+          <WatchButton runId={runId} />
+          <RunActions runId={runId} status={st} maxEvals={o.config.budget.maxEvals} evaluations={live.head?.evaluations ?? o.evaluations} bestId={live.head?.bestCandidateId ?? o.bestCandidateId} />
+        </div>
       </div>
       {st === 'failed' && (
         <div className="alert error" role="alert" data-testid="run-failed" style={{ marginBottom: 10 }}>
@@ -121,7 +126,7 @@ function RunActions({ runId, status, maxEvals, evaluations, bestId }: { runId: s
   const resume = useMutation(trpc.runs.resume.mutationOptions({ onSuccess: done }))
   const active = ['created', 'cold-start', 'evolving'].includes(status)
   const err = pause.error ?? stop.error ?? resume.error
-  if (!can('admin')) return <span className="muted small">Viewers and experts watch; admins pause, resume and stop runs.</span>
+  if (!can('admin')) return <span className="muted small">Admins pause, resume and stop runs.</span>
   const target = Math.max(evaluations + 1, Number(more) || (status === 'completed' ? maxEvals + Math.max(100, Math.round(maxEvals / 2)) : maxEvals))
   return (
     <div className="row" style={{ alignItems: 'flex-end' }}>

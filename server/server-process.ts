@@ -16,6 +16,7 @@ import { ensureAdmin } from './services/users.ts'
 import { EngineManager } from './runs/manager.ts'
 import { createBackend } from './runs/runtime.ts'
 import { knowledgeHooks } from './runs/hooks.ts'
+import { Notifier } from './notify/notifier.ts'
 
 export interface ServerOptions {
   env: Env
@@ -48,6 +49,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const { env, log } = opts
   const db: Db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: env.DATABASE_URL })
   let http: RunningHttpServer | null = null
+  let notifier: Notifier | null = null
   let local: LocalSocket | null = null
   try {
     log.info(`database: ${db.label}${db.migrationsApplied.length ? ` (applied ${db.migrationsApplied.length} migration(s))` : ''}`)
@@ -96,6 +98,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log, hooks: knowledgeHooks(db, log) })
       await app.runs.resumeActive()
       app.runs.watchForRuns()
+      // where runs are driven, their completions, failures and stalls go out to webhooks
+      notifier = new Notifier({ db, events: app.events, log, consoleUrl: url })
+      await notifier.start()
     }
     const running = http
     return {
@@ -104,6 +109,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       url,
       async stop() {
         await app.runs?.stopAll().catch(() => undefined)
+        await notifier?.stop().catch(() => undefined)
         await app.backend?.close().catch(() => undefined)
         await local?.close().catch(() => undefined)
         await running.close().catch(() => undefined)
@@ -111,6 +117,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       },
     }
   } catch (e) {
+    await notifier?.stop().catch(() => undefined)
     await local?.close().catch(() => undefined)
     await http?.close().catch(() => undefined)
     await db.close()

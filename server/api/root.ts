@@ -4,6 +4,7 @@ import { candidatesRouter } from './routers/candidates.ts'
 import { guidanceRouter } from './routers/guidance.ts'
 import { healthRouter } from './routers/health.ts'
 import { knowledgeRouter } from './routers/knowledge.ts'
+import { notificationsRouter } from './routers/notifications.ts'
 import { problemsRouter } from './routers/problems.ts'
 import { runsRouter } from './routers/runs.ts'
 import { tokensRouter } from './routers/tokens.ts'
@@ -23,6 +24,7 @@ export const appRouter = router({
   candidates: candidatesRouter,
   guidance: guidanceRouter,
   workers: workersRouter,
+  notifications: notificationsRouter,
 })
 
 export type AppRouter = typeof appRouter

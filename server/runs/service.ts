@@ -80,6 +80,8 @@ export async function createRun(db: Db, actor: Actor, input: { problemId: string
       select: { id: true },
     })
     await tx.island.createMany({ data: Array.from({ length: config.islands }, (_, index) => ({ runId: r.id, index })) })
+    // whoever starts a run watches it (notified when it completes, fails or stalls) until they stop
+    if (actor.id) await tx.runWatcher.create({ data: { runId: r.id, userId: actor.id } })
     await audit(tx, actor, { action: input.forkedFrom ? 'run.fork' : 'run.create', targetType: 'run', targetId: r.id, runId: r.id, after: { problemId: problem.id, config: configSummary(config), forkedFrom: input.forkedFrom ?? null } })
     return r
   })

@@ -5,6 +5,7 @@ import { PasswordForm } from '../../../components/password-form.tsx'
 import { useTRPC } from '../../../components/trpc.tsx'
 import { UsersPanel } from '../../../components/users-panel.tsx'
 import { TokensPanel } from '../../../components/tokens-panel.tsx'
+import { NotificationSettings } from '../../../components/notifications.tsx'
 
 export default function SettingsPage() {
   const trpc = useTRPC()
@@ -16,6 +17,7 @@ export default function SettingsPage() {
         <PasswordForm />
         <TokensPanel isAdmin={me.data?.role === 'admin'} />
       </div>
+      <NotificationSettings />
       {me.data?.role === 'admin' && <UsersPanel />}
       {me.data?.role === 'admin' && (
         <div className="card row">

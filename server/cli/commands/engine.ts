@@ -2,6 +2,7 @@ import { createAppServices } from '../../app.ts'
 import { openDatabase } from '../../db.ts'
 import { knowledgeHooks } from '../../runs/hooks.ts'
 import { EngineManager } from '../../runs/manager.ts'
+import { Notifier } from '../../notify/notifier.ts'
 import { createBackend } from '../../runs/runtime.ts'
 import { syncBuiltinProblems } from '../../services/problems.ts'
 import { parse, UsageError } from '../args.ts'
@@ -21,9 +22,13 @@ export const engine: Command = {
     const manager = new EngineManager({ db, backend, events: app.events, log, hooks: knowledgeHooks(db, log) })
     await manager.resumeActive()
     manager.watchForRuns()
+    // the engine sees runs end and stall: it sends their notifications (links need FM_PUBLIC_URL)
+    const notifier = new Notifier({ db, events: app.events, log, consoleUrl: env.FM_PUBLIC_URL ?? null })
+    await notifier.start()
     log.info(`engine ${manager.owner} on ${db.label}: waiting for runs`)
     await untilSignal(log)
     await manager.stopAll()
+    await notifier.stop()
     await backend.close()
     await db.close()
     return 0
