@@ -18,9 +18,10 @@ export const CandidateFilter = z
     models: names.optional(),
     statuses: z.array(z.enum(STATUSES)).max(STATUSES.length).optional(),
     valid: z.boolean().optional(),
-    // any finite score, stated as a range so the input-bounds test sees it
-    scoreMin: z.number().min(-Number.MAX_VALUE).max(Number.MAX_VALUE).optional(),
-    scoreMax: z.number().min(-Number.MAX_VALUE).max(Number.MAX_VALUE).optional(),
+    // any score a problem reports, bounded below the double range's edge: Prisma sends a bound
+    // as 16-digit decimal text, and ±1.7976931348623157e308 rounded that way overflows in PostgreSQL
+    scoreMin: z.number().min(-1e300).max(1e300).optional(),
+    scoreMax: z.number().min(-1e300).max(1e300).optional(),
     pinned: z.boolean().optional(),
     banned: z.boolean().optional(),
     /** experts' rating: rated up (promising) or down (dead end) */
