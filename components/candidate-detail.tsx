@@ -3,6 +3,7 @@
 // metrics, features and evaluator artifacts, how it was made (the prompt and the model's answer,
 // or the offline operator and its parameters), the knowledge retrieved for it and the guidance
 // active when it was made, its place in the population and lineage, and the experts' actions.
+import { CommandNote } from './command-status.tsx'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
@@ -108,6 +109,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
         </div>
       </div>
       {actionError && <div className="alert error" role="alert">{errorMessage(actionError)}</div>}
+      {(ban.data ?? pin.data) && <CommandNote outcome={(ban.data ?? pin.data)!.command} />}
       {c.status === 'rejected' && <div className="alert">Rejected before evaluation: {c.rejectReason}</div>}
       {(c.family.from || c.family.forks.length > 0) && (
         <div className="alert info small" data-testid="candidate-family">

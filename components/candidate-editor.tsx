@@ -2,6 +2,7 @@
 // An expert's edit of a candidate: the code in Monaco (bundled, offline), a diff against the
 // original on demand, the island the edit joins, then submit: the engine evaluates it like any
 // candidate (origin expert-edit, parent = the edited candidate) and it shows up in the lineage.
+import { CommandNote } from './command-status.tsx'
 import { useMutation, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
@@ -19,7 +20,8 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
   const [island, setIsland] = useState<string>('')
   const [note, setNote] = useState('')
   const [showDiff, setShowDiff] = useState(false)
-  const submit = useMutation(trpc.candidates.submitEdit.mutationOptions({ onSuccess: (r) => router.push(`/runs/${runId}/candidates/${r.id}`) }))
+  // applied: the candidate exists, open it; pending (no engine has taken it yet): say so here
+  const submit = useMutation(trpc.candidates.submitEdit.mutationOptions({ onSuccess: (r) => r.command.status === 'applied' && router.push(`/runs/${runId}/candidates/${r.id}`) }))
   if (loaded && !can('expert')) return <div className="alert">Experts edit candidates; you can read them.</div>
   if (q.error) return <ErrorBox error={q.error} />
   const c = q.data
@@ -78,6 +80,11 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
         {!changed && <span className="muted small">edit the code first</span>}
       </form>
       <ErrorBox error={submit.error} title="The edit was not submitted" />
+      {submit.data && submit.data.command.status !== 'applied' && (
+        <div className="alert">
+          Your edit is submitted as candidate <a href={`/runs/${runId}/candidates/${submit.data.id}`}>{submit.data.id.slice(0, 8)}</a>. <CommandNote outcome={submit.data.command} />
+        </div>
+      )}
     </div>
   )
 }

@@ -2,6 +2,7 @@
 // Natural-language guidance: experts write a hint for the whole run or one island, active from
 // now until an expiry (evaluations or time) or until withdrawn. Each hint shows the candidates
 // made under it and how they scored against comparable candidates made without it.
+import { CommandNote } from './command-status.tsx'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useSearchParams } from 'next/navigation'
@@ -90,6 +91,7 @@ export function GuidancePanel() {
             {finished && <span className="muted small">the run is {status}: resume it for hints to reach prompts</span>}
           </div>
           {create.error && <div className="alert error" role="alert">{errorMessage(create.error)}</div>}
+          {create.data && <CommandNote outcome={create.data.command} />}
         </form>
       ) : (
         <div className="muted small">Experts give hints; you see them and their effect here.</div>

@@ -45,6 +45,12 @@ function describe(e: FeedRow, runId: string) {
         default:
           return <>{who} {String(p.action)}</>
       }
+    case 'command': {
+      // an engine's acknowledgement of an intervention (the control channel)
+      const reason = (p.result as { reason?: unknown } | null)?.reason
+      if (p.status === 'refused') return <>engine {String(p.appliedBy ?? '')} <span className="badge bad">refused</span> {String(p.kind)} from {who}: {String(reason ?? '')}</>
+      return <>engine {String(p.appliedBy ?? '')} <span className="badge good">applied</span> {String(p.kind)} from {who}</>
+    }
     default:
       return <>{e.type}</>
   }

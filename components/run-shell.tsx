@@ -60,6 +60,11 @@ function RunHeader() {
           </h1>
           <div className="sub">
             <span className="mono">{o.problem.id}</span> · {o.problem.name} · {o.problem.direction === 'max' ? 'maximize' : 'minimize'} <span className="mono">{o.problem.primaryMetric}</span> · {o.config.islands} islands · {mutator} · created <Age t={o.createdAt} />
+            {live.head?.drivenBy && (
+              <>
+                {' '}· driven by <span className="mono" data-testid="driven-by">{live.head.drivenBy}</span>
+              </>
+            )}
             {o.lease && <> · driven by <span className="mono">{o.lease.owner}</span></>}
           </div>
           <RunFamily family={o.family} />

@@ -7,6 +7,7 @@ import Link from 'next/link'
 import { useState } from 'react'
 import type { StagnationAlert } from '../server/console/series.ts'
 import { fmt } from '../server/console/series.ts'
+import { CommandNote } from './command-status.tsx'
 import { useRunLive } from './run-live.tsx'
 import { Age, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
@@ -58,7 +59,7 @@ export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
           </div>
         )
       })}
-      {note && <div className="alert info small">{note}</div>}
+      {note && <div className="alert info small">{note} <CommandNote outcome={retrieve.data?.command ?? explore.data?.command} /></div>}
       {err && <div className="alert error small" role="alert">{errorMessage(err)}</div>}
     </div>
   )

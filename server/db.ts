@@ -17,6 +17,7 @@ import { PrismaClient } from './generated/prisma/client.ts'
 import { acquireLock, type DataDirLock, resolveDataDir } from './db/data-dir.ts'
 import { createPgliteAdapter } from './db/pglite-adapter.ts'
 import { applyMigrations, MigrationError, type SqlRunner } from './db/migrate.ts'
+import { whenReady } from './db/ready.ts'
 
 export { PrismaClient }
 export type { Prisma } from './generated/prisma/client.ts'
@@ -58,6 +59,11 @@ export interface OpenOptions {
   migrate?: boolean
   /** pool size in server mode */
   poolSize?: number
+  /**
+   * Server mode: when the server is not reachable yet (still starting, a network not up, a database
+   * not created yet), wait and retry with backoff instead of failing; `wait` hears the reason once.
+   */
+  wait?: (reason: string) => void
 }
 
 /**
@@ -141,12 +147,22 @@ function quoteIdent(s: string) {
 }
 
 /** A failure to open the database, with a message that names the problem and the fix. */
-export class DatabaseOpenError extends Error {}
+export class DatabaseOpenError extends Error {
+  constructor(
+    message: string,
+    /** the driver's error code (ECONNREFUSED, 57P03…), when there was one */
+    readonly code?: string,
+  ) {
+    super(message)
+  }
+}
+
 
 export async function openDatabase(opts: OpenOptions = {}): Promise<Db> {
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL
   const dataDir = resolveDataDir(opts.dataDir)
-  return databaseUrl ? openServer(databaseUrl, dataDir, opts) : openEmbedded(dataDir, opts)
+  if (!databaseUrl) return openEmbedded(dataDir, opts)
+  return opts.wait ? whenReady(() => openServer(databaseUrl, dataDir, opts), opts.wait) : openServer(databaseUrl, dataDir, opts)
 }
 
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
@@ -313,7 +329,7 @@ export function explainPgError(e: unknown, label: string): DatabaseOpenError {
     '3D000': 'the database does not exist: create it (createdb) or fix DATABASE_URL',
   }
   const hint = (err.code && hints[err.code]) || err.message || String(e)
-  return new DatabaseOpenError(`${label}: ${hint}`)
+  return new DatabaseOpenError(`${label}: ${hint}`, err.code)
 }
 
 // Same key as Prisma's migrate, so `prisma migrate deploy` and this process never interleave.

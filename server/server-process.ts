@@ -47,7 +47,7 @@ export function banner(lines: string[]) {
 
 export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const { env, log } = opts
-  const db: Db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: env.DATABASE_URL })
+  const db: Db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: env.DATABASE_URL, wait: (why) => log.warn(`waiting for PostgreSQL (${why}); retrying until it answers`) })
   let http: RunningHttpServer | null = null
   let notifier: Notifier | null = null
   let local: LocalSocket | null = null

@@ -12,6 +12,7 @@ import pg from 'pg'
 import { detectGpuName } from './toolchains.ts'
 import { EvalJob, LANGUAGES, QUEUE_TASKS, type EvalResult, type IsolationReport } from '../server/contracts/evaluation.ts'
 import { resultJobKey, quietLogger } from '../server/queue/schema.ts'
+import { whenReady } from '../server/db/ready.ts'
 import { createRunner, machineCapabilities, type Runner } from './runner.ts'
 import { announceIsolation, detectIsolation, type DetectOptions, unsandboxedRefusal } from './sandbox.ts'
 
@@ -115,7 +116,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
         deaths > maxDeathRetries
           ? infraResult(job, `the workers running this evaluation died ${deaths} times; not retried again`, dequeuedAt)
           : await runner.run(job, { dequeuedAt })
-      await helpers.addJob(QUEUE_TASKS.result, result, { jobKey: resultJobKey(job.jobId, job.attempt), maxAttempts: 25 })
+      await helpers.addJob(job.resultTask ?? QUEUE_TASKS.result, result, { jobKey: resultJobKey(job.jobId, job.attempt), maxAttempts: 25 })
     } finally {
       running--
       completed++
@@ -211,6 +212,17 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
   }
   let worker: ServerWorker
   try {
+    // started before PostgreSQL or before any engine installed the queue: wait for both, saying so once
+    await whenReady(async () => {
+      const c = new pg.Client({ connectionString: o.databaseUrl, connectionTimeoutMillis: 5000 })
+      c.on('error', () => undefined)
+      try {
+        await c.connect()
+        await c.query('SELECT 1 FROM fm_queue.workers LIMIT 0')
+      } finally {
+        await c.end().catch(() => undefined)
+      }
+    }, (why) => process.stderr.write(`[worker] waiting for the job queue (${why}); the first fm-agent engine installs it: retrying until it is there\n`))
     worker = await startServerWorker(o)
   } catch (e) {
     const err = e as Error & { code?: string }

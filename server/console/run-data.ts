@@ -95,9 +95,13 @@ export async function runOverview(db: Db, runId: string) {
 export async function runHead(db: Db, runId: string): Promise<RunHead | null> {
   const r = await db.prisma.run.findUnique({
     where: { id: runId },
-    select: { status: true, statusReason: true, evaluations: true, bestScore: true, bestCandidateId: true, spendUsd: true, seedScore: true, finishedAt: true },
+    select: { status: true, statusReason: true, evaluations: true, bestScore: true, bestCandidateId: true, spendUsd: true, seedScore: true, finishedAt: true, leaseOwner: true, leaseUntil: true },
   })
-  return r ? { ...r, finishedAt: r.finishedAt ? r.finishedAt.getTime() : null } : null
+  if (!r) return null
+  const { leaseOwner, leaseUntil, ...head } = r
+  // who drives the run now: the engine whose lease holds (after a failover, the one that took over)
+  const drivenBy = ['created', 'cold-start', 'evolving'].includes(r.status) && leaseOwner && leaseUntil && leaseUntil.getTime() > Date.now() ? leaseOwner : null
+  return { ...head, finishedAt: r.finishedAt ? r.finishedAt.getTime() : null, drivenBy }
 }
 
 // ------------------------------------------------------------------ rows → plain data

@@ -57,6 +57,8 @@ export interface RunHead {
   spendUsd: number
   seedScore: number | null
   finishedAt: number | null
+  /** the engine (host:pid) that holds the run's lease now; null when none drives it */
+  drivenBy?: string | null
 }
 
 export interface LiveCursor {

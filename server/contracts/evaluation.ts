@@ -38,6 +38,11 @@ export const EvalJob = z.object({
   attempt: z.number().int().min(0).max(100),
   /** when the engine enqueued it (ms since epoch), for queue-time accounting */
   enqueuedAt: z.number().int().nonnegative().optional(),
+  /**
+   * server mode: the queue task the result goes to, the submitting engine's own (several engines
+   * share one queue; a result must reach the engine that waits for it). Default: the shared task.
+   */
+  resultTask: z.string().regex(/^fm_eval_result(_[a-z0-9]{1,32})?$/).optional(),
 })
 export type EvalJob = z.infer<typeof EvalJob>
 

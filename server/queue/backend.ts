@@ -9,6 +9,7 @@
 //   deaths  → workers whose heartbeat is older than deadAfterMs are marked dead and their jobs
 //             unlocked (force_unlock_workers), so another worker runs them (the worker side bounds
 //             how often a job may be retried after deaths)
+import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker'
 import pg from 'pg'
@@ -78,6 +79,9 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
   let utils: WorkerUtils | null = null
   let monitor: NodeJS.Timeout | null = null
   let cachedCapacity = 0
+  // results come back on a task of this engine's own: with several engines on one queue, the
+  // engine that submitted a job is the one waiting for its result
+  const resultTask = `${QUEUE_TASKS.result}_${randomBytes(6).toString('hex')}`
   let closed = false
 
   async function deliver(r: EvalResult) {
@@ -159,7 +163,8 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
         pollInterval: opts.pollIntervalMs ?? 1000,
         logger: quietLogger(log),
         events: new EventEmitter(),
-        taskList: { [QUEUE_TASKS.result]: (payload) => handleResult(payload) },
+        // this engine's own results (see resultTask), and the shared task older workers post to
+        taskList: { [resultTask]: (payload) => handleResult(payload), [QUEUE_TASKS.result]: (payload) => handleResult(payload) },
       })
       await refreshCapacity()
       let lastPrune = 0
@@ -179,7 +184,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
       monitor.unref()
     },
     async submit(job) {
-      const payload = { ...job, enqueuedAt: job.enqueuedAt ?? Date.now() }
+      const payload = { ...job, enqueuedAt: job.enqueuedAt ?? Date.now(), resultTask }
       const task = taskFor(job)
       await pool.query(
         `WITH ins AS (

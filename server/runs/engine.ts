@@ -324,11 +324,15 @@ export class RunEngine {
     }
     const watcher = setInterval(() => void this.watch().catch(() => undefined), 2000)
     watcher.unref()
+    // the pipeline's figures keep coming while nothing finishes (no worker, a slow model)
+    const beat = setInterval(() => this.mode !== 'idle' && void this.metrics.write().catch(() => undefined), 1000)
+    beat.unref()
     // interventions: given before this engine started (a failover) or while it runs
     this.inbox = new CommandInbox(this.deps, this.runId, this.deps.owner ?? 'this process', (c) => this.applyCommand(c))
     await this.inbox.start()
     this.stopWatching = async () => {
       clearInterval(watcher)
+      clearInterval(beat)
       await this.inbox?.stop()
     }
     const s = this.state

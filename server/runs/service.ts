@@ -10,7 +10,7 @@ import type { RunDefaults } from '../problems/load.ts'
 import { assertRunnableHere } from '../setup/check.ts'
 import { detectIsolation, unsandboxedRefusal } from '../../workers/sandbox.ts'
 import { PrerequisiteError } from '../errors.ts'
-import { configSummary, FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from './config.ts'
+import { ACTIVE_STATUSES, configSummary, FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from './config.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
@@ -160,14 +160,24 @@ export async function listRuns(db: Db, opts: { limit?: number; status?: string }
     take: opts.limit ?? 100,
     select: {
       id: true, name: true, problemId: true, status: true, statusReason: true, evaluations: true, bestScore: true, seedScore: true,
-      spendUsd: true, createdAt: true, startedAt: true, finishedAt: true, config: true, problemSnapshot: true,
+      spendUsd: true, createdAt: true, startedAt: true, finishedAt: true, config: true, problemSnapshot: true, leaseOwner: true, leaseUntil: true,
     },
   })
-  return rows.map(({ config, problemSnapshot, ...r }) => {
+  // active runs whose evaluations wait and no worker can take them (the engine's last pipeline figures)
+  const active = rows.filter((r) => (ACTIVE_STATUSES as string[]).includes(r.status)).map((r) => r.id)
+  const stalled = new Set<string>()
+  if (active.length) {
+    const last = await db.prisma.$queryRaw<Array<{ run_id: string; pipeline: { waiting?: number; capacity?: number } | null; at: Date }>>`
+      SELECT DISTINCT ON (run_id) run_id, pipeline, at FROM run_metrics WHERE run_id = ANY(${active}::text[]) AND island = -1 ORDER BY run_id, id DESC`
+    for (const m of last) if (m.pipeline && m.pipeline.capacity === 0 && (m.pipeline.waiting ?? 0) > 0 && Date.now() - m.at.getTime() < 30_000) stalled.add(m.run_id)
+  }
+  return rows.map(({ config, problemSnapshot, leaseOwner, leaseUntil, ...r }) => {
     const snap = problemSnapshot as unknown as ProblemSnapshot
     const cfg = config as RunConfig
     return {
       ...r,
+      drivenBy: active.includes(r.id) && leaseOwner && leaseUntil && leaseUntil.getTime() > Date.now() ? leaseOwner : null,
+      waitingForWorkers: stalled.has(r.id),
       direction: snap.spec.direction,
       reference: snap.spec.reference ?? null,
       maxEvals: cfg.budget.maxEvals,

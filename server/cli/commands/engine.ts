@@ -15,7 +15,7 @@ export const engine: Command = {
   async run({ argv, env, log, dataDir }) {
     const { values } = parse('engine', argv, {})
     if (!env.DATABASE_URL) throw new UsageError('fm-agent engine is for server mode: set DATABASE_URL (or use fm-agent start)')
-    const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: dataDir(values) })
+    const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: dataDir(values), wait: (why) => log.warn(`waiting for PostgreSQL (${why}); retrying until it answers`) })
     const app = createAppServices(db, null, log)
     await syncBuiltinProblems(db, (m) => log.warn(m))
     const backend = await createBackend({ db, log })

@@ -18,7 +18,16 @@ export const runs: Command = {
       else if (!rows.length) out('no runs yet (fm-agent run <problem> starts one)')
       else {
         const lines = rows.map((r) =>
-          [r.id, r.status.padEnd(10), r.problemId.padEnd(22), `${r.evaluations}/${r.maxEvals}`.padEnd(11), `seed ${fmtScore(r.seedScore)} → best ${fmtScore(r.bestScore)}`, new Date(r.createdAt).toISOString().slice(0, 16)].join('  '),
+          [
+            r.id,
+            r.status.padEnd(10),
+            r.problemId.padEnd(22),
+            `${r.evaluations}/${r.maxEvals}`.padEnd(11),
+            `seed ${fmtScore(r.seedScore)} → best ${fmtScore(r.bestScore)}`,
+            new Date(r.createdAt).toISOString().slice(0, 16),
+            ...(r.waitingForWorkers ? ['waiting for a worker: no worker can take its evaluations (start fm-agent worker)'] : []),
+            ...(r.drivenBy ? [`driven by ${r.drivenBy}`] : []),
+          ].join('  '),
         )
         out(lines.join('\n'))
       }
