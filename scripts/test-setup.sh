@@ -38,15 +38,22 @@ if [ ! -f /usr/share/postgresql/15/extension/vector.control ]; then
   rm -rf "$work"
 fi
 
-if ! pg_ctlcluster 15 main status >/dev/null 2>&1; then
-  step "starting PostgreSQL 15"
-  $SUDO pg_ctlcluster --skip-systemctl-redirect 15 main start
-fi
 url=${FM_TEST_PG_URL:-postgres://fm:fm@127.0.0.1:5432/fm_test}
 pguser=$(node -e 'console.log(decodeURIComponent(new URL(process.argv[1]).username))' "$url")
 pgpass=$(node -e 'console.log(decodeURIComponent(new URL(process.argv[1]).password))' "$url")
 pgdb=$(node -e 'console.log(new URL(process.argv[1]).pathname.slice(1))' "$url")
-psql_su() { if [ "$(id -u)" = 0 ]; then su postgres -c "psql -qAtX -v ON_ERROR_STOP=1 $*"; else sudo -u postgres psql -qAtX -v ON_ERROR_STOP=1 "$@"; fi; }
+pgport=$(node -e 'console.log(new URL(process.argv[1]).port || 5432)' "$url")
+# the cluster listens where FM_TEST_PG_URL points (another PostgreSQL may hold 5432, e.g. the host of a chroot)
+if [ "$(pg_conftool 15 main show port 2>/dev/null | sed 's/.*= *//')" != "$pgport" ]; then
+  step "PostgreSQL 15 on port $pgport (FM_TEST_PG_URL)"
+  $SUDO pg_conftool 15 main set port "$pgport"
+  ! pg_ctlcluster 15 main status >/dev/null 2>&1 || $SUDO pg_ctlcluster --skip-systemctl-redirect 15 main restart
+fi
+if ! pg_ctlcluster 15 main status >/dev/null 2>&1; then
+  step "starting PostgreSQL 15"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect 15 main start
+fi
+psql_su() { if [ "$(id -u)" = 0 ]; then su postgres -c "psql -p $pgport -qAtX -v ON_ERROR_STOP=1 $*"; else sudo -u postgres psql -p "$pgport" -qAtX -v ON_ERROR_STOP=1 "$@"; fi; }
 if [ "$(psql_su "-c \"SELECT 1 FROM pg_roles WHERE rolname='$pguser'\"")" != 1 ]; then
   step "creating database role $pguser"
   psql_su "-c \"CREATE ROLE \\\"$pguser\\\" LOGIN CREATEDB CREATEROLE PASSWORD '$pgpass'\""
