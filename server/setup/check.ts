@@ -10,7 +10,7 @@ import { listBuiltinProblemFolders, loadProblemFolder } from '../problems/load.t
 import { aptInstall } from './install.ts'
 import { currentMachine, probeMachine } from './machine.ts'
 import {
-  canInstall, completeRequires, describeNeeds, fixCommand, installPlan, needKey, problemNeeds, PYTHON_MODULES, readiness, refusal, SANDBOX_NEEDS, unmet,
+  canInstall, completeRequires, describeNeed, describeNeeds, fixCommand, installPlan, needKey, probeTargets, problemNeeds, PYTHON_MODULES, readiness, refusal, SANDBOX_NEEDS, unmet,
   type MachineState, type Need, type Readiness,
 } from './needs.ts'
 
@@ -40,19 +40,17 @@ export function checkProblems(specs: ProblemSpec[], m: MachineState, opts: { gpu
   return specs.map((s) => ({ id: s.id, gpu: problemNeeds(s).some((n) => n.kind === 'gpu'), readiness: readiness(problemNeeds(s), m, opts) }))
 }
 
-const pythonModulesOf = (specs: ProblemSpec[]) => [...new Set(specs.flatMap((s) => s.requires?.python ?? []))]
-
 /** `Python 3.11.2 (/usr/bin/python3) with NumPy 1.24.2, SciPy 1.10.1; g++, valgrind` for the needs given */
 export function presentLine(needs: Need[], m: MachineState) {
   const mods = needs.filter((n) => n.kind === 'python-module' && m.modules[n.name]).map((n) => {
     const name = (n as { name: string }).name
     return `${PYTHON_MODULES[name]?.label ?? name}${m.modules[name] ? ` ${m.modules[name]}` : ''}`
   })
-  const cmds = needs.filter((n) => n.kind === 'command' && m.commands[n.name]).map((n) => describeNeeds([n], m).replace(/ \(.*\)$/, ''))
+  const cmds = needs.filter((n) => n.kind === 'command' && m.commands[n.name]).map((n) => describeNeed(n, m).replace(/ \(.*\)$/, ''))
   return `Python ${m.python.version ?? '(missing)'} (${m.python.path})${mods.length ? ` with ${mods.join(', ')}` : ''}${cmds.length ? `; ${cmds.join(', ')}` : ''}`
 }
 
-function uniqueNeeds(lists: Need[][]): Need[] {
+export function uniqueNeeds(lists: Need[][]): Need[] {
   const byKey = new Map<string, Need>()
   for (const n of lists.flat()) byKey.set(needKey(n), n)
   return [...byKey.values()]
@@ -69,7 +67,7 @@ export async function ensurePrerequisites(opts: { log: Logger; install: boolean;
   // GPU problems run on GPU workers only, never in the embedded pool: their needs (PyTorch) are not installed here
   const cpuSpecs = specs.filter((s) => !problemNeeds(s).some((n) => n.kind === 'gpu'))
   const needs = uniqueNeeds([...cpuSpecs.map(problemNeeds), SANDBOX_NEEDS])
-  const probe = () => probeMachine({ python: opts.python, modules: pythonModulesOf(specs) })
+  const probe = () => probeMachine({ python: opts.python, ...probeTargets(uniqueNeeds([...specs.map(problemNeeds), SANDBOX_NEEDS])) })
   let m = await probe()
   let missing = unmet(needs, m)
   if (missing.length && opts.install) {
@@ -110,9 +108,8 @@ export const ignorePrerequisites = () => ['1', 'true'].includes(process.env.FM_I
 /** Whether this problem can run on this machine's local workers. */
 export async function localReadiness(spec: ProblemSpec, opts: { maxAgeMs?: number } = {}): Promise<Readiness> {
   const needs = problemNeeds(spec)
-  // the commands this problem's evaluator runs are probed too (awk, a compiler…), not only the usual ones
-  const commands = needs.flatMap((n) => (n.kind === 'command' ? [n.name] : []))
-  const m = await currentMachine({ modules: spec.requires?.python ?? [], commands, maxAgeMs: opts.maxAgeMs })
+  // the programs this problem's evaluator runs are probed too (awk, a compiler…), not only the usual ones
+  const m = await currentMachine({ ...probeTargets(needs), maxAgeMs: opts.maxAgeMs })
   return readiness(needs, m)
 }
 

@@ -115,6 +115,12 @@ export function problemNeeds(spec: ProblemSpec): Need[] {
   })
 }
 
+/** The Python modules and programs a probe must look for to judge these needs. */
+export function probeTargets(needs: Need[]): { modules: string[]; commands: string[] } {
+  const of = (kind: 'python-module' | 'command') => [...new Set(needs.flatMap((n) => (n.kind === kind ? [n.name] : [])))]
+  return { modules: of('python-module'), commands: of('command') }
+}
+
 export const needKey = (n: Need) => (n.kind === 'python-module' || n.kind === 'command' ? `${n.kind}:${n.name}` : n.kind)
 
 /** What the probe found (machine.ts). */

@@ -10,7 +10,8 @@ import { openDatabase } from '../db.ts'
 import { startApiProcess } from '../hardening/api-process.ts'
 import { callProcedure } from '../hardening/http-client.ts'
 import type { Logger } from '../log.ts'
-import { ensurePrerequisites } from './check.ts'
+import { ProblemSpec } from '../contracts/problem.ts'
+import { ensurePrerequisites, localReadiness } from './check.ts'
 import { probeMachine } from './machine.ts'
 
 const dirs: string[] = []
@@ -50,6 +51,14 @@ describe('probeMachine', () => {
     expect(bare.modules).toMatchObject({ numpy: false, scipy: false, sklearn: false })
     const none = await probeMachine({ python: '/nonexistent/python3' })
     expect(none.python).toMatchObject({ version: null, error: expect.stringMatching(/does not exist/) })
+  })
+})
+
+describe('localReadiness (what run creation checks)', () => {
+  it('looks for the programs a problem calls, not only the well-known ones', async () => {
+    const spec = (evaluator: string) => ProblemSpec.parse({ id: 'p', name: 'P', language: 'python', entry: 'seed.py', evaluator, direction: 'max', primaryMetric: 's' })
+    expect(await localReadiness(spec('awk -f score.awk {candidate}'))).toMatchObject({ ok: true })
+    expect(await localReadiness(spec('no-such-program-here score {candidate}'))).toMatchObject({ ok: false, missing: ['no-such-program-here'] })
   })
 })
 

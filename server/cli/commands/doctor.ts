@@ -1,9 +1,8 @@
 import { resolve } from 'node:path'
 import type { ProblemSpec } from '../../contracts/problem.ts'
-import { ProblemLoadError } from '../../problems/load.ts'
-import { builtinSpecs, checkProblems, folderSpec, type ProblemCheck } from '../../setup/check.ts'
+import { builtinSpecs, checkProblems, folderSpec, type ProblemCheck, uniqueNeeds } from '../../setup/check.ts'
 import { probeMachine } from '../../setup/machine.ts'
-import { canInstall, COMMANDS, describeNeeds, fixCommand, installPlan, type MachineState, needKey, type Need, problemNeeds, PYTHON_MODULES, SANDBOX_NEEDS, unmet } from '../../setup/needs.ts'
+import { canInstall, COMMANDS, describeNeeds, fixCommand, installPlan, type MachineState, type Need, probeTargets, problemNeeds, PYTHON_MODULES, SANDBOX_NEEDS, unmet } from '../../setup/needs.ts'
 import { detectIsolation, type IsolationReport } from '../../../workers/sandbox.ts'
 import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -71,17 +70,15 @@ export const doctor: Command = {
       try {
         specs.push({ spec: folderSpec(resolve(folder)), builtin: false })
       } catch (e) {
-        throw new UsageError(e instanceof ProblemLoadError || e instanceof Error ? `${folder}: ${e.message}` : String(e))
+        throw new UsageError(`${folder}: ${(e as Error).message}`)
       }
     }
     // a machine without a GPU is not meant to run GPU problems: they do not make it unready
     const meantHere = (s: ProblemSpec) => gpuWorker || !problemNeeds(s).some((n) => n.kind === 'gpu')
-    const machine = await probeMachine({ importModules: true, modules: specs.flatMap((s) => s.spec.requires?.python ?? []) })
+    const machine = await probeMachine({ importModules: true, ...probeTargets(uniqueNeeds(specs.map((s) => problemNeeds(s.spec)))) })
     const gpuWorkers = gpuWorker && machine.gpu
     const checks = checkProblems(specs.map((s) => s.spec), machine, { gpuWorkers })
-    const byKey = new Map<string, Need>()
-    for (const n of [...specs.filter((s) => meantHere(s.spec)).flatMap((s) => problemNeeds(s.spec)), ...SANDBOX_NEEDS]) byKey.set(needKey(n), n)
-    const needs = [...byKey.values()]
+    const needs = uniqueNeeds([...specs.filter((s) => meantHere(s.spec)).map((s) => problemNeeds(s.spec)), SANDBOX_NEEDS])
     const missingNeeds = unmet(needs, machine, { gpuWorkers })
     const plan = installPlan(missingNeeds, machine)
     const isolation = detectIsolation()
