@@ -1,5 +1,5 @@
 -- Expert ratings of candidates: up (1) or down (-1) with an optional note, one per candidate and
--- user; candidates.rating is the sign of their sum, what parent selection and the console read.
+-- user, candidates.rating is the sign of their sum, what parent selection and the console read.
 
 -- CreateTable
 CREATE TABLE "candidate_ratings" (

@@ -1,5 +1,5 @@
 -- The control channel between the console and whichever engine drives a run: every intervention
--- is written once here (the stored row is the truth; NOTIFY fm_commands only wakes the engine),
+-- is written once here (the stored row is the truth, NOTIFY fm_commands only wakes the engine),
 -- applied once by the engine that holds the run's lease, and acknowledged with its outcome.
 CREATE TABLE "run_commands" (
     "id" BIGSERIAL NOT NULL,
