@@ -40,10 +40,10 @@ describe('forks: the form from a stored config and back', () => {
     const source = RunConfig.parse({
       islands: 3, populationPerIsland: 25, exploration: 0.6, migrationInterval: 17, ratingWeight: 0.9, selection: 'top-k', mutator: 'llm',
       models: [{ provider: 'openai', model: 'm1', apiKeyEnv: 'MY_KEY', weight: 2, timeoutS: 30, pricePer1kIn: 0.1 }],
-      budget: { maxEvals: 500, maxWallS: 5400 }, seed: 9, seedPrograms: [{ code: 'x = 1', sourceRunId: 'r0' }],
+      generation: { maxInFlight: 6 }, budget: { maxEvals: 500, maxWallS: 5400 }, seed: 9, seedPrograms: [{ code: 'x = 1', sourceRunId: 'r0' }],
     })
     const f = configToForm('p', 'again', source)
-    expect(f).toMatchObject({ problemId: 'p', name: 'again', islands: '3', populationPerIsland: '25', exploration: '0.6', maxEvals: '500', maxWallMin: '90', maxSpendUsd: '', seed: '9', mutator: 'llm' })
+    expect(f).toMatchObject({ problemId: 'p', name: 'again', islands: '3', populationPerIsland: '25', exploration: '0.6', maxEvals: '500', maxWallMin: '90', maxSpendUsd: '', seed: '9', mutator: 'llm', concurrency: '6' })
     expect(f.models).toEqual([{ provider: 'openai', model: 'm1', baseURL: '', apiKeyEnv: 'MY_KEY', weight: '2', pricePer1kIn: '0.1', pricePer1kOut: '' }])
     // the user edits islands and the budget, then submits
     const r = formToConfig({ ...f, islands: '5', maxEvals: '800', maxWallMin: '' })

@@ -134,7 +134,7 @@ export function configToForm(problemId: string, name: string, c: RunConfigInput)
     maxEvals: str(c.budget?.maxEvals ?? Number(d.maxEvals)),
     maxSpendUsd: str(c.budget?.maxSpendUsd),
     maxWallMin: c.budget?.maxWallS ? String(Math.round((c.budget.maxWallS / 60) * 100) / 100) : '',
-    concurrency: str(c.concurrency ?? Number(d.concurrency)),
+    concurrency: str(c.generation?.maxInFlight ?? Number(d.concurrency)),
     seed: str(c.seed ?? Number(d.seed)),
     exploration: str(c.exploration ?? Number(d.exploration)),
     stagnationWindow: str(c.stagnationWindow ?? Number(d.stagnationWindow)),
