@@ -27,7 +27,7 @@ export async function watchRun(db: Db, actor: Actor, runId: string, watching: bo
   await requireRun(db, runId)
   if (watching) await db.prisma.runWatcher.upsert({ where: { runId_userId: { runId, userId } }, create: { runId, userId }, update: {} })
   else await db.prisma.runWatcher.deleteMany({ where: { runId, userId } })
-  await audit(db.prisma, actor, { action: watching ? 'run.watch' : 'run.unwatch', targetType: 'run', targetId: runId, runId })
+  await audit(db.prisma, actor, { action: watching ? 'run.watch' : 'run.unwatch', targetType: 'run', targetId: runId, runId, after: { watching } })
   return { watching }
 }
 
@@ -115,6 +115,14 @@ export async function sendTest(db: Db, actor: Actor, target: WebhookTarget, opts
   const id = randomUUID()
   await db.prisma.notificationDelivery.create({ data: { id, webhookId: hook.id, runId: target.kind === 'run' ? target.runId : null, type: 'test' } })
   const outcome = await sendDelivery(db, { id, webhookId: hook.id, runId: target.kind === 'run' ? target.runId : null, type: 'test', url: hook.url }, testMessage(id, actor.label), opts)
+  // a test message leaves the machine on a user's request: who sent it where, and how it went
+  await audit(db.prisma, actor, {
+    action: 'webhook.test',
+    targetType: 'webhook',
+    targetId: hook.id,
+    runId: target.kind === 'run' ? target.runId : null,
+    after: { to: urlOrigin(hook.url), deliveryId: id, outcome: JSON.parse(JSON.stringify(outcome)) },
+  })
   return { id, ...outcome }
 }
 
