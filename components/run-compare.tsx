@@ -113,43 +113,43 @@ function CompareBody({ data }: { data: CompareData }) {
           <button onClick={download}>Download CSV</button>
         </div>
         <div className="scroll-x">
-        <table className="table" data-testid="compare-table">
-          <thead>
-            <tr>
-              <th>run</th>
-              <th>problem</th>
-              <th>status</th>
-              <th className="num">best</th>
-              <th className="num">progress</th>
-              <th className="num">evaluations</th>
-              <th className="num">spend</th>
-              <th className="num">time</th>
-              <th className="num">islands</th>
-              <th>models</th>
-            </tr>
-          </thead>
-          <tbody>
-            {table.map((r, i) => (
-              <tr key={r.runId} data-testid="compare-row" data-run={r.runId}>
-                <td>
-                  <i className="swatch" style={{ background: islandColor(i) }} /> <Link href={`/runs/${r.runId}`}>{r.label}</Link>
-                  {winner === r.runId && <span className="badge good" style={{ marginLeft: 6 }}>best</span>}
-                </td>
-                <td className="mono">{r.problemId}</td>
-                <td>
-                  <StatusBadge status={r.status} />
-                </td>
-                <td className="num mono">{data.runs[i]!.bestCandidateId ? <Link href={`/runs/${r.runId}/candidates/${data.runs[i]!.bestCandidateId}`}>{fmt(r.best, 6)}</Link> : fmt(r.best, 6)}</td>
-                <td className="num mono">{r.progress === null ? '–' : `${(r.progress * 100).toFixed(1)}%`}</td>
-                <td className="num">{r.evaluations}</td>
-                <td className="num">{usd(r.spendUsd)}</td>
-                <td className="num">{r.wallS === null ? '–' : duration(r.wallS)}</td>
-                <td className="num">{r.islands}</td>
-                <td className="small">{r.models}</td>
+          <table className="table" data-testid="compare-table">
+            <thead>
+              <tr>
+                <th>run</th>
+                <th>problem</th>
+                <th>status</th>
+                <th className="num">best</th>
+                <th className="num">progress</th>
+                <th className="num">evaluations</th>
+                <th className="num">spend</th>
+                <th className="num">time</th>
+                <th className="num">islands</th>
+                <th>models</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {table.map((r, i) => (
+                <tr key={r.runId} data-testid="compare-row" data-run={r.runId}>
+                  <td>
+                    <i className="swatch" style={{ background: islandColor(i) }} /> <Link href={`/runs/${r.runId}`}>{r.label}</Link>
+                    {winner === r.runId && <span className="badge good" style={{ marginLeft: 6 }}>best</span>}
+                  </td>
+                  <td className="mono">{r.problemId}</td>
+                  <td>
+                    <StatusBadge status={r.status} />
+                  </td>
+                  <td className="num mono">{data.runs[i]!.bestCandidateId ? <Link href={`/runs/${r.runId}/candidates/${data.runs[i]!.bestCandidateId}`}>{fmt(r.best, 6)}</Link> : fmt(r.best, 6)}</td>
+                  <td className="num mono">{r.progress === null ? '–' : `${(r.progress * 100).toFixed(1)}%`}</td>
+                  <td className="num">{r.evaluations}</td>
+                  <td className="num">{usd(r.spendUsd)}</td>
+                  <td className="num">{r.wallS === null ? '–' : duration(r.wallS)}</td>
+                  <td className="num">{r.islands}</td>
+                  <td className="small">{r.models}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </div>
       </div>
       <div className="card">
@@ -163,30 +163,30 @@ function CompareBody({ data }: { data: CompareData }) {
           <div className="muted small" data-testid="config-same">These runs have the same configuration{problems.size > 1 ? ' (on different problems)' : ''}.</div>
         ) : (
           <div className="scroll-x">
-          <table className="table small" data-testid="config-diff">
-            <thead>
-              <tr>
-                <th>setting</th>
-                {data.runs.map((r, i) => (
-                  <th key={r.id}>
-                    <i className="swatch" style={{ background: islandColor(i) }} /> {r.name || r.id.slice(0, 8)}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((d) => (
-                <tr key={d.path} data-testid="config-diff-row" data-path={d.path} data-differs={d.differs}>
-                  <td className="mono">{d.path}</td>
-                  {d.values.map((v, i) => (
-                    <td key={i} className="mono" style={d.differs ? { color: 'var(--warn)' } : undefined}>
-                      {v === '' ? <span className="muted">–</span> : v}
-                    </td>
+            <table className="table small" data-testid="config-diff">
+              <thead>
+                <tr>
+                  <th>setting</th>
+                  {data.runs.map((r, i) => (
+                    <th key={r.id}>
+                      <i className="swatch" style={{ background: islandColor(i) }} /> {r.name || r.id.slice(0, 8)}
+                    </th>
                   ))}
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {shown.map((d) => (
+                  <tr key={d.path} data-testid="config-diff-row" data-path={d.path} data-differs={d.differs}>
+                    <td className="mono">{d.path}</td>
+                    {d.values.map((v, i) => (
+                      <td key={i} className="mono" style={d.differs ? { color: 'var(--warn)' } : undefined}>
+                        {v === '' ? <span className="muted">–</span> : v}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           </div>
         )}
       </div>
