@@ -110,6 +110,7 @@ export function Steering() {
             <input aria-label="exploration" type="range" min={0} max={1} step={0.05} value={value || String(current)} onChange={(e) => setValue(e.target.value)} />
             <span className="mono">{fmt(Number(value || current), 2)}</span>
             <button type="submit" disabled={setExp.isPending}>Set</button>
+            {setExp.data && <CommandNote outcome={setExp.data.command} />}
             {setExp.error && <span className="badge bad">{errorMessage(setExp.error)}</span>}
           </form>
         ) : (
@@ -179,6 +180,7 @@ export function Steering() {
             </button>
             <span className="muted small">0 takes one out; the bandit keeps what it learned.</span>
             {setWeights.error && <span className="badge bad">{errorMessage(setWeights.error)}</span>}
+            {setWeights.data && <CommandNote outcome={setWeights.data.command} />}
           </div>
         )}
       </div>

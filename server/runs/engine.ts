@@ -162,6 +162,7 @@ export class RunEngine {
 
   ban(id: string) {
     this.state.evo?.ban(id)
+    this.state.banned.add(id)
   }
 
   /** An expert's rating (-1, 0, 1): a bounded bonus or penalty in parent selection (config.ratingWeight). */
@@ -500,6 +501,12 @@ export class RunEngine {
     this.refusals = 0
     this.rateLimited = 0
     if (req.island >= 0) s.notes.delete(req.island)
+    const bannedParent = r.parentIds.find((p) => s.banned.has(p))
+    if (bannedParent) {
+      // planned before the ban arrived: its child is not evaluated, so a banned candidate is never a parent afterwards
+      this.reject(req, { ...r, rejected: true, reason: `not evaluated: its parent ${bannedParent} was banned while the request was in flight` }, '', r.code)
+      return 'ok'
+    }
     const prepared = analyzeCode(r.code, s.language)
     const duplicate = await this.duplicateReason(req, r, prepared)
     if (duplicate) {

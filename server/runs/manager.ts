@@ -9,7 +9,8 @@ import type { Logger } from '../log.ts'
 import { ACTIVE_STATUSES, type RunStatus } from './config.ts'
 import { RunEngine, type EngineHooks } from './engine.ts'
 
-const LEASE_S = 30
+/** how long a run's lease lasts without renewal: an engine that dies is replaced after this (FM_LEASE_S) */
+const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)
 
 export interface ManagerDeps {
   db: Db

@@ -59,6 +59,8 @@ export class RunState {
   /** normalized hashes of every candidate made so far: an exact duplicate is never evaluated twice */
   readonly hashes = new Set<string>()
   readonly evaluatedInColdStart = new Set<string>()
+  /** candidates experts banned: never parents again, not even of requests already in flight */
+  readonly banned = new Set<string>()
   guidance: ActiveGuidance[] = []
   readonly knowledge = new Map<number, { retrievalId: string; chunks: KnowledgeChunk[]; until: number }>()
   /** why the island's last answer did not apply, for its next prompt */
@@ -153,7 +155,10 @@ export class RunState {
       this.code.set(r.id, r.code)
       const parentScore = r.parentIds[0] !== undefined ? (this.scores.get(r.parentIds[0]) ?? null) : undefined
       const outcome = this.evo.ingest({ id: r.id, island: r.island, code: r.code, codeHash: r.codeHash, score: r.score, features: (r.features ?? {}) as Record<string, number>, parentScore, pinned: r.pinned })
-      if (r.banned) this.evo.ban(r.id)
+      if (r.banned) {
+        this.evo.ban(r.id)
+        this.banned.add(r.id)
+      }
       const arm = armOf(r.operator, r)
       if (arm && outcome.gain !== null) this.bandit.update(arm, outcome.reward, 0)
       while (m < migrations.length && migrations[m].atEval <= this.evo.evaluations) {
