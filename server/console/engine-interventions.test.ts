@@ -1,7 +1,8 @@
 // Interventions against a real run: the engine, sandboxed local workers and the embedded
 // database, driven through the console's API. A hint reaches the candidates made next; model
 // (operator) weights and an island's exploration change the running engine; an expert's edit is
-// evaluated like any candidate and placed in the chosen island's population and the lineage.
+// evaluated like any candidate and placed in the chosen island's population and the lineage; a
+// banned candidate is no parent from then on; knowledge on request reaches the engine.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -118,16 +119,33 @@ describe('interventions on a running engine', () => {
     // it is the run's best now: on the best path
     await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))!.bestCandidateId === id, 10_000, 'the edit to become the best')
 
+    // a ban of the previous best: from the engine's acknowledgement on, no new child has it as a parent
+    await as('expert').candidates.ban({ runId, id: parentId, reason: 'an expert knows better' })
+    const banSeq = (await db.prisma.candidate.aggregate({ where: { runId }, _max: { seq: true } }))._max.seq!
+    const later = await until(async () => {
+      const rows = await db.prisma.candidate.findMany({ where: { runId, seq: { gt: banSeq } }, select: { parentIds: true } })
+      return rows.length >= 20 && rows
+    }, 60_000, 'candidates after the ban')
+    expect(later.filter((c) => c.parentIds.includes(parentId))).toEqual([])
+
+    // knowledge on request: the engine takes the retrieved passages for the island
+    await as('expert').knowledge.create({ title: 'Fitting notes', content: '# Fitting\n\nThe sine frequency D is close to 2; A is close to 1.3.\n', format: 'markdown' })
+    const retrieved = await as('expert').knowledge.retrieve({ runId, island: 0, queryText: 'sine frequency' })
+    expect(retrieved.chunks.length).toBeGreaterThan(0)
+    expect(retrieved.command).toMatchObject({ kind: 'knowledge.use', status: 'applied', result: { chunks: retrieved.chunks.length } })
+
     // who asked for what, and the engine's acknowledgement of each (through the control channel)
     const audited = await db.prisma.auditEvent.findMany({ where: { runId }, orderBy: { id: 'asc' } })
-    expect(audited.filter((a) => !a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual(['run.create', 'guidance.create', 'run.weights', 'run.exploration', 'candidate.expert-edit'])
-    expect(audited.filter((a) => a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual(['guidance.reload.applied', 'run.weights.applied', 'run.exploration.applied', 'candidate.expert-edit.applied'])
+    expect(audited.filter((a) => !a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual(['run.create', 'guidance.create', 'run.weights', 'run.exploration', 'candidate.expert-edit', 'candidate.ban', 'knowledge.retrieve'])
+    expect(audited.filter((a) => a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual(['guidance.reload.applied', 'run.weights.applied', 'run.exploration.applied', 'candidate.expert-edit.applied', 'candidate.ban.applied', 'knowledge.use.applied'])
     const acks = await db.prisma.runCommand.findMany({ where: { runId }, orderBy: { id: 'asc' } })
     expect(acks.map((c) => [c.kind, c.status])).toEqual([
       ['guidance.reload', 'applied'],
       ['run.weights', 'applied'],
       ['run.exploration', 'applied'],
       ['candidate.expert-edit', 'applied'],
+      ['candidate.ban', 'applied'],
+      ['knowledge.use', 'applied'],
     ])
     expect((acks[3]!.result as { candidateId: string }).candidateId).toBe(id)
     await as('admin').runs.stop({ runId })
