@@ -1,4 +1,4 @@
-// The evaluation sandbox (DESIGN.md, "Sandbox"): isolation detection at worker start, the
+// The evaluation sandbox (docs/architecture.md#sandbox): isolation detection at worker start, the
 // allow-listed environment, and SandboxSlot, the Node side of one pre-started launcher
 // (workers/python/fm_launcher.py) that runs one evaluation step at a time.
 //

@@ -1,4 +1,4 @@
-// The CLI contract (DESIGN.md): exit codes, one-line errors, --json outputs, data-folder routing.
+// The CLI contract (docs/architecture.md#cli): exit codes, one-line errors, --json outputs, data-folder routing.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

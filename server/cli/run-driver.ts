@@ -91,7 +91,7 @@ export async function followRemotely(api: ApiClient, runId: string, maxEvals: nu
   }
 }
 
-/** The `--json` summary line (a contract, see DESIGN.md). */
+/** The `--json` summary line (a contract: docs/architecture.md#cli). */
 export function summaryJson(s: RunSummary) {
   return JSON.stringify({
     runId: s.runId,

@@ -1,4 +1,4 @@
-// The contract between the engine and the workers (DESIGN.md, "Evaluation jobs"): one module,
+// The contract between the engine and the workers (docs/architecture.md#evaluation-jobs-and-results): one module,
 // imported by both sides, holding the queue names and the zod schemas of jobs and results.
 import { z } from 'zod'
 

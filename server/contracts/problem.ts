@@ -1,4 +1,4 @@
-// problem.json, the native problem format (DESIGN.md, "Problems"), as a zod schema.
+// problem.json, the native problem format (docs/architecture.md#problem-folders), as a zod schema.
 import { z } from 'zod'
 import { Language } from './evaluation.ts'
 

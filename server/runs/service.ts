@@ -108,7 +108,7 @@ export interface RunSummary {
   pipeline: { requests: number; waiting: number; busy: number; capacity: number; busyShare: number | null } | null
 }
 
-/** The summary of `fm-agent run --json` (a contract: see DESIGN.md, CLI). */
+/** The summary of `fm-agent run --json` (a contract: docs/architecture.md#cli). */
 export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
   const run = await db.prisma.run.findUnique({
     where: { id: runId },
