@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from '@playwright/test'
-import { recordFigures } from '../server/hardening/figures.ts'
+import { recordFigures } from '../test-support/figures.ts'
 import { api, expect, login, test } from './fixtures.ts'
 
 const EVALS = Number(process.env.FM_SOAK_BROWSER_EVALS ?? 600)
@@ -94,6 +94,6 @@ test('several browsers watch a fast run to its end: every dashboard complete, me
   // the server still answers
   expect((await api<{ status: string }>(page, 'query', 'runs.summary', { runId: run.id })).status).toBe('completed')
   // RSS of the whole console process (Next rendering included, no forced GC): reported, not judged;
-  // server/hardening/soak.test.ts measures the heap after collections
+  // server/console/soak.test.ts measures the heap after collections
   recordFigures('soak-browsers', { evaluations: EVALS, browsers: BROWSERS, samples: samples.length, rssMbStart: Math.round(samples[0]![1]), rssMbEnd: Math.round(samples[samples.length - 1]![1]), rssSlopeMbPer1000Evals: Math.round(rssSlope * 10) / 10, connectionsBefore, connectionsOpen, connectionsAfter })
 })

@@ -11,7 +11,7 @@ import { BUILTIN_PROBLEMS_DIR, listBuiltinProblemFolders, loadProblemFolder, typ
 import { createLocalPool } from './pool.ts'
 import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
-import { recordFigures } from '../server/hardening/figures.ts'
+import { recordFigures } from '../test-support/figures.ts'
 import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from './test-helpers.ts'
 
 const SECRET = `FORGERY-SECRET-${randomBytes(6).toString('hex')}`

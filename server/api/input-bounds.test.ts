@@ -4,8 +4,8 @@
 import { z } from 'zod'
 import { describe, expect, it } from 'vitest'
 import { appRouter } from './root.ts'
-import { boundsIssues, listProcedures, refinedOpenNodes, type ZodLike } from '../hardening/zod-schema.ts'
-import { recordFigures } from '../hardening/figures.ts'
+import { boundsIssues, listProcedures, refinedOpenNodes, type ZodLike } from '../../test-support/zod-schema.ts'
+import { recordFigures } from '../../test-support/figures.ts'
 
 const procedures = listProcedures(appRouter)
 

@@ -3,9 +3,9 @@
 // request that carries the session cookie from another site is refused, the same request from the
 // console's own origin works, and bearer-token clients (no ambient credentials) are not affected.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_EMAIL, ADMIN_PASSWORD, startApiHarness, type ApiHarness } from '../hardening/api-server.ts'
-import { callProcedure, rawRequest, type RawResponse } from '../hardening/http-client.ts'
-import { recordFigures } from '../hardening/figures.ts'
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startApiHarness, type ApiHarness } from '../../test-support/api-server.ts'
+import { callProcedure, rawRequest, type RawResponse } from '../../test-support/http-client.ts'
+import { recordFigures } from '../../test-support/figures.ts'
 import { contentSecurityPolicy } from './security.ts'
 
 let h: ApiHarness

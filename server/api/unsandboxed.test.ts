@@ -3,8 +3,8 @@
 // embedded pool refuses jobs; with the opt-in, the console's banner query names the runs.
 // (Its own file: the isolation is forced through the environment of this test process.)
 import { afterAll, describe, expect, it } from 'vitest'
-import { startApiHarness, type ApiHarness } from '../hardening/api-server.ts'
-import { callProcedure } from '../hardening/http-client.ts'
+import { startApiHarness, type ApiHarness } from '../../test-support/api-server.ts'
+import { callProcedure } from '../../test-support/http-client.ts'
 import { createLocalPool } from '../../workers/pool.ts'
 import { startServerWorker } from '../../workers/server-worker.ts'
 import { detectIsolation } from '../../workers/sandbox.ts'

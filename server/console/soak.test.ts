@@ -13,10 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startApiProcess, type ApiProcess } from './api-process.ts'
-import { recordFigures, ROOT } from './figures.ts'
-import { callProcedure } from './http-client.ts'
-import { subscribe, type SseSubscription } from './sse-client.ts'
+import { startApiProcess, type ApiProcess } from '../../test-support/api-process.ts'
+import { recordFigures, ROOT } from '../../test-support/figures.ts'
+import { callProcedure } from '../../test-support/http-client.ts'
+import { subscribe, type SseSubscription } from '../../test-support/sse-client.ts'
 
 const EVALS = Number(process.env.FM_SOAK_EVALS ?? 1500)
 const CLIENTS = Number(process.env.FM_SOAK_CLIENTS ?? 4)

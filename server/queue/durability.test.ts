@@ -18,12 +18,12 @@ import type { EvalResult } from '../contracts/evaluation.ts'
 import { openDatabase, type Db } from '../db.ts'
 import { EventBus } from '../events.ts'
 import { silentLogger } from '../log.ts'
-import { createQueueBackend, type QueueBackend } from '../queue/backend.ts'
-import { createWorkerRole } from '../queue/roles.ts'
+import { createQueueBackend, type QueueBackend } from './backend.ts'
+import { createWorkerRole } from './roles.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createRun } from '../runs/service.ts'
 import { importProblem } from '../services/problems.ts'
-import { recordFigures, ROOT } from './figures.ts'
+import { recordFigures, ROOT } from '../../test-support/figures.ts'
 
 const KILLS = Number(process.env.FM_WORKER_KILLS ?? 3)
 const BUDGET = 24 + KILLS * 4

@@ -18,8 +18,8 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { FIXTURES } from '../../test-support/cli.ts'
 import { openDatabase } from '../db.ts'
-import { WatchedCli } from './cli-process.ts'
-import { recordFigures } from './figures.ts'
+import { WatchedCli } from '../../test-support/cli-process.ts'
+import { recordFigures } from '../../test-support/figures.ts'
 
 const TRIALS = Number(process.env.FM_DURABILITY_TRIALS ?? 4)
 const KILLS = Number(process.env.FM_DURABILITY_KILLS ?? 2)

@@ -154,7 +154,7 @@ export function boundsIssues(schema: ZodLike, path = 'input'): BoundsIssue[] {
         return
       default:
         if (LEAF_OK.has(t)) return
-        issues.push({ path: p, problem: `schema type "${t}" is not understood by the bounds check (teach server/hardening/zod-schema.ts)` })
+        issues.push({ path: p, problem: `schema type "${t}" is not understood by the bounds check (teach test-support/zod-schema.ts)` })
     }
   }
   walk(schema, path, false, [])

@@ -11,12 +11,12 @@ import type { Actor } from '../auth/roles.ts'
 import { openDatabase, type Db } from '../db.ts'
 import { EventBus } from '../events.ts'
 import { silentLogger } from '../log.ts'
-import { EngineManager } from '../runs/manager.ts'
-import { createBackend } from '../runs/runtime.ts'
-import { createRun } from '../runs/service.ts'
+import { EngineManager } from './manager.ts'
+import { createBackend } from './runtime.ts'
+import { createRun } from './service.ts'
 import { importProblem } from '../services/problems.ts'
 import type { EvaluationBackend } from '../contracts/evaluation.ts'
-import { ROOT } from './figures.ts'
+import { ROOT } from '../../test-support/figures.ts'
 
 const SYSTEM: Actor = { id: null, label: 'race test', role: 'admin', via: 'system' }
 const dir = mkdtempSync(join(tmpdir(), 'fm-races-'))

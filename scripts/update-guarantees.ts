@@ -1,11 +1,11 @@
 // Refreshes the figures in docs/guarantees.md from the last run of the hardening tests (the JSON
-// files server/hardening/figures.ts writes). Each promise in the document carries a block
+// files test-support/figures.ts writes). Each promise in the document carries a block
 //   <!-- figures:NAME --> … <!-- /figures:NAME -->
 // whose inside is replaced by the figures of test NAME.
-//   npx tsx server/hardening/update-guarantees.ts [--check]   (--check: exit 1 when a block has no figures)
+//   npx tsx scripts/update-guarantees.ts [--check]   (--check: exit 1 when a block has no figures)
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { readAllFigures, ROOT, type Figures } from './figures.ts'
+import { readAllFigures, ROOT, type Figures } from '../test-support/figures.ts'
 
 type F = Figures & { at: string }
 const n = (v: unknown) => (typeof v === 'number' ? v.toLocaleString('en-US') : String(v))

@@ -1,11 +1,11 @@
 // The figures each hardening test measured in its last run (trials survived, inputs tried,
 // memory slope…), written as JSON next to the data folders so that docs/guarantees.md can be
-// refreshed from them (npx tsx server/hardening/update-guarantees.ts) instead of by hand.
+// refreshed from them (npx tsx scripts/update-guarantees.ts) instead of by hand.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const REPORT_DIR = process.env.FM_HARDENING_REPORT_DIR ?? join(ROOT, '.fm-agent', 'hardening-report')
 
 export type Figures = Record<string, string | number | boolean | null | Array<string | number> | Record<string, unknown>>

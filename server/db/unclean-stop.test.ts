@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startApiProcess, type ApiProcess } from './api-process.ts'
-import { recordFigures } from './figures.ts'
-import { callProcedure } from './http-client.ts'
+import { startApiProcess, type ApiProcess } from '../../test-support/api-process.ts'
+import { recordFigures } from '../../test-support/figures.ts'
+import { callProcedure } from '../../test-support/http-client.ts'
 
 const KILLS = Number(process.env.FM_UNCLEAN_KILLS ?? 2)
 const dataDir = mkdtempSync(join(tmpdir(), 'fm-unclean-'))

@@ -1,8 +1,8 @@
-// Starts server/hardening/serve-api.ts as a child process and waits until it serves.
+// Starts test-support/serve-api.ts as a child process and waits until it serves.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { localSocketClient } from '../api/client.ts'
-import { readLock } from '../db/data-dir.ts'
+import { localSocketClient } from '../server/api/client.ts'
+import { readLock } from '../server/db/data-dir.ts'
 import { ROOT } from './figures.ts'
 
 export interface ApiProcess {
@@ -20,7 +20,7 @@ export interface ApiProcess {
 }
 
 export async function startApiProcess(opts: { dataDir: string; engine?: boolean; workers?: number; env?: Record<string, string>; exposeGc?: boolean; timeoutMs?: number }): Promise<ApiProcess> {
-  const args = [...(opts.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', join(ROOT, 'server/hardening/serve-api.ts'), '--data-dir', opts.dataDir]
+  const args = [...(opts.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', join(ROOT, 'test-support/serve-api.ts'), '--data-dir', opts.dataDir]
   if (opts.engine) args.push('--engine')
   if (opts.workers) args.push('--workers', String(opts.workers))
   const child = spawn(process.execPath, args, {

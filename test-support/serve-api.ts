@@ -1,14 +1,14 @@
 // The console server as its own process (API only, no Next pages), for tests that must kill it,
 // read its log, or measure its memory from outside:
-//   node [--expose-gc] --import tsx server/hardening/serve-api.ts --data-dir DIR [--engine] [--workers N]
+//   node [--expose-gc] --import tsx test-support/serve-api.ts --data-dir DIR [--engine] [--workers N]
 // prints {"url", "statsUrl", "pid"} as one stdout line once it serves; logs go to stderr. The stats
 // listener (a second loopback port, test-only) reports memory and live-subscription listener counts.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseArgs } from 'node:util'
-import { readEnv } from '../env.ts'
-import { createLogger } from '../log.ts'
-import { startServer } from '../server-process.ts'
+import { readEnv } from '../server/env.ts'
+import { createLogger } from '../server/log.ts'
+import { startServer } from '../server/server-process.ts'
 
 const { values } = parseArgs({ options: { 'data-dir': { type: 'string' }, engine: { type: 'boolean' }, workers: { type: 'string' } } })
 if (!values['data-dir']) throw new Error('--data-dir is required')

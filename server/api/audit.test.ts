@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FIXTURES } from '../../test-support/cli.ts'
-import { appRouter } from '../api/root.ts'
+import { appRouter } from './root.ts'
 import type { Role } from '../auth/roles.ts'
 import { proposeLesson } from '../knowledge/lessons.ts'
-import { startApiHarness, USER_PASSWORD, type ApiHarness } from './api-server.ts'
-import { recordFigures } from './figures.ts'
-import { callProcedure } from './http-client.ts'
-import { listProcedures } from './zod-schema.ts'
+import { startApiHarness, USER_PASSWORD, type ApiHarness } from '../../test-support/api-server.ts'
+import { recordFigures } from '../../test-support/figures.ts'
+import { callProcedure } from '../../test-support/http-client.ts'
+import { listProcedures } from '../../test-support/zod-schema.ts'
 
 /** what an event must hold besides author and time: create → after, delete → before, update → both, action → after */
 type Kind = 'create' | 'update' | 'delete' | 'action'
@@ -171,7 +171,7 @@ describe('the audit log', () => {
     // coverage: each mutation in the router (as it is now) has its scenario above
     const mutations = listProcedures(appRouter).filter((p) => p.type === 'mutation').map((p) => p.path)
     const covered = new Set(steps.map((s) => s.path))
-    expect(mutations.filter((m) => !covered.has(m)), 'mutations without an audit scenario in server/hardening/audit.test.ts').toEqual([])
+    expect(mutations.filter((m) => !covered.has(m)), 'mutations without an audit scenario in server/api/audit.test.ts').toEqual([])
     recordFigures('audit', { mutations: mutations.length, scenarios: steps.length, events })
   }, 600_000)
 

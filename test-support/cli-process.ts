@@ -2,7 +2,7 @@
 // which run it drives, the progress lines it printed (each one follows an ingested result), and
 // a kill -9 that waits until the process is really gone.
 import type { ChildProcess } from 'node:child_process'
-import { startCli } from '../../test-support/cli.ts'
+import { startCli } from './cli.ts'
 
 export interface Progress {
   status: string

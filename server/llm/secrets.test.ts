@@ -14,10 +14,10 @@ import { cli } from '../../test-support/cli.ts'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
 import { appRouter } from '../api/root.ts'
-import { startApiProcess, type ApiProcess } from './api-process.ts'
-import { recordFigures } from './figures.ts'
-import { callProcedure, type CallResult } from './http-client.ts'
-import { listProcedures, validSample } from './zod-schema.ts'
+import { startApiProcess, type ApiProcess } from '../../test-support/api-process.ts'
+import { recordFigures } from '../../test-support/figures.ts'
+import { callProcedure, type CallResult } from '../../test-support/http-client.ts'
+import { listProcedures, validSample } from '../../test-support/zod-schema.ts'
 
 const MARK = `LEAKCHECK${randomBytes(6).toString('hex')}`
 const KEY = `sk-test-${MARK}-${randomBytes(8).toString('hex')}`
@@ -232,8 +232,8 @@ describe('a provider key from the environment', () => {
 
 describe('configs cannot turn the server’s own credentials into an API key', () => {
   it('refuses DATABASE_URL, FM_AUTH_SECRET… as apiKeyEnv of a model or an embedder', async () => {
-    const { ModelConfig } = await import('../llm/config.ts')
-    const { EmbedderConfig } = await import('../llm/embedder.ts')
+    const { ModelConfig } = await import('./config.ts')
+    const { EmbedderConfig } = await import('./embedder.ts')
     for (const name of ['FM_AUTH_SECRET', 'DATABASE_URL', 'FM_ADMIN_PASSWORD', 'PGPASSWORD']) {
       expect(ModelConfig.safeParse({ provider: 'openai', model: 'm', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: name }).success, name).toBe(false)
       expect(EmbedderConfig.safeParse({ provider: 'openai', model: 'm', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: name }).success, name).toBe(false)
