@@ -1,13 +1,14 @@
 'use client'
 // Natural-language guidance: experts write a hint for the whole run or one island, active from
 // now until an expiry (evaluations or time) or until withdrawn. Each hint shows the candidates
-// made under it and how they scored against comparable candidates made without it.
+// made under it and how they scored against its concurrent control: the prompts in its scope the
+// engine made without it while it was active (a random share, config.controlShare).
 import { CommandNote } from './command-status.tsx'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useSearchParams } from 'next/navigation'
 import { useState } from 'react'
-import type { GroupStats } from '../server/console/guidance-stats.ts'
+import { EffectTable } from './intervention-effect.tsx'
 import { fmt } from '../server/console/series.ts'
 import { useRunLive } from './run-live.tsx'
 import { Age, duration, ErrorBox, shortId, useRole } from './run-ui.tsx'
@@ -108,14 +109,35 @@ export function GuidancePanel() {
           <div className="grid">{past.map((h) => <HintCard key={h.id} h={h} runId={runId} direction={hints.data!.direction} />)}</div>
         </div>
       )}
+      {hints.data && (
+        <div className="muted small" data-testid="control-share">
+          {hints.data.controlShare > 0
+            ? `While a hint or retrieved knowledge is active, ${Math.round(hints.data.controlShare * 100)}% of the prompts in its scope are made without it, at random: its effect is measured against them.`
+            : 'This run makes no prompt without an active hint (controlShare 0): effects cannot be measured.'}
+        </div>
+      )}
+      {(hints.data?.retrievals.length ?? 0) > 0 && (
+        <div>
+          <h3>Knowledge retrieved for the prompts ({hints.data!.retrievals.length})</h3>
+          <div className="grid" data-testid="retrieval-effects">
+            {hints.data!.retrievals.map((r) => (
+              <div key={r.id} className="hint" data-testid="retrieval-effect">
+                <div className="small">
+                  {r.island === null ? 'whole run' : `island ${r.island}`} · {r.trigger === 'stagnation' ? 'on stagnation' : 'asked by an expert'} · {r.chunks} chunk{r.chunks === 1 ? '' : 's'} · <Age t={r.createdAt} /> ·{' '}
+                  {r.made} candidate{r.made === 1 ? '' : 's'} with it, {r.control} without
+                </div>
+                {r.effect && <EffectTable e={r.effect} treatedLabel="with the knowledge" direction={hints.data!.direction} />}
+              </div>
+            ))}
+          </div>
+        </div>
+      )}
     </div>
   )
 }
 
 function HintCard({ h, runId, direction, onWithdraw }: { h: Hint; runId: string; direction: 'max' | 'min'; onWithdraw?: () => void }) {
   const left = h.state === 'active' ? [h.evalsLeft !== null ? `${h.evalsLeft} evaluations left` : null, h.msLeft !== null ? `${duration(h.msLeft / 1000)} left` : null].filter(Boolean).join(' · ') || 'until withdrawn' : h.state
-  const c = h.comparison
-  const verdictClass = c?.verdict === 'better' ? 'good' : c?.verdict === 'worse' ? 'bad' : ''
   return (
     <div className={`hint ${h.state}`} data-testid="hint" data-state={h.state} data-made={h.made.count}>
       <div className="row between small">
@@ -128,7 +150,7 @@ function HintCard({ h, runId, direction, onWithdraw }: { h: Hint; runId: string;
       <div className="row small" style={{ alignItems: 'flex-start', gap: 18 }}>
         <div>
           <div data-testid="hint-made">
-            <strong>{h.made.count}</strong> candidate{h.made.count === 1 ? '' : 's'} made under it ({h.made.evaluated} evaluated)
+            <strong>{h.made.count}</strong> candidate{h.made.count === 1 ? '' : 's'} made under it ({h.made.evaluated} evaluated), {h.made.control} without it (control)
           </div>
           {h.made.count > 0 && <Link href={`/runs/${runId}/candidates?guidance=${h.id}`}>see them</Link>}
           <div className="row" style={{ gap: 4, marginTop: 4 }}>
@@ -139,35 +161,9 @@ function HintCard({ h, runId, direction, onWithdraw }: { h: Hint; runId: string;
             ))}
           </div>
         </div>
-        {c && (
-          <div>
-            <div className="cmp">
-              <span className="h" />
-              <span className="h">under the hint</span>
-              <span className="h">without it</span>
-              <Row label="candidates" a={c.under} b={c.without} f={(s) => String(s.n)} />
-              <Row label="valid" a={c.under} b={c.without} f={(s) => (s.validRate === null ? '–' : `${Math.round(s.validRate * 100)}%`)} />
-              <Row label="mean score" a={c.under} b={c.without} f={(s) => fmt(s.mean)} />
-              <Row label="best score" a={c.under} b={c.without} f={(s) => fmt(s.best)} />
-              <Row label="beat their parent" a={c.under} b={c.without} f={(s) => (s.improvedRate === null ? '–' : `${Math.round(s.improvedRate * 100)}%`)} />
-            </div>
-            <div style={{ marginTop: 4 }}>
-              <span className={`badge ${verdictClass}`} data-testid="hint-verdict">{c.verdict}</span>
-              {c.meanGain !== null && <span className="muted"> · mean {direction === 'max' ? 'higher' : 'lower'} by {fmt(c.meanGain, 3)} is better</span>}
-            </div>
-          </div>
-        )}
+        {h.effect && <EffectTable e={h.effect} treatedLabel="under the hint" direction={direction} />}
       </div>
     </div>
   )
 }
 
-function Row({ label, a, b, f }: { label: string; a: GroupStats; b: GroupStats; f: (s: GroupStats) => string }) {
-  return (
-    <>
-      <span className="h">{label}</span>
-      <span>{f(a)}</span>
-      <span>{f(b)}</span>
-    </>
-  )
-}

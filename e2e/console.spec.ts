@@ -173,6 +173,9 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     expect(prompts.some((p) => p.includes('push the sine frequency D towards 2.1'))).toBe(true)
     expect(server.chatRequests().slice(0, requestsBefore).every((r) => !JSON.stringify(r.body).includes(hint))).toBe(true)
     await expect(card.getByTestId('hint-made')).toBeVisible()
+    // its effect against the concurrent control (a share of prompts made without it), with a verdict
+    await expect(page.getByTestId('control-share')).toContainText('20% of the prompts in its scope are made without it')
+    await expect(card.getByTestId('effect-verdict')).toHaveAttribute('data-verdict', /^(better|worse|not yet clear)$/)
     await shoot(page, 'guidance.png')
 
     // one of those candidates: its page shows the hint and the prompt with the hint in it

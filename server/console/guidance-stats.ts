@@ -1,6 +1,6 @@
 // Natural-language guidance, as the console shows it: whether a hint is active (the same rule the
-// engine applies when it builds prompts), and how candidates made under a hint scored against
-// comparable candidates made without it. Pure.
+// engine applies when it builds prompts), and the statistics of a group of candidates (a hint's
+// effect against its control: intervention-effect.ts; rated parents' children: ratings.ts). Pure.
 
 export interface GuidanceLike {
   island: number | null

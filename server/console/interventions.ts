@@ -13,7 +13,8 @@ import { awaitCommand, submitCommand, type CommandKind, type CommandOutcome } fr
 import { LOCAL_OPERATOR_NAMES, type RunConfig } from '../runs/config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { audit } from '../services/audit.ts'
-import { compareGroups, guidanceState, type Comparison, type ScoredRow } from './guidance-stats.ts'
+import { guidanceState, type ScoredRow } from './guidance-stats.ts'
+import { concurrentEffect, type ConcurrentEffect } from './intervention-effect.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
@@ -97,26 +98,28 @@ export async function withdrawGuidance(app: AppServices, actor: Actor, input: { 
 }
 
 /**
- * Every hint of a run with its state and its effect: the candidates made under it against
- * comparable ones made without it (same scope, the same number of candidates before it started
- * and after it ended, at least 20), in the problem's direction.
+ * Every hint of a run with its state and its effect: the candidates made under it against its
+ * concurrent control, those in its scope whose prompts the engine made without it while it was
+ * active (config.controlShare of them, at random), in the problem's direction. The same for each
+ * knowledge retrieval of the run: prompts that carried the chunks against those made without.
  */
 export async function listGuidance(app: AppServices, runId: string) {
   const run = await loadRun(app, runId)
   const direction = run.snap.spec.direction
   const rows = await app.db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'desc' }, take: 200 })
+  const evaluated = <T extends { status: string }>(r: T[]) => r.filter((u) => u.status === 'evaluated')
   const out = []
   for (const g of rows) {
     const st = guidanceState(g, { evaluations: run.evaluations })
-    const under = await scoredRows(app, runId, { guidanceId: g.id, island: g.island })
-    let comparison: Comparison | null = null
-    let made = { count: under.length, evaluated: under.filter((u) => u.status === 'evaluated').length, lastSeq: null as number | null, firstSeq: null as number | null }
-    if (under.length) {
-      const seqs = under.map((u) => u.seq)
-      made = { ...made, firstSeq: Math.min(...seqs), lastSeq: Math.max(...seqs) }
-      const span = Math.max(20, under.length)
-      const without = await scoredRows(app, runId, { notGuidanceId: g.id, island: g.island, seqFrom: made.firstSeq! - span, seqTo: made.lastSeq! + span })
-      comparison = compareGroups(under.filter((u) => u.status === 'evaluated'), without.filter((u) => u.status === 'evaluated'), direction)
+    const under = await scoredRows(app, runId, { guidanceId: g.id })
+    const control = await scoredRows(app, runId, { controlGuidanceId: g.id })
+    const seqs = under.map((u) => u.seq)
+    const made = {
+      count: under.length,
+      evaluated: evaluated(under).length,
+      control: control.length,
+      firstSeq: seqs.length ? Math.min(...seqs) : null,
+      lastSeq: seqs.length ? Math.max(...seqs) : null,
     }
     out.push({
       id: g.id,
@@ -130,23 +133,38 @@ export async function listGuidance(app: AppServices, runId: string) {
       withdrawnAt: g.withdrawnAt ? g.withdrawnAt.getTime() : null,
       ...st,
       made,
-      comparison,
+      effect: under.length ? concurrentEffect(evaluated(under), evaluated(control), direction) : null,
       recent: under.slice(-8).reverse().map((u) => ({ id: u.id, score: u.score, valid: u.valid, status: u.status, island: u.island })),
     })
   }
-  return { direction, evaluations: run.evaluations, islands: run.config.islands, hints: out }
+  const retrievals = await app.db.prisma.retrieval.findMany({ where: { runId, trigger: { in: ['stagnation', 'expert'] } }, orderBy: { createdAt: 'desc' }, take: 100, select: { id: true, island: true, trigger: true, chunkIds: true, createdAt: true } })
+  const knowledge: Array<{ id: string; island: number | null; trigger: string; chunks: number; createdAt: number; made: number; control: number; effect: ConcurrentEffect | null }> = []
+  for (const r of retrievals) {
+    const under = await scoredRows(app, runId, { retrievalId: r.id })
+    const control = await scoredRows(app, runId, { controlRetrievalId: r.id })
+    if (!under.length && !control.length) continue
+    knowledge.push({
+      id: r.id, island: r.island, trigger: r.trigger, chunks: r.chunkIds.length, createdAt: r.createdAt.getTime(), made: under.length, control: control.length,
+      effect: under.length ? concurrentEffect(evaluated(under), evaluated(control), direction) : null,
+    })
+  }
+  return { direction, evaluations: run.evaluations, islands: run.config.islands, controlShare: run.config.controlShare ?? 0.2 /* a config stored before controls: the engine resumes it with the default */, hints: out, retrievals: knowledge }
 }
 
-async function scoredRows(app: AppServices, runId: string, q: { guidanceId?: string; notGuidanceId?: string; island: number | null; seqFrom?: number; seqTo?: number }): Promise<Array<ScoredRow & { id: string; seq: number; status: string; island: number }>> {
+/** Evolve-stage candidates (not rejected) made under, or withheld from, one hint or retrieval. */
+async function scoredRows(
+  app: AppServices,
+  runId: string,
+  q: { guidanceId?: string; controlGuidanceId?: string; retrievalId?: string; controlRetrievalId?: string },
+): Promise<Array<ScoredRow & { id: string; seq: number; status: string; island: number }>> {
   const rows = await app.db.prisma.$queryRaw<Array<{ id: string; seq: number; status: string; island: number; score: number | null; valid: boolean | null; parent_score: number | null; parent_valid: boolean | null }>>`
     SELECT c.id, c.seq, c.status, c.island, c.score, c.valid, p.score AS parent_score, p.valid AS parent_valid
     FROM candidates c LEFT JOIN candidates p ON p.id = c.parent_ids[1]
     WHERE c.run_id = ${runId} AND c.origin IN ('mutation', 'crossover') AND c.status <> 'rejected'
       AND (${q.guidanceId ?? null}::text IS NULL OR ${q.guidanceId ?? null}::text = ANY(c.guidance_ids))
-      AND (${q.notGuidanceId ?? null}::text IS NULL OR NOT (${q.notGuidanceId ?? null}::text = ANY(c.guidance_ids)))
-      AND (${q.island}::int IS NULL OR c.island = ${q.island}::int)
-      AND (${q.seqFrom ?? null}::int IS NULL OR c.seq >= ${q.seqFrom ?? null}::int)
-      AND (${q.seqTo ?? null}::int IS NULL OR c.seq <= ${q.seqTo ?? null}::int)
+      AND (${q.controlGuidanceId ?? null}::text IS NULL OR ${q.controlGuidanceId ?? null}::text = ANY(c.control_guidance_ids))
+      AND (${q.controlRetrievalId ?? null}::text IS NULL OR c.control_retrieval_id = ${q.controlRetrievalId ?? null}::text)
+      AND (${q.retrievalId ?? null}::text IS NULL OR EXISTS (SELECT 1 FROM retrieval_uses u WHERE u.candidate_id = c.id AND u.retrieval_id = ${q.retrievalId ?? null}::text))
     ORDER BY c.seq LIMIT 20000`
   return rows.map((r) => ({ id: r.id, seq: r.seq, status: r.status, island: r.island, score: r.score, valid: r.valid, parentScore: r.parent_valid ? r.parent_score : null }))
 }

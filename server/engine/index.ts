@@ -3,6 +3,7 @@
 export * from './bandit.ts'
 export * from './clustering.ts'
 export * from './code.ts'
+export * from './controls.ts'
 export * from './diff.ts'
 export * from './diversity.ts'
 export * from './evolution.ts'

@@ -65,6 +65,11 @@ export const RunConfig = z
     /** cold start: candidates made by the differently configured generators, before clustering */
     coldStartSize: z.number().int().min(0).max(10_000).optional(),
     promptTokenBudget: z.number().int().min(500).max(1_000_000).default(8000),
+    /**
+     * share of the prompts in an active hint's (or retrieved knowledge's) scope made without it, at
+     * random: the concurrent control its effect is measured against (0 turns controls off)
+     */
+    controlShare: z.number().min(0).max(0.5).default(0.2),
     budget: z
       .object({
         maxEvals: z.number().int().min(1).max(10_000_000).default(300),

@@ -545,6 +545,7 @@ export class RunEngine {
         id: f.id, seq: s.takeSeq(), island: f.island, parentIds: f.parentIds, origin: f.origin, operator: r.operator,
         operatorParams: { ...r.operatorParams, description: r.description }, model: r.model, code: r.code, codeHash: prepared.codeHash,
         prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd, guidanceIds: req.guidanceIds,
+        controlGuidanceIds: req.controlGuidanceIds, controlRetrievalId: req.controlRetrievalId,
       })
     } catch (e) {
       this.budget.release()

@@ -7,6 +7,7 @@ import { costUsd } from '../llm/config.ts'
 import type { IterationPlan } from '../engine/evolution.ts'
 import { COLD_START_STRATEGIES, LOCAL_ARMS, produceLocal, produceWithModel, type ProduceResult } from './producer.ts'
 import type { RunState } from './state.ts'
+import { withholdForControl } from '../engine/controls.ts'
 
 export interface PlannedRequest {
   kind: 'evolve' | 'cold-start'
@@ -19,6 +20,10 @@ export interface PlannedRequest {
   parentId: string
   parentScore: number | null
   guidanceIds: string[]
+  /** active hints in scope that this prompt is made without (their concurrent control) */
+  controlGuidanceIds?: string[]
+  /** active retrieved knowledge this prompt is made without */
+  controlRetrievalId?: string
   retrieval?: { retrievalId: string; chunkIds: string[] }
   /** reads the programs it needs and asks the model (or applies the operator) */
   produce(signal: AbortSignal): Promise<ProduceResult>
@@ -60,8 +65,12 @@ export class Planner {
     if (!plan) return null
     const arm = s.bandit.choose(s.rng, allowed)
     const island = plan.island
-    const guidance = s.activeGuidance(island, this.evaluations())
-    const base = { kind: 'evolve' as const, island, arm, parentId: plan.parent.id, parentScore: plan.parent.score, guidanceIds: guidance.map((g) => g.id) }
+    const hints = withholdForControl(s.activeGuidance(island, this.evaluations()), s.config.controlShare, s.rng)
+    const guidance = hints.given
+    const base = {
+      kind: 'evolve' as const, island, arm, parentId: plan.parent.id, parentScore: plan.parent.score,
+      guidanceIds: guidance.map((g) => g.id), controlGuidanceIds: hints.withheld.map((g) => g.id),
+    }
     if (s.config.mutator === 'local') {
       return {
         ...base,
@@ -76,13 +85,16 @@ export class Planner {
     }
     const weights = LLM_OPERATORS.map((o) => (o === 'crossover' && !plan.mate ? 0 : (s.config.llmOperators[o] ?? 0)))
     const mode = weights.some((w) => w > 0) ? LLM_OPERATORS[s.rng.weightedIndex(weights)] : 'diff'
-    const kn = s.activeKnowledge(island, this.evaluations())
+    const active = s.activeKnowledge(island, this.evaluations())
+    const knowledge = withholdForControl(active ? [active] : [], s.config.controlShare, s.rng)
+    const kn = knowledge.given[0] ?? null
     const notes = s.notes.get(island) ?? []
     return {
       ...base,
       modelId: arm,
       expectedCostUsd: this.expectedCost(arm),
       retrieval: kn ? { retrievalId: kn.retrievalId, chunkIds: kn.chunks.map((c) => c.id) } : undefined,
+      controlRetrievalId: knowledge.withheld[0]?.retrievalId,
       produce: (signal) => this.askModel(plan, arm, mode, { guidance, knowledge: kn?.chunks ?? [], notes }, signal),
     }
   }

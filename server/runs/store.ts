@@ -21,6 +21,8 @@ export interface CandidateRow {
   tokensOut: number
   costUsd: number
   guidanceIds?: string[]
+  controlGuidanceIds?: string[]
+  controlRetrievalId?: string | null
   createdById?: string | null
 }
 
@@ -184,17 +186,19 @@ export class RunStore {
       tokens_out: c.tokensOut,
       cost_usd: c.costUsd,
       guidance_ids: c.guidanceIds ?? [],
+      control_guidance_ids: c.controlGuidanceIds ?? [],
+      control_retrieval_id: c.controlRetrievalId ?? null,
       created_by_id: c.createdById ?? null,
     }))
     await this.exec(
       `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(id text, seq int, island int, parent_ids text[], origin text, operator text,
           operator_params jsonb, model text, code text, code_hash text, prompt text, response text, tokens_in int, tokens_out int, cost_usd float8,
-          guidance_ids text[], created_by_id text)),
+          guidance_ids text[], control_guidance_ids text[], control_retrieval_id text, created_by_id text)),
         ins AS (
           INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, operator_params, model, code, code_hash, prompt, response,
-            tokens_in, tokens_out, cost_usd, status, guidance_ids, created_by_id)
+            tokens_in, tokens_out, cost_usd, status, guidance_ids, control_guidance_ids, control_retrieval_id, created_by_id)
           SELECT id, $1, seq, island, parent_ids, origin, operator, operator_params, model, code, code_hash, prompt, response,
-            tokens_in, tokens_out, cost_usd, 'queued', guidance_ids, created_by_id FROM r
+            tokens_in, tokens_out, cost_usd, 'queued', guidance_ids, control_guidance_ids, control_retrieval_id, created_by_id FROM r
           RETURNING 1)
       UPDATE runs SET next_seq = GREATEST(next_seq, (SELECT max(seq) + 1 FROM r)), spend_usd = spend_usd + (SELECT coalesce(sum(cost_usd), 0) FROM r),
         updated_at = now() WHERE id = $1`,

@@ -1,0 +1,120 @@
+// Interventions against their concurrent control, end to end: a run whose mutations come from the
+// scripted OpenAI-protocol model, an expert's hint and an expert's knowledge retrieval while it
+// evolves. A seeded share of the prompts in their scope is made without them (the control), the
+// candidates record which, and the console compares the two groups. Driven by evaluations counted.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FIXTURES } from '../../test-support/cli.ts'
+import { literalEditResponder } from '../../test-support/literal-edit-responder.ts'
+import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
+import { createCaller } from '../api/root.ts'
+import { createAppServices, type AppServices } from '../app.ts'
+import type { Actor, Role } from '../auth/roles.ts'
+import { openDatabase, type Db } from '../db.ts'
+import { createDocument } from '../knowledge/documents.ts'
+import { silentLogger } from '../log.ts'
+import { importProblem } from '../services/problems.ts'
+import { knowledgeHooks } from './hooks.ts'
+import { EngineManager } from './manager.ts'
+import { createBackend } from './runtime.ts'
+
+const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
+
+async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+const HINT = 'Try shrinking the sine coefficient in small steps.'
+const NOTE = 'Curve fitting note: a quadratic plus a sine term fits smooth targets; tune the sine frequency D near 2.'
+
+describe('interventions measured against a concurrent control', () => {
+  let dir: string
+  let db: Db
+  let app: AppServices
+  let server: OpenAiTestServer
+  const as = (role: Role) => createCaller({ app, actor: actor(role), tokenScope: null, headers: new Headers() })
+
+  beforeAll(async () => {
+    process.env.FM_TEST_CONTROLS_KEY = 'sk-test-CONTROLS'
+    server = await startOpenAiTestServer({ apiKey: 'sk-test-CONTROLS', responder: literalEditResponder({ precision: 10 }) })
+    dir = mkdtempSync(join(tmpdir(), 'fm-controls-'))
+    db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+    app = createAppServices(db, null, silentLogger)
+    await importProblem(db, join(FIXTURES, 'curve-fit'))
+    await createDocument(db, { title: 'Curve fitting', content: NOTE, format: 'text' })
+    app.backend = await createBackend({ db, log: silentLogger, workers: 2 })
+    app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log: silentLogger, hooks: knowledgeHooks(db, silentLogger) })
+  })
+  afterAll(async () => {
+    await app.runs?.stopAll()
+    await app.backend?.close()
+    await db.close()
+    await server.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('withholds a hint and retrieved knowledge from a seeded share of prompts, and compares the groups', async () => {
+    const share = 0.25
+    const model = { provider: 'openai' as const, model: 'scripted', baseURL: server.url, apiKeyEnv: 'FM_TEST_CONTROLS_KEY' }
+    const r = await as('admin').runs.create({
+      problemId: 'test-curve-fit',
+      config: { mutator: 'llm', models: [model], islands: 1, populationPerIsland: 30, budget: { maxEvals: 5000 }, seed: 11, coldStartSize: 4, controlShare: share, stagnationWindow: 100_000 },
+    })
+    const runId = r.id
+    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'evolving', 120_000, 'the cold start')
+    const hint = await as('expert').guidance.create({ runId, text: HINT })
+    const kn = await as('expert').knowledge.retrieve({ runId, island: 0, queryText: 'curve fitting sine frequency' })
+    expect(kn.chunks.length).toBeGreaterThan(0)
+    const retrievalId = kn.retrievalId
+    // the engine acted on both: count the candidates made since, until there are enough
+    const N = 160
+    const where = { runId, origin: { in: ['mutation', 'crossover'] }, OR: [{ guidanceIds: { has: hint.id } }, { controlGuidanceIds: { has: hint.id } }] }
+    await until(async () => (await db.prisma.candidate.count({ where })) >= N, 240_000, `${N} candidates made while the hint was active`)
+    await as('admin').runs.stop({ runId })
+    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped', 60_000, 'the stop')
+    const made = await db.prisma.candidate.findMany({ where, select: { id: true, guidanceIds: true, controlGuidanceIds: true, controlRetrievalId: true, prompt: true, status: true } })
+
+    // the hint: withheld from about `share` of the prompts (binomial, ±4 sd), and only from those
+    const control = made.filter((c) => c.controlGuidanceIds.includes(hint.id))
+    const treated = made.filter((c) => c.guidanceIds.includes(hint.id))
+    expect(control.length + treated.length).toBe(made.length)
+    const sd = Math.sqrt(made.length * share * (1 - share))
+    expect(Math.abs(control.length - share * made.length)).toBeLessThan(4 * sd)
+    expect(control.length).toBeGreaterThan(0)
+    for (const c of treated) expect(c.prompt).toContain(HINT)
+    for (const c of control) expect(c.prompt).not.toContain(HINT)
+
+    // retrieved knowledge, the same way: the chunk text is in the prompts that carried it only
+    const uses = new Set((await db.prisma.retrievalUse.findMany({ where: { retrievalId }, select: { candidateId: true } })).map((u) => u.candidateId))
+    const kControl = made.filter((c) => c.controlRetrievalId === retrievalId)
+    const kTreated = made.filter((c) => uses.has(c.id))
+    expect(kControl.every((c) => !uses.has(c.id))).toBe(true)
+    const kAll = kControl.length + kTreated.length
+    expect(kAll).toBeGreaterThan(N / 2)
+    expect(Math.abs(kControl.length - share * kAll)).toBeLessThan(4 * Math.sqrt(kAll * share * (1 - share)))
+    for (const c of kTreated) expect(c.prompt).toContain('tune the sine frequency D near 2')
+    for (const c of kControl) expect(c.prompt).not.toContain('tune the sine frequency D near 2')
+
+    // the console: both groups over the same period, with intervals and a verdict
+    const list = await as('viewer').guidance.list({ runId })
+    expect(list.controlShare).toBe(share)
+    const h = list.hints.find((x) => x.id === hint.id)!
+    expect(h.made).toMatchObject({ count: treated.length, control: control.length })
+    expect(h.effect!.treated.n).toBe(treated.filter((c) => c.status === 'evaluated').length)
+    expect(h.effect!.control.n).toBe(control.filter((c) => c.status === 'evaluated').length)
+    expect(['better', 'worse', 'not yet clear']).toContain(h.effect!.verdict)
+    expect(h.effect!.meanInterval!.low).toBeLessThanOrEqual(h.effect!.meanInterval!.high)
+    const kr = list.retrievals.find((x) => x.id === retrievalId)!
+    expect(kr).toMatchObject({ trigger: 'expert', island: 0, control: kControl.length })
+    expect(kr.made).toBeGreaterThanOrEqual(kTreated.length)
+    expect(kr.effect!.control.n).toBeGreaterThan(0)
+  }, 420_000)
+})
