@@ -1,14 +1,16 @@
-// The built-in problem library as a whole: every folder is a valid, self-contained problem, the ids
-// users type exist, shared evaluator code has not drifted, and every CPU evaluator follows the
+// The built-in problem library as a whole: every folder is a valid problem whose bundle (its own
+// files plus the shared ones it names) is self-contained, the ids users type exist, shared
+// evaluator code exists once, and every CPU evaluator follows the
 // calling convention on a broken candidate (one JSON line, exit 0, valid: false with a reason).
-import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { ProblemSpec } from '../server/contracts/problem.ts'
 import { PYTHON_MODULES } from '../server/setup/needs.ts'
-import { PROBLEMS_DIR, PYTHON, evaluate, featureNames, loadSpec, problemIds, writeCandidate } from './_test/evaluate.ts'
+import { readFolder } from '../server/problems/bundle.ts'
+import { SHARED_DIR } from '../server/problems/shared.ts'
+import { PROBLEMS_DIR, evaluate, featureNames, loaded, loadSpec, problemIds, writeCandidate } from './_test/evaluate.ts'
 
 const REQUIRED = [
   'circle-packing-26',
@@ -41,12 +43,15 @@ describe('problem catalogue', () => {
     for (const id of ids) expect(loadSpec(id).id).toBe(id)
   })
 
-  it('keeps every copy of shared evaluator code identical to its master in _common', () => {
-    const r = spawnSync(PYTHON, [path.join(PROBLEMS_DIR, '_common', 'sync.py'), '--check'], { encoding: 'utf8' })
-    const report = JSON.parse(r.stdout.trim()) as { stale: string[]; checked: number }
-    expect(report.stale).toEqual([])
-    expect(report.checked).toBeGreaterThan(ids.length)
-    expect(r.status).toBe(0)
+  it('holds shared evaluator code once: no folder keeps a copy, and every shared file is used', () => {
+    const masters = new Map<string, string>()
+    for (const f of readdirSync(SHARED_DIR, { recursive: true }) as string[]) {
+      if (statSync(path.join(SHARED_DIR, f)).isFile()) masters.set(readFileSync(path.join(SHARED_DIR, f), 'utf8'), f)
+    }
+    const copies = ids.flatMap((id) => readFolder(path.join(PROBLEMS_DIR, id)).filter((f) => masters.has(f.data.toString('utf8'))).map((f) => `${id}/${f.path}`))
+    expect(copies).toEqual([])
+    const used = new Set(ids.flatMap((id) => loadSpec(id).shared ?? []))
+    expect([...masters.values()].filter((f) => !used.has(f)).sort()).toEqual([])
   })
 
   it('lists every problem in problems/README.md', () => {
@@ -64,10 +69,11 @@ describe.each(ids)('%s folder', (id) => {
   })
 
   it('has its entry, evaluator, description and private files', () => {
-    const spec = loadSpec(id)
-    expect(existsSync(path.join(dir, spec.entry))).toBe(true)
-    expect(existsSync(path.join(dir, spec.evaluator))).toBe(true)
-    const description = spec.description ?? readFileSync(path.join(dir, 'README.md'), 'utf8')
+    const { spec, files, description } = loaded(id)
+    const paths = files.map((f) => f.path)
+    expect(paths).toContain(spec.entry)
+    expect(paths).toContain(spec.evaluator)
+    expect(description).not.toMatch(/\{\{/)
     expect(description.length).toBeGreaterThan(800)
     expect(description).toMatch(/candidate defines/i)
     for (const file of spec.private ?? []) expect(statSync(path.join(dir, file)).isFile()).toBe(true)
@@ -87,9 +93,9 @@ describe.each(ids)('%s folder', (id) => {
 
   it('declares in `requires` every third-party Python module its files import (the prerequisite check reads it)', () => {
     const imported = new Set<string>()
-    for (const f of readdirSync(dir, { recursive: true }) as string[]) {
-      if (!f.endsWith('.py')) continue
-      const src = readFileSync(path.join(dir, f), 'utf8')
+    for (const f of loaded(id).files) {
+      if (!f.path.endsWith('.py')) continue
+      const src = f.data.toString('utf8')
       // indented imports too: an import inside a function is still needed when it runs
       for (const m of src.matchAll(/^[ \t]*(?:import|from)[ \t]+([A-Za-z_]\w*)/gm)) if (Object.hasOwn(PYTHON_MODULES, m[1])) imported.add(m[1])
     }
@@ -97,8 +103,7 @@ describe.each(ids)('%s folder', (id) => {
   })
 
   it('marks editable regions in its seed', () => {
-    const spec = loadSpec(id)
-    const seed = readFileSync(path.join(dir, spec.entry), 'utf8')
+    const seed = loaded(id).seedCode
     expect(seed).toContain('EVOLVE-BLOCK-START')
     expect(seed).toContain('EVOLVE-BLOCK-END')
   })

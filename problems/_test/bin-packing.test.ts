@@ -1,9 +1,8 @@
 // FunSearch online bin packing: the evaluator reproduces the published Best Fit and First Fit
 // excesses on OR3 and Weibull 5k, the seed evaluates valid, and bad priority functions are rejected.
-import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import { PROBLEMS_DIR, evaluate, expectScored, loadSpec, writeCandidate } from './evaluate.ts'
+import { evaluate, expectScored, loadSpec, seedFile, writeCandidate } from './evaluate.ts'
 
 const BEST_FIT = 'import numpy as np\n\ndef priority(item, bins):\n    return -(bins - item)\n'
 // equal scores: argmax takes the first bin that fits
@@ -26,7 +25,7 @@ describe.each([
 
   it('seed evaluates valid with its features', async () => {
     const spec = loadSpec(id)
-    expectScored(spec, await evaluate(id, path.join(PROBLEMS_DIR, id, spec.entry)))
+    expectScored(spec, await evaluate(id, seedFile(id)))
   })
 })
 

@@ -1,6 +1,7 @@
-// Test helpers for the built-in problems: run a problem's evaluator the way a worker does (a copy of
-// the problem folder as cwd, the candidate path as the last argument, the last JSON line of stdout
-// as the result), so the tests also prove that each folder is self-contained.
+// Test helpers for the built-in problems: run a problem's evaluator the way a worker does (the
+// problem's bundle, its own files and the shared ones it names, written out as cwd; the candidate
+// path as the last argument; the last JSON line of stdout as the result), so the tests also prove
+// that each bundle is self-contained.
 import { spawn, spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,7 +10,8 @@ import { fileURLToPath } from 'node:url'
 
 import type { EvalResult } from '../../server/contracts/evaluation.ts'
 import { ProblemSpec } from '../../server/contracts/problem.ts'
-import { loadProblemFolder } from '../../server/problems/load.ts'
+import { loadProblemFolder, type LoadedProblem } from '../../server/problems/load.ts'
+import { writeBundle } from '../../server/problems/bundle.ts'
 import { createRunner, type Runner } from '../../workers/runner.ts'
 import { detectIsolation } from '../../workers/sandbox.ts'
 import { bundleStore, makeJob } from '../../workers/test-helpers.ts'
@@ -38,7 +40,7 @@ export async function evaluateInWorker(id: string, code: string): Promise<EvalRe
     return { runner, store }
   })()
   const { runner, store } = await worker
-  const problem = loadProblemFolder(path.join(PROBLEMS_DIR, id))
+  const problem = loaded(id)
   store.add(problem)
   return runner.run(makeJob(problem, code))
 }
@@ -125,6 +127,29 @@ export function loadSpec(id: string): ProblemSpec {
   return ProblemSpec.parse(JSON.parse(readFileSync(path.join(PROBLEMS_DIR, id, 'problem.json'), 'utf8')))
 }
 
+const loadedById = new Map<string, LoadedProblem>()
+/** The problem as a run loads it (cached per test file). */
+export function loaded(id: string): LoadedProblem {
+  let p = loadedById.get(id)
+  if (!p) loadedById.set(id, (p = loadProblemFolder(path.join(PROBLEMS_DIR, id))))
+  return p
+}
+
+const bundleDirs = new Map<string, string>()
+/** The problem's bundle written to a folder of its own (read-only use: evaluate() copies it). */
+export function bundleDir(id: string): string {
+  let dir = bundleDirs.get(id)
+  if (!dir) {
+    dir = path.join(tempDir('fm-problem-bundle-'), id)
+    writeBundle(loaded(id), dir)
+    bundleDirs.set(id, dir)
+  }
+  return dir
+}
+
+/** The path of the problem's seed program (its entry, which may come from the shared library). */
+export const seedFile = (id: string) => path.join(bundleDir(id), loaded(id).spec.entry)
+
 export function tempDir(prefix = 'fm-problems-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix))
 }
@@ -177,7 +202,7 @@ export interface EvaluateOptions {
 export async function evaluate(id: string, candidate: string, opts: EvaluateOptions = {}): Promise<EvalOutcome> {
   const spec = loadSpec(id)
   const folder = path.join(tempDir(), id)
-  cpSync(path.join(PROBLEMS_DIR, id), folder, { recursive: true })
+  cpSync(bundleDir(id), folder, { recursive: true })
   opts.prepare?.(folder)
   let target = candidate
   const env: Record<string, string> = {

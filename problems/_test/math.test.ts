@@ -10,6 +10,7 @@ import {
   expectScored,
   loadSpec,
   readJson,
+  seedFile,
   writeCandidate,
 } from './evaluate.ts'
 
@@ -37,7 +38,7 @@ describe.each([
 
   it('seed evaluates valid with its features', async () => {
     const spec = loadSpec(id)
-    const out = await evaluate(id, path.join(PROBLEMS_DIR, id, spec.entry))
+    const out = await evaluate(id, seedFile(id))
     expectScored(spec, out)
   })
 
@@ -97,7 +98,7 @@ describe('heilbronn-triangle-11', () => {
 
   it('seed evaluates valid with its features', async () => {
     const spec = loadSpec('heilbronn-triangle-11')
-    expectScored(spec, await evaluate(spec.id, path.join(PROBLEMS_DIR, spec.id, spec.entry)))
+    expectScored(spec, await evaluate(spec.id, seedFile(spec.id)))
   })
 
   it("scores AlphaEvolve's construction as 0.0365299", async () => {
@@ -122,7 +123,7 @@ describe('autocorrelation-c1', () => {
 
   it('seed evaluates valid with its features', async () => {
     const spec = loadSpec('autocorrelation-c1')
-    expectScored(spec, await evaluate(spec.id, path.join(PROBLEMS_DIR, spec.id, spec.entry)))
+    expectScored(spec, await evaluate(spec.id, seedFile(spec.id)))
   })
 
   it("scores AlphaEvolve's 600-step function as 1.5052940", async () => {
@@ -147,7 +148,7 @@ describe('erdos-min-overlap', () => {
 
   it('seed evaluates valid with its features', async () => {
     const spec = loadSpec('erdos-min-overlap')
-    expectScored(spec, await evaluate(spec.id, path.join(PROBLEMS_DIR, spec.id, spec.entry)))
+    expectScored(spec, await evaluate(spec.id, seedFile(spec.id)))
   })
 
   it("scores AlphaEvolve's 95-step function as 0.3809230", async () => {

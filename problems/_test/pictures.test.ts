@@ -6,7 +6,7 @@ import { appendFileSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MAX_IMAGE_BYTES, sanitizeSvg } from '../../workers/images.ts'
-import { closeWorker, evaluate, evaluateInWorker, loadSpec, PROBLEMS_DIR, PYTHON, realKernelHarness } from './evaluate.ts'
+import { closeWorker, evaluate, evaluateInWorker, loadSpec, PYTHON, realKernelHarness, seedFile } from './evaluate.ts'
 
 afterAll(() => closeWorker())
 
@@ -31,7 +31,7 @@ const DRAWN: Array<[string, string, (svg: string) => void]> = [
 describe.each(DRAWN)('%s', (id, name, shows) => {
   it(`its seed's evaluation draws "${name}"`, async () => {
     const spec = loadSpec(id)
-    const r = await evaluateInWorker(id, readFileSync(path.join(PROBLEMS_DIR, id, spec.entry), 'utf8'))
+    const r = await evaluateInWorker(id, readFileSync(seedFile(id), 'utf8'))
     expect(r.valid, JSON.stringify(r.artifacts).slice(0, 2000)).toBe(true)
     expect(Object.keys(r.artifacts).filter((k) => k.startsWith('image_error:'))).toEqual([])
     const img = r.images?.find((i) => i.name === name)
@@ -58,7 +58,7 @@ it('an infeasible circle packing is drawn too, the offending circles outlined in
 const torch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0
 it.runIf(realKernelHarness && torch)('a GPU kernel problem draws its timings (run by the harness on the CPU at reduced sizes; needs torch)', async () => {
   const spec = loadSpec('gpu-softmax')
-  const out = await evaluate('gpu-softmax', path.join(PROBLEMS_DIR, 'gpu-softmax', spec.entry), {
+  const out = await evaluate('gpu-softmax', seedFile('gpu-softmax'), {
     args: ['--device', 'cpu'],
     prepare: (folder) => appendFileSync(path.join(folder, 'reference.py'), '\nROWS = 64\nCOLS = 1000\n'),
   })

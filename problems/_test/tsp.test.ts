@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import { PROBLEMS_DIR, constantCandidate, evaluate, expectScored, loadSpec, readJson, writeCandidate } from './evaluate.ts'
+import { PROBLEMS_DIR, constantCandidate, evaluate, expectScored, loadSpec, readJson, seedFile, writeCandidate } from './evaluate.ts'
 
 interface Instance {
   name: string
@@ -44,7 +44,7 @@ describe.each([
 
   it('seed evaluates valid, no shorter than the optimum', async () => {
     const spec = loadSpec(id)
-    const out = await evaluate(id, path.join(PROBLEMS_DIR, id, spec.entry))
+    const out = await evaluate(id, seedFile(id))
     expectScored(spec, out)
     expect(out.metrics.length).toBeGreaterThanOrEqual(optimum)
   })

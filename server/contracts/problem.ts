@@ -106,6 +106,15 @@ export const ProblemSpec = z.object({
     .max(40)
     .regex(/^[a-z0-9][a-z0-9._+-]*$/, 'lower-case letters, digits and . _ + -, starting with a letter or digit (it is also a knowledge tag)')
     .optional(),
+  /**
+   * helpers from the shared library (problems/_common, server/problems/shared.ts) placed into the
+   * bundle at their base name when the problem is loaded; a `.tmpl` file is rendered with `sharedValues`
+   */
+  shared: z.array(z.string().max(200).regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\.[A-Za-z0-9.]+$/, 'a file of problems/_common, such as fm_evalkit.py or tsp/evaluator.py')).max(32).optional(),
+  /** the values of the `{{name}}` placeholders in the shared `.tmpl` files */
+  sharedValues: z
+    .record(z.string().regex(/^[a-z_][a-z0-9_]*$/).max(64), z.union([z.string().max(2000), z.number(), z.array(z.union([z.string().max(200), z.number()])).max(100)]))
+    .optional(),
 })
 export type ProblemSpec = z.infer<typeof ProblemSpec>
 export type ProblemSpecInput = z.input<typeof ProblemSpec>

@@ -1,11 +1,13 @@
-// Format detection and the mapping of OpenEvolve's config.yaml (pure: no sandbox).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+// Format detection, the mapping of OpenEvolve's config.yaml and the shared library's files (no sandbox).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { mergeDefaults } from '../runs/service.ts'
 import { RunConfig } from '../runs/config.ts'
-import { detectFormat, loadProblem, ProblemLoadError } from './load.ts'
+import { unpackBundle } from './bundle.ts'
+import { BUILTIN_PROBLEMS_DIR, detectFormat, loadProblem, ProblemLoadError } from './load.ts'
+import { SHARED_DIR, sharedFiles } from './shared.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'fm-load-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -82,5 +84,52 @@ describe("OpenEvolve's config.yaml", () => {
     expect(plain.models.map((m) => m.model)).toEqual(['m1'])
     const local = RunConfig.parse(mergeDefaults({ mutator: 'local', islands: 2, budget: { maxEvals: 10 } }, p.runDefaults))
     expect(local).toMatchObject({ mutator: 'local', islands: 2, populationPerIsland: 45, budget: { maxEvals: 10 }, models: [] })
+  })
+})
+
+describe('shared files (problems/_common)', () => {
+  const spec = (extra: object) => JSON.stringify({ id: 'uses-shared', name: 'n', language: 'python', entry: 'initial.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's', ...extra })
+  const lib = () => {
+    const dir = folder({ 'helper.py': 'X = 1\n', 'seed.py.tmpl': 'N = {{n}}\nROWS = {{rows}}\nNAME = "{{name}}"\n' })
+    mkdirSync(join(dir, 'fam'))
+    writeFileSync(join(dir, 'fam', 'evaluator.py'), 'print("{}")\n')
+    return dir
+  }
+
+  it('a built-in problem carries the helpers it names, rendered, and nothing it does not', () => {
+    const p = loadProblem(join(BUILTIN_PROBLEMS_DIR, 'circle-packing-32'))
+    const file = (name: string) => p.files.find((f) => f.path === name)?.data.toString('utf8')
+    expect(file('fm_evalkit.py')).toBe(readFileSync(join(SHARED_DIR, 'fm_evalkit.py'), 'utf8'))
+    expect(file('evaluator.py')).toMatch(/^N = 32$/m)
+    expect(p.seedCode).toMatch(/^ROWS = \[6, 5, 6, 5, 5, 5\]/m)
+    expect(p.description).toContain('Place **32 circles**')
+    expect(p.files.some((f) => f.path.endsWith('.tmpl') || f.data.includes('{{'))).toBe(false)
+    expect(p.files.some((f) => f.path === 'tsplib.py')).toBe(false)
+    // the stored bundle is what a worker unpacks: the helpers travel in it
+    expect(unpackBundle(p.bundle.data, p.bundle.hash).files.map((f) => f.path)).toEqual(expect.arrayContaining(['fm_evalkit.py', 'fm_draw.py', 'evaluator.py', 'initial.py', 'README.md']))
+  })
+
+  it('places files at their base name, renders templates, and refuses clashes, gaps and escapes', () => {
+    const dir = lib()
+    const ok = sharedFiles({ id: 'x', shared: ['helper.py', 'fam/evaluator.py', 'seed.py.tmpl'], sharedValues: { n: 3, rows: [1, 2], name: 'a' } }, dir)
+    expect(ok.map((f) => [f.path, f.data.toString()])).toEqual([
+      ['helper.py', 'X = 1\n'],
+      ['evaluator.py', 'print("{}")\n'],
+      ['seed.py', 'N = 3\nROWS = [1, 2]\nNAME = "a"\n'],
+    ])
+    expect(() => sharedFiles({ id: 'x', shared: ['seed.py.tmpl'], sharedValues: { n: 3 } }, dir)).toThrow(/needs sharedValues\.rows/)
+    expect(() => sharedFiles({ id: 'x', shared: ['nope.py'] }, dir)).toThrow(/not in the shared library/)
+    expect(() => sharedFiles({ id: 'x', shared: ['../p1/initial_program.py'] }, dir)).toThrow(ProblemLoadError)
+    expect(() => sharedFiles({ id: 'x', shared: ['fam'] }, dir)).toThrow(/not a file/)
+    // a problem.json cannot even name a path outside the library
+    expect(() => loadProblem(folder({ 'problem.json': spec({ shared: ['../x.py'] }), 'initial.py': '', 'evaluator.py': '' }))).toThrow(/shared\.0/)
+    // the folder's own file and a shared one with the same name: one must go
+    const clash = folder({ 'problem.json': spec({ shared: ['fm_evalkit.py'] }), 'initial.py': '', 'evaluator.py': '', 'fm_evalkit.py': '' })
+    expect(() => loadProblem(clash)).toThrow(/has its own fm_evalkit\.py/)
+  })
+
+  it('a problem folder outside the repository gets the helpers too (what import stores)', () => {
+    const p = loadProblem(folder({ 'problem.json': spec({ shared: ['fm_evalkit.py'] }), 'initial.py': 'x = 1\n', 'evaluator.py': 'import fm_evalkit\n' }))
+    expect(p.files.map((f) => f.path)).toEqual(['evaluator.py', 'fm_evalkit.py', 'initial.py', 'problem.json'])
   })
 })

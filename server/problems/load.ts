@@ -10,6 +10,7 @@ import { readFolder } from './bundle.ts'
 import { finish, type LoadedProblem, ProblemLoadError } from './common.ts'
 import { isKernelBenchFile, KERNELBENCH_TOLERANCE, kernelBenchMissing, loadKernelBench } from './kernelbench.ts'
 import { loadOpenEvolve } from './openevolve.ts'
+import { withSharedFiles } from './shared.ts'
 import { loadShinka } from './shinka.ts'
 
 export { isEvaluatorCommand, ProblemLoadError, type LoadedProblem, type RunDefaults } from './common.ts'
@@ -72,7 +73,7 @@ function loadNative(folder: string): LoadedProblem {
     const issue = parsed.error.issues[0]
     throw new ProblemLoadError(`${folder}/problem.json: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
   }
-  return finish(folder, parsed.data, readFolder(folder))
+  return finish(folder, parsed.data, withSharedFiles(parsed.data, readFolder(folder)))
 }
 
 /** One sentence on what a problem's score is, in the terms of its own format. */

@@ -7,6 +7,7 @@ import { ProblemSpec } from '../contracts/problem.ts'
 import { PrerequisiteError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { listBuiltinProblemFolders, loadProblemFolder } from '../problems/load.ts'
+import { sharedFiles } from '../problems/shared.ts'
 import { aptInstall } from './install.ts'
 import { currentMachine, probeMachine } from './machine.ts'
 import {
@@ -18,7 +19,9 @@ import {
 export function folderSpec(folder: string): ProblemSpec {
   try {
     const spec = ProblemSpec.parse(JSON.parse(readFileSync(join(folder, 'problem.json'), 'utf8')))
-    const files = [spec.entry, spec.evaluator].filter((f) => f.endsWith('.py')).map((f) => ({ path: f, data: readFileSync(join(folder, f)) }))
+    const shared = sharedFiles(spec)
+    const read = (f: string) => shared.find((s) => s.path === f)?.data ?? readFileSync(join(folder, f))
+    const files = [spec.entry, spec.evaluator].filter((f) => f.endsWith('.py')).map((f) => ({ path: f, data: read(f) }))
     return { ...spec, requires: completeRequires(spec, files) }
   } catch {
     // not a native folder (OpenEvolve) or an unreadable one: the loader says what is wrong
