@@ -226,7 +226,7 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
     worker = await startServerWorker(o)
   } catch (e) {
     const err = e as Error & { code?: string }
-    const hint = err.code === '42P01' || err.code === '3F000' ? ' (the queue is not installed: start the engine, or run createWorkerRole, first)' : ''
+    const hint = err.code === '42P01' || err.code === '3F000' ? ' (the queue is not installed yet: start an engine, or run fm-agent worker-role create, first)' : ''
     process.stderr.write(`the worker could not start: ${err.message}${hint}\n`)
     return 1
   }

@@ -35,6 +35,7 @@ const COMMANDS: Record<string, Loader> = {
   web: async () => (await import('./commands/web.ts')).web,
   engine: async () => (await import('./commands/engine.ts')).engine,
   worker: async () => (await import('./commands/worker.ts')).worker,
+  'worker-role': async () => (await import('./commands/worker-role.ts')).workerRole,
   problem: async () => (await import('./commands/problem.ts')).problem,
   doctor: async () => (await import('./commands/doctor.ts')).doctor,
 }

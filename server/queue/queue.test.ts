@@ -11,6 +11,7 @@ import { createQueueBackend, flagsFor, taskFor, type QueueBackend } from './back
 import { createWorkerRole, dropWorkerRole } from './roles.ts'
 import { createTestDatabase } from './test-db.ts'
 import { cleanStaleSlots } from '../../workers/runner.ts'
+import { cli } from '../../test-support/cli.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const problem = makeProblem(
@@ -104,6 +105,28 @@ describe('the worker role', () => {
       await c.end()
     }
   })
+
+  it('is made and retired for a worker machine by `fm-agent worker-role`', async () => {
+    const name = `fm_cli_worker_${process.pid}`
+    const made = await cli(['worker-role', 'create', name, '--json'], { DATABASE_URL: db.url })
+    expect(made.code, made.stderr).toBe(0)
+    const { databaseUrl } = JSON.parse(made.stdout) as { databaseUrl: string }
+    expect(new URL(databaseUrl).username).toBe(name)
+    const c = new pg.Client({ connectionString: databaseUrl })
+    await c.connect()
+    try {
+      expect((await c.query('SELECT count(*) FROM fm_queue.workers')).rowCount).toBe(1)
+      await expect(c.query('SELECT * FROM users LIMIT 1')).rejects.toMatchObject({ code: '42501' })
+    } finally {
+      await c.end()
+    }
+    const bad = await cli(['worker-role', 'create', 'Bad-Name'], { DATABASE_URL: db.url })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/lower-case letters/)
+    const dropped = await cli(['worker-role', 'drop', name], { DATABASE_URL: db.url })
+    expect(dropped.code, dropped.stderr).toBe(0)
+    await expect(new pg.Client({ connectionString: databaseUrl }).connect()).rejects.toThrow(/authentication|does not exist/)
+  }, 60_000)
 })
 
 describe('routing', () => {

@@ -1,6 +1,7 @@
 // The Postgres role a remote worker connects with: it can use the queue (graphile-worker's schema
 // and fm_queue) and read problem bundles, nothing else: no users, no candidates, no runs.
 import pg from 'pg'
+import { openDatabase } from '../db.ts'
 import { installQueue } from './schema.ts'
 
 const policyName = (roleName: string) => `fm_worker_${roleName}`.slice(0, 63)
@@ -13,6 +14,9 @@ export interface WorkerRoleResult {
 
 export async function createWorkerRole(adminUrl: string, roleName: string, password: string): Promise<WorkerRoleResult> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(roleName)) throw new Error(`role name ${JSON.stringify(roleName)}: use lower-case letters, digits and _`)
+  // the application's tables first: a role made on a fresh database (before any engine or web
+  // process started) must still be granted the problem bundles it reads
+  await (await openDatabase({ databaseUrl: adminUrl })).close()
   const pool = new pg.Pool({ connectionString: adminUrl, max: 2 })
   pool.on('error', () => undefined) // an idle connection dropped: the next query reconnects
   pool.on('connect', (c) => c.on('error', () => undefined))

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto'
+import { createWorkerRole, dropWorkerRole } from '../../queue/roles.ts'
+import { parse, UsageError } from '../args.ts'
+import type { Command } from '../main.ts'
+
+// A worker machine gets its own PostgreSQL role that can use the job queue and read problem bundles,
+// nothing else: a compromised worker box cannot read runs, users or candidates.
+export const workerRole: Command = {
+  summary: 'server mode: the database role of a worker machine: worker-role create NAME | drop NAME',
+  usage: 'fm-agent worker-role create NAME [--password P] [--json] | fm-agent worker-role drop NAME   (needs DATABASE_URL of an admin role)',
+  async run({ argv, env, out }) {
+    const { values, positionals } = parse('worker-role', argv, { password: { type: 'string' }, json: { type: 'boolean' } }, 2)
+    const [sub, name] = positionals
+    if (sub !== 'create' && sub !== 'drop') throw new UsageError(sub ? `unknown subcommand "worker-role ${sub}"` : 'missing subcommand (create or drop)')
+    if (!name) throw new UsageError('missing the role name (lower-case letters, digits and _)')
+    if (!env.DATABASE_URL) throw new UsageError('worker roles live in the server-mode database: set DATABASE_URL (a role that may create roles)')
+    if (sub === 'drop') {
+      await dropWorkerRole(env.DATABASE_URL, name)
+      out(values.json ? JSON.stringify({ dropped: name }) : `dropped the worker role ${name}`)
+      return 0
+    }
+    const password = (values.password as string | undefined) ?? randomBytes(18).toString('base64url')
+    const r = await createWorkerRole(env.DATABASE_URL, name, password).catch((e: Error) => {
+      throw /role name/.test(e.message) ? new UsageError(e.message) : e
+    })
+    out(
+      values.json
+        ? JSON.stringify(r)
+        : `worker role ${r.role} ready: on the worker machine run\n  DATABASE_URL='${r.databaseUrl}' fm-agent worker [--concurrency N] [--gpu]`,
+    )
+    return 0
+  },
+}
