@@ -6,7 +6,7 @@ import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useRef } from 'react'
-import { fmt, islandColor } from '../server/console/series.ts'
+import { fmt, islandColor } from '../client-safe/series.ts'
 import { ErrorBox, originLabel, shortId } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 

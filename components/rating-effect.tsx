@@ -5,7 +5,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import type { Comparison, GroupStats } from '../server/console/guidance-stats.ts'
-import { fmt } from '../server/console/series.ts'
+import { fmt } from '../client-safe/series.ts'
 import { ErrorBox } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 

@@ -3,8 +3,8 @@
 // (who did what), newest first.
 import Link from 'next/link'
 import { useMemo } from 'react'
-import { foldStagnationEvents, type FeedRow } from '../server/console/series.ts'
-import type { RunEventRow } from '../server/console/types.ts'
+import { foldStagnationEvents, type FeedRow } from '../client-safe/series.ts'
+import type { RunEventRow } from '../client-safe/types.ts'
 import { shortId } from './run-ui.tsx'
 
 function describe(e: FeedRow, runId: string) {

@@ -1,15 +1,15 @@
 'use client'
 // Runs side by side (2–8, same problem or not): best so far against evaluations, wall time or
 // spend; the final table; what differs in their configurations; CSV. The URL holds the runs
-// (/runs/compare?runs=a,b), so a comparison can be shared. Shaping: server/console/compare.ts.
+// (/runs/compare?runs=a,b), so a comparison can be shared. Shaping: client-safe/compare.ts.
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter, useSearchParams } from 'next/navigation'
 import { memo, useMemo, useState } from 'react'
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { bestRunId, canShowProgress, compareCsv, compareHref, compareLines, configDiff, defaultYMode, finalTable, linesExtent, MAX_COMPARE, MIN_COMPARE, parseRunIds, type CompareData, type CompareX, type CompareY } from '../server/console/compare.ts'
-import { fmt, islandColor } from '../server/console/series.ts'
-import { axisTicks, durationTicks } from '../server/console/ticks.ts'
+import { bestRunId, canShowProgress, compareCsv, compareHref, compareLines, configDiff, defaultYMode, finalTable, linesExtent, MAX_COMPARE, MIN_COMPARE, parseRunIds, type CompareData, type CompareX, type CompareY } from '../client-safe/compare.ts'
+import { fmt, islandColor } from '../client-safe/series.ts'
+import { axisTicks, durationTicks } from '../client-safe/ticks.ts'
 import { duration, ErrorBox, StatusBadge, usd } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 

@@ -12,7 +12,7 @@ import { useEffect, useMemo, useState } from 'react'
 import { PROVIDERS } from '../server/llm/config.ts'
 import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES } from '../server/runs/config.ts'
 import { configToForm, defaultRunForm, emptyModelRow, formToConfig, mergeForkConfig, type FormErrors, type RunForm } from '../server/console/run-form.ts'
-import { fmt } from '../server/console/series.ts'
+import { fmt } from '../client-safe/series.ts'
 import { ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 

@@ -3,12 +3,12 @@
 // series, then a subscription (SSE) that streams what happens after the snapshot's cursor. When
 // the connection drops, tRPC's link reconnects with the last event id (our cursor) and the server
 // sends exactly what was missed; zoom, filters and selection live here and in the pages, so they
-// survive. Data shaping is in server/console/live-store.ts.
+// survive. Data shaping is in client-safe/live-store.ts.
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useSubscription } from '@trpc/tanstack-react-query'
 import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react'
-import { applyLive, initialLive, type LiveState } from '../server/console/live-store.ts'
-import type { LiveMessage, SeriesSnapshot } from '../server/console/types.ts'
+import { applyLive, initialLive, type LiveState } from '../client-safe/live-store.ts'
+import type { LiveMessage, SeriesSnapshot } from '../client-safe/types.ts'
 import { useTRPC } from './trpc.tsx'
 
 declare global {

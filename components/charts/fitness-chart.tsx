@@ -9,10 +9,10 @@
 // bench/console-latency.ts.
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { fromPixelX, nearest, toPixel, type PlotArea } from '../../server/console/plot.ts'
-import { distanceToBest, fmt, islandColor, logDistance, logDistanceFloor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, type PivotRow } from '../../server/console/series.ts'
-import { axisTicks, logTicks, timeTicks } from '../../server/console/ticks.ts'
-import type { MetricPoint, ScorePoint } from '../../server/console/types.ts'
+import { fromPixelX, nearest, toPixel, type PlotArea } from '../../client-safe/plot.ts'
+import { distanceToBest, fmt, islandColor, logDistance, logDistanceFloor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, type PivotRow } from '../../client-safe/series.ts'
+import { axisTicks, logTicks, timeTicks } from '../../client-safe/ticks.ts'
+import type { MetricPoint, ScorePoint } from '../../client-safe/types.ts'
 
 export interface FitnessChartProps {
   metrics: MetricPoint[]

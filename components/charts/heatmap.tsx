@@ -3,8 +3,8 @@
 // there; a cell links to that candidate.
 import Link from 'next/link'
 import { memo } from 'react'
-import { binLabel, heatColor, type HeatGrid } from '../../server/console/heatmap.ts'
-import { fmt } from '../../server/console/series.ts'
+import { binLabel, heatColor, type HeatGrid } from '../../client-safe/heatmap.ts'
+import { fmt } from '../../client-safe/series.ts'
 
 export const Heatmap = memo(function Heatmap({ grid, runId }: { grid: HeatGrid; runId: string }) {
   const [ax, ay] = grid.axes

@@ -3,9 +3,9 @@
 // a small multi-line chart, with an optional budget line.
 import { memo, useMemo } from 'react'
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { fmt, islandColor, pivotMetrics, seriesKey, type MetricField } from '../../server/console/series.ts'
-import { axisTicks, distinctFormat, rowsExtent, timeTicks } from '../../server/console/ticks.ts'
-import type { MetricPoint } from '../../server/console/types.ts'
+import { fmt, islandColor, pivotMetrics, seriesKey, type MetricField } from '../../client-safe/series.ts'
+import { axisTicks, distinctFormat, rowsExtent, timeTicks } from '../../client-safe/ticks.ts'
+import type { MetricPoint } from '../../client-safe/types.ts'
 
 export interface MetricChartProps {
   metrics: MetricPoint[]

@@ -1,12 +1,12 @@
 'use client'
 // The engine's pipeline over evaluations or time: model requests in flight, candidates waiting for
 // a worker, workers busy against their capacity. Shaping and the verdict are pure
-// (server/console/pipeline.ts); this only draws.
+// (client-safe/pipeline.ts); this only draws.
 import { memo, useMemo } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { pipelineRows } from '../../server/console/pipeline.ts'
-import { fmt } from '../../server/console/series.ts'
-import type { MetricPoint } from '../../server/console/types.ts'
+import { pipelineRows } from '../../client-safe/pipeline.ts'
+import { fmt } from '../../client-safe/series.ts'
+import type { MetricPoint } from '../../client-safe/types.ts'
 
 const LINES = [
   { key: 'requests', name: 'model requests in flight', color: '#58a6ff', dash: undefined },

@@ -4,7 +4,7 @@
 import type { Db } from '../db.ts'
 import { NotFoundError } from '../errors.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
-import { candidateOrder, candidateWhere, type CandidateFilter, type CandidateSort, type ExportRow } from './candidate-query.ts'
+import { candidateOrder, candidateWhere, type CandidateFilter, type CandidateSort, type ExportRow } from '../../client-safe/candidate-query.ts'
 import { ancestry, buildLineage, milestones, type LineageNode, type LineageView } from './lineage.ts'
 
 const ms = (d: Date | null) => (d ? d.getTime() : null)

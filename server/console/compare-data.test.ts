@@ -6,7 +6,7 @@ import { createAppServices, type AppServices } from '../app.ts'
 import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
-import { compareLines, configDiff } from './compare.ts'
+import { compareLines, configDiff } from '../../client-safe/compare.ts'
 import { seedSyntheticRun } from './synthetic.ts'
 import { dbModes } from './test-db.ts'
 

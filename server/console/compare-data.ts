@@ -1,12 +1,12 @@
 // What the compare page reads: 2–8 runs (any problems) with their final state, their configuration
 // snapshots, and each run's best so far downsampled in SQL from its run-level metric rows (a few
-// hundred points per run, whatever its size). Shaping is in compare.ts.
+// hundred points per run, whatever its size). Shaping is in client-safe/compare.ts.
 import type { Db } from '../db.ts'
 import { NotFoundError } from '../errors.ts'
 import { configSummary, type RunConfig } from '../runs/config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
-import type { CompareData, ComparePoint, CompareRun } from './compare.ts'
-import { bucketWidth } from './downsample.ts'
+import type { CompareData, ComparePoint, CompareRun } from '../../client-safe/compare.ts'
+import { bucketWidth } from '../../client-safe/downsample.ts'
 
 const ms = (d: Date | null) => (d ? d.getTime() : null)
 

@@ -1,7 +1,7 @@
 // The live subscription's cursor: one string holding the three positions a client has seen
 // (evaluations by eval_index, run_metrics by id, run_events by id). It is the SSE event id, so a
 // reconnecting browser sends it back (tRPC's lastEventId) and receives exactly what it missed.
-import type { LiveCursor } from './types.ts'
+import type { LiveCursor } from '../../client-safe/types.ts'
 
 const PATTERN = /^c(-?\d{1,12})\.m(\d{1,18})\.e(\d{1,18})$/
 

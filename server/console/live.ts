@@ -7,7 +7,7 @@ import type { Db } from '../db.ts'
 import type { EventBus } from '../events.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { currentCursor, eventsAfter, metricsAfter, pointsAfter, runHead } from './run-data.ts'
-import type { LiveCursor, LiveMessage, RunHead } from './types.ts'
+import type { LiveCursor, LiveMessage, RunHead } from '../../client-safe/types.ts'
 
 export interface LiveOptions {
   /** wait at most this long between reads when nothing wakes the reader (other processes' runs) */

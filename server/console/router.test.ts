@@ -11,7 +11,7 @@ import { silentLogger } from '../log.ts'
 import { decodeCursor } from './cursor.ts'
 import { seedSyntheticRun, syntheticId } from './synthetic.ts'
 import { dbModes } from './test-db.ts'
-import type { LiveMessage } from './types.ts'
+import type { LiveMessage } from '../../client-safe/types.ts'
 
 const actor = (role: Role): Actor => ({ id: `user-${role}`, label: `${role}@example.test`, role, via: 'session' })
 

@@ -7,9 +7,9 @@ import { NotFoundError } from '../errors.ts'
 import type { RunConfig } from '../runs/config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { encodeCursor } from './cursor.ts'
-import { bucketWidth } from './downsample.ts'
-import { buildGrid, chooseAxes, featureName, resolveAxis, type HeatAxis, type HeatCell, type HeatGrid } from './heatmap.ts'
-import type { LiveCursor, MetricPoint, RunEventRow, RunHead, ScorePoint, SeriesSnapshot } from './types.ts'
+import { bucketWidth } from '../../client-safe/downsample.ts'
+import { buildGrid, chooseAxes, featureName, resolveAxis, type HeatAxis, type HeatCell, type HeatGrid } from '../../client-safe/heatmap.ts'
+import type { LiveCursor, MetricPoint, RunEventRow, RunHead, ScorePoint, SeriesSnapshot } from '../../client-safe/types.ts'
 
 const n = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number))
 const ms = (d: Date | string | null | undefined): number => (d ? new Date(d).getTime() : 0)
@@ -315,7 +315,7 @@ export async function heatmap(db: Db, runId: string, opts: { axes?: string[]; is
   const axes: [HeatAxis] | [HeatAxis, HeatAxis] = names.length === 2 ? [ax, resolveAxis(specOf(fy), { min: ext?.y0 ?? null, max: ext?.y1 ?? null })] : [ax]
   const ay = axes[1] ?? { min: 0, max: 1, bins: 1 }
   const desc = spec.direction === 'max'
-  // the same arithmetic as heatmap.ts binOf, clamped to the edge bins before the cast (outliers overflow an int)
+  // the same arithmetic as client-safe/heatmap.ts binOf, clamped to the edge bins before the cast (outliers overflow an int)
   // per cell: count and best score, carrying the evaluation index of the best (ties: the earliest)
   const rows = await db.prisma.$queryRaw<Array<{ bx: number; by: number; best: number; count: bigint | number; eval_index: number }>>`
     WITH f AS (

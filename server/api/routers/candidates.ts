@@ -2,7 +2,7 @@
 // the browser from these); the candidate page; lineage; and the experts' actions on candidates
 // (pin, ban, submit an edit made in the editor). Every action is audited (server/console/interventions.ts).
 import { z } from 'zod'
-import { CandidateFilter, CandidateSort } from '../../console/candidate-query.ts'
+import { CandidateFilter, CandidateSort } from '../../../client-safe/candidate-query.ts'
 import { candidateDetail, candidateFacets, exportCandidates, lineage, listCandidates } from '../../console/candidates.ts'
 import { TtlCache, runVersion } from '../../console/cache.ts'
 import { ban, setPinned, submitExpertEdit } from '../../console/interventions.ts'

@@ -1,7 +1,7 @@
 // The MAP-Elites grid as a heatmap: axes from the problem's feature descriptors (fixed bins, or
 // ranged from what was observed), cells holding the best score that landed there. Pure; the
 // SQL that counts cells uses the same axis arithmetic (binExpression mirrors binOf).
-import type { FeatureSpec } from '../contracts/problem.ts'
+import type { FeatureSpec } from '../server/contracts/problem.ts'
 
 export interface HeatAxis {
   name: string
