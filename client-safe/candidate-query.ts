@@ -6,7 +6,7 @@ import { z } from 'zod'
 export const SORT_FIELDS = ['evalIndex', 'seq', 'score', 'island', 'origin', 'operator', 'model', 'status', 'costUsd', 'createdAt'] as const
 export type SortField = (typeof SORT_FIELDS)[number]
 export const STATUSES = ['pending', 'queued', 'running', 'evaluated', 'rejected'] as const
-export const ORIGINS = ['seed', 'cold-start', 'mutation', 'crossover', 'expert-edit'] as const
+export const ORIGINS = ['seed', 'cold-start', 'mutation', 'crossover', 'expert-edit', 'repair'] as const
 
 const names = z.array(z.string().min(1).max(200)).max(50)
 

@@ -10,6 +10,7 @@ import { useState } from 'react'
 import { fmt } from '../client-safe/series.ts'
 import { CandidateRating } from './candidate-rating.tsx'
 import { CandidatePictures } from './candidate-pictures.tsx'
+import { CandidateRepairs } from './candidate-repairs.tsx'
 import { DiffEditor, CodeEditor, monacoLanguage } from './monaco/index.tsx'
 import { Age, ErrorBox, originLabel, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
@@ -165,6 +166,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
       </div>
 
       <CandidatePictures runId={runId} id={c.id} parentId={parent?.id ?? null} evaluated={c.status === 'evaluated' || c.status === 'rejected'} />
+      <CandidateRepairs runId={runId} id={c.id} steps={c.repairs} due={c.repairDue} />
 
       <div className="card">
         <div className="panel-head">

@@ -67,7 +67,7 @@ export function LineageGraph({ runId }: { runId: string }) {
             <span key={i}><i style={{ background: islandColor(i) }} />{i < 0 ? 'cold start' : `island ${i}`}</span>
           ))}
           <span><i style={{ background: 'var(--accent)', height: 4 }} />best path</span>
-          <span>◆ expert edit · ring: frontier · dashed edge: hidden generations</span>
+          <span>◆ expert edit · ■ repair (orange edge: from the failure it fixed) · ring: frontier · dashed edge: hidden generations</span>
         </div>
         <div className="lineage-wrap" data-testid="lineage" ref={wrap}>
           <svg width={width} height={height} role="img" aria-label="lineage graph">
@@ -81,7 +81,7 @@ export function LineageGraph({ runId }: { runId: string }) {
                   <path
                     d={`M${a.x},${a.y} C${mx},${a.y} ${mx},${b.y} ${b.x},${b.y}`}
                     fill="none"
-                    stroke={e.bestPath ? '#4aa3ff' : e.secondary ? '#d2a8ff' : '#4b5563'}
+                    stroke={e.bestPath ? '#4aa3ff' : e.secondary ? '#d2a8ff' : e.repair ? '#f0883e' : '#4b5563'}
                     strokeWidth={e.bestPath ? 3 : 1.4}
                     strokeDasharray={e.hidden > 0 ? '5 4' : e.secondary ? '2 3' : undefined}
                   />
@@ -112,6 +112,9 @@ export function LineageGraph({ runId }: { runId: string }) {
                   {n.frontier && <circle r={r + 5} fill="none" stroke="#e3b341" strokeWidth={2} />}
                   {n.origin === 'expert-edit' ? (
                     <rect x={-r} y={-r} width={r * 2} height={r * 2} transform="rotate(45)" fill={color} stroke="#fff" strokeWidth={1.5} />
+                  ) : n.origin === 'repair' ? (
+                    // a repair: a square, outlined in the repair edge's colour
+                    <rect x={-r} y={-r} width={r * 2} height={r * 2} fill={n.valid ? color : '#30363d'} stroke="#f0883e" strokeWidth={1.5} />
                   ) : (
                     <circle r={r} fill={n.valid ? color : '#30363d'} stroke={n.improved ? '#fff' : color} strokeWidth={n.improved ? 1.5 : 1} />
                   )}

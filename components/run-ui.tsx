@@ -98,5 +98,5 @@ export function shortId(id: string | null | undefined): string {
 
 /** Origin of a candidate in words (offline operators are never presented as a model). */
 export function originLabel(origin: string): string {
-  return { seed: 'seed program', 'cold-start': 'cold start', mutation: 'mutation', crossover: 'crossover', 'expert-edit': 'expert edit' }[origin] ?? origin
+  return { seed: 'seed program', 'cold-start': 'cold start', mutation: 'mutation', crossover: 'crossover', 'expert-edit': 'expert edit', repair: 'repair' }[origin] ?? origin
 }

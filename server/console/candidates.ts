@@ -92,6 +92,7 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
   ])
   const chunkById = new Map(chunks.map((k) => [k.id, k]))
   const retrievalById = new Map(retrievals.map((r) => [r.id, r]))
+  const repairs = c.origin === 'repair' || c.repairDue || children.some((k) => k.origin === 'repair') ? await repairChain(db, runId, c) : []
   return {
     id: c.id,
     runId: c.runId,
@@ -135,6 +136,8 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     }),
     children,
     childCount,
+    repairDue: c.repairDue,
+    repairs,
     guidance: guidance.map((g) => ({ id: g.id, text: g.text, island: g.island, authorLabel: g.authorLabel, startEval: g.startEval, expiresAfterEvals: g.expiresAfterEvals, expiresAt: ms(g.expiresAt), withdrawnAt: ms(g.withdrawnAt), createdAt: g.createdAt.getTime() })),
     knowledge: uses.map((u) => {
       const k = chunkById.get(u.chunkId)
@@ -150,6 +153,51 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
       }
     }),
   }
+}
+
+export interface RepairStep {
+  id: string
+  origin: string
+  status: string
+  valid: boolean | null
+  score: number | null
+  error: { kind?: string; message?: string } | null
+  feedback: string | null
+}
+
+const MAX_CHAIN = 8
+
+/**
+ * The repair chain a candidate belongs to, first failure first: up through its parents while they
+ * are repairs, then down through the repairs made of it (a chain is short: repairAttempts ≤ 5).
+ */
+async function repairChain(db: Db, runId: string, c: { id: string; origin: string; parentIds: string[] }): Promise<RepairStep[]> {
+  const select = { id: true, origin: true, status: true, valid: true, score: true, error: true, artifacts: true, parentIds: true } as const
+  type Row = { id: string; origin: string; status: string; valid: boolean | null; score: number | null; error: unknown; artifacts: unknown; parentIds: string[] }
+  const step = (r: Row): RepairStep => ({
+    id: r.id, origin: r.origin, status: r.status, valid: r.valid, score: r.score, error: (r.error ?? null) as RepairStep['error'],
+    feedback: typeof (r.artifacts as { feedback?: unknown } | null)?.feedback === 'string' ? ((r.artifacts as { feedback: string }).feedback).slice(0, 1000) : null,
+  })
+  const up: Row[] = []
+  let cur: { origin: string; parentIds: string[] } = c
+  while (cur.origin === 'repair' && cur.parentIds[0] && up.length < MAX_CHAIN) {
+    const p: Row | null = await db.prisma.candidate.findFirst({ where: { id: cur.parentIds[0], runId }, select })
+    if (!p) break
+    up.unshift(p)
+    cur = p
+  }
+  const self = await db.prisma.candidate.findFirst({ where: { id: c.id, runId }, select })
+  const down: Row[] = []
+  let from = c.id
+  while (down.length < MAX_CHAIN) {
+    const next: Row[] = await db.prisma.$queryRaw<Row[]>`
+      SELECT id, origin, status, valid, score, error, artifacts, parent_ids AS "parentIds" FROM candidates
+      WHERE run_id = ${runId} AND origin = 'repair' AND parent_ids[1] = ${from} ORDER BY seq LIMIT 1`
+    if (!next.length) break
+    down.push(next[0]!)
+    from = next[0]!.id
+  }
+  return [...up, ...(self ? [self] : []), ...down].map(step)
 }
 
 // ------------------------------------------------------------------ lineage

@@ -46,4 +46,14 @@ describe('lineage', () => {
     const lanes = new Set(v.nodes.map((n) => `${n.x}:${n.y}`))
     expect(lanes.size).toBe(v.nodes.length)
   })
+
+  it('keeps a repair chain on the best path: the failure and the repair that fixed it, joined by a repair edge', () => {
+    // seed → m (better) → f (failed) → r (repair of f, the best) ; with plain steps between
+    const chain = [node('s', [], 1, 0, 'seed'), node('m1', ['s'], 1), node('m', ['m1'], 2), node('f', ['m'], null), node('r', ['f'], 3, 0, 'repair')]
+    const ids = new Map(chain.map((n) => [n.id, n]))
+    expect(milestones(['s', 'm1', 'm', 'f', 'r'], ids, 'max')).toEqual(['s', 'm', 'f', 'r'])
+    const v = buildLineage({ nodes: chain, visible: new Set(['s', 'm', 'f', 'r']), bestId: 'r', direction: 'max' })
+    expect(v.edges.find((e) => e.to === 'r')).toMatchObject({ from: 'f', repair: true, bestPath: true })
+    expect(v.edges.find((e) => e.to === 'f')).toMatchObject({ from: 'm', repair: false })
+  })
 })

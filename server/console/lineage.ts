@@ -40,6 +40,8 @@ export interface LineageEdge {
   bestPath: boolean
   /** a crossover's second parent */
   secondary: boolean
+  /** the child is a repair of the failed parent */
+  repair: boolean
 }
 
 export interface LineageView {
@@ -79,7 +81,9 @@ export function milestones(path: readonly string[], byId: ReadonlyMap<string, Li
     if (i === 0 || i === path.length - 1) return true
     const n = byId.get(id)!
     const p = byId.get(path[i - 1]!)
-    return isImprovement(n, p, direction) || n.origin === 'expert-edit' || n.origin === 'crossover' || (p !== undefined && p.island !== n.island)
+    // a repair shows with the failure it fixed
+    const next = path[i + 1] !== undefined ? byId.get(path[i + 1]!) : undefined
+    return isImprovement(n, p, direction) || n.origin === 'expert-edit' || n.origin === 'crossover' || n.origin === 'repair' || next?.origin === 'repair' || (p !== undefined && p.island !== n.island)
   })
 }
 
@@ -130,10 +134,10 @@ export function buildLineage(input: {
   for (const id of visible) {
     const n = byId.get(id)!
     const up = nearestVisible(n.parentIds[0])
-    if (up) edges.push({ from: up.id, to: id, hidden: up.hidden, bestPath: onPath.has(id) && onPath.has(up.id), secondary: false })
+    if (up) edges.push({ from: up.id, to: id, hidden: up.hidden, bestPath: onPath.has(id) && onPath.has(up.id), secondary: false, repair: n.origin === 'repair' && up.hidden === 0 })
     for (const p of n.parentIds.slice(1)) {
       const s = nearestVisible(p)
-      if (s && s.id !== up?.id) edges.push({ from: s.id, to: id, hidden: s.hidden, bestPath: false, secondary: true })
+      if (s && s.id !== up?.id) edges.push({ from: s.id, to: id, hidden: s.hidden, bestPath: false, secondary: true, repair: false })
     }
   }
 

@@ -133,4 +133,30 @@ describe('buildPrompt', () => {
     expect(priv.messages[1]!.content).toContain('public_size=4')
     expect(priv.messages[1]!.content).not.toContain('holdout')
   })
+
+  it("shows inspirations' secondary metrics and feedback, trimmed before the programs themselves", () => {
+    const insp = [
+      { id: 'e1', code: code(10, 'e'), score: 2.3, kind: 'elite' as const, metrics: { sum_radii: 2.3, overlap: 0.01 }, artifacts: { feedback: 'tight corners, loose centre' } },
+      { id: 'd1', code: code(10, 'd'), score: 1.9, kind: 'diverse' as const, metrics: { sum_radii: 1.9, overlap: 0 } },
+    ]
+    const full = buildPrompt(input({ inspirations: insp, knowledge: [] }), { maxTokens: 100000 })
+    const u = full.messages[1]!.content
+    expect(u).toContain('other metrics: overlap=0.01')
+    expect(u).toContain('#### Evaluator feedback on Program 1\n- feedback: tight corners, loose centre')
+    // the parent's own secondary metrics are there too
+    expect(u).toContain('other metrics: validity=1')
+    const tight = buildPrompt(input({ inspirations: insp, knowledge: [] }), { maxTokens: full.estimatedTokens - 5 })
+    expect(tight.trimmed[0]).toMatchObject({ section: 'inspiration-artifacts', id: 'e1' })
+    expect(tight.record.inspirationIds).toEqual(['e1', 'd1'])
+  })
+
+  it("a reviewer's critique goes in, and a repair asks for a fix with the failure quoted, never trimmed", () => {
+    const p = buildPrompt(input({ critique: { text: 'The radii update ignores the walls.', rating: 0.4, of: 'p0' } }), { maxTokens: 100000 })
+    expect(p.messages[1]!.content).toContain("## A reviewer's critique of an ancestor of the current program (rating 0.4 of 1)\nThe radii update ignores the walls.")
+    const r = buildPrompt(input({ repair: { kind: 'crash', message: "NameError: name 'q' is not defined" } }), { maxTokens: 1500 })
+    const u = r.messages[1]!.content
+    expect(u).toContain("## Why the current program failed\nKind: crash\nNameError: name 'q' is not defined")
+    expect(u).toContain('## Task\nRepair the current program')
+    expect(u).not.toContain('Improve the current program')
+  })
 })

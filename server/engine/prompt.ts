@@ -1,7 +1,8 @@
 // Prompt building for model-driven mutations. The prompt is assembled from sections with priorities and
-// fitted to a token budget by trimming the least important material first (inspirations, then knowledge,
-// artifacts, notes, lessons, the problem description), never the parent code, the expert guidance or the
-// answer-format instructions. It also returns a structured record of what went in, for storage.
+// fitted to a token budget by trimming the least important material first (the inspirations' feedback,
+// the inspirations, then knowledge, artifacts, a reviewer's critique, notes, lessons, the problem
+// description), never the parent code, the expert guidance, a repair's failure or the answer-format
+// instructions. It also returns a structured record of what went in, for storage.
 import { findEvolveBlocks } from './code.ts'
 import type { Direction } from './fitness.ts'
 
@@ -29,7 +30,10 @@ export interface PromptInput {
   parent: PromptCandidate & { artifacts?: Record<string, unknown> }
   /** crossover: the second parent */
   secondParent?: PromptCandidate
-  inspirations?: Array<PromptCandidate & { kind?: 'elite' | 'diverse' }>
+  /** other programs; their evaluator feedback (artifacts) is shown under them while the budget allows */
+  inspirations?: Array<PromptCandidate & { kind?: 'elite' | 'diverse'; artifacts?: Record<string, unknown> }>
+  /** a reviewer's critique of the parent (or of its nearest reviewed ancestor): LLM-supervised feedback */
+  critique?: { text: string; rating?: number | null; of?: string }
   /** active expert guidance: always included, shown first */
   guidance?: Array<{ id: string; text: string; scope?: string }>
   /** retrieved knowledge chunks, best first */
@@ -40,6 +44,8 @@ export interface PromptInput {
   notes?: string[]
   /** a strategy line from the generator configuration ("try a radically different approach") */
   strategy?: string
+  /** the current program failed its evaluation: the prompt asks for a fix, not an improvement */
+  repair?: { kind: string; message: string }
 }
 
 export interface PromptOptions {
@@ -253,11 +259,16 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
   const parentHead = input.mode === 'crossover' ? '## Parent 1' : '## Current program'
   add({ name: 'parent', rank: Infinity, text: `${parentHead} (${metricsLine(input.parent, P.primaryMetric)})\n${codeBlock(input.parent.code, lang)}` })
 
-  const arts = P.prompt?.includeArtifacts === false ? [] : Object.entries(input.parent.artifacts ?? {}).filter(([, v]) => v !== undefined && v !== null && artifactText(v).trim() !== '')
-  arts.forEach(([k, v], i) => {
+  const showArtifacts = P.prompt?.includeArtifacts !== false
+  const artifactEntries = (a: Record<string, unknown> | undefined) => (showArtifacts ? Object.entries(a ?? {}).filter(([, v]) => v !== undefined && v !== null && artifactText(v).trim() !== '') : [])
+  const capped = (k: string, v: unknown, cap: number) => {
     const keep = LOG_KEYS.test(k) ? 'tail' : 'head'
-    let text = artifactText(v).trim()
-    if (text.length > maxArt) text = keep === 'head' ? text.slice(0, maxArt) + '\n[…truncated]' : '[truncated…]\n' + text.slice(text.length - maxArt)
+    const text = artifactText(v).trim()
+    return { keep: keep as 'head' | 'tail', text: text.length <= cap ? text : keep === 'head' ? text.slice(0, cap) + '\n[…truncated]' : '[truncated…]\n' + text.slice(text.length - cap) }
+  }
+  const arts = artifactEntries(input.parent.artifacts)
+  arts.forEach(([k, v], i) => {
+    const { keep, text } = capped(k, v, maxArt)
     add({
       name: 'artifacts',
       id: k,
@@ -267,6 +278,17 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
       truncate: { minTokens: 80, keep },
     })
   })
+
+  if (input.critique?.text.trim()) {
+    const c = input.critique
+    const rating = typeof c.rating === 'number' ? ` (rating ${fmtNum(c.rating)} of 1)` : ''
+    add({
+      name: 'critique',
+      rank: 44,
+      text: `## A reviewer's critique of ${c.of && c.of !== input.parent.id ? 'an ancestor of the current program' : 'the current program'}${rating}\n${c.text.trim()}`,
+      truncate: { minTokens: 60, keep: 'head' },
+    })
+  }
 
   if (input.mode === 'crossover' && input.secondParent) {
     add({ name: 'second-parent', rank: Infinity, text: `## Parent 2 (${metricsLine(input.secondParent, P.primaryMetric)})\n${codeBlock(input.secondParent.code, lang)}` })
@@ -282,13 +304,29 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
       rank,
       text: `${i === 0 ? '## Other programs for inspiration\n' : ''}### Program ${i + 1} (${c.kind ?? 'elite'}; ${metricsLine(c, P.primaryMetric)})\n${codeBlock(c.code, lang)}`,
     })
+    // its evaluator feedback, shorter than the parent's: every inspiration's goes before any program
+    const own = artifactEntries(c.artifacts)
+    if (own.length) {
+      const body = own.map(([k, v]) => `- ${k}: ${capped(k, v, Math.max(200, Math.floor(maxArt / 4))).text}`).join('\n')
+      add({ name: 'inspiration-artifacts', id: c.id, rank: -1 + rank / 100, text: `#### Evaluator feedback on Program ${i + 1}\n${body}`, truncate: { minTokens: 40, keep: 'head' } })
+    }
   })
+
+  if (input.repair) {
+    const msg = input.repair.message.trim()
+    add({
+      name: 'failure',
+      rank: Infinity,
+      text: `## Why the current program failed\nKind: ${input.repair.kind}\n${msg.length > 2000 ? `${msg.slice(0, 2000)}\n[…truncated]` : msg}`,
+    })
+  }
 
   const notes = (input.notes ?? []).filter((n) => n.trim())
   if (notes.length > 0) add({ name: 'notes', rank: 45, text: ['## Notes on the previous attempt', ...notes.map((n) => `- ${n}`)].join('\n'), truncate: { minTokens: 60, keep: 'head' } })
 
-  const task =
-    input.mode === 'crossover'
+  const task = input.repair
+    ? '## Task\nRepair the current program: it failed its evaluation (see why above and the evaluator feedback). Fix the cause so that it runs and produces a valid result; keep its approach and change as little as possible.'
+    : input.mode === 'crossover'
       ? '## Task\nWrite a new program that combines the best ideas of both parents and improves on them.'
       : input.mode === 'full'
         ? '## Task\nRewrite the current program to improve it.'

@@ -70,6 +70,12 @@ export const RunConfig = z
      * random: the concurrent control its effect is measured against (0 turns controls off)
      */
     controlShare: z.number().min(0).max(0.5).default(0.2),
+    /**
+     * repair attempts a failed child (crash, timeout, invalid output, failed check) gets: its code,
+     * the evaluator's feedback and the error go back to a model with a "fix this" prompt (a chain of
+     * at most this many repairs; 0 turns repair off; LLM runs only)
+     */
+    repairAttempts: z.number().int().min(0).max(5).default(1),
     budget: z
       .object({
         maxEvals: z.number().int().min(1).max(10_000_000).default(300),

@@ -5,7 +5,8 @@
 // finished. Every step is written before it is acted on; a killed process resumes by replaying what
 // is stored (state.ts) and re-submitting what was in flight. The parts: budget.ts (slots and spend),
 // planner.ts (what to ask), generation.ts (requests in flight), store.ts (group-committed writes),
-// dispatcher.ts (evaluations in flight), ingest.ts (results into the search), metrics.ts.
+// dispatcher.ts (evaluations in flight), ingest.ts (results into the search), metrics.ts, repair.ts
+// (failed children back to a model, ahead of new requests).
 import { randomUUID } from 'node:crypto'
 import type { Db } from '../db.ts'
 import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
@@ -26,6 +27,7 @@ import { CommandInbox, type Applied, type PendingCommand } from './inbox.ts'
 import { MetricsWriter } from './metrics.ts'
 import { Planner, type PlannedRequest } from './planner.ts'
 import type { ProduceResult, Produced } from './producer.ts'
+import { Repairs } from './repair.ts'
 import { armOf, RunState, type KnowledgeChunk } from './state.ts'
 import { RunStore } from './store.ts'
 
@@ -71,6 +73,9 @@ const PUSH_BACK: ReadonlySet<LlmErrorKind> = new Set(['rate-limit', 'timeout', '
 
 type Mode = 'idle' | 'cold-start' | 'evolve'
 
+/** the cold start's pool: the seed, the generators' candidates and the repairs made before islands exist */
+const COLD_POOL = [{ origin: { in: ['seed', 'cold-start'] } }, { origin: 'repair', island: -1 }]
+
 interface ColdStartPool {
   target: number
   made: number
@@ -91,6 +96,7 @@ export class RunEngine {
   private pool!: GenerationPool
   private metrics!: MetricsWriter
   private ingestor!: Ingestor
+  private repairs!: Repairs
   private mode: Mode = 'idle'
   private cold: ColdStartPool | null = null
   private stopping: { status: RunStatus; reason: string | null } | null = null
@@ -370,6 +376,7 @@ export class RunEngine {
     this.store = new RunStore(this.db, this.runId)
     this.dispatcher = new Dispatcher(this.deps, this.runId, () => s.problem, (f, r) => this.ingestor.add(f, r), () => !this.stopping)
     this.planner = new Planner(s, () => this.budget.evaluations)
+    this.repairs = new Repairs(s, this.planner)
     const perModel = new Map<string, number>()
     s.ensemble?.members.forEach((m, i) => s.config.models[i]?.maxInFlight && perModel.set(m.id, s.config.models[i].maxInFlight!))
     this.pool = new GenerationPool({
@@ -400,8 +407,10 @@ export class RunEngine {
       progress: (msg) => this.progress(msg),
       notify: () => this.notify(),
       retrieve: (island, trigger) => this.retrieveFor(island, trigger),
+      repairs: this.repairs,
     })
     await s.replay()
+    await this.repairs.load(this.db, this.runId)
     await s.reloadGuidance()
     s.lessons = (await this.deps.hooks?.lessons?.(s.problem.id).catch(() => [])) ?? []
   }
@@ -462,12 +471,17 @@ export class RunEngine {
     this.pumping = true
     try {
       while (this.pool.hasRoom() && this.dispatcher.waiting() < this.queueLimit() && this.budget.blocked() === null) {
-        const req = this.mode === 'cold-start' ? this.nextColdStart() : this.planner.evolve(this.pool.saturated())
+        // repairs owed go first: a failure's context is freshest now
+        const repair = this.repairs.next(this.pool.saturated())
+        const req = repair ?? (this.mode === 'cold-start' ? this.nextColdStart() : this.planner.evolve(this.pool.saturated()))
         if (!req) {
           this.starved = this.mode === 'evolve' && this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0
           break
         }
-        if (!this.budget.reserve(req.expectedCostUsd)) break
+        if (!this.budget.reserve(req.expectedCostUsd)) {
+          if (repair) this.repairs.putBack(repair.pending)
+          break
+        }
         this.starved = false
         this.pool.start({ modelId: req.modelId, run: () => this.request(req) })
       }
@@ -521,29 +535,32 @@ export class RunEngine {
     }
     this.consecutiveRejections = 0
     s.hashes.add(prepared.codeHash)
-    if (this.cold && req.kind === 'cold-start') {
-      this.cold.sketches.push(prepared.sketch)
-      this.cold.made++
+    const inColdPool = this.cold !== null && (req.kind === 'cold-start' || req.island < 0)
+    if (inColdPool) {
+      this.cold!.sketches.push(prepared.sketch)
+      if (req.kind === 'cold-start') this.cold!.made++
     }
+    const operatorParams = req.operatorParams ? { ...r.operatorParams, ...req.operatorParams } : r.operatorParams
     const f: InFlight = {
       id: randomUUID(),
       island: req.island,
-      origin: req.kind === 'cold-start' ? 'cold-start' : r.origin,
+      origin: req.kind === 'cold-start' ? 'cold-start' : req.kind === 'repair' ? 'repair' : r.origin,
       parentIds: r.parentIds,
       parentScore: req.parentScore,
-      arm: r.arm,
+      // a repair teaches the bandit nothing about how well its model mutates
+      arm: req.kind === 'repair' ? null : r.arm,
       cost: r.costUsd,
       attempt: 0,
       code: r.code,
       prepared,
       retrieval: req.retrieval,
       description: r.description,
-      operatorParams: r.operatorParams,
+      operatorParams,
     }
     try {
       await this.store.insertCandidate({
         id: f.id, seq: s.takeSeq(), island: f.island, parentIds: f.parentIds, origin: f.origin, operator: r.operator,
-        operatorParams: { ...r.operatorParams, description: r.description }, model: r.model, code: r.code, codeHash: prepared.codeHash,
+        operatorParams: { ...operatorParams, description: r.description }, model: r.model, code: r.code, codeHash: prepared.codeHash,
         prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd, guidanceIds: req.guidanceIds,
         controlGuidanceIds: req.controlGuidanceIds, controlRetrievalId: req.controlRetrievalId,
       })
@@ -551,7 +568,7 @@ export class RunEngine {
       this.budget.release()
       throw e
     }
-    if (this.cold && req.kind === 'cold-start') this.cold.members.push({ id: f.id, code: f.code })
+    if (inColdPool) this.cold!.members.push({ id: f.id, code: f.code })
     if (req.retrieval && this.deps.hooks?.recordUses) {
       await this.deps.hooks.recordUses({ ...req.retrieval, candidateId: f.id, runId: this.runId }).catch((e) => this.deps.log.warn(`knowledge use not recorded: ${e.message}`))
     }
@@ -564,11 +581,12 @@ export class RunEngine {
     const s = this.state
     if (s.hashes.has(prepared.codeHash)) return 'duplicate of an existing candidate (same normalized code)'
     const threshold = s.config.noveltyThreshold
-    if (req.kind === 'cold-start' && this.cold) {
+    if ((req.kind === 'cold-start' || req.island < 0) && this.cold) {
       const near = this.cold.sketches.findIndex((sk) => similarity(sk, prepared.sketch) >= threshold)
       if (near >= 0 && exactJaccard(r.code, this.cold.members[near]?.code ?? '', s.language) >= threshold) return 'near-duplicate of an earlier cold-start candidate'
       return null
     }
+    if (req.island < 0) return null
     const verdict = s.evo.checkNovelty(req.island, prepared, threshold)
     if (verdict.novel) return null
     // MinHash cannot tell a one-literal change (exact similarity ≈ 0.99) from a copy; confirm on the code
@@ -596,7 +614,8 @@ export class RunEngine {
     if (codeHash) s.hashes.add(codeHash)
     void this.store
       .insertRejection({
-        id, seq: s.takeSeq(), island: req.island, parentIds: r.parentIds, origin: r.parentIds.length > 1 ? 'crossover' : req.kind === 'cold-start' ? 'cold-start' : 'mutation',
+        id, seq: s.takeSeq(), island: req.island, parentIds: r.parentIds,
+        origin: req.kind === 'repair' ? 'repair' : r.parentIds.length > 1 ? 'crossover' : req.kind === 'cold-start' ? 'cold-start' : 'mutation',
         operator: r.operator, model: r.model, code, codeHash, prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd, reason: r.reason,
       })
       .catch((e) => this.failNow(`engine error while storing a rejection: ${(e as Error).message}`))
@@ -609,7 +628,7 @@ export class RunEngine {
   // ------------------------------------------------------------------ stages
 
   private async coldStartFinished() {
-    const n = await this.db.prisma.candidate.count({ where: { runId: this.runId, origin: { in: ['seed', 'cold-start'] }, status: { in: ['queued', 'running'] } } })
+    const n = await this.db.prisma.candidate.count({ where: { runId: this.runId, OR: COLD_POOL, status: { in: ['queued', 'running'] } } })
     const assigned = await this.db.prisma.candidate.count({ where: { runId: this.runId, origin: { in: ['seed', 'cold-start'] }, island: { gte: 0 } } })
     return n === 0 && assigned > 0
   }
@@ -653,13 +672,17 @@ export class RunEngine {
     if (this.cold.made < target) this.progress(`cold start: ${target} candidates from ${s.config.mutator === 'llm' ? 'strategy prompts × models' : 'operator variants'}`)
     this.mode = 'cold-start'
     this.pump()
-    await this.until(() => this.halted() || (this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0 && this.nextColdStartBlocked()))
+    await this.until(
+      () =>
+        this.halted() ||
+        (this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0 && this.nextColdStartBlocked() && (this.repairs.size === 0 || this.budget.blocked() !== null)),
+    )
     this.mode = 'idle'
     await this.store.drain()
     if (this.halted()) return
     // 3. cluster the evaluated pool into islands, each in its own niche
     const evaluated = await this.db.prisma.candidate.findMany({
-      where: { runId: this.runId, origin: { in: ['seed', 'cold-start'] }, status: 'evaluated' },
+      where: { runId: this.runId, OR: COLD_POOL, status: 'evaluated' },
       select: { id: true, code: true, score: true, features: true, evalIndex: true },
       orderBy: { evalIndex: 'asc' },
     })

@@ -35,6 +35,8 @@ export interface IngestDeps {
   notify: () => void
   /** an island stalled: knowledge for its next prompts */
   retrieve: (island: number, trigger: 'stagnation' | 'expert') => Promise<unknown>
+  /** failed children owed a repair: decided before the result is stored, queued once it is */
+  repairs?: { due(f: InFlight, r: EvalResult, valid: boolean): boolean; add(f: InFlight, r: EvalResult, artifacts: Record<string, unknown>): void }
 }
 
 export class Ingestor {
@@ -68,14 +70,16 @@ export class Ingestor {
       this.bestSeen = score
       best = { score: score!, candidateId: f.id }
     }
+    const repairDue = this.d.repairs?.due(f, r, valid) ?? false
     const write = this.d.store.recordResults(
-      [{ id: f.id, attempt: r.attempt, valid, score: valid ? score : null, metrics: r.metrics, features: r.features, artifacts, error: r.error ?? null, timing: r.timing, workerId: r.workerId }],
+      [{ id: f.id, attempt: r.attempt, valid, score: valid ? score : null, metrics: r.metrics, features: r.features, artifacts, error: r.error ?? null, timing: r.timing, workerId: r.workerId, repairDue }],
       best,
     )
     this.pending++
     this.chain = this.chain
       .then(async () => {
         const [stored] = await write
+        if (stored && repairDue) this.d.repairs!.add(f, r, artifacts)
         await this.apply(f, r, stored, valid ? score : null, artifacts)
       })
       .catch((e) => {
@@ -103,6 +107,7 @@ export class Ingestor {
     budget.evaluated()
     s.scores.set(f.id, score)
     s.artifacts.set(f.id, artifacts)
+    s.metrics.set(f.id, r.metrics)
     this.d.metrics.observe(score !== null)
     // the evaluation system itself keeps failing (no worker can start, the queue is gone): the run
     // cannot make progress, and saying why beats spending the budget on nothing
@@ -160,7 +165,8 @@ export class Ingestor {
     if (score !== null) {
       if (outcome.newBest) {
         this.d.metrics.noteIslandBest(f.island, score, f.id)
-        if (f.parentIds.length && s.status === 'evolving') this.proposeLesson(f, score)
+        // a repair's parent is a failed program: "what fixed a crash" is no lesson about the problem
+        if (f.parentIds.length && s.status === 'evolving' && f.origin !== 'repair') this.proposeLesson(f, score)
       }
       this.noteBest(f.id, score, f.island)
     }

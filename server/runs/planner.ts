@@ -10,7 +10,7 @@ import type { RunState } from './state.ts'
 import { withholdForControl } from '../engine/controls.ts'
 
 export interface PlannedRequest {
-  kind: 'evolve' | 'cold-start'
+  kind: 'evolve' | 'cold-start' | 'repair'
   island: number
   /** the bandit arm: a model id, or an offline operator variant */
   arm: string
@@ -25,6 +25,8 @@ export interface PlannedRequest {
   /** active retrieved knowledge this prompt is made without */
   controlRetrievalId?: string
   retrieval?: { retrievalId: string; chunkIds: string[] }
+  /** stored with the candidate's operator parameters (a repair's place in its chain) */
+  operatorParams?: Record<string, unknown>
   /** reads the programs it needs and asks the model (or applies the operator) */
   produce(signal: AbortSignal): Promise<ProduceResult>
 }
@@ -47,7 +49,7 @@ export class Planner {
     this.meanCost.set(modelId, m)
   }
 
-  private expectedCost(modelId: string | null): number {
+  expectedCost(modelId: string | null): number {
     if (!modelId || !this.state.ensemble) return 0
     const seen = this.meanCost.get(modelId)
     if (seen) return seen.mean
@@ -108,13 +110,15 @@ export class Planner {
   ): Promise<ProduceResult> {
     const s = this.state
     const parentCode = await s.codeOf(plan.parent.id)
-    const mate = plan.mate ? { id: plan.mate.id, code: await s.codeOf(plan.mate.id), score: plan.mate.score } : null
-    const inspirations = await Promise.all(plan.inspirations.map(async (i) => ({ id: i.id, code: await s.codeOf(i.id), score: i.score, kind: i.kind })))
+    const mate = plan.mate ? { id: plan.mate.id, code: await s.codeOf(plan.mate.id), score: plan.mate.score, metrics: s.metrics.get(plan.mate.id) } : null
+    const inspirations = await Promise.all(
+      plan.inspirations.map(async (i) => ({ id: i.id, code: await s.codeOf(i.id), score: i.score, kind: i.kind, metrics: s.metrics.get(i.id), artifacts: s.artifacts.get(i.id) })),
+    )
     return produceWithModel(s.ensemble!, {
       mode: mode === 'rewrite' ? 'full' : mode,
       modelId,
       problem: s.problem,
-      parent: { id: plan.parent.id, code: parentCode, score: plan.parent.score, artifacts: s.artifacts.get(plan.parent.id) },
+      parent: { id: plan.parent.id, code: parentCode, score: plan.parent.score, metrics: s.metrics.get(plan.parent.id), artifacts: s.artifacts.get(plan.parent.id) },
       mate,
       inspirations,
       guidance: context.guidance.map((g) => ({ id: g.id, text: g.text, scope: g.island === null ? 'run' : `island ${g.island}` })),
@@ -151,7 +155,7 @@ export class Planner {
           mode: 'full',
           modelId,
           problem: s.problem,
-          parent: { id: from.id, code: from.code, score: s.scores.get(from.id) ?? null, artifacts: s.artifacts.get(from.id) },
+          parent: { id: from.id, code: from.code, score: s.scores.get(from.id) ?? null, metrics: s.metrics.get(from.id), artifacts: s.artifacts.get(from.id) },
           inspirations: [],
           guidance: guidance.map((g) => ({ id: g.id, text: g.text })),
           knowledge: [],

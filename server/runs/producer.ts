@@ -12,7 +12,7 @@ import type { ProblemSnapshot } from './service.ts'
 
 export interface Produced {
   code: string
-  origin: 'mutation' | 'crossover' | 'cold-start'
+  origin: 'mutation' | 'crossover' | 'cold-start' | 'repair'
   operator: string
   operatorParams: Record<string, unknown>
   description: string
@@ -103,12 +103,14 @@ export interface LlmProduceInput {
   problem: ProblemSnapshot
   parent: PromptCandidate & { artifacts?: Record<string, unknown> }
   mate?: PromptCandidate | null
-  inspirations: Array<PromptCandidate & { kind?: 'elite' | 'diverse' }>
+  inspirations: Array<PromptCandidate & { kind?: 'elite' | 'diverse'; artifacts?: Record<string, unknown> }>
   guidance: Array<{ id: string; text: string; scope?: string }>
   knowledge: Array<{ id: string; text: string; title?: string; source?: string }>
   lessons: string[]
   notes: string[]
   strategy?: string
+  /** the parent failed its evaluation: ask for a fix (origin `repair`) */
+  repair?: { kind: string; message: string }
   temperature?: number
   tokenBudget: number
   signal?: AbortSignal
@@ -130,6 +132,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       lessons: input.lessons,
       notes: input.notes,
       strategy: input.strategy,
+      repair: input.repair,
     },
     { maxTokens: input.tokenBudget },
   )
@@ -173,7 +176,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
   }
   return {
     code,
-    origin: mode === 'crossover' ? 'crossover' : 'mutation',
+    origin: input.repair ? 'repair' : mode === 'crossover' ? 'crossover' : 'mutation',
     operator: `llm:${mode}`,
     operatorParams: { mode, trimmed: built.trimmed.length, promptTokens: built.estimatedTokens, attempts: r.attempts },
     description,

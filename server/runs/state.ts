@@ -56,6 +56,8 @@ export class RunState {
   readonly code = new Map<string, string>()
   readonly scores = new Map<string, number | null>()
   readonly artifacts = new Map<string, Record<string, unknown>>()
+  /** every metric of evaluated candidates: the secondary ones go into prompts beside the primary score */
+  readonly metrics = new Map<string, Record<string, number | null>>()
   /** normalized hashes of every candidate made so far: an exact duplicate is never evaluated twice */
   readonly hashes = new Set<string>()
   readonly evaluatedInColdStart = new Set<string>()
@@ -137,7 +139,7 @@ export class RunState {
   async replay() {
     const rows = await this.db.prisma.candidate.findMany({
       where: { runId: this.runId, status: 'evaluated' },
-      select: { id: true, island: true, code: true, codeHash: true, score: true, features: true, parentIds: true, origin: true, pinned: true, banned: true, rating: true, artifacts: true, operator: true, operatorParams: true, model: true },
+      select: { id: true, island: true, code: true, codeHash: true, score: true, features: true, parentIds: true, origin: true, pinned: true, banned: true, rating: true, artifacts: true, metrics: true, operator: true, operatorParams: true, model: true },
       orderBy: [{ evalIndex: 'asc' }, { seq: 'asc' }],
     })
     const hashes = await this.db.prisma.candidate.findMany({ where: { runId: this.runId }, select: { codeHash: true } })
@@ -148,6 +150,7 @@ export class RunState {
     for (const r of rows) {
       this.scores.set(r.id, r.score)
       if (r.artifacts) this.artifacts.set(r.id, r.artifacts as Record<string, unknown>)
+      if (r.metrics) this.metrics.set(r.id, r.metrics as Record<string, number | null>)
       if (!evolving || r.island < 0) {
         if (r.origin === 'seed' || r.origin === 'cold-start') this.evaluatedInColdStart.add(r.id)
         continue
@@ -233,8 +236,9 @@ export class RunState {
 }
 
 /** The bandit arm a stored candidate came from. */
-export function armOf(operator: string | null, row: { operatorParams?: unknown; model?: string | null }): string | null {
-  if (!operator) return null
+export function armOf(operator: string | null, row: { operatorParams?: unknown; model?: string | null; origin?: string }): string | null {
+  // a repair fixes a failure: it says nothing about how well its model mutates
+  if (!operator || row.origin === 'repair') return null
   const params = row.operatorParams as { arm?: string } | null | undefined
   if (params?.arm) return params.arm
   if (operator.startsWith('llm:')) return row.model ?? null

@@ -55,6 +55,8 @@ export interface ResultRow {
   error: unknown
   timing: unknown
   workerId: string
+  /** the evaluation failed and a repair is owed (runs/repair.ts) */
+  repairDue?: boolean
 }
 
 interface Pending<T, R> {
@@ -256,11 +258,12 @@ export class RunStore {
       error: r.error ?? null,
       timing: r.timing,
       worker_id: r.workerId,
+      repair_due: r.repairDue ?? false,
     }))
     // only a queued/running candidate at this attempt becomes evaluated, once; each takes the next index
     const stored = await this.exec<{ id: string; eval_index: number }>(
       `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(ord int, id text, attempt int, valid boolean, score float8, metrics jsonb,
-          features jsonb, artifacts jsonb, error jsonb, timing jsonb, worker_id text)),
+          features jsonb, artifacts jsonb, error jsonb, timing jsonb, worker_id text, repair_due boolean)),
         ok AS (
           SELECT r.*, (row_number() OVER (ORDER BY r.ord) - 1)::int AS k FROM r JOIN candidates c ON c.id = r.id
            WHERE c.id = ANY($5::text[]) AND c.run_id = $1 AND c.status IN ('queued', 'running') AND c.attempt = r.attempt),
@@ -268,7 +271,7 @@ export class RunStore {
         upd AS (
           UPDATE candidates c SET status = 'evaluated', valid = ok.valid, score = ok.score, metrics = ok.metrics, features = ok.features,
             artifacts = ok.artifacts, error = CASE WHEN jsonb_typeof(ok.error) = 'null' THEN NULL ELSE ok.error END, timing = ok.timing,
-            worker_id = ok.worker_id, eval_index = (SELECT evaluations FROM base) + ok.k, evaluated_at = now()
+            worker_id = ok.worker_id, eval_index = (SELECT evaluations FROM base) + ok.k, evaluated_at = now(), repair_due = ok.repair_due
           FROM ok WHERE c.id = ANY($5::text[]) AND c.id = ok.id
           RETURNING c.id, c.eval_index),
         run AS (
