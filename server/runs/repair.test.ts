@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { agentResponder, promptKind } from '../../test-support/agent-responder.ts'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
+import { candidateDetail } from '../console/candidates.ts'
 import { openDatabase } from '../db.ts'
 import { failureOf, repairDepth, repairDue } from './repair.ts'
 
@@ -95,6 +96,16 @@ describe('repairs against the scripted model', () => {
         const run = await db.prisma.run.findUniqueOrThrow({ where: { id: r.json.runId } })
         expect(run.spendUsd).toBeCloseTo(all.reduce((s, c) => s + c.costUsd, 0), 9)
         expect(repairs.every((rep) => rep.costUsd > 0)).toBe(true)
+        // the candidate page shows the chain from either end: the failure first, then its repair
+        const rep = named[0]!
+        for (const id of [rep.id, rep.parentIds[0]]) {
+          const d = await candidateDetail(db, r.json.runId, id)
+          expect(d.repairs.map((s) => [s.id, s.origin, s.valid])).toEqual([
+            [rep.parentIds[0], byId.get(rep.parentIds[0])!.origin, false],
+            [rep.id, 'repair', true],
+          ])
+          expect(d.repairs[0]!.feedback).toMatch(/fm_undefined_/)
+        }
       } finally {
         await db.close()
       }
