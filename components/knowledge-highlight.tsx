@@ -1,7 +1,7 @@
 'use client'
 // A search excerpt with its matched words marked: split on the search's marker characters and
 // rendered as text (never as HTML).
-import { highlightRuns } from '../server/knowledge/highlight.ts'
+import { highlightRuns } from '../client-safe/highlight.ts'
 
 export function Highlight({ text }: { text: string }) {
   return (

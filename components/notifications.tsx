@@ -2,12 +2,12 @@
 // Notifications: a run that completes, fails or stalls notifies the people watching it. In the
 // browser (a system notification, when the user allowed them, from any console page), and by a
 // webhook URL (the user's own, or the run's) that receives a JSON message from the server. The
-// rules are shared with the server (server/notify/messages.ts).
+// rules are shared with the server (client-safe/notify-messages.ts).
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { useEffect, useRef, useState } from 'react'
-import { foldStalls, NOTIFY_EVENTS, type NotifyEvent } from '../server/notify/messages.ts'
+import { foldStalls, NOTIFY_EVENTS, type NotifyEvent } from '../client-safe/notify-messages.ts'
 import { Age, ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC, useTRPCClient } from './trpc.tsx'
 

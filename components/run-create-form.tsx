@@ -2,16 +2,16 @@
 // Starting a run (admins): the problem, islands and population, the budget (evaluations, spend,
 // time), where mutations come from (offline operators with weights, or models with weights and
 // prices), exploration and the seed. The form is checked with the server's own schema before it
-// is sent (server/console/run-form.ts). With ?fork=<run>&candidate=<id> it starts a run from that
+// is sent (client-safe/run-form.ts). With ?fork=<run>&candidate=<id> it starts a run from that
 // candidate ("new run from here"): the form opens with the source run's configuration, and the
 // candidate (optionally with its island's best) seeds the new run's cold start.
 import { useMutation, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter, useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useState } from 'react'
-import { PROVIDERS } from '../server/llm/config.ts'
-import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES } from '../server/runs/config.ts'
-import { configToForm, defaultRunForm, emptyModelRow, formToConfig, mergeForkConfig, type FormErrors, type RunForm } from '../server/console/run-form.ts'
+import { PROVIDERS } from '../client-safe/model-config.ts'
+import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES } from '../client-safe/run-config.ts'
+import { configToForm, defaultRunForm, emptyModelRow, formToConfig, mergeForkConfig, type FormErrors, type RunForm } from '../client-safe/run-form.ts'
 import { fmt } from '../client-safe/series.ts'
 import { ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'

@@ -4,7 +4,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
-import { RUN_STATUSES } from '../server/runs/config.ts'
+import { RUN_STATUSES } from '../client-safe/run-config.ts'
 import { compareHref, MAX_COMPARE, MIN_COMPARE } from '../client-safe/compare.ts'
 import { fmt, gapToReference } from '../client-safe/series.ts'
 import { Age, ErrorBox, Meter, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { ProblemSpec } from '../server/contracts/problem.ts'
-import { PYTHON_MODULES } from '../server/setup/needs.ts'
+import { PYTHON_MODULES } from '../client-safe/needs.ts'
 import { readFolder } from '../server/problems/bundle.ts'
 import { SHARED_DIR } from '../server/problems/shared.ts'
 import { PROBLEMS_DIR, evaluate, featureNames, loaded, loadSpec, problemIds, writeCandidate } from './_test/evaluate.ts'

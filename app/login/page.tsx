@@ -2,7 +2,7 @@
 import { useSearchParams } from 'next/navigation'
 import { Suspense, useState, type FormEvent } from 'react'
 import { authClient } from '../../components/auth-client.ts'
-import { safeNext } from '../../server/auth/safe-next.ts'
+import { safeNext } from '../../client-safe/safe-next.ts'
 
 function LoginForm() {
   const params = useSearchParams()

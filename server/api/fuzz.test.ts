@@ -15,7 +15,7 @@ import { recordFigures, ROOT } from '../../test-support/figures.ts'
 import { blockNetwork } from '../../test-support/no-network.ts'
 import { callProcedure, encodeInput, rawRequest, type CallResult } from '../../test-support/http-client.ts'
 import { arbitraryFor, inputArbitrary, listProcedures, offlineOverride, validSample, type ProcedureInfo, type ZodLike } from '../../test-support/zod-schema.ts'
-import { RunConfig } from '../runs/config.ts'
+import { RunConfig } from '../../client-safe/run-config.ts'
 import { appRouter } from './root.ts'
 
 const RUNS = Number(process.env.FM_FUZZ_RUNS ?? 15)

@@ -10,7 +10,7 @@ import { appRouter } from './root.ts'
 import { createContext, PASSWORD_CHANGE_FIRST } from './trpc.ts'
 import { CLIENT_ADDRESS_HEADER } from '../auth/auth.ts'
 import { clientAddress, isCrossSiteWrite, setSecurityHeaders } from './security.ts'
-import { safeNextPath } from '../auth/safe-next.ts'
+import { safeNextPath } from '../../client-safe/safe-next.ts'
 import { serveImage } from './images.ts'
 
 export const ROOT_DIR = fileURLToPath(new URL('../..', import.meta.url))

@@ -3,7 +3,7 @@
 // server holds the data folder.
 import type { ApiClient } from '../api/client.ts'
 import type { Logger } from '../log.ts'
-import { FINAL_STATUSES, type RunStatus } from '../runs/config.ts'
+import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/runtime.ts'
 import { runSummary, type RunSummary } from '../runs/service.ts'

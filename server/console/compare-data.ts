@@ -3,7 +3,7 @@
 // hundred points per run, whatever its size). Shaping is in client-safe/compare.ts.
 import type { Db } from '../db.ts'
 import { NotFoundError } from '../errors.ts'
-import { configSummary, type RunConfig } from '../runs/config.ts'
+import { configSummary, type RunConfig } from '../../client-safe/run-config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import type { CompareData, ComparePoint, CompareRun } from '../../client-safe/compare.ts'
 import { bucketWidth } from '../../client-safe/downsample.ts'

@@ -7,7 +7,7 @@ import type { AppServices } from '../app.ts'
 import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { BadInputError, NotFoundError } from '../errors.ts'
-import { RunConfig, SEED_PROGRAMS_MAX, SEED_PROGRAMS_MAX_CHARS, type RunConfigInput, type SeedProgram } from '../runs/config.ts'
+import { RunConfig, SEED_PROGRAMS_MAX, SEED_PROGRAMS_MAX_CHARS, type RunConfigInput, type SeedProgram } from '../../client-safe/run-config.ts'
 import { createRun, type ProblemSnapshot } from '../runs/service.ts'
 
 async function sourceCandidate(db: Db, runId: string, candidateId: string) {

@@ -4,7 +4,7 @@
 import type { Db } from '../db.ts'
 import type { FeatureSpec, ProblemSpec } from '../contracts/problem.ts'
 import { NotFoundError } from '../errors.ts'
-import type { RunConfig } from '../runs/config.ts'
+import type { RunConfig } from '../../client-safe/run-config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { encodeCursor } from './cursor.ts'
 import { bucketWidth } from '../../client-safe/downsample.ts'

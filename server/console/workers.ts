@@ -3,7 +3,7 @@
 // worker registry (fm_queue.workers, written by the workers' heartbeats) directly.
 import type { AppServices } from '../app.ts'
 import type { WorkerStatus } from '../contracts/evaluation.ts'
-import { ACTIVE_STATUSES } from '../runs/config.ts'
+import { ACTIVE_STATUSES } from '../../client-safe/run-config.ts'
 
 export interface WorkerView {
   id: string

@@ -37,7 +37,7 @@ export const ProblemLimits = z.object({
 })
 
 /**
- * What the machine that evaluates must have beyond what the language implies (server/setup/needs.ts
+ * What the machine that evaluates must have beyond what the language implies (client-safe/needs.ts
  * derives the rest: Python for the sandbox, the compiler of `build`, a GPU for `limits.gpu`).
  */
 export const ProblemRequires = z.object({

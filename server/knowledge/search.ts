@@ -13,7 +13,7 @@ import { activeEmbedder, type ActiveEmbedder } from './embedders.ts'
 import { KnowledgeInputError } from './errors.ts'
 import { identifierParts } from './lexical-hash.ts'
 import { MAX_QUERY_CHARS, MAX_SEARCH_K } from './limits.ts'
-import { HIGHLIGHT_END, HIGHLIGHT_START } from './highlight.ts'
+import { HIGHLIGHT_END, HIGHLIGHT_START } from '../../client-safe/highlight.ts'
 import { checkDims, embeddingExpr, modelLiteral, vectorLiteral, vectorType } from './vector-sql.ts'
 
 /** HNSW candidate list size per query: recall ≥ 0.95 at 100 000 chunks in bench/retrieval-latency.ts. */
@@ -78,7 +78,7 @@ export interface SearchResult {
   ms: number
 }
 
-export { HIGHLIGHT_END, HIGHLIGHT_START, highlightRuns } from './highlight.ts'
+export { HIGHLIGHT_END, HIGHLIGHT_START, highlightRuns } from '../../client-safe/highlight.ts'
 
 /**
  * The OR-query of a text's words for the full-text half: any shared word matches, and

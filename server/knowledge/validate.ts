@@ -1,7 +1,7 @@
 // Checks on what users hand the knowledge base. Each refusal names the problem and the bound, so
 // the console and the CLI can show it as is.
 import { KnowledgeInputError } from './errors.ts'
-import { HIGHLIGHT_END, HIGHLIGHT_START } from './highlight.ts'
+import { HIGHLIGHT_END, HIGHLIGHT_START } from '../../client-safe/highlight.ts'
 import {
   formatBytes,
   MAX_DOC_CHARS,

@@ -6,7 +6,7 @@ import { ChatOpenAI } from '@langchain/openai'
 import { ChatAnthropic } from '@langchain/anthropic'
 import { ChatGoogleGenerativeAI } from '@langchain/google-genai'
 import { ChatOllama } from '@langchain/ollama'
-import type { ModelConfig } from './config.ts'
+import type { ModelConfig } from '../../client-safe/model-config.ts'
 import { LlmError } from './errors.ts'
 import { isDefaultEndpoint, NO_KEY_PLACEHOLDER, resolveEndpoint, type Env, type ResolvedEndpoint } from './env.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { costUsd, ModelConfig, modelId, parseModelSpec } from './config.ts'
+import { costUsd, ModelConfig, modelId, parseModelSpec } from '../../client-safe/model-config.ts'
 import { collectSecrets, redact, resolveEndpoint } from './env.ts'
 import { parseRetryAfter, toLlmError } from './errors.ts'
 import { backoffDelay, RetryPolicy } from './retry.ts'

@@ -3,7 +3,7 @@
 // OpenAI-compatible embeddings client built on LangChain's OpenAIEmbeddings.
 import { OpenAIEmbeddings } from '@langchain/openai'
 import { z } from 'zod'
-import { ApiKeyEnvName, DEFAULT_TIMEOUT_S } from './config.ts'
+import { ApiKeyEnvName, DEFAULT_TIMEOUT_S } from '../../client-safe/model-config.ts'
 import { collectSecrets, isDefaultEndpoint, NO_KEY_PLACEHOLDER, resolveEndpoint, type Env } from './env.ts'
 import { LlmError, toLlmError } from './errors.ts'
 import { DEFAULT_RETRY_POLICY, RetryPolicy, withRetry, type RetryPolicyInput } from './retry.ts'

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
 import { Ensemble, type EnsembleEvent } from './ensemble.ts'
-import { parseModelSpec } from './config.ts'
+import { parseModelSpec } from '../../client-safe/model-config.ts'
 
 let server: OpenAiTestServer
 beforeAll(async () => {

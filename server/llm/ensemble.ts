@@ -1,7 +1,7 @@
 // An ensemble of models with weights and per-model statistics. Choosing a member is the engine's
 // job (its cost-aware bandit in server/engine/bandit.ts); the ensemble exposes the members, their
 // weights (priors) and the stats the bandit learns from, and records every call made through it.
-import { modelId, type ModelConfig, type ModelConfigInput } from './config.ts'
+import { modelId, type ModelConfig, type ModelConfigInput } from '../../client-safe/model-config.ts'
 import { LlmClient, type CompleteOptions, type LlmClientOptions, type LlmCompletion, type LlmResult, type Prompt } from './client.ts'
 import type { LlmError, LlmErrorKind } from './errors.ts'
 

@@ -1,6 +1,6 @@
 // Credentials and endpoints, resolved from the environment at call time (never stored), and the
 // redaction of secrets from anything that leaves this module: error messages, logs, results.
-import type { ModelConfig, Provider } from './config.ts'
+import type { ModelConfig, Provider } from '../../client-safe/model-config.ts'
 
 export type Env = Record<string, string | undefined>
 

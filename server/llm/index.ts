@@ -1,5 +1,5 @@
 // Mutation providers: LLMs through LangChain JS (see README.md in this folder).
-export * from './config.ts'
+export * from '../../client-safe/model-config.ts'
 export * from './env.ts'
 export * from './errors.ts'
 export * from './retry.ts'

@@ -8,7 +8,7 @@ import { ChatOllama } from '@langchain/ollama'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
 import { createChatModel } from './chat-model.ts'
 import { LlmClient } from './client.ts'
-import { parseModelSpec } from './config.ts'
+import { parseModelSpec } from '../../client-safe/model-config.ts'
 import { LlmError } from './errors.ts'
 import { normalizeOllamaHost, resolveEndpoint } from './env.ts'
 

@@ -232,7 +232,7 @@ describe('a provider key from the environment', () => {
 
 describe('configs cannot turn the server’s own credentials into an API key', () => {
   it('refuses DATABASE_URL, FM_AUTH_SECRET… as apiKeyEnv of a model or an embedder', async () => {
-    const { ModelConfig } = await import('./config.ts')
+    const { ModelConfig } = await import('../../client-safe/model-config.ts')
     const { EmbedderConfig } = await import('./embedder.ts')
     for (const name of ['FM_AUTH_SECRET', 'DATABASE_URL', 'FM_ADMIN_PASSWORD', 'PGPASSWORD']) {
       expect(ModelConfig.safeParse({ provider: 'openai', model: 'm', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: name }).success, name).toBe(false)

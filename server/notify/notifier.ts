@@ -9,7 +9,7 @@ import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { audit } from '../services/audit.ts'
-import { classifyEvent, foldStalls, STALL_COOLDOWN_MS, urlOrigin, webhookMessage, type Classified, type EventRow, type NotifyEvent, type RunFacts, type WebhookMessage } from './messages.ts'
+import { classifyEvent, foldStalls, STALL_COOLDOWN_MS, urlOrigin, webhookMessage, type Classified, type EventRow, type NotifyEvent, type RunFacts, type WebhookMessage } from '../../client-safe/notify-messages.ts'
 import { deliverWebhook, type DeliveryOptions } from './webhook.ts'
 
 export interface NotifierOptions {

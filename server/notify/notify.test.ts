@@ -13,7 +13,7 @@ import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { seedSyntheticRun } from '../console/synthetic.ts'
 import { dbModes } from '../console/test-db.ts'
-import { classifyEvent, foldStalls, webhookMessage, WebhookUrl, type Classified } from './messages.ts'
+import { classifyEvent, foldStalls, webhookMessage, WebhookUrl, type Classified } from '../../client-safe/notify-messages.ts'
 import { Notifier } from './notifier.ts'
 import { deliverWebhook } from './webhook.ts'
 

@@ -6,7 +6,7 @@ import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { BadInputError, NotFoundError } from '../errors.ts'
 import { audit } from '../services/audit.ts'
-import { classifyEvent, NOTIFY_EVENTS, notificationText, notificationTitle, testMessage, urlOrigin, type Classified, type NotifyEvent } from './messages.ts'
+import { classifyEvent, NOTIFY_EVENTS, notificationText, notificationTitle, testMessage, urlOrigin, type Classified, type NotifyEvent } from '../../client-safe/notify-messages.ts'
 import { runFacts, sendDelivery } from './notifier.ts'
 import type { DeliveryOptions } from './webhook.ts'
 

@@ -2,7 +2,7 @@
 // bounded retries with exponential backoff (network errors, timeouts, 408, 429 and 5xx; a 4xx
 // other than those is the receiver's answer and final), redirects not followed (a 3xx is a
 // failure: the message goes where the user said, nowhere else), and an outcome to record.
-import type { WebhookMessage } from './messages.ts'
+import type { WebhookMessage } from '../../client-safe/notify-messages.ts'
 
 export interface DeliveryOptions {
   /** per attempt (default 5 s) */

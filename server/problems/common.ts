@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ProblemSpec } from '../contracts/problem.ts'
 import type { Language } from '../contracts/evaluation.ts'
-import type { ModelConfigInput } from '../llm/config.ts'
+import type { ModelConfigInput } from '../../client-safe/model-config.ts'
 import { type BundleFile, packBundle } from './bundle.ts'
 
 /** Run settings a problem suggests (OpenEvolve's config.yaml); a run's own config wins. */

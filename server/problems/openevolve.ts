@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { basename, extname, join } from 'node:path'
 import YAML from 'yaml'
 import { ProblemSpec, type ProblemSpecInput } from '../contracts/problem.ts'
-import { ModelConfig, type ModelConfigInput } from '../llm/config.ts'
+import { ModelConfig, type ModelConfigInput } from '../../client-safe/model-config.ts'
 import { readFolder } from './bundle.ts'
 import { EXT_LANG, finish, type LoadedProblem, ProblemLoadError, type RunDefaults, slug } from './common.ts'
 

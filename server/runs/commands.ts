@@ -5,7 +5,7 @@
 import type { Actor } from '../auth/roles.ts'
 import type { Db, Prisma } from '../db.ts'
 import type { EventBus } from '../events.ts'
-import { ACTIVE_STATUSES, type RunStatus } from './config.ts'
+import { ACTIVE_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 
 export const COMMAND_CHANNEL = 'fm_commands'
 

@@ -6,7 +6,7 @@ import type { Db } from '../db.ts'
 import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
-import { ACTIVE_STATUSES, type RunStatus } from './config.ts'
+import { ACTIVE_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { RunEngine, type EngineHooks } from './engine.ts'
 
 /** how long a run's lease lasts without renewal: an engine that dies is replaced after this (FM_LEASE_S) */

@@ -2,8 +2,8 @@
 // that moment), which model or offline operator, which mode, and what the prompt carries. The
 // choice is synchronous (so the pool can count it against the budget and the model's limit at
 // once); reading the programs and calling the model happen in the returned request.
-import { LLM_OPERATORS } from './config.ts'
-import { costUsd } from '../llm/config.ts'
+import { LLM_OPERATORS } from '../../client-safe/run-config.ts'
+import { costUsd } from '../../client-safe/model-config.ts'
 import type { IterationPlan } from '../engine/evolution.ts'
 import { COLD_START_STRATEGIES, LOCAL_ARMS, produceLocal, produceWithModel, type ProduceResult } from './producer.ts'
 import type { RunState } from './state.ts'

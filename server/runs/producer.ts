@@ -7,7 +7,7 @@ import { applyLocalOperator, applyAnyLocalOperator, LOCAL_OPERATOR_VARIANTS, typ
 import type { Rng } from '../engine/rng.ts'
 import type { Ensemble } from '../llm/ensemble.ts'
 import type { LlmErrorKind } from '../llm/errors.ts'
-import type { RunConfig } from './config.ts'
+import type { RunConfig } from '../../client-safe/run-config.ts'
 import type { ProblemSnapshot } from './service.ts'
 
 export interface Produced {

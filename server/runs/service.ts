@@ -10,7 +10,7 @@ import type { RunDefaults } from '../problems/load.ts'
 import { assertRunnableHere } from '../setup/check.ts'
 import { detectIsolation, unsandboxedRefusal } from '../../workers/sandbox.ts'
 import { PrerequisiteError } from '../errors.ts'
-import { ACTIVE_STATUSES, configSummary, FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from './config.ts'
+import { ACTIVE_STATUSES, configSummary, FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from '../../client-safe/run-config.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 

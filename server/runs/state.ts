@@ -8,7 +8,7 @@ import { StepAdapter } from '../engine/operators-local.ts'
 import { hashSeed, Rng } from '../engine/rng.ts'
 import { Ensemble } from '../llm/ensemble.ts'
 import type { LlmClientOptions } from '../llm/client.ts'
-import { RunConfig, type RunStatus } from './config.ts'
+import { RunConfig, type RunStatus } from '../../client-safe/run-config.ts'
 import { localArmWeights } from './producer.ts'
 import type { ProblemSnapshot } from './service.ts'
 

@@ -2,7 +2,7 @@ import type { Db, Prisma } from '../db.ts'
 import type { ProblemSpec } from '../contracts/problem.ts'
 import { listBuiltinProblemFolders, loadProblemFolder, type LoadedProblem } from '../problems/load.ts'
 import { localReadiness } from '../setup/check.ts'
-import { completeRequires, type Readiness } from '../setup/needs.ts'
+import { completeRequires, type Readiness } from '../../client-safe/needs.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 

@@ -13,7 +13,7 @@ import { currentMachine, probeMachine } from './machine.ts'
 import {
   canInstall, completeRequires, describeNeed, describeNeeds, fixCommand, installPlan, needKey, probeTargets, problemNeeds, PYTHON_MODULES, readiness, refusal, SANDBOX_NEEDS, unmet,
   type MachineState, type Need, type Readiness,
-} from './needs.ts'
+} from '../../client-safe/needs.ts'
 
 /** A problem folder's spec with `requires` completed from its Python imports (what saving it stores). */
 export function folderSpec(folder: string): ProblemSpec {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { Logger } from '../log.ts'
-import type { MachineState } from './needs.ts'
+import type { MachineState } from '../../client-safe/needs.ts'
 
 const TIMEOUT_MS = 20 * 60_000
 

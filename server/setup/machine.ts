@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { PYTHON, SANDBOX_PATH } from '../../workers/sandbox.ts'
-import { COMMANDS, PYTHON_MODULES, type MachineState } from './needs.ts'
+import { COMMANDS, PYTHON_MODULES, type MachineState } from '../../client-safe/needs.ts'
 
 const PROBE = String.raw`
 import importlib, importlib.util, json, sys

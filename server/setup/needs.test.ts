@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { ProblemSpec, type ProblemSpecInput } from '../contracts/problem.ts'
 import { folderSpec } from './check.ts'
 import { aptProgress } from './install.ts'
-import { completeRequires, fixCommand, installPlan, mergedFix, type MachineState, problemNeeds, readiness, refusal, scanPythonImports, unmet } from './needs.ts'
+import { completeRequires, fixCommand, installPlan, mergedFix, type MachineState, problemNeeds, readiness, refusal, scanPythonImports, unmet } from '../../client-safe/needs.ts'
 import { BUILTIN_PROBLEMS_DIR } from '../problems/load.ts'
 import { join } from 'node:path'
 

@@ -1,7 +1,7 @@
 'use client'
 import { useQuery } from '@tanstack/react-query'
 import { useTRPC } from '../../../components/trpc.tsx'
-import { mergedFix } from '../../../server/setup/needs.ts'
+import { mergedFix } from '../../../client-safe/needs.ts'
 
 export default function ProblemsPage() {
   const trpc = useTRPC()

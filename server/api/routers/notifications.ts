@@ -1,7 +1,7 @@
 // Notifications: the runs a user watches, webhooks (the user's own, and a run's), their recent
 // deliveries, a test message, and the feed from which the browser raises its notifications.
 import { z } from 'zod'
-import { NOTIFY_EVENTS, NotifyEvents, WebhookUrl } from '../../notify/messages.ts'
+import { NOTIFY_EVENTS, NotifyEvents, WebhookUrl } from '../../../client-safe/notify-messages.ts'
 import { myNotifications, notificationFeed, runNotifications, sendTest, setWebhook, watchRun } from '../../notify/service.ts'
 import { roleAtLeast } from '../../auth/roles.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'

@@ -8,7 +8,7 @@ import { detectIsolation } from '../../../workers/sandbox.ts'
 import { detectGpuName } from '../../../workers/toolchains.ts'
 import { scoreFromMetrics } from '../../engine/fitness.ts'
 import { localReadiness } from '../../setup/check.ts'
-import { completeRequires, refusal } from '../../setup/needs.ts'
+import { completeRequires, refusal } from '../../../client-safe/needs.ts'
 import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 

@@ -1,6 +1,6 @@
 import { connectApi } from '../../api/client.ts'
 import type { ProblemSummary } from '../../services/problems.ts'
-import { GPU_FIX, mergedFix } from '../../setup/needs.ts'
+import { GPU_FIX, mergedFix } from '../../../client-safe/needs.ts'
 import { parse } from '../args.ts'
 import type { Command } from '../main.ts'
 

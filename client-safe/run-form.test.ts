@@ -36,7 +36,7 @@ describe('new-run form', () => {
 describe('forks: the form from a stored config and back', () => {
   it('opens with the source run’s settings and keeps the ones the form does not show', async () => {
     const { configToForm, mergeForkConfig } = await import('./run-form.ts')
-    const { RunConfig } = await import('../runs/config.ts')
+    const { RunConfig } = await import('./run-config.ts')
     const source = RunConfig.parse({
       islands: 3, populationPerIsland: 25, exploration: 0.6, migrationInterval: 17, ratingWeight: 0.9, selection: 'top-k', mutator: 'llm',
       models: [{ provider: 'openai', model: 'm1', apiKeyEnv: 'MY_KEY', weight: 2, timeoutS: 30, pricePer1kIn: 0.1 }],

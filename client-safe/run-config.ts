@@ -1,7 +1,7 @@
 // A run's configuration: snapshotted when the run is created (with the problem), so a run can
 // be resumed, exported and compared later exactly as it was started. Bounded everywhere.
 import { z } from 'zod'
-import { ModelConfig } from '../llm/config.ts'
+import { ModelConfig } from './model-config.ts'
 
 export const LLM_OPERATORS = ['diff', 'rewrite', 'crossover'] as const
 export const LOCAL_OPERATOR_NAMES = ['perturb', 'crossover-literals', 'crossover-blocks', 'swap'] as const

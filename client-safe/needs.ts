@@ -1,6 +1,6 @@
 // What a problem needs from the machine that evaluates it, what a machine lacks, and the one command
-// that supplies it. Pure functions: the probe is machine.ts, the installer install.ts.
-import type { ProblemSpec } from '../contracts/problem.ts'
+// that supplies it. Pure functions: the probe is server/setup/machine.ts, the installer server/setup/install.ts.
+import type { ProblemSpec } from '../server/contracts/problem.ts'
 
 export type Need =
   /** the sandbox's interpreter (FM_PYTHON): the launcher of every evaluation is Python, whatever the language */
