@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path'
 import type { Logger } from './log.ts'
 
-const SOURCES = ['app', 'components', 'next.config.mjs', 'package-lock.json', 'tsconfig.json']
+const SOURCES = ['app', 'components', 'client-safe', 'next.config.mjs', 'package-lock.json', 'tsconfig.json']
 
 export function sourceFingerprint(root: string): string {
   const h = createHash('sha256')
