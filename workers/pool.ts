@@ -6,10 +6,8 @@
 // (the engine retries those), jobs it had buffered but not started go back to the queue.
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createRequire } from 'node:module'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import {
   EvalResult,
   type EvalJob,
@@ -19,6 +17,7 @@ import {
   type WorkerStatus,
 } from '../server/contracts/evaluation.ts'
 import { BundleCache } from './bundle-cache.ts'
+import { type ChildEntry, defaultChildEntry, tsxChildEntry } from './child-entry.ts'
 import type { ChildMessage, ParentMessage } from './child.ts'
 import { machineCapabilities } from './runner.ts'
 import { announceIsolation, detectIsolation, type DetectOptions, processEnv, unsandboxedRefusal, WORKERS_DIR } from './sandbox.ts'
@@ -42,7 +41,7 @@ export interface LocalPoolOptions {
   /** jobs a child holds beyond the one it runs (default 1) */
   prefetch?: number
   /** how to start a child: default this folder's child.ts through tsx */
-  childEntry?: { path: string; execArgv: string[] }
+  childEntry?: ChildEntry
   /** write the isolation banner to stderr at start (default true) */
   announce?: boolean
   log?: (line: string) => void
@@ -87,11 +86,6 @@ function childEnv(): NodeJS.ProcessEnv {
   return processEnv(env)
 }
 
-function defaultChildEntry() {
-  const require = createRequire(import.meta.url)
-  return { path: join(WORKERS_DIR, 'child.ts'), execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href] }
-}
-
 export function createLocalPool(opts: LocalPoolOptions): LocalPool {
   const name = opts.name ?? 'embedded'
   const heartbeatMs = opts.heartbeatMs ?? 1000
@@ -99,7 +93,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
   const prefetch = opts.prefetch ?? 1
   const cacheDir = resolve(opts.cacheDir)
   const cache = new BundleCache(cacheDir)
-  const entry = opts.childEntry ?? defaultChildEntry()
+  let entry: ChildEntry = opts.childEntry ?? tsxChildEntry()
   const log = opts.log ?? ((s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'))
   const isolation: IsolationReport =
     opts.isolation && 'level' in opts.isolation ? opts.isolation : detectIsolation(opts.isolation as DetectOptions | undefined)
@@ -258,6 +252,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
     async start() {
       if (started) return
       started = true
+      if (!opts.childEntry) entry = await defaultChildEntry()
       if (opts.announce !== false) announceIsolation(isolation, name)
       for (let i = 0; i < Math.max(1, opts.size); i++) {
         const c: Child = {
