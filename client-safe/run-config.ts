@@ -28,6 +28,25 @@ export const SeedProgram = z
   .strict()
 export type SeedProgram = z.infer<typeof SeedProgram>
 
+/**
+ * LLM-supervised feedback (server/runs/judge.ts): a judge model rates evaluated candidates and
+ * critiques them for their descendants' prompts; its calls are spend like any model call.
+ */
+export const JudgeConfig = z
+  .object({
+    model: ModelConfig,
+    /** judge every k-th valid candidate (1: every one) */
+    every: z.number().int().min(1).max(10_000).default(1),
+    /** judge only candidates among the k best valid ones so far */
+    topK: z.number().int().min(1).max(10_000).optional(),
+    /** judge calls take at most this share of the run's spend (they count in it, and in its cap) */
+    maxSpendShare: z.number().min(0).max(1).default(0.25),
+    /** the rating is also a MAP-Elites feature (judge_rating, 0–1 in 5 bins; unjudged candidates have no cell) */
+    feature: z.boolean().default(false),
+  })
+  .strict()
+export type JudgeConfig = z.infer<typeof JudgeConfig>
+
 export const RunConfig = z
   .object({
     islands: z.number().int().min(1).max(64).default(4),
@@ -84,6 +103,7 @@ export const RunConfig = z
       })
       .default({ maxEvals: 300 }),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    judge: JudgeConfig.optional(),
     /** programs the cold start evaluates next to the problem's seed (a fork's starting point) */
     seedPrograms: z.array(SeedProgram).max(SEED_PROGRAMS_MAX).optional(),
   })

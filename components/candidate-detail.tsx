@@ -226,6 +226,33 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
         </div>
       </div>
 
+      {c.judge && (
+        <div className="card" data-testid="judge-review">
+          <h2>Judge&apos;s review</h2>
+          <div className="small" style={{ marginBottom: 6 }}>
+            <span className="badge info">judge model</span> <span className="mono">{c.judge.model}</span> · {c.judge.tokensIn} + {c.judge.tokensOut} tokens · ${c.judge.costUsd.toFixed(4)} (in the run&apos;s spend)
+          </div>
+          {c.judge.rating !== undefined ? (
+            <>
+              <div>
+                rating <strong data-testid="judge-rating">{c.judge.rating.toFixed(2)}</strong> of 1 <span className="muted small">(a secondary metric: never the score)</span>
+              </div>
+              <pre className="prewrap" data-testid="judge-critique">{c.judge.critique}</pre>
+              <div className="muted small">This critique goes into the prompts of this candidate&apos;s descendants.</div>
+            </>
+          ) : (
+            <div className="alert error small">no review: {c.judge.error}</div>
+          )}
+          {c.judge.prompt && (
+            <details className="block" style={{ marginTop: 6 }}>
+              <summary>judge prompt and answer</summary>
+              <pre className="prewrap">{c.judge.prompt}</pre>
+              <pre className="prewrap">{c.judge.response ?? ''}</pre>
+            </details>
+          )}
+        </div>
+      )}
+
       <div className="card" data-testid="how-made">
         <h2>How it was made</h2>
         {c.model || c.prompt ? (

@@ -23,6 +23,7 @@ import { setMaxListeners } from 'node:events'
 import { pathToFileURL } from 'node:url'
 import { createSemanticEmbedder, DEFAULT_LEXICON, type SemanticEmbedder } from './semantic-embedder.ts'
 import { literalEditResponder, type LiteralEditOptions, type PromptMessage } from './literal-edit-responder.ts'
+import { judgeAnswer } from './judge-responder.ts'
 
 export type EndpointKind = 'chat' | 'embeddings'
 
@@ -113,7 +114,7 @@ export interface OpenAiTestServerOptions {
   host?: string
   /** responses consumed in order before the responder is asked */
   script?: ScriptedResponse[]
-  /** fallback when the queue holds nothing for a chat request (default: literalEditResponder()) */
+  /** fallback when the queue holds nothing for a chat request (default: withJudge(literalEditResponder())) */
   responder?: Responder
   /** options for the default literal-edit responder */
   literalEdit?: LiteralEditOptions
@@ -211,7 +212,7 @@ function float32Base64(vector: number[]): string {
 export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {}): Promise<OpenAiTestServer> {
   const host = options.host ?? '127.0.0.1'
   const queue: ScriptedResponse[] = [...(options.script ?? [])]
-  let responder: Responder = options.responder ?? literalEditResponder(options.literalEdit)
+  let responder: Responder = options.responder ?? withJudge(literalEditResponder(options.literalEdit))
   const requests: RecordedRequest[] = []
   const maxRecorded = options.maxRecorded ?? 10_000
   const semantic: SemanticEmbedder = createSemanticEmbedder({ lexicon: options.lexicon ?? DEFAULT_LEXICON })
@@ -646,8 +647,16 @@ export interface ScriptFile {
   models?: string[]
 }
 
+/** Answers judge requests (test-support/judge-responder.ts) with a review, everything else with `inner`. */
+export function withJudge(inner: Responder): Responder {
+  return (request) => {
+    const review = judgeAnswer(request.messages)
+    return review === null ? inner(request) : { content: review }
+  }
+}
+
 export function responderFromScript(spec: ScriptFile['responder'], literalEdit?: LiteralEditOptions): Responder {
-  if (spec === undefined || spec === 'literal-edit') return literalEditResponder(literalEdit)
+  if (spec === undefined || spec === 'literal-edit') return withJudge(literalEditResponder(literalEdit))
   if (spec === 'echo') return (req) => ({ content: [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '' })
   const fixed = spec
   return () => fixed

@@ -119,6 +119,8 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     artifacts: (c.artifacts ?? null) as Record<string, unknown> | null,
     error: (c.error ?? null) as { kind?: string; message?: string } | null,
     timing: (c.timing ?? null) as Record<string, unknown> | null,
+    /** the judge model's review (LLM-supervised feedback), or why its call gave none */
+    judge: (c.judge ?? null) as { rating?: number; critique?: string; error?: string; model: string; tokensIn: number; tokensOut: number; costUsd: number; prompt?: string; response?: string } | null,
     workerId: c.workerId,
     pinned: c.pinned,
     banned: c.banned,

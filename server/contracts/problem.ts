@@ -94,6 +94,8 @@ export const ProblemSpec = z.object({
   tags: z.array(z.string().max(64)).max(20).optional(),
   requires: ProblemRequires.optional(),
   prompt: PromptSettings.optional(),
+  /** LLM-supervised feedback: what a run's judge model rates candidates against (a default rubric otherwise) */
+  judge: z.object({ rubric: z.string().min(1).max(8000).optional() }).strict().optional(),
   /** openevolve: keyword arguments passed to evaluate() (OpenEvolve's evaluator.evaluator_args) */
   evaluatorArgs: z
     .record(z.string().max(128), z.unknown())

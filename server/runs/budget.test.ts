@@ -100,3 +100,17 @@ describe('GaugeMean', () => {
     expect(g.take()).toBe(0)
   })
 })
+
+describe('spend without a slot (judge calls)', () => {
+  it('reserves the expected cost under the spend cap and counts the real one', () => {
+    const b = new Budget({ maxEvals: 10, maxSpendUsd: 1 }, { evaluations: 0, spendUsd: 0.5, startedAt: 0 }, () => 0)
+    expect(b.reserveSpend(0.3)).toBe(true)
+    expect(b.left()).toBe(10)
+    expect(b.reserveSpend(0.3)).toBe(false)
+    b.settle(0.3, 0.2)
+    expect(b.spendUsd).toBeCloseTo(0.7)
+    expect(b.reserveSpend(0.3)).toBe(true)
+    b.settle(0.3, 0.3)
+    expect(b.blocked()).toMatch(/spend budget reached/)
+  })
+})

@@ -64,6 +64,14 @@ export class Budget {
     return true
   }
 
+  /** A call that makes no candidate (a judge's review): its expected cost, when the spend cap allows it. */
+  reserveSpend(expectedCostUsd: number): boolean {
+    const { maxSpendUsd } = this.limits
+    if (maxSpendUsd !== undefined && this.spendUsd + this.expected + expectedCostUsd > maxSpendUsd) return false
+    this.expected += Math.max(0, expectedCostUsd)
+    return true
+  }
+
   /** A slot taken without asking (an expert's edit, a resubmitted evaluation): counted, never refused here. */
   hold() {
     this.held++

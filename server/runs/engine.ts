@@ -23,6 +23,7 @@ import { coldStartSize, type RunConfig, type RunStatus } from '../../client-safe
 import { Dispatcher, type InFlight } from './dispatcher.ts'
 import { GenerationPool, type RequestOutcome } from './generation.ts'
 import { Ingestor } from './ingest.ts'
+import { Judge } from './judge.ts'
 import { CommandInbox, type Applied, type PendingCommand } from './inbox.ts'
 import { MetricsWriter } from './metrics.ts'
 import { Planner, type PlannedRequest } from './planner.ts'
@@ -373,6 +374,9 @@ export class RunEngine {
     const gen = { onRetry: (info: { error: { kind: LlmErrorKind } }) => PUSH_BACK.has(info.error.kind) && this.pool?.pushBack() }
     await s.load({ env: this.deps.llmEnv, onRetry: gen.onRetry })
     this.budget = new Budget(s.config.budget, { evaluations: s.evaluationsAtLoad, spendUsd: s.spendAtLoad, startedAt: s.startedAt })
+    const judge = s.config.judge
+      ? await Judge.create({ db: this.db, state: s, budget: this.budget, log: this.deps.log, signal: this.abort.signal }, s.config.judge, { env: this.deps.llmEnv })
+      : null
     this.store = new RunStore(this.db, this.runId)
     this.dispatcher = new Dispatcher(this.deps, this.runId, () => s.problem, (f, r) => this.ingestor.add(f, r), () => !this.stopping)
     this.planner = new Planner(s, () => this.budget.evaluations)
@@ -408,6 +412,7 @@ export class RunEngine {
       notify: () => this.notify(),
       retrieve: (island, trigger) => this.retrieveFor(island, trigger),
       repairs: this.repairs,
+      judge,
     })
     await s.replay()
     await this.repairs.load(this.db, this.runId)

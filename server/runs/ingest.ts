@@ -5,11 +5,13 @@
 import type { EvalResult } from '../contracts/evaluation.ts'
 import type { Db } from '../db.ts'
 import { improvement, isBetter, scoreFromMetrics } from '../engine/fitness.ts'
+import { JUDGE_METRIC } from '../engine/judge.ts'
 import type { StagnationEvent } from '../engine/stagnation.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import type { Budget } from './budget.ts'
 import type { InFlight } from './dispatcher.ts'
+import type { Judge, JudgeRecord } from './judge.ts'
 import type { EngineHooks } from './engine.ts'
 import type { MetricsWriter } from './metrics.ts'
 import type { RunState } from './state.ts'
@@ -33,6 +35,8 @@ export interface IngestDeps {
   progress: (msg: string) => void
   /** something changed: the engine plans more and re-checks what it waits for */
   notify: () => void
+  /** the run's judge model, when it has one */
+  judge?: Judge | null
   /** an island stalled: knowledge for its next prompts */
   retrieve: (island: number, trigger: 'stagnation' | 'expert') => Promise<unknown>
   /** failed children owed a repair: decided before the result is stored, queued once it is */
@@ -76,11 +80,20 @@ export class Ingestor {
       best,
     )
     this.pending++
+    // the judge's call starts once the result is stored, alongside other calls; it is applied in order
+    const judge = this.d.judge
+    const review = judge && valid ? write.then(([stored]) => (stored ? judge.review({ id: f.id, code: f.code, score, metrics: r.metrics, artifacts }) : null)) : null
     this.chain = this.chain
       .then(async () => {
         const [stored] = await write
         if (stored && repairDue) this.d.repairs!.add(f, r, artifacts)
-        await this.apply(f, r, stored, valid ? score : null, artifacts)
+        const rec = await review?.catch((e) => (this.d.log.warn(`run ${s.runId}: judge call failed: ${(e as Error).message}`), null))
+        if (rec && stored) await judge!.store(f.id, rec)
+        s.noteCritique(f.id, f.parentIds[0], rec)
+        const rated = rec?.rating !== undefined
+        const features = rated && judge!.feature ? { ...r.features, [JUDGE_METRIC]: rec!.rating! } : r.features
+        const metrics = rated ? { ...r.metrics, [JUDGE_METRIC]: rec!.rating! } : r.metrics
+        await this.apply(f, { ...r, features, metrics }, stored, valid ? score : null, artifacts)
       })
       .catch((e) => {
         this.d.log.error(`run ${s.runId}: ingestion failed: ${(e as Error).stack ?? e}`)

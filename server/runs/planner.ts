@@ -125,6 +125,7 @@ export class Planner {
       knowledge: context.knowledge,
       lessons: s.lessons,
       notes: context.notes,
+      critique: s.critiques.get(plan.parent.id),
       tokenBudget: s.config.promptTokenBudget,
       signal,
     })

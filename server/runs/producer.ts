@@ -108,6 +108,8 @@ export interface LlmProduceInput {
   knowledge: Array<{ id: string; text: string; title?: string; source?: string }>
   lessons: string[]
   notes: string[]
+  /** the judge's critique of the parent or of its nearest judged ancestor */
+  critique?: { fromId: string; text: string; rating: number }
   strategy?: string
   /** the parent failed its evaluation: ask for a fix (origin `repair`) */
   repair?: { kind: string; message: string }
@@ -131,6 +133,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       knowledge: input.knowledge,
       lessons: input.lessons,
       notes: input.notes,
+      critique: input.critique ? { text: input.critique.text, rating: input.critique.rating, of: input.critique.fromId } : undefined,
       strategy: input.strategy,
       repair: input.repair,
     },

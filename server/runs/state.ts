@@ -4,6 +4,7 @@
 import type { Db } from '../db.ts'
 import { CostAwareBandit } from '../engine/bandit.ts'
 import { Evolution, type EvolutionSnapshot } from '../engine/evolution.ts'
+import { JUDGE_METRIC } from '../engine/judge.ts'
 import { StepAdapter } from '../engine/operators-local.ts'
 import { hashSeed, Rng } from '../engine/rng.ts'
 import { Ensemble } from '../llm/ensemble.ts'
@@ -32,6 +33,12 @@ export interface KnowledgeChunk {
   text: string
   title?: string
   source?: string
+}
+
+export interface Critique {
+  fromId: string
+  text: string
+  rating: number
 }
 
 export class RunState {
@@ -68,6 +75,8 @@ export class RunState {
   /** why the island's last answer did not apply, for its next prompt */
   readonly notes = new Map<number, string[]>()
   lessons: string[] = []
+  /** the judge's critique a candidate's prompts carry: its own, else its nearest judged ancestor's */
+  readonly critiques = new Map<string, Critique>()
 
   constructor(
     private readonly db: Db,
@@ -102,7 +111,8 @@ export class RunState {
     this.evo = new Evolution({
       language: spec.language,
       direction: spec.direction,
-      features: spec.features,
+      // the judge's rating as one more axis of the grid, when the run asks for it
+      features: this.config.judge?.feature ? [...spec.features, { name: JUDGE_METRIC, min: 0, max: 1, bins: 5 }] : spec.features,
       islands: this.config.islands,
       islandCapacity: this.config.populationPerIsland,
       migrationInterval: this.config.migrationInterval,
@@ -139,7 +149,7 @@ export class RunState {
   async replay() {
     const rows = await this.db.prisma.candidate.findMany({
       where: { runId: this.runId, status: 'evaluated' },
-      select: { id: true, island: true, code: true, codeHash: true, score: true, features: true, parentIds: true, origin: true, pinned: true, banned: true, rating: true, artifacts: true, metrics: true, operator: true, operatorParams: true, model: true },
+      select: { id: true, island: true, code: true, codeHash: true, score: true, features: true, parentIds: true, origin: true, pinned: true, banned: true, rating: true, artifacts: true, metrics: true, operator: true, operatorParams: true, model: true, judge: true },
       orderBy: [{ evalIndex: 'asc' }, { seq: 'asc' }],
     })
     const hashes = await this.db.prisma.candidate.findMany({ where: { runId: this.runId }, select: { codeHash: true } })
@@ -149,6 +159,7 @@ export class RunState {
     const evolving = this.status !== 'cold-start' && this.status !== 'created'
     for (const r of rows) {
       this.scores.set(r.id, r.score)
+      this.noteCritique(r.id, r.parentIds[0], r.judge as { rating?: number; critique?: string } | null)
       if (r.artifacts) this.artifacts.set(r.id, r.artifacts as Record<string, unknown>)
       if (r.metrics) this.metrics.set(r.id, r.metrics as Record<string, number | null>)
       if (!evolving || r.island < 0) {
@@ -192,6 +203,15 @@ export class RunState {
     const keep = new Set<string>()
     for (const isl of this.evo.islands) for (const mem of isl.members()) keep.add(mem.id)
     for (const id of this.code.keys()) if (!keep.has(id) && !inFlight.has(id)) this.code.delete(id)
+  }
+
+  /** A judged candidate's own critique, or the one its parent's prompts carried. */
+  noteCritique(id: string, parentId: string | undefined, review: { rating?: number; critique?: string } | null | undefined) {
+    if (review?.critique && review.rating !== undefined) this.critiques.set(id, { fromId: id, text: review.critique, rating: review.rating })
+    else {
+      const inherited = parentId ? this.critiques.get(parentId) : undefined
+      if (inherited) this.critiques.set(id, inherited)
+    }
   }
 
   async codeOf(id: string): Promise<string> {
