@@ -9,7 +9,7 @@
 //    being painted in the fitness chart (the page records that in window.__fmChart, in the first
 //    animation frame after the render that holds it). Same machine, same clock. Goal: p95 ≤ 1 s.
 // 2. A run of 100,000 candidates (bulk-inserted with set-based SQL before the server starts:
-//    server/console/synthetic.ts, with a metric tick every 10 evaluations), against a baseline run
+//    test-support/synthetic-run.ts, with a metric tick every 10 evaluations), against a baseline run
 //    of 1,000 measured in the same process: dashboard load (navigation to the chart drawn and the
 //    MAP-Elites grid shown), zoom (drag to the zoomed chart drawn), candidates table (first rows,
 //    sort by score, jump to the middle of the list, filter by island), lineage, candidate page,
@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { chromium, type Page } from '@playwright/test'
 import { openDatabase } from '../server/db.ts'
-import { seedSyntheticRun } from '../server/console/synthetic.ts'
+import { seedSyntheticRun } from '../test-support/synthetic-run.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const { values: args } = parseArgs({

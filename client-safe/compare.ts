@@ -1,6 +1,6 @@
 // Runs side by side: the shapes of the compare page (best so far against evaluations, wall time
 // or spend; the final table; what differs in their configurations; CSV). Pure: the server sends
-// each run's downsampled best-so-far series (server/console/compare-data.ts), the browser shapes and draws.
+// each run's downsampled best-so-far series (server/queries/compare-data.ts), the browser shapes and draws.
 import { csvCell } from './candidate-query.ts'
 
 export const MAX_COMPARE = 8

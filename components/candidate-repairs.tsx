@@ -3,7 +3,7 @@
 // it was asked to fix), and whether the last one runs. Shown when the candidate is part of one.
 import Link from 'next/link'
 import { fmt } from '../client-safe/series.ts'
-import type { RepairStep } from '../server/console/candidates.ts'
+import type { RepairStep } from '../server/queries/candidates.ts'
 import { shortId } from './run-ui.tsx'
 
 export function CandidateRepairs({ runId, id, steps, due }: { runId: string; id: string; steps: RepairStep[]; due: boolean }) {

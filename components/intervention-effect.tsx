@@ -1,8 +1,8 @@
 'use client'
-// An intervention's effect against its concurrent control (shaped by server/console/intervention-effect.ts):
+// An intervention's effect against its concurrent control (shaped by server/steering/intervention-effect.ts):
 // the two groups side by side, the differences with their 95 % intervals, and the verdict.
-import type { GroupStats } from '../server/console/guidance-stats.ts'
-import type { ConcurrentEffect, Interval } from '../server/console/intervention-effect.ts'
+import type { GroupStats } from '../server/steering/guidance-stats.ts'
+import type { ConcurrentEffect, Interval } from '../server/steering/intervention-effect.ts'
 import { fmt } from '../client-safe/series.ts'
 
 const pct = (v: number | null) => (v === null ? '–' : `${Math.round(v * 100)}%`)

@@ -1,7 +1,7 @@
 'use client'
 // The lineage of a run: opens collapsed to the best path (its improving steps) and the frontier
 // (each island's best) plus expert edits; hidden stretches are counted on their edges. Click a
-// node to see it; expand it to show its parents and children. Layout: server/console/lineage.ts.
+// node to see it; expand it to show its parents and children. Layout: server/queries/lineage.ts.
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'

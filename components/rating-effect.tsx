@@ -1,10 +1,10 @@
 'use client'
 // Do rated-up parents produce better children? The children of rated candidates (made after the
 // rating) against the children of unrated ones over the same stretch of the run, with the same
-// statistics as a hint's effect (server/console/ratings.ts).
+// statistics as a hint's effect (server/steering/ratings.ts).
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
-import type { Comparison, GroupStats } from '../server/console/guidance-stats.ts'
+import type { Comparison, GroupStats } from '../server/steering/guidance-stats.ts'
 import { fmt } from '../client-safe/series.ts'
 import { ErrorBox } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'

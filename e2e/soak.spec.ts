@@ -94,6 +94,6 @@ test('several browsers watch a fast run to its end: every dashboard complete, me
   // the server still answers
   expect((await api<{ status: string }>(page, 'query', 'runs.summary', { runId: run.id })).status).toBe('completed')
   // RSS of the whole console process (Next rendering included, no forced GC): reported, not judged;
-  // server/console/soak.test.ts measures the heap after collections
+  // server/queries/soak.test.ts measures the heap after collections
   recordFigures('soak-browsers', { evaluations: EVALS, browsers: BROWSERS, samples: samples.length, rssMbStart: Math.round(samples[0]![1]), rssMbEnd: Math.round(samples[samples.length - 1]![1]), rssSlopeMbPer1000Evals: Math.round(rssSlope * 10) / 10, connectionsBefore, connectionsOpen, connectionsAfter })
 })

@@ -64,11 +64,11 @@ describe('the client/server boundary', () => {
     const root = tree({
       'app/page.tsx': page(`import { A } from '../components/a.tsx'`),
       'components/a.tsx': `import { B } from './b.tsx'\nexport const A = B\n`,
-      'components/b.tsx': `import { q } from '../server/console/run-data.ts'\nexport const B = q\n`,
-      'server/console/run-data.ts': `export const q = 1\n`,
+      'components/b.tsx': `import { q } from '../server/queries/run-data.ts'\nexport const B = q\n`,
+      'server/queries/run-data.ts': `export const q = 1\n`,
     })
     expect(checkClientBoundary(root)).toEqual([
-      'app/page.tsx → components/a.tsx → components/b.tsx imports server/console/run-data.ts: browser code may import only app/, components/ and client-safe/ (see client-safe/README.md)',
+      'app/page.tsx → components/a.tsx → components/b.tsx imports server/queries/run-data.ts: browser code may import only app/, components/ and client-safe/ (see client-safe/README.md)',
     ])
   })
 

@@ -9,7 +9,7 @@
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { seedSyntheticRun } from '../console/synthetic.ts'
+import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
 import { startApiHarness, type ApiHarness } from '../../test-support/api-server.ts'
 import { recordFigures, ROOT } from '../../test-support/figures.ts'
 import { blockNetwork } from '../../test-support/no-network.ts'

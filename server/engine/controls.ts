@@ -1,7 +1,7 @@
 // Concurrent controls of interventions. While an expert's hint (or retrieved knowledge) is active
 // in a prompt's scope, each prompt is made without it with probability `share`, drawn from the
 // run's seeded RNG: the prompts made without it over the same period are the control group its
-// effect is measured against (server/console/intervention-effect.ts). Pure.
+// effect is measured against (server/steering/intervention-effect.ts). Pure.
 import type { Rng } from './rng.ts'
 
 /** Splits the active interventions of one prompt: each is withheld independently with probability `share`. */

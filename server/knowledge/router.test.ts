@@ -85,7 +85,7 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
     const r = await as('expert').knowledge.retrieve({ runId: run.id, island: 1, queryText: 'hexagonal packing radius' })
     expect(r.chunks.length).toBeGreaterThan(0)
     // no engine drives this run: the chunks wait as a stored command for the engine that will
-    // (which applies it and announces the retrieval: server/console/engine-interventions.test.ts)
+    // (which applies it and announces the retrieval: server/steering/engine-interventions.test.ts)
     expect(r.command).toMatchObject({ kind: 'knowledge.use', status: 'pending' })
     const stored = await db.prisma.runCommand.findMany({ where: { runId: run.id } })
     expect(stored.map((c) => [c.kind, c.status, c.payload])).toEqual([['knowledge.use', 'pending', { retrievalId: r.retrievalId, island: 1, chunkIds: r.chunks.map((c) => c.id) }]])

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { agentResponder, promptKind } from '../../test-support/agent-responder.ts'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
-import { candidateDetail } from '../console/candidates.ts'
+import { candidateDetail } from '../queries/candidates.ts'
 import { openDatabase } from '../db.ts'
 import { failureOf, repairDepth, repairDue } from './repair.ts'
 

@@ -1,14 +1,14 @@
 // A run's candidates: the paged, sortable, filterable table; export pages (CSV/JSON are built in
 // the browser from these); the candidate page; lineage; and the experts' actions on candidates
-// (pin, ban, submit an edit made in the editor). Every action is audited (server/console/interventions.ts).
+// (pin, ban, submit an edit made in the editor). Every action is audited (server/steering/interventions.ts).
 import { z } from 'zod'
 import { CandidateFilter, CandidateSort } from '../../../client-safe/candidate-query.ts'
-import { candidateDetail, candidateFacets, exportCandidates, lineage, listCandidates } from '../../console/candidates.ts'
-import { TtlCache, runVersion } from '../../console/cache.ts'
-import { ban, setPinned, submitExpertEdit } from '../../console/interventions.ts'
-import { candidateRatings, rateCandidate, ratingEffect } from '../../console/ratings.ts'
+import { candidateDetail, candidateFacets, exportCandidates, lineage, listCandidates } from '../../queries/candidates.ts'
+import { TtlCache, runVersion } from '../../queries/cache.ts'
+import { ban, setPinned, submitExpertEdit } from '../../steering/interventions.ts'
+import { candidateRatings, rateCandidate, ratingEffect } from '../../steering/ratings.ts'
 import { candidatePictures, runFilmstrip } from '../../images/store.ts'
-import { candidateFamily, forkSourcesOf } from '../../console/fork.ts'
+import { candidateFamily, forkSourcesOf } from '../../steering/fork.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { orPrecondition, RunIdInput } from './runs.ts'
 

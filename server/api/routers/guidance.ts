@@ -2,7 +2,7 @@
 // expiry (evaluations or time) or until withdrawn; the engine puts active hints into the next
 // prompts and records them on every candidate made under them.
 import { z } from 'zod'
-import { createGuidance, listGuidance, withdrawGuidance } from '../../console/interventions.ts'
+import { createGuidance, listGuidance, withdrawGuidance } from '../../steering/interventions.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { RunIdInput } from './runs.ts'
 

@@ -2,7 +2,7 @@
 // model (admins change it, which re-embeds everything), usefulness and retrieval history, and
 // the lessons inbox. Services audit every change with the caller as actor.
 import { TRPCError } from '@trpc/server'
-import { command } from '../../console/interventions.ts'
+import { command } from '../../steering/interventions.ts'
 import { runIsActive } from '../../runs/commands.ts'
 import { z } from 'zod'
 import { chunkHistory, listRetrievals, usefulnessRanking } from '../../knowledge/history.ts'

@@ -1,5 +1,5 @@
 // Connected evaluation workers and their load.
-import { listWorkers, unsandboxedRuns } from '../../console/workers.ts'
+import { listWorkers, unsandboxedRuns } from '../../queries/workers.ts'
 import { router, viewerProcedure } from '../trpc.ts'
 
 export const workersRouter = router({

@@ -9,8 +9,8 @@ import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { RunConfig, SEED_PROGRAMS_MAX } from '../../client-safe/run-config.ts'
 import { forkSourceOf } from './fork.ts'
-import { seedSyntheticRun, syntheticId } from './synthetic.ts'
-import { dbModes } from './test-db.ts'
+import { seedSyntheticRun, syntheticId } from '../../test-support/synthetic-run.ts'
+import { dbModes } from '../../test-support/db-modes.ts'
 
 describe('forkSourceOf', () => {
   it('finds the seed program a seed candidate was made from, by its code', () => {

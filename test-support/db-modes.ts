@@ -1,10 +1,10 @@
-// The console's tests against a real migrated database, in both modes (embedded PGlite in a
+// Tests against a real migrated database, in both modes (embedded PGlite in a
 // temporary folder, and a throw-away PostgreSQL database), as server/db.test.ts opens them.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTestDatabase } from '../../test-support/pg.ts'
-import { openDatabase, type Db } from '../db.ts'
+import { createTestDatabase } from './pg.ts'
+import { openDatabase, type Db } from '../server/db.ts'
 
 export type OpenDb = () => Promise<{ db: Db; cleanup: () => Promise<void> }>
 

@@ -3,7 +3,7 @@
 // is that of a real run (islands, lineage through primary parents, crossovers, invalid
 // candidates, improving scores, features, a metric tick every few evaluations), the values are
 // made up. Nothing in the product calls this.
-import type { Db } from '../db.ts'
+import type { Db } from '../server/db.ts'
 
 export interface SyntheticOptions {
   candidates: number

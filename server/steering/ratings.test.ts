@@ -10,8 +10,8 @@ import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { exportRun, importRun } from '../runs/service.ts'
 import { effectiveRating, runRatings } from './ratings.ts'
-import { seedSyntheticRun, syntheticId } from './synthetic.ts'
-import { dbModes } from './test-db.ts'
+import { seedSyntheticRun, syntheticId } from '../../test-support/synthetic-run.ts'
+import { dbModes } from '../../test-support/db-modes.ts'
 
 describe('effectiveRating', () => {
   it('is the sign of the experts’ ratings summed', () => {

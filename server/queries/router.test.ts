@@ -9,8 +9,8 @@ import type { Actor, Role } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { decodeCursor } from './cursor.ts'
-import { seedSyntheticRun, syntheticId } from './synthetic.ts'
-import { dbModes } from './test-db.ts'
+import { seedSyntheticRun, syntheticId } from '../../test-support/synthetic-run.ts'
+import { dbModes } from '../../test-support/db-modes.ts'
 import type { LiveMessage } from '../../client-safe/types.ts'
 
 const actor = (role: Role): Actor => ({ id: `user-${role}`, label: `${role}@example.test`, role, via: 'session' })

@@ -7,8 +7,8 @@ import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { compareLines, configDiff } from '../../client-safe/compare.ts'
-import { seedSyntheticRun } from './synthetic.ts'
-import { dbModes } from './test-db.ts'
+import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
+import { dbModes } from '../../test-support/db-modes.ts'
 
 const viewer: Actor = { id: 'user-viewer', label: 'viewer@example.test', role: 'viewer', via: 'session' }
 
