@@ -15,7 +15,7 @@ import { openDatabase } from '../server/db.ts'
 import { isBetter } from '../server/engine/fitness.ts'
 import { createLogger } from '../server/log.ts'
 import { EngineManager } from '../server/runs/manager.ts'
-import { createBackend } from '../server/runs/runtime.ts'
+import { createBackend } from '../server/runs/evaluation-backend.ts'
 import { createRun, runSummary } from '../server/runs/service.ts'
 import { importProblem, syncBuiltinProblems } from '../server/services/problems.ts'
 

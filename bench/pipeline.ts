@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util'
 import type { EvalJob } from '../server/contracts/evaluation.ts'
 import { openDatabase } from '../server/db.ts'
 import { createLogger } from '../server/log.ts'
-import { createBackend } from '../server/runs/runtime.ts'
+import { createBackend } from '../server/runs/evaluation-backend.ts'
 import { importProblem } from '../server/services/problems.ts'
 
 const { values } = parseArgs({

@@ -14,7 +14,7 @@ import { ensureSecret } from './services/settings.ts'
 import { hashToken } from './services/tokens.ts'
 import { ensureAdmin } from './services/users.ts'
 import { EngineManager } from './runs/manager.ts'
-import { createBackend } from './runs/runtime.ts'
+import { createBackend } from './runs/evaluation-backend.ts'
 import { knowledgeHooks } from './runs/hooks.ts'
 import { Notifier } from './notify/notifier.ts'
 

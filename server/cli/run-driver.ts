@@ -5,7 +5,7 @@ import type { ApiClient } from '../api/client.ts'
 import type { Logger } from '../log.ts'
 import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { EngineManager } from '../runs/manager.ts'
-import { createBackend } from '../runs/runtime.ts'
+import { createBackend } from '../runs/evaluation-backend.ts'
 import { runSummary, type RunSummary } from '../runs/service.ts'
 import { knowledgeHooks } from '../runs/hooks.ts'
 

@@ -18,7 +18,7 @@ import { silentLogger } from '../log.ts'
 import { importProblem } from '../services/problems.ts'
 import { knowledgeHooks } from './hooks.ts'
 import { EngineManager } from './manager.ts'
-import { createBackend } from './runtime.ts'
+import { createBackend } from './evaluation-backend.ts'
 
 const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
 

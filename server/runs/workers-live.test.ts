@@ -15,7 +15,7 @@ import { importProblem } from '../services/problems.ts'
 import { createTestDatabase } from '../queue/test-db.ts'
 import { removeTempDirs, tempDir } from '../../workers/test-helpers.ts'
 import { EngineManager } from './manager.ts'
-import { createBackend } from './runtime.ts'
+import { createBackend } from './evaluation-backend.ts'
 import { createRun } from './service.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))

@@ -14,7 +14,7 @@ import type { Actor, Role } from '../auth/roles.ts'
 import { openDatabase, type Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { EngineManager } from '../runs/manager.ts'
-import { createBackend } from '../runs/runtime.ts'
+import { createBackend } from '../runs/evaluation-backend.ts'
 import { importProblem } from '../services/problems.ts'
 
 const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Db } from '../db.ts'
 import type { EvalJob } from '../contracts/evaluation.ts'
-import { problemSources } from './runtime.ts'
+import { problemSources } from './evaluation-backend.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'fm-sources-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
