@@ -2,6 +2,7 @@
 // or spend; the final table; what differs in their configurations; CSV). Pure: the server sends
 // each run's downsampled best-so-far series (server/queries/compare-data.ts), the browser shapes and draws.
 import { csvCell } from './candidate-query.ts'
+import { isBetter } from './score.ts'
 
 export const MAX_COMPARE = 8
 export const MIN_COMPARE = 2
@@ -175,7 +176,7 @@ export function bestRunId(runs: readonly CompareRun[]): string | null {
   let best: CompareRun | null = null
   for (const r of runs) {
     if (r.bestScore === null) continue
-    if (!best || (r.direction === 'max' ? r.bestScore > best.bestScore! : r.bestScore < best.bestScore!)) best = r
+    if (!best || isBetter(r.bestScore, best.bestScore, r.direction)) best = r
   }
   return best?.id ?? null
 }

@@ -2,6 +2,7 @@
 // ranged from what was observed), cells holding the best score that landed there. Pure; the
 // SQL that counts cells uses the same axis arithmetic (binExpression mirrors binOf).
 import type { FeatureSpec } from '../server/contracts/problem.ts'
+import { formatNumber } from './format.ts'
 
 export interface HeatAxis {
   name: string
@@ -66,7 +67,7 @@ export function binOf(v: number, axis: HeatAxis): number {
 /** Bin labels, e.g. "0.25–0.5" */
 export function binLabel(axis: HeatAxis, b: number): string {
   const w = (axis.max - axis.min) / axis.bins
-  const r = (v: number) => Number(v.toPrecision(3)).toString()
+  const r = (v: number) => formatNumber(v, 3)
   return `${r(axis.min + b * w)}–${r(axis.min + (b + 1) * w)}`
 }
 

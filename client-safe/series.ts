@@ -2,6 +2,7 @@
 // server uses it to answer snapshot queries, the browser to merge live batches into what it
 // already draws and to keep that bounded (a run can reach 100,000 evaluations).
 import { lttbIndices, minMaxBuckets } from './downsample.ts'
+import { gain, improvesBy } from './score.ts'
 import type { MetricPoint, RunEventRow, ScorePoint } from './types.ts'
 
 export type MetricField = 'best' | 'mean' | 'median' | 'code' | 'coverage' | 'interIsland' | 'population' | 'evalsPerSec' | 'failureRate' | 'spendUsd' | 'requests' | 'waiting' | 'busy'
@@ -246,7 +247,7 @@ export function openStagnationAlerts(events: readonly RunEventRow[], ctx: AlertC
   const out: StagnationAlert[] = []
   for (const a of open.values()) {
     const now = ctx.islandBest?.get(a.island)
-    if (ctx.direction && a.best !== null && typeof now === 'number' && better(now, a.best, ctx.direction) && Math.abs(now - a.best) > 1e-12 * Math.max(1, Math.abs(a.best))) continue
+    if (ctx.direction && a.best !== null && typeof now === 'number' && improvesBy(now, a.best, ctx.direction, 1e-12)) continue
     out.push(a)
   }
   return out.sort((a, b) => b.eventId - a.eventId)
@@ -286,7 +287,7 @@ export function foldStagnationEvents(events: readonly RunEventRow[]): FeedRow[] 
 
 /** How far a score is from the best, in the problem's direction (≥ 0; 0 at the best). */
 export function distanceToBest(score: number, best: number, direction: 'max' | 'min'): number {
-  return Math.max(0, direction === 'max' ? best - score : score - best)
+  return Math.max(0, gain(best, score, direction))
 }
 
 /**
@@ -327,21 +328,8 @@ export function islandColor(island: number): string {
   return `hsl(${hue.toFixed(0)} 70% 62%)`
 }
 
-/** Compact number formatting for tiles and tooltips. */
-export function fmt(v: number | null | undefined, digits = 4): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–'
-  const a = Math.abs(v)
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2)
-  return Number(v.toPrecision(digits)).toString()
-}
-
-/** "better" for this direction: a > b */
-export function better(a: number, b: number, direction: 'max' | 'min'): boolean {
-  return direction === 'max' ? a > b : a < b
-}
-
 /** The gap to the reference, signed so that positive means "still worse than the reference". */
 export function gapToReference(best: number | null, reference: number | null | undefined, direction: 'max' | 'min'): number | null {
   if (best === null || reference === null || reference === undefined) return null
-  return direction === 'max' ? reference - best : best - reference
+  return gain(reference, best, direction)
 }

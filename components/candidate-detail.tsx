@@ -7,7 +7,8 @@ import { CommandNote } from './command-status.tsx'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
-import { fmt } from '../client-safe/series.ts'
+import { fmt } from '../client-safe/format.ts'
+import { isBetter } from '../client-safe/score.ts'
 import { CandidateRating } from './candidate-rating.tsx'
 import { CandidatePictures } from './candidate-pictures.tsx'
 import { CandidateRepairs } from './candidate-repairs.tsx'
@@ -50,7 +51,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
   const parent = c.parents[parentIdx] ?? null
   const lang = monacoLanguage(c.problem.language)
   const delta = parent && parent.score !== null && c.score !== null && c.valid ? c.score - parent.score : null
-  const better = delta !== null ? (c.problem.direction === 'max' ? delta > 0 : delta < 0) : null
+  const better = delta !== null ? isBetter(delta, 0, c.problem.direction) : null
   const description = typeof c.operatorParams?.description === 'string' ? c.operatorParams.description : null
   const params = c.operatorParams ? Object.fromEntries(Object.entries(c.operatorParams).filter(([k]) => k !== 'description')) : null
   const feedback = typeof c.artifacts?.feedback === 'string' ? c.artifacts.feedback : null

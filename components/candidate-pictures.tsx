@@ -4,7 +4,7 @@
 // dashboard, the run's best, following the run live, with a filmstrip of the best over time.
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
-import { fmt } from '../client-safe/series.ts'
+import { fmt } from '../client-safe/format.ts'
 import { shortId } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 

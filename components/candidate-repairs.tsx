@@ -2,7 +2,7 @@
 // A candidate's repair chain: the failed child, each repair a model made of it (with the error
 // it was asked to fix), and whether the last one runs. Shown when the candidate is part of one.
 import Link from 'next/link'
-import { fmt } from '../client-safe/series.ts'
+import { fmt } from '../client-safe/format.ts'
 import type { RepairStep } from '../server/queries/candidates.ts'
 import { shortId } from './run-ui.tsx'
 

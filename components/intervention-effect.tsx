@@ -3,7 +3,7 @@
 // the two groups side by side, the differences with their 95 % intervals, and the verdict.
 import type { GroupStats } from '../server/steering/guidance-stats.ts'
 import type { ConcurrentEffect, Interval } from '../server/steering/intervention-effect.ts'
-import { fmt } from '../client-safe/series.ts'
+import { fmt } from '../client-safe/format.ts'
 
 const pct = (v: number | null) => (v === null ? '–' : `${Math.round(v * 100)}%`)
 const signed = (v: number | null, f: (v: number) => string) => (v === null ? '–' : `${v > 0 ? '+' : ''}${f(v)}`)

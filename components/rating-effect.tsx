@@ -5,7 +5,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import type { Comparison, GroupStats } from '../server/steering/guidance-stats.ts'
-import { fmt } from '../client-safe/series.ts'
+import { fmt } from '../client-safe/format.ts'
 import { ErrorBox } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 

@@ -12,7 +12,7 @@ import { useEffect, useMemo, useState } from 'react'
 import { PROVIDERS } from '../client-safe/model-config.ts'
 import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES } from '../client-safe/run-config.ts'
 import { configToForm, defaultRunForm, emptyModelRow, formToConfig, mergeForkConfig, type FormErrors, type RunForm } from '../client-safe/run-form.ts'
-import { fmt } from '../client-safe/series.ts'
+import { fmt } from '../client-safe/format.ts'
 import { ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 

@@ -2,7 +2,7 @@
 // Small pieces shared by the runs pages: status badges, numbers, ages, meters, the caller's role.
 import { useQuery } from '@tanstack/react-query'
 import { useEffect, useState, type ReactNode } from 'react'
-import { fmt } from '../client-safe/series.ts'
+import { fmt } from '../client-safe/format.ts'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
 const STATUS_CLASS: Record<string, string> = {

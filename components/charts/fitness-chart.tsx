@@ -10,7 +10,9 @@
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { fromPixelX, nearest, toPixel, type PlotArea } from '../../client-safe/plot.ts'
-import { distanceToBest, fmt, islandColor, logDistance, logDistanceFloor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, type PivotRow } from '../../client-safe/series.ts'
+import { distanceToBest, islandColor, logDistance, logDistanceFloor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, type PivotRow } from '../../client-safe/series.ts'
+import { fmt } from '../../client-safe/format.ts'
+import { isBetter } from '../../client-safe/score.ts'
 import { axisTicks, logTicks, timeTicks } from '../../client-safe/ticks.ts'
 import type { MetricPoint, ScorePoint } from '../../client-safe/types.ts'
 
@@ -60,11 +62,10 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
   // distance mode: every value becomes log10 of its distance to the run's best (the best on the floor)
   const log = useMemo(() => {
     if (yMode !== 'distance') return null
-    const isBetter = (a: number, b: number | null) => b === null || (p.direction === 'max' ? a > b : a < b)
     let runBest = typeof p.best === 'number' && Number.isFinite(p.best) ? p.best : null
     if (runBest === null) {
-      for (const r of bestRaw) if (typeof r.run === 'number' && isBetter(r.run, runBest)) runBest = r.run
-      for (const a of scatterRaw.values()) for (const q of a) if (isBetter(q.y, runBest)) runBest = q.y
+      for (const r of bestRaw) if (typeof r.run === 'number' && isBetter(r.run, runBest, p.direction)) runBest = r.run
+      for (const a of scatterRaw.values()) for (const q of a) if (isBetter(q.y, runBest, p.direction)) runBest = q.y
     }
     if (runBest === null) return null
     const b = runBest

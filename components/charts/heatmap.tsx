@@ -4,7 +4,7 @@
 import Link from 'next/link'
 import { memo } from 'react'
 import { binLabel, heatColor, type HeatGrid } from '../../client-safe/heatmap.ts'
-import { fmt } from '../../client-safe/series.ts'
+import { fmt } from '../../client-safe/format.ts'
 
 export const Heatmap = memo(function Heatmap({ grid, runId }: { grid: HeatGrid; runId: string }) {
   const [ax, ay] = grid.axes

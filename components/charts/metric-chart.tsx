@@ -3,7 +3,8 @@
 // a small multi-line chart, with an optional budget line.
 import { memo, useMemo } from 'react'
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { fmt, islandColor, pivotMetrics, seriesKey, type MetricField } from '../../client-safe/series.ts'
+import { islandColor, pivotMetrics, seriesKey, type MetricField } from '../../client-safe/series.ts'
+import { fmt } from '../../client-safe/format.ts'
 import { axisTicks, distinctFormat, rowsExtent, timeTicks } from '../../client-safe/ticks.ts'
 import type { MetricPoint } from '../../client-safe/types.ts'
 

@@ -5,7 +5,7 @@
 import { memo, useMemo } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { pipelineRows } from '../../client-safe/pipeline.ts'
-import { fmt } from '../../client-safe/series.ts'
+import { fmt } from '../../client-safe/format.ts'
 import type { MetricPoint } from '../../client-safe/types.ts'
 
 const LINES = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compareScores, fitnessStats, improvement, improvesBy, isBetter, scoreFromMetrics } from './fitness.ts'
+import { fitnessStats, improvement, scoreFromMetrics } from './fitness.ts'
 
 describe('fitness', () => {
   it('reads the primary metric, null when invalid, missing or non-finite', () => {
@@ -17,23 +17,12 @@ describe('fitness', () => {
     expect(scoreFromMetrics({ combined_score: 0.5, a: 1 }, spec)).toBe(0.5)
   })
 
-  it('compares in the problem direction with null always worst', () => {
-    expect(isBetter(2, 1, 'max')).toBe(true)
-    expect(isBetter(2, 1, 'min')).toBe(false)
-    expect(isBetter(-100, null, 'max')).toBe(true)
-    expect(isBetter(null, 5, 'min')).toBe(false)
-    expect([3, null, 1, 2].sort(compareScores('min'))).toEqual([1, 2, 3, null])
-    expect([3, null, 1, 2].sort(compareScores('max'))).toEqual([3, 2, 1, null])
-  })
-
   it('improvement is signed relative gain in either direction', () => {
     expect(improvement(11, 10, 'max')).toBeCloseTo(0.1)
     expect(improvement(9, 10, 'min')).toBeCloseTo(0.1)
     expect(improvement(11, 10, 'min')).toBeCloseTo(-0.1)
     expect(improvement(null, 10, 'max')).toBe(-1)
     expect(improvement(1, null, 'max')).toBe(1)
-    expect(improvesBy(10.001, 10, 'max', 1e-3)).toBe(false)
-    expect(improvesBy(10.02, 10, 'max', 1e-3)).toBe(true)
   })
 
   it('stats: best follows direction, median of valid scores', () => {

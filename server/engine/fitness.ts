@@ -1,8 +1,10 @@
-// Scores and their comparison. A score is the problem's primary metric in the problem's own direction;
-// `null` marks an invalid candidate (failed evaluation, missing or non-finite metric) and is worse than any
-// number in either direction, so no caller has to special-case it.
+// Scores of evaluations: the primary metric read from metrics, the signed improvement of a child over its
+// parent, statistics of a population. `null` marks an invalid candidate (failed evaluation, missing or
+// non-finite metric). Comparing scores in a direction is in client-safe/score.ts, which the browser
+// shares; it is re-exported here so the engine has one import for scores.
+import { gain, isValidScore, type Direction } from '../../client-safe/score.ts'
 
-export type Direction = 'max' | 'min'
+export { bestOf, compareScores, gain, improvesBy, isBetter, isValidScore, utility, type Direction } from '../../client-safe/score.ts'
 
 export interface FitnessSpec {
   primaryMetric: string
@@ -39,36 +41,6 @@ export function scoreFromMetrics(
   return null
 }
 
-export function isValidScore(s: number | null | undefined): s is number {
-  return typeof s === 'number' && Number.isFinite(s)
-}
-
-/** the score mapped so that larger is always better (null → -Infinity) */
-export function utility(s: number | null | undefined, direction: Direction): number {
-  if (!isValidScore(s)) return -Infinity
-  return direction === 'max' ? s : -s
-}
-
-/** strictly better; null is never better and everything valid beats null */
-export function isBetter(a: number | null | undefined, b: number | null | undefined, direction: Direction): boolean {
-  return utility(a, direction) > utility(b, direction)
-}
-
-/** sort comparator, best first (stable sort keeps earlier insertion first among ties) */
-export function compareScores(direction: Direction): (a: number | null | undefined, b: number | null | undefined) => number {
-  return (a, b) => {
-    const ua = utility(a, direction)
-    const ub = utility(b, direction)
-    return ua === ub ? 0 : ua > ub ? -1 : 1
-  }
-}
-
-export function bestOf(scores: Iterable<number | null | undefined>, direction: Direction): number | null {
-  let best: number | null = null
-  for (const s of scores) if (isValidScore(s) && (best === null || isBetter(s, best, direction))) best = s
-  return best
-}
-
 /**
  * Signed relative improvement of `child` over `parent`, positive when the child is better, in either direction:
  * (child − parent) / max(|parent|, floor) for max problems, the mirror for min. An invalid child is −1 (a clear
@@ -82,22 +54,7 @@ export function improvement(
 ): number {
   if (!isValidScore(child)) return isValidScore(parent) ? -1 : 0
   if (!isValidScore(parent)) return 1
-  const d = direction === 'max' ? child - parent : parent - child
-  return d / Math.max(Math.abs(parent), floor)
-}
-
-/** whether `candidate` improves on `reference` by more than a relative epsilon (with an absolute floor near 0) */
-export function improvesBy(
-  candidate: number | null | undefined,
-  reference: number | null | undefined,
-  direction: Direction,
-  relEpsilon: number,
-  absFloor = 1e-12,
-): boolean {
-  if (!isValidScore(candidate)) return false
-  if (!isValidScore(reference)) return true
-  const d = direction === 'max' ? candidate - reference : reference - candidate
-  return d > Math.max(relEpsilon * Math.abs(reference), absFloor)
+  return gain(child, parent, direction) / Math.max(Math.abs(parent), floor)
 }
 
 export interface FitnessStats {

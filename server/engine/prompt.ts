@@ -5,6 +5,7 @@
 // instructions. It also returns a structured record of what went in, for storage.
 import { findEvolveBlocks } from './code.ts'
 import type { Direction } from './fitness.ts'
+import { formatNumber } from '../../client-safe/format.ts'
 
 export type PromptMode = 'diff' | 'full' | 'crossover'
 
@@ -115,8 +116,7 @@ function fence(language: string): string {
 
 function fmtNum(x: number | null | undefined): string {
   if (typeof x !== 'number' || !Number.isFinite(x)) return 'invalid'
-  const a = Math.abs(x)
-  return a !== 0 && (a < 1e-4 || a >= 1e7) ? x.toExponential(4) : String(Number(x.toPrecision(8)))
+  return formatNumber(x, 8, { below: 1e-4, atOrAbove: 1e7, digits: 4 })
 }
 
 function metricsLine(c: PromptCandidate, primary: string): string {

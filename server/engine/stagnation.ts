@@ -2,7 +2,7 @@
 // a window of the island's evaluations. Entering and leaving the stagnant state use different thresholds
 // (hysteresis), so a long plateau with tiny gains does not flap between alerts; a plateau that persists
 // escalates, and the exploration boost grows with it.
-import { improvesBy, isValidScore, type Direction } from './fitness.ts'
+import { improvesBy, isBetter, isValidScore, type Direction } from './fitness.ts'
 
 export type StagnationSuggestion = 'raise-exploration' | 'retrieve-knowledge' | 'migrate-in' | 'restart-from-elites'
 
@@ -105,7 +105,7 @@ export class StagnationDetector {
     const events: StagnationEvent[] = []
     if (isValidScore(score)) {
       if (s.best === null || improvesBy(score, s.best, this.o.direction, this.o.epsilon)) s.lastImprovementAt = s.evaluations
-      if (s.best === null || (this.o.direction === 'max' ? score > s.best : score < s.best)) s.best = score
+      if (isBetter(score, s.best, this.o.direction)) s.best = score
       if (s.stagnant && improvesBy(s.best, s.plateauBest, this.o.direction, this.o.exitEpsilon)) {
         s.stagnant = false
         s.level = 0

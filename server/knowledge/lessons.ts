@@ -8,6 +8,8 @@ import type { Actor } from '../auth/roles.ts'
 import { SYSTEM_ACTOR } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { audit } from '../services/audit.ts'
+import { formatNumber } from '../../client-safe/format.ts'
+import { gain as scoreGain } from '../../client-safe/score.ts'
 import { definitionName } from './chunker.ts'
 import { createDocument, deleteDocument, embedDocument } from './documents.ts'
 import { KnowledgeConflictError, KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
@@ -170,8 +172,7 @@ export function summarizeChange(parentCode: string, childCode: string): ChangeSu
 
 function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x)
-  const a = Math.abs(x)
-  return a !== 0 && (a < 1e-3 || a >= 1e6) ? x.toExponential(3) : Number(x.toPrecision(6)).toString()
+  return formatNumber(x, 6, { below: 1e-3, atOrAbove: 1e6, digits: 3 })
 }
 
 function firstSentence(text: string, max: number): string {
@@ -188,8 +189,7 @@ function clip(s: string, n: number) {
 /** Title and text of a lesson (pure: exported for tests). */
 export function composeLesson(input: LessonInput & { direction: 'max' | 'min' }): { title: string; text: string } {
   const change = summarizeChange(input.parentCode, input.childCode)
-  const better = input.direction === 'max' ? 1 : -1
-  const gain = input.parentScore == null ? null : (input.childScore - input.parentScore) * better
+  const gain = input.parentScore == null ? null : scoreGain(input.childScore, input.parentScore, input.direction)
   const rel = gain != null && input.parentScore ? gain / Math.abs(input.parentScore) : null
   const effect =
     input.parentScore == null

@@ -3,6 +3,7 @@
 // best) and whatever the user expanded on lanes below. Chains of candidates that are not shown
 // collapse into one edge that says how many generations it hides, so a run of 100,000 candidates
 // opens as a few dozen nodes. Pure: the service fetches nodes, this decides edges and positions.
+import { isBetter } from '../../client-safe/score.ts'
 
 export interface LineageNode {
   id: string
@@ -68,7 +69,7 @@ export function ancestry(byId: ReadonlyMap<string, LineageNode>, id: string, lim
 function isImprovement(n: LineageNode, parent: LineageNode | undefined, direction: 'max' | 'min') {
   if (!parent || n.score === null || !n.valid) return false
   if (parent.score === null || !parent.valid) return true
-  return direction === 'max' ? n.score > parent.score : n.score < parent.score
+  return isBetter(n.score, parent.score, direction)
 }
 
 /**

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { fmt, formatNumber } from './format.ts'
+
+describe('number formatting', () => {
+  it('fmt: a few significant digits, exponential at the extremes, a dash for nothing', () => {
+    expect(fmt(3.14159265)).toBe('3.142')
+    expect(fmt(3.14159265, 6)).toBe('3.14159')
+    expect(fmt(1200)).toBe('1200')
+    expect(fmt(0)).toBe('0')
+    expect(fmt(-0.5)).toBe('-0.5')
+    expect(fmt(2_500_000)).toBe('2.50e+6')
+    expect(fmt(0.000123)).toBe('1.23e-4')
+    expect(fmt(null)).toBe('–')
+    expect(fmt(undefined)).toBe('–')
+    expect(fmt(Number.NaN)).toBe('–')
+    expect(fmt(Number.POSITIVE_INFINITY)).toBe('–')
+  })
+
+  it('formatNumber: each caller sets its precision and where exponents begin', () => {
+    const prompt = { below: 1e-4, atOrAbove: 1e7, digits: 4 }
+    expect(formatNumber(0.000123, 8, prompt)).toBe('0.000123')
+    expect(formatNumber(0.0000123, 8, prompt)).toBe('1.2300e-5')
+    expect(formatNumber(1 / 3, 8, prompt)).toBe('0.33333333')
+    expect(formatNumber(12_345_678, 8, prompt)).toBe('1.2346e+7')
+    expect(formatNumber(1e-9, 3)).toBe('1e-9')
+    expect(formatNumber(0.12345, 3)).toBe('0.123')
+  })
+})
