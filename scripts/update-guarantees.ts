@@ -2,9 +2,12 @@
 // files test-support/figures.ts writes). Each promise in the document carries a block
 //   <!-- figures:NAME --> … <!-- /figures:NAME -->
 // whose inside is replaced by the figures of test NAME.
-//   npx tsx scripts/update-guarantees.ts [--check]   (--check: exit 1 when a block has no figures)
+//   npx tsx scripts/update-guarantees.ts [--check] [--doc FILE]
+// --check writes nothing: it exits 1 when the document differs from what the last figures make, or
+// when a block has no figures yet. --doc names another copy of the document (tests).
 import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { readAllFigures, ROOT, type Figures } from '../test-support/figures.ts'
 
 type F = Figures & { at: string }
@@ -42,19 +45,42 @@ const RENDER: Record<string, (f: F) => string> = {
   audit: (f) => `${n(f.mutations)} mutations in the router, ${n(f.scenarios)} performed through HTTP, ${n(f.events)} audit events checked (author, time, target, before/after).`,
 }
 
-const path = join(ROOT, 'docs', 'guarantees.md')
-const figures = readAllFigures()
-let doc = readFileSync(path, 'utf8')
-const missing: string[] = []
-doc = doc.replace(/<!-- figures:([\w-]+) -->[\s\S]*?<!-- \/figures:\1 -->/g, (_m, name: string) => {
-  const f = figures[name]
-  if (!f) {
-    missing.push(name)
-    return _m
+/** The document with each figures block filled from `figures`; blocks without figures are left as they are. */
+export function fillFigures(doc: string, figures: Record<string, F>): { doc: string; missing: string[] } {
+  const missing: string[] = []
+  const out = doc.replace(/<!-- figures:([\w-]+) -->[\s\S]*?<!-- \/figures:\1 -->/g, (m, name: string) => {
+    const f = figures[name]
+    if (!f) {
+      missing.push(name)
+      return m
+    }
+    const text = (RENDER[name] ?? ((x: F) => JSON.stringify(x)))(f)
+    return `<!-- figures:${name} -->\n_Last run ${f.at.slice(0, 16).replace('T', ' ')} UTC:_ ${text}\n<!-- /figures:${name} -->`
+  })
+  return { doc: out, missing }
+}
+
+function main(args: string[]): number {
+  const check = args.includes('--check')
+  const docAt = args.indexOf('--doc')
+  const docArg = docAt >= 0 ? args[docAt + 1] : undefined
+  const known = new Set(['--check', '--doc', ...(docArg ? [docArg] : [])])
+  if ((docAt >= 0 && !docArg) || args.some((a) => !known.has(a))) {
+    process.stderr.write('usage: npx tsx scripts/update-guarantees.ts [--check] [--doc FILE]\n')
+    return 2
   }
-  const text = (RENDER[name] ?? ((x: F) => JSON.stringify(x)))(f)
-  return `<!-- figures:${name} -->\n_Last run ${f.at.slice(0, 16).replace('T', ' ')} UTC:_ ${text}\n<!-- /figures:${name} -->`
-})
-writeFileSync(path, doc)
-process.stdout.write(`updated ${path}${missing.length ? `; no figures yet for: ${missing.join(', ')}` : ''}\n`)
-if (process.argv.includes('--check') && missing.length) process.exit(1)
+  const path = docArg ? resolve(docArg) : join(ROOT, 'docs', 'guarantees.md')
+  const before = readFileSync(path, 'utf8')
+  const { doc, missing } = fillFigures(before, readAllFigures())
+  const note = missing.length ? `; no figures yet for: ${missing.join(', ')}` : ''
+  if (check) {
+    const stale = doc !== before
+    process.stdout.write(`${path} ${stale ? 'differs from the last figures' : 'matches the last figures'}${note}\n`)
+    return stale || missing.length ? 1 : 0
+  }
+  writeFileSync(path, doc)
+  process.stdout.write(`updated ${path}${note}\n`)
+  return 0
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = main(process.argv.slice(2))
