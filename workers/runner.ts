@@ -501,6 +501,8 @@ export function createRunner(opts: RunnerOptions): Runner {
         ? { mode: 'bwrap', bwrap: which('bwrap'), hide: [jobDir], root: join(jobDir, '.fm', 'child') }
         : { mode: 'none', reason: `the worker's isolation (${isolation.mode}) cannot nest a sandbox`, root: join(jobDir, '.fm', 'child') }
     const env = sandboxEnv(jobDir, {
+      // the held-out stage's variables never replace the sandbox's own
+      ...(job.heldOut ? { ...heldOutEnv(spec.heldOut?.env ?? {}), FM_HELD_OUT: '1' } : {}),
       FM_JOB_ID: job.jobId,
       FM_PROBLEM_DIR: problemDir,
       FM_CANDIDATE_SOURCE: sourcePath,
@@ -663,3 +665,9 @@ export function machineCapabilities(gpu: boolean, gpuName?: string) {
 }
 
 export const HOST = hostname()
+
+/** A problem's held-out variables, minus any the sandbox sets itself (PATH, HOME, PYTHONPATH, FM_…). */
+export function heldOutEnv(env: Record<string, string>): Record<string, string> {
+  const own = new Set(Object.keys(sandboxEnv('/')))
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !own.has(k) && !k.startsWith('FM_') && !k.startsWith('LD_')))
+}

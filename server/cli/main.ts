@@ -38,6 +38,7 @@ const COMMANDS: Record<string, Loader> = {
   'worker-role': async () => (await import('./commands/worker-role.ts')).workerRole,
   problem: async () => (await import('./commands/problem.ts')).problem,
   doctor: async () => (await import('./commands/doctor.ts')).doctor,
+  'held-out': async () => (await import('./commands/held-out.ts')).heldOut,
 }
 
 /** Commands added by later parts of the system register here (run, worker, kb …). */

@@ -36,6 +36,8 @@ export const EvalJob = z.object({
   limits: EvalLimits,
   needs: z.object({ gpu: z.boolean(), languages: z.array(Language).max(8) }),
   attempt: z.number().int().min(0).max(100),
+  /** the problem's held-out stage (FM_HELD_OUT=1 and its variables): never a search evaluation */
+  heldOut: z.boolean().optional(),
   /** when the engine enqueued it (ms since epoch), for queue-time accounting */
   enqueuedAt: z.number().int().nonnegative().optional(),
   /**

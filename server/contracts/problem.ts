@@ -94,6 +94,26 @@ export const ProblemSpec = z.object({
   tags: z.array(z.string().max(64)).max(20).optional(),
   requires: ProblemRequires.optional(),
   prompt: PromptSettings.optional(),
+  /**
+   * Evaluator integrity: a stage never shown to the search (other seeds, other instances). Its
+   * evaluations run the same evaluator with FM_HELD_OUT=1 and these variables set; the top
+   * candidates of a run are re-evaluated on it at the end (and on request) to flag overfitting.
+   */
+  heldOut: z
+    .object({
+      /** what the stage is, for the console ("5 other Weibull instances") */
+      description: z.string().min(1).max(500).optional(),
+      env: z
+        .record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an upper-case environment variable name'), z.string().max(1000))
+        .refine((e) => Object.keys(e).length <= 16, 'at most 16 variables')
+        .default({}),
+      /** candidates re-evaluated at the end of a run: the best k by search score */
+      topK: z.number().int().min(1).max(50).default(5),
+      /** a held-out score worse than the search score by more than this share of it flags overfitting */
+      tolerance: z.number().min(0).max(10).default(0.05),
+    })
+    .strict()
+    .optional(),
   /** LLM-supervised feedback: what a run's judge model rates candidates against (a default rubric otherwise) */
   judge: z.object({ rubric: z.string().min(1).max(8000).optional() }).strict().optional(),
   /** openevolve: keyword arguments passed to evaluate() (OpenEvolve's evaluator.evaluator_args) */

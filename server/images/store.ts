@@ -66,7 +66,8 @@ export function withImageStore<B extends EvaluationBackend>(backend: B, db: Db, 
   const onResult = backend.onResult.bind(backend)
   backend.onResult = (cb) =>
     onResult(async (r) => {
-      if (r.images?.length) {
+      // a held-out evaluation's pictures are not the candidate's (held-out.ts)
+      if (r.images?.length && !r.jobId.startsWith('held-out:')) {
         await storeResultImages(db, r, log).catch((e) => log.warn(`the images of candidate ${r.jobId} were not stored: ${(e as Error).message}`))
         const { images: _images, ...rest } = r
         return cb(rest)

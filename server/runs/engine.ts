@@ -23,6 +23,7 @@ import { coldStartSize, type RunConfig, type RunStatus } from '../../client-safe
 import { Dispatcher, type InFlight } from './dispatcher.ts'
 import { GenerationPool, type RequestOutcome } from './generation.ts'
 import { Ingestor } from './ingest.ts'
+import { evaluateHeldOut } from './held-out.ts'
 import { Judge } from './judge.ts'
 import { CommandInbox, type Applied, type PendingCommand } from './inbox.ts'
 import { MetricsWriter } from './metrics.ts'
@@ -841,7 +842,20 @@ export class RunEngine {
     }
     await this.setStatus(status, reason)
     this.progress(`run ${status}: ${reason} (${this.budget.evaluations} evaluations, best ${s.bestScore ?? '–'})`)
+    if (status === 'completed' && s.problem.spec.heldOut) await this.heldOutCheck()
     return { status, reason }
+  }
+
+  /** The end of a completed run: its top candidates on the problem's held-out stage (held-out.ts). */
+  private async heldOutCheck() {
+    this.progress('held-out stage: re-evaluating the top candidates on instances the search never saw')
+    try {
+      const rows = await evaluateHeldOut(this.deps, this.runId, { signal: this.abort.signal })
+      this.progress(`held-out stage: ${rows.filter((r) => r.heldOut.status === 'evaluated').length}/${rows.length} evaluated`)
+      this.deps.events.publish({ runId: this.runId, type: 'held-out', payload: { evaluated: rows.length } })
+    } catch (e) {
+      this.deps.log.warn(`run ${this.runId}: held-out stage failed: ${(e as Error).message}`)
+    }
   }
 
   /** resolves when `cond` holds (re-checked at every change, and twice a second for the clock) */

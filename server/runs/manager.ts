@@ -2,6 +2,7 @@
 // workers routed to the engine that waits for it, and a lease per run so that only one
 // process drives a run at a time (a second engine takes over when the first dies).
 import { hostname } from 'node:os'
+import { HELD_OUT_JOB_PREFIX } from './held-out.ts'
 import type { Db } from '../db.ts'
 import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import type { EventBus } from '../events.ts'
@@ -36,8 +37,9 @@ export class EngineManager {
     for (const { engine } of this.engines.values()) {
       if (engine.owns(r.jobId)) return engine.onResult(r)
     }
-    // results for runs this process does not drive (yet): the engine that resumes them re-submits
-    if (this.orphans.length < 1000) this.orphans.push(r)
+    // results for runs this process does not drive (yet): the engine that resumes them re-submits;
+    // held-out results go to their own listener (held-out.ts)
+    if (this.orphans.length < 1000 && !r.jobId.startsWith(HELD_OUT_JOB_PREFIX)) this.orphans.push(r)
   }
 
   get(runId: string) {

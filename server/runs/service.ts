@@ -279,6 +279,7 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
       error: c.error === null ? undefined : json(c.error),
       timing: c.timing === null ? undefined : json(c.timing),
       judge: c.judge === null || c.judge === undefined ? undefined : json(c.judge),
+      heldOut: c.heldOut === null || c.heldOut === undefined ? undefined : json(c.heldOut),
     }))
     for (let i = 0; i < cands.length; i += 500) await tx.candidate.createMany({ data: cands.slice(i, i + 500) })
     if (file.migrations?.length) await tx.migration.createMany({ data: file.migrations.map((m) => ({ ...m, runId: src.id, createdAt: new Date(m.createdAt) })) })

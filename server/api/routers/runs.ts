@@ -13,6 +13,7 @@ import { ProblemId } from '../../contracts/problem.ts'
 import { RunConfig, RUN_STATUSES } from '../../../client-safe/run-config.ts'
 import { createRun, exportRun, listRuns, requireRun, resumeRunConfig, runSummary, setStatus } from '../../runs/service.ts'
 import { audit } from '../../services/audit.ts'
+import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
 import type { Context } from '../trpc.ts'
 import { adminProcedure, expertProcedure, router, viewerProcedure } from '../trpc.ts'
 
@@ -68,7 +69,24 @@ function launch(ctx: Context, runId: string) {
   ctx.app.runs?.launch(runId).catch((e) => ctx.app.log.error(`run ${runId}: ${(e as Error).message}`))
 }
 
+export const HeldOutInput = RunIdInput.extend({ topK: z.number().int().min(1).max(50).optional() })
+
 export const runsRouter = router({
+  /** search score against held-out score for the run's top candidates (the problem's held-out stage) */
+  heldOut: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => heldOutReport(ctx.app.db, input.runId)),
+  /** re-evaluates the top candidates on the held-out stage now, through this process's workers; answers at once */
+  checkHeldOut: expertProcedure.input(HeldOutInput).mutation(async ({ ctx, input }) => {
+    await requireRun(ctx.app.db, input.runId)
+    const report = await heldOutReport(ctx.app.db, input.runId)
+    if (!report.declared) throw new PreconditionError("this run's problem declares no held-out stage (heldOut in problem.json)")
+    const backend = ctx.app.backend
+    if (!backend) throw new PreconditionError('this process has no evaluation workers; ask the console server or run `fm-agent held-out` where the workers are')
+    await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.held-out', targetType: 'run', targetId: input.runId, runId: input.runId, after: { topK: input.topK ?? report.topK } })
+    const done = evaluateHeldOut({ db: ctx.app.db, backend, log: ctx.app.log }, input.runId, { topK: input.topK })
+    // the evaluations take as long as they take: the console follows the report
+    done.catch((e) => ctx.app.log.warn(`held-out stage of run ${input.runId} failed: ${(e as Error).message}`))
+    return { started: true, topK: input.topK ?? report.topK }
+  }),
   list: viewerProcedure.input(ListRunsInput).query(({ ctx, input }) => listRuns(ctx.app.db, input)),
   summary: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => runSummary(ctx.app.db, input.runId)),
   create: adminProcedure.input(CreateRunInput).mutation(async ({ ctx, input }) => {

@@ -1,0 +1,66 @@
+import { connectApi } from '../../api/client.ts'
+import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
+import { createBackend } from '../../runs/runtime.ts'
+import { intOption, parse, requestError, UsageError } from '../args.ts'
+import type { Command } from '../main.ts'
+
+type Report = Awaited<ReturnType<typeof heldOutReport>>
+
+const fmtScore = (v: number | null | undefined) => (v === null || v === undefined ? '–' : Number(v.toPrecision(6)).toString())
+
+function reportText(r: Report): string {
+  if (!r.declared) return "this run's problem declares no held-out stage"
+  const lines = [`held-out stage${r.description ? `: ${r.description}` : ''} (${r.primaryMetric}, ${r.direction}; overfit when worse by more than ${Math.round(r.tolerance * 100)}%)`]
+  for (const c of r.candidates) {
+    const h = c.heldOut
+    const held = !h ? 'not checked' : h.status !== 'evaluated' ? h.status : h.valid ? fmtScore(h.score) : `invalid (${h.error ?? 'no reason'})`
+    lines.push(`${c.id}  search ${fmtScore(c.searchScore)}  held-out ${held}${c.overfit ? '  OVERFIT' : ''}`)
+  }
+  return lines.join('\n')
+}
+
+export const heldOut: Command = {
+  summary: "re-evaluate a run's top candidates on its problem's held-out stage; search score against held-out score",
+  usage: 'fm-agent held-out <runId> [--top K] [--report] [--workers N] [--json] [--data-dir DIR]',
+  async run({ argv, env, log, dataDir, out }) {
+    const { values, positionals } = parse('held-out', argv, { top: { type: 'string' }, report: { type: 'boolean' }, workers: { type: 'string' }, json: { type: 'boolean' } }, 1)
+    const runId = positionals[0]
+    if (!runId) throw new UsageError('which run? (fm-agent runs lists them)')
+    const topK = intOption('top', values.top, 1, 50)
+    const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
+    try {
+      const report = async (): Promise<Report> => (api.remote ? api.query<Report>('runs.heldOut', { runId }) : heldOutReport(api.app!.db, runId)).catch((e: Error) => {
+        throw requestError(e)
+      })
+      const before = await report()
+      if (!before.declared) throw new UsageError(`run ${runId}: its problem declares no held-out stage ("heldOut" in problem.json)`)
+      if (!values.report) {
+        if (api.remote) {
+          // the server evaluates with its workers; follow its report until nothing is queued
+          await api.mutate('runs.checkHeldOut', { runId, topK }).catch((e: Error) => {
+            throw requestError(e)
+          })
+          log.info('held-out stage: evaluating with the server’s workers')
+          for (;;) {
+            await new Promise((r) => setTimeout(r, 1000))
+            const now = await report()
+            if (!now.candidates.some((c) => c.heldOut?.status === 'queued')) break
+          }
+        } else {
+          const backend = await createBackend({ db: api.app!.db, log, workers: intOption('workers', values.workers, 1, 256) })
+          try {
+            log.info('held-out stage: evaluating in sandboxed workers')
+            await evaluateHeldOut({ db: api.app!.db, backend, log }, runId, { topK })
+          } finally {
+            await backend.close()
+          }
+        }
+      }
+      const after = await report()
+      out(values.json ? JSON.stringify(after) : reportText(after))
+      return 0
+    } finally {
+      await api.close()
+    }
+  },
+}
