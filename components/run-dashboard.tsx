@@ -13,6 +13,7 @@ import { budgetUse, gapToReference, latestMetric, openStagnationAlerts } from '.
 import { fmt } from '../client-safe/format.ts'
 import { RunPictures } from './candidate-pictures.tsx'
 import { FitnessChart } from './charts/fitness-chart.tsx'
+import { HeldOutPanel } from './held-out-panel.tsx'
 import { Heatmap } from './charts/heatmap.tsx'
 import { PipelineChart } from './charts/pipeline-chart.tsx'
 import { MetricChart } from './charts/metric-chart.tsx'
@@ -181,6 +182,7 @@ export function RunDashboard() {
           </div>
           <ActivityFeed events={L.live.events} runId={o.id} />
         </div>
+        <HeldOutPanel runId={o.id} />
       </div>
     </div>
   )

@@ -95,12 +95,34 @@ def draw(family, first, first_fill, all_fill, l1):
     return image(s)
 
 
+def held_out_dataset():
+    """The held-out stage (FM_HELD_OUT=1): fresh instances from FunSearch's Weibull generator (shape 3,
+    scale 45, rounded, clipped to [1, capacity]) with seeds the search never saw (BINPACK_HELD_OUT_SEEDS)."""
+    import numpy as np
+    seeds = [int(s) for s in os.environ['BINPACK_HELD_OUT_SEEDS'].split(',')]
+    n = int(os.environ.get('BINPACK_HELD_OUT_ITEMS', '5000'))
+    cap = 100
+    instances = {}
+    for seed in seeds:
+        items = np.clip(np.rint(np.random.default_rng(seed).weibull(3.0, n) * 45), 1, cap).astype(int).tolist()
+        instances[f'seed_{seed}'] = {'capacity': cap, 'num_items': n, 'items': items}
+    return {'Weibull held-out': instances}
+
+
 def evaluate(candidate):
-    with open(os.path.join(HERE, CONFIG['data'])) as f:
-        dataset = json.load(f)
+    data_path = os.path.join(HERE, CONFIG['data'])
+    if os.environ.get('FM_HELD_OUT') == '1' and os.environ.get('BINPACK_HELD_OUT_SEEDS'):
+        import tempfile
+        dataset = held_out_dataset()
+        fd, data_path = tempfile.mkstemp(suffix='.json')
+        with os.fdopen(fd, 'w') as f:
+            json.dump(dataset, f)
+    else:
+        with open(data_path) as f:
+            dataset = json.load(f)
     (family, instances), = dataset.items()
     files = {'harness.py': os.path.join(HERE, 'harness.py'), 'candidate.py': os.path.abspath(candidate),
-             'data.json': os.path.join(HERE, CONFIG['data'])}
+             'data.json': data_path}
     r = run_untrusted([sys.executable, 'harness.py', 'candidate.py', 'data.json', 'choices.json'],
                       timeout=CONFIG['candidateTimeoutS'], files=files)
     logs = {'stdout': tail(r.stdout), 'stderr': tail(r.stderr)}
