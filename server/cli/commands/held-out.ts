@@ -1,6 +1,6 @@
 import { connectApi } from '../../api/client.ts'
 import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
-import { createBackend } from '../../runs/runtime.ts'
+import { createBackend } from '../../runs/evaluation-backend.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 
