@@ -3,7 +3,7 @@
 // the search never saw) beside their search score, flagged when they fall short (server/runs/held-out.ts).
 import { useMutation, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
-import { fmt } from '../client-safe/series.ts'
+import { fmt } from '../client-safe/format.ts'
 import { ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
