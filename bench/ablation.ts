@@ -17,7 +17,7 @@ import { createLogger } from '../server/log.ts'
 import { EngineManager } from '../server/runs/manager.ts'
 import { createBackend } from '../server/runs/evaluation-backend.ts'
 import { createRun, runSummary } from '../server/runs/service.ts'
-import { importProblem, syncBuiltinProblems } from '../server/services/problems.ts'
+import { importProblem, syncBuiltinProblems } from '../server/services/problem-catalog.ts'
 
 const { values } = parseArgs({
   options: {

@@ -21,7 +21,7 @@ import type { EvalJob } from '../server/contracts/evaluation.ts'
 import { openDatabase } from '../server/db.ts'
 import { createLogger } from '../server/log.ts'
 import { createBackend } from '../server/runs/evaluation-backend.ts'
-import { importProblem } from '../server/services/problems.ts'
+import { importProblem } from '../server/services/problem-catalog.ts'
 
 const { values } = parseArgs({
   options: { cases: { type: 'string', default: 'instant:1000,instant:10000,1s:200,5s:200' }, workers: { type: 'string', default: '2' } },

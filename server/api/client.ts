@@ -9,7 +9,7 @@ import { openDatabase } from '../db.ts'
 import { liveHolder } from '../db/data-dir.ts'
 import { unixSocketFetch } from './local-socket.ts'
 import type { Logger } from '../log.ts'
-import { syncBuiltinProblems } from '../services/problems.ts'
+import { syncBuiltinProblems } from '../services/problem-catalog.ts'
 import { appRouter, type AppRouter } from './root.ts'
 import { createCallerFactory } from './trpc.ts'
 

@@ -22,7 +22,7 @@ import { createQueueBackend, type QueueBackend } from './backend.ts'
 import { createWorkerRole } from './roles.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createRun } from '../runs/service.ts'
-import { importProblem } from '../services/problems.ts'
+import { importProblem } from '../services/problem-catalog.ts'
 import { recordFigures, ROOT } from '../../test-support/figures.ts'
 
 const KILLS = Number(process.env.FM_WORKER_KILLS ?? 3)

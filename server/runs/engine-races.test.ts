@@ -14,7 +14,7 @@ import { silentLogger } from '../log.ts'
 import { EngineManager } from './manager.ts'
 import { createBackend } from './evaluation-backend.ts'
 import { createRun } from './service.ts'
-import { importProblem } from '../services/problems.ts'
+import { importProblem } from '../services/problem-catalog.ts'
 import type { EvaluationBackend } from '../contracts/evaluation.ts'
 import { ROOT } from '../../test-support/figures.ts'
 

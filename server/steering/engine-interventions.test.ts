@@ -15,7 +15,7 @@ import { openDatabase, type Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/evaluation-backend.ts'
-import { importProblem } from '../services/problems.ts'
+import { importProblem } from '../services/problem-catalog.ts'
 
 const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
 

@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 import { ProblemId } from '../../contracts/problem.ts'
 import { ProblemLoadError } from '../../problems/load.ts'
-import { getProblem, importProblem, listProblems, readinessHere, summarize } from '../../services/problems.ts'
+import { getProblem, importProblem, listProblems, readinessHere, summarize } from '../../services/problem-catalog.ts'
 import { audit } from '../../services/audit.ts'
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts'
 

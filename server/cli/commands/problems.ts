@@ -1,5 +1,5 @@
 import { connectApi } from '../../api/client.ts'
-import type { ProblemSummary } from '../../services/problems.ts'
+import type { ProblemSummary } from '../../services/problem-catalog.ts'
 import { GPU_FIX, mergedFix } from '../../../client-safe/needs.ts'
 import { parse } from '../args.ts'
 import type { Command } from '../main.ts'
