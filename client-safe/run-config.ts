@@ -24,6 +24,8 @@ export const SeedProgram = z
     label: z.string().max(200).optional(),
     sourceRunId: z.string().min(1).max(64).optional(),
     sourceCandidateId: z.string().min(1).max(64).optional(),
+    /** a knowledge document tagged `seed` it was taken from */
+    knowledgeDocId: z.string().min(1).max(64).optional(),
   })
   .strict()
 export type SeedProgram = z.infer<typeof SeedProgram>

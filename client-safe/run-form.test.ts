@@ -55,4 +55,15 @@ describe('forks: the form from a stored config and back', () => {
     expect(merged.models[0]).toMatchObject({ model: 'm1', timeoutS: 30, weight: 2 })
     expect(merged.seedPrograms).toBeUndefined()
   })
+
+  it('sends uploaded seed programs with the config, named by their files, and points at them when they break the bounds', async () => {
+    const { mergeForkConfig } = await import('./run-form.ts')
+    const f = { ...defaultRunForm('p'), seedPrograms: [{ name: 'mine.py', code: 'x = 1\n' }, { name: 'theirs.py', code: 'x = 2\n' }] }
+    const r = formToConfig(f)
+    expect(r.ok && r.config.seedPrograms).toEqual([{ code: 'x = 1\n', label: 'mine.py' }, { code: 'x = 2\n', label: 'theirs.py' }])
+    // a fork keeps them (after the candidate's, added by the server)
+    if (r.ok) expect(mergeForkConfig({ seedPrograms: [{ code: 'old' }] }, r.config).seedPrograms).toHaveLength(2)
+    const big = formToConfig({ ...defaultRunForm('p'), seedPrograms: Array.from({ length: 11 }, (_, i) => ({ name: `${i}.py`, code: 'x'.repeat(190_000) })) })
+    expect(!big.ok && big.errors.seedPrograms).toMatch(/characters of code in all/)
+  })
 })

@@ -29,6 +29,8 @@ export interface RunForm {
   localOperators: Record<(typeof LOCAL_OPERATOR_NAMES)[number], string>
   llmOperators: Record<(typeof LLM_OPERATORS)[number], string>
   models: ModelRow[]
+  /** programs an expert uploaded: the cold start evaluates them beside the problem's seed */
+  seedPrograms: Array<{ name: string; code: string }>
 }
 
 export function defaultRunForm(problemId = ''): RunForm {
@@ -48,6 +50,7 @@ export function defaultRunForm(problemId = ''): RunForm {
     localOperators: { perturb: '1', 'crossover-literals': '1', 'crossover-blocks': '1', swap: '1' },
     llmOperators: { diff: '0.6', rewrite: '0.2', crossover: '0.2' },
     models: [],
+    seedPrograms: [],
   }
 }
 
@@ -105,13 +108,14 @@ export function formToConfig(f: RunForm): { ok: true; problemId: string; name?: 
       }
     })
   }
+  if (f.seedPrograms.length) config.seedPrograms = f.seedPrograms.map((p) => ({ code: p.code, label: p.name.slice(0, 200) }))
   if (Object.keys(errors).length) return { ok: false, errors }
   const parsed = RunConfig.safeParse(config)
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.join('.')
       // budget fields are shown flat in the form
-      const key = path.startsWith('budget.') ? (path === 'budget.maxWallS' ? 'maxWallMin' : path.slice(7)) : path || 'form'
+      const key = path.startsWith('budget.') ? (path === 'budget.maxWallS' ? 'maxWallMin' : path.slice(7)) : path.startsWith('seedPrograms') ? 'seedPrograms' : path || 'form'
       errors[key] ??= issue.message
     }
     return { ok: false, errors }
@@ -150,6 +154,8 @@ export function configToForm(problemId: string, name: string, c: RunConfigInput)
       pricePer1kIn: str(m.pricePer1kIn),
       pricePer1kOut: str(m.pricePer1kOut),
     })),
+    // a fork's own seed programs are made from its candidate; uploads are added to them
+    seedPrograms: [],
   }
 }
 

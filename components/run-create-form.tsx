@@ -4,13 +4,14 @@
 // prices), exploration and the seed. The form is checked with the server's own schema before it
 // is sent (client-safe/run-form.ts). With ?fork=<run>&candidate=<id> it starts a run from that
 // candidate ("new run from here"): the form opens with the source run's configuration, and the
-// candidate (optionally with its island's best) seeds the new run's cold start.
+// candidate (optionally with its island's best) seeds the new run's cold start. Seed programs an
+// expert uploads join the cold start beside the problem's seed (and a fork's candidate).
 import { useMutation, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter, useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useState } from 'react'
 import { PROVIDERS } from '../client-safe/model-config.ts'
-import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES } from '../client-safe/run-config.ts'
+import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES, SEED_PROGRAM_MAX_CHARS, SEED_PROGRAMS_MAX } from '../client-safe/run-config.ts'
 import { configToForm, defaultRunForm, emptyModelRow, formToConfig, mergeForkConfig, type FormErrors, type RunForm } from '../client-safe/run-form.ts'
 import { fmt } from '../client-safe/format.ts'
 import { ErrorBox, shortId, useRole } from './run-ui.tsx'
@@ -214,6 +215,7 @@ export function RunCreateForm() {
           </div>
         )}
       </fieldset>
+      <SeedProgramsField programs={f.seedPrograms} error={errors.seedPrograms} language={problem?.language} onChange={(v) => set('seedPrograms', v)} fork={!!forkSource} />
       {errors.form && <div className="alert error">{errors.form}</div>}
       <ErrorBox error={create.error ?? fork.error} title="The run was not created" />
       <div className="row">
@@ -223,5 +225,49 @@ export function RunCreateForm() {
         {Object.keys(errors).length > 0 && <span className="small" style={{ color: 'var(--bad)' }}>Fix the fields marked above.</span>}
       </div>
     </form>
+  )
+}
+
+/** Programs uploaded from files: read in the browser, sent with the config, checked by the server's schema. */
+function SeedProgramsField({ programs, error, language, fork, onChange }: { programs: RunForm['seedPrograms']; error?: string; language?: string; fork: boolean; onChange: (v: RunForm['seedPrograms']) => void }) {
+  const [note, setNote] = useState<string | null>(null)
+  const add = async (files: FileList | null) => {
+    if (!files?.length) return
+    const next = [...programs]
+    const skipped: string[] = []
+    for (const file of Array.from(files)) {
+      if (next.length >= SEED_PROGRAMS_MAX) skipped.push(`${file.name} (at most ${SEED_PROGRAMS_MAX} programs)`)
+      else if (file.size > SEED_PROGRAM_MAX_CHARS * 4) skipped.push(`${file.name} (too large)`)
+      else {
+        const code = await file.text()
+        if (!code.trim()) skipped.push(`${file.name} (empty)`)
+        else if (code.length > SEED_PROGRAM_MAX_CHARS) skipped.push(`${file.name} (over ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters)`)
+        else next.push({ name: file.name, code })
+      }
+    }
+    setNote(skipped.length ? `Not added: ${skipped.join(', ')}.` : null)
+    onChange(next)
+  }
+  return (
+    <fieldset className="card" style={{ background: 'var(--panel-2)' }} data-testid="seed-programs">
+      <legend className="small muted">Seed programs (optional)</legend>
+      <div className="small muted">
+        Programs to start from: the cold start evaluates each {fork ? 'beside the candidate and ' : ''}beside the problem’s own seed{language ? ` (${language})` : ''}, then its generators rewrite them.
+        Knowledge documents tagged <span className="mono">seed</span> for this problem are added too.
+      </div>
+      <input type="file" multiple aria-label="Upload seed programs" onChange={(e) => void add(e.target.files).then(() => (e.target.value = ''))} style={{ marginTop: 6 }} />
+      {programs.length > 0 && (
+        <ul className="small" style={{ margin: '6px 0 0', paddingLeft: 18 }}>
+          {programs.map((p, i) => (
+            <li key={`${p.name}-${i}`} data-testid="seed-program">
+              <span className="mono">{p.name}</span> · {p.code.split('\n').length} lines{' '}
+              <button type="button" className="small" onClick={() => onChange(programs.filter((_, j) => j !== i))}>Remove</button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {note && <div className="small muted" role="status">{note}</div>}
+      {error && <div className="small" style={{ color: 'var(--bad)' }} role="alert">{error}</div>}
+    </fieldset>
   )
 }

@@ -1,8 +1,8 @@
 // "New run from here": an admin starts a run from another run's best candidate. The form opens
 // with the source run's settings, the new run records where it came from, and both runs (and the
-// candidates on either side) link to each other. The second test needs the engine to evaluate
-// RunConfig.seedPrograms in the cold start: the forked run then holds the candidate's program as
-// a seed, linked back to the candidate it was copied from.
+// candidates on either side) link to each other. The engine evaluates RunConfig.seedPrograms in
+// the cold start: the forked run then holds the candidate's program as a seed, linked back to the
+// candidate it was copied from.
 import { fileURLToPath } from 'node:url'
 import type { Page } from '@playwright/test'
 import { api, expect, login, test } from './fixtures.ts'
@@ -64,7 +64,7 @@ test('an admin forks a run from its best: the form opens with its settings, and 
   await api(page, 'mutation', 'runs.stop', { runId: child }).catch(() => undefined)
 })
 
-test('a forked run evaluates the forked candidate in its cold start, and its seed links back across (needs the engine wiring of seedPrograms)', async ({ page }) => {
+test('a forked run evaluates the forked candidate in its cold start, and its seed links back across', async ({ page }) => {
   test.setTimeout(300_000)
   await login(page)
   const source = await finishedRun(page, 'e2e fork seeds', 60)

@@ -105,6 +105,7 @@ export function summaryJson(s: RunSummary) {
     statusReason: s.statusReason,
     perIsland: s.perIsland,
     spendUsd: s.spendUsd,
+    coldStart: s.coldStart,
     pipeline: s.pipeline,
   })
 }
@@ -114,6 +115,8 @@ export function summaryText(s: RunSummary) {
     `run ${s.runId}: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}`,
     `  problem ${s.problemId} (${s.direction === 'max' ? 'maximize' : 'minimize'}), ${s.evaluations} evaluations`,
     `  seed ${fmtScore(s.seedScore)} → best ${fmtScore(s.best?.score)}${s.best ? ` (candidate ${s.best.candidateId})` : ''}`,
+    ...(s.coldStart.seeds > 1 ? [`  cold start from ${s.coldStart.seeds} seed programs`] : []),
+    ...(s.coldStart.seedless ? [`  no seed program: ${s.coldStart.firstValidAfter !== null ? `the first valid program came after ${s.coldStart.firstValidAfter} written from the description` : 'no program written from the description was valid'}`] : []),
     `  diversity: ${Object.entries(s.diversity).map(([k, v]) => `${k} ${v}`).join(', ') || '–'}`,
     ...s.perIsland.map((i) => `  island ${i.island}: best ${fmtScore(i.best)}, ${i.population} members, ${Object.entries(i.diversity).map(([k, v]) => `${k} ${v}`).join(', ')}`),
   ]

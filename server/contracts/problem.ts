@@ -72,6 +72,11 @@ export const ProblemSpec = z.object({
   description: z.string().max(100_000).optional(),
   language: Language,
   entry: z.string().min(1).max(500),
+  /**
+   * what the evaluator calls in a program (`def predict(x: float) -> float`): with it, a problem may
+   * come without its entry program, and the cold start writes the first programs from the description
+   */
+  signature: z.string().min(1).max(4000).optional(),
   evaluator: z.string().min(1).max(1000),
   direction: z.enum(['max', 'min']),
   primaryMetric: z.string().min(1).max(128),

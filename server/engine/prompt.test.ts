@@ -160,3 +160,17 @@ describe('buildPrompt', () => {
     expect(u).not.toContain('Improve the current program')
   })
 })
+
+describe('a first program (no seed program yet)', () => {
+  it('asks for a complete program from the description and the signature, with no current program', () => {
+    const p = buildPrompt(input({ mode: 'full', parent: { id: '', code: '', score: null, artifacts: { feedback: 'old' } }, scratch: { signature: 'def predict(x: float) -> float' }, strategy: 'Greedy: go.' }))
+    const user = p.messages[1]!.content
+    expect(user).toMatch(/^## Task\nWrite the first program for this problem/m)
+    expect(user).toContain('## What the program must provide\nThe evaluator calls:\n```python\ndef predict(x: float) -> float\n```')
+    expect(user).toContain('Greedy: go.')
+    expect(user).not.toContain('## Current program')
+    expect(user).not.toContain('Evaluator feedback')
+    expect(user).toMatch(/complete new program in one ```python fenced block/)
+    expect(p.overBudget).toBe(false)
+  })
+})

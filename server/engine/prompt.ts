@@ -47,6 +47,11 @@ export interface PromptInput {
   strategy?: string
   /** the current program failed its evaluation: the prompt asks for a fix, not an improvement */
   repair?: { kind: string; message: string }
+  /**
+   * there is no program yet (a problem without a seed program): the prompt asks for a first one
+   * from the description and what the evaluator calls (`signature`); `parent` is ignored
+   */
+  scratch?: { signature?: string }
 }
 
 export interface PromptOptions {
@@ -257,7 +262,10 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
   })
 
   const parentHead = input.mode === 'crossover' ? '## Parent 1' : '## Current program'
-  add({ name: 'parent', rank: Infinity, text: `${parentHead} (${metricsLine(input.parent, P.primaryMetric)})\n${codeBlock(input.parent.code, lang)}` })
+  if (input.scratch) {
+    const sig = input.scratch.signature?.trim()
+    add({ name: 'signature', rank: Infinity, text: `## What the program must provide\n${sig ? `The evaluator calls:\n${codeBlock(sig, lang)}` : 'See the description: the evaluator runs the program as a whole.'}` })
+  } else add({ name: 'parent', rank: Infinity, text: `${parentHead} (${metricsLine(input.parent, P.primaryMetric)})\n${codeBlock(input.parent.code, lang)}` })
 
   const showArtifacts = P.prompt?.includeArtifacts !== false
   const artifactEntries = (a: Record<string, unknown> | undefined) => (showArtifacts ? Object.entries(a ?? {}).filter(([, v]) => v !== undefined && v !== null && artifactText(v).trim() !== '') : [])
@@ -266,7 +274,7 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
     const text = artifactText(v).trim()
     return { keep: keep as 'head' | 'tail', text: text.length <= cap ? text : keep === 'head' ? text.slice(0, cap) + '\n[…truncated]' : '[truncated…]\n' + text.slice(text.length - cap) }
   }
-  const arts = artifactEntries(input.parent.artifacts)
+  const arts = input.scratch ? [] : artifactEntries(input.parent.artifacts)
   arts.forEach(([k, v], i) => {
     const { keep, text } = capped(k, v, maxArt)
     add({
@@ -324,7 +332,9 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
   const notes = (input.notes ?? []).filter((n) => n.trim())
   if (notes.length > 0) add({ name: 'notes', rank: 45, text: ['## Notes on the previous attempt', ...notes.map((n) => `- ${n}`)].join('\n'), truncate: { minTokens: 60, keep: 'head' } })
 
-  const task = input.repair
+  const task = input.scratch
+    ? `## Task\nWrite the first program for this problem: there is none yet. Write it from the description, complete and runnable${input.scratch.signature?.trim() ? ', providing exactly what the evaluator calls' : ''}; a correct, simple program beats an ambitious one that fails.`
+    : input.repair
     ? '## Task\nRepair the current program: it failed its evaluation (see why above and the evaluator feedback). Fix the cause so that it runs and produces a valid result; keep its approach and change as little as possible.'
     : input.mode === 'crossover'
       ? '## Task\nWrite a new program that combines the best ideas of both parents and improves on them.'

@@ -19,7 +19,8 @@ import { problemFamily } from './starter.ts'
 export { approveLesson, discardLesson, editLesson, listLessons, proposeLesson, summarizeChange } from './lessons.ts'
 export type { LessonInput, LessonView } from './lessons.ts'
 
-export type RetrievalTrigger = 'stagnation' | 'expert'
+/** 'cold-start': passages a run's cold start turns into generator strategies (island -1) */
+export type RetrievalTrigger = 'stagnation' | 'expert' | 'cold-start'
 
 export interface RetrieveForIslandInput {
   runId: string
@@ -79,7 +80,7 @@ export const FAMILY_OTHERS_KEPT = 1
 export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): Promise<RetrieveForIslandResult> {
   if (!input.runId) throw new KnowledgeInputError('retrieveForIsland needs a runId')
   if (!Number.isInteger(input.island) || input.island < -1) throw new KnowledgeInputError(`island must be an integer ≥ -1 (got ${input.island})`)
-  if (input.trigger !== 'stagnation' && input.trigger !== 'expert') throw new KnowledgeInputError(`trigger must be 'stagnation' or 'expert' (got ${String(input.trigger)})`)
+  if (!['stagnation', 'expert', 'cold-start'].includes(input.trigger)) throw new KnowledgeInputError(`trigger must be 'stagnation', 'expert' or 'cold-start' (got ${String(input.trigger)})`)
   const k = Math.max(1, Math.min(20, Math.floor(input.k ?? 5)))
   const query = input.queryText.trim().slice(0, MAX_QUERY_CHARS)
   const exclude = new Set(input.excludeChunkIds ?? [])

@@ -13,6 +13,7 @@ import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import { CostAwareBandit } from '../engine/bandit.ts'
 import { assignColdStart } from '../engine/evolution.ts'
 import { analyzeCode, exactJaccard, similarity, type CodeSketch } from '../engine/novelty.ts'
+import { chooseStrategies } from '../engine/strategies.ts'
 import type { EventBus } from '../events.ts'
 import { PreconditionError } from '../errors.ts'
 import type { LlmErrorKind } from '../llm/errors.ts'
@@ -27,9 +28,10 @@ import { evaluateHeldOut } from './held-out.ts'
 import { Judge } from './judge.ts'
 import { CommandInbox, type Applied, type PendingCommand } from './inbox.ts'
 import { MetricsWriter } from './metrics.ts'
-import { Planner, type PlannedRequest } from './planner.ts'
+import { Planner, type ColdStrategy, type PlannedRequest } from './planner.ts'
 import type { ProduceResult, Produced } from './producer.ts'
 import { Repairs } from './repair.ts'
+import { startPrograms } from './seeds.ts'
 import { armOf, RunState, type KnowledgeChunk } from './state.ts'
 import { RunStore } from './store.ts'
 
@@ -38,7 +40,7 @@ export type { EngineSnapshot } from './state.ts'
 /** Knowledge and lessons plug in here (server/knowledge); the engine works without them. */
 export interface EngineHooks {
   /** an island stalled (or an expert asked): chunks to put in that island's next prompts */
-  retrieve?(input: { runId: string; island: number; problemId: string; queryText: string; trigger: 'stagnation' | 'expert' }): Promise<{
+  retrieve?(input: { runId: string; island: number; problemId: string; queryText: string; trigger: 'stagnation' | 'expert' | 'cold-start' }): Promise<{
     retrievalId: string
     chunks: KnowledgeChunk[]
   } | null>
@@ -85,6 +87,13 @@ interface ColdStartPool {
   index: number
   members: Array<{ id: string; code: string }>
   sketches: CodeSketch[]
+  /** the seed programs (the generators rewrite the valid ones in turn) */
+  seeds: number
+  /** no seed program at all: the generators write first programs from the description until one is valid */
+  scratch: boolean
+  strategies: ColdStrategy[]
+  /** whose turn it is among the seed programs */
+  turn: number
 }
 
 export class RunEngine {
@@ -347,8 +356,7 @@ export class RunEngine {
     const s = this.state
     try {
       if (s.status !== 'cold-start' && s.status !== 'evolving') {
-        const seeded = await this.db.prisma.candidate.count({ where: { runId: this.runId, origin: 'seed' } })
-        await this.setStatus(seeded && (await this.coldStartFinished()) ? 'evolving' : 'cold-start', null)
+        await this.setStatus((await this.coldStartFinished()) ? 'evolving' : 'cold-start', null)
       }
       await this.resubmitInFlight()
       if (s.status === 'cold-start') await this.coldStart()
@@ -639,11 +647,34 @@ export class RunEngine {
     return n === 0 && assigned > 0
   }
 
+  /** whether the cold start wants another generator request now */
+  private coldWanted(): boolean {
+    const c = this.cold!
+    if (c.attempts >= Math.max(c.target, 1) * 20) return false
+    if (c.made + this.pool.size < c.target) return true
+    // a problem with no program yet: one more first program at a time, until one is valid
+    return c.scratch && !this.coldValid() && this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0 && this.repairs.size === 0
+  }
+
+  private coldValid() {
+    return this.cold!.members.some((m) => (this.state.scores.get(m.id) ?? null) !== null)
+  }
+
   private nextColdStart(): PlannedRequest | null {
     const c = this.cold!
-    if (c.made + this.pool.size >= c.target || c.attempts >= c.target * 20) return null
-    const from = c.members[c.attempts % 3 === 0 && c.members.length > 1 ? 1 + this.state.rng.int(c.members.length - 1) : 0]
-    const req = this.planner.coldStart(c.index, from, this.pool.saturated())
+    if (!this.coldWanted()) return null
+    const s = this.state
+    let from: { id: string; code: string } | null
+    const valid = c.members.filter((m) => (s.scores.get(m.id) ?? null) !== null)
+    if (c.scratch && !valid.length) from = null
+    else if (c.attempts % 3 === 0 && c.members.length > 1) from = (valid.length ? valid : c.members)[s.rng.int(valid.length || c.members.length)]!
+    else {
+      // the seed programs in turn (the valid ones), or, with none, the first valid program written
+      const bases = c.members.slice(0, c.seeds).filter((m) => (s.scores.get(m.id) ?? null) !== null)
+      const pool = bases.length ? bases : valid.length ? valid.slice(0, 1) : c.members.slice(0, Math.max(1, c.seeds))
+      from = pool[c.turn++ % pool.length]!
+    }
+    const req = this.planner.coldStart(c.index, from, this.pool.saturated(), c.strategies)
     if (!req) return null
     c.attempts++
     c.index++
@@ -653,29 +684,40 @@ export class RunEngine {
   private async coldStart() {
     const s = this.state
     const language = s.language
-    const target = Math.max(0, Math.min(coldStartSize(s.config), s.config.budget.maxEvals - 1))
-    // 1. the seed program
-    let seed = await this.db.prisma.candidate.findFirst({ where: { runId: this.runId, origin: 'seed' }, select: { id: true, code: true } })
-    if (!seed) {
-      const prepared = analyzeCode(s.problem.seedCode, language)
+    // 1. the seed programs: the problem's own and the run's (a fork's candidate, uploads, knowledge
+    // documents tagged `seed`), each evaluated once (a resumed run skips those it stored already)
+    const starts = startPrograms(s.problem, s.config, language, Math.max(1, s.config.budget.maxEvals - this.budget.evaluations - 1))
+    const todo = starts.filter((p) => !s.hashes.has(p.prepared.codeHash))
+    for (const p of todo) {
       const id = randomUUID()
       this.budget.hold()
-      s.hashes.add(prepared.codeHash)
+      s.hashes.add(p.prepared.codeHash)
       await this.store.insertCandidate({
-        id, seq: s.takeSeq(), island: -1, parentIds: [], origin: 'seed', operator: 'seed', operatorParams: { description: "the problem's entry program" },
-        code: s.problem.seedCode, codeHash: prepared.codeHash, tokensIn: 0, tokensOut: 0, costUsd: 0,
+        id, seq: s.takeSeq(), island: -1, parentIds: [], origin: 'seed', operator: 'seed', operatorParams: { description: p.description, seedIndex: p.index },
+        code: p.code, codeHash: p.prepared.codeHash, tokensIn: 0, tokensOut: 0, costUsd: 0,
       })
-      seed = { id, code: s.problem.seedCode }
-      this.progress('cold start: evaluating the seed program')
-      this.dispatcher.submit({ id, island: -1, origin: 'seed', parentIds: [], parentScore: null, arm: null, cost: 0, attempt: 0, code: seed.code, prepared })
+      this.dispatcher.submit({ id, island: -1, origin: 'seed', parentIds: [], parentScore: null, arm: null, cost: 0, attempt: 0, code: p.code, prepared: p.prepared })
     }
+    if (todo.length) this.progress(`cold start: evaluating ${todo.length === 1 ? 'the seed program' : `${todo.length} seed programs`}`)
     await this.until(() => this.halted() || (this.dispatcher.size === 0 && this.ingestor.backlog === 0))
     if (this.halted()) return
-    // 2. differently configured generators, from the seed and from each other, all at once
-    const existing = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, origin: 'cold-start', status: { not: 'rejected' } }, select: { id: true, code: true } })
-    const members = [{ id: seed.id, code: seed.code }, ...existing]
-    this.cold = { target, made: existing.length, attempts: 0, index: existing.length, members, sketches: members.map((m) => analyzeCode(m.code, language).sketch) }
-    if (this.cold.made < target) this.progress(`cold start: ${target} candidates from ${s.config.mutator === 'llm' ? 'strategy prompts × models' : 'operator variants'}`)
+    const seeds = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, origin: 'seed' }, select: { id: true, code: true }, orderBy: { seq: 'asc' } })
+    const scratch = seeds.length === 0
+    if (scratch && s.config.mutator !== 'llm') {
+      this.stopping = { status: 'failed', reason: 'the problem has no seed program and the run has no model to write one (use an LLM run, or give seed programs)' }
+      return
+    }
+    const target = Math.max(scratch ? 1 : 0, Math.min(coldStartSize(s.config), s.config.budget.maxEvals - seeds.length))
+    // 2. differently configured generators, from the seeds and from each other, all at once (with
+    // no seed, first programs written from the description)
+    const existing = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, origin: 'cold-start', status: { not: 'rejected' } }, select: { id: true, code: true }, orderBy: { seq: 'asc' } })
+    const members = [...seeds, ...existing]
+    const strategies = s.config.mutator === 'llm' ? await this.coldStrategies() : []
+    this.cold = { target, made: existing.length, attempts: 0, index: existing.length, members, sketches: members.map((m) => analyzeCode(m.code, language).sketch), seeds: seeds.length, scratch, strategies, turn: 0 }
+    if (this.cold.made < target) {
+      const how = s.config.mutator === 'llm' ? `${strategies.length} strategies × models` : 'operator variants'
+      this.progress(`cold start: ${target} candidates from ${how}${scratch ? ', written from the description (the problem has no seed program)' : seeds.length > 1 ? ` over ${seeds.length} seed programs` : ''}`)
+    }
     this.mode = 'cold-start'
     this.pump()
     await this.until(
@@ -686,6 +728,7 @@ export class RunEngine {
     this.mode = 'idle'
     await this.store.drain()
     if (this.halted()) return
+    if (scratch) await this.reportFirstValid()
     // 3. cluster the evaluated pool into islands, each in its own niche
     const evaluated = await this.db.prisma.candidate.findMany({
       where: { runId: this.runId, OR: COLD_POOL, status: 'evaluated' },
@@ -734,16 +777,49 @@ export class RunEngine {
   }
 
   private nextColdStartBlocked() {
-    const c = this.cold!
-    return c.made >= c.target || c.attempts >= c.target * 20 || this.budget.blocked() !== null
+    return !this.coldWanted() || this.budget.blocked() !== null
+  }
+
+  /** The cold start's strategies: drawn for this problem, with passages of its knowledge base. */
+  private async coldStrategies(): Promise<ColdStrategy[]> {
+    const s = this.state
+    const text = [s.problem.name, s.problem.description, ...(s.problem.spec.tags ?? []), s.problem.spec.family ?? ''].join('\n')
+    let passages: Array<{ id: string; title?: string; text: string }> = []
+    let retrievalId: string | null = null
+    if (this.deps.hooks?.retrieve) {
+      const r = await this.deps.hooks
+        .retrieve({ runId: this.runId, island: -1, problemId: s.problem.id, queryText: `${s.problem.name}\n${s.problem.description.slice(0, 3000)}`, trigger: 'cold-start' })
+        .catch((e) => (this.deps.log.warn(`cold start: no knowledge passages (${(e as Error).message})`), null))
+      if (r) (passages = r.chunks.slice(0, 3)), (retrievalId = r.retrievalId)
+    }
+    return chooseStrategies(text, passages, s.rng.fork('cold-start-strategies'), 8).map((st) => ({
+      text: st.text,
+      ...(retrievalId && st.id.startsWith('knowledge:') ? { retrieval: { retrievalId, chunkIds: [st.id.slice('knowledge:'.length)] } } : {}),
+    }))
+  }
+
+  /** A problem without a seed program: how many first programs the cold start needed until one was valid. */
+  private async reportFirstValid() {
+    const rows = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, OR: COLD_POOL, status: 'evaluated' }, select: { id: true, valid: true, score: true }, orderBy: { evalIndex: 'asc' } })
+    const first = rows.findIndex((r) => r.valid && r.score !== null)
+    const payload = { seedless: true, evaluated: rows.length, firstValidAfter: first >= 0 ? first + 1 : null, firstValidId: first >= 0 ? rows[first]!.id : null }
+    const row = await this.db.prisma.runEvent.create({ data: { runId: this.runId, type: 'cold-start', payload }, select: { id: true } })
+    this.deps.events.publish({ id: String(row.id), runId: this.runId, type: 'cold-start', payload })
+    this.progress(first >= 0 ? `cold start: the first valid program came after ${first + 1} written from the description` : `cold start: none of the ${rows.length} programs written from the description was valid`)
   }
 
   private async evolve() {
     const s = this.state
     if (s.evo.islands.every((i) => i.selector.size === 0)) {
-      const seed = await this.db.prisma.candidate.findFirst({ where: { runId: this.runId, origin: 'seed' }, select: { artifacts: true, error: true } })
+      const seeds = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, origin: 'seed' }, select: { artifacts: true, error: true }, orderBy: { seq: 'asc' }, take: 2 })
+      const seed = seeds[0]
       const why = (seed?.error as { message?: string } | null)?.message ?? (seed?.artifacts as { feedback?: string } | null)?.feedback ?? 'see its artifacts'
-      this.stopping = { status: 'failed', reason: `no valid candidate after the cold start: the seed program is invalid (${String(why).slice(0, 300)})` }
+      this.stopping = {
+        status: 'failed',
+        reason: !seed
+          ? 'no valid candidate after the cold start: none of the programs written from the description was valid (see the cold-start candidates)'
+          : `no valid candidate after the cold start: ${seeds.length > 1 ? 'the seed programs are invalid' : 'the seed program is invalid'} (${String(why).slice(0, 300)})`,
+      }
       return
     }
     this.mode = 'evolve'

@@ -21,6 +21,8 @@ export function explanationOf(response: string | null | undefined): string | und
 export function knowledgeHooks(db: Db, log: Logger): EngineHooks {
   return {
     async retrieve(input) {
+      // a cold start with an empty knowledge base: nothing to search (and no embedding model to load)
+      if (input.trigger === 'cold-start' && !(await db.prisma.knowledgeDoc.count({ where: { OR: [{ problemId: input.problemId }, { problemId: null }] } }))) return null
       const r = await retrieveForIsland(db, { ...input, k: 5 })
       if (!r.vectorUsed) log.warn(`knowledge retrieval for island ${input.island} used full text only (embedding model unavailable)`)
       return {

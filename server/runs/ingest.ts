@@ -126,7 +126,8 @@ export class Ingestor {
     // cannot make progress, and saying why beats spending the budget on nothing
     this.consecutiveInfra = r.error?.kind === 'infra' ? this.consecutiveInfra + 1 : 0
     if (this.consecutiveInfra >= MAX_CONSECUTIVE_INFRA) this.d.failNow(`${MAX_CONSECUTIVE_INFRA} evaluations in a row failed for infrastructure reasons, after retries: ${r.error!.message.slice(0, 500)}`)
-    if (f.origin === 'seed') {
+    // several seed programs: the run starts from the best of them
+    if (f.origin === 'seed' && (s.seedScore === null || (score !== null && (s.direction === 'max' ? score > s.seedScore : score < s.seedScore)))) {
       s.seedScore = score
       await this.d.db.sql('UPDATE runs SET seed_score = $2 WHERE id = $1', [s.runId, score])
     }

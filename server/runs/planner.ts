@@ -5,7 +5,8 @@
 import { LLM_OPERATORS } from '../../client-safe/run-config.ts'
 import { costUsd } from '../../client-safe/model-config.ts'
 import type { IterationPlan } from '../engine/evolution.ts'
-import { COLD_START_STRATEGIES, LOCAL_ARMS, produceLocal, produceWithModel, type ProduceResult } from './producer.ts'
+import { LOCAL_ARMS, produceLocal, produceWithModel, type ProduceResult } from './producer.ts'
+import { STRATEGIES } from '../engine/strategies.ts'
 import type { RunState } from './state.ts'
 import { withholdForControl } from '../engine/controls.ts'
 
@@ -32,6 +33,12 @@ export interface PlannedRequest {
 }
 
 const COLD_TEMPERATURES = [0.3, 0.7, 1.0]
+
+/** One of the cold start's generator strategies; one drawn from the knowledge base records its use. */
+export interface ColdStrategy {
+  text: string
+  retrieval?: { retrievalId: string; chunkIds: string[] }
+}
 
 export class Planner {
   /** observed cost per request, by model: what a request in flight is expected to cost */
@@ -131,12 +138,16 @@ export class Planner {
     })
   }
 
-  /** A cold-start request: the `index`-th differently configured generator, from `from`. */
-  coldStart(index: number, from: { id: string; code: string }, saturated: ReadonlySet<string>): PlannedRequest | null {
+  /**
+   * A cold-start request: the `index`-th differently configured generator (model, strategy,
+   * temperature), rewriting `from`, or, with no program yet (`from` null), writing a first one.
+   */
+  coldStart(index: number, from: { id: string; code: string } | null, saturated: ReadonlySet<string>, strategies: readonly ColdStrategy[] = []): PlannedRequest | null {
     const s = this.state
     const guidance = s.activeGuidance(null, this.evaluations())
-    const base = { kind: 'cold-start' as const, island: -1, parentId: from.id, parentScore: s.scores.get(from.id) ?? null, guidanceIds: guidance.map((g) => g.id) }
+    const base = { kind: 'cold-start' as const, island: -1, parentId: from?.id ?? '', parentScore: from ? (s.scores.get(from.id) ?? null) : null, guidanceIds: guidance.map((g) => g.id) }
     if (s.config.mutator === 'local') {
+      if (!from) return null
       // every offline variant in turn: different step sizes, different operators
       const arm = LOCAL_ARMS[index % LOCAL_ARMS.length].id
       return { ...base, arm, modelId: null, expectedCostUsd: 0, produce: async () => produceLocal(arm, from, null, s.language, s.rng, s.adapter) }
@@ -144,25 +155,30 @@ export class Planner {
     const ids = s.ensemble!.ids.filter((id) => !saturated.has(id))
     if (!ids.length) return null
     const modelId = ids[index % ids.length]
-    const strategy = COLD_START_STRATEGIES[index % COLD_START_STRATEGIES.length]
-    const temperature = COLD_TEMPERATURES[Math.floor(index / COLD_START_STRATEGIES.length) % COLD_TEMPERATURES.length]
+    const pool: readonly ColdStrategy[] = strategies.length ? strategies : STRATEGIES.slice(0, 4)
+    const strategy = pool[index % pool.length]!
+    const temperature = COLD_TEMPERATURES[Math.floor(index / pool.length) % COLD_TEMPERATURES.length]
     return {
       ...base,
       arm: modelId,
       modelId,
       expectedCostUsd: this.expectedCost(modelId),
+      retrieval: strategy.retrieval,
       produce: (signal) =>
         produceWithModel(s.ensemble!, {
           mode: 'full',
           modelId,
           problem: s.problem,
-          parent: { id: from.id, code: from.code, score: s.scores.get(from.id) ?? null, metrics: s.metrics.get(from.id), artifacts: s.artifacts.get(from.id) },
+          scratch: from ? undefined : { signature: s.problem.spec.signature },
+          parent: from
+            ? { id: from.id, code: from.code, score: s.scores.get(from.id) ?? null, metrics: s.metrics.get(from.id), artifacts: s.artifacts.get(from.id) }
+            : { id: '', code: '', score: null },
           inspirations: [],
           guidance: guidance.map((g) => ({ id: g.id, text: g.text })),
           knowledge: [],
           lessons: s.lessons,
           notes: [],
-          strategy,
+          strategy: strategy.text,
           temperature,
           tokenBudget: s.config.promptTokenBudget,
           signal,

@@ -90,13 +90,6 @@ export function produceLocal(
   }
 }
 
-export const COLD_START_STRATEGIES = [
-  'Greedy: build the solution step by step, always taking the locally best choice, then polish it.',
-  'Constructive: design a clean constructive algorithm from the structure of the problem.',
-  'Local search: start from a reasonable solution and improve it with many small moves (hill climbing, simulated annealing).',
-  'Mathematical insight: exploit symmetry, known bounds or a closed-form construction.',
-]
-
 export interface LlmProduceInput {
   mode: PromptMode
   modelId: string
@@ -113,6 +106,8 @@ export interface LlmProduceInput {
   strategy?: string
   /** the parent failed its evaluation: ask for a fix (origin `repair`) */
   repair?: { kind: string; message: string }
+  /** no program yet: ask for a first one from the description (`parent` is a placeholder) */
+  scratch?: { signature?: string }
   temperature?: number
   tokenBudget: number
   signal?: AbortSignal
@@ -121,7 +116,7 @@ export interface LlmProduceInput {
 export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInput): Promise<ProduceResult> {
   const { problem, parent } = input
   const spec = problem.spec
-  const mode: PromptMode = input.mode === 'crossover' && !input.mate ? 'diff' : input.mode
+  const mode: PromptMode = input.scratch ? 'full' : input.mode === 'crossover' && !input.mate ? 'diff' : input.mode
   const built = buildPrompt(
     {
       mode,
@@ -136,14 +131,16 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       critique: input.critique ? { text: input.critique.text, rating: input.critique.rating, of: input.critique.fromId } : undefined,
       strategy: input.strategy,
       repair: input.repair,
+      scratch: input.scratch,
     },
     { maxTokens: input.tokenBudget },
   )
   const system = built.messages.find((m) => m.role === 'system')?.content
   const user = built.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n\n')
   const promptText = system ? `[system]\n${system}\n\n[user]\n${user}` : user
-  const parentIds = mode === 'crossover' && input.mate ? [parent.id, input.mate.id] : [parent.id]
-  const base = { parentIds, operator: `llm:${mode}`, model: input.modelId, prompt: promptText, arm: input.modelId }
+  const parentIds = input.scratch ? [] : mode === 'crossover' && input.mate ? [parent.id, input.mate.id] : [parent.id]
+  const operator = input.scratch ? 'llm:scratch' : `llm:${mode}`
+  const base = { parentIds, operator, model: input.modelId, prompt: promptText, arm: input.modelId }
   const r = await ensemble.tryComplete(input.modelId, { system, user }, { signal: input.signal, temperature: input.temperature })
   if (!r.ok) {
     const e = r.error
@@ -160,6 +157,9 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     if (applied.applied > 0 && applied.code !== parent.code) code = applied.code
     if (applied.failed.length > 0) feedback = `Your previous edit was only partly applied: ${description}. Copy SEARCH text exactly from the current program.`
     if (!code) feedback = `Your previous edit did not apply: ${description}. Copy SEARCH text exactly from the current program.`
+  } else if (parsed.kind === 'full' && parsed.code && input.scratch) {
+    code = parsed.code
+    description = 'first program, written from the description'
   } else if (parsed.kind === 'full' && parsed.code) {
     // a full rewrite may only change the EVOLVE-BLOCK regions of a program that has them
     const check = checkOutsideUnchanged(parent.code, parsed.code)
@@ -171,7 +171,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     }
     description = 'full rewrite'
   } else {
-    feedback = 'Your previous answer had neither SEARCH/REPLACE blocks nor a fenced program.'
+    feedback = input.scratch ? 'Your previous answer had no fenced program.' : 'Your previous answer had neither SEARCH/REPLACE blocks nor a fenced program.'
     description = parsed.issues.map((i) => i.message ?? String(i)).join('; ') || 'no edit found in the answer'
   }
   if (!code || code === parent.code) {
@@ -179,8 +179,8 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
   }
   return {
     code,
-    origin: input.repair ? 'repair' : mode === 'crossover' ? 'crossover' : 'mutation',
-    operator: `llm:${mode}`,
+    origin: input.repair ? 'repair' : input.scratch ? 'cold-start' : mode === 'crossover' ? 'crossover' : 'mutation',
+    operator,
     operatorParams: { mode, trimmed: built.trimmed.length, promptTokens: built.estimatedTokens, attempts: r.attempts },
     description,
     parentIds,

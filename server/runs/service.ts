@@ -11,6 +11,7 @@ import { assertRunnableHere } from '../setup/check.ts'
 import { detectIsolation, unsandboxedRefusal } from '../../workers/sandbox.ts'
 import { PrerequisiteError } from '../errors.ts'
 import { ACTIVE_STATUSES, configSummary, FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from '../../client-safe/run-config.ts'
+import { knowledgeSeedPrograms } from './seeds.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
@@ -62,6 +63,12 @@ export async function createRun(db: Db, actor: Actor, input: { problemId: string
   }
   const config = parsed.data
   const spec = problem.spec as ProblemSpec
+  // knowledge documents tagged `seed` join the run's seed programs, snapshotted with its config
+  const fromKnowledge = await knowledgeSeedPrograms(db, { id: problem.id, language: spec.language, family: spec.family }, config.seedPrograms ?? [])
+  if (fromKnowledge.length) config.seedPrograms = [...(config.seedPrograms ?? []), ...fromKnowledge]
+  if (!problem.seedCode.trim() && !config.seedPrograms?.length && config.mutator !== 'llm') {
+    throw new BadInputError(`problem "${problem.id}" has no seed program: its cold start writes the first programs with a model; give the run models (an LLM run) or seed programs (--seed-program)`)
+  }
   // embedded mode evaluates on this machine: a problem it cannot run is refused here, not failed on its seed
   if (db.mode === 'embedded') {
     assertSandboxedHere()
@@ -106,6 +113,11 @@ export interface RunSummary {
    * waiting for a worker, workers busy, and the workers' capacity; null before the first metrics.
    */
   pipeline: { requests: number; waiting: number; busy: number; capacity: number; busyShare: number | null } | null
+  /**
+   * The cold start: the seed programs it evaluated and, for a problem without one, how many
+   * programs written from the description it took until one was valid (null: none was).
+   */
+  coldStart: { seeds: number; seedless: boolean; firstValidAfter: number | null }
 }
 
 /** The summary of `fm-agent run --json` (a contract: docs/architecture.md#cli). */
@@ -128,6 +140,11 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
            avg((pipeline->>'busy')::float8) AS busy, avg((pipeline->>'capacity')::float8) AS capacity
       FROM run_metrics WHERE run_id = ${runId} AND island = -1 AND pipeline IS NOT NULL`
   const r4 = (x: number) => Math.round(x * 1e3) / 1e3
+  const [seeds, cold] = await Promise.all([
+    db.prisma.candidate.count({ where: { runId, origin: 'seed' } }),
+    db.prisma.runEvent.findFirst({ where: { runId, type: 'cold-start' }, orderBy: { id: 'desc' }, select: { payload: true } }),
+  ])
+  const coldPayload = cold?.payload as { firstValidAfter?: number | null } | undefined
   return {
     runId: run.id,
     status: run.status as RunStatus,
@@ -150,6 +167,7 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
       p && p.requests !== null
         ? { requests: r4(p.requests), waiting: r4(p.waiting ?? 0), busy: r4(p.busy ?? 0), capacity: r4(p.capacity ?? 0), busyShare: p.capacity ? r4((p.busy ?? 0) / p.capacity) : null }
         : null,
+    coldStart: { seeds, seedless: !snap.seedCode.trim(), firstValidAfter: coldPayload?.firstValidAfter ?? null },
   }
 }
 

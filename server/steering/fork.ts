@@ -82,7 +82,7 @@ export interface ForkInput {
   candidateId: string
   withIsland: boolean
   name?: string
-  /** the edited configuration (the source run's, as the form opened it); its own seedPrograms are replaced */
+  /** the edited configuration (the source run's, as the form opened it); its seedPrograms (uploads) follow the candidate's */
   config: Record<string, unknown>
 }
 
@@ -90,7 +90,9 @@ export interface ForkInput {
 export async function forkRun(app: AppServices, actor: Actor, input: ForkInput) {
   const src = await sourceCandidate(app.db, input.runId, input.candidateId)
   const { run } = src
-  const seedPrograms = await forkSeeds(app.db, src, input.withIsland)
+  // the candidate (and its island) first, then programs the expert uploaded on the form
+  const uploaded = Array.isArray(input.config.seedPrograms) ? (input.config.seedPrograms as SeedProgram[]) : []
+  const seedPrograms = [...(await forkSeeds(app.db, src, input.withIsland)), ...uploaded]
   const config = { ...input.config, seedPrograms } as RunConfigInput
   const parsed = RunConfig.safeParse(config)
   if (!parsed.success) {
@@ -98,7 +100,7 @@ export async function forkRun(app: AppServices, actor: Actor, input: ForkInput) 
     throw new BadInputError(`config.${i.path.join('.')}: ${i.message}`)
   }
   const r = await createRun(app.db, actor, { problemId: run.problemId, name: input.name, config, forkedFrom: { runId: run.id, candidateId: input.candidateId } })
-  return { id: r.id, seeds: seedPrograms.length }
+  return { id: r.id, seeds: seedPrograms.length - uploaded.length }
 }
 
 /** Which seed program a seed candidate of a forked run is, by its code (null: the problem's own seed, or not a fork). */

@@ -13,7 +13,7 @@ import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 
 export const problem: Command = {
-  summary: 'problem check <folder|file>: detect a problem\'s format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox',
+  summary: 'problem check <folder|file>: detect a problem\'s format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program)',
   usage: 'fm-agent problem check <folder|kernelbench-task.py> [--json]',
   async run({ argv, log, out }) {
     const { values, positionals } = parse('problem', argv, { json: { type: 'boolean' } }, 2)
@@ -39,6 +39,9 @@ export const problem: Command = {
     const gpuName = spec.limits.gpu ? detectGpuName() : undefined
     const onCpu = spec.limits.gpu && !gpuName && spec.format === 'kernelbench'
     if (onCpu) log.info('no GPU on this machine: the seed runs on the CPU to validate the problem; runs need a GPU worker')
+    // no seed program: the evaluator is checked on an empty program (it must run and judge it)
+    const seedless = !p.seedCode.trim()
+    if (seedless) log.info(`no seed program: an LLM run's cold start writes the first programs from the description${spec.signature ? ` (the evaluator calls: ${spec.signature.split('\n')[0]!.slice(0, 200)})` : ''}`)
     const cacheDir = mkdtempSync(join(tmpdir(), 'fm-check-'))
     const isolation = detectIsolation()
     const runner = createRunner({ cacheDir, workerId: 'check', isolation, fetchBundle: async () => p.bundle.data, gpu: !!gpuName, log: (l) => log.info(l) })
@@ -50,7 +53,7 @@ export const problem: Command = {
         runId: 'check',
         problem: { id: spec.id, bundleHash: p.bundle.hash },
         language: spec.language,
-        code: p.seedCode,
+        code: seedless ? emptyProgram(spec.language) : p.seedCode,
         stage: 0,
         limits: { timeoutS: spec.limits.timeoutS, memoryMb: spec.limits.memoryMb, cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2 },
         needs: { gpu: !!spec.limits.gpu && !onCpu, languages: [spec.language] },
@@ -61,6 +64,9 @@ export const problem: Command = {
       const artifacts = r.artifacts as Record<string, unknown>
       const summary = {
         id: spec.id,
+        /** no seed program: `valid` is the evaluator's verdict on an empty program, expected false */
+        seedless,
+        signature: spec.signature ?? null,
         format: spec.format,
         formatName: FORMAT_NAMES[spec.format],
         valid: r.valid && score !== null,
@@ -81,8 +87,22 @@ export const problem: Command = {
         isolation: isolation.level,
         reference: spec.reference ?? null,
       }
+      // the evaluator of a problem without a seed must run; an empty program failing it is expected
+      const evaluatorRan = !r.error || r.error.kind !== 'infra'
       if (values.json) out(JSON.stringify(summary))
-      else {
+      else if (seedless) {
+        out(
+          [
+            `${spec.id} (${FORMAT_NAMES[spec.format]}): no seed program; the evaluator ${evaluatorRan ? 'ran' : 'did NOT run'} on an empty program in ${seconds.toFixed(2)} s and judged it ${summary.valid ? 'valid' : 'invalid'} (sandbox: ${isolation.level})`,
+            spec.signature ? `signature: ${spec.signature}` : 'signature: none (the description says what to write)',
+            `score: ${summary.scoreMeaning}`,
+            r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
+            summary.feedback ? `feedback: ${String(summary.feedback).slice(0, 2000)}` : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        )
+      } else {
         out(
           [
             `${spec.id} (${FORMAT_NAMES[spec.format]}): seed ${summary.valid ? 'valid' : 'INVALID'}${score !== null ? `, ${spec.primaryMetric} = ${score}` : ''} in ${seconds.toFixed(2)} s (sandbox: ${isolation.level}${onCpu ? '; on the CPU, no GPU here' : ''})`,
@@ -96,10 +116,17 @@ export const problem: Command = {
             .join('\n'),
         )
       }
+      if (seedless) return evaluatorRan ? 0 : 1
       return summary.valid ? 0 : 1
     } finally {
       await runner.close()
       rmSync(cacheDir, { recursive: true, force: true })
     }
   },
+}
+
+/** A program with nothing in it, in the problem's language (what a seedless problem's evaluator is checked on). */
+function emptyProgram(language: string): string {
+  const line = 'no program yet: the cold start writes the first ones'
+  return ['python', 'julia'].includes(language) ? `# ${line}\n` : language === 'fortran' ? `! ${line}\n` : `// ${line}\n`
 }

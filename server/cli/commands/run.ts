@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
+import { basename } from 'node:path'
 import YAML from 'yaml'
 import { connectApi } from '../../api/client.ts'
 import { parseModelSpec } from '../../../client-safe/model-config.ts'
 import { importProblem } from '../../services/problem-catalog.ts'
-import type { RunConfig, RunConfigInput } from '../../../client-safe/run-config.ts'
+import { SEED_PROGRAM_MAX_CHARS, type RunConfig, type RunConfigInput, type SeedProgram } from '../../../client-safe/run-config.ts'
 import { createRun } from '../../runs/service.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -13,8 +14,10 @@ export const run: Command = {
   summary: 'run the search headless on a problem (a built-in id or a problem folder)',
   usage:
     'fm-agent run <problem-id|folder> [--operators local | --model provider:model …] [--max-evals N] [--islands K] [--seed S]\n' +
-    '                 [--concurrency N] [--selection adaptive|top-k|uniform] [--workers N] [--config run.json|yaml] [--json] [--data-dir DIR]\n' +
+    '                 [--concurrency N] [--selection adaptive|top-k|uniform] [--workers N] [--config run.json|yaml] [--seed-program FILE …]\n' +
+    '                 [--json] [--data-dir DIR]\n' +
     '  --concurrency: model requests in flight at most (default 16; evaluations follow the workers)\n' +
+    '  --seed-program: a program the cold start evaluates beside the problem\'s seed and rewrites from (repeatable)\n' +
     '  --config: any run setting (islands, populationPerIsland, migrationInterval, exploration, stagnationWindow, budget, models, generation…); flags win',
   async run({ argv, env, log, dataDir, out }) {
     const { values, positionals } = parse(
@@ -30,6 +33,7 @@ export const run: Command = {
         selection: { type: 'string' },
         workers: { type: 'string' },
         config: { type: 'string' },
+        'seed-program': { type: 'string', multiple: true },
         json: { type: 'boolean' },
       },
       1,
@@ -67,6 +71,8 @@ export const run: Command = {
       ...(values.concurrency !== undefined ? { generation: { ...(fileConfig.generation ?? {}), maxInFlight: intOption('concurrency', values.concurrency, 1, 1024)! } } : {}),
       ...(selection ? { selection: selection as 'adaptive' } : {}),
     }
+    const seedFiles = (values['seed-program'] as string[] | undefined) ?? []
+    if (seedFiles.length) config.seedPrograms = [...(fileConfig.seedPrograms ?? []), ...seedFiles.map(readSeedProgram)]
     const workers = intOption('workers', values.workers, 1, 256)
     // a folder, or a KernelBench task file
     const isPath = existsSync(target) && (statSync(target).isDirectory() || target.endsWith('.py'))
@@ -108,3 +114,17 @@ export const run: Command = {
   },
 }
 
+/** A `--seed-program` file as a seed program (bounded like every seed program; the config checks the total). */
+function readSeedProgram(file: string): SeedProgram {
+  let code: string
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a file')
+    if (statSync(file).size > SEED_PROGRAM_MAX_CHARS * 4) throw new Error(`larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`)
+    code = readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new UsageError(`--seed-program ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`)
+  }
+  if (!code.trim()) throw new UsageError(`--seed-program ${file}: the file is empty`)
+  if (code.length > SEED_PROGRAM_MAX_CHARS) throw new UsageError(`--seed-program ${file}: larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`)
+  return { code, label: basename(file).slice(0, 200) }
+}
