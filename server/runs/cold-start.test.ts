@@ -19,7 +19,7 @@ import { STRATEGIES } from '../engine/strategies.ts'
 import { silentLogger } from '../log.ts'
 import { importProblem } from '../services/problem-catalog.ts'
 import { EngineManager } from './manager.ts'
-import { createBackend } from './runtime.ts'
+import { createBackend } from './evaluation-backend.ts'
 
 const dirs: string[] = []
 const tempDir = () => {
@@ -195,8 +195,9 @@ describe('a fork starts from the forked candidate', () => {
     const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
     const app = createAppServices(db, null, silentLogger)
     await importProblem(db, CURVE)
-    app.backend = await createBackend({ db, log: silentLogger, workers: 2 })
-    app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log: silentLogger })
+    const backend = await createBackend({ db, log: silentLogger, workers: 2 })
+    app.backend = backend
+    app.runs = new EngineManager({ db, backend, events: app.events, log: silentLogger })
     const as = (role: Role) => createCaller({ app, actor: { id: null, label: `${role}@example.test`, role, via: 'session' } as Actor, tokenScope: null, headers: new Headers() })
     const finished = async (runId: string) => {
       for (;;) {
@@ -219,7 +220,7 @@ describe('a fork starts from the forked candidate', () => {
       expect((await as('viewer').candidates.get({ runId: fork.id, id: copied!.id })).family.from).toMatchObject({ runId: source.id, candidateId: pick.id })
     } finally {
       await app.runs.stopAll()
-      await app.backend.close()
+      await backend.close()
       await db.close()
     }
   })
