@@ -1,6 +1,6 @@
 'use client'
-// The run's numbered event log as a feed: status changes, stagnation, and every intervention
-// (who did what), newest first.
+// The run's numbered event log as a feed: status changes, stagnation, escalations with their
+// outcome, and every intervention (who did what), newest first.
 import Link from 'next/link'
 import { useMemo } from 'react'
 import { foldStagnationEvents, type FeedRow } from '../client-safe/series.ts'
@@ -18,8 +18,18 @@ function describe(e: FeedRow, runId: string) {
     case 'stagnation':
       if (e.folded && e.folded.count > 1) return <>{island}: still stuck, levels {e.folded.fromLevel}–{e.folded.toLevel} ({e.folded.count} alerts) — {String(p.message ?? '')}</>
       return <>{island}: {String(p.kind)} — {String(p.message ?? '')}</>
+    case 'escalation': {
+      const by = p.trigger === 'expert' ? <>asked by {p.actor ? <strong>{String(p.actor)}</strong> : 'an expert'}</> : 'on stagnation'
+      const what = p.action === 'migrate-in' ? 'brought in the best of other islands' : 'restarted from the elites'
+      if (p.status !== 'done') return <>{island}: {String(p.action)} ({by}) <span className="badge">skipped</span> {String(p.reason ?? '')}</>
+      return <>{island}: {what} ({by}) <span className="badge good">done</span> {String(p.joined)} in{Number(p.removedCount) ? `, ${String(p.removedCount)} out` : ''}</>
+    }
     case 'intervention':
       switch (p.action) {
+        case 'island.migrate-in':
+          return <>{who} asked {island} to bring in the best of other islands</>
+        case 'island.restart-from-elites':
+          return <>{who} asked {island} to restart from the elites</>
         case 'guidance.create':
           return <>{who} gave a hint to {island}: “{String(p.text ?? '')}”</>
         case 'guidance.withdraw':

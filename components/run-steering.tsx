@@ -16,6 +16,8 @@ const SUGGESTION_TEXT: Record<string, string> = {
   'give-hint': 'give a hint',
   'retrieve-knowledge': 'retrieve knowledge',
   'raise-exploration': 'raise exploration',
+  'migrate-in': 'bring in the best of other islands',
+  'restart-from-elites': 'restart from the elites',
 }
 
 export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
@@ -28,8 +30,20 @@ export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.runs.controls.queryKey({ runId }) })
   const retrieve = useMutation(trpc.runs.retrieve.mutationOptions({ onSuccess: (r) => setNote(r.chunks ? `${r.chunks} knowledge chunk(s) go into the island's next prompts` : 'the knowledge base had nothing relevant for this island') }))
   const explore = useMutation(trpc.runs.setExploration.mutationOptions({ onSuccess: () => (refresh(), setNote('exploration raised')) }))
+  const escalate = useMutation(
+    trpc.runs.escalate.mutationOptions({
+      onSuccess: (r, v) =>
+        setNote(
+          r.joined === null
+            ? 'sent to the engine'
+            : v.action === 'migrate-in'
+              ? `${r.joined} program(s) of other islands joined island ${v.island}`
+              : `island ${v.island} restarted: ${r.removed} member(s) out, ${r.joined} elite(s) in`,
+        ),
+    }),
+  )
   if (!alerts.length) return <div className="muted small" data-testid="no-alerts">No island is stagnating.</div>
-  const err = retrieve.error ?? explore.error
+  const err = retrieve.error ?? explore.error ?? escalate.error
   return (
     <div className="alerts" data-testid="stagnation-alerts">
       {alerts.map((a) => {
@@ -54,12 +68,18 @@ export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
                 <button className="small" onClick={() => explore.mutate({ runId, island: a.island, value: Math.min(1, Math.round((current + 0.2) * 100) / 100) })} disabled={explore.isPending || current >= 1}>
                   Raise exploration ({fmt(current, 2)} → {fmt(Math.min(1, current + 0.2), 2)})
                 </button>
+                <button className="small" data-testid="escalate-migrate-in" onClick={() => escalate.mutate({ runId, island: a.island, action: 'migrate-in' })} disabled={escalate.isPending} title="copy the best programs of the other islands into this one">
+                  Bring in other islands’ best
+                </button>
+                <button className="small" data-testid="escalate-restart" onClick={() => escalate.mutate({ runId, island: a.island, action: 'restart-from-elites' })} disabled={escalate.isPending} title="empty this island (pinned programs stay) and reseed it from the run’s elite archive">
+                  Restart from the elites
+                </button>
               </div>
             )}
           </div>
         )
       })}
-      {note && <div className="alert info small">{note} <CommandNote outcome={retrieve.data?.command ?? explore.data?.command} /></div>}
+      {note && <div className="alert info small">{note} <CommandNote outcome={escalate.data?.command ?? retrieve.data?.command ?? explore.data?.command} /></div>}
       {err && <div className="alert error small" role="alert">{errorMessage(err)}</div>}
     </div>
   )

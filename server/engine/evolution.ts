@@ -248,6 +248,21 @@ export class Evolution {
     })
   }
 
+  /**
+   * A stalled island's escalation (escalations.ts): the planned members out, then copies in from the
+   * islands that hold them. The migration clock is left alone. Returns how many joined.
+   */
+  applyEscalation(plan: { island: number; removed: readonly string[]; moves: readonly MigrationMove[] }): number {
+    const target = this.island(plan.island)
+    for (const id of plan.removed) target.remove(id)
+    let joined = 0
+    for (const m of plan.moves) {
+      const src = this.island(m.from).get(m.id)
+      if (src && target.add({ ...src, pinned: false }).added) joined++
+    }
+    return joined
+  }
+
   /** pin/unpin a candidate wherever it lives (expert action) */
   setPinned(id: string, pinned: boolean): void {
     for (const isl of this.islands) isl.setPinned(id, pinned)

@@ -22,6 +22,7 @@ export const COMMAND_KINDS = {
   'run.retrieve': 'live',
   'knowledge.use': 'live',
   'candidate.expert-edit': 'live',
+  'island.escalate': 'live',
 } as const
 export type CommandKind = keyof typeof COMMAND_KINDS
 

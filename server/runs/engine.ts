@@ -14,6 +14,7 @@ import { CostAwareBandit } from '../engine/bandit.ts'
 import { assignColdStart } from '../engine/evolution.ts'
 import { analyzeCode, exactJaccard, similarity, type CodeSketch } from '../engine/novelty.ts'
 import { chooseStrategies } from '../engine/strategies.ts'
+import type { EscalationAction } from '../engine/escalations.ts'
 import type { EventBus } from '../events.ts'
 import { PreconditionError } from '../errors.ts'
 import type { LlmErrorKind } from '../llm/errors.ts'
@@ -31,6 +32,7 @@ import { MetricsWriter } from './metrics.ts'
 import { Planner, type ColdStrategy, type PlannedRequest } from './planner.ts'
 import type { ProduceResult, Produced } from './producer.ts'
 import { Repairs } from './repair.ts'
+import { escalate, type EscalationOutcome } from './escalations.ts'
 import { startPrograms } from './seeds.ts'
 import { armOf, RunState, type KnowledgeChunk } from './state.ts'
 import { RunStore } from './store.ts'
@@ -327,6 +329,17 @@ export class RunEngine {
         return ok({
           candidateId: await this.submitExpertEdit({ candidateId: String(p.candidateId), parentId: String(p.parentId), code: String(p.code), island: Number(p.island), authorId: (p.authorId as string | null) ?? null }),
         })
+      case 'island.escalate': {
+        if (this.state.status !== 'evolving') return { status: 'refused', result: { reason: `the run is in its ${this.state.status} stage: islands exist once it evolves` } }
+        const island = Number(p.island)
+        if (!Number.isInteger(island) || island < 0 || island >= this.state.evo.islands.length) return { status: 'refused', result: { reason: `no island ${String(p.island)}` } }
+        // applied once: a failover that sees the command again finds its recorded outcome
+        const [done] = await this.db.sql<{ payload: EscalationOutcome }>(`SELECT payload FROM run_events WHERE run_id = $1 AND type = 'escalation' AND payload->>'commandId' = $2`, [this.runId, String(c.id)])
+        const o = done
+          ? done.payload
+          : await escalate({ db: this.db, events: this.deps.events, state: this.state, progress: (m) => this.progress(m) }, { island, action: p.action as EscalationAction, trigger: 'expert', actor: c.actorLabel, commandId: String(c.id) })
+        return o.status === 'done' ? ok({ joined: o.joined, removed: o.removedCount }) : { status: 'refused', result: { reason: o.reason } }
+      }
       default:
         return { status: 'refused', result: { reason: `this engine does not know the command "${c.kind}"` } }
     }

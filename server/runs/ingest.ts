@@ -2,6 +2,8 @@
 // whatever else finished meanwhile, each at the next evaluation index), then applied to the
 // search state: the island, its MAP-Elites grid and the archive, the bandit, the knowledge that
 // informed the candidate, stagnation and migration.
+import { ESCALATIONS, type EscalationAction } from '../engine/escalations.ts'
+import { escalate } from './escalations.ts'
 import type { EvalResult } from '../contracts/evaluation.ts'
 import type { Db } from '../db.ts'
 import { improvement, isBetter, scoreFromMetrics } from '../engine/fitness.ts'
@@ -184,8 +186,9 @@ export class Ingestor {
       }
       this.noteBest(f.id, score, f.island)
     }
-    for (const ev of outcome.stagnation) await this.onStagnation(ev)
+    // the ring migration first, then what a stall does: the order a resumed run replays them in
     if (outcome.migrationDue) await this.migrate()
+    for (const ev of outcome.stagnation) await this.onStagnation(ev)
   }
 
   /** Lessons from an island's new best: one per island per stagnation window, off the hot path. */
@@ -231,6 +234,8 @@ export class Ingestor {
     if (ev.kind !== 'recovered') {
       this.d.progress(`island ${ev.island} stalled: ${ev.message}`)
       if (ev.suggestions.includes('retrieve-knowledge')) await this.d.retrieve(ev.island, 'stagnation')
+      const action = ev.suggestions.find((x): x is EscalationAction => (ESCALATIONS as readonly string[]).includes(x))
+      if (action) await escalate(this.d, { island: ev.island, action, trigger: 'stagnation' })
     }
   }
 }

@@ -1,6 +1,7 @@
 // The in-memory state of one run, and how it is rebuilt: the stored candidates that finished,
 // replayed in the order they finished (with the migrations at the evaluation they happened) into
 // the pure search state (server/engine/evolution.ts), then the small snapshot on top.
+import type { EscalationOutcome } from './escalations.ts'
 import type { Db } from '../db.ts'
 import { CostAwareBandit } from '../engine/bandit.ts'
 import { Evolution, type EvolutionSnapshot } from '../engine/evolution.ts'
@@ -155,7 +156,12 @@ export class RunState {
     const hashes = await this.db.prisma.candidate.findMany({ where: { runId: this.runId }, select: { codeHash: true } })
     for (const r of hashes) if (r.codeHash) this.hashes.add(r.codeHash)
     const migrations = await this.db.prisma.migration.findMany({ where: { runId: this.runId }, orderBy: { id: 'asc' } })
+    // escalations that changed an island (runs/escalations.ts), applied after the migrations of their evaluation
+    const escalations = (await this.db.prisma.runEvent.findMany({ where: { runId: this.runId, type: 'escalation' }, orderBy: { id: 'asc' }, select: { payload: true } }))
+      .map((e) => e.payload as unknown as Pick<EscalationOutcome, 'island' | 'atEval' | 'status' | 'removed' | 'moves'>)
+      .filter((e) => e.status === 'done')
     let m = 0
+    let x = 0
     const evolving = this.status !== 'cold-start' && this.status !== 'created'
     for (const r of rows) {
       this.scores.set(r.id, r.score)
@@ -181,6 +187,7 @@ export class RunState {
         while (m < migrations.length && migrations[m].atEval === at) group.push(migrations[m++])
         this.evo.applyMigration(group.map((g) => ({ from: g.fromIsland, to: g.toIsland, id: g.candidateId, codeHash: '', score: 0 })))
       }
+      while (x < escalations.length && escalations[x]!.atEval <= this.evo.evaluations) this.evo.applyEscalation(escalations[x++]!)
     }
     // experts' ratings are not in the snapshot: applied from the rows, wherever the candidates live now
     for (const r of rows) if (r.rating && evolving && r.island >= 0) this.evo.setRating(r.id, Math.sign(r.rating) as -1 | 1)

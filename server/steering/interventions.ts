@@ -11,6 +11,7 @@ import type { Prisma } from '../db.ts'
 import { BadInputError, ConflictError, NotFoundError, PreconditionError } from '../errors.ts'
 import { awaitCommand, submitCommand, type CommandKind, type CommandOutcome } from '../runs/commands.ts'
 import { LOCAL_OPERATOR_NAMES, type RunConfig } from '../../client-safe/run-config.ts'
+import type { EscalationAction } from '../engine/escalations.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { audit } from '../services/audit.ts'
 import { guidanceState, type ScoredRow } from './guidance-stats.ts'
@@ -239,6 +240,21 @@ export async function retrieveKnowledge(app: AppServices, actor: Actor, input: {
   await recordIntervention(app, input.runId, actor, { action: 'run.retrieve', island: input.island, atEval: run.evaluations })
   const c = unlessRefused(await command(app, actor, run, 'run.retrieve', { island: input.island }))
   return { chunks: c.status === 'applied' ? Number(c.result?.chunks ?? 0) : null, command: c }
+}
+
+/**
+ * A stalled island's escalation on an expert's request: `migrate-in` (the best of the other islands
+ * copied in) or `restart-from-elites` (the island reseeded from the run's elite archive). The engine
+ * applies it and answers with what moved; the run's activity feed shows the outcome.
+ */
+export async function escalateIsland(app: AppServices, actor: Actor, input: { runId: string; island: number; action: EscalationAction }) {
+  const run = await loadRun(app, input.runId)
+  checkIsland(input.island, run.config.islands)
+  if (run.status !== 'evolving') throw new PreconditionError(`the run is ${run.status}: islands can be changed while it evolves`)
+  await audit(app.db.prisma, actor, { action: `island.${input.action}`, targetType: 'island', targetId: String(input.island), runId: input.runId, after: { island: input.island, atEval: run.evaluations } })
+  await recordIntervention(app, input.runId, actor, { action: `island.${input.action}`, island: input.island, atEval: run.evaluations })
+  const c = unlessRefused(await command(app, actor, run, 'island.escalate', { island: input.island, action: input.action }))
+  return { joined: c.status === 'applied' ? Number(c.result?.joined ?? 0) : null, removed: c.status === 'applied' ? Number(c.result?.removed ?? 0) : null, command: c }
 }
 
 // ------------------------------------------------------------------ candidates

@@ -1,7 +1,8 @@
 import { TRPCError, tracked } from '@trpc/server'
 import { z } from 'zod'
 import { liveRun } from '../../queries/live.ts'
-import { command, controls, PreconditionError, retrieveKnowledge, setExploration, setMutationWeights } from '../../steering/interventions.ts'
+import { command, controls, escalateIsland, PreconditionError, retrieveKnowledge, setExploration, setMutationWeights } from '../../steering/interventions.ts'
+import { ESCALATIONS } from '../../engine/escalations.ts'
 import { runIsActive } from '../../runs/commands.ts'
 import { TtlCache, runVersion } from '../../queries/cache.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../queries/run-data.ts'
@@ -49,6 +50,7 @@ export const ForkInput = ForkSourceInput.extend({
   config: z.record(z.string().max(64), z.unknown()).refine((c) => JSON.stringify(c).length < 100_000, 'config too large'),
 })
 export const RetrieveInput = RunIdInput.extend({ island: z.number().int().min(0).max(1024) })
+export const EscalateInput = RunIdInput.extend({ island: z.number().int().min(0).max(1024), action: z.enum(ESCALATIONS) })
 
 // heavy reads shared by the watchers of a run (keys carry the run's version: see cache.ts)
 const seriesCache = new TtlCache<Awaited<ReturnType<typeof seriesSnapshot>>>(3000, 100)
@@ -179,4 +181,5 @@ export const runsRouter = router({
   setWeights: adminProcedure.input(WeightsInput).mutation(({ ctx, input }) => orPrecondition(() => setMutationWeights(ctx.app, ctx.actor, input))),
   /** knowledge for one island's next prompts, on an expert's request */
   retrieve: expertProcedure.input(RetrieveInput).mutation(({ ctx, input }) => orPrecondition(() => retrieveKnowledge(ctx.app, ctx.actor, input))),
+  escalate: expertProcedure.input(EscalateInput).mutation(({ ctx, input }) => orPrecondition(() => escalateIsland(ctx.app, ctx.actor, input))),
 })
