@@ -79,7 +79,7 @@ for (const p of problems) {
   const means = cells.map((c) => mean(c.scores))
   const dir = cells[0].direction
   const order = [...STRATEGIES.keys()].sort((a, b) => (isBetter(means[a], means[b], dir) ? -1 : isBetter(means[b], means[a], dir) ? 1 : 0))
-  order.forEach((i, r) => ranks.get(STRATEGIES[i])!.push(r + 1))
+  order.forEach((i, r) => { ranks.get(STRATEGIES[i])!.push(r + 1) })
   console.log(`| ${p} (${dir}) | ${means.map(fmt).join(' | ')} |`)
 }
 console.log(`| mean rank | ${STRATEGIES.map((s) => mean(ranks.get(s)!).toFixed(2)).join(' | ')} |`)

@@ -146,7 +146,7 @@ interface Figures {
   apiForkPreview: number
 }
 
-async function timeUntil(page: Page, action: () => Promise<unknown>, until: () => Promise<unknown>): Promise<number> {
+async function timeUntil(_page: Page, action: () => Promise<unknown>, until: () => Promise<unknown>): Promise<number> {
   const t0 = Date.now()
   await action()
   await until()

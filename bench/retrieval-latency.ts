@@ -85,7 +85,7 @@ function makeCorpus(n: number, seed = 7): Corpus {
     Array.from({ length: SUB }, () => normalize(Float32Array.from(c, (x, i) => x + 0.06 * gauss(r) * scale[i]))),
   )
   // Zipf-like topic sizes
-  const weights = Array.from({ length: TOPICS }, (_, i) => 1 / Math.pow(i + 1, 0.8))
+  const weights = Array.from({ length: TOPICS }, (_, i) => 1 / (i + 1) ** 0.8)
   const total = weights.reduce((a, b) => a + b, 0)
   const cdf: number[] = []
   weights.reduce((acc, w, i) => ((cdf[i] = (acc + w) / total), acc + w), 0)
@@ -327,16 +327,19 @@ if (!args['skip-pg']) {
     } finally {
       await db.close()
       // autovacuum may still be analyzing the freshly loaded table: retry the drop a few times
-      for (let attempt = 1; ; attempt++) {
+      let dropError: unknown = null
+      for (let attempt = 1; attempt <= 10; attempt++) {
         try {
           await t.drop()
           current = null
+          dropError = null
           break
         } catch (e) {
-          if (attempt >= 10) throw new Error(`could not drop the benchmark database ${t.name}: ${(e as Error).message}`)
+          dropError = e
           await new Promise((r) => setTimeout(r, 3000))
         }
       }
+      if (dropError) console.error(`could not drop the benchmark database ${t.name}: ${(dropError as Error).message}`)
     }
   }
 }

@@ -207,7 +207,7 @@ export function flattenConfig(v: unknown, prefix = '', out: Record<string, strin
   if (Array.isArray(v)) {
     if (!v.length) out[prefix] = '[]'
     else if (v.every((x) => x === null || typeof x !== 'object')) out[prefix] = v.map((x) => String(x)).join(', ')
-    else v.forEach((x, i) => flattenConfig(x, `${prefix}[${i}]`, out))
+    else v.forEach((x, i) => { flattenConfig(x, `${prefix}[${i}]`, out) })
     return out
   }
   out[prefix] = v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)

@@ -1,7 +1,7 @@
 // The "new run" form: what the user fills in, turned into a run config (validated by the same
 // schema the server applies), with messages that point at the field to fix. Pure.
 import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES, RunConfig, type RunConfigInput } from './run-config.ts'
-import { PROVIDERS } from './model-config.ts'
+import type { PROVIDERS } from './model-config.ts'
 
 export interface ModelRow {
   provider: (typeof PROVIDERS)[number]

@@ -5,7 +5,6 @@
 // CSV or JSON of every matching row, fetched page by page.
 import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useVirtualizer } from '@tanstack/react-virtual'
-import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useRef, useState } from 'react'
 import { toCsv, type CandidateFilter, type CandidateSort, type ExportRow, type SortField } from '../client-safe/candidate-query.ts'

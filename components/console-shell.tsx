@@ -25,6 +25,7 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
   const health = useQuery(trpc.health.check.queryOptions())
   const unsandboxed = useQuery({ ...trpc.workers.unsandboxed.queryOptions(), enabled: !!me.data && !me.data.mustChangePassword, refetchInterval: 10_000 })
   const [menu, setMenu] = useState(false)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the menu closes whenever the page changes
   useEffect(() => setMenu(false), [path])
   useEffect(() => {
     if (!menu) return

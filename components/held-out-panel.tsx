@@ -13,7 +13,7 @@ export function HeldOutPanel({ runId }: { runId: string }) {
   const q = useQuery(trpc.runs.heldOut.queryOptions({ runId }, { refetchInterval: 5000 }))
   const check = useMutation(trpc.runs.checkHeldOut.mutationOptions({ onSuccess: () => void q.refetch() }))
   const d = q.data
-  if (!d || !d.declared) return q.error ? <ErrorBox error={q.error} /> : null
+  if (!d?.declared) return q.error ? <ErrorBox error={q.error} /> : null
   const pct = (v: number | null) => (v === null ? '–' : `${v > 0 ? '−' : '+'}${Math.abs(Math.round(v * 1000) / 10)}%`)
   return (
     <div className="card w12" data-testid="held-out">

@@ -94,7 +94,7 @@ export function KnowledgeEmbedding() {
   const reembed = useMutation(trpc.knowledge.reembed.mutationOptions({ onSuccess: () => qc.invalidateQueries({ queryKey: trpc.knowledge.embeddingStatus.queryKey() }) }))
   const s = status.data
   const job = s?.job
-  const pct = job && job.total ? Math.round((100 * job.done) / job.total) : job?.running ? 0 : 100
+  const pct = job?.total ? Math.round((100 * job.done) / job.total) : job?.running ? 0 : 100
   return (
     <div className="grid">
       <div className="card form">

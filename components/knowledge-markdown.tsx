@@ -174,6 +174,8 @@ export function Markdown({ source, testId }: { source: string; testId?: string }
           }
           case 'rule':
             return <hr key={key} style={{ border: 0, borderTop: '1px solid var(--border)' }} />
+          default:
+            return null
         }
       })}
     </div>

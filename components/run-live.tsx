@@ -48,14 +48,14 @@ function useRunLiveState(runId: string) {
     if (snapshot.data && events.data) dispatch({ type: 'init', snapshot: snapshot.data, events: events.data })
   }, [snapshot.data, events.data])
 
-  // the server asks for a fresh snapshot when the client was far behind
+  // the server asks for a fresh snapshot when the client was far behind (once per request, not on every render)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reacts to the reload flag only
   useEffect(() => {
     if (live.needsReload) {
       if (wantSeries) void snapshot.refetch()
       else if (live.cursor) setSubCursor(live.cursor)
       void events.refetch()
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [live.needsReload])
 
   // the cursor the subscription starts from: the snapshot's, then (after a failure) the last one seen

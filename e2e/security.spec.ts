@@ -61,7 +61,7 @@ test.describe('CSRF', () => {
   test.beforeAll(async () => {
     // another application on the same machine: same site as the console (so SameSite=Lax cookies
     // are sent with its requests), another origin
-    other = createServer((req, res) => {
+    other = createServer((_req, res) => {
       const target = `${consoleUrl}/api/trpc/tokens.create`
       const page = `<!doctype html><html><body>
 <form id="f" method="POST" action="${target}" enctype="text/plain">

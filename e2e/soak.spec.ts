@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Page } from '@playwright/test'
 import { recordFigures } from '../test-support/figures.ts'
 import { api, expect, login, test } from './fixtures.ts'
 

@@ -94,7 +94,7 @@ describe('the client/server boundary', () => {
     copyFileSync(join(ROOT, 'scripts/check-client-boundary.mjs'), join(root, 'scripts/check-client-boundary.mjs'))
     symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'))
     const { default: config } = await import(join(root, 'next.config.mjs'))
-    await expect(config(PHASE_PRODUCTION_BUILD)).rejects.toThrow(/the client\/server boundary is crossed:\n  components\/list\.tsx imports server\/runs\/service\.ts/)
+    await expect(config(PHASE_PRODUCTION_BUILD)).rejects.toThrow(/the client\/server boundary is crossed:\n {2}components\/list\.tsx imports server\/runs\/service\.ts/)
     expect(await config(PHASE_PRODUCTION_SERVER)).toMatchObject({ poweredByHeader: false })
   })
 })

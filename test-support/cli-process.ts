@@ -42,7 +42,7 @@ export class WatchedCli {
   private notify() {
     const w = this.waiters
     this.waiters = []
-    w.forEach((f) => f())
+    w.forEach((f) => { f() })
   }
 
   /** Resolves true when the condition holds, false when the process ended (or the time ran out) first. */

@@ -370,7 +370,7 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     return out
   }
 
-  const handleOpenAiChat = async (req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: Record<string, unknown>, signal: AbortSignal) => {
+  const handleOpenAiChat = async (_req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: Record<string, unknown>, signal: AbortSignal) => {
     const model = typeof body.model === 'string' ? body.model : 'unknown'
     const rawMessages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : []
     const messages = rawMessages.map((m) => ({ role: String(m.role ?? 'user'), content: contentToText(m.content) }))

@@ -129,14 +129,14 @@ export function boundsIssues(schema: ZodLike, path = 'input'): BoundsIssue[] {
         return
       }
       case 'tuple':
-        ;(d.items as ZodLike[]).forEach((it, i) => walk(it, `${p}[${i}]`, r, next))
+        ;(d.items as ZodLike[]).forEach((it, i) => { walk(it, `${p}[${i}]`, r, next) })
         if (d.rest) {
           issues.push({ path: p, problem: 'tuple with an unbounded rest' })
           walk(d.rest, `${p}[...]`, r, next)
         }
         return
       case 'union':
-        return (d.options as ZodLike[]).forEach((o, i) => walk(o, `${p}|${i}`, r, next))
+        return (d.options as ZodLike[]).forEach((o, i) => { walk(o, `${p}|${i}`, r, next) })
       case 'intersection':
         walk(d.left, p, r, next)
         return walk(d.right, p, r, next)
@@ -176,7 +176,7 @@ export function refinedOpenNodes(schema: ZodLike, path = 'input'): Array<{ path:
     if (WRAPPERS.has(d.type)) return walk(d.innerType, p)
     if (d.type === 'object') for (const [k, v] of Object.entries(d.shape as Record<string, ZodLike>)) walk(v, `${p}.${k}`)
     if (d.type === 'array') walk(d.element, `${p}[]`)
-    if (d.type === 'union') (d.options as ZodLike[]).forEach((o, i) => walk(o, `${p}|${i}`))
+    if (d.type === 'union') (d.options as ZodLike[]).forEach((o, i) => { walk(o, `${p}|${i}`) })
     if (d.type === 'pipe') walk(d.in, p)
   }
   walk(schema, path)

@@ -7,7 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import {
   EvalResult,
   type EvalJob,
@@ -20,7 +20,7 @@ import { BundleCache } from './bundle-cache.ts'
 import { type ChildEntry, defaultChildEntry, tsxChildEntry } from './child-entry.ts'
 import type { ChildMessage, ParentMessage } from './child.ts'
 import { machineCapabilities } from './runner.ts'
-import { announceIsolation, detectIsolation, type DetectOptions, processEnv, unsandboxedRefusal, WORKERS_DIR } from './sandbox.ts'
+import { announceIsolation, detectIsolation, type DetectOptions, processEnv, unsandboxedRefusal, } from './sandbox.ts'
 
 export interface LocalPoolOptions {
   /** child worker processes (each runs one evaluation at a time) */

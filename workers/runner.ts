@@ -3,10 +3,10 @@
 // (TypeScript transpiled here, C/C++ compiled inside the sandbox), runs the evaluator (or the cascade
 // stages) in the sandbox, reads its result, classifies failures, bounds artifacts, removes the folder.
 // Never throws for anything an evaluation does: every failure is a result (infra ones are retried).
-import { chownSync, closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, chmodSync, copyFileSync, writeFileSync, readdirSync, lstatSync, existsSync, statSync, readFileSync } from 'node:fs'
+import { chownSync, closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, chmodSync, copyFileSync, writeFileSync, readdirSync, lstatSync, existsSync, readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { cpus, hostname } from 'node:os'
-import { basename, dirname, extname, join, resolve } from 'node:path'
+import { basename, extname, join, resolve } from 'node:path'
 import {
   EvalJob,
   type EvalErrorKind,
@@ -567,7 +567,8 @@ export function createRunner(opts: RunnerOptions): Runner {
       const t = remaining()
       const out = await runStep(slot, name, { argv: argvSpec.argv, python: argvSpec.python, cwd: problemDir, env, timeoutS: t, cpuS, asMb: noAs ? null : argvSpec.asMb, nproc: stepNproc }, jobMask)
       addEvaluatorMs(out.res.wallMs)
-      return interpret(out, { timeoutS: Math.round(t * 10) / 10, cpuS, memoryMb: argvSpec.asMb ?? memoryMb, what: 'the evaluator', shell: argvSpec.kind === 'command' })
+      // the problem's limit, which the evaluation as a whole keeps (this step got what was left of it)
+      return interpret(out, { timeoutS, cpuS, memoryMb: argvSpec.asMb ?? memoryMb, what: 'the evaluator', shell: argvSpec.kind === 'command' })
     }
 
     if (spec.format === 'openevolve') {

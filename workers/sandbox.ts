@@ -104,7 +104,7 @@ export function sandboxEnv(home: string, extra: Record<string, string> = {}): Re
 
 // Probe run inside the candidate sandbox: can it make per-step namespaces, what network does it see,
 // can it nest a user namespace (the child sandbox for evaluators with private data)?
-const PROBE = String.raw`
+const PROBE = `
 import ctypes, json, os, socket, subprocess, sys
 libc = ctypes.CDLL(None, use_errno=True)
 out = {'uid': os.getuid()}

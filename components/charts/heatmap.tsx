@@ -18,7 +18,7 @@ export const Heatmap = memo(function Heatmap({ grid, runId }: { grid: HeatGrid; 
             row.map((c, x) => {
               const y = rows.length - 1 - ry
               const title = `${ax.name} ${binLabel(ax, x)}${ay ? `, ${ay.name} ${binLabel(ay, y)}` : ''}${c ? `\nbest ${fmt(c.best)} (${c.count} candidate${c.count === 1 ? '' : 's'})` : '\nempty'}`
-              return c && c.candidateId ? (
+              return c?.candidateId ? (
                 <Link key={`${x}:${y}`} className="cell" href={`/runs/${runId}/candidates/${c.candidateId}`} title={title} style={{ background: heatColor(c.t) }} />
               ) : (
                 <div key={`${x}:${y}`} className="cell" title={title} />

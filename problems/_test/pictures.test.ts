@@ -30,7 +30,7 @@ const DRAWN: Array<[string, string, (svg: string) => void]> = [
 
 describe.each(DRAWN)('%s', (id, name, shows) => {
   it(`its seed's evaluation draws "${name}"`, async () => {
-    const spec = loadSpec(id)
+    const _spec = loadSpec(id)
     const r = await evaluateInWorker(id, readFileSync(seedFile(id), 'utf8'))
     expect(r.valid, JSON.stringify(r.artifacts).slice(0, 2000)).toBe(true)
     expect(Object.keys(r.artifacts).filter((k) => k.startsWith('image_error:'))).toEqual([])
@@ -57,7 +57,7 @@ it('an infeasible circle packing is drawn too, the offending circles outlined in
 
 const torch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0
 it.runIf(realKernelHarness && torch)('a GPU kernel problem draws its timings (run by the harness on the CPU at reduced sizes; needs torch)', async () => {
-  const spec = loadSpec('gpu-softmax')
+  const _spec = loadSpec('gpu-softmax')
   const out = await evaluate('gpu-softmax', seedFile('gpu-softmax'), {
     args: ['--device', 'cpu'],
     prepare: (folder) => appendFileSync(path.join(folder, 'reference.py'), '\nROWS = 64\nCOLS = 1000\n'),

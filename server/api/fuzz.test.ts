@@ -256,7 +256,7 @@ describe('the raw input guard', () => {
   it('refuses NUL, lone surrogates and deep nesting, and lets ordinary input through', async () => {
     const { rawInputProblem, MAX_INPUT_DEPTH } = await import('./trpc.ts')
     expect(rawInputProblem({ a: ['x', { b: 'a\u0000' }] })).toMatch(/NUL/)
-    expect(rawInputProblem({ ['k\u0000']: 1 })).toMatch(/NUL/)
+    expect(rawInputProblem({ 'k\u0000': 1 })).toMatch(/NUL/)
     expect(rawInputProblem(['\ud800'])).toMatch(/lone surrogate/)
     expect(rawInputProblem('\udc00x')).toMatch(/lone surrogate/)
     expect(rawInputProblem(JSON.parse('['.repeat(MAX_INPUT_DEPTH + 1) + ']'.repeat(MAX_INPUT_DEPTH + 1)))).toMatch(/nested deeper/)

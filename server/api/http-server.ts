@@ -19,7 +19,7 @@ export function toHeaders(req: IncomingMessage): Headers {
   const h = new Headers()
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined) continue
-    if (Array.isArray(v)) v.forEach((x) => h.append(k, x))
+    if (Array.isArray(v)) v.forEach((x) => { h.append(k, x) })
     else h.set(k, v)
   }
   return h

@@ -14,7 +14,7 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
 
 describe('fm-agent CLI', () => {
   it('lists the built-in problems with direction and reference', async () => {

@@ -15,7 +15,7 @@ const tempDir = (prefix = 'fm-peers-') => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
 
 /** the fixture's evaluator, by hand: 1 / (1 + 10 · RMSE) of the seed cubic against exp on 21 points */
 function expfitScore(a: number[]) {

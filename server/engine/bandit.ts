@@ -2,7 +2,7 @@
 // gain per unit of cost. Rewards are the child's normalized gain over its parent in [0, 1]; costs are
 // tokens × price (offline operators cost ≈ 0, so a floor keeps the ratio finite). Config weights enter as
 // prior pseudo-observations, so a preferred model leads at first and the data take over.
-import { Rng } from './rng.ts'
+import type { Rng } from './rng.ts'
 
 export type BanditPolicy = 'thompson' | 'ucb1'
 
@@ -66,7 +66,7 @@ export function rewardFromImprovement(gain: number | null | undefined, scale = 0
 
 /** Marsaglia–Tsang gamma sampler (shape ≥ 1 directly, < 1 via boosting) */
 function sampleGamma(rng: Rng, shape: number): number {
-  if (shape < 1) return sampleGamma(rng, shape + 1) * Math.pow(Math.max(rng.next(), 1e-300), 1 / shape)
+  if (shape < 1) return sampleGamma(rng, shape + 1) * Math.max(rng.next(), 1e-300) ** (1 / shape)
   const d = shape - 1 / 3
   const c = 1 / Math.sqrt(9 * d)
   for (;;) {
@@ -123,7 +123,7 @@ export class CostAwareBandit {
   }
 
   private costFactor(a: ArmState): number {
-    return Math.pow(this.cost(a), this.o.costExponent)
+    return this.cost(a) ** this.o.costExponent
   }
 
   /** pick an arm; `allowed` restricts the choice (e.g. models over budget removed) */

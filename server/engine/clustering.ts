@@ -1,6 +1,6 @@
 // Seeded k-means (k-means++ initialisation) and the balanced split of a cold-start population over K
 // islands, so that each island starts in its own niche and none starts empty.
-import { Rng } from './rng.ts'
+import type { Rng } from './rng.ts'
 
 export type Vector = ArrayLike<number>
 

@@ -38,15 +38,15 @@ function run(
   }
   const evaluated = cold.map((c) => ({ ...c, ...evaluate(c.code) }))
   const split = assignColdStart(evaluated, 3, { direction: 'max', features: ['a', 'b'], language: 'python' })
-  split.forEach((ids, island) =>
-    ids.forEach((id) => {
+  split.forEach((ids, island) => {
+    for (const id of ids) {
       const c = evaluated.find((x) => x.id === id)!
       codes.set(id, c.code)
       const input = { id, island, code: c.code, score: c.score, features: c.features }
       log.push(input)
       ev.ingest(input)
-    }),
-  )
+    }
+  })
   let n = 0
   let rejected = 0
   while (ev.evaluations < evals) {

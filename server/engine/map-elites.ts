@@ -69,7 +69,7 @@ export function featureDims(specs: readonly FeatureSpec[], defaultBins = DEFAULT
 function niceCeil(x: number): number {
   if (!(x > 0)) return 1
   const e = Math.floor(Math.log10(x))
-  const base = Math.pow(10, e)
+  const base = 10 ** e
   for (const m of [1, 2, 5, 10]) if (m * base >= x * (1 - 1e-12)) return m * base
   return 10 * base
 }

@@ -211,7 +211,7 @@ export function lshParamsFor(threshold: number, numPerm = DEFAULT_NUM_PERM, reca
 
 /** probability that two sketches of similarity s share at least one band */
 export function lshCollisionProbability(s: number, p: LshParams): number {
-  return 1 - Math.pow(1 - Math.pow(s, p.rows), p.bands)
+  return 1 - (1 - s ** p.rows) ** p.bands
 }
 
 export interface NoveltyHit {

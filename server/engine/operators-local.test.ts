@@ -156,7 +156,7 @@ describe('crossover', () => {
       const v = findLiterals(r.code, 'python').map((l) => l.value)
       const va = findLiterals(A, 'python').map((l) => l.value)
       const vb = findLiterals(B, 'python').map((l) => l.value)
-      v.forEach((x, i) => expect([va[i], vb[i]]).toContain(x))
+      v.forEach((x, i) => { expect([va[i], vb[i]]).toContain(x) })
       expect(v).not.toEqual(va)
       expect(r.params.alignedLines).toBe(4)
     }
@@ -210,7 +210,7 @@ describe('swapStatements', () => {
       const r = swapStatements(code, 'python', rng)!
       seen.add(r.code)
       expect(r.code.trimEnd().split('\n').at(-1)).toBe('    return a')
-      expect(r.code).toMatch(/if a:\n        c = 3\n    else:\n        c = 4/)
+      expect(r.code).toMatch(/if a:\n {8}c = 3\n {4}else:\n {8}c = 4/)
     }
     expect(seen).toContain(code.replace('    a = 1\n    b = 2\n', '    b = 2\n    a = 1\n'))
     expect(seen).toContain(code.replace('    for i in range(2):\n        a += i\n    d = 5\n', '    d = 5\n    for i in range(2):\n        a += i\n'))

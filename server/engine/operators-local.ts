@@ -541,7 +541,7 @@ export function crossoverBlocks(a: string, b: string, language: Language | strin
   if (ba.hasMarkers && ba.regions.length >= 2 && bb.regions.length === ba.regions.length) {
     const ca = ba.regions.map((r) => a.slice(r.startOffset, r.endOffset))
     const cb = bb.regions.map((r) => b.slice(r.startOffset, r.endOffset))
-    const differing = ca.map((c, i) => i).filter((i) => ca[i] !== cb[i])
+    const differing = ca.map((_c, i) => i).filter((i) => ca[i] !== cb[i])
     if (differing.length > 0) {
       rng.shuffle(differing)
       // a strict subset: taking every region would just copy the mate

@@ -245,7 +245,7 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
   }`
   add({ name: 'problem', rank: Infinity, text: `## Problem: ${P.name}\n${objective}` })
   // a description that only repeats the system message (an OpenEvolve task without README) is not sent twice
-  if (P.description && P.description.trim() && P.description.trim() !== P.prompt?.systemMessage?.trim()) {
+  if (P.description?.trim() && P.description.trim() !== P.prompt?.systemMessage?.trim()) {
     add({ name: 'description', rank: 60, text: P.description.trim(), truncate: { minTokens: opts.minDescriptionTokens ?? 300, keep: 'head' } })
   }
 
@@ -372,7 +372,7 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
   const order = secs.filter((s) => s.rank !== Infinity).sort((a, b) => a.rank - b.rank)
   for (const s of order) {
     if (actual <= budget) break
-    const over = Math.max(actual, approx()) - budget
+    const _over = Math.max(actual, approx()) - budget
     if (s.truncate && !s.truncated && s.tokens > s.truncate.minTokens) {
       const before = s.tokens
       // estimates of parts do not add up exactly: cut again (a few times at most) until it fits or hits the floor

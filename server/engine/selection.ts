@@ -72,7 +72,7 @@ export function adaptivePressure(p: AdaptiveParams): Pressure {
   const maxT = Math.max(1, p.maxTournament ?? 8)
   return {
     explore,
-    temperature: tMin * Math.pow(tMax / tMin, explore),
+    temperature: tMin * (tMax / tMin) ** explore,
     tournament: Math.max(1, Math.round(1 + (1 - explore) * (maxT - 1))),
   }
 }
@@ -435,7 +435,7 @@ export class IslandSelector {
     if (pool > rated) (top = Math.max(top, 0)), (lowest = Math.min(lowest, 0))
     if (top === lowest) return null
     const base = 1 + Math.min(1, w)
-    return (id) => Math.pow(base, (this.ratings.get(id) ?? 0) - top)
+    return (id) => base ** ((this.ratings.get(id) ?? 0) - top)
   }
 
   /** draw a parent; null when nothing is eligible. Ratings (opts.ratingWeight) reweight the strategy's draw. */

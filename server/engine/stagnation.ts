@@ -88,7 +88,7 @@ export class StagnationDetector {
   /** the exploration boost to add to the island's exploration knob now */
   boost(island: number): number {
     const s = this.islands.get(island)
-    return s && s.stagnant ? Math.min(this.o.maxBoost, this.o.boostPerLevel * s.level) : 0
+    return s?.stagnant ? Math.min(this.o.maxBoost, this.o.boostPerLevel * s.level) : 0
   }
 
   isStagnant(island: number): boolean {

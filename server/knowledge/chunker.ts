@@ -317,7 +317,7 @@ export function codeBlocks(content: string, language: string): CodeBlock[] {
     const starts = atTop && !indented && trimmed !== '' && !closer && !prevContinues
     if (starts) {
       // comments and decorators directly above a definition stay with it
-      if (!cur || !cur.prefixOnly) {
+      if (!cur?.prefixOnly) {
         cur = { lines: [], prefixOnly: true }
         blocks.push(cur)
       }
@@ -337,7 +337,7 @@ export function codeBlocks(content: string, language: string): CodeBlock[] {
     if (depth < 0) depth = 0
     inBlockComment = scan.inBlockComment
     inTriple = scan.inTriple
-    prevContinues = trimmed !== '' && !isPrefix && /([,\\(\[{=+\-*/&|]|=>|\bextends|\bimplements)$/.test(trimmed) && depth <= 0 && !trimmed.endsWith('*/')
+    prevContinues = trimmed !== '' && !isPrefix && /([,\\([{=+\-*/&|]|=>|\bextends|\bimplements)$/.test(trimmed) && depth <= 0 && !trimmed.endsWith('*/')
   }
   // merge prefix-only blocks forward (a trailing one joins the block before it)
   const merged: CodeBlock[] = []
@@ -456,7 +456,7 @@ function chunkCode(content: string, maxChars: number, minChars: number, language
     if (text.length > maxChars) {
       flush()
       const parts = splitCodeLines(b.lines, maxChars)
-      parts.forEach((p, i) => out.push({ heading: (name || 'code') + (parts.length > 1 ? ` (part ${i + 1} of ${parts.length})` : ''), content: p }))
+      parts.forEach((p, i) => { out.push({ heading: (name || 'code') + (parts.length > 1 ? ` (part ${i + 1} of ${parts.length})` : ''), content: p }) })
       continue
     }
     // small neighbours (imports, constants, one-line helpers) share a chunk; definitions of

@@ -229,11 +229,11 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(after.chunks.every((c) => c.embeddingModel === `openai:${SEMANTIC_MODEL}`)).toBe(true)
     const byMeaning = await searchKnowledge(db, { text: 'greedy matching assignment', k: 3 })
     expect(byMeaning.hits[0]).toMatchObject({ docId: doc.id, vectorRank: 1 })
-    docId['assignment'] = doc.id
+    docId.assignment = doc.id
   })
 
   it('editing keeps unchanged chunks (and their history) and re-embeds the whole document; deleting removes its chunks', async () => {
-    const before = await getDocument(db, docId['assignment'])
+    const before = await getDocument(db, docId.assignment)
     const edited = before.content.replace('tip number 3', 'tip number three, revised')
     await updateDocument(db, before.id, { content: edited })
     const after = await getDocument(db, before.id)

@@ -67,8 +67,8 @@ export function lineDiff(a: string, b: string): LineChange[] {
   const out: LineChange[] = []
   if (a2.length * b2.length > 4_000_000) {
     // too large to align: report the whole middle as replaced
-    a2.forEach((t, i) => out.push({ kind: 'del', line: pre + i + 1, text: t }))
-    b2.forEach((t, i) => out.push({ kind: 'add', line: pre + i + 1, text: t }))
+    a2.forEach((t, i) => { out.push({ kind: 'del', line: pre + i + 1, text: t }) })
+    b2.forEach((t, i) => { out.push({ kind: 'add', line: pre + i + 1, text: t }) })
     return out
   }
   const n = a2.length

@@ -50,7 +50,7 @@ export function normalizeContent(raw: string, what = 'the document'): string {
   if (controls > 0 && controls > raw.length / 1000) {
     throw new KnowledgeInputError(`${what} looks binary (${controls} control characters); only text, markdown and code are taken`)
   }
-  let text = raw.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').replace(CONTROL, '').replaceAll(HIGHLIGHT_START, '').replaceAll(HIGHLIGHT_END, '')
+  const text = raw.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').replace(CONTROL, '').replaceAll(HIGHLIGHT_START, '').replaceAll(HIGHLIGHT_END, '')
   if (!text.trim()) throw new KnowledgeInputError(`${what} is empty; write something in it first`)
   if (text.length > MAX_DOC_CHARS) {
     throw new KnowledgeInputError(

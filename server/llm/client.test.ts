@@ -171,6 +171,7 @@ describe('LlmClient over the OpenAI protocol', () => {
   })
 
   it('a late answer after a delay still arrives within the timeout', async () => {
+    // biome-ignore lint/suspicious/noThenProperty: the test server's own script format names the next step "then"
     server.enqueue({ type: 'delay', delayMs: 100, then: { content: 'slow but fine' } })
     const r = await client({ timeoutS: 5 }).complete({ user: 'x' })
     expect(r.text).toBe('slow but fine')

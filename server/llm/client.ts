@@ -1,6 +1,6 @@
 // LlmClient: one model, one `complete({system, user})` call with retries, timeouts, abort,
 // token usage and cost. Keys are read from the environment on each call and never kept.
-import { AIMessageChunk, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages'
+import { type AIMessageChunk, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages'
 import { costUsd, DEFAULT_TIMEOUT_S, ModelConfig, modelId, type ModelConfigInput, type Provider } from '../../client-safe/model-config.ts'
 import { createChatModel } from './chat-model.ts'
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'

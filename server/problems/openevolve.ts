@@ -225,7 +225,7 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
 }
 
 /** llm.models (or primary_model / secondary_model), with the shared llm.* settings, as model configs. */
-function mapModels(cfg: Cfg, get: (p: string) => unknown, warnings: string[]): ModelConfigInput[] {
+function mapModels(_cfg: Cfg, get: (p: string) => unknown, warnings: string[]): ModelConfigInput[] {
   const shared = {
     api_base: get('llm.api_base'),
     api_key: get('llm.api_key'),

@@ -104,7 +104,7 @@ afterAll(async () => {
   await c.query(`DROP OWNED BY ${c.escapeIdentifier(roleName)}`).catch(() => undefined)
   await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(roleName)}`).catch(() => undefined)
   await c.end()
-  temp.forEach((d) => rmSync(d, { recursive: true, force: true }))
+  temp.forEach((d) => { rmSync(d, { recursive: true, force: true }) })
 })
 
 describe('server mode: workers killed mid-job during a run', () => {

@@ -27,14 +27,14 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
 
 const CURVE = join(FIXTURES, 'curve-fit')
 const KEY = { OPENAI_API_KEY: 'sk-test-COLD' }
 const model = (url: string) => ({ provider: 'openai', model: 'agent-model', baseURL: url, apiKeyEnv: 'OPENAI_API_KEY', pricePer1kIn: 0.5, pricePer1kOut: 2 })
 
 // the curve-fit fixture's hidden function: an expert who knows it brings the exact fit
-const fit = (a: number, b: number, c: number, d: number) => `import math
+const program = (a: number, b: number, c: number, d: number) => `import math
 
 # EVOLVE-BLOCK-START
 A = ${a}
@@ -47,8 +47,8 @@ def predict(x):
     return A * x * x + B * x + C + 0.3 * math.sin(D * x)
 # EVOLVE-BLOCK-END
 `
-const EXACT = fit(1.3, -0.4, 0.25, 2.1)
-const CLOSE = fit(1.2, -0.4, 0.25, 2.0)
+const EXACT = program(1.3, -0.4, 0.25, 2.1)
+const CLOSE = program(1.2, -0.4, 0.25, 2.0)
 
 function write(dir: string, name: string, text: string) {
   const f = join(dir, name)
@@ -147,7 +147,7 @@ describe('a problem with no seed program', () => {
       expect(prompt).toContain('Choose the coefficients of predict(x)')
       if (i === 0) return 'raise RuntimeError("not yet")\n'
       if (i === 1) return 'def forecast(x):\n    return 0.0\n'
-      return fit(1, 0, 0, 1)
+      return program(1, 0, 0, 1)
     }
     const agent = agentResponder({ scratch })
     const server = await startOpenAiTestServer({ apiKey: KEY.OPENAI_API_KEY, responder: agent.respond })

@@ -35,7 +35,7 @@ const tempDir = (p = 'fm-durability-') => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
 
 /** mulberry32: the kill moments are reproducible from FM_DURABILITY_SEED */
 function rng(seed: number) {

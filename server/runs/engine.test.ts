@@ -13,7 +13,7 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
 
 const CURVE = join(FIXTURES, 'curve-fit')
 

@@ -244,7 +244,7 @@ export class RunEngine {
     // applied again after a failover: the candidate exists already
     if (input.candidateId && (await this.db.prisma.candidate.findUnique({ where: { id: input.candidateId }, select: { id: true } }))) return input.candidateId
     if (s.status !== 'evolving') throw new PreconditionError('the run is still in its cold start; edits join an island once it evolves')
-    if (!this.budget || !this.budget.reserve()) {
+    if (!this.budget?.reserve()) {
       throw new PreconditionError(`the run has no evaluation left in its budget (${this.budget?.blocked() ?? 'not started'}); resume it with a larger --max-evals to evaluate an edit`)
     }
     const prepared = analyzeCode(input.code, s.language)
@@ -404,7 +404,7 @@ export class RunEngine {
     this.planner = new Planner(s, () => this.budget.evaluations)
     this.repairs = new Repairs(s, this.planner)
     const perModel = new Map<string, number>()
-    s.ensemble?.members.forEach((m, i) => s.config.models[i]?.maxInFlight && perModel.set(m.id, s.config.models[i].maxInFlight!))
+    s.ensemble?.members.forEach((m, i) => { s.config.models[i]?.maxInFlight && perModel.set(m.id, s.config.models[i].maxInFlight!) })
     this.pool = new GenerationPool({
       max: s.config.generation.maxInFlight,
       min: s.config.generation.minInFlight,
@@ -763,7 +763,7 @@ export class RunEngine {
       }
     })
     // invalid cold-start candidates stay out of the populations but keep an island for the record
-    evaluated.forEach((c, i) => !primary.has(c.id) && primary.set(c.id, i % K))
+    evaluated.forEach((c, i) => { !primary.has(c.id) && primary.set(c.id, i % K) })
     await this.db.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe(
         `UPDATE candidates c SET island = a.island FROM jsonb_to_recordset($1::jsonb) AS a(id text, island int) WHERE c.id = a.id`,
@@ -875,7 +875,7 @@ export class RunEngine {
     const queryText = `${s.problem.name}\n${s.problem.description.slice(0, 1500)}\n${bestCode.slice(0, 3000)}`
     try {
       const r = await this.deps.hooks.retrieve({ runId: this.runId, island, problemId: s.problem.id, queryText, trigger })
-      if (r && r.chunks.length) {
+      if (r?.chunks.length) {
         s.knowledge.set(island, { ...r, until: this.budget.evaluations + s.config.stagnationWindow })
         this.deps.events.publish({ runId: this.runId, type: 'retrieval', payload: { island, trigger, chunks: r.chunks.length } })
       }

@@ -12,7 +12,7 @@ import { openDatabase } from '../db.ts'
 import { overfitVerdict, type HeldOutRecord } from './held-out.ts'
 
 const dirs: string[] = []
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
 
 describe('the overfit rule', () => {
   const held = (score: number | null, valid = true) => ({ status: 'evaluated' as const, valid, score })

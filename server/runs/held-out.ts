@@ -35,7 +35,7 @@ export interface OverfitVerdict {
 
 /** Search score against held-out score, in the problem's direction. Pure. */
 export function overfitVerdict(search: number | null, held: Pick<HeldOutRecord, 'status' | 'valid' | 'score'> | null, direction: 'max' | 'min', tolerance: number): OverfitVerdict {
-  if (!held || held.status !== 'evaluated' || search === null) return { gap: null, overfit: null }
+  if (held?.status !== 'evaluated' || search === null) return { gap: null, overfit: null }
   if (!held.valid || held.score === null || held.score === undefined) return { gap: null, overfit: true }
   const sign = direction === 'max' ? 1 : -1
   // relative to the search score's size; an absolute floor keeps scores near zero meaningful

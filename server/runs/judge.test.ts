@@ -20,7 +20,7 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
 
 const KEY = 'sk-test-JUDGE'
 const PRICES = { pricePer1kIn: 0.4, pricePer1kOut: 1.6 }

@@ -47,7 +47,7 @@ export function programOfDocument(doc: { format: string; content: string }, lang
   const names = aliases[lang] ?? [lang]
   const own = blocks.find((b) => names.includes(b.lang))
   const code = (own ?? blocks[0])?.code
-  return code && code.trim() ? code : null
+  return code?.trim() ? code : null
 }
 
 /**

@@ -170,7 +170,7 @@ export class RunStore {
     return this.db.sql<T>(text, params)
   }
 
-  private async writeCandidates(rows: CandidateRow[]): Promise<void[]> {
+  private async writeCandidates(rows: CandidateRow[]): Promise<undefined[]> {
     const payload = rows.map((c) => ({
       id: c.id,
       seq: c.seq,
@@ -210,7 +210,7 @@ export class RunStore {
     return rows.map(() => undefined)
   }
 
-  private async writeRejections(rows: RejectionRow[]): Promise<void[]> {
+  private async writeRejections(rows: RejectionRow[]): Promise<undefined[]> {
     const payload = rows.map((r) => ({
       id: r.id,
       seq: r.seq,

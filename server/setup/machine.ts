@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { PYTHON, SANDBOX_PATH } from '../../workers/sandbox.ts'
 import { COMMANDS, PYTHON_MODULES, type MachineState } from '../../client-safe/needs.ts'
 
-const PROBE = String.raw`
+const PROBE = `
 import importlib, importlib.util, json, sys
 deep = sys.argv[1] == '1'
 out = {'version': sys.version.split()[0], 'modules': {}, 'errors': {}}

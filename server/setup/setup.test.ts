@@ -20,7 +20,7 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
 
 const BARE = join(tempDir(), 'python3')
 writeFileSync(BARE, '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n')

@@ -53,7 +53,7 @@ async function importCommand(ctx: CommandContext, argv: string[]): Promise<numbe
     return reportImport(ctx, results, !!values.json)
   }
   if (!path) throw new UsageError('kb import needs a file or folder path (or --starter)')
-  let collected
+  let collected: ReturnType<typeof collectImportFiles>
   try {
     collected = collectImportFiles(path)
   } catch (e) {

@@ -20,7 +20,7 @@ export const problem: Command = {
     if (positionals[0] !== 'check') throw new UsageError(positionals[0] ? `unknown subcommand "problem ${positionals[0]}"` : 'missing subcommand (check)')
     const target = positionals[1]
     if (!target) throw new UsageError('which folder (or KernelBench task file)?')
-    let p
+    let p: ReturnType<typeof loadProblem>
     try {
       p = loadProblem(target)
     } catch (e) {
@@ -88,7 +88,7 @@ export const problem: Command = {
         reference: spec.reference ?? null,
       }
       // the evaluator of a problem without a seed must run; an empty program failing it is expected
-      const evaluatorRan = !r.error || r.error.kind !== 'infra'
+      const evaluatorRan = r.error?.kind !== 'infra'
       if (values.json) out(JSON.stringify(summary))
       else if (seedless) {
         out(

@@ -89,8 +89,6 @@ export const run: Command = {
           problemId = r.id
         }
       }
-      let runId: string
-      let maxEvals: number
       let created: { id: string; config: RunConfig }
       if (api.remote) {
         created = await api.mutate<{ id: string; config: RunConfig }>('runs.create', { problemId, config }).catch((e: Error) => {
@@ -101,8 +99,8 @@ export const run: Command = {
           throw requestError(e)
         })
       }
-      runId = created.id
-      maxEvals = created.config.budget.maxEvals
+      const runId = created.id
+      const maxEvals = created.config.budget.maxEvals
       const used = created.config
       log.info(`run ${runId} on ${problemId}: ${used.mutator === 'llm' ? used.models.map((m) => `${m.provider}:${m.model}${m.baseURL ? ` at ${m.baseURL}` : ''}`).join(', ') : 'offline program operators'}, up to ${maxEvals} evaluations`)
       const summary = api.remote ? await followRemotely(api, runId, maxEvals, log) : await driveLocally(api, runId, maxEvals, log, { workers })
