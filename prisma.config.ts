@@ -55,14 +55,18 @@ async function pgliteAdapter(dir: string) {
     }
   }
   // typed against an older @prisma/driver-adapter-utils; the protocol is the same
-  return new PGliteMigrate(await PGlite.create({ dataDir: dir, extensions: { vector } })) as unknown as Awaited<ReturnType<typeof pgAdapter>>
+  return new PGliteMigrate(await PGlite.create({ dataDir: dir, extensions: { vector } })) as unknown as Awaited<
+    ReturnType<typeof pgAdapter>
+  >
 }
 
 export default defineConfig({
   experimental: { adapter: true },
   engine: 'js',
   adapter: async () =>
-    process.env.DATABASE_URL ? pgAdapter(process.env.DATABASE_URL) : pgliteAdapter(process.env.PGLITE_DIR ?? './.fm-agent/prisma-dev'),
+    process.env.DATABASE_URL
+      ? pgAdapter(process.env.DATABASE_URL)
+      : pgliteAdapter(process.env.PGLITE_DIR ?? './.fm-agent/prisma-dev'),
   schema: 'prisma/schema.prisma',
   migrations: { path: 'prisma/migrations' },
 })

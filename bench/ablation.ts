@@ -48,17 +48,23 @@ try {
   for (const problemId of problems) {
     for (let seed = 1; seed <= seeds; seed++) {
       for (const selection of STRATEGIES) {
-        const run = await createRun(db, { id: null, label: 'bench', role: 'admin', via: 'system' }, {
-          problemId,
-          config: { mutator: 'local', selection, seed, islands: 2, budget: { maxEvals: evals } },
-        })
+        const run = await createRun(
+          db,
+          { id: null, label: 'bench', role: 'admin', via: 'system' },
+          {
+            problemId,
+            config: { mutator: 'local', selection, seed, islands: 2, budget: { maxEvals: evals } },
+          },
+        )
         await manager.launch(run.id)
         const s = await runSummary(db, run.id)
         const key = `${problemId}\u0000${selection}`
         const cell = results.get(key) ?? { scores: [], direction: s.direction }
         if (s.best) cell.scores.push(s.best.score)
         results.set(key, cell)
-        process.stderr.write(`${problemId} seed ${seed} ${selection}: seed ${s.seedScore} → best ${s.best?.score} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
+        process.stderr.write(
+          `${problemId} seed ${seed} ${selection}: seed ${s.seedScore} → best ${s.best?.score} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
+        )
       }
     }
   }
@@ -78,8 +84,12 @@ for (const p of problems) {
   const cells = STRATEGIES.map((s) => results.get(`${p}\u0000${s}`)!)
   const means = cells.map((c) => mean(c.scores))
   const dir = cells[0].direction
-  const order = [...STRATEGIES.keys()].sort((a, b) => (isBetter(means[a], means[b], dir) ? -1 : isBetter(means[b], means[a], dir) ? 1 : 0))
-  order.forEach((i, r) => { ranks.get(STRATEGIES[i])!.push(r + 1) })
+  const order = [...STRATEGIES.keys()].sort((a, b) =>
+    isBetter(means[a], means[b], dir) ? -1 : isBetter(means[b], means[a], dir) ? 1 : 0,
+  )
+  order.forEach((i, r) => {
+    ranks.get(STRATEGIES[i])!.push(r + 1)
+  })
   console.log(`| ${p} (${dir}) | ${means.map(fmt).join(' | ')} |`)
 }
 console.log(`| mean rank | ${STRATEGIES.map((s) => mean(ranks.get(s)!).toFixed(2)).join(' | ')} |`)

@@ -54,30 +54,56 @@ const median = (xs: number[]) => q(xs, 0.5)
 const ms = (v: number) => `${Math.round(v)} ms`
 
 async function startServer(dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/fm-agent.mjs'), 'start', '--port', String(PORT), '--data-dir', dataDir], {
-    cwd: ROOT,
-    env: { ...process.env, FM_ADMIN_EMAIL: ADMIN.email, FM_ADMIN_PASSWORD: ADMIN.password, FM_WORKERS: '2', NEXT_TELEMETRY_DISABLED: '1', FM_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'bin/fm-agent.mjs'), 'start', '--port', String(PORT), '--data-dir', dataDir],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        FM_ADMIN_EMAIL: ADMIN.email,
+        FM_ADMIN_PASSWORD: ADMIN.password,
+        FM_WORKERS: '2',
+        NEXT_TELEMETRY_DISABLED: '1',
+        FM_LOG: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let log = ''
   child.stdout!.on('data', (d) => (log = (log + d).slice(-4000)))
   child.stderr!.on('data', (d) => (log = (log + d).slice(-4000)))
   const deadline = Date.now() + 300_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`fm-agent start exited (${child.exitCode}):\n${log}`)
-    const ok = await fetch(`${URL_}/api/health`).then((r) => r.ok).catch(() => false)
+    const ok = await fetch(`${URL_}/api/health`)
+      .then((r) => r.ok)
+      .catch(() => false)
     if (ok) return child
     if (Date.now() > deadline) throw new Error(`the server did not come up:\n${log}`)
     await new Promise((r) => setTimeout(r, 500))
   }
 }
 
-async function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unknown): Promise<{ data: T; ms: number }> {
+async function api<T>(
+  page: Page,
+  kind: 'query' | 'mutation',
+  path: string,
+  input: unknown,
+): Promise<{ data: T; ms: number }> {
   return page.evaluate(
     async ({ kind, path, input }) => {
-      const url = kind === 'query' ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : `/api/trpc/${path}`
+      const url =
+        kind === 'query'
+          ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`
+          : `/api/trpc/${path}`
       const t0 = performance.now()
-      const res = await fetch(url, kind === 'query' ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
+      const res = await fetch(
+        url,
+        kind === 'query'
+          ? {}
+          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) },
+      )
       const body = await res.json()
       const t = performance.now() - t0
       if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body).slice(0, 500)}`)
@@ -99,7 +125,13 @@ async function login(page: Page) {
 
 async function liveLatency(page: Page) {
   await api(page, 'mutation', 'problems.import', { path: join(ROOT, 'test-support/problems/curve-fit') })
-  const run = (await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'test-curve-fit', name: 'latency', config: { islands: 3, budget: { maxEvals: 20_000 }, seed: 3 } })).data
+  const run = (
+    await api<{ id: string }>(page, 'mutation', 'runs.create', {
+      problemId: 'test-curve-fit',
+      name: 'latency',
+      config: { islands: 3, budget: { maxEvals: 20_000 }, seed: 3 },
+    })
+  ).data
   await page.goto(`${URL_}/runs/${run.id}`)
   await page.getByTestId('connection').and(page.locator('[data-state="live"]')).waitFor({ timeout: 120_000 })
   const liveAt = await page.evaluate(() => Date.now())
@@ -110,14 +142,34 @@ async function liveLatency(page: Page) {
     // count (a result stored a moment ago may not have reached the page yet)
     seen = await page.evaluate(() => ({ ...(window.__fmChart?.seen ?? {}) }))
     const readAt = Date.now()
-    const exported = (await api<{ rows: Array<{ evalIndex: number; evaluatedAt: string | null; valid: boolean | null }> }>(page, 'query', 'candidates.export', { runId: run.id, filter: { valid: true }, sort: { field: 'evalIndex', dir: 'asc' }, offset: 0, limit: 5000 })).data.rows
-    const after = exported.filter((r) => r.evaluatedAt && new Date(r.evaluatedAt).getTime() > liveAt + 1000 && new Date(r.evaluatedAt).getTime() < readAt - 3000)
+    const exported = (
+      await api<{ rows: Array<{ evalIndex: number; evaluatedAt: string | null; valid: boolean | null }> }>(
+        page,
+        'query',
+        'candidates.export',
+        { runId: run.id, filter: { valid: true }, sort: { field: 'evalIndex', dir: 'asc' }, offset: 0, limit: 5000 },
+      )
+    ).data.rows
+    const after = exported.filter(
+      (r) =>
+        r.evaluatedAt &&
+        new Date(r.evaluatedAt).getTime() > liveAt + 1000 &&
+        new Date(r.evaluatedAt).getTime() < readAt - 3000,
+    )
     const measured = after.filter((r) => seen[r.evalIndex] !== undefined)
     if (measured.length >= EVENTS || Date.now() > deadline) {
       await api(page, 'mutation', 'runs.stop', { runId: run.id })
       const lat = measured.map((r) => seen[r.evalIndex]! - new Date(r.evaluatedAt!).getTime())
       const missing = after.length - measured.length
-      return { n: lat.length, p50: median(lat), p95: q(lat, 0.95), max: Math.max(...lat), min: Math.min(...lat), missing, evalsPerSec: after.length / ((Date.now() - liveAt) / 1000) }
+      return {
+        n: lat.length,
+        p50: median(lat),
+        p95: q(lat, 0.95),
+        max: Math.max(...lat),
+        min: Math.min(...lat),
+        missing,
+        evalsPerSec: after.length / ((Date.now() - liveAt) / 1000),
+      }
     }
     await page.waitForTimeout(2000)
   }
@@ -174,47 +226,73 @@ async function measureRun(page: Page, runId: string, bestId: string, compareWith
       await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 3 })
       await page.mouse.up()
     },
-    () => page.waitForFunction(() => {
-      const z = document.querySelector('[data-testid="zoom"]')
-      return !!z && !z.textContent!.includes('…')
-    }, null, { timeout: 60_000 }),
+    () =>
+      page.waitForFunction(
+        () => {
+          const z = document.querySelector('[data-testid="zoom"]')
+          return !!z && !z.textContent!.includes('…')
+        },
+        null,
+        { timeout: 60_000 },
+      ),
   )
   // candidates table
   const firstRowText = () => page.getByTestId('candidate-row').first().textContent()
   const tableFirst = await timeUntil(
     page,
     () => page.goto(`${URL_}/runs/${runId}/candidates`),
-    () => page.waitForFunction(() => (document.querySelector('[data-testid="candidate-row"]')?.textContent ?? '…') !== '…', null, { timeout: 60_000 }),
+    () =>
+      page.waitForFunction(
+        () => (document.querySelector('[data-testid="candidate-row"]')?.textContent ?? '…') !== '…',
+        null,
+        { timeout: 60_000 },
+      ),
   )
   const before = await firstRowText()
   const tableSort = await timeUntil(
     page,
     () => page.getByRole('button', { name: /^score/ }).click(),
-    () => page.waitForFunction((b) => {
-      const t = document.querySelector('[data-testid="candidate-row"]')?.textContent ?? ''
-      return t !== b && t !== '…' && location.search.includes('sort=score')
-    }, before, { timeout: 60_000 }),
+    () =>
+      page.waitForFunction(
+        (b) => {
+          const t = document.querySelector('[data-testid="candidate-row"]')?.textContent ?? ''
+          return t !== b && t !== '…' && location.search.includes('sort=score')
+        },
+        before,
+        { timeout: 60_000 },
+      ),
   )
   const tableJump = await timeUntil(
     page,
-    () => page.evaluate(() => {
-      const el = document.querySelector('[data-testid="candidate-scroller"]') as HTMLElement
-      el.scrollTop = el.scrollHeight / 2
-    }),
-    () => page.waitForFunction(() => {
-      const rows = [...document.querySelectorAll('[data-testid="candidate-row"]')]
-      return rows.length > 0 && rows.every((r) => r.textContent !== '…')
-    }, null, { timeout: 60_000 }),
+    () =>
+      page.evaluate(() => {
+        const el = document.querySelector('[data-testid="candidate-scroller"]') as HTMLElement
+        el.scrollTop = el.scrollHeight / 2
+      }),
+    () =>
+      page.waitForFunction(
+        () => {
+          const rows = [...document.querySelectorAll('[data-testid="candidate-row"]')]
+          return rows.length > 0 && rows.every((r) => r.textContent !== '…')
+        },
+        null,
+        { timeout: 60_000 },
+      ),
   )
   const countBefore = await page.getByTestId('candidate-table').getAttribute('data-total')
   const tableFilter = await timeUntil(
     page,
     () => page.getByLabel('filter island').selectOption('1'),
-    () => page.waitForFunction((c) => {
-      const t = document.querySelector('[data-testid="candidate-table"]')?.getAttribute('data-total')
-      const rows = [...document.querySelectorAll('[data-testid="candidate-row"]')]
-      return t !== c && rows.length > 0 && rows.every((r) => r.textContent !== '…')
-    }, countBefore, { timeout: 60_000 }),
+    () =>
+      page.waitForFunction(
+        (c) => {
+          const t = document.querySelector('[data-testid="candidate-table"]')?.getAttribute('data-total')
+          const rows = [...document.querySelectorAll('[data-testid="candidate-row"]')]
+          return t !== c && rows.length > 0 && rows.every((r) => r.textContent !== '…')
+        },
+        countBefore,
+        { timeout: 60_000 },
+      ),
   )
   const lineage = await timeUntil(
     page,
@@ -241,7 +319,11 @@ async function measureRun(page: Page, runId: string, bestId: string, compareWith
     () => page.goto(`${URL_}/runs/new?fork=${runId}&candidate=${bestId}`),
     async () => {
       await page.getByTestId('fork-source').getByText('also seed with its island').waitFor({ timeout: 60_000 })
-      await page.waitForFunction(() => (document.querySelector('input[aria-label="Islands"]') as HTMLInputElement | null)?.value === '4', null, { timeout: 60_000 })
+      await page.waitForFunction(
+        () => (document.querySelector('input[aria-label="Islands"]') as HTMLInputElement | null)?.value === '4',
+        null,
+        { timeout: 60_000 },
+      )
     },
   )
   const runList = await timeUntil(
@@ -251,12 +333,38 @@ async function measureRun(page: Page, runId: string, bestId: string, compareWith
   )
   const apiSeries = (await api(page, 'query', 'runs.series', { runId })).ms
   const apiHeatmap = (await api(page, 'query', 'runs.heatmap', { runId })).ms
-  const apiListSorted = (await api(page, 'query', 'candidates.list', { runId, sort: { field: 'score', dir: 'desc' }, offset: Math.floor(SIZE / 2), limit: 100 })).ms
+  const apiListSorted = (
+    await api(page, 'query', 'candidates.list', {
+      runId,
+      sort: { field: 'score', dir: 'desc' },
+      offset: Math.floor(SIZE / 2),
+      limit: 100,
+    })
+  ).ms
   const apiLineage = (await api(page, 'query', 'candidates.lineage', { runId })).ms
   const apiOverview = (await api(page, 'query', 'runs.overview', { runId })).ms
   const apiCompare = (await api(page, 'query', 'runs.compare', { runIds: [runId, compareWith] })).ms
   const apiForkPreview = (await api(page, 'query', 'runs.forkPreview', { runId, candidateId: bestId })).ms
-  return { load, zoom, tableFirst, tableSort, tableJump, tableFilter, lineage, candidate, compare, fork, runList, apiSeries, apiHeatmap, apiListSorted, apiLineage, apiOverview, apiCompare, apiForkPreview }
+  return {
+    load,
+    zoom,
+    tableFirst,
+    tableSort,
+    tableJump,
+    tableFilter,
+    lineage,
+    candidate,
+    compare,
+    fork,
+    runList,
+    apiSeries,
+    apiHeatmap,
+    apiListSorted,
+    apiLineage,
+    apiOverview,
+    apiCompare,
+    apiForkPreview,
+  }
 }
 
 const LABELS: Array<[keyof Figures, string]> = [
@@ -291,16 +399,42 @@ async function main() {
     // the big runs go in before the server holds the database
     const t0 = Date.now()
     const db = await openDatabase({ dataDir, databaseUrl: '' })
-    const big = await seedSyntheticRun(db, { candidates: SIZE, islands: 4, metricEvery: 10, problemId: 'synthetic-bench' })
-    const small = await seedSyntheticRun(db, { candidates: BASE, islands: 4, metricEvery: 10, problemId: 'synthetic-bench' })
+    const big = await seedSyntheticRun(db, {
+      candidates: SIZE,
+      islands: 4,
+      metricEvery: 10,
+      problemId: 'synthetic-bench',
+    })
+    const small = await seedSyntheticRun(db, {
+      candidates: BASE,
+      islands: 4,
+      metricEvery: 10,
+      problemId: 'synthetic-bench',
+    })
     // the run each one is compared with on the compare page
-    const other = await seedSyntheticRun(db, { candidates: BASE, islands: 4, metricEvery: 10, problemId: 'synthetic-bench' })
-    const rows = await db.prisma.$queryRaw<Array<{ c: bigint; m: bigint }>>`SELECT (SELECT count(*) FROM candidates) AS c, (SELECT count(*) FROM run_metrics) AS m`
+    const other = await seedSyntheticRun(db, {
+      candidates: BASE,
+      islands: 4,
+      metricEvery: 10,
+      problemId: 'synthetic-bench',
+    })
+    const rows = await db.prisma.$queryRaw<
+      Array<{ c: bigint; m: bigint }>
+    >`SELECT (SELECT count(*) FROM candidates) AS c, (SELECT count(*) FROM run_metrics) AS m`
     await db.close()
     const seedS = (Date.now() - t0) / 1000
     process.stderr.write(`seeded ${rows[0]!.c} candidates and ${rows[0]!.m} metric rows in ${seedS.toFixed(1)} s\n`)
     server = await startServer(dataDir)
-    const browser = await chromium.launch({ executablePath: process.env.FM_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'] })
+    const browser = await chromium.launch({
+      executablePath: process.env.FM_CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--disable-background-networking',
+        '--no-first-run',
+      ],
+    })
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } })
     await login(page)
 
@@ -319,15 +453,23 @@ async function main() {
 
     const med = (xs: Figures[], k: keyof Figures) => median(xs.map((f) => f[k]))
     const lines: string[] = []
-    lines.push(`Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model.trim()}), load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end; Chromium ${version}, 1600×1000; embedded database; FM_WORKERS=2.`)
+    lines.push(
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores (${cpus()[0]?.model.trim()}), load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ')} at the end; Chromium ${version}, 1600×1000; embedded database; FM_WORKERS=2.`,
+    )
     lines.push('')
-    lines.push(`**Live latency** (result stored → point painted in the chart), ${live.n} evaluations of a real run (${live.evalsPerSec.toFixed(1)} evaluations/s):`)
+    lines.push(
+      `**Live latency** (result stored → point painted in the chart), ${live.n} evaluations of a real run (${live.evalsPerSec.toFixed(1)} evaluations/s):`,
+    )
     lines.push('')
     lines.push('| p50 | p95 | min | max | not drawn |')
     lines.push('| ---: | ---: | ---: | ---: | ---: |')
     lines.push(`| ${ms(live.p50)} | ${ms(live.p95)} | ${ms(live.min)} | ${ms(live.max)} | ${live.missing} |`)
     lines.push('')
-    lines.push(`**A run of ${SIZE.toLocaleString('en')} candidates** against one of ${BASE.toLocaleString('en')} (the same shape, measured interleaved in one browser; median of ${REPEAT}):`)
+    lines.push(
+      `**A run of ${SIZE.toLocaleString('en')} candidates** against one of ${BASE.toLocaleString('en')} (the same shape, measured interleaved in one browser; median of ${REPEAT}):`,
+    )
     lines.push('')
     lines.push(`| | ${BASE.toLocaleString('en')} | ${SIZE.toLocaleString('en')} | ratio |`)
     lines.push('| --- | ---: | ---: | ---: |')
@@ -344,7 +486,9 @@ async function main() {
       const start = '<!-- console-latency:start -->'
       const end = '<!-- console-latency:end -->'
       const body = `${start}\n${table}\n${end}`
-      const next = text.includes(start) ? text.replace(new RegExp(`${start}[\\s\\S]*${end}`), body) : `${text.trimEnd()}\n\n## Console: \`bench/console-latency.ts\`\n\n${body}\n`
+      const next = text.includes(start)
+        ? text.replace(new RegExp(`${start}[\\s\\S]*${end}`), body)
+        : `${text.trimEnd()}\n\n## Console: \`bench/console-latency.ts\`\n\n${body}\n`
       writeFileSync(readme, next)
     }
   } finally {

@@ -28,7 +28,13 @@ import type { EvalJob, EvalResult } from '../server/contracts/evaluation.ts'
 import { createTestDatabase } from '../test-support/pg.ts'
 import { processEnv } from '../workers/sandbox.ts'
 
-const { values } = parseArgs({ options: { iterations: { type: 'string', default: '1000,10000' }, workers: { type: 'string', default: '2' }, server: { type: 'boolean', default: false } } })
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string', default: '1000,10000' },
+    workers: { type: 'string', default: '2' },
+    server: { type: 'boolean', default: false },
+  },
+})
 const sizes = values.iterations!.split(',').map(Number)
 const workers = Number(values.workers)
 const log = createLogger('bench', 'warn')
@@ -36,7 +42,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PROBLEM = join(ROOT, 'bench/problems/trivial')
 
 async function startModelServer(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test-support/openai-server.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test-support/openai-server.ts'), '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.once('data', (d) => resolve(JSON.parse(String(d).trim().split('\n')[0]).url))
     child.once('exit', (c) => reject(new Error(`model server exited ${c}`)))
@@ -59,25 +69,30 @@ async function engineRun(iterations: number, modelUrl: string, databaseUrl = '')
   const procs = databaseUrl ? await startQueueWorkers(databaseUrl, backend) : []
   const manager = new EngineManager({ db, backend, events: app.events, log })
   process.env.BENCH_MODEL_KEY = 'sk-bench'
-  const run = await createRun(db, { id: null, label: 'bench', role: 'admin', via: 'system' }, {
-    problemId,
-    config: {
-      mutator: 'llm',
-      models: [{ provider: 'openai', model: 'instant', baseURL: modelUrl, apiKeyEnv: 'BENCH_MODEL_KEY' }],
-      islands: 4,
-      populationPerIsland: 200,
-      budget: { maxEvals: iterations },
-      coldStartSize: 8,
-      concurrency: workers * 2,
+  const run = await createRun(
+    db,
+    { id: null, label: 'bench', role: 'admin', via: 'system' },
+    {
+      problemId,
+      config: {
+        mutator: 'llm',
+        models: [{ provider: 'openai', model: 'instant', baseURL: modelUrl, apiKeyEnv: 'BENCH_MODEL_KEY' }],
+        islands: 4,
+        populationPerIsland: 200,
+        budget: { maxEvals: iterations },
+        coldStartSize: 8,
+        concurrency: workers * 2,
+      },
     },
-  })
+  )
   // CPU per iteration in tenths of the run, to see whether it grows with the population
   const marks: Array<{ evals: number; cpu: number; t: number }> = []
   let evals = 0
   app.events.subscribe(run.id, (e) => {
     if (e.type !== 'candidate') return
     evals++
-    if (evals % Math.max(1, Math.floor(iterations / 10)) === 0) marks.push({ evals, cpu: cpuMs(), t: performance.now() })
+    if (evals % Math.max(1, Math.floor(iterations / 10)) === 0)
+      marks.push({ evals, cpu: cpuMs(), t: performance.now() })
   })
   const cpu0 = cpuMs()
   const t0 = performance.now()
@@ -92,16 +107,46 @@ async function engineRun(iterations: number, modelUrl: string, databaseUrl = '')
   rmSync(dir, { recursive: true, force: true })
   if (result.status !== 'completed') throw new Error(`run ended ${result.status}: ${result.reason}`)
   const segments = marks.slice(1).map((m, i) => (m.cpu - marks[i].cpu) / (m.evals - marks[i].evals))
-  return { iterations, wall, itPerS: iterations / wall, cpuPerIt: cpu / iterations, first: segments[0], last: segments[segments.length - 1] }
+  return {
+    iterations,
+    wall,
+    itPerS: iterations / wall,
+    cpuPerIt: cpu / iterations,
+    first: segments[0],
+    last: segments[segments.length - 1],
+  }
 }
 
-async function startQueueWorkers(databaseUrl: string, backend: Awaited<ReturnType<typeof createBackend>>): Promise<ChildProcess[]> {
+async function startQueueWorkers(
+  databaseUrl: string,
+  backend: Awaited<ReturnType<typeof createBackend>>,
+): Promise<ChildProcess[]> {
   const procs = Array.from({ length: workers }, (_, i) =>
-    spawn(process.execPath, ['--import', 'tsx', 'workers/bin.ts', 'worker', '--concurrency', '1', '--name', `bench-${i}`, '--cache-dir', mkdtempSync(join(tmpdir(), 'fm-bench-w-'))], {
-      cwd: ROOT,
-      env: processEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: databaseUrl, FM_WORKER_HEARTBEAT_MS: '1000' }),
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'workers/bin.ts',
+        'worker',
+        '--concurrency',
+        '1',
+        '--name',
+        `bench-${i}`,
+        '--cache-dir',
+        mkdtempSync(join(tmpdir(), 'fm-bench-w-')),
+      ],
+      {
+        cwd: ROOT,
+        env: processEnv({
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: process.env.HOME ?? '/tmp',
+          DATABASE_URL: databaseUrl,
+          FM_WORKER_HEARTBEAT_MS: '1000',
+        }),
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    ),
   )
   for (let i = 0; i < 600 && backend.capacity() < workers; i++) {
     await new Promise((r) => setTimeout(r, 100))
@@ -122,7 +167,17 @@ async function poolOnly(iterations: number) {
   const all = new Promise<void>((r) => (resolveAll = r))
   let next = 0
   const submit = () => {
-    const job: EvalJob = { jobId: `j${next++}`, runId: 'bench', problem: { id, bundleHash }, language: 'python', code, stage: 0, limits: { timeoutS: 10, memoryMb: 256, cpuS: 10 }, needs: { gpu: false, languages: ['python'] }, attempt: 0 }
+    const job: EvalJob = {
+      jobId: `j${next++}`,
+      runId: 'bench',
+      problem: { id, bundleHash },
+      language: 'python',
+      code,
+      stage: 0,
+      limits: { timeoutS: 10, memoryMb: 256, cpuS: 10 },
+      needs: { gpu: false, languages: ['python'] },
+      attempt: 0,
+    }
     void backend.submit(job)
   }
   backend.onResult((_r: EvalResult) => {
@@ -159,8 +214,12 @@ try {
   } finally {
     await pg?.drop()
   }
-  console.log(`engine overhead, ${workers} workers, instant model, trivial evaluator (this machine: ${availableParallelism()} cores)`)
-  console.log('| database | iterations | engine CPU / iteration | first → last tenth | end-to-end | pool-only baseline | ratio |')
+  console.log(
+    `engine overhead, ${workers} workers, instant model, trivial evaluator (this machine: ${availableParallelism()} cores)`,
+  )
+  console.log(
+    '| database | iterations | engine CPU / iteration | first → last tenth | end-to-end | pool-only baseline | ratio |',
+  )
   console.log('| --- | --- | --- | --- | --- | --- | --- |')
   for (const r of rows) console.log(r)
 } finally {

@@ -20,7 +20,9 @@ import { chromium, type Page } from '@playwright/test'
 import { createTestDatabase } from '../test-support/pg.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const { values: args } = parseArgs({ options: { count: { type: 'string', default: '40' }, port: { type: 'string', default: '3251' } } })
+const { values: args } = parseArgs({
+  options: { count: { type: 'string', default: '40' }, port: { type: 'string', default: '3251' } },
+})
 const COUNT = Number(args.count)
 const PORT = Number(args.port)
 const BASE = `http://127.0.0.1:${PORT}`
@@ -36,7 +38,14 @@ function start(args: string[], env: Record<string, string>, dirs: string[]): Chi
   dirs.push(dataDir)
   const p = spawn(process.execPath, [join(ROOT, 'bin/fm-agent.mjs'), ...args, '--data-dir', dataDir], {
     cwd: ROOT,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', FM_LOG: 'warn', FM_ADMIN_EMAIL: ADMIN.email, FM_ADMIN_PASSWORD: ADMIN.password, ...env },
+    env: {
+      ...process.env,
+      NEXT_TELEMETRY_DISABLED: '1',
+      FM_LOG: 'warn',
+      FM_ADMIN_EMAIL: ADMIN.email,
+      FM_ADMIN_PASSWORD: ADMIN.password,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let log = ''
@@ -44,7 +53,12 @@ function start(args: string[], env: Record<string, string>, dirs: string[]): Chi
   return Object.assign(p, { log: () => log })
 }
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, logs: () => string, timeoutMs = 300_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  logs: () => string,
+  timeoutMs = 300_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs
   for (;;) {
     const v = await fn().catch(() => null)
@@ -57,8 +71,16 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
 function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unknown): Promise<T> {
   return page.evaluate(
     async ({ kind, path, input }) => {
-      const url = kind === 'query' ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : `/api/trpc/${path}`
-      const res = await fetch(url, kind === 'query' ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
+      const url =
+        kind === 'query'
+          ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`
+          : `/api/trpc/${path}`
+      const res = await fetch(
+        url,
+        kind === 'query'
+          ? {}
+          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) },
+      )
       const body = await res.json()
       if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body).slice(0, 500)}`)
       return body.result.data.json
@@ -71,7 +93,10 @@ function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unk
 async function measure(mode: string, procs: Array<ChildProcess & { log: () => string }>): Promise<number[]> {
   const logs = () => procs.map((p) => p.log()).join('\n---\n')
   await until(`${mode}: the console`, async () => (await fetch(`${BASE}/api/health`)).ok, logs)
-  const browser = await chromium.launch({ executablePath: process.env.FM_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
+  const browser = await chromium.launch({
+    executablePath: process.env.FM_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  })
   try {
     const page = await browser.newPage()
     await page.goto(`${BASE}/login`)
@@ -80,13 +105,24 @@ async function measure(mode: string, procs: Array<ChildProcess & { log: () => st
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.waitForURL(/\/runs/)
     await api(page, 'mutation', 'problems.import', { path: join(ROOT, 'test-support/problems/curve-fit') })
-    const { id: runId } = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'test-curve-fit', config: { islands: 2, budget: { maxEvals: 1_000_000 }, seed: 3 } })
-    await until(`${mode}: the run evolving`, async () => (await api<{ status: string }>(page, 'query', 'runs.summary', { runId })).status === 'evolving', logs)
+    const { id: runId } = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+      problemId: 'test-curve-fit',
+      config: { islands: 2, budget: { maxEvals: 1_000_000 }, seed: 3 },
+    })
+    await until(
+      `${mode}: the run evolving`,
+      async () => (await api<{ status: string }>(page, 'query', 'runs.summary', { runId })).status === 'evolving',
+      logs,
+    )
     const out: number[] = []
     for (let i = 0; i < COUNT; i++) {
       await new Promise((r) => setTimeout(r, 50 + Math.random() * 250)) // a random moment of the engine's loop
       const t0 = performance.now()
-      const r = await api<{ command: { status: string } }>(page, 'mutation', 'runs.setExploration', { runId, value: i % 2 ? 0.6 : 0.4, island: i % 2 })
+      const r = await api<{ command: { status: string } }>(page, 'mutation', 'runs.setExploration', {
+        runId,
+        value: i % 2 ? 0.6 : 0.4,
+        island: i % 2,
+      })
       out.push(performance.now() - t0)
       if (r.command.status !== 'applied') throw new Error(`${mode}: command ${i} came back ${r.command.status}`)
     }
@@ -113,7 +149,11 @@ try {
   }
   const db = await createTestDatabase()
   const env = { DATABASE_URL: db.url }
-  const server = [start(['worker', '--concurrency', '2'], env, dirs), start(['web', '--port', String(PORT)], env, dirs), start(['engine'], env, dirs)]
+  const server = [
+    start(['worker', '--concurrency', '2'], env, dirs),
+    start(['web', '--port', String(PORT)], env, dirs),
+    start(['engine'], env, dirs),
+  ]
   try {
     results.server = await measure('server', server)
   } finally {
@@ -128,8 +168,14 @@ const row = (m: string) => {
   const xs = results[m]!
   return `| ${m} | ${xs.length} | ${quantile(xs, 0.5).toFixed(0)} ms | ${quantile(xs, 0.95).toFixed(0)} ms | ${Math.max(...xs).toFixed(0)} ms |`
 }
-console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+)
 console.log('| mode | interventions | p50 | p95 | max |\n| --- | --- | --- | --- | --- |')
 console.log(row('embedded'))
 console.log(row('server'))
-console.log(`server / embedded: p50 ${(quantile(results.server!, 0.5) / quantile(results.embedded!, 0.5)).toFixed(2)}, p95 ${(quantile(results.server!, 0.95) / quantile(results.embedded!, 0.95)).toFixed(2)}`)
+console.log(
+  `server / embedded: p50 ${(quantile(results.server!, 0.5) / quantile(results.embedded!, 0.5)).toFixed(2)}, p95 ${(quantile(results.server!, 0.95) / quantile(results.embedded!, 0.95)).toFixed(2)}`,
+)

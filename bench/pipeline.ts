@@ -24,12 +24,19 @@ import { createBackend } from '../server/runs/evaluation-backend.ts'
 import { importProblem } from '../server/services/problem-catalog.ts'
 
 const { values } = parseArgs({
-  options: { cases: { type: 'string', default: 'instant:1000,instant:10000,1s:200,5s:200' }, workers: { type: 'string', default: '2' } },
+  options: {
+    cases: { type: 'string', default: 'instant:1000,instant:10000,1s:200,5s:200' },
+    workers: { type: 'string', default: '2' },
+  },
 })
 const workers = Number(values.workers)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PROBLEM = join(ROOT, 'bench/problems/trivial-openevolve')
-const LATENCY: Record<string, { ms: number; jitter: number }> = { instant: { ms: 0, jitter: 0 }, '1s': { ms: 1000, jitter: 0 }, '5s': { ms: 5000, jitter: 0.5 } }
+const LATENCY: Record<string, { ms: number; jitter: number }> = {
+  instant: { ms: 0, jitter: 0 },
+  '1s': { ms: 1000, jitter: 0 },
+  '5s': { ms: 5000, jitter: 0.5 },
+}
 /** OpenEvolve with its defaults on this machine kind, same problem and stand-in (issue 12) */
 const OPENEVOLVE: Record<string, number> = { 'instant:1000': 88, 'instant:10000': 44, '1s:60': 1 }
 const CLK_TCK = 100
@@ -37,7 +44,21 @@ const CLK_TCK = 100
 async function startModelServer(latency: { ms: number; jitter: number }) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'test-support/openai-server.ts'), '--port', '0', '--precision', '12', '--latency-ms', String(latency.ms), '--jitter', String(latency.jitter), '--max-recorded', '10'],
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'test-support/openai-server.ts'),
+      '--port',
+      '0',
+      '--precision',
+      '12',
+      '--latency-ms',
+      String(latency.ms),
+      '--jitter',
+      String(latency.jitter),
+      '--max-recorded',
+      '10',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   const url = await new Promise<string>((resolve, reject) => {
@@ -65,7 +86,13 @@ function readProcs(): ProcSample[] {
       const comm = stat.slice(stat.indexOf('(') + 1, close)
       const f = stat.slice(close + 2).split(' ')
       // fields after comm: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14) … rss(21, pages)
-      out.push({ pid: Number(name), ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]), rssKb: Number(f[21]) * 4, comm })
+      out.push({
+        pid: Number(name),
+        ppid: Number(f[1]),
+        cpuTicks: Number(f[11]) + Number(f[12]),
+        rssKb: Number(f[21]) * 4,
+        comm,
+      })
     } catch {
       // gone meanwhile
     }
@@ -98,8 +125,25 @@ sys.stderr.write('\\n' + json.dumps({"rc": p.returncode, "cpu": u.ru_utime + u.r
     const t0 = performance.now()
     const child = spawn(
       '/usr/bin/python3',
-      ['-c', wrapper, process.execPath, join(ROOT, 'bin/fm-agent.mjs'), 'run', PROBLEM, '--model', 'openai:instant', '--max-evals', String(evals), '--json', '--data-dir', dataDir],
-      { env: { ...process.env, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'sk-bench', FM_WORKERS: String(workers) }, stdio: ['ignore', 'ignore', 'pipe'] },
+      [
+        '-c',
+        wrapper,
+        process.execPath,
+        join(ROOT, 'bin/fm-agent.mjs'),
+        'run',
+        PROBLEM,
+        '--model',
+        'openai:instant',
+        '--max-evals',
+        String(evals),
+        '--json',
+        '--data-dir',
+        dataDir,
+      ],
+      {
+        env: { ...process.env, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'sk-bench', FM_WORKERS: String(workers) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
     )
     let stderr = ''
     child.stderr!.on('data', (d) => (stderr += String(d)))
@@ -118,14 +162,21 @@ sys.stderr.write('\\n' + json.dumps({"rc": p.returncode, "cpu": u.ru_utime + u.r
       const mine = procs.filter((p) => p.pid !== child.pid)
       const rss = mine.reduce((n, p) => n + p.rssKb, 0)
       if (rss > peakRss) peakRss = rss
-      for (const p of mine) if (p.rssKb > peakLargest.rssKb) peakLargest = { rssKb: p.rssKb, comm: `${p.comm}${p.pid === enginePid ? ' (fm-agent run)' : ''}` }
+      for (const p of mine)
+        if (p.rssKb > peakLargest.rssKb)
+          peakLargest = { rssKb: p.rssKb, comm: `${p.comm}${p.pid === enginePid ? ' (fm-agent run)' : ''}` }
     }, 100)
     const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? 1)))
     clearInterval(sampler)
     const wall = (performance.now() - t0) / 1000
     const report = JSON.parse(stderr.trim().split('\n').pop()!) as { rc: number; cpu: number; out: string }
-    const summary = JSON.parse(report.out.trim().split('\n').pop()!) as { status: string; evaluations: number; pipeline: { requests: number; busyShare: number | null } | null }
-    if (code !== 0 || summary.status !== 'completed') throw new Error(`run ended ${summary.status} (exit ${code}): ${stderr.slice(-2000)}`)
+    const summary = JSON.parse(report.out.trim().split('\n').pop()!) as {
+      status: string
+      evaluations: number
+      pipeline: { requests: number; busyShare: number | null } | null
+    }
+    if (code !== 0 || summary.status !== 'completed')
+      throw new Error(`run ended ${summary.status} (exit ${code}): ${stderr.slice(-2000)}`)
     const engineCpuS = engineTicks / CLK_TCK
     return {
       wall,
@@ -156,7 +207,17 @@ async function poolOnly(n: number) {
   let resolveAll!: () => void
   const all = new Promise<void>((r) => (resolveAll = r))
   const submit = () => {
-    const job: EvalJob = { jobId: `j${next++}`, runId: 'bench', problem: { id, bundleHash }, language: 'python', code, stage: 0, limits: { timeoutS: 10, memoryMb: 256, cpuS: 10 }, needs: { gpu: false, languages: ['python'] }, attempt: 0 }
+    const job: EvalJob = {
+      jobId: `j${next++}`,
+      runId: 'bench',
+      problem: { id, bundleHash },
+      language: 'python',
+      code,
+      stage: 0,
+      limits: { timeoutS: 10, memoryMb: 256, cpuS: 10 },
+      needs: { gpu: false, languages: ['python'] },
+      attempt: 0,
+    }
     void backend.submit(job)
   }
   backend.onResult(() => {
@@ -174,9 +235,13 @@ async function poolOnly(n: number) {
 }
 
 const floor = await poolOnly(500)
-console.log(`pipelined engine, ${workers} workers, trivial OpenEvolve-format problem (this machine: ${availableParallelism()} cores)`)
+console.log(
+  `pipelined engine, ${workers} workers, trivial OpenEvolve-format problem (this machine: ${availableParallelism()} cores)`,
+)
 console.log(`pool-only floor (no engine, no model): ${floor.toFixed(1)} evaluations/s`)
-console.log('| model | evaluations | wall | eval/s | vs floor | vs OpenEvolve | engine CPU / eval | workers CPU / eval | requests in flight | workers busy | peak memory, all processes | largest process |')
+console.log(
+  '| model | evaluations | wall | eval/s | vs floor | vs OpenEvolve | engine CPU / eval | workers CPU / eval | requests in flight | workers busy | peak memory, all processes | largest process |',
+)
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const c of values.cases!.split(',')) {
   const [latency, n] = c.split(':')

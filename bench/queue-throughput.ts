@@ -40,8 +40,20 @@ ns = {}
 exec(open(sys.argv[-1]).read(), ns)
 print(json.dumps({"valid": True, "metrics": {"score": ns["f"]()}}))
 `
-const spec = (id: string) => ({ id, name: id, language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 30, memoryMb: 512 } })
-const trivial = makeProblem({ 'evaluator.py': TRIVIAL_EVALUATOR, 'seed.py': 'def f():\n    return 1\n' }, spec('bench-trivial'))
+const spec = (id: string) => ({
+  id,
+  name: id,
+  language: 'python',
+  entry: 'seed.py',
+  evaluator: 'evaluator.py',
+  direction: 'max',
+  primaryMetric: 'score',
+  limits: { timeoutS: 30, memoryMb: 512 },
+})
+const trivial = makeProblem(
+  { 'evaluator.py': TRIVIAL_EVALUATOR, 'seed.py': 'def f():\n    return 1\n' },
+  spec('bench-trivial'),
+)
 const slow = makeProblem({ 'evaluator.py': SLOW_EVALUATOR, 'seed.py': 'def f():\n    return 1\n' }, spec('bench-50ms'))
 const bundles = new Map([trivial, slow].map((p) => [p.bundle.hash, p.bundle.data]))
 const getBundle = async (h: string) => bundles.get(h)!
@@ -63,10 +75,16 @@ async function bareSpawn(n: number, parallel: number): Promise<number> {
   writeFileSync(cand, code(1))
   const one = () =>
     new Promise<void>((resolve, reject) => {
-      const p = spawn(PYTHON, [join(dir, 'evaluator.py'), cand], { cwd: dir, env: processEnv(sandboxEnv(dir)), stdio: ['ignore', 'pipe', 'ignore'] })
+      const p = spawn(PYTHON, [join(dir, 'evaluator.py'), cand], {
+        cwd: dir,
+        env: processEnv(sandboxEnv(dir)),
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
       let out = ''
       p.stdout.on('data', (d) => (out += d))
-      p.on('exit', (c) => (c === 0 && out.includes('"valid"') ? resolve() : reject(new Error(`baseline evaluator failed: ${c}`))))
+      p.on('exit', (c) =>
+        c === 0 && out.includes('"valid"') ? resolve() : reject(new Error(`baseline evaluator failed: ${c}`)),
+      )
     })
   const t = performance.now()
   let next = 0
@@ -84,8 +102,29 @@ async function bareSpawn(n: number, parallel: number): Promise<number> {
 function coldSandboxMs(): number {
   const iso = detectIsolation()
   if (iso.mode !== 'userns') return NaN
-  const uidArgs = process.getuid?.() === 0 ? ['setpriv', `--reuid=${iso.uid}`, `--regid=${iso.uid}`, '--clear-groups', '--'] : []
-  const cmd = [...uidArgs, 'bwrap', '--unshare-all', '--die-with-parent', '--new-session', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--', PYTHON, '-s', '-c', 'pass']
+  const uidArgs =
+    process.getuid?.() === 0 ? ['setpriv', `--reuid=${iso.uid}`, `--regid=${iso.uid}`, '--clear-groups', '--'] : []
+  const cmd = [
+    ...uidArgs,
+    'bwrap',
+    '--unshare-all',
+    '--die-with-parent',
+    '--new-session',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
+    '--',
+    PYTHON,
+    '-s',
+    '-c',
+    'pass',
+  ]
   const times: number[] = []
   for (let i = 0; i < 20; i++) {
     const t = performance.now()
@@ -97,7 +136,9 @@ function coldSandboxMs(): number {
 }
 
 /** One pre-started launcher, many steps: the per-evaluation sandbox cost without the runner around it. */
-async function launcherSteps(n: number): Promise<{ setupMs: number; roundTripTrueMs: number; roundTripPythonMs: number }> {
+async function launcherSteps(
+  n: number,
+): Promise<{ setupMs: number; roundTripTrueMs: number; roundTripPythonMs: number }> {
   const iso = detectIsolation()
   const root = process.getuid?.() === 0 ? '/var/tmp/fm-agent-sbx' : tempDir('fm-bench-slot-')
   const dir = join(root, `${process.pid}-bench-launcher`)
@@ -110,7 +151,17 @@ async function launcherSteps(n: number): Promise<{ setupMs: number; roundTripTru
   const slot = new SandboxSlot({ isolation: iso, slotDir: dir })
   await slot.start()
   const out = (f: string) => join(dir, 'out', f)
-  const base = { cwd: dir, env: sandboxEnv(dir), stdout: out('o'), stdoutOther: out('oo'), stderr: out('e'), result: out('r'), outDir: join(dir, 'out'), limits: { as: 1 << 30, cpu: 10, nproc: 70 }, timeoutS: 10 }
+  const base = {
+    cwd: dir,
+    env: sandboxEnv(dir),
+    stdout: out('o'),
+    stdoutOther: out('oo'),
+    stderr: out('e'),
+    result: out('r'),
+    outDir: join(dir, 'out'),
+    limits: { as: 1 << 30, cpu: 10, nproc: 70 },
+    timeoutS: 10,
+  }
   let setup = 0
   let t = performance.now()
   for (let i = 0; i < n; i++) setup += (await slot.run({ ...base, argv: ['/bin/true'] })).setupMs
@@ -163,36 +214,82 @@ async function drive(backend: EvaluationBackend, jobs: EvalJob[], workers: numbe
   }
 }
 
-async function embedded(workers: number, problem: typeof trivial, n: number): Promise<RunStats & { startupMs: number[] }> {
+async function embedded(
+  workers: number,
+  problem: typeof trivial,
+  n: number,
+): Promise<RunStats & { startupMs: number[] }> {
   const pool = createLocalPool({ size: workers, cacheDir: tempDir('fm-bench-cache-'), getBundle, announce: false })
   await pool.start()
   // warm-up: the first evaluations pay for cold caches
-  await drive(pool, Array.from({ length: 4 * workers }, (_, i) => makeJob(problem, code(i))), workers)
-  const stats = await drive(pool, Array.from({ length: n }, (_, i) => makeJob(problem, code(i))), workers)
+  await drive(
+    pool,
+    Array.from({ length: 4 * workers }, (_, i) => makeJob(problem, code(i))),
+    workers,
+  )
+  const stats = await drive(
+    pool,
+    Array.from({ length: n }, (_, i) => makeJob(problem, code(i))),
+    workers,
+  )
   const startupMs = pool.stats().launcherStartupMs
   await pool.close()
   return { ...stats, startupMs }
 }
 
-async function server(dbUrl: string, workerUrl: string, workers: number, problem: typeof trivial, n: number): Promise<RunStats> {
+async function server(
+  dbUrl: string,
+  workerUrl: string,
+  workers: number,
+  problem: typeof trivial,
+  n: number,
+): Promise<RunStats> {
   const backend = createQueueBackend({ databaseUrl: dbUrl, deadAfterMs: 30_000, log: () => {} })
   await backend.start()
   const procs: ChildProcess[] = []
   for (let i = 0; i < workers; i++) {
     procs.push(
-      spawn(process.execPath, ['--import', 'tsx', 'workers/bin.ts', 'worker', '--concurrency', '1', '--name', `bench-${i}`, '--cache-dir', tempDir('fm-bench-w-')], {
-        cwd: ROOT,
-        env: processEnv({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: workerUrl, FM_WORKER_HEARTBEAT_MS: '1000' }),
-        stdio: ['ignore', 'ignore', 'inherit'],
-      }),
+      spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'workers/bin.ts',
+          'worker',
+          '--concurrency',
+          '1',
+          '--name',
+          `bench-${i}`,
+          '--cache-dir',
+          tempDir('fm-bench-w-'),
+        ],
+        {
+          cwd: ROOT,
+          env: processEnv({
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: process.env.HOME ?? '/tmp',
+            DATABASE_URL: workerUrl,
+            FM_WORKER_HEARTBEAT_MS: '1000',
+          }),
+          stdio: ['ignore', 'ignore', 'inherit'],
+        },
+      ),
     )
   }
   for (let i = 0; i < 600 && backend.capacity() < workers; i++) {
     await new Promise((r) => setTimeout(r, 100))
     await backend.workers()
   }
-  await drive(backend, Array.from({ length: 4 * workers }, (_, i) => makeJob(problem, code(i))), workers)
-  const stats = await drive(backend, Array.from({ length: n }, (_, i) => makeJob(problem, code(i))), workers)
+  await drive(
+    backend,
+    Array.from({ length: 4 * workers }, (_, i) => makeJob(problem, code(i))),
+    workers,
+  )
+  const stats = await drive(
+    backend,
+    Array.from({ length: n }, (_, i) => makeJob(problem, code(i))),
+    workers,
+  )
   for (const p of procs) p.kill('SIGTERM')
   await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))))
   await backend.close()
@@ -202,12 +299,19 @@ async function server(dbUrl: string, workerUrl: string, workers: number, problem
 // ------------------------------------------------------------------------------- main
 const iso = detectIsolation()
 // other work on the machine skews every figure: say how busy it was
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ')
-print(`# queue throughput (${cpus().length} cores, isolation ${iso.level}/${iso.mode}, ${JOBS} trivial jobs, ${BUSY_JOBS} jobs of 50 ms; load average at start ${load()})`)
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
+print(
+  `# queue throughput (${cpus().length} cores, isolation ${iso.level}/${iso.mode}, ${JOBS} trivial jobs, ${BUSY_JOBS} jobs of 50 ms; load average at start ${load()})`,
+)
 const base1 = await bareSpawn(Math.min(JOBS, 300), 1)
 const base2 = await bareSpawn(Math.min(JOBS, 300), 2)
 const cold = coldSandboxMs()
-print(`baseline: bare spawn of the evaluator, no sandbox: ${fmt(base1)} jobs/s sequential, ${fmt(base2)} jobs/s 2 at a time (${fmt(1000 / base1, 2)} ms per job)`)
+print(
+  `baseline: bare spawn of the evaluator, no sandbox: ${fmt(base1)} jobs/s sequential, ${fmt(base2)} jobs/s 2 at a time (${fmt(1000 / base1, 2)} ms per job)`,
+)
 print(`sandbox start-up: cold bwrap + python (median of 20): ${fmt(cold, 1)} ms`)
 const steps = await launcherSteps(200)
 print(
@@ -215,11 +319,17 @@ print(
     `a whole step round trip: ${fmt(steps.roundTripTrueMs, 2)} ms (/bin/true), ${fmt(steps.roundTripPythonMs, 2)} ms (a Python no-op)`,
 )
 
-const results: Record<string, unknown> = { baseline: { seq: base1, par2: base2 }, coldSandboxMs: cold, launcherSteps: steps }
+const results: Record<string, unknown> = {
+  baseline: { seq: base1, par2: base2 },
+  coldSandboxMs: cold,
+  launcherSteps: steps,
+}
 const e1 = await embedded(1, trivial, JOBS)
 const e2 = await embedded(2, trivial, JOBS)
 print(`pre-started launcher start-up (bwrap + python, once per slot): ${e2.startupMs.map((x) => fmt(x)).join(', ')} ms`)
-print(`per-evaluation sandbox cost inside the worker (sandboxMs: copy, namespaces, limits, parse, cleanup): ${fmt(e2.meanSandboxMs, 2)} ms`)
+print(
+  `per-evaluation sandbox cost inside the worker (sandboxMs: copy, namespaces, limits, parse, cleanup): ${fmt(e2.meanSandboxMs, 2)} ms`,
+)
 print('')
 print('| mode | workers | jobs/s | vs bare spawn (same parallelism) | failures |')
 print('|---|---|---|---|---|')
@@ -240,7 +350,14 @@ if (SERVER) {
     db = await createTestDatabase('fm_bench_q')
     const { openDatabase } = await import('../server/db.ts')
     const app = await openDatabase({ databaseUrl: db.url, dataDir: tempDir('fm-bench-data-') })
-    for (const p of [trivial, slow]) await app.prisma.$executeRawUnsafe('INSERT INTO problem_bundles (hash, data, size, file_count) VALUES ($1, $2, $3, $4)', p.bundle.hash, p.bundle.data, p.bundle.size, p.files.length)
+    for (const p of [trivial, slow])
+      await app.prisma.$executeRawUnsafe(
+        'INSERT INTO problem_bundles (hash, data, size, file_count) VALUES ($1, $2, $3, $4)',
+        p.bundle.hash,
+        p.bundle.data,
+        p.bundle.size,
+        p.files.length,
+      )
     await app.close()
     const workerUrl = (await createWorkerRole(db.url, role, `bench-${process.pid}`)).databaseUrl
     s1 = await server(db.url, workerUrl, 1, trivial, Math.min(JOBS, 400))
@@ -261,10 +378,14 @@ if (SERVER) {
 }
 print('')
 print('busy share, 50 ms evaluator, 2 workers (Σ dequeue-to-result / (workers × wall)); goal ≥ 95 %:')
-print('| mode | busy share | jobs/s | mean dequeue-to-result | of which evaluator | per-job overhead in the worker | idle gap per job |')
+print(
+  '| mode | busy share | jobs/s | mean dequeue-to-result | of which evaluator | per-job overhead in the worker | idle gap per job |',
+)
 print('|---|---|---|---|---|---|---|')
 const row = (m: string, s: RunStats) =>
-  print(`| ${m} | ${fmt(100 * s.busyShare)} % | ${fmt(s.jobsPerS)} | ${fmt(s.meanDequeueToResultMs)} ms | ${fmt(s.meanEvaluatorMs)} ms | ${fmt(s.meanSandboxMs, 2)} ms | ${fmt(s.idleGapPerJobMs, 2)} ms |`)
+  print(
+    `| ${m} | ${fmt(100 * s.busyShare)} % | ${fmt(s.jobsPerS)} | ${fmt(s.meanDequeueToResultMs)} ms | ${fmt(s.meanEvaluatorMs)} ms | ${fmt(s.meanSandboxMs, 2)} ms | ${fmt(s.idleGapPerJobMs, 2)} ms |`,
+  )
 row('embedded', b2)
 if (sb) row('server', sb)
 print(`load average at the end: ${load()}`)

@@ -20,7 +20,13 @@ import { agentResponder } from '../test-support/agent-responder.ts'
 import { startOpenAiTestServer } from '../test-support/openai-server.ts'
 import { openDatabase } from '../server/db.ts'
 
-const { values } = parseArgs({ options: { evals: { type: 'string', default: '100' }, seeds: { type: 'string', default: '2' }, attempts: { type: 'string', default: '0,1,2' } } })
+const { values } = parseArgs({
+  options: {
+    evals: { type: 'string', default: '100' },
+    seeds: { type: 'string', default: '2' },
+    attempts: { type: 'string', default: '0,1,2' },
+  },
+})
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PROBLEM = join(ROOT, 'test-support/problems/curve-fit')
 const evals = Number(values.evals)
@@ -44,27 +50,53 @@ async function runOnce(attempts: number, seed: number): Promise<Figures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fm-bench-repair-'))
   try {
     const config = join(dataDir, 'run.json')
-    writeFileSync(config, JSON.stringify({ mutator: 'llm', islands: 2, seed, repairAttempts: attempts, budget: { maxEvals: evals }, models: [{ provider: 'openai', model: 'agent', baseURL: server.url, apiKeyEnv: 'OPENAI_API_KEY' }] }))
-    const child = spawn(process.execPath, [join(ROOT, 'bin/fm-agent.mjs'), 'run', PROBLEM, '--config', config, '--json', '--data-dir', dataDir], {
-      env: { ...process.env, DATABASE_URL: '', OPENAI_API_KEY: 'sk-bench', FM_WORKERS: '2' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    writeFileSync(
+      config,
+      JSON.stringify({
+        mutator: 'llm',
+        islands: 2,
+        seed,
+        repairAttempts: attempts,
+        budget: { maxEvals: evals },
+        models: [{ provider: 'openai', model: 'agent', baseURL: server.url, apiKeyEnv: 'OPENAI_API_KEY' }],
+      }),
+    )
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/fm-agent.mjs'), 'run', PROBLEM, '--config', config, '--json', '--data-dir', dataDir],
+      {
+        env: { ...process.env, DATABASE_URL: '', OPENAI_API_KEY: 'sk-bench', FM_WORKERS: '2' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     let out = ''
     let err = ''
     child.stdout!.on('data', (d) => (out += d))
     child.stderr!.on('data', (d) => (err += d))
     const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? 1)))
-    const summary = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { runId: string; status: string; best: { score: number } | null }
-    if (code !== 0 || summary.status !== 'completed') throw new Error(`run ended ${summary.status} (exit ${code}): ${err.slice(-2000)}`)
+    const summary = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
+      runId: string
+      status: string
+      best: { score: number } | null
+    }
+    if (code !== 0 || summary.status !== 'completed')
+      throw new Error(`run ended ${summary.status} (exit ${code}): ${err.slice(-2000)}`)
     const db = await openDatabase({ dataDir, databaseUrl: '' })
     try {
-      const rows = await db.prisma.candidate.findMany({ where: { runId: summary.runId }, select: { id: true, origin: true, parentIds: true, status: true, valid: true, artifacts: true } })
+      const rows = await db.prisma.candidate.findMany({
+        where: { runId: summary.runId },
+        select: { id: true, origin: true, parentIds: true, status: true, valid: true, artifacts: true },
+      })
       const repairsOf = new Map<string, typeof rows>()
-      for (const r of rows) if (r.origin === 'repair') repairsOf.set(r.parentIds[0]!, [...(repairsOf.get(r.parentIds[0]!) ?? []), r])
+      for (const r of rows)
+        if (r.origin === 'repair') repairsOf.set(r.parentIds[0]!, [...(repairsOf.get(r.parentIds[0]!) ?? []), r])
       // a chain made the failure valid when some repair down from it is valid
-      const fixed = (id: string, depth = 0): boolean => depth < 8 && (repairsOf.get(id) ?? []).some((r) => r.valid === true || fixed(r.id, depth + 1))
+      const fixed = (id: string, depth = 0): boolean =>
+        depth < 8 && (repairsOf.get(id) ?? []).some((r) => r.valid === true || fixed(r.id, depth + 1))
       const evaluatedRepair = (id: string) => (repairsOf.get(id) ?? []).some((r) => r.status === 'evaluated')
-      const failures = rows.filter((r) => ['mutation', 'crossover'].includes(r.origin) && r.status === 'evaluated' && r.valid === false)
+      const failures = rows.filter(
+        (r) => ['mutation', 'crossover'].includes(r.origin) && r.status === 'evaluated' && r.valid === false,
+      )
       const repairedFailures = failures.filter((f) => evaluatedRepair(f.id))
       const byBug: Figures['byBug'] = {}
       for (const f of repairedFailures) {
@@ -101,15 +133,29 @@ for (const attempts of settings) {
 }
 const sum = (xs: Figures[], f: (x: Figures) => number) => xs.reduce((s, x) => s + f(x), 0)
 const base = results.get(0) ?? results.get(settings[0]!)!
-console.log(`repair of failed children: curve-fit, ${evals} evaluations × ${seeds} seeds, every 3rd mutation planted a bug (half NameError, half ValueError)`)
-console.log('| repairAttempts | invalid children | repaired before the budget ended | of those made valid | NameError made valid | ValueError made valid | budget spent on repairs | valid evaluations | vs baseline | mean best (mse) | vs baseline |')
+console.log(
+  `repair of failed children: curve-fit, ${evals} evaluations × ${seeds} seeds, every 3rd mutation planted a bug (half NameError, half ValueError)`,
+)
+console.log(
+  '| repairAttempts | invalid children | repaired before the budget ended | of those made valid | NameError made valid | ValueError made valid | budget spent on repairs | valid evaluations | vs baseline | mean best (mse) | vs baseline |',
+)
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const [attempts, list] of results) {
-  const bug = (k: string) => pct(sum(list, (x) => x.byBug[k]?.madeValid ?? 0), sum(list, (x) => x.byBug[k]?.invalid ?? 0))
+  const bug = (k: string) =>
+    pct(
+      sum(list, (x) => x.byBug[k]?.madeValid ?? 0),
+      sum(list, (x) => x.byBug[k]?.invalid ?? 0),
+    )
   const valid = sum(list, (x) => x.validEvals)
   const best = sum(list, (x) => x.best) / list.length
   const baseBest = sum(base, (x) => x.best) / base.length
   console.log(
-    `| ${attempts} | ${sum(list, (x) => x.invalid)} | ${sum(list, (x) => x.repaired)} | ${pct(sum(list, (x) => x.madeValid), sum(list, (x) => x.repaired))} | ${bug('name-error')} | ${bug('exception')} | ${pct(sum(list, (x) => x.repairs), evals * list.length)} | ${valid} | ${(valid / sum(base, (x) => x.validEvals)).toFixed(2)} | ${best.toPrecision(4)} | ${(best / baseBest).toFixed(2)} |`,
+    `| ${attempts} | ${sum(list, (x) => x.invalid)} | ${sum(list, (x) => x.repaired)} | ${pct(
+      sum(list, (x) => x.madeValid),
+      sum(list, (x) => x.repaired),
+    )} | ${bug('name-error')} | ${bug('exception')} | ${pct(
+      sum(list, (x) => x.repairs),
+      evals * list.length,
+    )} | ${valid} | ${(valid / sum(base, (x) => x.validEvals)).toFixed(2)} | ${best.toPrecision(4)} | ${(best / baseBest).toFixed(2)} |`,
   )
 }

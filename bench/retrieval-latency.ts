@@ -80,7 +80,9 @@ function makeCorpus(n: number, seed = 7): Corpus {
   const SUB = 6
   // decaying per-dimension scale: real embeddings spread their variance over few directions
   const scale = Float32Array.from({ length: DIMS }, (_, i) => 1 / Math.sqrt(1 + i / 8))
-  const topicCenters = Array.from({ length: TOPICS }, () => normalize(Float32Array.from({ length: DIMS }, (_, i) => gauss(r) * scale[i])))
+  const topicCenters = Array.from({ length: TOPICS }, () =>
+    normalize(Float32Array.from({ length: DIMS }, (_, i) => gauss(r) * scale[i])),
+  )
   const subCenters = topicCenters.map((c) =>
     Array.from({ length: SUB }, () => normalize(Float32Array.from(c, (x, i) => x + 0.06 * gauss(r) * scale[i]))),
   )
@@ -100,14 +102,17 @@ function makeCorpus(n: number, seed = 7): Corpus {
     }
     return lo
   }
-  const vocab = Array.from({ length: TOPICS }, (_, t) => Array.from({ length: 24 }, (_, w) => `t${t}w${w}${['alpha', 'beta', 'gamma', 'delta'][w % 4]}`))
+  const vocab = Array.from({ length: TOPICS }, (_, t) =>
+    Array.from({ length: 24 }, (_, w) => `t${t}w${w}${['alpha', 'beta', 'gamma', 'delta'][w % 4]}`),
+  )
   const common = 'the a of and to in for with on by is this that from algorithm search value'.split(' ')
   const sample = (rr: () => number) => {
     const topic = pickTopic(rr)
     const sub = subCenters[topic][Math.floor(rr() * SUB)]
     const v = normalize(Float32Array.from(sub, (x, i) => x + 0.09 * gauss(rr) * scale[i]))
     const words: string[] = []
-    for (let i = 0; i < 30; i++) words.push(rr() < 0.6 ? vocab[topic][Math.floor(rr() * 24)] : common[Math.floor(rr() * common.length)])
+    for (let i = 0; i < 30; i++)
+      words.push(rr() < 0.6 ? vocab[topic][Math.floor(rr() * 24)] : common[Math.floor(rr() * common.length)])
     return { v, topic, text: words.join(' ') }
   }
   const vectors: Float32Array[] = []
@@ -151,10 +156,29 @@ async function load(db: Db, corpus: Corpus): Promise<{ loadS: number; indexS: nu
   const t0 = performance.now()
   // a few documents: globals and problem-scoped ones, for the filtered query
   await db.prisma.problem.createMany({
-    data: Array.from({ length: 4 }, (_, i) => ({ id: `bench-p${i}`, name: `p${i}`, description: 'bench', format: 'native', language: 'python', direction: 'max', primaryMetric: 'score', spec: {}, seedCode: 'x', bundleHash: 'h' })),
+    data: Array.from({ length: 4 }, (_, i) => ({
+      id: `bench-p${i}`,
+      name: `p${i}`,
+      description: 'bench',
+      format: 'native',
+      language: 'python',
+      direction: 'max',
+      primaryMetric: 'score',
+      spec: {},
+      seedCode: 'x',
+      bundleHash: 'h',
+    })),
     skipDuplicates: true,
   })
-  const docs = Array.from({ length: 8 }, (_, i) => ({ id: `bench-doc-${i}`, title: `bench ${i}`, format: 'text', content: 'bench', tags: [i % 2 ? 'odd' : 'even'], problemId: i < 4 ? null : `bench-p${i - 4}`, embedStatus: 'ready' }))
+  const docs = Array.from({ length: 8 }, (_, i) => ({
+    id: `bench-doc-${i}`,
+    title: `bench ${i}`,
+    format: 'text',
+    content: 'bench',
+    tags: [i % 2 ? 'odd' : 'even'],
+    problemId: i < 4 ? null : `bench-p${i - 4}`,
+    embedStatus: 'ready',
+  }))
   await db.prisma.knowledgeDoc.createMany({ data: docs })
   const ids = corpus.vectors.map((_, i) => `c${i}`)
   const BATCH = db.mode === 'server' ? 2000 : 1000
@@ -207,8 +231,12 @@ async function measure(db: Db, engine: string, corpus: Corpus, ids: string[]): P
   const exact = queries.map((q) => new Set(exactTopK(corpus.vectors, q.v, K).map((i) => ids[i])))
   // nearest-neighbour similarity vs a random pair: the data is clustered, not uniform noise
   const nn = queries.slice(0, 50).map((q) => dot(q.v, corpus.vectors[exactTopK(corpus.vectors, q.v, 1)[0]]))
-  const rand = Array.from({ length: 500 }, () => dot(corpus.vectors[Math.floor(r() * ids.length)], corpus.vectors[Math.floor(r() * ids.length)]))
-  process.stderr.write(`  cosine to the nearest neighbour: mean ${(nn.reduce((a, b) => a + b, 0) / nn.length).toFixed(3)}; between random chunks: mean ${(rand.reduce((a, b) => a + b, 0) / rand.length).toFixed(3)}\n`)
+  const rand = Array.from({ length: 500 }, () =>
+    dot(corpus.vectors[Math.floor(r() * ids.length)], corpus.vectors[Math.floor(r() * ids.length)]),
+  )
+  process.stderr.write(
+    `  cosine to the nearest neighbour: mean ${(nn.reduce((a, b) => a + b, 0) / nn.length).toFixed(3)}; between random chunks: mean ${(rand.reduce((a, b) => a + b, 0) / rand.length).toFixed(3)}\n`,
+  )
 
   const byText = new Map(queries.map((q, i) => [`q${i}`, q.v]))
   const active: ActiveEmbedder = {
@@ -237,7 +265,8 @@ async function measure(db: Db, engine: string, corpus: Corpus, ids: string[]): P
       label: 'vector top-10',
       ef,
       recall: true,
-      once: (i: number) => timed(() => searchKnowledge(db, { text: `q${i}`, k: K, mode: 'vector', active, efSearch: ef })),
+      once: (i: number) =>
+        timed(() => searchKnowledge(db, { text: `q${i}`, k: K, mode: 'vector', active, efSearch: ef })),
     })),
     {
       // the database's own execution time for the vector half (EXPLAIN ANALYZE), without the
@@ -247,7 +276,9 @@ async function measure(db: Db, engine: string, corpus: Corpus, ids: string[]): P
       recall: false,
       once: async (i: number) => {
         const plan = await db.prisma.$transaction(async (tx) => {
-          await tx.$queryRawUnsafe(`SELECT set_config('hnsw.ef_search', '${HNSW_EF_SEARCH}', true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`)
+          await tx.$queryRawUnsafe(
+            `SELECT set_config('hnsw.ef_search', '${HNSW_EF_SEARCH}', true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`,
+          )
           return tx.$queryRawUnsafe<Array<{ 'QUERY PLAN': Array<{ 'Execution Time': number }> }>>(
             `EXPLAIN (ANALYZE, FORMAT JSON) SELECT c.id FROM knowledge_chunks c WHERE c.embedding_model = '${MODEL}'
              ORDER BY (c.embedding::vector(${DIMS})) <=> $1::vector(${DIMS}) LIMIT 40`,
@@ -261,14 +292,19 @@ async function measure(db: Db, engine: string, corpus: Corpus, ids: string[]): P
       label: 'vector, problem filter',
       ef: HNSW_EF_SEARCH,
       recall: false,
-      once: (i: number) => timed(() => searchKnowledge(db, { text: `q${i}`, k: K, mode: 'vector', active, problemId: 'bench-p1' })),
+      once: (i: number) =>
+        timed(() => searchKnowledge(db, { text: `q${i}`, k: K, mode: 'vector', active, problemId: 'bench-p1' })),
     },
     {
       label: 'hybrid (vector + text)',
       ef: HNSW_EF_SEARCH,
       recall: false,
       once: (i: number) => {
-        const words = queries[i].text.split(' ').filter((w) => w.startsWith('t')).slice(0, 3).join(' ')
+        const words = queries[i].text
+          .split(' ')
+          .filter((w) => w.startsWith('t'))
+          .slice(0, 3)
+          .join(' ')
         return timed(() => searchKnowledge(db, { text: `q${i} ${words}`, k: K, mode: 'hybrid', active }))
       },
     },
@@ -296,7 +332,9 @@ async function measure(db: Db, engine: string, corpus: Corpus, ids: string[]): P
     recall: v.recall ? found[vi] / (K * queries.length) : null,
   }))
   for (const r of rows) {
-    process.stderr.write(`  ${r.query.padEnd(36)} ef_search=${String(r.efSearch).padEnd(4)} p50 ${r.p50.toFixed(2)} ms  p95 ${r.p95.toFixed(2)} ms${r.recall != null ? `  recall@10 ${r.recall.toFixed(3)}` : ''}\n`)
+    process.stderr.write(
+      `  ${r.query.padEnd(36)} ef_search=${String(r.efSearch).padEnd(4)} p50 ${r.p50.toFixed(2)} ms  p95 ${r.p95.toFixed(2)} ms${r.recall != null ? `  recall@10 ${r.recall.toFixed(3)}` : ''}\n`,
+    )
   }
   return rows
 }
@@ -363,11 +401,21 @@ if (!args['skip-pglite']) {
 const table = [
   '| engine | chunks | query | ef_search | p50 ms | p95 ms | recall@10 |',
   '| --- | ---: | --- | ---: | ---: | ---: | ---: |',
-  ...all.map((r) => `| ${r.engine} | ${r.chunks.toLocaleString('en-US')} | ${r.query} | ${r.efSearch} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.recall == null ? '–' : r.recall.toFixed(3)} |`),
+  ...all.map(
+    (r) =>
+      `| ${r.engine} | ${r.chunks.toLocaleString('en-US')} | ${r.query} | ${r.efSearch} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.recall == null ? '–' : r.recall.toFixed(3)} |`,
+  ),
   '',
   '| engine | chunks | bulk load s | HNSW build s |',
   '| --- | ---: | ---: | ---: |',
-  ...builds.map((b) => `| ${b.engine} | ${b.chunks.toLocaleString('en-US')} | ${b.loadS.toFixed(1)} | ${b.indexS.toFixed(1)} |`),
+  ...builds.map(
+    (b) => `| ${b.engine} | ${b.chunks.toLocaleString('en-US')} | ${b.loadS.toFixed(1)} | ${b.indexS.toFixed(1)} |`,
+  ),
 ]
-table.push('', `measured on ${cpus().length} CPU cores; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min)`)
+table.push(
+  '',
+  `measured on ${cpus().length} CPU cores; load average at the end ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ')} (1 / 5 / 15 min)`,
+)
 process.stdout.write(table.join('\n') + '\n')

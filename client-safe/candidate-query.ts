@@ -3,7 +3,18 @@
 // whole), and the rows as CSV or JSON for export. Pure.
 import { z } from 'zod'
 
-export const SORT_FIELDS = ['evalIndex', 'seq', 'score', 'island', 'origin', 'operator', 'model', 'status', 'costUsd', 'createdAt'] as const
+export const SORT_FIELDS = [
+  'evalIndex',
+  'seq',
+  'score',
+  'island',
+  'origin',
+  'operator',
+  'model',
+  'status',
+  'costUsd',
+  'createdAt',
+] as const
 export type SortField = (typeof SORT_FIELDS)[number]
 export const STATUSES = ['pending', 'queued', 'running', 'evaluated', 'rejected'] as const
 export const ORIGINS = ['seed', 'cold-start', 'mutation', 'crossover', 'expert-edit', 'repair'] as const
@@ -27,14 +38,21 @@ export const CandidateFilter = z
     /** experts' rating: rated up (promising) or down (dead end) */
     rating: z.enum(['up', 'down']).optional(),
     /** an id prefix or a guidance id the candidates were made under */
-    idPrefix: z.string().max(64).regex(/^[0-9a-f-]*$/i, 'hex digits and dashes').optional(),
+    idPrefix: z
+      .string()
+      .max(64)
+      .regex(/^[0-9a-f-]*$/i, 'hex digits and dashes')
+      .optional(),
     guidanceId: z.string().max(64).optional(),
   })
   .strict()
 export type CandidateFilter = z.infer<typeof CandidateFilter>
 
 // newest first by default: the (run, seq) index serves it without a sort
-export const CandidateSort = z.object({ field: z.enum(SORT_FIELDS).default('seq'), dir: z.enum(['asc', 'desc']).default('desc') })
+export const CandidateSort = z.object({
+  field: z.enum(SORT_FIELDS).default('seq'),
+  dir: z.enum(['asc', 'desc']).default('desc'),
+})
 export type CandidateSort = z.infer<typeof CandidateSort>
 
 type Where = Record<string, unknown>
@@ -100,8 +118,28 @@ export interface ExportRow {
 }
 
 export const CSV_COLUMNS: Array<keyof ExportRow> = [
-  'id', 'seq', 'evalIndex', 'island', 'origin', 'operator', 'model', 'status', 'valid', 'score', 'parentIds', 'metrics', 'features',
-  'costUsd', 'tokensIn', 'tokensOut', 'pinned', 'banned', 'rejectReason', 'createdAt', 'evaluatedAt', 'rating',
+  'id',
+  'seq',
+  'evalIndex',
+  'island',
+  'origin',
+  'operator',
+  'model',
+  'status',
+  'valid',
+  'score',
+  'parentIds',
+  'metrics',
+  'features',
+  'costUsd',
+  'tokensIn',
+  'tokensOut',
+  'pinned',
+  'banned',
+  'rejectReason',
+  'createdAt',
+  'evaluatedAt',
+  'rating',
 ]
 
 /** One CSV cell (RFC 4180 quoting); text that a spreadsheet would run as a formula is defused. */

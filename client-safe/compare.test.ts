@@ -1,11 +1,45 @@
 import { describe, expect, it } from 'vitest'
-import { bestRunId, canShowProgress, compareCsv, compareHref, compareLines, configDiff, defaultYMode, finalTable, flattenConfig, linesExtent, parseRunIds, progress, type CompareData, type CompareRun } from './compare.ts'
+import {
+  bestRunId,
+  canShowProgress,
+  compareCsv,
+  compareHref,
+  compareLines,
+  configDiff,
+  defaultYMode,
+  finalTable,
+  flattenConfig,
+  linesExtent,
+  parseRunIds,
+  progress,
+  type CompareData,
+  type CompareRun,
+} from './compare.ts'
 
 function run(id: string, o: Partial<CompareRun> = {}): CompareRun {
   return {
-    id, name: `run ${id}`, problemId: 'p', problemName: 'P', direction: 'max', primaryMetric: 'score', reference: { value: 10, source: 'paper' }, status: 'completed', statusReason: null,
-    evaluations: 100, bestScore: 8, bestCandidateId: `${id}-best`, seedScore: 2, spendUsd: 0.5, createdAt: 0, startedAt: 1000, finishedAt: 61_000, islands: 4, mutator: 'local', models: [],
-    config: { islands: 4, budget: { maxEvals: 100 } }, ...o,
+    id,
+    name: `run ${id}`,
+    problemId: 'p',
+    problemName: 'P',
+    direction: 'max',
+    primaryMetric: 'score',
+    reference: { value: 10, source: 'paper' },
+    status: 'completed',
+    statusReason: null,
+    evaluations: 100,
+    bestScore: 8,
+    bestCandidateId: `${id}-best`,
+    seedScore: 2,
+    spendUsd: 0.5,
+    createdAt: 0,
+    startedAt: 1000,
+    finishedAt: 61_000,
+    islands: 4,
+    mutator: 'local',
+    models: [],
+    config: { islands: 4, budget: { maxEvals: 100 } },
+    ...o,
   }
 }
 
@@ -22,15 +56,29 @@ describe('best-so-far lines', () => {
   const data: CompareData = {
     runs: [run('a'), run('b', { bestScore: 6, evaluations: 50, spendUsd: 2, finishedAt: 31_000, seedScore: 4 })],
     series: {
-      a: [{ e: 10, t: 5, s: 0.1, b: 3 }, { e: 60, t: 30, s: 0.3, b: 7 }, { e: 100, t: 60, s: 0.5, b: 8 }],
-      b: [{ e: 20, t: 10, s: 1, b: 5 }, { e: 40, t: 20, s: 1.5, b: null }],
+      a: [
+        { e: 10, t: 5, s: 0.1, b: 3 },
+        { e: 60, t: 30, s: 0.3, b: 7 },
+        { e: 100, t: 60, s: 0.5, b: 8 },
+      ],
+      b: [
+        { e: 20, t: 10, s: 1, b: 5 },
+        { e: 40, t: 20, s: 1.5, b: null },
+      ],
     },
   }
   it('puts each run on evaluations, wall time or spend, ending at its final state', () => {
     const byEvals = compareLines(data, 'evals', 'score')
-    expect(byEvals[0]!.points).toEqual([{ x: 10, y: 3 }, { x: 60, y: 7 }, { x: 100, y: 8 }])
+    expect(byEvals[0]!.points).toEqual([
+      { x: 10, y: 3 },
+      { x: 60, y: 7 },
+      { x: 100, y: 8 },
+    ])
     // b's last tick is older than its end: the line is closed at the run's own numbers
-    expect(byEvals[1]!.points).toEqual([{ x: 20, y: 5 }, { x: 50, y: 6 }])
+    expect(byEvals[1]!.points).toEqual([
+      { x: 20, y: 5 },
+      { x: 50, y: 6 },
+    ])
     expect(compareLines(data, 'time', 'score')[1]!.points.map((p) => p.x)).toEqual([10, 30])
     expect(compareLines(data, 'spend', 'score')[1]!.points.map((p) => p.x)).toEqual([1, 2])
     expect(linesExtent(byEvals)!.x).toEqual([10, 100])
@@ -54,9 +102,20 @@ describe('best-so-far lines', () => {
 
 describe('final table and CSV', () => {
   it('lists best, evaluations, spend, time, islands and models, and names the best run of one problem', () => {
-    const runs = [run('a', { mutator: 'llm', models: ['openai:gpt-4.1-mini', 'ollama:qwen'] }), run('b', { bestScore: 9, finishedAt: null, status: 'evolving' })]
+    const runs = [
+      run('a', { mutator: 'llm', models: ['openai:gpt-4.1-mini', 'ollama:qwen'] }),
+      run('b', { bestScore: 9, finishedAt: null, status: 'evolving' }),
+    ]
     const rows = finalTable(runs, 121_000)
-    expect(rows[0]).toMatchObject({ best: 8, evaluations: 100, spendUsd: 0.5, wallS: 60, islands: 4, models: 'openai:gpt-4.1-mini + ollama:qwen', progress: 0.75 })
+    expect(rows[0]).toMatchObject({
+      best: 8,
+      evaluations: 100,
+      spendUsd: 0.5,
+      wallS: 60,
+      islands: 4,
+      models: 'openai:gpt-4.1-mini + ollama:qwen',
+      progress: 0.75,
+    })
     expect(rows[1]).toMatchObject({ wallS: 120, models: 'offline operators' })
     expect(bestRunId(runs)).toBe('b')
     expect(bestRunId([run('a', { direction: 'min' }), run('b', { direction: 'min', bestScore: 9 })])).toBe('a')
@@ -64,9 +123,14 @@ describe('final table and CSV', () => {
   })
 
   it('writes one CSV line per run, quoted and with formulas defused', () => {
-    const csv = compareCsv([run('a', { name: 'tuned, "fast"' }), run('b', { name: '=HYPERLINK("x")', bestScore: null })], 61_000)
+    const csv = compareCsv(
+      [run('a', { name: 'tuned, "fast"' }), run('b', { name: '=HYPERLINK("x")', bestScore: null })],
+      61_000,
+    )
     const lines = csv.trimEnd().split('\r\n')
-    expect(lines[0]).toBe('run_id,name,problem,status,direction,best,progress_to_reference,reference,evaluations,spend_usd,wall_s,islands,models')
+    expect(lines[0]).toBe(
+      'run_id,name,problem,status,direction,best,progress_to_reference,reference,evaluations,spend_usd,wall_s,islands,models',
+    )
     expect(lines[1]).toBe('a,"tuned, ""fast""",p,completed,max,8,0.75,10,100,0.5,60,4,offline operators')
     expect(lines[2]).toMatch(/^b,"'=HYPERLINK\(""x""\)",p,completed,max,,,10,/)
   })
@@ -74,12 +138,23 @@ describe('final table and CSV', () => {
 
 describe('configuration diff', () => {
   it('flattens nested settings and puts what differs first', () => {
-    expect(flattenConfig({ a: 1, b: { c: [1, 2], d: [{ m: 'x' }] }, e: {}, f: [] })).toEqual({ a: '1', 'b.c': '1, 2', 'b.d[0].m': 'x', e: '{}', f: '[]' })
+    expect(flattenConfig({ a: 1, b: { c: [1, 2], d: [{ m: 'x' }] }, e: {}, f: [] })).toEqual({
+      a: '1',
+      'b.c': '1, 2',
+      'b.d[0].m': 'x',
+      e: '{}',
+      f: '[]',
+    })
     const rows = configDiff([
       { islands: 4, budget: { maxEvals: 300 }, models: [{ provider: 'openai', model: 'a' }], seed: 0 },
       { islands: 8, budget: { maxEvals: 300 }, models: [], seed: 0 },
     ])
-    expect(rows.filter((r) => r.differs).map((r) => r.path)).toEqual(['islands', 'models', 'models[0].model', 'models[0].provider'])
+    expect(rows.filter((r) => r.differs).map((r) => r.path)).toEqual([
+      'islands',
+      'models',
+      'models[0].model',
+      'models[0].provider',
+    ])
     expect(rows.find((r) => r.path === 'islands')!.values).toEqual(['4', '8'])
     expect(rows.find((r) => r.path === 'models[0].model')!.values).toEqual(['a', ''])
     expect(rows.find((r) => r.path === 'seed')).toEqual({ path: 'seed', values: ['0', '0'], differs: false })

@@ -83,7 +83,10 @@ export function progress(value: number, seed: number | null, reference: number |
 }
 
 export function canShowProgress(runs: readonly CompareRun[]): boolean {
-  return runs.length > 0 && runs.every((r) => r.seedScore !== null && r.reference !== null && r.reference.value !== r.seedScore)
+  return (
+    runs.length > 0 &&
+    runs.every((r) => r.seedScore !== null && r.reference !== null && r.reference.value !== r.seedScore)
+  )
 }
 
 /** Raw scores when every run is of one problem; progress toward the reference otherwise (when possible). */
@@ -106,7 +109,10 @@ export function compareLines(data: CompareData, x: CompareX, y: CompareY, now = 
   return data.runs.map((r) => {
     const pts = [...(data.series[r.id] ?? [])]
     const wall = wallSeconds(r, now)
-    if (r.bestScore !== null && (!pts.length || pts[pts.length - 1]!.e < r.evaluations || pts[pts.length - 1]!.b !== r.bestScore)) {
+    if (
+      r.bestScore !== null &&
+      (!pts.length || pts[pts.length - 1]!.e < r.evaluations || pts[pts.length - 1]!.b !== r.bestScore)
+    ) {
       pts.push({ e: r.evaluations, t: wall ?? pts[pts.length - 1]?.t ?? 0, s: r.spendUsd, b: r.bestScore })
     }
     const points: Array<{ x: number; y: number }> = []
@@ -124,10 +130,14 @@ export function compareLines(data: CompareData, x: CompareX, y: CompareY, now = 
 
 /** The [lo, hi] of every line's x and y (null when nothing is drawn). */
 export function linesExtent(lines: readonly CompareLine[]): { x: [number, number]; y: [number, number] } | null {
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity
-  for (const l of lines) for (const p of l.points) {
-    x0 = Math.min(x0, p.x), x1 = Math.max(x1, p.x), y0 = Math.min(y0, p.y), y1 = Math.max(y1, p.y)
-  }
+  let x0 = Infinity,
+    x1 = -Infinity,
+    y0 = Infinity,
+    y1 = -Infinity
+  for (const l of lines)
+    for (const p of l.points) {
+      ;(x0 = Math.min(x0, p.x)), (x1 = Math.max(x1, p.x)), (y0 = Math.min(y0, p.y)), (y1 = Math.max(y1, p.y))
+    }
   if (!Number.isFinite(x0)) return null
   const padY = (y1 - y0) * 0.05 || Math.abs(y0) * 0.05 || 1
   return { x: [x0, x1 === x0 ? x0 + 1 : x1], y: [y0 - padY, y1 + padY] }
@@ -181,7 +191,21 @@ export function bestRunId(runs: readonly CompareRun[]): string | null {
   return best?.id ?? null
 }
 
-const CSV_HEADER = ['run_id', 'name', 'problem', 'status', 'direction', 'best', 'progress_to_reference', 'reference', 'evaluations', 'spend_usd', 'wall_s', 'islands', 'models']
+const CSV_HEADER = [
+  'run_id',
+  'name',
+  'problem',
+  'status',
+  'direction',
+  'best',
+  'progress_to_reference',
+  'reference',
+  'evaluations',
+  'spend_usd',
+  'wall_s',
+  'islands',
+  'models',
+]
 
 /** The final table as CSV (RFC 4180, spreadsheet formulas defused), one run per line. */
 export function compareCsv(runs: readonly CompareRun[], now = Date.now()): string {
@@ -189,7 +213,25 @@ export function compareCsv(runs: readonly CompareRun[], now = Date.now()): strin
   const byId = new Map(runs.map((r) => [r.id, r]))
   for (const f of finalTable(runs, now)) {
     const r = byId.get(f.runId)!
-    lines.push([f.runId, r.name, f.problemId, f.status, f.direction, f.best, f.progress, f.reference, f.evaluations, f.spendUsd, f.wallS === null ? null : Math.round(f.wallS), f.islands, f.models].map(csvCell).join(','))
+    lines.push(
+      [
+        f.runId,
+        r.name,
+        f.problemId,
+        f.status,
+        f.direction,
+        f.best,
+        f.progress,
+        f.reference,
+        f.evaluations,
+        f.spendUsd,
+        f.wallS === null ? null : Math.round(f.wallS),
+        f.islands,
+        f.models,
+      ]
+        .map(csvCell)
+        .join(','),
+    )
   }
   return lines.join('\r\n') + '\r\n'
 }
@@ -207,7 +249,10 @@ export function flattenConfig(v: unknown, prefix = '', out: Record<string, strin
   if (Array.isArray(v)) {
     if (!v.length) out[prefix] = '[]'
     else if (v.every((x) => x === null || typeof x !== 'object')) out[prefix] = v.map((x) => String(x)).join(', ')
-    else v.forEach((x, i) => { flattenConfig(x, `${prefix}[${i}]`, out) })
+    else
+      v.forEach((x, i) => {
+        flattenConfig(x, `${prefix}[${i}]`, out)
+      })
     return out
   }
   out[prefix] = v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v)

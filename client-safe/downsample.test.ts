@@ -16,7 +16,12 @@ describe('lttb', () => {
 
   it('keeps a lone spike that decimation would drop', () => {
     const items = Array.from({ length: 10_000 }, (_, i) => ({ x: i, y: i === 4321 ? 100 : 0 }))
-    const kept = lttb(items, 50, (p) => p.x, (p) => p.y)
+    const kept = lttb(
+      items,
+      50,
+      (p) => p.x,
+      (p) => p.y,
+    )
     expect(kept.some((p) => p.x === 4321)).toBe(true)
     // every 200th point (what naive decimation keeps) misses it
     expect(items.filter((_, i) => i % 200 === 0).some((p) => p.y === 100)).toBe(false)
@@ -33,7 +38,12 @@ describe('lttb', () => {
 describe('minMaxBuckets', () => {
   it('keeps the extremes of every bucket, in x order', () => {
     const items = Array.from({ length: 1000 }, (_, i) => ({ x: i, y: (i * 7919) % 101 }))
-    const kept = minMaxBuckets(items, 10, (p) => p.x, (p) => p.y)
+    const kept = minMaxBuckets(
+      items,
+      10,
+      (p) => p.x,
+      (p) => p.y,
+    )
     expect(kept.length).toBeLessThanOrEqual(20)
     for (let b = 0; b < 10; b++) {
       const group = items.slice(b * 100, b * 100 + 100)
@@ -47,7 +57,13 @@ describe('minMaxBuckets', () => {
 
   it('keeps one invalid representative per bucket when asked', () => {
     const items = Array.from({ length: 100 }, (_, i) => ({ x: i, y: i < 50 ? null : i }))
-    const kept = minMaxBuckets(items, 2, (p) => p.x, (p) => p.y, { keepInvalid: true })
+    const kept = minMaxBuckets(
+      items,
+      2,
+      (p) => p.x,
+      (p) => p.y,
+      { keepInvalid: true },
+    )
     expect(kept.filter((p) => p.y === null)).toHaveLength(1)
     expect(kept.filter((p) => p.y !== null).map((p) => p.y)).toEqual([50, 99])
   })

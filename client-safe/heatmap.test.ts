@@ -3,7 +3,13 @@ import { binLabel, binOf, buildGrid, chooseAxes, heatColor, resolveAxis } from '
 
 describe('heatmap axes', () => {
   it('takes the problem bounds, else the observed extent, and widens a degenerate one', () => {
-    expect(resolveAxis({ name: 'a', min: -3, max: 3, bins: 6 }, { min: -10, max: 10 })).toEqual({ name: 'a', min: -3, max: 3, bins: 6, auto: false })
+    expect(resolveAxis({ name: 'a', min: -3, max: 3, bins: 6 }, { min: -10, max: 10 })).toEqual({
+      name: 'a',
+      min: -3,
+      max: 3,
+      bins: 6,
+      auto: false,
+    })
     expect(resolveAxis('b', { min: 2, max: 4 })).toMatchObject({ min: 2, max: 4, bins: 10, auto: true })
     const flat = resolveAxis('c', { min: 1, max: 1 })
     expect(flat.min).toBeLessThan(1)

@@ -41,7 +41,10 @@ export function featureName(f: FeatureSpec): string {
  * The axis of one feature. Bounds the problem gives win; missing ones come from the observed
  * extent; a degenerate extent is widened so there is something to bin.
  */
-export function resolveAxis(spec: FeatureSpec, observed: { min: number | null; max: number | null } | undefined): HeatAxis {
+export function resolveAxis(
+  spec: FeatureSpec,
+  observed: { min: number | null; max: number | null } | undefined,
+): HeatAxis {
   const s = typeof spec === 'string' ? { name: spec } : spec
   let min = s.min ?? observed?.min ?? 0
   let max = s.max ?? observed?.max ?? 1
@@ -75,7 +78,12 @@ export function binLabel(axis: HeatAxis, b: number): string {
  * The grid from counted cells: colour position t in [0, 1] per cell by rank, 1 for the best score
  * of the grid (in the problem's direction), 0 for the worst.
  */
-export function buildGrid(axes: [HeatAxis] | [HeatAxis, HeatAxis], cells: readonly HeatCell[], direction: 'max' | 'min', range: { lo: number; hi: number } | null = null): HeatGrid {
+export function buildGrid(
+  axes: [HeatAxis] | [HeatAxis, HeatAxis],
+  cells: readonly HeatCell[],
+  direction: 'max' | 'min',
+  range: { lo: number; hi: number } | null = null,
+): HeatGrid {
   const nx = axes[0].bins
   const ny = axes.length === 2 ? axes[1].bins : 1
   const grid: HeatGrid['cells'] = Array.from({ length: ny }, () => Array.from({ length: nx }, () => null))

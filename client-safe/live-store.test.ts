@@ -2,20 +2,74 @@ import { describe, expect, it } from 'vitest'
 import { applyLive, initialLive } from './live-store.ts'
 import type { MetricPoint, ScorePoint } from './types.ts'
 
-const point = (evalIndex: number, island = 0): ScorePoint => ({ id: `c${evalIndex}`, evalIndex, island, score: evalIndex, valid: true, origin: 'mutation', t: evalIndex })
-const metric = (id: number, evalCount: number, island = -1): MetricPoint => ({ id, island, evalCount, t: evalCount, best: evalCount, mean: evalCount, median: null, code: 0.5, coverage: 0.1, interIsland: null, population: 1, evalsPerSec: 1, failureRate: 0, spendUsd: 0 })
+const point = (evalIndex: number, island = 0): ScorePoint => ({
+  id: `c${evalIndex}`,
+  evalIndex,
+  island,
+  score: evalIndex,
+  valid: true,
+  origin: 'mutation',
+  t: evalIndex,
+})
+const metric = (id: number, evalCount: number, island = -1): MetricPoint => ({
+  id,
+  island,
+  evalCount,
+  t: evalCount,
+  best: evalCount,
+  mean: evalCount,
+  median: null,
+  code: 0.5,
+  coverage: 0.1,
+  interIsland: null,
+  population: 1,
+  evalsPerSec: 1,
+  failureRate: 0,
+  spendUsd: 0,
+})
 
 describe('live store', () => {
-  const snap = { cursor: 'c1.m1.e0', range: null, evaluations: 2, metrics: [metric(1, 2)], points: [point(0), point(1)], totals: { metrics: 1, points: 2 } }
+  const snap = {
+    cursor: 'c1.m1.e0',
+    range: null,
+    evaluations: 2,
+    metrics: [metric(1, 2)],
+    points: [point(0), point(1)],
+    totals: { metrics: 1, points: 2 },
+  }
 
   it('appends batches, ignores replays and keeps the cursor', () => {
     let s = initialLive(snap)
-    s = applyLive(s, { type: 'batch', cursor: 'c3.m2.e1', points: [point(2), point(3)], metrics: [metric(2, 4)], events: [{ id: 1, type: 'status', payload: {}, t: 0 }], run: null, more: false }, 100)
+    s = applyLive(
+      s,
+      {
+        type: 'batch',
+        cursor: 'c3.m2.e1',
+        points: [point(2), point(3)],
+        metrics: [metric(2, 4)],
+        events: [{ id: 1, type: 'status', payload: {}, t: 0 }],
+        run: null,
+        more: false,
+      },
+      100,
+    )
     expect(s.points.map((p) => p.evalIndex)).toEqual([0, 1, 2, 3])
     expect(s.metrics.map((m) => m.id)).toEqual([1, 2])
     expect(s).toMatchObject({ cursor: 'c3.m2.e1', received: 2, lastMessageAt: 100 })
     // the same batch again (a reconnect that overlapped) changes nothing but the cursor
-    const again = applyLive(s, { type: 'batch', cursor: 'c3.m2.e1', points: [point(3)], metrics: [metric(2, 4)], events: [{ id: 1, type: 'status', payload: {}, t: 0 }], run: null, more: false }, 200)
+    const again = applyLive(
+      s,
+      {
+        type: 'batch',
+        cursor: 'c3.m2.e1',
+        points: [point(3)],
+        metrics: [metric(2, 4)],
+        events: [{ id: 1, type: 'status', payload: {}, t: 0 }],
+        run: null,
+        more: false,
+      },
+      200,
+    )
     expect(again.points).toHaveLength(4)
     expect(again.events).toHaveLength(1)
   })
@@ -23,7 +77,11 @@ describe('live store', () => {
   it('bounds what it holds, and asks for a reload after a reset', () => {
     let s = initialLive(snap)
     const many = Array.from({ length: 5000 }, (_, i) => point(i + 2, i % 2))
-    s = applyLive(s, { type: 'batch', cursor: 'x', points: many, metrics: [], events: [], run: null, more: false }, 1, { metricCounts: 100, pointsPerIsland: 300, events: 10 })
+    s = applyLive(s, { type: 'batch', cursor: 'x', points: many, metrics: [], events: [], run: null, more: false }, 1, {
+      metricCounts: 100,
+      pointsPerIsland: 300,
+      events: 10,
+    })
     expect(s.points.length).toBeLessThan(700)
     expect(s.points[s.points.length - 1]!.evalIndex).toBe(5001)
     expect(s.received).toBe(5000)

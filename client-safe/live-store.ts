@@ -31,7 +31,11 @@ export interface LiveState {
   received: number
 }
 
-export function initialLive(snapshot: SeriesSnapshot | null, events: RunEventRow[] = [], head: RunHead | null = null): LiveState {
+export function initialLive(
+  snapshot: SeriesSnapshot | null,
+  events: RunEventRow[] = [],
+  head: RunHead | null = null,
+): LiveState {
   return {
     cursor: snapshot?.cursor ?? null,
     metrics: snapshot?.metrics ?? [],
@@ -44,9 +48,15 @@ export function initialLive(snapshot: SeriesSnapshot | null, events: RunEventRow
   }
 }
 
-export function applyLive(state: LiveState, msg: LiveMessage, now = Date.now(), limits: LiveLimits = DEFAULT_LIMITS): LiveState {
+export function applyLive(
+  state: LiveState,
+  msg: LiveMessage,
+  now = Date.now(),
+  limits: LiveLimits = DEFAULT_LIMITS,
+): LiveState {
   if (msg.type === 'heartbeat') return { ...state, cursor: msg.cursor, lastMessageAt: now }
-  if (msg.type === 'reset') return { ...state, cursor: msg.cursor, head: msg.run ?? state.head, needsReload: true, lastMessageAt: now }
+  if (msg.type === 'reset')
+    return { ...state, cursor: msg.cursor, head: msg.run ?? state.head, needsReload: true, lastMessageAt: now }
   const head = msg.run ?? state.head
   const metrics = boundMetrics(mergeMetrics(state.metrics, msg.metrics), limits.metricCounts)
   const points = boundPoints(mergePoints(state.points, msg.points), limits.pointsPerIsland, head?.bestCandidateId)
@@ -55,11 +65,23 @@ export function applyLive(state: LiveState, msg: LiveMessage, now = Date.now(), 
     const last = events.length ? events[events.length - 1]!.id : 0
     events = events.concat(msg.events.filter((e) => e.id > last)).slice(-limits.events)
   }
-  return { ...state, cursor: msg.cursor, metrics, points, events, head, lastMessageAt: now, received: state.received + msg.points.length }
+  return {
+    ...state,
+    cursor: msg.cursor,
+    metrics,
+    points,
+    events,
+    head,
+    lastMessageAt: now,
+    received: state.received + msg.points.length,
+  }
 }
 
 /** A zoomed range merges live points that fall inside it. */
-export function inRange<T extends { evalIndex?: number; evalCount?: number }>(items: readonly T[], range: { lo: number; hi: number } | null): T[] {
+export function inRange<T extends { evalIndex?: number; evalCount?: number }>(
+  items: readonly T[],
+  range: { lo: number; hi: number } | null,
+): T[] {
   if (!range) return items as T[]
   return items.filter((i) => {
     const x = i.evalIndex ?? i.evalCount ?? 0

@@ -12,14 +12,24 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
  * The server's own credentials: a run or embedding config (written through the API) must not be
  * able to send them as an "API key" to an endpoint of its choosing.
  */
-export const RESERVED_ENV_NAMES = ['DATABASE_URL', 'FM_AUTH_SECRET', 'FM_ADMIN_PASSWORD', 'FM_TEST_PG_URL', 'PGPASSWORD', 'PGPASSFILE'] as const
+export const RESERVED_ENV_NAMES = [
+  'DATABASE_URL',
+  'FM_AUTH_SECRET',
+  'FM_ADMIN_PASSWORD',
+  'FM_TEST_PG_URL',
+  'PGPASSWORD',
+  'PGPASSFILE',
+] as const
 
 /** The NAME of the variable that holds a provider key. */
 export const ApiKeyEnvName = z
   .string()
   .regex(ENV_NAME, 'an environment variable name')
   .max(100)
-  .refine((n) => !(RESERVED_ENV_NAMES as readonly string[]).includes(n.toUpperCase()), 'this variable holds one of the server’s own credentials, not a provider key')
+  .refine(
+    (n) => !(RESERVED_ENV_NAMES as readonly string[]).includes(n.toUpperCase()),
+    'this variable holds one of the server’s own credentials, not a provider key',
+  )
 
 export const ModelConfig = z
   .object({
@@ -51,7 +61,11 @@ export const ModelConfig = z
   .superRefine((c, ctx) => {
     // guard against a key pasted where an env var name belongs
     if (c.apiKeyEnv && /^(sk|sk-ant|AIza)[-_A-Za-z0-9]{16,}$/.test(c.apiKeyEnv))
-      ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'apiKeyEnv names a variable; it must not hold the key itself' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['apiKeyEnv'],
+        message: 'apiKeyEnv names a variable; it must not hold the key itself',
+      })
   })
 export type ModelConfig = z.infer<typeof ModelConfig>
 export type ModelConfigInput = z.input<typeof ModelConfig>
@@ -136,7 +150,11 @@ export function formatModelSpec(config: Pick<ModelConfig, 'provider' | 'model'>)
 }
 
 /** Cost in USD of a call; 0 when the config has no prices (local models, unknown pricing). */
-export function costUsd(config: Pick<ModelConfig, 'pricePer1kIn' | 'pricePer1kOut'>, tokensIn: number, tokensOut: number): number {
+export function costUsd(
+  config: Pick<ModelConfig, 'pricePer1kIn' | 'pricePer1kOut'>,
+  tokensIn: number,
+  tokensOut: number,
+): number {
   const cost = (tokensIn / 1000) * (config.pricePer1kIn ?? 0) + (tokensOut / 1000) * (config.pricePer1kOut ?? 0)
   return Math.round(cost * 1e9) / 1e9
 }

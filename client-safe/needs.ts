@@ -55,7 +55,15 @@ export const COMMANDS: Record<string, Known> = {
 /** What the sandbox itself uses beyond Python: installed at start, but a run does not need it (isolation degrades, loudly). */
 export const SANDBOX_NEEDS: Need[] = [{ kind: 'command', name: 'bwrap' }]
 
-const DEFAULT_COMPILER: Record<string, string> = { cpp: 'g++', c: 'gcc', cuda: 'nvcc', rust: 'rustc', go: 'go', julia: 'julia', fortran: 'gfortran' }
+const DEFAULT_COMPILER: Record<string, string> = {
+  cpp: 'g++',
+  c: 'gcc',
+  cuda: 'nvcc',
+  rust: 'rustc',
+  go: 'go',
+  julia: 'julia',
+  fortran: 'gfortran',
+}
 
 /** The program a command line starts (after VAR=value assignments), when it is a bare name. */
 export function commandProgram(cmd: string): string | null {
@@ -92,7 +100,9 @@ export interface ProblemFile {
  */
 export function completeRequires(spec: ProblemSpec, files: ProblemFile[]): NonNullable<ProblemSpec['requires']> {
   const python = new Set(spec.requires?.python ?? [])
-  const scanned = new Set([spec.entry, spec.format === 'openevolve' ? 'evaluator.py' : spec.evaluator].filter((f) => f.endsWith('.py')))
+  const scanned = new Set(
+    [spec.entry, spec.format === 'openevolve' ? 'evaluator.py' : spec.evaluator].filter((f) => f.endsWith('.py')),
+  )
   for (const f of files) if (scanned.has(f.path)) for (const m of scanPythonImports(f.data.toString())) python.add(m)
   return { python: [...python].sort(), commands: [...(spec.requires?.commands ?? [])] }
 }
@@ -117,11 +127,14 @@ export function problemNeeds(spec: ProblemSpec): Need[] {
 
 /** The Python modules and programs a probe must look for to judge these needs. */
 export function probeTargets(needs: Need[]): { modules: string[]; commands: string[] } {
-  const of = (kind: 'python-module' | 'command') => [...new Set(needs.flatMap((n) => (n.kind === kind ? [n.name] : [])))]
+  const of = (kind: 'python-module' | 'command') => [
+    ...new Set(needs.flatMap((n) => (n.kind === kind ? [n.name] : []))),
+  ]
   return { modules: of('python-module'), commands: of('command') }
 }
 
-export const needKey = (n: Need) => (n.kind === 'python-module' || n.kind === 'command' ? `${n.kind}:${n.name}` : n.kind)
+export const needKey = (n: Need) =>
+  n.kind === 'python-module' || n.kind === 'command' ? `${n.kind}:${n.name}` : n.kind
 
 /** What the probe found (machine.ts). */
 export interface MachineState {
@@ -249,15 +262,18 @@ export function readiness(needs: Need[], m: MachineState, opts: { gpuWorkers?: b
   }
 }
 
-export const GPU_FIX = 'GPU problems run on GPU workers: server mode (DATABASE_URL) with `fm-agent worker --gpu` on a machine with a GPU'
-const joinFixes = (command: string | null, gpu: boolean) => [command, gpu ? GPU_FIX : null].filter(Boolean).join('; ') || null
+export const GPU_FIX =
+  'GPU problems run on GPU workers: server mode (DATABASE_URL) with `fm-agent worker --gpu` on a machine with a GPU'
+const joinFixes = (command: string | null, gpu: boolean) =>
+  [command, gpu ? GPU_FIX : null].filter(Boolean).join('; ') || null
 
 /** One command for several problems that cannot run (what `fm-agent problems` prints under its table); GPU_FIX aside. */
 export function mergedFix(rs: Readiness[]): string | null {
   const failing = rs.filter((r) => !r.ok && r.plan)
   if (!failing.length) return null
   const plan: InstallPlan = { apt: [], pip: [], manual: [] }
-  for (const r of failing) for (const k of ['apt', 'pip', 'manual'] as const) plan[k] = [...new Set([...plan[k], ...r.plan![k]])].sort()
+  for (const r of failing)
+    for (const k of ['apt', 'pip', 'manual'] as const) plan[k] = [...new Set([...plan[k], ...r.plan![k]])].sort()
   return fixCommand(plan, { root: !!failing[0].root, python: { path: failing[0].python, version: null } })
 }
 

@@ -67,7 +67,12 @@ export function classifyEvent(e: EventRow): Classified | null {
   }
   if (e.type === 'stagnation' && e.payload.kind === 'stagnant') {
     const island = Number(e.payload.island)
-    return { ...base, event: 'run.stalled', island: Number.isFinite(island) ? island : null, reason: typeof e.payload.message === 'string' ? e.payload.message : null }
+    return {
+      ...base,
+      event: 'run.stalled',
+      island: Number.isFinite(island) ? island : null,
+      reason: typeof e.payload.message === 'string' ? e.payload.message : null,
+    }
   }
   return null
 }
@@ -76,7 +81,11 @@ export function classifyEvent(e: EventRow): Classified | null {
  * Folds stalls: of a run's stall events, only those at least `cooldownMs` after the last one
  * notified go out. `lastStall` (run id → time) is the caller's memory; it is updated here.
  */
-export function foldStalls<T extends Pick<Classified, 'event' | 'runId' | 't'>>(events: readonly T[], lastStall: Map<string, number>, cooldownMs = STALL_COOLDOWN_MS): T[] {
+export function foldStalls<T extends Pick<Classified, 'event' | 'runId' | 't'>>(
+  events: readonly T[],
+  lastStall: Map<string, number>,
+  cooldownMs = STALL_COOLDOWN_MS,
+): T[] {
   const out: T[] = []
   for (const c of events) {
     if (c.event !== 'run.stalled') {
@@ -124,9 +133,17 @@ export interface WebhookMessage {
   island: number | null
 }
 
-const VERB: Record<NotifyEvent, string> = { 'run.completed': 'completed', 'run.failed': 'failed', 'run.stalled': 'stalled' }
+const VERB: Record<NotifyEvent, string> = {
+  'run.completed': 'completed',
+  'run.failed': 'failed',
+  'run.stalled': 'stalled',
+}
 
-export function notificationTitle(event: NotifyEvent, run: Pick<RunFacts, 'name' | 'id'>, island: number | null): string {
+export function notificationTitle(
+  event: NotifyEvent,
+  run: Pick<RunFacts, 'name' | 'id'>,
+  island: number | null,
+): string {
   const name = run.name || `run ${run.id.slice(0, 8)}`
   return event === 'run.stalled' ? `${name}: island ${island ?? '?'} stalled` : `${name} ${VERB[event]}`
 }
@@ -135,10 +152,18 @@ export function notificationTitle(event: NotifyEvent, run: Pick<RunFacts, 'name'
 export function notificationText(c: Pick<Classified, 'event' | 'island' | 'reason'>, run: RunFacts): string {
   const best = run.bestScore === null ? 'no valid candidate' : `best ${run.bestScore}`
   const head = notificationTitle(c.event, run, c.island)
-  return `${head} · ${run.problemId} · ${run.evaluations} evaluations · ${best}${c.reason ? ` · ${c.reason}` : ''}`.slice(0, 1000)
+  return `${head} · ${run.problemId} · ${run.evaluations} evaluations · ${best}${c.reason ? ` · ${c.reason}` : ''}`.slice(
+    0,
+    1000,
+  )
 }
 
-export function webhookMessage(deliveryId: string, c: Pick<Classified, 'event' | 'island' | 'reason' | 't'>, run: RunFacts, consoleUrl: string | null): WebhookMessage {
+export function webhookMessage(
+  deliveryId: string,
+  c: Pick<Classified, 'event' | 'island' | 'reason' | 't'>,
+  run: RunFacts,
+  consoleUrl: string | null,
+): WebhookMessage {
   return {
     type: c.event,
     id: deliveryId,
@@ -151,7 +176,10 @@ export function webhookMessage(deliveryId: string, c: Pick<Classified, 'event' |
       status: run.status,
       reason: c.reason ? c.reason.slice(0, 500) : null,
       evaluations: run.evaluations,
-      best: run.bestScore !== null && run.bestCandidateId ? { score: run.bestScore, candidateId: run.bestCandidateId } : null,
+      best:
+        run.bestScore !== null && run.bestCandidateId
+          ? { score: run.bestScore, candidateId: run.bestCandidateId }
+          : null,
       direction: run.direction,
       url: consoleUrl ? `${consoleUrl.replace(/\/+$/, '')}/runs/${run.id}` : null,
     },
@@ -160,7 +188,14 @@ export function webhookMessage(deliveryId: string, c: Pick<Classified, 'event' |
 }
 
 export function testMessage(deliveryId: string, who: string, now = Date.now()): WebhookMessage {
-  return { type: 'test', id: deliveryId, at: new Date(now).toISOString(), text: `FM Agent: a test message, sent by ${who}`, run: null, island: null }
+  return {
+    type: 'test',
+    id: deliveryId,
+    at: new Date(now).toISOString(),
+    text: `FM Agent: a test message, sent by ${who}`,
+    run: null,
+    island: null,
+  }
 }
 
 /** A webhook's address as the console shows it next to deliveries: its origin (a path may hold a token). */

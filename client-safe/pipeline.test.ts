@@ -3,13 +3,31 @@ import { pipelineRows, pipelineVerdict } from './pipeline.ts'
 import type { MetricPoint } from './types.ts'
 
 const at = (i: number, p: Partial<MetricPoint>, island = -1): MetricPoint => ({
-  id: i, island, evalCount: i * 10, t: 1000 * i, best: null, mean: null, median: null, code: null, coverage: null, interIsland: null,
-  population: 0, evalsPerSec: 0, failureRate: 0, spendUsd: 0, ...p,
+  id: i,
+  island,
+  evalCount: i * 10,
+  t: 1000 * i,
+  best: null,
+  mean: null,
+  median: null,
+  code: null,
+  coverage: null,
+  interIsland: null,
+  population: 0,
+  evalsPerSec: 0,
+  failureRate: 0,
+  spendUsd: 0,
+  ...p,
 })
 
 describe('pipelineRows', () => {
   it('keeps the run rows that carry the pipeline, on the chosen axis and range', () => {
-    const m = [at(1, { requests: 3, waiting: 1, busy: 2, capacity: 2 }), at(2, { requests: 4 }, 0), at(3, { requests: 5, waiting: 0, busy: 1, capacity: 2 }), at(4, {})]
+    const m = [
+      at(1, { requests: 3, waiting: 1, busy: 2, capacity: 2 }),
+      at(2, { requests: 4 }, 0),
+      at(3, { requests: 5, waiting: 0, busy: 1, capacity: 2 }),
+      at(4, {}),
+    ]
     expect(pipelineRows(m)).toEqual([
       { x: 10, requests: 3, waiting: 1, busy: 2, capacity: 2 },
       { x: 30, requests: 5, waiting: 0, busy: 1, capacity: 2 },
@@ -30,10 +48,14 @@ describe('pipelineVerdict', () => {
     expect(v?.text).toMatch(/15\.5 requests in flight \(limit 16\)/)
   })
   it('says when no worker is there to take the jobs', () => {
-    expect(pipelineVerdict([at(1, { requests: 2, waiting: 2, busy: 0, capacity: 0, requestLimit: 16 })])?.limit).toBe('no-workers')
+    expect(pipelineVerdict([at(1, { requests: 2, waiting: 2, busy: 0, capacity: 0, requestLimit: 16 })])?.limit).toBe(
+      'no-workers',
+    )
   })
   it('says nothing before the first pipeline figures', () => {
     expect(pipelineVerdict([at(1, {})])).toBeNull()
-    expect(pipelineVerdict([at(1, { requests: 2, waiting: 0, busy: 1, capacity: 2, requestLimit: 16 })])?.limit).toBe('balanced')
+    expect(pipelineVerdict([at(1, { requests: 2, waiting: 0, busy: 1, capacity: 2, requestLimit: 16 })])?.limit).toBe(
+      'balanced',
+    )
   })
 })

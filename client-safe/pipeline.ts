@@ -11,12 +11,21 @@ export interface PipelineRow {
   capacity: number | null
 }
 
-export function pipelineRows(metrics: readonly MetricPoint[], opts: { x?: 'evals' | 'time'; range?: { lo: number; hi: number } | null } = {}): PipelineRow[] {
+export function pipelineRows(
+  metrics: readonly MetricPoint[],
+  opts: { x?: 'evals' | 'time'; range?: { lo: number; hi: number } | null } = {},
+): PipelineRow[] {
   const out: PipelineRow[] = []
   for (const m of metrics) {
     if (m.island !== -1 || m.requests === undefined || m.requests === null) continue
     if (opts.range && (m.evalCount < opts.range.lo || m.evalCount > opts.range.hi)) continue
-    out.push({ x: opts.x === 'time' ? m.t : m.evalCount, requests: m.requests, waiting: m.waiting ?? null, busy: m.busy ?? null, capacity: m.capacity ?? null })
+    out.push({
+      x: opts.x === 'time' ? m.t : m.evalCount,
+      requests: m.requests,
+      waiting: m.waiting ?? null,
+      busy: m.busy ?? null,
+      capacity: m.capacity ?? null,
+    })
   }
   return out.sort((a, b) => a.x - b.x)
 }
@@ -24,10 +33,14 @@ export function pipelineRows(metrics: readonly MetricPoint[], opts: { x?: 'evals
 export type PipelineLimit = 'workers' | 'model' | 'no-workers' | 'balanced'
 
 /** Which end limits the run, from the last few intervals (null before there is anything to say). */
-export function pipelineVerdict(metrics: readonly MetricPoint[], window = 5): { limit: PipelineLimit; text: string } | null {
+export function pipelineVerdict(
+  metrics: readonly MetricPoint[],
+  window = 5,
+): { limit: PipelineLimit; text: string } | null {
   const rows = metrics.filter((m) => m.island === -1 && typeof m.requests === 'number').slice(-window)
   if (!rows.length) return null
-  const mean = (f: (m: MetricPoint) => number | null | undefined) => rows.reduce((s, m) => s + (f(m) ?? 0), 0) / rows.length
+  const mean = (f: (m: MetricPoint) => number | null | undefined) =>
+    rows.reduce((s, m) => s + (f(m) ?? 0), 0) / rows.length
   const requests = mean((m) => m.requests)
   const waiting = mean((m) => m.waiting)
   const busy = mean((m) => m.busy)
@@ -37,13 +50,25 @@ export function pipelineVerdict(metrics: readonly MetricPoint[], window = 5): { 
   const pct = `${Math.round(share * 100)}%`
   if (capacity === 0) {
     if (requests + waiting === 0) return null
-    return { limit: 'no-workers', text: 'No worker can take this run’s evaluations: start a worker (fm-agent worker) or check the Workers page.' }
+    return {
+      limit: 'no-workers',
+      text: 'No worker can take this run’s evaluations: start a worker (fm-agent worker) or check the Workers page.',
+    }
   }
   if (share >= 0.85 && waiting >= 0.5) {
-    return { limit: 'workers', text: `The workers limit this run: busy ${pct} of the time, with ${waiting.toFixed(1)} candidates waiting for one. More workers would make it faster.` }
+    return {
+      limit: 'workers',
+      text: `The workers limit this run: busy ${pct} of the time, with ${waiting.toFixed(1)} candidates waiting for one. More workers would make it faster.`,
+    }
   }
   if (limit !== null && requests >= 0.8 * limit) {
-    return { limit: 'model', text: `The model limits this run: ${requests.toFixed(1)} requests in flight (limit ${limit}) while the workers are busy ${pct} of the time. A faster model or a higher request limit would make it faster.` }
+    return {
+      limit: 'model',
+      text: `The model limits this run: ${requests.toFixed(1)} requests in flight (limit ${limit}) while the workers are busy ${pct} of the time. A faster model or a higher request limit would make it faster.`,
+    }
   }
-  return { limit: 'balanced', text: `Model and workers keep pace: ${requests.toFixed(1)} requests in flight, workers busy ${pct} of the time.` }
+  return {
+    limit: 'balanced',
+    text: `Model and workers keep pace: ${requests.toFixed(1)} requests in flight, workers busy ${pct} of the time.`,
+  }
 }

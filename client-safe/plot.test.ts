@@ -16,7 +16,11 @@ describe('chart geometry', () => {
     expect(fromPixelX(10_000, dom, area)).toBe(100)
   })
   it('finds the nearest point within reach', () => {
-    const pts = [{ x: 10, y: 0.5 }, { x: 11, y: 0.52 }, { x: 90, y: 0.1 }]
+    const pts = [
+      { x: 10, y: 0.5 },
+      { x: 11, y: 0.52 },
+      { x: 90, y: 0.1 },
+    ]
     const at = (p: { x: number; y: number }) => toPixel(p.x, p.y, dom, area)
     const [px, py] = at(pts[1]!)!
     expect(nearest(pts, px + 1, py, at)).toBe(pts[1])

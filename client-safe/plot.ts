@@ -29,7 +29,13 @@ export function fromPixelX(px: number, d: Domain, a: PlotArea): number {
 }
 
 /** The drawn point nearest to a pixel, within `maxPx` (null when none is that close). */
-export function nearest<T>(points: readonly T[], px: number, py: number, at: (t: T) => [number, number] | null, maxPx = 6): T | null {
+export function nearest<T>(
+  points: readonly T[],
+  px: number,
+  py: number,
+  at: (t: T) => [number, number] | null,
+  maxPx = 6,
+): T | null {
   let best: T | null = null
   let bestD = maxPx * maxPx
   for (const p of points) {

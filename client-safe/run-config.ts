@@ -6,8 +6,7 @@ import { ModelConfig } from './model-config.ts'
 export const LLM_OPERATORS = ['diff', 'rewrite', 'crossover'] as const
 export const LOCAL_OPERATOR_NAMES = ['perturb', 'crossover-literals', 'crossover-blocks', 'swap'] as const
 
-const weights = <T extends readonly string[]>(names: T) =>
-  z.partialRecord(z.enum(names), z.number().min(0).max(1000))
+const weights = <T extends readonly string[]>(names: T) => z.partialRecord(z.enum(names), z.number().min(0).max(1000))
 
 /** bounds of a run's extra seed programs (a fork's candidate and its island's population) */
 export const SEED_PROGRAMS_MAX = 64
@@ -101,20 +100,37 @@ export const RunConfig = z
       .object({
         maxEvals: z.number().int().min(1).max(10_000_000).default(300),
         maxSpendUsd: z.number().min(0).max(1_000_000).optional(),
-        maxWallS: z.number().min(1).max(30 * 86_400).optional(),
+        maxWallS: z
+          .number()
+          .min(1)
+          .max(30 * 86_400)
+          .optional(),
       })
       .default({ maxEvals: 300 }),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0),
     judge: JudgeConfig.optional(),
     /** programs the cold start evaluates next to the problem's seed (a fork's starting point) */
     seedPrograms: z.array(SeedProgram).max(SEED_PROGRAMS_MAX).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.seedPrograms && c.seedPrograms.reduce((n, p) => n + p.code.length, 0) > SEED_PROGRAMS_MAX_CHARS) {
-      ctx.addIssue({ code: 'custom', path: ['seedPrograms'], message: `seed programs may hold ${SEED_PROGRAMS_MAX_CHARS.toLocaleString('en')} characters of code in all` })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['seedPrograms'],
+        message: `seed programs may hold ${SEED_PROGRAMS_MAX_CHARS.toLocaleString('en')} characters of code in all`,
+      })
     }
     if (c.mutator === 'llm' && c.models.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['models'], message: 'an LLM run needs at least one model (or use the local operators)' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['models'],
+        message: 'an LLM run needs at least one model (or use the local operators)',
+      })
     }
   })
 
@@ -131,7 +147,10 @@ export function configSummary(c: RunConfig): Record<string, unknown> {
   const { seedPrograms, ...rest } = c
   if (!seedPrograms?.length) return rest
   const sources = [...new Set(seedPrograms.map((p) => p.sourceRunId).filter(Boolean))]
-  return { ...rest, seedPrograms: `${seedPrograms.length} program(s)${sources.length ? ` from run ${sources.map((s) => s!.slice(0, 8)).join(', ')}` : ''}` }
+  return {
+    ...rest,
+    seedPrograms: `${seedPrograms.length} program(s)${sources.length ? ` from run ${sources.map((s) => s!.slice(0, 8)).join(', ')}` : ''}`,
+  }
 }
 
 export function coldStartSize(c: RunConfig): number {

@@ -7,16 +7,36 @@ describe('new-run form', () => {
     expect(r.ok).toBe(true)
     if (!r.ok) return
     expect(r).toMatchObject({ problemId: 'circle-packing-26', name: 'demo' })
-    expect(r.config).toMatchObject({ islands: 4, mutator: 'local', budget: { maxEvals: 300, maxWallS: 90 }, localOperators: { perturb: 1, swap: 1 } })
+    expect(r.config).toMatchObject({
+      islands: 4,
+      mutator: 'local',
+      budget: { maxEvals: 300, maxWallS: 90 },
+      localOperators: { perturb: 1, swap: 1 },
+    })
     expect(r.config.models).toBeUndefined()
   })
 
   it('builds model rows without empty optional fields', () => {
-    const f = { ...defaultRunForm('p'), mutator: 'llm' as const, models: [{ ...emptyModelRow(), model: 'coder', baseURL: 'http://127.0.0.1:9/v1', weight: '2', pricePer1kIn: '0.5' }] }
+    const f = {
+      ...defaultRunForm('p'),
+      mutator: 'llm' as const,
+      models: [
+        { ...emptyModelRow(), model: 'coder', baseURL: 'http://127.0.0.1:9/v1', weight: '2', pricePer1kIn: '0.5' },
+      ],
+    }
     const r = formToConfig(f)
     expect(r.ok).toBe(true)
     if (!r.ok) return
-    expect(r.config.models).toEqual([{ provider: 'openai', model: 'coder', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: 'OPENAI_API_KEY', weight: 2, pricePer1kIn: 0.5 }])
+    expect(r.config.models).toEqual([
+      {
+        provider: 'openai',
+        model: 'coder',
+        baseURL: 'http://127.0.0.1:9/v1',
+        apiKeyEnv: 'OPENAI_API_KEY',
+        weight: 2,
+        pricePer1kIn: 0.5,
+      },
+    ])
   })
 
   it('points at the fields to fix', () => {
@@ -38,19 +58,58 @@ describe('forks: the form from a stored config and back', () => {
     const { configToForm, mergeForkConfig } = await import('./run-form.ts')
     const { RunConfig } = await import('./run-config.ts')
     const source = RunConfig.parse({
-      islands: 3, populationPerIsland: 25, exploration: 0.6, migrationInterval: 17, ratingWeight: 0.9, selection: 'top-k', mutator: 'llm',
+      islands: 3,
+      populationPerIsland: 25,
+      exploration: 0.6,
+      migrationInterval: 17,
+      ratingWeight: 0.9,
+      selection: 'top-k',
+      mutator: 'llm',
       models: [{ provider: 'openai', model: 'm1', apiKeyEnv: 'MY_KEY', weight: 2, timeoutS: 30, pricePer1kIn: 0.1 }],
-      generation: { maxInFlight: 6 }, budget: { maxEvals: 500, maxWallS: 5400 }, seed: 9, seedPrograms: [{ code: 'x = 1', sourceRunId: 'r0' }],
+      generation: { maxInFlight: 6 },
+      budget: { maxEvals: 500, maxWallS: 5400 },
+      seed: 9,
+      seedPrograms: [{ code: 'x = 1', sourceRunId: 'r0' }],
     })
     const f = configToForm('p', 'again', source)
-    expect(f).toMatchObject({ problemId: 'p', name: 'again', islands: '3', populationPerIsland: '25', exploration: '0.6', maxEvals: '500', maxWallMin: '90', maxSpendUsd: '', seed: '9', mutator: 'llm', concurrency: '6' })
-    expect(f.models).toEqual([{ provider: 'openai', model: 'm1', baseURL: '', apiKeyEnv: 'MY_KEY', weight: '2', pricePer1kIn: '0.1', pricePer1kOut: '' }])
+    expect(f).toMatchObject({
+      problemId: 'p',
+      name: 'again',
+      islands: '3',
+      populationPerIsland: '25',
+      exploration: '0.6',
+      maxEvals: '500',
+      maxWallMin: '90',
+      maxSpendUsd: '',
+      seed: '9',
+      mutator: 'llm',
+      concurrency: '6',
+    })
+    expect(f.models).toEqual([
+      {
+        provider: 'openai',
+        model: 'm1',
+        baseURL: '',
+        apiKeyEnv: 'MY_KEY',
+        weight: '2',
+        pricePer1kIn: '0.1',
+        pricePer1kOut: '',
+      },
+    ])
     // the user edits islands and the budget, then submits
     const r = formToConfig({ ...f, islands: '5', maxEvals: '800', maxWallMin: '' })
     expect(r.ok).toBe(true)
     if (!r.ok) return
     const merged = RunConfig.parse(mergeForkConfig(source, r.config))
-    expect(merged).toMatchObject({ islands: 5, populationPerIsland: 25, migrationInterval: 17, ratingWeight: 0.9, selection: 'top-k', exploration: 0.6, seed: 9 })
+    expect(merged).toMatchObject({
+      islands: 5,
+      populationPerIsland: 25,
+      migrationInterval: 17,
+      ratingWeight: 0.9,
+      selection: 'top-k',
+      exploration: 0.6,
+      seed: 9,
+    })
     expect(merged.budget).toEqual({ maxEvals: 800 })
     expect(merged.models[0]).toMatchObject({ model: 'm1', timeoutS: 30, weight: 2 })
     expect(merged.seedPrograms).toBeUndefined()
@@ -58,12 +117,24 @@ describe('forks: the form from a stored config and back', () => {
 
   it('sends uploaded seed programs with the config, named by their files, and points at them when they break the bounds', async () => {
     const { mergeForkConfig } = await import('./run-form.ts')
-    const f = { ...defaultRunForm('p'), seedPrograms: [{ name: 'mine.py', code: 'x = 1\n' }, { name: 'theirs.py', code: 'x = 2\n' }] }
+    const f = {
+      ...defaultRunForm('p'),
+      seedPrograms: [
+        { name: 'mine.py', code: 'x = 1\n' },
+        { name: 'theirs.py', code: 'x = 2\n' },
+      ],
+    }
     const r = formToConfig(f)
-    expect(r.ok && r.config.seedPrograms).toEqual([{ code: 'x = 1\n', label: 'mine.py' }, { code: 'x = 2\n', label: 'theirs.py' }])
+    expect(r.ok && r.config.seedPrograms).toEqual([
+      { code: 'x = 1\n', label: 'mine.py' },
+      { code: 'x = 2\n', label: 'theirs.py' },
+    ])
     // a fork keeps them (after the candidate's, added by the server)
     if (r.ok) expect(mergeForkConfig({ seedPrograms: [{ code: 'old' }] }, r.config).seedPrograms).toHaveLength(2)
-    const big = formToConfig({ ...defaultRunForm('p'), seedPrograms: Array.from({ length: 11 }, (_, i) => ({ name: `${i}.py`, code: 'x'.repeat(190_000) })) })
+    const big = formToConfig({
+      ...defaultRunForm('p'),
+      seedPrograms: Array.from({ length: 11 }, (_, i) => ({ name: `${i}.py`, code: 'x'.repeat(190_000) })),
+    })
     expect(!big.ok && big.errors.seedPrograms).toMatch(/characters of code in all/)
   })
 })

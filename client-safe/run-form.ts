@@ -55,12 +55,25 @@ export function defaultRunForm(problemId = ''): RunForm {
 }
 
 export function emptyModelRow(): ModelRow {
-  return { provider: 'openai', model: '', baseURL: '', apiKeyEnv: 'OPENAI_API_KEY', weight: '1', pricePer1kIn: '', pricePer1kOut: '' }
+  return {
+    provider: 'openai',
+    model: '',
+    baseURL: '',
+    apiKeyEnv: 'OPENAI_API_KEY',
+    weight: '1',
+    pricePer1kIn: '',
+    pricePer1kOut: '',
+  }
 }
 
 export type FormErrors = Partial<Record<string, string>>
 
-function num(v: string, field: string, errors: FormErrors, opts: { int?: boolean; optional?: boolean } = {}): number | undefined {
+function num(
+  v: string,
+  field: string,
+  errors: FormErrors,
+  opts: { int?: boolean; optional?: boolean } = {},
+): number | undefined {
   const s = v.trim()
   if (s === '') {
     if (!opts.optional) errors[field] = 'required'
@@ -73,7 +86,9 @@ function num(v: string, field: string, errors: FormErrors, opts: { int?: boolean
 }
 
 /** The config the form describes, or the errors per field (keys are the form's field paths). */
-export function formToConfig(f: RunForm): { ok: true; problemId: string; name?: string; config: RunConfigInput } | { ok: false; errors: FormErrors } {
+export function formToConfig(
+  f: RunForm,
+): { ok: true; problemId: string; name?: string; config: RunConfigInput } | { ok: false; errors: FormErrors } {
   const errors: FormErrors = {}
   if (!f.problemId) errors.problemId = 'choose a problem'
   const maxWallMin = num(f.maxWallMin, 'maxWallMin', errors, { optional: true })
@@ -92,9 +107,13 @@ export function formToConfig(f: RunForm): { ok: true; problemId: string; name?: 
     },
   }
   if (f.mutator === 'local') {
-    config.localOperators = Object.fromEntries(LOCAL_OPERATOR_NAMES.map((o) => [o, num(f.localOperators[o], `localOperators.${o}`, errors)]))
+    config.localOperators = Object.fromEntries(
+      LOCAL_OPERATOR_NAMES.map((o) => [o, num(f.localOperators[o], `localOperators.${o}`, errors)]),
+    )
   } else {
-    config.llmOperators = Object.fromEntries(LLM_OPERATORS.map((o) => [o, num(f.llmOperators[o], `llmOperators.${o}`, errors)]))
+    config.llmOperators = Object.fromEntries(
+      LLM_OPERATORS.map((o) => [o, num(f.llmOperators[o], `llmOperators.${o}`, errors)]),
+    )
     config.models = f.models.map((m, i) => {
       if (!m.model.trim()) errors[`models.${i}.model`] = 'required'
       return {
@@ -108,14 +127,21 @@ export function formToConfig(f: RunForm): { ok: true; problemId: string; name?: 
       }
     })
   }
-  if (f.seedPrograms.length) config.seedPrograms = f.seedPrograms.map((p) => ({ code: p.code, label: p.name.slice(0, 200) }))
+  if (f.seedPrograms.length)
+    config.seedPrograms = f.seedPrograms.map((p) => ({ code: p.code, label: p.name.slice(0, 200) }))
   if (Object.keys(errors).length) return { ok: false, errors }
   const parsed = RunConfig.safeParse(config)
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const path = issue.path.join('.')
       // budget fields are shown flat in the form
-      const key = path.startsWith('budget.') ? (path === 'budget.maxWallS' ? 'maxWallMin' : path.slice(7)) : path.startsWith('seedPrograms') ? 'seedPrograms' : path || 'form'
+      const key = path.startsWith('budget.')
+        ? path === 'budget.maxWallS'
+          ? 'maxWallMin'
+          : path.slice(7)
+        : path.startsWith('seedPrograms')
+          ? 'seedPrograms'
+          : path || 'form'
       errors[key] ??= issue.message
     }
     return { ok: false, errors }
@@ -143,8 +169,12 @@ export function configToForm(problemId: string, name: string, c: RunConfigInput)
     exploration: str(c.exploration ?? Number(d.exploration)),
     stagnationWindow: str(c.stagnationWindow ?? Number(d.stagnationWindow)),
     mutator: c.mutator ?? 'local',
-    localOperators: Object.fromEntries(LOCAL_OPERATOR_NAMES.map((o) => [o, str(local[o] ?? 1)])) as RunForm['localOperators'],
-    llmOperators: Object.fromEntries(LLM_OPERATORS.map((o) => [o, str(llm[o] ?? Number(d.llmOperators[o]))])) as RunForm['llmOperators'],
+    localOperators: Object.fromEntries(
+      LOCAL_OPERATOR_NAMES.map((o) => [o, str(local[o] ?? 1)]),
+    ) as RunForm['localOperators'],
+    llmOperators: Object.fromEntries(
+      LLM_OPERATORS.map((o) => [o, str(llm[o] ?? Number(d.llmOperators[o]))]),
+    ) as RunForm['llmOperators'],
     models: (c.models ?? []).map((m) => ({
       provider: m.provider,
       model: m.model,
@@ -165,7 +195,12 @@ export function configToForm(problemId: string, name: string, c: RunConfigInput)
  * form's (matched by position to keep their hidden settings), budget fields the form's.
  */
 export function mergeForkConfig(base: Record<string, unknown>, edited: RunConfigInput): RunConfigInput {
-  const { seedPrograms: _s, budget: baseBudget, models: baseModels, ...rest } = base as RunConfigInput & Record<string, unknown>
+  const {
+    seedPrograms: _s,
+    budget: baseBudget,
+    models: baseModels,
+    ...rest
+  } = base as RunConfigInput & Record<string, unknown>
   const models = edited.models?.map((m, i) => {
     const b = baseModels?.[i]
     return b && b.provider === m.provider && b.model === m.model ? { ...b, ...m } : m

@@ -27,7 +27,10 @@ describe('safeNextPath', () => {
     expect(safeNext(v)).toBe('/runs')
   })
 
-  it.each(['/runs', '/runs/abc?tab=steering', '/settings#tokens', '/problems/tsp-eil51', '/runs?q=a%20b'])('keeps %j', (v) => {
-    expect(safeNextPath(v)).toBe(v)
-  })
+  it.each(['/runs', '/runs/abc?tab=steering', '/settings#tokens', '/problems/tsp-eil51', '/runs?q=a%20b'])(
+    'keeps %j',
+    (v) => {
+      expect(safeNextPath(v)).toBe(v)
+    },
+  )
 })

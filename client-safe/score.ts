@@ -26,7 +26,9 @@ export function isBetter(a: number | null | undefined, b: number | null | undefi
 }
 
 /** sort comparator, best first (stable sort keeps earlier insertion first among ties) */
-export function compareScores(direction: Direction): (a: number | null | undefined, b: number | null | undefined) => number {
+export function compareScores(
+  direction: Direction,
+): (a: number | null | undefined, b: number | null | undefined) => number {
   return (a, b) => {
     const ua = utility(a, direction)
     const ub = utility(b, direction)

@@ -1,15 +1,63 @@
 import { describe, expect, it } from 'vitest'
-import { boundMetrics, boundPoints, budgetUse, gapToReference, mergeMetrics, mergePoints, openStagnationAlerts, pivotMetrics, scatterByIsland, yDomain } from './series.ts'
+import {
+  boundMetrics,
+  boundPoints,
+  budgetUse,
+  gapToReference,
+  mergeMetrics,
+  mergePoints,
+  openStagnationAlerts,
+  pivotMetrics,
+  scatterByIsland,
+  yDomain,
+} from './series.ts'
 import type { MetricPoint, ScorePoint } from './types.ts'
 
-function metric(id: number, island: number, evalCount: number, best: number | null, extra: Partial<MetricPoint> = {}): MetricPoint {
-  return { id, island, evalCount, t: 1000 + evalCount, best, mean: best, median: best, code: 0.5, coverage: 0.2, interIsland: island < 0 ? 0.3 : null, population: 10, evalsPerSec: 2, failureRate: 0.1, spendUsd: 0, ...extra }
+function metric(
+  id: number,
+  island: number,
+  evalCount: number,
+  best: number | null,
+  extra: Partial<MetricPoint> = {},
+): MetricPoint {
+  return {
+    id,
+    island,
+    evalCount,
+    t: 1000 + evalCount,
+    best,
+    mean: best,
+    median: best,
+    code: 0.5,
+    coverage: 0.2,
+    interIsland: island < 0 ? 0.3 : null,
+    population: 10,
+    evalsPerSec: 2,
+    failureRate: 0.1,
+    spendUsd: 0,
+    ...extra,
+  }
 }
-const point = (evalIndex: number, island: number, score: number | null, id = `c${evalIndex}`): ScorePoint => ({ id, evalIndex, island, score, valid: score !== null, origin: 'mutation', t: evalIndex })
+const point = (evalIndex: number, island: number, score: number | null, id = `c${evalIndex}`): ScorePoint => ({
+  id,
+  evalIndex,
+  island,
+  score,
+  valid: score !== null,
+  origin: 'mutation',
+  t: evalIndex,
+})
 
 describe('pivotMetrics', () => {
   it('puts each island in its own column at each evaluation count', () => {
-    const rows = [metric(1, 0, 10, 1), metric(2, 1, 10, 2), metric(3, -1, 10, 2), metric(4, 0, 20, 3), metric(5, 1, 20, null), metric(6, -1, 20, 3)]
+    const rows = [
+      metric(1, 0, 10, 1),
+      metric(2, 1, 10, 2),
+      metric(3, -1, 10, 2),
+      metric(4, 0, 20, 3),
+      metric(5, 1, 20, null),
+      metric(6, -1, 20, 3),
+    ]
     expect(pivotMetrics(rows, 'best')).toEqual([
       { x: 10, i0: 1, i1: 2, run: 2 },
       { x: 20, i0: 3, i1: null, run: 3 },
@@ -18,7 +66,9 @@ describe('pivotMetrics', () => {
       { x: 1010, run: 2 },
       { x: 1020, run: 3 },
     ])
-    expect(pivotMetrics(rows, 'interIsland', { islands: [-1], range: { lo: 15, hi: 30 } })).toEqual([{ x: 20, run: 0.3 }])
+    expect(pivotMetrics(rows, 'interIsland', { islands: [-1], range: { lo: 15, hi: 30 } })).toEqual([
+      { x: 20, run: 0.3 },
+    ])
   })
 })
 
@@ -64,8 +114,19 @@ describe('bounding what the browser holds', () => {
 
 describe('dashboard helpers', () => {
   it('lists islands whose last stagnation event is not a recovery', () => {
-    const ev = (id: number, island: number, kind: string) => ({ id, type: 'stagnation', t: id, payload: { island, kind, message: `m${id}`, suggestions: ['give-hint'] } })
-    const alerts = openStagnationAlerts([ev(1, 0, 'stagnant'), ev(2, 1, 'stagnant'), ev(3, 0, 'recovered'), ev(4, 2, 'escalated'), { id: 5, type: 'status', t: 5, payload: {} }])
+    const ev = (id: number, island: number, kind: string) => ({
+      id,
+      type: 'stagnation',
+      t: id,
+      payload: { island, kind, message: `m${id}`, suggestions: ['give-hint'] },
+    })
+    const alerts = openStagnationAlerts([
+      ev(1, 0, 'stagnant'),
+      ev(2, 1, 'stagnant'),
+      ev(3, 0, 'recovered'),
+      ev(4, 2, 'escalated'),
+      { id: 5, type: 'status', t: 5, payload: {} },
+    ])
     expect(alerts.map((a) => [a.island, a.kind])).toEqual([
       [2, 'escalated'],
       [1, 'stagnant'],
@@ -73,15 +134,39 @@ describe('dashboard helpers', () => {
     expect(alerts[1]!.suggestions).toEqual(['give-hint'])
   })
 
-  const stag = (id: number, island: number, kind: string, level: number, best: number) => ({ id, type: 'stagnation', t: 1000 + id, payload: { island, kind, level, best, message: `level ${level}`, suggestions: [] } })
+  const stag = (id: number, island: number, kind: string, level: number, best: number) => ({
+    id,
+    type: 'stagnation',
+    t: 1000 + id,
+    payload: { island, kind, level, best, message: `level ${level}`, suggestions: [] },
+  })
   it('folds the escalations of one plateau into one alert', () => {
-    const events = [stag(1, 0, 'stagnant', 1, 2.61), stag(2, 0, 'escalated', 2, 2.61), stag(3, 1, 'stagnant', 1, 3), stag(4, 0, 'escalated', 3, 2.61)]
+    const events = [
+      stag(1, 0, 'stagnant', 1, 2.61),
+      stag(2, 0, 'escalated', 2, 2.61),
+      stag(3, 1, 'stagnant', 1, 3),
+      stag(4, 0, 'escalated', 3, 2.61),
+    ]
     for (let l = 4; l <= 52; l++) events.push(stag(l + 1, 0, 'escalated', l, 2.61))
     const alerts = openStagnationAlerts(events)
     expect(alerts).toHaveLength(2)
-    expect(alerts[0]).toMatchObject({ island: 0, kind: 'escalated', level: 52, firstLevel: 1, since: 1001, events: 52, best: 2.61 })
+    expect(alerts[0]).toMatchObject({
+      island: 0,
+      kind: 'escalated',
+      level: 52,
+      firstLevel: 1,
+      since: 1001,
+      events: 52,
+      best: 2.61,
+    })
     // a new plateau after a recovery starts a new alert; an episode whose start scrolled away still folds
-    const again = openStagnationAlerts([stag(1, 0, 'stagnant', 1, 1), stag(2, 0, 'recovered', 0, 2), stag(3, 0, 'stagnant', 1, 2), stag(4, 2, 'escalated', 11, 5), stag(5, 2, 'escalated', 12, 5)])
+    const again = openStagnationAlerts([
+      stag(1, 0, 'stagnant', 1, 1),
+      stag(2, 0, 'recovered', 0, 2),
+      stag(3, 0, 'stagnant', 1, 2),
+      stag(4, 2, 'escalated', 11, 5),
+      stag(5, 2, 'escalated', 12, 5),
+    ])
     expect(again.map((a) => [a.island, a.firstLevel, a.level, a.since])).toEqual([
       [2, 11, 12, 1004],
       [0, 1, 1, 1003],
@@ -91,19 +176,46 @@ describe('dashboard helpers', () => {
   it('closes alerts when the run ends or the island improves', () => {
     const events = [stag(1, 0, 'stagnant', 1, 2.61), stag(2, 1, 'escalated', 5, -8e-5)]
     expect(openStagnationAlerts(events, { status: 'completed' })).toEqual([])
-    expect(openStagnationAlerts([...events, { id: 3, type: 'status', t: 3, payload: { status: 'stopped' } }])).toEqual([])
+    expect(openStagnationAlerts([...events, { id: 3, type: 'status', t: 3, payload: { status: 'stopped' } }])).toEqual(
+      [],
+    )
     // resumed after it ended: only what was raised since counts
-    expect(openStagnationAlerts([...events, { id: 3, type: 'status', t: 3, payload: { status: 'completed' } }, stag(4, 1, 'stagnant', 1, 0)], { status: 'evolving' }).map((a) => a.island)).toEqual([1])
-    const best = new Map([[0, 2.62], [1, -8e-5]])
-    expect(openStagnationAlerts(events, { status: 'evolving', islandBest: best, direction: 'max' }).map((a) => a.island)).toEqual([1])
-    expect(openStagnationAlerts(events, { status: 'evolving', islandBest: new Map([[1, -9e-5]]), direction: 'min' }).map((a) => a.island)).toEqual([0])
+    expect(
+      openStagnationAlerts(
+        [...events, { id: 3, type: 'status', t: 3, payload: { status: 'completed' } }, stag(4, 1, 'stagnant', 1, 0)],
+        { status: 'evolving' },
+      ).map((a) => a.island),
+    ).toEqual([1])
+    const best = new Map([
+      [0, 2.62],
+      [1, -8e-5],
+    ])
+    expect(
+      openStagnationAlerts(events, { status: 'evolving', islandBest: best, direction: 'max' }).map((a) => a.island),
+    ).toEqual([1])
+    expect(
+      openStagnationAlerts(events, { status: 'evolving', islandBest: new Map([[1, -9e-5]]), direction: 'min' }).map(
+        (a) => a.island,
+      ),
+    ).toEqual([0])
   })
 
   it('folds a plateau’s escalations in the activity feed', async () => {
     const { foldStagnationEvents } = await import('./series.ts')
-    const events = [stag(1, 0, 'stagnant', 1, 1), stag(2, 0, 'escalated', 2, 1), stag(3, 1, 'escalated', 11, 1), { id: 4, type: 'intervention', t: 4, payload: {} }, stag(5, 0, 'escalated', 3, 1), stag(6, 1, 'escalated', 12, 1), stag(7, 0, 'recovered', 0, 2), stag(8, 0, 'escalated', 1, 2)]
+    const events = [
+      stag(1, 0, 'stagnant', 1, 1),
+      stag(2, 0, 'escalated', 2, 1),
+      stag(3, 1, 'escalated', 11, 1),
+      { id: 4, type: 'intervention', t: 4, payload: {} },
+      stag(5, 0, 'escalated', 3, 1),
+      stag(6, 1, 'escalated', 12, 1),
+      stag(7, 0, 'recovered', 0, 2),
+      stag(8, 0, 'escalated', 1, 2),
+    ]
     const rows = foldStagnationEvents(events)
-    expect(rows.map((r) => [r.id, r.folded ? `${r.folded.fromLevel}-${r.folded.toLevel}×${r.folded.count}` : ''])).toEqual([
+    expect(
+      rows.map((r) => [r.id, r.folded ? `${r.folded.fromLevel}-${r.folded.toLevel}×${r.folded.count}` : '']),
+    ).toEqual([
       [1, ''],
       [4, ''],
       [5, '2-3×2'],
@@ -119,7 +231,10 @@ describe('dashboard helpers', () => {
     expect(distanceToBest(0.3, 0.1, 'min')).toBeCloseTo(0.2)
     expect(distanceToBest(0.05, 0.1, 'min')).toBe(0)
     const bests = [-3, -0.5, -8e-5, -1e-6, 0]
-    const floor = logDistanceFloor(bests.map((b) => distanceToBest(b, 0, 'max')), 0)
+    const floor = logDistanceFloor(
+      bests.map((b) => distanceToBest(b, 0, 'max')),
+      0,
+    )
     expect(floor).toBe(-7)
     const ys = bests.map((b) => logDistance(b, 0, 'max', floor))
     // every step is visible: strictly decreasing, the best on the floor
@@ -138,7 +253,10 @@ describe('dashboard helpers', () => {
   })
 
   it('measures budget use', () => {
-    const u = budgetUse({ evaluations: 50, spendUsd: 0.5, startedAt: 0, finishedAt: 30_000 }, { maxEvals: 100, maxSpendUsd: 2, maxWallS: 60 })
+    const u = budgetUse(
+      { evaluations: 50, spendUsd: 0.5, startedAt: 0, finishedAt: 30_000 },
+      { maxEvals: 100, maxSpendUsd: 2, maxWallS: 60 },
+    )
     expect(u).toEqual({ evals: 0.5, spend: 0.25, wall: 0.5, wallS: 30 })
   })
 })

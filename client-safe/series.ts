@@ -5,7 +5,20 @@ import { lttbIndices, minMaxBuckets } from './downsample.ts'
 import { gain, improvesBy } from './score.ts'
 import type { MetricPoint, RunEventRow, ScorePoint } from './types.ts'
 
-export type MetricField = 'best' | 'mean' | 'median' | 'code' | 'coverage' | 'interIsland' | 'population' | 'evalsPerSec' | 'failureRate' | 'spendUsd' | 'requests' | 'waiting' | 'busy'
+export type MetricField =
+  | 'best'
+  | 'mean'
+  | 'median'
+  | 'code'
+  | 'coverage'
+  | 'interIsland'
+  | 'population'
+  | 'evalsPerSec'
+  | 'failureRate'
+  | 'spendUsd'
+  | 'requests'
+  | 'waiting'
+  | 'busy'
 export type XAxis = 'evals' | 'time'
 
 /** The key of an island's series in pivoted rows: "run" for the whole run, "i0", "i1", … */
@@ -22,7 +35,11 @@ export interface PivotRow {
  * Metric rows → one row per x (evaluation count or time) with one column per island, the shape a
  * multi-line chart wants. Rows written together (one createMany per tick) share their x.
  */
-export function pivotMetrics(metrics: readonly MetricPoint[], field: MetricField, opts: { x?: XAxis; islands?: readonly number[]; range?: { lo: number; hi: number } | null } = {}): PivotRow[] {
+export function pivotMetrics(
+  metrics: readonly MetricPoint[],
+  field: MetricField,
+  opts: { x?: XAxis; islands?: readonly number[]; range?: { lo: number; hi: number } | null } = {},
+): PivotRow[] {
   const xAxis = opts.x ?? 'evals'
   const keep = opts.islands ? new Set(opts.islands) : null
   const byX = new Map<number, PivotRow>()
@@ -47,7 +64,10 @@ export function pivotMetrics(metrics: readonly MetricPoint[], field: MetricField
 }
 
 /** Scatter points per island for the fitness chart (valid evaluations only; failures are counted apart). */
-export function scatterByIsland(points: readonly ScorePoint[], range?: { lo: number; hi: number } | null): Map<number, Array<{ x: number; y: number; id: string }>> {
+export function scatterByIsland(
+  points: readonly ScorePoint[],
+  range?: { lo: number; hi: number } | null,
+): Map<number, Array<{ x: number; y: number; id: string }>> {
   const out = new Map<number, Array<{ x: number; y: number; id: string }>>()
   for (const p of points) {
     if (!p.valid || p.score === null || !Number.isFinite(p.score)) continue
@@ -81,7 +101,8 @@ function isSortedById(ms: readonly MetricPoint[]) {
 export function mergePoints(existing: readonly ScorePoint[], incoming: readonly ScorePoint[]): ScorePoint[] {
   if (incoming.length === 0) return existing as ScorePoint[]
   const last = existing.length ? existing[existing.length - 1]!.evalIndex : -Infinity
-  if (incoming.every((p, i) => p.evalIndex > last && (i === 0 || p.evalIndex > incoming[i - 1]!.evalIndex))) return existing.concat(incoming)
+  if (incoming.every((p, i) => p.evalIndex > last && (i === 0 || p.evalIndex > incoming[i - 1]!.evalIndex)))
+    return existing.concat(incoming)
   const byIndex = new Map<number, ScorePoint>()
   for (const p of existing) byIndex.set(p.evalIndex, p)
   for (const p of incoming) byIndex.set(p.evalIndex, p)
@@ -99,14 +120,23 @@ export function boundMetrics(metrics: readonly MetricPoint[], maxCounts: number,
   const run = new Map<number, number>()
   for (const m of metrics) if (m.island < 0) run.set(m.evalCount, m.mean ?? m.best ?? NaN)
   const head = counts.slice(0, Math.max(0, counts.length - keepTail))
-  const idx = lttbIndices(head, head.map((c) => run.get(c) ?? NaN), Math.max(3, maxCounts - keepTail))
+  const idx = lttbIndices(
+    head,
+    head.map((c) => run.get(c) ?? NaN),
+    Math.max(3, maxCounts - keepTail),
+  )
   const keep = new Set(idx.map((i) => head[i]!))
   for (const c of counts.slice(-keepTail)) keep.add(c)
   return metrics.filter((m) => keep.has(m.evalCount))
 }
 
 /** Keeps evaluation points bounded per island (min and max score per bucket), the run's best always kept. */
-export function boundPoints(points: readonly ScorePoint[], maxPerIsland: number, bestId?: string | null, keepTail = 100): ScorePoint[] {
+export function boundPoints(
+  points: readonly ScorePoint[],
+  maxPerIsland: number,
+  bestId?: string | null,
+  keepTail = 100,
+): ScorePoint[] {
   const byIsland = new Map<number, ScorePoint[]>()
   for (const p of points) {
     let arr = byIsland.get(p.island)
@@ -121,7 +151,13 @@ export function boundPoints(points: readonly ScorePoint[], maxPerIsland: number,
       continue
     }
     const head = arr.slice(0, arr.length - keepTail)
-    const kept = minMaxBuckets(head, Math.max(1, Math.floor((maxPerIsland - keepTail) / 2)), (p) => p.evalIndex, (p) => (p.valid ? p.score : null), { keepInvalid: true })
+    const kept = minMaxBuckets(
+      head,
+      Math.max(1, Math.floor((maxPerIsland - keepTail) / 2)),
+      (p) => p.evalIndex,
+      (p) => (p.valid ? p.score : null),
+      { keepInvalid: true },
+    )
     out.push(...kept, ...arr.slice(-keepTail))
     if (bestId && !kept.some((p) => p.id === bestId)) {
       const best = head.find((p) => p.id === bestId)
@@ -138,7 +174,10 @@ export function latestMetric(metrics: readonly MetricPoint[], island = -1): Metr
 }
 
 /** y-axis domain covering the data and the reference line, padded a little. */
-export function yDomain(values: Iterable<number | null | undefined>, reference?: number | null): [number, number] | null {
+export function yDomain(
+  values: Iterable<number | null | undefined>,
+  reference?: number | null,
+): [number, number] | null {
   let lo = Infinity
   let hi = -Infinity
   for (const v of values) {
@@ -164,7 +203,13 @@ export function yDomain(values: Iterable<number | null | undefined>, reference?:
  * plus the evaluation points up to the 75th percentile on the worse side (a few broken candidates
  * with huge errors would otherwise flatten every line). Points beyond it are drawn clipped.
  */
-export function robustDomain(lines: Iterable<number | null | undefined>, points: readonly number[], reference: number | null | undefined, direction: 'max' | 'min', worseQuantile = 0.75): [number, number] | null {
+export function robustDomain(
+  lines: Iterable<number | null | undefined>,
+  points: readonly number[],
+  reference: number | null | undefined,
+  direction: 'max' | 'min',
+  worseQuantile = 0.75,
+): [number, number] | null {
   const vals: number[] = []
   for (const v of lines) if (typeof v === 'number' && Number.isFinite(v)) vals.push(v)
   const pts = points.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
@@ -247,7 +292,8 @@ export function openStagnationAlerts(events: readonly RunEventRow[], ctx: AlertC
   const out: StagnationAlert[] = []
   for (const a of open.values()) {
     const now = ctx.islandBest?.get(a.island)
-    if (ctx.direction && a.best !== null && typeof now === 'number' && improvesBy(now, a.best, ctx.direction, 1e-12)) continue
+    if (ctx.direction && a.best !== null && typeof now === 'number' && improvesBy(now, a.best, ctx.direction, 1e-12))
+      continue
     out.push(a)
   }
   return out.sort((a, b) => b.eventId - a.eventId)
@@ -271,7 +317,9 @@ export function foldStagnationEvents(events: readonly RunEventRow[]): FeedRow[] 
         const at = open.get(island)
         const prev = at !== undefined ? out[at] : null
         if (prev && at !== undefined) out[at] = null
-        const folded = prev?.folded ? { fromLevel: prev.folded.fromLevel, toLevel: level, count: prev.folded.count + 1 } : { fromLevel: level, toLevel: level, count: 1 }
+        const folded = prev?.folded
+          ? { fromLevel: prev.folded.fromLevel, toLevel: level, count: prev.folded.count + 1 }
+          : { fromLevel: level, toLevel: level, count: 1 }
         open.set(island, out.length)
         out.push({ ...e, folded })
         continue
@@ -309,7 +357,11 @@ export function logDistance(score: number, best: number, direction: 'max' | 'min
 }
 
 /** Budget use in [0, 1] per dimension (null where the run has no such cap). */
-export function budgetUse(run: { evaluations: number; spendUsd: number; startedAt: number | null; finishedAt: number | null }, budget: { maxEvals: number; maxSpendUsd?: number | null; maxWallS?: number | null }, now = Date.now()) {
+export function budgetUse(
+  run: { evaluations: number; spendUsd: number; startedAt: number | null; finishedAt: number | null },
+  budget: { maxEvals: number; maxSpendUsd?: number | null; maxWallS?: number | null },
+  now = Date.now(),
+) {
   const wall = run.startedAt !== null ? ((run.finishedAt ?? now) - run.startedAt) / 1000 : 0
   return {
     evals: budget.maxEvals > 0 ? Math.min(1, run.evaluations / budget.maxEvals) : null,
@@ -322,14 +374,31 @@ export function budgetUse(run: { evaluations: number; spendUsd: number; startedA
 /** A distinct, readable colour per island on a dark background (the run-wide series is white). */
 export function islandColor(island: number): string {
   if (island < 0) return '#e6e9ee'
-  const palette = ['#4aa3ff', '#f0883e', '#3fb950', '#d2a8ff', '#f85149', '#e3b341', '#39c5cf', '#ff7eb6', '#a5d6ff', '#7ee787', '#ffa657', '#bc8cff']
+  const palette = [
+    '#4aa3ff',
+    '#f0883e',
+    '#3fb950',
+    '#d2a8ff',
+    '#f85149',
+    '#e3b341',
+    '#39c5cf',
+    '#ff7eb6',
+    '#a5d6ff',
+    '#7ee787',
+    '#ffa657',
+    '#bc8cff',
+  ]
   if (island < palette.length) return palette[island]!
   const hue = (island * 137.508) % 360
   return `hsl(${hue.toFixed(0)} 70% 62%)`
 }
 
 /** The gap to the reference, signed so that positive means "still worse than the reference". */
-export function gapToReference(best: number | null, reference: number | null | undefined, direction: 'max' | 'min'): number | null {
+export function gapToReference(
+  best: number | null,
+  reference: number | null | undefined,
+  direction: 'max' | 'min',
+): number | null {
   if (best === null || reference === null || reference === undefined) return null
   return gain(reference, best, direction)
 }

@@ -20,7 +20,14 @@ describe('axis ticks', () => {
     const labels = ticks.map(format)
     expect(new Set(labels).size).toBe(labels.length)
     expect(labels).toEqual(['2.610', '2.615', '2.620', '2.625', '2.630'])
-    expect(axisTicks([0, 100], 5).ticks.map(axisTicks([0, 100], 5).format)).toEqual(['0', '20', '40', '60', '80', '100'])
+    expect(axisTicks([0, 100], 5).ticks.map(axisTicks([0, 100], 5).format)).toEqual([
+      '0',
+      '20',
+      '40',
+      '60',
+      '80',
+      '100',
+    ])
     const big = axisTicks([1.2e7, 1.21e7], 5)
     expect(new Set(big.ticks.map(big.format)).size).toBe(big.ticks.length)
     expect(big.format(1.2e7)).toMatch(/e\+7$/)
@@ -30,15 +37,20 @@ describe('axis ticks', () => {
 
   it('never repeats a label, whatever the range', () => {
     fc.assert(
-      fc.property(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.double({ min: 1e-9, max: 1e9, noNaN: true }), fc.integer({ min: 2, max: 10 }), (lo, s, count) => {
-        // a range a chart can hold: wider than a billionth of its magnitude (doubles resolve 1e-16)
-        const span = Math.max(s, Math.abs(lo) * 1e-9)
-        const { ticks, format } = axisTicks([lo, lo + span], count)
-        const labels = ticks.map(format)
-        expect(new Set(labels).size).toBe(labels.length)
-        expect(ticks.length).toBeLessThanOrEqual(2 * count + 2)
-        for (const t of ticks) expect(t >= lo - span * 1e-6 && t <= lo + span * (1 + 1e-6)).toBe(true)
-      }),
+      fc.property(
+        fc.double({ min: -1e9, max: 1e9, noNaN: true }),
+        fc.double({ min: 1e-9, max: 1e9, noNaN: true }),
+        fc.integer({ min: 2, max: 10 }),
+        (lo, s, count) => {
+          // a range a chart can hold: wider than a billionth of its magnitude (doubles resolve 1e-16)
+          const span = Math.max(s, Math.abs(lo) * 1e-9)
+          const { ticks, format } = axisTicks([lo, lo + span], count)
+          const labels = ticks.map(format)
+          expect(new Set(labels).size).toBe(labels.length)
+          expect(ticks.length).toBeLessThanOrEqual(2 * count + 2)
+          for (const t of ticks) expect(t >= lo - span * 1e-6 && t <= lo + span * (1 + 1e-6)).toBe(true)
+        },
+      ),
       { numRuns: 500 },
     )
   })
@@ -72,7 +84,12 @@ describe('chart-specific formats', () => {
     const pct = (v: number) => `${Math.round(v * 100)}%`
     expect(distinctFormat([0, 0.2, 0.4], pct, String)(0.2)).toBe('20%')
     expect(distinctFormat([0.001, 0.002, 0.003], pct, String)(0.002)).toBe('0.002')
-    expect(rowsExtent([{ x: 3, a: 1, b: null }, { x: 1, a: -2 }])).toEqual({ x: [1, 3], y: [-2, 1] })
+    expect(
+      rowsExtent([
+        { x: 3, a: 1, b: null },
+        { x: 1, a: -2 },
+      ]),
+    ).toEqual({ x: [1, 3], y: [-2, 1] })
     expect(rowsExtent([])).toEqual({ x: null, y: null })
   })
 })

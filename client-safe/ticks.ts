@@ -83,12 +83,15 @@ export function axisTicks(domain: readonly [number, number], count = 5, opts: { 
 export function timeTicks(domain: readonly [number, number], count = 5): AxisTicks {
   const [lo, hi] = domain[0] <= domain[1] ? domain : [domain[1], domain[0]]
   const span = hi - lo
-  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((s) => s * 1000)
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map(
+    (s) => s * 1000,
+  )
   const step = steps.find((s) => span / s <= count) ?? Math.ceil(span / count / 86_400_000) * 86_400_000
   const ticks: number[] = []
   // aligned to the local clock: round minutes and hours read as such
   const offset = new Date(lo).getTimezoneOffset() * 60_000
-  for (let t = Math.ceil((lo - offset) / step) * step + offset; t <= hi && ticks.length <= 2 * count + 1; t += step) ticks.push(t)
+  for (let t = Math.ceil((lo - offset) / step) * step + offset; t <= hi && ticks.length <= 2 * count + 1; t += step)
+    ticks.push(t)
   const withSeconds = step < 60_000
   const withDate = span >= 86_400_000
   const format = (v: number) => {
@@ -127,14 +130,24 @@ export function logTicks(domain: readonly [number, number], count = 6): AxisTick
 }
 
 /** A chart's own formatter (percent, dollars) when it keeps these ticks apart; the distinct one otherwise. */
-export function distinctFormat(ticks: readonly number[], preferred: ((v: number) => string) | undefined, fallback: (v: number) => string): (v: number) => string {
+export function distinctFormat(
+  ticks: readonly number[],
+  preferred: ((v: number) => string) | undefined,
+  fallback: (v: number) => string,
+): (v: number) => string {
   if (!preferred) return fallback
   return new Set(ticks.map(preferred)).size === new Set(ticks).size ? preferred : fallback
 }
 
 /** The extent of a chart's rows (every column but x), for axes whose domain the chart computes itself. */
-export function rowsExtent(rows: ReadonlyArray<Record<string, number | null>>): { x: [number, number] | null; y: [number, number] | null } {
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity
+export function rowsExtent(rows: ReadonlyArray<Record<string, number | null>>): {
+  x: [number, number] | null
+  y: [number, number] | null
+} {
+  let x0 = Infinity,
+    x1 = -Infinity,
+    y0 = Infinity,
+    y1 = -Infinity
   for (const r of rows) {
     for (const [k, v] of Object.entries(r)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) continue

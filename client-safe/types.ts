@@ -71,7 +71,15 @@ export interface LiveCursor {
 }
 
 export type LiveMessage =
-  | { type: 'batch'; cursor: string; points: ScorePoint[]; metrics: MetricPoint[]; events: RunEventRow[]; run: RunHead | null; more: boolean }
+  | {
+      type: 'batch'
+      cursor: string
+      points: ScorePoint[]
+      metrics: MetricPoint[]
+      events: RunEventRow[]
+      run: RunHead | null
+      more: boolean
+    }
   /** the client missed too much to backfill point by point: it reloads its snapshot from this cursor */
   | { type: 'reset'; cursor: string; run: RunHead | null }
   | { type: 'heartbeat'; cursor: string; at: number }

@@ -18,7 +18,12 @@ const PAGE = 50
 function StateCell({ value, label }: { value: unknown; label: string }) {
   if (value === null || value === undefined) return <span className="muted">–</span>
   const text = JSON.stringify(value, null, 1)
-  if (text.length <= 80) return <code className="small" data-testid={`audit-${label}`}>{text.replace(/\n\s*/g, ' ')}</code>
+  if (text.length <= 80)
+    return (
+      <code className="small" data-testid={`audit-${label}`}>
+        {text.replace(/\n\s*/g, ' ')}
+      </code>
+    )
   return (
     <details>
       <summary className="small">{text.replace(/\n\s*/g, ' ').slice(0, 60)}…</summary>
@@ -66,15 +71,30 @@ export function AuditLog() {
       <form className="card row" onSubmit={apply} aria-label="audit filters">
         <label className="row small">
           Action
-          <input value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} placeholder="e.g. guidance. or user.update" maxLength={100} />
+          <input
+            value={draft.action}
+            onChange={(e) => setDraft({ ...draft, action: e.target.value })}
+            placeholder="e.g. guidance. or user.update"
+            maxLength={100}
+          />
         </label>
         <label className="row small">
           Actor
-          <input value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value })} placeholder="email or name" maxLength={254} />
+          <input
+            value={draft.actor}
+            onChange={(e) => setDraft({ ...draft, actor: e.target.value })}
+            placeholder="email or name"
+            maxLength={254}
+          />
         </label>
         <label className="row small">
           Run
-          <input value={draft.runId} onChange={(e) => setDraft({ ...draft, runId: e.target.value })} placeholder="run id" maxLength={64} />
+          <input
+            value={draft.runId}
+            onChange={(e) => setDraft({ ...draft, runId: e.target.value })}
+            placeholder="run id"
+            maxLength={64}
+          />
         </label>
         <button className="primary" type="submit">
           Filter
@@ -124,7 +144,13 @@ export function AuditLog() {
                       {e.targetType}
                       {e.targetId ? <span className="muted mono"> {e.targetId.slice(0, 12)}</span> : null}
                     </td>
-                    <td className="small mono">{e.runId ? <Link href={`/runs/${e.runId}`}>{e.runId.slice(0, 8)}</Link> : <span className="muted">–</span>}</td>
+                    <td className="small mono">
+                      {e.runId ? (
+                        <Link href={`/runs/${e.runId}`}>{e.runId.slice(0, 8)}</Link>
+                      ) : (
+                        <span className="muted">–</span>
+                      )}
+                    </td>
                     <td style={{ whiteSpace: 'normal' }}>
                       <StateCell value={e.before} label="before" />
                     </td>
@@ -145,7 +171,9 @@ export function AuditLog() {
         <button onClick={older} disabled={!log.data?.next}>
           Older
         </button>
-        <span className="muted small">{log.isFetching ? 'loading…' : `${log.data?.rows.length ?? 0} events on this page`}</span>
+        <span className="muted small">
+          {log.isFetching ? 'loading…' : `${log.data?.rows.length ?? 0} events on this page`}
+        </span>
       </div>
     </div>
   )

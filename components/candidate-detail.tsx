@@ -18,7 +18,11 @@ import { errorMessage, useTRPC } from './trpc.tsx'
 
 function Json({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span className="muted">–</span>
-  return <pre className="prewrap" style={{ maxHeight: 260 }}>{JSON.stringify(value, null, 2)}</pre>
+  return (
+    <pre className="prewrap" style={{ maxHeight: 260 }}>
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  )
 }
 
 function KV({ obj }: { obj: Record<string, unknown> | null }) {
@@ -39,7 +43,15 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
   const trpc = useTRPC()
   const qc = useQueryClient()
   const { can } = useRole()
-  const q = useQuery(trpc.candidates.get.queryOptions({ runId, id }, { refetchInterval: (query) => (query.state.data && ['queued', 'running', 'pending'].includes(query.state.data.status) ? 1500 : 15_000) }))
+  const q = useQuery(
+    trpc.candidates.get.queryOptions(
+      { runId, id },
+      {
+        refetchInterval: (query) =>
+          query.state.data && ['queued', 'running', 'pending'].includes(query.state.data.status) ? 1500 : 15_000,
+      },
+    ),
+  )
   const [view, setView] = useState<'diff' | 'code'>('diff')
   const [parentIdx, setParentIdx] = useState(0)
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.candidates.get.queryKey({ runId, id }) })
@@ -53,9 +65,13 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
   const delta = parent && parent.score !== null && c.score !== null && c.valid ? c.score - parent.score : null
   const better = delta !== null ? isBetter(delta, 0, c.problem.direction) : null
   const description = typeof c.operatorParams?.description === 'string' ? c.operatorParams.description : null
-  const params = c.operatorParams ? Object.fromEntries(Object.entries(c.operatorParams).filter(([k]) => k !== 'description')) : null
+  const params = c.operatorParams
+    ? Object.fromEntries(Object.entries(c.operatorParams).filter(([k]) => k !== 'description'))
+    : null
   const feedback = typeof c.artifacts?.feedback === 'string' ? c.artifacts.feedback : null
-  const otherArtifacts = c.artifacts ? Object.fromEntries(Object.entries(c.artifacts).filter(([k]) => k !== 'feedback')) : null
+  const otherArtifacts = c.artifacts
+    ? Object.fromEntries(Object.entries(c.artifacts).filter(([k]) => k !== 'feedback'))
+    : null
   const actionError = pin.error ?? ban.error
   return (
     <div className="grid" data-testid="candidate-page" data-status={c.status} data-origin={c.origin}>
@@ -63,25 +79,49 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
         <div>
           <h1 style={{ fontSize: 18 }}>
             Candidate <span className="mono">{shortId(c.id)}</span>
-            <StatusBadge status={c.status === 'evaluated' && c.valid === false ? 'invalid' : c.status} title={c.rejectReason ?? undefined} />
+            <StatusBadge
+              status={c.status === 'evaluated' && c.valid === false ? 'invalid' : c.status}
+              title={c.rejectReason ?? undefined}
+            />
             <span className="badge">{originLabel(c.origin)}</span>
             {c.island >= 0 && <span className="badge info">island {c.island}</span>}
             {c.isRunBest && <span className="badge good">run best</span>}
             {c.pinned && <span className="badge info">pinned</span>}
             {c.banned && <span className="badge bad">banned</span>}
-            {c.rating !== 0 && <span className={`badge ${c.rating > 0 ? 'good' : 'bad'}`}>{c.rating > 0 ? '▲ promising' : '▼ dead end'}</span>}
+            {c.rating !== 0 && (
+              <span className={`badge ${c.rating > 0 ? 'good' : 'bad'}`}>
+                {c.rating > 0 ? '▲ promising' : '▼ dead end'}
+              </span>
+            )}
           </h1>
           <div className="sub">
             <span className="mono">{c.id}</span> · #{c.seq}
             {c.evalIndex !== null && <> · evaluation {c.evalIndex}</>} · made <Age t={c.createdAt} />
-            {c.evaluatedAt && <> · evaluated <Age t={c.evaluatedAt} /></>}
-            {c.workerId && <> · worker <span className="mono">{c.workerId.slice(0, 12)}</span></>}
+            {c.evaluatedAt && (
+              <>
+                {' '}
+                · evaluated <Age t={c.evaluatedAt} />
+              </>
+            )}
+            {c.workerId && (
+              <>
+                {' '}
+                · worker <span className="mono">{c.workerId.slice(0, 12)}</span>
+              </>
+            )}
           </div>
         </div>
         <div className="row">
-          <Link className="btn" href={`/runs/${runId}/lineage?focus=${c.id}`}>Lineage</Link>
+          <Link className="btn" href={`/runs/${runId}/lineage?focus=${c.id}`}>
+            Lineage
+          </Link>
           {can('admin') && c.code && (
-            <Link className="btn" href={`/runs/new?fork=${runId}&candidate=${c.id}`} data-testid="fork-candidate" title="a new run whose cold start begins from this candidate, with this run's settings to edit">
+            <Link
+              className="btn"
+              href={`/runs/new?fork=${runId}&candidate=${c.id}`}
+              data-testid="fork-candidate"
+              title="a new run whose cold start begins from this candidate, with this run's settings to edit"
+            >
               New run from here
             </Link>
           )}
@@ -91,7 +131,11 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
             </Link>
           )}
           {can('expert') && !c.banned && (
-            <button onClick={() => pin.mutate({ runId, id: c.id, pinned: !c.pinned })} disabled={pin.isPending} title="a pinned candidate is always eligible as a parent">
+            <button
+              onClick={() => pin.mutate({ runId, id: c.id, pinned: !c.pinned })}
+              disabled={pin.isPending}
+              title="a pinned candidate is always eligible as a parent"
+            >
               {c.pinned ? 'Unpin' : 'Pin'}
             </button>
           )}
@@ -100,7 +144,9 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
               className="danger"
               title="a banned candidate is removed from every population and never chosen as a parent"
               onClick={() => {
-                const reason = window.prompt('Ban this candidate: it leaves every population and is never a parent again. Why?')
+                const reason = window.prompt(
+                  'Ban this candidate: it leaves every population and is never a parent again. Why?',
+                )
                 if (reason !== null) ban.mutate({ runId, id: c.id, reason: reason || undefined })
               }}
               disabled={ban.isPending}
@@ -110,15 +156,26 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
           )}
         </div>
       </div>
-      {actionError && <div className="alert error" role="alert">{errorMessage(actionError)}</div>}
+      {actionError && (
+        <div className="alert error" role="alert">
+          {errorMessage(actionError)}
+        </div>
+      )}
       {(ban.data ?? pin.data) && <CommandNote outcome={(ban.data ?? pin.data)!.command} />}
       {c.status === 'rejected' && <div className="alert">Rejected before evaluation: {c.rejectReason}</div>}
       {(c.family.from || c.family.forks.length > 0) && (
         <div className="alert info small" data-testid="candidate-family">
           {c.family.from && (
             <div data-testid="copied-from">
-              Copied into this run’s cold start from candidate <Link className="mono" href={`/runs/${c.family.from.runId}/candidates/${c.family.from.candidateId}`}>{shortId(c.family.from.candidateId)}</Link> of run{' '}
-              <Link className="mono" href={`/runs/${c.family.from.runId}`}>{shortId(c.family.from.runId)}</Link>.
+              Copied into this run’s cold start from candidate{' '}
+              <Link className="mono" href={`/runs/${c.family.from.runId}/candidates/${c.family.from.candidateId}`}>
+                {shortId(c.family.from.candidateId)}
+              </Link>{' '}
+              of run{' '}
+              <Link className="mono" href={`/runs/${c.family.from.runId}`}>
+                {shortId(c.family.from.runId)}
+              </Link>
+              .
             </div>
           )}
           {c.family.forks.length > 0 && (
@@ -127,7 +184,8 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
               {c.family.forks.map((f, i) => (
                 <span key={f.id}>
                   {i > 0 && ', '}
-                  <Link href={`/runs/${f.id}`}>{f.name || shortId(f.id)}</Link> <span className="muted">({f.status})</span>
+                  <Link href={`/runs/${f.id}`}>{f.name || shortId(f.id)}</Link>{' '}
+                  <span className="muted">({f.status})</span>
                 </span>
               ))}
             </div>
@@ -144,29 +202,68 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
       <div className="tiles">
         <div className="tile">
           <div className="l">{c.problem.primaryMetric}</div>
-          <div className="v" data-testid="candidate-score">{c.status === 'evaluated' ? (c.valid ? fmt(c.score, 8) : 'invalid') : c.status === 'rejected' ? '–' : 'evaluating…'}</div>
-          <div className="s">{c.problem.reference ? `reference ${fmt(c.problem.reference.value, 6)}` : c.problem.direction === 'max' ? 'higher is better' : 'lower is better'}</div>
+          <div className="v" data-testid="candidate-score">
+            {c.status === 'evaluated'
+              ? c.valid
+                ? fmt(c.score, 8)
+                : 'invalid'
+              : c.status === 'rejected'
+                ? '–'
+                : 'evaluating…'}
+          </div>
+          <div className="s">
+            {c.problem.reference
+              ? `reference ${fmt(c.problem.reference.value, 6)}`
+              : c.problem.direction === 'max'
+                ? 'higher is better'
+                : 'lower is better'}
+          </div>
         </div>
         <div className="tile">
           <div className="l">against its parent</div>
-          <div className="v" style={{ color: better === null ? undefined : better ? 'var(--good)' : 'var(--bad)' }}>{delta === null ? '–' : `${delta > 0 ? '+' : ''}${fmt(delta, 4)}`}</div>
-          <div className="s">{better === null ? 'no scored parent' : better ? 'better than the parent' : 'not better than the parent'}</div>
+          <div className="v" style={{ color: better === null ? undefined : better ? 'var(--good)' : 'var(--bad)' }}>
+            {delta === null ? '–' : `${delta > 0 ? '+' : ''}${fmt(delta, 4)}`}
+          </div>
+          <div className="s">
+            {better === null ? 'no scored parent' : better ? 'better than the parent' : 'not better than the parent'}
+          </div>
         </div>
         <div className="tile" data-testid="population">
           <div className="l">population</div>
           <div className="v" style={{ fontSize: 15 }}>
-            {c.population === null ? 'unknown' : c.population.length ? `in island ${c.population.join(', ')}` : 'not a member'}
+            {c.population === null
+              ? 'unknown'
+              : c.population.length
+                ? `in island ${c.population.join(', ')}`
+                : 'not a member'}
           </div>
-          <div className="s">{c.population === null ? 'the engine driving this run is elsewhere or stopped' : c.population.length ? 'eligible as a parent' : c.banned ? 'banned' : c.status === 'evaluated' ? 'evicted or never admitted' : 'not evaluated yet'}</div>
+          <div className="s">
+            {c.population === null
+              ? 'the engine driving this run is elsewhere or stopped'
+              : c.population.length
+                ? 'eligible as a parent'
+                : c.banned
+                  ? 'banned'
+                  : c.status === 'evaluated'
+                    ? 'evicted or never admitted'
+                    : 'not evaluated yet'}
+          </div>
         </div>
         <div className="tile">
           <div className="l">cost</div>
           <div className="v">{usd(c.costUsd)}</div>
-          <div className="s">{c.tokensIn + c.tokensOut ? `${c.tokensIn} in / ${c.tokensOut} out tokens` : 'no model call'}</div>
+          <div className="s">
+            {c.tokensIn + c.tokensOut ? `${c.tokensIn} in / ${c.tokensOut} out tokens` : 'no model call'}
+          </div>
         </div>
       </div>
 
-      <CandidatePictures runId={runId} id={c.id} parentId={parent?.id ?? null} evaluated={c.status === 'evaluated' || c.status === 'rejected'} />
+      <CandidatePictures
+        runId={runId}
+        id={c.id}
+        parentId={parent?.id ?? null}
+        evaluated={c.status === 'evaluated' || c.status === 'rejected'}
+      />
       <CandidateRepairs runId={runId} id={c.id} steps={c.repairs} due={c.repairDue} />
 
       <div className="card">
@@ -176,25 +273,50 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
             {c.parents.length > 1 && view === 'diff' && (
               <select aria-label="parent" value={parentIdx} onChange={(e) => setParentIdx(Number(e.target.value))}>
                 {c.parents.map((p, i) => (
-                  <option key={p.id} value={i}>parent {i + 1}: {shortId(p.id)}</option>
+                  <option key={p.id} value={i}>
+                    parent {i + 1}: {shortId(p.id)}
+                  </option>
                 ))}
               </select>
             )}
             <div className="seg" role="group" aria-label="code view">
-              <button className={view === 'diff' ? 'on' : ''} onClick={() => setView('diff')} disabled={!parent?.code}>diff against parent</button>
-              <button className={view === 'code' ? 'on' : ''} onClick={() => setView('code')}>code</button>
+              <button className={view === 'diff' ? 'on' : ''} onClick={() => setView('diff')} disabled={!parent?.code}>
+                diff against parent
+              </button>
+              <button className={view === 'code' ? 'on' : ''} onClick={() => setView('code')}>
+                code
+              </button>
             </div>
           </div>
         </div>
         {view === 'diff' && parent?.code ? (
           <>
             <div className="small muted" style={{ marginBottom: 6 }}>
-              left: parent <Link href={`/runs/${runId}/candidates/${parent.id}`} className="mono">{shortId(parent.id)}</Link> ({fmt(parent.score)}) · right: this candidate
+              left: parent{' '}
+              <Link href={`/runs/${runId}/candidates/${parent.id}`} className="mono">
+                {shortId(parent.id)}
+              </Link>{' '}
+              ({fmt(parent.score)}) · right: this candidate
             </div>
-            <DiffEditor key={`${c.id}:${parent.id}`} original={parent.code} modified={c.code} language={lang} height={460} testId="candidate-diff" />
+            <DiffEditor
+              key={`${c.id}:${parent.id}`}
+              original={parent.code}
+              modified={c.code}
+              language={lang}
+              height={460}
+              testId="candidate-diff"
+            />
           </>
         ) : c.code ? (
-          <CodeEditor key={c.id} defaultValue={c.code} language={lang} readOnly height={460} testId="candidate-code" ariaLabel="candidate code" />
+          <CodeEditor
+            key={c.id}
+            defaultValue={c.code}
+            language={lang}
+            readOnly
+            height={460}
+            testId="candidate-code"
+            ariaLabel="candidate code"
+          />
         ) : (
           <div className="muted">No code was kept (rejected before a program existed).</div>
         )}
@@ -215,7 +337,11 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
         </div>
         <div className="card">
           <h2>Evaluator artifacts</h2>
-          {feedback && <pre className="prewrap" data-testid="feedback">{feedback}</pre>}
+          {feedback && (
+            <pre className="prewrap" data-testid="feedback">
+              {feedback}
+            </pre>
+          )}
           {otherArtifacts && Object.keys(otherArtifacts).length > 0
             ? Object.entries(otherArtifacts).map(([k, v]) => (
                 <details key={k} className="block" style={{ marginTop: 6 }} open={String(v).length < 400}>
@@ -231,15 +357,21 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
         <div className="card" data-testid="judge-review">
           <h2>Judge&apos;s review</h2>
           <div className="small" style={{ marginBottom: 6 }}>
-            <span className="badge info">judge model</span> <span className="mono">{c.judge.model}</span> · {c.judge.tokensIn} + {c.judge.tokensOut} tokens · ${c.judge.costUsd.toFixed(4)} (in the run&apos;s spend)
+            <span className="badge info">judge model</span> <span className="mono">{c.judge.model}</span> ·{' '}
+            {c.judge.tokensIn} + {c.judge.tokensOut} tokens · ${c.judge.costUsd.toFixed(4)} (in the run&apos;s spend)
           </div>
           {c.judge.rating !== undefined ? (
             <>
               <div>
-                rating <strong data-testid="judge-rating">{c.judge.rating.toFixed(2)}</strong> of 1 <span className="muted small">(a secondary metric: never the score)</span>
+                rating <strong data-testid="judge-rating">{c.judge.rating.toFixed(2)}</strong> of 1{' '}
+                <span className="muted small">(a secondary metric: never the score)</span>
               </div>
-              <pre className="prewrap" data-testid="judge-critique">{c.judge.critique}</pre>
-              <div className="muted small">This critique goes into the prompts of this candidate&apos;s descendants.</div>
+              <pre className="prewrap" data-testid="judge-critique">
+                {c.judge.critique}
+              </pre>
+              <div className="muted small">
+                This critique goes into the prompts of this candidate&apos;s descendants.
+              </div>
             </>
           ) : (
             <div className="alert error small">no review: {c.judge.error}</div>
@@ -259,22 +391,33 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
         {c.model || c.prompt ? (
           <>
             <div className="small" style={{ marginBottom: 8 }}>
-              <span className="badge info">model</span> <span className="mono">{c.model}</span> · operator <span className="mono">{c.operator}</span>
+              <span className="badge info">model</span> <span className="mono">{c.model}</span> · operator{' '}
+              <span className="mono">{c.operator}</span>
               {description && <> · {description}</>}
             </div>
             <details className="block" open>
               <summary>prompt ({c.tokensIn} tokens)</summary>
-              <pre className="prewrap" data-testid="prompt">{c.prompt ?? '(not kept)'}</pre>
+              <pre className="prewrap" data-testid="prompt">
+                {c.prompt ?? '(not kept)'}
+              </pre>
             </details>
             <details className="block" style={{ marginTop: 6 }} open>
               <summary>model response ({c.tokensOut} tokens)</summary>
-              <pre className="prewrap" data-testid="response">{c.response ?? '(not kept)'}</pre>
+              <pre className="prewrap" data-testid="response">
+                {c.response ?? '(not kept)'}
+              </pre>
             </details>
           </>
         ) : (
           <>
             <div className="small" style={{ marginBottom: 8 }}>
-              <span className="badge">{c.origin === 'expert-edit' ? 'expert edit' : c.origin === 'seed' ? "the problem's entry program" : 'offline program operator (no model)'}</span>{' '}
+              <span className="badge">
+                {c.origin === 'expert-edit'
+                  ? 'expert edit'
+                  : c.origin === 'seed'
+                    ? "the problem's entry program"
+                    : 'offline program operator (no model)'}
+              </span>{' '}
               {c.operator && <span className="mono">{c.operator}</span>}
               {description && <> — {description}</>}
             </div>
@@ -292,7 +435,8 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
             c.guidance.map((g) => (
               <div key={g.id} className="hint" style={{ marginBottom: 6 }}>
                 <div className="small muted">
-                  {g.island === null ? 'whole run' : `island ${g.island}`} · by {g.authorLabel} · <Link href={`/runs/${runId}/candidates?guidance=${g.id}`}>all candidates made under it</Link>
+                  {g.island === null ? 'whole run' : `island ${g.island}`} · by {g.authorLabel} ·{' '}
+                  <Link href={`/runs/${runId}/candidates?guidance=${g.id}`}>all candidates made under it</Link>
                 </div>
                 <div className="text">{g.text}</div>
               </div>
@@ -308,8 +452,13 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
               <details key={k.chunkId} className="block" style={{ marginBottom: 6 }}>
                 <summary>
                   {k.doc?.title ?? 'deleted document'}
-                  {k.heading ? ` › ${k.heading}` : ''} {k.retrieval && <span className="muted">({k.retrieval.trigger})</span>}
-                  {k.delta !== null && <span className={`badge ${k.delta > 0 ? 'good' : 'warn'}`} style={{ marginLeft: 6 }}>Δ {fmt(k.delta, 3)}</span>}
+                  {k.heading ? ` › ${k.heading}` : ''}{' '}
+                  {k.retrieval && <span className="muted">({k.retrieval.trigger})</span>}
+                  {k.delta !== null && (
+                    <span className={`badge ${k.delta > 0 ? 'good' : 'warn'}`} style={{ marginLeft: 6 }}>
+                      Δ {fmt(k.delta, 3)}
+                    </span>
+                  )}
                 </summary>
                 <pre className="prewrap">{k.content}</pre>
               </details>
@@ -329,7 +478,11 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
                 <tbody>
                   {c.parents.map((p) => (
                     <tr key={p.id}>
-                      <td><Link className="mono" href={`/runs/${runId}/candidates/${p.id}`}>{shortId(p.id)}</Link></td>
+                      <td>
+                        <Link className="mono" href={`/runs/${runId}/candidates/${p.id}`}>
+                          {shortId(p.id)}
+                        </Link>
+                      </td>
                       <td>{p.origin ? originLabel(p.origin) : '–'}</td>
                       <td>{p.island !== null && p.island >= 0 ? `island ${p.island}` : ''}</td>
                       <td className="num mono">{fmt(p.score, 6)}</td>
@@ -350,9 +503,15 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
                 <tbody>
                   {c.children.map((k) => (
                     <tr key={k.id}>
-                      <td><Link className="mono" href={`/runs/${runId}/candidates/${k.id}`}>{shortId(k.id)}</Link></td>
+                      <td>
+                        <Link className="mono" href={`/runs/${runId}/candidates/${k.id}`}>
+                          {shortId(k.id)}
+                        </Link>
+                      </td>
                       <td>{originLabel(k.origin)}</td>
-                      <td><StatusBadge status={k.status === 'evaluated' && k.valid === false ? 'invalid' : k.status} /></td>
+                      <td>
+                        <StatusBadge status={k.status === 'evaluated' && k.valid === false ? 'invalid' : k.status} />
+                      </td>
                       <td className="num mono">{fmt(k.score, 6)}</td>
                     </tr>
                   ))}

@@ -15,13 +15,19 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
   const trpc = useTRPC()
   const router = useRouter()
   const { can, loaded } = useRole()
-  const q = useQuery(trpc.candidates.get.queryOptions({ runId, id }, { staleTime: Infinity, refetchOnWindowFocus: false }))
+  const q = useQuery(
+    trpc.candidates.get.queryOptions({ runId, id }, { staleTime: Infinity, refetchOnWindowFocus: false }),
+  )
   const [text, setText] = useState<string | null>(null)
   const [island, setIsland] = useState<string>('')
   const [note, setNote] = useState('')
   const [showDiff, setShowDiff] = useState(false)
   // applied: the candidate exists, open it; pending (no engine has taken it yet): say so here
-  const submit = useMutation(trpc.candidates.submitEdit.mutationOptions({ onSuccess: (r) => r.command.status === 'applied' && router.push(`/runs/${runId}/candidates/${r.id}`) }))
+  const submit = useMutation(
+    trpc.candidates.submitEdit.mutationOptions({
+      onSuccess: (r) => r.command.status === 'applied' && router.push(`/runs/${runId}/candidates/${r.id}`),
+    }),
+  )
   if (loaded && !can('expert')) return <div className="alert">Experts edit candidates; you can read them.</div>
   if (q.error) return <ErrorBox error={q.error} />
   const c = q.data
@@ -34,12 +40,19 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
     <div className="grid" data-testid="candidate-editor">
       <div className="row between">
         <h1 style={{ fontSize: 18, margin: 0 }}>
-          Edit candidate <Link className="mono" href={`/runs/${runId}/candidates/${c.id}`}>{shortId(c.id)}</Link>
+          Edit candidate{' '}
+          <Link className="mono" href={`/runs/${runId}/candidates/${c.id}`}>
+            {shortId(c.id)}
+          </Link>
         </h1>
-        <span className="muted small">score {c.score ?? '–'} · island {c.island}</span>
+        <span className="muted small">
+          score {c.score ?? '–'} · island {c.island}
+        </span>
       </div>
       {c.runStatus !== 'evolving' && (
-        <div className="alert">The run is {c.runStatus}: an edit joins a running, evolving run (an admin can resume it).</div>
+        <div className="alert">
+          The run is {c.runStatus}: an edit joins a running, evolving run (an admin can resume it).
+        </div>
       )}
       <div className="card">
         <div className="panel-head">
@@ -50,9 +63,26 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
         </div>
         {/* the editor stays mounted (uncontrolled) while the diff is shown, so no keystroke is lost */}
         <div style={{ display: showDiff ? 'none' : 'block' }}>
-          <CodeEditor key={c.id} defaultValue={c.code} language={lang} onChange={setText} height={520} testId="monaco-edit" ariaLabel="edit the candidate's code" />
+          <CodeEditor
+            key={c.id}
+            defaultValue={c.code}
+            language={lang}
+            onChange={setText}
+            height={520}
+            testId="monaco-edit"
+            ariaLabel="edit the candidate's code"
+          />
         </div>
-        {showDiff && <DiffEditor key={`d:${code.length}`} original={c.code} modified={code} language={lang} height={520} testId="edit-diff" />}
+        {showDiff && (
+          <DiffEditor
+            key={`d:${code.length}`}
+            original={c.code}
+            modified={code}
+            language={lang}
+            height={520}
+            testId="edit-diff"
+          />
+        )}
       </div>
       <form
         className="card row"
@@ -66,13 +96,20 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
           join island
           <select aria-label="island" value={chosen} onChange={(e) => setIsland(e.target.value)}>
             {Array.from({ length: c.islands }, (_, i) => (
-              <option key={i} value={i}>island {i}</option>
+              <option key={i} value={i}>
+                island {i}
+              </option>
             ))}
           </select>
         </label>
         <label style={{ flex: 1, minWidth: 240 }}>
           note for the audit log (optional)
-          <input aria-label="note" value={note} onChange={(e) => setNote(e.target.value)} placeholder="what this edit tries" />
+          <input
+            aria-label="note"
+            value={note}
+            onChange={(e) => setNote(e.target.value)}
+            placeholder="what this edit tries"
+          />
         </label>
         <button className="primary" type="submit" disabled={!changed || submit.isPending} data-testid="submit-edit">
           {submit.isPending ? 'Submitting…' : 'Submit for evaluation'}
@@ -82,7 +119,9 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
       <ErrorBox error={submit.error} title="The edit was not submitted" />
       {submit.data && submit.data.command.status !== 'applied' && (
         <div className="alert">
-          Your edit is submitted as candidate <a href={`/runs/${runId}/candidates/${submit.data.id}`}>{submit.data.id.slice(0, 8)}</a>. <CommandNote outcome={submit.data.command} />
+          Your edit is submitted as candidate{' '}
+          <a href={`/runs/${runId}/candidates/${submit.data.id}`}>{submit.data.id.slice(0, 8)}</a>.{' '}
+          <CommandNote outcome={submit.data.command} />
         </div>
       )}
     </div>

@@ -13,16 +13,32 @@ type Ref = { name: string; url: string; mime: string }
 function Picture({ img, label, testId }: { img: Ref | undefined; label: string; testId?: string }) {
   return (
     <figure className="picture" data-testid={testId}>
-      {img ? <img src={img.url} alt={`${img.name}: ${label}`} loading="lazy" /> : <div className="picture-none">no picture</div>}
+      {img ? (
+        <img src={img.url} alt={`${img.name}: ${label}`} loading="lazy" />
+      ) : (
+        <div className="picture-none">no picture</div>
+      )}
       <figcaption>{label}</figcaption>
     </figure>
   )
 }
 
 /** The candidate's pictures beside its parent's, one row per picture name. */
-export function CandidatePictures({ runId, id, parentId, evaluated }: { runId: string; id: string; parentId: string | null; evaluated: boolean }) {
+export function CandidatePictures({
+  runId,
+  id,
+  parentId,
+  evaluated,
+}: {
+  runId: string
+  id: string
+  parentId: string | null
+  evaluated: boolean
+}) {
   const trpc = useTRPC()
-  const q = useQuery(trpc.candidates.pictures.queryOptions({ runId, id }, { refetchInterval: evaluated ? false : 2000 }))
+  const q = useQuery(
+    trpc.candidates.pictures.queryOptions({ runId, id }, { refetchInterval: evaluated ? false : 2000 }),
+  )
   if (!q.data) return null
   const parent = q.data.parents.find((p) => p.id === parentId) ?? q.data.parents[0] ?? null
   const names = [...new Set([...q.data.images.map((i) => i.name), ...(parent?.images.map((i) => i.name) ?? [])])]
@@ -31,14 +47,26 @@ export function CandidatePictures({ runId, id, parentId, evaluated }: { runId: s
     <div className="card" data-testid="candidate-pictures">
       <div className="panel-head">
         <h2>Pictures</h2>
-        <span className="muted small">{parent ? 'the parent beside this candidate, drawn by the evaluator' : 'drawn by the evaluator'}</span>
+        <span className="muted small">
+          {parent ? 'the parent beside this candidate, drawn by the evaluator' : 'drawn by the evaluator'}
+        </span>
       </div>
       {names.map((name) => (
         <div key={name} className="picture-row">
           <h3>{name}</h3>
           <div className={parent ? 'pictures two' : 'pictures'}>
-            {parent && <Picture img={parent.images.find((i) => i.name === name)} label={`parent ${shortId(parent.id)}`} testId="parent-picture" />}
-            <Picture img={q.data.images.find((i) => i.name === name)} label="this candidate" testId="candidate-picture" />
+            {parent && (
+              <Picture
+                img={parent.images.find((i) => i.name === name)}
+                label={`parent ${shortId(parent.id)}`}
+                testId="parent-picture"
+              />
+            )}
+            <Picture
+              img={q.data.images.find((i) => i.name === name)}
+              label="this candidate"
+              testId="candidate-picture"
+            />
           </div>
         </div>
       ))}
@@ -47,10 +75,26 @@ export function CandidatePictures({ runId, id, parentId, evaluated }: { runId: s
 }
 
 /** The run's best candidate's picture, live, and the best over time as a filmstrip. */
-export function RunPictures({ runId, bestId, active, metric }: { runId: string; bestId: string | null; active: boolean; metric: string }) {
+export function RunPictures({
+  runId,
+  bestId,
+  active,
+  metric,
+}: {
+  runId: string
+  bestId: string | null
+  active: boolean
+  metric: string
+}) {
   const trpc = useTRPC()
-  const film = useQuery(trpc.candidates.filmstrip.queryOptions({ runId, limit: 12 }, { refetchInterval: active ? 5000 : false }))
-  const best = useQuery({ ...trpc.candidates.pictures.queryOptions({ runId, id: bestId ?? '' }), enabled: !!bestId, refetchInterval: active ? 5000 : false })
+  const film = useQuery(
+    trpc.candidates.filmstrip.queryOptions({ runId, limit: 12 }, { refetchInterval: active ? 5000 : false }),
+  )
+  const best = useQuery({
+    ...trpc.candidates.pictures.queryOptions({ runId, id: bestId ?? '' }),
+    enabled: !!bestId,
+    refetchInterval: active ? 5000 : false,
+  })
   const frames = film.data?.frames ?? []
   // the live best may be newer than the last frame the filmstrip had; its own pictures come first
   const bestImages = best.data?.images.length ? best.data.images : (frames[frames.length - 1]?.images ?? [])
@@ -82,12 +126,24 @@ export function RunPictures({ runId, bestId, active, metric }: { runId: string; 
         {frames.length > 0 && (
           <div className="filmstrip-wrap">
             <h3>
-              The best over time <span className="muted">({film.data!.improvements} improvement{film.data!.improvements === 1 ? '' : 's'} with a picture{film.data!.improvements > frames.length ? `, ${frames.length} shown` : ''})</span>
+              The best over time{' '}
+              <span className="muted">
+                ({film.data!.improvements} improvement{film.data!.improvements === 1 ? '' : 's'} with a picture
+                {film.data!.improvements > frames.length ? `, ${frames.length} shown` : ''})
+              </span>
             </h3>
             <div className="filmstrip" data-testid="filmstrip">
               {frames.map((f) => (
-                <Link key={f.candidateId} href={`/runs/${runId}/candidates/${f.candidateId}`} className={`frame${f.candidateId === shownId ? ' current' : ''}`} data-testid="film-frame" title={`evaluation ${f.evalIndex}: ${metric} ${f.score}`}>
-                  {f.images[0] && <img src={f.images[0].url} alt={`best at evaluation ${f.evalIndex}`} loading="lazy" />}
+                <Link
+                  key={f.candidateId}
+                  href={`/runs/${runId}/candidates/${f.candidateId}`}
+                  className={`frame${f.candidateId === shownId ? ' current' : ''}`}
+                  data-testid="film-frame"
+                  title={`evaluation ${f.evalIndex}: ${metric} ${f.score}`}
+                >
+                  {f.images[0] && (
+                    <img src={f.images[0].url} alt={`best at evaluation ${f.evalIndex}`} loading="lazy" />
+                  )}
                   <span>
                     #{f.evalIndex} · {fmt(f.score, 5)}
                   </span>

@@ -6,7 +6,17 @@ import { fmt } from '../client-safe/format.ts'
 import type { RepairStep } from '../server/queries/candidates.ts'
 import { shortId } from './run-ui.tsx'
 
-export function CandidateRepairs({ runId, id, steps, due }: { runId: string; id: string; steps: RepairStep[]; due: boolean }) {
+export function CandidateRepairs({
+  runId,
+  id,
+  steps,
+  due,
+}: {
+  runId: string
+  id: string
+  steps: RepairStep[]
+  due: boolean
+}) {
   if (!steps.length && !due) return null
   const last = steps[steps.length - 1]
   const owed = due && last?.id === id && last.valid === false
@@ -16,10 +26,22 @@ export function CandidateRepairs({ runId, id, steps, due }: { runId: string; id:
       <ol className="small" style={{ margin: 0, paddingLeft: 18 }}>
         {steps.map((s, i) => (
           <li key={s.id} data-testid="repair-step" data-valid={String(s.valid)} style={{ marginBottom: 6 }}>
-            {s.id === id ? <strong className="mono">{shortId(s.id)}</strong> : <Link className="mono" href={`/runs/${runId}/candidates/${s.id}`}>{shortId(s.id)}</Link>}{' '}
+            {s.id === id ? (
+              <strong className="mono">{shortId(s.id)}</strong>
+            ) : (
+              <Link className="mono" href={`/runs/${runId}/candidates/${s.id}`}>
+                {shortId(s.id)}
+              </Link>
+            )}{' '}
             {i === 0 ? (s.origin === 'repair' ? 'repair' : `${s.origin} (the first failure)`) : `repair ${i}`}
             {' · '}
-            {s.status !== 'evaluated' ? s.status : s.valid ? <span style={{ color: 'var(--good)' }}>valid, {fmt(s.score, 6)}</span> : <span style={{ color: 'var(--bad)' }}>failed</span>}
+            {s.status !== 'evaluated' ? (
+              s.status
+            ) : s.valid ? (
+              <span style={{ color: 'var(--good)' }}>valid, {fmt(s.score, 6)}</span>
+            ) : (
+              <span style={{ color: 'var(--bad)' }}>failed</span>
+            )}
             {s.valid === false && (s.error?.message || s.feedback) && (
               <div className="muted mono" style={{ whiteSpace: 'pre-wrap' }}>
                 {s.error?.kind ? `${s.error.kind}: ` : ''}
@@ -29,7 +51,9 @@ export function CandidateRepairs({ runId, id, steps, due }: { runId: string; id:
           </li>
         ))}
       </ol>
-      {owed && <div className="muted small">A repair of this failure is owed: the engine asks a model for it next.</div>}
+      {owed && (
+        <div className="muted small">A repair of this failure is owed: the engine asks a model for it next.</div>
+      )}
     </div>
   )
 }

@@ -7,7 +7,13 @@ import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useRef, useState } from 'react'
-import { toCsv, type CandidateFilter, type CandidateSort, type ExportRow, type SortField } from '../client-safe/candidate-query.ts'
+import {
+  toCsv,
+  type CandidateFilter,
+  type CandidateSort,
+  type ExportRow,
+  type SortField,
+} from '../client-safe/candidate-query.ts'
 import { fmt } from '../client-safe/format.ts'
 import { useRunLive } from './run-live.tsx'
 import { Age, ErrorBox, shortId, StatusBadge } from './run-ui.tsx'
@@ -15,7 +21,13 @@ import { errorMessage, useTRPC, useTRPCClient } from './trpc.tsx'
 
 const PAGE = 100
 const ROW_H = 30
-const COLS: Array<{ key: SortField | 'flags' | 'parents'; label: string; w: string; num?: boolean; sortable?: boolean }> = [
+const COLS: Array<{
+  key: SortField | 'flags' | 'parents'
+  label: string
+  w: string
+  num?: boolean
+  sortable?: boolean
+}> = [
   { key: 'seq', label: '#', w: '64px', num: true, sortable: true },
   { key: 'evalIndex', label: 'eval #', w: '70px', num: true, sortable: true },
   { key: 'island', label: 'island', w: '56px', num: true, sortable: true },
@@ -34,7 +46,8 @@ const GRID_MIN = COLS.reduce((n, c) => n + Number(/(\d+)px/.exec(c.w)?.[1] ?? 80
 
 function readFilter(sp: URLSearchParams): CandidateFilter {
   const list = (k: string) => (sp.get(k) ? sp.get(k)!.split(',').filter(Boolean) : undefined)
-  const num = (k: string) => (sp.get(k) !== null && sp.get(k) !== '' && Number.isFinite(Number(sp.get(k))) ? Number(sp.get(k)) : undefined)
+  const num = (k: string) =>
+    sp.get(k) !== null && sp.get(k) !== '' && Number.isFinite(Number(sp.get(k))) ? Number(sp.get(k)) : undefined
   const f: CandidateFilter = {
     islands: list('island')?.map(Number),
     origins: list('origin') as CandidateFilter['origins'],
@@ -61,7 +74,10 @@ export function CandidateTable() {
   const pathname = usePathname()
   const sp = useSearchParams()
   const filter = useMemo(() => readFilter(new URLSearchParams(sp.toString())), [sp])
-  const sort: CandidateSort = { field: (sp.get('sort') as SortField) || 'seq', dir: sp.get('dir') === 'asc' ? 'asc' : 'desc' }
+  const sort: CandidateSort = {
+    field: (sp.get('sort') as SortField) || 'seq',
+    dir: sp.get('dir') === 'asc' ? 'asc' : 'desc',
+  }
   const selected = sp.get('sel')
   const [follow, setFollow] = useState(true)
   const setParams = (patch: Record<string, string | null>) => {
@@ -70,7 +86,12 @@ export function CandidateTable() {
     router.replace(`${pathname}?${next.toString()}`, { scroll: false })
   }
   const facets = useQuery(trpc.candidates.facets.queryOptions({ runId }, { refetchInterval: 10_000 }))
-  const first = useQuery(trpc.candidates.list.queryOptions({ runId, filter, sort, offset: 0, limit: PAGE }, { placeholderData: (prev) => prev }))
+  const first = useQuery(
+    trpc.candidates.list.queryOptions(
+      { runId, filter, sort, offset: 0, limit: PAGE },
+      { placeholderData: (prev) => prev },
+    ),
+  )
   const total = first.data?.total ?? 0
 
   // new evaluations arrive: refresh what is shown (at most every 2 s)
@@ -86,7 +107,12 @@ export function CandidateTable() {
   }, [live.received, follow, qc, trpc])
 
   const scroller = useRef<HTMLDivElement>(null)
-  const virt = useVirtualizer({ count: total, getScrollElement: () => scroller.current, estimateSize: () => ROW_H, overscan: 20 })
+  const virt = useVirtualizer({
+    count: total,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_H,
+    overscan: 20,
+  })
   const items = virt.getVirtualItems()
   const pages = useMemo(() => {
     if (!items.length) return [0]
@@ -95,7 +121,12 @@ export function CandidateTable() {
     return Array.from({ length: b - a + 1 }, (_, i) => a + i)
   }, [items])
   const pageQueries = useQueries({
-    queries: pages.map((p) => trpc.candidates.list.queryOptions({ runId, filter, sort, offset: p * PAGE, limit: PAGE }, { placeholderData: (prev) => prev, staleTime: 5000 })),
+    queries: pages.map((p) =>
+      trpc.candidates.list.queryOptions(
+        { runId, filter, sort, offset: p * PAGE, limit: PAGE },
+        { placeholderData: (prev) => prev, staleTime: 5000 },
+      ),
+    ),
   })
   const rowAt = (i: number) => {
     const k = pages.indexOf(Math.floor(i / PAGE))
@@ -116,7 +147,10 @@ export function CandidateTable() {
         rows.push(...page.rows)
         if (page.rows.length < 2000) break
       }
-      const body = format === 'csv' ? toCsv(rows, withCode) : JSON.stringify({ runId, filter, sort, exportedAt: new Date().toISOString(), candidates: rows }, null, 1)
+      const body =
+        format === 'csv'
+          ? toCsv(rows, withCode)
+          : JSON.stringify({ runId, filter, sort, exportedAt: new Date().toISOString(), candidates: rows }, null, 1)
       const blob = new Blob([body], { type: format === 'csv' ? 'text/csv' : 'application/json' })
       const a = document.createElement('a')
       a.href = URL.createObjectURL(blob)
@@ -131,7 +165,12 @@ export function CandidateTable() {
   }
 
   const f = facets.data
-  const multi = (key: string, label: string, values: Array<{ value: string | number | null; count: number }> | undefined, fmtValue: (v: string | number | null) => string = (v) => String(v ?? '(none)')) => {
+  const multi = (
+    key: string,
+    label: string,
+    values: Array<{ value: string | number | null; count: number }> | undefined,
+    fmtValue: (v: string | number | null) => string = (v) => String(v ?? '(none)'),
+  ) => {
     const current = (sp.get(key) ?? '').split(',').filter(Boolean)
     return (
       <label>
@@ -157,12 +196,20 @@ export function CandidateTable() {
       <div className="filters card">
         {multi('island', 'island', f?.islands, (v) => (v === -1 ? 'cold start' : String(v)))}
         {multi('origin', 'origin', f?.origins)}
-        {multi('operator', 'operator', f?.operators?.filter((o) => o.value !== null))}
+        {multi(
+          'operator',
+          'operator',
+          f?.operators?.filter((o) => o.value !== null),
+        )}
         {multi('model', 'model', f?.models)}
         {multi('status', 'status', f?.statuses)}
         <label>
           validity
-          <select aria-label="filter validity" value={sp.get('valid') ?? ''} onChange={(e) => setParams({ valid: e.target.value || null })}>
+          <select
+            aria-label="filter validity"
+            value={sp.get('valid') ?? ''}
+            onChange={(e) => setParams({ valid: e.target.value || null })}
+          >
             <option value="">any</option>
             <option value="true">valid</option>
             <option value="false">invalid</option>
@@ -170,22 +217,46 @@ export function CandidateTable() {
         </label>
         <label>
           score ≥
-          <input aria-label="score min" style={{ width: 90 }} defaultValue={sp.get('min') ?? ''} onBlur={(e) => setParams({ min: e.target.value || null })} />
+          <input
+            aria-label="score min"
+            style={{ width: 90 }}
+            defaultValue={sp.get('min') ?? ''}
+            onBlur={(e) => setParams({ min: e.target.value || null })}
+          />
         </label>
         <label>
           score ≤
-          <input aria-label="score max" style={{ width: 90 }} defaultValue={sp.get('max') ?? ''} onBlur={(e) => setParams({ max: e.target.value || null })} />
+          <input
+            aria-label="score max"
+            style={{ width: 90 }}
+            defaultValue={sp.get('max') ?? ''}
+            onBlur={(e) => setParams({ max: e.target.value || null })}
+          />
         </label>
         <label>
           id starts with
-          <input aria-label="id prefix" style={{ width: 100 }} defaultValue={sp.get('id') ?? ''} onBlur={(e) => setParams({ id: e.target.value.trim() || null })} />
+          <input
+            aria-label="id prefix"
+            style={{ width: 100 }}
+            defaultValue={sp.get('id') ?? ''}
+            onBlur={(e) => setParams({ id: e.target.value.trim() || null })}
+          />
         </label>
         <label className="row" style={{ flexDirection: 'row', alignItems: 'center' }}>
-          <input type="checkbox" checked={sp.get('pinned') === 'true'} onChange={(e) => setParams({ pinned: e.target.checked ? 'true' : null })} /> pinned only
+          <input
+            type="checkbox"
+            checked={sp.get('pinned') === 'true'}
+            onChange={(e) => setParams({ pinned: e.target.checked ? 'true' : null })}
+          />{' '}
+          pinned only
         </label>
         <label>
           rating
-          <select aria-label="filter rating" value={sp.get('rating') ?? ''} onChange={(e) => setParams({ rating: e.target.value || null })}>
+          <select
+            aria-label="filter rating"
+            value={sp.get('rating') ?? ''}
+            onChange={(e) => setParams({ rating: e.target.value || null })}
+          >
             <option value="">any</option>
             <option value="up">▲ promising</option>
             <option value="down">▼ dead end</option>
@@ -194,24 +265,34 @@ export function CandidateTable() {
         {filter.guidanceId && (
           <span className="badge info">
             made under hint {shortId(filter.guidanceId)}{' '}
-            <button className="small" style={{ padding: '0 5px' }} onClick={() => setParams({ guidance: null })}>×</button>
+            <button className="small" style={{ padding: '0 5px' }} onClick={() => setParams({ guidance: null })}>
+              ×
+            </button>
           </span>
         )}
         <button onClick={() => router.replace(pathname, { scroll: false })}>Clear filters</button>
       </div>
       <div className="row between">
         <div className="small muted" data-testid="candidate-count">
-          {first.isFetching && !first.data ? 'Loading…' : `${total.toLocaleString()} candidate${total === 1 ? '' : 's'}`} · {overview.data?.problem.direction === 'max' ? 'higher' : 'lower'} score is better
+          {first.isFetching && !first.data
+            ? 'Loading…'
+            : `${total.toLocaleString()} candidate${total === 1 ? '' : 's'}`}{' '}
+          · {overview.data?.problem.direction === 'max' ? 'higher' : 'lower'} score is better
         </div>
         <div className="row small">
           <label className="row" style={{ flexDirection: 'row' }}>
-            <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow new candidates
+            <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow new
+            candidates
           </label>
           <label className="row" style={{ flexDirection: 'row' }}>
             <input type="checkbox" checked={withCode} onChange={(e) => setWithCode(e.target.checked)} /> export code too
           </label>
-          <button onClick={() => void doExport('csv')} disabled={!!exporting || total === 0}>Export CSV</button>
-          <button onClick={() => void doExport('json')} disabled={!!exporting || total === 0}>Export JSON</button>
+          <button onClick={() => void doExport('csv')} disabled={!!exporting || total === 0}>
+            Export CSV
+          </button>
+          <button onClick={() => void doExport('json')} disabled={!!exporting || total === 0}>
+            Export JSON
+          </button>
           {exporting && <span className="muted">exporting {exporting}…</span>}
         </div>
       </div>
@@ -224,7 +305,9 @@ export function CandidateTable() {
                 <button
                   className={sort.field === c.key ? 'sorted' : ''}
                   style={{ textAlign: c.num ? 'right' : 'left' }}
-                  onClick={() => setParams({ sort: c.key, dir: sort.field === c.key && sort.dir === 'desc' ? 'asc' : 'desc' })}
+                  onClick={() =>
+                    setParams({ sort: c.key, dir: sort.field === c.key && sort.dir === 'desc' ? 'asc' : 'desc' })
+                  }
                   aria-sort={sort.field === c.key ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
                 >
                   {c.label} {sort.field === c.key ? (sort.dir === 'asc' ? '▲' : '▼') : ''}
@@ -235,8 +318,16 @@ export function CandidateTable() {
             </div>
           ))}
         </div>
-        <div ref={scroller} data-testid="candidate-scroller" style={{ height: 560, overflowY: 'auto', overflowX: 'hidden', position: 'relative', minWidth: GRID_MIN }}>
-          {total === 0 && first.data && <div className="empty" style={{ margin: 12 }}>No candidate matches these filters.</div>}
+        <div
+          ref={scroller}
+          data-testid="candidate-scroller"
+          style={{ height: 560, overflowY: 'auto', overflowX: 'hidden', position: 'relative', minWidth: GRID_MIN }}
+        >
+          {total === 0 && first.data && (
+            <div className="empty" style={{ margin: 12 }}>
+              No candidate matches these filters.
+            </div>
+          )}
           <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
             {items.map((it) => {
               const r = rowAt(it.index)
@@ -245,7 +336,13 @@ export function CandidateTable() {
                   key={it.key}
                   className="vrow"
                   data-testid="candidate-row"
-                  style={{ gridTemplateColumns: GRID, top: it.start, height: ROW_H, background: r && r.id === selected ? 'var(--panel-2)' : undefined, cursor: r ? 'pointer' : undefined }}
+                  style={{
+                    gridTemplateColumns: GRID,
+                    top: it.start,
+                    height: ROW_H,
+                    background: r && r.id === selected ? 'var(--panel-2)' : undefined,
+                    cursor: r ? 'pointer' : undefined,
+                  }}
                   onClick={() => {
                     if (!r) return
                     setParams({ sel: r.id })
@@ -258,24 +355,46 @@ export function CandidateTable() {
                       <div className="num mono">{r.evalIndex ?? '–'}</div>
                       <div className="num">{r.island < 0 ? '–' : r.island}</div>
                       <div>{r.origin}</div>
-                      <div className="mono" title={r.operator ?? ''}>{r.operator ?? '–'}</div>
-                      <div className="mono" title={r.model ?? ''}>{r.model ?? '–'}</div>
+                      <div className="mono" title={r.operator ?? ''}>
+                        {r.operator ?? '–'}
+                      </div>
+                      <div className="mono" title={r.model ?? ''}>
+                        {r.model ?? '–'}
+                      </div>
                       <div>
-                        <StatusBadge status={r.status === 'evaluated' && r.valid === false ? 'invalid' : r.status} title={r.rejectReason ?? undefined} />
+                        <StatusBadge
+                          status={r.status === 'evaluated' && r.valid === false ? 'invalid' : r.status}
+                          title={r.rejectReason ?? undefined}
+                        />
                       </div>
                       <div className="num mono">{fmt(r.score, 6)}</div>
                       <div className="mono small">{r.parentIds.map(shortId).join(' ') || '–'}</div>
                       <div>
-                        {r.pinned && <span className="badge info">pinned</span>} {r.banned && <span className="badge bad">banned</span>}{' '}
-                        {r.rating !== 0 && <span className={`badge ${r.rating > 0 ? 'good' : 'bad'}`} data-testid="row-rating" title={r.rating > 0 ? 'rated promising' : 'rated a dead end'}>{r.rating > 0 ? '▲' : '▼'}</span>}{' '}
-                        {r.guidanceCount > 0 && <span className="badge good" title="made under expert guidance">hint</span>}
+                        {r.pinned && <span className="badge info">pinned</span>}{' '}
+                        {r.banned && <span className="badge bad">banned</span>}{' '}
+                        {r.rating !== 0 && (
+                          <span
+                            className={`badge ${r.rating > 0 ? 'good' : 'bad'}`}
+                            data-testid="row-rating"
+                            title={r.rating > 0 ? 'rated promising' : 'rated a dead end'}
+                          >
+                            {r.rating > 0 ? '▲' : '▼'}
+                          </span>
+                        )}{' '}
+                        {r.guidanceCount > 0 && (
+                          <span className="badge good" title="made under expert guidance">
+                            hint
+                          </span>
+                        )}
                       </div>
                       <div className="small">
                         <Age t={r.evaluatedAt ?? r.createdAt} />
                       </div>
                     </>
                   ) : (
-                    <div className="muted" style={{ gridColumn: '1 / -1' }}>…</div>
+                    <div className="muted" style={{ gridColumn: '1 / -1' }}>
+                      …
+                    </div>
                   )}
                 </div>
               )
@@ -283,7 +402,9 @@ export function CandidateTable() {
           </div>
         </div>
       </div>
-      {pageQueries.some((q) => q.error) && <div className="alert error">{errorMessage(pageQueries.find((q) => q.error)!.error)}</div>}
+      {pageQueries.some((q) => q.error) && (
+        <div className="alert error">{errorMessage(pageQueries.find((q) => q.error)!.error)}</div>
+      )}
     </div>
   )
 }

@@ -12,7 +12,9 @@ export function useCommandState(initial: CommandOutcome | null | undefined): Com
   return useMemo(() => {
     if (!initial) return null
     if (initial.status !== 'pending') return initial
-    const ack = L.live.events.find((e) => e.type === 'command' && String((e.payload as { id?: unknown }).id) === initial.id)
+    const ack = L.live.events.find(
+      (e) => e.type === 'command' && String((e.payload as { id?: unknown }).id) === initial.id,
+    )
     return ack ? (ack.payload as unknown as CommandOutcome) : initial
   }, [initial, L.live.events])
 }
@@ -24,8 +26,14 @@ export function CommandNote({ outcome }: { outcome: CommandOutcome | null | unde
   const note = c.result && typeof c.result.note === 'string' ? c.result.note : null
   return (
     <span className="small" data-testid="command-status" data-status={c.status} data-command={c.id}>
-      {c.status === 'pending' && <span className="badge warn">pending: waiting for the engine that drives the run</span>}
-      {c.status === 'applied' && <span className="badge good" title={c.appliedBy ?? undefined}>applied{c.appliedBy ? ` by ${c.appliedBy}` : ''}</span>}
+      {c.status === 'pending' && (
+        <span className="badge warn">pending: waiting for the engine that drives the run</span>
+      )}
+      {c.status === 'applied' && (
+        <span className="badge good" title={c.appliedBy ?? undefined}>
+          applied{c.appliedBy ? ` by ${c.appliedBy}` : ''}
+        </span>
+      )}
       {c.status === 'refused' && <span className="badge bad">refused: {reason ?? 'the engine refused it'}</span>}
       {c.status === 'stored' && <span className="badge info">stored: {note ?? 'applies when the run resumes'}</span>}
     </span>

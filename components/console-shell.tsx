@@ -23,7 +23,11 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
   const path = usePathname()
   const me = useQuery(trpc.account.me.queryOptions())
   const health = useQuery(trpc.health.check.queryOptions())
-  const unsandboxed = useQuery({ ...trpc.workers.unsandboxed.queryOptions(), enabled: !!me.data && !me.data.mustChangePassword, refetchInterval: 10_000 })
+  const unsandboxed = useQuery({
+    ...trpc.workers.unsandboxed.queryOptions(),
+    enabled: !!me.data && !me.data.mustChangePassword,
+    refetchInterval: 10_000,
+  })
   const [menu, setMenu] = useState(false)
   // biome-ignore lint/correctness/useExhaustiveDependencies: the menu closes whenever the page changes
   useEffect(() => setMenu(false), [path])
@@ -41,13 +45,24 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
             FM Agent
             <small>{health.data ? `${health.data.mode} database` : '…'}</small>
           </div>
-          <button className="menu-toggle" aria-label="Menu" aria-expanded={menu} aria-controls="main-menu" onClick={() => setMenu((m) => !m)}>
+          <button
+            className="menu-toggle"
+            aria-label="Menu"
+            aria-expanded={menu}
+            aria-controls="main-menu"
+            onClick={() => setMenu((m) => !m)}
+          >
             {menu ? '✕' : '☰'} Menu
           </button>
         </div>
         <div className="nav-links" id="main-menu">
           {NAV.map((n) => (
-            <Link key={n.href} href={n.href} className={`nav-link${path.startsWith(n.href) ? ' active' : ''}`} onClick={() => setMenu(false)}>
+            <Link
+              key={n.href}
+              href={n.href}
+              className={`nav-link${path.startsWith(n.href) ? ' active' : ''}`}
+              onClick={() => setMenu(false)}
+            >
               {n.label}
             </Link>
           ))}
@@ -79,15 +94,18 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
       <main className="main">
         {!!unsandboxed.data?.runs.length && (
           <div className="alert danger" role="alert" data-testid="unsandboxed-banner" style={{ marginBottom: 14 }}>
-            <strong>Candidates run WITHOUT a sandbox</strong> (FM_ALLOW_UNSANDBOXED=1): {unsandboxed.data.runs.length} active run
-            {unsandboxed.data.runs.length === 1 ? '' : 's'} on {unsandboxed.data.workers.join(', ')}. Their code can read this machine&apos;s files and
-            reach the network.
+            <strong>Candidates run WITHOUT a sandbox</strong> (FM_ALLOW_UNSANDBOXED=1): {unsandboxed.data.runs.length}{' '}
+            active run
+            {unsandboxed.data.runs.length === 1 ? '' : 's'} on {unsandboxed.data.workers.join(', ')}. Their code can
+            read this machine&apos;s files and reach the network.
           </div>
         )}
         {me.data?.mustChangePassword ? (
           // the server answers nothing else until the password is changed (server/api/trpc.ts)
           <div className="grid" data-testid="password-change-required">
-            <div className="alert">You signed in with a one-time (or reset) password. Choose your own password to continue.</div>
+            <div className="alert">
+              You signed in with a one-time (or reset) password. Choose your own password to continue.
+            </div>
             <PasswordForm onChanged={() => window.location.assign('/login')} />
           </div>
         ) : (

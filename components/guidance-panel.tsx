@@ -59,8 +59,20 @@ export function GuidancePanel() {
         >
           <h2 style={{ margin: 0 }}>Give a hint</h2>
           <label>
-            What should the next mutations try? It goes into their prompts{overview.data?.config.mutator === 'local' ? ' (this run uses offline operators: the hint is recorded on the candidates, but no model reads it)' : ''}.
-            <textarea aria-label="hint" rows={3} value={text} onChange={(e) => setText(e.target.value)} placeholder="e.g. the sine term's frequency is too low; try values near 2" required maxLength={4000} />
+            What should the next mutations try? It goes into their prompts
+            {overview.data?.config.mutator === 'local'
+              ? ' (this run uses offline operators: the hint is recorded on the candidates, but no model reads it)'
+              : ''}
+            .
+            <textarea
+              aria-label="hint"
+              rows={3}
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+              placeholder="e.g. the sine term's frequency is too low; try values near 2"
+              required
+              maxLength={4000}
+            />
           </label>
           <div className="row" style={{ alignItems: 'flex-end' }}>
             <label>
@@ -68,7 +80,9 @@ export function GuidancePanel() {
               <select aria-label="scope" value={scope} onChange={(e) => setScope(e.target.value)}>
                 <option value="run">whole run</option>
                 {Array.from({ length: islands }, (_, i) => (
-                  <option key={i} value={String(i)}>island {i}</option>
+                  <option key={i} value={String(i)}>
+                    island {i}
+                  </option>
                 ))}
               </select>
             </label>
@@ -83,7 +97,13 @@ export function GuidancePanel() {
             {expiry !== 'none' && (
               <label>
                 N
-                <input aria-label="expiry amount" style={{ width: 90 }} inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} />
+                <input
+                  aria-label="expiry amount"
+                  style={{ width: 90 }}
+                  inputMode="decimal"
+                  value={amount}
+                  onChange={(e) => setAmount(e.target.value)}
+                />
               </label>
             )}
             <button className="primary" type="submit" disabled={create.isPending || !text.trim() || finished}>
@@ -91,7 +111,11 @@ export function GuidancePanel() {
             </button>
             {finished && <span className="muted small">the run is {status}: resume it for hints to reach prompts</span>}
           </div>
-          {create.error && <div className="alert error" role="alert">{errorMessage(create.error)}</div>}
+          {create.error && (
+            <div className="alert error" role="alert">
+              {errorMessage(create.error)}
+            </div>
+          )}
           {create.data && <CommandNote outcome={create.data.command} />}
         </form>
       ) : (
@@ -100,13 +124,31 @@ export function GuidancePanel() {
       <ErrorBox error={hints.error} />
       <div>
         <h3>Active hints ({active.length})</h3>
-        {active.length === 0 ? <div className="empty">No hint is active.</div> : <div className="grid" data-testid="active-hints">{active.map((h) => <HintCard key={h.id} h={h} runId={runId} direction={hints.data!.direction} onWithdraw={can('expert') ? () => withdraw.mutate({ runId, id: h.id }) : undefined} />)}</div>}
+        {active.length === 0 ? (
+          <div className="empty">No hint is active.</div>
+        ) : (
+          <div className="grid" data-testid="active-hints">
+            {active.map((h) => (
+              <HintCard
+                key={h.id}
+                h={h}
+                runId={runId}
+                direction={hints.data!.direction}
+                onWithdraw={can('expert') ? () => withdraw.mutate({ runId, id: h.id }) : undefined}
+              />
+            ))}
+          </div>
+        )}
         {withdraw.error && <div className="alert error">{errorMessage(withdraw.error)}</div>}
       </div>
       {past.length > 0 && (
         <div>
           <h3>Earlier hints ({past.length})</h3>
-          <div className="grid">{past.map((h) => <HintCard key={h.id} h={h} runId={runId} direction={hints.data!.direction} />)}</div>
+          <div className="grid">
+            {past.map((h) => (
+              <HintCard key={h.id} h={h} runId={runId} direction={hints.data!.direction} />
+            ))}
+          </div>
         </div>
       )}
       {hints.data && (
@@ -123,10 +165,14 @@ export function GuidancePanel() {
             {hints.data!.retrievals.map((r) => (
               <div key={r.id} className="hint" data-testid="retrieval-effect">
                 <div className="small">
-                  {r.island === null ? 'whole run' : `island ${r.island}`} · {r.trigger === 'stagnation' ? 'on stagnation' : 'asked by an expert'} · {r.chunks} chunk{r.chunks === 1 ? '' : 's'} · <Age t={r.createdAt} /> ·{' '}
-                  {r.made} candidate{r.made === 1 ? '' : 's'} with it, {r.control} without
+                  {r.island === null ? 'whole run' : `island ${r.island}`} ·{' '}
+                  {r.trigger === 'stagnation' ? 'on stagnation' : 'asked by an expert'} · {r.chunks} chunk
+                  {r.chunks === 1 ? '' : 's'} · <Age t={r.createdAt} /> · {r.made} candidate{r.made === 1 ? '' : 's'}{' '}
+                  with it, {r.control} without
                 </div>
-                {r.effect && <EffectTable e={r.effect} treatedLabel="with the knowledge" direction={hints.data!.direction} />}
+                {r.effect && (
+                  <EffectTable e={r.effect} treatedLabel="with the knowledge" direction={hints.data!.direction} />
+                )}
               </div>
             ))}
           </div>
@@ -136,26 +182,56 @@ export function GuidancePanel() {
   )
 }
 
-function HintCard({ h, runId, direction, onWithdraw }: { h: Hint; runId: string; direction: 'max' | 'min'; onWithdraw?: () => void }) {
-  const left = h.state === 'active' ? [h.evalsLeft !== null ? `${h.evalsLeft} evaluations left` : null, h.msLeft !== null ? `${duration(h.msLeft / 1000)} left` : null].filter(Boolean).join(' · ') || 'until withdrawn' : h.state
+function HintCard({
+  h,
+  runId,
+  direction,
+  onWithdraw,
+}: {
+  h: Hint
+  runId: string
+  direction: 'max' | 'min'
+  onWithdraw?: () => void
+}) {
+  const left =
+    h.state === 'active'
+      ? [
+          h.evalsLeft !== null ? `${h.evalsLeft} evaluations left` : null,
+          h.msLeft !== null ? `${duration(h.msLeft / 1000)} left` : null,
+        ]
+          .filter(Boolean)
+          .join(' · ') || 'until withdrawn'
+      : h.state
   return (
     <div className={`hint ${h.state}`} data-testid="hint" data-state={h.state} data-made={h.made.count}>
       <div className="row between small">
         <span>
-          <span className={`badge ${h.state === 'active' ? 'good' : ''}`}>{h.state}</span> {h.island === null ? 'whole run' : `island ${h.island}`} · by {h.authorLabel} · <Age t={h.createdAt} /> · from evaluation {h.startEval} · {left}
+          <span className={`badge ${h.state === 'active' ? 'good' : ''}`}>{h.state}</span>{' '}
+          {h.island === null ? 'whole run' : `island ${h.island}`} · by {h.authorLabel} · <Age t={h.createdAt} /> · from
+          evaluation {h.startEval} · {left}
         </span>
-        {onWithdraw && h.state === 'active' && <button className="small" onClick={onWithdraw}>Withdraw</button>}
+        {onWithdraw && h.state === 'active' && (
+          <button className="small" onClick={onWithdraw}>
+            Withdraw
+          </button>
+        )}
       </div>
       <div className="text">{h.text}</div>
       <div className="row small" style={{ alignItems: 'flex-start', gap: 18 }}>
         <div>
           <div data-testid="hint-made">
-            <strong>{h.made.count}</strong> candidate{h.made.count === 1 ? '' : 's'} made under it ({h.made.evaluated} evaluated), {h.made.control} without it (control)
+            <strong>{h.made.count}</strong> candidate{h.made.count === 1 ? '' : 's'} made under it ({h.made.evaluated}{' '}
+            evaluated), {h.made.control} without it (control)
           </div>
           {h.made.count > 0 && <Link href={`/runs/${runId}/candidates?guidance=${h.id}`}>see them</Link>}
           <div className="row" style={{ gap: 4, marginTop: 4 }}>
             {h.recent.map((r) => (
-              <Link key={r.id} href={`/runs/${runId}/candidates/${r.id}`} className="badge mono" title={`island ${r.island} · ${r.status}`}>
+              <Link
+                key={r.id}
+                href={`/runs/${runId}/candidates/${r.id}`}
+                className="badge mono"
+                title={`island ${r.island} · ${r.status}`}
+              >
                 {shortId(r.id)} {r.valid ? fmt(r.score, 3) : r.status === 'evaluated' ? '×' : '…'}
               </Link>
             ))}
@@ -166,4 +242,3 @@ function HintCard({ h, runId, direction, onWithdraw }: { h: Hint; runId: string;
     </div>
   )
 }
-

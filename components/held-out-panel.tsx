@@ -20,7 +20,8 @@ export function HeldOutPanel({ runId }: { runId: string }) {
       <div className="panel-head">
         <h2>Held-out check</h2>
         <span className="muted small">
-          {d.description ?? 'instances the search never saw'} · overfit when worse by more than {Math.round(d.tolerance * 100)}%
+          {d.description ?? 'instances the search never saw'} · overfit when worse by more than{' '}
+          {Math.round(d.tolerance * 100)}%
         </span>
       </div>
       {d.candidates.length === 0 ? (
@@ -38,14 +39,38 @@ export function HeldOutPanel({ runId }: { runId: string }) {
           </thead>
           <tbody>
             {d.candidates.map((c) => (
-              <tr key={c.id} data-testid="held-out-row" data-overfit={c.overfit === null ? 'unknown' : String(c.overfit)}>
+              <tr
+                key={c.id}
+                data-testid="held-out-row"
+                data-overfit={c.overfit === null ? 'unknown' : String(c.overfit)}
+              >
                 <td>
-                  <Link href={`/runs/${runId}/candidates/${c.id}`} className="mono">{shortId(c.id)}</Link>
+                  <Link href={`/runs/${runId}/candidates/${c.id}`} className="mono">
+                    {shortId(c.id)}
+                  </Link>
                 </td>
                 <td>{fmt(c.searchScore)}</td>
-                <td>{!c.heldOut ? <span className="muted">not checked</span> : c.heldOut.status !== 'evaluated' ? <span className="muted">{c.heldOut.status}</span> : c.heldOut.valid ? fmt(c.heldOut.score ?? null) : <span className="bad" title={c.heldOut.error}>invalid</span>}</td>
+                <td>
+                  {!c.heldOut ? (
+                    <span className="muted">not checked</span>
+                  ) : c.heldOut.status !== 'evaluated' ? (
+                    <span className="muted">{c.heldOut.status}</span>
+                  ) : c.heldOut.valid ? (
+                    fmt(c.heldOut.score ?? null)
+                  ) : (
+                    <span className="bad" title={c.heldOut.error}>
+                      invalid
+                    </span>
+                  )}
+                </td>
                 <td>{pct(c.gap)}</td>
-                <td>{c.overfit ? <span className="badge bad">overfit</span> : c.overfit === false ? <span className="badge good">holds</span> : null}</td>
+                <td>
+                  {c.overfit ? (
+                    <span className="badge bad">overfit</span>
+                  ) : c.overfit === false ? (
+                    <span className="badge good">holds</span>
+                  ) : null}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -9,7 +9,15 @@ const pct = (v: number | null) => (v === null ? '–' : `${Math.round(v * 100)}%
 const signed = (v: number | null, f: (v: number) => string) => (v === null ? '–' : `${v > 0 ? '+' : ''}${f(v)}`)
 const interval = (i: Interval | null, f: (v: number) => string) => (i === null ? '' : ` [${f(i.low)}, ${f(i.high)}]`)
 
-export function EffectTable({ e, treatedLabel, direction }: { e: ConcurrentEffect; treatedLabel: string; direction: 'max' | 'min' }) {
+export function EffectTable({
+  e,
+  treatedLabel,
+  direction,
+}: {
+  e: ConcurrentEffect
+  treatedLabel: string
+  direction: 'max' | 'min'
+}) {
   const cls = e.verdict === 'better' ? 'good' : e.verdict === 'worse' ? 'bad' : ''
   const num = (v: number) => fmt(v, 3)
   const pp = (v: number) => `${Math.round(v * 100)} pt`
@@ -26,8 +34,10 @@ export function EffectTable({ e, treatedLabel, direction }: { e: ConcurrentEffec
         <Row label="beat their parent" a={e.treated} b={e.control} f={(s) => pct(s.improvedRate)} />
       </div>
       <div className="small" style={{ marginTop: 4 }} data-testid="effect-differences">
-        difference (positive is better, {direction === 'max' ? 'higher' : 'lower'} scores): mean {signed(e.meanGain, num)}
-        {interval(e.meanInterval, num)} · best {signed(e.bestGain, num)} · beat their parent {signed(e.improvedRateGain, pp)}
+        difference (positive is better, {direction === 'max' ? 'higher' : 'lower'} scores): mean{' '}
+        {signed(e.meanGain, num)}
+        {interval(e.meanInterval, num)} · best {signed(e.bestGain, num)} · beat their parent{' '}
+        {signed(e.improvedRateGain, pp)}
         {interval(e.improvedInterval, pp)}
       </div>
       <div style={{ marginTop: 4 }}>

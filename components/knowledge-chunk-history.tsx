@@ -16,11 +16,16 @@ export function KnowledgeChunkHistory({ chunkId }: { chunkId: string }) {
       {d.chunk && (
         <div className="small">
           <b>{d.chunk.docTitle}</b>
-          {d.chunk.heading ? ` › ${d.chunk.heading}` : ''} · usefulness <span className="mono">{fmtDelta(d.chunk.usefulness)}</span> over {d.chunk.uses} use
+          {d.chunk.heading ? ` › ${d.chunk.heading}` : ''} · usefulness{' '}
+          <span className="mono">{fmtDelta(d.chunk.usefulness)}</span> over {d.chunk.uses} use
           {d.chunk.uses === 1 ? '' : 's'}
         </div>
       )}
-      {!d.chunk && <div className="alert">This chunk no longer exists (its document was edited or deleted); its history is kept.</div>}
+      {!d.chunk && (
+        <div className="alert">
+          This chunk no longer exists (its document was edited or deleted); its history is kept.
+        </div>
+      )}
       <h3>Candidates it informed</h3>
       {d.uses.length === 0 ? (
         <div className="muted small">No candidate's prompt has included it yet.</div>
@@ -45,10 +50,24 @@ export function KnowledgeChunkHistory({ chunkId }: { chunkId: string }) {
                   </td>
                   <td className="num">{u.island ?? '–'}</td>
                   <td className="mono small">
-                    <a href={`/runs/${u.runId}/candidates/${u.candidateId}`}>{u.candidateSeq != null ? `#${u.candidateSeq}` : u.candidateId.slice(0, 8)}</a>
+                    <a href={`/runs/${u.runId}/candidates/${u.candidateId}`}>
+                      {u.candidateSeq != null ? `#${u.candidateSeq}` : u.candidateId.slice(0, 8)}
+                    </a>
                   </td>
                   <td>{u.trigger}</td>
-                  <td className={`num mono ${u.delta == null ? 'muted' : ''}`} style={{ color: u.delta == null ? undefined : u.delta > 0 ? 'var(--good)' : u.delta < 0 ? 'var(--bad)' : undefined }}>
+                  <td
+                    className={`num mono ${u.delta == null ? 'muted' : ''}`}
+                    style={{
+                      color:
+                        u.delta == null
+                          ? undefined
+                          : u.delta > 0
+                            ? 'var(--good)'
+                            : u.delta < 0
+                              ? 'var(--bad)'
+                              : undefined,
+                    }}
+                  >
                     {u.delta == null ? 'pending' : fmtDelta(u.delta)}
                   </td>
                   <td className="muted small">{new Date(u.usedAt).toLocaleString()}</td>
@@ -76,7 +95,9 @@ export function KnowledgeChunkHistory({ chunkId }: { chunkId: string }) {
             <tbody>
               {d.retrievals.map((r) => (
                 <tr key={r.id}>
-                  <td className="mono small">{r.runId ? <a href={`/runs/${r.runId}`}>{r.runId.slice(0, 8)}</a> : '–'}</td>
+                  <td className="mono small">
+                    {r.runId ? <a href={`/runs/${r.runId}`}>{r.runId.slice(0, 8)}</a> : '–'}
+                  </td>
                   <td className="num">{r.island ?? '–'}</td>
                   <td>{r.trigger}</td>
                   <td className="num">{r.rank}</td>

@@ -14,7 +14,26 @@ type Format = 'markdown' | 'text' | 'code'
 
 const languageOfPath = (p: string | null | undefined) => {
   const ext = p?.split('.').pop()?.toLowerCase() ?? ''
-  const map: Record<string, string> = { py: 'python', js: 'javascript', mjs: 'javascript', ts: 'typescript', tsx: 'typescript', c: 'c', h: 'c', cc: 'cpp', cpp: 'cpp', hpp: 'cpp', cu: 'cuda', go: 'go', rs: 'rust', java: 'java', jl: 'julia', rb: 'ruby', sh: 'shell', sql: 'sql' }
+  const map: Record<string, string> = {
+    py: 'python',
+    js: 'javascript',
+    mjs: 'javascript',
+    ts: 'typescript',
+    tsx: 'typescript',
+    c: 'c',
+    h: 'c',
+    cc: 'cpp',
+    cpp: 'cpp',
+    hpp: 'cpp',
+    cu: 'cuda',
+    go: 'go',
+    rs: 'rust',
+    java: 'java',
+    jl: 'julia',
+    rb: 'ruby',
+    sh: 'shell',
+    sql: 'sql',
+  }
   return map[ext]
 }
 
@@ -26,7 +45,13 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
   const canWrite = me.data?.role === 'expert' || me.data?.role === 'admin'
   const problems = useQuery(trpc.problems.list.queryOptions())
   const doc = useQuery({ ...trpc.knowledge.get.queryOptions({ id: docId ?? '' }), enabled: !!docId })
-  const [draft, setDraft] = useState<{ title: string; format: Format; problemId: string; tags: string; content: string } | null>(null)
+  const [draft, setDraft] = useState<{
+    title: string
+    format: Format
+    problemId: string
+    tags: string
+    content: string
+  } | null>(null)
   const [chunk, setChunk] = useState<string | null>(null)
   const [confirmDelete, setConfirmDelete] = useState(false)
 
@@ -39,7 +64,10 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
     content: loaded?.content ?? '',
   }
   const set = (patch: Partial<typeof value>) => setDraft({ ...value, ...patch })
-  const tagList = value.tags.split(',').map((t) => t.trim()).filter(Boolean)
+  const tagList = value.tags
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
 
   const invalidate = () => qc.invalidateQueries({ queryKey: trpc.knowledge.pathKey() })
   const create = useMutation(
@@ -51,7 +79,9 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
     }),
   )
   const update = useMutation(trpc.knowledge.update.mutationOptions({ onSuccess: () => (setDraft(null), invalidate()) }))
-  const remove = useMutation(trpc.knowledge.delete.mutationOptions({ onSuccess: () => (invalidate(), router.push('/knowledge')) }))
+  const remove = useMutation(
+    trpc.knowledge.delete.mutationOptions({ onSuccess: () => (invalidate(), router.push('/knowledge')) }),
+  )
   const busy = create.isPending || update.isPending || remove.isPending
   const error = create.error ?? update.error ?? remove.error
 
@@ -59,11 +89,22 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
   if (docId && doc.error) return <div className="alert error">{errorMessage(doc.error)}</div>
 
   const save = () => {
-    const body = { title: value.title, content: value.content, format: value.format, tags: tagList, problemId: value.problemId || null }
+    const body = {
+      title: value.title,
+      content: value.content,
+      format: value.format,
+      tags: tagList,
+      problemId: value.problemId || null,
+    }
     if (docId) update.mutate({ id: docId, ...body })
     else create.mutate(body)
   }
-  const lang = value.format === 'markdown' ? 'markdown' : value.format === 'code' ? monacoLanguage(languageOfPath(loaded?.sourcePath)) : 'plaintext'
+  const lang =
+    value.format === 'markdown'
+      ? 'markdown'
+      : value.format === 'code'
+        ? monacoLanguage(languageOfPath(loaded?.sourcePath))
+        : 'plaintext'
 
   return (
     <div className="grid">
@@ -77,15 +118,31 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
             </div>
           )}
         </div>
-        {loaded?.embedStatus === 'failed' && <div className="alert">The document is saved and found by full-text search, but its embedding failed: {loaded.embedError}. An admin can re-embed it from the Embedding model tab.</div>}
+        {loaded?.embedStatus === 'failed' && (
+          <div className="alert">
+            The document is saved and found by full-text search, but its embedding failed: {loaded.embedError}. An admin
+            can re-embed it from the Embedding model tab.
+          </div>
+        )}
         <div className="row" style={{ alignItems: 'flex-end' }}>
           <label style={{ flex: 2, minWidth: 240 }}>
             Title {docId ? '' : '(empty: taken from the first heading)'}
-            <input value={value.title} onChange={(e) => set({ title: e.target.value })} maxLength={200} disabled={!canWrite} aria-label="Title" />
+            <input
+              value={value.title}
+              onChange={(e) => set({ title: e.target.value })}
+              maxLength={200}
+              disabled={!canWrite}
+              aria-label="Title"
+            />
           </label>
           <label>
             Format
-            <select value={value.format} onChange={(e) => set({ format: e.target.value as Format })} disabled={!canWrite} aria-label="Format">
+            <select
+              value={value.format}
+              onChange={(e) => set({ format: e.target.value as Format })}
+              disabled={!canWrite}
+              aria-label="Format"
+            >
               <option value="markdown">markdown</option>
               <option value="text">text</option>
               <option value="code">code</option>
@@ -93,7 +150,12 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
           </label>
           <label>
             Scope
-            <select value={value.problemId} onChange={(e) => set({ problemId: e.target.value })} disabled={!canWrite} aria-label="Scope">
+            <select
+              value={value.problemId}
+              onChange={(e) => set({ problemId: e.target.value })}
+              disabled={!canWrite}
+              aria-label="Scope"
+            >
               <option value="">global</option>
               {problems.data?.map((p) => (
                 <option key={p.id} value={p.id}>
@@ -104,10 +166,19 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
           </label>
           <label style={{ flex: 1, minWidth: 200 }}>
             Tags (comma-separated)
-            <input value={value.tags} onChange={(e) => set({ tags: e.target.value })} maxLength={800} disabled={!canWrite} aria-label="Tags" />
+            <input
+              value={value.tags}
+              onChange={(e) => set({ tags: e.target.value })}
+              maxLength={800}
+              disabled={!canWrite}
+              aria-label="Tags"
+            />
           </label>
         </div>
-        <div className="grid two" style={{ gridTemplateColumns: value.format === 'markdown' ? 'repeat(auto-fit, minmax(380px, 1fr))' : '1fr' }}>
+        <div
+          className="grid two"
+          style={{ gridTemplateColumns: value.format === 'markdown' ? 'repeat(auto-fit, minmax(380px, 1fr))' : '1fr' }}
+        >
           <div>
             <CodeEditor
               key={`${docId ?? 'new'}:${loaded?.updatedAt ? new Date(loaded.updatedAt).getTime() : 0}:${value.format}`}
@@ -121,13 +192,22 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
               testId="doc-editor"
             />
             <div className="muted small" style={{ marginTop: 4 }}>
-              {value.content.length.toLocaleString()} characters (at most 524,288); chunks of at most 2,000 characters, cut at headings and never inside a code block.
+              {value.content.length.toLocaleString()} characters (at most 524,288); chunks of at most 2,000 characters,
+              cut at headings and never inside a code block.
             </div>
           </div>
           {value.format === 'markdown' && (
-            <div className="card" style={{ maxHeight: 480, overflow: 'auto', background: 'var(--bg)' }} aria-label="preview">
+            <div
+              className="card"
+              style={{ maxHeight: 480, overflow: 'auto', background: 'var(--bg)' }}
+              aria-label="preview"
+            >
               <h3>Preview</h3>
-              {value.content.trim() ? <Markdown source={value.content} testId="doc-preview" /> : <div className="muted small">Nothing to preview yet.</div>}
+              {value.content.trim() ? (
+                <Markdown source={value.content} testId="doc-preview" />
+              ) : (
+                <div className="muted small">Nothing to preview yet.</div>
+              )}
             </div>
           )}
         </div>
@@ -165,7 +245,12 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
                   <th className="num">#</th>
                   <th>heading</th>
                   <th className="num">chars</th>
-                  <th className="num" title="mean fitness gain of the candidates it informed, shrunk toward 0 when they are few">usefulness</th>
+                  <th
+                    className="num"
+                    title="mean fitness gain of the candidates it informed, shrunk toward 0 when they are few"
+                  >
+                    usefulness
+                  </th>
                   <th className="num">uses</th>
                   <th />
                 </tr>
@@ -174,7 +259,9 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
                 {loaded.chunks.map((c) => (
                   <tr key={c.id}>
                     <td className="num">{c.ord + 1}</td>
-                    <td style={{ whiteSpace: 'normal' }}>{c.heading ?? <span className="muted">{c.content.slice(0, 80)}</span>}</td>
+                    <td style={{ whiteSpace: 'normal' }}>
+                      {c.heading ?? <span className="muted">{c.content.slice(0, 80)}</span>}
+                    </td>
                     <td className="num">{c.content.length}</td>
                     <td className="num mono">{fmtDelta(c.usefulness)}</td>
                     <td className="num">{c.uses}</td>

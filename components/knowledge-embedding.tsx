@@ -16,14 +16,24 @@ function ModelForm() {
   const [apiKeyEnv, setApiKeyEnv] = useState('')
   const [dimensions, setDimensions] = useState('')
   const [modelPath, setModelPath] = useState('')
-  const set = useMutation(trpc.knowledge.setEmbedder.mutationOptions({ onSuccess: () => qc.invalidateQueries({ queryKey: trpc.knowledge.pathKey() }) }))
+  const set = useMutation(
+    trpc.knowledge.setEmbedder.mutationOptions({
+      onSuccess: () => qc.invalidateQueries({ queryKey: trpc.knowledge.pathKey() }),
+    }),
+  )
   const submit = (e: FormEvent) => {
     e.preventDefault()
     const config =
       provider === 'lexical-hash'
         ? { provider }
         : provider === 'openai'
-          ? { provider, model, ...(baseURL ? { baseURL } : {}), ...(apiKeyEnv ? { apiKeyEnv } : {}), ...(dimensions ? { dimensions: Number(dimensions) } : {}) }
+          ? {
+              provider,
+              model,
+              ...(baseURL ? { baseURL } : {}),
+              ...(apiKeyEnv ? { apiKeyEnv } : {}),
+              ...(dimensions ? { dimensions: Number(dimensions) } : {}),
+            }
           : { provider, modelPath }
     set.mutate({ config })
   }
@@ -31,8 +41,9 @@ function ModelForm() {
     <form className="card form" onSubmit={submit} aria-label="change the embedding model">
       <h2>Change the model</h2>
       <div className="muted small">
-        The model answers a test request first. When it changes, every document is marked pending and re-embedded in the background; searches use the new model&apos;s
-        vectors as documents are done (the others are found by full text meanwhile).
+        The model answers a test request first. When it changes, every document is marked pending and re-embedded in the
+        background; searches use the new model&apos;s vectors as documents are done (the others are found by full text
+        meanwhile).
       </div>
       <label>
         Provider
@@ -46,26 +57,54 @@ function ModelForm() {
         <div className="row">
           <label>
             Model
-            <input value={model} onChange={(e) => setModel(e.target.value)} placeholder="text-embedding-3-small" required maxLength={200} />
+            <input
+              value={model}
+              onChange={(e) => setModel(e.target.value)}
+              placeholder="text-embedding-3-small"
+              required
+              maxLength={200}
+            />
           </label>
           <label style={{ flex: 1 }}>
             Base URL (empty: OpenAI)
-            <input value={baseURL} onChange={(e) => setBaseURL(e.target.value)} placeholder="http://127.0.0.1:11434/v1" maxLength={500} />
+            <input
+              value={baseURL}
+              onChange={(e) => setBaseURL(e.target.value)}
+              placeholder="http://127.0.0.1:11434/v1"
+              maxLength={500}
+            />
           </label>
           <label>
             API key variable
-            <input value={apiKeyEnv} onChange={(e) => setApiKeyEnv(e.target.value)} placeholder="OPENAI_API_KEY" maxLength={100} />
+            <input
+              value={apiKeyEnv}
+              onChange={(e) => setApiKeyEnv(e.target.value)}
+              placeholder="OPENAI_API_KEY"
+              maxLength={100}
+            />
           </label>
           <label>
             Dimensions
-            <input value={dimensions} onChange={(e) => setDimensions(e.target.value.replace(/\D/g, ''))} placeholder="native" maxLength={5} style={{ width: 90 }} />
+            <input
+              value={dimensions}
+              onChange={(e) => setDimensions(e.target.value.replace(/\D/g, ''))}
+              placeholder="native"
+              maxLength={5}
+              style={{ width: 90 }}
+            />
           </label>
         </div>
       )}
       {provider === 'transformers' && (
         <label>
           Model folder on the server (config.json, tokenizer files, onnx/model.onnx)
-          <input value={modelPath} onChange={(e) => setModelPath(e.target.value)} placeholder="/models/all-MiniLM-L6-v2" required maxLength={1000} />
+          <input
+            value={modelPath}
+            onChange={(e) => setModelPath(e.target.value)}
+            placeholder="/models/all-MiniLM-L6-v2"
+            required
+            maxLength={1000}
+          />
         </label>
       )}
       {set.error && <div className="alert error">{errorMessage(set.error)}</div>}
@@ -90,8 +129,16 @@ export function KnowledgeEmbedding() {
   const me = useQuery(trpc.account.me.queryOptions())
   const isAdmin = me.data?.role === 'admin'
   const model = useQuery(trpc.knowledge.embedder.queryOptions())
-  const status = useQuery(trpc.knowledge.embeddingStatus.queryOptions(undefined, { refetchInterval: (q) => (q.state.data?.job?.running ? 700 : 5000) }))
-  const reembed = useMutation(trpc.knowledge.reembed.mutationOptions({ onSuccess: () => qc.invalidateQueries({ queryKey: trpc.knowledge.embeddingStatus.queryKey() }) }))
+  const status = useQuery(
+    trpc.knowledge.embeddingStatus.queryOptions(undefined, {
+      refetchInterval: (q) => (q.state.data?.job?.running ? 700 : 5000),
+    }),
+  )
+  const reembed = useMutation(
+    trpc.knowledge.reembed.mutationOptions({
+      onSuccess: () => qc.invalidateQueries({ queryKey: trpc.knowledge.embeddingStatus.queryKey() }),
+    }),
+  )
   const s = status.data
   const job = s?.job
   const pct = job?.total ? Math.round((100 * job.done) / job.total) : job?.running ? 0 : 100
@@ -116,7 +163,9 @@ export function KnowledgeEmbedding() {
               <span className="l">pending</span>
             </div>
             <div className="stat">
-              <span className="v" style={{ color: s.failed ? 'var(--bad)' : undefined }}>{s.failed}</span>
+              <span className="v" style={{ color: s.failed ? 'var(--bad)' : undefined }}>
+                {s.failed}
+              </span>
               <span className="l">failed</span>
             </div>
             <div className="stat">
@@ -128,19 +177,37 @@ export function KnowledgeEmbedding() {
         {job && (
           <div aria-label="re-embedding progress">
             <div className="small">
-              {job.running ? 'Re-embedding' : 'Last re-embed'} with <span className="mono">{job.modelId || '…'}</span>: {job.done} of {job.total} documents
+              {job.running ? 'Re-embedding' : 'Last re-embed'} with <span className="mono">{job.modelId || '…'}</span>:{' '}
+              {job.done} of {job.total} documents
               {job.failed ? `, ${job.failed} failed` : ''}
               {job.error ? ` · stopped: ${job.error}` : ''}
             </div>
-            <div role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct} style={{ height: 8, background: 'var(--panel-2)', borderRadius: 4, marginTop: 4 }}>
-              <div style={{ width: `${pct}%`, height: '100%', background: job.error || job.failed ? 'var(--warn)' : 'var(--accent)', borderRadius: 4, transition: 'width .3s' }} />
+            <div
+              role="progressbar"
+              aria-valuemin={0}
+              aria-valuemax={100}
+              aria-valuenow={pct}
+              style={{ height: 8, background: 'var(--panel-2)', borderRadius: 4, marginTop: 4 }}
+            >
+              <div
+                style={{
+                  width: `${pct}%`,
+                  height: '100%',
+                  background: job.error || job.failed ? 'var(--warn)' : 'var(--accent)',
+                  borderRadius: 4,
+                  transition: 'width .3s',
+                }}
+              />
             </div>
           </div>
         )}
         {reembed.error && <div className="alert error">{errorMessage(reembed.error)}</div>}
         {isAdmin && (
           <div className="row">
-            <button onClick={() => reembed.mutate({ retryFailed: true })} disabled={reembed.isPending || !!job?.running || !s || s.pending + s.failed + s.stale === 0}>
+            <button
+              onClick={() => reembed.mutate({ retryFailed: true })}
+              disabled={reembed.isPending || !!job?.running || !s || s.pending + s.failed + s.stale === 0}
+            >
               Re-embed pending and failed documents
             </button>
           </div>

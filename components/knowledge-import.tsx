@@ -20,7 +20,8 @@ interface Result {
 
 async function readFile(f: File): Promise<{ path: string; content: string } | Result> {
   const path = (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name
-  if (f.size > MAX_FILE_BYTES) return { path, status: 'skipped', reason: `${Math.round(f.size / 1024)} KiB, over the 2 MiB file limit` }
+  if (f.size > MAX_FILE_BYTES)
+    return { path, status: 'skipped', reason: `${Math.round(f.size / 1024)} KiB, over the 2 MiB file limit` }
   const bytes = new Uint8Array(await f.arrayBuffer())
   if (bytes.includes(0)) return { path, status: 'skipped', reason: 'looks binary (it contains NUL bytes)' }
   try {
@@ -41,7 +42,11 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
   const run = async (list: FileList | null) => {
     if (!list?.length) return
     setResults(null)
-    const files = Array.from(list).filter((f) => !f.name.startsWith('.') && !/(^|\/)(\.|node_modules\/)/.test((f as File & { webkitRelativePath?: string }).webkitRelativePath ?? ''))
+    const files = Array.from(list).filter(
+      (f) =>
+        !f.name.startsWith('.') &&
+        !/(^|\/)(\.|node_modules\/)/.test((f as File & { webkitRelativePath?: string }).webkitRelativePath ?? ''),
+    )
     const out: Result[] = []
     const ready: Array<{ path: string; content: string }> = []
     for (const f of files) {
@@ -63,11 +68,20 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
       size += bytes
     }
     if (cur.length) batches.push(cur)
-    const tagList = tags.split(',').map((t) => t.trim()).filter(Boolean)
+    const tagList = tags
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean)
     try {
       for (const [i, b] of batches.entries()) {
         setProgress(`sending ${i + 1} of ${batches.length}…`)
-        out.push(...(await importFiles.mutateAsync({ files: b, problemId: problemId || null, ...(tagList.length ? { tags: tagList } : {}) })))
+        out.push(
+          ...(await importFiles.mutateAsync({
+            files: b,
+            problemId: problemId || null,
+            ...(tagList.length ? { tags: tagList } : {}),
+          })),
+        )
       }
     } finally {
       setProgress(null)
@@ -80,8 +94,9 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
     <div className="card form" aria-label="import files">
       <h2>Import files</h2>
       <div className="muted small">
-        Markdown, text and code files (a folder's hidden entries are skipped). At most 2 MiB and 524,288 characters per file; PDF is not taken: convert it to text first.
-        A file imported again from the same path is updated, not duplicated.
+        Markdown, text and code files (a folder's hidden entries are skipped). At most 2 MiB and 524,288 characters per
+        file; PDF is not taken: convert it to text first. A file imported again from the same path is updated, not
+        duplicated.
       </div>
       <div className="row">
         <label>
@@ -97,7 +112,12 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
         </label>
         <label>
           Tags (comma-separated)
-          <input value={tags} onChange={(e) => setTags(e.target.value)} placeholder="e.g. tsp, heuristics" maxLength={400} />
+          <input
+            value={tags}
+            onChange={(e) => setTags(e.target.value)}
+            placeholder="e.g. tsp, heuristics"
+            maxLength={400}
+          />
         </label>
         <label>
           Files
@@ -134,10 +154,15 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
                 <tr key={r.path}>
                   <td className="mono small">{r.path}</td>
                   <td>
-                    <span className={`badge ${r.status === 'failed' ? 'bad' : r.status === 'skipped' ? 'warn' : 'good'}`}>{r.status}</span>
+                    <span
+                      className={`badge ${r.status === 'failed' ? 'bad' : r.status === 'skipped' ? 'warn' : 'good'}`}
+                    >
+                      {r.status}
+                    </span>
                   </td>
                   <td className="small" style={{ whiteSpace: 'normal' }}>
-                    {r.reason ?? `${r.title} · ${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus && r.embedStatus !== 'ready' ? ` · embedding ${r.embedStatus}` : ''}`}
+                    {r.reason ??
+                      `${r.title} · ${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus && r.embedStatus !== 'ready' ? ` · embedding ${r.embedStatus}` : ''}`}
                   </td>
                 </tr>
               ))}

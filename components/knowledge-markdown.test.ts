@@ -8,7 +8,9 @@ const html = (source: string) => renderToStaticMarkup(createElement(Markdown, { 
 
 describe('knowledge markdown preview', () => {
   it('renders headings, lists, code and inline markup', () => {
-    const out = html('# Title\n\nSome **bold** and *em* and `x < 1`.\n\n- one\n- two\n\n```py\nif a < b:\n    pass\n```\n')
+    const out = html(
+      '# Title\n\nSome **bold** and *em* and `x < 1`.\n\n- one\n- two\n\n```py\nif a < b:\n    pass\n```\n',
+    )
     expect(out).toContain('role="heading" aria-level="1"')
     expect(out).toContain('<strong>bold</strong>')
     expect(out).toContain('<em>em</em>')
@@ -18,7 +20,9 @@ describe('knowledge markdown preview', () => {
   })
 
   it('never injects raw HTML or script URLs', () => {
-    const out = html('<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n[click](javascript:alert(3)) [ok](https://example.org/a) [rel](/knowledge)')
+    const out = html(
+      '<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n\n[click](javascript:alert(3)) [ok](https://example.org/a) [rel](/knowledge)',
+    )
     expect(out).not.toContain('<script')
     expect(out).not.toContain('<img')
     expect(out).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
@@ -31,6 +35,10 @@ describe('knowledge markdown preview', () => {
   })
 
   it('parses setext headings, quotes and rules', () => {
-    expect(parseMarkdownBlocks('Title\n=====\n\n> quoted\n> more\n\n---\n').map((b) => b.kind)).toEqual(['heading', 'quote', 'rule'])
+    expect(parseMarkdownBlocks('Title\n=====\n\n> quoted\n> more\n\n---\n').map((b) => b.kind)).toEqual([
+      'heading',
+      'quote',
+      'rule',
+    ])
   })
 })

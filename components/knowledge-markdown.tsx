@@ -25,7 +25,8 @@ export function parseMarkdownBlocks(src: string): Block[] {
     if (fence) {
       const body: string[] = []
       i++
-      while (i < lines.length && !new RegExp(`^ {0,3}${fence[1][0]}{${fence[1].length},}\\s*$`).test(lines[i])) body.push(lines[i++])
+      while (i < lines.length && !new RegExp(`^ {0,3}${fence[1][0]}{${fence[1].length},}\\s*$`).test(lines[i]))
+        body.push(lines[i++])
       i++
       blocks.push({ kind: 'code', lang: fence[2], text: body.join('\n') })
       continue
@@ -58,7 +59,8 @@ export function parseMarkdownBlocks(src: string): Block[] {
       while (i < lines.length) {
         const m = /^ {0,3}([-*+]|\d+[.)])\s+(.*)$/.exec(lines[i])
         if (m && /\d/.test(m[1]) === ordered) items.push(m[2])
-        else if (lines[i].trim() && /^\s{2,}/.test(lines[i]) && items.length) items[items.length - 1] += ' ' + lines[i].trim()
+        else if (lines[i].trim() && /^\s{2,}/.test(lines[i]) && items.length)
+          items[items.length - 1] += ' ' + lines[i].trim()
         else break
         i++
       }
@@ -102,7 +104,8 @@ export function safeHref(url: string): string | null {
 /** Inline markup to React nodes: `code`, **bold**, *italic* / _italic_, [text](url). */
 export function renderInline(text: string, keyPrefix = 'i'): ReactNode[] {
   const out: ReactNode[] = []
-  const re = /(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)|\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|(?<![\w])_([^_\s][^_]*)_(?![\w])|\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g
+  const re =
+    /(`+)([^`]|[^`][\s\S]*?[^`])\1(?!`)|\*\*([^*]+)\*\*|__([^_]+)__|\*([^*\s][^*]*)\*|(?<![\w])_([^_\s][^_]*)_(?![\w])|\[([^\]]+)\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g
   let last = 0
   let k = 0
   for (const m of text.matchAll(re)) {
@@ -115,7 +118,12 @@ export function renderInline(text: string, keyPrefix = 'i'): ReactNode[] {
       const href = safeHref(m[8])
       out.push(
         href ? (
-          <a key={key} href={href} rel="noopener noreferrer nofollow" target={href.startsWith('#') ? undefined : '_blank'}>
+          <a
+            key={key}
+            href={href}
+            rel="noopener noreferrer nofollow"
+            target={href.startsWith('#') ? undefined : '_blank'}
+          >
             {renderInline(m[7], key)}
           </a>
         ) : (
@@ -130,7 +138,11 @@ export function renderInline(text: string, keyPrefix = 'i'): ReactNode[] {
 }
 
 function withBreaks(text: string, key: string): ReactNode[] {
-  return text.split('\n').flatMap((l, i) => (i ? [<br key={`${key}-br${i}`} />, ...renderInline(l, `${key}-${i}`)] : renderInline(l, `${key}-${i}`)))
+  return text
+    .split('\n')
+    .flatMap((l, i) =>
+      i ? [<br key={`${key}-br${i}`} />, ...renderInline(l, `${key}-${i}`)] : renderInline(l, `${key}-${i}`),
+    )
 }
 
 export function Markdown({ source, testId }: { source: string; testId?: string }) {
@@ -143,7 +155,12 @@ export function Markdown({ source, testId }: { source: string; testId?: string }
           case 'heading': {
             const size = [20, 17, 15, 14, 13, 13][b.level - 1]
             return (
-              <div key={key} role="heading" aria-level={b.level} style={{ fontSize: size, fontWeight: 600, margin: '14px 0 6px' }}>
+              <div
+                key={key}
+                role="heading"
+                aria-level={b.level}
+                style={{ fontSize: size, fontWeight: 600, margin: '14px 0 6px' }}
+              >
                 {renderInline(b.text, key)}
               </div>
             )
@@ -164,7 +181,15 @@ export function Markdown({ source, testId }: { source: string; testId?: string }
             return <pre key={key}>{b.text}</pre>
           case 'quote':
             return (
-              <blockquote key={key} style={{ borderLeft: '3px solid var(--border)', margin: '0 0 10px', padding: '2px 12px', color: 'var(--muted)' }}>
+              <blockquote
+                key={key}
+                style={{
+                  borderLeft: '3px solid var(--border)',
+                  margin: '0 0 10px',
+                  padding: '2px 12px',
+                  color: 'var(--muted)',
+                }}
+              >
                 {withBreaks(b.text, key)}
               </blockquote>
             )

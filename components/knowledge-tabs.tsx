@@ -13,11 +13,23 @@ const TABS = [
 export function KnowledgeTabs() {
   const path = usePathname()
   return (
-    <nav aria-label="knowledge" className="row" style={{ gap: 4, borderBottom: '1px solid var(--border)', paddingBottom: 8 }}>
+    <nav
+      aria-label="knowledge"
+      className="row"
+      style={{ gap: 4, borderBottom: '1px solid var(--border)', paddingBottom: 8 }}
+    >
       {TABS.map((t) => {
-        const active = t.href === '/knowledge' ? path === '/knowledge' || path.startsWith('/knowledge/doc') || path === '/knowledge/new' : path.startsWith(t.href)
+        const active =
+          t.href === '/knowledge'
+            ? path === '/knowledge' || path.startsWith('/knowledge/doc') || path === '/knowledge/new'
+            : path.startsWith(t.href)
         return (
-          <Link key={t.href} href={t.href} className={`nav-link${active ? ' active' : ''}`} aria-current={active ? 'page' : undefined}>
+          <Link
+            key={t.href}
+            href={t.href}
+            className={`nav-link${active ? ' active' : ''}`}
+            aria-current={active ? 'page' : undefined}
+          >
             {t.label}
           </Link>
         )

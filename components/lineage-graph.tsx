@@ -24,7 +24,12 @@ export function LineageGraph({ runId }: { runId: string }) {
   const focus = sp.get('focus')
   const selected = sp.get('sel') ?? focus
   const fullPath = sp.get('full') === '1'
-  const q = useQuery(trpc.candidates.lineage.queryOptions({ runId, expand, focus, fullPath }, { placeholderData: (p) => p, refetchInterval: 10_000 }))
+  const q = useQuery(
+    trpc.candidates.lineage.queryOptions(
+      { runId, expand, focus, fullPath },
+      { placeholderData: (p) => p, refetchInterval: 10_000 },
+    ),
+  )
   // open at the newest end (the best and the frontier), or at the focused candidate
   const wrap = useRef<HTMLDivElement>(null)
   const scrolled = useRef(false)
@@ -33,7 +38,9 @@ export function LineageGraph({ runId }: { runId: string }) {
     if (!v || !wrap.current || scrolled.current) return
     scrolled.current = true
     const target = focus ? v.nodes.find((n) => n.id === focus) : null
-    wrap.current.scrollLeft = target ? Math.max(0, PAD + target.x * DX - wrap.current.clientWidth / 2) : wrap.current.scrollWidth
+    wrap.current.scrollLeft = target
+      ? Math.max(0, PAD + target.x * DX - wrap.current.clientWidth / 2)
+      : wrap.current.scrollWidth
   }, [q.data, focus])
   const set = (patch: Record<string, string | null>) => {
     const next = new URLSearchParams(sp.toString())
@@ -53,22 +60,41 @@ export function LineageGraph({ runId }: { runId: string }) {
       <div>
         <div className="row between small" style={{ marginBottom: 6 }}>
           <div className="muted" data-testid="lineage-summary">
-            {v.nodes.length} of {v.totalCandidates.toLocaleString()} candidates shown · best path {v.bestPath.length} generations
+            {v.nodes.length} of {v.totalCandidates.toLocaleString()} candidates shown · best path {v.bestPath.length}{' '}
+            generations
             {!fullPath && ' (improving steps only)'} · frontier: the best of each island
           </div>
           <div className="row">
             <label className="row" style={{ flexDirection: 'row' }}>
-              <input type="checkbox" checked={fullPath} onChange={(e) => set({ full: e.target.checked ? '1' : null })} /> whole best path
+              <input
+                type="checkbox"
+                checked={fullPath}
+                onChange={(e) => set({ full: e.target.checked ? '1' : null })}
+              />{' '}
+              whole best path
             </label>
-            {(expand.length > 0 || focus) && <button className="small" onClick={() => set({ expand: null, focus: null, sel: null })}>collapse</button>}
+            {(expand.length > 0 || focus) && (
+              <button className="small" onClick={() => set({ expand: null, focus: null, sel: null })}>
+                collapse
+              </button>
+            )}
           </div>
         </div>
         <div className="legend" style={{ marginBottom: 6 }}>
           {islands.map((i) => (
-            <span key={i}><i style={{ background: islandColor(i) }} />{i < 0 ? 'cold start' : `island ${i}`}</span>
+            <span key={i}>
+              <i style={{ background: islandColor(i) }} />
+              {i < 0 ? 'cold start' : `island ${i}`}
+            </span>
           ))}
-          <span><i style={{ background: 'var(--accent)', height: 4 }} />best path</span>
-          <span>◆ expert edit · ■ repair (orange edge: from the failure it fixed) · ring: frontier · dashed edge: hidden generations</span>
+          <span>
+            <i style={{ background: 'var(--accent)', height: 4 }} />
+            best path
+          </span>
+          <span>
+            ◆ expert edit · ■ repair (orange edge: from the failure it fixed) · ring: frontier · dashed edge: hidden
+            generations
+          </span>
         </div>
         <div className="lineage-wrap" data-testid="lineage" ref={wrap}>
           <svg width={width} height={height} role="img" aria-label="lineage graph">
@@ -87,7 +113,9 @@ export function LineageGraph({ runId }: { runId: string }) {
                     strokeDasharray={e.hidden > 0 ? '5 4' : e.secondary ? '2 3' : undefined}
                   />
                   {e.hidden > 0 && (
-                    <text x={mx} y={(a.y + b.y) / 2 - 4} textAnchor="middle">+{e.hidden}</text>
+                    <text x={mx} y={(a.y + b.y) / 2 - 4} textAnchor="middle">
+                      +{e.hidden}
+                    </text>
                   )}
                 </g>
               )
@@ -112,15 +140,43 @@ export function LineageGraph({ runId }: { runId: string }) {
                   <title>{`${shortId(n.id)} · ${originLabel(n.origin)} · ${n.island < 0 ? 'cold start' : `island ${n.island}`} · ${n.valid ? fmt(n.score) : 'invalid'}`}</title>
                   {n.frontier && <circle r={r + 5} fill="none" stroke="#e3b341" strokeWidth={2} />}
                   {n.origin === 'expert-edit' ? (
-                    <rect x={-r} y={-r} width={r * 2} height={r * 2} transform="rotate(45)" fill={color} stroke="#fff" strokeWidth={1.5} />
+                    <rect
+                      x={-r}
+                      y={-r}
+                      width={r * 2}
+                      height={r * 2}
+                      transform="rotate(45)"
+                      fill={color}
+                      stroke="#fff"
+                      strokeWidth={1.5}
+                    />
                   ) : n.origin === 'repair' ? (
                     // a repair: a square, outlined in the repair edge's colour
-                    <rect x={-r} y={-r} width={r * 2} height={r * 2} fill={n.valid ? color : '#30363d'} stroke="#f0883e" strokeWidth={1.5} />
+                    <rect
+                      x={-r}
+                      y={-r}
+                      width={r * 2}
+                      height={r * 2}
+                      fill={n.valid ? color : '#30363d'}
+                      stroke="#f0883e"
+                      strokeWidth={1.5}
+                    />
                   ) : (
-                    <circle r={r} fill={n.valid ? color : '#30363d'} stroke={n.improved ? '#fff' : color} strokeWidth={n.improved ? 1.5 : 1} />
+                    <circle
+                      r={r}
+                      fill={n.valid ? color : '#30363d'}
+                      stroke={n.improved ? '#fff' : color}
+                      strokeWidth={n.improved ? 1.5 : 1}
+                    />
                   )}
-                  <text y={r + 12} textAnchor="middle">{n.valid ? fmt(n.score, 3) : '×'}</text>
-                  {n.cut && <text x={-r - 14} y={4} textAnchor="middle">…</text>}
+                  <text y={r + 12} textAnchor="middle">
+                    {n.valid ? fmt(n.score, 3) : '×'}
+                  </text>
+                  {n.cut && (
+                    <text x={-r - 14} y={4} textAnchor="middle">
+                      …
+                    </text>
+                  )}
                   {!!n.rating && (
                     <text x={r + 7} y={-r + 2} textAnchor="middle" fill={n.rating > 0 ? 'var(--good)' : 'var(--bad)'}>
                       {n.rating > 0 ? '▲' : '▼'}
@@ -131,13 +187,17 @@ export function LineageGraph({ runId }: { runId: string }) {
             })}
           </svg>
         </div>
-        <div className="small muted" style={{ marginTop: 6 }}>Click a node to inspect it; double-click (or “expand”) to show its parents and children.</div>
+        <div className="small muted" style={{ marginTop: 6 }}>
+          Click a node to inspect it; double-click (or “expand”) to show its parents and children.
+        </div>
       </div>
       <div className="card" data-testid="lineage-selection">
         {sel ? (
           <>
             <h2>
-              <Link className="mono" href={`/runs/${runId}/candidates/${sel.id}`}>{shortId(sel.id)}</Link>
+              <Link className="mono" href={`/runs/${runId}/candidates/${sel.id}`}>
+                {shortId(sel.id)}
+              </Link>
             </h2>
             <dl className="kv">
               <dt>origin</dt>
@@ -160,19 +220,33 @@ export function LineageGraph({ runId }: { runId: string }) {
                 <>
                   <dt>copied from</dt>
                   <dd data-testid="lineage-fork-source">
-                    <Link className="mono" href={`/runs/${v.forkSources[sel.id]!.runId}/candidates/${v.forkSources[sel.id]!.candidateId}`}>
+                    <Link
+                      className="mono"
+                      href={`/runs/${v.forkSources[sel.id]!.runId}/candidates/${v.forkSources[sel.id]!.candidateId}`}
+                    >
                       {shortId(v.forkSources[sel.id]!.candidateId)}
                     </Link>{' '}
-                    of run <Link className="mono" href={`/runs/${v.forkSources[sel.id]!.runId}/lineage?focus=${v.forkSources[sel.id]!.candidateId}`}>{shortId(v.forkSources[sel.id]!.runId)}</Link>
+                    of run{' '}
+                    <Link
+                      className="mono"
+                      href={`/runs/${v.forkSources[sel.id]!.runId}/lineage?focus=${v.forkSources[sel.id]!.candidateId}`}
+                    >
+                      {shortId(v.forkSources[sel.id]!.runId)}
+                    </Link>
                   </dd>
                 </>
               )}
             </dl>
             <div className="row" style={{ marginTop: 10 }}>
-              <button onClick={() => set({ expand: [...new Set([...expand, sel.id])].join(',') })} disabled={expand.includes(sel.id)}>
+              <button
+                onClick={() => set({ expand: [...new Set([...expand, sel.id])].join(',') })}
+                disabled={expand.includes(sel.id)}
+              >
                 Expand
               </button>
-              <Link className="btn" href={`/runs/${runId}/candidates/${sel.id}`}>Open</Link>
+              <Link className="btn" href={`/runs/${runId}/candidates/${sel.id}`}>
+                Open
+              </Link>
             </div>
           </>
         ) : (

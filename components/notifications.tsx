@@ -12,13 +12,20 @@ import { Age, ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC, useTRPCClient } from './trpc.tsx'
 
 const BROWSER_KEY = 'fm.notify.browser'
-const EVENT_LABEL: Record<NotifyEvent, string> = { 'run.completed': 'completes', 'run.failed': 'fails', 'run.stalled': 'stalls' }
+const EVENT_LABEL: Record<NotifyEvent, string> = {
+  'run.completed': 'completes',
+  'run.failed': 'fails',
+  'run.stalled': 'stalls',
+}
 
 type Permission = NotificationPermission | 'unsupported'
 
 function usePermission(): [Permission, (p: Permission) => void] {
   const [p, setP] = useState<Permission>('default')
-  useEffect(() => setP(typeof window !== 'undefined' && 'Notification' in window ? Notification.permission : 'unsupported'), [])
+  useEffect(
+    () => setP(typeof window !== 'undefined' && 'Notification' in window ? Notification.permission : 'unsupported'),
+    [],
+  )
   return [p, setP]
 }
 
@@ -81,7 +88,11 @@ export function WatchButton({ runId }: { runId: string }) {
   const trpc = useTRPC()
   const qc = useQueryClient()
   const state = useQuery(trpc.notifications.run.queryOptions({ runId }))
-  const watch = useMutation(trpc.notifications.watch.mutationOptions({ onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.notifications.run.queryKey({ runId }) }) }))
+  const watch = useMutation(
+    trpc.notifications.watch.mutationOptions({
+      onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.notifications.run.queryKey({ runId }) }),
+    }),
+  )
   if (!state.data) return null
   const w = state.data.watching
   return (
@@ -89,7 +100,11 @@ export function WatchButton({ runId }: { runId: string }) {
       className={w ? 'primary' : ''}
       aria-pressed={w}
       data-testid="watch"
-      title={w ? 'you are notified when this run completes, fails or stalls (browser and your webhook)' : 'be notified when this run completes, fails or stalls'}
+      title={
+        w
+          ? 'you are notified when this run completes, fails or stalls (browser and your webhook)'
+          : 'be notified when this run completes, fails or stalls'
+      }
       onClick={() => watch.mutate({ runId, watching: !w })}
       disabled={watch.isPending}
     >
@@ -98,19 +113,42 @@ export function WatchButton({ runId }: { runId: string }) {
   )
 }
 
-function EventChoice({ value, onChange, label }: { value: NotifyEvent[]; onChange: (v: NotifyEvent[]) => void; label: string }) {
+function EventChoice({
+  value,
+  onChange,
+  label,
+}: {
+  value: NotifyEvent[]
+  onChange: (v: NotifyEvent[]) => void
+  label: string
+}) {
   return (
     <div className="row small" role="group" aria-label={label}>
       {NOTIFY_EVENTS.map((e) => (
         <label key={e} className="row" style={{ flexDirection: 'row', gap: 4 }}>
-          <input type="checkbox" checked={value.includes(e)} onChange={(x) => onChange(x.target.checked ? [...value, e] : value.filter((v) => v !== e))} /> when a run {EVENT_LABEL[e]}
+          <input
+            type="checkbox"
+            checked={value.includes(e)}
+            onChange={(x) => onChange(x.target.checked ? [...value, e] : value.filter((v) => v !== e))}
+          />{' '}
+          when a run {EVENT_LABEL[e]}
         </label>
       ))}
     </div>
   )
 }
 
-type Delivery = { id: string; type: string; runId: string | null; runName: string | null; status: string; attempts: number; httpStatus: number | null; error: string | null; createdAt: number }
+type Delivery = {
+  id: string
+  type: string
+  runId: string | null
+  runName: string | null
+  status: string
+  attempts: number
+  httpStatus: number | null
+  error: string | null
+  createdAt: number
+}
 
 function Deliveries({ rows }: { rows: Delivery[] }) {
   if (!rows.length) return <div className="muted small">Nothing sent yet.</div>
@@ -129,12 +167,17 @@ function Deliveries({ rows }: { rows: Delivery[] }) {
         <tbody>
           {rows.map((d) => (
             <tr key={d.id} data-testid="delivery" data-status={d.status} data-type={d.type}>
-              <td><Age t={d.createdAt} /></td>
+              <td>
+                <Age t={d.createdAt} />
+              </td>
               <td className="mono">{d.type}</td>
               <td>{d.runId ? <Link href={`/runs/${d.runId}`}>{d.runName || shortId(d.runId)}</Link> : '–'}</td>
               <td>
-                <span className={`badge ${d.status === 'delivered' ? 'good' : d.status === 'failed' ? 'bad' : 'info'}`}>{d.status}</span>{' '}
-                {d.httpStatus !== null && <span className="mono">HTTP {d.httpStatus}</span>} {d.status !== 'delivered' && d.error && <span className="muted">{d.error}</span>}
+                <span className={`badge ${d.status === 'delivered' ? 'good' : d.status === 'failed' ? 'bad' : 'info'}`}>
+                  {d.status}
+                </span>{' '}
+                {d.httpStatus !== null && <span className="mono">HTTP {d.httpStatus}</span>}{' '}
+                {d.status !== 'delivered' && d.error && <span className="muted">{d.error}</span>}
               </td>
               <td className="num">{d.attempts}</td>
             </tr>
@@ -156,14 +199,17 @@ export function NotificationSettings() {
   const [url, setUrl] = useState<string | null>(null)
   const [events, setEvents] = useState<NotifyEvent[] | null>(null)
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.notifications.mine.queryKey() })
-  const save = useMutation(trpc.notifications.setMyWebhook.mutationOptions({ onSuccess: () => (refresh(), setUrl(null), setEvents(null)) }))
+  const save = useMutation(
+    trpc.notifications.setMyWebhook.mutationOptions({ onSuccess: () => (refresh(), setUrl(null), setEvents(null)) }),
+  )
   const test = useMutation(trpc.notifications.testMine.mutationOptions({ onSettled: refresh }))
   const unwatch = useMutation(trpc.notifications.watch.mutationOptions({ onSuccess: refresh }))
   const d = mine.data
   const shownUrl = url ?? d?.webhook?.url ?? ''
   const shownEvents = events ?? (d?.webhook?.events as NotifyEvent[] | undefined) ?? [...NOTIFY_EVENTS]
   const setBrowser = async (on: boolean) => {
-    if (on && permission !== 'granted' && permission !== 'unsupported') setPermission(await Notification.requestPermission())
+    if (on && permission !== 'granted' && permission !== 'unsupported')
+      setPermission(await Notification.requestPermission())
     window.localStorage.setItem(BROWSER_KEY, on ? '1' : '0')
     setBrowserOn(on)
     window.dispatchEvent(new Event('fm-notify-changed'))
@@ -171,14 +217,22 @@ export function NotificationSettings() {
   return (
     <div className="card grid" data-testid="notification-settings">
       <h2 style={{ margin: 0 }}>Notifications</h2>
-      <div className="small muted">You are notified about the runs you watch (★ on a run’s page; the runs you start are watched) when one completes, fails, or an island stalls.</div>
+      <div className="small muted">
+        You are notified about the runs you watch (★ on a run’s page; the runs you start are watched) when one
+        completes, fails, or an island stalls.
+      </div>
       <div>
         <h3>In this browser</h3>
         {permission === 'unsupported' ? (
           <div className="muted small">This browser has no notifications.</div>
         ) : (
           <label className="row" style={{ flexDirection: 'row' }}>
-            <input type="checkbox" checked={browserOn && permission === 'granted'} onChange={(e) => void setBrowser(e.target.checked)} /> notify me here while a console tab is open
+            <input
+              type="checkbox"
+              checked={browserOn && permission === 'granted'}
+              onChange={(e) => void setBrowser(e.target.checked)}
+            />{' '}
+            notify me here while a console tab is open
             {permission === 'denied' && <span className="badge bad">blocked in the browser’s site settings</span>}
           </label>
         )}
@@ -186,7 +240,9 @@ export function NotificationSettings() {
       <div>
         <h3>Webhook</h3>
         <div className="small muted" style={{ marginBottom: 6 }}>
-          A URL of your own service that receives a JSON message (<span className="mono">type, text, run: id, name, status, best, url</span>): no configuration, code or keys are ever in it. Retried up to 4 times over about 20 s.
+          A URL of your own service that receives a JSON message (
+          <span className="mono">type, text, run: id, name, status, best, url</span>): no configuration, code or keys
+          are ever in it. Retried up to 4 times over about 20 s.
         </div>
         <form
           className="grid"
@@ -197,18 +253,40 @@ export function NotificationSettings() {
           }}
         >
           <div className="row">
-            <input aria-label="webhook URL" placeholder="https://chat.example.org/hooks/…" value={shownUrl} onChange={(e) => setUrl(e.target.value)} style={{ flex: 1, minWidth: 260 }} />
-            <button type="submit" className="primary" disabled={save.isPending || !shownEvents.length}>Save</button>
+            <input
+              aria-label="webhook URL"
+              placeholder="https://chat.example.org/hooks/…"
+              value={shownUrl}
+              onChange={(e) => setUrl(e.target.value)}
+              style={{ flex: 1, minWidth: 260 }}
+            />
+            <button type="submit" className="primary" disabled={save.isPending || !shownEvents.length}>
+              Save
+            </button>
             {d?.webhook && (
-              <button type="button" onClick={() => save.mutate({ url: null })} disabled={save.isPending}>Remove</button>
+              <button type="button" onClick={() => save.mutate({ url: null })} disabled={save.isPending}>
+                Remove
+              </button>
             )}
             {d?.webhook && (
-              <button type="button" onClick={() => test.mutate()} disabled={test.isPending}>{test.isPending ? 'Sending…' : 'Send a test'}</button>
+              <button type="button" onClick={() => test.mutate()} disabled={test.isPending}>
+                {test.isPending ? 'Sending…' : 'Send a test'}
+              </button>
             )}
           </div>
           <EventChoice value={shownEvents} onChange={setEvents} label="webhook events" />
-          {save.error && <div className="alert error small" role="alert">{errorMessage(save.error)}</div>}
-          {test.data && <div className={`alert small ${test.data.ok ? 'info' : 'error'}`} data-testid="test-outcome">{test.data.ok ? `Delivered (HTTP ${test.data.httpStatus}).` : `Not delivered after ${test.data.attempts} attempt(s): ${test.data.error}`}</div>}
+          {save.error && (
+            <div className="alert error small" role="alert">
+              {errorMessage(save.error)}
+            </div>
+          )}
+          {test.data && (
+            <div className={`alert small ${test.data.ok ? 'info' : 'error'}`} data-testid="test-outcome">
+              {test.data.ok
+                ? `Delivered (HTTP ${test.data.httpStatus}).`
+                : `Not delivered after ${test.data.attempts} attempt(s): ${test.data.error}`}
+            </div>
+          )}
           {test.error && <div className="alert error small">{errorMessage(test.error)}</div>}
         </form>
         <div style={{ marginTop: 8 }}>{d && <Deliveries rows={d.deliveries} />}</div>
@@ -224,7 +302,12 @@ export function NotificationSettings() {
             {d.watching.map((r) => (
               <span key={r.id} className="badge">
                 <Link href={`/runs/${r.id}`}>{r.name || shortId(r.id)}</Link> <span className="muted">{r.status}</span>{' '}
-                <button className="small" style={{ padding: '0 5px' }} aria-label={`stop watching ${r.name || shortId(r.id)}`} onClick={() => unwatch.mutate({ runId: r.id, watching: false })}>
+                <button
+                  className="small"
+                  style={{ padding: '0 5px' }}
+                  aria-label={`stop watching ${r.name || shortId(r.id)}`}
+                  onClick={() => unwatch.mutate({ runId: r.id, watching: false })}
+                >
                   ×
                 </button>
               </span>
@@ -245,7 +328,9 @@ export function RunNotifications({ runId }: { runId: string }) {
   const [url, setUrl] = useState<string | null>(null)
   const [events, setEvents] = useState<NotifyEvent[] | null>(null)
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.notifications.run.queryKey({ runId }) })
-  const save = useMutation(trpc.notifications.setRunWebhook.mutationOptions({ onSuccess: () => (refresh(), setUrl(null), setEvents(null)) }))
+  const save = useMutation(
+    trpc.notifications.setRunWebhook.mutationOptions({ onSuccess: () => (refresh(), setUrl(null), setEvents(null)) }),
+  )
   const test = useMutation(trpc.notifications.testRun.mutationOptions({ onSettled: refresh }))
   const d = q.data
   if (q.error) return <ErrorBox error={q.error} />
@@ -255,7 +340,9 @@ export function RunNotifications({ runId }: { runId: string }) {
   return (
     <div className="grid" data-testid="run-notifications">
       <div className="card">
-        <strong>{d.watchers}</strong> {d.watchers === 1 ? 'person watches' : 'people watch'} this run{d.watching ? ', you among them' : ''} (★ in the header). Watchers are notified in their browser and at their own webhook (<Link href="/settings">settings</Link>).
+        <strong>{d.watchers}</strong> {d.watchers === 1 ? 'person watches' : 'people watch'} this run
+        {d.watching ? ', you among them' : ''} (★ in the header). Watchers are notified in their browser and at their
+        own webhook (<Link href="/settings">settings</Link>).
       </div>
       <div className="card grid">
         <h2 style={{ margin: 0 }}>This run’s webhook</h2>
@@ -270,17 +357,49 @@ export function RunNotifications({ runId }: { runId: string }) {
             }}
           >
             <div className="row">
-              <input aria-label="run webhook URL" placeholder="https://…" value={shownUrl} onChange={(e) => setUrl(e.target.value)} style={{ flex: 1, minWidth: 260 }} />
-              <button type="submit" className="primary" disabled={save.isPending || !shownEvents.length}>Save</button>
-              {d.webhook && <button type="button" onClick={() => save.mutate({ runId, url: null })}>Remove</button>}
-              {d.webhook && <button type="button" onClick={() => test.mutate({ runId })} disabled={test.isPending}>{test.isPending ? 'Sending…' : 'Send a test'}</button>}
+              <input
+                aria-label="run webhook URL"
+                placeholder="https://…"
+                value={shownUrl}
+                onChange={(e) => setUrl(e.target.value)}
+                style={{ flex: 1, minWidth: 260 }}
+              />
+              <button type="submit" className="primary" disabled={save.isPending || !shownEvents.length}>
+                Save
+              </button>
+              {d.webhook && (
+                <button type="button" onClick={() => save.mutate({ runId, url: null })}>
+                  Remove
+                </button>
+              )}
+              {d.webhook && (
+                <button type="button" onClick={() => test.mutate({ runId })} disabled={test.isPending}>
+                  {test.isPending ? 'Sending…' : 'Send a test'}
+                </button>
+              )}
             </div>
             <EventChoice value={shownEvents} onChange={setEvents} label="run webhook events" />
-            {save.error && <div className="alert error small" role="alert">{errorMessage(save.error)}</div>}
-            {test.data && <div className={`alert small ${test.data.ok ? 'info' : 'error'}`}>{test.data.ok ? `Delivered (HTTP ${test.data.httpStatus}).` : `Not delivered: ${test.data.error}`}</div>}
+            {save.error && (
+              <div className="alert error small" role="alert">
+                {errorMessage(save.error)}
+              </div>
+            )}
+            {test.data && (
+              <div className={`alert small ${test.data.ok ? 'info' : 'error'}`}>
+                {test.data.ok ? `Delivered (HTTP ${test.data.httpStatus}).` : `Not delivered: ${test.data.error}`}
+              </div>
+            )}
           </form>
         ) : (
-          <div className="small">{d.webhook ? <>Messages go to <span className="mono">{d.webhook.to}</span>.</> : 'None. Experts set one.'}</div>
+          <div className="small">
+            {d.webhook ? (
+              <>
+                Messages go to <span className="mono">{d.webhook.to}</span>.
+              </>
+            ) : (
+              'None. Experts set one.'
+            )}
+          </div>
         )}
         <h3 style={{ marginTop: 8 }}>Sent about this run</h3>
         <Deliveries rows={d.deliveries} />

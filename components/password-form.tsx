@@ -28,16 +28,31 @@ export function PasswordForm({ onChanged }: { onChanged?: () => void } = {}) {
       <h2>Password</h2>
       <label>
         Current password
-        <input type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} required />
+        <input
+          type="password"
+          autoComplete="current-password"
+          value={current}
+          onChange={(e) => setCurrent(e.target.value)}
+          required
+        />
       </label>
       <label>
         New password (10 characters or more)
-        <input type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} required minLength={10} />
+        <input
+          type="password"
+          autoComplete="new-password"
+          value={next}
+          onChange={(e) => setNext(e.target.value)}
+          required
+          minLength={10}
+        />
       </label>
       {change.error && <div className="alert error">{errorMessage(change.error)}</div>}
       {change.isSuccess && <div className="alert info">Password changed.</div>}
       <div>
-        <button className="primary" disabled={change.isPending}>Change password</button>
+        <button className="primary" disabled={change.isPending}>
+          Change password
+        </button>
       </div>
     </form>
   )

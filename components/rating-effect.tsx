@@ -20,7 +20,8 @@ export function RatingEffect({ runId }: { runId: string }) {
       <div className="panel-head">
         <h2>Rated parents and their children</h2>
         <span className="muted small">
-          {d ? `${d.rated.up} rated promising · ${d.rated.down} rated a dead end` : ''} · <Link href={`/runs/${runId}/candidates?rating=up`}>see them</Link>
+          {d ? `${d.rated.up} rated promising · ${d.rated.down} rated a dead end` : ''} ·{' '}
+          <Link href={`/runs/${runId}/candidates?rating=up`}>see them</Link>
         </span>
       </div>
       {q.error ? (
@@ -28,18 +29,39 @@ export function RatingEffect({ runId }: { runId: string }) {
       ) : !d ? (
         <div className="muted small">Loading…</div>
       ) : !d.up && !d.down ? (
-        <div className="muted small">No candidate of this run is rated yet. Rate one from its page (▲ promising, ▼ dead end).</div>
+        <div className="muted small">
+          No candidate of this run is rated yet. Rate one from its page (▲ promising, ▼ dead end).
+        </div>
       ) : (
         <div className="row" style={{ alignItems: 'flex-start', gap: 28 }}>
-          {d.up && <Side label="children of ▲ promising parents" c={d.up} direction={d.direction} testId="rating-effect-up" />}
-          {d.down && <Side label="children of ▼ dead-end parents" c={d.down} direction={d.direction} testId="rating-effect-down" />}
+          {d.up && (
+            <Side label="children of ▲ promising parents" c={d.up} direction={d.direction} testId="rating-effect-up" />
+          )}
+          {d.down && (
+            <Side
+              label="children of ▼ dead-end parents"
+              c={d.down}
+              direction={d.direction}
+              testId="rating-effect-down"
+            />
+          )}
         </div>
       )}
     </div>
   )
 }
 
-function Side({ label, c, direction, testId }: { label: string; c: Comparison; direction: 'max' | 'min'; testId: string }) {
+function Side({
+  label,
+  c,
+  direction,
+  testId,
+}: {
+  label: string
+  c: Comparison
+  direction: 'max' | 'min'
+  testId: string
+}) {
   const cls = c.verdict === 'better' ? 'good' : c.verdict === 'worse' ? 'bad' : ''
   return (
     <div className="small" data-testid={testId} data-n={c.under.n}>
@@ -55,7 +77,12 @@ function Side({ label, c, direction, testId }: { label: string; c: Comparison; d
       </div>
       <div style={{ marginTop: 4 }}>
         <span className={`badge ${cls}`}>{c.verdict}</span>
-        {c.meanGain !== null && <span className="muted"> · mean {direction === 'max' ? 'higher' : 'lower'} by {fmt(c.meanGain, 3)} is better</span>}
+        {c.meanGain !== null && (
+          <span className="muted">
+            {' '}
+            · mean {direction === 'max' ? 'higher' : 'lower'} by {fmt(c.meanGain, 3)} is better
+          </span>
+        )}
       </div>
     </div>
   )

@@ -11,55 +11,161 @@ function describe(e: FeedRow, runId: string) {
   const p = e.payload as Record<string, unknown>
   const who = p.actor ? <strong>{String(p.actor)}</strong> : null
   const island = p.island === null || p.island === undefined ? 'the run' : `island ${p.island}`
-  const cand = (id: unknown) => (typeof id === 'string' ? <Link href={`/runs/${runId}/candidates/${id}`} className="mono">{shortId(id)}</Link> : null)
+  const cand = (id: unknown) =>
+    typeof id === 'string' ? (
+      <Link href={`/runs/${runId}/candidates/${id}`} className="mono">
+        {shortId(id)}
+      </Link>
+    ) : null
   switch (e.type) {
     case 'status':
-      return <>status <strong>{String(p.status)}</strong>{p.reason ? ` (${String(p.reason)})` : ''}</>
+      return (
+        <>
+          status <strong>{String(p.status)}</strong>
+          {p.reason ? ` (${String(p.reason)})` : ''}
+        </>
+      )
     case 'stagnation':
-      if (e.folded && e.folded.count > 1) return <>{island}: still stuck, levels {e.folded.fromLevel}–{e.folded.toLevel} ({e.folded.count} alerts) — {String(p.message ?? '')}</>
-      return <>{island}: {String(p.kind)} — {String(p.message ?? '')}</>
+      if (e.folded && e.folded.count > 1)
+        return (
+          <>
+            {island}: still stuck, levels {e.folded.fromLevel}–{e.folded.toLevel} ({e.folded.count} alerts) —{' '}
+            {String(p.message ?? '')}
+          </>
+        )
+      return (
+        <>
+          {island}: {String(p.kind)} — {String(p.message ?? '')}
+        </>
+      )
     case 'escalation': {
-      const by = p.trigger === 'expert' ? <>asked by {p.actor ? <strong>{String(p.actor)}</strong> : 'an expert'}</> : 'on stagnation'
+      const by =
+        p.trigger === 'expert' ? (
+          <>asked by {p.actor ? <strong>{String(p.actor)}</strong> : 'an expert'}</>
+        ) : (
+          'on stagnation'
+        )
       const what = p.action === 'migrate-in' ? 'brought in the best of other islands' : 'restarted from the elites'
-      if (p.status !== 'done') return <>{island}: {String(p.action)} ({by}) <span className="badge">skipped</span> {String(p.reason ?? '')}</>
-      return <>{island}: {what} ({by}) <span className="badge good">done</span> {String(p.joined)} in{Number(p.removedCount) ? `, ${String(p.removedCount)} out` : ''}</>
+      if (p.status !== 'done')
+        return (
+          <>
+            {island}: {String(p.action)} ({by}) <span className="badge">skipped</span> {String(p.reason ?? '')}
+          </>
+        )
+      return (
+        <>
+          {island}: {what} ({by}) <span className="badge good">done</span> {String(p.joined)} in
+          {Number(p.removedCount) ? `, ${String(p.removedCount)} out` : ''}
+        </>
+      )
     }
     case 'intervention':
       switch (p.action) {
         case 'island.migrate-in':
-          return <>{who} asked {island} to bring in the best of other islands</>
+          return (
+            <>
+              {who} asked {island} to bring in the best of other islands
+            </>
+          )
         case 'island.restart-from-elites':
-          return <>{who} asked {island} to restart from the elites</>
+          return (
+            <>
+              {who} asked {island} to restart from the elites
+            </>
+          )
         case 'guidance.create':
-          return <>{who} gave a hint to {island}: “{String(p.text ?? '')}”</>
+          return (
+            <>
+              {who} gave a hint to {island}: “{String(p.text ?? '')}”
+            </>
+          )
         case 'guidance.withdraw':
-          return <>{who} withdrew a hint ({island})</>
+          return (
+            <>
+              {who} withdrew a hint ({island})
+            </>
+          )
         case 'run.exploration':
-          return <>{who} set exploration of {island} to {String(p.value)} (was {String(p.before ?? '–')})</>
+          return (
+            <>
+              {who} set exploration of {island} to {String(p.value)} (was {String(p.before ?? '–')})
+            </>
+          )
         case 'run.weights':
-          return <>{who} changed the weights: {(p.weights as Array<Record<string, unknown>> | undefined)?.map((w) => `${String(w.model ?? w.operator)} ${String(w.weight)}`).join(', ')}</>
+          return (
+            <>
+              {who} changed the weights:{' '}
+              {(p.weights as Array<Record<string, unknown>> | undefined)
+                ?.map((w) => `${String(w.model ?? w.operator)} ${String(w.weight)}`)
+                .join(', ')}
+            </>
+          )
         case 'run.retrieve':
-          return <>{who} retrieved knowledge for {island} ({String(p.chunks)} chunks)</>
+          return (
+            <>
+              {who} retrieved knowledge for {island} ({String(p.chunks)} chunks)
+            </>
+          )
         case 'candidate.pin':
-          return <>{who} pinned {cand(p.candidateId)}</>
+          return (
+            <>
+              {who} pinned {cand(p.candidateId)}
+            </>
+          )
         case 'candidate.unpin':
-          return <>{who} unpinned {cand(p.candidateId)}</>
+          return (
+            <>
+              {who} unpinned {cand(p.candidateId)}
+            </>
+          )
         case 'candidate.ban':
-          return <>{who} banned {cand(p.candidateId)}{p.reason ? `: ${String(p.reason)}` : ''}</>
+          return (
+            <>
+              {who} banned {cand(p.candidateId)}
+              {p.reason ? `: ${String(p.reason)}` : ''}
+            </>
+          )
         case 'candidate.rate':
-          return <>{who} rated {cand(p.candidateId)} {Number(p.value) > 0 ? '▲ promising' : '▼ a dead end'}{p.note ? `: ${String(p.note)}` : ''}</>
+          return (
+            <>
+              {who} rated {cand(p.candidateId)} {Number(p.value) > 0 ? '▲ promising' : '▼ a dead end'}
+              {p.note ? `: ${String(p.note)}` : ''}
+            </>
+          )
         case 'candidate.unrate':
-          return <>{who} withdrew a rating of {cand(p.candidateId)}</>
+          return (
+            <>
+              {who} withdrew a rating of {cand(p.candidateId)}
+            </>
+          )
         case 'candidate.expert-edit':
-          return <>{who} submitted an edit {cand(p.candidateId)} of {cand(p.parentId)} to island {String(p.island)}</>
+          return (
+            <>
+              {who} submitted an edit {cand(p.candidateId)} of {cand(p.parentId)} to island {String(p.island)}
+            </>
+          )
         default:
-          return <>{who} {String(p.action)}</>
+          return (
+            <>
+              {who} {String(p.action)}
+            </>
+          )
       }
     case 'command': {
       // an engine's acknowledgement of an intervention (the control channel)
       const reason = (p.result as { reason?: unknown } | null)?.reason
-      if (p.status === 'refused') return <>engine {String(p.appliedBy ?? '')} <span className="badge bad">refused</span> {String(p.kind)} from {who}: {String(reason ?? '')}</>
-      return <>engine {String(p.appliedBy ?? '')} <span className="badge good">applied</span> {String(p.kind)} from {who}</>
+      if (p.status === 'refused')
+        return (
+          <>
+            engine {String(p.appliedBy ?? '')} <span className="badge bad">refused</span> {String(p.kind)} from {who}:{' '}
+            {String(reason ?? '')}
+          </>
+        )
+      return (
+        <>
+          engine {String(p.appliedBy ?? '')} <span className="badge good">applied</span> {String(p.kind)} from {who}
+        </>
+      )
     }
     default:
       return <>{e.type}</>

@@ -7,7 +7,23 @@ import Link from 'next/link'
 import { useRouter, useSearchParams } from 'next/navigation'
 import { memo, useMemo, useState } from 'react'
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { bestRunId, canShowProgress, compareCsv, compareHref, compareLines, configDiff, defaultYMode, finalTable, linesExtent, MAX_COMPARE, MIN_COMPARE, parseRunIds, type CompareData, type CompareX, type CompareY } from '../client-safe/compare.ts'
+import {
+  bestRunId,
+  canShowProgress,
+  compareCsv,
+  compareHref,
+  compareLines,
+  configDiff,
+  defaultYMode,
+  finalTable,
+  linesExtent,
+  MAX_COMPARE,
+  MIN_COMPARE,
+  parseRunIds,
+  type CompareData,
+  type CompareX,
+  type CompareY,
+} from '../client-safe/compare.ts'
 import { islandColor } from '../client-safe/series.ts'
 import { fmt } from '../client-safe/format.ts'
 import { axisTicks, durationTicks } from '../client-safe/ticks.ts'
@@ -34,7 +50,12 @@ export function RunCompare() {
         {(q.data?.runs ?? []).map((r, i) => (
           <span key={r.id} className="badge" style={{ borderColor: islandColor(i) }}>
             <i className="swatch" style={{ background: islandColor(i) }} /> {r.name || r.id.slice(0, 8)}{' '}
-            <button className="small" style={{ padding: '0 5px' }} aria-label={`remove ${r.name || r.id.slice(0, 8)}`} onClick={() => setIds(ids.filter((x) => x !== r.id))}>
+            <button
+              className="small"
+              style={{ padding: '0 5px' }}
+              aria-label={`remove ${r.name || r.id.slice(0, 8)}`}
+              onClick={() => setIds(ids.filter((x) => x !== r.id))}
+            >
               ×
             </button>
           </span>
@@ -51,7 +72,9 @@ export function RunCompare() {
         )}
       </div>
       {!enough ? (
-        <div className="empty">Pick two to {MAX_COMPARE} runs: tick them in the <Link href="/runs">run list</Link>, or add them here.</div>
+        <div className="empty">
+          Pick two to {MAX_COMPARE} runs: tick them in the <Link href="/runs">run list</Link>, or add them here.
+        </div>
       ) : q.error ? (
         <ErrorBox error={q.error} title="The runs could not be compared" />
       ) : !q.data ? (
@@ -89,13 +112,30 @@ function CompareBody({ data }: { data: CompareData }) {
           <h2>Best so far</h2>
           <div className="row">
             <div className="seg" role="group" aria-label="compare x axis">
-              <button className={x === 'evals' ? 'on' : ''} onClick={() => setX('evals')}>evaluations</button>
-              <button className={x === 'time' ? 'on' : ''} onClick={() => setX('time')}>wall time</button>
-              <button className={x === 'spend' ? 'on' : ''} onClick={() => setX('spend')}>spend</button>
+              <button className={x === 'evals' ? 'on' : ''} onClick={() => setX('evals')}>
+                evaluations
+              </button>
+              <button className={x === 'time' ? 'on' : ''} onClick={() => setX('time')}>
+                wall time
+              </button>
+              <button className={x === 'spend' ? 'on' : ''} onClick={() => setX('spend')}>
+                spend
+              </button>
             </div>
             <div className="seg" role="group" aria-label="compare y axis">
-              <button className={y === 'score' ? 'on' : ''} onClick={() => setY('score')}>score</button>
-              <button className={y === 'progress' ? 'on' : ''} onClick={() => setY('progress')} disabled={!progressOk} title={progressOk ? 'from the seed (0) to the problem’s reference (1)' : 'needs every run’s seed score and a reference value'}>
+              <button className={y === 'score' ? 'on' : ''} onClick={() => setY('score')}>
+                score
+              </button>
+              <button
+                className={y === 'progress' ? 'on' : ''}
+                onClick={() => setY('progress')}
+                disabled={!progressOk}
+                title={
+                  progressOk
+                    ? 'from the seed (0) to the problem’s reference (1)'
+                    : 'needs every run’s seed score and a reference value'
+                }
+              >
                 progress to the reference
               </button>
             </div>
@@ -103,9 +143,15 @@ function CompareBody({ data }: { data: CompareData }) {
         </div>
         <CompareChart data={data} x={x} y={y} />
         <div className="small muted">
-          {problems.size > 1 && y === 'score' ? 'These runs are of different problems: their scores are on different scales. ' : ''}
-          {y === 'progress' ? '0 is each run’s seed score, 1 its problem’s reference value. ' : `${data.runs[0]!.direction === 'max' ? 'Higher' : 'Lower'} is better. `}
-          {x === 'spend' && data.runs.every((r) => r.mutator === 'local') ? 'Offline operators spend nothing: every line sits at $0.' : ''}
+          {problems.size > 1 && y === 'score'
+            ? 'These runs are of different problems: their scores are on different scales. '
+            : ''}
+          {y === 'progress'
+            ? '0 is each run’s seed score, 1 its problem’s reference value. '
+            : `${data.runs[0]!.direction === 'max' ? 'Higher' : 'Lower'} is better. `}
+          {x === 'spend' && data.runs.every((r) => r.mutator === 'local')
+            ? 'Offline operators spend nothing: every line sits at $0.'
+            : ''}
         </div>
       </div>
       <div className="card">
@@ -133,14 +179,27 @@ function CompareBody({ data }: { data: CompareData }) {
               {table.map((r, i) => (
                 <tr key={r.runId} data-testid="compare-row" data-run={r.runId}>
                   <td>
-                    <i className="swatch" style={{ background: islandColor(i) }} /> <Link href={`/runs/${r.runId}`}>{r.label}</Link>
-                    {winner === r.runId && <span className="badge good" style={{ marginLeft: 6 }}>best</span>}
+                    <i className="swatch" style={{ background: islandColor(i) }} />{' '}
+                    <Link href={`/runs/${r.runId}`}>{r.label}</Link>
+                    {winner === r.runId && (
+                      <span className="badge good" style={{ marginLeft: 6 }}>
+                        best
+                      </span>
+                    )}
                   </td>
                   <td className="mono">{r.problemId}</td>
                   <td>
                     <StatusBadge status={r.status} />
                   </td>
-                  <td className="num mono">{data.runs[i]!.bestCandidateId ? <Link href={`/runs/${r.runId}/candidates/${data.runs[i]!.bestCandidateId}`}>{fmt(r.best, 6)}</Link> : fmt(r.best, 6)}</td>
+                  <td className="num mono">
+                    {data.runs[i]!.bestCandidateId ? (
+                      <Link href={`/runs/${r.runId}/candidates/${data.runs[i]!.bestCandidateId}`}>
+                        {fmt(r.best, 6)}
+                      </Link>
+                    ) : (
+                      fmt(r.best, 6)
+                    )}
+                  </td>
                   <td className="num mono">{r.progress === null ? '–' : `${(r.progress * 100).toFixed(1)}%`}</td>
                   <td className="num">{r.evaluations}</td>
                   <td className="num">{usd(r.spendUsd)}</td>
@@ -157,11 +216,14 @@ function CompareBody({ data }: { data: CompareData }) {
         <div className="panel-head">
           <h2>Configuration</h2>
           <label className="row small" style={{ flexDirection: 'row', gap: 4 }}>
-            <input type="checkbox" checked={allSettings} onChange={(e) => setAllSettings(e.target.checked)} /> show identical settings too
+            <input type="checkbox" checked={allSettings} onChange={(e) => setAllSettings(e.target.checked)} /> show
+            identical settings too
           </label>
         </div>
         {shown.length === 0 ? (
-          <div className="muted small" data-testid="config-same">These runs have the same configuration{problems.size > 1 ? ' (on different problems)' : ''}.</div>
+          <div className="muted small" data-testid="config-same">
+            These runs have the same configuration{problems.size > 1 ? ' (on different problems)' : ''}.
+          </div>
         ) : (
           <div className="scroll-x">
             <table className="table small" data-testid="config-diff">
@@ -212,22 +274,65 @@ const CompareChart = memo(function CompareChart({ data, x, y }: { data: CompareD
     return { ticks: t.ticks.map((v) => v / 100), format: (v: number) => `${t.format(v * 100)}%` }
   }, [ext, y])
   const points = lines.reduce((n, l) => n + l.points.length, 0)
-  if (!ext || !xt || !yt) return <div className="empty small" data-testid="compare-chart" data-lines={0}>No metric rows yet: the runs have not reported progress.</div>
+  if (!ext || !xt || !yt)
+    return (
+      <div className="empty small" data-testid="compare-chart" data-lines={0}>
+        No metric rows yet: the runs have not reported progress.
+      </div>
+    )
   const xLabel = x === 'evals' ? 'evaluations' : x === 'time' ? 'wall time' : 'spend (USD)'
   return (
-    <div data-testid="compare-chart" data-lines={lines.filter((l) => l.points.length).length} data-points={points} data-x={x} data-y={y}>
+    <div
+      data-testid="compare-chart"
+      data-lines={lines.filter((l) => l.points.length).length}
+      data-points={points}
+      data-x={x}
+      data-y={y}
+    >
       <ResponsiveContainer width="100%" height={340}>
         <LineChart margin={{ top: 8, right: 16, bottom: 4, left: 0 }}>
           <CartesianGrid stroke="#2a323d" strokeDasharray="3 3" />
-          <XAxis type="number" dataKey="x" domain={ext.x} allowDataOverflow ticks={xt.ticks} interval={0} tickFormatter={xt.format} tick={{ fill: '#9aa5b1', fontSize: 11 }} height={34} label={{ value: xLabel, position: 'insideBottomRight', offset: -2, fill: '#9aa5b1', fontSize: 11 }} />
-          <YAxis type="number" domain={ext.y} allowDataOverflow ticks={yt.ticks} interval={0} tickFormatter={yt.format} tick={{ fill: '#9aa5b1', fontSize: 11 }} width={70} />
+          <XAxis
+            type="number"
+            dataKey="x"
+            domain={ext.x}
+            allowDataOverflow
+            ticks={xt.ticks}
+            interval={0}
+            tickFormatter={xt.format}
+            tick={{ fill: '#9aa5b1', fontSize: 11 }}
+            height={34}
+            label={{ value: xLabel, position: 'insideBottomRight', offset: -2, fill: '#9aa5b1', fontSize: 11 }}
+          />
+          <YAxis
+            type="number"
+            domain={ext.y}
+            allowDataOverflow
+            ticks={yt.ticks}
+            interval={0}
+            tickFormatter={yt.format}
+            tick={{ fill: '#9aa5b1', fontSize: 11 }}
+            width={70}
+          />
           <Tooltip
             contentStyle={{ background: '#161b22', border: '1px solid #2a323d', fontSize: 12 }}
-            labelFormatter={(v) => (x === 'evals' ? `evaluation ${v}` : x === 'time' ? duration(Number(v)) : usd(Number(v)))}
+            labelFormatter={(v) =>
+              x === 'evals' ? `evaluation ${v}` : x === 'time' ? duration(Number(v)) : usd(Number(v))
+            }
             formatter={(v) => (y === 'progress' ? `${(Number(v) * 100).toFixed(2)}%` : fmt(Number(v), 6))}
           />
           {lines.map((l, i) => (
-            <Line key={l.runId} name={l.label} data={l.points} dataKey="y" type="stepAfter" stroke={islandColor(i)} strokeWidth={2} dot={false} isAnimationActive={false} />
+            <Line
+              key={l.runId}
+              name={l.label}
+              data={l.points}
+              dataKey="y"
+              type="stepAfter"
+              stroke={islandColor(i)}
+              strokeWidth={2}
+              dot={false}
+              isAnimationActive={false}
+            />
           ))}
         </LineChart>
       </ResponsiveContainer>

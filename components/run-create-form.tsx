@@ -11,8 +11,21 @@ import Link from 'next/link'
 import { useRouter, useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useState } from 'react'
 import { PROVIDERS } from '../client-safe/model-config.ts'
-import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES, SEED_PROGRAM_MAX_CHARS, SEED_PROGRAMS_MAX } from '../client-safe/run-config.ts'
-import { configToForm, defaultRunForm, emptyModelRow, formToConfig, mergeForkConfig, type FormErrors, type RunForm } from '../client-safe/run-form.ts'
+import {
+  LLM_OPERATORS,
+  LOCAL_OPERATOR_NAMES,
+  SEED_PROGRAM_MAX_CHARS,
+  SEED_PROGRAMS_MAX,
+} from '../client-safe/run-config.ts'
+import {
+  configToForm,
+  defaultRunForm,
+  emptyModelRow,
+  formToConfig,
+  mergeForkConfig,
+  type FormErrors,
+  type RunForm,
+} from '../client-safe/run-form.ts'
 import { fmt } from '../client-safe/format.ts'
 import { ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
@@ -24,13 +37,29 @@ const OPERATOR_HELP: Record<string, string> = {
   swap: 'statement swap inside EVOLVE-BLOCK regions',
 }
 
-function Field({ label, name, errors, children, hint }: { label: string; name: string; errors: FormErrors; children: React.ReactNode; hint?: string }) {
+function Field({
+  label,
+  name,
+  errors,
+  children,
+  hint,
+}: {
+  label: string
+  name: string
+  errors: FormErrors
+  children: React.ReactNode
+  hint?: string
+}) {
   return (
     <label>
       {label}
       {children}
       {hint && <span className="muted small">{hint}</span>}
-      {errors[name] && <span className="small" style={{ color: 'var(--bad)' }} role="alert">{errors[name]}</span>}
+      {errors[name] && (
+        <span className="small" style={{ color: 'var(--bad)' }} role="alert">
+          {errors[name]}
+        </span>
+      )}
     </label>
   )
 }
@@ -45,17 +74,33 @@ export function RunCreateForm() {
   const [errors, setErrors] = useState<FormErrors>({})
   const create = useMutation(trpc.runs.create.mutationOptions({ onSuccess: (r) => router.push(`/runs/${r.id}`) }))
   // a fork: the source run's configuration fills the form once, the problem stays the source's
-  const forkSource = params.get('fork') && params.get('candidate') ? { runId: params.get('fork')!, candidateId: params.get('candidate')! } : null
-  const preview = useQuery(trpc.runs.forkPreview.queryOptions(forkSource ?? { runId: '', candidateId: '' }, { enabled: !!forkSource && loaded && can('admin'), staleTime: Infinity }))
+  const forkSource =
+    params.get('fork') && params.get('candidate')
+      ? { runId: params.get('fork')!, candidateId: params.get('candidate')! }
+      : null
+  const preview = useQuery(
+    trpc.runs.forkPreview.queryOptions(forkSource ?? { runId: '', candidateId: '' }, {
+      enabled: !!forkSource && loaded && can('admin'),
+      staleTime: Infinity,
+    }),
+  )
   const [withIsland, setWithIsland] = useState(false)
   const fork = useMutation(trpc.runs.fork.mutationOptions({ onSuccess: (r) => router.push(`/runs/${r.id}`) }))
   const p = preview.data
   useEffect(() => {
-    if (p) setF(configToForm(p.source.problemId, `from ${p.source.name || shortId(p.source.runId)} · ${shortId(p.candidate.id)}`, p.config))
+    if (p)
+      setF(
+        configToForm(
+          p.source.problemId,
+          `from ${p.source.name || shortId(p.source.runId)} · ${shortId(p.candidate.id)}`,
+          p.config,
+        ),
+      )
   }, [p])
   const problem = useMemo(() => problems.data?.find((p) => p.id === f.problemId), [problems.data, f.problemId])
   const set = <K extends keyof RunForm>(k: K, v: RunForm[K]) => setF((x) => ({ ...x, [k]: v }))
-  const setModel = (i: number, patch: Partial<RunForm['models'][number]>) => setF((x) => ({ ...x, models: x.models.map((m, j) => (j === i ? { ...m, ...patch } : m)) }))
+  const setModel = (i: number, patch: Partial<RunForm['models'][number]>) =>
+    setF((x) => ({ ...x, models: x.models.map((m, j) => (j === i ? { ...m, ...patch } : m)) }))
 
   if (loaded && !can('admin')) return <div className="alert">Only admins start runs.</div>
   return (
@@ -68,7 +113,13 @@ export function RunCreateForm() {
         const r = formToConfig(f)
         if (!r.ok) return setErrors(r.errors)
         setErrors({})
-        if (forkSource && p) fork.mutate({ ...forkSource, withIsland, name: r.name, config: mergeForkConfig(p.config, r.config) as Record<string, unknown> })
+        if (forkSource && p)
+          fork.mutate({
+            ...forkSource,
+            withIsland,
+            name: r.name,
+            config: mergeForkConfig(p.config, r.config) as Record<string, unknown>,
+          })
         else create.mutate({ problemId: r.problemId, name: r.name, config: r.config as Record<string, unknown> })
       }}
     >
@@ -81,13 +132,29 @@ export function RunCreateForm() {
           ) : (
             <>
               <div>
-                <strong>New run from candidate <Link className="mono" href={`/runs/${p.source.runId}/candidates/${p.candidate.id}`}>{shortId(p.candidate.id)}</Link></strong>
-                {p.source.isBest && ' (the run’s best)'} of run <Link href={`/runs/${p.source.runId}`}>{p.source.name || shortId(p.source.runId)}</Link>: score {p.candidate.valid ? fmt(p.candidate.score, 6) : 'invalid'}
-                {p.candidate.island >= 0 ? `, island ${p.candidate.island}` : ''}. It seeds the new run’s cold start, next to the problem’s own seed; the settings below are that run’s, to edit.
+                <strong>
+                  New run from candidate{' '}
+                  <Link className="mono" href={`/runs/${p.source.runId}/candidates/${p.candidate.id}`}>
+                    {shortId(p.candidate.id)}
+                  </Link>
+                </strong>
+                {p.source.isBest && ' (the run’s best)'} of run{' '}
+                <Link href={`/runs/${p.source.runId}`}>{p.source.name || shortId(p.source.runId)}</Link>: score{' '}
+                {p.candidate.valid ? fmt(p.candidate.score, 6) : 'invalid'}
+                {p.candidate.island >= 0 ? `, island ${p.candidate.island}` : ''}. It seeds the new run’s cold start,
+                next to the problem’s own seed; the settings below are that run’s, to edit.
               </div>
               <label className="row" style={{ flexDirection: 'row', marginTop: 6 }}>
-                <input type="checkbox" checked={withIsland} disabled={p.island.available === 0} onChange={(e) => setWithIsland(e.target.checked)} /> also seed with its island’s population
-                {p.island.available > 0 ? ` (the ${p.island.available} best distinct programs of island ${p.island.index})` : ' (none to take)'}
+                <input
+                  type="checkbox"
+                  checked={withIsland}
+                  disabled={p.island.available === 0}
+                  onChange={(e) => setWithIsland(e.target.checked)}
+                />{' '}
+                also seed with its island’s population
+                {p.island.available > 0
+                  ? ` (the ${p.island.available} best distinct programs of island ${p.island.index})`
+                  : ' (none to take)'}
               </label>
             </>
           )}
@@ -95,7 +162,13 @@ export function RunCreateForm() {
       )}
       <div className="grid two">
         <Field label="Problem" name="problemId" errors={errors}>
-          <select aria-label="Problem" value={f.problemId} disabled={!!forkSource} title={forkSource ? 'a fork runs on its source run’s problem' : undefined} onChange={(e) => set('problemId', e.target.value)}>
+          <select
+            aria-label="Problem"
+            value={f.problemId}
+            disabled={!!forkSource}
+            title={forkSource ? 'a fork runs on its source run’s problem' : undefined}
+            onChange={(e) => set('problemId', e.target.value)}
+          >
             <option value="">choose…</option>
             {problems.data?.map((p) => (
               <option key={p.id} value={p.id}>
@@ -105,48 +178,111 @@ export function RunCreateForm() {
           </select>
         </Field>
         <Field label="Name (optional)" name="name" errors={errors}>
-          <input aria-label="Name" value={f.name} onChange={(e) => set('name', e.target.value)} placeholder="what this run tries" />
+          <input
+            aria-label="Name"
+            value={f.name}
+            onChange={(e) => set('name', e.target.value)}
+            placeholder="what this run tries"
+          />
         </Field>
       </div>
       {problem && (
         <div className="small muted">
-          {problem.direction === 'max' ? 'maximize' : 'minimize'} <span className="mono">{problem.primaryMetric}</span> · {problem.language}
+          {problem.direction === 'max' ? 'maximize' : 'minimize'} <span className="mono">{problem.primaryMetric}</span>{' '}
+          · {problem.language}
           {problem.reference ? ` · reference ${problem.reference.value} (${problem.reference.source})` : ''}
         </div>
       )}
       {problem?.runnable && !problem.runnable.ok && (
         <div className="alert error" data-testid="problem-cannot-run">
-          This problem cannot run on this machine: it needs {problem.runnable.text ?? problem.runnable.missing.join(', ')}.
-          {problem.runnable.fix && <> Fix: <code>{problem.runnable.fix}</code></>}
+          This problem cannot run on this machine: it needs{' '}
+          {problem.runnable.text ?? problem.runnable.missing.join(', ')}.
+          {problem.runnable.fix && (
+            <>
+              {' '}
+              Fix: <code>{problem.runnable.fix}</code>
+            </>
+          )}
         </div>
       )}
       <div className="grid three">
         <Field label="Islands" name="islands" errors={errors}>
-          <input aria-label="Islands" inputMode="numeric" value={f.islands} onChange={(e) => set('islands', e.target.value)} />
+          <input
+            aria-label="Islands"
+            inputMode="numeric"
+            value={f.islands}
+            onChange={(e) => set('islands', e.target.value)}
+          />
         </Field>
         <Field label="Population per island" name="populationPerIsland" errors={errors}>
-          <input aria-label="Population per island" inputMode="numeric" value={f.populationPerIsland} onChange={(e) => set('populationPerIsland', e.target.value)} />
+          <input
+            aria-label="Population per island"
+            inputMode="numeric"
+            value={f.populationPerIsland}
+            onChange={(e) => set('populationPerIsland', e.target.value)}
+          />
         </Field>
         <Field label="Seed" name="seed" errors={errors} hint="same seed, same config: the same run">
           <input aria-label="Seed" inputMode="numeric" value={f.seed} onChange={(e) => set('seed', e.target.value)} />
         </Field>
         <Field label="Budget: evaluations" name="maxEvals" errors={errors}>
-          <input aria-label="Max evaluations" inputMode="numeric" value={f.maxEvals} onChange={(e) => set('maxEvals', e.target.value)} />
+          <input
+            aria-label="Max evaluations"
+            inputMode="numeric"
+            value={f.maxEvals}
+            onChange={(e) => set('maxEvals', e.target.value)}
+          />
         </Field>
         <Field label="Budget: spend (USD, optional)" name="maxSpendUsd" errors={errors}>
-          <input aria-label="Max spend" inputMode="decimal" value={f.maxSpendUsd} onChange={(e) => set('maxSpendUsd', e.target.value)} placeholder="no cap" />
+          <input
+            aria-label="Max spend"
+            inputMode="decimal"
+            value={f.maxSpendUsd}
+            onChange={(e) => set('maxSpendUsd', e.target.value)}
+            placeholder="no cap"
+          />
         </Field>
         <Field label="Budget: time (minutes, optional)" name="maxWallMin" errors={errors}>
-          <input aria-label="Max minutes" inputMode="decimal" value={f.maxWallMin} onChange={(e) => set('maxWallMin', e.target.value)} placeholder="no cap" />
+          <input
+            aria-label="Max minutes"
+            inputMode="decimal"
+            value={f.maxWallMin}
+            onChange={(e) => set('maxWallMin', e.target.value)}
+            placeholder="no cap"
+          />
         </Field>
-        <Field label="Exploration (0–1)" name="exploration" errors={errors} hint="0 exploits the best, 1 explores broadly">
-          <input aria-label="Exploration" inputMode="decimal" value={f.exploration} onChange={(e) => set('exploration', e.target.value)} />
+        <Field
+          label="Exploration (0–1)"
+          name="exploration"
+          errors={errors}
+          hint="0 exploits the best, 1 explores broadly"
+        >
+          <input
+            aria-label="Exploration"
+            inputMode="decimal"
+            value={f.exploration}
+            onChange={(e) => set('exploration', e.target.value)}
+          />
         </Field>
         <Field label="Stagnation window (evaluations)" name="stagnationWindow" errors={errors}>
-          <input aria-label="Stagnation window" inputMode="numeric" value={f.stagnationWindow} onChange={(e) => set('stagnationWindow', e.target.value)} />
+          <input
+            aria-label="Stagnation window"
+            inputMode="numeric"
+            value={f.stagnationWindow}
+            onChange={(e) => set('stagnationWindow', e.target.value)}
+          />
         </Field>
-        <Field label="Model requests in flight, at most (evaluations follow the workers)" name="concurrency" errors={errors}>
-          <input aria-label="Model requests in flight" inputMode="numeric" value={f.concurrency} onChange={(e) => set('concurrency', e.target.value)} />
+        <Field
+          label="Model requests in flight, at most (evaluations follow the workers)"
+          name="concurrency"
+          errors={errors}
+        >
+          <input
+            aria-label="Model requests in flight"
+            inputMode="numeric"
+            value={f.concurrency}
+            onChange={(e) => set('concurrency', e.target.value)}
+          />
         </Field>
       </div>
 
@@ -154,17 +290,42 @@ export function RunCreateForm() {
         <legend className="small muted">Mutations come from</legend>
         <div className="row">
           <label className="row" style={{ flexDirection: 'row' }}>
-            <input type="radio" name="mutator" checked={f.mutator === 'local'} onChange={() => set('mutator', 'local')} /> offline program operators (no model)
+            <input
+              type="radio"
+              name="mutator"
+              checked={f.mutator === 'local'}
+              onChange={() => set('mutator', 'local')}
+            />{' '}
+            offline program operators (no model)
           </label>
           <label className="row" style={{ flexDirection: 'row' }}>
-            <input type="radio" name="mutator" checked={f.mutator === 'llm'} onChange={() => setF((x) => ({ ...x, mutator: 'llm', models: x.models.length ? x.models : [emptyModelRow()] }))} /> language models
+            <input
+              type="radio"
+              name="mutator"
+              checked={f.mutator === 'llm'}
+              onChange={() =>
+                setF((x) => ({ ...x, mutator: 'llm', models: x.models.length ? x.models : [emptyModelRow()] }))
+              }
+            />{' '}
+            language models
           </label>
         </div>
         {f.mutator === 'local' ? (
           <div className="grid three" style={{ marginTop: 10 }}>
             {LOCAL_OPERATOR_NAMES.map((o) => (
-              <Field key={o} label={`weight: ${o}`} name={`localOperators.${o}`} errors={errors} hint={OPERATOR_HELP[o]}>
-                <input aria-label={`weight ${o}`} inputMode="decimal" value={f.localOperators[o]} onChange={(e) => set('localOperators', { ...f.localOperators, [o]: e.target.value })} />
+              <Field
+                key={o}
+                label={`weight: ${o}`}
+                name={`localOperators.${o}`}
+                errors={errors}
+                hint={OPERATOR_HELP[o]}
+              >
+                <input
+                  aria-label={`weight ${o}`}
+                  inputMode="decimal"
+                  value={f.localOperators[o]}
+                  onChange={(e) => set('localOperators', { ...f.localOperators, [o]: e.target.value })}
+                />
               </Field>
             ))}
           </div>
@@ -174,62 +335,138 @@ export function RunCreateForm() {
             {f.models.map((m, i) => (
               <div key={i} className="row" style={{ alignItems: 'flex-end' }} data-testid="model-row">
                 <Field label="provider" name={`models.${i}.provider`} errors={errors}>
-                  <select aria-label={`provider ${i + 1}`} value={m.provider} onChange={(e) => setModel(i, { provider: e.target.value as RunForm['models'][number]['provider'] })}>
+                  <select
+                    aria-label={`provider ${i + 1}`}
+                    value={m.provider}
+                    onChange={(e) => setModel(i, { provider: e.target.value as RunForm['models'][number]['provider'] })}
+                  >
                     {PROVIDERS.map((p) => (
                       <option key={p}>{p}</option>
                     ))}
                   </select>
                 </Field>
                 <Field label="model" name={`models.${i}.model`} errors={errors}>
-                  <input aria-label={`model ${i + 1}`} value={m.model} onChange={(e) => setModel(i, { model: e.target.value })} placeholder="gpt-4.1-mini" />
+                  <input
+                    aria-label={`model ${i + 1}`}
+                    value={m.model}
+                    onChange={(e) => setModel(i, { model: e.target.value })}
+                    placeholder="gpt-4.1-mini"
+                  />
                 </Field>
                 <Field label="base URL (optional)" name={`models.${i}.baseURL`} errors={errors}>
-                  <input aria-label={`base URL ${i + 1}`} value={m.baseURL} onChange={(e) => setModel(i, { baseURL: e.target.value })} placeholder="http://127.0.0.1:8000/v1" style={{ width: 230 }} />
+                  <input
+                    aria-label={`base URL ${i + 1}`}
+                    value={m.baseURL}
+                    onChange={(e) => setModel(i, { baseURL: e.target.value })}
+                    placeholder="http://127.0.0.1:8000/v1"
+                    style={{ width: 230 }}
+                  />
                 </Field>
                 <Field label="key variable" name={`models.${i}.apiKeyEnv`} errors={errors}>
-                  <input aria-label={`key variable ${i + 1}`} value={m.apiKeyEnv} onChange={(e) => setModel(i, { apiKeyEnv: e.target.value })} style={{ width: 170 }} />
+                  <input
+                    aria-label={`key variable ${i + 1}`}
+                    value={m.apiKeyEnv}
+                    onChange={(e) => setModel(i, { apiKeyEnv: e.target.value })}
+                    style={{ width: 170 }}
+                  />
                 </Field>
                 <Field label="weight" name={`models.${i}.weight`} errors={errors}>
-                  <input aria-label={`weight ${i + 1}`} value={m.weight} onChange={(e) => setModel(i, { weight: e.target.value })} style={{ width: 60 }} />
+                  <input
+                    aria-label={`weight ${i + 1}`}
+                    value={m.weight}
+                    onChange={(e) => setModel(i, { weight: e.target.value })}
+                    style={{ width: 60 }}
+                  />
                 </Field>
                 <Field label="$ / 1k in" name={`models.${i}.pricePer1kIn`} errors={errors}>
-                  <input aria-label={`price in ${i + 1}`} value={m.pricePer1kIn} onChange={(e) => setModel(i, { pricePer1kIn: e.target.value })} style={{ width: 70 }} />
+                  <input
+                    aria-label={`price in ${i + 1}`}
+                    value={m.pricePer1kIn}
+                    onChange={(e) => setModel(i, { pricePer1kIn: e.target.value })}
+                    style={{ width: 70 }}
+                  />
                 </Field>
                 <Field label="$ / 1k out" name={`models.${i}.pricePer1kOut`} errors={errors}>
-                  <input aria-label={`price out ${i + 1}`} value={m.pricePer1kOut} onChange={(e) => setModel(i, { pricePer1kOut: e.target.value })} style={{ width: 70 }} />
+                  <input
+                    aria-label={`price out ${i + 1}`}
+                    value={m.pricePer1kOut}
+                    onChange={(e) => setModel(i, { pricePer1kOut: e.target.value })}
+                    style={{ width: 70 }}
+                  />
                 </Field>
-                <button type="button" onClick={() => setF((x) => ({ ...x, models: x.models.filter((_, j) => j !== i) }))}>Remove</button>
+                <button
+                  type="button"
+                  onClick={() => setF((x) => ({ ...x, models: x.models.filter((_, j) => j !== i) }))}
+                >
+                  Remove
+                </button>
               </div>
             ))}
             <div>
-              <button type="button" onClick={() => setF((x) => ({ ...x, models: [...x.models, emptyModelRow()] }))}>Add a model</button>
-              <span className="muted small"> The key itself never goes into a run: name the server's environment variable that holds it.</span>
+              <button type="button" onClick={() => setF((x) => ({ ...x, models: [...x.models, emptyModelRow()] }))}>
+                Add a model
+              </button>
+              <span className="muted small">
+                {' '}
+                The key itself never goes into a run: name the server's environment variable that holds it.
+              </span>
             </div>
             <div className="grid three">
               {LLM_OPERATORS.map((o) => (
                 <Field key={o} label={`weight: ${o}`} name={`llmOperators.${o}`} errors={errors}>
-                  <input aria-label={`weight ${o}`} inputMode="decimal" value={f.llmOperators[o]} onChange={(e) => set('llmOperators', { ...f.llmOperators, [o]: e.target.value })} />
+                  <input
+                    aria-label={`weight ${o}`}
+                    inputMode="decimal"
+                    value={f.llmOperators[o]}
+                    onChange={(e) => set('llmOperators', { ...f.llmOperators, [o]: e.target.value })}
+                  />
                 </Field>
               ))}
             </div>
           </div>
         )}
       </fieldset>
-      <SeedProgramsField programs={f.seedPrograms} error={errors.seedPrograms} language={problem?.language} onChange={(v) => set('seedPrograms', v)} fork={!!forkSource} />
+      <SeedProgramsField
+        programs={f.seedPrograms}
+        error={errors.seedPrograms}
+        language={problem?.language}
+        onChange={(v) => set('seedPrograms', v)}
+        fork={!!forkSource}
+      />
       {errors.form && <div className="alert error">{errors.form}</div>}
       <ErrorBox error={create.error ?? fork.error} title="The run was not created" />
       <div className="row">
         <button className="primary" type="submit" disabled={create.isPending || fork.isPending || (!!forkSource && !p)}>
-          {create.isPending || fork.isPending ? 'Starting…' : forkSource ? 'Start the run from this candidate' : 'Start the run'}
+          {create.isPending || fork.isPending
+            ? 'Starting…'
+            : forkSource
+              ? 'Start the run from this candidate'
+              : 'Start the run'}
         </button>
-        {Object.keys(errors).length > 0 && <span className="small" style={{ color: 'var(--bad)' }}>Fix the fields marked above.</span>}
+        {Object.keys(errors).length > 0 && (
+          <span className="small" style={{ color: 'var(--bad)' }}>
+            Fix the fields marked above.
+          </span>
+        )}
       </div>
     </form>
   )
 }
 
 /** Programs uploaded from files: read in the browser, sent with the config, checked by the server's schema. */
-function SeedProgramsField({ programs, error, language, fork, onChange }: { programs: RunForm['seedPrograms']; error?: string; language?: string; fork: boolean; onChange: (v: RunForm['seedPrograms']) => void }) {
+function SeedProgramsField({
+  programs,
+  error,
+  language,
+  fork,
+  onChange,
+}: {
+  programs: RunForm['seedPrograms']
+  error?: string
+  language?: string
+  fork: boolean
+  onChange: (v: RunForm['seedPrograms']) => void
+}) {
   const [note, setNote] = useState<string | null>(null)
   const add = async (files: FileList | null) => {
     if (!files?.length) return
@@ -241,7 +478,8 @@ function SeedProgramsField({ programs, error, language, fork, onChange }: { prog
       else {
         const code = await file.text()
         if (!code.trim()) skipped.push(`${file.name} (empty)`)
-        else if (code.length > SEED_PROGRAM_MAX_CHARS) skipped.push(`${file.name} (over ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters)`)
+        else if (code.length > SEED_PROGRAM_MAX_CHARS)
+          skipped.push(`${file.name} (over ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters)`)
         else next.push({ name: file.name, code })
       }
     }
@@ -252,22 +490,39 @@ function SeedProgramsField({ programs, error, language, fork, onChange }: { prog
     <fieldset className="card" style={{ background: 'var(--panel-2)' }} data-testid="seed-programs">
       <legend className="small muted">Seed programs (optional)</legend>
       <div className="small muted">
-        Programs to start from: the cold start evaluates each {fork ? 'beside the candidate and ' : ''}beside the problem’s own seed{language ? ` (${language})` : ''}, then its generators rewrite them.
-        Knowledge documents tagged <span className="mono">seed</span> for this problem are added too.
+        Programs to start from: the cold start evaluates each {fork ? 'beside the candidate and ' : ''}beside the
+        problem’s own seed{language ? ` (${language})` : ''}, then its generators rewrite them. Knowledge documents
+        tagged <span className="mono">seed</span> for this problem are added too.
       </div>
-      <input type="file" multiple aria-label="Upload seed programs" onChange={(e) => void add(e.target.files).then(() => (e.target.value = ''))} style={{ marginTop: 6 }} />
+      <input
+        type="file"
+        multiple
+        aria-label="Upload seed programs"
+        onChange={(e) => void add(e.target.files).then(() => (e.target.value = ''))}
+        style={{ marginTop: 6 }}
+      />
       {programs.length > 0 && (
         <ul className="small" style={{ margin: '6px 0 0', paddingLeft: 18 }}>
           {programs.map((p, i) => (
             <li key={`${p.name}-${i}`} data-testid="seed-program">
               <span className="mono">{p.name}</span> · {p.code.split('\n').length} lines{' '}
-              <button type="button" className="small" onClick={() => onChange(programs.filter((_, j) => j !== i))}>Remove</button>
+              <button type="button" className="small" onClick={() => onChange(programs.filter((_, j) => j !== i))}>
+                Remove
+              </button>
             </li>
           ))}
         </ul>
       )}
-      {note && <div className="small muted" role="status">{note}</div>}
-      {error && <div className="small" style={{ color: 'var(--bad)' }} role="alert">{error}</div>}
+      {note && (
+        <div className="small muted" role="status">
+          {note}
+        </div>
+      )}
+      {error && (
+        <div className="small" style={{ color: 'var(--bad)' }} role="alert">
+          {error}
+        </div>
+      )}
     </fieldset>
   )
 }

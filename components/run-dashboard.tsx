@@ -33,8 +33,14 @@ export function RunDashboard() {
   const islandIdx = useMemo(() => Array.from({ length: islands }, (_, i) => i), [islands])
   const withRun = useMemo(() => [-1, ...islandIdx], [islandIdx])
   // zoomed: the server's full-resolution range, plus live rows that fall inside it
-  const metrics = useMemo(() => (L.zoomed ? mergeZoom(L.zoomed.metrics, inRange(L.live.metrics, L.zoom)) : L.live.metrics), [L.zoomed, L.live.metrics, L.zoom])
-  const points = useMemo(() => (L.zoomed ? mergeZoomPoints(L.zoomed.points, inRange(L.live.points, L.zoom)) : L.live.points), [L.zoomed, L.live.points, L.zoom])
+  const metrics = useMemo(
+    () => (L.zoomed ? mergeZoom(L.zoomed.metrics, inRange(L.live.metrics, L.zoom)) : L.live.metrics),
+    [L.zoomed, L.live.metrics, L.zoom],
+  )
+  const points = useMemo(
+    () => (L.zoomed ? mergeZoomPoints(L.zoomed.points, inRange(L.live.points, L.zoom)) : L.live.points),
+    [L.zoomed, L.live.points, L.zoom],
+  )
   const alerts = useRunAlerts()
   const verdict = useMemo(() => pipelineVerdict(L.live.metrics), [L.live.metrics])
   const router = useRouter()
@@ -50,24 +56,69 @@ export function RunDashboard() {
   const last = latestMetric(L.live.metrics, -1)
   const ref = o.problem.reference
   const gap = gapToReference(best, ref?.value, o.problem.direction)
-  const budget = budgetUse({ evaluations, spendUsd: spend, startedAt: o.startedAt, finishedAt: head?.finishedAt ?? o.finishedAt }, o.config.budget)
+  const budget = budgetUse(
+    { evaluations, spendUsd: spend, startedAt: o.startedAt, finishedAt: head?.finishedAt ?? o.finishedAt },
+    o.config.budget,
+  )
   const active = ['created', 'cold-start', 'evolving'].includes(L.status ?? '')
 
   return (
     <div data-testid="dashboard">
       <div className="tiles">
-        <Tile testId="tile-evaluations" label="evaluations" value={<span data-testid="evaluations">{evaluations}</span>} sub={`of ${o.config.budget.maxEvals} · ${o.counts.inFlight} in flight · ${o.counts.rejected} rejected before evaluation`} meter={budget.evals} />
+        <Tile
+          testId="tile-evaluations"
+          label="evaluations"
+          value={<span data-testid="evaluations">{evaluations}</span>}
+          sub={`of ${o.config.budget.maxEvals} · ${o.counts.inFlight} in flight · ${o.counts.rejected} rejected before evaluation`}
+          meter={budget.evals}
+        />
         <Tile
           testId="tile-best"
           label={`best ${o.problem.primaryMetric}`}
-          value={bestId ? <Link href={`/runs/${o.id}/candidates/${bestId}`}><Num v={best} digits={6} /></Link> : '–'}
-          sub={ref ? `reference ${fmt(ref.value, 6)}${gap !== null ? ` · ${gap <= 0 ? 'reached' : `gap ${fmt(gap, 3)}`}` : ''}` : 'no reference value'}
+          value={
+            bestId ? (
+              <Link href={`/runs/${o.id}/candidates/${bestId}`}>
+                <Num v={best} digits={6} />
+              </Link>
+            ) : (
+              '–'
+            )
+          }
+          sub={
+            ref
+              ? `reference ${fmt(ref.value, 6)}${gap !== null ? ` · ${gap <= 0 ? 'reached' : `gap ${fmt(gap, 3)}`}` : ''}`
+              : 'no reference value'
+          }
         />
-        <Tile label="seed score" value={<Num v={head?.seedScore ?? o.seedScore} />} sub={o.problem.direction === 'max' ? 'higher is better' : 'lower is better'} />
+        <Tile
+          label="seed score"
+          value={<Num v={head?.seedScore ?? o.seedScore} />}
+          sub={o.problem.direction === 'max' ? 'higher is better' : 'lower is better'}
+        />
         <Tile label="evaluations / s" value={fmt(last?.evalsPerSec ?? null, 3)} sub="last 30 s" />
-        <Tile label="failure rate" value={last ? `${(last.failureRate * 100).toFixed(1)}%` : '–'} sub={`${o.counts.invalid} invalid so far`} meter={last ? last.failureRate : null} />
-        <Tile label="spend" value={usd(spend)} sub={o.config.budget.maxSpendUsd ? `of ${usd(o.config.budget.maxSpendUsd)}` : o.config.mutator === 'local' ? 'offline operators cost nothing' : 'no spend cap'} meter={budget.spend} />
-        <ElapsedTile startedAt={o.startedAt} finishedAt={head?.finishedAt ?? o.finishedAt} maxWallS={o.config.budget.maxWallS} />
+        <Tile
+          label="failure rate"
+          value={last ? `${(last.failureRate * 100).toFixed(1)}%` : '–'}
+          sub={`${o.counts.invalid} invalid so far`}
+          meter={last ? last.failureRate : null}
+        />
+        <Tile
+          label="spend"
+          value={usd(spend)}
+          sub={
+            o.config.budget.maxSpendUsd
+              ? `of ${usd(o.config.budget.maxSpendUsd)}`
+              : o.config.mutator === 'local'
+                ? 'offline operators cost nothing'
+                : 'no spend cap'
+          }
+          meter={budget.spend}
+        />
+        <ElapsedTile
+          startedAt={o.startedAt}
+          finishedAt={head?.finishedAt ?? o.finishedAt}
+          maxWallS={o.config.budget.maxWallS}
+        />
       </div>
       <div className="dash">
         <div className="card w8">
@@ -84,15 +135,33 @@ export function RunDashboard() {
                 </span>
               )}
               <div className="seg" role="group" aria-label="x axis">
-                <button className={L.xAxis === 'evals' ? 'on' : ''} onClick={() => L.setXAxis('evals')}>over evaluations</button>
-                <button className={L.xAxis === 'time' ? 'on' : ''} onClick={() => L.setXAxis('time')}>over time</button>
+                <button className={L.xAxis === 'evals' ? 'on' : ''} onClick={() => L.setXAxis('evals')}>
+                  over evaluations
+                </button>
+                <button className={L.xAxis === 'time' ? 'on' : ''} onClick={() => L.setXAxis('time')}>
+                  over time
+                </button>
               </div>
             </div>
           </div>
-          <FitnessChart metrics={metrics} points={points} islands={islands} reference={ref} direction={o.problem.direction} best={best} xAxis={L.xAxis} range={L.zoom} onZoom={L.setZoom} onOpen={open} />
+          <FitnessChart
+            metrics={metrics}
+            points={points}
+            islands={islands}
+            reference={ref}
+            direction={o.problem.direction}
+            best={best}
+            xAxis={L.xAxis}
+            range={L.zoom}
+            onZoom={L.setZoom}
+            onOpen={open}
+          />
           <div className="small muted">
-            Lines: best so far (solid) and population mean (dashed) per island; dots: each evaluation. {o.problem.direction === 'max' ? 'Higher' : 'Lower'} is better.
-            {L.snapshot.data && L.snapshot.data.totals.points > L.snapshot.data.points.length && ` Downsampled from ${L.snapshot.data.totals.points} evaluations (extremes kept); drag to zoom for full resolution.`}
+            Lines: best so far (solid) and population mean (dashed) per island; dots: each evaluation.{' '}
+            {o.problem.direction === 'max' ? 'Higher' : 'Lower'} is better.
+            {L.snapshot.data &&
+              L.snapshot.data.totals.points > L.snapshot.data.points.length &&
+              ` Downsampled from ${L.snapshot.data.totals.points} evaluations (extremes kept); drag to zoom for full resolution.`}
           </div>
         </div>
         <div className="card w4">
@@ -110,22 +179,66 @@ export function RunDashboard() {
             <h2>Code diversity</h2>
             <span className="muted small">mean pairwise code distance in each island; white: between islands</span>
           </div>
-          <MetricChart testId="diversity-code" metrics={metrics} field="code" series={islandIdx} xAxis={L.xAxis} range={L.zoom} yMax={1} />
-          <MetricChart testId="diversity-inter" metrics={metrics} field="interIsland" series={[-1]} xAxis={L.xAxis} range={L.zoom} height={90} yMax={1} />
+          <MetricChart
+            testId="diversity-code"
+            metrics={metrics}
+            field="code"
+            series={islandIdx}
+            xAxis={L.xAxis}
+            range={L.zoom}
+            yMax={1}
+          />
+          <MetricChart
+            testId="diversity-inter"
+            metrics={metrics}
+            field="interIsland"
+            series={[-1]}
+            xAxis={L.xAxis}
+            range={L.zoom}
+            height={90}
+            yMax={1}
+          />
         </div>
         <div className="card w6">
           <div className="panel-head">
             <h2>Feature coverage</h2>
             <span className="muted small">share of MAP-Elites cells filled, per island</span>
           </div>
-          <MetricChart testId="diversity-coverage" metrics={metrics} field="coverage" series={withRun} xAxis={L.xAxis} range={L.zoom} yMax={1} format={(v) => `${Math.round(v * 100)}%`} />
+          <MetricChart
+            testId="diversity-coverage"
+            metrics={metrics}
+            field="coverage"
+            series={withRun}
+            xAxis={L.xAxis}
+            range={L.zoom}
+            yMax={1}
+            format={(v) => `${Math.round(v * 100)}%`}
+          />
         </div>
         <div className="card w6">
           <div className="panel-head">
             <h2>Throughput and failures</h2>
           </div>
-          <MetricChart testId="throughput" metrics={metrics} field="evalsPerSec" series={[-1]} xAxis={L.xAxis} range={L.zoom} height={120} />
-          <MetricChart testId="failures" metrics={metrics} field="failureRate" series={[-1]} xAxis={L.xAxis} range={L.zoom} height={110} yMax={1} format={(v) => `${Math.round(v * 100)}%`} />
+          <MetricChart
+            testId="throughput"
+            metrics={metrics}
+            field="evalsPerSec"
+            series={[-1]}
+            xAxis={L.xAxis}
+            range={L.zoom}
+            height={120}
+          />
+          <MetricChart
+            testId="failures"
+            metrics={metrics}
+            field="failureRate"
+            series={[-1]}
+            xAxis={L.xAxis}
+            range={L.zoom}
+            height={110}
+            yMax={1}
+            format={(v) => `${Math.round(v * 100)}%`}
+          />
         </div>
         <div className="card w6">
           <div className="panel-head">
@@ -134,7 +247,11 @@ export function RunDashboard() {
           </div>
           <PipelineChart metrics={metrics} xAxis={L.xAxis} range={L.zoom} />
           {verdict && (
-            <div className={verdict.limit === 'no-workers' ? 'alert error small' : 'small muted'} data-testid="pipeline-verdict" data-limit={verdict.limit}>
+            <div
+              className={verdict.limit === 'no-workers' ? 'alert error small' : 'small muted'}
+              data-testid="pipeline-verdict"
+              data-limit={verdict.limit}
+            >
               {verdict.text}
             </div>
           )}
@@ -144,23 +261,32 @@ export function RunDashboard() {
             <h2>Spend against the budget</h2>
           </div>
           {o.config.mutator === 'local' ? (
-            <div className="empty small">This run mutates with offline program operators: it calls no model and spends nothing. Its budget is {o.config.budget.maxEvals} evaluations{o.config.budget.maxWallS ? ` and ${duration(o.config.budget.maxWallS)}` : ''}.</div>
+            <div className="empty small">
+              This run mutates with offline program operators: it calls no model and spends nothing. Its budget is{' '}
+              {o.config.budget.maxEvals} evaluations
+              {o.config.budget.maxWallS ? ` and ${duration(o.config.budget.maxWallS)}` : ''}.
+            </div>
           ) : (
-          <MetricChart
-            testId="spend"
-            metrics={metrics}
-            field="spendUsd"
-            series={[-1]}
-            xAxis={L.xAxis}
-            range={L.zoom}
-            height={230}
-            format={(v) => usd(v)}
-            limit={o.config.budget.maxSpendUsd ? { value: o.config.budget.maxSpendUsd, label: 'budget' } : null}
-          />
+            <MetricChart
+              testId="spend"
+              metrics={metrics}
+              field="spendUsd"
+              series={[-1]}
+              xAxis={L.xAxis}
+              range={L.zoom}
+              height={230}
+              format={(v) => usd(v)}
+              limit={o.config.budget.maxSpendUsd ? { value: o.config.budget.maxSpendUsd, label: 'budget' } : null}
+            />
           )}
         </div>
         <div className="card w6">
-          <HeatmapPanel runId={o.id} islands={islands} features={o.problem.features.map((f) => f.name)} active={active} />
+          <HeatmapPanel
+            runId={o.id}
+            islands={islands}
+            features={o.problem.features.map((f) => f.name)}
+            active={active}
+          />
         </div>
         <div className="card w6">
           <div className="panel-head">
@@ -171,7 +297,9 @@ export function RunDashboard() {
         <div className="card w6">
           <div className="panel-head">
             <h2>Workers</h2>
-            <Link href="/workers" className="small">all workers</Link>
+            <Link href="/workers" className="small">
+              all workers
+            </Link>
           </div>
           <WorkersTable compact />
         </div>
@@ -189,10 +317,25 @@ export function RunDashboard() {
 }
 
 /** the only tile that ticks by itself: kept apart so the charts do not redraw every second */
-function ElapsedTile({ startedAt, finishedAt, maxWallS }: { startedAt: number | null; finishedAt: number | null; maxWallS: number | null }) {
+function ElapsedTile({
+  startedAt,
+  finishedAt,
+  maxWallS,
+}: {
+  startedAt: number | null
+  finishedAt: number | null
+  maxWallS: number | null
+}) {
   const now = useNow(1000)
   const wall = startedAt !== null ? ((finishedAt ?? now) - startedAt) / 1000 : 0
-  return <Tile label="elapsed" value={duration(wall)} sub={maxWallS ? `of ${duration(maxWallS)}` : 'no time cap'} meter={maxWallS ? Math.min(1, wall / maxWallS) : null} />
+  return (
+    <Tile
+      label="elapsed"
+      value={duration(wall)}
+      sub={maxWallS ? `of ${duration(maxWallS)}` : 'no time cap'}
+      meter={maxWallS ? Math.min(1, wall / maxWallS) : null}
+    />
+  )
 }
 
 /** Open stagnation alerts: folded per plateau, closed when the run ends or the island improves. */
@@ -200,7 +343,12 @@ function useRunAlerts() {
   const L = useRunLive()
   const o = L.overview.data
   return useMemo(
-    () => openStagnationAlerts(L.live.events, { status: L.status, direction: o?.problem.direction, islandBest: new Map(o?.islands.map((i) => [i.index, i.bestScore]) ?? []) }),
+    () =>
+      openStagnationAlerts(L.live.events, {
+        status: L.status,
+        direction: o?.problem.direction,
+        islandBest: new Map(o?.islands.map((i) => [i.index, i.bestScore]) ?? []),
+      }),
     [L.live.events, L.status, o],
   )
 }
@@ -214,11 +362,26 @@ function mergeZoomPoints<T extends { evalIndex: number }>(a: T[], b: T[]): T[] {
   return a.concat(b.filter((x) => !seen.has(x.evalIndex)))
 }
 
-function HeatmapPanel({ runId, islands, features, active }: { runId: string; islands: number; features: string[]; active: boolean }) {
+function HeatmapPanel({
+  runId,
+  islands,
+  features,
+  active,
+}: {
+  runId: string
+  islands: number
+  features: string[]
+  active: boolean
+}) {
   const trpc = useTRPC()
   const [island, setIsland] = useState<string>('all')
   const [axes, setAxes] = useState<string[]>(features.slice(0, 2))
-  const q = useQuery(trpc.runs.heatmap.queryOptions({ runId, axes, island: island === 'all' ? null : Number(island) }, { refetchInterval: active ? 5000 : false }))
+  const q = useQuery(
+    trpc.runs.heatmap.queryOptions(
+      { runId, axes, island: island === 'all' ? null : Number(island) },
+      { refetchInterval: active ? 5000 : false },
+    ),
+  )
   return (
     <>
       <div className="panel-head">
@@ -226,7 +389,12 @@ function HeatmapPanel({ runId, islands, features, active }: { runId: string; isl
         <div className="row small">
           {features.length > 2 &&
             [0, 1].map((k) => (
-              <select key={k} aria-label={`axis ${k + 1}`} value={axes[k]} onChange={(e) => setAxes(k === 0 ? [e.target.value, axes[1]!] : [axes[0]!, e.target.value])}>
+              <select
+                key={k}
+                aria-label={`axis ${k + 1}`}
+                value={axes[k]}
+                onChange={(e) => setAxes(k === 0 ? [e.target.value, axes[1]!] : [axes[0]!, e.target.value])}
+              >
                 {features.map((f) => (
                   <option key={f}>{f}</option>
                 ))}
@@ -235,12 +403,22 @@ function HeatmapPanel({ runId, islands, features, active }: { runId: string; isl
           <select aria-label="heatmap island" value={island} onChange={(e) => setIsland(e.target.value)}>
             <option value="all">all islands</option>
             {Array.from({ length: islands }, (_, i) => (
-              <option key={i} value={i}>island {i}</option>
+              <option key={i} value={i}>
+                island {i}
+              </option>
             ))}
           </select>
         </div>
       </div>
-      {q.error ? <ErrorBox error={q.error} /> : !q.data ? <div className="muted small">{q.isLoading ? 'Loading…' : 'This problem declares no features: no grid to draw.'}</div> : <Heatmap grid={q.data} runId={runId} />}
+      {q.error ? (
+        <ErrorBox error={q.error} />
+      ) : !q.data ? (
+        <div className="muted small">
+          {q.isLoading ? 'Loading…' : 'This problem declares no features: no grid to draw.'}
+        </div>
+      ) : (
+        <Heatmap grid={q.data} runId={runId} />
+      )}
     </>
   )
 }
@@ -274,12 +452,38 @@ function IslandsTable() {
               <tr key={i.index}>
                 <td>{i.index}</td>
                 <td className="num">{m?.population ?? i.population}</td>
-                <td className="num">{i.bestCandidateId ? <Link href={`/runs/${o.id}/candidates/${i.bestCandidateId}`} title={shortId(i.bestCandidateId)}>{fmt(i.bestScore, 5)}</Link> : '–'}</td>
+                <td className="num">
+                  {i.bestCandidateId ? (
+                    <Link href={`/runs/${o.id}/candidates/${i.bestCandidateId}`} title={shortId(i.bestCandidateId)}>
+                      {fmt(i.bestScore, 5)}
+                    </Link>
+                  ) : (
+                    '–'
+                  )}
+                </td>
                 <td className="num">{fmt(m?.median ?? null)}</td>
                 <td className="num">{fmt(m?.code ?? null, 3)}</td>
-                <td className="num">{m?.coverage !== null && m?.coverage !== undefined ? `${Math.round(m.coverage * 100)}%` : '–'}</td>
-                <td className="num">{fmt(controls.data?.effectiveExploration[i.index] ?? controls.data?.islandExploration[i.index] ?? controls.data?.exploration ?? null, 2)}</td>
-                <td>{alerts.has(i.index) ? <span className="badge warn">stagnant</span> : ended ? <span className="badge">{i.stagnant ? 'ended on a plateau' : 'ended'}</span> : <span className="badge good">improving</span>}</td>
+                <td className="num">
+                  {m?.coverage !== null && m?.coverage !== undefined ? `${Math.round(m.coverage * 100)}%` : '–'}
+                </td>
+                <td className="num">
+                  {fmt(
+                    controls.data?.effectiveExploration[i.index] ??
+                      controls.data?.islandExploration[i.index] ??
+                      controls.data?.exploration ??
+                      null,
+                    2,
+                  )}
+                </td>
+                <td>
+                  {alerts.has(i.index) ? (
+                    <span className="badge warn">stagnant</span>
+                  ) : ended ? (
+                    <span className="badge">{i.stagnant ? 'ended on a plateau' : 'ended'}</span>
+                  ) : (
+                    <span className="badge good">improving</span>
+                  )}
+                </td>
               </tr>
             )
           })}

@@ -16,8 +16,14 @@ export function RunList() {
   const { can } = useRole()
   const [status, setStatus] = useState<string>('')
   const [picked, setPicked] = useState<string[]>([])
-  const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : p.length < MAX_COMPARE ? [...p, id] : p))
-  const runs = useQuery(trpc.runs.list.queryOptions({ status: (status || undefined) as (typeof RUN_STATUSES)[number] | undefined, limit: 200 }, { refetchInterval: 3000 }))
+  const toggle = (id: string) =>
+    setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : p.length < MAX_COMPARE ? [...p, id] : p))
+  const runs = useQuery(
+    trpc.runs.list.queryOptions(
+      { status: (status || undefined) as (typeof RUN_STATUSES)[number] | undefined, limit: 200 },
+      { refetchInterval: 3000 },
+    ),
+  )
   return (
     <div className="grid">
       <div className="row between">
@@ -34,7 +40,9 @@ export function RunList() {
               Compare {picked.length} runs
             </Link>
           ) : (
-            <span className="muted small">tick {MIN_COMPARE}–{MAX_COMPARE} runs to compare them</span>
+            <span className="muted small">
+              tick {MIN_COMPARE}–{MAX_COMPARE} runs to compare them
+            </span>
           )}
           {can('admin') && (
             <Link className="btn primary" href="/runs/new">
@@ -50,7 +58,9 @@ export function RunList() {
           <div className="muted">Loading…</div>
         ) : runs.data.length === 0 ? (
           <div className="empty">
-            No runs {status ? `with status ${status}` : 'yet'}. {can('admin') ? <Link href="/runs/new">Start one</Link> : 'An admin starts runs'}, or from the command line: <code>fm-agent run circle-packing-26 --operators local</code>.
+            No runs {status ? `with status ${status}` : 'yet'}.{' '}
+            {can('admin') ? <Link href="/runs/new">Start one</Link> : 'An admin starts runs'}, or from the command line:{' '}
+            <code>fm-agent run circle-packing-26 --operators local</code>.
           </div>
         ) : (
           <div className="scroll-x">
@@ -76,7 +86,13 @@ export function RunList() {
                   return (
                     <tr key={r.id} data-testid="run-row">
                       <td>
-                        <input type="checkbox" aria-label={`compare ${r.name || shortId(r.id)}`} checked={picked.includes(r.id)} disabled={!picked.includes(r.id) && picked.length >= MAX_COMPARE} onChange={() => toggle(r.id)} />
+                        <input
+                          type="checkbox"
+                          aria-label={`compare ${r.name || shortId(r.id)}`}
+                          checked={picked.includes(r.id)}
+                          disabled={!picked.includes(r.id) && picked.length >= MAX_COMPARE}
+                          onChange={() => toggle(r.id)}
+                        />
                       </td>
                       <td>
                         <Link href={`/runs/${r.id}`}>{r.name || shortId(r.id)}</Link>
@@ -97,13 +113,19 @@ export function RunList() {
                         <Meter value={r.maxEvals ? r.evaluations / r.maxEvals : null} />
                       </td>
                       <td className="num mono">{fmt(r.bestScore, 6)}</td>
-                      <td className="num mono" title={r.reference?.source}>{fmt(r.reference?.value ?? null, 6)}</td>
-                      <td className="num mono">{gap === null ? '–' : gap <= 0 ? <span className="badge good">reached</span> : fmt(gap, 3)}</td>
+                      <td className="num mono" title={r.reference?.source}>
+                        {fmt(r.reference?.value ?? null, 6)}
+                      </td>
+                      <td className="num mono">
+                        {gap === null ? '–' : gap <= 0 ? <span className="badge good">reached</span> : fmt(gap, 3)}
+                      </td>
                       <td className="num">
                         {usd(r.spendUsd)}
                         {r.maxSpendUsd ? <span className="muted small"> / {usd(r.maxSpendUsd)}</span> : null}
                       </td>
-                      <td className="small">{r.mutator === 'llm' ? 'models' : 'offline operators'} · {r.islands} islands</td>
+                      <td className="small">
+                        {r.mutator === 'llm' ? 'models' : 'offline operators'} · {r.islands} islands
+                      </td>
                       <td className="small">
                         <Age t={new Date(r.createdAt).getTime()} />
                       </td>

@@ -6,7 +6,17 @@
 // survive. Data shaping is in client-safe/live-store.ts.
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { useSubscription } from '@trpc/tanstack-react-query'
-import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react'
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useReducer,
+  useRef,
+  useState,
+  type ReactNode,
+} from 'react'
 import { applyLive, initialLive, type LiveState } from '../client-safe/live-store.ts'
 import type { LiveMessage, SeriesSnapshot } from '../client-safe/types.ts'
 import { useTRPC } from './trpc.tsx'
@@ -20,7 +30,9 @@ declare global {
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'error' | 'idle'
 export type Range = { lo: number; hi: number }
 
-type Action = { type: 'init'; snapshot: SeriesSnapshot; events: LiveState['events'] } | { type: 'msgs'; msgs: LiveMessage[] }
+type Action =
+  | { type: 'init'; snapshot: SeriesSnapshot; events: LiveState['events'] }
+  | { type: 'msgs'; msgs: LiveMessage[] }
 
 function reducer(state: LiveState, a: Action): LiveState {
   if (a.type === 'init') return { ...initialLive(a.snapshot, a.events, state.head), received: state.received }
@@ -37,8 +49,12 @@ function useRunLiveState(runId: string) {
   // the charts' snapshot is loaded when a page that draws them asks (the dashboard); other tabs
   // follow the run live from the overview's cursor without paying for it
   const [wantSeries, setWantSeries] = useState(false)
-  const snapshot = useQuery(trpc.runs.series.queryOptions({ runId }, { staleTime: Infinity, refetchOnWindowFocus: false, enabled: wantSeries }))
-  const events = useQuery(trpc.runs.events.queryOptions({ runId, limit: 300 }, { staleTime: Infinity, refetchOnWindowFocus: false }))
+  const snapshot = useQuery(
+    trpc.runs.series.queryOptions({ runId }, { staleTime: Infinity, refetchOnWindowFocus: false, enabled: wantSeries }),
+  )
+  const events = useQuery(
+    trpc.runs.events.queryOptions({ runId, limit: 300 }, { staleTime: Infinity, refetchOnWindowFocus: false }),
+  )
   const [live, dispatch] = useReducer(reducer, null, () => initialLive(null))
   const [zoom, setZoom] = useState<Range | null>(null)
   const [xAxis, setXAxis] = useState<'evals' | 'time'>('evals')
@@ -113,7 +129,9 @@ function useRunLiveState(runId: string) {
   )
   // EventSource retries a dropped stream by itself (sending the last event id); when the stream
   // fails for good, or goes silent past two heartbeats, subscribe again from the last cursor seen
-  const fatal = ['NOT_FOUND', 'UNAUTHORIZED', 'FORBIDDEN'].includes((sub.error?.data as { code?: string } | undefined)?.code ?? '')
+  const fatal = ['NOT_FOUND', 'UNAUTHORIZED', 'FORBIDDEN'].includes(
+    (sub.error?.data as { code?: string } | undefined)?.code ?? '',
+  )
   const resubscribe = useRef(() => {})
   resubscribe.current = () => {
     const latest = latestCursor.current
@@ -139,10 +157,20 @@ function useRunLiveState(runId: string) {
   const everConnected = useRef(false)
   if (sub.status === 'pending') everConnected.current = true
   const connection: Connection =
-    sub.status === 'pending' ? 'live' : fatal ? 'error' : sub.status === 'connecting' || sub.status === 'error' ? (everConnected.current ? 'reconnecting' : 'connecting') : 'idle'
+    sub.status === 'pending'
+      ? 'live'
+      : fatal
+        ? 'error'
+        : sub.status === 'connecting' || sub.status === 'error'
+          ? everConnected.current
+            ? 'reconnecting'
+            : 'connecting'
+          : 'idle'
 
   const requestSeries = useCallback(() => setWantSeries(true), [])
-  const zoomed = useQuery(trpc.runs.series.queryOptions({ runId, range: zoom, buckets: 1000 }, { enabled: !!zoom, staleTime: 10_000 }))
+  const zoomed = useQuery(
+    trpc.runs.series.queryOptions({ runId, range: zoom, buckets: 1000 }, { enabled: !!zoom, staleTime: 10_000 }),
+  )
 
   const head = live.head
   const status = head?.status ?? overview.data?.status ?? null
@@ -183,7 +211,13 @@ export function useRunLive(): RunLive {
 /** The connection state as a small badge (live, reconnecting…). */
 export function ConnectionBadge() {
   const { connection, live } = useRunLive()
-  const label = { live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting… (will catch up)', error: 'disconnected', idle: 'not live' }[connection]
+  const label = {
+    live: 'live',
+    connecting: 'connecting…',
+    reconnecting: 'reconnecting… (will catch up)',
+    error: 'disconnected',
+    idle: 'not live',
+  }[connection]
   const title = live.lastMessageAt ? `last message ${new Date(live.lastMessageAt).toLocaleTimeString()}` : undefined
   return useMemo(
     () => (

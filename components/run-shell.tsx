@@ -48,7 +48,10 @@ function RunHeader() {
   if (!o) return <div className="muted">Loading the run…</div>
   const reason = live.head?.statusReason ?? o.statusReason
   const st = status ?? o.status
-  const mutator = o.config.mutator === 'llm' ? `models: ${o.config.models.map((m) => m.label ?? `${m.provider}:${m.model}`).join(', ')}` : 'offline program operators (no model)'
+  const mutator =
+    o.config.mutator === 'llm'
+      ? `models: ${o.config.models.map((m) => m.label ?? `${m.provider}:${m.model}`).join(', ')}`
+      : 'offline program operators (no model)'
   return (
     <>
       <div className="run-head">
@@ -59,19 +62,37 @@ function RunHeader() {
             <ConnectionBadge />
           </h1>
           <div className="sub">
-            <span className="mono">{o.problem.id}</span> · {o.problem.name} · {o.problem.direction === 'max' ? 'maximize' : 'minimize'} <span className="mono">{o.problem.primaryMetric}</span> · {o.config.islands} islands · {mutator} · created <Age t={o.createdAt} />
+            <span className="mono">{o.problem.id}</span> · {o.problem.name} ·{' '}
+            {o.problem.direction === 'max' ? 'maximize' : 'minimize'}{' '}
+            <span className="mono">{o.problem.primaryMetric}</span> · {o.config.islands} islands · {mutator} · created{' '}
+            <Age t={o.createdAt} />
             {live.head?.drivenBy && (
               <>
-                {' '}· driven by <span className="mono" data-testid="driven-by">{live.head.drivenBy}</span>
+                {' '}
+                · driven by{' '}
+                <span className="mono" data-testid="driven-by">
+                  {live.head.drivenBy}
+                </span>
               </>
             )}
-            {o.lease && <> · driven by <span className="mono">{o.lease.owner}</span></>}
+            {o.lease && (
+              <>
+                {' '}
+                · driven by <span className="mono">{o.lease.owner}</span>
+              </>
+            )}
           </div>
           <RunFamily family={o.family} />
         </div>
         <div className="row" style={{ alignItems: 'flex-end' }}>
           <WatchButton runId={runId} />
-          <RunActions runId={runId} status={st} maxEvals={o.config.budget.maxEvals} evaluations={live.head?.evaluations ?? o.evaluations} bestId={live.head?.bestCandidateId ?? o.bestCandidateId} />
+          <RunActions
+            runId={runId}
+            status={st}
+            maxEvals={o.config.budget.maxEvals}
+            evaluations={live.head?.evaluations ?? o.evaluations}
+            bestId={live.head?.bestCandidateId ?? o.bestCandidateId}
+          />
         </div>
       </div>
       {st === 'failed' && (
@@ -89,17 +110,32 @@ function RunHeader() {
 }
 
 /** Forks: the run and candidate this one started from, and the runs started from this one. */
-function RunFamily({ family }: { family: { forkedFrom: { runId: string; runName: string | null; exists: boolean; candidateId: string | null } | null; forks: Array<{ id: string; name: string | null; status: string; candidateId: string | null }> } }) {
+function RunFamily({
+  family,
+}: {
+  family: {
+    forkedFrom: { runId: string; runName: string | null; exists: boolean; candidateId: string | null } | null
+    forks: Array<{ id: string; name: string | null; status: string; candidateId: string | null }>
+  }
+}) {
   const { forkedFrom: from, forks } = family
   if (!from && !forks.length) return null
   return (
     <div className="sub" data-testid="run-family">
       {from && (
         <span data-testid="forked-from">
-          forked from {from.exists ? <Link href={`/runs/${from.runId}`}>{from.runName || `run ${shortId(from.runId)}`}</Link> : <span className="mono">{shortId(from.runId)} (deleted)</span>}
+          forked from{' '}
+          {from.exists ? (
+            <Link href={`/runs/${from.runId}`}>{from.runName || `run ${shortId(from.runId)}`}</Link>
+          ) : (
+            <span className="mono">{shortId(from.runId)} (deleted)</span>
+          )}
           {from.candidateId && from.exists && (
             <>
-              , candidate <Link className="mono" href={`/runs/${from.runId}/candidates/${from.candidateId}`}>{shortId(from.candidateId)}</Link>
+              , candidate{' '}
+              <Link className="mono" href={`/runs/${from.runId}/candidates/${from.candidateId}`}>
+                {shortId(from.candidateId)}
+              </Link>
             </>
           )}
         </span>
@@ -120,7 +156,19 @@ function RunFamily({ family }: { family: { forkedFrom: { runId: string; runName:
   )
 }
 
-function RunActions({ runId, status, maxEvals, evaluations, bestId }: { runId: string; status: string; maxEvals: number; evaluations: number; bestId: string | null }) {
+function RunActions({
+  runId,
+  status,
+  maxEvals,
+  evaluations,
+  bestId,
+}: {
+  runId: string
+  status: string
+  maxEvals: number
+  evaluations: number
+  bestId: string | null
+}) {
   const trpc = useTRPC()
   const qc = useQueryClient()
   const { can } = useRole()
@@ -132,7 +180,10 @@ function RunActions({ runId, status, maxEvals, evaluations, bestId }: { runId: s
   const active = ['created', 'cold-start', 'evolving'].includes(status)
   const err = pause.error ?? stop.error ?? resume.error
   if (!can('admin')) return <span className="muted small">Admins pause, resume and stop runs.</span>
-  const target = Math.max(evaluations + 1, Number(more) || (status === 'completed' ? maxEvals + Math.max(100, Math.round(maxEvals / 2)) : maxEvals))
+  const target = Math.max(
+    evaluations + 1,
+    Number(more) || (status === 'completed' ? maxEvals + Math.max(100, Math.round(maxEvals / 2)) : maxEvals),
+  )
   return (
     <div className="row" style={{ alignItems: 'flex-end' }}>
       {active && (
@@ -141,7 +192,11 @@ function RunActions({ runId, status, maxEvals, evaluations, bestId }: { runId: s
         </button>
       )}
       {bestId && (
-        <Link className="btn" href={`/runs/new?fork=${runId}&candidate=${bestId}`} title="a new run whose cold start begins from this run's best candidate, with this run's settings to edit">
+        <Link
+          className="btn"
+          href={`/runs/new?fork=${runId}&candidate=${bestId}`}
+          title="a new run whose cold start begins from this run's best candidate, with this run's settings to edit"
+        >
           New run from the best
         </Link>
       )}
@@ -149,9 +204,21 @@ function RunActions({ runId, status, maxEvals, evaluations, bestId }: { runId: s
         <>
           <label title="the run's new total of evaluations">
             evaluations (total)
-            <input style={{ width: 100 }} inputMode="numeric" placeholder={String(target)} value={more} onChange={(e) => setMore(e.target.value)} />
+            <input
+              style={{ width: 100 }}
+              inputMode="numeric"
+              placeholder={String(target)}
+              value={more}
+              onChange={(e) => setMore(e.target.value)}
+            />
           </label>
-          <button className="primary" onClick={() => resume.mutate({ runId, maxEvals: target > maxEvals || status === 'completed' ? target : undefined })} disabled={resume.isPending}>
+          <button
+            className="primary"
+            onClick={() =>
+              resume.mutate({ runId, maxEvals: target > maxEvals || status === 'completed' ? target : undefined })
+            }
+            disabled={resume.isPending}
+          >
             Resume
           </button>
         </>
@@ -160,14 +227,23 @@ function RunActions({ runId, status, maxEvals, evaluations, bestId }: { runId: s
         <button
           className="danger"
           onClick={() => {
-            if (window.confirm('Stop this run? In-flight evaluations are recorded as not finished. It can be resumed later.')) stop.mutate({ runId })
+            if (
+              window.confirm(
+                'Stop this run? In-flight evaluations are recorded as not finished. It can be resumed later.',
+              )
+            )
+              stop.mutate({ runId })
           }}
           disabled={stop.isPending}
         >
           Stop
         </button>
       )}
-      {err && <span className="badge bad" role="alert">{errorMessage(err)}</span>}
+      {err && (
+        <span className="badge bad" role="alert">
+          {errorMessage(err)}
+        </span>
+      )}
     </div>
   )
 }

@@ -28,8 +28,19 @@ export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
   const controls = useQuery(trpc.runs.controls.queryOptions({ runId }))
   const [note, setNote] = useState<string | null>(null)
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.runs.controls.queryKey({ runId }) })
-  const retrieve = useMutation(trpc.runs.retrieve.mutationOptions({ onSuccess: (r) => setNote(r.chunks ? `${r.chunks} knowledge chunk(s) go into the island's next prompts` : 'the knowledge base had nothing relevant for this island') }))
-  const explore = useMutation(trpc.runs.setExploration.mutationOptions({ onSuccess: () => (refresh(), setNote('exploration raised')) }))
+  const retrieve = useMutation(
+    trpc.runs.retrieve.mutationOptions({
+      onSuccess: (r) =>
+        setNote(
+          r.chunks
+            ? `${r.chunks} knowledge chunk(s) go into the island's next prompts`
+            : 'the knowledge base had nothing relevant for this island',
+        ),
+    }),
+  )
+  const explore = useMutation(
+    trpc.runs.setExploration.mutationOptions({ onSuccess: () => (refresh(), setNote('exploration raised')) }),
+  )
   const escalate = useMutation(
     trpc.runs.escalate.mutationOptions({
       onSuccess: (r, v) =>
@@ -42,17 +53,32 @@ export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
         ),
     }),
   )
-  if (!alerts.length) return <div className="muted small" data-testid="no-alerts">No island is stagnating.</div>
+  if (!alerts.length)
+    return (
+      <div className="muted small" data-testid="no-alerts">
+        No island is stagnating.
+      </div>
+    )
   const err = retrieve.error ?? explore.error ?? escalate.error
   return (
     <div className="alerts" data-testid="stagnation-alerts">
       {alerts.map((a) => {
         const current = controls.data?.effectiveExploration[a.island] ?? controls.data?.exploration ?? 0.3
         return (
-          <div key={a.island} data-testid="stagnation-alert" data-island={a.island} data-level={a.level} className={`alert ${a.kind === 'escalated' ? 'error' : ''}`}>
+          <div
+            key={a.island}
+            data-testid="stagnation-alert"
+            data-island={a.island}
+            data-level={a.level}
+            className={`alert ${a.kind === 'escalated' ? 'error' : ''}`}
+          >
             <div className="row between">
-              <strong>Island {a.island} {a.kind === 'escalated' ? 'is still stuck' : 'stalled'}</strong>
-              <span className="muted small" title={`last raised ${new Date(a.t).toLocaleTimeString()}`}>first raised <Age t={a.since} /></span>
+              <strong>
+                Island {a.island} {a.kind === 'escalated' ? 'is still stuck' : 'stalled'}
+              </strong>
+              <span className="muted small" title={`last raised ${new Date(a.t).toLocaleTimeString()}`}>
+                first raised <Age t={a.since} />
+              </span>
             </div>
             {a.events > 1 && (
               <div className="muted small" data-testid="alert-levels">
@@ -60,18 +86,50 @@ export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
               </div>
             )}
             <div className="small">{a.message}</div>
-            <div className="muted small">suggested: {a.suggestions.map((s) => SUGGESTION_TEXT[s] ?? s).join(', ') || '–'}</div>
+            <div className="muted small">
+              suggested: {a.suggestions.map((s) => SUGGESTION_TEXT[s] ?? s).join(', ') || '–'}
+            </div>
             {can('expert') && (
               <div className="actions">
-                <Link className="btn small" href={`/runs/${runId}/guidance?island=${a.island}`}>Give a hint</Link>
-                <button className="small" onClick={() => retrieve.mutate({ runId, island: a.island })} disabled={retrieve.isPending}>Retrieve knowledge</button>
-                <button className="small" onClick={() => explore.mutate({ runId, island: a.island, value: Math.min(1, Math.round((current + 0.2) * 100) / 100) })} disabled={explore.isPending || current >= 1}>
+                <Link className="btn small" href={`/runs/${runId}/guidance?island=${a.island}`}>
+                  Give a hint
+                </Link>
+                <button
+                  className="small"
+                  onClick={() => retrieve.mutate({ runId, island: a.island })}
+                  disabled={retrieve.isPending}
+                >
+                  Retrieve knowledge
+                </button>
+                <button
+                  className="small"
+                  onClick={() =>
+                    explore.mutate({
+                      runId,
+                      island: a.island,
+                      value: Math.min(1, Math.round((current + 0.2) * 100) / 100),
+                    })
+                  }
+                  disabled={explore.isPending || current >= 1}
+                >
                   Raise exploration ({fmt(current, 2)} → {fmt(Math.min(1, current + 0.2), 2)})
                 </button>
-                <button className="small" data-testid="escalate-migrate-in" onClick={() => escalate.mutate({ runId, island: a.island, action: 'migrate-in' })} disabled={escalate.isPending} title="copy the best programs of the other islands into this one">
+                <button
+                  className="small"
+                  data-testid="escalate-migrate-in"
+                  onClick={() => escalate.mutate({ runId, island: a.island, action: 'migrate-in' })}
+                  disabled={escalate.isPending}
+                  title="copy the best programs of the other islands into this one"
+                >
                   Bring in other islands’ best
                 </button>
-                <button className="small" data-testid="escalate-restart" onClick={() => escalate.mutate({ runId, island: a.island, action: 'restart-from-elites' })} disabled={escalate.isPending} title="empty this island (pinned programs stay) and reseed it from the run’s elite archive">
+                <button
+                  className="small"
+                  data-testid="escalate-restart"
+                  onClick={() => escalate.mutate({ runId, island: a.island, action: 'restart-from-elites' })}
+                  disabled={escalate.isPending}
+                  title="empty this island (pinned programs stay) and reseed it from the run’s elite archive"
+                >
                   Restart from the elites
                 </button>
               </div>
@@ -79,8 +137,16 @@ export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
           </div>
         )
       })}
-      {note && <div className="alert info small">{note} <CommandNote outcome={escalate.data?.command ?? retrieve.data?.command ?? explore.data?.command} /></div>}
-      {err && <div className="alert error small" role="alert">{errorMessage(err)}</div>}
+      {note && (
+        <div className="alert info small">
+          {note} <CommandNote outcome={escalate.data?.command ?? retrieve.data?.command ?? explore.data?.command} />
+        </div>
+      )}
+      {err && (
+        <div className="alert error small" role="alert">
+          {errorMessage(err)}
+        </div>
+      )}
     </div>
   )
 }
@@ -109,7 +175,13 @@ export function Steering() {
         <h3>Exploration</h3>
         <div className="small muted" style={{ marginBottom: 6 }}>
           0 exploits the best, 1 explores broadly. Run: <strong>{fmt(c.exploration, 2)}</strong>
-          {c.effectiveExploration.length > 0 && <> · effective per island (with stagnation boost): {c.effectiveExploration.map((v, i) => `${i}: ${fmt(v, 2)}`).join(' · ')}</>}
+          {c.effectiveExploration.length > 0 && (
+            <>
+              {' '}
+              · effective per island (with stagnation boost):{' '}
+              {c.effectiveExploration.map((v, i) => `${i}: ${fmt(v, 2)}`).join(' · ')}
+            </>
+          )}
           {!c.driven && <> · this process does not drive the run: the run-wide value is stored for its engine</>}
         </div>
         {can('expert') ? (
@@ -124,12 +196,24 @@ export function Steering() {
             <select aria-label="exploration scope" value={island} onChange={(e) => setIsland(e.target.value)}>
               <option value="run">whole run</option>
               {Array.from({ length: islands }, (_, i) => (
-                <option key={i} value={i}>island {i}</option>
+                <option key={i} value={i}>
+                  island {i}
+                </option>
               ))}
             </select>
-            <input aria-label="exploration" type="range" min={0} max={1} step={0.05} value={value || String(current)} onChange={(e) => setValue(e.target.value)} />
+            <input
+              aria-label="exploration"
+              type="range"
+              min={0}
+              max={1}
+              step={0.05}
+              value={value || String(current)}
+              onChange={(e) => setValue(e.target.value)}
+            />
             <span className="mono">{fmt(Number(value || current), 2)}</span>
-            <button type="submit" disabled={setExp.isPending}>Set</button>
+            <button type="submit" disabled={setExp.isPending}>
+              Set
+            </button>
             {setExp.data && <CommandNote outcome={setExp.data.command} />}
             {setExp.error && <span className="badge bad">{errorMessage(setExp.error)}</span>}
           </form>
@@ -155,7 +239,13 @@ export function Steering() {
                   <td className="mono">{r.id}</td>
                   <td className="num">
                     {can('admin') ? (
-                      <input aria-label={`weight of ${r.id}`} style={{ width: 70, textAlign: 'right' }} inputMode="decimal" value={weights[r.id] ?? String(r.weight)} onChange={(e) => setWeightsDraft({ ...weights, [r.id]: e.target.value })} />
+                      <input
+                        aria-label={`weight of ${r.id}`}
+                        style={{ width: 70, textAlign: 'right' }}
+                        inputMode="decimal"
+                        value={weights[r.id] ?? String(r.weight)}
+                        onChange={(e) => setWeightsDraft({ ...weights, [r.id]: e.target.value })}
+                      />
                     ) : (
                       fmt(r.weight)
                     )}
@@ -191,8 +281,15 @@ export function Steering() {
             <button
               disabled={setWeights.isPending || Object.keys(weights).length === 0}
               onClick={() => {
-                if (c.mutator === 'llm') setWeights.mutate({ runId, models: c.models.map((m) => Number(weights[m.id] ?? m.weight)) })
-                else setWeights.mutate({ runId, localOperators: Object.fromEntries(c.localOperators.map((o) => [o.id, Number(weights[o.id] ?? o.weight)])) })
+                if (c.mutator === 'llm')
+                  setWeights.mutate({ runId, models: c.models.map((m) => Number(weights[m.id] ?? m.weight)) })
+                else
+                  setWeights.mutate({
+                    runId,
+                    localOperators: Object.fromEntries(
+                      c.localOperators.map((o) => [o.id, Number(weights[o.id] ?? o.weight)]),
+                    ),
+                  })
                 setWeightsDraft({})
               }}
             >

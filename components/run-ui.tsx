@@ -6,8 +6,19 @@ import { fmt } from '../client-safe/format.ts'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
 const STATUS_CLASS: Record<string, string> = {
-  created: 'info', 'cold-start': 'info', evolving: 'good', paused: 'warn', completed: '', stopped: 'warn', failed: 'bad',
-  queued: 'info', running: 'info', pending: 'info', evaluated: 'good', rejected: 'warn', invalid: 'bad',
+  created: 'info',
+  'cold-start': 'info',
+  evolving: 'good',
+  paused: 'warn',
+  completed: '',
+  stopped: 'warn',
+  failed: 'bad',
+  queued: 'info',
+  running: 'info',
+  pending: 'info',
+  evaluated: 'good',
+  rejected: 'warn',
+  invalid: 'bad',
 }
 
 export function StatusBadge({ status, title }: { status: string; title?: string }) {
@@ -61,7 +72,19 @@ export function Meter({ value, title }: { value: number | null; title?: string }
   )
 }
 
-export function Tile({ label, value, sub, meter, testId }: { label: string; value: ReactNode; sub?: ReactNode; meter?: number | null; testId?: string }) {
+export function Tile({
+  label,
+  value,
+  sub,
+  meter,
+  testId,
+}: {
+  label: string
+  value: ReactNode
+  sub?: ReactNode
+  meter?: number | null
+  testId?: string
+}) {
   return (
     <div className="tile" data-testid={testId}>
       <div className="l">{label}</div>
@@ -89,7 +112,11 @@ export function useRole() {
   const trpc = useTRPC()
   const me = useQuery(trpc.account.me.queryOptions())
   const role = (me.data?.role ?? 'viewer') as 'viewer' | 'expert' | 'admin'
-  return { role, loaded: !!me.data, can: (needed: 'viewer' | 'expert' | 'admin') => ORDER.indexOf(role) >= ORDER.indexOf(needed) }
+  return {
+    role,
+    loaded: !!me.data,
+    can: (needed: 'viewer' | 'expert' | 'admin') => ORDER.indexOf(role) >= ORDER.indexOf(needed),
+  }
 }
 
 export function shortId(id: string | null | undefined): string {
@@ -98,5 +125,14 @@ export function shortId(id: string | null | undefined): string {
 
 /** Origin of a candidate in words (offline operators are never presented as a model). */
 export function originLabel(origin: string): string {
-  return { seed: 'seed program', 'cold-start': 'cold start', mutation: 'mutation', crossover: 'crossover', 'expert-edit': 'expert edit', repair: 'repair' }[origin] ?? origin
+  return (
+    {
+      seed: 'seed program',
+      'cold-start': 'cold start',
+      mutation: 'mutation',
+      crossover: 'crossover',
+      'expert-edit': 'expert edit',
+      repair: 'repair',
+    }[origin] ?? origin
+  )
 }

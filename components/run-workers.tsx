@@ -13,14 +13,17 @@ export function WorkersTable({ compact = false }: { compact?: boolean }) {
   if (!workers.length)
     return (
       <div className="empty" data-testid="no-workers">
-        {source === 'none' ? 'This process has no evaluation backend (a web-only process); workers connect to the engine process.' : 'No workers are connected.'}
+        {source === 'none'
+          ? 'This process has no evaluation backend (a web-only process); workers connect to the engine process.'
+          : 'No workers are connected.'}
       </div>
     )
   const running = workers.reduce((n, w) => n + w.running, 0)
   return (
     <div data-testid="workers">
       <div className="small muted" style={{ marginBottom: 6 }}>
-        {workers.filter((w) => w.status === 'online').length} online · {running} evaluation{running === 1 ? '' : 's'} running · capacity {capacity ?? '–'}
+        {workers.filter((w) => w.status === 'online').length} online · {running} evaluation{running === 1 ? '' : 's'}{' '}
+        running · capacity {capacity ?? '–'}
       </div>
       <div className="scroll-x">
         <table className="table small">
@@ -41,9 +44,16 @@ export function WorkersTable({ compact = false }: { compact?: boolean }) {
               <tr key={w.id} data-testid="worker-row">
                 <td>{w.name}</td>
                 <td>
-                  <span className={`badge ${w.status === 'online' ? 'good' : w.status === 'dead' ? 'bad' : 'warn'}`}>{w.status}</span>
+                  <span className={`badge ${w.status === 'online' ? 'good' : w.status === 'dead' ? 'bad' : 'warn'}`}>
+                    {w.status}
+                  </span>
                 </td>
-                {!compact && <td className="mono">{w.host}{w.pid ? ` (pid ${w.pid})` : ''}</td>}
+                {!compact && (
+                  <td className="mono">
+                    {w.host}
+                    {w.pid ? ` (pid ${w.pid})` : ''}
+                  </td>
+                )}
                 <td style={{ minWidth: 90 }}>
                   {w.running}/{w.concurrency}
                   <Meter value={w.load} />
@@ -55,7 +65,15 @@ export function WorkersTable({ compact = false }: { compact?: boolean }) {
                   </td>
                 )}
                 <td title={w.isolation?.warnings.join('\n')}>
-                  {w.isolation ? <span className={`badge ${w.isolation.level === 'full' ? 'good' : w.isolation.level === 'partial' ? 'warn' : 'bad'}`}>{w.isolation.level} · {w.isolation.mode}</span> : '–'}
+                  {w.isolation ? (
+                    <span
+                      className={`badge ${w.isolation.level === 'full' ? 'good' : w.isolation.level === 'partial' ? 'warn' : 'bad'}`}
+                    >
+                      {w.isolation.level} · {w.isolation.mode}
+                    </span>
+                  ) : (
+                    '–'
+                  )}
                 </td>
                 <td>
                   <Age t={w.lastHeartbeat} />

@@ -11,19 +11,25 @@ export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
   const [scope, setScope] = useState<'cli' | 'worker'>('cli')
   const [shown, setShown] = useState<string | null>(null)
   const refresh = () => qc.invalidateQueries({ queryKey: trpc.tokens.mine.queryKey() })
-  const create = useMutation(trpc.tokens.create.mutationOptions({ onSuccess: (t) => (setShown(t.token), setName(''), refresh()) }))
+  const create = useMutation(
+    trpc.tokens.create.mutationOptions({ onSuccess: (t) => (setShown(t.token), setName(''), refresh()) }),
+  )
   const revoke = useMutation(trpc.tokens.revoke.mutationOptions({ onSuccess: refresh }))
   return (
     <div className="card form">
       <h2>API tokens</h2>
-      <div className="muted small">For the CLI and scripts (<code>Authorization: Bearer …</code>). A token is shown once.</div>
+      <div className="muted small">
+        For the CLI and scripts (<code>Authorization: Bearer …</code>). A token is shown once.
+      </div>
       <div className="row">
         <input placeholder="name, e.g. laptop" value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
         <select value={scope} onChange={(e) => setScope(e.target.value as 'cli' | 'worker')}>
           <option value="cli">cli</option>
           {isAdmin && <option value="worker">worker</option>}
         </select>
-        <button disabled={!name || create.isPending} onClick={() => create.mutate({ name, scope })}>Create</button>
+        <button disabled={!name || create.isPending} onClick={() => create.mutate({ name, scope })}>
+          Create
+        </button>
       </div>
       {create.error && <div className="alert error">{errorMessage(create.error)}</div>}
       {shown && (
@@ -49,7 +55,13 @@ export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
                 <td>{t.scope}</td>
                 <td className="mono">{t.prefix}…</td>
                 <td className="small muted">{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : 'never'}</td>
-                <td>{t.revokedAt ? <span className="badge bad">revoked</span> : <button onClick={() => revoke.mutate({ id: t.id })}>Revoke</button>}</td>
+                <td>
+                  {t.revokedAt ? (
+                    <span className="badge bad">revoked</span>
+                  ) : (
+                    <button onClick={() => revoke.mutate({ id: t.id })}>Revoke</button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

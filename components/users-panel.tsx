@@ -13,9 +13,17 @@ export function UsersPanel() {
   const [email, setEmail] = useState('')
   const [role, setRole] = useState<(typeof ROLES)[number]>('viewer')
   const [secret, setSecret] = useState<string | null>(null)
-  const create = useMutation(trpc.users.create.mutationOptions({ onSuccess: (r) => (setSecret(`${r.user.email}: ${r.oneTimePassword}`), setEmail(''), refresh()) }))
+  const create = useMutation(
+    trpc.users.create.mutationOptions({
+      onSuccess: (r) => (setSecret(`${r.user.email}: ${r.oneTimePassword}`), setEmail(''), refresh()),
+    }),
+  )
   const update = useMutation(trpc.users.update.mutationOptions({ onSuccess: refresh }))
-  const reset = useMutation(trpc.users.resetPassword.mutationOptions({ onSuccess: (r) => setSecret(`new one-time password: ${r.oneTimePassword}`) }))
+  const reset = useMutation(
+    trpc.users.resetPassword.mutationOptions({
+      onSuccess: (r) => setSecret(`new one-time password: ${r.oneTimePassword}`),
+    }),
+  )
   const error = create.error ?? update.error ?? reset.error
   return (
     <div className="card form">
@@ -27,7 +35,9 @@ export function UsersPanel() {
             <option key={r}>{r}</option>
           ))}
         </select>
-        <button disabled={!email || create.isPending} onClick={() => create.mutate({ email, role })}>Add user</button>
+        <button disabled={!email || create.isPending} onClick={() => create.mutate({ email, role })}>
+          Add user
+        </button>
       </div>
       {error && <div className="alert error">{errorMessage(error)}</div>}
       {secret && <div className="alert info">One-time password (shown once) — {secret}</div>}
@@ -46,15 +56,26 @@ export function UsersPanel() {
               <tr key={u.id}>
                 <td>{u.email}</td>
                 <td>
-                  <select value={u.role} onChange={(e) => update.mutate({ id: u.id, role: e.target.value as (typeof ROLES)[number] })}>
+                  <select
+                    value={u.role}
+                    onChange={(e) => update.mutate({ id: u.id, role: e.target.value as (typeof ROLES)[number] })}
+                  >
                     {ROLES.map((r) => (
                       <option key={r}>{r}</option>
                     ))}
                   </select>
                 </td>
-                <td>{u.disabled ? <span className="badge bad">disabled</span> : <span className="badge good">active</span>}</td>
+                <td>
+                  {u.disabled ? (
+                    <span className="badge bad">disabled</span>
+                  ) : (
+                    <span className="badge good">active</span>
+                  )}
+                </td>
                 <td className="row">
-                  <button onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>{u.disabled ? 'Enable' : 'Disable'}</button>
+                  <button onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>
+                    {u.disabled ? 'Enable' : 'Disable'}
+                  </button>
                   <button onClick={() => reset.mutate({ id: u.id })}>Reset password</button>
                 </td>
               </tr>

@@ -11,14 +11,22 @@ async function tickLabels(chart: Locator, axis: 'x' | 'y'): Promise<string[]> {
   return chart.locator(`.recharts-${axis}Axis-tick-labels .recharts-cartesian-axis-tick-value`).allTextContents()
 }
 
-test('axis labels never repeat, distance to the best is on a log scale, and stagnation alerts fold and close with the run', async ({ page }) => {
+test('axis labels never repeat, distance to the best is on a log scale, and stagnation alerts fold and close with the run', async ({
+  page,
+}) => {
   test.setTimeout(300_000)
   await login(page)
   await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
-  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'test-curve-fit', name: 'e2e plateaus', config: { islands: 2, stagnationWindow: 4, budget: { maxEvals: 20_000 }, seed: 5 } })
+  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: 'test-curve-fit',
+    name: 'e2e plateaus',
+    config: { islands: 2, stagnationWindow: 4, budget: { maxEvals: 20_000 }, seed: 5 },
+  })
   await page.goto(`/runs/${run.id}`)
   const fitness = page.getByTestId('fitness-chart')
-  await expect.poll(async () => Number(await fitness.getAttribute('data-points')), { timeout: 120_000 }).toBeGreaterThan(40)
+  await expect
+    .poll(async () => Number(await fitness.getAttribute('data-points')), { timeout: 120_000 })
+    .toBeGreaterThan(40)
 
   // every chart on the dashboard: tick labels are distinct on both axes
   for (const id of ['fitness-chart', 'diversity-code', 'diversity-coverage', 'throughput', 'failures']) {
@@ -39,7 +47,10 @@ test('axis labels never repeat, distance to the best is on a log scale, and stag
   for (const l of logLabels) {
     const v = Number(l)
     const mantissa = v / 10 ** Math.floor(Math.log10(v) + 1e-9)
-    expect([1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6), `log tick ${l}`).toBe(true)
+    expect(
+      [1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6),
+      `log tick ${l}`,
+    ).toBe(true)
   }
   await page.getByRole('button', { name: 'score', exact: true }).click()
   await expect(fitness).toHaveAttribute('data-y', 'score')
@@ -47,7 +58,9 @@ test('axis labels never repeat, distance to the best is on a log scale, and stag
   // a plateau: one alert per island, its escalations folded into it
   const alerts = page.getByTestId('stagnation-alert')
   await expect(alerts.first()).toBeVisible({ timeout: 120_000 })
-  await expect.poll(async () => Number(await alerts.first().getAttribute('data-level')), { timeout: 120_000 }).toBeGreaterThan(2)
+  await expect
+    .poll(async () => Number(await alerts.first().getAttribute('data-level')), { timeout: 120_000 })
+    .toBeGreaterThan(2)
   const islands = await alerts.evaluateAll((els) => els.map((e) => e.getAttribute('data-island')))
   expect(new Set(islands).size).toBe(islands.length)
   await expect(page.getByTestId('alert-levels').first()).toContainText('folded into one')

@@ -39,7 +39,13 @@ function start(name: string, args: string[], env: Record<string, string>) {
   dirs.push(dataDir)
   const p = spawn(process.execPath, [join(ROOT, 'bin/fm-agent.mjs'), ...args, '--data-dir', dataDir], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, NEXT_TELEMETRY_DISABLED: '1', FM_LOG: 'info', ...env } as unknown as NodeJS.ProcessEnv,
+    env: {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME!,
+      NEXT_TELEMETRY_DISABLED: '1',
+      FM_LOG: 'info',
+      ...env,
+    } as unknown as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const log: string[] = []
@@ -48,17 +54,25 @@ function start(name: string, args: string[], env: Record<string, string>) {
   return p
 }
 
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 120_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs
   for (;;) {
     const v = await fn()
     if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${procs.map((x) => `--- ${x.name}\n${x.log.join('').slice(-1500)}`).join('\n')}`)
+    if (Date.now() > end)
+      throw new Error(
+        `timed out waiting for ${what}\n${procs.map((x) => `--- ${x.name}\n${x.log.join('').slice(-1500)}`).join('\n')}`,
+      )
     await new Promise((r) => setTimeout(r, 200))
   }
 }
 
-const q = async <T extends pg.QueryResultRow>(text: string, params: unknown[] = []) => (await admin.query<T>(text, params)).rows
+const q = async <T extends pg.QueryResultRow>(text: string, params: unknown[] = []) =>
+  (await admin.query<T>(text, params)).rows
 
 test.beforeAll(async () => {
   test.setTimeout(300_000)
@@ -76,11 +90,29 @@ test.beforeAll(async () => {
   workerRole = `fm_worker_cluster${process.pid}`
   const worker = await createWorkerRole(db.url, workerRole, `pw-cluster-${process.pid}`)
   // as a process manager starts them: workers first (they wait for what they need), then web, then engines
-  for (const n of ['a', 'b']) start(`worker-${n}`, ['worker', '--concurrency', '1', '--name', `cluster-${n}`], { DATABASE_URL: worker.databaseUrl, FM_WORKER_HEARTBEAT_MS: '500' })
-  start('web', ['web', '--port', String(PORT)], { DATABASE_URL: db.url, FM_ADMIN_EMAIL: ADMIN.email, FM_ADMIN_PASSWORD: ADMIN.password, FM_SIGNIN_LIMIT: '1000' })
-  for (const n of ['1', '2']) start(`engine-${n}`, ['engine'], { DATABASE_URL: db.url, FM_LEASE_S: '5', FM_E2E_OPENAI_KEY: KEY })
+  for (const n of ['a', 'b'])
+    start(`worker-${n}`, ['worker', '--concurrency', '1', '--name', `cluster-${n}`], {
+      DATABASE_URL: worker.databaseUrl,
+      FM_WORKER_HEARTBEAT_MS: '500',
+    })
+  start('web', ['web', '--port', String(PORT)], {
+    DATABASE_URL: db.url,
+    FM_ADMIN_EMAIL: ADMIN.email,
+    FM_ADMIN_PASSWORD: ADMIN.password,
+    FM_SIGNIN_LIMIT: '1000',
+  })
+  for (const n of ['1', '2'])
+    start(`engine-${n}`, ['engine'], { DATABASE_URL: db.url, FM_LEASE_S: '5', FM_E2E_OPENAI_KEY: KEY })
   await until('the console', async () => (await fetch(`${BASE}/api/health`).catch(() => null))?.ok)
-  await until('two workers online', async () => (await q<{ n: string }>("SELECT count(*) AS n FROM fm_queue.workers WHERE status = 'online'").catch(() => [{ n: '0' }]))[0]!.n === '2')
+  await until(
+    'two workers online',
+    async () =>
+      (
+        await q<{ n: string }>("SELECT count(*) AS n FROM fm_queue.workers WHERE status = 'online'").catch(() => [
+          { n: '0' },
+        ])
+      )[0]!.n === '2',
+  )
 })
 
 test.afterAll(async () => {
@@ -100,11 +132,23 @@ test('every intervention reaches the engine that drives the run, and a killed en
   await page.getByLabel('Password').fill(ADMIN.password)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.waitForURL(/\/runs/, { timeout: 30_000 })
-  const api = <T,>(kind: 'query' | 'mutation', path: string, input: unknown) =>
+  const api = <T>(kind: 'query' | 'mutation', path: string, input: unknown) =>
     page.evaluate(
       async ({ kind, path, input }) => {
-        const url = kind === 'query' ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : `/api/trpc/${path}`
-        const res = await fetch(url, kind === 'query' ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
+        const url =
+          kind === 'query'
+            ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`
+            : `/api/trpc/${path}`
+        const res = await fetch(
+          url,
+          kind === 'query'
+            ? {}
+            : {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ json: input }),
+              },
+        )
         const body = await res.json()
         if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body)}`)
         return body.result.data.json
@@ -113,19 +157,48 @@ test('every intervention reaches the engine that drives the run, and a killed en
     ) as Promise<T>
   await api('mutation', 'problems.import', { path: join(ROOT, 'test-support/problems/curve-fit') })
   await api('mutation', 'knowledge.importStarter', {})
-  const models = ['scripted-a', 'scripted-b'].map((m) => ({ provider: 'openai', model: m, baseURL: model.url, apiKeyEnv: 'FM_E2E_OPENAI_KEY', weight: 1 }))
+  const models = ['scripted-a', 'scripted-b'].map((m) => ({
+    provider: 'openai',
+    model: m,
+    baseURL: model.url,
+    apiKeyEnv: 'FM_E2E_OPENAI_KEY',
+    weight: 1,
+  }))
   const { id: runId } = await api<{ id: string }>('mutation', 'runs.create', {
     problemId: 'test-curve-fit',
     name: 'cluster',
-    config: { mutator: 'llm', models, islands: 2, stagnationWindow: 8, budget: { maxEvals: BUDGET }, generation: { maxInFlight: 2 }, seed: 5 },
+    config: {
+      mutator: 'llm',
+      models,
+      islands: 2,
+      stagnationWindow: 8,
+      budget: { maxEvals: BUDGET },
+      generation: { maxInFlight: 2 },
+      seed: 5,
+    },
   })
   await page.goto(`/runs/${runId}`)
   await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 120_000 })
-  const drivenBy = async () => (await q<{ lease_owner: string | null }>('SELECT lease_owner FROM runs WHERE id = $1', [runId]))[0]!.lease_owner!
+  const drivenBy = async () =>
+    (await q<{ lease_owner: string | null }>('SELECT lease_owner FROM runs WHERE id = $1', [runId]))[0]!.lease_owner!
   await expect(page.getByTestId('driven-by')).toHaveText(await drivenBy(), { timeout: 30_000 })
   const ack = async (kind: string) =>
-    until(`the engine's acknowledgement of ${kind}`, async () => (await q<{ status: string; applied_at: Date; result: Record<string, unknown> }>("SELECT status, applied_at, result FROM run_commands WHERE run_id = $1 AND kind = $2 AND status <> 'pending' ORDER BY id DESC LIMIT 1", [runId, kind]))[0])
-  const prompts = () => model.chatRequests().map((r) => ({ model: (r.body as { model: string }).model, text: (r.body as { messages: Array<{ content: string }> }).messages.map((m) => m.content).join('\n'), at: r.receivedAt }))
+    until(
+      `the engine's acknowledgement of ${kind}`,
+      async () =>
+        (
+          await q<{ status: string; applied_at: Date; result: Record<string, unknown> }>(
+            "SELECT status, applied_at, result FROM run_commands WHERE run_id = $1 AND kind = $2 AND status <> 'pending' ORDER BY id DESC LIMIT 1",
+            [runId, kind],
+          )
+        )[0],
+    )
+  const prompts = () =>
+    model.chatRequests().map((r) => ({
+      model: (r.body as { model: string }).model,
+      text: (r.body as { messages: Array<{ content: string }> }).messages.map((m) => m.content).join('\n'),
+      at: r.receivedAt,
+    }))
 
   // 1. a hint, through the guidance page: it reaches the prompts the model server receives
   await page.getByRole('link', { name: 'Guidance', exact: true }).first().click()
@@ -140,7 +213,9 @@ test('every intervention reaches the engine that drives the run, and a killed en
   await page.goto(`/runs/${runId}`)
   await page.getByLabel('weight of openai:scripted-a').fill('0')
   await page.getByRole('button', { name: 'Apply weights' }).click()
-  await expect(page.getByTestId('steering').getByTestId('command-status')).toHaveAttribute('data-status', 'applied', { timeout: 30_000 })
+  await expect(page.getByTestId('steering').getByTestId('command-status')).toHaveAttribute('data-status', 'applied', {
+    timeout: 30_000,
+  })
   const weighted = await ack('run.weights')
   const toA = prompts().filter((p) => p.model === 'scripted-a').length
   const total = prompts().length
@@ -165,7 +240,10 @@ test('every intervention reaches the engine that drives the run, and a killed en
   const banned = await ack('candidate.ban')
 
   // 5. an expert edit of a candidate, through Monaco: evaluated
-  const parent = await q<{ id: string; code: string }>("SELECT id, code FROM candidates WHERE run_id = $1 AND status = 'evaluated' AND valid AND NOT banned ORDER BY score ASC LIMIT 1", [runId])
+  const parent = await q<{ id: string; code: string }>(
+    "SELECT id, code FROM candidates WHERE run_id = $1 AND status = 'evaluated' AND valid AND NOT banned ORDER BY score ASC LIMIT 1",
+    [runId],
+  )
   await page.goto(`/runs/${runId}/candidates/${parent[0]!.id}/edit`)
   const editor = page.getByTestId('monaco-edit')
   await expect(editor.locator('.monaco-editor')).toBeVisible({ timeout: 30_000 })
@@ -175,13 +253,19 @@ test('every intervention reaches the engine that drives the run, and a killed en
   await page.evaluate((text) => {
     const data = new DataTransfer()
     data.setData('text/plain', text)
-    document.activeElement!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+    document.activeElement!.dispatchEvent(
+      new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }),
+    )
   }, intended)
   await page.getByTestId('submit-edit').click()
-  await page.waitForURL((u) => /\/candidates\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.includes(parent[0]!.id), { timeout: 30_000 })
+  await page.waitForURL((u) => /\/candidates\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.includes(parent[0]!.id), {
+    timeout: 30_000,
+  })
   const editId = /candidates\/([0-9a-f-]{36})$/.exec(new URL(page.url()).pathname)![1]!
   await expect(page.getByTestId('candidate-page')).toHaveAttribute('data-status', 'evaluated', { timeout: 60_000 })
-  expect((await q<{ code: string; origin: string }>('SELECT code, origin FROM candidates WHERE id = $1', [editId]))[0]).toEqual({ code: intended, origin: 'expert-edit' })
+  expect(
+    (await q<{ code: string; origin: string }>('SELECT code, origin FROM candidates WHERE id = $1', [editId]))[0],
+  ).toEqual({ code: intended, origin: 'expert-edit' })
 
   // 6. knowledge on a stalled island, from the dashboard's alert: its chunks go into the next prompts
   await page.goto(`/runs/${runId}`)
@@ -195,8 +279,15 @@ test('every intervention reaches the engine that drives the run, and a killed en
     "SELECT c.content FROM retrievals r JOIN knowledge_chunks c ON c.id = r.chunk_ids[1] WHERE r.run_id = $1 AND r.trigger = 'expert' ORDER BY r.created_at DESC LIMIT 1",
     [runId],
   )
-  const snippet = chunk[0]!.content.trim().split('\n').find((l) => l.trim().length > 30)!.trim().slice(0, 60)
-  await until('a prompt with the retrieved knowledge', async () => prompts().some((p) => p.at > retrieved.applied_at.getTime() && p.text.includes(snippet)))
+  const snippet = chunk[0]!.content
+    .trim()
+    .split('\n')
+    .find((l) => l.trim().length > 30)!
+    .trim()
+    .slice(0, 60)
+  await until('a prompt with the retrieved knowledge', async () =>
+    prompts().some((p) => p.at > retrieved.applied_at.getTime() && p.text.includes(snippet)),
+  )
 
   // the ban held: nothing evaluated after it has the banned candidate as a parent
   const children = await q<{ n: string }>(
@@ -215,13 +306,26 @@ test('every intervention reaches the engine that drives the run, and a killed en
   const survivor = procs.find((x) => x.name.startsWith('engine') && x !== victim)!
   await expect(page.getByTestId('driven-by')).toHaveText(`${hostname()}:${survivor.p.pid}`, { timeout: 60_000 })
   // the dashboard keeps updating from the new engine's events
-  await expect.poll(async () => Number((await page.getByTestId('evaluations').textContent()) ?? 0), { timeout: 60_000 }).toBeGreaterThan(before + 10)
+  await expect
+    .poll(async () => Number((await page.getByTestId('evaluations').textContent()) ?? 0), { timeout: 60_000 })
+    .toBeGreaterThan(before + 10)
   await expect(page.getByTestId('status-badge').first()).toHaveText('completed', { timeout: 300_000 })
-  const run = (await q<{ evaluations: number; status: string }>('SELECT evaluations, status FROM runs WHERE id = $1', [runId]))[0]!
+  const run = (
+    await q<{ evaluations: number; status: string }>('SELECT evaluations, status FROM runs WHERE id = $1', [runId])
+  )[0]!
   expect(run).toEqual({ evaluations: BUDGET, status: 'completed' })
-  const idx = (await q<{ eval_index: number }>("SELECT eval_index FROM candidates WHERE run_id = $1 AND status = 'evaluated' ORDER BY eval_index", [runId])).map((r) => r.eval_index)
+  const idx = (
+    await q<{ eval_index: number }>(
+      "SELECT eval_index FROM candidates WHERE run_id = $1 AND status = 'evaluated' ORDER BY eval_index",
+      [runId],
+    )
+  ).map((r) => r.eval_index)
   expect(idx).toEqual(Array.from({ length: BUDGET }, (_, i) => i))
   await expect(page.getByTestId('evaluations')).toHaveText(String(BUDGET))
   // every command was acknowledged by an engine, none left pending
-  expect((await q<{ n: string }>("SELECT count(*) AS n FROM run_commands WHERE run_id = $1 AND status = 'pending'", [runId]))[0]!.n).toBe('0')
+  expect(
+    (
+      await q<{ n: string }>("SELECT count(*) AS n FROM run_commands WHERE run_id = $1 AND status = 'pending'", [runId])
+    )[0]!.n,
+  ).toBe('0')
 })

@@ -11,15 +11,29 @@ const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', im
 const OE_SUM = fileURLToPath(new URL('../test-support/problems/openevolve-sum', import.meta.url))
 
 async function finished(page: Page, runId: string) {
-  await expect.poll(async () => (await api<{ status: string }>(page, 'query', 'runs.summary', { runId })).status, { timeout: 180_000 }).toBe('completed')
+  await expect
+    .poll(async () => (await api<{ status: string }>(page, 'query', 'runs.summary', { runId })).status, {
+      timeout: 180_000,
+    })
+    .toBe('completed')
 }
 
-test('compare runs: pick them in the list, one chart on three axes, the final table, the configuration diff, a shareable URL and CSV', async ({ page }) => {
+test('compare runs: pick them in the list, one chart on three axes, the final table, the configuration diff, a shareable URL and CSV', async ({
+  page,
+}) => {
   test.setTimeout(360_000)
   await login(page)
   await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
-  const a = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'test-curve-fit', name: 'e2e compare A', config: { islands: 2, budget: { maxEvals: 60 }, seed: 1 } })
-  const b = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'test-curve-fit', name: 'e2e compare B', config: { islands: 3, exploration: 0.7, budget: { maxEvals: 90 }, seed: 2 } })
+  const a = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: 'test-curve-fit',
+    name: 'e2e compare A',
+    config: { islands: 2, budget: { maxEvals: 60 }, seed: 1 },
+  })
+  const b = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: 'test-curve-fit',
+    name: 'e2e compare B',
+    config: { islands: 3, exploration: 0.7, budget: { maxEvals: 90 }, seed: 2 },
+  })
   await finished(page, a.id)
   await finished(page, b.id)
 
@@ -35,7 +49,11 @@ test('compare runs: pick them in the list, one chart on three axes, the final ta
   expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThan(3)
   await expect(chart.locator('.recharts-line-curve')).toHaveCount(2)
   const ticks = () => chart.locator('.recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value').allTextContents()
-  for (const [button, x, unit] of [['wall time', 'time', / (s|min|h)$/], ['spend', 'spend', /^\$/], ['evaluations', 'evals', /^\d+$/]] as const) {
+  for (const [button, x, unit] of [
+    ['wall time', 'time', / (s|min|h)$/],
+    ['spend', 'spend', /^\$/],
+    ['evaluations', 'evals', /^\d+$/],
+  ] as const) {
     await page.getByRole('group', { name: 'compare x axis' }).getByRole('button', { name: button }).click()
     await expect(chart).toHaveAttribute('data-x', x)
     const labels = await ticks()
@@ -51,7 +69,13 @@ test('compare runs: pick them in the list, one chart on three axes, the final ta
   // where they ended: the run row's own numbers, and the better one marked
   const rows = page.getByTestId('compare-row')
   await expect(rows).toHaveCount(2)
-  const summaries = await Promise.all([a.id, b.id].map((runId) => api<{ evaluations: number; best: { score: number } | null; islands: number }>(page, 'query', 'runs.summary', { runId })))
+  const summaries = await Promise.all(
+    [a.id, b.id].map((runId) =>
+      api<{ evaluations: number; best: { score: number } | null; islands: number }>(page, 'query', 'runs.summary', {
+        runId,
+      }),
+    ),
+  )
   await expect(rows.nth(0)).toContainText(String(summaries[0]!.evaluations))
   await expect(rows.nth(1)).toContainText(String(summaries[1]!.evaluations))
   const better = summaries[0]!.best!.score <= summaries[1]!.best!.score ? 0 : 1 // curve fit minimizes
@@ -65,11 +89,19 @@ test('compare runs: pick them in the list, one chart on three axes, the final ta
   expect(paths).not.toContain('populationPerIsland')
   await expect(page.locator('[data-testid="config-diff-row"][data-path="islands"]')).toContainText(/2\s*3/)
   await page.getByLabel('show identical settings too').check()
-  await expect(page.locator('[data-testid="config-diff-row"][data-path="populationPerIsland"]')).toHaveAttribute('data-differs', 'false')
+  await expect(page.locator('[data-testid="config-diff-row"][data-path="populationPerIsland"]')).toHaveAttribute(
+    'data-differs',
+    'false',
+  )
 
   // CSV export of the final table
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()])
-  const csv = readFileSync((await download.path())!, 'utf8').trimEnd().split('\r\n')
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download CSV' }).click(),
+  ])
+  const csv = readFileSync((await download.path())!, 'utf8')
+    .trimEnd()
+    .split('\r\n')
   expect(csv[0]).toMatch(/^run_id,name,problem,status,direction,best,/)
   expect(csv).toHaveLength(3)
   expect(csv[1]).toContain(`${a.id},e2e compare A,test-curve-fit,completed,min,${summaries[0]!.best!.score}`)
@@ -77,7 +109,11 @@ test('compare runs: pick them in the list, one chart on three axes, the final ta
 
   // the URL is the comparison: opened fresh, a third run of another problem added from the page
   const oe = await api<{ id: string }>(page, 'mutation', 'problems.import', { path: OE_SUM })
-  const c = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: oe.id, name: 'e2e compare C', config: { islands: 2, budget: { maxEvals: 30 }, seed: 3 } })
+  const c = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: oe.id,
+    name: 'e2e compare C',
+    config: { islands: 2, budget: { maxEvals: 30 }, seed: 3 },
+  })
   await finished(page, c.id)
   await page.goto(`/runs/compare?runs=${a.id},${b.id}`)
   await page.getByLabel('add a run').selectOption(c.id)

@@ -19,7 +19,6 @@ const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', im
 const SHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
 mkdirSync(SHOTS, { recursive: true })
 
-
 async function importCurveFit(page: Page) {
   await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
 }
@@ -42,7 +41,10 @@ const runIdOf = (page: Page) => /\/runs\/([0-9a-f-]{36})/.exec(page.url())![1]!
 
 test.describe.configure({ mode: 'serial' })
 
-test('an admin starts a run in the UI and the fitness and diversity charts grow live, through a dropped connection', async ({ page, context }) => {
+test('an admin starts a run in the UI and the fitness and diversity charts grow live, through a dropped connection', async ({
+  page,
+  context,
+}) => {
   test.setTimeout(420_000)
   // keep a handle on the page's event streams, to cut them as a dead socket would
   await page.addInitScript(() => {
@@ -82,7 +84,11 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true))
   const fitness = page.getByTestId('fitness-chart')
   const diversity = page.getByTestId('diversity-code')
-  const count = async () => ({ points: Number(await fitness.getAttribute('data-points')), lines: Number(await fitness.getAttribute('data-lines')), diversity: Number(await diversity.getAttribute('data-points')) })
+  const count = async () => ({
+    points: Number(await fitness.getAttribute('data-points')),
+    lines: Number(await fitness.getAttribute('data-lines')),
+    diversity: Number(await diversity.getAttribute('data-points')),
+  })
   await expect.poll(async () => (await count()).points, { timeout: 90_000 }).toBeGreaterThan(20)
   const first = await count()
   await expect.poll(async () => (await count()).points, { timeout: 30_000 }).toBeGreaterThan(first.points + 10)
@@ -118,7 +124,9 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   // offline until the server has finished 20 evaluations the page could not receive (asked from the
   // test's side, which the browser's offline mode does not cut): the reconnect must deliver them all
   const evaluatedOnServer = async () => {
-    const res = await page.request.get(`/api/trpc/runs.summary?input=${encodeURIComponent(JSON.stringify({ json: { runId } }))}`)
+    const res = await page.request.get(
+      `/api/trpc/runs.summary?input=${encodeURIComponent(JSON.stringify({ json: { runId } }))}`,
+    )
     return ((await res.json()).result.data.json as { evaluations: number }).evaluations
   }
   await expect.poll(evaluatedOnServer, { timeout: 60_000 }).toBeGreaterThan(before + 21)
@@ -135,7 +143,11 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   const drawn = Number(await fitness.getAttribute('data-points'))
   await page.getByRole('button', { name: 'reset zoom' }).click()
   await expect(page.getByTestId('zoom')).toHaveCount(0)
-  await expect.poll(async () => page.evaluate(() => Math.max(...Object.keys(window.__fmChart?.seen ?? {}).map(Number))), { timeout: 30_000 }).toBeGreaterThan(before)
+  await expect
+    .poll(async () => page.evaluate(() => Math.max(...Object.keys(window.__fmChart?.seen ?? {}).map(Number))), {
+      timeout: 30_000,
+    })
+    .toBeGreaterThan(before)
   expect(Number(await fitness.getAttribute('data-points'))).toBeGreaterThan(drawn)
 
   // the admin stops it from the header
@@ -145,7 +157,9 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   await expect(page.getByTestId('activity')).toContainText('status stopped')
 })
 
-test('an expert hint mid-run is active, attached to the next candidates and in the prompt the model server received', async ({ page }) => {
+test('an expert hint mid-run is active, attached to the next candidates and in the prompt the model server received', async ({
+  page,
+}) => {
   test.setTimeout(240_000)
   const key = process.env.FM_E2E_OPENAI_KEY!
   const server: OpenAiTestServer = await startOpenAiTestServer({ apiKey: key })
@@ -166,12 +180,22 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     await expect(card).toHaveAttribute('data-state', 'active')
     await expect(card).toContainText('whole run')
     // the next candidates are made under it
-    await expect.poll(async () => Number(await card.getAttribute('data-made')), { timeout: 60_000 }).toBeGreaterThanOrEqual(3)
+    await expect
+      .poll(async () => Number(await card.getAttribute('data-made')), { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(3)
 
     // the model server received it in the prompts made after it
-    const prompts = server.chatRequests().slice(requestsBefore).map((r) => JSON.stringify((r.body as { messages?: unknown }).messages ?? ''))
+    const prompts = server
+      .chatRequests()
+      .slice(requestsBefore)
+      .map((r) => JSON.stringify((r.body as { messages?: unknown }).messages ?? ''))
     expect(prompts.some((p) => p.includes('push the sine frequency D towards 2.1'))).toBe(true)
-    expect(server.chatRequests().slice(0, requestsBefore).every((r) => !JSON.stringify(r.body).includes(hint))).toBe(true)
+    expect(
+      server
+        .chatRequests()
+        .slice(0, requestsBefore)
+        .every((r) => !JSON.stringify(r.body).includes(hint)),
+    ).toBe(true)
     await expect(card.getByTestId('hint-made')).toBeVisible()
     // its effect against the concurrent control (a share of prompts made without it), with a verdict
     await expect(page.getByTestId('control-share')).toContainText('20% of the prompts in its scope are made without it')
@@ -199,12 +223,31 @@ test('a run that fails says why, in the list and on its dashboard', async ({ pag
   test.setTimeout(180_000)
   // a problem whose evaluator rejects every program: the run cannot leave its cold start
   const dir = mkdtempSync(join(tmpdir(), 'fm-e2e-broken-'))
-  writeFileSync(join(dir, 'problem.json'), JSON.stringify({ id: 'e2e-always-invalid', name: 'Always invalid (e2e)', language: 'python', entry: 'seed.py', evaluator: 'eval.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 10, memoryMb: 512 } }))
+  writeFileSync(
+    join(dir, 'problem.json'),
+    JSON.stringify({
+      id: 'e2e-always-invalid',
+      name: 'Always invalid (e2e)',
+      language: 'python',
+      entry: 'seed.py',
+      evaluator: 'eval.py',
+      direction: 'max',
+      primaryMetric: 'score',
+      limits: { timeoutS: 10, memoryMb: 512 },
+    }),
+  )
   writeFileSync(join(dir, 'seed.py'), 'x = 1.5\ny = 2.5\n')
-  writeFileSync(join(dir, 'eval.py'), 'import json\nprint(json.dumps({"valid": False, "metrics": {}, "features": {}, "artifacts": {"feedback": "the evaluator rejects everything"}}))\n')
+  writeFileSync(
+    join(dir, 'eval.py'),
+    'import json\nprint(json.dumps({"valid": False, "metrics": {}, "features": {}, "artifacts": {"feedback": "the evaluator rejects everything"}}))\n',
+  )
   await login(page)
   await api(page, 'mutation', 'problems.import', { path: dir })
-  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'e2e-always-invalid', name: 'e2e doomed', config: { islands: 2, budget: { maxEvals: 30 } } })
+  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: 'e2e-always-invalid',
+    name: 'e2e doomed',
+    config: { islands: 2, budget: { maxEvals: 30 } },
+  })
   await page.goto(`/runs/${run.id}`)
   await expect(page.getByTestId('run-failed')).toContainText('no valid candidate', { timeout: 120_000 })
   await expect(page.getByTestId('run-failed')).toContainText('the evaluator rejects everything')
@@ -235,11 +278,17 @@ function withRegion(code: string, region: string) {
   return `${code.slice(0, start)}${region}\n${code.slice(end)}`
 }
 
-test('an expert edits a candidate in Monaco; the edit is evaluated, joins the population and the lineage', async ({ page }) => {
+test('an expert edits a candidate in Monaco; the edit is evaluated, joins the population and the lineage', async ({
+  page,
+}) => {
   test.setTimeout(240_000)
   await login(page)
   await importCurveFit(page)
-  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'test-curve-fit', name: 'e2e edit', config: { islands: 2, budget: { maxEvals: 3000 }, seed: 11 } })
+  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: 'test-curve-fit',
+    name: 'e2e edit',
+    config: { islands: 2, budget: { maxEvals: 3000 }, seed: 11 },
+  })
   await page.goto(`/runs/${run.id}`)
   await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 90_000 })
   // the current best, from the dashboard's tile
@@ -260,7 +309,9 @@ test('an expert edits a candidate in Monaco; the edit is evaluated, joins the po
   await page.evaluate((text) => {
     const data = new DataTransfer()
     data.setData('text/plain', text)
-    document.activeElement!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }))
+    document.activeElement!.dispatchEvent(
+      new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }),
+    )
   }, intended)
   await page.getByLabel('show the diff').check()
   await expect(page.getByTestId('edit-diff')).toBeVisible()
@@ -270,7 +321,9 @@ test('an expert edits a candidate in Monaco; the edit is evaluated, joins the po
   await page.waitForURL((u) => /\/candidates\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.includes(parentId))
   // what reached the server is exactly the program the test meant
   const editedId = /candidates\/([0-9a-f-]{36})$/.exec(new URL(page.url()).pathname)![1]!
-  expect((await api<{ code: string }>(page, 'query', 'candidates.get', { runId: run.id, id: editedId })).code).toBe(intended)
+  expect((await api<{ code: string }>(page, 'query', 'candidates.get', { runId: run.id, id: editedId })).code).toBe(
+    intended,
+  )
   const candidate = page.getByTestId('candidate-page')
   await expect(candidate).toHaveAttribute('data-origin', 'expert-edit')
   await expect(candidate).toHaveAttribute('data-status', 'evaluated', { timeout: 60_000 })

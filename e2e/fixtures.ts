@@ -10,7 +10,8 @@ export const test = base.extend<{ offlineGuard: string[] }>({
       const outside: string[] = []
       await context.route('**/*', (route) => {
         const url = new URL(route.request().url())
-        if (url.hostname === '127.0.0.1' || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue()
+        if (url.hostname === '127.0.0.1' || url.protocol === 'data:' || url.protocol === 'blob:')
+          return route.continue()
         outside.push(url.href)
         return route.abort('blockedbyclient')
       })
@@ -36,8 +37,16 @@ export async function login(page: Page, who = ADMIN) {
 export async function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unknown): Promise<T> {
   return page.evaluate(
     async ({ kind, path, input }) => {
-      const url = kind === 'query' ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}` : `/api/trpc/${path}`
-      const res = await fetch(url, kind === 'query' ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) })
+      const url =
+        kind === 'query'
+          ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`
+          : `/api/trpc/${path}`
+      const res = await fetch(
+        url,
+        kind === 'query'
+          ? {}
+          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) },
+      )
       const body = await res.json()
       if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body)}`)
       return body.result.data.json
@@ -51,7 +60,10 @@ export async function api<T>(page: Page, kind: 'query' | 'mutation', path: strin
  * OpenAI-protocol server at `modelUrl` (the key in FM_E2E_OPENAI_KEY, which the server process
  * holds); returns the run's id once its dashboard is open.
  */
-export async function startScriptedRun(page: Page, o: { name: string; islands: number; maxEvals: number; modelUrl: string; stagnationWindow?: number }) {
+export async function startScriptedRun(
+  page: Page,
+  o: { name: string; islands: number; maxEvals: number; modelUrl: string; stagnationWindow?: number },
+) {
   await page.goto('/runs/new')
   await page.getByLabel('Problem').selectOption('test-curve-fit')
   await page.getByLabel('Name').fill(o.name)

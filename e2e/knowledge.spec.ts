@@ -21,7 +21,9 @@ async function writeDocument(page: Page, title: string, body: string) {
   await page.keyboard.type(body)
 }
 
-test('at first start the empty base offers the starter knowledge: one click imports it, tagged by family', async ({ page }) => {
+test('at first start the empty base offers the starter knowledge: one click imports it, tagged by family', async ({
+  page,
+}) => {
   test.setTimeout(180_000)
   await login(page)
   await page.goto('/knowledge')
@@ -46,14 +48,21 @@ test('at first start the empty base offers the starter knowledge: one click impo
   const again = await api<Array<{ status: string }>>(page, 'mutation', 'knowledge.importStarter', undefined)
   expect(again.map((r) => r.status)).toEqual(Array(7).fill('unchanged'))
   // leave the base as it was for the other tests, which search it
-  const docs = await api<{ docs: Array<{ id: string; sourcePath: string | null }> }>(page, 'query', 'knowledge.list', { limit: 100 })
-  for (const d of docs.docs.filter((d) => d.sourcePath?.startsWith('starter/'))) await api(page, 'mutation', 'knowledge.delete', { id: d.id })
+  const docs = await api<{ docs: Array<{ id: string; sourcePath: string | null }> }>(page, 'query', 'knowledge.list', {
+    limit: 100,
+  })
+  for (const d of docs.docs.filter((d) => d.sourcePath?.startsWith('starter/')))
+    await api(page, 'mutation', 'knowledge.delete', { id: d.id })
 })
 
 test('add a document in the editor, then find it by search with highlights', async ({ page }) => {
   await login(page)
   // Monaco: click into the editor and type like a user
-  await writeDocument(page, 'Hexagonal packing notes', '# Hexagonal lattice\n\nCircles placed on a hexagonal lattice cover about 90.7% of the plane.\n\n## Caveat\n\nNear the walls the lattice must be trimmed.')
+  await writeDocument(
+    page,
+    'Hexagonal packing notes',
+    '# Hexagonal lattice\n\nCircles placed on a hexagonal lattice cover about 90.7% of the plane.\n\n## Caveat\n\nNear the walls the lattice must be trimmed.',
+  )
   await page.getByLabel('Tags').fill('geometry, packing')
   await expect(page.getByTestId('doc-preview').getByRole('heading', { name: 'Hexagonal lattice' })).toBeVisible()
   await page.getByRole('button', { name: 'Create' }).click()
@@ -77,7 +86,11 @@ test('import a file from the browser; a binary file is refused with a reason', a
   await page.goto('/knowledge')
   await page.getByRole('button', { name: 'Import files' }).click()
   await page.getByLabel('Choose files to import').setInputFiles([
-    { name: 'two_opt.py', mimeType: 'text/x-python', buffer: Buffer.from('def two_opt_swap(tour, i, j):\n    tour[i:j] = tour[i:j][::-1]\n    return tour\n') },
+    {
+      name: 'two_opt.py',
+      mimeType: 'text/x-python',
+      buffer: Buffer.from('def two_opt_swap(tour, i, j):\n    tour[i:j] = tour[i:j][::-1]\n    return tour\n'),
+    },
     { name: 'blob.txt', mimeType: 'text/plain', buffer: Buffer.from([0x48, 0, 0x49]) },
   ])
   const results = page.getByTestId('import-results')
@@ -89,7 +102,9 @@ test('import a file from the browser; a binary file is refused with a reason', a
   await expect(page.getByTestId('search-hit').first()).toContainText('two_opt.py')
 })
 
-test('a document added in the console is retrieved by a stalled run, sent in its prompts and shown in its history', async ({ page }) => {
+test('a document added in the console is retrieved by a stalled run, sent in its prompts and shown in its history', async ({
+  page,
+}) => {
   test.setTimeout(300_000)
   const key = process.env.FM_E2E_OPENAI_KEY!
   const server = await startOpenAiTestServer({ apiKey: key })
@@ -107,7 +122,13 @@ test('a document added in the console is retrieved by a stalled run, sent in its
     await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
 
     // a run that stalls quickly (a short stagnation window) with the scripted model server
-    const runId = await startScriptedRun(page, { name: 'e2e knowledge', islands: 2, maxEvals: 60, stagnationWindow: 3, modelUrl: server.url })
+    const runId = await startScriptedRun(page, {
+      name: 'e2e knowledge',
+      islands: 2,
+      maxEvals: 60,
+      stagnationWindow: 3,
+      modelUrl: server.url,
+    })
     await expect(page.getByTestId('status-badge').first()).toHaveText('completed', { timeout: 240_000 })
     // the model server received the document in the prompts of the stalled islands
     expect(server.chatRequests().some((r) => JSON.stringify(r.body).includes(marker))).toBe(true)

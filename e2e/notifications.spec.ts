@@ -9,9 +9,15 @@ import { api, expect, login, test } from './fixtures.ts'
 
 const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', import.meta.url))
 
-test('a watched run that completes notifies in the browser and at the user’s webhook; outcomes are shown', async ({ page, context }) => {
+test('a watched run that completes notifies in the browser and at the user’s webhook; outcomes are shown', async ({
+  page,
+  context,
+}) => {
   test.setTimeout(300_000)
-  const got: Array<{ path: string; body: { type: string; id: string; text: string; run: { id: string; status: string; url: string | null } | null } }> = []
+  const got: Array<{
+    path: string
+    body: { type: string; id: string; text: string; run: { id: string; status: string; url: string | null } | null }
+  }> = []
   const server: Server = createServer((req, res) => {
     let data = ''
     req.on('data', (c) => (data += c))
@@ -49,29 +55,51 @@ test('a watched run that completes notifies in the browser and at the user’s w
     await panel.getByRole('button', { name: 'Send a test' }).click()
     await expect(panel.getByTestId('test-outcome')).toContainText('Delivered (HTTP 200)')
     expect(got.map((g) => [g.path, g.body.type])).toEqual([['/me', 'test']])
-    await expect(panel.locator('[data-testid="delivery"][data-type="test"]')).toHaveAttribute('data-status', 'delivered')
+    await expect(panel.locator('[data-testid="delivery"][data-type="test"]')).toHaveAttribute(
+      'data-status',
+      'delivered',
+    )
 
     // a run this admin starts: watched, so notified when it completes
     await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
-    const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'test-curve-fit', name: 'e2e notify me', config: { islands: 2, stagnationWindow: 4, budget: { maxEvals: 60 }, seed: 41 } })
+    const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+      problemId: 'test-curve-fit',
+      name: 'e2e notify me',
+      config: { islands: 2, stagnationWindow: 4, budget: { maxEvals: 60 }, seed: 41 },
+    })
     await page.goto(`/runs/${run.id}`)
     await expect(page.getByTestId('watch')).toHaveText('★ Watching')
     await expect(page.getByTestId('status-badge').first()).toHaveText('completed', { timeout: 180_000 })
-    await expect.poll(() => got.filter((g) => g.body.type === 'run.completed' && g.body.run?.id === run.id).length, { timeout: 30_000 }).toBe(1)
+    await expect
+      .poll(() => got.filter((g) => g.body.type === 'run.completed' && g.body.run?.id === run.id).length, {
+        timeout: 30_000,
+      })
+      .toBe(1)
     const done = got.find((g) => g.body.type === 'run.completed')!.body
-    expect(done.run).toMatchObject({ id: run.id, status: 'completed', url: expect.stringMatching(new RegExp(`/runs/${run.id}$`)) })
+    expect(done.run).toMatchObject({
+      id: run.id,
+      status: 'completed',
+      url: expect.stringMatching(new RegExp(`/runs/${run.id}$`)),
+    })
     expect(done.text).toContain('e2e notify me completed')
     // stalls of one run are folded: at most one message
     expect(got.filter((g) => g.body.type === 'run.stalled').length).toBeLessThanOrEqual(1)
     await expect
-      .poll(() => page.evaluate(() => (window as unknown as { __notes: Array<{ title: string }> }).__notes.map((n) => n.title)), { timeout: 30_000 })
+      .poll(
+        () =>
+          page.evaluate(() => (window as unknown as { __notes: Array<{ title: string }> }).__notes.map((n) => n.title)),
+        { timeout: 30_000 },
+      )
       .toContain('e2e notify me completed')
 
     // the run's own tab: its watchers, a run webhook (experts), what was sent about it
     await page.getByRole('link', { name: 'Notifications', exact: true }).click()
     const tab = page.getByTestId('run-notifications')
     await expect(tab).toContainText('1 person watches this run, you among them')
-    await expect(tab.locator('[data-testid="delivery"][data-type="run.completed"]')).toHaveAttribute('data-status', 'delivered')
+    await expect(tab.locator('[data-testid="delivery"][data-type="run.completed"]')).toHaveAttribute(
+      'data-status',
+      'delivered',
+    )
     await tab.getByLabel('run webhook URL').fill(`${hook}/team`)
     await tab.getByRole('button', { name: 'Save' }).click()
     await tab.getByRole('button', { name: 'Send a test' }).click()
@@ -81,7 +109,9 @@ test('a watched run that completes notifies in the browser and at the user’s w
     await expect(page.getByTestId('watch')).toHaveText('☆ Watch')
     await page.goto('/settings')
     await expect(page.getByTestId('watching')).toHaveCount(0)
-    await expect(page.getByTestId('notification-settings').locator('[data-testid="delivery"][data-type="run.completed"]')).toHaveAttribute('data-status', 'delivered')
+    await expect(
+      page.getByTestId('notification-settings').locator('[data-testid="delivery"][data-type="run.completed"]'),
+    ).toHaveAttribute('data-status', 'delivered')
   } finally {
     await new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))
   }

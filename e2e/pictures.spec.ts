@@ -32,19 +32,43 @@ print(json.dumps({"valid": True, "metrics": {"score": score}, "features": {"x": 
 /** an <img> that the browser loaded and decoded */
 async function expectLoaded(img: Locator) {
   await expect(img).toBeVisible()
-  await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), { timeout: 15_000 }).toBe(true)
+  await expect
+    .poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), { timeout: 15_000 })
+    .toBe(true)
 }
 
-test('the dashboard shows the best picture live with a filmstrip; a candidate shows its pictures beside its parent\'s', async ({ page }) => {
+test("the dashboard shows the best picture live with a filmstrip; a candidate shows its pictures beside its parent's", async ({
+  page,
+}) => {
   test.setTimeout(300_000)
   const dir = mkdtempSync(join(tmpdir(), 'fm-e2e-pictures-'))
-  writeFileSync(join(dir, 'problem.json'), JSON.stringify({ id: 'e2e-pictures', name: 'Find the point (draws itself)', language: 'python', entry: 'seed.py', evaluator: 'eval.py', direction: 'max', primaryMetric: 'score', features: [{ name: 'x', min: 0, max: 1, bins: 5 }, { name: 'y', min: 0, max: 1, bins: 5 }], limits: { timeoutS: 20, memoryMb: 512 } }))
+  writeFileSync(
+    join(dir, 'problem.json'),
+    JSON.stringify({
+      id: 'e2e-pictures',
+      name: 'Find the point (draws itself)',
+      language: 'python',
+      entry: 'seed.py',
+      evaluator: 'eval.py',
+      direction: 'max',
+      primaryMetric: 'score',
+      features: [
+        { name: 'x', min: 0, max: 1, bins: 5 },
+        { name: 'y', min: 0, max: 1, bins: 5 },
+      ],
+      limits: { timeoutS: 20, memoryMb: 512 },
+    }),
+  )
   writeFileSync(join(dir, 'seed.py'), '# EVOLVE-BLOCK-START\nX = 0.15\nY = 0.85\n# EVOLVE-BLOCK-END\n')
   writeFileSync(join(dir, 'eval.py'), EVALUATOR)
   try {
     await login(page)
     await api(page, 'mutation', 'problems.import', { path: dir })
-    const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'e2e-pictures', name: 'e2e pictures', config: { islands: 2, budget: { maxEvals: 3000 }, seed: 3 } })
+    const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+      problemId: 'e2e-pictures',
+      name: 'e2e pictures',
+      config: { islands: 2, budget: { maxEvals: 3000 }, seed: 3 },
+    })
     await page.goto(`/runs/${run.id}`)
 
     // the best candidate's picture, loaded, and the filmstrip of the best over time
@@ -86,7 +110,13 @@ test('the dashboard shows the best picture live with a filmstrip; a candidate sh
     const src = (await child.locator('img').getAttribute('src'))!
     const head = await page.evaluate(async (u) => {
       const r = await fetch(u)
-      return { status: r.status, type: r.headers.get('content-type'), csp: r.headers.get('content-security-policy'), nosniff: r.headers.get('x-content-type-options'), body: await r.text() }
+      return {
+        status: r.status,
+        type: r.headers.get('content-type'),
+        csp: r.headers.get('content-security-policy'),
+        nosniff: r.headers.get('x-content-type-options'),
+        body: await r.text(),
+      }
     }, src)
     expect(head).toMatchObject({ status: 200, type: 'image/svg+xml', nosniff: 'nosniff' })
     expect(head.csp).toContain("default-src 'none'")

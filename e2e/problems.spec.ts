@@ -15,9 +15,13 @@ test('the Problems page marks what can run here; a run that cannot is refused wi
 
   await page.goto('/runs/new')
   await page.getByLabel('Problem').selectOption('gpu-softmax')
-  await expect(page.getByTestId('problem-cannot-run')).toContainText('This problem cannot run on this machine: it needs a GPU worker.')
+  await expect(page.getByTestId('problem-cannot-run')).toContainText(
+    'This problem cannot run on this machine: it needs a GPU worker.',
+  )
   await page.getByRole('button', { name: 'Start the run' }).click()
-  await expect(page.getByRole('alert').filter({ hasText: 'The run was not created' })).toContainText('problem "gpu-softmax" cannot run on this machine: it needs a GPU worker')
+  await expect(page.getByRole('alert').filter({ hasText: 'The run was not created' })).toContainText(
+    'problem "gpu-softmax" cannot run on this machine: it needs a GPU worker',
+  )
   await expect(page).toHaveURL(/\/runs\/new/)
 
   await page.getByLabel('Problem').selectOption('circle-packing-26')

@@ -6,11 +6,17 @@ import { api, expect, login, test } from './fixtures.ts'
 
 const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', import.meta.url))
 
-test('an expert rates a candidate: shown on its page, in the table, the lineage and the feed, and counted in the children statistics', async ({ page }) => {
+test('an expert rates a candidate: shown on its page, in the table, the lineage and the feed, and counted in the children statistics', async ({
+  page,
+}) => {
   test.setTimeout(300_000)
   await login(page)
   await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
-  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'test-curve-fit', name: 'e2e ratings', config: { islands: 2, budget: { maxEvals: 5000 }, seed: 21 } })
+  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: 'test-curve-fit',
+    name: 'e2e ratings',
+    config: { islands: 2, budget: { maxEvals: 5000 }, seed: 21 },
+  })
   await page.goto(`/runs/${run.id}`)
   await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 120_000 })
   await page.getByTestId('tile-best').getByRole('link').click()
@@ -47,7 +53,9 @@ test('an expert rates a candidate: shown on its page, in the table, the lineage 
   const effect = page.getByTestId('rating-effect')
   await expect(effect).toContainText('1 rated promising')
   // the run goes on: children of the rated parent are counted as they are evaluated
-  await expect.poll(async () => Number(await effect.getByTestId('rating-effect-up').getAttribute('data-n')), { timeout: 120_000 }).toBeGreaterThan(0)
+  await expect
+    .poll(async () => Number(await effect.getByTestId('rating-effect-up').getAttribute('data-n')), { timeout: 120_000 })
+    .toBeGreaterThan(0)
 
   // a second thought: withdrawn, the candidate is unrated again
   await page.goto(`/runs/${run.id}/candidates/${id}`)

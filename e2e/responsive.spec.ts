@@ -20,7 +20,10 @@ let candidateId = ''
 
 /** the page is never wider than the screen: anything wide scrolls inside its own box */
 async function expectNoPageOverflow(page: Page) {
-  const { scroll, inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth }))
+  const { scroll, inner } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    inner: window.innerWidth,
+  }))
   expect(scroll, 'page width against the screen').toBeLessThanOrEqual(inner)
 }
 
@@ -30,7 +33,14 @@ async function expectReadableAxes(page: Page, scope: Locator) {
     els.map((el) => ({
       boxes: [...el.querySelectorAll('text.recharts-cartesian-axis-tick-value')].map((t) => {
         const r = t.getBoundingClientRect()
-        return { l: r.left, r: r.right, t: r.top, b: r.bottom, text: t.textContent ?? '', size: parseFloat(getComputedStyle(t).fontSize) }
+        return {
+          l: r.left,
+          r: r.right,
+          t: r.top,
+          b: r.bottom,
+          text: t.textContent ?? '',
+          size: parseFloat(getComputedStyle(t).fontSize),
+        }
       }),
     })),
   )
@@ -64,13 +74,23 @@ async function shoot(page: Page, name: string) {
 test('set-up: a run of a built-in problem with a hint, evaluated past its cold start', async ({ page }) => {
   test.setTimeout(300_000)
   await login(page)
-  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: 'circle-packing-26', name: 'responsive: circle packing', config: { islands: 3, budget: { maxEvals: 400 }, seed: 5 } })
+  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: 'circle-packing-26',
+    name: 'responsive: circle packing',
+    config: { islands: 3, budget: { maxEvals: 400 }, seed: 5 },
+  })
   runId = run.id
   await page.goto(`/runs/${runId}`)
   await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 180_000 })
-  await api(page, 'mutation', 'guidance.create', { runId, text: 'Try a hexagonal arrangement in the middle and let the circles at the walls grow.', island: null })
+  await api(page, 'mutation', 'guidance.create', {
+    runId,
+    text: 'Try a hexagonal arrangement in the middle and let the circles at the walls grow.',
+    island: null,
+  })
   const fitness = page.getByTestId('fitness-chart')
-  await expect.poll(async () => Number(await fitness.getAttribute('data-points')), { timeout: 180_000 }).toBeGreaterThan(40)
+  await expect
+    .poll(async () => Number(await fitness.getAttribute('data-points')), { timeout: 180_000 })
+    .toBeGreaterThan(40)
   const top = await api<{ bestCandidateId: string | null }>(page, 'query', 'runs.overview', { runId })
   expect(top.bestCandidateId).toBeTruthy()
   candidateId = top.bestCandidateId!
@@ -118,13 +138,26 @@ for (const width of WIDTHS) {
 
     await page.goto(`/runs/${runId}`)
     const fitness = page.getByTestId('fitness-chart')
-    await expect.poll(async () => Number(await fitness.getAttribute('data-points')), { timeout: 60_000 }).toBeGreaterThan(40)
+    await expect
+      .poll(async () => Number(await fitness.getAttribute('data-points')), { timeout: 60_000 })
+      .toBeGreaterThan(40)
     await expect(page.getByTestId('heatmap')).toBeVisible()
     await expect(page.getByTestId('islands')).toBeVisible()
     // the best packing as the evaluator drew it
-    await expect.poll(() => page.getByTestId('best-picture').locator('img').evaluate((el: HTMLImageElement) => el.naturalWidth), { timeout: 30_000 }).toBeGreaterThan(0)
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('best-picture')
+            .locator('img')
+            .evaluate((el: HTMLImageElement) => el.naturalWidth),
+        { timeout: 30_000 },
+      )
+      .toBeGreaterThan(0)
     await expectNoPageOverflow(page)
-    const cards = await page.locator('.dash > .card').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => ({ x: r.left, w: r.width })))
+    const cards = await page
+      .locator('.dash > .card')
+      .evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => ({ x: r.left, w: r.width })))
     expect(cards.length).toBeGreaterThan(5)
     const lefts = new Set(cards.map((c) => Math.round(c.x)))
     if (width < 900) {
@@ -140,7 +173,11 @@ for (const width of WIDTHS) {
     if (width === 390) {
       // the islands table is wider than a phone: it scrolls inside its box
       const box = page.getByTestId('islands').locator('xpath=..')
-      const s = await box.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, overflow: getComputedStyle(el).overflowX }))
+      const s = await box.evaluate((el) => ({
+        scroll: el.scrollWidth,
+        client: el.clientWidth,
+        overflow: getComputedStyle(el).overflowX,
+      }))
       expect(s.overflow).toBe('auto')
       expect(s.scroll).toBeGreaterThan(s.client)
       await box.evaluate((el) => el.scrollTo({ left: el.scrollWidth }))
@@ -151,8 +188,20 @@ for (const width of WIDTHS) {
 
     await page.goto(`/runs/${runId}/candidates/${candidateId}`)
     await expect(page.getByTestId('candidate-page')).toHaveAttribute('data-status', 'evaluated')
-    await expect(page.locator('[data-testid=candidate-page] .view-lines:visible').first()).toBeVisible({ timeout: 30_000 })
-    await expect.poll(() => page.getByTestId('candidate-picture').first().locator('img').evaluate((el: HTMLImageElement) => el.naturalWidth), { timeout: 30_000 }).toBeGreaterThan(0)
+    await expect(page.locator('[data-testid=candidate-page] .view-lines:visible').first()).toBeVisible({
+      timeout: 30_000,
+    })
+    await expect
+      .poll(
+        () =>
+          page
+            .getByTestId('candidate-picture')
+            .first()
+            .locator('img')
+            .evaluate((el: HTMLImageElement) => el.naturalWidth),
+        { timeout: 30_000 },
+      )
+      .toBeGreaterThan(0)
     await expectNoPageOverflow(page)
     await shoot(page, `candidate-${width}.png`)
 
@@ -175,7 +224,18 @@ for (const width of WIDTHS) {
 test('at 390 px every other page of the console fits the screen too', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 })
   await login(page)
-  for (const path of ['/runs', '/runs/new', `/runs/${runId}/lineage`, '/problems', '/knowledge', '/knowledge/usefulness', '/knowledge/lessons', '/workers', '/settings', '/settings/audit']) {
+  for (const path of [
+    '/runs',
+    '/runs/new',
+    `/runs/${runId}/lineage`,
+    '/problems',
+    '/knowledge',
+    '/knowledge/usefulness',
+    '/knowledge/lessons',
+    '/workers',
+    '/settings',
+    '/settings/audit',
+  ]) {
     await page.goto(path)
     await expect(page.locator('main').locator('h1, table, .card, .vtable').first()).toBeVisible()
     await expect(page.getByRole('main')).not.toContainText('Loading')

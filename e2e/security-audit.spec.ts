@@ -53,7 +53,11 @@ test('a viewer cannot read the audit log', async ({ page, browser }) => {
   // a viewer with a known password, made through the API as the admin would
   const email = `viewer-${Date.now()}@example.test`
   const created = await page.evaluate(async (email) => {
-    const res = await fetch('/api/trpc/users.create', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: { email, role: 'viewer' } }) })
+    const res = await fetch('/api/trpc/users.create', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ json: { email, role: 'viewer' } }),
+    })
     return (await res.json()).result.data.json as { oneTimePassword: string }
   }, email)
   const ctx = await browser.newContext()
@@ -64,7 +68,9 @@ test('a viewer cannot read the audit log', async ({ page, browser }) => {
   await viewer.getByRole('button', { name: 'Sign in' }).click()
   await viewer.waitForURL((u) => !u.pathname.startsWith('/login'))
   await viewer.goto('/settings/audit')
-  await expect(viewer.getByText('The audit log is for admins.').or(viewer.getByText(/needs the admin role/))).toBeVisible()
+  await expect(
+    viewer.getByText('The audit log is for admins.').or(viewer.getByText(/needs the admin role/)),
+  ).toBeVisible()
   await expect(viewer.getByTestId('audit-row')).toHaveCount(0)
   await ctx.close()
 })

@@ -31,12 +31,15 @@ test('Monaco runs under the CSP: the editor loads, its workers start, no violati
   const workers: string[] = []
   page.on('console', (m) => {
     const t = m.text()
-    if (/Content Security Policy|Refused to (load|create|execute)|Could not create web worker/i.test(t)) violations.push(`console: ${t}`)
+    if (/Content Security Policy|Refused to (load|create|execute)|Could not create web worker/i.test(t))
+      violations.push(`console: ${t}`)
   })
   page.on('worker', (w) => workers.push(w.url()))
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {
-      ;((window as unknown as { __csp: string[] }).__csp ??= []).push(`${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`)
+      ;((window as unknown as { __csp: string[] }).__csp ??= []).push(
+        `${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} ${e.sample}`,
+      )
     })
   })
   await login(page)
@@ -78,7 +81,9 @@ test.describe('CSRF', () => {
   })
   test.afterAll(() => new Promise<void>((r) => other.close(() => r())))
 
-  test('a form and a fetch from another origin, with the session cookie, change nothing; the console’s own calls work', async ({ page }) => {
+  test('a form and a fetch from another origin, with the session cookie, change nothing; the console’s own calls work', async ({
+    page,
+  }) => {
     await login(page)
     const tokenNames = async () =>
       page.evaluate(async () => {
@@ -102,7 +107,11 @@ test.describe('CSRF', () => {
     expect(after.length).toBe(before.length)
     // the same mutation from the console's own origin goes through
     const ok = await page.evaluate(async () => {
-      const res = await fetch('/api/trpc/tokens.create', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: { name: 'same-origin', scope: 'cli' } }) })
+      const res = await fetch('/api/trpc/tokens.create', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ json: { name: 'same-origin', scope: 'cli' } }),
+      })
       return res.status
     })
     expect(ok).toBe(200)

@@ -16,7 +16,6 @@ const PORT = Number(process.env.FM_E2E_PORT ?? 3210)
 const TRIVIAL = fileURLToPath(new URL('../bench/problems/trivial', import.meta.url))
 const LOCK = join(process.env.FM_E2E_DATA_DIR ?? '.fm-agent/e2e', 'fm-agent.lock')
 
-
 /** The server process of this test session (the holder of the e2e data folder's lock). */
 const serverPid = () => (JSON.parse(readFileSync(LOCK, 'utf8')) as { pid: number }).pid
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
@@ -49,13 +48,19 @@ function slope(points: Array<[number, number]>): number {
   return sxx ? points.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / sxx : 0
 }
 
-test('several browsers watch a fast run to its end: every dashboard complete, memory reported, connections released', async ({ page, browser }) => {
+test('several browsers watch a fast run to its end: every dashboard complete, memory reported, connections released', async ({
+  page,
+  browser,
+}) => {
   test.setTimeout(20 * 60_000)
   await login(page)
   const problem = await api<{ id: string }>(page, 'mutation', 'problems.import', { path: TRIVIAL })
   const pid = serverPid()
   const connectionsBefore = connectionsToServer()
-  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', { problemId: problem.id, config: { islands: 4, budget: { maxEvals: EVALS }, seed: 5, stagnationWindow: 1_000_000 } })
+  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: problem.id,
+    config: { islands: 4, budget: { maxEvals: EVALS }, seed: 5, stagnationWindow: 1_000_000 },
+  })
   const contexts = await Promise.all(Array.from({ length: BROWSERS }, () => browser.newContext()))
   const pages = await Promise.all(
     contexts.map(async (ctx) => {
@@ -94,5 +99,15 @@ test('several browsers watch a fast run to its end: every dashboard complete, me
   expect((await api<{ status: string }>(page, 'query', 'runs.summary', { runId: run.id })).status).toBe('completed')
   // RSS of the whole console process (Next rendering included, no forced GC): reported, not judged;
   // server/queries/soak.test.ts measures the heap after collections
-  recordFigures('soak-browsers', { evaluations: EVALS, browsers: BROWSERS, samples: samples.length, rssMbStart: Math.round(samples[0]![1]), rssMbEnd: Math.round(samples[samples.length - 1]![1]), rssSlopeMbPer1000Evals: Math.round(rssSlope * 10) / 10, connectionsBefore, connectionsOpen, connectionsAfter })
+  recordFigures('soak-browsers', {
+    evaluations: EVALS,
+    browsers: BROWSERS,
+    samples: samples.length,
+    rssMbStart: Math.round(samples[0]![1]),
+    rssMbEnd: Math.round(samples[samples.length - 1]![1]),
+    rssSlopeMbPer1000Evals: Math.round(rssSlope * 10) / 10,
+    connectionsBefore,
+    connectionsOpen,
+    connectionsAfter,
+  })
 })

@@ -48,7 +48,11 @@ describe('problem catalogue', () => {
     for (const f of readdirSync(SHARED_DIR, { recursive: true }) as string[]) {
       if (statSync(path.join(SHARED_DIR, f)).isFile()) masters.set(readFileSync(path.join(SHARED_DIR, f), 'utf8'), f)
     }
-    const copies = ids.flatMap((id) => readFolder(path.join(PROBLEMS_DIR, id)).filter((f) => masters.has(f.data.toString('utf8'))).map((f) => `${id}/${f.path}`))
+    const copies = ids.flatMap((id) =>
+      readFolder(path.join(PROBLEMS_DIR, id))
+        .filter((f) => masters.has(f.data.toString('utf8')))
+        .map((f) => `${id}/${f.path}`),
+    )
     expect(copies).toEqual([])
     const used = new Set(ids.flatMap((id) => loadSpec(id).shared ?? []))
     expect([...masters.values()].filter((f) => !used.has(f)).sort()).toEqual([])
@@ -97,7 +101,8 @@ describe.each(ids)('%s folder', (id) => {
       if (!f.path.endsWith('.py')) continue
       const src = f.data.toString('utf8')
       // indented imports too: an import inside a function is still needed when it runs
-      for (const m of src.matchAll(/^[ \t]*(?:import|from)[ \t]+([A-Za-z_]\w*)/gm)) if (Object.hasOwn(PYTHON_MODULES, m[1])) imported.add(m[1])
+      for (const m of src.matchAll(/^[ \t]*(?:import|from)[ \t]+([A-Za-z_]\w*)/gm))
+        if (Object.hasOwn(PYTHON_MODULES, m[1])) imported.add(m[1])
     }
     expect([...imported].sort()).toEqual([...(loadSpec(id).requires?.python ?? [])].sort())
   })

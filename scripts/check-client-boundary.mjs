@@ -13,7 +13,19 @@ import ts from 'typescript'
 export const CLIENT_SAFE = 'client-safe'
 const CLIENT_FOLDERS = ['app', 'components', CLIENT_SAFE]
 /** packages that hold server-only code (database, queue, models, Node's own modules) */
-const SERVER_PACKAGES = [/^node:/, /^(fs|path|os|child_process|crypto|net|http|https|zlib|stream|worker_threads)(\/|$)/, /^@prisma\//, /^pg$/, /^@electric-sql\//, /^pglite-prisma-adapter$/, /^graphile-worker$/, /^langchain$/, /^@langchain\//, /^server-only$/, /^tsx(\/|$)/]
+const SERVER_PACKAGES = [
+  /^node:/,
+  /^(fs|path|os|child_process|crypto|net|http|https|zlib|stream|worker_threads)(\/|$)/,
+  /^@prisma\//,
+  /^pg$/,
+  /^@electric-sql\//,
+  /^pglite-prisma-adapter$/,
+  /^graphile-worker$/,
+  /^langchain$/,
+  /^@langchain\//,
+  /^server-only$/,
+  /^tsx(\/|$)/,
+]
 const EXTENSIONS = ['', '.ts', '.tsx', '.mjs', '.js', '/index.ts', '/index.tsx']
 
 function sourceFiles(dir) {
@@ -26,16 +38,34 @@ function sourceFiles(dir) {
 /** The value imports of a file: relative ones resolved to paths, packages by name. */
 export function valueImports(file) {
   const text = readFileSync(file, 'utf8')
-  const src = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS)
+  const src = ts.createSourceFile(
+    file,
+    text,
+    ts.ScriptTarget.Latest,
+    false,
+    file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  )
   const specs = []
   const visit = (node) => {
     if (ts.isImportDeclaration(node)) {
       const c = node.importClause
-      const typeOnly = c && (c.isTypeOnly || (!c.name && c.namedBindings && ts.isNamedImports(c.namedBindings) && c.namedBindings.elements.length > 0 && c.namedBindings.elements.every((e) => e.isTypeOnly)))
+      const typeOnly =
+        c &&
+        (c.isTypeOnly ||
+          (!c.name &&
+            c.namedBindings &&
+            ts.isNamedImports(c.namedBindings) &&
+            c.namedBindings.elements.length > 0 &&
+            c.namedBindings.elements.every((e) => e.isTypeOnly)))
       if (!typeOnly) specs.push(node.moduleSpecifier.text)
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && !node.isTypeOnly) {
       specs.push(node.moduleSpecifier.text)
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
       specs.push(node.arguments[0].text)
     }
     ts.forEachChild(node, visit)
@@ -49,7 +79,8 @@ export function valueImports(file) {
   })
 }
 
-const isClientFile = (file) => /^\s*(\/\/[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*['"]use client['"]/.test(readFileSync(file, 'utf8'))
+const isClientFile = (file) =>
+  /^\s*(\/\/[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*['"]use client['"]/.test(readFileSync(file, 'utf8'))
 
 /** Every violation of the boundary under `root`, as readable lines (none: the boundary holds). */
 export function checkClientBoundary(root) {
@@ -60,14 +91,17 @@ export function checkClientBoundary(root) {
   for (const file of sourceFiles(join(root, CLIENT_SAFE))) {
     for (const imp of valueImports(file)) {
       if (imp.package ? SERVER_PACKAGES.some((re) => re.test(imp.package)) : folderOf(imp.path) !== CLIENT_SAFE) {
-        violations.push(`${rel(file)} imports ${imp.spec}: a ${CLIENT_SAFE}/ module may import only ${CLIENT_SAFE}/ modules and browser packages`)
+        violations.push(
+          `${rel(file)} imports ${imp.spec}: a ${CLIENT_SAFE}/ module may import only ${CLIENT_SAFE}/ modules and browser packages`,
+        )
       }
     }
   }
   // the client graph: from every 'use client' file, through relative value imports
   const seen = new Map()
   const queue = []
-  for (const dir of ['app', 'components']) for (const f of sourceFiles(join(root, dir))) if (isClientFile(f)) seen.set(f, null), queue.push(f)
+  for (const dir of ['app', 'components'])
+    for (const f of sourceFiles(join(root, dir))) if (isClientFile(f)) seen.set(f, null), queue.push(f)
   const chain = (f) => {
     const out = []
     for (let at = f; at; at = seen.get(at)) out.unshift(rel(at))
@@ -77,11 +111,14 @@ export function checkClientBoundary(root) {
     const file = queue.shift()
     for (const imp of valueImports(file)) {
       if (imp.package) {
-        if (SERVER_PACKAGES.some((re) => re.test(imp.package))) violations.push(`${chain(file)} imports the server package ${imp.package}`)
+        if (SERVER_PACKAGES.some((re) => re.test(imp.package)))
+          violations.push(`${chain(file)} imports the server package ${imp.package}`)
         continue
       }
       if (!CLIENT_FOLDERS.includes(folderOf(imp.path))) {
-        violations.push(`${chain(file)} imports ${rel(imp.path)}: browser code may import only app/, components/ and ${CLIENT_SAFE}/ (see ${CLIENT_SAFE}/README.md)`)
+        violations.push(
+          `${chain(file)} imports ${rel(imp.path)}: browser code may import only app/, components/ and ${CLIENT_SAFE}/ (see ${CLIENT_SAFE}/README.md)`,
+        )
         continue
       }
       if (!seen.has(imp.path) && existsSync(imp.path)) seen.set(imp.path, file), queue.push(imp.path)

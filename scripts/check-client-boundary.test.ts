@@ -32,7 +32,9 @@ describe('the client/server boundary', () => {
 
   it('allows client-safe modules, browser packages and type-only imports of server code', () => {
     const root = tree({
-      'app/page.tsx': page(`import { fmt } from '../client-safe/series.ts'\nimport type { Db } from '../server/db.ts'\nimport { type Actor } from '../server/auth/roles.ts'\nimport { z } from 'zod'`),
+      'app/page.tsx': page(
+        `import { fmt } from '../client-safe/series.ts'\nimport type { Db } from '../server/db.ts'\nimport { type Actor } from '../server/auth/roles.ts'\nimport { z } from 'zod'`,
+      ),
       'client-safe/series.ts': `import { z } from 'zod'\nimport type { Db } from '../server/db.ts'\nexport const fmt = (x: number) => String(x)\n`,
       'server/db.ts': `import { readFileSync } from 'node:fs'\nexport type Db = unknown\n`,
       'server/auth/roles.ts': `export type Actor = unknown\n`,
@@ -55,7 +57,9 @@ describe('the client/server boundary', () => {
     })
     const v: string[] = checkClientBoundary(root)
     expect(v).toHaveLength(3)
-    expect(v).toContainEqual(expect.stringMatching(/^components\/list\.tsx imports server\/runs\/service\.ts: browser code may import only/))
+    expect(v).toContainEqual(
+      expect.stringMatching(/^components\/list\.tsx imports server\/runs\/service\.ts: browser code may import only/),
+    )
     expect(v).toContainEqual(expect.stringMatching(/^components\/lazy\.tsx imports server\/db\.ts/))
     expect(v).toContainEqual(expect.stringMatching(/^components\/reexport\.tsx imports server\/db\.ts/))
   })
@@ -81,7 +85,11 @@ describe('the client/server boundary', () => {
       'server/db.ts': `export const db = 1\n`,
     })
     const v: string[] = checkClientBoundary(root)
-    expect(v.map((l) => l.split(' imports ')[0]).sort()).toEqual(['client-safe/a.ts', 'client-safe/b.ts', 'client-safe/c.ts'])
+    expect(v.map((l) => l.split(' imports ')[0]).sort()).toEqual([
+      'client-safe/a.ts',
+      'client-safe/b.ts',
+      'client-safe/c.ts',
+    ])
   })
 
   it('fails the build in next.config.mjs, and does not check when an existing build is served', async () => {
@@ -94,7 +102,9 @@ describe('the client/server boundary', () => {
     copyFileSync(join(ROOT, 'scripts/check-client-boundary.mjs'), join(root, 'scripts/check-client-boundary.mjs'))
     symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'))
     const { default: config } = await import(join(root, 'next.config.mjs'))
-    await expect(config(PHASE_PRODUCTION_BUILD)).rejects.toThrow(/the client\/server boundary is crossed:\n {2}components\/list\.tsx imports server\/runs\/service\.ts/)
+    await expect(config(PHASE_PRODUCTION_BUILD)).rejects.toThrow(
+      /the client\/server boundary is crossed:\n {2}components\/list\.tsx imports server\/runs\/service\.ts/,
+    )
     expect(await config(PHASE_PRODUCTION_SERVER)).toMatchObject({ poweredByHeader: false })
   })
 })

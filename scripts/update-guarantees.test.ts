@@ -12,18 +12,24 @@ const SCRIPT = fileURLToPath(new URL('./update-guarantees.ts', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'fm-guarantees-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const DOC = 'before\n<!-- figures:audit -->\nold text\n<!-- /figures:audit -->\n<!-- figures:soak -->\nkept\n<!-- /figures:soak -->\nafter\n'
+const DOC =
+  'before\n<!-- figures:audit -->\nold text\n<!-- /figures:audit -->\n<!-- figures:soak -->\nkept\n<!-- /figures:soak -->\nafter\n'
 const AUDIT = { name: 'audit', at: '2026-01-02T03:04:05.000Z', mutations: 12, scenarios: 10, events: 40 }
 
 function runScript(args: string[], reportDir: string) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { encoding: 'utf8', env: { ...process.env, FM_HARDENING_REPORT_DIR: reportDir } })
+  const r = spawnSync(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, FM_HARDENING_REPORT_DIR: reportDir },
+  })
   return { code: r.status, out: r.stdout + r.stderr }
 }
 
 describe('update-guarantees', () => {
   it('fills the blocks it has figures for and names the others', () => {
     const { doc, missing } = fillFigures(DOC, { audit: AUDIT })
-    expect(doc).toContain('<!-- figures:audit -->\n_Last run 2026-01-02 03:04 UTC:_ 12 mutations in the router, 10 performed through HTTP, 40 audit events checked')
+    expect(doc).toContain(
+      '<!-- figures:audit -->\n_Last run 2026-01-02 03:04 UTC:_ 12 mutations in the router, 10 performed through HTTP, 40 audit events checked',
+    )
     expect(doc).not.toContain('old text')
     expect(doc).toContain('<!-- figures:soak -->\nkept\n<!-- /figures:soak -->')
     expect(missing).toEqual(['soak'])

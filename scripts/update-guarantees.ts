@@ -16,20 +16,28 @@ const n = (v: unknown) => (typeof v === 'number' ? v.toLocaleString('en-US') : S
 const RENDER: Record<string, (f: F) => string> = {
   access: (f) =>
     `${n(f.procedures)} procedures enumerated (public: ${(f.public as string[]).join(', ')}; viewer ${f.viewer}, expert ${f.expert}, admin ${f.admin}; marked worker: ${f.workerMarked}); ${n(f.httpCalls)} HTTP calls, every one answered as its rule says.`,
-  'input-bounds': (f) => `${n(f.procedures)} procedures, ${n(f.withInput)} with an input, ${n(f.leafFields)} input fields walked: ${n(f.unbounded)} unbounded.`,
+  'input-bounds': (f) =>
+    `${n(f.procedures)} procedures, ${n(f.withInput)} with an input, ${n(f.leafFields)} input fields walked: ${n(f.unbounded)} unbounded.`,
   fuzz: (f) =>
-    `${n(f.inputsTried)} inputs tried over HTTP (${n(f.generated)} generated from the schemas at ${f.runsPerProcedure} per procedure, ${n(f.adversarial)} adversarial, of which ${n(f.transportCases)} hostile encodings) across ${n(f.procedures)} procedures, seed ${f.seed}: ${n(f.failures)} failures, no 5xx. Answers by status: ${Object.entries(f.byStatus as Record<string, number>)
+    `${n(f.inputsTried)} inputs tried over HTTP (${n(f.generated)} generated from the schemas at ${f.runsPerProcedure} per procedure, ${n(f.adversarial)} adversarial, of which ${n(f.transportCases)} hostile encodings) across ${n(f.procedures)} procedures, seed ${f.seed}: ${n(f.failures)} failures, no 5xx. Answers by status: ${Object.entries(
+      f.byStatus as Record<string, number>,
+    )
       .map(([k, v]) => `${k} ×${n(v)}`)
       .join(', ')}.`,
   secrets: (f) =>
     `${n(f.modelRequests)} model requests carried the key as a credential; 0 occurrences in ${n(f.apiAnswers)} API answers (${n(f.apiBytes)} bytes), the export (${n(f.exportBytes)} bytes), the server log (${n(f.logBytes)} bytes), ${n(f.tableRows)} table rows, ${n(f.dataFiles)} data files, ${n(f.sandboxProbes)} sandbox probes; ${n(f.redactedErrors)} provider error(s) quoting the key stored redacted.`,
-  'browser-http': (f) => `Headers checked on ${n(f.headerChecks)} kinds of answer (${(f.answersChecked as string[]).join(', ')}).`,
+  'browser-http': (f) =>
+    `Headers checked on ${n(f.headerChecks)} kinds of answer (${(f.answersChecked as string[]).join(', ')}).`,
   'durability-embedded': (f) =>
-    `${n(f.trials)} trials, ${n(f.kills)} kill -9 survived (by moment: ${Object.entries(f.byMoment as Record<string, number>)
+    `${n(f.trials)} trials, ${n(f.kills)} kill -9 survived (by moment: ${Object.entries(
+      f.byMoment as Record<string, number>,
+    )
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}; by phase: ${Object.entries(f.byPhase as Record<string, number>)
       .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}); database state at start-up kills: ${JSON.stringify(f.databaseAtStartupKill)}; evaluated candidates at the kills: ${(f.evaluationsAtKill as number[]).join(', ')}; ${n(f.resumes)} final resumes each ended with exactly ${f.budget} evaluations; unclean stop reported ${n(f.uncleanReported)} times; seed ${f.seed}; ${n(f.seconds)} s.`,
+      .join(
+        ', ',
+      )}); database state at start-up kills: ${JSON.stringify(f.databaseAtStartupKill)}; evaluated candidates at the kills: ${(f.evaluationsAtKill as number[]).join(', ')}; ${n(f.resumes)} final resumes each ended with exactly ${f.budget} evaluations; unclean stop reported ${n(f.uncleanReported)} times; seed ${f.seed}; ${n(f.seconds)} s.`,
   'durability-server': (f) =>
     `${n(f.workerKills)} workers killed mid-job (at ${(f.evaluationsAtKills as number[]).join(', ')} evaluations); ${n(f.killedJobsRerun)} killed jobs re-ran on another worker, ${n(f.jobsRunMoreThanOnce)} jobs ran more than once, each ingested once; the run ended with ${n(f.evaluations)} of ${n(f.budget)} evaluations; ${n(f.seconds)} s.`,
   'unclean-stop': (f) =>
@@ -42,7 +50,8 @@ const RENDER: Record<string, (f: F) => string> = {
     `${n(f.evaluations)} sandboxed evaluations at isolation ${f.isolation}: ${n(f.forgeries)} forgery or snooping attempts, every one refused or scored as what the candidate truly did, across ${n(f.problems)} built-in problems (seed, a forged line and exit, and everything else then the seed's work, each), ${n(f.harnessCases)} KernelBench-harness cases on the CPU path, ${n(f.channelCases)} result-channel and mask cases, ${n(f.openEvolveCases)} OpenEvolve cases (${n(f.acceptedAsDocumented)} forgery accepted, as documented: a program imported into the evaluator's process).`,
   'access-integrity': (f) =>
     `${n(f.redirectRequests)} /login requests with unsafe next targets, each sent back to /login; ${n(f.passwordChangeRefusals)} calls (session and token, SSE included) refused while a password change was due; ${n(f.tokensSearched)} live tokens searched for in ${n(f.dataFiles)} data-folder files: 0 found; ${n(f.localNamedTokensKept)} users' tokens named "local …" alive after a server restart, the older version's file token revoked.`,
-  audit: (f) => `${n(f.mutations)} mutations in the router, ${n(f.scenarios)} performed through HTTP, ${n(f.events)} audit events checked (author, time, target, before/after).`,
+  audit: (f) =>
+    `${n(f.mutations)} mutations in the router, ${n(f.scenarios)} performed through HTTP, ${n(f.events)} audit events checked (author, time, target, before/after).`,
 }
 
 /** The document with each figures block filled from `figures`; blocks without figures are left as they are. */
@@ -83,4 +92,5 @@ function main(args: string[]): number {
   return 0
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = main(process.argv.slice(2))
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  process.exitCode = main(process.argv.slice(2))

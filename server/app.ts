@@ -21,6 +21,7 @@ export interface AppServices {
 export function createAppServices(db: Db, auth: Auth | null, log: Logger): AppServices {
   const events = new EventBus()
   // server mode: web, engines and CLI runs are separate processes; their events meet over PostgreSQL
-  if (db.mode === 'server') void events.bridgeTo(db).catch((e) => log.warn(`live events stay in this process: ${(e as Error).message}`))
+  if (db.mode === 'server')
+    void events.bridgeTo(db).catch((e) => log.warn(`live events stay in this process: ${(e as Error).message}`))
   return { db, auth, events, log, runs: null, backend: null }
 }

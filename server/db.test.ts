@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, createTestRole, } from '../test-support/pg.ts'
+import { createTestDatabase, createTestRole } from '../test-support/pg.ts'
 import { DataDirLockedError, LOCK_FILE } from './db/data-dir.ts'
 import { listMigrations } from './db/migrate.ts'
 import { DatabaseOpenError, openDatabase, type Db } from './db.ts'
@@ -81,7 +81,9 @@ describe.each(modes())('data layer, %s', (_mode, open) => {
   })
 
   it('stores vectors and finds nearest neighbours through the HNSW index', async () => {
-    const doc = await db.prisma.knowledgeDoc.create({ data: { title: 'vectors', format: 'text', content: 'x', tags: ['t'] } })
+    const doc = await db.prisma.knowledgeDoc.create({
+      data: { title: 'vectors', format: 'text', content: 'x', tags: ['t'] },
+    })
     const vs = vectors(200)
     for (let i = 0; i < vs.length; i++) {
       await db.prisma.$executeRaw`
@@ -113,8 +115,12 @@ describe.each(modes())('data layer, %s', (_mode, open) => {
   })
 
   it('keeps full-text search in a generated tsvector', async () => {
-    const doc = await db.prisma.knowledgeDoc.create({ data: { title: 'fts', format: 'markdown', content: 'x', tags: [] } })
-    await db.prisma.knowledgeChunk.create({ data: { docId: doc.id, ord: 0, heading: 'Packing', content: 'Circles packed in a hexagonal lattice' } })
+    const doc = await db.prisma.knowledgeDoc.create({
+      data: { title: 'fts', format: 'markdown', content: 'x', tags: [] },
+    })
+    await db.prisma.knowledgeChunk.create({
+      data: { docId: doc.id, ord: 0, heading: 'Packing', content: 'Circles packed in a hexagonal lattice' },
+    })
     const hits = await db.prisma.$queryRaw<Array<{ content: string }>>`
       SELECT content FROM knowledge_chunks WHERE tsv @@ plainto_tsquery('english', 'hexagonal circle')`
     expect(hits.map((h) => h.content)).toEqual(['Circles packed in a hexagonal lattice'])
@@ -122,8 +128,16 @@ describe.each(modes())('data layer, %s', (_mode, open) => {
 
   it('rolls back a failed transaction entirely', async () => {
     const problem = {
-      id: 'tx-test', name: 'tx', description: 'd', format: 'native', language: 'python', direction: 'max', primaryMetric: 'score',
-      spec: {}, seedCode: 'x', bundleHash: 'h',
+      id: 'tx-test',
+      name: 'tx',
+      description: 'd',
+      format: 'native',
+      language: 'python',
+      direction: 'max',
+      primaryMetric: 'score',
+      spec: {},
+      seedCode: 'x',
+      bundleHash: 'h',
     }
     await expect(
       db.prisma.$transaction(async (tx) => {
@@ -145,14 +159,25 @@ describe.each(modes())('data layer, %s', (_mode, open) => {
     expect(Buffer.from(b.data)).toEqual(bytes)
     const at = new Date('2026-01-02T03:04:05.678Z')
     const ev = await db.prisma.auditEvent.create({
-      data: { actorLabel: 'test', action: 'a', targetType: 't', after: { nested: [1, 'two', null, { x: 1.5 }] }, createdAt: at },
+      data: {
+        actorLabel: 'test',
+        action: 'a',
+        targetType: 't',
+        after: { nested: [1, 'two', null, { x: 1.5 }] },
+        createdAt: at,
+      },
     })
     const back = await db.prisma.auditEvent.findUniqueOrThrow({ where: { id: ev.id } })
     expect(typeof back.id).toBe('bigint')
     expect(back.createdAt.toISOString()).toBe(at.toISOString())
     expect(back.after).toEqual({ nested: [1, 'two', null, { x: 1.5 }] })
-    const r = await db.prisma.retrieval.create({ data: { trigger: 'search', query: 'q', chunkIds: ['a', 'b'], scores: [0.5, 0.25] } })
-    expect(await db.prisma.retrieval.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({ chunkIds: ['a', 'b'], scores: [0.5, 0.25] })
+    const r = await db.prisma.retrieval.create({
+      data: { trigger: 'search', query: 'q', chunkIds: ['a', 'b'], scores: [0.5, 0.25] },
+    })
+    expect(await db.prisma.retrieval.findUniqueOrThrow({ where: { id: r.id } })).toMatchObject({
+      chunkIds: ['a', 'b'],
+      scores: [0.5, 0.25],
+    })
   })
 })
 
@@ -209,7 +234,9 @@ describe('opening the database: clear errors', () => {
       expect(err.message).toMatch(/vector/)
       // the failed migration was rolled back: no application table exists
       const db = await openDatabase({ databaseUrl: t.url, migrate: false })
-      const tables = await db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM pg_tables WHERE tablename = 'runs'`
+      const tables = await db.prisma.$queryRaw<
+        Array<{ n: bigint }>
+      >`SELECT count(*) AS n FROM pg_tables WHERE tablename = 'runs'`
       expect(Number(tables[0].n)).toBe(0)
       await db.close()
     } finally {
@@ -222,10 +249,19 @@ describe('opening the database: clear errors', () => {
 describe('the embedded data folder lock', () => {
   it('refuses a second process while the first holds the folder, and takes over a stale lock', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fm-lock-'))
-    const holder = spawn(process.execPath, ['--import', 'tsx', '-e', `
+    const holder = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `
       const { openDatabase } = await import(${JSON.stringify(new URL('./db.ts', import.meta.url).pathname)})
       await openDatabase({ dataDir: ${JSON.stringify(dir)}, databaseUrl: '' })
-      console.log('open'); setInterval(() => {}, 1000)`], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DATABASE_URL: '' } })
+      console.log('open'); setInterval(() => {}, 1000)`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DATABASE_URL: '' } },
+    )
     try {
       await new Promise<void>((resolve, reject) => {
         holder.stdout!.on('data', (d) => d.toString().includes('open') && resolve())
@@ -250,9 +286,18 @@ describe('the embedded data folder lock', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fm-init-'))
     // the real initdb, not the suite's template, so there is something to interrupt
     const env = { ...process.env, DATABASE_URL: '', FM_PGLITE_TEMPLATE: '' }
-    const first = spawn(process.execPath, ['--import', 'tsx', '-e', `
+    const first = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `
       const { openDatabase } = await import(${JSON.stringify(new URL('./db.ts', import.meta.url).pathname)})
-      await openDatabase({ dataDir: ${JSON.stringify(dir)}, databaseUrl: '' })`], { stdio: 'ignore', env })
+      await openDatabase({ dataDir: ${JSON.stringify(dir)}, databaseUrl: '' })`,
+      ],
+      { stdio: 'ignore', env },
+    )
     // kill it once the staging folder has files in it: mid-build
     const deadline = Date.now() + 60_000
     let seen = false
@@ -277,7 +322,10 @@ describe('the embedded data folder lock', () => {
 
   it('treats a lock left by a dead pid as stale', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fm-lock-'))
-    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 17, host: (await import('node:os')).hostname(), startedAt: 'then' }))
+    writeFileSync(
+      join(dir, LOCK_FILE),
+      JSON.stringify({ pid: 2 ** 22 + 17, host: (await import('node:os')).hostname(), startedAt: 'then' }),
+    )
     const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
     expect(db.uncleanStop).toBe(true)
     await db.close()

@@ -157,12 +157,13 @@ export class DatabaseOpenError extends Error {
   }
 }
 
-
 export async function openDatabase(opts: OpenOptions = {}): Promise<Db> {
   const databaseUrl = opts.databaseUrl ?? process.env.DATABASE_URL
   const dataDir = resolveDataDir(opts.dataDir)
   if (!databaseUrl) return openEmbedded(dataDir, opts)
-  return opts.wait ? whenReady(() => openServer(databaseUrl, dataDir, opts), opts.wait) : openServer(databaseUrl, dataDir, opts)
+  return opts.wait
+    ? whenReady(() => openServer(databaseUrl, dataDir, opts), opts.wait)
+    : openServer(databaseUrl, dataDir, opts)
 }
 
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
@@ -240,7 +241,13 @@ function templateDir(): string | null {
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
   // the package exports no package.json: read it beside its entry point
   const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite')
-  const pkg = join(entry.slice(0, entry.lastIndexOf('/node_modules/@electric-sql/pglite/') + '/node_modules/@electric-sql/pglite/'.length), 'package.json')
+  const pkg = join(
+    entry.slice(
+      0,
+      entry.lastIndexOf('/node_modules/@electric-sql/pglite/') + '/node_modules/@electric-sql/pglite/'.length,
+    ),
+    'package.json',
+  )
   const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version
   return join(cache, 'fm-agent', `pglite-${version}`)
 }
@@ -288,9 +295,8 @@ async function initializeIfNew(pgdata: string) {
 
 /** After an unclean stop: every table must be readable and the vector index usable. */
 async function checkIntegrity(db: SqlRunner) {
-  const tables = (
-    await db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-  ).rows
+  const tables = (await db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+    .rows
   for (const t of tables) await db.query(`SELECT count(*) FROM "${t.tablename.replace(/"/g, '""')}"`)
   await db.query('REINDEX TABLE knowledge_chunks')
 }
@@ -312,9 +318,12 @@ function pgConfig(url: string, max: number): pg.PoolConfig {
     throw new DatabaseOpenError('DATABASE_URL is not a valid URL; expected postgres://user:password@host:5432/database')
   }
   if (!/^postgres(ql)?:$/.test(u.protocol)) {
-    throw new DatabaseOpenError(`DATABASE_URL must start with postgres:// (got ${u.protocol}//); unset it to use the embedded database`)
+    throw new DatabaseOpenError(
+      `DATABASE_URL must start with postgres:// (got ${u.protocol}//); unset it to use the embedded database`,
+    )
   }
-  if (!u.pathname.slice(1)) throw new DatabaseOpenError('DATABASE_URL names no database; add /<database> after the host')
+  if (!u.pathname.slice(1))
+    throw new DatabaseOpenError('DATABASE_URL names no database; add /<database> after the host')
   return { connectionString: url, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 }
 }
 
@@ -360,7 +369,9 @@ async function openServer(databaseUrl: string, dataDir: string, opts: OpenOption
       try {
         const runner: SqlRunner = {
           exec: (sql) => client.query(sql),
-          query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await client.query(sql, params)).rows as T[] }),
+          query: async <T>(sql: string, params?: unknown[]) => ({
+            rows: (await client.query(sql, params)).rows as T[],
+          }),
         }
         migrationsApplied = await applyMigrations(runner)
       } finally {

@@ -16,7 +16,10 @@ export const EnvSchema = z.object({
   /** the address users open, when it is not http://host:port (a proxy with https) */
   FM_PUBLIC_URL: z.url().optional(),
   /** a reverse proxy in front sets X-Forwarded-For: trust its last entry as the client's address */
-  FM_TRUST_PROXY: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
+  FM_TRUST_PROXY: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
   /** password sign-in attempts allowed per client per minute */
   FM_SIGNIN_LIMIT: z.coerce.number().int().min(1).max(100_000).default(20),
   FM_LOG: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

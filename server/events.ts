@@ -76,7 +76,13 @@ export class EventBus {
     this.pending.clear()
     for (const e of batch) {
       const p = JSON.stringify(e.payload ?? {})
-      const msg = JSON.stringify({ o: this.origin, r: e.runId, t: e.type, ...(e.id ? { i: e.id } : {}), ...(p.length <= MAX_PAYLOAD ? { p: e.payload } : {}) })
+      const msg = JSON.stringify({
+        o: this.origin,
+        r: e.runId,
+        t: e.type,
+        ...(e.id ? { i: e.id } : {}),
+        ...(p.length <= MAX_PAYLOAD ? { p: e.payload } : {}),
+      })
       void this.bridge?.notify(CHANNEL, msg).catch(() => undefined)
     }
   }

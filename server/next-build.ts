@@ -26,7 +26,8 @@ export function sourceFingerprint(root: string): string {
 export async function ensureNextBuild(root: string, log: Logger, force = false): Promise<void> {
   const marker = join(root, '.next', 'fm-agent-fingerprint')
   const fingerprint = sourceFingerprint(root)
-  const built = existsSync(join(root, '.next', 'BUILD_ID')) && existsSync(marker) && readFileSync(marker, 'utf8') === fingerprint
+  const built =
+    existsSync(join(root, '.next', 'BUILD_ID')) && existsSync(marker) && readFileSync(marker, 'utf8') === fingerprint
   if (built && !force) return
   log.info('building the console (first start or changed sources; about a minute)…')
   const started = Date.now()
@@ -39,12 +40,15 @@ export async function ensureNextBuild(root: string, log: Logger, force = false):
     let tail = ''
     const keep = (d: Buffer) => {
       tail = (tail + d.toString()).slice(-8000)
-      for (const line of d.toString().split('\n')) if (/^\s*(✓|▲|Creating|Compiled|Generating|Route)/.test(line)) log.info(`  ${line.trim()}`)
+      for (const line of d.toString().split('\n'))
+        if (/^\s*(✓|▲|Creating|Compiled|Generating|Route)/.test(line)) log.info(`  ${line.trim()}`)
     }
     child.stdout.on('data', keep)
     child.stderr.on('data', keep)
     child.on('error', reject)
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code}):\n${tail}`))))
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code}):\n${tail}`)),
+    )
   })
   writeFileSync(marker, fingerprint)
   log.info(`console built in ${((Date.now() - started) / 1000).toFixed(0)} s`)

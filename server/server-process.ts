@@ -47,13 +47,22 @@ export function banner(lines: string[]) {
 
 export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
   const { env, log } = opts
-  const db: Db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: env.DATABASE_URL, wait: (why) => log.warn(`waiting for PostgreSQL (${why}); retrying until it answers`) })
+  const db: Db = await openDatabase({
+    dataDir: opts.dataDir,
+    databaseUrl: env.DATABASE_URL,
+    wait: (why) => log.warn(`waiting for PostgreSQL (${why}); retrying until it answers`),
+  })
   let http: RunningHttpServer | null = null
   let notifier: Notifier | null = null
   let local: LocalSocket | null = null
   try {
-    log.info(`database: ${db.label}${db.migrationsApplied.length ? ` (applied ${db.migrationsApplied.length} migration(s))` : ''}`)
-    if (db.uncleanStop) log.warn(`the previous process (pid ${db.lock?.previous?.pid}) did not stop cleanly; the database was checked and is readable`)
+    log.info(
+      `database: ${db.label}${db.migrationsApplied.length ? ` (applied ${db.migrationsApplied.length} migration(s))` : ''}`,
+    )
+    if (db.uncleanStop)
+      log.warn(
+        `the previous process (pid ${db.lock?.previous?.pid}) did not stop cleanly; the database was checked and is readable`,
+      )
     const admin = await ensureAdmin(db, { email: env.FM_ADMIN_EMAIL, password: env.FM_ADMIN_PASSWORD })
     if (admin?.password) {
       ;(opts.announce ?? ((t: string) => process.stdout.write(t + '\n')))(
@@ -71,7 +80,14 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
 
     // auth needs the address users open; know the port first when it is chosen by the OS
     const app = createAppServices(db, null, log)
-    http = await startHttpServer({ app, host: opts.host, port: opts.port, dev: opts.dev, pages: opts.pages, trustProxy: env.FM_TRUST_PROXY })
+    http = await startHttpServer({
+      app,
+      host: opts.host,
+      port: opts.port,
+      dev: opts.dev,
+      pages: opts.pages,
+      trustProxy: env.FM_TRUST_PROXY,
+    })
     const url = env.FM_PUBLIC_URL ?? http.url
     const port = new URL(http.url).port
     const origins = [url, http.url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]
@@ -87,7 +103,11 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     // no token, so nothing secret in the data folder. An older version kept a token in a file there:
     // that one token (and only it: users' own tokens are theirs, whatever their name) is revoked.
     const legacy = removeLegacyLocalToken(opts.dataDir)
-    if (legacy) await db.prisma.apiToken.updateMany({ where: { tokenHash: hashToken(legacy), revokedAt: null }, data: { revokedAt: new Date() } })
+    if (legacy)
+      await db.prisma.apiToken.updateMany({
+        where: { tokenHash: hashToken(legacy), revokedAt: null },
+        data: { revokedAt: new Date() },
+      })
     if (db.mode === 'embedded') {
       local = await startLocalSocket(app, opts.dataDir)
       db.lock?.update({ apiUrl: http.url, apiSocket: local.path })
@@ -95,7 +115,13 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     // the engine and its evaluation workers; runs that were active when the last process died resume
     if (opts.engine !== false) {
       app.backend = await createBackend({ db, log, workers: env.FM_WORKERS })
-      app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log, hooks: knowledgeHooks(db, log) })
+      app.runs = new EngineManager({
+        db,
+        backend: app.backend,
+        events: app.events,
+        log,
+        hooks: knowledgeHooks(db, log),
+      })
       await app.runs.resumeActive()
       app.runs.watchForRuns()
       // where runs are driven, their completions, failures and stalls go out to webhooks

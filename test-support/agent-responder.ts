@@ -8,7 +8,13 @@
 //             can only try another literal edit, as a model guessing would
 //   judge     a JSON verdict (rating in [0, 1] and a critique) from `judge(code)`
 //   scratch   a first program when the prompt has none (`scratch(prompt)`)
-import { extractParentProgram, formatSearchReplace, literalEditResponder, type LiteralEditOptions, type PromptMessage } from './literal-edit-responder.ts'
+import {
+  extractParentProgram,
+  formatSearchReplace,
+  literalEditResponder,
+  type LiteralEditOptions,
+  type PromptMessage,
+} from './literal-edit-responder.ts'
 
 export type PromptKind = 'mutation' | 'repair' | 'judge' | 'scratch'
 
@@ -58,29 +64,51 @@ function plant(code: string, line: string): string {
 export function agentResponder(opts: AgentResponderOptions = {}) {
   const edit = literalEditResponder(opts.literalEdit)
   const bugs = opts.bugs ?? ['name-error', 'exception']
-  const stats: AgentStats = { mutations: 0, planted: { 'name-error': 0, exception: 0 }, repairs: 0, fixed: 0, judged: 0, scratch: 0 }
-  const judge = opts.judge ?? ((code: string) => ({ rating: Math.min(1, code.length / 4000), critique: `The program is ${code.split('\n').length} lines long; document the constants.` }))
+  const stats: AgentStats = {
+    mutations: 0,
+    planted: { 'name-error': 0, exception: 0 },
+    repairs: 0,
+    fixed: 0,
+    judged: 0,
+    scratch: 0,
+  }
+  const judge =
+    opts.judge ??
+    ((code: string) => ({
+      rating: Math.min(1, code.length / 4000),
+      critique: `The program is ${code.split('\n').length} lines long; document the constants.`,
+    }))
   const respond = (request: { messages: PromptMessage[] }): { content: string } => {
     const kind = promptKind(request.messages)
-    const user = request.messages.filter((m) => m.role !== 'system').map((m) => m.content).join('\n\n')
+    const user = request.messages
+      .filter((m) => m.role !== 'system')
+      .map((m) => m.content)
+      .join('\n\n')
     if (kind === 'judge') {
       stats.judged++
       const program = extractParentProgram(user)
       const v = judge(program?.code ?? '')
-      return { content: `Here is my review.\n\n\`\`\`json\n${JSON.stringify({ rating: v.rating, critique: v.critique })}\n\`\`\`` }
+      return {
+        content: `Here is my review.\n\n\`\`\`json\n${JSON.stringify({ rating: v.rating, critique: v.critique })}\n\`\`\``,
+      }
     }
     if (kind === 'scratch') {
       const code = opts.scratch?.(user, stats.scratch++) ?? null
-      return { content: code === null ? 'I cannot write this program.' : `A first version:\n\n\`\`\`python\n${code}\n\`\`\`` }
+      return {
+        content: code === null ? 'I cannot write this program.' : `A first version:\n\n\`\`\`python\n${code}\n\`\`\``,
+      }
     }
     if (kind === 'repair') {
       stats.repairs++
       const program = extractParentProgram(user)
       const name = /name '([A-Za-z_]\w*)' is not defined/.exec(user)?.[1]
-      const culprit = program && name ? program.code.split('\n').find((l) => new RegExp(`\\b${name}\\b`).test(l)) : undefined
+      const culprit =
+        program && name ? program.code.split('\n').find((l) => new RegExp(`\\b${name}\\b`).test(l)) : undefined
       if (program && culprit !== undefined) {
         stats.fixed++
-        return { content: `The program refers to \`${name}\`, which is never defined; removing that line fixes it.\n\n${formatSearchReplace(culprit, '')}` }
+        return {
+          content: `The program refers to \`${name}\`, which is never defined; removing that line fixes it.\n\n${formatSearchReplace(culprit, '')}`,
+        }
       }
       return edit(request)
     }
@@ -94,9 +122,12 @@ export function agentResponder(opts: AgentResponderOptions = {}) {
     const bug = bugs[Math.floor(stats.mutations / every) % bugs.length]!
     stats.planted[bug]++
     const n = stats.mutations
-    const line = bug === 'name-error' ? `_fm_probe_${n} = fm_undefined_${n}` : `raise ValueError("scripted failure ${n}")`
+    const line =
+      bug === 'name-error' ? `_fm_probe_${n} = fm_undefined_${n}` : `raise ValueError("scripted failure ${n}")`
     const edited = program.code.replace(search[1]!, search[2]!)
-    return { content: `Tuning a constant, with a check.\n\n\`\`\`${program.language || 'python'}\n${plant(edited, line)}\n\`\`\`` }
+    return {
+      content: `Tuning a constant, with a check.\n\n\`\`\`${program.language || 'python'}\n${plant(edited, line)}\n\`\`\``,
+    }
   }
   return { respond, stats }
 }

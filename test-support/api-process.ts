@@ -14,18 +14,42 @@ export interface ApiProcess {
   output(): string
   /** an API token of the first admin, minted at start through the server's local socket (embedded mode) */
   adminToken(): string
-  stats(runId?: string, gc?: boolean): Promise<{ rss: number; heapUsed: number; listeners: { run: number | null; any: number }; gc: boolean }>
+  stats(
+    runId?: string,
+    gc?: boolean,
+  ): Promise<{ rss: number; heapUsed: number; listeners: { run: number | null; any: number }; gc: boolean }>
   kill9(): Promise<void>
   stop(): Promise<number | null>
 }
 
-export async function startApiProcess(opts: { dataDir: string; engine?: boolean; workers?: number; env?: Record<string, string>; exposeGc?: boolean; timeoutMs?: number }): Promise<ApiProcess> {
-  const args = [...(opts.exposeGc ? ['--expose-gc'] : []), '--import', 'tsx', join(ROOT, 'test-support/serve-api.ts'), '--data-dir', opts.dataDir]
+export async function startApiProcess(opts: {
+  dataDir: string
+  engine?: boolean
+  workers?: number
+  env?: Record<string, string>
+  exposeGc?: boolean
+  timeoutMs?: number
+}): Promise<ApiProcess> {
+  const args = [
+    ...(opts.exposeGc ? ['--expose-gc'] : []),
+    '--import',
+    'tsx',
+    join(ROOT, 'test-support/serve-api.ts'),
+    '--data-dir',
+    opts.dataDir,
+  ]
   if (opts.engine) args.push('--engine')
   if (opts.workers) args.push('--workers', String(opts.workers))
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', FM_ADMIN_EMAIL: 'admin@hardening.test', FM_ADMIN_PASSWORD: 'hardening-admin-pw', FM_LOG: 'info', ...opts.env } as NodeJS.ProcessEnv,
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      FM_ADMIN_EMAIL: 'admin@hardening.test',
+      FM_ADMIN_PASSWORD: 'hardening-admin-pw',
+      FM_LOG: 'info',
+      ...opts.env,
+    } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
@@ -33,7 +57,10 @@ export async function startApiProcess(opts: { dataDir: string; engine?: boolean;
   child.stderr!.on('data', (d) => (out += d))
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
   const info = await new Promise<{ url: string; statsUrl: string; pid: number }>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the API server did not start in time:\n${out.slice(-3000)}`)), opts.timeoutMs ?? 180_000)
+    const t = setTimeout(
+      () => reject(new Error(`the API server did not start in time:\n${out.slice(-3000)}`)),
+      opts.timeoutMs ?? 180_000,
+    )
     const check = () => {
       const m = /^\{"url".*\}$/m.exec(out)
       if (m) {
@@ -49,7 +76,14 @@ export async function startApiProcess(opts: { dataDir: string; engine?: boolean;
   })
   // what the local admin token file was for before the socket: a token the tests call the API with
   const socket = readLock(opts.dataDir)?.apiSocket
-  const token = socket ? (await localSocketClient(socket).mutate<{ token: string }>('tokens.create', { name: 'hardening tests', scope: 'cli' })).token : null
+  const token = socket
+    ? (
+        await localSocketClient(socket).mutate<{ token: string }>('tokens.create', {
+          name: 'hardening tests',
+          scope: 'cli',
+        })
+      ).token
+    : null
   return {
     child,
     ...info,

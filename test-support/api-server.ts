@@ -37,10 +37,26 @@ export interface ApiHarness {
   stop(): Promise<void>
 }
 
-export async function startApiHarness(opts: { engine?: boolean; log?: Logger; env?: Record<string, string> } = {}): Promise<ApiHarness> {
+export async function startApiHarness(
+  opts: { engine?: boolean; log?: Logger; env?: Record<string, string> } = {},
+): Promise<ApiHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fm-hardening-'))
-  const env = readEnv({ FM_ADMIN_EMAIL: ADMIN_EMAIL, FM_ADMIN_PASSWORD: ADMIN_PASSWORD, FM_LOG: 'warn', FM_WORKERS: '1', ...opts.env })
-  const server = await startServer({ env, dataDir, port: 0, host: '127.0.0.1', pages: false, engine: opts.engine ?? false, log: opts.log ?? silentLogger })
+  const env = readEnv({
+    FM_ADMIN_EMAIL: ADMIN_EMAIL,
+    FM_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    FM_LOG: 'warn',
+    FM_WORKERS: '1',
+    ...opts.env,
+  })
+  const server = await startServer({
+    env,
+    dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    pages: false,
+    engine: opts.engine ?? false,
+    log: opts.log ?? silentLogger,
+  })
   const db = server.app.db
   const admin = await db.prisma.user.findUniqueOrThrow({ where: { email: ADMIN_EMAIL }, select: { id: true } })
   const system: Actor = { id: null, label: 'hardening test set-up', role: 'admin', via: 'system' }
@@ -57,7 +73,8 @@ export async function startApiHarness(opts: { engine?: boolean; log?: Logger; en
     await db.prisma.user.update({ where: { id: u.user.id }, data: { mustChangePassword: false } })
     users[role] = await mk(role, u.user.id, email)
   }
-  const workerToken = (await createToken(db, system, { userId: admin.id, name: 'worker test token', scope: 'worker' })).token
+  const workerToken = (await createToken(db, system, { userId: admin.id, name: 'worker test token', scope: 'worker' }))
+    .token
   const cookies = new Map<Role, string>()
   return {
     server,
@@ -65,7 +82,8 @@ export async function startApiHarness(opts: { engine?: boolean; log?: Logger; en
     dataDir,
     users,
     workerToken,
-    token: async (role, scope = 'cli') => (await createToken(db, system, { userId: users[role].userId, name: `${role} ${scope} extra`, scope })).token,
+    token: async (role, scope = 'cli') =>
+      (await createToken(db, system, { userId: users[role].userId, name: `${role} ${scope} extra`, scope })).token,
     async sessionCookie(role) {
       const known = cookies.get(role)
       if (known) return known

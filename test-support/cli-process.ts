@@ -27,7 +27,8 @@ export class WatchedCli {
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d
       this.runId ||= /run ([0-9a-f-]{36}) on /.exec(this.stderr)?.[1] ?? null
-      for (const m of String(d).matchAll(/run [0-9a-f]{8} ([a-z-]+): (\d+)\/\d+ evaluations/g)) this.progress.push({ status: m[1]!, evaluations: Number(m[2]), at: Date.now() })
+      for (const m of String(d).matchAll(/run [0-9a-f]{8} ([a-z-]+): (\d+)\/\d+ evaluations/g))
+        this.progress.push({ status: m[1]!, evaluations: Number(m[2]), at: Date.now() })
       this.notify()
     })
     this.exited = new Promise((resolve) =>
@@ -42,7 +43,9 @@ export class WatchedCli {
   private notify() {
     const w = this.waiters
     this.waiters = []
-    w.forEach((f) => { f() })
+    w.forEach((f) => {
+      f()
+    })
   }
 
   /** Resolves true when the condition holds, false when the process ended (or the time ran out) first. */

@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url'
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const REPORT_DIR = process.env.FM_HARDENING_REPORT_DIR ?? join(ROOT, '.fm-agent', 'hardening-report')
 
-export type Figures = Record<string, string | number | boolean | null | Array<string | number> | Record<string, unknown>>
+export type Figures = Record<
+  string,
+  string | number | boolean | null | Array<string | number> | Record<string, unknown>
+>
 
 export function recordFigures(name: string, figures: Figures) {
   mkdirSync(REPORT_DIR, { recursive: true })

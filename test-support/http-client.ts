@@ -43,7 +43,13 @@ export interface CallOptions {
 /** One HTTP exchange on loopback; the body is read completely (or until readMs for streams). */
 export function rawRequest(
   url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; timeoutMs?: number; readMs?: number } = {},
+  opts: {
+    method?: string
+    headers?: Record<string, string>
+    body?: string | Buffer
+    timeoutMs?: number
+    readMs?: number
+  } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
@@ -90,7 +96,10 @@ export function parseSseBlock(block: string): SseEvent {
 }
 
 export function parseSse(body: string): SseEvent[] {
-  return body.split(/\n\n/).filter((block) => block.trim()).map(parseSseBlock)
+  return body
+    .split(/\n\n/)
+    .filter((block) => block.trim())
+    .map(parseSseBlock)
 }
 
 export const encodeInput = (input: unknown) => JSON.stringify(superjson.serialize(input))
@@ -101,18 +110,33 @@ function errorOf(json: any): { code: string | null; message: string | null } {
 }
 
 /** Calls one procedure the way the console's links do (GET for queries and subscriptions, POST for mutations). */
-export async function callProcedure(baseUrl: string, path: string, type: ProcedureType, input: unknown, opts: CallOptions = {}): Promise<CallResult> {
+export async function callProcedure(
+  baseUrl: string,
+  path: string,
+  type: ProcedureType,
+  input: unknown,
+  opts: CallOptions = {},
+): Promise<CallResult> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) }
   if (opts.token) headers.authorization = `Bearer ${opts.token}`
   if (opts.cookie) headers.cookie = opts.cookie
   let res: RawResponse
   if (type === 'mutation') {
     headers['content-type'] = 'application/json'
-    res = await rawRequest(`${baseUrl}/api/trpc/${path}`, { method: 'POST', headers, body: opts.rawBody ?? encodeInput(input), timeoutMs: opts.timeoutMs })
+    res = await rawRequest(`${baseUrl}/api/trpc/${path}`, {
+      method: 'POST',
+      headers,
+      body: opts.rawBody ?? encodeInput(input),
+      timeoutMs: opts.timeoutMs,
+    })
   } else {
     const qs = opts.rawQuery ?? (input === undefined ? '' : `input=${encodeURIComponent(encodeInput(input))}`)
     if (type === 'subscription') headers.accept = 'text/event-stream'
-    res = await rawRequest(`${baseUrl}/api/trpc/${path}${qs ? `?${qs}` : ''}`, { headers, timeoutMs: opts.timeoutMs, readMs: type === 'subscription' ? (opts.readMs ?? 1500) : undefined })
+    res = await rawRequest(`${baseUrl}/api/trpc/${path}${qs ? `?${qs}` : ''}`, {
+      headers,
+      timeoutMs: opts.timeoutMs,
+      readMs: type === 'subscription' ? (opts.readMs ?? 1500) : undefined,
+    })
   }
   const result: CallResult = { ...res, code: null, message: null, data: undefined, events: [] }
   if (/event-stream/.test(String(res.headers['content-type']))) {

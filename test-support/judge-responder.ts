@@ -14,7 +14,10 @@ export function isJudgeRequest(messages: readonly PromptMessage[]): boolean {
 /** The review's content for a judge request (null: not one). */
 export function judgeAnswer(messages: readonly PromptMessage[]): string | null {
   if (!isJudgeRequest(messages)) return null
-  const user = messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n')
+  const user = messages
+    .filter((m) => m.role === 'user')
+    .map((m) => m.content)
+    .join('\n')
   const m = user.match(/## Candidate program \(([^=]+) = ([^)]+)\)/)
   const minimize = /minimizes "/.test(user)
   const score = m ? Number(m[2]) : Number.NaN

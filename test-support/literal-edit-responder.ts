@@ -49,7 +49,12 @@ export function extractParentProgram(text: string): ExtractedProgram | null {
   }
   if (blocks.length === 0) return null
   // the nearest heading only: a problem statement above it may mention a "reference" value
-  const heading = (b: (typeof blocks)[number]) => b.before.split('\n').filter((l) => l.trim()).slice(-1).join('\n')
+  const heading = (b: (typeof blocks)[number]) =>
+    b.before
+      .split('\n')
+      .filter((l) => l.trim())
+      .slice(-1)
+      .join('\n')
   const parent =
     blocks.find((b) => PARENT_HINT.test(heading(b)) && !INSPIRATION_HINT.test(heading(b))) ??
     blocks.find((b) => !INSPIRATION_HINT.test(heading(b))) ??
@@ -118,7 +123,8 @@ function perturb(literal: string, rnd: () => number, scale: number, precision = 
   if (Math.abs(factor - 1) < 1e-3) factor = 1 + scale / 2
   const next = value === 0 ? scale * rnd() : value * factor
   let out = String(Number(next.toPrecision(precision)))
-  if (Number(out) === value) out = String(Number((value + (value === 0 ? scale : Math.abs(value) * scale)).toPrecision(precision)))
+  if (Number(out) === value)
+    out = String(Number((value + (value === 0 ? scale : Math.abs(value) * scale)).toPrecision(precision)))
   if (!/[.eE]/.test(out)) out = `${out}.0`
   return out
 }
@@ -150,7 +156,13 @@ export interface LiteralEdit {
 }
 
 /** Changes one numeric literal of `code` (chosen by `rnd`); null when there is none. */
-export function mutateOneLiteral(code: string, rnd: () => number, scale = 0.1, language = '', precision = 4): LiteralEdit | null {
+export function mutateOneLiteral(
+  code: string,
+  rnd: () => number,
+  scale = 0.1,
+  language = '',
+  precision = 4,
+): LiteralEdit | null {
   const sites = findNumericLiterals(code, language)
   if (sites.length === 0) return null
   const site = sites[Math.floor(rnd() * sites.length)]!
@@ -180,7 +192,10 @@ export function literalEditResponder(options: LiteralEditOptions = {}) {
   const wrap = options.wrap ?? 'prose'
   return (request: ResponderRequest): { content: string } => {
     const all = request.messages.map((m) => m.content).join('\n\n')
-    const userText = request.messages.filter((m) => m.role !== 'system').map((m) => m.content).join('\n\n')
+    const userText = request.messages
+      .filter((m) => m.role !== 'system')
+      .map((m) => m.content)
+      .join('\n\n')
     const program = extractParentProgram(userText) ?? extractParentProgram(all)
     if (!program) return { content: 'I could not find a program in the prompt, so I propose no change.' }
     const edit = mutateOneLiteral(program.code, rnd, scale, program.language, options.precision)
@@ -188,7 +203,8 @@ export function literalEditResponder(options: LiteralEditOptions = {}) {
     let mode = options.mode ?? 'auto'
     if (mode === 'auto') {
       if (all.includes('<<<<<<< SEARCH')) mode = 'diff'
-      else if (/\b(full|complete|entire|whole)\b[^.\n]{0,40}\b(program|rewrite|code|file)\b|\brewrite\b/i.test(all)) mode = 'full'
+      else if (/\b(full|complete|entire|whole)\b[^.\n]{0,40}\b(program|rewrite|code|file)\b|\brewrite\b/i.test(all))
+        mode = 'full'
       else mode = 'diff'
     }
     const body =

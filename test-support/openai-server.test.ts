@@ -37,7 +37,12 @@ describe('openai test server: wire protocol', () => {
       usage: { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 },
     })
     const rec = server.requests[0] as RecordedRequest
-    expect(rec).toMatchObject({ method: 'POST', path: '/v1/chat/completions', endpoint: 'chat', auth: { present: true, ok: null } })
+    expect(rec).toMatchObject({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      endpoint: 'chat',
+      auth: { present: true, ok: null },
+    })
     expect(rec.body).toMatchObject({ model: 'gpt-x' })
     expect(JSON.stringify(rec)).not.toContain('SECRET123')
   })
@@ -54,7 +59,13 @@ describe('openai test server: wire protocol', () => {
     expect(res.headers.get('content-type')).toContain('text/event-stream')
     const events = (await res.text()).split('\n\n').filter(Boolean)
     expect(events.at(-1)).toBe('data: [DONE]')
-    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, '')) as { choices: { delta?: { content?: string }; finish_reason: string | null }[]; usage?: unknown })
+    const chunks = events.slice(0, -1).map(
+      (e) =>
+        JSON.parse(e.replace(/^data: /, '')) as {
+          choices: { delta?: { content?: string }; finish_reason: string | null }[]
+          usage?: unknown
+        },
+    )
     expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('abcdefghij')
     expect(chunks.find((c) => c.choices[0]?.finish_reason === 'stop')).toBeDefined()
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 2, completion_tokens: 3 } })
@@ -78,13 +89,17 @@ describe('openai test server: wire protocol', () => {
     expect(floats.data).toHaveLength(2)
     expect(floats.data[0]!.embedding).toHaveLength(1536)
     expect(floats.usage.prompt_tokens).toBeGreaterThan(0)
-    const b64 = (await (await post('/embeddings', { model: 'text-embedding-3-small', input, encoding_format: 'base64' })).json()) as {
+    const b64 = (await (
+      await post('/embeddings', { model: 'text-embedding-3-small', input, encoding_format: 'base64' })
+    ).json()) as {
       data: { embedding: string }[]
     }
     const buf = Buffer.from(b64.data[1]!.embedding, 'base64')
     const decoded = Array.from(new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4))
     expect(decoded).toEqual(floats.data[1]!.embedding)
-    const small = (await (await post('/embeddings', { model: 'text-embedding-3-small', input: 'x', dimensions: 32 })).json()) as {
+    const small = (await (
+      await post('/embeddings', { model: 'text-embedding-3-small', input: 'x', dimensions: 32 })
+    ).json()) as {
       data: { embedding: number[] }[]
     }
     expect(small.data[0]!.embedding).toHaveLength(32)
@@ -108,7 +123,8 @@ describe('openai test server: wire protocol', () => {
   it('answers instantly (an "instant model" for benchmarks)', async () => {
     server.reset()
     const t0 = performance.now()
-    for (let i = 0; i < 50; i++) await post('/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'no program' }] })
+    for (let i = 0; i < 50; i++)
+      await post('/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'no program' }] })
     expect((performance.now() - t0) / 50).toBeLessThan(20)
   })
 })
@@ -135,7 +151,12 @@ describe('literal-edit responder', () => {
   it('answers with a SEARCH/REPLACE edit that applies to the parent and changes one literal', () => {
     const respond = literalEditResponder({ seed: 7 })
     for (let i = 0; i < 10; i++) {
-      const { content } = respond({ messages: [{ role: 'system', content: 'You optimise code.' }, { role: 'user', content: prompt }] })
+      const { content } = respond({
+        messages: [
+          { role: 'system', content: 'You optimise code.' },
+          { role: 'user', content: prompt },
+        ],
+      })
       const m = /<<<<<<< SEARCH\n([\s\S]*?)\n=======\n([\s\S]*?)\n>>>>>>> REPLACE/.exec(content)
       expect(m).not.toBeNull()
       const [, search, replace] = m!
@@ -161,7 +182,9 @@ describe('literal-edit responder', () => {
     const a = literalEditResponder({ seed: 5 })({ messages: [{ role: 'user', content: prompt }] })
     const b = literalEditResponder({ seed: 5 })({ messages: [{ role: 'user', content: prompt }] })
     expect(a).toEqual(b)
-    expect(literalEditResponder()({ messages: [{ role: 'user', content: 'no code here' }] }).content).not.toContain('SEARCH')
+    expect(literalEditResponder()({ messages: [{ role: 'user', content: 'no code here' }] }).content).not.toContain(
+      'SEARCH',
+    )
   })
 
   it('the server uses it as its default responder', async () => {
@@ -197,11 +220,18 @@ describe('CLI', () => {
   it('runs as a separate process, prints its URL as JSON and serves the script', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fm-openai-server-'))
     const scriptPath = join(dir, 'script.json')
-    writeFileSync(scriptPath, JSON.stringify({ queue: [{ content: 'from the script' }], responder: { content: 'fallback' } }))
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test-support/openai-server.ts', '--port', '0', '--script', scriptPath], {
-      cwd: process.cwd(),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    writeFileSync(
+      scriptPath,
+      JSON.stringify({ queue: [{ content: 'from the script' }], responder: { content: 'fallback' } }),
+    )
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test-support/openai-server.ts', '--port', '0', '--script', scriptPath],
+      {
+        cwd: process.cwd(),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     try {
       const line = await new Promise<string>((resolve, reject) => {
         const rl = createInterface({ input: child.stdout! })

@@ -155,7 +155,14 @@ export interface OpenAiTestServer {
   close(): Promise<void>
 }
 
-const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'proxy-authorization', 'cookie'])
+const CREDENTIAL_HEADERS = new Set([
+  'authorization',
+  'x-api-key',
+  'api-key',
+  'x-goog-api-key',
+  'proxy-authorization',
+  'cookie',
+])
 
 const BUILTIN_DIMS: Record<string, number> = {
   'text-embedding-3-small': 1536,
@@ -335,7 +342,10 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     if (r.type === 'malformed') {
       const body = r.body ?? '{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"index": 0, "mess'
       entry.response = { status: r.status ?? 200, kind: 'malformed' }
-      res.writeHead(r.status ?? 200, { 'content-type': r.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) })
+      res.writeHead(r.status ?? 200, {
+        'content-type': r.contentType ?? 'application/json',
+        'content-length': Buffer.byteLength(body),
+      })
       res.end(body)
       return true
     }
@@ -361,7 +371,11 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     if (override === null) return undefined
     const promptTokens = override?.prompt_tokens ?? info.messages.reduce((n, m) => n + approxTokens(m.content), 0)
     const completionTokens = override?.completion_tokens ?? approxTokens(content)
-    return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }
+    return {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    }
   }
 
   const chunks = (text: string, size: number): string[] => {
@@ -370,7 +384,13 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     return out
   }
 
-  const handleOpenAiChat = async (_req: IncomingMessage, res: ServerResponse, entry: RecordedRequest, body: Record<string, unknown>, signal: AbortSignal) => {
+  const handleOpenAiChat = async (
+    _req: IncomingMessage,
+    res: ServerResponse,
+    entry: RecordedRequest,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+  ) => {
     const model = typeof body.model === 'string' ? body.model : 'unknown'
     const rawMessages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : []
     const messages = rawMessages.map((m) => ({ role: String(m.role ?? 'user'), content: contentToText(m.content) }))
@@ -379,7 +399,8 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     const r = await resolveScript('chat', info, signal)
     if (!r) return
     if (await answerSpecial(r, res, entry, signal, 'openai')) return
-    if (r.type === 'embedding') return sendJson(res, 400, openAiError(400, 'embedding script entry used for a chat request'))
+    if (r.type === 'embedding')
+      return sendJson(res, 400, openAiError(400, 'embedding script entry used for a chat request'))
     const content = 'content' in r ? r.content : ''
     const finishReason = ('finishReason' in r && r.finishReason) || 'stop'
     const usage = usageFor(info, content, 'usage' in r ? r.usage : undefined)
@@ -393,15 +414,31 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
         created,
         model,
         system_fingerprint: 'fp_fm_agent_test',
-        choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: finishReason }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content, refusal: null },
+            logprobs: null,
+            finish_reason: finishReason,
+          },
+        ],
         ...(usage ? { usage } : {}),
       })
     }
     const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    })
     const base = { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fm_agent_test' }
     const write = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`)
-    write({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }] })
+    write({
+      ...base,
+      choices: [
+        { index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null },
+      ],
+    })
     for (const piece of chunks(content, ('chunkSize' in r && r.chunkSize) || 16)) {
       write({ ...base, choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }] })
     }
@@ -410,7 +447,12 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     res.end('data: [DONE]\n\n')
   }
 
-  const handleAnthropic = async (res: ServerResponse, entry: RecordedRequest, body: Record<string, unknown>, signal: AbortSignal) => {
+  const handleAnthropic = async (
+    res: ServerResponse,
+    entry: RecordedRequest,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+  ) => {
     const model = typeof body.model === 'string' ? body.model : 'unknown'
     const messages: PromptMessage[] = []
     if (body.system !== undefined) messages.push({ role: 'system', content: contentToText(body.system) })
@@ -439,18 +481,38 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
       })
     }
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' })
-    const ev = (type: string, payload: unknown) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...(payload as object) })}\n\n`)
-    ev('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: u.input_tokens, output_tokens: 0 } } })
+    const ev = (type: string, payload: unknown) =>
+      res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...(payload as object) })}\n\n`)
+    ev('message_start', {
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: u.input_tokens, output_tokens: 0 },
+      },
+    })
     ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } })
     for (const piece of chunks(content, ('chunkSize' in r && r.chunkSize) || 16))
       ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } })
     ev('content_block_stop', { index: 0 })
-    ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: u.output_tokens } })
+    ev('message_delta', {
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: u.output_tokens },
+    })
     ev('message_stop', {})
     res.end()
   }
 
-  const handleOllama = async (res: ServerResponse, entry: RecordedRequest, body: Record<string, unknown>, signal: AbortSignal) => {
+  const handleOllama = async (
+    res: ServerResponse,
+    entry: RecordedRequest,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+  ) => {
     const model = typeof body.model === 'string' ? body.model : 'unknown'
     const rawMessages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : []
     const messages = rawMessages.map((m) => ({ role: String(m.role ?? 'user'), content: contentToText(m.content) }))
@@ -478,11 +540,18 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     if (!stream) return sendJson(res, 200, final)
     res.writeHead(200, { 'content-type': 'application/x-ndjson' })
     for (const piece of chunks(content, ('chunkSize' in r && r.chunkSize) || 16))
-      res.write(`${JSON.stringify({ model, created_at, message: { role: 'assistant', content: piece }, done: false })}\n`)
+      res.write(
+        `${JSON.stringify({ model, created_at, message: { role: 'assistant', content: piece }, done: false })}\n`,
+      )
     res.end(`${JSON.stringify(final)}\n`)
   }
 
-  const handleEmbeddings = async (res: ServerResponse, entry: RecordedRequest, body: Record<string, unknown>, signal: AbortSignal) => {
+  const handleEmbeddings = async (
+    res: ServerResponse,
+    entry: RecordedRequest,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+  ) => {
     const model = typeof body.model === 'string' ? body.model : 'text-embedding-3-small'
     const raw = body.input
     const inputs: string[] = Array.isArray(raw)
@@ -573,7 +642,8 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     }
     if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions'))
       return handleOpenAiChat(req, res, entry, json, signal)
-    if (method === 'POST' && (path === '/v1/embeddings' || path === '/embeddings')) return handleEmbeddings(res, entry, json, signal)
+    if (method === 'POST' && (path === '/v1/embeddings' || path === '/embeddings'))
+      return handleEmbeddings(res, entry, json, signal)
     if (method === 'POST' && path === '/v1/messages') return handleAnthropic(res, entry, json, signal)
     if (method === 'POST' && path === '/api/chat') return handleOllama(res, entry, json, signal)
     entry.response = { status: 404, kind: 'not-found' }
@@ -582,7 +652,8 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
 
   const server: Server = createServer({ noDelay: true, keepAlive: true }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent && !res.destroyed) sendJson(res, 500, openAiError(500, `test server failure: ${String(err)}`))
+      if (!res.headersSent && !res.destroyed)
+        sendJson(res, 500, openAiError(500, `test server failure: ${String(err)}`))
       else res.destroy()
     })
   })
@@ -657,7 +728,8 @@ export function withJudge(inner: Responder): Responder {
 
 export function responderFromScript(spec: ScriptFile['responder'], literalEdit?: LiteralEditOptions): Responder {
   if (spec === undefined || spec === 'literal-edit') return withJudge(literalEditResponder(literalEdit))
-  if (spec === 'echo') return (req) => ({ content: [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '' })
+  if (spec === 'echo')
+    return (req) => ({ content: [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '' })
   const fixed = spec
   return () => fixed
 }
@@ -703,7 +775,9 @@ async function main(): Promise<void> {
     latencyMs: args['latency-ms'] ? Number(args['latency-ms']) : 0,
     jitter: args.jitter ? Number(args.jitter) : 0,
   })
-  process.stdout.write(`${JSON.stringify({ url: server.url, rootUrl: server.rootUrl, port: server.port, pid: process.pid })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ url: server.url, rootUrl: server.rootUrl, port: server.port, pid: process.pid })}\n`,
+  )
   const stop = () => {
     void server.close().then(() => process.exit(0))
   }

@@ -22,7 +22,9 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   try {
     await c.connect()
   } catch (e) {
-    throw new Error(`the test PostgreSQL at ${new URL(TEST_PG_URL).host} is not reachable (${(e as Error).message}); run scripts/test-setup.sh`)
+    throw new Error(
+      `the test PostgreSQL at ${new URL(TEST_PG_URL).host} is not reachable (${(e as Error).message}); run scripts/test-setup.sh`,
+    )
   }
   try {
     return await fn(c)

@@ -10,11 +10,22 @@ import { readEnv } from '../server/env.ts'
 import { createLogger } from '../server/log.ts'
 import { startServer } from '../server/server-process.ts'
 
-const { values } = parseArgs({ options: { 'data-dir': { type: 'string' }, engine: { type: 'boolean' }, workers: { type: 'string' } } })
+const { values } = parseArgs({
+  options: { 'data-dir': { type: 'string' }, engine: { type: 'boolean' }, workers: { type: 'string' } },
+})
 if (!values['data-dir']) throw new Error('--data-dir is required')
 const env = readEnv({ ...process.env, ...(values.workers ? { FM_WORKERS: values.workers } : {}) })
 const log = createLogger('fm-agent', env.FM_LOG)
-const server = await startServer({ env, dataDir: values['data-dir'], port: 0, host: '127.0.0.1', pages: false, engine: !!values.engine, log, announce: (t) => process.stderr.write(t + '\n') })
+const server = await startServer({
+  env,
+  dataDir: values['data-dir'],
+  port: 0,
+  host: '127.0.0.1',
+  pages: false,
+  engine: !!values.engine,
+  log,
+  announce: (t) => process.stderr.write(t + '\n'),
+})
 
 const stats = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1')
@@ -22,11 +33,27 @@ const stats = createServer((req, res) => {
   const runId = url.searchParams.get('runId')
   const m = process.memoryUsage()
   res.writeHead(200, { 'content-type': 'application/json' }).end(
-    JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, listeners: { run: runId ? server.app.events.listenerCount(runId) : null, any: server.app.events.listenerCount('any') }, gc: typeof globalThis.gc === 'function' }),
+    JSON.stringify({
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      listeners: {
+        run: runId ? server.app.events.listenerCount(runId) : null,
+        any: server.app.events.listenerCount('any'),
+      },
+      gc: typeof globalThis.gc === 'function',
+    }),
   )
 })
 await new Promise<void>((r) => stats.listen(0, '127.0.0.1', () => r()))
-process.stdout.write(JSON.stringify({ url: server.http.url, statsUrl: `http://127.0.0.1:${(stats.address() as AddressInfo).port}`, pid: process.pid }) + '\n')
+process.stdout.write(
+  JSON.stringify({
+    url: server.http.url,
+    statsUrl: `http://127.0.0.1:${(stats.address() as AddressInfo).port}`,
+    pid: process.pid,
+  }) + '\n',
+)
 
 const stop = () => {
   stats.close()

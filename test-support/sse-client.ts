@@ -31,35 +31,42 @@ export function subscribe(
     close: () => req?.destroy(),
     ended: new Promise((r) => (endedResolve = r)),
   }
-  req = request(url, { headers: { accept: 'text/event-stream', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) }, agent: false }, (res) => {
-    if (res.statusCode !== 200) sub.errors.push(`HTTP ${res.statusCode}`)
-    let buf = ''
-    res.setEncoding('utf8')
-    res.on('data', (chunk: string) => {
-      buf += chunk
-      let cut: number
-      while ((cut = buf.indexOf('\n\n')) >= 0) {
-        const { event, id, data } = parseSseBlock(buf.slice(0, cut))
-        buf = buf.slice(cut + 2)
-        if (event === 'serialized-error') sub.errors.push(data)
-        if (event !== 'message' || !data) continue
-        let value: unknown
-        try {
-          const parsed = JSON.parse(data)
-          value = parsed && typeof parsed === 'object' && 'json' in parsed ? superjson.deserialize(parsed) : parsed
-        } catch (e) {
-          sub.errors.push(`unparsable message: ${(e as Error).message}`)
-          continue
+  req = request(
+    url,
+    {
+      headers: { accept: 'text/event-stream', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+      agent: false,
+    },
+    (res) => {
+      if (res.statusCode !== 200) sub.errors.push(`HTTP ${res.statusCode}`)
+      let buf = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        buf += chunk
+        let cut: number
+        while ((cut = buf.indexOf('\n\n')) >= 0) {
+          const { event, id, data } = parseSseBlock(buf.slice(0, cut))
+          buf = buf.slice(cut + 2)
+          if (event === 'serialized-error') sub.errors.push(data)
+          if (event !== 'message' || !data) continue
+          let value: unknown
+          try {
+            const parsed = JSON.parse(data)
+            value = parsed && typeof parsed === 'object' && 'json' in parsed ? superjson.deserialize(parsed) : parsed
+          } catch (e) {
+            sub.errors.push(`unparsable message: ${(e as Error).message}`)
+            continue
+          }
+          sub.messages++
+          if (id) sub.lastEventId = id
+          opts.onData(value, id)
         }
-        sub.messages++
-        if (id) sub.lastEventId = id
-        opts.onData(value, id)
-      }
-    })
-    res.on('end', () => endedResolve())
-    res.on('close', () => endedResolve())
-    res.on('error', () => endedResolve())
-  })
+      })
+      res.on('end', () => endedResolve())
+      res.on('close', () => endedResolve())
+      res.on('error', () => endedResolve())
+    },
+  )
   req.on('error', (e) => {
     if (!/socket hang up|aborted/.test(e.message)) sub.errors.push(e.message)
     endedResolve()

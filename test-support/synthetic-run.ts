@@ -22,18 +22,41 @@ export function syntheticId(runId: string, g: number): string {
 
 export async function ensureSyntheticProblem(db: Db, id = 'synthetic-console', direction: 'max' | 'min' = 'max') {
   const spec = {
-    id, format: 'native', name: 'Synthetic (console tests)', language: 'python', entry: 'main.py', evaluator: 'eval.py', direction, primaryMetric: 'score',
-    features: [{ name: 'alpha', min: 0, max: 1, bins: 8 }, 'beta'], limits: { timeoutS: 10, memoryMb: 512, gpu: false }, reference: { value: direction === 'max' ? 1 : 0, source: 'made up' },
+    id,
+    format: 'native',
+    name: 'Synthetic (console tests)',
+    language: 'python',
+    entry: 'main.py',
+    evaluator: 'eval.py',
+    direction,
+    primaryMetric: 'score',
+    features: [{ name: 'alpha', min: 0, max: 1, bins: 8 }, 'beta'],
+    limits: { timeoutS: 10, memoryMb: 512, gpu: false },
+    reference: { value: direction === 'max' ? 1 : 0, source: 'made up' },
   }
   await db.prisma.problem.upsert({
     where: { id },
     update: {},
-    create: { id, name: spec.name, description: 'synthetic', format: 'native', language: 'python', direction, primaryMetric: 'score', spec, seedCode: 'x = 0\n', bundleHash: `synthetic-${id}` },
+    create: {
+      id,
+      name: spec.name,
+      description: 'synthetic',
+      format: 'native',
+      language: 'python',
+      direction,
+      primaryMetric: 'score',
+      spec,
+      seedCode: 'x = 0\n',
+      bundleHash: `synthetic-${id}`,
+    },
   })
   return spec
 }
 
-export async function seedSyntheticRun(db: Db, opts: SyntheticOptions): Promise<{ runId: string; bestId: string | null }> {
+export async function seedSyntheticRun(
+  db: Db,
+  opts: SyntheticOptions,
+): Promise<{ runId: string; bestId: string | null }> {
   const K = opts.islands ?? 4
   const N = opts.candidates
   const direction = opts.direction ?? 'max'
@@ -41,13 +64,40 @@ export async function seedSyntheticRun(db: Db, opts: SyntheticOptions): Promise<
   const problemId = opts.problemId ?? `synthetic-console-${direction}`
   const spec = await ensureSyntheticProblem(db, problemId, direction)
   const config = {
-    islands: K, populationPerIsland: 40, concurrency: 0, migrationInterval: 40, migrationRate: 0.1, mutator: 'local', localOperators: {}, llmOperators: { diff: 0.6, rewrite: 0.2, crossover: 0.2 },
-    models: [], selection: 'adaptive', exploration: 0.3, noveltyThreshold: 0.995, stagnationWindow: 40, promptTokenBudget: 8000, budget: { maxEvals: N }, seed: 0,
+    islands: K,
+    populationPerIsland: 40,
+    concurrency: 0,
+    migrationInterval: 40,
+    migrationRate: 0.1,
+    mutator: 'local',
+    localOperators: {},
+    llmOperators: { diff: 0.6, rewrite: 0.2, crossover: 0.2 },
+    models: [],
+    selection: 'adaptive',
+    exploration: 0.3,
+    noveltyThreshold: 0.995,
+    stagnationWindow: 40,
+    promptTokenBudget: 8000,
+    budget: { maxEvals: N },
+    seed: 0,
   }
   const run = await db.prisma.run.create({
     data: {
-      problemId, status: opts.status ?? 'completed', config, evaluations: N, nextSeq: N, startedAt: new Date(Date.now() - N * 100), finishedAt: opts.status && opts.status !== 'completed' ? null : new Date(),
-      problemSnapshot: { id: problemId, name: spec.name, description: 'synthetic', spec, seedCode: 'x = 0\n', bundleHash: `synthetic-${problemId}` },
+      problemId,
+      status: opts.status ?? 'completed',
+      config,
+      evaluations: N,
+      nextSeq: N,
+      startedAt: new Date(Date.now() - N * 100),
+      finishedAt: opts.status && opts.status !== 'completed' ? null : new Date(),
+      problemSnapshot: {
+        id: problemId,
+        name: spec.name,
+        description: 'synthetic',
+        spec,
+        seedCode: 'x = 0\n',
+        bundleHash: `synthetic-${problemId}`,
+      },
     },
     select: { id: true },
   })
@@ -72,7 +122,11 @@ export async function seedSyntheticRun(db: Db, opts: SyntheticOptions): Promise<
        CASE WHEN g % 13 = 7 THEN '{}'::jsonb ELSE jsonb_build_object('alpha', ((g * 31) % 997) / 997.0, 'beta', ((g * 17) % 101) / 10.0) END,
        g, ARRAY[]::text[], now() - (($5::int - g) * interval '100 milliseconds'), now() - (($5::int - g) * interval '100 milliseconds'), 0, 0, 0
      FROM (SELECT g, CASE WHEN g <= 3 * $3 THEN 0 ELSE g - $3 * (1 + (g * 7) % 3) END AS p1 FROM generate_series(0, $5::int - 1) g) s`,
-    prefix, runId, K, sign, N,
+    prefix,
+    runId,
+    K,
+    sign,
+    N,
   )
   // metric ticks: per island and the run (island -1)
   await db.prisma.$executeRawUnsafe(
@@ -86,14 +140,34 @@ export async function seedSyntheticRun(db: Db, opts: SyntheticOptions): Promise<
        40, 10, 1 / 13.0, 0
      FROM generate_series($4::int, $2::int, $4::int) e CROSS JOIN generate_series(-1, $5::int - 1) i
      ORDER BY e, i`,
-    runId, N, sign, every, K,
+    runId,
+    N,
+    sign,
+    every,
+    K,
   )
   // bests: the run's and each island's
-  const best = await db.prisma.candidate.findFirst({ where: { runId, valid: true }, orderBy: { score: direction === 'max' ? 'desc' : 'asc' }, select: { id: true, score: true } })
-  if (best) await db.prisma.run.update({ where: { id: runId }, data: { bestScore: best.score, bestCandidateId: best.id, seedScore: 0 } })
+  const best = await db.prisma.candidate.findFirst({
+    where: { runId, valid: true },
+    orderBy: { score: direction === 'max' ? 'desc' : 'asc' },
+    select: { id: true, score: true },
+  })
+  if (best)
+    await db.prisma.run.update({
+      where: { id: runId },
+      data: { bestScore: best.score, bestCandidateId: best.id, seedScore: 0 },
+    })
   for (let i = 0; i < K; i++) {
-    const b = await db.prisma.candidate.findFirst({ where: { runId, island: i, valid: true }, orderBy: { score: direction === 'max' ? 'desc' : 'asc' }, select: { id: true, score: true } })
-    if (b) await db.prisma.island.update({ where: { runId_index: { runId, index: i } }, data: { bestScore: b.score, bestCandidateId: b.id } })
+    const b = await db.prisma.candidate.findFirst({
+      where: { runId, island: i, valid: true },
+      orderBy: { score: direction === 'max' ? 'desc' : 'asc' },
+      select: { id: true, score: true },
+    })
+    if (b)
+      await db.prisma.island.update({
+        where: { runId_index: { runId, index: i } },
+        data: { bestScore: b.score, bestCandidateId: b.id },
+      })
   }
   return { runId, bestId: best?.id ?? null }
 }

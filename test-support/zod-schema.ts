@@ -51,7 +51,22 @@ export function listProcedures(router: { _def: unknown }): ProcedureInfo[] {
 // ------------------------------------------------------------------ bounds (static)
 
 /** String formats whose own pattern fixes a maximum length. */
-const BOUNDED_STRING_FORMATS = new Set(['uuid', 'guid', 'ulid', 'xid', 'ksuid', 'ipv4', 'ipv6', 'cidrv4', 'cidrv6', 'e164', 'date', 'time', 'datetime', 'duration'])
+const BOUNDED_STRING_FORMATS = new Set([
+  'uuid',
+  'guid',
+  'ulid',
+  'xid',
+  'ksuid',
+  'ipv4',
+  'ipv6',
+  'cidrv4',
+  'cidrv6',
+  'e164',
+  'date',
+  'time',
+  'datetime',
+  'duration',
+])
 const BOUNDED_NUMBER_FORMATS = new Set(['int32', 'uint32', 'float32'])
 const BOUNDED_BIGINT_FORMATS = new Set(['int64', 'uint64'])
 const LEAF_OK = new Set(['boolean', 'literal', 'enum', 'null', 'undefined', 'void', 'never', 'nan', 'date', 'symbol'])
@@ -87,7 +102,10 @@ export function boundsIssues(schema: ZodLike, path = 'input'): BoundsIssue[] {
       case 'string': {
         const formats = checks.filter((c) => c.check === 'string_format').map((c) => c.format as string)
         if (!has(checks, 'max_length', 'length_equals') && !formats.some((f) => BOUNDED_STRING_FORMATS.has(f))) {
-          issues.push({ path: p, problem: `string without a maximum length${formats.length ? ` (format ${formats.join(', ')})` : ''}` })
+          issues.push({
+            path: p,
+            problem: `string without a maximum length${formats.length ? ` (format ${formats.join(', ')})` : ''}`,
+          })
         }
         return
       }
@@ -101,11 +119,13 @@ export function boundsIssues(schema: ZodLike, path = 'input'): BoundsIssue[] {
       case 'bigint': {
         const fmt = checks.filter((c) => c.check === 'bigint_format').map((c) => c.format as string)
         if (fmt.some((f) => BOUNDED_BIGINT_FORMATS.has(f))) return
-        if (!has(checks, 'greater_than') || !has(checks, 'less_than')) issues.push({ path: p, problem: 'bigint without a range' })
+        if (!has(checks, 'greater_than') || !has(checks, 'less_than'))
+          issues.push({ path: p, problem: 'bigint without a range' })
         return
       }
       case 'array':
-        if (!has(checks, 'max_length', 'length_equals')) issues.push({ path: p, problem: 'array without a maximum size' })
+        if (!has(checks, 'max_length', 'length_equals'))
+          issues.push({ path: p, problem: 'array without a maximum size' })
         return walk(d.element, `${p}[]`, r, next)
       case 'set':
       case 'map':
@@ -123,20 +143,28 @@ export function boundsIssues(schema: ZodLike, path = 'input'): BoundsIssue[] {
         for (const [k, v] of Object.entries(d.shape as Record<string, ZodLike>)) walk(v, `${p}.${k}`, r, next)
         const catchall = d.catchall as ZodLike | undefined
         if (catchall && defOf(catchall).type !== 'never') {
-          if (!r) issues.push({ path: p, problem: 'object that keeps unknown keys (passthrough/catchall) with no size refinement' })
+          if (!r)
+            issues.push({
+              path: p,
+              problem: 'object that keeps unknown keys (passthrough/catchall) with no size refinement',
+            })
           else walk(catchall, `${p}.*`, r, next)
         }
         return
       }
       case 'tuple':
-        ;(d.items as ZodLike[]).forEach((it, i) => { walk(it, `${p}[${i}]`, r, next) })
+        ;(d.items as ZodLike[]).forEach((it, i) => {
+          walk(it, `${p}[${i}]`, r, next)
+        })
         if (d.rest) {
           issues.push({ path: p, problem: 'tuple with an unbounded rest' })
           walk(d.rest, `${p}[...]`, r, next)
         }
         return
       case 'union':
-        return (d.options as ZodLike[]).forEach((o, i) => { walk(o, `${p}|${i}`, r, next) })
+        return (d.options as ZodLike[]).forEach((o, i) => {
+          walk(o, `${p}|${i}`, r, next)
+        })
       case 'intersection':
         walk(d.left, p, r, next)
         return walk(d.right, p, r, next)
@@ -154,7 +182,10 @@ export function boundsIssues(schema: ZodLike, path = 'input'): BoundsIssue[] {
         return
       default:
         if (LEAF_OK.has(t)) return
-        issues.push({ path: p, problem: `schema type "${t}" is not understood by the bounds check (teach test-support/zod-schema.ts)` })
+        issues.push({
+          path: p,
+          problem: `schema type "${t}" is not understood by the bounds check (teach test-support/zod-schema.ts)`,
+        })
     }
   }
   walk(schema, path, false, [])
@@ -162,7 +193,10 @@ export function boundsIssues(schema: ZodLike, path = 'input'): BoundsIssue[] {
 }
 
 /** Refined nodes that let open-ended values (records, unknown) through: the refinement must bound them. */
-export function refinedOpenNodes(schema: ZodLike, path = 'input'): Array<{ path: string; schema: ZodLike; kind: 'record' | 'unknown' }> {
+export function refinedOpenNodes(
+  schema: ZodLike,
+  path = 'input',
+): Array<{ path: string; schema: ZodLike; kind: 'record' | 'unknown' }> {
   const out: Array<{ path: string; schema: ZodLike; kind: 'record' | 'unknown' }> = []
   const seen = new Set<ZodLike>()
   const walk = (s: ZodLike, p: string) => {
@@ -170,13 +204,18 @@ export function refinedOpenNodes(schema: ZodLike, path = 'input'): Array<{ path:
     seen.add(s)
     const d = defOf(s)
     if (refinedHere(checksOf(s))) {
-      if (d.type === 'record' && !['enum', 'literal'].includes(defOf(d.keyType).type)) out.push({ path: p, schema: s, kind: 'record' })
+      if (d.type === 'record' && !['enum', 'literal'].includes(defOf(d.keyType).type))
+        out.push({ path: p, schema: s, kind: 'record' })
       if (d.type === 'unknown' || d.type === 'any') out.push({ path: p, schema: s, kind: 'unknown' })
     }
     if (WRAPPERS.has(d.type)) return walk(d.innerType, p)
-    if (d.type === 'object') for (const [k, v] of Object.entries(d.shape as Record<string, ZodLike>)) walk(v, `${p}.${k}`)
+    if (d.type === 'object')
+      for (const [k, v] of Object.entries(d.shape as Record<string, ZodLike>)) walk(v, `${p}.${k}`)
     if (d.type === 'array') walk(d.element, `${p}[]`)
-    if (d.type === 'union') (d.options as ZodLike[]).forEach((o, i) => { walk(o, `${p}|${i}`) })
+    if (d.type === 'union')
+      (d.options as ZodLike[]).forEach((o, i) => {
+        walk(o, `${p}|${i}`)
+      })
     if (d.type === 'pipe') walk(d.in, p)
   }
   walk(schema, path)
@@ -201,13 +240,27 @@ export interface ArbitraryOptions {
  */
 export function offlineOverride(_path: string, key: string | null): fc.Arbitrary<unknown> | undefined {
   if (key === 'baseURL') return fc.constantFrom('http://127.0.0.1:9/v1', 'http://localhost:9/v1')
-  if (key === 'retry') return fc.record({ maxAttempts: fc.constant(1), baseDelayMs: fc.integer({ min: 0, max: 50 }) }, { requiredKeys: ['maxAttempts'] })
+  if (key === 'retry')
+    return fc.record(
+      { maxAttempts: fc.constant(1), baseDelayMs: fc.integer({ min: 0, max: 50 }) },
+      { requiredKeys: ['maxAttempts'] },
+    )
   return undefined
 }
 
 /** URLs that stay on this machine: a fuzzed endpoint must never reach the network. */
-const LOOPBACK_URL = fc.constantFrom('http://127.0.0.1:9/v1', 'http://127.0.0.1:1/', 'http://[::1]:9/x', 'http://localhost:9/v1/embeddings')
-const EMAIL = fc.tuple(fc.stringMatching(/^[a-z][a-z0-9._+-]{0,20}[a-z0-9]$/), fc.constantFrom('example.test', 'fm-agent.local', 'x.example.org')).map(([u, d]) => `${u}@${d}`)
+const LOOPBACK_URL = fc.constantFrom(
+  'http://127.0.0.1:9/v1',
+  'http://127.0.0.1:1/',
+  'http://[::1]:9/x',
+  'http://localhost:9/v1/embeddings',
+)
+const EMAIL = fc
+  .tuple(
+    fc.stringMatching(/^[a-z][a-z0-9._+-]{0,20}[a-z0-9]$/),
+    fc.constantFrom('example.test', 'fm-agent.local', 'x.example.org'),
+  )
+  .map(([u, d]) => `${u}@${d}`)
 
 function stringArbitrary(checks: CheckDef[], soft: number): fc.Arbitrary<string> {
   let min = 0
@@ -338,7 +391,12 @@ export function arbitraryFor(schema: ZodLike, opts: ArbitraryOptions = {}): fc.A
         const el = build(d.element, `${p}[]`, key, depth + 1)
         const arr = fc.array(el, { minLength: min, maxLength: Math.max(min, Math.min(max, 6)) })
         // the largest array the schema accepts, now and then
-        return max > 6 && max <= 5000 ? fc.oneof({ weight: 9, arbitrary: arr }, { weight: 1, arbitrary: fc.array(el, { minLength: max, maxLength: max }) }) : arr
+        return max > 6 && max <= 5000
+          ? fc.oneof(
+              { weight: 9, arbitrary: arr },
+              { weight: 1, arbitrary: fc.array(el, { minLength: max, maxLength: max }) },
+            )
+          : arr
       }
       case 'object': {
         const shape = d.shape as Record<string, ZodLike>
@@ -353,7 +411,10 @@ export function arbitraryFor(schema: ZodLike, opts: ArbitraryOptions = {}): fc.A
       }
       case 'record': {
         const kt = defOf(d.keyType)
-        const keys = kt.type === 'enum' ? fc.constantFrom(...Object.values(kt.entries as Record<string, string>)) : (build(d.keyType, `${p}<key>`, null, depth + 1) as fc.Arbitrary<string>)
+        const keys =
+          kt.type === 'enum'
+            ? fc.constantFrom(...Object.values(kt.entries as Record<string, string>))
+            : (build(d.keyType, `${p}<key>`, null, depth + 1) as fc.Arbitrary<string>)
         return fc.dictionary(keys, build(d.valueType, `${p}<value>`, null, depth + 1), { maxKeys: 6 })
       }
       case 'tuple':
@@ -383,7 +444,9 @@ export function arbitraryFor(schema: ZodLike, opts: ArbitraryOptions = {}): fc.A
 export function inputArbitrary(p: ProcedureInfo, opts: ArbitraryOptions = {}): fc.Arbitrary<unknown> {
   if (!p.inputs.length) return fc.constant(undefined)
   if (p.inputs.length === 1) return arbitraryFor(p.inputs[0]!, opts)
-  return fc.tuple(...p.inputs.map((i) => arbitraryFor(i, opts))).map((parts) => Object.assign({}, ...parts.filter((x) => x && typeof x === 'object')))
+  return fc
+    .tuple(...p.inputs.map((i) => arbitraryFor(i, opts)))
+    .map((parts) => Object.assign({}, ...parts.filter((x) => x && typeof x === 'object')))
 }
 
 /** A value the schema accepts, when the generator finds one in a few tries (for the access tests). */

@@ -13,7 +13,13 @@ const problems = ids.map((id) => loadProblemFolder(`${BUILTIN_PROBLEMS_DIR}/${id
 let runner: Runner
 
 beforeAll(async () => {
-  runner = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'builtin-test', slots: 2, isolation: detectIsolation(), fetchBundle: bundleStore(...problems).fetch })
+  runner = createRunner({
+    cacheDir: tempDir('fm-cache-'),
+    workerId: 'builtin-test',
+    slots: 2,
+    isolation: detectIsolation(),
+    fetchBundle: bundleStore(...problems).fetch,
+  })
   await runner.start()
 })
 afterAll(async () => {
@@ -22,13 +28,17 @@ afterAll(async () => {
 })
 
 describe('built-in problems in the sandbox', () => {
-  it.each(ids)('%s: the seed evaluates valid', async (id) => {
-    const p = problems[ids.indexOf(id)]
-    const r = await runner.run(makeJob(p, p.seedCode))
-    expect(r.error, JSON.stringify(r.artifacts).slice(0, 2000)).toBeUndefined()
-    expect(r.valid).toBe(true)
-    expect(typeof r.metrics[p.spec.primaryMetric]).toBe('number')
-    // the child sandbox was really used: the helper did not fall back to a plain subprocess
-    expect(String(r.artifacts.stderr ?? '')).not.toMatch(/WITHOUT a child sandbox/)
-  }, 120_000)
+  it.each(ids)(
+    '%s: the seed evaluates valid',
+    async (id) => {
+      const p = problems[ids.indexOf(id)]
+      const r = await runner.run(makeJob(p, p.seedCode))
+      expect(r.error, JSON.stringify(r.artifacts).slice(0, 2000)).toBeUndefined()
+      expect(r.valid).toBe(true)
+      expect(typeof r.metrics[p.spec.primaryMetric]).toBe('number')
+      // the child sandbox was really used: the helper did not fall back to a plain subprocess
+      expect(String(r.artifacts.stderr ?? '')).not.toMatch(/WITHOUT a child sandbox/)
+    },
+    120_000,
+  )
 })

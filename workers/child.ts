@@ -71,13 +71,25 @@ async function init(m: ChildInit) {
   // heartbeats from the start: the parent tells a busy child from a frozen one by them
   setInterval(() => send({ t: 'hb', running, completed, queued: queue.length }), m.heartbeatMs).unref()
   try {
-    runner = createRunner({ cacheDir: m.cacheDir, workerId: m.workerId, slots: m.slots, hide: m.hide, isolation: m.isolation, gpu: m.gpu })
+    runner = createRunner({
+      cacheDir: m.cacheDir,
+      workerId: m.workerId,
+      slots: m.slots,
+      hide: m.hide,
+      isolation: m.isolation,
+      gpu: m.gpu,
+    })
     await runner.start()
   } catch (e) {
     send({ t: 'init-failed', message: (e as Error).message })
     process.exit(3)
   }
-  send({ t: 'ready', pid: process.pid, languages: runner.languages, launcherStartupMs: runner.stats().launcherStartupMs })
+  send({
+    t: 'ready',
+    pid: process.pid,
+    languages: runner.languages,
+    launcherStartupMs: runner.stats().launcherStartupMs,
+  })
   pump()
 }
 

@@ -7,7 +7,12 @@ import { createServer, type Server } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../server/contracts/evaluation.ts'
-import { BUILTIN_PROBLEMS_DIR, listBuiltinProblemFolders, loadProblemFolder, type LoadedProblem } from '../server/problems/load.ts'
+import {
+  BUILTIN_PROBLEMS_DIR,
+  listBuiltinProblemFolders,
+  loadProblemFolder,
+  type LoadedProblem,
+} from '../server/problems/load.ts'
 import { createLocalPool } from './pool.ts'
 import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
@@ -36,12 +41,23 @@ beforeAll(async () => {
   })
   await new Promise<void>((r) => api.listen(0, '127.0.0.1', r))
   apiPort = (api.address() as { port: number }).port
-  runner = createRunner({ cacheDir: tempDir('fm-forgery-cache-'), workerId: 'forgery-test', slots: 2, isolation, fetchBundle: store.fetch })
+  runner = createRunner({
+    cacheDir: tempDir('fm-forgery-cache-'),
+    workerId: 'forgery-test',
+    slots: 2,
+    isolation,
+    fetchBundle: store.fetch,
+  })
   await runner.start()
 })
 afterAll(async () => {
   if (tally.problems.length >= 18 && tally.harnessCases >= 8) {
-    recordFigures('forgery', { ...tally, problems: tally.problems.length, problemIds: tally.problems, isolation: isolation.level })
+    recordFigures('forgery', {
+      ...tally,
+      problems: tally.problems.length,
+      problemIds: tally.problems,
+      isolation: isolation.level,
+    })
   }
   await runner?.close()
   await new Promise<void>((r) => api.close(() => r()))
@@ -95,8 +111,20 @@ function expectNothingLeaked(r: EvalResult) {
 const attemptVisible = (r: EvalResult, word: string) => expect(JSON.stringify(r.artifacts)).toContain(`ATTEMPT ${word}`)
 
 // for docs/guarantees.md (recorded when the whole suite ran)
-const tally = { problems: [] as string[], evaluations: 0, forgeries: 0, harnessCases: 0, channelCases: 0, openEvolveCases: 0, acceptedAsDocumented: 0 }
-const count = <T extends EvalResult | EvalResult[]>(r: T, kind: 'harnessCases' | 'channelCases' | 'openEvolveCases' | null, forgeries = 1): T => {
+const tally = {
+  problems: [] as string[],
+  evaluations: 0,
+  forgeries: 0,
+  harnessCases: 0,
+  channelCases: 0,
+  openEvolveCases: 0,
+  acceptedAsDocumented: 0,
+}
+const count = <T extends EvalResult | EvalResult[]>(
+  r: T,
+  kind: 'harnessCases' | 'channelCases' | 'openEvolveCases' | null,
+  forgeries = 1,
+): T => {
   tally.evaluations += Array.isArray(r) ? r.length : 1
   tally.forgeries += forgeries
   if (kind) tally[kind]++
@@ -137,12 +165,28 @@ class ModelNew(nn.Module):
     def forward(self, x):
         return F.gelu(self.fc(x))
 `
-  const run = async (code: string, forgery = 1) => count(await runner.run(makeJob(problem, code)), 'harnessCases', forgery)
+  const run = async (code: string, forgery = 1) =>
+    count(await runner.run(makeJob(problem, code)), 'harnessCases', forgery)
 
   beforeAll(() => {
     problem = makeProblem(
-      { 'reference.py': REFERENCE, 'evaluator.py': EVALUATOR, 'initial.py': HONEST, 'private/secret.txt': `${SECRET}-PRIVATE\n`, 'fm_evalkit.py': EVALKIT },
-      { id: 'kb-forgery', name: 'kb', language: 'python', entry: 'initial.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'speedup', limits: { timeoutS: 90, memoryMb: 8192, cpuS: 90 } },
+      {
+        'reference.py': REFERENCE,
+        'evaluator.py': EVALUATOR,
+        'initial.py': HONEST,
+        'private/secret.txt': `${SECRET}-PRIVATE\n`,
+        'fm_evalkit.py': EVALKIT,
+      },
+      {
+        id: 'kb-forgery',
+        name: 'kb',
+        language: 'python',
+        entry: 'initial.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 'speedup',
+        limits: { timeoutS: 90, memoryMb: 8192, cpuS: 90 },
+      },
     )
     store.add(problem)
   })
@@ -316,16 +360,26 @@ time.sleep(0.6)  # a slow teardown: room for a leftover process to print after t
   beforeAll(() => {
     problem = makeProblem(
       { 'evaluator.py': CARELESS, 'seed.py': '', 'private/secret.txt': `${SECRET}-PRIVATE\n` },
-      { id: 'careless', name: 'careless', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 20 } },
+      {
+        id: 'careless',
+        name: 'careless',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 'score',
+        limits: { timeoutS: 20 },
+      },
     )
     store.add(problem)
   })
 
-  it('an orphan printing a result after the evaluator\'s own: the evaluator\'s result stands', async () => {
-    const r = count(await runner.run(
-      makeJob(
-        problem,
-        `import json, os, sys, time
+  it("an orphan printing a result after the evaluator's own: the evaluator's result stands", async () => {
+    const r = count(
+      await runner.run(
+        makeJob(
+          problem,
+          `import json, os, sys, time
 if os.fork() == 0:
     os.setsid()
     time.sleep(0.3)
@@ -334,18 +388,21 @@ if os.fork() == 0:
     os._exit(0)
 print(json.dumps({"valid": True, "metrics": {"score": 1e9}}), flush=True)
 `,
+        ),
       ),
-    ), 'channelCases')
+      'channelCases',
+    )
     expect(r.metrics.score).toBe(1)
     // the candidate's lines are kept apart, for the record
     expect(String(r.artifacts.stdout_subprocesses)).toContain('ATTEMPT orphan-line')
   })
 
-  it('the evaluator\'s descriptors, memory and output files are out of reach', async () => {
-    const r = count(await runner.run(
-      makeJob(
-        problem,
-        `import ctypes, glob, json, os
+  it("the evaluator's descriptors, memory and output files are out of reach", async () => {
+    const r = count(
+      await runner.run(
+        makeJob(
+          problem,
+          `import ctypes, glob, json, os
 ppid = os.getppid()
 found = {}
 def attempt(name, fn):
@@ -369,22 +426,27 @@ for _ in range(6):
 found['output-files-visible'] = outs
 print('ATTEMPT reach ' + json.dumps(found, sort_keys=True))
 `,
+        ),
       ),
-    ), 'channelCases')
+      'channelCases',
+    )
     expect(r.metrics.score).toBe(1)
-    const line = String(r.artifacts.stdout_subprocesses).split('\n').find((l) => l.startsWith('ATTEMPT reach '))!
+    const line = String(r.artifacts.stdout_subprocesses)
+      .split('\n')
+      .find((l) => l.startsWith('ATTEMPT reach '))!
     const found = JSON.parse(line.slice('ATTEMPT reach '.length)) as Record<string, unknown>
     for (const [k, v] of Object.entries(found)) if (k !== 'output-files-visible') expect(v, k).not.toBe('ALLOWED')
     expect(found['output-files-visible']).toEqual([])
   })
 
-  it('another candidate\'s evaluation, running at the same time in the other slot, is out of sight', async () => {
+  it("another candidate's evaluation, running at the same time in the other slot, is out of sight", async () => {
     const victim = runner.run(makeJob(problem, `# ${SECRET}-VICTIM\nimport time\ntime.sleep(3)\n`))
     await new Promise((r) => setTimeout(r, 300)) // the victim is in its slot by now (it sleeps 3 s)
-    const snoop = count(await runner.run(
-      makeJob(
-        problem,
-        `import glob, os
+    const snoop = count(
+      await runner.run(
+        makeJob(
+          problem,
+          `import glob, os
 found = []
 here = os.getcwd()
 for _ in range(8):
@@ -396,24 +458,51 @@ for _ in range(8):
     here = os.path.dirname(here)
 print('ATTEMPT other-candidates', found)
 `,
+        ),
       ),
-    ), 'channelCases')
+      'channelCases',
+    )
     await victim
     expect(String(snoop.artifacts.stdout_subprocesses)).toContain('ATTEMPT other-candidates')
     // its own candidate file may show up; the victim's never
     expect(JSON.stringify(snoop)).not.toContain(`${SECRET}-VICTIM`)
   })
 
-  it('a compile step cannot include a problem\'s private file', async () => {
+  it("a compile step cannot include a problem's private file", async () => {
     const p = makeProblem(
-      { 'evaluator.py': 'import json\nprint(json.dumps({"valid": True, "metrics": {"score": 1}}))\n', 'seed.cpp': 'int main() { return 0; }\n', 'private/secret.txt': `${SECRET}-PRIVATE\n` },
-      { id: 'compile-private', name: 'compile', language: 'cpp', entry: 'seed.cpp', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', private: ['private/secret.txt'], limits: { timeoutS: 60 } },
+      {
+        'evaluator.py': 'import json\nprint(json.dumps({"valid": True, "metrics": {"score": 1}}))\n',
+        'seed.cpp': 'int main() { return 0; }\n',
+        'private/secret.txt': `${SECRET}-PRIVATE\n`,
+      },
+      {
+        id: 'compile-private',
+        name: 'compile',
+        language: 'cpp',
+        entry: 'seed.cpp',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 'score',
+        private: ['private/secret.txt'],
+        limits: { timeoutS: 60 },
+      },
     )
     store.add(p)
-    const viaInclude = count(await runner.run(makeJob(p, '#include "private/secret.txt"\nint main() { return 0; }\n')), 'channelCases')
+    const viaInclude = count(
+      await runner.run(makeJob(p, '#include "private/secret.txt"\nint main() { return 0; }\n')),
+      'channelCases',
+    )
     expect(viaInclude.valid).toBe(false)
     expect(String(viaInclude.artifacts.compiler)).toMatch(/No such file|error/)
-    const viaIncbin = count(await runner.run(makeJob(p, 'asm(".section .rodata\\n.incbin \\"private/secret.txt\\"\\n.previous");\nint main() { return 0; }\n')), 'channelCases')
+    const viaIncbin = count(
+      await runner.run(
+        makeJob(
+          p,
+          'asm(".section .rodata\\n.incbin \\"private/secret.txt\\"\\n.previous");\nint main() { return 0; }\n',
+        ),
+      ),
+      'channelCases',
+    )
     expect(viaIncbin.valid).toBe(false)
     for (const r of [viaInclude, viaIncbin]) expect(JSON.stringify(r)).not.toContain(SECRET)
   }, 120_000)
@@ -421,47 +510,67 @@ print('ATTEMPT other-candidates', found)
 
 // ------------------------------------------------------------------------------------ per-job masks
 describe('masks decided per job', () => {
-  it.runIf(process.getuid?.() === 0)('a problem folder in a system folder the sandbox shows (/opt) is hidden when the job says so', async () => {
-    const folder = `/opt/fm-forgery-${process.pid}`
-    mkdirSync(join(folder, 'private'), { recursive: true })
-    writeFileSync(join(folder, 'private', 'secret.txt'), `${SECRET}-OPT\n`)
-    try {
-      const p = makeProblem(
-        { 'evaluator.py': `import json, sys\nns = {}\nexec(open(sys.argv[-1]).read(), ns)\nprint(json.dumps({"valid": True, "metrics": {"read": ns["read"]}, "artifacts": {"what": ns["what"]}}))\n`, 'seed.py': '' },
-        { id: 'opt-mask', name: 'opt', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'read' },
-      )
-      store.add(p)
-      const code = `try:\n    what = open(${JSON.stringify(join(folder, 'private', 'secret.txt'))}).read()\n    read = 1\nexcept OSError as e:\n    what, read = type(e).__name__, 0\n`
-      // the sandbox shows /opt (toolchains live there): without a mask the file is readable…
-      const open = await runner.run(makeJob(p, code))
-      expect(open.metrics.read).toBe(1)
-      // …and a job whose masks name that folder cannot read it
-      const masked = await runner.run(makeJob(p, code), { mask: [folder] })
-      expect(masked.error).toBeUndefined()
-      expect(masked.metrics.read).toBe(0)
-      expect(JSON.stringify(masked)).not.toContain(SECRET)
-      // embedded mode: the pool asks for each job's masks when it is submitted, after the pool started
-      const sources: string[] = []
-      const pool = createLocalPool({ size: 1, cacheDir: tempDir('fm-forgery-pool-'), getBundle: store.fetch, masksFor: () => sources, announce: false })
+  it.runIf(process.getuid?.() === 0)(
+    'a problem folder in a system folder the sandbox shows (/opt) is hidden when the job says so',
+    async () => {
+      const folder = `/opt/fm-forgery-${process.pid}`
+      mkdirSync(join(folder, 'private'), { recursive: true })
+      writeFileSync(join(folder, 'private', 'secret.txt'), `${SECRET}-OPT\n`)
       try {
-        await pool.start()
-        const results = new Map<string, EvalResult>()
-        pool.onResult((r) => void results.set(r.jobId, r))
-        const before = makeJob(p, code)
-        await pool.submit(before)
-        sources.push(folder) // a problem imported from there while the pool runs
-        const after = makeJob(p, code)
-        await pool.submit(after)
-        while (results.size < 2) await new Promise((r) => setTimeout(r, 20))
-        expect(results.get(before.jobId)!.metrics.read).toBe(1)
-        expect(results.get(after.jobId)!.metrics.read).toBe(0)
+        const p = makeProblem(
+          {
+            'evaluator.py': `import json, sys\nns = {}\nexec(open(sys.argv[-1]).read(), ns)\nprint(json.dumps({"valid": True, "metrics": {"read": ns["read"]}, "artifacts": {"what": ns["what"]}}))\n`,
+            'seed.py': '',
+          },
+          {
+            id: 'opt-mask',
+            name: 'opt',
+            language: 'python',
+            entry: 'seed.py',
+            evaluator: 'evaluator.py',
+            direction: 'max',
+            primaryMetric: 'read',
+          },
+        )
+        store.add(p)
+        const code = `try:\n    what = open(${JSON.stringify(join(folder, 'private', 'secret.txt'))}).read()\n    read = 1\nexcept OSError as e:\n    what, read = type(e).__name__, 0\n`
+        // the sandbox shows /opt (toolchains live there): without a mask the file is readable…
+        const open = await runner.run(makeJob(p, code))
+        expect(open.metrics.read).toBe(1)
+        // …and a job whose masks name that folder cannot read it
+        const masked = await runner.run(makeJob(p, code), { mask: [folder] })
+        expect(masked.error).toBeUndefined()
+        expect(masked.metrics.read).toBe(0)
+        expect(JSON.stringify(masked)).not.toContain(SECRET)
+        // embedded mode: the pool asks for each job's masks when it is submitted, after the pool started
+        const sources: string[] = []
+        const pool = createLocalPool({
+          size: 1,
+          cacheDir: tempDir('fm-forgery-pool-'),
+          getBundle: store.fetch,
+          masksFor: () => sources,
+          announce: false,
+        })
+        try {
+          await pool.start()
+          const results = new Map<string, EvalResult>()
+          pool.onResult((r) => void results.set(r.jobId, r))
+          const before = makeJob(p, code)
+          await pool.submit(before)
+          sources.push(folder) // a problem imported from there while the pool runs
+          const after = makeJob(p, code)
+          await pool.submit(after)
+          while (results.size < 2) await new Promise((r) => setTimeout(r, 20))
+          expect(results.get(before.jobId)!.metrics.read).toBe(1)
+          expect(results.get(after.jobId)!.metrics.read).toBe(0)
+        } finally {
+          await pool.close()
+        }
       } finally {
-        await pool.close()
+        rmSync(folder, { recursive: true, force: true })
       }
-    } finally {
-      rmSync(folder, { recursive: true, force: true })
-    }
-  })
+    },
+  )
 })
 
 // ------------------------------------------------------------------------------ every built-in problem
@@ -490,7 +599,13 @@ function builtin(id: string): LoadedProblem {
 }
 
 const forgedValue = (p: LoadedProblem) => (p.spec.direction === 'max' ? 1e9 : -1e9)
-const forgedJson = (p: LoadedProblem) => JSON.stringify({ valid: true, metrics: { [p.spec.primaryMetric]: forgedValue(p) }, features: {}, artifacts: { feedback: 'forged' } })
+const forgedJson = (p: LoadedProblem) =>
+  JSON.stringify({
+    valid: true,
+    metrics: { [p.spec.primaryMetric]: forgedValue(p) },
+    features: {},
+    artifacts: { feedback: 'forged' },
+  })
 
 function pythonExit(p: LoadedProblem): string {
   return `import json, os, sys
@@ -628,32 +743,47 @@ describe('every built-in problem', () => {
     for (const id of Object.keys(SMALL_GPU)) expect(ids).toContain(id)
   })
 
-  it.each(ids)('%s: a forged result line, the result file, the evaluator, patches, private data: nothing passes', async (id) => {
-    const p = builtin(id)
-    store.add(p)
-    const a = attacks(p)
-    const [seed, exit, everything] = count(await Promise.all([p.seedCode, a.exit, a.everything].map((code) => runner.run(makeJob(p, code)))), null, 2)
-    tally.problems.push(id)
-    const primary = p.spec.primaryMetric
-    expect(seed.error, `${id} seed: ${JSON.stringify(seed.artifacts).slice(0, 1500)}`).toBeUndefined()
-    expect(seed.valid, `${id} seed: ${JSON.stringify(seed.artifacts).slice(0, 1500)}`).toBe(true)
-    // 1. a forged line and exit: invalid
-    expect(exit.valid, `${id} exit: ${JSON.stringify(exit.artifacts).slice(0, 1500)}`).toBe(false)
-    expect(exit.metrics[primary] ?? null).not.toBe(forgedValue(p))
-    attemptVisible(exit, p.spec.language === 'cpp' ? 'data-folder' : 'exit')
-    // 2. everything else, then the seed's own work: scored as the seed
-    expect(everything.error, `${id} everything: ${JSON.stringify(everything.artifacts).slice(0, 3000)}`).toBeUndefined()
-    expect(everything.valid, `${id} everything: ${JSON.stringify(everything.artifacts).slice(0, 3000)}`).toBe(true)
-    const got = everything.metrics[primary]!
-    const want = seed.metrics[primary]!
-    expect(got).not.toBe(forgedValue(p))
-    if (NOISY.has(id)) expect(Math.abs(Math.log(got / want)), `${id}: ${got} vs the seed's ${want}`).toBeLessThan(Math.log(10))
-    else expect(Math.abs(got - want), `${id}: ${got} vs the seed's ${want}`).toBeLessThanOrEqual(Math.abs(want) * 0.05 + 1e-9)
-    const arts = JSON.stringify(everything.artifacts)
-    expect(arts, `${id}: the attempt is in the artifacts`).toMatch(/ATTEMPT (forge|data-folder|snoop)/)
-    expect(arts).not.toMatch(/"WROTE"|"OPENED"|ALLOWED|"READ /)
-    for (const r of [exit, everything]) expectNothingLeaked(r)
-  }, 300_000)
+  it.each(ids)(
+    '%s: a forged result line, the result file, the evaluator, patches, private data: nothing passes',
+    async (id) => {
+      const p = builtin(id)
+      store.add(p)
+      const a = attacks(p)
+      const [seed, exit, everything] = count(
+        await Promise.all([p.seedCode, a.exit, a.everything].map((code) => runner.run(makeJob(p, code)))),
+        null,
+        2,
+      )
+      tally.problems.push(id)
+      const primary = p.spec.primaryMetric
+      expect(seed.error, `${id} seed: ${JSON.stringify(seed.artifacts).slice(0, 1500)}`).toBeUndefined()
+      expect(seed.valid, `${id} seed: ${JSON.stringify(seed.artifacts).slice(0, 1500)}`).toBe(true)
+      // 1. a forged line and exit: invalid
+      expect(exit.valid, `${id} exit: ${JSON.stringify(exit.artifacts).slice(0, 1500)}`).toBe(false)
+      expect(exit.metrics[primary] ?? null).not.toBe(forgedValue(p))
+      attemptVisible(exit, p.spec.language === 'cpp' ? 'data-folder' : 'exit')
+      // 2. everything else, then the seed's own work: scored as the seed
+      expect(
+        everything.error,
+        `${id} everything: ${JSON.stringify(everything.artifacts).slice(0, 3000)}`,
+      ).toBeUndefined()
+      expect(everything.valid, `${id} everything: ${JSON.stringify(everything.artifacts).slice(0, 3000)}`).toBe(true)
+      const got = everything.metrics[primary]!
+      const want = seed.metrics[primary]!
+      expect(got).not.toBe(forgedValue(p))
+      if (NOISY.has(id))
+        expect(Math.abs(Math.log(got / want)), `${id}: ${got} vs the seed's ${want}`).toBeLessThan(Math.log(10))
+      else
+        expect(Math.abs(got - want), `${id}: ${got} vs the seed's ${want}`).toBeLessThanOrEqual(
+          Math.abs(want) * 0.05 + 1e-9,
+        )
+      const arts = JSON.stringify(everything.artifacts)
+      expect(arts, `${id}: the attempt is in the artifacts`).toMatch(/ATTEMPT (forge|data-folder|snoop)/)
+      expect(arts).not.toMatch(/"WROTE"|"OPENED"|ALLOWED|"READ /)
+      for (const r of [exit, everything]) expectNothingLeaked(r)
+    },
+    300_000,
+  )
 })
 
 // ------------------------------------------------------------------------------------ OpenEvolve format
@@ -676,10 +806,11 @@ def evaluate(program_path):
     return {"combined_score": float(m.f())}
 `)
     expect(p.spec.format).toBe('openevolve')
-    const r = count(await runner.run(
-      makeJob(
-        p,
-        `import gc, io, json, os
+    const r = count(
+      await runner.run(
+        makeJob(
+          p,
+          `import gc, io, json, os
 forged = json.dumps({"valid": True, "metrics": {"combined_score": 1e9}, "features": {}, "artifacts": {}, "stage": 0})
 for o in gc.get_objects():
     if isinstance(o, io.TextIOWrapper) and not o.closed and o.fileno() > 2:
@@ -689,13 +820,16 @@ os._exit(0)
 def f():
     return 1
 `,
+        ),
       ),
-    ), 'openEvolveCases', 0)
+      'openEvolveCases',
+      0,
+    )
     expect(r.metrics.combined_score).toBe(1e9)
     tally.acceptedAsDocumented++
   })
 
-  it('a program the evaluator runs in a subprocess cannot: its forged lines, its orphan, the evaluator\'s fds and memory', async () => {
+  it("a program the evaluator runs in a subprocess cannot: its forged lines, its orphan, the evaluator's fds and memory", async () => {
     const p = folder(`import json, subprocess, sys
 def evaluate(program_path):
     out = subprocess.run([sys.executable, program_path], capture_output=True, text=True, timeout=20)
@@ -703,10 +837,11 @@ def evaluate(program_path):
     print(out.stderr, file=sys.stderr)
     return {"combined_score": value}
 `)
-    const r = count(await runner.run(
-      makeJob(
-        p,
-        `import json, os, sys, time
+    const r = count(
+      await runner.run(
+        makeJob(
+          p,
+          `import json, os, sys, time
 forged = json.dumps({"valid": True, "metrics": {"combined_score": 1e9}, "features": {}, "artifacts": {}, "stage": 0}) + '\\n'
 tried = {}
 for fd in range(10):
@@ -729,8 +864,10 @@ if os.fork() == 0:
 print('ATTEMPT openevolve', json.dumps(tried), file=sys.stderr)
 print(2.5)
 `,
+        ),
       ),
-    ), 'openEvolveCases')
+      'openEvolveCases',
+    )
     expect(r.error, JSON.stringify(r.artifacts).slice(0, 2000)).toBeUndefined()
     expect(r.metrics.combined_score).toBe(2.5)
     expect(JSON.stringify(r.artifacts)).toContain('ATTEMPT openevolve')

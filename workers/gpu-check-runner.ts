@@ -8,9 +8,18 @@ import { loadProblemFolder } from '../server/problems/load.ts'
 const folder = process.argv[2] ?? 'problems/gpu-softmax'
 const problem = loadProblemFolder(folder)
 const isolation = detectIsolation()
-const runner = createRunner({ cacheDir: tempDir('fm-gpu-check-'), workerId: 'gpu-check', isolation, gpu: true, fetchBundle: bundleStore(problem).fetch })
+const runner = createRunner({
+  cacheDir: tempDir('fm-gpu-check-'),
+  workerId: 'gpu-check',
+  isolation,
+  gpu: true,
+  fetchBundle: bundleStore(problem).fetch,
+})
 const t = Date.now()
-const job = makeJob(problem, problem.seedCode, { needs: { gpu: true, languages: [] }, limits: { timeoutS: 150, memoryMb: 65536, cpuS: 150 } })
+const job = makeJob(problem, problem.seedCode, {
+  needs: { gpu: true, languages: [] },
+  limits: { timeoutS: 150, memoryMb: 65536, cpuS: 150 },
+})
 const r = await runner.run(job)
 await runner.close()
 console.log(

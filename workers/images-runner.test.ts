@@ -11,7 +11,13 @@ const store = bundleStore()
 let runner: Runner
 
 beforeAll(async () => {
-  runner = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'images-test', slots: 2, isolation: detectIsolation(), fetchBundle: store.fetch })
+  runner = createRunner({
+    cacheDir: tempDir('fm-cache-'),
+    workerId: 'images-test',
+    slots: 2,
+    isolation: detectIsolation(),
+    fetchBundle: store.fetch,
+  })
   await runner.start()
 })
 afterAll(async () => {
@@ -33,8 +39,10 @@ def png(w, h):
     raw = b''.join(b'\\x00' + b'\\x80' * w for _ in range(h))
     return b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')
 `
-const SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="teal"/></svg>'
-const EVIL_SVG = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script><circle r="3"/></svg>'
+const SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="teal"/></svg>'
+const EVIL_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script><circle r="3"/></svg>'
 
 describe('image artifacts through the runner', () => {
   it('a native evaluator: SVG and PNG artifacts come back as images, cleaned; a refused one says why', async () => {
@@ -54,7 +62,16 @@ print(json.dumps({"valid": True, "metrics": {"score": r}, "artifacts": {
 }}))
 `,
       },
-      { id: 'img-native', name: 'images', language: 'python', entry: 'seed.py', evaluator: 'eval.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 20, memoryMb: 512 } },
+      {
+        id: 'img-native',
+        name: 'images',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'eval.py',
+        direction: 'max',
+        primaryMetric: 'score',
+        limits: { timeoutS: 20, memoryMb: 512 },
+      },
     )
     const r = await runner.run(makeJob(p, 'R = 4\n'))
     expect(r.error, JSON.stringify(r.artifacts)).toBeUndefined()
@@ -94,7 +111,7 @@ def evaluate(program_path):
     expect(r.artifacts.note).toBe('text stays text')
   })
 
-  it("a ShinkaEvolve evaluate.py: image files in its results folder are images; a planted link is not followed", async () => {
+  it('a ShinkaEvolve evaluate.py: image files in its results folder are images; a planted link is not followed', async () => {
     const p = folder({
       'initial.py': 'R = 1\n',
       'evaluate.py': `import argparse, json, os, runpy

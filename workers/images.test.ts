@@ -6,7 +6,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
-import { checkPng, checkPngBase64, ImageError, MAX_IMAGE_BYTES, MAX_IMAGES, PNG_MIME, readImageFiles, sanitizeSvg, splitImages, SVG_MIME } from './images.ts'
+import {
+  checkPng,
+  checkPngBase64,
+  ImageError,
+  MAX_IMAGE_BYTES,
+  MAX_IMAGES,
+  PNG_MIME,
+  readImageFiles,
+  sanitizeSvg,
+  splitImages,
+  SVG_MIME,
+} from './images.ts'
 
 const NS = 'xmlns="http://www.w3.org/2000/svg"'
 /** nothing that runs, fetches or escapes the picture */
@@ -81,8 +92,12 @@ describe('sanitizeSvg', () => {
   })
 
   it('is stable: cleaning its own output changes nothing, and text stays text', () => {
-    const once = sanitizeSvg(`<svg ${NS}><text x="1">&lt;script&gt;alert(1)&lt;/script&gt; <![CDATA[<b>bold</b>]]></text><desc>a "quote"</desc></svg>`)
-    expect(once).toBe(`<svg ${NS}><text x="1">&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt;</text><desc>a "quote"</desc></svg>`)
+    const once = sanitizeSvg(
+      `<svg ${NS}><text x="1">&lt;script&gt;alert(1)&lt;/script&gt; <![CDATA[<b>bold</b>]]></text><desc>a "quote"</desc></svg>`,
+    )
+    expect(once).toBe(
+      `<svg ${NS}><text x="1">&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt;</text><desc>a "quote"</desc></svg>`,
+    )
     expect(sanitizeSvg(once)).toBe(once)
   })
 })
@@ -123,7 +138,13 @@ function crc32(b: Buffer) {
 describe('checkPng', () => {
   it('accepts a well-formed PNG and gives its size', () => {
     expect(checkPng(png(16, 8))).toEqual({ width: 16, height: 8 })
-    expect(checkPngBase64(png(3, 3).toString('base64').replace(/(.{20})/g, '$1\n'))).toBe(png(3, 3).toString('base64'))
+    expect(
+      checkPngBase64(
+        png(3, 3)
+          .toString('base64')
+          .replace(/(.{20})/g, '$1\n'),
+      ),
+    ).toBe(png(3, 3).toString('base64'))
   })
   it('refuses a wrong signature, a bad CRC, trailing data, no image data, huge dimensions, bad base64', () => {
     expect(() => checkPng(Buffer.concat([Buffer.from('GIF89a'), png(2, 2).subarray(6)]))).toThrow(/signature/)
@@ -139,7 +160,12 @@ describe('checkPng', () => {
 describe('splitImages', () => {
   const svg = (r: number) => `<svg ${NS}><circle r="${r}"/></svg>`
   it('takes image artifacts out, cleaned, and leaves the rest', () => {
-    const r = splitImages({ feedback: 'ok', packing: { type: SVG_MIME, data: `<svg ${NS} onload="x()"><circle r="1"/></svg>` }, 'timings.png': { type: PNG_MIME, data: png(4, 4).toString('base64') }, other: { type: 'text/html', data: '<b>' } })
+    const r = splitImages({
+      feedback: 'ok',
+      packing: { type: SVG_MIME, data: `<svg ${NS} onload="x()"><circle r="1"/></svg>` },
+      'timings.png': { type: PNG_MIME, data: png(4, 4).toString('base64') },
+      other: { type: 'text/html', data: '<b>' },
+    })
     expect(r.artifacts).toEqual({ feedback: 'ok', other: { type: 'text/html', data: '<b>' } })
     expect(r.images).toEqual([
       { name: 'packing', mime: SVG_MIME, data: svg(1) },
@@ -150,12 +176,18 @@ describe('splitImages', () => {
     const r = splitImages({ bad: { type: SVG_MIME, data: '<!DOCTYPE x><svg/>' } })
     expect(r.images).toEqual([])
     expect(r.artifacts['image_error:bad']).toMatch(/^the SVG image was refused: a DOCTYPE/)
-    const many = Object.fromEntries(Array.from({ length: MAX_IMAGES + 2 }, (_, i) => [`p${i}`, { type: SVG_MIME, data: svg(i) }]))
+    const many = Object.fromEntries(
+      Array.from({ length: MAX_IMAGES + 2 }, (_, i) => [`p${i}`, { type: SVG_MIME, data: svg(i) }]),
+    )
     const m = splitImages(many)
     expect(m.images).toHaveLength(MAX_IMAGES)
     expect(Object.keys(m.artifacts)).toEqual([`image_error:p${MAX_IMAGES}`, `image_error:p${MAX_IMAGES + 1}`])
     const fat = `<svg ${NS}><path d="${'M0 0 L1 1 '.repeat(9_000)}"/></svg>`
-    const t = splitImages({ a: { type: SVG_MIME, data: fat }, b: { type: SVG_MIME, data: fat }, c: { type: SVG_MIME, data: fat } })
+    const t = splitImages({
+      a: { type: SVG_MIME, data: fat },
+      b: { type: SVG_MIME, data: fat },
+      c: { type: SVG_MIME, data: fat },
+    })
     expect(t.images.map((i) => i.name)).toEqual(['a', 'b'])
     expect(t.artifacts['image_error:c']).toMatch(/at most 250,000 characters/)
   })
@@ -182,6 +214,10 @@ describe('readImageFiles', () => {
     expect(Object.keys(files)).not.toContain('metrics.json')
     expect(readImageFiles(join(dir, 'missing'))).toEqual({})
     // and as artifacts they become images
-    expect(splitImages(files).images.map((i) => i.name).sort()).toEqual(['plot', 'tour'])
+    expect(
+      splitImages(files)
+        .images.map((i) => i.name)
+        .sort(),
+    ).toEqual(['plot', 'tour'])
   })
 })

@@ -39,33 +39,140 @@ const MAX_SVG_DEPTH = 64
 // ------------------------------------------------------------------------------------------ SVG
 
 const ELEMENTS = new Set([
-  'svg', 'g', 'defs', 'title', 'desc',
-  'circle', 'ellipse', 'line', 'polyline', 'polygon', 'path', 'rect',
-  'text', 'tspan', 'linearGradient', 'radialGradient', 'stop', 'clipPath', 'marker',
+  'svg',
+  'g',
+  'defs',
+  'title',
+  'desc',
+  'circle',
+  'ellipse',
+  'line',
+  'polyline',
+  'polygon',
+  'path',
+  'rect',
+  'text',
+  'tspan',
+  'linearGradient',
+  'radialGradient',
+  'stop',
+  'clipPath',
+  'marker',
 ])
 const TEXT_ELEMENTS = new Set(['text', 'tspan', 'title', 'desc'])
 const ATTRIBUTES = new Set([
-  'id', 'class', 'transform', 'x', 'y', 'x1', 'y1', 'x2', 'y2', 'cx', 'cy', 'r', 'rx', 'ry', 'fx', 'fy',
-  'width', 'height', 'd', 'points', 'viewBox', 'preserveAspectRatio', 'version', 'pathLength',
-  'fill', 'fill-opacity', 'fill-rule', 'stroke', 'stroke-width', 'stroke-opacity', 'stroke-dasharray',
-  'stroke-dashoffset', 'stroke-linecap', 'stroke-linejoin', 'stroke-miterlimit', 'opacity', 'color',
-  'font-size', 'font-family', 'font-weight', 'font-style', 'text-anchor', 'dominant-baseline',
-  'alignment-baseline', 'baseline-shift', 'letter-spacing', 'word-spacing', 'text-decoration',
-  'clip-path', 'clip-rule', 'marker-start', 'marker-mid', 'marker-end', 'visibility', 'display',
-  'vector-effect', 'shape-rendering', 'text-rendering', 'paint-order', 'style',
-  'offset', 'stop-color', 'stop-opacity', 'gradientUnits', 'gradientTransform', 'spreadMethod',
-  'dx', 'dy', 'rotate', 'textLength', 'lengthAdjust',
-  'markerWidth', 'markerHeight', 'refX', 'refY', 'orient', 'markerUnits', 'clipPathUnits',
-  'xml:space', 'xmlns',
+  'id',
+  'class',
+  'transform',
+  'x',
+  'y',
+  'x1',
+  'y1',
+  'x2',
+  'y2',
+  'cx',
+  'cy',
+  'r',
+  'rx',
+  'ry',
+  'fx',
+  'fy',
+  'width',
+  'height',
+  'd',
+  'points',
+  'viewBox',
+  'preserveAspectRatio',
+  'version',
+  'pathLength',
+  'fill',
+  'fill-opacity',
+  'fill-rule',
+  'stroke',
+  'stroke-width',
+  'stroke-opacity',
+  'stroke-dasharray',
+  'stroke-dashoffset',
+  'stroke-linecap',
+  'stroke-linejoin',
+  'stroke-miterlimit',
+  'opacity',
+  'color',
+  'font-size',
+  'font-family',
+  'font-weight',
+  'font-style',
+  'text-anchor',
+  'dominant-baseline',
+  'alignment-baseline',
+  'baseline-shift',
+  'letter-spacing',
+  'word-spacing',
+  'text-decoration',
+  'clip-path',
+  'clip-rule',
+  'marker-start',
+  'marker-mid',
+  'marker-end',
+  'visibility',
+  'display',
+  'vector-effect',
+  'shape-rendering',
+  'text-rendering',
+  'paint-order',
+  'style',
+  'offset',
+  'stop-color',
+  'stop-opacity',
+  'gradientUnits',
+  'gradientTransform',
+  'spreadMethod',
+  'dx',
+  'dy',
+  'rotate',
+  'textLength',
+  'lengthAdjust',
+  'markerWidth',
+  'markerHeight',
+  'refX',
+  'refY',
+  'orient',
+  'markerUnits',
+  'clipPathUnits',
+  'xml:space',
+  'xmlns',
 ])
 const SVG_NS = 'http://www.w3.org/2000/svg'
 /** CSS properties a `style` attribute may set (the same presentation properties as above) */
 const STYLE_PROPERTIES = new Set([
-  'fill', 'fill-opacity', 'fill-rule', 'stroke', 'stroke-width', 'stroke-opacity', 'stroke-dasharray',
-  'stroke-dashoffset', 'stroke-linecap', 'stroke-linejoin', 'stroke-miterlimit', 'opacity', 'color',
-  'font-size', 'font-family', 'font-weight', 'font-style', 'text-anchor', 'dominant-baseline',
-  'letter-spacing', 'visibility', 'display', 'paint-order', 'stop-color', 'stop-opacity',
-  'shape-rendering', 'vector-effect', 'text-decoration',
+  'fill',
+  'fill-opacity',
+  'fill-rule',
+  'stroke',
+  'stroke-width',
+  'stroke-opacity',
+  'stroke-dasharray',
+  'stroke-dashoffset',
+  'stroke-linecap',
+  'stroke-linejoin',
+  'stroke-miterlimit',
+  'opacity',
+  'color',
+  'font-size',
+  'font-family',
+  'font-weight',
+  'font-style',
+  'text-anchor',
+  'dominant-baseline',
+  'letter-spacing',
+  'visibility',
+  'display',
+  'paint-order',
+  'stop-color',
+  'stop-opacity',
+  'shape-rendering',
+  'vector-effect',
+  'text-decoration',
 ])
 const LOCAL_URL = /^url\(\s*#[A-Za-z_][\w.:-]{0,127}\s*\)$/
 // a CSS value: words, numbers, colours, lists and rgb()/hsl() only; no url(), no escapes, no at-rules
@@ -83,7 +190,13 @@ function decodeEntities(s: string): string {
     if (!ent) throw new ImageError('a bare "&" (write &amp;)')
     if (ent[0] === '#') {
       const code = ent[1] === 'x' || ent[1] === 'X' ? parseInt(ent.slice(2), 16) : parseInt(ent.slice(1), 10)
-      if (!Number.isFinite(code) || (code < 0x20 && code !== 9 && code !== 10 && code !== 13) || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new ImageError(`the character reference ${m} is not allowed`)
+      if (
+        !Number.isFinite(code) ||
+        (code < 0x20 && code !== 9 && code !== 10 && code !== 13) ||
+        code > 0x10ffff ||
+        (code >= 0xd800 && code <= 0xdfff)
+      )
+        throw new ImageError(`the character reference ${m} is not allowed`)
       return String.fromCodePoint(code)
     }
     const v = ENTITIES[ent]
@@ -115,7 +228,11 @@ function cleanStyle(value: string): string | null {
     const prop = decl.slice(0, i).trim().toLowerCase()
     const v = decl.slice(i + 1).trim()
     if (!STYLE_PROPERTIES.has(prop) || !v) continue
-    if (LOCAL_URL.test(v) || (SAFE_CSS_VALUE.test(v) && !/\b(?:url|expression|image|element|var|env|attr)\s*\(/i.test(v))) kept.push(`${prop}:${v}`)
+    if (
+      LOCAL_URL.test(v) ||
+      (SAFE_CSS_VALUE.test(v) && !/\b(?:url|expression|image|element|var|env|attr)\s*\(/i.test(v))
+    )
+      kept.push(`${prop}:${v}`)
   }
   return kept.length ? kept.join(';') : null
 }
@@ -125,7 +242,8 @@ function cleanStyle(value: string): string | null {
  * cannot be understood safely; drops, silently, what is understood but not allowed.
  */
 export function sanitizeSvg(input: string): string {
-  if (input.length > MAX_SVG_INPUT_CHARS) throw new ImageError(`the SVG has ${input.length} characters, over ${MAX_SVG_INPUT_CHARS}`)
+  if (input.length > MAX_SVG_INPUT_CHARS)
+    throw new ImageError(`the SVG has ${input.length} characters, over ${MAX_SVG_INPUT_CHARS}`)
   const s = input.replace(/^\uFEFF/, '')
   const out: string[] = []
   const stack: Array<{ name: string; kept: boolean }> = []
@@ -141,7 +259,8 @@ export function sanitizeSvg(input: string): string {
     if (text) {
       if (stack.length === 0) {
         if (text.trim()) throw new ImageError('text outside the <svg> element')
-      } else if (skipDepth === 0 && TEXT_ELEMENTS.has(stack[stack.length - 1]!.name)) out.push(escapeText(decodeEntities(text)))
+      } else if (skipDepth === 0 && TEXT_ELEMENTS.has(stack[stack.length - 1]!.name))
+        out.push(escapeText(decodeEntities(text)))
       else if (skipDepth === 0) decodeEntities(text) // still checked: an undefined entity is an error anywhere
     }
     if (lt < 0) break
@@ -160,11 +279,13 @@ export function sanitizeSvg(input: string): string {
     if (s.startsWith('<![CDATA[', lt)) {
       const end = s.indexOf(']]>', lt + 9)
       if (end < 0) throw new ImageError('an unterminated CDATA section')
-      if (stack.length && skipDepth === 0 && TEXT_ELEMENTS.has(stack[stack.length - 1]!.name)) out.push(escapeText(s.slice(lt + 9, end)))
+      if (stack.length && skipDepth === 0 && TEXT_ELEMENTS.has(stack[stack.length - 1]!.name))
+        out.push(escapeText(s.slice(lt + 9, end)))
       i = end + 3
       continue
     }
-    if (s.startsWith('<!', lt)) throw new ImageError('a DOCTYPE or other declaration (not allowed: entities could expand)')
+    if (s.startsWith('<!', lt))
+      throw new ImageError('a DOCTYPE or other declaration (not allowed: entities could expand)')
     if (s[lt + 1] === '/') {
       const m = /^<\/([A-Za-z_][\w:.-]*)\s*>/.exec(s.slice(lt, lt + 200))
       if (!m) throw new ImageError('a malformed end tag')
@@ -236,7 +357,8 @@ export function sanitizeSvg(input: string): string {
   if (!sawRoot) throw new ImageError('no <svg> element')
   if (stack.length) throw new ImageError(`<${stack[stack.length - 1]!.name}> is not closed`)
   const svg = out.join('')
-  if (svg.length > MAX_IMAGE_BYTES) throw new ImageError(`the SVG has ${svg.length} characters after cleaning, over ${MAX_IMAGE_BYTES}`)
+  if (svg.length > MAX_IMAGE_BYTES)
+    throw new ImageError(`the SVG has ${svg.length} characters after cleaning, over ${MAX_IMAGE_BYTES}`)
   return svg
 }
 
@@ -261,7 +383,8 @@ function crc32(buf: Buffer, start: number, end: number): number {
 /** Checks a PNG's structure and size; returns its dimensions. Throws ImageError. */
 export function checkPng(buf: Buffer): { width: number; height: number } {
   if (buf.length > MAX_IMAGE_BYTES) throw new ImageError(`the PNG has ${buf.length} bytes, over ${MAX_IMAGE_BYTES}`)
-  if (buf.length < 8 + 25 + 12 || !buf.subarray(0, 8).equals(PNG_SIGNATURE)) throw new ImageError('not a PNG (its signature is wrong)')
+  if (buf.length < 8 + 25 + 12 || !buf.subarray(0, 8).equals(PNG_SIGNATURE))
+    throw new ImageError('not a PNG (its signature is wrong)')
   let p = 8
   let first = true
   let width = 0
@@ -273,13 +396,16 @@ export function checkPng(buf: Buffer): { width: number; height: number } {
     const type = buf.toString('latin1', p + 4, p + 8)
     if (!/^[A-Za-z]{4}$/.test(type)) throw new ImageError('a PNG chunk with an invalid type')
     if (p + 12 + len > buf.length) throw new ImageError(`the PNG chunk ${type} runs past the end of the file`)
-    if (crc32(buf, p + 4, p + 8 + len) !== buf.readUInt32BE(p + 8 + len)) throw new ImageError(`the PNG chunk ${type} has a wrong CRC`)
+    if (crc32(buf, p + 4, p + 8 + len) !== buf.readUInt32BE(p + 8 + len))
+      throw new ImageError(`the PNG chunk ${type} has a wrong CRC`)
     if (first) {
       if (type !== 'IHDR' || len !== 13) throw new ImageError('the PNG does not start with its IHDR header')
       width = buf.readUInt32BE(p + 8)
       height = buf.readUInt32BE(p + 12)
       if (width < 1 || height < 1 || width > MAX_PNG_SIDE || height > MAX_PNG_SIDE || width * height > MAX_PNG_PIXELS) {
-        throw new ImageError(`the PNG is ${width} × ${height} pixels (at most ${MAX_PNG_SIDE} a side and ${MAX_PNG_PIXELS.toLocaleString('en-US')} in all)`)
+        throw new ImageError(
+          `the PNG is ${width} × ${height} pixels (at most ${MAX_PNG_SIDE} a side and ${MAX_PNG_PIXELS.toLocaleString('en-US')} in all)`,
+        )
       }
       first = false
     } else if (type === 'IHDR') throw new ImageError('the PNG has a second IHDR')
@@ -297,7 +423,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 /** A PNG given as base64 (whitespace allowed), checked; returns canonical base64. */
 export function checkPngBase64(b64: string): string {
   const compact = b64.replace(/\s+/g, '')
-  if (compact.length > Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 4) throw new ImageError(`the PNG is over ${MAX_IMAGE_BYTES} bytes`)
+  if (compact.length > Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 4)
+    throw new ImageError(`the PNG is over ${MAX_IMAGE_BYTES} bytes`)
   if (!BASE64.test(compact) || compact.length % 4 !== 0) throw new ImageError('the PNG data is not valid base64')
   const buf = Buffer.from(compact, 'base64')
   checkPng(buf)
@@ -308,7 +435,11 @@ export function checkPngBase64(b64: string): string {
 
 /** An image's name as an artifact key and a URL segment. */
 export function imageName(key: string): string {
-  const n = key.replace(/\.(svg|png)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 64)
+  const n = key
+    .replace(/\.(svg|png)$/i, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[.-]+/, '')
+    .slice(0, 64)
   return n || 'image'
 }
 
@@ -329,7 +460,10 @@ export function cleanImage(name: string, mime: ImageMime, data: string): EvalIma
  * `images`; one that fails leaves a short text artifact saying why in its place (the evaluator's
  * author needs to know), as does any image beyond the bounds.
  */
-export function splitImages(artifacts: Record<string, unknown>): { artifacts: Record<string, unknown>; images: EvalImage[] } {
+export function splitImages(artifacts: Record<string, unknown>): {
+  artifacts: Record<string, unknown>
+  images: EvalImage[]
+} {
   const rest: Record<string, unknown> = {}
   const images: EvalImage[] = []
   let total = 0
@@ -348,7 +482,8 @@ export function splitImages(artifacts: Record<string, unknown>): { artifacts: Re
     try {
       const img = cleanImage(name, v.type, v.data)
       if (total + img.data.length > MAX_IMAGES_TOTAL_CHARS) {
-        rest[`image_error:${key}`] = `left out: the images of one evaluation take at most ${MAX_IMAGES_TOTAL_CHARS.toLocaleString('en-US')} characters`
+        rest[`image_error:${key}`] =
+          `left out: the images of one evaluation take at most ${MAX_IMAGES_TOTAL_CHARS.toLocaleString('en-US')} characters`
         continue
       }
       total += img.data.length
@@ -406,9 +541,13 @@ export function readImageFiles(dir: string): Record<string, { type: ImageMime; d
         continue
       }
       const bytes = buf.subarray(0, got)
-      out[file] = ext === 'svg' ? { type: SVG_MIME, data: bytes.toString('utf8') } : { type: PNG_MIME, data: bytes.toString('base64') }
+      out[file] =
+        ext === 'svg'
+          ? { type: SVG_MIME, data: bytes.toString('utf8') }
+          : { type: PNG_MIME, data: bytes.toString('base64') }
     } catch (e) {
-      out[`image_error:${file}`] = `unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); only regular files are read`
+      out[`image_error:${file}`] =
+        `unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); only regular files are read`
     } finally {
       if (fd !== null) closeSync(fd)
     }

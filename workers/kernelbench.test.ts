@@ -78,7 +78,11 @@ for name in ${JSON.stringify(Object.keys(CANDIDATES))}:
     out[name] = evaluate_kernel('${dir}/reference.py', '${dir}/' + name + '.py', device='cpu', correctness_trials=3, warmup=1, timed_runs=5)
 print(json.dumps(out, default=str))
 `
-  const r = spawnSync(PYTHON, ['-c', driver], { encoding: 'utf8', env: processEnv({ PATH: '/usr/bin:/bin', PYTHONPATH: PYTHON_DIR, OMP_NUM_THREADS: '1', HOME: dir }), timeout: 120_000 })
+  const r = spawnSync(PYTHON, ['-c', driver], {
+    encoding: 'utf8',
+    env: processEnv({ PATH: '/usr/bin:/bin', PYTHONPATH: PYTHON_DIR, OMP_NUM_THREADS: '1', HOME: dir }),
+    timeout: 120_000,
+  })
   if (r.status !== 0) {
     torchOk = false
     throw new Error(`the harness driver failed: ${r.stderr}`)

@@ -13,7 +13,13 @@ const store = bundleStore()
 let runner: Runner
 
 beforeAll(async () => {
-  runner = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'peers-test', slots: 2, isolation: detectIsolation(), fetchBundle: store.fetch })
+  runner = createRunner({
+    cacheDir: tempDir('fm-cache-'),
+    workerId: 'peers-test',
+    slots: 2,
+    isolation: detectIsolation(),
+    fetchBundle: store.fetch,
+  })
   await runner.start()
 })
 afterAll(async () => {
@@ -123,7 +129,12 @@ function shinka(mode: string) {
 describe('ShinkaEvolve evaluators in the sandbox', () => {
   it('run_shinka_eval: runs with their kwargs, validation, aggregation; an invalid run makes the program incorrect', async () => {
     const p = shinka('plain')
-    expect(p.spec).toMatchObject({ format: 'shinka', evaluator: 'evaluate.py', entry: 'initial.py', primaryMetric: 'combined_score' })
+    expect(p.spec).toMatchObject({
+      format: 'shinka',
+      evaluator: 'evaluate.py',
+      entry: 'initial.py',
+      primaryMetric: 'combined_score',
+    })
     const ok = await runner.run(makeJob(p, 'def run(i):\n    return 2.0 * i\n'))
     expect(ok.error, JSON.stringify(ok.artifacts)).toBeUndefined()
     expect(ok.valid).toBe(true)
@@ -153,8 +164,16 @@ describe('ShinkaEvolve evaluators in the sandbox', () => {
     const early = await runner.run(makeJob(shinka('early'), 'def run(i):\n    return 1.0 + 0.01 * i\n'))
     expect(early.valid).toBe(true)
     expect(early.metrics.runs).toBe(3)
-    expect(early.artifacts.early_stop).toMatchObject({ method: 'ci', triggered: true, prediction: 'below', runs_completed: 3, runs_requested: 6 })
-    const parallel = await runner.run(makeJob(shinka('parallel'), 'import os\ndef run(i):\n    return float(os.getpid())\n'))
+    expect(early.artifacts.early_stop).toMatchObject({
+      method: 'ci',
+      triggered: true,
+      prediction: 'below',
+      runs_completed: 3,
+      runs_requested: 6,
+    })
+    const parallel = await runner.run(
+      makeJob(shinka('parallel'), 'import os\ndef run(i):\n    return float(os.getpid())\n'),
+    )
     expect(parallel.valid).toBe(true)
     expect(parallel.metrics.runs).toBe(6)
   })
@@ -195,7 +214,10 @@ describe('KernelBench task files on a CPU worker', () => {
     expect(seed.error, JSON.stringify(seed.artifacts)).toBeUndefined()
     expect(seed.valid).toBe(true)
     expect(String(seed.artifacts.cpu_check)).toMatch(/at the file's sizes \(0\.0 MiB of inputs\)/)
-    const tanh = p.seedCode.replace('torch.nn.functional.gelu(self.proj(x))', "torch.nn.functional.gelu(self.proj(x), approximate='tanh')  # load_inline later")
+    const tanh = p.seedCode.replace(
+      'torch.nn.functional.gelu(self.proj(x))',
+      "torch.nn.functional.gelu(self.proj(x), approximate='tanh')  # load_inline later",
+    )
     const approx = await runner.run(makeJob(p, tanh, cpu))
     expect(approx.valid, JSON.stringify(approx.artifacts)).toBe(true)
     expect(approx.metrics.max_abs_err).toBeGreaterThan(1e-5)
@@ -210,7 +232,14 @@ describe('KernelBench task files on a CPU worker', () => {
     const dir = tempDir('fm-kb-task-')
     writeFileSync(join(dir, 'task.py'), KB_TASK)
     const p = loadProblem(join(dir, 'task.py'))
-    const gpuRunner = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'fake-gpu', slots: 1, isolation: detectIsolation(), fetchBundle: async () => p.bundle.data, gpu: true })
+    const gpuRunner = createRunner({
+      cacheDir: tempDir('fm-cache-'),
+      workerId: 'fake-gpu',
+      slots: 1,
+      isolation: detectIsolation(),
+      fetchBundle: async () => p.bundle.data,
+      gpu: true,
+    })
     try {
       await gpuRunner.start()
       const r = await gpuRunner.run(makeJob(p, p.seedCode, { needs: { gpu: true, languages: [] } }))
@@ -235,11 +264,14 @@ def on_cpu(ref, cand, **kw):
     return evaluate_kernel(ref, cand, **kw)
 print(json.dumps(task.against_compile(on_cpu, '${dir}/reference.py', '${dir}/candidate.py', '${dir}')))
 `
-    const r = spawnSync(PYTHON, ['-c', driver], { encoding: 'utf8', env: processEnv({ PATH: '/usr/bin:/bin', PYTHONPATH: PYTHON_DIR, OMP_NUM_THREADS: '1', HOME: dir }), timeout: 120_000 })
+    const r = spawnSync(PYTHON, ['-c', driver], {
+      encoding: 'utf8',
+      env: processEnv({ PATH: '/usr/bin:/bin', PYTHONPATH: PYTHON_DIR, OMP_NUM_THREADS: '1', HOME: dir }),
+      timeout: 120_000,
+    })
     expect(r.status, r.stderr).toBe(0)
     const [speedup, ms] = JSON.parse(r.stdout.trim().split('\n').pop()!)
     expect(speedup).toBeGreaterThan(0)
     expect(ms).toBeGreaterThan(0)
   })
 })
-

@@ -15,7 +15,16 @@ print(json.dumps({"valid": True, "metrics": {"score": ns['score']()}}))
 `,
     'seed.py': 'def score():\n    return 1\n',
   },
-  { id: 'pool-test', name: 'pool', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 20 } },
+  {
+    id: 'pool-test',
+    name: 'pool',
+    language: 'python',
+    entry: 'seed.py',
+    evaluator: 'evaluator.py',
+    direction: 'max',
+    primaryMetric: 'score',
+    limits: { timeoutS: 20 },
+  },
 )
 const store = bundleStore(problem)
 
@@ -31,10 +40,18 @@ const waitFor = (pred: (r: EvalResult) => boolean, timeoutMs = 30_000) =>
   })
 
 beforeAll(async () => {
-  pool = createLocalPool({ size: 2, cacheDir: tempDir('fm-pool-cache-'), getBundle: store.fetch, heartbeatMs: 200, deadAfterMs: 1500, announce: false, log: () => {} })
+  pool = createLocalPool({
+    size: 2,
+    cacheDir: tempDir('fm-pool-cache-'),
+    getBundle: store.fetch,
+    heartbeatMs: 200,
+    deadAfterMs: 1500,
+    announce: false,
+    log: () => {},
+  })
   pool.onResult((r) => {
     results.push(r)
-    for (const w of [...waiters]) if (w.pred(r)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(r))
+    for (const w of [...waiters]) if (w.pred(r)) waiters.splice(waiters.indexOf(w), 1), w.resolve(r)
   })
   await pool.start()
 }, 60_000)
@@ -107,7 +124,18 @@ describe('embedded pool', () => {
   })
 
   it('a missing bundle and a GPU job answer at once as infra errors', async () => {
-    const ghost = makeProblem({ 'seed.py': '', 'evaluator.py': '' }, { id: 'ghost', name: 'g', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' })
+    const ghost = makeProblem(
+      { 'seed.py': '', 'evaluator.py': '' },
+      {
+        id: 'ghost',
+        name: 'g',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 's',
+      },
+    )
     const j1 = makeJob(ghost, '')
     await pool.submit(j1)
     expect((await waitFor((r) => r.jobId === j1.jobId)).error?.kind).toBe('infra')

@@ -20,7 +20,7 @@ import { BundleCache } from './bundle-cache.ts'
 import { type ChildEntry, defaultChildEntry, tsxChildEntry } from './child-entry.ts'
 import type { ChildMessage, ParentMessage } from './child.ts'
 import { machineCapabilities } from './runner.ts'
-import { announceIsolation, detectIsolation, type DetectOptions, processEnv, unsandboxedRefusal, } from './sandbox.ts'
+import { announceIsolation, detectIsolation, type DetectOptions, processEnv, unsandboxedRefusal } from './sandbox.ts'
 
 export interface LocalPoolOptions {
   /** child worker processes (each runs one evaluation at a time) */
@@ -80,7 +80,18 @@ const keyOf = (j: { jobId: string; attempt: number }) => `${j.jobId}\u0000${j.at
 
 /** Environment of a child worker: what it needs, nothing the parent holds (no DATABASE_URL, no API keys). */
 function childEnv(): NodeJS.ProcessEnv {
-  const keep = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'FM_SANDBOX_UID', 'FM_SANDBOX_NPROC', 'FM_ISOLATION', 'FM_PYTHON']
+  const keep = [
+    'PATH',
+    'HOME',
+    'LANG',
+    'LC_ALL',
+    'TZ',
+    'TMPDIR',
+    'FM_SANDBOX_UID',
+    'FM_SANDBOX_NPROC',
+    'FM_ISOLATION',
+    'FM_PYTHON',
+  ]
   const env: Record<string, string> = {}
   for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k]!
   return processEnv(env)
@@ -96,7 +107,9 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
   let entry: ChildEntry = opts.childEntry ?? tsxChildEntry()
   const log = opts.log ?? ((s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'))
   const isolation: IsolationReport =
-    opts.isolation && 'level' in opts.isolation ? opts.isolation : detectIsolation(opts.isolation as DetectOptions | undefined)
+    opts.isolation && 'level' in opts.isolation
+      ? opts.isolation
+      : detectIsolation(opts.isolation as DetectOptions | undefined)
   const queue: EvalJob[] = []
   const jobMasks = new WeakMap<EvalJob, string[]>()
   const callbacks: ((r: EvalResult) => void | Promise<void>)[] = []
@@ -126,7 +139,12 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
     features: {},
     artifacts: {},
     stage: 0,
-    timing: { queuedMs: job.enqueuedAt ? Math.max(0, Date.now() - job.enqueuedAt) : 0, startedAt: Date.now(), sandboxMs: 0, evaluatorMs: 0 },
+    timing: {
+      queuedMs: job.enqueuedAt ? Math.max(0, Date.now() - job.enqueuedAt) : 0,
+      startedAt: Date.now(),
+      sandboxMs: 0,
+      evaluatorMs: 0,
+    },
     error: { kind: 'infra', message: message.slice(0, 4000) },
   })
 
@@ -177,7 +195,8 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
           c.held.delete(key)
           c.completed++
           if (parsed.success) emit(parsed.data)
-          else if (h) emit(infraResult(h.job, c.id, `the worker produced a malformed result: ${parsed.error.issues[0]?.message}`))
+          else if (h)
+            emit(infraResult(h.job, c.id, `the worker produced a malformed result: ${parsed.error.issues[0]?.message}`))
           dispatch()
           break
         }
@@ -194,7 +213,8 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       // buffered jobs never ran: back to the front of the queue; the running one is an infra result
       const notStarted = held.filter((h) => !h.started).map((h) => h.job)
       queue.unshift(...notStarted)
-      for (const h of held.filter((h) => h.started)) emit(infraResult(h.job, c.id, `worker process ${c.id} died (${why}) while running this evaluation`))
+      for (const h of held.filter((h) => h.started))
+        emit(infraResult(h.job, c.id, `worker process ${c.id} died (${why}) while running this evaluation`))
       if (closing) {
         c.status = 'offline'
         return
@@ -223,7 +243,11 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
    * engine sees why (and fails the run) instead of hanging. Children keep retrying meanwhile.
    */
   function unavailable(): string | null {
-    if (!children.length || !children.every((c) => c.status !== 'online' && c.failedStarts >= FAILED_STARTS_BEFORE_UNAVAILABLE)) return null
+    if (
+      !children.length ||
+      !children.every((c) => c.status !== 'online' && c.failedStarts >= FAILED_STARTS_BEFORE_UNAVAILABLE)
+    )
+      return null
     return `no evaluation worker could start (${children[0]!.failedStarts} attempts each): ${children[0]!.lastStartError}`
   }
   function failQueueIfNoneCanStart() {
@@ -272,17 +296,20 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
         children.push(c)
         startChild(c)
       }
-      monitor = setInterval(() => {
-        const now = Date.now()
-        for (const c of children) {
-          // a starting child boots a TypeScript loader and its launchers first: give it longer (60 s)
-          const limit = c.status === 'starting' ? Math.max(deadAfterMs, 60_000) : deadAfterMs
-          if (c.proc && (c.status === 'online' || c.status === 'starting') && now - c.lastHeartbeat > limit) {
-            log(`[${name}] worker ${c.id} sent no heartbeat for ${now - c.lastHeartbeat} ms: killing it`)
-            c.proc.kill('SIGKILL')
+      monitor = setInterval(
+        () => {
+          const now = Date.now()
+          for (const c of children) {
+            // a starting child boots a TypeScript loader and its launchers first: give it longer (60 s)
+            const limit = c.status === 'starting' ? Math.max(deadAfterMs, 60_000) : deadAfterMs
+            if (c.proc && (c.status === 'online' || c.status === 'starting') && now - c.lastHeartbeat > limit) {
+              log(`[${name}] worker ${c.id} sent no heartbeat for ${now - c.lastHeartbeat} ms: killing it`)
+              c.proc.kill('SIGKILL')
+            }
           }
-        }
-      }, Math.max(200, Math.min(heartbeatMs, 1000)))
+        },
+        Math.max(200, Math.min(heartbeatMs, 1000)),
+      )
       monitor.unref()
       // resolve once every child is ready (or has failed to start and is being retried)
       const giveUpAt = Date.now() + 60_000
@@ -300,11 +327,23 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       try {
         if (!cache.has(job.problem.bundleHash)) await cache.ensure(job.problem.bundleHash, opts.getBundle)
       } catch (e) {
-        emit(infraResult(job, `${name}-pool`, `problem bundle ${job.problem.bundleHash.slice(0, 12)}… unavailable: ${(e as Error).message}`))
+        emit(
+          infraResult(
+            job,
+            `${name}-pool`,
+            `problem bundle ${job.problem.bundleHash.slice(0, 12)}… unavailable: ${(e as Error).message}`,
+          ),
+        )
         return
       }
       if (job.needs.gpu || job.language === 'cuda') {
-        emit(infraResult(job, `${name}-pool`, 'this job needs a GPU worker; the embedded pool has none (start `fm-agent worker --gpu` in server mode)'))
+        emit(
+          infraResult(
+            job,
+            `${name}-pool`,
+            'this job needs a GPU worker; the embedded pool has none (start `fm-agent worker --gpu` in server mode)',
+          ),
+        )
         return
       }
       const why = unavailable() ?? unsandboxedRefusal(isolation)
@@ -337,7 +376,10 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
         name: `${name} worker ${c.index + 1}`,
         host: hostname(),
         mode: 'embedded' as const,
-        capabilities: { ...caps, languages: (c.languages.length ? c.languages : caps.languages) as typeof caps.languages },
+        capabilities: {
+          ...caps,
+          languages: (c.languages.length ? c.languages : caps.languages) as typeof caps.languages,
+        },
         isolation,
         concurrency: 1,
         running: [...c.held.values()].filter((h) => h.started).length,

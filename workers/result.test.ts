@@ -1,9 +1,23 @@
 // The pure result helpers: result line, lenient JSON, artifact bounds, failure classification.
 import { describe, expect, it } from 'vitest'
-import { boundArtifacts, classifyExit, findResultLine, MAX_ARTIFACTS_TOTAL_CHARS, normalizeEvaluatorObject, parseJsonLenient, passesThreshold } from './result.ts'
+import {
+  boundArtifacts,
+  classifyExit,
+  findResultLine,
+  MAX_ARTIFACTS_TOTAL_CHARS,
+  normalizeEvaluatorObject,
+  parseJsonLenient,
+  passesThreshold,
+} from './result.ts'
 
 const ctx = { timeoutS: 10, cpuS: 10, memoryMb: 512, stderrTail: '' }
-const exit = (o: Partial<Parameters<typeof classifyExit>[0]>) => ({ exitCode: 0, signal: null, timedOut: false, cpuMs: 0, ...o })
+const exit = (o: Partial<Parameters<typeof classifyExit>[0]>) => ({
+  exitCode: 0,
+  signal: null,
+  timedOut: false,
+  cpuMs: 0,
+  ...o,
+})
 
 describe('findResultLine', () => {
   it('takes the last line that parses as a JSON object and keeps the rest', () => {
@@ -16,15 +30,29 @@ describe('findResultLine', () => {
     expect(findResultLine('a\nb\n')).toEqual({ result: null, rest: 'a\nb\n' })
   })
   it("accepts Python's NaN and Infinity, outside strings only", () => {
-    expect(parseJsonLenient('{"a": NaN, "b": -Infinity, "c": "NaN stays", "d": Infinity}')).toEqual({ a: null, b: null, c: 'NaN stays', d: null })
+    expect(parseJsonLenient('{"a": NaN, "b": -Infinity, "c": "NaN stays", "d": Infinity}')).toEqual({
+      a: null,
+      b: null,
+      c: 'NaN stays',
+      d: null,
+    })
     expect(() => parseJsonLenient('{"a": nan}')).toThrow()
   })
 })
 
 describe('normalizeEvaluatorObject', () => {
   it('numbers stay metrics, booleans become 0/1, the rest moves to artifacts; valid defaults to true', () => {
-    const r = normalizeEvaluatorObject({ metrics: { a: 1.5, ok: true, name: 'x', n: null }, features: { f: 2, g: [1] }, artifacts: { feedback: 'hi' } })
-    expect(r).toEqual({ valid: true, metrics: { a: 1.5, ok: 1, n: null }, features: { f: 2 }, artifacts: { feedback: 'hi', 'metric:name': 'x', 'feature:g': [1] } })
+    const r = normalizeEvaluatorObject({
+      metrics: { a: 1.5, ok: true, name: 'x', n: null },
+      features: { f: 2, g: [1] },
+      artifacts: { feedback: 'hi' },
+    })
+    expect(r).toEqual({
+      valid: true,
+      metrics: { a: 1.5, ok: 1, n: null },
+      features: { f: 2 },
+      artifacts: { feedback: 'hi', 'metric:name': 'x', 'feature:g': [1] },
+    })
     expect(normalizeEvaluatorObject({ valid: false }).valid).toBe(false)
   })
 })
@@ -51,10 +79,17 @@ describe('classifyExit', () => {
     expect(classifyExit(exit({ timedOut: true, exitCode: null, signal: 'SIGKILL' }), ctx)?.kind).toBe('timeout')
     expect(classifyExit(exit({ exitCode: null, signal: 'SIGXCPU' }), ctx)?.message).toMatch(/CPU-time/)
     expect(classifyExit(exit({ exitCode: null, signal: 'SIGKILL', cpuMs: 10_000 }), ctx)?.kind).toBe('timeout')
-    for (const text of ['Traceback…\nMemoryError', "terminate called after throwing an instance of 'std::bad_alloc'", 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory']) {
+    for (const text of [
+      'Traceback…\nMemoryError',
+      "terminate called after throwing an instance of 'std::bad_alloc'",
+      'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+    ]) {
       expect(classifyExit(exit({ exitCode: 1 }), { ...ctx, stderrTail: text })?.kind).toBe('memory')
     }
-    expect(classifyExit(exit({ exitCode: 3 }), { ...ctx, stderrTail: 'ValueError: x' })).toEqual({ kind: 'crash', message: 'the evaluator exited with code 3: ValueError: x' })
+    expect(classifyExit(exit({ exitCode: 3 }), { ...ctx, stderrTail: 'ValueError: x' })).toEqual({
+      kind: 'crash',
+      message: 'the evaluator exited with code 3: ValueError: x',
+    })
     expect(classifyExit(exit({ exitCode: null, signal: 'SIGSEGV' }), ctx)?.kind).toBe('crash')
     expect(classifyExit(exit({ infra: 'launcher died' }), ctx)).toEqual({ kind: 'infra', message: 'launcher died' })
   })

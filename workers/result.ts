@@ -32,7 +32,8 @@ export function parseJsonLenient(text: string): unknown {
   }
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
  * The evaluator's result: the last stdout line that parses as a JSON object. Returns it with the rest of
@@ -53,7 +54,10 @@ export function findResultLine(stdout: string): { result: Record<string, unknown
   return { result: null, rest: stdout }
 }
 
-export function toNumberRecord(v: unknown, limit = MAX_METRICS): { numbers: Record<string, number | null>; other: Record<string, unknown> } {
+export function toNumberRecord(
+  v: unknown,
+  limit = MAX_METRICS,
+): { numbers: Record<string, number | null>; other: Record<string, unknown> } {
   const numbers: Record<string, number | null> = {}
   const other: Record<string, unknown> = {}
   if (!isPlainObject(v)) return { numbers, other }
@@ -111,12 +115,16 @@ export function boundArtifacts(input: Record<string, unknown>): Record<string, u
     out[key] = v
     total += size
   }
-  if (dropped) out.artifacts_dropped = `${dropped} artifact(s) left out: the artifacts exceeded ${MAX_ARTIFACTS_TOTAL_CHARS} characters or ${MAX_ARTIFACT_KEYS} entries`
+  if (dropped)
+    out.artifacts_dropped = `${dropped} artifact(s) left out: the artifacts exceeded ${MAX_ARTIFACTS_TOTAL_CHARS} characters or ${MAX_ARTIFACT_KEYS} entries`
   return out
 }
 
 /** What a result carries: its image artifacts taken out and checked (images.ts), the rest bounded. */
-export function resultArtifacts(artifacts: Record<string, unknown>): { artifacts: Record<string, unknown>; images?: EvalImage[] } {
+export function resultArtifacts(artifacts: Record<string, unknown>): {
+  artifacts: Record<string, unknown>
+  images?: EvalImage[]
+} {
   const { artifacts: rest, images } = splitImages(artifacts)
   return { artifacts: boundArtifacts(rest), ...(images.length ? { images } : {}) }
 }
@@ -136,7 +144,12 @@ export function normalizeEvaluatorObject(obj: Record<string, unknown>): Normaliz
   for (const [k, v] of Object.entries(m.other)) artifacts[`metric:${k}`] = v
   for (const [k, v] of Object.entries(f.other)) artifacts[`feature:${k}`] = v
   if (typeof obj.error === 'string' && obj.error && !('feedback' in artifacts)) artifacts.feedback = obj.error
-  return { valid: typeof obj.valid === 'boolean' ? obj.valid : true, metrics: m.numbers, features: f.numbers, artifacts }
+  return {
+    valid: typeof obj.valid === 'boolean' ? obj.valid : true,
+    metrics: m.numbers,
+    features: f.numbers,
+    artifacts,
+  }
 }
 
 export interface ExitInfo {
@@ -161,7 +174,11 @@ export function classifyExit(
 ): { kind: EvalErrorKind; message: string } | null {
   const what = ctx.what ?? 'the evaluator'
   if (e.infra) return { kind: 'infra', message: e.infra }
-  if (e.timedOut) return { kind: 'timeout', message: `${what} exceeded the wall-clock limit of ${ctx.timeoutS} s (the whole process tree was killed)` }
+  if (e.timedOut)
+    return {
+      kind: 'timeout',
+      message: `${what} exceeded the wall-clock limit of ${ctx.timeoutS} s (the whole process tree was killed)`,
+    }
   if (e.signal === 'SIGXCPU' || (e.signal === 'SIGKILL' && e.cpuMs >= ctx.cpuS * 1000 * 0.95)) {
     return { kind: 'timeout', message: `${what} exceeded the CPU-time limit of ${ctx.cpuS} s` }
   }
@@ -169,7 +186,10 @@ export function classifyExit(
   const text = `${ctx.stderrTail}\n${ctx.stdoutTail ?? ''}`
   const lastLine = ctx.stderrTail.trim().split('\n').pop()?.slice(0, 300) ?? ''
   if (MEMORY_PATTERNS.test(text)) {
-    return { kind: 'memory', message: `${what} ran out of memory (address-space limit ${ctx.memoryMb} MB)${lastLine ? `: ${lastLine}` : ''}` }
+    return {
+      kind: 'memory',
+      message: `${what} ran out of memory (address-space limit ${ctx.memoryMb} MB)${lastLine ? `: ${lastLine}` : ''}`,
+    }
   }
   if (e.signal === 'SIGXFSZ') return { kind: 'crash', message: `${what} exceeded the file-size limit` }
   if (e.signal) return { kind: 'crash', message: `${what} was killed by ${e.signal}${lastLine ? `: ${lastLine}` : ''}` }
@@ -177,7 +197,11 @@ export function classifyExit(
 }
 
 /** Does a stage's primary metric let the next cascade stage run? */
-export function passesThreshold(value: number | null | undefined, threshold: number | undefined, direction: 'max' | 'min'): boolean {
+export function passesThreshold(
+  value: number | null | undefined,
+  threshold: number | undefined,
+  direction: 'max' | 'min',
+): boolean {
   if (threshold === undefined) return true
   if (value === null || value === undefined || !Number.isFinite(value)) return false
   return direction === 'max' ? value >= threshold : value <= threshold

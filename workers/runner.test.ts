@@ -8,7 +8,13 @@ const store = bundleStore()
 let runner: Runner
 
 beforeAll(async () => {
-  runner = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'runner-test', slots: 2, isolation: detectIsolation(), fetchBundle: store.fetch })
+  runner = createRunner({
+    cacheDir: tempDir('fm-cache-'),
+    workerId: 'runner-test',
+    slots: 2,
+    isolation: detectIsolation(),
+    fetchBundle: store.fetch,
+  })
   await runner.start()
 })
 afterAll(async () => {
@@ -61,7 +67,9 @@ console.log(JSON.stringify({ valid: true, metrics: { score: f(), heapLimitMb: Ma
     const cjs = await runner.run(makeJob(p, 'module.exports.f = () => 3\n'))
     expect(cjs.metrics.score).toBe(3)
     // the heap limit makes a runaway allocation a memory failure, not a hang
-    const hog = await runner.run(makeJob(p, 'const a = []; while (true) a.push(new Array(1e6).fill(1))\nexport const f = () => 0\n'))
+    const hog = await runner.run(
+      makeJob(p, 'const a = []; while (true) a.push(new Array(1e6).fill(1))\nexport const f = () => 0\n'),
+    )
     expect(hog.error?.kind).toBe('memory')
   })
 
@@ -78,7 +86,12 @@ console.log(JSON.stringify({ valid: true, metrics: { score: scoreOf(m.solve(3)) 
       },
       { language: 'typescript', entry: 'seed.ts', evaluator: 'evaluator.ts', limits: { timeoutS: 20, memoryMb: 256 } },
     )
-    const r = await runner.run(makeJob(p, 'interface X { a: number }\nexport function solve(n: number): number[] { const xs: number[] = []; for (let i = 1; i <= n; i++) xs.push(i); return xs }\n'))
+    const r = await runner.run(
+      makeJob(
+        p,
+        'interface X { a: number }\nexport function solve(n: number): number[] { const xs: number[] = []; for (let i = 1; i <= n; i++) xs.push(i); return xs }\n',
+      ),
+    )
     expect(r.error).toBeUndefined()
     expect(r.metrics.score).toBe(6)
     expect(r.artifacts.source).toBe(true)
@@ -95,8 +108,16 @@ out = subprocess.run([binary], capture_output=True, text=True, timeout=10)
 print(json.dumps({"valid": out.returncode == 0, "metrics": {"score": float(out.stdout.strip() or 0), "source_chars": len(src)}}))
 `
   it('c++: compiled inside the sandbox; the evaluator gets the binary; compiler errors come back as artifacts', async () => {
-    const p = problem({ 'evaluator.py': cppEvaluator, 'seed.cpp': 'int main(){return 0;}\n' }, { language: 'cpp', entry: 'seed.cpp', evaluator: 'evaluator.py', limits: { timeoutS: 60 } })
-    const ok = await runner.run(makeJob(p, '#include <cstdio>\n#include <vector>\nint main(){ std::vector<int> v{1,2,3,4}; long s=0; for(int x: v) s+=x; printf("%ld\\n", s); }\n'))
+    const p = problem(
+      { 'evaluator.py': cppEvaluator, 'seed.cpp': 'int main(){return 0;}\n' },
+      { language: 'cpp', entry: 'seed.cpp', evaluator: 'evaluator.py', limits: { timeoutS: 60 } },
+    )
+    const ok = await runner.run(
+      makeJob(
+        p,
+        '#include <cstdio>\n#include <vector>\nint main(){ std::vector<int> v{1,2,3,4}; long s=0; for(int x: v) s+=x; printf("%ld\\n", s); }\n',
+      ),
+    )
     expect(ok.error).toBeUndefined()
     expect(ok.metrics.score).toBe(10)
     expect(ok.metrics.source_chars).toBeGreaterThan(20)
@@ -110,16 +131,28 @@ print(json.dumps({"valid": out.returncode == 0, "metrics": {"score": float(out.s
   it('c, with a problem-specific build command', async () => {
     const p = problem(
       { 'evaluator.py': cppEvaluator, 'seed.c': 'int main(void){return 0;}\n', 'lib.h': '#define ANSWER 42\n' },
-      { language: 'c', entry: 'seed.c', evaluator: 'evaluator.py', build: 'gcc -O1 -I. {candidate} -o {output}', limits: { timeoutS: 60 } },
+      {
+        language: 'c',
+        entry: 'seed.c',
+        evaluator: 'evaluator.py',
+        build: 'gcc -O1 -I. {candidate} -o {output}',
+        limits: { timeoutS: 60 },
+      },
     )
-    const r = await runner.run(makeJob(p, '#include <stdio.h>\n#include "lib.h"\nint main(void){ printf("%d\\n", ANSWER); return 0; }\n'))
+    const r = await runner.run(
+      makeJob(p, '#include <stdio.h>\n#include "lib.h"\nint main(void){ printf("%d\\n", ANSWER); return 0; }\n'),
+    )
     expect(r.error).toBeUndefined()
     expect(r.metrics.score).toBe(42)
   })
 
   it('an evaluator given as a command, {candidate} replaced', async () => {
     const p = problem(
-      { 'score.py': 'import json, sys\nprint(json.dumps({"valid": True, "metrics": {"score": len(sys.argv)}, "artifacts": {"flag": sys.argv[1], "cand": sys.argv[2].endswith(".py")}}))\n', 'seed.py': '' },
+      {
+        'score.py':
+          'import json, sys\nprint(json.dumps({"valid": True, "metrics": {"score": len(sys.argv)}, "artifacts": {"flag": sys.argv[1], "cand": sys.argv[2].endswith(".py")}}))\n',
+        'seed.py': '',
+      },
       { language: 'python', entry: 'seed.py', evaluator: 'python3 score.py --flag {candidate}' },
     )
     const r = await runner.run(makeJob(p, 'x = 1\n'))
@@ -145,7 +178,10 @@ else:
     language: 'python',
     entry: 'seed.py',
     evaluator: 'evaluator.py',
-    cascade: [{ command: 'python3 evaluator.py cheap {candidate}', threshold: 0.5 }, { command: 'python3 evaluator.py full {candidate}' }],
+    cascade: [
+      { command: 'python3 evaluator.py cheap {candidate}', threshold: 0.5 },
+      { command: 'python3 evaluator.py full {candidate}' },
+    ],
   }
 
   it('stage 1 below its threshold: stage 2 never runs', async () => {
@@ -178,7 +214,14 @@ def thorough(path):
 `,
         'seed.py': '5\n',
       },
-      { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'min', primaryMetric: 'cost', cascade: [{ function: 'quick', threshold: 10 }, { function: 'thorough' }] },
+      {
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'min',
+        primaryMetric: 'cost',
+        cascade: [{ function: 'quick', threshold: 10 }, { function: 'thorough' }],
+      },
     )
     const pass = await runner.run(makeJob(p, '8\n'))
     expect(pass.stage).toBe(2)
@@ -273,7 +316,18 @@ def evaluate(path):
 
 describe('infra failures are retryable results', () => {
   it('a bundle nobody has, a GPU job on a CPU worker', async () => {
-    const p = makeProblem({ 'seed.py': '', 'evaluator.py': '' }, { id: 'ghost', name: 'g', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' })
+    const p = makeProblem(
+      { 'seed.py': '', 'evaluator.py': '' },
+      {
+        id: 'ghost',
+        name: 'g',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 's',
+      },
+    )
     const missing = await runner.run(makeJob(p, ''))
     expect(missing.error?.kind).toBe('infra')
     store.add(p)

@@ -3,7 +3,22 @@
 // (TypeScript transpiled here, C/C++ compiled inside the sandbox), runs the evaluator (or the cascade
 // stages) in the sandbox, reads its result, classifies failures, bounds artifacts, removes the folder.
 // Never throws for anything an evaluation does: every failure is a result (infra ones are retried).
-import { chownSync, closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync, chmodSync, copyFileSync, writeFileSync, readdirSync, lstatSync, existsSync, readFileSync } from 'node:fs'
+import {
+  chownSync,
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  rmSync,
+  chmodSync,
+  copyFileSync,
+  writeFileSync,
+  readdirSync,
+  lstatSync,
+  existsSync,
+  readFileSync,
+} from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { cpus, hostname } from 'node:os'
 import { basename, extname, join, resolve } from 'node:path'
@@ -29,13 +44,37 @@ import {
   passesThreshold,
   type NormalizedResult,
 } from './result.ts'
-import { detectIsolation, defaultHiddenPaths, traversable, visibleInSandbox, NODE, PYTHON, PYTHON_DIR, sandboxPythonDir, SandboxSlot, sandboxEnv, type StepLimits, type StepResult } from './sandbox.ts'
+import {
+  detectIsolation,
+  defaultHiddenPaths,
+  traversable,
+  visibleInSandbox,
+  NODE,
+  PYTHON,
+  PYTHON_DIR,
+  sandboxPythonDir,
+  SandboxSlot,
+  sandboxEnv,
+  type StepLimits,
+  type StepResult,
+} from './sandbox.ts'
 
 const openEvolveShim = () => join(sandboxPythonDir(), 'fm_openevolve.py')
 const shinkaShim = () => join(sandboxPythonDir(), 'fm_shinka.py')
 const BUILTIN_PROBLEMS = resolve(PYTHON_DIR, '../../problems')
 
-const CANDIDATE_EXT: Record<Language, string> = { python: 'py', javascript: 'js', typescript: 'ts', cpp: 'cpp', c: 'c', cuda: 'cu', rust: 'rs', go: 'go', julia: 'jl', fortran: 'f90' }
+const CANDIDATE_EXT: Record<Language, string> = {
+  python: 'py',
+  javascript: 'js',
+  typescript: 'ts',
+  cpp: 'cpp',
+  c: 'c',
+  cuda: 'cu',
+  rust: 'rs',
+  go: 'go',
+  julia: 'jl',
+  fortran: 'f90',
+}
 const DEFAULT_BUILD: Partial<Record<Language, string>> = {
   cpp: 'g++ -O2 -std=c++17 {candidate} -o {output}',
   c: 'gcc -O2 -std=c11 {candidate} -o {output} -lm',
@@ -195,7 +234,12 @@ function privatePaths(problemDir: string, spec: ProblemSpec): string[] {
 function mountPoints(): Set<string> {
   try {
     // mountinfo field 5 is the mount point (octal escapes for spaces and the like)
-    return new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]?.replace(/\\040/g, ' ')).filter(Boolean))
+    return new Set(
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[4]?.replace(/\\040/g, ' '))
+        .filter(Boolean),
+    )
   } catch {
     return new Set()
   }
@@ -264,7 +308,14 @@ export function createRunner(opts: RunnerOptions): Runner {
       throw new Error(`the sandbox folder ${sbxRoot} is not a folder owned by this user; remove it or set sandboxRoot`)
     }
   }
-  const hide = [...new Set([resolve(opts.cacheDir), BUILTIN_PROBLEMS, ...defaultHiddenPaths(), ...(opts.hide ?? []).map((p) => resolve(p))])]
+  const hide = [
+    ...new Set([
+      resolve(opts.cacheDir),
+      BUILTIN_PROBLEMS,
+      ...defaultHiddenPaths(),
+      ...(opts.hide ?? []).map((p) => resolve(p)),
+    ]),
+  ]
   const safeId = opts.workerId.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60)
   cleanStaleSlots(sbxRoot)
   // As root each slot folder is its own size-limited tmpfs: evaluation folders cost no disk I/O (on a
@@ -277,13 +328,31 @@ export function createRunner(opts: RunnerOptions): Runner {
     removeTree(dir)
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     if (chownTo !== null) {
-      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${slotTmpfsMb}m,mode=0700,uid=${chownTo},gid=${chownTo},nosuid,nodev`, 'fm-sandbox', dir], { encoding: 'utf8' })
-      if (m.status !== 0) opts.log?.(`could not mount a tmpfs on ${dir} (${(m.stderr || '').trim()}); evaluation folders stay on disk`)
+      const m = spawnSync(
+        'mount',
+        [
+          '-t',
+          'tmpfs',
+          '-o',
+          `size=${slotTmpfsMb}m,mode=0700,uid=${chownTo},gid=${chownTo},nosuid,nodev`,
+          'fm-sandbox',
+          dir,
+        ],
+        { encoding: 'utf8' },
+      )
+      if (m.status !== 0)
+        opts.log?.(`could not mount a tmpfs on ${dir} (${(m.stderr || '').trim()}); evaluation folders stay on disk`)
       chownSync(dir, chownTo, chownTo)
     }
     mkdirSync(join(dir, '.out'), { mode: 0o700 })
     if (chownTo !== null) chownSync(join(dir, '.out'), chownTo, chownTo)
-    slots.push({ index: i, dir, sandbox: new SandboxSlot({ isolation, slotDir: dir, hide, gpu, log: opts.log }), busy: false, seq: 0 })
+    slots.push({
+      index: i,
+      dir,
+      sandbox: new SandboxSlot({ isolation, slotDir: dir, hide, gpu, log: opts.log }),
+      busy: false,
+      seq: 0,
+    })
   }
   const waiters: ((s: Slot) => void)[] = []
   let completed = 0
@@ -307,15 +376,32 @@ export function createRunner(opts: RunnerOptions): Runner {
   async function runStep(
     slot: Slot,
     name: string,
-    step: { argv: string[]; python?: boolean; cwd: string; env: Record<string, string>; timeoutS: number; cpuS: number; asMb: number | null; nproc?: number; mask?: string[] },
+    step: {
+      argv: string[]
+      python?: boolean
+      cwd: string
+      env: Record<string, string>
+      timeoutS: number
+      cpuS: number
+      asMb: number | null
+      nproc?: number
+      mask?: string[]
+    },
     jobMask: string[],
   ): Promise<StepOutput> {
     // outside the evaluation folder, and masked inside the evaluation once the launcher has opened them
     const outDir = join(slot.dir, '.out')
     const base = join(outDir, `${slot.seq}-${name}`)
-    const [stdout, stdoutOther, stderr, resultPath] = ['stdout', 'stdout-other', 'stderr', 'result'].map((k) => `${base}.${k}`)
+    const [stdout, stdoutOther, stderr, resultPath] = ['stdout', 'stdout-other', 'stderr', 'result'].map(
+      (k) => `${base}.${k}`,
+    )
     // + the launcher's own processes in the sandbox's user namespace (bwrap's init, launcher, A, B)
-    const limits: StepLimits = { cpu: step.cpuS, nproc: (step.nproc ?? nproc) + 6, fsize, nofile: step.nproc ? 4096 : 1024 }
+    const limits: StepLimits = {
+      cpu: step.cpuS,
+      nproc: (step.nproc ?? nproc) + 6,
+      fsize,
+      nofile: step.nproc ? 4096 : 1024,
+    }
     if (step.asMb !== null) limits.as = Math.round(step.asMb * 1024 * 1024)
     const res = await slot.sandbox.run({
       argv: step.argv,
@@ -344,8 +430,15 @@ export function createRunner(opts: RunnerOptions): Runner {
     return out
   }
 
-  function interpret(out: StepOutput, ctx: { timeoutS: number; cpuS: number; memoryMb: number; what: string; shell?: boolean }): StageOutcome {
-    const fail = classifyExit(out.res, { ...ctx, stderrTail: out.stderr.slice(-4000), stdoutTail: (out.stdout + out.stdoutOther).slice(-2000) })
+  function interpret(
+    out: StepOutput,
+    ctx: { timeoutS: number; cpuS: number; memoryMb: number; what: string; shell?: boolean },
+  ): StageOutcome {
+    const fail = classifyExit(out.res, {
+      ...ctx,
+      stderrTail: out.stderr.slice(-4000),
+      stdoutTail: (out.stdout + out.stdoutOther).slice(-2000),
+    })
     // The result is the last JSON line the evaluator process itself wrote: a candidate it runs, an orphan
     // it left, cannot put one after it. A shell evaluator (a command, a .sh file) prints through the
     // programs it starts, so there any process of the evaluation counts (workers/README.md says so).
@@ -364,7 +457,9 @@ export function createRunner(opts: RunnerOptions): Runner {
         parseError = '$FM_RESULT_FILE is not valid JSON'
       }
     }
-    const base: NormalizedResult = obj ? normalizeEvaluatorObject(obj) : { valid: false, metrics: {}, features: {}, artifacts: {} }
+    const base: NormalizedResult = obj
+      ? normalizeEvaluatorObject(obj)
+      : { valid: false, metrics: {}, features: {}, artifacts: {} }
     const artifacts: Record<string, unknown> = { ...base.artifacts }
     if (rest.trim()) artifacts.stdout = rest
     if (!ctx.shell && out.stdoutOther.trim()) artifacts.stdout_subprocesses = out.stdoutOther
@@ -378,7 +473,9 @@ export function createRunner(opts: RunnerOptions): Runner {
         artifacts,
         error: {
           kind: 'bad-output',
-          message: parseError ?? `${ctx.what} printed no JSON object (the result is the last stdout line that parses as one, or $FM_RESULT_FILE)`,
+          message:
+            parseError ??
+            `${ctx.what} printed no JSON object (the result is the last stdout line that parses as one, or $FM_RESULT_FILE)`,
         },
         stage,
       }
@@ -386,24 +483,51 @@ export function createRunner(opts: RunnerOptions): Runner {
     return { ...base, artifacts, stage }
   }
 
-  async function evaluatorArgv(b: CachedBundle, problemDir: string, evaluator: string, candidateArg: string, memoryMb: number): Promise<{ argv: string[]; python?: boolean; asMb: number | null; kind: string }> {
+  async function evaluatorArgv(
+    b: CachedBundle,
+    problemDir: string,
+    evaluator: string,
+    candidateArg: string,
+    memoryMb: number,
+  ): Promise<{ argv: string[]; python?: boolean; asMb: number | null; kind: string }> {
     const language = b.spec.language
-    const langFloor = language === 'python' ? AS_FLOOR.python : language === 'javascript' || language === 'typescript' ? AS_FLOOR.node : AS_FLOOR.python
+    const langFloor =
+      language === 'python'
+        ? AS_FLOOR.python
+        : language === 'javascript' || language === 'typescript'
+          ? AS_FLOOR.node
+          : AS_FLOOR.python
     if (isEvaluatorCommand(evaluator)) {
-      const cmd = evaluator.includes('{candidate}') ? evaluator.replaceAll('{candidate}', shellQuote(candidateArg)) : `${evaluator} ${shellQuote(candidateArg)}`
+      const cmd = evaluator.includes('{candidate}')
+        ? evaluator.replaceAll('{candidate}', shellQuote(candidateArg))
+        : `${evaluator} ${shellQuote(candidateArg)}`
       return { argv: ['/bin/sh', '-c', cmd], asMb: Math.max(memoryMb, langFloor), kind: 'command' }
     }
     const path = join(problemDir, evaluator)
     const ext = extname(evaluator)
-    if (ext === '.py') return { argv: [path, candidateArg], python: true, asMb: Math.max(memoryMb, AS_FLOOR.python), kind: 'python' }
-    const nodeArgv = (file: string) => ({ argv: [NODE, `--max-old-space-size=${memoryMb}`, file, candidateArg], asMb: Math.max(memoryMb + 1024, AS_FLOOR.node), kind: 'node' })
+    if (ext === '.py')
+      return { argv: [path, candidateArg], python: true, asMb: Math.max(memoryMb, AS_FLOOR.python), kind: 'python' }
+    const nodeArgv = (file: string) => ({
+      argv: [NODE, `--max-old-space-size=${memoryMb}`, file, candidateArg],
+      asMb: Math.max(memoryMb + 1024, AS_FLOOR.node),
+      kind: 'node',
+    })
     if (ext === '.js' || ext === '.mjs' || ext === '.cjs') return nodeArgv(path)
     if (ext === '.ts' || ext === '.mts') {
       const key = `${b.hash}:${evaluator}`
       let code = transpiled.get(key)
       if (code === undefined) {
         const esbuild = await import('esbuild')
-        const out = await esbuild.build({ entryPoints: [join(b.dir, evaluator)], bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, packages: 'external', logLevel: 'silent' })
+        const out = await esbuild.build({
+          entryPoints: [join(b.dir, evaluator)],
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          target: 'node20',
+          write: false,
+          packages: 'external',
+          logLevel: 'silent',
+        })
         code = out.outputFiles[0].text
         transpiled.set(key, code)
       }
@@ -412,11 +536,18 @@ export function createRunner(opts: RunnerOptions): Runner {
       if (chownTo !== null) chownSync(file, chownTo, chownTo)
       return nodeArgv(file)
     }
-    if (ext === '.sh') return { argv: ['/bin/sh', path, candidateArg], asMb: Math.max(memoryMb, langFloor), kind: 'command' }
+    if (ext === '.sh')
+      return { argv: ['/bin/sh', path, candidateArg], asMb: Math.max(memoryMb, langFloor), kind: 'command' }
     return { argv: [path, candidateArg], asMb: Math.max(memoryMb, langFloor), kind: 'binary' }
   }
 
-  async function evaluate(job: EvalJob, slot: Slot, startedAt: number, t0: number, jobMask: string[]): Promise<EvalResult> {
+  async function evaluate(
+    job: EvalJob,
+    slot: Slot,
+    startedAt: number,
+    t0: number,
+    jobMask: string[],
+  ): Promise<EvalResult> {
     let evaluatorMs = 0
     const timing = () => {
       const total = performance.now() - t0
@@ -439,7 +570,8 @@ export function createRunner(opts: RunnerOptions): Runner {
       timing: timing(),
       ...(o.error ? { error: { kind: o.error.kind, message: o.error.message.slice(0, 4000) } } : {}),
     })
-    const infra = (message: string) => finish({ valid: false, metrics: {}, features: {}, artifacts: {}, error: { kind: 'infra', message } }, 0)
+    const infra = (message: string) =>
+      finish({ valid: false, metrics: {}, features: {}, artifacts: {}, error: { kind: 'infra', message } }, 0)
 
     let bundle: CachedBundle
     try {
@@ -448,9 +580,13 @@ export function createRunner(opts: RunnerOptions): Runner {
       return infra(`problem bundle ${job.problem.bundleHash.slice(0, 12)}… unavailable: ${(e as Error).message}`)
     }
     const spec: ProblemSpec = bundle.spec
-    if ((job.needs.gpu || job.language === 'cuda') && !gpu) return infra('this worker has no GPU; the job needs a GPU worker')
+    if ((job.needs.gpu || job.language === 'cuda') && !gpu)
+      return infra('this worker has no GPU; the job needs a GPU worker')
     const missing = [job.language, ...job.needs.languages].filter((l) => !languages.includes(l))
-    if (missing.length) return infra(`this worker cannot run ${[...new Set(missing)].join(', ')}: ${missingToolchainMessage(missing[0], `${missing[0]} programs`)}`)
+    if (missing.length)
+      return infra(
+        `this worker cannot run ${[...new Set(missing)].join(', ')}: ${missingToolchainMessage(missing[0], `${missing[0]} programs`)}`,
+      )
 
     const jobDir = join(slot.dir, `job-${++slot.seq}`)
     const problemDir = join(jobDir, 'problem')
@@ -465,11 +601,26 @@ export function createRunner(opts: RunnerOptions): Runner {
         if (f.mode & 0o111) chmodSync(join(problemDir, f.path), 0o755)
       }
       // ShinkaEvolve evaluators build the program themselves: it keeps the extension of the task's initial.<ext>
-      const ext = spec.format === 'shinka' ? extname(spec.entry).slice(1) || CANDIDATE_EXT[job.language] : CANDIDATE_EXT[job.language]
+      const ext =
+        spec.format === 'shinka'
+          ? extname(spec.entry).slice(1) || CANDIDATE_EXT[job.language]
+          : CANDIDATE_EXT[job.language]
       const sourcePath = join(jobDir, `candidate.${ext}`)
       writeFileSync(sourcePath, job.code)
       if (chownTo !== null) chownTree(jobDir, chownTo)
-      const r = await evaluateIn(job, slot, bundle, spec, jobDir, problemDir, sourcePath, finish, (ms) => (evaluatorMs += ms), t0, jobMask)
+      const r = await evaluateIn(
+        job,
+        slot,
+        bundle,
+        spec,
+        jobDir,
+        problemDir,
+        sourcePath,
+        finish,
+        (ms) => (evaluatorMs += ms),
+        t0,
+        jobMask,
+      )
       removeTree(jobDir)
       r.timing = timing() // the clean-up is the worker's time too
       return r
@@ -499,7 +650,11 @@ export function createRunner(opts: RunnerOptions): Runner {
     const childSandbox =
       isolation.mode === 'userns' && isolation.layers.find((l) => l.name === 'child-sandbox')?.active
         ? { mode: 'bwrap', bwrap: which('bwrap'), hide: [jobDir], root: join(jobDir, '.fm', 'child') }
-        : { mode: 'none', reason: `the worker's isolation (${isolation.mode}) cannot nest a sandbox`, root: join(jobDir, '.fm', 'child') }
+        : {
+            mode: 'none',
+            reason: `the worker's isolation (${isolation.mode}) cannot nest a sandbox`,
+            root: join(jobDir, '.fm', 'child'),
+          }
     const env = sandboxEnv(jobDir, {
       // the held-out stage's variables never replace the sandbox's own
       ...(job.heldOut ? { ...heldOutEnv(spec.heldOut?.env ?? {}), FM_HELD_OUT: '1' } : {}),
@@ -513,49 +668,113 @@ export function createRunner(opts: RunnerOptions): Runner {
 
     if (spec.format === 'shinka') {
       // evaluate.py --program_path <source> --results_dir <dir>, unchanged; it compiles non-Python programs itself
-      const argv = [shinkaShim(), '--evaluator', join(problemDir, spec.evaluator), '--results-dir', join(jobDir, '.fm', 'shinka-results'), sourcePath]
-      const out = await runStep(slot, 'evaluate', { argv, python: true, cwd: problemDir, env, timeoutS, cpuS, asMb: noAs ? null : Math.max(memoryMb, job.language === 'python' ? AS_FLOOR.python : AS_FLOOR.compile), nproc: stepNproc }, jobMask)
+      const argv = [
+        shinkaShim(),
+        '--evaluator',
+        join(problemDir, spec.evaluator),
+        '--results-dir',
+        join(jobDir, '.fm', 'shinka-results'),
+        sourcePath,
+      ]
+      const out = await runStep(
+        slot,
+        'evaluate',
+        {
+          argv,
+          python: true,
+          cwd: problemDir,
+          env,
+          timeoutS,
+          cpuS,
+          asMb: noAs ? null : Math.max(memoryMb, job.language === 'python' ? AS_FLOOR.python : AS_FLOOR.compile),
+          nproc: stepNproc,
+        },
+        jobMask,
+      )
       addEvaluatorMs(out.res.wallMs)
       const o = interpret(out, { timeoutS, cpuS, memoryMb, what: 'evaluate.py' })
       // image files evaluate.py wrote into its results folder are image artifacts (workers/README.md)
-      return finish({ ...o, artifacts: { ...readImageFiles(join(jobDir, '.fm', 'shinka-results')), ...o.artifacts } }, 0)
+      return finish(
+        { ...o, artifacts: { ...readImageFiles(join(jobDir, '.fm', 'shinka-results')), ...o.artifacts } },
+        0,
+      )
     }
 
     // ---- language preparation
     if (job.language === 'typescript') {
       try {
         const esbuild = await import('esbuild')
-        const out = await esbuild.transform(job.code, { loader: 'ts', target: 'node20', sourcefile: basename(sourcePath) })
+        const out = await esbuild.transform(job.code, {
+          loader: 'ts',
+          target: 'node20',
+          sourcefile: basename(sourcePath),
+        })
         candidateArg = join(jobDir, 'candidate.js')
         writeFileSync(candidateArg, out.code)
         if (chownTo !== null) chownSync(candidateArg, chownTo, chownTo)
       } catch (e) {
         const msg = (e as Error).message
-        return finish({ valid: false, metrics: {}, features: {}, artifacts: { compiler: headTail(msg) }, error: { kind: 'crash', message: `TypeScript does not compile: ${msg.split('\n')[0].slice(0, 300)}` } }, 0)
+        return finish(
+          {
+            valid: false,
+            metrics: {},
+            features: {},
+            artifacts: { compiler: headTail(msg) },
+            error: { kind: 'crash', message: `TypeScript does not compile: ${msg.split('\n')[0].slice(0, 300)}` },
+          },
+          0,
+        )
       }
     } else if (job.language === 'cpp' || job.language === 'c' || job.language === 'cuda') {
       const output = join(jobDir, 'candidate')
       const build = spec.build ?? DEFAULT_BUILD[job.language]!
       const cmd = build.replaceAll('{candidate}', shellQuote(sourcePath)).replaceAll('{output}', shellQuote(output))
       const compileTimeout = Math.max(60, Math.min(300, timeoutS))
-      const out = await runStep(slot, 'compile', {
-        argv: ['/bin/sh', '-c', cmd],
-        cwd: problemDir,
-        env,
+      const out = await runStep(
+        slot,
+        'compile',
+        {
+          argv: ['/bin/sh', '-c', cmd],
+          cwd: problemDir,
+          env,
+          timeoutS: compileTimeout,
+          cpuS: compileTimeout,
+          asMb: noAs ? null : Math.max(memoryMb, AS_FLOOR.compile),
+          nproc: stepNproc,
+          // the candidate's source is compiled here: `#include` or `.incbin` must not reach private data
+          mask: privatePaths(problemDir, spec),
+        },
+        jobMask,
+      )
+      const compilerOut = `${out.stdout}${out.stdoutOther}`
+      const fail = classifyExit(out.res, {
         timeoutS: compileTimeout,
         cpuS: compileTimeout,
-        asMb: noAs ? null : Math.max(memoryMb, AS_FLOOR.compile),
-        nproc: stepNproc,
-        // the candidate's source is compiled here: `#include` or `.incbin` must not reach private data
-        mask: privatePaths(problemDir, spec),
-      }, jobMask)
-      const compilerOut = `${out.stdout}${out.stdoutOther}`
-      const fail = classifyExit(out.res, { timeoutS: compileTimeout, cpuS: compileTimeout, memoryMb: Math.max(memoryMb, AS_FLOOR.compile), stderrTail: out.stderr, stdoutTail: compilerOut, what: 'the compiler' })
+        memoryMb: Math.max(memoryMb, AS_FLOOR.compile),
+        stderrTail: out.stderr,
+        stdoutTail: compilerOut,
+        what: 'the compiler',
+      })
       if (fail || !existsSync(output)) {
         const compiler = headTail(`${out.stderr}${compilerOut ? `\n${compilerOut}` : ''}`.trim() || 'no output')
-        const firstError = out.stderr.split('\n').find((l) => /error/i.test(l))?.slice(0, 300)
-        const error = fail && fail.kind !== 'crash' ? fail : { kind: 'crash' as const, message: `compilation failed${firstError ? `: ${firstError}` : ''}` }
-        return finish({ valid: false, metrics: {}, features: {}, artifacts: { compiler, feedback: `compilation failed (${build})` }, error }, 0)
+        const firstError = out.stderr
+          .split('\n')
+          .find((l) => /error/i.test(l))
+          ?.slice(0, 300)
+        const error =
+          fail && fail.kind !== 'crash'
+            ? fail
+            : { kind: 'crash' as const, message: `compilation failed${firstError ? `: ${firstError}` : ''}` }
+        return finish(
+          {
+            valid: false,
+            metrics: {},
+            features: {},
+            artifacts: { compiler, feedback: `compilation failed (${build})` },
+            error,
+          },
+          0,
+        )
       }
       candidateArg = output
     }
@@ -563,12 +782,35 @@ export function createRunner(opts: RunnerOptions): Runner {
     // ---- evaluator / cascade
     const deadline = t0 + timeoutS * 1000
     const remaining = () => Math.max(1, (deadline - performance.now()) / 1000)
-    const runEval = async (name: string, argvSpec: { argv: string[]; python?: boolean; asMb: number | null; kind?: string }) => {
+    const runEval = async (
+      name: string,
+      argvSpec: { argv: string[]; python?: boolean; asMb: number | null; kind?: string },
+    ) => {
       const t = remaining()
-      const out = await runStep(slot, name, { argv: argvSpec.argv, python: argvSpec.python, cwd: problemDir, env, timeoutS: t, cpuS, asMb: noAs ? null : argvSpec.asMb, nproc: stepNproc }, jobMask)
+      const out = await runStep(
+        slot,
+        name,
+        {
+          argv: argvSpec.argv,
+          python: argvSpec.python,
+          cwd: problemDir,
+          env,
+          timeoutS: t,
+          cpuS,
+          asMb: noAs ? null : argvSpec.asMb,
+          nproc: stepNproc,
+        },
+        jobMask,
+      )
       addEvaluatorMs(out.res.wallMs)
       // the problem's limit, which the evaluation as a whole keeps (this step got what was left of it)
-      return interpret(out, { timeoutS, cpuS, memoryMb: argvSpec.asMb ?? memoryMb, what: 'the evaluator', shell: argvSpec.kind === 'command' })
+      return interpret(out, {
+        timeoutS,
+        cpuS,
+        memoryMb: argvSpec.asMb ?? memoryMb,
+        what: 'the evaluator',
+        shell: argvSpec.kind === 'command',
+      })
     }
 
     if (spec.format === 'openevolve') {
@@ -579,7 +821,9 @@ export function createRunner(opts: RunnerOptions): Runner {
         join(problemDir, spec.evaluator),
         ...(stages?.length ? ['--thresholds', JSON.stringify(stages.map((s) => s.threshold ?? null))] : []),
         ...(job.stage > 0 ? ['--max-stage', String(job.stage)] : []),
-        ...(spec.features.length ? ['--features', spec.features.map((f) => (typeof f === 'string' ? f : f.name)).join(',')] : []),
+        ...(spec.features.length
+          ? ['--features', spec.features.map((f) => (typeof f === 'string' ? f : f.name)).join(',')]
+          : []),
         candidateArg,
       ]
       const o = await runEval('evaluate', { argv, python: true, asMb: Math.max(memoryMb, AS_FLOOR.python) })
@@ -600,7 +844,18 @@ export function createRunner(opts: RunnerOptions): Runner {
       const st = stages[i]
       const ev = st.command
         ? await evaluatorArgv(bundle, problemDir, st.command, candidateArg, memoryMb)
-        : { argv: [openEvolveShim(), '--evaluator', join(problemDir, spec.evaluator), '--function', st.function!, candidateArg], python: true, asMb: Math.max(memoryMb, AS_FLOOR.python) }
+        : {
+            argv: [
+              openEvolveShim(),
+              '--evaluator',
+              join(problemDir, spec.evaluator),
+              '--function',
+              st.function!,
+              candidateArg,
+            ],
+            python: true,
+            asMb: Math.max(memoryMb, AS_FLOOR.python),
+          }
       const o = await runEval(`stage${i + 1}`, ev)
       ran = i + 1
       merged = {
@@ -636,7 +891,9 @@ export function createRunner(opts: RunnerOptions): Runner {
       const t0 = performance.now()
       try {
         // what the outer sandbox already masks needs no mount of its own
-        const jobMask = [...new Set((runOpts?.mask ?? []).map((p) => resolve(p)))].filter((p) => visibleInSandbox(p) && !hide.includes(p))
+        const jobMask = [...new Set((runOpts?.mask ?? []).map((p) => resolve(p)))].filter(
+          (p) => visibleInSandbox(p) && !hide.includes(p),
+        )
         const r = await evaluate(job, slot, startedAt, t0, jobMask)
         if (r.error) failed++
         completed++
@@ -670,5 +927,7 @@ export const HOST = hostname()
 /** A problem's held-out variables, minus any the sandbox sets itself (PATH, HOME, PYTHONPATH, FM_…). */
 export function heldOutEnv(env: Record<string, string>): Record<string, string> {
   const own = new Set(Object.keys(sandboxEnv('/')))
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !own.has(k) && !k.startsWith('FM_') && !k.startsWith('LD_')))
+  return Object.fromEntries(
+    Object.entries(env).filter(([k]) => !own.has(k) && !k.startsWith('FM_') && !k.startsWith('LD_')),
+  )
 }

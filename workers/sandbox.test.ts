@@ -17,7 +17,16 @@ process.env.OPENAI_API_KEY = 'sk-test-SECRET'
 const isolation = detectIsolation()
 const problem = makeProblem(
   { 'evaluator.py': SUBPROCESS_EVALUATOR, 'seed.py': 'print(1)\n' },
-  { id: 'misbehave', name: 'misbehaving candidates', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 3, memoryMb: 1024, cpuS: 10 } },
+  {
+    id: 'misbehave',
+    name: 'misbehaving candidates',
+    language: 'python',
+    entry: 'seed.py',
+    evaluator: 'evaluator.py',
+    direction: 'max',
+    primaryMetric: 'score',
+    limits: { timeoutS: 3, memoryMb: 1024, cpuS: 10 },
+  },
 )
 const probeProblem = makeProblem(
   {
@@ -29,7 +38,16 @@ print(json.dumps({"valid": True, "metrics": {"n": len(ns["findings"])}, "artifac
     'seed.py': 'findings = {}\n',
     'private/secret.txt': 'PRIVATE-DATA\n',
   },
-  { id: 'probe', name: 'sandbox probe', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'n', limits: { timeoutS: 10, memoryMb: 1024 } },
+  {
+    id: 'probe',
+    name: 'sandbox probe',
+    language: 'python',
+    entry: 'seed.py',
+    evaluator: 'evaluator.py',
+    direction: 'max',
+    primaryMetric: 'n',
+    limits: { timeoutS: 10, memoryMb: 1024 },
+  },
 )
 const store = bundleStore(problem, probeProblem)
 const cacheDir = tempDir('fm-cache-')
@@ -53,7 +71,17 @@ describe('isolation detection', () => {
   it('reports each layer and a level', () => {
     expect(['full', 'partial', 'none']).toContain(isolation.level)
     const names = isolation.layers.map((l) => l.name)
-    for (const n of ['unprivileged-user', 'namespaces', 'network', 'read-only-fs', 'process-tree-kill', 'rlimits', 'child-sandbox', 'secret-env']) expect(names).toContain(n)
+    for (const n of [
+      'unprivileged-user',
+      'namespaces',
+      'network',
+      'read-only-fs',
+      'process-tree-kill',
+      'rlimits',
+      'child-sandbox',
+      'secret-env',
+    ])
+      expect(names).toContain(n)
     // this project's machines have bubblewrap and user namespaces: anything less is a regression here
     expect(isolation.level).toBe('full')
   })
@@ -196,7 +224,13 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
   })
 
   it('evaluation folders under /tmp survive the per-evaluation /tmp', async () => {
-    const r2 = createRunner({ cacheDir: tempDir('fm-cache-'), sandboxRoot: `/tmp/fm-sbx-test-${process.pid}`, workerId: 'tmp-root', isolation, fetchBundle: store.fetch })
+    const r2 = createRunner({
+      cacheDir: tempDir('fm-cache-'),
+      sandboxRoot: `/tmp/fm-sbx-test-${process.pid}`,
+      workerId: 'tmp-root',
+      isolation,
+      fetchBundle: store.fetch,
+    })
     try {
       const r = await r2.run(makeJob(problem, 'print(4)\n'))
       expect(r.error).toBeUndefined()
@@ -221,7 +255,15 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
         'evaluator.py': `import json, os\nprint('progress: 100%')\nopen(os.environ['FM_RESULT_FILE'], 'w').write(json.dumps({"valid": True, "metrics": {"s": 7}}))\n`,
         'seed.py': '',
       },
-      { id: 'rf', name: 'rf', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' },
+      {
+        id: 'rf',
+        name: 'rf',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 's',
+      },
     )
     store.add(p)
     const r = await runner.run(makeJob(p, ''))
@@ -230,7 +272,7 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
     expect(r.artifacts.stdout).toBe('progress: 100%\n')
   })
 
-  it('a candidate cannot override the evaluator\'s printed result through $FM_RESULT_FILE', async () => {
+  it("a candidate cannot override the evaluator's printed result through $FM_RESULT_FILE", async () => {
     // the candidate runs in a child process that inherits the evaluator's environment (as fm_evalkit does)
     const p = makeProblem(
       {
@@ -240,10 +282,23 @@ print(json.dumps({"valid": True, "metrics": {"s": 1}}))
 `,
         'seed.py': '',
       },
-      { id: 'forge', name: 'forge', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' },
+      {
+        id: 'forge',
+        name: 'forge',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 's',
+      },
     )
     store.add(p)
-    const r = await runner.run(makeJob(p, `import json, os\nopen(os.environ['FM_RESULT_FILE'], 'w').write(json.dumps({"valid": True, "metrics": {"s": 1e9}}))\n`))
+    const r = await runner.run(
+      makeJob(
+        p,
+        `import json, os\nopen(os.environ['FM_RESULT_FILE'], 'w').write(json.dumps({"valid": True, "metrics": {"s": 1e9}}))\n`,
+      ),
+    )
     expect(r.metrics.s).toBe(1)
   })
 
@@ -253,7 +308,15 @@ print(json.dumps({"valid": True, "metrics": {"s": 1}}))
         'evaluator.py': `import sys\nsrc = open(sys.argv[-1]).read()\nexec(src)\n`,
         'seed.py': '',
       },
-      { id: 'mal', name: 'mal', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' },
+      {
+        id: 'mal',
+        name: 'mal',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 's',
+      },
     )
     store.add(p)
     const silent = await runner.run(makeJob(p, 'pass\n'))
@@ -267,14 +330,31 @@ print(json.dumps({"valid": True, "metrics": {"s": 1}}))
     const nan = await runner.run(makeJob(p, 'print(\'{"valid": true, "metrics": {"s": NaN, "t": 1}}\')\n'))
     expect(nan.error).toBeUndefined()
     expect(nan.metrics).toEqual({ s: null, t: 1 })
-    const huge = await runner.run(makeJob(p, 'import json\nprint(json.dumps({"valid": True, "metrics": {"s": 1}, "artifacts": {"feedback": "x" * 1000000}}))\n'))
+    const huge = await runner.run(
+      makeJob(
+        p,
+        'import json\nprint(json.dumps({"valid": True, "metrics": {"s": 1}, "artifacts": {"feedback": "x" * 1000000}}))\n',
+      ),
+    )
     expect(String(huge.artifacts.feedback).length).toBeLessThanOrEqual(16_000)
   })
 
   it('a hung evaluator that ignores SIGTERM is still killed at the timeout', async () => {
     const p = makeProblem(
-      { 'evaluator.py': 'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(1000)\n', 'seed.py': '' },
-      { id: 'hang', name: 'hang', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's', limits: { timeoutS: 1.5 } },
+      {
+        'evaluator.py': 'import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(1000)\n',
+        'seed.py': '',
+      },
+      {
+        id: 'hang',
+        name: 'hang',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 's',
+        limits: { timeoutS: 1.5 },
+      },
     )
     store.add(p)
     const t = Date.now()
@@ -286,7 +366,16 @@ print(json.dumps({"valid": True, "metrics": {"s": 1}}))
   it('the CPU-time limit ends a busy evaluator as a timeout', async () => {
     const p = makeProblem(
       { 'evaluator.py': 'while True:\n    pass\n', 'seed.py': '' },
-      { id: 'cpu', name: 'cpu', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's', limits: { timeoutS: 20, cpuS: 1 } },
+      {
+        id: 'cpu',
+        name: 'cpu',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 's',
+        limits: { timeoutS: 20, cpuS: 1 },
+      },
     )
     store.add(p)
     const t = Date.now()
@@ -315,7 +404,17 @@ print(json.dumps({"valid": r.returncode == 0, "metrics": {"rc": r.returncode},
         'public.txt': 'public data\n',
         'private/labels.txt': 'HELD-OUT-LABELS\n',
       },
-      { id: 'private-data', name: 'private data', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'rc', private: ['private/labels.txt'], limits: { timeoutS: 20 } },
+      {
+        id: 'private-data',
+        name: 'private data',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 'rc',
+        private: ['private/labels.txt'],
+        limits: { timeoutS: 20 },
+      },
     )
     store.add(p)
     const code = `import glob, json, os, sys
@@ -358,7 +457,16 @@ print(json.dumps({"valid": True, "metrics": {"elapsed": time.time() - t}, "artif
 `,
         'seed.py': '',
       },
-      { id: 'child-timeout', name: 'child timeout', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'elapsed', limits: { timeoutS: 20 } },
+      {
+        id: 'child-timeout',
+        name: 'child timeout',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 'elapsed',
+        limits: { timeoutS: 20 },
+      },
     )
     store.add(p)
     const r = await runner.run(makeJob(p, ''))
@@ -371,7 +479,10 @@ print(json.dumps({"valid": True, "metrics": {"elapsed": time.time() - t}, "artif
   it('outside a worker it degrades to a plain subprocess and says so', () => {
     const r = spawnSync(
       '/usr/bin/python3',
-      ['-c', `import sys; sys.path.insert(0, 'workers/python'); from fm_sandbox import run_candidate; r = run_candidate(['/bin/echo', 'hi'], timeout=5); print(r.returncode, r.stdout.decode().strip(), r.timed_out)`],
+      [
+        '-c',
+        `import sys; sys.path.insert(0, 'workers/python'); from fm_sandbox import run_candidate; r = run_candidate(['/bin/echo', 'hi'], timeout=5); print(r.returncode, r.stdout.decode().strip(), r.timed_out)`,
+      ],
       { encoding: 'utf8', env: processEnv({ PATH: '/usr/bin:/bin' }) },
     )
     expect(r.stdout.trim()).toBe('0 hi False')
@@ -384,48 +495,91 @@ describe('an installation the sandbox uid cannot read', () => {
     const priv = tempDir('fm-private-install-') // 0700, root's
     cpSync('workers/sandbox.ts', `${priv}/w/sandbox.ts`)
     cpSync('workers/python', `${priv}/w/python`, { recursive: true })
-    writeFileSync(`${priv}/w/probe.mts`, "import { sandboxPythonDir } from './sandbox.ts'\nconsole.log(sandboxPythonDir())\n")
+    writeFileSync(
+      `${priv}/w/probe.mts`,
+      "import { sandboxPythonDir } from './sandbox.ts'\nconsole.log(sandboxPythonDir())\n",
+    )
     const r = spawnSync(process.execPath, ['--import', 'tsx', `${priv}/w/probe.mts`], { encoding: 'utf8' })
     const dir = r.stdout.trim()
     expect(dir, r.stderr).toMatch(/^\/var\/tmp\/fm-agent-python-[0-9a-f]{16}$/)
     // the sandbox uid can read the launcher there
-    const read = spawnSync('setpriv', [`--reuid=${isolation.uid}`, `--regid=${isolation.uid}`, '--clear-groups', '--', '/usr/bin/python3', '-c', `open('${dir}/fm_launcher.py').read(); print('ok')`], { encoding: 'utf8' })
+    const read = spawnSync(
+      'setpriv',
+      [
+        `--reuid=${isolation.uid}`,
+        `--regid=${isolation.uid}`,
+        '--clear-groups',
+        '--',
+        '/usr/bin/python3',
+        '-c',
+        `open('${dir}/fm_launcher.py').read(); print('ok')`,
+      ],
+      { encoding: 'utf8' },
+    )
     expect(read.stdout.trim()).toBe('ok')
   })
 })
 
 describe('fallback isolation modes', () => {
-  it.runIf(process.getuid?.() === 0)('rootns (unshare as root): loop, orphans, network, env still handled', async () => {
-    const iso = detectIsolation({ prefer: 'rootns' })
-    expect(iso.mode).toBe('rootns')
-    expect(iso.level).toBe('partial')
-    const r2 = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'rootns-test', isolation: iso, fetchBundle: store.fetch })
-    try {
-      const loop = await r2.run(makeJob(problem, 'while True:\n    pass\n'))
-      expect(loop.error?.kind).toBe('timeout')
-      const marker = `${300000 + randomInt(1e6)}.${randomInt(1e6)}`
-      const orphans = await r2.run(makeJob(problem, `import subprocess\nfor i in range(5):\n    subprocess.Popen(['setsid', 'sleep', '${marker}'])\n`))
-      expect(orphans.error?.kind).toBe('timeout')
-      expect(psLines(marker)).toEqual([])
-      const env = await r2.run(makeJob(problem, 'import json, os\nprint(json.dumps(dict(os.environ)))\n'))
-      expect(JSON.stringify(env)).not.toContain('SECRET')
-      const probe = await r2.run(makeJob(probeProblem, `import os, socket\nfindings = {'uid': os.getuid(), 'ifaces': [n for _, n in socket.if_nameindex()]}\n`))
-      const f = probe.artifacts.findings as Record<string, unknown>
-      expect(f.uid).not.toBe(0)
-      expect(f.ifaces).toEqual(['lo'])
-    } finally {
-      await r2.close()
-    }
-  })
+  it.runIf(process.getuid?.() === 0)(
+    'rootns (unshare as root): loop, orphans, network, env still handled',
+    async () => {
+      const iso = detectIsolation({ prefer: 'rootns' })
+      expect(iso.mode).toBe('rootns')
+      expect(iso.level).toBe('partial')
+      const r2 = createRunner({
+        cacheDir: tempDir('fm-cache-'),
+        workerId: 'rootns-test',
+        isolation: iso,
+        fetchBundle: store.fetch,
+      })
+      try {
+        const loop = await r2.run(makeJob(problem, 'while True:\n    pass\n'))
+        expect(loop.error?.kind).toBe('timeout')
+        const marker = `${300000 + randomInt(1e6)}.${randomInt(1e6)}`
+        const orphans = await r2.run(
+          makeJob(
+            problem,
+            `import subprocess\nfor i in range(5):\n    subprocess.Popen(['setsid', 'sleep', '${marker}'])\n`,
+          ),
+        )
+        expect(orphans.error?.kind).toBe('timeout')
+        expect(psLines(marker)).toEqual([])
+        const env = await r2.run(makeJob(problem, 'import json, os\nprint(json.dumps(dict(os.environ)))\n'))
+        expect(JSON.stringify(env)).not.toContain('SECRET')
+        const probe = await r2.run(
+          makeJob(
+            probeProblem,
+            `import os, socket\nfindings = {'uid': os.getuid(), 'ifaces': [n for _, n in socket.if_nameindex()]}\n`,
+          ),
+        )
+        const f = probe.artifacts.findings as Record<string, unknown>
+        expect(f.uid).not.toBe(0)
+        expect(f.ifaces).toEqual(['lo'])
+      } finally {
+        await r2.close()
+      }
+    },
+  )
 
   it('none: rlimits, uid drop and the process-tree kill still end a runaway candidate, and the level says so', async () => {
     const iso = detectIsolation({ prefer: 'none' })
     expect(iso.level).toBe('none')
     expect(iso.warnings.join(' ')).toMatch(/NO NAMESPACE ISOLATION/)
-    const r3 = createRunner({ cacheDir: tempDir('fm-cache-'), workerId: 'none-test', isolation: iso, fetchBundle: store.fetch })
+    const r3 = createRunner({
+      cacheDir: tempDir('fm-cache-'),
+      workerId: 'none-test',
+      isolation: iso,
+      fetchBundle: store.fetch,
+    })
     try {
       const marker = `${400000 + randomInt(1e6)}.${randomInt(1e6)}`
-      const orphans = await r3.run(makeJob(problem, `import subprocess\nfor i in range(5):\n    subprocess.Popen(['setsid', 'sleep', '${marker}'])\n`))
+      const orphans = await r3.run(
+        makeJob(
+          problem,
+          `import subprocess\nfor i in range(5):\n    subprocess.Popen(['setsid', 'sleep', '${marker}'])\n`,
+        ),
+      )
       expect(orphans.error?.kind).toBe('timeout')
       expect(psLines(marker)).toEqual([])
       const mem = await r3.run(makeJob(problem, 'x = bytearray(16 * 1024 ** 3)\n'))

@@ -14,7 +14,17 @@
 // and none (rlimits, a subreaper and a process-tree kill; no network isolation), each announced.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -36,7 +46,9 @@ export function sandboxPythonDir(): string {
   if (sandboxPy) return sandboxPy
   if (!isRoot() || traversable(PYTHON_DIR, sandboxUid())) return (sandboxPy = PYTHON_DIR)
   // modules and the compatibility packages (openevolve/, shinka/) that peer-format evaluators import
-  const files = (readdirSync(PYTHON_DIR, { recursive: true }) as string[]).filter((f) => f.endsWith('.py') && !f.includes('__pycache__')).sort()
+  const files = (readdirSync(PYTHON_DIR, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.py') && !f.includes('__pycache__'))
+    .sort()
   const h = createHash('sha256')
   for (const f of files) h.update(f).update(readFileSync(join(PYTHON_DIR, f)))
   const dir = join('/var/tmp', `fm-agent-python-${h.digest('hex').slice(0, 16)}`)
@@ -163,12 +175,29 @@ export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
       warnings.push('running as root without setpriv: cannot drop to an unprivileged uid before bubblewrap')
       return false
     }
-    const cmd = [...(root ? dropPrivileges(setpriv!, uid) : []), bwrap, ...bwrapArgs({ hide: [], binds: [] }), '--', python, '-s', '-c', PROBE, bwrap, sandboxPythonDir()]
-    const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 20_000, env: processEnv(sandboxEnv('/tmp')) })
+    const cmd = [
+      ...(root ? dropPrivileges(setpriv!, uid) : []),
+      bwrap,
+      ...bwrapArgs({ hide: [], binds: [] }),
+      '--',
+      python,
+      '-s',
+      '-c',
+      PROBE,
+      bwrap,
+      sandboxPythonDir(),
+    ]
+    const r = spawnSync(cmd[0], cmd.slice(1), {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: processEnv(sandboxEnv('/tmp')),
+    })
     try {
       probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
     } catch {
-      warnings.push(`bubblewrap does not start here: ${(r.stderr || r.error?.message || 'no output').trim().slice(0, 300)}`)
+      warnings.push(
+        `bubblewrap does not start here: ${(r.stderr || r.error?.message || 'no output').trim().slice(0, 300)}`,
+      )
       return false
     }
     if (!probe.unshare) {
@@ -179,7 +208,11 @@ export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
   }
   const tryRootns = () => {
     if (!root || !unshare || !python) return false
-    const r = spawnSync(unshare, [...UNSHARE_ARGS, '--', python, '-s', '-c', PROBE], { encoding: 'utf8', timeout: 20_000, env: processEnv(sandboxEnv('/tmp')) })
+    const r = spawnSync(unshare, [...UNSHARE_ARGS, '--', python, '-s', '-c', PROBE], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: processEnv(sandboxEnv('/tmp')),
+    })
     try {
       probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
     } catch {
@@ -191,7 +224,8 @@ export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
   if (prefer === 'userns') mode = tryUserns() ? 'userns' : 'none'
   else if (prefer === 'rootns') mode = tryRootns() ? 'rootns' : 'none'
   else if (prefer === 'auto') mode = tryUserns() ? 'userns' : tryRootns() ? 'rootns' : 'none'
-  if (prefer !== 'auto' && prefer !== 'none' && mode !== prefer) warnings.push(`isolation mode ${prefer} was asked for but is not available here`)
+  if (prefer !== 'auto' && prefer !== 'none' && mode !== prefer)
+    warnings.push(`isolation mode ${prefer} was asked for but is not available here`)
 
   const ns = mode !== 'none'
   const netIsolated = ns && (probe.ifaces ?? []).every((n) => n === 'lo')
@@ -207,32 +241,57 @@ export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
     {
       name: 'namespaces',
       active: ns,
-      detail: mode === 'userns' ? 'bubblewrap: user, pid, network, ipc, uts; a mount + pid namespace per evaluation' : mode === 'rootns' ? 'unshare as root: mount, pid, network, ipc, uts (no user namespace)' : 'none',
+      detail:
+        mode === 'userns'
+          ? 'bubblewrap: user, pid, network, ipc, uts; a mount + pid namespace per evaluation'
+          : mode === 'rootns'
+            ? 'unshare as root: mount, pid, network, ipc, uts (no user namespace)'
+            : 'none',
     },
-    { name: 'network', active: netIsolated, detail: netIsolated ? 'no network (loopback only, inside its own namespace)' : 'the host network is reachable' },
+    {
+      name: 'network',
+      active: netIsolated,
+      detail: netIsolated ? 'no network (loopback only, inside its own namespace)' : 'the host network is reachable',
+    },
     {
       name: 'read-only-fs',
       active: ns,
-      detail: mode === 'userns' ? 'read-only root; writable: the evaluation folder, private /tmp and /dev/shm' : mode === 'rootns' ? 'file permissions only (uid drop); private /tmp, /var/tmp, /dev/shm' : 'file permissions only',
+      detail:
+        mode === 'userns'
+          ? 'read-only root; writable: the evaluation folder, private /tmp and /dev/shm'
+          : mode === 'rootns'
+            ? 'file permissions only (uid drop); private /tmp, /var/tmp, /dev/shm'
+            : 'file permissions only',
     },
     {
       name: 'process-tree-kill',
       active: true,
-      detail: ns ? 'pid namespace: every process dies with the evaluation' : 'subreaper + process-tree kill (a process that escapes the tree survives)',
+      detail: ns
+        ? 'pid namespace: every process dies with the evaluation'
+        : 'subreaper + process-tree kill (a process that escapes the tree survives)',
     },
     { name: 'rlimits', active: true, detail: 'CPU seconds, address space, process count, file size (setrlimit)' },
-    { name: 'nproc-binds', active: dropsUid || !root, detail: 'the process-count limit binds (the sandbox uid is not root)' },
+    {
+      name: 'nproc-binds',
+      active: dropsUid || !root,
+      detail: 'the process-count limit binds (the sandbox uid is not root)',
+    },
     {
       name: 'child-sandbox',
       active: mode === 'userns' && !!probe.nested,
-      detail: mode === 'userns' && probe.nested ? 'nested bubblewrap for evaluators with private data' : 'unavailable: fm_sandbox.run_candidate degrades to a plain subprocess',
+      detail:
+        mode === 'userns' && probe.nested
+          ? 'nested bubblewrap for evaluators with private data'
+          : 'unavailable: fm_sandbox.run_candidate degrades to a plain subprocess',
     },
     { name: 'secret-env', active: true, detail: 'environment from an allow-list (no DATABASE_URL, no API keys)' },
   ]
   if (!ns) warnings.push('NO NAMESPACE ISOLATION: candidates can reach the network and any file their uid can read')
   else if (!netIsolated) warnings.push('the sandbox network namespace has interfaces besides loopback')
-  if (mode === 'rootns') warnings.push('bubblewrap/user namespaces unavailable: using unshare as root (partial isolation)')
-  if (mode === 'userns' && !probe.nested) warnings.push('nested sandboxes do not work here: evaluators with private data cannot hide them from the candidate')
+  if (mode === 'rootns')
+    warnings.push('bubblewrap/user namespaces unavailable: using unshare as root (partial isolation)')
+  if (mode === 'userns' && !probe.nested)
+    warnings.push('nested sandboxes do not work here: evaluators with private data cannot hide them from the candidate')
   const level: IsolationReport['level'] = mode === 'userns' && netIsolated ? 'full' : ns ? 'partial' : 'none'
   const report: IsolationReport = { level, mode, layers, warnings, uid: root ? uid : (process.getuid?.() ?? null) }
   detectCache.set(key, report)
@@ -254,7 +313,11 @@ export function unsandboxedRefusal(report: IsolationReport): string | null {
 }
 
 /** Says which isolation is active, loudly (stderr) when a layer is missing. */
-export function announceIsolation(report: IsolationReport, name = 'worker', write: (s: string) => void = (s) => process.stderr.write(s)) {
+export function announceIsolation(
+  report: IsolationReport,
+  name = 'worker',
+  write: (s: string) => void = (s) => process.stderr.write(s),
+) {
   const active = report.layers.filter((l) => l.active).map((l) => l.name)
   if (report.level === 'full' && report.warnings.length === 0) {
     write(`[${name}] sandbox isolation: full (${active.join(', ')})\n`)
@@ -309,7 +372,23 @@ function gpuDevices(): string[] {
 /** Top-level folders an evaluation may see: the system. Everything else under `/` (home folders, /root,
  * /srv, /mnt, /media, /var, /run, a checkout in /work…) is masked, so a problem folder, a data folder or a
  * cache is hidden wherever a user keeps it; the `hide` list covers what lives inside these. */
-const VISIBLE_TOP = new Set(['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc', 'opt', 'nix', 'snap', 'sys', 'proc', 'dev', 'tmp'])
+const VISIBLE_TOP = new Set([
+  'usr',
+  'bin',
+  'sbin',
+  'lib',
+  'lib32',
+  'lib64',
+  'libx32',
+  'etc',
+  'opt',
+  'nix',
+  'snap',
+  'sys',
+  'proc',
+  'dev',
+  'tmp',
+])
 
 /** Is `path` in a folder the sandbox shows (so that hiding it takes a mask of its own)? */
 export function visibleInSandbox(path: string): boolean {
@@ -325,7 +404,9 @@ export function maskedTopLevel(): string[] {
   } catch {
     return []
   }
-  return names.filter((n) => !VISIBLE_TOP.has(n) && !lstatIsLink(join('/', n)) && isDir(join('/', n))).map((n) => join('/', n))
+  return names
+    .filter((n) => !VISIBLE_TOP.has(n) && !lstatIsLink(join('/', n)) && isDir(join('/', n)))
+    .map((n) => join('/', n))
 }
 
 const lstatIsLink = (p: string) => {
@@ -403,7 +484,19 @@ function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number; gpu?: boo
 /** Folders the sandbox hides by default besides the worker's own: the usual homes of credentials. */
 export function defaultHiddenPaths(): string[] {
   const home = homedir()
-  const paths = ['.ssh', '.aws', '.gnupg', '.config', '.docker', '.kube', '.npmrc', '.netrc', '.pgpass', '.git-credentials', '.env'].map((p) => join(home, p))
+  const paths = [
+    '.ssh',
+    '.aws',
+    '.gnupg',
+    '.config',
+    '.docker',
+    '.kube',
+    '.npmrc',
+    '.netrc',
+    '.pgpass',
+    '.git-credentials',
+    '.env',
+  ].map((p) => join(home, p))
   paths.push(resolve('.env'))
   // the FM data folder: FM_DATA_DIR, or its default (server/db/data-dir.ts); the engine passes --data-dir in `hide`
   paths.push(resolve(process.env.FM_DATA_DIR ?? './.fm-agent'))
@@ -507,7 +600,20 @@ export class SandboxSlot {
     const py = [PYTHON, '-s', launcherPath(), JSON.stringify(cfg)]
     if (iso.mode === 'userns') {
       const pre = isRoot() ? dropPrivileges(which('setpriv')!, uid) : []
-      return [...pre, which('bwrap')!, ...bwrapArgs({ hide, binds: [this.opts.slotDir], uid: isRoot() ? uid : process.getuid?.(), gpu: this.opts.gpu }), '--chdir', this.opts.slotDir, '--', ...py]
+      return [
+        ...pre,
+        which('bwrap')!,
+        ...bwrapArgs({
+          hide,
+          binds: [this.opts.slotDir],
+          uid: isRoot() ? uid : process.getuid?.(),
+          gpu: this.opts.gpu,
+        }),
+        '--chdir',
+        this.opts.slotDir,
+        '--',
+        ...py,
+      ]
     }
     if (iso.mode === 'rootns') return [which('unshare')!, ...UNSHARE_ARGS, '--', ...py]
     return py
@@ -550,7 +656,11 @@ export class SandboxSlot {
         if (p) {
           this.pending = null
           clearTimeout(p.timer)
-          p.resolve(infraResult(`the sandbox launcher died (${sig ?? `exit ${code}`})${errTail ? `: ${errTail.trim().slice(-500)}` : ''}`))
+          p.resolve(
+            infraResult(
+              `the sandbox launcher died (${sig ?? `exit ${code}`})${errTail ? `: ${errTail.trim().slice(-500)}` : ''}`,
+            ),
+          )
         }
       })
       rl.on('line', (line) => {
@@ -599,12 +709,15 @@ export class SandboxSlot {
     const id = this.nextId++
     return new Promise<StepResult>((resolveRun) => {
       // the last line of defence: the launcher enforces the timeout, and its own backstop 3 s later
-      const timer = setTimeout(() => {
-        if (this.pending?.resolve !== resolveRun) return
-        this.pending = null
-        proc.kill('SIGKILL')
-        resolveRun({ ...infraResult('the sandbox launcher stopped answering; it was killed'), timedOut: true })
-      }, (req.timeoutS + 8) * 1000)
+      const timer = setTimeout(
+        () => {
+          if (this.pending?.resolve !== resolveRun) return
+          this.pending = null
+          proc.kill('SIGKILL')
+          resolveRun({ ...infraResult('the sandbox launcher stopped answering; it was killed'), timedOut: true })
+        },
+        (req.timeoutS + 8) * 1000,
+      )
       this.pending = { resolve: resolveRun, timer }
       const { timeoutS, ...rest } = req
       proc.stdin!.write(JSON.stringify({ op: 'run', id, ...rest, timeout: timeoutS }) + '\n')

@@ -10,7 +10,13 @@ import { join, resolve } from 'node:path'
 import { run, type Runner as GraphileRunner } from 'graphile-worker'
 import pg from 'pg'
 import { detectGpuName } from './toolchains.ts'
-import { EvalJob, LANGUAGES, QUEUE_TASKS, type EvalResult, type IsolationReport } from '../server/contracts/evaluation.ts'
+import {
+  EvalJob,
+  LANGUAGES,
+  QUEUE_TASKS,
+  type EvalResult,
+  type IsolationReport,
+} from '../server/contracts/evaluation.ts'
 import { resultJobKey, quietLogger } from '../server/queue/schema.ts'
 import { whenReady } from '../server/db/ready.ts'
 import { createRunner, machineCapabilities, type Runner } from './runner.ts'
@@ -48,7 +54,6 @@ export interface ServerWorker {
   readonly done: Promise<void>
 }
 
-
 export async function startServerWorker(opts: ServerWorkerOptions): Promise<ServerWorker> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'))
   const concurrency = Math.max(1, opts.concurrency ?? cpus().length)
@@ -58,8 +63,13 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   const heartbeatMs = opts.heartbeatMs ?? (Number(process.env.FM_WORKER_HEARTBEAT_MS) || 5_000)
   const maxDeathRetries = opts.maxDeathRetries ?? 2
   const prefetch = Math.max(0, opts.prefetch ?? 1)
-  const cacheDir = resolve(opts.cacheDir ?? process.env.FM_WORKER_CACHE ?? join(homedir(), '.cache', 'fm-agent', 'worker'))
-  const isolation: IsolationReport = opts.isolation && 'level' in opts.isolation ? opts.isolation : detectIsolation(opts.isolation as DetectOptions | undefined)
+  const cacheDir = resolve(
+    opts.cacheDir ?? process.env.FM_WORKER_CACHE ?? join(homedir(), '.cache', 'fm-agent', 'worker'),
+  )
+  const isolation: IsolationReport =
+    opts.isolation && 'level' in opts.isolation
+      ? opts.isolation
+      : detectIsolation(opts.isolation as DetectOptions | undefined)
   if (opts.announce !== false) announceIsolation(isolation, `worker ${name}`)
   const refusal = unsandboxedRefusal(isolation)
   if (refusal) throw new Error(`worker ${name} will not start: ${refusal}`)
@@ -74,7 +84,16 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     if (!rows[0]) throw new Error('no such bundle in the database')
     return rows[0].data
   }
-  const runner: Runner = createRunner({ cacheDir, workerId: id, slots: concurrency, hide: opts.hide, isolation, gpu, fetchBundle, log: (l) => log(`[worker ${name}] sandbox: ${l.trim()}`) })
+  const runner: Runner = createRunner({
+    cacheDir,
+    workerId: id,
+    slots: concurrency,
+    hide: opts.hide,
+    isolation,
+    gpu,
+    fetchBundle,
+    log: (l) => log(`[worker ${name}] sandbox: ${l.trim()}`),
+  })
   const capabilities = machineCapabilities(gpu, gpuName)
   let running = 0
   let completed = 0
@@ -95,11 +114,19 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     features: {},
     artifacts: {},
     stage: 0,
-    timing: { queuedMs: job.enqueuedAt ? Math.max(0, dequeuedAt - job.enqueuedAt) : 0, startedAt: dequeuedAt, sandboxMs: 0, evaluatorMs: 0 },
+    timing: {
+      queuedMs: job.enqueuedAt ? Math.max(0, dequeuedAt - job.enqueuedAt) : 0,
+      startedAt: dequeuedAt,
+      sandboxMs: 0,
+      evaluatorMs: 0,
+    },
     error: { kind: 'infra', message },
   })
 
-  const handler = async (payload: unknown, helpers: { job: { attempts: number }; addJob: GraphileRunner['addJob'] }) => {
+  const handler = async (
+    payload: unknown,
+    helpers: { job: { attempts: number }; addJob: GraphileRunner['addJob'] },
+  ) => {
     const dequeuedAt = Date.now()
     const parsed = EvalJob.safeParse(payload)
     if (!parsed.success) {
@@ -109,14 +136,20 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     const job = parsed.data
     running++
     try {
-      await pool.query('UPDATE fm_queue.jobs SET started_at = now(), worker_id = $3, runs = runs + 1 WHERE job_id = $1 AND attempt = $2', [job.jobId, job.attempt, id])
+      await pool.query(
+        'UPDATE fm_queue.jobs SET started_at = now(), worker_id = $3, runs = runs + 1 WHERE job_id = $1 AND attempt = $2',
+        [job.jobId, job.attempt, id],
+      )
       // graphile counts each time a job is taken; more than once means the workers before us died with it
       const deaths = helpers.job.attempts - 1
       const result =
         deaths > maxDeathRetries
           ? infraResult(job, `the workers running this evaluation died ${deaths} times; not retried again`, dequeuedAt)
           : await runner.run(job, { dequeuedAt })
-      await helpers.addJob(job.resultTask ?? QUEUE_TASKS.result, result, { jobKey: resultJobKey(job.jobId, job.attempt), maxAttempts: 25 })
+      await helpers.addJob(job.resultTask ?? QUEUE_TASKS.result, result, {
+        jobKey: resultJobKey(job.jobId, job.attempt),
+        maxAttempts: 25,
+      })
     } finally {
       running--
       completed++
@@ -143,12 +176,20 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
       ...(gpu ? { [QUEUE_TASKS.evaluateGpu]: handler as never } : {}),
     },
   })
-  await pool.query(`UPDATE fm_queue.workers SET graphile_worker_ids = $2, status = 'online', last_heartbeat = now() WHERE id = $1`, [id, graphileIds])
-  log(`[worker ${name}] ${id} online: concurrency ${concurrency}, languages ${runner.languages.join(', ')}${gpu ? `, GPU ${gpuName ?? '(none found)'}` : ''}`)
+  await pool.query(
+    `UPDATE fm_queue.workers SET graphile_worker_ids = $2, status = 'online', last_heartbeat = now() WHERE id = $1`,
+    [id, graphileIds],
+  )
+  log(
+    `[worker ${name}] ${id} online: concurrency ${concurrency}, languages ${runner.languages.join(', ')}${gpu ? `, GPU ${gpuName ?? '(none found)'}` : ''}`,
+  )
 
   const heartbeat = setInterval(() => {
     pool
-      .query(`UPDATE fm_queue.workers SET last_heartbeat = now(), running = $2, completed = $3, status = 'online' WHERE id = $1`, [id, runner.stats().running, completed])
+      .query(
+        `UPDATE fm_queue.workers SET last_heartbeat = now(), running = $2, completed = $3, status = 'online' WHERE id = $1`,
+        [id, runner.stats().running, completed],
+      )
       .catch((e) => log(`[worker ${name}] heartbeat failed: ${(e as Error).message}`))
   }, heartbeatMs)
 
@@ -158,7 +199,10 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
       clearInterval(heartbeat)
       await graphile.stop().catch((e) => log(`[worker ${name}] stopping the queue runner: ${(e as Error).message}`))
       await pool
-        .query(`UPDATE fm_queue.workers SET status = 'offline', stopped_at = now(), running = 0, completed = $2 WHERE id = $1`, [id, completed])
+        .query(
+          `UPDATE fm_queue.workers SET status = 'offline', stopped_at = now(), running = 0, completed = $2 WHERE id = $1`,
+          [id, completed],
+        )
         .catch(() => undefined)
       await runner.close()
       await pool.end().catch(() => undefined)
@@ -191,7 +235,8 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
     try {
       if (a === '--concurrency' || a === '-c') {
         o.concurrency = Number(value())
-        if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new Error('--concurrency must be a positive integer')
+        if (!Number.isInteger(o.concurrency) || o.concurrency < 1)
+          throw new Error('--concurrency must be a positive integer')
       } else if (a === '--gpu') o.gpu = true
       else if (a === '--name') o.name = value()
       else if (a === '--cache-dir') o.cacheDir = value()
@@ -207,26 +252,37 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
     }
   }
   if (!/^postgres(ql)?:\/\//.test(o.databaseUrl)) {
-    process.stderr.write(`a worker needs DATABASE_URL=postgres://… (or --database-url): jobs travel through Postgres\n${USAGE}\n`)
+    process.stderr.write(
+      `a worker needs DATABASE_URL=postgres://… (or --database-url): jobs travel through Postgres\n${USAGE}\n`,
+    )
     return 2
   }
   let worker: ServerWorker
   try {
     // started before PostgreSQL or before any engine installed the queue: wait for both, saying so once
-    await whenReady(async () => {
-      const c = new pg.Client({ connectionString: o.databaseUrl, connectionTimeoutMillis: 5000 })
-      c.on('error', () => undefined)
-      try {
-        await c.connect()
-        await c.query('SELECT 1 FROM fm_queue.workers LIMIT 0')
-      } finally {
-        await c.end().catch(() => undefined)
-      }
-    }, (why) => process.stderr.write(`[worker] waiting for the job queue (${why}); the first fm-agent engine installs it: retrying until it is there\n`))
+    await whenReady(
+      async () => {
+        const c = new pg.Client({ connectionString: o.databaseUrl, connectionTimeoutMillis: 5000 })
+        c.on('error', () => undefined)
+        try {
+          await c.connect()
+          await c.query('SELECT 1 FROM fm_queue.workers LIMIT 0')
+        } finally {
+          await c.end().catch(() => undefined)
+        }
+      },
+      (why) =>
+        process.stderr.write(
+          `[worker] waiting for the job queue (${why}); the first fm-agent engine installs it: retrying until it is there\n`,
+        ),
+    )
     worker = await startServerWorker(o)
   } catch (e) {
     const err = e as Error & { code?: string }
-    const hint = err.code === '42P01' || err.code === '3F000' ? ' (the queue is not installed yet: start an engine, or run fm-agent worker-role create, first)' : ''
+    const hint =
+      err.code === '42P01' || err.code === '3F000'
+        ? ' (the queue is not installed yet: start an engine, or run fm-agent worker-role create, first)'
+        : ''
     process.stderr.write(`the worker could not start: ${err.message}${hint}\n`)
     return 1
   }

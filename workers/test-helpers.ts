@@ -42,7 +42,11 @@ export function makeJob(problem: LoadedProblem, code: string, over: Partial<Eval
     language: (over.language ?? problem.spec.language) as Language,
     code,
     stage: 0,
-    limits: { timeoutS: problem.spec.limits.timeoutS, memoryMb: problem.spec.limits.memoryMb, cpuS: problem.spec.limits.cpuS ?? problem.spec.limits.timeoutS },
+    limits: {
+      timeoutS: problem.spec.limits.timeoutS,
+      memoryMb: problem.spec.limits.memoryMb,
+      cpuS: problem.spec.limits.cpuS ?? problem.spec.limits.timeoutS,
+    },
     needs: { gpu: false, languages: [] },
     attempt: 0,
     ...over,

@@ -48,7 +48,11 @@ export function missingToolchainMessage(language: Language, what = `${language} 
 /** The first GPU's name as nvidia-smi reports it; undefined when there is no (visible) NVIDIA GPU. */
 export function detectGpuName(): string | undefined {
   try {
-    return execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 10_000 }).trim().split('\n')[0] || undefined
+    return (
+      execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 10_000 })
+        .trim()
+        .split('\n')[0] || undefined
+    )
   } catch {
     return undefined
   }

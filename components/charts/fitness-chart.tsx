@@ -10,7 +10,18 @@
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { fromPixelX, nearest, toPixel, type PlotArea } from '../../client-safe/plot.ts'
-import { distanceToBest, islandColor, logDistance, logDistanceFloor, pivotMetrics, robustDomain, scatterByIsland, seriesKey, yDomain, type PivotRow } from '../../client-safe/series.ts'
+import {
+  distanceToBest,
+  islandColor,
+  logDistance,
+  logDistanceFloor,
+  pivotMetrics,
+  robustDomain,
+  scatterByIsland,
+  seriesKey,
+  yDomain,
+  type PivotRow,
+} from '../../client-safe/series.ts'
 import { fmt } from '../../client-safe/format.ts'
 import { isBetter } from '../../client-safe/score.ts'
 import { axisTicks, logTicks, timeTicks } from '../../client-safe/ticks.ts'
@@ -49,8 +60,14 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
   const [fullY, setFullY] = useState(false)
   const [yMode, setYMode] = useState<'score' | 'distance'>('score')
   const islands = useMemo(() => Array.from({ length: p.islands }, (_, i) => i), [p.islands])
-  const bestRaw = useMemo(() => pivotMetrics(p.metrics, 'best', { x: p.xAxis, range: p.range }), [p.metrics, p.xAxis, p.range])
-  const meanRaw = useMemo(() => (showMean ? pivotMetrics(p.metrics, 'mean', { x: p.xAxis, islands, range: p.range }) : []), [p.metrics, p.xAxis, islands, showMean, p.range])
+  const bestRaw = useMemo(
+    () => pivotMetrics(p.metrics, 'best', { x: p.xAxis, range: p.range }),
+    [p.metrics, p.xAxis, p.range],
+  )
+  const meanRaw = useMemo(
+    () => (showMean ? pivotMetrics(p.metrics, 'mean', { x: p.xAxis, islands, range: p.range }) : []),
+    [p.metrics, p.xAxis, islands, showMean, p.range],
+  )
   const scatterRaw = useMemo(() => {
     const byIsland = scatterByIsland(p.points, p.range)
     if (p.xAxis === 'time') {
@@ -70,16 +87,25 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
     if (runBest === null) return null
     const b = runBest
     const dist: number[] = []
-    for (const r of bestRaw) for (const [k, v] of Object.entries(r)) if (k !== 'x' && typeof v === 'number') dist.push(distanceToBest(v, b, p.direction))
+    for (const r of bestRaw)
+      for (const [k, v] of Object.entries(r))
+        if (k !== 'x' && typeof v === 'number') dist.push(distanceToBest(v, b, p.direction))
     for (const a of scatterRaw.values()) for (const q of a) dist.push(distanceToBest(q.y, b, p.direction))
     return { best: b, floor: logDistanceFloor(dist, b) }
   }, [yMode, p.best, p.direction, bestRaw, scatterRaw])
-  const toY = useMemo(() => (log ? (v: number) => logDistance(v, log.best, p.direction, log.floor) : null), [log, p.direction])
+  const toY = useMemo(
+    () => (log ? (v: number) => logDistance(v, log.best, p.direction, log.floor) : null),
+    [log, p.direction],
+  )
   const best = useMemo(() => (toY ? mapRows(bestRaw, toY) : bestRaw), [bestRaw, toY])
   const mean = useMemo(() => (toY ? mapRows(meanRaw, toY) : meanRaw), [meanRaw, toY])
   const scatter = useMemo(() => {
     const out = new Map<number, Array<{ x: number; y: number; id: string; score: number }>>()
-    for (const [i, arr] of scatterRaw) out.set(i, arr.map((q) => ({ ...q, score: q.y, y: toY ? toY(q.y) : q.y })))
+    for (const [i, arr] of scatterRaw)
+      out.set(
+        i,
+        arr.map((q) => ({ ...q, score: q.y, y: toY ? toY(q.y) : q.y })),
+      )
     return out
   }, [scatterRaw, toY])
   const drawnPoints = useMemo(() => [...scatter.values()].reduce((n, a) => n + a.length, 0), [scatter])
@@ -101,15 +127,20 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
     const direction = log ? 'min' : p.direction
     if (log) lines.push(log.floor)
     if (fullY) {
-      for (const r of mean) for (const [k, v] of Object.entries(r)) if (k !== 'x' && typeof v === 'number') lines.push(v)
+      for (const r of mean)
+        for (const [k, v] of Object.entries(r)) if (k !== 'x' && typeof v === 'number') lines.push(v)
       return yDomain([...lines, ...pts], reference) ?? [0, 1]
     }
     return robustDomain(lines, pts, reference, direction) ?? [0, 1]
   }, [best, mean, scatter, showPoints, fullY, p.reference, p.direction, log])
   const yTicks = useMemo(() => (log ? logTicks(yDom, 7) : axisTicks(yDom, 6)), [yDom, log])
-  const xTicks = useMemo(() => (p.xAxis === 'time' ? timeTicks(xs, 6) : axisTicks(xs, 6, { integer: true })), [xs, p.xAxis])
+  const xTicks = useMemo(
+    () => (p.xAxis === 'time' ? timeTicks(xs, 6) : axisTicks(xs, 6, { integer: true })),
+    [xs, p.xAxis],
+  )
   /** a value on the y axis back in words, for tooltips */
-  const yText = (v: number, digits = 6) => (log ? (v <= log.floor ? 'at the best' : `${fmt(10 ** v, 3)} from the best`) : fmt(v, digits))
+  const yText = (v: number, digits = 6) =>
+    log ? (v <= log.floor ? 'at the best' : `${fmt(10 ** v, 3)} from the best`) : fmt(v, digits)
 
   const dots = useMemo(() => {
     const out: Dot[] = []
@@ -130,7 +161,15 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
     setWidth(el.clientWidth)
     return () => ro.disconnect()
   }, [])
-  const area: PlotArea = useMemo(() => ({ left: MARGIN.left + Y_WIDTH, top: MARGIN.top, right: Math.max(MARGIN.left + Y_WIDTH + 1, width - MARGIN.right), bottom: height - MARGIN.bottom - X_HEIGHT }), [width, height])
+  const area: PlotArea = useMemo(
+    () => ({
+      left: MARGIN.left + Y_WIDTH,
+      top: MARGIN.top,
+      right: Math.max(MARGIN.left + Y_WIDTH + 1, width - MARGIN.right),
+      bottom: height - MARGIN.bottom - X_HEIGHT,
+    }),
+    [width, height],
+  )
   const domain = useMemo(() => ({ x: xs, y: yDom as [number, number] }), [xs, yDom])
 
   // paint the dots; then note when each new evaluation's dot was first on screen
@@ -203,8 +242,14 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
         </div>
         <div className="row">
           <div className="seg" role="group" aria-label="y axis">
-            <button className={yMode === 'score' ? 'on' : ''} onClick={() => setYMode('score')}>score</button>
-            <button className={yMode === 'distance' ? 'on' : ''} onClick={() => setYMode('distance')} title="how far each value is from the run's best, on a log scale: late, small gains stay visible">
+            <button className={yMode === 'score' ? 'on' : ''} onClick={() => setYMode('score')}>
+              score
+            </button>
+            <button
+              className={yMode === 'distance' ? 'on' : ''}
+              onClick={() => setYMode('distance')}
+              title="how far each value is from the run's best, on a log scale: late, small gains stay visible"
+            >
               distance to the best (log)
             </button>
           </div>
@@ -214,7 +259,11 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
           <label className="row small" style={{ flexDirection: 'row', gap: 4 }}>
             <input type="checkbox" checked={showPoints} onChange={(e) => setShowPoints(e.target.checked)} /> evaluations
           </label>
-          <label className="row small" style={{ flexDirection: 'row', gap: 4 }} title="off: the y axis leaves out the worst quarter of evaluations, so progress stays visible">
+          <label
+            className="row small"
+            style={{ flexDirection: 'row', gap: 4 }}
+            title="off: the y axis leaves out the worst quarter of evaluations, so progress stays visible"
+          >
             <input type="checkbox" checked={fullY} onChange={(e) => setFullY(e.target.checked)} /> full y range
           </label>
         </div>
@@ -265,47 +314,114 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
               label={{ value: label, position: 'insideBottomRight', offset: -2, fill: '#9aa5b1', fontSize: 11 }}
               height={X_HEIGHT}
             />
-            <YAxis width={Y_WIDTH} domain={yDom} allowDataOverflow ticks={yTicks.ticks} interval={0} tick={{ fill: '#9aa5b1', fontSize: 11 }} tickFormatter={yTicks.format} />
+            <YAxis
+              width={Y_WIDTH}
+              domain={yDom}
+              allowDataOverflow
+              ticks={yTicks.ticks}
+              interval={0}
+              tick={{ fill: '#9aa5b1', fontSize: 11 }}
+              tickFormatter={yTicks.format}
+            />
             <Tooltip
               content={({ active, payload, label }) => {
-                const rows = (payload ?? []).filter((e) => e.dataKey !== 'x' && e.name !== 'x' && typeof e.value === 'number')
+                const rows = (payload ?? []).filter(
+                  (e) => e.dataKey !== 'x' && e.name !== 'x' && typeof e.value === 'number',
+                )
                 if (!active || !rows.length || hover) return null
-                const x = rows.find((r) => (r.payload as { x?: number } | undefined)?.x !== undefined)?.payload as { x?: number } | undefined
+                const x = rows.find((r) => (r.payload as { x?: number } | undefined)?.x !== undefined)?.payload as
+                  | { x?: number }
+                  | undefined
                 const at = x?.x ?? Number(label)
                 return (
                   <div className="chart-tip">
-                    <div className="muted">{p.xAxis === 'time' ? new Date(at).toLocaleTimeString() : `evaluation ${Math.round(at)}`}</div>
+                    <div className="muted">
+                      {p.xAxis === 'time' ? new Date(at).toLocaleTimeString() : `evaluation ${Math.round(at)}`}
+                    </div>
                     {rows.map((r, i) => (
                       <div key={i}>
-                        <i style={{ background: String(r.color ?? '#fff') }} /> {r.name}: <span className="mono">{yText(Number(r.value))}</span>
+                        <i style={{ background: String(r.color ?? '#fff') }} /> {r.name}:{' '}
+                        <span className="mono">{yText(Number(r.value))}</span>
                       </div>
                     ))}
                   </div>
                 )
               }}
             />
-            {showReference && p.reference && <ReferenceLine y={p.reference.value} stroke="#ff7eb6" strokeDasharray="6 4" ifOverflow="extendDomain" />}
+            {showReference && p.reference && (
+              <ReferenceLine y={p.reference.value} stroke="#ff7eb6" strokeDasharray="6 4" ifOverflow="extendDomain" />
+            )}
             {showMean &&
               islands.map((i) => (
-                <Line key={`m${i}`} name={`island ${i} mean`} data={mean} dataKey={seriesKey(i)} stroke={islandColor(i)} strokeOpacity={0.6} strokeDasharray="4 3" dot={false} connectNulls isAnimationActive={false} />
+                <Line
+                  key={`m${i}`}
+                  name={`island ${i} mean`}
+                  data={mean}
+                  dataKey={seriesKey(i)}
+                  stroke={islandColor(i)}
+                  strokeOpacity={0.6}
+                  strokeDasharray="4 3"
+                  dot={false}
+                  connectNulls
+                  isAnimationActive={false}
+                />
               ))}
             {islands.map((i) => (
-              <Line key={`b${i}`} name={`island ${i} best`} data={best} dataKey={seriesKey(i)} type="stepAfter" stroke={islandColor(i)} strokeWidth={1.6} dot={false} connectNulls isAnimationActive={false} />
+              <Line
+                key={`b${i}`}
+                name={`island ${i} best`}
+                data={best}
+                dataKey={seriesKey(i)}
+                type="stepAfter"
+                stroke={islandColor(i)}
+                strokeWidth={1.6}
+                dot={false}
+                connectNulls
+                isAnimationActive={false}
+              />
             ))}
-            <Line name="run best" data={best} dataKey="run" type="stepAfter" stroke={islandColor(-1)} strokeWidth={2.4} dot={false} connectNulls isAnimationActive={false} />
+            <Line
+              name="run best"
+              data={best}
+              dataKey="run"
+              type="stepAfter"
+              stroke={islandColor(-1)}
+              strokeWidth={2.4}
+              dot={false}
+              connectNulls
+              isAnimationActive={false}
+            />
           </ComposedChart>
         </ResponsiveContainer>
-        <canvas ref={canvas} data-testid="fitness-dots" style={{ position: 'absolute', left: 0, top: 0, width, height, pointerEvents: 'none' }} />
+        <canvas
+          ref={canvas}
+          data-testid="fitness-dots"
+          style={{ position: 'absolute', left: 0, top: 0, width, height, pointerEvents: 'none' }}
+        />
         {hover && !drag && (
-          <div className="chart-tip" style={{ position: 'absolute', left: Math.min(hover.px + 12, width - 190), top: Math.max(0, hover.py - 52), pointerEvents: 'none' }}>
+          <div
+            className="chart-tip"
+            style={{
+              position: 'absolute',
+              left: Math.min(hover.px + 12, width - 190),
+              top: Math.max(0, hover.py - 52),
+              pointerEvents: 'none',
+            }}
+          >
             <div>
-              <i style={{ background: islandColor(hover.dot.island) }} /> island {hover.dot.island} · {p.xAxis === 'time' ? new Date(hover.dot.x).toLocaleTimeString() : `evaluation ${hover.dot.x}`}
+              <i style={{ background: islandColor(hover.dot.island) }} /> island {hover.dot.island} ·{' '}
+              {p.xAxis === 'time' ? new Date(hover.dot.x).toLocaleTimeString() : `evaluation ${hover.dot.x}`}
             </div>
-            <div className="mono">{fmt(hover.dot.score, 8)}{log ? ` · ${yText(hover.dot.y)}` : ''}</div>
+            <div className="mono">
+              {fmt(hover.dot.score, 8)}
+              {log ? ` · ${yText(hover.dot.y)}` : ''}
+            </div>
             <div className="muted">{hover.dot.id.slice(0, 8)} · click to open</div>
           </div>
         )}
-        {drag && Math.abs(drag.b - drag.a) > 2 && <div className="chart-sel" style={{ left: Math.min(drag.a, drag.b), width: Math.abs(drag.b - drag.a) }} />}
+        {drag && Math.abs(drag.b - drag.a) > 2 && (
+          <div className="chart-sel" style={{ left: Math.min(drag.a, drag.b), width: Math.abs(drag.b - drag.a) }} />
+        )}
       </div>
     </div>
   )

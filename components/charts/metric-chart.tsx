@@ -23,7 +23,10 @@ export interface MetricChartProps {
 }
 
 export const MetricChart = memo(function MetricChart(p: MetricChartProps) {
-  const rows = useMemo(() => pivotMetrics(p.metrics, p.field, { x: p.xAxis, islands: p.series, range: p.range }), [p.metrics, p.field, p.xAxis, p.series, p.range])
+  const rows = useMemo(
+    () => pivotMetrics(p.metrics, p.field, { x: p.xAxis, islands: p.series, range: p.range }),
+    [p.metrics, p.field, p.xAxis, p.series, p.range],
+  )
   const f = p.format ?? ((v: number) => fmt(v, 3))
   // explicit ticks: round values whose labels never repeat (the axis spans 0 to the data or yMax)
   const axes = useMemo(() => {
@@ -32,7 +35,12 @@ export const MetricChart = memo(function MetricChart(p: MetricChartProps) {
     const top = p.yMax ?? Math.max(ext.y?.[1] ?? 0, p.limit?.value ?? 0)
     const yDom: [number, number] = [Math.min(0, ext.y?.[0] ?? 0), top > 0 ? top : 1]
     const y = axisTicks(yDom, 4)
-    return { xDom, yDom: [yDom[0], Math.max(yDom[1], y.ticks[y.ticks.length - 1] ?? yDom[1])] as [number, number], x: p.xAxis === 'time' ? timeTicks(xDom, 5) : axisTicks(xDom, 5, { integer: true }), y: { ticks: y.ticks, format: distinctFormat(y.ticks, p.format, y.format) } }
+    return {
+      xDom,
+      yDom: [yDom[0], Math.max(yDom[1], y.ticks[y.ticks.length - 1] ?? yDom[1])] as [number, number],
+      x: p.xAxis === 'time' ? timeTicks(xDom, 5) : axisTicks(xDom, 5, { integer: true }),
+      y: { ticks: y.ticks, format: distinctFormat(y.ticks, p.format, y.format) },
+    }
   }, [rows, p.range, p.xAxis, p.yMax, p.limit, p.format])
   return (
     <div data-testid={p.testId} data-points={rows.length}>
@@ -50,15 +58,39 @@ export const MetricChart = memo(function MetricChart(p: MetricChartProps) {
             tickFormatter={axes.x.format}
             height={22}
           />
-          <YAxis width={52} domain={axes.yDom} ticks={axes.y.ticks} interval={0} tick={{ fill: '#9aa5b1', fontSize: 10 }} tickFormatter={axes.y.format} />
+          <YAxis
+            width={52}
+            domain={axes.yDom}
+            ticks={axes.y.ticks}
+            interval={0}
+            tick={{ fill: '#9aa5b1', fontSize: 10 }}
+            tickFormatter={axes.y.format}
+          />
           <Tooltip
             contentStyle={{ background: '#161b22', border: '1px solid #2a323d', fontSize: 12 }}
             labelFormatter={(v) => (p.xAxis === 'time' ? new Date(Number(v)).toLocaleTimeString() : `evaluation ${v}`)}
             formatter={(v) => f(Number(v))}
           />
-          {p.limit && <ReferenceLine y={p.limit.value} stroke="#f85149" strokeDasharray="6 4" label={{ value: p.limit.label, fill: '#f85149', fontSize: 10, position: 'insideTopRight' }} ifOverflow="extendDomain" />}
+          {p.limit && (
+            <ReferenceLine
+              y={p.limit.value}
+              stroke="#f85149"
+              strokeDasharray="6 4"
+              label={{ value: p.limit.label, fill: '#f85149', fontSize: 10, position: 'insideTopRight' }}
+              ifOverflow="extendDomain"
+            />
+          )}
           {p.series.map((i) => (
-            <Line key={i} name={i < 0 ? 'run' : `island ${i}`} dataKey={seriesKey(i)} stroke={islandColor(i)} strokeWidth={i < 0 ? 2 : 1.4} dot={false} connectNulls isAnimationActive={false} />
+            <Line
+              key={i}
+              name={i < 0 ? 'run' : `island ${i}`}
+              dataKey={seriesKey(i)}
+              stroke={islandColor(i)}
+              strokeWidth={i < 0 ? 2 : 1.4}
+              dot={false}
+              connectNulls
+              isAnimationActive={false}
+            />
           ))}
         </LineChart>
       </ResponsiveContainer>

@@ -15,9 +15,19 @@ const LINES = [
   { key: 'capacity', name: 'workers', color: '#3fb950', dash: '5 4' },
 ] as const
 
-export const PipelineChart = memo(function PipelineChart(p: { metrics: MetricPoint[]; xAxis: 'evals' | 'time'; range: { lo: number; hi: number } | null; height?: number }) {
+export const PipelineChart = memo(function PipelineChart(p: {
+  metrics: MetricPoint[]
+  xAxis: 'evals' | 'time'
+  range: { lo: number; hi: number } | null
+  height?: number
+}) {
   const rows = useMemo(() => pipelineRows(p.metrics, { x: p.xAxis, range: p.range }), [p.metrics, p.xAxis, p.range])
-  if (!rows.length) return <div className="empty small" data-testid="pipeline">No pipeline figures yet: they appear once the run evaluates.</div>
+  if (!rows.length)
+    return (
+      <div className="empty small" data-testid="pipeline">
+        No pipeline figures yet: they appear once the run evaluates.
+      </div>
+    )
   return (
     <div data-testid="pipeline" data-points={rows.length}>
       <ResponsiveContainer width="100%" height={p.height ?? 190}>
@@ -28,7 +38,9 @@ export const PipelineChart = memo(function PipelineChart(p: { metrics: MetricPoi
             dataKey="x"
             domain={['dataMin', 'dataMax']}
             tick={{ fill: '#9aa5b1', fontSize: 10 }}
-            tickFormatter={(v: number) => (p.xAxis === 'time' ? new Date(v).toLocaleTimeString() : String(Math.round(v)))}
+            tickFormatter={(v: number) =>
+              p.xAxis === 'time' ? new Date(v).toLocaleTimeString() : String(Math.round(v))
+            }
             height={22}
           />
           <YAxis width={40} domain={[0, 'auto']} allowDecimals={false} tick={{ fill: '#9aa5b1', fontSize: 10 }} />
@@ -39,7 +51,17 @@ export const PipelineChart = memo(function PipelineChart(p: { metrics: MetricPoi
           />
           <Legend wrapperStyle={{ fontSize: 11 }} />
           {LINES.map((l) => (
-            <Line key={l.key} name={l.name} dataKey={l.key} stroke={l.color} strokeDasharray={l.dash} strokeWidth={1.6} dot={false} connectNulls isAnimationActive={false} />
+            <Line
+              key={l.key}
+              name={l.name}
+              dataKey={l.key}
+              stroke={l.color}
+              strokeDasharray={l.dash}
+              strokeWidth={1.6}
+              dot={false}
+              connectNulls
+              isAnimationActive={false}
+            />
           ))}
         </LineChart>
       </ResponsiveContainer>

@@ -38,7 +38,12 @@ export function CodeEditorImpl(props: CodeEditorProps) {
         defaultLanguage={props.language ?? 'plaintext'}
         defaultValue={props.defaultValue}
         onChange={(v) => props.onChange?.(v ?? '')}
-        options={{ ...BASE_OPTIONS, readOnly: !!props.readOnly, wordWrap: props.wordWrap ? 'on' : 'off', ariaLabel: props.ariaLabel ?? 'code editor' }}
+        options={{
+          ...BASE_OPTIONS,
+          readOnly: !!props.readOnly,
+          wordWrap: props.wordWrap ? 'on' : 'off',
+          ariaLabel: props.ariaLabel ?? 'code editor',
+        }}
       />
     </div>
   )
@@ -64,7 +69,12 @@ export function DiffEditorImpl(props: DiffEditorProps) {
         language={props.language ?? 'plaintext'}
         original={props.original}
         modified={props.modified}
-        options={{ ...BASE_OPTIONS, readOnly: !props.onChange, originalEditable: false, renderSideBySide: props.sideBySide ?? true }}
+        options={{
+          ...BASE_OPTIONS,
+          readOnly: !props.onChange,
+          originalEditable: false,
+          renderSideBySide: props.sideBySide ?? true,
+        }}
         onMount={(editor) => {
           const model = editor.getModifiedEditor()
           model.onDidChangeModelContent(() => props.onChange?.(model.getValue()))

@@ -9,7 +9,17 @@ import type { CodeEditorProps, DiffEditorProps } from './editors.tsx'
 export type { CodeEditorProps, DiffEditorProps }
 export { monacoLanguage } from './language.ts'
 
-const loading = () => <div className="muted small" style={{ padding: 12 }}>Loading the editor…</div>
+const loading = () => (
+  <div className="muted small" style={{ padding: 12 }}>
+    Loading the editor…
+  </div>
+)
 
-export const CodeEditor = dynamic<CodeEditorProps>(() => import('./editors.tsx').then((m) => m.CodeEditorImpl), { ssr: false, loading })
-export const DiffEditor = dynamic<DiffEditorProps>(() => import('./editors.tsx').then((m) => m.DiffEditorImpl), { ssr: false, loading })
+export const CodeEditor = dynamic<CodeEditorProps>(() => import('./editors.tsx').then((m) => m.CodeEditorImpl), {
+  ssr: false,
+  loading,
+})
+export const DiffEditor = dynamic<DiffEditorProps>(() => import('./editors.tsx').then((m) => m.DiffEditorImpl), {
+  ssr: false,
+  loading,
+})

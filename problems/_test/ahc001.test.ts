@@ -109,30 +109,33 @@ describe('ahc001 evaluator', () => {
   }, 120_000)
 
   it('is invalid when every case is a wrong answer', async () => {
-    const overlapping = 'import sys\nn = int(sys.stdin.read().split()[0])\nprint("\\n".join("0 0 10000 10000" for _ in range(n)))\n'
+    const overlapping =
+      'import sys\nn = int(sys.stdin.read().split()[0])\nprint("\\n".join("0 0 10000 10000" for _ in range(n)))\n'
     const out = await evaluate('ahc001', writeCandidate(overlapping))
     expect(out.valid).toBe(false)
     expect(out.feedback).toMatch(/every case failed.*overlap/)
   }, 60_000)
 
-  it(
-    'hands the candidate no private path (recorded through the test stand-in helper)',
-    async () => {
-      const log = path.join(tempDir(), 'calls.jsonl')
-      const out = await evaluate('ahc001', writeCandidate(UNIT_CELLS), { env: { FM_SANDBOX_STANDIN_LOG: log }, helpers: 'standin' })
-      expect(out.valid).toBe(true)
-      const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { cmd: string[]; files: Record<string, string> })
-      const seeds = JSON.parse(readFileSync(path.join(DIR, 'private', 'seeds.json'), 'utf8')) as { seeds: number[] }
-      expect(calls).toHaveLength(seeds.seeds.length)
-      for (const call of calls) {
-        expect(Object.keys(call.files)).toEqual(['main.py'])
-        const handed = [...call.cmd, ...Object.values(call.files)].join(' ')
-        expect(handed).not.toMatch(/private|seeds\.json/)
-        for (const seed of seeds.seeds) expect(handed).not.toContain(String(seed))
-      }
-    },
-    60_000,
-  )
+  it('hands the candidate no private path (recorded through the test stand-in helper)', async () => {
+    const log = path.join(tempDir(), 'calls.jsonl')
+    const out = await evaluate('ahc001', writeCandidate(UNIT_CELLS), {
+      env: { FM_SANDBOX_STANDIN_LOG: log },
+      helpers: 'standin',
+    })
+    expect(out.valid).toBe(true)
+    const calls = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { cmd: string[]; files: Record<string, string> })
+    const seeds = JSON.parse(readFileSync(path.join(DIR, 'private', 'seeds.json'), 'utf8')) as { seeds: number[] }
+    expect(calls).toHaveLength(seeds.seeds.length)
+    for (const call of calls) {
+      expect(Object.keys(call.files)).toEqual(['main.py'])
+      const handed = [...call.cmd, ...Object.values(call.files)].join(' ')
+      expect(handed).not.toMatch(/private|seeds\.json/)
+      for (const seed of seeds.seeds) expect(handed).not.toContain(String(seed))
+    }
+  }, 60_000)
 
   // the probe prints nothing (every case fails) if it can read the private seeds
   const probe = privateProbe('ahc001', 'private/seeds.json', 'sys.exit(0)', UNIT_CELLS)

@@ -45,13 +45,19 @@ describe('bin-packing-weibull5k held-out stage', () => {
 
 describe('bin-packing candidate checks', () => {
   it('rejects scores of the wrong shape', async () => {
-    const out = await evaluate('bin-packing-or3', writeCandidate('import numpy as np\n\ndef priority(item, bins):\n    return np.zeros(3)\n'))
+    const out = await evaluate(
+      'bin-packing-or3',
+      writeCandidate('import numpy as np\n\ndef priority(item, bins):\n    return np.zeros(3)\n'),
+    )
     expect(out.valid).toBe(false)
     expect(out.feedback).toMatch(/one score per bin/)
   })
 
   it('rejects NaN scores', async () => {
-    const out = await evaluate('bin-packing-or3', writeCandidate('import numpy as np\n\ndef priority(item, bins):\n    return np.full(len(bins), np.nan)\n'))
+    const out = await evaluate(
+      'bin-packing-or3',
+      writeCandidate('import numpy as np\n\ndef priority(item, bins):\n    return np.full(len(bins), np.nan)\n'),
+    )
     expect(out.valid).toBe(false)
     expect(out.feedback).toMatch(/NaN/)
   })

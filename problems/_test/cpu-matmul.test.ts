@@ -19,7 +19,10 @@ function withKernel(kernel: string): string {
   const seed = readFileSync(SEED, 'utf8')
   const start = seed.indexOf('// EVOLVE-BLOCK-START')
   const end = seed.indexOf('// EVOLVE-BLOCK-END')
-  return writeCandidate(seed.slice(0, start) + '// EVOLVE-BLOCK-START\n' + kernel + '\n' + seed.slice(end), 'candidate.cpp')
+  return writeCandidate(
+    seed.slice(0, start) + '// EVOLVE-BLOCK-START\n' + kernel + '\n' + seed.slice(end),
+    'candidate.cpp',
+  )
 }
 
 describe('cpu-matmul', () => {

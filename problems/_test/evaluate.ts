@@ -35,7 +35,13 @@ let worker: Promise<{ runner: Runner; store: ReturnType<typeof bundleStore> }> |
 export async function evaluateInWorker(id: string, code: string): Promise<EvalResult> {
   worker ??= (async () => {
     const store = bundleStore()
-    const runner = createRunner({ cacheDir: tempDir('fm-problems-worker-'), workerId: 'problems-test', slots: 1, isolation: detectIsolation(), fetchBundle: store.fetch })
+    const runner = createRunner({
+      cacheDir: tempDir('fm-problems-worker-'),
+      workerId: 'problems-test',
+      slots: 1,
+      isolation: detectIsolation(),
+      fetchBundle: store.fetch,
+    })
     await runner.start()
     return { runner, store }
   })()
@@ -163,7 +169,10 @@ export function writeCandidate(code: string, name = 'candidate.py'): string {
 
 /** The last stdout line that parses as a JSON object, as the worker reads it. */
 export function lastJsonLine(stdout: string): Record<string, unknown> | null {
-  const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   for (let i = lines.length - 1; i >= 0; i--) {
     try {
       const v: unknown = JSON.parse(lines[i]!)
@@ -178,9 +187,9 @@ export function lastJsonLine(stdout: string): Record<string, unknown> | null {
 /** Compile a C/C++ candidate with the problem's build command, as the worker does first. */
 export function buildCandidate(spec: ProblemSpec, source: string): string {
   const output = path.join(tempDir('fm-build-'), 'candidate')
-  const command = (spec.build ?? 'g++ -O2 -std=c++17 {candidate} -o {output}').split(/\s+/).map((p) =>
-    p.replaceAll('{candidate}', source).replaceAll('{output}', output),
-  )
+  const command = (spec.build ?? 'g++ -O2 -std=c++17 {candidate} -o {output}')
+    .split(/\s+/)
+    .map((p) => p.replaceAll('{candidate}', source).replaceAll('{output}', output))
   const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`)
   return output

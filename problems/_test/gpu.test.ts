@@ -37,16 +37,25 @@ describe.each(Object.keys(SMALL))('%s', (id) => {
     expect(spec.reference?.value).toBe(1)
   })
 
-  it.skipIf(!torchAvailable)('seed ModelNew matches reference Model on the CPU at reduced sizes (needs torch)', () => {
-    const r = spawnSync(
-      PYTHON,
-      [path.join(PROBLEMS_DIR, '_test', 'check_kernel_cpu.py'), dir, path.join(dir, spec.entry), JSON.stringify(SMALL[id])],
-      { encoding: 'utf8' },
-    )
-    expect(r.status, r.stderr).toBe(0)
-    const res = JSON.parse(r.stdout.trim()) as { ok: boolean; max_abs_err: number }
-    expect(res.ok).toBe(true)
-  }, 60_000)
+  it.skipIf(!torchAvailable)(
+    'seed ModelNew matches reference Model on the CPU at reduced sizes (needs torch)',
+    () => {
+      const r = spawnSync(
+        PYTHON,
+        [
+          path.join(PROBLEMS_DIR, '_test', 'check_kernel_cpu.py'),
+          dir,
+          path.join(dir, spec.entry),
+          JSON.stringify(SMALL[id]),
+        ],
+        { encoding: 'utf8' },
+      )
+      expect(r.status, r.stderr).toBe(0)
+      const res = JSON.parse(r.stdout.trim()) as { ok: boolean; max_abs_err: number }
+      expect(res.ok).toBe(true)
+    },
+    60_000,
+  )
 
   it.skipIf(realKernelHarness)('without the kernel harness the evaluator gives a clean invalid result', async () => {
     const out = await evaluate(id, path.join(dir, spec.entry))
@@ -58,7 +67,10 @@ describe.each(Object.keys(SMALL))('%s', (id) => {
   it.runIf(realKernelHarness && torchAvailable)(
     'seed evaluates valid through the harness on the CPU at reduced sizes (runs once workers/python/fm_kernelbench.py exists)',
     async () => {
-      const out = await evaluate(id, path.join(dir, spec.entry), { args: ['--device', 'cpu'], prepare: (f) => shrink(f, id) })
+      const out = await evaluate(id, path.join(dir, spec.entry), {
+        args: ['--device', 'cpu'],
+        prepare: (f) => shrink(f, id),
+      })
       expectScored(spec, out)
     },
     120_000,

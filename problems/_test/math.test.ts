@@ -81,7 +81,10 @@ describe('circle-packing-26 candidate isolation', () => {
   })
 
   it('reports an exception raised by the candidate with its traceback', async () => {
-    const out = await evaluate('circle-packing-26', writeCandidate('def run_packing():\n    raise ValueError("no idea")\n'))
+    const out = await evaluate(
+      'circle-packing-26',
+      writeCandidate('def run_packing():\n    raise ValueError("no idea")\n'),
+    )
     expect(out.valid).toBe(false)
     expect(out.feedback).toMatch(/ValueError: no idea/)
   })

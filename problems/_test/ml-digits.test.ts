@@ -4,7 +4,17 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
-import { PROBLEMS_DIR, closeWorker, evaluate, evaluateInWorker, expectScored, loadSpec, privateProbe, tempDir, writeCandidate } from './evaluate.ts'
+import {
+  PROBLEMS_DIR,
+  closeWorker,
+  evaluate,
+  evaluateInWorker,
+  expectScored,
+  loadSpec,
+  privateProbe,
+  tempDir,
+  writeCandidate,
+} from './evaluate.ts'
 
 const DIR = path.join(PROBLEMS_DIR, 'ml-digits')
 afterAll(closeWorker)
@@ -19,27 +29,37 @@ describe('ml-digits', () => {
   }, 120_000)
 
   it('rejects predictions of the wrong length and non-digits', async () => {
-    const short = await evaluate('ml-digits', writeCandidate("open('predictions.csv', 'w').write('label\\n1\\n2\\n')\n"))
+    const short = await evaluate(
+      'ml-digits',
+      writeCandidate("open('predictions.csv', 'w').write('label\\n1\\n2\\n')\n"),
+    )
     expect(short.valid).toBe(false)
     expect(short.feedback).toMatch(/must hold 539 predictions/)
-    const words = await evaluate('ml-digits', writeCandidate("open('predictions.csv', 'w').write('label\\n' + 'seven\\n' * 539)\n"))
+    const words = await evaluate(
+      'ml-digits',
+      writeCandidate("open('predictions.csv', 'w').write('label\\n' + 'seven\\n' * 539)\n"),
+    )
     expect(words.valid).toBe(false)
     expect(words.feedback).toMatch(/not a digit/)
   })
 
-  it(
-    'hands the program only itself and the public data (recorded through the test stand-in helper)',
-    async () => {
-      const log = path.join(tempDir(), 'calls.jsonl')
-      const constant = "n = sum(1 for _ in open('test_features.csv')) - 1\nopen('predictions.csv', 'w').write('label\\n' + '0\\n' * n)\n"
-      const out = await evaluate('ml-digits', writeCandidate(constant), { env: { FM_SANDBOX_STANDIN_LOG: log }, helpers: 'standin' })
-      expect(out.valid).toBe(true)
-      const calls = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { cmd: string[]; files: Record<string, string> })
-      expect(calls).toHaveLength(1)
-      expect(Object.keys(calls[0]!.files).sort()).toEqual(['main.py', 'test_features.csv', 'train.csv'])
-      expect([...calls[0]!.cmd, ...Object.values(calls[0]!.files)].join(' ')).not.toMatch(/private|test_labels/)
-    },
-  )
+  it('hands the program only itself and the public data (recorded through the test stand-in helper)', async () => {
+    const log = path.join(tempDir(), 'calls.jsonl')
+    const constant =
+      "n = sum(1 for _ in open('test_features.csv')) - 1\nopen('predictions.csv', 'w').write('label\\n' + '0\\n' * n)\n"
+    const out = await evaluate('ml-digits', writeCandidate(constant), {
+      env: { FM_SANDBOX_STANDIN_LOG: log },
+      helpers: 'standin',
+    })
+    expect(out.valid).toBe(true)
+    const calls = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { cmd: string[]; files: Record<string, string> })
+    expect(calls).toHaveLength(1)
+    expect(Object.keys(calls[0]!.files).sort()).toEqual(['main.py', 'test_features.csv', 'train.csv'])
+    expect([...calls[0]!.cmd, ...Object.values(calls[0]!.files)].join(' ')).not.toMatch(/private|test_labels/)
+  })
 
   // the probe copies the labels as its predictions if it can read them: a perfect score means a leak
   const probe = privateProbe(

@@ -56,17 +56,21 @@ it('an infeasible circle packing is drawn too, the offending circles outlined in
 }, 120_000)
 
 const torch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0
-it.runIf(realKernelHarness && torch)('a GPU kernel problem draws its timings (run by the harness on the CPU at reduced sizes; needs torch)', async () => {
-  const _spec = loadSpec('gpu-softmax')
-  const out = await evaluate('gpu-softmax', seedFile('gpu-softmax'), {
-    args: ['--device', 'cpu'],
-    prepare: (folder) => appendFileSync(path.join(folder, 'reference.py'), '\nROWS = 64\nCOLS = 1000\n'),
-  })
-  expect(out.valid, out.feedback).toBe(true)
-  const img = out.artifacts.timings as { type: string; data: string }
-  expect(img.type).toBe('image/svg+xml')
-  expect(sanitizeSvg(img.data)).toBe(img.data)
-  expect(img.data).toContain('PyTorch eager')
-  expect(img.data).toContain('ModelNew')
-  expect(count(img.data, 'circle')).toBeGreaterThanOrEqual(10)
-}, 180_000)
+it.runIf(realKernelHarness && torch)(
+  'a GPU kernel problem draws its timings (run by the harness on the CPU at reduced sizes; needs torch)',
+  async () => {
+    const _spec = loadSpec('gpu-softmax')
+    const out = await evaluate('gpu-softmax', seedFile('gpu-softmax'), {
+      args: ['--device', 'cpu'],
+      prepare: (folder) => appendFileSync(path.join(folder, 'reference.py'), '\nROWS = 64\nCOLS = 1000\n'),
+    })
+    expect(out.valid, out.feedback).toBe(true)
+    const img = out.artifacts.timings as { type: string; data: string }
+    expect(img.type).toBe('image/svg+xml')
+    expect(sanitizeSvg(img.data)).toBe(img.data)
+    expect(img.data).toContain('PyTorch eager')
+    expect(img.data).toContain('ModelNew')
+    expect(count(img.data, 'circle')).toBeGreaterThanOrEqual(10)
+  },
+  180_000,
+)

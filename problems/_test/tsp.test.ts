@@ -4,7 +4,16 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import { PROBLEMS_DIR, constantCandidate, evaluate, expectScored, loadSpec, readJson, seedFile, writeCandidate } from './evaluate.ts'
+import {
+  PROBLEMS_DIR,
+  constantCandidate,
+  evaluate,
+  expectScored,
+  loadSpec,
+  readJson,
+  seedFile,
+  writeCandidate,
+} from './evaluate.ts'
 
 interface Instance {
   name: string
@@ -62,7 +71,15 @@ describe('tsp tour checks', () => {
   })
 
   it('rejects a 1-based tour with a hint', async () => {
-    const out = await evaluate('tsp-berlin52', writeCandidate(constantCandidate('solve', tour.map((c) => c + 1))))
+    const out = await evaluate(
+      'tsp-berlin52',
+      writeCandidate(
+        constantCandidate(
+          'solve',
+          tour.map((c) => c + 1),
+        ),
+      ),
+    )
     expect(out.valid).toBe(false)
     expect(out.feedback).toMatch(/0-based/)
   })
@@ -70,12 +87,16 @@ describe('tsp tour checks', () => {
   it('rejects a tour that misses a city and non-integer entries', async () => {
     const short = await evaluate('tsp-berlin52', writeCandidate(constantCandidate('solve', tour.slice(1))))
     expect(short.valid).toBe(false)
-    const fractional = await evaluate('tsp-berlin52', writeCandidate(constantCandidate('solve', [0.5, ...tour.slice(1)])))
+    const fractional = await evaluate(
+      'tsp-berlin52',
+      writeCandidate(constantCandidate('solve', [0.5, ...tour.slice(1)])),
+    )
     expect(fractional.valid).toBe(false)
   })
 
   it('kills a solver that overruns its time limit', async () => {
-    const slow = 'import time\n\ndef solve(coords, dist, time_limit):\n    time.sleep(60)\n    return list(range(len(coords)))\n'
+    const slow =
+      'import time\n\ndef solve(coords, dist, time_limit):\n    time.sleep(60)\n    return list(range(len(coords)))\n'
     const out = await evaluate('tsp-berlin52', writeCandidate(slow))
     expect(out.valid).toBe(false)
     expect(out.feedback).toMatch(/did not return within/)

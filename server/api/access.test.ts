@@ -43,13 +43,23 @@ afterAll(async () => {
 
 describe('every procedure is classified', () => {
   it('has meta.access; only health and sign-in are public', () => {
-    const unclassified = procedures.filter((p) => !p.meta?.access || !['public', ...ROLES].includes(p.meta.access)).map((p) => p.path)
-    expect(unclassified, 'procedures without meta.access (use publicProcedure/viewerProcedure/expertProcedure/adminProcedure)').toEqual([])
+    const unclassified = procedures
+      .filter((p) => !p.meta?.access || !['public', ...ROLES].includes(p.meta.access))
+      .map((p) => p.path)
+    expect(
+      unclassified,
+      'procedures without meta.access (use publicProcedure/viewerProcedure/expertProcedure/adminProcedure)',
+    ).toEqual([])
     const publicOnes = procedures.filter((p) => p.meta?.access === 'public').map((p) => p.path)
-    expect(publicOnes.filter((p) => !PUBLIC_ALLOWED.some((r) => r.test(p))), 'public procedures that are not health or sign-in').toEqual([])
+    expect(
+      publicOnes.filter((p) => !PUBLIC_ALLOWED.some((r) => r.test(p))),
+      'public procedures that are not health or sign-in',
+    ).toEqual([])
     expect(publicOnes).toContain('health.check')
     // the census, so a reader of the test output sees what was covered
-    const byAccess = Object.fromEntries(['public', ...ROLES].map((a) => [a, procedures.filter((p) => p.meta?.access === a).length]))
+    const byAccess = Object.fromEntries(
+      ['public', ...ROLES].map((a) => [a, procedures.filter((p) => p.meta?.access === a).length]),
+    )
     expect(byAccess.viewer! + byAccess.expert! + byAccess.admin!).toBeGreaterThan(30)
   })
 })
@@ -60,42 +70,58 @@ describe('through HTTP, for every procedure', () => {
     for (const p of procedures) {
       const r = await call(p, {})
       if (p.meta?.access === 'public') {
-        if (r.code === 'UNAUTHORIZED' || r.code === 'FORBIDDEN' || r.status >= 500) wrong.push(`${p.path}: public but answered ${r.status} ${r.code}`)
+        if (r.code === 'UNAUTHORIZED' || r.code === 'FORBIDDEN' || r.status >= 500)
+          wrong.push(`${p.path}: public but answered ${r.status} ${r.code}`)
         // a subscription's SSE stream starts with 200 and carries the error as its first event
-      } else if (r.code !== 'UNAUTHORIZED' || r.status !== (p.type === 'subscription' ? 200 : 401)) wrong.push(`${p.path}: ${r.status} ${r.code} ${r.message}`)
-      else if (p.type === 'subscription' && r.events.some((e) => e.event === 'message' && e.data)) wrong.push(`${p.path}: data streamed to an anonymous caller`)
+      } else if (r.code !== 'UNAUTHORIZED' || r.status !== (p.type === 'subscription' ? 200 : 401))
+        wrong.push(`${p.path}: ${r.status} ${r.code} ${r.message}`)
+      else if (p.type === 'subscription' && r.events.some((e) => e.event === 'message' && e.data))
+        wrong.push(`${p.path}: data streamed to an anonymous caller`)
     }
     expect(wrong).toEqual([])
   })
 
   it('a forged bearer token or session cookie is anonymous', async () => {
     const target = procedures.find((p) => p.path === 'account.me')!
-    for (const auth of [{ token: 'fma_' + 'A'.repeat(32) }, { token: 'not-a-token' }, { cookie: 'fm.session_token=forged.value' }]) {
+    for (const auth of [
+      { token: 'fma_' + 'A'.repeat(32) },
+      { token: 'not-a-token' },
+      { cookie: 'fm.session_token=forged.value' },
+    ]) {
       const r = await call(target, auth)
       expect(r.code, JSON.stringify(auth)).toBe('UNAUTHORIZED')
     }
   })
 
-  it.each(['viewer', 'expert'] as const)('a %s gets FORBIDDEN on every procedure above its role, and passes the check below it', async (role) => {
-    const wrong: string[] = []
-    for (const p of procedures) {
-      const access = p.meta?.access
-      if (!access || access === 'public') continue
-      const r = await call(p, { token: h.users[role].token })
-      if (!roleAtLeast(role, access as Role)) {
-        if (r.code !== 'FORBIDDEN' || r.status !== (p.type === 'subscription' ? 200 : 403) || !ACCESS_REFUSAL.test(r.message ?? '')) wrong.push(`${p.path} (${access}): ${r.status} ${r.code} ${r.message}`)
-      } else if (r.code === 'UNAUTHORIZED' || (r.code === 'FORBIDDEN' && ACCESS_REFUSAL.test(r.message ?? ''))) {
-        wrong.push(`${p.path} (${access}): refused to a ${role}: ${r.code} ${r.message}`)
+  it.each(['viewer', 'expert'] as const)(
+    'a %s gets FORBIDDEN on every procedure above its role, and passes the check below it',
+    async (role) => {
+      const wrong: string[] = []
+      for (const p of procedures) {
+        const access = p.meta?.access
+        if (!access || access === 'public') continue
+        const r = await call(p, { token: h.users[role].token })
+        if (!roleAtLeast(role, access as Role)) {
+          if (
+            r.code !== 'FORBIDDEN' ||
+            r.status !== (p.type === 'subscription' ? 200 : 403) ||
+            !ACCESS_REFUSAL.test(r.message ?? '')
+          )
+            wrong.push(`${p.path} (${access}): ${r.status} ${r.code} ${r.message}`)
+        } else if (r.code === 'UNAUTHORIZED' || (r.code === 'FORBIDDEN' && ACCESS_REFUSAL.test(r.message ?? ''))) {
+          wrong.push(`${p.path} (${access}): refused to a ${role}: ${r.code} ${r.message}`)
+        }
       }
-    }
-    expect(wrong).toEqual([])
-  })
+      expect(wrong).toEqual([])
+    },
+  )
 
   it('an admin passes the access check everywhere', async () => {
     const refused: string[] = []
     for (const p of procedures) {
       const r = await call(p, { token: h.users.admin.token })
-      if (r.code === 'UNAUTHORIZED' || (r.code === 'FORBIDDEN' && ACCESS_REFUSAL.test(r.message ?? ''))) refused.push(`${p.path}: ${r.code} ${r.message}`)
+      if (r.code === 'UNAUTHORIZED' || (r.code === 'FORBIDDEN' && ACCESS_REFUSAL.test(r.message ?? '')))
+        refused.push(`${p.path}: ${r.code} ${r.message}`)
     }
     expect(refused).toEqual([])
   })
@@ -108,8 +134,10 @@ describe('through HTTP, for every procedure', () => {
       const r = await call(p, { token: h.workerToken })
       if (p.meta?.worker) {
         workerProcedures++
-        if (r.code === 'UNAUTHORIZED' || (r.code === 'FORBIDDEN' && ACCESS_REFUSAL.test(r.message ?? ''))) wrong.push(`${p.path} (worker): refused: ${r.message}`)
-      } else if (r.code !== 'FORBIDDEN' || r.message !== 'a worker token cannot call this') wrong.push(`${p.path}: ${r.status} ${r.code} ${r.message}`)
+        if (r.code === 'UNAUTHORIZED' || (r.code === 'FORBIDDEN' && ACCESS_REFUSAL.test(r.message ?? '')))
+          wrong.push(`${p.path} (worker): refused: ${r.message}`)
+      } else if (r.code !== 'FORBIDDEN' || r.message !== 'a worker token cannot call this')
+        wrong.push(`${p.path}: ${r.status} ${r.code} ${r.message}`)
     }
     expect(wrong).toEqual([])
     recordFigures('access', {
@@ -137,15 +165,26 @@ describe('through HTTP, for every procedure', () => {
 
 describe('API tokens', () => {
   it('are shown once, stored only as a SHA-256 hash, and never listed again', async () => {
-    const created = await callProcedure(h.url, 'tokens.create', 'mutation', { name: 'shown-once', scope: 'cli' }, { token: h.users.expert.token })
+    const created = await callProcedure(
+      h.url,
+      'tokens.create',
+      'mutation',
+      { name: 'shown-once', scope: 'cli' },
+      { token: h.users.expert.token },
+    )
     expect(created.status).toBe(200)
     const { token, id, prefix } = created.data as { token: string; id: string; prefix: string }
     expect(token).toMatch(/^fma_[A-Za-z0-9_-]{32}$/)
     expect(token.startsWith(prefix)).toBe(true)
     // it works
-    expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token })).data).toMatchObject({ email: h.users.expert.email })
+    expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token })).data).toMatchObject({
+      email: h.users.expert.email,
+    })
     // listings show the prefix, never the token
-    for (const [path, who] of [['tokens.mine', h.users.expert.token], ['tokens.all', h.users.admin.token]] as const) {
+    for (const [path, who] of [
+      ['tokens.mine', h.users.expert.token],
+      ['tokens.all', h.users.admin.token],
+    ] as const) {
       const list = await callProcedure(h.url, path, 'query', undefined, { token: who })
       expect(list.body).toContain(id)
       expect(list.body).not.toContain(token)
@@ -161,12 +200,32 @@ describe('API tokens', () => {
   })
 
   it('are revocable: a revoked token is UNAUTHORIZED from its next call', async () => {
-    const { token, id } = (await callProcedure(h.url, 'tokens.create', 'mutation', { name: 'to-revoke', scope: 'cli' }, { token: h.users.viewer.token })).data as { token: string; id: string }
+    const { token, id } = (
+      await callProcedure(
+        h.url,
+        'tokens.create',
+        'mutation',
+        { name: 'to-revoke', scope: 'cli' },
+        { token: h.users.viewer.token },
+      )
+    ).data as { token: string; id: string }
     expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token })).status).toBe(200)
     // someone else's token: refused to a viewer
-    const other = (await callProcedure(h.url, 'tokens.create', 'mutation', { name: 'not-yours', scope: 'cli' }, { token: h.users.expert.token })).data as { id: string }
-    expect((await callProcedure(h.url, 'tokens.revoke', 'mutation', { id: other.id }, { token: h.users.viewer.token })).code).toBe('FORBIDDEN')
-    expect((await callProcedure(h.url, 'tokens.revoke', 'mutation', { id }, { token: h.users.viewer.token })).status).toBe(200)
+    const other = (
+      await callProcedure(
+        h.url,
+        'tokens.create',
+        'mutation',
+        { name: 'not-yours', scope: 'cli' },
+        { token: h.users.expert.token },
+      )
+    ).data as { id: string }
+    expect(
+      (await callProcedure(h.url, 'tokens.revoke', 'mutation', { id: other.id }, { token: h.users.viewer.token })).code,
+    ).toBe('FORBIDDEN')
+    expect(
+      (await callProcedure(h.url, 'tokens.revoke', 'mutation', { id }, { token: h.users.viewer.token })).status,
+    ).toBe(200)
     const after = await callProcedure(h.url, 'account.me', 'query', undefined, { token })
     expect(after.code).toBe('UNAUTHORIZED')
   })
@@ -174,25 +233,62 @@ describe('API tokens', () => {
   it('expire, and die with a disabled user', async () => {
     const t = await h.token('viewer')
     expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token: t })).status).toBe(200)
-    await h.server.app.db.prisma.apiToken.update({ where: { tokenHash: hashToken(t) }, data: { expiresAt: new Date(Date.now() - 1000) } })
+    await h.server.app.db.prisma.apiToken.update({
+      where: { tokenHash: hashToken(t) },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    })
     expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token: t })).code).toBe('UNAUTHORIZED')
     const e = await h.token('expert')
-    await callProcedure(h.url, 'users.update', 'mutation', { id: h.users.expert.userId, disabled: true }, { token: h.users.admin.token })
+    await callProcedure(
+      h.url,
+      'users.update',
+      'mutation',
+      { id: h.users.expert.userId, disabled: true },
+      { token: h.users.admin.token },
+    )
     try {
       expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token: e })).code).toBe('UNAUTHORIZED')
     } finally {
-      await callProcedure(h.url, 'users.update', 'mutation', { id: h.users.expert.userId, disabled: false }, { token: h.users.admin.token })
+      await callProcedure(
+        h.url,
+        'users.update',
+        'mutation',
+        { id: h.users.expert.userId, disabled: false },
+        { token: h.users.admin.token },
+      )
     }
   })
 
   it('are scoped: worker tokens are for admins to mint, and a cli token cannot mint above its owner', async () => {
-    const r = await callProcedure(h.url, 'tokens.create', 'mutation', { name: 'w', scope: 'worker' }, { token: h.users.expert.token })
+    const r = await callProcedure(
+      h.url,
+      'tokens.create',
+      'mutation',
+      { name: 'w', scope: 'worker' },
+      { token: h.users.expert.token },
+    )
     expect(r.code).toBe('FORBIDDEN')
-    const ok = await callProcedure(h.url, 'tokens.create', 'mutation', { name: 'w', scope: 'worker' }, { token: h.users.admin.token })
+    const ok = await callProcedure(
+      h.url,
+      'tokens.create',
+      'mutation',
+      { name: 'w', scope: 'worker' },
+      { token: h.users.admin.token },
+    )
     expect(ok.status).toBe(200)
     expect((ok.data as { scope: string }).scope).toBe('worker')
     // a worker token cannot mint itself a cli token either
-    expect((await callProcedure(h.url, 'tokens.create', 'mutation', { name: 'escalate', scope: 'cli' }, { token: (ok.data as { token: string }).token })).code).toBe('FORBIDDEN')
+    expect(
+      (
+        await callProcedure(
+          h.url,
+          'tokens.create',
+          'mutation',
+          { name: 'escalate', scope: 'cli' },
+          { token: (ok.data as { token: string }).token },
+        )
+      ).code,
+    ).toBe('FORBIDDEN')
   })
 })
 

@@ -25,7 +25,7 @@ export interface ApiClient {
 
 const walk = (obj: unknown, path: string) =>
   path.split('.').reduce<any>((o, k) => {
-    if (o == null || !(k in Object(o)) && typeof o !== 'function') throw new Error(`no API procedure "${path}"`)
+    if (o == null || (!(k in Object(o)) && typeof o !== 'function')) throw new Error(`no API procedure "${path}"`)
     return o[k]
   }, obj)
 
@@ -37,20 +37,32 @@ export function localActorLabel() {
   }
 }
 
-export async function connectApi(opts: { dataDir: string; databaseUrl?: string; log: Logger; syncProblems?: boolean }): Promise<ApiClient> {
+export async function connectApi(opts: {
+  dataDir: string
+  databaseUrl?: string
+  log: Logger
+  syncProblems?: boolean
+}): Promise<ApiClient> {
   if (!opts.databaseUrl) {
     const holder = liveHolder(opts.dataDir)
     if (holder) {
       if (!holder.apiSocket) {
-        throw new Error(`the data folder ${opts.dataDir} is held by process ${holder.pid}, which serves no API yet; wait for it to start or stop it`)
+        throw new Error(
+          `the data folder ${opts.dataDir} is held by process ${holder.pid}, which serves no API yet; wait for it to start or stop it`,
+        )
       }
-      opts.log.info(`a server (pid ${holder.pid}) holds ${opts.dataDir}: sending this command to it at ${holder.apiUrl ?? holder.apiSocket}`)
+      opts.log.info(
+        `a server (pid ${holder.pid}) holds ${opts.dataDir}: sending this command to it at ${holder.apiUrl ?? holder.apiSocket}`,
+      )
       return localSocketClient(holder.apiSocket)
     }
   }
   const db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl })
   // as the server says at start: a command after a crash (e.g. `fm-agent resume`) tells the user it recovered
-  if (db.uncleanStop) opts.log.warn(`the previous process (pid ${db.lock?.previous?.pid}) did not stop cleanly; the database was checked and is readable`)
+  if (db.uncleanStop)
+    opts.log.warn(
+      `the previous process (pid ${db.lock?.previous?.pid}) did not stop cleanly; the database was checked and is readable`,
+    )
   const app = createAppServices(db, null, opts.log)
   if (opts.syncProblems !== false) await syncBuiltinProblems(db, (m) => opts.log.warn(m))
   const caller = createCallerFactory(appRouter)({
@@ -71,7 +83,9 @@ export async function connectApi(opts: { dataDir: string; databaseUrl?: string; 
 /** The API of the server listening on a local socket (its owner's commands: no token). */
 export function localSocketClient(socketPath: string): ApiClient {
   const client = createTRPCClient<AppRouter>({
-    links: [httpLink({ url: 'http://local-socket/api/trpc', transformer: superjson, fetch: unixSocketFetch(socketPath) })],
+    links: [
+      httpLink({ url: 'http://local-socket/api/trpc', transformer: superjson, fetch: unixSocketFetch(socketPath) }),
+    ],
   })
   return {
     remote: true,

@@ -14,7 +14,15 @@ import { startApiHarness, type ApiHarness } from '../../test-support/api-server.
 import { recordFigures, ROOT } from '../../test-support/figures.ts'
 import { blockNetwork } from '../../test-support/no-network.ts'
 import { callProcedure, encodeInput, rawRequest, type CallResult } from '../../test-support/http-client.ts'
-import { arbitraryFor, inputArbitrary, listProcedures, offlineOverride, validSample, type ProcedureInfo, type ZodLike } from '../../test-support/zod-schema.ts'
+import {
+  arbitraryFor,
+  inputArbitrary,
+  listProcedures,
+  offlineOverride,
+  validSample,
+  type ProcedureInfo,
+  type ZodLike,
+} from '../../test-support/zod-schema.ts'
 import { RunConfig } from '../../client-safe/run-config.ts'
 import { appRouter } from './root.ts'
 
@@ -28,7 +36,13 @@ const procedures = listProcedures(appRouter)
 
 let h: ApiHarness
 let known: Record<string, string[]> = {}
-const tally = { generated: 0, adversarial: 0, transport: 0, byStatus: {} as Record<string, number>, slow: [] as string[] }
+const tally = {
+  generated: 0,
+  adversarial: 0,
+  transport: 0,
+  byStatus: {} as Record<string, number>,
+  slow: [] as string[],
+}
 const failures: string[] = []
 const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort()
 
@@ -39,15 +53,22 @@ let network: ReturnType<typeof blockNetwork>
 function verdict(r: CallResult): string | null {
   if (r.status >= 500 || r.status === 0) return `HTTP ${r.status}: ${r.body.slice(0, 300)}`
   if (r.code === 'INTERNAL_SERVER_ERROR') return `internal error: ${r.body.slice(0, 300)}`
-  if (/\n\s+at .+[(\s].*:\d+:\d+/.test(r.body) || /"stack"\s*:/.test(r.body)) return `stack trace in the response: ${r.body.slice(0, 300)}`
+  if (/\n\s+at .+[(\s].*:\d+:\d+/.test(r.body) || /"stack"\s*:/.test(r.body))
+    return `stack trace in the response: ${r.body.slice(0, 300)}`
   // error answers must not show the server's insides: source files, dependencies, code locations, the
   // data folder (a path the caller gave, resolved against the working directory, is the caller's own)
   const insides = [join(ROOT, 'server') + '/', join(ROOT, 'workers') + '/', 'node_modules/', 'file://', h.dataDir]
-  if (r.status >= 400 && (insides.some((s) => r.body.includes(s)) || /\.[cm]?[jt]sx?:\d+/.test(r.body))) return `internal path in an error: ${r.body.slice(0, 300)}`
+  if (r.status >= 400 && (insides.some((s) => r.body.includes(s)) || /\.[cm]?[jt]sx?:\d+/.test(r.body)))
+    return `internal path in an error: ${r.body.slice(0, 300)}`
   return null
 }
 
-async function probe(p: ProcedureInfo, input: unknown, kind: 'generated' | 'adversarial', raw?: { body?: string; query?: string }): Promise<string | null> {
+async function probe(
+  p: ProcedureInfo,
+  input: unknown,
+  kind: 'generated' | 'adversarial',
+  raw?: { body?: string; query?: string },
+): Promise<string | null> {
   tally[kind]++
   if (!raw && input !== undefined) {
     try {
@@ -59,7 +80,13 @@ async function probe(p: ProcedureInfo, input: unknown, kind: 'generated' | 'adve
     }
   }
   const started = Date.now()
-  const r = await callProcedure(h.url, p.path, p.type, input, { token: h.users.admin.token, readMs: 250, timeoutMs: 60_000, rawBody: raw?.body, rawQuery: raw?.query })
+  const r = await callProcedure(h.url, p.path, p.type, input, {
+    token: h.users.admin.token,
+    readMs: 250,
+    timeoutMs: 60_000,
+    rawBody: raw?.body,
+    rawQuery: raw?.query,
+  })
   const ms = Date.now() - started
   if (ms > 2000) tally.slow.push(`${p.path} ${kind} ${ms} ms: ${describe_(input, raw).slice(0, 160)}`)
   const key = `${r.status}${r.code ? ` ${r.code}` : ''}`
@@ -69,7 +96,16 @@ async function probe(p: ProcedureInfo, input: unknown, kind: 'generated' | 'adve
 }
 
 const describe_ = (input: unknown, raw?: { body?: string; query?: string }) => {
-  const s = raw?.body ?? raw?.query ?? (() => { try { return encodeInput(input) } catch { return String(input) } })()
+  const s =
+    raw?.body ??
+    raw?.query ??
+    (() => {
+      try {
+        return encodeInput(input)
+      } catch {
+        return String(input)
+      }
+    })()
   return s.length > 400 ? `${s.slice(0, 400)}… (${s.length} chars)` : s
 }
 
@@ -89,11 +125,23 @@ beforeAll(async () => {
   const db = h.server.app.db
   const run = await seedSyntheticRun(db, { candidates: 300, islands: 3, status: 'evolving', metricEvery: 5 })
   const cands = await db.prisma.candidate.findMany({ where: { runId: run.runId }, select: { id: true }, take: 5 })
-  const doc = await callProcedure(h.url, 'knowledge.create', 'mutation', { title: 'fuzz seed', content: '# Seed\n\nA document for the fuzzer to find.' }, { token: h.users.admin.token })
+  const doc = await callProcedure(
+    h.url,
+    'knowledge.create',
+    'mutation',
+    { title: 'fuzz seed', content: '# Seed\n\nA document for the fuzzer to find.' },
+    { token: h.users.admin.token },
+  )
   const docId = (doc.data as { id?: string } | undefined)?.id
   const problems = await db.prisma.problem.findMany({ select: { id: true }, take: 5 })
   const ids = [...cands.map((c) => c.id), ...(docId ? [docId] : []), h.users.viewer.userId]
-  known = { runId: [run.runId], id: ids, parentId: cands.map((c) => c.id), problemId: problems.map((p) => p.id), focus: cands.map((c) => c.id) }
+  known = {
+    runId: [run.runId],
+    id: ids,
+    parentId: cands.map((c) => c.id),
+    problemId: problems.map((p) => p.id),
+    focus: cands.map((c) => c.id),
+  }
 }, 180_000)
 
 afterAll(async () => {
@@ -114,7 +162,14 @@ describe('fuzzing every procedure over HTTP', () => {
           { numRuns: p.inputs.length ? RUNS : 2, seed: SEED, endOnFailure: false, interruptAfterTimeLimit: 120_000 },
         )
       } catch (e) {
-        failures.push((e as Error).message.split('\n').filter((l) => l.trim() && !l.startsWith('Hint')).slice(0, 12).map((l) => l.slice(0, 600)).join('\n'))
+        failures.push(
+          (e as Error).message
+            .split('\n')
+            .filter((l) => l.trim() && !l.startsWith('Hint'))
+            .slice(0, 12)
+            .map((l) => l.slice(0, 600))
+            .join('\n'),
+        )
       }
     }
     expect(failures, `seed ${SEED}`).toEqual([])
@@ -125,13 +180,49 @@ describe('fuzzing every procedure over HTTP', () => {
     const t0 = Date.now()
     const deepish = JSON.parse('['.repeat(60) + ']'.repeat(60))
     const odd: unknown[] = [
-      null, 0, -1, 1e308, -0, 2 ** 53 + 1, '', true, [], {}, 'x'.repeat(100_000), '\u0000', 'a\u0000b', '\ud800', '\udfff\ud800', '\u202e\u2066evil', '🙂'.repeat(2000),
-      'Z\u0351\u0352\u0353'.repeat(500), '\u2028\u2029', "'; DROP TABLE runs; --", '../../../../etc/passwd', '%00%0d%0a', '${7*7}{{7*7}}', deepish, new Date(8.64e15), new Map([['k', 'v']]), new Set([1]), 10n ** 30n,
-      { __proto__: null, constructor: { prototype: { polluted: 'yes' } } }, JSON.parse('{"__proto__": {"polluted": "yes"}}'),
+      null,
+      0,
+      -1,
+      1e308,
+      -0,
+      2 ** 53 + 1,
+      '',
+      true,
+      [],
+      {},
+      'x'.repeat(100_000),
+      '\u0000',
+      'a\u0000b',
+      '\ud800',
+      '\udfff\ud800',
+      '\u202e\u2066evil',
+      '🙂'.repeat(2000),
+      'Z\u0351\u0352\u0353'.repeat(500),
+      '\u2028\u2029',
+      "'; DROP TABLE runs; --",
+      '../../../../etc/passwd',
+      '%00%0d%0a',
+      '${7*7}{{7*7}}',
+      deepish,
+      new Date(8.64e15),
+      new Map([['k', 'v']]),
+      new Set([1]),
+      10n ** 30n,
+      { __proto__: null, constructor: { prototype: { polluted: 'yes' } } },
+      JSON.parse('{"__proto__": {"polluted": "yes"}}'),
     ]
     for (const [pi, p] of procedures.entries()) {
       const sample = validSample(p, { known, override })
-      const whole: unknown[] = [undefined, null, 'string', 42, [], [sample], deepish, JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}}')]
+      const whole: unknown[] = [
+        undefined,
+        null,
+        'string',
+        42,
+        [],
+        [sample],
+        deepish,
+        JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}}'),
+      ]
       for (const input of whole) {
         const v = await probe(p, input, 'adversarial')
         if (v) found.push(v)
@@ -142,8 +233,11 @@ describe('fuzzing every procedure over HTTP', () => {
       const pairs: Array<[number, number]> = []
       if (leaves.length) {
         for (let v = 0; v < odd.length; v++) pairs.push([(v + pi) % leaves.length, v])
-        for (let l = 0; l < leaves.length; l++) for (const v of CORE_ODD) if ((v + pi) % leaves.length !== l) pairs.push([l, v])
-        if (FULL) for (let l = 0; l < leaves.length; l++) for (let v = 0; v < odd.length; v++) if (!pairs.some(([a, b]) => a === l && b === v)) pairs.push([l, v])
+        for (let l = 0; l < leaves.length; l++)
+          for (const v of CORE_ODD) if ((v + pi) % leaves.length !== l) pairs.push([l, v])
+        if (FULL)
+          for (let l = 0; l < leaves.length; l++)
+            for (let v = 0; v < odd.length; v++) if (!pairs.some(([a, b]) => a === l && b === v)) pairs.push([l, v])
       }
       for (const [l, v] of pairs) {
         const verdictText = await probe(p, setPath(sample, leaves[l]!, odd[v]), 'adversarial')
@@ -153,52 +247,109 @@ describe('fuzzing every procedure over HTTP', () => {
       for (const path of leafPaths(sample).slice(0, 8)) {
         const n = p.type === 'mutation' ? 20_000 : 1_500
         const text = encodeInput(setPath(sample, path, '@@DEEP@@')).replace('"@@DEEP@@"', '['.repeat(n) + ']'.repeat(n))
-        const v = await probe(p, undefined, 'adversarial', p.type === 'mutation' ? { body: text } : { query: `input=${encodeURIComponent(text)}` })
+        const v = await probe(
+          p,
+          undefined,
+          'adversarial',
+          p.type === 'mutation' ? { body: text } : { query: `input=${encodeURIComponent(text)}` },
+        )
         if (v) found.push(v)
       }
       // unknown keys at the top level, pollution keys among them (as text: an object literal would set the prototype instead)
       if (sample && typeof sample === 'object' && !Array.isArray(sample)) {
-        const inner = encodeInput(sample).replace(/^\{"json":\{/, '{"json":{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"extraKey":"' + 'x'.repeat(10_000) + '",')
-        const v = await probe(p, undefined, 'adversarial', p.type === 'mutation' ? { body: inner } : { query: `input=${encodeURIComponent(inner)}` })
+        const inner = encodeInput(sample).replace(
+          /^\{"json":\{/,
+          '{"json":{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"extraKey":"' +
+            'x'.repeat(10_000) +
+            '",',
+        )
+        const v = await probe(
+          p,
+          undefined,
+          'adversarial',
+          p.type === 'mutation' ? { body: inner } : { query: `input=${encodeURIComponent(inner)}` },
+        )
         if (v) found.push(v)
       }
     }
-    process.stdout.write(`[fuzz] adversarial: ${tally.adversarial} calls in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
+    process.stdout.write(
+      `[fuzz] adversarial: ${tally.adversarial} calls in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    )
     expect(found.slice(0, 20)).toEqual([])
   })
 
   it('malformed and hostile encodings of the request itself', async () => {
     const found: string[] = []
     const nested = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n)
-    const heavyFor = new Set(['query', 'mutation', 'subscription'].map((t) => procedures.find((p) => p.type === t && p.inputs.length)?.path).filter((x): x is string => !!x))
+    const heavyFor = new Set(
+      ['query', 'mutation', 'subscription']
+        .map((t) => procedures.find((p) => p.type === t && p.inputs.length)?.path)
+        .filter((x): x is string => !!x),
+    )
     for (const p of procedures) {
       const sample = validSample(p, { known, override })
       const s = superjsonParts(sample)
       const bodies = [
-        '{"json":', 'not json', '[]', 'null', '"x"',
+        '{"json":',
+        'not json',
+        '[]',
+        'null',
+        '"x"',
         // the heavy bodies once per kind of procedure (the parsing before the procedure is the same for all)
-        ...(heavyFor.has(p.path) ? ['{"json": ' + '['.repeat(200_000) + ']'.repeat(200_000) + '}', `{"json": ${nested(50_000)}}`, `{"json": {"big": "${'a'.repeat(1_900_000)}"}}`] : []),
+        ...(heavyFor.has(p.path)
+          ? [
+              '{"json": ' + '['.repeat(200_000) + ']'.repeat(200_000) + '}',
+              `{"json": ${nested(50_000)}}`,
+              `{"json": {"big": "${'a'.repeat(1_900_000)}"}}`,
+            ]
+          : []),
         // superjson's own metadata: special values where the schema wants something else, and pollution through its paths
-        JSON.stringify({ json: 'NaN', meta: { values: ['number'] } }), JSON.stringify({ json: 'Infinity', meta: { values: ['number'] } }),
-        JSON.stringify({ json: '1e400', meta: { values: ['bigint'] } }), JSON.stringify({ json: [[1, 2]], meta: { values: ['map'] } }),
-        JSON.stringify({ json: 'not a date', meta: { values: ['Date'] } }), JSON.stringify({ json: '/(a+)+$/', meta: { values: ['regexp'] } }),
+        JSON.stringify({ json: 'NaN', meta: { values: ['number'] } }),
+        JSON.stringify({ json: 'Infinity', meta: { values: ['number'] } }),
+        JSON.stringify({ json: '1e400', meta: { values: ['bigint'] } }),
+        JSON.stringify({ json: [[1, 2]], meta: { values: ['map'] } }),
+        JSON.stringify({ json: 'not a date', meta: { values: ['Date'] } }),
+        JSON.stringify({ json: '/(a+)+$/', meta: { values: ['regexp'] } }),
         `{"json": ${JSON.stringify(s.json) ?? 'null'}, "meta": {"values": {"__proto__": ["undefined"]}}}`,
-        JSON.stringify({ json: s.json, meta: { values: { '__proto__.polluted': ['undefined'], 'constructor.prototype.polluted': ['Date'] } } }),
-        JSON.stringify({ json: s.json, meta: { referentialEqualities: { '': ['__proto__.polluted'], root: ['constructor.prototype'] } } }),
+        JSON.stringify({
+          json: s.json,
+          meta: { values: { '__proto__.polluted': ['undefined'], 'constructor.prototype.polluted': ['Date'] } },
+        }),
+        JSON.stringify({
+          json: s.json,
+          meta: { referentialEqualities: { '': ['__proto__.polluted'], root: ['constructor.prototype'] } },
+        }),
         JSON.stringify({ json: s.json, meta: { values: { x: ['class', 'Object'] } } }),
       ]
       for (const body of bodies) {
         tally.transport++
-        const v = p.type === 'mutation' ? await probe(p, undefined, 'adversarial', { body }) : await probe(p, undefined, 'adversarial', { query: body.length < 8000 ? `input=${encodeURIComponent(body)}` : `input=${encodeURIComponent(body.slice(0, 8000))}` })
+        const v =
+          p.type === 'mutation'
+            ? await probe(p, undefined, 'adversarial', { body })
+            : await probe(p, undefined, 'adversarial', {
+                query:
+                  body.length < 8000
+                    ? `input=${encodeURIComponent(body)}`
+                    : `input=${encodeURIComponent(body.slice(0, 8000))}`,
+              })
         if (v) found.push(v)
       }
     }
     // over the body limit, batching, unknown paths, methods
     const adminAuth = { authorization: `Bearer ${h.users.admin.token}` }
     const extra = [
-      await rawRequest(`${h.url}/api/trpc/knowledge.create`, { method: 'POST', headers: { ...adminAuth, 'content-type': 'application/json' }, body: `{"json":{"content":"${'b'.repeat(3_000_000)}"}}` }),
-      await rawRequest(`${h.url}/api/trpc/${Array(300).fill('health.check').join(',')}?batch=1`, { headers: adminAuth }),
-      await rawRequest(`${h.url}/api/trpc/${Array(40).fill('runs.list').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [i, { json: i % 2 ? null : { limit: 'x' } }]))))}`, { headers: adminAuth }),
+      await rawRequest(`${h.url}/api/trpc/knowledge.create`, {
+        method: 'POST',
+        headers: { ...adminAuth, 'content-type': 'application/json' },
+        body: `{"json":{"content":"${'b'.repeat(3_000_000)}"}}`,
+      }),
+      await rawRequest(`${h.url}/api/trpc/${Array(300).fill('health.check').join(',')}?batch=1`, {
+        headers: adminAuth,
+      }),
+      await rawRequest(
+        `${h.url}/api/trpc/${Array(40).fill('runs.list').join(',')}?batch=1&input=${encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [i, { json: i % 2 ? null : { limit: 'x' } }]))))}`,
+        { headers: adminAuth },
+      ),
       await rawRequest(`${h.url}/api/trpc/no.such.procedure`, { headers: adminAuth }),
       await rawRequest(`${h.url}/api/trpc/__proto__`, { headers: adminAuth }),
       await rawRequest(`${h.url}/api/trpc/constructor.prototype`, { headers: adminAuth }),
@@ -206,7 +357,9 @@ describe('fuzzing every procedure over HTTP', () => {
       await rawRequest(`${h.url}/api/trpc/runs.list`, { method: 'PUT', headers: adminAuth, body: '{}' }),
       await rawRequest(`${h.url}/api/trpc/runs.list`, { method: 'DELETE', headers: adminAuth }),
       await rawRequest(`${h.url}/api/trpc/runs.list?input=%E0%A4%A`, { headers: adminAuth }),
-      await rawRequest(`${h.url}/api/trpc/health.check`, { headers: { ...adminAuth, 'content-type': 'application/json; charset=utf-7' } }),
+      await rawRequest(`${h.url}/api/trpc/health.check`, {
+        headers: { ...adminAuth, 'content-type': 'application/json; charset=utf-7' },
+      }),
     ]
     tally.transport += extra.length
     for (const r of extra) {
@@ -224,7 +377,18 @@ describe('fuzzing every procedure over HTTP', () => {
     expect(health.status).toBe(200)
     expect(network.attempts, 'name lookups that would have left the machine').toEqual([])
     const inputs = tally.generated + tally.adversarial
-    recordFigures('fuzz', { procedures: procedures.length, inputsTried: inputs, generated: tally.generated, adversarial: tally.adversarial, transportCases: tally.transport, runsPerProcedure: RUNS, seed: SEED, byStatus: tally.byStatus, failures: failures.length, slowest: tally.slow.slice(0, 10) })
+    recordFigures('fuzz', {
+      procedures: procedures.length,
+      inputsTried: inputs,
+      generated: tally.generated,
+      adversarial: tally.adversarial,
+      transportCases: tally.transport,
+      runsPerProcedure: RUNS,
+      seed: SEED,
+      byStatus: tally.byStatus,
+      failures: failures.length,
+      slowest: tally.slow.slice(0, 10),
+    })
     expect(inputs).toBeGreaterThan(procedures.length * 10)
   })
 })
@@ -234,7 +398,11 @@ function superjsonParts(v: unknown): { json: unknown } {
 }
 
 /** Paths to every leaf of a JSON-like value (arrays by index, at most 40). */
-function leafPaths(v: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
+function leafPaths(
+  v: unknown,
+  prefix: Array<string | number> = [],
+  out: Array<Array<string | number>> = [],
+): Array<Array<string | number>> {
   if (out.length >= 40) return out
   if (v && typeof v === 'object' && !(v instanceof Date)) {
     const entries = Array.isArray(v) ? v.slice(0, 3).map((x, i) => [i, x] as const) : Object.entries(v)
@@ -259,9 +427,19 @@ describe('the raw input guard', () => {
     expect(rawInputProblem({ 'k\u0000': 1 })).toMatch(/NUL/)
     expect(rawInputProblem(['\ud800'])).toMatch(/lone surrogate/)
     expect(rawInputProblem('\udc00x')).toMatch(/lone surrogate/)
-    expect(rawInputProblem(JSON.parse('['.repeat(MAX_INPUT_DEPTH + 1) + ']'.repeat(MAX_INPUT_DEPTH + 1)))).toMatch(/nested deeper/)
+    expect(rawInputProblem(JSON.parse('['.repeat(MAX_INPUT_DEPTH + 1) + ']'.repeat(MAX_INPUT_DEPTH + 1)))).toMatch(
+      /nested deeper/,
+    )
     expect(rawInputProblem(JSON.parse('['.repeat(MAX_INPUT_DEPTH - 1) + ']'.repeat(MAX_INPUT_DEPTH - 1)))).toBeNull()
-    expect(rawInputProblem({ text: 'héllo 🙂 \u202e', n: 1, d: new Date(), m: new Map([['a', 'b']]), nested: { list: [1, 2, { x: null }] } })).toBeNull()
+    expect(
+      rawInputProblem({
+        text: 'héllo 🙂 \u202e',
+        n: 1,
+        d: new Date(),
+        m: new Map([['a', 'b']]),
+        nested: { list: [1, 2, { x: null }] },
+      }),
+    ).toBeNull()
     expect(rawInputProblem(undefined)).toBeNull()
   })
 })

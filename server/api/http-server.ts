@@ -19,7 +19,10 @@ export function toHeaders(req: IncomingMessage): Headers {
   const h = new Headers()
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined) continue
-    if (Array.isArray(v)) v.forEach((x) => { h.append(k, x) })
+    if (Array.isArray(v))
+      v.forEach((x) => {
+        h.append(k, x)
+      })
     else h.set(k, v)
   }
   return h
@@ -64,7 +67,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     createContext: ({ req }) => createContext(app, toHeaders(req)),
     maxBodySize: 2 * 1024 * 1024,
     onError: ({ error, path }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error(`api ${path ?? '?'}: ${error.cause?.message ?? error.message}`)
+      if (error.code === 'INTERNAL_SERVER_ERROR')
+        app.log.error(`api ${path ?? '?'}: ${error.cause?.message ?? error.message}`)
     },
   })
   // auth is attached once the server knows its own address (port 0 picks one)
@@ -78,7 +82,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     // the origins Better Auth trusts (public URL, loopback addresses) are this console's own
     const trusted = (app.auth?.options.trustedOrigins as string[] | undefined) ?? []
     if (isCrossSiteWrite(req, trusted)) {
-      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'cross-site request refused' }))
+      res
+        .writeHead(403, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'cross-site request refused' }))
       return
     }
     if (url.startsWith('/api/trpc/')) return trpc(req, res)
@@ -88,7 +94,9 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       if (!AUTH_WHILE_PASSWORD_CHANGE.test(url) && req.headers.cookie) {
         const session = await app.auth.api.getSession({ headers: toHeaders(req) }).catch(() => null)
         if ((session?.user as { mustChangePassword?: boolean } | undefined)?.mustChangePassword) {
-          res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: PASSWORD_CHANGE_FIRST }))
+          res
+            .writeHead(403, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: PASSWORD_CHANGE_FIRST }))
           return
         }
       }
@@ -100,7 +108,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       return
     }
     if (url.startsWith('/api/images/')) return serveImage(app, req, res, toHeaders(req))
-    if (url.startsWith('/api/')) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
+    if (url.startsWith('/api/'))
+      return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
     // the login page sends the browser to `next` after sign-in: only ever a page of this console
     if (/^\/login(\/|\?|$)/.test(url)) {
       const next = new URL(url, 'http://console.invalid').searchParams.get('next')

@@ -14,10 +14,16 @@ export const IMAGE_ROUTE = /^\/api\/images\/([0-9A-Za-z_-]{1,64})\/([A-Za-z0-9_]
 /** What an image response carries besides the console's usual headers. */
 export const IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
-export async function serveImage(app: AppServices, req: IncomingMessage, res: ServerResponse, headers: Headers): Promise<void> {
+export async function serveImage(
+  app: AppServices,
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: Headers,
+): Promise<void> {
   const path = (req.url ?? '').split('?')[0]!
   const m = IMAGE_ROUTE.exec(path)
-  const fail = (code: number, error: string) => void res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ error }))
+  const fail = (code: number, error: string) =>
+    void res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ error }))
   if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405, 'method not allowed')
   if (!m) return fail(404, 'not found')
   const ctx = await createContext(app, headers)
@@ -26,7 +32,10 @@ export async function serveImage(app: AppServices, req: IncomingMessage, res: Se
   if (!img) return fail(404, 'no such picture')
   let body: Buffer
   try {
-    body = img.mime === SVG_MIME ? Buffer.from(sanitizeSvg(img.data.toString('utf8')), 'utf8') : (checkPng(img.data), img.data)
+    body =
+      img.mime === SVG_MIME
+        ? Buffer.from(sanitizeSvg(img.data.toString('utf8')), 'utf8')
+        : (checkPng(img.data), img.data)
   } catch (e) {
     if (!(e instanceof ImageError)) throw e
     app.log.warn(`picture ${m[1]}/${m[2]} refused when served: ${e.message}`)

@@ -32,7 +32,11 @@ afterAll(async () => {
 })
 
 const signIn = async (email: string, password: string) => {
-  const res = await fetch(`${h.url}/api/auth/sign-in/email`, { method: 'POST', headers: { 'content-type': 'application/json', origin: h.url }, body: JSON.stringify({ email, password }) })
+  const res = await fetch(`${h.url}/api/auth/sign-in/email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: h.url },
+    body: JSON.stringify({ email, password }),
+  })
   expect(res.status, await res.clone().text()).toBe(200)
   return res.headers
     .getSetCookie()
@@ -41,7 +45,18 @@ const signIn = async (email: string, password: string) => {
 }
 
 describe('the page after sign-in is never another site', () => {
-  const UNSAFE = ['/\\evil.com', '//evil.com', '/%5Cevil.com', '/%5cevil.com', '/%2F%2Fevil.com', '%2F%2Fevil.com', '/%255Cevil.com', '/\t/evil.com', 'https://evil.com', '/\\/evil.com']
+  const UNSAFE = [
+    '/\\evil.com',
+    '//evil.com',
+    '/%5Cevil.com',
+    '/%5cevil.com',
+    '/%2F%2Fevil.com',
+    '%2F%2Fevil.com',
+    '/%255Cevil.com',
+    '/\t/evil.com',
+    'https://evil.com',
+    '/\\/evil.com',
+  ]
 
   it.each(UNSAFE)('GET /login?next=%j is sent to /login without it', async (next) => {
     for (const query of [encodeURIComponent(next), next.replace(/\t/g, '%09')]) {
@@ -68,14 +83,29 @@ describe('a user whose password must change can do nothing else', () => {
 
   beforeAll(async () => {
     email = `must-change-${Date.now()}@hardening.test`
-    const created = await callProcedure(h.url, 'users.create', 'mutation', { email, role: 'expert' }, { token: h.users.admin.token })
+    const created = await callProcedure(
+      h.url,
+      'users.create',
+      'mutation',
+      { email, role: 'expert' },
+      { token: h.users.admin.token },
+    )
     expect(created.status, created.body).toBe(200)
     oneTime = (created.data as { oneTimePassword: string }).oneTimePassword
     cookie = await signIn(email, oneTime)
-    const user = await h.server.app.db.prisma.user.findUniqueOrThrow({ where: { email }, select: { id: true, mustChangePassword: true } })
+    const user = await h.server.app.db.prisma.user.findUniqueOrThrow({
+      where: { email },
+      select: { id: true, mustChangePassword: true },
+    })
     expect(user.mustChangePassword).toBe(true)
     // a token made for them earlier (say, before an admin reset their password)
-    token = (await createToken(h.server.app.db, { id: null, label: 'test', role: 'admin', via: 'system' }, { userId: user.id, name: 'before the reset', scope: 'cli' })).token
+    token = (
+      await createToken(
+        h.server.app.db,
+        { id: null, label: 'test', role: 'admin', via: 'system' },
+        { userId: user.id, name: 'before the reset', scope: 'cli' },
+      )
+    ).token
   })
 
   it('over tRPC and SSE: FORBIDDEN everywhere but account.me and account.changePassword, with a session or a token', async () => {
@@ -84,14 +114,23 @@ describe('a user whose password must change can do nothing else', () => {
     for (const p of listProcedures(appRouter)) {
       if (p.meta?.access === 'public') continue
       for (const auth of [{ cookie }, { token }]) {
-        const r = await callProcedure(h.url, p.path, p.type, validSample(p, { override: offlineOverride }), { ...auth, readMs: 800 })
+        const r = await callProcedure(h.url, p.path, p.type, validSample(p, { override: offlineOverride }), {
+          ...auth,
+          readMs: 800,
+        })
         const allowed = (p.meta as { passwordChange?: boolean }).passwordChange
         if (allowed) {
           if (r.code === 'FORBIDDEN' || r.code === 'UNAUTHORIZED') wrong.push(`${p.path}: refused ${r.message}`)
           continue
         }
-        if (r.code !== 'FORBIDDEN' || r.message !== PASSWORD_CHANGE_FIRST || r.status !== (p.type === 'subscription' ? 200 : 403)) wrong.push(`${p.path}: ${r.status} ${r.code} ${r.message}`)
-        else if (p.type === 'subscription' && r.events.some((e) => e.event === 'message' && e.data)) wrong.push(`${p.path}: data streamed`)
+        if (
+          r.code !== 'FORBIDDEN' ||
+          r.message !== PASSWORD_CHANGE_FIRST ||
+          r.status !== (p.type === 'subscription' ? 200 : 403)
+        )
+          wrong.push(`${p.path}: ${r.status} ${r.code} ${r.message}`)
+        else if (p.type === 'subscription' && r.events.some((e) => e.event === 'message' && e.data))
+          wrong.push(`${p.path}: data streamed`)
         else refused++
       }
     }
@@ -103,7 +142,11 @@ describe('a user whose password must change can do nothing else', () => {
   })
 
   it('Better Auth routes other than the session and signing out are refused', async () => {
-    const update = await rawRequest(`${h.url}/api/auth/update-user`, { method: 'POST', headers: { cookie, origin: h.url, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'renamed' }) })
+    const update = await rawRequest(`${h.url}/api/auth/update-user`, {
+      method: 'POST',
+      headers: { cookie, origin: h.url, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'renamed' }),
+    })
     expect(update.status).toBe(403)
     expect(update.body).toContain(PASSWORD_CHANGE_FIRST)
     const sessions = await rawRequest(`${h.url}/api/auth/list-sessions`, { headers: { cookie } })
@@ -115,14 +158,30 @@ describe('a user whose password must change can do nothing else', () => {
 
   it('signing out works; changing the password lifts the restriction', async () => {
     const other = await signIn(email, oneTime)
-    const out = await rawRequest(`${h.url}/api/auth/sign-out`, { method: 'POST', headers: { cookie: other, origin: h.url, 'content-type': 'application/json' }, body: '{}' })
+    const out = await rawRequest(`${h.url}/api/auth/sign-out`, {
+      method: 'POST',
+      headers: { cookie: other, origin: h.url, 'content-type': 'application/json' },
+      body: '{}',
+    })
     expect(out.status).toBe(200)
-    const changed = await callProcedure(h.url, 'account.changePassword', 'mutation', { current: oneTime, next: 'a-new-password-123' }, { cookie })
+    const changed = await callProcedure(
+      h.url,
+      'account.changePassword',
+      'mutation',
+      { current: oneTime, next: 'a-new-password-123' },
+      { cookie },
+    )
     expect(changed.status, changed.body).toBe(200)
     const fresh = await signIn(email, 'a-new-password-123')
     expect((await callProcedure(h.url, 'runs.list', 'query', {}, { cookie: fresh })).status).toBe(200)
     expect((await callProcedure(h.url, 'runs.list', 'query', {}, { token })).status).toBe(200)
-    const live = await callProcedure(h.url, 'runs.live', 'subscription', { runId: 'none' }, { cookie: fresh, readMs: 800 })
+    const live = await callProcedure(
+      h.url,
+      'runs.live',
+      'subscription',
+      { runId: 'none' },
+      { cookie: fresh, readMs: 800 },
+    )
     expect(live.message ?? '').not.toBe(PASSWORD_CHANGE_FIRST)
   })
 })
@@ -136,7 +195,11 @@ describe('tokens and the data folder', () => {
     expect(statSync(h.dataDir).mode & 0o777).toBe(0o700)
     // another process on this machine: the CLI, sent to the running server
     // (asynchronously: the server answering it runs in this very process)
-    const cli = await promisify(execFile)(process.execPath, ['bin/fm-agent.mjs', 'runs', '--json', '--data-dir', h.dataDir], { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' }, timeout: 120_000 })
+    const cli = await promisify(execFile)(
+      process.execPath,
+      ['bin/fm-agent.mjs', 'runs', '--json', '--data-dir', h.dataDir],
+      { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '' }, timeout: 120_000 },
+    )
     expect(cli.stderr).toMatch(/holds .*: sending this command to it/)
     expect(JSON.parse(cli.stdout.trim())).toEqual([])
     // in this process, the same client the CLI uses
@@ -185,13 +248,24 @@ describe('tokens and the data folder', () => {
       await h.server.stop()
       writeFileSync(join(h.dataDir, 'local-admin-token'), legacy.token, { mode: 0o600 })
       const env = readEnv({ FM_ADMIN_EMAIL: ADMIN_EMAIL, FM_ADMIN_PASSWORD: ADMIN_PASSWORD, FM_LOG: 'warn' })
-      second = await startServer({ env, dataDir: h.dataDir, port: 0, host: '127.0.0.1', pages: false, engine: false, log: silentLogger })
+      second = await startServer({
+        env,
+        dataDir: h.dataDir,
+        port: 0,
+        host: '127.0.0.1',
+        pages: false,
+        engine: false,
+        log: silentLogger,
+      })
       const url = second.http.url
       expect((await callProcedure(url, 'account.me', 'query', undefined, { token: laptop.token })).status).toBe(200)
       expect((await callProcedure(url, 'account.me', 'query', undefined, { token: lookalike.token })).status).toBe(200)
       expect((await callProcedure(url, 'account.me', 'query', undefined, { token: legacy.token })).status).toBe(401)
       expect(readdirSync(h.dataDir)).not.toContain('local-admin-token')
-      const rows = await second.app.db.prisma.apiToken.findMany({ where: { tokenHash: { in: [laptop.token, lookalike.token, legacy.token].map(hashToken) } }, select: { name: true, revokedAt: true } })
+      const rows = await second.app.db.prisma.apiToken.findMany({
+        where: { tokenHash: { in: [laptop.token, lookalike.token, legacy.token].map(hashToken) } },
+        select: { name: true, revokedAt: true },
+      })
       expect(rows.filter((r) => r.revokedAt).map((r) => r.name)).toEqual(['local old-host pid 1'])
       figures.localNamedTokensKept = 2
     } finally {

@@ -55,13 +55,24 @@ export async function startLocalSocket(app: AppServices, dataDir: string): Promi
   rmSync(path, { force: true }) // left by a process that died
   const label = cliLabel()
   const actor = async (): Promise<Actor> => {
-    const admin = await app.db.prisma.user.findFirst({ where: { role: 'admin', disabled: false }, orderBy: { createdAt: 'asc' }, select: { id: true, email: true } })
-    return admin ? { id: admin.id, label: `${admin.email} (${label})`, role: 'admin' as Role, via: 'token' } : { id: null, label, role: 'admin', via: 'system' }
+    const admin = await app.db.prisma.user.findFirst({
+      where: { role: 'admin', disabled: false },
+      orderBy: { createdAt: 'asc' },
+      select: { id: true, email: true },
+    })
+    return admin
+      ? { id: admin.id, label: `${admin.email} (${label})`, role: 'admin' as Role, via: 'token' }
+      : { id: null, label, role: 'admin', via: 'system' }
   }
   const trpc = createHTTPHandler({
     router: appRouter,
     basePath: '/api/trpc/',
-    createContext: async ({ req }): Promise<Context> => ({ app, actor: await actor(), tokenScope: 'cli', headers: toHeaders(req) }),
+    createContext: async ({ req }): Promise<Context> => ({
+      app,
+      actor: await actor(),
+      tokenScope: 'cli',
+      headers: toHeaders(req),
+    }),
     maxBodySize: 2 * 1024 * 1024,
   })
   const server = createServer((req, res) => {
@@ -97,16 +108,25 @@ export function unixSocketFetch(socketPath: string): typeof fetch {
     const headers = new Headers(init?.headers)
     const body = init?.body === undefined || init.body === null ? undefined : String(init.body)
     return await new Promise<Response>((resolve, reject) => {
-      const req = request({ socketPath, path: url.pathname + url.search, method: init?.method ?? 'GET', headers: Object.fromEntries(headers.entries()) }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => {
-          const h = new Headers()
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v)
-          resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, headers: h }))
-        })
-        res.on('error', reject)
-      })
+      const req = request(
+        {
+          socketPath,
+          path: url.pathname + url.search,
+          method: init?.method ?? 'GET',
+          headers: Object.fromEntries(headers.entries()),
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => {
+            const h = new Headers()
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v)
+            resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, headers: h }))
+          })
+          res.on('error', reject)
+        },
+      )
       req.on('error', reject)
       init?.signal?.addEventListener('abort', () => req.destroy(new Error('aborted')))
       if (body !== undefined) req.write(body)

@@ -36,11 +36,24 @@ describe('security headers', () => {
     expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/health.check`), 'tRPC query')
     expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/users.list`), 'tRPC 401')
     expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/runs.list?input=%7B`), 'tRPC 400')
-    expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/runs.live?input=${encodeURIComponent('{"json":{"runId":"x"}}')}`, { headers: { cookie, accept: 'text/event-stream' }, readMs: 300 }), 'SSE subscription')
+    expectSecurityHeaders(
+      await rawRequest(`${h.url}/api/trpc/runs.live?input=${encodeURIComponent('{"json":{"runId":"x"}}')}`, {
+        headers: { cookie, accept: 'text/event-stream' },
+        readMs: 300,
+      }),
+      'SSE subscription',
+    )
     expectSecurityHeaders(await rawRequest(`${h.url}/api/auth/get-session`, { headers: { cookie } }), 'Better Auth')
     expectSecurityHeaders(await rawRequest(`${h.url}/api/health`), 'health')
     expectSecurityHeaders(await rawRequest(`${h.url}/api/nothing-here`), 'API 404')
-    expectSecurityHeaders(await rawRequest(`${h.url}/api/trpc/tokens.create`, { method: 'POST', headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{}' }), 'CSRF refusal')
+    expectSecurityHeaders(
+      await rawRequest(`${h.url}/api/trpc/tokens.create`, {
+        method: 'POST',
+        headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' },
+        body: '{}',
+      }),
+      'CSRF refusal',
+    )
   })
 
   it('the production policy has no eval; only the dev server gets it', () => {
@@ -51,7 +64,11 @@ describe('security headers', () => {
 
 describe('CSRF', () => {
   const create = (headers: Record<string, string>) =>
-    rawRequest(`${h.url}/api/trpc/tokens.create`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ json: { name: 'csrf-probe', scope: 'cli' } }) })
+    rawRequest(`${h.url}/api/trpc/tokens.create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ json: { name: 'csrf-probe', scope: 'cli' } }),
+    })
   const count = () => h.server.app.db.prisma.apiToken.count({ where: { name: 'csrf-probe' } })
 
   it('refuses a cross-site state-changing request that carries the session cookie, by Origin or by Sec-Fetch-Site', async () => {
@@ -70,7 +87,11 @@ describe('CSRF', () => {
       expect(r.body).toMatch(/cross-site request refused/)
     }
     // Better Auth's own state-changing routes too
-    const signOut = await rawRequest(`${h.url}/api/auth/sign-out`, { method: 'POST', headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{}' })
+    const signOut = await rawRequest(`${h.url}/api/auth/sign-out`, {
+      method: 'POST',
+      headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' },
+      body: '{}',
+    })
     expect(signOut.status).toBe(403)
     expect(await count()).toBe(before)
     // and the session survived the forged sign-out
@@ -79,7 +100,10 @@ describe('CSRF', () => {
 
   it('never runs a mutation from a GET (a link or an image cannot change state)', async () => {
     const before = await count()
-    const r = await rawRequest(`${h.url}/api/trpc/tokens.create?input=${encodeURIComponent(JSON.stringify({ json: { name: 'csrf-probe', scope: 'cli' } }))}`, { headers: { cookie } })
+    const r = await rawRequest(
+      `${h.url}/api/trpc/tokens.create?input=${encodeURIComponent(JSON.stringify({ json: { name: 'csrf-probe', scope: 'cli' } }))}`,
+      { headers: { cookie } },
+    )
     expect(r.status).toBeGreaterThanOrEqual(400)
     expect(r.status).toBeLessThan(500)
     expect(await count()).toBe(before)
@@ -100,7 +124,11 @@ describe('CSRF', () => {
   })
 
   it('sign-in from another site is refused by origin too', async () => {
-    const r = await rawRequest(`${h.url}/api/auth/sign-in/email`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }) })
+    const r = await rawRequest(`${h.url}/api/auth/sign-in/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+    })
     expect(r.status).toBe(403)
     expect(r.headers['set-cookie']).toBeUndefined()
   })
@@ -108,7 +136,11 @@ describe('CSRF', () => {
 
 describe('session cookies', () => {
   it('are httpOnly and SameSite=Lax, not Secure over plain http on loopback', async () => {
-    const r = await rawRequest(`${h.url}/api/auth/sign-in/email`, { method: 'POST', headers: { 'content-type': 'application/json', origin: h.url }, body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }) })
+    const r = await rawRequest(`${h.url}/api/auth/sign-in/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: h.url },
+      body: JSON.stringify({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+    })
     expect(r.status).toBe(200)
     const session = ([] as string[]).concat(r.headers['set-cookie'] ?? []).find((c) => /session_token=/.test(c))
     expect(session).toBeDefined()
@@ -154,15 +186,19 @@ describe('sign-in attempts', () => {
     expect(statuses[0]).toBe(401)
     expect(limited, statuses.join(' ')).toBeGreaterThan(0)
     expect(limited).toBeLessThanOrEqual(20)
-    expect(statuses.slice(limited).every((s) => s === 429), statuses.join(' ')).toBe(true)
+    expect(
+      statuses.slice(limited).every((s) => s === 429),
+      statuses.join(' '),
+    ).toBe(true)
   })
 
-  it('the limit is the operator\'s to set (FM_SIGNIN_LIMIT)', async () => {
+  it("the limit is the operator's to set (FM_SIGNIN_LIMIT)", async () => {
     // a client address of its own (through a trusted proxy): the other tests' attempts do not count
     const strict = await startApiHarness({ env: { FM_SIGNIN_LIMIT: '3', FM_TRUST_PROXY: '1' } })
     try {
       const statuses: number[] = []
-      for (let i = 0; i < 5; i++) statuses.push((await attempt(strict.url, { 'x-forwarded-for': '203.0.113.50' })).status)
+      for (let i = 0; i < 5; i++)
+        statuses.push((await attempt(strict.url, { 'x-forwarded-for': '203.0.113.50' })).status)
       // refused from the third attempt on (the default, 20, would answer all five)
       expect(statuses[0]).toBe(401)
       expect(statuses.slice(3)).toEqual([429, 429])
@@ -176,7 +212,8 @@ describe('sign-in attempts', () => {
     try {
       const statuses: number[] = []
       // the client's own claim comes first; the proxy appends the address it saw
-      for (let i = 0; i < 21; i++) statuses.push((await attempt(proxied.url, { 'x-forwarded-for': `10.9.9.${i}, 203.0.113.7` })).status)
+      for (let i = 0; i < 21; i++)
+        statuses.push((await attempt(proxied.url, { 'x-forwarded-for': `10.9.9.${i}, 203.0.113.7` })).status)
       expect(statuses.at(-1)).toBe(429)
       expect((await attempt(proxied.url, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(401)
     } finally {

@@ -68,7 +68,11 @@ function sameOrigin(a: string, b: URL) {
 export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
     const fwd = req.headers['x-forwarded-for']
-    const last = (Array.isArray(fwd) ? fwd.join(',') : (fwd ?? '')).split(',').map((x) => x.trim()).filter(Boolean).pop()
+    const last = (Array.isArray(fwd) ? fwd.join(',') : (fwd ?? ''))
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
+      .pop()
     if (last) return last
   }
   return req.socket.remoteAddress ?? 'unknown'

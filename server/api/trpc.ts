@@ -39,7 +39,9 @@ export async function createContext(app: AppServices, headers: Headers): Promise
   }
   if (app.auth && headers.get('cookie')) {
     const session = await app.auth.api.getSession({ headers }).catch(() => null)
-    const user = session?.user as { id: string; email: string; role?: string; disabled?: boolean; mustChangePassword?: boolean } | undefined
+    const user = session?.user as
+      | { id: string; email: string; role?: string; disabled?: boolean; mustChangePassword?: boolean }
+      | undefined
     if (user && !user.disabled) {
       const actor: Actor = { id: user.id, label: user.email, role: (user.role ?? 'viewer') as Role, via: 'session' }
       return { app, actor, tokenScope: null, headers, mustChangePassword: !!user.mustChangePassword }
@@ -66,7 +68,10 @@ const t = initTRPC
           code: shape.data.code,
           httpStatus: shape.data.httpStatus,
           path: shape.data.path,
-          zodIssues: error.cause instanceof ZodError ? error.cause.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })) : undefined,
+          zodIssues:
+            error.cause instanceof ZodError
+              ? error.cause.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }))
+              : undefined,
         },
       }
     },
@@ -85,21 +90,25 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
     if (cause instanceof NotFoundError) throw as('NOT_FOUND')
     if (cause instanceof ConflictError) throw as('CONFLICT')
     if (cause instanceof PrerequisiteError) throw as('PRECONDITION_FAILED')
-    if (result.error.code === 'INTERNAL_SERVER_ERROR') ctx.app.log.error(`${path}: ${cause?.stack ?? result.error.message}`)
+    if (result.error.code === 'INTERNAL_SERVER_ERROR')
+      ctx.app.log.error(`${path}: ${cause?.stack ?? result.error.message}`)
   }
   return result
 })
 
-export const PASSWORD_CHANGE_FIRST = 'change your password first (Settings → Account): until then only the password change and signing out work'
+export const PASSWORD_CHANGE_FIRST =
+  'change your password first (Settings → Account): until then only the password change and signing out work'
 
 const requireAccess = t.middleware(({ ctx, meta, next }) => {
   const access = meta?.access === 'public' || !meta ? 'admin' : meta.access
   if (!ctx.actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' })
-  if (ctx.tokenScope === 'worker' && !meta?.worker) throw new TRPCError({ code: 'FORBIDDEN', message: 'a worker token cannot call this' })
+  if (ctx.tokenScope === 'worker' && !meta?.worker)
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'a worker token cannot call this' })
   if (ctx.mustChangePassword && !meta?.passwordChange) {
     throw new TRPCError({ code: 'FORBIDDEN', message: PASSWORD_CHANGE_FIRST })
   }
-  if (!roleAtLeast(ctx.actor.role, access)) throw new TRPCError({ code: 'FORBIDDEN', message: `needs the ${access} role` })
+  if (!roleAtLeast(ctx.actor.role, access))
+    throw new TRPCError({ code: 'FORBIDDEN', message: `needs the ${access} role` })
   const actor: Actor = ctx.actor
   return next({ ctx: { ...ctx, actor } })
 })
@@ -129,7 +138,12 @@ export function rawInputProblem(raw: unknown): string | null {
     if (depth >= MAX_INPUT_DEPTH) return `the input is nested deeper than ${MAX_INPUT_DEPTH} levels`
     if ((parts += 1) > MAX_INPUT_PARTS) return 'the input has too many parts'
     if (v instanceof Date) continue
-    const children: unknown[] = v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : [...Object.keys(v), ...Object.values(v)]
+    const children: unknown[] =
+      v instanceof Map
+        ? [...v.keys(), ...v.values()]
+        : v instanceof Set
+          ? [...v]
+          : [...Object.keys(v), ...Object.values(v)]
     for (const c of children) stack.push([c, depth + 1])
   }
   return null

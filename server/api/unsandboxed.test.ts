@@ -23,23 +23,39 @@ describe('at isolation "none"', () => {
   it('a run is refused over HTTP (412) until FM_ALLOW_UNSANDBOXED=1, then the banner query names it', async () => {
     let h: ApiHarness | null = await startApiHarness({ engine: true, env: { FM_WORKERS: '1' } })
     try {
-      const refused = await callProcedure(h.url, 'runs.create', 'mutation', { problemId: 'tsp-eil51', config: { mutator: 'local', budget: { maxEvals: 2 } } }, { token: h.users.admin.token })
+      const refused = await callProcedure(
+        h.url,
+        'runs.create',
+        'mutation',
+        { problemId: 'tsp-eil51', config: { mutator: 'local', budget: { maxEvals: 2 } } },
+        { token: h.users.admin.token },
+      )
       expect(refused.status).toBe(412)
       expect(refused.code).toBe('PRECONDITION_FAILED')
       expect(refused.message).toMatch(/without a sandbox.*FM_ALLOW_UNSANDBOXED=1/)
       expect(await h.server.app.db.prisma.run.count()).toBe(0)
       // nothing to warn about: no run
-      const quiet = await callProcedure(h.url, 'workers.unsandboxed', 'query', undefined, { token: h.users.viewer.token })
+      const quiet = await callProcedure(h.url, 'workers.unsandboxed', 'query', undefined, {
+        token: h.users.viewer.token,
+      })
       expect(quiet.data).toMatchObject({ runs: [] })
       await h.stop()
       h = null
 
       process.env.FM_ALLOW_UNSANDBOXED = '1'
       h = await startApiHarness({ engine: true, env: { FM_WORKERS: '1' } })
-      const created = await callProcedure(h.url, 'runs.create', 'mutation', { problemId: 'tsp-eil51', name: 'bare', config: { mutator: 'local', budget: { maxEvals: 2 } } }, { token: h.users.admin.token })
+      const created = await callProcedure(
+        h.url,
+        'runs.create',
+        'mutation',
+        { problemId: 'tsp-eil51', name: 'bare', config: { mutator: 'local', budget: { maxEvals: 2 } } },
+        { token: h.users.admin.token },
+      )
       expect(created.status, created.body).toBe(200)
       const runId = (created.data as { id: string }).id
-      const banner = await callProcedure(h.url, 'workers.unsandboxed', 'query', undefined, { token: h.users.viewer.token })
+      const banner = await callProcedure(h.url, 'workers.unsandboxed', 'query', undefined, {
+        token: h.users.viewer.token,
+      })
       expect(banner.status).toBe(200)
       const data = banner.data as { runs: { id: string }[]; workers: string[] }
       expect(data.runs.map((r) => r.id)).toContain(runId)
@@ -52,8 +68,24 @@ describe('at isolation "none"', () => {
   }, 240_000)
 
   it('the embedded pool answers jobs with the refusal (whatever path submitted them)', async () => {
-    const problem = makeProblem({ 'evaluator.py': 'import json\nprint(json.dumps({"valid": True, "metrics": {"s": 1}}))\n', 'seed.py': '' }, { id: 'bare', name: 'bare', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's' })
-    const pool = createLocalPool({ size: 1, cacheDir: tempDir('fm-bare-'), getBundle: bundleStore(problem).fetch, announce: false })
+    const problem = makeProblem(
+      { 'evaluator.py': 'import json\nprint(json.dumps({"valid": True, "metrics": {"s": 1}}))\n', 'seed.py': '' },
+      {
+        id: 'bare',
+        name: 'bare',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 's',
+      },
+    )
+    const pool = createLocalPool({
+      size: 1,
+      cacheDir: tempDir('fm-bare-'),
+      getBundle: bundleStore(problem).fetch,
+      announce: false,
+    })
     try {
       await pool.start()
       const results: EvalResult[] = []
@@ -68,6 +100,12 @@ describe('at isolation "none"', () => {
   })
 
   it('a server-mode worker does not start', async () => {
-    await expect(startServerWorker({ databaseUrl: 'postgres://nobody@127.0.0.1:1/none', isolation: detectIsolation(), announce: false })).rejects.toThrow(/will not start: .*FM_ALLOW_UNSANDBOXED=1/)
+    await expect(
+      startServerWorker({
+        databaseUrl: 'postgres://nobody@127.0.0.1:1/none',
+        isolation: detectIsolation(),
+        announce: false,
+      }),
+    ).rejects.toThrow(/will not start: .*FM_ALLOW_UNSANDBOXED=1/)
   })
 })

@@ -45,7 +45,12 @@ export function createAuth(prisma: PrismaClient, opts: AuthOptions) {
         },
       },
     },
-    rateLimit: { enabled: true, window: 60, max: 100, customRules: { '/sign-in/email': { window: 60, max: opts.signInPerMinute ?? 20 } } },
+    rateLimit: {
+      enabled: true,
+      window: 60,
+      max: 100,
+      customRules: { '/sign-in/email': { window: 60, max: opts.signInPerMinute ?? 20 } },
+    },
     advanced: {
       // set by the HTTP server from the socket (or a trusted proxy), never taken from the client
       ipAddress: { ipAddressHeaders: [CLIENT_ADDRESS_HEADER] },

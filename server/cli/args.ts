@@ -22,7 +22,12 @@ export const GLOBAL_OPTIONS = {
 
 export function parse<O extends Options>(command: string, argv: string[], options: O, maxPositionals = 0) {
   try {
-    const r = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true, strict: true })
+    const r = parseArgs({
+      args: argv,
+      options: { ...GLOBAL_OPTIONS, ...options },
+      allowPositionals: true,
+      strict: true,
+    })
     if (r.positionals.length > maxPositionals) {
       throw new UsageError(`unexpected argument "${r.positionals[maxPositionals]}" for "${command}"`)
     }
@@ -37,6 +42,7 @@ export function parse<O extends Options>(command: string, argv: string[], option
 export function intOption(name: string, v: unknown, min: number, max: number): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${v}")`)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${v}")`)
   return n
 }

@@ -14,7 +14,11 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  }),
+)
 
 describe('fm-agent CLI', () => {
   it('lists the built-in problems with direction and reference', async () => {
@@ -22,7 +26,15 @@ describe('fm-agent CLI', () => {
     expect(r.code, r.stderr).toBe(0)
     const rows = r.json as Array<{ id: string; direction: string; reference: { value: number; source: string } | null }>
     const byId = new Map(rows.map((p) => [p.id, p]))
-    for (const id of ['circle-packing-26', 'circle-packing-32', 'tsp-berlin52', 'tsp-kroa100', 'bin-packing-or3', 'ahc001', 'cpu-matmul']) {
+    for (const id of [
+      'circle-packing-26',
+      'circle-packing-32',
+      'tsp-berlin52',
+      'tsp-kroa100',
+      'bin-packing-or3',
+      'ahc001',
+      'cpu-matmul',
+    ]) {
       expect(byId.has(id), id).toBe(true)
     }
     expect(byId.get('circle-packing-26')).toMatchObject({ direction: 'max', reference: { value: 2.635863 } })
@@ -32,7 +44,17 @@ describe('fm-agent CLI', () => {
 
   it('creates users with a one-time password and refuses bad input with exit code 2', async () => {
     const dir = tempDir()
-    const ok = await cli(['user', 'create', '--email', 'ada@example.com', '--role', 'expert', '--json', '--data-dir', dir])
+    const ok = await cli([
+      'user',
+      'create',
+      '--email',
+      'ada@example.com',
+      '--role',
+      'expert',
+      '--json',
+      '--data-dir',
+      dir,
+    ])
     expect(ok.code, ok.stderr).toBe(0)
     expect(ok.json.user).toMatchObject({ email: 'ada@example.com', role: 'expert' })
     expect(ok.json.oneTimePassword).toMatch(/^[A-Za-z0-9]{16}$/)
@@ -51,7 +73,12 @@ describe('fm-agent CLI', () => {
     expect(native.json.score).toBeCloseTo(0.62648, 4)
     const oe = await cli(['problem', 'check', join(FIXTURES, 'openevolve-sum'), '--json'])
     expect(oe.code, oe.stderr).toBe(0)
-    expect(oe.json).toMatchObject({ id: 'openevolve-sum', valid: true, direction: 'max', primaryMetric: 'combined_score' })
+    expect(oe.json).toMatchObject({
+      id: 'openevolve-sum',
+      valid: true,
+      direction: 'max',
+      primaryMetric: 'combined_score',
+    })
     expect(oe.json.score).toBeCloseTo(1 / (1 + 0.49 + 0.01 + 0.36), 6)
     // config.yaml fields without an equivalent are named, not silently dropped
     expect(oe.stderr).toMatch(/"log_level" is ignored: FM Agent has its own logging/)
@@ -61,7 +88,15 @@ describe('fm-agent CLI', () => {
   })
 
   it('runs an OpenEvolve folder unchanged, with its config.yaml mapped', async () => {
-    const r = await cli(['run', join(FIXTURES, 'openevolve-sum'), '--operators', 'local', '--json', '--data-dir', tempDir()])
+    const r = await cli([
+      'run',
+      join(FIXTURES, 'openevolve-sum'),
+      '--operators',
+      'local',
+      '--json',
+      '--data-dir',
+      tempDir(),
+    ])
     expect(r.code, r.stderr).toBe(0)
     // max_iterations 40 and num_islands 2 came from config.yaml
     expect(r.json).toMatchObject({ status: 'completed', evaluations: 40, islands: 2, direction: 'max' })
@@ -87,7 +122,14 @@ describe('fm-agent CLI', () => {
 
   it('sends commands to the running server that holds the data folder, and says so', async () => {
     const dir = tempDir()
-    const server = await startServer({ env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1' } as unknown as NodeJS.ProcessEnv), dataDir: dir, port: 0, host: '127.0.0.1', pages: false, log: createLogger('test', 'warn') })
+    const server = await startServer({
+      env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1' } as unknown as NodeJS.ProcessEnv),
+      dataDir: dir,
+      port: 0,
+      host: '127.0.0.1',
+      pages: false,
+      log: createLogger('test', 'warn'),
+    })
     try {
       const r = await cli(['problems', '--json', '--data-dir', dir])
       expect(r.code, r.stderr).toBe(0)

@@ -52,8 +52,16 @@ async function help(out: (s: string) => void) {
     const c = await load()
     lines.push(`  ${name.padEnd(10)} ${c.summary}`)
   }
-  lines.push('', 'Global options:', '  --data-dir DIR   data folder (default $FM_DATA_DIR or ./.fm-agent)', '  -h, --help       help for a command')
-  lines.push('', 'Environment: DATABASE_URL (server mode), FM_DATA_DIR, PORT, FM_HOST, FM_WORKERS, FM_ADMIN_EMAIL, FM_ADMIN_PASSWORD, FM_PYTHON (the interpreter of the sandbox)')
+  lines.push(
+    '',
+    'Global options:',
+    '  --data-dir DIR   data folder (default $FM_DATA_DIR or ./.fm-agent)',
+    '  -h, --help       help for a command',
+  )
+  lines.push(
+    '',
+    'Environment: DATABASE_URL (server mode), FM_DATA_DIR, PORT, FM_HOST, FM_WORKERS, FM_ADMIN_EMAIL, FM_ADMIN_PASSWORD, FM_PYTHON (the interpreter of the sandbox)',
+  )
   out(lines.join('\n'))
 }
 

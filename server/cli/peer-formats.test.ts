@@ -15,7 +15,11 @@ const tempDir = (prefix = 'fm-peers-') => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  }),
+)
 
 /** the fixture's evaluator, by hand: 1 / (1 + 10 · RMSE) of the seed cubic against exp on 21 points */
 function expfitScore(a: number[]) {
@@ -36,7 +40,13 @@ describe('OpenEvolve folders', () => {
   it('problem check detects the format, reports what config.yaml mapped and ignored, and scores the seed as OpenEvolve would', async () => {
     const r = await cli(['problem', 'check', folder, '--json'])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.json).toMatchObject({ id: 'openevolve-expfit', format: 'openevolve', valid: true, direction: 'max', primaryMetric: 'combined_score' })
+    expect(r.json).toMatchObject({
+      id: 'openevolve-expfit',
+      format: 'openevolve',
+      valid: true,
+      direction: 'max',
+      primaryMetric: 'combined_score',
+    })
     // stage 1 passed its threshold (0.5), so stage 2's fit decides the score
     expect(r.json.score).toBeCloseTo(expfitScore([1, 1, 0.3, 0.1]), 9)
     expect(r.json.metrics.well_formed).toBe(1)
@@ -47,7 +57,9 @@ describe('OpenEvolve folders', () => {
     expect(mapped).toMatch(/prompt\.system_message: .* → the system message of every prompt/)
     expect(mapped).toMatch(/cascade_thresholds: \[0\.5\] → cascade of evaluate_stage1\.\.2/)
     expect(mapped).toMatch(/diff_based_evolution: false → full rewrites/)
-    expect(mapped).toMatch(/llm\.models: .* openai:scripted-coder at http:\/\/127\.0\.0\.1:9\/v1 \(weight 0\.7, key from \$FM_TEST_OE_KEY\)/)
+    expect(mapped).toMatch(
+      /llm\.models: .* openai:scripted-coder at http:\/\/127\.0\.0\.1:9\/v1 \(weight 0\.7, key from \$FM_TEST_OE_KEY\)/,
+    )
     expect(mapped).toMatch(/evaluator\.timeout: 20 → limits\.timeoutS 40/)
     const warned = (r.json.warnings as string[]).join('\n')
     expect(warned).toMatch(/"prompt\.num_top_programs" is ignored/)
@@ -63,7 +75,9 @@ describe('OpenEvolve folders', () => {
       cpSync(folder, copy, { recursive: true })
       const cfg = join(copy, 'config.yaml')
       writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('http://127.0.0.1:9/v1', server.url))
-      const r = await cli(['run', copy, '--max-evals', '12', '--json', '--data-dir', tempDir()], { FM_TEST_OE_KEY: 'sk-test-oe-key' })
+      const r = await cli(['run', copy, '--max-evals', '12', '--json', '--data-dir', tempDir()], {
+        FM_TEST_OE_KEY: 'sk-test-oe-key',
+      })
       expect(r.code, r.stderr).toBe(0)
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 12, islands: 2 })
       expect(r.json.seedScore).toBeCloseTo(expfitScore([1, 1, 0.3, 0.1]), 9)
@@ -75,9 +89,15 @@ describe('OpenEvolve folders', () => {
       const bodies = chats.map((c) => c.body as { model: string; messages: Array<{ role: string; content: string }> })
       expect(new Set(bodies.map((b) => b.model))).toEqual(new Set(['scripted-coder', 'scripted-coder-large']))
       // config.yaml's system message is the system prompt of every request
-      expect(bodies.every((b) => b.messages.some((m) => m.role === 'system' && m.content.includes(SYSTEM_MESSAGE)))).toBe(true)
+      expect(
+        bodies.every((b) => b.messages.some((m) => m.role === 'system' && m.content.includes(SYSTEM_MESSAGE))),
+      ).toBe(true)
       // an evaluated parent's EvaluationResult artifacts reach the next prompts
-      expect(bodies.some((b) => b.messages.some((m) => /### worst_point\nlargest error [-+]\d\.\d{4} at x = /.test(m.content)))).toBe(true)
+      expect(
+        bodies.some((b) =>
+          b.messages.some((m) => /### worst_point\nlargest error [-+]\d\.\d{4} at x = /.test(m.content)),
+        ),
+      ).toBe(true)
       // diff_based_evolution: false → the model is asked for whole programs
       expect(bodies.some((b) => b.messages.some((m) => m.content.includes('Rewrite the current program')))).toBe(true)
       expect(bodies.some((b) => b.messages.some((m) => m.content.includes('<<<<<<< SEARCH')))).toBe(false)
@@ -110,7 +130,13 @@ describe('ShinkaEvolve folders', () => {
   it('Python: run_shinka_eval runs the experiment 3 times; combined_score, public/private metrics and text_feedback map as described', async () => {
     const r = await cli(['problem', 'check', join(FIXTURES, 'shinka-sine'), '--json'])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.json).toMatchObject({ id: 'shinka-sine', format: 'shinka', valid: true, primaryMetric: 'combined_score', direction: 'max' })
+    expect(r.json).toMatchObject({
+      id: 'shinka-sine',
+      format: 'shinka',
+      valid: true,
+      primaryMetric: 'combined_score',
+      direction: 'max',
+    })
     expect(r.json.score).toBeCloseTo(sineScore(0.5, 0.1), 9)
     expect(r.json.metrics).toMatchObject({ num_valid_runs: 3, num_invalid_runs: 0 })
     expect(r.json.metrics.mean_abs_error).toBeGreaterThan(0)
@@ -126,7 +152,17 @@ describe('ShinkaEvolve folders', () => {
     // one Newton step from 1.0 gives 1.5: 1 / (1 + 100 · |1.5 − √2|)
     expect(check.json).toMatchObject({ format: 'shinka', valid: true, metrics: { approximation: 1.5 } })
     expect(check.json.score).toBeCloseTo(1 / (1 + 100 * (1.5 - Math.SQRT2)), 12)
-    const run = await cli(['run', join(FIXTURES, 'shinka-sqrt2-cpp'), '--operators', 'local', '--max-evals', '16', '--json', '--data-dir', tempDir()])
+    const run = await cli([
+      'run',
+      join(FIXTURES, 'shinka-sqrt2-cpp'),
+      '--operators',
+      'local',
+      '--max-evals',
+      '16',
+      '--json',
+      '--data-dir',
+      tempDir(),
+    ])
     expect(run.code, run.stderr).toBe(0)
     expect(run.json).toMatchObject({ status: 'completed', evaluations: 16 })
     expect(run.json.seedScore).toBeCloseTo(check.json.score, 12)
@@ -136,10 +172,23 @@ describe('ShinkaEvolve folders', () => {
   it('Python: a short run with the scripted model improves on the seed; text_feedback reaches its prompts, private metrics do not', async () => {
     const server = await startOpenAiTestServer()
     try {
-      const r = await cli(['run', join(FIXTURES, 'shinka-sine'), '--model', 'openai:scripted', '--max-evals', '12', '--json', '--data-dir', tempDir()], {
-        OPENAI_BASE_URL: server.url,
-        OPENAI_API_KEY: 'sk-test',
-      })
+      const r = await cli(
+        [
+          'run',
+          join(FIXTURES, 'shinka-sine'),
+          '--model',
+          'openai:scripted',
+          '--max-evals',
+          '12',
+          '--json',
+          '--data-dir',
+          tempDir(),
+        ],
+        {
+          OPENAI_BASE_URL: server.url,
+          OPENAI_API_KEY: 'sk-test',
+        },
+      )
       expect(r.code, r.stderr).toBe(0)
       expect(r.json.seedScore).toBeCloseTo(sineScore(0.5, 0.1), 9)
       expect(r.json.best.score).toBeGreaterThan(r.json.seedScore)
@@ -155,7 +204,10 @@ describe('ShinkaEvolve folders', () => {
     const dir = join(tempDir(), 'rust-task')
     cpSync(join(FIXTURES, 'shinka-sqrt2-cpp'), dir, { recursive: true })
     rmSync(join(dir, 'initial.cpp'))
-    writeFileSync(join(dir, 'initial.rs'), 'fn main() {\n    // EVOLVE-BLOCK-START\n    let x: f64 = 1.0;\n    // EVOLVE-BLOCK-END\n    println!("{}", 0.5 * (x + 2.0 / x));\n}\n')
+    writeFileSync(
+      join(dir, 'initial.rs'),
+      'fn main() {\n    // EVOLVE-BLOCK-START\n    let x: f64 = 1.0;\n    // EVOLVE-BLOCK-END\n    println!("{}", 0.5 * (x + 2.0 / x));\n}\n',
+    )
     const check = await cli(['problem', 'check', dir, '--json'])
     expect(check.code).toBe(1)
     expect(check.json).toMatchObject({ format: 'shinka', valid: false })
@@ -172,13 +224,22 @@ describe('KernelBench task files', () => {
   it('problem check validates the task on the CPU at reduced sizes; the seed (ModelNew = Model) is exact and about as fast', async () => {
     const r = await cli(['problem', 'check', task, '--json'])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.json).toMatchObject({ id: '23_scaled_gelu_rowsum', format: 'kernelbench', valid: true, primaryMetric: 'speedup', direction: 'max', device: 'cpu' })
+    expect(r.json).toMatchObject({
+      id: '23_scaled_gelu_rowsum',
+      format: 'kernelbench',
+      valid: true,
+      primaryMetric: 'speedup',
+      direction: 'max',
+      device: 'cpu',
+    })
     expect(r.json.metrics).toMatchObject({ max_abs_err: 0, correct_trials: 2, cpu_check: 1 })
     expect(r.json.features).toEqual({ custom_kernel: 0 })
     // the same code timed interleaved: a ratio near 1 whatever the machine's speed
     expect(r.json.score).toBeGreaterThan(1 / 3)
     expect(r.json.score).toBeLessThan(3)
-    expect(r.json.cpuCheck).toMatch(/at reduced sizes \(batch_size 2048→256, dim 65536→8192; 8\.0 MiB of inputs instead of 512\.0 MiB\)/)
+    expect(r.json.cpuCheck).toMatch(
+      /at reduced sizes \(batch_size 2048→256, dim 65536→8192; 8\.0 MiB of inputs instead of 512\.0 MiB\)/,
+    )
     expect(r.json.scoreMeaning).toMatch(/atol=rtol=0\.01 on 5 random inputs \(KernelBench's rule\)/)
     expect(r.stderr).toMatch(/format: KernelBench task file/)
     expect(r.stderr).toMatch(/no GPU on this machine: the seed runs on the CPU/)
@@ -190,4 +251,3 @@ describe('KernelBench task files', () => {
     expect(r.stderr).toMatch(/problem "23_scaled_gelu_rowsum" cannot run on this machine: it needs a GPU worker/)
   })
 })
-

@@ -28,7 +28,12 @@ export function pipelineText(p: PipelineNow) {
   return `model ${f(p.requests)} in flight (limit ${p.limit}) · ${f(p.waiting)} waiting · workers ${f(p.busy)}/${p.capacity} busy`
 }
 
-export function progressLine(s: Pick<RunSummary, 'runId' | 'evaluations' | 'best' | 'seedScore' | 'status'>, maxEvals: number, rate?: number, pipeline?: PipelineNow | null) {
+export function progressLine(
+  s: Pick<RunSummary, 'runId' | 'evaluations' | 'best' | 'seedScore' | 'status'>,
+  maxEvals: number,
+  rate?: number,
+  pipeline?: PipelineNow | null,
+) {
   return `run ${s.runId.slice(0, 8)} ${s.status}: ${s.evaluations}/${maxEvals} evaluations · best ${fmtScore(s.best?.score)} (seed ${fmtScore(s.seedScore)})${rate ? ` · ${rate.toFixed(1)} eval/s` : ''}${pipeline ? ` · ${pipelineText(pipeline)}` : ''}`
 }
 
@@ -37,10 +42,22 @@ export function exitCodeFor(status: RunStatus) {
 }
 
 /** Runs to the end in this process. */
-export async function driveLocally(api: ApiClient, runId: string, maxEvals: number, log: Logger, opts: { workers?: number }) {
+export async function driveLocally(
+  api: ApiClient,
+  runId: string,
+  maxEvals: number,
+  log: Logger,
+  opts: { workers?: number },
+) {
   const app = api.app!
   const backend = await createBackend({ db: app.db, log, workers: opts.workers })
-  const manager = new EngineManager({ db: app.db, backend, events: app.events, log, hooks: knowledgeHooks(app.db, log) })
+  const manager = new EngineManager({
+    db: app.db,
+    backend,
+    events: app.events,
+    log,
+    hooks: knowledgeHooks(app.db, log),
+  })
   let last = 0
   const started = Date.now()
   let count = 0
@@ -59,7 +76,9 @@ export async function driveLocally(api: ApiClient, runId: string, maxEvals: numb
     const due = now - last >= 1000
     if (!due && !everyResult) return
     if (due) last = now
-    void runSummary(app.db, runId).then((s) => (due ? log.info : log.debug)(progressLine(s, maxEvals, count / ((now - started) / 1000), pipeline)))
+    void runSummary(app.db, runId).then((s) =>
+      (due ? log.info : log.debug)(progressLine(s, maxEvals, count / ((now - started) / 1000), pipeline)),
+    )
   })
   const onSignal = () => {
     log.info('interrupted: stopping the run (the evaluations in flight are abandoned)')
@@ -79,7 +98,12 @@ export async function driveLocally(api: ApiClient, runId: string, maxEvals: numb
 }
 
 /** Follows a run that a server drives, until it ends. */
-export async function followRemotely(api: ApiClient, runId: string, maxEvals: number, log: Logger): Promise<RunSummary> {
+export async function followRemotely(
+  api: ApiClient,
+  runId: string,
+  maxEvals: number,
+  log: Logger,
+): Promise<RunSummary> {
   let last = ''
   for (;;) {
     const s = await api.query<RunSummary>('runs.summary', { runId })
@@ -116,9 +140,22 @@ export function summaryText(s: RunSummary) {
     `  problem ${s.problemId} (${s.direction === 'max' ? 'maximize' : 'minimize'}), ${s.evaluations} evaluations`,
     `  seed ${fmtScore(s.seedScore)} → best ${fmtScore(s.best?.score)}${s.best ? ` (candidate ${s.best.candidateId})` : ''}`,
     ...(s.coldStart.seeds > 1 ? [`  cold start from ${s.coldStart.seeds} seed programs`] : []),
-    ...(s.coldStart.seedless ? [`  no seed program: ${s.coldStart.firstValidAfter !== null ? `the first valid program came after ${s.coldStart.firstValidAfter} written from the description` : 'no program written from the description was valid'}`] : []),
-    `  diversity: ${Object.entries(s.diversity).map(([k, v]) => `${k} ${v}`).join(', ') || '–'}`,
-    ...s.perIsland.map((i) => `  island ${i.island}: best ${fmtScore(i.best)}, ${i.population} members, ${Object.entries(i.diversity).map(([k, v]) => `${k} ${v}`).join(', ')}`),
+    ...(s.coldStart.seedless
+      ? [
+          `  no seed program: ${s.coldStart.firstValidAfter !== null ? `the first valid program came after ${s.coldStart.firstValidAfter} written from the description` : 'no program written from the description was valid'}`,
+        ]
+      : []),
+    `  diversity: ${
+      Object.entries(s.diversity)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || '–'
+    }`,
+    ...s.perIsland.map(
+      (i) =>
+        `  island ${i.island}: best ${fmtScore(i.best)}, ${i.population} members, ${Object.entries(i.diversity)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+    ),
   ]
   return lines.join('\n')
 }

@@ -10,7 +10,18 @@ export const QUEUE_TASKS = {
 } as const
 
 /** rust, go, julia and fortran run through evaluators that build them themselves (ShinkaEvolve tasks) */
-export const LANGUAGES = ['python', 'javascript', 'typescript', 'cpp', 'c', 'cuda', 'rust', 'go', 'julia', 'fortran'] as const
+export const LANGUAGES = [
+  'python',
+  'javascript',
+  'typescript',
+  'cpp',
+  'c',
+  'cuda',
+  'rust',
+  'go',
+  'julia',
+  'fortran',
+] as const
 export const Language = z.enum(LANGUAGES)
 export type Language = z.infer<typeof Language>
 
@@ -18,9 +29,19 @@ export type Language = z.infer<typeof Language>
 export const MAX_CODE_BYTES = 256 * 1024
 
 export const EvalLimits = z.object({
-  timeoutS: z.number().positive().max(24 * 3600),
-  memoryMb: z.number().int().min(16).max(1024 * 1024),
-  cpuS: z.number().positive().max(24 * 3600),
+  timeoutS: z
+    .number()
+    .positive()
+    .max(24 * 3600),
+  memoryMb: z
+    .number()
+    .int()
+    .min(16)
+    .max(1024 * 1024),
+  cpuS: z
+    .number()
+    .positive()
+    .max(24 * 3600),
 })
 export type EvalLimits = z.infer<typeof EvalLimits>
 
@@ -44,7 +65,10 @@ export const EvalJob = z.object({
    * server mode: the queue task the result goes to, the submitting engine's own (several engines
    * share one queue; a result must reach the engine that waits for it). Default: the shared task.
    */
-  resultTask: z.string().regex(/^fm_eval_result(_[a-z0-9]{1,32})?$/).optional(),
+  resultTask: z
+    .string()
+    .regex(/^fm_eval_result(_[a-z0-9]{1,32})?$/)
+    .optional(),
 })
 export type EvalJob = z.infer<typeof EvalJob>
 

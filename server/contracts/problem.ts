@@ -30,9 +30,22 @@ export const CascadeStage = z
   .refine((s) => !!s.command !== !!s.function, 'a cascade stage has exactly one of "command" or "function"')
 
 export const ProblemLimits = z.object({
-  timeoutS: z.number().positive().max(24 * 3600).default(30),
-  memoryMb: z.number().int().min(64).max(1024 * 1024).default(2048),
-  cpuS: z.number().positive().max(24 * 3600).optional(),
+  timeoutS: z
+    .number()
+    .positive()
+    .max(24 * 3600)
+    .default(30),
+  memoryMb: z
+    .number()
+    .int()
+    .min(64)
+    .max(1024 * 1024)
+    .default(2048),
+  cpuS: z
+    .number()
+    .positive()
+    .max(24 * 3600)
+    .optional(),
   gpu: z.boolean().default(false),
 })
 
@@ -42,9 +55,25 @@ export const ProblemLimits = z.object({
  */
 export const ProblemRequires = z.object({
   /** Python modules the evaluator or the seed import, by import name (`sklearn`, not scikit-learn) */
-  python: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a top-level module name such as numpy').max(64)).max(32).default([]),
+  python: z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a top-level module name such as numpy')
+        .max(64),
+    )
+    .max(32)
+    .default([]),
   /** programs the evaluator calls, found on the sandbox's PATH (/usr/bin, /bin, /usr/local/bin) */
-  commands: z.array(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/, 'a program name such as valgrind').max(64)).max(16).default([]),
+  commands: z
+    .array(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/, 'a program name such as valgrind')
+        .max(64),
+    )
+    .max(16)
+    .default([]),
 })
 export type ProblemRequires = z.infer<typeof ProblemRequires>
 
@@ -87,7 +116,10 @@ export const ProblemSpec = z.object({
       value: z.number(),
       source: z.string().min(1).max(1000),
       /** other published values worth showing (e.g. a newer best, a classic baseline) */
-      others: z.array(z.object({ label: z.string().max(200), value: z.number() })).max(20).optional(),
+      others: z
+        .array(z.object({ label: z.string().max(200), value: z.number() }))
+        .max(20)
+        .optional(),
     })
     .optional(),
   cascade: z.array(CascadeStage).max(8).optional(),
@@ -109,7 +141,10 @@ export const ProblemSpec = z.object({
       /** what the stage is, for the console ("5 other Weibull instances") */
       description: z.string().min(1).max(500).optional(),
       env: z
-        .record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an upper-case environment variable name'), z.string().max(1000))
+        .record(
+          z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'an upper-case environment variable name'),
+          z.string().max(1000),
+        )
         .refine((e) => Object.keys(e).length <= 16, 'at most 16 variables')
         .default({}),
       /** candidates re-evaluated at the end of a run: the best k by search score */
@@ -120,7 +155,10 @@ export const ProblemSpec = z.object({
     .strict()
     .optional(),
   /** LLM-supervised feedback: what a run's judge model rates candidates against (a default rubric otherwise) */
-  judge: z.object({ rubric: z.string().min(1).max(8000).optional() }).strict().optional(),
+  judge: z
+    .object({ rubric: z.string().min(1).max(8000).optional() })
+    .strict()
+    .optional(),
   /** openevolve: keyword arguments passed to evaluate() (OpenEvolve's evaluator.evaluator_args) */
   evaluatorArgs: z
     .record(z.string().max(128), z.unknown())
@@ -131,16 +169,36 @@ export const ProblemSpec = z.object({
   family: z
     .string()
     .max(40)
-    .regex(/^[a-z0-9][a-z0-9._+-]*$/, 'lower-case letters, digits and . _ + -, starting with a letter or digit (it is also a knowledge tag)')
+    .regex(
+      /^[a-z0-9][a-z0-9._+-]*$/,
+      'lower-case letters, digits and . _ + -, starting with a letter or digit (it is also a knowledge tag)',
+    )
     .optional(),
   /**
    * helpers from the shared library (problems/_common, server/problems/shared.ts) placed into the
    * bundle at their base name when the problem is loaded; a `.tmpl` file is rendered with `sharedValues`
    */
-  shared: z.array(z.string().max(200).regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\.[A-Za-z0-9.]+$/, 'a file of problems/_common, such as fm_evalkit.py or tsp/evaluator.py')).max(32).optional(),
+  shared: z
+    .array(
+      z
+        .string()
+        .max(200)
+        .regex(
+          /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\.[A-Za-z0-9.]+$/,
+          'a file of problems/_common, such as fm_evalkit.py or tsp/evaluator.py',
+        ),
+    )
+    .max(32)
+    .optional(),
   /** the values of the `{{name}}` placeholders in the shared `.tmpl` files */
   sharedValues: z
-    .record(z.string().regex(/^[a-z_][a-z0-9_]*$/).max(64), z.union([z.string().max(2000), z.number(), z.array(z.union([z.string().max(200), z.number()])).max(100)]))
+    .record(
+      z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]*$/)
+        .max(64),
+      z.union([z.string().max(2000), z.number(), z.array(z.union([z.string().max(200), z.number()])).max(100)]),
+    )
     .optional(),
 })
 export type ProblemSpec = z.infer<typeof ProblemSpec>

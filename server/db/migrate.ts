@@ -56,7 +56,9 @@ export async function applyMigrations(db: SqlRunner, dir = MIGRATIONS_DIR): Prom
       'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"',
     )
   ).rows
-  const done = new Map(rows.filter((r) => r.finished_at && !r.rolled_back_at).map((r) => [r.migration_name, r.checksum]))
+  const done = new Map(
+    rows.filter((r) => r.finished_at && !r.rolled_back_at).map((r) => [r.migration_name, r.checksum]),
+  )
   const failed = rows.find((r) => !r.finished_at && !r.rolled_back_at)
   if (failed) {
     throw new MigrationError(

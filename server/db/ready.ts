@@ -3,7 +3,18 @@
 // not "never": wait and retry with backoff, saying so once. (No heavy imports: workers use it.)
 
 /** error codes that mean "not yet" rather than "never" */
-export const NOT_READY_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', '57P03', '3D000', '42P01', '3F000'])
+export const NOT_READY_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  '57P03',
+  '3D000',
+  '42P01',
+  '3F000',
+])
 
 /** Retries `fn` while it fails for a reason in NOT_READY_CODES, with backoff up to 10 s; says so once. */
 export async function whenReady<T>(fn: () => Promise<T>, wait: (reason: string) => void): Promise<T> {

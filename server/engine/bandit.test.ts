@@ -2,9 +2,17 @@ import { describe, expect, it } from 'vitest'
 import { CostAwareBandit, rewardFromImprovement, sampleBeta } from './bandit.ts'
 import { Rng } from './rng.ts'
 
-function simulate(policy: 'thompson' | 'ucb1', arms: Record<string, { p: number; cost: number }>, rounds = 1500, seed = 1) {
+function simulate(
+  policy: 'thompson' | 'ucb1',
+  arms: Record<string, { p: number; cost: number }>,
+  rounds = 1500,
+  seed = 1,
+) {
   const rng = new Rng(seed)
-  const b = new CostAwareBandit(Object.keys(arms).map((id) => ({ id })), { policy, costFloor: 1e-6 })
+  const b = new CostAwareBandit(
+    Object.keys(arms).map((id) => ({ id })),
+    { policy, costFloor: 1e-6 },
+  )
   const lateCounts: Record<string, number> = {}
   for (let t = 0; t < rounds; t++) {
     const id = b.choose(rng)
@@ -41,7 +49,10 @@ describe('CostAwareBandit', () => {
 
   it('config weights act as priors, then data take over; state round-trips', () => {
     const rng = new Rng(4)
-    const arms = [{ id: 'fav', weight: 5 }, { id: 'other', weight: 1 }]
+    const arms = [
+      { id: 'fav', weight: 5 },
+      { id: 'other', weight: 1 },
+    ]
     const b = new CostAwareBandit(arms)
     let fav = 0
     for (let i = 0; i < 400; i++) if (b.choose(rng) === 'fav') fav++

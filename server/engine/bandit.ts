@@ -178,7 +178,13 @@ export class CostAwareBandit {
   stats(): ArmStats[] {
     return this.arms.map((a) => {
       const mean = a.alpha / (a.alpha + a.beta)
-      return { id: a.id, pulls: a.pulls, meanReward: a.pulls > 0 ? a.rewardSum / a.pulls : 0, meanCost: this.cost(a), value: mean / this.costFactor(a) }
+      return {
+        id: a.id,
+        pulls: a.pulls,
+        meanReward: a.pulls > 0 ? a.rewardSum / a.pulls : 0,
+        meanCost: this.cost(a),
+        value: mean / this.costFactor(a),
+      }
     })
   }
 

@@ -33,7 +33,16 @@ function purity(assign: ArrayLike<number>, labels: number[]): number {
 
 describe('kmeans', () => {
   it('recovers well-separated blobs, deterministically', () => {
-    const { pts, labels } = blobs(new Rng(1), [[0, 0], [1, 1], [0, 1], [1, 0]], 40)
+    const { pts, labels } = blobs(
+      new Rng(1),
+      [
+        [0, 0],
+        [1, 1],
+        [0, 1],
+        [1, 0],
+      ],
+      40,
+    )
     const a = kmeans(pts, 4, new Rng(7))
     const b = kmeans(pts, 4, new Rng(7))
     expect(Array.from(a.assignment)).toEqual(Array.from(b.assignment))
@@ -43,7 +52,15 @@ describe('kmeans', () => {
 
   it('handles k > n, duplicates and empty input', () => {
     expect(kmeans([], 3, new Rng(1)).centroids).toEqual([])
-    const r = kmeans([[1, 1], [1, 1], [1, 1]], 5, new Rng(1))
+    const r = kmeans(
+      [
+        [1, 1],
+        [1, 1],
+        [1, 1],
+      ],
+      5,
+      new Rng(1),
+    )
     expect(r.centroids.length).toBe(3)
     expect(r.inertia).toBe(0)
   })
@@ -51,7 +68,16 @@ describe('kmeans', () => {
 
 describe('assignToIslands', () => {
   it('gives every island ≥ 1 member, balanced, each island its own niche', () => {
-    const { pts, labels } = blobs(new Rng(2), [[0, 0], [5, 5], [0, 5], [5, 0]], 10)
+    const { pts, labels } = blobs(
+      new Rng(2),
+      [
+        [0, 0],
+        [5, 5],
+        [0, 5],
+        [5, 0],
+      ],
+      10,
+    )
     const a = assignToIslands(pts, 4, new Rng(3))
     expect(a.islands.map((i) => i.length)).toEqual([10, 10, 10, 10])
     for (const isl of a.islands) expect(new Set(isl.map((p) => labels[p])).size).toBe(1)
@@ -59,7 +85,14 @@ describe('assignToIslands', () => {
   })
 
   it('fills every island even when clusters are lopsided', () => {
-    const { pts } = blobs(new Rng(4), [[0, 0], [9, 9]], 9) // 18 points, 2 natural niches, 5 islands
+    const { pts } = blobs(
+      new Rng(4),
+      [
+        [0, 0],
+        [9, 9],
+      ],
+      9,
+    ) // 18 points, 2 natural niches, 5 islands
     pts.push([4, 4])
     const a = assignToIslands(pts, 5, new Rng(5))
     for (const isl of a.islands) {

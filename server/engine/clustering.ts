@@ -74,7 +74,8 @@ export function kmeans(points: readonly Vector[], k: number, rng: Rng, opts: KMe
   const dim = (points[0] as Vector).length
   const maxIter = opts.maxIter ?? 25
   const tol = opts.tol ?? 1e-9
-  let centroids = opts.init && opts.init.length === k ? opts.init.map((c) => Array.from(c)) : kmeansPlusPlus(points, k, rng)
+  let centroids =
+    opts.init && opts.init.length === k ? opts.init.map((c) => Array.from(c)) : kmeansPlusPlus(points, k, rng)
   const assign = new Int32Array(n)
   const pd = new Float64Array(n)
   let iter = 0
@@ -142,7 +143,12 @@ export interface BalancedAssignment {
  * pairs first). Every island gets ≥ 1 point; with n < K the points are replicated in `priority` order
  * (e.g. best score first; default index order) to fill the empty islands.
  */
-export function assignToIslands(points: readonly Vector[], K: number, rng: Rng, priority?: readonly number[]): BalancedAssignment {
+export function assignToIslands(
+  points: readonly Vector[],
+  K: number,
+  rng: Rng,
+  priority?: readonly number[],
+): BalancedAssignment {
   const n = points.length
   const islands: number[][] = Array.from({ length: K }, () => [])
   const islandOf = new Array<number>(n).fill(-1)
@@ -160,7 +166,8 @@ export function assignToIslands(points: readonly Vector[], K: number, rng: Rng, 
   const C = km.centroids
   const cap = Math.ceil(n / K)
   const pairs: Array<{ p: number; c: number; d: number }> = []
-  for (let i = 0; i < n; i++) for (let c = 0; c < C.length; c++) pairs.push({ p: i, c, d: dist2(points[i] as Vector, C[c] as number[]) })
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < C.length; c++) pairs.push({ p: i, c, d: dist2(points[i] as Vector, C[c] as number[]) })
   // ties broken by index so the result does not depend on sort stability details
   pairs.sort((a, b) => a.d - b.d || a.p - b.p || a.c - b.c)
   for (const { p, c } of pairs) {

@@ -31,7 +31,9 @@ describe('tokenize / normalize / hash', () => {
 
   it('c-like: line and block comments, char literals, suffixes, templates', () => {
     const js = 'const a = 1.5e-3 /* 9 */ + 0x1F; // 8\nconst s = `x ${2}`; let c = 2.0f + 10UL'
-    const nums = tokenize(js, 'javascript').filter((t) => t.kind === 'num').map((t) => js.slice(t.start, t.end))
+    const nums = tokenize(js, 'javascript')
+      .filter((t) => t.kind === 'num')
+      .map((t) => js.slice(t.start, t.end))
     expect(nums).toEqual(['1.5e-3', '0x1F', '2.0f', '10UL'])
   })
 
@@ -78,7 +80,8 @@ describe('EVOLVE-BLOCK regions', () => {
     expect(b.regions).toHaveLength(1)
     expect(b.regions[0]).toMatchObject({ startMarkerLine: 1, endMarkerLine: 5, contentStartLine: 2, contentEndLine: 5 })
     expect(regionContents(PY)[0]).toBe('def f(x):\n    s = "a # not a comment 7"\n    return x * 2.5 + 1  # tail\n')
-    const js = 'a\n  // EVOLVE-BLOCK-START\nb\n  // EVOLVE-BLOCK-END\nc\n// EVOLVE-BLOCK-START\nd\n// EVOLVE-BLOCK-END\n'
+    const js =
+      'a\n  // EVOLVE-BLOCK-START\nb\n  // EVOLVE-BLOCK-END\nc\n// EVOLVE-BLOCK-START\nd\n// EVOLVE-BLOCK-END\n'
     expect(findEvolveBlocks(js).regions.map((r) => r.contentStartLine)).toEqual([2, 6])
   })
 
@@ -98,7 +101,13 @@ describe('EVOLVE-BLOCK regions', () => {
     const outside = inside.replace('print(f(3))', 'print(f(4))')
     const c = checkOutsideUnchanged(PY, outside)
     expect(c.ok).toBe(false)
-    expect(c.violations[0]).toMatchObject({ kind: 'changed', originalLine: 8, editedLine: 8, expected: 'print(f(3))', actual: 'print(f(4))' })
+    expect(c.violations[0]).toMatchObject({
+      kind: 'changed',
+      originalLine: 8,
+      editedLine: 8,
+      expected: 'print(f(3))',
+      actual: 'print(f(4))',
+    })
     // growing the region shifts later lines; they still compare equal
     const grown = PY.replace('    return x', '    x = x + 1\n    return x')
     expect(checkOutsideUnchanged(PY, grown).ok).toBe(true)

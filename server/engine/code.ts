@@ -65,8 +65,15 @@ function isIdPart(c: number): boolean {
 /** punctuation that always stands alone (never merged into a multi-char operator) */
 function isSingleOp(c: number): boolean {
   return (
-    c === C.LPAREN || c === C.RPAREN || c === C.LBRACKET || c === C.RBRACKET || c === C.LBRACE ||
-    c === C.RBRACE || c === C.COMMA || c === C.SEMI || c === C.DOT
+    c === C.LPAREN ||
+    c === C.RPAREN ||
+    c === C.LBRACKET ||
+    c === C.RBRACKET ||
+    c === C.LBRACE ||
+    c === C.RBRACE ||
+    c === C.COMMA ||
+    c === C.SEMI ||
+    c === C.DOT
   )
 }
 function isOpChar(c: number): boolean {
@@ -218,10 +225,17 @@ export function tokenize(code: string, language: Language | string): Token[] {
     while (i < n && isOpChar(code.charCodeAt(i))) {
       // never swallow the start of a comment into an operator
       if (py && code.charCodeAt(i) === C.HASH) break
-      if (!py && code.charCodeAt(i) === C.SLASH && (code.charCodeAt(i + 1) === C.SLASH || code.charCodeAt(i + 1) === C.STAR) && i > start) break
+      if (
+        !py &&
+        code.charCodeAt(i) === C.SLASH &&
+        (code.charCodeAt(i + 1) === C.SLASH || code.charCodeAt(i + 1) === C.STAR) &&
+        i > start
+      )
+        break
       i++
     }
-    if (i === start) i++ // an unexpected control character: skip it
+    if (i === start)
+      i++ // an unexpected control character: skip it
     else {
       // a sign glued to a number after another operator ("x=-1", "a*-2") is its own token: a unary minus
       const last = code.charCodeAt(i - 1)
@@ -243,7 +257,7 @@ function scanNumber(code: string, i: number): number {
   if (c0 === C.D0 && (c1 === 120 || c1 === 98 || c1 === 111)) {
     // 0x… 0b… 0o…
     i += 2
-    while (i < n && (isIdPart(code.charCodeAt(i)))) i++
+    while (i < n && isIdPart(code.charCodeAt(i))) i++
     return i
   }
   while (i < n && (isDigit(code.charCodeAt(i)) || code.charCodeAt(i) === 95 || code.charCodeAt(i) === 39)) {
@@ -498,7 +512,10 @@ export function checkOutsideUnchanged(original: string, edited: string): Outside
   if (!a.hasMarkers) return { ok: true, violations: [] }
   const b = findEvolveBlocks(edited)
   if (b.errors.length > a.errors.length) {
-    return { ok: false, violations: [{ kind: 'markers', message: `EVOLVE-BLOCK markers were broken: ${b.errors.join('; ')}` }] }
+    return {
+      ok: false,
+      violations: [{ kind: 'markers', message: `EVOLVE-BLOCK markers were broken: ${b.errors.join('; ')}` }],
+    }
   }
   if (b.regions.length !== a.regions.length) {
     return {
@@ -579,14 +596,18 @@ export function spliceFromEdited(original: string, edited: string): { code: stri
   const a = findEvolveBlocks(original)
   if (!a.hasMarkers) return { code: edited, check }
   const b = findEvolveBlocks(edited)
-  if (b.regions.length === a.regions.length && b.errors.length === 0) return { code: spliceRegions(original, regionContents(edited, b)), check }
+  if (b.regions.length === a.regions.length && b.errors.length === 0)
+    return { code: spliceRegions(original, regionContents(edited, b)), check }
   if (b.hasMarkers || a.regions.length !== 1) return { code: null, check }
   const r = a.regions[0] as EvolveRegion
   const ol = original.replace(/\r\n/g, '\n').split('\n')
   const el = edited.replace(/\r\n/g, '\n').split('\n')
   const key = (l: string) => l.trim()
   const before = ol.slice(0, r.startMarkerLine).map(key).filter(Boolean)
-  const after = ol.slice(r.endMarkerLine + 1).map(key).filter(Boolean)
+  const after = ol
+    .slice(r.endMarkerLine + 1)
+    .map(key)
+    .filter(Boolean)
   const nb = el.map((l, i) => ({ k: key(l), i })).filter((x) => x.k !== '')
   const startsWith = before.every((k, i) => nb[i]?.k === k)
   const endsWith = after.every((k, i) => nb[nb.length - after.length + i]?.k === k)

@@ -17,7 +17,8 @@ def main():
     print(score(1, 2))
 `
 
-const block = (s: string, r: string, n = 7) => `${'<'.repeat(n)} SEARCH\n${s}\n${'='.repeat(n)}\n${r}\n${'>'.repeat(n)} REPLACE`
+const block = (s: string, r: string, n = 7) =>
+  `${'<'.repeat(n)} SEARCH\n${s}\n${'='.repeat(n)}\n${r}\n${'>'.repeat(n)} REPLACE`
 
 describe('stripThinking', () => {
   it('removes closed think blocks, orphan closing tags and unclosed reasoning', () => {
@@ -48,15 +49,22 @@ describe('parseSearchReplace', () => {
   })
 
   it('unwraps fences inside a side of a block', () => {
-    const { blocks } = parseSearchReplace('<<<<<<< SEARCH\n```python\nx = 1\n```\n=======\n```python\nx = 2\n```\n>>>>>>> REPLACE')
+    const { blocks } = parseSearchReplace(
+      '<<<<<<< SEARCH\n```python\nx = 1\n```\n=======\n```python\nx = 2\n```\n>>>>>>> REPLACE',
+    )
     expect(blocks[0]).toMatchObject({ search: 'x = 1', replace: 'x = 2' })
   })
 
   it('reports malformed blocks and keeps the good ones', () => {
     const ans = [
-      '<<<<<<< SEARCH', 'a', '>>>>>>> REPLACE', // no divider
+      '<<<<<<< SEARCH',
+      'a',
+      '>>>>>>> REPLACE', // no divider
       block('b', 'c'),
-      '<<<<<<< SEARCH', 'd', '=======', 'e', // truncated
+      '<<<<<<< SEARCH',
+      'd',
+      '=======',
+      'e', // truncated
     ].join('\n')
     const { blocks, issues } = parseSearchReplace(ans)
     expect(blocks).toEqual([{ search: 'b', replace: 'c', line: 4 }])
@@ -74,14 +82,17 @@ describe('parseSearchReplace', () => {
 
 describe('extractFullProgram / parseAnswer', () => {
   it('picks the longest fence in the target language over shorter or other-language ones', () => {
-    const ans = 'Run it:\n```bash\npython x.py --very-long-flag --another-very-long-flag --and-more-flags-here\n```\n```python\nprint(1)\n```\nFull program:\n```python\nimport math\nprint(math.pi)\n```\n```js\nconsole.log(1111111111111111111111111111111111111111)\n```'
+    const ans =
+      'Run it:\n```bash\npython x.py --very-long-flag --another-very-long-flag --and-more-flags-here\n```\n```python\nprint(1)\n```\nFull program:\n```python\nimport math\nprint(math.pi)\n```\n```js\nconsole.log(1111111111111111111111111111111111111111)\n```'
     expect(extractFullProgram(ans, 'python')?.code).toBe('import math\nprint(math.pi)\n')
     expect(extractFullProgram(ans, 'javascript')?.code).toContain('console.log')
   })
 
   it('prefers untagged fences over other languages, and closed over truncated', () => {
     expect(extractFullProgram('```\nx = 1\n```\n```json\n{"a": 1111111111}\n```', 'python')?.code).toBe('x = 1\n')
-    expect(extractFullProgram('```py\nshort = 1\n```\n```py\ntruncated = 1\nmore = 2\n', 'python')?.code).toBe('short = 1\n')
+    expect(extractFullProgram('```py\nshort = 1\n```\n```py\ntruncated = 1\nmore = 2\n', 'python')?.code).toBe(
+      'short = 1\n',
+    )
     expect(extractFullProgram('no fences here', 'python')).toBeNull()
   })
 
@@ -145,7 +156,13 @@ describe('applySearchReplace', () => {
       { search: 'totally = absent', replace: '', line: 5 },
     ])
     expect(r.applied).toBe(0)
-    expect(r.failed.map((f) => f.reason)).toEqual(['empty-search', 'not-found', 'ambiguous', 'outside-evolve-block', 'not-found'])
+    expect(r.failed.map((f) => f.reason)).toEqual([
+      'empty-search',
+      'not-found',
+      'ambiguous',
+      'outside-evolve-block',
+      'not-found',
+    ])
     expect(r.failed[1]?.detail).toMatch(/first 1 of 2 search lines match at line 5.*b = y \+ 3/)
     expect(r.failed[2]?.lines).toEqual([16, 17])
     expect(r.failed[3]?.detail).toMatch(/line 13, outside the EVOLVE-BLOCK/)
@@ -175,12 +192,18 @@ describe('applySearchReplace', () => {
     expect(r.matches[0]?.tier).toBe('substring')
     expect(r.code).toContain('    a = x * 0.25\n')
     const code = '# EVOLVE-BLOCK-START\nt = 10\n# EVOLVE-BLOCK-END\n'
-    expect(applySearchReplace(code, [{ search: 't = 1', replace: 't = 2', line: 1 }]).failed[0]?.reason).toBe('not-found')
+    expect(applySearchReplace(code, [{ search: 't = 1', replace: 't = 2', line: 1 }]).failed[0]?.reason).toBe(
+      'not-found',
+    )
   })
 
   it('marker lines quoted unchanged as context are accepted', () => {
     const r = applySearchReplace(PROG, [
-      { search: '# EVOLVE-BLOCK-START\ndef score(x, y):', replace: '# EVOLVE-BLOCK-START\ndef score(x, y, z=0):', line: 1 },
+      {
+        search: '# EVOLVE-BLOCK-START\ndef score(x, y):',
+        replace: '# EVOLVE-BLOCK-START\ndef score(x, y, z=0):',
+        line: 1,
+      },
       { search: '    return a + b\n# EVOLVE-BLOCK-END', replace: '    return a + b + z\n# EVOLVE-BLOCK-END', line: 2 },
     ])
     expect(r.failed).toEqual([])
@@ -189,7 +212,8 @@ describe('applySearchReplace', () => {
   })
 
   it('Aider-style answers: file names before blocks, a diff-tagged fence, several files of blocks', () => {
-    const ans = 'Changes:\n\nprogram.py\n```diff\n<<<<<<< SEARCH\n    a = x * 0.5\n=======\n    a = x * 0.6\n>>>>>>> REPLACE\n```\n\nprogram.py\n```python\n<<<<<<< SEARCH\n        return a - b\n=======\n        return b - a\n>>>>>>> REPLACE\n```\n'
+    const ans =
+      'Changes:\n\nprogram.py\n```diff\n<<<<<<< SEARCH\n    a = x * 0.5\n=======\n    a = x * 0.6\n>>>>>>> REPLACE\n```\n\nprogram.py\n```python\n<<<<<<< SEARCH\n        return a - b\n=======\n        return b - a\n>>>>>>> REPLACE\n```\n'
     const p = parseAnswer(ans, 'python')
     expect(p.kind).toBe('diff')
     const r = applySearchReplace(PROG, p.blocks)
@@ -199,7 +223,9 @@ describe('applySearchReplace', () => {
   })
 
   it('a block may not remove EVOLVE-BLOCK markers', () => {
-    const r = applySearchReplace(PROG, [{ search: '    return a + b\n# EVOLVE-BLOCK-END', replace: '    return 0', line: 1 }])
+    const r = applySearchReplace(PROG, [
+      { search: '    return a + b\n# EVOLVE-BLOCK-END', replace: '    return 0', line: 1 },
+    ])
     expect(r.failed[0]?.reason).toBe('outside-evolve-block')
   })
 
@@ -270,11 +296,16 @@ describe('fuzz: well-formed edits with whitespace drift apply', () => {
         a = start + rng.int(end - start)
         b = Math.min(end, a + 1 + rng.int(5))
         if (lines[a]!.trim() === '' || lines[b - 1]!.trim() === '') continue
-        const key = lines.slice(a, b).map((l) => l.trim()).filter(Boolean).join('\n')
+        const key = lines
+          .slice(a, b)
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .join('\n')
         let count = 0
         for (let i = 0; i < lines.length; i++) {
           const seg: string[] = []
-          for (let j = i; j < lines.length && seg.length < key.split('\n').length; j++) if (lines[j]!.trim()) seg.push(lines[j]!.trim())
+          for (let j = i; j < lines.length && seg.length < key.split('\n').length; j++)
+            if (lines[j]!.trim()) seg.push(lines[j]!.trim())
           if (lines[i]!.trim() && seg.join('\n') === key) count++
         }
         if (count === 1) break
@@ -282,7 +313,9 @@ describe('fuzz: well-formed edits with whitespace drift apply', () => {
       const base = indentOf(lines[a]!)
       const original = lines.slice(a, b)
       // the edit: change some lines, add one at the first line's indentation
-      const edited = original.map((l) => (l.trim() && rng.chance(0.6) ? l.replace(/\d+(\.\d+)?/, (m) => String(Number(m) + 1 + rng.int(9))) : l))
+      const edited = original.map((l) =>
+        l.trim() && rng.chance(0.6) ? l.replace(/\d+(\.\d+)?/, (m) => String(Number(m) + 1 + rng.int(9))) : l,
+      )
       edited.push(' '.repeat(base) + `extra${t} = ${rng.int(1000)}`)
       const expected = [...lines.slice(0, a), ...edited, ...lines.slice(b)].join('\n')
 
@@ -316,9 +349,15 @@ describe('fuzz: well-formed edits with whitespace drift apply', () => {
       const parsed = parseAnswer(answer, 'python')
       const crlfCode = rng.chance(0.1)
       const res = applySearchReplace(crlfCode ? lines.join('\r\n') : lines.join('\n'), parsed.blocks)
-      const norm = (x: string) => x.replace(/\r\n/g, '\n').split('\n').map((l) => l.trimEnd()).join('\n')
+      const norm = (x: string) =>
+        x
+          .replace(/\r\n/g, '\n')
+          .split('\n')
+          .map((l) => l.trimEnd())
+          .join('\n')
       if (res.failed.length === 0 && norm(res.code) === norm(expected) && (!crlfCode || res.code.includes('\r\n'))) ok++
-      else if (failures.length < 3) failures.push(`drift ${drift}: ${JSON.stringify(res.failed)}\n${res.code}\n---expected---\n${expected}`)
+      else if (failures.length < 3)
+        failures.push(`drift ${drift}: ${JSON.stringify(res.failed)}\n${res.code}\n---expected---\n${expected}`)
     }
     if (process.env.FUZZ_TRIALS) console.log(`fuzz: ${ok}/${TRIALS} applied as expected`)
     expect(ok / TRIALS, failures.join('\n=====\n')).toBeGreaterThanOrEqual(0.99)

@@ -103,7 +103,10 @@ export function parseSearchReplace(text: string): { blocks: SearchReplaceBlock[]
   let dividers = 0
   const emit = () => {
     if (dividers > 1) {
-      issues.push({ line: startLine, message: `block at line ${startLine} has ${dividers} "=======" dividers: discarded` })
+      issues.push({
+        line: startLine,
+        message: `block at line ${startLine} has ${dividers} "=======" dividers: discarded`,
+      })
     } else {
       blocks.push({ search: unwrapFence(search).join('\n'), replace: unwrapFence(replace).join('\n'), line: startLine })
     }
@@ -112,9 +115,15 @@ export function parseSearchReplace(text: string): { blocks: SearchReplaceBlock[]
     const l = lines[i] as string
     if (SEARCH_RE.test(l)) {
       if (state === 'search') {
-        issues.push({ line: startLine, message: `block at line ${startLine} has no "=======" divider before the next SEARCH: discarded` })
+        issues.push({
+          line: startLine,
+          message: `block at line ${startLine} has no "=======" divider before the next SEARCH: discarded`,
+        })
       } else if (state === 'replace') {
-        issues.push({ line: startLine, message: `block at line ${startLine} has no REPLACE marker; it ends at the next SEARCH (line ${i + 1})` })
+        issues.push({
+          line: startLine,
+          message: `block at line ${startLine} has no REPLACE marker; it ends at the next SEARCH (line ${i + 1})`,
+        })
         emit()
       }
       state = 'search'
@@ -127,7 +136,8 @@ export function parseSearchReplace(text: string): { blocks: SearchReplaceBlock[]
     if (state === 'out') {
       if (DIVIDER_RE.test(l) || REPLACE_RE.test(l)) {
         // a lone "=======" in prose or code is common; only the REPLACE marker is worth reporting
-        if (REPLACE_RE.test(l)) issues.push({ line: i + 1, message: `REPLACE marker on line ${i + 1} without a SEARCH` })
+        if (REPLACE_RE.test(l))
+          issues.push({ line: i + 1, message: `REPLACE marker on line ${i + 1} without a SEARCH` })
       }
       continue
     }
@@ -158,10 +168,16 @@ export function parseSearchReplace(text: string): { blocks: SearchReplaceBlock[]
     while (b > 0 && (replace[b - 1] as string).trim() === '') b--
     if (b > 0 && /^\s*(`{3,}|~{3,})\s*$/.test(replace[b - 1] as string) && !replace.slice(0, b - 1).some(isFenceLine)) {
       replace = replace.slice(0, b - 1)
-      issues.push({ line: startLine, message: `block at line ${startLine} has no REPLACE marker; accepted up to the closing fence` })
+      issues.push({
+        line: startLine,
+        message: `block at line ${startLine} has no REPLACE marker; accepted up to the closing fence`,
+      })
       emit()
     } else {
-      issues.push({ line: startLine, message: `block at line ${startLine} has no REPLACE marker (answer truncated?): discarded` })
+      issues.push({
+        line: startLine,
+        message: `block at line ${startLine} has no REPLACE marker (answer truncated?): discarded`,
+      })
     }
   }
   return { blocks, issues }
@@ -179,7 +195,10 @@ export function extractFencedBlocks(text: string): FencedBlock[] {
       continue
     }
     const fence = m[1] as string
-    const lang = (m[2] ?? '').replace(/^\{?\.?/, '').replace(/[},].*$/, '').toLowerCase()
+    const lang = (m[2] ?? '')
+      .replace(/^\{?\.?/, '')
+      .replace(/[},].*$/, '')
+      .toLowerCase()
     const body: string[] = []
     let j = i + 1
     let closed = false
@@ -211,7 +230,20 @@ export function languageMatchesTag(language: string, tag: string): boolean {
   return aliases.includes(tag)
 }
 
-const NON_CODE_TAGS = new Set(['diff', 'text', 'txt', 'markdown', 'md', 'json', 'yaml', 'bash', 'sh', 'shell', 'console', 'output'])
+const NON_CODE_TAGS = new Set([
+  'diff',
+  'text',
+  'txt',
+  'markdown',
+  'md',
+  'json',
+  'yaml',
+  'bash',
+  'sh',
+  'shell',
+  'console',
+  'output',
+])
 
 /**
  * The whole program in a fenced block: blocks tagged with the target language first, then untagged ones,
@@ -256,7 +288,10 @@ export function parseAnswer(answer: string, language: string, prefer: 'diff' | '
   if (r.kind === 'none' && thinking.trim() !== '') {
     const inner = attempt(thinking.replace(new RegExp(`</?(?:${THINK_TAGS})\\b[^>]*>`, 'gi'), ''))
     if (inner.kind !== 'none') {
-      inner.issues.unshift({ line: 0, message: 'the answer had no edit outside its reasoning block; the reasoning block was used' })
+      inner.issues.unshift({
+        line: 0,
+        message: 'the answer had no edit outside its reasoning block; the reasoning block was used',
+      })
       inner.text = text
       return inner
     }
@@ -477,7 +512,11 @@ function explainNotFound(ix: LineIndex, sKeys: string[]): string {
  * in-line substring. With several matches, the one inside
  * the EVOLVE-BLOCK regions wins if it is alone there. Failed blocks are reported and skipped; good ones apply.
  */
-export function applySearchReplace(code: string, blocks: readonly SearchReplaceBlock[], opts: ApplyOptions = {}): ApplyResult {
+export function applySearchReplace(
+  code: string,
+  blocks: readonly SearchReplaceBlock[],
+  opts: ApplyOptions = {},
+): ApplyResult {
   const respect = opts.respectEvolveBlocks !== false
   const crlf = code.includes('\r\n')
   let cur = crlf ? code.replace(/\r\n/g, '\n') : code
@@ -494,17 +533,28 @@ export function applySearchReplace(code: string, blocks: readonly SearchReplaceB
     let r = trimBlankEdges(replaceRaw.split('\n'))
     // models often quote the EVOLVE-BLOCK marker lines as context; when both sides keep them unchanged
     // at the same edge, they are context, not an edit of the markers
-    const isMarker = (l: string | undefined) => l !== undefined && /EVOLVE-BLOCK-(START|END)/.test(l) && /^\s*(#|\/\/|\/\*|--|;|%)/.test(l)
+    const isMarker = (l: string | undefined) =>
+      l !== undefined && /EVOLVE-BLOCK-(START|END)/.test(l) && /^\s*(#|\/\/|\/\*|--|;|%)/.test(l)
     while (s.length > 1 && isMarker(s[0]) && r.length > 0 && collapse(r[0] as string) === collapse(s[0] as string)) {
       s = trimBlankEdges(s.slice(1))
       r = trimBlankEdges(r.slice(1))
     }
-    while (s.length > 1 && isMarker(s[s.length - 1]) && r.length > 0 && collapse(r[r.length - 1] as string) === collapse(s[s.length - 1] as string)) {
+    while (
+      s.length > 1 &&
+      isMarker(s[s.length - 1]) &&
+      r.length > 0 &&
+      collapse(r[r.length - 1] as string) === collapse(s[s.length - 1] as string)
+    ) {
       s = trimBlankEdges(s.slice(0, -1))
       r = trimBlankEdges(r.slice(0, -1))
     }
     if (s.length === 0) {
-      failed.push({ index, reason: 'empty-search', search: block.search, detail: 'the SEARCH section is empty: nothing to locate' })
+      failed.push({
+        index,
+        reason: 'empty-search',
+        search: block.search,
+        detail: 'the SEARCH section is empty: nothing to locate',
+      })
       return
     }
     const editable = (m: Match) => !respect || isLineRangeEditable(ix.blocks, m.start, m.end)
@@ -623,7 +673,12 @@ export function applySearchReplace(code: string, blocks: readonly SearchReplaceB
         return
       }
     }
-    failed.push({ index, reason: 'not-found', search: block.search, detail: explainNotFound(ix, sKeys.length > 0 ? sKeys : [collapse(searchRaw)]) })
+    failed.push({
+      index,
+      reason: 'not-found',
+      search: block.search,
+      detail: explainNotFound(ix, sKeys.length > 0 ? sKeys : [collapse(searchRaw)]),
+    })
   })
 
   if (crlf) cur = cur.replace(/\n/g, '\r\n')
@@ -664,7 +719,10 @@ function diffLines(a: string[], b: string[], maxEdits: number): Op[] {
     // only the diagonals step d can read: O(D²) memory instead of O(D·(N+M))
     trace.push(v.slice(offset - d - 1, offset + d + 2))
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number)) ? (v[offset + k + 1] as number) : (v[offset + k - 1] as number) + 1
+      let x =
+        k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number))
+          ? (v[offset + k + 1] as number)
+          : (v[offset + k - 1] as number) + 1
       let y = x - k
       while (x < N && y < M && A[x] === B[y]) {
         x++
@@ -679,7 +737,12 @@ function diffLines(a: string[], b: string[], maxEdits: number): Op[] {
     if (found >= 0) break
   }
   if (found < 0) {
-    return [...head, ...A.map((line): Op => ({ kind: '-', line })), ...B.map((line): Op => ({ kind: '+', line })), ...tail]
+    return [
+      ...head,
+      ...A.map((line): Op => ({ kind: '-', line })),
+      ...B.map((line): Op => ({ kind: '+', line })),
+      ...tail,
+    ]
   }
   // backtrack
   const mid: Op[] = []
@@ -715,7 +778,11 @@ function diffLines(a: string[], b: string[], maxEdits: number): Op[] {
  * A unified diff (`--- a` / `+++ b` / `@@ -l,n +l,n @@` hunks with `context` lines), '' when equal.
  * Line ends are normalized to LF first.
  */
-export function unifiedDiff(a: string, b: string, opts: { context?: number; fromLabel?: string; toLabel?: string; maxEdits?: number } = {}): string {
+export function unifiedDiff(
+  a: string,
+  b: string,
+  opts: { context?: number; fromLabel?: string; toLabel?: string; maxEdits?: number } = {},
+): string {
   const A = a.replace(/\r\n?/g, '\n')
   const B = b.replace(/\r\n?/g, '\n')
   if (A === B) return ''
@@ -753,7 +820,9 @@ export function unifiedDiff(a: string, b: string, opts: { context?: number; from
     const slice = ops.slice(start, stop)
     const na = slice.filter((o) => o.kind !== '+').length
     const nb = slice.filter((o) => o.kind !== '-').length
-    out.push(`@@ -${na === 0 ? (la[start] as number) - 1 : la[start]},${na} +${nb === 0 ? (lb[start] as number) - 1 : lb[start]},${nb} @@`)
+    out.push(
+      `@@ -${na === 0 ? (la[start] as number) - 1 : la[start]},${na} +${nb === 0 ? (lb[start] as number) - 1 : lb[start]},${nb} @@`,
+    )
     for (const o of slice) out.push(o.kind + o.line)
     i = stop
   }

@@ -4,7 +4,8 @@ import { MapElitesGrid } from './map-elites.ts'
 import { sketchCode } from './novelty.ts'
 import { Rng } from './rng.ts'
 
-const prog = (rng: Rng, n = 30) => Array.from({ length: n }, (_, i) => `a${i} = b${rng.int(50)} + ${rng.int(100)}`).join('\n')
+const prog = (rng: Rng, n = 30) =>
+  Array.from({ length: n }, (_, i) => `a${i} = b${rng.int(50)} + ${rng.int(100)}`).join('\n')
 
 describe('diversity', () => {
   it('clones have zero distance, unrelated programs high', () => {

@@ -21,7 +21,8 @@ export function meanPairwiseDistance(sketches: readonly CodeSketch[], opts: Pair
   const all = (n * (n - 1)) / 2
   let sum = 0
   if (all <= maxPairs) {
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) sum += codeDistance(sketches[i] as CodeSketch, sketches[j] as CodeSketch)
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) sum += codeDistance(sketches[i] as CodeSketch, sketches[j] as CodeSketch)
     return sum / all
   }
   const rng = new Rng(opts.seed ?? 'diversity')
@@ -53,7 +54,10 @@ export function meanCrossDistance(groups: ReadonlyArray<readonly CodeSketch[]>, 
 }
 
 /** mean pairwise Euclidean distance of numeric vectors (e.g. normalized features), sampled the same way */
-export function meanPairwiseVectorDistance(vectors: ReadonlyArray<ArrayLike<number>>, opts: PairwiseOptions = {}): number {
+export function meanPairwiseVectorDistance(
+  vectors: ReadonlyArray<ArrayLike<number>>,
+  opts: PairwiseOptions = {},
+): number {
   const n = vectors.length
   if (n < 2) return 0
   const d = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -65,7 +69,8 @@ export function meanPairwiseVectorDistance(vectors: ReadonlyArray<ArrayLike<numb
   const all = (n * (n - 1)) / 2
   let sum = 0
   if (all <= maxPairs) {
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) sum += d(vectors[i] as ArrayLike<number>, vectors[j] as ArrayLike<number>)
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) sum += d(vectors[i] as ArrayLike<number>, vectors[j] as ArrayLike<number>)
     return sum / all
   }
   const rng = new Rng(opts.seed ?? 'vector-diversity')
@@ -136,7 +141,8 @@ export function runDiversity(
   let covN = 0
   islands.forEach((isl, i) => {
     if (isl.sketches.length >= 2) {
-      sum += meanPairwiseDistance(isl.sketches, { ...opts, seed: `${opts.seed ?? 'diversity'}:${i}` }) * isl.sketches.length
+      sum +=
+        meanPairwiseDistance(isl.sketches, { ...opts, seed: `${opts.seed ?? 'diversity'}:${i}` }) * isl.sketches.length
       w += isl.sketches.length
     }
     if (typeof isl.coverage === 'number') {

@@ -3,11 +3,20 @@ import { planMigrateIn, planRestart } from './escalations.ts'
 
 type M = { id: string; score: number | null; codeHash: string; pinned?: boolean; banned?: boolean }
 const island = (...members: M[]) => ({ members: () => members })
-const m = (id: string, score: number | null, extra: Partial<M> = {}): M => ({ id, score, codeHash: `h-${id}`, ...extra })
+const m = (id: string, score: number | null, extra: Partial<M> = {}): M => ({
+  id,
+  score,
+  codeHash: `h-${id}`,
+  ...extra,
+})
 
 describe('migrate-in', () => {
   it('copies the best valid members of every other island into the stalled one, never code it holds', () => {
-    const islands = [island(m('a1', 1), m('a2', 2)), island(m('b1', 5), m('b2', 4), m('b3', 3), m('bx', null)), island(m('c1', 9, { banned: true }), m('c2', 7), { id: 'c3', score: 8, codeHash: 'h-a1' })]
+    const islands = [
+      island(m('a1', 1), m('a2', 2)),
+      island(m('b1', 5), m('b2', 4), m('b3', 3), m('bx', null)),
+      island(m('c1', 9, { banned: true }), m('c2', 7), { id: 'c3', score: 8, codeHash: 'h-a1' }),
+    ]
     const plan = planMigrateIn(islands, 0, { direction: 'max', perIsland: 2 })
     expect(plan).toMatchObject({ island: 0, action: 'migrate-in', removed: [] })
     expect(plan.moves.map((x) => [x.from, x.to, x.id])).toEqual([
@@ -32,7 +41,11 @@ describe('restart-from-elites', () => {
     { id: 'c1', score: 6, codeHash: 'h-c1' },
     { id: 'c2', score: 5, codeHash: 'h-c2' },
   ]
-  const islands = () => [island(m('a1', 8), m('a2', 1), m('a3', 2, { pinned: true })), island(m('b1', 9)), island(m('c1', 6), m('c2', 5))]
+  const islands = () => [
+    island(m('a1', 8), m('a2', 1), m('a3', 2, { pinned: true })),
+    island(m('b1', 9)),
+    island(m('c1', 6), m('c2', 5)),
+  ]
 
   it('empties the island but for its pinned members and the elites it holds, and brings the archive’s elites that an island still holds', () => {
     const plan = planRestart(islands(), 0, archive, { size: 3 })
@@ -44,6 +57,9 @@ describe('restart-from-elites', () => {
   })
 
   it('changes nothing when the archive has nothing another island could give', () => {
-    expect(planRestart(islands(), 1, [{ id: 'b1', score: 9, codeHash: 'h-b1' }], { size: 4 })).toMatchObject({ removed: [], moves: [] })
+    expect(planRestart(islands(), 1, [{ id: 'b1', score: 9, codeHash: 'h-b1' }], { size: 4 })).toMatchObject({
+      removed: [],
+      moves: [],
+    })
   })
 })

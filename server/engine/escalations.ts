@@ -26,19 +26,30 @@ export interface EscalationIsland {
   members(): Iterable<{ id: string; score: number | null; codeHash: string; pinned?: boolean; banned?: boolean }>
 }
 
-const valid = (m: { score: number | null; banned?: boolean }): m is { score: number; banned?: boolean } => !m.banned && typeof m.score === 'number' && Number.isFinite(m.score)
+const valid = (m: { score: number | null; banned?: boolean }): m is { score: number; banned?: boolean } =>
+  !m.banned && typeof m.score === 'number' && Number.isFinite(m.score)
 
 function best<T extends { score: number }>(items: T[], n: number, direction: Direction): T[] {
-  return items.sort((a, b) => (isBetter(a.score, b.score, direction) ? -1 : isBetter(b.score, a.score, direction) ? 1 : 0)).slice(0, n)
+  return items
+    .sort((a, b) => (isBetter(a.score, b.score, direction) ? -1 : isBetter(b.score, a.score, direction) ? 1 : 0))
+    .slice(0, n)
 }
 
 /** The `perIsland` best valid members of each other island, minus code the stalled island already holds. */
-export function planMigrateIn(islands: readonly EscalationIsland[], island: number, opts: { direction: Direction; perIsland?: number }): EscalationPlan {
+export function planMigrateIn(
+  islands: readonly EscalationIsland[],
+  island: number,
+  opts: { direction: Direction; perIsland?: number },
+): EscalationPlan {
   const held = new Set([...islands[island]!.members()].map((m) => m.codeHash))
   const moves: MigrationMove[] = []
   islands.forEach((isl, from) => {
     if (from === island) return
-    const candidates = [...isl.members()].filter(valid).filter((m) => !held.has(m.codeHash)) as Array<{ id: string; score: number; codeHash: string }>
+    const candidates = [...isl.members()].filter(valid).filter((m) => !held.has(m.codeHash)) as Array<{
+      id: string
+      score: number
+      codeHash: string
+    }>
     for (const m of best(candidates, Math.max(1, opts.perIsland ?? 2), opts.direction)) {
       held.add(m.codeHash)
       moves.push({ from, to: island, id: m.id, codeHash: m.codeHash, score: m.score })
@@ -75,6 +86,8 @@ export function planRestart(
     else moves.push({ from, to: island, id: e.id, codeHash: e.codeHash, score: e.score })
   }
   if (!moves.length) return { island, action: 'restart-from-elites', removed: [], moves: [] }
-  const removed = [...islands[island]!.members()].filter((m) => !m.pinned && !keep.has(m.id) && !seen.has(m.codeHash)).map((m) => m.id)
+  const removed = [...islands[island]!.members()]
+    .filter((m) => !m.pinned && !keep.has(m.id) && !seen.has(m.codeHash))
+    .map((m) => m.id)
   return { island, action: 'restart-from-elites', removed, moves }
 }

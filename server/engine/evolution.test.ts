@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import { assignColdStart, Evolution, type IngestInput } from './evolution.ts'
-import { applyAnyLocalOperator, findLiterals, StepAdapter, LOCAL_OPERATOR_VARIANTS, applyLocalOperator } from './operators-local.ts'
+import {
+  applyAnyLocalOperator,
+  findLiterals,
+  StepAdapter,
+  LOCAL_OPERATOR_VARIANTS,
+  applyLocalOperator,
+} from './operators-local.ts'
 import { Rng } from './rng.ts'
 
 // a toy problem: maximize −Σ((v − target)/scale)² over the program's literals; feature: the first literal
 const TARGET = [3.7, 12, -0.5, 250, 0.01]
-const SEED = '# EVOLVE-BLOCK-START\na = 1.0\nb = 5\nc = -2.0\nd = 10.0\ne = 0.5\n# EVOLVE-BLOCK-END\nprint(a, b, c, d, e)\n'
+const SEED =
+  '# EVOLVE-BLOCK-START\na = 1.0\nb = 5\nc = -2.0\nd = 10.0\ne = 0.5\n# EVOLVE-BLOCK-END\nprint(a, b, c, d, e)\n'
 function evaluateExact(code: string): { score: number | null; features: Record<string, number> } {
   const v = findLiterals(code, 'python').map((l) => l.value)
   if (v.length !== TARGET.length) return { score: null, features: {} }
@@ -26,7 +33,14 @@ function run(
     const r = evaluateExact(code)
     return quantize && r.score !== null ? { ...r, score: Math.round(r.score * 2) / 2 } : r
   }
-  const ev = new Evolution({ language: 'python', direction: 'max', features: ['a', 'b'], islands: 3, migrationInterval: 40, seed })
+  const ev = new Evolution({
+    language: 'python',
+    direction: 'max',
+    features: ['a', 'b'],
+    islands: 3,
+    migrationInterval: 40,
+    seed,
+  })
   const adapter = new StepAdapter({ initialSigma: 0.3 })
   const codes = new Map<string, string>()
   const rng = new Rng(`${seed}:ops`)
@@ -52,7 +66,12 @@ function run(
   while (ev.evaluations < evals) {
     const plan = ev.plan()!
     const parentCode = codes.get(plan.parent.id)!
-    const op = applyAnyLocalOperator({ code: parentCode, language: 'python', mate: plan.mate ? codes.get(plan.mate.id) : undefined }, rng, undefined, { perturb: { adapter } })
+    const op = applyAnyLocalOperator(
+      { code: parentCode, language: 'python', mate: plan.mate ? codes.get(plan.mate.id) : undefined },
+      rng,
+      undefined,
+      { perturb: { adapter } },
+    )
     if (!op) continue
     const child = ev.prepare(op.code)
     if (!ev.checkNovelty(plan.island, child, 1).novel) {
@@ -62,7 +81,15 @@ function run(
     const id = `c${n++}`
     codes.set(id, op.code)
     const res = evaluate(op.code)
-    const input = { id, island: plan.island, codeHash: child.codeHash, sketch: child.sketch, score: res.score, features: res.features, parentScore: plan.parent.score }
+    const input = {
+      id,
+      island: plan.island,
+      codeHash: child.codeHash,
+      sketch: child.sketch,
+      score: res.score,
+      features: res.features,
+      parentScore: plan.parent.score,
+    }
     log.push(input)
     const out = ev.ingest(input)
     if (op.operator === 'perturb') adapter.record(op.params, (out.gain ?? 0) > 0)
@@ -84,7 +111,9 @@ describe('Evolution (integration with offline operators)', () => {
     const r1 = run(120, 's4')
     const r2 = run(120, 's4')
     expect(r2.ev.best()).toEqual(r1.ev.best())
-    expect(r2.ev.islands.map((i) => [...i.members()].map((m) => m.id))).toEqual(r1.ev.islands.map((i) => [...i.members()].map((m) => m.id)))
+    expect(r2.ev.islands.map((i) => [...i.members()].map((m) => m.id))).toEqual(
+      r1.ev.islands.map((i) => [...i.members()].map((m) => m.id)),
+    )
     expect(a.ev.lastMigrationAt).toBeGreaterThan(0)
     const d = a.ev.diversity()
     expect(d.codeDistance).toBeGreaterThan(0)
@@ -92,24 +121,40 @@ describe('Evolution (integration with offline operators)', () => {
     for (const isl of a.ev.islands) expect(isl.size).toBeGreaterThan(0)
   })
 
-  it.each([false, true])('resumes: replaying the log and restoring the snapshot continues exactly like the uninterrupted run (ties: %s)', (quantize) => {
-    const log: IngestInput[] = []
-    const migrations: Array<{ at: number; moves: ReturnType<Evolution['planMigration']> }> = []
-    const { ev } = run(150, 's2', log, migrations, quantize)
-    const snap = JSON.parse(JSON.stringify(ev.snapshot()))
-    const fresh = new Evolution({ language: 'python', direction: 'max', features: ['a', 'b'], islands: 3, migrationInterval: 40, seed: 'other' })
-    let mi = 0
-    for (const input of log) {
-      fresh.ingest(input)
-      while (mi < migrations.length && migrations[mi]!.at === fresh.evaluations) fresh.applyMigration(migrations[mi++]!.moves)
-    }
-    fresh.restore(snap)
-    for (let k = 0; k < 40; k++) {
-      const p = ev.plan()!
-      const q = fresh.plan()!
-      expect([q.island, q.parent.id, q.mate?.id, q.inspirations.map((x) => x.id)]).toEqual([p.island, p.parent.id, p.mate?.id, p.inspirations.map((x) => x.id)])
-    }
-  })
+  it.each([false, true])(
+    'resumes: replaying the log and restoring the snapshot continues exactly like the uninterrupted run (ties: %s)',
+    (quantize) => {
+      const log: IngestInput[] = []
+      const migrations: Array<{ at: number; moves: ReturnType<Evolution['planMigration']> }> = []
+      const { ev } = run(150, 's2', log, migrations, quantize)
+      const snap = JSON.parse(JSON.stringify(ev.snapshot()))
+      const fresh = new Evolution({
+        language: 'python',
+        direction: 'max',
+        features: ['a', 'b'],
+        islands: 3,
+        migrationInterval: 40,
+        seed: 'other',
+      })
+      let mi = 0
+      for (const input of log) {
+        fresh.ingest(input)
+        while (mi < migrations.length && migrations[mi]!.at === fresh.evaluations)
+          fresh.applyMigration(migrations[mi++]!.moves)
+      }
+      fresh.restore(snap)
+      for (let k = 0; k < 40; k++) {
+        const p = ev.plan()!
+        const q = fresh.plan()!
+        expect([q.island, q.parent.id, q.mate?.id, q.inspirations.map((x) => x.id)]).toEqual([
+          p.island,
+          p.parent.id,
+          p.mate?.id,
+          p.inspirations.map((x) => x.id),
+        ])
+      }
+    },
+  )
 
   it('expert knobs: exploration per island, pin and ban', () => {
     const { ev } = run(120, 's3')
@@ -140,7 +185,14 @@ describe('Evolution (integration with offline operators)', () => {
 describe('expert ratings', () => {
   it('setRating reaches every island (migrants included) and shifts plan() within the bound of ratingWeight', () => {
     const build = (ratingWeight?: number) => {
-      const ev = new Evolution({ language: 'python', direction: 'max', islands: 2, exploration: 0.8, seed: 'ratings', ...(ratingWeight === undefined ? {} : { ratingWeight }) })
+      const ev = new Evolution({
+        language: 'python',
+        direction: 'max',
+        islands: 2,
+        exploration: 0.8,
+        seed: 'ratings',
+        ...(ratingWeight === undefined ? {} : { ratingWeight }),
+      })
       for (let i = 0; i < 40; i++) ev.ingest({ id: `c${i}`, island: i % 2, code: `x = ${i}\ny = ${i * 7}\n`, score: i })
       return ev
     }

@@ -7,7 +7,15 @@ import { assignToIslands, combineVectors } from './clustering.ts'
 import type { Language } from './code.ts'
 import { runDiversity, type IslandDiversity, type RunDiversity } from './diversity.ts'
 import { improvement, isBetter, isValidScore, type Direction } from './fitness.ts'
-import { EliteArchive, Island, migrationDue, planMigration, type AddOutcome, type IslandMember, type MigrationMove } from './islands.ts'
+import {
+  EliteArchive,
+  Island,
+  migrationDue,
+  planMigration,
+  type AddOutcome,
+  type IslandMember,
+  type MigrationMove,
+} from './islands.ts'
 import { MapElitesGrid } from './map-elites.ts'
 import { analyzeCode, sketchCode, type CodeSketch, type NoveltyVerdict } from './novelty.ts'
 import { Rng, type RngState } from './rng.ts'
@@ -195,14 +203,26 @@ export class Evolution {
     if (i === null) return null
     const isl = this.island(i)
     const exploration = this.effectiveExploration(i)
-    const sel = isl.selector.select(this.rng, { strategy: opts.strategy ?? this.config.selection, exploration, topK: this.config.topK, ratingWeight: this.config.ratingWeight })
+    const sel = isl.selector.select(this.rng, {
+      strategy: opts.strategy ?? this.config.selection,
+      exploration,
+      topK: this.config.topK,
+      ratingWeight: this.config.ratingWeight,
+    })
     if (!sel) return null
     const parent = isl.get(sel.id) as IslandMember
     const inspirations = isl.selector
       .inspirations(this.rng, parent.id, this.config.inspirations)
       .map((x) => ({ ...(isl.get(x.id) as IslandMember), kind: x.kind }))
     const mateId = isl.selector.mate(this.rng, parent.id, { ratingWeight: this.config.ratingWeight })
-    return { island: i, parent, inspirations, mate: mateId ? (isl.get(mateId) ?? null) : null, pressure: sel.pressure, exploration }
+    return {
+      island: i,
+      parent,
+      inspirations,
+      mate: mateId ? (isl.get(mateId) ?? null) : null,
+      pressure: sel.pressure,
+      exploration,
+    }
   }
 
   /**
@@ -211,7 +231,8 @@ export class Evolution {
    */
   ingest(c: IngestInput): IngestOutcome {
     const isl = this.island(c.island)
-    const analyzed = (!c.codeHash || c.sketch === undefined) && c.code !== undefined ? analyzeCode(c.code, this.config.language) : null
+    const analyzed =
+      (!c.codeHash || c.sketch === undefined) && c.code !== undefined ? analyzeCode(c.code, this.config.language) : null
     const codeHash = c.codeHash ?? analyzed?.codeHash
     if (!codeHash) throw new TypeError('ingest needs codeHash or code')
     const sketch = c.sketch !== undefined ? c.sketch : (analyzed?.sketch ?? null)
@@ -220,7 +241,8 @@ export class Evolution {
     const added = isl.add({ id: c.id, score: c.score, codeHash, features: c.features, sketch, pinned: c.pinned })
     if (added.added) this.archive.offer({ id: c.id, score: c.score, codeHash, island: c.island })
     const after = this.archive.best()
-    const newGlobalBest = !!after && (!before || (after.id !== before.id && isBetter(after.score, before.score, this.config.direction)))
+    const newGlobalBest =
+      !!after && (!before || (after.id !== before.id && isBetter(after.score, before.score, this.config.direction)))
     const stagnation = this.stagnation.observe(c.island, c.score)
     const gain = c.parentScore === undefined ? null : improvement(c.score, c.parentScore, this.config.direction)
     return {
@@ -345,7 +367,12 @@ export interface ColdStartCandidate {
 export function assignColdStart(
   candidates: readonly ColdStartCandidate[],
   K: number,
-  opts: { direction: Direction; features?: readonly FeatureSpec[]; language?: Language | string; seed?: string | number },
+  opts: {
+    direction: Direction
+    features?: readonly FeatureSpec[]
+    language?: Language | string
+    seed?: string | number
+  },
 ): string[][] {
   const valid = candidates.filter((c) => isValidScore(c.score))
   const pool = valid.length > 0 ? valid : candidates.slice()

@@ -4,7 +4,16 @@
 // shares; it is re-exported here so the engine has one import for scores.
 import { gain, isValidScore, type Direction } from '../../client-safe/score.ts'
 
-export { bestOf, compareScores, gain, improvesBy, isBetter, isValidScore, utility, type Direction } from '../../client-safe/score.ts'
+export {
+  bestOf,
+  compareScores,
+  gain,
+  improvesBy,
+  isBetter,
+  isValidScore,
+  utility,
+  type Direction,
+} from '../../client-safe/score.ts'
 
 export interface FitnessSpec {
   primaryMetric: string
@@ -84,7 +93,8 @@ export function fitnessStats(scores: Iterable<number | null | undefined>, direct
   const mean = sum / n
   let ss = 0
   for (const v of vals) ss += (v - mean) * (v - mean)
-  const median = n % 2 === 1 ? (vals[(n - 1) / 2] as number) : ((vals[n / 2 - 1] as number) + (vals[n / 2] as number)) / 2
+  const median =
+    n % 2 === 1 ? (vals[(n - 1) / 2] as number) : ((vals[n / 2 - 1] as number) + (vals[n / 2] as number)) / 2
   const lo = vals[0] as number
   const hi = vals[n - 1] as number
   return {

@@ -11,7 +11,12 @@ const mem = (id: string, score: number | null, x?: number, extra: object = {}) =
 
 describe('Island', () => {
   it('evicts the worst beyond capacity but keeps MAP-Elites cell bests and pinned members', () => {
-    const isl = new Island({ index: 0, direction: 'max', features: [{ name: 'x', min: 0, max: 1, bins: 4 }], capacity: 5 })
+    const isl = new Island({
+      index: 0,
+      direction: 'max',
+      features: [{ name: 'x', min: 0, max: 1, bins: 4 }],
+      capacity: 5,
+    })
     // cell bests: a (cell 0, score 1), b (cell 3, score 2) — low scores but protected
     isl.add(mem('a', 1, 0.1))
     isl.add(mem('b', 2, 0.9))
@@ -74,8 +79,15 @@ describe('migration', () => {
     islands[1]!.add({ ...mem('copy', 9), codeHash: 'h-i0-9' })
     const plan = planMigration(islands, { rate: 0.2, direction: 'max' })
     expect(plan.filter((m) => m.from === 0).map((m) => [m.to, m.id])).toEqual([[1, 'i0-8']])
-    expect(plan.filter((m) => m.from === 1).map((m) => [m.to, m.id])).toEqual([[2, 'i1-9'], [2, 'i1-8'], [2, 'i1-7']]) // 11 members → ⌈0.2·11⌉ = 3
-    expect(plan.filter((m) => m.from === 2).map((m) => [m.to, m.id])).toEqual([[0, 'i2-9'], [0, 'i2-8']])
+    expect(plan.filter((m) => m.from === 1).map((m) => [m.to, m.id])).toEqual([
+      [2, 'i1-9'],
+      [2, 'i1-8'],
+      [2, 'i1-7'],
+    ]) // 11 members → ⌈0.2·11⌉ = 3
+    expect(plan.filter((m) => m.from === 2).map((m) => [m.to, m.id])).toEqual([
+      [0, 'i2-9'],
+      [0, 'i2-8'],
+    ])
     expect(planMigration(islands.slice(0, 1), { rate: 0.5, direction: 'max' })).toEqual([])
     expect(migrationDue(120, 100, 20)).toBe(true)
     expect(migrationDue(119, 100, 20)).toBe(false)

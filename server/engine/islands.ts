@@ -134,7 +134,11 @@ export class Island {
    * Novelty of a would-be child against this island: an exact duplicate (same normalized-code hash) or a
    * near-duplicate (sketch similarity ≥ threshold) is not novel.
    */
-  checkNovelty(codeHash: string, sketch?: CodeSketch | null, threshold?: number): NoveltyVerdict & { duplicate?: boolean } {
+  checkNovelty(
+    codeHash: string,
+    sketch?: CodeSketch | null,
+    threshold?: number,
+  ): NoveltyVerdict & { duplicate?: boolean } {
     const dup = this.byHash.get(codeHash)
     if (dup) return { novel: false, duplicate: true, nearest: { id: dup, similarity: 1 } }
     if (!sketch) return { novel: true }
@@ -145,7 +149,8 @@ export class Island {
   private clusterVector(m: IslandMember): Vector | null {
     if (m.vector) return m.vector
     const dims = this.grid.dims().length
-    const feat = dims > 0 ? (m.features ? this.grid.normalized(m.features) : null) ?? new Array<number>(dims).fill(0.5) : null
+    const feat =
+      dims > 0 ? ((m.features ? this.grid.normalized(m.features) : null) ?? new Array<number>(dims).fill(0.5)) : null
     const code = m.sketch?.vector ?? null
     if (!feat && !code) return null
     return combineVectors([
@@ -167,7 +172,8 @@ export class Island {
   add(member: IslandMember): AddOutcome {
     if (member.banned) return { added: false, reason: 'banned', grid: null, evicted: [], newBest: false }
     const dup = this.byHash.get(member.codeHash)
-    if (dup !== undefined && dup !== member.id) return { added: false, reason: 'duplicate', duplicateOf: dup, grid: null, evicted: [], newBest: false }
+    if (dup !== undefined && dup !== member.id)
+      return { added: false, reason: 'duplicate', duplicateOf: dup, grid: null, evicted: [], newBest: false }
     if (this.byId.has(member.id)) this.remove(member.id)
 
     const m: Stored = { ...member, seq: this.seq++ }
@@ -231,7 +237,11 @@ export class Island {
     if (this.bestId === id) {
       this.bestId = null
       for (const o of this.byId.values()) {
-        if (isValidScore(o.score) && (this.bestId === null || isBetter(o.score, (this.byId.get(this.bestId) as Stored).score, this.direction))) this.bestId = o.id
+        if (
+          isValidScore(o.score) &&
+          (this.bestId === null || isBetter(o.score, (this.byId.get(this.bestId) as Stored).score, this.direction))
+        )
+          this.bestId = o.id
       }
     }
     return true
@@ -258,7 +268,10 @@ export class Island {
 
   /** the island's dashboard measures */
   diversity(opts: { maxPairs?: number; seed?: string | number } = {}): IslandDiversity {
-    return islandDiversity([...this.byId.values()], this.direction, this.grid, { seed: `island-${this.index}`, ...opts })
+    return islandDiversity([...this.byId.values()], this.direction, this.grid, {
+      seed: `island-${this.index}`,
+      ...opts,
+    })
   }
 }
 
@@ -299,7 +312,10 @@ export class EliteArchive {
   }
 
   /** offer a member; returns whether it entered and which entry it pushed out */
-  offer(e: { id: string; score: number | null; codeHash: string; island?: number }): { added: boolean; evicted?: string } {
+  offer(e: { id: string; score: number | null; codeHash: string; island?: number }): {
+    added: boolean
+    evicted?: string
+  } {
     if (!isValidScore(e.score)) return { added: false }
     const same = this.entries.findIndex((x) => x.codeHash === e.codeHash || x.id === e.id)
     if (same >= 0) {
@@ -372,7 +388,8 @@ export function planMigration(islands: readonly MigrationSource[], opts: Migrati
     const to = (i + 1) % K
     const target = islands[to] as MigrationSource
     const valid: Array<{ id: string; score: number; codeHash: string }> = []
-    for (const m of src.members()) if (!m.banned && isValidScore(m.score)) valid.push(m as { id: string; score: number; codeHash: string })
+    for (const m of src.members())
+      if (!m.banned && isValidScore(m.score)) valid.push(m as { id: string; score: number; codeHash: string })
     if (valid.length === 0) continue
     const n = Math.min(cap, Math.max(1, Math.ceil(opts.rate * valid.length)))
     const best = topN(valid, n, (a, b) => isBetter(a.score, b.score, opts.direction))

@@ -3,7 +3,13 @@ import { buildJudgePrompt, DEFAULT_RUBRIC, JudgePolicy, parseJudgeAnswer } from 
 
 describe('judge prompt', () => {
   const subject = {
-    problem: { name: 'Curve fit', description: 'Fit a curve.', language: 'python', direction: 'min' as const, primaryMetric: 'mse' },
+    problem: {
+      name: 'Curve fit',
+      description: 'Fit a curve.',
+      language: 'python',
+      direction: 'min' as const,
+      primaryMetric: 'mse',
+    },
     code: 'A = 1.0\n',
     score: 0.25,
     metrics: { mse: 0.25, curvature: 1, nested: { x: 1 } },
@@ -24,13 +30,26 @@ describe('judge prompt', () => {
 
 describe('judge answers', () => {
   it('reads JSON, bare or wrapped, and rescales 0–10 ratings', () => {
-    expect(parseJudgeAnswer('{"rating": 0.7, "critique": "Vectorize the loop."}')).toEqual({ ok: true, rating: 0.7, critique: 'Vectorize the loop.' })
-    expect(parseJudgeAnswer('<think>hmm {"rating": 0}</think>Here: ```json\n{"rating": 8, "critique": "Good."}\n```')).toEqual({ ok: true, rating: 0.8, critique: 'Good.' })
-    expect(parseJudgeAnswer('Rating: 3/5. The step size is too large.')).toEqual({ ok: true, rating: 0.6, critique: 'The step size is too large.' })
+    expect(parseJudgeAnswer('{"rating": 0.7, "critique": "Vectorize the loop."}')).toEqual({
+      ok: true,
+      rating: 0.7,
+      critique: 'Vectorize the loop.',
+    })
+    expect(
+      parseJudgeAnswer('<think>hmm {"rating": 0}</think>Here: ```json\n{"rating": 8, "critique": "Good."}\n```'),
+    ).toEqual({ ok: true, rating: 0.8, critique: 'Good.' })
+    expect(parseJudgeAnswer('Rating: 3/5. The step size is too large.')).toEqual({
+      ok: true,
+      rating: 0.6,
+      critique: 'The step size is too large.',
+    })
   })
   it('refuses an answer without a usable rating or critique', () => {
     expect(parseJudgeAnswer('looks fine to me')).toMatchObject({ ok: false })
-    expect(parseJudgeAnswer('{"rating": -2, "critique": "x"}')).toMatchObject({ ok: false, reason: expect.stringMatching(/outside/) })
+    expect(parseJudgeAnswer('{"rating": -2, "critique": "x"}')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/outside/),
+    })
     expect(parseJudgeAnswer('{"rating": 0.5}')).toMatchObject({ ok: false, reason: expect.stringMatching(/critique/) })
   })
 })
@@ -50,7 +69,10 @@ describe('judge policy', () => {
   it('keeps the judge within its share of the spend', () => {
     const p = new JudgePolicy({ every: 1, maxSpendShare: 0.2 }, 'max')
     expect(p.decide(1, { totalUsd: 1, judgeUsd: 0, expectedUsd: 0.1 })).toMatchObject({ judge: true })
-    expect(p.decide(1, { totalUsd: 1, judgeUsd: 0.15, expectedUsd: 0.1 })).toMatchObject({ judge: false, reason: 'judge spend share reached' })
+    expect(p.decide(1, { totalUsd: 1, judgeUsd: 0.15, expectedUsd: 0.1 })).toMatchObject({
+      judge: false,
+      reason: 'judge spend share reached',
+    })
     expect(p.decide(1, { totalUsd: 10, judgeUsd: 0.15, expectedUsd: 0.1 })).toMatchObject({ judge: true })
   })
 })

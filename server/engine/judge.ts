@@ -89,7 +89,10 @@ export function parseJudgeAnswer(text: string): JudgeAnswer {
     const m = body.match(/rating\s*[:=]\s*(-?\d+(?:\.\d+)?)(\s*\/\s*(\d+))?/i)
     if (m) {
       rating = Number(m[1]) / (m[3] ? Number(m[3]) : 1)
-      critique = body.replace(m[0], '').replace(/^[\s.:;-]+/, '').trim()
+      critique = body
+        .replace(m[0], '')
+        .replace(/^[\s.:;-]+/, '')
+        .trim()
     }
   }
   if (rating === null) return { ok: false, reason: 'the answer holds no rating' }
@@ -97,7 +100,11 @@ export function parseJudgeAnswer(text: string): JudgeAnswer {
   else if (rating > 10 && rating <= 100) rating /= 100
   if (!(rating >= 0 && rating <= 1)) return { ok: false, reason: `rating ${rating} is outside 0..1` }
   if (!critique) return { ok: false, reason: 'the answer holds no critique' }
-  return { ok: true, rating, critique: critique.length > MAX_CRITIQUE_CHARS ? `${critique.slice(0, MAX_CRITIQUE_CHARS)}…` : critique }
+  return {
+    ok: true,
+    rating,
+    critique: critique.length > MAX_CRITIQUE_CHARS ? `${critique.slice(0, MAX_CRITIQUE_CHARS)}…` : critique,
+  }
 }
 
 export interface JudgePolicyConfig {
@@ -142,13 +149,17 @@ export class JudgePolicy {
    * Whether to judge this candidate (null score: invalid, never judged). `spend` is the run's spend
    * so far and the judge's part of it, `expectedUsd` what the call is expected to cost.
    */
-  decide(score: number | null, spend: { totalUsd: number; judgeUsd: number; expectedUsd: number }): { judge: boolean; reason: string } {
+  decide(
+    score: number | null,
+    spend: { totalUsd: number; judgeUsd: number; expectedUsd: number },
+  ): { judge: boolean; reason: string } {
     if (score === null || !Number.isFinite(score)) return { judge: false, reason: 'invalid' }
     const inTop = this.observe(score)
     if ((this.seen - 1) % this.cfg.every !== 0) return { judge: false, reason: `every ${this.cfg.every}th` }
     if (!inTop) return { judge: false, reason: `not in the top ${this.cfg.topK}` }
     const after = spend.judgeUsd + spend.expectedUsd
-    if (spend.expectedUsd > 0 && after > this.cfg.maxSpendShare * (spend.totalUsd + spend.expectedUsd)) return { judge: false, reason: 'judge spend share reached' }
+    if (spend.expectedUsd > 0 && after > this.cfg.maxSpendShare * (spend.totalUsd + spend.expectedUsd))
+      return { judge: false, reason: 'judge spend share reached' }
     return { judge: true, reason: 'judged' }
   }
 }

@@ -33,11 +33,20 @@ describe('MapElitesGrid', () => {
     expect(g.coverage()).toBe(0.5)
     // values outside a fixed range clamp to the edge bins
     expect(g.insert('g', 0, { x: 7 }).replaced).toBe('d')
-    expect(g.cells().map((c) => [c.index[0], c.id])).toEqual([[0, 'c'], [3, 'g']])
+    expect(g.cells().map((c) => [c.index[0], c.id])).toEqual([
+      [0, 'c'],
+      [3, 'g'],
+    ])
   })
 
   it('2-D cells and heatmap data', () => {
-    const g = new MapElitesGrid([{ name: 'a', min: 0, max: 10, bins: 5 }, { name: 'b', min: 0, max: 1, bins: 2 }], 'max')
+    const g = new MapElitesGrid(
+      [
+        { name: 'a', min: 0, max: 10, bins: 5 },
+        { name: 'b', min: 0, max: 1, bins: 2 },
+      ],
+      'max',
+    )
     g.insert('p', 1, { a: 3, b: 0.7 })
     expect(g.totalCells).toBe(10)
     const c = g.cells()[0]!

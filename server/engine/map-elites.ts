@@ -112,7 +112,9 @@ export class MapElitesGrid {
   constructor(specs: readonly FeatureSpec[] | readonly FeatureDim[], direction: Direction, defaultBins = DEFAULT_BINS) {
     this.direction = direction
     const looksNormalized = specs.length > 0 && typeof specs[0] === 'object' && 'auto' in (specs[0] as object)
-    this._dims = looksNormalized ? (specs as FeatureDim[]).map((d) => ({ ...d })) : featureDims(specs as FeatureSpec[], defaultBins)
+    this._dims = looksNormalized
+      ? (specs as FeatureDim[]).map((d) => ({ ...d }))
+      : featureDims(specs as FeatureSpec[], defaultBins)
   }
 
   dims(): FeatureDim[] {
@@ -255,7 +257,11 @@ export class MapElitesGrid {
    * current elite. Invalid scores and missing features are not placed. Re-offering an id already in the grid
    * moves it (its features or score may have been re-evaluated).
    */
-  insert(id: string, score: number | null | undefined, features: Record<string, number | null | undefined>): InsertOutcome {
+  insert(
+    id: string,
+    score: number | null | undefined,
+    features: Record<string, number | null | undefined>,
+  ): InsertOutcome {
     if (!isValidScore(score)) return { status: 'invalid', cell: null }
     const v = this.vectorOf(features)
     if (!v) return { status: 'no-features', cell: null }
@@ -308,7 +314,9 @@ export class MapElitesGrid {
   edges(): Array<{ name: string; edges: number[] }> {
     return this._dims.map((d) => ({
       name: d.name,
-      edges: Number.isFinite(d.min) ? Array.from({ length: d.bins + 1 }, (_, i) => d.min + ((d.max - d.min) * i) / d.bins) : [],
+      edges: Number.isFinite(d.min)
+        ? Array.from({ length: d.bins + 1 }, (_, i) => d.min + ((d.max - d.min) * i) / d.bins)
+        : [],
     }))
   }
 

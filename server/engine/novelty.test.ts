@@ -1,10 +1,22 @@
 import { describe, expect, it } from 'vitest'
-import { analyzeCode, exactJaccard, isNovel, lshCollisionProbability, lshParamsFor, NoveltyIndex, similarity, sketchCode, sketchFromJSON, sketchToJSON } from './novelty.ts'
+import {
+  analyzeCode,
+  exactJaccard,
+  isNovel,
+  lshCollisionProbability,
+  lshParamsFor,
+  NoveltyIndex,
+  similarity,
+  sketchCode,
+  sketchFromJSON,
+  sketchToJSON,
+} from './novelty.ts'
 import { Rng } from './rng.ts'
 
 function randomProgram(rng: Rng, lines = 60): string {
   const out: string[] = []
-  for (let i = 0; i < lines; i++) out.push(`v${i} = v${rng.int(i + 1)} ${rng.pick(['+', '*', '-'])} ${rng.int(1000)} * w${rng.int(99)}`)
+  for (let i = 0; i < lines; i++)
+    out.push(`v${i} = v${rng.int(i + 1)} ${rng.pick(['+', '*', '-'])} ${rng.int(1000)} * w${rng.int(99)}`)
   return out.join('\n') + '\n'
 }
 
@@ -84,7 +96,10 @@ describe('NoveltyIndex', () => {
   it('agrees with a linear scan on which members are above the threshold', () => {
     const rng = new Rng(3)
     const base = randomProgram(rng, 60)
-    const members = Array.from({ length: 200 }, (_, i) => ({ id: `m${i}`, sketch: sketchCode(mutate(base, rng, 1 + (i % 30)), 'python') }))
+    const members = Array.from({ length: 200 }, (_, i) => ({
+      id: `m${i}`,
+      sketch: sketchCode(mutate(base, rng, 1 + (i % 30)), 'python'),
+    }))
     const idx = new NoveltyIndex({ threshold: 0.8 })
     for (const m of members) idx.add(m.id, m.sketch)
     const probe = sketchCode(mutate(base, rng, 2), 'python')

@@ -61,7 +61,8 @@ export function sketchTokens(tokens: readonly string[], opts: SketchOptions = {}
 
 function sketchHashes(th: Uint32Array, opts: SketchOptions): CodeSketch {
   const numPerm = opts.numPerm ?? DEFAULT_NUM_PERM
-  if ((numPerm & (numPerm - 1)) !== 0 || numPerm < 8) throw new RangeError(`numPerm must be a power of two ≥ 8, got ${numPerm}`)
+  if ((numPerm & (numPerm - 1)) !== 0 || numPerm < 8)
+    throw new RangeError(`numPerm must be a power of two ≥ 8, got ${numPerm}`)
   const bits = Math.log2(numPerm)
   const k = Math.max(1, opts.shingle ?? DEFAULT_SHINGLE)
   const dims = opts.vectorDims ?? DEFAULT_VECTOR_DIMS
@@ -131,7 +132,11 @@ export function sketchCode(code: string, language: Language | string, opts: Sket
 }
 
 /** normalized-code hash and sketch from a single lexing pass (what a new child needs before the novelty check) */
-export function analyzeCode(code: string, language: Language | string, opts: SketchOptions = {}): { codeHash: string; sketch: CodeSketch } {
+export function analyzeCode(
+  code: string,
+  language: Language | string,
+  opts: SketchOptions = {},
+): { codeHash: string; sketch: CodeSketch } {
   const toks = tokenize(code, language)
   return { codeHash: sha256Hex(normalizeTokens(code, toks, language)), sketch: sketchFromTokens(code, toks, opts) }
 }
@@ -268,7 +273,8 @@ export class NoveltyIndex {
   }
 
   add(id: string, sketch: CodeSketch): void {
-    if (sketch.minhash.length < this.numPerm) throw new RangeError(`sketch has ${sketch.minhash.length} permutations, index needs ${this.numPerm}`)
+    if (sketch.minhash.length < this.numPerm)
+      throw new RangeError(`sketch has ${sketch.minhash.length} permutations, index needs ${this.numPerm}`)
     if (this.slotOf.has(id)) this.remove(id)
     const slot = this.free.length > 0 ? (this.free.pop() as number) : this.ids.length
     this.ids[slot] = id
@@ -309,7 +315,10 @@ export class NoveltyIndex {
    * Members whose estimated similarity to `sketch` is ≥ minSimilarity (default: the threshold), best first.
    * `stopAtFirst` returns as soon as one is found (what a novelty check needs).
    */
-  query(sketch: CodeSketch, opts: { minSimilarity?: number; limit?: number; stopAtFirst?: boolean; exclude?: string } = {}): NoveltyHit[] {
+  query(
+    sketch: CodeSketch,
+    opts: { minSimilarity?: number; limit?: number; stopAtFirst?: boolean; exclude?: string } = {},
+  ): NoveltyHit[] {
     const minSim = opts.minSimilarity ?? this.threshold
     const limit = opts.limit ?? 10
     if (this.stamp.length < this.ids.length) {

@@ -34,7 +34,11 @@ def solve(x):
 print(solve([1.0]))
 `
 
-const skeleton = (code: string, lang = 'python') => normalizeCode(code, lang).replace(/\b\d[\d.eE+-]*\b/g, '#').replace(/\(?-?#\)?/g, '#').replace(/- #/g, '#')
+const skeleton = (code: string, lang = 'python') =>
+  normalizeCode(code, lang)
+    .replace(/\b\d[\d.eE+-]*\b/g, '#')
+    .replace(/\(?-?#\)?/g, '#')
+    .replace(/- #/g, '#')
 
 describe('findLiterals', () => {
   it('finds numbers inside EVOLVE-BLOCKs only, not in strings or comments, with unary minus and kinds', () => {
@@ -124,7 +128,11 @@ describe('perturbLiterals', () => {
   it('really searches: a (1+1) loop with the adaptive step finds constants to high precision', () => {
     const target = [3.7, 12, -0.5, 250]
     const prog0 = '# EVOLVE-BLOCK-START\na = 1.0\nb = 5\nc = -2.0\nd = 10.0\n# EVOLVE-BLOCK-END\n'
-    const loss = (code: string) => findLiterals(code, 'python').reduce((s, l, i) => s + ((l.value - target[i]!) / (Math.abs(target[i]!) + 1)) ** 2, 0)
+    const loss = (code: string) =>
+      findLiterals(code, 'python').reduce(
+        (s, l, i) => s + ((l.value - target[i]!) / (Math.abs(target[i]!) + 1)) ** 2,
+        0,
+      )
     const rng = new Rng(3)
     const adapter = new StepAdapter({ initialSigma: 0.3 })
     let best = prog0
@@ -156,7 +164,9 @@ describe('crossover', () => {
       const v = findLiterals(r.code, 'python').map((l) => l.value)
       const va = findLiterals(A, 'python').map((l) => l.value)
       const vb = findLiterals(B, 'python').map((l) => l.value)
-      v.forEach((x, i) => { expect([va[i], vb[i]]).toContain(x) })
+      v.forEach((x, i) => {
+        expect([va[i], vb[i]]).toContain(x)
+      })
       expect(v).not.toEqual(va)
       expect(r.params.alignedLines).toBe(4)
     }
@@ -180,7 +190,8 @@ describe('crossover', () => {
   })
 
   it('block crossover takes a region when there are several, else a whole function', () => {
-    const two = (x: number, y: number) => `# EVOLVE-BLOCK-START\nx = ${x}\n# EVOLVE-BLOCK-END\nmid()\n# EVOLVE-BLOCK-START\ny = ${y}\n# EVOLVE-BLOCK-END\n`
+    const two = (x: number, y: number) =>
+      `# EVOLVE-BLOCK-START\nx = ${x}\n# EVOLVE-BLOCK-END\nmid()\n# EVOLVE-BLOCK-START\ny = ${y}\n# EVOLVE-BLOCK-END\n`
     const r = crossoverBlocks(two(1, 2), two(3, 4), 'python', new Rng(7))!
     expect([two(3, 2), two(1, 4)]).toContain(r.code)
     const pa = 'def f(x):\n    return x + 1\n\ndef g(x):\n    if x:\n        return 2\n    return 3\n\nprint(g(1))\n'
@@ -203,7 +214,8 @@ describe('crossover', () => {
 
 describe('swapStatements', () => {
   it('swaps adjacent python statements, moving compound statements whole, never return/else', () => {
-    const code = 'def f(x):\n    a = 1\n    b = 2\n    if a:\n        c = 3\n    else:\n        c = 4\n    for i in range(2):\n        a += i\n    d = 5\n    return a\n'
+    const code =
+      'def f(x):\n    a = 1\n    b = 2\n    if a:\n        c = 3\n    else:\n        c = 4\n    for i in range(2):\n        a += i\n    d = 5\n    return a\n'
     const seen = new Set<string>()
     const rng = new Rng(9)
     for (let t = 0; t < 200; t++) {
@@ -213,7 +225,12 @@ describe('swapStatements', () => {
       expect(r.code).toMatch(/if a:\n {8}c = 3\n {4}else:\n {8}c = 4/)
     }
     expect(seen).toContain(code.replace('    a = 1\n    b = 2\n', '    b = 2\n    a = 1\n'))
-    expect(seen).toContain(code.replace('    for i in range(2):\n        a += i\n    d = 5\n', '    d = 5\n    for i in range(2):\n        a += i\n'))
+    expect(seen).toContain(
+      code.replace(
+        '    for i in range(2):\n        a += i\n    d = 5\n',
+        '    d = 5\n    for i in range(2):\n        a += i\n',
+      ),
+    )
   })
 
   it('swaps single-line C-like statements at the same depth only', () => {
@@ -251,12 +268,15 @@ describe('swapStatements', () => {
       lines.push('    return x', '# EVOLVE-BLOCK-END', 'print(f(1.0))', '')
       let code = lines.join('\n')
       for (let k = 0; k < 3; k++) {
-        const r = rng.chance(0.5) ? swapStatements(code, 'python', rng) : perturbLiterals(code, 'python', rng, { sigma: 2 })
+        const r = rng.chance(0.5)
+          ? swapStatements(code, 'python', rng)
+          : perturbLiterals(code, 'python', rng, { sigma: 2 })
         if (r) code = r.code
       }
       progs.push(code)
     }
-    const script = 'import json,sys\nbad=[]\nfor i,src in enumerate(json.load(sys.stdin)):\n  try: compile(src, "p", "exec")\n  except SyntaxError as e: bad.append([i, str(e)])\nprint(json.dumps(bad))'
+    const script =
+      'import json,sys\nbad=[]\nfor i,src in enumerate(json.load(sys.stdin)):\n  try: compile(src, "p", "exec")\n  except SyntaxError as e: bad.append([i, str(e)])\nprint(json.dumps(bad))'
     const res = spawnSync('python3', ['-c', script], { input: JSON.stringify(progs), encoding: 'utf8' })
     if (res.error) return // no python on this machine
     expect(JSON.parse(res.stdout)).toEqual([])

@@ -20,7 +20,12 @@ export interface LocalOpResult {
 }
 
 export type LocalOperatorName = 'perturb' | 'crossover-literals' | 'crossover-blocks' | 'swap'
-export const LOCAL_OPERATORS: readonly LocalOperatorName[] = ['perturb', 'crossover-literals', 'crossover-blocks', 'swap']
+export const LOCAL_OPERATORS: readonly LocalOperatorName[] = [
+  'perturb',
+  'crossover-literals',
+  'crossover-blocks',
+  'swap',
+]
 
 // ---------------------------------------------------------------------------------------------
 // literals
@@ -40,7 +45,25 @@ export interface Literal {
   key: string
 }
 
-const UNARY_AFTER_KEYWORDS = new Set(['return', 'in', 'yield', 'and', 'or', 'not', 'else', 'if', 'case', 'await', 'lambda', 'print', 'typeof', 'assert', 'elif', 'while', 'is'])
+const UNARY_AFTER_KEYWORDS = new Set([
+  'return',
+  'in',
+  'yield',
+  'and',
+  'or',
+  'not',
+  'else',
+  'if',
+  'case',
+  'await',
+  'lambda',
+  'print',
+  'typeof',
+  'assert',
+  'elif',
+  'while',
+  'is',
+])
 
 function editableOffsetRanges(code: string, blocks: EvolveBlocks): Array<[number, number]> {
   if (!blocks.hasMarkers) return [[0, code.length]]
@@ -68,7 +91,11 @@ function parseNumber(text: string): { value: number; kind: 'int' | 'float'; suff
 }
 
 /** numeric literals inside the editable regions (never in strings or comments), in source order */
-export function findLiterals(code: string, language: Language | string, toks: Token[] = tokenize(code, language)): Literal[] {
+export function findLiterals(
+  code: string,
+  language: Language | string,
+  toks: Token[] = tokenize(code, language),
+): Literal[] {
   const ranges = editableOffsetRanges(code, findEvolveBlocks(code))
   const out: Literal[] = []
   const seen = new Map<string, number>()
@@ -90,7 +117,10 @@ export function findLiterals(code: string, language: Language | string, toks: To
       const pp = toks[i - 2]
       const ppText = text(pp)
       const unary =
-        !pp || pp.kind === 'nl' || (pp.kind === 'op' && ppText !== ')' && ppText !== ']' && ppText !== '}') || (pp.kind === 'id' && UNARY_AFTER_KEYWORDS.has(ppText))
+        !pp ||
+        pp.kind === 'nl' ||
+        (pp.kind === 'op' && ppText !== ')' && ppText !== ']' && ppText !== '}') ||
+        (pp.kind === 'id' && UNARY_AFTER_KEYWORDS.has(ppText))
       if (unary && inRanges(ranges, prev.start, t.end)) {
         start = prev.start
         value = -value
@@ -102,7 +132,16 @@ export function findLiterals(code: string, language: Language | string, toks: To
     const ctx = `${c2 && c2.kind !== 'nl' ? text(c2) : '^'} ${c1 && c1.kind !== 'nl' ? text(c1) : '^'}`
     const occ = seen.get(ctx) ?? 0
     seen.set(ctx, occ + 1)
-    out.push({ start, end: t.end, text: code.slice(start, t.end), value, kind: parsed.kind, suffix: parsed.suffix, line: t.line, key: `${ctx}#${occ}` })
+    out.push({
+      start,
+      end: t.end,
+      text: code.slice(start, t.end),
+      value,
+      kind: parsed.kind,
+      suffix: parsed.suffix,
+      line: t.line,
+      key: `${ctx}#${occ}`,
+    })
   }
   return out
 }
@@ -124,7 +163,12 @@ export function formatFloat(x: number, significant: number): string {
 }
 
 function significantDigits(text: string): number {
-  const body = text.replace(/^-/, '').replace(/[eE].*$/, '').replace(/[a-zA-Z_']/g, '').replace('.', '').replace(/^0+/, '')
+  const body = text
+    .replace(/^-/, '')
+    .replace(/[eE].*$/, '')
+    .replace(/[a-zA-Z_']/g, '')
+    .replace('.', '')
+    .replace(/^0+/, '')
   return Math.max(1, body.length)
 }
 
@@ -230,7 +274,9 @@ export class StepAdapter {
       s.scale = Math.min(20, Math.max(0.05, s.scale * (improved ? up : down)))
     }
     if (this.lits.size > this.o.maxLiterals) {
-      const drop = [...this.lits].sort((a, b) => a[1].tries - b[1].tries || (a[0] < b[0] ? -1 : 1)).slice(0, this.lits.size - this.o.maxLiterals)
+      const drop = [...this.lits]
+        .sort((a, b) => a[1].tries - b[1].tries || (a[0] < b[0] ? -1 : 1))
+        .slice(0, this.lits.size - this.o.maxLiterals)
       for (const [k] of drop) this.lits.delete(k)
     }
   }
@@ -259,7 +305,12 @@ export interface PerturbOptions {
   adapter?: StepAdapter
 }
 
-export function perturbLiterals(code: string, language: Language | string, rng: Rng, opts: PerturbOptions = {}): LocalOpResult | null {
+export function perturbLiterals(
+  code: string,
+  language: Language | string,
+  rng: Rng,
+  opts: PerturbOptions = {},
+): LocalOpResult | null {
   const lits = findLiterals(code, language)
   if (lits.length === 0) return null
   const adapter = opts.adapter
@@ -279,7 +330,10 @@ export function perturbLiterals(code: string, language: Language | string, rng: 
   chosen.sort((a, b) => a - b)
 
   // a magnitude for zeros: the typical size of the program's other float literals, else 1
-  const mags = lits.filter((l) => l.kind === 'float' && l.value !== 0).map((l) => Math.abs(l.value)).sort((a, b) => a - b)
+  const mags = lits
+    .filter((l) => l.kind === 'float' && l.value !== 0)
+    .map((l) => Math.abs(l.value))
+    .sort((a, b) => a - b)
   const typical = mags.length > 0 ? (mags[mags.length >> 1] as number) : 1
 
   const changes: Array<{ key: string; line: number; from: string; to: string; sigma: number }> = []
@@ -287,10 +341,12 @@ export function perturbLiterals(code: string, language: Language | string, rng: 
   let pos = 0
   for (const i of chosen) {
     const lit = lits[i] as Literal
-    const s = adapter && opts.sigma === undefined ? adapter.stepFor(lit.key) : baseSigma * (adapter?.stats(lit.key)?.scale ?? 1)
+    const s =
+      adapter && opts.sigma === undefined ? adapter.stepFor(lit.key) : baseSigma * (adapter?.stats(lit.key)?.scale ?? 1)
     // a draw too small to show at the literal's precision is redrawn with a doubled step (a few times)
     let to = lit.text
-    for (let attempt = 0, step = s; attempt < 6 && to === lit.text; attempt++, step *= 2) to = renderLiteral(code, lit, drawValue(lit, step, typical, rng), step)
+    for (let attempt = 0, step = s; attempt < 6 && to === lit.text; attempt++, step *= 2)
+      to = renderLiteral(code, lit, drawValue(lit, step, typical, rng), step)
     if (to === lit.text) continue
     out += code.slice(pos, lit.start) + to
     pos = lit.end
@@ -321,7 +377,8 @@ function drawValue(lit: Literal, s: number, typical: number, rng: Rng): number {
     if (v === lit.value) v = lit.value + (lit.value >= 0 ? 1 : -1)
     return v
   }
-  if (lit.value === 0 || rng.chance(0.25)) return lit.value + rng.normal() * s * Math.max(Math.abs(lit.value), lit.value === 0 ? typical : 0)
+  if (lit.value === 0 || rng.chance(0.25))
+    return lit.value + rng.normal() * s * Math.max(Math.abs(lit.value), lit.value === 0 ? typical : 0)
   return lit.value * Math.exp(rng.normal() * s)
 }
 
@@ -395,7 +452,13 @@ export interface LiteralCrossoverOptions {
 }
 
 /** cross the literals of lines both parents share (same code up to numbers); null when none differ */
-export function crossoverLiterals(a: string, b: string, language: Language | string, rng: Rng, opts: LiteralCrossoverOptions = {}): LocalOpResult | null {
+export function crossoverLiterals(
+  a: string,
+  b: string,
+  language: Language | string,
+  rng: Rng,
+  opts: LiteralCrossoverOptions = {},
+): LocalOpResult | null {
   const mode = opts.mode ?? (rng.chance(0.5) ? 'uniform' : 'blend')
   const ia = lineInfos(a, language)
   const pairs = alignLines(ia, lineInfos(b, language))
@@ -421,7 +484,8 @@ export function crossoverLiterals(a: string, b: string, language: Language | str
     if (mode === 'uniform') {
       if (idx === forced || rng.chance(p)) {
         // same kind and sign convention: copy the mate's text verbatim; otherwise render its value in our context
-        const sameShape = lb.kind === la.kind && la.text.startsWith('-') === lb.text.startsWith('-') && lb.suffix === la.suffix
+        const sameShape =
+          lb.kind === la.kind && la.text.startsWith('-') === lb.text.startsWith('-') && lb.suffix === la.suffix
         to = sameShape ? lb.text : renderLiteral(a, la, lb.value, 1e-6)
       }
     } else {
@@ -457,16 +521,22 @@ export interface FunctionSpan {
 }
 
 const PY_DEF = /^([ \t]*)(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)[ \t]*\(/
-const JS_FUNC = /^([ \t]*)(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?[ \t]*([A-Za-z_$][\w$]*)[ \t]*\(/
-const JS_ARROW = /^([ \t]*)(?:export[ \t]+)?(?:const|let|var)[ \t]+([A-Za-z_$][\w$]*)[ \t]*(?::[^=]+)?=[ \t]*(?:async[ \t]+)?(?:function\b|\([^)]*\)[ \t]*(?::[^=]+)?=>|[A-Za-z_$][\w$]*[ \t]*=>)/
+const JS_FUNC =
+  /^([ \t]*)(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?[ \t]*([A-Za-z_$][\w$]*)[ \t]*\(/
+const JS_ARROW =
+  /^([ \t]*)(?:export[ \t]+)?(?:const|let|var)[ \t]+([A-Za-z_$][\w$]*)[ \t]*(?::[^=]+)?=[ \t]*(?:async[ \t]+)?(?:function\b|\([^)]*\)[ \t]*(?::[^=]+)?=>|[A-Za-z_$][\w$]*[ \t]*=>)/
 const C_FUNC = /^([ \t]*)(?:[A-Za-z_][\w:<>,*&\s]*?[\s*&])([A-Za-z_~][\w:]*)[ \t]*\([^;]*$/
 
 /** top-level-ish function definitions inside the editable regions */
 export function findFunctions(code: string, language: Language | string): FunctionSpan[] {
   const lines = code.split('\n')
   const blocks = findEvolveBlocks(code)
-  const editable = (l: number) => !blocks.hasMarkers || blocks.regions.some((r) => l >= r.contentStartLine && l < r.contentEndLine)
-  const regionEnd = (l: number) => (blocks.hasMarkers ? (blocks.regions.find((r) => l >= r.contentStartLine && l < r.contentEndLine)?.contentEndLine ?? lines.length) : lines.length)
+  const editable = (l: number) =>
+    !blocks.hasMarkers || blocks.regions.some((r) => l >= r.contentStartLine && l < r.contentEndLine)
+  const regionEnd = (l: number) =>
+    blocks.hasMarkers
+      ? (blocks.regions.find((r) => l >= r.contentStartLine && l < r.contentEndLine)?.contentEndLine ?? lines.length)
+      : lines.length
   const out: FunctionSpan[] = []
   if (lexFamily(language) === 'python') {
     for (let i = 0; i < lines.length; i++) {
@@ -500,7 +570,10 @@ export function findFunctions(code: string, language: Language | string): Functi
   for (let i = 0; i < code.length; i++) if (code.charCodeAt(i) === 10) offs.push(i + 1)
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i] as string
-    const m = JS_FUNC.exec(l) ?? JS_ARROW.exec(l) ?? (/^\s*(if|for|while|switch|return|else|do)\b/.test(l) ? null : C_FUNC.exec(l))
+    const m =
+      JS_FUNC.exec(l) ??
+      JS_ARROW.exec(l) ??
+      (/^\s*(if|for|while|switch|return|else|do)\b/.test(l) ? null : C_FUNC.exec(l))
     if (!m || !editable(i)) continue
     // first '{' token at or after this line, then its match
     let t = toks.findIndex((x) => x.start >= (offs[i] as number) && code[x.start] === '{' && x.kind === 'op')
@@ -571,8 +644,14 @@ export function crossoverBlocks(a: string, b: string, language: Language | strin
   const cands = fa.filter((f) => {
     const g = byName.get(f.name)
     if (!g) return false
-    const x = la.slice(f.startLine, f.endLine).map((l) => l.trim()).join('\n')
-    const y = lb.slice(g.startLine, g.endLine).map((l) => l.trim()).join('\n')
+    const x = la
+      .slice(f.startLine, f.endLine)
+      .map((l) => l.trim())
+      .join('\n')
+    const y = lb
+      .slice(g.startLine, g.endLine)
+      .map((l) => l.trim())
+      .join('\n')
     return x !== y
   })
   if (cands.length === 0) return null
@@ -591,7 +670,8 @@ export function crossoverBlocks(a: string, b: string, language: Language | strin
 // ---------------------------------------------------------------------------------------------
 // swap adjacent statements
 
-const PY_NO_SWAP = /^(return|break|continue|raise|yield|elif|else|except|finally|def|class|async\s+def|import|from|global|nonlocal|pass|@)\b|^@/
+const PY_NO_SWAP =
+  /^(return|break|continue|raise|yield|elif|else|except|finally|def|class|async\s+def|import|from|global|nonlocal|pass|@)\b|^@/
 const PY_CLAUSE = /^(elif|else|except|finally)\b/
 const C_NO_SWAP = /^(return|break|continue|case|default|goto|#|else|\}|\{)|^[A-Za-z_]\w*\s*:(?!:)/
 
@@ -604,7 +684,9 @@ interface Unit {
 export function swappablePairs(code: string, language: Language | string): Array<[Unit, Unit]> {
   const lines = code.split('\n')
   const blocks = findEvolveBlocks(code)
-  const ranges: Array<[number, number]> = blocks.hasMarkers ? blocks.regions.map((r) => [r.contentStartLine, r.contentEndLine]) : [[0, lines.length]]
+  const ranges: Array<[number, number]> = blocks.hasMarkers
+    ? blocks.regions.map((r) => [r.contentStartLine, r.contentEndLine])
+    : [[0, lines.length]]
   const pairs: Array<[Unit, Unit]> = []
   const toks = tokenize(code, language)
   if (lexFamily(language) === 'python') {
@@ -622,7 +704,14 @@ export function swappablePairs(code: string, language: Language | string): Array
         cur = null
         continue
       }
-      if (!cur) cur = { first: t.line, last: t.line, depth: t.depth ?? 0, head: (lines[t.line] as string).trim(), endsColon: false }
+      if (!cur)
+        cur = {
+          first: t.line,
+          last: t.line,
+          depth: t.depth ?? 0,
+          head: (lines[t.line] as string).trim(),
+          endsColon: false,
+        }
       lastTok = t
     }
     for (const [r0, r1] of ranges) {
@@ -657,7 +746,10 @@ export function swappablePairs(code: string, language: Language | string): Array
         // a compound statement followed by its own clauses (if/else) must move with them: skip
         const after = units.find((w) => w.start >= v.end)
         if (after && PY_CLAUSE.test(after.head) && after.depth === v.depth) continue
-        pairs.push([{ start: u.start, end: v.start }, { start: v.start, end: v.end }])
+        pairs.push([
+          { start: u.start, end: v.start },
+          { start: v.start, end: v.end },
+        ])
       }
     }
     return pairs
@@ -680,13 +772,18 @@ export function swappablePairs(code: string, language: Language | string): Array
   }
   const simple = (l: number) => {
     const t = (lines[l] as string).trim()
-    if (!t.endsWith(';') || C_NO_SWAP.test(t) || /[{}]/.test(t) || t.startsWith('//') || t.startsWith('/*')) return false
+    if (!t.endsWith(';') || C_NO_SWAP.test(t) || /[{}]/.test(t) || t.startsWith('//') || t.startsWith('/*'))
+      return false
     // a complete statement: balanced brackets within the line
     return depthAtLine[l] === depthAtLine[l + 1] && !/^\)/.test(t) && !/^(const|let|var)\s+\w+\s*=\s*function/.test(t)
   }
   for (const [r0, r1] of ranges) {
     for (let l = r0; l + 1 < r1; l++) {
-      if (simple(l) && simple(l + 1) && depthAtLine[l] === depthAtLine[l + 1]) pairs.push([{ start: l, end: l + 1 }, { start: l + 1, end: l + 2 }])
+      if (simple(l) && simple(l + 1) && depthAtLine[l] === depthAtLine[l + 1])
+        pairs.push([
+          { start: l, end: l + 1 },
+          { start: l + 1, end: l + 2 },
+        ])
     }
   }
   return pairs
@@ -697,15 +794,25 @@ export function swapStatements(code: string, language: Language | string, rng: R
   const pairs = swappablePairs(code, language)
   const lines = code.split('\n')
   const candidates = pairs.filter(([u, v]) => {
-    const x = lines.slice(u.start, u.end).map((l) => l.trim()).join('\n')
-    const y = lines.slice(v.start, v.end).map((l) => l.trim()).join('\n')
+    const x = lines
+      .slice(u.start, u.end)
+      .map((l) => l.trim())
+      .join('\n')
+    const y = lines
+      .slice(v.start, v.end)
+      .map((l) => l.trim())
+      .join('\n')
     return x !== y
   })
   if (candidates.length === 0) return null
   const [u, v] = rng.pick(candidates)
   // keep blank lines and comments that trail the first unit where they were
   let uEnd = u.end
-  while (uEnd > u.start + 1 && ((lines[uEnd - 1] as string).trim() === '' || /^\s*(#|\/\/)/.test(lines[uEnd - 1] as string))) uEnd--
+  while (
+    uEnd > u.start + 1 &&
+    ((lines[uEnd - 1] as string).trim() === '' || /^\s*(#|\/\/)/.test(lines[uEnd - 1] as string))
+  )
+    uEnd--
   const A = lines.slice(u.start, uEnd)
   const gap = lines.slice(uEnd, v.start)
   const B = lines.slice(v.start, v.end)
@@ -740,12 +847,19 @@ export interface LocalOperatorOptions {
 }
 
 /** run one operator; null when it does not apply (no literals, no mate, nothing to swap…) */
-export function applyLocalOperator(name: LocalOperatorName, input: LocalOperatorInput, rng: Rng, opts: LocalOperatorOptions = {}): LocalOpResult | null {
+export function applyLocalOperator(
+  name: LocalOperatorName,
+  input: LocalOperatorInput,
+  rng: Rng,
+  opts: LocalOperatorOptions = {},
+): LocalOpResult | null {
   switch (name) {
     case 'perturb':
       return perturbLiterals(input.code, input.language, rng, opts.perturb)
     case 'crossover-literals':
-      return input.mate === undefined ? null : crossoverLiterals(input.code, input.mate, input.language, rng, opts.crossover)
+      return input.mate === undefined
+        ? null
+        : crossoverLiterals(input.code, input.mate, input.language, rng, opts.crossover)
     case 'crossover-blocks':
       return input.mate === undefined ? null : crossoverBlocks(input.code, input.mate, input.language, rng)
     case 'swap':
@@ -760,10 +874,17 @@ export function applyLocalOperator(name: LocalOperatorName, input: LocalOperator
 export function applyAnyLocalOperator(
   input: LocalOperatorInput,
   rng: Rng,
-  weights: Partial<Record<LocalOperatorName, number>> = { perturb: 6, 'crossover-literals': 2, 'crossover-blocks': 1, swap: 1 },
+  weights: Partial<Record<LocalOperatorName, number>> = {
+    perturb: 6,
+    'crossover-literals': 2,
+    'crossover-blocks': 1,
+    swap: 1,
+  },
   opts: LocalOperatorOptions = {},
 ): LocalOpResult | null {
-  const names = LOCAL_OPERATORS.filter((n) => (weights[n] ?? 0) > 0 && (input.mate !== undefined || !n.startsWith('crossover')))
+  const names = LOCAL_OPERATORS.filter(
+    (n) => (weights[n] ?? 0) > 0 && (input.mate !== undefined || !n.startsWith('crossover')),
+  )
   const w = names.map((n) => weights[n] as number)
   while (names.length > 0) {
     const i = rng.weightedIndex(w)
@@ -788,9 +909,29 @@ export interface LocalOperatorVariant {
  * natural bandit arms afterwards.
  */
 export const LOCAL_OPERATOR_VARIANTS: readonly LocalOperatorVariant[] = [
-  { id: 'perturb-fine', operator: 'perturb', label: 'literal perturbation, fine (σ 0.01)', options: { perturb: { sigma: 0.01, maxLiterals: 2 } } },
-  { id: 'perturb-medium', operator: 'perturb', label: 'literal perturbation, medium (σ 0.1)', options: { perturb: { sigma: 0.1, maxLiterals: 3 } } },
-  { id: 'perturb-coarse', operator: 'perturb', label: 'literal perturbation, coarse (σ 0.5)', options: { perturb: { sigma: 0.5, maxLiterals: 4 } } },
-  { id: 'perturb-wide', operator: 'perturb', label: 'literal perturbation, wide (σ 1.5, many literals)', options: { perturb: { sigma: 1.5, maxLiterals: 8 } } },
+  {
+    id: 'perturb-fine',
+    operator: 'perturb',
+    label: 'literal perturbation, fine (σ 0.01)',
+    options: { perturb: { sigma: 0.01, maxLiterals: 2 } },
+  },
+  {
+    id: 'perturb-medium',
+    operator: 'perturb',
+    label: 'literal perturbation, medium (σ 0.1)',
+    options: { perturb: { sigma: 0.1, maxLiterals: 3 } },
+  },
+  {
+    id: 'perturb-coarse',
+    operator: 'perturb',
+    label: 'literal perturbation, coarse (σ 0.5)',
+    options: { perturb: { sigma: 0.5, maxLiterals: 4 } },
+  },
+  {
+    id: 'perturb-wide',
+    operator: 'perturb',
+    label: 'literal perturbation, wide (σ 1.5, many literals)',
+    options: { perturb: { sigma: 1.5, maxLiterals: 8 } },
+  },
   { id: 'swap', operator: 'swap', label: 'statement swap', options: {} },
 ]

@@ -1,13 +1,27 @@
 import { describe, expect, it } from 'vitest'
 import { buildPrompt, estimateTokens, type PromptInput } from './prompt.ts'
 
-const code = (n: number, tag = 'x') => `# EVOLVE-BLOCK-START\n${Array.from({ length: n }, (_, i) => `${tag}${i} = ${i} * 2.5 + helper_${tag}(${i})`).join('\n')}\n# EVOLVE-BLOCK-END\n`
+const code = (n: number, tag = 'x') =>
+  `# EVOLVE-BLOCK-START\n${Array.from({ length: n }, (_, i) => `${tag}${i} = ${i} * 2.5 + helper_${tag}(${i})`).join('\n')}\n# EVOLVE-BLOCK-END\n`
 
 function input(over: Partial<PromptInput> = {}): PromptInput {
   return {
     mode: 'diff',
-    problem: { name: 'Circle packing', description: 'Pack 26 circles in a unit square. '.repeat(40), language: 'python', direction: 'max', primaryMetric: 'sum_radii', reference: { value: 2.635, source: 'AlphaEvolve' } },
-    parent: { id: 'p1', code: code(30), score: 2.1, metrics: { sum_radii: 2.1, validity: 1 }, artifacts: { feedback: 'overlap between circles 3 and 7', stderr: 'warn\n'.repeat(400) + 'Traceback: boom' } },
+    problem: {
+      name: 'Circle packing',
+      description: 'Pack 26 circles in a unit square. '.repeat(40),
+      language: 'python',
+      direction: 'max',
+      primaryMetric: 'sum_radii',
+      reference: { value: 2.635, source: 'AlphaEvolve' },
+    },
+    parent: {
+      id: 'p1',
+      code: code(30),
+      score: 2.1,
+      metrics: { sum_radii: 2.1, validity: 1 },
+      artifacts: { feedback: 'overlap between circles 3 and 7', stderr: 'warn\n'.repeat(400) + 'Traceback: boom' },
+    },
     inspirations: [
       { id: 'e1', code: code(40, 'e'), score: 2.3, kind: 'elite' },
       { id: 'd1', code: code(40, 'd'), score: 1.9, kind: 'diverse' },
@@ -40,9 +54,29 @@ describe('buildPrompt', () => {
     const u = p.messages[1]!.content
     expect(p.trimmed).toEqual([])
     expect(u.indexOf('Expert guidance')).toBe(3)
-    for (const s of ['Try a hexagonal', 'Circle packing', 'maximize "sum_radii"', '2.635', 'Lessons', 'Packing notes', 'overlap between', 'Traceback: boom', 'Program 3', 'x29 = 29', '<<<<<<< SEARCH']) expect(u).toContain(s)
+    for (const s of [
+      'Try a hexagonal',
+      'Circle packing',
+      'maximize "sum_radii"',
+      '2.635',
+      'Lessons',
+      'Packing notes',
+      'overlap between',
+      'Traceback: boom',
+      'Program 3',
+      'x29 = 29',
+      '<<<<<<< SEARCH',
+    ])
+      expect(u).toContain(s)
     expect(p.messages[0]!.content).toMatch(/EVOLVE-BLOCK-START/)
-    expect(p.record).toMatchObject({ mode: 'diff', parentId: 'p1', guidanceIds: ['g1'], chunkIds: ['k1', 'k2'], inspirationIds: ['e1', 'd1', 'd2'], lessons: true })
+    expect(p.record).toMatchObject({
+      mode: 'diff',
+      parentId: 'p1',
+      guidanceIds: ['g1'],
+      chunkIds: ['k1', 'k2'],
+      inspirationIds: ['e1', 'd1', 'd2'],
+      lessons: true,
+    })
     expect(p.estimatedTokens).toBeLessThanOrEqual(p.budget)
   })
 
@@ -101,7 +135,12 @@ describe('buildPrompt', () => {
   })
 
   it('min problems say lower is better; code with backtick runs gets a longer fence', () => {
-    const p = buildPrompt(input({ problem: { name: 'TSP', language: 'python', direction: 'min', primaryMetric: 'length' }, parent: { id: 'p', code: 's = "```"\n', score: null } }))
+    const p = buildPrompt(
+      input({
+        problem: { name: 'TSP', language: 'python', direction: 'min', primaryMetric: 'length' },
+        parent: { id: 'p', code: 's = "```"\n', score: null },
+      }),
+    )
     const u = p.messages[1]!.content
     expect(u).toContain('minimize "length" (lower is better)')
     expect(u).toContain('length = invalid')
@@ -122,21 +161,35 @@ describe('buildPrompt', () => {
   })
 
   it('prompt settings: no artifacts when includeArtifacts is false, a custom artifact cap, private metrics never shown', () => {
-    const off = buildPrompt(input({ problem: { ...input().problem, prompt: { includeArtifacts: false } } }), { maxTokens: 100000 })
+    const off = buildPrompt(input({ problem: { ...input().problem, prompt: { includeArtifacts: false } } }), {
+      maxTokens: 100000,
+    })
     expect(off.messages[1]!.content).not.toContain('overlap between circles 3 and 7')
     expect(off.messages[1]!.content).not.toContain('Evaluator feedback')
-    const capped = buildPrompt(input({ problem: { ...input().problem, prompt: { maxArtifactChars: 200 } } }), { maxTokens: 100000 })
+    const capped = buildPrompt(input({ problem: { ...input().problem, prompt: { maxArtifactChars: 200 } } }), {
+      maxTokens: 100000,
+    })
     const stderr = capped.messages[1]!.content.split('### stderr\n')[1]!.split('\n\n')[0]!
     expect(stderr.length).toBeLessThan(260)
     expect(stderr).toContain('Traceback: boom')
-    const priv = buildPrompt(input({ parent: { ...input().parent, metrics: { sum_radii: 2.1, 'private.holdout': 0.3, public_size: 4 } } }), { maxTokens: 100000 })
+    const priv = buildPrompt(
+      input({ parent: { ...input().parent, metrics: { sum_radii: 2.1, 'private.holdout': 0.3, public_size: 4 } } }),
+      { maxTokens: 100000 },
+    )
     expect(priv.messages[1]!.content).toContain('public_size=4')
     expect(priv.messages[1]!.content).not.toContain('holdout')
   })
 
   it("shows inspirations' secondary metrics and feedback, trimmed before the programs themselves", () => {
     const insp = [
-      { id: 'e1', code: code(10, 'e'), score: 2.3, kind: 'elite' as const, metrics: { sum_radii: 2.3, overlap: 0.01 }, artifacts: { feedback: 'tight corners, loose centre' } },
+      {
+        id: 'e1',
+        code: code(10, 'e'),
+        score: 2.3,
+        kind: 'elite' as const,
+        metrics: { sum_radii: 2.3, overlap: 0.01 },
+        artifacts: { feedback: 'tight corners, loose centre' },
+      },
       { id: 'd1', code: code(10, 'd'), score: 1.9, kind: 'diverse' as const, metrics: { sum_radii: 1.9, overlap: 0 } },
     ]
     const full = buildPrompt(input({ inspirations: insp, knowledge: [] }), { maxTokens: 100000 })
@@ -151,9 +204,15 @@ describe('buildPrompt', () => {
   })
 
   it("a reviewer's critique goes in, and a repair asks for a fix with the failure quoted, never trimmed", () => {
-    const p = buildPrompt(input({ critique: { text: 'The radii update ignores the walls.', rating: 0.4, of: 'p0' } }), { maxTokens: 100000 })
-    expect(p.messages[1]!.content).toContain("## A reviewer's critique of an ancestor of the current program (rating 0.4 of 1)\nThe radii update ignores the walls.")
-    const r = buildPrompt(input({ repair: { kind: 'crash', message: "NameError: name 'q' is not defined" } }), { maxTokens: 1500 })
+    const p = buildPrompt(input({ critique: { text: 'The radii update ignores the walls.', rating: 0.4, of: 'p0' } }), {
+      maxTokens: 100000,
+    })
+    expect(p.messages[1]!.content).toContain(
+      "## A reviewer's critique of an ancestor of the current program (rating 0.4 of 1)\nThe radii update ignores the walls.",
+    )
+    const r = buildPrompt(input({ repair: { kind: 'crash', message: "NameError: name 'q' is not defined" } }), {
+      maxTokens: 1500,
+    })
     const u = r.messages[1]!.content
     expect(u).toContain("## Why the current program failed\nKind: crash\nNameError: name 'q' is not defined")
     expect(u).toContain('## Task\nRepair the current program')
@@ -163,10 +222,19 @@ describe('buildPrompt', () => {
 
 describe('a first program (no seed program yet)', () => {
   it('asks for a complete program from the description and the signature, with no current program', () => {
-    const p = buildPrompt(input({ mode: 'full', parent: { id: '', code: '', score: null, artifacts: { feedback: 'old' } }, scratch: { signature: 'def predict(x: float) -> float' }, strategy: 'Greedy: go.' }))
+    const p = buildPrompt(
+      input({
+        mode: 'full',
+        parent: { id: '', code: '', score: null, artifacts: { feedback: 'old' } },
+        scratch: { signature: 'def predict(x: float) -> float' },
+        strategy: 'Greedy: go.',
+      }),
+    )
     const user = p.messages[1]!.content
     expect(user).toMatch(/^## Task\nWrite the first program for this problem/m)
-    expect(user).toContain('## What the program must provide\nThe evaluator calls:\n```python\ndef predict(x: float) -> float\n```')
+    expect(user).toContain(
+      '## What the program must provide\nThe evaluator calls:\n```python\ndef predict(x: float) -> float\n```',
+    )
     expect(user).toContain('Greedy: go.')
     expect(user).not.toContain('## Current program')
     expect(user).not.toContain('Evaluator feedback')

@@ -115,7 +115,14 @@ export function estimateTokens(text: string): number {
 }
 
 function fence(language: string): string {
-  const map: Record<string, string> = { python: 'python', javascript: 'javascript', typescript: 'typescript', c: 'c', cpp: 'cpp', cuda: 'cuda' }
+  const map: Record<string, string> = {
+    python: 'python',
+    javascript: 'javascript',
+    typescript: 'typescript',
+    c: 'c',
+    cpp: 'cpp',
+    cuda: 'cuda',
+  }
   return map[language] ?? language
 }
 
@@ -183,11 +190,15 @@ function systemText(input: PromptInput, hasBlocks: boolean): string {
   const own = problem.prompt?.systemMessage?.trim()
   const lines = [
     // a task's own system message replaces the opening line; the search's rules follow it
-    own || `You are an expert ${problem.language} programmer taking part in an evolutionary search for better programs.`,
+    own ||
+      `You are an expert ${problem.language} programmer taking part in an evolutionary search for better programs.`,
     `Each program is evaluated automatically; the goal is to ${goal} the metric "${problem.primaryMetric}".`,
     'Propose one focused, concrete improvement at a time. Programs that crash, time out or print malformed results score nothing.',
   ]
-  if (hasBlocks) lines.push('Only the code between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers may change; everything outside them, the markers included, must stay exactly as it is.')
+  if (hasBlocks)
+    lines.push(
+      'Only the code between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers may change; everything outside them, the markers included, must stay exactly as it is.',
+    )
   lines.push('If expert guidance is given, it takes precedence over your own ideas.')
   return lines.join('\n')
 }
@@ -207,7 +218,9 @@ function formatText(input: PromptInput, hasBlocks: boolean): string {
       '',
       'Rules:',
       '- The SEARCH part must match lines of the current program exactly (same text and indentation) and occur only once; include a few surrounding lines when needed.',
-      hasBlocks ? '- Only edit lines between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END.' : '- Keep the program runnable as a whole.',
+      hasBlocks
+        ? '- Only edit lines between EVOLVE-BLOCK-START and EVOLVE-BLOCK-END.'
+        : '- Keep the program runnable as a whole.',
       '- Several edits are applied in order; keep each one small.',
       '- Do not rewrite the whole program.',
     ].join('\n')
@@ -215,8 +228,12 @@ function formatText(input: PromptInput, hasBlocks: boolean): string {
   return [
     '## Answer format',
     `First explain your idea in one or two sentences. Then give the complete new program in one \`\`\`${lang} fenced block.`,
-    hasBlocks ? '- Keep everything outside the EVOLVE-BLOCK regions (and the markers) exactly as it is.' : '- The program must be complete and runnable.',
-    input.mode === 'crossover' ? '- Combine the strengths of both parents into one program; do not just copy one of them.' : '- You may restructure the code freely.',
+    hasBlocks
+      ? '- Keep everything outside the EVOLVE-BLOCK regions (and the markers) exactly as it is.'
+      : '- The program must be complete and runnable.',
+    input.mode === 'crossover'
+      ? '- Combine the strengths of both parents into one program; do not just copy one of them.'
+      : '- You may restructure the code freely.',
   ].join('\n')
 }
 
@@ -236,43 +253,87 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
     add({
       name: 'guidance',
       rank: Infinity,
-      text: ['## Expert guidance (highest priority: follow it)', ...guidance.map((g) => `- ${g.text.trim()}${g.scope ? ` (${g.scope})` : ''}`)].join('\n'),
+      text: [
+        '## Expert guidance (highest priority: follow it)',
+        ...guidance.map((g) => `- ${g.text.trim()}${g.scope ? ` (${g.scope})` : ''}`),
+      ].join('\n'),
     })
   }
 
   const objective = `Objective: ${P.direction === 'max' ? 'maximize' : 'minimize'} "${P.primaryMetric}" (${P.direction === 'max' ? 'higher' : 'lower'} is better).${
-    P.reference ? ` Reference value: ${fmtNum(P.reference.value)}${P.reference.source ? ` (${P.reference.source})` : ''}.` : ''
+    P.reference
+      ? ` Reference value: ${fmtNum(P.reference.value)}${P.reference.source ? ` (${P.reference.source})` : ''}.`
+      : ''
   }`
   add({ name: 'problem', rank: Infinity, text: `## Problem: ${P.name}\n${objective}` })
   // a description that only repeats the system message (an OpenEvolve task without README) is not sent twice
   if (P.description?.trim() && P.description.trim() !== P.prompt?.systemMessage?.trim()) {
-    add({ name: 'description', rank: 60, text: P.description.trim(), truncate: { minTokens: opts.minDescriptionTokens ?? 300, keep: 'head' } })
+    add({
+      name: 'description',
+      rank: 60,
+      text: P.description.trim(),
+      truncate: { minTokens: opts.minDescriptionTokens ?? 300, keep: 'head' },
+    })
   }
 
-  const lessons = Array.isArray(input.lessons) ? input.lessons.filter((l) => l.trim()) : input.lessons?.trim() ? [input.lessons.trim()] : []
+  const lessons = Array.isArray(input.lessons)
+    ? input.lessons.filter((l) => l.trim())
+    : input.lessons?.trim()
+      ? [input.lessons.trim()]
+      : []
   if (lessons.length > 0) {
-    add({ name: 'lessons', rank: 50, text: ['## Lessons from earlier attempts', ...lessons.map((l) => `- ${l}`)].join('\n'), truncate: { minTokens: 60, keep: 'head' } })
+    add({
+      name: 'lessons',
+      rank: 50,
+      text: ['## Lessons from earlier attempts', ...lessons.map((l) => `- ${l}`)].join('\n'),
+      truncate: { minTokens: 60, keep: 'head' },
+    })
   }
 
   const knowledge = input.knowledge ?? []
   knowledge.forEach((k, i) => {
     const head = `### Knowledge ${i + 1}${k.title ? `: ${k.title}` : ''}${k.source ? ` (${k.source})` : ''}`
     // later chunks are less relevant: they go first
-    add({ name: 'knowledge', id: k.id, rank: 20 + (knowledge.length - i) / (knowledge.length + 1), text: `${i === 0 ? '## Relevant knowledge\n' : ''}${head}\n${k.text.trim()}` })
+    add({
+      name: 'knowledge',
+      id: k.id,
+      rank: 20 + (knowledge.length - i) / (knowledge.length + 1),
+      text: `${i === 0 ? '## Relevant knowledge\n' : ''}${head}\n${k.text.trim()}`,
+    })
   })
 
   const parentHead = input.mode === 'crossover' ? '## Parent 1' : '## Current program'
   if (input.scratch) {
     const sig = input.scratch.signature?.trim()
-    add({ name: 'signature', rank: Infinity, text: `## What the program must provide\n${sig ? `The evaluator calls:\n${codeBlock(sig, lang)}` : 'See the description: the evaluator runs the program as a whole.'}` })
-  } else add({ name: 'parent', rank: Infinity, text: `${parentHead} (${metricsLine(input.parent, P.primaryMetric)})\n${codeBlock(input.parent.code, lang)}` })
+    add({
+      name: 'signature',
+      rank: Infinity,
+      text: `## What the program must provide\n${sig ? `The evaluator calls:\n${codeBlock(sig, lang)}` : 'See the description: the evaluator runs the program as a whole.'}`,
+    })
+  } else
+    add({
+      name: 'parent',
+      rank: Infinity,
+      text: `${parentHead} (${metricsLine(input.parent, P.primaryMetric)})\n${codeBlock(input.parent.code, lang)}`,
+    })
 
   const showArtifacts = P.prompt?.includeArtifacts !== false
-  const artifactEntries = (a: Record<string, unknown> | undefined) => (showArtifacts ? Object.entries(a ?? {}).filter(([, v]) => v !== undefined && v !== null && artifactText(v).trim() !== '') : [])
+  const artifactEntries = (a: Record<string, unknown> | undefined) =>
+    showArtifacts
+      ? Object.entries(a ?? {}).filter(([, v]) => v !== undefined && v !== null && artifactText(v).trim() !== '')
+      : []
   const capped = (k: string, v: unknown, cap: number) => {
     const keep = LOG_KEYS.test(k) ? 'tail' : 'head'
     const text = artifactText(v).trim()
-    return { keep: keep as 'head' | 'tail', text: text.length <= cap ? text : keep === 'head' ? text.slice(0, cap) + '\n[…truncated]' : '[truncated…]\n' + text.slice(text.length - cap) }
+    return {
+      keep: keep as 'head' | 'tail',
+      text:
+        text.length <= cap
+          ? text
+          : keep === 'head'
+            ? text.slice(0, cap) + '\n[…truncated]'
+            : '[truncated…]\n' + text.slice(text.length - cap),
+    }
   }
   const arts = input.scratch ? [] : artifactEntries(input.parent.artifacts)
   arts.forEach(([k, v], i) => {
@@ -299,7 +360,11 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
   }
 
   if (input.mode === 'crossover' && input.secondParent) {
-    add({ name: 'second-parent', rank: Infinity, text: `## Parent 2 (${metricsLine(input.secondParent, P.primaryMetric)})\n${codeBlock(input.secondParent.code, lang)}` })
+    add({
+      name: 'second-parent',
+      rank: Infinity,
+      text: `## Parent 2 (${metricsLine(input.secondParent, P.primaryMetric)})\n${codeBlock(input.secondParent.code, lang)}`,
+    })
   }
 
   const insp = input.inspirations ?? []
@@ -316,7 +381,13 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
     const own = artifactEntries(c.artifacts)
     if (own.length) {
       const body = own.map(([k, v]) => `- ${k}: ${capped(k, v, Math.max(200, Math.floor(maxArt / 4))).text}`).join('\n')
-      add({ name: 'inspiration-artifacts', id: c.id, rank: -1 + rank / 100, text: `#### Evaluator feedback on Program ${i + 1}\n${body}`, truncate: { minTokens: 40, keep: 'head' } })
+      add({
+        name: 'inspiration-artifacts',
+        id: c.id,
+        rank: -1 + rank / 100,
+        text: `#### Evaluator feedback on Program ${i + 1}\n${body}`,
+        truncate: { minTokens: 40, keep: 'head' },
+      })
     }
   })
 
@@ -330,18 +401,28 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
   }
 
   const notes = (input.notes ?? []).filter((n) => n.trim())
-  if (notes.length > 0) add({ name: 'notes', rank: 45, text: ['## Notes on the previous attempt', ...notes.map((n) => `- ${n}`)].join('\n'), truncate: { minTokens: 60, keep: 'head' } })
+  if (notes.length > 0)
+    add({
+      name: 'notes',
+      rank: 45,
+      text: ['## Notes on the previous attempt', ...notes.map((n) => `- ${n}`)].join('\n'),
+      truncate: { minTokens: 60, keep: 'head' },
+    })
 
   const task = input.scratch
     ? `## Task\nWrite the first program for this problem: there is none yet. Write it from the description, complete and runnable${input.scratch.signature?.trim() ? ', providing exactly what the evaluator calls' : ''}; a correct, simple program beats an ambitious one that fails.`
     : input.repair
-    ? '## Task\nRepair the current program: it failed its evaluation (see why above and the evaluator feedback). Fix the cause so that it runs and produces a valid result; keep its approach and change as little as possible.'
-    : input.mode === 'crossover'
-      ? '## Task\nWrite a new program that combines the best ideas of both parents and improves on them.'
-      : input.mode === 'full'
-        ? '## Task\nRewrite the current program to improve it.'
-        : '## Task\nImprove the current program with targeted edits.'
-  add({ name: 'task', rank: Infinity, text: `${task}${input.strategy ? `\n${input.strategy.trim()}` : ''}${guidance.length > 0 ? '\nRemember to follow the expert guidance above.' : ''}` })
+      ? '## Task\nRepair the current program: it failed its evaluation (see why above and the evaluator feedback). Fix the cause so that it runs and produces a valid result; keep its approach and change as little as possible.'
+      : input.mode === 'crossover'
+        ? '## Task\nWrite a new program that combines the best ideas of both parents and improves on them.'
+        : input.mode === 'full'
+          ? '## Task\nRewrite the current program to improve it.'
+          : '## Task\nImprove the current program with targeted edits.'
+  add({
+    name: 'task',
+    rank: Infinity,
+    text: `${task}${input.strategy ? `\n${input.strategy.trim()}` : ''}${guidance.length > 0 ? '\nRemember to follow the expert guidance above.' : ''}`,
+  })
   add({ name: 'format', rank: Infinity, text: formatText(input, hasBlocks) })
 
   const system = systemText(input, hasBlocks)

@@ -65,7 +65,11 @@ describe('Rng', () => {
     const s = r.shuffle(a.slice())
     expect(s.slice().sort((x, y) => x - y)).toEqual(a)
     expect(s).not.toEqual(a)
-    for (const [n, k] of [[1000, 10], [10, 8], [5, 9]] as const) {
+    for (const [n, k] of [
+      [1000, 10],
+      [10, 8],
+      [5, 9],
+    ] as const) {
       const idx = r.sampleIndices(n, k)
       expect(new Set(idx).size).toBe(Math.min(n, k))
       for (const i of idx) expect(i).toBeLessThan(n)

@@ -4,7 +4,12 @@ import { Rng } from './rng.ts'
 
 /** n members in 4 spatial groups; score = index (max is best) */
 function population(n: number, rng = new Rng(1)): SelectionMember[] {
-  const centres = [[0, 0], [1, 0], [0, 1], [1, 1]]
+  const centres = [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ]
   return Array.from({ length: n }, (_, i) => {
     const c = centres[i % 4]!
     return { id: `m${i}`, score: i, vector: c.map((x) => x + rng.normal() * 0.05) }
@@ -35,7 +40,9 @@ describe('adaptivePressure', () => {
   it('honours the expert knob: 0 and 1 are not overridden by diversity', () => {
     expect(adaptivePressure({ diversity: 0, exploration: 0 }).explore).toBe(0)
     expect(adaptivePressure({ diversity: 1, exploration: 1 }).explore).toBe(1)
-    expect(adaptivePressure({ diversity: 0.3, exploration: 0.7 }).explore).toBeGreaterThan(adaptivePressure({ diversity: 0.3, exploration: 0.2 }).explore)
+    expect(adaptivePressure({ diversity: 0.3, exploration: 0.7 }).explore).toBeGreaterThan(
+      adaptivePressure({ diversity: 0.3, exploration: 0.2 }).explore,
+    )
   })
 })
 
@@ -112,7 +119,8 @@ describe('IslandSelector', () => {
     expect([...a.entries()]).toEqual([...b.entries()])
     const s = mk()
     const rng = new Rng(1)
-    for (let i = 0; i < 300; i++) expect(s.select(rng, { strategy: 'top-k', topK: 1, exclude: 'm299' })!.id).toBe('m298')
+    for (let i = 0; i < 300; i++)
+      expect(s.select(rng, { strategy: 'top-k', topK: 1, exclude: 'm299' })!.id).toBe('m298')
   })
 
   it('inspirations: elites first, then members of other clusters; mates come from other clusters', () => {

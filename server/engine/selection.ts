@@ -316,7 +316,10 @@ export class IslandSelector {
     if (this.reassignCursor >= 0) this.reassignStep()
     const want = this.desiredClusters()
     const grew = n >= Math.max(8, this.sizeAtRefit * 1.5)
-    if (!(grew || this.addsSinceRefit >= 500 || (want !== this.centroids.length && n >= 8 && this.addsSinceRefit >= 50))) return
+    if (
+      !(grew || this.addsSinceRefit >= 500 || (want !== this.centroids.length && n >= 8 && this.addsSinceRefit >= 50))
+    )
+      return
     const withVec = this.eligible.filter((e) => e.vec !== null)
     if (withVec.length < 2) return
     this.refits++
@@ -351,7 +354,10 @@ export class IslandSelector {
     this.reassignCursor = end >= this.eligible.length ? -1 : end
     // drop trailing clusters that no centroid owns any more once re-assignment is complete
     if (this.reassignCursor < 0) {
-      while (this.clusters.length > Math.max(1, this.centroids.length) && (this.clusters[this.clusters.length - 1] as Entry[]).length === 0) {
+      while (
+        this.clusters.length > Math.max(1, this.centroids.length) &&
+        (this.clusters[this.clusters.length - 1] as Entry[]).length === 0
+      ) {
         this.clusters.pop()
         this.clusterBest.pop()
         this.bestDirty.pop()
@@ -484,7 +490,9 @@ export class IslandSelector {
     // an elitist share that vanishes as exploration rises: exploitation of the island's very best, as in
     // OpenEvolve's exploitation ratio, without which cluster sampling refines the best programs too slowly
     if (rng.chance((opts.eliteShare ?? 0.5) * (1 - pressure.explore) ** 2)) {
-      const cands = this.top(4).filter((m) => m.id !== opts.exclude).slice(0, 3)
+      const cands = this.top(4)
+        .filter((m) => m.id !== opts.exclude)
+        .slice(0, 3)
       if (cands.length > 0) return { id: rng.pick(cands).id, strategy, via: 'top-k', pressure }
     }
     const c = this.drawCluster(rng, pressure.temperature, opts.exclude)
@@ -537,7 +545,8 @@ export class IslandSelector {
     }
     const parentCluster = this.byId.get(parentId)?.cluster
     const others: number[] = []
-    for (let c = 0; c < this.clusters.length; c++) if (c !== parentCluster && (this.clusters[c] as Entry[]).length > 0) others.push(c)
+    for (let c = 0; c < this.clusters.length; c++)
+      if (c !== parentCluster && (this.clusters[c] as Entry[]).length > 0) others.push(c)
     rng.shuffle(others)
     let added = 0
     for (const c of others) {
@@ -560,7 +569,11 @@ export class IslandSelector {
   }
 
   /** a second parent for crossover: preferably from another cluster (probability `otherCluster`, default 0.7); ratings reweight it as in select() */
-  mate(rng: Rng, parentId: string, opts: { otherCluster?: number; tournament?: number; ratingWeight?: number } = {}): string | null {
+  mate(
+    rng: Rng,
+    parentId: string,
+    opts: { otherCluster?: number; tournament?: number; ratingWeight?: number } = {},
+  ): string | null {
     const accept = this.ratingAcceptance(opts.ratingWeight ?? 0, parentId)
     if (!accept) return this.mateOnce(rng, parentId, opts)
     let id: string | null = null
@@ -577,10 +590,12 @@ export class IslandSelector {
     if (this.eligible.length < 2) return null
     const pc = this.byId.get(parentId)?.cluster
     const others: number[] = []
-    for (let c = 0; c < this.clusters.length; c++) if (c !== pc && (this.clusters[c] as Entry[]).length > 0) others.push(c)
+    for (let c = 0; c < this.clusters.length; c++)
+      if (c !== pc && (this.clusters[c] as Entry[]).length > 0) others.push(c)
     const size = opts.tournament ?? 3
-    if (others.length > 0 && rng.chance(opts.otherCluster ?? 0.7)) return this.tournament(rng, rng.pick(others), size, parentId).m.id
-    const c = pc !== undefined && ((this.clusters[pc] as Entry[]).length > 1) ? pc : this.drawCluster(rng, 1, parentId)
+    if (others.length > 0 && rng.chance(opts.otherCluster ?? 0.7))
+      return this.tournament(rng, rng.pick(others), size, parentId).m.id
+    const c = pc !== undefined && (this.clusters[pc] as Entry[]).length > 1 ? pc : this.drawCluster(rng, 1, parentId)
     return this.tournament(rng, c, size, parentId).m.id
   }
 

@@ -79,7 +79,16 @@ export class StagnationDetector {
   state(island: number): IslandStagnation {
     let s = this.islands.get(island)
     if (!s) {
-      s = { evaluations: 0, best: null, lastImprovementAt: 0, stagnant: false, level: 0, plateauBest: null, lastEscalationAt: 0, episodes: 0 }
+      s = {
+        evaluations: 0,
+        best: null,
+        lastImprovementAt: 0,
+        stagnant: false,
+        level: 0,
+        plateauBest: null,
+        lastEscalationAt: 0,
+        episodes: 0,
+      }
       this.islands.set(island, s)
     }
     return s
@@ -104,7 +113,8 @@ export class StagnationDetector {
     s.evaluations++
     const events: StagnationEvent[] = []
     if (isValidScore(score)) {
-      if (s.best === null || improvesBy(score, s.best, this.o.direction, this.o.epsilon)) s.lastImprovementAt = s.evaluations
+      if (s.best === null || improvesBy(score, s.best, this.o.direction, this.o.epsilon))
+        s.lastImprovementAt = s.evaluations
       if (isBetter(score, s.best, this.o.direction)) s.best = score
       if (s.stagnant && improvesBy(s.best, s.plateauBest, this.o.direction, this.o.exitEpsilon)) {
         s.stagnant = false
@@ -128,14 +138,25 @@ export class StagnationDetector {
   }
 
   private event(island: number, s: IslandStagnation, kind: StagnationEvent['kind']): StagnationEvent {
-    const suggestions = kind === 'recovered' ? [] : (SUGGESTIONS[Math.min(s.level, SUGGESTIONS.length - 1)] as StagnationSuggestion[])
+    const suggestions =
+      kind === 'recovered' ? [] : (SUGGESTIONS[Math.min(s.level, SUGGESTIONS.length - 1)] as StagnationSuggestion[])
     const boost = this.boost(island)
     const plateau = s.evaluations - s.lastImprovementAt
     const message =
       kind === 'recovered'
         ? `island ${island} improved to ${s.best} and is no longer stagnant`
         : `island ${island}: no improvement above ${this.o.epsilon} (relative) for ${plateau} evaluations (best ${s.best}); level ${s.level}`
-    return { island, kind, since: s.lastImprovementAt, at: s.evaluations, level: s.level, best: s.best, suggestions, boost, message }
+    return {
+      island,
+      kind,
+      since: s.lastImprovementAt,
+      at: s.evaluations,
+      level: s.level,
+      best: s.best,
+      suggestions,
+      boost,
+      message,
+    }
   }
 
   toJSON(): StagnationSnapshot {

@@ -12,13 +12,35 @@ describe('cold-start strategies', () => {
   })
 
   it('draws the strategies that fit the problem first', () => {
-    const tsp = chooseStrategies('Travelling salesman: find the shortest tour through 52 cities (TSPLIB berlin52).', [], new Rng(1), 6)
+    const tsp = chooseStrategies(
+      'Travelling salesman: find the shortest tour through 52 cities (TSPLIB berlin52).',
+      [],
+      new Rng(1),
+      6,
+    )
     expect(tsp[0]!.id).toBe('tour-heuristics')
-    const kernel = chooseStrategies('A CUDA kernel for softmax: minimize the runtime on the GPU; memory bandwidth bound.', [], new Rng(1), 6)
-    expect(kernel.slice(0, 2).map((s) => s.id).sort()).toEqual(['tiling', 'vectorize'])
-    const ml = chooseStrategies('Classify handwritten digits: maximize the accuracy on a held-out dataset.', [], new Rng(1), 6)
+    const kernel = chooseStrategies(
+      'A CUDA kernel for softmax: minimize the runtime on the GPU; memory bandwidth bound.',
+      [],
+      new Rng(1),
+      6,
+    )
+    expect(
+      kernel
+        .slice(0, 2)
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['tiling', 'vectorize'])
+    const ml = chooseStrategies(
+      'Classify handwritten digits: maximize the accuracy on a held-out dataset.',
+      [],
+      new Rng(1),
+      6,
+    )
     expect(ml[0]!.id).toMatch(/^ml-/)
-    expect(cueScore(byId('geometric'), 'Pack 26 circles in a unit square')).toBeGreaterThan(cueScore(byId('ml-features'), 'Pack 26 circles in a unit square'))
+    expect(cueScore(byId('geometric'), 'Pack 26 circles in a unit square')).toBeGreaterThan(
+      cueScore(byId('ml-features'), 'Pack 26 circles in a unit square'),
+    )
   })
 
   it('interleaves knowledge passages early, each once, and is deterministic for a seed', () => {

@@ -6,7 +6,15 @@ import type { Db } from '../db.ts'
 import { NotFoundError } from '../errors.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import type { Logger } from '../log.ts'
-import { cleanImage, ImageError, MAX_IMAGES, MAX_IMAGES_TOTAL_CHARS, PNG_MIME, SVG_MIME, type ImageMime } from '../../workers/images.ts'
+import {
+  cleanImage,
+  ImageError,
+  MAX_IMAGES,
+  MAX_IMAGES_TOTAL_CHARS,
+  PNG_MIME,
+  SVG_MIME,
+  type ImageMime,
+} from '../../workers/images.ts'
 
 export interface ImageRef {
   name: string
@@ -16,7 +24,8 @@ export interface ImageRef {
   url: string
 }
 
-export const imageUrl = (candidateId: string, name: string) => `/api/images/${encodeURIComponent(candidateId)}/${encodeURIComponent(name)}`
+export const imageUrl = (candidateId: string, name: string) =>
+  `/api/images/${encodeURIComponent(candidateId)}/${encodeURIComponent(name)}`
 
 /** The images of a result, checked again and within the bounds; what fails is left out (and logged). */
 export function checkedImages(images: readonly EvalImage[] | undefined, log?: Logger, candidateId = '?'): EvalImage[] {
@@ -41,7 +50,11 @@ export function checkedImages(images: readonly EvalImage[] | undefined, log?: Lo
  * Stores a result's images for its candidate (replacing those of an earlier attempt). A result
  * without images changes nothing; a candidate that does not exist stores nothing.
  */
-export async function storeResultImages(db: Db, r: Pick<EvalResult, 'jobId' | 'images'>, log?: Logger): Promise<number> {
+export async function storeResultImages(
+  db: Db,
+  r: Pick<EvalResult, 'jobId' | 'images'>,
+  log?: Logger,
+): Promise<number> {
   const images = checkedImages(r.images, log, r.jobId)
   if (images.length === 0) return 0
   const exists = await db.prisma.candidate.findUnique({ where: { id: r.jobId }, select: { id: true } })
@@ -52,7 +65,13 @@ export async function storeResultImages(db: Db, r: Pick<EvalResult, 'jobId' | 'i
   })
   await db.prisma.$transaction([
     db.prisma.candidateImage.deleteMany({ where: { candidateId: r.jobId, name: { notIn: rows.map((x) => x.name) } } }),
-    ...rows.map((row) => db.prisma.candidateImage.upsert({ where: { candidateId_name: { candidateId: row.candidateId, name: row.name } }, create: row, update: { mime: row.mime, data: row.data, size: row.size } })),
+    ...rows.map((row) =>
+      db.prisma.candidateImage.upsert({
+        where: { candidateId_name: { candidateId: row.candidateId, name: row.name } },
+        create: row,
+        update: { mime: row.mime, data: row.data, size: row.size },
+      }),
+    ),
   ])
   return rows.length
 }
@@ -68,7 +87,9 @@ export function withImageStore<B extends EvaluationBackend>(backend: B, db: Db, 
     onResult(async (r) => {
       // a held-out evaluation's pictures are not the candidate's (held-out.ts)
       if (r.images?.length && !r.jobId.startsWith('held-out:')) {
-        await storeResultImages(db, r, log).catch((e) => log.warn(`the images of candidate ${r.jobId} were not stored: ${(e as Error).message}`))
+        await storeResultImages(db, r, log).catch((e) =>
+          log.warn(`the images of candidate ${r.jobId} were not stored: ${(e as Error).message}`),
+        )
         const { images: _images, ...rest } = r
         return cb(rest)
       }
@@ -79,7 +100,13 @@ export function withImageStore<B extends EvaluationBackend>(backend: B, db: Db, 
 
 /** A picture from a run export (its bytes in base64) as a row to store, checked again; null when it fails. */
 export function importedImage(i: { candidateId?: unknown; name?: unknown; mime?: unknown; data?: unknown }) {
-  if (typeof i.candidateId !== 'string' || typeof i.name !== 'string' || typeof i.data !== 'string' || (i.mime !== SVG_MIME && i.mime !== PNG_MIME)) return null
+  if (
+    typeof i.candidateId !== 'string' ||
+    typeof i.name !== 'string' ||
+    typeof i.data !== 'string' ||
+    (i.mime !== SVG_MIME && i.mime !== PNG_MIME)
+  )
+    return null
   if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/.test(i.name)) return null
   try {
     const bytes = Buffer.from(i.data, 'base64')
@@ -96,7 +123,11 @@ export function importedImage(i: { candidateId?: unknown; name?: unknown; mime?:
 export async function imagesOf(db: Db, candidateIds: string[]): Promise<Map<string, ImageRef[]>> {
   const out = new Map<string, ImageRef[]>()
   if (candidateIds.length === 0) return out
-  const rows = await db.prisma.candidateImage.findMany({ where: { candidateId: { in: candidateIds } }, select: { candidateId: true, name: true, mime: true, size: true }, orderBy: [{ candidateId: 'asc' }, { name: 'asc' }] })
+  const rows = await db.prisma.candidateImage.findMany({
+    where: { candidateId: { in: candidateIds } },
+    select: { candidateId: true, name: true, mime: true, size: true },
+    orderBy: [{ candidateId: 'asc' }, { name: 'asc' }],
+  })
   for (const r of rows) {
     const list = out.get(r.candidateId) ?? []
     list.push({ name: r.name, mime: r.mime as ImageMime, size: r.size, url: imageUrl(r.candidateId, r.name) })
@@ -105,8 +136,15 @@ export async function imagesOf(db: Db, candidateIds: string[]): Promise<Map<stri
   return out
 }
 
-export async function getImage(db: Db, candidateId: string, name: string): Promise<{ mime: ImageMime; data: Buffer } | null> {
-  const row = await db.prisma.candidateImage.findUnique({ where: { candidateId_name: { candidateId, name } }, select: { mime: true, data: true } })
+export async function getImage(
+  db: Db,
+  candidateId: string,
+  name: string,
+): Promise<{ mime: ImageMime; data: Buffer } | null> {
+  const row = await db.prisma.candidateImage.findUnique({
+    where: { candidateId_name: { candidateId, name } },
+    select: { mime: true, data: true },
+  })
   if (!row || (row.mime !== SVG_MIME && row.mime !== PNG_MIME)) return null
   return { mime: row.mime, data: Buffer.from(row.data) }
 }
@@ -123,7 +161,12 @@ export interface FilmFrame {
  * order, in the problem's direction) and has a picture, thinned to `limit` frames evenly spread
  * over the improvements, the first and the latest always kept.
  */
-export async function bestOverTime(db: Db, runId: string, direction: 'max' | 'min', limit = 12): Promise<{ frames: FilmFrame[]; improvements: number }> {
+export async function bestOverTime(
+  db: Db,
+  runId: string,
+  direction: 'max' | 'min',
+  limit = 12,
+): Promise<{ frames: FilmFrame[]; improvements: number }> {
   const better = direction === 'max' ? '>' : '<'
   const prev = direction === 'max' ? 'max' : 'min'
   const rows = await db.sql<{ id: string; eval_index: number; score: number }>(
@@ -139,9 +182,25 @@ export async function bestOverTime(db: Db, runId: string, direction: 'max' | 'mi
     [runId],
   )
   const n = rows.length
-  const keep = n <= limit ? rows : Array.from(new Set(Array.from({ length: limit }, (_, k) => Math.round((k * (n - 1)) / (limit - 1))))).map((i) => rows[i]!)
-  const pics = await imagesOf(db, keep.map((r) => r.id))
-  return { improvements: n, frames: keep.map((r) => ({ candidateId: r.id, evalIndex: Number(r.eval_index), score: Number(r.score), images: pics.get(r.id) ?? [] })) }
+  const keep =
+    n <= limit
+      ? rows
+      : Array.from(new Set(Array.from({ length: limit }, (_, k) => Math.round((k * (n - 1)) / (limit - 1))))).map(
+          (i) => rows[i]!,
+        )
+  const pics = await imagesOf(
+    db,
+    keep.map((r) => r.id),
+  )
+  return {
+    improvements: n,
+    frames: keep.map((r) => ({
+      candidateId: r.id,
+      evalIndex: Number(r.eval_index),
+      score: Number(r.score),
+      images: pics.get(r.id) ?? [],
+    })),
+  }
 }
 
 /** A candidate's pictures and its parents' (the candidate page draws them side by side). */

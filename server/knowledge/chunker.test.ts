@@ -23,13 +23,31 @@ describe('markdown chunking', () => {
       'Put each item in the fullest bin where it fits.',
     ].join('\n')
     const chunks = chunkDocument(md, 'markdown')
-    expect(chunks.map((c) => c.heading)).toEqual(['Bin packing', 'Bin packing › First fit', 'Bin packing › First fit › Decreasing', 'Bin packing › Best fit'])
+    expect(chunks.map((c) => c.heading)).toEqual([
+      'Bin packing',
+      'Bin packing › First fit',
+      'Bin packing › First fit › Decreasing',
+      'Bin packing › Best fit',
+    ])
     expect(chunks[1].content).toBe('Put each item in the first bin where it fits.')
     expect(chunks.map((c) => c.ord)).toEqual([0, 1, 2, 3])
   })
 
   it('does not take a # line inside a fenced block for a heading, and keeps the block whole', () => {
-    const md = ['## Code', '', 'Before.', '', '```python', '# not a heading', 'x = 1', '', 'y = 2', '```', '', 'After.'].join('\n')
+    const md = [
+      '## Code',
+      '',
+      'Before.',
+      '',
+      '```python',
+      '# not a heading',
+      'x = 1',
+      '',
+      'y = 2',
+      '```',
+      '',
+      'After.',
+    ].join('\n')
     const chunks = chunkDocument(md, 'markdown')
     expect(chunks).toHaveLength(1)
     expect(chunks[0].heading).toBe('Code')
@@ -65,7 +83,22 @@ describe('markdown chunking', () => {
   })
 
   it('handles setext headings, tilde fences and an unclosed fence', () => {
-    const md = ['Title', '=====', '', 'Text.', '', 'Part', '----', '', '~~~', '## inside', '~~~', '', '```', 'never closed'].join('\n')
+    const md = [
+      'Title',
+      '=====',
+      '',
+      'Text.',
+      '',
+      'Part',
+      '----',
+      '',
+      '~~~',
+      '## inside',
+      '~~~',
+      '',
+      '```',
+      'never closed',
+    ].join('\n')
     const sections = markdownSections(md)
     expect(sections.map((s) => s.path.join('/'))).toEqual(['', 'Title', 'Title/Part'])
     const chunks = chunkDocument(md, 'markdown')
@@ -78,7 +111,9 @@ describe('markdown chunking', () => {
   it('folds a heading with no body into its subsections, and keeps a headings-only document', () => {
     const chunks = chunkDocument('# A\n## B\ntext under b\n', 'markdown')
     expect(chunks).toEqual([{ ord: 0, heading: 'A › B', content: 'text under b' }])
-    expect(chunkDocument('# Only a title\n', 'markdown')).toEqual([{ ord: 0, heading: null, content: '# Only a title' }])
+    expect(chunkDocument('# Only a title\n', 'markdown')).toEqual([
+      { ord: 0, heading: null, content: '# Only a title' },
+    ])
   })
 
   it('splits an over-long paragraph at sentence ends', () => {
@@ -121,13 +156,23 @@ describe('code chunking', () => {
       '        return i',
     ].join('\n')
     const blocks = codeBlocks(py, 'python')
-    expect(blocks.map((b) => definitionName(b.lines))).toEqual(['import math', 'import random', 'COOLING = 0.995', 'def distance', 'class Annealer'])
+    expect(blocks.map((b) => definitionName(b.lines))).toEqual([
+      'import math',
+      'import random',
+      'COOLING = 0.995',
+      'def distance',
+      'class Annealer',
+    ])
     expect(blocks[2].lines[0]).toBe('# Tunable: the cooling rate')
     expect(blocks[3].lines[0]).toBe('@lru_cache(maxsize=None)')
     expect(blocks[3].lines.join('\n')).toContain('not a top-level line')
     const chunks = chunkDocument(py, 'code', { language: 'python', minChars: 60 })
     // small neighbours (imports, a constant) share a chunk; definitions stand alone
-    expect(chunks.map((c) => c.heading)).toEqual(['import math, import random, COOLING = 0.995', 'def distance', 'class Annealer'])
+    expect(chunks.map((c) => c.heading)).toEqual([
+      'import math, import random, COOLING = 0.995',
+      'def distance',
+      'class Annealer',
+    ])
     // every non-blank line is in exactly one chunk, in order
     const nonBlank = (s: string) => s.split('\n').filter((l) => l.trim())
     expect(chunks.flatMap((c) => nonBlank(c.content))).toEqual(nonBlank(py))

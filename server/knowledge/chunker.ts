@@ -36,7 +36,9 @@ export function chunkDocument(content: string, format: DocFormat, opts: ChunkOpt
       : format === 'code'
         ? chunkCode(content, maxChars, Math.min(maxChars, opts.minChars ?? MIN_CHUNK_CHARS), opts.language ?? '')
         : splitBlocks(paragraphBlocks(content.split('\n')), maxChars).map((c) => ({ heading: null, content: c }))
-  const out = pieces.filter((p) => p.content.trim()).map((p, ord) => ({ ord, heading: p.heading ? clip(p.heading, MAX_HEADING_CHARS) : null, content: p.content }))
+  const out = pieces
+    .filter((p) => p.content.trim())
+    .map((p, ord) => ({ ord, heading: p.heading ? clip(p.heading, MAX_HEADING_CHARS) : null, content: p.content }))
   if (out.length === 0 && content.trim()) {
     // a document of headings only: keep its text as one chunk rather than nothing
     return splitBlocks([content.trim()], maxChars).map((c, ord) => ({ ord, heading: null, content: c }))
@@ -75,7 +77,10 @@ function closesFence(line: string, f: Fence): boolean {
 
 function headingText(raw: string | undefined): string {
   // closing #s are decoration; inline markup stays (it is still readable text)
-  return (raw ?? '').replace(/[ \t]+#+$/, '').replace(/^#+$/, '').trim()
+  return (raw ?? '')
+    .replace(/[ \t]+#+$/, '')
+    .replace(/^#+$/, '')
+    .trim()
 }
 
 interface Section {
@@ -337,7 +342,12 @@ export function codeBlocks(content: string, language: string): CodeBlock[] {
     if (depth < 0) depth = 0
     inBlockComment = scan.inBlockComment
     inTriple = scan.inTriple
-    prevContinues = trimmed !== '' && !isPrefix && /([,\\([{=+\-*/&|]|=>|\bextends|\bimplements)$/.test(trimmed) && depth <= 0 && !trimmed.endsWith('*/')
+    prevContinues =
+      trimmed !== '' &&
+      !isPrefix &&
+      /([,\\([{=+\-*/&|]|=>|\bextends|\bimplements)$/.test(trimmed) &&
+      depth <= 0 &&
+      !trimmed.endsWith('*/')
   }
   // merge prefix-only blocks forward (a trailing one joins the block before it)
   const merged: CodeBlock[] = []
@@ -434,7 +444,10 @@ export function definitionName(lines: string[]): string {
     for (const p of DEFINITION_PATTERNS) {
       const m = p.exec(line)
       if (m) {
-        const kw = /^(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:abstract\s+)?(?:pub(?:\([^)]*\))?\s+)?(def|class|function|interface|type|enum|namespace|const|let|var|fn|struct|trait|impl|mod|func|union|typedef)\b/.exec(line)
+        const kw =
+          /^(?:export\s+)?(?:default\s+)?(?:async\s+)?(?:abstract\s+)?(?:pub(?:\([^)]*\))?\s+)?(def|class|function|interface|type|enum|namespace|const|let|var|fn|struct|trait|impl|mod|func|union|typedef)\b/.exec(
+            line,
+          )
         return m[1] ? (kw ? `${kw[1]} ${m[1]}` : m[1]) : clip(line, 60)
       }
     }
@@ -443,7 +456,12 @@ export function definitionName(lines: string[]): string {
   return ''
 }
 
-function chunkCode(content: string, maxChars: number, minChars: number, language: string): Array<{ heading: string | null; content: string }> {
+function chunkCode(
+  content: string,
+  maxChars: number,
+  minChars: number,
+  language: string,
+): Array<{ heading: string | null; content: string }> {
   const out: Array<{ heading: string | null; content: string }> = []
   let group: { names: string[]; text: string } | null = null
   const flush = () => {
@@ -456,7 +474,12 @@ function chunkCode(content: string, maxChars: number, minChars: number, language
     if (text.length > maxChars) {
       flush()
       const parts = splitCodeLines(b.lines, maxChars)
-      parts.forEach((p, i) => { out.push({ heading: (name || 'code') + (parts.length > 1 ? ` (part ${i + 1} of ${parts.length})` : ''), content: p }) })
+      parts.forEach((p, i) => {
+        out.push({
+          heading: (name || 'code') + (parts.length > 1 ? ` (part ${i + 1} of ${parts.length})` : ''),
+          content: p,
+        })
+      })
       continue
     }
     // small neighbours (imports, constants, one-line helpers) share a chunk; definitions of

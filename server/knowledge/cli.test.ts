@@ -26,8 +26,14 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     dir = mkdtempSync(join(tmpdir(), 'fm-kb-cli-'))
     if (mode.startsWith('server')) pg = await createTestDatabase()
     mkdirSync(join(dir, 'notes'))
-    writeFileSync(join(dir, 'notes', 'lattice.md'), '# Hexagonal lattice\n\nCircles packed in a hexagonal lattice cover about 90.7% of the plane.\n')
-    writeFileSync(join(dir, 'notes', 'swap.py'), 'def two_opt_swap(tour, i, j):\n    tour[i:j] = tour[i:j][::-1]\n    return tour\n')
+    writeFileSync(
+      join(dir, 'notes', 'lattice.md'),
+      '# Hexagonal lattice\n\nCircles packed in a hexagonal lattice cover about 90.7% of the plane.\n',
+    )
+    writeFileSync(
+      join(dir, 'notes', 'swap.py'),
+      'def two_opt_swap(tour, i, j):\n    tour[i:j] = tour[i:j][::-1]\n    return tour\n',
+    )
     writeFileSync(join(dir, 'notes', 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]))
   })
   afterAll(async () => {
@@ -45,7 +51,11 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     expect(s.code, s.stderr).toBe(0)
     const hits = JSON.parse(s.stdout) as Array<{ title: string; sourcePath: string; text: string }>
     expect(Array.isArray(hits)).toBe(true)
-    expect(hits[0]).toMatchObject({ title: 'Hexagonal lattice', sourcePath: 'notes/lattice.md', text: 'Circles packed in a hexagonal lattice cover about 90.7% of the plane.' })
+    expect(hits[0]).toMatchObject({
+      title: 'Hexagonal lattice',
+      sourcePath: 'notes/lattice.md',
+      text: 'Circles packed in a hexagonal lattice cover about 90.7% of the plane.',
+    })
     const human = run('kb', 'search', 'two opt swap')
     expect(human.stdout.split('\n')[0]).toBe('1. swap.py — notes/swap.py')
   }, 240_000)
@@ -68,7 +78,9 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     expect(first.code, first.stderr).toBe(0)
     const created = JSON.parse(first.stdout) as Array<{ path: string; status: string; embedStatus: string }>
     expect(created.length).toBeGreaterThanOrEqual(7)
-    expect(created.every((r) => r.status === 'created' && r.embedStatus === 'ready' && r.path.startsWith('starter/'))).toBe(true)
+    expect(
+      created.every((r) => r.status === 'created' && r.embedStatus === 'ready' && r.path.startsWith('starter/')),
+    ).toBe(true)
     const again = run('kb', 'import', '--starter')
     expect(again.code, again.stderr).toBe(0)
     expect(again.stdout).toContain(`${created.length} imported, 0 skipped, 0 failed`)

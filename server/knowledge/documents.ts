@@ -12,7 +12,13 @@ import { SYSTEM_ACTOR } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { audit } from '../services/audit.ts'
 import { chunkDocument, type Chunk } from './chunker.ts'
-import { activeEmbedder, EMBEDDER_SETTING, KnowledgeEmbedderConfig, modelIdOf, type ActiveEmbedder } from './embedders.ts'
+import {
+  activeEmbedder,
+  EMBEDDER_SETTING,
+  KnowledgeEmbedderConfig,
+  modelIdOf,
+  type ActiveEmbedder,
+} from './embedders.ts'
 import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
 import { classifyPath, DOC_FORMATS, languageOfPath, type DocFormat } from './formats.ts'
 import { MAX_CHUNKS_PER_DOC, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
@@ -64,19 +70,31 @@ export interface DocSummary {
 export interface DocDetail extends DocSummary {
   content: string
   embeddingModel: string | null
-  chunks: Array<{ id: string; ord: number; heading: string | null; content: string; usefulness: number | null; uses: number; embeddingModel: string | null }>
+  chunks: Array<{
+    id: string
+    ord: number
+    heading: string | null
+    content: string
+    usefulness: number | null
+    uses: number
+    embeddingModel: string | null
+  }>
 }
 
 function checkFormat(format: string | undefined, fallback: DocFormat): DocFormat {
   if (format === undefined) return fallback
-  if (!(DOC_FORMATS as readonly string[]).includes(format)) throw new KnowledgeInputError(`format must be one of ${DOC_FORMATS.join(', ')} (got "${format}")`)
+  if (!(DOC_FORMATS as readonly string[]).includes(format))
+    throw new KnowledgeInputError(`format must be one of ${DOC_FORMATS.join(', ')} (got "${format}")`)
   return format as DocFormat
 }
 
 async function checkProblem(db: Db, problemId: string | null | undefined): Promise<string | null> {
   if (problemId == null || problemId === '') return null
   const p = await db.prisma.problem.findUnique({ where: { id: problemId }, select: { id: true } })
-  if (!p) throw new KnowledgeInputError(`no problem "${problemId}" (fm-agent problems lists them); leave the problem empty for a global document`)
+  if (!p)
+    throw new KnowledgeInputError(
+      `no problem "${problemId}" (fm-agent problems lists them); leave the problem empty for a global document`,
+    )
   return p.id
 }
 
@@ -97,8 +115,15 @@ export function markdownTitle(content: string): string | null {
 function inferTitle(content: string, format: DocFormat, sourcePath: string | null): string {
   const fromMd = format === 'markdown' ? markdownTitle(content) : null
   if (fromMd) return fromMd.slice(0, 200)
-  if (sourcePath) return format === 'code' ? basename(sourcePath) : basename(sourcePath).replace(/\.[^.]+$/, '') || basename(sourcePath)
-  const first = content.split('\n').find((l) => l.trim())?.trim() ?? 'untitled'
+  if (sourcePath)
+    return format === 'code'
+      ? basename(sourcePath)
+      : basename(sourcePath).replace(/\.[^.]+$/, '') || basename(sourcePath)
+  const first =
+    content
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim() ?? 'untitled'
   return first.replace(/^#+\s*/, '').slice(0, 80)
 }
 
@@ -111,7 +136,10 @@ interface Prepared {
   chunks: Chunk[]
 }
 
-function prepare(input: { title?: string | null; content: string; format: DocFormat; tags?: string[]; sourcePath?: string | null }, what: string): Prepared {
+function prepare(
+  input: { title?: string | null; content: string; format: DocFormat; tags?: string[]; sourcePath?: string | null },
+  what: string,
+): Prepared {
   const sourcePath = normalizeSourcePath(input.sourcePath)
   const content = normalizeContent(input.content, what)
   const title = normalizeTitle(input.title?.trim() ? input.title : inferTitle(content, input.format, sourcePath))
@@ -119,7 +147,10 @@ function prepare(input: { title?: string | null; content: string; format: DocFor
   const language = input.format === 'code' ? languageOfPath(sourcePath) : undefined
   const chunks = chunkDocument(content, input.format, language ? { language } : {})
   if (chunks.length === 0) throw new KnowledgeInputError(`${what} has no text to index`)
-  if (chunks.length > MAX_CHUNKS_PER_DOC) throw new KnowledgeInputError(`${what} splits into ${chunks.length} chunks, over the ${MAX_CHUNKS_PER_DOC} limit; split it into smaller documents`)
+  if (chunks.length > MAX_CHUNKS_PER_DOC)
+    throw new KnowledgeInputError(
+      `${what} splits into ${chunks.length} chunks, over the ${MAX_CHUNKS_PER_DOC} limit; split it into smaller documents`,
+    )
   return { title, content, format: input.format, tags, sourcePath, chunks }
 }
 
@@ -170,7 +201,15 @@ function toSummary(r: SummaryRow): DocSummary {
   }
 }
 
-const auditView = (d: { id: string; title: string; tags: string[]; problemId: string | null; sourcePath: string | null; format: string; content: string }) => ({
+const auditView = (d: {
+  id: string
+  title: string
+  tags: string[]
+  problemId: string | null
+  sourcePath: string | null
+  format: string
+  content: string
+}) => ({
   id: d.id,
   title: d.title,
   tags: d.tags,
@@ -189,10 +228,27 @@ export async function createDocument(db: Db, input: DocInput, opts: WriteOptions
   const id = randomUUID()
   await db.prisma.$transaction(async (tx) => {
     await tx.knowledgeDoc.create({
-      data: { id, title: p.title, sourcePath: p.sourcePath, format: p.format, content: p.content, tags: p.tags, problemId, embedStatus: 'pending', createdById: actor.id },
+      data: {
+        id,
+        title: p.title,
+        sourcePath: p.sourcePath,
+        format: p.format,
+        content: p.content,
+        tags: p.tags,
+        problemId,
+        embedStatus: 'pending',
+        createdById: actor.id,
+      },
     })
-    await tx.knowledgeChunk.createMany({ data: p.chunks.map((c) => ({ id: randomUUID(), docId: id, ord: c.ord, heading: c.heading, content: c.content })) })
-    await audit(tx, actor, { action: 'knowledge.doc.create', targetType: 'knowledge-doc', targetId: id, after: auditView({ id, ...p, problemId }) })
+    await tx.knowledgeChunk.createMany({
+      data: p.chunks.map((c) => ({ id: randomUUID(), docId: id, ord: c.ord, heading: c.heading, content: c.content })),
+    })
+    await audit(tx, actor, {
+      action: 'knowledge.doc.create',
+      targetType: 'knowledge-doc',
+      targetId: id,
+      after: auditView({ id, ...p, problemId }),
+    })
   })
   if (opts.embed !== false) await embedDocument(db, id, opts.signal ? { signal: opts.signal } : {})
   return getSummary(db, id)
@@ -214,12 +270,28 @@ export async function getDocument(db: Db, id: string): Promise<DocDetail> {
     where: { id },
     select: {
       ...summarySelect,
-      chunks: { orderBy: { ord: 'asc' }, select: { id: true, ord: true, heading: true, content: true, usefulness: true, uses: true, embeddingModel: true } },
+      chunks: {
+        orderBy: { ord: 'asc' },
+        select: {
+          id: true,
+          ord: true,
+          heading: true,
+          content: true,
+          usefulness: true,
+          uses: true,
+          embeddingModel: true,
+        },
+      },
     },
   })
   if (!r) throw new KnowledgeNotFoundError(`no knowledge document ${id}`)
   const models = new Set(r.chunks.map((c) => c.embeddingModel))
-  return { ...toSummary(r), content: r.content, embeddingModel: models.size === 1 ? [...models][0] : null, chunks: r.chunks }
+  return {
+    ...toSummary(r),
+    content: r.content,
+    embeddingModel: models.size === 1 ? [...models][0] : null,
+    chunks: r.chunks,
+  }
 }
 
 export interface ListOptions {
@@ -234,16 +306,35 @@ export interface ListOptions {
 
 export async function listDocuments(db: Db, opts: ListOptions = {}): Promise<{ total: number; docs: DocSummary[] }> {
   const where = {
-    ...(opts.problemId === null ? { problemId: null } : opts.problemId ? { OR: [{ problemId: opts.problemId }, { problemId: null }] } : {}),
+    ...(opts.problemId === null
+      ? { problemId: null }
+      : opts.problemId
+        ? { OR: [{ problemId: opts.problemId }, { problemId: null }] }
+        : {}),
     ...(opts.tag ? { tags: { has: opts.tag } } : {}),
     ...(opts.status ? { embedStatus: opts.status } : {}),
     ...(opts.text
-      ? { AND: [{ OR: [{ title: { contains: opts.text, mode: 'insensitive' as const } }, { sourcePath: { contains: opts.text, mode: 'insensitive' as const } }] }] }
+      ? {
+          AND: [
+            {
+              OR: [
+                { title: { contains: opts.text, mode: 'insensitive' as const } },
+                { sourcePath: { contains: opts.text, mode: 'insensitive' as const } },
+              ],
+            },
+          ],
+        }
       : {}),
   }
   const [total, rows] = await Promise.all([
     db.prisma.knowledgeDoc.count({ where }),
-    db.prisma.knowledgeDoc.findMany({ where, select: summarySelect, orderBy: [{ updatedAt: 'desc' }, { id: 'asc' }], take: Math.min(500, opts.limit ?? 100), skip: opts.offset ?? 0 }),
+    db.prisma.knowledgeDoc.findMany({
+      where,
+      select: summarySelect,
+      orderBy: [{ updatedAt: 'desc' }, { id: 'asc' }],
+      take: Math.min(500, opts.limit ?? 100),
+      skip: opts.offset ?? 0,
+    }),
   ])
   return { total, docs: rows.map(toSummary) }
 }
@@ -255,13 +346,24 @@ export async function listTags(db: Db): Promise<Array<{ tag: string; docs: numbe
   return rows.map((r) => ({ tag: r.tag, docs: Number(r.n) }))
 }
 
-export async function updateDocument(db: Db, id: string, patch: DocPatch, opts: WriteOptions = {}): Promise<DocSummary> {
+export async function updateDocument(
+  db: Db,
+  id: string,
+  patch: DocPatch,
+  opts: WriteOptions = {},
+): Promise<DocSummary> {
   const actor = opts.actor ?? SYSTEM_ACTOR
   const before = await db.prisma.knowledgeDoc.findUnique({ where: { id } })
   if (!before) throw new KnowledgeNotFoundError(`no knowledge document ${id}`)
   const format = checkFormat(patch.format, before.format as DocFormat)
   const p = prepare(
-    { title: patch.title ?? before.title, content: patch.content ?? before.content, format, tags: patch.tags ?? before.tags, sourcePath: before.sourcePath },
+    {
+      title: patch.title ?? before.title,
+      content: patch.content ?? before.content,
+      format,
+      tags: patch.tags ?? before.tags,
+      sourcePath: before.sourcePath,
+    },
     before.sourcePath ?? 'the document',
   )
   const problemId = patch.problemId === undefined ? before.problemId : await checkProblem(db, patch.problemId)
@@ -270,11 +372,21 @@ export async function updateDocument(db: Db, id: string, patch: DocPatch, opts: 
   await db.prisma.$transaction(async (tx) => {
     await tx.knowledgeDoc.update({
       where: { id },
-      data: { title: p.title, content: p.content, format: p.format, tags: p.tags, problemId, ...(reembed ? { embedStatus: 'pending', embedError: null } : {}) },
+      data: {
+        title: p.title,
+        content: p.content,
+        format: p.format,
+        tags: p.tags,
+        problemId,
+        ...(reembed ? { embedStatus: 'pending', embedError: null } : {}),
+      },
     })
     if (textChanged) {
       // unchanged sections keep their chunk id, so their usefulness and history carry over
-      const old = await tx.knowledgeChunk.findMany({ where: { docId: id }, select: { id: true, heading: true, content: true } })
+      const old = await tx.knowledgeChunk.findMany({
+        where: { docId: id },
+        select: { id: true, heading: true, content: true },
+      })
       const byKey = new Map<string, string[]>()
       for (const c of old) {
         const k = `${c.heading ?? ''}\u0000${c.content}`
@@ -291,19 +403,32 @@ export async function updateDocument(db: Db, id: string, patch: DocPatch, opts: 
       const keptIds = new Set(keep.map((k) => k.id))
       await tx.knowledgeChunk.deleteMany({ where: { docId: id, id: { notIn: [...keptIds] } } })
       for (const k of keep) await tx.knowledgeChunk.update({ where: { id: k.id }, data: { ord: k.ord } })
-      if (fresh.length) await tx.knowledgeChunk.createMany({ data: fresh.map((c) => ({ id: randomUUID(), docId: id, ord: c.ord, heading: c.heading, content: c.content })) })
+      if (fresh.length)
+        await tx.knowledgeChunk.createMany({
+          data: fresh.map((c) => ({ id: randomUUID(), docId: id, ord: c.ord, heading: c.heading, content: c.content })),
+        })
     }
     if (reembed) {
       // all of the document's chunks get new vectors together (never a mix of old and new)
       await tx.$executeRaw`UPDATE knowledge_chunks SET embedding = NULL, embedding_model = NULL WHERE doc_id = ${id}`
     }
-    await audit(tx, actor, { action: 'knowledge.doc.update', targetType: 'knowledge-doc', targetId: id, before: auditView(before), after: auditView({ id, ...p, problemId }) })
+    await audit(tx, actor, {
+      action: 'knowledge.doc.update',
+      targetType: 'knowledge-doc',
+      targetId: id,
+      before: auditView(before),
+      after: auditView({ id, ...p, problemId }),
+    })
   })
   if (reembed && opts.embed !== false) await embedDocument(db, id, opts.signal ? { signal: opts.signal } : {})
   return getSummary(db, id)
 }
 
-export async function deleteDocument(db: Db, id: string, opts: { actor?: Actor } = {}): Promise<{ id: string; title: string }> {
+export async function deleteDocument(
+  db: Db,
+  id: string,
+  opts: { actor?: Actor } = {},
+): Promise<{ id: string; title: string }> {
   const actor = opts.actor ?? SYSTEM_ACTOR
   return db.prisma.$transaction(async (tx) => {
     const before = await tx.knowledgeDoc.findUnique({ where: { id } })
@@ -311,7 +436,12 @@ export async function deleteDocument(db: Db, id: string, opts: { actor?: Actor }
     await tx.knowledgeDoc.delete({ where: { id } })
     // a lesson approved into this document goes back to the inbox's history, unlinked
     await tx.lesson.updateMany({ where: { docId: id }, data: { docId: null } })
-    await audit(tx, actor, { action: 'knowledge.doc.delete', targetType: 'knowledge-doc', targetId: id, before: auditView(before) })
+    await audit(tx, actor, {
+      action: 'knowledge.doc.delete',
+      targetType: 'knowledge-doc',
+      targetId: id,
+      before: auditView(before),
+    })
     return { id, title: before.title }
   })
 }
@@ -333,24 +463,35 @@ export function embeddingText(docTitle: string, heading: string | null, content:
  * failure marks the document `failed` with the reason; its chunks keep the vectors they had
  * (all of one model) or none.
  */
-export async function embedDocument(db: Db, docId: string, opts: { active?: ActiveEmbedder; signal?: AbortSignal } = {}): Promise<EmbedResult> {
+export async function embedDocument(
+  db: Db,
+  docId: string,
+  opts: { active?: ActiveEmbedder; signal?: AbortSignal } = {},
+): Promise<EmbedResult> {
   const active = opts.active ?? (await activeEmbedder(db))
   const doc = await db.prisma.knowledgeDoc.findUnique({
     where: { id: docId },
-    select: { title: true, updatedAt: true, chunks: { orderBy: { ord: 'asc' }, select: { id: true, heading: true, content: true } } },
+    select: {
+      title: true,
+      updatedAt: true,
+      chunks: { orderBy: { ord: 'asc' }, select: { id: true, heading: true, content: true } },
+    },
   })
   if (!doc) throw new KnowledgeNotFoundError(`no knowledge document ${docId}`)
   const texts = doc.chunks.map((c) => embeddingText(doc.title, c.heading, c.content))
   let vectors: number[][]
   try {
     vectors = await active.embedder.embed(texts, opts.signal ? { signal: opts.signal } : {})
-    if (vectors.length !== texts.length) throw new Error(`the model returned ${vectors.length} vectors for ${texts.length} chunks`)
+    if (vectors.length !== texts.length)
+      throw new Error(`the model returned ${vectors.length} vectors for ${texts.length} chunks`)
     const dims = vectors[0]?.length ?? 0
-    if (vectors.some((v) => v.length !== dims || v.length === 0)) throw new Error('the model returned vectors of different sizes')
+    if (vectors.some((v) => v.length !== dims || v.length === 0))
+      throw new Error('the model returned vectors of different sizes')
   } catch (e) {
     const message = ((e as Error).message || String(e)).slice(0, 1000)
     // the document may have been edited meanwhile: only the version that failed is marked
-    await db.prisma.$executeRaw`UPDATE knowledge_docs SET embed_status = 'failed', embed_error = ${`${active.id}: ${message}`} WHERE id = ${docId} AND updated_at = ${doc.updatedAt}`
+    await db.prisma
+      .$executeRaw`UPDATE knowledge_docs SET embed_status = 'failed', embed_error = ${`${active.id}: ${message}`} WHERE id = ${docId} AND updated_at = ${doc.updatedAt}`
     return { status: 'failed', modelId: active.id, chunks: texts.length, error: message }
   }
   const dims = vectors[0]?.length ?? 0
@@ -360,7 +501,10 @@ export async function embedDocument(db: Db, docId: string, opts: { active?: Acti
   try {
     applied = await db.prisma.$transaction(async (tx) => {
       // apply only if the document is still the version we embedded
-      const current = await tx.knowledgeDoc.findUnique({ where: { id: docId }, select: { updatedAt: true, chunks: { select: { id: true } } } })
+      const current = await tx.knowledgeDoc.findUnique({
+        where: { id: docId },
+        select: { updatedAt: true, chunks: { select: { id: true } } },
+      })
       if (!current || current.updatedAt.getTime() !== updatedAt.getTime()) return false
       const now = new Set(current.chunks.map((c) => c.id))
       if (now.size !== ids.length || ids.some((i) => !now.has(i))) return false
@@ -385,7 +529,8 @@ export async function embedDocument(db: Db, docId: string, opts: { active?: Acti
     // e.g. the model now returns vectors of another size than its index was built for; the
     // transaction rolled back, so the chunks keep what they had
     const message = `could not store the vectors: ${((e as Error).message || String(e)).trim().split('\n').pop()!.slice(0, 500)}`
-    await db.prisma.$executeRaw`UPDATE knowledge_docs SET embed_status = 'failed', embed_error = ${`${active.id}: ${message}`} WHERE id = ${docId} AND updated_at = ${updatedAt}`
+    await db.prisma
+      .$executeRaw`UPDATE knowledge_docs SET embed_status = 'failed', embed_error = ${`${active.id}: ${message}`} WHERE id = ${docId} AND updated_at = ${updatedAt}`
     return { status: 'failed', modelId: active.id, chunks: ids.length, error: message }
   }
   if (applied && dims) await ensureModelIndex(db, active.id, dims)
@@ -422,9 +567,15 @@ export interface ImportResult {
  */
 export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptions = {}): Promise<ImportResult[]> {
   if (files.length === 0) throw new KnowledgeInputError('nothing to import: no files given')
-  if (files.length > MAX_IMPORT_FILES) throw new KnowledgeInputError(`an import takes at most ${MAX_IMPORT_FILES} files (got ${files.length}); import a smaller folder`)
+  if (files.length > MAX_IMPORT_FILES)
+    throw new KnowledgeInputError(
+      `an import takes at most ${MAX_IMPORT_FILES} files (got ${files.length}); import a smaller folder`,
+    )
   const total = files.reduce((s, f) => s + f.content.length, 0)
-  if (total > MAX_IMPORT_TOTAL_CHARS) throw new KnowledgeInputError(`an import takes at most ${MAX_IMPORT_TOTAL_CHARS.toLocaleString('en-US')} characters in all (got ${total.toLocaleString('en-US')})`)
+  if (total > MAX_IMPORT_TOTAL_CHARS)
+    throw new KnowledgeInputError(
+      `an import takes at most ${MAX_IMPORT_TOTAL_CHARS.toLocaleString('en-US')} characters in all (got ${total.toLocaleString('en-US')})`,
+    )
   const problemId = await checkProblem(db, opts.problemId)
   const tags = normalizeTags(opts.tags)
   const out: ImportResult[] = []
@@ -436,13 +587,20 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
       continue
     }
     try {
-      const existing = await db.prisma.knowledgeDoc.findFirst({ where: { sourcePath: path, problemId }, select: { id: true, content: true, tags: true, format: true } })
+      const existing = await db.prisma.knowledgeDoc.findFirst({
+        where: { sourcePath: path, problemId },
+        select: { id: true, content: true, tags: true, format: true },
+      })
       let doc: DocSummary
       let status: ImportResult['status']
       if (existing) {
         const mergedTags = [...new Set([...existing.tags, ...tags])]
         const content = normalizeContent(f.content, path)
-        if (content === existing.content && mergedTags.length === existing.tags.length && existing.format === kind.format) {
+        if (
+          content === existing.content &&
+          mergedTags.length === existing.tags.length &&
+          existing.format === kind.format
+        ) {
           doc = await getSummary(db, existing.id)
           status = 'unchanged'
           if (doc.embedStatus !== 'ready' && opts.embed !== false) {
@@ -454,10 +612,22 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           status = 'updated'
         }
       } else {
-        doc = await createDocument(db, { content: f.content, format: kind.format, tags, problemId, sourcePath: path }, opts)
+        doc = await createDocument(
+          db,
+          { content: f.content, format: kind.format, tags, problemId, sourcePath: path },
+          opts,
+        )
         status = 'created'
       }
-      out.push({ path, status, docId: doc.id, title: doc.title, embedStatus: doc.embedStatus, chunks: doc.chunkCount, ...(doc.embedError ? { reason: doc.embedError } : {}) })
+      out.push({
+        path,
+        status,
+        docId: doc.id,
+        title: doc.title,
+        embedStatus: doc.embedStatus,
+        chunks: doc.chunkCount,
+        ...(doc.embedError ? { reason: doc.embedError } : {}),
+      })
     } catch (e) {
       if (!(e instanceof KnowledgeInputError)) throw e
       out.push({ path, status: 'failed', reason: e.message })

@@ -46,7 +46,11 @@ const TransformersConfig = z
   })
   .strict()
 
-export const KnowledgeEmbedderConfig = z.discriminatedUnion('provider', [LexicalHashConfig, OpenAiConfig, TransformersConfig])
+export const KnowledgeEmbedderConfig = z.discriminatedUnion('provider', [
+  LexicalHashConfig,
+  OpenAiConfig,
+  TransformersConfig,
+])
 export type KnowledgeEmbedderConfig = z.infer<typeof KnowledgeEmbedderConfig>
 
 export const DEFAULT_EMBEDDER_CONFIG: KnowledgeEmbedderConfig = { provider: 'lexical-hash' }
@@ -143,7 +147,12 @@ export interface EmbedderChange {
  * also learns its dimension). When the model id changes, every document is marked pending in the
  * same transaction; call `reembedAll` (or the console's re-embed) to rebuild the vectors.
  */
-export async function setEmbedderConfig(db: Db, input: unknown, actor: Actor, opts: { signal?: AbortSignal } = {}): Promise<EmbedderChange> {
+export async function setEmbedderConfig(
+  db: Db,
+  input: unknown,
+  actor: Actor,
+  opts: { signal?: AbortSignal } = {},
+): Promise<EmbedderChange> {
   const parsed = KnowledgeEmbedderConfig.safeParse(input)
   if (!parsed.success) {
     const i = parsed.error.issues[0]
@@ -158,17 +167,29 @@ export async function setEmbedderConfig(db: Db, input: unknown, actor: Actor, op
     dims = checkDims(probe?.length ?? 0)
   } catch (e) {
     if (e instanceof KnowledgeInputError) throw e
-    throw new KnowledgeInputError(`the embedding model ${modelId} did not answer a test request: ${(e as Error).message}`)
+    throw new KnowledgeInputError(
+      `the embedding model ${modelId} did not answer a test request: ${(e as Error).message}`,
+    )
   }
   const before = await getEmbedderConfig(db, { fresh: true })
   const previousModelId = modelIdOf(before)
   const changed = previousModelId !== modelId
   const value = JSON.parse(JSON.stringify(config)) as Prisma.InputJsonValue
   await db.prisma.$transaction(async (tx) => {
-    await tx.setting.upsert({ where: { key: EMBEDDER_SETTING }, create: { key: EMBEDDER_SETTING, value }, update: { value } })
+    await tx.setting.upsert({
+      where: { key: EMBEDDER_SETTING },
+      create: { key: EMBEDDER_SETTING, value },
+      update: { value },
+    })
     // raw SQL: a model change is not an edit of the documents (updated_at stays)
     if (changed) await tx.$executeRaw`UPDATE knowledge_docs SET embed_status = 'pending', embed_error = NULL`
-    await audit(tx, actor, { action: 'knowledge.embedder.set', targetType: 'setting', targetId: EMBEDDER_SETTING, before, after: { ...config, modelId, dims } })
+    await audit(tx, actor, {
+      action: 'knowledge.embedder.set',
+      targetType: 'setting',
+      targetId: EMBEDDER_SETTING,
+      before,
+      after: { ...config, modelId, dims },
+    })
   })
   settingCache.set(db, { at: Date.now(), config })
   return { modelId, previousModelId, dims, changed }

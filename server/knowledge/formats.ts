@@ -66,8 +66,11 @@ export function classifyPath(path: string): FileKind | { unsupported: string } {
   if (TEXT.has(ext)) return { format: 'text' }
   if (ext in CODE_LANGUAGES) return { format: 'code', language: CODE_LANGUAGES[ext] }
   if (!ext && /^(readme|notes|license|changelog|authors)$/.test(name)) return { format: 'text' }
-  if (ext === '.pdf') return { unsupported: 'PDF is not imported; convert it to text or markdown first (for example with pdftotext)' }
-  return { unsupported: `unsupported file type${ext ? ` (${ext})` : ' (no extension)'}; markdown, text and code files are taken` }
+  if (ext === '.pdf')
+    return { unsupported: 'PDF is not imported; convert it to text or markdown first (for example with pdftotext)' }
+  return {
+    unsupported: `unsupported file type${ext ? ` (${ext})` : ' (no extension)'}; markdown, text and code files are taken`,
+  }
 }
 
 export function languageOfPath(path: string | null | undefined): string | undefined {

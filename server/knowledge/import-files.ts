@@ -58,9 +58,15 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
       skipped.push({ path: shown, status: 'skipped', reason: e.message })
       return
     }
-    if (files.length >= MAX_IMPORT_FILES) throw new KnowledgeInputError(`${path} holds more than ${MAX_IMPORT_FILES} importable files; import its subfolders one at a time`)
+    if (files.length >= MAX_IMPORT_FILES)
+      throw new KnowledgeInputError(
+        `${path} holds more than ${MAX_IMPORT_FILES} importable files; import its subfolders one at a time`,
+      )
     total += content.length
-    if (total > MAX_IMPORT_TOTAL_CHARS) throw new KnowledgeInputError(`${path} holds more than ${MAX_IMPORT_TOTAL_CHARS.toLocaleString('en-US')} characters of text; import its subfolders one at a time`)
+    if (total > MAX_IMPORT_TOTAL_CHARS)
+      throw new KnowledgeInputError(
+        `${path} holds more than ${MAX_IMPORT_TOTAL_CHARS.toLocaleString('en-US')} characters of text; import its subfolders one at a time`,
+      )
     files.push({ path: shown, content })
   }
   if (st.isSymbolicLink()) throw new KnowledgeInputError(`${path} is a symbolic link; give the path it points to`)
@@ -71,10 +77,16 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
   if (!st.isDirectory()) throw new KnowledgeInputError(`${path} is neither a file nor a folder`)
   const walk = (dir: string, depth: number) => {
     if (depth > MAX_IMPORT_DEPTH) {
-      skipped.push({ path: displayPath(dir, cwd), status: 'skipped', reason: `deeper than ${MAX_IMPORT_DEPTH} folders` })
+      skipped.push({
+        path: displayPath(dir, cwd),
+        status: 'skipped',
+        reason: `deeper than ${MAX_IMPORT_DEPTH} folders`,
+      })
       return
     }
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    )
     for (const e of entries) {
       if (e.name.startsWith('.')) continue
       const abs = join(dir, e.name)
@@ -88,7 +100,8 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
     }
   }
   walk(root, 0)
-  if (files.length === 0 && skipped.length === 0) throw new KnowledgeInputError(`${path} holds no markdown, text or code files`)
+  if (files.length === 0 && skipped.length === 0)
+    throw new KnowledgeInputError(`${path} holds no markdown, text or code files`)
   return { files, skipped, root }
 }
 

@@ -12,7 +12,16 @@ import { createDocument, deleteDocument, embedDocument, getDocument, importFiles
 import { activeEmbedder, embedderFor, setEmbedderConfig, type KnowledgeEmbedderConfig } from './embedders.ts'
 import { collectImportFiles } from './import-files.ts'
 import { chunkHistory, usefulnessRanking } from './history.ts'
-import { approveLesson, discardLesson, editLesson, formatKnowledgeForPrompt, proposeLesson, recordOutcome, recordUses, retrieveForIsland } from './rag.ts'
+import {
+  approveLesson,
+  discardLesson,
+  editLesson,
+  formatKnowledgeForPrompt,
+  proposeLesson,
+  recordOutcome,
+  recordUses,
+  retrieveForIsland,
+} from './rag.ts'
 import { embeddingStatus, reembedAll, reembedJob, startReembed, type ReembedProgress } from './reembed.ts'
 import { searchKnowledge } from './search.ts'
 import { addProblem, dbModes } from './test-db.ts'
@@ -31,8 +40,14 @@ function writeCorpus(dir: string) {
     '# Online bin packing notes\n\nThe bucket heuristic keeps a histogram of gaps, places each item in the tightest gap that fits, and opens a new bin only when no gap fits. Weibull instances reward it.\n',
   )
   w('binpacking/container-strategy.md', '# Container strategy\n\nContainer strategy.\n')
-  w('tsp/two_opt.py', 'def two_opt_swap(tour, i, j):\n    """Reverse the segment between i and j."""\n    tour[i:j + 1] = reversed(tour[i:j + 1])\n    return tour\n')
-  w('tsp/annealing.txt', 'Simulated annealing: lower the temperature geometrically and restart from the best tour when stuck.\n')
+  w(
+    'tsp/two_opt.py',
+    'def two_opt_swap(tour, i, j):\n    """Reverse the segment between i and j."""\n    tour[i:j + 1] = reversed(tour[i:j + 1])\n    return tour\n',
+  )
+  w(
+    'tsp/annealing.txt',
+    'Simulated annealing: lower the temperature geometrically and restart from the best tour when stuck.\n',
+  )
   // bad input in the same folder: skipped or failed with reasons, the rest still imported
   w('empty.md', '  \n\n')
   w('blob.txt', new Uint8Array([72, 105, 0, 0, 1, 2]))
@@ -41,8 +56,18 @@ function writeCorpus(dir: string) {
   w('.hidden/secret.md', '# hidden\n\nnever imported\n')
 }
 
-function semanticConfig(server: OpenAiTestServer, extra: Partial<Extract<KnowledgeEmbedderConfig, { provider: 'openai' }>> = {}): KnowledgeEmbedderConfig {
-  return { provider: 'openai', model: SEMANTIC_MODEL, baseURL: server.url, retry: { maxAttempts: 1, baseDelayMs: 0 }, timeoutS: 10, ...extra }
+function semanticConfig(
+  server: OpenAiTestServer,
+  extra: Partial<Extract<KnowledgeEmbedderConfig, { provider: 'openai' }>> = {},
+): KnowledgeEmbedderConfig {
+  return {
+    provider: 'openai',
+    model: SEMANTIC_MODEL,
+    baseURL: server.url,
+    retry: { maxAttempts: 1, baseDelayMs: 0 },
+    timeoutS: 10,
+    ...extra,
+  }
 }
 
 describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
@@ -69,14 +94,30 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
   it('imports a folder: supported files become chunked, embedded documents; bad ones are refused with reasons', async () => {
     const collected = collectImportFiles(dir, { cwd: dir })
     expect(collected.skipped).toEqual([
-      { path: 'blob.txt', status: 'skipped', reason: 'blob.txt looks binary (it contains NUL bytes); only text, markdown and code are taken' },
-      { path: 'paper.pdf', status: 'skipped', reason: expect.stringMatching(/^PDF is not imported; convert it to text or markdown first/) },
+      {
+        path: 'blob.txt',
+        status: 'skipped',
+        reason: 'blob.txt looks binary (it contains NUL bytes); only text, markdown and code are taken',
+      },
+      {
+        path: 'paper.pdf',
+        status: 'skipped',
+        reason: expect.stringMatching(/^PDF is not imported; convert it to text or markdown first/),
+      },
     ])
     const results = await importFiles(db, collected.files, { tags: ['Corpus'] })
     const by = Object.fromEntries(results.map((r) => [r.path, r]))
     expect(by['empty.md']).toMatchObject({ status: 'failed', reason: 'empty.md is empty; write something in it first' })
-    expect(by['huge.md']).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^huge\.md has 567,008 characters, over the 524,288-character limit per document/) })
-    expect(results.filter((r) => r.status === 'created').map((r) => r.path).sort()).toEqual([
+    expect(by['huge.md']).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^huge\.md has 567,008 characters, over the 524,288-character limit per document/),
+    })
+    expect(
+      results
+        .filter((r) => r.status === 'created')
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual([
       'binpacking/container-strategy.md',
       'binpacking/online-bin-packing.md',
       'tsp/annealing.txt',
@@ -88,7 +129,12 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
       docId[r.path] = r.docId!
     }
     const py = await getDocument(db, docId['tsp/two_opt.py'])
-    expect(py).toMatchObject({ title: 'two_opt.py', format: 'code', tags: ['corpus'], embeddingModel: 'lexical-hash-512' })
+    expect(py).toMatchObject({
+      title: 'two_opt.py',
+      format: 'code',
+      tags: ['corpus'],
+      embeddingModel: 'lexical-hash-512',
+    })
     expect(py.chunks.map((c) => c.heading)).toEqual(['def two_opt_swap'])
     expect((await getDocument(db, docId['vehicles.md'])).title).toBe('Vehicle notes')
     // importing the same folder again updates in place: nothing is duplicated
@@ -114,20 +160,38 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
 
   it('re-embeds every document when the model changes, with progress, and indexes the new model', async () => {
     const change = await setEmbedderConfig(db, semanticConfig(server), SYSTEM_ACTOR)
-    expect(change).toMatchObject({ modelId: `openai:${SEMANTIC_MODEL}`, previousModelId: 'lexical-hash-512', dims: 256, changed: true })
+    expect(change).toMatchObject({
+      modelId: `openai:${SEMANTIC_MODEL}`,
+      previousModelId: 'lexical-hash-512',
+      dims: 256,
+      changed: true,
+    })
     expect((await embeddingStatus(db)).pending).toBe(5)
     const seen: ReembedProgress[] = []
     const final = await reembedAll(db, { onProgress: (p) => seen.push(p) })
     expect(final).toEqual({ done: 5, total: 5, failed: 0, modelId: `openai:${SEMANTIC_MODEL}` })
     expect(seen.map((p) => `${p.done}/${p.total}`)).toEqual(['0/5', '1/5', '2/5', '3/5', '4/5', '5/5'])
     const status = await embeddingStatus(db)
-    expect(status).toMatchObject({ modelId: `openai:${SEMANTIC_MODEL}`, total: 5, ready: 5, pending: 0, failed: 0, stale: 0 })
-    const models = await db.prisma.$queryRaw<Array<{ m: string | null; n: bigint }>>`SELECT embedding_model AS m, count(*) AS n FROM knowledge_chunks GROUP BY 1`
+    expect(status).toMatchObject({
+      modelId: `openai:${SEMANTIC_MODEL}`,
+      total: 5,
+      ready: 5,
+      pending: 0,
+      failed: 0,
+      stale: 0,
+    })
+    const models = await db.prisma.$queryRaw<
+      Array<{ m: string | null; n: bigint }>
+    >`SELECT embedding_model AS m, count(*) AS n FROM knowledge_chunks GROUP BY 1`
     expect(models.map((m) => m.m)).toEqual([`openai:${SEMANTIC_MODEL}`])
     // the new model's partial HNSW index exists, and a filtered nearest-neighbour query uses it
     const name = indexName(`openai:${SEMANTIC_MODEL}`)
-    const idx = await db.prisma.$queryRaw<Array<{ indexdef: string }>>`SELECT indexdef FROM pg_indexes WHERE indexname = ${name}`
-    expect(idx[0].indexdef).toMatch(/USING hnsw \(\(\(?embedding\)?::vector\(256\)\) vector_cosine_ops\) WHERE \(embedding_model = 'openai:sem-test'::text\)/)
+    const idx = await db.prisma.$queryRaw<
+      Array<{ indexdef: string }>
+    >`SELECT indexdef FROM pg_indexes WHERE indexname = ${name}`
+    expect(idx[0].indexdef).toMatch(
+      /USING hnsw \(\(\(?embedding\)?::vector\(256\)\) vector_cosine_ops\) WHERE \(embedding_model = 'openai:sem-test'::text\)/,
+    )
     const plan = await db.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off')
       const q = `[${server.embed('x', SEMANTIC_MODEL).join(',')}]`
@@ -137,7 +201,13 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     })
     expect(plan.map((p) => p['QUERY PLAN']).join('\n')).toContain(name)
     // vectors made by a model that is no longer the active one are not applied
-    const stale = await embedDocument(db, docId['vehicles.md'], { active: { id: 'lexical-hash-512', config: { provider: 'lexical-hash' }, embedder: embedderFor({ provider: 'lexical-hash' }) } })
+    const stale = await embedDocument(db, docId['vehicles.md'], {
+      active: {
+        id: 'lexical-hash-512',
+        config: { provider: 'lexical-hash' },
+        embedder: embedderFor({ provider: 'lexical-hash' }),
+      },
+    })
     expect(stale.status).toBe('pending')
     expect((await getDocument(db, docId['vehicles.md'])).embeddingModel).toBe(`openai:${SEMANTIC_MODEL}`)
   })
@@ -165,11 +235,18 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     const textOnly = await searchKnowledge(db, { text: q, mode: 'text', k: 5 })
     expect(textOnly.hits).toEqual([]) // no document holds either word
     const hybrid = await searchKnowledge(db, { text: q, k: 5 })
-    expect(hybrid.hits[0]).toMatchObject({ docId: docId['vehicles.md'], vectorRank: 1, textRank: null, title: 'Vehicle notes' })
+    expect(hybrid.hits[0]).toMatchObject({
+      docId: docId['vehicles.md'],
+      vectorRank: 1,
+      textRank: null,
+      title: 'Vehicle notes',
+    })
     expect(hybrid.hits[0].similarity!).toBeGreaterThan(0.4)
     // the search went through the embeddings endpoint, as a client of the OpenAI protocol
     const embedCalls = server.requests.filter((r) => r.endpoint === 'embeddings')
-    expect((embedCalls[embedCalls.length - 1].body as { input: string[]; model: string; encoding_format: string })).toMatchObject({
+    expect(
+      embedCalls[embedCalls.length - 1].body as { input: string[]; model: string; encoding_format: string },
+    ).toMatchObject({
       input: [q],
       model: SEMANTIC_MODEL,
       encoding_format: 'float',
@@ -177,7 +254,10 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
   })
 
   it('filters by problem (that problem and the global documents) and by tags, in both halves', async () => {
-    await updateDocument(db, docId['binpacking/online-bin-packing.md'], { problemId: 'binpack', tags: ['corpus', 'heuristics'] })
+    await updateDocument(db, docId['binpacking/online-bin-packing.md'], {
+      problemId: 'binpack',
+      tags: ['corpus', 'heuristics'],
+    })
     await updateDocument(db, docId['tsp/two_opt.py'], { problemId: 'tsp' })
     const forTsp = await searchKnowledge(db, { text: 'bucket heuristic', problemId: 'tsp', k: 10 })
     const ids = forTsp.hits.map((h) => h.docId)
@@ -185,8 +265,12 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(ids[0]).toBe(docId['binpacking/container-strategy.md']) // global
     const forBin = await searchKnowledge(db, { text: 'bucket heuristic', problemId: 'binpack', k: 10 })
     expect(forBin.hits[0].docId).toBe(docId['binpacking/online-bin-packing.md'])
-    expect((await searchKnowledge(db, { text: 'two opt swap', problemId: 'tsp', k: 10 })).hits[0].docId).toBe(docId['tsp/two_opt.py'])
-    expect((await searchKnowledge(db, { text: 'two opt swap', problemId: 'binpack', k: 10 })).hits.map((h) => h.docId)).not.toContain(docId['tsp/two_opt.py'])
+    expect((await searchKnowledge(db, { text: 'two opt swap', problemId: 'tsp', k: 10 })).hits[0].docId).toBe(
+      docId['tsp/two_opt.py'],
+    )
+    expect(
+      (await searchKnowledge(db, { text: 'two opt swap', problemId: 'binpack', k: 10 })).hits.map((h) => h.docId),
+    ).not.toContain(docId['tsp/two_opt.py'])
     const tagged = await searchKnowledge(db, { text: 'quick automobile', tags: ['heuristics'], k: 10 })
     expect(tagged.hits.map((h) => h.docId)).toEqual([docId['binpacking/online-bin-packing.md']])
     const globalOnly = await searchKnowledge(db, { text: 'tour', problemId: null, k: 10 })
@@ -196,12 +280,23 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
   it('an embedding endpoint that fails leaves documents saved, searchable by text and marked for re-embedding, never half-indexed', async () => {
     // a document of several chunks embedded two per request: the second request fails
     await setEmbedderConfig(db, semanticConfig(server, { batchSize: 2 }), SYSTEM_ACTOR)
-    const sections = Array.from({ length: 4 }, (_, i) => `## Section ${i}\n\nGreedy matching tip number ${i} for the assignment solver.`).join('\n\n')
+    const sections = Array.from(
+      { length: 4 },
+      (_, i) => `## Section ${i}\n\nGreedy matching tip number ${i} for the assignment solver.`,
+    ).join('\n\n')
     const embedCount = () => server.requests.filter((r) => r.endpoint === 'embeddings').length
     const embedsBefore = embedCount()
-    server.enqueue({ endpoint: 'embeddings', type: 'embedding', vectors: [server.embed('a', SEMANTIC_MODEL), server.embed('b', SEMANTIC_MODEL)] })
+    server.enqueue({
+      endpoint: 'embeddings',
+      type: 'embedding',
+      vectors: [server.embed('a', SEMANTIC_MODEL), server.embed('b', SEMANTIC_MODEL)],
+    })
     server.enqueue({ endpoint: 'embeddings', type: 'error', status: 503, message: 'overloaded' })
-    const doc = await createDocument(db, { title: 'Assignment tips', content: `# Assignment tips\n\n${sections}\n`, tags: ['solver'] })
+    const doc = await createDocument(db, {
+      title: 'Assignment tips',
+      content: `# Assignment tips\n\n${sections}\n`,
+      tags: ['solver'],
+    })
     expect(embedCount() - embedsBefore).toBe(2)
     expect(doc.chunkCount).toBe(4)
     expect(doc.embedStatus).toBe('failed')
@@ -222,7 +317,14 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     const job = startReembed(db)
     expect(() => startReembed(db)).toThrow(/already running/)
     while (reembedJob(db)?.running) await new Promise((r) => setTimeout(r, 20))
-    expect(reembedJob(db)).toMatchObject({ done: 1, total: 1, failed: 0, running: false, error: null, modelId: `openai:${SEMANTIC_MODEL}` })
+    expect(reembedJob(db)).toMatchObject({
+      done: 1,
+      total: 1,
+      failed: 0,
+      running: false,
+      error: null,
+      modelId: `openai:${SEMANTIC_MODEL}`,
+    })
     expect(job.startedAt).toBeInstanceOf(Date)
     const after = await getDocument(db, doc.id)
     expect(after.embedStatus).toBe('ready')
@@ -247,11 +349,20 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     await deleteDocument(db, temp.id)
     expect(await db.prisma.knowledgeChunk.count({ where: { docId: temp.id } })).toBe(0)
     await expect(getDocument(db, temp.id)).rejects.toThrow(/no knowledge document/)
-    await expect(createDocument(db, { content: 'x', problemId: 'no-such-problem' })).rejects.toThrow(/no problem "no-such-problem"/)
+    await expect(createDocument(db, { content: 'x', problemId: 'no-such-problem' })).rejects.toThrow(
+      /no problem "no-such-problem"/,
+    )
   })
 
   it('RAG: a stalled island gets relevant chunks, logged; usefulness comes from fitness deltas, not from use counts', async () => {
-    const r = await retrieveForIsland(db, { runId: 'run-1', island: 2, problemId: 'binpack', queryText: 'online bin packing: bucket heuristic for Weibull items', trigger: 'stagnation', k: 3 })
+    const r = await retrieveForIsland(db, {
+      runId: 'run-1',
+      island: 2,
+      problemId: 'binpack',
+      queryText: 'online bin packing: bucket heuristic for Weibull items',
+      trigger: 'stagnation',
+      k: 3,
+    })
     expect(r.chunks.length).toBeGreaterThan(0)
     expect(r.chunks[0].docTitle).toBe('Online bin packing notes')
     const row = await db.prisma.retrieval.findUniqueOrThrow({ where: { id: r.retrievalId } })
@@ -261,7 +372,11 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(prompt).toContain('bucket heuristic')
 
     // chunk A informs 8 candidates that gained nothing or lost; chunk B informs 2 that gained
-    const [a, b] = [r.chunks[0].id, r.chunks[1]?.id ?? (await db.prisma.knowledgeChunk.findFirstOrThrow({ where: { id: { not: r.chunks[0].id } } })).id]
+    const [a, b] = [
+      r.chunks[0].id,
+      r.chunks[1]?.id ??
+        (await db.prisma.knowledgeChunk.findFirstOrThrow({ where: { id: { not: r.chunks[0].id } } })).id,
+    ]
     for (let i = 0; i < 8; i++) {
       await recordUses(db, { retrievalId: r.retrievalId, chunkIds: [a], candidateId: `cand-a${i}`, runId: 'run-1' })
       await recordOutcome(db, { candidateId: `cand-a${i}`, delta: i % 2 ? 0 : -0.05 })
@@ -273,7 +388,9 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     // idempotent: a resumed run repeating a step changes nothing
     await recordUses(db, { retrievalId: r.retrievalId, chunkIds: [b], candidateId: 'cand-b0', runId: 'run-1' })
     await recordOutcome(db, { candidateId: 'cand-b0', delta: 0.3 })
-    const [ca, cb] = await Promise.all([a, b].map((id) => db.prisma.knowledgeChunk.findUniqueOrThrow({ where: { id } })))
+    const [ca, cb] = await Promise.all(
+      [a, b].map((id) => db.prisma.knowledgeChunk.findUniqueOrThrow({ where: { id } })),
+    )
     expect(ca.uses).toBe(8)
     expect(cb.uses).toBe(2)
     expect(ca.usefulness!).toBeCloseTo((4 * -0.05) / (8 + 2), 10)
@@ -286,18 +403,42 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect((await db.prisma.knowledgeChunk.findUniqueOrThrow({ where: { id: b } })).usefulness).toBeCloseTo(0.15, 10)
     const history = await chunkHistory(db, b)
     expect(history.uses.map((u) => u.candidateId).sort()).toEqual(['cand-b0', 'cand-b1', 'cand-b9'])
-    expect(history.uses.find((u) => u.candidateId === 'cand-b0')).toMatchObject({ runId: 'run-1', island: 2, trigger: 'stagnation', delta: 0.3 })
+    expect(history.uses.find((u) => u.candidateId === 'cand-b0')).toMatchObject({
+      runId: 'run-1',
+      island: 2,
+      trigger: 'stagnation',
+      delta: 0.3,
+    })
     expect(history.retrievals[0]).toMatchObject({ id: r.retrievalId, runId: 'run-1', island: 2 })
-    await expect(recordUses(db, { retrievalId: 'nope', chunkIds: [a], candidateId: 'c', runId: 'r' })).rejects.toThrow(/no retrieval nope/)
+    await expect(recordUses(db, { retrievalId: 'nope', chunkIds: [a], candidateId: 'c', runId: 'r' })).rejects.toThrow(
+      /no retrieval nope/,
+    )
     // a useful chunk is preferred next time; excluded chunks are not returned again
-    const again = await retrieveForIsland(db, { runId: 'run-1', island: 2, problemId: 'binpack', queryText: 'bin packing heuristic', trigger: 'expert', k: 5, excludeChunkIds: [a] })
+    const again = await retrieveForIsland(db, {
+      runId: 'run-1',
+      island: 2,
+      problemId: 'binpack',
+      queryText: 'bin packing heuristic',
+      trigger: 'expert',
+      k: 5,
+      excludeChunkIds: [a],
+    })
     expect(again.chunks.map((c) => c.id)).not.toContain(a)
   })
 
   it('lessons: proposed from the diff and metrics offline, from the explanation with a model; approved into the base, edited, discarded', async () => {
     const parent = 'def priority(item, bins):\n    alpha = 0.5\n    return [alpha * b - item for b in bins]\n'
     const child = 'def priority(item, bins):\n    alpha = 0.75\n    return [alpha * b - item for b in bins]\n'
-    const offline = await proposeLesson(db, { runId: 'run-1', candidateId: 'cand-L1', problemId: 'binpack', parentCode: parent, childCode: child, parentScore: 0.8, childScore: 0.84, operatorDescription: 'offline operator: literal perturbation' })
+    const offline = await proposeLesson(db, {
+      runId: 'run-1',
+      candidateId: 'cand-L1',
+      problemId: 'binpack',
+      parentCode: parent,
+      childCode: child,
+      parentScore: 0.8,
+      childScore: 0.84,
+      operatorDescription: 'offline operator: literal perturbation',
+    })
     expect(offline.status).toBe('proposed')
     expect(offline.title).toBe('Set alpha 0.5 → 0.75 (+5.0%)')
     expect(offline.text).toContain('`alpha` on line 2: 0.5 → 0.75')
@@ -305,21 +446,48 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(offline.text).toContain('score 0.8 → 0.84 (+0.04, +5.00%; higher is better)')
     expect(offline.text).toContain('Produced by: offline operator: literal perturbation.')
     // idempotent per candidate
-    expect((await proposeLesson(db, { runId: 'run-1', candidateId: 'cand-L1', problemId: 'binpack', parentCode: parent, childCode: child, parentScore: 0.8, childScore: 0.9 })).id).toBe(offline.id)
+    expect(
+      (
+        await proposeLesson(db, {
+          runId: 'run-1',
+          candidateId: 'cand-L1',
+          problemId: 'binpack',
+          parentCode: parent,
+          childCode: child,
+          parentScore: 0.8,
+          childScore: 0.9,
+        })
+      ).id,
+    ).toBe(offline.id)
     // a minimization problem: lower is better, and the model's explanation leads
     const withModel = await proposeLesson(db, {
-      runId: 'run-2', candidateId: 'cand-L2', problemId: 'tsp', parentCode: 'x = 1\n', childCode: 'x = 1\ny = 2\n', parentScore: 100, childScore: 90,
+      runId: 'run-2',
+      candidateId: 'cand-L2',
+      problemId: 'tsp',
+      parentCode: 'x = 1\n',
+      childCode: 'x = 1\ny = 2\n',
+      parentScore: 100,
+      childScore: 90,
       explanation: '<think>hmm</think>Adding a second pass of 2-opt removes the remaining crossings. It is cheap.',
     })
     expect(withModel.title).toBe('Adding a second pass of 2-opt removes the remaining crossings. (+10.0%)')
     expect(withModel.text).toContain('score 100 → 90 (+10, +10.00%; lower is better)')
 
-    const edited = await editLesson(db, { lessonId: offline.id, title: 'Raise alpha to 0.75 for Weibull bins' }, SYSTEM_ACTOR)
+    const edited = await editLesson(
+      db,
+      { lessonId: offline.id, title: 'Raise alpha to 0.75 for Weibull bins' },
+      SYSTEM_ACTOR,
+    )
     expect(edited.title).toBe('Raise alpha to 0.75 for Weibull bins')
     const approved = await approveLesson(db, { lessonId: offline.id }, SYSTEM_ACTOR)
     expect(approved).toMatchObject({ status: 'approved', embedStatus: 'ready' })
     const doc = await getDocument(db, approved.docId!)
-    expect(doc).toMatchObject({ title: 'Raise alpha to 0.75 for Weibull bins', problemId: 'binpack', tags: ['lesson'], format: 'markdown' })
+    expect(doc).toMatchObject({
+      title: 'Raise alpha to 0.75 for Weibull bins',
+      problemId: 'binpack',
+      tags: ['lesson'],
+      format: 'markdown',
+    })
     const found = await searchKnowledge(db, { text: 'raise alpha weibull', problemId: 'binpack', k: 3 })
     expect(found.hits[0].docId).toBe(doc.id)
     await expect(approveLesson(db, { lessonId: offline.id }, SYSTEM_ACTOR)).rejects.toThrow(/already approved/)
@@ -327,16 +495,24 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     const discarded = await discardLesson(db, { lessonId: withModel.id }, SYSTEM_ACTOR)
     expect(discarded.status).toBe('discarded')
     expect(await db.prisma.knowledgeDoc.count({ where: { tags: { has: 'lesson' } } })).toBe(1)
-    const actions = (await db.prisma.auditEvent.findMany({ where: { targetType: 'lesson' }, orderBy: { id: 'asc' } })).map((a) => a.action)
+    const actions = (
+      await db.prisma.auditEvent.findMany({ where: { targetType: 'lesson' }, orderBy: { id: 'asc' } })
+    ).map((a) => a.action)
     expect(actions).toEqual(['knowledge.lesson.edit', 'knowledge.lesson.approve', 'knowledge.lesson.discard'])
   })
 
   it('refuses a bad embedder configuration with a clear message and keeps the active one', async () => {
     const before = (await activeEmbedder(db)).id
-    await expect(setEmbedderConfig(db, { provider: 'openai', model: 'm', baseURL: 'http://127.0.0.1:1/v1', retry: { maxAttempts: 1 }, timeoutS: 5 }, SYSTEM_ACTOR)).rejects.toThrow(
-      /the embedding model openai:m did not answer a test request/,
-    )
-    await expect(setEmbedderConfig(db, { provider: 'transformers', modelPath: join(dir, 'no-model') }, SYSTEM_ACTOR)).rejects.toThrow(/ONNX model folder .* does not exist/)
+    await expect(
+      setEmbedderConfig(
+        db,
+        { provider: 'openai', model: 'm', baseURL: 'http://127.0.0.1:1/v1', retry: { maxAttempts: 1 }, timeoutS: 5 },
+        SYSTEM_ACTOR,
+      ),
+    ).rejects.toThrow(/the embedding model openai:m did not answer a test request/)
+    await expect(
+      setEmbedderConfig(db, { provider: 'transformers', modelPath: join(dir, 'no-model') }, SYSTEM_ACTOR),
+    ).rejects.toThrow(/ONNX model folder .* does not exist/)
     await expect(setEmbedderConfig(db, { provider: 'nope' }, SYSTEM_ACTOR)).rejects.toThrow(/embedder configuration/)
     expect((await activeEmbedder(db)).id).toBe(before)
   })

@@ -67,19 +67,26 @@ export function lineDiff(a: string, b: string): LineChange[] {
   const out: LineChange[] = []
   if (a2.length * b2.length > 4_000_000) {
     // too large to align: report the whole middle as replaced
-    a2.forEach((t, i) => { out.push({ kind: 'del', line: pre + i + 1, text: t }) })
-    b2.forEach((t, i) => { out.push({ kind: 'add', line: pre + i + 1, text: t }) })
+    a2.forEach((t, i) => {
+      out.push({ kind: 'del', line: pre + i + 1, text: t })
+    })
+    b2.forEach((t, i) => {
+      out.push({ kind: 'add', line: pre + i + 1, text: t })
+    })
     return out
   }
   const n = a2.length
   const m = b2.length
   const dp: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1))
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) dp[i][j] = a2[i] === b2[j] ? dp[i + 1][j + 1] + 1 : Math.max(dp[i + 1][j], dp[i][j + 1])
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      dp[i][j] = a2[i] === b2[j] ? dp[i + 1][j + 1] + 1 : Math.max(dp[i + 1][j], dp[i][j + 1])
   let i = 0
   let j = 0
   while (i < n || j < m) {
-    if (i < n && j < m && a2[i] === b2[j]) (i++, j++)
-    else if (j < m && (i === n || dp[i][j + 1] >= dp[i + 1][j])) out.push({ kind: 'add', line: pre + j + 1, text: b2[j++] })
+    if (i < n && j < m && a2[i] === b2[j]) i++, j++
+    else if (j < m && (i === n || dp[i][j + 1] >= dp[i + 1][j]))
+      out.push({ kind: 'add', line: pre + j + 1, text: b2[j++] })
     else out.push({ kind: 'del', line: pre + i + 1, text: a2[i++] })
   }
   return out
@@ -107,7 +114,10 @@ export function constantChanges(changes: LineChange[]): ConstantChange[] {
     used.add(idx)
     const before = d.text.match(NUMBER) ?? []
     const after = adds[idx].text.match(NUMBER) ?? []
-    const name = /^\s*(?:(?:const|let|var|final|static|constexpr|int|float|double|auto)\s+)*([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)/.exec(d.text)?.[1] ?? null
+    const name =
+      /^\s*(?:(?:const|let|var|final|static|constexpr|int|float|double|auto)\s+)*([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)/.exec(
+        d.text,
+      )?.[1] ?? null
     for (let k = 0; k < Math.min(before.length, after.length); k++) {
       if (before[k] !== after[k]) out.push({ name, line: adds[idx].line, from: before[k], to: after[k] })
     }
@@ -125,7 +135,12 @@ function enclosingDefinition(code: string, line: number): string | null {
     if (!s.trim()) continue
     const ind = indentOf(s)
     if (ind < limit || (ind === 0 && limit === 0)) {
-      if (/^\s*(?:async\s+)?(?:def|class|function|fn|func)\b|^\s*(?:export\s+)?(?:async\s+)?function\b|^[A-Za-z_][\w:<>*&\s]*\([^;]*\)\s*\{?\s*$/.test(s)) return definitionName([s])
+      if (
+        /^\s*(?:async\s+)?(?:def|class|function|fn|func)\b|^\s*(?:export\s+)?(?:async\s+)?function\b|^[A-Za-z_][\w:<>*&\s]*\([^;]*\)\s*\{?\s*$/.test(
+          s,
+        )
+      )
+        return definitionName([s])
       limit = ind
       if (ind === 0) break
     }
@@ -176,7 +191,11 @@ function fmt(x: number): string {
 }
 
 function firstSentence(text: string, max: number): string {
-  const clean = text.replace(/```[\s\S]*?```/g, ' ').replace(/<think>[\s\S]*?<\/think>/g, ' ').replace(/\s+/g, ' ').trim()
+  const clean = text
+    .replace(/```[\s\S]*?```/g, ' ')
+    .replace(/<think>[\s\S]*?<\/think>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
   const m = /^(.{10,}?[.!?])(\s|$)/.exec(clean)
   const s = (m ? m[1] : clean).trim()
   return s.length > max ? s.slice(0, max - 1).trimEnd() + '…' : s
@@ -195,7 +214,12 @@ export function composeLesson(input: LessonInput & { direction: 'max' | 'min' })
     input.parentScore == null
       ? `score ${fmt(input.childScore)} (the parent had no valid score)`
       : `score ${fmt(input.parentScore)} → ${fmt(input.childScore)} (${gain! >= 0 ? '+' : ''}${fmt(gain!)}${rel != null ? `, ${rel >= 0 ? '+' : ''}${(rel * 100).toFixed(2)}%` : ''}; ${input.direction === 'max' ? 'higher' : 'lower'} is better)`
-  const gainTag = rel != null ? ` (${rel >= 0 ? '+' : ''}${(rel * 100).toFixed(1)}%)` : gain != null ? ` (${gain >= 0 ? '+' : ''}${fmt(gain)})` : ''
+  const gainTag =
+    rel != null
+      ? ` (${rel >= 0 ? '+' : ''}${(rel * 100).toFixed(1)}%)`
+      : gain != null
+        ? ` (${gain >= 0 ? '+' : ''}${fmt(gain)})`
+        : ''
 
   const explanation = input.explanation?.trim() ? input.explanation.replace(/<think>[\s\S]*?<\/think>/g, '').trim() : ''
   let title: string
@@ -215,7 +239,8 @@ export function composeLesson(input: LessonInput & { direction: 'max' | 'min' })
   const parts: string[] = []
   if (explanation) parts.push(clip(explanation, 1500))
   const what: string[] = []
-  for (const c of change.constants.slice(0, 8)) what.push(`- ${c.name ? `\`${c.name}\`` : 'a constant'} on line ${c.line}: ${c.from} → ${c.to}`)
+  for (const c of change.constants.slice(0, 8))
+    what.push(`- ${c.name ? `\`${c.name}\`` : 'a constant'} on line ${c.line}: ${c.from} → ${c.to}`)
   if (change.definitions.length) what.push(`- changed code in ${change.definitions.map((d) => `\`${d}\``).join(', ')}`)
   what.push(`- ${change.added} line${change.added === 1 ? '' : 's'} added, ${change.removed} removed`)
   parts.push(`What changed:\n${what.join('\n')}`)
@@ -252,9 +277,13 @@ const view = (r: {
  * second call (a resumed run) returns the lesson already proposed.
  */
 export async function proposeLesson(db: Db, input: LessonInput): Promise<LessonView> {
-  if (!input.runId || !input.candidateId || !input.problemId) throw new KnowledgeInputError('a lesson needs runId, candidateId and problemId')
+  if (!input.runId || !input.candidateId || !input.problemId)
+    throw new KnowledgeInputError('a lesson needs runId, candidateId and problemId')
   if (!Number.isFinite(input.childScore)) throw new KnowledgeInputError('a lesson needs the child’s score')
-  const existing = await db.prisma.lesson.findFirst({ where: { candidateId: input.candidateId }, orderBy: { createdAt: 'asc' } })
+  const existing = await db.prisma.lesson.findFirst({
+    where: { candidateId: input.candidateId },
+    orderBy: { createdAt: 'asc' },
+  })
   if (existing) return view(existing)
   let direction = input.direction
   if (!direction) {
@@ -263,7 +292,14 @@ export async function proposeLesson(db: Db, input: LessonInput): Promise<LessonV
   }
   const { title, text } = composeLesson({ ...input, direction })
   const row = await db.prisma.lesson.create({
-    data: { runId: input.runId, candidateId: input.candidateId, problemId: input.problemId, title, text, status: 'proposed' },
+    data: {
+      runId: input.runId,
+      candidateId: input.candidateId,
+      problemId: input.problemId,
+      title,
+      text,
+      status: 'proposed',
+    },
   })
   return view(row)
 }
@@ -273,7 +309,11 @@ export async function listLessons(
   opts: { status?: LessonView['status']; problemId?: string; runId?: string; limit?: number } = {},
 ): Promise<LessonView[]> {
   const rows = await db.prisma.lesson.findMany({
-    where: { ...(opts.status ? { status: opts.status } : {}), ...(opts.problemId ? { problemId: opts.problemId } : {}), ...(opts.runId ? { runId: opts.runId } : {}) },
+    where: {
+      ...(opts.status ? { status: opts.status } : {}),
+      ...(opts.problemId ? { problemId: opts.problemId } : {}),
+      ...(opts.runId ? { runId: opts.runId } : {}),
+    },
     orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
     take: Math.min(500, opts.limit ?? 100),
   })
@@ -283,11 +323,13 @@ export async function listLessons(
 function checkLessonText(title: string | undefined, text: string | undefined) {
   if (title !== undefined) {
     if (!title.trim()) throw new KnowledgeInputError('the lesson title is empty')
-    if (title.length > MAX_LESSON_TITLE_CHARS) throw new KnowledgeInputError(`the lesson title is over ${MAX_LESSON_TITLE_CHARS} characters`)
+    if (title.length > MAX_LESSON_TITLE_CHARS)
+      throw new KnowledgeInputError(`the lesson title is over ${MAX_LESSON_TITLE_CHARS} characters`)
   }
   if (text !== undefined) {
     if (!text.trim()) throw new KnowledgeInputError('the lesson text is empty')
-    if (text.length > MAX_LESSON_TEXT_CHARS) throw new KnowledgeInputError(`the lesson text is over ${MAX_LESSON_TEXT_CHARS} characters`)
+    if (text.length > MAX_LESSON_TEXT_CHARS)
+      throw new KnowledgeInputError(`the lesson text is over ${MAX_LESSON_TEXT_CHARS} characters`)
   }
 }
 
@@ -297,29 +339,59 @@ async function getLesson(db: Db, id: string) {
   return l
 }
 
-export async function editLesson(db: Db, input: { lessonId: string; title?: string; text?: string }, actor: Actor = SYSTEM_ACTOR): Promise<LessonView> {
+export async function editLesson(
+  db: Db,
+  input: { lessonId: string; title?: string; text?: string },
+  actor: Actor = SYSTEM_ACTOR,
+): Promise<LessonView> {
   checkLessonText(input.title, input.text)
   const before = await getLesson(db, input.lessonId)
-  if (before.status !== 'proposed') throw new KnowledgeConflictError(`lesson ${input.lessonId} was already ${before.status}; edit its document instead`)
+  if (before.status !== 'proposed')
+    throw new KnowledgeConflictError(`lesson ${input.lessonId} was already ${before.status}; edit its document instead`)
   return db.prisma.$transaction(async (tx) => {
     const n = await tx.lesson.updateMany({
       where: { id: input.lessonId, status: 'proposed' },
-      data: { ...(input.title !== undefined ? { title: input.title.trim() } : {}), ...(input.text !== undefined ? { text: input.text.trim() } : {}) },
+      data: {
+        ...(input.title !== undefined ? { title: input.title.trim() } : {}),
+        ...(input.text !== undefined ? { text: input.text.trim() } : {}),
+      },
     })
     if (n.count === 0) throw new KnowledgeConflictError(`lesson ${input.lessonId} was reviewed meanwhile`)
     const after = await tx.lesson.findUniqueOrThrow({ where: { id: input.lessonId } })
-    await audit(tx, actor, { action: 'knowledge.lesson.edit', targetType: 'lesson', targetId: input.lessonId, runId: before.runId, before: { title: before.title, text: before.text }, after: { title: after.title, text: after.text } })
+    await audit(tx, actor, {
+      action: 'knowledge.lesson.edit',
+      targetType: 'lesson',
+      targetId: input.lessonId,
+      runId: before.runId,
+      before: { title: before.title, text: before.text },
+      after: { title: after.title, text: after.text },
+    })
     return view(after)
   })
 }
 
-export async function discardLesson(db: Db, input: { lessonId: string }, actor: Actor = SYSTEM_ACTOR): Promise<LessonView> {
+export async function discardLesson(
+  db: Db,
+  input: { lessonId: string },
+  actor: Actor = SYSTEM_ACTOR,
+): Promise<LessonView> {
   const before = await getLesson(db, input.lessonId)
-  if (before.status !== 'proposed') throw new KnowledgeConflictError(`lesson ${input.lessonId} was already ${before.status}`)
+  if (before.status !== 'proposed')
+    throw new KnowledgeConflictError(`lesson ${input.lessonId} was already ${before.status}`)
   return db.prisma.$transaction(async (tx) => {
-    const n = await tx.lesson.updateMany({ where: { id: input.lessonId, status: 'proposed' }, data: { status: 'discarded', reviewedById: actor.id, reviewedAt: new Date() } })
+    const n = await tx.lesson.updateMany({
+      where: { id: input.lessonId, status: 'proposed' },
+      data: { status: 'discarded', reviewedById: actor.id, reviewedAt: new Date() },
+    })
     if (n.count === 0) throw new KnowledgeConflictError(`lesson ${input.lessonId} was reviewed meanwhile`)
-    await audit(tx, actor, { action: 'knowledge.lesson.discard', targetType: 'lesson', targetId: input.lessonId, runId: before.runId, before: { status: 'proposed' }, after: { status: 'discarded' } })
+    await audit(tx, actor, {
+      action: 'knowledge.lesson.discard',
+      targetType: 'lesson',
+      targetId: input.lessonId,
+      runId: before.runId,
+      before: { status: 'proposed' },
+      after: { status: 'discarded' },
+    })
     return view(await tx.lesson.findUniqueOrThrow({ where: { id: input.lessonId } }))
   })
 }
@@ -336,9 +408,13 @@ export async function approveLesson(
 ): Promise<LessonView & { embedStatus: string }> {
   checkLessonText(input.title, input.text)
   const before = await getLesson(db, input.lessonId)
-  if (before.status !== 'proposed') throw new KnowledgeConflictError(`lesson ${input.lessonId} was already ${before.status}`)
+  if (before.status !== 'proposed')
+    throw new KnowledgeConflictError(`lesson ${input.lessonId} was already ${before.status}`)
   // claim it first, so two experts approving at once make one document
-  const claimed = await db.prisma.lesson.updateMany({ where: { id: input.lessonId, status: 'proposed' }, data: { status: 'approved', reviewedById: actor.id, reviewedAt: new Date() } })
+  const claimed = await db.prisma.lesson.updateMany({
+    where: { id: input.lessonId, status: 'proposed' },
+    data: { status: 'approved', reviewedById: actor.id, reviewedAt: new Date() },
+  })
   if (claimed.count === 0) throw new KnowledgeConflictError(`lesson ${input.lessonId} was reviewed meanwhile`)
   const title = input.title?.trim() || before.title
   const text = input.text?.trim() || before.text
@@ -360,20 +436,33 @@ export async function approveLesson(
     )
     docId = doc.id
   } catch (e) {
-    await db.prisma.lesson.updateMany({ where: { id: input.lessonId }, data: { status: 'proposed', reviewedById: null, reviewedAt: null } })
+    await db.prisma.lesson.updateMany({
+      where: { id: input.lessonId },
+      data: { status: 'proposed', reviewedById: null, reviewedAt: null },
+    })
     throw e
   }
   try {
     const after = await db.prisma.$transaction(async (tx) => {
       const row = await tx.lesson.update({ where: { id: input.lessonId }, data: { docId, title, text } })
-      await audit(tx, actor, { action: 'knowledge.lesson.approve', targetType: 'lesson', targetId: input.lessonId, runId: before.runId, before: { status: 'proposed', title: before.title }, after: { status: 'approved', title, docId } })
+      await audit(tx, actor, {
+        action: 'knowledge.lesson.approve',
+        targetType: 'lesson',
+        targetId: input.lessonId,
+        runId: before.runId,
+        before: { status: 'proposed', title: before.title },
+        after: { status: 'approved', title, docId },
+      })
       return row
     })
     const embedded = await embedDocument(db, docId)
     return { ...view(after), embedStatus: embedded.status }
   } catch (e) {
     await deleteDocument(db, docId, { actor }).catch(() => undefined)
-    await db.prisma.lesson.updateMany({ where: { id: input.lessonId }, data: { status: 'proposed', docId: null, reviewedById: null, reviewedAt: null } })
+    await db.prisma.lesson.updateMany({
+      where: { id: input.lessonId },
+      data: { status: 'proposed', docId: null, reviewedById: null, reviewedAt: null },
+    })
     throw e
   }
 }

@@ -48,9 +48,13 @@ describe('lexical-hash-512', () => {
 
 describe('input checks', () => {
   it('refuses binary files: NUL bytes and invalid UTF-8', () => {
-    expect(() => decodeText(new Uint8Array([104, 105, 0, 1]), 'x.md')).toThrow(/x\.md looks binary \(it contains NUL bytes\)/)
+    expect(() => decodeText(new Uint8Array([104, 105, 0, 1]), 'x.md')).toThrow(
+      /x\.md looks binary \(it contains NUL bytes\)/,
+    )
     expect(() => decodeText(new Uint8Array([0xc3, 0x28, 0x41]), 'y.txt')).toThrow(/y\.txt is not valid UTF-8/)
-    expect(() => decodeText(new Uint8Array(3 * 1024 * 1024).fill(65), 'big.txt')).toThrow(/big\.txt is 3\.0 MiB, over the 2\.0 MiB file limit/)
+    expect(() => decodeText(new Uint8Array(3 * 1024 * 1024).fill(65), 'big.txt')).toThrow(
+      /big\.txt is 3\.0 MiB, over the 2\.0 MiB file limit/,
+    )
     expect(decodeText(new TextEncoder().encode('\uFEFFhé'), 'ok')).toBe('hé')
   })
 

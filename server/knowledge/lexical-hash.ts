@@ -55,7 +55,8 @@ export function stem(word: string): string {
       if (suffix === 's' && base.endsWith('s')) return word // "class", "less"
       if (suffix === 'es' && !/(ss|sh|ch|x|z)$/.test(base)) base = word.slice(0, -1) // "sizes" -> "size"
       // packing -> pack, stopped -> stop (doubled consonant)
-      if ((suffix === 'ing' || suffix === 'ed') && /([b-df-hj-np-tv-z])\1$/.test(base) && !/(ll|ss|zz)$/.test(base)) base = base.slice(0, -1)
+      if ((suffix === 'ing' || suffix === 'ed') && /([b-df-hj-np-tv-z])\1$/.test(base) && !/(ll|ss|zz)$/.test(base))
+        base = base.slice(0, -1)
       return base
     }
   }

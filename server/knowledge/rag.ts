@@ -79,8 +79,12 @@ export const FAMILY_OTHERS_KEPT = 1
 
 export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): Promise<RetrieveForIslandResult> {
   if (!input.runId) throw new KnowledgeInputError('retrieveForIsland needs a runId')
-  if (!Number.isInteger(input.island) || input.island < -1) throw new KnowledgeInputError(`island must be an integer ≥ -1 (got ${input.island})`)
-  if (!['stagnation', 'expert', 'cold-start'].includes(input.trigger)) throw new KnowledgeInputError(`trigger must be 'stagnation', 'expert' or 'cold-start' (got ${String(input.trigger)})`)
+  if (!Number.isInteger(input.island) || input.island < -1)
+    throw new KnowledgeInputError(`island must be an integer ≥ -1 (got ${input.island})`)
+  if (!['stagnation', 'expert', 'cold-start'].includes(input.trigger))
+    throw new KnowledgeInputError(
+      `trigger must be 'stagnation', 'expert' or 'cold-start' (got ${String(input.trigger)})`,
+    )
   const k = Math.max(1, Math.min(20, Math.floor(input.k ?? 5)))
   const query = input.queryText.trim().slice(0, MAX_QUERY_CHARS)
   const exclude = new Set(input.excludeChunkIds ?? [])
@@ -109,7 +113,16 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
         .map((h) => {
           const u = h.usefulness
           const boost = u == null ? 1 : 1 + USEFULNESS_RERANK * Math.max(-1, Math.min(1, u))
-          return { id: h.chunkId, docId: h.docId, docTitle: h.title, sourcePath: h.sourcePath, heading: h.heading, content: h.content, score: h.score * boost, usefulness: u }
+          return {
+            id: h.chunkId,
+            docId: h.docId,
+            docTitle: h.title,
+            sourcePath: h.sourcePath,
+            heading: h.heading,
+            content: h.content,
+            score: h.score * boost,
+            usefulness: u,
+          }
         })
         .sort((a, b) => b.score - a.score)
     const others = rank(found.hits.filter((h) => !ownIds.has(h.chunkId)))
@@ -132,9 +145,18 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
 }
 
 /** Logs a console or CLI search (trigger 'search'); not tied to a run. */
-export async function logSearch(db: Db, input: { query: string; chunkIds: string[]; scores: number[]; actor?: Actor | null }) {
+export async function logSearch(
+  db: Db,
+  input: { query: string; chunkIds: string[]; scores: number[]; actor?: Actor | null },
+) {
   return db.prisma.retrieval.create({
-    data: { trigger: 'search', query: input.query.slice(0, MAX_QUERY_CHARS), chunkIds: input.chunkIds, scores: input.scores, createdById: input.actor?.id ?? null },
+    data: {
+      trigger: 'search',
+      query: input.query.slice(0, MAX_QUERY_CHARS),
+      chunkIds: input.chunkIds,
+      scores: input.scores,
+      createdById: input.actor?.id ?? null,
+    },
     select: { id: true },
   })
 }
@@ -143,13 +165,21 @@ export async function logSearch(db: Db, input: { query: string; chunkIds: string
  * A candidate's prompt included these chunks of a retrieval. Idempotent: recording the same
  * (candidate, chunk) twice keeps one row (a resumed run may repeat a step).
  */
-export async function recordUses(db: Db, input: { retrievalId: string; chunkIds: string[]; candidateId: string; runId: string }): Promise<{ recorded: number }> {
+export async function recordUses(
+  db: Db,
+  input: { retrievalId: string; chunkIds: string[]; candidateId: string; runId: string },
+): Promise<{ recorded: number }> {
   const r = await db.prisma.retrieval.findUnique({ where: { id: input.retrievalId }, select: { id: true } })
   if (!r) throw new KnowledgeNotFoundError(`no retrieval ${input.retrievalId}`)
   const chunkIds = [...new Set(input.chunkIds)]
   if (chunkIds.length === 0) return { recorded: 0 }
   const res = await db.prisma.retrievalUse.createMany({
-    data: chunkIds.map((chunkId) => ({ retrievalId: input.retrievalId, chunkId, candidateId: input.candidateId, runId: input.runId })),
+    data: chunkIds.map((chunkId) => ({
+      retrievalId: input.retrievalId,
+      chunkId,
+      candidateId: input.candidateId,
+      runId: input.runId,
+    })),
     skipDuplicates: true,
   })
   await recomputeUsefulness(db, chunkIds)
@@ -162,13 +192,23 @@ export async function recordUses(db: Db, input: { retrievalId: string; chunkIds:
  * metric); an invalid child is a negative delta. Recomputes the usefulness of every chunk that
  * informed the candidate. Calling it again overwrites the delta (idempotent).
  */
-export async function recordOutcome(db: Db, input: { candidateId: string; delta: number }): Promise<{ chunks: number }> {
-  if (typeof input.delta !== 'number' || Number.isNaN(input.delta)) throw new KnowledgeInputError(`delta must be a number (got ${String(input.delta)})`)
+export async function recordOutcome(
+  db: Db,
+  input: { candidateId: string; delta: number },
+): Promise<{ chunks: number }> {
+  if (typeof input.delta !== 'number' || Number.isNaN(input.delta))
+    throw new KnowledgeInputError(`delta must be a number (got ${String(input.delta)})`)
   const delta = Math.max(-MAX_ABS_DELTA, Math.min(MAX_ABS_DELTA, input.delta))
-  const uses = await db.prisma.retrievalUse.findMany({ where: { candidateId: input.candidateId }, select: { chunkId: true } })
+  const uses = await db.prisma.retrievalUse.findMany({
+    where: { candidateId: input.candidateId },
+    select: { chunkId: true },
+  })
   if (uses.length === 0) return { chunks: 0 }
   await db.prisma.retrievalUse.updateMany({ where: { candidateId: input.candidateId }, data: { delta } })
-  await recomputeUsefulness(db, uses.map((u) => u.chunkId))
+  await recomputeUsefulness(
+    db,
+    uses.map((u) => u.chunkId),
+  )
   return { chunks: uses.length }
 }
 
@@ -194,7 +234,10 @@ export async function recomputeUsefulness(db: Db, chunkIds: string[]): Promise<v
  * The prompt section for retrieved chunks, numbered, each with its source, cut to `maxChars`
  * in all (whole chunks first; the last one may be shortened).
  */
-export function formatKnowledgeForPrompt(chunks: Array<Pick<RetrievedChunk, 'docTitle' | 'heading' | 'content'>>, opts: { maxChars?: number; reason?: string } = {}): string {
+export function formatKnowledgeForPrompt(
+  chunks: Array<Pick<RetrievedChunk, 'docTitle' | 'heading' | 'content'>>,
+  opts: { maxChars?: number; reason?: string } = {},
+): string {
   if (chunks.length === 0) return ''
   const maxChars = opts.maxChars ?? 6000
   const head = `## Knowledge from the expert base\n${opts.reason ?? 'These notes were retrieved for this problem; use them where they help.'}\n`

@@ -32,12 +32,21 @@ export async function docsNeedingEmbedding(db: Db, modelId: string): Promise<str
  */
 export async function reembedAll(
   db: Db,
-  opts: { onProgress?: (p: ReembedProgress) => void; signal?: AbortSignal; active?: ActiveEmbedder; retryFailed?: boolean } = {},
+  opts: {
+    onProgress?: (p: ReembedProgress) => void
+    signal?: AbortSignal
+    active?: ActiveEmbedder
+    retryFailed?: boolean
+  } = {},
 ): Promise<ReembedProgress> {
   const active = opts.active ?? (await activeEmbedder(db))
   let ids = await docsNeedingEmbedding(db, active.id)
   if (opts.retryFailed === false) {
-    const failed = new Set((await db.prisma.knowledgeDoc.findMany({ where: { embedStatus: 'failed' }, select: { id: true } })).map((d) => d.id))
+    const failed = new Set(
+      (await db.prisma.knowledgeDoc.findMany({ where: { embedStatus: 'failed' }, select: { id: true } })).map(
+        (d) => d.id,
+      ),
+    )
     ids = ids.filter((i) => !failed.has(i))
   }
   const progress: ReembedProgress = { done: 0, total: ids.length, failed: 0, modelId: active.id }
@@ -70,18 +79,39 @@ const jobs = new WeakMap<Db, { job: ReembedJob; abort: AbortController }>()
  * (the model just changed), a running one is stopped first: its remaining work is for a model
  * that is no longer active.
  */
-export function startReembed(db: Db, opts: { retryFailed?: boolean; replace?: boolean; onDone?: (job: ReembedJob) => void } = {}): ReembedJob {
+export function startReembed(
+  db: Db,
+  opts: { retryFailed?: boolean; replace?: boolean; onDone?: (job: ReembedJob) => void } = {},
+): ReembedJob {
   const running = jobs.get(db)
   if (running?.job.running) {
-    if (!opts.replace) throw new KnowledgeConflictError(`a re-embed is already running (${running.job.done} of ${running.job.total} documents)`)
+    if (!opts.replace)
+      throw new KnowledgeConflictError(
+        `a re-embed is already running (${running.job.done} of ${running.job.total} documents)`,
+      )
     running.abort.abort(new Error('stopped: the embedding model changed'))
   }
-  const job: ReembedJob = { done: 0, total: 0, failed: 0, modelId: '', running: true, startedAt: new Date(), finishedAt: null, error: null }
+  const job: ReembedJob = {
+    done: 0,
+    total: 0,
+    failed: 0,
+    modelId: '',
+    running: true,
+    startedAt: new Date(),
+    finishedAt: null,
+    error: null,
+  }
   const abort = new AbortController()
   jobs.set(db, { job, abort })
-  void reembedAll(db, { ...(opts.retryFailed !== undefined ? { retryFailed: opts.retryFailed } : {}), signal: abort.signal, onProgress: (p) => Object.assign(job, p) })
+  void reembedAll(db, {
+    ...(opts.retryFailed !== undefined ? { retryFailed: opts.retryFailed } : {}),
+    signal: abort.signal,
+    onProgress: (p) => Object.assign(job, p),
+  })
     .catch((e) => {
-      job.error = abort.signal.aborted ? String((abort.signal.reason as Error)?.message ?? 'stopped') : (e as Error).message || String(e)
+      job.error = abort.signal.aborted
+        ? String((abort.signal.reason as Error)?.message ?? 'stopped')
+        : (e as Error).message || String(e)
     })
     .finally(() => {
       job.running = false
@@ -110,7 +140,9 @@ export interface EmbeddingStatus {
 /** Counts from the database (true in every process) plus this process's running job. */
 export async function embeddingStatus(db: Db): Promise<EmbeddingStatus> {
   const active = await activeEmbedder(db)
-  const [counts] = await db.prisma.$queryRaw<Array<{ total: bigint; ready: bigint; pending: bigint; failed: bigint; stale: bigint }>>`
+  const [counts] = await db.prisma.$queryRaw<
+    Array<{ total: bigint; ready: bigint; pending: bigint; failed: bigint; stale: bigint }>
+  >`
     SELECT count(*) AS total,
       count(*) FILTER (WHERE embed_status = 'ready') AS ready,
       count(*) FILTER (WHERE embed_status = 'pending') AS pending,

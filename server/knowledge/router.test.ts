@@ -26,9 +26,21 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
   afterAll(() => cleanup?.())
 
   it('lets viewers read and search, experts write, admins change the model', async () => {
-    await expect(as('viewer').knowledge.create({ content: '# Note\n\ntext' })).rejects.toMatchObject({ code: 'FORBIDDEN' })
-    const doc = await as('expert').knowledge.create({ content: '# Hexagonal lattice\n\nCircles packed in a hexagonal lattice cover 90.7% of the plane.', tags: ['packing'], problemId: 'cap' })
-    expect(doc).toMatchObject({ title: 'Hexagonal lattice', embedStatus: 'ready', chunkCount: 1, problemId: 'cap', tags: ['packing'] })
+    await expect(as('viewer').knowledge.create({ content: '# Note\n\ntext' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
+    const doc = await as('expert').knowledge.create({
+      content: '# Hexagonal lattice\n\nCircles packed in a hexagonal lattice cover 90.7% of the plane.',
+      tags: ['packing'],
+      problemId: 'cap',
+    })
+    expect(doc).toMatchObject({
+      title: 'Hexagonal lattice',
+      embedStatus: 'ready',
+      chunkCount: 1,
+      problemId: 'cap',
+      tags: ['packing'],
+    })
     const list = await as('viewer').knowledge.list({})
     expect(list.docs.map((d) => d.id)).toEqual([doc.id])
     const found = await as('viewer').knowledge.search({ text: 'hexagonal circle packing', problemId: 'cap' })
@@ -36,7 +48,9 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
     expect(found.efSearch).toBe(100)
     expect((await as('viewer').knowledge.tags()).map((t) => t.tag)).toEqual(['packing'])
     await expect(as('expert').knowledge.reembed()).rejects.toMatchObject({ code: 'FORBIDDEN' })
-    await expect(as('expert').knowledge.setEmbedder({ config: { provider: 'lexical-hash' } })).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    await expect(as('expert').knowledge.setEmbedder({ config: { provider: 'lexical-hash' } })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
     const same = await as('admin').knowledge.setEmbedder({ config: { provider: 'lexical-hash' } })
     expect(same).toMatchObject({ modelId: 'lexical-hash-512', changed: false, reembedStarted: false })
     const status = await as('viewer').knowledge.embeddingStatus()
@@ -44,12 +58,28 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
   })
 
   it('answers bad input with BAD_REQUEST and a message saying what is wrong', async () => {
-    await expect(as('expert').knowledge.create({ content: '   ' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: 'the document is empty; write something in it first' })
-    await expect(as('expert').knowledge.create({ content: 'x', problemId: 'nope' })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/no problem "nope"/) })
-    await expect(as('expert').knowledge.create({ content: 'ok', tags: ['semi;colon'] })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
-    await expect(as('expert').knowledge.create({ content: 'x'.repeat(600_000) })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(as('expert').knowledge.create({ content: '   ' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'the document is empty; write something in it first',
+    })
+    await expect(as('expert').knowledge.create({ content: 'x', problemId: 'nope' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(/no problem "nope"/),
+    })
+    await expect(as('expert').knowledge.create({ content: 'ok', tags: ['semi;colon'] })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    })
+    await expect(as('expert').knowledge.create({ content: 'x'.repeat(600_000) })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    })
     await expect(as('viewer').knowledge.get({ id: 'missing' })).rejects.toMatchObject({ code: 'NOT_FOUND' })
-    const r = await as('expert').knowledge.import({ files: [{ path: 'notes/a.md', content: '# A\n\nalpha' }, { path: 'bin/x.exe', content: 'MZ' }, { path: 'b.txt', content: '' }] })
+    const r = await as('expert').knowledge.import({
+      files: [
+        { path: 'notes/a.md', content: '# A\n\nalpha' },
+        { path: 'bin/x.exe', content: 'MZ' },
+        { path: 'b.txt', content: '' },
+      ],
+    })
     expect(r.map((x) => [x.path, x.status])).toEqual([
       ['notes/a.md', 'created'],
       ['bin/x.exe', 'skipped'],
@@ -74,13 +104,28 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
 
   it('runs the lessons inbox and an expert-requested retrieval for a run', async () => {
     const run = await db.prisma.run.create({ data: { problemId: 'cap', config: {}, problemSnapshot: {} } })
-    const lesson = await proposeLesson(db, { runId: run.id, candidateId: 'c1', problemId: 'cap', parentCode: 'r = 0.1\n', childCode: 'r = 0.12\n', parentScore: 2.5, childScore: 2.6 })
+    const lesson = await proposeLesson(db, {
+      runId: run.id,
+      candidateId: 'c1',
+      problemId: 'cap',
+      parentCode: 'r = 0.1\n',
+      childCode: 'r = 0.12\n',
+      parentScore: 2.5,
+      childScore: 2.6,
+    })
     const inbox = await as('viewer').knowledge.lessons({ status: 'proposed' })
     expect(inbox.map((l) => l.id)).toEqual([lesson.id])
-    await expect(as('viewer').knowledge.lessonApprove({ lessonId: lesson.id })).rejects.toMatchObject({ code: 'FORBIDDEN' })
-    const approved = await as('expert').knowledge.lessonApprove({ lessonId: lesson.id, text: 'A larger radius packs better here.' })
+    await expect(as('viewer').knowledge.lessonApprove({ lessonId: lesson.id })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
+    const approved = await as('expert').knowledge.lessonApprove({
+      lessonId: lesson.id,
+      text: 'A larger radius packs better here.',
+    })
     expect(approved).toMatchObject({ status: 'approved', text: 'A larger radius packs better here.' })
-    await expect(as('expert').knowledge.lessonDiscard({ lessonId: lesson.id })).rejects.toMatchObject({ code: 'CONFLICT' })
+    await expect(as('expert').knowledge.lessonDiscard({ lessonId: lesson.id })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    })
 
     const r = await as('expert').knowledge.retrieve({ runId: run.id, island: 1, queryText: 'hexagonal packing radius' })
     expect(r.chunks.length).toBeGreaterThan(0)
@@ -88,10 +133,14 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
     // (which applies it and announces the retrieval: server/steering/engine-interventions.test.ts)
     expect(r.command).toMatchObject({ kind: 'knowledge.use', status: 'pending' })
     const stored = await db.prisma.runCommand.findMany({ where: { runId: run.id } })
-    expect(stored.map((c) => [c.kind, c.status, c.payload])).toEqual([['knowledge.use', 'pending', { retrievalId: r.retrievalId, island: 1, chunkIds: r.chunks.map((c) => c.id) }]])
+    expect(stored.map((c) => [c.kind, c.status, c.payload])).toEqual([
+      ['knowledge.use', 'pending', { retrievalId: r.retrievalId, island: 1, chunkIds: r.chunks.map((c) => c.id) }],
+    ])
     const history = await as('viewer').knowledge.retrievals({ runId: run.id })
     expect(history[0]).toMatchObject({ id: r.retrievalId, trigger: 'expert', island: 1 })
     expect(history[0].chunks[0].docTitle).toBeTruthy()
-    await expect(as('expert').knowledge.retrieve({ runId: 'no-run', island: 0, queryText: 'x' })).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    await expect(as('expert').knowledge.retrieve({ runId: 'no-run', island: 0, queryText: 'x' })).rejects.toMatchObject(
+      { code: 'NOT_FOUND' },
+    )
   })
 })

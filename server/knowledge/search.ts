@@ -122,7 +122,8 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
   const started = performance.now()
   const text = opts.text.trim()
   if (!text) throw new KnowledgeInputError('the search text is empty')
-  if (text.length > MAX_QUERY_CHARS) throw new KnowledgeInputError(`the search text is over ${MAX_QUERY_CHARS} characters`)
+  if (text.length > MAX_QUERY_CHARS)
+    throw new KnowledgeInputError(`the search text is over ${MAX_QUERY_CHARS} characters`)
   const k = Math.max(1, Math.min(MAX_SEARCH_K, Math.floor(opts.k ?? 10)))
   const pool = Math.max(k, Math.min(1000, Math.floor(opts.pool ?? Math.max(DEFAULT_POOL, 3 * k))))
   const efSearch = Math.max(10, Math.min(1000, Math.floor(opts.efSearch ?? HNSW_EF_SEARCH)))
@@ -157,11 +158,15 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
       ORDER BY ${embeddingExpr(d)} <=> ${q} LIMIT ${p.add(pool)})`)
     // no positive similarity is no evidence: such rows would otherwise take vector ranks (and
     // RRF points) from nothing, tying with genuine full-text matches
-    ctes.push(`vr AS (SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS r FROM vec WHERE dist < ${p.add(1 - minSimilarity)}::float8)`)
+    ctes.push(
+      `vr AS (SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS r FROM vec WHERE dist < ${p.add(1 - minSimilarity)}::float8)`,
+    )
   } else {
     ctes.push(`vr AS (SELECT NULL::text AS id, NULL::float8 AS dist, NULL::bigint AS r WHERE false)`)
   }
-  ctes.push(`q AS (SELECT to_tsquery('english', ${p.add(loose)}) AS loose, websearch_to_tsquery('english', ${p.add(text)}) AS strict)`)
+  ctes.push(
+    `q AS (SELECT to_tsquery('english', ${p.add(loose)}) AS loose, websearch_to_tsquery('english', ${p.add(text)}) AS strict)`,
+  )
   if (loose) {
     // Ranking reads every matching row, and a query of common words can match most of the base
     // (a long RAG query always does): rank at most TEXT_CANDIDATE_CAP chunks that hold every word
@@ -241,7 +246,12 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
       usefulness: r.usefulness,
     })),
     modelId: active.id,
-    vector: queryVector ? { used: true } : { used: false, ...(vectorError ? { error: vectorError } : { error: mode === 'text' ? 'full-text only' : 'no vector' }) },
+    vector: queryVector
+      ? { used: true }
+      : {
+          used: false,
+          ...(vectorError ? { error: vectorError } : { error: mode === 'text' ? 'full-text only' : 'no vector' }),
+        },
     efSearch,
     ms: performance.now() - started,
   }

@@ -8,7 +8,14 @@ import { ProblemSpec } from '../contracts/problem.ts'
 import type { Db } from '../db.ts'
 import { updateDocument } from './documents.ts'
 import { retrieveForIsland } from './rag.ts'
-import { GENERAL_TAG, importStarterKnowledge, PROBLEM_FAMILIES, STARTER_DOCS, STARTER_TAG, starterSourcePath } from './starter.ts'
+import {
+  GENERAL_TAG,
+  importStarterKnowledge,
+  PROBLEM_FAMILIES,
+  STARTER_DOCS,
+  STARTER_TAG,
+  starterSourcePath,
+} from './starter.ts'
 import { dbModes } from './test-db.ts'
 
 const PROBLEMS = fileURLToPath(new URL('../../problems/', import.meta.url))
@@ -29,11 +36,23 @@ describe('the built-in problems and the starter documents', () => {
       families.add(spec.family!)
     }
     expect([...families].sort()).toEqual([...PROBLEM_FAMILIES].sort())
-    expect(STARTER_DOCS.map((d) => d.family).filter(Boolean).sort()).toEqual([...PROBLEM_FAMILIES].sort())
+    expect(
+      STARTER_DOCS.map((d) => d.family)
+        .filter(Boolean)
+        .sort(),
+    ).toEqual([...PROBLEM_FAMILIES].sort())
   })
 
   it('a family must be usable as a knowledge tag', () => {
-    const base = { id: 'x', name: 'x', language: 'python', entry: 'a.py', evaluator: 'e.py', direction: 'max', primaryMetric: 's' }
+    const base = {
+      id: 'x',
+      name: 'x',
+      language: 'python',
+      entry: 'a.py',
+      evaluator: 'e.py',
+      direction: 'max',
+      primaryMetric: 's',
+    }
     expect(ProblemSpec.parse({ ...base, family: 'my-family' }).family).toBe('my-family')
     expect(ProblemSpec.parse(base).family).toBeUndefined()
     expect(ProblemSpec.safeParse({ ...base, family: 'Two Words' }).success).toBe(false)
@@ -56,7 +75,9 @@ describe.each(dbModes())('starter knowledge, %s', (_mode, open) => {
     const first = await importStarterKnowledge(db)
     expect(first.map((r) => r.status)).toEqual(STARTER_DOCS.map(() => 'created'))
     expect(first.every((r) => r.embedStatus === 'ready' && (r.chunks ?? 0) >= 3)).toBe(true)
-    const docs = await db.prisma.knowledgeDoc.findMany({ select: { sourcePath: true, tags: true, problemId: true, title: true } })
+    const docs = await db.prisma.knowledgeDoc.findMany({
+      select: { sourcePath: true, tags: true, problemId: true, title: true },
+    })
     expect(docs).toHaveLength(STARTER_DOCS.length)
     for (const d of STARTER_DOCS) {
       const doc = docs.find((x) => x.sourcePath === starterSourcePath(d))!
@@ -84,19 +105,39 @@ describe.each(dbModes())('starter knowledge, %s', (_mode, open) => {
   })
 
   it("a run of a family retrieves its family's documents first", async () => {
-    const familyOf = new Map((await db.prisma.knowledgeDoc.findMany({ select: { id: true, tags: true } })).map((d) => [d.id, d.tags[1]]))
+    const familyOf = new Map(
+      (await db.prisma.knowledgeDoc.findMany({ select: { id: true, tags: true } })).map((d) => [d.id, d.tags[1]]),
+    )
     let differs = 0
     for (const family of PROBLEM_FAMILIES) {
       for (const queryText of STALLED) {
-        const r = await retrieveForIsland(db, { runId: `run-${family}`, island: 0, problemId: `p-${family}`, queryText, trigger: 'stagnation', k: 5 })
+        const r = await retrieveForIsland(db, {
+          runId: `run-${family}`,
+          island: 0,
+          problemId: `p-${family}`,
+          queryText,
+          trigger: 'stagnation',
+          k: 5,
+        })
         expect(r.chunks.length, `${family}: chunks for "${queryText}"`).toBeGreaterThan(0)
         const families = r.chunks.map((c) => familyOf.get(c.docId))
         expect(families[0], `${family}: the first chunk for "${queryText}"`).toBe(family)
         // the family's chunks come before every other document's
         const lastOwn = families.lastIndexOf(family)
-        expect(families.slice(0, lastOwn + 1).every((f) => f === family), `${family}: ${families.join(', ')}`).toBe(true)
+        expect(
+          families.slice(0, lastOwn + 1).every((f) => f === family),
+          `${family}: ${families.join(', ')}`,
+        ).toBe(true)
         // without the family the same query ranks otherwise for some of them: the preference is what put them first
-        const plain = await retrieveForIsland(db, { runId: `run-${family}`, island: 0, problemId: `p-${family}`, queryText, trigger: 'stagnation', k: 5, family: null })
+        const plain = await retrieveForIsland(db, {
+          runId: `run-${family}`,
+          island: 0,
+          problemId: `p-${family}`,
+          queryText,
+          trigger: 'stagnation',
+          k: 5,
+          family: null,
+        })
         if (familyOf.get(plain.chunks[0]!.docId) !== family) differs++
       }
     }
@@ -104,15 +145,40 @@ describe.each(dbModes())('starter knowledge, %s', (_mode, open) => {
   })
 
   it('a problem with no family retrieves from every document, as before', async () => {
-    const r = await retrieveForIsland(db, { runId: 'run-none', island: 0, problemId: 'p-none', queryText: 'double bridge kick for a tour stuck in a 2-opt local optimum', trigger: 'stagnation', k: 3 })
+    const r = await retrieveForIsland(db, {
+      runId: 'run-none',
+      island: 0,
+      problemId: 'p-none',
+      queryText: 'double bridge kick for a tour stuck in a 2-opt local optimum',
+      trigger: 'stagnation',
+      k: 3,
+    })
     expect(r.chunks[0]!.sourcePath).toBe('starter/tsp-local-search.md')
-    const unknown = await retrieveForIsland(db, { runId: 'run-x', island: 0, problemId: 'no-such-problem', queryText: 'cache blocking of the matrix product loops', trigger: 'stagnation', k: 3 })
+    const unknown = await retrieveForIsland(db, {
+      runId: 'run-x',
+      island: 0,
+      problemId: 'no-such-problem',
+      queryText: 'cache blocking of the matrix product loops',
+      trigger: 'stagnation',
+      k: 3,
+    })
     expect(unknown.chunks[0]!.sourcePath).toBe('starter/loop-and-cache-optimization.md')
   })
 })
 
 async function addFamilyProblem(db: Db, id: string, family: string | null) {
   await db.prisma.problem.create({
-    data: { id, name: id, description: `problem ${id}`, format: 'native', language: 'python', direction: 'max', primaryMetric: 'score', spec: family ? { family } : {}, seedCode: 'x = 1\n', bundleHash: `h-${id}` },
+    data: {
+      id,
+      name: id,
+      description: `problem ${id}`,
+      format: 'native',
+      language: 'python',
+      direction: 'max',
+      primaryMetric: 'score',
+      spec: family ? { family } : {},
+      seedCode: 'x = 1\n',
+      bundleHash: `h-${id}`,
+    },
   })
 }

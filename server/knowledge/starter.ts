@@ -11,7 +11,14 @@ export const STARTER_TAG = 'starter'
 export const GENERAL_TAG = 'general'
 
 /** The built-in families (problem.json `family`); a user's problem may name its own. */
-export const PROBLEM_FAMILIES = ['packing-geometry', 'extremal-functions', 'tsp', 'online-bin-packing', 'kernels', 'tabular-ml'] as const
+export const PROBLEM_FAMILIES = [
+  'packing-geometry',
+  'extremal-functions',
+  'tsp',
+  'online-bin-packing',
+  'kernels',
+  'tabular-ml',
+] as const
 
 export interface StarterDoc {
   /** file in server/knowledge/starter/, also the document's source path `starter/<file>` */
@@ -47,7 +54,10 @@ export async function importStarterKnowledge(db: Db, opts: WriteOptions = {}): P
   for (const d of STARTER_DOCS) {
     const path = starterSourcePath(d)
     const content = readStarterDoc(d)
-    const existing = await db.prisma.knowledgeDoc.findFirst({ where: { sourcePath: path, problemId: null }, select: { id: true, content: true } })
+    const existing = await db.prisma.knowledgeDoc.findFirst({
+      where: { sourcePath: path, problemId: null },
+      select: { id: true, content: true },
+    })
     if (existing) {
       let doc = await getSummary(db, existing.id)
       if (doc.embedStatus !== 'ready' && opts.embed !== false) {
@@ -55,11 +65,33 @@ export async function importStarterKnowledge(db: Db, opts: WriteOptions = {}): P
         doc = await getSummary(db, existing.id)
       }
       const same = existing.content.trim() === content.trim()
-      out.push({ path, status: same ? 'unchanged' : 'skipped', docId: doc.id, title: doc.title, embedStatus: doc.embedStatus, chunks: doc.chunkCount, ...(same ? {} : { reason: 'edited since it was imported: kept as it is (delete it to import the starter text again)' }) })
+      out.push({
+        path,
+        status: same ? 'unchanged' : 'skipped',
+        docId: doc.id,
+        title: doc.title,
+        embedStatus: doc.embedStatus,
+        chunks: doc.chunkCount,
+        ...(same
+          ? {}
+          : { reason: 'edited since it was imported: kept as it is (delete it to import the starter text again)' }),
+      })
       continue
     }
-    const doc = await createDocument(db, { content, format: 'markdown', tags: starterTags(d), problemId: null, sourcePath: path }, opts)
-    out.push({ path, status: 'created', docId: doc.id, title: doc.title, embedStatus: doc.embedStatus, chunks: doc.chunkCount, ...(doc.embedError ? { reason: doc.embedError } : {}) })
+    const doc = await createDocument(
+      db,
+      { content, format: 'markdown', tags: starterTags(d), problemId: null, sourcePath: path },
+      opts,
+    )
+    out.push({
+      path,
+      status: 'created',
+      docId: doc.id,
+      title: doc.title,
+      embedStatus: doc.embedStatus,
+      chunks: doc.chunkCount,
+      ...(doc.embedError ? { reason: doc.embedError } : {}),
+    })
   }
   return out
 }

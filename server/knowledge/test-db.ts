@@ -32,6 +32,17 @@ export function dbModes(): Array<[string, OpenMode]> {
 /** A problem row for scoping documents (the knowledge base checks that a problem exists). */
 export async function addProblem(db: Db, id: string, direction: 'max' | 'min' = 'max') {
   await db.prisma.problem.create({
-    data: { id, name: id, description: `problem ${id}`, format: 'native', language: 'python', direction, primaryMetric: 'score', spec: {}, seedCode: 'x = 1\n', bundleHash: `h-${id}` },
+    data: {
+      id,
+      name: id,
+      description: `problem ${id}`,
+      format: 'native',
+      language: 'python',
+      direction,
+      primaryMetric: 'score',
+      spec: {},
+      seedCode: 'x = 1\n',
+      bundleHash: `h-${id}`,
+    },
   })
 }

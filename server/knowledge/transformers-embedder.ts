@@ -29,12 +29,17 @@ export class TransformersMissingError extends KnowledgeInputError {
     super(
       `the local ONNX embedder needs the optional package ${TRANSFORMERS_PACKAGE}, which is not installed; ` +
         `install it with: ${TRANSFORMERS_INSTALL_HINT}` +
-        (cause instanceof Error && !/Cannot find (package|module)/.test(cause.message) ? ` (loading it failed: ${cause.message})` : ''),
+        (cause instanceof Error && !/Cannot find (package|module)/.test(cause.message)
+          ? ` (loading it failed: ${cause.message})`
+          : ''),
     )
   }
 }
 
-type FeatureExtractor = (texts: string[], opts: { pooling: string; normalize: boolean }) => Promise<{ tolist(): number[][]; dims?: number[] }>
+type FeatureExtractor = (
+  texts: string[],
+  opts: { pooling: string; normalize: boolean },
+) => Promise<{ tolist(): number[][]; dims?: number[] }>
 
 interface TransformersModule {
   env: { allowRemoteModels: boolean; allowLocalModels: boolean; localModelPath: string }
@@ -69,8 +74,10 @@ export function readModelDims(modelPath: string): number {
 
 export function checkModelFolder(modelPath: string): string {
   const dir = resolve(modelPath)
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new KnowledgeInputError(`the ONNX model folder ${dir} does not exist`)
-  if (!existsSync(join(dir, 'config.json'))) throw new KnowledgeInputError(`${dir} has no config.json: is it a model folder exported for transformers.js?`)
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new KnowledgeInputError(`the ONNX model folder ${dir} does not exist`)
+  if (!existsSync(join(dir, 'config.json')))
+    throw new KnowledgeInputError(`${dir} has no config.json: is it a model folder exported for transformers.js?`)
   if (!existsSync(join(dir, 'onnx'))) throw new KnowledgeInputError(`${dir} has no onnx/ folder holding model.onnx`)
   return dir
 }
@@ -88,7 +95,10 @@ export function createTransformersEmbedder(config: TransformersEmbedderConfig): 
       t.env.allowRemoteModels = false
       t.env.allowLocalModels = true
       t.env.localModelPath = dirname(dir) + '/'
-      return t.pipeline('feature-extraction', basename(dir), { local_files_only: true, dtype: config.quantized ? 'q8' : 'fp32' })
+      return t.pipeline('feature-extraction', basename(dir), {
+        local_files_only: true,
+        dtype: config.quantized ? 'q8' : 'fp32',
+      })
     })().catch((e) => {
       extractor = null
       throw e
@@ -110,7 +120,8 @@ export function createTransformersEmbedder(config: TransformersEmbedderConfig): 
         const rows = tensor.tolist()
         for (const r of rows) {
           if (!dims) dims = checkDims(r.length)
-          if (r.length !== dims) throw new KnowledgeInputError(`the ONNX model returned ${r.length}-dimensional vectors, expected ${dims}`)
+          if (r.length !== dims)
+            throw new KnowledgeInputError(`the ONNX model returned ${r.length}-dimensional vectors, expected ${dims}`)
           out.push(r)
         }
       }

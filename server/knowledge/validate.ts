@@ -21,14 +21,21 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
  */
 export function decodeText(bytes: Uint8Array, what: string): string {
   if (bytes.byteLength > MAX_FILE_BYTES) {
-    throw new KnowledgeInputError(`${what} is ${formatBytes(bytes.byteLength)}, over the ${formatBytes(MAX_FILE_BYTES)} file limit; split it into smaller documents`)
+    throw new KnowledgeInputError(
+      `${what} is ${formatBytes(bytes.byteLength)}, over the ${formatBytes(MAX_FILE_BYTES)} file limit; split it into smaller documents`,
+    )
   }
-  if (bytes.indexOf(0) !== -1) throw new KnowledgeInputError(`${what} looks binary (it contains NUL bytes); only text, markdown and code are taken`)
+  if (bytes.indexOf(0) !== -1)
+    throw new KnowledgeInputError(
+      `${what} looks binary (it contains NUL bytes); only text, markdown and code are taken`,
+    )
   let text: string
   try {
     text = utf8.decode(bytes)
   } catch {
-    throw new KnowledgeInputError(`${what} is not valid UTF-8 text (binary, or another encoding: convert it to UTF-8 first)`)
+    throw new KnowledgeInputError(
+      `${what} is not valid UTF-8 text (binary, or another encoding: convert it to UTF-8 first)`,
+    )
   }
   return text
 }
@@ -44,13 +51,24 @@ const HAS_CONTROL = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/
  * Refuses empty, huge, binary-looking and malformed (over-long lines, broken characters) text.
  */
 export function normalizeContent(raw: string, what = 'the document'): string {
-  if (raw.includes('\u0000')) throw new KnowledgeInputError(`${what} looks binary (it contains NUL characters); only text, markdown and code are taken`)
-  if (LONE_SURROGATE.test(raw)) throw new KnowledgeInputError(`${what} is malformed: it holds broken characters (unpaired UTF-16 surrogates)`)
+  if (raw.includes('\u0000'))
+    throw new KnowledgeInputError(
+      `${what} looks binary (it contains NUL characters); only text, markdown and code are taken`,
+    )
+  if (LONE_SURROGATE.test(raw))
+    throw new KnowledgeInputError(`${what} is malformed: it holds broken characters (unpaired UTF-16 surrogates)`)
   const controls = raw.match(CONTROL)?.length ?? 0
   if (controls > 0 && controls > raw.length / 1000) {
-    throw new KnowledgeInputError(`${what} looks binary (${controls} control characters); only text, markdown and code are taken`)
+    throw new KnowledgeInputError(
+      `${what} looks binary (${controls} control characters); only text, markdown and code are taken`,
+    )
   }
-  const text = raw.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').replace(CONTROL, '').replaceAll(HIGHLIGHT_START, '').replaceAll(HIGHLIGHT_END, '')
+  const text = raw
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n?/g, '\n')
+    .replace(CONTROL, '')
+    .replaceAll(HIGHLIGHT_START, '')
+    .replaceAll(HIGHLIGHT_END, '')
   if (!text.trim()) throw new KnowledgeInputError(`${what} is empty; write something in it first`)
   if (text.length > MAX_DOC_CHARS) {
     throw new KnowledgeInputError(
@@ -76,7 +94,10 @@ export function normalizeContent(raw: string, what = 'the document'): string {
 export function normalizeTitle(raw: string): string {
   const title = raw.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim()
   if (!title) throw new KnowledgeInputError('the title is empty')
-  if (title.length > MAX_TITLE_CHARS) throw new KnowledgeInputError(`the title has ${title.length} characters, over the ${MAX_TITLE_CHARS}-character limit`)
+  if (title.length > MAX_TITLE_CHARS)
+    throw new KnowledgeInputError(
+      `the title has ${title.length} characters, over the ${MAX_TITLE_CHARS}-character limit`,
+    )
   if (LONE_SURROGATE.test(title)) throw new KnowledgeInputError('the title is malformed (broken characters)')
   return title
 }
@@ -89,11 +110,16 @@ export function normalizeTags(raw: readonly string[] | undefined): string[] {
   for (const r of raw ?? []) {
     const t = r.trim().toLowerCase().replace(/\s+/g, '-')
     if (!t) continue
-    if (t.length > MAX_TAG_CHARS) throw new KnowledgeInputError(`tag "${t.slice(0, 20)}…" is over ${MAX_TAG_CHARS} characters`)
-    if (!TAG.test(t)) throw new KnowledgeInputError(`tag "${t}" may hold only letters, digits and . _ + - (and must start with a letter or digit)`)
+    if (t.length > MAX_TAG_CHARS)
+      throw new KnowledgeInputError(`tag "${t.slice(0, 20)}…" is over ${MAX_TAG_CHARS} characters`)
+    if (!TAG.test(t))
+      throw new KnowledgeInputError(
+        `tag "${t}" may hold only letters, digits and . _ + - (and must start with a letter or digit)`,
+      )
     if (!out.includes(t)) out.push(t)
   }
-  if (out.length > MAX_TAGS) throw new KnowledgeInputError(`a document takes at most ${MAX_TAGS} tags (got ${out.length})`)
+  if (out.length > MAX_TAGS)
+    throw new KnowledgeInputError(`a document takes at most ${MAX_TAGS} tags (got ${out.length})`)
   return out
 }
 
@@ -101,7 +127,8 @@ export function normalizeSourcePath(raw: string | null | undefined): string | nu
   if (raw == null) return null
   const p = raw.trim()
   if (!p) return null
-  if (p.length > MAX_SOURCE_PATH_CHARS) throw new KnowledgeInputError(`the source path is over ${MAX_SOURCE_PATH_CHARS} characters`)
+  if (p.length > MAX_SOURCE_PATH_CHARS)
+    throw new KnowledgeInputError(`the source path is over ${MAX_SOURCE_PATH_CHARS} characters`)
   if (HAS_CONTROL.test(p)) throw new KnowledgeInputError('the source path holds control characters')
   return p
 }

@@ -16,13 +16,16 @@ const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,199}$/
 /** Throws unless `id` is a safe model id: letters, digits and . _ : @ / + - only (no quotes, no spaces). */
 export function checkModelId(id: string): string {
   if (!MODEL_ID.test(id)) {
-    throw new KnowledgeInputError(`embedding model id "${id.slice(0, 60)}" may hold only letters, digits and . _ : @ / + - (at most 200 characters)`)
+    throw new KnowledgeInputError(
+      `embedding model id "${id.slice(0, 60)}" may hold only letters, digits and . _ : @ / + - (at most 200 characters)`,
+    )
   }
   return id
 }
 
 export function checkDims(dims: number): number {
-  if (!Number.isInteger(dims) || dims < 1) throw new KnowledgeInputError(`an embedding dimension must be a positive integer (got ${dims})`)
+  if (!Number.isInteger(dims) || dims < 1)
+    throw new KnowledgeInputError(`an embedding dimension must be a positive integer (got ${dims})`)
   if (dims > MAX_HALFVEC_DIMS) {
     throw new KnowledgeInputError(
       `${dims}-dimensional vectors cannot be indexed (pgvector's HNSW takes at most ${MAX_HALFVEC_DIMS}); ask the model for fewer dimensions`,
@@ -65,7 +68,11 @@ export function indexName(id: string): string {
   if (/^[a-z0-9-]+$/.test(id) && id.length <= room) slug = id.replace(/-/g, '_')
   else {
     const hash = createHash('sha256').update(id).digest('hex').slice(0, 8)
-    const base = id.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, room - 9)
+    const base = id
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, room - 9)
     slug = `${base}_${hash}`
   }
   return `${prefix}${slug}${suffix}`
@@ -98,7 +105,11 @@ export async function ensureModelIndex(db: Db, id: string, dims: number): Promis
   const key = `${name}:${dims}`
   if (seen.has(key)) return name
   const exists = async () =>
-    (await db.prisma.$queryRaw<Array<{ n: bigint }>>`SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'knowledge_chunks' AND indexname = ${name}`)[0].n > 0n
+    (
+      await db.prisma.$queryRaw<
+        Array<{ n: bigint }>
+      >`SELECT count(*) AS n FROM pg_indexes WHERE tablename = 'knowledge_chunks' AND indexname = ${name}`
+    )[0].n > 0n
   if (!(await exists())) {
     try {
       await db.prisma.$transaction(

@@ -97,11 +97,18 @@ describe('LlmClient over the OpenAI protocol', () => {
   })
 
   it('retries a 429 and waits as long as retry-after says', async () => {
-    server.enqueue({ type: 'error', status: 429, retryAfter: '0.3', message: 'Rate limit reached' }, { content: 'after the wait' })
+    server.enqueue(
+      { type: 'error', status: 429, retryAfter: '0.3', message: 'Rate limit reached' },
+      { content: 'after the wait' },
+    )
     const retries: number[] = []
     const c = new LlmClient(
       { provider: 'openai', model: 'gpt-4.1-mini', baseURL: server.url },
-      { env: { OPENAI_API_KEY: KEY }, retry: { ...FAST_RETRY, baseDelayMs: 1 }, onRetry: (i) => retries.push(i.delayMs) },
+      {
+        env: { OPENAI_API_KEY: KEY },
+        retry: { ...FAST_RETRY, baseDelayMs: 1 },
+        onRetry: (i) => retries.push(i.delayMs),
+      },
     )
     const t0 = Date.now()
     const r = await c.complete({ user: 'hello' })
@@ -140,7 +147,13 @@ describe('LlmClient over the OpenAI protocol', () => {
     expect(e.attempts).toBe(3)
     expect(e.retryable).toBe(true)
     expect(e.message).toContain('still broken')
-    expect(e.toJSON()).toMatchObject({ kind: 'server', status: 500, attempts: 3, provider: 'openai', model: 'gpt-4.1-mini' })
+    expect(e.toJSON()).toMatchObject({
+      kind: 'server',
+      status: 500,
+      attempts: 3,
+      provider: 'openai',
+      model: 'gpt-4.1-mini',
+    })
     expect(server.chatRequests()).toHaveLength(3)
     expect(server.pending()).toBe(1)
   })
@@ -165,7 +178,9 @@ describe('LlmClient over the OpenAI protocol', () => {
   it('bounds the total time of a call', async () => {
     server.enqueue({ type: 'hang' }, { type: 'hang' }, { type: 'hang' })
     const t0 = Date.now()
-    const e = await failure(client({ timeoutS: 10 }, { maxAttempts: 5, baseDelayMs: 1, totalTimeoutMs: 300 }).complete({ user: 'x' }))
+    const e = await failure(
+      client({ timeoutS: 10 }, { maxAttempts: 5, baseDelayMs: 1, totalTimeoutMs: 300 }).complete({ user: 'x' }),
+    )
     expect(e.kind).toBe('timeout')
     expect(Date.now() - t0).toBeLessThan(2000)
   })
@@ -204,7 +219,10 @@ describe('LlmClient over the OpenAI protocol', () => {
     const other = await startOpenAiTestServer()
     const url = other.url
     await other.close()
-    const c = new LlmClient({ provider: 'openai', model: 'm', baseURL: url }, { env: { OPENAI_API_KEY: KEY }, retry: FAST_RETRY })
+    const c = new LlmClient(
+      { provider: 'openai', model: 'm', baseURL: url },
+      { env: { OPENAI_API_KEY: KEY }, retry: FAST_RETRY },
+    )
     const e = await failure(c.complete({ user: 'x' }))
     expect(e.kind).toBe('network')
     expect(e.attempts).toBe(3)
@@ -254,7 +272,10 @@ describe('environment and secrets', () => {
   it('a config baseURL and apiKeyEnv override the defaults', async () => {
     const c = new LlmClient(
       { provider: 'openai', model: 'deepseek-chat', baseURL: server.url, apiKeyEnv: 'DEEPSEEK_API_KEY' },
-      { env: { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', OPENAI_API_KEY: 'sk-wrong-0000000000', DEEPSEEK_API_KEY: KEY }, retry: FAST_RETRY },
+      {
+        env: { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', OPENAI_API_KEY: 'sk-wrong-0000000000', DEEPSEEK_API_KEY: KEY },
+        retry: FAST_RETRY,
+      },
     )
     server.enqueue({ content: 'deepseek via override' })
     expect((await c.complete({ user: 'x' })).text).toBe('deepseek via override')
@@ -264,13 +285,23 @@ describe('environment and secrets', () => {
   it('never leaks the key: not in errors, results, the client object, or recorded requests', async () => {
     const strict = await startOpenAiTestServer({ apiKey: 'sk-test-OTHER-KEY-9', echoKeyInErrors: true })
     try {
-      const c = new LlmClient({ provider: 'openai', model: 'gpt-4.1-mini', baseURL: strict.url }, { env: { OPENAI_API_KEY: KEY }, retry: FAST_RETRY })
+      const c = new LlmClient(
+        { provider: 'openai', model: 'gpt-4.1-mini', baseURL: strict.url },
+        { env: { OPENAI_API_KEY: KEY }, retry: FAST_RETRY },
+      )
       const e = await failure(c.complete({ user: 'x' }))
       expect(e.kind).toBe('auth')
       expect(e.status).toBe(401)
       expect(e.attempts).toBe(1)
       expect(e.message).toContain('[REDACTED]')
-      for (const text of [e.message, e.stack ?? '', JSON.stringify(e), inspect(e, { depth: 10 }), inspect(c, { depth: 10, showHidden: true }), JSON.stringify(c)])
+      for (const text of [
+        e.message,
+        e.stack ?? '',
+        JSON.stringify(e),
+        inspect(e, { depth: 10 }),
+        inspect(c, { depth: 10, showHidden: true }),
+        JSON.stringify(c),
+      ])
         expect(text).not.toContain('SECRET123')
       expect(JSON.stringify(strict.requests)).not.toContain('SECRET123')
     } finally {
@@ -293,7 +324,10 @@ describe('environment and secrets', () => {
   it('a self-hosted OpenAI-compatible server needs no key', async () => {
     const open = await startOpenAiTestServer({ script: [{ content: 'local model here' }] })
     try {
-      const c = new LlmClient({ provider: 'openai', model: 'qwen2.5-coder', baseURL: open.url }, { env: {}, retry: FAST_RETRY })
+      const c = new LlmClient(
+        { provider: 'openai', model: 'qwen2.5-coder', baseURL: open.url },
+        { env: {}, retry: FAST_RETRY },
+      )
       expect((await c.complete({ user: 'x' })).text).toBe('local model here')
     } finally {
       await open.close()

@@ -1,7 +1,14 @@
 // LlmClient: one model, one `complete({system, user})` call with retries, timeouts, abort,
 // token usage and cost. Keys are read from the environment on each call and never kept.
 import { type AIMessageChunk, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages'
-import { costUsd, DEFAULT_TIMEOUT_S, ModelConfig, modelId, type ModelConfigInput, type Provider } from '../../client-safe/model-config.ts'
+import {
+  costUsd,
+  DEFAULT_TIMEOUT_S,
+  ModelConfig,
+  modelId,
+  type ModelConfigInput,
+  type Provider,
+} from '../../client-safe/model-config.ts'
 import { createChatModel } from './chat-model.ts'
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { collectSecrets, resolveEndpoint, type Env } from './env.ts'
@@ -93,7 +100,10 @@ export class LlmClient {
     try {
       return { ok: true, ...(await this.complete(prompt, options)) }
     } catch (e) {
-      return { ok: false, error: e instanceof LlmError ? e : toLlmError(e, { secrets: collectSecrets(this.#env ?? process.env) }) }
+      return {
+        ok: false,
+        error: e instanceof LlmError ? e : toLlmError(e, { secrets: collectSecrets(this.#env ?? process.env) }),
+      }
     }
   }
 
@@ -154,7 +164,9 @@ export class LlmClient {
       // LangChain drops a zero count (e.g. completion_tokens: 0): a reported total tells it apart
       const usedTotal = count(usage?.total_tokens)
       const reported = (usedIn ?? 0) > 0 || (usedOut ?? 0) > 0
-      const tokensIn = reported ? (usedIn ?? Math.max(0, (usedTotal ?? 0) - (usedOut ?? 0))) : estimateTokens(`${prompt.system ?? ''}${prompt.user}`)
+      const tokensIn = reported
+        ? (usedIn ?? Math.max(0, (usedTotal ?? 0) - (usedOut ?? 0)))
+        : estimateTokens(`${prompt.system ?? ''}${prompt.user}`)
       const tokensOut = reported ? (usedOut ?? Math.max(0, (usedTotal ?? 0) - tokensIn)) : estimateTokens(text)
       const cost = costUsd(config, tokensIn, tokensOut)
       const latencyMs = Date.now() - started
@@ -198,7 +210,12 @@ export class LlmClient {
   // is the one already in this process's environment; a changed key or base URL builds a new one.
   #models = new Map<string, BaseChatModel>()
   #model(endpoint: ReturnType<typeof resolveEndpoint>, options: CompleteOptions): BaseChatModel {
-    const key = JSON.stringify([endpoint.baseURL ?? null, endpoint.apiKey ?? null, options.temperature ?? null, options.maxTokens ?? null])
+    const key = JSON.stringify([
+      endpoint.baseURL ?? null,
+      endpoint.apiKey ?? null,
+      options.temperature ?? null,
+      options.maxTokens ?? null,
+    ])
     let model = this.#models.get(key)
     if (!model) {
       if (this.#models.size >= 8) this.#models.clear()

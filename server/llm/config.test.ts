@@ -7,7 +7,10 @@ import { backoffDelay, RetryPolicy } from './retry.ts'
 describe('parseModelSpec', () => {
   it('parses provider:model and keeps colons in the model name', () => {
     expect(parseModelSpec('openai:gpt-4.1-mini')).toEqual({ provider: 'openai', model: 'gpt-4.1-mini', weight: 1 })
-    expect(parseModelSpec('anthropic:claude-sonnet-4-5')).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-5' })
+    expect(parseModelSpec('anthropic:claude-sonnet-4-5')).toMatchObject({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+    })
     expect(parseModelSpec('ollama:qwen2.5-coder:7b')).toMatchObject({ provider: 'ollama', model: 'qwen2.5-coder:7b' })
     expect(parseModelSpec('google:gemini-2.5-flash')).toMatchObject({ provider: 'google', model: 'gemini-2.5-flash' })
     expect(parseModelSpec('gemini:gemini-2.5-flash')).toMatchObject({ provider: 'google' })
@@ -34,7 +37,12 @@ describe('parseModelSpec', () => {
   })
 
   it('merges extra fields and validates them', () => {
-    const c = parseModelSpec('openai:gpt-4.1-mini', { weight: 3, pricePer1kIn: 0.0004, pricePer1kOut: 0.0016, baseURL: 'http://127.0.0.1:1234/v1' })
+    const c = parseModelSpec('openai:gpt-4.1-mini', {
+      weight: 3,
+      pricePer1kIn: 0.0004,
+      pricePer1kOut: 0.0016,
+      baseURL: 'http://127.0.0.1:1234/v1',
+    })
     expect(c).toMatchObject({ weight: 3, pricePer1kIn: 0.0004, baseURL: 'http://127.0.0.1:1234/v1' })
     expect(() => parseModelSpec('openai:x', { weight: -1 })).toThrow()
     expect(() => parseModelSpec('openai:x', { apiKeyEnv: 'sk-proj-abcdefghijklmnopqrstuvwxyz' })).toThrow()
@@ -55,29 +63,45 @@ describe('parseModelSpec', () => {
 
 describe('environment resolution', () => {
   it('openai: config > OPENAI_BASE_URL > default; key from apiKeyEnv or OPENAI_API_KEY', () => {
-    expect(resolveEndpoint({ provider: 'openai' }, {})).toMatchObject({ baseURL: 'https://api.openai.com/v1', baseURLSource: 'default', apiKey: undefined })
-    expect(resolveEndpoint({ provider: 'openai' }, { OPENAI_BASE_URL: 'http://h:1/v1/', OPENAI_API_KEY: 'k1' })).toMatchObject({
+    expect(resolveEndpoint({ provider: 'openai' }, {})).toMatchObject({
+      baseURL: 'https://api.openai.com/v1',
+      baseURLSource: 'default',
+      apiKey: undefined,
+    })
+    expect(
+      resolveEndpoint({ provider: 'openai' }, { OPENAI_BASE_URL: 'http://h:1/v1/', OPENAI_API_KEY: 'k1' }),
+    ).toMatchObject({
       baseURL: 'http://h:1/v1',
       baseURLSource: 'OPENAI_BASE_URL',
       apiKey: 'k1',
       apiKeyEnv: 'OPENAI_API_KEY',
     })
     expect(
-      resolveEndpoint({ provider: 'openai', baseURL: 'http://c:2/v1', apiKeyEnv: 'MY_KEY' }, { OPENAI_BASE_URL: 'http://h:1/v1', OPENAI_API_KEY: 'k1', MY_KEY: 'k2' }),
+      resolveEndpoint(
+        { provider: 'openai', baseURL: 'http://c:2/v1', apiKeyEnv: 'MY_KEY' },
+        { OPENAI_BASE_URL: 'http://h:1/v1', OPENAI_API_KEY: 'k1', MY_KEY: 'k2' },
+      ),
     ).toMatchObject({ baseURL: 'http://c:2/v1', baseURLSource: 'config', apiKey: 'k2', apiKeyEnv: 'MY_KEY' })
   })
 
   it('anthropic and ollama defaults', () => {
-    expect(resolveEndpoint({ provider: 'anthropic' }, { ANTHROPIC_BASE_URL: 'http://a:3/v1' }).baseURL).toBe('http://a:3')
+    expect(resolveEndpoint({ provider: 'anthropic' }, { ANTHROPIC_BASE_URL: 'http://a:3/v1' }).baseURL).toBe(
+      'http://a:3',
+    )
     expect(resolveEndpoint({ provider: 'ollama' }, {}).baseURL).toBe('http://127.0.0.1:11434')
     expect(resolveEndpoint({ provider: 'ollama' }, { OLLAMA_HOST: 'box:9999' }).baseURL).toBe('http://box:9999')
   })
 
   it('redacts known secrets and key-shaped strings', () => {
-    const secrets = collectSecrets({ OPENAI_API_KEY: 'plainsecretvalue', HOME: '/home/someone-long-path' }, ['another-secret-1'])
+    const secrets = collectSecrets({ OPENAI_API_KEY: 'plainsecretvalue', HOME: '/home/someone-long-path' }, [
+      'another-secret-1',
+    ])
     expect(secrets).toContain('plainsecretvalue')
     expect(secrets).not.toContain('/home/someone-long-path')
-    const text = redact('key plainsecretvalue, another-secret-1, sk-abcdefghijkl, Bearer abc.def.ghi123, AIzaSyA1234567890abcdefghijk', secrets)
+    const text = redact(
+      'key plainsecretvalue, another-secret-1, sk-abcdefghijkl, Bearer abc.def.ghi123, AIzaSyA1234567890abcdefghijk',
+      secrets,
+    )
     expect(text).not.toMatch(/plainsecretvalue|another-secret-1|sk-abcdefghijkl|abc\.def|AIzaSy/)
     expect(text).toContain('Bearer [REDACTED]')
   })
@@ -110,7 +134,9 @@ describe('retry helpers', () => {
     expect(toLlmError(Object.assign(new Error('boom'), { status: 503 }), { secrets: s }).kind).toBe('server')
     expect(toLlmError(Object.assign(new Error('nope'), { status: 403 }), { secrets: s }).kind).toBe('auth')
     expect(toLlmError(Object.assign(new Error('bad'), { status_code: 404 }), { secrets: s }).kind).toBe('bad-request')
-    expect(toLlmError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }), { secrets: s }).kind).toBe('network')
+    expect(toLlmError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }), { secrets: s }).kind).toBe(
+      'network',
+    )
     expect(toLlmError(new SyntaxError('Unexpected token < in JSON'), { secrets: s }).kind).toBe('malformed')
     expect(toLlmError(new Error('x'), { secrets: s, aborted: true }).kind).toBe('aborted')
     expect(toLlmError(new Error('x'), { secrets: s, timedOut: true, timeoutMs: 1500 }).message).toContain('1.5 s')

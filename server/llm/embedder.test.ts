@@ -19,7 +19,10 @@ const RETRY = { maxAttempts: 3, baseDelayMs: 2, maxDelayMs: 10 }
 
 describe('createEmbedder (OpenAI-compatible)', () => {
   it('returns the float vectors the server computed, asking for encoding_format float', async () => {
-    const e = createEmbedder({ provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url }, { env, retry: RETRY })
+    const e = createEmbedder(
+      { provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url },
+      { env, retry: RETRY },
+    )
     expect(e.id).toBe('openai:text-embedding-3-small')
     expect(e.dims).toBe(1536)
     const texts = ['simulated annealing for the travelling salesman', 'def solve(n):\n    return n * 2']
@@ -34,7 +37,10 @@ describe('createEmbedder (OpenAI-compatible)', () => {
   })
 
   it('batches, learns an unknown model size, and honours dimensions', async () => {
-    const e = createEmbedder({ provider: 'openai', model: 'test-embed-small', baseURL: server.url, batchSize: 2 }, { env, retry: RETRY })
+    const e = createEmbedder(
+      { provider: 'openai', model: 'test-embed-small', baseURL: server.url, batchSize: 2 },
+      { env, retry: RETRY },
+    )
     expect(e.dims).toBe(0)
     const v = await e.embed(['a b', 'c d', 'e f', 'g h', 'i j'])
     expect(v).toHaveLength(5)
@@ -42,7 +48,10 @@ describe('createEmbedder (OpenAI-compatible)', () => {
     expect(server.requests.filter((r) => r.endpoint === 'embeddings')).toHaveLength(3)
     expect(e.stats).toMatchObject({ requests: 3, texts: 5, failures: 0 })
 
-    const d = createEmbedder({ provider: 'openai', model: 'text-embedding-3-large', baseURL: server.url, dimensions: 256 }, { env })
+    const d = createEmbedder(
+      { provider: 'openai', model: 'text-embedding-3-large', baseURL: server.url, dimensions: 256 },
+      { env },
+    )
     expect(d.id).toBe('openai:text-embedding-3-large@256')
     const [w] = await d.embed(['hello'])
     expect(w).toHaveLength(256)
@@ -54,7 +63,10 @@ describe('createEmbedder (OpenAI-compatible)', () => {
       { endpoint: 'embeddings', type: 'error', status: 429, retryAfter: '0.05' },
       { endpoint: 'embeddings', type: 'error', status: 503 },
     )
-    const e = createEmbedder({ provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url }, { env, retry: RETRY })
+    const e = createEmbedder(
+      { provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url },
+      { env, retry: RETRY },
+    )
     const [v] = await e.embed(['retry me'])
     expect(v).toEqual(server.embed('retry me'))
     expect(server.requests.filter((r) => r.endpoint === 'embeddings')).toHaveLength(3)
@@ -62,7 +74,10 @@ describe('createEmbedder (OpenAI-compatible)', () => {
 
   it('typed errors: exhausted retries, wrong vector size, no key', async () => {
     server.enqueue(...[1, 2, 3].map(() => ({ endpoint: 'embeddings' as const, type: 'error' as const, status: 500 })))
-    const e = createEmbedder({ provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url }, { env, retry: RETRY })
+    const e = createEmbedder(
+      { provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url },
+      { env, retry: RETRY },
+    )
     await expect(e.embed(['x'])).rejects.toMatchObject({ kind: 'server', attempts: 3 })
     expect(e.stats.failures).toBe(1)
 
@@ -79,7 +94,10 @@ describe('createEmbedder (OpenAI-compatible)', () => {
   it('a wrong key never shows in the error', async () => {
     const strict = await startOpenAiTestServer({ apiKey: 'sk-other-000000000', echoKeyInErrors: true })
     try {
-      const e = createEmbedder({ provider: 'openai', model: 'text-embedding-3-small', baseURL: strict.url }, { env, retry: RETRY })
+      const e = createEmbedder(
+        { provider: 'openai', model: 'text-embedding-3-small', baseURL: strict.url },
+        { env, retry: RETRY },
+      )
       const err = (await e.embed(['x']).catch((x: unknown) => x)) as LlmError
       expect(err.kind).toBe('auth')
       expect(`${err.message}${err.stack}${JSON.stringify(err)}`).not.toContain('SECRET123')
@@ -90,7 +108,10 @@ describe('createEmbedder (OpenAI-compatible)', () => {
 
   it('aborts', async () => {
     server.enqueue({ endpoint: 'embeddings', type: 'hang' })
-    const e = createEmbedder({ provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url }, { env, retry: RETRY })
+    const e = createEmbedder(
+      { provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url },
+      { env, retry: RETRY },
+    )
     const ac = new AbortController()
     setTimeout(() => ac.abort(), 50)
     await expect(e.embed(['x'], { signal: ac.signal })).rejects.toMatchObject({ kind: 'aborted' })

@@ -141,7 +141,12 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
     const vectors = value.map((v) => (typeof v === 'string' ? decodeBase64Float32(v) : v))
     for (const v of vectors) {
       if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
-        throw new LlmError({ kind: 'malformed', provider: 'openai', model: config.model, message: 'the embeddings endpoint returned a vector that is not an array of finite numbers' })
+        throw new LlmError({
+          kind: 'malformed',
+          provider: 'openai',
+          model: config.model,
+          message: 'the embeddings endpoint returned a vector that is not an array of finite numbers',
+        })
       if (dims === 0) dims = v.length
       if (v.length !== dims)
         throw new LlmError({
@@ -171,7 +176,13 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
         }
       } catch (e) {
         stats.failures++
-        throw e instanceof LlmError ? e : toLlmError(e, { secrets: collectSecrets(options.env ?? process.env), model: config.model, provider: 'openai' })
+        throw e instanceof LlmError
+          ? e
+          : toLlmError(e, {
+              secrets: collectSecrets(options.env ?? process.env),
+              model: config.model,
+              provider: 'openai',
+            })
       }
       return out
     },

@@ -40,8 +40,22 @@ describe('Ensemble', () => {
     e.recordReward('openai:small-model', 0.5)
 
     const small = e.get('openai:small-model').stats
-    expect(small).toMatchObject({ calls: 1, ok: 1, failed: 0, tokensIn: 1000, tokensOut: 1000, costUsd: 3, rewards: 1, rewardSum: 0.5 })
-    expect(e.get('openai:big-model').stats).toMatchObject({ calls: 1, ok: 0, failed: 1, errorsByKind: { 'bad-request': 1 } })
+    expect(small).toMatchObject({
+      calls: 1,
+      ok: 1,
+      failed: 0,
+      tokensIn: 1000,
+      tokensOut: 1000,
+      costUsd: 3,
+      rewards: 1,
+      rewardSum: 0.5,
+    })
+    expect(e.get('openai:big-model').stats).toMatchObject({
+      calls: 1,
+      ok: 0,
+      failed: 1,
+      errorsByKind: { 'bad-request': 1 },
+    })
     expect(e.get('openai:big-model').stats.lastError?.kind).toBe('bad-request')
     expect(e.get('openai:small-model#2').stats).toMatchObject({ calls: 1, ok: 1, retries: 1 })
     expect(e.totals()).toMatchObject({ calls: 3, ok: 2, failed: 1, costUsd: 3 })

@@ -2,7 +2,14 @@
 // job (its cost-aware bandit in server/engine/bandit.ts); the ensemble exposes the members, their
 // weights (priors) and the stats the bandit learns from, and records every call made through it.
 import { modelId, type ModelConfig, type ModelConfigInput } from '../../client-safe/model-config.ts'
-import { LlmClient, type CompleteOptions, type LlmClientOptions, type LlmCompletion, type LlmResult, type Prompt } from './client.ts'
+import {
+  LlmClient,
+  type CompleteOptions,
+  type LlmClientOptions,
+  type LlmCompletion,
+  type LlmResult,
+  type Prompt,
+} from './client.ts'
 import type { LlmError, LlmErrorKind } from './errors.ts'
 
 export interface ModelStats {
@@ -40,7 +47,19 @@ export type EnsembleEvent =
 export type EnsembleListener = (event: EnsembleEvent) => void
 
 function emptyStats(): ModelStats {
-  return { calls: 0, ok: 0, failed: 0, errorsByKind: {}, tokensIn: 0, tokensOut: 0, costUsd: 0, latencyMsTotal: 0, retries: 0, rewards: 0, rewardSum: 0 }
+  return {
+    calls: 0,
+    ok: 0,
+    failed: 0,
+    errorsByKind: {},
+    tokensIn: 0,
+    tokensOut: 0,
+    costUsd: 0,
+    latencyMsTotal: 0,
+    retries: 0,
+    rewards: 0,
+    rewardSum: 0,
+  }
 }
 
 export class Ensemble {
@@ -55,7 +74,13 @@ export class Ensemble {
       const client = new LlmClient(c, options)
       let id = modelId(client.config)
       for (let n = 2; this.#byId.has(id); n++) id = `${modelId(client.config)}#${n}`
-      const member: EnsembleMember = { id, config: client.config, weight: client.config.weight, client, stats: emptyStats() }
+      const member: EnsembleMember = {
+        id,
+        config: client.config,
+        weight: client.config.weight,
+        client,
+        stats: emptyStats(),
+      }
       members.push(member)
       this.#byId.set(id, member)
     }
@@ -146,14 +171,22 @@ export class Ensemble {
   }
 
   /** Calls member `id` and records the outcome. Never rejects. */
-  async tryComplete(id: string, prompt: Prompt, options: CompleteOptions = {}): Promise<LlmResult & { memberId: string }> {
+  async tryComplete(
+    id: string,
+    prompt: Prompt,
+    options: CompleteOptions = {},
+  ): Promise<LlmResult & { memberId: string }> {
     const result = await this.get(id).client.tryComplete(prompt, options)
     this.recordCall(id, result)
     return { ...result, memberId: id }
   }
 
   /** Calls member `id` and records the outcome; rejects with the LlmError on failure. */
-  async complete(id: string, prompt: Prompt, options: CompleteOptions = {}): Promise<LlmCompletion & { memberId: string }> {
+  async complete(
+    id: string,
+    prompt: Prompt,
+    options: CompleteOptions = {},
+  ): Promise<LlmCompletion & { memberId: string }> {
     const result = await this.tryComplete(id, prompt, options)
     if (!result.ok) throw result.error
     const { ok: _ok, ...completion } = result

@@ -63,7 +63,10 @@ export function normalizeOllamaHost(value: string): string {
 }
 
 /** Reads the endpoint and key a config will use, from `env` (process.env by default) right now. */
-export function resolveEndpoint(config: Pick<ModelConfig, 'provider' | 'baseURL' | 'apiKeyEnv'>, env: Env = process.env): ResolvedEndpoint {
+export function resolveEndpoint(
+  config: Pick<ModelConfig, 'provider' | 'baseURL' | 'apiKeyEnv'>,
+  env: Env = process.env,
+): ResolvedEndpoint {
   const provider = config.provider
   let baseURL: string | undefined
   let baseURLSource = 'default'
@@ -130,6 +133,7 @@ const KEY_SHAPES = [
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text
   for (const s of secrets) if (s) out = out.split(s).join('[REDACTED]')
-  for (const re of KEY_SHAPES) out = out.replace(re, (_m, bearer?: string) => (typeof bearer === 'string' ? `${bearer}[REDACTED]` : '[REDACTED]'))
+  for (const re of KEY_SHAPES)
+    out = out.replace(re, (_m, bearer?: string) => (typeof bearer === 'string' ? `${bearer}[REDACTED]` : '[REDACTED]'))
   return out
 }

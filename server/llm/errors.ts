@@ -204,7 +204,11 @@ export function toLlmError(e: unknown, ctx: ClassifyContext): LlmError {
   }
   if (ctx.aborted) return new LlmError({ ...base, kind: 'aborted', message: 'the call was aborted by the caller' })
   if (ctx.timedOut)
-    return new LlmError({ ...base, kind: 'timeout', message: `no answer within ${Math.round((ctx.timeoutMs ?? 0) / 100) / 10} s` })
+    return new LlmError({
+      ...base,
+      kind: 'timeout',
+      message: `no answer within ${Math.round((ctx.timeoutMs ?? 0) / 100) / 10} s`,
+    })
   const text = rawMessage(e)
   if (e && typeof e === 'object') {
     const name = (e as { name?: unknown }).name
@@ -224,12 +228,24 @@ export function toLlmError(e: unknown, ctx: ClassifyContext): LlmError {
       if (status === 401 || status === 403) return new LlmError({ ...base, kind: 'auth', status, message: m })
       return new LlmError({ ...base, kind: 'bad-request', status, message: m })
     }
-    if (ctor === 'APIConnectionError' || errorCode(e) || /fetch failed|socket hang up|connection error|network/i.test(text))
+    if (
+      ctor === 'APIConnectionError' ||
+      errorCode(e) ||
+      /fetch failed|socket hang up|connection error|network/i.test(text)
+    )
       return new LlmError({ ...base, kind: 'network', message: msg(text || 'connection error') })
     if (e instanceof SyntaxError || /JSON|Unexpected token|Unterminated/i.test(text))
-      return new LlmError({ ...base, kind: 'malformed', message: msg(`the provider sent a body that is not valid JSON: ${text}`) })
+      return new LlmError({
+        ...base,
+        kind: 'malformed',
+        message: msg(`the provider sent a body that is not valid JSON: ${text}`),
+      })
     if (e instanceof TypeError && /Cannot read properties|undefined|null/i.test(text))
-      return new LlmError({ ...base, kind: 'malformed', message: msg(`the provider's answer lacks expected fields: ${text}`) })
+      return new LlmError({
+        ...base,
+        kind: 'malformed',
+        message: msg(`the provider's answer lacks expected fields: ${text}`),
+      })
     if (/API key|apiKey|api_key/i.test(text)) return new LlmError({ ...base, kind: 'config', message: msg(text) })
   }
   return new LlmError({ ...base, kind: 'unknown', message: msg(text || 'unknown error') })

@@ -30,7 +30,13 @@ describe('anthropic', () => {
       retry: RETRY,
     })
     const r = await c.complete({ system: 'be brief', user: 'hello' })
-    expect(r).toMatchObject({ text: 'claude says hi', tokensIn: 12, tokensOut: 4, provider: 'anthropic', usageEstimated: false })
+    expect(r).toMatchObject({
+      text: 'claude says hi',
+      tokensIn: 12,
+      tokensOut: 4,
+      provider: 'anthropic',
+      usageEstimated: false,
+    })
     expect(r.costUsd).toBeCloseTo(0.036 + 0.06, 9)
     const req = server.chatRequests()[0]!
     expect(req.path).toBe('/v1/messages')
@@ -40,7 +46,10 @@ describe('anthropic', () => {
 
   it('retries a 529-style overload and streams', async () => {
     server.reset()
-    server.enqueue({ type: 'error', status: 529, message: 'Overloaded' }, { content: 'streamed from claude', chunkSize: 5 })
+    server.enqueue(
+      { type: 'error', status: 529, message: 'Overloaded' },
+      { content: 'streamed from claude', chunkSize: 5 },
+    )
     const c = new LlmClient(
       { provider: 'anthropic', model: 'claude-haiku-4-5' },
       { env: { ANTHROPIC_API_KEY: 'sk-ant-test-SECRET456', ANTHROPIC_BASE_URL: `${server.rootUrl}/v1` }, retry: RETRY },
@@ -61,9 +70,19 @@ describe('ollama', () => {
   it('honours OLLAMA_HOST in the host:port form users set', async () => {
     server.reset()
     server.enqueue({ content: 'local answer', usage: { prompt_tokens: 9, completion_tokens: 3 } })
-    const c = new LlmClient(parseModelSpec('ollama:qwen2.5-coder:7b'), { env: { OLLAMA_HOST: `127.0.0.1:${server.port}` }, retry: RETRY })
+    const c = new LlmClient(parseModelSpec('ollama:qwen2.5-coder:7b'), {
+      env: { OLLAMA_HOST: `127.0.0.1:${server.port}` },
+      retry: RETRY,
+    })
     const r = await c.complete({ user: 'hi' })
-    expect(r).toMatchObject({ text: 'local answer', tokensIn: 9, tokensOut: 3, costUsd: 0, provider: 'ollama', model: 'qwen2.5-coder:7b' })
+    expect(r).toMatchObject({
+      text: 'local answer',
+      tokensIn: 9,
+      tokensOut: 3,
+      costUsd: 0,
+      provider: 'ollama',
+      model: 'qwen2.5-coder:7b',
+    })
     expect(server.chatRequests()[0]!.path).toBe('/api/chat')
     expect(server.chatRequests()[0]!.body).toMatchObject({ model: 'qwen2.5-coder:7b' })
   })
@@ -80,7 +99,10 @@ describe('ollama', () => {
   it('a server error from Ollama is typed and retried', async () => {
     server.reset()
     server.enqueue({ type: 'error', status: 500, message: 'model runner crashed' }, { content: 'recovered' })
-    const c = new LlmClient({ provider: 'ollama', model: 'llama3' }, { env: { OLLAMA_HOST: server.rootUrl }, retry: RETRY })
+    const c = new LlmClient(
+      { provider: 'ollama', model: 'llama3' },
+      { env: { OLLAMA_HOST: server.rootUrl }, retry: RETRY },
+    )
     const r = await c.complete({ user: 'x' })
     expect(r).toMatchObject({ text: 'recovered', attempts: 2 })
   })
@@ -88,15 +110,23 @@ describe('ollama', () => {
 
 describe('createChatModel', () => {
   it('builds the LangChain class of each provider', () => {
-    expect(createChatModel(parseModelSpec('openai:gpt-4.1-mini'), { env: { OPENAI_API_KEY: 'sk-x-000000000' } })).toBeInstanceOf(ChatOpenAI)
-    expect(createChatModel(parseModelSpec('anthropic:claude-x'), { env: { ANTHROPIC_API_KEY: 'k' } })).toBeInstanceOf(ChatAnthropic)
-    expect(createChatModel(parseModelSpec('google:gemini-2.5-flash'), { env: { GEMINI_API_KEY: 'k' } })).toBeInstanceOf(ChatGoogleGenerativeAI)
+    expect(
+      createChatModel(parseModelSpec('openai:gpt-4.1-mini'), { env: { OPENAI_API_KEY: 'sk-x-000000000' } }),
+    ).toBeInstanceOf(ChatOpenAI)
+    expect(createChatModel(parseModelSpec('anthropic:claude-x'), { env: { ANTHROPIC_API_KEY: 'k' } })).toBeInstanceOf(
+      ChatAnthropic,
+    )
+    expect(createChatModel(parseModelSpec('google:gemini-2.5-flash'), { env: { GEMINI_API_KEY: 'k' } })).toBeInstanceOf(
+      ChatGoogleGenerativeAI,
+    )
     expect(createChatModel(parseModelSpec('ollama:llama3'), { env: {} })).toBeInstanceOf(ChatOllama)
   })
 
   it('google reads GOOGLE_API_KEY, then GEMINI_API_KEY; none is a config error', () => {
     expect(resolveEndpoint({ provider: 'google' }, { GEMINI_API_KEY: 'g2' }).apiKeyEnv).toBe('GEMINI_API_KEY')
-    expect(resolveEndpoint({ provider: 'google' }, { GOOGLE_API_KEY: 'g1', GEMINI_API_KEY: 'g2' }).apiKeyEnv).toBe('GOOGLE_API_KEY')
+    expect(resolveEndpoint({ provider: 'google' }, { GOOGLE_API_KEY: 'g1', GEMINI_API_KEY: 'g2' }).apiKeyEnv).toBe(
+      'GOOGLE_API_KEY',
+    )
     expect(() => createChatModel(parseModelSpec('gemini-2.5-pro'), { env: {} })).toThrow(LlmError)
   })
 

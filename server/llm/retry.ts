@@ -10,7 +10,11 @@ export const RetryPolicy = z.object({
   baseDelayMs: z.number().min(0).max(600_000).default(1000),
   maxDelayMs: z.number().min(0).max(600_000).default(30_000),
   /** wall-clock bound for the whole call, retries and waits included */
-  totalTimeoutMs: z.number().positive().max(24 * 3600_000).default(300_000),
+  totalTimeoutMs: z
+    .number()
+    .positive()
+    .max(24 * 3600_000)
+    .default(300_000),
   /** a retry-after longer than this ends the call instead of waiting */
   maxRetryAfterMs: z.number().min(0).max(3600_000).default(60_000),
   /** fraction of each backoff delay that is randomised (0: none, 1: full jitter) */
@@ -91,7 +95,15 @@ export async function withRetry<T>(
     if (hooks.signal?.aborted) throw finish(classify(hooks.signal.reason, { aborted: true }), attempt - 1)
     const left = deadline - Date.now()
     if (left <= 0)
-      throw finish(new LlmError({ kind: 'timeout', message: `gave up after ${policy.totalTimeoutMs} ms in all`, model: hooks.model, provider: hooks.provider }), attempt - 1)
+      throw finish(
+        new LlmError({
+          kind: 'timeout',
+          message: `gave up after ${policy.totalTimeoutMs} ms in all`,
+          model: hooks.model,
+          provider: hooks.provider,
+        }),
+        attempt - 1,
+      )
     const timeoutMs = Math.max(1, Math.min(hooks.attemptTimeoutMs, left))
     const timer = new AbortController()
     let timedOut = false
@@ -105,7 +117,11 @@ export async function withRetry<T>(
       const value = await fn({ attempt, signal, timeoutMs })
       return { value, attempts: attempt }
     } catch (e) {
-      error = classify(e, { aborted: hooks.signal?.aborted === true, timedOut: timedOut && !hooks.signal?.aborted, timeoutMs })
+      error = classify(e, {
+        aborted: hooks.signal?.aborted === true,
+        timedOut: timedOut && !hooks.signal?.aborted,
+        timeoutMs,
+      })
     } finally {
       clearTimeout(t)
     }

@@ -93,20 +93,57 @@ print(json.dumps({"valid": True, "metrics": {"score": float(mod.a + mod.b)}, "fe
 
 beforeAll(async () => {
   mkdirSync(problemDir)
-  writeFileSync(join(problemDir, 'problem.json'), JSON.stringify({ id: 'leak-probe', name: 'Leak probe', description: 'Finds secrets from inside the sandbox.', language: 'python', entry: 'initial.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 20, memoryMb: 512 } }))
+  writeFileSync(
+    join(problemDir, 'problem.json'),
+    JSON.stringify({
+      id: 'leak-probe',
+      name: 'Leak probe',
+      description: 'Finds secrets from inside the sandbox.',
+      language: 'python',
+      entry: 'initial.py',
+      evaluator: 'evaluator.py',
+      direction: 'max',
+      primaryMetric: 'score',
+      limits: { timeoutS: 20, memoryMb: 512 },
+    }),
+  )
   writeFileSync(join(problemDir, 'initial.py'), SEED(dataDir))
   writeFileSync(join(problemDir, 'evaluator.py'), EVALUATOR)
   model = await startOpenAiTestServer({ apiKey: KEY })
   // providers echo a wrong key in their error messages; these go through the engine's error path
   model.enqueue(
-    { type: 'error', status: 401, message: `Incorrect API key provided: ${KEY}. You can find your API key at the dashboard.` },
+    {
+      type: 'error',
+      status: 401,
+      message: `Incorrect API key provided: ${KEY}. You can find your API key at the dashboard.`,
+    },
     { type: 'error', status: 500, message: `upstream failure for key ${KEY}` },
   )
-  server = await startApiProcess({ dataDir, engine: true, workers: 1, env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: model.url, FM_AUTH_SECRET: AUTH_SECRET, FM_LOG: 'debug' } })
+  server = await startApiProcess({
+    dataDir,
+    engine: true,
+    workers: 1,
+    env: { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: model.url, FM_AUTH_SECRET: AUTH_SECRET, FM_LOG: 'debug' },
+  })
   token = server.adminToken()
   const imported = await callProcedure(server.url, 'problems.import', 'mutation', { path: problemDir }, { token })
   expect(imported.status, imported.body).toBe(200)
-  const created = await callProcedure(server.url, 'runs.create', 'mutation', { problemId: 'leak-probe', config: { mutator: 'llm', models: [{ provider: 'openai', model: 'scripted-model' }], budget: { maxEvals: BUDGET }, islands: 1, seed: 3 } }, { token })
+  const created = await callProcedure(
+    server.url,
+    'runs.create',
+    'mutation',
+    {
+      problemId: 'leak-probe',
+      config: {
+        mutator: 'llm',
+        models: [{ provider: 'openai', model: 'scripted-model' }],
+        budget: { maxEvals: BUDGET },
+        islands: 1,
+        seed: 3,
+      },
+    },
+    { token },
+  )
   expect(created.status, created.body).toBe(200)
   runId = (created.data as { id: string }).id
   const end = Date.now() + 300_000
@@ -141,14 +178,27 @@ describe('a provider key from the environment', () => {
 
   it('is in no API answer the console loads for the run', async () => {
     const viewer = listProcedures(appRouter).filter((p) => p.type !== 'mutation' && p.meta?.access !== 'public')
-    const known = { runId: [runId], id: candidateIds, parentId: candidateIds, problemId: ['leak-probe'], focus: candidateIds }
+    const known = {
+      runId: [runId],
+      id: candidateIds,
+      parentId: candidateIds,
+      problemId: ['leak-probe'],
+      focus: candidateIds,
+    }
     const answers: Array<[string, CallResult]> = []
     for (const p of viewer) {
       const input = p.path === 'runs.live' ? { runId, lastEventId: 'c-1.m0.e0' } : validSample(p, { known })
       answers.push([p.path, await callProcedure(server!.url, p.path, p.type, input, { token, readMs: 1500 })])
     }
-    for (const id of candidateIds) answers.push([`candidates.get ${id}`, await callProcedure(server!.url, 'candidates.get', 'query', { runId, id }, { token })])
-    answers.push(['candidates.export withCode', await callProcedure(server!.url, 'candidates.export', 'query', { runId, withCode: true }, { token })])
+    for (const id of candidateIds)
+      answers.push([
+        `candidates.get ${id}`,
+        await callProcedure(server!.url, 'candidates.get', 'query', { runId, id }, { token }),
+      ])
+    answers.push([
+      'candidates.export withCode',
+      await callProcedure(server!.url, 'candidates.export', 'query', { runId, withCode: true }, { token }),
+    ])
     const ok = answers.filter(([, r]) => r.status === 200)
     // the answers hold the run: its candidates' prompts, responses and sandbox reports
     expect(ok.length).toBeGreaterThan(candidateIds.length)
@@ -179,7 +229,8 @@ describe('a provider key from the environment', () => {
     expect(probes.length).toBeGreaterThanOrEqual(BUDGET - 2)
     for (const p of probes) {
       expect(Object.keys(p.env)).toContain('PATH') // the probe ran and saw an environment
-      for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'FM_AUTH_SECRET', 'DATABASE_URL', 'FM_ADMIN_PASSWORD']) expect(p.env).not.toHaveProperty(name)
+      for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'FM_AUTH_SECRET', 'DATABASE_URL', 'FM_ADMIN_PASSWORD'])
+        expect(p.env).not.toHaveProperty(name)
       expect(p.environ_with_mark).toEqual([])
       expect(p.data.listing).toMatch(/^ERR /)
       expect(p.data['local-admin-token']).toMatch(/^ERR /)
@@ -206,9 +257,17 @@ describe('a provider key from the environment', () => {
       for (const { tablename } of tables) {
         const all = await db.sql(`SELECT * FROM "${tablename}"`)
         rows += all.length
-        found.push(...leaks(`table ${tablename}`, JSON.stringify(all, (_k, v) => (typeof v === 'bigint' ? String(v) : v))))
+        found.push(
+          ...leaks(
+            `table ${tablename}`,
+            JSON.stringify(all, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
+          ),
+        )
       }
-      const stored = await db.prisma.candidate.findMany({ where: { runId }, select: { prompt: true, response: true, rejectReason: true, status: true } })
+      const stored = await db.prisma.candidate.findMany({
+        where: { runId },
+        select: { prompt: true, response: true, rejectReason: true, status: true },
+      })
       expect(stored.filter((c) => c.prompt && c.response).length).toBeGreaterThan(3)
       // the provider's errors (which quoted the key) were recorded, redacted
       const refused = stored.filter((c) => /401|Incorrect API key|upstream failure/.test(c.rejectReason ?? ''))
@@ -226,7 +285,13 @@ describe('a provider key from the environment', () => {
     expect(withRunId.length).toBeGreaterThan(0)
     const fileLeaks = files.filter((f) => Object.values(SECRETS).some((s) => readFileSync(f).includes(Buffer.from(s))))
     expect(fileLeaks).toEqual([])
-    recordFigures('secrets', { ...figures, tableRows: rows, dataFiles: files.length, modelRequests: model.chatRequests().length, leaks: 0 })
+    recordFigures('secrets', {
+      ...figures,
+      tableRows: rows,
+      dataFiles: files.length,
+      modelRequests: model.chatRequests().length,
+      leaks: 0,
+    })
   })
 })
 
@@ -235,8 +300,16 @@ describe('configs cannot turn the server’s own credentials into an API key', (
     const { ModelConfig } = await import('../../client-safe/model-config.ts')
     const { EmbedderConfig } = await import('./embedder.ts')
     for (const name of ['FM_AUTH_SECRET', 'DATABASE_URL', 'FM_ADMIN_PASSWORD', 'PGPASSWORD']) {
-      expect(ModelConfig.safeParse({ provider: 'openai', model: 'm', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: name }).success, name).toBe(false)
-      expect(EmbedderConfig.safeParse({ provider: 'openai', model: 'm', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: name }).success, name).toBe(false)
+      expect(
+        ModelConfig.safeParse({ provider: 'openai', model: 'm', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: name })
+          .success,
+        name,
+      ).toBe(false)
+      expect(
+        EmbedderConfig.safeParse({ provider: 'openai', model: 'm', baseURL: 'http://127.0.0.1:9/v1', apiKeyEnv: name })
+          .success,
+        name,
+      ).toBe(false)
     }
     expect(ModelConfig.safeParse({ provider: 'openai', model: 'm', apiKeyEnv: 'MY_PROVIDER_KEY' }).success).toBe(true)
   })

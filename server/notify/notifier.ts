@@ -9,7 +9,18 @@ import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { audit } from '../services/audit.ts'
-import { classifyEvent, foldStalls, STALL_COOLDOWN_MS, urlOrigin, webhookMessage, type Classified, type EventRow, type NotifyEvent, type RunFacts, type WebhookMessage } from '../../client-safe/notify-messages.ts'
+import {
+  classifyEvent,
+  foldStalls,
+  STALL_COOLDOWN_MS,
+  urlOrigin,
+  webhookMessage,
+  type Classified,
+  type EventRow,
+  type NotifyEvent,
+  type RunFacts,
+  type WebhookMessage,
+} from '../../client-safe/notify-messages.ts'
 import { deliverWebhook, type DeliveryOptions } from './webhook.ts'
 
 export interface NotifierOptions {
@@ -29,32 +40,74 @@ export interface NotifierOptions {
 const n = (v: bigint | number) => Number(v)
 
 export async function runFacts(db: Db, runId: string): Promise<RunFacts | null> {
-  const r = await db.prisma.run.findUnique({ where: { id: runId }, select: { id: true, name: true, problemId: true, status: true, evaluations: true, bestScore: true, bestCandidateId: true, problemSnapshot: true } })
+  const r = await db.prisma.run.findUnique({
+    where: { id: runId },
+    select: {
+      id: true,
+      name: true,
+      problemId: true,
+      status: true,
+      evaluations: true,
+      bestScore: true,
+      bestCandidateId: true,
+      problemSnapshot: true,
+    },
+  })
   if (!r) return null
-  return { id: r.id, name: r.name, problemId: r.problemId, status: r.status, evaluations: r.evaluations, bestScore: r.bestScore, bestCandidateId: r.bestCandidateId, direction: (r.problemSnapshot as unknown as ProblemSnapshot).spec.direction }
+  return {
+    id: r.id,
+    name: r.name,
+    problemId: r.problemId,
+    status: r.status,
+    evaluations: r.evaluations,
+    bestScore: r.bestScore,
+    bestCandidateId: r.bestCandidateId,
+    direction: (r.problemSnapshot as unknown as ProblemSnapshot).spec.direction,
+  }
 }
 
 /**
  * Sends one message to one webhook and records the outcome (the delivery row, and the audit log).
  * Shared by the notifier and the "send a test" button.
  */
-export async function sendDelivery(db: Db, d: { id: string; webhookId: string; runId: string | null; type: string; url: string }, message: WebhookMessage, opts: DeliveryOptions = {}) {
+export async function sendDelivery(
+  db: Db,
+  d: { id: string; webhookId: string; runId: string | null; type: string; url: string },
+  message: WebhookMessage,
+  opts: DeliveryOptions = {},
+) {
   const outcome = await deliverWebhook(d.url, message, {
     ...opts,
     onAttempt: async (a) => {
-      await db.prisma.notificationDelivery.update({ where: { id: d.id }, data: { attempts: a.attempt, httpStatus: a.httpStatus, error: a.error } })
+      await db.prisma.notificationDelivery.update({
+        where: { id: d.id },
+        data: { attempts: a.attempt, httpStatus: a.httpStatus, error: a.error },
+      })
     },
   })
   await db.prisma.notificationDelivery.update({
     where: { id: d.id },
-    data: { status: outcome.ok ? 'delivered' : 'failed', attempts: outcome.attempts, httpStatus: outcome.httpStatus, error: outcome.error, finishedAt: new Date() },
+    data: {
+      status: outcome.ok ? 'delivered' : 'failed',
+      attempts: outcome.attempts,
+      httpStatus: outcome.httpStatus,
+      error: outcome.error,
+      finishedAt: new Date(),
+    },
   })
   await audit(db.prisma, SYSTEM_ACTOR, {
     action: outcome.ok ? 'notification.delivered' : 'notification.failed',
     targetType: 'webhook',
     targetId: d.webhookId,
     runId: d.runId,
-    after: { delivery: d.id, type: d.type, to: urlOrigin(d.url), attempts: outcome.attempts, httpStatus: outcome.httpStatus, error: outcome.error },
+    after: {
+      delivery: d.id,
+      type: d.type,
+      to: urlOrigin(d.url),
+      attempts: outcome.attempts,
+      httpStatus: outcome.httpStatus,
+      error: outcome.error,
+    },
   })
   return outcome
 }
@@ -73,7 +126,9 @@ export class Notifier {
 
   /** From now on: events already in the log were either notified by a previous process or are old news. */
   async start(): Promise<void> {
-    const [row] = await this.o.db.prisma.$queryRaw<Array<{ m: bigint | number | null }>>`SELECT max(id) AS m FROM run_events`
+    const [row] = await this.o.db.prisma.$queryRaw<
+      Array<{ m: bigint | number | null }>
+    >`SELECT max(id) AS m FROM run_events`
     this.cursor = row?.m === null || row?.m === undefined ? 0 : n(row.m)
     this.unsubscribe = this.o.events.subscribe('any', (e) => {
       if (e.type === 'status' || e.type === 'stagnation') {
@@ -117,13 +172,25 @@ export class Notifier {
 
   /** Reads the event log after the cursor and dispatches what is worth a message. */
   async tick(): Promise<void> {
-    const rows = await this.o.db.prisma.$queryRaw<Array<{ id: bigint | number; run_id: string; type: string; payload: Record<string, unknown>; created_at: Date }>>`
+    const rows = await this.o.db.prisma.$queryRaw<
+      Array<{ id: bigint | number; run_id: string; type: string; payload: Record<string, unknown>; created_at: Date }>
+    >`
       SELECT id, run_id, type, payload, created_at FROM run_events
       WHERE id > ${this.cursor} AND type IN ('status', 'stagnation') ORDER BY id LIMIT 500`
     if (!rows.length) return
     this.cursor = n(rows[rows.length - 1]!.id)
-    const events: EventRow[] = rows.map((r) => ({ id: n(r.id), runId: r.run_id, type: r.type, payload: r.payload ?? {}, t: r.created_at.getTime() }))
-    const worth = foldStalls(events.map(classifyEvent).filter((c): c is Classified => c !== null), this.lastStall, this.o.cooldownMs ?? STALL_COOLDOWN_MS)
+    const events: EventRow[] = rows.map((r) => ({
+      id: n(r.id),
+      runId: r.run_id,
+      type: r.type,
+      payload: r.payload ?? {},
+      t: r.created_at.getTime(),
+    }))
+    const worth = foldStalls(
+      events.map(classifyEvent).filter((c): c is Classified => c !== null),
+      this.lastStall,
+      this.o.cooldownMs ?? STALL_COOLDOWN_MS,
+    )
     for (const c of worth) await this.dispatch(c)
   }
 
@@ -132,16 +199,28 @@ export class Notifier {
     const run = await runFacts(db, c.runId)
     if (!run) return
     const watchers = await db.prisma.runWatcher.findMany({ where: { runId: c.runId }, select: { userId: true } })
-    const hooks = await db.prisma.webhook.findMany({ where: { OR: [{ runId: c.runId }, { userId: { in: watchers.map((w) => w.userId) } }] } })
+    const hooks = await db.prisma.webhook.findMany({
+      where: { OR: [{ runId: c.runId }, { userId: { in: watchers.map((w) => w.userId) } }] },
+    })
     for (const h of hooks) {
       if (!h.events.includes(c.event as NotifyEvent)) continue
       let id: string
       try {
-        id = (await db.prisma.notificationDelivery.create({ data: { webhookId: h.id, runId: c.runId, eventId: BigInt(c.eventId), type: c.event }, select: { id: true } })).id
+        id = (
+          await db.prisma.notificationDelivery.create({
+            data: { webhookId: h.id, runId: c.runId, eventId: BigInt(c.eventId), type: c.event },
+            select: { id: true },
+          })
+        ).id
       } catch {
         continue // another process took this one (unique per event and webhook)
       }
-      const p = sendDelivery(db, { id, webhookId: h.id, runId: c.runId, type: c.event, url: h.url }, webhookMessage(id, c, run, this.o.consoleUrl), { ...this.o.delivery, signal: this.ac.signal })
+      const p = sendDelivery(
+        db,
+        { id, webhookId: h.id, runId: c.runId, type: c.event, url: h.url },
+        webhookMessage(id, c, run, this.o.consoleUrl),
+        { ...this.o.delivery, signal: this.ac.signal },
+      )
         .catch((e) => this.o.log.warn(`notification to ${urlOrigin(h.url)}: ${(e as Error).message}`))
         .finally(() => this.inflight.delete(p))
       this.inflight.add(p)

@@ -13,7 +13,13 @@ import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
 import { dbModes } from '../../test-support/db-modes.ts'
-import { classifyEvent, foldStalls, webhookMessage, WebhookUrl, type Classified } from '../../client-safe/notify-messages.ts'
+import {
+  classifyEvent,
+  foldStalls,
+  webhookMessage,
+  WebhookUrl,
+  type Classified,
+} from '../../client-safe/notify-messages.ts'
 import { Notifier } from './notifier.ts'
 import { deliverWebhook } from './webhook.ts'
 
@@ -40,7 +46,11 @@ async function receiver(respond: (n: number, path: string) => number | 'hang' | 
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { url, got, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) }
+  return {
+    url,
+    got,
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  }
 }
 
 async function until<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, what: string, limitMs = 30_000): Promise<T> {
@@ -54,21 +64,52 @@ async function until<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, what:
 }
 
 describe('what is worth a notification', () => {
-  const ev = (id: number, type: string, payload: Record<string, unknown>, t = id * 1000) => ({ id, runId: 'r1', type, payload, t })
+  const ev = (id: number, type: string, payload: Record<string, unknown>, t = id * 1000) => ({
+    id,
+    runId: 'r1',
+    type,
+    payload,
+    t,
+  })
   it('notifies completion, failure and a new plateau; not a stop, a pause or an escalation', () => {
-    expect(classifyEvent(ev(1, 'status', { status: 'completed', reason: 'budget reached' }))).toMatchObject({ event: 'run.completed', reason: 'budget reached' })
-    expect(classifyEvent(ev(2, 'status', { status: 'failed', reason: 'no valid candidate' }))).toMatchObject({ event: 'run.failed' })
+    expect(classifyEvent(ev(1, 'status', { status: 'completed', reason: 'budget reached' }))).toMatchObject({
+      event: 'run.completed',
+      reason: 'budget reached',
+    })
+    expect(classifyEvent(ev(2, 'status', { status: 'failed', reason: 'no valid candidate' }))).toMatchObject({
+      event: 'run.failed',
+    })
     expect(classifyEvent(ev(3, 'status', { status: 'stopped' }))).toBeNull()
     expect(classifyEvent(ev(4, 'status', { status: 'evolving' }))).toBeNull()
-    expect(classifyEvent(ev(5, 'stagnation', { kind: 'stagnant', island: 2, message: 'no gain' }))).toMatchObject({ event: 'run.stalled', island: 2 })
+    expect(classifyEvent(ev(5, 'stagnation', { kind: 'stagnant', island: 2, message: 'no gain' }))).toMatchObject({
+      event: 'run.stalled',
+      island: 2,
+    })
     expect(classifyEvent(ev(6, 'stagnation', { kind: 'escalated', island: 2 }))).toBeNull()
     expect(classifyEvent(ev(7, 'intervention', { action: 'run.exploration' }))).toBeNull()
   })
 
   it('folds a run’s stalls within the cool-down', () => {
-    const stall = (id: number, runId: string, t: number): Classified => ({ event: 'run.stalled', eventId: id, runId, island: id, reason: null, t })
+    const stall = (id: number, runId: string, t: number): Classified => ({
+      event: 'run.stalled',
+      eventId: id,
+      runId,
+      island: id,
+      reason: null,
+      t,
+    })
     const last = new Map<string, number>()
-    const out = foldStalls([stall(1, 'a', 0), stall(2, 'a', 1000), stall(3, 'b', 1000), { ...stall(4, 'a', 2000), event: 'run.completed' }, stall(5, 'a', 601_000)], last, 600_000)
+    const out = foldStalls(
+      [
+        stall(1, 'a', 0),
+        stall(2, 'a', 1000),
+        stall(3, 'b', 1000),
+        { ...stall(4, 'a', 2000), event: 'run.completed' },
+        stall(5, 'a', 601_000),
+      ],
+      last,
+      600_000,
+    )
     expect(out.map((c) => c.eventId)).toEqual([1, 3, 4, 5])
     expect(foldStalls([stall(6, 'a', 602_000)], last, 600_000)).toEqual([])
   })
@@ -76,15 +117,47 @@ describe('what is worth a notification', () => {
   it('accepts only plain http(s) addresses without credentials', () => {
     expect(WebhookUrl.parse(' https://hooks.example.org/fm/abc ')).toBe('https://hooks.example.org/fm/abc')
     expect(WebhookUrl.safeParse('http://127.0.0.1:9000/x').success).toBe(true)
-    for (const bad of ['ftp://example.org/x', 'javascript:alert(1)', 'file:///etc/passwd', 'http://user:pass@example.org/', 'https://example.org/#frag', 'not a url', `https://example.org/${'a'.repeat(2000)}`]) {
+    for (const bad of [
+      'ftp://example.org/x',
+      'javascript:alert(1)',
+      'file:///etc/passwd',
+      'http://user:pass@example.org/',
+      'https://example.org/#frag',
+      'not a url',
+      `https://example.org/${'a'.repeat(2000)}`,
+    ]) {
       expect(WebhookUrl.safeParse(bad).success, bad).toBe(false)
     }
   })
 
   it('says what happened, with facts only', () => {
-    const m = webhookMessage('d1', { event: 'run.completed', island: null, reason: 'budget reached', t: 0 }, { id: 'run-1', name: 'tuned', problemId: 'p', status: 'completed', evaluations: 300, bestScore: 2.5, bestCandidateId: 'c9', direction: 'max' }, 'https://fm.example.org/')
+    const m = webhookMessage(
+      'd1',
+      { event: 'run.completed', island: null, reason: 'budget reached', t: 0 },
+      {
+        id: 'run-1',
+        name: 'tuned',
+        problemId: 'p',
+        status: 'completed',
+        evaluations: 300,
+        bestScore: 2.5,
+        bestCandidateId: 'c9',
+        direction: 'max',
+      },
+      'https://fm.example.org/',
+    )
     expect(Object.keys(m).sort()).toEqual(['at', 'id', 'island', 'run', 'text', 'type'])
-    expect(Object.keys(m.run!).sort()).toEqual(['best', 'direction', 'evaluations', 'id', 'name', 'problem', 'reason', 'status', 'url'])
+    expect(Object.keys(m.run!).sort()).toEqual([
+      'best',
+      'direction',
+      'evaluations',
+      'id',
+      'name',
+      'problem',
+      'reason',
+      'status',
+      'url',
+    ])
     expect(m.run!.url).toBe('https://fm.example.org/runs/run-1')
     expect(m.text).toBe('tuned completed · p · 300 evaluations · best 2.5 · budget reached')
   })
@@ -95,7 +168,11 @@ describe('delivering to a webhook', () => {
     const r = await receiver((n) => (n < 3 ? 503 : 204))
     const attempts: number[] = []
     const t0 = Date.now()
-    const out = await deliverWebhook(`${r.url}/hook`, { type: 'test', id: 'x', at: '', text: 't', run: null, island: null }, { baseDelayMs: 100, onAttempt: (a) => void attempts.push(a.attempt) })
+    const out = await deliverWebhook(
+      `${r.url}/hook`,
+      { type: 'test', id: 'x', at: '', text: 't', run: null, island: null },
+      { baseDelayMs: 100, onAttempt: (a) => void attempts.push(a.attempt) },
+    )
     expect(out).toEqual({ ok: true, attempts: 3, httpStatus: 204, error: null })
     expect(attempts).toEqual([1, 2, 3])
     // waits of 100 and 400 ms
@@ -108,19 +185,33 @@ describe('delivering to a webhook', () => {
 
   it('gives up on a 4xx at once, times out a receiver that never answers, and never follows a redirect', async () => {
     const gone = await receiver(() => 404)
-    expect(await deliverWebhook(gone.url, { type: 'test', id: 'a', at: '', text: '', run: null, island: null }, { baseDelayMs: 10 })).toEqual({ ok: false, attempts: 1, httpStatus: 404, error: 'HTTP 404' })
+    expect(
+      await deliverWebhook(
+        gone.url,
+        { type: 'test', id: 'a', at: '', text: '', run: null, island: null },
+        { baseDelayMs: 10 },
+      ),
+    ).toEqual({ ok: false, attempts: 1, httpStatus: 404, error: 'HTTP 404' })
     await gone.close()
 
     const silent = await receiver(() => 'hang')
     const t0 = Date.now()
-    const out = await deliverWebhook(silent.url, { type: 'test', id: 'b', at: '', text: '', run: null, island: null }, { timeoutMs: 300, attempts: 2, baseDelayMs: 50 })
+    const out = await deliverWebhook(
+      silent.url,
+      { type: 'test', id: 'b', at: '', text: '', run: null, island: null },
+      { timeoutMs: 300, attempts: 2, baseDelayMs: 50 },
+    )
     expect(out).toMatchObject({ ok: false, attempts: 2, httpStatus: null, error: 'no answer within 300 ms' })
     expect(Date.now() - t0).toBeLessThan(5000)
     await silent.close()
 
     const elsewhere = await receiver()
     const redirecting = await receiver(() => ({ redirect: `${elsewhere.url}/stolen` }))
-    const red = await deliverWebhook(redirecting.url, { type: 'test', id: 'c', at: '', text: '', run: null, island: null }, { baseDelayMs: 10 })
+    const red = await deliverWebhook(
+      redirecting.url,
+      { type: 'test', id: 'c', at: '', text: '', run: null, island: null },
+      { baseDelayMs: 10 },
+    )
     expect(red).toMatchObject({ ok: false, attempts: 1, httpStatus: 302 })
     expect(red.error).toContain('not followed')
     expect(elsewhere.got).toHaveLength(0)
@@ -129,7 +220,13 @@ describe('delivering to a webhook', () => {
     // nobody listening: a network error, retried, then reported
     const closed = await receiver()
     await closed.close()
-    expect(await deliverWebhook(closed.url, { type: 'test', id: 'd', at: '', text: '', run: null, island: null }, { attempts: 2, baseDelayMs: 10 })).toMatchObject({ ok: false, attempts: 2, httpStatus: null, error: 'ECONNREFUSED' })
+    expect(
+      await deliverWebhook(
+        closed.url,
+        { type: 'test', id: 'd', at: '', text: '', run: null, island: null },
+        { attempts: 2, baseDelayMs: 10 },
+      ),
+    ).toMatchObject({ ok: false, attempts: 2, httpStatus: null, error: 'ECONNREFUSED' })
   })
 })
 
@@ -145,12 +242,27 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
   beforeAll(async () => {
     ;({ db, cleanup } = await open())
     app = createAppServices(db, null, silentLogger)
-    for (const [name, role] of [['ann', 'viewer'], ['bob', 'viewer'], ['eve', 'expert']] as Array<[string, Role]>) {
+    for (const [name, role] of [
+      ['ann', 'viewer'],
+      ['bob', 'viewer'],
+      ['eve', 'expert'],
+    ] as Array<[string, Role]>) {
       await db.prisma.user.create({ data: { id: `user-${name}`, name, email: `${name}@example.test`, role } })
       users[name] = { id: `user-${name}`, label: `${name}@example.test`, role, via: 'session' }
     }
     runId = (await seedSyntheticRun(db, { candidates: 300, islands: 2, status: 'evolving', metricEvery: 10 })).runId
-    await db.prisma.run.update({ where: { id: runId }, data: { name: 'watched run', config: { islands: 2, mutator: 'llm', models: [{ provider: 'openai', model: 'm', apiKeyEnv: 'SECRET_KEY_VAR' }], budget: { maxEvals: 300 } } } })
+    await db.prisma.run.update({
+      where: { id: runId },
+      data: {
+        name: 'watched run',
+        config: {
+          islands: 2,
+          mutator: 'llm',
+          models: [{ provider: 'openai', model: 'm', apiKeyEnv: 'SECRET_KEY_VAR' }],
+          budget: { maxEvals: 300 },
+        },
+      },
+    })
   })
   afterAll(async () => {
     for (const n of notifiers) await n.stop()
@@ -158,7 +270,10 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
   })
 
   async function event(type: string, payload: Record<string, unknown>) {
-    const row = await db.prisma.runEvent.create({ data: { runId, type, payload: payload as object }, select: { id: true } })
+    const row = await db.prisma.runEvent.create({
+      data: { runId, type, payload: payload as object },
+      select: { id: true },
+    })
     app.events.publish({ id: String(row.id), runId, type, payload })
     return Number(row.id)
   }
@@ -171,24 +286,53 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     await as('ann').notifications.watch({ runId, watching: true })
     await as('ann').notifications.setMyWebhook({ url: `${mine.url}/ann` })
     await as('bob').notifications.setMyWebhook({ url: `${stranger.url}/bob` })
-    await expect(as('ann').notifications.setRunWebhook({ runId, url: `${runHook.url}/run` })).rejects.toMatchObject({ code: 'FORBIDDEN' })
-    await as('eve').notifications.setRunWebhook({ runId, url: `${runHook.url}/run`, events: ['run.completed', 'run.failed'] })
-    await expect(as('ann').notifications.setMyWebhook({ url: 'http://ann:secret@127.0.0.1/x' })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(as('ann').notifications.setRunWebhook({ runId, url: `${runHook.url}/run` })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
+    await as('eve').notifications.setRunWebhook({
+      runId,
+      url: `${runHook.url}/run`,
+      events: ['run.completed', 'run.failed'],
+    })
+    await expect(as('ann').notifications.setMyWebhook({ url: 'http://ann:secret@127.0.0.1/x' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    })
 
     // two notifiers on one database (two engine processes): still one message per event and webhook
     for (let i = 0; i < 2; i++) {
-      const n = new Notifier({ db, events: app.events, log: silentLogger, consoleUrl: 'http://console.test:3000', delivery: { baseDelayMs: 50 }, pollMs: 200, cooldownMs: 60_000 })
+      const n = new Notifier({
+        db,
+        events: app.events,
+        log: silentLogger,
+        consoleUrl: 'http://console.test:3000',
+        delivery: { baseDelayMs: 50 },
+        pollMs: 200,
+        cooldownMs: 60_000,
+      })
       await n.start()
       notifiers.push(n)
     }
-    await event('stagnation', { island: 0, kind: 'stagnant', level: 1, message: 'island 0: no gain for 40 evaluations' })
+    await event('stagnation', {
+      island: 0,
+      kind: 'stagnant',
+      level: 1,
+      message: 'island 0: no gain for 40 evaluations',
+    })
     await event('stagnation', { island: 1, kind: 'stagnant', level: 1, message: 'island 1: no gain' }) // folded
     await event('stagnation', { island: 0, kind: 'escalated', level: 2 })
     await event('status', { status: 'paused', reason: 'paused by a user' })
     const done = await event('status', { status: 'completed', reason: 'budget reached' })
 
-    await until(() => mine.got.length, (n) => n >= 2, 'ann’s two messages')
-    await until(() => runHook.got.length, (n) => n >= 2, 'the run webhook’s retry')
+    await until(
+      () => mine.got.length,
+      (n) => n >= 2,
+      'ann’s two messages',
+    )
+    await until(
+      () => runHook.got.length,
+      (n) => n >= 2,
+      'the run webhook’s retry',
+    )
     await new Promise((r) => setTimeout(r, 600)) // nothing more comes
     expect(mine.got.map((g) => [g.path, g.body.type, g.body.island])).toEqual([
       ['/ann', 'run.stalled', 0],
@@ -199,12 +343,21 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     expect(stranger.got).toHaveLength(0)
 
     const completed = mine.got[1]!.body as { id: string; text: string; run: Record<string, unknown> }
-    expect(completed.run).toMatchObject({ id: runId, name: 'watched run', status: 'evolving', evaluations: 300, url: `http://console.test:3000/runs/${runId}` })
+    expect(completed.run).toMatchObject({
+      id: runId,
+      name: 'watched run',
+      status: 'evolving',
+      evaluations: 300,
+      url: `http://console.test:3000/runs/${runId}`,
+    })
     expect(completed.text).toContain('watched run completed')
     expect(JSON.stringify(mine.got)).not.toContain('SECRET_KEY_VAR')
     expect(JSON.stringify(mine.got)).not.toContain('x = ')
 
-    const rows = await db.prisma.notificationDelivery.findMany({ where: { eventId: BigInt(done) }, orderBy: { createdAt: 'asc' } })
+    const rows = await db.prisma.notificationDelivery.findMany({
+      where: { eventId: BigInt(done) },
+      orderBy: { createdAt: 'asc' },
+    })
     expect(rows.map((r) => [r.type, r.status, r.attempts]).sort()).toEqual([
       ['run.completed', 'delivered', 1],
       ['run.completed', 'delivered', 2],
@@ -224,7 +377,9 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     expect(page).toMatchObject({ watching: true, watchers: 1, webhook: { url: null, to: runHook.url } })
     expect((await as('eve').notifications.run({ runId })).webhook!.url).toBe(`${runHook.url}/run`)
     // the audit keeps where messages go, never the whole address
-    const set = await db.prisma.auditEvent.findFirst({ where: { action: 'webhook.set', actorLabel: 'ann@example.test' } })
+    const set = await db.prisma.auditEvent.findFirst({
+      where: { action: 'webhook.set', actorLabel: 'ann@example.test' },
+    })
     expect(set!.after).toEqual({ to: mine.url, events: ['run.completed', 'run.failed', 'run.stalled'] })
     await Promise.all([mine.close(), runHook.close(), stranger.close()])
   })
@@ -235,7 +390,13 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     expect((await as('eve').notifications.run({ runId })).webhook).toBeNull()
     await as('ann').notifications.setMyWebhook({ url: `${broken.url}/down`, events: ['run.failed'] })
     const failed = await event('status', { status: 'failed', reason: 'no valid candidate' })
-    await until(() => db.prisma.notificationDelivery.findFirst({ where: { eventId: BigInt(failed), status: { not: 'pending' } } }), (d) => !!d, 'the failed delivery', 60_000)
+    await until(
+      () =>
+        db.prisma.notificationDelivery.findFirst({ where: { eventId: BigInt(failed), status: { not: 'pending' } } }),
+      (d) => !!d,
+      'the failed delivery',
+      60_000,
+    )
     const row = (await db.prisma.notificationDelivery.findFirst({ where: { eventId: BigInt(failed) } }))!
     expect(row).toMatchObject({ status: 'failed', attempts: 4, httpStatus: 500, error: 'HTTP 500' })
     expect(broken.got).toHaveLength(4)

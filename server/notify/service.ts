@@ -6,7 +6,16 @@ import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { BadInputError, NotFoundError } from '../errors.ts'
 import { audit } from '../services/audit.ts'
-import { classifyEvent, NOTIFY_EVENTS, notificationText, notificationTitle, testMessage, urlOrigin, type Classified, type NotifyEvent } from '../../client-safe/notify-messages.ts'
+import {
+  classifyEvent,
+  NOTIFY_EVENTS,
+  notificationText,
+  notificationTitle,
+  testMessage,
+  urlOrigin,
+  type Classified,
+  type NotifyEvent,
+} from '../../client-safe/notify-messages.ts'
 import { runFacts, sendDelivery } from './notifier.ts'
 import type { DeliveryOptions } from './webhook.ts'
 
@@ -25,16 +34,33 @@ async function requireRun(db: Db, runId: string) {
 export async function watchRun(db: Db, actor: Actor, runId: string, watching: boolean) {
   const userId = userOf(actor)
   await requireRun(db, runId)
-  if (watching) await db.prisma.runWatcher.upsert({ where: { runId_userId: { runId, userId } }, create: { runId, userId }, update: {} })
+  if (watching)
+    await db.prisma.runWatcher.upsert({
+      where: { runId_userId: { runId, userId } },
+      create: { runId, userId },
+      update: {},
+    })
   else await db.prisma.runWatcher.deleteMany({ where: { runId, userId } })
-  await audit(db.prisma, actor, { action: watching ? 'run.watch' : 'run.unwatch', targetType: 'run', targetId: runId, runId, after: { watching } })
+  await audit(db.prisma, actor, {
+    action: watching ? 'run.watch' : 'run.unwatch',
+    targetType: 'run',
+    targetId: runId,
+    runId,
+    after: { watching },
+  })
   return { watching }
 }
 
 export type WebhookTarget = { kind: 'user' } | { kind: 'run'; runId: string }
 
 /** Sets (url) or removes (null) the user's own webhook or a run's. */
-export async function setWebhook(db: Db, actor: Actor, target: WebhookTarget, url: string | null, events: NotifyEvent[] = [...NOTIFY_EVENTS]) {
+export async function setWebhook(
+  db: Db,
+  actor: Actor,
+  target: WebhookTarget,
+  url: string | null,
+  events: NotifyEvent[] = [...NOTIFY_EVENTS],
+) {
   const key = target.kind === 'user' ? { userId: userOf(actor) } : { runId: target.runId }
   if (target.kind === 'run') await requireRun(db, target.runId)
   const before = await db.prisma.webhook.findFirst({ where: key })
@@ -59,7 +85,10 @@ export async function setWebhook(db: Db, actor: Actor, target: WebhookTarget, ur
 
 async function deliveriesOf(db: Db, where: { webhookId?: string; runId?: string }, take = 20) {
   const rows = await db.prisma.notificationDelivery.findMany({ where, orderBy: { createdAt: 'desc' }, take })
-  const runs = await db.prisma.run.findMany({ where: { id: { in: [...new Set(rows.map((r) => r.runId).filter((x): x is string => !!x))] } }, select: { id: true, name: true } })
+  const runs = await db.prisma.run.findMany({
+    where: { id: { in: [...new Set(rows.map((r) => r.runId).filter((x): x is string => !!x))] } },
+    select: { id: true, name: true },
+  })
   const names = new Map(runs.map((r) => [r.id, r.name]))
   return rows.map((r) => ({
     id: r.id,
@@ -81,9 +110,17 @@ export async function myNotifications(db: Db, actor: Actor) {
   const userId = userOf(actor)
   const [hook, watching] = await Promise.all([
     db.prisma.webhook.findUnique({ where: { userId } }),
-    db.prisma.runWatcher.findMany({ where: { userId }, orderBy: { createdAt: 'desc' }, take: 200, select: { runId: true } }),
+    db.prisma.runWatcher.findMany({
+      where: { userId },
+      orderBy: { createdAt: 'desc' },
+      take: 200,
+      select: { runId: true },
+    }),
   ])
-  const runs = await db.prisma.run.findMany({ where: { id: { in: watching.map((w) => w.runId) } }, select: { id: true, name: true, status: true } })
+  const runs = await db.prisma.run.findMany({
+    where: { id: { in: watching.map((w) => w.runId) } },
+    select: { id: true, name: true, status: true },
+  })
   return {
     webhook: hook ? { url: hook.url, events: hook.events } : null,
     deliveries: hook ? await deliveriesOf(db, { webhookId: hook.id }) : [],
@@ -95,7 +132,9 @@ export async function myNotifications(db: Db, actor: Actor) {
 export async function runNotifications(db: Db, actor: Actor, runId: string, opts: { showUrl: boolean }) {
   await requireRun(db, runId)
   const [mine, watchers, hook] = await Promise.all([
-    actor.id ? db.prisma.runWatcher.findUnique({ where: { runId_userId: { runId, userId: actor.id } } }) : Promise.resolve(null),
+    actor.id
+      ? db.prisma.runWatcher.findUnique({ where: { runId_userId: { runId, userId: actor.id } } })
+      : Promise.resolve(null),
     db.prisma.runWatcher.count({ where: { runId } }),
     db.prisma.webhook.findUnique({ where: { runId } }),
   ])
@@ -110,11 +149,25 @@ export async function runNotifications(db: Db, actor: Actor, runId: string, opts
 
 /** Sends a test message to the user's webhook or a run's now, and says what happened. */
 export async function sendTest(db: Db, actor: Actor, target: WebhookTarget, opts: DeliveryOptions = {}) {
-  const hook = await db.prisma.webhook.findFirst({ where: target.kind === 'user' ? { userId: userOf(actor) } : { runId: target.runId } })
-  if (!hook) throw new BadInputError(target.kind === 'user' ? 'you have no webhook yet: save its address first' : 'this run has no webhook yet: save its address first')
+  const hook = await db.prisma.webhook.findFirst({
+    where: target.kind === 'user' ? { userId: userOf(actor) } : { runId: target.runId },
+  })
+  if (!hook)
+    throw new BadInputError(
+      target.kind === 'user'
+        ? 'you have no webhook yet: save its address first'
+        : 'this run has no webhook yet: save its address first',
+    )
   const id = randomUUID()
-  await db.prisma.notificationDelivery.create({ data: { id, webhookId: hook.id, runId: target.kind === 'run' ? target.runId : null, type: 'test' } })
-  const outcome = await sendDelivery(db, { id, webhookId: hook.id, runId: target.kind === 'run' ? target.runId : null, type: 'test', url: hook.url }, testMessage(id, actor.label), opts)
+  await db.prisma.notificationDelivery.create({
+    data: { id, webhookId: hook.id, runId: target.kind === 'run' ? target.runId : null, type: 'test' },
+  })
+  const outcome = await sendDelivery(
+    db,
+    { id, webhookId: hook.id, runId: target.kind === 'run' ? target.runId : null, type: 'test', url: hook.url },
+    testMessage(id, actor.label),
+    opts,
+  )
   // a test message leaves the machine on a user's request: who sent it where, and how it went
   await audit(db.prisma, actor, {
     action: 'webhook.test',
@@ -140,22 +193,46 @@ export interface FeedItem {
  * What the browser notifies: events of the runs the user watches after `after` (null: nothing
  * yet, just the cursor to start from). The cursor is the newest event id seen, matching or not.
  */
-export async function notificationFeed(db: Db, actor: Actor, after: number | null): Promise<{ cursor: number; items: FeedItem[] }> {
+export async function notificationFeed(
+  db: Db,
+  actor: Actor,
+  after: number | null,
+): Promise<{ cursor: number; items: FeedItem[] }> {
   const userId = userOf(actor)
   const [top] = await db.prisma.$queryRaw<Array<{ m: bigint | number | null }>>`SELECT max(id) AS m FROM run_events`
   const cursor = top?.m === null || top?.m === undefined ? 0 : n(top.m)
   if (after === null || after >= cursor) return { cursor: Math.max(cursor, after ?? 0), items: [] }
-  const rows = await db.prisma.$queryRaw<Array<{ id: bigint | number; run_id: string; type: string; payload: Record<string, unknown>; created_at: Date }>>`
+  const rows = await db.prisma.$queryRaw<
+    Array<{ id: bigint | number; run_id: string; type: string; payload: Record<string, unknown>; created_at: Date }>
+  >`
     SELECT e.id, e.run_id, e.type, e.payload, e.created_at FROM run_events e
     WHERE e.id > ${after} AND e.id <= ${cursor} AND e.type IN ('status', 'stagnation')
       AND e.run_id IN (SELECT run_id FROM run_watchers WHERE user_id = ${userId})
     ORDER BY e.id LIMIT 200`
-  const classified = rows.map((r) => classifyEvent({ id: n(r.id), runId: r.run_id, type: r.type, payload: r.payload ?? {}, t: r.created_at.getTime() })).filter((c): c is Classified => c !== null)
+  const classified = rows
+    .map((r) =>
+      classifyEvent({
+        id: n(r.id),
+        runId: r.run_id,
+        type: r.type,
+        payload: r.payload ?? {},
+        t: r.created_at.getTime(),
+      }),
+    )
+    .filter((c): c is Classified => c !== null)
   const items: FeedItem[] = []
   for (const c of classified) {
     const run = await runFacts(db, c.runId)
     if (!run) continue
-    items.push({ eventId: c.eventId, runId: c.runId, event: c.event, title: notificationTitle(c.event, run, c.island), body: notificationText(c, run), t: c.t, island: c.island })
+    items.push({
+      eventId: c.eventId,
+      runId: c.runId,
+      event: c.event,
+      title: notificationTitle(c.event, run, c.island),
+      body: notificationText(c, run),
+      t: c.t,
+      island: c.island,
+    })
   }
   // a full page: the rest comes with the next call
   return { cursor: rows.length === 200 ? n(rows[rows.length - 1]!.id) : cursor, items }

@@ -39,17 +39,30 @@ function retryable(status: number): boolean {
   return status >= 500 || RETRY_STATUS.has(status)
 }
 
-async function attemptOnce(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<{ httpStatus: number | null; error: string | null }> {
+async function attemptOnce(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ httpStatus: number | null; error: string | null }> {
   try {
-    const res = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
+    const res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    })
     // the body is not ours to keep: read a little so the connection is released
     await res.body?.cancel().catch(() => undefined)
     if (res.status >= 200 && res.status < 300) return { httpStatus: res.status, error: null }
-    if (res.status >= 300 && res.status < 400) return { httpStatus: res.status, error: `redirect to ${res.headers.get('location') ?? '?'} (not followed)` }
+    if (res.status >= 300 && res.status < 400)
+      return { httpStatus: res.status, error: `redirect to ${res.headers.get('location') ?? '?'} (not followed)` }
     return { httpStatus: res.status, error: `HTTP ${res.status}` }
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } }
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') return { httpStatus: null, error: `no answer within ${timeoutMs} ms` }
+    if (err.name === 'TimeoutError' || err.name === 'AbortError')
+      return { httpStatus: null, error: `no answer within ${timeoutMs} ms` }
     return { httpStatus: null, error: (err.cause?.code ?? err.cause?.message ?? err.message).slice(0, 300) }
   }
 }
@@ -67,7 +80,11 @@ function wait(ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-export async function deliverWebhook(url: string, message: WebhookMessage, opts: DeliveryOptions = {}): Promise<DeliveryOutcome> {
+export async function deliverWebhook(
+  url: string,
+  message: WebhookMessage,
+  opts: DeliveryOptions = {},
+): Promise<DeliveryOutcome> {
   const timeoutMs = opts.timeoutMs ?? 5000
   const attempts = Math.max(1, Math.min(10, opts.attempts ?? 4))
   const base = opts.baseDelayMs ?? 1000
@@ -81,10 +98,17 @@ export async function deliverWebhook(url: string, message: WebhookMessage, opts:
   let last: { httpStatus: number | null; error: string | null } = { httpStatus: null, error: 'not sent' }
   for (let n = 1; n <= attempts; n++) {
     if (n > 1) await wait(base * 4 ** (n - 2), opts.signal)
-    if (opts.signal?.aborted) return { ok: false, attempts: n - 1, httpStatus: last.httpStatus, error: 'the server stopped before the message was delivered' }
+    if (opts.signal?.aborted)
+      return {
+        ok: false,
+        attempts: n - 1,
+        httpStatus: last.httpStatus,
+        error: 'the server stopped before the message was delivered',
+      }
     last = await attemptOnce(url, body, headers, timeoutMs)
     const ok = last.error === null
-    const retry = !ok && n < attempts && (last.httpStatus === null || (last.httpStatus >= 400 ? retryable(last.httpStatus) : false))
+    const retry =
+      !ok && n < attempts && (last.httpStatus === null || (last.httpStatus >= 400 ? retryable(last.httpStatus) : false))
     await opts.onAttempt?.({ attempt: n, ok, ...last, retry })
     if (ok) return { ok: true, attempts: n, httpStatus: last.httpStatus, error: null }
     if (!retry) return { ok: false, attempts: n, ...last }

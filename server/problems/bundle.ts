@@ -36,7 +36,8 @@ export function readFolder(root: string, extra: Record<string, string | Buffer> 
       if (st.isDirectory()) walk(abs)
       else if (st.isFile()) {
         total += st.size
-        if (total > MAX_BUNDLE_BYTES) throw new BundleError(`problem folder ${root} is larger than ${MAX_BUNDLE_BYTES >> 20} MiB`)
+        if (total > MAX_BUNDLE_BYTES)
+          throw new BundleError(`problem folder ${root} is larger than ${MAX_BUNDLE_BYTES >> 20} MiB`)
         files.push({ path: relative(base, abs).split(sep).join('/'), mode: st.mode & 0o755, data: readFileSync(abs) })
       }
     }
@@ -75,7 +76,8 @@ export function unpackBundle(data: Buffer, expectedHash?: string): Bundle {
   }>
   const files = raw.map((f) => ({ path: f.path, mode: f.mode, data: Buffer.from(f.data, 'base64') }))
   const hash = hashFiles(files)
-  if (expectedHash && hash !== expectedHash) throw new BundleError(`bundle content does not match its hash ${expectedHash}`)
+  if (expectedHash && hash !== expectedHash)
+    throw new BundleError(`bundle content does not match its hash ${expectedHash}`)
   return { hash, files, size: files.reduce((n, f) => n + f.data.length, 0) }
 }
 

@@ -76,13 +76,25 @@ export function finish(
   folder: string,
   spec: ProblemSpec,
   files: BundleFile[],
-  extra: { runDefaults?: RunDefaults; mapped?: string[]; warnings?: string[]; seedCode?: string; description?: string } = {},
+  extra: {
+    runDefaults?: RunDefaults
+    mapped?: string[]
+    warnings?: string[]
+    seedCode?: string
+    description?: string
+  } = {},
 ): LoadedProblem {
   const fromBundle = (path: string) => files.find((f) => f.path === path)?.data.toString('utf8')
-  let seedCode = extra.seedCode ?? fromBundle(spec.entry) ?? (existsSync(join(folder, spec.entry)) ? readFileSync(join(folder, spec.entry), 'utf8') : undefined)
+  let seedCode =
+    extra.seedCode ??
+    fromBundle(spec.entry) ??
+    (existsSync(join(folder, spec.entry)) ? readFileSync(join(folder, spec.entry), 'utf8') : undefined)
   // no seed program: fine when the problem says what the evaluator calls (the cold start writes one)
   if (seedCode === undefined && spec.signature) seedCode = ''
-  if (seedCode === undefined) throw new ProblemLoadError(`${spec.id}: the entry program ${spec.entry} does not exist (a problem without one says what the evaluator calls in "signature")`)
+  if (seedCode === undefined)
+    throw new ProblemLoadError(
+      `${spec.id}: the entry program ${spec.entry} does not exist (a problem without one says what the evaluator calls in "signature")`,
+    )
   if (!isEvaluatorCommand(spec.evaluator) && !files.some((f) => f.path === spec.evaluator)) {
     throw new ProblemLoadError(`${spec.id}: the evaluator ${spec.evaluator} does not exist`)
   }

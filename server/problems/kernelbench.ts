@@ -54,10 +54,14 @@ main(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'reference.py'), s
 
 export function loadKernelBench(file: string): LoadedProblem {
   const st = statSync(file)
-  if (st.size > MAX_TASK_BYTES) throw new ProblemLoadError(`${file}: larger than ${MAX_TASK_BYTES >> 10} KiB: not a KernelBench task file`)
+  if (st.size > MAX_TASK_BYTES)
+    throw new ProblemLoadError(`${file}: larger than ${MAX_TASK_BYTES >> 10} KiB: not a KernelBench task file`)
   const source = readFileSync(file, 'utf8')
   const missing = kernelBenchMissing(source)
-  if (missing.length) throw new ProblemLoadError(`${file} is not a KernelBench task file: it defines no ${missing.join(', no ')} (at the top level)`)
+  if (missing.length)
+    throw new ProblemLoadError(
+      `${file} is not a KernelBench task file: it defines no ${missing.join(', no ')} (at the top level)`,
+    )
   const name = basename(file, '.py')
   const { atol, rtol, trials } = KERNELBENCH_TOLERANCE
   const description = [
@@ -83,7 +87,8 @@ export function loadKernelBench(file: string): LoadedProblem {
     limits: { timeoutS: 600, memoryMb: 65536, cpuS: 600, gpu: true },
     reference: {
       value: 1,
-      source: 'PyTorch eager execution of the task file’s Model on the same GPU in the same evaluation: speedup 1.0 by definition (KernelBench convention)',
+      source:
+        'PyTorch eager execution of the task file’s Model on the same GPU in the same evaluation: speedup 1.0 by definition (KernelBench convention)',
     },
     description,
     tags: ['gpu', 'kernel', 'kernelbench'],
@@ -104,6 +109,8 @@ export function loadKernelBench(file: string): LoadedProblem {
       'seed: the same module with Model renamed ModelNew (speedup ≈ 1.0)',
       `correctness: torch.allclose(atol=${atol}, rtol=${rtol}) on ${trials} random input sets (KernelBench’s rule); speedup over eager PyTorch, and over torch.compile where it works`,
     ],
-    warnings: ['KernelBench tasks need a GPU worker to run (fm-agent worker --gpu in server mode); without one, problem check validates the task on the CPU'],
+    warnings: [
+      'KernelBench tasks need a GPU worker to run (fm-agent worker --gpu in server mode); without one, problem check validates the task on the CPU',
+    ],
   })
 }

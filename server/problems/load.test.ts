@@ -22,16 +22,26 @@ const OE = { 'initial_program.py': 'x = 1\n', 'evaluator.py': 'def evaluate(p):\
 
 describe('detectFormat', () => {
   it('tells the four formats apart, and says what a folder lacks', () => {
-    expect(detectFormat(folder({ 'problem.json': '{}', 'initial_program.py': '', 'evaluator.py': '' }))?.format).toBe('native')
+    expect(detectFormat(folder({ 'problem.json': '{}', 'initial_program.py': '', 'evaluator.py': '' }))?.format).toBe(
+      'native',
+    )
     expect(detectFormat(folder(OE))).toEqual({ format: 'openevolve', entry: 'initial_program.py' })
-    expect(detectFormat(folder({ 'initial.cpp': '', 'evaluate.py': '' }))).toEqual({ format: 'shinka', entry: 'initial.cpp' })
+    expect(detectFormat(folder({ 'initial.cpp': '', 'evaluate.py': '' }))).toEqual({
+      format: 'shinka',
+      entry: 'initial.cpp',
+    })
     const kb = join(folder({}), '19_ReLU.py')
-    writeFileSync(kb, 'import torch\nclass Model(torch.nn.Module):\n    pass\ndef get_inputs():\n    return []\ndef get_init_inputs():\n    return []\n')
+    writeFileSync(
+      kb,
+      'import torch\nclass Model(torch.nn.Module):\n    pass\ndef get_inputs():\n    return []\ndef get_init_inputs():\n    return []\n',
+    )
     expect(detectFormat(kb)?.format).toBe('kernelbench')
     const notKb = join(folder({}), 'model.py')
     writeFileSync(notKb, 'class Model:\n    pass\n')
     expect(detectFormat(notKb)).toBeNull()
-    expect(() => loadProblem(notKb)).toThrow(/not a KernelBench task file \(it defines no get_inputs, no get_init_inputs\)/)
+    expect(() => loadProblem(notKb)).toThrow(
+      /not a KernelBench task file \(it defines no get_inputs, no get_init_inputs\)/,
+    )
     expect(() => loadProblem(folder({ 'initial.py': '' }))).toThrow(ProblemLoadError)
   })
 })
@@ -78,17 +88,47 @@ describe("OpenEvolve's config.yaml", () => {
   })
 
   it('run defaults sit under the run’s own settings; the task’s models apply only when the run names neither models nor operators', () => {
-    const p = loadProblem(folder({ ...OE, 'config.yaml': 'max_iterations: 50\ndiff_based_evolution: true\ndatabase:\n  num_islands: 3\n  population_size: 90\nllm:\n  models:\n    - name: m1\n' }))
+    const p = loadProblem(
+      folder({
+        ...OE,
+        'config.yaml':
+          'max_iterations: 50\ndiff_based_evolution: true\ndatabase:\n  num_islands: 3\n  population_size: 90\nllm:\n  models:\n    - name: m1\n',
+      }),
+    )
     const plain = RunConfig.parse(mergeDefaults({}, p.runDefaults))
-    expect(plain).toMatchObject({ islands: 3, populationPerIsland: 30, mutator: 'llm', budget: { maxEvals: 50 }, llmOperators: { diff: 0.8, rewrite: 0, crossover: 0.2 } })
+    expect(plain).toMatchObject({
+      islands: 3,
+      populationPerIsland: 30,
+      mutator: 'llm',
+      budget: { maxEvals: 50 },
+      llmOperators: { diff: 0.8, rewrite: 0, crossover: 0.2 },
+    })
     expect(plain.models.map((m) => m.model)).toEqual(['m1'])
-    const local = RunConfig.parse(mergeDefaults({ mutator: 'local', islands: 2, budget: { maxEvals: 10 } }, p.runDefaults))
-    expect(local).toMatchObject({ mutator: 'local', islands: 2, populationPerIsland: 45, budget: { maxEvals: 10 }, models: [] })
+    const local = RunConfig.parse(
+      mergeDefaults({ mutator: 'local', islands: 2, budget: { maxEvals: 10 } }, p.runDefaults),
+    )
+    expect(local).toMatchObject({
+      mutator: 'local',
+      islands: 2,
+      populationPerIsland: 45,
+      budget: { maxEvals: 10 },
+      models: [],
+    })
   })
 })
 
 describe('shared files (problems/_common)', () => {
-  const spec = (extra: object) => JSON.stringify({ id: 'uses-shared', name: 'n', language: 'python', entry: 'initial.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's', ...extra })
+  const spec = (extra: object) =>
+    JSON.stringify({
+      id: 'uses-shared',
+      name: 'n',
+      language: 'python',
+      entry: 'initial.py',
+      evaluator: 'evaluator.py',
+      direction: 'max',
+      primaryMetric: 's',
+      ...extra,
+    })
   const lib = () => {
     const dir = folder({ 'helper.py': 'X = 1\n', 'seed.py.tmpl': 'N = {{n}}\nROWS = {{rows}}\nNAME = "{{name}}"\n' })
     mkdirSync(join(dir, 'fam'))
@@ -106,30 +146,54 @@ describe('shared files (problems/_common)', () => {
     expect(p.files.some((f) => f.path.endsWith('.tmpl') || f.data.includes('{{'))).toBe(false)
     expect(p.files.some((f) => f.path === 'tsplib.py')).toBe(false)
     // the stored bundle is what a worker unpacks: the helpers travel in it
-    expect(unpackBundle(p.bundle.data, p.bundle.hash).files.map((f) => f.path)).toEqual(expect.arrayContaining(['fm_evalkit.py', 'fm_draw.py', 'evaluator.py', 'initial.py', 'README.md']))
+    expect(unpackBundle(p.bundle.data, p.bundle.hash).files.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['fm_evalkit.py', 'fm_draw.py', 'evaluator.py', 'initial.py', 'README.md']),
+    )
   })
 
   it('places files at their base name, renders templates, and refuses clashes, gaps and escapes', () => {
     const dir = lib()
-    const ok = sharedFiles({ id: 'x', shared: ['helper.py', 'fam/evaluator.py', 'seed.py.tmpl'], sharedValues: { n: 3, rows: [1, 2], name: 'a' } }, dir)
+    const ok = sharedFiles(
+      {
+        id: 'x',
+        shared: ['helper.py', 'fam/evaluator.py', 'seed.py.tmpl'],
+        sharedValues: { n: 3, rows: [1, 2], name: 'a' },
+      },
+      dir,
+    )
     expect(ok.map((f) => [f.path, f.data.toString()])).toEqual([
       ['helper.py', 'X = 1\n'],
       ['evaluator.py', 'print("{}")\n'],
       ['seed.py', 'N = 3\nROWS = [1, 2]\nNAME = "a"\n'],
     ])
-    expect(() => sharedFiles({ id: 'x', shared: ['seed.py.tmpl'], sharedValues: { n: 3 } }, dir)).toThrow(/needs sharedValues\.rows/)
+    expect(() => sharedFiles({ id: 'x', shared: ['seed.py.tmpl'], sharedValues: { n: 3 } }, dir)).toThrow(
+      /needs sharedValues\.rows/,
+    )
     expect(() => sharedFiles({ id: 'x', shared: ['nope.py'] }, dir)).toThrow(/not in the shared library/)
     expect(() => sharedFiles({ id: 'x', shared: ['../p1/initial_program.py'] }, dir)).toThrow(ProblemLoadError)
     expect(() => sharedFiles({ id: 'x', shared: ['fam'] }, dir)).toThrow(/not a file/)
     // a problem.json cannot even name a path outside the library
-    expect(() => loadProblem(folder({ 'problem.json': spec({ shared: ['../x.py'] }), 'initial.py': '', 'evaluator.py': '' }))).toThrow(/shared\.0/)
+    expect(() =>
+      loadProblem(folder({ 'problem.json': spec({ shared: ['../x.py'] }), 'initial.py': '', 'evaluator.py': '' })),
+    ).toThrow(/shared\.0/)
     // the folder's own file and a shared one with the same name: one must go
-    const clash = folder({ 'problem.json': spec({ shared: ['fm_evalkit.py'] }), 'initial.py': '', 'evaluator.py': '', 'fm_evalkit.py': '' })
+    const clash = folder({
+      'problem.json': spec({ shared: ['fm_evalkit.py'] }),
+      'initial.py': '',
+      'evaluator.py': '',
+      'fm_evalkit.py': '',
+    })
     expect(() => loadProblem(clash)).toThrow(/has its own fm_evalkit\.py/)
   })
 
   it('a problem folder outside the repository gets the helpers too (what import stores)', () => {
-    const p = loadProblem(folder({ 'problem.json': spec({ shared: ['fm_evalkit.py'] }), 'initial.py': 'x = 1\n', 'evaluator.py': 'import fm_evalkit\n' }))
+    const p = loadProblem(
+      folder({
+        'problem.json': spec({ shared: ['fm_evalkit.py'] }),
+        'initial.py': 'x = 1\n',
+        'evaluator.py': 'import fm_evalkit\n',
+      }),
+    )
     expect(p.files.map((f) => f.path)).toEqual(['evaluator.py', 'fm_evalkit.py', 'initial.py', 'problem.json'])
   })
 })

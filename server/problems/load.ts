@@ -46,8 +46,12 @@ export function loadProblem(pathIn: string): LoadedProblem {
   const found = detectFormat(path)
   if (statSync(path).isFile()) {
     if (found) return loadKernelBench(path)
-    const why = path.endsWith('.py') ? `it defines no ${kernelBenchMissing(readFileSync(path, 'utf8').slice(0, 512 * 1024)).join(', no ')}` : 'not a .py file'
-    throw new ProblemLoadError(`${pathIn} is not a KernelBench task file (${why}); a problem is a folder or a file defining Model, get_inputs and get_init_inputs`)
+    const why = path.endsWith('.py')
+      ? `it defines no ${kernelBenchMissing(readFileSync(path, 'utf8').slice(0, 512 * 1024)).join(', no ')}`
+      : 'not a .py file'
+    throw new ProblemLoadError(
+      `${pathIn} is not a KernelBench task file (${why}); a problem is a folder or a file defining Model, get_inputs and get_init_inputs`,
+    )
   }
   if (found?.format === 'native') return loadNative(path)
   if (found?.format === 'openevolve') return loadOpenEvolve(path, found.entry!)

@@ -44,7 +44,8 @@ const IGNORED_WITH_REASON: Record<string, string> = {
   'database.log_prompts': 'every prompt and answer is stored with its candidate',
   'database.archive_size': 'each island keeps its own elite archive',
   'database.elite_selection_ratio': 'selection pressure adapts to each island’s diversity',
-  'database.exploitation_ratio': 'selection pressure adapts to each island’s diversity (database.exploration_ratio is used)',
+  'database.exploitation_ratio':
+    'selection pressure adapts to each island’s diversity (database.exploration_ratio is used)',
   'database.diversity_metric': 'diversity is measured here on code and behaviour',
 }
 
@@ -67,7 +68,11 @@ export interface ConfigMapping {
  * evaluator arguments) and returns run defaults; `hasStages` says whether evaluator.py defines
  * evaluate_stage1 (OpenEvolve's cascade is on by default and needs it).
  */
-export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { stageFunctions: number; hasReadme: boolean }): ConfigMapping {
+export function mapOpenEvolveConfig(
+  cfg: Cfg,
+  spec: ProblemSpecInput,
+  opts: { stageFunctions: number; hasReadme: boolean },
+): ConfigMapping {
   const d: RunDefaults = {}
   const mapped: string[] = []
   const warnings: string[] = []
@@ -78,7 +83,10 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
   }
   const peek = (path: string): unknown => path.split('.').reduce<unknown>((o, k) => (isObj(o) ? o[k] : undefined), cfg)
   const bad = (path: string, why: string) => warnings.push(`config.yaml: "${path}" ${why}; ignored`)
-  const note = (path: string, value: unknown, to: string) => mapped.push(`${path}: ${typeof value === 'string' ? JSON.stringify(value.length > 60 ? value.slice(0, 57) + '…' : value) : JSON.stringify(value)} → ${to}`)
+  const note = (path: string, value: unknown, to: string) =>
+    mapped.push(
+      `${path}: ${typeof value === 'string' ? JSON.stringify(value.length > 60 ? value.slice(0, 57) + '…' : value) : JSON.stringify(value)} → ${to}`,
+    )
 
   const setInt = (path: string, lo: number, hi: number, apply: (n: number) => void, to: (n: number) => string) => {
     const v = get(path)
@@ -88,16 +96,47 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
     apply(n)
     note(path, v, to(n))
   }
-  setInt('max_iterations', 1, 10_000_000, (n) => (d.maxEvals = n), (n) => `budget.maxEvals ${n}`)
+  setInt(
+    'max_iterations',
+    1,
+    10_000_000,
+    (n) => (d.maxEvals = n),
+    (n) => `budget.maxEvals ${n}`,
+  )
   // OpenEvolve's database.random_seed defaults to random_seed
-  setInt(peek('random_seed') !== undefined ? 'random_seed' : 'database.random_seed', 0, 2 ** 31 - 1, (n) => (d.seed = n), (n) => `seed ${n}`)
+  setInt(
+    peek('random_seed') !== undefined ? 'random_seed' : 'database.random_seed',
+    0,
+    2 ** 31 - 1,
+    (n) => (d.seed = n),
+    (n) => `seed ${n}`,
+  )
   if (peek('random_seed') !== undefined && peek('database.random_seed') !== undefined) {
     used.add('database.random_seed')
-    if (peek('random_seed') !== peek('database.random_seed')) warnings.push('config.yaml: "database.random_seed" is ignored: one seed (random_seed) drives a run here')
+    if (peek('random_seed') !== peek('database.random_seed'))
+      warnings.push('config.yaml: "database.random_seed" is ignored: one seed (random_seed) drives a run here')
   }
-  setInt('database.num_islands', 1, 64, (n) => (d.islands = n), (n) => `islands ${n}`)
-  setInt('database.population_size', 2, 1_000_000, (n) => (d.populationSize = n), (n) => `populationPerIsland = ${n} / islands${d.islands ? ` = ${Math.max(2, Math.floor(n / d.islands))}` : ''}`)
-  setInt('database.migration_interval', 1, 1_000_000, (n) => (d.migrationInterval = n), (n) => `migrationInterval ${n}`)
+  setInt(
+    'database.num_islands',
+    1,
+    64,
+    (n) => (d.islands = n),
+    (n) => `islands ${n}`,
+  )
+  setInt(
+    'database.population_size',
+    2,
+    1_000_000,
+    (n) => (d.populationSize = n),
+    (n) => `populationPerIsland = ${n} / islands${d.islands ? ` = ${Math.max(2, Math.floor(n / d.islands))}` : ''}`,
+  )
+  setInt(
+    'database.migration_interval',
+    1,
+    1_000_000,
+    (n) => (d.migrationInterval = n),
+    (n) => `migrationInterval ${n}`,
+  )
   const rate = get('database.migration_rate')
   if (rate !== undefined) {
     const r = num(rate)
@@ -110,22 +149,36 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
     if (r === undefined || r < 0 || r > 1) bad('database.exploration_ratio', 'must be a number from 0 to 1')
     else (d.exploration = r), note('database.exploration_ratio', explore, `exploration ${r}`)
   }
-  setInt('evaluator.parallel_evaluations', 1, 1024, (n) => (d.concurrency = n), (n) => `concurrency ${n} (evaluations in flight)`)
+  setInt(
+    'evaluator.parallel_evaluations',
+    1,
+    1024,
+    (n) => (d.concurrency = n),
+    (n) => `concurrency ${n} (evaluations in flight)`,
+  )
 
   // MAP-Elites: OpenEvolve's own dimensions (complexity, diversity, score) are computed by OpenEvolve;
   // custom dimensions are metrics the evaluator returns, which is what features are here
   const dims = get('database.feature_dimensions')
   const bins = get('database.feature_bins')
   if (dims !== undefined) {
-    if (!Array.isArray(dims) || !dims.every((x) => typeof x === 'string')) bad('database.feature_dimensions', 'must be a list of names')
+    if (!Array.isArray(dims) || !dims.every((x) => typeof x === 'string'))
+      bad('database.feature_dimensions', 'must be a list of names')
     else {
       const builtin = dims.filter((x) => ['complexity', 'diversity', 'score'].includes(x))
-      if (builtin.length) warnings.push(`config.yaml: database.feature_dimensions ${builtin.join(', ')} are computed by OpenEvolve itself; FM Agent's grid uses evaluator metrics only, so ${builtin.length > 1 ? 'they are' : 'it is'} ignored`)
+      if (builtin.length)
+        warnings.push(
+          `config.yaml: database.feature_dimensions ${builtin.join(', ')} are computed by OpenEvolve itself; FM Agent's grid uses evaluator metrics only, so ${builtin.length > 1 ? 'they are' : 'it is'} ignored`,
+        )
       const custom = dims.filter((x) => !builtin.includes(x)).slice(0, 4)
       if (custom.length) {
         const binsOf = (name: string) => int(isObj(bins) ? bins[name] : bins, 1, 100)
         spec.features = custom.map((name) => (binsOf(name) ? { name, bins: binsOf(name) } : name))
-        note('database.feature_dimensions', custom, `features ${custom.join(', ')} (MAP-Elites grid${bins !== undefined ? ', with database.feature_bins' : ''})`)
+        note(
+          'database.feature_dimensions',
+          custom,
+          `features ${custom.join(', ')} (MAP-Elites grid${bins !== undefined ? ', with database.feature_bins' : ''})`,
+        )
       }
     }
   }
@@ -141,7 +194,9 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
   if (memory !== undefined && memory !== null) {
     const m = int(memory, 64, 1024 * 1024)
     if (m === undefined) bad('evaluator.memory_limit_mb', 'must be a whole number of MB from 64')
-    else (spec.limits = { ...(spec.limits ?? {}), memoryMb: m } as ProblemSpecInput['limits']), note('evaluator.memory_limit_mb', memory, `limits.memoryMb ${m} (enforced here)`)
+    else
+      (spec.limits = { ...(spec.limits ?? {}), memoryMb: m } as ProblemSpecInput['limits']),
+        note('evaluator.memory_limit_mb', memory, `limits.memoryMb ${m} (enforced here)`)
   }
 
   // cascade: on by default in OpenEvolve, where evaluator.py has evaluate_stage1
@@ -149,24 +204,41 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
   const thresholds = get('evaluator.cascade_thresholds')
   let stages = 1
   if (cascadeOn !== false && opts.stageFunctions > 0) {
-    const t = Array.isArray(thresholds) && thresholds.every((x) => num(x) !== undefined) ? (thresholds as number[]) : OPENEVOLVE_DEFAULTS.cascadeThresholds
-    if (thresholds !== undefined && t !== thresholds) bad('evaluator.cascade_thresholds', 'must be a list of numbers (OpenEvolve’s defaults are used)')
+    const t =
+      Array.isArray(thresholds) && thresholds.every((x) => num(x) !== undefined)
+        ? (thresholds as number[])
+        : OPENEVOLVE_DEFAULTS.cascadeThresholds
+    if (thresholds !== undefined && t !== thresholds)
+      bad('evaluator.cascade_thresholds', 'must be a list of numbers (OpenEvolve’s defaults are used)')
     stages = opts.stageFunctions
     spec.cascade = Array.from({ length: stages }, (_, i) => ({ function: `evaluate_stage${i + 1}`, threshold: t[i] }))
     const gates = t.slice(0, stages - 1)
-    note('evaluator.cascade_thresholds', t, `cascade of evaluate_stage1${stages > 1 ? `..${stages}` : ''}${gates.length ? `, the next stage when combined_score ≥ ${gates.join(', then ≥ ')}` : ''}${thresholds === undefined ? ' (OpenEvolve’s default thresholds)' : ''}`)
+    note(
+      'evaluator.cascade_thresholds',
+      t,
+      `cascade of evaluate_stage1${stages > 1 ? `..${stages}` : ''}${gates.length ? `, the next stage when combined_score ≥ ${gates.join(', then ≥ ')}` : ''}${thresholds === undefined ? ' (OpenEvolve’s default thresholds)' : ''}`,
+    )
     if (cascadeOn !== undefined) note('evaluator.cascade_evaluation', cascadeOn, 'cascade on')
   } else if (cascadeOn === true) {
-    warnings.push('config.yaml: evaluator.cascade_evaluation is on but evaluator.py defines no evaluate_stage1: evaluate() runs alone (as in OpenEvolve)')
+    warnings.push(
+      'config.yaml: evaluator.cascade_evaluation is on but evaluator.py defines no evaluate_stage1: evaluate() runs alone (as in OpenEvolve)',
+    )
   } else if (cascadeOn === false) note('evaluator.cascade_evaluation', false, 'evaluate() alone')
   // OpenEvolve's timeout bounds each stage; here one limit bounds the whole cascade
   spec.limits = { ...(spec.limits ?? {}), timeoutS: timeoutS * stages } as ProblemSpecInput['limits']
-  if (timeout !== undefined && num(timeout)) note('evaluator.timeout', timeout, `limits.timeoutS ${timeoutS * stages}${stages > 1 ? ` (${timeoutS} s per stage × ${stages})` : ''}`)
+  if (timeout !== undefined && num(timeout))
+    note(
+      'evaluator.timeout',
+      timeout,
+      `limits.timeoutS ${timeoutS * stages}${stages > 1 ? ` (${timeoutS} s per stage × ${stages})` : ''}`,
+    )
 
   const evaluatorArgs = get('evaluator.evaluator_args')
   if (evaluatorArgs !== undefined && evaluatorArgs !== null) {
     if (!isObj(evaluatorArgs)) bad('evaluator.evaluator_args', 'must be a mapping of keyword arguments')
-    else (spec.evaluatorArgs = evaluatorArgs), note('evaluator.evaluator_args', Object.keys(evaluatorArgs), 'keyword arguments of evaluate()')
+    else
+      (spec.evaluatorArgs = evaluatorArgs),
+        note('evaluator.evaluator_args', Object.keys(evaluatorArgs), 'keyword arguments of evaluate()')
   }
 
   // prompts
@@ -178,19 +250,26 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
   if (typeof sys === 'string' && sys.trim() && sys.trim() !== 'system_message') {
     prompt.systemMessage = sys.trim().slice(0, 20_000)
     if (!opts.hasReadme) spec.description = prompt.systemMessage
-    note(sysPath, sys.trim(), `the system message of every prompt${opts.hasReadme ? '' : ' (and the problem description: the folder has no README.md)'}`)
+    note(
+      sysPath,
+      sys.trim(),
+      `the system message of every prompt${opts.hasReadme ? '' : ' (and the problem description: the folder has no README.md)'}`,
+    )
   }
   for (const path of ['prompt.include_artifacts', 'evaluator.enable_artifacts']) {
     const v = get(path)
     if (v === undefined) continue
     if (typeof v !== 'boolean') bad(path, 'must be true or false')
-    else if (prompt.includeArtifacts !== false) (prompt.includeArtifacts = v), note(path, v, v ? 'artifacts in prompts' : 'no artifacts in prompts')
+    else if (prompt.includeArtifacts !== false)
+      (prompt.includeArtifacts = v), note(path, v, v ? 'artifacts in prompts' : 'no artifacts in prompts')
   }
   const maxBytes = get('prompt.max_artifact_bytes')
   if (maxBytes !== undefined) {
     const n = int(maxBytes, 100, 200_000)
     if (n === undefined) bad('prompt.max_artifact_bytes', 'must be a whole number from 100 to 200000')
-    else (prompt.maxArtifactChars = n), note('prompt.max_artifact_bytes', maxBytes, `at most ${n} characters of each artifact in a prompt`)
+    else
+      (prompt.maxArtifactChars = n),
+        note('prompt.max_artifact_bytes', maxBytes, `at most ${n} characters of each artifact in a prompt`)
   }
   if (Object.keys(prompt).length) spec.prompt = prompt
 
@@ -200,7 +279,13 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
     else {
       // crossover of two parents is FM Agent's own operator (OpenEvolve has none): it keeps a small share
       d.llmOperators = diffBased ? { diff: 0.8, rewrite: 0, crossover: 0.2 } : { diff: 0, rewrite: 0.8, crossover: 0.2 }
-      note('diff_based_evolution', diffBased, diffBased ? 'SEARCH/REPLACE edits (llmOperators diff 0.8, crossover 0.2)' : 'full rewrites (llmOperators rewrite 0.8, crossover 0.2)')
+      note(
+        'diff_based_evolution',
+        diffBased,
+        diffBased
+          ? 'SEARCH/REPLACE edits (llmOperators diff 0.8, crossover 0.2)'
+          : 'full rewrites (llmOperators rewrite 0.8, crossover 0.2)',
+      )
     }
   }
 
@@ -208,7 +293,11 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
   if (models.length) {
     d.models = models
     const keyOf = (m: ModelConfigInput) => (m.apiKeyEnv ? `, key from $${m.apiKeyEnv}` : '')
-    note('llm.models', models.map((m) => `${m.model}×${m.weight ?? 1}`), `models ${models.map((m) => `openai:${m.model}${m.baseURL ? ` at ${m.baseURL}` : ''} (weight ${m.weight ?? 1}${keyOf(m)})`).join(', ')}, used when a run names neither --model nor --operators`)
+    note(
+      'llm.models',
+      models.map((m) => `${m.model}×${m.weight ?? 1}`),
+      `models ${models.map((m) => `openai:${m.model}${m.baseURL ? ` at ${m.baseURL}` : ''} (weight ${m.weight ?? 1}${keyOf(m)})`).join(', ')}, used when a run names neither --model nor --operators`,
+    )
   }
 
   const walk = (o: Cfg, prefix: string) => {
@@ -221,7 +310,11 @@ export function mapOpenEvolveConfig(cfg: Cfg, spec: ProblemSpecInput, opts: { st
     }
   }
   walk(cfg, '')
-  return { defaults: Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)) as RunDefaults, mapped, warnings }
+  return {
+    defaults: Object.fromEntries(Object.entries(d).filter(([, v]) => v !== undefined)) as RunDefaults,
+    mapped,
+    warnings,
+  }
 }
 
 /** llm.models (or primary_model / secondary_model), with the shared llm.* settings, as model configs. */
@@ -254,7 +347,10 @@ function mapModels(_cfg: Cfg, get: (p: string) => unknown, warnings: string[]): 
     if (typeof key === 'string' && key) {
       const ref = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(key.trim())
       if (ref) apiKeyEnv = ref[1]
-      else warnings.push(`config.yaml: the api_key of ${m.name} is a literal key: FM Agent never stores keys, so it reads OPENAI_API_KEY instead (write api_key: \${YOUR_VARIABLE} to name another variable)`)
+      else
+        warnings.push(
+          `config.yaml: the api_key of ${m.name} is a literal key: FM Agent never stores keys, so it reads OPENAI_API_KEY instead (write api_key: \${YOUR_VARIABLE} to name another variable)`,
+        )
     }
     const candidate = {
       provider: 'openai' as const,
@@ -298,7 +394,11 @@ export function loadOpenEvolve(folder: string, initial: string): LoadedProblem {
   const cfgPath = ['config.yaml', 'config.yml'].map((f) => join(folder, f)).find(existsSync)
   // evaluate_stage1, then 2 and 3 as far as they are defined (OpenEvolve stops at the first missing one)
   let stageFunctions = 0
-  while (stageFunctions < 3 && new RegExp(`^def\\s+evaluate_stage${stageFunctions + 1}\\s*\\(`, 'm').test(evaluatorSource)) stageFunctions++
+  while (
+    stageFunctions < 3 &&
+    new RegExp(`^def\\s+evaluate_stage${stageFunctions + 1}\\s*\\(`, 'm').test(evaluatorSource)
+  )
+    stageFunctions++
   let cfg: unknown = {}
   if (cfgPath) {
     try {
@@ -317,5 +417,9 @@ export function loadOpenEvolve(folder: string, initial: string): LoadedProblem {
   }
   mapping.warnings.push('OpenEvolve evaluators import the candidate: they cannot keep held-out data from it')
   const files = readFolder(folder, { 'problem.json': JSON.stringify(parsed.data, null, 2) })
-  return finish(folder, parsed.data, files, { runDefaults: mapping.defaults, mapped: mapping.mapped, warnings: mapping.warnings })
+  return finish(folder, parsed.data, files, {
+    runDefaults: mapping.defaults,
+    mapped: mapping.mapped,
+    warnings: mapping.warnings,
+  })
 }

@@ -23,7 +23,9 @@ function render(text: string, values: NonNullable<ProblemSpec['sharedValues']>, 
   return text.replace(PLACEHOLDER, (_, key: string) => {
     const v = values[key]
     if (v === undefined) throw new ProblemLoadError(`${where} needs sharedValues.${key} in problem.json`)
-    return Array.isArray(v) ? `[${v.map((x) => (typeof x === 'string' ? JSON.stringify(x) : String(x))).join(', ')}]` : String(v)
+    return Array.isArray(v)
+      ? `[${v.map((x) => (typeof x === 'string' ? JSON.stringify(x) : String(x))).join(', ')}]`
+      : String(v)
   })
 }
 
@@ -40,12 +42,15 @@ export function sharedFiles(spec: Pick<ProblemSpec, 'id' | 'shared' | 'sharedVal
     } catch {
       throw new ProblemLoadError(`${where} is not in the shared library ${dir}`)
     }
-    if (!abs.startsWith(root + sep) || !lstatSync(abs).isFile()) throw new ProblemLoadError(`${where} is not a file of the shared library ${dir}`)
+    if (!abs.startsWith(root + sep) || !lstatSync(abs).isFile())
+      throw new ProblemLoadError(`${where} is not a file of the shared library ${dir}`)
     const path = sharedTarget(file)
     if (seen.has(path)) throw new ProblemLoadError(`${spec.id}: two shared files would both be ${path}`)
     seen.add(path)
     const raw = readFileSync(abs)
-    const data = file.endsWith('.tmpl') ? Buffer.from(render(raw.toString('utf8'), spec.sharedValues ?? {}, where)) : raw
+    const data = file.endsWith('.tmpl')
+      ? Buffer.from(render(raw.toString('utf8'), spec.sharedValues ?? {}, where))
+      : raw
     return { path, mode: lstatSync(abs).mode & 0o755, data }
   })
 }
@@ -54,6 +59,9 @@ export function sharedFiles(spec: Pick<ProblemSpec, 'id' | 'shared' | 'sharedVal
 export function withSharedFiles(spec: ProblemSpec, own: BundleFile[], dir = SHARED_DIR): BundleFile[] {
   const shared = sharedFiles(spec, dir)
   const clash = shared.find((s) => own.some((f) => f.path === s.path))
-  if (clash) throw new ProblemLoadError(`${spec.id}: the folder has its own ${clash.path}, and problem.json also names a shared one; keep one of them`)
+  if (clash)
+    throw new ProblemLoadError(
+      `${spec.id}: the folder has its own ${clash.path}, and problem.json also names a shared one; keep one of them`,
+    )
   return [...own, ...shared].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }

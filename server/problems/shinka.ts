@@ -15,9 +15,13 @@ export const SHINKA_TIMEOUT_S = 300
 export function loadShinka(folder: string, initial: string): LoadedProblem {
   const ext = extname(initial)
   const language = EXT_LANG[ext]
-  if (!language) throw new ProblemLoadError(`${folder}: ${initial} is in a language FM Agent does not know (known: ${Object.keys(EXT_LANG).join(' ')})`)
+  if (!language)
+    throw new ProblemLoadError(
+      `${folder}: ${initial} is in a language FM Agent does not know (known: ${Object.keys(EXT_LANG).join(' ')})`,
+    )
   const warnings: string[] = []
-  if (!hasToolchain(language)) warnings.push(missingToolchainMessage(language, `${initial} is ${language}: its evaluations`))
+  if (!hasToolchain(language))
+    warnings.push(missingToolchainMessage(language, `${initial} is ${language}: its evaluations`))
   const hasReadme = existsSync(join(folder, 'README.md'))
   const spec: ProblemSpecInput = {
     id: slug(basename(folder)),
@@ -33,7 +37,8 @@ export function loadShinka(folder: string, initial: string): LoadedProblem {
     ...(hasReadme ? { description: readFileSync(join(folder, 'README.md'), 'utf8').slice(0, 100_000) } : {}),
   }
   const parsed = ProblemSpec.parse(spec)
-  if (language === 'python') warnings.push('ShinkaEvolve evaluators import the candidate: they cannot keep held-out data from it')
+  if (language === 'python')
+    warnings.push('ShinkaEvolve evaluators import the candidate: they cannot keep held-out data from it')
   const files = readFolder(folder, { 'problem.json': JSON.stringify(parsed, null, 2) })
   return finish(folder, parsed, files, { warnings })
 }

@@ -30,8 +30,23 @@ export class TtlCache<V> {
  * The freshness part of a cache key for a run: its evaluation count once it is finished (nothing
  * changes any more), else a 3-second time slot (watchers of a live run share answers that long).
  */
-export async function runVersion(db: { prisma: { run: { findUnique(a: { where: { id: string }; select: { status: true; evaluations: true } }): Promise<{ status: string; evaluations: number } | null> } } }, runId: string, now = Date.now()): Promise<string> {
+export async function runVersion(
+  db: {
+    prisma: {
+      run: {
+        findUnique(a: {
+          where: { id: string }
+          select: { status: true; evaluations: true }
+        }): Promise<{ status: string; evaluations: number } | null>
+      }
+    }
+  },
+  runId: string,
+  now = Date.now(),
+): Promise<string> {
   const r = await db.prisma.run.findUnique({ where: { id: runId }, select: { status: true, evaluations: true } })
   if (!r) return 'missing'
-  return ['completed', 'stopped', 'failed'].includes(r.status) ? `final:${r.evaluations}` : `live:${Math.floor(now / 3000)}`
+  return ['completed', 'stopped', 'failed'].includes(r.status)
+    ? `final:${r.evaluations}`
+    : `live:${Math.floor(now / 3000)}`
 }

@@ -4,28 +4,67 @@
 import type { Db } from '../db.ts'
 import { NotFoundError } from '../errors.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
-import { candidateOrder, candidateWhere, type CandidateFilter, type CandidateSort, type ExportRow } from '../../client-safe/candidate-query.ts'
+import {
+  candidateOrder,
+  candidateWhere,
+  type CandidateFilter,
+  type CandidateSort,
+  type ExportRow,
+} from '../../client-safe/candidate-query.ts'
 import { ancestry, buildLineage, milestones, type LineageNode, type LineageView } from './lineage.ts'
 
 const ms = (d: Date | null) => (d ? d.getTime() : null)
 
 export const LIST_SELECT = {
-  id: true, seq: true, evalIndex: true, island: true, origin: true, operator: true, model: true, status: true, valid: true, score: true,
-  parentIds: true, pinned: true, banned: true, rating: true, costUsd: true, tokensIn: true, tokensOut: true, rejectReason: true, createdAt: true, evaluatedAt: true,
+  id: true,
+  seq: true,
+  evalIndex: true,
+  island: true,
+  origin: true,
+  operator: true,
+  model: true,
+  status: true,
+  valid: true,
+  score: true,
+  parentIds: true,
+  pinned: true,
+  banned: true,
+  rating: true,
+  costUsd: true,
+  tokensIn: true,
+  tokensOut: true,
+  rejectReason: true,
+  createdAt: true,
+  evaluatedAt: true,
   guidanceIds: true,
 } as const
 
-export async function listCandidates(db: Db, input: { runId: string; filter?: CandidateFilter; sort?: CandidateSort; offset: number; limit: number }) {
+export async function listCandidates(
+  db: Db,
+  input: { runId: string; filter?: CandidateFilter; sort?: CandidateSort; offset: number; limit: number },
+) {
   const where = candidateWhere(input.runId, input.filter)
   // the total only with the first page (counting 100,000 rows on every scroll is wasted work)
   const [rows, total] = await Promise.all([
-    db.prisma.candidate.findMany({ where, orderBy: candidateOrder(input.sort ?? { field: 'seq', dir: 'desc' }) as never, skip: input.offset, take: input.limit, select: LIST_SELECT }),
+    db.prisma.candidate.findMany({
+      where,
+      orderBy: candidateOrder(input.sort ?? { field: 'seq', dir: 'desc' }) as never,
+      skip: input.offset,
+      take: input.limit,
+      select: LIST_SELECT,
+    }),
     input.offset === 0 ? db.prisma.candidate.count({ where }) : Promise.resolve(null),
   ])
   return {
     total,
     offset: input.offset,
-    rows: rows.map((r) => ({ ...r, createdAt: r.createdAt.getTime(), evaluatedAt: ms(r.evaluatedAt), guidanceCount: r.guidanceIds.length, guidanceIds: undefined })),
+    rows: rows.map((r) => ({
+      ...r,
+      createdAt: r.createdAt.getTime(),
+      evaluatedAt: ms(r.evaluatedAt),
+      guidanceCount: r.guidanceIds.length,
+      guidanceIds: undefined,
+    })),
   }
 }
 
@@ -33,14 +72,39 @@ export async function listCandidates(db: Db, input: { runId: string; filter?: Ca
 export async function candidateFacets(db: Db, runId: string) {
   const [islands, origins, operators, models, statuses] = await Promise.all(
     (['island', 'origin', 'operator', 'model', 'status'] as const).map((by) =>
-      db.prisma.candidate.groupBy({ by: [by], where: { runId }, _count: { _all: true }, orderBy: { [by]: 'asc' } } as never),
+      db.prisma.candidate.groupBy({
+        by: [by],
+        where: { runId },
+        _count: { _all: true },
+        orderBy: { [by]: 'asc' },
+      } as never),
     ),
   )
-  const pick = (rows: unknown, key: string) => (rows as Array<Record<string, unknown> & { _count: { _all: number } }>).map((r) => ({ value: r[key] as string | number | null, count: r._count._all }))
-  return { islands: pick(islands, 'island'), origins: pick(origins, 'origin'), operators: pick(operators, 'operator'), models: pick(models, 'model'), statuses: pick(statuses, 'status') }
+  const pick = (rows: unknown, key: string) =>
+    (rows as Array<Record<string, unknown> & { _count: { _all: number } }>).map((r) => ({
+      value: r[key] as string | number | null,
+      count: r._count._all,
+    }))
+  return {
+    islands: pick(islands, 'island'),
+    origins: pick(origins, 'origin'),
+    operators: pick(operators, 'operator'),
+    models: pick(models, 'model'),
+    statuses: pick(statuses, 'status'),
+  }
 }
 
-export async function exportCandidates(db: Db, input: { runId: string; filter?: CandidateFilter; sort?: CandidateSort; offset: number; limit: number; withCode: boolean }): Promise<{ rows: ExportRow[]; total: number | null }> {
+export async function exportCandidates(
+  db: Db,
+  input: {
+    runId: string
+    filter?: CandidateFilter
+    sort?: CandidateSort
+    offset: number
+    limit: number
+    withCode: boolean
+  },
+): Promise<{ rows: ExportRow[]; total: number | null }> {
   const where = candidateWhere(input.runId, input.filter)
   const [rows, total] = await Promise.all([
     db.prisma.candidate.findMany({
@@ -55,9 +119,28 @@ export async function exportCandidates(db: Db, input: { runId: string; filter?: 
   return {
     total,
     rows: rows.map((r) => ({
-      id: r.id, seq: r.seq, evalIndex: r.evalIndex, island: r.island, origin: r.origin, operator: r.operator, model: r.model, status: r.status, valid: r.valid,
-      score: r.score, parentIds: r.parentIds, metrics: r.metrics, features: r.features, costUsd: r.costUsd, tokensIn: r.tokensIn, tokensOut: r.tokensOut,
-      pinned: r.pinned, banned: r.banned, rating: r.rating, rejectReason: r.rejectReason, createdAt: r.createdAt.toISOString(), evaluatedAt: r.evaluatedAt ? r.evaluatedAt.toISOString() : null,
+      id: r.id,
+      seq: r.seq,
+      evalIndex: r.evalIndex,
+      island: r.island,
+      origin: r.origin,
+      operator: r.operator,
+      model: r.model,
+      status: r.status,
+      valid: r.valid,
+      score: r.score,
+      parentIds: r.parentIds,
+      metrics: r.metrics,
+      features: r.features,
+      costUsd: r.costUsd,
+      tokensIn: r.tokensIn,
+      tokensOut: r.tokensOut,
+      pinned: r.pinned,
+      banned: r.banned,
+      rating: r.rating,
+      rejectReason: r.rejectReason,
+      createdAt: r.createdAt.toISOString(),
+      evaluatedAt: r.evaluatedAt ? r.evaluatedAt.toISOString() : null,
       ...(input.withCode ? { code: (r as { code?: string }).code ?? '' } : {}),
     })),
   }
@@ -66,15 +149,42 @@ export async function exportCandidates(db: Db, input: { runId: string; filter?: 
 export async function candidateDetail(db: Db, runId: string, id: string) {
   const c = await db.prisma.candidate.findFirst({ where: { id, runId } })
   if (!c) throw new NotFoundError(`no candidate "${id}" in this run`)
-  const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { problemSnapshot: true, bestCandidateId: true, status: true, config: true } })
+  const run = await db.prisma.run.findUnique({
+    where: { id: runId },
+    select: { problemSnapshot: true, bestCandidateId: true, status: true, config: true },
+  })
   const snap = run!.problemSnapshot as unknown as ProblemSnapshot
   const parents = c.parentIds.length
-    ? await db.prisma.candidate.findMany({ where: { id: { in: c.parentIds } }, select: { id: true, code: true, score: true, valid: true, origin: true, island: true, seq: true, evalIndex: true } })
+    ? await db.prisma.candidate.findMany({
+        where: { id: { in: c.parentIds } },
+        select: {
+          id: true,
+          code: true,
+          score: true,
+          valid: true,
+          origin: true,
+          island: true,
+          seq: true,
+          evalIndex: true,
+        },
+      })
     : []
   const byId = new Map(parents.map((p) => [p.id, p]))
   // children: one scan of the run (no index on parent_ids), the first 50 and how many in all
   const [kids, guidance, uses] = await Promise.all([
-    db.prisma.$queryRaw<Array<{ id: string; score: number | null; valid: boolean | null; origin: string; island: number; status: string; eval_index: number | null; seq: number; total: bigint | number }>>`
+    db.prisma.$queryRaw<
+      Array<{
+        id: string
+        score: number | null
+        valid: boolean | null
+        origin: string
+        island: number
+        status: string
+        eval_index: number | null
+        seq: number
+        total: bigint | number
+      }>
+    >`
       SELECT id, score, valid, origin, island, status, eval_index, seq, count(*) OVER () AS total
       FROM candidates WHERE run_id = ${runId} AND ${id} = ANY(parent_ids) ORDER BY seq LIMIT 50`,
     c.guidanceIds.length
@@ -82,17 +192,45 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
       : Promise.resolve([]),
     db.prisma.retrievalUse.findMany({ where: { candidateId: id }, orderBy: { id: 'asc' } }),
   ])
-  const children = kids.map((k) => ({ id: k.id, score: k.score, valid: k.valid, origin: k.origin, island: k.island, status: k.status, evalIndex: k.eval_index, seq: k.seq }))
+  const children = kids.map((k) => ({
+    id: k.id,
+    score: k.score,
+    valid: k.valid,
+    origin: k.origin,
+    island: k.island,
+    status: k.status,
+    evalIndex: k.eval_index,
+    seq: k.seq,
+  }))
   const childCount = kids.length ? Number(kids[0]!.total) : 0
   const chunkIds = [...new Set(uses.map((u) => u.chunkId))]
   const retrievalIds = [...new Set(uses.map((u) => u.retrievalId))]
   const [chunks, retrievals] = await Promise.all([
-    chunkIds.length ? db.prisma.knowledgeChunk.findMany({ where: { id: { in: chunkIds } }, select: { id: true, heading: true, content: true, usefulness: true, doc: { select: { id: true, title: true, sourcePath: true } } } }) : Promise.resolve([]),
-    retrievalIds.length ? db.prisma.retrieval.findMany({ where: { id: { in: retrievalIds } }, select: { id: true, trigger: true, island: true, createdAt: true } }) : Promise.resolve([]),
+    chunkIds.length
+      ? db.prisma.knowledgeChunk.findMany({
+          where: { id: { in: chunkIds } },
+          select: {
+            id: true,
+            heading: true,
+            content: true,
+            usefulness: true,
+            doc: { select: { id: true, title: true, sourcePath: true } },
+          },
+        })
+      : Promise.resolve([]),
+    retrievalIds.length
+      ? db.prisma.retrieval.findMany({
+          where: { id: { in: retrievalIds } },
+          select: { id: true, trigger: true, island: true, createdAt: true },
+        })
+      : Promise.resolve([]),
   ])
   const chunkById = new Map(chunks.map((k) => [k.id, k]))
   const retrievalById = new Map(retrievals.map((r) => [r.id, r]))
-  const repairs = c.origin === 'repair' || c.repairDue || children.some((k) => k.origin === 'repair') ? await repairChain(db, runId, c) : []
+  const repairs =
+    c.origin === 'repair' || c.repairDue || children.some((k) => k.origin === 'repair')
+      ? await repairChain(db, runId, c)
+      : []
   return {
     id: c.id,
     runId: c.runId,
@@ -120,7 +258,17 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     error: (c.error ?? null) as { kind?: string; message?: string } | null,
     timing: (c.timing ?? null) as Record<string, unknown> | null,
     /** the judge model's review (LLM-supervised feedback), or why its call gave none */
-    judge: (c.judge ?? null) as { rating?: number; critique?: string; error?: string; model: string; tokensIn: number; tokensOut: number; costUsd: number; prompt?: string; response?: string } | null,
+    judge: (c.judge ?? null) as {
+      rating?: number
+      critique?: string
+      error?: string
+      model: string
+      tokensIn: number
+      tokensOut: number
+      costUsd: number
+      prompt?: string
+      response?: string
+    } | null,
     workerId: c.workerId,
     pinned: c.pinned,
     banned: c.banned,
@@ -129,18 +277,44 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     createdAt: c.createdAt.getTime(),
     evaluatedAt: ms(c.evaluatedAt),
     isRunBest: run!.bestCandidateId === c.id,
-    problem: { direction: snap.spec.direction, primaryMetric: snap.spec.primaryMetric, language: snap.spec.language, reference: snap.spec.reference ?? null },
+    problem: {
+      direction: snap.spec.direction,
+      primaryMetric: snap.spec.primaryMetric,
+      language: snap.spec.language,
+      reference: snap.spec.reference ?? null,
+    },
     runStatus: run!.status,
     islands: (run!.config as { islands: number }).islands,
     parents: c.parentIds.map((pid) => {
       const p = byId.get(pid)
-      return p ? { id: p.id, code: p.code, score: p.score, valid: p.valid, origin: p.origin, island: p.island, seq: p.seq, evalIndex: p.evalIndex } : { id: pid, code: null, score: null, valid: null, origin: null, island: null, seq: null, evalIndex: null }
+      return p
+        ? {
+            id: p.id,
+            code: p.code,
+            score: p.score,
+            valid: p.valid,
+            origin: p.origin,
+            island: p.island,
+            seq: p.seq,
+            evalIndex: p.evalIndex,
+          }
+        : { id: pid, code: null, score: null, valid: null, origin: null, island: null, seq: null, evalIndex: null }
     }),
     children,
     childCount,
     repairDue: c.repairDue,
     repairs,
-    guidance: guidance.map((g) => ({ id: g.id, text: g.text, island: g.island, authorLabel: g.authorLabel, startEval: g.startEval, expiresAfterEvals: g.expiresAfterEvals, expiresAt: ms(g.expiresAt), withdrawnAt: ms(g.withdrawnAt), createdAt: g.createdAt.getTime() })),
+    guidance: guidance.map((g) => ({
+      id: g.id,
+      text: g.text,
+      island: g.island,
+      authorLabel: g.authorLabel,
+      startEval: g.startEval,
+      expiresAfterEvals: g.expiresAfterEvals,
+      expiresAt: ms(g.expiresAt),
+      withdrawnAt: ms(g.withdrawnAt),
+      createdAt: g.createdAt.getTime(),
+    })),
     knowledge: uses.map((u) => {
       const k = chunkById.get(u.chunkId)
       const r = retrievalById.get(u.retrievalId)
@@ -173,12 +347,42 @@ const MAX_CHAIN = 8
  * The repair chain a candidate belongs to, first failure first: up through its parents while they
  * are repairs, then down through the repairs made of it (a chain is short: repairAttempts ≤ 5).
  */
-async function repairChain(db: Db, runId: string, c: { id: string; origin: string; parentIds: string[] }): Promise<RepairStep[]> {
-  const select = { id: true, origin: true, status: true, valid: true, score: true, error: true, artifacts: true, parentIds: true } as const
-  type Row = { id: string; origin: string; status: string; valid: boolean | null; score: number | null; error: unknown; artifacts: unknown; parentIds: string[] }
+async function repairChain(
+  db: Db,
+  runId: string,
+  c: { id: string; origin: string; parentIds: string[] },
+): Promise<RepairStep[]> {
+  const select = {
+    id: true,
+    origin: true,
+    status: true,
+    valid: true,
+    score: true,
+    error: true,
+    artifacts: true,
+    parentIds: true,
+  } as const
+  type Row = {
+    id: string
+    origin: string
+    status: string
+    valid: boolean | null
+    score: number | null
+    error: unknown
+    artifacts: unknown
+    parentIds: string[]
+  }
   const step = (r: Row): RepairStep => ({
-    id: r.id, origin: r.origin, status: r.status, valid: r.valid, score: r.score, error: (r.error ?? null) as RepairStep['error'],
-    feedback: typeof (r.artifacts as { feedback?: unknown } | null)?.feedback === 'string' ? ((r.artifacts as { feedback: string }).feedback).slice(0, 1000) : null,
+    id: r.id,
+    origin: r.origin,
+    status: r.status,
+    valid: r.valid,
+    score: r.score,
+    error: (r.error ?? null) as RepairStep['error'],
+    feedback:
+      typeof (r.artifacts as { feedback?: unknown } | null)?.feedback === 'string'
+        ? (r.artifacts as { feedback: string }).feedback.slice(0, 1000)
+        : null,
   })
   const up: Row[] = []
   let cur: { origin: string; parentIds: string[] } = c
@@ -204,15 +408,47 @@ async function repairChain(db: Db, runId: string, c: { id: string; origin: strin
 
 // ------------------------------------------------------------------ lineage
 
-const LINEAGE_SELECT = { id: true, parentIds: true, score: true, valid: true, evalIndex: true, island: true, origin: true, seq: true, operator: true, status: true, rating: true } as const
+const LINEAGE_SELECT = {
+  id: true,
+  parentIds: true,
+  score: true,
+  valid: true,
+  evalIndex: true,
+  island: true,
+  origin: true,
+  seq: true,
+  operator: true,
+  status: true,
+  rating: true,
+} as const
 
 /**
  * Primary-parent chains above the given ids (recursive, by primary key), at most `maxDepth` steps
  * up, stopping at ids already known (a chain that joins the best path need not be walked again).
  */
-async function chainsAbove(db: Db, runId: string, ids: string[], maxDepth: number, known: string[] = []): Promise<LineageNode[]> {
+async function chainsAbove(
+  db: Db,
+  runId: string,
+  ids: string[],
+  maxDepth: number,
+  known: string[] = [],
+): Promise<LineageNode[]> {
   if (!ids.length) return []
-  const rows = await db.prisma.$queryRaw<Array<{ id: string; parent_ids: string[]; score: number | null; valid: boolean | null; eval_index: number | null; island: number; origin: string; seq: number; operator: string | null; status: string; rating: number }>>`
+  const rows = await db.prisma.$queryRaw<
+    Array<{
+      id: string
+      parent_ids: string[]
+      score: number | null
+      valid: boolean | null
+      eval_index: number | null
+      island: number
+      origin: string
+      seq: number
+      operator: string | null
+      status: string
+      rating: number
+    }>
+  >`
     WITH RECURSIVE up(id, depth) AS (
       SELECT id, 0 FROM candidates WHERE run_id = ${runId} AND id = ANY(${ids}::text[])
       UNION
@@ -220,7 +456,19 @@ async function chainsAbove(db: Db, runId: string, ids: string[], maxDepth: numbe
       WHERE cardinality(c.parent_ids) > 0 AND up.depth < ${maxDepth} AND NOT (up.id = ANY(${known}::text[])))
     SELECT DISTINCT c.id, c.parent_ids, c.score, c.valid, c.eval_index, c.island, c.origin, c.seq, c.operator, c.status, c.rating
     FROM up JOIN candidates c ON c.id = up.id AND c.run_id = ${runId}`
-  return rows.map((r) => ({ id: r.id, parentIds: r.parent_ids, score: r.score, valid: r.valid, evalIndex: r.eval_index, island: r.island, origin: r.origin, seq: r.seq, operator: r.operator, status: r.status, rating: r.rating }))
+  return rows.map((r) => ({
+    id: r.id,
+    parentIds: r.parent_ids,
+    score: r.score,
+    valid: r.valid,
+    evalIndex: r.eval_index,
+    island: r.island,
+    origin: r.origin,
+    seq: r.seq,
+    operator: r.operator,
+    status: r.status,
+    rating: r.rating,
+  }))
 }
 
 /** How far up the lineage view walks: the best path (then cut, marked), and any other chain. */
@@ -241,28 +489,53 @@ export interface LineageInput {
  * Opens collapsed: the best path's milestones (improvements, expert edits, crossovers, island
  * changes), the frontier (each island's best) and expert edits, plus what the user expanded.
  */
-export async function lineage(db: Db, input: LineageInput): Promise<LineageView & { frontier: string[]; direction: 'max' | 'min'; totalCandidates: number; expanded: string[] }> {
+export async function lineage(
+  db: Db,
+  input: LineageInput,
+): Promise<
+  LineageView & { frontier: string[]; direction: 'max' | 'min'; totalCandidates: number; expanded: string[] }
+> {
   const run = await db.prisma.run.findUnique({
     where: { id: input.runId },
-    select: { bestCandidateId: true, problemSnapshot: true, evaluations: true, islands: { select: { index: true, bestCandidateId: true } } },
+    select: {
+      bestCandidateId: true,
+      problemSnapshot: true,
+      evaluations: true,
+      islands: { select: { index: true, bestCandidateId: true } },
+    },
   })
   if (!run) throw new NotFoundError(`no run "${input.runId}"`)
   const direction = (run.problemSnapshot as unknown as ProblemSnapshot).spec.direction
   const frontier = run.islands.map((i) => i.bestCandidateId).filter((x): x is string => !!x)
   // expert edits and rated candidates are always shown (few, and what the experts look for)
-  const experts = await db.prisma.candidate.findMany({ where: { runId: input.runId, OR: [{ origin: 'expert-edit' }, { rating: { not: 0 } }] }, select: { id: true }, orderBy: { seq: 'desc' }, take: 40 })
+  const experts = await db.prisma.candidate.findMany({
+    where: { runId: input.runId, OR: [{ origin: 'expert-edit' }, { rating: { not: 0 } }] },
+    select: { id: true },
+    orderBy: { seq: 'desc' },
+    take: 40,
+  })
   const expand = (input.expand ?? []).slice(0, 50)
   // children of expanded nodes (a seq scan on parent_ids; bounded per node)
   const children: LineageNode[] = []
   for (const id of expand) {
-    const kids = await db.prisma.candidate.findMany({ where: { runId: input.runId, parentIds: { has: id }, status: 'evaluated' }, select: LINEAGE_SELECT, orderBy: { seq: 'asc' }, take: 40 })
+    const kids = await db.prisma.candidate.findMany({
+      where: { runId: input.runId, parentIds: { has: id }, status: 'evaluated' },
+      select: LINEAGE_SELECT,
+      orderBy: { seq: 'asc' },
+      take: 40,
+    })
     children.push(...kids)
   }
   // the best path first; other chains stop where they join it (or after SIDE_CHAIN_DEPTH steps)
-  const pathNodes = run.bestCandidateId ? await chainsAbove(db, input.runId, [run.bestCandidateId], BEST_PATH_DEPTH) : []
+  const pathNodes = run.bestCandidateId
+    ? await chainsAbove(db, input.runId, [run.bestCandidateId], BEST_PATH_DEPTH)
+    : []
   const byId = new Map<string, LineageNode>(pathNodes.map((n) => [n.id, n]))
-  const seeds = [...frontier, ...experts.map((e) => e.id), ...expand, input.focus, ...children.map((c) => c.id)].filter((x): x is string => !!x && !byId.has(x))
-  for (const n of await chainsAbove(db, input.runId, [...new Set(seeds)], SIDE_CHAIN_DEPTH, [...byId.keys()])) if (!byId.has(n.id)) byId.set(n.id, n)
+  const seeds = [...frontier, ...experts.map((e) => e.id), ...expand, input.focus, ...children.map((c) => c.id)].filter(
+    (x): x is string => !!x && !byId.has(x),
+  )
+  for (const n of await chainsAbove(db, input.runId, [...new Set(seeds)], SIDE_CHAIN_DEPTH, [...byId.keys()]))
+    if (!byId.has(n.id)) byId.set(n.id, n)
   for (const c of children) byId.set(c.id, c)
   // second parents of crossovers that are shown, so their edges can be drawn
   const visible = new Set<string>()

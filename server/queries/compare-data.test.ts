@@ -50,13 +50,22 @@ describe.each(dbModes())('compare runs, %s', (_mode, open) => {
     // the page's lines end at each run's final best
     const lines = compareLines(data, 'evals', 'score')
     expect(lines[0]!.points.at(-1)).toEqual({ x: 5000, y: data.runs[0]!.bestScore })
-    expect(configDiff(data.runs.map((r) => r.config)).filter((r) => r.differs).map((r) => r.path)).toEqual(['budget.maxEvals', 'islands'])
+    expect(
+      configDiff(data.runs.map((r) => r.config))
+        .filter((r) => r.differs)
+        .map((r) => r.path),
+    ).toEqual(['budget.maxEvals', 'islands'])
   })
 
   it('refuses fewer than two runs, more than eight, repeats and unknown runs', async () => {
     await expect(as().runs.compare({ runIds: [ids[0]!] })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
-    await expect(as().runs.compare({ runIds: Array.from({ length: 9 }, (_, i) => `r${i}`) })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(as().runs.compare({ runIds: Array.from({ length: 9 }, (_, i) => `r${i}`) })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    })
     await expect(as().runs.compare({ runIds: [ids[0]!, ids[0]!] })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
-    await expect(as().runs.compare({ runIds: [ids[0]!, 'no-such-run'] })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no-such-run') })
+    await expect(as().runs.compare({ runIds: [ids[0]!, 'no-such-run'] })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('no-such-run'),
+    })
   })
 })

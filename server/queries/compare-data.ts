@@ -14,8 +14,21 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
   const rows = await db.prisma.run.findMany({
     where: { id: { in: runIds } },
     select: {
-      id: true, name: true, problemId: true, status: true, statusReason: true, config: true, problemSnapshot: true, evaluations: true, bestScore: true,
-      bestCandidateId: true, seedScore: true, spendUsd: true, createdAt: true, startedAt: true, finishedAt: true,
+      id: true,
+      name: true,
+      problemId: true,
+      status: true,
+      statusReason: true,
+      config: true,
+      problemSnapshot: true,
+      evaluations: true,
+      bestScore: true,
+      bestCandidateId: true,
+      seedScore: true,
+      spendUsd: true,
+      createdAt: true,
+      startedAt: true,
+      finishedAt: true,
     },
   })
   const byId = new Map(rows.map((r) => [r.id, r]))
@@ -53,12 +66,19 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
     })
     // the last run-level row per evaluation bucket: best so far is monotone, so the line is exact at bucket resolution
     const w = bucketWidth(0, Math.max(1, r.evaluations), buckets)
-    const pts = await db.prisma.$queryRaw<Array<{ eval_count: number; at: Date; best: number | null; spend_usd: number }>>`
+    const pts = await db.prisma.$queryRaw<
+      Array<{ eval_count: number; at: Date; best: number | null; spend_usd: number }>
+    >`
       SELECT eval_count, at, best, spend_usd FROM run_metrics WHERE id = ANY(ARRAY(
         SELECT max(id) FROM run_metrics WHERE run_id = ${id} AND island = -1 GROUP BY eval_count / ${w}::int))
       ORDER BY id`
     const start = r.startedAt?.getTime() ?? pts[0]?.at.getTime() ?? r.createdAt.getTime()
-    series[id] = pts.map((p) => ({ e: p.eval_count, t: Math.max(0, (p.at.getTime() - start) / 1000), s: p.spend_usd, b: p.best }))
+    series[id] = pts.map((p) => ({
+      e: p.eval_count,
+      t: Math.max(0, (p.at.getTime() - start) / 1000),
+      s: p.spend_usd,
+      b: p.best,
+    }))
   }
   return { runs, series }
 }

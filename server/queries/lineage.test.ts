@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest'
 import { ancestry, buildLineage, milestones, type LineageNode } from './lineage.ts'
 
 let seq = 0
-const node = (id: string, parentIds: string[], score: number | null, island = 0, origin = 'mutation'): LineageNode => ({ id, parentIds, score, valid: score !== null, evalIndex: seq, island, origin, seq: seq++, operator: null, status: 'evaluated' })
+const node = (id: string, parentIds: string[], score: number | null, island = 0, origin = 'mutation'): LineageNode => ({
+  id,
+  parentIds,
+  score,
+  valid: score !== null,
+  evalIndex: seq,
+  island,
+  origin,
+  seq: seq++,
+  operator: null,
+  status: 'evaluated',
+})
 
 // seed → a → b → c → best ; a → x → y (island 1 frontier) ; c + y → z (crossover)
 const nodes = [
@@ -24,7 +35,13 @@ describe('lineage', () => {
   })
 
   it('collapses hidden chains into counted edges and lays the best path on lane 0', () => {
-    const v = buildLineage({ nodes, visible: new Set(['seed', 'a', 'c', 'best', 'y']), bestId: 'best', frontier: ['y'], direction: 'max' })
+    const v = buildLineage({
+      nodes,
+      visible: new Set(['seed', 'a', 'c', 'best', 'y']),
+      bestId: 'best',
+      frontier: ['y'],
+      direction: 'max',
+    })
     expect(v.bestPath).toEqual(['seed', 'a', 'b', 'c', 'best'])
     const edge = (from: string, to: string) => v.edges.find((e) => e.from === from && e.to === to)
     expect(edge('a', 'c')).toMatchObject({ hidden: 1, bestPath: true })
@@ -40,7 +57,12 @@ describe('lineage', () => {
   })
 
   it('draws a crossover with its second parent and marks cut chains', () => {
-    const v = buildLineage({ nodes: nodes.filter((n) => n.id !== 'seed'), visible: new Set(['a', 'c', 'y', 'z']), bestId: 'z', direction: 'max' })
+    const v = buildLineage({
+      nodes: nodes.filter((n) => n.id !== 'seed'),
+      visible: new Set(['a', 'c', 'y', 'z']),
+      bestId: 'z',
+      direction: 'max',
+    })
     expect(v.edges.find((e) => e.to === 'z' && e.secondary)).toMatchObject({ from: 'y' })
     expect(v.nodes.find((n) => n.id === 'a')!.cut).toBe(true)
     const lanes = new Set(v.nodes.map((n) => `${n.x}:${n.y}`))
@@ -49,7 +71,13 @@ describe('lineage', () => {
 
   it('keeps a repair chain on the best path: the failure and the repair that fixed it, joined by a repair edge', () => {
     // seed → m (better) → f (failed) → r (repair of f, the best) ; with plain steps between
-    const chain = [node('s', [], 1, 0, 'seed'), node('m1', ['s'], 1), node('m', ['m1'], 2), node('f', ['m'], null), node('r', ['f'], 3, 0, 'repair')]
+    const chain = [
+      node('s', [], 1, 0, 'seed'),
+      node('m1', ['s'], 1),
+      node('m', ['m1'], 2),
+      node('f', ['m'], null),
+      node('r', ['f'], 3, 0, 'repair'),
+    ]
     const ids = new Map(chain.map((n) => [n.id, n]))
     expect(milestones(['s', 'm1', 'm', 'f', 'r'], ids, 'max')).toEqual(['s', 'm', 'f', 'r'])
     const v = buildLineage({ nodes: chain, visible: new Set(['s', 'm', 'f', 'r']), bestId: 'r', direction: 'max' })

@@ -77,14 +77,25 @@ function isImprovement(n: LineageNode, parent: LineageNode | undefined, directio
  * improved on its parent or was made differently (an expert edit, a crossover, a migration to
  * another island); the rest are folded into edges.
  */
-export function milestones(path: readonly string[], byId: ReadonlyMap<string, LineageNode>, direction: 'max' | 'min'): string[] {
+export function milestones(
+  path: readonly string[],
+  byId: ReadonlyMap<string, LineageNode>,
+  direction: 'max' | 'min',
+): string[] {
   return path.filter((id, i) => {
     if (i === 0 || i === path.length - 1) return true
     const n = byId.get(id)!
     const p = byId.get(path[i - 1]!)
     // a repair shows with the failure it fixed
     const next = path[i + 1] !== undefined ? byId.get(path[i + 1]!) : undefined
-    return isImprovement(n, p, direction) || n.origin === 'expert-edit' || n.origin === 'crossover' || n.origin === 'repair' || next?.origin === 'repair' || (p !== undefined && p.island !== n.island)
+    return (
+      isImprovement(n, p, direction) ||
+      n.origin === 'expert-edit' ||
+      n.origin === 'crossover' ||
+      n.origin === 'repair' ||
+      next?.origin === 'repair' ||
+      (p !== undefined && p.island !== n.island)
+    )
   })
 }
 
@@ -135,10 +146,19 @@ export function buildLineage(input: {
   for (const id of visible) {
     const n = byId.get(id)!
     const up = nearestVisible(n.parentIds[0])
-    if (up) edges.push({ from: up.id, to: id, hidden: up.hidden, bestPath: onPath.has(id) && onPath.has(up.id), secondary: false, repair: n.origin === 'repair' && up.hidden === 0 })
+    if (up)
+      edges.push({
+        from: up.id,
+        to: id,
+        hidden: up.hidden,
+        bestPath: onPath.has(id) && onPath.has(up.id),
+        secondary: false,
+        repair: n.origin === 'repair' && up.hidden === 0,
+      })
     for (const p of n.parentIds.slice(1)) {
       const s = nearestVisible(p)
-      if (s && s.id !== up?.id) edges.push({ from: s.id, to: id, hidden: s.hidden, bestPath: false, secondary: true, repair: false })
+      if (s && s.id !== up?.id)
+        edges.push({ from: s.id, to: id, hidden: s.hidden, bestPath: false, secondary: true, repair: false })
     }
   }
 
@@ -160,7 +180,12 @@ export function buildLineage(input: {
   const parentOf = new Map(edges.filter((e) => !e.secondary).map((e) => [e.to, e.from]))
   const rest = shown
     .filter((id) => !onPath.has(id))
-    .sort((a, b) => generation(a) - generation(b) || byId.get(a)!.island - byId.get(b)!.island || byId.get(a)!.seq - byId.get(b)!.seq)
+    .sort(
+      (a, b) =>
+        generation(a) - generation(b) ||
+        byId.get(a)!.island - byId.get(b)!.island ||
+        byId.get(a)!.seq - byId.get(b)!.seq,
+    )
   for (const id of rest) {
     const x = column.get(generation(id))!
     const p = parentOf.get(id)

@@ -22,7 +22,13 @@ export interface LiveOptions {
   resetAfter?: number
 }
 
-const DEFAULTS: Required<LiveOptions> = { pollMs: 2000, minIntervalMs: 100, heartbeatMs: 15_000, batchLimit: 2000, resetAfter: 20_000 }
+const DEFAULTS: Required<LiveOptions> = {
+  pollMs: 2000,
+  minIntervalMs: 100,
+  heartbeatMs: 15_000,
+  batchLimit: 2000,
+  resetAfter: 20_000,
+}
 
 function sameHead(a: RunHead | null, b: RunHead | null) {
   return JSON.stringify(a) === JSON.stringify(b)
@@ -32,7 +38,13 @@ function sameHead(a: RunHead | null, b: RunHead | null) {
  * Yields messages for a run from `from` (a cursor string; null: from now). Ends when `signal`
  * aborts. Each batch carries the cursor after it: the SSE event id a reconnecting client sends back.
  */
-export async function* liveRun(deps: { db: Db; events: EventBus }, runId: string, from: string | null | undefined, signal: AbortSignal, options: LiveOptions = {}): AsyncGenerator<LiveMessage> {
+export async function* liveRun(
+  deps: { db: Db; events: EventBus },
+  runId: string,
+  from: string | null | undefined,
+  signal: AbortSignal,
+  options: LiveOptions = {},
+): AsyncGenerator<LiveMessage> {
   const o = { ...DEFAULTS, ...options }
   let cursor: LiveCursor = decodeCursor(from) ?? (await currentCursor(deps.db, runId))
   let head: RunHead | null = null
@@ -44,7 +56,13 @@ export async function* liveRun(deps: { db: Db; events: EventBus }, runId: string
   const unsubscribe = deps.events.subscribe(runId, (e) => {
     if (e.type === 'candidate') (want.points = true), (want.head = true)
     else if (e.type === 'metrics') want.metrics = true
-    else if (e.type === 'rejected' || e.type === 'migration' || e.type === 'retrieval' || e.type === 'knowledge.retrieval') return
+    else if (
+      e.type === 'rejected' ||
+      e.type === 'migration' ||
+      e.type === 'retrieval' ||
+      e.type === 'knowledge.retrieval'
+    )
+      return
     else (want.events = true), (want.head = true)
     pending = true
     wake?.()
@@ -87,7 +105,15 @@ export async function* liveRun(deps: { db: Db; events: EventBus }, runId: string
         head = h
         const more = points.length === o.batchLimit || metrics.length === o.batchLimit || events.length === o.batchLimit
         lastSent = Date.now()
-        yield { type: 'batch', cursor: encodeCursor(cursor), points, metrics, events, run: headChanged ? h : null, more }
+        yield {
+          type: 'batch',
+          cursor: encodeCursor(cursor),
+          points,
+          metrics,
+          events,
+          run: headChanged ? h : null,
+          more,
+        }
         if (more) {
           all()
           continue

@@ -21,7 +21,8 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
   let app: AppServices
   let runId: string
   let bestId: string
-  const as = (role: Role, signal?: AbortSignal) => createCaller({ app, actor: actor(role), tokenScope: null, headers: new Headers() }, signal ? { signal } : undefined)
+  const as = (role: Role, signal?: AbortSignal) =>
+    createCaller({ app, actor: actor(role), tokenScope: null, headers: new Headers() }, signal ? { signal } : undefined)
 
   beforeAll(async () => {
     ;({ db, cleanup } = await open())
@@ -38,12 +39,20 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     expect((await v.candidates.list({ runId, limit: 5 })).rows).toHaveLength(5)
     expect((await v.workers.list()).source).toBe('none')
     await expect(v.guidance.create({ runId, text: 'try x' })).rejects.toMatchObject({ code: 'FORBIDDEN' })
-    await expect(v.candidates.setPinned({ runId, id: bestId, pinned: true })).rejects.toMatchObject({ code: 'FORBIDDEN' })
-    await expect(v.candidates.submitEdit({ runId, parentId: bestId, code: 'x = 1', island: 0 })).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    await expect(v.candidates.setPinned({ runId, id: bestId, pinned: true })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
+    await expect(v.candidates.submitEdit({ runId, parentId: bestId, code: 'x = 1', island: 0 })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
     await expect(v.runs.setExploration({ runId, value: 0.5 })).rejects.toMatchObject({ code: 'FORBIDDEN' })
-    await expect(as('expert').runs.setWeights({ runId, localOperators: { swap: 0 } })).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    await expect(as('expert').runs.setWeights({ runId, localOperators: { swap: 0 } })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
     await expect(as('expert').runs.pause({ runId })).rejects.toMatchObject({ code: 'FORBIDDEN' })
-    await expect(createCaller({ app, actor: null, tokenScope: null, headers: new Headers() }).runs.overview({ runId })).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
+    await expect(
+      createCaller({ app, actor: null, tokenScope: null, headers: new Headers() }).runs.overview({ runId }),
+    ).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
   })
 
   it('sends chart data downsampled in the database, and full resolution inside a zoomed range', async () => {
@@ -55,7 +64,10 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     // min and max per island per bucket (invalid ones are not drawn), the run best included
     expect(full.points.length).toBeLessThanOrEqual(200 * 3 * 2 + 1)
     expect(full.points.some((p) => p.id === bestId)).toBe(true)
-    const valid = await db.prisma.candidate.findMany({ where: { runId, valid: true }, select: { evalIndex: true, score: true, island: true } })
+    const valid = await db.prisma.candidate.findMany({
+      where: { runId, valid: true },
+      select: { evalIndex: true, score: true, island: true },
+    })
     const b0 = valid.filter((c) => c.island === 1 && c.evalIndex! < 30)
     const maxB0 = Math.max(...b0.map((c) => c.score!))
     expect(full.points.some((p) => p.island === 1 && p.evalIndex < 30 && p.score === maxB0)).toBe(true)
@@ -68,7 +80,10 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
 
   it('draws the MAP-Elites grid from the problem features', async () => {
     // a broken candidate with absurd feature values lands in an edge cell instead of failing the query
-    await db.prisma.candidate.update({ where: { id: syntheticId(runId, 1) }, data: { features: { alpha: 1e15, beta: -1e300 } } })
+    await db.prisma.candidate.update({
+      where: { id: syntheticId(runId, 1) },
+      data: { features: { alpha: 1e15, beta: -1e300 } },
+    })
     const g = await as('viewer').runs.heatmap({ runId })
     expect(g!.axes.map((a) => a.name)).toEqual(['alpha', 'beta'])
     expect(g!.axes[0]).toMatchObject({ min: 0, max: 1, bins: 8, auto: false })
@@ -76,10 +91,17 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     expect(g!.cells[0]![7]).not.toBeNull()
     expect(g!.filled).toBeGreaterThan(20)
     const cells = g!.cells.flat().filter((c) => c !== null)
-    expect(cells.reduce((s, c) => s + c!.count, 0)).toBe(await db.prisma.candidate.count({ where: { runId, valid: true } }))
+    expect(cells.reduce((s, c) => s + c!.count, 0)).toBe(
+      await db.prisma.candidate.count({ where: { runId, valid: true } }),
+    )
     expect(cells.some((c) => c!.t === 1)).toBe(true)
     const island = await as('viewer').runs.heatmap({ runId, island: 2 })
-    expect(island!.cells.flat().filter((c) => c).reduce((s, c) => s + c!.count, 0)).toBe(await db.prisma.candidate.count({ where: { runId, valid: true, island: 2 } }))
+    expect(
+      island!.cells
+        .flat()
+        .filter((c) => c)
+        .reduce((s, c) => s + c!.count, 0),
+    ).toBe(await db.prisma.candidate.count({ where: { runId, valid: true, island: 2 } }))
   })
 
   it('streams what happened after a cursor, and resumes a reconnecting client exactly where it was', async () => {
@@ -103,7 +125,13 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     await it1.return?.(undefined)
     // while the client is away: more evaluations, a stagnation event, a status change
     await addEvaluations(db, runId, 6003, 2)
-    await db.prisma.runEvent.create({ data: { runId, type: 'stagnation', payload: { island: 1, kind: 'stagnant', suggestions: ['give-hint'], message: 'no gain in 40' } } })
+    await db.prisma.runEvent.create({
+      data: {
+        runId,
+        type: 'stagnation',
+        payload: { island: 1, kind: 'stagnant', suggestions: ['give-hint'], message: 'no gain in 40' },
+      },
+    })
     const ac2 = new AbortController()
     const it2 = (await as('viewer', ac2.signal).runs.live({ runId, lastEventId: lastCursor }))[Symbol.asyncIterator]()
     const first = unwrap((await it2.next()).value)
@@ -122,7 +150,11 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     const r3 = await it3.next()
     const m3 = r3.done ? null : unwrap(r3.value).data
     expect(m3 === null || m3.type !== 'batch' || m3.points.length === 0).toBe(true)
-    await expect(as('viewer').runs.live({ runId: 'no-such-run' }).then(async (s) => (await s[Symbol.asyncIterator]().next()))).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    await expect(
+      as('viewer')
+        .runs.live({ runId: 'no-such-run' })
+        .then(async (s) => await s[Symbol.asyncIterator]().next()),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 
   it('pages, filters, sorts and exports candidates in the database', async () => {
@@ -134,16 +166,30 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     expect([...scores].sort((a, b) => b - a)).toEqual(scores)
     const next = await v.candidates.list({ runId, sort: { field: 'score', dir: 'desc' }, limit: 10, offset: 10 })
     expect(next.rows[0]!.score!).toBeLessThanOrEqual(scores[9]!)
-    const f = await v.candidates.list({ runId, filter: { islands: [2], origins: ['crossover'], valid: true }, limit: 500 })
-    expect(f.total).toBe(await db.prisma.candidate.count({ where: { runId, island: 2, origin: 'crossover', valid: true } }))
+    const f = await v.candidates.list({
+      runId,
+      filter: { islands: [2], origins: ['crossover'], valid: true },
+      limit: 500,
+    })
+    expect(f.total).toBe(
+      await db.prisma.candidate.count({ where: { runId, island: 2, origin: 'crossover', valid: true } }),
+    )
     expect(f.rows.every((r) => r.island === 2 && r.origin === 'crossover' && r.valid)).toBe(true)
     const facets = await v.candidates.facets({ runId })
     expect(facets.origins.map((o) => o.value)).toEqual(expect.arrayContaining(['seed', 'mutation', 'crossover']))
     expect(facets.operators.map((o) => o.value)).toContain('local:swap')
-    const exp = await v.candidates.export({ runId, filter: { islands: [0] }, sort: { field: 'seq', dir: 'asc' }, limit: 50, withCode: true })
+    const exp = await v.candidates.export({
+      runId,
+      filter: { islands: [0] },
+      sort: { field: 'seq', dir: 'asc' },
+      limit: 50,
+      withCode: true,
+    })
     expect(exp.rows).toHaveLength(50)
     expect(exp.rows[0]).toMatchObject({ id: syntheticId(runId, 0), origin: 'seed', code: 'x = 0\n' })
-    await expect(v.candidates.list({ runId, filter: { idPrefix: "1' OR 1=1" } as never })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    await expect(v.candidates.list({ runId, filter: { idPrefix: "1' OR 1=1" } as never })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    })
   })
 
   it('opens the lineage collapsed to the best path and the frontier, and expands on request', async () => {
@@ -176,18 +222,38 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
 
   it('runs hints: scope checks, state, candidates made under them against those without, withdrawal, audit', async () => {
     const e = as('expert')
-    await expect(e.guidance.create({ runId, text: 'x', island: 7 })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/island 7 does not exist/) })
+    await expect(e.guidance.create({ runId, text: 'x', island: 7 })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(/island 7 does not exist/),
+    })
     await expect(e.guidance.create({ runId, text: '   ' })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
     const g = await e.guidance.create({ runId, text: 'prefer smaller steps', island: 1, expiresAfterEvals: 500 })
     // the engine records the hint on the candidates it made while it was active: here, by hand
-    const under = await db.prisma.candidate.findMany({ where: { runId, island: 1, seq: { gte: 3000, lt: 3300 }, origin: 'mutation' }, select: { id: true } })
-    await db.prisma.candidate.updateMany({ where: { id: { in: under.map((u) => u.id) } }, data: { guidanceIds: [g.id] } })
+    const under = await db.prisma.candidate.findMany({
+      where: { runId, island: 1, seq: { gte: 3000, lt: 3300 }, origin: 'mutation' },
+      select: { id: true },
+    })
+    await db.prisma.candidate.updateMany({
+      where: { id: { in: under.map((u) => u.id) } },
+      data: { guidanceIds: [g.id] },
+    })
     // and those it withheld the hint from (its concurrent control)
-    const control = await db.prisma.candidate.findMany({ where: { runId, island: 1, seq: { gte: 3300, lt: 3400 }, origin: 'mutation' }, select: { id: true } })
-    await db.prisma.candidate.updateMany({ where: { id: { in: control.map((u) => u.id) } }, data: { controlGuidanceIds: [g.id] } })
+    const control = await db.prisma.candidate.findMany({
+      where: { runId, island: 1, seq: { gte: 3300, lt: 3400 }, origin: 'mutation' },
+      select: { id: true },
+    })
+    await db.prisma.candidate.updateMany({
+      where: { id: { in: control.map((u) => u.id) } },
+      data: { controlGuidanceIds: [g.id] },
+    })
     const list = await as('viewer').guidance.list({ runId })
     const h = list.hints.find((x) => x.id === g.id)!
-    expect(h).toMatchObject({ state: 'active', island: 1, authorLabel: 'expert@example.test', made: { count: under.length } })
+    expect(h).toMatchObject({
+      state: 'active',
+      island: 1,
+      authorLabel: 'expert@example.test',
+      made: { count: under.length },
+    })
     expect(h.evalsLeft).toBe(500 - (list.evaluations - h.startEval))
     expect(h.made.control).toBe(control.length)
     expect(h.effect!.treated.n).toBe(under.length)
@@ -205,7 +271,9 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
       ['guidance.withdraw', 'expert@example.test'],
     ])
     const events = await db.prisma.runEvent.findMany({ where: { runId, type: 'intervention' }, orderBy: { id: 'asc' } })
-    expect(events.map((x) => (x.payload as { action: string }).action)).toEqual(expect.arrayContaining(['guidance.create', 'guidance.withdraw']))
+    expect(events.map((x) => (x.payload as { action: string }).action)).toEqual(
+      expect.arrayContaining(['guidance.create', 'guidance.withdraw']),
+    )
   })
 
   it('pins and bans with an audit trail, and says what needs the engine', async () => {
@@ -218,7 +286,9 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     expect([row.banned, row.pinned]).toEqual([true, false])
     await expect(e.candidates.ban({ runId, id })).rejects.toMatchObject({ code: 'CONFLICT' })
     await expect(e.candidates.setPinned({ runId, id, pinned: true })).rejects.toMatchObject({ code: 'CONFLICT' })
-    const actions = (await db.prisma.auditEvent.findMany({ where: { targetId: id }, orderBy: { id: 'asc' } })).map((a) => a.action)
+    const actions = (await db.prisma.auditEvent.findMany({ where: { targetId: id }, orderBy: { id: 'asc' } })).map(
+      (a) => a.action,
+    )
     expect(actions).toEqual(['candidate.pin', 'candidate.ban'])
     // no engine drives the run now: an edit or an island's exploration waits, pending, for the engine
     // that picks the run up (the control channel stores it)
@@ -229,12 +299,24 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     // the run-wide knob is stored for the engine that resumes the run
     const r = await e.runs.setExploration({ runId, value: 0.8 })
     expect(r.applied).toBe(false)
-    expect(((await db.prisma.run.findUnique({ where: { id: runId } }))!.config as { exploration: number }).exploration).toBe(0.8)
+    expect(
+      ((await db.prisma.run.findUnique({ where: { id: runId } }))!.config as { exploration: number }).exploration,
+    ).toBe(0.8)
     expect((await as('viewer').runs.controls({ runId })).exploration).toBe(0.8)
     await as('admin').runs.setWeights({ runId, localOperators: { swap: 0, perturb: 3 } })
     const ctl = await as('viewer').runs.controls({ runId })
-    expect(ctl.localOperators).toEqual(expect.arrayContaining([{ id: 'swap', weight: 0 }, { id: 'perturb', weight: 3 }]))
-    await expect(as('admin').runs.setWeights({ runId, localOperators: { perturb: 0, swap: 0, 'crossover-blocks': 0, 'crossover-literals': 0 } })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
+    expect(ctl.localOperators).toEqual(
+      expect.arrayContaining([
+        { id: 'swap', weight: 0 },
+        { id: 'perturb', weight: 3 },
+      ]),
+    )
+    await expect(
+      as('admin').runs.setWeights({
+        runId,
+        localOperators: { perturb: 0, swap: 0, 'crossover-blocks': 0, 'crossover-literals': 0 },
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_REQUEST' })
     await expect(as('admin').runs.setWeights({ runId, models: [1] })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
     const weights = await db.prisma.auditEvent.findFirst({ where: { action: 'run.weights', runId } })
     expect(weights!.before).toEqual(expect.arrayContaining([{ operator: 'swap', weight: 1 }]))
@@ -253,9 +335,37 @@ async function addEvaluations(db: Db, runId: string, from: number, n: number) {
   for (let i = 0; i < n; i++) {
     const g = from + i
     await db.prisma.candidate.create({
-      data: { id: syntheticId(runId, g), runId, seq: g, island: g % 3, parentIds: [syntheticId(runId, 0)], origin: 'mutation', code: `x = ${g}\n`, codeHash: `h${g}`, status: 'evaluated', valid: true, score: 0.5, evalIndex: g, evaluatedAt: new Date() },
+      data: {
+        id: syntheticId(runId, g),
+        runId,
+        seq: g,
+        island: g % 3,
+        parentIds: [syntheticId(runId, 0)],
+        origin: 'mutation',
+        code: `x = ${g}\n`,
+        codeHash: `h${g}`,
+        status: 'evaluated',
+        valid: true,
+        score: 0.5,
+        evalIndex: g,
+        evaluatedAt: new Date(),
+      },
     })
   }
   await db.prisma.run.update({ where: { id: runId }, data: { evaluations: from + n } })
-  await db.prisma.runMetric.create({ data: { runId, island: -1, evalCount: from + n, best: 1, mean: 0.5, median: 0.5, diversity: { code: 0.4, coverage: 0.3 }, population: 40, evalsPerSec: 5, failureRate: 0, spendUsd: 0 } })
+  await db.prisma.runMetric.create({
+    data: {
+      runId,
+      island: -1,
+      evalCount: from + n,
+      best: 1,
+      mean: 0.5,
+      median: 0.5,
+      diversity: { code: 0.4, coverage: 0.3 },
+      population: 40,
+      evalsPerSec: 5,
+      failureRate: 0,
+      spendUsd: 0,
+    },
+  })
 }

@@ -8,8 +8,23 @@ import type { RunConfig } from '../../client-safe/run-config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { encodeCursor } from './cursor.ts'
 import { bucketWidth } from '../../client-safe/downsample.ts'
-import { buildGrid, chooseAxes, featureName, resolveAxis, type HeatAxis, type HeatCell, type HeatGrid } from '../../client-safe/heatmap.ts'
-import type { LiveCursor, MetricPoint, RunEventRow, RunHead, ScorePoint, SeriesSnapshot } from '../../client-safe/types.ts'
+import {
+  buildGrid,
+  chooseAxes,
+  featureName,
+  resolveAxis,
+  type HeatAxis,
+  type HeatCell,
+  type HeatGrid,
+} from '../../client-safe/heatmap.ts'
+import type {
+  LiveCursor,
+  MetricPoint,
+  RunEventRow,
+  RunHead,
+  ScorePoint,
+  SeriesSnapshot,
+} from '../../client-safe/types.ts'
 
 const n = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number))
 const ms = (d: Date | string | null | undefined): number => (d ? new Date(d).getTime() : 0)
@@ -20,9 +35,28 @@ export async function runOverview(db: Db, runId: string) {
   const run = await db.prisma.run.findUnique({
     where: { id: runId },
     select: {
-      id: true, name: true, problemId: true, status: true, statusReason: true, config: true, problemSnapshot: true, evaluations: true, spendUsd: true,
-      seedScore: true, bestScore: true, bestCandidateId: true, leaseOwner: true, leaseUntil: true, createdAt: true, startedAt: true, finishedAt: true, createdById: true,
-      islands: { select: { index: true, bestScore: true, bestCandidateId: true, stagnant: true }, orderBy: { index: 'asc' } },
+      id: true,
+      name: true,
+      problemId: true,
+      status: true,
+      statusReason: true,
+      config: true,
+      problemSnapshot: true,
+      evaluations: true,
+      spendUsd: true,
+      seedScore: true,
+      bestScore: true,
+      bestCandidateId: true,
+      leaseOwner: true,
+      leaseUntil: true,
+      createdAt: true,
+      startedAt: true,
+      finishedAt: true,
+      createdById: true,
+      islands: {
+        select: { index: true, bestScore: true, bestCandidateId: true, stagnant: true },
+        orderBy: { index: 'asc' },
+      },
     },
   })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
@@ -30,11 +64,20 @@ export async function runOverview(db: Db, runId: string) {
   const spec = snap.spec as ProblemSpec
   const config = run.config as unknown as RunConfig
   // one pass over the run's candidates for the counts; the latest metric row per island by key lookups
-  const [c] = await db.prisma.$queryRaw<Array<{ evaluated: bigint | number; invalid: bigint | number; rejected: bigint | number; inflight: bigint | number }>>`
+  const [c] = await db.prisma.$queryRaw<
+    Array<{
+      evaluated: bigint | number
+      invalid: bigint | number
+      rejected: bigint | number
+      inflight: bigint | number
+    }>
+  >`
     SELECT count(*) FILTER (WHERE status = 'evaluated') AS evaluated, count(*) FILTER (WHERE status = 'evaluated' AND valid = false) AS invalid,
            count(*) FILTER (WHERE status = 'rejected') AS rejected, count(*) FILTER (WHERE status IN ('queued', 'running', 'pending')) AS inflight
     FROM candidates WHERE run_id = ${runId}`
-  const latest = await db.prisma.$queryRaw<Array<{ island: number; population: number; diversity: Record<string, number> }>>`
+  const latest = await db.prisma.$queryRaw<
+    Array<{ island: number; population: number; diversity: Record<string, number> }>
+  >`
     SELECT island, population, diversity FROM run_metrics WHERE id = ANY(ARRAY(SELECT max(id) FROM run_metrics WHERE run_id = ${runId} GROUP BY island))`
   const pop = new Map(latest.map((r) => [r.island, r]))
   return {
@@ -58,7 +101,15 @@ export async function runOverview(db: Db, runId: string) {
       populationPerIsland: config.populationPerIsland,
       mutator: config.mutator,
       // never keys: model configs hold only the NAME of the variable with the key
-      models: config.models.map((m) => ({ provider: m.provider, model: m.model, label: m.label ?? null, baseURL: m.baseURL ?? null, weight: m.weight, pricePer1kIn: m.pricePer1kIn ?? null, pricePer1kOut: m.pricePer1kOut ?? null })),
+      models: config.models.map((m) => ({
+        provider: m.provider,
+        model: m.model,
+        label: m.label ?? null,
+        baseURL: m.baseURL ?? null,
+        weight: m.weight,
+        pricePer1kIn: m.pricePer1kIn ?? null,
+        pricePer1kOut: m.pricePer1kOut ?? null,
+      })),
       localOperators: config.localOperators,
       llmOperators: config.llmOperators,
       selection: config.selection,
@@ -66,7 +117,11 @@ export async function runOverview(db: Db, runId: string) {
       stagnationWindow: config.stagnationWindow,
       migrationInterval: config.migrationInterval,
       maxRequestsInFlight: config.generation?.maxInFlight ?? 16,
-      budget: { maxEvals: config.budget.maxEvals, maxSpendUsd: config.budget.maxSpendUsd ?? null, maxWallS: config.budget.maxWallS ?? null },
+      budget: {
+        maxEvals: config.budget.maxEvals,
+        maxSpendUsd: config.budget.maxSpendUsd ?? null,
+        maxWallS: config.budget.maxWallS ?? null,
+      },
       seed: config.seed,
     },
     evaluations: run.evaluations,
@@ -86,7 +141,12 @@ export async function runOverview(db: Db, runId: string) {
       population: pop.get(i.index)?.population ?? 0,
       diversity: pop.get(i.index)?.diversity ?? {},
     })),
-    counts: { evaluated: n(c?.evaluated ?? 0), invalid: n(c?.invalid ?? 0), rejected: n(c?.rejected ?? 0), inFlight: n(c?.inflight ?? 0) },
+    counts: {
+      evaluated: n(c?.evaluated ?? 0),
+      invalid: n(c?.invalid ?? 0),
+      rejected: n(c?.rejected ?? 0),
+      inFlight: n(c?.inflight ?? 0),
+    },
     /** where a live feed starts when no chart snapshot is loaded (pages other than the dashboard) */
     cursor: encodeCursor(await currentCursor(db, runId)),
   }
@@ -95,12 +155,29 @@ export async function runOverview(db: Db, runId: string) {
 export async function runHead(db: Db, runId: string): Promise<RunHead | null> {
   const r = await db.prisma.run.findUnique({
     where: { id: runId },
-    select: { status: true, statusReason: true, evaluations: true, bestScore: true, bestCandidateId: true, spendUsd: true, seedScore: true, finishedAt: true, leaseOwner: true, leaseUntil: true },
+    select: {
+      status: true,
+      statusReason: true,
+      evaluations: true,
+      bestScore: true,
+      bestCandidateId: true,
+      spendUsd: true,
+      seedScore: true,
+      finishedAt: true,
+      leaseOwner: true,
+      leaseUntil: true,
+    },
   })
   if (!r) return null
   const { leaseOwner, leaseUntil, ...head } = r
   // who drives the run now: the engine whose lease holds (after a failover, the one that took over)
-  const drivenBy = ['created', 'cold-start', 'evolving'].includes(r.status) && leaseOwner && leaseUntil && leaseUntil.getTime() > Date.now() ? leaseOwner : null
+  const drivenBy =
+    ['created', 'cold-start', 'evolving'].includes(r.status) &&
+    leaseOwner &&
+    leaseUntil &&
+    leaseUntil.getTime() > Date.now()
+      ? leaseOwner
+      : null
   return { ...head, finishedAt: r.finishedAt ? r.finishedAt.getTime() : null, drivenBy }
 }
 
@@ -159,17 +236,31 @@ interface PointRow {
 }
 
 function toPoint(r: PointRow): ScorePoint {
-  return { id: r.id, evalIndex: r.eval_index, island: r.island, score: r.score, valid: !!r.valid && r.score !== null, origin: r.origin, t: ms(r.evaluated_at) }
+  return {
+    id: r.id,
+    evalIndex: r.eval_index,
+    island: r.island,
+    score: r.score,
+    valid: !!r.valid && r.score !== null,
+    origin: r.origin,
+    t: ms(r.evaluated_at),
+  }
 }
 
 // ------------------------------------------------------------------ cursor and live reads
 
 export async function currentCursor(db: Db, runId: string): Promise<LiveCursor> {
-  const [row] = await db.prisma.$queryRaw<Array<{ c: number | null; m: bigint | number | null; e: bigint | number | null }>>`
+  const [row] = await db.prisma.$queryRaw<
+    Array<{ c: number | null; m: bigint | number | null; e: bigint | number | null }>
+  >`
     SELECT (SELECT max(eval_index) FROM candidates WHERE run_id = ${runId}) AS c,
            (SELECT max(id) FROM run_metrics WHERE run_id = ${runId}) AS m,
            (SELECT max(id) FROM run_events WHERE run_id = ${runId}) AS e`
-  return { c: row?.c ?? -1, m: row?.m === null || row?.m === undefined ? 0 : n(row.m), e: row?.e === null || row?.e === undefined ? 0 : n(row.e) }
+  return {
+    c: row?.c ?? -1,
+    m: row?.m === null || row?.m === undefined ? 0 : n(row.m),
+    e: row?.e === null || row?.e === undefined ? 0 : n(row.e),
+  }
 }
 
 export async function pointsAfter(db: Db, runId: string, after: number, limit: number): Promise<ScorePoint[]> {
@@ -187,14 +278,18 @@ export async function metricsAfter(db: Db, runId: string, after: number, limit: 
 }
 
 export async function eventsAfter(db: Db, runId: string, after: number, limit: number): Promise<RunEventRow[]> {
-  const rows = await db.prisma.$queryRaw<Array<{ id: bigint | number; type: string; payload: Record<string, unknown>; created_at: Date }>>`
+  const rows = await db.prisma.$queryRaw<
+    Array<{ id: bigint | number; type: string; payload: Record<string, unknown>; created_at: Date }>
+  >`
     SELECT id, type, payload, created_at FROM run_events WHERE run_id = ${runId} AND id > ${after} ORDER BY id LIMIT ${limit}`
   return rows.map((r) => ({ id: n(r.id), type: r.type, payload: r.payload ?? {}, t: ms(r.created_at) }))
 }
 
 /** The latest events of a run (the dashboard's activity feed and stagnation alerts). */
 export async function recentEvents(db: Db, runId: string, limit = 200): Promise<RunEventRow[]> {
-  const rows = await db.prisma.$queryRaw<Array<{ id: bigint | number; type: string; payload: Record<string, unknown>; created_at: Date }>>`
+  const rows = await db.prisma.$queryRaw<
+    Array<{ id: bigint | number; type: string; payload: Record<string, unknown>; created_at: Date }>
+  >`
     SELECT id, type, payload, created_at FROM run_events WHERE run_id = ${runId} ORDER BY id DESC LIMIT ${limit}`
   return rows.map((r) => ({ id: n(r.id), type: r.type, payload: r.payload ?? {}, t: ms(r.created_at) })).reverse()
 }
@@ -218,7 +313,10 @@ export interface SeriesOptions {
  */
 export async function seriesSnapshot(db: Db, runId: string, opts: SeriesOptions = {}): Promise<SeriesSnapshot> {
   const cursor = await currentCursor(db, runId)
-  const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true, bestCandidateId: true } })
+  const run = await db.prisma.run.findUnique({
+    where: { id: runId },
+    select: { evaluations: true, bestCandidateId: true },
+  })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
   const range = opts.range ?? null
   const lo = range?.lo ?? 0
@@ -285,7 +383,11 @@ export async function seriesSnapshot(db: Db, runId: string, opts: SeriesOptions 
 
 // ------------------------------------------------------------------ MAP-Elites heatmap
 
-export async function heatmap(db: Db, runId: string, opts: { axes?: string[]; island?: number | null } = {}): Promise<HeatGrid | null> {
+export async function heatmap(
+  db: Db,
+  runId: string,
+  opts: { axes?: string[]; island?: number | null } = {},
+): Promise<HeatGrid | null> {
   const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { problemSnapshot: true } })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
   const spec = (run.problemSnapshot as unknown as ProblemSnapshot).spec
@@ -301,9 +403,12 @@ export async function heatmap(db: Db, runId: string, opts: { axes?: string[]; is
   let ext: { x0: number | null; x1: number | null; y0: number | null; y1: number | null } | undefined
   if (!bounded(specOf(fx)) || !bounded(specOf(fy))) {
     // percentiles of an evenly spread sample of at most ~5,000 evaluations (a sort of the whole run costs seconds)
-    const evaluations = (await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true } }))?.evaluations ?? 0
+    const evaluations =
+      (await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true } }))?.evaluations ?? 0
     const step = Math.max(1, Math.ceil(evaluations / 5000))
-    ;[ext] = await db.prisma.$queryRaw<Array<{ x0: number | null; x1: number | null; y0: number | null; y1: number | null }>>`
+    ;[ext] = await db.prisma.$queryRaw<
+      Array<{ x0: number | null; x1: number | null; y0: number | null; y1: number | null }>
+    >`
     WITH f AS (
       SELECT CASE WHEN jsonb_typeof(features -> ${fx}) = 'number' THEN (features ->> ${fx})::float8 END AS x,
              CASE WHEN jsonb_typeof(features -> ${fy}) = 'number' THEN (features ->> ${fy})::float8 END AS y
@@ -312,12 +417,15 @@ export async function heatmap(db: Db, runId: string, opts: { axes?: string[]; is
            percentile_cont(0.01) WITHIN GROUP (ORDER BY y) AS y0, percentile_cont(0.99) WITHIN GROUP (ORDER BY y) AS y1 FROM f`
   }
   const ax = resolveAxis(specOf(fx), { min: ext?.x0 ?? null, max: ext?.x1 ?? null })
-  const axes: [HeatAxis] | [HeatAxis, HeatAxis] = names.length === 2 ? [ax, resolveAxis(specOf(fy), { min: ext?.y0 ?? null, max: ext?.y1 ?? null })] : [ax]
+  const axes: [HeatAxis] | [HeatAxis, HeatAxis] =
+    names.length === 2 ? [ax, resolveAxis(specOf(fy), { min: ext?.y0 ?? null, max: ext?.y1 ?? null })] : [ax]
   const ay = axes[1] ?? { min: 0, max: 1, bins: 1 }
   const desc = spec.direction === 'max'
   // the same arithmetic as client-safe/heatmap.ts binOf, clamped to the edge bins before the cast (outliers overflow an int)
   // per cell: count and best score, carrying the evaluation index of the best (ties: the earliest)
-  const rows = await db.prisma.$queryRaw<Array<{ bx: number; by: number; best: number; count: bigint | number; eval_index: number }>>`
+  const rows = await db.prisma.$queryRaw<
+    Array<{ bx: number; by: number; best: number; count: bigint | number; eval_index: number }>
+  >`
     WITH f AS (
       SELECT eval_index, score,
         LEAST(${ax.bins - 1}::float8, GREATEST(0, floor(((features ->> ${fx})::float8 - ${ax.min}::float8) / (${ax.max}::float8 - ${ax.min}::float8) * ${ax.bins}::float8)))::int AS bx,
@@ -330,8 +438,19 @@ export async function heatmap(db: Db, runId: string, opts: { axes?: string[]; is
         CASE WHEN ${desc} THEN max(ARRAY[score, -eval_index::float8]) ELSE min(ARRAY[score, eval_index::float8]) END AS pick
       FROM f GROUP BY bx, by)
     SELECT bx, by, pick[1] AS best, count, abs(pick[2])::int AS eval_index FROM g`
-  const ids = rows.length ? await db.prisma.candidate.findMany({ where: { runId, evalIndex: { in: rows.map((r) => r.eval_index) } }, select: { id: true, evalIndex: true } }) : []
+  const ids = rows.length
+    ? await db.prisma.candidate.findMany({
+        where: { runId, evalIndex: { in: rows.map((r) => r.eval_index) } },
+        select: { id: true, evalIndex: true },
+      })
+    : []
   const idOf = new Map(ids.map((c) => [c.evalIndex, c.id]))
-  const cells: HeatCell[] = rows.map((r) => ({ x: r.bx, y: names.length === 2 ? r.by : 0, best: r.best, count: n(r.count), candidateId: idOf.get(r.eval_index) ?? null }))
+  const cells: HeatCell[] = rows.map((r) => ({
+    x: r.bx,
+    y: names.length === 2 ? r.by : 0,
+    best: r.best,
+    count: n(r.count),
+    candidateId: idOf.get(r.eval_index) ?? null,
+  }))
   return buildGrid(axes, cells, spec.direction)
 }

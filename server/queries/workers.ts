@@ -36,7 +36,9 @@ function view(w: WorkerStatus): WorkerView {
     gpu: !!w.capabilities?.gpu,
     gpuName: w.capabilities?.gpuName ?? null,
     languages: w.capabilities?.languages ?? [],
-    isolation: w.isolation ? { level: w.isolation.level, mode: String(w.isolation.mode), warnings: w.isolation.warnings ?? [] } : null,
+    isolation: w.isolation
+      ? { level: w.isolation.level, mode: String(w.isolation.mode), warnings: w.isolation.warnings ?? [] }
+      : null,
     concurrency: w.concurrency,
     running: w.running,
     completed: w.completed,
@@ -46,7 +48,9 @@ function view(w: WorkerStatus): WorkerView {
   }
 }
 
-export async function listWorkers(app: AppServices): Promise<{ source: 'backend' | 'queue' | 'none'; workers: WorkerView[]; capacity: number | null }> {
+export async function listWorkers(
+  app: AppServices,
+): Promise<{ source: 'backend' | 'queue' | 'none'; workers: WorkerView[]; capacity: number | null }> {
   if (app.backend) {
     const ws = await app.backend.workers()
     return { source: 'backend', workers: ws.map(view), capacity: app.backend.capacity() }
@@ -62,12 +66,25 @@ export async function listWorkers(app: AppServices): Promise<{ source: 'backend'
       )
       const ws = rows.map((r) =>
         view({
-          id: String(r.id), name: String(r.name), host: String(r.host), mode: 'server', capabilities: r.capabilities as WorkerStatus['capabilities'], isolation: r.isolation as WorkerStatus['isolation'],
-          concurrency: Number(r.concurrency), running: Number(r.running), completed: Number(r.completed), lastHeartbeat: r.last_heartbeat as Date,
-          status: (r.status === 'online' && !r.fresh ? 'dead' : r.status) as WorkerStatus['status'], pid: r.pid ? Number(r.pid) : undefined,
+          id: String(r.id),
+          name: String(r.name),
+          host: String(r.host),
+          mode: 'server',
+          capabilities: r.capabilities as WorkerStatus['capabilities'],
+          isolation: r.isolation as WorkerStatus['isolation'],
+          concurrency: Number(r.concurrency),
+          running: Number(r.running),
+          completed: Number(r.completed),
+          lastHeartbeat: r.last_heartbeat as Date,
+          status: (r.status === 'online' && !r.fresh ? 'dead' : r.status) as WorkerStatus['status'],
+          pid: r.pid ? Number(r.pid) : undefined,
         }),
       )
-      return { source: 'queue', workers: ws, capacity: ws.filter((w) => w.status === 'online').reduce((s, w) => s + w.concurrency, 0) }
+      return {
+        source: 'queue',
+        workers: ws,
+        capacity: ws.filter((w) => w.status === 'online').reduce((s, w) => s + w.concurrency, 0),
+      }
     } catch {
       // no queue installed yet (no engine has started against this database)
     }
@@ -79,10 +96,19 @@ export async function listWorkers(app: AppServices): Promise<{ source: 'backend'
  * Workers at isolation "none" (allowed only with FM_ALLOW_UNSANDBOXED=1) and the active runs they may be
  * evaluating: while both lists are non-empty, candidate code runs unsandboxed.
  */
-export async function unsandboxedRuns(app: AppServices): Promise<{ workers: string[]; runs: Array<{ id: string; name: string | null }> }> {
+export async function unsandboxedRuns(
+  app: AppServices,
+): Promise<{ workers: string[]; runs: Array<{ id: string; name: string | null }> }> {
   const { workers } = await listWorkers(app)
-  const bare = workers.filter((w) => w.isolation?.level === 'none' && (w.status === 'online' || w.status === 'starting')).map((w) => `${w.name} (${w.host})`)
+  const bare = workers
+    .filter((w) => w.isolation?.level === 'none' && (w.status === 'online' || w.status === 'starting'))
+    .map((w) => `${w.name} (${w.host})`)
   if (!bare.length) return { workers: [], runs: [] }
-  const runs = await app.db.prisma.run.findMany({ where: { status: { in: [...ACTIVE_STATUSES] } }, select: { id: true, name: true }, orderBy: { createdAt: 'desc' }, take: 50 })
+  const runs = await app.db.prisma.run.findMany({
+    where: { status: { in: [...ACTIVE_STATUSES] } },
+    select: { id: true, name: true },
+    orderBy: { createdAt: 'desc' },
+    take: 50,
+  })
   return { workers: bare, runs }
 }

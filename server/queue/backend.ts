@@ -91,7 +91,9 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
   async function handleResult(payload: unknown) {
     const parsed = EvalResult.safeParse(payload)
     if (!parsed.success) {
-      log(`[queue] dropped a malformed result: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`)
+      log(
+        `[queue] dropped a malformed result: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+      )
       return
     }
     const r = parsed.data
@@ -107,7 +109,10 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
         return // a second copy (a worker died after posting it, or a dead-declared worker finished late)
       }
       await deliver(r) // throws → ROLLBACK → graphile retries this result job later
-      await client.query('UPDATE fm_queue.jobs SET delivered_at = now() WHERE job_id = $1 AND attempt = $2', [r.jobId, r.attempt])
+      await client.query('UPDATE fm_queue.jobs SET delivered_at = now() WHERE job_id = $1 AND attempt = $2', [
+        r.jobId,
+        r.attempt,
+      ])
       await client.query('COMMIT')
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined)
@@ -142,9 +147,13 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
         WHERE q.worker_id = ANY($1) AND q.delivered_at IS NULL AND g.locked_by IS NOT NULL`,
       [ids],
     )
-    const graphileIds = [...new Set([...dead.rows.flatMap((r) => r.graphile_worker_ids), ...holders.rows.map((r) => r.locked_by)])]
+    const graphileIds = [
+      ...new Set([...dead.rows.flatMap((r) => r.graphile_worker_ids), ...holders.rows.map((r) => r.locked_by)]),
+    ]
     if (graphileIds.length) await utils!.forceUnlockWorkers(graphileIds)
-    log(`[queue] worker(s) ${ids.join(', ')} stopped sending heartbeats: marked dead, their jobs unlocked for another worker`)
+    log(
+      `[queue] worker(s) ${ids.join(', ')} stopped sending heartbeats: marked dead, their jobs unlocked for another worker`,
+    )
     return ids
   }
 
@@ -164,7 +173,10 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
         logger: quietLogger(log),
         events: new EventEmitter(),
         // this engine's own results (see resultTask), and the shared task older workers post to
-        taskList: { [resultTask]: (payload) => handleResult(payload), [QUEUE_TASKS.result]: (payload) => handleResult(payload) },
+        taskList: {
+          [resultTask]: (payload) => handleResult(payload),
+          [QUEUE_TASKS.result]: (payload) => handleResult(payload),
+        },
       })
       await refreshCapacity()
       let lastPrune = 0
@@ -177,7 +189,9 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
             if (Date.now() - lastPrune < 600_000) return
             lastPrune = Date.now()
             await pool.query("DELETE FROM fm_queue.jobs WHERE delivered_at < now() - interval '7 days'")
-            await pool.query("DELETE FROM fm_queue.workers WHERE status <> 'online' AND coalesce(stopped_at, last_heartbeat) < now() - interval '7 days'")
+            await pool.query(
+              "DELETE FROM fm_queue.workers WHERE status <> 'online' AND coalesce(stopped_at, last_heartbeat) < now() - interval '7 days'",
+            )
           })
           .catch((e) => log(`[queue] worker check failed: ${(e as Error).message}`))
       }, checkMs)
@@ -191,7 +205,15 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
            INSERT INTO fm_queue.jobs (job_id, attempt, run_id, task) VALUES ($1, $2, $3, $4)
            ON CONFLICT DO NOTHING RETURNING 1)
          SELECT graphile_worker.add_job($4, $5::json, job_key => $6, max_attempts => 25, flags => $7::text[]) FROM ins`,
-        [job.jobId, job.attempt, job.runId, task, JSON.stringify(payload), evalJobKey(job.jobId, job.attempt), flagsFor(job)],
+        [
+          job.jobId,
+          job.attempt,
+          job.runId,
+          task,
+          JSON.stringify(payload),
+          evalJobKey(job.jobId, job.attempt),
+          flagsFor(job),
+        ],
       )
     },
     onResult(cb) {

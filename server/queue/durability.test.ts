@@ -46,17 +46,41 @@ const tempDir = (p: string) => {
 }
 
 function startWorker(name: string) {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'workers/bin.ts', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-dw-cache-')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, DATABASE_URL: workerUrl, FM_WORKER_HEARTBEAT_MS: '300' } as unknown as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const p = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'workers/bin.ts',
+      'worker',
+      '--concurrency',
+      '1',
+      '--name',
+      name,
+      '--cache-dir',
+      tempDir('fm-dw-cache-'),
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME!,
+        DATABASE_URL: workerUrl,
+        FM_WORKER_HEARTBEAT_MS: '300',
+      } as unknown as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
   p.stderr!.resume()
   workers.push(p)
   return p
 }
 
-async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000, everyMs = 25): Promise<T | null> {
+async function until<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 120_000,
+  everyMs = 25,
+): Promise<T | null> {
   const end = Date.now() + timeoutMs
   for (;;) {
     const v = await fn()
@@ -67,8 +91,14 @@ async function until<T>(fn: () => Promise<T | null | undefined | false>, timeout
 }
 
 async function ledger(runId: string) {
-  const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, evaluations: true } })
-  const rows = await db.prisma.candidate.findMany({ where: { runId, status: 'evaluated' }, select: { id: true, evalIndex: true } })
+  const run = await db.prisma.run.findUniqueOrThrow({
+    where: { id: runId },
+    select: { status: true, evaluations: true },
+  })
+  const rows = await db.prisma.candidate.findMany({
+    where: { runId, status: 'evaluated' },
+    select: { id: true, evalIndex: true },
+  })
   return { run, ids: new Set(rows.map((r) => r.id)), evalIndexes: rows.map((r) => r.evalIndex!).sort((a, b) => a - b) }
 }
 
@@ -79,13 +109,22 @@ beforeAll(async () => {
   const problemDir = tempDir('fm-dw-problem-')
   cpSync(join(FIXTURES, 'curve-fit'), problemDir, { recursive: true })
   const ev = join(problemDir, 'evaluator.py')
-  writeFileSync(ev, readFileSync(ev, 'utf8').replace('def main(path):\n', 'def main(path):\n    import time\n    time.sleep(0.4)\n'))
+  writeFileSync(
+    ev,
+    readFileSync(ev, 'utf8').replace('def main(path):\n', 'def main(path):\n    import time\n    time.sleep(0.4)\n'),
+  )
   const p = JSON.parse(readFileSync(join(problemDir, 'problem.json'), 'utf8'))
   writeFileSync(join(problemDir, 'problem.json'), JSON.stringify({ ...p, id: 'test-curve-fit-slow' }))
   await importProblem(db, problemDir)
   workerUrl = (await createWorkerRole(tdb.url, roleName, `pw-${process.pid}-d`)).databaseUrl
   admin = new pg.Pool({ connectionString: tdb.url, max: 2 })
-  backend = createQueueBackend({ databaseUrl: tdb.url, deadAfterMs: 2000, checkMs: 300, pollIntervalMs: 500, log: () => {} })
+  backend = createQueueBackend({
+    databaseUrl: tdb.url,
+    deadAfterMs: 2000,
+    checkMs: 300,
+    pollIntervalMs: 500,
+    log: () => {},
+  })
   backend.onResult((r: EvalResult) => {
     const key = `${r.jobId}:${r.attempt}`
     deliveries.set(key, (deliveries.get(key) ?? 0) + 1)
@@ -104,7 +143,9 @@ afterAll(async () => {
   await c.query(`DROP OWNED BY ${c.escapeIdentifier(roleName)}`).catch(() => undefined)
   await c.query(`DROP ROLE IF EXISTS ${c.escapeIdentifier(roleName)}`).catch(() => undefined)
   await c.end()
-  temp.forEach((d) => { rmSync(d, { recursive: true, force: true }) })
+  temp.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  })
 })
 
 describe('server mode: workers killed mid-job during a run', () => {
@@ -113,7 +154,10 @@ describe('server mode: workers killed mid-job during a run', () => {
     let live = [startWorker('w0'), startWorker('w1')]
     await until(async () => ((await backend.workers()).filter((w) => w.status === 'online').length >= 2 ? true : null))
     const manager = new EngineManager({ db, backend, events: new EventBus(), log: silentLogger })
-    const { id: runId } = await createRun(db, SYSTEM, { problemId: 'test-curve-fit-slow', config: { islands: 2, budget: { maxEvals: BUDGET }, seed: 5 } })
+    const { id: runId } = await createRun(db, SYSTEM, {
+      problemId: 'test-curve-fit-slow',
+      config: { islands: 2, budget: { maxEvals: BUDGET }, seed: 5 },
+    })
     const finished = manager.launch(runId)
     let before = await ledger(runId)
     const killed: Array<{ evaluations: number; job: string }> = []
@@ -122,17 +166,21 @@ describe('server mode: workers killed mid-job during a run', () => {
       const target = Math.min(BUDGET - 6, before.ids.size + 1 + Math.floor(Math.random() * 4))
       await until(async () => ((await ledger(runId)).ids.size >= target ? true : null))
       const byPid = new Map(live.map((w) => [w.pid, w]))
-      const victim = await until(async () => {
-        const ws = await backend.workers()
-        const r = await admin.query<{ worker_id: string; job_id: string }>(
-          "SELECT worker_id, job_id FROM fm_queue.jobs WHERE delivered_at IS NULL AND worker_id IS NOT NULL AND started_at > now() - interval '250 milliseconds'",
-        )
-        for (const row of r.rows) {
-          const w = ws.find((x) => x.id === row.worker_id && x.status === 'online' && x.pid && byPid.has(x.pid))
-          if (w) return { proc: byPid.get(w.pid!)!, job: row.job_id }
-        }
-        return null
-      }, 60_000, 15)
+      const victim = await until(
+        async () => {
+          const ws = await backend.workers()
+          const r = await admin.query<{ worker_id: string; job_id: string }>(
+            "SELECT worker_id, job_id FROM fm_queue.jobs WHERE delivered_at IS NULL AND worker_id IS NOT NULL AND started_at > now() - interval '250 milliseconds'",
+          )
+          for (const row of r.rows) {
+            const w = ws.find((x) => x.id === row.worker_id && x.status === 'online' && x.pid && byPid.has(x.pid))
+            if (w) return { proc: byPid.get(w.pid!)!, job: row.job_id }
+          }
+          return null
+        },
+        60_000,
+        15,
+      )
       expect(victim, 'a worker running a job').not.toBeNull()
       victim!.proc.kill('SIGKILL')
       await new Promise((r) => victim!.proc.once('exit', r))
@@ -152,13 +200,30 @@ describe('server mode: workers killed mid-job during a run', () => {
     expect(final.evalIndexes).toEqual(Array.from({ length: BUDGET }, (_, i) => i))
     expect([...before.ids].filter((id) => !final.ids.has(id))).toEqual([])
     // the interrupted jobs ran again elsewhere, and their results were still delivered once
-    const rerun = await admin.query<{ job_id: string; runs: number }>('SELECT job_id, runs FROM fm_queue.jobs WHERE runs > 1')
+    const rerun = await admin.query<{ job_id: string; runs: number }>(
+      'SELECT job_id, runs FROM fm_queue.jobs WHERE runs > 1',
+    )
     const rerunIds = new Set(rerun.rows.map((r) => r.job_id))
     const killedJobsRerun = killed.filter((k) => rerunIds.has(k.job)).length
     expect(killedJobsRerun, 'killed jobs that ran again on another worker').toBeGreaterThanOrEqual(1)
-    expect([...deliveries.values()].every((n) => n === 1), 'a result delivered twice').toBe(true)
-    const evaluatedJobs = await db.prisma.candidate.findMany({ where: { runId, status: 'evaluated' }, select: { id: true, attempt: true } })
-    for (const c of evaluatedJobs) expect(deliveries.get(`${c.id}:${c.attempt}`) ?? 0, `deliveries of ${c.id}`).toBeLessThanOrEqual(1)
-    recordFigures('durability-server', { workerKills: killed.length, killedJobsRerun, jobsRunMoreThanOnce: rerun.rowCount ?? 0, budget: BUDGET, evaluations: final.ids.size, evaluationsAtKills: killed.map((k) => k.evaluations), seconds: Math.round((Date.now() - started) / 1000) })
+    expect(
+      [...deliveries.values()].every((n) => n === 1),
+      'a result delivered twice',
+    ).toBe(true)
+    const evaluatedJobs = await db.prisma.candidate.findMany({
+      where: { runId, status: 'evaluated' },
+      select: { id: true, attempt: true },
+    })
+    for (const c of evaluatedJobs)
+      expect(deliveries.get(`${c.id}:${c.attempt}`) ?? 0, `deliveries of ${c.id}`).toBeLessThanOrEqual(1)
+    recordFigures('durability-server', {
+      workerKills: killed.length,
+      killedJobsRerun,
+      jobsRunMoreThanOnce: rerun.rowCount ?? 0,
+      budget: BUDGET,
+      evaluations: final.ids.size,
+      evaluationsAtKills: killed.map((k) => k.evaluations),
+      seconds: Math.round((Date.now() - started) / 1000),
+    })
   }, 600_000)
 })

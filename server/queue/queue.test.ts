@@ -23,7 +23,16 @@ print(json.dumps({"valid": True, "metrics": {"score": ns['score']()}}))
 `,
     'seed.py': 'def score():\n    return 0\n',
   },
-  { id: 'queue-test', name: 'queue', language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 'score', limits: { timeoutS: 30 } },
+  {
+    id: 'queue-test',
+    name: 'queue',
+    language: 'python',
+    entry: 'seed.py',
+    evaluator: 'evaluator.py',
+    direction: 'max',
+    primaryMetric: 'score',
+    limits: { timeoutS: 30 },
+  },
 )
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>
@@ -37,11 +46,20 @@ const ingested = new Map<string, EvalResult>() // the engine's idempotent ingest
 
 function startWorker(name: string) {
   // exactly what a user starts on a worker machine
-  const p = spawn(process.execPath, ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-qw-')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, DATABASE_URL: workerUrl, FM_WORKER_HEARTBEAT_MS: '300' } as unknown as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const p = spawn(
+    process.execPath,
+    ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-qw-')],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME!,
+        DATABASE_URL: workerUrl,
+        FM_WORKER_HEARTBEAT_MS: '300',
+      } as unknown as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
   let err = ''
   p.stderr!.on('data', (d) => (err = (err + d).slice(-4000)))
   p.on('exit', (code, sig) => {
@@ -67,8 +85,19 @@ beforeAll(async () => {
   const app = await openDatabase({ databaseUrl: db.url, dataDir: tempDir('fm-data-') })
   await app.close()
   admin = new pg.Pool({ connectionString: db.url, max: 3 })
-  await admin.query('INSERT INTO problem_bundles (hash, data, size, file_count) VALUES ($1, $2, $3, $4)', [problem.bundle.hash, problem.bundle.data, problem.bundle.size, problem.files.length])
-  backend = createQueueBackend({ databaseUrl: db.url, deadAfterMs: 2000, checkMs: 300, pollIntervalMs: 500, log: () => {} })
+  await admin.query('INSERT INTO problem_bundles (hash, data, size, file_count) VALUES ($1, $2, $3, $4)', [
+    problem.bundle.hash,
+    problem.bundle.data,
+    problem.bundle.size,
+    problem.files.length,
+  ])
+  backend = createQueueBackend({
+    databaseUrl: db.url,
+    deadAfterMs: 2000,
+    checkMs: 300,
+    pollIntervalMs: 500,
+    log: () => {},
+  })
   backend.onResult((r) => {
     deliveries.push(r)
     const key = `${r.jobId}:${r.attempt}`
@@ -83,7 +112,9 @@ afterAll(async () => {
   await backend?.close()
   await admin?.end()
   await db?.drop()
-  await dropWorkerRole(process.env.FM_TEST_PG_URL ?? 'postgres://fm:fm@127.0.0.1:5432/fm_test', roleName).catch(() => undefined)
+  await dropWorkerRole(process.env.FM_TEST_PG_URL ?? 'postgres://fm:fm@127.0.0.1:5432/fm_test', roleName).catch(
+    () => undefined,
+  )
   removeTempDirs()
   cleanStaleSlots() // the SIGKILLed worker's slot (its evaluation folders are under /var/tmp: the cache folder is private)
 })
@@ -96,7 +127,12 @@ describe('the worker role', () => {
       for (const table of ['users', 'candidates', 'runs', 'api_tokens']) {
         await expect(c.query(`SELECT * FROM ${table} LIMIT 1`)).rejects.toMatchObject({ code: '42501' })
       }
-      await expect(c.query('INSERT INTO problem_bundles (hash, data, size, file_count) VALUES ($1, $2, 1, 1)', ['0'.repeat(64), Buffer.from('x')])).rejects.toMatchObject({ code: '42501' })
+      await expect(
+        c.query('INSERT INTO problem_bundles (hash, data, size, file_count) VALUES ($1, $2, 1, 1)', [
+          '0'.repeat(64),
+          Buffer.from('x'),
+        ]),
+      ).rejects.toMatchObject({ code: '42501' })
       const b = await c.query('SELECT hash FROM problem_bundles WHERE hash = $1', [problem.bundle.hash])
       expect(b.rowCount).toBe(1)
       expect((await c.query('SELECT count(*) FROM graphile_worker.jobs')).rowCount).toBe(1)
@@ -125,7 +161,9 @@ describe('the worker role', () => {
     expect(bad.stderr).toMatch(/lower-case letters/)
     const dropped = await cli(['worker-role', 'drop', name], { DATABASE_URL: db.url })
     expect(dropped.code, dropped.stderr).toBe(0)
-    await expect(new pg.Client({ connectionString: databaseUrl }).connect()).rejects.toThrow(/authentication|does not exist/)
+    await expect(new pg.Client({ connectionString: databaseUrl }).connect()).rejects.toThrow(
+      /authentication|does not exist/,
+    )
   }, 60_000)
 })
 
@@ -134,7 +172,10 @@ describe('routing', () => {
     expect(taskFor({ needs: { gpu: false, languages: [] }, language: 'python' })).toBe('fm_evaluate_cpu')
     expect(taskFor({ needs: { gpu: true, languages: [] }, language: 'python' })).toBe('fm_evaluate_gpu')
     expect(taskFor({ needs: { gpu: false, languages: [] }, language: 'cuda' })).toBe('fm_evaluate_gpu')
-    expect(flagsFor({ needs: { gpu: false, languages: ['cpp', 'python'] }, language: 'python' })).toEqual(['lang:python', 'lang:cpp'])
+    expect(flagsFor({ needs: { gpu: false, languages: ['cpp', 'python'] }, language: 'python' })).toEqual([
+      'lang:python',
+      'lang:cpp',
+    ])
   })
 })
 
@@ -146,7 +187,9 @@ describe('two workers, one killed mid-evaluation', () => {
     await until(async () => backend.capacity() === 2 || null)
 
     const N = 10
-    const jobs = Array.from({ length: N }, (_, i) => makeJob(problem, `import time\ntime.sleep(0.6)\ndef score():\n    return ${i}\n`))
+    const jobs = Array.from({ length: N }, (_, i) =>
+      makeJob(problem, `import time\ntime.sleep(0.6)\ndef score():\n    return ${i}\n`),
+    )
     for (const j of jobs) await backend.submit(j)
     for (const j of jobs.slice(0, 3)) await backend.submit(j) // a resubmit is a no-op
     const gpuJob = makeJob(problem, 'def score():\n    return 1\n', { needs: { gpu: true, languages: [] } })
@@ -154,10 +197,17 @@ describe('two workers, one killed mid-evaluation', () => {
 
     // w1 takes a job; kill it while the evaluation runs
     const w1Id = await until(async () => (await backend.workers()).find((w) => w.pid === w1.pid)?.id)
-    await until(async () => {
-      const r = await admin.query("SELECT 1 FROM fm_queue.jobs WHERE worker_id = $1 AND delivered_at IS NULL AND started_at > now() - interval '300 milliseconds'", [w1Id])
-      return r.rowCount ? true : null
-    }, 60_000, 20)
+    await until(
+      async () => {
+        const r = await admin.query(
+          "SELECT 1 FROM fm_queue.jobs WHERE worker_id = $1 AND delivered_at IS NULL AND started_at > now() - interval '300 milliseconds'",
+          [w1Id],
+        )
+        return r.rowCount ? true : null
+      },
+      60_000,
+      20,
+    )
     w1.kill('SIGKILL')
 
     await until(async () => (jobs.every((j) => ingested.has(`${j.jobId}:${j.attempt}`)) ? true : null), 90_000, 100)
@@ -168,10 +218,18 @@ describe('two workers, one killed mid-evaluation', () => {
       expect(r.metrics.score).toBe(i)
     }
     // the interrupted job really ran twice (its first worker died), yet was delivered once
-    const reruns = await admin.query<{ job_id: string; runs: number }>('SELECT job_id, runs FROM fm_queue.jobs WHERE runs > 1')
+    const reruns = await admin.query<{ job_id: string; runs: number }>(
+      'SELECT job_id, runs FROM fm_queue.jobs WHERE runs > 1',
+    )
     expect(reruns.rowCount).toBeGreaterThanOrEqual(1)
     for (const j of jobs) expect(deliveries.filter((d) => d.jobId === j.jobId)).toHaveLength(1)
-    expect((await admin.query('SELECT count(*)::int AS n FROM fm_queue.jobs WHERE job_id = ANY($1)', [jobs.map((j) => j.jobId)])).rows[0].n).toBe(N)
+    expect(
+      (
+        await admin.query('SELECT count(*)::int AS n FROM fm_queue.jobs WHERE job_id = ANY($1)', [
+          jobs.map((j) => j.jobId),
+        ])
+      ).rows[0].n,
+    ).toBe(N)
 
     // the dead worker is reported as such; the GPU job waits for a GPU worker
     const ws = await backend.workers()
@@ -179,17 +237,24 @@ describe('two workers, one killed mid-evaluation', () => {
     expect(ws.filter((w) => w.status === 'online')).toHaveLength(1)
     expect(backend.capacity()).toBe(1)
     expect(deliveries.find((d) => d.jobId === gpuJob.jobId)).toBeUndefined()
-    const g = await admin.query("SELECT attempts, locked_by FROM graphile_worker.jobs WHERE task_identifier = 'fm_evaluate_gpu'")
+    const g = await admin.query(
+      "SELECT attempts, locked_by FROM graphile_worker.jobs WHERE task_identifier = 'fm_evaluate_gpu'",
+    )
     expect(g.rows).toEqual([{ attempts: 0, locked_by: null }])
   }, 180_000)
 
   it('a second copy of a result is not delivered again', async () => {
     const r = [...ingested.values()][0]
     const before = deliveries.length
-    const { rows } = await admin.query("SELECT (graphile_worker.add_job('fm_eval_result', $1::json)).id", [JSON.stringify(r)])
+    const { rows } = await admin.query("SELECT (graphile_worker.add_job('fm_eval_result', $1::json)).id", [
+      JSON.stringify(r),
+    ])
     // the copy was taken and handled once graphile-worker has removed it from its queue (a fixed wait
     // would pass on a machine too slow to have handled it yet)
-    await until(async () => (await admin.query('SELECT 1 FROM graphile_worker.jobs WHERE id = $1', [rows[0].id])).rows.length === 0)
+    await until(
+      async () =>
+        (await admin.query('SELECT 1 FROM graphile_worker.jobs WHERE id = $1', [rows[0].id])).rows.length === 0,
+    )
     expect(deliveries.length).toBe(before)
   })
 

@@ -12,8 +12,13 @@ export interface WorkerRoleResult {
   databaseUrl: string
 }
 
-export async function createWorkerRole(adminUrl: string, roleName: string, password: string): Promise<WorkerRoleResult> {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(roleName)) throw new Error(`role name ${JSON.stringify(roleName)}: use lower-case letters, digits and _`)
+export async function createWorkerRole(
+  adminUrl: string,
+  roleName: string,
+  password: string,
+): Promise<WorkerRoleResult> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(roleName))
+    throw new Error(`role name ${JSON.stringify(roleName)}: use lower-case letters, digits and _`)
   // the application's tables first: a role made on a fresh database (before any engine or web
   // process started) must still be granted the problem bundles it reads
   await (await openDatabase({ databaseUrl: adminUrl })).close()
@@ -95,7 +100,9 @@ export async function dropWorkerRole(adminUrl: string, roleName: string): Promis
         [policyName(roleName)],
       )
       for (const { t } of policies.rows) {
-        await client.query(`DROP POLICY ${client.escapeIdentifier(policyName(roleName))} ON graphile_worker.${client.escapeIdentifier(t)}`)
+        await client.query(
+          `DROP POLICY ${client.escapeIdentifier(policyName(roleName))} ON graphile_worker.${client.escapeIdentifier(t)}`,
+        )
       }
       await client.query(`DROP ROLE ${role}`)
     } finally {

@@ -4,7 +4,9 @@ import pg from 'pg'
 
 export const ADMIN_URL = process.env.FM_TEST_PG_URL ?? 'postgres://fm:fm@127.0.0.1:5432/fm_test'
 
-export async function createTestDatabase(prefix = 'fm_test_q'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  prefix = 'fm_test_q',
+): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`
   const admin = new pg.Client({ connectionString: ADMIN_URL })
   await admin.connect()
@@ -22,7 +24,10 @@ export async function createTestDatabase(prefix = 'fm_test_q'): Promise<{ url: s
       const c = new pg.Client({ connectionString: ADMIN_URL })
       await c.connect()
       try {
-        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name])
+        await c.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [name],
+        )
         await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)}`)
       } finally {
         await c.end()

@@ -36,8 +36,10 @@ export class Budget {
   blocked(): string | null {
     const { maxEvals, maxSpendUsd, maxWallS } = this.limits
     if (this.evaluations + this.held >= maxEvals) return `evaluation budget reached (${maxEvals})`
-    if (maxSpendUsd !== undefined && this.spendUsd + this.expected >= maxSpendUsd) return `spend budget reached ($${maxSpendUsd})`
-    if (maxWallS !== undefined && (this.now() - this.startedAt) / 1000 >= maxWallS) return `time budget reached (${maxWallS} s)`
+    if (maxSpendUsd !== undefined && this.spendUsd + this.expected >= maxSpendUsd)
+      return `spend budget reached ($${maxSpendUsd})`
+    if (maxWallS !== undefined && (this.now() - this.startedAt) / 1000 >= maxWallS)
+      return `time budget reached (${maxWallS} s)`
     return null
   }
 
@@ -46,7 +48,8 @@ export class Budget {
     const { maxEvals, maxSpendUsd, maxWallS } = this.limits
     if (this.evaluations >= maxEvals) return `evaluation budget reached (${maxEvals})`
     if (maxSpendUsd !== undefined && this.spendUsd >= maxSpendUsd) return `spend budget reached ($${maxSpendUsd})`
-    if (maxWallS !== undefined && (this.now() - this.startedAt) / 1000 >= maxWallS) return `time budget reached (${maxWallS} s)`
+    if (maxWallS !== undefined && (this.now() - this.startedAt) / 1000 >= maxWallS)
+      return `time budget reached (${maxWallS} s)`
     return null
   }
 

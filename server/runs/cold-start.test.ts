@@ -27,11 +27,22 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  }),
+)
 
 const CURVE = join(FIXTURES, 'curve-fit')
 const KEY = { OPENAI_API_KEY: 'sk-test-COLD' }
-const model = (url: string) => ({ provider: 'openai', model: 'agent-model', baseURL: url, apiKeyEnv: 'OPENAI_API_KEY', pricePer1kIn: 0.5, pricePer1kOut: 2 })
+const model = (url: string) => ({
+  provider: 'openai',
+  model: 'agent-model',
+  baseURL: url,
+  apiKeyEnv: 'OPENAI_API_KEY',
+  pricePer1kIn: 0.5,
+  pricePer1kOut: 2,
+})
 
 // the curve-fit fixture's hidden function: an expert who knows it brings the exact fit
 const program = (a: number, b: number, c: number, d: number) => `import math
@@ -66,18 +77,62 @@ describe('expert-seeded cold start against the scripted model', () => {
       // the knowledge base: a program tagged seed for this problem, and a technique note
       mkdirSync(join(dir, 'kb'))
       write(join(dir, 'kb'), 'close-fit.py', CLOSE)
-      const kbSeed = await cli(['kb', 'import', join(dir, 'kb', 'close-fit.py'), '--tag', 'seed', '--tag', 'test-curve-fit', '--data-dir', dataDir])
+      const kbSeed = await cli([
+        'kb',
+        'import',
+        join(dir, 'kb', 'close-fit.py'),
+        '--tag',
+        'seed',
+        '--tag',
+        'test-curve-fit',
+        '--data-dir',
+        dataDir,
+      ])
       expect(kbSeed.code, kbSeed.stderr).toBe(0)
-      write(join(dir, 'kb'), 'fitting.md', '# Least squares for coefficients\n\nFit the coefficients of a model to the hidden curve by least squares on sampled points, then refine the frequency by a one-dimensional search.\n')
+      write(
+        join(dir, 'kb'),
+        'fitting.md',
+        '# Least squares for coefficients\n\nFit the coefficients of a model to the hidden curve by least squares on sampled points, then refine the frequency by a one-dimensional search.\n',
+      )
       const kbNote = await cli(['kb', 'import', join(dir, 'kb', 'fitting.md'), '--data-dir', dataDir])
       expect(kbNote.code, kbNote.stderr).toBe(0)
       const exact = write(dir, 'exact.py', EXACT)
       // the problem's own seed again, under another name: deduplicated
       const again = write(dir, 'again.py', readFileSync(join(CURVE, 'initial.py'), 'utf8'))
-      const config = write(dir, 'run.json', JSON.stringify({ mutator: 'llm', islands: 2, coldStartSize: 8, repairAttempts: 0, budget: { maxEvals: 30 }, models: [model(server.url)] }))
-      const r = await cli(['run', CURVE, '--config', config, '--seed-program', exact, '--seed-program', again, '--json', '--data-dir', dataDir], KEY)
+      const config = write(
+        dir,
+        'run.json',
+        JSON.stringify({
+          mutator: 'llm',
+          islands: 2,
+          coldStartSize: 8,
+          repairAttempts: 0,
+          budget: { maxEvals: 30 },
+          models: [model(server.url)],
+        }),
+      )
+      const r = await cli(
+        [
+          'run',
+          CURVE,
+          '--config',
+          config,
+          '--seed-program',
+          exact,
+          '--seed-program',
+          again,
+          '--json',
+          '--data-dir',
+          dataDir,
+        ],
+        KEY,
+      )
       expect(r.code, r.stderr.slice(-3000)).toBe(0)
-      expect(r.json).toMatchObject({ status: 'completed', evaluations: 30, coldStart: { seeds: 3, seedless: false, firstValidAfter: null } })
+      expect(r.json).toMatchObject({
+        status: 'completed',
+        evaluations: 30,
+        coldStart: { seeds: 3, seedless: false, firstValidAfter: null },
+      })
       // the exact fit was a seed: the run starts from the best of them
       expect(r.json.seedScore).toBeLessThan(1e-12)
       const db = await openDatabase({ dataDir, databaseUrl: '' })
@@ -86,7 +141,9 @@ describe('expert-seeded cold start against the scripted model', () => {
         const seeds = all.filter((c) => c.origin === 'seed')
         expect(seeds.map((c) => c.code)).toEqual([readFileSync(join(CURVE, 'initial.py'), 'utf8'), EXACT, CLOSE])
         expect(seeds.every((c) => c.status === 'evaluated' && c.valid)).toBe(true)
-        expect((seeds[2]!.operatorParams as { description: string }).description).toBe('seed program: knowledge document "close-fit.py"')
+        expect((seeds[2]!.operatorParams as { description: string }).description).toBe(
+          'seed program: knowledge document "close-fit.py"',
+        )
         // the generators rewrote each seed program in turn
         const cold = all.filter((c) => c.origin === 'cold-start')
         expect(cold.length).toBeGreaterThanOrEqual(6)
@@ -97,11 +154,19 @@ describe('expert-seeded cold start against the scripted model', () => {
         const used = STRATEGIES.filter((s) => prompts.some((p) => p.includes(s.text)))
         expect(used.length).toBeGreaterThanOrEqual(4)
         expect(used.map((s) => s.id)).toContain('numeric-opt')
-        expect(prompts.some((p) => p.includes('Build on this idea from the knowledge base') && p.includes('least squares on sampled points'))).toBe(true)
+        expect(
+          prompts.some(
+            (p) =>
+              p.includes('Build on this idea from the knowledge base') && p.includes('least squares on sampled points'),
+          ),
+        ).toBe(true)
         const retrieval = await db.prisma.retrieval.findFirst({ where: { runId: r.json.runId, trigger: 'cold-start' } })
         expect(retrieval).not.toBeNull()
         // the budget counts every seed
-        const indexes = all.filter((c) => c.status === 'evaluated').map((c) => c.evalIndex!).sort((a, b) => a - b)
+        const indexes = all
+          .filter((c) => c.status === 'evaluated')
+          .map((c) => c.evalIndex!)
+          .sort((a, b) => a - b)
         expect(indexes).toEqual(Array.from({ length: 30 }, (_, i) => i))
       } finally {
         await db.close()
@@ -113,10 +178,28 @@ describe('expert-seeded cold start against the scripted model', () => {
 
   it('refuses an unreadable or empty --seed-program with exit code 2', async () => {
     const dir = tempDir()
-    const missing = await cli(['run', CURVE, '--operators', 'local', '--seed-program', join(dir, 'nope.py'), '--data-dir', join(dir, 'data')])
+    const missing = await cli([
+      'run',
+      CURVE,
+      '--operators',
+      'local',
+      '--seed-program',
+      join(dir, 'nope.py'),
+      '--data-dir',
+      join(dir, 'data'),
+    ])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('nope.py: no such file')
-    const empty = await cli(['run', CURVE, '--operators', 'local', '--seed-program', write(dir, 'empty.py', '\n'), '--data-dir', join(dir, 'data')])
+    const empty = await cli([
+      'run',
+      CURVE,
+      '--operators',
+      'local',
+      '--seed-program',
+      write(dir, 'empty.py', '\n'),
+      '--data-dir',
+      join(dir, 'data'),
+    ])
     expect(empty.code).toBe(2)
     expect(empty.stderr).toContain('the file is empty')
   })
@@ -129,14 +212,22 @@ describe('a problem with no seed program', () => {
     cpSync(CURVE, dir, { recursive: true })
     rmSync(join(dir, 'initial.py'))
     const spec = JSON.parse(readFileSync(join(dir, 'problem.json'), 'utf8'))
-    writeFileSync(join(dir, 'problem.json'), JSON.stringify({ ...spec, id: 'test-no-seed', signature: 'def predict(x: float) -> float' }))
+    writeFileSync(
+      join(dir, 'problem.json'),
+      JSON.stringify({ ...spec, id: 'test-no-seed', signature: 'def predict(x: float) -> float' }),
+    )
     return dir
   }
 
   it('problem check accepts it: the evaluator runs on an empty program and judges it invalid', async () => {
     const r = await cli(['problem', 'check', seedless(), '--json'])
     expect(r.code, r.stderr).toBe(0)
-    expect(r.json).toMatchObject({ id: 'test-no-seed', seedless: true, signature: 'def predict(x: float) -> float', valid: false })
+    expect(r.json).toMatchObject({
+      id: 'test-no-seed',
+      seedless: true,
+      signature: 'def predict(x: float) -> float',
+      valid: false,
+    })
     expect(r.json.feedback).toMatch(/predict/)
   })
 
@@ -154,20 +245,43 @@ describe('a problem with no seed program', () => {
     try {
       const dir = tempDir()
       // one request at a time, so that the count is the model's, not the pipeline's
-      const config = write(dir, 'run.json', JSON.stringify({ mutator: 'llm', islands: 1, coldStartSize: 1, repairAttempts: 0, generation: { maxInFlight: 1 }, budget: { maxEvals: 12 }, models: [model(server.url)] }))
+      const config = write(
+        dir,
+        'run.json',
+        JSON.stringify({
+          mutator: 'llm',
+          islands: 1,
+          coldStartSize: 1,
+          repairAttempts: 0,
+          generation: { maxInFlight: 1 },
+          budget: { maxEvals: 12 },
+          models: [model(server.url)],
+        }),
+      )
       const r = await cli(['run', seedless(), '--config', config, '--json', '--data-dir', join(dir, 'data')], KEY)
       expect(r.code, r.stderr.slice(-3000)).toBe(0)
-      expect(r.json).toMatchObject({ status: 'completed', evaluations: 12, seedScore: null, coldStart: { seeds: 0, seedless: true, firstValidAfter: 3 } })
+      expect(r.json).toMatchObject({
+        status: 'completed',
+        evaluations: 12,
+        seedScore: null,
+        coldStart: { seeds: 0, seedless: true, firstValidAfter: 3 },
+      })
       expect(r.json.best.score).toBeGreaterThanOrEqual(0)
       expect(r.stderr).toContain('the first valid program came after 3 written from the description')
       expect(agent.stats.scratch).toBe(3)
       // then the search went on from the valid one
-      const kinds = server.chatRequests().map((q) => promptKind((q.body as { messages: Array<{ role: string; content: string }> }).messages))
+      const kinds = server
+        .chatRequests()
+        .map((q) => promptKind((q.body as { messages: Array<{ role: string; content: string }> }).messages))
       expect(kinds.slice(0, 3)).toEqual(['scratch', 'scratch', 'scratch'])
       expect(kinds.slice(3).every((k) => k === 'mutation')).toBe(true)
       const db = await openDatabase({ dataDir: join(dir, 'data'), databaseUrl: '' })
       try {
-        const first = await db.prisma.candidate.findMany({ where: { runId: r.json.runId, origin: 'cold-start' }, orderBy: { seq: 'asc' }, take: 3 })
+        const first = await db.prisma.candidate.findMany({
+          where: { runId: r.json.runId, origin: 'cold-start' },
+          orderBy: { seq: 'asc' },
+          take: 3,
+        })
         expect(first.map((c) => [c.operator, c.parentIds.length, c.valid])).toEqual([
           ['llm:scratch', 0, false],
           ['llm:scratch', 0, false],
@@ -198,26 +312,53 @@ describe('a fork starts from the forked candidate', () => {
     const backend = await createBackend({ db, log: silentLogger, workers: 2 })
     app.backend = backend
     app.runs = new EngineManager({ db, backend, events: app.events, log: silentLogger })
-    const as = (role: Role) => createCaller({ app, actor: { id: null, label: `${role}@example.test`, role, via: 'session' } as Actor, tokenScope: null, headers: new Headers() })
+    const as = (role: Role) =>
+      createCaller({
+        app,
+        actor: { id: null, label: `${role}@example.test`, role, via: 'session' } as Actor,
+        tokenScope: null,
+        headers: new Headers(),
+      })
     const finished = async (runId: string) => {
       for (;;) {
-        const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, statusReason: true } })
+        const run = await db.prisma.run.findUniqueOrThrow({
+          where: { id: runId },
+          select: { status: true, statusReason: true },
+        })
         if (['completed', 'failed', 'stopped'].includes(run.status)) return run
         await new Promise((r) => setTimeout(r, 200))
       }
     }
     try {
-      const source = await as('admin').runs.create({ problemId: 'test-curve-fit', config: { islands: 2, budget: { maxEvals: 24 }, seed: 2 } })
+      const source = await as('admin').runs.create({
+        problemId: 'test-curve-fit',
+        config: { islands: 2, budget: { maxEvals: 24 }, seed: 2 },
+      })
       expect(await finished(source.id)).toMatchObject({ status: 'completed' })
       // a candidate that is not the problem's seed (so that the fork's seed can only come from it)
-      const pick = await db.prisma.candidate.findFirstOrThrow({ where: { runId: source.id, valid: true, origin: { not: 'seed' } }, orderBy: { seq: 'desc' } })
-      const fork = await as('admin').runs.fork({ runId: source.id, candidateId: pick.id, name: 'fork', config: { islands: 1, budget: { maxEvals: 10 }, seed: 3 } })
+      const pick = await db.prisma.candidate.findFirstOrThrow({
+        where: { runId: source.id, valid: true, origin: { not: 'seed' } },
+        orderBy: { seq: 'desc' },
+      })
+      const fork = await as('admin').runs.fork({
+        runId: source.id,
+        candidateId: pick.id,
+        name: 'fork',
+        config: { islands: 1, budget: { maxEvals: 10 }, seed: 3 },
+      })
       expect(await finished(fork.id)).toMatchObject({ status: 'completed' })
-      const seeds = await db.prisma.candidate.findMany({ where: { runId: fork.id, origin: 'seed' }, select: { id: true, code: true, status: true }, orderBy: { seq: 'asc' } })
+      const seeds = await db.prisma.candidate.findMany({
+        where: { runId: fork.id, origin: 'seed' },
+        select: { id: true, code: true, status: true },
+        orderBy: { seq: 'asc' },
+      })
       const copied = seeds.find((s) => s.code === pick.code)
       expect(copied, 'a seed candidate holding the forked candidate’s code').toBeTruthy()
       expect(copied!.status).toBe('evaluated')
-      expect((await as('viewer').candidates.get({ runId: fork.id, id: copied!.id })).family.from).toMatchObject({ runId: source.id, candidateId: pick.id })
+      expect((await as('viewer').candidates.get({ runId: fork.id, id: copied!.id })).family.from).toMatchObject({
+        runId: source.id,
+        candidateId: pick.id,
+      })
     } finally {
       await app.runs.stopAll()
       await backend.close()

@@ -48,7 +48,17 @@ export function runIsActive(status: string) {
  * Writes a command and wakes the engine. For a run no engine drives (paused, finished), a state
  * command is marked `stored` at once: what the caller stored applies when the run resumes.
  */
-export async function submitCommand(db: Db, events: EventBus, input: { runId: string; runStatus: RunStatus | string; kind: CommandKind; payload: Record<string, unknown>; actor: Actor }): Promise<CommandOutcome> {
+export async function submitCommand(
+  db: Db,
+  events: EventBus,
+  input: {
+    runId: string
+    runStatus: RunStatus | string
+    kind: CommandKind
+    payload: Record<string, unknown>
+    actor: Actor
+  },
+): Promise<CommandOutcome> {
   const active = runIsActive(input.runStatus)
   const row = await db.prisma.runCommand.create({
     data: {
@@ -57,7 +67,13 @@ export async function submitCommand(db: Db, events: EventBus, input: { runId: st
       payload: json(input.payload),
       actorId: input.actor.id,
       actorLabel: input.actor.label,
-      ...(active ? {} : { status: 'stored', appliedAt: new Date(), result: json({ note: `the run is ${input.runStatus}: this takes effect when it resumes` }) }),
+      ...(active
+        ? {}
+        : {
+            status: 'stored',
+            appliedAt: new Date(),
+            result: json({ note: `the run is ${input.runStatus}: this takes effect when it resumes` }),
+          }),
     },
   })
   const outcome = toOutcome(row)
@@ -70,7 +86,13 @@ export async function submitCommand(db: Db, events: EventBus, input: { runId: st
  * The command's outcome once the engine acknowledged it, or as it stands after `timeoutMs` (still
  * pending: the console shows it as such and follows the acknowledgement live).
  */
-export async function awaitCommand(db: Db, events: EventBus, runId: string, id: string, timeoutMs = 3000): Promise<CommandOutcome> {
+export async function awaitCommand(
+  db: Db,
+  events: EventBus,
+  runId: string,
+  id: string,
+  timeoutMs = 3000,
+): Promise<CommandOutcome> {
   const read = async () => toOutcome(await db.prisma.runCommand.findUniqueOrThrow({ where: { id: BigInt(id) } }))
   const first = await read()
   if (first.status !== 'pending' || timeoutMs <= 0) return first
@@ -97,12 +119,40 @@ export async function awaitCommand(db: Db, events: EventBus, runId: string, id: 
   })
 }
 
-export function toOutcome(row: { id: bigint; kind: string; status: string; result: unknown; appliedBy: string | null }): CommandOutcome {
-  return { id: String(row.id), kind: row.kind, status: row.status as CommandStatus, result: (row.result as Record<string, unknown> | null) ?? null, appliedBy: row.appliedBy }
+export function toOutcome(row: {
+  id: bigint
+  kind: string
+  status: string
+  result: unknown
+  appliedBy: string | null
+}): CommandOutcome {
+  return {
+    id: String(row.id),
+    kind: row.kind,
+    status: row.status as CommandStatus,
+    result: (row.result as Record<string, unknown> | null) ?? null,
+    appliedBy: row.appliedBy,
+  }
 }
 
 /** A run's recent commands, newest first (the console's list of interventions and their state). */
-export async function listCommands(db: Db, runId: string, limit = 50): Promise<Array<CommandOutcome & { actorLabel: string; createdAt: number; appliedAt: number | null; payload: unknown }>> {
-  const rows = await db.prisma.runCommand.findMany({ where: { runId }, orderBy: { id: 'desc' }, take: Math.min(200, Math.max(1, limit)) })
-  return rows.map((r) => ({ ...toOutcome(r), actorLabel: r.actorLabel, createdAt: r.createdAt.getTime(), appliedAt: r.appliedAt?.getTime() ?? null, payload: r.payload }))
+export async function listCommands(
+  db: Db,
+  runId: string,
+  limit = 50,
+): Promise<
+  Array<CommandOutcome & { actorLabel: string; createdAt: number; appliedAt: number | null; payload: unknown }>
+> {
+  const rows = await db.prisma.runCommand.findMany({
+    where: { runId },
+    orderBy: { id: 'desc' },
+    take: Math.min(200, Math.max(1, limit)),
+  })
+  return rows.map((r) => ({
+    ...toOutcome(r),
+    actorLabel: r.actorLabel,
+    createdAt: r.createdAt.getTime(),
+    appliedAt: r.appliedAt?.getTime() ?? null,
+    payload: r.payload,
+  }))
 }

@@ -80,7 +80,11 @@ export class Dispatcher {
       language: spec.language,
       code: f.code,
       stage: 0,
-      limits: { timeoutS: spec.limits.timeoutS, memoryMb: spec.limits.memoryMb, cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2 },
+      limits: {
+        timeoutS: spec.limits.timeoutS,
+        memoryMb: spec.limits.memoryMb,
+        cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2,
+      },
       needs: { gpu: !!spec.limits.gpu, languages: [spec.language] },
       attempt: f.attempt,
       enqueuedAt: Date.now(),
@@ -106,7 +110,9 @@ export class Dispatcher {
     const f = this.inflight.get(r.jobId)
     if (!f || f.attempt !== r.attempt) return // not ours, or a stale attempt: ignored (idempotent)
     if (isRetryable(r) && r.attempt + 1 < MAX_INFRA_ATTEMPTS && this.retryAllowed()) {
-      this.deps.log.warn(`evaluation ${r.jobId} attempt ${r.attempt} hit an infrastructure error (${r.error?.message}); retrying`)
+      this.deps.log.warn(
+        `evaluation ${r.jobId} attempt ${r.attempt} hit an infrastructure error (${r.error?.message}); retrying`,
+      )
       f.attempt = r.attempt + 1
       // stored first: a resumed engine re-submits at the attempt after the last one it may have sent
       await this.deps.db.sql('UPDATE candidates SET attempt = $2 WHERE id = $1', [r.jobId, f.attempt])

@@ -23,7 +23,9 @@ import { recordFigures } from '../../test-support/figures.ts'
 
 const TRIALS = Number(process.env.FM_DURABILITY_TRIALS ?? 4)
 const KILLS = Number(process.env.FM_DURABILITY_KILLS ?? 2)
-const SEED = process.env.FM_DURABILITY_SEED ? Number(process.env.FM_DURABILITY_SEED) : Math.floor(Math.random() * 2 ** 31)
+const SEED = process.env.FM_DURABILITY_SEED
+  ? Number(process.env.FM_DURABILITY_SEED)
+  : Math.floor(Math.random() * 2 ** 31)
 const BUDGET = 40
 /** results still to come when a kill after a result strikes: far more than can arrive while the kill is sent */
 const MARGIN = 12
@@ -35,7 +37,11 @@ const tempDir = (p = 'fm-durability-') => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  }),
+)
 
 /** mulberry32: the kill moments are reproducible from FM_DURABILITY_SEED */
 function rng(seed: number) {
@@ -77,15 +83,29 @@ async function ledgerOf(dataDir: string, runId: string | null): Promise<Ledger> 
   rmSync(join(copy, 'fm-agent.lock'), { force: true })
   const db = await openDatabase({ dataDir: copy, databaseUrl: '', migrate: false })
   try {
-    const migrated = await db.sql<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename = '_prisma_migrations'`)
-    const finished = migrated[0]!.n ? await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations" WHERE finished_at IS NOT NULL') : [{ n: 0 }]
+    const migrated = await db.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public' AND tablename = '_prisma_migrations'`,
+    )
+    const finished = migrated[0]!.n
+      ? await db.sql<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations" WHERE finished_at IS NOT NULL')
+      : [{ n: 0 }]
     if (!finished[0]!.n) return { ...empty, database: 'unmigrated' }
-    const run = runId ? await db.prisma.run.findUnique({ where: { id: runId }, select: { status: true, evaluations: true } }) : null
+    const run = runId
+      ? await db.prisma.run.findUnique({ where: { id: runId }, select: { status: true, evaluations: true } })
+      : null
     if (!run) return { ...empty, database: 'migrated' }
-    const evaluated = await db.prisma.candidate.findMany({ where: { runId: runId!, status: 'evaluated' }, select: { id: true, evalIndex: true } })
+    const evaluated = await db.prisma.candidate.findMany({
+      where: { runId: runId!, status: 'evaluated' },
+      select: { id: true, evalIndex: true },
+    })
     const indexed = await db.prisma.candidate.count({ where: { runId: runId!, evalIndex: { not: null } } })
     expect(indexed, 'candidates with an eval_index are exactly the evaluated ones').toBe(evaluated.length)
-    return { database: 'migrated', run, ids: new Set(evaluated.map((e) => e.id)), evalIndexes: evaluated.map((e) => e.evalIndex!).sort((a, b) => a - b) }
+    return {
+      database: 'migrated',
+      run,
+      ids: new Set(evaluated.map((e) => e.id)),
+      evalIndexes: evaluated.map((e) => e.evalIndex!).sort((a, b) => a - b),
+    }
   } finally {
     await db.close()
     rmSync(copy, { recursive: true, force: true })
@@ -106,7 +126,13 @@ const lockPid = (dataDir: string) => {
  * Waits for the moment, then kill -9. `from`: evaluations the run already had. Returns what was
  * visible when it struck (or null: the process ended first, which the caller treats as a failure).
  */
-async function killAt(p: WatchedCli, moment: Moment, r: () => number, dataDir: string, from: number): Promise<{ phase: string; shownEvaluations: number } | null> {
+async function killAt(
+  p: WatchedCli,
+  moment: Moment,
+  r: () => number,
+  dataDir: string,
+  from: number,
+): Promise<{ phase: string; shownEvaluations: number } | null> {
   let ok = true
   if (moment === 'start-up') {
     // one step of the start, before the first result of a fresh run: the data folder's lock taken,
@@ -139,7 +165,9 @@ async function killAt(p: WatchedCli, moment: Moment, r: () => number, dataDir: s
     }
   }
   if (!ok || !p.alive) return null
-  const phase = p.lastProgress()?.status ?? (/cold start/.test(p.stderr) ? 'cold-start' : p.runId ? 'before the first result' : 'start-up')
+  const phase =
+    p.lastProgress()?.status ??
+    (/cold start/.test(p.stderr) ? 'cold-start' : p.runId ? 'before the first result' : 'start-up')
   const shown = p.lastProgress()?.evaluations ?? 0
   expect(await p.kill9()).toBe(true)
   return { phase, shownEvaluations: shown }
@@ -156,58 +184,105 @@ function checkLedger(after: Ledger, before: Ledger, where: string) {
 }
 
 describe('kill -9 at random moments, then resume', () => {
-  it(`${TRIALS} trials of ${KILLS} kills each: no evaluated candidate lost, none counted twice, the budget exactly`, async () => {
-    const r = rng(SEED)
-    const moments: Moment[] = ['start-up', 'cold-start', 'after-result', 'between-results']
-    const figures = { trials: 0, kills: 0, byMoment: {} as Record<string, number>, byPhase: {} as Record<string, number>, databaseAtStartupKill: {} as Record<string, number>, uncleanReported: 0, resumes: 0, evaluationsAtKill: [] as number[] }
-    const started = Date.now()
-    for (let t = 0; t < TRIALS; t++) {
-      const dataDir = tempDir()
-      let runId: string | null = null
-      let before: Ledger = { database: 'absent', run: null, ids: new Set(), evalIndexes: [] }
-      // a trial that starts with a start-up kill meets the real first start (initdb, migrations),
-      // not the test suite's pre-migrated template (test-support/global-setup.ts); FM_LOG=debug: a
-      // progress line after every result, which the kill moments watch
-      const trialEnv: Record<string, string> = { FM_LOG: 'debug', ...(moments[t % moments.length] === 'start-up' ? { FM_PGLITE_TEMPLATE: '' } : {}) }
-      for (let k = 0; k < KILLS; k++) {
-        // the first kill rotates over every moment; later ones (in resumes) favour the evolving phase
-        const moment = k === 0 ? moments[t % moments.length]! : (['after-result', 'between-results', 'start-up', 'after-result', 'cold-start'] as const)[(t + k) % 5]
-        const args: string[] = runId ? ['resume', runId, '--json', '--data-dir', dataDir] : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--seed', String(t), '--json', '--data-dir', dataDir]
-        const p: WatchedCli = new WatchedCli(args, trialEnv)
-        const hit = await killAt(p, moment, r, dataDir, before.ids.size)
-        if (!hit) {
-          const out = await p.done()
-          expect.fail(`trial ${t} kill ${k} (${moment}): the process ended (code ${out.code}) before the moment came\n${out.stderr.slice(-2000)}`)
-        }
-        if (runId && /did not stop cleanly/.test(p.stderr)) figures.uncleanReported++
-        runId ||= p.runId
-        figures.kills++
-        figures.byMoment[moment] = (figures.byMoment[moment] ?? 0) + 1
-        figures.byPhase[hit!.phase] = (figures.byPhase[hit!.phase] ?? 0) + 1
-        const after = await ledgerOf(dataDir, runId)
-        if (moment === 'start-up' && !before.run) figures.databaseAtStartupKill[after.database] = (figures.databaseAtStartupKill[after.database] ?? 0) + 1
-        figures.evaluationsAtKill.push(after.ids.size)
-        checkLedger(after, before, `trial ${t} kill ${k} (${moment}, ${hit!.phase})`)
-        expect(after.ids.size, `trial ${t} kill ${k}: struck mid-run`).toBeLessThan(BUDGET)
-        before = after
+  it(
+    `${TRIALS} trials of ${KILLS} kills each: no evaluated candidate lost, none counted twice, the budget exactly`,
+    async () => {
+      const r = rng(SEED)
+      const moments: Moment[] = ['start-up', 'cold-start', 'after-result', 'between-results']
+      const figures = {
+        trials: 0,
+        kills: 0,
+        byMoment: {} as Record<string, number>,
+        byPhase: {} as Record<string, number>,
+        databaseAtStartupKill: {} as Record<string, number>,
+        uncleanReported: 0,
+        resumes: 0,
+        evaluationsAtKill: [] as number[],
       }
-      // the last word: resume (or start, when every kill struck before the run existed) to the end
-      const final = new WatchedCli(runId ? ['resume', runId, '--json', '--data-dir', dataDir] : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--json', '--data-dir', dataDir], trialEnv)
-      const out = await final.done()
-      figures.resumes++
-      expect(out.code, out.stderr.slice(-3000)).toBe(0)
-      // the last kill struck while the process held the data folder, or before it took it over from the one killed before
-      expect(out.stderr, 'the resume reports the unclean stop it recovered from').toMatch(/did not stop cleanly/)
-      figures.uncleanReported++
-      runId ||= out.json.runId
-      expect(out.json).toMatchObject({ runId, status: 'completed', evaluations: BUDGET })
-      const end = await ledgerOf(dataDir, runId)
-      checkLedger(end, before, `trial ${t} end`)
-      expect(end.ids.size).toBe(BUDGET)
-      expect(end.run?.status).toBe('completed')
-      figures.trials++
-    }
-    recordFigures('durability-embedded', { ...figures, budget: BUDGET, killsPerTrial: KILLS, seed: SEED, seconds: Math.round((Date.now() - started) / 1000) })
-    expect(figures.kills).toBe(TRIALS * KILLS)
-  }, 360_000 * Math.max(1, TRIALS))
+      const started = Date.now()
+      for (let t = 0; t < TRIALS; t++) {
+        const dataDir = tempDir()
+        let runId: string | null = null
+        let before: Ledger = { database: 'absent', run: null, ids: new Set(), evalIndexes: [] }
+        // a trial that starts with a start-up kill meets the real first start (initdb, migrations),
+        // not the test suite's pre-migrated template (test-support/global-setup.ts); FM_LOG=debug: a
+        // progress line after every result, which the kill moments watch
+        const trialEnv: Record<string, string> = {
+          FM_LOG: 'debug',
+          ...(moments[t % moments.length] === 'start-up' ? { FM_PGLITE_TEMPLATE: '' } : {}),
+        }
+        for (let k = 0; k < KILLS; k++) {
+          // the first kill rotates over every moment; later ones (in resumes) favour the evolving phase
+          const moment =
+            k === 0
+              ? moments[t % moments.length]!
+              : (['after-result', 'between-results', 'start-up', 'after-result', 'cold-start'] as const)[(t + k) % 5]
+          const args: string[] = runId
+            ? ['resume', runId, '--json', '--data-dir', dataDir]
+            : [
+                'run',
+                CURVE,
+                '--max-evals',
+                String(BUDGET),
+                '--islands',
+                '2',
+                '--seed',
+                String(t),
+                '--json',
+                '--data-dir',
+                dataDir,
+              ]
+          const p: WatchedCli = new WatchedCli(args, trialEnv)
+          const hit = await killAt(p, moment, r, dataDir, before.ids.size)
+          if (!hit) {
+            const out = await p.done()
+            expect.fail(
+              `trial ${t} kill ${k} (${moment}): the process ended (code ${out.code}) before the moment came\n${out.stderr.slice(-2000)}`,
+            )
+          }
+          if (runId && /did not stop cleanly/.test(p.stderr)) figures.uncleanReported++
+          runId ||= p.runId
+          figures.kills++
+          figures.byMoment[moment] = (figures.byMoment[moment] ?? 0) + 1
+          figures.byPhase[hit!.phase] = (figures.byPhase[hit!.phase] ?? 0) + 1
+          const after = await ledgerOf(dataDir, runId)
+          if (moment === 'start-up' && !before.run)
+            figures.databaseAtStartupKill[after.database] = (figures.databaseAtStartupKill[after.database] ?? 0) + 1
+          figures.evaluationsAtKill.push(after.ids.size)
+          checkLedger(after, before, `trial ${t} kill ${k} (${moment}, ${hit!.phase})`)
+          expect(after.ids.size, `trial ${t} kill ${k}: struck mid-run`).toBeLessThan(BUDGET)
+          before = after
+        }
+        // the last word: resume (or start, when every kill struck before the run existed) to the end
+        const final = new WatchedCli(
+          runId
+            ? ['resume', runId, '--json', '--data-dir', dataDir]
+            : ['run', CURVE, '--max-evals', String(BUDGET), '--islands', '2', '--json', '--data-dir', dataDir],
+          trialEnv,
+        )
+        const out = await final.done()
+        figures.resumes++
+        expect(out.code, out.stderr.slice(-3000)).toBe(0)
+        // the last kill struck while the process held the data folder, or before it took it over from the one killed before
+        expect(out.stderr, 'the resume reports the unclean stop it recovered from').toMatch(/did not stop cleanly/)
+        figures.uncleanReported++
+        runId ||= out.json.runId
+        expect(out.json).toMatchObject({ runId, status: 'completed', evaluations: BUDGET })
+        const end = await ledgerOf(dataDir, runId)
+        checkLedger(end, before, `trial ${t} end`)
+        expect(end.ids.size).toBe(BUDGET)
+        expect(end.run?.status).toBe('completed')
+        figures.trials++
+      }
+      recordFigures('durability-embedded', {
+        ...figures,
+        budget: BUDGET,
+        killsPerTrial: KILLS,
+        seed: SEED,
+        seconds: Math.round((Date.now() - started) / 1000),
+      })
+      expect(figures.kills).toBe(TRIALS * KILLS)
+    },
+    360_000 * Math.max(1, TRIALS),
+  )
 })

@@ -36,8 +36,15 @@ afterAll(async () => {
 })
 
 async function evaluated(runId: string) {
-  const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { evaluations: true, status: true } })
-  const indexes = (await db.prisma.candidate.findMany({ where: { runId, evalIndex: { not: null } }, select: { evalIndex: true } })).map((c) => c.evalIndex!).sort((a, b) => a - b)
+  const run = await db.prisma.run.findUniqueOrThrow({
+    where: { id: runId },
+    select: { evaluations: true, status: true },
+  })
+  const indexes = (
+    await db.prisma.candidate.findMany({ where: { runId, evalIndex: { not: null } }, select: { evalIndex: true } })
+  )
+    .map((c) => c.evalIndex!)
+    .sort((a, b) => a - b)
   return { ...run, indexes }
 }
 
@@ -46,7 +53,10 @@ describe('engine races', () => {
     const manager = new EngineManager({ db, backend, events: new EventBus(), log: silentLogger })
     for (let i = 0; i < 3; i++) {
       const budget = 40 + i
-      const { id } = await createRun(db, SYSTEM, { problemId, config: { islands: 2, concurrency: 12, budget: { maxEvals: budget }, seed: i } })
+      const { id } = await createRun(db, SYSTEM, {
+        problemId,
+        config: { islands: 2, concurrency: 12, budget: { maxEvals: budget }, seed: i },
+      })
       expect((await manager.launch(id)).status).toBe('completed')
       const r = await evaluated(id)
       expect(r.evaluations, `run ${i}`).toBe(budget)

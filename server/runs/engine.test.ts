@@ -13,7 +13,11 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  }),
+)
 
 const CURVE = join(FIXTURES, 'curve-fit')
 
@@ -21,8 +25,15 @@ async function ledger(dataDir: string, runId: string) {
   const db = await openDatabase({ dataDir, databaseUrl: '' })
   try {
     const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } })
-    const evaluated = await db.prisma.candidate.findMany({ where: { runId, status: 'evaluated' }, select: { id: true, evalIndex: true } })
-    return { run, ids: new Set(evaluated.map((e) => e.id)), evalIndexes: evaluated.map((e) => e.evalIndex!).sort((a, b) => a - b) }
+    const evaluated = await db.prisma.candidate.findMany({
+      where: { runId, status: 'evaluated' },
+      select: { id: true, evalIndex: true },
+    })
+    return {
+      run,
+      ids: new Set(evaluated.map((e) => e.id)),
+      evalIndexes: evaluated.map((e) => e.evalIndex!).sort((a, b) => a - b),
+    }
   } finally {
     await db.close()
   }
@@ -31,7 +42,19 @@ async function ledger(dataDir: string, runId: string) {
 describe('headless runs with the offline operators', () => {
   it('improves on the seed of a problem it was never tuned for, with islands that differ', async () => {
     const dataDir = tempDir()
-    const r = await cli(['run', CURVE, '--max-evals', '50', '--islands', '2', '--seed', '3', '--json', '--data-dir', dataDir])
+    const r = await cli([
+      'run',
+      CURVE,
+      '--max-evals',
+      '50',
+      '--islands',
+      '2',
+      '--seed',
+      '3',
+      '--json',
+      '--data-dir',
+      dataDir,
+    ])
     expect(r.code, r.stderr).toBe(0)
     const s = r.json
     expect(s).toMatchObject({ status: 'completed', evaluations: 50, islands: 2, direction: 'min' })
@@ -46,7 +69,11 @@ describe('headless runs with the offline operators', () => {
     expect(run.seedScore).toBe(s.seedScore)
     // the two islands hold different populations
     const db = await openDatabase({ dataDir, databaseUrl: '' })
-    const byIsland = await db.prisma.candidate.groupBy({ by: ['island'], where: { runId: s.runId, status: 'evaluated' }, _count: true })
+    const byIsland = await db.prisma.candidate.groupBy({
+      by: ['island'],
+      where: { runId: s.runId, status: 'evaluated' },
+      _count: true,
+    })
     await db.close()
     expect(byIsland.filter((g) => g.island >= 0 && g._count > 3).length).toBe(2)
   })
@@ -70,14 +97,20 @@ describe('when evaluation itself is broken', () => {
     const dataDir = tempDir()
     // an interpreter that does not exist: no sandbox launcher can start, so no worker can
     // (FM_IGNORE_PREREQS and FM_ALLOW_UNSANDBOXED: past the checks that would refuse the run before any worker starts)
-    const r = await cli(['run', CURVE, '--max-evals', '40', '--json', '--data-dir', dataDir], { FM_PYTHON: '/nonexistent/python3', FM_IGNORE_PREREQS: '1', FM_ALLOW_UNSANDBOXED: '1' })
+    const r = await cli(['run', CURVE, '--max-evals', '40', '--json', '--data-dir', dataDir], {
+      FM_PYTHON: '/nonexistent/python3',
+      FM_IGNORE_PREREQS: '1',
+      FM_ALLOW_UNSANDBOXED: '1',
+    })
     expect(r.code, r.stderr.slice(-2000)).toBe(1)
     expect(r.json.status).toBe('failed')
     expect(r.stderr).toMatch(/no evaluation worker could start/)
     const db = await openDatabase({ dataDir, databaseUrl: '' })
     try {
       const run = await db.prisma.run.findUniqueOrThrow({ where: { id: r.json.runId } })
-      expect(run.statusReason).toMatch(/infrastructure reasons.*no evaluation worker could start|seed program is invalid.*no evaluation worker could start/)
+      expect(run.statusReason).toMatch(
+        /infrastructure reasons.*no evaluation worker could start|seed program is invalid.*no evaluation worker could start/,
+      )
       expect(run.evaluations).toBeLessThan(40)
     } finally {
       await db.close()
@@ -89,7 +122,9 @@ describe('kill -9 and resume', () => {
   it('continues with no evaluated candidate lost and none counted twice', async () => {
     const dataDir = tempDir()
     // FM_LOG=debug: a progress line after every result, so the kill strikes at 25 whatever the machine's speed
-    const child = startCli(['run', CURVE, '--max-evals', '70', '--islands', '2', '--json', '--data-dir', dataDir], { FM_LOG: 'debug' })
+    const child = startCli(['run', CURVE, '--max-evals', '70', '--islands', '2', '--json', '--data-dir', dataDir], {
+      FM_LOG: 'debug',
+    })
     const done = collect(child)
     let runId = ''
     await new Promise<void>((resolve, reject) => {
@@ -137,23 +172,50 @@ describe('the LangChain path against a scripted OpenAI-protocol server', () => {
         { content: '<<<<<<< SEARCH\nthis text is not in the program\n=======\nx = 1\n>>>>>>> REPLACE' },
       )
       const dataDir = tempDir()
-      const r = await cli(['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '30', '--islands', '2', '--json', '--data-dir', dataDir], {
-        OPENAI_BASE_URL: server.url,
-        OPENAI_API_KEY: 'sk-test-ENGINE',
-      })
+      const r = await cli(
+        [
+          'run',
+          CURVE,
+          '--model',
+          'openai:scripted-model',
+          '--max-evals',
+          '30',
+          '--islands',
+          '2',
+          '--json',
+          '--data-dir',
+          dataDir,
+        ],
+        {
+          OPENAI_BASE_URL: server.url,
+          OPENAI_API_KEY: 'sk-test-ENGINE',
+        },
+      )
       expect(r.code, r.stderr).toBe(0)
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 30 })
       expect(r.json.best.score).toBeLessThanOrEqual(r.json.seedScore)
       const db = await openDatabase({ dataDir, databaseUrl: '' })
       try {
-        const all = await db.prisma.candidate.findMany({ where: { runId: r.json.runId, origin: { in: ['mutation', 'crossover', 'cold-start'] } }, select: { status: true, rejectReason: true, response: true, model: true, prompt: true } })
+        const all = await db.prisma.candidate.findMany({
+          where: { runId: r.json.runId, origin: { in: ['mutation', 'crossover', 'cold-start'] } },
+          select: { status: true, rejectReason: true, response: true, model: true, prompt: true },
+        })
         const answered = all.filter((c) => c.response)
-        const wellFormed = answered.filter((c) => c.response!.includes('>>>>>>> REPLACE') && !c.response!.includes('this text is not in the program') || c.response!.includes('```'))
+        const wellFormed = answered.filter(
+          (c) =>
+            (c.response!.includes('>>>>>>> REPLACE') && !c.response!.includes('this text is not in the program')) ||
+            c.response!.includes('```'),
+        )
         // made while another slot took the last evaluation of the budget: kept unevaluated, not a parsing failure
-        const applied = wellFormed.filter((c) => c.status !== 'rejected' || /duplicate|not evaluated: the run reached its budget/.test(c.rejectReason ?? ''))
+        const applied = wellFormed.filter(
+          (c) =>
+            c.status !== 'rejected' || /duplicate|not evaluated: the run reached its budget/.test(c.rejectReason ?? ''),
+        )
         expect(wellFormed.length).toBeGreaterThan(20)
         expect(applied.length / wellFormed.length).toBeGreaterThanOrEqual(0.99)
-        const malformed = all.filter((c) => c.response?.includes('this text is not in the program') || c.response?.startsWith('I would rather'))
+        const malformed = all.filter(
+          (c) => c.response?.includes('this text is not in the program') || c.response?.startsWith('I would rather'),
+        )
         expect(malformed).toHaveLength(2)
         for (const m of malformed) {
           expect(m.status).toBe('rejected')
@@ -176,10 +238,13 @@ describe('a model that refuses every request', () => {
   it('fails the run early with a reason that names the fix, instead of retrying forever', async () => {
     const server = await startOpenAiTestServer({ apiKey: 'sk-test-RIGHT' })
     try {
-      const r = await cli(['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '30', '--json', '--data-dir', tempDir()], {
-        OPENAI_BASE_URL: server.url,
-        OPENAI_API_KEY: 'sk-test-WRONG',
-      })
+      const r = await cli(
+        ['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '30', '--json', '--data-dir', tempDir()],
+        {
+          OPENAI_BASE_URL: server.url,
+          OPENAI_API_KEY: 'sk-test-WRONG',
+        },
+      )
       expect(r.code).toBe(1)
       expect(r.json.status).toBe('failed')
       expect(r.json.statusReason).toMatch(/refused 3 requests in a row \(model error \(auth\)/)
@@ -198,20 +263,37 @@ describe('budgets', () => {
     try {
       const dataDir = tempDir()
       const config = join(tempDir(), 'run.json')
-      writeFileSync(config, JSON.stringify({
-        mutator: 'llm',
-        models: [{ provider: 'openai', model: 'priced', baseURL: server.url, apiKeyEnv: 'FM_TEST_PRICED_KEY', pricePer1kIn: 0.002, pricePer1kOut: 0.004 }],
-        budget: { maxEvals: 200, maxSpendUsd: 0.02 },
-        islands: 2,
-      }))
-      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', dataDir], { FM_TEST_PRICED_KEY: 'sk-test-priced' })
+      writeFileSync(
+        config,
+        JSON.stringify({
+          mutator: 'llm',
+          models: [
+            {
+              provider: 'openai',
+              model: 'priced',
+              baseURL: server.url,
+              apiKeyEnv: 'FM_TEST_PRICED_KEY',
+              pricePer1kIn: 0.002,
+              pricePer1kOut: 0.004,
+            },
+          ],
+          budget: { maxEvals: 200, maxSpendUsd: 0.02 },
+          islands: 2,
+        }),
+      )
+      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', dataDir], {
+        FM_TEST_PRICED_KEY: 'sk-test-priced',
+      })
       expect(r.code, r.stderr).toBe(0)
       expect(r.json.status).toBe('completed')
       expect(r.json.statusReason).toMatch(/spend budget reached/)
       expect(r.json.evaluations).toBeLessThan(200)
       expect(r.json.spendUsd).toBeGreaterThanOrEqual(0.02)
       const db = await openDatabase({ dataDir, databaseUrl: '' })
-      const calls = await db.prisma.candidate.findMany({ where: { runId: r.json.runId, model: { not: null } }, select: { tokensIn: true, tokensOut: true, costUsd: true } })
+      const calls = await db.prisma.candidate.findMany({
+        where: { runId: r.json.runId, model: { not: null } },
+        select: { tokensIn: true, tokensOut: true, costUsd: true },
+      })
       await db.close()
       expect(calls.length).toBeGreaterThan(0)
       for (const c of calls) {
@@ -219,7 +301,10 @@ describe('budgets', () => {
         expect(c.costUsd).toBeCloseTo((c.tokensIn * 0.002 + c.tokensOut * 0.004) / 1000, 9)
       }
       // the run's spend is the sum of its calls
-      expect(r.json.spendUsd).toBeCloseTo(calls.reduce((a, c) => a + c.costUsd, 0), 9)
+      expect(r.json.spendUsd).toBeCloseTo(
+        calls.reduce((a, c) => a + c.costUsd, 0),
+        9,
+      )
     } finally {
       await server.close()
     }
@@ -230,23 +315,44 @@ describe('knowledge in the loop', () => {
   it('a stalled island retrieves chunks, they appear in the recorded prompt, and their use is logged', async () => {
     const dataDir = tempDir()
     const docs = tempDir()
-    writeFileSync(join(docs, 'curve-advice.md'), '# Fitting curves\n\nWhen the fit stalls, move the quadratic coefficient A toward 1.3 and the offset C toward 0.25 (marker zanzibar-7).\n')
+    writeFileSync(
+      join(docs, 'curve-advice.md'),
+      '# Fitting curves\n\nWhen the fit stalls, move the quadratic coefficient A toward 1.3 and the offset C toward 0.25 (marker zanzibar-7).\n',
+    )
     const imported = await cli(['kb', 'import', docs, '--data-dir', dataDir])
     expect(imported.code, imported.stderr).toBe(0)
     const config = join(docs, 'run.json')
     writeFileSync(config, JSON.stringify({ stagnationWindow: 3, islands: 2 }))
     const server = await startOpenAiTestServer()
     try {
-      const r = await cli(['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '40', '--config', config, '--json', '--data-dir', dataDir], {
-        OPENAI_BASE_URL: server.url,
-        OPENAI_API_KEY: 'sk-test-kb',
-      })
+      const r = await cli(
+        [
+          'run',
+          CURVE,
+          '--model',
+          'openai:scripted-model',
+          '--max-evals',
+          '40',
+          '--config',
+          config,
+          '--json',
+          '--data-dir',
+          dataDir,
+        ],
+        {
+          OPENAI_BASE_URL: server.url,
+          OPENAI_API_KEY: 'sk-test-kb',
+        },
+      )
       expect(r.code, r.stderr).toBe(0)
       const db = await openDatabase({ dataDir, databaseUrl: '' })
       try {
         const retrievals = await db.prisma.retrieval.findMany({ where: { runId: r.json.runId, trigger: 'stagnation' } })
         expect(retrievals.length).toBeGreaterThan(0)
-        const informed = await db.prisma.candidate.findMany({ where: { runId: r.json.runId, prompt: { contains: 'zanzibar-7' } }, select: { id: true } })
+        const informed = await db.prisma.candidate.findMany({
+          where: { runId: r.json.runId, prompt: { contains: 'zanzibar-7' } },
+          select: { id: true },
+        })
         expect(informed.length).toBeGreaterThan(0)
         const uses = await db.prisma.retrievalUse.findMany({ where: { runId: r.json.runId } })
         expect(new Set(uses.map((u) => u.candidateId))).toEqual(new Set(informed.map((c) => c.id)))

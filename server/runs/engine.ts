@@ -42,7 +42,13 @@ export type { EngineSnapshot } from './state.ts'
 /** Knowledge and lessons plug in here (server/knowledge); the engine works without them. */
 export interface EngineHooks {
   /** an island stalled (or an expert asked): chunks to put in that island's next prompts */
-  retrieve?(input: { runId: string; island: number; problemId: string; queryText: string; trigger: 'stagnation' | 'expert' | 'cold-start' }): Promise<{
+  retrieve?(input: {
+    runId: string
+    island: number
+    problemId: string
+    queryText: string
+    trigger: 'stagnation' | 'expert' | 'cold-start'
+  }): Promise<{
     retrievalId: string
     chunks: KnowledgeChunk[]
   } | null>
@@ -51,7 +57,17 @@ export interface EngineHooks {
   /** the candidate's fitness change against its parent is known (positive = better, -1 when invalid) */
   recordOutcome?(input: { candidateId: string; delta: number }): Promise<void>
   /** a candidate beat its island's best */
-  onIslandBest?(input: { runId: string; problemId: string; candidateId: string; parentCode: string; childCode: string; parentScore: number | null; childScore: number; explanation?: string; operatorDescription?: string }): Promise<void>
+  onIslandBest?(input: {
+    runId: string
+    problemId: string
+    candidateId: string
+    parentCode: string
+    childCode: string
+    parentScore: number | null
+    childScore: number
+    explanation?: string
+    operatorDescription?: string
+  }): Promise<void>
   /** lessons approved for this problem, for the prompts */
   lessons?(problemId: string): Promise<string[]>
 }
@@ -222,11 +238,20 @@ export class RunEngine {
     const weights = new Map(s.bandit ? s.armsFor(s.config).map((a) => [a.id, a.weight]) : [])
     return {
       exploration: snap?.exploration ?? s.config?.exploration ?? null,
-      islandExploration: snap ? Object.fromEntries(Object.entries(snap.islandExploration).map(([k, v]) => [Number(k), v])) : {},
+      islandExploration: snap
+        ? Object.fromEntries(Object.entries(snap.islandExploration).map(([k, v]) => [Number(k), v]))
+        : {},
       effectiveExploration: s.evo ? s.evo.islands.map((_, i) => s.evo.effectiveExploration(i)) : [],
       arms: s.bandit ? s.bandit.stats().map((a) => ({ ...a, weight: weights.get(a.id) ?? 1 })) : [],
       pipeline: this.pool
-        ? { requests: this.pool.size, limit: this.pool.limit.current, maxRequests: this.pool.limit.max, evaluating: this.dispatcher.size, waiting: this.dispatcher.waiting(), capacity: this.dispatcher.capacity() }
+        ? {
+            requests: this.pool.size,
+            limit: this.pool.limit.current,
+            maxRequests: this.pool.limit.max,
+            evaluating: this.dispatcher.size,
+            waiting: this.dispatcher.waiting(),
+            capacity: this.dispatcher.capacity(),
+          }
         : null,
     }
   }
@@ -239,13 +264,26 @@ export class RunEngine {
   }
 
   /** An expert's edit of a candidate: evaluated like any candidate, placed on the chosen island, within the budget. */
-  async submitExpertEdit(input: { candidateId?: string; parentId: string; code: string; island: number; authorId: string | null }): Promise<string> {
+  async submitExpertEdit(input: {
+    candidateId?: string
+    parentId: string
+    code: string
+    island: number
+    authorId: string | null
+  }): Promise<string> {
     const s = this.state
     // applied again after a failover: the candidate exists already
-    if (input.candidateId && (await this.db.prisma.candidate.findUnique({ where: { id: input.candidateId }, select: { id: true } }))) return input.candidateId
-    if (s.status !== 'evolving') throw new PreconditionError('the run is still in its cold start; edits join an island once it evolves')
+    if (
+      input.candidateId &&
+      (await this.db.prisma.candidate.findUnique({ where: { id: input.candidateId }, select: { id: true } }))
+    )
+      return input.candidateId
+    if (s.status !== 'evolving')
+      throw new PreconditionError('the run is still in its cold start; edits join an island once it evolves')
     if (!this.budget?.reserve()) {
-      throw new PreconditionError(`the run has no evaluation left in its budget (${this.budget?.blocked() ?? 'not started'}); resume it with a larger --max-evals to evaluate an edit`)
+      throw new PreconditionError(
+        `the run has no evaluation left in its budget (${this.budget?.blocked() ?? 'not started'}); resume it with a larger --max-evals to evaluate an edit`,
+      )
     }
     const prepared = analyzeCode(input.code, s.language)
     const f: InFlight = {
@@ -264,8 +302,19 @@ export class RunEngine {
     s.hashes.add(prepared.codeHash)
     try {
       await this.store.insertCandidate({
-        id: f.id, seq: s.takeSeq(), island: f.island, parentIds: f.parentIds, origin: f.origin, operator: 'expert-edit', operatorParams: { description: 'edited by an expert' },
-        code: f.code, codeHash: prepared.codeHash, tokensIn: 0, tokensOut: 0, costUsd: 0, createdById: input.authorId,
+        id: f.id,
+        seq: s.takeSeq(),
+        island: f.island,
+        parentIds: f.parentIds,
+        origin: f.origin,
+        operator: 'expert-edit',
+        operatorParams: { description: 'edited by an expert' },
+        code: f.code,
+        codeHash: prepared.codeHash,
+        tokensIn: 0,
+        tokensOut: 0,
+        costUsd: 0,
+        createdById: input.authorId,
       })
     } catch (e) {
       this.budget.release()
@@ -310,7 +359,10 @@ export class RunEngine {
         this.setRating(String(p.candidateId), Math.sign(Number(p.rating)) as -1 | 0 | 1)
         return ok()
       case 'run.weights':
-        this.setMutationWeights({ models: p.models as number[] | undefined, localOperators: p.localOperators as RunConfig['localOperators'] | undefined })
+        this.setMutationWeights({
+          models: p.models as number[] | undefined,
+          localOperators: p.localOperators as RunConfig['localOperators'] | undefined,
+        })
         return ok({ arms: this.controlState().arms.map((a) => ({ id: a.id, weight: a.weight })) })
       case 'run.exploration':
         this.setExploration(Number(p.value), p.island === null || p.island === undefined ? undefined : Number(p.island))
@@ -324,21 +376,48 @@ export class RunEngine {
       case 'run.retrieve':
         return ok({ chunks: await this.retrieveFor(Number(p.island), 'expert') })
       case 'knowledge.use':
-        return ok({ chunks: await this.useRetrieval(p as { retrievalId: string; island: number | null; chunkIds: string[] }) })
+        return ok({
+          chunks: await this.useRetrieval(p as { retrievalId: string; island: number | null; chunkIds: string[] }),
+        })
       case 'candidate.expert-edit':
         return ok({
-          candidateId: await this.submitExpertEdit({ candidateId: String(p.candidateId), parentId: String(p.parentId), code: String(p.code), island: Number(p.island), authorId: (p.authorId as string | null) ?? null }),
+          candidateId: await this.submitExpertEdit({
+            candidateId: String(p.candidateId),
+            parentId: String(p.parentId),
+            code: String(p.code),
+            island: Number(p.island),
+            authorId: (p.authorId as string | null) ?? null,
+          }),
         })
       case 'island.escalate': {
-        if (this.state.status !== 'evolving') return { status: 'refused', result: { reason: `the run is in its ${this.state.status} stage: islands exist once it evolves` } }
+        if (this.state.status !== 'evolving')
+          return {
+            status: 'refused',
+            result: { reason: `the run is in its ${this.state.status} stage: islands exist once it evolves` },
+          }
         const island = Number(p.island)
-        if (!Number.isInteger(island) || island < 0 || island >= this.state.evo.islands.length) return { status: 'refused', result: { reason: `no island ${String(p.island)}` } }
+        if (!Number.isInteger(island) || island < 0 || island >= this.state.evo.islands.length)
+          return { status: 'refused', result: { reason: `no island ${String(p.island)}` } }
         // applied once: a failover that sees the command again finds its recorded outcome
-        const [done] = await this.db.sql<{ payload: EscalationOutcome }>(`SELECT payload FROM run_events WHERE run_id = $1 AND type = 'escalation' AND payload->>'commandId' = $2`, [this.runId, String(c.id)])
+        const [done] = await this.db.sql<{ payload: EscalationOutcome }>(
+          `SELECT payload FROM run_events WHERE run_id = $1 AND type = 'escalation' AND payload->>'commandId' = $2`,
+          [this.runId, String(c.id)],
+        )
         const o = done
           ? done.payload
-          : await escalate({ db: this.db, events: this.deps.events, state: this.state, progress: (m) => this.progress(m) }, { island, action: p.action as EscalationAction, trigger: 'expert', actor: c.actorLabel, commandId: String(c.id) })
-        return o.status === 'done' ? ok({ joined: o.joined, removed: o.removedCount }) : { status: 'refused', result: { reason: o.reason } }
+          : await escalate(
+              { db: this.db, events: this.deps.events, state: this.state, progress: (m) => this.progress(m) },
+              {
+                island,
+                action: p.action as EscalationAction,
+                trigger: 'expert',
+                actor: c.actorLabel,
+                commandId: String(c.id),
+              },
+            )
+        return o.status === 'done'
+          ? ok({ joined: o.joined, removed: o.removedCount })
+          : { status: 'refused', result: { reason: o.reason } }
       }
       default:
         return { status: 'refused', result: { reason: `this engine does not know the command "${c.kind}"` } }
@@ -393,18 +472,36 @@ export class RunEngine {
 
   private async load() {
     const s = this.state
-    const gen = { onRetry: (info: { error: { kind: LlmErrorKind } }) => PUSH_BACK.has(info.error.kind) && this.pool?.pushBack() }
+    const gen = {
+      onRetry: (info: { error: { kind: LlmErrorKind } }) => PUSH_BACK.has(info.error.kind) && this.pool?.pushBack(),
+    }
     await s.load({ env: this.deps.llmEnv, onRetry: gen.onRetry })
-    this.budget = new Budget(s.config.budget, { evaluations: s.evaluationsAtLoad, spendUsd: s.spendAtLoad, startedAt: s.startedAt })
+    this.budget = new Budget(s.config.budget, {
+      evaluations: s.evaluationsAtLoad,
+      spendUsd: s.spendAtLoad,
+      startedAt: s.startedAt,
+    })
     const judge = s.config.judge
-      ? await Judge.create({ db: this.db, state: s, budget: this.budget, log: this.deps.log, signal: this.abort.signal }, s.config.judge, { env: this.deps.llmEnv })
+      ? await Judge.create(
+          { db: this.db, state: s, budget: this.budget, log: this.deps.log, signal: this.abort.signal },
+          s.config.judge,
+          { env: this.deps.llmEnv },
+        )
       : null
     this.store = new RunStore(this.db, this.runId)
-    this.dispatcher = new Dispatcher(this.deps, this.runId, () => s.problem, (f, r) => this.ingestor.add(f, r), () => !this.stopping)
+    this.dispatcher = new Dispatcher(
+      this.deps,
+      this.runId,
+      () => s.problem,
+      (f, r) => this.ingestor.add(f, r),
+      () => !this.stopping,
+    )
     this.planner = new Planner(s, () => this.budget.evaluations)
     this.repairs = new Repairs(s, this.planner)
     const perModel = new Map<string, number>()
-    s.ensemble?.members.forEach((m, i) => { s.config.models[i]?.maxInFlight && perModel.set(m.id, s.config.models[i].maxInFlight!) })
+    s.ensemble?.members.forEach((m, i) => {
+      s.config.models[i]?.maxInFlight && perModel.set(m.id, s.config.models[i].maxInFlight!)
+    })
     this.pool = new GenerationPool({
       max: s.config.generation.maxInFlight,
       min: s.config.generation.minInFlight,
@@ -416,7 +513,13 @@ export class RunEngine {
       this.db,
       this.deps.events,
       s,
-      { requests: this.pool.gauge, waiting: this.waitingGauge, busy: this.busyGauge, capacity: () => this.dispatcher.capacity(), limit: () => this.pool.limit.current },
+      {
+        requests: this.pool.gauge,
+        waiting: this.waitingGauge,
+        busy: this.busyGauge,
+        capacity: () => this.dispatcher.capacity(),
+        limit: () => this.pool.limit.current,
+      },
       () => ({ evaluations: this.budget.evaluations, spendUsd: this.budget.spendUsd }),
     )
     this.ingestor = new Ingestor({
@@ -446,12 +549,26 @@ export class RunEngine {
     const s = this.state
     const pending = await this.db.prisma.candidate.findMany({
       where: { runId: this.runId, status: { in: ['queued', 'running'] } },
-      select: { id: true, island: true, origin: true, parentIds: true, code: true, codeHash: true, attempt: true, operator: true, operatorParams: true, model: true },
+      select: {
+        id: true,
+        island: true,
+        origin: true,
+        parentIds: true,
+        code: true,
+        codeHash: true,
+        attempt: true,
+        operator: true,
+        operatorParams: true,
+        model: true,
+      },
       orderBy: { seq: 'asc' },
     })
     if (!pending.length) return
     // the previous process may have run them; no result was stored, so they ran to no effect
-    await this.db.sql("UPDATE candidates SET attempt = attempt + 1, status = 'queued' WHERE run_id = $1 AND status IN ('queued', 'running')", [this.runId])
+    await this.db.sql(
+      "UPDATE candidates SET attempt = attempt + 1, status = 'queued' WHERE run_id = $1 AND status IN ('queued', 'running')",
+      [this.runId],
+    )
     for (const p of pending) {
       this.budget.hold()
       s.code.set(p.id, p.code)
@@ -500,9 +617,11 @@ export class RunEngine {
       while (this.pool.hasRoom() && this.dispatcher.waiting() < this.queueLimit() && this.budget.blocked() === null) {
         // repairs owed go first: a failure's context is freshest now
         const repair = this.repairs.next(this.pool.saturated())
-        const req = repair ?? (this.mode === 'cold-start' ? this.nextColdStart() : this.planner.evolve(this.pool.saturated()))
+        const req =
+          repair ?? (this.mode === 'cold-start' ? this.nextColdStart() : this.planner.evolve(this.pool.saturated()))
         if (!req) {
-          this.starved = this.mode === 'evolve' && this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0
+          this.starved =
+            this.mode === 'evolve' && this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0
           break
         }
         if (!this.budget.reserve(req.expectedCostUsd)) {
@@ -536,7 +655,11 @@ export class RunEngine {
       if (r.feedback && req.island >= 0) s.notes.set(req.island, [r.feedback])
       this.countModelError(r.errorKind, r.reason)
       this.reject(req, r)
-      return r.errorKind && PUSH_BACK.has(r.errorKind) ? 'push-back' : r.errorKind && r.errorKind !== 'aborted' ? 'failed' : 'ok'
+      return r.errorKind && PUSH_BACK.has(r.errorKind)
+        ? 'push-back'
+        : r.errorKind && r.errorKind !== 'aborted'
+          ? 'failed'
+          : 'ok'
     }
     this.unanswered = 0
     this.refusals = 0
@@ -545,7 +668,16 @@ export class RunEngine {
     const bannedParent = r.parentIds.find((p) => s.banned.has(p))
     if (bannedParent) {
       // planned before the ban arrived: its child is not evaluated, so a banned candidate is never a parent afterwards
-      this.reject(req, { ...r, rejected: true, reason: `not evaluated: its parent ${bannedParent} was banned while the request was in flight` }, '', r.code)
+      this.reject(
+        req,
+        {
+          ...r,
+          rejected: true,
+          reason: `not evaluated: its parent ${bannedParent} was banned while the request was in flight`,
+        },
+        '',
+        r.code,
+      )
       return 'ok'
     }
     const prepared = analyzeCode(r.code, s.language)
@@ -557,7 +689,12 @@ export class RunEngine {
     }
     if (this.halted() || this.budget.timeUp()) {
       // made (and paid for) while the run stopped or ran out of time: kept, not evaluated
-      this.reject(req, { ...r, rejected: true, reason: 'not evaluated: the run reached its budget or was halted' }, prepared.codeHash, r.code)
+      this.reject(
+        req,
+        { ...r, rejected: true, reason: 'not evaluated: the run reached its budget or was halted' },
+        prepared.codeHash,
+        r.code,
+      )
       return 'ok'
     }
     this.consecutiveRejections = 0
@@ -586,10 +723,24 @@ export class RunEngine {
     }
     try {
       await this.store.insertCandidate({
-        id: f.id, seq: s.takeSeq(), island: f.island, parentIds: f.parentIds, origin: f.origin, operator: r.operator,
-        operatorParams: { ...operatorParams, description: r.description }, model: r.model, code: r.code, codeHash: prepared.codeHash,
-        prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd, guidanceIds: req.guidanceIds,
-        controlGuidanceIds: req.controlGuidanceIds, controlRetrievalId: req.controlRetrievalId,
+        id: f.id,
+        seq: s.takeSeq(),
+        island: f.island,
+        parentIds: f.parentIds,
+        origin: f.origin,
+        operator: r.operator,
+        operatorParams: { ...operatorParams, description: r.description },
+        model: r.model,
+        code: r.code,
+        codeHash: prepared.codeHash,
+        prompt: r.prompt,
+        response: r.response,
+        tokensIn: r.tokensIn,
+        tokensOut: r.tokensOut,
+        costUsd: r.costUsd,
+        guidanceIds: req.guidanceIds,
+        controlGuidanceIds: req.controlGuidanceIds,
+        controlRetrievalId: req.controlRetrievalId,
       })
     } catch (e) {
       this.budget.release()
@@ -597,20 +748,27 @@ export class RunEngine {
     }
     if (inColdPool) this.cold!.members.push({ id: f.id, code: f.code })
     if (req.retrieval && this.deps.hooks?.recordUses) {
-      await this.deps.hooks.recordUses({ ...req.retrieval, candidateId: f.id, runId: this.runId }).catch((e) => this.deps.log.warn(`knowledge use not recorded: ${e.message}`))
+      await this.deps.hooks
+        .recordUses({ ...req.retrieval, candidateId: f.id, runId: this.runId })
+        .catch((e) => this.deps.log.warn(`knowledge use not recorded: ${e.message}`))
     }
     this.dispatcher.submit(f)
     return 'ok'
   }
 
   /** Why an answer is not worth evaluating (an exact or near duplicate), or null. */
-  private async duplicateReason(req: PlannedRequest, r: Produced, prepared: { codeHash: string; sketch: CodeSketch }): Promise<string | null> {
+  private async duplicateReason(
+    req: PlannedRequest,
+    r: Produced,
+    prepared: { codeHash: string; sketch: CodeSketch },
+  ): Promise<string | null> {
     const s = this.state
     if (s.hashes.has(prepared.codeHash)) return 'duplicate of an existing candidate (same normalized code)'
     const threshold = s.config.noveltyThreshold
     if ((req.kind === 'cold-start' || req.island < 0) && this.cold) {
       const near = this.cold.sketches.findIndex((sk) => similarity(sk, prepared.sketch) >= threshold)
-      if (near >= 0 && exactJaccard(r.code, this.cold.members[near]?.code ?? '', s.language) >= threshold) return 'near-duplicate of an earlier cold-start candidate'
+      if (near >= 0 && exactJaccard(r.code, this.cold.members[near]?.code ?? '', s.language) >= threshold)
+        return 'near-duplicate of an earlier cold-start candidate'
       return null
     }
     if (req.island < 0) return null
@@ -625,38 +783,81 @@ export class RunEngine {
   private countModelError(kind: LlmErrorKind | undefined, reason: string) {
     if (!kind || kind === 'aborted') return
     if (kind === 'auth' || kind === 'config' || kind === 'bad-request') {
-      if (++this.refusals >= MAX_REFUSALS) this.failNow(`the model provider refused ${MAX_REFUSALS} requests in a row (${reason.slice(0, 300)}); check the model name, its base URL and its API key variable`)
+      if (++this.refusals >= MAX_REFUSALS)
+        this.failNow(
+          `the model provider refused ${MAX_REFUSALS} requests in a row (${reason.slice(0, 300)}); check the model name, its base URL and its API key variable`,
+        )
     } else if (kind === 'rate-limit') {
-      if (++this.rateLimited >= MAX_RATE_LIMITED) this.failNow(`the provider rate-limited ${MAX_RATE_LIMITED} requests in a row, after retries (${reason.slice(0, 300)}); raise its limit or lower generation.maxInFlight`)
+      if (++this.rateLimited >= MAX_RATE_LIMITED)
+        this.failNow(
+          `the provider rate-limited ${MAX_RATE_LIMITED} requests in a row, after retries (${reason.slice(0, 300)}); raise its limit or lower generation.maxInFlight`,
+        )
     } else if (kind === 'timeout' || kind === 'network' || kind === 'server') {
-      if (++this.unanswered >= MAX_UNANSWERED) this.failNow(`the model did not answer ${MAX_UNANSWERED} requests in a row, after retries (${reason.slice(0, 300)}); check that it is reachable and its timeout (timeoutS)`)
+      if (++this.unanswered >= MAX_UNANSWERED)
+        this.failNow(
+          `the model did not answer ${MAX_UNANSWERED} requests in a row, after retries (${reason.slice(0, 300)}); check that it is reachable and its timeout (timeoutS)`,
+        )
     }
   }
 
   /** A rejected answer is a record (with its spend); its budget slot goes back. */
-  private reject(req: PlannedRequest, r: Extract<ProduceResult, { rejected: true }> | (Produced & { rejected: true; reason: string }), codeHash = '', code = '') {
+  private reject(
+    req: PlannedRequest,
+    r: Extract<ProduceResult, { rejected: true }> | (Produced & { rejected: true; reason: string }),
+    codeHash = '',
+    code = '',
+  ) {
     const s = this.state
     const id = randomUUID()
     this.budget.release()
     if (codeHash) s.hashes.add(codeHash)
     void this.store
       .insertRejection({
-        id, seq: s.takeSeq(), island: req.island, parentIds: r.parentIds,
-        origin: req.kind === 'repair' ? 'repair' : r.parentIds.length > 1 ? 'crossover' : req.kind === 'cold-start' ? 'cold-start' : 'mutation',
-        operator: r.operator, model: r.model, code, codeHash, prompt: r.prompt, response: r.response, tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd, reason: r.reason,
+        id,
+        seq: s.takeSeq(),
+        island: req.island,
+        parentIds: r.parentIds,
+        origin:
+          req.kind === 'repair'
+            ? 'repair'
+            : r.parentIds.length > 1
+              ? 'crossover'
+              : req.kind === 'cold-start'
+                ? 'cold-start'
+                : 'mutation',
+        operator: r.operator,
+        model: r.model,
+        code,
+        codeHash,
+        prompt: r.prompt,
+        response: r.response,
+        tokensIn: r.tokensIn,
+        tokensOut: r.tokensOut,
+        costUsd: r.costUsd,
+        reason: r.reason,
       })
       .catch((e) => this.failNow(`engine error while storing a rejection: ${(e as Error).message}`))
-    this.deps.events.publish({ runId: this.runId, type: 'rejected', payload: { id, island: req.island, reason: r.reason } })
+    this.deps.events.publish({
+      runId: this.runId,
+      type: 'rejected',
+      payload: { id, island: req.island, reason: r.reason },
+    })
     if (req.kind === 'evolve' && ++this.consecutiveRejections >= MAX_CONSECUTIVE_REJECTIONS) {
-      this.failNow(`${MAX_CONSECUTIVE_REJECTIONS} candidates in a row were rejected before evaluation (duplicates or unusable edits); see the rejected candidates`)
+      this.failNow(
+        `${MAX_CONSECUTIVE_REJECTIONS} candidates in a row were rejected before evaluation (duplicates or unusable edits); see the rejected candidates`,
+      )
     }
   }
 
   // ------------------------------------------------------------------ stages
 
   private async coldStartFinished() {
-    const n = await this.db.prisma.candidate.count({ where: { runId: this.runId, OR: COLD_POOL, status: { in: ['queued', 'running'] } } })
-    const assigned = await this.db.prisma.candidate.count({ where: { runId: this.runId, origin: { in: ['seed', 'cold-start'] }, island: { gte: 0 } } })
+    const n = await this.db.prisma.candidate.count({
+      where: { runId: this.runId, OR: COLD_POOL, status: { in: ['queued', 'running'] } },
+    })
+    const assigned = await this.db.prisma.candidate.count({
+      where: { runId: this.runId, origin: { in: ['seed', 'cold-start'] }, island: { gte: 0 } },
+    })
     return n === 0 && assigned > 0
   }
 
@@ -666,7 +867,14 @@ export class RunEngine {
     if (c.attempts >= Math.max(c.target, 1) * 20) return false
     if (c.made + this.pool.size < c.target) return true
     // a problem with no program yet: one more first program at a time, until one is valid
-    return c.scratch && !this.coldValid() && this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0 && this.repairs.size === 0
+    return (
+      c.scratch &&
+      !this.coldValid() &&
+      this.pool.size === 0 &&
+      this.dispatcher.size === 0 &&
+      this.ingestor.backlog === 0 &&
+      this.repairs.size === 0
+    )
   }
 
   private coldValid() {
@@ -680,7 +888,8 @@ export class RunEngine {
     let from: { id: string; code: string } | null
     const valid = c.members.filter((m) => (s.scores.get(m.id) ?? null) !== null)
     if (c.scratch && !valid.length) from = null
-    else if (c.attempts % 3 === 0 && c.members.length > 1) from = (valid.length ? valid : c.members)[s.rng.int(valid.length || c.members.length)]!
+    else if (c.attempts % 3 === 0 && c.members.length > 1)
+      from = (valid.length ? valid : c.members)[s.rng.int(valid.length || c.members.length)]!
     else {
       // the seed programs in turn (the valid ones), or, with none, the first valid program written
       const bases = c.members.slice(0, c.seeds).filter((m) => (s.scores.get(m.id) ?? null) !== null)
@@ -699,44 +908,100 @@ export class RunEngine {
     const language = s.language
     // 1. the seed programs: the problem's own and the run's (a fork's candidate, uploads, knowledge
     // documents tagged `seed`), each evaluated once (a resumed run skips those it stored already)
-    const starts = startPrograms(s.problem, s.config, language, Math.max(1, s.config.budget.maxEvals - this.budget.evaluations - 1))
+    const starts = startPrograms(
+      s.problem,
+      s.config,
+      language,
+      Math.max(1, s.config.budget.maxEvals - this.budget.evaluations - 1),
+    )
     const todo = starts.filter((p) => !s.hashes.has(p.prepared.codeHash))
     for (const p of todo) {
       const id = randomUUID()
       this.budget.hold()
       s.hashes.add(p.prepared.codeHash)
       await this.store.insertCandidate({
-        id, seq: s.takeSeq(), island: -1, parentIds: [], origin: 'seed', operator: 'seed', operatorParams: { description: p.description, seedIndex: p.index },
-        code: p.code, codeHash: p.prepared.codeHash, tokensIn: 0, tokensOut: 0, costUsd: 0,
+        id,
+        seq: s.takeSeq(),
+        island: -1,
+        parentIds: [],
+        origin: 'seed',
+        operator: 'seed',
+        operatorParams: { description: p.description, seedIndex: p.index },
+        code: p.code,
+        codeHash: p.prepared.codeHash,
+        tokensIn: 0,
+        tokensOut: 0,
+        costUsd: 0,
       })
-      this.dispatcher.submit({ id, island: -1, origin: 'seed', parentIds: [], parentScore: null, arm: null, cost: 0, attempt: 0, code: p.code, prepared: p.prepared })
+      this.dispatcher.submit({
+        id,
+        island: -1,
+        origin: 'seed',
+        parentIds: [],
+        parentScore: null,
+        arm: null,
+        cost: 0,
+        attempt: 0,
+        code: p.code,
+        prepared: p.prepared,
+      })
     }
-    if (todo.length) this.progress(`cold start: evaluating ${todo.length === 1 ? 'the seed program' : `${todo.length} seed programs`}`)
+    if (todo.length)
+      this.progress(`cold start: evaluating ${todo.length === 1 ? 'the seed program' : `${todo.length} seed programs`}`)
     await this.until(() => this.halted() || (this.dispatcher.size === 0 && this.ingestor.backlog === 0))
     if (this.halted()) return
-    const seeds = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, origin: 'seed' }, select: { id: true, code: true }, orderBy: { seq: 'asc' } })
+    const seeds = await this.db.prisma.candidate.findMany({
+      where: { runId: this.runId, origin: 'seed' },
+      select: { id: true, code: true },
+      orderBy: { seq: 'asc' },
+    })
     const scratch = seeds.length === 0
     if (scratch && s.config.mutator !== 'llm') {
-      this.stopping = { status: 'failed', reason: 'the problem has no seed program and the run has no model to write one (use an LLM run, or give seed programs)' }
+      this.stopping = {
+        status: 'failed',
+        reason:
+          'the problem has no seed program and the run has no model to write one (use an LLM run, or give seed programs)',
+      }
       return
     }
     const target = Math.max(scratch ? 1 : 0, Math.min(coldStartSize(s.config), s.config.budget.maxEvals - seeds.length))
     // 2. differently configured generators, from the seeds and from each other, all at once (with
     // no seed, first programs written from the description)
-    const existing = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, origin: 'cold-start', status: { not: 'rejected' } }, select: { id: true, code: true }, orderBy: { seq: 'asc' } })
+    const existing = await this.db.prisma.candidate.findMany({
+      where: { runId: this.runId, origin: 'cold-start', status: { not: 'rejected' } },
+      select: { id: true, code: true },
+      orderBy: { seq: 'asc' },
+    })
     const members = [...seeds, ...existing]
     const strategies = s.config.mutator === 'llm' ? await this.coldStrategies() : []
-    this.cold = { target, made: existing.length, attempts: 0, index: existing.length, members, sketches: members.map((m) => analyzeCode(m.code, language).sketch), seeds: seeds.length, scratch, strategies, turn: 0 }
+    this.cold = {
+      target,
+      made: existing.length,
+      attempts: 0,
+      index: existing.length,
+      members,
+      sketches: members.map((m) => analyzeCode(m.code, language).sketch),
+      seeds: seeds.length,
+      scratch,
+      strategies,
+      turn: 0,
+    }
     if (this.cold.made < target) {
       const how = s.config.mutator === 'llm' ? `${strategies.length} strategies × models` : 'operator variants'
-      this.progress(`cold start: ${target} candidates from ${how}${scratch ? ', written from the description (the problem has no seed program)' : seeds.length > 1 ? ` over ${seeds.length} seed programs` : ''}`)
+      this.progress(
+        `cold start: ${target} candidates from ${how}${scratch ? ', written from the description (the problem has no seed program)' : seeds.length > 1 ? ` over ${seeds.length} seed programs` : ''}`,
+      )
     }
     this.mode = 'cold-start'
     this.pump()
     await this.until(
       () =>
         this.halted() ||
-        (this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0 && this.nextColdStartBlocked() && (this.repairs.size === 0 || this.budget.blocked() !== null)),
+        (this.pool.size === 0 &&
+          this.dispatcher.size === 0 &&
+          this.ingestor.backlog === 0 &&
+          this.nextColdStartBlocked() &&
+          (this.repairs.size === 0 || this.budget.blocked() !== null)),
     )
     this.mode = 'idle'
     await this.store.drain()
@@ -750,7 +1015,12 @@ export class RunEngine {
     })
     const K = s.config.islands
     const groups = assignColdStart(
-      evaluated.map((c) => ({ id: c.id, score: c.score, features: (c.features ?? {}) as Record<string, number>, code: c.code })),
+      evaluated.map((c) => ({
+        id: c.id,
+        score: c.score,
+        features: (c.features ?? {}) as Record<string, number>,
+        code: c.code,
+      })),
       K,
       { direction: s.direction, features: s.problem.spec.features, language, seed: `${s.config.seed}` },
     )
@@ -763,21 +1033,41 @@ export class RunEngine {
       }
     })
     // invalid cold-start candidates stay out of the populations but keep an island for the record
-    evaluated.forEach((c, i) => { !primary.has(c.id) && primary.set(c.id, i % K) })
+    evaluated.forEach((c, i) => {
+      !primary.has(c.id) && primary.set(c.id, i % K)
+    })
     await this.db.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe(
         `UPDATE candidates c SET island = a.island FROM jsonb_to_recordset($1::jsonb) AS a(id text, island int) WHERE c.id = a.id`,
         JSON.stringify([...primary].map(([id, island]) => ({ id, island }))),
       )
       if (replicas.length) {
-        await tx.migration.createMany({ data: replicas.map((r) => ({ runId: this.runId, fromIsland: r.from, toIsland: r.to, candidateId: r.id, atEval: evaluated.length })), skipDuplicates: true })
+        await tx.migration.createMany({
+          data: replicas.map((r) => ({
+            runId: this.runId,
+            fromIsland: r.from,
+            toIsland: r.to,
+            candidateId: r.id,
+            atEval: evaluated.length,
+          })),
+          skipDuplicates: true,
+        })
       }
       await tx.run.update({ where: { id: this.runId }, data: { status: 'evolving', statusReason: null } })
     })
     s.status = 'evolving'
     for (const c of evaluated) {
       await this.ingestor.intoEvolution(
-        { id: c.id, island: primary.get(c.id)!, code: c.code, parentIds: [], parentScore: null, arm: null, cost: 0, origin: 'cold-start' },
+        {
+          id: c.id,
+          island: primary.get(c.id)!,
+          code: c.code,
+          parentIds: [],
+          parentScore: null,
+          arm: null,
+          cost: 0,
+          origin: 'cold-start',
+        },
         c.score,
         (c.features ?? {}) as Record<string, number>,
       )
@@ -785,7 +1075,9 @@ export class RunEngine {
     if (replicas.length) s.evo.applyMigration(replicas.map((r) => ({ ...r, codeHash: '', score: 0 })))
     this.cold = null
     this.deps.events.publish({ runId: this.runId, type: 'status', payload: { status: 'evolving' } })
-    this.progress(`cold start done: ${evaluated.length} evaluated, islands of ${s.evo.islands.map((i) => i.size).join('/')} members`)
+    this.progress(
+      `cold start done: ${evaluated.length} evaluated, islands of ${s.evo.islands.map((i) => i.size).join('/')} members`,
+    )
     await this.metrics.write(true)
   }
 
@@ -796,37 +1088,74 @@ export class RunEngine {
   /** The cold start's strategies: drawn for this problem, with passages of its knowledge base. */
   private async coldStrategies(): Promise<ColdStrategy[]> {
     const s = this.state
-    const text = [s.problem.name, s.problem.description, ...(s.problem.spec.tags ?? []), s.problem.spec.family ?? ''].join('\n')
+    const text = [
+      s.problem.name,
+      s.problem.description,
+      ...(s.problem.spec.tags ?? []),
+      s.problem.spec.family ?? '',
+    ].join('\n')
     let passages: Array<{ id: string; title?: string; text: string }> = []
     let retrievalId: string | null = null
     if (this.deps.hooks?.retrieve) {
       const r = await this.deps.hooks
-        .retrieve({ runId: this.runId, island: -1, problemId: s.problem.id, queryText: `${s.problem.name}\n${s.problem.description.slice(0, 3000)}`, trigger: 'cold-start' })
+        .retrieve({
+          runId: this.runId,
+          island: -1,
+          problemId: s.problem.id,
+          queryText: `${s.problem.name}\n${s.problem.description.slice(0, 3000)}`,
+          trigger: 'cold-start',
+        })
         .catch((e) => (this.deps.log.warn(`cold start: no knowledge passages (${(e as Error).message})`), null))
       if (r) (passages = r.chunks.slice(0, 3)), (retrievalId = r.retrievalId)
     }
     return chooseStrategies(text, passages, s.rng.fork('cold-start-strategies'), 8).map((st) => ({
       text: st.text,
-      ...(retrievalId && st.id.startsWith('knowledge:') ? { retrieval: { retrievalId, chunkIds: [st.id.slice('knowledge:'.length)] } } : {}),
+      ...(retrievalId && st.id.startsWith('knowledge:')
+        ? { retrieval: { retrievalId, chunkIds: [st.id.slice('knowledge:'.length)] } }
+        : {}),
     }))
   }
 
   /** A problem without a seed program: how many first programs the cold start needed until one was valid. */
   private async reportFirstValid() {
-    const rows = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, OR: COLD_POOL, status: 'evaluated' }, select: { id: true, valid: true, score: true }, orderBy: { evalIndex: 'asc' } })
+    const rows = await this.db.prisma.candidate.findMany({
+      where: { runId: this.runId, OR: COLD_POOL, status: 'evaluated' },
+      select: { id: true, valid: true, score: true },
+      orderBy: { evalIndex: 'asc' },
+    })
     const first = rows.findIndex((r) => r.valid && r.score !== null)
-    const payload = { seedless: true, evaluated: rows.length, firstValidAfter: first >= 0 ? first + 1 : null, firstValidId: first >= 0 ? rows[first]!.id : null }
-    const row = await this.db.prisma.runEvent.create({ data: { runId: this.runId, type: 'cold-start', payload }, select: { id: true } })
+    const payload = {
+      seedless: true,
+      evaluated: rows.length,
+      firstValidAfter: first >= 0 ? first + 1 : null,
+      firstValidId: first >= 0 ? rows[first]!.id : null,
+    }
+    const row = await this.db.prisma.runEvent.create({
+      data: { runId: this.runId, type: 'cold-start', payload },
+      select: { id: true },
+    })
     this.deps.events.publish({ id: String(row.id), runId: this.runId, type: 'cold-start', payload })
-    this.progress(first >= 0 ? `cold start: the first valid program came after ${first + 1} written from the description` : `cold start: none of the ${rows.length} programs written from the description was valid`)
+    this.progress(
+      first >= 0
+        ? `cold start: the first valid program came after ${first + 1} written from the description`
+        : `cold start: none of the ${rows.length} programs written from the description was valid`,
+    )
   }
 
   private async evolve() {
     const s = this.state
     if (s.evo.islands.every((i) => i.selector.size === 0)) {
-      const seeds = await this.db.prisma.candidate.findMany({ where: { runId: this.runId, origin: 'seed' }, select: { artifacts: true, error: true }, orderBy: { seq: 'asc' }, take: 2 })
+      const seeds = await this.db.prisma.candidate.findMany({
+        where: { runId: this.runId, origin: 'seed' },
+        select: { artifacts: true, error: true },
+        orderBy: { seq: 'asc' },
+        take: 2,
+      })
       const seed = seeds[0]
-      const why = (seed?.error as { message?: string } | null)?.message ?? (seed?.artifacts as { feedback?: string } | null)?.feedback ?? 'see its artifacts'
+      const why =
+        (seed?.error as { message?: string } | null)?.message ??
+        (seed?.artifacts as { feedback?: string } | null)?.feedback ??
+        'see its artifacts'
       this.stopping = {
         status: 'failed',
         reason: !seed
@@ -840,11 +1169,17 @@ export class RunEngine {
     await this.until(
       () =>
         this.halted() ||
-        (this.pool.size === 0 && this.dispatcher.size === 0 && this.ingestor.backlog === 0 && (this.budget.blocked() !== null || this.starved)),
+        (this.pool.size === 0 &&
+          this.dispatcher.size === 0 &&
+          this.ingestor.backlog === 0 &&
+          (this.budget.blocked() !== null || this.starved)),
     )
     this.mode = 'idle'
     if (this.starved && !this.halted() && this.budget.blocked() === null) {
-      this.stopping = { status: 'failed', reason: 'no candidate can be selected as a parent any more (every island is empty or banned)' }
+      this.stopping = {
+        status: 'failed',
+        reason: 'no candidate can be selected as a parent any more (every island is empty or banned)',
+      }
     }
   }
 
@@ -859,11 +1194,25 @@ export class RunEngine {
     const byId = new Map(rows.map((r) => [r.id, r]))
     const chunks = p.chunkIds.flatMap((id) => {
       const r = byId.get(id)
-      return r ? [{ id, text: r.content, title: r.heading ? `${r.doc.title} — ${r.heading}` : r.doc.title, source: r.doc.sourcePath ?? undefined }] : []
+      return r
+        ? [
+            {
+              id,
+              text: r.content,
+              title: r.heading ? `${r.doc.title} — ${r.heading}` : r.doc.title,
+              source: r.doc.sourcePath ?? undefined,
+            },
+          ]
+        : []
     })
     if (!chunks.length) return 0
     const islands = p.island === null || p.island === undefined ? s.evo.islands.map((_, i) => i) : [p.island]
-    for (const i of islands) s.knowledge.set(i, { retrievalId: p.retrievalId, chunks, until: this.budget.evaluations + s.config.stagnationWindow })
+    for (const i of islands)
+      s.knowledge.set(i, {
+        retrievalId: p.retrievalId,
+        chunks,
+        until: this.budget.evaluations + s.config.stagnationWindow,
+      })
     return chunks.length
   }
 
@@ -874,10 +1223,20 @@ export class RunEngine {
     const bestCode = best ? await s.codeOf(best.id).catch(() => '') : ''
     const queryText = `${s.problem.name}\n${s.problem.description.slice(0, 1500)}\n${bestCode.slice(0, 3000)}`
     try {
-      const r = await this.deps.hooks.retrieve({ runId: this.runId, island, problemId: s.problem.id, queryText, trigger })
+      const r = await this.deps.hooks.retrieve({
+        runId: this.runId,
+        island,
+        problemId: s.problem.id,
+        queryText,
+        trigger,
+      })
       if (r?.chunks.length) {
         s.knowledge.set(island, { ...r, until: this.budget.evaluations + s.config.stagnationWindow })
-        this.deps.events.publish({ runId: this.runId, type: 'retrieval', payload: { island, trigger, chunks: r.chunks.length } })
+        this.deps.events.publish({
+          runId: this.runId,
+          type: 'retrieval',
+          payload: { island, trigger, chunks: r.chunks.length },
+        })
       }
       return r?.chunks.length ?? 0
     } catch (e) {
@@ -894,9 +1253,17 @@ export class RunEngine {
     const final = status === 'completed' || status === 'stopped' || status === 'failed'
     await this.db.prisma.run.update({
       where: { id: this.runId },
-      data: { status, statusReason: reason, finishedAt: final ? new Date() : null, ...(status === 'cold-start' || status === 'evolving' ? { startedAt: new Date(s.startedAt) } : {}) },
+      data: {
+        status,
+        statusReason: reason,
+        finishedAt: final ? new Date() : null,
+        ...(status === 'cold-start' || status === 'evolving' ? { startedAt: new Date(s.startedAt) } : {}),
+      },
     })
-    const row = await this.db.prisma.runEvent.create({ data: { runId: this.runId, type: 'status', payload: { status, reason } }, select: { id: true } })
+    const row = await this.db.prisma.runEvent.create({
+      data: { runId: this.runId, type: 'status', payload: { status, reason } },
+      select: { id: true },
+    })
     this.deps.events.publish({ id: String(row.id), runId: this.runId, type: 'status', payload: { status, reason } })
   }
 
@@ -927,7 +1294,10 @@ export class RunEngine {
     if (status === 'stopped' && this.dispatcher.size) {
       // stopping does not wait forever for evaluations; they are recorded as never finished
       const ids = this.dispatcher.abandon()
-      await this.db.prisma.candidate.updateMany({ where: { id: { in: ids }, status: { in: ['queued', 'running'] } }, data: { status: 'rejected', rejectReason: 'run stopped before the evaluation finished' } })
+      await this.db.prisma.candidate.updateMany({
+        where: { id: { in: ids }, status: { in: ['queued', 'running'] } },
+        data: { status: 'rejected', rejectReason: 'run stopped before the evaluation finished' },
+      })
     }
     await this.setStatus(status, reason)
     this.progress(`run ${status}: ${reason} (${this.budget.evaluations} evaluations, best ${s.bestScore ?? '–'})`)
@@ -940,7 +1310,9 @@ export class RunEngine {
     this.progress('held-out stage: re-evaluating the top candidates on instances the search never saw')
     try {
       const rows = await evaluateHeldOut(this.deps, this.runId, { signal: this.abort.signal })
-      this.progress(`held-out stage: ${rows.filter((r) => r.heldOut.status === 'evaluated').length}/${rows.length} evaluated`)
+      this.progress(
+        `held-out stage: ${rows.filter((r) => r.heldOut.status === 'evaluated').length}/${rows.length} evaluated`,
+      )
       this.deps.events.publish({ runId: this.runId, type: 'held-out', payload: { evaluated: rows.length } })
     } catch (e) {
       this.deps.log.warn(`run ${this.runId}: held-out stage failed: ${(e as Error).message}`)

@@ -37,7 +37,13 @@ export function planEscalation(s: RunState, island: number, action: EscalationAc
 
 export async function escalate(
   d: { db: Db; events: EventBus; state: RunState; progress: (msg: string) => void },
-  input: { island: number; action: EscalationAction; trigger: 'stagnation' | 'expert'; actor?: string | null; commandId?: string },
+  input: {
+    island: number
+    action: EscalationAction
+    trigger: 'stagnation' | 'expert'
+    actor?: string | null
+    commandId?: string
+  },
 ): Promise<EscalationOutcome> {
   const s = d.state
   const plan = planEscalation(s, input.island, input.action)
@@ -53,16 +59,39 @@ export async function escalate(
     status: skipped ? 'skipped' : 'done',
     joined,
     removedCount: skipped ? 0 : plan.removed.length,
-    ...(skipped ? { reason: input.action === 'migrate-in' ? 'no other island has a valid program this island lacks' : 'the elite archive holds nothing another island could give' } : {}),
+    ...(skipped
+      ? {
+          reason:
+            input.action === 'migrate-in'
+              ? 'no other island has a valid program this island lacks'
+              : 'the elite archive holds nothing another island could give',
+        }
+      : {}),
     removed: skipped ? [] : plan.removed,
     moves: skipped ? [] : plan.moves,
   }
-  const payload = JSON.parse(JSON.stringify({ ...outcome, actor: input.actor ?? null, commandId: input.commandId ?? null })) as Prisma.InputJsonValue
-  const row = await d.db.prisma.runEvent.create({ data: { runId: s.runId, type: 'escalation', payload }, select: { id: true } })
-  d.events.publish({ id: String(row.id), runId: s.runId, type: 'escalation', payload: outcome as unknown as Record<string, unknown> })
+  const payload = JSON.parse(
+    JSON.stringify({ ...outcome, actor: input.actor ?? null, commandId: input.commandId ?? null }),
+  ) as Prisma.InputJsonValue
+  const row = await d.db.prisma.runEvent.create({
+    data: { runId: s.runId, type: 'escalation', payload },
+    select: { id: true },
+  })
+  d.events.publish({
+    id: String(row.id),
+    runId: s.runId,
+    type: 'escalation',
+    payload: outcome as unknown as Record<string, unknown>,
+  })
   // an expert's request is audited where it was made (console/interventions.ts); the engine's own here
   if (input.trigger === 'stagnation') {
-    await audit(d.db.prisma, SYSTEM_ACTOR, { action: `island.${input.action}`, targetType: 'island', targetId: String(input.island), runId: s.runId, after: { trigger: input.trigger, status: outcome.status, joined, removed: outcome.removedCount, atEval } })
+    await audit(d.db.prisma, SYSTEM_ACTOR, {
+      action: `island.${input.action}`,
+      targetType: 'island',
+      targetId: String(input.island),
+      runId: s.runId,
+      after: { trigger: input.trigger, status: outcome.status, joined, removed: outcome.removedCount, atEval },
+    })
   }
   d.progress(
     skipped

@@ -13,9 +13,15 @@ const job = (id: string) => ({ problem: { id, bundleHash: 'a'.repeat(64) } }) as
 
 describe('problemSources', () => {
   it('reads the problems again when a job names one it has not seen, and keeps only folders that exist', async () => {
-    const rows = [{ id: 'a', sourcePath: join(dir) }, { id: 'b', sourcePath: '/nonexistent/fm-problem' }, { id: 'c', sourcePath: null }]
+    const rows = [
+      { id: 'a', sourcePath: join(dir) },
+      { id: 'b', sourcePath: '/nonexistent/fm-problem' },
+      { id: 'c', sourcePath: null },
+    ]
     let reads = 0
-    const db = { prisma: { problem: { findMany: async () => (reads++, rows.map((r) => ({ ...r }))) } } } as unknown as Db
+    const db = {
+      prisma: { problem: { findMany: async () => (reads++, rows.map((r) => ({ ...r }))) } },
+    } as unknown as Db
     const masks = problemSources(db, 60_000)
     expect(await masks(job('a'))).toEqual([dir])
     expect(await masks(job('a'))).toEqual([dir])

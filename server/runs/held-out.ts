@@ -34,7 +34,12 @@ export interface OverfitVerdict {
 }
 
 /** Search score against held-out score, in the problem's direction. Pure. */
-export function overfitVerdict(search: number | null, held: Pick<HeldOutRecord, 'status' | 'valid' | 'score'> | null, direction: 'max' | 'min', tolerance: number): OverfitVerdict {
+export function overfitVerdict(
+  search: number | null,
+  held: Pick<HeldOutRecord, 'status' | 'valid' | 'score'> | null,
+  direction: 'max' | 'min',
+  tolerance: number,
+): OverfitVerdict {
   if (held?.status !== 'evaluated' || search === null) return { gap: null, overfit: null }
   if (!held.valid || held.score === null || held.score === undefined) return { gap: null, overfit: true }
   const sign = direction === 'max' ? 1 : -1
@@ -80,15 +85,23 @@ export async function topCandidates(db: Db, runId: string, direction: 'max' | 'm
  * Re-evaluates the run's top k candidates (or the given ones) on the held-out stage, concurrently,
  * each retried on infrastructure errors; resolves when all have a stored result (or gave up).
  */
-export async function evaluateHeldOut(deps: HeldOutDeps, runId: string, opts: { topK?: number; candidateIds?: string[]; signal?: AbortSignal } = {}) {
+export async function evaluateHeldOut(
+  deps: HeldOutDeps,
+  runId: string,
+  opts: { topK?: number; candidateIds?: string[]; signal?: AbortSignal } = {},
+) {
   const run = await deps.db.prisma.run.findUnique({ where: { id: runId }, select: { problemSnapshot: true } })
   if (!run) throw new PreconditionError(`no run "${runId}"`)
   const snap = run.problemSnapshot as unknown as ProblemSnapshot
   const spec = snap.spec
-  if (!spec.heldOut) throw new PreconditionError(`problem ${snap.id} declares no held-out stage ("heldOut" in problem.json)`)
+  if (!spec.heldOut)
+    throw new PreconditionError(`problem ${snap.id} declares no held-out stage ("heldOut" in problem.json)`)
   const k = opts.topK ?? spec.heldOut.topK
   const picked = opts.candidateIds
-    ? await deps.db.prisma.candidate.findMany({ where: { runId, id: { in: opts.candidateIds }, status: 'evaluated' }, select: { id: true, code: true, score: true, heldOut: true } })
+    ? await deps.db.prisma.candidate.findMany({
+        where: { runId, id: { in: opts.candidateIds }, status: 'evaluated' },
+        select: { id: true, code: true, score: true, heldOut: true },
+      })
     : await topCandidates(deps.db, runId, spec.direction, k)
   const waiters = waitersOf(deps.backend)
   // queued jobs wait for workers: a bound that grows with how many must share them
@@ -113,9 +126,21 @@ export async function evaluateHeldOut(deps: HeldOutDeps, runId: string, opts: { 
         waiters.set(key, done)
         opts.signal?.addEventListener('abort', onAbort)
         const job: EvalJob = {
-          jobId, runId, problem: { id: snap.id, bundleHash: snap.bundleHash }, language: spec.language, code: c.code, stage: 0,
-          limits: { timeoutS: spec.limits.timeoutS, memoryMb: spec.limits.memoryMb, cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2 },
-          needs: { gpu: !!spec.limits.gpu, languages: [spec.language] }, attempt, heldOut: true, enqueuedAt: Date.now(),
+          jobId,
+          runId,
+          problem: { id: snap.id, bundleHash: snap.bundleHash },
+          language: spec.language,
+          code: c.code,
+          stage: 0,
+          limits: {
+            timeoutS: spec.limits.timeoutS,
+            memoryMb: spec.limits.memoryMb,
+            cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2,
+          },
+          needs: { gpu: !!spec.limits.gpu, languages: [spec.language] },
+          attempt,
+          heldOut: true,
+          enqueuedAt: Date.now(),
         }
         deps.backend.submit(job).catch((e) => {
           deps.log.warn(`held-out evaluation of ${c.id} could not be queued: ${(e as Error).message}`)
@@ -128,11 +153,30 @@ export async function evaluateHeldOut(deps: HeldOutDeps, runId: string, opts: { 
       }
       const rec: HeldOutRecord = result
         ? (() => {
-            const score = scoreFromMetrics(result.metrics as Record<string, number>, { primaryMetric: spec.primaryMetric, direction: spec.direction }, result.valid)
+            const score = scoreFromMetrics(
+              result.metrics as Record<string, number>,
+              { primaryMetric: spec.primaryMetric, direction: spec.direction },
+              result.valid,
+            )
             const feedback = typeof result.artifacts.feedback === 'string' ? result.artifacts.feedback : undefined
-            return { status: 'evaluated' as const, attempt, valid: result.valid && score !== null, score, metrics: result.metrics, error: result.error?.message ?? (result.valid ? undefined : feedback), at: Date.now() }
+            return {
+              status: 'evaluated' as const,
+              attempt,
+              valid: result.valid && score !== null,
+              score,
+              metrics: result.metrics,
+              error: result.error?.message ?? (result.valid ? undefined : feedback),
+              at: Date.now(),
+            }
           })()
-        : { status: 'failed', attempt, error: opts.signal?.aborted ? 'stopped before the held-out result came back' : 'no held-out result came back in time', at: Date.now() }
+        : {
+            status: 'failed',
+            attempt,
+            error: opts.signal?.aborted
+              ? 'stopped before the held-out result came back'
+              : 'no held-out result came back in time',
+            at: Date.now(),
+          }
       await store(deps.db, c.id, rec)
       return rec
     }
@@ -150,9 +194,14 @@ export async function heldOutReport(db: Db, runId: string) {
   const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { problemSnapshot: true } })
   if (!run) throw new PreconditionError(`no run "${runId}"`)
   const spec = (run.problemSnapshot as unknown as ProblemSnapshot).spec
-  if (!spec.heldOut) return { declared: false as const, direction: spec.direction, primaryMetric: spec.primaryMetric, candidates: [] }
+  if (!spec.heldOut)
+    return { declared: false as const, direction: spec.direction, primaryMetric: spec.primaryMetric, candidates: [] }
   const top = await topCandidates(db, runId, spec.direction, spec.heldOut.topK)
-  const checked = await db.prisma.candidate.findMany({ where: { runId, NOT: { heldOut: { equals: null } } } as never, select: { id: true, score: true, heldOut: true }, take: 200 })
+  const checked = await db.prisma.candidate.findMany({
+    where: { runId, NOT: { heldOut: { equals: null } } } as never,
+    select: { id: true, score: true, heldOut: true },
+    take: 200,
+  })
   const seen = new Set<string>()
   const rows = [...top, ...checked].filter((c) => !seen.has(c.id) && seen.add(c.id))
   const tolerance = spec.heldOut.tolerance
@@ -165,7 +214,12 @@ export async function heldOutReport(db: Db, runId: string) {
     primaryMetric: spec.primaryMetric,
     candidates: rows.map((c) => {
       const held = (c.heldOut ?? null) as HeldOutRecord | null
-      return { id: c.id, searchScore: c.score, heldOut: held, ...overfitVerdict(c.score, held, spec.direction, tolerance) }
+      return {
+        id: c.id,
+        searchScore: c.score,
+        heldOut: held,
+        ...overfitVerdict(c.score, held, spec.direction, tolerance),
+      }
     }),
   }
 }

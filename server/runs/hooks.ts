@@ -22,12 +22,22 @@ export function knowledgeHooks(db: Db, log: Logger): EngineHooks {
   return {
     async retrieve(input) {
       // a cold start with an empty knowledge base: nothing to search (and no embedding model to load)
-      if (input.trigger === 'cold-start' && !(await db.prisma.knowledgeDoc.count({ where: { OR: [{ problemId: input.problemId }, { problemId: null }] } }))) return null
+      if (
+        input.trigger === 'cold-start' &&
+        !(await db.prisma.knowledgeDoc.count({ where: { OR: [{ problemId: input.problemId }, { problemId: null }] } }))
+      )
+        return null
       const r = await retrieveForIsland(db, { ...input, k: 5 })
-      if (!r.vectorUsed) log.warn(`knowledge retrieval for island ${input.island} used full text only (embedding model unavailable)`)
+      if (!r.vectorUsed)
+        log.warn(`knowledge retrieval for island ${input.island} used full text only (embedding model unavailable)`)
       return {
         retrievalId: r.retrievalId,
-        chunks: r.chunks.map((c) => ({ id: c.id, text: c.content, title: c.heading ? `${c.docTitle} — ${c.heading}` : c.docTitle, source: c.sourcePath ?? undefined })),
+        chunks: r.chunks.map((c) => ({
+          id: c.id,
+          text: c.content,
+          title: c.heading ? `${c.docTitle} — ${c.heading}` : c.docTitle,
+          source: c.sourcePath ?? undefined,
+        })),
       }
     },
     async recordUses(input) {
@@ -37,11 +47,15 @@ export function knowledgeHooks(db: Db, log: Logger): EngineHooks {
       await recordOutcome(db, input)
     },
     async onIslandBest(input) {
-      const row = await db.prisma.candidate.findUnique({ where: { id: input.candidateId }, select: { response: true, operator: true, model: true } })
+      const row = await db.prisma.candidate.findUnique({
+        where: { id: input.candidateId },
+        select: { response: true, operator: true, model: true },
+      })
       await proposeLesson(db, {
         ...input,
         explanation: explanationOf(row?.response) ?? null,
-        operatorDescription: input.operatorDescription ?? (row?.model ? `${row.model} ${row.operator}` : row?.operator) ?? null,
+        operatorDescription:
+          input.operatorDescription ?? (row?.model ? `${row.model} ${row.operator}` : row?.operator) ?? null,
       })
     },
     async lessons(problemId) {

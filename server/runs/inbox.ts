@@ -38,7 +38,11 @@ export class CommandInbox {
 
   async start() {
     this.unlisten = await this.deps.db
-      .listen(COMMAND_CHANNEL, (runId) => runId === this.runId && this.wake(), () => this.wake())
+      .listen(
+        COMMAND_CHANNEL,
+        (runId) => runId === this.runId && this.wake(),
+        () => this.wake(),
+      )
       .catch((e) => {
         this.deps.log.warn(`control channel: LISTEN failed (${(e as Error).message}); polling every ${POLL_MS} ms`)
         return null
@@ -69,10 +73,20 @@ export class CommandInbox {
     this.draining ??= (async () => {
       do {
         this.again = false
-        const rows = await this.deps.db.prisma.runCommand.findMany({ where: { runId: this.runId, status: 'pending' }, orderBy: { id: 'asc' }, take: 100 })
+        const rows = await this.deps.db.prisma.runCommand.findMany({
+          where: { runId: this.runId, status: 'pending' },
+          orderBy: { id: 'asc' },
+          take: 100,
+        })
         for (const row of rows) {
           if (this.stopped) return
-          await this.handle({ id: row.id, kind: row.kind as CommandKind, payload: (row.payload ?? {}) as Record<string, unknown>, actorId: row.actorId, actorLabel: row.actorLabel })
+          await this.handle({
+            id: row.id,
+            kind: row.kind as CommandKind,
+            payload: (row.payload ?? {}) as Record<string, unknown>,
+            actorId: row.actorId,
+            actorLabel: row.actorLabel,
+          })
         }
         if (rows.length === 100) this.again = true
       } while (this.again && !this.stopped)
@@ -92,18 +106,40 @@ export class CommandInbox {
     const db = this.deps.db
     const updated = await db.prisma.runCommand.updateMany({
       where: { id: c.id, status: 'pending' },
-      data: { status: outcome.status, result: outcome.result as Prisma.InputJsonValue, appliedBy: this.owner, appliedAt: new Date() },
+      data: {
+        status: outcome.status,
+        result: outcome.result as Prisma.InputJsonValue,
+        appliedBy: this.owner,
+        appliedAt: new Date(),
+      },
     })
     if (updated.count === 0) return // acknowledged meanwhile (another engine took the run over)
-    const ack = toOutcome({ id: c.id, kind: c.kind, status: outcome.status, result: outcome.result, appliedBy: this.owner })
-    const event = await db.prisma.runEvent.create({ data: { runId: this.runId, type: 'command', payload: JSON.parse(JSON.stringify({ ...ack, actor: c.actorLabel })) }, select: { id: true } })
-    this.deps.events.publish({ id: String(event.id), runId: this.runId, type: 'command', payload: ack })
-    await audit(db.prisma, { id: null, label: `engine ${this.owner}`, role: 'admin', via: 'system' }, {
-      action: `${c.kind}.${outcome.status}`,
-      targetType: 'command',
-      targetId: String(c.id),
-      runId: this.runId,
-      after: { ...outcome.result, requestedBy: c.actorLabel },
+    const ack = toOutcome({
+      id: c.id,
+      kind: c.kind,
+      status: outcome.status,
+      result: outcome.result,
+      appliedBy: this.owner,
     })
+    const event = await db.prisma.runEvent.create({
+      data: {
+        runId: this.runId,
+        type: 'command',
+        payload: JSON.parse(JSON.stringify({ ...ack, actor: c.actorLabel })),
+      },
+      select: { id: true },
+    })
+    this.deps.events.publish({ id: String(event.id), runId: this.runId, type: 'command', payload: ack })
+    await audit(
+      db.prisma,
+      { id: null, label: `engine ${this.owner}`, role: 'admin', via: 'system' },
+      {
+        action: `${c.kind}.${outcome.status}`,
+        targetType: 'command',
+        targetId: String(c.id),
+        runId: this.runId,
+        after: { ...outcome.result, requestedBy: c.actorLabel },
+      },
+    )
   }
 }

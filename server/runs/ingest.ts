@@ -13,7 +13,7 @@ import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import type { Budget } from './budget.ts'
 import type { InFlight } from './dispatcher.ts'
-import type { Judge, } from './judge.ts'
+import type { Judge } from './judge.ts'
 import type { EngineHooks } from './engine.ts'
 import type { MetricsWriter } from './metrics.ts'
 import type { RunState } from './state.ts'
@@ -42,7 +42,10 @@ export interface IngestDeps {
   /** an island stalled: knowledge for its next prompts */
   retrieve: (island: number, trigger: 'stagnation' | 'expert') => Promise<unknown>
   /** failed children owed a repair: decided before the result is stored, queued once it is */
-  repairs?: { due(f: InFlight, r: EvalResult, valid: boolean): boolean; add(f: InFlight, r: EvalResult, artifacts: Record<string, unknown>): void }
+  repairs?: {
+    due(f: InFlight, r: EvalResult, valid: boolean): boolean
+    add(f: InFlight, r: EvalResult, artifacts: Record<string, unknown>): void
+  }
 }
 
 export class Ingestor {
@@ -68,9 +71,16 @@ export class Ingestor {
   add(f: InFlight, r: EvalResult) {
     const s = this.d.state
     const spec = s.problem.spec
-    const score = scoreFromMetrics(r.metrics as Record<string, number>, { primaryMetric: spec.primaryMetric, direction: spec.direction }, r.valid)
+    const score = scoreFromMetrics(
+      r.metrics as Record<string, number>,
+      { primaryMetric: spec.primaryMetric, direction: spec.direction },
+      r.valid,
+    )
     const valid = r.valid && score !== null
-    const artifacts = { ...r.artifacts, ...(r.valid && score === null ? { feedback: `the evaluator reported no "${spec.primaryMetric}" metric` } : {}) }
+    const artifacts = {
+      ...r.artifacts,
+      ...(r.valid && score === null ? { feedback: `the evaluator reported no "${spec.primaryMetric}" metric` } : {}),
+    }
     let best: { score: number; candidateId: string } | null = null
     if (valid && (this.bestSeen === null || isBetter(score!, this.bestSeen, spec.direction))) {
       this.bestSeen = score
@@ -78,18 +88,39 @@ export class Ingestor {
     }
     const repairDue = this.d.repairs?.due(f, r, valid) ?? false
     const write = this.d.store.recordResults(
-      [{ id: f.id, attempt: r.attempt, valid, score: valid ? score : null, metrics: r.metrics, features: r.features, artifacts, error: r.error ?? null, timing: r.timing, workerId: r.workerId, repairDue }],
+      [
+        {
+          id: f.id,
+          attempt: r.attempt,
+          valid,
+          score: valid ? score : null,
+          metrics: r.metrics,
+          features: r.features,
+          artifacts,
+          error: r.error ?? null,
+          timing: r.timing,
+          workerId: r.workerId,
+          repairDue,
+        },
+      ],
       best,
     )
     this.pending++
     // the judge's call starts once the result is stored, alongside other calls; it is applied in order
     const judge = this.d.judge
-    const review = judge && valid ? write.then(([stored]) => (stored ? judge.review({ id: f.id, code: f.code, score, metrics: r.metrics, artifacts }) : null)) : null
+    const review =
+      judge && valid
+        ? write.then(([stored]) =>
+            stored ? judge.review({ id: f.id, code: f.code, score, metrics: r.metrics, artifacts }) : null,
+          )
+        : null
     this.chain = this.chain
       .then(async () => {
         const [stored] = await write
         if (stored && repairDue) this.d.repairs!.add(f, r, artifacts)
-        const rec = await review?.catch((e) => (this.d.log.warn(`run ${s.runId}: judge call failed: ${(e as Error).message}`), null))
+        const rec = await review?.catch(
+          (e) => (this.d.log.warn(`run ${s.runId}: judge call failed: ${(e as Error).message}`), null),
+        )
         if (rec && stored) await judge!.store(f.id, rec)
         s.noteCritique(f.id, f.parentIds[0], rec)
         const rated = rec?.rating !== undefined
@@ -112,7 +143,13 @@ export class Ingestor {
     return this.chain
   }
 
-  private async apply(f: InFlight, r: EvalResult, stored: { id: string; evalIndex: number } | null, score: number | null, artifacts: Record<string, unknown>) {
+  private async apply(
+    f: InFlight,
+    r: EvalResult,
+    stored: { id: string; evalIndex: number } | null,
+    score: number | null,
+    artifacts: Record<string, unknown>,
+  ) {
     const { state: s, budget } = this.d
     if (!stored) {
       // already evaluated (a duplicate delivery): the slot it held ends here
@@ -127,18 +164,33 @@ export class Ingestor {
     // the evaluation system itself keeps failing (no worker can start, the queue is gone): the run
     // cannot make progress, and saying why beats spending the budget on nothing
     this.consecutiveInfra = r.error?.kind === 'infra' ? this.consecutiveInfra + 1 : 0
-    if (this.consecutiveInfra >= MAX_CONSECUTIVE_INFRA) this.d.failNow(`${MAX_CONSECUTIVE_INFRA} evaluations in a row failed for infrastructure reasons, after retries: ${r.error!.message.slice(0, 500)}`)
+    if (this.consecutiveInfra >= MAX_CONSECUTIVE_INFRA)
+      this.d.failNow(
+        `${MAX_CONSECUTIVE_INFRA} evaluations in a row failed for infrastructure reasons, after retries: ${r.error!.message.slice(0, 500)}`,
+      )
     // several seed programs: the run starts from the best of them
-    if (f.origin === 'seed' && (s.seedScore === null || (score !== null && (s.direction === 'max' ? score > s.seedScore : score < s.seedScore)))) {
+    if (
+      f.origin === 'seed' &&
+      (s.seedScore === null || (score !== null && (s.direction === 'max' ? score > s.seedScore : score < s.seedScore)))
+    ) {
       s.seedScore = score
       await this.d.db.sql('UPDATE runs SET seed_score = $2 WHERE id = $1', [s.runId, score])
     }
     this.d.events.publish({
       runId: s.runId,
       type: 'candidate',
-      payload: { id: f.id, evalIndex: stored.evalIndex, island: f.island, origin: f.origin, valid: score !== null, score, parentIds: f.parentIds },
+      payload: {
+        id: f.id,
+        evalIndex: stored.evalIndex,
+        island: f.island,
+        origin: f.origin,
+        valid: score !== null,
+        score,
+        parentIds: f.parentIds,
+      },
     })
-    if (s.status === 'evolving' && f.island >= 0) await this.intoEvolution(f, score, r.features as Record<string, number>)
+    if (s.status === 'evolving' && f.island >= 0)
+      await this.intoEvolution(f, score, r.features as Record<string, number>)
     else if (score !== null) this.noteBest(f.id, score, null)
     await this.d.metrics.write()
     if (Date.now() - this.lastSnapshotAt >= SNAPSHOT_EVERY_MS) await this.saveSnapshot()
@@ -148,7 +200,10 @@ export class Ingestor {
     const s = this.d.state
     this.lastSnapshotAt = Date.now()
     if (!s.evo || s.status === 'cold-start' || s.status === 'created') return
-    await this.d.db.sql('UPDATE runs SET engine_state = $2::jsonb WHERE id = $1', [s.runId, JSON.stringify(s.snapshot())])
+    await this.d.db.sql('UPDATE runs SET engine_state = $2::jsonb WHERE id = $1', [
+      s.runId,
+      JSON.stringify(s.snapshot()),
+    ])
   }
 
   private noteBest(id: string, score: number, island: number | null) {
@@ -162,21 +217,46 @@ export class Ingestor {
 
   /** A candidate of the evolve stage (or the cold start's, when islands are assigned) joins its island. */
   async intoEvolution(
-    f: Pick<InFlight, 'id' | 'island' | 'code' | 'parentIds' | 'parentScore' | 'arm' | 'cost' | 'origin' | 'retrieval' | 'description' | 'operatorParams'> & { prepared?: InFlight['prepared'] },
+    f: Pick<
+      InFlight,
+      | 'id'
+      | 'island'
+      | 'code'
+      | 'parentIds'
+      | 'parentScore'
+      | 'arm'
+      | 'cost'
+      | 'origin'
+      | 'retrieval'
+      | 'description'
+      | 'operatorParams'
+    > & { prepared?: InFlight['prepared'] },
     score: number | null,
     features: Record<string, number>,
   ) {
     const s = this.d.state
     s.code.set(f.id, f.code)
-    const outcome = s.evo.ingest({ id: f.id, island: f.island, code: f.code, codeHash: f.prepared?.codeHash, sketch: f.prepared?.sketch, score, features, parentScore: f.parentIds.length ? f.parentScore : undefined })
+    const outcome = s.evo.ingest({
+      id: f.id,
+      island: f.island,
+      code: f.code,
+      codeHash: f.prepared?.codeHash,
+      sketch: f.prepared?.sketch,
+      score,
+      features,
+      parentScore: f.parentIds.length ? f.parentScore : undefined,
+    })
     const inFlight = this.d.inFlight()
     for (const ev of outcome.evicted) if (!inFlight.has(ev)) s.code.delete(ev)
     if (f.arm) s.bandit.update(f.arm, outcome.reward, f.cost)
-    if (f.arm && f.origin !== 'cold-start' && s.config.mutator === 'local' && f.operatorParams) s.adapter.record(f.operatorParams, outcome.gain !== null && outcome.gain > 0)
+    if (f.arm && f.origin !== 'cold-start' && s.config.mutator === 'local' && f.operatorParams)
+      s.adapter.record(f.operatorParams, outcome.gain !== null && outcome.gain > 0)
     if (f.retrieval && f.parentIds.length && this.d.hooks?.recordOutcome) {
       // an invalid child counts against the knowledge that informed it (improvement() gives -1)
       const delta = improvement(score, f.parentScore, s.direction)
-      await this.d.hooks.recordOutcome({ candidateId: f.id, delta }).catch((e) => this.d.log.warn(`knowledge outcome not recorded: ${e.message}`))
+      await this.d.hooks
+        .recordOutcome({ candidateId: f.id, delta })
+        .catch((e) => this.d.log.warn(`knowledge outcome not recorded: ${e.message}`))
     }
     if (score !== null) {
       if (outcome.newBest) {
@@ -192,7 +272,10 @@ export class Ingestor {
   }
 
   /** Lessons from an island's new best: one per island per stagnation window, off the hot path. */
-  private proposeLesson(f: Pick<InFlight, 'id' | 'island' | 'code' | 'parentIds' | 'parentScore' | 'description'>, score: number) {
+  private proposeLesson(
+    f: Pick<InFlight, 'id' | 'island' | 'code' | 'parentIds' | 'parentScore' | 'description'>,
+    score: number,
+  ) {
     const hooks = this.d.hooks
     const s = this.d.state
     if (!hooks?.onIslandBest) return
@@ -202,9 +285,16 @@ export class Ingestor {
     this.lessonAt.set(f.island, now)
     this.lessonQueue = this.lessonQueue.then(async () => {
       const parentCode = await s.codeOf(f.parentIds[0]).catch(() => '')
-      await hooks
-        .onIslandBest!({ runId: s.runId, problemId: s.problem.id, candidateId: f.id, parentCode, childCode: f.code, parentScore: f.parentScore, childScore: score, operatorDescription: f.description })
-        .catch((e) => this.d.log.warn(`lesson not proposed: ${e.message}`))
+      await hooks.onIslandBest!({
+        runId: s.runId,
+        problemId: s.problem.id,
+        candidateId: f.id,
+        parentCode,
+        childCode: f.code,
+        parentScore: f.parentScore,
+        childScore: score,
+        operatorDescription: f.description,
+      }).catch((e) => this.d.log.warn(`lesson not proposed: ${e.message}`))
     })
   }
 
@@ -217,19 +307,36 @@ export class Ingestor {
     const moves = s.evo.planMigration()
     if (moves.length) {
       await this.d.db.prisma.migration.createMany({
-        data: moves.map((m) => ({ runId: s.runId, fromIsland: m.from, toIsland: m.to, candidateId: m.id, atEval: s.evo.evaluations })),
+        data: moves.map((m) => ({
+          runId: s.runId,
+          fromIsland: m.from,
+          toIsland: m.to,
+          candidateId: m.id,
+          atEval: s.evo.evaluations,
+        })),
         skipDuplicates: true,
       })
     }
     s.evo.applyMigration(moves)
     for (const m of moves) if (!s.code.has(m.id)) await s.codeOf(m.id)
-    if (moves.length) this.d.events.publish({ runId: s.runId, type: 'migration', payload: { at: s.evo.evaluations, moves: moves.length } })
+    if (moves.length)
+      this.d.events.publish({
+        runId: s.runId,
+        type: 'migration',
+        payload: { at: s.evo.evaluations, moves: moves.length },
+      })
   }
 
   private async onStagnation(ev: StagnationEvent) {
     const s = this.d.state
-    await this.d.db.prisma.island.update({ where: { runId_index: { runId: s.runId, index: ev.island } }, data: { stagnant: ev.kind !== 'recovered' } })
-    const row = await this.d.db.prisma.runEvent.create({ data: { runId: s.runId, type: 'stagnation', payload: JSON.parse(JSON.stringify(ev)) }, select: { id: true } })
+    await this.d.db.prisma.island.update({
+      where: { runId_index: { runId: s.runId, index: ev.island } },
+      data: { stagnant: ev.kind !== 'recovered' },
+    })
+    const row = await this.d.db.prisma.runEvent.create({
+      data: { runId: s.runId, type: 'stagnation', payload: JSON.parse(JSON.stringify(ev)) },
+      select: { id: true },
+    })
     this.d.events.publish({ id: String(row.id), runId: s.runId, type: 'stagnation', payload: ev })
     if (ev.kind !== 'recovered') {
       this.d.progress(`island ${ev.island} stalled: ${ev.message}`)

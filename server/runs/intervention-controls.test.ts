@@ -44,14 +44,23 @@ describe('interventions measured against a concurrent control', () => {
 
   beforeAll(async () => {
     process.env.FM_TEST_CONTROLS_KEY = 'sk-test-CONTROLS'
-    server = await startOpenAiTestServer({ apiKey: 'sk-test-CONTROLS', responder: literalEditResponder({ precision: 10 }) })
+    server = await startOpenAiTestServer({
+      apiKey: 'sk-test-CONTROLS',
+      responder: literalEditResponder({ precision: 10 }),
+    })
     dir = mkdtempSync(join(tmpdir(), 'fm-controls-'))
     db = await openDatabase({ dataDir: dir, databaseUrl: '' })
     app = createAppServices(db, null, silentLogger)
     await importProblem(db, join(FIXTURES, 'curve-fit'))
     await createDocument(db, { title: 'Curve fitting', content: NOTE, format: 'text' })
     app.backend = await createBackend({ db, log: silentLogger, workers: 2 })
-    app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log: silentLogger, hooks: knowledgeHooks(db, silentLogger) })
+    app.runs = new EngineManager({
+      db,
+      backend: app.backend,
+      events: app.events,
+      log: silentLogger,
+      hooks: knowledgeHooks(db, silentLogger),
+    })
   })
   afterAll(async () => {
     await app.runs?.stopAll()
@@ -63,24 +72,65 @@ describe('interventions measured against a concurrent control', () => {
 
   it('withholds a hint and retrieved knowledge from a seeded share of prompts, and compares the groups', async () => {
     const share = 0.25
-    const model = { provider: 'openai' as const, model: 'scripted', baseURL: server.url, apiKeyEnv: 'FM_TEST_CONTROLS_KEY' }
+    const model = {
+      provider: 'openai' as const,
+      model: 'scripted',
+      baseURL: server.url,
+      apiKeyEnv: 'FM_TEST_CONTROLS_KEY',
+    }
     const r = await as('admin').runs.create({
       problemId: 'test-curve-fit',
-      config: { mutator: 'llm', models: [model], islands: 1, populationPerIsland: 30, budget: { maxEvals: 5000 }, seed: 11, coldStartSize: 4, controlShare: share, stagnationWindow: 100_000 },
+      config: {
+        mutator: 'llm',
+        models: [model],
+        islands: 1,
+        populationPerIsland: 30,
+        budget: { maxEvals: 5000 },
+        seed: 11,
+        coldStartSize: 4,
+        controlShare: share,
+        stagnationWindow: 100_000,
+      },
     })
     const runId = r.id
-    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'evolving', 120_000, 'the cold start')
+    await until(
+      async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'evolving',
+      120_000,
+      'the cold start',
+    )
     const hint = await as('expert').guidance.create({ runId, text: HINT })
     const kn = await as('expert').knowledge.retrieve({ runId, island: 0, queryText: 'curve fitting sine frequency' })
     expect(kn.chunks.length).toBeGreaterThan(0)
     const retrievalId = kn.retrievalId
     // the engine acted on both: count the candidates made since, until there are enough
     const N = 160
-    const where = { runId, origin: { in: ['mutation', 'crossover'] }, OR: [{ guidanceIds: { has: hint.id } }, { controlGuidanceIds: { has: hint.id } }] }
-    await until(async () => (await db.prisma.candidate.count({ where })) >= N, 240_000, `${N} candidates made while the hint was active`)
+    const where = {
+      runId,
+      origin: { in: ['mutation', 'crossover'] },
+      OR: [{ guidanceIds: { has: hint.id } }, { controlGuidanceIds: { has: hint.id } }],
+    }
+    await until(
+      async () => (await db.prisma.candidate.count({ where })) >= N,
+      240_000,
+      `${N} candidates made while the hint was active`,
+    )
     await as('admin').runs.stop({ runId })
-    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped', 60_000, 'the stop')
-    const made = await db.prisma.candidate.findMany({ where, select: { id: true, guidanceIds: true, controlGuidanceIds: true, controlRetrievalId: true, prompt: true, status: true } })
+    await until(
+      async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped',
+      60_000,
+      'the stop',
+    )
+    const made = await db.prisma.candidate.findMany({
+      where,
+      select: {
+        id: true,
+        guidanceIds: true,
+        controlGuidanceIds: true,
+        controlRetrievalId: true,
+        prompt: true,
+        status: true,
+      },
+    })
 
     // the hint: withheld from about `share` of the prompts (binomial, ±4 sd), and only from those
     const control = made.filter((c) => c.controlGuidanceIds.includes(hint.id))
@@ -93,7 +143,11 @@ describe('interventions measured against a concurrent control', () => {
     for (const c of control) expect(c.prompt).not.toContain(HINT)
 
     // retrieved knowledge, the same way: the chunk text is in the prompts that carried it only
-    const uses = new Set((await db.prisma.retrievalUse.findMany({ where: { retrievalId }, select: { candidateId: true } })).map((u) => u.candidateId))
+    const uses = new Set(
+      (await db.prisma.retrievalUse.findMany({ where: { retrievalId }, select: { candidateId: true } })).map(
+        (u) => u.candidateId,
+      ),
+    )
     const kControl = made.filter((c) => c.controlRetrievalId === retrievalId)
     const kTreated = made.filter((c) => uses.has(c.id))
     expect(kControl.every((c) => !uses.has(c.id))).toBe(true)

@@ -20,7 +20,11 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  }),
+)
 
 const KEY = 'sk-test-JUDGE'
 const PRICES = { pricePer1kIn: 0.4, pricePer1kOut: 1.6 }
@@ -35,14 +39,42 @@ describe('a judge model', () => {
       config,
       JSON.stringify({
         mutator: 'llm',
-        models: [{ provider: 'openai', model: 'coder', baseURL: server.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY', ...PRICES }],
-        judge: { model: { provider: 'openai', model: 'reviewer', baseURL: server.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY', ...JUDGE_PRICES }, every: 2, maxSpendShare: 1, feature: true },
+        models: [
+          { provider: 'openai', model: 'coder', baseURL: server.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY', ...PRICES },
+        ],
+        judge: {
+          model: {
+            provider: 'openai',
+            model: 'reviewer',
+            baseURL: server.url,
+            apiKeyEnv: 'FM_JUDGE_TEST_KEY',
+            ...JUDGE_PRICES,
+          },
+          every: 2,
+          maxSpendShare: 1,
+          feature: true,
+        },
         islands: 2,
         coldStartSize: 4,
       }),
     )
     try {
-      const r = await cli(['run', join(FIXTURES, 'curve-fit'), '--config', config, '--max-evals', '40', '--seed', '2', '--json', '--data-dir', dataDir], { FM_JUDGE_TEST_KEY: KEY })
+      const r = await cli(
+        [
+          'run',
+          join(FIXTURES, 'curve-fit'),
+          '--config',
+          config,
+          '--max-evals',
+          '40',
+          '--seed',
+          '2',
+          '--json',
+          '--data-dir',
+          dataDir,
+        ],
+        { FM_JUDGE_TEST_KEY: KEY },
+      )
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 40 })
       const db = await openDatabase({ dataDir, databaseUrl: '' })
@@ -51,10 +83,22 @@ describe('a judge model', () => {
         const all = await db.prisma.candidate.findMany({ where: { runId: run.id }, orderBy: { seq: 'asc' } })
         const evaluated = all.filter((c) => c.status === 'evaluated').sort((a, b) => a.evalIndex! - b.evalIndex!)
         const valid = evaluated.filter((c) => c.valid)
-        type Review = { rating?: number; critique?: string; model: string; costUsd: number; tokensIn: number; tokensOut: number }
+        type Review = {
+          rating?: number
+          critique?: string
+          model: string
+          costUsd: number
+          tokensIn: number
+          tokensOut: number
+        }
         const judged = all.filter((c) => c.judge !== null)
         // every 2nd valid candidate, in the order results were stored; invalid ones never
-        expect(judged.map((c) => c.id).sort()).toEqual(valid.filter((_, i) => i % 2 === 0).map((c) => c.id).sort())
+        expect(judged.map((c) => c.id).sort()).toEqual(
+          valid
+            .filter((_, i) => i % 2 === 0)
+            .map((c) => c.id)
+            .sort(),
+        )
         for (const c of judged) {
           const j = c.judge as Review
           expect(j.model).toBe('openai:reviewer')
@@ -67,20 +111,27 @@ describe('a judge model', () => {
           expect(j.costUsd).toBeCloseTo(costUsd(JUDGE_PRICES, j.tokensIn, j.tokensOut), 9)
         }
         // the spend is exact: every model call and every judge call, as the server counted their tokens
-        const judgeRequests = server.chatRequests().filter((q) => isJudgeRequest((q.body as { messages: Array<{ role: string; content: string }> }).messages))
+        const judgeRequests = server
+          .chatRequests()
+          .filter((q) => isJudgeRequest((q.body as { messages: Array<{ role: string; content: string }> }).messages))
         expect(judgeRequests).toHaveLength(judged.length)
         const serverSpend = server.chatRequests().reduce((sum, q) => {
           const usage = q.response!.usage!
-          const prices = isJudgeRequest((q.body as { messages: Array<{ role: string; content: string }> }).messages) ? JUDGE_PRICES : PRICES
+          const prices = isJudgeRequest((q.body as { messages: Array<{ role: string; content: string }> }).messages)
+            ? JUDGE_PRICES
+            : PRICES
           return sum + costUsd(prices, usage.prompt_tokens, usage.completion_tokens)
         }, 0)
-        const stored = all.reduce((s, c) => s + c.costUsd, 0) + judged.reduce((s, c) => s + (c.judge as Review).costUsd, 0)
+        const stored =
+          all.reduce((s, c) => s + c.costUsd, 0) + judged.reduce((s, c) => s + (c.judge as Review).costUsd, 0)
         expect(run.spendUsd).toBeCloseTo(stored, 9)
         expect(run.spendUsd).toBeCloseTo(serverSpend, 9)
         expect(judged.reduce((s, c) => s + (c.judge as Review).costUsd, 0)).toBeGreaterThan(0)
         // the critique of a judged parent is in its children's prompts
         const byId = new Map(all.map((c) => [c.id, c]))
-        const children = all.filter((c) => c.origin === 'mutation' && c.prompt && (byId.get(c.parentIds[0]!)?.judge as Review | null)?.critique)
+        const children = all.filter(
+          (c) => c.origin === 'mutation' && c.prompt && (byId.get(c.parentIds[0]!)?.judge as Review | null)?.critique,
+        )
         expect(children.length).toBeGreaterThan(3)
         for (const c of children) expect(c.prompt).toContain((byId.get(c.parentIds[0]!)!.judge as Review).critique!)
         expect(children[0]!.prompt).toMatch(/A reviewer's critique of the current program \(rating 0\.\d+ of 1\)/)

@@ -47,9 +47,17 @@ export class Judge {
   }
 
   /** A judge for the run, its policy and spend rebuilt from what is stored. */
-  static async create(d: { db: Db; state: RunState; budget: Budget; log: Logger; signal: AbortSignal }, cfg: JudgeConfig, llm: LlmClientOptions) {
+  static async create(
+    d: { db: Db; state: RunState; budget: Budget; log: Logger; signal: AbortSignal },
+    cfg: JudgeConfig,
+    llm: LlmClientOptions,
+  ) {
     const j = new Judge(d, cfg, llm)
-    const rows = await d.db.prisma.candidate.findMany({ where: { runId: d.state.runId, status: 'evaluated' }, select: { score: true, judge: true }, orderBy: [{ evalIndex: 'asc' }, { seq: 'asc' }] })
+    const rows = await d.db.prisma.candidate.findMany({
+      where: { runId: d.state.runId, status: 'evaluated' },
+      select: { score: true, judge: true },
+      orderBy: [{ evalIndex: 'asc' }, { seq: 'asc' }],
+    })
     for (const r of rows) {
       j.policy.decide(r.score, { totalUsd: 0, judgeUsd: 0, expectedUsd: 0 })
       j.spentUsd += (r.judge as JudgeRecord | null)?.costUsd ?? 0
@@ -63,27 +71,54 @@ export class Judge {
   }
 
   /** Reviews a stored, evaluated candidate when the policy picks it; null when it does not (or the budget forbids). */
-  async review(c: { id: string; code: string; score: number | null; metrics: Record<string, unknown>; artifacts: Record<string, unknown> }): Promise<JudgeRecord | null> {
+  async review(c: {
+    id: string
+    code: string
+    score: number | null
+    metrics: Record<string, unknown>
+    artifacts: Record<string, unknown>
+  }): Promise<JudgeRecord | null> {
     const s = this.d.state
     const spec = s.problem.spec
     const prompt = buildJudgePrompt({
-      problem: { name: s.problem.name, description: s.problem.description, language: spec.language, direction: spec.direction, primaryMetric: spec.primaryMetric },
+      problem: {
+        name: s.problem.name,
+        description: s.problem.description,
+        language: spec.language,
+        direction: spec.direction,
+        primaryMetric: spec.primaryMetric,
+      },
       rubric: spec.judge?.rubric,
       code: c.code,
       score: c.score,
       metrics: c.metrics,
       feedback: typeof c.artifacts.feedback === 'string' ? c.artifacts.feedback : undefined,
     })
-    const expected = costUsd(this.cfg.model, estimateTokens(prompt.system) + estimateTokens(prompt.user), EXPECTED_ANSWER_TOKENS)
+    const expected = costUsd(
+      this.cfg.model,
+      estimateTokens(prompt.system) + estimateTokens(prompt.user),
+      EXPECTED_ANSWER_TOKENS,
+    )
     const budget = this.d.budget
-    const decision = this.policy.decide(c.score, { totalUsd: budget.spendUsd, judgeUsd: this.spentUsd, expectedUsd: expected })
+    const decision = this.policy.decide(c.score, {
+      totalUsd: budget.spendUsd,
+      judgeUsd: this.spentUsd,
+      expectedUsd: expected,
+    })
     if (!decision.judge || this.d.signal.aborted || !budget.reserveSpend(expected)) return null
     const r = await this.ensemble.tryComplete(this.modelId, prompt, { signal: this.d.signal, temperature: 0 })
     const spent = r.ok ? r.costUsd : r.error.costUsd
     budget.settle(expected, spent)
     this.spentUsd += spent
     const base = { model: this.modelId, prompt: `[system]\n${prompt.system}\n\n[user]\n${prompt.user}` }
-    if (!r.ok) return { ...base, error: `model error (${r.error.kind}): ${r.error.message}`.slice(0, 500), tokensIn: r.error.tokensIn, tokensOut: r.error.tokensOut, costUsd: spent }
+    if (!r.ok)
+      return {
+        ...base,
+        error: `model error (${r.error.kind}): ${r.error.message}`.slice(0, 500),
+        tokensIn: r.error.tokensIn,
+        tokensOut: r.error.tokensOut,
+        costUsd: spent,
+      }
     const parsed = parseJudgeAnswer(r.text)
     const usage = { tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: spent, response: r.text.slice(0, 20_000) }
     if (!parsed.ok) {

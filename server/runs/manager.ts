@@ -24,7 +24,10 @@ export interface ManagerDeps {
 
 export class EngineManager {
   readonly owner = `${hostname()}:${process.pid}`
-  private readonly engines = new Map<string, { engine: RunEngine; done: Promise<{ status: RunStatus; reason: string | null }> }>()
+  private readonly engines = new Map<
+    string,
+    { engine: RunEngine; done: Promise<{ status: RunStatus; reason: string | null }> }
+  >()
   private leaseTimer: NodeJS.Timeout | null = null
   private readonly orphans: EvalResult[] = []
   private pollTimer: NodeJS.Timeout | null = null
@@ -53,7 +56,10 @@ export class EngineManager {
   private async claim(runId: string): Promise<boolean> {
     // embedded: the data-folder lock already makes this the only process that can drive runs
     if (this.deps.db.mode === 'embedded') {
-      await this.deps.db.prisma.run.update({ where: { id: runId }, data: { leaseOwner: this.owner, leaseUntil: new Date(Date.now() + LEASE_S * 1000) } })
+      await this.deps.db.prisma.run.update({
+        where: { id: runId },
+        data: { leaseOwner: this.owner, leaseUntil: new Date(Date.now() + LEASE_S * 1000) },
+      })
       return true
     }
     const n = await this.deps.db.prisma.$executeRaw`
@@ -64,12 +70,17 @@ export class EngineManager {
 
   private renewLeases() {
     if (this.leaseTimer) return
-    this.leaseTimer = setInterval(() => {
-      const ids = this.running()
-      if (!ids.length) return
-      void this.deps.db.prisma.$executeRaw`
-        UPDATE runs SET lease_until = now() + make_interval(secs => ${LEASE_S}) WHERE lease_owner = ${this.owner} AND id = ANY(${ids}::text[])`.catch(() => undefined)
-    }, (LEASE_S / 3) * 1000)
+    this.leaseTimer = setInterval(
+      () => {
+        const ids = this.running()
+        if (!ids.length) return
+        void this.deps.db.prisma.$executeRaw`
+        UPDATE runs SET lease_until = now() + make_interval(secs => ${LEASE_S}) WHERE lease_owner = ${this.owner} AND id = ANY(${ids}::text[])`.catch(
+          () => undefined,
+        )
+      },
+      (LEASE_S / 3) * 1000,
+    )
     this.leaseTimer.unref()
   }
 
@@ -94,7 +105,9 @@ export class EngineManager {
     const engine = new RunEngine({ ...this.deps, owner: this.owner }, runId)
     const done = engine.run().finally(async () => {
       this.engines.delete(runId)
-      await this.deps.db.prisma.run.update({ where: { id: runId }, data: { leaseOwner: null, leaseUntil: null } }).catch(() => undefined)
+      await this.deps.db.prisma.run
+        .update({ where: { id: runId }, data: { leaseOwner: null, leaseUntil: null } })
+        .catch(() => undefined)
     })
     this.engines.set(runId, { engine, done })
     return done
@@ -103,7 +116,10 @@ export class EngineManager {
   /** At start-up: pick up the runs that were active when their engine died. */
   async resumeActive(quiet = false): Promise<string[]> {
     const rows = await this.deps.db.prisma.run.findMany({
-      where: { status: { in: ACTIVE_STATUSES }, OR: [{ leaseUntil: null }, { leaseUntil: { lt: new Date() } }, { leaseOwner: this.owner }] },
+      where: {
+        status: { in: ACTIVE_STATUSES },
+        OR: [{ leaseUntil: null }, { leaseUntil: { lt: new Date() } }, { leaseOwner: this.owner }],
+      },
       select: { id: true },
     })
     const started: string[] = []
@@ -112,13 +128,19 @@ export class EngineManager {
       this.launch(r.id).catch((e) => this.deps.log.error(`run ${r.id}: ${(e as Error).message}`))
       started.push(r.id)
     }
-    if (started.length && !quiet) this.deps.log.info(`resuming ${started.length} run(s) that were active: ${started.map((s) => s.slice(0, 8)).join(', ')}`)
+    if (started.length && !quiet)
+      this.deps.log.info(
+        `resuming ${started.length} run(s) that were active: ${started.map((s) => s.slice(0, 8)).join(', ')}`,
+      )
     return started
   }
 
   /** Keep picking up runs that no live engine drives (created by a web process, or orphaned). */
   watchForRuns(intervalMs = 3000) {
-    const t = setInterval(() => void this.resumeActive(true).catch((e) => this.deps.log.warn(`run pick-up: ${(e as Error).message}`)), intervalMs)
+    const t = setInterval(
+      () => void this.resumeActive(true).catch((e) => this.deps.log.warn(`run pick-up: ${(e as Error).message}`)),
+      intervalMs,
+    )
     t.unref()
     this.pollTimer = t
   }
@@ -127,7 +149,10 @@ export class EngineManager {
     // a shutdown detaches: the runs stay active and the next start resumes them where they were
     const all = [...this.engines.values()]
     for (const { engine } of all) engine.detach()
-    await Promise.race([Promise.all(all.map((e) => e.done.catch(() => undefined))), new Promise((r) => setTimeout(r, 20_000))])
+    await Promise.race([
+      Promise.all(all.map((e) => e.done.catch(() => undefined))),
+      new Promise((r) => setTimeout(r, 20_000)),
+    ])
     if (this.leaseTimer) clearInterval(this.leaseTimer)
     if (this.pollTimer) clearInterval(this.pollTimer)
     void reason

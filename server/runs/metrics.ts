@@ -80,9 +80,19 @@ export class MetricsWriter {
     const { evaluations, spendUsd } = this.counters()
     const rows = s.evo.islands.map((isl, i) => {
       const d = isl.diversity({ seed: evaluations })
-      return { island: i, best: d.fitness.best, mean: d.fitness.mean, median: d.fitness.median, population: d.size, diversity: { code: round(d.codeDistance), coverage: round(d.coverage ?? 0) } as Record<string, number> }
+      return {
+        island: i,
+        best: d.fitness.best,
+        mean: d.fitness.mean,
+        median: d.fitness.median,
+        population: d.size,
+        diversity: { code: round(d.codeDistance), coverage: round(d.coverage ?? 0) } as Record<string, number>,
+      }
     })
-    const all = fitnessStats(s.evo.islands.flatMap((i) => [...i.members()].map((m) => m.score)), s.direction)
+    const all = fitnessStats(
+      s.evo.islands.flatMap((i) => [...i.members()].map((m) => m.score)),
+      s.direction,
+    )
     const rd = s.evo.diversity()
     rows.push({
       island: -1,
@@ -90,9 +100,21 @@ export class MetricsWriter {
       mean: all.mean,
       median: all.median,
       population: rows.reduce((n, r) => n + r.population, 0),
-      diversity: { code: round(rd.codeDistance), coverage: round(rd.coverage ?? 0), interIsland: round(rd.interIslandDistance) },
+      diversity: {
+        code: round(rd.codeDistance),
+        coverage: round(rd.coverage ?? 0),
+        interIsland: round(rd.interIslandDistance),
+      },
     })
-    const data = rows.map((r) => ({ runId: s.runId, evalCount: evaluations, evalsPerSec, failureRate, spendUsd, ...r, ...(r.island === -1 ? { pipeline: { ...pipeline } } : {}) }))
+    const data = rows.map((r) => ({
+      runId: s.runId,
+      evalCount: evaluations,
+      evalsPerSec,
+      failureRate,
+      spendUsd,
+      ...r,
+      ...(r.island === -1 ? { pipeline: { ...pipeline } } : {}),
+    }))
     await this.db.prisma.runMetric.createMany({ data })
     if (this.islandBest.size) {
       const best = [...this.islandBest].map(([index, b]) => ({ index, score: b.score, id: b.candidateId }))
@@ -103,13 +125,23 @@ export class MetricsWriter {
         [s.runId, JSON.stringify(best)],
       )
     }
-    this.events.publish({ runId: s.runId, type: 'metrics', payload: { evalCount: evaluations, rows: data.map(({ runId: _r, ...d }) => d) } })
+    this.events.publish({
+      runId: s.runId,
+      type: 'metrics',
+      payload: { evalCount: evaluations, rows: data.map(({ runId: _r, ...d }) => d) },
+    })
   }
 
   /** means over the whole run so far */
   runMeans() {
     const t = this.totals.span
-    return t > 0 ? { requests: round(this.totals.requests / t), waiting: round(this.totals.waiting / t), busy: round(this.totals.busy / t) } : null
+    return t > 0
+      ? {
+          requests: round(this.totals.requests / t),
+          waiting: round(this.totals.waiting / t),
+          busy: round(this.totals.busy / t),
+        }
+      : null
   }
 }
 

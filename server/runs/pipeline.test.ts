@@ -17,7 +17,11 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  }),
+)
 
 const CURVE = join(FIXTURES, 'curve-fit')
 const KEY = { OPENAI_API_KEY: 'sk-test-PIPELINE' }
@@ -51,17 +55,34 @@ describe('model requests in flight, independent of the workers', () => {
     const { state, respond } = countingResponder({ holdMs: 300 })
     const server = await startOpenAiTestServer({ apiKey: KEY.OPENAI_API_KEY, responder: respond })
     try {
-      const r = await cli(['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '70', '--workers', '1', '--json', '--data-dir', tempDir()], {
-        OPENAI_BASE_URL: server.url,
-        ...KEY,
-      })
+      const r = await cli(
+        [
+          'run',
+          CURVE,
+          '--model',
+          'openai:scripted-model',
+          '--max-evals',
+          '70',
+          '--workers',
+          '1',
+          '--json',
+          '--data-dir',
+          tempDir(),
+        ],
+        {
+          OPENAI_BASE_URL: server.url,
+          ...KEY,
+        },
+      )
       expect(r.code, r.stderr).toBe(0)
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 70 })
       // one worker, yet the model saw many requests at once (the old engine: one per worker)
       expect(state.maxInFlight).toBeGreaterThanOrEqual(8)
       expect(r.json.pipeline.requests).toBeGreaterThan(1)
       // the progress line says where the run waits
-      expect(r.stderr).toMatch(/model \d+(\.\d)? in flight \(limit \d+\) · \d+(\.\d)? waiting · workers \d+(\.\d)?\/1 busy/)
+      expect(r.stderr).toMatch(
+        /model \d+(\.\d)? in flight \(limit \d+\) · \d+(\.\d)? waiting · workers \d+(\.\d)?\/1 busy/,
+      )
     } finally {
       await server.close()
     }
@@ -78,14 +99,23 @@ describe('a provider that pushes back', () => {
     })
     try {
       const dataDir = tempDir()
-      const r = await cli(['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '50', '--json', '--data-dir', dataDir], { OPENAI_BASE_URL: server.url, ...KEY })
+      const r = await cli(
+        ['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '50', '--json', '--data-dir', dataDir],
+        { OPENAI_BASE_URL: server.url, ...KEY },
+      )
       expect(r.code, r.stderr).toBe(0)
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 50 })
       expect(server.chatRequests().filter((q) => q.response?.status === 429).length).toBeGreaterThan(10)
       const db = await openDatabase({ dataDir, databaseUrl: '' })
       try {
-        const rows = await db.prisma.runMetric.findMany({ where: { runId: r.json.runId, island: -1 }, select: { pipeline: true }, orderBy: { id: 'asc' } })
-        const limits = rows.map((m) => (m.pipeline as { limit: number } | null)?.limit).filter((l): l is number => typeof l === 'number')
+        const rows = await db.prisma.runMetric.findMany({
+          where: { runId: r.json.runId, island: -1 },
+          select: { pipeline: true },
+          orderBy: { id: 'asc' },
+        })
+        const limits = rows
+          .map((m) => (m.pipeline as { limit: number } | null)?.limit)
+          .filter((l): l is number => typeof l === 'number')
         expect(limits.length).toBeGreaterThan(0)
         // from a slow start of 4, halved at the first 429 and grown back one per window since
         expect(Math.min(...limits)).toBeLessThan(4)
@@ -101,8 +131,22 @@ describe('a provider that pushes back', () => {
   it('a model that never answers: each request times out, and the run fails with the reason', async () => {
     const server = await startOpenAiTestServer({ apiKey: KEY.OPENAI_API_KEY, responder: () => ({ type: 'hang' }) })
     try {
-      const config = configFile({ mutator: 'llm', models: [{ provider: 'openai', model: 'silent-model', baseURL: server.url, apiKeyEnv: 'OPENAI_API_KEY', timeoutS: 0.5 }] })
-      const r = await cli(['run', CURVE, '--config', config, '--max-evals', '40', '--json', '--data-dir', tempDir()], KEY)
+      const config = configFile({
+        mutator: 'llm',
+        models: [
+          {
+            provider: 'openai',
+            model: 'silent-model',
+            baseURL: server.url,
+            apiKeyEnv: 'OPENAI_API_KEY',
+            timeoutS: 0.5,
+          },
+        ],
+      })
+      const r = await cli(
+        ['run', CURVE, '--config', config, '--max-evals', '40', '--json', '--data-dir', tempDir()],
+        KEY,
+      )
       expect(r.code).toBe(1)
       expect(r.json.status).toBe('failed')
       expect(r.json.statusReason).toMatch(/did not answer 8 requests in a row/)
@@ -139,7 +183,16 @@ describe('kill -9 with many model requests in flight', () => {
       const config = configFile({
         mutator: 'llm',
         budget: { maxEvals: 120 },
-        models: [{ provider: 'openai', model: 'priced-model', baseURL: server.url, apiKeyEnv: 'OPENAI_API_KEY', pricePer1kIn: 0.5, pricePer1kOut: 2 }],
+        models: [
+          {
+            provider: 'openai',
+            model: 'priced-model',
+            baseURL: server.url,
+            apiKeyEnv: 'OPENAI_API_KEY',
+            pricePer1kIn: 0.5,
+            pricePer1kOut: 2,
+          },
+        ],
       })
       const child = startCli(['run', CURVE, '--config', config, '--json', '--data-dir', dataDir], KEY)
       const done = collect(child)
@@ -153,7 +206,10 @@ describe('kill -9 with many model requests in flight', () => {
             resolve()
           }
         }, 20)
-        child.once('exit', () => (clearInterval(t), reject(new Error('the run ended before 16 requests were in flight'))))
+        child.once(
+          'exit',
+          () => (clearInterval(t), reject(new Error('the run ended before 16 requests were in flight'))),
+        )
       })
       await done
       hold = false
@@ -164,8 +220,14 @@ describe('kill -9 with many model requests in flight', () => {
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 120 })
       const db = await openDatabase({ dataDir, databaseUrl: '' })
       try {
-        const all = await db.prisma.candidate.findMany({ where: { runId }, select: { status: true, evalIndex: true, costUsd: true } })
-        const indexes = all.filter((c) => c.status === 'evaluated').map((c) => c.evalIndex!).sort((a, b) => a - b)
+        const all = await db.prisma.candidate.findMany({
+          where: { runId },
+          select: { status: true, evalIndex: true, costUsd: true },
+        })
+        const indexes = all
+          .filter((c) => c.status === 'evaluated')
+          .map((c) => c.evalIndex!)
+          .sort((a, b) => a - b)
         expect(indexes).toEqual(Array.from({ length: 120 }, (_, i) => i))
         const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { spendUsd: true } })
         const paid = all.reduce((s, c) => s + c.costUsd, 0)

@@ -77,8 +77,13 @@ export class Planner {
     const hints = withholdForControl(s.activeGuidance(island, this.evaluations()), s.config.controlShare, s.rng)
     const guidance = hints.given
     const base = {
-      kind: 'evolve' as const, island, arm, parentId: plan.parent.id, parentScore: plan.parent.score,
-      guidanceIds: guidance.map((g) => g.id), controlGuidanceIds: hints.withheld.map((g) => g.id),
+      kind: 'evolve' as const,
+      island,
+      arm,
+      parentId: plan.parent.id,
+      parentScore: plan.parent.score,
+      guidanceIds: guidance.map((g) => g.id),
+      controlGuidanceIds: hints.withheld.map((g) => g.id),
     }
     if (s.config.mutator === 'local') {
       return {
@@ -112,23 +117,51 @@ export class Planner {
     plan: IterationPlan,
     modelId: string,
     mode: (typeof LLM_OPERATORS)[number],
-    context: { guidance: ReturnType<RunState['activeGuidance']>; knowledge: Array<{ id: string; text: string; title?: string; source?: string }>; notes: string[] },
+    context: {
+      guidance: ReturnType<RunState['activeGuidance']>
+      knowledge: Array<{ id: string; text: string; title?: string; source?: string }>
+      notes: string[]
+    },
     signal: AbortSignal,
   ): Promise<ProduceResult> {
     const s = this.state
     const parentCode = await s.codeOf(plan.parent.id)
-    const mate = plan.mate ? { id: plan.mate.id, code: await s.codeOf(plan.mate.id), score: plan.mate.score, metrics: s.metrics.get(plan.mate.id) } : null
+    const mate = plan.mate
+      ? {
+          id: plan.mate.id,
+          code: await s.codeOf(plan.mate.id),
+          score: plan.mate.score,
+          metrics: s.metrics.get(plan.mate.id),
+        }
+      : null
     const inspirations = await Promise.all(
-      plan.inspirations.map(async (i) => ({ id: i.id, code: await s.codeOf(i.id), score: i.score, kind: i.kind, metrics: s.metrics.get(i.id), artifacts: s.artifacts.get(i.id) })),
+      plan.inspirations.map(async (i) => ({
+        id: i.id,
+        code: await s.codeOf(i.id),
+        score: i.score,
+        kind: i.kind,
+        metrics: s.metrics.get(i.id),
+        artifacts: s.artifacts.get(i.id),
+      })),
     )
     return produceWithModel(s.ensemble!, {
       mode: mode === 'rewrite' ? 'full' : mode,
       modelId,
       problem: s.problem,
-      parent: { id: plan.parent.id, code: parentCode, score: plan.parent.score, metrics: s.metrics.get(plan.parent.id), artifacts: s.artifacts.get(plan.parent.id) },
+      parent: {
+        id: plan.parent.id,
+        code: parentCode,
+        score: plan.parent.score,
+        metrics: s.metrics.get(plan.parent.id),
+        artifacts: s.artifacts.get(plan.parent.id),
+      },
       mate,
       inspirations,
-      guidance: context.guidance.map((g) => ({ id: g.id, text: g.text, scope: g.island === null ? 'run' : `island ${g.island}` })),
+      guidance: context.guidance.map((g) => ({
+        id: g.id,
+        text: g.text,
+        scope: g.island === null ? 'run' : `island ${g.island}`,
+      })),
       knowledge: context.knowledge,
       lessons: s.lessons,
       notes: context.notes,
@@ -142,15 +175,32 @@ export class Planner {
    * A cold-start request: the `index`-th differently configured generator (model, strategy,
    * temperature), rewriting `from`, or, with no program yet (`from` null), writing a first one.
    */
-  coldStart(index: number, from: { id: string; code: string } | null, saturated: ReadonlySet<string>, strategies: readonly ColdStrategy[] = []): PlannedRequest | null {
+  coldStart(
+    index: number,
+    from: { id: string; code: string } | null,
+    saturated: ReadonlySet<string>,
+    strategies: readonly ColdStrategy[] = [],
+  ): PlannedRequest | null {
     const s = this.state
     const guidance = s.activeGuidance(null, this.evaluations())
-    const base = { kind: 'cold-start' as const, island: -1, parentId: from?.id ?? '', parentScore: from ? (s.scores.get(from.id) ?? null) : null, guidanceIds: guidance.map((g) => g.id) }
+    const base = {
+      kind: 'cold-start' as const,
+      island: -1,
+      parentId: from?.id ?? '',
+      parentScore: from ? (s.scores.get(from.id) ?? null) : null,
+      guidanceIds: guidance.map((g) => g.id),
+    }
     if (s.config.mutator === 'local') {
       if (!from) return null
       // every offline variant in turn: different step sizes, different operators
       const arm = LOCAL_ARMS[index % LOCAL_ARMS.length].id
-      return { ...base, arm, modelId: null, expectedCostUsd: 0, produce: async () => produceLocal(arm, from, null, s.language, s.rng, s.adapter) }
+      return {
+        ...base,
+        arm,
+        modelId: null,
+        expectedCostUsd: 0,
+        produce: async () => produceLocal(arm, from, null, s.language, s.rng, s.adapter),
+      }
     }
     const ids = s.ensemble!.ids.filter((id) => !saturated.has(id))
     if (!ids.length) return null
@@ -171,7 +221,13 @@ export class Planner {
           problem: s.problem,
           scratch: from ? undefined : { signature: s.problem.spec.signature },
           parent: from
-            ? { id: from.id, code: from.code, score: s.scores.get(from.id) ?? null, metrics: s.metrics.get(from.id), artifacts: s.artifacts.get(from.id) }
+            ? {
+                id: from.id,
+                code: from.code,
+                score: s.scores.get(from.id) ?? null,
+                metrics: s.metrics.get(from.id),
+                artifacts: s.artifacts.get(from.id),
+              }
             : { id: '', code: '', score: null },
           inspirations: [],
           guidance: guidance.map((g) => ({ id: g.id, text: g.text })),

@@ -3,7 +3,13 @@
 import { buildPrompt, type PromptCandidate, type PromptMode, type PromptRecord } from '../engine/prompt.ts'
 import { applySearchReplace, describeApply, parseAnswer } from '../engine/diff.ts'
 import { checkOutsideUnchanged, spliceFromEdited } from '../engine/code.ts'
-import { applyLocalOperator, applyAnyLocalOperator, LOCAL_OPERATOR_VARIANTS, type LocalOperatorName, type StepAdapter } from '../engine/operators-local.ts'
+import {
+  applyLocalOperator,
+  applyAnyLocalOperator,
+  LOCAL_OPERATOR_VARIANTS,
+  type LocalOperatorName,
+  type StepAdapter,
+} from '../engine/operators-local.ts'
 import type { Rng } from '../engine/rng.ts'
 import type { Ensemble } from '../llm/ensemble.ts'
 import type { LlmErrorKind } from '../llm/errors.ts'
@@ -74,7 +80,17 @@ export function produceLocal(
   let r = applyLocalOperator(spec.operator, input, rng, opts)
   // an operator that does not apply here (no literal, no mate…) falls back to any that does
   if (!r) r = applyAnyLocalOperator(input, rng, undefined, { perturb: { adapter } })
-  if (!r) return { rejected: true, reason: 'no offline operator applies to this program', parentIds: [parent.id], operator: spec.operator, tokensIn: 0, tokensOut: 0, costUsd: 0, arm }
+  if (!r)
+    return {
+      rejected: true,
+      reason: 'no offline operator applies to this program',
+      parentIds: [parent.id],
+      operator: spec.operator,
+      tokensIn: 0,
+      tokensOut: 0,
+      costUsd: 0,
+      arm,
+    }
   const crossover = r.operator.startsWith('crossover') && mate
   return {
     code: r.code,
@@ -120,7 +136,15 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
   const built = buildPrompt(
     {
       mode,
-      problem: { name: problem.name, description: problem.description, language: spec.language, direction: spec.direction, primaryMetric: spec.primaryMetric, reference: spec.reference, prompt: spec.prompt },
+      problem: {
+        name: problem.name,
+        description: problem.description,
+        language: spec.language,
+        direction: spec.direction,
+        primaryMetric: spec.primaryMetric,
+        reference: spec.reference,
+        prompt: spec.prompt,
+      },
       parent,
       secondParent: mode === 'crossover' ? (input.mate ?? undefined) : undefined,
       inspirations: input.inspirations,
@@ -128,7 +152,9 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       knowledge: input.knowledge,
       lessons: input.lessons,
       notes: input.notes,
-      critique: input.critique ? { text: input.critique.text, rating: input.critique.rating, of: input.critique.fromId } : undefined,
+      critique: input.critique
+        ? { text: input.critique.text, rating: input.critique.rating, of: input.critique.fromId }
+        : undefined,
       strategy: input.strategy,
       repair: input.repair,
       scratch: input.scratch,
@@ -136,15 +162,30 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     { maxTokens: input.tokenBudget },
   )
   const system = built.messages.find((m) => m.role === 'system')?.content
-  const user = built.messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n\n')
+  const user = built.messages
+    .filter((m) => m.role === 'user')
+    .map((m) => m.content)
+    .join('\n\n')
   const promptText = system ? `[system]\n${system}\n\n[user]\n${user}` : user
   const parentIds = input.scratch ? [] : mode === 'crossover' && input.mate ? [parent.id, input.mate.id] : [parent.id]
   const operator = input.scratch ? 'llm:scratch' : `llm:${mode}`
   const base = { parentIds, operator, model: input.modelId, prompt: promptText, arm: input.modelId }
-  const r = await ensemble.tryComplete(input.modelId, { system, user }, { signal: input.signal, temperature: input.temperature })
+  const r = await ensemble.tryComplete(
+    input.modelId,
+    { system, user },
+    { signal: input.signal, temperature: input.temperature },
+  )
   if (!r.ok) {
     const e = r.error
-    return { rejected: true, reason: `model error (${e.kind}): ${e.message}`.slice(0, 1000), ...base, tokensIn: e.tokensIn, tokensOut: e.tokensOut, costUsd: e.costUsd, errorKind: e.kind }
+    return {
+      rejected: true,
+      reason: `model error (${e.kind}): ${e.message}`.slice(0, 1000),
+      ...base,
+      tokensIn: e.tokensIn,
+      tokensOut: e.tokensOut,
+      costUsd: e.costUsd,
+      errorKind: e.kind,
+    }
   }
   const usage = { tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd }
   const parsed = parseAnswer(r.text, spec.language, mode === 'full' ? 'full' : 'diff')
@@ -155,8 +196,10 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     const applied = applySearchReplace(parent.code, parsed.blocks, { respectEvolveBlocks: true })
     description = describeApply(applied)
     if (applied.applied > 0 && applied.code !== parent.code) code = applied.code
-    if (applied.failed.length > 0) feedback = `Your previous edit was only partly applied: ${description}. Copy SEARCH text exactly from the current program.`
-    if (!code) feedback = `Your previous edit did not apply: ${description}. Copy SEARCH text exactly from the current program.`
+    if (applied.failed.length > 0)
+      feedback = `Your previous edit was only partly applied: ${description}. Copy SEARCH text exactly from the current program.`
+    if (!code)
+      feedback = `Your previous edit did not apply: ${description}. Copy SEARCH text exactly from the current program.`
   } else if (parsed.kind === 'full' && parsed.code && input.scratch) {
     code = parsed.code
     description = 'first program, written from the description'
@@ -171,11 +214,20 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     }
     description = 'full rewrite'
   } else {
-    feedback = input.scratch ? 'Your previous answer had no fenced program.' : 'Your previous answer had neither SEARCH/REPLACE blocks nor a fenced program.'
+    feedback = input.scratch
+      ? 'Your previous answer had no fenced program.'
+      : 'Your previous answer had neither SEARCH/REPLACE blocks nor a fenced program.'
     description = parsed.issues.map((i) => i.message ?? String(i)).join('; ') || 'no edit found in the answer'
   }
   if (!code || code === parent.code) {
-    return { rejected: true, reason: `answer not applied: ${description}`.slice(0, 1000), ...base, response: r.text, ...usage, feedback }
+    return {
+      rejected: true,
+      reason: `answer not applied: ${description}`.slice(0, 1000),
+      ...base,
+      response: r.text,
+      ...usage,
+      feedback,
+    }
   }
   return {
     code,

@@ -19,7 +19,11 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  }),
+)
 
 const CURVE = join(FIXTURES, 'curve-fit')
 const KEY = { OPENAI_API_KEY: 'sk-test-REPAIR' }
@@ -30,7 +34,14 @@ function configFile(config: unknown) {
   return f
 }
 
-const model = (url: string) => ({ provider: 'openai', model: 'agent-model', baseURL: url, apiKeyEnv: 'OPENAI_API_KEY', pricePer1kIn: 0.5, pricePer1kOut: 2 })
+const model = (url: string) => ({
+  provider: 'openai',
+  model: 'agent-model',
+  baseURL: url,
+  apiKeyEnv: 'OPENAI_API_KEY',
+  pricePer1kIn: 0.5,
+  pricePer1kOut: 2,
+})
 
 describe('which failures owe a repair', () => {
   it('a model-written child that failed, within the chain, never the seed, an expert edit or an infrastructure failure', () => {
@@ -45,8 +56,13 @@ describe('which failures owe a repair', () => {
     expect(repairDue({ origin: 'mutation', valid: false, depth: 0 }, 0)).toBe(false)
     expect(repairDepth({ repairDepth: 2 })).toBe(2)
     expect(repairDepth(null)).toBe(0)
-    expect(failureOf({ valid: false, error: { kind: 'timeout', message: 'timed out after 10 s' } }, {})).toEqual({ kind: 'timeout', message: 'timed out after 10 s' })
-    expect(failureOf({ valid: false }, { feedback: "NameError: name 'x' is not defined" }).message).toMatch(/invalid: NameError/)
+    expect(failureOf({ valid: false, error: { kind: 'timeout', message: 'timed out after 10 s' } }, {})).toEqual({
+      kind: 'timeout',
+      message: 'timed out after 10 s',
+    })
+    expect(failureOf({ valid: false }, { feedback: "NameError: name 'x' is not defined" }).message).toMatch(
+      /invalid: NameError/,
+    )
   })
 })
 
@@ -56,7 +72,13 @@ describe('repairs against the scripted model', () => {
     const server = await startOpenAiTestServer({ apiKey: KEY.OPENAI_API_KEY, responder: agent.respond })
     try {
       const dataDir = tempDir()
-      const config = configFile({ mutator: 'llm', islands: 2, repairAttempts: 1, budget: { maxEvals: 45 }, models: [model(server.url)] })
+      const config = configFile({
+        mutator: 'llm',
+        islands: 2,
+        repairAttempts: 1,
+        budget: { maxEvals: 45 },
+        models: [model(server.url)],
+      })
       const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', dataDir], KEY)
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 45 })
@@ -84,17 +106,31 @@ describe('repairs against the scripted model', () => {
         // a repair of a repair is not owed with repairAttempts 1
         expect(all.filter((c) => c.origin === 'repair' && c.repairDue)).toHaveLength(0)
         // the culprit the error named was found and removed: those repairs are valid
-        const named = repairs.filter((rep) => /fm_undefined_/.test((byId.get(rep.parentIds[0])!.artifacts as { feedback: string }).feedback) && rep.status === 'evaluated')
+        const named = repairs.filter(
+          (rep) =>
+            /fm_undefined_/.test((byId.get(rep.parentIds[0])!.artifacts as { feedback: string }).feedback) &&
+            rep.status === 'evaluated',
+        )
         expect(named.length).toBeGreaterThan(0)
         expect(named.every((rep) => rep.valid)).toBe(true)
         // the raised exception names no culprit: the scripted model cannot fix it
-        const unnamed = repairs.filter((rep) => /ValueError/.test((byId.get(rep.parentIds[0])!.artifacts as { feedback: string }).feedback) && rep.status === 'evaluated')
+        const unnamed = repairs.filter(
+          (rep) =>
+            /ValueError/.test((byId.get(rep.parentIds[0])!.artifacts as { feedback: string }).feedback) &&
+            rep.status === 'evaluated',
+        )
         expect(unnamed.every((rep) => !rep.valid)).toBe(true)
         // repairs count against the budget and the spend like every request
-        const indexes = all.filter((c) => c.status === 'evaluated').map((c) => c.evalIndex!).sort((a, b) => a - b)
+        const indexes = all
+          .filter((c) => c.status === 'evaluated')
+          .map((c) => c.evalIndex!)
+          .sort((a, b) => a - b)
         expect(indexes).toEqual(Array.from({ length: 45 }, (_, i) => i))
         const run = await db.prisma.run.findUniqueOrThrow({ where: { id: r.json.runId } })
-        expect(run.spendUsd).toBeCloseTo(all.reduce((s, c) => s + c.costUsd, 0), 9)
+        expect(run.spendUsd).toBeCloseTo(
+          all.reduce((s, c) => s + c.costUsd, 0),
+          9,
+        )
         expect(repairs.every((rep) => rep.costUsd > 0)).toBe(true)
         // the candidate page shows the chain from either end: the failure first, then its repair
         const rep = named[0]!
@@ -118,11 +154,23 @@ describe('repairs against the scripted model', () => {
     const agent = agentResponder({ breakEvery: 2 })
     const server = await startOpenAiTestServer({ apiKey: KEY.OPENAI_API_KEY, responder: agent.respond })
     try {
-      const config = configFile({ mutator: 'llm', islands: 1, repairAttempts: 0, budget: { maxEvals: 16 }, models: [model(server.url)] })
+      const config = configFile({
+        mutator: 'llm',
+        islands: 1,
+        repairAttempts: 0,
+        budget: { maxEvals: 16 },
+        models: [model(server.url)],
+      })
       const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', tempDir()], KEY)
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
       expect(agent.stats.planted['name-error'] + agent.stats.planted.exception).toBeGreaterThan(0)
-      expect(server.chatRequests().filter((q) => promptKind((q.body as { messages: Array<{ role: string; content: string }> }).messages) === 'repair')).toHaveLength(0)
+      expect(
+        server
+          .chatRequests()
+          .filter(
+            (q) => promptKind((q.body as { messages: Array<{ role: string; content: string }> }).messages) === 'repair',
+          ),
+      ).toHaveLength(0)
     } finally {
       await server.close()
     }
@@ -147,7 +195,13 @@ describe('kill -9 with repairs in flight', () => {
     })
     try {
       const dataDir = tempDir()
-      const config = configFile({ mutator: 'llm', islands: 2, repairAttempts: 1, budget: { maxEvals: 50 }, models: [model(server.url)] })
+      const config = configFile({
+        mutator: 'llm',
+        islands: 2,
+        repairAttempts: 1,
+        budget: { maxEvals: 50 },
+        models: [model(server.url)],
+      })
       const child = startCli(['run', CURVE, '--config', config, '--json', '--data-dir', dataDir], KEY)
       const done = collect(child)
       let runId = ''
@@ -187,13 +241,20 @@ describe('kill -9 with repairs in flight', () => {
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 50 })
       const db = await openDatabase({ dataDir, databaseUrl: '' })
       try {
-        const all = await db.prisma.candidate.findMany({ where: { runId }, select: { id: true, origin: true, parentIds: true, status: true, evalIndex: true } })
+        const all = await db.prisma.candidate.findMany({
+          where: { runId },
+          select: { id: true, origin: true, parentIds: true, status: true, evalIndex: true },
+        })
         const repairsOf = (id: string) => all.filter((c) => c.origin === 'repair' && c.parentIds[0] === id).length
         for (const id of owed) expect(repairsOf(id)).toBe(1)
         const counts = new Map<string, number>()
-        for (const c of all) if (c.origin === 'repair') counts.set(c.parentIds[0], (counts.get(c.parentIds[0]) ?? 0) + 1)
+        for (const c of all)
+          if (c.origin === 'repair') counts.set(c.parentIds[0], (counts.get(c.parentIds[0]) ?? 0) + 1)
         expect(Math.max(...counts.values())).toBe(1)
-        const indexes = all.filter((c) => c.status === 'evaluated').map((c) => c.evalIndex!).sort((a, b) => a - b)
+        const indexes = all
+          .filter((c) => c.status === 'evaluated')
+          .map((c) => c.evalIndex!)
+          .sort((a, b) => a - b)
         expect(indexes).toEqual(Array.from({ length: 50 }, (_, i) => i))
       } finally {
         await db.close()

@@ -34,7 +34,10 @@ export function repairDepth(operatorParams: unknown): number {
 }
 
 /** Whether a finished evaluation owes a repair: a model's child that failed for a reason of its own, within the chain's limit. */
-export function repairDue(c: { origin: string; valid: boolean; errorKind?: string; depth: number }, attempts: number): boolean {
+export function repairDue(
+  c: { origin: string; valid: boolean; errorKind?: string; depth: number },
+  attempts: number,
+): boolean {
   if (attempts <= 0 || c.valid || !REPAIRABLE_ORIGINS.has(c.origin)) return false
   // infrastructure failures were retried already and say nothing about the program
   if (c.errorKind === 'infra') return false
@@ -42,10 +45,18 @@ export function repairDue(c: { origin: string; valid: boolean; errorKind?: strin
 }
 
 /** What the repair prompt says went wrong. */
-export function failureOf(r: Pick<EvalResult, 'error' | 'valid'>, artifacts: Record<string, unknown>): { kind: string; message: string } {
+export function failureOf(
+  r: Pick<EvalResult, 'error' | 'valid'>,
+  artifacts: Record<string, unknown>,
+): { kind: string; message: string } {
   if (r.error) return { kind: r.error.kind, message: r.error.message }
   const feedback = typeof artifacts.feedback === 'string' ? artifacts.feedback : ''
-  return { kind: 'invalid', message: feedback ? `the evaluator marked the result invalid: ${feedback}` : 'the evaluator marked the result invalid (see its feedback)' }
+  return {
+    kind: 'invalid',
+    message: feedback
+      ? `the evaluator marked the result invalid: ${feedback}`
+      : 'the evaluator marked the result invalid (see its feedback)',
+  }
 }
 
 export class Repairs {
@@ -68,11 +79,20 @@ export class Repairs {
 
   /** whether this finished evaluation owes a repair (decided before its result is stored, and stored with it) */
   due(f: InFlight, r: EvalResult, valid: boolean) {
-    return repairDue({ origin: f.origin, valid, errorKind: r.error?.kind, depth: repairDepth(f.operatorParams) }, this.attempts())
+    return repairDue(
+      { origin: f.origin, valid, errorKind: r.error?.kind, depth: repairDepth(f.operatorParams) },
+      this.attempts(),
+    )
   }
 
   add(f: InFlight, r: EvalResult, artifacts: Record<string, unknown>) {
-    this.queue.push({ id: f.id, island: f.island, model: f.arm, depth: repairDepth(f.operatorParams), ...failureOf(r, artifacts) })
+    this.queue.push({
+      id: f.id,
+      island: f.island,
+      model: f.arm,
+      depth: repairDepth(f.operatorParams),
+      ...failureOf(r, artifacts),
+    })
   }
 
   /** A repair that could not start after all (the budget refused it): first again next time. */
@@ -83,7 +103,14 @@ export class Repairs {
   /** The repairs a previous process owed and had not stored an answer for (a request it lost to a kill). */
   async load(db: Db, runId: string) {
     if (this.attempts() === 0) return
-    const rows = await db.sql<{ id: string; island: number; model: string | null; operator_params: unknown; error: { kind?: string; message?: string } | null; artifacts: Record<string, unknown> | null }>(
+    const rows = await db.sql<{
+      id: string
+      island: number
+      model: string | null
+      operator_params: unknown
+      error: { kind?: string; message?: string } | null
+      artifacts: Record<string, unknown> | null
+    }>(
       `SELECT c.id, c.island, c.model, c.operator_params, c.error, c.artifacts FROM candidates c
         WHERE c.run_id = $1 AND c.repair_due AND c.status = 'evaluated'
           AND NOT EXISTS (SELECT 1 FROM candidates r WHERE r.run_id = $1 AND r.origin = 'repair' AND r.parent_ids[1] = c.id
@@ -93,8 +120,20 @@ export class Repairs {
     )
     const members = new Set(this.state.ensemble?.ids ?? [])
     for (const row of rows) {
-      const failure = failureOf({ valid: false, error: row.error?.kind ? { kind: row.error.kind as 'crash', message: row.error.message ?? '' } : undefined }, row.artifacts ?? {})
-      this.queue.push({ id: row.id, island: row.island, model: row.model && members.has(row.model) ? row.model : null, depth: repairDepth(row.operator_params), ...failure })
+      const failure = failureOf(
+        {
+          valid: false,
+          error: row.error?.kind ? { kind: row.error.kind as 'crash', message: row.error.message ?? '' } : undefined,
+        },
+        row.artifacts ?? {},
+      )
+      this.queue.push({
+        id: row.id,
+        island: row.island,
+        model: row.model && members.has(row.model) ? row.model : null,
+        depth: repairDepth(row.operator_params),
+        ...failure,
+      })
     }
   }
 
@@ -105,7 +144,10 @@ export class Repairs {
     if (!p || !s.ensemble) return null
     const allowed = s.allowedArms(saturated)
     if (allowed && allowed.length === 0) return null
-    const modelId = p.model && (!allowed || allowed.includes(p.model)) && s.ensemble.ids.includes(p.model) ? p.model : s.bandit.choose(s.rng, allowed)
+    const modelId =
+      p.model && (!allowed || allowed.includes(p.model)) && s.ensemble.ids.includes(p.model)
+        ? p.model
+        : s.bandit.choose(s.rng, allowed)
     this.queue.shift()
     const mode = (s.config.llmOperators.diff ?? 0) > 0 ? 'diff' : 'full'
     return {

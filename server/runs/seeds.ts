@@ -4,7 +4,13 @@
 // documents tagged `seed`), deduplicated on their normalized code and bounded by the budget.
 import type { Db } from '../db.ts'
 import { analyzeCode } from '../engine/novelty.ts'
-import { SEED_PROGRAM_MAX_CHARS, SEED_PROGRAMS_MAX, SEED_PROGRAMS_MAX_CHARS, type RunConfig, type SeedProgram } from '../../client-safe/run-config.ts'
+import {
+  SEED_PROGRAM_MAX_CHARS,
+  SEED_PROGRAMS_MAX,
+  SEED_PROGRAMS_MAX_CHARS,
+  type RunConfig,
+  type SeedProgram,
+} from '../../client-safe/run-config.ts'
 import type { ProblemSnapshot } from './service.ts'
 
 export interface StartProgram {
@@ -17,10 +23,21 @@ export interface StartProgram {
 }
 
 /** The distinct programs the cold start evaluates first, the problem's own seed first; at most `limit`. */
-export function startPrograms(problem: Pick<ProblemSnapshot, 'seedCode'>, config: Pick<RunConfig, 'seedPrograms'>, language: string, limit: number): StartProgram[] {
+export function startPrograms(
+  problem: Pick<ProblemSnapshot, 'seedCode'>,
+  config: Pick<RunConfig, 'seedPrograms'>,
+  language: string,
+  limit: number,
+): StartProgram[] {
   const all = [
-    ...(problem.seedCode.trim() ? [{ code: problem.seedCode, description: "the problem's entry program", index: -1 }] : []),
-    ...(config.seedPrograms ?? []).map((p, index) => ({ code: p.code, description: p.label ? `seed program: ${p.label}` : `seed program ${index + 1}`, index })),
+    ...(problem.seedCode.trim()
+      ? [{ code: problem.seedCode, description: "the problem's entry program", index: -1 }]
+      : []),
+    ...(config.seedPrograms ?? []).map((p, index) => ({
+      code: p.code,
+      description: p.label ? `seed program: ${p.label}` : `seed program ${index + 1}`,
+      index,
+    })),
   ]
   const seen = new Set<string>()
   const out: StartProgram[] = []
@@ -41,9 +58,18 @@ export function startPrograms(problem: Pick<ProblemSnapshot, 'seedCode'>, config
  */
 export function programOfDocument(doc: { format: string; content: string }, language: string): string | null {
   if (doc.format === 'code') return doc.content.trim() ? doc.content : null
-  const blocks = [...doc.content.matchAll(/^```([\w+-]*)[^\n]*\n([\s\S]*?)^```/gm)].map((m) => ({ lang: m[1]!.toLowerCase(), code: m[2]! }))
+  const blocks = [...doc.content.matchAll(/^```([\w+-]*)[^\n]*\n([\s\S]*?)^```/gm)].map((m) => ({
+    lang: m[1]!.toLowerCase(),
+    code: m[2]!,
+  }))
   const lang = language.toLowerCase()
-  const aliases: Record<string, string[]> = { python: ['python', 'py'], javascript: ['javascript', 'js'], typescript: ['typescript', 'ts'], cpp: ['cpp', 'c++', 'cc'], rust: ['rust', 'rs'] }
+  const aliases: Record<string, string[]> = {
+    python: ['python', 'py'],
+    javascript: ['javascript', 'js'],
+    typescript: ['typescript', 'ts'],
+    cpp: ['cpp', 'c++', 'cc'],
+    rust: ['rust', 'rs'],
+  }
   const names = aliases[lang] ?? [lang]
   const own = blocks.find((b) => names.includes(b.lang))
   const code = (own ?? blocks[0])?.code
@@ -70,7 +96,13 @@ export async function knowledgeSeedPrograms(
   const out: SeedProgram[] = []
   for (const d of docs) {
     const code = programOfDocument(d, problem.language)
-    if (!code || code.length > SEED_PROGRAM_MAX_CHARS || existing.length + out.length >= SEED_PROGRAMS_MAX || chars + code.length > SEED_PROGRAMS_MAX_CHARS) continue
+    if (
+      !code ||
+      code.length > SEED_PROGRAM_MAX_CHARS ||
+      existing.length + out.length >= SEED_PROGRAMS_MAX ||
+      chars + code.length > SEED_PROGRAMS_MAX_CHARS
+    )
+      continue
     chars += code.length
     out.push({ code, label: `knowledge document "${d.title.slice(0, 150)}"`, knowledgeDocId: d.id })
   }

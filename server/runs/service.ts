@@ -10,7 +10,14 @@ import type { RunDefaults } from '../problems/load.ts'
 import { assertRunnableHere } from '../setup/check.ts'
 import { detectIsolation, unsandboxedRefusal } from '../../workers/sandbox.ts'
 import { PrerequisiteError } from '../errors.ts'
-import { ACTIVE_STATUSES, configSummary, FINAL_STATUSES, RunConfig, type RunConfigInput, type RunStatus } from '../../client-safe/run-config.ts'
+import {
+  ACTIVE_STATUSES,
+  configSummary,
+  FINAL_STATUSES,
+  RunConfig,
+  type RunConfigInput,
+  type RunStatus,
+} from '../../client-safe/run-config.ts'
 import { knowledgeSeedPrograms } from './seeds.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
@@ -28,11 +35,16 @@ export interface ProblemSnapshot {
 export function mergeDefaults(input: RunConfigInput, d: RunDefaults): RunConfigInput {
   const merged: RunConfigInput = { ...input }
   if (merged.islands === undefined && d.islands) merged.islands = d.islands
-  if (merged.populationPerIsland === undefined && d.populationSize) merged.populationPerIsland = Math.max(2, Math.floor(d.populationSize / (merged.islands ?? RunConfig.parse({}).islands)))
+  if (merged.populationPerIsland === undefined && d.populationSize)
+    merged.populationPerIsland = Math.max(
+      2,
+      Math.floor(d.populationSize / (merged.islands ?? RunConfig.parse({}).islands)),
+    )
   if (merged.migrationInterval === undefined && d.migrationInterval) merged.migrationInterval = d.migrationInterval
   if (merged.migrationRate === undefined && d.migrationRate !== undefined) merged.migrationRate = d.migrationRate
   if (merged.seed === undefined && d.seed !== undefined) merged.seed = d.seed
-  if (merged.budget?.maxEvals === undefined && d.maxEvals) merged.budget = { ...(merged.budget ?? {}), maxEvals: d.maxEvals }
+  if (merged.budget?.maxEvals === undefined && d.maxEvals)
+    merged.budget = { ...(merged.budget ?? {}), maxEvals: d.maxEvals }
   if (merged.exploration === undefined && d.exploration !== undefined) merged.exploration = d.exploration
   if (merged.concurrency === undefined && d.concurrency) merged.concurrency = d.concurrency
   if (merged.llmOperators === undefined && d.llmOperators) merged.llmOperators = d.llmOperators
@@ -50,10 +62,27 @@ export function assertSandboxedHere() {
   if (why) throw new PrerequisiteError(`this run cannot start: ${why}`)
 }
 
-export async function createRun(db: Db, actor: Actor, input: { problemId: string; name?: string; config: RunConfigInput; forkedFrom?: { runId: string; candidateId: string } }) {
+export async function createRun(
+  db: Db,
+  actor: Actor,
+  input: {
+    problemId: string
+    name?: string
+    config: RunConfigInput
+    forkedFrom?: { runId: string; candidateId: string }
+  },
+) {
   const problem = await db.prisma.problem.findUnique({
     where: { id: input.problemId },
-    select: { id: true, name: true, description: true, spec: true, seedCode: true, bundleHash: true, runDefaults: true },
+    select: {
+      id: true,
+      name: true,
+      description: true,
+      spec: true,
+      seedCode: true,
+      bundleHash: true,
+      runDefaults: true,
+    },
   })
   if (!problem) throw new NotFoundError(`no problem "${input.problemId}" (fm-agent problems lists them)`)
   const parsed = RunConfig.safeParse(mergeDefaults(input.config, problem.runDefaults as RunDefaults))
@@ -64,10 +93,16 @@ export async function createRun(db: Db, actor: Actor, input: { problemId: string
   const config = parsed.data
   const spec = problem.spec as ProblemSpec
   // knowledge documents tagged `seed` join the run's seed programs, snapshotted with its config
-  const fromKnowledge = await knowledgeSeedPrograms(db, { id: problem.id, language: spec.language, family: spec.family }, config.seedPrograms ?? [])
+  const fromKnowledge = await knowledgeSeedPrograms(
+    db,
+    { id: problem.id, language: spec.language, family: spec.family },
+    config.seedPrograms ?? [],
+  )
   if (fromKnowledge.length) config.seedPrograms = [...(config.seedPrograms ?? []), ...fromKnowledge]
   if (!problem.seedCode.trim() && !config.seedPrograms?.length && config.mutator !== 'llm') {
-    throw new BadInputError(`problem "${problem.id}" has no seed program: its cold start writes the first programs with a model; give the run models (an LLM run) or seed programs (--seed-program)`)
+    throw new BadInputError(
+      `problem "${problem.id}" has no seed program: its cold start writes the first programs with a model; give the run models (an LLM run) or seed programs (--seed-program)`,
+    )
   }
   // embedded mode evaluates on this machine: a problem it cannot run is refused here, not failed on its seed
   if (db.mode === 'embedded') {
@@ -77,19 +112,37 @@ export async function createRun(db: Db, actor: Actor, input: { problemId: string
   if (spec.limits?.gpu && config.concurrency === 0) {
     // GPU problems wait for GPU workers; nothing to decide here, the queue routes them
   }
-  const snapshot: ProblemSnapshot = { id: problem.id, name: problem.name, description: problem.description, spec, seedCode: problem.seedCode, bundleHash: problem.bundleHash }
+  const snapshot: ProblemSnapshot = {
+    id: problem.id,
+    name: problem.name,
+    description: problem.description,
+    spec,
+    seedCode: problem.seedCode,
+    bundleHash: problem.bundleHash,
+  }
   const run = await db.prisma.$transaction(async (tx) => {
     const r = await tx.run.create({
       data: {
-        problemId: problem.id, name: input.name, config: json(config), problemSnapshot: json(snapshot), createdById: actor.id,
-        forkedFromRunId: input.forkedFrom?.runId ?? null, forkedFromCandidateId: input.forkedFrom?.candidateId ?? null,
+        problemId: problem.id,
+        name: input.name,
+        config: json(config),
+        problemSnapshot: json(snapshot),
+        createdById: actor.id,
+        forkedFromRunId: input.forkedFrom?.runId ?? null,
+        forkedFromCandidateId: input.forkedFrom?.candidateId ?? null,
       },
       select: { id: true },
     })
     await tx.island.createMany({ data: Array.from({ length: config.islands }, (_, index) => ({ runId: r.id, index })) })
     // whoever starts a run watches it (notified when it completes, fails or stalls) until they stop
     if (actor.id) await tx.runWatcher.create({ data: { runId: r.id, userId: actor.id } })
-    await audit(tx, actor, { action: input.forkedFrom ? 'run.fork' : 'run.create', targetType: 'run', targetId: r.id, runId: r.id, after: { problemId: problem.id, config: configSummary(config), forkedFrom: input.forkedFrom ?? null } })
+    await audit(tx, actor, {
+      action: input.forkedFrom ? 'run.fork' : 'run.create',
+      targetType: 'run',
+      targetId: r.id,
+      runId: r.id,
+      after: { problemId: problem.id, config: configSummary(config), forkedFrom: input.forkedFrom ?? null },
+    })
     return r
   })
   return { id: run.id, config }
@@ -125,24 +178,41 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
   const run = await db.prisma.run.findUnique({
     where: { id: runId },
     select: {
-      id: true, status: true, statusReason: true, problemId: true, evaluations: true, seedScore: true, bestScore: true, bestCandidateId: true,
-      spendUsd: true, problemSnapshot: true, islands: { select: { index: true, bestScore: true }, orderBy: { index: 'asc' } },
+      id: true,
+      status: true,
+      statusReason: true,
+      problemId: true,
+      evaluations: true,
+      seedScore: true,
+      bestScore: true,
+      bestCandidateId: true,
+      spendUsd: true,
+      problemSnapshot: true,
+      islands: { select: { index: true, bestScore: true }, orderBy: { index: 'asc' } },
     },
   })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
   const snap = run.problemSnapshot as unknown as ProblemSnapshot
   // the latest metric row per island (and -1 for the run) carries the diversity measures
-  const latest = await db.prisma.$queryRaw<Array<{ island: number; diversity: Record<string, number>; population: number; best: number | null }>>`
+  const latest = await db.prisma.$queryRaw<
+    Array<{ island: number; diversity: Record<string, number>; population: number; best: number | null }>
+  >`
     SELECT DISTINCT ON (island) island, diversity, population, best FROM run_metrics WHERE run_id = ${runId} ORDER BY island, id DESC`
   const byIsland = new Map(latest.map((r) => [r.island, r]))
-  const [p] = await db.prisma.$queryRaw<Array<{ requests: number | null; waiting: number | null; busy: number | null; capacity: number | null }>>`
+  const [p] = await db.prisma.$queryRaw<
+    Array<{ requests: number | null; waiting: number | null; busy: number | null; capacity: number | null }>
+  >`
     SELECT avg((pipeline->>'requests')::float8) AS requests, avg((pipeline->>'waiting')::float8) AS waiting,
            avg((pipeline->>'busy')::float8) AS busy, avg((pipeline->>'capacity')::float8) AS capacity
       FROM run_metrics WHERE run_id = ${runId} AND island = -1 AND pipeline IS NOT NULL`
   const r4 = (x: number) => Math.round(x * 1e3) / 1e3
   const [seeds, cold] = await Promise.all([
     db.prisma.candidate.count({ where: { runId, origin: 'seed' } }),
-    db.prisma.runEvent.findFirst({ where: { runId, type: 'cold-start' }, orderBy: { id: 'desc' }, select: { payload: true } }),
+    db.prisma.runEvent.findFirst({
+      where: { runId, type: 'cold-start' },
+      orderBy: { id: 'desc' },
+      select: { payload: true },
+    }),
   ])
   const coldPayload = cold?.payload as { firstValidAfter?: number | null } | undefined
   return {
@@ -153,7 +223,8 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
     direction: snap.spec.direction,
     evaluations: run.evaluations,
     seedScore: run.seedScore,
-    best: run.bestScore !== null && run.bestCandidateId ? { score: run.bestScore, candidateId: run.bestCandidateId } : null,
+    best:
+      run.bestScore !== null && run.bestCandidateId ? { score: run.bestScore, candidateId: run.bestCandidateId } : null,
     islands: run.islands.length,
     diversity: byIsland.get(-1)?.diversity ?? {},
     perIsland: run.islands.map((i) => ({
@@ -165,7 +236,13 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
     spendUsd: run.spendUsd,
     pipeline:
       p && p.requests !== null
-        ? { requests: r4(p.requests), waiting: r4(p.waiting ?? 0), busy: r4(p.busy ?? 0), capacity: r4(p.capacity ?? 0), busyShare: p.capacity ? r4((p.busy ?? 0) / p.capacity) : null }
+        ? {
+            requests: r4(p.requests),
+            waiting: r4(p.waiting ?? 0),
+            busy: r4(p.busy ?? 0),
+            capacity: r4(p.capacity ?? 0),
+            busyShare: p.capacity ? r4((p.busy ?? 0) / p.capacity) : null,
+          }
         : null,
     coldStart: { seeds, seedless: !snap.seedCode.trim(), firstValidAfter: coldPayload?.firstValidAfter ?? null },
   }
@@ -177,24 +254,48 @@ export async function listRuns(db: Db, opts: { limit?: number; status?: string }
     orderBy: { createdAt: 'desc' },
     take: opts.limit ?? 100,
     select: {
-      id: true, name: true, problemId: true, status: true, statusReason: true, evaluations: true, bestScore: true, seedScore: true,
-      spendUsd: true, createdAt: true, startedAt: true, finishedAt: true, config: true, problemSnapshot: true, leaseOwner: true, leaseUntil: true,
+      id: true,
+      name: true,
+      problemId: true,
+      status: true,
+      statusReason: true,
+      evaluations: true,
+      bestScore: true,
+      seedScore: true,
+      spendUsd: true,
+      createdAt: true,
+      startedAt: true,
+      finishedAt: true,
+      config: true,
+      problemSnapshot: true,
+      leaseOwner: true,
+      leaseUntil: true,
     },
   })
   // active runs whose evaluations wait and no worker can take them (the engine's last pipeline figures)
   const active = rows.filter((r) => (ACTIVE_STATUSES as string[]).includes(r.status)).map((r) => r.id)
   const stalled = new Set<string>()
   if (active.length) {
-    const last = await db.prisma.$queryRaw<Array<{ run_id: string; pipeline: { waiting?: number; capacity?: number } | null; at: Date }>>`
+    const last = await db.prisma.$queryRaw<
+      Array<{ run_id: string; pipeline: { waiting?: number; capacity?: number } | null; at: Date }>
+    >`
       SELECT DISTINCT ON (run_id) run_id, pipeline, at FROM run_metrics WHERE run_id = ANY(${active}::text[]) AND island = -1 ORDER BY run_id, id DESC`
-    for (const m of last) if (m.pipeline && m.pipeline.capacity === 0 && (m.pipeline.waiting ?? 0) > 0 && Date.now() - m.at.getTime() < 30_000) stalled.add(m.run_id)
+    for (const m of last)
+      if (
+        m.pipeline &&
+        m.pipeline.capacity === 0 &&
+        (m.pipeline.waiting ?? 0) > 0 &&
+        Date.now() - m.at.getTime() < 30_000
+      )
+        stalled.add(m.run_id)
   }
   return rows.map(({ config, problemSnapshot, leaseOwner, leaseUntil, ...r }) => {
     const snap = problemSnapshot as unknown as ProblemSnapshot
     const cfg = config as RunConfig
     return {
       ...r,
-      drivenBy: active.includes(r.id) && leaseOwner && leaseUntil && leaseUntil.getTime() > Date.now() ? leaseOwner : null,
+      drivenBy:
+        active.includes(r.id) && leaseOwner && leaseUntil && leaseUntil.getTime() > Date.now() ? leaseOwner : null,
       waitingForWorkers: stalled.has(r.id),
       direction: snap.spec.direction,
       reference: snap.spec.reference ?? null,
@@ -235,7 +336,11 @@ export async function exportRun(db: Db, runId: string) {
     db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
     db.prisma.runMetric.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
     db.prisma.candidateRating.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
-    db.prisma.candidateImage.findMany({ where: { candidate: { runId } }, select: { candidateId: true, name: true, mime: true, data: true }, orderBy: [{ candidateId: 'asc' }, { name: 'asc' }] }),
+    db.prisma.candidateImage.findMany({
+      where: { candidate: { runId } },
+      select: { candidateId: true, name: true, mime: true, data: true },
+      orderBy: [{ candidateId: 'asc' }, { name: 'asc' }],
+    }),
   ])
   const { leaseOwner: _lo, leaseUntil: _lu, ...runData } = run
   return {
@@ -249,7 +354,12 @@ export async function exportRun(db: Db, runId: string) {
     metrics: metrics.map(({ id: _id, ...m }) => m),
     ratings,
     /** the candidates' pictures, their bytes in base64 */
-    images: images.map((i) => ({ candidateId: i.candidateId, name: i.name, mime: i.mime, data: Buffer.from(i.data).toString('base64') })),
+    images: images.map((i) => ({
+      candidateId: i.candidateId,
+      name: i.name,
+      mime: i.mime,
+      data: Buffer.from(i.data).toString('base64'),
+    })),
   }
 }
 
@@ -258,7 +368,13 @@ type ExportFile = Awaited<ReturnType<typeof exportRun>>
 /** Imports an export as a new run (new ids where needed), stopped: it can be inspected or resumed. */
 export async function importRun(db: Db, actor: Actor, data: unknown) {
   const file = data as Partial<ExportFile>
-  if (!file || typeof file !== 'object' || file.format !== EXPORT_FORMAT || !file.run || !Array.isArray(file.candidates)) {
+  if (
+    !file ||
+    typeof file !== 'object' ||
+    file.format !== EXPORT_FORMAT ||
+    !file.run ||
+    !Array.isArray(file.candidates)
+  ) {
     throw new BadInputError(`not an FM Agent run export (expected "format": "${EXPORT_FORMAT}")`)
   }
   const src = file.run as ExportFile['run']
@@ -270,58 +386,112 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
     throw new ConflictError(`run ${src.id} already exists here`)
   }
   const date = (v: unknown) => (v ? new Date(v as string) : null)
-  await db.prisma.$transaction(async (tx) => {
-    await tx.run.create({
-      data: {
-        id: src.id, name: src.name, problemId: src.problemId, status: FINAL_STATUSES.includes(src.status as RunStatus) ? src.status : 'stopped',
-        statusReason: src.statusReason ?? 'imported', config: json(src.config), problemSnapshot: json(src.problemSnapshot),
-        evaluations: src.evaluations, spendUsd: src.spendUsd, seedScore: src.seedScore, bestScore: src.bestScore, bestCandidateId: src.bestCandidateId,
-        nextSeq: src.nextSeq, engineState: json(src.engineState ?? {}), createdById: actor.id, startedAt: date(src.startedAt), finishedAt: date(src.finishedAt),
-        forkedFromRunId: src.forkedFromRunId ?? null, forkedFromCandidateId: src.forkedFromCandidateId ?? null,
-        createdAt: date(src.createdAt) ?? new Date(),
-      },
-    })
-    await tx.island.createMany({
-      data: (file.islands ?? []).map((i) => ({ runId: src.id, index: i.index, state: json(i.state ?? {}), bestScore: i.bestScore, bestCandidateId: i.bestCandidateId, stagnant: i.stagnant })),
-    })
-    const cands = file.candidates!.map((c) => ({
-      ...c,
-      runId: src.id,
-      status: c.status === 'queued' || c.status === 'running' ? 'pending' : c.status,
-      createdAt: new Date(c.createdAt),
-      evaluatedAt: date(c.evaluatedAt),
-      operatorParams: c.operatorParams === null ? undefined : json(c.operatorParams),
-      metrics: c.metrics === null ? undefined : json(c.metrics),
-      features: c.features === null ? undefined : json(c.features),
-      artifacts: c.artifacts === null ? undefined : json(c.artifacts),
-      error: c.error === null ? undefined : json(c.error),
-      timing: c.timing === null ? undefined : json(c.timing),
-      judge: c.judge === null || c.judge === undefined ? undefined : json(c.judge),
-      heldOut: c.heldOut === null || c.heldOut === undefined ? undefined : json(c.heldOut),
-    }))
-    for (let i = 0; i < cands.length; i += 500) await tx.candidate.createMany({ data: cands.slice(i, i + 500) })
-    if (file.migrations?.length) await tx.migration.createMany({ data: file.migrations.map((m) => ({ ...m, runId: src.id, createdAt: new Date(m.createdAt) })) })
-    if (file.metrics?.length) {
-      await tx.runMetric.createMany({ data: file.metrics.map((m) => ({ ...m, runId: src.id, at: new Date(m.at), diversity: json(m.diversity), pipeline: m.pipeline === null || m.pipeline === undefined ? undefined : json(m.pipeline) })) })
-    }
-    if (file.guidance?.length) {
-      await tx.guidance.createMany({
-        data: file.guidance.map((g) => ({ ...g, runId: src.id, createdAt: new Date(g.createdAt), expiresAt: date(g.expiresAt), withdrawnAt: date(g.withdrawnAt) })),
+  await db.prisma.$transaction(
+    async (tx) => {
+      await tx.run.create({
+        data: {
+          id: src.id,
+          name: src.name,
+          problemId: src.problemId,
+          status: FINAL_STATUSES.includes(src.status as RunStatus) ? src.status : 'stopped',
+          statusReason: src.statusReason ?? 'imported',
+          config: json(src.config),
+          problemSnapshot: json(src.problemSnapshot),
+          evaluations: src.evaluations,
+          spendUsd: src.spendUsd,
+          seedScore: src.seedScore,
+          bestScore: src.bestScore,
+          bestCandidateId: src.bestCandidateId,
+          nextSeq: src.nextSeq,
+          engineState: json(src.engineState ?? {}),
+          createdById: actor.id,
+          startedAt: date(src.startedAt),
+          finishedAt: date(src.finishedAt),
+          forkedFromRunId: src.forkedFromRunId ?? null,
+          forkedFromCandidateId: src.forkedFromCandidateId ?? null,
+          createdAt: date(src.createdAt) ?? new Date(),
+        },
       })
-    }
-    // exports made before ratings existed have none
-    if (file.ratings?.length) {
-      await tx.candidateRating.createMany({ data: file.ratings.map((r) => ({ ...r, runId: src.id, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) })) })
-    }
-    // pictures are checked as they were at ingestion; one that fails is left out (exports made before pictures have none)
-    const pictures = (file.images ?? []).flatMap((i) => {
-      const img = importedImage(i)
-      return img ? [img] : []
-    })
-    if (pictures.length) await tx.candidateImage.createMany({ data: pictures })
-    await audit(tx, actor, { action: 'run.import', targetType: 'run', targetId: src.id, runId: src.id, after: { candidates: cands.length } })
-    // a run of 100,000 candidates takes far longer than Prisma's default 5 s for one transaction
-  }, { timeout: 30 * 60_000, maxWait: 60_000 })
+      await tx.island.createMany({
+        data: (file.islands ?? []).map((i) => ({
+          runId: src.id,
+          index: i.index,
+          state: json(i.state ?? {}),
+          bestScore: i.bestScore,
+          bestCandidateId: i.bestCandidateId,
+          stagnant: i.stagnant,
+        })),
+      })
+      const cands = file.candidates!.map((c) => ({
+        ...c,
+        runId: src.id,
+        status: c.status === 'queued' || c.status === 'running' ? 'pending' : c.status,
+        createdAt: new Date(c.createdAt),
+        evaluatedAt: date(c.evaluatedAt),
+        operatorParams: c.operatorParams === null ? undefined : json(c.operatorParams),
+        metrics: c.metrics === null ? undefined : json(c.metrics),
+        features: c.features === null ? undefined : json(c.features),
+        artifacts: c.artifacts === null ? undefined : json(c.artifacts),
+        error: c.error === null ? undefined : json(c.error),
+        timing: c.timing === null ? undefined : json(c.timing),
+        judge: c.judge === null || c.judge === undefined ? undefined : json(c.judge),
+        heldOut: c.heldOut === null || c.heldOut === undefined ? undefined : json(c.heldOut),
+      }))
+      for (let i = 0; i < cands.length; i += 500) await tx.candidate.createMany({ data: cands.slice(i, i + 500) })
+      if (file.migrations?.length)
+        await tx.migration.createMany({
+          data: file.migrations.map((m) => ({ ...m, runId: src.id, createdAt: new Date(m.createdAt) })),
+        })
+      if (file.metrics?.length) {
+        await tx.runMetric.createMany({
+          data: file.metrics.map((m) => ({
+            ...m,
+            runId: src.id,
+            at: new Date(m.at),
+            diversity: json(m.diversity),
+            pipeline: m.pipeline === null || m.pipeline === undefined ? undefined : json(m.pipeline),
+          })),
+        })
+      }
+      if (file.guidance?.length) {
+        await tx.guidance.createMany({
+          data: file.guidance.map((g) => ({
+            ...g,
+            runId: src.id,
+            createdAt: new Date(g.createdAt),
+            expiresAt: date(g.expiresAt),
+            withdrawnAt: date(g.withdrawnAt),
+          })),
+        })
+      }
+      // exports made before ratings existed have none
+      if (file.ratings?.length) {
+        await tx.candidateRating.createMany({
+          data: file.ratings.map((r) => ({
+            ...r,
+            runId: src.id,
+            createdAt: new Date(r.createdAt),
+            updatedAt: new Date(r.updatedAt),
+          })),
+        })
+      }
+      // pictures are checked as they were at ingestion; one that fails is left out (exports made before pictures have none)
+      const pictures = (file.images ?? []).flatMap((i) => {
+        const img = importedImage(i)
+        return img ? [img] : []
+      })
+      if (pictures.length) await tx.candidateImage.createMany({ data: pictures })
+      await audit(tx, actor, {
+        action: 'run.import',
+        targetType: 'run',
+        targetId: src.id,
+        runId: src.id,
+        after: { candidates: cands.length },
+      })
+      // a run of 100,000 candidates takes far longer than Prisma's default 5 s for one transaction
+    },
+    { timeout: 30 * 60_000, maxWait: 60_000 },
+  )
   return { runId: src.id, candidates: file.candidates.length }
 }
 
@@ -330,17 +500,33 @@ export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEv
   const run = await requireRun(db, runId)
   if (db.mode === 'embedded') {
     assertSandboxedHere()
-    const { problemSnapshot } = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { problemSnapshot: true } })
+    const { problemSnapshot } = await db.prisma.run.findUniqueOrThrow({
+      where: { id: runId },
+      select: { problemSnapshot: true },
+    })
     await assertRunnableHere((problemSnapshot as unknown as ProblemSnapshot).spec)
   }
   const config = { ...run.config, budget: { ...run.config.budget, ...(maxEvals !== undefined ? { maxEvals } : {}) } }
-  const evaluations = (await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true } }))!.evaluations
+  const evaluations = (await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true } }))!
+    .evaluations
   if (config.budget.maxEvals <= evaluations && maxEvals !== undefined) {
-    throw new BadInputError(`the run already has ${evaluations} evaluations; --max-evals is the new total, so give more than that`)
+    throw new BadInputError(
+      `the run already has ${evaluations} evaluations; --max-evals is the new total, so give more than that`,
+    )
   }
-  await db.prisma.run.update({ where: { id: runId }, data: { config: json(config), ...(run.status === 'failed' ? { statusReason: null } : {}) } })
+  await db.prisma.run.update({
+    where: { id: runId },
+    data: { config: json(config), ...(run.status === 'failed' ? { statusReason: null } : {}) },
+  })
   if (maxEvals !== undefined && maxEvals !== run.config.budget.maxEvals) {
-    await audit(db.prisma, actor, { action: 'run.config', targetType: 'run', targetId: runId, runId, before: { maxEvals: run.config.budget.maxEvals }, after: { maxEvals } })
+    await audit(db.prisma, actor, {
+      action: 'run.config',
+      targetType: 'run',
+      targetId: runId,
+      runId,
+      before: { maxEvals: run.config.budget.maxEvals },
+      after: { maxEvals },
+    })
   }
   return { maxEvals: config.budget.maxEvals }
 }

@@ -113,7 +113,9 @@ export class RunState {
       language: spec.language,
       direction: spec.direction,
       // the judge's rating as one more axis of the grid, when the run asks for it
-      features: this.config.judge?.feature ? [...spec.features, { name: JUDGE_METRIC, min: 0, max: 1, bins: 5 }] : spec.features,
+      features: this.config.judge?.feature
+        ? [...spec.features, { name: JUDGE_METRIC, min: 0, max: 1, bins: 5 }]
+        : spec.features,
       islands: this.config.islands,
       islandCapacity: this.config.populationPerIsland,
       migrationInterval: this.config.migrationInterval,
@@ -135,7 +137,8 @@ export class RunState {
 
   /** The bandit's arms: the ensemble's members (their ids disambiguate duplicates), or the offline operators. */
   armsFor(config: RunConfig) {
-    if (config.mutator === 'llm' && this.ensemble) return this.ensemble.members.map((m, i) => ({ id: m.id, weight: config.models[i]?.weight ?? m.weight }))
+    if (config.mutator === 'llm' && this.ensemble)
+      return this.ensemble.members.map((m, i) => ({ id: m.id, weight: config.models[i]?.weight ?? m.weight }))
     return localArmWeights(config)
   }
 
@@ -150,14 +153,38 @@ export class RunState {
   async replay() {
     const rows = await this.db.prisma.candidate.findMany({
       where: { runId: this.runId, status: 'evaluated' },
-      select: { id: true, island: true, code: true, codeHash: true, score: true, features: true, parentIds: true, origin: true, pinned: true, banned: true, rating: true, artifacts: true, metrics: true, operator: true, operatorParams: true, model: true, judge: true },
+      select: {
+        id: true,
+        island: true,
+        code: true,
+        codeHash: true,
+        score: true,
+        features: true,
+        parentIds: true,
+        origin: true,
+        pinned: true,
+        banned: true,
+        rating: true,
+        artifacts: true,
+        metrics: true,
+        operator: true,
+        operatorParams: true,
+        model: true,
+        judge: true,
+      },
       orderBy: [{ evalIndex: 'asc' }, { seq: 'asc' }],
     })
     const hashes = await this.db.prisma.candidate.findMany({ where: { runId: this.runId }, select: { codeHash: true } })
     for (const r of hashes) if (r.codeHash) this.hashes.add(r.codeHash)
     const migrations = await this.db.prisma.migration.findMany({ where: { runId: this.runId }, orderBy: { id: 'asc' } })
     // escalations that changed an island (runs/escalations.ts), applied after the migrations of their evaluation
-    const escalations = (await this.db.prisma.runEvent.findMany({ where: { runId: this.runId, type: 'escalation' }, orderBy: { id: 'asc' }, select: { payload: true } }))
+    const escalations = (
+      await this.db.prisma.runEvent.findMany({
+        where: { runId: this.runId, type: 'escalation' },
+        orderBy: { id: 'asc' },
+        select: { payload: true },
+      })
+    )
       .map((e) => e.payload as unknown as Pick<EscalationOutcome, 'island' | 'atEval' | 'status' | 'removed' | 'moves'>)
       .filter((e) => e.status === 'done')
     let m = 0
@@ -174,7 +201,16 @@ export class RunState {
       }
       this.code.set(r.id, r.code)
       const parentScore = r.parentIds[0] !== undefined ? (this.scores.get(r.parentIds[0]) ?? null) : undefined
-      const outcome = this.evo.ingest({ id: r.id, island: r.island, code: r.code, codeHash: r.codeHash, score: r.score, features: (r.features ?? {}) as Record<string, number>, parentScore, pinned: r.pinned })
+      const outcome = this.evo.ingest({
+        id: r.id,
+        island: r.island,
+        code: r.code,
+        codeHash: r.codeHash,
+        score: r.score,
+        features: (r.features ?? {}) as Record<string, number>,
+        parentScore,
+        pinned: r.pinned,
+      })
       if (r.banned) {
         this.evo.ban(r.id)
         this.banned.add(r.id)
@@ -185,17 +221,26 @@ export class RunState {
         const at = migrations[m].atEval
         const group = []
         while (m < migrations.length && migrations[m].atEval === at) group.push(migrations[m++])
-        this.evo.applyMigration(group.map((g) => ({ from: g.fromIsland, to: g.toIsland, id: g.candidateId, codeHash: '', score: 0 })))
+        this.evo.applyMigration(
+          group.map((g) => ({ from: g.fromIsland, to: g.toIsland, id: g.candidateId, codeHash: '', score: 0 })),
+        )
       }
-      while (x < escalations.length && escalations[x]!.atEval <= this.evo.evaluations) this.evo.applyEscalation(escalations[x++]!)
+      while (x < escalations.length && escalations[x]!.atEval <= this.evo.evaluations)
+        this.evo.applyEscalation(escalations[x++]!)
     }
     // experts' ratings are not in the snapshot: applied from the rows, wherever the candidates live now
-    for (const r of rows) if (r.rating && evolving && r.island >= 0) this.evo.setRating(r.id, Math.sign(r.rating) as -1 | 1)
+    for (const r of rows)
+      if (r.rating && evolving && r.island >= 0) this.evo.setRating(r.id, Math.sign(r.rating) as -1 | 1)
     const snapshot = this.engineState
-    if (evolving && snapshot.evolution && snapshot.evolution.evaluations === this.evo.evaluations) this.evo.restore(snapshot.evolution)
+    if (evolving && snapshot.evolution && snapshot.evolution.evaluations === this.evo.evaluations)
+      this.evo.restore(snapshot.evolution)
     if (snapshot.bandit) {
       try {
-        this.bandit = CostAwareBandit.fromJSON(this.bandit.stats().map((s) => ({ id: s.id })), snapshot.bandit, this.banditOptions())
+        this.bandit = CostAwareBandit.fromJSON(
+          this.bandit.stats().map((s) => ({ id: s.id })),
+          snapshot.bandit,
+          this.banditOptions(),
+        )
       } catch {
         // a changed arm set: keep the replayed statistics
       }
@@ -213,8 +258,13 @@ export class RunState {
   }
 
   /** A judged candidate's own critique, or the one its parent's prompts carried. */
-  noteCritique(id: string, parentId: string | undefined, review: { rating?: number; critique?: string } | null | undefined) {
-    if (review?.critique && review.rating !== undefined) this.critiques.set(id, { fromId: id, text: review.critique, rating: review.rating })
+  noteCritique(
+    id: string,
+    parentId: string | undefined,
+    review: { rating?: number; critique?: string } | null | undefined,
+  ) {
+    if (review?.critique && review.rating !== undefined)
+      this.critiques.set(id, { fromId: id, text: review.critique, rating: review.rating })
     else {
       const inherited = parentId ? this.critiques.get(parentId) : undefined
       if (inherited) this.critiques.set(id, inherited)
@@ -263,7 +313,10 @@ export class RunState {
 }
 
 /** The bandit arm a stored candidate came from. */
-export function armOf(operator: string | null, row: { operatorParams?: unknown; model?: string | null; origin?: string }): string | null {
+export function armOf(
+  operator: string | null,
+  row: { operatorParams?: unknown; model?: string | null; origin?: string },
+): string | null {
   // a repair fixes a failure: it says nothing about how well its model mutates
   if (!operator || row.origin === 'repair') return null
   const params = row.operatorParams as { arm?: string } | null | undefined

@@ -96,7 +96,10 @@ export class RunStore {
    * Stores evaluation results in the order given, each at the next evaluation index. A result for
    * a candidate that is not queued/running at that attempt (a duplicate delivery) is skipped: null.
    */
-  recordResults(rows: ResultRow[], best?: { score: number; candidateId: string } | null): Promise<Array<{ id: string; evalIndex: number } | null>> {
+  recordResults(
+    rows: ResultRow[],
+    best?: { score: number; candidateId: string } | null,
+  ): Promise<Array<{ id: string; evalIndex: number } | null>> {
     if (best) this.best = best
     return this.enqueue(this.results, rows)
   }

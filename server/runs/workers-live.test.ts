@@ -27,11 +27,20 @@ let workerUrl = ''
 const procs: ChildProcess[] = []
 
 function startWorker(name: string) {
-  const p = spawn(process.execPath, ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-live-w-')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, DATABASE_URL: workerUrl, FM_WORKER_HEARTBEAT_MS: '300' } as unknown as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'ignore', 'ignore'],
-  })
+  const p = spawn(
+    process.execPath,
+    ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-live-w-')],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME!,
+        DATABASE_URL: workerUrl,
+        FM_WORKER_HEARTBEAT_MS: '300',
+      } as unknown as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  )
   procs.push(p)
   return p
 }
@@ -67,7 +76,10 @@ describe('workers leaving and joining a running run', () => {
     const manager = new EngineManager({ db, backend, events, log: silentLogger })
     const a = startWorker('live-a')
     const budget = 90
-    const { id: runId } = await createRun(db, SYSTEM, { problemId, config: { islands: 2, budget: { maxEvals: budget }, seed: 3 } })
+    const { id: runId } = await createRun(db, SYSTEM, {
+      problemId,
+      config: { islands: 2, budget: { maxEvals: budget }, seed: 3 },
+    })
     let evaluated = 0
     events.subscribe(runId, (e) => e.type === 'candidate' && evaluated++)
     const done = manager.launch(runId)
@@ -77,7 +89,11 @@ describe('workers leaving and joining a running run', () => {
       // A leaves (finishing what it runs): the run waits, its next jobs in the queue
       a.kill('SIGTERM')
       await new Promise((r) => a.once('exit', r))
-      const aRow = (await admin.query<{ id: string; completed: number }>("SELECT id, completed FROM fm_queue.workers WHERE name = 'live-a'")).rows[0]!
+      const aRow = (
+        await admin.query<{ id: string; completed: number }>(
+          "SELECT id, completed FROM fm_queue.workers WHERE name = 'live-a'",
+        )
+      ).rows[0]!
       const aId = aRow.id
       // every result A posted is ingested (what it finished while stopping included)
       const left = await until(async () => {
@@ -86,12 +102,26 @@ describe('workers leaving and joining a running run', () => {
       })
       expect(left).toBeLessThan(budget)
       startWorker('live-b')
-      const b = await until(async () => (await admin.query<{ id: string }>("SELECT id FROM fm_queue.workers WHERE name = 'live-b' AND status = 'online'")).rows[0])
+      const b = await until(
+        async () =>
+          (
+            await admin.query<{ id: string }>(
+              "SELECT id FROM fm_queue.workers WHERE name = 'live-b' AND status = 'online'",
+            )
+          ).rows[0],
+      )
       const result = await done
       expect(result.status).toBe('completed')
       const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { evaluations: true } })
       expect(run.evaluations).toBe(budget)
-      const byWorker = async (id: string) => (await db.prisma.candidate.findMany({ where: { runId, workerId: id, status: 'evaluated' }, select: { evalIndex: true }, orderBy: { evalIndex: 'asc' } })).map((c) => c.evalIndex!)
+      const byWorker = async (id: string) =>
+        (
+          await db.prisma.candidate.findMany({
+            where: { runId, workerId: id, status: 'evaluated' },
+            select: { evalIndex: true },
+            orderBy: { evalIndex: 'asc' },
+          })
+        ).map((c) => c.evalIndex!)
       const [byA, byB] = [await byWorker(aId), await byWorker(b.id)]
       // nothing went to A after it left; everything after went to B, starting with what was waiting
       expect(byA.length).toBe(left)

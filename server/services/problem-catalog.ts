@@ -12,7 +12,12 @@ export async function saveProblem(db: Db, p: LoadedProblem, opts: { builtin: boo
   const spec = { ...p.spec, requires: completeRequires(p.spec, p.files) }
   await db.prisma.problemBundle.upsert({
     where: { hash: p.bundle.hash },
-    create: { hash: p.bundle.hash, data: new Uint8Array(p.bundle.data), size: p.bundle.size, fileCount: p.files.length },
+    create: {
+      hash: p.bundle.hash,
+      data: new Uint8Array(p.bundle.data),
+      size: p.bundle.size,
+      fileCount: p.files.length,
+    },
     update: {},
   })
   const data = {
@@ -30,7 +35,12 @@ export async function saveProblem(db: Db, p: LoadedProblem, opts: { builtin: boo
     bundleHash: p.bundle.hash,
     builtin: opts.builtin,
   }
-  return db.prisma.problem.upsert({ where: { id: spec.id }, create: { id: spec.id, ...data }, update: data, select: { id: true, bundleHash: true } })
+  return db.prisma.problem.upsert({
+    where: { id: spec.id },
+    create: { id: spec.id, ...data },
+    update: data,
+    select: { id: true, bundleHash: true },
+  })
 }
 
 /** Loads every folder under problems/ into the database; a broken folder is reported, not fatal. */
@@ -51,7 +61,8 @@ export async function syncBuiltinProblems(db: Db, log: (msg: string) => void = (
 export async function importProblem(db: Db, folder: string) {
   const p = loadProblemFolder(folder)
   const existing = await db.prisma.problem.findUnique({ where: { id: p.spec.id }, select: { builtin: true } })
-  if (existing?.builtin) throw new Error(`"${p.spec.id}" is a built-in problem id; rename the problem in its problem.json`)
+  if (existing?.builtin)
+    throw new Error(`"${p.spec.id}" is a built-in problem id; rename the problem in its problem.json`)
   await saveProblem(db, p, { builtin: false })
   return { id: p.spec.id, warnings: p.warnings, bundleHash: p.bundle.hash }
 }
@@ -72,7 +83,16 @@ export interface ProblemSummary {
 }
 
 export function summarize(
-  row: { id: string; name: string; language: string; direction: string; primaryMetric: string; format: string; builtin: boolean; spec: unknown },
+  row: {
+    id: string
+    name: string
+    language: string
+    direction: string
+    primaryMetric: string
+    format: string
+    builtin: boolean
+    spec: unknown
+  },
   runnable: Readiness | null = null,
 ): ProblemSummary {
   const spec = row.spec as ProblemSpec
@@ -92,9 +112,19 @@ export function summarize(
 }
 
 /** Readiness on this machine where this process's workers evaluate (embedded mode), else null. */
-export const readinessHere = (db: Db, spec: unknown) => (db.mode === 'embedded' ? localReadiness(spec as ProblemSpec) : Promise.resolve(null))
+export const readinessHere = (db: Db, spec: unknown) =>
+  db.mode === 'embedded' ? localReadiness(spec as ProblemSpec) : Promise.resolve(null)
 
-const summarySelect = { id: true, name: true, language: true, direction: true, primaryMetric: true, format: true, builtin: true, spec: true } as const
+const summarySelect = {
+  id: true,
+  name: true,
+  language: true,
+  direction: true,
+  primaryMetric: true,
+  format: true,
+  builtin: true,
+  spec: true,
+} as const
 
 export async function listProblems(db: Db): Promise<ProblemSummary[]> {
   const rows = await db.prisma.problem.findMany({ select: summarySelect, orderBy: { id: 'asc' } })
@@ -104,6 +134,14 @@ export async function listProblems(db: Db): Promise<ProblemSummary[]> {
 export async function getProblem(db: Db, id: string) {
   return db.prisma.problem.findUnique({
     where: { id },
-    select: { ...summarySelect, description: true, seedCode: true, runDefaults: true, warnings: true, sourcePath: true, bundleHash: true },
+    select: {
+      ...summarySelect,
+      description: true,
+      seedCode: true,
+      runDefaults: true,
+      warnings: true,
+      sourcePath: true,
+      bundleHash: true,
+    },
   })
 }

@@ -13,7 +13,15 @@ export function generatePassword(): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('')
 }
 
-const publicUser = { id: true, email: true, name: true, role: true, disabled: true, mustChangePassword: true, createdAt: true } as const
+const publicUser = {
+  id: true,
+  email: true,
+  name: true,
+  role: true,
+  disabled: true,
+  mustChangePassword: true,
+  createdAt: true,
+} as const
 
 export async function createUser(
   db: Db,
@@ -30,12 +38,26 @@ export async function createUser(
   const hash = await hashPassword(password)
   const user = await db.prisma.$transaction(async (tx) => {
     const u = await tx.user.create({
-      data: { id, email, name: input.name ?? email.split('@')[0], role: input.role, mustChangePassword: oneTime, emailVerified: true },
+      data: {
+        id,
+        email,
+        name: input.name ?? email.split('@')[0],
+        role: input.role,
+        mustChangePassword: oneTime,
+        emailVerified: true,
+      },
       select: publicUser,
     })
     // Better Auth's credential account: the password hash lives here, keyed by the user id
-    await tx.account.create({ data: { id: randomUUID(), accountId: id, providerId: 'credential', userId: id, password: hash } })
-    await audit(tx, actor, { action: 'user.create', targetType: 'user', targetId: id, after: { email, role: input.role } })
+    await tx.account.create({
+      data: { id: randomUUID(), accountId: id, providerId: 'credential', userId: id, password: hash },
+    })
+    await audit(tx, actor, {
+      action: 'user.create',
+      targetType: 'user',
+      targetId: id,
+      after: { email, role: input.role },
+    })
     return u
   })
   return { user, password, oneTime }
@@ -52,15 +74,26 @@ export async function setPassword(db: Db, actor: Actor, userId: string, password
     // other sessions of that user end: a password change is often a response to a leak
     const ended = await tx.session.deleteMany({ where: { userId } })
     // never the password or its hash: what changed around it
-    await audit(tx, actor, { action: 'user.password', targetType: 'user', targetId: userId, before: { mustChangePassword: before?.mustChangePassword ?? null }, after: { mustChangePassword, passwordChanged: true, sessionsEnded: ended.count } })
+    await audit(tx, actor, {
+      action: 'user.password',
+      targetType: 'user',
+      targetId: userId,
+      before: { mustChangePassword: before?.mustChangePassword ?? null },
+      after: { mustChangePassword, passwordChanged: true, sessionsEnded: ended.count },
+    })
   })
 }
 
-export async function updateUser(db: Db, actor: Actor, userId: string, patch: { role?: Role; disabled?: boolean; name?: string }) {
+export async function updateUser(
+  db: Db,
+  actor: Actor,
+  userId: string,
+  patch: { role?: Role; disabled?: boolean; name?: string },
+) {
   return db.prisma.$transaction(async (tx) => {
     const before = await tx.user.findUnique({ where: { id: userId }, select: publicUser })
     if (!before) throw new UserError('no such user')
-    if (actor.id === userId && (patch.role && patch.role !== 'admin' || patch.disabled)) {
+    if (actor.id === userId && ((patch.role && patch.role !== 'admin') || patch.disabled)) {
       throw new UserError('admins cannot demote or disable themselves')
     }
     const after = await tx.user.update({ where: { id: userId }, data: patch, select: publicUser })
@@ -86,12 +119,16 @@ export async function ensureAdmin(
 ): Promise<{ email: string; password: string | null } | null> {
   if ((await db.prisma.user.count()) > 0) return null
   const email = opts.email ?? DEFAULT_ADMIN_EMAIL
-  const r = await createUser(db, { id: null, label: 'first start', role: 'admin', via: 'system' }, {
-    email,
-    name: 'admin',
-    role: 'admin',
-    password: opts.password,
-  })
+  const r = await createUser(
+    db,
+    { id: null, label: 'first start', role: 'admin', via: 'system' },
+    {
+      email,
+      name: 'admin',
+      role: 'admin',
+      password: opts.password,
+    },
+  )
   if (!r.oneTime) await db.prisma.user.update({ where: { id: r.user.id }, data: { mustChangePassword: false } })
   return { email, password: r.oneTime ? r.password : null }
 }

@@ -11,8 +11,23 @@ import { sharedFiles } from '../problems/shared.ts'
 import { aptInstall } from './install.ts'
 import { currentMachine, probeMachine } from './machine.ts'
 import {
-  canInstall, completeRequires, describeNeed, describeNeeds, fixCommand, installPlan, needKey, probeTargets, problemNeeds, PYTHON_MODULES, readiness, refusal, SANDBOX_NEEDS, unmet,
-  type MachineState, type Need, type Readiness,
+  canInstall,
+  completeRequires,
+  describeNeed,
+  describeNeeds,
+  fixCommand,
+  installPlan,
+  needKey,
+  probeTargets,
+  problemNeeds,
+  PYTHON_MODULES,
+  readiness,
+  refusal,
+  SANDBOX_NEEDS,
+  unmet,
+  type MachineState,
+  type Need,
+  type Readiness,
 } from '../../client-safe/needs.ts'
 
 /** A problem folder's spec with `requires` completed from its Python imports (what saving it stores). */
@@ -39,17 +54,29 @@ export interface ProblemCheck {
   readiness: Readiness
 }
 
-export function checkProblems(specs: ProblemSpec[], m: MachineState, opts: { gpuWorkers?: boolean } = {}): ProblemCheck[] {
-  return specs.map((s) => ({ id: s.id, gpu: problemNeeds(s).some((n) => n.kind === 'gpu'), readiness: readiness(problemNeeds(s), m, opts) }))
+export function checkProblems(
+  specs: ProblemSpec[],
+  m: MachineState,
+  opts: { gpuWorkers?: boolean } = {},
+): ProblemCheck[] {
+  return specs.map((s) => ({
+    id: s.id,
+    gpu: problemNeeds(s).some((n) => n.kind === 'gpu'),
+    readiness: readiness(problemNeeds(s), m, opts),
+  }))
 }
 
 /** `Python 3.11.2 (/usr/bin/python3) with NumPy 1.24.2, SciPy 1.10.1; g++, valgrind` for the needs given */
 export function presentLine(needs: Need[], m: MachineState) {
-  const mods = needs.filter((n) => n.kind === 'python-module' && m.modules[n.name]).map((n) => {
-    const name = (n as { name: string }).name
-    return `${PYTHON_MODULES[name]?.label ?? name}${m.modules[name] ? ` ${m.modules[name]}` : ''}`
-  })
-  const cmds = needs.filter((n) => n.kind === 'command' && m.commands[n.name]).map((n) => describeNeed(n, m).replace(/ \(.*\)$/, ''))
+  const mods = needs
+    .filter((n) => n.kind === 'python-module' && m.modules[n.name])
+    .map((n) => {
+      const name = (n as { name: string }).name
+      return `${PYTHON_MODULES[name]?.label ?? name}${m.modules[name] ? ` ${m.modules[name]}` : ''}`
+    })
+  const cmds = needs
+    .filter((n) => n.kind === 'command' && m.commands[n.name])
+    .map((n) => describeNeed(n, m).replace(/ \(.*\)$/, ''))
   return `Python ${m.python.version ?? '(missing)'} (${m.python.path})${mods.length ? ` with ${mods.join(', ')}` : ''}${cmds.length ? `; ${cmds.join(', ')}` : ''}`
 }
 
@@ -64,13 +91,18 @@ export function uniqueNeeds(lists: Need[][]): Need[] {
  * problems' and the sandbox's prerequisites, installed with apt when missing and the machine allows
  * it; otherwise a warning with the one command that fixes it. One line when all is present.
  */
-export async function ensurePrerequisites(opts: { log: Logger; install: boolean; python?: string }): Promise<{ machine: MachineState; problems: ProblemCheck[] }> {
+export async function ensurePrerequisites(opts: {
+  log: Logger
+  install: boolean
+  python?: string
+}): Promise<{ machine: MachineState; problems: ProblemCheck[] }> {
   const { log } = opts
   const specs = builtinSpecs()
   // GPU problems run on GPU workers only, never in the embedded pool: their needs (PyTorch) are not installed here
   const cpuSpecs = specs.filter((s) => !problemNeeds(s).some((n) => n.kind === 'gpu'))
   const needs = uniqueNeeds([...cpuSpecs.map(problemNeeds), SANDBOX_NEEDS])
-  const probe = () => probeMachine({ python: opts.python, ...probeTargets(uniqueNeeds([...specs.map(problemNeeds), SANDBOX_NEEDS])) })
+  const probe = () =>
+    probeMachine({ python: opts.python, ...probeTargets(uniqueNeeds([...specs.map(problemNeeds), SANDBOX_NEEDS])) })
   let m = await probe()
   let missing = unmet(needs, m)
   if (missing.length && opts.install) {
@@ -78,7 +110,9 @@ export async function ensurePrerequisites(opts: { log: Logger; install: boolean;
     if (plan.apt.length && canInstall(m)) {
       const started = Date.now()
       log.info(`prerequisites: missing ${describeNeeds(missing, m)}`)
-      log.info(`prerequisites: installing ${plan.apt.join(' ')} with apt-get (once; \`fm-agent start --no-install\` skips this)`)
+      log.info(
+        `prerequisites: installing ${plan.apt.join(' ')} with apt-get (once; \`fm-agent start --no-install\` skips this)`,
+      )
       const r = await aptInstall(plan.apt, m, log)
       if (!r.ok) log.warn(`prerequisites: ${r.error}`)
       m = await probe()
@@ -95,10 +129,20 @@ export async function ensurePrerequisites(opts: { log: Logger; install: boolean;
     log.info(`prerequisites: all present: ${presentLine(needs, m)}${gpuNote}`)
   } else {
     const fix = fixCommand(installPlan(missing, m), m)
-    const why = !opts.install ? 'not installed (--no-install)' : !m.os.apt ? 'this is not a Debian or Ubuntu system' : !canInstall(m) ? 'installing needs root or passwordless sudo' : 'the installation did not supply them'
+    const why = !opts.install
+      ? 'not installed (--no-install)'
+      : !m.os.apt
+        ? 'this is not a Debian or Ubuntu system'
+        : !canInstall(m)
+          ? 'installing needs root or passwordless sudo'
+          : 'the installation did not supply them'
     log.warn(`prerequisites: missing ${describeNeeds(missing, m)}: ${why}`)
-    if (blocked.length) log.warn(`prerequisites: ${blocked.length} of ${problems.length} built-in problems cannot run here until then (their runs are refused): ${blocked.map((p) => p.id).join(', ')}`)
-    if (missing.some((n) => n.kind === 'command' && n.name === 'bwrap')) log.warn('prerequisites: without bubblewrap the sandbox isolates less (the workers say which layers are active)')
+    if (blocked.length)
+      log.warn(
+        `prerequisites: ${blocked.length} of ${problems.length} built-in problems cannot run here until then (their runs are refused): ${blocked.map((p) => p.id).join(', ')}`,
+      )
+    if (missing.some((n) => n.kind === 'command' && n.name === 'bwrap'))
+      log.warn('prerequisites: without bubblewrap the sandbox isolates less (the workers say which layers are active)')
     if (fix) log.warn(`prerequisites: fix with: ${fix}`)
     if (gpuNote) log.info(`prerequisites: ${gpuNote.slice(2)}`)
   }

@@ -35,7 +35,14 @@ export function aptProgress(say: (line: string) => void, now = () => Date.now())
 
 function aptGet(args: string[], m: Pick<MachineState, 'root'>, log: Logger): Promise<{ ok: boolean; tail: string }> {
   const cmd = m.root ? 'apt-get' : 'sudo'
-  const argv = [...(m.root ? [] : ['-n', 'apt-get']), '-o', 'DPkg::Lock::Timeout=300', '-o', 'Dpkg::Progress-Fancy=0', ...args]
+  const argv = [
+    ...(m.root ? [] : ['-n', 'apt-get']),
+    '-o',
+    'DPkg::Lock::Timeout=300',
+    '-o',
+    'Dpkg::Progress-Fancy=0',
+    ...args,
+  ]
   return new Promise((resolve) => {
     const child = spawn(cmd, argv, {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LANG: 'C', LC_ALL: 'C' },
@@ -76,7 +83,11 @@ const hasPackageLists = () => {
 }
 
 /** `apt-get install` of these packages; `apt-get update` first when there are no package lists, or once on failure. */
-export async function aptInstall(packages: string[], m: Pick<MachineState, 'root'>, log: Logger): Promise<{ ok: boolean; error?: string }> {
+export async function aptInstall(
+  packages: string[],
+  m: Pick<MachineState, 'root'>,
+  log: Logger,
+): Promise<{ ok: boolean; error?: string }> {
   const install = () => aptGet(['install', '-y', '--no-install-recommends', ...packages], m, log)
   let updated = false
   const update = async () => {

@@ -39,12 +39,25 @@ for name in sys.argv[2:]:
 print(json.dumps(out))
 `
 
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { env: opts.env, timeout: opts.timeoutMs, encoding: 'utf8', maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0
-      resolve({ code, stdout: stdout ?? '', stderr: stderr || (err && typeof err.code !== 'number' ? err.message : '') })
-    })
+    execFile(
+      cmd,
+      args,
+      { env: opts.env, timeout: opts.timeoutMs, encoding: 'utf8', maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0
+        resolve({
+          code,
+          stdout: stdout ?? '',
+          stderr: stderr || (err && typeof err.code !== 'number' ? err.message : ''),
+        })
+      },
+    )
   })
 }
 
@@ -71,7 +84,11 @@ function readOs(): MachineState['os'] {
   const field = (k: string) => new RegExp(`^${k}="?([^"\\n]*)"?`, 'm').exec(text)?.[1] ?? ''
   const id = field('ID') || process.platform
   const family = `${id} ${field('ID_LIKE')}`
-  return { id, pretty: field('PRETTY_NAME') || id, apt: /\b(debian|ubuntu)\b/.test(family) && !!onSandboxPath('apt-get') }
+  return {
+    id,
+    pretty: field('PRETTY_NAME') || id,
+    apt: /\b(debian|ubuntu)\b/.test(family) && !!onSandboxPath('apt-get'),
+  }
 }
 
 export interface ProbeOptions {
@@ -87,22 +104,40 @@ export async function probeMachine(opts: ProbeOptions = {}): Promise<MachineStat
   const modules = [...new Set([...Object.keys(PYTHON_MODULES), ...(opts.modules ?? [])])]
   const commands = [...new Set([...Object.keys(COMMANDS), ...(opts.commands ?? [])])]
   const root = process.getuid?.() === 0
-  const env = { PATH: SANDBOX_PATH, LANG: 'C.UTF-8', PYTHONNOUSERSITE: '1', PYTHONDONTWRITEBYTECODE: '1', HOME: '/nonexistent' } as unknown as NodeJS.ProcessEnv
+  const env = {
+    PATH: SANDBOX_PATH,
+    LANG: 'C.UTF-8',
+    PYTHONNOUSERSITE: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    HOME: '/nonexistent',
+  } as unknown as NodeJS.ProcessEnv
   const [py, sudo] = await Promise.all([
-    existsSync(python) ? run(python, ['-s', '-c', PROBE, opts.importModules ? '1' : '0', ...modules], { env, timeoutMs: 120_000 }) : null,
-    !root && onSandboxPath('sudo') ? run('sudo', ['-n', 'true'], { timeoutMs: 10_000 }).then((r) => r.code === 0) : false,
+    existsSync(python)
+      ? run(python, ['-s', '-c', PROBE, opts.importModules ? '1' : '0', ...modules], { env, timeoutMs: 120_000 })
+      : null,
+    !root && onSandboxPath('sudo')
+      ? run('sudo', ['-n', 'true'], { timeoutMs: 10_000 }).then((r) => r.code === 0)
+      : false,
   ])
   let state: MachineState['python'] = { path: python, version: null, error: `${python} does not exist` }
   let found: Record<string, string | false> = Object.fromEntries(modules.map((m) => [m, false]))
   let moduleErrors: Record<string, string> = {}
   if (py) {
     try {
-      const out = JSON.parse(py.stdout.trim().split('\n').pop() ?? '') as { version: string; modules: Record<string, string | false>; errors: Record<string, string> }
+      const out = JSON.parse(py.stdout.trim().split('\n').pop() ?? '') as {
+        version: string
+        modules: Record<string, string | false>
+        errors: Record<string, string>
+      }
       state = { path: python, version: out.version }
       found = out.modules
       moduleErrors = out.errors
     } catch {
-      state = { path: python, version: null, error: `${python} does not run: ${(py.stderr || py.stdout).trim().slice(0, 300) || `exit code ${py.code}`}` }
+      state = {
+        path: python,
+        version: null,
+        error: `${python} does not run: ${(py.stderr || py.stdout).trim().slice(0, 300) || `exit code ${py.code}`}`,
+      }
     }
   }
   return {
@@ -123,7 +158,9 @@ let cached: { at: number; modules: Set<string>; commands: Set<string>; state: Pr
  * The machine as probed at most `maxAgeMs` ago (0: now), with these Python modules among those
  * probed; callers that refuse something ask again with 0 first.
  */
-export function currentMachine(opts: { modules?: string[]; commands?: string[]; maxAgeMs?: number } = {}): Promise<MachineState> {
+export function currentMachine(
+  opts: { modules?: string[]; commands?: string[]; maxAgeMs?: number } = {},
+): Promise<MachineState> {
   const wanted = opts.modules ?? []
   const wantedCommands = opts.commands ?? []
   if (

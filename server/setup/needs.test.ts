@@ -3,12 +3,32 @@ import { describe, expect, it } from 'vitest'
 import { ProblemSpec, type ProblemSpecInput } from '../contracts/problem.ts'
 import { folderSpec } from './check.ts'
 import { aptProgress } from './install.ts'
-import { completeRequires, fixCommand, installPlan, mergedFix, type MachineState, problemNeeds, readiness, refusal, scanPythonImports, unmet } from '../../client-safe/needs.ts'
+import {
+  completeRequires,
+  fixCommand,
+  installPlan,
+  mergedFix,
+  type MachineState,
+  problemNeeds,
+  readiness,
+  refusal,
+  scanPythonImports,
+  unmet,
+} from '../../client-safe/needs.ts'
 import { BUILTIN_PROBLEMS_DIR } from '../problems/load.ts'
 import { join } from 'node:path'
 
 const spec = (over: Partial<ProblemSpecInput> = {}) =>
-  ProblemSpec.parse({ id: 'p', name: 'P', language: 'python', entry: 'initial.py', evaluator: 'evaluator.py', direction: 'max', primaryMetric: 's', ...over })
+  ProblemSpec.parse({
+    id: 'p',
+    name: 'P',
+    language: 'python',
+    entry: 'initial.py',
+    evaluator: 'evaluator.py',
+    direction: 'max',
+    primaryMetric: 's',
+    ...over,
+  })
 
 const machine = (over: Partial<MachineState> = {}): MachineState => ({
   python: { path: '/usr/bin/python3', version: '3.11.2' },
@@ -24,34 +44,60 @@ const machine = (over: Partial<MachineState> = {}): MachineState => ({
 describe('problemNeeds', () => {
   it('derives the interpreter, the compiler of `build`, a GPU and what `requires` declares', () => {
     expect(problemNeeds(spec())).toEqual([{ kind: 'python' }])
-    expect(problemNeeds(spec({ language: 'cpp', build: 'CXXFLAGS=-O3 clang++ -O2 {candidate} -o {output}', requires: { commands: ['valgrind'] } }))).toEqual([
-      { kind: 'python' },
-      { kind: 'command', name: 'clang++' },
-      { kind: 'command', name: 'valgrind' },
-    ])
+    expect(
+      problemNeeds(
+        spec({
+          language: 'cpp',
+          build: 'CXXFLAGS=-O3 clang++ -O2 {candidate} -o {output}',
+          requires: { commands: ['valgrind'] },
+        }),
+      ),
+    ).toEqual([{ kind: 'python' }, { kind: 'command', name: 'clang++' }, { kind: 'command', name: 'valgrind' }])
     expect(problemNeeds(spec({ language: 'c' }))).toContainEqual({ kind: 'command', name: 'gcc' })
-    expect(problemNeeds(spec({ limits: { timeoutS: 10, memoryMb: 512, gpu: true }, requires: { python: ['torch', 'torch'] } }))).toEqual([
-      { kind: 'python' },
-      { kind: 'gpu' },
-      { kind: 'python-module', name: 'torch' },
-    ])
+    expect(
+      problemNeeds(
+        spec({ limits: { timeoutS: 10, memoryMb: 512, gpu: true }, requires: { python: ['torch', 'torch'] } }),
+      ),
+    ).toEqual([{ kind: 'python' }, { kind: 'gpu' }, { kind: 'python-module', name: 'torch' }])
     // a command evaluator's program, but not a shell or Node (always there)
-    expect(problemNeeds(spec({ evaluator: 'julia eval.jl {candidate}' }))).toContainEqual({ kind: 'command', name: 'julia' })
+    expect(problemNeeds(spec({ evaluator: 'julia eval.jl {candidate}' }))).toContainEqual({
+      kind: 'command',
+      name: 'julia',
+    })
     expect(problemNeeds(spec({ evaluator: 'node eval.mjs {candidate}' }))).toEqual([{ kind: 'python' }])
   })
 
   it('reads the built-in problems from their problem.json files', () => {
     const cp = folderSpec(join(BUILTIN_PROBLEMS_DIR, 'circle-packing-26'))
-    expect(problemNeeds(cp)).toEqual(expect.arrayContaining([{ kind: 'python-module', name: 'numpy' }, { kind: 'python-module', name: 'scipy' }]))
+    expect(problemNeeds(cp)).toEqual(
+      expect.arrayContaining([
+        { kind: 'python-module', name: 'numpy' },
+        { kind: 'python-module', name: 'scipy' },
+      ]),
+    )
     const mm = folderSpec(join(BUILTIN_PROBLEMS_DIR, 'cpu-matmul'))
-    expect(problemNeeds(mm)).toEqual(expect.arrayContaining([{ kind: 'command', name: 'g++' }, { kind: 'command', name: 'valgrind' }]))
+    expect(problemNeeds(mm)).toEqual(
+      expect.arrayContaining([
+        { kind: 'command', name: 'g++' },
+        { kind: 'command', name: 'valgrind' },
+      ]),
+    )
     expect(problemNeeds(folderSpec(join(BUILTIN_PROBLEMS_DIR, 'gpu-softmax')))).toContainEqual({ kind: 'gpu' })
   })
 })
 
 describe('scanPythonImports', () => {
   it('finds known third-party modules imported at the top level only', () => {
-    const src = ['import os, numpy as np', 'from scipy.optimize import minimize', 'import sklearn.svm', 'import mylocal', 'def f():', '    import torch', '# import pandas', ''].join('\n')
+    const src = [
+      'import os, numpy as np',
+      'from scipy.optimize import minimize',
+      'import sklearn.svm',
+      'import mylocal',
+      'def f():',
+      '    import torch',
+      '# import pandas',
+      '',
+    ].join('\n')
     expect(scanPythonImports(src)).toEqual(['numpy', 'scipy', 'sklearn'])
   })
 
@@ -68,11 +114,17 @@ describe('scanPythonImports', () => {
 
 describe('readiness and the fix', () => {
   it('is ready when everything is there', () => {
-    expect(readiness(problemNeeds(spec({ requires: { python: ['numpy'] } })), machine())).toMatchObject({ ok: true, missing: [], fix: null })
+    expect(readiness(problemNeeds(spec({ requires: { python: ['numpy'] } })), machine())).toMatchObject({
+      ok: true,
+      missing: [],
+      fix: null,
+    })
   })
 
   it('names what is missing and one apt-get command for Debian’s interpreter (sudo when not root)', () => {
-    const needs = problemNeeds(spec({ language: 'cpp', requires: { python: ['numpy', 'sklearn'], commands: ['valgrind'] } }))
+    const needs = problemNeeds(
+      spec({ language: 'cpp', requires: { python: ['numpy', 'sklearn'], commands: ['valgrind'] } }),
+    )
     const r = readiness(needs, machine())
     expect(r.ok).toBe(false)
     expect(r.missing).toEqual(['scikit-learn', 'valgrind'])
@@ -84,11 +136,21 @@ describe('readiness and the fix', () => {
   })
 
   it('uses pip for another interpreter and words where no package manager helps', () => {
-    const m = machine({ python: { path: '/opt/py/bin/python3', version: '3.12.1' }, os: { id: 'fedora', pretty: 'Fedora', apt: false } })
-    const missing = unmet(problemNeeds(spec({ language: 'cpp', requires: { python: ['sklearn', 'mystery'] }, build: 'nvcc {candidate} -o {output}' })), m)
+    const m = machine({
+      python: { path: '/opt/py/bin/python3', version: '3.12.1' },
+      os: { id: 'fedora', pretty: 'Fedora', apt: false },
+    })
+    const missing = unmet(
+      problemNeeds(
+        spec({ language: 'cpp', requires: { python: ['sklearn', 'mystery'] }, build: 'nvcc {candidate} -o {output}' }),
+      ),
+      m,
+    )
     const plan = installPlan(missing, m)
     expect(plan).toEqual({ apt: [], pip: ['mystery', 'scikit-learn'], manual: ['nvcc (the CUDA toolkit)'] })
-    expect(fixCommand(plan, m)).toBe('/opt/py/bin/python3 -m pip install mystery scikit-learn && install nvcc (the CUDA toolkit)')
+    expect(fixCommand(plan, m)).toBe(
+      '/opt/py/bin/python3 -m pip install mystery scikit-learn && install nvcc (the CUDA toolkit)',
+    )
   })
 
   it('a missing interpreter is the python3 package for Debian’s path, words for another', () => {
@@ -98,16 +160,24 @@ describe('readiness and the fix', () => {
     // without an interpreter no module imports: the plan supplies both
     expect(r.fix).toBe('apt-get install -y --no-install-recommends python3 python3-numpy')
     const other = machine({ python: { path: '/opt/py/bin/python3', version: null } })
-    expect(installPlan(unmet([{ kind: 'python' }], other), other).manual).toEqual(['Python 3 at /opt/py/bin/python3 (or set FM_PYTHON to an interpreter that exists)'])
+    expect(installPlan(unmet([{ kind: 'python' }], other), other).manual).toEqual([
+      'Python 3 at /opt/py/bin/python3 (or set FM_PYTHON to an interpreter that exists)',
+    ])
   })
 
   it('a GPU problem needs a GPU worker where the machine has none; a GPU worker checks its modules', () => {
-    const needs = problemNeeds(spec({ limits: { timeoutS: 10, memoryMb: 512, gpu: true }, requires: { python: ['torch'] } }))
+    const needs = problemNeeds(
+      spec({ limits: { timeoutS: 10, memoryMb: 512, gpu: true }, requires: { python: ['torch'] } }),
+    )
     const here = readiness(needs, machine())
     expect(here).toMatchObject({ ok: false, missing: ['a GPU worker'], gpu: true })
     expect(here.fix).toMatch(/fm-agent worker --gpu/)
     const worker = readiness(needs, machine({ gpu: true }), { gpuWorkers: true })
-    expect(worker).toMatchObject({ ok: false, missing: ['PyTorch'], fix: 'apt-get install -y --no-install-recommends python3-torch' })
+    expect(worker).toMatchObject({
+      ok: false,
+      missing: ['PyTorch'],
+      fix: 'apt-get install -y --no-install-recommends python3-torch',
+    })
   })
 
   it('merges the fixes of several problems into one command', () => {
@@ -115,7 +185,9 @@ describe('readiness and the fix', () => {
     const a = readiness(problemNeeds(spec({ requires: { python: ['numpy'] } })), m)
     const b = readiness(problemNeeds(spec({ language: 'cpp', requires: { python: ['numpy', 'scipy'] } })), m)
     const gpu = readiness(problemNeeds(spec({ limits: { timeoutS: 10, memoryMb: 512, gpu: true } })), m)
-    expect(mergedFix([a, b, gpu, readiness([{ kind: 'python' }], m)])).toBe('apt-get install -y --no-install-recommends g++ python3-numpy python3-scipy')
+    expect(mergedFix([a, b, gpu, readiness([{ kind: 'python' }], m)])).toBe(
+      'apt-get install -y --no-install-recommends g++ python3-numpy python3-scipy',
+    )
   })
 })
 
@@ -123,7 +195,10 @@ describe('aptProgress', () => {
   it('turns apt-get output into a few progress lines', () => {
     let t = 0
     const said: string[] = []
-    const feed = aptProgress((l) => said.push(l), () => t)
+    const feed = aptProgress(
+      (l) => said.push(l),
+      () => t,
+    )
     const lines = [
       'Reading package lists...',
       '0 upgraded, 3 newly installed, 0 to remove and 0 not upgraded.',

@@ -20,7 +20,11 @@ const tempDir = () => {
   dirs.push(d)
   return d
 }
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }) }))
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true })
+  }),
+)
 
 const BARE = join(tempDir(), 'python3')
 writeFileSync(BARE, '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n')
@@ -28,7 +32,12 @@ chmodSync(BARE, 0o755)
 
 function recorder() {
   const lines: Array<[string, string]> = []
-  const log: Logger = { debug: () => {}, info: (m) => lines.push(['info', m]), warn: (m) => lines.push(['warn', m]), error: (m) => lines.push(['error', m]) }
+  const log: Logger = {
+    debug: () => {},
+    info: (m) => lines.push(['info', m]),
+    warn: (m) => lines.push(['warn', m]),
+    error: (m) => lines.push(['error', m]),
+  }
   return { log, lines }
 }
 
@@ -56,9 +65,21 @@ describe('probeMachine', () => {
 
 describe('localReadiness (what run creation checks)', () => {
   it('looks for the programs a problem calls, not only the well-known ones', async () => {
-    const spec = (evaluator: string) => ProblemSpec.parse({ id: 'p', name: 'P', language: 'python', entry: 'seed.py', evaluator, direction: 'max', primaryMetric: 's' })
+    const spec = (evaluator: string) =>
+      ProblemSpec.parse({
+        id: 'p',
+        name: 'P',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator,
+        direction: 'max',
+        primaryMetric: 's',
+      })
     expect(await localReadiness(spec('awk -f score.awk {candidate}'))).toMatchObject({ ok: true })
-    expect(await localReadiness(spec('no-such-program-here score {candidate}'))).toMatchObject({ ok: false, missing: ['no-such-program-here'] })
+    expect(await localReadiness(spec('no-such-program-here score {candidate}'))).toMatchObject({
+      ok: false,
+      missing: ['no-such-program-here'],
+    })
   })
 })
 
@@ -68,7 +89,9 @@ describe('ensurePrerequisites (what `fm-agent start` does before serving)', () =
     const r = await ensurePrerequisites({ log, install: false })
     expect(lines).toHaveLength(1)
     expect(lines[0][0]).toBe('info')
-    expect(lines[0][1]).toMatch(/^prerequisites: all present: Python 3\.\d+\.\d+ \(\/usr\/bin\/python3\) with NumPy [\d.]+, SciPy [\d.]+, scikit-learn [\d.]+; g\+\+, valgrind, bubblewrap; gpu-conv, gpu-mlp, gpu-softmax need a GPU worker/)
+    expect(lines[0][1]).toMatch(
+      /^prerequisites: all present: Python 3\.\d+\.\d+ \(\/usr\/bin\/python3\) with NumPy [\d.]+, SciPy [\d.]+, scikit-learn [\d.]+; g\+\+, valgrind, bubblewrap; gpu-conv, gpu-mlp, gpu-softmax need a GPU worker/,
+    )
     expect(r.problems.find((p) => p.id === 'circle-packing-26')?.readiness.ok).toBe(true)
   })
 
@@ -77,11 +100,18 @@ describe('ensurePrerequisites (what `fm-agent start` does before serving)', () =
     // install asked for, but apt serves only Debian's own interpreter: nothing is run, the fix is pip
     const r = await ensurePrerequisites({ log, install: true, python: BARE })
     const warned = lines.filter(([l]) => l === 'warn').map(([, m]) => m)
-    expect(warned[0]).toBe(`prerequisites: missing NumPy, SciPy, scikit-learn (Python modules for ${BARE}): the installation did not supply them`)
-    expect(warned[1]).toMatch(/^prerequisites: 15 of 18 built-in problems cannot run here until then \(their runs are refused\): ahc001, .*circle-packing-26, .*tsp-kroa100$/)
+    expect(warned[0]).toBe(
+      `prerequisites: missing NumPy, SciPy, scikit-learn (Python modules for ${BARE}): the installation did not supply them`,
+    )
+    expect(warned[1]).toMatch(
+      /^prerequisites: 15 of 18 built-in problems cannot run here until then \(their runs are refused\): ahc001, .*circle-packing-26, .*tsp-kroa100$/,
+    )
     expect(warned[2]).toBe(`prerequisites: fix with: ${BARE} -m pip install numpy scikit-learn scipy`)
     expect(lines.some(([, m]) => /apt/.test(m))).toBe(false)
-    expect(r.problems.find((p) => p.id === 'ml-digits')?.readiness).toMatchObject({ ok: false, missing: ['NumPy', 'scikit-learn'] })
+    expect(r.problems.find((p) => p.id === 'ml-digits')?.readiness).toMatchObject({
+      ok: false,
+      missing: ['NumPy', 'scikit-learn'],
+    })
   })
 })
 
@@ -90,7 +120,10 @@ describe('the CLI', () => {
     const ok = await cli(['doctor', '--json'])
     expect(ok.code, ok.stderr).toBe(0)
     expect(ok.json).toMatchObject({ ok: true, missing: '', fix: null, isolation: { level: 'full' } })
-    expect(ok.json.problems.find((p: { id: string }) => p.id === 'gpu-mlp')).toMatchObject({ gpu: true, readiness: { ok: false, missing: ['a GPU worker'] } })
+    expect(ok.json.problems.find((p: { id: string }) => p.id === 'gpu-mlp')).toMatchObject({
+      gpu: true,
+      readiness: { ok: false, missing: ['a GPU worker'] },
+    })
     const bad = await cli(['doctor', join(FIXTURES, 'curve-fit')], { FM_PYTHON: BARE })
     expect(bad.code).toBe(1)
     expect(bad.stdout).toMatch(/^module +MISSING NumPy$/m)
@@ -106,17 +139,29 @@ describe('the CLI', () => {
     const listed = await cli(['problems', '--json', '--data-dir', dataDir], env)
     expect(listed.code, listed.stderr).toBe(0)
     const byId = new Map((listed.json as Array<{ id: string; runnable: unknown }>).map((p) => [p.id, p.runnable]))
-    expect(byId.get('circle-packing-26')).toMatchObject({ ok: false, missing: ['NumPy', 'SciPy'], fix: `${BARE} -m pip install numpy scipy` })
+    expect(byId.get('circle-packing-26')).toMatchObject({
+      ok: false,
+      missing: ['NumPy', 'SciPy'],
+      fix: `${BARE} -m pip install numpy scipy`,
+    })
     expect(byId.get('gpu-softmax')).toMatchObject({ ok: false, missing: ['a GPU worker'] })
     const text = await cli(['problems', '--data-dir', dataDir], env)
     expect(text.stdout).toMatch(/^circle-packing-26 .* no: needs NumPy, SciPy /m)
     expect(text.stdout).toContain(`fix: ${BARE} -m pip install numpy scikit-learn scipy`)
 
-    const refused = await cli(['run', 'circle-packing-26', '--operators', 'local', '--max-evals', '5', '--json', '--data-dir', dataDir], env)
+    const refused = await cli(
+      ['run', 'circle-packing-26', '--operators', 'local', '--max-evals', '5', '--json', '--data-dir', dataDir],
+      env,
+    )
     expect(refused.code).toBe(1)
-    expect(refused.stderr).toContain(`problem "circle-packing-26" cannot run on this machine: it needs NumPy, SciPy (Python modules for ${BARE}). Fix: ${BARE} -m pip install numpy scipy`)
+    expect(refused.stderr).toContain(
+      `problem "circle-packing-26" cannot run on this machine: it needs NumPy, SciPy (Python modules for ${BARE}). Fix: ${BARE} -m pip install numpy scipy`,
+    )
     // a problem that needs nothing more runs with the same interpreter (an imported folder gets the same check)
-    const fits = await cli(['run', join(FIXTURES, 'curve-fit'), '--operators', 'local', '--max-evals', '5', '--json', '--data-dir', dataDir], env)
+    const fits = await cli(
+      ['run', join(FIXTURES, 'curve-fit'), '--operators', 'local', '--max-evals', '5', '--json', '--data-dir', dataDir],
+      env,
+    )
     expect(fits.code, fits.stderr.slice(-2000)).toBe(0)
     expect(fits.json.status).toBe('completed')
     const db = await openDatabase({ dataDir, databaseUrl: '' })
@@ -129,11 +174,20 @@ describe('the CLI', () => {
     // the same through a server that holds the data folder: the API answers PRECONDITION_FAILED
     const server = await startApiProcess({ dataDir, env })
     try {
-      const viaServer = await cli(['run', 'ml-digits', '--operators', 'local', '--max-evals', '5', '--data-dir', dataDir], env)
+      const viaServer = await cli(
+        ['run', 'ml-digits', '--operators', 'local', '--max-evals', '5', '--data-dir', dataDir],
+        env,
+      )
       expect(viaServer.stderr).toMatch(/holds .*: sending this command to it/)
       expect(viaServer.code).toBe(1)
       expect(viaServer.stderr).toContain('problem "ml-digits" cannot run on this machine: it needs NumPy, scikit-learn')
-      const res = await callProcedure(server.url, 'runs.create', 'mutation', { problemId: 'tsp-berlin52', config: { mutator: 'local' } }, { token: server.adminToken() })
+      const res = await callProcedure(
+        server.url,
+        'runs.create',
+        'mutation',
+        { problemId: 'tsp-berlin52', config: { mutator: 'local' } },
+        { token: server.adminToken() },
+      )
       expect(res.status).toBe(412)
       expect(res.code).toBe('PRECONDITION_FAILED')
       expect(res.message).toMatch(/^problem "tsp-berlin52" cannot run on this machine: it needs NumPy/)

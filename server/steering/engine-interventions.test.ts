@@ -19,7 +19,11 @@ import { importProblem } from '../services/problem-catalog.ts'
 
 const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
 
-async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
+async function until<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 60_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs
   for (;;) {
     const v = await fn()
@@ -67,20 +71,38 @@ describe('interventions on a running engine', () => {
   })
 
   it('applies hints, weights, exploration and an expert edit while the run evolves', async () => {
-    const r = await as('admin').runs.create({ problemId: 'test-curve-fit', config: { islands: 2, populationPerIsland: 30, budget: { maxEvals: 5000 }, seed: 5, coldStartSize: 6 } })
+    const r = await as('admin').runs.create({
+      problemId: 'test-curve-fit',
+      config: { islands: 2, populationPerIsland: 30, budget: { maxEvals: 5000 }, seed: 5, coldStartSize: 6 },
+    })
     runId = r.id
-    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'evolving', 90_000, 'the cold start')
+    await until(
+      async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'evolving',
+      90_000,
+      'the cold start',
+    )
     const viewer = as('viewer')
     const ctl0 = await viewer.runs.controls({ runId })
     expect(ctl0.driven).toBe(true)
     expect(ctl0.arms.map((a) => a.id)).toContain('swap')
 
     // a hint for the run: the next candidates carry it
-    const hint = await as('expert').guidance.create({ runId, text: 'shrink the sine frequency step by step', expiresAfterEvals: 1000 })
-    const under = await until(async () => {
-      const rows = await db.prisma.candidate.findMany({ where: { runId, guidanceIds: { has: hint.id } }, select: { id: true, status: true } })
-      return rows.filter((x) => x.status === 'evaluated').length >= 3 && rows
-    }, 60_000, 'candidates made under the hint')
+    const hint = await as('expert').guidance.create({
+      runId,
+      text: 'shrink the sine frequency step by step',
+      expiresAfterEvals: 1000,
+    })
+    const under = await until(
+      async () => {
+        const rows = await db.prisma.candidate.findMany({
+          where: { runId, guidanceIds: { has: hint.id } },
+          select: { id: true, status: true },
+        })
+        return rows.filter((x) => x.status === 'evaluated').length >= 3 && rows
+      },
+      60_000,
+      'candidates made under the hint',
+    )
     expect(under.length).toBeGreaterThanOrEqual(3)
     const listed = (await viewer.guidance.list({ runId })).hints.find((h) => h.id === hint.id)!
     expect(listed.state).toBe('active')
@@ -91,10 +113,17 @@ describe('interventions on a running engine', () => {
     const ctl1 = await viewer.runs.controls({ runId })
     expect(ctl1.arms.find((a) => a.id === 'swap')!.weight).toBe(0)
     const maxSeq = (await db.prisma.candidate.aggregate({ where: { runId }, _max: { seq: true } }))._max.seq!
-    const after = await until(async () => {
-      const rows = await db.prisma.candidate.findMany({ where: { runId, seq: { gt: maxSeq + 2 }, origin: { in: ['mutation', 'crossover'] } }, select: { operatorParams: true } })
-      return rows.length >= 15 && rows
-    }, 60_000, 'candidates after the weight change')
+    const after = await until(
+      async () => {
+        const rows = await db.prisma.candidate.findMany({
+          where: { runId, seq: { gt: maxSeq + 2 }, origin: { in: ['mutation', 'crossover'] } },
+          select: { operatorParams: true },
+        })
+        return rows.length >= 15 && rows
+      },
+      60_000,
+      'candidates after the weight change',
+    )
     expect(after.filter((c) => (c.operatorParams as { arm?: string } | null)?.arm === 'swap')).toEqual([])
 
     // an island's exploration, as the engine holds it
@@ -105,39 +134,88 @@ describe('interventions on a running engine', () => {
 
     // an expert edit of the current best, placed on island 1
     const parentId = (await db.prisma.run.findUnique({ where: { id: runId } }))!.bestCandidateId!
-    const { id } = await as('expert').candidates.submitEdit({ runId, parentId, code: EXACT, island: 1, note: 'the exact fit' })
-    const done = await until(async () => {
-      const c = await viewer.candidates.get({ runId, id })
-      return c.status === 'evaluated' && c
-    }, 60_000, 'the expert edit to be evaluated')
-    expect(done).toMatchObject({ origin: 'expert-edit', island: 1, valid: true, parents: [expect.objectContaining({ id: parentId })] })
+    const { id } = await as('expert').candidates.submitEdit({
+      runId,
+      parentId,
+      code: EXACT,
+      island: 1,
+      note: 'the exact fit',
+    })
+    const done = await until(
+      async () => {
+        const c = await viewer.candidates.get({ runId, id })
+        return c.status === 'evaluated' && c
+      },
+      60_000,
+      'the expert edit to be evaluated',
+    )
+    expect(done).toMatchObject({
+      origin: 'expert-edit',
+      island: 1,
+      valid: true,
+      parents: [expect.objectContaining({ id: parentId })],
+    })
     expect(done.score!).toBeLessThan(1e-9)
     expect(done.population).toContain(1)
     const lineage = await viewer.candidates.lineage({ runId })
     expect(lineage.nodes.find((n) => n.id === id)).toMatchObject({ origin: 'expert-edit' })
     expect(lineage.edges.some((e) => e.to === id)).toBe(true)
     // it is the run's best now: on the best path
-    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))!.bestCandidateId === id, 10_000, 'the edit to become the best')
+    await until(
+      async () => (await db.prisma.run.findUnique({ where: { id: runId } }))!.bestCandidateId === id,
+      10_000,
+      'the edit to become the best',
+    )
 
     // a ban of the previous best: from the engine's acknowledgement on, no new child has it as a parent
     await as('expert').candidates.ban({ runId, id: parentId, reason: 'an expert knows better' })
     const banSeq = (await db.prisma.candidate.aggregate({ where: { runId }, _max: { seq: true } }))._max.seq!
-    const later = await until(async () => {
-      const rows = await db.prisma.candidate.findMany({ where: { runId, seq: { gt: banSeq } }, select: { parentIds: true } })
-      return rows.length >= 20 && rows
-    }, 60_000, 'candidates after the ban')
+    const later = await until(
+      async () => {
+        const rows = await db.prisma.candidate.findMany({
+          where: { runId, seq: { gt: banSeq } },
+          select: { parentIds: true },
+        })
+        return rows.length >= 20 && rows
+      },
+      60_000,
+      'candidates after the ban',
+    )
     expect(later.filter((c) => c.parentIds.includes(parentId))).toEqual([])
 
     // knowledge on request: the engine takes the retrieved passages for the island
-    await as('expert').knowledge.create({ title: 'Fitting notes', content: '# Fitting\n\nThe sine frequency D is close to 2; A is close to 1.3.\n', format: 'markdown' })
+    await as('expert').knowledge.create({
+      title: 'Fitting notes',
+      content: '# Fitting\n\nThe sine frequency D is close to 2; A is close to 1.3.\n',
+      format: 'markdown',
+    })
     const retrieved = await as('expert').knowledge.retrieve({ runId, island: 0, queryText: 'sine frequency' })
     expect(retrieved.chunks.length).toBeGreaterThan(0)
-    expect(retrieved.command).toMatchObject({ kind: 'knowledge.use', status: 'applied', result: { chunks: retrieved.chunks.length } })
+    expect(retrieved.command).toMatchObject({
+      kind: 'knowledge.use',
+      status: 'applied',
+      result: { chunks: retrieved.chunks.length },
+    })
 
     // who asked for what, and the engine's acknowledgement of each (through the control channel)
     const audited = await db.prisma.auditEvent.findMany({ where: { runId }, orderBy: { id: 'asc' } })
-    expect(audited.filter((a) => !a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual(['run.create', 'guidance.create', 'run.weights', 'run.exploration', 'candidate.expert-edit', 'candidate.ban', 'knowledge.retrieve'])
-    expect(audited.filter((a) => a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual(['guidance.reload.applied', 'run.weights.applied', 'run.exploration.applied', 'candidate.expert-edit.applied', 'candidate.ban.applied', 'knowledge.use.applied'])
+    expect(audited.filter((a) => !a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual([
+      'run.create',
+      'guidance.create',
+      'run.weights',
+      'run.exploration',
+      'candidate.expert-edit',
+      'candidate.ban',
+      'knowledge.retrieve',
+    ])
+    expect(audited.filter((a) => a.actorLabel.startsWith('engine ')).map((a) => a.action)).toEqual([
+      'guidance.reload.applied',
+      'run.weights.applied',
+      'run.exploration.applied',
+      'candidate.expert-edit.applied',
+      'candidate.ban.applied',
+      'knowledge.use.applied',
+    ])
     const acks = await db.prisma.runCommand.findMany({ where: { runId }, orderBy: { id: 'asc' } })
     expect(acks.map((c) => [c.kind, c.status])).toEqual([
       ['guidance.reload', 'applied'],
@@ -149,6 +227,10 @@ describe('interventions on a running engine', () => {
     ])
     expect((acks[3]!.result as { candidateId: string }).candidateId).toBe(id)
     await as('admin').runs.stop({ runId })
-    await until(async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped', 30_000, 'the stop')
+    await until(
+      async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped',
+      30_000,
+      'the stop',
+    )
   }, 240_000)
 })

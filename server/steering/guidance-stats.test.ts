@@ -5,16 +5,26 @@ describe('guidance state', () => {
   const base = { island: null, startEval: 100, expiresAfterEvals: null, expiresAt: null, withdrawnAt: null }
   it('follows the engine: evaluations, time, withdrawal', () => {
     expect(guidanceState(base, { evaluations: 5000 }).state).toBe('active')
-    expect(guidanceState({ ...base, expiresAfterEvals: 50 }, { evaluations: 149 })).toMatchObject({ state: 'active', evalsLeft: 1 })
+    expect(guidanceState({ ...base, expiresAfterEvals: 50 }, { evaluations: 149 })).toMatchObject({
+      state: 'active',
+      evalsLeft: 1,
+    })
     expect(guidanceState({ ...base, expiresAfterEvals: 50 }, { evaluations: 150 }).state).toBe('expired')
-    expect(guidanceState({ ...base, expiresAt: 2000 }, { evaluations: 0, now: 1000 })).toMatchObject({ state: 'active', msLeft: 1000 })
+    expect(guidanceState({ ...base, expiresAt: 2000 }, { evaluations: 0, now: 1000 })).toMatchObject({
+      state: 'active',
+      msLeft: 1000,
+    })
     expect(guidanceState({ ...base, expiresAt: new Date(1000) }, { evaluations: 0, now: 1000 }).state).toBe('expired')
     expect(guidanceState({ ...base, withdrawnAt: new Date() }, { evaluations: 0 }).state).toBe('withdrawn')
   })
 })
 
 describe('hint effect', () => {
-  const row = (score: number | null, parentScore: number | null = null) => ({ score, valid: score !== null, parentScore })
+  const row = (score: number | null, parentScore: number | null = null) => ({
+    score,
+    valid: score !== null,
+    parentScore,
+  })
   it('summarises a group', () => {
     const s = groupStats([row(1, 2), row(3, 2), row(null, 2), row(5)], 'max')
     expect(s).toMatchObject({ n: 4, valid: 3, mean: 3, median: 3, best: 5, improved: 1 })

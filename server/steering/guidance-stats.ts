@@ -15,13 +15,17 @@ export type GuidanceState = 'active' | 'expired' | 'withdrawn'
 const ms = (d: Date | number | null) => (d === null ? null : typeof d === 'number' ? d : d.getTime())
 
 /** Mirrors RunEngine.activeGuidance: active until withdrawn, N evaluations after it started, or a time. */
-export function guidanceState(g: GuidanceLike, at: { evaluations: number; now?: number }): { state: GuidanceState; evalsLeft: number | null; msLeft: number | null } {
+export function guidanceState(
+  g: GuidanceLike,
+  at: { evaluations: number; now?: number },
+): { state: GuidanceState; evalsLeft: number | null; msLeft: number | null } {
   const now = at.now ?? Date.now()
   const evalsLeft = g.expiresAfterEvals === null ? null : g.startEval + g.expiresAfterEvals - at.evaluations
   const exp = ms(g.expiresAt)
   const msLeft = exp === null ? null : exp - now
   if (g.withdrawnAt !== null) return { state: 'withdrawn', evalsLeft, msLeft }
-  if ((evalsLeft !== null && evalsLeft <= 0) || (msLeft !== null && msLeft <= 0)) return { state: 'expired', evalsLeft, msLeft }
+  if ((evalsLeft !== null && evalsLeft <= 0) || (msLeft !== null && msLeft <= 0))
+    return { state: 'expired', evalsLeft, msLeft }
   return { state: 'active', evalsLeft, msLeft }
 }
 
@@ -46,15 +50,26 @@ export interface GroupStats {
 }
 
 export function groupStats(rows: readonly ScoredRow[], direction: 'max' | 'min'): GroupStats {
-  const scores = rows.filter((r) => r.valid && r.score !== null && Number.isFinite(r.score)).map((r) => r.score as number)
+  const scores = rows
+    .filter((r) => r.valid && r.score !== null && Number.isFinite(r.score))
+    .map((r) => r.score as number)
   const n = rows.length
   const mean = scores.length ? scores.reduce((s, v) => s + v, 0) / scores.length : null
   const sorted = [...scores].sort((a, b) => a - b)
-  const median = sorted.length ? (sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2) : null
+  const median = sorted.length
+    ? sorted.length % 2
+      ? sorted[(sorted.length - 1) / 2]!
+      : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
+    : null
   const best = sorted.length ? (direction === 'max' ? sorted[sorted.length - 1]! : sorted[0]!) : null
-  const sd = scores.length > 1 && mean !== null ? Math.sqrt(scores.reduce((s, v) => s + (v - mean) ** 2, 0) / (scores.length - 1)) : null
+  const sd =
+    scores.length > 1 && mean !== null
+      ? Math.sqrt(scores.reduce((s, v) => s + (v - mean) ** 2, 0) / (scores.length - 1))
+      : null
   const withParent = rows.filter((r) => r.parentScore !== null)
-  const improved = withParent.filter((r) => r.valid && r.score !== null && (direction === 'max' ? r.score > r.parentScore! : r.score < r.parentScore!)).length
+  const improved = withParent.filter(
+    (r) => r.valid && r.score !== null && (direction === 'max' ? r.score > r.parentScore! : r.score < r.parentScore!),
+  ).length
   return {
     n,
     valid: scores.length,
@@ -79,7 +94,12 @@ export interface Comparison {
 }
 
 /** Compares the two groups; "better"/"worse" only when the mean differs by at least two standard errors. */
-export function compareGroups(under: readonly ScoredRow[], without: readonly ScoredRow[], direction: 'max' | 'min', minN = 5): Comparison {
+export function compareGroups(
+  under: readonly ScoredRow[],
+  without: readonly ScoredRow[],
+  direction: 'max' | 'min',
+  minN = 5,
+): Comparison {
   const a = groupStats(under, direction)
   const b = groupStats(without, direction)
   const sign = direction === 'max' ? 1 : -1

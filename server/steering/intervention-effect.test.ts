@@ -1,11 +1,26 @@
 import { describe, expect, it } from 'vitest'
-import { concurrentEffect, effectVerdict, proportionDiffInterval, t975, welchInterval, wilson } from './intervention-effect.ts'
+import {
+  concurrentEffect,
+  effectVerdict,
+  proportionDiffInterval,
+  t975,
+  welchInterval,
+  wilson,
+} from './intervention-effect.ts'
 
 const row = (score: number | null, parentScore: number | null = 0) => ({ score, valid: score !== null, parentScore })
 
 describe('interval arithmetic', () => {
   it('gives Student t quantiles close to the tables', () => {
-    const table: Array<[number, number]> = [[1, 12.706], [2, 4.303], [3, 3.182], [5, 2.571], [10, 2.228], [30, 2.042], [1000, 1.962]]
+    const table: Array<[number, number]> = [
+      [1, 12.706],
+      [2, 4.303],
+      [3, 3.182],
+      [5, 2.571],
+      [10, 2.228],
+      [30, 2.042],
+      [1000, 1.962],
+    ]
     for (const [df, t] of table) expect(t975(df)).toBeCloseTo(t, df === 3 ? 1 : 2)
   })
 
@@ -43,13 +58,24 @@ describe('the verdict', () => {
     const treated = Array.from({ length: 20 }, (_, i) => row(10 + (i % 3), 9))
     const control = Array.from({ length: 20 }, (_, i) => row(5 + (i % 3), 9))
     const max = concurrentEffect(treated, control, 'max')
-    expect(max).toMatchObject({ verdict: 'better', meanGain: expect.closeTo(5, 9), bestGain: expect.closeTo(5, 9), improvedRateGain: 1 })
+    expect(max).toMatchObject({
+      verdict: 'better',
+      meanGain: expect.closeTo(5, 9),
+      bestGain: expect.closeTo(5, 9),
+      improvedRateGain: 1,
+    })
     expect(max.meanInterval!.low).toBeGreaterThan(4)
     const min = concurrentEffect(treated, control, 'min')
     expect(min).toMatchObject({ verdict: 'worse', meanGain: expect.closeTo(-5, 9) })
     expect(min.meanInterval!.high).toBeLessThan(-4)
     const noisy = Array.from({ length: 20 }, (_, i) => row(i % 2 ? 100 : -100, -1000))
-    expect(concurrentEffect(noisy, control.map((r) => ({ ...r, parentScore: -1000 })), 'max').verdict).toBe('not yet clear')
+    expect(
+      concurrentEffect(
+        noisy,
+        control.map((r) => ({ ...r, parentScore: -1000 })),
+        'max',
+      ).verdict,
+    ).toBe('not yet clear')
   })
 
   it('counts an invalid child as not beating its parent', () => {
@@ -62,7 +88,13 @@ describe('the verdict', () => {
 
   it('is not yet clear without a control group or with too few candidates, and says why', () => {
     const treated = Array.from({ length: 10 }, () => row(3))
-    expect(concurrentEffect(treated, [], 'max')).toMatchObject({ verdict: 'not yet clear', reason: expect.stringMatching(/control group is empty/) })
-    expect(concurrentEffect(treated, [row(1), row(1)], 'max')).toMatchObject({ verdict: 'not yet clear', reason: expect.stringMatching(/too few/) })
+    expect(concurrentEffect(treated, [], 'max')).toMatchObject({
+      verdict: 'not yet clear',
+      reason: expect.stringMatching(/control group is empty/),
+    })
+    expect(concurrentEffect(treated, [row(1), row(1)], 'max')).toMatchObject({
+      verdict: 'not yet clear',
+      reason: expect.stringMatching(/too few/),
+    })
   })
 })

@@ -38,7 +38,10 @@ export function t975(df: number): number {
   if (df < 1.5) return 12.706204736174705
   if (df < 2.5) return 4.302652729749464
   const z = Z975
-  const z3 = z ** 3, z5 = z ** 5, z7 = z ** 7, z9 = z ** 9
+  const z3 = z ** 3,
+    z5 = z ** 5,
+    z7 = z ** 7,
+    z9 = z ** 9
   const g1 = (z3 + z) / 4
   const g2 = (5 * z5 + 16 * z3 + 3 * z) / 96
   const g3 = (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / 384
@@ -47,7 +50,10 @@ export function t975(df: number): number {
 }
 
 /** 95 % Welch interval of mean(a) − mean(b); null with fewer than two values in either group. */
-export function welchInterval(a: { n: number; mean: number; sd: number }, b: { n: number; mean: number; sd: number }): Interval | null {
+export function welchInterval(
+  a: { n: number; mean: number; sd: number },
+  b: { n: number; mean: number; sd: number },
+): Interval | null {
   if (a.n < 2 || b.n < 2) return null
   const va = a.sd ** 2 / a.n
   const vb = b.sd ** 2 / b.n
@@ -77,7 +83,10 @@ export function proportionDiffInterval(k1: number, n1: number, k2: number, n2: n
   const w1 = wilson(k1, n1)
   const w2 = wilson(k2, n2)
   const d = p1 - p2
-  return { low: d - Math.sqrt((p1 - w1.low) ** 2 + (w2.high - p2) ** 2), high: d + Math.sqrt((w1.high - p1) ** 2 + (p2 - w2.low) ** 2) }
+  return {
+    low: d - Math.sqrt((p1 - w1.low) ** 2 + (w2.high - p2) ** 2),
+    high: d + Math.sqrt((w1.high - p1) ** 2 + (p2 - w2.low) ** 2),
+  }
 }
 
 const sideOf = (i: Interval | null) => (i === null ? 0 : i.low > 0 ? 1 : i.high < 0 ? -1 : 0)
@@ -95,7 +104,12 @@ export function effectVerdict(meanInterval: Interval | null, improvedInterval: I
 }
 
 /** Treated against control, in the problem's direction. `minN`: valid candidates needed in each group. */
-export function concurrentEffect(treated: readonly ScoredRow[], control: readonly ScoredRow[], direction: 'max' | 'min', minN = 3): ConcurrentEffect {
+export function concurrentEffect(
+  treated: readonly ScoredRow[],
+  control: readonly ScoredRow[],
+  direction: 'max' | 'min',
+  minN = 3,
+): ConcurrentEffect {
   const t = groupStats(treated, direction)
   const c = groupStats(control, direction)
   const sign = direction === 'max' ? 1 : -1
@@ -116,6 +130,17 @@ export function concurrentEffect(treated: readonly ScoredRow[], control: readonl
   if (c.n === 0) reason = 'no candidate made without it yet (the control group is empty)'
   else if (!meanInterval && !improvedInterval) reason = `too few candidates: ${minN} valid in each group needed`
   else if (verdict === 'not yet clear') reason = 'the 95 % intervals include no difference'
-  else reason = `the 95 % interval of the ${sideOf(meanInterval) !== 0 ? 'mean score' : 'share beating the parent'} excludes no difference`
-  return { treated: t, control: c, meanGain, meanInterval, bestGain, improvedRateGain, improvedInterval, verdict, reason }
+  else
+    reason = `the 95 % interval of the ${sideOf(meanInterval) !== 0 ? 'mean score' : 'share beating the parent'} excludes no difference`
+  return {
+    treated: t,
+    control: c,
+    meanGain,
+    meanInterval,
+    bestGain,
+    improvedRateGain,
+    improvedInterval,
+    verdict,
+    reason,
+  }
 }

@@ -22,7 +22,10 @@ const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonVa
 export { PreconditionError }
 
 async function loadRun(app: AppServices, runId: string) {
-  const run = await app.db.prisma.run.findUnique({ where: { id: runId }, select: { id: true, status: true, evaluations: true, config: true, problemSnapshot: true } })
+  const run = await app.db.prisma.run.findUnique({
+    where: { id: runId },
+    select: { id: true, status: true, evaluations: true, config: true, problemSnapshot: true },
+  })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
   return { ...run, config: run.config as unknown as RunConfig, snap: run.problemSnapshot as unknown as ProblemSnapshot }
 }
@@ -34,7 +37,13 @@ const ACK_WAIT_MS = 3000
  * Sends a command to the run's engine and, while an engine holds the run's lease, waits a bounded
  * time for its acknowledgement (with no engine, it stays pending for the one that picks the run up).
  */
-export async function command(app: AppServices, actor: Actor, run: { id: string; status: string }, kind: CommandKind, payload: Record<string, unknown>): Promise<CommandOutcome> {
+export async function command(
+  app: AppServices,
+  actor: Actor,
+  run: { id: string; status: string },
+  kind: CommandKind,
+  payload: Record<string, unknown>,
+): Promise<CommandOutcome> {
   const c = await submitCommand(app.db, app.events, { runId: run.id, runStatus: run.status, kind, payload, actor })
   if (c.status !== 'pending') return c
   const lease = await app.db.prisma.run.findUnique({ where: { id: run.id }, select: { leaseUntil: true } })
@@ -50,12 +59,21 @@ function unlessRefused(c: CommandOutcome): CommandOutcome {
 
 function checkIsland(island: number | null | undefined, islands: number) {
   if (island === null || island === undefined) return
-  if (island < 0 || island >= islands) throw new BadInputError(`island ${island} does not exist (this run has islands 0–${islands - 1})`)
+  if (island < 0 || island >= islands)
+    throw new BadInputError(`island ${island} does not exist (this run has islands 0–${islands - 1})`)
 }
 
 /** A numbered run event for an intervention, announced on the bus (the dashboards' live feed). */
-export async function recordIntervention(app: AppServices, runId: string, actor: Actor, payload: Record<string, unknown>) {
-  const row = await app.db.prisma.runEvent.create({ data: { runId, type: 'intervention', payload: json({ ...payload, actor: actor.label }) }, select: { id: true } })
+export async function recordIntervention(
+  app: AppServices,
+  runId: string,
+  actor: Actor,
+  payload: Record<string, unknown>,
+) {
+  const row = await app.db.prisma.runEvent.create({
+    data: { runId, type: 'intervention', payload: json({ ...payload, actor: actor.label }) },
+    select: { id: true },
+  })
   app.events.publish({ id: String(row.id), runId, type: 'intervention', payload })
 }
 
@@ -74,13 +92,41 @@ export async function createGuidance(app: AppServices, actor: Actor, input: Guid
   checkIsland(input.island, run.config.islands)
   const text = input.text.trim()
   if (!text) throw new BadInputError('the hint is empty; write what the next mutations should try')
-  if (['completed', 'stopped', 'failed'].includes(run.status)) throw new ConflictError(`the run is ${run.status}; a hint would reach no prompt (resume the run first)`)
+  if (['completed', 'stopped', 'failed'].includes(run.status))
+    throw new ConflictError(`the run is ${run.status}; a hint would reach no prompt (resume the run first)`)
   const expiresAt = input.expiresInMinutes ? new Date(Date.now() + input.expiresInMinutes * 60_000) : null
   const g = await app.db.prisma.guidance.create({
-    data: { runId: input.runId, island: input.island, text, authorId: actor.id, authorLabel: actor.label, startEval: run.evaluations, expiresAfterEvals: input.expiresAfterEvals ?? null, expiresAt },
+    data: {
+      runId: input.runId,
+      island: input.island,
+      text,
+      authorId: actor.id,
+      authorLabel: actor.label,
+      startEval: run.evaluations,
+      expiresAfterEvals: input.expiresAfterEvals ?? null,
+      expiresAt,
+    },
   })
-  await audit(app.db.prisma, actor, { action: 'guidance.create', targetType: 'guidance', targetId: g.id, runId: input.runId, after: { text, island: input.island, startEval: run.evaluations, expiresAfterEvals: g.expiresAfterEvals, expiresAt } })
-  await recordIntervention(app, input.runId, actor, { action: 'guidance.create', guidanceId: g.id, island: input.island, text: text.slice(0, 200), atEval: run.evaluations })
+  await audit(app.db.prisma, actor, {
+    action: 'guidance.create',
+    targetType: 'guidance',
+    targetId: g.id,
+    runId: input.runId,
+    after: {
+      text,
+      island: input.island,
+      startEval: run.evaluations,
+      expiresAfterEvals: g.expiresAfterEvals,
+      expiresAt,
+    },
+  })
+  await recordIntervention(app, input.runId, actor, {
+    action: 'guidance.create',
+    guidanceId: g.id,
+    island: input.island,
+    text: text.slice(0, 200),
+    atEval: run.evaluations,
+  })
   const c = await command(app, actor, run, 'guidance.reload', { guidanceId: g.id })
   return { id: g.id, startEval: g.startEval, command: c }
 }
@@ -92,8 +138,20 @@ export async function withdrawGuidance(app: AppServices, actor: Actor, input: { 
   const run = await loadRun(app, input.runId)
   const at = new Date()
   await app.db.prisma.guidance.update({ where: { id: g.id }, data: { withdrawnAt: at } })
-  await audit(app.db.prisma, actor, { action: 'guidance.withdraw', targetType: 'guidance', targetId: g.id, runId: input.runId, before: { withdrawnAt: null }, after: { withdrawnAt: at, atEval: run.evaluations } })
-  await recordIntervention(app, input.runId, actor, { action: 'guidance.withdraw', guidanceId: g.id, island: g.island, atEval: run.evaluations })
+  await audit(app.db.prisma, actor, {
+    action: 'guidance.withdraw',
+    targetType: 'guidance',
+    targetId: g.id,
+    runId: input.runId,
+    before: { withdrawnAt: null },
+    after: { withdrawnAt: at, atEval: run.evaluations },
+  })
+  await recordIntervention(app, input.runId, actor, {
+    action: 'guidance.withdraw',
+    guidanceId: g.id,
+    island: g.island,
+    atEval: run.evaluations,
+  })
   const c = await command(app, actor, run, 'guidance.reload', { guidanceId: g.id })
   return { ok: true, command: c }
 }
@@ -135,21 +193,52 @@ export async function listGuidance(app: AppServices, runId: string) {
       ...st,
       made,
       effect: under.length ? concurrentEffect(evaluated(under), evaluated(control), direction) : null,
-      recent: under.slice(-8).reverse().map((u) => ({ id: u.id, score: u.score, valid: u.valid, status: u.status, island: u.island })),
+      recent: under
+        .slice(-8)
+        .reverse()
+        .map((u) => ({ id: u.id, score: u.score, valid: u.valid, status: u.status, island: u.island })),
     })
   }
-  const retrievals = await app.db.prisma.retrieval.findMany({ where: { runId, trigger: { in: ['stagnation', 'expert'] } }, orderBy: { createdAt: 'desc' }, take: 100, select: { id: true, island: true, trigger: true, chunkIds: true, createdAt: true } })
-  const knowledge: Array<{ id: string; island: number | null; trigger: string; chunks: number; createdAt: number; made: number; control: number; effect: ConcurrentEffect | null }> = []
+  const retrievals = await app.db.prisma.retrieval.findMany({
+    where: { runId, trigger: { in: ['stagnation', 'expert'] } },
+    orderBy: { createdAt: 'desc' },
+    take: 100,
+    select: { id: true, island: true, trigger: true, chunkIds: true, createdAt: true },
+  })
+  const knowledge: Array<{
+    id: string
+    island: number | null
+    trigger: string
+    chunks: number
+    createdAt: number
+    made: number
+    control: number
+    effect: ConcurrentEffect | null
+  }> = []
   for (const r of retrievals) {
     const under = await scoredRows(app, runId, { retrievalId: r.id })
     const control = await scoredRows(app, runId, { controlRetrievalId: r.id })
     if (!under.length && !control.length) continue
     knowledge.push({
-      id: r.id, island: r.island, trigger: r.trigger, chunks: r.chunkIds.length, createdAt: r.createdAt.getTime(), made: under.length, control: control.length,
+      id: r.id,
+      island: r.island,
+      trigger: r.trigger,
+      chunks: r.chunkIds.length,
+      createdAt: r.createdAt.getTime(),
+      made: under.length,
+      control: control.length,
       effect: under.length ? concurrentEffect(evaluated(under), evaluated(control), direction) : null,
     })
   }
-  return { direction, evaluations: run.evaluations, islands: run.config.islands, controlShare: run.config.controlShare ?? 0.2 /* a config stored before controls: the engine resumes it with the default */, hints: out, retrievals: knowledge }
+  return {
+    direction,
+    evaluations: run.evaluations,
+    islands: run.config.islands,
+    controlShare:
+      run.config.controlShare ?? 0.2 /* a config stored before controls: the engine resumes it with the default */,
+    hints: out,
+    retrievals: knowledge,
+  }
 }
 
 /** Evolve-stage candidates (not rejected) made under, or withheld from, one hint or retrieval. */
@@ -158,7 +247,18 @@ async function scoredRows(
   runId: string,
   q: { guidanceId?: string; controlGuidanceId?: string; retrievalId?: string; controlRetrievalId?: string },
 ): Promise<Array<ScoredRow & { id: string; seq: number; status: string; island: number }>> {
-  const rows = await app.db.prisma.$queryRaw<Array<{ id: string; seq: number; status: string; island: number; score: number | null; valid: boolean | null; parent_score: number | null; parent_valid: boolean | null }>>`
+  const rows = await app.db.prisma.$queryRaw<
+    Array<{
+      id: string
+      seq: number
+      status: string
+      island: number
+      score: number | null
+      valid: boolean | null
+      parent_score: number | null
+      parent_valid: boolean | null
+    }>
+  >`
     SELECT c.id, c.seq, c.status, c.island, c.score, c.valid, p.score AS parent_score, p.valid AS parent_valid
     FROM candidates c LEFT JOIN candidates p ON p.id = c.parent_ids[1]
     WHERE c.run_id = ${runId} AND c.origin IN ('mutation', 'crossover') AND c.status <> 'rejected'
@@ -167,45 +267,109 @@ async function scoredRows(
       AND (${q.controlRetrievalId ?? null}::text IS NULL OR c.control_retrieval_id = ${q.controlRetrievalId ?? null}::text)
       AND (${q.retrievalId ?? null}::text IS NULL OR EXISTS (SELECT 1 FROM retrieval_uses u WHERE u.candidate_id = c.id AND u.retrieval_id = ${q.retrievalId ?? null}::text))
     ORDER BY c.seq LIMIT 20000`
-  return rows.map((r) => ({ id: r.id, seq: r.seq, status: r.status, island: r.island, score: r.score, valid: r.valid, parentScore: r.parent_valid ? r.parent_score : null }))
+  return rows.map((r) => ({
+    id: r.id,
+    seq: r.seq,
+    status: r.status,
+    island: r.island,
+    score: r.score,
+    valid: r.valid,
+    parentScore: r.parent_valid ? r.parent_score : null,
+  }))
 }
 
 // ------------------------------------------------------------------ engine knobs
 
-export async function setExploration(app: AppServices, actor: Actor, input: { runId: string; value: number; island: number | null }) {
+export async function setExploration(
+  app: AppServices,
+  actor: Actor,
+  input: { runId: string; value: number; island: number | null },
+) {
   const run = await loadRun(app, input.runId)
   checkIsland(input.island, run.config.islands)
   const before = await controls(app, input.runId)
-  if (input.island !== null && !before.active) throw new PreconditionError(`the run is ${run.status}: an island’s exploration lives in the running engine (set the run-wide value, or resume the run)`)
+  if (input.island !== null && !before.active)
+    throw new PreconditionError(
+      `the run is ${run.status}: an island’s exploration lives in the running engine (set the run-wide value, or resume the run)`,
+    )
   if (input.island === null) {
     // the run-wide knob is also the config a resumed engine starts from
-    await app.db.prisma.run.update({ where: { id: input.runId }, data: { config: json({ ...run.config, exploration: input.value }) } })
+    await app.db.prisma.run.update({
+      where: { id: input.runId },
+      data: { config: json({ ...run.config, exploration: input.value }) },
+    })
   }
-  const beforeValue = input.island === null ? before.exploration : (before.islandExploration[input.island] ?? before.exploration)
-  await audit(app.db.prisma, actor, { action: 'run.exploration', targetType: 'run', targetId: input.runId, runId: input.runId, before: { island: input.island, exploration: beforeValue }, after: { island: input.island, exploration: input.value } })
-  await recordIntervention(app, input.runId, actor, { action: 'run.exploration', island: input.island, before: beforeValue, value: input.value, atEval: run.evaluations })
-  const c = unlessRefused(await command(app, actor, run, 'run.exploration', { value: input.value, island: input.island }))
+  const beforeValue =
+    input.island === null ? before.exploration : (before.islandExploration[input.island] ?? before.exploration)
+  await audit(app.db.prisma, actor, {
+    action: 'run.exploration',
+    targetType: 'run',
+    targetId: input.runId,
+    runId: input.runId,
+    before: { island: input.island, exploration: beforeValue },
+    after: { island: input.island, exploration: input.value },
+  })
+  await recordIntervention(app, input.runId, actor, {
+    action: 'run.exploration',
+    island: input.island,
+    before: beforeValue,
+    value: input.value,
+    atEval: run.evaluations,
+  })
+  const c = unlessRefused(
+    await command(app, actor, run, 'run.exploration', { value: input.value, island: input.island }),
+  )
   return { applied: c.status === 'applied', command: c }
 }
 
-export async function setMutationWeights(app: AppServices, actor: Actor, input: { runId: string; models?: number[]; localOperators?: Partial<Record<(typeof LOCAL_OPERATOR_NAMES)[number], number>> }) {
+export async function setMutationWeights(
+  app: AppServices,
+  actor: Actor,
+  input: {
+    runId: string
+    models?: number[]
+    localOperators?: Partial<Record<(typeof LOCAL_OPERATOR_NAMES)[number], number>>
+  },
+) {
   const run = await loadRun(app, input.runId)
   const cfg = run.config
-  if (input.models && cfg.mutator !== 'llm') throw new BadInputError('this run uses the offline operators; set their weights instead of model weights')
-  if (input.localOperators && cfg.mutator !== 'local') throw new BadInputError('this run uses models; set the model weights')
-  if (input.models && input.models.length !== cfg.models.length) throw new BadInputError(`give one weight per model (${cfg.models.length})`)
+  if (input.models && cfg.mutator !== 'llm')
+    throw new BadInputError('this run uses the offline operators; set their weights instead of model weights')
+  if (input.localOperators && cfg.mutator !== 'local')
+    throw new BadInputError('this run uses models; set the model weights')
+  if (input.models && input.models.length !== cfg.models.length)
+    throw new BadInputError(`give one weight per model (${cfg.models.length})`)
   const next: RunConfig = {
     ...cfg,
     models: cfg.models.map((m, i) => ({ ...m, weight: input.models?.[i] ?? m.weight })),
     localOperators: input.localOperators ? { ...cfg.localOperators, ...input.localOperators } : cfg.localOperators,
   }
-  const weightsOf = (c: RunConfig) => (c.mutator === 'llm' ? c.models.map((m) => ({ model: m.label ?? `${m.provider}:${m.model}`, weight: m.weight })) : LOCAL_OPERATOR_NAMES.map((o) => ({ operator: o, weight: c.localOperators[o] ?? 1 })))
-  const positive = next.mutator === 'llm' ? next.models.some((m) => m.weight > 0) : LOCAL_OPERATOR_NAMES.some((o) => (next.localOperators[o] ?? 1) > 0)
+  const weightsOf = (c: RunConfig) =>
+    c.mutator === 'llm'
+      ? c.models.map((m) => ({ model: m.label ?? `${m.provider}:${m.model}`, weight: m.weight }))
+      : LOCAL_OPERATOR_NAMES.map((o) => ({ operator: o, weight: c.localOperators[o] ?? 1 }))
+  const positive =
+    next.mutator === 'llm'
+      ? next.models.some((m) => m.weight > 0)
+      : LOCAL_OPERATOR_NAMES.some((o) => (next.localOperators[o] ?? 1) > 0)
   if (!positive) throw new BadInputError('at least one model or operator needs a weight above 0')
   await app.db.prisma.run.update({ where: { id: input.runId }, data: { config: json(next) } })
-  await audit(app.db.prisma, actor, { action: 'run.weights', targetType: 'run', targetId: input.runId, runId: input.runId, before: weightsOf(cfg), after: weightsOf(next) })
-  await recordIntervention(app, input.runId, actor, { action: 'run.weights', weights: weightsOf(next), atEval: run.evaluations })
-  const c = unlessRefused(await command(app, actor, run, 'run.weights', { models: input.models, localOperators: next.localOperators }))
+  await audit(app.db.prisma, actor, {
+    action: 'run.weights',
+    targetType: 'run',
+    targetId: input.runId,
+    runId: input.runId,
+    before: weightsOf(cfg),
+    after: weightsOf(next),
+  })
+  await recordIntervention(app, input.runId, actor, {
+    action: 'run.weights',
+    weights: weightsOf(next),
+    atEval: run.evaluations,
+  })
+  const c = unlessRefused(
+    await command(app, actor, run, 'run.weights', { models: input.models, localOperators: next.localOperators }),
+  )
   return { applied: c.status === 'applied', command: c }
 }
 
@@ -214,17 +378,25 @@ export async function controls(app: AppServices, runId: string) {
   const run = await loadRun(app, runId)
   const engine = app.runs?.get(runId)
   const state = engine?.controlState() ?? null
-  const row = await app.db.prisma.run.findUnique({ where: { id: runId }, select: { engineState: true, leaseOwner: true, leaseUntil: true } })
-  const stored = row?.engineState as { evolution?: { exploration?: number; islandExploration?: Record<string, number> } } | null
+  const row = await app.db.prisma.run.findUnique({
+    where: { id: runId },
+    select: { engineState: true, leaseOwner: true, leaseUntil: true },
+  })
+  const stored = row?.engineState as {
+    evolution?: { exploration?: number; islandExploration?: Record<string, number> }
+  } | null
   const active = ['created', 'cold-start', 'evolving'].includes(run.status)
   return {
     driven: !!engine,
     active,
     /** who drives the run now (host:pid of its engine), while its lease holds */
-    drivenBy: active && row?.leaseOwner && row.leaseUntil && row.leaseUntil.getTime() > Date.now() ? row.leaseOwner : null,
+    drivenBy:
+      active && row?.leaseOwner && row.leaseUntil && row.leaseUntil.getTime() > Date.now() ? row.leaseOwner : null,
     mutator: run.config.mutator,
     exploration: state?.exploration ?? stored?.evolution?.exploration ?? run.config.exploration,
-    islandExploration: state?.islandExploration ?? Object.fromEntries(Object.entries(stored?.evolution?.islandExploration ?? {}).map(([k, v]) => [Number(k), v])),
+    islandExploration:
+      state?.islandExploration ??
+      Object.fromEntries(Object.entries(stored?.evolution?.islandExploration ?? {}).map(([k, v]) => [Number(k), v])),
     effectiveExploration: state?.effectiveExploration ?? [],
     arms: state?.arms ?? [],
     models: run.config.models.map((m) => ({ id: m.label ?? `${m.provider}:${m.model}`, weight: m.weight })),
@@ -235,9 +407,22 @@ export async function controls(app: AppServices, runId: string) {
 export async function retrieveKnowledge(app: AppServices, actor: Actor, input: { runId: string; island: number }) {
   const run = await loadRun(app, input.runId)
   checkIsland(input.island, run.config.islands)
-  if (!['created', 'cold-start', 'evolving'].includes(run.status)) throw new PreconditionError(`the run is ${run.status}: knowledge goes into the prompts of a running run (resume it first)`)
-  await audit(app.db.prisma, actor, { action: 'run.retrieve', targetType: 'run', targetId: input.runId, runId: input.runId, after: { island: input.island } })
-  await recordIntervention(app, input.runId, actor, { action: 'run.retrieve', island: input.island, atEval: run.evaluations })
+  if (!['created', 'cold-start', 'evolving'].includes(run.status))
+    throw new PreconditionError(
+      `the run is ${run.status}: knowledge goes into the prompts of a running run (resume it first)`,
+    )
+  await audit(app.db.prisma, actor, {
+    action: 'run.retrieve',
+    targetType: 'run',
+    targetId: input.runId,
+    runId: input.runId,
+    after: { island: input.island },
+  })
+  await recordIntervention(app, input.runId, actor, {
+    action: 'run.retrieve',
+    island: input.island,
+    atEval: run.evaluations,
+  })
   const c = unlessRefused(await command(app, actor, run, 'run.retrieve', { island: input.island }))
   return { chunks: c.status === 'applied' ? Number(c.result?.chunks ?? 0) : null, command: c }
 }
@@ -247,56 +432,137 @@ export async function retrieveKnowledge(app: AppServices, actor: Actor, input: {
  * copied in) or `restart-from-elites` (the island reseeded from the run's elite archive). The engine
  * applies it and answers with what moved; the run's activity feed shows the outcome.
  */
-export async function escalateIsland(app: AppServices, actor: Actor, input: { runId: string; island: number; action: EscalationAction }) {
+export async function escalateIsland(
+  app: AppServices,
+  actor: Actor,
+  input: { runId: string; island: number; action: EscalationAction },
+) {
   const run = await loadRun(app, input.runId)
   checkIsland(input.island, run.config.islands)
-  if (run.status !== 'evolving') throw new PreconditionError(`the run is ${run.status}: islands can be changed while it evolves`)
-  await audit(app.db.prisma, actor, { action: `island.${input.action}`, targetType: 'island', targetId: String(input.island), runId: input.runId, after: { island: input.island, atEval: run.evaluations } })
-  await recordIntervention(app, input.runId, actor, { action: `island.${input.action}`, island: input.island, atEval: run.evaluations })
-  const c = unlessRefused(await command(app, actor, run, 'island.escalate', { island: input.island, action: input.action }))
-  return { joined: c.status === 'applied' ? Number(c.result?.joined ?? 0) : null, removed: c.status === 'applied' ? Number(c.result?.removed ?? 0) : null, command: c }
+  if (run.status !== 'evolving')
+    throw new PreconditionError(`the run is ${run.status}: islands can be changed while it evolves`)
+  await audit(app.db.prisma, actor, {
+    action: `island.${input.action}`,
+    targetType: 'island',
+    targetId: String(input.island),
+    runId: input.runId,
+    after: { island: input.island, atEval: run.evaluations },
+  })
+  await recordIntervention(app, input.runId, actor, {
+    action: `island.${input.action}`,
+    island: input.island,
+    atEval: run.evaluations,
+  })
+  const c = unlessRefused(
+    await command(app, actor, run, 'island.escalate', { island: input.island, action: input.action }),
+  )
+  return {
+    joined: c.status === 'applied' ? Number(c.result?.joined ?? 0) : null,
+    removed: c.status === 'applied' ? Number(c.result?.removed ?? 0) : null,
+    command: c,
+  }
 }
 
 // ------------------------------------------------------------------ candidates
 
 export async function setPinned(app: AppServices, actor: Actor, input: { runId: string; id: string; pinned: boolean }) {
-  const c = await app.db.prisma.candidate.findFirst({ where: { id: input.id, runId: input.runId }, select: { id: true, pinned: true, banned: true, evalIndex: true } })
+  const c = await app.db.prisma.candidate.findFirst({
+    where: { id: input.id, runId: input.runId },
+    select: { id: true, pinned: true, banned: true, evalIndex: true },
+  })
   if (!c) throw new NotFoundError(`no candidate "${input.id}" in this run`)
   if (input.pinned && c.banned) throw new ConflictError('a banned candidate cannot be pinned')
   await app.db.prisma.candidate.update({ where: { id: c.id }, data: { pinned: input.pinned } })
-  await audit(app.db.prisma, actor, { action: input.pinned ? 'candidate.pin' : 'candidate.unpin', targetType: 'candidate', targetId: c.id, runId: input.runId, before: { pinned: c.pinned }, after: { pinned: input.pinned } })
-  await recordIntervention(app, input.runId, actor, { action: input.pinned ? 'candidate.pin' : 'candidate.unpin', candidateId: c.id })
-  const cmd = await command(app, actor, await loadRun(app, input.runId), 'candidate.pin', { candidateId: c.id, pinned: input.pinned })
+  await audit(app.db.prisma, actor, {
+    action: input.pinned ? 'candidate.pin' : 'candidate.unpin',
+    targetType: 'candidate',
+    targetId: c.id,
+    runId: input.runId,
+    before: { pinned: c.pinned },
+    after: { pinned: input.pinned },
+  })
+  await recordIntervention(app, input.runId, actor, {
+    action: input.pinned ? 'candidate.pin' : 'candidate.unpin',
+    candidateId: c.id,
+  })
+  const cmd = await command(app, actor, await loadRun(app, input.runId), 'candidate.pin', {
+    candidateId: c.id,
+    pinned: input.pinned,
+  })
   return { pinned: input.pinned, command: cmd }
 }
 
 export async function ban(app: AppServices, actor: Actor, input: { runId: string; id: string; reason?: string }) {
-  const c = await app.db.prisma.candidate.findFirst({ where: { id: input.id, runId: input.runId }, select: { id: true, banned: true, pinned: true, origin: true } })
+  const c = await app.db.prisma.candidate.findFirst({
+    where: { id: input.id, runId: input.runId },
+    select: { id: true, banned: true, pinned: true, origin: true },
+  })
   if (!c) throw new NotFoundError(`no candidate "${input.id}" in this run`)
   if (c.banned) throw new ConflictError('this candidate is already banned')
   await app.db.prisma.candidate.update({ where: { id: c.id }, data: { banned: true, pinned: false } })
-  await audit(app.db.prisma, actor, { action: 'candidate.ban', targetType: 'candidate', targetId: c.id, runId: input.runId, before: { banned: false, pinned: c.pinned }, after: { banned: true, reason: input.reason ?? null } })
-  await recordIntervention(app, input.runId, actor, { action: 'candidate.ban', candidateId: c.id, reason: input.reason ?? null })
+  await audit(app.db.prisma, actor, {
+    action: 'candidate.ban',
+    targetType: 'candidate',
+    targetId: c.id,
+    runId: input.runId,
+    before: { banned: false, pinned: c.pinned },
+    after: { banned: true, reason: input.reason ?? null },
+  })
+  await recordIntervention(app, input.runId, actor, {
+    action: 'candidate.ban',
+    candidateId: c.id,
+    reason: input.reason ?? null,
+  })
   const cmd = await command(app, actor, await loadRun(app, input.runId), 'candidate.ban', { candidateId: c.id })
   return { banned: true, command: cmd }
 }
 
-export async function submitExpertEdit(app: AppServices, actor: Actor, input: { runId: string; parentId: string; code: string; island: number; note?: string }) {
+export async function submitExpertEdit(
+  app: AppServices,
+  actor: Actor,
+  input: { runId: string; parentId: string; code: string; island: number; note?: string },
+) {
   const run = await loadRun(app, input.runId)
   checkIsland(input.island, run.config.islands)
-  const parent = await app.db.prisma.candidate.findFirst({ where: { id: input.parentId, runId: input.runId }, select: { id: true, code: true } })
+  const parent = await app.db.prisma.candidate.findFirst({
+    where: { id: input.parentId, runId: input.runId },
+    select: { id: true, code: true },
+  })
   if (!parent) throw new NotFoundError(`no candidate "${input.parentId}" in this run`)
   if (!input.code.trim()) throw new BadInputError('the edited program is empty')
   if (input.code === parent.code) throw new BadInputError('the code is unchanged; edit it before submitting')
   if (run.status !== 'evolving') {
     throw new PreconditionError(
-      run.status === 'cold-start' ? 'the run is still in its cold start; edits join an island once it evolves' : `the run is ${run.status}; an edit joins a running run (an admin can resume it)`,
+      run.status === 'cold-start'
+        ? 'the run is still in its cold start; edits join an island once it evolves'
+        : `the run is ${run.status}; an edit joins a running run (an admin can resume it)`,
     )
   }
   // the candidate's id is chosen here, so an engine that applies the command twice (a failover) makes it once
   const id = randomUUID()
-  await audit(app.db.prisma, actor, { action: 'candidate.expert-edit', targetType: 'candidate', targetId: id, runId: input.runId, before: { parentId: parent.id }, after: { island: input.island, bytes: input.code.length, note: input.note ?? null } })
-  await recordIntervention(app, input.runId, actor, { action: 'candidate.expert-edit', candidateId: id, parentId: parent.id, island: input.island, atEval: run.evaluations })
-  const c = unlessRefused(await command(app, actor, run, 'candidate.expert-edit', { candidateId: id, parentId: parent.id, code: input.code, island: input.island, authorId: actor.id }))
+  await audit(app.db.prisma, actor, {
+    action: 'candidate.expert-edit',
+    targetType: 'candidate',
+    targetId: id,
+    runId: input.runId,
+    before: { parentId: parent.id },
+    after: { island: input.island, bytes: input.code.length, note: input.note ?? null },
+  })
+  await recordIntervention(app, input.runId, actor, {
+    action: 'candidate.expert-edit',
+    candidateId: id,
+    parentId: parent.id,
+    island: input.island,
+    atEval: run.evaluations,
+  })
+  const c = unlessRefused(
+    await command(app, actor, run, 'candidate.expert-edit', {
+      candidateId: id,
+      parentId: parent.id,
+      code: input.code,
+      island: input.island,
+      authorId: actor.id,
+    }),
+  )
   return { id, command: c }
 }

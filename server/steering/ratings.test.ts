@@ -28,14 +28,27 @@ describe.each(dbModes())('candidate ratings, %s', (_mode, open) => {
   let app: AppServices
   let runId: string
   const users: Record<string, string> = {}
-  const actor = (role: Role, name: string = role): Actor => ({ id: users[name]!, label: `${name}@example.test`, role, via: 'session' })
-  const as = (role: Role, name: string = role) => createCaller({ app, actor: actor(role, name), tokenScope: null, headers: new Headers() })
+  const actor = (role: Role, name: string = role): Actor => ({
+    id: users[name]!,
+    label: `${name}@example.test`,
+    role,
+    via: 'session',
+  })
+  const as = (role: Role, name: string = role) =>
+    createCaller({ app, actor: actor(role, name), tokenScope: null, headers: new Headers() })
 
   beforeAll(async () => {
     ;({ db, cleanup } = await open())
     app = createAppServices(db, null, silentLogger)
     for (const name of ['viewer', 'expert', 'expert2', 'admin']) {
-      const u = await db.prisma.user.create({ data: { id: `user-${name}`, name, email: `${name}@example.test`, role: name.startsWith('expert') ? 'expert' : name } })
+      const u = await db.prisma.user.create({
+        data: {
+          id: `user-${name}`,
+          name,
+          email: `${name}@example.test`,
+          role: name.startsWith('expert') ? 'expert' : name,
+        },
+      })
       users[name] = u.id
     }
     runId = (await seedSyntheticRun(db, { candidates: 2000, islands: 2, status: 'evolving', metricEvery: 20 })).runId
@@ -45,14 +58,28 @@ describe.each(dbModes())('candidate ratings, %s', (_mode, open) => {
   it('lets experts rate up or down with a note, one rating each, and audits every change', async () => {
     const id = syntheticId(runId, 300)
     await expect(as('viewer').candidates.rate({ runId, id, value: 1 })).rejects.toMatchObject({ code: 'FORBIDDEN' })
-    await expect(as('expert').candidates.rate({ runId, id, value: 2 as never })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
-    await expect(as('expert').candidates.rate({ runId, id, value: 1, note: 'x'.repeat(1001) })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
-    await expect(as('expert').candidates.rate({ runId, id: 'no-such-candidate', value: 1 })).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    await expect(as('expert').candidates.rate({ runId, id, value: 2 as never })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    })
+    await expect(as('expert').candidates.rate({ runId, id, value: 1, note: 'x'.repeat(1001) })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    })
+    await expect(as('expert').candidates.rate({ runId, id: 'no-such-candidate', value: 1 })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    })
 
-    expect(await as('expert').candidates.rate({ runId, id, value: 1, note: '  tight inner loop  ' })).toMatchObject({ rating: 1, mine: 1 })
+    expect(await as('expert').candidates.rate({ runId, id, value: 1, note: '  tight inner loop  ' })).toMatchObject({
+      rating: 1,
+      mine: 1,
+    })
     // rating again replaces the expert's own rating
-    expect(await as('expert').candidates.rate({ runId, id, value: 1, note: 'tight inner loop, keep it' })).toMatchObject({ rating: 1, mine: 1 })
-    expect(await as('expert', 'expert2').candidates.rate({ runId, id, value: -1, note: 'overfits' })).toMatchObject({ rating: 0, mine: -1 })
+    expect(
+      await as('expert').candidates.rate({ runId, id, value: 1, note: 'tight inner loop, keep it' }),
+    ).toMatchObject({ rating: 1, mine: 1 })
+    expect(await as('expert', 'expert2').candidates.rate({ runId, id, value: -1, note: 'overfits' })).toMatchObject({
+      rating: 0,
+      mine: -1,
+    })
     let c = await as('viewer').candidates.get({ runId, id })
     expect(c.rating).toBe(0)
     expect(c.ratings.map((r) => [r.userLabel, r.value, r.note])).toEqual([
@@ -75,7 +102,12 @@ describe.each(dbModes())('candidate ratings, %s', (_mode, open) => {
     expect(audits[1]!.before).toEqual({ mine: { value: 1, note: 'tight inner loop' }, rating: 1 })
     expect(audits[3]!.after).toEqual({ mine: null, rating: -1 })
     const events = await db.prisma.runEvent.findMany({ where: { runId, type: 'intervention' }, orderBy: { id: 'asc' } })
-    expect(events.map((e) => (e.payload as { action: string; rating: number }).action)).toEqual(['candidate.rate', 'candidate.rate', 'candidate.rate', 'candidate.unrate'])
+    expect(events.map((e) => (e.payload as { action: string; rating: number }).action)).toEqual([
+      'candidate.rate',
+      'candidate.rate',
+      'candidate.rate',
+      'candidate.unrate',
+    ])
     expect((events.at(-1)!.payload as { rating: number }).rating).toBe(-1)
   })
 
@@ -84,11 +116,18 @@ describe.each(dbModes())('candidate ratings, %s', (_mode, open) => {
     await as('expert').candidates.rate({ runId, id: up, value: 1 })
     const rated = await as('viewer').candidates.list({ runId, filter: { rating: 'up' }, limit: 10 })
     expect(rated.rows.map((r) => [r.id, r.rating])).toEqual([[up, 1]])
-    expect((await as('viewer').candidates.list({ runId, filter: { rating: 'down' }, limit: 10 })).rows.map((r) => r.id)).toEqual([syntheticId(runId, 300)])
+    expect(
+      (await as('viewer').candidates.list({ runId, filter: { rating: 'down' }, limit: 10 })).rows.map((r) => r.id),
+    ).toEqual([syntheticId(runId, 300)])
     const lineage = await as('viewer').candidates.lineage({ runId })
     expect(lineage.nodes.find((n) => n.id === up)).toMatchObject({ rating: 1 })
     expect(lineage.nodes.find((n) => n.id === syntheticId(runId, 300))).toMatchObject({ rating: -1 })
-    expect(await runRatings(app, runId)).toEqual(new Map([[syntheticId(runId, 300), -1], [up, 1]]))
+    expect(await runRatings(app, runId)).toEqual(
+      new Map([
+        [syntheticId(runId, 300), -1],
+        [up, 1],
+      ]),
+    )
   })
 
   it('measures whether rated parents produce better children', async () => {
@@ -96,13 +135,25 @@ describe.each(dbModes())('candidate ratings, %s', (_mode, open) => {
     const late = syntheticId(runId, 1500)
     await as('expert').candidates.rate({ runId, id: late, value: 1 })
     // the ratings were given as the run passed candidate 1000 (children made after it count)
-    const at = (await db.prisma.candidate.findUnique({ where: { id: syntheticId(runId, 1000) }, select: { createdAt: true } }))!.createdAt
+    const at = (await db.prisma.candidate.findUnique({
+      where: { id: syntheticId(runId, 1000) },
+      select: { createdAt: true },
+    }))!.createdAt
     await db.prisma.candidateRating.updateMany({ where: { runId }, data: { createdAt: at } })
     const e = await as('viewer').candidates.ratingEffect({ runId })
     expect(e.rated).toEqual({ up: 2, down: 1 })
     expect(e.direction).toBe('max')
     // children of the rated parents made after candidate 1000, against every child of unrated parents since then
-    const kids = (p: string) => db.prisma.candidate.count({ where: { runId, parentIds: { has: p }, origin: { in: ['mutation', 'crossover'] }, status: 'evaluated', createdAt: { gte: at } } })
+    const kids = (p: string) =>
+      db.prisma.candidate.count({
+        where: {
+          runId,
+          parentIds: { has: p },
+          origin: { in: ['mutation', 'crossover'] },
+          status: 'evaluated',
+          createdAt: { gte: at },
+        },
+      })
     const upKids = (await kids(late)) + (await kids(syntheticId(runId, 500)))
     expect(upKids).toBeGreaterThan(0)
     expect(e.up!.under.n).toBe(upKids)
@@ -116,7 +167,15 @@ describe.each(dbModes())('candidate ratings, %s', (_mode, open) => {
     expect(file.ratings.map((r) => r.value).sort()).toEqual([-1, 1, 1])
     await db.prisma.run.delete({ where: { id: runId } })
     await importRun(db, actor('admin'), JSON.parse(JSON.stringify(file)))
-    expect((await db.prisma.candidateRating.findMany({ where: { runId } })).map((r) => r.value).sort()).toEqual([-1, 1, 1])
-    expect(await runRatings(app, runId)).toEqual(new Map([[syntheticId(runId, 300), -1], [syntheticId(runId, 500), 1], [syntheticId(runId, 1500), 1]]))
+    expect((await db.prisma.candidateRating.findMany({ where: { runId } })).map((r) => r.value).sort()).toEqual([
+      -1, 1, 1,
+    ])
+    expect(await runRatings(app, runId)).toEqual(
+      new Map([
+        [syntheticId(runId, 300), -1],
+        [syntheticId(runId, 500), 1],
+        [syntheticId(runId, 1500), 1],
+      ]),
+    )
   })
 })

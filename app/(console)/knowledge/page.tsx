@@ -30,10 +30,22 @@ export default function KnowledgePage() {
   const [showImport, setShowImport] = useState(false)
 
   const search = useQuery({
-    ...trpc.knowledge.search.queryOptions({ text: query?.text ?? ' ', k: 20, ...scopeInput(query?.scope ?? ''), ...(query?.tag ? { tags: [query.tag] } : {}) }),
+    ...trpc.knowledge.search.queryOptions({
+      text: query?.text ?? ' ',
+      k: 20,
+      ...scopeInput(query?.scope ?? ''),
+      ...(query?.tag ? { tags: [query.tag] } : {}),
+    }),
     enabled: !!query,
   })
-  const docs = useQuery(trpc.knowledge.list.queryOptions({ ...scopeInput(scope), ...(tag ? { tag } : {}), ...(filter ? { text: filter } : {}), limit: 200 }))
+  const docs = useQuery(
+    trpc.knowledge.list.queryOptions({
+      ...scopeInput(scope),
+      ...(tag ? { tag } : {}),
+      ...(filter ? { text: filter } : {}),
+      limit: 200,
+    }),
+  )
 
   const submit = (e: FormEvent) => {
     e.preventDefault()
@@ -58,10 +70,12 @@ export default function KnowledgePage() {
       <KnowledgeTabs />
       {status.data && (
         <div className="muted small" data-testid="embedding-summary">
-          Embedding model <span className="mono">{status.data.modelId}</span>: {status.data.ready} of {status.data.total} documents embedded
+          Embedding model <span className="mono">{status.data.modelId}</span>: {status.data.ready} of{' '}
+          {status.data.total} documents embedded
           {status.data.pending ? `, ${status.data.pending} pending` : ''}
           {status.data.failed ? `, ${status.data.failed} failed` : ''}
-          {status.data.job?.running ? ` · re-embedding ${status.data.job.done}/${status.data.job.total}` : ''} · <Link href="/knowledge/model">details</Link>
+          {status.data.job?.running ? ` · re-embedding ${status.data.job.done}/${status.data.job.total}` : ''} ·{' '}
+          <Link href="/knowledge/model">details</Link>
         </div>
       )}
       {showImport && canWrite && <KnowledgeImport problems={problems.data ?? []} onDone={() => docs.refetch()} />}
@@ -114,7 +128,8 @@ export default function KnowledgePage() {
           </div>
           {search.data && !search.data.vector.used && search.data.vector.error && (
             <div className="alert" style={{ marginTop: 8 }}>
-              The vector half is unavailable ({search.data.vector.error}); these results come from full-text search only.
+              The vector half is unavailable ({search.data.vector.error}); these results come from full-text search
+              only.
             </div>
           )}
           {search.isLoading ? (
@@ -132,9 +147,16 @@ export default function KnowledgePage() {
                       {h.title}
                     </Link>
                     {h.heading && <span className="muted small">§ {h.heading}</span>}
-                    {h.textRank && <span className="badge info" title="rank in the full-text half">words #{h.textRank}</span>}
+                    {h.textRank && (
+                      <span className="badge info" title="rank in the full-text half">
+                        words #{h.textRank}
+                      </span>
+                    )}
                     {h.vectorRank && (
-                      <span className="badge" title={`rank in the vector half; cosine similarity ${h.similarity?.toFixed(3)}`}>
+                      <span
+                        className="badge"
+                        title={`rank in the vector half; cosine similarity ${h.similarity?.toFixed(3)}`}
+                      >
                         vector #{h.vectorRank}
                       </span>
                     )}
@@ -152,8 +174,16 @@ export default function KnowledgePage() {
       ) : (
         <div className="card" style={{ overflowX: 'auto' }}>
           <div className="row between" style={{ marginBottom: 8 }}>
-            <h2 style={{ margin: 0 }}>Documents {docs.data ? <span className="muted small">({docs.data.total})</span> : null}</h2>
-            <input aria-label="Filter by title" placeholder="filter by title or path" value={filter} onChange={(e) => setFilter(e.target.value)} maxLength={200} />
+            <h2 style={{ margin: 0 }}>
+              Documents {docs.data ? <span className="muted small">({docs.data.total})</span> : null}
+            </h2>
+            <input
+              aria-label="Filter by title"
+              placeholder="filter by title or path"
+              value={filter}
+              onChange={(e) => setFilter(e.target.value)}
+              maxLength={200}
+            />
           </div>
           {docs.isLoading ? (
             <div className="muted">Loading…</div>
@@ -161,7 +191,8 @@ export default function KnowledgePage() {
             <div className="alert error">{errorMessage(docs.error)}</div>
           ) : !docs.data?.docs.length ? (
             <div className="empty">
-              The knowledge base is empty. {canWrite ? 'Add a document or import files' : 'An expert can add documents'}, or run <code>fm-agent kb import &lt;folder&gt;</code>.
+              The knowledge base is empty. {canWrite ? 'Add a document or import files' : 'An expert can add documents'}
+              , or run <code>fm-agent kb import &lt;folder&gt;</code>.
             </div>
           ) : (
             <div className="scroll-x">

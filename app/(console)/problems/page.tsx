@@ -13,7 +13,8 @@ export default function ProblemsPage() {
       <h1>Problems</h1>
       {blocked.length > 0 && (
         <div className="alert error" data-testid="problems-prerequisites">
-          {blocked.length} problem{blocked.length === 1 ? '' : 's'} cannot run on this machine: {blocked[0].runnable!.text}
+          {blocked.length} problem{blocked.length === 1 ? '' : 's'} cannot run on this machine:{' '}
+          {blocked[0].runnable!.text}
           {blocked.length > 1 ? ' (and more, per problem below)' : ''}.{' '}
           {fix && (
             <>
@@ -28,7 +29,9 @@ export default function ProblemsPage() {
         ) : problems.error ? (
           <div className="alert error">{problems.error.message}</div>
         ) : !problems.data?.length ? (
-          <div className="empty">No problems yet. Import a folder with <code>fm-agent problem check &lt;folder&gt;</code>.</div>
+          <div className="empty">
+            No problems yet. Import a folder with <code>fm-agent problem check &lt;folder&gt;</code>.
+          </div>
         ) : (
           <div className="scroll-x">
             <table className="table" data-testid="problems-table">
@@ -56,7 +59,11 @@ export default function ProblemsPage() {
                     <td className="num mono">{p.reference?.value ?? '–'}</td>
                     <td>
                       {p.language}
-                      {p.gpu && <span className="badge warn" style={{ marginLeft: 6 }}>GPU</span>}
+                      {p.gpu && (
+                        <span className="badge warn" style={{ marginLeft: 6 }}>
+                          GPU
+                        </span>
+                      )}
                       {p.format === 'openevolve' && (
                         <span
                           className="badge"
@@ -73,12 +80,17 @@ export default function ProblemsPage() {
                       ) : p.runnable.ok ? (
                         <span className="badge good">ready</span>
                       ) : (
-                        <span className={`badge ${p.runnable.gpu ? 'warn' : 'bad'}`} title={p.runnable.fix ?? undefined}>
+                        <span
+                          className={`badge ${p.runnable.gpu ? 'warn' : 'bad'}`}
+                          title={p.runnable.fix ?? undefined}
+                        >
                           needs {p.runnable.missing.join(', ')}
                         </span>
                       )}
                     </td>
-                    <td className="muted small" style={{ whiteSpace: 'normal', minWidth: 260 }}>{p.reference?.source ?? ''}</td>
+                    <td className="muted small" style={{ whiteSpace: 'normal', minWidth: 260 }}>
+                      {p.reference?.source ?? ''}
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -10,7 +10,8 @@ export default function WorkersPage() {
         <WorkersTable />
       </div>
       <div className="muted small">
-        Each evaluation runs in its own sandboxed process on a worker; the isolation column says which protections are active there. In server mode a GPU machine joins with <code>fm-agent worker --gpu</code>.
+        Each evaluation runs in its own sandboxed process on a worker; the isolation column says which protections are
+        active there. In server mode a GPU machine joins with <code>fm-agent worker --gpu</code>.
       </div>
     </div>
   )

@@ -18,16 +18,30 @@ export const accountRouter = router({
           select: { id: true, email: true, name: true, role: true, mustChangePassword: true },
         })
       : null
-    return user ?? { id: null, email: ctx.actor.label, name: ctx.actor.label, role: ctx.actor.role, mustChangePassword: false }
+    return (
+      user ?? {
+        id: null,
+        email: ctx.actor.label,
+        name: ctx.actor.label,
+        role: ctx.actor.role,
+        mustChangePassword: false,
+      }
+    )
   }),
-  changePassword: viewerProcedure.meta({ access: 'viewer', passwordChange: true }).input(ChangePasswordInput).mutation(async ({ ctx, input }) => {
-    if (!ctx.actor.id) throw new TRPCError({ code: 'BAD_REQUEST', message: 'this identity has no password' })
-    const account = await ctx.app.db.prisma.account.findFirst({ where: { userId: ctx.actor.id, providerId: 'credential' }, select: { password: true } })
-    if (!account?.password || !(await verifyPassword({ hash: account.password, password: input.current }))) {
-      throw new TRPCError({ code: 'BAD_REQUEST', message: 'the current password is wrong' })
-    }
-    if (input.current === input.next) throw new TRPCError({ code: 'BAD_REQUEST', message: 'choose a new password' })
-    await setPassword(ctx.app.db, ctx.actor, ctx.actor.id, input.next)
-    return { ok: true }
-  }),
+  changePassword: viewerProcedure
+    .meta({ access: 'viewer', passwordChange: true })
+    .input(ChangePasswordInput)
+    .mutation(async ({ ctx, input }) => {
+      if (!ctx.actor.id) throw new TRPCError({ code: 'BAD_REQUEST', message: 'this identity has no password' })
+      const account = await ctx.app.db.prisma.account.findFirst({
+        where: { userId: ctx.actor.id, providerId: 'credential' },
+        select: { password: true },
+      })
+      if (!account?.password || !(await verifyPassword({ hash: account.password, password: input.current }))) {
+        throw new TRPCError({ code: 'BAD_REQUEST', message: 'the current password is wrong' })
+      }
+      if (input.current === input.next) throw new TRPCError({ code: 'BAD_REQUEST', message: 'choose a new password' })
+      await setPassword(ctx.app.db, ctx.actor, ctx.actor.id, input.next)
+      return { ok: true }
+    }),
 })

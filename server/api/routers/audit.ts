@@ -6,7 +6,11 @@ export const AuditListInput = z.object({
   actor: z.string().max(254).optional(),
   runId: z.string().max(64).optional(),
   // an audit_events.id (a Postgres bigint)
-  before: z.bigint().min(0n).max(2n ** 63n - 1n).optional(),
+  before: z
+    .bigint()
+    .min(0n)
+    .max(2n ** 63n - 1n)
+    .optional(),
   limit: z.number().int().min(1).max(500).default(100),
 })
 

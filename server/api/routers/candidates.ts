@@ -3,7 +3,13 @@
 // (pin, ban, submit an edit made in the editor). Every action is audited (server/steering/interventions.ts).
 import { z } from 'zod'
 import { CandidateFilter, CandidateSort } from '../../../client-safe/candidate-query.ts'
-import { candidateDetail, candidateFacets, exportCandidates, lineage, listCandidates } from '../../queries/candidates.ts'
+import {
+  candidateDetail,
+  candidateFacets,
+  exportCandidates,
+  lineage,
+  listCandidates,
+} from '../../queries/candidates.ts'
 import { TtlCache, runVersion } from '../../queries/cache.ts'
 import { ban, setPinned, submitExpertEdit } from '../../steering/interventions.ts'
 import { candidateRatings, rateCandidate, ratingEffect } from '../../steering/ratings.ts'
@@ -19,13 +25,23 @@ export const CandidateListInput = RunIdInput.extend({
   offset: z.number().int().min(0).max(10_000_000).default(0),
   limit: z.number().int().min(1).max(500).default(100),
 })
-export const CandidateExportInput = CandidateListInput.extend({ limit: z.number().int().min(1).max(5000).default(2000), withCode: z.boolean().default(false) })
+export const CandidateExportInput = CandidateListInput.extend({
+  limit: z.number().int().min(1).max(5000).default(2000),
+  withCode: z.boolean().default(false),
+})
 export const CandidateIdInput = RunIdInput.extend({ id: Id })
-export const LineageInput = RunIdInput.extend({ expand: z.array(Id).max(50).optional(), fullPath: z.boolean().optional(), focus: Id.nullish() })
+export const LineageInput = RunIdInput.extend({
+  expand: z.array(Id).max(50).optional(),
+  fullPath: z.boolean().optional(),
+  focus: Id.nullish(),
+})
 export const FilmstripInput = RunIdInput.extend({ limit: z.number().int().min(2).max(48).default(12) })
 export const PinInput = CandidateIdInput.extend({ pinned: z.boolean() })
 export const BanInput = CandidateIdInput.extend({ reason: z.string().max(500).optional() })
-export const RateInput = CandidateIdInput.extend({ value: z.union([z.literal(-1), z.literal(0), z.literal(1)]), note: z.string().max(1000).nullish() })
+export const RateInput = CandidateIdInput.extend({
+  value: z.union([z.literal(-1), z.literal(0), z.literal(1)]),
+  note: z.string().max(1000).nullish(),
+})
 export const ExpertEditInput = RunIdInput.extend({
   parentId: Id,
   code: z.string().min(1).max(1_000_000),
@@ -33,7 +49,9 @@ export const ExpertEditInput = RunIdInput.extend({
   note: z.string().max(1000).optional(),
 })
 
-const lineageCache = new TtlCache<Awaited<ReturnType<typeof lineage>> & { forkSources: Awaited<ReturnType<typeof forkSourcesOf>> }>(3000, 100)
+const lineageCache = new TtlCache<
+  Awaited<ReturnType<typeof lineage>> & { forkSources: Awaited<ReturnType<typeof forkSourcesOf>> }
+>(3000, 100)
 const facetsCache = new TtlCache<Awaited<ReturnType<typeof candidateFacets>>>(3000, 100)
 const filmCache = new TtlCache<Awaited<ReturnType<typeof runFilmstrip>>>(3000, 100)
 
@@ -57,7 +75,9 @@ export const candidatesRouter = router({
     }
   }),
   /** its pictures (evaluators' image artifacts) and its parents', as URLs of /api/images */
-  pictures: viewerProcedure.input(CandidateIdInput).query(({ ctx, input }) => candidatePictures(ctx.app.db, input.runId, input.id)),
+  pictures: viewerProcedure
+    .input(CandidateIdInput)
+    .query(({ ctx, input }) => candidatePictures(ctx.app.db, input.runId, input.id)),
   /** the run's best over time with pictures: the improvements of the best, thinned to `limit` */
   filmstrip: viewerProcedure.input(FilmstripInput).query(async ({ ctx, input }) => {
     const v = await runVersion(ctx.app.db, input.runId)
@@ -68,7 +88,14 @@ export const candidatesRouter = router({
     return lineageCache.get(JSON.stringify([input, v]), async () => {
       const view = await lineage(ctx.app.db, input)
       // seeds of a forked run link across to the candidates they were copied from
-      return { ...view, forkSources: await forkSourcesOf(ctx.app.db, input.runId, view.nodes.filter((n) => n.origin === 'seed').map((n) => n.id)) }
+      return {
+        ...view,
+        forkSources: await forkSourcesOf(
+          ctx.app.db,
+          input.runId,
+          view.nodes.filter((n) => n.origin === 'seed').map((n) => n.id),
+        ),
+      }
     })
   }),
   setPinned: expertProcedure.input(PinInput).mutation(({ ctx, input }) => setPinned(ctx.app, ctx.actor, input)),
@@ -78,5 +105,7 @@ export const candidatesRouter = router({
   /** do rated-up parents produce better children? (as a hint's effect is measured) */
   ratingEffect: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => ratingEffect(ctx.app, input.runId)),
   /** an expert's edit of a candidate: evaluated like any candidate, on the chosen island */
-  submitEdit: expertProcedure.input(ExpertEditInput).mutation(({ ctx, input }) => orPrecondition(() => submitExpertEdit(ctx.app, ctx.actor, input))),
+  submitEdit: expertProcedure
+    .input(ExpertEditInput)
+    .mutation(({ ctx, input }) => orPrecondition(() => submitExpertEdit(ctx.app, ctx.actor, input))),
 })

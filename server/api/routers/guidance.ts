@@ -11,12 +11,20 @@ export const CreateGuidanceInput = RunIdInput.extend({
   /** null: the whole run */
   island: z.number().int().min(0).max(1024).nullable().default(null),
   expiresAfterEvals: z.number().int().min(1).max(10_000_000).nullish(),
-  expiresInMinutes: z.number().min(0.1).max(30 * 24 * 60).nullish(),
+  expiresInMinutes: z
+    .number()
+    .min(0.1)
+    .max(30 * 24 * 60)
+    .nullish(),
 })
 export const GuidanceIdInput = RunIdInput.extend({ id: z.string().min(1).max(64) })
 
 export const guidanceRouter = router({
   list: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => listGuidance(ctx.app, input.runId)),
-  create: expertProcedure.input(CreateGuidanceInput).mutation(({ ctx, input }) => createGuidance(ctx.app, ctx.actor, input)),
-  withdraw: expertProcedure.input(GuidanceIdInput).mutation(({ ctx, input }) => withdrawGuidance(ctx.app, ctx.actor, input)),
+  create: expertProcedure
+    .input(CreateGuidanceInput)
+    .mutation(({ ctx, input }) => createGuidance(ctx.app, ctx.actor, input)),
+  withdraw: expertProcedure
+    .input(GuidanceIdInput)
+    .mutation(({ ctx, input }) => withdrawGuidance(ctx.app, ctx.actor, input)),
 })

@@ -16,11 +16,32 @@ import {
   markdownTitle,
   updateDocument,
 } from '../../knowledge/documents.ts'
-import { describeEmbedder, getEmbedderConfig, KnowledgeEmbedderConfig, modelIdOf, setEmbedderConfig } from '../../knowledge/embedders.ts'
+import {
+  describeEmbedder,
+  getEmbedderConfig,
+  KnowledgeEmbedderConfig,
+  modelIdOf,
+  setEmbedderConfig,
+} from '../../knowledge/embedders.ts'
 import { KnowledgeConflictError, KnowledgeInputError, KnowledgeNotFoundError } from '../../knowledge/errors.ts'
 import { DOC_FORMATS } from '../../knowledge/formats.ts'
-import { MAX_CHUNK_CHARS, MAX_DOC_CHARS, MAX_IMPORT_FILES, MAX_LESSON_TEXT_CHARS, MAX_LESSON_TITLE_CHARS, MAX_QUERY_CHARS, MAX_SEARCH_K } from '../../knowledge/limits.ts'
-import { approveLesson, discardLesson, editLesson, listLessons, logSearch, retrieveForIsland } from '../../knowledge/rag.ts'
+import {
+  MAX_CHUNK_CHARS,
+  MAX_DOC_CHARS,
+  MAX_IMPORT_FILES,
+  MAX_LESSON_TEXT_CHARS,
+  MAX_LESSON_TITLE_CHARS,
+  MAX_QUERY_CHARS,
+  MAX_SEARCH_K,
+} from '../../knowledge/limits.ts'
+import {
+  approveLesson,
+  discardLesson,
+  editLesson,
+  listLessons,
+  logSearch,
+  retrieveForIsland,
+} from '../../knowledge/rag.ts'
 import { embeddingStatus, startReembed } from '../../knowledge/reembed.ts'
 import { searchKnowledge } from '../../knowledge/search.ts'
 import { importStarterKnowledge, readStarterDoc, STARTER_DOCS, starterSourcePath } from '../../knowledge/starter.ts'
@@ -91,9 +112,17 @@ export const KnowledgeImportInput = z.object({
   problemId: ProblemRef.nullable().optional(),
   tags: Tags.optional(),
 })
-export const KnowledgeUsefulnessInput = z.object({ problemId: ProblemRef.optional(), order: z.enum(['best', 'worst']).optional(), limit: z.number().int().min(1).max(500).optional() })
+export const KnowledgeUsefulnessInput = z.object({
+  problemId: ProblemRef.optional(),
+  order: z.enum(['best', 'worst']).optional(),
+  limit: z.number().int().min(1).max(500).optional(),
+})
 export const KnowledgeChunkInput = z.object({ chunkId: Id, limit: z.number().int().min(1).max(1000).optional() })
-export const KnowledgeRetrievalsInput = z.object({ runId: Id.optional(), island: z.number().int().min(-1).max(10_000).optional(), limit: z.number().int().min(1).max(500).optional() })
+export const KnowledgeRetrievalsInput = z.object({
+  runId: Id.optional(),
+  island: z.number().int().min(-1).max(10_000).optional(),
+  limit: z.number().int().min(1).max(500).optional(),
+})
 export const KnowledgeRetrieveInput = z.object({
   runId: Id,
   island: z.number().int().min(-1).max(10_000),
@@ -101,8 +130,17 @@ export const KnowledgeRetrieveInput = z.object({
   k: z.number().int().min(1).max(20).optional(),
   tags: Tags.optional(),
 })
-export const LessonListInput = z.object({ status: z.enum(['proposed', 'approved', 'discarded']).optional(), problemId: ProblemRef.optional(), runId: Id.optional(), limit: z.number().int().min(1).max(500).optional() })
-export const LessonEditInput = z.object({ lessonId: Id, title: z.string().max(MAX_LESSON_TITLE_CHARS).optional(), text: z.string().max(MAX_LESSON_TEXT_CHARS).optional() })
+export const LessonListInput = z.object({
+  status: z.enum(['proposed', 'approved', 'discarded']).optional(),
+  problemId: ProblemRef.optional(),
+  runId: Id.optional(),
+  limit: z.number().int().min(1).max(500).optional(),
+})
+export const LessonEditInput = z.object({
+  lessonId: Id,
+  title: z.string().max(MAX_LESSON_TITLE_CHARS).optional(),
+  text: z.string().max(MAX_LESSON_TEXT_CHARS).optional(),
+})
 export const LessonApproveInput = LessonEditInput.extend({ tags: Tags.optional() })
 export const LessonIdInput = z.object({ lessonId: Id })
 export const SetEmbedderInput = z.object({ config: KnowledgeEmbedderConfig, reembed: z.boolean().optional() })
@@ -110,37 +148,67 @@ export const ReembedInput = z.object({ retryFailed: z.boolean().optional() }).op
 
 export const knowledgeRouter = router({
   /** the bounds the console states next to its inputs */
-  limits: viewer.query(() => ({ maxDocChars: MAX_DOC_CHARS, maxChunkChars: MAX_CHUNK_CHARS, maxImportFiles: MAX_IMPORT_FILES, maxQueryChars: MAX_QUERY_CHARS })),
+  limits: viewer.query(() => ({
+    maxDocChars: MAX_DOC_CHARS,
+    maxChunkChars: MAX_CHUNK_CHARS,
+    maxImportFiles: MAX_IMPORT_FILES,
+    maxQueryChars: MAX_QUERY_CHARS,
+  })),
   list: viewer.input(KnowledgeListInput).query(({ ctx, input }) => listDocuments(ctx.app.db, input)),
   tags: viewer.query(({ ctx }) => listTags(ctx.app.db)),
   get: viewer.input(KnowledgeIdInput).query(({ ctx, input }) => getDocument(ctx.app.db, input.id)),
   search: viewer.input(KnowledgeSearchInput).query(async ({ ctx, input, signal }) => {
     const r = await searchKnowledge(ctx.app.db, { ...input, ...(signal ? { signal } : {}) })
-    await logSearch(ctx.app.db, { query: input.text, chunkIds: r.hits.map((h) => h.chunkId), scores: r.hits.map((h) => h.score), actor: ctx.actor })
+    await logSearch(ctx.app.db, {
+      query: input.text,
+      chunkIds: r.hits.map((h) => h.chunkId),
+      scores: r.hits.map((h) => h.score),
+      actor: ctx.actor,
+    })
     return r
   }),
-  create: expert.input(KnowledgeCreateInput).mutation(({ ctx, input }) => createDocument(ctx.app.db, input, { actor: ctx.actor })),
+  create: expert
+    .input(KnowledgeCreateInput)
+    .mutation(({ ctx, input }) => createDocument(ctx.app.db, input, { actor: ctx.actor })),
   update: expert.input(KnowledgeUpdateInput).mutation(({ ctx, input }) => {
     const { id, ...patch } = input
     return updateDocument(ctx.app.db, id, patch, { actor: ctx.actor })
   }),
-  delete: expert.input(KnowledgeIdInput).mutation(({ ctx, input }) => deleteDocument(ctx.app.db, input.id, { actor: ctx.actor })),
+  delete: expert
+    .input(KnowledgeIdInput)
+    .mutation(({ ctx, input }) => deleteDocument(ctx.app.db, input.id, { actor: ctx.actor })),
   /** files read on the caller's side (CLI, browser); a file already imported from the same path and scope is updated */
   import: expert.input(KnowledgeImportInput).mutation(async ({ ctx, input }) => {
-    const results = await importFiles(ctx.app.db, input.files, { actor: ctx.actor, problemId: input.problemId ?? null, ...(input.tags ? { tags: input.tags } : {}) })
+    const results = await importFiles(ctx.app.db, input.files, {
+      actor: ctx.actor,
+      problemId: input.problemId ?? null,
+      ...(input.tags ? { tags: input.tags } : {}),
+    })
     await audit(ctx.app.db.prisma, ctx.actor, {
       action: 'knowledge.import',
       targetType: 'knowledge-doc',
-      after: { problemId: input.problemId ?? null, tags: input.tags ?? [], results: results.map((r) => ({ path: r.path, status: r.status, docId: r.docId ?? null })) },
+      after: {
+        problemId: input.problemId ?? null,
+        tags: input.tags ?? [],
+        results: results.map((r) => ({ path: r.path, status: r.status, docId: r.docId ?? null })),
+      },
     })
     return results
   }),
   /** the starter documents (techniques for the built-in problem families) and whether each is in the base */
   starter: viewer.query(async ({ ctx }) => {
     const paths = STARTER_DOCS.map(starterSourcePath)
-    const have = await ctx.app.db.prisma.knowledgeDoc.findMany({ where: { sourcePath: { in: paths }, problemId: null }, select: { sourcePath: true } })
+    const have = await ctx.app.db.prisma.knowledgeDoc.findMany({
+      where: { sourcePath: { in: paths }, problemId: null },
+      select: { sourcePath: true },
+    })
     const present = new Set(have.map((d) => d.sourcePath))
-    return STARTER_DOCS.map((d) => ({ path: starterSourcePath(d), family: d.family, title: markdownTitle(readStarterDoc(d)) ?? d.file, imported: present.has(starterSourcePath(d)) }))
+    return STARTER_DOCS.map((d) => ({
+      path: starterSourcePath(d),
+      family: d.family,
+      title: markdownTitle(readStarterDoc(d)) ?? d.file,
+      imported: present.has(starterSourcePath(d)),
+    }))
   }),
   /** imports the starter documents; idempotent (one already there is left as it is) */
   importStarter: expert.mutation(async ({ ctx }) => {
@@ -148,7 +216,10 @@ export const knowledgeRouter = router({
     await audit(ctx.app.db.prisma, ctx.actor, {
       action: 'knowledge.import',
       targetType: 'knowledge-doc',
-      after: { starter: true, results: results.map((r) => ({ path: r.path, status: r.status, docId: r.docId ?? null })) },
+      after: {
+        starter: true,
+        results: results.map((r) => ({ path: r.path, status: r.status, docId: r.docId ?? null })),
+      },
     })
     return results
   }),
@@ -160,17 +231,25 @@ export const knowledgeRouter = router({
   /** makes a model active (after a test request); when it changes, every document is re-embedded in the background */
   setEmbedder: admin.input(SetEmbedderInput).mutation(async ({ ctx, input }) => {
     const change = await setEmbedderConfig(ctx.app.db, input.config, ctx.actor)
-    const job = change.changed && input.reembed !== false ? startReembedLogged(ctx.app, 'model change', undefined, true) : null
+    const job =
+      change.changed && input.reembed !== false ? startReembedLogged(ctx.app, 'model change', undefined, true) : null
     return { ...change, reembedStarted: !!job }
   }),
   reembed: admin.input(ReembedInput).mutation(async ({ ctx, input }) => {
-    await audit(ctx.app.db.prisma, ctx.actor, { action: 'knowledge.reembed', targetType: 'setting', targetId: 'knowledge.embedder', after: { retryFailed: input?.retryFailed ?? true } })
+    await audit(ctx.app.db.prisma, ctx.actor, {
+      action: 'knowledge.reembed',
+      targetType: 'setting',
+      targetId: 'knowledge.embedder',
+      after: { retryFailed: input?.retryFailed ?? true },
+    })
     return startReembedLogged(ctx.app, 'requested', input?.retryFailed)
   }),
   embeddingStatus: viewer.query(({ ctx }) => embeddingStatus(ctx.app.db)),
 
   usefulness: viewer.input(KnowledgeUsefulnessInput).query(({ ctx, input }) => usefulnessRanking(ctx.app.db, input)),
-  chunkHistory: viewer.input(KnowledgeChunkInput).query(({ ctx, input }) => chunkHistory(ctx.app.db, input.chunkId, input)),
+  chunkHistory: viewer
+    .input(KnowledgeChunkInput)
+    .query(({ ctx, input }) => chunkHistory(ctx.app.db, input.chunkId, input)),
   retrievals: viewer.input(KnowledgeRetrievalsInput).query(({ ctx, input }) => listRetrievals(ctx.app.db, input)),
   /**
    * An expert asks for knowledge for one island of a run: the retrieval is logged (trigger
@@ -178,22 +257,51 @@ export const knowledgeRouter = router({
    * that island's next prompts (or, for a run no engine drives, refuses: nothing would read them).
    */
   retrieve: expert.input(KnowledgeRetrieveInput).mutation(async ({ ctx, input }) => {
-    const run = await ctx.app.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true, status: true, problemId: true } })
+    const run = await ctx.app.db.prisma.run.findUnique({
+      where: { id: input.runId },
+      select: { id: true, status: true, problemId: true },
+    })
     if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `no run ${input.runId}` })
-    if (!runIsActive(run.status)) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the run is ${run.status}: knowledge goes into the prompts of a running run (resume it first)` })
-    const r = await retrieveForIsland(ctx.app.db, { ...input, problemId: run.problemId, trigger: 'expert', actor: ctx.actor })
-    await audit(ctx.app.db.prisma, ctx.actor, { action: 'knowledge.retrieve', targetType: 'retrieval', targetId: r.retrievalId, runId: input.runId, after: { island: input.island, chunkIds: r.chunks.map((c) => c.id) } })
-    const c = await command(ctx.app, ctx.actor, run, 'knowledge.use', { retrievalId: r.retrievalId, island: input.island, chunkIds: r.chunks.map((c) => c.id) })
+    if (!runIsActive(run.status))
+      throw new TRPCError({
+        code: 'PRECONDITION_FAILED',
+        message: `the run is ${run.status}: knowledge goes into the prompts of a running run (resume it first)`,
+      })
+    const r = await retrieveForIsland(ctx.app.db, {
+      ...input,
+      problemId: run.problemId,
+      trigger: 'expert',
+      actor: ctx.actor,
+    })
+    await audit(ctx.app.db.prisma, ctx.actor, {
+      action: 'knowledge.retrieve',
+      targetType: 'retrieval',
+      targetId: r.retrievalId,
+      runId: input.runId,
+      after: { island: input.island, chunkIds: r.chunks.map((c) => c.id) },
+    })
+    const c = await command(ctx.app, ctx.actor, run, 'knowledge.use', {
+      retrievalId: r.retrievalId,
+      island: input.island,
+      chunkIds: r.chunks.map((c) => c.id),
+    })
     return { ...r, command: c }
   }),
 
   lessons: viewer.input(LessonListInput).query(({ ctx, input }) => listLessons(ctx.app.db, input)),
   lessonEdit: expert.input(LessonEditInput).mutation(({ ctx, input }) => editLesson(ctx.app.db, input, ctx.actor)),
-  lessonApprove: expert.input(LessonApproveInput).mutation(({ ctx, input }) => approveLesson(ctx.app.db, input, ctx.actor)),
+  lessonApprove: expert
+    .input(LessonApproveInput)
+    .mutation(({ ctx, input }) => approveLesson(ctx.app.db, input, ctx.actor)),
   lessonDiscard: expert.input(LessonIdInput).mutation(({ ctx, input }) => discardLesson(ctx.app.db, input, ctx.actor)),
 })
 
-function startReembedLogged(app: { db: Parameters<typeof startReembed>[0]; log: { info(m: string): void; warn(m: string): void } }, why: string, retryFailed?: boolean, replace = false) {
+function startReembedLogged(
+  app: { db: Parameters<typeof startReembed>[0]; log: { info(m: string): void; warn(m: string): void } },
+  why: string,
+  retryFailed?: boolean,
+  replace = false,
+) {
   return startReembed(app.db, {
     ...(retryFailed !== undefined ? { retryFailed } : {}),
     replace,

@@ -2,7 +2,14 @@
 // deliveries, a test message, and the feed from which the browser raises its notifications.
 import { z } from 'zod'
 import { NOTIFY_EVENTS, NotifyEvents, WebhookUrl } from '../../../client-safe/notify-messages.ts'
-import { myNotifications, notificationFeed, runNotifications, sendTest, setWebhook, watchRun } from '../../notify/service.ts'
+import {
+  myNotifications,
+  notificationFeed,
+  runNotifications,
+  sendTest,
+  setWebhook,
+  watchRun,
+} from '../../notify/service.ts'
 import { roleAtLeast } from '../../auth/roles.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { RunIdInput } from './runs.ts'
@@ -10,18 +17,39 @@ import { RunIdInput } from './runs.ts'
 export const FeedInput = z.object({ after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable() })
 export const WatchInput = RunIdInput.extend({ watching: z.boolean() })
 export const MyWebhookInput = z.object({ url: WebhookUrl.nullable(), events: NotifyEvents.default([...NOTIFY_EVENTS]) })
-export const RunWebhookInput = RunIdInput.extend({ url: WebhookUrl.nullable(), events: NotifyEvents.default([...NOTIFY_EVENTS]) })
+export const RunWebhookInput = RunIdInput.extend({
+  url: WebhookUrl.nullable(),
+  events: NotifyEvents.default([...NOTIFY_EVENTS]),
+})
 
 export const notificationsRouter = router({
-  feed: viewerProcedure.input(FeedInput).query(({ ctx, input }) => notificationFeed(ctx.app.db, ctx.actor, input.after)),
+  feed: viewerProcedure
+    .input(FeedInput)
+    .query(({ ctx, input }) => notificationFeed(ctx.app.db, ctx.actor, input.after)),
   mine: viewerProcedure.query(({ ctx }) => myNotifications(ctx.app.db, ctx.actor)),
-  run: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => runNotifications(ctx.app.db, ctx.actor, input.runId, { showUrl: roleAtLeast(ctx.actor.role, 'expert') })),
-  watch: viewerProcedure.input(WatchInput).mutation(({ ctx, input }) => watchRun(ctx.app.db, ctx.actor, input.runId, input.watching)),
+  run: viewerProcedure
+    .input(RunIdInput)
+    .query(({ ctx, input }) =>
+      runNotifications(ctx.app.db, ctx.actor, input.runId, { showUrl: roleAtLeast(ctx.actor.role, 'expert') }),
+    ),
+  watch: viewerProcedure
+    .input(WatchInput)
+    .mutation(({ ctx, input }) => watchRun(ctx.app.db, ctx.actor, input.runId, input.watching)),
   /** the user's own webhook: messages about the runs they watch */
-  setMyWebhook: viewerProcedure.input(MyWebhookInput).mutation(({ ctx, input }) => setWebhook(ctx.app.db, ctx.actor, { kind: 'user' }, input.url, input.events)),
+  setMyWebhook: viewerProcedure
+    .input(MyWebhookInput)
+    .mutation(({ ctx, input }) => setWebhook(ctx.app.db, ctx.actor, { kind: 'user' }, input.url, input.events)),
   /** a run's webhook: messages about that run, whoever watches it */
-  setRunWebhook: expertProcedure.input(RunWebhookInput).mutation(({ ctx, input }) => setWebhook(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, input.url, input.events)),
+  setRunWebhook: expertProcedure
+    .input(RunWebhookInput)
+    .mutation(({ ctx, input }) =>
+      setWebhook(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, input.url, input.events),
+    ),
   // a test message answers within seconds: two attempts
   testMine: viewerProcedure.mutation(({ ctx }) => sendTest(ctx.app.db, ctx.actor, { kind: 'user' }, { attempts: 2 })),
-  testRun: expertProcedure.input(RunIdInput).mutation(({ ctx, input }) => sendTest(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, { attempts: 2 })),
+  testRun: expertProcedure
+    .input(RunIdInput)
+    .mutation(({ ctx, input }) =>
+      sendTest(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, { attempts: 2 }),
+    ),
 })

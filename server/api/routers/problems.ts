@@ -14,16 +14,29 @@ export const problemsRouter = router({
   get: viewerProcedure.input(ProblemIdInput).query(async ({ ctx, input }) => {
     const row = await getProblem(ctx.app.db, input.id)
     if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: `no problem "${input.id}"` })
-    return { ...summarize(row, await readinessHere(ctx.app.db, row.spec)), description: row.description, seedCode: row.seedCode, runDefaults: row.runDefaults, warnings: row.warnings, spec: row.spec }
+    return {
+      ...summarize(row, await readinessHere(ctx.app.db, row.spec)),
+      description: row.description,
+      seedCode: row.seedCode,
+      runDefaults: row.runDefaults,
+      warnings: row.warnings,
+      spec: row.spec,
+    }
   }),
   /** a folder on the server's machine (native, OpenEvolve or ShinkaEvolve format), or a KernelBench task file */
   import: adminProcedure.input(ImportProblemInput).mutation(async ({ ctx, input }) => {
     try {
       const r = await importProblem(ctx.app.db, input.path)
-      await audit(ctx.app.db.prisma, ctx.actor, { action: 'problem.import', targetType: 'problem', targetId: r.id, after: r })
+      await audit(ctx.app.db.prisma, ctx.actor, {
+        action: 'problem.import',
+        targetType: 'problem',
+        targetId: r.id,
+        after: r,
+      })
       return r
     } catch (e) {
-      if (e instanceof ProblemLoadError || (e as Error).message.includes('built-in')) throw new TRPCError({ code: 'BAD_REQUEST', message: (e as Error).message })
+      if (e instanceof ProblemLoadError || (e as Error).message.includes('built-in'))
+        throw new TRPCError({ code: 'BAD_REQUEST', message: (e as Error).message })
       throw e
     }
   }),

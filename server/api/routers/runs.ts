@@ -1,7 +1,15 @@
 import { TRPCError, tracked } from '@trpc/server'
 import { z } from 'zod'
 import { liveRun } from '../../queries/live.ts'
-import { command, controls, escalateIsland, PreconditionError, retrieveKnowledge, setExploration, setMutationWeights } from '../../steering/interventions.ts'
+import {
+  command,
+  controls,
+  escalateIsland,
+  PreconditionError,
+  retrieveKnowledge,
+  setExploration,
+  setMutationWeights,
+} from '../../steering/interventions.ts'
 import { ESCALATIONS } from '../../engine/escalations.ts'
 import { runIsActive } from '../../runs/commands.ts'
 import { TtlCache, runVersion } from '../../queries/cache.ts'
@@ -12,34 +20,62 @@ import { MAX_COMPARE, MIN_COMPARE } from '../../../client-safe/compare.ts'
 import { LOCAL_OPERATOR_NAMES } from '../../../client-safe/run-config.ts'
 import { ProblemId } from '../../contracts/problem.ts'
 import { RunConfig, RUN_STATUSES } from '../../../client-safe/run-config.ts'
-import { createRun, exportRun, listRuns, requireRun, resumeRunConfig, runSummary, setStatus } from '../../runs/service.ts'
+import {
+  createRun,
+  exportRun,
+  listRuns,
+  requireRun,
+  resumeRunConfig,
+  runSummary,
+  setStatus,
+} from '../../runs/service.ts'
 import { audit } from '../../services/audit.ts'
 import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
 import type { Context } from '../trpc.ts'
 import { adminProcedure, expertProcedure, router, viewerProcedure } from '../trpc.ts'
 
 export const RunIdInput = z.object({ runId: z.string().min(1).max(64) })
-export const ListRunsInput = z.object({ status: z.enum(RUN_STATUSES).optional(), limit: z.number().int().min(1).max(500).default(100) })
+export const ListRunsInput = z.object({
+  status: z.enum(RUN_STATUSES).optional(),
+  limit: z.number().int().min(1).max(500).default(100),
+})
 export const CreateRunInput = z.object({
   problemId: ProblemId,
   name: z.string().max(200).optional(),
   // the run config, bounded by its own schema (applied with defaults in the service)
-  config: z.record(z.string().max(64), z.unknown()).refine((c) => JSON.stringify(c).length < 100_000, 'config too large'),
+  config: z
+    .record(z.string().max(64), z.unknown())
+    .refine((c) => JSON.stringify(c).length < 100_000, 'config too large'),
 })
 export const ResumeRunInput = RunIdInput.extend({ maxEvals: z.number().int().min(1).max(10_000_000).optional() })
-const EvalRange = z.object({ lo: z.number().int().min(0).max(100_000_000), hi: z.number().int().min(0).max(100_000_000) }).refine((r) => r.hi >= r.lo, 'hi must be ≥ lo')
-export const SeriesInput = RunIdInput.extend({ range: EvalRange.nullish(), buckets: z.number().int().min(10).max(2000).optional() })
-export const HeatmapInput = RunIdInput.extend({ axes: z.array(z.string().min(1).max(64)).max(2).optional(), island: z.number().int().min(0).max(1024).nullish() })
+const EvalRange = z
+  .object({ lo: z.number().int().min(0).max(100_000_000), hi: z.number().int().min(0).max(100_000_000) })
+  .refine((r) => r.hi >= r.lo, 'hi must be ≥ lo')
+export const SeriesInput = RunIdInput.extend({
+  range: EvalRange.nullish(),
+  buckets: z.number().int().min(10).max(2000).optional(),
+})
+export const HeatmapInput = RunIdInput.extend({
+  axes: z.array(z.string().min(1).max(64)).max(2).optional(),
+  island: z.number().int().min(0).max(1024).nullish(),
+})
 export const EventsInput = RunIdInput.extend({ limit: z.number().int().min(1).max(1000).default(200) })
 /** `lastEventId` is the cursor of the last message seen: tRPC's SSE link sends it back on reconnect */
 export const LiveInput = RunIdInput.extend({ lastEventId: z.string().max(100).nullish() })
-export const ExplorationInput = RunIdInput.extend({ value: z.number().min(0).max(1), island: z.number().int().min(0).max(1024).nullable().default(null) })
+export const ExplorationInput = RunIdInput.extend({
+  value: z.number().min(0).max(1),
+  island: z.number().int().min(0).max(1024).nullable().default(null),
+})
 export const WeightsInput = RunIdInput.extend({
   models: z.array(z.number().min(0).max(1e6)).max(16).optional(),
   localOperators: z.partialRecord(z.enum(LOCAL_OPERATOR_NAMES), z.number().min(0).max(1000)).optional(),
 }).refine((w) => !!w.models !== !!w.localOperators, 'give model weights or operator weights')
 export const CompareInput = z.object({
-  runIds: z.array(z.string().min(1).max(64)).min(MIN_COMPARE).max(MAX_COMPARE).refine((ids) => new Set(ids).size === ids.length, 'each run once'),
+  runIds: z
+    .array(z.string().min(1).max(64))
+    .min(MIN_COMPARE)
+    .max(MAX_COMPARE)
+    .refine((ids) => new Set(ids).size === ids.length, 'each run once'),
   points: z.number().int().min(20).max(2000).optional(),
 })
 export const ForkSourceInput = RunIdInput.extend({ candidateId: z.string().min(1).max(64) })
@@ -47,10 +83,15 @@ export const ForkInput = ForkSourceInput.extend({
   withIsland: z.boolean().default(false),
   name: z.string().max(200).optional(),
   // the edited run config, bounded by its own schema (seed programs are made by the server)
-  config: z.record(z.string().max(64), z.unknown()).refine((c) => JSON.stringify(c).length < 100_000, 'config too large'),
+  config: z
+    .record(z.string().max(64), z.unknown())
+    .refine((c) => JSON.stringify(c).length < 100_000, 'config too large'),
 })
 export const RetrieveInput = RunIdInput.extend({ island: z.number().int().min(0).max(1024) })
-export const EscalateInput = RunIdInput.extend({ island: z.number().int().min(0).max(1024), action: z.enum(ESCALATIONS) })
+export const EscalateInput = RunIdInput.extend({
+  island: z.number().int().min(0).max(1024),
+  action: z.enum(ESCALATIONS),
+})
 
 // heavy reads shared by the watchers of a run (keys carry the run's version: see cache.ts)
 const seriesCache = new TtlCache<Awaited<ReturnType<typeof seriesSnapshot>>>(3000, 100)
@@ -61,7 +102,8 @@ export async function orPrecondition<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn()
   } catch (e) {
-    if (e instanceof PreconditionError) throw new TRPCError({ code: 'PRECONDITION_FAILED', message: e.message, cause: e })
+    if (e instanceof PreconditionError)
+      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: e.message, cause: e })
     throw e
   }
 }
@@ -80,10 +122,20 @@ export const runsRouter = router({
   checkHeldOut: expertProcedure.input(HeldOutInput).mutation(async ({ ctx, input }) => {
     await requireRun(ctx.app.db, input.runId)
     const report = await heldOutReport(ctx.app.db, input.runId)
-    if (!report.declared) throw new PreconditionError("this run's problem declares no held-out stage (heldOut in problem.json)")
+    if (!report.declared)
+      throw new PreconditionError("this run's problem declares no held-out stage (heldOut in problem.json)")
     const backend = ctx.app.backend
-    if (!backend) throw new PreconditionError('this process has no evaluation workers; ask the console server or run `fm-agent held-out` where the workers are')
-    await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.held-out', targetType: 'run', targetId: input.runId, runId: input.runId, after: { topK: input.topK ?? report.topK } })
+    if (!backend)
+      throw new PreconditionError(
+        'this process has no evaluation workers; ask the console server or run `fm-agent held-out` where the workers are',
+      )
+    await audit(ctx.app.db.prisma, ctx.actor, {
+      action: 'run.held-out',
+      targetType: 'run',
+      targetId: input.runId,
+      runId: input.runId,
+      after: { topK: input.topK ?? report.topK },
+    })
     const done = evaluateHeldOut({ db: ctx.app.db, backend, log: ctx.app.log }, input.runId, { topK: input.topK })
     // the evaluations take as long as they take: the console follows the report
     done.catch((e) => ctx.app.log.warn(`held-out stage of run ${input.runId} failed: ${(e as Error).message}`))
@@ -97,7 +149,11 @@ export const runsRouter = router({
       const i = parsed.error.issues[0]
       throw new TRPCError({ code: 'BAD_REQUEST', message: `config.${i.path.join('.')}: ${i.message}` })
     }
-    const r = await createRun(ctx.app.db, ctx.actor, { problemId: input.problemId, name: input.name, config: input.config })
+    const r = await createRun(ctx.app.db, ctx.actor, {
+      problemId: input.problemId,
+      name: input.name,
+      config: input.config,
+    })
     launch(ctx, r.id)
     return r
   }),
@@ -121,7 +177,14 @@ export const runsRouter = router({
   pause: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
     const run = await requireRun(ctx.app.db, input.runId)
     const c = runIsActive(run.status) ? await command(ctx.app, ctx.actor, run, 'run.pause', {}) : null
-    await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.pause', targetType: 'run', targetId: input.runId, runId: input.runId, before: { status: run.status }, after: { status: 'paused' } })
+    await audit(ctx.app.db.prisma, ctx.actor, {
+      action: 'run.pause',
+      targetType: 'run',
+      targetId: input.runId,
+      runId: input.runId,
+      before: { status: run.status },
+      after: { status: 'paused' },
+    })
     return { ok: true, command: c }
   }),
   stop: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
@@ -130,7 +193,14 @@ export const runsRouter = router({
     let c = null
     if (runIsActive(run.status)) c = await command(ctx.app, ctx.actor, run, 'run.stop', { reason })
     else if (run.status === 'paused') await setStatus(ctx.app.db, input.runId, 'stopped', reason)
-    await audit(ctx.app.db.prisma, ctx.actor, { action: 'run.stop', targetType: 'run', targetId: input.runId, runId: input.runId, before: { status: run.status }, after: { status: 'stopped' } })
+    await audit(ctx.app.db.prisma, ctx.actor, {
+      action: 'run.stop',
+      targetType: 'run',
+      targetId: input.runId,
+      runId: input.runId,
+      before: { status: run.status },
+      after: { status: 'stopped' },
+    })
     return { ok: true, command: c }
   }),
   export: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => exportRun(ctx.app.db, input.runId)),
@@ -153,22 +223,31 @@ export const runsRouter = router({
   /** downsampled chart data (whole run, or a zoomed evaluation range) and the cursor to go live from */
   series: viewerProcedure.input(SeriesInput).query(async ({ ctx, input }) => {
     const v = await runVersion(ctx.app.db, input.runId)
-    return seriesCache.get(JSON.stringify([input, v]), () => seriesSnapshot(ctx.app.db, input.runId, { range: input.range, buckets: input.buckets }))
+    return seriesCache.get(JSON.stringify([input, v]), () =>
+      seriesSnapshot(ctx.app.db, input.runId, { range: input.range, buckets: input.buckets }),
+    )
   }),
   heatmap: viewerProcedure.input(HeatmapInput).query(async ({ ctx, input }) => {
     const v = await runVersion(ctx.app.db, input.runId)
-    return heatmapCache.get(JSON.stringify([input, v]), () => heatmap(ctx.app.db, input.runId, { axes: input.axes, island: input.island }))
+    return heatmapCache.get(JSON.stringify([input, v]), () =>
+      heatmap(ctx.app.db, input.runId, { axes: input.axes, island: input.island }),
+    )
   }),
   /** 2–8 runs side by side: final state, configuration, best so far downsampled per run */
-  compare: viewerProcedure.input(CompareInput).query(({ ctx, input }) => compareRuns(ctx.app.db, input.runIds, { points: input.points })),
-  events: viewerProcedure.input(EventsInput).query(({ ctx, input }) => recentEvents(ctx.app.db, input.runId, input.limit)),
+  compare: viewerProcedure
+    .input(CompareInput)
+    .query(({ ctx, input }) => compareRuns(ctx.app.db, input.runIds, { points: input.points })),
+  events: viewerProcedure
+    .input(EventsInput)
+    .query(({ ctx, input }) => recentEvents(ctx.app.db, input.runId, input.limit)),
   /**
    * The live feed: evaluations, metric rows, events and status after a cursor. Each message is a
    * tracked SSE event whose id is the cursor after it, so a reconnecting client resumes exactly.
    */
   live: viewerProcedure.input(LiveInput).subscription(async function* ({ ctx, input, signal }) {
     // a generator runs after the middleware: map "no such run" here
-    if (!(await ctx.app.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } }))) throw new TRPCError({ code: 'NOT_FOUND', message: `no run "${input.runId}"` })
+    if (!(await ctx.app.db.prisma.run.findUnique({ where: { id: input.runId }, select: { id: true } })))
+      throw new TRPCError({ code: 'NOT_FOUND', message: `no run "${input.runId}"` })
     const ac = signal ?? new AbortController().signal
     for await (const msg of liveRun({ db: ctx.app.db, events: ctx.app.events }, input.runId, input.lastEventId, ac)) {
       yield tracked(msg.cursor, msg)
@@ -176,10 +255,18 @@ export const runsRouter = router({
   }),
   controls: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => controls(ctx.app, input.runId)),
   /** experts steer: exploration for the run or one island (recorded) */
-  setExploration: expertProcedure.input(ExplorationInput).mutation(({ ctx, input }) => orPrecondition(() => setExploration(ctx.app, ctx.actor, input))),
+  setExploration: expertProcedure
+    .input(ExplorationInput)
+    .mutation(({ ctx, input }) => orPrecondition(() => setExploration(ctx.app, ctx.actor, input))),
   /** admins change what the run spends on: model weights (LLM runs) or operator weights (offline runs) */
-  setWeights: adminProcedure.input(WeightsInput).mutation(({ ctx, input }) => orPrecondition(() => setMutationWeights(ctx.app, ctx.actor, input))),
+  setWeights: adminProcedure
+    .input(WeightsInput)
+    .mutation(({ ctx, input }) => orPrecondition(() => setMutationWeights(ctx.app, ctx.actor, input))),
   /** knowledge for one island's next prompts, on an expert's request */
-  retrieve: expertProcedure.input(RetrieveInput).mutation(({ ctx, input }) => orPrecondition(() => retrieveKnowledge(ctx.app, ctx.actor, input))),
-  escalate: expertProcedure.input(EscalateInput).mutation(({ ctx, input }) => orPrecondition(() => escalateIsland(ctx.app, ctx.actor, input))),
+  retrieve: expertProcedure
+    .input(RetrieveInput)
+    .mutation(({ ctx, input }) => orPrecondition(() => retrieveKnowledge(ctx.app, ctx.actor, input))),
+  escalate: expertProcedure
+    .input(EscalateInput)
+    .mutation(({ ctx, input }) => orPrecondition(() => escalateIsland(ctx.app, ctx.actor, input))),
 })

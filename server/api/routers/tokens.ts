@@ -16,14 +16,16 @@ export const tokensRouter = router({
   all: adminProcedure.query(({ ctx }) => listTokens(ctx.app.db)),
   create: viewerProcedure.input(CreateTokenInput).mutation(({ ctx, input }) => {
     if (!ctx.actor.id) throw new TRPCError({ code: 'BAD_REQUEST', message: 'this identity cannot own tokens' })
-    if (input.scope === 'worker' && ctx.actor.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'worker tokens are for admins' })
+    if (input.scope === 'worker' && ctx.actor.role !== 'admin')
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'worker tokens are for admins' })
     const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : undefined
     return createToken(ctx.app.db, ctx.actor, { userId: ctx.actor.id, name: input.name, scope: input.scope, expiresAt })
   }),
   revoke: viewerProcedure.input(RevokeTokenInput).mutation(async ({ ctx, input }) => {
     const row = await ctx.app.db.prisma.apiToken.findUnique({ where: { id: input.id }, select: { userId: true } })
     if (!row) throw new TRPCError({ code: 'NOT_FOUND', message: 'no such token' })
-    if (row.userId !== ctx.actor.id && ctx.actor.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'not your token' })
+    if (row.userId !== ctx.actor.id && ctx.actor.role !== 'admin')
+      throw new TRPCError({ code: 'FORBIDDEN', message: 'not your token' })
     return revokeToken(ctx.app.db, ctx.actor, input.id)
   }),
 })

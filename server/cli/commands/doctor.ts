@@ -2,7 +2,20 @@ import { resolve } from 'node:path'
 import type { ProblemSpec } from '../../contracts/problem.ts'
 import { builtinSpecs, checkProblems, folderSpec, type ProblemCheck, uniqueNeeds } from '../../setup/check.ts'
 import { probeMachine } from '../../setup/machine.ts'
-import { canInstall, COMMANDS, describeNeeds, fixCommand, installPlan, type MachineState, type Need, probeTargets, problemNeeds, PYTHON_MODULES, SANDBOX_NEEDS, unmet } from '../../../client-safe/needs.ts'
+import {
+  canInstall,
+  COMMANDS,
+  describeNeeds,
+  fixCommand,
+  installPlan,
+  type MachineState,
+  type Need,
+  probeTargets,
+  problemNeeds,
+  PYTHON_MODULES,
+  SANDBOX_NEEDS,
+  unmet,
+} from '../../../client-safe/needs.ts'
 import { detectIsolation, type IsolationReport } from '../../../workers/sandbox.ts'
 import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -11,7 +24,9 @@ export interface DoctorReport {
   /** every built-in problem this machine is meant to run can run */
   ok: boolean
   machine: MachineState & { canInstall: boolean }
-  isolation: Pick<IsolationReport, 'level' | 'mode' | 'warnings'> & { layers: Array<{ name: string; active: boolean; detail: string }> }
+  isolation: Pick<IsolationReport, 'level' | 'mode' | 'warnings'> & {
+    layers: Array<{ name: string; active: boolean; detail: string }>
+  }
   problems: Array<ProblemCheck & { builtin: boolean }>
   /** everything missing for the problems above and the sandbox, in words */
   missing: string
@@ -26,7 +41,11 @@ export function formatDoctor(r: DoctorReport, needs: Need[]): string {
   const m = r.machine
   const lines = [
     `machine   ${m.os.pretty}, ${m.root ? 'root' : m.sudo ? 'passwordless sudo' : 'no root'}: ${
-      r.machine.canInstall ? '`fm-agent start` installs what is missing with apt-get' : m.os.apt ? 'installing with apt-get needs root or passwordless sudo' : 'no apt-get: install what is missing yourself'
+      r.machine.canInstall
+        ? '`fm-agent start` installs what is missing with apt-get'
+        : m.os.apt
+          ? 'installing with apt-get needs root or passwordless sudo'
+          : 'no apt-get: install what is missing yourself'
     }`,
     `python    ${mark(!!m.python.version)} ${m.python.path}${m.python.version ? ` ${m.python.version}` : ''} (FM_PYTHON)${m.python.error ? `: ${m.python.error}` : ''}`,
   ]
@@ -34,15 +53,23 @@ export function formatDoctor(r: DoctorReport, needs: Need[]): string {
     if (n.kind !== 'python-module') continue
     const v = m.modules[n.name]
     const broken = m.moduleErrors?.[n.name]
-    lines.push(`module    ${mark(!!v)} ${PYTHON_MODULES[n.name]?.label ?? n.name}${v ? ` ${v}` : ''}${broken ? ` (does not import: ${broken})` : ''}`)
+    lines.push(
+      `module    ${mark(!!v)} ${PYTHON_MODULES[n.name]?.label ?? n.name}${v ? ` ${v}` : ''}${broken ? ` (does not import: ${broken})` : ''}`,
+    )
   }
   for (const n of needs) {
-    if (n.kind === 'command') lines.push(`program   ${mark(!!m.commands[n.name])} ${COMMANDS[n.name]?.label ?? n.name}${m.commands[n.name] ? ` ${m.commands[n.name]}` : ''}`)
+    if (n.kind === 'command')
+      lines.push(
+        `program   ${mark(!!m.commands[n.name])} ${COMMANDS[n.name]?.label ?? n.name}${m.commands[n.name] ? ` ${m.commands[n.name]}` : ''}`,
+      )
   }
-  lines.push(`gpu       ${m.gpu ? 'an NVIDIA device is present (GPU problems run on `fm-agent worker --gpu` in server mode)' : 'none (GPU problems run on GPU workers in server mode)'}`)
+  lines.push(
+    `gpu       ${m.gpu ? 'an NVIDIA device is present (GPU problems run on `fm-agent worker --gpu` in server mode)' : 'none (GPU problems run on GPU workers in server mode)'}`,
+  )
   const active = r.isolation.layers.filter((l) => l.active).map((l) => l.name)
   lines.push(`sandbox   isolation ${r.isolation.level} (mode ${r.isolation.mode}): ${active.join(', ') || 'no layer'}`)
-  for (const l of r.isolation.layers.filter((x) => !x.active)) lines.push(`          missing layer ${l.name}: ${l.detail}`)
+  for (const l of r.isolation.layers.filter((x) => !x.active))
+    lines.push(`          missing layer ${l.name}: ${l.detail}`)
   for (const w of r.isolation.warnings) lines.push(`          warning: ${w}`)
   lines.push('', 'problems')
   const width = Math.max(...r.problems.map((p) => p.id.length))
@@ -52,7 +79,12 @@ export function formatDoctor(r: DoctorReport, needs: Need[]): string {
   }
   if (r.missing) lines.push('', `missing: ${r.missing}`)
   if (r.fix) lines.push(`fix:     ${r.fix}${r.startInstalls ? '\n         (`npm start` runs this itself)' : ''}`)
-  lines.push('', r.ok ? 'ready: every built-in problem meant for this machine can run here' : 'NOT READY: some built-in problems cannot run here (see above)')
+  lines.push(
+    '',
+    r.ok
+      ? 'ready: every built-in problem meant for this machine can run here'
+      : 'NOT READY: some built-in problems cannot run here (see above)',
+  )
   return lines.join('\n')
 }
 
@@ -65,7 +97,10 @@ export const doctor: Command = {
   async run({ argv, out }) {
     const { values, positionals } = parse('doctor', argv, { json: { type: 'boolean' }, gpu: { type: 'boolean' } }, 32)
     const gpuWorker = !!values.gpu
-    const specs: Array<{ spec: ProblemSpec; builtin: boolean }> = builtinSpecs().map((spec) => ({ spec, builtin: true }))
+    const specs: Array<{ spec: ProblemSpec; builtin: boolean }> = builtinSpecs().map((spec) => ({
+      spec,
+      builtin: true,
+    }))
     for (const folder of positionals) {
       try {
         specs.push({ spec: folderSpec(resolve(folder)), builtin: false })
@@ -75,17 +110,32 @@ export const doctor: Command = {
     }
     // a machine without a GPU is not meant to run GPU problems: they do not make it unready
     const meantHere = (s: ProblemSpec) => gpuWorker || !problemNeeds(s).some((n) => n.kind === 'gpu')
-    const machine = await probeMachine({ importModules: true, ...probeTargets(uniqueNeeds(specs.map((s) => problemNeeds(s.spec)))) })
+    const machine = await probeMachine({
+      importModules: true,
+      ...probeTargets(uniqueNeeds(specs.map((s) => problemNeeds(s.spec)))),
+    })
     const gpuWorkers = gpuWorker && machine.gpu
-    const checks = checkProblems(specs.map((s) => s.spec), machine, { gpuWorkers })
-    const needs = uniqueNeeds([...specs.filter((s) => meantHere(s.spec)).map((s) => problemNeeds(s.spec)), SANDBOX_NEEDS])
+    const checks = checkProblems(
+      specs.map((s) => s.spec),
+      machine,
+      { gpuWorkers },
+    )
+    const needs = uniqueNeeds([
+      ...specs.filter((s) => meantHere(s.spec)).map((s) => problemNeeds(s.spec)),
+      SANDBOX_NEEDS,
+    ])
     const missingNeeds = unmet(needs, machine, { gpuWorkers })
     const plan = installPlan(missingNeeds, machine)
     const isolation = detectIsolation()
     const report: DoctorReport = {
       ok: checks.every((c, i) => !specs[i].builtin || !meantHere(specs[i].spec) || c.readiness.ok),
       machine: { ...machine, canInstall: canInstall(machine) },
-      isolation: { level: isolation.level, mode: isolation.mode, warnings: isolation.warnings, layers: isolation.layers.map((l) => ({ name: l.name, active: l.active, detail: l.detail })) },
+      isolation: {
+        level: isolation.level,
+        mode: isolation.mode,
+        warnings: isolation.warnings,
+        layers: isolation.layers.map((l) => ({ name: l.name, active: l.active, detail: l.detail })),
+      },
       problems: checks.map((c, i) => ({ ...c, builtin: specs[i].builtin })),
       missing: missingNeeds.length ? describeNeeds(missingNeeds, machine) : '',
       fix: fixCommand(plan, machine),

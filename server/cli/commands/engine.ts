@@ -14,8 +14,13 @@ export const engine: Command = {
   usage: 'fm-agent engine   (needs DATABASE_URL)',
   async run({ argv, env, log, dataDir }) {
     const { values } = parse('engine', argv, {})
-    if (!env.DATABASE_URL) throw new UsageError('fm-agent engine is for server mode: set DATABASE_URL (or use fm-agent start)')
-    const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: dataDir(values), wait: (why) => log.warn(`waiting for PostgreSQL (${why}); retrying until it answers`) })
+    if (!env.DATABASE_URL)
+      throw new UsageError('fm-agent engine is for server mode: set DATABASE_URL (or use fm-agent start)')
+    const db = await openDatabase({
+      databaseUrl: env.DATABASE_URL,
+      dataDir: dataDir(values),
+      wait: (why) => log.warn(`waiting for PostgreSQL (${why}); retrying until it answers`),
+    })
     const app = createAppServices(db, null, log)
     await syncBuiltinProblems(db, (m) => log.warn(m))
     const backend = await createBackend({ db, log })

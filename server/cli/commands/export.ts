@@ -12,7 +12,9 @@ export const exportCommand: Command = {
     if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
     try {
-      const data = api.remote ? await api.query('runs.export', { runId: positionals[0] }) : await exportRun(api.app!.db, positionals[0])
+      const data = api.remote
+        ? await api.query('runs.export', { runId: positionals[0] })
+        : await exportRun(api.app!.db, positionals[0])
       const text = JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))
       if (values.out) {
         writeFileSync(values.out as string, text)

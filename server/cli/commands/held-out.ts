@@ -6,14 +6,23 @@ import type { Command } from '../main.ts'
 
 type Report = Awaited<ReturnType<typeof heldOutReport>>
 
-const fmtScore = (v: number | null | undefined) => (v === null || v === undefined ? '–' : Number(v.toPrecision(6)).toString())
+const fmtScore = (v: number | null | undefined) =>
+  v === null || v === undefined ? '–' : Number(v.toPrecision(6)).toString()
 
 function reportText(r: Report): string {
   if (!r.declared) return "this run's problem declares no held-out stage"
-  const lines = [`held-out stage${r.description ? `: ${r.description}` : ''} (${r.primaryMetric}, ${r.direction}; overfit when worse by more than ${Math.round(r.tolerance * 100)}%)`]
+  const lines = [
+    `held-out stage${r.description ? `: ${r.description}` : ''} (${r.primaryMetric}, ${r.direction}; overfit when worse by more than ${Math.round(r.tolerance * 100)}%)`,
+  ]
   for (const c of r.candidates) {
     const h = c.heldOut
-    const held = !h ? 'not checked' : h.status !== 'evaluated' ? h.status : h.valid ? fmtScore(h.score) : `invalid (${h.error ?? 'no reason'})`
+    const held = !h
+      ? 'not checked'
+      : h.status !== 'evaluated'
+        ? h.status
+        : h.valid
+          ? fmtScore(h.score)
+          : `invalid (${h.error ?? 'no reason'})`
     lines.push(`${c.id}  search ${fmtScore(c.searchScore)}  held-out ${held}${c.overfit ? '  OVERFIT' : ''}`)
   }
   return lines.join('\n')
@@ -23,17 +32,26 @@ export const heldOut: Command = {
   summary: "re-evaluate a run's top candidates on its problem's held-out stage; search score against held-out score",
   usage: 'fm-agent held-out <runId> [--top K] [--report] [--workers N] [--json] [--data-dir DIR]',
   async run({ argv, env, log, dataDir, out }) {
-    const { values, positionals } = parse('held-out', argv, { top: { type: 'string' }, report: { type: 'boolean' }, workers: { type: 'string' }, json: { type: 'boolean' } }, 1)
+    const { values, positionals } = parse(
+      'held-out',
+      argv,
+      { top: { type: 'string' }, report: { type: 'boolean' }, workers: { type: 'string' }, json: { type: 'boolean' } },
+      1,
+    )
     const runId = positionals[0]
     if (!runId) throw new UsageError('which run? (fm-agent runs lists them)')
     const topK = intOption('top', values.top, 1, 50)
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
     try {
-      const report = async (): Promise<Report> => (api.remote ? api.query<Report>('runs.heldOut', { runId }) : heldOutReport(api.app!.db, runId)).catch((e: Error) => {
-        throw requestError(e)
-      })
+      const report = async (): Promise<Report> =>
+        (api.remote ? api.query<Report>('runs.heldOut', { runId }) : heldOutReport(api.app!.db, runId)).catch(
+          (e: Error) => {
+            throw requestError(e)
+          },
+        )
       const before = await report()
-      if (!before.declared) throw new UsageError(`run ${runId}: its problem declares no held-out stage ("heldOut" in problem.json)`)
+      if (!before.declared)
+        throw new UsageError(`run ${runId}: its problem declares no held-out stage ("heldOut" in problem.json)`)
       if (!values.report) {
         if (api.remote) {
           // the server evaluates with its workers; follow its report until nothing is queued
@@ -47,7 +65,11 @@ export const heldOut: Command = {
             if (!now.candidates.some((c) => c.heldOut?.status === 'queued')) break
           }
         } else {
-          const backend = await createBackend({ db: api.app!.db, log, workers: intOption('workers', values.workers, 1, 256) })
+          const backend = await createBackend({
+            db: api.app!.db,
+            log,
+            workers: intOption('workers', values.workers, 1, 256),
+          })
           try {
             log.info('held-out stage: evaluating in sandboxed workers')
             await evaluateHeldOut({ db: api.app!.db, backend, log }, runId, { topK })

@@ -19,9 +19,11 @@ export const importCommand: Command = {
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log })
     try {
       if (api.remote) throw new UsageError('stop the server first: importing writes the database directly')
-      const r = await importRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, data).catch((e: Error) => {
-        throw new UsageError(e.message)
-      })
+      const r = await importRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, data).catch(
+        (e: Error) => {
+          throw new UsageError(e.message)
+        },
+      )
       out(`imported run ${r.runId} with ${r.candidates} candidates`)
       return 0
     } finally {

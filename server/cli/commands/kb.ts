@@ -29,8 +29,18 @@ function requestError(e: unknown): string | null {
   return code === 'BAD_REQUEST' || code === 'NOT_FOUND' || code === 'CONFLICT' ? (err.message ?? String(e)) : null
 }
 
-async function withApi<T>(ctx: CommandContext, values: Record<string, unknown>, syncProblems: boolean, fn: (api: ApiClient) => Promise<T>): Promise<T> {
-  const api = await connectApi({ dataDir: ctx.dataDir(values), databaseUrl: ctx.env.DATABASE_URL, log: ctx.log, syncProblems })
+async function withApi<T>(
+  ctx: CommandContext,
+  values: Record<string, unknown>,
+  syncProblems: boolean,
+  fn: (api: ApiClient) => Promise<T>,
+): Promise<T> {
+  const api = await connectApi({
+    dataDir: ctx.dataDir(values),
+    databaseUrl: ctx.env.DATABASE_URL,
+    log: ctx.log,
+    syncProblems,
+  })
   try {
     return await fn(api)
   } catch (e) {
@@ -45,11 +55,26 @@ async function withApi<T>(ctx: CommandContext, values: Record<string, unknown>, 
 const tagsOf = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [])
 
 async function importCommand(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values, positionals } = parse('kb import', argv, { problem: { type: 'string' }, tag: { type: 'string', multiple: true }, json: { type: 'boolean' }, starter: { type: 'boolean' } }, 1)
+  const { values, positionals } = parse(
+    'kb import',
+    argv,
+    {
+      problem: { type: 'string' },
+      tag: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      starter: { type: 'boolean' },
+    },
+    1,
+  )
   const path = positionals[0]
   if (values.starter) {
-    if (path || values.problem || values.tag) throw new UsageError('kb import --starter takes no path, --problem or --tag: the starter documents are global and tagged by problem family')
-    const results = await withApi(ctx, values, false, (api) => api.mutate<ImportResult[]>('knowledge.importStarter', undefined))
+    if (path || values.problem || values.tag)
+      throw new UsageError(
+        'kb import --starter takes no path, --problem or --tag: the starter documents are global and tagged by problem family',
+      )
+    const results = await withApi(ctx, values, false, (api) =>
+      api.mutate<ImportResult[]>('knowledge.importStarter', undefined),
+    )
     return reportImport(ctx, results, !!values.json)
   }
   if (!path) throw new UsageError('kb import needs a file or folder path (or --starter)')
@@ -66,7 +91,13 @@ async function importCommand(ctx: CommandContext, argv: string[]): Promise<numbe
       const batches = batchFiles(collected.files)
       for (const [i, batch] of batches.entries()) {
         if (batches.length > 1) ctx.log.info(`importing batch ${i + 1} of ${batches.length} (${batch.length} files)`)
-        results.push(...(await api.mutate<ImportResult[]>('knowledge.import', { files: batch, problemId: (values.problem as string | undefined) ?? null, tags: tagsOf(values.tag) })))
+        results.push(
+          ...(await api.mutate<ImportResult[]>('knowledge.import', {
+            files: batch,
+            problemId: (values.problem as string | undefined) ?? null,
+            tags: tagsOf(values.tag),
+          })),
+        )
       }
     })
   }
@@ -79,12 +110,20 @@ function reportImport(ctx: CommandContext, results: ImportResult[], json: boolea
   if (json) ctx.out(JSON.stringify(results))
   else {
     const lines = results.map((r) => {
-      const what = r.status === 'failed' || r.status === 'skipped' ? `: ${r.reason}` : ` → "${r.title}" (${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus !== 'ready' ? `, embedding ${r.embedStatus}${r.reason ? `: ${r.reason}` : ''}` : ''})`
+      const what =
+        r.status === 'failed' || r.status === 'skipped'
+          ? `: ${r.reason}`
+          : ` → "${r.title}" (${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus !== 'ready' ? `, embedding ${r.embedStatus}${r.reason ? `: ${r.reason}` : ''}` : ''})`
       return `${r.status.padEnd(9)} ${r.path}${what}`
     })
-    lines.push(`${imported.length} imported, ${results.filter((r) => r.status === 'skipped').length} skipped, ${failed.length} failed`)
+    lines.push(
+      `${imported.length} imported, ${results.filter((r) => r.status === 'skipped').length} skipped, ${failed.length} failed`,
+    )
     const pending = imported.filter((r) => r.embedStatus && r.embedStatus !== 'ready')
-    if (pending.length) lines.push(`${pending.length} document(s) are saved but not embedded yet (the embedding model failed); the console's Knowledge page re-embeds them`)
+    if (pending.length)
+      lines.push(
+        `${pending.length} document(s) are saved but not embedded yet (the embedding model failed); the console's Knowledge page re-embeds them`,
+      )
     ctx.out(lines.join('\n'))
   }
   if (imported.length === 0) return 2
@@ -96,7 +135,9 @@ function formatHits(r: SearchResult): string {
   const lines: string[] = []
   r.hits.forEach((h, i) => {
     lines.push(`${i + 1}. ${h.title}${h.sourcePath ? ` — ${h.sourcePath}` : ''}`)
-    const why = [h.textRank ? `words #${h.textRank}` : null, h.vectorRank ? `vector #${h.vectorRank}` : null].filter(Boolean).join(', ')
+    const why = [h.textRank ? `words #${h.textRank}` : null, h.vectorRank ? `vector #${h.vectorRank}` : null]
+      .filter(Boolean)
+      .join(', ')
     lines.push(`   ${h.heading ? `§ ${h.heading}  ` : ''}(score ${h.score.toFixed(4)}; ${why})`)
     const excerpt = highlightRuns(h.highlight)
       .map((run) => (run.mark ? `«${run.text}»` : run.text))
@@ -110,12 +151,27 @@ function formatHits(r: SearchResult): string {
 }
 
 async function searchCommand(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values, positionals } = parse('kb search', argv, { problem: { type: 'string' }, tag: { type: 'string', multiple: true }, k: { type: 'string', short: 'k' }, json: { type: 'boolean' } }, 1)
+  const { values, positionals } = parse(
+    'kb search',
+    argv,
+    {
+      problem: { type: 'string' },
+      tag: { type: 'string', multiple: true },
+      k: { type: 'string', short: 'k' },
+      json: { type: 'boolean' },
+    },
+    1,
+  )
   const text = positionals[0]
   if (!text?.trim()) throw new UsageError('kb search needs the text to look for, in quotes')
   const k = intOption('k', values.k, 1, 100) ?? 10
   const r = await withApi(ctx, values, false, (api) =>
-    api.query<SearchResult>('knowledge.search', { text, k, ...(values.problem ? { problemId: values.problem } : {}), ...(tagsOf(values.tag).length ? { tags: tagsOf(values.tag) } : {}) }),
+    api.query<SearchResult>('knowledge.search', {
+      text,
+      k,
+      ...(values.problem ? { problemId: values.problem } : {}),
+      ...(tagsOf(values.tag).length ? { tags: tagsOf(values.tag) } : {}),
+    }),
   )
   if (values.json) {
     ctx.out(
@@ -172,6 +228,8 @@ export const kb: Command = {
     if (name === 'import') return importCommand(ctx, argv)
     if (name === 'search') return searchCommand(ctx, argv)
     if (name === 'status') return statusCommand(ctx, argv)
-    throw new UsageError(name ? `unknown subcommand "kb ${name}" (import, search, status)` : 'missing subcommand (import, search, status)')
+    throw new UsageError(
+      name ? `unknown subcommand "kb ${name}" (import, search, status)` : 'missing subcommand (import, search, status)',
+    )
   },
 }

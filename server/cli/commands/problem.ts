@@ -13,11 +13,15 @@ import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 
 export const problem: Command = {
-  summary: 'problem check <folder|file>: detect a problem\'s format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program)',
+  summary:
+    "problem check <folder|file>: detect a problem's format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program)",
   usage: 'fm-agent problem check <folder|kernelbench-task.py> [--json]',
   async run({ argv, log, out }) {
     const { values, positionals } = parse('problem', argv, { json: { type: 'boolean' } }, 2)
-    if (positionals[0] !== 'check') throw new UsageError(positionals[0] ? `unknown subcommand "problem ${positionals[0]}"` : 'missing subcommand (check)')
+    if (positionals[0] !== 'check')
+      throw new UsageError(
+        positionals[0] ? `unknown subcommand "problem ${positionals[0]}"` : 'missing subcommand (check)',
+      )
     const target = positionals[1]
     if (!target) throw new UsageError('which folder (or KernelBench task file)?')
     let p: ReturnType<typeof loadProblem>
@@ -29,7 +33,9 @@ export const problem: Command = {
     }
     const { spec } = p
     log.info(`format: ${FORMAT_NAMES[spec.format]}`)
-    log.info(`${spec.id}: ${spec.language}, ${spec.direction === 'max' ? 'maximize' : 'minimize'} "${spec.primaryMetric}", time limit ${spec.limits.timeoutS} s, bundle ${p.bundle.hash.slice(0, 12)} (${p.files.length} files, ${(p.bundle.size / 1024).toFixed(0)} KiB)`)
+    log.info(
+      `${spec.id}: ${spec.language}, ${spec.direction === 'max' ? 'maximize' : 'minimize'} "${spec.primaryMetric}", time limit ${spec.limits.timeoutS} s, bundle ${p.bundle.hash.slice(0, 12)} (${p.files.length} files, ${(p.bundle.size / 1024).toFixed(0)} KiB)`,
+    )
     for (const m of p.mapped) log.info(`mapped: ${m}`)
     for (const w of p.warnings) log.warn(w)
     const ready = await localReadiness({ ...spec, requires: completeRequires(spec, p.files) }, { maxAgeMs: 0 })
@@ -38,13 +44,24 @@ export const problem: Command = {
     // validates the task (other GPU problems are sized for a GPU: they are not run here)
     const gpuName = spec.limits.gpu ? detectGpuName() : undefined
     const onCpu = spec.limits.gpu && !gpuName && spec.format === 'kernelbench'
-    if (onCpu) log.info('no GPU on this machine: the seed runs on the CPU to validate the problem; runs need a GPU worker')
+    if (onCpu)
+      log.info('no GPU on this machine: the seed runs on the CPU to validate the problem; runs need a GPU worker')
     // no seed program: the evaluator is checked on an empty program (it must run and judge it)
     const seedless = !p.seedCode.trim()
-    if (seedless) log.info(`no seed program: an LLM run's cold start writes the first programs from the description${spec.signature ? ` (the evaluator calls: ${spec.signature.split('\n')[0]!.slice(0, 200)})` : ''}`)
+    if (seedless)
+      log.info(
+        `no seed program: an LLM run's cold start writes the first programs from the description${spec.signature ? ` (the evaluator calls: ${spec.signature.split('\n')[0]!.slice(0, 200)})` : ''}`,
+      )
     const cacheDir = mkdtempSync(join(tmpdir(), 'fm-check-'))
     const isolation = detectIsolation()
-    const runner = createRunner({ cacheDir, workerId: 'check', isolation, fetchBundle: async () => p.bundle.data, gpu: !!gpuName, log: (l) => log.info(l) })
+    const runner = createRunner({
+      cacheDir,
+      workerId: 'check',
+      isolation,
+      fetchBundle: async () => p.bundle.data,
+      gpu: !!gpuName,
+      log: (l) => log.info(l),
+    })
     try {
       await runner.start()
       const started = Date.now()
@@ -55,7 +72,11 @@ export const problem: Command = {
         language: spec.language,
         code: seedless ? emptyProgram(spec.language) : p.seedCode,
         stage: 0,
-        limits: { timeoutS: spec.limits.timeoutS, memoryMb: spec.limits.memoryMb, cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2 },
+        limits: {
+          timeoutS: spec.limits.timeoutS,
+          memoryMb: spec.limits.memoryMb,
+          cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2,
+        },
         needs: { gpu: !!spec.limits.gpu && !onCpu, languages: [spec.language] },
         attempt: 0,
       })
@@ -128,5 +149,9 @@ export const problem: Command = {
 /** A program with nothing in it, in the problem's language (what a seedless problem's evaluator is checked on). */
 function emptyProgram(language: string): string {
   const line = 'no program yet: the cold start writes the first ones'
-  return ['python', 'julia'].includes(language) ? `# ${line}\n` : language === 'fortran' ? `! ${line}\n` : `// ${line}\n`
+  return ['python', 'julia'].includes(language)
+    ? `# ${line}\n`
+    : language === 'fortran'
+      ? `! ${line}\n`
+      : `// ${line}\n`
 }

@@ -8,7 +8,12 @@ export const resume: Command = {
   summary: 'resume a run (after a stop, a pause or a crash); --max-evals sets its new total',
   usage: 'fm-agent resume <runId> [--max-evals N] [--workers N] [--json] [--data-dir DIR]',
   async run({ argv, env, log, dataDir, out }) {
-    const { values, positionals } = parse('resume', argv, { 'max-evals': { type: 'string' }, workers: { type: 'string' }, json: { type: 'boolean' } }, 1)
+    const { values, positionals } = parse(
+      'resume',
+      argv,
+      { 'max-evals': { type: 'string' }, workers: { type: 'string' }, json: { type: 'boolean' } },
+      1,
+    )
     const runId = positionals[0]
     if (!runId) throw new UsageError('which run? (fm-agent runs lists them)')
     const maxEvalsIn = intOption('max-evals', values['max-evals'], 1, 10_000_000)
@@ -16,18 +21,27 @@ export const resume: Command = {
     try {
       let maxEvals: number
       if (api.remote) {
-        const r = await api.mutate<{ maxEvals: number }>('runs.resume', { runId, maxEvals: maxEvalsIn }).catch((e: Error) => {
-          throw requestError(e)
-        })
+        const r = await api
+          .mutate<{ maxEvals: number }>('runs.resume', { runId, maxEvals: maxEvalsIn })
+          .catch((e: Error) => {
+            throw requestError(e)
+          })
         maxEvals = r.maxEvals
       } else {
         maxEvals = (
-          await resumeRunConfig(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, runId, maxEvalsIn).catch((e: Error) => {
+          await resumeRunConfig(
+            api.app!.db,
+            { id: null, label: 'cli', role: 'admin', via: 'system' },
+            runId,
+            maxEvalsIn,
+          ).catch((e: Error) => {
             throw requestError(e)
           })
         ).maxEvals
       }
-      const summary = api.remote ? await followRemotely(api, runId, maxEvals, log) : await driveLocally(api, runId, maxEvals, log, { workers: intOption('workers', values.workers, 1, 256) })
+      const summary = api.remote
+        ? await followRemotely(api, runId, maxEvals, log)
+        : await driveLocally(api, runId, maxEvals, log, { workers: intOption('workers', values.workers, 1, 256) })
       out(values.json ? summaryJson(summary) : summaryText(summary))
       return exitCodeFor(summary.status)
     } finally {

@@ -4,7 +4,12 @@ import YAML from 'yaml'
 import { connectApi } from '../../api/client.ts'
 import { parseModelSpec } from '../../../client-safe/model-config.ts'
 import { importProblem } from '../../services/problem-catalog.ts'
-import { SEED_PROGRAM_MAX_CHARS, type RunConfig, type RunConfigInput, type SeedProgram } from '../../../client-safe/run-config.ts'
+import {
+  SEED_PROGRAM_MAX_CHARS,
+  type RunConfig,
+  type RunConfigInput,
+  type SeedProgram,
+} from '../../../client-safe/run-config.ts'
 import { createRun } from '../../runs/service.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -17,7 +22,7 @@ export const run: Command = {
     '                 [--concurrency N] [--selection adaptive|top-k|uniform] [--workers N] [--config run.json|yaml] [--seed-program FILE …]\n' +
     '                 [--json] [--data-dir DIR]\n' +
     '  --concurrency: model requests in flight at most (default 16; evaluations follow the workers)\n' +
-    '  --seed-program: a program the cold start evaluates beside the problem\'s seed and rewrites from (repeatable)\n' +
+    "  --seed-program: a program the cold start evaluates beside the problem's seed and rewrites from (repeatable)\n" +
     '  --config: any run setting (islands, populationPerIsland, migrationInterval, exploration, stagnationWindow, budget, models, generation…); flags win',
   async run({ argv, env, log, dataDir, out }) {
     const { values, positionals } = parse(
@@ -40,7 +45,8 @@ export const run: Command = {
     )
     const target = positionals[0]
     if (!target) throw new UsageError('which problem? give a problem id (fm-agent problems) or a folder')
-    if (values.operators !== undefined && values.operators !== 'local') throw new UsageError('--operators takes "local" (or use --model provider:model)')
+    if (values.operators !== undefined && values.operators !== 'local')
+      throw new UsageError('--operators takes "local" (or use --model provider:model)')
     const models = ((values.model as string[] | undefined) ?? []).map((m) => {
       try {
         return parseModelSpec(m)
@@ -50,7 +56,8 @@ export const run: Command = {
     })
     if (models.length && values.operators) throw new UsageError('choose --operators local or --model, not both')
     const selection = values.selection as string | undefined
-    if (selection && !['adaptive', 'top-k', 'uniform'].includes(selection)) throw new UsageError('--selection is adaptive, top-k or uniform')
+    if (selection && !['adaptive', 'top-k', 'uniform'].includes(selection))
+      throw new UsageError('--selection is adaptive, top-k or uniform')
     let fileConfig: RunConfigInput = {}
     if (values.config) {
       try {
@@ -58,17 +65,32 @@ export const run: Command = {
       } catch (e) {
         throw new UsageError(`--config ${values.config}: ${(e as Error).message}`)
       }
-      if (typeof fileConfig !== 'object' || Array.isArray(fileConfig)) throw new UsageError(`--config ${values.config}: expected an object of run settings`)
+      if (typeof fileConfig !== 'object' || Array.isArray(fileConfig))
+        throw new UsageError(`--config ${values.config}: expected an object of run settings`)
     }
     // neither --model nor --operators: the run config's choice, else the problem's own models
     // (an OpenEvolve config.yaml's llm.models), else the offline operators
     const config: RunConfigInput = {
       ...fileConfig,
       ...(models.length ? { mutator: 'llm', models } : values.operators ? { mutator: 'local' } : {}),
-      ...(values['max-evals'] !== undefined ? { budget: { ...(fileConfig.budget ?? {}), maxEvals: intOption('max-evals', values['max-evals'], 1, 10_000_000)! } } : {}),
+      ...(values['max-evals'] !== undefined
+        ? {
+            budget: {
+              ...(fileConfig.budget ?? {}),
+              maxEvals: intOption('max-evals', values['max-evals'], 1, 10_000_000)!,
+            },
+          }
+        : {}),
       ...(values.islands !== undefined ? { islands: intOption('islands', values.islands, 1, 64) } : {}),
       ...(values.seed !== undefined ? { seed: intOption('seed', values.seed, 0, 2 ** 31 - 1) } : {}),
-      ...(values.concurrency !== undefined ? { generation: { ...(fileConfig.generation ?? {}), maxInFlight: intOption('concurrency', values.concurrency, 1, 1024)! } } : {}),
+      ...(values.concurrency !== undefined
+        ? {
+            generation: {
+              ...(fileConfig.generation ?? {}),
+              maxInFlight: intOption('concurrency', values.concurrency, 1, 1024)!,
+            },
+          }
+        : {}),
       ...(selection ? { selection: selection as 'adaptive' } : {}),
     }
     const seedFiles = (values['seed-program'] as string[] | undefined) ?? []
@@ -91,19 +113,29 @@ export const run: Command = {
       }
       let created: { id: string; config: RunConfig }
       if (api.remote) {
-        created = await api.mutate<{ id: string; config: RunConfig }>('runs.create', { problemId, config }).catch((e: Error) => {
-          throw requestError(e)
-        })
+        created = await api
+          .mutate<{ id: string; config: RunConfig }>('runs.create', { problemId, config })
+          .catch((e: Error) => {
+            throw requestError(e)
+          })
       } else {
-        created = await createRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, { problemId, config }).catch((e: Error) => {
+        created = await createRun(
+          api.app!.db,
+          { id: null, label: 'cli', role: 'admin', via: 'system' },
+          { problemId, config },
+        ).catch((e: Error) => {
           throw requestError(e)
         })
       }
       const runId = created.id
       const maxEvals = created.config.budget.maxEvals
       const used = created.config
-      log.info(`run ${runId} on ${problemId}: ${used.mutator === 'llm' ? used.models.map((m) => `${m.provider}:${m.model}${m.baseURL ? ` at ${m.baseURL}` : ''}`).join(', ') : 'offline program operators'}, up to ${maxEvals} evaluations`)
-      const summary = api.remote ? await followRemotely(api, runId, maxEvals, log) : await driveLocally(api, runId, maxEvals, log, { workers })
+      log.info(
+        `run ${runId} on ${problemId}: ${used.mutator === 'llm' ? used.models.map((m) => `${m.provider}:${m.model}${m.baseURL ? ` at ${m.baseURL}` : ''}`).join(', ') : 'offline program operators'}, up to ${maxEvals} evaluations`,
+      )
+      const summary = api.remote
+        ? await followRemotely(api, runId, maxEvals, log)
+        : await driveLocally(api, runId, maxEvals, log, { workers })
       out(values.json ? summaryJson(summary) : summaryText(summary))
       return exitCodeFor(summary.status)
     } finally {
@@ -117,12 +149,18 @@ function readSeedProgram(file: string): SeedProgram {
   let code: string
   try {
     if (!statSync(file).isFile()) throw new Error('not a file')
-    if (statSync(file).size > SEED_PROGRAM_MAX_CHARS * 4) throw new Error(`larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`)
+    if (statSync(file).size > SEED_PROGRAM_MAX_CHARS * 4)
+      throw new Error(`larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`)
     code = readFileSync(file, 'utf8')
   } catch (e) {
-    throw new UsageError(`--seed-program ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`)
+    throw new UsageError(
+      `--seed-program ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    )
   }
   if (!code.trim()) throw new UsageError(`--seed-program ${file}: the file is empty`)
-  if (code.length > SEED_PROGRAM_MAX_CHARS) throw new UsageError(`--seed-program ${file}: larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`)
+  if (code.length > SEED_PROGRAM_MAX_CHARS)
+    throw new UsageError(
+      `--seed-program ${file}: larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`,
+    )
   return { code, label: basename(file).slice(0, 200) }
 }

@@ -25,7 +25,9 @@ export const runs: Command = {
             `${r.evaluations}/${r.maxEvals}`.padEnd(11),
             `seed ${fmtScore(r.seedScore)} → best ${fmtScore(r.bestScore)}`,
             new Date(r.createdAt).toISOString().slice(0, 16),
-            ...(r.waitingForWorkers ? ['waiting for a worker: no worker can take its evaluations (start fm-agent worker)'] : []),
+            ...(r.waitingForWorkers
+              ? ['waiting for a worker: no worker can take its evaluations (start fm-agent worker)']
+              : []),
             ...(r.drivenBy ? [`driven by ${r.drivenBy}`] : []),
           ].join('  '),
         )

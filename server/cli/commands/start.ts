@@ -11,7 +11,12 @@ export const start: Command = {
     '  embedded mode first checks what evaluations need here (Python with NumPy, SciPy, scikit-learn; bubblewrap; g++; valgrind)\n' +
     '  and installs what is missing with apt-get where it can (root or passwordless sudo); --no-install only reports it',
   async run({ argv, env, log, dataDir }) {
-    const { values } = parse('start', argv, { port: { type: 'string' }, host: { type: 'string' }, dev: { type: 'boolean' }, 'no-install': { type: 'boolean' } })
+    const { values } = parse('start', argv, {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      dev: { type: 'boolean' },
+      'no-install': { type: 'boolean' },
+    })
     const port = intOption('port', values.port, 0, 65535) ?? env.PORT
     const host = (values.host as string | undefined) ?? env.FM_HOST
     const dir = dataDir(values)

@@ -7,8 +7,16 @@ export const web: Command = {
   usage: 'fm-agent web [--port P] [--host H]   (needs DATABASE_URL)',
   async run({ argv, env, log, dataDir }) {
     const { values } = parse('web', argv, { port: { type: 'string' }, host: { type: 'string' } })
-    if (!env.DATABASE_URL) throw new UsageError('fm-agent web is for server mode: set DATABASE_URL (or use fm-agent start)')
-    const server = await startServer({ env, dataDir: dataDir(values), port: intOption('port', values.port, 0, 65535) ?? env.PORT, host: (values.host as string) ?? env.FM_HOST, log, engine: false })
+    if (!env.DATABASE_URL)
+      throw new UsageError('fm-agent web is for server mode: set DATABASE_URL (or use fm-agent start)')
+    const server = await startServer({
+      env,
+      dataDir: dataDir(values),
+      port: intOption('port', values.port, 0, 65535) ?? env.PORT,
+      host: (values.host as string) ?? env.FM_HOST,
+      log,
+      engine: false,
+    })
     log.info(`console: ${server.url} (runs are driven by fm-agent engine processes)`)
     await untilSignal(log)
     await server.stop()

@@ -7,13 +7,23 @@ import type { Command } from '../main.ts'
 // nothing else: a compromised worker box cannot read runs, users or candidates.
 export const workerRole: Command = {
   summary: 'server mode: the database role of a worker machine: worker-role create NAME | drop NAME',
-  usage: 'fm-agent worker-role create NAME [--password P] [--json] | fm-agent worker-role drop NAME   (needs DATABASE_URL of an admin role)',
+  usage:
+    'fm-agent worker-role create NAME [--password P] [--json] | fm-agent worker-role drop NAME   (needs DATABASE_URL of an admin role)',
   async run({ argv, env, out }) {
-    const { values, positionals } = parse('worker-role', argv, { password: { type: 'string' }, json: { type: 'boolean' } }, 2)
+    const { values, positionals } = parse(
+      'worker-role',
+      argv,
+      { password: { type: 'string' }, json: { type: 'boolean' } },
+      2,
+    )
     const [sub, name] = positionals
-    if (sub !== 'create' && sub !== 'drop') throw new UsageError(sub ? `unknown subcommand "worker-role ${sub}"` : 'missing subcommand (create or drop)')
+    if (sub !== 'create' && sub !== 'drop')
+      throw new UsageError(sub ? `unknown subcommand "worker-role ${sub}"` : 'missing subcommand (create or drop)')
     if (!name) throw new UsageError('missing the role name (lower-case letters, digits and _)')
-    if (!env.DATABASE_URL) throw new UsageError('worker roles live in the server-mode database: set DATABASE_URL (a role that may create roles)')
+    if (!env.DATABASE_URL)
+      throw new UsageError(
+        'worker roles live in the server-mode database: set DATABASE_URL (a role that may create roles)',
+      )
     if (sub === 'drop') {
       await dropWorkerRole(env.DATABASE_URL, name)
       out(values.json ? JSON.stringify({ dropped: name }) : `dropped the worker role ${name}`)

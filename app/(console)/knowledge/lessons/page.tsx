@@ -10,7 +10,23 @@ import { errorMessage, useTRPC } from '../../../../components/trpc.tsx'
 
 type Status = 'proposed' | 'approved' | 'discarded'
 
-function LessonCard({ lesson, canWrite }: { lesson: { id: string; title: string; text: string; status: Status; runId: string; candidateId: string; problemId: string; docId: string | null; createdAt: Date }; canWrite: boolean }) {
+function LessonCard({
+  lesson,
+  canWrite,
+}: {
+  lesson: {
+    id: string
+    title: string
+    text: string
+    status: Status
+    runId: string
+    candidateId: string
+    problemId: string
+    docId: string | null
+    createdAt: Date
+  }
+  canWrite: boolean
+}) {
   const trpc = useTRPC()
   const qc = useQueryClient()
   const [editing, setEditing] = useState(false)
@@ -26,15 +42,29 @@ function LessonCard({ lesson, canWrite }: { lesson: { id: string; title: string;
     <div className="card form" data-testid="lesson">
       <div className="row between">
         {editing ? (
-          <input aria-label="Lesson title" value={title} onChange={(e) => setTitle(e.target.value)} maxLength={200} style={{ flex: 1 }} />
+          <input
+            aria-label="Lesson title"
+            value={title}
+            onChange={(e) => setTitle(e.target.value)}
+            maxLength={200}
+            style={{ flex: 1 }}
+          />
         ) : (
           <h2 style={{ margin: 0 }}>{lesson.title}</h2>
         )}
-        <span className={`badge ${lesson.status === 'approved' ? 'good' : lesson.status === 'discarded' ? 'bad' : 'info'}`}>{lesson.status}</span>
+        <span
+          className={`badge ${lesson.status === 'approved' ? 'good' : lesson.status === 'discarded' ? 'bad' : 'info'}`}
+        >
+          {lesson.status}
+        </span>
       </div>
       <div className="muted small">
-        problem <span className="mono">{lesson.problemId}</span> · run <a href={`/runs/${lesson.runId}`} className="mono">{lesson.runId.slice(0, 8)}</a> · candidate{' '}
-        <span className="mono">{lesson.candidateId.slice(0, 8)}</span> · {new Date(lesson.createdAt).toLocaleString()}
+        problem <span className="mono">{lesson.problemId}</span> · run{' '}
+        <a href={`/runs/${lesson.runId}`} className="mono">
+          {lesson.runId.slice(0, 8)}
+        </a>{' '}
+        · candidate <span className="mono">{lesson.candidateId.slice(0, 8)}</span> ·{' '}
+        {new Date(lesson.createdAt).toLocaleString()}
         {lesson.docId && (
           <>
             {' '}
@@ -43,14 +73,25 @@ function LessonCard({ lesson, canWrite }: { lesson: { id: string; title: string;
         )}
       </div>
       {editing ? (
-        <textarea aria-label="Lesson text" value={text} onChange={(e) => setText(e.target.value)} rows={12} maxLength={4000} className="mono" />
+        <textarea
+          aria-label="Lesson text"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          rows={12}
+          maxLength={4000}
+          className="mono"
+        />
       ) : (
         <Markdown source={lesson.text} />
       )}
       {error && <div className="alert error">{errorMessage(error)}</div>}
       {canWrite && lesson.status === 'proposed' && (
         <div className="row">
-          <button className="primary" disabled={busy} onClick={() => approve.mutate({ lessonId: lesson.id, ...(editing ? { title, text } : {}) })}>
+          <button
+            className="primary"
+            disabled={busy}
+            onClick={() => approve.mutate({ lessonId: lesson.id, ...(editing ? { title, text } : {}) })}
+          >
             Approve into the knowledge base
           </button>
           {editing ? (
@@ -84,12 +125,18 @@ export default function LessonsPage() {
       <KnowledgeTabs />
       <div className="row">
         {(['proposed', 'approved', 'discarded'] as const).map((s) => (
-          <button key={s} className={status === s ? 'primary' : ''} onClick={() => setStatus(s)} aria-pressed={status === s}>
+          <button
+            key={s}
+            className={status === s ? 'primary' : ''}
+            onClick={() => setStatus(s)}
+            aria-pressed={status === s}
+          >
             {s}
           </button>
         ))}
         <span className="muted small">
-          Lessons are proposed when a candidate beats its island&apos;s best: from the model&apos;s own explanation, or from the diff and the metrics under offline operators.
+          Lessons are proposed when a candidate beats its island&apos;s best: from the model&apos;s own explanation, or
+          from the diff and the metrics under offline operators.
         </span>
       </div>
       {lessons.isLoading ? (

@@ -14,7 +14,9 @@ export default function UsefulnessPage() {
   const [order, setOrder] = useState<'best' | 'worst'>('best')
   const [problemId, setProblemId] = useState('')
   const [chunk, setChunk] = useState<string | null>(null)
-  const rank = useQuery(trpc.knowledge.usefulness.queryOptions({ order, limit: 200, ...(problemId ? { problemId } : {}) }))
+  const rank = useQuery(
+    trpc.knowledge.usefulness.queryOptions({ order, limit: 200, ...(problemId ? { problemId } : {}) }),
+  )
   return (
     <div className="grid">
       <h1 style={{ margin: 0 }}>Knowledge</h1>
@@ -22,8 +24,9 @@ export default function UsefulnessPage() {
       <div className="card" style={{ overflowX: 'auto' }}>
         <div className="row between" style={{ marginBottom: 8 }}>
           <div className="muted small" style={{ maxWidth: 640 }}>
-            Usefulness = sum of the fitness changes of the candidates a chunk informed ÷ (their number + 2): a mean that needs several outcomes to move far from 0.
-            A chunk used often by candidates that did not improve stays near 0.
+            Usefulness = sum of the fitness changes of the candidates a chunk informed ÷ (their number + 2): a mean that
+            needs several outcomes to move far from 0. A chunk used often by candidates that did not improve stays near
+            0.
           </div>
           <div className="row">
             <select aria-label="Order" value={order} onChange={(e) => setOrder(e.target.value as 'best' | 'worst')}>
@@ -45,7 +48,10 @@ export default function UsefulnessPage() {
         ) : rank.error ? (
           <div className="alert error">{errorMessage(rank.error)}</div>
         ) : !rank.data?.length ? (
-          <div className="empty">No chunk has informed a candidate yet. Retrieval happens when an island stalls, or when an expert asks from a run&apos;s page.</div>
+          <div className="empty">
+            No chunk has informed a candidate yet. Retrieval happens when an island stalls, or when an expert asks from
+            a run&apos;s page.
+          </div>
         ) : (
           <div className="scroll-x">
             <table className="table" data-testid="usefulness-table">

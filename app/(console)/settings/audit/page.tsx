@@ -15,8 +15,15 @@ export default function AuditPage() {
           ← Settings
         </Link>
       </div>
-      <div className="muted small">Every intervention (hints, code edits, run settings, knowledge, users and tokens) with who made it, when, and the state before and after.</div>
-      {me.data && me.data.role !== 'admin' ? <div className="alert error">The audit log is for admins.</div> : <AuditLog />}
+      <div className="muted small">
+        Every intervention (hints, code edits, run settings, knowledge, users and tokens) with who made it, when, and
+        the state before and after.
+      </div>
+      {me.data && me.data.role !== 'admin' ? (
+        <div className="alert error">The audit log is for admins.</div>
+      ) : (
+        <AuditLog />
+      )}
     </div>
   )
 }
