@@ -4,7 +4,7 @@
 import type { Db } from '../db.ts'
 import type { Logger } from '../log.ts'
 import { listLessons, proposeLesson, recordOutcome, recordUses, retrieveForIsland } from '../knowledge/rag.ts'
-import type { EngineHooks } from './engine.ts'
+import type { KnowledgeChunk } from './state.ts'
 
 /** The prose of a model's answer, without its code: the model's own explanation of the change. */
 export function explanationOf(response: string | null | undefined): string | undefined {
@@ -16,6 +16,39 @@ export function explanationOf(response: string | null | undefined): string | und
     .replace(/\n{3,}/g, '\n\n')
     .trim()
   return prose ? prose.slice(0, 2000) : undefined
+}
+
+/** Knowledge and lessons plug in here (server/knowledge, knowledgeHooks below); a run works without them. */
+export interface EngineHooks {
+  /** an island stalled (or an expert asked): chunks to put in that island's next prompts */
+  retrieve?(input: {
+    runId: string
+    island: number
+    problemId: string
+    queryText: string
+    trigger: 'stagnation' | 'expert' | 'cold-start'
+  }): Promise<{
+    retrievalId: string
+    chunks: KnowledgeChunk[]
+  } | null>
+  /** a candidate's prompt included these chunks */
+  recordUses?(input: { retrievalId: string; chunkIds: string[]; candidateId: string; runId: string }): Promise<void>
+  /** the candidate's fitness change against its parent is known (positive = better, -1 when invalid) */
+  recordOutcome?(input: { candidateId: string; delta: number }): Promise<void>
+  /** a candidate beat its island's best */
+  onIslandBest?(input: {
+    runId: string
+    problemId: string
+    candidateId: string
+    parentCode: string
+    childCode: string
+    parentScore: number | null
+    childScore: number
+    explanation?: string
+    operatorDescription?: string
+  }): Promise<void>
+  /** lessons approved for this problem, for the prompts */
+  lessons?(problemId: string): Promise<string[]>
 }
 
 export function knowledgeHooks(db: Db, log: Logger): EngineHooks {

@@ -2,7 +2,7 @@
 // applied in the order they were given, each acknowledged once with its outcome (stored, put in the
 // run's event log for every console, audited). Woken by NOTIFY; a slow poll covers a missed one.
 // A command applied but not yet acknowledged when the engine dies is applied again by the engine
-// that takes the run over, so every application is idempotent (see RunEngine.applyCommand).
+// that takes the run over, so every application is idempotent (see RunControls.apply in controls.ts).
 import type { Db, Prisma } from '../db.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'

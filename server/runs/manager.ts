@@ -8,7 +8,8 @@ import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { ACTIVE_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
-import { RunEngine, type EngineHooks } from './engine.ts'
+import { RunEngine } from './engine.ts'
+import type { EngineHooks } from './hooks.ts'
 
 /** how long a run's lease lasts without renewal: an engine that dies is replaced after this (FM_LEASE_S) */
 const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)

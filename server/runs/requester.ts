@@ -1,0 +1,254 @@
+// The request path of a run: one model request asked, its answer screened (refusals counted,
+// duplicates and answers to banned parents turned away), stored and handed to the evaluation queue.
+// A rejected answer is a record with its spend, and its budget slot goes back.
+import { randomUUID } from 'node:crypto'
+import { analyzeCode, exactJaccard, type CodeSketch } from '../engine/novelty.ts'
+import type { LlmErrorKind } from '../llm/errors.ts'
+import type { ColdStart } from './cold-start.ts'
+import type { InFlight } from './dispatcher.ts'
+import type { EngineDeps } from './engine.ts'
+import type { RequestOutcome } from './generation.ts'
+import type { RunParts } from './load.ts'
+import type { PlannedRequest } from './planner.ts'
+import type { ProduceResult, Produced } from './producer.ts'
+import type { RunState } from './state.ts'
+
+const MAX_CONSECUTIVE_REJECTIONS = 300
+/** auth, config, bad request: the same answer every time */
+const MAX_REFUSALS = 3
+/** timeouts, network and server errors after the client's own retries, with no answer between */
+const MAX_UNANSWERED = 8
+/** requests still rate-limited after their retries: the limit slows the run down before it ends it */
+const MAX_RATE_LIMITED = 40
+/** errors that shrink the number of requests in flight */
+export const PUSH_BACK: ReadonlySet<LlmErrorKind> = new Set(['rate-limit', 'timeout', 'server'])
+
+export interface RequesterDeps
+  extends Pick<EngineDeps, 'events' | 'log' | 'hooks'>,
+    Pick<RunParts, 'budget' | 'store' | 'dispatcher' | 'planner'> {
+  runId: string
+  state: RunState
+  cold: ColdStart
+  signal: AbortSignal
+  halted(): boolean
+  failNow(reason: string): void
+}
+
+export class Requester {
+  private consecutiveRejections = 0
+  private refusals = 0
+  private unanswered = 0
+  private rateLimited = 0
+
+  constructor(private readonly d: RequesterDeps) {}
+
+  /** One request: ask, screen the answer, store it, hand it to the evaluation queue. */
+  async request(req: PlannedRequest): Promise<RequestOutcome> {
+    const { state: s, budget, cold } = this.d
+    let r: ProduceResult
+    try {
+      r = await req.produce(this.d.signal)
+    } catch (e) {
+      budget.settle(req.expectedCostUsd, 0)
+      budget.release()
+      this.d.log.warn(`run ${this.d.runId}: a request failed before its answer: ${(e as Error).message}`)
+      return 'failed'
+    }
+    budget.settle(req.expectedCostUsd, r.costUsd)
+    if (req.modelId) this.d.planner.observeCost(req.modelId, r.costUsd)
+    if ('rejected' in r) {
+      if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
+      if (r.feedback && req.island >= 0) s.notes.set(req.island, [r.feedback])
+      this.countModelError(r.errorKind, r.reason)
+      this.reject(req, r)
+      return r.errorKind && PUSH_BACK.has(r.errorKind)
+        ? 'push-back'
+        : r.errorKind && r.errorKind !== 'aborted'
+          ? 'failed'
+          : 'ok'
+    }
+    this.unanswered = 0
+    this.refusals = 0
+    this.rateLimited = 0
+    if (req.island >= 0) s.notes.delete(req.island)
+    const bannedParent = r.parentIds.find((p) => s.banned.has(p))
+    if (bannedParent) {
+      // planned before the ban arrived: its child is not evaluated, so a banned candidate is never a parent afterwards
+      this.reject(
+        req,
+        {
+          ...r,
+          rejected: true,
+          reason: `not evaluated: its parent ${bannedParent} was banned while the request was in flight`,
+        },
+        '',
+        r.code,
+      )
+      return 'ok'
+    }
+    const prepared = analyzeCode(r.code, s.language)
+    const duplicate = await this.duplicateReason(req, r, prepared)
+    if (duplicate) {
+      if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
+      this.reject(req, { ...r, rejected: true, reason: duplicate }, prepared.codeHash, r.code)
+      return 'ok'
+    }
+    if (this.d.halted() || budget.timeUp()) {
+      // made (and paid for) while the run stopped or ran out of time: kept, not evaluated
+      this.reject(
+        req,
+        { ...r, rejected: true, reason: 'not evaluated: the run reached its budget or was halted' },
+        prepared.codeHash,
+        r.code,
+      )
+      return 'ok'
+    }
+    this.consecutiveRejections = 0
+    s.hashes.add(prepared.codeHash)
+    const inColdPool = cold.takes(req)
+    if (inColdPool) cold.screened(req, prepared.sketch)
+    const operatorParams = req.operatorParams ? { ...r.operatorParams, ...req.operatorParams } : r.operatorParams
+    const f: InFlight = {
+      id: randomUUID(),
+      island: req.island,
+      origin: req.kind === 'cold-start' ? 'cold-start' : req.kind === 'repair' ? 'repair' : r.origin,
+      parentIds: r.parentIds,
+      parentScore: req.parentScore,
+      // a repair teaches the bandit nothing about how well its model mutates
+      arm: req.kind === 'repair' ? null : r.arm,
+      cost: r.costUsd,
+      attempt: 0,
+      code: r.code,
+      prepared,
+      retrieval: req.retrieval,
+      description: r.description,
+      operatorParams,
+    }
+    try {
+      await this.d.store.insertCandidate({
+        id: f.id,
+        seq: s.takeSeq(),
+        island: f.island,
+        parentIds: f.parentIds,
+        origin: f.origin,
+        operator: r.operator,
+        operatorParams: { ...operatorParams, description: r.description },
+        model: r.model,
+        code: r.code,
+        codeHash: prepared.codeHash,
+        prompt: r.prompt,
+        response: r.response,
+        tokensIn: r.tokensIn,
+        tokensOut: r.tokensOut,
+        costUsd: r.costUsd,
+        guidanceIds: req.guidanceIds,
+        controlGuidanceIds: req.controlGuidanceIds,
+        controlRetrievalId: req.controlRetrievalId,
+      })
+    } catch (e) {
+      budget.release()
+      throw e
+    }
+    if (inColdPool) cold.stored(f.id, f.code)
+    const hooks = this.d.hooks
+    if (req.retrieval && hooks?.recordUses) {
+      await hooks
+        .recordUses({ ...req.retrieval, candidateId: f.id, runId: this.d.runId })
+        .catch((e) => this.d.log.warn(`knowledge use not recorded: ${e.message}`))
+    }
+    this.d.dispatcher.submit(f)
+    return 'ok'
+  }
+
+  /** Why an answer is not worth evaluating (an exact or near duplicate), or null. */
+  private async duplicateReason(
+    req: PlannedRequest,
+    r: Produced,
+    prepared: { codeHash: string; sketch: CodeSketch },
+  ): Promise<string | null> {
+    const s = this.d.state
+    if (s.hashes.has(prepared.codeHash)) return 'duplicate of an existing candidate (same normalized code)'
+    const threshold = s.config.noveltyThreshold
+    if (this.d.cold.takes(req)) {
+      return this.d.cold.nearDuplicate(r.code, prepared.sketch)
+        ? 'near-duplicate of an earlier cold-start candidate'
+        : null
+    }
+    if (req.island < 0) return null
+    const verdict = s.evo.checkNovelty(req.island, prepared, threshold)
+    if (verdict.novel) return null
+    // MinHash cannot tell a one-literal change (exact similarity ≈ 0.99) from a copy; confirm on the code
+    const near = verdict.nearest
+    if (near && exactJaccard(r.code, await s.codeOf(near.id).catch(() => ''), s.language) < threshold) return null
+    return `near-duplicate of ${near?.id ?? 'a member'} (similarity ${near ? near.similarity.toFixed(3) : '≥ threshold'})`
+  }
+
+  private countModelError(kind: LlmErrorKind | undefined, reason: string) {
+    if (!kind || kind === 'aborted') return
+    if (kind === 'auth' || kind === 'config' || kind === 'bad-request') {
+      if (++this.refusals >= MAX_REFUSALS)
+        this.d.failNow(
+          `the model provider refused ${MAX_REFUSALS} requests in a row (${reason.slice(0, 300)}); check the model name, its base URL and its API key variable`,
+        )
+    } else if (kind === 'rate-limit') {
+      if (++this.rateLimited >= MAX_RATE_LIMITED)
+        this.d.failNow(
+          `the provider rate-limited ${MAX_RATE_LIMITED} requests in a row, after retries (${reason.slice(0, 300)}); raise its limit or lower generation.maxInFlight`,
+        )
+    } else if (kind === 'timeout' || kind === 'network' || kind === 'server') {
+      if (++this.unanswered >= MAX_UNANSWERED)
+        this.d.failNow(
+          `the model did not answer ${MAX_UNANSWERED} requests in a row, after retries (${reason.slice(0, 300)}); check that it is reachable and its timeout (timeoutS)`,
+        )
+    }
+  }
+
+  /** A rejected answer is a record (with its spend); its budget slot goes back. */
+  private reject(
+    req: PlannedRequest,
+    r: Extract<ProduceResult, { rejected: true }> | (Produced & { rejected: true; reason: string }),
+    codeHash = '',
+    code = '',
+  ) {
+    const s = this.d.state
+    const id = randomUUID()
+    this.d.budget.release()
+    if (codeHash) s.hashes.add(codeHash)
+    void this.d.store
+      .insertRejection({
+        id,
+        seq: s.takeSeq(),
+        island: req.island,
+        parentIds: r.parentIds,
+        origin:
+          req.kind === 'repair'
+            ? 'repair'
+            : r.parentIds.length > 1
+              ? 'crossover'
+              : req.kind === 'cold-start'
+                ? 'cold-start'
+                : 'mutation',
+        operator: r.operator,
+        model: r.model,
+        code,
+        codeHash,
+        prompt: r.prompt,
+        response: r.response,
+        tokensIn: r.tokensIn,
+        tokensOut: r.tokensOut,
+        costUsd: r.costUsd,
+        reason: r.reason,
+      })
+      .catch((e) => this.d.failNow(`engine error while storing a rejection: ${(e as Error).message}`))
+    this.d.events.publish({
+      runId: this.d.runId,
+      type: 'rejected',
+      payload: { id, island: req.island, reason: r.reason },
+    })
+    if (req.kind === 'evolve' && ++this.consecutiveRejections >= MAX_CONSECUTIVE_REJECTIONS) {
+      this.d.failNow(
+        `${MAX_CONSECUTIVE_REJECTIONS} candidates in a row were rejected before evaluation (duplicates or unusable edits); see the rejected candidates`,
+      )
+    }
+  }
+}
