@@ -66,6 +66,15 @@ test('a viewer cannot read the audit log', async ({ page, browser }) => {
   await viewer.getByLabel('Email').fill(email)
   await viewer.getByLabel('Password').fill(created.oneTimePassword)
   await viewer.getByRole('button', { name: 'Sign in' }).click()
+  // a one-time password must be replaced before anything else answers
+  await expect(viewer.getByTestId('password-change-required')).toBeVisible()
+  await viewer.getByLabel('Current password').fill(created.oneTimePassword)
+  await viewer.getByLabel(/New password/).fill('a-viewer-password-of-her-own')
+  await viewer.getByRole('button', { name: 'Change password' }).click()
+  await viewer.waitForURL(/\/login/)
+  await viewer.getByLabel('Email').fill(email)
+  await viewer.getByLabel('Password').fill('a-viewer-password-of-her-own')
+  await viewer.getByRole('button', { name: 'Sign in' }).click()
   await viewer.waitForURL((u) => !u.pathname.startsWith('/login'))
   await viewer.goto('/settings/audit')
   await expect(

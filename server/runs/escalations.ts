@@ -35,6 +35,8 @@ export function planEscalation(s: RunState, island: number, action: EscalationAc
   return planRestart(islands, island, s.evo.archive.list(), { size })
 }
 
+const lastSkips = new WeakMap<RunState, Map<number, string>>()
+
 export async function escalate(
   d: { db: Db; events: EventBus; state: RunState; progress: (msg: string) => void },
   input: {
@@ -70,6 +72,13 @@ export async function escalate(
     removed: skipped ? [] : plan.removed,
     moves: skipped ? [] : plan.moves,
   }
+  // a stalled island escalates again every window: the same automatic skip is said once, not each time
+  const said = lastSkips.get(s) ?? new Map<number, string>()
+  lastSkips.set(s, said)
+  const key = `${input.action}: ${outcome.reason ?? ''}`
+  if (skipped && input.trigger === 'stagnation' && said.get(input.island) === key) return outcome
+  if (skipped) said.set(input.island, key)
+  else said.delete(input.island)
   const payload = JSON.parse(
     JSON.stringify({ ...outcome, actor: input.actor ?? null, commandId: input.commandId ?? null }),
   ) as Prisma.InputJsonValue
