@@ -7,7 +7,7 @@ import { assignColdStart } from '../engine/evolution.ts'
 import { analyzeCode, exactJaccard, similarity, type CodeSketch } from '../engine/novelty.ts'
 import { chooseStrategies } from '../engine/strategies.ts'
 import { coldStartSize } from '../../client-safe/run-config.ts'
-import type { EngineDeps, Mode } from './engine.ts'
+import type { DriverDeps, Mode } from './driver.ts'
 import type { RunParts } from './load.ts'
 import type { ColdStrategy, PlannedRequest } from './planner.ts'
 import { startPrograms } from './seeds.ts'
@@ -44,7 +44,7 @@ export interface RunLoop {
   fail(reason: string): void
 }
 
-export interface ColdStartDeps extends Pick<EngineDeps, 'db' | 'events' | 'log' | 'hooks'>, RunParts {
+export interface ColdStartDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' | 'hooks'>, RunParts {
   runId: string
   state: RunState
   loop: RunLoop

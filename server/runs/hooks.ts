@@ -1,4 +1,4 @@
-// The engine's hooks into the knowledge base: retrieval when an island stalls (or an expert
+// The run driver's hooks into the knowledge base: retrieval when an island stalls (or an expert
 // asks), the chunks' usefulness from the fitness change of the candidates they informed, and
 // lessons proposed when a candidate beats its island's best.
 import type { Db } from '../db.ts'
@@ -19,7 +19,7 @@ export function explanationOf(response: string | null | undefined): string | und
 }
 
 /** Knowledge and lessons plug in here (server/knowledge, knowledgeHooks below); a run works without them. */
-export interface EngineHooks {
+export interface DriverHooks {
   /** an island stalled (or an expert asked): chunks to put in that island's next prompts */
   retrieve?(input: {
     runId: string
@@ -51,7 +51,7 @@ export interface EngineHooks {
   lessons?(problemId: string): Promise<string[]>
 }
 
-export function knowledgeHooks(db: Db, log: Logger): EngineHooks {
+export function knowledgeHooks(db: Db, log: Logger): DriverHooks {
   return {
     async retrieve(input) {
       // a cold start with an empty knowledge base: nothing to search (and no embedding model to load)

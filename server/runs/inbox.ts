@@ -1,8 +1,8 @@
-// The engine's end of the control channel (commands.ts): the pending commands of the run it drives,
+// The run driver's end of the control channel (commands.ts): the pending commands of the run it drives,
 // applied in the order they were given, each acknowledged once with its outcome (stored, put in the
 // run's event log for every console, audited). Woken by NOTIFY; a slow poll covers a missed one.
-// A command applied but not yet acknowledged when the engine dies is applied again by the engine
-// that takes the run over, so every application is idempotent (see RunControls.apply in controls.ts).
+// A command applied but not yet acknowledged when its process dies is applied again by the
+// driver that takes the run over, so every application is idempotent (see RunKnobs.apply in knobs.ts).
 import type { Db, Prisma } from '../db.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'

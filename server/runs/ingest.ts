@@ -14,7 +14,7 @@ import type { Logger } from '../log.ts'
 import type { Budget } from './budget.ts'
 import type { InFlight } from './dispatcher.ts'
 import type { Judge } from './judge.ts'
-import type { EngineHooks } from './hooks.ts'
+import type { DriverHooks } from './hooks.ts'
 import type { MetricsWriter } from './metrics.ts'
 import type { RunState } from './state.ts'
 import type { RunStore } from './store.ts'
@@ -26,7 +26,7 @@ export interface IngestDeps {
   db: Db
   events: EventBus
   log: Logger
-  hooks?: EngineHooks
+  hooks?: DriverHooks
   state: RunState
   store: RunStore
   budget: Budget

@@ -6,7 +6,7 @@ import { analyzeCode } from '../engine/novelty.ts'
 import { Budget } from './budget.ts'
 import type { GaugeMean } from './concurrency.ts'
 import { Dispatcher } from './dispatcher.ts'
-import type { EngineDeps } from './engine.ts'
+import type { DriverDeps } from './driver.ts'
 import { GenerationPool } from './generation.ts'
 import { Ingestor } from './ingest.ts'
 import { Judge } from './judge.ts'
@@ -43,7 +43,7 @@ export interface DriverLinks {
   busy: GaugeMean
 }
 
-export async function loadRun(deps: EngineDeps, runId: string, s: RunState, links: DriverLinks): Promise<RunParts> {
+export async function loadRun(deps: DriverDeps, runId: string, s: RunState, links: DriverLinks): Promise<RunParts> {
   const { db } = deps
   let pool: GenerationPool | undefined
   let ingestor: Ingestor | undefined
@@ -122,7 +122,7 @@ export async function loadRun(deps: EngineDeps, runId: string, s: RunState, link
 
 /** Evaluations in flight when the previous process stopped: submitted again, each on a new attempt. */
 export async function resubmitInFlight(
-  deps: Pick<EngineDeps, 'db' | 'log'>,
+  deps: Pick<DriverDeps, 'db' | 'log'>,
   runId: string,
   s: RunState,
   { budget, dispatcher }: Pick<RunParts, 'budget' | 'dispatcher'>,

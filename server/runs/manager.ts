@@ -1,6 +1,7 @@
-// Drives the runs of this process: one engine per active run, one result stream from the
-// workers routed to the engine that waits for it, and a lease per run so that only one
-// process drives a run at a time (a second engine takes over when the first dies).
+// Hosts the run drivers of this process (an `fm-agent engine`, or a process with one inside): one
+// driver per active run, one result stream from the workers routed to the driver that waits for it,
+// and a lease per run so that only one process drives a run at a time (another takes over when the
+// first dies).
 import { hostname } from 'node:os'
 import { HELD_OUT_JOB_PREFIX } from './held-out.ts'
 import type { Db } from '../db.ts'
@@ -8,10 +9,10 @@ import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { ACTIVE_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
-import { RunEngine } from './engine.ts'
-import type { EngineHooks } from './hooks.ts'
+import { RunDriver } from './driver.ts'
+import type { DriverHooks } from './hooks.ts'
 
-/** how long a run's lease lasts without renewal: an engine that dies is replaced after this (FM_LEASE_S) */
+/** how long a run's lease lasts without renewal: a process that dies is replaced after this (FM_LEASE_S) */
 const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)
 
 export interface ManagerDeps {
@@ -19,15 +20,15 @@ export interface ManagerDeps {
   backend: EvaluationBackend
   events: EventBus
   log: Logger
-  hooks?: EngineHooks
+  hooks?: DriverHooks
   llmEnv?: NodeJS.ProcessEnv
 }
 
 export class EngineManager {
   readonly owner = `${hostname()}:${process.pid}`
-  private readonly engines = new Map<
+  private readonly drivers = new Map<
     string,
-    { engine: RunEngine; done: Promise<{ status: RunStatus; reason: string | null }> }
+    { driver: RunDriver; done: Promise<{ status: RunStatus; reason: string | null }> }
   >()
   private leaseTimer: NodeJS.Timeout | null = null
   private readonly orphans: EvalResult[] = []
@@ -38,20 +39,20 @@ export class EngineManager {
   }
 
   private async route(r: EvalResult) {
-    for (const { engine } of this.engines.values()) {
-      if (engine.owns(r.jobId)) return engine.onResult(r)
+    for (const { driver } of this.drivers.values()) {
+      if (driver.owns(r.jobId)) return driver.onResult(r)
     }
-    // results for runs this process does not drive (yet): the engine that resumes them re-submits;
+    // results for runs this process does not drive (yet): the driver that resumes them re-submits;
     // held-out results go to their own listener (held-out.ts)
     if (this.orphans.length < 1000 && !r.jobId.startsWith(HELD_OUT_JOB_PREFIX)) this.orphans.push(r)
   }
 
   get(runId: string) {
-    return this.engines.get(runId)?.engine
+    return this.drivers.get(runId)?.driver
   }
 
   running() {
-    return [...this.engines.keys()]
+    return [...this.drivers.keys()]
   }
 
   private async claim(runId: string): Promise<boolean> {
@@ -88,7 +89,7 @@ export class EngineManager {
   /** Starts (or resumes) driving a run; resolves when it completes, fails, stops or pauses. */
   launch(runId: string): Promise<{ status: RunStatus; reason: string | null }> {
     // registered before any await: a second launch of the same run (runs.create and the pick-up
-    // poll racing) joins the first instead of starting a second engine on the same run
+    // poll racing) joins the first instead of starting a second driver on the same run
     const pending = this.launching.get(runId)
     if (pending) return pending
     const p = this.start(runId).finally(() => this.launching.delete(runId))
@@ -99,22 +100,22 @@ export class EngineManager {
   private readonly launching = new Map<string, Promise<{ status: RunStatus; reason: string | null }>>()
 
   private async start(runId: string): Promise<{ status: RunStatus; reason: string | null }> {
-    const existing = this.engines.get(runId)
+    const existing = this.drivers.get(runId)
     if (existing) return existing.done
     if (!(await this.claim(runId))) throw new Error(`run ${runId} is driven by another engine process`)
     this.renewLeases()
-    const engine = new RunEngine({ ...this.deps, owner: this.owner }, runId)
-    const done = engine.run().finally(async () => {
-      this.engines.delete(runId)
+    const driver = new RunDriver({ ...this.deps, owner: this.owner }, runId)
+    const done = driver.run().finally(async () => {
+      this.drivers.delete(runId)
       await this.deps.db.prisma.run
         .update({ where: { id: runId }, data: { leaseOwner: null, leaseUntil: null } })
         .catch(() => undefined)
     })
-    this.engines.set(runId, { engine, done })
+    this.drivers.set(runId, { driver, done })
     return done
   }
 
-  /** At start-up: pick up the runs that were active when their engine died. */
+  /** At start-up: pick up the runs that were active when their driving process died. */
   async resumeActive(quiet = false): Promise<string[]> {
     const rows = await this.deps.db.prisma.run.findMany({
       where: {
@@ -125,7 +126,7 @@ export class EngineManager {
     })
     const started: string[] = []
     for (const r of rows) {
-      if (this.engines.has(r.id) || this.launching.has(r.id)) continue
+      if (this.drivers.has(r.id) || this.launching.has(r.id)) continue
       this.launch(r.id).catch((e) => this.deps.log.error(`run ${r.id}: ${(e as Error).message}`))
       started.push(r.id)
     }
@@ -136,7 +137,7 @@ export class EngineManager {
     return started
   }
 
-  /** Keep picking up runs that no live engine drives (created by a web process, or orphaned). */
+  /** Keep picking up runs that no live process drives (created by a web process, or orphaned). */
   watchForRuns(intervalMs = 3000) {
     const t = setInterval(
       () => void this.resumeActive(true).catch((e) => this.deps.log.warn(`run pick-up: ${(e as Error).message}`)),
@@ -148,8 +149,8 @@ export class EngineManager {
 
   async stopAll(reason = 'the server is shutting down') {
     // a shutdown detaches: the runs stay active and the next start resumes them where they were
-    const all = [...this.engines.values()]
-    for (const { engine } of all) engine.detach()
+    const all = [...this.drivers.values()]
+    for (const { driver } of all) driver.detach()
     await Promise.race([
       Promise.all(all.map((e) => e.done.catch(() => undefined))),
       new Promise((r) => setTimeout(r, 20_000)),

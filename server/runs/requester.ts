@@ -6,7 +6,7 @@ import { analyzeCode, exactJaccard, type CodeSketch } from '../engine/novelty.ts
 import type { LlmErrorKind } from '../llm/errors.ts'
 import type { ColdStart } from './cold-start.ts'
 import type { InFlight } from './dispatcher.ts'
-import type { EngineDeps } from './engine.ts'
+import type { DriverDeps } from './driver.ts'
 import type { RequestOutcome } from './generation.ts'
 import type { RunParts } from './load.ts'
 import type { PlannedRequest } from './planner.ts'
@@ -24,7 +24,7 @@ const MAX_RATE_LIMITED = 40
 export const PUSH_BACK: ReadonlySet<LlmErrorKind> = new Set(['rate-limit', 'timeout', 'server'])
 
 export interface RequesterDeps
-  extends Pick<EngineDeps, 'events' | 'log' | 'hooks'>,
+  extends Pick<DriverDeps, 'events' | 'log' | 'hooks'>,
     Pick<RunParts, 'budget' | 'store' | 'dispatcher' | 'planner'> {
   runId: string
   state: RunState

@@ -14,7 +14,7 @@ export type GuidanceState = 'active' | 'expired' | 'withdrawn'
 
 const ms = (d: Date | number | null) => (d === null ? null : typeof d === 'number' ? d : d.getTime())
 
-/** Mirrors RunEngine.activeGuidance: active until withdrawn, N evaluations after it started, or a time. */
+/** Mirrors RunState.activeGuidance (server/runs/state.ts): active until withdrawn, N evaluations after it started, or a time. */
 export function guidanceState(
   g: GuidanceLike,
   at: { evaluations: number; now?: number },

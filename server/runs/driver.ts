@@ -1,11 +1,12 @@
-// The driver of one run: cold start, then the asynchronous evolve stage, as a pipeline. Model
+// The driver of one run (the pure search it drives is server/engine/; the `fm-agent engine` process
+// hosts drivers, manager.ts): cold start, then the asynchronous evolve stage, as a pipeline. Model
 // requests (the generation pool) run decoupled from evaluations (the dispatcher): requests are
 // planned from the population as it is when they start, answers are screened and stored and go to
 // the evaluation queue, results are stored and then applied to the search state in the order they
 // finished. Every step is written before it is acted on; a killed process resumes by replaying what
 // is stored (state.ts) and re-submitting what was in flight. This file is the loop and its end; the
 // parts: load.ts (the run loaded, its parts built, what was in flight re-submitted), cold-start.ts,
-// requester.ts (one request: asked, screened, stored), controls.ts (knobs and interventions),
+// requester.ts (one request: asked, screened, stored), knobs.ts (knobs and interventions),
 // budget.ts (slots and spend), planner.ts (what to ask), generation.ts (requests in flight),
 // store.ts (group-committed writes), dispatcher.ts (evaluations in flight), ingest.ts (results into
 // the search), metrics.ts, repair.ts (failed children back to a model, ahead of new requests).
@@ -16,35 +17,35 @@ import type { Logger } from '../log.ts'
 import { GaugeMean } from './concurrency.ts'
 import type { RunStatus } from '../../client-safe/run-config.ts'
 import { ColdStart } from './cold-start.ts'
-import { RunControls } from './controls.ts'
+import { RunKnobs } from './knobs.ts'
 import { evaluateHeldOut } from './held-out.ts'
 import { CommandInbox } from './inbox.ts'
 import { loadRun, resubmitInFlight, type RunParts } from './load.ts'
 import { Requester } from './requester.ts'
-import type { EngineHooks } from './hooks.ts'
+import type { DriverHooks } from './hooks.ts'
 import { RunState } from './state.ts'
 
 export type { EngineSnapshot } from './state.ts'
 
-export interface EngineDeps {
+export interface DriverDeps {
   db: Db
   backend: EvaluationBackend
   events: EventBus
   log: Logger
-  hooks?: EngineHooks
+  hooks?: DriverHooks
   /** environment the model clients read keys from (default process.env) */
   llmEnv?: NodeJS.ProcessEnv
-  /** who drives the run (host:pid), recorded with every command this engine acknowledges */
+  /** who drives the run (host:pid), recorded with every command this driver acknowledges */
   owner?: string
 }
 
 export type Mode = 'idle' | 'cold-start' | 'evolve'
 
-export class RunEngine {
+export class RunDriver {
   readonly runId: string
-  private readonly deps: EngineDeps
+  private readonly deps: DriverDeps
   private readonly state: RunState
-  private readonly controls: RunControls
+  private readonly knobs: RunKnobs
   private parts: RunParts | null = null
   private cold!: ColdStart
   private requester!: Requester
@@ -62,11 +63,11 @@ export class RunEngine {
   private inbox: CommandInbox | null = null
   private stopWatching: () => Promise<void> = async () => undefined
 
-  constructor(deps: EngineDeps, runId: string) {
+  constructor(deps: DriverDeps, runId: string) {
     this.deps = deps
     this.runId = runId
     this.state = new RunState(deps.db, runId)
-    this.controls = new RunControls({
+    this.knobs = new RunKnobs({
       ...deps,
       runId,
       state: this.state,
@@ -116,12 +117,12 @@ export class RunEngine {
 
   /** What the console shows of the run's knobs and pipeline. */
   controlState() {
-    return this.controls.controlState()
+    return this.knobs.controlState()
   }
 
   /** The islands whose population holds this candidate now (empty when evicted, banned or not yet evaluated). */
   populationOf(id: string): number[] {
-    return this.controls.populationOf(id)
+    return this.knobs.populationOf(id)
   }
 
   /** The manager routes every evaluation result here; true when this run was waiting for it. */
@@ -155,9 +156,7 @@ export class RunEngine {
     const beat = setInterval(() => this.mode !== 'idle' && void this.p.metrics.write().catch(() => undefined), 1000)
     beat.unref()
     // interventions: given before this driver started (a failover) or while it runs
-    this.inbox = new CommandInbox(this.deps, this.runId, this.deps.owner ?? 'this process', (c) =>
-      this.controls.apply(c),
-    )
+    this.inbox = new CommandInbox(this.deps, this.runId, this.deps.owner ?? 'this process', (c) => this.knobs.apply(c))
     await this.inbox.start()
     this.stopWatching = async () => {
       clearInterval(watcher)
@@ -196,7 +195,7 @@ export class RunEngine {
       notify: () => this.notify(),
       failNow: (reason) => this.failNow(reason),
       progress: (msg) => this.progress(msg),
-      retrieve: (island, trigger) => this.controls.retrieveFor(island, trigger),
+      retrieve: (island, trigger) => this.knobs.retrieveFor(island, trigger),
       waiting: this.waitingGauge,
       busy: this.busyGauge,
     })

@@ -1,4 +1,4 @@
-// The engine end to end, through the real CLI, real sandboxed workers and the embedded database.
+// Runs driven end to end, through the real CLI, real sandboxed workers and the embedded database.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

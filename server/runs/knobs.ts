@@ -9,13 +9,13 @@ import { analyzeCode } from '../engine/novelty.ts'
 import { PreconditionError } from '../errors.ts'
 import type { RunConfig } from '../../client-safe/run-config.ts'
 import type { InFlight } from './dispatcher.ts'
-import type { EngineDeps } from './engine.ts'
+import type { DriverDeps } from './driver.ts'
 import { escalate, type EscalationOutcome } from './escalations.ts'
 import type { Applied, PendingCommand } from './inbox.ts'
 import type { RunParts } from './load.ts'
 import type { RunState } from './state.ts'
 
-export interface ControlsDeps extends Pick<EngineDeps, 'db' | 'events' | 'log' | 'hooks'> {
+export interface KnobsDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' | 'hooks'> {
   runId: string
   state: RunState
   /** the pipeline's parts, once the run is loaded */
@@ -25,8 +25,8 @@ export interface ControlsDeps extends Pick<EngineDeps, 'db' | 'events' | 'log' |
   progress(msg: string): void
 }
 
-export class RunControls {
-  constructor(private readonly d: ControlsDeps) {}
+export class RunKnobs {
+  constructor(private readonly d: KnobsDeps) {}
 
   setExploration(value: number, island?: number) {
     this.d.state.evo?.setExploration(value, island)
