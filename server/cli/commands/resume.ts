@@ -2,7 +2,7 @@ import { connectApi } from '../../api/client.ts'
 import { resumeRunConfig } from '../../runs/service.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
-import { driveLocally, exitCodeFor, followRemotely, summaryJson, summaryText } from '../run-driver.ts'
+import { driveLocally, exitCodeFor, followRemotely, summaryJson, summaryText } from '../headless-run.ts'
 
 export const resume: Command = {
   summary: 'resume a run (after a stop, a pause or a crash); --max-evals sets its new total',

@@ -13,7 +13,7 @@ import {
 import { createRun } from '../../runs/service.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
-import { driveLocally, exitCodeFor, followRemotely, summaryJson, summaryText } from '../run-driver.ts'
+import { driveLocally, exitCodeFor, followRemotely, summaryJson, summaryText } from '../headless-run.ts'
 
 export const run: Command = {
   summary: 'run the search headless on a problem (a built-in id or a problem folder)',

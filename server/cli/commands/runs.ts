@@ -2,7 +2,7 @@ import { connectApi } from '../../api/client.ts'
 import type { listRuns } from '../../runs/service.ts'
 import { parse } from '../args.ts'
 import type { Command } from '../main.ts'
-import { fmtScore } from '../run-driver.ts'
+import { fmtScore } from '../headless-run.ts'
 
 type Row = Awaited<ReturnType<typeof listRuns>>[number]
 
