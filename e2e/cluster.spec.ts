@@ -14,7 +14,7 @@ import { createWorkerRole, dropWorkerRole } from '../server/queue/roles.ts'
 import { literalEditResponder } from '../test-support/literal-edit-responder.ts'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../test-support/openai-server.ts'
 import { createTestDatabase, type TestDatabase } from '../test-support/pg.ts'
-import { ADMIN, expect, test } from './fixtures.ts'
+import { ADMIN, api as pageApi, expect, login, test } from './fixtures.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PORT = Number(process.env.FM_E2E_CLUSTER_PORT ?? 3266)
@@ -127,34 +127,8 @@ test.afterAll(async () => {
 test('every intervention reaches the engine that drives the run, and a killed engine is replaced', async ({ page }) => {
   test.setTimeout(600_000)
   page.on('dialog', (d) => void d.accept('exploits the evaluator'))
-  await page.goto('/login')
-  await page.getByLabel('Email').fill(ADMIN.email)
-  await page.getByLabel('Password').fill(ADMIN.password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.waitForURL(/\/runs/, { timeout: 30_000 })
-  const api = <T>(kind: 'query' | 'mutation', path: string, input: unknown) =>
-    page.evaluate(
-      async ({ kind, path, input }) => {
-        const url =
-          kind === 'query'
-            ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`
-            : `/api/trpc/${path}`
-        const res = await fetch(
-          url,
-          kind === 'query'
-            ? {}
-            : {
-                method: 'POST',
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify({ json: input }),
-              },
-        )
-        const body = await res.json()
-        if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body)}`)
-        return body.result.data.json
-      },
-      { kind, path, input },
-    ) as Promise<T>
+  await login(page)
+  const api = <T>(kind: 'query' | 'mutation', path: string, input: unknown) => pageApi<T>(page, kind, path, input)
   await api('mutation', 'problems.import', { path: join(ROOT, 'test-support/problems/curve-fit') })
   await api('mutation', 'knowledge.importStarter', {})
   const models = ['scripted-a', 'scripted-b'].map((m) => ({

@@ -1,24 +1,13 @@
-// The CLI contract (docs/architecture.md#cli): exit codes, one-line errors, --json outputs, data-folder routing.
-import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
 import { createLogger } from '../log.ts'
 import { readEnv } from '../env.ts'
 import { startServer } from '../server-process.ts'
+import { scratchDirs } from '../../test-support/scratch.ts'
 
-const dirs: string[] = []
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fm-cli-'))
-  dirs.push(d)
-  return d
-}
-afterAll(() =>
-  dirs.forEach((d) => {
-    rmSync(d, { recursive: true, force: true })
-  }),
-)
+const { tempDir } = scratchDirs('fm-cli-')
 
 describe('fm-agent CLI', () => {
   it('lists the built-in problems with direction and reference', async () => {

@@ -4,10 +4,9 @@
 // generators with strategies drawn for the problem and from its knowledge base; a problem with no
 // seed program at all, whose first programs the model writes from the description; and a fork
 // that really starts from the candidate it was forked from.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { agentResponder, promptKind } from '../../test-support/agent-responder.ts'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
@@ -20,18 +19,9 @@ import { silentLogger } from '../log.ts'
 import { importProblem } from '../services/problem-catalog.ts'
 import { EngineManager } from './manager.ts'
 import { createBackend } from './evaluation-backend.ts'
+import { scratchDirs } from '../../test-support/scratch.ts'
 
-const dirs: string[] = []
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fm-cold-'))
-  dirs.push(d)
-  return d
-}
-afterAll(() =>
-  dirs.forEach((d) => {
-    rmSync(d, { recursive: true, force: true })
-  }),
-)
+const { tempDir } = scratchDirs('fm-cold-')
 
 const CURVE = join(FIXTURES, 'curve-fit')
 const KEY = { OPENAI_API_KEY: 'sk-test-COLD' }

@@ -1,23 +1,13 @@
 // Runs driven end to end, through the real CLI, real sandboxed workers and the embedded database.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
+import { scratchDirs } from '../../test-support/scratch.ts'
 
-const dirs: string[] = []
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fm-engine-'))
-  dirs.push(d)
-  return d
-}
-afterAll(() =>
-  dirs.forEach((d) => {
-    rmSync(d, { recursive: true, force: true })
-  }),
-)
+const { tempDir } = scratchDirs('fm-engine-')
 
 const CURVE = join(FIXTURES, 'curve-fit')
 

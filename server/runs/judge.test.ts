@@ -3,28 +3,18 @@
 // OpenAI-protocol server at a price. Judge calls follow the policy, count exactly in the spend,
 // their rating is a secondary metric and a MAP-Elites feature (never the score), and the critique
 // reaches the prompts of the judged candidate's children.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
 import { isJudgeRequest } from '../../test-support/judge-responder.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
 import { JUDGE_METRIC } from '../engine/judge.ts'
 import { costUsd } from '../../client-safe/model-config.ts'
+import { scratchDirs } from '../../test-support/scratch.ts'
 
-const dirs: string[] = []
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fm-judge-'))
-  dirs.push(d)
-  return d
-}
-afterAll(() =>
-  dirs.forEach((d) => {
-    rmSync(d, { recursive: true, force: true })
-  }),
-)
+const { tempDir } = scratchDirs('fm-judge-')
 
 const KEY = 'sk-test-JUDGE'
 const PRICES = { pricePer1kIn: 0.4, pricePer1kOut: 1.6 }

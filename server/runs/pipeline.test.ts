@@ -1,36 +1,15 @@
-// The pipelined engine end to end, through the real CLI, sandboxed workers and the embedded
-// database, against the scripted OpenAI-protocol server: model requests in flight independent of
-// the workers, push-back from the provider, a model that never answers, and a kill -9 while many
-// requests are in flight. Driven by what the model server observes, never by the clock.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { literalEditResponder } from '../../test-support/literal-edit-responder.ts'
 import { startOpenAiTestServer, type ScriptedResponse } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
+import { scratchDirs } from '../../test-support/scratch.ts'
 
-const dirs: string[] = []
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fm-pipeline-'))
-  dirs.push(d)
-  return d
-}
-afterAll(() =>
-  dirs.forEach((d) => {
-    rmSync(d, { recursive: true, force: true })
-  }),
-)
+const { tempDir, configFile } = scratchDirs('fm-pipeline-')
 
 const CURVE = join(FIXTURES, 'curve-fit')
 const KEY = { OPENAI_API_KEY: 'sk-test-PIPELINE' }
-
-function configFile(config: unknown) {
-  const f = join(tempDir(), 'run.json')
-  writeFileSync(f, JSON.stringify(config))
-  return f
-}
 
 /** A responder that edits one literal, and counts the requests it holds at once. */
 function countingResponder(opts: { holdMs?: number } = {}) {

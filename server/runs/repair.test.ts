@@ -1,38 +1,17 @@
-// Repair of failed children: the rule (pure), then end to end through the real CLI, sandboxed
-// workers and the embedded database against the scripted OpenAI-protocol model, whose mutations
-// plant bugs and whose repairs fix what the quoted error names. Also a kill -9 while repairs are
-// in flight, and the budget and spend kept exact with repairs in the pool.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { agentResponder, promptKind } from '../../test-support/agent-responder.ts'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { candidateDetail } from '../queries/candidates.ts'
 import { openDatabase } from '../db.ts'
 import { failureOf, repairDepth, repairDue } from './repair.ts'
+import { scratchDirs } from '../../test-support/scratch.ts'
 
-const dirs: string[] = []
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fm-repair-'))
-  dirs.push(d)
-  return d
-}
-afterAll(() =>
-  dirs.forEach((d) => {
-    rmSync(d, { recursive: true, force: true })
-  }),
-)
+const { tempDir, configFile } = scratchDirs('fm-repair-')
 
 const CURVE = join(FIXTURES, 'curve-fit')
 const KEY = { OPENAI_API_KEY: 'sk-test-REPAIR' }
-
-function configFile(config: unknown) {
-  const f = join(tempDir(), 'run.json')
-  writeFileSync(f, JSON.stringify(config))
-  return f
-}
 
 const model = (url: string) => ({
   provider: 'openai',

@@ -1,10 +1,9 @@
 // The prerequisite check on real interpreters: this machine's /usr/bin/python3 (NumPy, SciPy and
 // scikit-learn installed by scripts/test-setup.sh) and the same interpreter started with -S, which
 // hides every installed package: a real Python 3 without NumPy, as on a fresh machine.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
 import { openDatabase } from '../db.ts'
 import { startApiProcess } from '../../test-support/api-process.ts'
@@ -13,18 +12,9 @@ import type { Logger } from '../log.ts'
 import { ProblemSpec } from '../contracts/problem.ts'
 import { ensurePrerequisites, localReadiness } from './check.ts'
 import { probeMachine } from './machine.ts'
+import { scratchDirs } from '../../test-support/scratch.ts'
 
-const dirs: string[] = []
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'fm-setup-'))
-  dirs.push(d)
-  return d
-}
-afterAll(() =>
-  dirs.forEach((d) => {
-    rmSync(d, { recursive: true, force: true })
-  }),
-)
+const { tempDir } = scratchDirs('fm-setup-')
 
 const BARE = join(tempDir(), 'python3')
 writeFileSync(BARE, '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n')
