@@ -43,7 +43,8 @@ beforeAll(async () => {
   h = await startApiHarness({ engine: true })
   // the test fixture with a slower evaluator: the run stays in its evolving phase during the test
   const problemDir = join(root, 'problem')
-  cpSync(join(FIXTURES, 'curve-fit'), problemDir, { recursive: true })
+  // the held-out variant: its held-out stage is one more intervention to audit
+  cpSync(join(FIXTURES, 'curve-fit-heldout'), problemDir, { recursive: true })
   const ev = join(problemDir, 'evaluator.py')
   writeFileSync(
     ev,
@@ -191,6 +192,21 @@ const steps: Step[] = [
     }),
     action: 'run.fork',
     kind: 'create',
+  },
+  {
+    path: 'runs.escalate',
+    as: 'expert',
+    input: () => ({ runId, island: 1, action: 'migrate-in' }),
+    action: 'island.migrate-in',
+    kind: 'action',
+  },
+  {
+    path: 'runs.checkHeldOut',
+    as: 'expert',
+    input: () => ({ runId, topK: 1 }),
+    action: 'run.held-out',
+    kind: 'action',
+    target: () => runId,
   },
   {
     path: 'runs.retrieve',
