@@ -7,7 +7,7 @@ import type { AppServices } from '../app.ts'
 import { type Actor, type Role, roleAtLeast } from '../auth/roles.ts'
 import { resolveToken, type TokenScope } from '../services/tokens.ts'
 import { UserError } from '../services/users.ts'
-import { BadInputError, ConflictError, NotFoundError, PrerequisiteError } from '../errors.ts'
+import { BadInputError, ConflictError, NotFoundError, PreconditionError, PrerequisiteError } from '../errors.ts'
 
 export type Access = 'public' | Role
 export interface Meta {
@@ -89,7 +89,7 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
     if (cause instanceof UserError || cause instanceof BadInputError) throw as('BAD_REQUEST')
     if (cause instanceof NotFoundError) throw as('NOT_FOUND')
     if (cause instanceof ConflictError) throw as('CONFLICT')
-    if (cause instanceof PrerequisiteError) throw as('PRECONDITION_FAILED')
+    if (cause instanceof PrerequisiteError || cause instanceof PreconditionError) throw as('PRECONDITION_FAILED')
     if (result.error.code === 'INTERNAL_SERVER_ERROR')
       ctx.app.log.error(`${path}: ${cause?.stack ?? result.error.message}`)
   }

@@ -8,7 +8,7 @@
 import type { EvalJob, EvalResult, EvaluationBackend } from '../contracts/evaluation.ts'
 import { isRetryable, MAX_INFRA_ATTEMPTS } from '../contracts/evaluation.ts'
 import type { Db } from '../db.ts'
-import { PreconditionError } from '../errors.ts'
+import { NotFoundError, PreconditionError } from '../errors.ts'
 import { scoreFromMetrics } from '../engine/fitness.ts'
 import type { Logger } from '../log.ts'
 import type { ProblemSnapshot } from './service.ts'
@@ -192,10 +192,16 @@ async function store(db: Db, id: string, rec: HeldOutRecord) {
 /** What the console and the CLI show: the stage, and search against held-out score for the top candidates and every one checked. */
 export async function heldOutReport(db: Db, runId: string) {
   const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { problemSnapshot: true } })
-  if (!run) throw new PreconditionError(`no run "${runId}"`)
-  const spec = (run.problemSnapshot as unknown as ProblemSnapshot).spec
-  if (!spec.heldOut)
-    return { declared: false as const, direction: spec.direction, primaryMetric: spec.primaryMetric, candidates: [] }
+  if (!run) throw new NotFoundError(`no run "${runId}"`)
+  // a run imported from elsewhere may carry no problem snapshot: nothing declared then
+  const spec = (run.problemSnapshot as unknown as Partial<ProblemSnapshot> | null)?.spec
+  if (!spec?.heldOut)
+    return {
+      declared: false as const,
+      direction: spec?.direction ?? 'max',
+      primaryMetric: spec?.primaryMetric ?? 'score',
+      candidates: [],
+    }
   const top = await topCandidates(db, runId, spec.direction, spec.heldOut.topK)
   const checked = await db.prisma.candidate.findMany({
     where: { runId, NOT: { heldOut: { equals: null } } } as never,
