@@ -93,7 +93,7 @@ describe('when evaluation itself is broken', () => {
       FM_ALLOW_UNSANDBOXED: '1',
     })
     expect(r.code, r.stderr.slice(-2000)).toBe(1)
-    expect(r.json.status).toBe('failed')
+    expect(r.json?.status, r.stderr.slice(-2000)).toBe('failed')
     expect(r.stderr).toMatch(/no evaluation worker could start/)
     const db = await openDatabase({ dataDir, databaseUrl: '' })
     try {
