@@ -17,14 +17,20 @@ export const SEED_PROGRAMS_MAX_CHARS = 2_000_000
  * A program the cold start evaluates next to the problem's own seed (origin `seed`): a fork
  * starts from the candidate it was forked from. Where it came from travels with it.
  */
+// ids this system made (UUIDs and the like): anything else is a bad reference, refused as input
+const RefId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of letters, digits, - and _')
+
 export const SeedProgram = z
   .object({
-    code: z.string().min(1).max(SEED_PROGRAM_MAX_CHARS),
+    code: z
+      .string()
+      .max(SEED_PROGRAM_MAX_CHARS)
+      .refine((c) => c.trim().length > 0, 'a seed program cannot be empty'),
     label: z.string().max(200).optional(),
-    sourceRunId: z.string().min(1).max(64).optional(),
-    sourceCandidateId: z.string().min(1).max(64).optional(),
+    sourceRunId: RefId.optional(),
+    sourceCandidateId: RefId.optional(),
     /** a knowledge document tagged `seed` it was taken from */
-    knowledgeDocId: z.string().min(1).max(64).optional(),
+    knowledgeDocId: RefId.optional(),
   })
   .strict()
 export type SeedProgram = z.infer<typeof SeedProgram>
