@@ -20,6 +20,7 @@ import { importProblem } from '../services/problem-catalog.ts'
 import { EngineManager } from './manager.ts'
 import { createBackend } from './evaluation-backend.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
+import { untilProgress } from '../../test-support/progress.ts'
 
 const { tempDir } = scratchDirs('fm-cold-')
 
@@ -309,16 +310,18 @@ describe('a fork starts from the forked candidate', () => {
         tokenScope: null,
         headers: new Headers(),
       })
-    const finished = async (runId: string) => {
-      for (;;) {
-        const run = await db.prisma.run.findUniqueOrThrow({
-          where: { id: runId },
-          select: { status: true, statusReason: true },
-        })
-        if (['completed', 'failed', 'stopped'].includes(run.status)) return run
-        await new Promise((r) => setTimeout(r, 200))
-      }
-    }
+    const finished = (runId: string) =>
+      untilProgress(
+        app.events,
+        async () => {
+          const run = await db.prisma.run.findUniqueOrThrow({
+            where: { id: runId },
+            select: { status: true, statusReason: true },
+          })
+          return ['completed', 'failed', 'stopped'].includes(run.status) && run
+        },
+        `run ${runId} to finish`,
+      )
     try {
       const source = await as('admin').runs.create({
         problemId: 'test-curve-fit',

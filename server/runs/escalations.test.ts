@@ -17,16 +17,7 @@ import { importProblem } from '../services/problem-catalog.ts'
 import type { EscalationOutcome } from './escalations.ts'
 import { EngineManager } from './manager.ts'
 import { createBackend } from './evaluation-backend.ts'
-
-async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
+import { untilProgress } from '../../test-support/progress.ts'
 
 describe('escalations on a running engine', () => {
   let dir: string
@@ -78,9 +69,9 @@ describe('escalations on a running engine', () => {
     const engine = () => app.runs!.get(runId)!
 
     // 1. by itself: level 2 brings in other islands' best (level 3 restarts from the elites)
-    const auto = await until(
+    const auto = await untilProgress(
+      app.events,
       async () => (await escalations(runId)).find((e) => e.trigger === 'stagnation'),
-      180_000,
       'an escalation on stagnation',
     )
     expect(['migrate-in', 'restart-from-elites']).toContain(auto.action)

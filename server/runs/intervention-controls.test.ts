@@ -19,18 +19,9 @@ import { importProblem } from '../services/problem-catalog.ts'
 import { knowledgeHooks } from './hooks.ts'
 import { EngineManager } from './manager.ts'
 import { createBackend } from './evaluation-backend.ts'
+import { untilProgress } from '../../test-support/progress.ts'
 
 const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
-
-async function until<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 const HINT = 'Try shrinking the sine coefficient in small steps.'
 const NOTE = 'Curve fitting note: a quadratic plus a sine term fits smooth targets; tune the sine frequency D near 2.'
@@ -93,9 +84,9 @@ describe('interventions measured against a concurrent control', () => {
       },
     })
     const runId = r.id
-    await until(
+    await untilProgress(
+      app.events,
       async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'evolving',
-      120_000,
       'the cold start',
     )
     const hint = await as('expert').guidance.create({ runId, text: HINT })
@@ -109,15 +100,15 @@ describe('interventions measured against a concurrent control', () => {
       origin: { in: ['mutation', 'crossover'] },
       OR: [{ guidanceIds: { has: hint.id } }, { controlGuidanceIds: { has: hint.id } }],
     }
-    await until(
+    await untilProgress(
+      app.events,
       async () => (await db.prisma.candidate.count({ where })) >= N,
-      240_000,
       `${N} candidates made while the hint was active`,
     )
     await as('admin').runs.stop({ runId })
-    await until(
+    await untilProgress(
+      app.events,
       async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped',
-      60_000,
       'the stop',
     )
     const made = await db.prisma.candidate.findMany({

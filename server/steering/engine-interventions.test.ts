@@ -16,22 +16,9 @@ import { silentLogger } from '../log.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/evaluation-backend.ts'
 import { importProblem } from '../services/problem-catalog.ts'
+import { untilProgress } from '../../test-support/progress.ts'
 
 const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
-
-async function until<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  timeoutMs = 60_000,
-  what = 'condition',
-): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 // the hidden function of the curve-fit fixture: an expert who knows it writes the exact fit
 const EXACT = `import math
@@ -76,9 +63,9 @@ describe('interventions on a running engine', () => {
       config: { islands: 2, populationPerIsland: 30, budget: { maxEvals: 5000 }, seed: 5, coldStartSize: 6 },
     })
     runId = r.id
-    await until(
+    await untilProgress(
+      app.events,
       async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'evolving',
-      90_000,
       'the cold start',
     )
     const viewer = as('viewer')
@@ -92,7 +79,8 @@ describe('interventions on a running engine', () => {
       text: 'shrink the sine frequency step by step',
       expiresAfterEvals: 1000,
     })
-    const under = await until(
+    const under = await untilProgress(
+      app.events,
       async () => {
         const rows = await db.prisma.candidate.findMany({
           where: { runId, guidanceIds: { has: hint.id } },
@@ -100,7 +88,6 @@ describe('interventions on a running engine', () => {
         })
         return rows.filter((x) => x.status === 'evaluated').length >= 3 && rows
       },
-      60_000,
       'candidates made under the hint',
     )
     expect(under.length).toBeGreaterThanOrEqual(3)
@@ -113,7 +100,8 @@ describe('interventions on a running engine', () => {
     const ctl1 = await viewer.runs.controls({ runId })
     expect(ctl1.arms.find((a) => a.id === 'swap')!.weight).toBe(0)
     const maxSeq = (await db.prisma.candidate.aggregate({ where: { runId }, _max: { seq: true } }))._max.seq!
-    const after = await until(
+    const after = await untilProgress(
+      app.events,
       async () => {
         const rows = await db.prisma.candidate.findMany({
           where: { runId, seq: { gt: maxSeq + 2 }, origin: { in: ['mutation', 'crossover'] } },
@@ -121,7 +109,6 @@ describe('interventions on a running engine', () => {
         })
         return rows.length >= 15 && rows
       },
-      60_000,
       'candidates after the weight change',
     )
     expect(after.filter((c) => (c.operatorParams as { arm?: string } | null)?.arm === 'swap')).toEqual([])
@@ -141,12 +128,12 @@ describe('interventions on a running engine', () => {
       island: 1,
       note: 'the exact fit',
     })
-    const done = await until(
+    const done = await untilProgress(
+      app.events,
       async () => {
         const c = await viewer.candidates.get({ runId, id })
         return c.status === 'evaluated' && c
       },
-      60_000,
       'the expert edit to be evaluated',
     )
     expect(done).toMatchObject({
@@ -161,16 +148,17 @@ describe('interventions on a running engine', () => {
     expect(lineage.nodes.find((n) => n.id === id)).toMatchObject({ origin: 'expert-edit' })
     expect(lineage.edges.some((e) => e.to === id)).toBe(true)
     // it is the run's best now: on the best path
-    await until(
+    await untilProgress(
+      app.events,
       async () => (await db.prisma.run.findUnique({ where: { id: runId } }))!.bestCandidateId === id,
-      10_000,
       'the edit to become the best',
     )
 
     // a ban of the previous best: from the engine's acknowledgement on, no new child has it as a parent
     await as('expert').candidates.ban({ runId, id: parentId, reason: 'an expert knows better' })
     const banSeq = (await db.prisma.candidate.aggregate({ where: { runId }, _max: { seq: true } }))._max.seq!
-    const later = await until(
+    const later = await untilProgress(
+      app.events,
       async () => {
         const rows = await db.prisma.candidate.findMany({
           where: { runId, seq: { gt: banSeq } },
@@ -178,7 +166,6 @@ describe('interventions on a running engine', () => {
         })
         return rows.length >= 20 && rows
       },
-      60_000,
       'candidates after the ban',
     )
     expect(later.filter((c) => c.parentIds.includes(parentId))).toEqual([])
@@ -227,9 +214,9 @@ describe('interventions on a running engine', () => {
     ])
     expect((acks[3]!.result as { candidateId: string }).candidateId).toBe(id)
     await as('admin').runs.stop({ runId })
-    await until(
+    await untilProgress(
+      app.events,
       async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped',
-      30_000,
       'the stop',
     )
   }, 240_000)
