@@ -1,50 +1,22 @@
-// Escalations that act, against a real run (engine, sandboxed local workers, embedded database):
-// a stalled island that escalates brings in the best of other islands (or restarts from the
-// elites), recorded in the activity feed with its outcome and audited; an expert asks for one
-// through the console's API, which goes through the stored command path and answers with what
-// moved.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FIXTURES } from '../../test-support/cli.ts'
-import { createCaller } from '../api/root.ts'
-import { createAppServices, type AppServices } from '../app.ts'
-import type { Actor, Role } from '../auth/roles.ts'
-import { openDatabase, type Db } from '../db.ts'
-import { silentLogger } from '../log.ts'
-import { importProblem } from '../services/problem-catalog.ts'
+import type { AppServices } from '../app.ts'
+import type { Role } from '../auth/roles.ts'
+import type { Db } from '../db.ts'
 import type { EscalationOutcome } from './escalations.ts'
-import { EngineManager } from './manager.ts'
-import { createBackend } from './evaluation-backend.ts'
 import { untilProgress } from '../../test-support/progress.ts'
+import { type EngineHarness, startEngineHarness } from '../../test-support/engine-harness.ts'
 
 describe('escalations on a running engine', () => {
-  let dir: string
+  let h: EngineHarness
   let db: Db
   let app: AppServices
-  const as = (role: Role) =>
-    createCaller({
-      app,
-      actor: { id: null, label: `${role}@example.test`, role, via: 'session' } as Actor,
-      tokenScope: null,
-      headers: new Headers(),
-    })
+  const as = (role: Role) => h.as(role)
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fm-escalations-'))
-    db = await openDatabase({ dataDir: dir, databaseUrl: '' })
-    app = createAppServices(db, null, silentLogger)
-    await importProblem(db, join(FIXTURES, 'curve-fit'))
-    app.backend = await createBackend({ db, log: silentLogger, workers: 2 })
-    app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log: silentLogger })
+    h = await startEngineHarness({ name: 'escalations' })
+    ;({ db, app } = h)
   })
-  afterAll(async () => {
-    await app.runs?.stopAll()
-    await app.backend?.close()
-    await db.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  afterAll(() => h?.stop())
 
   const escalations = async (runId: string) =>
     (await db.prisma.runEvent.findMany({ where: { runId, type: 'escalation' }, orderBy: { id: 'asc' } })).map(

@@ -1,37 +1,22 @@
-// Interventions against their concurrent control, end to end: a run whose mutations come from the
-// scripted OpenAI-protocol model, an expert's hint and an expert's knowledge retrieval while it
-// evolves. A seeded share of the prompts in their scope is made without them (the control), the
-// candidates record which, and the console compares the two groups. Driven by evaluations counted.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FIXTURES } from '../../test-support/cli.ts'
 import { literalEditResponder } from '../../test-support/literal-edit-responder.ts'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
-import { createCaller } from '../api/root.ts'
-import { createAppServices, type AppServices } from '../app.ts'
-import type { Actor, Role } from '../auth/roles.ts'
-import { openDatabase, type Db } from '../db.ts'
+import type { AppServices } from '../app.ts'
+import type { Role } from '../auth/roles.ts'
+import type { Db } from '../db.ts'
 import { createDocument } from '../knowledge/documents.ts'
-import { silentLogger } from '../log.ts'
-import { importProblem } from '../services/problem-catalog.ts'
-import { knowledgeHooks } from './hooks.ts'
-import { EngineManager } from './manager.ts'
-import { createBackend } from './evaluation-backend.ts'
 import { untilProgress } from '../../test-support/progress.ts'
-
-const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
+import { type EngineHarness, startEngineHarness } from '../../test-support/engine-harness.ts'
 
 const HINT = 'Try shrinking the sine coefficient in small steps.'
 const NOTE = 'Curve fitting note: a quadratic plus a sine term fits smooth targets; tune the sine frequency D near 2.'
 
 describe('interventions measured against a concurrent control', () => {
-  let dir: string
+  let h: EngineHarness
   let db: Db
   let app: AppServices
   let server: OpenAiTestServer
-  const as = (role: Role) => createCaller({ app, actor: actor(role), tokenScope: null, headers: new Headers() })
+  const as = (role: Role) => h.as(role)
 
   beforeAll(async () => {
     process.env.FM_TEST_CONTROLS_KEY = 'sk-test-CONTROLS'
@@ -39,26 +24,13 @@ describe('interventions measured against a concurrent control', () => {
       apiKey: 'sk-test-CONTROLS',
       responder: literalEditResponder({ precision: 10 }),
     })
-    dir = mkdtempSync(join(tmpdir(), 'fm-controls-'))
-    db = await openDatabase({ dataDir: dir, databaseUrl: '' })
-    app = createAppServices(db, null, silentLogger)
-    await importProblem(db, join(FIXTURES, 'curve-fit'))
+    h = await startEngineHarness({ name: 'controls', knowledge: true })
+    ;({ db, app } = h)
     await createDocument(db, { title: 'Curve fitting', content: NOTE, format: 'text' })
-    app.backend = await createBackend({ db, log: silentLogger, workers: 2 })
-    app.runs = new EngineManager({
-      db,
-      backend: app.backend,
-      events: app.events,
-      log: silentLogger,
-      hooks: knowledgeHooks(db, silentLogger),
-    })
   })
   afterAll(async () => {
-    await app.runs?.stopAll()
-    await app.backend?.close()
-    await db.close()
-    await server.close()
-    rmSync(dir, { recursive: true, force: true })
+    await h?.stop()
+    await server?.close()
   })
 
   it('withholds a hint and retrieved knowledge from a seeded share of prompts, and compares the groups', async () => {

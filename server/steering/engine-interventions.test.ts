@@ -1,24 +1,9 @@
-// Interventions against a real run: the engine, sandboxed local workers and the embedded
-// database, driven through the console's API. A hint reaches the candidates made next; model
-// (operator) weights and an island's exploration change the running engine; an expert's edit is
-// evaluated like any candidate and placed in the chosen island's population and the lineage; a
-// banned candidate is no parent from then on; knowledge on request reaches the engine.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FIXTURES } from '../../test-support/cli.ts'
-import { createCaller } from '../api/root.ts'
-import { createAppServices, type AppServices } from '../app.ts'
-import type { Actor, Role } from '../auth/roles.ts'
-import { openDatabase, type Db } from '../db.ts'
-import { silentLogger } from '../log.ts'
-import { EngineManager } from '../runs/manager.ts'
-import { createBackend } from '../runs/evaluation-backend.ts'
-import { importProblem } from '../services/problem-catalog.ts'
+import type { AppServices } from '../app.ts'
+import type { Role } from '../auth/roles.ts'
+import type { Db } from '../db.ts'
 import { untilProgress } from '../../test-support/progress.ts'
-
-const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
+import { type EngineHarness, startEngineHarness } from '../../test-support/engine-harness.ts'
 
 // the hidden function of the curve-fit fixture: an expert who knows it writes the exact fit
 const EXACT = `import math
@@ -36,26 +21,17 @@ def predict(x):
 `
 
 describe('interventions on a running engine', () => {
-  let dir: string
+  let h: EngineHarness
   let db: Db
   let app: AppServices
   let runId: string
-  const as = (role: Role) => createCaller({ app, actor: actor(role), tokenScope: null, headers: new Headers() })
+  const as = (role: Role) => h.as(role)
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fm-console-engine-'))
-    db = await openDatabase({ dataDir: dir, databaseUrl: '' })
-    app = createAppServices(db, null, silentLogger)
-    await importProblem(db, join(FIXTURES, 'curve-fit'))
-    app.backend = await createBackend({ db, log: silentLogger, workers: 2 })
-    app.runs = new EngineManager({ db, backend: app.backend, events: app.events, log: silentLogger })
+    h = await startEngineHarness({ name: 'console-engine' })
+    ;({ db, app } = h)
   })
-  afterAll(async () => {
-    await app.runs?.stopAll()
-    await app.backend?.close()
-    await db.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  afterAll(() => h?.stop())
 
   it('applies hints, weights, exploration and an expert edit while the run evolves', async () => {
     const r = await as('admin').runs.create({
