@@ -189,7 +189,9 @@ export class RunState {
       .filter((e) => e.status === 'done')
     let m = 0
     let x = 0
-    const evolving = this.status !== 'cold-start' && this.status !== 'created'
+    // evolving once the cold start placed its programs on islands (the rule cold-start.ts finished()
+    // keeps): not from the status, which a resume through the console sets back to `created`
+    const evolving = rows.some((r) => (r.origin === 'seed' || r.origin === 'cold-start') && r.island >= 0)
     for (const r of rows) {
       this.scores.set(r.id, r.score)
       this.noteCritique(r.id, r.parentIds[0], r.judge as { rating?: number; critique?: string } | null)

@@ -196,4 +196,41 @@ describe('interventions on a running engine', () => {
       'the stop',
     )
   }, 240_000)
+  // a resume through the console sets the status back to `created`; the engine that picks the run up
+  // must still see it as evolving (its islands replayed), not start a cold start over
+  it('pauses and resumes a run through the API with its populations', async () => {
+    const r = await as('admin').runs.create({
+      problemId: 'test-curve-fit',
+      config: { islands: 2, populationPerIsland: 20, budget: { maxEvals: 100_000 }, seed: 9, coldStartSize: 6 },
+    })
+    const id = r.id
+    const status = async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).status
+    await untilProgress(
+      app.events,
+      async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).evaluations >= 40,
+      '40 evaluations',
+      { runId: id },
+    )
+    await as('admin').runs.pause({ runId: id })
+    await untilProgress(app.events, async () => (await status()) === 'paused', 'the pause')
+    const paused = await db.prisma.run.findUniqueOrThrow({ where: { id } })
+    const coldStarted = () =>
+      db.prisma.candidate.count({ where: { runId: id, origin: { in: ['seed', 'cold-start'] } } })
+    const before = await coldStarted()
+
+    const target = paused.evaluations + 30
+    expect((await as('admin').runs.resume({ runId: id, maxEvals: target })).maxEvals).toBe(target)
+    await untilProgress(app.events, async () => ['completed', 'failed'].includes(await status()), 'the end')
+    const done = await db.prisma.run.findUniqueOrThrow({ where: { id } })
+    expect([done.status, done.statusReason]).toEqual(['completed', `evaluation budget reached (${target})`])
+    expect(done.evaluations).toBe(target)
+    // no second cold start: the programs after the resume descend from the replayed islands
+    expect(await coldStarted()).toBe(before)
+    const resumed = await db.prisma.candidate.findMany({
+      where: { runId: id, status: 'evaluated', evalIndex: { gt: paused.evaluations } },
+      select: { parentIds: true },
+    })
+    expect(resumed.length).toBeGreaterThan(0)
+    expect(resumed.every((c) => c.parentIds.length > 0)).toBe(true)
+  }, 240_000)
 })
