@@ -16,7 +16,8 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { chromium, type Page } from '@playwright/test'
+import { chromium } from '@playwright/test'
+import { api, login } from '../e2e/fixtures.ts'
 import { createTestDatabase } from '../test-support/pg.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -68,27 +69,6 @@ async function until<T>(
   }
 }
 
-function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unknown): Promise<T> {
-  return page.evaluate(
-    async ({ kind, path, input }) => {
-      const url =
-        kind === 'query'
-          ? `/api/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`
-          : `/api/trpc/${path}`
-      const res = await fetch(
-        url,
-        kind === 'query'
-          ? {}
-          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ json: input }) },
-      )
-      const body = await res.json()
-      if (!res.ok) throw new Error(`${path}: ${JSON.stringify(body).slice(0, 500)}`)
-      return body.result.data.json
-    },
-    { kind, path, input },
-  ) as Promise<T>
-}
-
 /** Latencies (ms) of COUNT exploration changes on a fresh evolving run, request to acknowledgement. */
 async function measure(mode: string, procs: Array<ChildProcess & { log: () => string }>): Promise<number[]> {
   const logs = () => procs.map((p) => p.log()).join('\n---\n')
@@ -98,12 +78,8 @@ async function measure(mode: string, procs: Array<ChildProcess & { log: () => st
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   })
   try {
-    const page = await browser.newPage()
-    await page.goto(`${BASE}/login`)
-    await page.getByLabel('Email').fill(ADMIN.email)
-    await page.getByLabel('Password').fill(ADMIN.password)
-    await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.waitForURL(/\/runs/)
+    const page = await browser.newPage({ baseURL: BASE })
+    await login(page, ADMIN)
     await api(page, 'mutation', 'problems.import', { path: join(ROOT, 'test-support/problems/curve-fit') })
     const { id: runId } = await api<{ id: string }>(page, 'mutation', 'runs.create', {
       problemId: 'test-curve-fit',
