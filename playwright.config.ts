@@ -10,7 +10,8 @@ process.env.FM_E2E_OPENAI_KEY ??= 'sk-e2e-console-test-key-0000'
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '**/*.spec.ts',
-  timeout: 120_000,
+  // a guard against a hang, not a pace: every wait inside a test is for something to happen
+  timeout: 300_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
   workers: 1,

@@ -14,7 +14,6 @@ async function tickLabels(chart: Locator, axis: 'x' | 'y'): Promise<string[]> {
 test('axis labels never repeat, distance to the best is on a log scale, and stagnation alerts fold and close with the run', async ({
   page,
 }) => {
-  test.setTimeout(300_000)
   await login(page)
   await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
   const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {

@@ -3,7 +3,8 @@
 // worker role), the scripted OpenAI-protocol model. Through the browser, every intervention is made
 // and its effect checked in what the engine does (what the model server receives, what gets
 // evaluated), not only in the database; then the engine that drives the run is killed and the other
-// one finishes it with exactly its budget while the dashboard keeps updating.
+// one finishes it with exactly its budget while the dashboard keeps updating. Every wait is for
+// something the processes do (a row, a request, a page state), never for a length of time.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
@@ -21,7 +22,8 @@ const PORT = Number(process.env.FM_E2E_CLUSTER_PORT ?? 3266)
 const BASE = `http://127.0.0.1:${PORT}`
 const KEY = 'sk-e2e-cluster-key-0000'
 const HINT = 'Prefer coefficients written as exact fractions'
-const BUDGET = 1500
+/** evaluations after the resume that the surviving engine must finish exactly */
+const FINAL = 500
 test.use({ baseURL: BASE })
 test.describe.configure({ mode: 'serial' })
 
@@ -31,8 +33,6 @@ let db: TestDatabase
 let model: OpenAiTestServer
 let admin: pg.Pool
 let workerRole = ''
-/** the model's answer delay: slow while the experts act, then instant so the run can finish */
-let delayMs = 250
 
 function start(name: string, args: string[], env: Record<string, string>) {
   const dataDir = mkdtempSync(join(tmpdir(), `fm-cluster-${name}-`))
@@ -54,38 +54,24 @@ function start(name: string, args: string[], env: Record<string, string>) {
   return p
 }
 
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end)
-      throw new Error(
-        `timed out waiting for ${what}\n${procs.map((x) => `--- ${x.name}\n${x.log.join('').slice(-1500)}`).join('\n')}`,
-      )
-    await new Promise((r) => setTimeout(r, 200))
-  }
+/** the first truthy value of fn, polled by Playwright until it comes (the test's timeout guards a hang) */
+async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>): Promise<T> {
+  let value: T | null | undefined | false = null
+  await expect.poll(async () => !!(value = await fn()), { message: what, timeout: 0 }).toBe(true)
+  return value as T
 }
 
 const q = async <T extends pg.QueryResultRow>(text: string, params: unknown[] = []) =>
   (await admin.query<T>(text, params)).rows
 
 test.beforeAll(async () => {
-  test.setTimeout(300_000)
   db = await createTestDatabase()
   admin = new pg.Pool({ connectionString: db.url, max: 3 })
   const edit = literalEditResponder({ precision: 10 })
   model = await startOpenAiTestServer({
     apiKey: KEY,
     maxRecorded: 100_000,
-    responder: async (info) => {
-      if (delayMs) await new Promise((r) => setTimeout(r, delayMs))
-      return edit(info)
-    },
+    responder: edit,
   })
   workerRole = `fm_worker_cluster${process.pid}`
   const worker = await createWorkerRole(db.url, workerRole, `pw-cluster-${process.pid}`)
@@ -115,6 +101,13 @@ test.beforeAll(async () => {
   )
 })
 
+// the processes' own words, attached to a failed test's report
+// biome-ignore lint/correctness/noEmptyPattern: Playwright requires the fixtures argument destructured
+test.afterEach(async ({}, info) => {
+  if (info.status === info.expectedStatus) return
+  for (const x of procs) await info.attach(x.name, { body: x.log.join('').slice(-20_000), contentType: 'text/plain' })
+})
+
 test.afterAll(async () => {
   for (const { p } of procs) if (p.exitCode === null) p.kill('SIGKILL')
   await model?.close()
@@ -125,7 +118,7 @@ test.afterAll(async () => {
 })
 
 test('every intervention reaches the engine that drives the run, and a killed engine is replaced', async ({ page }) => {
-  test.setTimeout(600_000)
+  test.slow()
   page.on('dialog', (d) => void d.accept('exploits the evaluator'))
   await login(page)
   const api = <T>(kind: 'query' | 'mutation', path: string, input: unknown) => pageApi<T>(page, kind, path, input)
@@ -146,7 +139,8 @@ test('every intervention reaches the engine that drives the run, and a killed en
       models,
       islands: 2,
       stagnationWindow: 8,
-      budget: { maxEvals: BUDGET },
+      // more than the interventions need: the final budget is set after them
+      budget: { maxEvals: 1_000_000 },
       generation: { maxInFlight: 2 },
       seed: 5,
     },
@@ -270,9 +264,26 @@ test('every intervention reaches the engine that drives the run, and a killed en
   )
   expect(Number(children[0]!.n)).toBe(0)
 
-  // 7. the engine that drives the run dies; the other one takes it over and finishes the budget
-  delayMs = 0
-  const owner = await drivenBy()
+  // 7. a final budget (pause, then resume with a new total), and at once the engine that drives the
+  // run dies: the other one takes it over and finishes exactly that budget
+  await api('mutation', 'runs.pause', { runId })
+  await until(
+    'the run paused',
+    async () => (await q<{ status: string }>('SELECT status FROM runs WHERE id = $1', [runId]))[0]!.status === 'paused',
+  )
+  const paused = (await q<{ evaluations: number }>('SELECT evaluations FROM runs WHERE id = $1', [runId]))[0]!
+    .evaluations
+  const BUDGET = paused + FINAL
+  await api('mutation', 'runs.resume', { runId, maxEvals: BUDGET })
+  const owner = await until(
+    'an engine driving the resumed run',
+    async () =>
+      (
+        await q<{ status: string; lease_owner: string | null }>('SELECT status, lease_owner FROM runs WHERE id = $1', [
+          runId,
+        ])
+      ).find((r) => r.status === 'evolving' && r.lease_owner)?.lease_owner,
+  )
   const victim = procs.find((x) => x.name.startsWith('engine') && owner === `${hostname()}:${x.p.pid}`)!
   expect(victim).toBeTruthy()
   const before = Number((await page.getByTestId('evaluations').textContent()) ?? 0)

@@ -21,7 +21,7 @@ async function finished(page: Page, runId: string) {
 test('compare runs: pick them in the list, one chart on three axes, the final table, the configuration diff, a shareable URL and CSV', async ({
   page,
 }) => {
-  test.setTimeout(360_000)
+  test.slow()
   await login(page)
   await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
   const a = await api<{ id: string }>(page, 'mutation', 'runs.create', {

@@ -45,7 +45,7 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   page,
   context,
 }) => {
-  test.setTimeout(420_000)
+  test.slow()
   // keep a handle on the page's event streams, to cut them as a dead socket would
   await page.addInitScript(() => {
     const Native = window.EventSource
@@ -160,7 +160,6 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
 test('an expert hint mid-run is active, attached to the next candidates and in the prompt the model server received', async ({
   page,
 }) => {
-  test.setTimeout(240_000)
   const key = process.env.FM_E2E_OPENAI_KEY!
   const server: OpenAiTestServer = await startOpenAiTestServer({ apiKey: key })
   try {
@@ -220,7 +219,6 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
 })
 
 test('a run that fails says why, in the list and on its dashboard', async ({ page }) => {
-  test.setTimeout(180_000)
   // a problem whose evaluator rejects every program: the run cannot leave its cold start
   const dir = mkdtempSync(join(tmpdir(), 'fm-e2e-broken-'))
   writeFileSync(
@@ -281,7 +279,6 @@ function withRegion(code: string, region: string) {
 test('an expert edits a candidate in Monaco; the edit is evaluated, joins the population and the lineage', async ({
   page,
 }) => {
-  test.setTimeout(240_000)
   await login(page)
   await importCurveFit(page)
   const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {

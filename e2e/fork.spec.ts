@@ -27,7 +27,6 @@ async function finishedRun(page: Page, name: string, maxEvals: number) {
 test('an admin forks a run from its best: the form opens with its settings, and both runs link to each other', async ({
   page,
 }) => {
-  test.setTimeout(300_000)
   await login(page)
   const source = await finishedRun(page, 'e2e fork source', 80)
   const best = (
@@ -96,7 +95,6 @@ test('an admin forks a run from its best: the form opens with its settings, and 
 test('a forked run evaluates the forked candidate in its cold start, and its seed links back across', async ({
   page,
 }) => {
-  test.setTimeout(300_000)
   await login(page)
   const source = await finishedRun(page, 'e2e fork seeds', 60)
   const best = (await api<{ best: { candidateId: string } }>(page, 'query', 'runs.summary', { runId: source })).best

@@ -24,7 +24,6 @@ async function writeDocument(page: Page, title: string, body: string) {
 test('at first start the empty base offers the starter knowledge: one click imports it, tagged by family', async ({
   page,
 }) => {
-  test.setTimeout(180_000)
   await login(page)
   await page.goto('/knowledge')
   // this file runs first among the tests that write documents: the base is empty
@@ -105,7 +104,6 @@ test('import a file from the browser; a binary file is refused with a reason', a
 test('a document added in the console is retrieved by a stalled run, sent in its prompts and shown in its history', async ({
   page,
 }) => {
-  test.setTimeout(300_000)
   const key = process.env.FM_E2E_OPENAI_KEY!
   const server = await startOpenAiTestServer({ apiKey: key })
   const marker = `quokka-${Date.now().toString(36)}`

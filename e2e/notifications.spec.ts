@@ -13,7 +13,6 @@ test('a watched run that completes notifies in the browser and at the user’s w
   page,
   context,
 }) => {
-  test.setTimeout(300_000)
   const got: Array<{
     path: string
     body: { type: string; id: string; text: string; run: { id: string; status: string; url: string | null } | null }

@@ -40,7 +40,6 @@ async function expectLoaded(img: Locator) {
 test("the dashboard shows the best picture live with a filmstrip; a candidate shows its pictures beside its parent's", async ({
   page,
 }) => {
-  test.setTimeout(300_000)
   const dir = mkdtempSync(join(tmpdir(), 'fm-e2e-pictures-'))
   writeFileSync(
     join(dir, 'problem.json'),

@@ -9,7 +9,6 @@ const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', im
 test('an expert rates a candidate: shown on its page, in the table, the lineage and the feed, and counted in the children statistics', async ({
   page,
 }) => {
-  test.setTimeout(300_000)
   await login(page)
   await api(page, 'mutation', 'problems.import', { path: CURVE_FIT })
   const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {

@@ -72,7 +72,6 @@ async function shoot(page: Page, name: string) {
 }
 
 test('set-up: a run of a built-in problem with a hint, evaluated past its cold start', async ({ page }) => {
-  test.setTimeout(300_000)
   await login(page)
   const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
     problemId: 'circle-packing-26',
@@ -131,7 +130,6 @@ test('at 390 and 768 px the navigation is a menu that opens and closes', async (
 
 for (const width of WIDTHS) {
   test(`at ${width} px: dashboard, candidate page and guidance fit the screen (screenshots)`, async ({ page }) => {
-    test.setTimeout(180_000)
     expect(runId, 'the set-up test ran').not.toBe('')
     await page.setViewportSize({ width, height: HEIGHT[width] })
     await login(page)
