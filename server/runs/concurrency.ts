@@ -81,3 +81,39 @@ export class GaugeMean {
     return mean
   }
 }
+
+/** An exponentially weighted moving average; null until the first sample. */
+export class Ewma {
+  private v: number | null = null
+
+  constructor(private readonly weight = 0.1) {}
+
+  add(x: number) {
+    if (Number.isFinite(x)) this.v = this.v === null ? x : this.v + this.weight * (x - this.v)
+  }
+
+  get value(): number | null {
+    return this.v
+  }
+}
+
+/**
+ * How many produced candidates may wait for a worker before the engine stops asking the model for
+ * more. A few per worker keep the workers fed while parents stay fresh; but an answer asked for now
+ * arrives one model latency later, by when the workers will have taken latency / service time of
+ * them each: with a slow model, stopping at a few per worker would let the requests go out in
+ * bursts behind the queue instead of keeping them in flight. Never more than that plus a pool's worth.
+ */
+export function waitingLimit(o: {
+  capacity: number
+  maxRequests: number
+  /** mean model request time, ms (null: none finished yet) */
+  latencyMs: number | null
+  /** mean evaluation time on a worker, ms (null: none finished yet) */
+  serviceMs: number | null
+}): number {
+  const base = Math.max(2, 2 * o.capacity)
+  if (!o.latencyMs || !o.serviceMs) return base
+  const drained = Math.ceil((o.capacity * o.latencyMs) / o.serviceMs)
+  return Math.max(base, Math.min(drained, base + o.maxRequests))
+}

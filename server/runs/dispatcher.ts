@@ -7,6 +7,7 @@ import { isRetryable, MAX_INFRA_ATTEMPTS } from '../contracts/evaluation.ts'
 import type { Db } from '../db.ts'
 import type { CodeSketch } from '../engine/novelty.ts'
 import type { Logger } from '../log.ts'
+import { Ewma } from './concurrency.ts'
 import type { ProblemSnapshot } from './service.ts'
 
 /** What the engine remembers of a candidate while it is evaluated. */
@@ -29,6 +30,10 @@ export interface InFlight {
 
 export class Dispatcher {
   private readonly inflight = new Map<string, InFlight>()
+  /** when each job was handed to the backend */
+  private readonly submittedAt = new Map<string, number>()
+  /** how long an evaluation holds a worker, ms: from submission to result, less its time in the queue */
+  readonly service = new Ewma()
 
   constructor(
     private readonly deps: { db: Db; backend: EvaluationBackend; log: Logger },
@@ -72,6 +77,7 @@ export class Dispatcher {
 
   submit(f: InFlight) {
     this.inflight.set(f.id, f)
+    this.submittedAt.set(f.id, Date.now())
     const spec = this.problem().spec
     const job: EvalJob = {
       jobId: f.id,
@@ -120,6 +126,9 @@ export class Dispatcher {
       return
     }
     this.inflight.delete(r.jobId)
+    const at = this.submittedAt.get(r.jobId)
+    this.submittedAt.delete(r.jobId)
+    if (at !== undefined && r.workerId !== 'engine') this.service.add(Date.now() - at - (r.timing?.queuedMs ?? 0))
     this.onFinal(f, r)
   }
 
@@ -127,6 +136,7 @@ export class Dispatcher {
   abandon(): string[] {
     const ids = [...this.inflight.keys()]
     this.inflight.clear()
+    this.submittedAt.clear()
     return ids
   }
 }

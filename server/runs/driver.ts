@@ -14,7 +14,7 @@ import type { Db } from '../db.ts'
 import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
-import { GaugeMean } from './concurrency.ts'
+import { GaugeMean, waitingLimit } from './concurrency.ts'
 import type { RunStatus } from '../../client-safe/run-config.ts'
 import { ColdStart } from './cold-start.ts'
 import { RunKnobs } from './knobs.ts'
@@ -241,9 +241,15 @@ export class RunDriver {
     this.pump()
   }
 
-  /** candidates allowed to wait for a worker: enough that workers never idle, few enough that parents stay fresh */
+  /** candidates allowed to wait for a worker (concurrency.ts waitingLimit) */
   private queueLimit() {
-    return Math.max(2, 2 * this.p.dispatcher.capacity())
+    const { dispatcher, pool } = this.p
+    return waitingLimit({
+      capacity: dispatcher.capacity(),
+      maxRequests: pool.limit.max,
+      latencyMs: pool.latency.value,
+      serviceMs: dispatcher.service.value,
+    })
   }
 
   /** Something changed: start what may start, then let waiters re-check. */

@@ -3,7 +3,7 @@
 // each model within its own limit; a request's task does the whole step (the model call, the
 // screening of its answer, storing it, handing it to the evaluation queue) and reports how the
 // provider answered. Offline operators go through the same pool; their requests end at once.
-import { AdaptiveLimit, GaugeMean } from './concurrency.ts'
+import { AdaptiveLimit, Ewma, GaugeMean } from './concurrency.ts'
 
 export type RequestOutcome = 'ok' | 'push-back' | 'failed'
 
@@ -16,6 +16,8 @@ export interface GenerationTask {
 export class GenerationPool {
   readonly limit: AdaptiveLimit
   readonly gauge = new GaugeMean()
+  /** how long a request takes, ms (the model call dominates it) */
+  readonly latency = new Ewma()
   private inFlight = 0
   private readonly perModel = new Map<string, number>()
   private readonly settledWaiters = new Set<() => void>()
@@ -59,9 +61,11 @@ export class GenerationPool {
     this.inFlight++
     this.gauge.set(this.inFlight)
     if (task.modelId) this.perModel.set(task.modelId, (this.perModel.get(task.modelId) ?? 0) + 1)
+    const started = performance.now()
     task
       .run()
       .then((outcome) => {
+        this.latency.add(performance.now() - started)
         if (outcome === 'ok') this.limit.succeed()
         else {
           if (outcome === 'push-back') this.limit.backOff()
