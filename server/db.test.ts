@@ -320,6 +320,30 @@ describe('the embedded data folder lock', () => {
     }
   })
 
+  it('starts new databases from a template with the migrations applied, made once', async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'fm-cache-'))
+    const env = { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, FM_PGLITE_TEMPLATE: process.env.FM_PGLITE_TEMPLATE }
+    process.env.XDG_CACHE_HOME = cache
+    delete process.env.FM_PGLITE_TEMPLATE
+    const dirs = [mkdtempSync(join(tmpdir(), 'fm-new-')), mkdtempSync(join(tmpdir(), 'fm-new-'))]
+    try {
+      const ledgers: string[][] = []
+      for (const dir of dirs) {
+        const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+        expect(db.migrationsApplied).toEqual(listMigrations().map((m) => m.name))
+        ledgers.push((await db.sql<{ id: string }>('SELECT id FROM "_prisma_migrations" ORDER BY id')).map((r) => r.id))
+        await db.close()
+      }
+      expect(readdirSync(join(cache, 'fm-agent')).filter((n) => n.includes('-migrated-'))).toHaveLength(1)
+      // the ledger's ids are drawn when a migration is applied: both copies hold the template's
+      expect(ledgers[1]).toEqual(ledgers[0])
+      expect(ledgers[0]).toHaveLength(listMigrations().length)
+    } finally {
+      for (const [k, v] of Object.entries(env)) v === undefined ? delete process.env[k] : (process.env[k] = v)
+      for (const d of [cache, ...dirs]) rmSync(d, { recursive: true, force: true })
+    }
+  })
+
   it('treats a lock left by a dead pid as stale', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fm-lock-'))
     writeFileSync(
