@@ -6,21 +6,12 @@ import { completeRequires, type Readiness } from '../../client-safe/needs.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
-/** Stores the problem and its bundle (once per content hash). */
-export async function saveProblem(db: Db, p: LoadedProblem, opts: { builtin: boolean }) {
+/** The problem's row as stored, from its loaded folder. */
+function problemRow(p: LoadedProblem, opts: { builtin: boolean }) {
   // what its Python files import counts as declared: an imported folder gets the same prerequisite check
   const spec = { ...p.spec, requires: completeRequires(p.spec, p.files) }
-  await db.prisma.problemBundle.upsert({
-    where: { hash: p.bundle.hash },
-    create: {
-      hash: p.bundle.hash,
-      data: new Uint8Array(p.bundle.data),
-      size: p.bundle.size,
-      fileCount: p.files.length,
-    },
-    update: {},
-  })
-  const data = {
+  return {
+    id: spec.id,
     name: spec.name,
     description: p.description,
     format: spec.format,
@@ -35,21 +26,72 @@ export async function saveProblem(db: Db, p: LoadedProblem, opts: { builtin: boo
     bundleHash: p.bundle.hash,
     builtin: opts.builtin,
   }
+}
+
+/** JSON with object keys sorted: a stored row (jsonb reorders keys) compares equal to a fresh one. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  )
+}
+
+/** Stores the problem and its bundle (once per content hash). */
+export async function saveProblem(db: Db, p: LoadedProblem, opts: { builtin: boolean }) {
+  // the bundle by its hash: never read back, inserted only when missing (a start saves every problem)
+  const bundle = await db.prisma.problemBundle.findUnique({ where: { hash: p.bundle.hash }, select: { hash: true } })
+  if (!bundle)
+    await db.prisma.problemBundle.createMany({
+      data: [
+        { hash: p.bundle.hash, data: new Uint8Array(p.bundle.data), size: p.bundle.size, fileCount: p.files.length },
+      ],
+      skipDuplicates: true,
+    })
+  const { id, ...data } = problemRow(p, opts)
   return db.prisma.problem.upsert({
-    where: { id: spec.id },
-    create: { id: spec.id, ...data },
+    where: { id },
+    create: { id, ...data },
     update: data,
     select: { id: true, bundleHash: true },
   })
 }
 
-/** Loads every folder under problems/ into the database; a broken folder is reported, not fatal. */
+/**
+ * Loads every folder under problems/ into the database; a broken folder is reported, not fatal.
+ * Every command start syncs them: a problem whose stored row is already what its folder gives is
+ * not written again.
+ */
 export async function syncBuiltinProblems(db: Db, log: (msg: string) => void = () => undefined) {
+  const stored = new Map(
+    (
+      await db.prisma.problem.findMany({
+        where: { builtin: true },
+        select: {
+          id: true,
+          name: true,
+          description: true,
+          format: true,
+          language: true,
+          direction: true,
+          primaryMetric: true,
+          spec: true,
+          seedCode: true,
+          runDefaults: true,
+          warnings: true,
+          sourcePath: true,
+          bundleHash: true,
+          builtin: true,
+        },
+      })
+    ).map((r) => [r.id, canonical(r)]),
+  )
   const loaded: string[] = []
   for (const folder of listBuiltinProblemFolders()) {
     try {
       const p = loadProblemFolder(folder)
-      await saveProblem(db, p, { builtin: true })
+      if (stored.get(p.spec.id) !== canonical(problemRow(p, { builtin: true })))
+        await saveProblem(db, p, { builtin: true })
       loaded.push(p.spec.id)
     } catch (e) {
       log(`problem folder ${folder} skipped: ${(e as Error).message}`)
