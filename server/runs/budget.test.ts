@@ -49,14 +49,15 @@ describe('Budget', () => {
 
 describe('AdaptiveLimit', () => {
   it('starts with a few requests and doubles them per window of successes', () => {
-    const l = new AdaptiveLimit(16, 1)
-    expect(l.current).toBe(4)
-    for (let i = 0; i < 4; i++) l.succeed()
+    const l = new AdaptiveLimit(32, 1)
     expect(l.current).toBe(8)
     for (let i = 0; i < 8; i++) l.succeed()
     expect(l.current).toBe(16)
+    for (let i = 0; i < 16; i++) l.succeed()
+    expect(l.current).toBe(32)
     l.succeed()
-    expect(l.current).toBe(16)
+    expect(l.current).toBe(32)
+    expect(new AdaptiveLimit(4, 1).current).toBe(4)
   })
 
   it('halves on push-back, grows back one per window of successes, stays within bounds', () => {

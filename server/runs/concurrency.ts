@@ -4,8 +4,8 @@
 // 429 or times out gets half as many requests at once, and a healthy one grows back one request per
 // window of successes, within the configured bounds.
 
-/** requests in flight before the first answers have come back */
-export const INITIAL_REQUESTS = 4
+/** requests in flight before the first answers have come back (TCP's initial window is 10 segments) */
+export const INITIAL_REQUESTS = 8
 
 export class AdaptiveLimit {
   private value: number

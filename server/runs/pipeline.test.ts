@@ -96,7 +96,7 @@ describe('a provider that pushes back', () => {
           .map((m) => (m.pipeline as { limit: number } | null)?.limit)
           .filter((l): l is number => typeof l === 'number')
         expect(limits.length).toBeGreaterThan(0)
-        // from a slow start of 4, halved at the first 429 and grown back one per window since
+        // from a slow start of 8, halved by the 429s (once per window) and grown back one per window since
         expect(Math.min(...limits)).toBeLessThan(4)
         expect(Math.max(...limits)).toBeLessThan(16)
       } finally {
