@@ -4,7 +4,9 @@
 //
 //   node --import tsx bench/pipeline.ts [--cases instant:1000,instant:10000,1s:200,5s:200] [--workers 2]
 //
-// Per case: wall time and evaluations/s (cold start included), the engine process's CPU per
+// Per case: wall time and evaluations/s (cold start included), the run's own wall time (from its
+// start to its end, without the process's start-up and shut-down) and the evolve stage's rate
+// (after the cold start), the engine process's CPU per
 // evaluation, the CPU of everything else it started (workers, sandboxes, evaluators), mean model
 // requests in flight and the workers' busy share (from the run's own pipeline metrics), and the
 // peak resident memory of all its processes together (sampled from /proc every 100 ms).
@@ -178,9 +180,12 @@ sys.stderr.write('\\n' + json.dumps({"rc": p.returncode, "cpu": u.ru_utime + u.r
     if (code !== 0 || summary.status !== 'completed')
       throw new Error(`run ended ${summary.status} (exit ${code}): ${stderr.slice(-2000)}`)
     const engineCpuS = engineTicks / CLK_TCK
+    const stages = await stageTimes(dataDir)
     return {
       wall,
       rate: summary.evaluations / wall,
+      runWall: stages.runS,
+      evolveRate: stages.evolveRate,
       engineMsPerEval: (engineCpuS * 1000) / summary.evaluations,
       othersMsPerEval: ((report.cpu - engineCpuS) * 1000) / summary.evaluations,
       requests: summary.pipeline?.requests ?? 0,
@@ -191,6 +196,31 @@ sys.stderr.write('\\n' + json.dumps({"rc": p.returncode, "cpu": u.ru_utime + u.r
   } finally {
     model.stop()
     rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * From the run's own rows: its wall time from start to end (the process's start-up and shut-down
+ * left out), and the evolve stage's rate (from the cold start's end to the last evaluation).
+ */
+async function stageTimes(dataDir: string) {
+  const db = await openDatabase({ dataDir, databaseUrl: '' })
+  try {
+    const [run] = await db.sql<{ started_at: Date; finished_at: Date }>('SELECT started_at, finished_at FROM runs')
+    const [evo] = await db.sql<{ n: number; from: Date; to: Date }>(
+      `SELECT count(*)::int AS n, max(evaluated_at) FILTER (WHERE origin IN ('seed', 'cold-start')) AS from,
+         max(evaluated_at) AS to FROM candidates WHERE status = 'evaluated'`,
+    )
+    const cold = await db.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM candidates WHERE status = 'evaluated' AND origin IN ('seed', 'cold-start')`,
+    )
+    const evolveS = (evo!.to.getTime() - evo!.from.getTime()) / 1000
+    return {
+      runS: (run!.finished_at.getTime() - run!.started_at.getTime()) / 1000,
+      evolveRate: evolveS > 0 ? (evo!.n - cold[0]!.n) / evolveS : 0,
+    }
+  } finally {
+    await db.close()
   }
 }
 
@@ -240,14 +270,14 @@ console.log(
 )
 console.log(`pool-only floor (no engine, no model): ${floor.toFixed(1)} evaluations/s`)
 console.log(
-  '| model | evaluations | wall | eval/s | vs floor | vs OpenEvolve | engine CPU / eval | workers CPU / eval | requests in flight | workers busy | peak memory, all processes | largest process |',
+  '| model | evaluations | wall | eval/s | vs floor | vs OpenEvolve | run alone | evolve stage eval/s | engine CPU / eval | workers CPU / eval | requests in flight | workers busy | peak memory, all processes | largest process |',
 )
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const c of values.cases!.split(',')) {
   const [latency, n] = c.split(':')
   const r = await runCase(latency, Number(n))
   const oe = OPENEVOLVE[c]
   console.log(
-    `| ${latency} | ${n} | ${r.wall.toFixed(1)} s | ${r.rate.toFixed(1)} | ${(r.rate / floor).toFixed(2)} | ${oe ? `${(r.rate / oe).toFixed(2)}× (${oe}/s)` : '–'} | ${r.engineMsPerEval.toFixed(2)} ms | ${r.othersMsPerEval.toFixed(2)} ms | ${r.requests.toFixed(1)} | ${(r.busyShare * 100).toFixed(0)} % | ${r.peakMb.toFixed(0)} MB | ${r.largest} |`,
+    `| ${latency} | ${n} | ${r.wall.toFixed(1)} s | ${r.rate.toFixed(1)} | ${(r.rate / floor).toFixed(2)} | ${oe ? `${(r.rate / oe).toFixed(2)}× (${oe}/s)` : '–'} | ${r.runWall.toFixed(1)} s | ${r.evolveRate.toFixed(1)} | ${r.engineMsPerEval.toFixed(2)} ms | ${r.othersMsPerEval.toFixed(2)} ms | ${r.requests.toFixed(1)} | ${(r.busyShare * 100).toFixed(0)} % | ${r.peakMb.toFixed(0)} MB | ${r.largest} |`,
   )
 }
