@@ -2,6 +2,8 @@
 // flight goes out together in the next, one statement per kind (new candidates, rejections,
 // evaluation results). A caller's promise resolves once its rows are stored, so nothing is acted
 // on before it is persisted, and a busy run pays one statement for many rows instead of one each.
+// The statements are database functions (migration 20261206100000_store_functions) whose plans
+// the session caches: planning them cost the embedded database more than running them.
 import type { Db } from '../db.ts'
 
 export interface CandidateRow {
@@ -195,21 +197,7 @@ export class RunStore {
       control_retrieval_id: c.controlRetrievalId ?? null,
       created_by_id: c.createdById ?? null,
     }))
-    await this.exec(
-      `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(id text, seq int, island int, parent_ids text[], origin text, operator text,
-          operator_params jsonb, model text, code text, code_hash text, prompt text, response text, tokens_in int, tokens_out int, cost_usd float8,
-          guidance_ids text[], control_guidance_ids text[], control_retrieval_id text, created_by_id text)),
-        ins AS (
-          INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, operator_params, model, code, code_hash, prompt, response,
-            tokens_in, tokens_out, cost_usd, status, guidance_ids, control_guidance_ids, control_retrieval_id, created_by_id)
-          SELECT id, $1, seq, island, parent_ids, origin, operator, operator_params, model, code, code_hash, prompt, response,
-            tokens_in, tokens_out, cost_usd, 'queued', guidance_ids, control_guidance_ids, control_retrieval_id, created_by_id FROM r
-          RETURNING 1)
-      UPDATE runs SET next_seq = GREATEST(next_seq, (SELECT max(seq) + 1 FROM r)), spend_usd = spend_usd + (SELECT coalesce(sum(cost_usd), 0) FROM r),
-        updated_at = now() WHERE id = $1`,
-      [this.runId, JSON.stringify(payload)],
-      rows.length,
-    )
+    await this.exec('SELECT fm_store_candidates($1, $2::jsonb)', [this.runId, JSON.stringify(payload)], rows.length)
     return rows.map(() => undefined)
   }
 
@@ -231,20 +219,7 @@ export class RunStore {
       cost_usd: r.costUsd,
       reject_reason: r.reason,
     }))
-    await this.exec(
-      `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(id text, seq int, island int, parent_ids text[], origin text, operator text,
-          model text, code text, code_hash text, prompt text, response text, tokens_in int, tokens_out int, cost_usd float8, reject_reason text)),
-        ins AS (
-          INSERT INTO candidates (id, run_id, seq, island, parent_ids, origin, operator, model, code, code_hash, prompt, response,
-            tokens_in, tokens_out, cost_usd, status, reject_reason, guidance_ids)
-          SELECT id, $1, seq, island, parent_ids, origin, operator, model, code, code_hash, prompt, response,
-            tokens_in, tokens_out, cost_usd, 'rejected', reject_reason, '{}'::text[] FROM r
-          RETURNING 1)
-      UPDATE runs SET next_seq = GREATEST(next_seq, (SELECT max(seq) + 1 FROM r)), spend_usd = spend_usd + (SELECT coalesce(sum(cost_usd), 0) FROM r)
-        WHERE id = $1`,
-      [this.runId, JSON.stringify(payload)],
-      rows.length,
-    )
+    await this.exec('SELECT fm_store_rejections($1, $2::jsonb)', [this.runId, JSON.stringify(payload)], rows.length)
     return rows.map(() => undefined)
   }
 
@@ -265,26 +240,9 @@ export class RunStore {
     }))
     // only a queued/running candidate at this attempt becomes evaluated, once; each takes the next index
     const stored = await this.exec<{ id: string; eval_index: number }>(
-      `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(ord int, id text, attempt int, valid boolean, score float8, metrics jsonb,
-          features jsonb, artifacts jsonb, error jsonb, timing jsonb, worker_id text, repair_due boolean)),
-        ok AS (
-          SELECT r.*, (row_number() OVER (ORDER BY r.ord) - 1)::int AS k FROM r JOIN candidates c ON c.id = r.id
-           WHERE c.id = ANY($5::text[]) AND c.run_id = $1 AND c.status IN ('queued', 'running') AND c.attempt = r.attempt),
-        base AS (SELECT evaluations FROM runs WHERE id = $1),
-        upd AS (
-          UPDATE candidates c SET status = 'evaluated', valid = ok.valid, score = ok.score, metrics = ok.metrics, features = ok.features,
-            artifacts = ok.artifacts, error = CASE WHEN jsonb_typeof(ok.error) = 'null' THEN NULL ELSE ok.error END, timing = ok.timing,
-            worker_id = ok.worker_id, eval_index = (SELECT evaluations FROM base) + ok.k, evaluated_at = now(), repair_due = ok.repair_due
-          FROM ok WHERE c.id = ANY($5::text[]) AND c.id = ok.id
-          RETURNING c.id, c.eval_index),
-        run AS (
-          UPDATE runs SET evaluations = evaluations + (SELECT count(*) FROM upd), updated_at = now(),
-            best_score = CASE WHEN $3::text IS NULL THEN best_score ELSE $4::float8 END,
-            best_candidate_id = coalesce($3::text, best_candidate_id)
-          WHERE id = $1)
-      SELECT id, eval_index FROM upd`,
-      // the ids again as an array: the planner then reads the rows by primary key instead of
-      // scanning the run's candidates (it cannot estimate how few rows the JSON holds)
+      'SELECT stored_id AS id, stored_eval_index AS eval_index FROM fm_store_results($1, $2::jsonb, $3, $4, $5)',
+      // the ids again as an array: the candidates are then updated by primary key (the planner
+      // cannot estimate how few rows the JSON holds)
       [this.runId, JSON.stringify(payload), best?.candidateId ?? null, best?.score ?? null, rows.map((r) => r.id)],
       rows.length,
     )
