@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts'
 import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/evaluation-backend.ts'
-import { runSummary, type RunSummary } from '../runs/service.ts'
+import { runProgress, runSummary, type RunSummary } from '../runs/service.ts'
 import { knowledgeHooks } from '../runs/hooks.ts'
 
 export function fmtScore(s: number | null | undefined) {
@@ -76,7 +76,7 @@ export async function driveLocally(
     const due = now - last >= 1000
     if (!due && !everyResult) return
     if (due) last = now
-    void runSummary(app.db, runId).then((s) =>
+    void runProgress(app.db, runId).then((s) =>
       (due ? log.info : log.debug)(progressLine(s, maxEvals, count / ((now - started) / 1000), pipeline)),
     )
   })

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
+import { runProgress } from './service.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
 
 const { tempDir } = scratchDirs('fm-engine-')
@@ -64,8 +65,17 @@ describe('headless runs with the offline operators', () => {
       where: { runId: s.runId, status: 'evaluated' },
       _count: true,
     })
+    // the progress line's one-row read agrees with the summary
+    const progress = await runProgress(db, s.runId)
     await db.close()
     expect(byIsland.filter((g) => g.island >= 0 && g._count > 3).length).toBe(2)
+    expect(progress).toEqual({
+      runId: s.runId,
+      status: 'completed',
+      evaluations: 50,
+      best: s.best,
+      seedScore: s.seedScore,
+    })
   })
 
   it('rejects bad usage with exit code 2 and one clear line', async () => {

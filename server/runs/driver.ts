@@ -138,7 +138,7 @@ export class RunDriver {
 
   /** The run deleted meanwhile: nothing to drive (interventions come through the inbox). */
   private async watch() {
-    const row = await this.db.prisma.run.findUnique({ where: { id: this.runId }, select: { id: true } })
+    const [row] = await this.db.sql('SELECT 1 FROM runs WHERE id = $1', [this.runId])
     if (!row) this.stop('the run was deleted')
   }
 

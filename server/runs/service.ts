@@ -248,6 +248,28 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
   }
 }
 
+export type RunProgress = Pick<RunSummary, 'runId' | 'status' | 'evaluations' | 'best' | 'seedScore'>
+
+/** What a progress line shows, in one read of the run's row (the full summary takes six). */
+export async function runProgress(db: Db, runId: string): Promise<RunProgress> {
+  const [r] = await db.sql<{
+    status: RunStatus
+    evaluations: number
+    best_score: number | null
+    best_candidate_id: string | null
+    seed_score: number | null
+  }>('SELECT status, evaluations, best_score, best_candidate_id, seed_score FROM runs WHERE id = $1', [runId])
+  if (!r) throw new NotFoundError(`no run "${runId}"`)
+  return {
+    runId,
+    status: r.status,
+    evaluations: r.evaluations,
+    best:
+      r.best_score !== null && r.best_candidate_id ? { score: r.best_score, candidateId: r.best_candidate_id } : null,
+    seedScore: r.seed_score,
+  }
+}
+
 export async function listRuns(db: Db, opts: { limit?: number; status?: string } = {}) {
   const rows = await db.prisma.run.findMany({
     where: opts.status ? { status: opts.status } : undefined,
