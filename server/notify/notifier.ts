@@ -114,6 +114,8 @@ export async function sendDelivery(
 
 export class Notifier {
   private cursor = 0
+  /** the last event whose messages have been handed to delivery */
+  private dispatched = 0
   private readonly lastStall = new Map<string, number>()
   private readonly ac = new AbortController()
   private readonly inflight = new Set<Promise<unknown>>()
@@ -130,6 +132,7 @@ export class Notifier {
       Array<{ m: bigint | number | null }>
     >`SELECT max(id) AS m FROM run_events`
     this.cursor = row?.m === null || row?.m === undefined ? 0 : n(row.m)
+    this.dispatched = this.cursor
     this.unsubscribe = this.o.events.subscribe('any', (e) => {
       if (e.type === 'status' || e.type === 'stagnation') {
         this.pending = true
@@ -192,6 +195,12 @@ export class Notifier {
       this.o.cooldownMs ?? STALL_COOLDOWN_MS,
     )
     for (const c of worth) await this.dispatch(c)
+    this.dispatched = this.cursor
+  }
+
+  /** How far it has got: events up to `through` are dispatched; `delivering` messages still under way (retries included). */
+  progress(): { through: number; delivering: number } {
+    return { through: this.dispatched, delivering: this.inflight.size }
   }
 
   private async dispatch(c: Classified) {

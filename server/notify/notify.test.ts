@@ -333,7 +333,12 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
       (n) => n >= 2,
       'the run webhook’s retry',
     )
-    await new Promise((r) => setTimeout(r, 600)) // nothing more comes
+    // nothing more can come: both notifiers have dispatched every event and finished every delivery
+    await until(
+      () => notifiers.map((n) => n.progress()),
+      (ps) => ps.every((p) => p.through >= done && p.delivering === 0),
+      'both notifiers caught up',
+    )
     expect(mine.got.map((g) => [g.path, g.body.type, g.body.island])).toEqual([
       ['/ann', 'run.stalled', 0],
       ['/ann', 'run.completed', null],
