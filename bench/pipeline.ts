@@ -6,8 +6,8 @@
 //
 // Per case: wall time and evaluations/s (cold start included), the run's own wall time (from its
 // start to its end, without the process's start-up and shut-down) and the evolve stage's rate
-// (after the cold start), the engine process's CPU per
-// evaluation, the CPU of everything else it started (workers, sandboxes, evaluators), mean model
+// (after the cold start), the engine process's CPU per evaluation, the CPU of everything else it started (workers, sandboxes, evaluators: the machine's
+// busy time less the engine's and the model server's, so run it on a quiet machine), mean model
 // requests in flight and the workers' busy share (from the run's own pipeline metrics), and the
 // peak resident memory of all its processes together (sampled from /proc every 100 ms).
 // Baseline, measured in the same process: the same sandboxed evaluations pushed straight through the
@@ -67,7 +67,7 @@ async function startModelServer(latency: { ms: number; jitter: number }) {
     child.stdout!.once('data', (d) => resolve(JSON.parse(String(d).trim().split('\n')[0]).url))
     child.once('exit', (c) => reject(new Error(`model server exited ${c}`)))
   })
-  return { url, stop: () => child.kill('SIGTERM') }
+  return { url, pid: child.pid!, stop: () => child.kill('SIGTERM') }
 }
 
 interface ProcSample {
@@ -102,6 +102,13 @@ function readProcs(): ProcSample[] {
   return out
 }
 
+/** the machine's busy CPU time so far, in ticks (every process: /proc/stat) */
+function machineBusyTicks(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+  // user nice system idle iowait irq softirq steal: all but idle and iowait
+  return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0)
+}
+
 function tree(all: ProcSample[], root: number): ProcSample[] {
   const kids = new Map<number, ProcSample[]>()
   for (const p of all) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p])
@@ -119,18 +126,12 @@ async function runCase(latencyName: string, evals: number) {
   const model = await startModelServer(LATENCY[latencyName])
   const dataDir = mkdtempSync(join(tmpdir(), 'fm-bench-pipe-'))
   try {
-    // python's getrusage over the reaped children gives the CPU of every process the run started
-    const wrapper = `import resource, subprocess, sys, json
-p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-sys.stderr.write('\\n' + json.dumps({"rc": p.returncode, "cpu": u.ru_utime + u.ru_stime, "out": p.stdout.decode()[-4000:]}) + '\\n')`
     const t0 = performance.now()
+    const busy0 = machineBusyTicks()
+    const model0 = readProcs().find((p) => p.pid === model.pid)?.cpuTicks ?? 0
     const child = spawn(
-      '/usr/bin/python3',
+      process.execPath,
       [
-        '-c',
-        wrapper,
-        process.execPath,
         join(ROOT, 'bin/fm-agent.mjs'),
         'run',
         PROBLEM,
@@ -144,24 +145,24 @@ sys.stderr.write('\\n' + json.dumps({"rc": p.returncode, "cpu": u.ru_utime + u.r
       ],
       {
         env: { ...process.env, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'sk-bench', FM_WORKERS: String(workers) },
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
     )
+    let stdout = ''
     let stderr = ''
-    child.stderr!.on('data', (d) => (stderr += String(d)))
+    child.stdout!.on('data', (d) => (stdout += String(d)))
+    child.stderr!.on('data', (d) => (stderr = (stderr + String(d)).slice(-4000)))
     let peakRss = 0
     let peakLargest = { rssKb: 0, comm: '' }
     let engineTicks = 0
     let enginePid = 0
     const sampler = setInterval(() => {
-      const procs = tree(readProcs(), child.pid!)
-      const engine = procs.find((p) => p.ppid === child.pid)
+      const mine = tree(readProcs(), child.pid!)
+      const engine = mine.find((p) => p.pid === child.pid)
       if (engine) {
         enginePid = engine.pid
         engineTicks = Math.max(engineTicks, engine.cpuTicks)
       }
-      // the wrapper itself is not the product's
-      const mine = procs.filter((p) => p.pid !== child.pid)
       const rss = mine.reduce((n, p) => n + p.rssKb, 0)
       if (rss > peakRss) peakRss = rss
       for (const p of mine)
@@ -170,15 +171,16 @@ sys.stderr.write('\\n' + json.dumps({"rc": p.returncode, "cpu": u.ru_utime + u.r
     }, 100)
     const code = await new Promise<number>((r) => child.once('exit', (c) => r(c ?? 1)))
     clearInterval(sampler)
+    const busy = machineBusyTicks() - busy0
+    const modelTicks = (readProcs().find((p) => p.pid === model.pid)?.cpuTicks ?? model0) - model0
     const wall = (performance.now() - t0) / 1000
-    const report = JSON.parse(stderr.trim().split('\n').pop()!) as { rc: number; cpu: number; out: string }
-    const summary = JSON.parse(report.out.trim().split('\n').pop()!) as {
+    const summary = JSON.parse(stdout.trim().split('\n').pop() || '{}') as {
       status: string
       evaluations: number
       pipeline: { requests: number; busyShare: number | null } | null
     }
     if (code !== 0 || summary.status !== 'completed')
-      throw new Error(`run ended ${summary.status} (exit ${code}): ${stderr.slice(-2000)}`)
+      throw new Error(`run ended ${summary.status} (exit ${code}): ${stderr}`)
     const engineCpuS = engineTicks / CLK_TCK
     const stages = await stageTimes(dataDir)
     return {
@@ -187,7 +189,10 @@ sys.stderr.write('\\n' + json.dumps({"rc": p.returncode, "cpu": u.ru_utime + u.r
       runWall: stages.runS,
       evolveRate: stages.evolveRate,
       engineMsPerEval: (engineCpuS * 1000) / summary.evaluations,
-      othersMsPerEval: ((report.cpu - engineCpuS) * 1000) / summary.evaluations,
+      // the sandboxed processes live in their own pid namespaces and are reaped there, out of any
+      // rusage this process could read: the machine's busy time less the engine's and the model
+      // server's counts them all
+      othersMsPerEval: (((busy - engineTicks - modelTicks) / CLK_TCK) * 1000) / summary.evaluations,
       requests: summary.pipeline?.requests ?? 0,
       busyShare: summary.pipeline?.busyShare ?? 0,
       peakMb: peakRss / 1024,
