@@ -4,25 +4,15 @@
 // first dies).
 import { hostname } from 'node:os'
 import { HELD_OUT_JOB_PREFIX } from './held-out.ts'
-import type { Db } from '../db.ts'
-import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
-import type { EventBus } from '../events.ts'
-import type { Logger } from '../log.ts'
+import type { EvalResult } from '../contracts/evaluation.ts'
 import { ACTIVE_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
-import { RunDriver } from './driver.ts'
-import type { DriverHooks } from './hooks.ts'
+import { type DriverDeps, RunDriver } from './driver.ts'
 
 /** how long a run's lease lasts without renewal: a process that dies is replaced after this (FM_LEASE_S) */
 const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)
 
-export interface ManagerDeps {
-  db: Db
-  backend: EvaluationBackend
-  events: EventBus
-  log: Logger
-  hooks?: DriverHooks
-  llmEnv?: NodeJS.ProcessEnv
-}
+/** what a driver needs, but its owner: the manager is it */
+export type ManagerDeps = Omit<DriverDeps, 'owner'>
 
 export class EngineManager {
   readonly owner = `${hostname()}:${process.pid}`
