@@ -185,10 +185,7 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
         `it may be corrupt: move the folder away to start fresh, or restore it from a backup`,
     )
   }
-  const runner: SqlRunner = {
-    exec: (sql) => pglite.exec(sql),
-    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await pglite.query<T>(sql, params)).rows }),
-  }
+  const runner = pgliteRunner(pglite)
   let migrationsApplied: string[] = []
   try {
     await pglite.exec('CREATE EXTENSION IF NOT EXISTS vector')
@@ -223,6 +220,14 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
       await pglite.close().catch(() => undefined)
       lock.release()
     },
+  }
+}
+
+/** what the migrations need of a PGlite database */
+function pgliteRunner(pglite: PGlite): SqlRunner {
+  return {
+    exec: (sql) => pglite.exec(sql),
+    query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await pglite.query<T>(sql, params)).rows }),
   }
 }
 
@@ -322,10 +327,7 @@ async function migratedTemplate(base: string): Promise<{ dir: string; names: str
     const pglite = await PGlite.create({ dataDir: making, extensions: { vector }, postgresqlconf: PGLITE_CONF })
     try {
       await pglite.exec('CREATE EXTENSION IF NOT EXISTS vector')
-      await applyMigrations({
-        exec: (sql) => pglite.exec(sql),
-        query: async <T>(sql: string, params?: unknown[]) => ({ rows: (await pglite.query<T>(sql, params)).rows }),
-      })
+      await applyMigrations(pgliteRunner(pglite))
     } finally {
       await pglite.close()
     }
