@@ -26,12 +26,12 @@ export interface InFlight {
   description?: string
   /** operator parameters (the offline step adapter learns from them) */
   operatorParams?: Record<string, unknown>
+  /** when it was last handed to the backend (a retry hands it again) */
+  submittedAt?: number
 }
 
 export class Dispatcher {
   private readonly inflight = new Map<string, InFlight>()
-  /** when each job was handed to the backend */
-  private readonly submittedAt = new Map<string, number>()
   /** how long an evaluation holds a worker, ms: from submission to result, less its time in the queue */
   readonly service = new Ewma()
 
@@ -77,7 +77,7 @@ export class Dispatcher {
 
   submit(f: InFlight) {
     this.inflight.set(f.id, f)
-    this.submittedAt.set(f.id, Date.now())
+    f.submittedAt = Date.now()
     const spec = this.problem().spec
     const job: EvalJob = {
       jobId: f.id,
@@ -126,9 +126,8 @@ export class Dispatcher {
       return
     }
     this.inflight.delete(r.jobId)
-    const at = this.submittedAt.get(r.jobId)
-    this.submittedAt.delete(r.jobId)
-    if (at !== undefined && r.workerId !== 'engine') this.service.add(Date.now() - at - (r.timing?.queuedMs ?? 0))
+    if (f.submittedAt !== undefined && r.workerId !== 'engine')
+      this.service.add(Date.now() - f.submittedAt - (r.timing?.queuedMs ?? 0))
     this.onFinal(f, r)
   }
 
@@ -136,7 +135,6 @@ export class Dispatcher {
   abandon(): string[] {
     const ids = [...this.inflight.keys()]
     this.inflight.clear()
-    this.submittedAt.clear()
     return ids
   }
 }
