@@ -119,26 +119,16 @@ export class MetricsWriter {
     await this.db.sql(
       `INSERT INTO run_metrics (run_id, island, eval_count, best, mean, median, diversity, population, evals_per_sec,
          failure_rate, spend_usd, pipeline)
-       SELECT $1, island, eval_count, best, mean, median, diversity, population, evals_per_sec, failure_rate, spend_usd, pipeline
-         FROM jsonb_to_recordset($2::jsonb) AS x(island int, eval_count int, best float8, mean float8, median float8,
-           diversity jsonb, population int, evals_per_sec float8, failure_rate float8, spend_usd float8, pipeline jsonb)`,
+       SELECT $1, island, $3, best, mean, median, diversity, population, $4, $5, $6, pipeline
+         FROM jsonb_to_recordset($2::jsonb) AS x(island int, best float8, mean float8, median float8, diversity jsonb,
+           population int, pipeline jsonb)`,
       [
         s.runId,
-        JSON.stringify(
-          data.map((d) => ({
-            island: d.island,
-            eval_count: d.evalCount,
-            best: d.best,
-            mean: d.mean,
-            median: d.median,
-            diversity: d.diversity,
-            population: d.population,
-            evals_per_sec: d.evalsPerSec,
-            failure_rate: d.failureRate,
-            spend_usd: d.spendUsd,
-            pipeline: d.pipeline ?? null,
-          })),
-        ),
+        JSON.stringify(rows.map((r) => ({ ...r, pipeline: r.island === -1 ? pipeline : null }))),
+        evaluations,
+        evalsPerSec,
+        failureRate,
+        spendUsd,
       ],
     )
     if (this.islandBest.size) {
