@@ -58,6 +58,26 @@ def evaluate(program_path, scale=1):
     expect(r.artifacts).toMatchObject({ note: 'value 4', blob: '\u0000raw' })
   })
 
+  it('the adapter runs preloaded in the warm launcher; what one evaluation changes in it does not reach the next', async () => {
+    const p = folder({
+      'initial_program.py': 'x = 1\n',
+      'evaluator.py': `import sys
+def evaluate(path):
+    caller = sys._getframe(1).f_globals
+    shim = sys.modules.get('fm_openevolve')
+    seen = getattr(shim, 'TOUCHED', 0)
+    if shim is not None:
+        shim.TOUCHED = 1
+    return {"combined_score": 1, "seen": seen, "preloaded": float(caller.get('__name__') == 'fm_openevolve' and caller is vars(shim))}
+`,
+    })
+    for (let i = 0; i < 4; i++) {
+      const r = await runner.run(makeJob(p, 'x = 2\n'))
+      expect(r.error, JSON.stringify(r.artifacts)).toBeUndefined()
+      expect(r.metrics).toEqual({ combined_score: 1, seen: 0, preloaded: 1 })
+    }
+  })
+
   it('the evolution controller is not importable from an evaluator, and says why', async () => {
     const p = folder({
       'initial_program.py': 'x = 1\n',

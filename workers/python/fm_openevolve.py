@@ -201,15 +201,24 @@ def run_native_function(module, name, candidate):
     return convert(raw, arts)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser()
+def _parser():
+    p = argparse.ArgumentParser(prog='fm_openevolve.py')
     p.add_argument('--evaluator', required=True)
     p.add_argument('--thresholds', default=None)
     p.add_argument('--max-stage', type=int, default=0)
     p.add_argument('--features', default='')
     p.add_argument('--function', default=None)
     p.add_argument('candidate')
-    args = p.parse_args(argv)
+    return p
+
+
+# built at import: the launcher preloads this module, and building a parser costs ~6 ms per evaluation
+# (argparse's formatter and translations) where parsing with a built one costs ~0.01 ms
+PARSER = _parser()
+
+
+def main(argv=None):
+    args = PARSER.parse_args(argv)
     real_stdout = _protect_stdout()
     module = load_module(args.evaluator)
     candidate = os.path.abspath(args.candidate)

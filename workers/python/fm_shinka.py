@@ -92,13 +92,20 @@ def run(evaluator, candidate, results_dir):
     return 0
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser()
+def _parser():
+    p = argparse.ArgumentParser(prog='fm_shinka.py')
     p.add_argument('--evaluator', required=True)
     p.add_argument('--results-dir', required=True)
     p.add_argument('--features', default='')
     p.add_argument('candidate')
-    args = p.parse_args(argv)
+    return p
+
+
+PARSER = _parser()  # at import, as in fm_openevolve: the launcher preloads both
+
+
+def main(argv=None):
+    args = PARSER.parse_args(argv)
     real_stdout = _protect_stdout()
     results_dir = os.path.abspath(args.results_dir)
     shutil.rmtree(results_dir, ignore_errors=True)
