@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
+import { openDatabase } from '../db.ts'
 import { createLogger } from '../log.ts'
 import { readEnv } from '../env.ts'
 import { startServer } from '../server-process.ts'
@@ -77,19 +78,21 @@ describe('fm-agent CLI', () => {
   })
 
   it('runs an OpenEvolve folder unchanged, with its config.yaml mapped', async () => {
-    const r = await cli([
-      'run',
-      join(FIXTURES, 'openevolve-sum'),
-      '--operators',
-      'local',
-      '--json',
-      '--data-dir',
-      tempDir(),
-    ])
+    const dir = tempDir()
+    const r = await cli(['run', join(FIXTURES, 'openevolve-sum'), '--operators', 'local', '--json', '--data-dir', dir])
     expect(r.code, r.stderr).toBe(0)
     // max_iterations 40 and num_islands 2 came from config.yaml
     expect(r.json).toMatchObject({ status: 'completed', evaluations: 40, islands: 2, direction: 'max' })
     expect(r.json.best.score).toBeGreaterThan(r.json.seedScore)
+    // a run of a folder stores that problem alone; the next command that lists problems adds the built-in ones
+    const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+    const stored = await db.prisma.problem.findMany({ select: { id: true, builtin: true } }).finally(() => db.close())
+    expect(stored).toEqual([{ id: expect.any(String), builtin: false }])
+    const listed = await cli(['problems', '--json', '--data-dir', dir])
+    expect(listed.code, listed.stderr).toBe(0)
+    expect((listed.json as Array<{ id: string }>).map((p) => p.id)).toEqual(
+      expect.arrayContaining(['circle-packing-26', stored[0]!.id]),
+    )
   })
 
   it('answers unknown commands and flags with exit code 2', async () => {

@@ -59,8 +59,8 @@ export async function saveProblem(db: Db, p: LoadedProblem, opts: { builtin: boo
 
 /**
  * Loads every folder under problems/ into the database; a broken folder is reported, not fatal.
- * Every command start syncs them: a problem whose stored row is already what its folder gives is
- * not written again.
+ * The server and every command that may name a built-in problem sync them at start: a problem whose
+ * stored row is already what its folder gives is not written again.
  */
 export async function syncBuiltinProblems(db: Db, log: (msg: string) => void = () => undefined) {
   const stored = new Map(

@@ -98,7 +98,14 @@ export const run: Command = {
     const workers = intOption('workers', values.workers, 1, 256)
     // a folder, or a KernelBench task file
     const isPath = existsSync(target) && (statSync(target).isDirectory() || target.endsWith('.py'))
-    const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log })
+    const api = await connectApi({
+      dataDir: dataDir(values),
+      databaseUrl: env.DATABASE_URL,
+      log,
+      // a run of a folder needs none of the built-in problems: loading and storing them was a
+      // second of a first run's start (every command that lists or names problems still syncs them)
+      syncProblems: !isPath,
+    })
     try {
       let problemId = target
       if (isPath) {
