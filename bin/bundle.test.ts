@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -39,5 +39,25 @@ describe('bundle', () => {
     const entry = join(dir, 'broken.ts')
     writeFileSync(entry, 'export const = 1\n')
     await expect(bundle(entry, `${name}-broken`)).rejects.toThrow(/Expected identifier/)
+  })
+
+  it("the CLI's start loads no package that only the server, server mode or another model provider needs", async () => {
+    const cli = readFileSync(await bundle(join(import.meta.dirname, '..', 'server/cli/main.ts'), 'cli'), 'utf8')
+    // packages stay external: what a start loads are the bundle's static imports
+    const loaded = new Set([...cli.matchAll(/^import [^;]*?from "([^"./][^"]*)";?$/gm)].map((m) => m[1]))
+    expect(loaded.has('@prisma/client/runtime/client') && loaded.has('@electric-sql/pglite')).toBe(true)
+    const lazy = [
+      'better-auth',
+      'better-auth/adapters/prisma',
+      'better-auth/crypto',
+      'better-auth/node',
+      'graphile-worker',
+      '@prisma/adapter-pg',
+      '@langchain/openai',
+      '@langchain/anthropic',
+      '@langchain/google-genai',
+      '@langchain/ollama',
+    ]
+    expect(lazy.filter((p) => loaded.has(p))).toEqual([])
   })
 })

@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
-import { PrismaPg } from '@prisma/adapter-pg'
+import type { PrismaPg } from '@prisma/adapter-pg'
 import pg from 'pg'
 import './db/pg-type-fix.ts'
 import { PrismaClient } from './generated/prisma/client.ts'
@@ -440,6 +440,8 @@ async function openServer(databaseUrl: string, dataDir: string, opts: OpenOption
   } finally {
     await client.end().catch(() => undefined)
   }
+  // server mode's adapter, imported here: the embedded database never loads it
+  const { PrismaPg } = await import('@prisma/adapter-pg')
   const prisma = new PrismaClient({ adapter: new PrismaPg(config) })
   const raw = new pg.Pool({ ...config, max: 4 })
   raw.on('error', () => undefined) // a dropped idle connection is replaced on the next query

@@ -91,7 +91,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     const url = env.FM_PUBLIC_URL ?? http.url
     const port = new URL(http.url).port
     const origins = [url, http.url, `http://localhost:${port}`, `http://127.0.0.1:${port}`]
-    app.auth = createAuth(db.prisma, {
+    app.auth = await createAuth(db.prisma, {
       secret: env.FM_AUTH_SECRET ?? (await ensureSecret(db, 'auth.secret')),
       baseURL: url,
       trustedOrigins: [...new Set(origins)],

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { cpus, homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import { run, type Runner as GraphileRunner } from 'graphile-worker'
+import type { Runner as GraphileRunner } from 'graphile-worker'
 import pg from 'pg'
 import { detectGpuName } from './toolchains.ts'
 import {
@@ -17,7 +17,7 @@ import {
   type EvalResult,
   type IsolationReport,
 } from '../server/contracts/evaluation.ts'
-import { resultJobKey, quietLogger } from '../server/queue/schema.ts'
+import { graphileWorker, quietLogger, resultJobKey } from '../server/queue/schema.ts'
 import { whenReady } from '../server/db/ready.ts'
 import { createRunner, machineCapabilities, type Runner } from './runner.ts'
 import { announceIsolation, detectIsolation, type DetectOptions, unsandboxedRefusal } from './sandbox.ts'
@@ -161,6 +161,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   const graphileIds: string[] = []
   const events = new EventEmitter()
   events.on('worker:create', ({ worker }: { worker: { workerId: string } }) => graphileIds.push(worker.workerId))
+  const { run } = await graphileWorker()
   const graphile = await run({
     pgPool: pool,
     // one job more than the sandbox slots: the next job is already fetched when a slot frees, so a
@@ -168,7 +169,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     concurrency: concurrency + prefetch,
     noHandleSignals: true,
     pollInterval: opts.pollIntervalMs ?? 2000,
-    logger: quietLogger(log),
+    logger: await quietLogger(log),
     events,
     forbiddenFlags,
     taskList: {

@@ -4,11 +4,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
-import { toNodeHandler } from 'better-auth/node'
 import type { AppServices } from '../app.ts'
 import { appRouter } from './root.ts'
 import { createContext, PASSWORD_CHANGE_FIRST } from './trpc.ts'
-import { CLIENT_ADDRESS_HEADER } from '../auth/auth.ts'
+import { authNodeHandler, CLIENT_ADDRESS_HEADER } from '../auth/auth.ts'
 import { clientAddress, isCrossSiteWrite, setSecurityHeaders } from './security.ts'
 import { safeNextPath } from '../../client-safe/safe-next.ts'
 import { serveImage } from './images.ts'
@@ -72,7 +71,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     },
   })
   // auth is attached once the server knows its own address (port 0 picks one)
-  let authHandler: ReturnType<typeof toNodeHandler> | null = null
+  let authHandler: Awaited<ReturnType<typeof authNodeHandler>> | null = null
   let authFor: AppServices['auth'] = null
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
@@ -100,7 +99,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
           return
         }
       }
-      if (authFor !== app.auth) (authHandler = toNodeHandler(app.auth)), (authFor = app.auth)
+      if (authFor !== app.auth) (authHandler = await authNodeHandler(app.auth)), (authFor = app.auth)
       return authHandler!(req, res)
     }
     if (url === '/api/health') {

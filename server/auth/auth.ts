@@ -1,7 +1,7 @@
 // Sessions and password sign-in are Better Auth's (scrypt hashes, signed httpOnly cookies,
 // origin checks); we add roles, disabled accounts and a forced password change on top.
-import { betterAuth } from 'better-auth'
-import { prismaAdapter } from 'better-auth/adapters/prisma'
+// Better Auth is imported when the server builds its auth (~0.35 s of start): the CLI's commands
+// other than the server's never load it.
 import type { PrismaClient } from '../db.ts'
 
 /** The header Better Auth reads the client's address from; the HTTP server sets it on every request. */
@@ -18,7 +18,11 @@ export interface AuthOptions {
   signInPerMinute?: number
 }
 
-export function createAuth(prisma: PrismaClient, opts: AuthOptions) {
+export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
+  const [{ betterAuth }, { prismaAdapter }] = await Promise.all([
+    import('better-auth'),
+    import('better-auth/adapters/prisma'),
+  ])
   return betterAuth({
     appName: 'FM Agent',
     secret: opts.secret,
@@ -62,4 +66,18 @@ export function createAuth(prisma: PrismaClient, opts: AuthOptions) {
   })
 }
 
-export type Auth = ReturnType<typeof createAuth>
+export type Auth = Awaited<ReturnType<typeof createAuth>>
+
+/** Better Auth's handler for Node's HTTP server */
+export async function authNodeHandler(auth: Auth) {
+  const { toNodeHandler } = await import('better-auth/node')
+  return toNodeHandler(auth)
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  return (await import('better-auth/crypto')).hashPassword(password)
+}
+
+export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+  return (await import('better-auth/crypto')).verifyPassword({ hash, password })
+}

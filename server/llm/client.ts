@@ -130,7 +130,7 @@ export class LlmClient {
 
       const { value: message, attempts } = await withRetry(
         async ({ signal }) => {
-          const model = this.#model(endpoint, options)
+          const model = await this.#model(endpoint, options)
           if (!stream) return (await model.invoke(messages, { signal })) as BaseMessage
           let acc: AIMessageChunk | undefined
           for await (const chunk of await model.stream(messages, { signal })) {
@@ -208,8 +208,8 @@ export class LlmClient {
   // Building a LangChain chat model (and its SDK client) costs more CPU than a call to a fast local
   // server; reuse it while the endpoint, key and sampling settings stay the same. The key it holds
   // is the one already in this process's environment; a changed key or base URL builds a new one.
-  #models = new Map<string, BaseChatModel>()
-  #model(endpoint: ReturnType<typeof resolveEndpoint>, options: CompleteOptions): BaseChatModel {
+  #models = new Map<string, Promise<BaseChatModel>>()
+  #model(endpoint: ReturnType<typeof resolveEndpoint>, options: CompleteOptions): Promise<BaseChatModel> {
     const key = JSON.stringify([
       endpoint.baseURL ?? null,
       endpoint.apiKey ?? null,
@@ -225,6 +225,8 @@ export class LlmClient {
         ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
       })
       this.#models.set(key, model)
+      // a model that could not be built (no key) is not kept: the next call reads the environment again
+      model.catch(() => this.#models.delete(key))
     }
     return model
   }

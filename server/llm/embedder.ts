@@ -1,7 +1,7 @@
 // The Embedder interface shared by every embedding provider of the knowledge base (the offline
 // hashing embedder and the transformers.js one live with the knowledge base), and the
-// OpenAI-compatible embeddings client built on LangChain's OpenAIEmbeddings.
-import { OpenAIEmbeddings } from '@langchain/openai'
+// OpenAI-compatible embeddings client built on LangChain's OpenAIEmbeddings (imported at its first
+// request, as the chat models are: chat-model.ts).
 import { z } from 'zod'
 import { ApiKeyEnvName, DEFAULT_TIMEOUT_S } from '../../client-safe/model-config.ts'
 import { collectSecrets, isDefaultEndpoint, NO_KEY_PLACEHOLDER, resolveEndpoint, type Env } from './env.ts'
@@ -93,6 +93,7 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
     const { value } = await withRetry(
       async ({ signal: attemptSignal, timeoutMs }) => {
         stats.requests++
+        const { OpenAIEmbeddings } = await import('@langchain/openai')
         const client = new OpenAIEmbeddings({
           model: config.model,
           apiKey: key,

@@ -109,31 +109,31 @@ describe('ollama', () => {
 })
 
 describe('createChatModel', () => {
-  it('builds the LangChain class of each provider', () => {
+  it('builds the LangChain class of each provider', async () => {
     expect(
-      createChatModel(parseModelSpec('openai:gpt-4.1-mini'), { env: { OPENAI_API_KEY: 'sk-x-000000000' } }),
+      await createChatModel(parseModelSpec('openai:gpt-4.1-mini'), { env: { OPENAI_API_KEY: 'sk-x-000000000' } }),
     ).toBeInstanceOf(ChatOpenAI)
-    expect(createChatModel(parseModelSpec('anthropic:claude-x'), { env: { ANTHROPIC_API_KEY: 'k' } })).toBeInstanceOf(
-      ChatAnthropic,
-    )
-    expect(createChatModel(parseModelSpec('google:gemini-2.5-flash'), { env: { GEMINI_API_KEY: 'k' } })).toBeInstanceOf(
-      ChatGoogleGenerativeAI,
-    )
-    expect(createChatModel(parseModelSpec('ollama:llama3'), { env: {} })).toBeInstanceOf(ChatOllama)
+    expect(
+      await createChatModel(parseModelSpec('anthropic:claude-x'), { env: { ANTHROPIC_API_KEY: 'k' } }),
+    ).toBeInstanceOf(ChatAnthropic)
+    expect(
+      await createChatModel(parseModelSpec('google:gemini-2.5-flash'), { env: { GEMINI_API_KEY: 'k' } }),
+    ).toBeInstanceOf(ChatGoogleGenerativeAI)
+    expect(await createChatModel(parseModelSpec('ollama:llama3'), { env: {} })).toBeInstanceOf(ChatOllama)
   })
 
-  it('google reads GOOGLE_API_KEY, then GEMINI_API_KEY; none is a config error', () => {
+  it('google reads GOOGLE_API_KEY, then GEMINI_API_KEY; none is a config error', async () => {
     expect(resolveEndpoint({ provider: 'google' }, { GEMINI_API_KEY: 'g2' }).apiKeyEnv).toBe('GEMINI_API_KEY')
     expect(resolveEndpoint({ provider: 'google' }, { GOOGLE_API_KEY: 'g1', GEMINI_API_KEY: 'g2' }).apiKeyEnv).toBe(
       'GOOGLE_API_KEY',
     )
-    expect(() => createChatModel(parseModelSpec('gemini-2.5-pro'), { env: {} })).toThrow(LlmError)
+    await expect(createChatModel(parseModelSpec('gemini-2.5-pro'), { env: {} })).rejects.toThrow(LlmError)
   })
 
-  it('an OpenAI-compatible alias (vLLM) targets its server', () => {
+  it('an OpenAI-compatible alias (vLLM) targets its server', async () => {
     const cfg = parseModelSpec('vllm:Qwen/Qwen2.5-Coder-7B-Instruct')
     expect(cfg).toMatchObject({ provider: 'openai', baseURL: 'http://127.0.0.1:8000/v1' })
-    const m = createChatModel(cfg, { env: {} }) as ChatOpenAI
+    const m = (await createChatModel(cfg, { env: {} })) as ChatOpenAI
     expect(m.model).toBe('Qwen/Qwen2.5-Coder-7B-Instruct')
   })
 })

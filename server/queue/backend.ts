@@ -11,7 +11,7 @@
 //             how often a job may be retried after deaths)
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { makeWorkerUtils, run, type Runner, type WorkerUtils } from 'graphile-worker'
+import type { Runner, WorkerUtils } from 'graphile-worker'
 import pg from 'pg'
 import {
   EvalResult,
@@ -20,7 +20,7 @@ import {
   type EvaluationBackend,
   type WorkerStatus,
 } from '../contracts/evaluation.ts'
-import { evalJobKey, installQueue, quietLogger } from './schema.ts'
+import { evalJobKey, graphileWorker, installQueue, quietLogger } from './schema.ts'
 
 export interface QueueBackendOptions {
   /** the engine's connection (it installs the queue schemas, so it may create schemas) */
@@ -164,13 +164,14 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
     async start() {
       if (runner) return
       await installQueue(pool)
-      utils = await makeWorkerUtils({ pgPool: pool, logger: quietLogger(log) })
+      const { makeWorkerUtils, run } = await graphileWorker()
+      utils = await makeWorkerUtils({ pgPool: pool, logger: await quietLogger(log) })
       runner = await run({
         pgPool: pool,
         concurrency: opts.resultConcurrency ?? 2,
         noHandleSignals: true,
         pollInterval: opts.pollIntervalMs ?? 1000,
-        logger: quietLogger(log),
+        logger: await quietLogger(log),
         events: new EventEmitter(),
         // this engine's own results (see resultTask), and the shared task older workers post to
         taskList: {

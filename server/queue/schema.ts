@@ -3,7 +3,7 @@
 //   fm_queue.workers  registry + heartbeats of server workers (the console's worker list)
 //   fm_queue.jobs     one row per submitted (jobId, attempt): a resubmit is a no-op, the worker that
 //                     took it is known (dead-worker recovery), a result is delivered once
-import { Logger, runMigrations } from 'graphile-worker'
+import type { Logger } from 'graphile-worker'
 import type pg from 'pg'
 
 export const QUEUE_SCHEMA = 'fm_queue'
@@ -54,7 +54,8 @@ export async function installQueue(pool: pg.Pool): Promise<void> {
   try {
     await client.query('SELECT pg_advisory_lock($1)', [INSTALL_LOCK])
     try {
-      await runMigrations({ pgPool: pool, logger: quietLogger() })
+      const { runMigrations } = await graphileWorker()
+      await runMigrations({ pgPool: pool, logger: await quietLogger() })
       await client.query(QUEUE_DDL)
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [INSTALL_LOCK])
@@ -64,8 +65,14 @@ export async function installQueue(pool: pg.Pool): Promise<void> {
   }
 }
 
+/** graphile-worker, imported by server mode's queue only: the embedded mode never loads it */
+export const graphileWorker = () => import('graphile-worker')
+
 /** graphile-worker's logger, quiet below warnings (it logs every job at info level otherwise). */
-export function quietLogger(write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+export async function quietLogger(
+  write: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+): Promise<Logger> {
+  const { Logger } = await graphileWorker()
   return new Logger(() => (level, message) => {
     if (level === 'error' || level === 'warning' || process.env.FM_QUEUE_DEBUG) write(`[queue] ${level}: ${message}`)
   })

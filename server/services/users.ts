@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { hashPassword } from 'better-auth/crypto'
+import { hashPassword } from '../auth/auth.ts'
 import type { Db } from '../db.ts'
 import type { Actor, Role } from '../auth/roles.ts'
 import { audit } from './audit.ts'

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server'
-import { verifyPassword } from 'better-auth/crypto'
 import { z } from 'zod'
+import { verifyPassword } from '../../auth/auth.ts'
 import { setPassword } from '../../services/users.ts'
 import { router, viewerProcedure } from '../trpc.ts'
 
@@ -37,7 +37,7 @@ export const accountRouter = router({
         where: { userId: ctx.actor.id, providerId: 'credential' },
         select: { password: true },
       })
-      if (!account?.password || !(await verifyPassword({ hash: account.password, password: input.current }))) {
+      if (!account?.password || !(await verifyPassword(account.password, input.current))) {
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'the current password is wrong' })
       }
       if (input.current === input.next) throw new TRPCError({ code: 'BAD_REQUEST', message: 'choose a new password' })
