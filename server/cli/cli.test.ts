@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -93,6 +94,24 @@ describe('fm-agent CLI', () => {
     expect((listed.json as Array<{ id: string }>).map((p) => p.id)).toEqual(
       expect.arrayContaining(['circle-packing-26', stored[0]!.id]),
     )
+  })
+
+  it('a run that cannot be created exits with its reason, its workers (started meanwhile) stopped', async () => {
+    const dir = tempDir()
+    const r = await cli(['run', 'no-such-problem', '--operators', 'local', '--data-dir', dir])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/no-such-problem/)
+    // the worker processes and their sandboxes name the data folder (their slots live in it)
+    const left = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)
+        } catch {
+          return false
+        }
+      })
+    expect(left).toEqual([])
   })
 
   it('answers unknown commands and flags with exit code 2', async () => {

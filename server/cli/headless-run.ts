@@ -3,6 +3,7 @@
 // server holds the data folder.
 import type { ApiClient } from '../api/client.ts'
 import type { Logger } from '../log.ts'
+import type { EvaluationBackend } from '../contracts/evaluation.ts'
 import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/evaluation-backend.ts'
@@ -41,16 +42,26 @@ export function exitCodeFor(status: RunStatus) {
   return status === 'failed' ? 1 : 0
 }
 
-/** Runs to the end in this process. */
+/**
+ * Starts this process's evaluation workers for driveLocally; a caller starts them first and prepares
+ * the run meanwhile (worker processes and sandboxes take a quarter of a second to come up).
+ */
+export function startLocalBackend(api: ApiClient, log: Logger, workers?: number): Promise<EvaluationBackend> {
+  const backend = createBackend({ db: api.app!.db, log, workers })
+  backend.catch(() => undefined) // the caller awaits it later: not an unhandled rejection meanwhile
+  return backend
+}
+
+/** Runs to the end in this process, with the workers given (closed at the end) or its own. */
 export async function driveLocally(
   api: ApiClient,
   runId: string,
   maxEvals: number,
   log: Logger,
-  opts: { workers?: number },
+  opts: { workers?: number; backend?: Promise<EvaluationBackend> },
 ) {
   const app = api.app!
-  const backend = await createBackend({ db: app.db, log, workers: opts.workers })
+  const backend = await (opts.backend ?? startLocalBackend(api, log, opts.workers))
   const manager = new EngineManager({
     db: app.db,
     backend,

@@ -13,7 +13,14 @@ import {
 import { createRun } from '../../runs/service.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
-import { driveLocally, exitCodeFor, followRemotely, summaryJson, summaryText } from '../headless-run.ts'
+import {
+  driveLocally,
+  exitCodeFor,
+  followRemotely,
+  startLocalBackend,
+  summaryJson,
+  summaryText,
+} from '../headless-run.ts'
 
 export const run: Command = {
   summary: 'run the search headless on a problem (a built-in id or a problem folder)',
@@ -106,6 +113,8 @@ export const run: Command = {
       // second of a first run's start (every command that lists or names problems still syncs them)
       syncProblems: !isPath,
     })
+    const backend = api.remote ? null : startLocalBackend(api, log, workers)
+    let driving = false
     try {
       let problemId = target
       if (isPath) {
@@ -142,10 +151,12 @@ export const run: Command = {
       )
       const summary = api.remote
         ? await followRemotely(api, runId, maxEvals, log)
-        : await driveLocally(api, runId, maxEvals, log, { workers })
+        : await ((driving = true), driveLocally(api, runId, maxEvals, log, { backend: backend! }))
       out(values.json ? summaryJson(summary) : summaryText(summary))
       return exitCodeFor(summary.status)
     } finally {
+      // workers started for a run that could not be created
+      if (backend && !driving) await backend.then((b) => b.close()).catch(() => undefined)
       await api.close()
     }
   },
