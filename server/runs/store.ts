@@ -2,6 +2,9 @@
 // flight goes out together in the next, one statement per kind (new candidates, rejections,
 // evaluation results). A caller's promise resolves once its rows are stored, so nothing is acted
 // on before it is persisted, and a busy run pays one statement for many rows instead of one each.
+// Results alone wait a few milliseconds for company (RESULT_WAIT_MS): with two workers they arrive
+// one at a time, and a statement's fixed cost in the embedded database (parse, plan, commit: ~1 ms)
+// was most of the write. New candidates never wait: a worker may be waiting for them.
 // The statements are database functions (migration 20261206100000_store_functions) whose plans
 // the session caches: planning them cost the embedded database more than running them.
 import type { Db } from '../db.ts'
@@ -68,6 +71,10 @@ interface Pending<T, R> {
 
 const empty = <T, R>(): Pending<T, R> => ({ rows: [], waiters: [] })
 
+/** how long results alone wait for more before they are written, and how many are enough */
+export const RESULT_WAIT_MS = 10
+export const RESULT_BATCH = 8
+
 export class RunStore {
   private candidates = empty<CandidateRow, void>()
   private rejections = empty<RejectionRow, void>()
@@ -76,12 +83,15 @@ export class RunStore {
   private best: { score: number; candidateId: string } | null = null
   private flushing: Promise<void> | null = null
   private scheduled = false
+  /** a flush of results alone, due in RESULT_WAIT_MS */
+  private timer: NodeJS.Timeout | null = null
   /** statements and rows written, for the benchmarks */
   readonly stats = { statements: 0, rows: 0 }
 
   constructor(
     private readonly db: Db,
     readonly runId: string,
+    private readonly resultWaitMs = RESULT_WAIT_MS,
   ) {}
 
   /** Resolves when the candidate's row is stored (status queued): it may be dispatched then. */
@@ -128,7 +138,21 @@ export class RunStore {
   }
 
   private schedule() {
-    if (this.scheduled || this.flushing) return
+    if (this.flushing) return
+    const resultsOnly = !this.candidates.rows.length && !this.rejections.rows.length
+    if (resultsOnly && this.results.rows.length < RESULT_BATCH) {
+      if (!this.scheduled) {
+        this.scheduled = true
+        this.timer = setTimeout(() => void this.flushNow(), this.resultWaitMs)
+      }
+      return
+    }
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = null
+      this.scheduled = false
+    }
+    if (this.scheduled) return
     this.scheduled = true
     // what arrives in this turn of the event loop goes in the same statement
     setImmediate(() => {
@@ -139,6 +163,10 @@ export class RunStore {
   private flushNow(): Promise<void> {
     if (this.flushing) return this.flushing
     this.scheduled = false
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
     if (!this.hasRows()) return Promise.resolve()
     const candidates = this.candidates
     const rejections = this.rejections

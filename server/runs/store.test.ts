@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { embedded } from '../../test-support/db-modes.ts'
+import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
+import type { Db } from '../db.ts'
+import { RESULT_BATCH, RunStore, type CandidateRow, type ResultRow } from './store.ts'
+
+let db: Db
+let cleanup: () => Promise<void>
+let runId: string
+let seq = 1000
+
+beforeAll(async () => {
+  ;({ db, cleanup } = await embedded())
+  ;({ runId } = await seedSyntheticRun(db, { candidates: 1, status: 'running' }))
+})
+afterAll(async () => cleanup?.())
+
+const candidate = (): CandidateRow => {
+  const n = seq++
+  return {
+    id: randomUUID(),
+    seq: n,
+    island: 0,
+    parentIds: [],
+    origin: 'test',
+    operator: 'diff',
+    operatorParams: {},
+    code: `x = ${n}\n`,
+    codeHash: `hash-${n}`,
+    tokensIn: 0,
+    tokensOut: 0,
+    costUsd: 0,
+  }
+}
+const result = (id: string): ResultRow => ({
+  id,
+  attempt: 0,
+  valid: true,
+  score: 1,
+  metrics: { score: 1 },
+  features: {},
+  artifacts: {},
+  error: null,
+  timing: {},
+  workerId: 'w',
+})
+const nextTurn = () => new Promise((r) => setImmediate(r))
+
+describe('RunStore', () => {
+  it('writes new candidates at once; results wait for company, a full batch or a candidate, then go together', async () => {
+    // a wait no test reaches: only a full batch, a candidate or drain() writes the results
+    const store = new RunStore(db, runId, 3_600_000)
+    const cands = Array.from({ length: RESULT_BATCH + 2 }, candidate)
+    await Promise.all(cands.map((c) => store.insertCandidate(c)))
+    expect(store.stats).toEqual({ statements: 1, rows: cands.length })
+
+    // one result per turn of the event loop, one short of a batch: nothing written yet
+    const written: Array<Promise<unknown>> = []
+    for (const c of cands.slice(0, RESULT_BATCH - 1)) {
+      written.push(store.recordResults([result(c.id)]))
+      await nextTurn()
+    }
+    await nextTurn()
+    expect(store.stats.statements).toBe(1)
+    // the batch's last result writes all of them in one statement, each at its own evaluation index
+    written.push(store.recordResults([result(cands[RESULT_BATCH - 1]!.id)]))
+    const stored = (await Promise.all(written)).flat() as Array<{ id: string; evalIndex: number }>
+    expect(store.stats).toEqual({ statements: 2, rows: cands.length + RESULT_BATCH })
+    expect(stored.map((s) => s.id)).toEqual(cands.slice(0, RESULT_BATCH).map((c) => c.id))
+    expect(new Set(stored.map((s) => s.evalIndex)).size).toBe(RESULT_BATCH)
+
+    // a waiting result goes out with the next candidate, which never waits
+    const waiting = store.recordResults([result(cands[RESULT_BATCH]!.id)])
+    await nextTurn()
+    const late = candidate()
+    await store.insertCandidate(late)
+    expect((await waiting)[0]?.id).toBe(cands[RESULT_BATCH]!.id)
+    expect(store.stats.statements).toBe(4) // the candidate's statement, then the result's
+
+    // drain() writes what waits
+    const last = store.recordResults([result(cands[RESULT_BATCH + 1]!.id)])
+    await store.drain()
+    expect((await last)[0]?.id).toBe(cands[RESULT_BATCH + 1]!.id)
+    const rows = await db.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM candidates WHERE run_id = $1 AND status = 'evaluated' AND id = ANY($2)`,
+      [runId, cands.map((c) => c.id)],
+    )
+    expect(rows[0]?.n).toBe(cands.length)
+  })
+})
