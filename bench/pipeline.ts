@@ -109,6 +109,20 @@ function machineBusyTicks(): number {
   return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0)
 }
 
+/**
+ * Proportional resident memory (kB): a page shared by n processes counts 1/n in each. The plain sum
+ * of resident sizes counts a shared page once per process: the forked sandboxes share most of their
+ * launcher's pages, every Node process the same binary.
+ */
+function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))
+    return m ? Number(m[1]) : 0
+  } catch {
+    return 0 // gone meanwhile
+  }
+}
+
 function tree(all: ProcSample[], root: number): ProcSample[] {
   const kids = new Map<number, ProcSample[]>()
   for (const p of all) kids.set(p.ppid, [...(kids.get(p.ppid) ?? []), p])
@@ -153,6 +167,8 @@ async function runCase(latencyName: string, evals: number) {
     child.stdout!.on('data', (d) => (stdout += String(d)))
     child.stderr!.on('data', (d) => (stderr = (stderr + String(d)).slice(-4000)))
     let peakRss = 0
+    let peakPss = 0
+    let samples = 0
     let peakLargest = { rssKb: 0, comm: '' }
     let engineTicks = 0
     let enginePid = 0
@@ -165,6 +181,11 @@ async function runCase(latencyName: string, evals: number) {
       }
       const rss = mine.reduce((n, p) => n + p.rssKb, 0)
       if (rss > peakRss) peakRss = rss
+      // smaps_rollup walks each process's page tables: every 5th sample
+      if (samples++ % 5 === 0) {
+        const pss = mine.reduce((n, p) => n + pssKb(p.pid), 0)
+        if (pss > peakPss) peakPss = pss
+      }
       for (const p of mine)
         if (p.rssKb > peakLargest.rssKb)
           peakLargest = { rssKb: p.rssKb, comm: `${p.comm}${p.pid === enginePid ? ' (fm-agent run)' : ''}` }
@@ -196,6 +217,7 @@ async function runCase(latencyName: string, evals: number) {
       requests: summary.pipeline?.requests ?? 0,
       busyShare: summary.pipeline?.busyShare ?? 0,
       peakMb: peakRss / 1024,
+      peakPssMb: peakPss / 1024,
       largest: `${peakLargest.comm} ${(peakLargest.rssKb / 1024).toFixed(0)} MB`,
     }
   } finally {
@@ -275,7 +297,7 @@ console.log(
 )
 console.log(`pool-only floor (no engine, no model): ${floor.toFixed(1)} evaluations/s`)
 console.log(
-  '| model | evaluations | wall | eval/s | vs floor | vs OpenEvolve | run alone | evolve stage eval/s | engine CPU / eval | workers CPU / eval | requests in flight | workers busy | peak memory, all processes | largest process |',
+  '| model | evaluations | wall | eval/s | vs floor | vs OpenEvolve | run alone | evolve stage eval/s | engine CPU / eval | workers CPU / eval | requests in flight | workers busy | peak memory, all processes (RSS sum; PSS sum) | largest process |',
 )
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const c of values.cases!.split(',')) {
@@ -283,6 +305,6 @@ for (const c of values.cases!.split(',')) {
   const r = await runCase(latency, Number(n))
   const oe = OPENEVOLVE[c]
   console.log(
-    `| ${latency} | ${n} | ${r.wall.toFixed(1)} s | ${r.rate.toFixed(1)} | ${(r.rate / floor).toFixed(2)} | ${oe ? `${(r.rate / oe).toFixed(2)}× (${oe}/s)` : '–'} | ${r.runWall.toFixed(1)} s | ${r.evolveRate.toFixed(1)} | ${r.engineMsPerEval.toFixed(2)} ms | ${r.othersMsPerEval.toFixed(2)} ms | ${r.requests.toFixed(1)} | ${(r.busyShare * 100).toFixed(0)} % | ${r.peakMb.toFixed(0)} MB | ${r.largest} |`,
+    `| ${latency} | ${n} | ${r.wall.toFixed(1)} s | ${r.rate.toFixed(1)} | ${(r.rate / floor).toFixed(2)} | ${oe ? `${(r.rate / oe).toFixed(2)}× (${oe}/s)` : '–'} | ${r.runWall.toFixed(1)} s | ${r.evolveRate.toFixed(1)} | ${r.engineMsPerEval.toFixed(2)} ms | ${r.othersMsPerEval.toFixed(2)} ms | ${r.requests.toFixed(1)} | ${(r.busyShare * 100).toFixed(0)} % | ${r.peakMb.toFixed(0)} MB; ${r.peakPssMb.toFixed(0)} MB | ${r.largest} |`,
   )
 }
