@@ -241,6 +241,54 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
     }
   })
 
+  it('an evaluation finds nothing the one before it in the same slot left: files in /tmp and /dev/shm, processes', async () => {
+    const one = createRunner({
+      cacheDir: tempDir('fm-cache-'),
+      workerId: 'one-slot',
+      slots: 1,
+      isolation,
+      fetchBundle: store.fetch,
+    })
+    const marker = `${100000 + randomInt(1e6)}.${randomInt(1e6)}`
+    try {
+      const first = await one.run(
+        makeJob(
+          probeProblem,
+          `import os, subprocess
+for d in ('/tmp', '/dev/shm'):
+    open(os.path.join(d, 'left-${marker}'), 'w').write('x')
+subprocess.Popen(['setsid', 'sleep', '${marker}'], start_new_session=True)
+findings = {'wrote': all(os.path.exists(os.path.join(d, 'left-${marker}')) for d in ('/tmp', '/dev/shm'))}
+`,
+        ),
+      )
+      expect(first.artifacts.findings).toEqual({ wrote: true })
+      const second = await one.run(
+        makeJob(
+          probeProblem,
+          `import os
+procs = []
+for p in os.listdir('/proc'):
+    if p.isdigit():
+        try:
+            procs.append(open('/proc/%s/cmdline' % p, 'rb').read().decode(errors='replace'))
+        except OSError:
+            pass
+findings = {
+    'tmp': os.path.exists('/tmp/left-${marker}'),
+    'shm': os.path.exists('/dev/shm/left-${marker}'),
+    'sleeper': any('${marker}' in c for c in procs),
+}
+`,
+        ),
+      )
+      expect(second.artifacts.findings).toEqual({ tmp: false, shm: false, sleeper: false })
+      expect(psLines(marker)).toEqual([])
+    } finally {
+      await one.close()
+    }
+  })
+
   it('a valid candidate still works: the score, timing and no error', async () => {
     const r = await runner.run(makeJob(problem, 'print(2.5)\n'))
     expect(r.valid).toBe(true)

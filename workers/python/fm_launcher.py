@@ -5,24 +5,31 @@ unprivileged uid: its own user, pid, network, ipc and uts namespaces, a read-onl
 masked secret folders). Starting bwrap + python costs ~30 ms of CPU per process on a small machine,
 which alone would cap a 2-core box near 60 evaluations/s; forking this warm interpreter costs ~3 ms.
 
-For each request (one JSON line on stdin) the launcher forks:
-  A  a fresh mount namespace and pid namespace (unshare); private tmpfs /tmp and /dev/shm;
-  B  pid 1 of that pid namespace: mounts its /proc, enforces the wall-clock timeout, reaps orphans and,
-     when the evaluation ends, SIGKILLs everything left in the namespace (so `setsid` orphans die);
+Once, at start, the launcher forks
+  A  which unshares a mount namespace and a pid namespace and forks P, then only waits for it (killing A
+     kills P, by PDEATHSIG, and with P everything in its namespace);
+  P  pid 1 of that pid namespace, kept for the launcher's life: mounts its /proc and runs the requests
+     the launcher passes it, one at a time.
+For each request (one JSON line on stdin) P mounts a fresh tmpfs on /tmp and /dev/shm and the request's
+masks, forks C, enforces the wall-clock timeout and reaps orphans; when the evaluation ends it SIGKILLs
+everything else in the namespace (so `setsid` orphans die) and takes its mounts down again: the next
+evaluation starts with nothing the last one left. (It had been three forks per evaluation, A and P
+included: ~40 % of a trivial evaluation's CPU went to forking, copying pages and exiting.)
   C  drops every capability (and, in the root fallback, its uid), sets rlimits (CPU, address space,
      processes, file size), installs a seccomp filter that refuses ptrace, process_vm_readv/writev and
      pidfd_getfd (nothing in the evaluation can read or write another process's memory), closes every
      inherited descriptor (the control pipes included), and then either execs the evaluator or, for a
      Python evaluator, runs it in this already-warm interpreter, made non-dumpable (its /proc files and
      memory closed to the candidate processes it starts).
-B reports exit status, timing and rusage to the launcher over a pipe that C closes before any untrusted
-code runs; the launcher answers one JSON line on stdout.
+P reports exit status, timing and rusage to the launcher over a pipe that C closes before any untrusted
+code runs; the launcher answers one JSON line on stdout. P keeps its capabilities: no process of an
+evaluation can trace it, signal it (pid 1 ignores what it has no handler for) or read its descriptors.
 
-The result channel. A opens the step's output files (stdout, the other processes' stdout, stderr, the
+The result channel. P opens the step's output files (stdout, the other processes' stdout, stderr, the
 result file), then masks their folder and the request's `mask` paths (e.g. a problem's private files
 during a compile step) in the evaluation's mount namespace: no process of the evaluation can open
-them by path. C's stdout is a Unix socket to B (a socket, unlike a pipe or a file, cannot be reopened
-through /proc/<pid>/fd); B receives with SO_PASSCRED, so each chunk carries its writer's pid, and
+them by path. C's stdout is a Unix socket to P (a socket, unlike a pipe or a file, cannot be reopened
+through /proc/<pid>/fd); P receives with SO_PASSCRED, so each chunk carries its writer's pid, and
 writes what C itself wrote to `stdout`, what any other process wrote to `stdoutOther`. The result file
 reaches C as descriptor 3 ($FM_RESULT_FILE = /proc/self/fd/3): only C and what inherits it can write it.
 
@@ -67,6 +74,7 @@ PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 PR_SET_DUMPABLE, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 4, 22, 2
 MS_BIND = 4096
+MNT_DETACH = 2
 OUT_CAP = 64 * 1024 * 1024  # per output file; past it the file restarts (the runner reads tails)
 
 
@@ -156,11 +164,14 @@ def deny_process_access():
 
 
 def mask(path):
-    """Hide a folder (an empty tmpfs) or a file (/dev/null) in this mount namespace."""
+    """Hide a folder (an empty tmpfs) or a file (/dev/null) in this mount namespace; True if it did."""
     if os.path.isdir(path) and not os.path.islink(path):
         mount('tmpfs', path, 'tmpfs', MS_NOSUID | MS_NODEV | MS_RDONLY, 'size=1m,mode=755')
-    elif os.path.exists(path):
+        return True
+    if os.path.exists(path):
         mount('/dev/null', path, None, MS_BIND)
+        return True
+    return False
 
 
 def write_report(fd, obj):
@@ -197,7 +208,7 @@ def setup_launcher():
 
 # --------------------------------------------------------------------------------------------- C
 def stage_c(req, wfd, report_started, fds):
-    """fds: the evaluation's stdin (/dev/null), stdout (the socket to B), stderr and result file."""
+    """fds: the evaluation's stdin (/dev/null), stdout (the socket to P), stderr and result file."""
     signal.set_wakeup_fd(-1)
     for sig in (signal.SIGCHLD, signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
@@ -208,7 +219,7 @@ def stage_c(req, wfd, report_started, fds):
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
     for target, fd in enumerate(high):
         os.dup2(fd, target)
-    # every inherited descriptor goes, the launcher's control pipes and B's report pipe included
+    # every inherited descriptor goes, P's control pipes and its report pipe included
     os.closerange(len(high), 1 << 20)
     os.chdir(req['cwd'])
     limits = req.get('limits', {})
@@ -301,7 +312,7 @@ def run_python_inline(argv, env):
     os._exit(code & 0xFF)
 
 
-# --------------------------------------------------------------------------------------------- B
+# --------------------------------------------------------------------------------------------- P
 def list_children(pid):
     """Direct children of `pid` (the fallback mode has no pid namespace to tear down)."""
     kids = []
@@ -356,7 +367,7 @@ def reap_all(block):
 
 
 class Relay:
-    """B's side of the evaluator's stdout: routes each chunk by its writer's pid."""
+    """P's side of the evaluator's stdout: routes each chunk by its writer's pid."""
 
     def __init__(self, sock, own_pid, out_fd, other_fd):
         self.sock = sock
@@ -399,96 +410,167 @@ class Relay:
         return True
 
 
-def stage_b(req, wfd, outs):
-    t0 = time.monotonic()
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if NS:
-        mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    else:
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    rpipe, wpipe = os.pipe()
-    os.set_blocking(rpipe, False)
-    os.set_blocking(wpipe, False)
-    signal.set_wakeup_fd(wpipe)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-    devnull = os.open('/dev/null', os.O_RDONLY)
-    c_pid = os.fork()
-    if c_pid == 0:
+class Holder:
+    """P: pid 1 of the evaluations' pid namespace (in a mount namespace of its own), kept for the
+    launcher's life. Each evaluation gets a fresh tmpfs /tmp and /dev/shm and its masks, mounted before
+    it and taken down after it, and everything it started is killed before the next one: only C is
+    forked per evaluation (it had been three forks of this interpreter: ~40 % of a trivial
+    evaluation's CPU went to forking, page copies and exits)."""
+
+    def __init__(self, wfd):
+        self.wfd = wfd
+        self.mounted = []  # this evaluation's mounts, taken down after it, last first
+        self.keep = {}
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if NS:
+            mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            # a slot folder under /tmp or /dev/shm (a non-root worker with its cache there) must survive
+            # each fresh tmpfs: a handle on it, taken before the first, is bound back after each
+            self.keep = {p: os.open(p, os.O_PATH) for p in CONFIG.get('keep', [])
+                         if any(p.startswith(t + '/') for t in TMP_TARGETS) and os.path.isdir(p)}
+        else:
+            libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        rpipe, wpipe = os.pipe()
+        os.set_blocking(rpipe, False)
+        os.set_blocking(wpipe, False)
+        signal.set_wakeup_fd(wpipe)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.wake = (rpipe, wpipe)
+
+    def prepare(self, req):
+        if NS:
+            for target in TMP_TARGETS:
+                if os.path.isdir(target):
+                    tmpfs(target, req.get('tmpfsMb', 256))
+                    self.mounted.append(target)
+            for path, fd in self.keep.items():
+                os.makedirs(path, exist_ok=True)
+                mount(f'/proc/self/fd/{fd}', path, None, MS_BIND | MS_REC)
+                self.mounted.append(path)
+        outs = open_outputs(req)
+        if NS:
+            for path in req.get('mask', []) + ([req['outDir']] if req.get('outDir') else []):
+                # what this process cannot even look up, the evaluation cannot read either
+                if os.path.lexists(path) and mask(path):
+                    self.mounted.append(path)
+        return outs
+
+    def cleanup(self, outs):
+        for fd in outs.values():
+            os.close(fd)
+        while self.mounted:
+            target = self.mounted.pop()
+            _check(libc.umount2(target.encode(), MNT_DETACH), f'umount {target}')
+
+    def run(self, req):
+        t0 = time.monotonic()
+        outs = self.prepare(req)
         try:
-            os.close(rpipe)
-            os.close(wpipe)
-            mine.close()
-            stage_c(req, wfd, True, [devnull, theirs.fileno(), outs['stderr'], outs['result']])
-        except BaseException as e:  # setup failed before the evaluator ran
+            return self.evaluate(req, outs, t0)
+        finally:
+            self.cleanup(outs)
+
+    def evaluate(self, req, outs, t0):
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        devnull = os.open('/dev/null', os.O_RDONLY)
+        c_pid = os.fork()
+        if c_pid == 0:
             try:
-                os.write(outs['stderr'], f'fm_launcher: sandbox setup failed: {e!r}\n'.encode())
-            except OSError:
-                pass
-        os._exit(126)
-    theirs.close()
-    os.close(devnull)
-    mine.setblocking(False)
-    relay = Relay(mine, c_pid, outs['stdout'], outs['stdoutOther'])
-    timeout = float(req.get('timeout', 30))
-    deadline = t0 + timeout
-    c_status = None
-    timed_out = False
-    while c_status is None:
-        for pid, status, _ru in reap_all(block=False):
-            if pid == c_pid:
-                c_status = status
+                mine.close()
+                stage_c(req, self.wfd, True, [devnull, theirs.fileno(), outs['stderr'], outs['result']])
+            except BaseException as e:  # setup failed before the evaluator ran
+                try:
+                    os.write(outs['stderr'], f'fm_launcher: sandbox setup failed: {e!r}\n'.encode())
+                except OSError:
+                    pass
+            os._exit(126)
+        theirs.close()
+        os.close(devnull)
+        mine.setblocking(False)
+        relay = Relay(mine, c_pid, outs['stdout'], outs['stdoutOther'])
+        deadline = t0 + float(req.get('timeout', 30))
+        c_status = None
+        timed_out = False
+        max_rss = 0
+
+        def reaped(block):
+            nonlocal c_status, max_rss
+            for pid, status, ru in reap_all(block):
+                max_rss = max(max_rss, ru.ru_maxrss)
+                if pid == c_pid and c_status is None:
+                    c_status = status
+
+        while c_status is None:
+            reaped(False)
+            if c_status is not None:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            try:
+                ready, _, _ = select.select([self.wake[0]] + ([mine] if relay.open else []), [], [], remaining)
+            except InterruptedError:
+                continue
+            if self.wake[0] in ready:
+                try:
+                    os.read(self.wake[0], 4096)
+                except (BlockingIOError, InterruptedError):
+                    pass
+            if mine in ready:
+                relay.pump()
+        wall = time.monotonic() - t0
+        kill_everything(c_pid)
+        reaped(True)
+        # what is still in the socket: every writer is dead in a pid namespace (read to the end, bounded in
+        # time all the same); without one, take what is there
+        if NS:
+            mine.settimeout(2.0)
+        while relay.open and relay.pump(1 << 20):
+            if not NS:
+                break
+        mine.close()
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        report = {
+            'id': req.get('id'),
+            'final': True,
+            'timedOut': timed_out,
+            'wallMs': round(wall * 1000, 3),
+            'cpuMs': round((ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime) * 1000, 3),
+            'maxRssKb': max_rss,
+            'exitCode': None,
+            'signal': None,
+        }
         if c_status is not None:
-            break
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timed_out = True
-            break
+            if os.WIFEXITED(c_status):
+                report['exitCode'] = os.WEXITSTATUS(c_status)
+            elif os.WIFSIGNALED(c_status):
+                report['signal'] = signal.Signals(os.WTERMSIG(c_status)).name
+        return report
+
+
+def holder_main(req_r, wfd):
+    holder = Holder(wfd)
+    requests = os.fdopen(req_r, 'rb')
+    while True:
+        line = requests.readline()
+        if not line:
+            os._exit(0)
+        req = json.loads(line)
         try:
-            ready, _, _ = select.select([rpipe] + ([mine] if relay.open else []), [], [], remaining)
-        except InterruptedError:
-            continue
-        if rpipe in ready:
-            try:
-                os.read(rpipe, 4096)
-            except (BlockingIOError, InterruptedError):
-                pass
-        if mine in ready:
-            relay.pump()
-    wall = time.monotonic() - t0
-    kill_everything(c_pid)
-    for pid, status, _ru in reap_all(block=True):
-        if pid == c_pid and c_status is None:
-            c_status = status
-    # what is still in the socket: every writer is dead in a pid namespace (read to the end, bounded in
-    # time all the same); without one, take what is there
-    if NS:
-        mine.settimeout(2.0)
-    while relay.open and relay.pump(1 << 20):
-        if not NS:
-            break
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    report = {
-        'final': True,
-        'timedOut': timed_out,
-        'wallMs': round(wall * 1000, 3),
-        'cpuMs': round((ru.ru_utime + ru.ru_stime) * 1000, 3),
-        'maxRssKb': ru.ru_maxrss,
-        'exitCode': None,
-        'signal': None,
-    }
-    if c_status is not None:
-        if os.WIFEXITED(c_status):
-            report['exitCode'] = os.WEXITSTATUS(c_status)
-        elif os.WIFSIGNALED(c_status):
-            report['signal'] = signal.Signals(os.WTERMSIG(c_status)).name
-    write_report(wfd, report)
-    os._exit(0)
+            report = holder.run(req)
+        except BaseException as e:
+            # the next evaluation gets a fresh namespace
+            write_report(wfd, {'id': req.get('id'), 'infra': f'sandbox setup failed: {e!r}'})
+            os._exit(1)
+        write_report(wfd, report)
 
 
 # --------------------------------------------------------------------------------------------- A
 OUT_KEYS = ('stdout', 'stdoutOther', 'stderr', 'result')
+TMP_TARGETS = ('/tmp', '/dev/shm')
 
 
 def open_outputs(req):
@@ -497,88 +579,113 @@ def open_outputs(req):
     return {k: os.open(req[k], flags.get(k, os.O_WRONLY) | os.O_CREAT | os.O_TRUNC, 0o600) for k in OUT_KEYS}
 
 
-def stage_a(req, wfd):
-    if NS:
-        _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID), 'unshare')
-        mount(None, '/', None, MS_REC | MS_PRIVATE)
-        size = req.get('tmpfsMb', 256)
-        targets = ('/tmp', '/dev/shm')
-        # a slot folder under /tmp or /dev/shm (a non-root worker with its cache there) must survive the
-        # fresh tmpfs: keep a handle on it and bind it back
-        keep = {p: os.open(p, os.O_PATH) for p in CONFIG.get('keep', [])
-                if any(p.startswith(t + '/') for t in targets) and os.path.isdir(p)}
-        for target in targets:
-            tmpfs(target, size)
-        for path, fd in keep.items():
-            os.makedirs(path, exist_ok=True)
-            mount(f'/proc/self/fd/{fd}', path, None, MS_BIND | MS_REC)
-            os.close(fd)
-    outs = open_outputs(req)
-    if NS:
-        for path in req.get('mask', []) + ([req['outDir']] if req.get('outDir') else []):
-            # what this process cannot even look up, the evaluation cannot read either
-            if os.path.lexists(path):
-                mask(path)
-    b_pid = os.fork()
-    if b_pid == 0:
+class Namespace:
+    """The launcher's side of P: A (forked once) unshares the mount and pid namespaces and forks P, then
+    waits for it. Killing A kills P (PDEATHSIG) and, with P, everything in its namespace."""
+
+    def __init__(self):
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        self.buf = b''
+        self.a_pid = os.fork()
+        if self.a_pid == 0:
+            try:
+                os.close(self.req_w)
+                os.close(self.rep_r)
+                libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                if NS:
+                    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID), 'unshare')
+                    mount(None, '/', None, MS_REC | MS_PRIVATE)
+                p_pid = os.fork()
+                if p_pid == 0:
+                    try:
+                        holder_main(req_r, rep_w)
+                    except BaseException as e:
+                        write_report(rep_w, {'infra': f'sandbox setup failed: {e!r}'})
+                    os._exit(1)
+                os.close(req_r)
+                os.close(rep_w)
+                os.waitpid(p_pid, 0)
+            except BaseException as e:
+                try:
+                    write_report(rep_w, {'infra': f'sandbox setup failed: {e!r}'})
+                except OSError:
+                    pass
+            os._exit(0)
+        os.close(req_r)
+        os.close(rep_w)
+
+    def alive(self):
         try:
-            stage_b(req, wfd, outs)
-        except BaseException as e:
-            write_report(wfd, {'infra': f'sandbox setup failed: {e!r}'})
-        os._exit(0)
-    os.close(wfd)
-    os.waitpid(b_pid, 0)
+            return os.waitpid(self.a_pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            return False
+
+    def close(self):
+        try:
+            os.kill(self.a_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(self.a_pid, 0)
+        except ChildProcessError:
+            pass
+        os.close(self.req_w)
+        os.close(self.rep_r)
+
+    def request(self, req, deadline):
+        """(messages for this request, 'eof' | 'backstop' | None)."""
+        os.write(self.req_w, (json.dumps(req) + '\n').encode())
+        got = []
+        while True:
+            while b'\n' in self.buf:
+                line, self.buf = self.buf.split(b'\n', 1)
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if msg.get('id', req.get('id')) != req.get('id'):
+                    continue
+                got.append(msg)
+                if msg.get('final') or 'infra' in msg:
+                    return got, None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return got, 'backstop'
+            ready, _, _ = select.select([self.rep_r], [], [], remaining)
+            if ready:
+                chunk = os.read(self.rep_r, 65536)
+                if not chunk:
+                    return got, 'eof'
+                self.buf += chunk
+
+
+NAMESPACE = None
 
 
 def handle(req):
+    global NAMESPACE
     t0 = time.monotonic()
-    rfd, wfd = os.pipe()
-    a_pid = os.fork()
-    if a_pid == 0:
-        try:
-            os.close(rfd)
-            stage_a(req, wfd)
-        except BaseException as e:
-            try:
-                write_report(wfd, {'infra': f'sandbox setup failed: {e!r}'})
-            except OSError:
-                pass
-        os._exit(0)
-    os.close(wfd)
-    # backstop: B enforces the timeout; if B itself is stuck, killing A kills B (PDEATHSIG) and its namespace
+    if NAMESPACE is not None and not NAMESPACE.alive():
+        NAMESPACE.close()
+        NAMESPACE = None
+    if NAMESPACE is None:
+        NAMESPACE = Namespace()
+    # backstop: P enforces the timeout; if P itself is stuck, killing A kills P and its namespace
     deadline = t0 + float(req.get('timeout', 30)) + 3.0
-    buf = b''
-    backstop = False
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            backstop = True
-            os.kill(a_pid, signal.SIGKILL)
-            break
-        ready, _, _ = select.select([rfd], [], [], remaining)
-        if ready:
-            chunk = os.read(rfd, 65536)
-            if not chunk:
-                break
-            buf += chunk
-    os.close(rfd)
-    os.waitpid(a_pid, 0)
-    started = None
-    final = None
-    infra = None
-    for line in buf.decode(errors='replace').splitlines():
-        try:
-            msg = json.loads(line)
-        except ValueError:
-            continue
-        if 'started' in msg:
-            started = msg['started']
-        elif msg.get('final'):
-            final = msg
-        elif 'infra' in msg:
-            infra = msg['infra']
+    try:
+        msgs, ended = NAMESPACE.request(req, deadline)
+    except BrokenPipeError:
+        msgs, ended = [], 'eof'
+    if ended:  # P is gone or stuck: the next evaluation gets a new namespace
+        NAMESPACE.close()
+        NAMESPACE = None
+    started = next((m['started'] for m in msgs if 'started' in m), None)
+    final = next((m for m in msgs if m.get('final')), None)
+    infra = next((m['infra'] for m in msgs if 'infra' in m), None)
     resp = {'id': req.get('id')}
     if final is None:
+        backstop = ended == 'backstop'
         resp['infra'] = infra or ('the sandbox did not report (killed by the launcher backstop)' if backstop else 'the sandbox did not report')
         if backstop:
             resp['timedOut'] = True
@@ -606,8 +713,13 @@ def preload_shims():
 
 
 def main():
+    global NAMESPACE
     preload_shims()
     setup_launcher()
+    try:
+        NAMESPACE = Namespace()  # ready before the first evaluation (handle() makes another if it dies)
+    except OSError as e:
+        print(f'fm_launcher: could not prepare the evaluation namespace: {e!r}', file=sys.stderr)
     out = sys.stdout
     out.write(json.dumps({'ready': True, 'mode': MODE, 'pid': os.getpid(), 'uid': os.getuid()}) + '\n')
     out.flush()
