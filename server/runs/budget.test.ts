@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Budget } from './budget.ts'
-import { AdaptiveLimit, GaugeMean } from './concurrency.ts'
+import { AdaptiveLimit, GaugeMean, INITIAL_REQUESTS } from './concurrency.ts'
 
 describe('Budget', () => {
   it('never lets what is in flight and what is done exceed the evaluation budget', () => {
@@ -48,15 +48,15 @@ describe('Budget', () => {
 })
 
 describe('AdaptiveLimit', () => {
-  it('starts with a few requests and doubles them per window of successes', () => {
-    const l = new AdaptiveLimit(32, 1)
-    expect(l.current).toBe(8)
-    for (let i = 0; i < 8; i++) l.succeed()
-    expect(l.current).toBe(16)
-    for (let i = 0; i < 16; i++) l.succeed()
-    expect(l.current).toBe(32)
+  it('starts with the initial window and doubles it per window of successes', () => {
+    const l = new AdaptiveLimit(4 * INITIAL_REQUESTS, 1)
+    expect(l.current).toBe(INITIAL_REQUESTS)
+    for (let i = 0; i < INITIAL_REQUESTS; i++) l.succeed()
+    expect(l.current).toBe(2 * INITIAL_REQUESTS)
+    for (let i = 0; i < 2 * INITIAL_REQUESTS; i++) l.succeed()
+    expect(l.current).toBe(4 * INITIAL_REQUESTS)
     l.succeed()
-    expect(l.current).toBe(32)
+    expect(l.current).toBe(4 * INITIAL_REQUESTS)
     expect(new AdaptiveLimit(4, 1).current).toBe(4)
   })
 

@@ -79,7 +79,19 @@ describe('a provider that pushes back', () => {
     try {
       const dataDir = tempDir()
       const r = await cli(
-        ['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '50', '--json', '--data-dir', dataDir],
+        [
+          'run',
+          CURVE,
+          '--model',
+          'openai:scripted-model',
+          '--max-evals',
+          '50',
+          '--concurrency',
+          '8',
+          '--json',
+          '--data-dir',
+          dataDir,
+        ],
         { OPENAI_BASE_URL: server.url, ...KEY },
       )
       expect(r.code, r.stderr).toBe(0)
@@ -96,9 +108,8 @@ describe('a provider that pushes back', () => {
           .map((m) => (m.pipeline as { limit: number } | null)?.limit)
           .filter((l): l is number => typeof l === 'number')
         expect(limits.length).toBeGreaterThan(0)
-        // from a slow start of 8, halved by the 429s (once per window) and grown back one per window since
+        // from its limit of 8, halved by the 429s (once per window) and grown back one per window since
         expect(Math.min(...limits)).toBeLessThan(4)
-        expect(Math.max(...limits)).toBeLessThan(16)
       } finally {
         await db.close()
       }
