@@ -181,6 +181,9 @@ export class RunKnobs {
         return ok({ islands: this.populationOf(String(p.candidateId)) })
       case 'candidate.ban':
         this.ban(String(p.candidateId))
+        // children accepted before the ban are stored before it is acknowledged (their rows predate
+        // it); answers checked after it are turned away (requester.ts)
+        await this.d.parts()?.store.drain()
         return ok()
       case 'candidate.rate':
         this.setRating(String(p.candidateId), Math.sign(Number(p.rating)) as -1 | 0 | 1)

@@ -71,6 +71,14 @@ export class Requester {
     this.refusals = 0
     this.rateLimited = 0
     if (req.island >= 0) s.notes.delete(req.island)
+    const prepared = analyzeCode(r.code, s.language)
+    const duplicate = await this.duplicateReason(req, r, prepared)
+    if (duplicate) {
+      if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
+      this.reject(req, { ...r, rejected: true, reason: duplicate }, prepared.codeHash, r.code)
+      return 'ok'
+    }
+    // checked after the last wait before the row is handed to the store: a ban applied meanwhile is seen
     const bannedParent = r.parentIds.find((p) => s.banned.has(p))
     if (bannedParent) {
       // planned before the ban arrived: its child is not evaluated, so a banned candidate is never a parent afterwards
@@ -81,16 +89,9 @@ export class Requester {
           rejected: true,
           reason: `not evaluated: its parent ${bannedParent} was banned while the request was in flight`,
         },
-        '',
+        prepared.codeHash,
         r.code,
       )
-      return 'ok'
-    }
-    const prepared = analyzeCode(r.code, s.language)
-    const duplicate = await this.duplicateReason(req, r, prepared)
-    if (duplicate) {
-      if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
-      this.reject(req, { ...r, rejected: true, reason: duplicate }, prepared.codeHash, r.code)
       return 'ok'
     }
     if (this.d.halted() || budget.timeUp()) {
