@@ -165,7 +165,13 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
   try {
     await login(page)
     await importCurveFit(page)
-    const runId = await startScriptedRun(page, { name: 'e2e hint', islands: 2, maxEvals: 600, modelUrl: server.url })
+    // a budget no machine spends before the hint is in: the test stops the run at its end
+    const runId = await startScriptedRun(page, {
+      name: 'e2e hint',
+      islands: 2,
+      maxEvals: 100_000,
+      modelUrl: server.url,
+    })
     await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 90_000 })
 
     await page.getByRole('link', { name: 'Guidance' }).click()
