@@ -178,7 +178,8 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     const hint = `Keep the quadratic term and push the sine frequency D towards 2.1 (hint ${Date.now().toString(36)})`
     await page.getByLabel('hint', { exact: true }).fill(hint)
     await page.getByLabel('expiry', { exact: true }).selectOption('evals')
-    await page.getByLabel('expiry amount').fill('300')
+    // long enough that the card is still active when it is read, however fast the machine evaluates
+    await page.getByLabel('expiry amount').fill('50000')
     const requestsBefore = server.chatRequests().length
     await page.getByRole('button', { name: 'Add hint' }).click()
     const card = page.getByTestId('active-hints').getByTestId('hint').filter({ hasText: hint })
