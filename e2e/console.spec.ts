@@ -291,7 +291,8 @@ test('an expert edits a candidate in Monaco; the edit is evaluated, joins the po
   const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
     problemId: 'test-curve-fit',
     name: 'e2e edit',
-    config: { islands: 2, budget: { maxEvals: 3000 }, seed: 11 },
+    // a budget no machine spends before the edit is in: the test stops the run at its end
+    config: { islands: 2, budget: { maxEvals: 1_000_000 }, seed: 11 },
   })
   await page.goto(`/runs/${run.id}`)
   await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 90_000 })

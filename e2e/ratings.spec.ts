@@ -14,7 +14,8 @@ test('an expert rates a candidate: shown on its page, in the table, the lineage 
   const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
     problemId: 'test-curve-fit',
     name: 'e2e ratings',
-    config: { islands: 2, budget: { maxEvals: 5000 }, seed: 21 },
+    // a budget no machine spends before the rated parent's children are counted: stopped at the end
+    config: { islands: 2, budget: { maxEvals: 1_000_000 }, seed: 21 },
   })
   await page.goto(`/runs/${run.id}`)
   await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 120_000 })
