@@ -1,8 +1,8 @@
-// How many model requests a run keeps in flight, by the rules TCP uses: a slow start (a few requests
-// first, doubling each window while they succeed, so a wrong key or a strict rate limit costs a few
-// requests, not a burst), then additive increase, multiplicative decrease: a provider that answers
-// 429 or times out gets half as many requests at once, and a healthy one grows back one request per
-// window of successes, within the configured bounds.
+// How many model requests a run keeps in flight, by the rules TCP uses: an initial window (a limit
+// above it is reached by doubling each window while requests succeed, so a wrong key or a strict rate
+// limit costs a window of requests, not a burst), then additive increase, multiplicative decrease: a
+// provider that answers 429 or times out gets half as many requests at once, and a healthy one grows
+// back one request per window of successes, within the configured bounds.
 
 /**
  * Requests in flight before the first answers have come back (TCP's initial window is 10 segments):
