@@ -43,8 +43,9 @@ export function exitCodeFor(status: RunStatus) {
 }
 
 /**
- * Starts this process's evaluation workers for driveLocally; a caller starts them first and prepares
- * the run meanwhile (worker processes and sandboxes take a quarter of a second to come up).
+ * Starts this process's evaluation workers for driveLocally, before the run is prepared (worker
+ * processes and sandboxes take a quarter of a second to come up). The caller stops them
+ * (stopLocalBackend), whether or not the run could be driven.
  */
 export function startLocalBackend(api: ApiClient, log: Logger, workers?: number): Promise<EvaluationBackend> {
   const backend = createBackend({ db: api.app!.db, log, workers })
@@ -52,16 +53,20 @@ export function startLocalBackend(api: ApiClient, log: Logger, workers?: number)
   return backend
 }
 
-/** Runs to the end in this process, with the workers given (closed at the end) or its own. */
+export async function stopLocalBackend(backend: Promise<EvaluationBackend> | null) {
+  await backend?.then((b) => b.close()).catch(() => undefined)
+}
+
+/** Runs to the end in this process, on the workers given. */
 export async function driveLocally(
   api: ApiClient,
   runId: string,
   maxEvals: number,
   log: Logger,
-  opts: { workers?: number; backend?: Promise<EvaluationBackend> },
+  workers: Promise<EvaluationBackend>,
 ) {
   const app = api.app!
-  const backend = await (opts.backend ?? startLocalBackend(api, log, opts.workers))
+  const backend = await workers
   const manager = new EngineManager({
     db: app.db,
     backend,
@@ -103,7 +108,6 @@ export async function driveLocally(
     unsubscribe()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    await backend.close().catch(() => undefined)
   }
   return runSummary(app.db, runId)
 }

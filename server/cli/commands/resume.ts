@@ -2,7 +2,15 @@ import { connectApi } from '../../api/client.ts'
 import { resumeRunConfig } from '../../runs/service.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
-import { driveLocally, exitCodeFor, followRemotely, summaryJson, summaryText } from '../headless-run.ts'
+import {
+  driveLocally,
+  exitCodeFor,
+  followRemotely,
+  startLocalBackend,
+  stopLocalBackend,
+  summaryJson,
+  summaryText,
+} from '../headless-run.ts'
 
 export const resume: Command = {
   summary: 'resume a run (after a stop, a pause or a crash); --max-evals sets its new total',
@@ -17,7 +25,10 @@ export const resume: Command = {
     const runId = positionals[0]
     if (!runId) throw new UsageError('which run? (fm-agent runs lists them)')
     const maxEvalsIn = intOption('max-evals', values['max-evals'], 1, 10_000_000)
+    const workers = intOption('workers', values.workers, 1, 256)
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
+    // the workers start while the run's state is read back
+    const backend = api.remote ? null : startLocalBackend(api, log, workers)
     try {
       let maxEvals: number
       if (api.remote) {
@@ -41,10 +52,11 @@ export const resume: Command = {
       }
       const summary = api.remote
         ? await followRemotely(api, runId, maxEvals, log)
-        : await driveLocally(api, runId, maxEvals, log, { workers: intOption('workers', values.workers, 1, 256) })
+        : await driveLocally(api, runId, maxEvals, log, backend!)
       out(values.json ? summaryJson(summary) : summaryText(summary))
       return exitCodeFor(summary.status)
     } finally {
+      await stopLocalBackend(backend)
       await api.close()
     }
   },

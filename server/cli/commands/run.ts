@@ -18,6 +18,7 @@ import {
   exitCodeFor,
   followRemotely,
   startLocalBackend,
+  stopLocalBackend,
   summaryJson,
   summaryText,
 } from '../headless-run.ts'
@@ -114,7 +115,6 @@ export const run: Command = {
       syncProblems: !isPath,
     })
     const backend = api.remote ? null : startLocalBackend(api, log, workers)
-    let driving = false
     try {
       let problemId = target
       if (isPath) {
@@ -151,12 +151,11 @@ export const run: Command = {
       )
       const summary = api.remote
         ? await followRemotely(api, runId, maxEvals, log)
-        : await ((driving = true), driveLocally(api, runId, maxEvals, log, { backend: backend! }))
+        : await driveLocally(api, runId, maxEvals, log, backend!)
       out(values.json ? summaryJson(summary) : summaryText(summary))
       return exitCodeFor(summary.status)
     } finally {
-      // workers started for a run that could not be created
-      if (backend && !driving) await backend.then((b) => b.close()).catch(() => undefined)
+      await stopLocalBackend(backend)
       await api.close()
     }
   },
