@@ -83,7 +83,7 @@ export class RunStore {
   private best: { score: number; candidateId: string } | null = null
   private flushing: Promise<void> | null = null
   private scheduled = false
-  /** a flush of results alone, due in RESULT_WAIT_MS */
+  /** a flush of results alone, due in RESULT_WAIT_MS (`scheduled`: one in this turn of the event loop) */
   private timer: NodeJS.Timeout | null = null
   /** statements and rows written, for the benchmarks */
   readonly stats = { statements: 0, rows: 0 }
@@ -141,16 +141,8 @@ export class RunStore {
     if (this.flushing) return
     const resultsOnly = !this.candidates.rows.length && !this.rejections.rows.length
     if (resultsOnly && this.results.rows.length < RESULT_BATCH) {
-      if (!this.scheduled) {
-        this.scheduled = true
-        this.timer = setTimeout(() => void this.flushNow(), this.resultWaitMs)
-      }
+      this.timer ??= setTimeout(() => void this.flushNow(), this.resultWaitMs)
       return
-    }
-    if (this.timer) {
-      clearTimeout(this.timer)
-      this.timer = null
-      this.scheduled = false
     }
     if (this.scheduled) return
     this.scheduled = true
