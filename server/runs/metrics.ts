@@ -107,7 +107,6 @@ export class MetricsWriter {
       },
     })
     const data = rows.map((r) => ({
-      runId: s.runId,
       evalCount: evaluations,
       evalsPerSec,
       failureRate,
@@ -122,14 +121,7 @@ export class MetricsWriter {
        SELECT $1, island, $3, best, mean, median, diversity, population, $4, $5, $6, pipeline
          FROM jsonb_to_recordset($2::jsonb) AS x(island int, best float8, mean float8, median float8, diversity jsonb,
            population int, pipeline jsonb)`,
-      [
-        s.runId,
-        JSON.stringify(rows.map((r) => ({ ...r, pipeline: r.island === -1 ? pipeline : null }))),
-        evaluations,
-        evalsPerSec,
-        failureRate,
-        spendUsd,
-      ],
+      [s.runId, JSON.stringify(data), evaluations, evalsPerSec, failureRate, spendUsd],
     )
     if (this.islandBest.size) {
       const best = [...this.islandBest].map(([index, b]) => ({ index, score: b.score, id: b.candidateId }))
@@ -143,7 +135,7 @@ export class MetricsWriter {
     this.events.publish({
       runId: s.runId,
       type: 'metrics',
-      payload: { evalCount: evaluations, rows: data.map(({ runId: _r, ...d }) => d) },
+      payload: { evalCount: evaluations, rows: data },
     })
   }
 
