@@ -411,11 +411,8 @@ class Relay:
 
 
 class Holder:
-    """P: pid 1 of the evaluations' pid namespace (in a mount namespace of its own), kept for the
-    launcher's life. Each evaluation gets a fresh tmpfs /tmp and /dev/shm and its masks, mounted before
-    it and taken down after it, and everything it started is killed before the next one: only C is
-    forked per evaluation (it had been three forks of this interpreter: ~40 % of a trivial
-    evaluation's CPU went to forking, page copies and exits)."""
+    """P: pid 1 of the evaluations' pid namespace, kept for the launcher's life (the module's docstring
+    says what it does for each evaluation)."""
 
     def __init__(self, wfd):
         self.wfd = wfd
