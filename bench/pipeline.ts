@@ -6,10 +6,11 @@
 //
 // Per case: wall time and evaluations/s (cold start included), the run's own wall time (from its
 // start to its end, without the process's start-up and shut-down) and the evolve stage's rate
-// (after the cold start), the engine process's CPU per evaluation, the CPU of everything else it started (workers, sandboxes, evaluators: the machine's
-// busy time less the engine's and the model server's, so run it on a quiet machine), mean model
-// requests in flight and the workers' busy share (from the run's own pipeline metrics), and the
-// peak resident memory of all its processes together (sampled from /proc every 100 ms).
+// (after the cold start), the engine process's CPU per evaluation, the CPU of everything else it
+// started (workers, sandboxes, evaluators: the machine's busy time less the engine's and the model
+// server's, so run it on a quiet machine), mean model requests in flight and the workers' busy share
+// (from the run's own pipeline metrics), and the peak memory of all its processes together (the sum
+// of their resident sizes, sampled from /proc every 100 ms, and of their proportional set sizes).
 // Baseline, measured in the same process: the same sandboxed evaluations pushed straight through the
 // same worker pool with no engine and no model (the floor of evaluation itself). OpenEvolve's
 // figures on this machine kind (issue 12) are printed beside them for reference.
