@@ -12,6 +12,10 @@ import { Age, ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC, useTRPCClient } from './trpc.tsx'
 
 const BROWSER_KEY = 'fm.notify.browser'
+const CURSOR_KEY = 'fm.notify.cursor'
+// a tab's cursor outlives a page load (an event that lands while the next page loads is still
+// news), but not a long absence: coming back after that starts from "now" instead of a backlog
+const CURSOR_FRESH_MS = 10 * 60_000
 const EVENT_LABEL: Record<NotifyEvent, string> = {
   'run.completed': 'completes',
   'run.failed': 'fails',
@@ -27,6 +31,19 @@ function usePermission(): [Permission, (p: Permission) => void] {
     [],
   )
   return [p, setP]
+}
+
+function savedCursor(): number | null {
+  try {
+    const saved = JSON.parse(window.sessionStorage.getItem(CURSOR_KEY) ?? 'null') as { cursor: number; at: number } | null
+    return saved && Number.isSafeInteger(saved.cursor) && Date.now() - saved.at < CURSOR_FRESH_MS ? saved.cursor : null
+  } catch {
+    return null
+  }
+}
+
+function saveCursor(cursor: number) {
+  window.sessionStorage.setItem(CURSOR_KEY, JSON.stringify({ cursor, at: Date.now() }))
 }
 
 function browserEnabled() {
@@ -52,12 +69,13 @@ export function RunNotifier() {
   useEffect(() => {
     if (!on) return
     let stopped = false
-    let cursor: number | null = null
+    let cursor = savedCursor()
     let timer: ReturnType<typeof setTimeout>
     const tick = async () => {
       try {
         const d = await client.notifications.feed.query({ after: cursor })
-        // the first answer only says where "now" is: what happened before this tab opened is old news
+        // without a fresh cursor the first answer only says where "now" is: what happened before
+        // this tab opened is old news
         if (cursor !== null) {
           for (const i of foldStalls(d.items, lastStall.current)) {
             const n = new Notification(i.title, { body: i.body, tag: `fm-${i.eventId}` })
@@ -69,6 +87,7 @@ export function RunNotifier() {
           }
         }
         cursor = d.cursor
+        saveCursor(cursor)
       } catch {
         // signed out or offline: try again later
       }
