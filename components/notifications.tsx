@@ -35,7 +35,10 @@ function usePermission(): [Permission, (p: Permission) => void] {
 
 function savedCursor(): number | null {
   try {
-    const saved = JSON.parse(window.sessionStorage.getItem(CURSOR_KEY) ?? 'null') as { cursor: number; at: number } | null
+    const saved = JSON.parse(window.sessionStorage.getItem(CURSOR_KEY) ?? 'null') as {
+      cursor: number
+      at: number
+    } | null
     return saved && Number.isSafeInteger(saved.cursor) && Date.now() - saved.at < CURSOR_FRESH_MS ? saved.cursor : null
   } catch {
     return null
