@@ -7,7 +7,7 @@ import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, type Runner } from './runner.ts'
-import { detectIsolation, processEnv } from './sandbox.ts'
+import { detectIsolation, detectIsolationAsync, processEnv } from './sandbox.ts'
 import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, tempDir, removeTempDirs } from './test-helpers.ts'
 
 // the worker's own environment holds secrets; the candidate must see none of them
@@ -635,5 +635,25 @@ describe('fallback isolation modes', () => {
     } finally {
       await r3.close()
     }
+  })
+})
+
+describe('detecting the isolation', () => {
+  it('asynchronously: the same report as the blocking probe, the event loop free meanwhile, one probe for concurrent callers', async () => {
+    // uids no other test uses: neither report comes from the process's cache
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 1)
+    const [a, b] = await Promise.all([
+      detectIsolationAsync({ prefer: 'auto', uid: 65533 }),
+      detectIsolationAsync({ prefer: 'auto', uid: 65533 }),
+    ])
+    clearInterval(timer)
+    expect(ticks).toBeGreaterThan(0)
+    expect(a).toBe(b)
+    expect(detectIsolation({ prefer: 'auto', uid: 65533 })).toBe(a)
+    const blocking = detectIsolation({ prefer: 'auto', uid: 65532 })
+    const shape = (r: typeof a) => ({ level: r.level, mode: r.mode, layers: r.layers.map((l) => [l.name, l.active]) })
+    expect(shape(a)).toEqual(shape(blocking))
+    expect(a.level).toBe(isolation.level)
   })
 })

@@ -12,7 +12,7 @@
 //              every capability dropped, no inherited descriptor
 // Fallbacks: `unshare` as root (namespaces without a user namespace; the launcher drops the uid)
 // and none (rlimits, a subreaper and a process-tree kill; no network isolation), each announced.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import {
   chmodSync,
@@ -148,17 +148,21 @@ export interface DetectOptions {
 }
 
 const detectCache = new Map<string, IsolationReport>()
+const PROBE_TIMEOUT_MS = 20_000
+const detectInFlight = new Map<string, Promise<IsolationReport>>()
 
-/**
- * Checks each isolation layer on this machine (runs a few tiny probes, ~100 ms, cached per process).
- * The worker announces the result at start (`announceIsolation`) and reports it in its status.
- */
-export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
+interface ProbeOutput {
+  stdout: string
+  stderr: string
+  error?: Error
+}
+
+type Probe = { uid?: number; unshare?: boolean; ifaces?: string[]; nested?: boolean }
+
+/** What detection will try, in order, and what it already knows is missing. */
+function isolationPlan(opts: DetectOptions) {
   const prefer = opts.prefer ?? ((process.env.FM_ISOLATION as IsolationMode | undefined) || 'auto')
   const uid = opts.uid ?? sandboxUid()
-  const key = `${prefer}:${uid}`
-  const cached = detectCache.get(key)
-  if (cached) return cached
   const root = isRoot()
   const bwrap = which('bwrap')
   const setpriv = which('setpriv')
@@ -166,64 +170,111 @@ export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
   const warnings: string[] = []
   const python = existsSync(PYTHON) ? PYTHON : null
   if (!python) warnings.push(`${PYTHON} is missing: the sandbox launcher and Python evaluators cannot run`)
-
-  let mode: IsolationMode = 'none'
-  let probe: { uid?: number; unshare?: boolean; ifaces?: string[]; nested?: boolean } = {}
-  const tryUserns = () => {
-    if (!bwrap || !python) return false
+  const env = processEnv(sandboxEnv('/tmp'))
+  const tries: Array<{ mode: 'userns' | 'rootns'; cmd: string[]; failed: string }> = []
+  const userns = () => {
+    if (!bwrap || !python) return
     if (root && !setpriv) {
       warnings.push('running as root without setpriv: cannot drop to an unprivileged uid before bubblewrap')
-      return false
+      return
     }
-    const cmd = [
-      ...(root ? dropPrivileges(setpriv!, uid) : []),
-      bwrap,
-      ...bwrapArgs({ hide: [], binds: [] }),
-      '--',
-      python,
-      '-s',
-      '-c',
-      PROBE,
-      bwrap,
-      sandboxPythonDir(),
-    ]
-    const r = spawnSync(cmd[0], cmd.slice(1), {
-      encoding: 'utf8',
-      timeout: 20_000,
-      env: processEnv(sandboxEnv('/tmp')),
+    tries.push({
+      mode: 'userns',
+      cmd: [
+        ...(root ? dropPrivileges(setpriv!, uid) : []),
+        bwrap,
+        ...bwrapArgs({ hide: [], binds: [] }),
+        '--',
+        python,
+        '-s',
+        '-c',
+        PROBE,
+        bwrap,
+        sandboxPythonDir(),
+      ],
+      failed: 'bubblewrap does not start here',
     })
-    try {
-      probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
-    } catch {
-      warnings.push(
-        `bubblewrap does not start here: ${(r.stderr || r.error?.message || 'no output').trim().slice(0, 300)}`,
-      )
-      return false
-    }
-    if (!probe.unshare) {
-      warnings.push('bubblewrap runs but per-evaluation namespaces cannot be created inside it')
-      return false
-    }
-    return true
   }
-  const tryRootns = () => {
-    if (!root || !unshare || !python) return false
-    const r = spawnSync(unshare, [...UNSHARE_ARGS, '--', python, '-s', '-c', PROBE], {
-      encoding: 'utf8',
-      timeout: 20_000,
-      env: processEnv(sandboxEnv('/tmp')),
+  const rootns = () => {
+    if (!root || !unshare || !python) return
+    tries.push({
+      mode: 'rootns',
+      cmd: [unshare, ...UNSHARE_ARGS, '--', python, '-s', '-c', PROBE],
+      failed: 'unshare does not work here',
     })
-    try {
-      probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
-    } catch {
-      warnings.push(`unshare does not work here: ${(r.stderr || r.error?.message || '').trim().slice(0, 300)}`)
-      return false
-    }
-    return !!probe.unshare
   }
-  if (prefer === 'userns') mode = tryUserns() ? 'userns' : 'none'
-  else if (prefer === 'rootns') mode = tryRootns() ? 'rootns' : 'none'
-  else if (prefer === 'auto') mode = tryUserns() ? 'userns' : tryRootns() ? 'rootns' : 'none'
+  if (prefer === 'userns' || prefer === 'auto') userns()
+  if (prefer === 'rootns' || prefer === 'auto') rootns()
+  return { key: `${prefer}:${uid}`, prefer, uid, root, env, tries, warnings }
+}
+
+/** A probe's answer, or null (with the reason among the warnings) when that mode does not work. */
+function readProbe(t: { mode: 'userns' | 'rootns'; failed: string }, r: ProbeOutput, warnings: string[]) {
+  let probe: Probe
+  try {
+    probe = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
+  } catch {
+    warnings.push(`${t.failed}: ${(r.stderr || r.error?.message || 'no output').trim().slice(0, 300)}`)
+    return null
+  }
+  if (!probe.unshare) {
+    if (t.mode === 'userns') warnings.push('bubblewrap runs but per-evaluation namespaces cannot be created inside it')
+    return null
+  }
+  return probe
+}
+
+/**
+ * Checks each isolation layer on this machine (runs a few tiny probes, ~100 ms, cached per process).
+ * The worker announces the result at start (`announceIsolation`) and reports it in its status.
+ */
+export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
+  const plan = isolationPlan(opts)
+  const cached = detectCache.get(plan.key)
+  if (cached) return cached
+  for (const t of plan.tries) {
+    const r = spawnSync(t.cmd[0]!, t.cmd.slice(1), { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS, env: plan.env })
+    const probe = readProbe(t, r, plan.warnings)
+    if (probe) return isolationReport(plan, t.mode, probe)
+  }
+  return isolationReport(plan, 'none', {})
+}
+
+/**
+ * detectIsolation without blocking the event loop: a command starts it early and opens its database
+ * meanwhile; later calls in the process (sync ones included) find the report cached.
+ */
+export function detectIsolationAsync(opts: DetectOptions = {}): Promise<IsolationReport> {
+  const plan = isolationPlan(opts)
+  const cached = detectCache.get(plan.key)
+  if (cached) return Promise.resolve(cached)
+  let p = detectInFlight.get(plan.key)
+  if (!p) {
+    p = (async () => {
+      for (const t of plan.tries) {
+        const r = await new Promise<ProbeOutput>((resolve) =>
+          execFile(
+            t.cmd[0]!,
+            t.cmd.slice(1),
+            { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS, env: plan.env },
+            (error, stdout, stderr) => resolve({ stdout, stderr, error: error ?? undefined }),
+          ),
+        )
+        const probe = readProbe(t, r, plan.warnings)
+        if (probe) return detectCache.get(plan.key) ?? isolationReport(plan, t.mode, probe)
+      }
+      return detectCache.get(plan.key) ?? isolationReport(plan, 'none', {})
+    })().finally(() => detectInFlight.delete(plan.key))
+    detectInFlight.set(plan.key, p)
+  }
+  return p
+}
+
+function isolationReport(
+  { key, prefer, uid, root, warnings }: ReturnType<typeof isolationPlan>,
+  mode: IsolationMode,
+  probe: Probe,
+): IsolationReport {
   if (prefer !== 'auto' && prefer !== 'none' && mode !== prefer)
     warnings.push(`isolation mode ${prefer} was asked for but is not available here`)
 

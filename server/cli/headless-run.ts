@@ -9,6 +9,7 @@ import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/evaluation-backend.ts'
 import { runProgress, runSummary, type RunSummary } from '../runs/service.ts'
 import { knowledgeHooks } from '../runs/hooks.ts'
+import { detectIsolationAsync } from '../../workers/sandbox.ts'
 
 export function fmtScore(s: number | null | undefined) {
   if (s === null || s === undefined) return '–'
@@ -40,6 +41,14 @@ export function progressLine(
 
 export function exitCodeFor(status: RunStatus) {
   return status === 'failed' ? 1 : 0
+}
+
+/**
+ * The sandbox's probes, started before the database opens: they are child processes, so they
+ * run beside PGlite's start instead of after it (startLocalBackend and createRun find the result).
+ */
+export function probeSandboxEarly() {
+  detectIsolationAsync().catch(() => undefined)
 }
 
 /**

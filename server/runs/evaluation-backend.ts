@@ -7,6 +7,7 @@ import type { Db } from '../db.ts'
 import type { EvalJob, EvaluationBackend } from '../contracts/evaluation.ts'
 import type { Logger } from '../log.ts'
 import { createLocalPool } from '../../workers/pool.ts'
+import { detectIsolationAsync } from '../../workers/sandbox.ts'
 import { createQueueBackend } from '../queue/backend.ts'
 import { withImageStore } from '../images/store.ts'
 
@@ -26,7 +27,10 @@ export async function createBackend(opts: BackendOptions): Promise<EvaluationBac
     return withImageStore(backend, db, log)
   }
   const size = opts.workers ?? (Number(process.env.FM_WORKERS) || availableParallelism())
+  // the sandbox probes (~0.1 s of child processes) run while the caller goes on with the database
+  const isolation = await detectIsolationAsync()
   const pool = createLocalPool({
+    isolation,
     size: Math.max(1, size),
     cacheDir: join(db.dataDir, 'bundles'),
     getBundle: async (hash) => {

@@ -8,7 +8,7 @@ import { audit } from '../services/audit.ts'
 import { importedImage } from '../images/store.ts'
 import type { RunDefaults } from '../problems/load.ts'
 import { assertRunnableHere } from '../setup/check.ts'
-import { detectIsolation, unsandboxedRefusal } from '../../workers/sandbox.ts'
+import { detectIsolationAsync, unsandboxedRefusal } from '../../workers/sandbox.ts'
 import { PrerequisiteError } from '../errors.ts'
 import {
   ACTIVE_STATUSES,
@@ -57,8 +57,8 @@ export function mergeDefaults(input: RunConfigInput, d: RunDefaults): RunConfigI
 }
 
 /** Embedded runs evaluate on this machine: not without a sandbox, unless FM_ALLOW_UNSANDBOXED=1. */
-export function assertSandboxedHere() {
-  const why = unsandboxedRefusal(detectIsolation())
+export async function assertSandboxedHere() {
+  const why = unsandboxedRefusal(await detectIsolationAsync())
   if (why) throw new PrerequisiteError(`this run cannot start: ${why}`)
 }
 
@@ -106,7 +106,7 @@ export async function createRun(
   }
   // embedded mode evaluates on this machine: a problem it cannot run is refused here, not failed on its seed
   if (db.mode === 'embedded') {
-    assertSandboxedHere()
+    await assertSandboxedHere()
     await assertRunnableHere(spec)
   }
   if (spec.limits?.gpu && config.concurrency === 0) {
@@ -521,7 +521,7 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
 export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEvals?: number) {
   const run = await requireRun(db, runId)
   if (db.mode === 'embedded') {
-    assertSandboxedHere()
+    await assertSandboxedHere()
     const { problemSnapshot } = await db.prisma.run.findUniqueOrThrow({
       where: { id: runId },
       select: { problemSnapshot: true },

@@ -17,6 +17,7 @@ import {
   driveLocally,
   exitCodeFor,
   followRemotely,
+  probeSandboxEarly,
   startLocalBackend,
   stopLocalBackend,
   summaryJson,
@@ -106,6 +107,7 @@ export const run: Command = {
     const workers = intOption('workers', values.workers, 1, 256)
     // a folder, or a KernelBench task file
     const isPath = existsSync(target) && (statSync(target).isDirectory() || target.endsWith('.py'))
+    if (!env.DATABASE_URL) probeSandboxEarly()
     const api = await connectApi({
       dataDir: dataDir(values),
       databaseUrl: env.DATABASE_URL,
