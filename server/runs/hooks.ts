@@ -44,6 +44,8 @@ export interface DriverHooks {
     childCode: string
     parentScore: number | null
     childScore: number
+    /** the problem's, known to the run: the lesson need not read it */
+    direction?: 'max' | 'min'
     explanation?: string
     operatorDescription?: string
   }): Promise<void>
