@@ -21,6 +21,8 @@ import type { RunStore } from './store.ts'
 
 const MAX_CONSECUTIVE_INFRA = 5
 const SNAPSHOT_EVERY_MS = 5000
+/** the run's memory of candidates is pruned back to its populations once it holds this many more */
+const PRUNE_SLACK = 1000
 
 export interface IngestDeps {
   db: Db
@@ -45,6 +47,7 @@ export interface IngestDeps {
   repairs?: {
     due(f: InFlight, r: EvalResult, valid: boolean): boolean
     add(f: InFlight, r: EvalResult, artifacts: Record<string, unknown>): void
+    ids(): string[]
   }
 }
 
@@ -58,6 +61,8 @@ export class Ingestor {
   /** evaluations at the island's last proposed lesson: one per stagnation window at most */
   private readonly lessonAt = new Map<number, number>()
   private lessonQueue: Promise<void> = Promise.resolve()
+  /** prune the run state's per-candidate maps once they hold this many */
+  private pruneAbove = PRUNE_SLACK
 
   constructor(private readonly d: IngestDeps) {
     this.bestSeen = d.state.bestScore
@@ -194,6 +199,11 @@ export class Ingestor {
     else if (score !== null) this.noteBest(f.id, score, null)
     await this.d.metrics.write()
     if (Date.now() - this.lastSnapshotAt >= SNAPSHOT_EVERY_MS) await this.saveSnapshot()
+    // every result adds to them: without a bound a long run's memory would grow with it
+    if (s.status === 'evolving' && s.artifacts.size > this.pruneAbove) {
+      s.prune([...this.d.inFlight(), ...(this.d.repairs?.ids() ?? [])])
+      this.pruneAbove = 2 * s.artifacts.size + PRUNE_SLACK
+    }
   }
 
   async saveSnapshot() {
@@ -293,6 +303,7 @@ export class Ingestor {
         childCode: f.code,
         parentScore: f.parentScore,
         childScore: score,
+        direction: s.direction,
         operatorDescription: f.description,
       }).catch((e) => this.d.log.warn(`lesson not proposed: ${e.message}`))
     })

@@ -72,6 +72,11 @@ export class Repairs {
     return this.queue.length
   }
 
+  /** the failed candidates owed a repair */
+  ids() {
+    return this.queue.map((p) => p.id)
+  }
+
   /** the most repairs in a chain, for this run (0 when it has no model to ask) */
   attempts() {
     return this.state.config.mutator === 'llm' ? this.state.config.repairAttempts : 0
@@ -166,7 +171,7 @@ export class Repairs {
           mode,
           modelId,
           problem: s.problem,
-          parent: { id: p.id, code: await s.codeOf(p.id), score: null, artifacts: s.artifacts.get(p.id) },
+          parent: { id: p.id, code: await s.codeOf(p.id), score: null, artifacts: await s.artifactsOf(p.id) },
           inspirations: [],
           guidance: [],
           knowledge: [],

@@ -249,14 +249,20 @@ export class RunState {
     }
     if (snapshot.stepAdapter) this.adapter = StepAdapter.fromJSON(snapshot.stepAdapter)
     this.rng = new Rng(hashSeed(`${this.config.seed}:${this.nextSeq}`))
-    this.pruneCode(new Set())
+    this.prune([])
   }
 
-  /** forget the code of candidates no population holds any more (read back on demand) */
-  pruneCode(inFlight: ReadonlySet<string>) {
-    const keep = new Set<string>()
-    for (const isl of this.evo.islands) for (const mem of isl.members()) keep.add(mem.id)
-    for (const id of this.code.keys()) if (!keep.has(id) && !inFlight.has(id)) this.code.delete(id)
+  /**
+   * Forgets what only candidates no population holds any more needed: their code, metrics,
+   * artifacts and critique (code is read back on demand). Prompts draw on the islands and the
+   * archive; `keep` names the others still needed (evaluations in flight, repairs owed).
+   */
+  prune(keep: Iterable<string>) {
+    const k = new Set(keep)
+    for (const isl of this.evo.islands) for (const mem of isl.members()) k.add(mem.id)
+    for (const e of this.evo.archive.list()) k.add(e.id)
+    for (const map of [this.code, this.metrics, this.artifacts, this.critiques])
+      for (const id of map.keys()) if (!k.has(id)) map.delete(id)
   }
 
   /** A judged candidate's own critique, or the one its parent's prompts carried. */
@@ -280,6 +286,17 @@ export class RunState {
     if (!row) throw new Error(`candidate ${id} vanished`)
     this.code.set(id, row.code)
     return row.code
+  }
+
+  /** a candidate's artifacts: in memory while a population holds it, else read */
+  async artifactsOf(id: string): Promise<Record<string, unknown> | undefined> {
+    const a = this.artifacts.get(id)
+    if (a !== undefined) return a
+    const [row] = await this.db.sql<{ artifacts: Record<string, unknown> | null }>(
+      'SELECT artifacts FROM candidates WHERE id = $1',
+      [id],
+    )
+    return row?.artifacts ?? undefined
   }
 
   async reloadGuidance() {

@@ -1,0 +1,45 @@
+// The run state's memory of candidates stays bounded by its populations (a long run would otherwise
+// hold every candidate's code, metrics and artifacts).
+import { describe, expect, it } from 'vitest'
+import { Evolution } from '../engine/evolution.ts'
+import type { Db } from '../db.ts'
+import { RunState } from './state.ts'
+
+describe('RunState.prune', () => {
+  it('keeps the islands’ members, the archive and what it is told to keep; forgets the rest', async () => {
+    const reads: string[] = []
+    const db = {
+      sql: async (_text: string, params: unknown[]) => {
+        reads.push(params[0] as string)
+        return [{ artifacts: { feedback: `stored for ${params[0]}` } }]
+      },
+    } as unknown as Db
+    const s = new RunState(db, 'run-1')
+    s.evo = new Evolution({ language: 'python', direction: 'max', islands: 2, islandCapacity: 5, archiveSize: 3 })
+    const all: string[] = []
+    for (let i = 0; i < 60; i++) {
+      const id = `c${i}`
+      all.push(id)
+      s.code.set(id, `x = ${i}\n`)
+      s.metrics.set(id, { score: i })
+      s.artifacts.set(id, { feedback: `f${i}` })
+      s.critiques.set(id, { fromId: id, text: 'ok', rating: 0.5 })
+      s.evo.ingest({ id, island: i % 2, code: `x = ${i}\nprint(${i})\n`, score: i % 7 === 0 ? null : i })
+    }
+    const members = new Set([
+      ...s.evo.islands.flatMap((isl) => [...isl.members()].map((m) => m.id)),
+      ...s.evo.archive.list().map((e) => e.id),
+    ])
+    expect(members.size).toBeLessThan(20)
+    s.prune(['c3', 'c0'])
+    const kept = new Set([...members, 'c3', 'c0'])
+    for (const map of [s.code, s.metrics, s.artifacts, s.critiques]) expect(new Set(map.keys())).toEqual(kept)
+    // the best of the run is in the archive: still there
+    expect(s.artifacts.get('c59')).toEqual({ feedback: 'f59' })
+    // a forgotten candidate's artifacts are read back when asked for (a repair of an old failure)
+    const forgotten = all.find((id) => !kept.has(id))!
+    expect(await s.artifactsOf(forgotten)).toEqual({ feedback: `stored for ${forgotten}` })
+    expect(await s.artifactsOf('c59')).toEqual({ feedback: 'f59' })
+    expect(reads).toEqual([forgotten])
+  })
+})
