@@ -107,6 +107,7 @@ export function acquireLock(dataDir: string): DataDirLock {
   const release = () => {
     if (released) return
     released = true
+    process.off('exit', release) // a process that opens many data folders keeps no listener per folder
     const current = readLock(dataDir)
     if (current?.pid === process.pid) rmSync(path, { force: true })
   }
