@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { adaptivePressure, IslandSelector, selectParent, type SelectionMember } from './selection.ts'
 import { Rng } from './rng.ts'
+import { analyzeCode } from './novelty.ts'
 
 /** n members in 4 spatial groups; score = index (max is best) */
 function population(n: number, rng = new Rng(1)): SelectionMember[] {
@@ -234,5 +235,30 @@ describe('expert ratings in selection', () => {
       plainMates.set(m, (plainMates.get(m) ?? 0) + 1)
     }
     expect(mates.get('m4')!).toBeGreaterThan(plainMates.get('m4')! * 1.3)
+  })
+})
+
+describe('the island diversity estimate', () => {
+  const sketchOf = (code: string) => analyzeCode(code, 'python').sketch
+  it('follows the members within a quarter of the island’s changes, and exactly after a refresh', () => {
+    const sel = new IslandSelector({ direction: 'max' })
+    const same = 'def f(x):\n    return x + 1\n'
+    for (let i = 0; i < 40; i++) sel.add({ id: `a${i}`, score: i, sketch: sketchOf(same) })
+    expect(sel.diversity()).toBe(0)
+    // members with unrelated code replace the clones, one at a time
+    let changes = 0
+    let seen = 0
+    for (let i = 0; i < 20 && seen === 0; i++) {
+      sel.remove(`a${i}`)
+      sel.add({
+        id: `b${i}`,
+        score: 100 + i,
+        sketch: sketchOf(`import math\nclass C${i}:\n    def g(self, y):\n        return math.sqrt(y) * ${i} - sum(range(${i}))\n`),
+      })
+      changes += 2
+      seen = sel.diversity()
+    }
+    expect(seen).toBeGreaterThan(0)
+    expect(changes).toBeLessThanOrEqual(40 / 4 + 1)
   })
 })
