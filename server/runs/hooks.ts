@@ -82,10 +82,10 @@ export function knowledgeHooks(db: Db, log: Logger): DriverHooks {
       await recordOutcome(db, input)
     },
     async onIslandBest(input) {
-      const row = await db.prisma.candidate.findUnique({
-        where: { id: input.candidateId },
-        select: { response: true, operator: true, model: true },
-      })
+      const [row] = await db.sql<{ response: string | null; operator: string; model: string | null }>(
+        'SELECT response, operator, model FROM candidates WHERE id = $1',
+        [input.candidateId],
+      )
       await proposeLesson(db, {
         ...input,
         explanation: explanationOf(row?.response) ?? null,

@@ -73,19 +73,26 @@ export class CommandInbox {
     this.draining ??= (async () => {
       do {
         this.again = false
-        const rows = await this.deps.db.prisma.runCommand.findMany({
-          where: { runId: this.runId, status: 'pending' },
-          orderBy: { id: 'asc' },
-          take: 100,
-        })
+        // polled every second while the run lives: plain SQL, not a query the ORM compiles each time
+        const rows = await this.deps.db.sql<{
+          id: string
+          kind: string
+          payload: Record<string, unknown> | null
+          actor_id: string | null
+          actor_label: string
+        }>(
+          `SELECT id::text AS id, kind, payload, actor_id, actor_label FROM run_commands
+            WHERE run_id = $1 AND status = 'pending' ORDER BY id LIMIT 100`,
+          [this.runId],
+        )
         for (const row of rows) {
           if (this.stopped) return
           await this.handle({
-            id: row.id,
+            id: BigInt(row.id),
             kind: row.kind as CommandKind,
-            payload: (row.payload ?? {}) as Record<string, unknown>,
-            actorId: row.actorId,
-            actorLabel: row.actorLabel,
+            payload: row.payload ?? {},
+            actorId: row.actor_id,
+            actorLabel: row.actor_label,
           })
         }
         if (rows.length === 100) this.again = true

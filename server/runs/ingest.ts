@@ -317,16 +317,18 @@ export class Ingestor {
     const s = this.d.state
     const moves = s.evo.planMigration()
     if (moves.length) {
-      await this.d.db.prisma.migration.createMany({
-        data: moves.map((m) => ({
-          runId: s.runId,
-          fromIsland: m.from,
-          toIsland: m.to,
-          candidateId: m.id,
-          atEval: s.evo.evaluations,
-        })),
-        skipDuplicates: true,
-      })
+      // one statement, on the result path: plain SQL rather than a query the ORM compiles each time
+      await this.d.db.sql(
+        `INSERT INTO migrations (run_id, from_island, to_island, candidate_id, at_eval)
+         SELECT $1, m.from_island, m.to_island, m.candidate_id, $2
+           FROM jsonb_to_recordset($3::jsonb) AS m(from_island int, to_island int, candidate_id text)
+         ON CONFLICT (run_id, to_island, candidate_id) DO NOTHING`,
+        [
+          s.runId,
+          s.evo.evaluations,
+          JSON.stringify(moves.map((m) => ({ from_island: m.from, to_island: m.to, candidate_id: m.id }))),
+        ],
+      )
     }
     s.evo.applyMigration(moves)
     for (const m of moves) if (!s.code.has(m.id)) await s.codeOf(m.id)

@@ -282,7 +282,7 @@ export class RunState {
   async codeOf(id: string): Promise<string> {
     const c = this.code.get(id)
     if (c !== undefined) return c
-    const row = await this.db.prisma.candidate.findUnique({ where: { id }, select: { code: true } })
+    const [row] = await this.db.sql<{ code: string }>('SELECT code FROM candidates WHERE id = $1', [id])
     if (!row) throw new Error(`candidate ${id} vanished`)
     this.code.set(id, row.code)
     return row.code
