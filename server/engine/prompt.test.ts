@@ -46,6 +46,46 @@ describe('estimateTokens', () => {
     const c = code(50)
     expect(estimateTokens(c)).toBeGreaterThan(c.length / 4)
   })
+
+  it('counts as the rule it states: words ⌈length/4⌉, punctuation 1, newlines 1, indentation runs ⌈spaces/4⌉', () => {
+    // the rule as a regular expression (the estimate's first form): the scan must agree with it
+    const byRule = (text: string) => {
+      let n = 0
+      for (const [s] of text.matchAll(/[A-Za-z0-9_]+|\n|[ \t]{2,}|[^\sA-Za-z0-9_]/g)) {
+        if (s === '\n') n += 1
+        else if (s.length > 1 || /[A-Za-z0-9_]/.test(s)) n += Math.ceil(s.length / 4)
+        else n += 1
+      }
+      return n
+    }
+    const alphabet = [
+      'a',
+      'Z',
+      '9',
+      '_',
+      ' ',
+      '  ',
+      '\t',
+      '\n',
+      '\r',
+      '(',
+      '+',
+      'é',
+      '\u00a0',
+      '\u3000',
+      '😀',
+      '中',
+      '\ufeff',
+      '\v',
+    ]
+    let seed = 7
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed)
+    for (let k = 0; k < 500; k++) {
+      const text = Array.from({ length: next() % 60 }, () => alphabet[next() % alphabet.length]).join('')
+      expect(estimateTokens(text), JSON.stringify(text)).toBe(byRule(text))
+    }
+    expect(estimateTokens(code(50))).toBe(byRule(code(50)))
+  })
 })
 
 describe('buildPrompt', () => {

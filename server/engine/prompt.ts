@@ -100,19 +100,48 @@ export interface BuiltPrompt {
  * (BPE tokenizers split code more than prose).
  */
 export function estimateTokens(text: string): number {
+  // a scan of character codes, not a regular expression: it runs over every part of every prompt
   let n = 0
-  const re = /[A-Za-z0-9_]+|\n|[ \t]{2,}|[^\sA-Za-z0-9_]/g
-  let m: RegExpExecArray | null
-  while ((m = re.exec(text)) !== null) {
-    const s = m[0]
-    const c = s.charCodeAt(0)
-    if (c === 10) n += 1
-    else if (c === 32 || c === 9) n += Math.ceil(s.length / 4)
-    else if (s.length > 1 || /[A-Za-z0-9_]/.test(s)) n += Math.ceil(s.length / 4)
-    else n += 1
+  const len = text.length
+  let i = 0
+  while (i < len) {
+    const c = text.charCodeAt(i)
+    if (isWordChar(c)) {
+      let j = i + 1
+      while (j < len && isWordChar(text.charCodeAt(j))) j++
+      n += Math.ceil((j - i) / 4)
+      i = j
+    } else if (c === 10) {
+      n += 1
+      i++
+    } else if (c === 32 || c === 9) {
+      let j = i + 1
+      while (j < len && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++
+      if (j - i >= 2) n += Math.ceil((j - i) / 4)
+      i = j
+    } else {
+      if (!isSpaceChar(c)) n += 1
+      i++
+    }
   }
   return n
 }
+
+const isWordChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95
+
+/** what a regular expression's \s matches */
+const isSpaceChar = (c: number) =>
+  c === 32 ||
+  (c >= 9 && c <= 13) ||
+  c === 0xa0 ||
+  c === 0x1680 ||
+  (c >= 0x2000 && c <= 0x200a) ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  c === 0x202f ||
+  c === 0x205f ||
+  c === 0x3000 ||
+  c === 0xfeff
 
 function fence(language: string): string {
   const map: Record<string, string> = {

@@ -253,7 +253,9 @@ describe('the island diversity estimate', () => {
       sel.add({
         id: `b${i}`,
         score: 100 + i,
-        sketch: sketchOf(`import math\nclass C${i}:\n    def g(self, y):\n        return math.sqrt(y) * ${i} - sum(range(${i}))\n`),
+        sketch: sketchOf(
+          `import math\nclass C${i}:\n    def g(self, y):\n        return math.sqrt(y) * ${i} - sum(range(${i}))\n`,
+        ),
       })
       changes += 2
       seen = sel.diversity()
