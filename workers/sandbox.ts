@@ -159,10 +159,15 @@ interface ProbeOutput {
 
 type Probe = { uid?: number; unshare?: boolean; ifaces?: string[]; nested?: boolean }
 
-/** What detection will try, in order, and what it already knows is missing. */
-function isolationPlan(opts: DetectOptions) {
+/** which detection the options ask for: the cache's key */
+function detectKey(opts: DetectOptions) {
   const prefer = opts.prefer ?? ((process.env.FM_ISOLATION as IsolationMode | undefined) || 'auto')
   const uid = opts.uid ?? sandboxUid()
+  return { key: `${prefer}:${uid}`, prefer, uid }
+}
+
+/** What detection will try, in order, and what it already knows is missing. */
+function isolationPlan({ key, prefer, uid }: ReturnType<typeof detectKey>) {
   const root = isRoot()
   const bwrap = which('bwrap')
   const setpriv = which('setpriv')
@@ -205,7 +210,7 @@ function isolationPlan(opts: DetectOptions) {
   }
   if (prefer === 'userns' || prefer === 'auto') userns()
   if (prefer === 'rootns' || prefer === 'auto') rootns()
-  return { key: `${prefer}:${uid}`, prefer, uid, root, env, tries, warnings }
+  return { key, prefer, uid, root, env, tries, warnings }
 }
 
 /** A probe's answer, or null (with the reason among the warnings) when that mode does not work. */
@@ -229,9 +234,10 @@ function readProbe(t: { mode: 'userns' | 'rootns'; failed: string }, r: ProbeOut
  * The worker announces the result at start (`announceIsolation`) and reports it in its status.
  */
 export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
-  const plan = isolationPlan(opts)
-  const cached = detectCache.get(plan.key)
+  const k = detectKey(opts)
+  const cached = detectCache.get(k.key)
   if (cached) return cached
+  const plan = isolationPlan(k)
   for (const t of plan.tries) {
     const r = spawnSync(t.cmd[0]!, t.cmd.slice(1), { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS, env: plan.env })
     const probe = readProbe(t, r, plan.warnings)
@@ -245,11 +251,12 @@ export function detectIsolation(opts: DetectOptions = {}): IsolationReport {
  * meanwhile; later calls in the process (sync ones included) find the report cached.
  */
 export function detectIsolationAsync(opts: DetectOptions = {}): Promise<IsolationReport> {
-  const plan = isolationPlan(opts)
-  const cached = detectCache.get(plan.key)
+  const k = detectKey(opts)
+  const cached = detectCache.get(k.key)
   if (cached) return Promise.resolve(cached)
-  let p = detectInFlight.get(plan.key)
+  let p = detectInFlight.get(k.key)
   if (!p) {
+    const plan = isolationPlan(k)
     p = (async () => {
       for (const t of plan.tries) {
         const r = await new Promise<ProbeOutput>((resolve) =>

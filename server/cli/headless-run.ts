@@ -44,11 +44,12 @@ export function exitCodeFor(status: RunStatus) {
 }
 
 /**
- * The sandbox's probes, started before the database opens: they are child processes, so they
- * run beside PGlite's start instead of after it (startLocalBackend and createRun find the result).
+ * The sandbox's probes, started before the embedded database opens: they are child processes, so
+ * they run beside PGlite's start instead of after it (startLocalBackend and createRun find the
+ * result). With a server database this process evaluates nothing.
  */
-export function probeSandboxEarly() {
-  detectIsolationAsync().catch(() => undefined)
+export function probeSandboxEarly(env: { DATABASE_URL?: string }) {
+  if (!env.DATABASE_URL) detectIsolationAsync().catch(() => undefined)
 }
 
 /**

@@ -27,7 +27,7 @@ export const resume: Command = {
     if (!runId) throw new UsageError('which run? (fm-agent runs lists them)')
     const maxEvalsIn = intOption('max-evals', values['max-evals'], 1, 10_000_000)
     const workers = intOption('workers', values.workers, 1, 256)
-    if (!env.DATABASE_URL) probeSandboxEarly()
+    probeSandboxEarly(env)
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
     // the workers start while the run's state is read back
     const backend = api.remote ? null : startLocalBackend(api, log, workers)
