@@ -232,7 +232,15 @@ describe('API tokens', () => {
 
   it('expire, and die with a disabled user', async () => {
     const t = await h.token('viewer')
+    const where = { tokenHash: hashToken(t) }
+    expect((await h.server.app.db.prisma.apiToken.findUniqueOrThrow({ where })).lastUsedAt).toBeNull()
     expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token: t })).status).toBe(200)
+    // the use is recorded in the same clock as the rest (not hours off by a time zone), then not again within the minute
+    const used = (await h.server.app.db.prisma.apiToken.findUniqueOrThrow({ where })).lastUsedAt!
+    expect(Math.abs(used.getTime() - Date.now())).toBeLessThan(60_000)
+    await h.server.app.db.prisma.apiToken.update({ where, data: { expiresAt: new Date(Date.now() + 3_600_000) } })
+    expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token: t })).status).toBe(200)
+    expect((await h.server.app.db.prisma.apiToken.findUniqueOrThrow({ where })).lastUsedAt).toEqual(used)
     await h.server.app.db.prisma.apiToken.update({
       where: { tokenHash: hashToken(t) },
       data: { expiresAt: new Date(Date.now() - 1000) },

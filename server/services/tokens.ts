@@ -42,29 +42,34 @@ export async function resolveToken(
   token: string,
 ): Promise<(Actor & { scope: TokenScope; mustChangePassword: boolean }) | null> {
   if (!token.startsWith(PREFIX) || token.length > 200) return null
-  const row = await db.prisma.apiToken.findUnique({
-    where: { tokenHash: hashToken(token) },
-    select: {
-      id: true,
-      scope: true,
-      revokedAt: true,
-      expiresAt: true,
-      lastUsedAt: true,
-      user: { select: { id: true, email: true, role: true, disabled: true, mustChangePassword: true } },
-    },
-  })
-  if (!row || row.revokedAt || row.user.disabled || (row.expiresAt && row.expiresAt < new Date())) return null
-  // touch at most once a minute: this runs on every API call
-  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-    await db.prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
-  }
+  // every API call of the CLI and of remote workers comes through here: plain SQL, not a query the
+  // ORM compiles anew each call. Timestamps are stored as UTC without a zone; compared in the database.
+  const [row] = await db.sql<{
+    id: string
+    scope: string
+    stale: boolean
+    user_id: string
+    email: string
+    role: string
+    must_change_password: boolean
+  }>(
+    `SELECT t.id, t.scope, (t.last_used_at IS NULL OR t.last_used_at < (now() AT TIME ZONE 'UTC') - interval '60 seconds') AS stale,
+            u.id AS user_id, u.email, u.role, u.must_change_password
+       FROM api_tokens t JOIN users u ON u.id = t.user_id
+      WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT u.disabled
+        AND (t.expires_at IS NULL OR t.expires_at > (now() AT TIME ZONE 'UTC'))`,
+    [hashToken(token)],
+  )
+  if (!row) return null
+  // touch at most once a minute
+  if (row.stale) await db.sql(`UPDATE api_tokens SET last_used_at = (now() AT TIME ZONE 'UTC') WHERE id = $1`, [row.id])
   return {
-    id: row.user.id,
-    label: `${row.user.email} (token ${row.scope})`,
-    role: row.user.role as Role,
+    id: row.user_id,
+    label: `${row.email} (token ${row.scope})`,
+    role: row.role as Role,
     via: 'token',
     scope: row.scope as TokenScope,
-    mustChangePassword: row.user.mustChangePassword,
+    mustChangePassword: row.must_change_password,
   }
 }
 
