@@ -22,8 +22,8 @@ const PORT = Number(process.env.FM_E2E_CLUSTER_PORT ?? 3266)
 const BASE = `http://127.0.0.1:${PORT}`
 const KEY = 'sk-e2e-cluster-key-0000'
 const HINT = 'Prefer coefficients written as exact fractions'
-/** evaluations after the resume that the surviving engine must finish exactly */
-const FINAL = 500
+/** evaluations after the resume that the surviving engine must finish exactly (more than the kill and the takeover take) */
+const FINAL = 200
 test.use({ baseURL: BASE })
 test.describe.configure({ mode: 'serial' })
 
@@ -119,6 +119,9 @@ test.afterAll(async () => {
 
 test('every intervention reaches the engine that drives the run, and a killed engine is replaced', async ({ page }) => {
   test.slow()
+  const started = Date.now()
+  // where the time goes, in the CI log: this spec's length varied 2.1–5.8 min between runs
+  const mark = (what: string) => console.log(`[cluster] ${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`)
   page.on('dialog', (d) => void d.accept('exploits the evaluator'))
   await login(page)
   const api = <T>(kind: 'query' | 'mutation', path: string, input: unknown) => pageApi<T>(page, kind, path, input)
@@ -145,6 +148,7 @@ test('every intervention reaches the engine that drives the run, and a killed en
       seed: 5,
     },
   })
+  mark('run created')
   await page.goto(`/runs/${runId}`)
   await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 120_000 })
   const drivenBy = async () =>
@@ -168,6 +172,7 @@ test('every intervention reaches the engine that drives the run, and a killed en
       at: r.receivedAt,
     }))
 
+  mark('step 1')
   // 1. a hint, through the guidance page: it reaches the prompts the model server receives
   await page.getByRole('link', { name: 'Guidance', exact: true }).first().click()
   await page.getByLabel('hint', { exact: true }).fill(HINT)
@@ -177,6 +182,7 @@ test('every intervention reaches the engine that drives the run, and a killed en
   expect(hinted.status).toBe('applied')
   await until('a prompt with the hint', async () => prompts().some((p) => p.text.includes(HINT)))
 
+  mark('step 2')
   // 2. new weights: model A out; the engine stops asking it (beyond what was already in flight)
   await page.goto(`/runs/${runId}`)
   await page.getByLabel('weight of openai:scripted-a').fill('0')
@@ -191,6 +197,7 @@ test('every intervention reaches the engine that drives the run, and a killed en
   expect(prompts().filter((p) => p.model === 'scripted-a').length - toA).toBeLessThanOrEqual(2) // at most the requests in flight then
   expect(weighted.status).toBe('applied')
 
+  mark('step 3')
   // 3. an island's exploration: held by the engine, acknowledged with its value
   await page.getByLabel('exploration scope').selectOption('1')
   await page.getByLabel('exploration', { exact: true }).fill('0.95')
@@ -199,6 +206,7 @@ test('every intervention reaches the engine that drives the run, and a killed en
   expect(explored.status).toBe('applied')
   expect((explored.result.effectiveExploration as number[])[1]).toBeGreaterThanOrEqual(0.95)
 
+  mark('step 4')
   // 4. ban the current best: it is never a parent of anything evaluated afterwards
   await page.getByTestId('tile-best').getByRole('link').click()
   await page.waitForURL(/candidates\/[0-9a-f-]{36}/)
@@ -207,6 +215,7 @@ test('every intervention reaches the engine that drives the run, and a killed en
   await expect(page.getByTestId('command-status')).toHaveAttribute('data-status', 'applied', { timeout: 30_000 })
   const banned = await ack('candidate.ban')
 
+  mark('step 5')
   // 5. an expert edit of a candidate, through Monaco: evaluated
   const parent = await q<{ id: string; code: string }>(
     "SELECT id, code FROM candidates WHERE run_id = $1 AND status = 'evaluated' AND valid AND NOT banned ORDER BY score ASC LIMIT 1",
@@ -235,6 +244,7 @@ test('every intervention reaches the engine that drives the run, and a killed en
     (await q<{ code: string; origin: string }>('SELECT code, origin FROM candidates WHERE id = $1', [editId]))[0],
   ).toEqual({ code: intended, origin: 'expert-edit' })
 
+  mark('step 6')
   // 6. knowledge on a stalled island, from the dashboard's alert: its chunks go into the next prompts
   await page.goto(`/runs/${runId}`)
   const alert = page.getByTestId('stagnation-alert').first()
@@ -264,6 +274,7 @@ test('every intervention reaches the engine that drives the run, and a killed en
   )
   expect(Number(children[0]!.n)).toBe(0)
 
+  mark('step 7')
   // 7. a final budget (pause, then resume with a new total), and at once the engine that drives the
   // run dies: the other one takes it over and finishes exactly that budget
   await api('mutation', 'runs.pause', { runId })
@@ -287,6 +298,7 @@ test('every intervention reaches the engine that drives the run, and a killed en
   const victim = procs.find((x) => x.name.startsWith('engine') && owner === `${hostname()}:${x.p.pid}`)!
   expect(victim).toBeTruthy()
   const before = Number((await page.getByTestId('evaluations').textContent()) ?? 0)
+  mark('engine killed')
   victim.p.kill('SIGKILL')
   const survivor = procs.find((x) => x.name.startsWith('engine') && x !== victim)!
   await expect(page.getByTestId('driven-by')).toHaveText(`${hostname()}:${survivor.p.pid}`, { timeout: 60_000 })
@@ -294,7 +306,9 @@ test('every intervention reaches the engine that drives the run, and a killed en
   await expect
     .poll(async () => Number((await page.getByTestId('evaluations').textContent()) ?? 0), { timeout: 60_000 })
     .toBeGreaterThan(before + 10)
+  mark('the survivor drives the run')
   await expect(page.getByTestId('status-badge').first()).toHaveText('completed', { timeout: 300_000 })
+  mark('completed')
   const run = (
     await q<{ evaluations: number; status: string }>('SELECT evaluations, status FROM runs WHERE id = $1', [runId])
   )[0]!
