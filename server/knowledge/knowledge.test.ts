@@ -17,6 +17,7 @@ import {
   discardLesson,
   editLesson,
   formatKnowledgeForPrompt,
+  listLessons,
   proposeLesson,
   recordOutcome,
   recordUses,
@@ -445,20 +446,21 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(offline.text).toContain('changed code in `def priority`')
     expect(offline.text).toContain('score 0.8 → 0.84 (+0.04, +5.00%; higher is better)')
     expect(offline.text).toContain('Produced by: offline operator: literal perturbation.')
+    // stamped now, and read back the same by the ORM (one clock, not hours off by a time zone)
+    expect(Math.abs(offline.createdAt.getTime() - Date.now())).toBeLessThan(60_000)
+    expect((await listLessons(db, { runId: 'run-1' })).find((l) => l.id === offline.id)).toEqual(offline)
     // idempotent per candidate
     expect(
-      (
-        await proposeLesson(db, {
-          runId: 'run-1',
-          candidateId: 'cand-L1',
-          problemId: 'binpack',
-          parentCode: parent,
-          childCode: child,
-          parentScore: 0.8,
-          childScore: 0.9,
-        })
-      ).id,
-    ).toBe(offline.id)
+      await proposeLesson(db, {
+        runId: 'run-1',
+        candidateId: 'cand-L1',
+        problemId: 'binpack',
+        parentCode: parent,
+        childCode: child,
+        parentScore: 0.8,
+        childScore: 0.9,
+      }),
+    ).toEqual(offline)
     // a minimization problem: lower is better, and the model's explanation leads
     const withModel = await proposeLesson(db, {
       runId: 'run-2',

@@ -6,6 +6,7 @@
 // score moved.
 import type { Actor } from '../auth/roles.ts'
 import { SYSTEM_ACTOR } from '../auth/roles.ts'
+import { randomUUID } from 'node:crypto'
 import type { Db } from '../db.ts'
 import { audit } from '../services/audit.ts'
 import { formatNumber } from '../../client-safe/format.ts'
@@ -280,29 +281,58 @@ export async function proposeLesson(db: Db, input: LessonInput): Promise<LessonV
   if (!input.runId || !input.candidateId || !input.problemId)
     throw new KnowledgeInputError('a lesson needs runId, candidateId and problemId')
   if (!Number.isFinite(input.childScore)) throw new KnowledgeInputError('a lesson needs the child’s score')
-  const existing = await db.prisma.lesson.findFirst({
-    where: { candidateId: input.candidateId },
-    orderBy: { createdAt: 'asc' },
-  })
-  if (existing) return view(existing)
+  // proposed on every new island best of every run: plain SQL, not queries the ORM compiles anew
+  const [existing] = await db.sql<LessonRow>(`${SELECT_LESSON} WHERE candidate_id = $1 ORDER BY created_at LIMIT 1`, [
+    input.candidateId,
+  ])
+  if (existing) return viewRow(existing)
   let direction = input.direction
   if (!direction) {
-    const p = await db.prisma.problem.findUnique({ where: { id: input.problemId }, select: { direction: true } })
+    const [p] = await db.sql<{ direction: string }>('SELECT direction FROM problems WHERE id = $1', [input.problemId])
     direction = p?.direction === 'min' ? 'min' : 'max'
   }
   const { title, text } = composeLesson({ ...input, direction })
-  const row = await db.prisma.lesson.create({
-    data: {
-      runId: input.runId,
-      candidateId: input.candidateId,
-      problemId: input.problemId,
-      title,
-      text,
-      status: 'proposed',
-    },
-  })
-  return view(row)
+  const [row] = await db.sql<LessonRow>(
+    `WITH l AS (INSERT INTO lessons (id, run_id, candidate_id, problem_id, title, text, status, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'proposed', now() AT TIME ZONE 'UTC') RETURNING *)
+     ${SELECT_LESSON.replace('FROM lessons', 'FROM l')}`,
+    [randomUUID(), input.runId, input.candidateId, input.problemId, title, text],
+  )
+  return viewRow(row!)
 }
+
+/** a lesson row as SQL returns it; timestamps (stored as UTC without a zone) given their zone */
+interface LessonRow {
+  id: string
+  run_id: string
+  candidate_id: string
+  problem_id: string
+  title: string
+  text: string
+  status: string
+  doc_id: string | null
+  reviewed_by_id: string | null
+  created_at: Date
+  reviewed_at: Date | null
+}
+
+const SELECT_LESSON = `SELECT id, run_id, candidate_id, problem_id, title, text, status, doc_id, reviewed_by_id,
+    created_at AT TIME ZONE 'UTC' AS created_at, reviewed_at AT TIME ZONE 'UTC' AS reviewed_at FROM lessons`
+
+const viewRow = (r: LessonRow): LessonView =>
+  view({
+    id: r.id,
+    runId: r.run_id,
+    candidateId: r.candidate_id,
+    problemId: r.problem_id,
+    title: r.title,
+    text: r.text,
+    status: r.status,
+    docId: r.doc_id,
+    reviewedById: r.reviewed_by_id,
+    createdAt: new Date(r.created_at),
+    reviewedAt: r.reviewed_at && new Date(r.reviewed_at),
+  })
 
 export async function listLessons(
   db: Db,
