@@ -72,7 +72,7 @@ interface Pending<T, R> {
 const empty = <T, R>(): Pending<T, R> => ({ rows: [], waiters: [] })
 
 /** how long results alone wait for more before they are written, and how many are enough */
-export const RESULT_WAIT_MS = 10
+export const RESULT_WAIT_MS = 25
 export const RESULT_BATCH = 8
 
 export class RunStore {
