@@ -31,13 +31,24 @@ function writeAtomic(path, text) {
   renameSync(tmp, path) // processes starting at once never load a half-written file
 }
 
+/** @type {Promise<unknown>} */
+let queue = Promise.resolve()
+
 /**
  * The bundle of a TypeScript entry module, built when missing or out of date.
  * @param {string} entry absolute path of the entry (.ts)
  * @param {string} name the bundle's name in the cache
  * @returns {Promise<string>} the bundle's path
  */
-export async function bundle(entry, name) {
+export function bundle(entry, name) {
+  // one build at a time: each stops esbuild's service when done, which would fail a build in flight
+  const built = queue.then(() => build(entry, name))
+  queue = built.catch(() => undefined)
+  return built
+}
+
+/** @param {string} entry @param {string} name @returns {Promise<string>} */
+async function build(entry, name) {
   const manifestPath = join(CACHE, `${name}.json`)
   const esbuild = require('esbuild')
   try {
@@ -53,32 +64,38 @@ export async function bundle(entry, name) {
   } catch {
     // no manifest yet, or a source file moved: build
   }
-  const r = await esbuild.build({
-    entryPoints: [entry],
-    absWorkingDir: ROOT,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'source-import-meta-url',
-        setup(build) {
-          build.onLoad({ filter: /\.(ts|mjs)$/ }, (args) => ({
-            contents: readFileSync(args.path, 'utf8').replaceAll(
-              META_URL,
-              JSON.stringify(pathToFileURL(args.path).href),
-            ),
-            loader: args.path.endsWith('.ts') ? 'ts' : 'js',
-          }))
+  let r
+  try {
+    r = await esbuild.build({
+      entryPoints: [entry],
+      absWorkingDir: ROOT,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [
+        {
+          name: 'source-import-meta-url',
+          setup(build) {
+            build.onLoad({ filter: /\.(ts|mjs)$/ }, (args) => ({
+              contents: readFileSync(args.path, 'utf8').replaceAll(
+                META_URL,
+                JSON.stringify(pathToFileURL(args.path).href),
+              ),
+              loader: args.path.endsWith('.ts') ? 'ts' : 'js',
+            }))
+          },
         },
-      },
-    ],
-  })
+      ],
+    })
+  } finally {
+    // esbuild's service process (~50 MB) would otherwise live as long as this one: a run, a server
+    await esbuild.stop()
+  }
   const code = r.outputFiles[0].contents
   const path = join(CACHE, `${name}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`)
   mkdirSync(CACHE, { recursive: true })

@@ -35,6 +35,31 @@ describe('bundle', () => {
     expect((await import(pathToFileURL(second).href)).word).toBe('second')
   })
 
+  it('builds at once what is asked at once, and leaves no esbuild process behind', async () => {
+    const entries = ['a', 'b', 'c'].map((w) => {
+      const entry = join(dir, `concurrent-${w}.ts`)
+      writeFileSync(entry, `export const word: string = "${w}"\n`)
+      return entry
+    })
+    const built = await Promise.all(entries.map((e, i) => bundle(e, `${name}-c${i}`)))
+    expect(await Promise.all(built.map(async (p) => (await import(pathToFileURL(p).href)).word))).toEqual([
+      'a',
+      'b',
+      'c',
+    ])
+    const children = readdirSync(`/proc/${process.pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${process.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean),
+    )
+    const commands = children.map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      } catch {
+        return '' // exited meanwhile
+      }
+    })
+    expect(commands.filter((c) => c.includes('esbuild'))).toEqual([])
+  })
+
   it('fails on a source that does not compile (the CLI then runs from the sources)', async () => {
     const entry = join(dir, 'broken.ts')
     writeFileSync(entry, 'export const = 1\n')

@@ -1,4 +1,5 @@
 // The embedded pool: child worker processes, dispatch, results, restarts, heartbeats, status.
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../server/contracts/evaluation.ts'
 import { createLocalPool, type LocalPool } from './pool.ts'
@@ -73,6 +74,8 @@ describe('embedded pool', () => {
       expect(w.capabilities.languages).toContain('python')
       expect(w.isolation?.level).toBe(pool.isolation.level)
       expect(w.pid).toBeGreaterThan(0)
+      // a small young generation: the child relays jobs, it does not need V8's default 16 MB semi-spaces
+      expect(readFileSync(`/proc/${w.pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=1')
     }
   })
 
