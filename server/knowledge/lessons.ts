@@ -4,9 +4,9 @@
 // With a model, the note starts from the model's own explanation; under offline operators it is
 // derived from the diff and the metrics: which lines and constants changed, and by how much the
 // score moved.
+import { randomUUID } from 'node:crypto'
 import type { Actor } from '../auth/roles.ts'
 import { SYSTEM_ACTOR } from '../auth/roles.ts'
-import { randomUUID } from 'node:crypto'
 import type { Db } from '../db.ts'
 import { audit } from '../services/audit.ts'
 import { formatNumber } from '../../client-safe/format.ts'
@@ -282,9 +282,10 @@ export async function proposeLesson(db: Db, input: LessonInput): Promise<LessonV
     throw new KnowledgeInputError('a lesson needs runId, candidateId and problemId')
   if (!Number.isFinite(input.childScore)) throw new KnowledgeInputError('a lesson needs the child’s score')
   // proposed on every new island best of every run: plain SQL, not queries the ORM compiles anew
-  const [existing] = await db.sql<LessonRow>(`${SELECT_LESSON} WHERE candidate_id = $1 ORDER BY created_at LIMIT 1`, [
-    input.candidateId,
-  ])
+  const [existing] = await db.sql<LessonRow>(
+    `SELECT ${LESSON_COLUMNS} FROM lessons WHERE candidate_id = $1 ORDER BY created_at LIMIT 1`,
+    [input.candidateId],
+  )
   if (existing) return viewRow(existing)
   let direction = input.direction
   if (!direction) {
@@ -295,7 +296,7 @@ export async function proposeLesson(db: Db, input: LessonInput): Promise<LessonV
   const [row] = await db.sql<LessonRow>(
     `WITH l AS (INSERT INTO lessons (id, run_id, candidate_id, problem_id, title, text, status, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, 'proposed', now() AT TIME ZONE 'UTC') RETURNING *)
-     ${SELECT_LESSON.replace('FROM lessons', 'FROM l')}`,
+     SELECT ${LESSON_COLUMNS} FROM l`,
     [randomUUID(), input.runId, input.candidateId, input.problemId, title, text],
   )
   return viewRow(row!)
@@ -316,8 +317,8 @@ interface LessonRow {
   reviewed_at: Date | null
 }
 
-const SELECT_LESSON = `SELECT id, run_id, candidate_id, problem_id, title, text, status, doc_id, reviewed_by_id,
-    created_at AT TIME ZONE 'UTC' AS created_at, reviewed_at AT TIME ZONE 'UTC' AS reviewed_at FROM lessons`
+const LESSON_COLUMNS = `id, run_id, candidate_id, problem_id, title, text, status, doc_id, reviewed_by_id,
+    created_at AT TIME ZONE 'UTC' AS created_at, reviewed_at AT TIME ZONE 'UTC' AS reviewed_at`
 
 const viewRow = (r: LessonRow): LessonView =>
   view({
