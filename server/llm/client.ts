@@ -1,6 +1,6 @@
 // LlmClient: one model, one `complete({system, user})` call with retries, timeouts, abort,
 // token usage and cost. Keys are read from the environment on each call and never kept.
-import { type AIMessageChunk, HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages'
+import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages'
 import {
   costUsd,
   DEFAULT_TIMEOUT_S,
@@ -14,6 +14,11 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { collectSecrets, resolveEndpoint, type Env } from './env.ts'
 import { LlmError, toLlmError } from './errors.ts'
 import { DEFAULT_RETRY_POLICY, RetryPolicy, withRetry, type RetryPolicyInput } from './retry.ts'
+
+// LangChain's core (~250 modules with LangSmith) loads with the first model call, not with every
+// command: `fm-agent --help`, `knowledge`, `status` and offline runs never need it
+let langchainMessages: Promise<typeof import('@langchain/core/messages')> | undefined
+const loadMessages = () => (langchainMessages ??= import('@langchain/core/messages'))
 
 export interface Prompt {
   system?: string
@@ -123,6 +128,7 @@ export class LlmClient {
     try {
       const endpoint = resolveEndpoint(config, env)
       apiKey = endpoint.apiKey
+      const { HumanMessage, SystemMessage } = await loadMessages()
       const messages: BaseMessage[] = []
       if (prompt.system) messages.push(new SystemMessage(prompt.system))
       messages.push(new HumanMessage(prompt.user))
