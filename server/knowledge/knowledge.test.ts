@@ -430,7 +430,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
   it('lessons: proposed from the diff and metrics offline, from the explanation with a model; approved into the base, edited, discarded', async () => {
     const parent = 'def priority(item, bins):\n    alpha = 0.5\n    return [alpha * b - item for b in bins]\n'
     const child = 'def priority(item, bins):\n    alpha = 0.75\n    return [alpha * b - item for b in bins]\n'
-    const offline = await proposeLesson(db, {
+    const first = {
       runId: 'run-1',
       candidateId: 'cand-L1',
       problemId: 'binpack',
@@ -439,7 +439,8 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
       parentScore: 0.8,
       childScore: 0.84,
       operatorDescription: 'offline operator: literal perturbation',
-    })
+    }
+    const offline = await proposeLesson(db, first)
     expect(offline.status).toBe('proposed')
     expect(offline.title).toBe('Set alpha 0.5 → 0.75 (+5.0%)')
     expect(offline.text).toContain('`alpha` on line 2: 0.5 → 0.75')
@@ -450,17 +451,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(Math.abs(offline.createdAt.getTime() - Date.now())).toBeLessThan(60_000)
     expect((await listLessons(db, { runId: 'run-1' })).find((l) => l.id === offline.id)).toEqual(offline)
     // idempotent per candidate
-    expect(
-      await proposeLesson(db, {
-        runId: 'run-1',
-        candidateId: 'cand-L1',
-        problemId: 'binpack',
-        parentCode: parent,
-        childCode: child,
-        parentScore: 0.8,
-        childScore: 0.9,
-      }),
-    ).toEqual(offline)
+    expect(await proposeLesson(db, { ...first, childScore: 0.9 })).toEqual(offline)
     // a minimization problem: lower is better, and the model's explanation leads
     const withModel = await proposeLesson(db, {
       runId: 'run-2',
