@@ -55,6 +55,8 @@ describe('repairs against the scripted model', () => {
         mutator: 'llm',
         islands: 2,
         repairAttempts: 1,
+        // few requests ahead of the results: failures come back while the budget still has room for their repairs
+        generation: { maxInFlight: 2 },
         budget: { maxEvals: 45 },
         models: [model(server.url)],
       })
@@ -178,6 +180,8 @@ describe('kill -9 with repairs in flight', () => {
         mutator: 'llm',
         islands: 2,
         repairAttempts: 1,
+        // room for the three held repairs and the requests that go on around them
+        generation: { maxInFlight: 6 },
         budget: { maxEvals: 50 },
         models: [model(server.url)],
       })
