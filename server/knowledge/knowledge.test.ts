@@ -89,7 +89,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
   afterAll(async () => {
     await server?.close()
     await cleanup?.()
-    rmSync(dir, { recursive: true, force: true })
+    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
   it('imports a folder: supported files become chunked, embedded documents; bad ones are refused with reasons', async () => {
@@ -331,7 +331,10 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(after.embedStatus).toBe('ready')
     expect(after.chunks.every((c) => c.embeddingModel === `openai:${SEMANTIC_MODEL}`)).toBe(true)
     const byMeaning = await searchKnowledge(db, { text: 'greedy matching assignment', k: 3 })
-    expect(byMeaning.hits[0]).toMatchObject({ docId: doc.id, vectorRank: 1 })
+    // its four chunks are near-identical, so which one the vector half ranks first (and which one the
+    // fusion puts on top) is a tie broken by ids: the document itself leads both
+    expect(byMeaning.hits[0].docId).toBe(doc.id)
+    expect(byMeaning.hits.find((h) => h.vectorRank === 1)?.docId).toBe(doc.id)
     docId.assignment = doc.id
   })
 
