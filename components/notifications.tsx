@@ -317,8 +317,12 @@ export function NotificationSettings() {
         <h3>Runs you watch</h3>
         {mine.error ? (
           <ErrorBox error={mine.error} />
-        ) : !d?.watching.length ? (
-          <div className="muted small">None.</div>
+        ) : !d ? (
+          <div className="muted small">Loading…</div>
+        ) : !d.watching.length ? (
+          <div className="muted small" data-testid="watching-none">
+            None.
+          </div>
         ) : (
           <div className="row small" data-testid="watching">
             {d.watching.map((r) => (
