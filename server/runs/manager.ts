@@ -7,6 +7,7 @@ import { HELD_OUT_JOB_PREFIX } from './held-out.ts'
 import type { EvalResult } from '../contracts/evaluation.ts'
 import { ACTIVE_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { type DriverDeps, RunDriver } from './driver.ts'
+import { holdHeapPacing } from './heap-pacer.ts'
 
 /** how long a run's lease lasts without renewal: a process that dies is replaced after this (FM_LEASE_S) */
 const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)
@@ -95,7 +96,9 @@ export class EngineManager {
     if (!(await this.claim(runId))) throw new Error(`run ${runId} is driven by another engine process`)
     this.renewLeases()
     const driver = new RunDriver({ ...this.deps, owner: this.owner }, runId)
+    const releaseHeap = holdHeapPacing()
     const done = driver.run().finally(async () => {
+      releaseHeap()
       this.drivers.delete(runId)
       await this.deps.db.prisma.run
         .update({ where: { id: runId }, data: { leaseOwner: null, leaseUntil: null } })
