@@ -76,11 +76,16 @@ describe('interventions on a running engine', () => {
     const ctl1 = await viewer.runs.controls({ runId })
     expect(ctl1.arms.find((a) => a.id === 'swap')!.weight).toBe(0)
     const maxSeq = (await db.prisma.candidate.aggregate({ where: { runId }, _max: { seq: true } }))._max.seq!
+    // requests in flight keep the arm they were planned with, and take their seq when answered:
+    // as many as the run lets fly may still come back as swaps
+    const { config } = (await db.prisma.run.findUnique({ where: { id: runId }, select: { config: true } }))!
+    const inFlight = (config as { generation: { maxInFlight: number } }).generation.maxInFlight
+    expect(inFlight).toBeGreaterThan(0)
     const after = await untilProgress(
       app.events,
       async () => {
         const rows = await db.prisma.candidate.findMany({
-          where: { runId, seq: { gt: maxSeq + 2 }, origin: { in: ['mutation', 'crossover'] } },
+          where: { runId, seq: { gt: maxSeq + inFlight }, origin: { in: ['mutation', 'crossover'] } },
           select: { operatorParams: true },
         })
         return rows.length >= 15 && rows
