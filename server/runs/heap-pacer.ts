@@ -41,6 +41,7 @@ function collector(): (() => void) | null {
 
 let holders = 0
 let timer: NodeJS.Timeout | null = null
+let pacing = DEFAULT_PACING
 let floor = 0
 let collections = 0
 
@@ -50,29 +51,29 @@ export function holdHeapPacing(
 ): () => void {
   const setting = (opts.env ?? process.env).FM_HEAP_PACING
   if (setting === 'off' || !collector()) return () => undefined
-  holders++
-  if (!timer) {
+  if (holders++ === 0) {
     // FM_HEAP_PACING=<MB>: the least step, for measuring the trade (bench/README.md)
     const stepMb = Number(setting)
-    const pacing = opts.pacing ?? (stepMb > 0 ? { ...DEFAULT_PACING, minStepBytes: stepMb * MB } : DEFAULT_PACING)
+    pacing = opts.pacing ?? (stepMb > 0 ? { ...DEFAULT_PACING, minStepBytes: stepMb * MB } : DEFAULT_PACING)
     floor = process.memoryUsage().heapUsed
-    timer = setInterval(() => {
-      const used = process.memoryUsage().heapUsed
-      if (!collectionDue(used, floor, pacing)) return
-      collector()?.()
-      collections++
-      floor = process.memoryUsage().heapUsed
-    }, 250)
-    timer.unref()
   }
+  // one timer for the process's life, idle (a comparison) while nobody holds the pacer
+  timer ??= setInterval(paceHeap, 250).unref()
   let released = false
   return () => {
     if (released) return
     released = true
-    if (--holders > 0 || !timer) return
-    clearInterval(timer)
-    timer = null
+    holders--
   }
+}
+
+/** One look at the heap (the timer's; tests call it to act at a known point): collects when due. */
+export function paceHeap(): void {
+  if (!holders || !collect) return
+  if (!collectionDue(process.memoryUsage().heapUsed, floor, pacing)) return
+  collect()
+  collections++
+  floor = process.memoryUsage().heapUsed
 }
 
 /** Collections asked for so far in this process (for the bench and tests). */
