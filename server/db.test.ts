@@ -332,6 +332,9 @@ describe('the embedded data folder lock', () => {
         const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
         expect(db.migrationsApplied).toEqual(listMigrations().map((m) => m.name))
         ledgers.push((await db.sql<{ id: string }>('SELECT id FROM "_prisma_migrations" ORDER BY id')).map((r) => r.id))
+        // the template holds only the database PGlite serves, and says so when asked for another
+        expect(await db.sql('SELECT datname FROM pg_database')).toEqual([{ datname: 'postgres' }])
+        await expect(db.sql('CREATE DATABASE another')).rejects.toThrow(/template database "template1" does not exist/)
         await db.close()
       }
       expect(readdirSync(join(cache, 'fm-agent')).filter((n) => n.includes('-migrated-'))).toHaveLength(1)
