@@ -10,6 +10,7 @@ import { createBackend } from '../runs/evaluation-backend.ts'
 import { runProgress, runSummary, type RunSummary } from '../runs/service.ts'
 import { knowledgeHooks } from '../runs/hooks.ts'
 import { detectIsolationAsync } from '../../workers/sandbox.ts'
+import { currentMachine } from '../setup/machine.ts'
 
 export function fmtScore(s: number | null | undefined) {
   if (s === null || s === undefined) return '–'
@@ -44,12 +45,15 @@ export function exitCodeFor(status: RunStatus) {
 }
 
 /**
- * The sandbox's probes, started before the embedded database opens: they are child processes, so
- * they run beside PGlite's start instead of after it (startLocalBackend and createRun find the
- * result). With a server database this process evaluates nothing.
+ * The sandbox's probes and the machine's (its Python and packages), started before the embedded
+ * database opens: they are child processes, so they run beside PGlite's start instead of after it
+ * (startLocalBackend and createRun find the results). With a server database this process
+ * evaluates nothing.
  */
 export function probeSandboxEarly(env: { DATABASE_URL?: string }) {
-  if (!env.DATABASE_URL) detectIsolationAsync().catch(() => undefined)
+  if (env.DATABASE_URL) return
+  detectIsolationAsync().catch(() => undefined)
+  currentMachine().catch(() => undefined)
 }
 
 /**
