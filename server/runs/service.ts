@@ -109,9 +109,6 @@ export async function createRun(
     await assertSandboxedHere()
     await assertRunnableHere(spec)
   }
-  if (spec.limits?.gpu && config.concurrency === 0) {
-    // GPU problems wait for GPU workers; nothing to decide here, the queue routes them
-  }
   const snapshot: ProblemSnapshot = {
     id: problem.id,
     name: problem.name,
