@@ -329,7 +329,7 @@ async function migratedTemplate(base: string): Promise<{ dir: string; names: str
     try {
       await pglite.exec('CREATE EXTENSION IF NOT EXISTS vector')
       await applyMigrations(pgliteRunner(pglite))
-      // PGlite serves one database, \`postgres\`; the template databases are 2/3 of the cluster's
+      // PGlite serves one database, `postgres`; the template databases are 2/3 of the cluster's
       // ~1,100 files, and creating files is most of what a first start spends copying this folder
       // (0.1-0.8 s here). Dropped through Postgres, so the catalog agrees: CREATE DATABASE says why.
       for (const name of ['template1', 'template0']) {
