@@ -50,7 +50,7 @@ export function exitCodeFor(status: RunStatus) {
  * (startLocalBackend and createRun find the results). With a server database this process
  * evaluates nothing.
  */
-export function probeSandboxEarly(env: { DATABASE_URL?: string }) {
+export function probeMachineEarly(env: { DATABASE_URL?: string }) {
   if (env.DATABASE_URL) return
   detectIsolationAsync().catch(() => undefined)
   currentMachine().catch(() => undefined)

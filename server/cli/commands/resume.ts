@@ -6,7 +6,7 @@ import {
   driveLocally,
   exitCodeFor,
   followRemotely,
-  probeSandboxEarly,
+  probeMachineEarly,
   startLocalBackend,
   stopLocalBackend,
   summaryJson,
@@ -27,7 +27,7 @@ export const resume: Command = {
     if (!runId) throw new UsageError('which run? (fm-agent runs lists them)')
     const maxEvalsIn = intOption('max-evals', values['max-evals'], 1, 10_000_000)
     const workers = intOption('workers', values.workers, 1, 256)
-    probeSandboxEarly(env)
+    probeMachineEarly(env)
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
     // the workers start while the run's state is read back
     const backend = api.remote ? null : startLocalBackend(api, log, workers)

@@ -17,7 +17,7 @@ import {
   driveLocally,
   exitCodeFor,
   followRemotely,
-  probeSandboxEarly,
+  probeMachineEarly,
   startLocalBackend,
   stopLocalBackend,
   summaryJson,
@@ -107,7 +107,7 @@ export const run: Command = {
     const workers = intOption('workers', values.workers, 1, 256)
     // a folder, or a KernelBench task file
     const isPath = existsSync(target) && (statSync(target).isDirectory() || target.endsWith('.py'))
-    probeSandboxEarly(env)
+    probeMachineEarly(env)
     const api = await connectApi({
       dataDir: dataDir(values),
       databaseUrl: env.DATABASE_URL,
