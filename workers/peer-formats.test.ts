@@ -146,6 +146,53 @@ function shinka(mode: string) {
   return folder({ 'initial.py': 'def run(i):\n    return 1.0 + i\n', 'evaluate.py': SHINKA_EVALUATE, 'mode.txt': mode })
 }
 
+describe('the adapters\u2019 arguments', () => {
+  it('the form the worker writes is read as argparse reads it; any other form goes to argparse, errors included', () => {
+    const driver = `import json, fm_openevolve as oe, fm_shinka as sk
+def both(mod, argv):
+    try:
+        mine = vars(mod.parse_args(mod.PARSER, argv))
+    except SystemExit as e:
+        mine = 'exit %s' % e.code
+    try:
+        theirs = vars(mod.PARSER.parse_args(argv))
+    except SystemExit as e:
+        theirs = 'exit %s' % e.code
+    return [mine, theirs]
+print(json.dumps([
+    both(oe, ['--evaluator', 'e.py', 'c.py']),
+    both(oe, ['c.py', '--max-stage', '2', '--evaluator', 'e.py', '--thresholds', '[0.5, 0.8]', '--features', 'a,b']),
+    both(oe, ['--evaluator=e.py', 'c.py']),
+    both(oe, ['--max-stage', 'two', '--evaluator', 'e.py', 'c.py']),
+    both(oe, ['c.py']),
+    both(oe, ['--evaluator', 'e.py', 'c.py', 'd.py']),
+    both(oe, ['--evaluator', 'e.py', '--evaluator', 'f.py', 'c.py']),
+    both(sk, ['--results-dir', 'r', '--evaluator', 'e.py', 'c.py']),
+    both(sk, ['--evaluator', 'e.py', 'c.py']),
+]))
+`
+    const r = spawnSync(PYTHON, ['-c', driver], {
+      encoding: 'utf8',
+      env: processEnv({ PATH: '/usr/bin:/bin', PYTHONPATH: PYTHON_DIR }),
+      timeout: 60_000,
+    })
+    expect(r.status, r.stderr).toBe(0)
+    const pairs = JSON.parse(r.stdout.trim().split('\n').pop()!) as [unknown, unknown][]
+    for (const [mine, theirs] of pairs) expect(mine).toEqual(theirs)
+    expect(pairs[1]![0]).toEqual({
+      evaluator: 'e.py',
+      thresholds: '[0.5, 0.8]',
+      max_stage: 2,
+      features: 'a,b',
+      function: null,
+      candidate: 'c.py',
+    })
+    expect(pairs.map(([mine]) => (typeof mine === 'string' ? mine : 'ok')).join(', ')).toBe(
+      'ok, ok, ok, exit 2, exit 2, exit 2, ok, ok, exit 2',
+    )
+  })
+})
+
 describe('ShinkaEvolve evaluators in the sandbox', () => {
   it('run_shinka_eval: runs with their kwargs, validation, aggregation; an invalid run makes the program incorrect', async () => {
     const p = shinka('plain')

@@ -24,7 +24,7 @@ import runpy
 import shutil
 import sys
 
-from fm_openevolve import _number, _protect_stdout, _text, finite
+from fm_openevolve import _number, _protect_stdout, _text, finite, parse_args, plain_parser
 
 
 def _read_json(path):
@@ -101,11 +101,11 @@ def _parser():
     return p
 
 
-PARSER = _parser()  # at import, as in fm_openevolve: the launcher preloads both
+PARSER = plain_parser(_parser())  # at import, as in fm_openevolve: the launcher preloads both
 
 
 def main(argv=None):
-    args = PARSER.parse_args(argv)
+    args = parse_args(PARSER, sys.argv[1:] if argv is None else argv)
     real_stdout = _protect_stdout()
     results_dir = os.path.abspath(args.results_dir)
     shutil.rmtree(results_dir, ignore_errors=True)
