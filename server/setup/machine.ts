@@ -7,16 +7,35 @@ import { join } from 'node:path'
 import { PYTHON, SANDBOX_PATH } from '../../workers/sandbox.ts'
 import { COMMANDS, PYTHON_MODULES, type MachineState } from '../../client-safe/needs.ts'
 
+// Arguments: the deep flag, then `module=distribution` (the name pip installs it by). The version is
+// read from the distribution by name; packages_distributions() (a read of every installed package's
+// file list, ~60 ms of a run's start with a hundred packages) only when that name is not installed.
 const PROBE = `
 import importlib, importlib.util, json, sys
 deep = sys.argv[1] == '1'
 out = {'version': sys.version.split()[0], 'modules': {}, 'errors': {}}
-try:
+dists = None
+def installed_version(name, dist):
+    global dists
     from importlib.metadata import packages_distributions, version
-    dists = packages_distributions()
-except Exception:
-    dists, version = {}, None
-for name in sys.argv[2:]:
+    for d in (dist, name):
+        try:
+            return version(d)
+        except Exception:
+            pass
+    if dists is None:
+        try:
+            dists = packages_distributions()
+        except Exception:
+            dists = {}
+    for d in dists.get(name, []):
+        try:
+            return version(d)
+        except Exception:
+            pass
+    return ''
+for arg in sys.argv[2:]:
+    name, _, dist = arg.partition('=')
     try:
         if deep:
             v = getattr(importlib.import_module(name), '__version__', '')
@@ -24,13 +43,7 @@ for name in sys.argv[2:]:
             if importlib.util.find_spec(name) is None:
                 out['modules'][name] = False
                 continue
-            v = ''
-            for d in dists.get(name, []):
-                try:
-                    v = version(d)
-                    break
-                except Exception:
-                    pass
+            v = installed_version(name, dist or name)
         out['modules'][name] = str(v or '')
     except BaseException as e:
         out['modules'][name] = False
@@ -113,7 +126,17 @@ export async function probeMachine(opts: ProbeOptions = {}): Promise<MachineStat
   } as unknown as NodeJS.ProcessEnv
   const [py, sudo] = await Promise.all([
     existsSync(python)
-      ? run(python, ['-s', '-c', PROBE, opts.importModules ? '1' : '0', ...modules], { env, timeoutMs: 120_000 })
+      ? run(
+          python,
+          [
+            '-s',
+            '-c',
+            PROBE,
+            opts.importModules ? '1' : '0',
+            ...modules.map((m) => `${m}=${PYTHON_MODULES[m]?.pip ?? m}`),
+          ],
+          { env, timeoutMs: 120_000 },
+        )
       : null,
     !root && onSandboxPath('sudo')
       ? run('sudo', ['-n', 'true'], { timeoutMs: 10_000 }).then((r) => r.code === 0)

@@ -1,7 +1,7 @@
 // The prerequisite check on real interpreters: this machine's /usr/bin/python3 (NumPy, SciPy and
 // scikit-learn installed by scripts/test-setup.sh) and the same interpreter started with -S, which
 // hides every installed package: a real Python 3 without NumPy, as on a fresh machine.
-import { chmodSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
@@ -42,6 +42,33 @@ describe('probeMachine', () => {
     expect(m.commands.bwrap).toBe('/usr/bin/bwrap')
     expect(m.commands['no-such-program']).toBeUndefined()
     expect(m.os.apt).toBe(true)
+  })
+
+  it('finds the same versions without importing, where the package is named apart from its module', async () => {
+    const [deep, shallow] = await Promise.all([
+      probeMachine({ importModules: true, modules: ['json'] }),
+      probeMachine({ modules: ['json'] }),
+    ])
+    // scikit-learn installs `sklearn`
+    for (const m of ['numpy', 'scipy', 'sklearn']) expect(shallow.modules[m], m).toBe(deep.modules[m])
+    expect(shallow.modules.json).toBe('') // a module of the standard library: present, no distribution
+  })
+
+  it('finds the version of a module whose package has another name that it was not told', async () => {
+    const site = tempDir()
+    mkdirSync(join(site, 'fm_probe_mod'))
+    writeFileSync(join(site, 'fm_probe_mod', '__init__.py'), '')
+    mkdirSync(join(site, 'fm_probe_dist-1.2.3.dist-info'))
+    writeFileSync(
+      join(site, 'fm_probe_dist-1.2.3.dist-info', 'METADATA'),
+      'Metadata-Version: 2.1\nName: fm-probe-dist\nVersion: 1.2.3\n',
+    )
+    writeFileSync(join(site, 'fm_probe_dist-1.2.3.dist-info', 'top_level.txt'), 'fm_probe_mod\n')
+    const python = join(site, 'python3')
+    writeFileSync(python, `#!/bin/sh\nPYTHONPATH=${site} exec /usr/bin/python3 "$@"\n`)
+    chmodSync(python, 0o755)
+    const m = await probeMachine({ python, modules: ['fm_probe_mod'] })
+    expect(m.modules.fm_probe_mod).toBe('1.2.3')
   })
 
   it('sees an interpreter without packages, and one that does not exist', async () => {
