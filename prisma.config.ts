@@ -13,7 +13,8 @@ const realSetTimeout = globalThis.setTimeout
 }
 
 async function pgAdapter(url: string) {
-  await import('./server/db/pg-type-fix.ts')
+  const { pg } = await import('./server/db/pg.ts')
+  pg() // catalog types as text before the adapter's first query
   const { PrismaPg } = await import('@prisma/adapter-pg')
   const u = new URL(url)
   const pgConfig = {

@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { vector } from '@electric-sql/pglite-pgvector'
 import type { PrismaPg } from '@prisma/adapter-pg'
-import pg from 'pg'
-import './db/pg-type-fix.ts'
+import type Pg from 'pg'
+import { pg } from './db/pg.ts'
 import { PrismaClient } from './generated/prisma/client.ts'
 import { acquireLock, type DataDirLock, resolveDataDir } from './db/data-dir.ts'
 import { createPgliteAdapter } from './db/pglite-adapter.ts'
@@ -73,13 +73,13 @@ export interface OpenOptions {
  * are told, since notifications sent meanwhile are lost and they should re-read the stored rows.
  */
 class PgListener {
-  private client: pg.Client | null = null
-  private connecting: Promise<pg.Client> | null = null
+  private client: Pg.Client | null = null
+  private connecting: Promise<Pg.Client> | null = null
   private readonly channels = new Map<string, Set<{ onNotify: (p: string) => void; onReconnect?: () => void }>>()
   private closed = false
   private failures = 0
 
-  constructor(private readonly config: pg.ClientConfig) {}
+  constructor(private readonly config: Pg.ClientConfig) {}
 
   async listen(channel: string, onNotify: (payload: string) => void, onReconnect?: () => void) {
     const entry = { onNotify, onReconnect }
@@ -98,11 +98,11 @@ class PgListener {
     }
   }
 
-  private connect(): Promise<pg.Client> {
+  private connect(): Promise<Pg.Client> {
     if (this.client) return Promise.resolve(this.client)
     this.connecting ??= (async () => {
       for (;;) {
-        const c = new pg.Client(this.config)
+        const c = new (pg().Client)(this.config)
         try {
           await c.connect()
           c.on('notification', (n) => {
@@ -124,7 +124,7 @@ class PgListener {
     return this.connecting
   }
 
-  private dropped(c: pg.Client) {
+  private dropped(c: Pg.Client) {
     if (this.client !== c || this.closed) return
     this.client = null
     void this.connect().then(
@@ -367,7 +367,7 @@ export function describeUrl(url: string): string {
   }
 }
 
-function pgConfig(url: string, max: number): pg.PoolConfig {
+function pgConfig(url: string, max: number): Pg.PoolConfig {
   let u: URL
   try {
     u = new URL(url)
@@ -404,7 +404,7 @@ const MIGRATE_LOCK_KEY = 72707369
 async function openServer(databaseUrl: string, dataDir: string, opts: OpenOptions): Promise<Db> {
   const label = describeUrl(databaseUrl)
   const config = pgConfig(databaseUrl, opts.poolSize ?? 10)
-  const client = new pg.Client(config)
+  const client = new (pg().Client)(config)
   let migrationsApplied: string[] = []
   try {
     await client.connect()
@@ -452,7 +452,7 @@ async function openServer(databaseUrl: string, dataDir: string, opts: OpenOption
   // server mode's adapter, imported here: the embedded database never loads it
   const { PrismaPg } = await import('@prisma/adapter-pg')
   const prisma = new PrismaClient({ adapter: new PrismaPg(config) })
-  const raw = new pg.Pool({ ...config, max: 4 })
+  const raw = new (pg().Pool)({ ...config, max: 4 })
   raw.on('error', () => undefined) // a dropped idle connection is replaced on the next query
   const listener = new PgListener(config)
   return {

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events'
 import { cpus, homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Runner as GraphileRunner } from 'graphile-worker'
-import pg from 'pg'
+import { pg } from '../server/db/pg.ts'
 import { detectGpuName } from './toolchains.ts'
 import {
   EvalJob,
@@ -76,7 +76,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   const gpuName = gpu ? detectGpuName() : undefined
   if (gpu && !gpuName) log(`[worker ${name}] --gpu was given but nvidia-smi finds no GPU: GPU jobs will fail here`)
 
-  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: concurrency + 3 })
+  const pool = new (pg().Pool)({ connectionString: opts.databaseUrl, max: concurrency + 3 })
   pool.on('error', (e) => log(`[worker ${name}] idle connection error: ${e.message}`))
   pool.on('connect', (client) => client.on('error', (e) => log(`[worker ${name}] connection error: ${e.message}`)))
   const fetchBundle = async (hash: string) => {
@@ -263,7 +263,7 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
     // started before PostgreSQL or before any engine installed the queue: wait for both, saying so once
     await whenReady(
       async () => {
-        const c = new pg.Client({ connectionString: o.databaseUrl, connectionTimeoutMillis: 5000 })
+        const c = new (pg().Client)({ connectionString: o.databaseUrl, connectionTimeoutMillis: 5000 })
         c.on('error', () => undefined)
         try {
           await c.connect()

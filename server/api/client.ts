@@ -2,7 +2,6 @@
 // server holds the embedded data folder, over HTTP on that server's local socket (local-socket.ts).
 // Both go through the same tRPC router, so a command behaves the same either way.
 import { userInfo } from 'node:os'
-import { createTRPCClient, httpLink } from '@trpc/client'
 import superjson from 'superjson'
 import { createAppServices, type AppServices } from '../app.ts'
 import { openDatabase } from '../db.ts'
@@ -82,15 +81,18 @@ export async function connectApi(opts: {
 
 /** The API of the server listening on a local socket (its owner's commands: no token). */
 export function localSocketClient(socketPath: string): ApiClient {
-  const client = createTRPCClient<AppRouter>({
-    links: [
-      httpLink({ url: 'http://local-socket/api/trpc', transformer: superjson, fetch: unixSocketFetch(socketPath) }),
-    ],
-  })
+  // tRPC's client is loaded only here: the commands that open the database themselves never need it
+  const client = import('@trpc/client').then(({ createTRPCClient, httpLink }) =>
+    createTRPCClient<AppRouter>({
+      links: [
+        httpLink({ url: 'http://local-socket/api/trpc', transformer: superjson, fetch: unixSocketFetch(socketPath) }),
+      ],
+    }),
+  )
   return {
     remote: true,
-    query: (path, input) => walk(client, path).query(input),
-    mutate: (path, input) => walk(client, path).mutate(input),
+    query: async (path, input) => walk(await client, path).query(input),
+    mutate: async (path, input) => walk(await client, path).mutate(input),
     close: async () => undefined,
   }
 }

@@ -12,7 +12,8 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Runner, WorkerUtils } from 'graphile-worker'
-import pg from 'pg'
+import type Pg from 'pg'
+import { pg } from '../db/pg.ts'
 import {
   EvalResult,
   QUEUE_TASKS,
@@ -39,7 +40,7 @@ export interface QueueBackendOptions {
 export interface QueueBackend extends EvaluationBackend {
   /** unlock the jobs of workers that stopped sending heartbeats now (the monitor does it periodically) */
   reapDeadWorkers(): Promise<string[]>
-  readonly pool: pg.Pool
+  readonly pool: Pg.Pool
 }
 
 /** Where a job runs: GPU jobs only on GPU workers. */
@@ -71,7 +72,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'))
   const deadAfterMs = opts.deadAfterMs ?? 20_000
   const checkMs = opts.checkMs ?? 2_000
-  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 8 + (opts.resultConcurrency ?? 2) })
+  const pool = new (pg().Pool)({ connectionString: opts.databaseUrl, max: 8 + (opts.resultConcurrency ?? 2) })
   pool.on('error', (e) => log(`[queue] idle connection error: ${e.message}`))
   pool.on('connect', (client) => client.on('error', (e) => log(`[queue] connection error: ${e.message}`)))
   const callbacks: ((r: EvalResult) => void | Promise<void>)[] = []

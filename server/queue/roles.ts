@@ -1,6 +1,6 @@
 // The Postgres role a remote worker connects with: it can use the queue (graphile-worker's schema
 // and fm_queue) and read problem bundles, nothing else: no users, no candidates, no runs.
-import pg from 'pg'
+import { pg } from '../db/pg.ts'
 import { openDatabase } from '../db.ts'
 import { installQueue } from './schema.ts'
 
@@ -22,7 +22,7 @@ export async function createWorkerRole(
   // the application's tables first: a role made on a fresh database (before any engine or web
   // process started) must still be granted the problem bundles it reads
   await (await openDatabase({ databaseUrl: adminUrl })).close()
-  const pool = new pg.Pool({ connectionString: adminUrl, max: 2 })
+  const pool = new (pg().Pool)({ connectionString: adminUrl, max: 2 })
   pool.on('error', () => undefined) // an idle connection dropped: the next query reconnects
   pool.on('connect', (c) => c.on('error', () => undefined))
   try {
@@ -76,7 +76,7 @@ export async function createWorkerRole(
 
 /** Removes a worker role (tests, or an admin retiring a machine). */
 export async function dropWorkerRole(adminUrl: string, roleName: string): Promise<void> {
-  const pool = new pg.Pool({ connectionString: adminUrl, max: 1 })
+  const pool = new (pg().Pool)({ connectionString: adminUrl, max: 1 })
   try {
     const client = await pool.connect()
     try {
