@@ -43,7 +43,7 @@ function collector(): (() => void) | null {
 const heapUsed = () => v8.getHeapStatistics().used_heap_size
 
 let holders = 0
-let timer: NodeJS.Timeout | null = null
+let ticking = false
 let pacing = DEFAULT_PACING
 let floor = 0
 let collections = 0
@@ -61,7 +61,10 @@ export function holdHeapPacing(
     floor = heapUsed()
   }
   // one timer for the process's life, idle (a comparison) while nobody holds the pacer
-  timer ??= setInterval(paceHeap, 250).unref()
+  if (!ticking) {
+    setInterval(paceHeap, 250).unref()
+    ticking = true
+  }
   let released = false
   return () => {
     if (released) return
