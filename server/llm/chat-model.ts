@@ -6,6 +6,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { ModelConfig } from '../../client-safe/model-config.ts'
 import { LlmError } from './errors.ts'
+import { httpFetch } from './http-fetch.ts'
 import { isDefaultEndpoint, NO_KEY_PLACEHOLDER, resolveEndpoint, type Env, type ResolvedEndpoint } from './env.ts'
 
 export interface ChatModelOptions {
@@ -48,7 +49,7 @@ export async function createChatModel(config: ModelConfig, options: ChatModelOpt
       return new ChatOpenAI({
         model: config.model,
         apiKey: key,
-        configuration: { baseURL: endpoint.baseURL },
+        configuration: { baseURL: endpoint.baseURL, fetch: httpFetch },
         maxRetries: 0,
         streamUsage: true,
         ...(temperature !== undefined ? { temperature } : {}),

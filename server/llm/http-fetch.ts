@@ -1,0 +1,129 @@
+// The fetch the OpenAI-protocol client calls, over node:http(s) with keep-alive connections. The
+// model call is the engine's hottest path after the database: through Node's own fetch (undici, its
+// web streams and request objects) a call to a local endpoint cost ~0.48 ms of CPU in this process,
+// ~0.32 ms through this one (bench/README.md), and that code was also most of what V8's compiler
+// threads kept optimizing. What it does not handle the same way is handed to the global fetch: a
+// body other than text or bytes, a scheme other than http(s), a redirect (followed there).
+import http from 'node:http'
+import https from 'node:https'
+import { Readable } from 'node:stream'
+import zlib from 'node:zlib'
+
+const agents = {
+  'http:': new http.Agent({ keepAlive: true }),
+  'https:': new https.Agent({ keepAlive: true }),
+}
+/** an answer longer than this is refused (a model's answer is text: far less) */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024
+/** statuses whose response has no body (the Response constructor refuses one) */
+const NO_BODY = new Set([101, 103, 204, 205, 304])
+
+type FetchInput = string | URL | Request
+
+function headersOf(init: RequestInit | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  new Headers(init?.headers).forEach((v, k) => {
+    out[k] = v
+  })
+  // as undici's fetch asks: remote endpoints answer compressed
+  out['accept-encoding'] ??= 'gzip, deflate, br'
+  return out
+}
+
+function decoder(encoding: string | undefined): NodeJS.ReadWriteStream | null {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip()
+    case 'deflate':
+      return zlib.createInflate()
+    case 'br':
+      return zlib.createBrotliDecompress()
+    default:
+      return null
+  }
+}
+
+/** What fetch rejects with when the connection fails: undici's shape, the socket's error as the cause. */
+const fetchFailed = (cause: unknown) => Object.assign(new TypeError('fetch failed'), { cause })
+
+export function httpFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
+  const body = init?.body
+  const url = input instanceof Request ? null : new URL(String(input))
+  const agent = url ? agents[url.protocol as keyof typeof agents] : undefined
+  if (!url || !agent || (body != null && typeof body !== 'string' && !(body instanceof Uint8Array)))
+    return fetch(input, init)
+  const signal = init?.signal ?? undefined
+  if (signal?.aborted) return Promise.reject(signal.reason)
+  return new Promise<Response>((resolve, reject) => {
+    const client = url.protocol === 'https:' ? https : http
+    const req = client.request(url, { method: init?.method ?? 'GET', headers: headersOf(init), agent })
+    const onAbort = () => {
+      req.destroy()
+      reject(signal!.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const done = () => signal?.removeEventListener('abort', onAbort)
+    req.on('error', (e) => {
+      done()
+      reject(signal?.aborted ? signal.reason : fetchFailed(e))
+    })
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0
+      if (status >= 300 && status < 400 && res.headers.location) {
+        res.resume()
+        done()
+        resolve(fetch(input, init))
+        return
+      }
+      const headers = new Headers()
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!)
+      const answer = { status, statusText: res.statusMessage ?? '', headers }
+      if (NO_BODY.has(status)) {
+        res.resume()
+        done()
+        resolve(new Response(null, answer))
+        return
+      }
+      const decoded = decoder(res.headers['content-encoding'])
+      const stream: Readable = decoded ? (res.pipe(decoded) as unknown as Readable) : res
+      if (decoded) res.on('error', (e) => decoded.emit('error', e))
+      if (/^text\/event-stream/i.test(res.headers['content-type'] ?? '')) {
+        // a streamed answer goes on arriving after this resolves
+        stream.on('close', done)
+        resolve(new Response(Readable.toWeb(stream) as ReadableStream, answer))
+        return
+      }
+      const chunks: Buffer[] = []
+      let received = false
+      res.on('end', () => {
+        received = true
+      })
+      const fail = (e: unknown) => {
+        done()
+        reject(signal?.aborted ? signal.reason : fetchFailed(e))
+      }
+      let size = 0
+      stream.on('data', (c: Buffer) => {
+        if (size > MAX_ANSWER_BYTES) return
+        size += c.length
+        if (size <= MAX_ANSWER_BYTES) chunks.push(c)
+        else {
+          chunks.length = 0
+          req.destroy()
+          fail(new Error(`the answer is over ${MAX_ANSWER_BYTES / 1024 / 1024} MB`))
+        }
+      })
+      stream.on('error', fail)
+      stream.on('end', () => {
+        done()
+        resolve(new Response(Buffer.concat(chunks), answer))
+      })
+      // a connection lost mid-answer may close without an error
+      res.on('close', () => {
+        if (!received) fail(Object.assign(new Error('the connection closed mid-answer'), { code: 'ECONNRESET' }))
+      })
+    })
+    req.end(body ?? undefined)
+  })
+}
