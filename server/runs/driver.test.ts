@@ -250,7 +250,9 @@ describe('a model that refuses every request', () => {
       expect(r.json.statusReason).toMatch(/refused 3 requests in a row \(model error \(auth\)/)
       expect(r.json.statusReason).toMatch(/API key/)
       expect(r.json.statusReason).not.toContain('sk-test-WRONG')
-      expect(server.chatRequests().length).toBeLessThan(10)
+      // the cold start's 8 requests (30 evaluations, 4 islands) go out together and each of the first
+      // two refusals may be replaced before the third arrives: at most 8 + 2, never the budget's 30
+      expect(server.chatRequests().length).toBeLessThanOrEqual(10)
     } finally {
       await server.close()
     }
