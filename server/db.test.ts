@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, createTestRole } from '../test-support/pg.ts'
+import pg from 'pg'
+import { createTestDatabase, createTestRole, TEST_PG_URL } from '../test-support/pg.ts'
 import { DataDirLockedError, LOCK_FILE } from './db/data-dir.ts'
 import { listMigrations } from './db/migrate.ts'
 import { DatabaseOpenError, openDatabase, type Db } from './db.ts'
@@ -197,6 +198,35 @@ describe('server mode and the Prisma CLI', () => {
       expect(await db.prisma.user.count()).toBe(0)
       await db.close()
     } finally {
+      await t.drop()
+    }
+  })
+})
+
+describe('closing a server-mode database', () => {
+  it('leaves no connection open, also one that was still being opened to LISTEN', async () => {
+    const t = await createTestDatabase()
+    const admin = new pg.Client({ connectionString: TEST_PG_URL })
+    await admin.connect()
+    try {
+      const open = async () =>
+        Number((await admin.query('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [t.name])).rows[0].n)
+      for (let round = 0; round < 3; round++) {
+        const db = await openDatabase({ databaseUrl: t.url, dataDir: mkdtempSync(join(tmpdir(), 'fm-close-')) })
+        // a command that ends at once: its events' LISTEN connection is still connecting when it closes
+        const listening = db.listen('fm_close_test', () => undefined)
+        await db.close()
+        await listening.catch(() => undefined)
+      }
+      // a backend leaves pg_stat_activity shortly after its client disconnects: wait for that, boundedly
+      let n = await open()
+      for (let i = 0; n > 0 && i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50))
+        n = await open()
+      }
+      expect(n).toBe(0)
+    } finally {
+      await admin.end()
       await t.drop()
     }
   })

@@ -78,6 +78,8 @@ class PgListener {
   private readonly channels = new Map<string, Set<{ onNotify: (p: string) => void; onReconnect?: () => void }>>()
   private closed = false
   private failures = 0
+  /** ends the wait before the next connection attempt */
+  private wake: (() => void) | null = null
 
   constructor(private readonly config: Pg.ClientConfig) {}
 
@@ -102,6 +104,7 @@ class PgListener {
     if (this.client) return Promise.resolve(this.client)
     this.connecting ??= (async () => {
       for (;;) {
+        if (this.closed) throw new Error('closed')
         const c = new (pg().Client)(this.config)
         try {
           await c.connect()
@@ -111,13 +114,21 @@ class PgListener {
           c.on('error', () => this.dropped(c))
           c.on('end', () => this.dropped(c))
           for (const ch of this.channels.keys()) await c.query(`LISTEN ${quoteIdent(ch)}`)
+          // closed while connecting: a connection kept now would keep the process alive for good
+          if (this.closed) throw new Error('closed')
           this.client = c
           this.failures = 0
           return c
         } catch {
           await c.end().catch(() => undefined)
           if (this.closed) throw new Error('closed')
-          await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** this.failures++)))
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, Math.min(10_000, 250 * 2 ** this.failures++))
+            this.wake = () => {
+              clearTimeout(t)
+              r()
+            }
+          })
         }
       }
     })().finally(() => (this.connecting = null))
@@ -137,6 +148,9 @@ class PgListener {
 
   async close() {
     this.closed = true
+    this.wake?.()
+    // a connection being opened ends itself once open (connect() sees closed)
+    await this.connecting?.catch(() => undefined)
     const c = this.client
     this.client = null
     await c?.end().catch(() => undefined)
