@@ -315,7 +315,7 @@ def run_python_inline(argv, env):
 
 # --------------------------------------------------------------------------------------------- P
 # A forked C shares P's pages until it writes to them, and each first write costs a page fault and a
-# copy (~3 us here, ~600 of them in a trivial evaluation: most of its CPU). A garbage collection in C
+# copy (~3 us here, ~700 of them in a trivial evaluation: most of its CPU). A garbage collection in C
 # or in P while C lives would write to the header of every object it walks: frozen objects (all of P's
 # at the fork) are never walked. P's own cyclic garbage is collected every FREEZE_COLLECT_EVERY forks.
 FREEZE_COLLECT_EVERY = 1024

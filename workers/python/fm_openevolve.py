@@ -228,9 +228,10 @@ def plain_parser(parser):
 
 def parse_args(parser, argv):
     """parser.parse_args(argv). The form the worker writes (`--option value` pairs and the positionals, in
-    any order) is read here: argparse's own parse touches enough of the launcher's objects to cost a forked
-    evaluation ~100 page copies (~0.3 ms). Anything else (a missing required option, `--option=value`,
-    `-h`, a value that starts with `-` or is not of its type) goes to argparse, which reads it or says what is wrong."""
+    any order) is read here: argparse's own parse touches enough of the launcher's objects to cost a
+    forked evaluation ~100 page copies (~0.3 ms). Anything else (a missing required option,
+    `--option=value`, `-h`, a value that starts with `-` or is not of its type) goes to argparse, which
+    reads it or says what is wrong."""
     options, positionals = parser.plain_form
     values, rest, i = {}, [], 0
     while i < len(argv):
