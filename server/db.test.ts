@@ -209,8 +209,6 @@ describe('closing a server-mode database', () => {
     const admin = new pg.Client({ connectionString: TEST_PG_URL })
     await admin.connect()
     try {
-      const open = async () =>
-        Number((await admin.query('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [t.name])).rows[0].n)
       for (let round = 0; round < 3; round++) {
         const db = await openDatabase({ databaseUrl: t.url, dataDir: mkdtempSync(join(tmpdir(), 'fm-close-')) })
         // a command that ends at once: its events' LISTEN connection is still connecting when it closes
@@ -218,13 +216,9 @@ describe('closing a server-mode database', () => {
         await db.close()
         await listening.catch(() => undefined)
       }
-      // a backend leaves pg_stat_activity shortly after its client disconnects: wait for that, boundedly
-      let n = await open()
-      for (let i = 0; n > 0 && i < 100; i++) {
-        await new Promise((r) => setTimeout(r, 50))
-        n = await open()
-      }
-      expect(n).toBe(0)
+      // without FORCE, Postgres drops a database only when no session is connected to it (it waits
+      // for the backends of closed connections to exit, and refuses one that is still open)
+      await expect(admin.query(`DROP DATABASE "${t.name}"`)).resolves.toBeDefined()
     } finally {
       await admin.end()
       await t.drop()
