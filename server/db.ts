@@ -18,6 +18,7 @@ import { PrismaClient } from './generated/prisma/client.ts'
 import { acquireLock, type DataDirLock, resolveDataDir } from './db/data-dir.ts'
 import { createPgliteAdapter } from './db/pglite-adapter.ts'
 import { applyMigrations, listMigrations, MigrationError, type SqlRunner } from './db/migrate.ts'
+import { raiseWasmTieringBudget } from './db/wasm-tiering.ts'
 import { whenReady } from './db/ready.ts'
 
 export { PrismaClient }
@@ -182,6 +183,7 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<Db> {
 }
 
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
+  raiseWasmTieringBudget()
   const lock = acquireLock(dataDir)
   const pgdata = join(dataDir, 'pgdata')
   const label = `embedded PGlite in ${pgdata}`
