@@ -1,4 +1,6 @@
 // Languages, evaluator kinds, cascades and OpenEvolve folders through the runner (real sandbox).
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
@@ -334,5 +336,54 @@ describe('infra failures are retryable results', () => {
     const gpu = await runner.run(makeJob(p, '', { needs: { gpu: true, languages: [] } }))
     expect(gpu.error?.kind).toBe('infra')
     expect(gpu.error?.message).toMatch(/GPU/)
+  })
+})
+
+describe('job folders', () => {
+  it('are removed after each evaluation, deep trees, unwritable folders and links included, never what a link points to', async () => {
+    const sandboxRoot = tempDir('fm-sbx-root-')
+    chmodSync(sandboxRoot, 0o711) // the sandbox's user passes through to its slot
+    const outside = tempDir('fm-outside-')
+    mkdirSync(join(outside, 'dir'))
+    writeFileSync(join(outside, 'dir', 'keep'), 'kept')
+    const own = createRunner({
+      cacheDir: tempDir('fm-cache-'),
+      workerId: 'job-folders',
+      slots: 1,
+      sandboxRoot,
+      isolation: detectIsolation(),
+      fetchBundle: store.fetch,
+    })
+    await own.start()
+    try {
+      const p = problem(
+        {
+          'evaluator.py': `import json, os
+scratch = os.path.join(os.environ['FM_PROBLEM_DIR'], 'scratch')
+deep = os.path.join(scratch, 'a', 'b', 'c')
+os.makedirs(deep)
+for i in range(5):
+    open(os.path.join(deep, f'f{i}'), 'w').write('x' * 100)
+os.symlink(${JSON.stringify(join(outside, 'dir'))}, os.path.join(scratch, 'a', 'to-dir'))
+os.symlink(${JSON.stringify(join(outside, 'dir', 'keep'))}, os.path.join(deep, 'to-file'))
+os.chmod(os.path.join(scratch, 'a', 'b'), 0o500)
+print(json.dumps({"valid": True, "metrics": {"score": 1}}))
+`,
+          'seed.py': 'x = 1\n',
+        },
+        { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py' },
+      )
+      for (let i = 0; i < 3; i++) {
+        const r = await own.run(makeJob(p, `x = ${i}\n`))
+        expect(r.error).toBeUndefined()
+        expect(r.metrics.score).toBe(1)
+      }
+      const slots = readdirSync(sandboxRoot)
+      expect(slots).toHaveLength(1)
+      expect(readdirSync(join(sandboxRoot, slots[0])).filter((n) => n.startsWith('job-'))).toEqual([])
+      expect(existsSync(join(outside, 'dir', 'keep'))).toBe(true)
+    } finally {
+      await own.close()
+    }
   })
 })

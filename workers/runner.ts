@@ -15,6 +15,8 @@ import {
   copyFileSync,
   writeFileSync,
   readdirSync,
+  rmdirSync,
+  unlinkSync,
   lstatSync,
   existsSync,
   readFileSync,
@@ -203,9 +205,23 @@ function chownTree(path: string, uid: number) {
   if (st.isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), uid)
 }
 
+/**
+ * Removes a job folder after each evaluation. Bottom-up by the entries' own types: rmSync's
+ * recursion stats every entry and first tries each folder's rmdir, failing with an error object,
+ * about twice the CPU (~140 against ~80 µs for a job folder). A link is removed, never followed.
+ */
+function removeEntries(dir: string) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) removeEntries(p)
+    else unlinkSync(p)
+  }
+  rmdirSync(dir)
+}
+
 function removeTree(path: string) {
   try {
-    rmSync(path, { recursive: true, force: true, maxRetries: 2 })
+    removeEntries(path)
   } catch {
     // a non-root worker cannot remove what a candidate made unwritable: give the owner its rights back
     const fix = (p: string) => {
@@ -220,7 +236,7 @@ function removeTree(path: string) {
       }
     }
     fix(path)
-    rmSync(path, { recursive: true, force: true })
+    rmSync(path, { recursive: true, force: true, maxRetries: 2 })
   }
 }
 
