@@ -39,7 +39,7 @@ describe('the embedded database tunes WebAssembly tier-up', () => {
   it('recompiles far fewer of PostgreSQL functions than V8 would, unless node was given a budget', async () => {
     const tuned = await optimizedFunctions([])
     const v8Default = await optimizedFunctions(['--wasm-tiering-budget=1800000'])
-    expect(v8Default).toBeGreaterThan(100)
+    expect(v8Default).toBeGreaterThan(50) // ~150 here; compiles still queued at exit are not printed
     expect(tuned).toBeLessThan(v8Default / 3)
   }, 120_000)
 
