@@ -3,7 +3,7 @@
 // process, TCP_NODELAY) answering a one-line SEARCH/REPLACE edit after a configurable latency.
 //
 //   node --import tsx bench/pipeline.ts [--cases instant:1000,instant:10000,1s:200,5s:200] [--workers 2]
-//     [--data-parent folder]
+//     [--data-parent folder] [--folder new|existing]
 //
 // Per case: wall time and evaluations/s (cold start included), the run's own wall time (from its
 // start to its end, without the process's start-up and shut-down) and the evolve stage's rate
@@ -15,6 +15,8 @@
 // Baseline, measured in the same process: the same sandboxed evaluations pushed straight through the
 // same worker pool with no engine and no model (the floor of evaluation itself). OpenEvolve's
 // figures on this machine kind (issue 12) are printed beside them for reference.
+// `--folder existing` runs each case in a data folder made beforehand (a user's second run in a
+// project: ./.fm-agent is kept), where the default times a first run, the folder's creation included.
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
@@ -32,8 +34,10 @@ const { values } = parseArgs({
     cases: { type: 'string', default: 'instant:1000,instant:10000,1s:200,5s:200' },
     workers: { type: 'string', default: '2' },
     'data-parent': { type: 'string' },
+    folder: { type: 'string', default: 'new' },
   },
 })
+if (values.folder !== 'new' && values.folder !== 'existing') throw new Error('--folder is new or existing')
 const workers = Number(values.workers)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PROBLEM = join(ROOT, 'bench/problems/trivial-openevolve')
@@ -150,6 +154,7 @@ async function runCase(latencyName: string, evals: number) {
   const model = await startModelServer(LATENCY[latencyName])
   const dataDir = mkdtempSync(join(DATA_PARENT, 'pipe-'))
   try {
+    if (values.folder === 'existing') await (await openDatabase({ dataDir, databaseUrl: '' })).close()
     const t0 = performance.now()
     const busy0 = machineBusyTicks()
     const model0 = readProcs().find((p) => p.pid === model.pid)?.cpuTicks ?? 0
@@ -303,7 +308,7 @@ async function poolOnly(n: number) {
 
 const floor = await poolOnly(500)
 console.log(
-  `pipelined engine, ${workers} workers, trivial OpenEvolve-format problem (this machine: ${availableParallelism()} cores)`,
+  `pipelined engine, ${workers} workers, trivial OpenEvolve-format problem, ${values.folder === 'new' ? 'a new data folder per case (a first run)' : 'a data folder made before each case'} (this machine: ${availableParallelism()} cores)`,
 )
 console.log(`pool-only floor (no engine, no model): ${floor.toFixed(1)} evaluations/s`)
 console.log(
