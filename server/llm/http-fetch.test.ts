@@ -32,6 +32,10 @@ beforeAll(async () => {
           res.writeHead(307, { location: '/echo' })
           res.end()
           return
+        case '/bom':
+          res.setHeader('content-type', 'application/json')
+          res.end(Buffer.from('\uFEFF{"a":"é"}'))
+          return
         case '/empty':
           res.writeHead(204)
           res.end()
@@ -97,6 +101,30 @@ describe('httpFetch', () => {
     const empty = await httpFetch(`${base}/empty`)
     expect(empty.status).toBe(204)
     expect(empty.body).toBeNull()
+  })
+
+  it('gives a body as fetch does: read once, by text, JSON, bytes or its stream; clones; a byte order mark dropped', async () => {
+    const get = () => httpFetch(`${base}/bom`)
+    const r = await get()
+    expect(r).toBeInstanceOf(Response)
+    expect(r.bodyUsed).toBe(false)
+    expect(await r.json()).toEqual({ a: 'é' })
+    expect(r.bodyUsed).toBe(true)
+    await expect(r.text()).rejects.toThrow(TypeError)
+    expect(() => r.clone()).toThrow(TypeError)
+
+    const twice = await get()
+    const copy = twice.clone()
+    expect(await twice.text()).toBe('{"a":"é"}')
+    expect(new Uint8Array(await copy.arrayBuffer())).toEqual(new Uint8Array(Buffer.from('\uFEFF{"a":"é"}')))
+
+    const streamed = await get()
+    const chunks: Uint8Array[] = []
+    for await (const c of streamed.body!) chunks.push(c)
+    expect(Buffer.concat(chunks).toString()).toBe('\uFEFF{"a":"é"}')
+    expect(streamed.bodyUsed).toBe(true)
+    await expect(streamed.json()).rejects.toThrow(TypeError)
+    expect(await (await get()).blob().then((b) => b.size)).toBe(Buffer.byteLength('\uFEFF{"a":"é"}'))
   })
 
   it('leaves a body that is not text or bytes to the global fetch', async () => {
