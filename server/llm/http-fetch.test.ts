@@ -120,7 +120,8 @@ describe('httpFetch', () => {
 
     const streamed = await get()
     const chunks: Uint8Array[] = []
-    for await (const c of streamed.body!) chunks.push(c)
+    const reader = streamed.body!.getReader()
+    for (let c = await reader.read(); !c.done; c = await reader.read()) chunks.push(c.value)
     expect(Buffer.concat(chunks).toString()).toBe('\uFEFF{"a":"é"}')
     expect(streamed.bodyUsed).toBe(true)
     await expect(streamed.json()).rejects.toThrow(TypeError)
