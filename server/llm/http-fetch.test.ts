@@ -112,11 +112,16 @@ describe('httpFetch', () => {
     expect(r.bodyUsed).toBe(true)
     await expect(r.text()).rejects.toThrow(TypeError)
     expect(() => r.clone()).toThrow(TypeError)
+    expect(r.body?.locked).toBe(true)
 
     const twice = await get()
     const copy = twice.clone()
     expect(await twice.text()).toBe('{"a":"é"}')
     expect(new Uint8Array(await copy.arrayBuffer())).toEqual(new Uint8Array(Buffer.from('\uFEFF{"a":"é"}')))
+
+    const looked = await get()
+    expect(looked.body).not.toBeNull() // handed out, not read: still readable as a whole
+    expect(await looked.json()).toEqual({ a: 'é' })
 
     const streamed = await get()
     const chunks: Uint8Array[] = []

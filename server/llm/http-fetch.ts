@@ -66,13 +66,16 @@ class BufferedResponse extends Response {
   }
 
   #realResponse(): Response {
-    this.#real ??= new Response(this.#used ? null : this.#bytes, this.#init)
+    if (!this.#real) {
+      this.#real = new Response(this.#bytes, this.#init)
+      // read already: its stream is there, and disturbed, as fetch's is
+      if (this.#used) void this.#real.arrayBuffer()
+    }
     return this.#real
   }
 
   #take(): Buffer<ArrayBuffer> {
-    if (this.#used || this.#real?.bodyUsed) throw new TypeError('Body is unusable: Body has already been read')
-    if (this.#real) throw new TypeError('Body is unusable: its stream was handed out')
+    if (this.#used) throw new TypeError('Body is unusable: Body has already been read')
     this.#used = true
     return this.#bytes
   }
@@ -83,13 +86,15 @@ class BufferedResponse extends Response {
   override get bodyUsed(): boolean {
     return this.#used || (this.#real?.bodyUsed ?? false)
   }
+  // once its stream was handed out, the real Response answers (it knows whether it was read)
   override async text(): Promise<string> {
-    return utf8.decode(this.#take())
+    return this.#real ? this.#real.text() : utf8.decode(this.#take())
   }
   override async json(): Promise<unknown> {
-    return JSON.parse(utf8.decode(this.#take()))
+    return this.#real ? this.#real.json() : JSON.parse(utf8.decode(this.#take()))
   }
   override async arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.#real) return this.#real.arrayBuffer()
     const b = this.#take()
     return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer
   }
