@@ -91,7 +91,7 @@ class BufferedResponse extends Response {
     return this.#real ? this.#real.text() : utf8.decode(this.#take())
   }
   override async json(): Promise<unknown> {
-    return this.#real ? this.#real.json() : JSON.parse(utf8.decode(this.#take()))
+    return JSON.parse(await this.text())
   }
   override async arrayBuffer(): Promise<ArrayBuffer> {
     if (this.#real) return this.#real.arrayBuffer()
