@@ -90,16 +90,21 @@ async function until<T>(
   }
 }
 
+// one statement, so one snapshot: the run's counter and its candidates as of the same commit (two
+// reads could fall either side of an ingest and disagree while the run is going)
 async function ledger(runId: string) {
-  const run = await db.prisma.run.findUniqueOrThrow({
-    where: { id: runId },
-    select: { status: true, evaluations: true },
-  })
-  const rows = await db.prisma.candidate.findMany({
-    where: { runId, status: 'evaluated' },
-    select: { id: true, evalIndex: true },
-  })
-  return { run, ids: new Set(rows.map((r) => r.id)), evalIndexes: rows.map((r) => r.evalIndex!).sort((a, b) => a - b) }
+  const r = await admin.query<{ status: string; evaluations: number; id: string | null; eval_index: number | null }>(
+    `SELECT r.status, r.evaluations, c.id, c.eval_index FROM runs r
+       LEFT JOIN candidates c ON c.run_id = r.id AND c.status = 'evaluated' WHERE r.id = $1`,
+    [runId],
+  )
+  if (!r.rows.length) throw new Error(`run ${runId} not found`)
+  const rows = r.rows.filter((x) => x.id !== null)
+  return {
+    run: { status: r.rows[0]!.status, evaluations: r.rows[0]!.evaluations },
+    ids: new Set(rows.map((x) => x.id!)),
+    evalIndexes: rows.map((x) => x.eval_index!).sort((a, b) => a - b),
+  }
 }
 
 beforeAll(async () => {
