@@ -5,9 +5,10 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
+import { dirname } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, type Runner } from './runner.ts'
-import { detectIsolation, detectIsolationAsync, processEnv } from './sandbox.ts'
+import { detectIsolation, detectIsolationAsync, processEnv, sandboxEnv } from './sandbox.ts'
 import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, tempDir, removeTempDirs } from './test-helpers.ts'
 
 // the worker's own environment holds secrets; the candidate must see none of them
@@ -166,6 +167,20 @@ print(json.dumps(dict(os.environ)))
     expect(out).not.toContain('OPENAI_API_KEY')
     expect(JSON.stringify(r)).not.toContain('sk-test-SECRET')
     expect(existsSync(`/tmp/${marker}.json`)).toBe(false)
+    // exactly the step's own environment: the allow-list and the job's variables, none of the
+    // launcher's values left over (its HOME is the slot's folder, an evaluation's is its job folder)
+    const env = JSON.parse(out.slice(out.indexOf('{"'), out.lastIndexOf('}') + 1)) as Record<string, string>
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        ...Object.keys(sandboxEnv('/')),
+        'FM_CANDIDATE_SOURCE',
+        'FM_CHILD_SANDBOX',
+        'FM_JOB_ID',
+        'FM_PROBLEM_DIR',
+        'FM_RESULT_FILE',
+      ].sort(),
+    )
+    expect(env.HOME).toBe(dirname(env.FM_PROBLEM_DIR!))
   })
 })
 
@@ -191,7 +206,7 @@ attempt('write_cwd', lambda: open('scratch.txt', 'w').write('x'))
 attempt('kill_init', lambda: os.kill(1, 9))
 attempt('fork_bomb', lambda: [os.fork() or os._exit(0) for _ in range(200)])
 findings['ifaces'] = [n for _, n in socket.if_nameindex()]
-findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]
+findings['caps'] = {l.split(':')[0]: l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')}
 `
     const r = await runner.run(makeJob(probeProblem, code))
     expect(r.error).toBeUndefined()
@@ -208,7 +223,14 @@ findings['caps'] = [l.split()[1] for l in open('/proc/self/status') if l.startsw
     expect(f.write_cwd).toBe('allowed')
     expect(f.fork_bomb).toBe('BlockingIOError') // the process-count limit binds
     expect(f.ifaces).toEqual(['lo'])
-    expect(f.caps).toBe('0000000000000000')
+    // every set empty, the bounding set included: nothing the evaluation execs can gain one back
+    expect(f.caps).toEqual({
+      CapInh: '0000000000000000',
+      CapPrm: '0000000000000000',
+      CapEff: '0000000000000000',
+      CapBnd: '0000000000000000',
+      CapAmb: '0000000000000000',
+    })
     expect(f.visible_pids).toBeLessThan(10) // its own pid namespace
     expect(existsSync(`${process.cwd()}/fm-escape-test`)).toBe(false)
   })
