@@ -48,6 +48,7 @@ import json
 import os
 import resource
 import select
+import _signal
 import signal
 import socket
 import struct
@@ -119,14 +120,19 @@ def drop_bounding_set():
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 
 
+# made once: building ctypes objects (a foreign function's too, on its first lookup) in a forked
+# evaluation copies dozens of P's pages
+_CAP_HEADER_REF = ctypes.byref(_CapHeader(0x20080522, 0))  # _LINUX_CAPABILITY_VERSION_3
+_CAP_NONE = (_CapData * 2)()
+_capset = libc.capset
+
+
 def drop_capabilities(bounding=True):
     """Empties the bounding (unless the caller knows it is), ambient, effective, permitted and inheritable
     sets, then sets no_new_privs. A new user namespace starts with a full bounding set again."""
     if bounding:
         drop_bounding_set()
-    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-    data = (_CapData * 2)()
-    _check(libc.capset(ctypes.byref(header), data), 'capset')
+    _check(_capset(_CAP_HEADER_REF, _CAP_NONE), 'capset')
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 'no_new_privs')
 
 
@@ -229,11 +235,17 @@ def setup_launcher():
 
 
 # --------------------------------------------------------------------------------------------- C
-def stage_c(req, wfd, report_started, fds):
-    """fds: the evaluation's stdin (/dev/null), stdout (the socket to P), stderr and result file."""
-    signal.set_wakeup_fd(-1)
-    for sig in (signal.SIGCHLD, signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, signal.SIG_DFL)
+# P's handlers C must not keep, as plain numbers for the C module: signal.signal's conversions to and
+# from its enums, run first in a fork, copy ~40 of P's pages
+_RESET_SIGNALS = tuple(int(s) for s in (signal.SIGCHLD, signal.SIGALRM, signal.SIGTERM, signal.SIGINT))
+
+
+def stage_c(req, wfd, report_started, fds, env_set=False):
+    """fds: the evaluation's stdin (/dev/null), stdout (the socket to P), stderr and result file; env_set:
+    P has made os.environ the step's environment."""
+    _signal.set_wakeup_fd(-1)
+    for sig in _RESET_SIGNALS:
+        _signal.signal(sig, _signal.SIG_DFL)
     os.setsid()
     if report_started:
         write_report(wfd, {'started': time.monotonic()})
@@ -271,7 +283,9 @@ def stage_c(req, wfd, report_started, fds):
     if req.get('python'):
         # exec would make it dumpable again; here it stays closed to the processes it starts
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-        run_python_inline(argv, env)
+        if not env_set:
+            set_environ(env)
+        run_python_inline(argv)
     # exec'd programs must not inherit Python's ignored SIGPIPE / SIGXFSZ
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
@@ -283,8 +297,8 @@ def stage_c(req, wfd, report_started, fds):
 
 
 def set_environ(env):
-    """os.environ becomes exactly `env`. Most of it is P's own already (the same allow-list): only what
-    differs is written (clearing and refilling it all wrote ~30 more of P's pages in each fork)."""
+    """os.environ becomes exactly `env`. Most of it is already (the same allow-list, the last step's
+    values): only what differs is written."""
     for key in [k for k in os.environ if k not in env]:
         del os.environ[key]
     for key, value in env.items():
@@ -292,11 +306,10 @@ def set_environ(env):
             os.environ[key] = value
 
 
-def run_python_inline(argv, env):
+def run_python_inline(argv):
     """Runs `python3 script args…` in this warm interpreter, as the script's __main__ (a preloaded adapter:
-    its main() with the arguments)."""
+    its main() with the arguments), its environment set."""
 
-    set_environ(env)
     sys.stdin = open(0, 'r', closefd=False)
     sys.stdout = io.TextIOWrapper(io.FileIO(1, 'w', closefd=False), encoding='utf-8', errors='backslashreplace', line_buffering=True)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, 'w', closefd=False), encoding='utf-8', errors='backslashreplace', line_buffering=True)
@@ -520,12 +533,21 @@ class Holder:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         devnull = os.open('/dev/null', os.O_RDONLY)
+        env_set = False
+        if req.get('python'):
+            # the evaluation runs in this interpreter: set here, no page is copied; what putenv refuses
+            # fails in the evaluation, as before
+            try:
+                set_environ(req['env'])
+                env_set = True
+            except (ValueError, OSError):
+                pass
         freeze_before_fork()
         c_pid = os.fork()
         if c_pid == 0:
             try:
                 mine.close()
-                stage_c(req, self.wfd, True, [devnull, theirs.fileno(), outs['stderr'], outs['result']])
+                stage_c(req, self.wfd, True, [devnull, theirs.fileno(), outs['stderr'], outs['result']], env_set)
             except BaseException as e:  # setup failed before the evaluator ran
                 try:
                     os.write(outs['stderr'], f'fm_launcher: sandbox setup failed: {e!r}\n'.encode())
