@@ -3,12 +3,12 @@
 // parent environment is visible; nothing is written outside the sandbox.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, type Runner } from './runner.ts'
-import { detectIsolation, detectIsolationAsync, processEnv, sandboxEnv } from './sandbox.ts'
+import { detectIsolation, detectIsolationAsync, outermostPaths, processEnv, sandboxEnv } from './sandbox.ts'
 import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, tempDir, removeTempDirs } from './test-helpers.ts'
 
 // the worker's own environment holds secrets; the candidate must see none of them
@@ -260,6 +260,31 @@ findings['caps'] = {l.split(':')[0]: l.split()[1] for l in open('/proc/self/stat
     } finally {
       await r2.close()
       rmSync(`/tmp/fm-sbx-test-${process.pid}`, { recursive: true, force: true })
+    }
+  })
+
+  it('a hidden folder inside another hidden one (a cache in a data folder, as a non-root user has it) still runs', async () => {
+    // both reachable by the sandbox uid, the cache listed first, the slots inside the cache: bwrap
+    // had masked the cache, then buried it under the data folder's mask, then failed to remount it
+    const data = tempDir('fm-data-')
+    const cache = join(data, 'cache')
+    mkdirSync(cache)
+    chmodSync(data, 0o755)
+    chmodSync(cache, 0o755)
+    const r2 = createRunner({
+      cacheDir: cache,
+      hide: [data],
+      workerId: 'nested-hide',
+      slots: 1,
+      isolation,
+      fetchBundle: store.fetch,
+    })
+    try {
+      const r = await r2.run(makeJob(problem, 'print(5)\n'))
+      expect(r.error).toBeUndefined()
+      expect(r.metrics.score).toBe(5)
+    } finally {
+      await r2.close()
     }
   })
 
@@ -657,6 +682,16 @@ describe('fallback isolation modes', () => {
     } finally {
       await r3.close()
     }
+  })
+})
+
+describe('outermostPaths', () => {
+  it('keeps the folders no other one contains, once each, in their order', () => {
+    expect(outermostPaths(['/d/cache', '/srv', '/d', '/d/', '/dx', '/d/cache/sbx', '/srv'])).toEqual([
+      '/srv',
+      '/d',
+      '/dx',
+    ])
   })
 })
 

@@ -492,6 +492,19 @@ export function runtimeDirs(): string[] {
   return [...new Set(out)]
 }
 
+const isWithin = (p: string, folder: string) => p.startsWith(folder.endsWith('/') ? folder : `${folder}/`)
+
+/**
+ * The folders to mask, without those inside another one (already hidden by it): a mask placed over a
+ * folder that holds an earlier mask buries it, and bwrap's read-only remount of the buried one then
+ * fails (a data folder in a home folder, with its cache inside it, stopped every sandbox of a worker
+ * not run as root). Duplicates go too; the order is kept.
+ */
+export function outermostPaths(paths: string[]): string[] {
+  const all = [...new Set(paths.map((p) => resolve(p)))]
+  return all.filter((p) => !all.some((q) => q !== p && isWithin(p, q)))
+}
+
 function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number; gpu?: boolean }): string[] {
   const args = [
     '--unshare-user',
@@ -521,13 +534,15 @@ function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number; gpu?: boo
     '/dev/shm',
   ]
   if (o.gpu) for (const d of gpuDevices()) args.push('--dev-bind', d, d)
-  const masks = maskedTopLevel()
+  const hidden: string[] = []
+  const files: string[] = []
   for (const p of o.hide) {
     // what the sandbox uid cannot even reach needs no mask (and bwrap, running as that uid, could not place one)
     if (!existsSync(p) || (o.uid !== undefined && !traversable(dirname(p), o.uid))) continue
-    if (statSync(p).isDirectory()) masks.push(p)
-    else args.push('--ro-bind', '/dev/null', p)
+    ;(statSync(p).isDirectory() ? hidden : files).push(p)
   }
+  const masks = outermostPaths([...maskedTopLevel(), ...hidden])
+  for (const p of files) if (!masks.some((m) => isWithin(p, m))) args.push('--ro-bind', '/dev/null', p)
   for (const p of masks) args.push('--tmpfs', p)
   // after the masks, so a writable folder inside a hidden one reappears, and the sandbox's own
   // Python helpers stay visible wherever the installation lives (a checkout under /tmp included)
