@@ -1,8 +1,8 @@
 // Languages, evaluator kinds, cascades and OpenEvolve folders through the runner (real sandbox).
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRunner, type Runner } from './runner.ts'
+import { createRunner, memoryRoot, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
 import { bundleStore, makeJob, makeProblem, tempDir, removeTempDirs } from './test-helpers.ts'
 
@@ -385,5 +385,23 @@ print(json.dumps({"valid": True, "metrics": {"score": 1}}))
     } finally {
       await own.close()
     }
+  })
+})
+
+describe('memoryRoot (where a worker not run as root keeps its evaluation folders)', () => {
+  it('a private folder of its own in the tmpfs, and none where the name is taken by a link or a file', () => {
+    const base = tempDir('fm-shm-')
+    const uid = process.getuid!()
+    const dir = join(base, `fm-agent-sbx-${uid}`)
+    expect(memoryRoot(base)).toBe(dir)
+    expect(statSync(dir).mode & 0o777).toBe(0o700)
+    expect(memoryRoot(base)).toBe(dir) // made already: used again
+    rmSync(dir, { recursive: true })
+    symlinkSync(tempDir('fm-elsewhere-'), dir)
+    expect(memoryRoot(base)).toBeNull()
+    rmSync(dir)
+    writeFileSync(dir, '')
+    expect(memoryRoot(base)).toBeNull()
+    expect(memoryRoot(join(base, 'absent'))).toBeNull()
   })
 })

@@ -110,10 +110,35 @@ export interface RunnerOptions {
 
 function defaultSandboxRoot(cacheDir: string, uid: number | null): string {
   const preferred = join(cacheDir, 'sbx')
-  if (uid === null) return preferred
+  if (uid === null) return memoryRoot() ?? preferred
   mkdirSync(preferred, { recursive: true, mode: 0o711 })
   if (traversable(preferred, uid)) return preferred
   return '/var/tmp/fm-agent-sbx'
+}
+
+/**
+ * A worker not run as root cannot give each slot a tmpfs of its own; its evaluation folders go to a
+ * private folder in /dev/shm (a tmpfs) instead of the disk, where making and removing them cost ~3–4
+ * ms of CPU per evaluation on a small VM's ext4 (workers/README.md). What candidates write there
+ * counts against /dev/shm's size (half the memory by default) as it would against the disk. Null
+ * (the cache folder, on disk) when there is no such folder this user owns.
+ */
+export function memoryRoot(base = '/dev/shm'): string | null {
+  const uid = process.getuid?.()
+  if (uid === undefined || !existsSync(base)) return null
+  const dir = join(base, `fm-agent-sbx-${uid}`)
+  try {
+    mkdirSync(dir, { mode: 0o700 })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return null
+  }
+  try {
+    // a shared place: not a folder someone else made, nor a link to elsewhere
+    const st = lstatSync(dir)
+    return st.isDirectory() && st.uid === uid ? dir : null
+  } catch {
+    return null
+  }
 }
 
 interface Slot {
