@@ -3,10 +3,11 @@
 // path as the last argument; the last JSON line of stdout as the result), so the tests also prove
 // that each bundle is self-contained.
 import { spawn, spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { afterAll } from 'vitest'
 
 import type { EvalResult } from '../../server/contracts/evaluation.ts'
 import { ProblemSpec } from '../../server/contracts/problem.ts'
@@ -156,9 +157,17 @@ export function bundleDir(id: string): string {
 /** The path of the problem's seed program (its entry, which may come from the shared library). */
 export const seedFile = (id: string) => path.join(bundleDir(id), loaded(id).spec.entry)
 
+const made: string[] = []
+/** A temporary folder, removed after the test file that made it (with what evaluators left in it). */
 export function tempDir(prefix = 'fm-problems-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix))
+  const dir = mkdtempSync(path.join(tmpdir(), prefix))
+  made.push(dir)
+  return dir
 }
+// registered once per test file importing these helpers (each file has its own module graph)
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
 
 /** Write a candidate program to a fresh temporary file and return its path. */
 export function writeCandidate(code: string, name = 'candidate.py'): string {
@@ -219,6 +228,8 @@ export async function evaluate(id: string, candidate: string, opts: EvaluateOpti
     HOME: process.env.HOME ?? '/tmp',
     PYTHONPATH: helperPath(opts.helpers),
     PYTHONDONTWRITEBYTECODE: '1',
+    // what the evaluator and its fm_sandbox fallback make in the temporary folder goes with the test's
+    TMPDIR: tempDir('fm-eval-tmp-'),
     ...(process.env.FM_CHILD_SANDBOX ? { FM_CHILD_SANDBOX: childSandboxEnv(folder) } : {}),
     ...opts.env,
   }
