@@ -297,8 +297,8 @@ def stage_c(req, wfd, report_started, fds, env_set=False):
 
 
 def set_environ(env):
-    """os.environ becomes exactly `env`. Most of it is already (the same allow-list, the last step's
-    values): only what differs is written."""
+    """os.environ becomes exactly `env`, writing only what differs: most of it is already so (the same
+    allow-list; in P, the last step's values)."""
     for key in [k for k in os.environ if k not in env]:
         del os.environ[key]
     for key, value in env.items():
