@@ -389,7 +389,7 @@ print(json.dumps({"valid": True, "metrics": {"score": 1}}))
 })
 
 describe('memoryRoot (where a worker not run as root keeps its evaluation folders)', () => {
-  it('a private folder of its own in the tmpfs, and none where the name is taken by a link or a file', () => {
+  it('a private folder of its own in the tmpfs; none where the name is taken by a link or a file, or the tmpfs is small', () => {
     const base = tempDir('fm-shm-')
     const uid = process.getuid!()
     const dir = join(base, `fm-agent-sbx-${uid}`)
@@ -403,5 +403,9 @@ describe('memoryRoot (where a worker not run as root keeps its evaluation folder
     writeFileSync(dir, '')
     expect(memoryRoot(base)).toBeNull()
     expect(memoryRoot(join(base, 'absent'))).toBeNull()
+    // too little room (a container's 64 MB /dev/shm): the disk instead
+    rmSync(dir)
+    expect(memoryRoot(base, Number.MAX_SAFE_INTEGER / 1024 / 1024)).toBeNull()
+    expect(existsSync(dir)).toBe(false)
   })
 })

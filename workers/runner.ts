@@ -20,6 +20,7 @@ import {
   lstatSync,
   existsSync,
   readFileSync,
+  statfsSync,
 } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { cpus, hostname } from 'node:os'
@@ -121,11 +122,19 @@ function defaultSandboxRoot(cacheDir: string, uid: number | null): string {
  * private folder in /dev/shm (a tmpfs) instead of the disk, where making and removing them cost ~3–4
  * ms of CPU per evaluation on a small VM's ext4 (workers/README.md). What candidates write there
  * counts against /dev/shm's size (half the memory by default) as it would against the disk. Null
- * (the cache folder, on disk) when there is no such folder this user owns.
+ * (the cache folder, on disk) when there is no such folder this user owns, or when /dev/shm has
+ * less than `minFreeMb` free (a container's is 64 MB by default: a problem's data copied per
+ * evaluation would fill it).
  */
-export function memoryRoot(base = '/dev/shm'): string | null {
+export function memoryRoot(base = '/dev/shm', minFreeMb = 1024): string | null {
   const uid = process.getuid?.()
   if (uid === undefined || !existsSync(base)) return null
+  try {
+    const vfs = statfsSync(base)
+    if (vfs.bavail * vfs.bsize < minFreeMb * 1024 * 1024) return null
+  } catch {
+    return null
+  }
   const dir = join(base, `fm-agent-sbx-${uid}`)
   try {
     mkdirSync(dir, { mode: 0o700 })
