@@ -150,6 +150,18 @@ export function memoryRoot(base = '/dev/shm', minFreeMb = 1024): string | null {
   }
 }
 
+/** Where a worker's evaluation folders will be made by default (fm-agent doctor says it). */
+export function evaluationFolders(): { where: 'slot-tmpfs' | 'shm' | 'disk'; detail: string } {
+  if (isRoot()) return { where: 'slot-tmpfs', detail: 'in memory: each slot its own tmpfs (a worker run as root)' }
+  const shm = memoryRoot()
+  if (shm) return { where: 'shm', detail: `in memory: ${shm}` }
+  return {
+    where: 'disk',
+    detail:
+      "on disk, in the worker's cache folder (/dev/shm is missing or under 1 GiB free): each evaluation's folder costs more",
+  }
+}
+
 interface Slot {
   index: number
   dir: string

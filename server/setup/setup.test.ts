@@ -137,6 +137,8 @@ describe('the CLI', () => {
     const ok = await cli(['doctor', '--json'])
     expect(ok.code, ok.stderr).toBe(0)
     expect(ok.json).toMatchObject({ ok: true, missing: '', fix: null, isolation: { level: 'full' } })
+    // in memory for root (each slot's tmpfs) and for a user (a private folder in /dev/shm) alike here
+    expect(ok.json.evaluationFolders.where).toBe(process.getuid?.() === 0 ? 'slot-tmpfs' : 'shm')
     expect(ok.json.problems.find((p: { id: string }) => p.id === 'gpu-mlp')).toMatchObject({
       gpu: true,
       readiness: { ok: false, missing: ['a GPU worker'] },
@@ -148,6 +150,7 @@ describe('the CLI', () => {
     expect(bad.stdout).toMatch(/^ {2}test-curve-fit +runs here {2}\(folder\)$/m)
     expect(bad.stdout).toContain(`fix:     ${BARE} -m pip install numpy scikit-learn scipy`)
     expect(bad.stdout).toMatch(/NOT READY/)
+    expect(bad.stdout).toMatch(/^folders +evaluation folders in memory: /m)
   })
 
   it('marks the problems that cannot run and refuses their runs, in-process and through a running server', async () => {

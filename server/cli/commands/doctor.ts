@@ -16,6 +16,7 @@ import {
   SANDBOX_NEEDS,
   unmet,
 } from '../../../client-safe/needs.ts'
+import { evaluationFolders } from '../../../workers/runner.ts'
 import { detectIsolation, type IsolationReport } from '../../../workers/sandbox.ts'
 import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -27,6 +28,8 @@ export interface DoctorReport {
   isolation: Pick<IsolationReport, 'level' | 'mode' | 'warnings'> & {
     layers: Array<{ name: string; active: boolean; detail: string }>
   }
+  /** where a worker's evaluation folders go by default */
+  evaluationFolders: ReturnType<typeof evaluationFolders>
   problems: Array<ProblemCheck & { builtin: boolean }>
   /** everything missing for the problems above and the sandbox, in words */
   missing: string
@@ -71,6 +74,7 @@ export function formatDoctor(r: DoctorReport, needs: Need[]): string {
   for (const l of r.isolation.layers.filter((x) => !x.active))
     lines.push(`          missing layer ${l.name}: ${l.detail}`)
   for (const w of r.isolation.warnings) lines.push(`          warning: ${w}`)
+  lines.push(`folders   evaluation folders ${r.evaluationFolders.detail}`)
   lines.push('', 'problems')
   const width = Math.max(...r.problems.map((p) => p.id.length))
   for (const p of r.problems) {
@@ -136,6 +140,7 @@ export const doctor: Command = {
         warnings: isolation.warnings,
         layers: isolation.layers.map((l) => ({ name: l.name, active: l.active, detail: l.detail })),
       },
+      evaluationFolders: evaluationFolders(),
       problems: checks.map((c, i) => ({ ...c, builtin: specs[i].builtin })),
       missing: missingNeeds.length ? describeNeeds(missingNeeds, machine) : '',
       fix: fixCommand(plan, machine),
