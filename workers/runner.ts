@@ -152,7 +152,11 @@ export function memoryRoot(base = '/dev/shm', minFreeMb = 1024): string | null {
 
 /** Where a worker's evaluation folders will be made by default (fm-agent doctor says it). */
 export function evaluationFolders(): { where: 'slot-tmpfs' | 'shm' | 'disk'; detail: string } {
-  if (isRoot()) return { where: 'slot-tmpfs', detail: 'in memory: each slot its own tmpfs (a worker run as root)' }
+  if (isRoot())
+    return {
+      where: 'slot-tmpfs',
+      detail: 'in memory: each slot its own tmpfs (a worker run as root; on disk where it cannot mount one)',
+    }
   const shm = memoryRoot()
   if (shm) return { where: 'shm', detail: `in memory: ${shm}` }
   return {
