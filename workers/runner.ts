@@ -117,6 +117,9 @@ function defaultSandboxRoot(cacheDir: string, uid: number | null): string {
   return '/var/tmp/fm-agent-sbx'
 }
 
+/** what /dev/shm must have free to hold evaluation folders */
+const SHM_MIN_FREE_MB = 1024
+
 /**
  * A worker not run as root cannot give each slot a tmpfs of its own; its evaluation folders go to a
  * private folder in /dev/shm (a tmpfs) instead of the disk, where making and removing them cost ~3–4
@@ -126,7 +129,7 @@ function defaultSandboxRoot(cacheDir: string, uid: number | null): string {
  * less than `minFreeMb` free (a container's is 64 MB by default: a problem's data copied per
  * evaluation would fill it).
  */
-export function memoryRoot(base = '/dev/shm', minFreeMb = 1024): string | null {
+export function memoryRoot(base = '/dev/shm', minFreeMb = SHM_MIN_FREE_MB): string | null {
   const uid = process.getuid?.()
   if (uid === undefined || !existsSync(base)) return null
   try {
@@ -161,8 +164,7 @@ export function evaluationFolders(): { where: 'slot-tmpfs' | 'shm' | 'disk'; det
   if (shm) return { where: 'shm', detail: `in memory: ${shm}` }
   return {
     where: 'disk',
-    detail:
-      "on disk, in the worker's cache folder (/dev/shm is missing or under 1 GiB free): each evaluation's folder costs more",
+    detail: `on disk, in the worker's cache folder (/dev/shm is missing or under ${SHM_MIN_FREE_MB} MB free): each evaluation's folder costs more`,
   }
 }
 
