@@ -7,7 +7,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFil
 import { createServer, type Server } from 'node:net'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRunner, type Runner } from './runner.ts'
+import { createRunner, type Runner, type RunnerOptions } from './runner.ts'
 import { detectIsolation, detectIsolationAsync, outermostPaths, processEnv, sandboxEnv } from './sandbox.ts'
 import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, tempDir, removeTempDirs } from './test-helpers.ts'
 
@@ -53,6 +53,18 @@ print(json.dumps({"valid": True, "metrics": {"n": len(ns["findings"])}, "artifac
 const store = bundleStore(problem, probeProblem)
 const cacheDir = tempDir('fm-cache-')
 let runner: Runner
+
+/** A runner of its own (the options given) evaluates a candidate that prints `n`: its score is n. */
+async function scoresThrough(opts: Omit<RunnerOptions, 'isolation' | 'fetchBundle'>, n: number) {
+  const own = createRunner({ ...opts, isolation, fetchBundle: store.fetch })
+  try {
+    const r = await own.run(makeJob(problem, `print(${n})\n`))
+    expect(r.error).toBeUndefined()
+    expect(r.metrics.score).toBe(n)
+  } finally {
+    await own.close()
+  }
+}
 
 const psLines = (marker: string) =>
   execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
@@ -246,19 +258,12 @@ findings['caps'] = {l.split(':')[0]: l.split()[1] for l in open('/proc/self/stat
   })
 
   it('evaluation folders under /tmp survive the per-evaluation /tmp', async () => {
-    const r2 = createRunner({
-      cacheDir: tempDir('fm-cache-'),
-      sandboxRoot: `/tmp/fm-sbx-test-${process.pid}`,
-      workerId: 'tmp-root',
-      isolation,
-      fetchBundle: store.fetch,
-    })
     try {
-      const r = await r2.run(makeJob(problem, 'print(4)\n'))
-      expect(r.error).toBeUndefined()
-      expect(r.metrics.score).toBe(4)
+      await scoresThrough(
+        { cacheDir: tempDir('fm-cache-'), sandboxRoot: `/tmp/fm-sbx-test-${process.pid}`, workerId: 'tmp-root' },
+        4,
+      )
     } finally {
-      await r2.close()
       rmSync(`/tmp/fm-sbx-test-${process.pid}`, { recursive: true, force: true })
     }
   })
@@ -271,21 +276,7 @@ findings['caps'] = {l.split(':')[0]: l.split()[1] for l in open('/proc/self/stat
     mkdirSync(cache)
     chmodSync(data, 0o755)
     chmodSync(cache, 0o755)
-    const r2 = createRunner({
-      cacheDir: cache,
-      hide: [data],
-      workerId: 'nested-hide',
-      slots: 1,
-      isolation,
-      fetchBundle: store.fetch,
-    })
-    try {
-      const r = await r2.run(makeJob(problem, 'print(5)\n'))
-      expect(r.error).toBeUndefined()
-      expect(r.metrics.score).toBe(5)
-    } finally {
-      await r2.close()
-    }
+    await scoresThrough({ cacheDir: cache, hide: [data], workerId: 'nested-hide', slots: 1 }, 5)
   })
 
   it('an evaluation finds nothing the one before it in the same slot left: files in /tmp and /dev/shm, processes', async () => {

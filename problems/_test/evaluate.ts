@@ -3,8 +3,7 @@
 // path as the last argument; the last JSON line of stdout as the result), so the tests also prove
 // that each bundle is self-contained.
 import { spawn, spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll } from 'vitest'
@@ -15,7 +14,7 @@ import { loadProblemFolder, type LoadedProblem } from '../../server/problems/loa
 import { writeBundle } from '../../server/problems/bundle.ts'
 import { createRunner, type Runner } from '../../workers/runner.ts'
 import { detectIsolation } from '../../workers/sandbox.ts'
-import { bundleStore, makeJob } from '../../workers/test-helpers.ts'
+import { bundleStore, makeJob, removeTempDirs, tempDir as workersTempDir } from '../../workers/test-helpers.ts'
 
 export const PROBLEMS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const REPO_DIR = path.dirname(PROBLEMS_DIR)
@@ -157,17 +156,10 @@ export function bundleDir(id: string): string {
 /** The path of the problem's seed program (its entry, which may come from the shared library). */
 export const seedFile = (id: string) => path.join(bundleDir(id), loaded(id).spec.entry)
 
-const made: string[] = []
 /** A temporary folder, removed after the test file that made it (with what evaluators left in it). */
-export function tempDir(prefix = 'fm-problems-test-'): string {
-  const dir = mkdtempSync(path.join(tmpdir(), prefix))
-  made.push(dir)
-  return dir
-}
+export const tempDir = (prefix = 'fm-problems-test-') => workersTempDir(prefix)
 // registered once per test file importing these helpers (each file has its own module graph)
-afterAll(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+afterAll(removeTempDirs)
 
 /** Write a candidate program to a fresh temporary file and return its path. */
 export function writeCandidate(code: string, name = 'candidate.py'): string {
