@@ -1,0 +1,158 @@
+// A run by an ordinary user, the way most people run FM Agent. Every other test runs as root, where
+// each slot gets a tmpfs and the sandbox's own uid cannot even reach a private data folder; two bugs
+// of this path (every evaluation failing on a data folder in a home folder, evaluation folders on
+// disk) were found by hand. Here the whole `fm-agent run` runs as a uid that is not root and has no
+// account, from the checkout bound to a place that uid can reach (its clone may live in root's home),
+// with a cache of its own, as in a clone it owns.
+import { spawnSync } from 'node:child_process'
+import { randomInt } from 'node:crypto'
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openDatabase } from '../server/db.ts'
+import { tempDir, removeTempDirs } from './test-helpers.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const uid = 20_000 + randomInt(40_000)
+const shmFolder = `/dev/shm/fm-agent-sbx-${uid}`
+
+afterAll(() => {
+  rmSync(shmFolder, { recursive: true, force: true })
+  removeTempDirs()
+})
+
+/** Every file under `dir` to `uid`, as if that user had made them. */
+function chownTree(dir: string) {
+  chownSync(dir, uid, uid)
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    chownSync(join(e.parentPath ?? e.path, e.name), uid, uid)
+}
+
+describe.runIf(process.getuid?.() === 0)('a run by a user that is not root', () => {
+  it('evaluates every candidate, in memory, and hides its data folder and its keys from them', () => {
+    const base = tempDir('fm-user-')
+    chmodSync(base, 0o755)
+    const repo = join(base, 'checkout')
+    const home = join(base, 'home')
+    mkdirSync(repo)
+    mkdirSync(join(home, '.ssh'), { recursive: true })
+    writeFileSync(join(home, '.ssh', 'id_ed25519'), 'PRIVATE KEY\n', { mode: 0o600 })
+    const data = join(home, 'data')
+    const problem = join(home, 'probe')
+    mkdirSync(problem)
+    // OpenEvolve format, the program probing what it can reach; the evaluator reports it as metrics
+    writeFileSync(
+      join(problem, 'evaluator.py'),
+      `import importlib.util
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("program", program_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {"combined_score": -abs(float(module.X) - 3.14), **module.FOUND}
+`,
+    )
+    writeFileSync(
+      join(problem, 'initial_program.py'),
+      `import os
+
+
+def readable(path):
+    try:
+        open(path, "rb").read(1)
+        return 1
+    except OSError:
+        return 0
+
+
+FOUND = {
+    "data_folder": readable(${JSON.stringify(join(data, 'pgdata', 'PG_VERSION'))}),
+    "key": readable(${JSON.stringify(join(home, '.ssh', 'id_ed25519'))}),
+    "in_shm": int(os.path.abspath(__file__).startswith(${JSON.stringify(`${shmFolder}/`)})),
+}
+# EVOLVE-BLOCK-START
+X = 1.0
+# EVOLVE-BLOCK-END
+`,
+    )
+    chownTree(home)
+    // the cache the CLI's bundle is built in (bin/bundle.mjs) must exist to be mounted over
+    mkdirSync(join(ROOT, 'node_modules', '.cache'), { recursive: true })
+    const evals = 24
+    const r = spawnSync(
+      'unshare',
+      [
+        '--mount',
+        '--',
+        'sh',
+        '-c',
+        'mount --bind "$1" "$2" && mount -t tmpfs -o "uid=$3,gid=$3,mode=0700" fm-cache "$2/node_modules/.cache" && ' +
+          'u=$3 && cd "$4" && shift 4 && exec setpriv --reuid="$u" --regid="$u" --clear-groups -- "$@"',
+        'sh',
+        ROOT,
+        repo,
+        String(uid),
+        home,
+        'env',
+        '-i',
+        'PATH=/usr/local/bin:/usr/bin:/bin',
+        `HOME=${home}`,
+        process.execPath,
+        join(repo, 'bin', 'fm-agent.mjs'),
+        'run',
+        problem,
+        '--operators',
+        'local',
+        '--max-evals',
+        String(evals),
+        '--json',
+        '--data-dir',
+        data,
+      ],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    )
+    expect(r.status, r.stderr.slice(-3000)).toBe(0)
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!)
+    expect(summary).toMatchObject({ status: 'completed', evaluations: evals })
+    expect(r.stderr).not.toMatch(/running from the TypeScript sources/)
+    expect(r.stderr).toMatch(/sandbox isolation: full/)
+    // the folders the run made are the user's
+    expect(lstatSync(join(data, 'pgdata')).uid).toBe(uid)
+    expect(existsSync(join(home, '.cache', 'fm-agent'))).toBe(true)
+    return checkCandidates(data, summary.runId, evals)
+  })
+})
+
+async function checkCandidates(data: string, runId: string, evals: number) {
+  const db = await openDatabase({ dataDir: data, databaseUrl: '' })
+  try {
+    const evaluated = await db.prisma.candidate.findMany({
+      where: { runId, status: 'evaluated' },
+      select: { valid: true, error: true, metrics: true },
+    })
+    expect(evaluated).toHaveLength(evals)
+    // in memory unless /dev/shm is too small for evaluation folders (workers/runner.ts, memoryRoot)
+    const shm = statfsSync('/dev/shm')
+    const inShm = shm.bavail * shm.bsize >= 1024 * 1024 * 1024 ? 1 : 0
+    for (const c of evaluated) {
+      expect(c.error).toBeNull()
+      expect(c.valid).toBe(true)
+      expect(c.metrics).toMatchObject({ data_folder: 0, key: 0, in_shm: inShm })
+    }
+    if (inShm) expect(lstatSync(shmFolder)).toMatchObject({ uid, mode: 0o40700 })
+  } finally {
+    await db.close()
+  }
+}
