@@ -9,14 +9,14 @@
 // the session caches: planning them cost the embedded database more than running them.
 import type { Db } from '../db.ts'
 
-export interface CandidateRow {
+/** what every stored answer carries, evaluated or rejected */
+interface AnswerRow {
   id: string
   seq: number
   island: number
   parentIds: string[]
   origin: string
   operator: string
-  operatorParams: Record<string, unknown>
   model?: string | null
   code: string
   codeHash: string
@@ -25,27 +25,17 @@ export interface CandidateRow {
   tokensIn: number
   tokensOut: number
   costUsd: number
+}
+
+export interface CandidateRow extends AnswerRow {
+  operatorParams: Record<string, unknown>
   guidanceIds?: string[]
   controlGuidanceIds?: string[]
   controlRetrievalId?: string | null
   createdById?: string | null
 }
 
-export interface RejectionRow {
-  id: string
-  seq: number
-  island: number
-  parentIds: string[]
-  origin: string
-  operator: string
-  model?: string | null
-  code: string
-  codeHash: string
-  prompt?: string | null
-  response?: string | null
-  tokensIn: number
-  tokensOut: number
-  costUsd: number
+export interface RejectionRow extends AnswerRow {
   reason: string
 }
 
@@ -67,6 +57,26 @@ export interface ResultRow {
 interface Pending<T, R> {
   rows: T[]
   waiters: Array<{ from: number; to: number; resolve: (r: R[]) => void; reject: (e: unknown) => void }>
+}
+
+/** an answer's columns as the store functions' JSON names them */
+function answerColumns(a: AnswerRow) {
+  return {
+    id: a.id,
+    seq: a.seq,
+    island: a.island,
+    parent_ids: a.parentIds,
+    origin: a.origin,
+    operator: a.operator,
+    model: a.model ?? null,
+    code: a.code,
+    code_hash: a.codeHash,
+    prompt: a.prompt ?? null,
+    response: a.response ?? null,
+    tokens_in: a.tokensIn,
+    tokens_out: a.tokensOut,
+    cost_usd: a.costUsd,
+  }
 }
 
 const empty = <T, R>(): Pending<T, R> => ({ rows: [], waiters: [] })
@@ -197,21 +207,8 @@ export class RunStore {
 
   private async writeCandidates(rows: CandidateRow[]): Promise<undefined[]> {
     const payload = rows.map((c) => ({
-      id: c.id,
-      seq: c.seq,
-      island: c.island,
-      parent_ids: c.parentIds,
-      origin: c.origin,
-      operator: c.operator,
+      ...answerColumns(c),
       operator_params: c.operatorParams,
-      model: c.model ?? null,
-      code: c.code,
-      code_hash: c.codeHash,
-      prompt: c.prompt ?? null,
-      response: c.response ?? null,
-      tokens_in: c.tokensIn,
-      tokens_out: c.tokensOut,
-      cost_usd: c.costUsd,
       guidance_ids: c.guidanceIds ?? [],
       control_guidance_ids: c.controlGuidanceIds ?? [],
       control_retrieval_id: c.controlRetrievalId ?? null,
@@ -222,23 +219,7 @@ export class RunStore {
   }
 
   private async writeRejections(rows: RejectionRow[]): Promise<undefined[]> {
-    const payload = rows.map((r) => ({
-      id: r.id,
-      seq: r.seq,
-      island: r.island,
-      parent_ids: r.parentIds,
-      origin: r.origin,
-      operator: r.operator,
-      model: r.model ?? null,
-      code: r.code,
-      code_hash: r.codeHash,
-      prompt: r.prompt ?? null,
-      response: r.response ?? null,
-      tokens_in: r.tokensIn,
-      tokens_out: r.tokensOut,
-      cost_usd: r.costUsd,
-      reject_reason: r.reason,
-    }))
+    const payload = rows.map((r) => ({ ...answerColumns(r), reject_reason: r.reason }))
     await this.exec('SELECT fm_store_rejections($1, $2::jsonb)', [this.runId, JSON.stringify(payload)], rows.length)
     return rows.map(() => undefined)
   }
