@@ -1,38 +1,21 @@
 // Built-in problems through the real sandbox: the seed of a representative few evaluates valid the
 // way a run evaluates it (bundle, sandbox, evaluator, child sandbox for private data, C++ build).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loadProblemFolder, BUILTIN_PROBLEMS_DIR } from '../server/problems/load.ts'
-import { createRunner, type Runner } from './runner.ts'
-import { detectIsolation } from './sandbox.ts'
-import { bundleStore, makeJob, tempDir, removeTempDirs } from './test-helpers.ts'
+import { bundleStore, makeJob, sharedRunner } from './test-helpers.ts'
 
 // ml-digits: private held-out labels behind fm_sandbox.run_candidate; cpu-matmul: a C++ candidate with a
 // build command; tsp-eil51: a plain Python evaluator with a time-limited candidate call
 const ids = ['ml-digits', 'cpu-matmul', 'tsp-eil51']
 const problems = ids.map((id) => loadProblemFolder(`${BUILTIN_PROBLEMS_DIR}/${id}`))
-let runner: Runner
-
-beforeAll(async () => {
-  runner = createRunner({
-    cacheDir: tempDir('fm-cache-'),
-    workerId: 'builtin-test',
-    slots: 2,
-    isolation: detectIsolation(),
-    fetchBundle: bundleStore(...problems).fetch,
-  })
-  await runner.start()
-})
-afterAll(async () => {
-  await runner?.close()
-  removeTempDirs()
-})
+const shared = sharedRunner('builtin-test', bundleStore(...problems))
 
 describe('built-in problems in the sandbox', () => {
   it.each(ids)(
     '%s: the seed evaluates valid',
     async (id) => {
       const p = problems[ids.indexOf(id)]
-      const r = await runner.run(makeJob(p, p.seedCode))
+      const r = await shared.runner.run(makeJob(p, p.seedCode))
       expect(r.error, JSON.stringify(r.artifacts).slice(0, 2000)).toBeUndefined()
       expect(r.valid).toBe(true)
       expect(typeof r.metrics[p.spec.primaryMetric]).toBe('number')

@@ -1,29 +1,12 @@
 // Pictures through the real runner and sandbox, in the three problem formats: a native evaluator's
 // image artifacts, an OpenEvolve evaluator's picture artifacts (PNG bytes, SVG text), and image files
 // a ShinkaEvolve evaluate.py writes into its results folder. Each arrives in `images`, cleaned.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { EvalResult } from '../server/contracts/evaluation.ts'
-import { createRunner, type Runner } from './runner.ts'
-import { detectIsolation } from './sandbox.ts'
-import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from './test-helpers.ts'
+import { makeJob, makeProblem, sharedRunner } from './test-helpers.ts'
 
-const store = bundleStore()
-let runner: Runner
-
-beforeAll(async () => {
-  runner = createRunner({
-    cacheDir: tempDir('fm-cache-'),
-    workerId: 'images-test',
-    slots: 2,
-    isolation: detectIsolation(),
-    fetchBundle: store.fetch,
-  })
-  await runner.start()
-})
-afterAll(async () => {
-  await runner?.close()
-  removeTempDirs()
-})
+const shared = sharedRunner('images-test')
+const store = shared.store
 
 function folder(files: Record<string, string>, spec?: Record<string, unknown>) {
   const p = makeProblem(files, spec)
@@ -73,7 +56,7 @@ print(json.dumps({"valid": True, "metrics": {"score": r}, "artifacts": {
         limits: { timeoutS: 20, memoryMb: 512 },
       },
     )
-    const r = await runner.run(makeJob(p, 'R = 4\n'))
+    const r = await shared.runner.run(makeJob(p, 'R = 4\n'))
     expect(r.error, JSON.stringify(r.artifacts)).toBeUndefined()
     expect(EvalResult.parse(r)).toBeTruthy()
     expect(r.images?.map((i) => [i.name, i.mime])).toEqual([
@@ -101,7 +84,7 @@ def evaluate(program_path):
     return EvaluationResult(metrics={"combined_score": r}, artifacts={"plot.png": png(3, 2), "figure": svg, "note": "text stays text"})
 `,
     })
-    const r = await runner.run(makeJob(p, 'R = 4\n'))
+    const r = await shared.runner.run(makeJob(p, 'R = 4\n'))
     expect(r.error, JSON.stringify(r.artifacts)).toBeUndefined()
     expect(r.images?.map((i) => [i.name, i.mime])).toEqual([
       ['plot', 'image/png'],
@@ -133,7 +116,7 @@ os.symlink('/etc/passwd', os.path.join(a.results_dir, 'secret.svg'))
 `,
     })
     expect(p.spec.format).toBe('shinka')
-    const r = await runner.run(makeJob(p, 'R = 4\n'))
+    const r = await shared.runner.run(makeJob(p, 'R = 4\n'))
     expect(r.error, JSON.stringify(r.artifacts)).toBeUndefined()
     expect(r.valid).toBe(true)
     expect(r.images?.map((i) => [i.name, i.mime])).toEqual([

@@ -2,30 +2,15 @@
 // `shinka.core.run_shinka_eval` as the sandbox provides them, and what the adapters make of results.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loadProblem } from '../server/problems/load.ts'
-import { createRunner, type Runner } from './runner.ts'
 import { spawnSync } from 'node:child_process'
+import { createRunner } from './runner.ts'
 import { detectIsolation, PYTHON, PYTHON_DIR, processEnv } from './sandbox.ts'
-import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from './test-helpers.ts'
+import { makeJob, makeProblem, sharedRunner, tempDir } from './test-helpers.ts'
 
-const store = bundleStore()
-let runner: Runner
-
-beforeAll(async () => {
-  runner = createRunner({
-    cacheDir: tempDir('fm-cache-'),
-    workerId: 'peers-test',
-    slots: 2,
-    isolation: detectIsolation(),
-    fetchBundle: store.fetch,
-  })
-  await runner.start()
-})
-afterAll(async () => {
-  await runner?.close()
-  removeTempDirs()
-})
+const shared = sharedRunner('peers-test')
+const store = shared.store
 
 function folder(files: Record<string, string>) {
   const p = makeProblem(files)
@@ -51,7 +36,7 @@ def evaluate(program_path, scale=1):
 `,
     })
     expect(p.mapped.join('\n')).toMatch(/evaluator_args: \["scale"\] → keyword arguments of evaluate\(\)/)
-    const r = await runner.run(makeJob(p, 'def f():\n    return 4\n'))
+    const r = await shared.runner.run(makeJob(p, 'def f():\n    return 4\n'))
     expect(r.error, JSON.stringify(r.artifacts)).toBeUndefined()
     expect(r.valid).toBe(true)
     expect(r.metrics).toEqual({ combined_score: 40 })
@@ -72,7 +57,7 @@ def evaluate(path):
 `,
     })
     for (let i = 0; i < 4; i++) {
-      const r = await runner.run(makeJob(p, 'x = 2\n'))
+      const r = await shared.runner.run(makeJob(p, 'x = 2\n'))
       expect(r.error, JSON.stringify(r.artifacts)).toBeUndefined()
       expect(r.metrics).toEqual({ combined_score: 1, seen: 0, preloaded: 1 })
     }
@@ -83,7 +68,7 @@ def evaluate(path):
       'initial_program.py': 'x = 1\n',
       'evaluator.py': 'from openevolve import OpenEvolve\ndef evaluate(path):\n    return {"combined_score": 1}\n',
     })
-    const r = await runner.run(makeJob(p, 'x = 2\n'))
+    const r = await shared.runner.run(makeJob(p, 'x = 2\n'))
     expect(r.error?.kind).toBe('crash')
     expect(String(r.artifacts.stderr)).toMatch(/openevolve\.OpenEvolve is not available to evaluators run by FM Agent/)
   })
@@ -108,16 +93,16 @@ def evaluate_stage3(path):
       { function: 'evaluate_stage3', threshold: 0.9 },
     ])
     expect(p.spec.limits.timeoutS).toBe(900) // OpenEvolve's 300 s per stage
-    const low = await runner.run(makeJob(p, 'q = 0.4\n'))
+    const low = await shared.runner.run(makeJob(p, 'q = 0.4\n'))
     expect([low.stage, low.metrics]).toEqual([1, { combined_score: 0.4, s1: 1, __evaluation_failed__: 0 }])
-    const mid = await runner.run(makeJob(p, 'q = 0.6\n'))
+    const mid = await shared.runner.run(makeJob(p, 'q = 0.6\n'))
     expect(mid.stage).toBe(2)
     expect(mid.metrics.combined_score).toBeCloseTo(0.7, 12)
-    const high = await runner.run(makeJob(p, 'q = 0.7\n'))
+    const high = await shared.runner.run(makeJob(p, 'q = 0.7\n'))
     expect(high.stage).toBe(3)
     expect(high.metrics.combined_score).toBeCloseTo(0.9, 12)
     expect(high.valid).toBe(true)
-    const failed = await runner.run(makeJob(p, 'q = -1.0\n'))
+    const failed = await shared.runner.run(makeJob(p, 'q = -1.0\n'))
     expect(failed.valid).toBe(false)
   })
 })
@@ -202,12 +187,12 @@ describe('ShinkaEvolve evaluators in the sandbox', () => {
       entry: 'initial.py',
       primaryMetric: 'combined_score',
     })
-    const ok = await runner.run(makeJob(p, 'def run(i):\n    return 2.0 * i\n'))
+    const ok = await shared.runner.run(makeJob(p, 'def run(i):\n    return 2.0 * i\n'))
     expect(ok.error, JSON.stringify(ok.artifacts)).toBeUndefined()
     expect(ok.valid).toBe(true)
     expect(ok.metrics).toMatchObject({ combined_score: 5, runs: 6, num_valid_runs: 6, num_invalid_runs: 0 })
     expect(ok.artifacts.feedback).toBe('mean 5.000')
-    const bad = await runner.run(makeJob(p, 'def run(i):\n    return 3.0 - i\n'))
+    const bad = await shared.runner.run(makeJob(p, 'def run(i):\n    return 3.0 - i\n'))
     expect(bad.valid).toBe(false)
     expect(bad.error).toBeUndefined()
     expect(bad.metrics).toMatchObject({ num_valid_runs: 4, num_invalid_runs: 2 })
@@ -217,18 +202,18 @@ describe('ShinkaEvolve evaluators in the sandbox', () => {
 
   it('a program that raises gets the default metrics and its error; evaluate.py crashing before its results is a crash', async () => {
     const p = shinka('plain')
-    const raising = await runner.run(makeJob(p, 'def run(i):\n    raise ValueError("boom %d" % i)\n'))
+    const raising = await shared.runner.run(makeJob(p, 'def run(i):\n    raise ValueError("boom %d" % i)\n'))
     expect(raising.valid).toBe(false)
     expect(raising.metrics).toMatchObject({ combined_score: 0, num_successful_runs: 0 })
     expect(raising.artifacts.error).toBe('ValueError: boom 0')
     const q = folder({ 'initial.py': 'x = 1\n', 'evaluate.py': 'raise SystemExit("cannot evaluate: missing data")\n' })
-    const crash = await runner.run(makeJob(q, 'x = 2\n'))
+    const crash = await shared.runner.run(makeJob(q, 'x = 2\n'))
     expect(crash.error?.kind).toBe('crash')
     expect(String(crash.artifacts.stderr)).toMatch(/evaluate\.py wrote no metrics\.json \(missing\)/)
   })
 
   it('early stopping skips runs once the scores settle the threshold; run_workers runs in parallel processes', async () => {
-    const early = await runner.run(makeJob(shinka('early'), 'def run(i):\n    return 1.0 + 0.01 * i\n'))
+    const early = await shared.runner.run(makeJob(shinka('early'), 'def run(i):\n    return 1.0 + 0.01 * i\n'))
     expect(early.valid).toBe(true)
     expect(early.metrics.runs).toBe(3)
     expect(early.artifacts.early_stop).toMatchObject({
@@ -238,7 +223,7 @@ describe('ShinkaEvolve evaluators in the sandbox', () => {
       runs_completed: 3,
       runs_requested: 6,
     })
-    const parallel = await runner.run(
+    const parallel = await shared.runner.run(
       makeJob(shinka('parallel'), 'import os\ndef run(i):\n    return float(os.getpid())\n'),
     )
     expect(parallel.valid).toBe(true)
@@ -277,7 +262,7 @@ describe('KernelBench task files on a CPU worker', () => {
     expect(p.seedCode).toContain('class ModelNew(nn.Module):')
     expect(p.seedCode).toContain('super(ModelNew, self).__init__()')
     const cpu = { needs: { gpu: false, languages: [] } }
-    const seed = await runner.run(makeJob(p, p.seedCode, cpu))
+    const seed = await shared.runner.run(makeJob(p, p.seedCode, cpu))
     expect(seed.error, JSON.stringify(seed.artifacts)).toBeUndefined()
     expect(seed.valid).toBe(true)
     expect(String(seed.artifacts.cpu_check)).toMatch(/at the file's sizes \(0\.0 MiB of inputs\)/)
@@ -285,12 +270,12 @@ describe('KernelBench task files on a CPU worker', () => {
       'torch.nn.functional.gelu(self.proj(x))',
       "torch.nn.functional.gelu(self.proj(x), approximate='tanh')  # load_inline later",
     )
-    const approx = await runner.run(makeJob(p, tanh, cpu))
+    const approx = await shared.runner.run(makeJob(p, tanh, cpu))
     expect(approx.valid, JSON.stringify(approx.artifacts)).toBe(true)
     expect(approx.metrics.max_abs_err).toBeGreaterThan(1e-5)
     expect(approx.metrics.max_abs_err).toBeLessThan(1e-2)
     expect(approx.features.custom_kernel).toBe(1)
-    const wrong = await runner.run(makeJob(p, p.seedCode.replace('torch.nn.functional.gelu', 'torch.relu'), cpu))
+    const wrong = await shared.runner.run(makeJob(p, p.seedCode.replace('torch.nn.functional.gelu', 'torch.relu'), cpu))
     expect(wrong.valid).toBe(false)
     expect(String(wrong.artifacts.feedback)).toMatch(/incorrect on random input 1 of 2: .*atol=0\.01, rtol=0\.01/)
   })

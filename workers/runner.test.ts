@@ -1,28 +1,13 @@
 // Languages, evaluator kinds, cascades and OpenEvolve folders through the runner (real sandbox).
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRunner, memoryRoot, type Runner } from './runner.ts'
+import { describe, expect, it } from 'vitest'
+import { createRunner, memoryRoot } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
-import { bundleStore, makeJob, makeProblem, tempDir, removeTempDirs } from './test-helpers.ts'
+import { makeJob, makeProblem, sharedRunner, tempDir } from './test-helpers.ts'
 
-const store = bundleStore()
-let runner: Runner
-
-beforeAll(async () => {
-  runner = createRunner({
-    cacheDir: tempDir('fm-cache-'),
-    workerId: 'runner-test',
-    slots: 2,
-    isolation: detectIsolation(),
-    fetchBundle: store.fetch,
-  })
-  await runner.start()
-})
-afterAll(async () => {
-  await runner?.close()
-  removeTempDirs()
-})
+const shared = sharedRunner('runner-test')
+const store = shared.store
 
 function problem(files: Record<string, string>, spec?: Record<string, unknown>) {
   const p = makeProblem(files, spec && { id: 'p', name: 'p', direction: 'max', primaryMetric: 'score', ...spec })
@@ -43,7 +28,7 @@ print(json.dumps({"valid": True, "metrics": {"score": float(numpy.sum(m.values()
       },
       { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py' },
     )
-    const r = await runner.run(makeJob(p, 'def values():\n    return [1, 2, 3.5]\n'))
+    const r = await shared.runner.run(makeJob(p, 'def values():\n    return [1, 2, 3.5]\n'))
     expect(r.error).toBeUndefined()
     expect(r.metrics.score).toBe(6.5)
     expect(r.features.n).toBe(3)
@@ -62,14 +47,14 @@ console.log(JSON.stringify({ valid: true, metrics: { score: f(), heapLimitMb: Ma
       },
       { language: 'javascript', entry: 'seed.js', evaluator: 'evaluator.mjs', limits: { timeoutS: 20, memoryMb: 256 } },
     )
-    const esm = await runner.run(makeJob(p, 'export function f() { return 2 }\n'))
+    const esm = await shared.runner.run(makeJob(p, 'export function f() { return 2 }\n'))
     expect(esm.error).toBeUndefined()
     expect(esm.metrics.score).toBe(2)
     expect(esm.artifacts.stdout).toBe('evaluating\n')
-    const cjs = await runner.run(makeJob(p, 'module.exports.f = () => 3\n'))
+    const cjs = await shared.runner.run(makeJob(p, 'module.exports.f = () => 3\n'))
     expect(cjs.metrics.score).toBe(3)
     // the heap limit makes a runaway allocation a memory failure, not a hang
-    const hog = await runner.run(
+    const hog = await shared.runner.run(
       makeJob(p, 'const a = []; while (true) a.push(new Array(1e6).fill(1))\nexport const f = () => 0\n'),
     )
     expect(hog.error?.kind).toBe('memory')
@@ -88,7 +73,7 @@ console.log(JSON.stringify({ valid: true, metrics: { score: scoreOf(m.solve(3)) 
       },
       { language: 'typescript', entry: 'seed.ts', evaluator: 'evaluator.ts', limits: { timeoutS: 20, memoryMb: 256 } },
     )
-    const r = await runner.run(
+    const r = await shared.runner.run(
       makeJob(
         p,
         'interface X { a: number }\nexport function solve(n: number): number[] { const xs: number[] = []; for (let i = 1; i <= n; i++) xs.push(i); return xs }\n',
@@ -97,7 +82,7 @@ console.log(JSON.stringify({ valid: true, metrics: { score: scoreOf(m.solve(3)) 
     expect(r.error).toBeUndefined()
     expect(r.metrics.score).toBe(6)
     expect(r.artifacts.source).toBe(true)
-    const bad = await runner.run(makeJob(p, 'export function solve(n: number: number[] {\n'))
+    const bad = await shared.runner.run(makeJob(p, 'export function solve(n: number: number[] {\n'))
     expect(bad.valid).toBe(false)
     expect(bad.error?.kind).toBe('crash')
     expect(String(bad.artifacts.compiler)).toMatch(/Expected/)
@@ -114,7 +99,7 @@ print(json.dumps({"valid": out.returncode == 0, "metrics": {"score": float(out.s
       { 'evaluator.py': cppEvaluator, 'seed.cpp': 'int main(){return 0;}\n' },
       { language: 'cpp', entry: 'seed.cpp', evaluator: 'evaluator.py', limits: { timeoutS: 60 } },
     )
-    const ok = await runner.run(
+    const ok = await shared.runner.run(
       makeJob(
         p,
         '#include <cstdio>\n#include <vector>\nint main(){ std::vector<int> v{1,2,3,4}; long s=0; for(int x: v) s+=x; printf("%ld\\n", s); }\n',
@@ -123,7 +108,7 @@ print(json.dumps({"valid": out.returncode == 0, "metrics": {"score": float(out.s
     expect(ok.error).toBeUndefined()
     expect(ok.metrics.score).toBe(10)
     expect(ok.metrics.source_chars).toBeGreaterThan(20)
-    const bad = await runner.run(makeJob(p, 'int main( { return undefined_thing; }\n'))
+    const bad = await shared.runner.run(makeJob(p, 'int main( { return undefined_thing; }\n'))
     expect(bad.valid).toBe(false)
     expect(bad.error?.kind).toBe('crash')
     expect(bad.error?.message).toMatch(/compilation failed/)
@@ -141,7 +126,7 @@ print(json.dumps({"valid": out.returncode == 0, "metrics": {"score": float(out.s
         limits: { timeoutS: 60 },
       },
     )
-    const r = await runner.run(
+    const r = await shared.runner.run(
       makeJob(p, '#include <stdio.h>\n#include "lib.h"\nint main(void){ printf("%d\\n", ANSWER); return 0; }\n'),
     )
     expect(r.error).toBeUndefined()
@@ -157,7 +142,7 @@ print(json.dumps({"valid": out.returncode == 0, "metrics": {"score": float(out.s
       },
       { language: 'python', entry: 'seed.py', evaluator: 'python3 score.py --flag {candidate}' },
     )
-    const r = await runner.run(makeJob(p, 'x = 1\n'))
+    const r = await shared.runner.run(makeJob(p, 'x = 1\n'))
     expect(r.error).toBeUndefined()
     expect(r.metrics.score).toBe(3)
     expect(r.artifacts).toMatchObject({ flag: '--flag', cand: true })
@@ -188,7 +173,7 @@ else:
 
   it('stage 1 below its threshold: stage 2 never runs', async () => {
     const p = problem(files, spec)
-    const r = await runner.run(makeJob(p, '0.2\n'))
+    const r = await shared.runner.run(makeJob(p, '0.2\n'))
     expect(r.stage).toBe(1)
     expect(r.valid).toBe(true)
     expect(r.metrics).toEqual({ score: 0.2, cheap: 1 })
@@ -198,10 +183,10 @@ else:
 
   it('stage 1 passes: stage 2 runs, metrics merged; job.stage stops early when asked', async () => {
     const p = problem(files, spec)
-    const r = await runner.run(makeJob(p, '0.7\n'))
+    const r = await shared.runner.run(makeJob(p, '0.7\n'))
     expect(r.stage).toBe(2)
     expect(r.metrics).toEqual({ score: 7, cheap: 1, full: 1 })
-    const only1 = await runner.run(makeJob(p, '0.7\n', { stage: 1 }))
+    const only1 = await shared.runner.run(makeJob(p, '0.7\n', { stage: 1 }))
     expect(only1.stage).toBe(1)
     expect(only1.metrics.full).toBeUndefined()
   })
@@ -225,10 +210,10 @@ def thorough(path):
         cascade: [{ function: 'quick', threshold: 10 }, { function: 'thorough' }],
       },
     )
-    const pass = await runner.run(makeJob(p, '8\n'))
+    const pass = await shared.runner.run(makeJob(p, '8\n'))
     expect(pass.stage).toBe(2)
     expect(pass.metrics).toMatchObject({ cost: 4, thorough: 1 })
-    const stop = await runner.run(makeJob(p, '12\n'))
+    const stop = await shared.runner.run(makeJob(p, '12\n'))
     expect(stop.stage).toBe(1)
     expect(stop.metrics.thorough).toBeUndefined()
   })
@@ -247,7 +232,7 @@ def evaluate(program_path):
 `,
     })
     expect(p.spec.format).toBe('openevolve')
-    const r = await runner.run(makeJob(p, 'def f():\n    return 7\n'))
+    const r = await shared.runner.run(makeJob(p, 'def f():\n    return 7\n'))
     expect(r.error).toBeUndefined()
     expect(r.valid).toBe(true)
     expect(r.metrics).toEqual({ combined_score: 0.7, value: 7, ok: 1 })
@@ -266,7 +251,7 @@ def evaluate(program_path):
     return EvaluationResult(metrics={"a": 0.5, "b": 1.5}, artifacts={"stderr_hint": "all good", "raw": b"bytes"})
 `,
     })
-    const r = await runner.run(makeJob(p, 'x = 2\n'))
+    const r = await shared.runner.run(makeJob(p, 'x = 2\n'))
     expect(r.error).toBeUndefined()
     expect(r.metrics).toEqual({ a: 0.5, b: 1.5, combined_score: 1 })
     expect(r.artifacts).toMatchObject({ stderr_hint: 'all good', raw: 'bytes' })
@@ -287,11 +272,11 @@ def evaluate(path):
     raise RuntimeError('evaluate() must not be called when the cascade is on')
 `,
     })
-    const low = await runner.run(makeJob(p, 'q = 0.2\n'))
+    const low = await shared.runner.run(makeJob(p, 'q = 0.2\n'))
     expect(low.error).toBeUndefined()
     expect(low.stage).toBe(1)
     expect(low.metrics).toEqual({ combined_score: 0.2, stage1: 1 })
-    const high = await runner.run(makeJob(p, 'q = 0.6\n'))
+    const high = await shared.runner.run(makeJob(p, 'q = 0.6\n'))
     expect(high.stage).toBe(2)
     expect(high.metrics).toEqual({ combined_score: 1.2, stage1: 1, stage2: 1 })
   })
@@ -306,10 +291,10 @@ def evaluate(path):
     return {"combined_score": 0.0, "error": "the program timed out"}
 `,
     })
-    const crash = await runner.run(makeJob(p, 'raise\n'))
+    const crash = await shared.runner.run(makeJob(p, 'raise\n'))
     expect(crash.error?.kind).toBe('crash')
     expect(String(crash.artifacts.stderr)).toContain('cannot score this program')
-    const err = await runner.run(makeJob(p, 'x = 2\n'))
+    const err = await shared.runner.run(makeJob(p, 'x = 2\n'))
     expect(err.valid).toBe(false)
     expect(err.error).toBeUndefined()
     expect(err.artifacts.feedback).toBe('the program timed out')
@@ -330,10 +315,10 @@ describe('infra failures are retryable results', () => {
         primaryMetric: 's',
       },
     )
-    const missing = await runner.run(makeJob(p, ''))
+    const missing = await shared.runner.run(makeJob(p, ''))
     expect(missing.error?.kind).toBe('infra')
     store.add(p)
-    const gpu = await runner.run(makeJob(p, '', { needs: { gpu: true, languages: [] } }))
+    const gpu = await shared.runner.run(makeJob(p, '', { needs: { gpu: true, languages: [] } }))
     expect(gpu.error?.kind).toBe('infra')
     expect(gpu.error?.message).toMatch(/GPU/)
   })

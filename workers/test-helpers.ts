@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { EvalJob, Language } from '../server/contracts/evaluation.ts'
 import { type LoadedProblem, loadProblemFolder } from '../server/problems/load.ts'
+import { afterAll, beforeAll } from 'vitest'
+import { createRunner, type Runner } from './runner.ts'
+import { detectIsolation } from './sandbox.ts'
 
 const made: string[] = []
 /** Removes the folders tempDir made (call it in afterAll; test workers may be killed before 'exit'). */
@@ -62,6 +65,35 @@ export function bundleStore(...problems: LoadedProblem[]) {
       const d = map.get(hash)
       if (!d) throw new Error(`no bundle ${hash}`)
       return d
+    },
+  }
+}
+
+/**
+ * The runner a test file's tests share (two slots, this machine's isolation, the bundles in
+ * `store`): started before them, closed after them, with the temporary folders.
+ */
+export function sharedRunner(workerId: string, store = bundleStore()) {
+  let runner: Runner | undefined
+  beforeAll(async () => {
+    runner = createRunner({
+      cacheDir: tempDir('fm-cache-'),
+      workerId,
+      slots: 2,
+      isolation: detectIsolation(),
+      fetchBundle: store.fetch,
+    })
+    await runner.start()
+  })
+  afterAll(async () => {
+    await runner?.close()
+    removeTempDirs()
+  })
+  return {
+    store,
+    get runner(): Runner {
+      if (!runner) throw new Error('the shared runner starts before the tests (beforeAll)')
+      return runner
     },
   }
 }
