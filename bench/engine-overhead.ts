@@ -24,9 +24,9 @@ import { EngineManager } from '../server/runs/manager.ts'
 import { createBackend } from '../server/runs/evaluation-backend.ts'
 import { createRun } from '../server/runs/service.ts'
 import { importProblem } from '../server/services/problem-catalog.ts'
-import type { EvalJob, EvalResult } from '../server/contracts/evaluation.ts'
 import { createTestDatabase } from '../test-support/pg.ts'
 import { processEnv } from '../workers/sandbox.ts'
+import { poolFloor } from './pool-floor.ts'
 
 const { values } = parseArgs({
   options: {
@@ -155,45 +155,6 @@ async function startQueueWorkers(
   return procs
 }
 
-/** The floor: the same trivial evaluation through the same pool, no engine, no model. */
-async function poolOnly(iterations: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'fm-bench-'))
-  const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
-  const { bundleHash, id } = await importProblem(db, PROBLEM)
-  const backend = await createBackend({ db, log, workers })
-  const code = 'a = 1.0\nb = 2.0\n'
-  let done = 0
-  let resolveAll: () => void
-  const all = new Promise<void>((r) => (resolveAll = r))
-  let next = 0
-  const submit = () => {
-    const job: EvalJob = {
-      jobId: `j${next++}`,
-      runId: 'bench',
-      problem: { id, bundleHash },
-      language: 'python',
-      code,
-      stage: 0,
-      limits: { timeoutS: 10, memoryMb: 256, cpuS: 10 },
-      needs: { gpu: false, languages: ['python'] },
-      attempt: 0,
-    }
-    void backend.submit(job)
-  }
-  backend.onResult((_r: EvalResult) => {
-    if (++done === iterations) resolveAll()
-    else if (next < iterations) submit()
-  })
-  const t0 = performance.now()
-  for (let i = 0; i < workers * 2 && next < iterations; i++) submit()
-  await all
-  const wall = (performance.now() - t0) / 1000
-  await backend.close()
-  await db.close()
-  rmSync(dir, { recursive: true, force: true })
-  return { itPerS: iterations / wall }
-}
-
 const model = await startModelServer()
 try {
   const rows: string[] = []
@@ -203,10 +164,16 @@ try {
   try {
     for (const [mode, url] of modes) {
       for (const n of sizes) {
-        const base = await poolOnly(Math.min(n, 1000))
+        const base = await poolFloor({
+          problem: PROBLEM,
+          code: 'a = 1.0\nb = 2.0\n',
+          n: Math.min(n, 1000),
+          workers,
+          dataParent: tmpdir(),
+        })
         const r = await engineRun(n, model.url, url)
         rows.push(
-          `| ${mode} | ${n} | ${r.cpuPerIt.toFixed(2)} ms | ${r.first.toFixed(2)} → ${r.last.toFixed(2)} ms | ${r.itPerS.toFixed(1)} it/s | ${base.itPerS.toFixed(1)} it/s | ${(r.itPerS / base.itPerS).toFixed(2)} |`,
+          `| ${mode} | ${n} | ${r.cpuPerIt.toFixed(2)} ms | ${r.first.toFixed(2)} → ${r.last.toFixed(2)} ms | ${r.itPerS.toFixed(1)} it/s | ${base.toFixed(1)} it/s | ${(r.itPerS / base).toFixed(2)} |`,
         )
         process.stderr.write(`${mode}: ${n} iterations done in ${r.wall.toFixed(1)} s\n`)
       }

@@ -23,11 +23,8 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import type { EvalJob } from '../server/contracts/evaluation.ts'
 import { openDatabase } from '../server/db.ts'
-import { createLogger } from '../server/log.ts'
-import { createBackend } from '../server/runs/evaluation-backend.ts'
-import { importProblem } from '../server/services/problem-catalog.ts'
+import { poolFloor } from './pool-floor.ts'
 
 const { values } = parseArgs({
   options: {
@@ -266,47 +263,13 @@ async function stageTimes(dataDir: string) {
   }
 }
 
-/** The floor: the same evaluations through the same pool, no engine, no model. */
-async function poolOnly(n: number) {
-  const dir = mkdtempSync(join(DATA_PARENT, 'pool-'))
-  const log = createLogger('bench', 'warn')
-  const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
-  const { bundleHash, id } = await importProblem(db, PROBLEM)
-  const backend = await createBackend({ db, log, workers })
-  const code = '# EVOLVE-BLOCK-START\nX = 3.0\n# EVOLVE-BLOCK-END\n'
-  let done = 0
-  let next = 0
-  let resolveAll!: () => void
-  const all = new Promise<void>((r) => (resolveAll = r))
-  const submit = () => {
-    const job: EvalJob = {
-      jobId: `j${next++}`,
-      runId: 'bench',
-      problem: { id, bundleHash },
-      language: 'python',
-      code,
-      stage: 0,
-      limits: { timeoutS: 10, memoryMb: 256, cpuS: 10 },
-      needs: { gpu: false, languages: ['python'] },
-      attempt: 0,
-    }
-    void backend.submit(job)
-  }
-  backend.onResult(() => {
-    if (++done === n) resolveAll()
-    else if (next < n) submit()
-  })
-  const t0 = performance.now()
-  for (let i = 0; i < workers * 2 && next < n; i++) submit()
-  await all
-  const rate = n / ((performance.now() - t0) / 1000)
-  await backend.close()
-  await db.close()
-  rmSync(dir, { recursive: true, force: true })
-  return rate
-}
-
-const floor = await poolOnly(500)
+const floor = await poolFloor({
+  problem: PROBLEM,
+  code: '# EVOLVE-BLOCK-START\nX = 3.0\n# EVOLVE-BLOCK-END\n',
+  n: 500,
+  workers,
+  dataParent: DATA_PARENT,
+})
 console.log(
   `pipelined engine, ${workers} workers, trivial OpenEvolve-format problem, ${values.folder === 'new' ? 'a new data folder per case (a first run)' : 'a data folder made before each case'} (this machine: ${availableParallelism()} cores)`,
 )
