@@ -384,6 +384,21 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     return out
   }
 
+  /** The request as scripts see it; Anthropic's system prompt travels beside the messages. */
+  const chatInfo = (
+    protocol: ChatRequestInfo['protocol'],
+    body: Record<string, unknown>,
+    stream: boolean,
+  ): ChatRequestInfo => {
+    const messages: PromptMessage[] = []
+    if (protocol === 'anthropic' && body.system !== undefined)
+      messages.push({ role: 'system', content: contentToText(body.system) })
+    for (const m of Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : [])
+      messages.push({ role: String(m.role ?? 'user'), content: contentToText(m.content) })
+    const model = typeof body.model === 'string' ? body.model : 'unknown'
+    return { protocol, model, messages, stream, body, index: chatIndex++ }
+  }
+
   const handleOpenAiChat = async (
     _req: IncomingMessage,
     res: ServerResponse,
@@ -391,11 +406,8 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     body: Record<string, unknown>,
     signal: AbortSignal,
   ) => {
-    const model = typeof body.model === 'string' ? body.model : 'unknown'
-    const rawMessages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : []
-    const messages = rawMessages.map((m) => ({ role: String(m.role ?? 'user'), content: contentToText(m.content) }))
-    const stream = body.stream === true
-    const info: ChatRequestInfo = { protocol: 'openai', model, messages, stream, body, index: chatIndex++ }
+    const info = chatInfo('openai', body, body.stream === true)
+    const { model, stream } = info
     const r = await resolveScript('chat', info, signal)
     if (!r) return
     if (await answerSpecial(r, res, entry, signal, 'openai')) return
@@ -453,13 +465,8 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     body: Record<string, unknown>,
     signal: AbortSignal,
   ) => {
-    const model = typeof body.model === 'string' ? body.model : 'unknown'
-    const messages: PromptMessage[] = []
-    if (body.system !== undefined) messages.push({ role: 'system', content: contentToText(body.system) })
-    for (const m of Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : [])
-      messages.push({ role: String(m.role ?? 'user'), content: contentToText(m.content) })
-    const stream = body.stream === true
-    const info: ChatRequestInfo = { protocol: 'anthropic', model, messages, stream, body, index: chatIndex++ }
+    const info = chatInfo('anthropic', body, body.stream === true)
+    const { model, stream } = info
     const r = await resolveScript('chat', info, signal)
     if (!r) return
     if (await answerSpecial(r, res, entry, signal, 'anthropic')) return
@@ -513,11 +520,9 @@ export async function startOpenAiTestServer(options: OpenAiTestServerOptions = {
     body: Record<string, unknown>,
     signal: AbortSignal,
   ) => {
-    const model = typeof body.model === 'string' ? body.model : 'unknown'
-    const rawMessages = Array.isArray(body.messages) ? (body.messages as { role?: unknown; content?: unknown }[]) : []
-    const messages = rawMessages.map((m) => ({ role: String(m.role ?? 'user'), content: contentToText(m.content) }))
-    const stream = body.stream !== false
-    const info: ChatRequestInfo = { protocol: 'ollama', model, messages, stream, body, index: chatIndex++ }
+    // Ollama streams unless told not to
+    const info = chatInfo('ollama', body, body.stream !== false)
+    const { model, stream } = info
     const r = await resolveScript('chat', info, signal)
     if (!r) return
     if (await answerSpecial(r, res, entry, signal, 'ollama')) return
