@@ -5,18 +5,70 @@
 // right. A bundle is rebuilt only when one of its source files changed: a manifest beside it holds
 // their sizes and modification times. Plain JavaScript, because the CLI loads it before any loader.
 import { createHash } from 'node:crypto'
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
+import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const CACHE = join(ROOT, 'node_modules', '.cache', 'fm-agent')
 const require = createRequire(import.meta.url)
 /** spelled so that it is not itself rewritten when this module is bundled (the CLI's bundle holds it) */
 const META_URL = ['import', 'meta', 'url'].join('.')
 /** a bundle replaced this long ago is no longer being started by anyone */
 const STALE_MS = 3_600_000
+
+/** @type {string | undefined} */
+let cache
+
+/**
+ * Where bundles are kept: the installation's node_modules/.cache/fm-agent, or, where this user
+ * cannot write there (an installation another user owns, as in a container run as a non-root
+ * user), a folder of the user's cache holding a link to the installation's node_modules, so that
+ * the bundles' package imports resolve to the same files from there.
+ * @returns {string}
+ */
+function cacheDir() {
+  if (cache) return cache
+  const own = join(ROOT, 'node_modules', '.cache', 'fm-agent')
+  try {
+    mkdirSync(own, { recursive: true })
+    accessSync(own, constants.W_OK)
+    cache = own
+    return own
+  } catch {
+    // read-only to this user: the user's cache
+  }
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
+  const dir = join(base, 'fm-agent', 'bundles', createHash('sha256').update(ROOT).digest('hex').slice(0, 16))
+  mkdirSync(dir, { recursive: true })
+  const link = join(dir, 'node_modules')
+  const target = join(ROOT, 'node_modules')
+  let current = null
+  try {
+    current = readlinkSync(link)
+  } catch {
+    // no link yet
+  }
+  if (current !== target) {
+    rmSync(link, { force: true })
+    symlinkSync(target, link)
+  }
+  cache = dir
+  return dir
+}
 
 /** @param {string} path */
 function stamp(path) {
@@ -49,7 +101,8 @@ export function bundle(entry, name) {
 
 /** @param {string} entry @param {string} name @returns {Promise<string>} */
 async function build(entry, name) {
-  const manifestPath = join(CACHE, `${name}.json`)
+  const dir = cacheDir()
+  const manifestPath = join(dir, `${name}.json`)
   const esbuild = require('esbuild')
   try {
     /** @type {{ entry: string, esbuild: string, bundle: string, inputs: Record<string, string> }} */
@@ -97,13 +150,13 @@ async function build(entry, name) {
     await esbuild.stop()
   }
   const code = r.outputFiles[0].contents
-  const path = join(CACHE, `${name}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`)
-  mkdirSync(CACHE, { recursive: true })
+  const path = join(dir, `${name}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`)
+  mkdirSync(dir, { recursive: true })
   writeAtomic(path, code)
   const inputs = Object.fromEntries(Object.keys(r.metafile.inputs).map((p) => [p, stamp(join(ROOT, p))]))
   writeAtomic(manifestPath, JSON.stringify({ entry, esbuild: esbuild.version, bundle: path, inputs }))
-  for (const f of readdirSync(CACHE)) {
-    const old = join(CACHE, f)
+  for (const f of readdirSync(dir)) {
+    const old = join(dir, f)
     if (f.startsWith(`${name}-`) && f.endsWith('.mjs') && old !== path && Date.now() - statSync(old).mtimeMs > STALE_MS)
       rmSync(old, { force: true })
   }

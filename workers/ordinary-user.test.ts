@@ -2,8 +2,8 @@
 // each slot gets a tmpfs and the sandbox's own uid cannot even reach a private data folder; two bugs
 // of this path (every evaluation failing on a data folder in a home folder, evaluation folders on
 // disk) were found by hand. Here the whole `fm-agent run` runs as a uid that is not root and has no
-// account, from the checkout bound to a place that uid can reach (its clone may live in root's home),
-// with a cache of its own, as in a clone it owns.
+// account, from the checkout bound to a place that uid can reach (its clone may live in root's home)
+// and cannot write to, as in a container whose installation root owns.
 import { spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 import {
@@ -88,8 +88,6 @@ X = 1.0
 `,
     )
     chownTree(home)
-    // the cache the CLI's bundle is built in (bin/bundle.mjs) must exist to be mounted over
-    mkdirSync(join(ROOT, 'node_modules', '.cache'), { recursive: true })
     const evals = 24
     const r = spawnSync(
       'unshare',
@@ -98,8 +96,7 @@ X = 1.0
         '--',
         'sh',
         '-c',
-        'mount --bind "$1" "$2" && mount -t tmpfs -o "uid=$3,gid=$3,mode=0700" fm-cache "$2/node_modules/.cache" && ' +
-          'u=$3 && cd "$4" && shift 4 && exec setpriv --reuid="$u" --regid="$u" --clear-groups -- "$@"',
+        'mount --bind "$1" "$2" && u=$3 && cd "$4" && shift 4 && exec setpriv --reuid="$u" --regid="$u" --clear-groups -- "$@"',
         'sh',
         ROOT,
         repo,
@@ -126,7 +123,16 @@ X = 1.0
     expect(r.status, r.stderr.slice(-3000)).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!)
     expect(summary).toMatchObject({ status: 'completed', evaluations: evals })
+    // the CLI and each worker's child ran from bundles built in the user's own cache (bin/bundle.mjs)
     expect(r.stderr).not.toMatch(/running from the TypeScript sources/)
+    const bundles = join(home, '.cache', 'fm-agent', 'bundles')
+    const built = readdirSync(bundles).flatMap((d) => readdirSync(join(bundles, d)))
+    expect(
+      built
+        .filter((f) => /^(cli|worker-child)-[0-9a-f]{16}\.mjs$/.test(f))
+        .map((f) => f.split('-')[0])
+        .sort(),
+    ).toEqual(['cli', 'worker'])
     expect(r.stderr).toMatch(/sandbox isolation: full/)
     // the folders the run made are the user's
     expect(lstatSync(join(data, 'pgdata')).uid).toBe(uid)
