@@ -562,16 +562,28 @@ print(json.dumps({"valid": True, "metrics": {"elapsed": time.time() - t}, "artif
     expect(psLines(marker)).toEqual([])
   })
 
-  it('outside a worker it degrades to a plain subprocess and says so', () => {
+  it('outside a worker it degrades to a plain subprocess, says so, and removes its folders at exit', () => {
+    const tmp = tempDir('fm-outside-worker-')
     const r = spawnSync(
       '/usr/bin/python3',
       [
         '-c',
-        `import sys; sys.path.insert(0, 'workers/python'); from fm_sandbox import run_candidate; r = run_candidate(['/bin/echo', 'hi'], timeout=5); print(r.returncode, r.stdout.decode().strip(), r.timed_out)`,
+        `import os, sys
+sys.path.insert(0, 'workers/python')
+from fm_sandbox import fork_candidate, run_candidate
+r = run_candidate(['/bin/sh', '-c', 'echo hi; echo kept > out.txt'], timeout=5)
+print(r.returncode, r.stdout.decode().strip(), r.timed_out, open(os.path.join(r.workdir, 'out.txt')).read().strip())
+c = fork_candidate(lambda sock, workdir: None)
+c.wait(5)
+print(r.workdir, c.workdir)`,
       ],
-      { encoding: 'utf8', env: processEnv({ PATH: '/usr/bin:/bin' }) },
+      { encoding: 'utf8', env: processEnv({ PATH: '/usr/bin:/bin', TMPDIR: tmp }) },
     )
-    expect(r.stdout.trim()).toBe('0 hi False')
+    const [first, folders] = r.stdout.trim().split('\n')
+    // what the candidate wrote is there while the evaluator runs; nothing is left once it exits
+    expect(first).toBe('0 hi False kept')
+    expect(folders!.split(' ').every((f) => f.startsWith(`${tmp}/`))).toBe(true)
+    expect(readdirSync(tmp)).toEqual([])
     expect(r.stderr).toMatch(/WITHOUT a child sandbox/)
   })
 })

@@ -337,8 +337,7 @@ def _start_server(role, reference_path, candidate_path):
 
 def _fork_plain(argv, files):
     import fm_sandbox
-    import tempfile
-    base = tempfile.mkdtemp(prefix='kb-reference-', dir=(fm_sandbox._config() or {}).get('root'))
+    base = fm_sandbox.work_folder('kb-reference-')
     work = os.path.join(base, 'work')
     os.mkdir(work)
     fm_sandbox._copy_files(files, work, True)

@@ -21,7 +21,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 
 ATOL = RTOL = 1e-2
 TRIALS = 5
@@ -197,8 +196,9 @@ def evaluate(reference, candidate, time_limit_s=600):
     import time
     import torch
     from fm_kernelbench import evaluate_kernel
+    from fm_sandbox import work_folder
     started = time.monotonic()
-    workdir = tempfile.mkdtemp(prefix='fm-kb-')
+    workdir = work_folder('fm-kb-')
     with open(candidate, errors='replace') as f:
         custom = 1.0 if CUSTOM.search(f.read()) else 0.0
     if torch.cuda.is_available():

@@ -28,6 +28,7 @@ every capability and calls fn(sock, workdir), or execs `exec_argv` (with `{fd}` 
 socket's descriptor). Fork it before reading anything the candidate must not see: the child starts
 with a copy of this process's memory. Its stdout and stderr go to a log file (`log_tail()`).
 """
+import atexit
 import json
 import os
 import select
@@ -159,14 +160,24 @@ def _communicate(proc, stdin, deadline):
     return bytes(bufs[proc.stdout.fileno()]), bytes(bufs[proc.stderr.fileno()]), timed_out
 
 
+def work_folder(prefix):
+    """A folder for one candidate's run. Inside a worker it is made in the evaluation's folder, which the
+    worker removes with it; outside one (an evaluator run by hand) it is removed when this process exits,
+    so the caller can still read what the candidate wrote there until then."""
+    root = (_config() or {}).get('root')
+    if root:
+        os.makedirs(root, exist_ok=True)
+        return tempfile.mkdtemp(prefix=prefix, dir=root)
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def run_candidate(cmd, *, stdin=None, timeout, files=None, cwd_files_readonly=True):
     if isinstance(cmd, (str, bytes)):
         raise TypeError('run_candidate: cmd is a list of arguments, not a string')
     cfg = _config()
-    root = (cfg or {}).get('root')
-    if root:
-        os.makedirs(root, exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix='run-', dir=root or None)
+    workdir = work_folder('run-')
     placed = _copy_files(files, workdir, cwd_files_readonly)
     if cfg and cfg.get('mode') == 'bwrap' and cfg.get('bwrap'):
         argv = _bwrap_argv(cfg, cmd, workdir, placed, cwd_files_readonly)
@@ -346,10 +357,7 @@ def fork_candidate(fn=None, *, files=None, cwd_files_readonly=True, exec_argv=No
     reason = None if isolated else ((cfg or {}).get('reason') or 'not running under an FM Agent worker (FM_CHILD_SANDBOX is unset)')
     if not isolated:
         _warn(f'running the candidate WITHOUT a child sandbox: {reason}')
-    root = (cfg or {}).get('root')
-    if root:
-        os.makedirs(root, exist_ok=True)
-    base = tempfile.mkdtemp(prefix=f'{name}-', dir=root or None)
+    base = work_folder(f'{name}-')
     workdir = os.path.join(base, 'work')
     os.mkdir(workdir)
     log_path = os.path.join(base, 'log.txt')
