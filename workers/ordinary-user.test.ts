@@ -6,17 +6,7 @@
 // and cannot write to, as in a container whose installation root owns.
 import { spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  rmSync,
-  statfsSync,
-  writeFileSync,
-} from 'node:fs'
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -136,7 +126,6 @@ X = 1.0
     expect(r.stderr).toMatch(/sandbox isolation: full/)
     // the folders the run made are the user's
     expect(lstatSync(join(data, 'pgdata')).uid).toBe(uid)
-    expect(existsSync(join(home, '.cache', 'fm-agent'))).toBe(true)
     return checkCandidates(data, summary.runId, evals)
   })
 })
