@@ -64,7 +64,12 @@ function cacheDir() {
   }
   if (current !== target) {
     rmSync(link, { force: true })
-    symlinkSync(target, link)
+    try {
+      symlinkSync(target, link)
+    } catch (e) {
+      // another process starting at the same moment made it
+      if (readlinkSync(link) !== target) throw e
+    }
   }
   cache = dir
   return dir
