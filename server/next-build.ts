@@ -1,9 +1,10 @@
 // `fm-agent start` serves a production build of the console; it builds one when none exists
 // or when the console's sources changed since (so `git pull && npm start` just works).
+// `npm run build` makes the same build ahead of time (an image whose users cannot write to it).
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import type { Logger } from './log.ts'
 
 const SOURCES = ['app', 'components', 'client-safe', 'next.config.mjs', 'package-lock.json', 'tsconfig.json']
@@ -16,19 +17,45 @@ export function sourceFingerprint(root: string): string {
     if (st.isDirectory()) {
       for (const name of readdirSync(p).sort()) visit(join(p, name))
     } else {
-      h.update(p.slice(root.length)).update(String(st.size)).update(String(st.mtimeMs))
+      h.update(relative(root, p)).update(String(st.size)).update(String(st.mtimeMs))
     }
   }
   for (const s of SOURCES) visit(join(root, s))
   return h.digest('hex')
 }
 
-export async function ensureNextBuild(root: string, log: Logger, force = false): Promise<void> {
-  const marker = join(root, '.next', 'fm-agent-fingerprint')
+const markerPath = (root: string) => join(root, '.next', 'fm-agent-fingerprint')
+
+/** Records that the build in `root`/.next is of the sources as they are now. */
+export function markBuilt(root: string) {
+  writeFileSync(markerPath(root), sourceFingerprint(root))
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export async function ensureNextBuild(
+  root: string,
+  log: Logger,
+  opts: { force?: boolean; canWrite?: (path: string) => boolean } = {},
+): Promise<void> {
+  const marker = markerPath(root)
   const fingerprint = sourceFingerprint(root)
   const built =
     existsSync(join(root, '.next', 'BUILD_ID')) && existsSync(marker) && readFileSync(marker, 'utf8') === fingerprint
-  if (built && !force) return
+  if (built && !opts.force) return
+  const canWrite = opts.canWrite ?? writable
+  const next = join(root, '.next')
+  if (!canWrite(root) || (existsSync(next) && !canWrite(next)))
+    throw new Error(
+      `the console needs a build (${existsSync(marker) ? 'its sources changed since the last one' : 'none was made here'}) and this user cannot write to ${root}: build it once as the installation's owner (npm run build), then start again`,
+    )
   log.info('building the console (first start or changed sources; about a minute)…')
   const started = Date.now()
   await new Promise<void>((resolve, reject) => {
@@ -50,6 +77,6 @@ export async function ensureNextBuild(root: string, log: Logger, force = false):
       code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code}):\n${tail}`)),
     )
   })
-  writeFileSync(marker, fingerprint)
+  markBuilt(root)
   log.info(`console built in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
