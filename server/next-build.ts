@@ -54,7 +54,7 @@ export async function ensureNextBuild(
   const next = join(root, '.next')
   if (!canWrite(root) || (existsSync(next) && !canWrite(next)))
     throw new Error(
-      `the console needs a build (${existsSync(marker) ? 'its sources changed since the last one' : 'none was made here'}) and this user cannot write to ${root}: build it once as the installation's owner (npm run build), then start again`,
+      `the console needs a build (${existsSync(marker) ? 'its sources changed since the last one' : 'none was made here'}) and this user cannot write to ${root.replace(/(.)\/+$/, '$1')}: build it once as the installation's owner (npm run build), then start again`,
     )
   log.info('building the console (first start or changed sources; about a minute)…')
   const started = Date.now()

@@ -63,6 +63,9 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       log.warn(
         `the previous process (pid ${db.lock?.previous?.pid}) did not stop cleanly; the database was checked and is readable`,
       )
+    // before the first start's admin account: a console that cannot be built stops the start, and the
+    // account's password, shown once, would be shown by a start that then failed
+    if (opts.pages !== false && !opts.dev) await ensureNextBuild(ROOT_DIR, log)
     const admin = await ensureAdmin(db, { email: env.FM_ADMIN_EMAIL, password: env.FM_ADMIN_PASSWORD })
     if (admin?.password) {
       ;(opts.announce ?? ((t: string) => process.stdout.write(t + '\n')))(
@@ -76,7 +79,6 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     } else if (admin) log.info(`admin account ${admin.email} created with FM_ADMIN_PASSWORD`)
     const problems = await syncBuiltinProblems(db, (m) => log.warn(m))
     log.info(`${problems.length} built-in problems`)
-    if (opts.pages !== false && !opts.dev) await ensureNextBuild(ROOT_DIR, log)
 
     // auth needs the address users open; know the port first when it is chosen by the OS
     const app = createAppServices(db, null, log)

@@ -3,7 +3,8 @@
 // of this path (every evaluation failing on a data folder in a home folder, evaluation folders on
 // disk) were found by hand. Here the whole `fm-agent run` runs as a uid that is not root and has no
 // account, from the checkout bound to a place that uid can reach (its clone may live in root's home)
-// and cannot write to, as in a container whose installation root owns.
+// and cannot write to, as in a container whose installation root owns; and `fm-agent start` there with
+// no console build it could serve.
 import { spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
@@ -29,13 +30,55 @@ function chownTree(dir: string) {
     chownSync(join(e.parentPath ?? e.path, e.name), uid, uid)
 }
 
+/**
+ * `fm-agent ARGS` as `uid` with HOME=`home`, from the checkout bound at `base`/checkout, a place that
+ * uid can reach and cannot write to; with `hideConsoleBuild`, the checkout's console build is hidden
+ * (an empty folder the uid cannot write to takes its place).
+ */
+function fmAgentAsUser(base: string, home: string, args: string[], o: { hideConsoleBuild?: boolean } = {}) {
+  const repo = join(base, 'checkout')
+  mkdirSync(repo, { recursive: true })
+  const hide = o.hideConsoleBuild
+    ? '{ [ ! -d "$2/.next" ] || mount -t tmpfs -o mode=0755 fm-no-build "$2/.next"; } && '
+    : ''
+  return spawnSync(
+    'unshare',
+    [
+      '--mount',
+      '--',
+      'sh',
+      '-c',
+      `mount --bind "$1" "$2" && ${hide}u=$3 && cd "$4" && shift 4 && exec setpriv --reuid="$u" --regid="$u" --clear-groups -- "$@"`,
+      'sh',
+      ROOT,
+      repo,
+      String(uid),
+      home,
+      'env',
+      '-i',
+      'PATH=/usr/local/bin:/usr/bin:/bin',
+      `HOME=${home}`,
+      process.execPath,
+      join(repo, 'bin', 'fm-agent.mjs'),
+      ...args,
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  )
+}
+
+/** A temporary folder others can traverse, with a home in it that `uid` owns. */
+function userHome() {
+  const base = tempDir('fm-user-')
+  chmodSync(base, 0o755)
+  const home = join(base, 'home')
+  mkdirSync(home)
+  chownSync(home, uid, uid)
+  return { base, home }
+}
+
 describe.runIf(process.getuid?.() === 0)('a run by a user that is not root', () => {
   it('evaluates every candidate, in memory, and hides its data folder and its keys from them', () => {
-    const base = tempDir('fm-user-')
-    chmodSync(base, 0o755)
-    const repo = join(base, 'checkout')
-    const home = join(base, 'home')
-    mkdirSync(repo)
+    const { base, home } = userHome()
     mkdirSync(join(home, '.ssh'), { recursive: true })
     writeFileSync(join(home, '.ssh', 'id_ed25519'), 'PRIVATE KEY\n', { mode: 0o600 })
     const data = join(home, 'data')
@@ -79,37 +122,17 @@ X = 1.0
     )
     chownTree(home)
     const evals = 24
-    const r = spawnSync(
-      'unshare',
-      [
-        '--mount',
-        '--',
-        'sh',
-        '-c',
-        'mount --bind "$1" "$2" && u=$3 && cd "$4" && shift 4 && exec setpriv --reuid="$u" --regid="$u" --clear-groups -- "$@"',
-        'sh',
-        ROOT,
-        repo,
-        String(uid),
-        home,
-        'env',
-        '-i',
-        'PATH=/usr/local/bin:/usr/bin:/bin',
-        `HOME=${home}`,
-        process.execPath,
-        join(repo, 'bin', 'fm-agent.mjs'),
-        'run',
-        problem,
-        '--operators',
-        'local',
-        '--max-evals',
-        String(evals),
-        '--json',
-        '--data-dir',
-        data,
-      ],
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-    )
+    const r = fmAgentAsUser(base, home, [
+      'run',
+      problem,
+      '--operators',
+      'local',
+      '--max-evals',
+      String(evals),
+      '--json',
+      '--data-dir',
+      data,
+    ])
     expect(r.status, r.stderr.slice(-3000)).toBe(0)
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!)
     expect(summary).toMatchObject({ status: 'completed', evaluations: evals })
@@ -127,6 +150,26 @@ X = 1.0
     // the folders the run made are the user's
     expect(lstatSync(join(data, 'pgdata')).uid).toBe(uid)
     return checkCandidates(data, summary.runId, evals)
+  })
+
+  it('fm-agent start without a console build it may make: the reason and the fix, and no account made', async () => {
+    const { base, home } = userHome()
+    const data = join(home, 'data')
+    const r = fmAgentAsUser(base, home, ['start', '--port', '0', '--no-install', '--data-dir', data], {
+      hideConsoleBuild: true,
+    })
+    expect(r.status, r.stderr.slice(-3000)).toBe(1)
+    expect(r.stderr).toContain(
+      `the console needs a build (none was made here) and this user cannot write to ${join(base, 'checkout')}: build it once as the installation's owner (npm run build)`,
+    )
+    // the first start's password is shown once: not by a start that fails
+    expect(r.stdout).not.toMatch(/admin account was created/)
+    const db = await openDatabase({ dataDir: data, databaseUrl: '' })
+    try {
+      expect(await db.prisma.user.count()).toBe(0)
+    } finally {
+      await db.close()
+    }
   })
 })
 
