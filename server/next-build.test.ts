@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { silentLogger } from './log.ts'
-import { ensureNextBuild, markBuilt } from './next-build.ts'
+import { consoleBuild, ensureNextBuild, markBuilt } from './next-build.ts'
 
 const roots: string[] = []
 afterAll(() => {
@@ -26,10 +26,16 @@ function installation() {
 describe('the console build', () => {
   it('is served as made by npm run build until a source changes', async () => {
     const root = installation()
+    expect(consoleBuild(root, () => true)).toEqual({ current: false, reason: 'none was made here', canBuild: true })
     markBuilt(root)
+    expect(consoleBuild(root, () => true)).toEqual({ current: true, reason: null, canBuild: true })
     // no next here: resolving means nothing was built
     await expect(ensureNextBuild(root, silentLogger, { canWrite: () => true })).resolves.toBeUndefined()
     utimesSync(join(root, 'app', 'page.tsx'), new Date(), new Date(Date.now() + 5_000))
+    expect(consoleBuild(root, () => true)).toMatchObject({
+      current: false,
+      reason: 'its sources changed since the last one',
+    })
     await expect(ensureNextBuild(root, silentLogger, { canWrite: () => true })).rejects.toThrow(/next build failed/)
   })
 

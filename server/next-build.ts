@@ -40,22 +40,41 @@ function writable(path: string): boolean {
   }
 }
 
+export interface ConsoleBuild {
+  /** a build of the console's sources as they are now */
+  current: boolean
+  /** why a build is needed, when it is */
+  reason: string | null
+  /** this user can make one here */
+  canBuild: boolean
+}
+
+/** The state of the console's build in `root` (fm-agent start builds when it is not current). */
+export function consoleBuild(root: string, canWrite: (path: string) => boolean = writable): ConsoleBuild {
+  const marker = markerPath(root)
+  const marked = existsSync(marker)
+  const current =
+    existsSync(join(root, '.next', 'BUILD_ID')) && marked && readFileSync(marker, 'utf8') === sourceFingerprint(root)
+  const next = join(root, '.next')
+  return {
+    current,
+    reason: current ? null : marked ? 'its sources changed since the last one' : 'none was made here',
+    canBuild: canWrite(root) && (!existsSync(next) || canWrite(next)),
+  }
+}
+
+/** What a user who cannot build the console here is told. */
+export const cannotBuildMessage = (root: string, reason: string) =>
+  `the console needs a build (${reason}) and this user cannot write to ${root.replace(/(.)\/+$/, '$1')}: build it once as the installation's owner (npm run build), then start again`
+
 export async function ensureNextBuild(
   root: string,
   log: Logger,
   opts: { force?: boolean; canWrite?: (path: string) => boolean } = {},
 ): Promise<void> {
-  const marker = markerPath(root)
-  const fingerprint = sourceFingerprint(root)
-  const built =
-    existsSync(join(root, '.next', 'BUILD_ID')) && existsSync(marker) && readFileSync(marker, 'utf8') === fingerprint
-  if (built && !opts.force) return
-  const canWrite = opts.canWrite ?? writable
-  const next = join(root, '.next')
-  if (!canWrite(root) || (existsSync(next) && !canWrite(next)))
-    throw new Error(
-      `the console needs a build (${existsSync(marker) ? 'its sources changed since the last one' : 'none was made here'}) and this user cannot write to ${root.replace(/(.)\/+$/, '$1')}: build it once as the installation's owner (npm run build), then start again`,
-    )
+  const state = consoleBuild(root, opts.canWrite)
+  if (state.current && !opts.force) return
+  if (!state.canBuild) throw new Error(cannotBuildMessage(root, state.reason ?? 'a rebuild was asked for'))
   log.info('building the console (first start or changed sources; about a minute)…')
   const started = Date.now()
   await new Promise<void>((resolve, reject) => {

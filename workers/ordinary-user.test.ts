@@ -164,6 +164,8 @@ X = 1.0
     )
     // the first start's password is shown once: not by a start that fails
     expect(r.stdout).not.toMatch(/admin account was created/)
+    const doctor = fmAgentAsUser(base, home, ['doctor', '--json'], { hideConsoleBuild: true })
+    expect(JSON.parse(doctor.stdout).console).toEqual({ current: false, reason: 'none was made here', canBuild: false })
     const db = await openDatabase({ dataDir: data, databaseUrl: '' })
     try {
       expect(await db.prisma.user.count()).toBe(0)

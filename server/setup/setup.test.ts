@@ -139,6 +139,8 @@ describe('the CLI', () => {
     expect(ok.json).toMatchObject({ ok: true, missing: '', fix: null, isolation: { level: 'full' } })
     // in memory for root (each slot's tmpfs) and for a user (a private folder in /dev/shm) alike here
     expect(ok.json.evaluationFolders.where).toBe(process.getuid?.() === 0 ? 'slot-tmpfs' : 'shm')
+    // this checkout's console: built or not (the e2e tests build it), and buildable by whoever owns it
+    expect(ok.json.console).toMatchObject({ current: expect.any(Boolean), canBuild: true })
     expect(ok.json.problems.find((p: { id: string }) => p.id === 'gpu-mlp')).toMatchObject({
       gpu: true,
       readiness: { ok: false, missing: ['a GPU worker'] },
@@ -151,6 +153,9 @@ describe('the CLI', () => {
     expect(bad.stdout).toContain(`fix:     ${BARE} -m pip install numpy scikit-learn scipy`)
     expect(bad.stdout).toMatch(/NOT READY/)
     expect(bad.stdout).toMatch(/^folders +evaluation folders in memory: /m)
+    expect(bad.stdout).toMatch(
+      /^console +(built for the current sources|not built \(.+\): `fm-agent start` builds it first)/m,
+    )
   })
 
   it('marks the problems that cannot run and refuses their runs, in-process and through a running server', async () => {

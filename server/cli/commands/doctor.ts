@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { ProblemSpec } from '../../contracts/problem.ts'
 import { builtinSpecs, checkProblems, folderSpec, type ProblemCheck, uniqueNeeds } from '../../setup/check.ts'
 import { probeMachine } from '../../setup/machine.ts'
@@ -17,6 +18,7 @@ import {
   unmet,
 } from '../../../client-safe/needs.ts'
 import { evaluationFolders } from '../../../workers/runner.ts'
+import { cannotBuildMessage, type ConsoleBuild, consoleBuild } from '../../next-build.ts'
 import { detectIsolation, type IsolationReport } from '../../../workers/sandbox.ts'
 import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -30,6 +32,8 @@ export interface DoctorReport {
   }
   /** where a worker's evaluation folders go by default */
   evaluationFolders: ReturnType<typeof evaluationFolders>
+  /** the console's production build here (`fm-agent start` serves it) */
+  console: ConsoleBuild
   problems: Array<ProblemCheck & { builtin: boolean }>
   /** everything missing for the problems above and the sandbox, in words */
   missing: string
@@ -37,6 +41,8 @@ export interface DoctorReport {
   /** `fm-agent start` would install it all itself */
   startInstalls: boolean
 }
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 
 const mark = (ok: boolean) => (ok ? 'ok     ' : 'MISSING')
 
@@ -75,6 +81,15 @@ export function formatDoctor(r: DoctorReport, needs: Need[]): string {
     lines.push(`          missing layer ${l.name}: ${l.detail}`)
   for (const w of r.isolation.warnings) lines.push(`          warning: ${w}`)
   lines.push(`folders   evaluation folders ${r.evaluationFolders.detail}`)
+  lines.push(
+    `console   ${
+      r.console.current
+        ? 'built for the current sources'
+        : r.console.canBuild
+          ? `not built (${r.console.reason}): \`fm-agent start\` builds it first (about a minute)`
+          : cannotBuildMessage(ROOT, r.console.reason ?? '')
+    }`,
+  )
   lines.push('', 'problems')
   const width = Math.max(...r.problems.map((p) => p.id.length))
   for (const p of r.problems) {
@@ -141,6 +156,7 @@ export const doctor: Command = {
         layers: isolation.layers.map((l) => ({ name: l.name, active: l.active, detail: l.detail })),
       },
       evaluationFolders: evaluationFolders(),
+      console: consoleBuild(ROOT),
       problems: checks.map((c, i) => ({ ...c, builtin: specs[i].builtin })),
       missing: missingNeeds.length ? describeNeeds(missingNeeds, machine) : '',
       fix: fixCommand(plan, machine),
