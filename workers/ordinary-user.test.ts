@@ -7,7 +7,18 @@
 // no console build it could serve.
 import { spawnSync } from 'node:child_process'
 import { randomInt } from 'node:crypto'
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -15,7 +26,19 @@ import { openDatabase } from '../server/db.ts'
 import { tempDir, removeTempDirs } from './test-helpers.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const uid = 20_000 + randomInt(40_000)
+/** a uid no account has and no evaluation folder of which is in /dev/shm (so none of it is removed here) */
+function unusedUid() {
+  const taken = new Set(
+    readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':')[2]),
+  )
+  for (;;) {
+    const u = 20_000 + randomInt(40_000)
+    if (!taken.has(String(u)) && !existsSync(`/dev/shm/fm-agent-sbx-${u}`)) return u
+  }
+}
+const uid = unusedUid()
 const shmFolder = `/dev/shm/fm-agent-sbx-${uid}`
 
 afterAll(() => {
