@@ -26,9 +26,9 @@ export function sourceFingerprint(root: string): string {
 
 const markerPath = (root: string) => join(root, '.next', 'fm-agent-fingerprint')
 
-/** Records that the build in `root`/.next is of the sources as they are now. */
-export function markBuilt(root: string) {
-  writeFileSync(markerPath(root), sourceFingerprint(root))
+/** Records that the build in `root`/.next is of the sources as they are now (or were, by `fingerprint`). */
+export function markBuilt(root: string, fingerprint = sourceFingerprint(root)) {
+  writeFileSync(markerPath(root), fingerprint)
 }
 
 function writable(path: string): boolean {
@@ -51,16 +51,21 @@ export interface ConsoleBuild {
 
 /** The state of the console's build in `root` (fm-agent start builds when it is not current). */
 export function consoleBuild(root: string, canWrite: (path: string) => boolean = writable): ConsoleBuild {
+  return inspect(root, canWrite).state
+}
+
+function inspect(root: string, canWrite: (path: string) => boolean) {
   const marker = markerPath(root)
   const marked = existsSync(marker)
-  const current =
-    existsSync(join(root, '.next', 'BUILD_ID')) && marked && readFileSync(marker, 'utf8') === sourceFingerprint(root)
+  const fingerprint = sourceFingerprint(root)
+  const current = existsSync(join(root, '.next', 'BUILD_ID')) && marked && readFileSync(marker, 'utf8') === fingerprint
   const next = join(root, '.next')
-  return {
+  const state: ConsoleBuild = {
     current,
     reason: current ? null : marked ? 'its sources changed since the last one' : 'none was made here',
     canBuild: canWrite(root) && (!existsSync(next) || canWrite(next)),
   }
+  return { state, fingerprint }
 }
 
 /** What a user who cannot build the console here is told. */
@@ -72,7 +77,8 @@ export async function ensureNextBuild(
   log: Logger,
   opts: { force?: boolean; canWrite?: (path: string) => boolean } = {},
 ): Promise<void> {
-  const state = consoleBuild(root, opts.canWrite)
+  // the sources as the build starts: one changed meanwhile makes the next start build again
+  const { state, fingerprint } = inspect(root, opts.canWrite ?? writable)
   if (state.current && !opts.force) return
   if (!state.canBuild) throw new Error(cannotBuildMessage(root, state.reason ?? 'a rebuild was asked for'))
   log.info('building the console (first start or changed sources; about a minute)…')
@@ -96,6 +102,6 @@ export async function ensureNextBuild(
       code === 0 ? resolve() : reject(new Error(`next build failed (exit ${code}):\n${tail}`)),
     )
   })
-  markBuilt(root)
+  markBuilt(root, fingerprint)
   log.info(`console built in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
