@@ -14,10 +14,9 @@ import {
   type LoadedProblem,
 } from '../server/problems/load.ts'
 import { createLocalPool } from './pool.ts'
-import { createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
 import { recordFigures } from '../test-support/figures.ts'
-import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from './test-helpers.ts'
+import { makeJob, makeProblem, sharedRunner, tempDir } from './test-helpers.ts'
 
 const SECRET = `FORGERY-SECRET-${randomBytes(6).toString('hex')}`
 // a data folder where an installation keeps it (inside the checkout), with a token-like file
@@ -28,8 +27,8 @@ process.env.FM_DATA_DIR = DATA_DIR
 
 const EVALKIT = readFileSync(join(BUILTIN_PROBLEMS_DIR, '_common', 'fm_evalkit.py'), 'utf8')
 const isolation = detectIsolation()
-const store = bundleStore()
-let runner: Runner
+const shared = sharedRunner('forgery-test')
+const store = shared.store
 let api: Server
 let apiPort = 0
 let apiConnections = 0
@@ -41,14 +40,6 @@ beforeAll(async () => {
   })
   await new Promise<void>((r) => api.listen(0, '127.0.0.1', r))
   apiPort = (api.address() as { port: number }).port
-  runner = createRunner({
-    cacheDir: tempDir('fm-forgery-cache-'),
-    workerId: 'forgery-test',
-    slots: 2,
-    isolation,
-    fetchBundle: store.fetch,
-  })
-  await runner.start()
 })
 afterAll(async () => {
   if (tally.problems.length >= 18 && tally.harnessCases >= 8) {
@@ -59,10 +50,8 @@ afterAll(async () => {
       isolation: isolation.level,
     })
   }
-  await runner?.close()
   await new Promise<void>((r) => api.close(() => r()))
   rmSync(DATA_DIR, { recursive: true, force: true })
-  removeTempDirs()
 })
 
 /** Python that tries every read it must not manage and prints what happened (the attempt, for the artifacts). */
@@ -166,7 +155,7 @@ class ModelNew(nn.Module):
         return F.gelu(self.fc(x))
 `
   const run = async (code: string, forgery = 1) =>
-    count(await runner.run(makeJob(problem, code)), 'harnessCases', forgery)
+    count(await shared.runner.run(makeJob(problem, code)), 'harnessCases', forgery)
 
   beforeAll(() => {
     problem = makeProblem(
@@ -376,7 +365,7 @@ time.sleep(0.6)  # a slow teardown: room for a leftover process to print after t
 
   it("an orphan printing a result after the evaluator's own: the evaluator's result stands", async () => {
     const r = count(
-      await runner.run(
+      await shared.runner.run(
         makeJob(
           problem,
           `import json, os, sys, time
@@ -399,7 +388,7 @@ print(json.dumps({"valid": True, "metrics": {"score": 1e9}}), flush=True)
 
   it("the evaluator's descriptors, memory and output files are out of reach", async () => {
     const r = count(
-      await runner.run(
+      await shared.runner.run(
         makeJob(
           problem,
           `import ctypes, glob, json, os
@@ -440,10 +429,10 @@ print('ATTEMPT reach ' + json.dumps(found, sort_keys=True))
   })
 
   it("another candidate's evaluation, running at the same time in the other slot, is out of sight", async () => {
-    const victim = runner.run(makeJob(problem, `# ${SECRET}-VICTIM\nimport time\ntime.sleep(3)\n`))
+    const victim = shared.runner.run(makeJob(problem, `# ${SECRET}-VICTIM\nimport time\ntime.sleep(3)\n`))
     await new Promise((r) => setTimeout(r, 300)) // the victim is in its slot by now (it sleeps 3 s)
     const snoop = count(
-      await runner.run(
+      await shared.runner.run(
         makeJob(
           problem,
           `import glob, os
@@ -489,13 +478,13 @@ print('ATTEMPT other-candidates', found)
     )
     store.add(p)
     const viaInclude = count(
-      await runner.run(makeJob(p, '#include "private/secret.txt"\nint main() { return 0; }\n')),
+      await shared.runner.run(makeJob(p, '#include "private/secret.txt"\nint main() { return 0; }\n')),
       'channelCases',
     )
     expect(viaInclude.valid).toBe(false)
     expect(String(viaInclude.artifacts.compiler)).toMatch(/No such file|error/)
     const viaIncbin = count(
-      await runner.run(
+      await shared.runner.run(
         makeJob(
           p,
           'asm(".section .rodata\\n.incbin \\"private/secret.txt\\"\\n.previous");\nint main() { return 0; }\n',
@@ -535,10 +524,10 @@ describe('masks decided per job', () => {
         store.add(p)
         const code = `try:\n    what = open(${JSON.stringify(join(folder, 'private', 'secret.txt'))}).read()\n    read = 1\nexcept OSError as e:\n    what, read = type(e).__name__, 0\n`
         // the sandbox shows /opt (toolchains live there): without a mask the file is readable…
-        const open = await runner.run(makeJob(p, code))
+        const open = await shared.runner.run(makeJob(p, code))
         expect(open.metrics.read).toBe(1)
         // …and a job whose masks name that folder cannot read it
-        const masked = await runner.run(makeJob(p, code), { mask: [folder] })
+        const masked = await shared.runner.run(makeJob(p, code), { mask: [folder] })
         expect(masked.error).toBeUndefined()
         expect(masked.metrics.read).toBe(0)
         expect(JSON.stringify(masked)).not.toContain(SECRET)
@@ -750,7 +739,7 @@ describe('every built-in problem', () => {
       store.add(p)
       const a = attacks(p)
       const [seed, exit, everything] = count(
-        await Promise.all([p.seedCode, a.exit, a.everything].map((code) => runner.run(makeJob(p, code)))),
+        await Promise.all([p.seedCode, a.exit, a.everything].map((code) => shared.runner.run(makeJob(p, code)))),
         null,
         2,
       )
@@ -807,7 +796,7 @@ def evaluate(program_path):
 `)
     expect(p.spec.format).toBe('openevolve')
     const r = count(
-      await runner.run(
+      await shared.runner.run(
         makeJob(
           p,
           `import gc, io, json, os
@@ -838,7 +827,7 @@ def evaluate(program_path):
     return {"combined_score": value}
 `)
     const r = count(
-      await runner.run(
+      await shared.runner.run(
         makeJob(
           p,
           `import json, os, sys, time

@@ -7,9 +7,9 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFil
 import { createServer, type Server } from 'node:net'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRunner, type Runner, type RunnerOptions } from './runner.ts'
+import { createRunner, type RunnerOptions } from './runner.ts'
 import { detectIsolation, detectIsolationAsync, outermostPaths, processEnv, sandboxEnv } from './sandbox.ts'
-import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, tempDir, removeTempDirs } from './test-helpers.ts'
+import { bundleStore, makeJob, makeProblem, SUBPROCESS_EVALUATOR, sharedRunner, tempDir } from './test-helpers.ts'
 
 // the worker's own environment holds secrets; the candidate must see none of them
 process.env.DATABASE_URL = 'postgres://fm:hunter2-SECRET@127.0.0.1:5432/fm'
@@ -51,8 +51,8 @@ print(json.dumps({"valid": True, "metrics": {"n": len(ns["findings"])}, "artifac
   },
 )
 const store = bundleStore(problem, probeProblem)
-const cacheDir = tempDir('fm-cache-')
-let runner: Runner
+const shared = sharedRunner('sandbox-test', store)
+const { cacheDir } = shared
 
 /** A runner of its own (the options given) evaluates a candidate that prints `n`: its score is n. */
 async function scoresThrough(opts: Omit<RunnerOptions, 'isolation' | 'fetchBundle'>, n: number) {
@@ -70,15 +70,6 @@ const psLines = (marker: string) =>
   execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
     .split('\n')
     .filter((l) => l.includes(marker))
-
-beforeAll(async () => {
-  runner = createRunner({ cacheDir, workerId: 'sandbox-test', slots: 2, isolation, fetchBundle: store.fetch })
-  await runner.start()
-})
-afterAll(async () => {
-  await runner?.close()
-  removeTempDirs()
-})
 
 describe('isolation detection', () => {
   it('reports each layer and a level', () => {
@@ -103,7 +94,7 @@ describe('isolation detection', () => {
 describe('five misbehaving candidates', () => {
   it('an infinite loop: timeout, within its limit', async () => {
     const t = Date.now()
-    const r = await runner.run(makeJob(problem, 'while True:\n    pass\n'))
+    const r = await shared.runner.run(makeJob(problem, 'while True:\n    pass\n'))
     expect(r.valid).toBe(false)
     expect(r.error?.kind).toBe('timeout')
     expect(r.error?.message).toMatch(/wall-clock limit of 3 s/)
@@ -118,7 +109,7 @@ for i in range(20):
 print('started 20 orphans')
 `
     const t = Date.now()
-    const r = await runner.run(makeJob(problem, code))
+    const r = await shared.runner.run(makeJob(problem, code))
     // the orphans keep the evaluator's pipe open: it waits for them until the wall-clock limit
     expect(r.valid).toBe(false)
     expect(r.error?.kind).toBe('timeout')
@@ -128,7 +119,7 @@ print('started 20 orphans')
 
   it('a 16 GiB allocation: memory', async () => {
     const t = Date.now()
-    const r = await runner.run(makeJob(problem, 'x = bytearray(16 * 1024 ** 3)\nprint(len(x))\n'))
+    const r = await shared.runner.run(makeJob(problem, 'x = bytearray(16 * 1024 ** 3)\nprint(len(x))\n'))
     expect(r.valid).toBe(false)
     expect(r.error?.kind).toBe('memory')
     expect(r.error?.message).toMatch(/MemoryError/)
@@ -155,7 +146,7 @@ s = socket.create_connection(('127.0.0.1', ${port}), timeout=2)
 s.sendall(b'stolen')
 print(1)
 `
-      const r = await runner.run(makeJob(problem, code))
+      const r = await shared.runner.run(makeJob(problem, code))
       expect(r.valid).toBe(false)
       expect(r.error?.kind).toBe('crash')
       expect(r.error?.message).toMatch(/ConnectionRefusedError|Network is unreachable|OSError/)
@@ -169,7 +160,7 @@ print(1)
 open('/tmp/${marker}.json', 'w').write(json.dumps(dict(os.environ)))
 print(json.dumps(dict(os.environ)))
 `
-    const r = await runner.run(makeJob(problem, code))
+    const r = await shared.runner.run(makeJob(problem, code))
     expect(r.valid).toBe(false)
     expect(r.error?.kind).toBe('bad-output')
     const out = String(r.artifacts.stdout)
@@ -220,7 +211,7 @@ attempt('fork_bomb', lambda: [os.fork() or os._exit(0) for _ in range(200)])
 findings['ifaces'] = [n for _, n in socket.if_nameindex()]
 findings['caps'] = {l.split(':')[0]: l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')}
 `
-    const r = await runner.run(makeJob(probeProblem, code))
+    const r = await shared.runner.run(makeJob(probeProblem, code))
     expect(r.error).toBeUndefined()
     const f = r.artifacts.findings as Record<string, unknown>
     if (process.getuid?.() === 0) expect(f.uid).not.toBe(0)
@@ -248,8 +239,8 @@ findings['caps'] = {l.split(':')[0]: l.split()[1] for l in open('/proc/self/stat
   })
 
   it('removes each evaluation folder afterwards', async () => {
-    await runner.run(makeJob(problem, 'print(3)\n'))
-    const sbx = runner.sandboxRoot
+    await shared.runner.run(makeJob(problem, 'print(3)\n'))
+    const sbx = shared.runner.sandboxRoot
     const slotDirs = readdirSync(sbx).filter((d) => d.startsWith(`${process.pid}-sandbox-test-`))
     expect(slotDirs.length).toBe(2)
     // only the (empty) folder of the steps' output files stays
@@ -328,7 +319,7 @@ findings = {
   })
 
   it('a valid candidate still works: the score, timing and no error', async () => {
-    const r = await runner.run(makeJob(problem, 'print(2.5)\n'))
+    const r = await shared.runner.run(makeJob(problem, 'print(2.5)\n'))
     expect(r.valid).toBe(true)
     expect(r.metrics.score).toBe(2.5)
     expect(r.timing.evaluatorMs).toBeGreaterThan(0)
@@ -352,7 +343,7 @@ findings = {
       },
     )
     store.add(p)
-    const r = await runner.run(makeJob(p, ''))
+    const r = await shared.runner.run(makeJob(p, ''))
     expect(r.valid).toBe(true)
     expect(r.metrics.s).toBe(7)
     expect(r.artifacts.stdout).toBe('progress: 100%\n')
@@ -379,7 +370,7 @@ print(json.dumps({"valid": True, "metrics": {"s": 1}}))
       },
     )
     store.add(p)
-    const r = await runner.run(
+    const r = await shared.runner.run(
       makeJob(
         p,
         `import json, os\nopen(os.environ['FM_RESULT_FILE'], 'w').write(json.dumps({"valid": True, "metrics": {"s": 1e9}}))\n`,
@@ -405,18 +396,18 @@ print(json.dumps({"valid": True, "metrics": {"s": 1}}))
       },
     )
     store.add(p)
-    const silent = await runner.run(makeJob(p, 'pass\n'))
+    const silent = await shared.runner.run(makeJob(p, 'pass\n'))
     expect(silent.error?.kind).toBe('bad-output')
-    const malformed = await runner.run(makeJob(p, 'print("{not json")\nprint("[1, 2]")\n'))
+    const malformed = await shared.runner.run(makeJob(p, 'print("{not json")\nprint("[1, 2]")\n'))
     expect(malformed.error?.kind).toBe('bad-output')
     expect(String(malformed.artifacts.stdout)).toContain('{not json')
-    const crash = await runner.run(makeJob(p, 'raise ValueError("boom")\n'))
+    const crash = await shared.runner.run(makeJob(p, 'raise ValueError("boom")\n'))
     expect(crash.error?.kind).toBe('crash')
     expect(String(crash.artifacts.stderr)).toContain('ValueError: boom')
-    const nan = await runner.run(makeJob(p, 'print(\'{"valid": true, "metrics": {"s": NaN, "t": 1}}\')\n'))
+    const nan = await shared.runner.run(makeJob(p, 'print(\'{"valid": true, "metrics": {"s": NaN, "t": 1}}\')\n'))
     expect(nan.error).toBeUndefined()
     expect(nan.metrics).toEqual({ s: null, t: 1 })
-    const huge = await runner.run(
+    const huge = await shared.runner.run(
       makeJob(
         p,
         'import json\nprint(json.dumps({"valid": True, "metrics": {"s": 1}, "artifacts": {"feedback": "x" * 1000000}}))\n',
@@ -444,7 +435,7 @@ print(json.dumps({"valid": True, "metrics": {"s": 1}}))
     )
     store.add(p)
     const t = Date.now()
-    const r = await runner.run(makeJob(p, ''))
+    const r = await shared.runner.run(makeJob(p, ''))
     expect(r.error?.kind).toBe('timeout')
     expect(Date.now() - t).toBeLessThan(4000)
   })
@@ -465,7 +456,7 @@ print(json.dumps({"valid": True, "metrics": {"s": 1}}))
     )
     store.add(p)
     const t = Date.now()
-    const r = await runner.run(makeJob(p, ''))
+    const r = await shared.runner.run(makeJob(p, ''))
     expect(r.error?.kind).toBe('timeout')
     expect(r.error?.message).toMatch(/CPU-time limit of 1 s/)
     expect(Date.now() - t).toBeLessThan(8000)
@@ -519,7 +510,7 @@ except Exception:
 found['env_fm'] = sorted(k for k in os.environ if k.startswith('FM_'))
 print(json.dumps(found))
 `
-    const r = await runner.run(makeJob(p, code))
+    const r = await shared.runner.run(makeJob(p, code))
     expect(r.error).toBeUndefined()
     expect(r.artifacts.evaluator_sees).toBe('HELD-OUT-LABELS')
     const out = String(r.artifacts.candidate_out)
@@ -555,7 +546,7 @@ print(json.dumps({"valid": True, "metrics": {"elapsed": time.time() - t}, "artif
       },
     )
     store.add(p)
-    const r = await runner.run(makeJob(p, ''))
+    const r = await shared.runner.run(makeJob(p, ''))
     expect(r.error).toBeUndefined()
     expect(r.artifacts.timed_out).toBe(true)
     expect(r.metrics.elapsed).toBeLessThan(3)

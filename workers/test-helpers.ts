@@ -74,10 +74,11 @@ export function bundleStore(...problems: LoadedProblem[]) {
  * `store`): started before them, closed after them, with the temporary folders.
  */
 export function sharedRunner(workerId: string, store = bundleStore()) {
+  const cacheDir = tempDir('fm-cache-')
   let runner: Runner | undefined
   beforeAll(async () => {
     runner = createRunner({
-      cacheDir: tempDir('fm-cache-'),
+      cacheDir,
       workerId,
       slots: 2,
       isolation: detectIsolation(),
@@ -91,6 +92,7 @@ export function sharedRunner(workerId: string, store = bundleStore()) {
   })
   return {
     store,
+    cacheDir,
     get runner(): Runner {
       if (!runner) throw new Error('the shared runner starts before the tests (beforeAll)')
       return runner
