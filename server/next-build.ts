@@ -5,7 +5,11 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Logger } from './log.ts'
+
+/** the installation whose console this is */
+export const INSTALL_ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 const SOURCES = ['app', 'components', 'client-safe', 'next.config.mjs', 'package-lock.json', 'tsconfig.json']
 

@@ -1,5 +1,4 @@
 import { resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { ProblemSpec } from '../../contracts/problem.ts'
 import { builtinSpecs, checkProblems, folderSpec, type ProblemCheck, uniqueNeeds } from '../../setup/check.ts'
 import { probeMachine } from '../../setup/machine.ts'
@@ -18,7 +17,7 @@ import {
   unmet,
 } from '../../../client-safe/needs.ts'
 import { evaluationFolders } from '../../../workers/runner.ts'
-import { cannotBuildMessage, type ConsoleBuild, consoleBuild } from '../../next-build.ts'
+import { cannotBuildMessage, type ConsoleBuild, consoleBuild, INSTALL_ROOT } from '../../next-build.ts'
 import { detectIsolation, type IsolationReport } from '../../../workers/sandbox.ts'
 import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -41,8 +40,6 @@ export interface DoctorReport {
   /** `fm-agent start` would install it all itself */
   startInstalls: boolean
 }
-
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 
 const mark = (ok: boolean) => (ok ? 'ok     ' : 'MISSING')
 
@@ -87,7 +84,7 @@ export function formatDoctor(r: DoctorReport, needs: Need[]): string {
         ? 'built for the current sources'
         : r.console.canBuild
           ? `not built (${r.console.reason}): \`fm-agent start\` builds it first (about a minute)`
-          : cannotBuildMessage(ROOT, r.console.reason ?? '')
+          : cannotBuildMessage(INSTALL_ROOT, r.console.reason ?? '')
     }`,
   )
   lines.push('', 'problems')
@@ -156,7 +153,7 @@ export const doctor: Command = {
         layers: isolation.layers.map((l) => ({ name: l.name, active: l.active, detail: l.detail })),
       },
       evaluationFolders: evaluationFolders(),
-      console: consoleBuild(ROOT),
+      console: consoleBuild(INSTALL_ROOT),
       problems: checks.map((c, i) => ({ ...c, builtin: specs[i].builtin })),
       missing: missingNeeds.length ? describeNeeds(missingNeeds, machine) : '',
       fix: fixCommand(plan, machine),
