@@ -24,6 +24,7 @@ import {
   formToConfig,
   mergeForkConfig,
   type FormErrors,
+  type ModelRow,
   type RunForm,
 } from '../client-safe/run-form.ts'
 import { fmt } from '../client-safe/format.ts'
@@ -63,6 +64,108 @@ function Field({
     </label>
   )
 }
+
+/** A Field holding one text input: its aria label is what the end-to-end tests and screen readers find. */
+function InputField({
+  label,
+  name,
+  errors,
+  hint,
+  aria,
+  value,
+  onChange,
+  ...input
+}: {
+  label: string
+  name: string
+  errors: FormErrors
+  hint?: string
+  aria: string
+  value: string
+  onChange: (v: string) => void
+  inputMode?: 'numeric' | 'decimal'
+  placeholder?: string
+  style?: React.CSSProperties
+}) {
+  return (
+    <Field label={label} name={name} errors={errors} hint={hint}>
+      <input aria-label={aria} value={value} onChange={(e) => onChange(e.target.value)} {...input} />
+    </Field>
+  )
+}
+
+/** The fields of T that hold free text (the form keeps every number as the text typed). */
+type TextKey<T> = { [K in keyof T]: T[K] extends string ? (string extends T[K] ? K : never) : never }[keyof T]
+
+/** The run's numeric settings, in the order the form shows them. */
+const NUMBER_SETTINGS: Array<{
+  key: TextKey<RunForm>
+  label: string
+  aria: string
+  inputMode: 'numeric' | 'decimal'
+  hint?: string
+  placeholder?: string
+}> = [
+  { key: 'islands', label: 'Islands', aria: 'Islands', inputMode: 'numeric' },
+  { key: 'populationPerIsland', label: 'Population per island', aria: 'Population per island', inputMode: 'numeric' },
+  { key: 'seed', label: 'Seed', aria: 'Seed', inputMode: 'numeric', hint: 'same seed, same config: the same run' },
+  { key: 'maxEvals', label: 'Budget: evaluations', aria: 'Max evaluations', inputMode: 'numeric' },
+  {
+    key: 'maxSpendUsd',
+    label: 'Budget: spend (USD, optional)',
+    aria: 'Max spend',
+    inputMode: 'decimal',
+    placeholder: 'no cap',
+  },
+  {
+    key: 'maxWallMin',
+    label: 'Budget: time (minutes, optional)',
+    aria: 'Max minutes',
+    inputMode: 'decimal',
+    placeholder: 'no cap',
+  },
+  {
+    key: 'exploration',
+    label: 'Exploration (0–1)',
+    aria: 'Exploration',
+    inputMode: 'decimal',
+    hint: '0 exploits the best, 1 explores broadly',
+  },
+  {
+    key: 'stagnationWindow',
+    label: 'Stagnation window (evaluations)',
+    aria: 'Stagnation window',
+    inputMode: 'numeric',
+  },
+  {
+    key: 'concurrency',
+    label: 'Model requests in flight, at most (evaluations follow the workers)',
+    aria: 'Model requests in flight',
+    inputMode: 'numeric',
+  },
+]
+
+/** A model row's text inputs after its provider. */
+const MODEL_INPUTS: Array<{
+  key: TextKey<ModelRow>
+  label: string
+  aria: string
+  placeholder?: string
+  style?: React.CSSProperties
+}> = [
+  { key: 'model', label: 'model', aria: 'model', placeholder: 'gpt-4.1-mini' },
+  {
+    key: 'baseURL',
+    label: 'base URL (optional)',
+    aria: 'base URL',
+    placeholder: 'http://127.0.0.1:8000/v1',
+    style: { width: 230 },
+  },
+  { key: 'apiKeyEnv', label: 'key variable', aria: 'key variable', style: { width: 170 } },
+  { key: 'weight', label: 'weight', aria: 'weight', style: { width: 60 } },
+  { key: 'pricePer1kIn', label: '$ / 1k in', aria: 'price in', style: { width: 70 } },
+  { key: 'pricePer1kOut', label: '$ / 1k out', aria: 'price out', style: { width: 70 } },
+]
 
 export function RunCreateForm() {
   const trpc = useTRPC()
@@ -177,14 +280,15 @@ export function RunCreateForm() {
             ))}
           </select>
         </Field>
-        <Field label="Name (optional)" name="name" errors={errors}>
-          <input
-            aria-label="Name"
-            value={f.name}
-            onChange={(e) => set('name', e.target.value)}
-            placeholder="what this run tries"
-          />
-        </Field>
+        <InputField
+          label="Name (optional)"
+          name="name"
+          errors={errors}
+          aria="Name"
+          value={f.name}
+          onChange={(v) => set('name', v)}
+          placeholder="what this run tries"
+        />
       </div>
       {problem && (
         <div className="small muted">
@@ -206,84 +310,9 @@ export function RunCreateForm() {
         </div>
       )}
       <div className="grid three">
-        <Field label="Islands" name="islands" errors={errors}>
-          <input
-            aria-label="Islands"
-            inputMode="numeric"
-            value={f.islands}
-            onChange={(e) => set('islands', e.target.value)}
-          />
-        </Field>
-        <Field label="Population per island" name="populationPerIsland" errors={errors}>
-          <input
-            aria-label="Population per island"
-            inputMode="numeric"
-            value={f.populationPerIsland}
-            onChange={(e) => set('populationPerIsland', e.target.value)}
-          />
-        </Field>
-        <Field label="Seed" name="seed" errors={errors} hint="same seed, same config: the same run">
-          <input aria-label="Seed" inputMode="numeric" value={f.seed} onChange={(e) => set('seed', e.target.value)} />
-        </Field>
-        <Field label="Budget: evaluations" name="maxEvals" errors={errors}>
-          <input
-            aria-label="Max evaluations"
-            inputMode="numeric"
-            value={f.maxEvals}
-            onChange={(e) => set('maxEvals', e.target.value)}
-          />
-        </Field>
-        <Field label="Budget: spend (USD, optional)" name="maxSpendUsd" errors={errors}>
-          <input
-            aria-label="Max spend"
-            inputMode="decimal"
-            value={f.maxSpendUsd}
-            onChange={(e) => set('maxSpendUsd', e.target.value)}
-            placeholder="no cap"
-          />
-        </Field>
-        <Field label="Budget: time (minutes, optional)" name="maxWallMin" errors={errors}>
-          <input
-            aria-label="Max minutes"
-            inputMode="decimal"
-            value={f.maxWallMin}
-            onChange={(e) => set('maxWallMin', e.target.value)}
-            placeholder="no cap"
-          />
-        </Field>
-        <Field
-          label="Exploration (0–1)"
-          name="exploration"
-          errors={errors}
-          hint="0 exploits the best, 1 explores broadly"
-        >
-          <input
-            aria-label="Exploration"
-            inputMode="decimal"
-            value={f.exploration}
-            onChange={(e) => set('exploration', e.target.value)}
-          />
-        </Field>
-        <Field label="Stagnation window (evaluations)" name="stagnationWindow" errors={errors}>
-          <input
-            aria-label="Stagnation window"
-            inputMode="numeric"
-            value={f.stagnationWindow}
-            onChange={(e) => set('stagnationWindow', e.target.value)}
-          />
-        </Field>
-        <Field
-          label="Model requests in flight, at most (evaluations follow the workers)"
-          name="concurrency"
-          errors={errors}
-        >
-          <input
-            aria-label="Model requests in flight"
-            inputMode="numeric"
-            value={f.concurrency}
-            onChange={(e) => set('concurrency', e.target.value)}
-          />
-        </Field>
+        {NUMBER_SETTINGS.map(({ key, ...n }) => (
+          <InputField key={key} name={key} errors={errors} value={f[key]} onChange={(v) => set(key, v)} {...n} />
+        ))}
       </div>
 
       <fieldset className="card" style={{ background: 'var(--panel-2)' }}>
@@ -313,20 +342,17 @@ export function RunCreateForm() {
         {f.mutator === 'local' ? (
           <div className="grid three" style={{ marginTop: 10 }}>
             {LOCAL_OPERATOR_NAMES.map((o) => (
-              <Field
+              <InputField
                 key={o}
                 label={`weight: ${o}`}
                 name={`localOperators.${o}`}
                 errors={errors}
                 hint={OPERATOR_HELP[o]}
-              >
-                <input
-                  aria-label={`weight ${o}`}
-                  inputMode="decimal"
-                  value={f.localOperators[o]}
-                  onChange={(e) => set('localOperators', { ...f.localOperators, [o]: e.target.value })}
-                />
-              </Field>
+                aria={`weight ${o}`}
+                inputMode="decimal"
+                value={f.localOperators[o]}
+                onChange={(v) => set('localOperators', { ...f.localOperators, [o]: v })}
+              />
             ))}
           </div>
         ) : (
@@ -345,55 +371,17 @@ export function RunCreateForm() {
                     ))}
                   </select>
                 </Field>
-                <Field label="model" name={`models.${i}.model`} errors={errors}>
-                  <input
-                    aria-label={`model ${i + 1}`}
-                    value={m.model}
-                    onChange={(e) => setModel(i, { model: e.target.value })}
-                    placeholder="gpt-4.1-mini"
+                {MODEL_INPUTS.map(({ key, ...c }) => (
+                  <InputField
+                    key={key}
+                    name={`models.${i}.${key}`}
+                    errors={errors}
+                    {...c}
+                    aria={`${c.aria} ${i + 1}`}
+                    value={m[key]}
+                    onChange={(v) => setModel(i, { [key]: v })}
                   />
-                </Field>
-                <Field label="base URL (optional)" name={`models.${i}.baseURL`} errors={errors}>
-                  <input
-                    aria-label={`base URL ${i + 1}`}
-                    value={m.baseURL}
-                    onChange={(e) => setModel(i, { baseURL: e.target.value })}
-                    placeholder="http://127.0.0.1:8000/v1"
-                    style={{ width: 230 }}
-                  />
-                </Field>
-                <Field label="key variable" name={`models.${i}.apiKeyEnv`} errors={errors}>
-                  <input
-                    aria-label={`key variable ${i + 1}`}
-                    value={m.apiKeyEnv}
-                    onChange={(e) => setModel(i, { apiKeyEnv: e.target.value })}
-                    style={{ width: 170 }}
-                  />
-                </Field>
-                <Field label="weight" name={`models.${i}.weight`} errors={errors}>
-                  <input
-                    aria-label={`weight ${i + 1}`}
-                    value={m.weight}
-                    onChange={(e) => setModel(i, { weight: e.target.value })}
-                    style={{ width: 60 }}
-                  />
-                </Field>
-                <Field label="$ / 1k in" name={`models.${i}.pricePer1kIn`} errors={errors}>
-                  <input
-                    aria-label={`price in ${i + 1}`}
-                    value={m.pricePer1kIn}
-                    onChange={(e) => setModel(i, { pricePer1kIn: e.target.value })}
-                    style={{ width: 70 }}
-                  />
-                </Field>
-                <Field label="$ / 1k out" name={`models.${i}.pricePer1kOut`} errors={errors}>
-                  <input
-                    aria-label={`price out ${i + 1}`}
-                    value={m.pricePer1kOut}
-                    onChange={(e) => setModel(i, { pricePer1kOut: e.target.value })}
-                    style={{ width: 70 }}
-                  />
-                </Field>
+                ))}
                 <button
                   type="button"
                   onClick={() => setF((x) => ({ ...x, models: x.models.filter((_, j) => j !== i) }))}
@@ -413,14 +401,16 @@ export function RunCreateForm() {
             </div>
             <div className="grid three">
               {LLM_OPERATORS.map((o) => (
-                <Field key={o} label={`weight: ${o}`} name={`llmOperators.${o}`} errors={errors}>
-                  <input
-                    aria-label={`weight ${o}`}
-                    inputMode="decimal"
-                    value={f.llmOperators[o]}
-                    onChange={(e) => set('llmOperators', { ...f.llmOperators, [o]: e.target.value })}
-                  />
-                </Field>
+                <InputField
+                  key={o}
+                  label={`weight: ${o}`}
+                  name={`llmOperators.${o}`}
+                  errors={errors}
+                  aria={`weight ${o}`}
+                  inputMode="decimal"
+                  value={f.llmOperators[o]}
+                  onChange={(v) => set('llmOperators', { ...f.llmOperators, [o]: v })}
+                />
               ))}
             </div>
           </div>
