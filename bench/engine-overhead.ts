@@ -11,7 +11,7 @@
 //
 // Baseline, measured in the same process: the same sandboxed evaluations submitted straight to
 // the same worker pool, without the engine or a model (the cost floor of evaluation itself).
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -25,8 +25,8 @@ import { createBackend } from '../server/runs/evaluation-backend.ts'
 import { createRun } from '../server/runs/service.ts'
 import { importProblem } from '../server/services/problem-catalog.ts'
 import { createTestDatabase } from '../test-support/pg.ts'
-import { processEnv } from '../workers/sandbox.ts'
 import { poolFloor } from './pool-floor.ts'
+import { startQueueWorkers } from './queue-workers.ts'
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +66,7 @@ async function engineRun(iterations: number, modelUrl: string, databaseUrl = '')
   const { id: problemId } = await importProblem(db, PROBLEM)
   const backend = await createBackend({ db, log, workers })
   // server mode: evaluations go through the job queue to `fm-agent worker` processes
-  const procs = databaseUrl ? await startQueueWorkers(databaseUrl, backend) : []
+  const queueWorkers = databaseUrl ? await startQueueWorkers(databaseUrl, workers, backend) : null
   const manager = new EngineManager({ db, backend, events: app.events, log })
   process.env.BENCH_MODEL_KEY = 'sk-bench'
   const run = await createRun(
@@ -100,8 +100,7 @@ async function engineRun(iterations: number, modelUrl: string, databaseUrl = '')
   const result = await manager.launch(run.id)
   const wall = (performance.now() - t0) / 1000
   const cpu = cpuMs() - cpu0
-  for (const p of procs) p.kill('SIGTERM')
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))))
+  await queueWorkers?.stop()
   await backend.close()
   await db.close()
   rmSync(dir, { recursive: true, force: true })
@@ -115,44 +114,6 @@ async function engineRun(iterations: number, modelUrl: string, databaseUrl = '')
     first: segments[0],
     last: segments[segments.length - 1],
   }
-}
-
-async function startQueueWorkers(
-  databaseUrl: string,
-  backend: Awaited<ReturnType<typeof createBackend>>,
-): Promise<ChildProcess[]> {
-  const procs = Array.from({ length: workers }, (_, i) =>
-    spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'workers/bin.ts',
-        'worker',
-        '--concurrency',
-        '1',
-        '--name',
-        `bench-${i}`,
-        '--cache-dir',
-        mkdtempSync(join(tmpdir(), 'fm-bench-w-')),
-      ],
-      {
-        cwd: ROOT,
-        env: processEnv({
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: process.env.HOME ?? '/tmp',
-          DATABASE_URL: databaseUrl,
-          FM_WORKER_HEARTBEAT_MS: '1000',
-        }),
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    ),
-  )
-  for (let i = 0; i < 600 && backend.capacity() < workers; i++) {
-    await new Promise((r) => setTimeout(r, 100))
-    await backend.workers()
-  }
-  return procs
 }
 
 const model = await startModelServer()

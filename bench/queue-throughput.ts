@@ -8,10 +8,9 @@
 //   time / (workers × wall time), beside the per-job overhead
 // Server mode needs Postgres (FM_TEST_PG_URL, default postgres://fm:fm@127.0.0.1:5432/fm_test, a role
 // that may create databases); without it that part is reported as skipped.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { EvalJob, EvalResult, EvaluationBackend } from '../server/contracts/evaluation.ts'
 import { createQueueBackend } from '../server/queue/backend.ts'
 import { createWorkerRole, dropWorkerRole } from '../server/queue/roles.ts'
@@ -19,8 +18,8 @@ import { createTestDatabase } from '../server/queue/test-db.ts'
 import { createLocalPool } from '../workers/pool.ts'
 import { detectIsolation, processEnv, PYTHON, SandboxSlot, sandboxEnv } from '../workers/sandbox.ts'
 import { makeJob, makeProblem, removeTempDirs, tempDir } from '../workers/test-helpers.ts'
+import { startQueueWorkers } from './queue-workers.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(name)
   return i >= 0 ? Number(process.argv[i + 1]) : def
@@ -246,40 +245,7 @@ async function server(
 ): Promise<RunStats> {
   const backend = createQueueBackend({ databaseUrl: dbUrl, deadAfterMs: 30_000, log: () => {} })
   await backend.start()
-  const procs: ChildProcess[] = []
-  for (let i = 0; i < workers; i++) {
-    procs.push(
-      spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'workers/bin.ts',
-          'worker',
-          '--concurrency',
-          '1',
-          '--name',
-          `bench-${i}`,
-          '--cache-dir',
-          tempDir('fm-bench-w-'),
-        ],
-        {
-          cwd: ROOT,
-          env: processEnv({
-            PATH: process.env.PATH ?? '/usr/bin:/bin',
-            HOME: process.env.HOME ?? '/tmp',
-            DATABASE_URL: workerUrl,
-            FM_WORKER_HEARTBEAT_MS: '1000',
-          }),
-          stdio: ['ignore', 'ignore', 'inherit'],
-        },
-      ),
-    )
-  }
-  for (let i = 0; i < 600 && backend.capacity() < workers; i++) {
-    await new Promise((r) => setTimeout(r, 100))
-    await backend.workers()
-  }
+  const queueWorkers = await startQueueWorkers(workerUrl, workers, backend)
   await drive(
     backend,
     Array.from({ length: 4 * workers }, (_, i) => makeJob(problem, code(i))),
@@ -290,8 +256,7 @@ async function server(
     Array.from({ length: n }, (_, i) => makeJob(problem, code(i))),
     workers,
   )
-  for (const p of procs) p.kill('SIGTERM')
-  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))))
+  await queueWorkers.stop()
   await backend.close()
   return stats
 }
