@@ -234,6 +234,84 @@ describe('the LangChain path against a scripted OpenAI-protocol server', () => {
   })
 })
 
+/** A problem whose program the offline operators cannot vary: no literal, one statement. */
+function unvaryingProblem(): string {
+  const dir = tempDir()
+  writeFileSync(
+    join(dir, 'problem.json'),
+    JSON.stringify({
+      id: 'test-fixed-word',
+      name: 'Fixed word',
+      language: 'python',
+      entry: 'initial.py',
+      evaluator: 'evaluator.py',
+      direction: 'max',
+      primaryMetric: 'score',
+      limits: { timeoutS: 10, memoryMb: 256 },
+    }),
+  )
+  writeFileSync(join(dir, 'initial.py'), 'def word():\n    return "abc"\n')
+  writeFileSync(
+    join(dir, 'evaluator.py'),
+    'import json, runpy, sys\n' +
+      'w = runpy.run_path(sys.argv[-1])["word"]()\n' +
+      'print(json.dumps({"valid": True, "metrics": {"score": len(w)}, "features": {}, "artifacts": {}}))\n',
+  )
+  return dir
+}
+
+describe('a search with nothing new to try', () => {
+  it('the offline operators end it as completed, saying why, well before the budget', async () => {
+    const dataDir = tempDir()
+    const r = await cli([
+      'run',
+      unvaryingProblem(),
+      '--operators',
+      'local',
+      '--max-evals',
+      '50',
+      '--json',
+      '--data-dir',
+      dataDir,
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json.status).toBe('completed')
+    expect(r.json.statusReason).toMatch(/offline operators found nothing new: 300 proposals in a row/)
+    expect(r.json.evaluations).toBeLessThan(50)
+    const db = await openDatabase({ dataDir, databaseUrl: '' })
+    try {
+      const rejected = await db.prisma.candidate.count({ where: { runId: r.json.runId, status: 'rejected' } })
+      expect(rejected).toBeGreaterThanOrEqual(300)
+      // nothing was left queued or running by the early end
+      expect(
+        await db.prisma.candidate.count({ where: { runId: r.json.runId, status: { in: ['queued', 'running'] } } }),
+      ).toBe(0)
+    } finally {
+      await db.close()
+    }
+  })
+
+  it('a model whose every edit is unusable fails it, since that is a fault to fix', async () => {
+    const server = await startOpenAiTestServer({
+      apiKey: 'sk-test-unusable',
+      responder: () => ({
+        content: '<<<<<<< SEARCH\nthis line is in no program\n=======\nx = 1\n>>>>>>> REPLACE\n',
+      }),
+    })
+    try {
+      const r = await cli(
+        ['run', CURVE, '--model', 'openai:unusable', '--max-evals', '50', '--json', '--data-dir', tempDir()],
+        { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test-unusable' },
+      )
+      expect(r.code).toBe(1)
+      expect(r.json.status).toBe('failed')
+      expect(r.json.statusReason).toMatch(/300 candidates in a row were rejected before evaluation/)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('a model that refuses every request', () => {
   it('fails the run early with a reason that names the fix, instead of retrying forever', async () => {
     const server = await startOpenAiTestServer({ apiKey: 'sk-test-RIGHT' })

@@ -103,8 +103,12 @@ export class RunDriver {
 
   /** Ends the run as failed at once, cancelling what is in flight (the first reason wins). */
   private failNow(reason: string) {
+    this.endNow('failed', reason)
+  }
+
+  private endNow(status: 'failed' | 'completed', reason: string) {
     if (this.stopping) return
-    this.stopping = { status: 'failed', reason }
+    this.stopping = { status, reason }
     this.abort.abort()
     this.notify()
   }
@@ -222,6 +226,7 @@ export class RunDriver {
       signal: this.abort.signal,
       halted: () => this.halted(),
       failNow: (reason) => this.failNow(reason),
+      exhausted: (reason) => this.endNow('completed', reason),
     })
   }
 

@@ -32,6 +32,8 @@ export interface RequesterDeps
   signal: AbortSignal
   halted(): boolean
   failNow(reason: string): void
+  /** ends the run as completed: the search has nothing new left to try */
+  exhausted(reason: string): void
 }
 
 export class Requester {
@@ -247,9 +249,16 @@ export class Requester {
       payload: { id, island: req.island, reason: r.reason },
     })
     if (req.kind === 'evolve' && ++this.consecutiveRejections >= MAX_CONSECUTIVE_REJECTIONS) {
-      this.d.failNow(
-        `${MAX_CONSECUTIVE_REJECTIONS} candidates in a row were rejected before evaluation (duplicates or unusable edits); see the rejected candidates`,
-      )
+      // the offline operators repeating themselves is the end of their search, not a fault: their
+      // neighbourhood of this population holds nothing new; a model's repeated rejections are a fault
+      if (this.d.state.config.mutator === 'local')
+        this.d.exhausted(
+          `the offline operators found nothing new: ${MAX_CONSECUTIVE_REJECTIONS} proposals in a row repeated evaluated programs or did not apply (a model, --model, searches further)`,
+        )
+      else
+        this.d.failNow(
+          `${MAX_CONSECUTIVE_REJECTIONS} candidates in a row were rejected before evaluation (duplicates or unusable edits); see the rejected candidates`,
+        )
     }
   }
 }
