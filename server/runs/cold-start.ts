@@ -312,7 +312,7 @@ export class ColdStart {
         (c.features ?? {}) as Record<string, number>,
       )
     }
-    if (replicas.length) s.evo.applyMigration(replicas.map((r) => ({ ...r, codeHash: '', score: 0 })))
+    if (replicas.length) this.d.ingestor.applyMigration(replicas.map((r) => ({ ...r, codeHash: '', score: 0 })))
     this.d.events.publish({ runId, type: 'status', payload: { status: 'evolving' } })
     this.d.loop.progress(
       `cold start done: ${evaluated.length} evaluated, islands of ${s.evo.islands.map((i) => i.size).join('/')} members`,

@@ -67,7 +67,19 @@ describe('headless runs with the offline operators', () => {
     })
     // the progress line's one-row read agrees with the summary
     const progress = await runProgress(db, s.runId)
+    // an island's best counts the programs that migrated into it (min problem: none is lower)
+    const islands = await db.prisma.island.findMany({ where: { runId: s.runId } })
+    const moves = await db.prisma.migration.findMany({ where: { runId: s.runId } })
+    const migrants = await db.prisma.candidate.findMany({
+      where: { id: { in: moves.map((m) => m.candidateId) }, score: { not: null } },
+      select: { id: true, score: true },
+    })
     await db.close()
+    expect(migrants.length).toBeGreaterThan(0)
+    for (const m of moves) {
+      const score = migrants.find((c) => c.id === m.candidateId)?.score
+      if (score != null) expect(islands.find((i) => i.index === m.toIsland)!.bestScore).toBeLessThanOrEqual(score)
+    }
     expect(byIsland.filter((g) => g.island >= 0 && g._count > 3).length).toBe(2)
     expect(progress).toEqual({
       runId: s.runId,
@@ -278,6 +290,8 @@ describe('a search with nothing new to try', () => {
     expect(r.json.status).toBe('completed')
     expect(r.json.statusReason).toMatch(/offline operators found nothing new: 300 proposals in a row/)
     expect(r.json.evaluations).toBeLessThan(50)
+    // the seed, copied to every island by the cold start, is each island's best
+    expect(r.json.perIsland.map((i: { best: number | null }) => i.best)).toEqual([3, 3, 3, 3])
     const db = await openDatabase({ dataDir, databaseUrl: '' })
     try {
       const rejected = await db.prisma.candidate.count({ where: { runId: r.json.runId, status: 'rejected' } })

@@ -8,6 +8,7 @@ import type { EvalResult } from '../contracts/evaluation.ts'
 import type { Db } from '../db.ts'
 import { improvement, isBetter, scoreFromMetrics } from '../engine/fitness.ts'
 import { JUDGE_METRIC } from '../engine/judge.ts'
+import type { MigrationMove } from '../engine/islands.ts'
 import type { StagnationEvent } from '../engine/stagnation.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
@@ -330,7 +331,7 @@ export class Ingestor {
         ],
       )
     }
-    s.evo.applyMigration(moves)
+    this.applyMigration(moves)
     for (const m of moves) if (!s.code.has(m.id)) await s.codeOf(m.id)
     if (moves.length)
       this.d.events.publish({
@@ -338,6 +339,16 @@ export class Ingestor {
         type: 'migration',
         payload: { at: s.evo.evaluations, moves: moves.length },
       })
+  }
+
+  /** Copies members across islands; an island whose best member is now a migrant records it as its best. */
+  applyMigration(moves: readonly MigrationMove[]) {
+    const evo = this.d.state.evo
+    evo.applyMigration(moves).forEach((o, i) => {
+      const m = moves[i]
+      const score = o.newBest ? evo.island(m.to).get(m.id)?.score : undefined
+      if (score != null) this.d.metrics.noteIslandBest(m.to, score, m.id)
+    })
   }
 
   private async onStagnation(ev: StagnationEvent) {
