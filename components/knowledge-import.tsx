@@ -4,6 +4,7 @@
 // The server checks everything again (it is the one that decides).
 import { useMutation } from '@tanstack/react-query'
 import { useState } from 'react'
+import { isNotebookPath, MAX_NOTEBOOK_BYTES, notebookToMarkdown } from '../client-safe/notebook.ts'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
 const MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -20,15 +21,22 @@ interface Result {
 
 async function readFile(f: File): Promise<{ path: string; content: string } | Result> {
   const path = (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name
-  if (f.size > MAX_FILE_BYTES)
-    return { path, status: 'skipped', reason: `${Math.round(f.size / 1024)} KiB, over the 2 MiB file limit` }
+  const notebook = isNotebookPath(path)
+  const max = notebook ? MAX_NOTEBOOK_BYTES : MAX_FILE_BYTES
+  if (f.size > max)
+    return { path, status: 'skipped', reason: `${Math.round(f.size / 1024)} KiB, over the ${max >> 20} MiB file limit` }
   const bytes = new Uint8Array(await f.arrayBuffer())
   if (bytes.includes(0)) return { path, status: 'skipped', reason: 'looks binary (it contains NUL bytes)' }
+  let content: string
   try {
-    return { path, content: new TextDecoder('utf-8', { fatal: true }).decode(bytes) }
+    content = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
   } catch {
     return { path, status: 'skipped', reason: 'not valid UTF-8 text' }
   }
+  if (!notebook) return { path, content }
+  // sent as markdown: a notebook's JSON is mostly images, over the document limit
+  const r = notebookToMarkdown(content)
+  return 'error' in r ? { path, status: 'skipped', reason: r.error } : { path, content: r.markdown }
 }
 
 export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: string }>; onDone?: () => void }) {
@@ -94,9 +102,9 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
     <div className="card form" aria-label="import files">
       <h2>Import files</h2>
       <div className="muted small">
-        Markdown, text and code files (a folder's hidden entries are skipped). At most 2 MiB and 524,288 characters per
-        file; PDF is not taken: convert it to text first. A file imported again from the same path is updated, not
-        duplicated.
+        Markdown, text, code and Jupyter notebook files (a folder's hidden entries are skipped). At most 2 MiB (a
+        notebook 32 MiB: its images are left out) and 524,288 characters per file; PDF is not taken: convert it to text
+        first. A file imported again from the same path is updated, not duplicated.
       </div>
       <div className="row">
         <label>

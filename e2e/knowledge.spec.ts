@@ -80,7 +80,20 @@ test('add a document in the editor, then find it by search with highlights', asy
   await expect(first.locator('mark', { hasText: 'lattice' }).first()).toBeVisible()
 })
 
-test('import a file from the browser; a binary file is refused with a reason', async ({ page }) => {
+test('import files from the browser; a notebook becomes markdown, a binary file is refused with a reason', async ({
+  page,
+}) => {
+  // 3 MiB with its plot: over the API's limit per document as JSON, so the browser must convert it
+  const notebook = {
+    cells: [
+      { cell_type: 'markdown', source: '# Quench schedules\n\nQuenching by a factor of 0.95 worked best.' },
+      {
+        cell_type: 'code',
+        source: 'def quench(heat):\n    return 0.95 * heat',
+        outputs: [{ output_type: 'display_data', data: { 'image/png': 'A'.repeat(3 * 1024 * 1024) } }],
+      },
+    ],
+  }
   await login(page)
   await page.goto('/knowledge')
   await page.getByRole('button', { name: 'Import files' }).click()
@@ -91,14 +104,19 @@ test('import a file from the browser; a binary file is refused with a reason', a
       buffer: Buffer.from('def two_opt_swap(tour, i, j):\n    tour[i:j] = tour[i:j][::-1]\n    return tour\n'),
     },
     { name: 'blob.txt', mimeType: 'text/plain', buffer: Buffer.from([0x48, 0, 0x49]) },
+    { name: 'quench.ipynb', mimeType: 'application/x-ipynb+json', buffer: Buffer.from(JSON.stringify(notebook)) },
   ])
   const results = page.getByTestId('import-results')
   await expect(results).toContainText('two_opt.py')
-  await expect(results).toContainText('created')
+  await expect(results.getByRole('row', { name: /quench\.ipynb/ })).toContainText('created')
+  await expect(results.getByRole('row', { name: /quench\.ipynb/ })).toContainText('Quench schedules')
   await expect(results).toContainText('looks binary')
   await page.getByLabel('Search text').fill('two opt swap')
   await page.getByRole('button', { name: 'Search' }).click()
   await expect(page.getByTestId('search-hit').first()).toContainText('two_opt.py')
+  await page.getByLabel('Search text').fill('quench heat')
+  await page.getByRole('button', { name: 'Search' }).click()
+  await expect(page.getByTestId('search-hit').first()).toContainText('Quench schedules')
 })
 
 test('a document added in the console is retrieved by a stalled run, sent in its prompts and shown in its history', async ({

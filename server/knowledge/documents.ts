@@ -21,6 +21,7 @@ import {
 } from './embedders.ts'
 import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
 import { classifyPath, DOC_FORMATS, languageOfPath, type DocFormat } from './formats.ts'
+import { notebookToMarkdown } from '../../client-safe/notebook.ts'
 import { MAX_CHUNKS_PER_DOC, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
 import { normalizeContent, normalizeSourcePath, normalizeTags, normalizeTitle } from './validate.ts'
 import { ensureModelIndex, vectorLiteral } from './vector-sql.ts'
@@ -560,6 +561,14 @@ export interface ImportResult {
   reason?: string
 }
 
+/** A notebook file's markdown: the CLI and the console send it converted, an API client may send its JSON. */
+function notebookText(content: string, path: string): string {
+  if (!content.trimStart().startsWith('{')) return content
+  const r = notebookToMarkdown(content)
+  if ('error' in r) throw new KnowledgeInputError(`${path} is ${r.error}`)
+  return r.markdown
+}
+
 /**
  * Imports files (already read: the CLI and the console read them on the user's side). A file
  * already imported from the same source path into the same scope is updated in place, so
@@ -587,6 +596,7 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
       continue
     }
     try {
+      const text = kind.notebook ? notebookText(f.content, path) : f.content
       const existing = await db.prisma.knowledgeDoc.findFirst({
         where: { sourcePath: path, problemId },
         select: { id: true, content: true, tags: true, format: true },
@@ -595,7 +605,7 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
       let status: ImportResult['status']
       if (existing) {
         const mergedTags = [...new Set([...existing.tags, ...tags])]
-        const content = normalizeContent(f.content, path)
+        const content = normalizeContent(text, path)
         if (
           content === existing.content &&
           mergedTags.length === existing.tags.length &&
@@ -612,11 +622,7 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           status = 'updated'
         }
       } else {
-        doc = await createDocument(
-          db,
-          { content: f.content, format: kind.format, tags, problemId, sourcePath: path },
-          opts,
-        )
+        doc = await createDocument(db, { content: text, format: kind.format, tags, problemId, sourcePath: path }, opts)
         status = 'created'
       }
       out.push({

@@ -1,5 +1,6 @@
 // Which files the knowledge base takes, and how each is read: markdown (sections), plain text
-// (paragraphs) or code (top-level definitions). Everything else is refused with a reason.
+// (paragraphs) or code (top-level definitions); Jupyter notebooks become markdown. Everything else
+// is refused with a reason.
 import { basename, extname } from 'node:path'
 
 export const DOC_FORMATS = ['markdown', 'text', 'code'] as const
@@ -56,6 +57,8 @@ export const HASH_COMMENT_LANGUAGES = new Set(['python', 'shell', 'ruby', 'julia
 export interface FileKind {
   format: DocFormat
   language?: string
+  /** a Jupyter notebook: its JSON is turned into markdown on import (notebook.ts) */
+  notebook?: true
 }
 
 /** The format of a file by its name, or a sentence saying why it is not taken. */
@@ -65,11 +68,12 @@ export function classifyPath(path: string): FileKind | { unsupported: string } {
   if (MARKDOWN.has(ext)) return { format: 'markdown' }
   if (TEXT.has(ext)) return { format: 'text' }
   if (ext in CODE_LANGUAGES) return { format: 'code', language: CODE_LANGUAGES[ext] }
+  if (ext === '.ipynb') return { format: 'markdown', notebook: true }
   if (!ext && /^(readme|notes|license|changelog|authors)$/.test(name)) return { format: 'text' }
   if (ext === '.pdf')
     return { unsupported: 'PDF is not imported; convert it to text or markdown first (for example with pdftotext)' }
   return {
-    unsupported: `unsupported file type${ext ? ` (${ext})` : ' (no extension)'}; markdown, text and code files are taken`,
+    unsupported: `unsupported file type${ext ? ` (${ext})` : ' (no extension)'}; markdown, text, code and notebook files are taken`,
   }
 }
 

@@ -6,6 +6,7 @@ import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { ImportFile, ImportResult } from './documents.ts'
 import { KnowledgeInputError } from './errors.ts'
+import { MAX_NOTEBOOK_BYTES, notebookToMarkdown } from '../../client-safe/notebook.ts'
 import { classifyPath } from './formats.ts'
 import { formatBytes, MAX_FILE_BYTES, MAX_IMPORT_DEPTH, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
 import { decodeText } from './validate.ts'
@@ -44,15 +45,22 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
       skipped.push({ path: shown, status: 'skipped', reason: kind.unsupported })
       return
     }
-    if (size > MAX_FILE_BYTES) {
-      const reason = `${formatBytes(size)}, over the ${formatBytes(MAX_FILE_BYTES)} file limit`
+    // a notebook's JSON is mostly images, dropped when it becomes markdown
+    const maxBytes = kind.notebook ? MAX_NOTEBOOK_BYTES : MAX_FILE_BYTES
+    if (size > maxBytes) {
+      const reason = `${formatBytes(size)}, over the ${formatBytes(maxBytes)} file limit`
       if (single) throw new KnowledgeInputError(`${shown} is ${reason}; split it into smaller documents`)
       skipped.push({ path: shown, status: 'skipped', reason })
       return
     }
     let content: string
     try {
-      content = decodeText(readFileSync(abs), shown)
+      content = decodeText(readFileSync(abs), shown, maxBytes)
+      if (kind.notebook) {
+        const r = notebookToMarkdown(content)
+        if ('error' in r) throw new KnowledgeInputError(`${shown} is ${r.error}`)
+        content = r.markdown
+      }
     } catch (e) {
       if (single || !(e instanceof KnowledgeInputError)) throw e
       skipped.push({ path: shown, status: 'skipped', reason: e.message })
@@ -101,7 +109,7 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
   }
   walk(root, 0)
   if (files.length === 0 && skipped.length === 0)
-    throw new KnowledgeInputError(`${path} holds no markdown, text or code files`)
+    throw new KnowledgeInputError(`${path} holds no markdown, text, code or notebook files`)
   return { files, skipped, root }
 }
 

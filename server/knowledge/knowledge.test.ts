@@ -512,4 +512,51 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     await expect(setEmbedderConfig(db, { provider: 'nope' }, SYSTEM_ACTOR)).rejects.toThrow(/embedder configuration/)
     expect((await activeEmbedder(db)).id).toBe(before)
   })
+
+  it('a Jupyter notebook is kept as markdown, whether it arrives converted (CLI, console) or as its JSON (API)', async () => {
+    const cells = [
+      { cell_type: 'markdown', source: '# Quench schedules\n\nQuenching by a factor of 0.95 worked best.' },
+      {
+        cell_type: 'code',
+        source: 'def quench(heat):\n    return 0.95 * heat',
+        outputs: [
+          { output_type: 'display_data', data: { 'image/png': 'A'.repeat(3 * 1024 * 1024) } },
+          { output_type: 'stream', text: 'cooled\n' },
+        ],
+      },
+    ]
+    const nbDir = mkdtempSync(join(tmpdir(), 'fm-kb-notebook-'))
+    try {
+      // 3 MiB with its plot: over the 2 MiB file limit, taken since the plot is left out
+      writeFileSync(join(nbDir, 'quench.ipynb'), JSON.stringify({ metadata: {}, cells }))
+      writeFileSync(join(nbDir, 'broken.ipynb'), '{"cells": [')
+      const collected = collectImportFiles(nbDir, { cwd: nbDir })
+      expect(collected.skipped).toEqual([
+        {
+          path: 'broken.ipynb',
+          status: 'skipped',
+          reason: expect.stringMatching(/^broken\.ipynb is not a Jupyter notebook: /),
+        },
+      ])
+      expect(collected.files.map((f) => f.content.length)).toEqual([expect.any(Number)])
+      expect(collected.files[0].content.length).toBeLessThan(1000)
+      const [r] = await importFiles(db, collected.files)
+      expect(r).toMatchObject({ path: 'quench.ipynb', status: 'created', title: 'Quench schedules' })
+      const doc = await getDocument(db, r.docId!)
+      expect(doc.format).toBe('markdown')
+      expect(doc.content).toContain('```python\ndef quench(heat):\n    return 0.95 * heat\n```')
+      // an API client sends the JSON as read: the same markdown, so nothing changed
+      const raw = JSON.stringify({ metadata: {}, cells })
+      expect(await importFiles(db, [{ path: 'quench.ipynb', content: raw }])).toMatchObject([
+        { status: 'unchanged', docId: r.docId },
+      ])
+      expect(await importFiles(db, [{ path: 'meta.ipynb', content: '{"metadata": {}}' }])).toMatchObject([
+        { status: 'failed', reason: 'meta.ipynb is not a Jupyter notebook: it has no list of cells' },
+      ])
+      const found = await searchKnowledge(db, { text: 'quench heat', k: 3 })
+      expect(found.hits[0].docId).toBe(r.docId)
+    } finally {
+      rmSync(nbDir, { recursive: true, force: true })
+    }
+  })
 })

@@ -19,10 +19,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
  * Bytes read from a file to text: refuses binary data (a NUL byte, invalid UTF-8) and files over
  * the size cap. A UTF-8 byte-order mark is dropped.
  */
-export function decodeText(bytes: Uint8Array, what: string): string {
-  if (bytes.byteLength > MAX_FILE_BYTES) {
+export function decodeText(bytes: Uint8Array, what: string, maxBytes = MAX_FILE_BYTES): string {
+  if (bytes.byteLength > maxBytes) {
     throw new KnowledgeInputError(
-      `${what} is ${formatBytes(bytes.byteLength)}, over the ${formatBytes(MAX_FILE_BYTES)} file limit; split it into smaller documents`,
+      `${what} is ${formatBytes(bytes.byteLength)}, over the ${formatBytes(maxBytes)} file limit; split it into smaller documents`,
     )
   }
   if (bytes.indexOf(0) !== -1)
