@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fmt, formatNumber } from './format.ts'
+import { ago, duration, fmt, formatNumber } from './format.ts'
 
 describe('number formatting', () => {
   it('fmt: a few significant digits, exponential at the extremes, a dash for nothing', () => {
@@ -24,5 +24,23 @@ describe('number formatting', () => {
     expect(formatNumber(12_345_678, 8, prompt)).toBe('1.2346e+7')
     expect(formatNumber(1e-9, 3)).toBe('1e-9')
     expect(formatNumber(0.12345, 3)).toBe('0.123')
+  })
+})
+
+describe('durations', () => {
+  it('duration: the two largest units; a dash for a negative or unknown length', () => {
+    expect(duration(42.4)).toBe('42 s')
+    expect(duration(192)).toBe('3 min 12 s')
+    expect(duration(7500)).toBe('2 h 5 min')
+    expect(duration(90_000)).toBe('1 d 1 h')
+    expect(duration(-1)).toBe('–')
+    expect(duration(Number.NaN)).toBe('–')
+  })
+
+  it('ago: a moment newer than the reading clock is "just now", never "– ago"', () => {
+    expect(ago(-3)).toBe('just now')
+    expect(ago(2)).toBe('just now')
+    expect(ago(75)).toBe('1 min 15 s ago')
+    expect(ago(Number.NaN)).toBe('–')
   })
 })

@@ -23,3 +23,21 @@ export function fmt(v: number | null | undefined, digits = 4): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–'
   return formatNumber(v, digits, COMPACT)
 }
+
+/** A length of time in seconds, to the two largest units ("3 min 12 s", "2 h 5 min"). */
+export function duration(s: number): string {
+  if (!Number.isFinite(s) || s < 0) return '–'
+  if (s < 60) return `${Math.round(s)} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`
+  return `${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`
+}
+
+/**
+ * How long ago, from seconds elapsed. A moment a little newer than the clock that reads it (a
+ * heartbeat after the console's last tick, another machine's clock) is "just now", not "– ago".
+ */
+export function ago(s: number): string {
+  if (!Number.isFinite(s)) return '–'
+  return s < 5 ? 'just now' : `${duration(s)} ago`
+}

@@ -9,9 +9,9 @@ import Link from 'next/link'
 import { useSearchParams } from 'next/navigation'
 import { useState } from 'react'
 import { EffectTable } from './intervention-effect.tsx'
-import { fmt } from '../client-safe/format.ts'
+import { duration, fmt } from '../client-safe/format.ts'
 import { useRunLive } from './run-live.tsx'
-import { Age, duration, ErrorBox, shortId, useRole } from './run-ui.tsx'
+import { Age, ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
 type Hint = NonNullable<ReturnType<typeof useHints>['data']>['hints'][number]

@@ -25,9 +25,9 @@ import {
   type CompareY,
 } from '../client-safe/compare.ts'
 import { islandColor } from '../client-safe/series.ts'
-import { fmt } from '../client-safe/format.ts'
+import { duration, fmt } from '../client-safe/format.ts'
 import { axisTicks, durationTicks } from '../client-safe/ticks.ts'
-import { duration, ErrorBox, StatusBadge, usd } from './run-ui.tsx'
+import { ErrorBox, StatusBadge, usd } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 
 export function RunCompare() {

@@ -2,7 +2,7 @@
 // Small pieces shared by the runs pages: status badges, numbers, ages, meters, the caller's role.
 import { useQuery } from '@tanstack/react-query'
 import { useEffect, useState, type ReactNode } from 'react'
-import { fmt } from '../client-safe/format.ts'
+import { ago, fmt } from '../client-safe/format.ts'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
 const STATUS_CLASS: Record<string, string> = {
@@ -38,19 +38,11 @@ export function usd(v: number | null | undefined): string {
   return v < 0.01 && v > 0 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`
 }
 
-export function duration(s: number): string {
-  if (!Number.isFinite(s) || s < 0) return '–'
-  if (s < 60) return `${Math.round(s)} s`
-  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`
-  return `${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`
-}
-
 /** "3 min ago", refreshed every few seconds */
 export function Age({ t }: { t: number | null | undefined }) {
   const now = useNow(5000)
   if (!t) return <span className="muted">–</span>
-  return <span title={new Date(t).toLocaleString()}>{duration((now - t) / 1000)} ago</span>
+  return <span title={new Date(t).toLocaleString()}>{ago((now - t) / 1000)}</span>
 }
 
 export function useNow(everyMs: number) {
