@@ -66,6 +66,19 @@ describe('notebookToMarkdown', () => {
     expect(md).toContain(`${'x'.repeat(MAX_OUTPUT_CHARS)}\n… (3,000 more characters)`)
   })
 
+  it('images pasted into markdown cells as data URIs are left out, their alt text kept', () => {
+    const png = `data:image/png;base64,${'A'.repeat(50_000)}`
+    const md = markdown({
+      cells: [
+        {
+          cell_type: 'markdown',
+          source: `Loss curve: ![training loss](${png}) and <img width="200" src="${png}"/> and ![](${png}).`,
+        },
+      ],
+    })
+    expect(md).toBe('Loss curve: (image: training loss) and (image) and (image).\n')
+  })
+
   it('reads nbformat 3 worksheets, heading cells and `input`', () => {
     const md = markdown({
       nbformat: 3,

@@ -41,10 +41,17 @@ export function notebookToMarkdown(raw: string): { markdown: string } | { error:
     } else if (c.cell_type === 'heading' && source.trim()) {
       const level = Math.min(6, Math.max(1, Number(c.level) || 1))
       parts.push(`${'#'.repeat(level)} ${source.trim()}`)
-    } else if (source.trim()) parts.push(source) // markdown and raw cells
+    } else if (source.trim()) parts.push(withoutInlineImages(source)) // markdown and raw cells
   }
   if (!parts.length) return { error: 'a notebook whose cells hold no text' }
   return { markdown: `${parts.join('\n\n')}\n` }
+}
+
+/** Images pasted into a markdown cell are data URIs, often one line of megabytes: their alt text stays. */
+function withoutInlineImages(md: string): string {
+  return md
+    .replace(/!\[([^\]\n]*)\]\(\s*data:[^)]*\)/g, (_, alt: string) => `(image${alt.trim() ? `: ${alt.trim()}` : ''})`)
+    .replace(/<img\b[^>]*\bsrc\s*=\s*["']data:[^>]*>/gi, '(image)')
 }
 
 function kernelLanguage(metadata: unknown): string {
