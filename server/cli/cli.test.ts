@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -76,6 +76,15 @@ describe('fm-agent CLI', () => {
     const notAProblem = await cli(['problem', 'check', tmpdir()])
     expect(notAProblem.code).toBe(2)
     expect(notAProblem.stderr).toMatch(/not a problem folder/)
+    // a seed judged valid without the score's metric is invalid, and the check says why (a typo, here)
+    const typo = tempDir()
+    cpSync(join(FIXTURES, 'curve-fit'), typo, { recursive: true })
+    const evaluator = join(typo, 'evaluator.py')
+    writeFileSync(evaluator, readFileSync(evaluator, 'utf8').replace('{"mse": mse}', '{"mse_": mse}'))
+    const invalid = await cli(['problem', 'check', typo])
+    expect(invalid.code).toBe(1)
+    expect(invalid.stdout).toContain('seed INVALID')
+    expect(invalid.stdout).toContain('feedback: the evaluator reported no "mse" metric (it reported mse_)')
   })
 
   it('runs an OpenEvolve folder unchanged, with its config.yaml mapped', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fitnessStats, improvement, scoreFromMetrics } from './fitness.ts'
+import { fitnessStats, improvement, noScoreReason, scoreFromMetrics } from './fitness.ts'
 
 describe('fitness', () => {
   it('reads the primary metric, null when invalid, missing or non-finite', () => {
@@ -9,6 +9,16 @@ describe('fitness', () => {
     expect(scoreFromMetrics({ other: 3 }, spec)).toBeNull()
     expect(scoreFromMetrics({ score: null }, spec)).toBeNull()
     expect(scoreFromMetrics({ score: Number.NaN }, spec)).toBeNull()
+  })
+
+  it('says why a valid result has no score: the metric missing (and what was reported) or not finite', () => {
+    expect(noScoreReason({ costs: 1, time: 2 }, 'cost')).toBe(
+      'the evaluator reported no "cost" metric (it reported costs, time)',
+    )
+    expect(noScoreReason({}, 'cost')).toBe('the evaluator reported no "cost" metric (it reported no metrics)')
+    expect(noScoreReason({ cost: null }, 'cost')).toBe('the evaluator\'s "cost" is null, not a finite number')
+    const many = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`m${i}`, i]))
+    expect(noScoreReason(many, 'cost')).toMatch(/it reported m0, m1, .*, m11, … \(15 in all\)\)$/)
   })
 
   it('falls back to the mean of numeric metrics for combined_score (OpenEvolve)', () => {

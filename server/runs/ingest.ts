@@ -6,7 +6,7 @@ import { ESCALATIONS, type EscalationAction } from '../engine/escalations.ts'
 import { escalate } from './escalations.ts'
 import type { EvalResult } from '../contracts/evaluation.ts'
 import type { Db } from '../db.ts'
-import { improvement, isBetter, scoreFromMetrics } from '../engine/fitness.ts'
+import { improvement, isBetter, noScoreReason, scoreFromMetrics } from '../engine/fitness.ts'
 import { JUDGE_METRIC } from '../engine/judge.ts'
 import type { MigrationMove } from '../engine/islands.ts'
 import type { StagnationEvent } from '../engine/stagnation.ts'
@@ -85,7 +85,7 @@ export class Ingestor {
     const valid = r.valid && score !== null
     const artifacts = {
       ...r.artifacts,
-      ...(r.valid && score === null ? { feedback: `the evaluator reported no "${spec.primaryMetric}" metric` } : {}),
+      ...(r.valid && score === null ? { feedback: noScoreReason(r.metrics, spec.primaryMetric) } : {}),
     }
     let best: { score: number; candidateId: string } | null = null
     if (valid && (this.bestSeen === null || isBetter(score!, this.bestSeen, spec.direction))) {

@@ -6,7 +6,7 @@ import { describeScore, FORMAT_NAMES, loadProblem, ProblemLoadError } from '../.
 import { createRunner } from '../../../workers/runner.ts'
 import { detectIsolation } from '../../../workers/sandbox.ts'
 import { detectGpuName } from '../../../workers/toolchains.ts'
-import { scoreFromMetrics } from '../../engine/fitness.ts'
+import { noScoreReason, scoreFromMetrics } from '../../engine/fitness.ts'
 import { localReadiness } from '../../setup/check.ts'
 import { completeRequires, refusal } from '../../../client-safe/needs.ts'
 import { parse, UsageError } from '../args.ts'
@@ -100,7 +100,9 @@ export const problem: Command = {
         metrics: r.metrics,
         features: r.features,
         error: r.error ?? null,
-        feedback: artifacts.feedback ?? null,
+        // a result judged valid but without a score: why, before anything the evaluator said
+        feedback:
+          r.valid && score === null ? noScoreReason(r.metrics, spec.primaryMetric) : (artifacts.feedback ?? null),
         /** how a GPU task was validated on the CPU (KernelBench: at which sizes) */
         cpuCheck: artifacts.cpu_check ?? null,
         mapped: p.mapped,
