@@ -105,16 +105,20 @@ export async function withRetry<T>(
         attempt - 1,
       )
     const timeoutMs = Math.max(1, Math.min(hooks.attemptTimeoutMs, left))
-    const timer = new AbortController()
+    // one controller per attempt, aborted by its timer or by the caller's signal. Not
+    // AbortSignal.any: Node keeps every signal composed with a long-lived one (a run's) for as long
+    // as that one lives, ~1 KB per model call, and a run makes tens of thousands of calls.
+    const attemptAbort = new AbortController()
     let timedOut = false
     const t = setTimeout(() => {
       timedOut = true
-      timer.abort(new DOMException('attempt timed out', 'TimeoutError'))
+      attemptAbort.abort(new DOMException('attempt timed out', 'TimeoutError'))
     }, timeoutMs)
-    const signal = hooks.signal ? AbortSignal.any([hooks.signal, timer.signal]) : timer.signal
+    const onAbort = () => attemptAbort.abort(hooks.signal!.reason)
+    hooks.signal?.addEventListener('abort', onAbort, { once: true })
     let error: LlmError
     try {
-      const value = await fn({ attempt, signal, timeoutMs })
+      const value = await fn({ attempt, signal: attemptAbort.signal, timeoutMs })
       return { value, attempts: attempt }
     } catch (e) {
       error = classify(e, {
@@ -124,6 +128,7 @@ export async function withRetry<T>(
       })
     } finally {
       clearTimeout(t)
+      hooks.signal?.removeEventListener('abort', onAbort)
     }
     if (!error.retryable || attempt >= policy.maxAttempts) throw finish(error, attempt)
     let delayMs = backoffDelay(policy, attempt, random)
