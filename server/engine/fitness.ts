@@ -28,19 +28,6 @@ export const OPENEVOLVE_PRIMARY = 'combined_score'
  * For OpenEvolve-format problems (primary `combined_score`) a missing metric falls back to the mean of the
  * finite numeric metrics, as OpenEvolve does.
  */
-/**
- * Why a result the evaluator judged valid has no score (scoreFromMetrics gave null): the metric is
- * missing (with the names it did report: a typo is the usual cause) or not a finite number.
- */
-export function noScoreReason(metrics: Record<string, unknown> | null | undefined, primaryMetric: string): string {
-  const m = metrics ?? {}
-  if (primaryMetric in m && m[primaryMetric] !== undefined)
-    return `the evaluator's "${primaryMetric}" is ${String(m[primaryMetric])}, not a finite number`
-  const names = Object.keys(m)
-  const shown = names.slice(0, 12).join(', ') + (names.length > 12 ? `, … (${names.length} in all)` : '')
-  return `the evaluator reported no "${primaryMetric}" metric (${names.length ? `it reported ${shown}` : 'it reported no metrics'})`
-}
-
 export function scoreFromMetrics(
   metrics: Record<string, number | null | undefined> | null | undefined,
   spec: FitnessSpec,
@@ -61,6 +48,19 @@ export function scoreFromMetrics(
     return n > 0 ? sum / n : null
   }
   return null
+}
+
+/**
+ * Why a result the evaluator judged valid has no score (scoreFromMetrics gave null): the metric is
+ * missing (with the names it did report: a typo is the usual cause) or not a finite number.
+ */
+export function noScoreReason(metrics: Record<string, unknown> | null | undefined, primaryMetric: string): string {
+  const m = metrics ?? {}
+  if (primaryMetric in m && m[primaryMetric] !== undefined)
+    return `the evaluator's "${primaryMetric}" is ${String(m[primaryMetric])}, not a finite number`
+  const names = Object.keys(m)
+  const shown = names.slice(0, 12).join(', ') + (names.length > 12 ? `, … (${names.length} in all)` : '')
+  return `the evaluator reported no "${primaryMetric}" metric (${names.length ? `it reported ${shown}` : 'it reported no metrics'})`
 }
 
 /**

@@ -107,7 +107,7 @@ export async function withRetry<T>(
     const timeoutMs = Math.max(1, Math.min(hooks.attemptTimeoutMs, left))
     // one controller per attempt, aborted by its timer or by the caller's signal. Not
     // AbortSignal.any: Node keeps every signal composed with a long-lived one (a run's) for as long
-    // as that one lives, ~1 KB per model call, and a run makes tens of thousands of calls.
+    // as that one lives, ~2 KB per model call, and a run makes tens of thousands of calls.
     const attemptAbort = new AbortController()
     let timedOut = false
     const t = setTimeout(() => {
