@@ -25,10 +25,13 @@ export interface PipelineNow {
   limit: number
 }
 
-/** Where the run waits: on the model (requests in flight, workers idle) or on the workers (candidates waiting). */
-export function pipelineText(p: PipelineNow) {
+/**
+ * Where the run waits: on the model (requests in flight, workers idle) or on the workers (candidates
+ * waiting). A run on the offline operators asks no model: its requests are the operators' proposals.
+ */
+export function pipelineText(p: PipelineNow, offline = false) {
   const f = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1))
-  return `model ${f(p.requests)} in flight (limit ${p.limit}) · ${f(p.waiting)} waiting · workers ${f(p.busy)}/${p.capacity} busy`
+  return `${offline ? 'proposals' : 'model'} ${f(p.requests)} in flight (limit ${p.limit}) · ${f(p.waiting)} waiting · workers ${f(p.busy)}/${p.capacity} busy`
 }
 
 export function progressLine(
@@ -36,8 +39,9 @@ export function progressLine(
   maxEvals: number,
   rate?: number,
   pipeline?: PipelineNow | null,
+  offline = false,
 ) {
-  return `run ${s.runId.slice(0, 8)} ${s.status}: ${s.evaluations}/${maxEvals} evaluations · best ${fmtScore(s.best?.score)} (seed ${fmtScore(s.seedScore)})${rate ? ` · ${rate.toFixed(1)} eval/s` : ''}${pipeline ? ` · ${pipelineText(pipeline)}` : ''}`
+  return `run ${s.runId.slice(0, 8)} ${s.status}: ${s.evaluations}/${maxEvals} evaluations · best ${fmtScore(s.best?.score)} (seed ${fmtScore(s.seedScore)})${rate ? ` · ${rate.toFixed(1)} eval/s` : ''}${pipeline ? ` · ${pipelineText(pipeline, offline)}` : ''}`
 }
 
 export function exitCodeFor(status: RunStatus) {
@@ -94,6 +98,10 @@ export async function driveLocally(
   // a line a second; at FM_LOG=debug one after every result (tests that act at a chosen evaluation read them)
   const everyResult = process.env.FM_LOG === 'debug'
   let pipeline: PipelineNow | null = null
+  const [{ mutator } = { mutator: null }] = await app.db.sql<{ mutator: string | null }>(
+    "SELECT config->>'mutator' AS mutator FROM runs WHERE id = $1",
+    [runId],
+  )
   const unsubscribe = app.events.subscribe(runId, (e) => {
     if (e.type === 'metrics') {
       const rows = (e.payload as { rows?: Array<{ island: number; pipeline?: PipelineNow }> }).rows ?? []
@@ -107,7 +115,9 @@ export async function driveLocally(
     if (!due && !everyResult) return
     if (due) last = now
     void runProgress(app.db, runId).then((s) =>
-      (due ? log.info : log.debug)(progressLine(s, maxEvals, count / ((now - started) / 1000), pipeline)),
+      (due ? log.info : log.debug)(
+        progressLine(s, maxEvals, count / ((now - started) / 1000), pipeline, mutator === 'local'),
+      ),
     )
   })
   const onSignal = () => {

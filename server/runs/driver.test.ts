@@ -33,22 +33,17 @@ async function ledger(dataDir: string, runId: string) {
 describe('headless runs with the offline operators', () => {
   it('improves on the seed of a problem it was never tuned for, with islands that differ', async () => {
     const dataDir = tempDir()
-    const r = await cli([
-      'run',
-      CURVE,
-      '--max-evals',
-      '50',
-      '--islands',
-      '2',
-      '--seed',
-      '3',
-      '--json',
-      '--data-dir',
-      dataDir,
-    ])
+    const r = await cli(
+      ['run', CURVE, '--max-evals', '50', '--islands', '2', '--seed', '3', '--json', '--data-dir', dataDir],
+      // a progress line after every result (progress lines follow the clock otherwise)
+      { FM_LOG: 'debug' },
+    )
     expect(r.code, r.stderr).toBe(0)
     const s = r.json
     expect(s).toMatchObject({ status: 'completed', evaluations: 50, islands: 2, direction: 'min' })
+    // no model is asked: the progress line counts the operators' proposals in flight
+    expect(r.stderr).toMatch(/ · proposals \d+(\.\d)? in flight \(limit \d+\) · /)
+    expect(r.stderr).not.toMatch(/ · model \d+(\.\d)? in flight/)
     expect(s.best.score).toBeLessThan(s.seedScore) // min problem: lower is better
     expect(Object.keys(s.diversity)).toEqual(expect.arrayContaining(['code', 'coverage']))
     // progress went to stderr, the summary alone to stdout
