@@ -47,6 +47,13 @@ describe('pipelineVerdict', () => {
     expect(v?.limit).toBe('model')
     expect(v?.text).toMatch(/15\.5 requests in flight \(limit 16\)/)
   })
+  it('on an offline run, speaks of the operators and their proposals, not of a model', () => {
+    const v = pipelineVerdict([at(1, { requests: 2, waiting: 0, busy: 1, capacity: 2, requestLimit: 16 })], 5, true)
+    expect(v?.text).toBe('Operators and workers keep pace: 2.0 proposals in flight, workers busy 50% of the time.')
+    const full = pipelineVerdict([at(1, { requests: 16, waiting: 0, busy: 1, capacity: 2, requestLimit: 16 })], 5, true)
+    expect(full?.text).toMatch(/^The offline operators limit this run: 16\.0 proposals in flight \(limit 16\)/)
+    expect(full?.text).not.toMatch(/model/)
+  })
   it('says when no worker is there to take the jobs', () => {
     expect(pipelineVerdict([at(1, { requests: 2, waiting: 2, busy: 0, capacity: 0, requestLimit: 16 })])?.limit).toBe(
       'no-workers',

@@ -1,4 +1,5 @@
-// The engine's pipeline over time for the dashboard: model requests in flight, candidates waiting
+// The engine's pipeline over time for the dashboard: model requests (or an offline run's operator
+// proposals) in flight, candidates waiting
 // for a worker, workers busy against their capacity (run rows of run_metrics, means per interval),
 // and which of the two ends limits the run now.
 import type { MetricPoint } from './types.ts'
@@ -32,11 +33,18 @@ export function pipelineRows(
 
 export type PipelineLimit = 'workers' | 'model' | 'no-workers' | 'balanced'
 
+/** What a run's requests are: a model's, or (offline) the program operators' proposals. */
+export const requestsName = (offline: boolean) => (offline ? 'operator proposals' : 'model requests')
+
 /** Which end limits the run, from the last few intervals (null before there is anything to say). */
 export function pipelineVerdict(
   metrics: readonly MetricPoint[],
   window = 5,
+  offline = false,
 ): { limit: PipelineLimit; text: string } | null {
+  const name = offline
+    ? { source: 'The offline operators limit', requests: 'proposals', faster: 'A higher request limit' }
+    : { source: 'The model limits', requests: 'requests', faster: 'A faster model or a higher request limit' }
   const rows = metrics.filter((m) => m.island === -1 && typeof m.requests === 'number').slice(-window)
   if (!rows.length) return null
   const mean = (f: (m: MetricPoint) => number | null | undefined) =>
@@ -64,11 +72,11 @@ export function pipelineVerdict(
   if (limit !== null && requests >= 0.8 * limit) {
     return {
       limit: 'model',
-      text: `The model limits this run: ${requests.toFixed(1)} requests in flight (limit ${limit}) while the workers are busy ${pct} of the time. A faster model or a higher request limit would make it faster.`,
+      text: `${name.source} this run: ${requests.toFixed(1)} ${name.requests} in flight (limit ${limit}) while the workers are busy ${pct} of the time. ${name.faster} would make it faster.`,
     }
   }
   return {
     limit: 'balanced',
-    text: `Model and workers keep pace: ${requests.toFixed(1)} requests in flight, workers busy ${pct} of the time.`,
+    text: `${offline ? 'Operators' : 'Model'} and workers keep pace: ${requests.toFixed(1)} ${name.requests} in flight, workers busy ${pct} of the time.`,
   }
 }

@@ -8,7 +8,7 @@ import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import { inRange } from '../client-safe/live-store.ts'
-import { pipelineVerdict } from '../client-safe/pipeline.ts'
+import { pipelineVerdict, requestsName } from '../client-safe/pipeline.ts'
 import { budgetUse, gapToReference, latestMetric, openStagnationAlerts } from '../client-safe/series.ts'
 import { duration, fmt } from '../client-safe/format.ts'
 import { RunPictures } from './candidate-pictures.tsx'
@@ -42,7 +42,8 @@ export function RunDashboard() {
     [L.zoomed, L.live.points, L.zoom],
   )
   const alerts = useRunAlerts()
-  const verdict = useMemo(() => pipelineVerdict(L.live.metrics), [L.live.metrics])
+  const offline = o?.config.mutator === 'local'
+  const verdict = useMemo(() => pipelineVerdict(L.live.metrics, 5, offline), [L.live.metrics, offline])
   const router = useRouter()
   const open = useCallback((id: string) => router.push(`/runs/${L.runId}/candidates/${id}`), [router, L.runId])
   if (!o) return L.overview.error ? <ErrorBox error={L.overview.error} /> : <div className="muted">Loading…</div>
@@ -243,9 +244,9 @@ export function RunDashboard() {
         <div className="card w6">
           <div className="panel-head">
             <h2>Pipeline</h2>
-            <span className="muted small">model requests and evaluations in flight</span>
+            <span className="muted small">{requestsName(offline)} and evaluations in flight</span>
           </div>
-          <PipelineChart metrics={metrics} xAxis={L.xAxis} range={L.zoom} />
+          <PipelineChart metrics={metrics} xAxis={L.xAxis} range={L.zoom} offline={offline} />
           {verdict && (
             <div
               className={verdict.limit === 'no-workers' ? 'alert error small' : 'small muted'}

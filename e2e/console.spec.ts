@@ -100,6 +100,14 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   expect(await fitness.locator('.recharts-line-curve').count()).toBeGreaterThan(3)
   await expect(page.getByTestId('heatmap')).toBeVisible()
   await expect(page.getByTestId('workers').getByTestId('worker-row')).toHaveCount(2)
+  // the pipeline panel: an offline run's requests are the operators' proposals, and no model is named
+  const pipeline = page.getByTestId('pipeline')
+  await expect
+    .poll(async () => Number(await pipeline.getAttribute('data-points')), { timeout: 30_000 })
+    .toBeGreaterThan(1)
+  await expect(pipeline.locator('.recharts-legend-wrapper')).toContainText('operator proposals in flight')
+  await expect(page.getByTestId('pipeline-verdict')).toContainText(/workers/)
+  await expect(page.getByTestId('pipeline-verdict')).not.toContainText(/model/i)
   await shoot(page, 'dashboard.png')
 
   // zoom into a range by dragging across the chart

@@ -1,15 +1,15 @@
 'use client'
-// The engine's pipeline over evaluations or time: model requests in flight, candidates waiting for
+// The engine's pipeline over evaluations or time: model requests (or operator proposals) in flight, candidates waiting for
 // a worker, workers busy against their capacity. Shaping and the verdict are pure
 // (client-safe/pipeline.ts); this only draws.
 import { memo, useMemo } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { pipelineRows } from '../../client-safe/pipeline.ts'
+import { pipelineRows, requestsName } from '../../client-safe/pipeline.ts'
 import { fmt } from '../../client-safe/format.ts'
 import type { MetricPoint } from '../../client-safe/types.ts'
 
 const LINES = [
-  { key: 'requests', name: 'model requests in flight', color: '#58a6ff', dash: undefined },
+  { key: 'requests', name: '', color: '#58a6ff', dash: undefined }, // named by the run's mutator
   { key: 'waiting', name: 'candidates waiting for a worker', color: '#d29922', dash: undefined },
   { key: 'busy', name: 'workers busy', color: '#3fb950', dash: undefined },
   { key: 'capacity', name: 'workers', color: '#3fb950', dash: '5 4' },
@@ -20,6 +20,8 @@ export const PipelineChart = memo(function PipelineChart(p: {
   xAxis: 'evals' | 'time'
   range: { lo: number; hi: number } | null
   height?: number
+  /** a run on the offline operators: its requests are their proposals */
+  offline?: boolean
 }) {
   const rows = useMemo(() => pipelineRows(p.metrics, { x: p.xAxis, range: p.range }), [p.metrics, p.xAxis, p.range])
   if (!rows.length)
@@ -53,7 +55,7 @@ export const PipelineChart = memo(function PipelineChart(p: {
           {LINES.map((l) => (
             <Line
               key={l.key}
-              name={l.name}
+              name={l.key === 'requests' ? `${requestsName(!!p.offline)} in flight` : l.name}
               dataKey={l.key}
               stroke={l.color}
               strokeDasharray={l.dash}
