@@ -2,7 +2,7 @@
 // through the real worker path (bundle, sandbox, evaluator, child sandbox). Each must score invalid or
 // as what it truly does, with the attempt visible in its artifacts.
 import { randomBytes } from 'node:crypto'
-import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -24,6 +24,26 @@ const DATA_DIR = resolve(`.fm-agent/forgery-data-${process.pid}`)
 mkdirSync(DATA_DIR, { recursive: true })
 writeFileSync(join(DATA_DIR, 'local-admin-token'), `${SECRET}-DATA\n`)
 process.env.FM_DATA_DIR = DATA_DIR
+
+/** The pid of the process (seen from here, outside every sandbox) that has this name, if one runs. */
+function processNamed(name: string): number | undefined {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name) return Number(pid)
+    } catch {} // gone meanwhile
+  }
+  return undefined
+}
+
+/** Resolves with `probe`'s first defined value, polling: a wait on progress, not on time. */
+async function until<T>(probe: () => T | undefined): Promise<T> {
+  for (;;) {
+    const v = probe()
+    if (v !== undefined) return v
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
 
 const EVALKIT = readFileSync(join(BUILTIN_PROBLEMS_DIR, '_common', 'fm_evalkit.py'), 'utf8')
 const isolation = detectIsolation()
@@ -429,8 +449,16 @@ print('ATTEMPT reach ' + json.dumps(found, sort_keys=True))
   })
 
   it("another candidate's evaluation, running at the same time in the other slot, is out of sight", async () => {
-    const victim = shared.runner.run(makeJob(problem, `# ${SECRET}-VICTIM\nimport time\ntime.sleep(3)\n`))
-    await new Promise((r) => setTimeout(r, 300)) // the victim is in its slot by now (it sleeps 3 s)
+    // the victim names its process and holds its slot until this test ends it: the snoop runs while
+    // the victim is seen running, on a machine of any speed
+    const name = `fmvictim${process.pid % 1e6}`
+    const victim = shared.runner.run(
+      makeJob(
+        problem,
+        `# ${SECRET}-VICTIM\nimport time\nopen('/proc/self/comm', 'w').write('${name}')\nwhile True:\n    time.sleep(0.05)\n`,
+      ),
+    )
+    const victimPid = await until(() => processNamed(name))
     const snoop = count(
       await shared.runner.run(
         makeJob(
@@ -451,6 +479,8 @@ print('ATTEMPT other-candidates', found)
       ),
       'channelCases',
     )
+    expect(processNamed(name)).toBe(victimPid) // still running while the snoop looked
+    process.kill(victimPid, 'SIGKILL')
     await victim
     expect(String(snoop.artifacts.stdout_subprocesses)).toContain('ATTEMPT other-candidates')
     // its own candidate file may show up; the victim's never
