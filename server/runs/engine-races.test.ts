@@ -1,6 +1,7 @@
-// Two races the soak surfaced, each pinned down: (1) a run evaluated one candidate more than its
-// budget when two evaluation slots passed the budget check while the first was still writing its
-// candidate; (2) a run launched twice at once (runs.create and the pick-up poll) got two engines.
+// Races, each pinned down: (1) a run evaluated one candidate more than its budget when two
+// evaluation slots passed the budget check while the first was still writing its candidate; (2) a
+// run launched twice at once (runs.create and the pick-up poll) got two engines; (3) two answers
+// with the same code, screened at once, were both evaluated (a new user's run found four such pairs).
 // Real engine, real sandboxed workers, embedded database; many slots on a trivial evaluator make
 // the end of the budget crowded.
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -61,6 +62,27 @@ describe('engine races', () => {
       const r = await evaluated(id)
       expect(r.evaluations, `run ${i}`).toBe(budget)
       expect(r.indexes).toEqual(Array.from({ length: budget }, (_, k) => k))
+    }
+  }, 300_000)
+
+  it('answers with the same code screened at once: each program is evaluated once', async () => {
+    const manager = new EngineManager({ db, backend, events: new EventBus(), log: silentLogger })
+    // the offline operators answer at once, so many proposals are screened in the same turn of the
+    // event loop, and on four literals they often propose the same program
+    for (let seed = 0; seed < 6; seed++) {
+      const { id } = await createRun(db, SYSTEM, {
+        problemId,
+        config: { islands: 2, mutator: 'local', budget: { maxEvals: 60 }, seed },
+      })
+      expect((await manager.launch(id)).status).toBe('completed')
+      const hashes = (
+        await db.prisma.candidate.findMany({
+          where: { runId: id, evalIndex: { not: null } },
+          select: { codeHash: true },
+        })
+      ).map((c) => c.codeHash)
+      expect(hashes.length).toBe(60)
+      expect(new Set(hashes).size, `seed ${seed}`).toBe(hashes.length)
     }
   }, 300_000)
 

@@ -74,7 +74,12 @@ export class Requester {
     this.rateLimited = 0
     if (req.island >= 0) s.notes.delete(req.island)
     const prepared = analyzeCode(r.code, s.language)
-    const duplicate = await this.duplicateReason(req, r, prepared)
+    // checked again after the wait, with nothing between it and the hash being taken: an answer
+    // with the same code, screened meanwhile, is stored by then
+    const duplicate =
+      this.copyReason(req, r, prepared) ??
+      (await this.nearMemberReason(req, r, prepared)) ??
+      this.copyReason(req, r, prepared)
     if (duplicate) {
       if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
       this.reject(req, { ...r, rejected: true, reason: duplicate }, prepared.codeHash, r.code)
@@ -163,21 +168,24 @@ export class Requester {
     return 'ok'
   }
 
-  /** Why an answer is not worth evaluating (an exact or near duplicate), or null. */
-  private async duplicateReason(
+  /** An exact copy of a candidate, or a near copy of an earlier cold-start one: no wait, so the
+   * verdict holds until the answer's hash is taken. */
+  private copyReason(req: PlannedRequest, r: Produced, prepared: { codeHash: string; sketch: CodeSketch }) {
+    if (this.d.state.hashes.has(prepared.codeHash)) return 'duplicate of an existing candidate (same normalized code)'
+    if (this.d.cold.takes(req) && this.d.cold.nearDuplicate(r.code, prepared.sketch))
+      return 'near-duplicate of an earlier cold-start candidate'
+    return null
+  }
+
+  /** A near copy of a member of the request's island (confirmed on the member's code, read back). */
+  private async nearMemberReason(
     req: PlannedRequest,
     r: Produced,
     prepared: { codeHash: string; sketch: CodeSketch },
   ): Promise<string | null> {
     const s = this.d.state
-    if (s.hashes.has(prepared.codeHash)) return 'duplicate of an existing candidate (same normalized code)'
+    if (this.d.cold.takes(req) || req.island < 0) return null
     const threshold = s.config.noveltyThreshold
-    if (this.d.cold.takes(req)) {
-      return this.d.cold.nearDuplicate(r.code, prepared.sketch)
-        ? 'near-duplicate of an earlier cold-start candidate'
-        : null
-    }
-    if (req.island < 0) return null
     const verdict = s.evo.checkNovelty(req.island, prepared, threshold)
     if (verdict.novel) return null
     // MinHash cannot tell a one-literal change (exact similarity ≈ 0.99) from a copy; confirm on the code
