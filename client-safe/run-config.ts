@@ -1,7 +1,7 @@
 // A run's configuration: snapshotted when the run is created (with the problem), so a run can
 // be resumed, exported and compared later exactly as it was started. Bounded everywhere.
 import { z } from 'zod'
-import { ModelConfig } from './model-config.ts'
+import { ModelConfig, modelId } from './model-config.ts'
 
 export const LLM_OPERATORS = ['diff', 'rewrite', 'crossover'] as const
 export const LOCAL_OPERATOR_NAMES = ['perturb', 'crossover-literals', 'crossover-blocks', 'swap'] as const
@@ -157,6 +157,20 @@ export function configSummary(c: RunConfig): Record<string, unknown> {
     ...rest,
     seedPrograms: `${seedPrograms.length} program(s)${sources.length ? ` from run ${sources.map((s) => s!.slice(0, 8)).join(', ')}` : ''}`,
   }
+}
+
+/**
+ * Models whose calls a spend cap could not count: a model without a price costs 0, so with
+ * `budget.maxSpendUsd` set such a run would never stop on its cap. Empty when there is no cap.
+ */
+export function unpricedModels(c: Pick<RunConfig, 'budget' | 'mutator' | 'models' | 'judge'>): string[] {
+  if (c.budget.maxSpendUsd === undefined) return []
+  const used = [...(c.mutator === 'llm' ? c.models : []), ...(c.judge ? [c.judge.model] : [])]
+  return [
+    ...new Set(
+      used.filter((m) => m.pricePer1kIn === undefined || m.pricePer1kOut === undefined).map((m) => modelId(m)),
+    ),
+  ]
 }
 
 export function coldStartSize(c: RunConfig): number {

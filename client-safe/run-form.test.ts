@@ -16,6 +16,27 @@ describe('new-run form', () => {
     expect(r.config.models).toBeUndefined()
   })
 
+  it('a spend cap asks for the prices of the models it would count', () => {
+    const f = {
+      ...defaultRunForm('p'),
+      mutator: 'llm' as const,
+      maxSpendUsd: '2',
+      models: [
+        { ...emptyModelRow(), model: 'priced', pricePer1kIn: '0.4', pricePer1kOut: '1.6' },
+        { ...emptyModelRow(), model: 'half', pricePer1kIn: '0.4' },
+      ],
+    }
+    const r = formToConfig(f)
+    expect(r.ok).toBe(false)
+    if (r.ok) return
+    expect(r.errors).toEqual({ 'models.1.pricePer1kOut': 'a spend cap needs prices' })
+    // without the cap the same models are fine: a missing price only means cost 0
+    expect(formToConfig({ ...f, maxSpendUsd: '' }).ok).toBe(true)
+    // a free local model says so with 0
+    const free = { ...f, models: [{ ...f.models[0]!, pricePer1kIn: '0', pricePer1kOut: '0' }] }
+    expect(formToConfig(free).ok).toBe(true)
+  })
+
   it('builds model rows without empty optional fields', () => {
     const f = {
       ...defaultRunForm('p'),

@@ -1,7 +1,7 @@
 // The "new run" form: what the user fills in, turned into a run config (validated by the same
 // schema the server applies), with messages that point at the field to fix. Pure.
-import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES, RunConfig, type RunConfigInput } from './run-config.ts'
-import type { PROVIDERS } from './model-config.ts'
+import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES, RunConfig, type RunConfigInput, unpricedModels } from './run-config.ts'
+import { modelId, type PROVIDERS } from './model-config.ts'
 
 export interface ModelRow {
   provider: (typeof PROVIDERS)[number]
@@ -146,6 +146,13 @@ export function formToConfig(
     }
     return { ok: false, errors }
   }
+  // the server refuses it too; said here, beside the fields that fix it
+  parsed.data.models.forEach((m, i) => {
+    if (!unpricedModels(parsed.data).includes(modelId(m))) return
+    if (m.pricePer1kIn === undefined) errors[`models.${i}.pricePer1kIn`] = 'a spend cap needs prices'
+    if (m.pricePer1kOut === undefined) errors[`models.${i}.pricePer1kOut`] = 'a spend cap needs prices'
+  })
+  if (Object.keys(errors).length) return { ok: false, errors }
   return { ok: true, problemId: f.problemId, name: f.name.trim() || undefined, config }
 }
 

@@ -123,6 +123,19 @@ describe('fm-agent CLI', () => {
     expect(left).toEqual([])
   })
 
+  it('refuses a spend cap it could not count: a model without a price', async () => {
+    const dir = tempDir()
+    const capped = join(dir, 'capped.json')
+    writeFileSync(capped, JSON.stringify({ budget: { maxSpendUsd: 0.5 } }))
+    const r = await cli(
+      ['run', 'circle-packing-26', '--model', 'openai:gpt-4.1-mini', '--config', capped, '--data-dir', dir],
+      { OPENAI_API_KEY: 'sk-test' },
+    )
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(/maxSpendUsd is set, but openai:gpt-4\.1-mini has no price/)
+    expect(r.stderr).toMatch(/pricePer1kIn and pricePer1kOut/)
+  })
+
   it('answers unknown commands and flags with exit code 2', async () => {
     expect((await cli(['frobnicate'])).code).toBe(2)
     const flag = await cli(['problems', '--jsno'])

@@ -17,6 +17,7 @@ import {
   RunConfig,
   type RunConfigInput,
   type RunStatus,
+  unpricedModels,
 } from '../../client-safe/run-config.ts'
 import { knowledgeSeedPrograms } from './seeds.ts'
 
@@ -91,6 +92,11 @@ export async function createRun(
     throw new BadInputError(`run config ${i.path.join('.') || ''}: ${i.message}`)
   }
   const config = parsed.data
+  const unpriced = unpricedModels(config)
+  if (unpriced.length)
+    throw new BadInputError(
+      `budget.maxSpendUsd is set, but ${unpriced.join(', ')} ${unpriced.length > 1 ? 'have' : 'has'} no price, so the cap could not count ${unpriced.length > 1 ? 'their' : 'its'} calls: give pricePer1kIn and pricePer1kOut (USD per 1,000 tokens; 0 for a free local model) in the run config's models, or remove the cap`,
+    )
   const spec = problem.spec as ProblemSpec
   // knowledge documents tagged `seed` join the run's seed programs, snapshotted with its config
   const fromKnowledge = await knowledgeSeedPrograms(
