@@ -144,12 +144,21 @@ export async function resubmitInFlight(
     orderBy: { seq: 'asc' },
   })
   if (!pending.length) return
+  // a resume may lower what is left (a new total just above the evaluations done): the oldest are
+  // evaluated, the rest were made and paid for but do not fit
+  const resubmitted = pending.slice(0, budget.left())
+  const left = pending.slice(resubmitted.length).map((p) => p.id)
+  if (left.length)
+    await deps.db.prisma.candidate.updateMany({
+      where: { id: { in: left } },
+      data: { status: 'rejected', rejectReason: 'not evaluated: beyond the budget left when the run resumed' },
+    })
   // the previous process may have run them; no result was stored, so they ran to no effect
   await deps.db.sql(
     "UPDATE candidates SET attempt = attempt + 1, status = 'queued' WHERE run_id = $1 AND status IN ('queued', 'running')",
     [runId],
   )
-  for (const p of pending) {
+  for (const p of resubmitted) {
     budget.hold()
     s.code.set(p.id, p.code)
     dispatcher.submit({
@@ -166,5 +175,7 @@ export async function resubmitInFlight(
       operatorParams: (p.operatorParams ?? undefined) as Record<string, unknown> | undefined,
     })
   }
-  deps.log.info(`run ${runId}: re-submitted ${pending.length} evaluation(s) that were in flight`)
+  deps.log.info(
+    `run ${runId}: re-submitted ${resubmitted.length} evaluation(s) that were in flight${left.length ? ` (${left.length} more beyond the budget left not evaluated)` : ''}`,
+  )
 }
