@@ -7,6 +7,7 @@ import { NotFoundError } from '../errors.ts'
 import type { RunConfig } from '../../client-safe/run-config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { encodeCursor } from './cursor.ts'
+import { drivenBy } from '../runs/lease.ts'
 import { bucketWidth } from '../../client-safe/downsample.ts'
 import {
   buildGrid,
@@ -171,14 +172,11 @@ export async function runHead(db: Db, runId: string): Promise<RunHead | null> {
   if (!r) return null
   const { leaseOwner, leaseUntil, ...head } = r
   // who drives the run now: the engine whose lease holds (after a failover, the one that took over)
-  const drivenBy =
-    ['created', 'cold-start', 'evolving'].includes(r.status) &&
-    leaseOwner &&
-    leaseUntil &&
-    leaseUntil.getTime() > Date.now()
-      ? leaseOwner
-      : null
-  return { ...head, finishedAt: r.finishedAt ? r.finishedAt.getTime() : null, drivenBy }
+  return {
+    ...head,
+    finishedAt: r.finishedAt ? r.finishedAt.getTime() : null,
+    drivenBy: drivenBy(db, { status: r.status, leaseOwner, leaseUntil }),
+  }
 }
 
 // ------------------------------------------------------------------ rows → plain data

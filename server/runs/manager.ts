@@ -2,12 +2,12 @@
 // driver per active run, one result stream from the workers routed to the driver that waits for it,
 // and a lease per run so that only one process drives a run at a time (another takes over when the
 // first dies).
-import { hostname } from 'node:os'
 import { HELD_OUT_JOB_PREFIX } from './held-out.ts'
 import type { EvalResult } from '../contracts/evaluation.ts'
 import { ACTIVE_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { type DriverDeps, RunDriver } from './driver.ts'
 import { holdHeapPacing } from './heap-pacer.ts'
+import { THIS_PROCESS } from './lease.ts'
 
 /** how long a run's lease lasts without renewal: a process that dies is replaced after this (FM_LEASE_S) */
 const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)
@@ -16,7 +16,7 @@ const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)
 export type ManagerDeps = Omit<DriverDeps, 'owner'>
 
 export class EngineManager {
-  readonly owner = `${hostname()}:${process.pid}`
+  readonly owner = THIS_PROCESS
   private readonly drivers = new Map<
     string,
     { driver: RunDriver; done: Promise<{ status: RunStatus; reason: string | null }> }
@@ -113,7 +113,10 @@ export class EngineManager {
     const rows = await this.deps.db.prisma.run.findMany({
       where: {
         status: { in: ACTIVE_STATUSES },
-        OR: [{ leaseUntil: null }, { leaseUntil: { lt: new Date() } }, { leaseOwner: this.owner }],
+        // embedded, another process's lease is one that ended holding it (lease.ts)
+        ...(this.deps.db.mode === 'embedded'
+          ? {}
+          : { OR: [{ leaseUntil: null }, { leaseUntil: { lt: new Date() } }, { leaseOwner: this.owner }] }),
       },
       select: { id: true },
     })

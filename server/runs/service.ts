@@ -20,6 +20,7 @@ import {
   unpricedModels,
 } from '../../client-safe/run-config.ts'
 import { knowledgeSeedPrograms } from './seeds.ts'
+import { drivenBy } from './lease.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
@@ -319,8 +320,7 @@ export async function listRuns(db: Db, opts: { limit?: number; status?: string }
     const cfg = config as RunConfig
     return {
       ...r,
-      drivenBy:
-        active.includes(r.id) && leaseOwner && leaseUntil && leaseUntil.getTime() > Date.now() ? leaseOwner : null,
+      drivenBy: drivenBy(db, { status: r.status, leaseOwner, leaseUntil }),
       waitingForWorkers: stalled.has(r.id),
       direction: snap.spec.direction,
       reference: snap.spec.reference ?? null,

@@ -1,5 +1,6 @@
 import { connectApi } from '../../api/client.ts'
 import type { listRuns } from '../../runs/service.ts'
+import { ACTIVE_STATUSES } from '../../../client-safe/run-config.ts'
 import { parse } from '../args.ts'
 import type { Command } from '../main.ts'
 import { fmtScore } from '../headless-run.ts'
@@ -14,6 +15,8 @@ export const runs: Command = {
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
     try {
       const rows = await api.query<Row[]>('runs.list', {})
+      const orphaned = (r: Row) =>
+        api.app?.db.mode === 'embedded' && !r.drivenBy && (ACTIVE_STATUSES as string[]).includes(r.status)
       if (values.json) out(JSON.stringify(rows))
       else if (!rows.length) out('no runs yet (fm-agent run <problem> starts one)')
       else {
@@ -29,6 +32,8 @@ export const runs: Command = {
               ? ['waiting for a worker: no worker can take its evaluations (start fm-agent worker)']
               : []),
             ...(r.drivenBy ? [`driven by ${r.drivenBy}`] : []),
+            // this process holds the embedded data folder: no other can be driving the run
+            ...(orphaned(r) ? [`interrupted: fm-agent resume ${r.id} continues it`] : []),
           ].join('  '),
         )
         out(lines.join('\n'))
