@@ -88,6 +88,23 @@ describe('embedded pool', () => {
     for (const j of jobs) expect(results.filter((r) => r.jobId === j.jobId)).toHaveLength(1)
   })
 
+  it('cancelled jobs still queued are dropped; the job queued after them runs', async () => {
+    // two jobs run and two wait in the children (one buffered each): the rest wait in the pool's queue
+    const held = Array.from({ length: 4 }, () =>
+      makeJob(problem, 'import time\ntime.sleep(1.5)\ndef score():\n    return 0\n'),
+    )
+    const withdrawn = Array.from({ length: 6 }, (_, i) => makeJob(problem, `def score():\n    return ${i}\n`))
+    const kept = makeJob(problem, 'def score():\n    return 42\n')
+    for (const j of [...held, ...withdrawn, kept]) await pool.submit(j)
+    expect(pool.stats().queued).toBe(7)
+    await pool.cancel(withdrawn.map((j) => ({ jobId: j.jobId, attempt: j.attempt })))
+    expect(pool.stats().queued).toBe(1)
+    // dispatch is first in, first out: had they stayed queued, the withdrawn jobs would have run first
+    expect((await waitFor((r) => r.jobId === kept.jobId)).metrics.score).toBe(42)
+    for (const j of held) await waitFor((r) => r.jobId === j.jobId)
+    expect(results.filter((r) => withdrawn.some((j) => j.jobId === r.jobId))).toEqual([])
+  })
+
   it('a worker killed mid-job: that job comes back as an infra error, the worker is replaced', async () => {
     const slow = makeJob(problem, 'import time\ntime.sleep(30)\ndef score():\n    return 0\n')
     await pool.submit(slow)

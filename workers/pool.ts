@@ -112,6 +112,8 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       : detectIsolation(opts.isolation as DetectOptions | undefined)
   const queue: EvalJob[] = []
   const jobMasks = new WeakMap<EvalJob, string[]>()
+  /** jobs between submit() and the queue (the bundle, the masks), by key: true once cancelled */
+  const submitting = new Map<string, boolean>()
   const callbacks: ((r: EvalResult) => void | Promise<void>)[] = []
   const children: Child[] = []
   const poolTag = randomBytes(3).toString('hex')
@@ -147,6 +149,49 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
     },
     error: { kind: 'infra', message: message.slice(0, 4000) },
   })
+
+  /** The bundle on disk, the checks, the masks; then the queue, unless cancelled meanwhile. */
+  async function prepareAndQueue(job: EvalJob, key: string) {
+    try {
+      if (!cache.has(job.problem.bundleHash)) await cache.ensure(job.problem.bundleHash, opts.getBundle)
+    } catch (e) {
+      emit(
+        infraResult(
+          job,
+          `${name}-pool`,
+          `problem bundle ${job.problem.bundleHash.slice(0, 12)}… unavailable: ${(e as Error).message}`,
+        ),
+      )
+      return
+    }
+    if (job.needs.gpu || job.language === 'cuda') {
+      emit(
+        infraResult(
+          job,
+          `${name}-pool`,
+          'this job needs a GPU worker; the embedded pool has none (start `fm-agent worker --gpu` in server mode)',
+        ),
+      )
+      return
+    }
+    const why = unavailable() ?? unsandboxedRefusal(isolation)
+    if (why) {
+      emit(infraResult(job, `${name}-pool`, why))
+      return
+    }
+    const queued = { ...job, enqueuedAt: job.enqueuedAt ?? Date.now() }
+    if (opts.masksFor) {
+      try {
+        jobMasks.set(queued, await opts.masksFor(job))
+      } catch (e) {
+        emit(infraResult(job, `${name}-pool`, `could not decide what the job must not see: ${(e as Error).message}`))
+        return
+      }
+    }
+    if (submitting.get(key)) return
+    queue.push(queued)
+    dispatch()
+  }
 
   function dispatch() {
     if (closing) return
@@ -324,44 +369,19 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
     },
     async submit(job) {
       if (closing) throw new Error('the evaluation pool is closed')
+      const key = keyOf(job)
+      submitting.set(key, false)
       try {
-        if (!cache.has(job.problem.bundleHash)) await cache.ensure(job.problem.bundleHash, opts.getBundle)
-      } catch (e) {
-        emit(
-          infraResult(
-            job,
-            `${name}-pool`,
-            `problem bundle ${job.problem.bundleHash.slice(0, 12)}… unavailable: ${(e as Error).message}`,
-          ),
-        )
-        return
+        await prepareAndQueue(job, key)
+      } finally {
+        submitting.delete(key)
       }
-      if (job.needs.gpu || job.language === 'cuda') {
-        emit(
-          infraResult(
-            job,
-            `${name}-pool`,
-            'this job needs a GPU worker; the embedded pool has none (start `fm-agent worker --gpu` in server mode)',
-          ),
-        )
-        return
-      }
-      const why = unavailable() ?? unsandboxedRefusal(isolation)
-      if (why) {
-        emit(infraResult(job, `${name}-pool`, why))
-        return
-      }
-      const queued = { ...job, enqueuedAt: job.enqueuedAt ?? Date.now() }
-      if (opts.masksFor) {
-        try {
-          jobMasks.set(queued, await opts.masksFor(job))
-        } catch (e) {
-          emit(infraResult(job, `${name}-pool`, `could not decide what the job must not see: ${(e as Error).message}`))
-          return
-        }
-      }
-      queue.push(queued)
-      dispatch()
+    },
+    async cancel(jobs) {
+      const keys = new Set(jobs.map(keyOf))
+      for (let i = queue.length - 1; i >= 0; i--) if (keys.has(keyOf(queue[i]!))) queue.splice(i, 1)
+      // a job being submitted is dropped before it is queued; one a child holds runs (one buffered at most)
+      for (const k of keys) if (submitting.has(k)) submitting.set(k, true)
     },
     onResult(cb) {
       callbacks.push(cb)

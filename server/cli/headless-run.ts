@@ -1,6 +1,7 @@
 // Drives one run to its end from the command line: progress on stderr, the summary on stdout.
 // In-process when this process can open the database; through the server's API when a running
 // server holds the data folder.
+import { constants as osConstants } from 'node:os'
 import type { ApiClient } from '../api/client.ts'
 import type { Logger } from '../log.ts'
 import type { EvaluationBackend } from '../contracts/evaluation.ts'
@@ -44,7 +45,9 @@ export function progressLine(
   return `run ${s.runId.slice(0, 8)} ${s.status}: ${s.evaluations}/${maxEvals} evaluations · best ${fmtScore(s.best?.score)} (seed ${fmtScore(s.seedScore)})${rate ? ` · ${rate.toFixed(1)} eval/s` : ''}${pipeline ? ` · ${pipelineText(pipeline, offline)}` : ''}`
 }
 
-export function exitCodeFor(status: RunStatus) {
+/** 0 done, 1 failed; a run interrupted here exits 128 + the signal's number, as shells expect (130 for Ctrl-C) */
+export function exitCodeFor(status: RunStatus, signal: NodeJS.Signals | null = null) {
+  if (signal) return 128 + osConstants.signals[signal]
   return status === 'failed' ? 1 : 0
 }
 
@@ -120,8 +123,10 @@ export async function driveLocally(
       ),
     )
   })
-  const onSignal = () => {
-    log.info('interrupted: stopping the run (the evaluations in flight are abandoned)')
+  let signal = null as NodeJS.Signals | null
+  const onSignal = (s: NodeJS.Signals) => {
+    signal = s
+    log.info('interrupted: stopping the run, its evaluations in flight withdrawn (again to quit at once)')
     manager.get(runId)?.stop('interrupted from the command line')
   }
   process.once('SIGINT', onSignal)
@@ -133,7 +138,7 @@ export async function driveLocally(
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
-  return runSummary(app.db, runId)
+  return { ...(await runSummary(app.db, runId)), signal }
 }
 
 /** Follows a run that a server drives, until it ends. */
@@ -142,14 +147,14 @@ export async function followRemotely(
   runId: string,
   maxEvals: number,
   log: Logger,
-): Promise<RunSummary> {
+): Promise<RunSummary & { signal: null }> {
   let last = ''
   for (;;) {
     const s = await api.query<RunSummary>('runs.summary', { runId })
     const line = progressLine(s, maxEvals)
     if (line !== last) log.info(line)
     last = line
-    if (FINAL_STATUSES.includes(s.status) || s.status === 'paused') return s
+    if (FINAL_STATUSES.includes(s.status) || s.status === 'paused') return { ...s, signal: null }
     await new Promise((r) => setTimeout(r, 1000))
   }
 }

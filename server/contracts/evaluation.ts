@@ -173,6 +173,11 @@ export interface EvaluationBackend {
   start(): Promise<void>
   /** durable in server mode (graphile-worker job; jobKey from jobId+attempt so a resubmit is a no-op); dispatch in embedded mode */
   submit(job: EvalJob): Promise<void>
+  /**
+   * drops these jobs where no worker has started them (a stopped run's queue); a started one runs to
+   * its end or limit, and its result, if any, is ignored as any stale one is
+   */
+  cancel(jobs: Array<{ jobId: string; attempt: number }>): Promise<void>
   /** every result, exactly as the worker produced it; the engine's ingestion is idempotent on (jobId, attempt) */
   onResult(cb: (r: EvalResult) => void | Promise<void>): void
   /** evaluations that can run at once now (sum of connected workers' concurrency) */

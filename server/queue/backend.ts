@@ -218,6 +218,26 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
         ],
       )
     },
+    async cancel(jobs) {
+      if (!jobs.length) return
+      // graphile-worker removes a job no worker has locked (the rows are all read, so every removal
+      // happens: a CTE would run it only as far as a join reads), then the bookkeeping rows close
+      const { rows } = await pool.query<{ job_id: string; attempt: number }>(
+        `SELECT c.job_id, c.attempt
+           FROM fm_queue.jobs q
+           JOIN unnest($1::text[], $2::int[], $3::text[]) AS c(job_id, attempt, key) USING (job_id, attempt)
+           CROSS JOIN LATERAL graphile_worker.remove_job(c.key) AS removed
+          WHERE q.delivered_at IS NULL AND q.started_at IS NULL AND removed.id IS NOT NULL`,
+        [jobs.map((j) => j.jobId), jobs.map((j) => j.attempt), jobs.map((j) => evalJobKey(j.jobId, j.attempt))],
+      )
+      if (rows.length)
+        await pool.query(
+          `UPDATE fm_queue.jobs q SET delivered_at = now()
+             FROM unnest($1::text[], $2::int[]) AS c(job_id, attempt)
+            WHERE q.job_id = c.job_id AND q.attempt = c.attempt`,
+          [rows.map((r) => r.job_id), rows.map((r) => r.attempt)],
+        )
+    },
     onResult(cb) {
       callbacks.push(cb)
     },

@@ -131,10 +131,13 @@ export class Dispatcher {
     this.onFinal(f, r)
   }
 
-  /** Forgets what is in flight (a stop abandons it); returns the ids. */
+  /** Forgets what is in flight (a stop abandons it), dropping what no worker has started; returns the ids. */
   abandon(): string[] {
-    const ids = [...this.inflight.keys()]
+    const jobs = [...this.inflight.values()].map((f) => ({ jobId: f.id, attempt: f.attempt }))
     this.inflight.clear()
-    return ids
+    this.deps.backend
+      .cancel(jobs)
+      .catch((e) => this.deps.log.warn(`run ${this.runId}: queued evaluations not withdrawn: ${(e as Error).message}`))
+    return jobs.map((j) => j.jobId)
   }
 }

@@ -51,6 +51,8 @@ export class RunDriver {
   private requester!: Requester
   private mode: Mode = 'idle'
   private stopping: { status: RunStatus; reason: string | null } | null = null
+  /** stopped or failed now: the evaluations in flight are withdrawn instead of waited for */
+  private abandoning = false
   private pauseRequested = false
   private detaching = false
   /** nothing could be planned while nothing was in flight: the evolve stage has nothing to select */
@@ -109,12 +111,15 @@ export class RunDriver {
   private endNow(status: 'failed' | 'completed', reason: string) {
     if (this.stopping) return
     this.stopping = { status, reason }
+    // a failed run's evaluations in flight are not waited for; a completed one's are still worth their results
+    this.abandoning = status === 'failed'
     this.abort.abort()
     this.notify()
   }
 
   stop(reason = 'stopped by a user') {
     this.stopping = { status: 'stopped', reason }
+    this.abandoning = true
     this.abort.abort()
     this.notify()
   }
@@ -354,7 +359,10 @@ export class RunDriver {
   private async drain() {
     const bounded = this.stopping || this.detaching ? 20_000 : undefined
     const { pool, dispatcher, ingestor, store } = this.p
-    await this.until(() => pool.size === 0 && dispatcher.size === 0 && ingestor.backlog === 0, bounded)
+    await this.until(
+      () => pool.size === 0 && (this.abandoning || dispatcher.size === 0) && ingestor.backlog === 0,
+      bounded,
+    )
     await ingestor.idle()
     await store.drain()
     await ingestor.lessonsDone()
@@ -376,12 +384,12 @@ export class RunDriver {
       status = 'completed'
       reason = budget.exhausted() ?? 'evaluation budget reached'
     }
-    if (status === 'stopped' && dispatcher.size) {
-      // stopping does not wait forever for evaluations; they are recorded as never finished
+    if (status !== 'completed' && dispatcher.size) {
+      // evaluations a stop or failure did not wait for are recorded as never finished
       const ids = dispatcher.abandon()
       await this.db.prisma.candidate.updateMany({
         where: { id: { in: ids }, status: { in: ['queued', 'running'] } },
-        data: { status: 'rejected', rejectReason: 'run stopped before the evaluation finished' },
+        data: { status: 'rejected', rejectReason: `run ${status} before the evaluation finished` },
       })
     }
     await this.setStatus(status, reason)

@@ -155,7 +155,7 @@ export const run: Command = {
         ? await followRemotely(api, runId, maxEvals, log)
         : await driveLocally(api, runId, maxEvals, log, backend!)
       out(values.json ? summaryJson(summary) : summaryText(summary))
-      return exitCodeFor(summary.status)
+      return exitCodeFor(summary.status, summary.signal)
     } finally {
       await stopLocalBackend(backend)
       await api.close()

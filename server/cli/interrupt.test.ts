@@ -1,0 +1,112 @@
+// Ctrl-C on a headless run, through the real CLI, sandboxed workers and the embedded database: the
+// run stops at once (its queued evaluations withdrawn, not worked through), the process says so with
+// exit code 130, and a second Ctrl-C, which quits without cleaning up, leaves a run that `runs`
+// calls interrupted and `resume` continues at once. Every step waits on what the process printed.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { cli } from '../../test-support/cli.ts'
+import { WatchedCli } from '../../test-support/cli-process.ts'
+import { scratchDirs } from '../../test-support/scratch.ts'
+import { openDatabase } from '../db.ts'
+
+const { tempDir } = scratchDirs('fm-interrupt-')
+
+/** Evaluations that take a while, so that a queue of them is waiting whenever the signal comes. */
+function slowProblem() {
+  const dir = join(tempDir(), 'slow')
+  mkdirSync(dir)
+  writeFileSync(
+    join(dir, 'problem.json'),
+    JSON.stringify({
+      id: 'slow-sum',
+      name: 'Slow sum',
+      description: 'Maximize the sum of the numbers; each evaluation takes half a second.',
+      language: 'python',
+      entry: 'initial.py',
+      evaluator: 'evaluator.py',
+      direction: 'max',
+      primaryMetric: 'score',
+      limits: { timeoutS: 20, memoryMb: 512 },
+    }),
+  )
+  writeFileSync(join(dir, 'initial.py'), '# EVOLVE-BLOCK-START\na = 1.0\nb = 2.0\nc = 3.0\n# EVOLVE-BLOCK-END\n')
+  writeFileSync(
+    join(dir, 'evaluator.py'),
+    [
+      'import json, re, sys, time',
+      'time.sleep(0.5)',
+      'nums = [float(x) for x in re.findall(r"-?\\d+\\.?\\d*", open(sys.argv[1]).read())]',
+      'print(json.dumps({"valid": True, "metrics": {"score": sum(nums)}}))',
+    ].join('\n'),
+  )
+  return dir
+}
+
+async function candidates(dataDir: string, runId: string) {
+  const db = await openDatabase({ dataDir, databaseUrl: '' })
+  try {
+    const rows = await db.prisma.candidate.findMany({
+      where: { runId },
+      select: { evalIndex: true, status: true, rejectReason: true },
+    })
+    return {
+      evaluated: rows.filter((r) => r.evalIndex !== null).length,
+      withdrawn: rows.filter((r) => r.rejectReason === 'run stopped before the evaluation finished').length,
+    }
+  } finally {
+    await db.close()
+  }
+}
+
+describe('Ctrl-C on fm-agent run', () => {
+  it('stops at once: queued evaluations are withdrawn, exit code 130, the summary printed', async () => {
+    const dataDir = join(tempDir(), 'data')
+    const p = new WatchedCli(
+      ['run', slowProblem(), '--operators', 'local', '--max-evals', '200', '--json', '--data-dir', dataDir],
+      {
+        FM_LOG: 'debug',
+        FM_WORKERS: '2',
+      },
+    )
+    expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 6)).toBe(true)
+    const atSignal = p.lastProgress()!.evaluations
+    p.child.kill('SIGINT')
+    const r = await p.done()
+    expect(r.code, r.stderr).toBe(130)
+    expect(r.stderr).toMatch(/interrupted: stopping the run/)
+    expect(r.json.status).toBe('stopped')
+    // at most the two evaluations running at the signal (and one the progress line had not yet
+    // counted) finish; the queue behind them is never worked through
+    expect(r.json.evaluations).toBeLessThanOrEqual(atSignal + 3)
+    const c = await candidates(dataDir, r.json.runId)
+    expect(c.evaluated).toBe(r.json.evaluations)
+    expect(c.withdrawn).toBeGreaterThan(0)
+  }, 300_000)
+
+  it('a second Ctrl-C quits at once; the run is shown as interrupted and resumes without waiting', async () => {
+    const dataDir = join(tempDir(), 'data')
+    const problem = slowProblem()
+    const p = new WatchedCli(['run', problem, '--operators', 'local', '--max-evals', '200', '--data-dir', dataDir], {
+      FM_LOG: 'debug',
+      FM_WORKERS: '2',
+    })
+    expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 3)).toBe(true)
+    p.child.kill('SIGINT')
+    expect(await p.until(() => /interrupted: stopping the run/.test(p.stderr))).toBe(true)
+    p.child.kill('SIGINT')
+    const r = await p.done()
+    expect(r.signal).toBe('SIGINT')
+    const runId = p.runId!
+    const listed = await cli(['runs', '--data-dir', dataDir])
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(listed.stdout).toContain(`interrupted: fm-agent resume ${runId} continues it`)
+    expect(listed.stdout).not.toMatch(/driven by/)
+    // the dead process's lease does not hold the run: no wait for it to expire
+    const before = (await candidates(dataDir, runId)).evaluated
+    const resumed = await cli(['resume', runId, '--max-evals', String(before + 4), '--json', '--data-dir', dataDir])
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.json.status).toBe('completed')
+    expect(resumed.json.evaluations).toBe(before + 4)
+  }, 300_000)
+})
