@@ -1,0 +1,142 @@
+// The run export's file, format fm-agent-run/1: what `fm-agent export` writes and `fm-agent import`
+// reads. Fields are only ever added under this format, so every earlier export still reads; a file
+// without `problem` and `bundles` (written before exports carried their problem, or for a user
+// who may not read problem files) imports only where its problem already is.
+import { z } from 'zod'
+import { BadInputError } from '../errors.ts'
+import { MAX_BUNDLE_BYTES, unpackBundle } from '../problems/bundle.ts'
+
+export const EXPORT_FORMAT = 'fm-agent-run/1'
+
+const LIMIT_MIB = MAX_BUNDLE_BYTES >> 20
+const mib = (n: number) => (n / (1 << 20)).toFixed(1)
+
+const Id = z.string().min(1).max(200)
+const Int = z.number().int()
+const Obj = z.looseObject({})
+
+/** The problem's row as stored where the run was exported: enough to create it again. */
+export const ExportedProblem = z.object({
+  id: Id,
+  name: z.string(),
+  description: z.string(),
+  format: z.string(),
+  language: z.string(),
+  direction: z.enum(['max', 'min']),
+  primaryMetric: z.string(),
+  spec: Obj,
+  seedCode: z.string(),
+  runDefaults: Obj.default({}),
+  warnings: z.array(z.string()).default([]),
+  bundleHash: z.string().min(1),
+})
+export type ExportedProblem = z.infer<typeof ExportedProblem>
+
+/** A problem folder's stored bundle (gzip, in base64): the run's own, and the problem's when it differs. */
+export const ExportedBundle = z.object({
+  hash: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex'),
+  size: Int.nonnegative(),
+  fileCount: Int.nonnegative(),
+  data: z.string(),
+})
+export type ExportedBundle = z.infer<typeof ExportedBundle>
+
+/**
+ * What an import needs of a file; rows keep their other fields as exported. Columns with a default
+ * may be missing (an export from before they existed).
+ */
+export const ExportFile = z.object({
+  format: z.literal(EXPORT_FORMAT),
+  exportedAt: z.string().optional(),
+  run: z.looseObject({
+    id: Id,
+    problemId: Id,
+    status: z.string(),
+    config: Obj,
+    problemSnapshot: z.looseObject({ id: Id, bundleHash: z.string(), spec: Obj }),
+    engineState: Obj.nullish(),
+  }),
+  islands: z.array(z.looseObject({ index: Int.nonnegative(), state: Obj.nullish() })).default([]),
+  candidates: z.array(
+    z.looseObject({
+      id: Id,
+      seq: Int,
+      island: Int,
+      parentIds: z.array(z.string()),
+      origin: z.string(),
+      code: z.string(),
+      codeHash: z.string(),
+      status: z.string(),
+    }),
+  ),
+  migrations: z.array(Obj).default([]),
+  guidance: z.array(Obj).default([]),
+  metrics: z.array(Obj).default([]),
+  ratings: z.array(Obj).default([]),
+  images: z.array(Obj).default([]),
+  problem: ExportedProblem.optional(),
+  bundles: z.array(ExportedBundle).default([]),
+})
+export type ExportFile = z.infer<typeof ExportFile>
+
+function describeIssue(i: z.core.$ZodIssue): string {
+  const where = i.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '')
+  if (i.code === 'invalid_type' && i.input === undefined) return `"${where}" is missing (expected ${i.expected})`
+  return `${where ? `"${where}": ` : ''}${i.message}`
+}
+
+/** The file checked: a clear line for what is wrong with it, not a failed insert halfway through. */
+export function readExportFile(data: unknown): ExportFile {
+  const format = data && typeof data === 'object' ? (data as { format?: unknown }).format : undefined
+  if (format !== EXPORT_FORMAT) {
+    throw new BadInputError(
+      format === undefined
+        ? `not an FM Agent run export (expected "format": "${EXPORT_FORMAT}")`
+        : `not an FM Agent run export this version reads: "format" is ${JSON.stringify(format)}, expected "${EXPORT_FORMAT}"`,
+    )
+  }
+  const r = ExportFile.safeParse(data, { reportInput: true })
+  if (!r.success) {
+    const more = r.error.issues.length - 1
+    throw new BadInputError(
+      `an FM Agent run export, but incomplete or damaged: ${describeIssue(r.error.issues[0]!)}${more ? ` (and ${more} more)` : ''}`,
+    )
+  }
+  return r.data
+}
+
+/** A stored bundle as an export carries it, within the bound a problem folder has. */
+export function exportedBundle(row: {
+  hash: string
+  data: Uint8Array
+  size: number
+  fileCount: number
+}): ExportedBundle {
+  if (row.size > MAX_BUNDLE_BYTES || row.data.length > MAX_BUNDLE_BYTES)
+    throw new BadInputError(
+      `the problem's files (bundle ${row.hash.slice(0, 12)}) are ${mib(Math.max(row.size, row.data.length))} MiB, over the ${LIMIT_MIB} MiB a problem folder may hold; an export carries them only within that limit`,
+    )
+  return { hash: row.hash, size: row.size, fileCount: row.fileCount, data: Buffer.from(row.data).toString('base64') }
+}
+
+/** A bundle from a file, checked before it is stored: its content against its hash, its size against the bound. */
+export function importedBundle(b: ExportedBundle) {
+  const what = `the export's problem files (bundle ${b.hash.slice(0, 12)})`
+  const data = Buffer.from(b.data, 'base64')
+  if (data.length > MAX_BUNDLE_BYTES)
+    throw new BadInputError(`${what} are ${mib(data.length)} MiB, over the ${LIMIT_MIB} MiB a problem folder may hold`)
+  let files: ReturnType<typeof unpackBundle>
+  try {
+    files = unpackBundle(data, b.hash)
+  } catch (e) {
+    throw new BadInputError(
+      `${what} cannot be read (${(e as Error).message}); a problem folder may hold ${LIMIT_MIB} MiB at most`,
+    )
+  }
+  if (files.size > MAX_BUNDLE_BYTES)
+    throw new BadInputError(`${what} hold ${mib(files.size)} MiB, over the ${LIMIT_MIB} MiB a problem folder may hold`)
+  return { hash: b.hash, data: new Uint8Array(data), size: files.size, fileCount: files.files.length }
+}
