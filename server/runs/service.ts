@@ -1,5 +1,6 @@
 // Runs as data: creation (config and problem snapshot), listing, the summary the CLI prints,
 // status changes, export and import. The engine (engine.ts) is what moves a run forward.
+import { randomUUID } from 'node:crypto'
 import type { Db, Prisma } from '../db.ts'
 import type { Actor } from '../auth/roles.ts'
 import type { ProblemSpec } from '../contracts/problem.ts'
@@ -21,6 +22,8 @@ import {
 } from '../../client-safe/run-config.ts'
 import { knowledgeSeedPrograms } from './seeds.ts'
 import { drivenBy } from './lease.ts'
+import { EXPORT_FORMAT, exportedBundle, importedBundle, readExportFile } from './export-file.ts'
+import { insertRowsExactly } from '../db/exact-rows.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
@@ -348,13 +351,17 @@ export async function requireRun(db: Db, runId: string) {
 
 // ------------------------------------------------------------------ export / import
 
-export const EXPORT_FORMAT = 'fm-agent-run/1'
+export { EXPORT_FORMAT }
 
-/** Every candidate with its code, metrics and artifacts, plus the run's config and history. */
-export async function exportRun(db: Db, runId: string) {
+/**
+ * Every candidate with its code, metrics and artifacts, plus the run's config and history, and
+ * (unless `withProblem` is false) its problem: the row and the stored files, so that the export
+ * imports into a database that never saw the problem.
+ */
+export async function exportRun(db: Db, runId: string, opts: { withProblem?: boolean } = {}) {
   const run = await db.prisma.run.findUnique({ where: { id: runId } })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
-  const [islands, candidates, migrations, guidance, metrics, ratings, images] = await Promise.all([
+  const [islands, candidates, migrations, guidance, metrics, ratings, images, problem] = await Promise.all([
     db.prisma.island.findMany({ where: { runId }, orderBy: { index: 'asc' } }),
     db.prisma.candidate.findMany({ where: { runId }, orderBy: { seq: 'asc' } }),
     db.prisma.migration.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
@@ -366,6 +373,7 @@ export async function exportRun(db: Db, runId: string) {
       select: { candidateId: true, name: true, mime: true, data: true },
       orderBy: [{ candidateId: 'asc' }, { name: 'asc' }],
     }),
+    opts.withProblem === false ? null : problemForExport(db, run),
   ])
   const { leaseOwner: _lo, leaseUntil: _lu, ...runData } = run
   return {
@@ -385,123 +393,163 @@ export async function exportRun(db: Db, runId: string) {
       mime: i.mime,
       data: Buffer.from(i.data).toString('base64'),
     })),
+    ...(problem ?? {}),
   }
 }
 
-type ExportFile = Awaited<ReturnType<typeof exportRun>>
+/** The run's problem as stored, with the files the run ran with and the problem's own when they differ. */
+async function problemForExport(db: Db, run: { problemId: string; problemSnapshot: unknown }) {
+  const problem = await db.prisma.problem.findUnique({
+    where: { id: run.problemId },
+    select: {
+      id: true,
+      name: true,
+      description: true,
+      format: true,
+      language: true,
+      direction: true,
+      primaryMetric: true,
+      spec: true,
+      seedCode: true,
+      runDefaults: true,
+      warnings: true,
+      bundleHash: true,
+    },
+  })
+  if (!problem) return null
+  const hashes = [...new Set([(run.problemSnapshot as ProblemSnapshot).bundleHash, problem.bundleHash])].filter(Boolean)
+  const stored = await db.prisma.problemBundle.findMany({ where: { hash: { in: hashes } } })
+  const bundles = hashes.flatMap((h) => stored.filter((b) => b.hash === h)).map(exportedBundle)
+  return { problem, bundles }
+}
 
-/** Imports an export as a new run (new ids where needed), stopped: it can be inspected or resumed. */
-export async function importRun(db: Db, actor: Actor, data: unknown) {
-  const file = data as Partial<ExportFile>
-  if (
-    !file ||
-    typeof file !== 'object' ||
-    file.format !== EXPORT_FORMAT ||
-    !file.run ||
-    !Array.isArray(file.candidates)
-  ) {
-    throw new BadInputError(`not an FM Agent run export (expected "format": "${EXPORT_FORMAT}")`)
-  }
-  const src = file.run as ExportFile['run']
-  const problem = await db.prisma.problem.findUnique({ where: { id: src.problemId }, select: { id: true } })
-  if (!problem) {
-    throw new BadInputError(`the export's problem "${src.problemId}" is not in this database; import its folder first`)
-  }
+export interface ImportResult {
+  runId: string
+  candidates: number
+  /**
+   * What became of the export's problem here: `created` from the export; `same`, the one here (the
+   * same files, or an export that does not carry its problem); `differs`, the one here has other
+   * files and was left as it is: the run keeps the files it ran with (its own bundle).
+   */
+  problem: { id: string; status: 'created' | 'same' | 'differs' }
+}
+
+/**
+ * Imports an export as a new run (the exported ids), stopped: it can be inspected or resumed. Its
+ * problem is created from the export when this database lacks it; one here is never overwritten.
+ */
+export async function importRun(db: Db, actor: Actor, data: unknown): Promise<ImportResult> {
+  const file = readExportFile(data)
+  const src = file.run
+  if (file.problem && file.problem.id !== src.problemId)
+    throw new BadInputError(
+      `the export's problem is "${file.problem.id}" but its run names "${src.problemId}": the file was altered`,
+    )
+  // checked before anything is written: a damaged or oversized bundle refuses the whole file
+  const bundles = file.bundles.map(importedBundle)
+  const existing = await db.prisma.problem.findUnique({ where: { id: src.problemId }, select: { bundleHash: true } })
+  let status: ImportResult['problem']['status'] = 'same'
+  if (!existing) {
+    if (!file.problem)
+      throw new BadInputError(
+        `the export's problem "${src.problemId}" is not in this database and the file does not carry it (exported before exports carried their problem, or by a user who is not an admin); export the run again with this version (an export now carries its problem), or run the problem's folder here once (fm-agent run <folder>)`,
+      )
+    const hash = file.problem.bundleHash
+    if (
+      !bundles.some((b) => b.hash === hash) &&
+      !(await db.prisma.problemBundle.findUnique({ where: { hash }, select: { hash: true } }))
+    )
+      throw new BadInputError(
+        `the export carries problem "${src.problemId}" without its files (bundle ${hash.slice(0, 12)}); run the problem's folder here once (fm-agent run <folder>)`,
+      )
+    status = 'created'
+  } else if (file.problem && file.problem.bundleHash !== existing.bundleHash) status = 'differs'
   if (await db.prisma.run.findUnique({ where: { id: src.id }, select: { id: true } })) {
     throw new ConflictError(`run ${src.id} already exists here`)
   }
-  const date = (v: unknown) => (v ? new Date(v as string) : null)
+  const now = new Date()
   await db.prisma.$transaction(
     async (tx) => {
-      await tx.run.create({
-        data: {
+      // content-addressed: a bundle already here is the same files
+      if (bundles.length) await tx.problemBundle.createMany({ data: bundles, skipDuplicates: true })
+      if (status === 'created') {
+        const p = file.problem!
+        await insertRowsExactly(tx, 'problems', [
+          // its folder is on the exporting machine, not here: no source path to hide from sandboxes
+          { ...p, sourcePath: null, builtin: false, createdAt: now, updatedAt: now },
+        ])
+      }
+      await insertRowsExactly(tx, 'runs', [
+        {
           id: src.id,
-          name: src.name,
+          name: src.name ?? null,
           problemId: src.problemId,
           status: FINAL_STATUSES.includes(src.status as RunStatus) ? src.status : 'stopped',
           statusReason: src.statusReason ?? 'imported',
-          config: json(src.config),
-          problemSnapshot: json(src.problemSnapshot),
+          config: src.config,
+          problemSnapshot: src.problemSnapshot,
           evaluations: src.evaluations,
           spendUsd: src.spendUsd,
-          seedScore: src.seedScore,
-          bestScore: src.bestScore,
-          bestCandidateId: src.bestCandidateId,
+          seedScore: src.seedScore ?? null,
+          bestScore: src.bestScore ?? null,
+          bestCandidateId: src.bestCandidateId ?? null,
           nextSeq: src.nextSeq,
-          engineState: json(src.engineState ?? {}),
+          engineState: src.engineState ?? {},
           createdById: actor.id,
-          startedAt: date(src.startedAt),
-          finishedAt: date(src.finishedAt),
+          startedAt: src.startedAt ?? null,
+          finishedAt: src.finishedAt ?? null,
           forkedFromRunId: src.forkedFromRunId ?? null,
           forkedFromCandidateId: src.forkedFromCandidateId ?? null,
-          createdAt: date(src.createdAt) ?? new Date(),
+          createdAt: src.createdAt ?? now,
+          updatedAt: now,
         },
-      })
-      await tx.island.createMany({
-        data: (file.islands ?? []).map((i) => ({
+      ])
+      await insertRowsExactly(
+        tx,
+        'islands',
+        file.islands.map((i) => ({
+          id: randomUUID(),
           runId: src.id,
           index: i.index,
-          state: json(i.state ?? {}),
-          bestScore: i.bestScore,
-          bestCandidateId: i.bestCandidateId,
+          state: i.state ?? {},
+          bestScore: i.bestScore ?? null,
+          bestCandidateId: i.bestCandidateId ?? null,
           stagnant: i.stagnant,
+          updatedAt: now,
         })),
-      })
-      const cands = file.candidates!.map((c) => ({
-        ...c,
-        runId: src.id,
-        status: c.status === 'queued' || c.status === 'running' ? 'pending' : c.status,
-        createdAt: new Date(c.createdAt),
-        evaluatedAt: date(c.evaluatedAt),
-        operatorParams: c.operatorParams === null ? undefined : json(c.operatorParams),
-        metrics: c.metrics === null ? undefined : json(c.metrics),
-        features: c.features === null ? undefined : json(c.features),
-        artifacts: c.artifacts === null ? undefined : json(c.artifacts),
-        error: c.error === null ? undefined : json(c.error),
-        timing: c.timing === null ? undefined : json(c.timing),
-        judge: c.judge === null || c.judge === undefined ? undefined : json(c.judge),
-        heldOut: c.heldOut === null || c.heldOut === undefined ? undefined : json(c.heldOut),
-      }))
-      for (let i = 0; i < cands.length; i += 500) await tx.candidate.createMany({ data: cands.slice(i, i + 500) })
-      if (file.migrations?.length)
-        await tx.migration.createMany({
-          data: file.migrations.map((m) => ({ ...m, runId: src.id, createdAt: new Date(m.createdAt) })),
-        })
-      if (file.metrics?.length) {
-        await tx.runMetric.createMany({
-          data: file.metrics.map((m) => ({
-            ...m,
-            runId: src.id,
-            at: new Date(m.at),
-            diversity: json(m.diversity),
-            pipeline: m.pipeline === null || m.pipeline === undefined ? undefined : json(m.pipeline),
-          })),
-        })
-      }
-      if (file.guidance?.length) {
-        await tx.guidance.createMany({
-          data: file.guidance.map((g) => ({
-            ...g,
-            runId: src.id,
-            createdAt: new Date(g.createdAt),
-            expiresAt: date(g.expiresAt),
-            withdrawnAt: date(g.withdrawnAt),
-          })),
-        })
-      }
-      // exports made before ratings existed have none
-      if (file.ratings?.length) {
-        await tx.candidateRating.createMany({
-          data: file.ratings.map((r) => ({
-            ...r,
-            runId: src.id,
-            createdAt: new Date(r.createdAt),
-            updatedAt: new Date(r.updatedAt),
-          })),
-        })
-      }
-      // pictures are checked as they were at ingestion; one that fails is left out (exports made before pictures have none)
-      const pictures = (file.images ?? []).flatMap((i) => {
+      )
+      await insertRowsExactly(
+        tx,
+        'candidates',
+        file.candidates.map((c) => ({
+          ...c,
+          runId: src.id,
+          status: c.status === 'queued' || c.status === 'running' ? 'pending' : c.status,
+        })),
+      )
+      // exports made before ratings, pictures or some columns existed have none: their defaults
+      await insertRowsExactly(
+        tx,
+        'migrations',
+        file.migrations.map(({ id: _id, ...m }) => ({ ...m, runId: src.id })),
+      )
+      await insertRowsExactly(
+        tx,
+        'run_metrics',
+        file.metrics.map(({ id: _id, ...m }) => ({ ...m, runId: src.id })),
+      )
+      await insertRowsExactly(
+        tx,
+        'guidance',
+        file.guidance.map((g) => ({ ...g, runId: src.id })),
+      )
+      await insertRowsExactly(
+        tx,
+        'candidate_ratings',
+        file.ratings.map((r) => ({ ...r, runId: src.id })),
+      )
+      // pictures are checked as they were at ingestion; one that fails is left out
+      const pictures = file.images.flatMap((i) => {
         const img = importedImage(i)
         return img ? [img] : []
       })
@@ -511,13 +559,13 @@ export async function importRun(db: Db, actor: Actor, data: unknown) {
         targetType: 'run',
         targetId: src.id,
         runId: src.id,
-        after: { candidates: cands.length },
+        after: { candidates: file.candidates.length, problem: { id: src.problemId, status } },
       })
       // a run of 100,000 candidates takes far longer than Prisma's default 5 s for one transaction
     },
     { timeout: 30 * 60_000, maxWait: 60_000 },
   )
-  return { runId: src.id, candidates: file.candidates.length }
+  return { runId: src.id, candidates: file.candidates.length, problem: { id: src.problemId, status } }
 }
 
 /** Before resuming: the new evaluation total, and a status from which the engine continues. */

@@ -30,6 +30,7 @@ import {
   setStatus,
 } from '../../runs/service.ts'
 import { audit } from '../../services/audit.ts'
+import { roleAtLeast } from '../../auth/roles.ts'
 import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
 import type { Context } from '../trpc.ts'
 import { adminProcedure, expertProcedure, router, viewerProcedure } from '../trpc.ts'
@@ -203,7 +204,12 @@ export const runsRouter = router({
     })
     return { ok: true, command: c }
   }),
-  export: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => exportRun(ctx.app.db, input.runId)),
+  /** the problem's files (evaluator, held-out data) only for admins, who may import problem folders */
+  export: viewerProcedure
+    .input(RunIdInput)
+    .query(({ ctx, input }) =>
+      exportRun(ctx.app.db, input.runId, { withProblem: roleAtLeast(ctx.actor.role, 'admin') }),
+    ),
   /** what a fork from this candidate starts with: the source run's configuration and what would seed it */
   forkPreview: adminProcedure.input(ForkSourceInput).query(({ ctx, input }) => forkPreview(ctx.app.db, input)),
   /** a new run from a candidate (and optionally its island's population), on the source run's problem */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { connectApi } from '../../api/client.ts'
+import { BadInputError, ConflictError } from '../../errors.ts'
 import { importRun } from '../../runs/service.ts'
 import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -21,9 +22,16 @@ export const importCommand: Command = {
       if (api.remote) throw new UsageError('stop the server first: importing writes the database directly')
       const r = await importRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, data).catch(
         (e: Error) => {
-          throw new UsageError(e.message)
+          // what is wrong with the file or this database; anything else is an internal error (exit 1)
+          if (e instanceof BadInputError || e instanceof ConflictError) throw new UsageError(e.message)
+          throw e
         },
       )
+      if (r.problem.status === 'created') log.info(`problem "${r.problem.id}" created from the export`)
+      if (r.problem.status === 'differs')
+        log.warn(
+          `problem "${r.problem.id}" here has other files than the export's and was left as it is; the imported run keeps the files it ran with`,
+        )
       out(`imported run ${r.runId} with ${r.candidates} candidates`)
       return 0
     } finally {
