@@ -1,0 +1,257 @@
+// A run exported from one database and imported into another that never saw it, as a new user
+// moves a run between data folders: the export carries its problem (the row and its files), the
+// doubles come back as the same doubles, a problem already there is never overwritten, and a file
+// that is not a whole export is refused with what is wrong with it.
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli, FIXTURES } from '../../test-support/cli.ts'
+import { dbModes } from '../../test-support/db-modes.ts'
+import { scratchDirs } from '../../test-support/scratch.ts'
+import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
+import type { Actor } from '../auth/roles.ts'
+import type { Db } from '../db.ts'
+import { BadInputError } from '../errors.ts'
+import { MAX_BUNDLE_BYTES, unpackBundle } from '../problems/bundle.ts'
+import { importProblem } from '../services/problem-catalog.ts'
+import { exportedBundle } from './export-file.ts'
+import { createRun, exportRun, importRun } from './service.ts'
+
+const { tempDir } = scratchDirs('fm-export-')
+const CURVE = join(FIXTURES, 'curve-fit')
+const admin: Actor = { id: null, label: 'test', role: 'admin', via: 'system' }
+/** as `fm-agent export` writes it */
+const asFile = (v: unknown) => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x)))
+// doubles whose shortest form has 17 digits: Prisma's own writes store the neighbouring double
+const AWKWARD = [3.7174721189591082, 0.30000000000000004, 1.0000000000000002, 123.45678901234568]
+
+describe.each(dbModes())('export and import across databases, %s', (mode, open) => {
+  const opened: Array<{ db: Db; cleanup: () => Promise<void> }> = []
+  const fresh = async () => {
+    const o = await open()
+    opened.push(o)
+    return o.db
+  }
+  let source: Db
+  let runId = ''
+  let file: any
+  beforeAll(async () => {
+    source = await fresh()
+    const p = await importProblem(source, CURVE)
+    ;({ runId } = await seedSyntheticRun(source, { candidates: 240, islands: 2, direction: 'min', problemId: p.id }))
+    // the run as `fm-agent run` leaves it: the problem it ran (its files by hash), doubles the engine wrote exactly
+    const row = await source.prisma.problem.findUniqueOrThrow({ where: { id: p.id } })
+    const snapshot = {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      spec: row.spec,
+      seedCode: row.seedCode,
+      bundleHash: row.bundleHash,
+    }
+    const awkward = JSON.stringify(AWKWARD)
+    await source.sql(
+      `UPDATE runs SET problem_snapshot = $2::jsonb,
+         engine_state = jsonb_build_object('bandit', jsonb_build_object('values', $3::jsonb)), spend_usd = ($3::jsonb->>1)::float8
+       WHERE id = $1`,
+      [runId, JSON.stringify(snapshot), awkward],
+    )
+    await source.sql(
+      `UPDATE candidates SET
+         timing = jsonb_build_object('sandboxMs', $2::jsonb->0, 'evaluatorMs', $2::jsonb->3),
+         operator_params = jsonb_build_object('changes', jsonb_build_array(jsonb_build_object('sigma', $2::jsonb->0))),
+         cost_usd = ($2::jsonb->>1)::float8
+       WHERE run_id = $1 AND seq % 5 = 0`,
+      [runId, awkward],
+    )
+    await source.sql(
+      `UPDATE run_metrics SET evals_per_sec = ($2::jsonb->>0)::float8, failure_rate = ($2::jsonb->>2)::float8 WHERE run_id = $1`,
+      [runId, awkward],
+    )
+    await source.sql(`UPDATE islands SET state = jsonb_build_object('temperature', $2::jsonb->0) WHERE run_id = $1`, [
+      runId,
+      awkward,
+    ])
+    file = asFile(await exportRun(source, runId))
+  }, 120_000)
+  afterAll(async () => {
+    for (const o of opened) await o.cleanup()
+  })
+
+  it('carries the problem: its row and the files the run ran with', async () => {
+    expect(file.problem).toMatchObject({
+      id: 'test-curve-fit',
+      direction: 'min',
+      bundleHash: file.run.problemSnapshot.bundleHash,
+    })
+    expect(file.bundles.map((b: { hash: string }) => b.hash)).toEqual([file.problem.bundleHash])
+    const files = unpackBundle(Buffer.from(file.bundles[0].data, 'base64'), file.problem.bundleHash).files
+    expect(files.map((f) => f.path)).toEqual(['evaluator.py', 'initial.py', 'problem.json'])
+    // the awkward doubles are in the file as the source database holds them
+    expect(file.metrics[0].evalsPerSec).toBe(AWKWARD[0])
+    expect(file.candidates[0].timing.sandboxMs).toBe(AWKWARD[0])
+  })
+
+  it('imports into a fresh database: the problem created, every row and every double the same', async () => {
+    const target = await fresh()
+    expect(await target.prisma.problem.count({ where: { id: 'test-curve-fit' } })).toBe(0)
+    const r = await importRun(target, admin, file)
+    expect(r).toEqual({ runId, candidates: 240, problem: { id: 'test-curve-fit', status: 'created' } })
+
+    const problem = await target.prisma.problem.findUniqueOrThrow({ where: { id: 'test-curve-fit' } })
+    const { createdAt: _c, updatedAt: _u, sourcePath, builtin, ...rest } = problem
+    expect(rest).toEqual(file.problem)
+    expect([sourcePath, builtin]).toEqual([null, false])
+    const bundle = await target.prisma.problemBundle.findUniqueOrThrow({ where: { hash: problem.bundleHash } })
+    expect(unpackBundle(Buffer.from(bundle.data), problem.bundleHash).files).toHaveLength(3)
+
+    const again = asFile(await exportRun(target, runId))
+    expect(again.candidates).toEqual(file.candidates)
+    expect(again.metrics).toEqual(file.metrics)
+    expect(again.migrations).toEqual(file.migrations)
+    expect(again.metrics.map((m: { evalsPerSec: number }) => m.evalsPerSec)).toContain(AWKWARD[0])
+    expect(again.candidates[5].operatorParams.changes[0].sigma).toBe(AWKWARD[0])
+    expect(again.candidates[5].timing.evaluatorMs).toBe(AWKWARD[3])
+    expect(again.candidates[5].costUsd).toBe(AWKWARD[1])
+    const strip = ({ id: _i, updatedAt: _u2, ...i }: Record<string, unknown>) => i
+    expect(again.islands.map(strip)).toEqual(file.islands.map(strip))
+    expect(again.islands[0].state.temperature).toBe(AWKWARD[0])
+    const { updatedAt: _a, ...runAgain } = again.run
+    const { updatedAt: _b, ...runFile } = file.run
+    // a run without a status reason says where it came from
+    expect(runAgain).toEqual({ ...runFile, statusReason: 'imported' })
+    expect(again.run.engineState.bandit.values).toEqual(AWKWARD)
+    expect(again.run.spendUsd).toBe(AWKWARD[1])
+    expect({ problem: again.problem, bundles: again.bundles }).toEqual({ problem: file.problem, bundles: file.bundles })
+
+    // a new run on the created problem starts here (server mode: workers elsewhere evaluate it)
+    if (mode.startsWith('server')) {
+      const run = await createRun(target, admin, { problemId: 'test-curve-fit', config: { budget: { maxEvals: 5 } } })
+      expect(run.id).not.toBe(runId)
+    }
+
+    // imported again where the problem now is: the same files, so the same problem
+    await target.prisma.run.delete({ where: { id: runId } })
+    const twice = await importRun(target, admin, file)
+    expect(twice.problem).toEqual({ id: 'test-curve-fit', status: 'same' })
+    expect(await target.prisma.problem.count()).toBe(1)
+  })
+
+  it('leaves a problem here with other files as it is; the run keeps the files it ran with', async () => {
+    const target = await fresh()
+    const folder = join(tempDir(), 'curve-fit')
+    cpSync(CURVE, folder, { recursive: true })
+    writeFileSync(
+      join(folder, 'evaluator.py'),
+      `${readFileSync(join(folder, 'evaluator.py'), 'utf8')}\n# edited here\n`,
+    )
+    const mine = await importProblem(target, folder)
+    expect(mine.bundleHash).not.toBe(file.problem.bundleHash)
+
+    const r = await importRun(target, admin, file)
+    expect(r.problem).toEqual({ id: 'test-curve-fit', status: 'differs' })
+    const problem = await target.prisma.problem.findUniqueOrThrow({ where: { id: 'test-curve-fit' } })
+    expect(problem.bundleHash).toBe(mine.bundleHash)
+    expect(problem.sourcePath).toBe(folder)
+    const run = await target.prisma.run.findUniqueOrThrow({ where: { id: runId } })
+    expect((run.problemSnapshot as { bundleHash: string }).bundleHash).toBe(file.problem.bundleHash)
+    const hashes = (await target.prisma.problemBundle.findMany({ select: { hash: true } })).map((b) => b.hash).sort()
+    expect(hashes).toEqual([mine.bundleHash, file.problem.bundleHash].sort())
+  })
+
+  it('reads an export made before exports carried their problem where the problem is, and says so where it is not', async () => {
+    const { problem: _p, bundles: _b, ...older } = file
+    const without = await fresh()
+    await expect(importRun(without, admin, older)).rejects.toThrow(
+      /problem "test-curve-fit" is not in this database and the file does not carry it/,
+    )
+    expect(await without.prisma.run.count()).toBe(0)
+    await importProblem(without, CURVE)
+    expect((await importRun(without, admin, older)).problem.status).toBe('same')
+  })
+
+  it('refuses a file that is not a whole export with what is wrong, and writes nothing', async () => {
+    const target = await fresh()
+    const refused = async (data: unknown) => {
+      const e = await importRun(target, admin, data).then(
+        () => null,
+        (x: Error) => x,
+      )
+      expect(e).toBeInstanceOf(BadInputError)
+      return e!.message
+    }
+    const bare = await refused({ format: 'fm-agent-run/1' })
+    expect(bare).toMatch(/^an FM Agent run export, but incomplete or damaged: "run" is missing \(expected object\)/)
+    expect(bare).not.toMatch(/expected "format"/)
+    expect(await refused({ ...file, candidates: undefined })).toMatch(/"candidates" is missing \(expected array\)/)
+    expect(
+      await refused({ ...file, candidates: [{ ...file.candidates[0], code: undefined }, ...file.candidates.slice(1)] }),
+    ).toMatch(/"candidates\[0\]\.code" is missing/)
+    expect(await refused({ ...file, run: { ...file.run, problemId: 7 } })).toMatch(
+      /"run\.problemId": .*expected string/,
+    )
+    expect(await refused({ format: 'fm-agent-run/2' })).toMatch(
+      /"format" is "fm-agent-run\/2", expected "fm-agent-run\/1"/,
+    )
+    expect(await refused([1, 2])).toMatch(/not an FM Agent run export \(expected "format": "fm-agent-run\/1"\)/)
+    // files altered on the way: checked against their hash before anything is stored
+    const other = file.bundles[0].data.replace(/.{8}$/, 'AAAAAAAA')
+    expect(await refused({ ...file, bundles: [{ ...file.bundles[0], data: other }] })).toMatch(
+      /the export's problem files \(bundle [0-9a-f]{12}\) cannot be read/,
+    )
+    expect(await refused({ ...file, problem: { ...file.problem, id: 'another' } })).toMatch(/the file was altered/)
+    expect(await target.prisma.run.count()).toBe(0)
+    expect(await target.prisma.problem.count({ where: { id: 'test-curve-fit' } })).toBe(0)
+    expect(await target.prisma.problemBundle.count()).toBe(0)
+  })
+})
+
+describe('the bound on what an export carries', () => {
+  it('is the bound on a problem folder, named in the refusal', () => {
+    const row = { hash: 'a'.repeat(64), data: new Uint8Array(10), fileCount: 1 }
+    expect(exportedBundle({ ...row, size: MAX_BUNDLE_BYTES }).data).toBe(Buffer.alloc(10).toString('base64'))
+    expect(() => exportedBundle({ ...row, size: MAX_BUNDLE_BYTES + 1 })).toThrow(
+      /\(bundle aaaaaaaaaaaa\) are 200\.0 MiB, over the 200 MiB a problem folder may hold/,
+    )
+  })
+})
+
+describe('fm-agent export, then fm-agent import into a fresh data folder', () => {
+  it('imports, resumes there with the problem it brought, and refuses an incomplete file with exit code 2', async () => {
+    const from = tempDir()
+    const to = tempDir()
+    const made = await cli(['run', CURVE, '--max-evals', '12', '--islands', '1', '--json', '--data-dir', from])
+    expect(made.code, made.stderr).toBe(0)
+    const runId = made.json.runId as string
+    const out = join(tempDir(), 'run.json')
+    const exported = await cli(['export', runId, '--out', out, '--data-dir', from])
+    expect(exported.code, exported.stderr).toBe(0)
+
+    const imported = await cli(['import', out, '--data-dir', to])
+    expect(imported.code, imported.stderr).toBe(0)
+    expect(imported.stdout).toContain(`imported run ${runId} with`)
+    expect(imported.stderr).toContain('problem "test-curve-fit" created from the export')
+    const back = await cli(['export', runId, '--data-dir', to])
+    expect(back.code, back.stderr).toBe(0)
+    const [a, b] = [JSON.parse(readFileSync(out, 'utf8')), JSON.parse(back.stdout)]
+    // the engine's own doubles (timings, rates, bandit values), not only made-up ones
+    expect(b.candidates).toEqual(a.candidates)
+    expect(b.metrics).toEqual(a.metrics)
+    expect(b.run.engineState).toEqual(a.run.engineState)
+    expect(b.candidates.some((c: { timing: { sandboxMs?: number } | null }) => c.timing?.sandboxMs)).toBe(true)
+
+    const problems = await cli(['problems', '--json', '--data-dir', to])
+    expect(problems.code, problems.stderr).toBe(0)
+    expect(JSON.parse(problems.stdout).map((p: { id: string }) => p.id)).toContain('test-curve-fit')
+    const resumed = await cli(['resume', runId, '--max-evals', '16', '--json', '--data-dir', to])
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.json).toMatchObject({ runId, status: 'completed', evaluations: 16 })
+
+    const bare = join(tempDir(), 'bare.json')
+    writeFileSync(bare, '{"format":"fm-agent-run/1"}')
+    const refused = await cli(['import', bare, '--data-dir', tempDir()])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('incomplete or damaged: "run" is missing')
+    expect(refused.stderr).not.toContain('expected "format"')
+  }, 240_000)
+})
