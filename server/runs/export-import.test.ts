@@ -9,7 +9,10 @@ import { cli, FIXTURES } from '../../test-support/cli.ts'
 import { dbModes } from '../../test-support/db-modes.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
 import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
-import type { Actor } from '../auth/roles.ts'
+import { createCaller } from '../api/root.ts'
+import { createAppServices } from '../app.ts'
+import type { Actor, Role } from '../auth/roles.ts'
+import { silentLogger } from '../log.ts'
 import type { Db } from '../db.ts'
 import { BadInputError } from '../errors.ts'
 import { MAX_BUNDLE_BYTES, unpackBundle } from '../problems/bundle.ts'
@@ -90,6 +93,22 @@ describe.each(dbModes())('export and import across databases, %s', (mode, open) 
     // the awkward doubles are in the file as the source database holds them
     expect(file.metrics[0].evalsPerSec).toBe(AWKWARD[0])
     expect(file.candidates[0].timing.sandboxMs).toBe(AWKWARD[0])
+  })
+
+  it("over the API gives the problem's files to an admin only", async () => {
+    const as = (role: Role) =>
+      createCaller({
+        app: createAppServices(source, null, silentLogger),
+        actor: { id: null, label: `${role}@example.test`, role, via: 'session' },
+        tokenScope: null,
+        headers: new Headers(),
+      })
+    const viewer = await as('viewer').runs.export({ runId })
+    expect(viewer.candidates).toHaveLength(240)
+    expect(viewer).not.toHaveProperty('problem')
+    expect(viewer).not.toHaveProperty('bundles')
+    const byAdmin = await as('admin').runs.export({ runId })
+    expect(byAdmin).toHaveProperty('bundles', file.bundles)
   })
 
   it('imports into a fresh database: the problem created, every row and every double the same', async () => {
