@@ -87,6 +87,33 @@ describe('fm-agent CLI', () => {
     expect(invalid.stdout).toContain('feedback: the evaluator reported no "mse" metric (it reported mse_)')
   })
 
+  it('problem check names unknown keys of problem.json with what they likely meant, and every issue of an invalid one', async () => {
+    const dir = tempDir()
+    cpSync(join(FIXTURES, 'curve-fit'), dir, { recursive: true })
+    const specFile = join(dir, 'problem.json')
+    const spec = JSON.parse(readFileSync(specFile, 'utf8'))
+    writeFileSync(specFile, JSON.stringify({ ...spec, limit: { timeoutS: 1 }, refrence: {}, heldout: {} }))
+    const typos = await cli(['problem', 'check', dir])
+    expect(typos.code, typos.stderr).toBe(0)
+    expect(typos.stderr).toContain(
+      'warn: problem.json: "limit" is not a known key and is ignored; did you mean "limits"?',
+    )
+    expect(typos.stderr).toContain('"refrence" is not a known key and is ignored; did you mean "reference"?')
+    expect(typos.stdout).toContain(
+      'ignored in problem.json (not known keys): "limit" (did you mean "limits"?), "refrence" (did you mean "reference"?), "heldout" (did you mean "heldOut"?)',
+    )
+    writeFileSync(
+      specFile,
+      JSON.stringify({ ...spec, direction: 'up', limits: { timeoutS: '10' }, features: 'curvature' }),
+    )
+    const invalid = await cli(['problem', 'check', dir])
+    expect(invalid.code).toBe(2)
+    expect(invalid.stderr).toContain(`${dir}/problem.json: 3 issues:`)
+    expect(invalid.stderr).toMatch(/^ {2}direction: .*"max"\|"min"/m)
+    expect(invalid.stderr).toMatch(/^ {2}limits\.timeoutS: .*expected number, received string/m)
+    expect(invalid.stderr).toMatch(/^ {2}features: .*expected array, received string/m)
+  })
+
   it('runs an OpenEvolve folder unchanged, with its config.yaml mapped', async () => {
     const dir = tempDir()
     const r = await cli(['run', join(FIXTURES, 'openevolve-sum'), '--operators', 'local', '--json', '--data-dir', dir])

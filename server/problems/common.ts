@@ -7,6 +7,7 @@ import type { ProblemSpec } from '../contracts/problem.ts'
 import type { Language } from '../contracts/evaluation.ts'
 import type { ModelConfigInput } from '../../client-safe/model-config.ts'
 import { type BundleFile, packBundle } from './bundle.ts'
+import type { UnknownKey } from './spec-issues.ts'
 
 /** Run settings a problem suggests (OpenEvolve's config.yaml); a run's own config wins. */
 export interface RunDefaults {
@@ -36,6 +37,8 @@ export interface LoadedProblem {
   /** what a peer format's own settings were mapped to here ("config.yaml: database.num_islands 3 → islands 3") */
   mapped: string[]
   warnings: string[]
+  /** keys of problem.json the schema does not know (each also in `warnings`) */
+  unknownKeys: UnknownKey[]
 }
 
 export class ProblemLoadError extends Error {}
@@ -80,6 +83,7 @@ export function finish(
     runDefaults?: RunDefaults
     mapped?: string[]
     warnings?: string[]
+    unknownKeys?: UnknownKey[]
     seedCode?: string
     description?: string
   } = {},
@@ -110,5 +114,6 @@ export function finish(
     runDefaults: extra.runDefaults ?? {},
     mapped: extra.mapped ?? [],
     warnings: extra.warnings ?? [],
+    unknownKeys: extra.unknownKeys ?? [],
   }
 }

@@ -197,3 +197,62 @@ describe('shared files (problems/_common)', () => {
     expect(p.files.map((f) => f.path)).toEqual(['evaluator.py', 'fm_evalkit.py', 'initial.py', 'problem.json'])
   })
 })
+
+describe('problem.json mistakes', () => {
+  const spec = (extra: object) =>
+    JSON.stringify({
+      id: 'typos',
+      name: 'n',
+      language: 'python',
+      entry: 'initial.py',
+      evaluator: 'evaluator.py',
+      direction: 'max',
+      primaryMetric: 's',
+      ...extra,
+    })
+
+  it('loads with unknown keys, each named in a warning with the key it most likely meant', () => {
+    const p = loadProblem(
+      folder({
+        'problem.json': spec({ limit: { timeoutS: 1 }, refrence: {}, heldout: {}, limits: { timeoutS: 5, cpu: 1 } }),
+        'initial.py': '',
+        'evaluator.py': '',
+      }),
+    )
+    expect(p.spec.limits.timeoutS).toBe(5)
+    expect(p.warnings).toEqual([
+      'problem.json: "limit" is not a known key and is ignored; did you mean "limits"?',
+      'problem.json: "refrence" is not a known key and is ignored; did you mean "reference"?',
+      'problem.json: "heldout" is not a known key and is ignored; did you mean "heldOut"?',
+      'problem.json: "limits.cpu" is not a known key and is ignored; did you mean "cpuS"?',
+    ])
+    expect(p.unknownKeys.map((k) => k.path)).toEqual(['limit', 'refrence', 'heldout', 'limits.cpu'])
+  })
+
+  it('refuses an invalid one naming every issue with its path, and the keys it ignored', () => {
+    const dir = folder({
+      'problem.json': spec({ direction: 'up', limits: { timeoutS: '5' }, features: 'abcdef', limit: {} }),
+      'initial.py': '',
+      'evaluator.py': '',
+    })
+    let message = ''
+    try {
+      loadProblem(dir)
+    } catch (e) {
+      expect(e).toBeInstanceOf(ProblemLoadError)
+      message = (e as Error).message
+    }
+    const lines = message.split('\n')
+    expect(lines[0]).toBe(`${dir}/problem.json: 3 issues:`)
+    expect(lines.slice(1).map((l) => l.trim().split(':')[0])).toEqual([
+      'direction',
+      'features',
+      'limits.timeoutS',
+      '"limit" is not a known key and is ignored; did you mean "limits"?',
+    ])
+    // one issue stays one line
+    expect(() =>
+      loadProblem(folder({ 'problem.json': spec({ direction: 'up' }), 'initial.py': '', 'evaluator.py': '' })),
+    ).toThrow(/problem\.json: direction: [^\n]+$/)
+  })
+})

@@ -12,6 +12,7 @@ import { isKernelBenchFile, KERNELBENCH_TOLERANCE, kernelBenchMissing, loadKerne
 import { loadOpenEvolve } from './openevolve.ts'
 import { withSharedFiles } from './shared.ts'
 import { loadShinka } from './shinka.ts'
+import { describeIssues, describeUnknownKey, relevantIssues, unknownKeys } from './spec-issues.ts'
 
 export { isEvaluatorCommand, ProblemLoadError, type LoadedProblem, type RunDefaults } from './common.ts'
 
@@ -73,11 +74,25 @@ function loadNative(folder: string): LoadedProblem {
     throw new ProblemLoadError(`${folder}/problem.json is not valid JSON: ${(e as Error).message}`)
   }
   const parsed = ProblemSpec.safeParse(raw)
+  // unknown keys are warnings, not errors: a problem.json written for a later version still loads,
+  // and a typo ("limit" for "limits") is named instead of silently leaving the default in force
+  const unknown = unknownKeys(ProblemSpec, raw)
+  const file = `${folder}/problem.json`
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new ProblemLoadError(`${folder}/problem.json: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    const issues = describeIssues(parsed.error, ProblemSpec, raw)
+    // the keys it ignores may be why a value is missing ("limit" for "limits"): named with the errors
+    const lines = [...issues, ...unknown.map(describeUnknownKey)]
+    const count = relevantIssues(parsed.error).length
+    throw new ProblemLoadError(
+      lines.length === 1
+        ? `${file}: ${lines[0]}`
+        : `${file}: ${count} issue${count > 1 ? 's' : ''}:\n  ${lines.join('\n  ')}`,
+    )
   }
-  return finish(folder, parsed.data, withSharedFiles(parsed.data, readFolder(folder)))
+  return finish(folder, parsed.data, withSharedFiles(parsed.data, readFolder(folder)), {
+    warnings: unknown.map((k) => `problem.json: ${describeUnknownKey(k)}`),
+    unknownKeys: unknown,
+  })
 }
 
 /** One sentence on what a problem's score is, in the terms of its own format. */

@@ -107,11 +107,16 @@ export const problem: Command = {
         cpuCheck: artifacts.cpu_check ?? null,
         mapped: p.mapped,
         warnings: p.warnings,
+        unknownKeys: p.unknownKeys,
         isolation: isolation.level,
         reference: spec.reference ?? null,
       }
       // the evaluator of a problem without a seed must run; an empty program failing it is expected
       const evaluatorRan = r.error?.kind !== 'infra'
+      // repeated beside the result: a misspelt key leaves a default in force, which the result alone hides
+      const ignored = p.unknownKeys.length
+        ? `ignored in problem.json (not known keys): ${p.unknownKeys.map((k) => `"${k.path}"${k.suggestion ? ` (did you mean "${k.suggestion}"?)` : ''}`).join(', ')}`
+        : ''
       if (values.json) out(JSON.stringify(summary))
       else if (seedless) {
         out(
@@ -119,6 +124,7 @@ export const problem: Command = {
             `${spec.id} (${FORMAT_NAMES[spec.format]}): no seed program; the evaluator ${evaluatorRan ? 'ran' : 'did NOT run'} on an empty program in ${seconds.toFixed(2)} s and judged it ${summary.valid ? 'valid' : 'invalid'} (sandbox: ${isolation.level})`,
             spec.signature ? `signature: ${spec.signature}` : 'signature: none (the description says what to write)',
             `score: ${summary.scoreMeaning}`,
+            ignored,
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
             summary.feedback ? `feedback: ${String(summary.feedback).slice(0, 2000)}` : '',
           ]
@@ -131,6 +137,7 @@ export const problem: Command = {
             `${spec.id} (${FORMAT_NAMES[spec.format]}): seed ${summary.valid ? 'valid' : 'INVALID'}${score !== null ? `, ${spec.primaryMetric} = ${score}` : ''} in ${seconds.toFixed(2)} s (sandbox: ${isolation.level}${onCpu ? '; on the CPU, no GPU here' : ''})`,
             `score: ${summary.scoreMeaning}`,
             spec.reference ? `reference: ${spec.reference.value} (${spec.reference.source})` : 'reference: none',
+            ignored,
             summary.cpuCheck ? String(summary.cpuCheck) : '',
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
             summary.feedback ? `feedback: ${String(summary.feedback).slice(0, 2000)}` : '',

@@ -120,8 +120,15 @@ export const run: Command = {
     try {
       let problemId = target
       if (isPath) {
-        if (api.remote) problemId = (await api.mutate<{ id: string }>('problems.import', { path: target })).id
-        else {
+        if (api.remote) {
+          const r = await api
+            .mutate<{ id: string; warnings: string[] }>('problems.import', { path: target })
+            .catch((e: Error) => {
+              throw requestError(e)
+            })
+          for (const w of r.warnings) log.warn(w)
+          problemId = r.id
+        } else {
           const r = await importProblem(api.app!.db, target).catch((e: Error) => {
             throw requestError(e)
           })
