@@ -63,12 +63,7 @@ export const EXT_LANG: Record<string, Language> = {
   '.f08': 'fortran',
 }
 
-export const slug = (s: string) =>
-  s
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+/, '')
-    .slice(0, 64) || 'problem'
+export { slug } from './problem-slug.ts'
 
 /** An evaluator given as a command (has spaces or a placeholder) rather than a file. */
 export function isEvaluatorCommand(evaluator: string) {

@@ -256,3 +256,20 @@ describe('problem.json mistakes', () => {
     ).toThrow(/problem\.json: direction: [^\n]+$/)
   })
 })
+
+describe('ids from folder names (formats without an id of their own)', () => {
+  it('gives non-ASCII folder names ids of their own', () => {
+    const named = (name: string) => {
+      const dir = join(root, name)
+      mkdirSync(dir)
+      for (const [f, text] of Object.entries(OE)) writeFileSync(join(dir, f), text)
+      return loadProblem(dir).spec.id
+    }
+    const math = named('数学')
+    const physics = named('物理')
+    expect(math).toMatch(/^problem-[0-9a-f]{6}$/)
+    expect(physics).not.toBe(math)
+    expect(named('ünïcödé 問題')).toMatch(/^unicode-[0-9a-f]{6}$/)
+    expect(named('Café')).toBe('cafe')
+  })
+})
