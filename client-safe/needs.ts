@@ -76,6 +76,25 @@ export function commandProgram(cmd: string): string | null {
 
 const SHELL = new Set(['sh', 'bash', 'env', 'exec', 'timeout', 'nice', 'node', 'true'])
 
+/** Programs that run the script named after them: "python3 eval.py" is a command, "my eval.py" a file. */
+const INTERPRETER =
+  /^(python[0-9.]*|pypy[0-9.]*|node|deno|bun|sh|bash|dash|zsh|julia|Rscript|ruby|perl|php|java|lua|uv|env|timeout|nice|exec)$/
+
+/**
+ * The program an evaluator given as a command starts, or null (a file, or no bare program name).
+ * A stored spec comes without the folder's files, which decide it exactly (server/problems/common.ts
+ * isEvaluatorCommand): a value with a space that ends in a file name is taken for that file unless it
+ * starts with an interpreter. Guessing "file" wrongly leaves a program unchecked until it is run;
+ * guessing "command" wrongly ("my" of "my eval.py") would refuse every run of the problem.
+ */
+export function evaluatorProgram(evaluator: string): string | null {
+  if (!/\s|\{candidate\}/.test(evaluator)) return null
+  const program = commandProgram(evaluator)
+  const fileName = !evaluator.includes('{candidate}') && /\.[A-Za-z0-9]{1,5}$/.test(evaluator.trim())
+  if (fileName && !(program && INTERPRETER.test(program))) return null
+  return program
+}
+
 /** Known third-party modules imported at the top level (column 0) of Python source. */
 export function scanPythonImports(source: string): string[] {
   const found = new Set<string>()
@@ -114,7 +133,7 @@ export function problemNeeds(spec: ProblemSpec): Need[] {
   const compiler = DEFAULT_COMPILER[spec.language]
   if (compiler) command((spec.build && commandProgram(spec.build)) || compiler)
   if (spec.language === 'cuda' || spec.limits?.gpu) needs.push({ kind: 'gpu' })
-  if (/\s|\{candidate\}/.test(spec.evaluator)) command(commandProgram(spec.evaluator))
+  command(evaluatorProgram(spec.evaluator))
   for (const s of spec.cascade ?? []) if (s.command) command(commandProgram(s.command))
   for (const m of spec.requires?.python ?? []) needs.push({ kind: 'python-module', name: m })
   for (const c of spec.requires?.commands ?? []) command(c)

@@ -147,6 +147,25 @@ print(json.dumps({"valid": out.returncode == 0, "metrics": {"score": float(out.s
     expect(r.metrics.score).toBe(3)
     expect(r.artifacts).toMatchObject({ flag: '--flag', cand: true })
   })
+  it('an evaluator file whose name has a space or other characters is that file; a command naming it still runs', async () => {
+    const score =
+      'import json, sys\nprint(json.dumps({"valid": True, "metrics": {"score": len(sys.argv)}, "artifacts": {"me": sys.argv[0]}}))\n'
+    const file = problem(
+      { 'év al.py': score, 'seed.py': '' },
+      { language: 'python', entry: 'seed.py', evaluator: 'év al.py' },
+    )
+    const r = await shared.runner.run(makeJob(file, 'x = 1\n'))
+    expect(r.error).toBeUndefined()
+    expect(r.metrics.score).toBe(2)
+    expect(String(r.artifacts.me)).toMatch(/\/év al\.py$/)
+    const command = problem(
+      { 'év al.py': score, 'seed.py': '' },
+      { language: 'python', entry: 'seed.py', evaluator: 'python3 "év al.py" --flag {candidate}' },
+    )
+    const c = await shared.runner.run(makeJob(command, 'x = 1\n'))
+    expect(c.error).toBeUndefined()
+    expect(c.metrics.score).toBe(3)
+  })
 })
 
 describe('cascade', () => {

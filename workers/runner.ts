@@ -565,7 +565,7 @@ export function createRunner(opts: RunnerOptions): Runner {
         : language === 'javascript' || language === 'typescript'
           ? AS_FLOOR.node
           : AS_FLOOR.python
-    if (isEvaluatorCommand(evaluator)) {
+    if (isEvaluatorCommand(evaluator, (path) => b.files.some((f) => f.path === path))) {
       const cmd = evaluator.includes('{candidate}')
         ? evaluator.replaceAll('{candidate}', shellQuote(candidateArg))
         : `${evaluator} ${shellQuote(candidateArg)}`

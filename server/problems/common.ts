@@ -65,9 +65,12 @@ export const EXT_LANG: Record<string, Language> = {
 
 export { slug } from './problem-slug.ts'
 
-/** An evaluator given as a command (has spaces or a placeholder) rather than a file. */
-export function isEvaluatorCommand(evaluator: string) {
-  return /\s|\{candidate\}/.test(evaluator)
+/**
+ * An evaluator (or a cascade stage) given as a command rather than a file: one with a space or a
+ * {candidate} placeholder, unless it names a file of the problem folder ("év al.py" is that file).
+ */
+export function isEvaluatorCommand(evaluator: string, isFile: (path: string) => boolean) {
+  return !isFile(evaluator) && /\s|\{candidate\}/.test(evaluator)
 }
 
 export function finish(
@@ -94,7 +97,8 @@ export function finish(
     throw new ProblemLoadError(
       `${spec.id}: the entry program ${spec.entry} does not exist (a problem without one says what the evaluator calls in "signature")`,
     )
-  if (!isEvaluatorCommand(spec.evaluator) && !files.some((f) => f.path === spec.evaluator)) {
+  const isFile = (path: string) => files.some((f) => f.path === path)
+  if (!isFile(spec.evaluator) && !isEvaluatorCommand(spec.evaluator, isFile)) {
     throw new ProblemLoadError(`${spec.id}: the evaluator ${spec.evaluator} does not exist`)
   }
   let description = extra.description ?? spec.description ?? ''

@@ -65,6 +65,11 @@ describe('problemNeeds', () => {
       name: 'julia',
     })
     expect(problemNeeds(spec({ evaluator: 'node eval.mjs {candidate}' }))).toEqual([{ kind: 'python' }])
+    expect(problemNeeds(spec({ evaluator: 'pypy3 eval.py' }))).toContainEqual({ kind: 'command', name: 'pypy3' })
+    expect(problemNeeds(spec({ evaluator: 'mytool --fast' }))).toContainEqual({ kind: 'command', name: 'mytool' })
+    // an evaluator file whose name has a space is no program to look for ("my" would refuse every run)
+    expect(problemNeeds(spec({ evaluator: 'my eval.py' }))).toEqual([{ kind: 'python' }])
+    expect(problemNeeds(spec({ evaluator: 'score it.sh' }))).toEqual([{ kind: 'python' }])
   })
 
   it('reads the built-in problems from their problem.json files', () => {
