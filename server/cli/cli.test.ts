@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
 import { openDatabase } from '../db.ts'
+import { importProblem } from '../services/problem-catalog.ts'
 import { createLogger } from '../log.ts'
 import { readEnv } from '../env.ts'
 import { startServer } from '../server-process.ts'
@@ -130,6 +131,23 @@ describe('fm-agent CLI', () => {
     expect((listed.json as Array<{ id: string }>).map((p) => p.id)).toEqual(
       expect.arrayContaining(['circle-packing-26', stored[0]!.id]),
     )
+  })
+
+  it('a run of a folder whose id another folder already has is refused with exit code 2, naming both', async () => {
+    const dir = tempDir()
+    const original = join(tempDir(), 'curve-fit')
+    cpSync(join(FIXTURES, 'curve-fit'), original, { recursive: true })
+    const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+    await importProblem(db, original).finally(() => db.close())
+    const copy = join(tempDir(), 'curve-fit-copy')
+    cpSync(original, copy, { recursive: true })
+    writeFileSync(join(copy, 'initial.py'), 'broken(\n')
+    const r = await cli(['run', copy, '--operators', 'local', '--max-evals', '2', '--data-dir', dir])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain(
+      `problem id "test-curve-fit" is already the problem of ${original}; ${copy} has the same id`,
+    )
+    expect(r.stderr).toContain(`change "id" in ${join(copy, 'problem.json')}`)
   })
 
   it('a run that cannot be created exits with its reason, its workers (started meanwhile) stopped', async () => {

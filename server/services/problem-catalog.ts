@@ -1,3 +1,5 @@
+import { existsSync, realpathSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Db, Prisma } from '../db.ts'
 import type { ProblemSpec } from '../contracts/problem.ts'
 import { listBuiltinProblemFolders, loadProblemFolder, type LoadedProblem } from '../problems/load.ts'
@@ -100,13 +102,60 @@ export async function syncBuiltinProblems(db: Db, log: (msg: string) => void = (
   return loaded
 }
 
+/** A folder whose problem id is already another folder's (or a built-in problem's). */
+export class ProblemIdConflictError extends Error {}
+
+/** How to give a problem another id, in the terms of its format. */
+function renameHint(p: LoadedProblem) {
+  if (p.spec.format === 'native') return `change "id" in ${join(p.folder, 'problem.json')}`
+  // the other formats take their id from the name of the folder (of the file, for KernelBench)
+  return `rename ${p.folder} (its id comes from its name)`
+}
+
+const samePath = (a: string, b: string) => {
+  try {
+    return a === b || realpathSync(a) === realpathSync(b)
+  } catch {
+    return false
+  }
+}
+
+/** Whether the folder a problem was stored from still holds that problem (by its id). */
+function stillHolds(folder: string, id: string) {
+  if (!existsSync(folder)) return false
+  try {
+    return loadProblemFolder(folder).spec.id === id
+  } catch {
+    // there, but not loadable as it is (being edited): still that problem's folder
+    return true
+  }
+}
+
+/**
+ * Stores a problem from a folder. The same folder again (edited) replaces its stored problem; another
+ * folder with the same id is refused (the two would silently replace each other, and a run of the
+ * id would run whichever was imported last), unless the stored problem's folder is gone or no
+ * longer has that id: then it was moved or renamed, and the new folder takes over (said in `notices`).
+ */
 export async function importProblem(db: Db, folder: string) {
   const p = loadProblemFolder(folder)
-  const existing = await db.prisma.problem.findUnique({ where: { id: p.spec.id }, select: { builtin: true } })
-  if (existing?.builtin)
-    throw new Error(`"${p.spec.id}" is a built-in problem id; rename the problem in its problem.json`)
+  const id = p.spec.id
+  const existing = await db.prisma.problem.findUnique({ where: { id }, select: { builtin: true, sourcePath: true } })
+  if (existing?.builtin) throw new ProblemIdConflictError(`"${id}" is a built-in problem id; ${renameHint(p)}`)
+  const notices: string[] = []
+  const before = existing?.sourcePath
+  if (before && !samePath(before, p.folder)) {
+    if (stillHolds(before, id))
+      throw new ProblemIdConflictError(
+        `problem id "${id}" is already the problem of ${before}; ${p.folder} has the same id. ` +
+          `To import it as a problem of its own, ${renameHint(p)}; to replace the stored one, move or remove ${before} first`,
+      )
+    notices.push(
+      `problem "${id}" was stored from ${before}, which ${existsSync(before) ? `no longer has the id "${id}"` : 'no longer exists'}: it now comes from ${p.folder}`,
+    )
+  }
   await saveProblem(db, p, { builtin: false })
-  return { id: p.spec.id, warnings: p.warnings, bundleHash: p.bundle.hash }
+  return { id, warnings: [...p.warnings, ...notices], bundleHash: p.bundle.hash }
 }
 
 export interface ProblemSummary {

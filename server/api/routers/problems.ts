@@ -2,7 +2,14 @@ import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 import { ProblemId } from '../../contracts/problem.ts'
 import { ProblemLoadError } from '../../problems/load.ts'
-import { getProblem, importProblem, listProblems, readinessHere, summarize } from '../../services/problem-catalog.ts'
+import {
+  getProblem,
+  importProblem,
+  listProblems,
+  ProblemIdConflictError,
+  readinessHere,
+  summarize,
+} from '../../services/problem-catalog.ts'
 import { audit } from '../../services/audit.ts'
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts'
 
@@ -35,8 +42,8 @@ export const problemsRouter = router({
       })
       return r
     } catch (e) {
-      if (e instanceof ProblemLoadError || (e as Error).message.includes('built-in'))
-        throw new TRPCError({ code: 'BAD_REQUEST', message: (e as Error).message })
+      if (e instanceof ProblemIdConflictError) throw new TRPCError({ code: 'CONFLICT', message: e.message })
+      if (e instanceof ProblemLoadError) throw new TRPCError({ code: 'BAD_REQUEST', message: (e as Error).message })
       throw e
     }
   }),
