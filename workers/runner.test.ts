@@ -2,7 +2,8 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createRunner, memoryRoot } from './runner.ts'
+import { ProblemSpec } from '../server/contracts/problem.ts'
+import { createRunner, memoryFloor, memoryRoot } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
 import { makeJob, makeProblem, sharedRunner, tempDir } from './test-helpers.ts'
 
@@ -165,6 +166,54 @@ print(json.dumps({"valid": out.returncode == 0, "metrics": {"score": float(out.s
     const c = await shared.runner.run(makeJob(command, 'x = 1\n'))
     expect(c.error).toBeUndefined()
     expect(c.metrics.score).toBe(3)
+  })
+})
+
+describe('memory floors', () => {
+  const asLimit =
+    'import json, resource\nsoft = resource.getrlimit(resource.RLIMIT_AS)[0]\nprint(json.dumps({"valid": True, "metrics": {"score": soft // 2**20 if soft > 0 else -1}}))\n'
+
+  it('a Python evaluator runs under at least its floor, and memoryFloor says so when it raises the limit', async () => {
+    const low = problem(
+      { 'evaluator.py': asLimit, 'seed.py': '' },
+      { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', limits: { memoryMb: 256 } },
+    )
+    const r = await shared.runner.run(makeJob(low, 'x = 1\n'))
+    expect(r.error).toBeUndefined()
+    const floor = memoryFloor(low.spec, () => true)
+    expect(floor?.mb).toBe(512)
+    expect(r.metrics.score).toBe(floor!.mb)
+    const high = problem(
+      { 'evaluator.py': asLimit, 'seed.py': '' },
+      { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', limits: { memoryMb: 1024 } },
+    )
+    expect((await shared.runner.run(makeJob(high, 'x = 1\n'))).metrics.score).toBe(1024)
+    expect(memoryFloor(high.spec, () => true)).toBeNull()
+  })
+
+  it('memoryFloor follows how the evaluator runs', () => {
+    const spec = (over: Record<string, unknown>) =>
+      ProblemSpec.parse({
+        id: 'p',
+        name: 'p',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 'score',
+        ...over,
+        limits: { memoryMb: 128, ...(over.limits as object) },
+      })
+    const files =
+      (...names: string[]) =>
+      (path: string) =>
+        names.includes(path)
+    expect(memoryFloor(spec({}), files('evaluator.py'))?.mb).toBe(512)
+    expect(memoryFloor(spec({ evaluator: 'python3 score.py {candidate}' }), files('score.py'))?.mb).toBe(512)
+    expect(memoryFloor(spec({ evaluator: 'evaluator.mjs', language: 'javascript' }), files('evaluator.mjs'))).toBeNull()
+    expect(memoryFloor(spec({ evaluator: 'run.sh', language: 'typescript' }), files('run.sh'))?.mb).toBe(2048)
+    expect(memoryFloor(spec({ limits: { gpu: true } }), files('evaluator.py'))).toBeNull()
+    expect(memoryFloor(spec({ format: 'shinka', language: 'cpp' }), files('evaluator.py'))?.mb).toBe(2048)
   })
 })
 

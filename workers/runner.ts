@@ -85,6 +85,36 @@ const DEFAULT_BUILD: Partial<Record<Language, string>> = {
 }
 /** Address-space floors (MB): interpreters and compilers reserve more than they use. */
 const AS_FLOOR = { python: 512, node: 2048, compile: 2048, binary: 64 }
+
+/**
+ * The floor that raises `limits.memoryMb` for the address space of a problem's evaluator, when it
+ * does (what evaluate() below applies to the evaluator itself), so that `problem check` can say why
+ * an evaluation runs under more than the problem asked for. Null when the value stands: at or above
+ * the floor, a GPU problem (no address-space limit), a Node evaluator (its heap gets the value).
+ */
+export function memoryFloor(
+  spec: ProblemSpec,
+  isFile: (path: string) => boolean,
+): { mb: number; because: string } | null {
+  const python = { mb: AS_FLOOR.python, because: 'a Python evaluator reserves more address space than it uses' }
+  const floor = (() => {
+    if (spec.limits.gpu) return null
+    if (spec.format === 'openevolve') return python
+    if (spec.format === 'shinka')
+      return spec.language === 'python'
+        ? python
+        : { mb: AS_FLOOR.compile, because: 'evaluate.py compiles the program, and compilers need more' }
+    const ext = extname(spec.evaluator)
+    if (!isEvaluatorCommand(spec.evaluator, isFile)) {
+      if (ext === '.py') return python
+      if (['.js', '.mjs', '.cjs', '.ts', '.mts'].includes(ext)) return null
+    }
+    return spec.language === 'javascript' || spec.language === 'typescript'
+      ? { mb: AS_FLOOR.node, because: 'Node reserves more address space than it uses' }
+      : { mb: AS_FLOOR.python, because: 'the evaluator may start the sandbox’s Python, which needs that much' }
+  })()
+  return floor && floor.mb > spec.limits.memoryMb ? floor : null
+}
 const STREAM_READ_BYTES = 1 << 20
 
 export interface RunnerOptions {

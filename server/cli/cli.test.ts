@@ -93,9 +93,18 @@ describe('fm-agent CLI', () => {
     cpSync(join(FIXTURES, 'curve-fit'), dir, { recursive: true })
     const specFile = join(dir, 'problem.json')
     const spec = JSON.parse(readFileSync(specFile, 'utf8'))
-    writeFileSync(specFile, JSON.stringify({ ...spec, limit: { timeoutS: 1 }, refrence: {}, heldout: {} }))
+    writeFileSync(
+      specFile,
+      JSON.stringify({ ...spec, limit: { timeoutS: 1 }, refrence: {}, heldout: {}, limits: { memoryMb: 256 } }),
+    )
     const typos = await cli(['problem', 'check', dir])
     expect(typos.code, typos.stderr).toBe(0)
+    // the id as problem.json has it, in the heading of the result
+    expect(typos.stdout.startsWith('test-curve-fit (FM Agent (problem.json)): seed valid')).toBe(true)
+    // a memory limit below the floor a Python evaluator needs is raised, and the check says so
+    expect(typos.stdout).toContain(
+      'memory: limits.memoryMb 256 is below the 512 MB floor (a Python evaluator reserves more address space than it uses): evaluations run under an address-space limit of 512 MB',
+    )
     expect(typos.stderr).toContain(
       'warn: problem.json: "limit" is not a known key and is ignored; did you mean "limits"?',
     )

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { describeScore, FORMAT_NAMES, loadProblem, ProblemLoadError } from '../../problems/load.ts'
-import { createRunner } from '../../../workers/runner.ts'
+import { createRunner, memoryFloor } from '../../../workers/runner.ts'
 import { detectIsolation } from '../../../workers/sandbox.ts'
 import { detectGpuName } from '../../../workers/toolchains.ts'
 import { noScoreReason, scoreFromMetrics } from '../../engine/fitness.ts'
@@ -83,6 +83,12 @@ export const problem: Command = {
       const seconds = (Date.now() - started) / 1000
       const score = scoreFromMetrics(r.metrics as Record<string, number>, spec, r.valid)
       const artifacts = r.artifacts as Record<string, unknown>
+      // a memory limit below what the evaluator needs to start is raised: said, or an out-of-memory
+      // message naming the floor ("address-space limit 512 MB") would contradict problem.json
+      const floor = memoryFloor(spec, (path) => p.files.some((f) => f.path === path))
+      const memoryNote = floor
+        ? `memory: limits.memoryMb ${spec.limits.memoryMb} is below the ${floor.mb} MB floor (${floor.because}): evaluations run under an address-space limit of ${floor.mb} MB`
+        : ''
       const summary = {
         id: spec.id,
         /** no seed program: `valid` is the evaluator's verdict on an empty program, expected false */
@@ -108,6 +114,8 @@ export const problem: Command = {
         mapped: p.mapped,
         warnings: p.warnings,
         unknownKeys: p.unknownKeys,
+        /** the address-space limit evaluations get when a floor raises limits.memoryMb, else null */
+        memoryFloorMb: floor?.mb ?? null,
         isolation: isolation.level,
         reference: spec.reference ?? null,
       }
@@ -124,6 +132,7 @@ export const problem: Command = {
             `${spec.id} (${FORMAT_NAMES[spec.format]}): no seed program; the evaluator ${evaluatorRan ? 'ran' : 'did NOT run'} on an empty program in ${seconds.toFixed(2)} s and judged it ${summary.valid ? 'valid' : 'invalid'} (sandbox: ${isolation.level})`,
             spec.signature ? `signature: ${spec.signature}` : 'signature: none (the description says what to write)',
             `score: ${summary.scoreMeaning}`,
+            memoryNote,
             ignored,
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
             summary.feedback ? `feedback: ${String(summary.feedback).slice(0, 2000)}` : '',
@@ -137,6 +146,7 @@ export const problem: Command = {
             `${spec.id} (${FORMAT_NAMES[spec.format]}): seed ${summary.valid ? 'valid' : 'INVALID'}${score !== null ? `, ${spec.primaryMetric} = ${score}` : ''} in ${seconds.toFixed(2)} s (sandbox: ${isolation.level}${onCpu ? '; on the CPU, no GPU here' : ''})`,
             `score: ${summary.scoreMeaning}`,
             spec.reference ? `reference: ${spec.reference.value} (${spec.reference.source})` : 'reference: none',
+            memoryNote,
             ignored,
             summary.cpuCheck ? String(summary.cpuCheck) : '',
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
