@@ -5,9 +5,12 @@ import {
   classifyExit,
   findResultLine,
   MAX_ARTIFACTS_TOTAL_CHARS,
+  MAX_RESULT_BYTES,
   normalizeEvaluatorObject,
   parseJsonLenient,
   passesThreshold,
+  resultFileTooBig,
+  resultLineTooBig,
 } from './result.ts'
 
 const ctx = { timeoutS: 10, cpuS: 10, memoryMb: 512, stderrTail: '' }
@@ -54,6 +57,19 @@ describe('normalizeEvaluatorObject', () => {
       artifacts: { feedback: 'hi', 'metric:name': 'x', 'feature:g': [1] },
     })
     expect(normalizeEvaluatorObject({ valid: false }).valid).toBe(false)
+  })
+})
+
+describe('result size', () => {
+  it('a result line or file over the bound says its size, the bound, and what to do', () => {
+    expect(MAX_RESULT_BYTES).toBe(8 * 1024 * 1024)
+    expect(resultLineTooBig({ bytes: 9_437_300 })).toBe(
+      "the evaluator's result line is 9,437,300 bytes, over the 8 MiB (8,388,608 bytes) a result line may have, so it was not read: keep it small: a result keeps at most 200 metrics and its artifacts are cut to 16,000 characters each (96,000 in all) anyway, so report a summary (totals, a sample) rather than the raw data",
+    )
+    expect(resultLineTooBig({ bytes: 60_000_000 }, 'evaluate.py')).toMatch(
+      /^evaluate\.py's result line is 60,000,000 bytes, over/,
+    )
+    expect(resultFileTooBig(9_000_000)).toMatch(/^\$FM_RESULT_FILE holds 9,000,000 bytes, over the 8 MiB/)
   })
 })
 

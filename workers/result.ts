@@ -8,6 +8,12 @@ export const MAX_ARTIFACTS_TOTAL_CHARS = 96_000
 export const MAX_ARTIFACT_KEYS = 40
 export const STREAM_TAIL_CHARS = 8_000
 export const MAX_METRICS = 200
+/**
+ * The largest result line (and $FM_RESULT_FILE) read: a result carries at most MAX_METRICS metrics and
+ * bounded artifacts, so anything near this size is data that would be cut anyway. Per evaluation the
+ * worker holds about this much of the evaluator's stdout in memory, twice for a shell evaluator.
+ */
+export const MAX_RESULT_BYTES = 8 * 1024 * 1024
 
 /** Keeps the end of a text (output tails: the last lines say what went wrong). */
 export function tail(text: string, limit = STREAM_TAIL_CHARS): string {
@@ -52,6 +58,27 @@ export function findResultLine(stdout: string): { result: Record<string, unknown
     }
   }
   return { result: null, rest: stdout }
+}
+
+/** A stdout line ending like a JSON object that the read bound cut: its size in bytes. */
+export interface CutLine {
+  bytes: number
+}
+
+const bytesText = (n: number) => `${n.toLocaleString('en-US')} bytes`
+const MIB = 1024 * 1024
+
+/** Why nothing past the result line's bound can help: what a result keeps anyway. */
+const KEEP_IT_SMALL = `keep it small: a result keeps at most ${MAX_METRICS} metrics and its artifacts are cut to ${MAX_ARTIFACT_CHARS.toLocaleString('en-US')} characters each (${MAX_ARTIFACTS_TOTAL_CHARS.toLocaleString('en-US')} in all) anyway, so report a summary (totals, a sample) rather than the raw data`
+
+/** The error of a result line too long to read (instead of "printed no JSON object"). */
+export function resultLineTooBig(cut: CutLine, what = 'the evaluator'): string {
+  return `${what}'s result line is ${bytesText(cut.bytes)}, over the ${MAX_RESULT_BYTES / MIB} MiB (${bytesText(MAX_RESULT_BYTES)}) a result line may have, so it was not read: ${KEEP_IT_SMALL}`
+}
+
+/** The error of a result file too long to read. */
+export function resultFileTooBig(bytes: number): string {
+  return `$FM_RESULT_FILE holds ${bytesText(bytes)}, over the ${MAX_RESULT_BYTES / MIB} MiB (${bytesText(MAX_RESULT_BYTES)}) a result may have, so it was not read: ${KEEP_IT_SMALL}`
 }
 
 export function toNumberRecord(

@@ -217,6 +217,70 @@ describe('memory floors', () => {
   })
 })
 
+describe("what an evaluator's result may be", () => {
+  // the candidate is the evaluator's body: what it prints is the result
+  const execEvaluator = { 'evaluator.py': 'import sys\nexec(open(sys.argv[-1]).read())\n', 'seed.py': '' }
+  const lossProblem = (evaluator = 'evaluator.py') =>
+    problem(
+      // run.sh: the line comes from a child of the evaluator process, as a shell evaluator's does
+      { ...execEvaluator, 'run.sh': '#!/bin/sh\npython3 evaluator.py "$1"\n' },
+      { language: 'python', entry: 'seed.py', evaluator, primaryMetric: 'loss', direction: 'min' },
+    )
+
+  // prints one result line of `mb` MiB (its size on stderr), then `after`
+  const bigLine = (mb: number, after = '') =>
+    `import json, sys\nline = json.dumps({"valid": True, "metrics": {"loss": 1}, "artifacts": {"blob": "x" * (${mb} << 20)}})\nsys.stderr.write(f"size={len(line)}\\n")\nprint(line)\n${after}`
+  const sizeOf = (r: { artifacts: Record<string, unknown> }) =>
+    Number(/size=(\d+)/.exec(String(r.artifacts.stderr))![1]).toLocaleString('en-US')
+
+  it('a result line over the bound: its size, the bound and what to do, not "no JSON object"', async () => {
+    const p = lossProblem()
+    const r = await shared.runner.run(makeJob(p, bigLine(9)))
+    expect(r.valid).toBe(false)
+    expect(r.error?.kind).toBe('bad-output')
+    expect(r.error?.message).toBe(
+      `the evaluator's result line is ${sizeOf(r)} bytes, over the 8 MiB (8,388,608 bytes) a result line may have, so it was not read: keep it small: a result keeps at most 200 metrics and its artifacts are cut to 16,000 characters each (96,000 in all) anyway, so report a summary (totals, a sample) rather than the raw data`,
+    )
+    // log lines after it change nothing
+    const logged = await shared.runner.run(makeJob(p, bigLine(9, 'print("done")\nprint("bye")\n')))
+    expect(logged.error?.message).toMatch(new RegExp(`^the evaluator's result line is ${sizeOf(logged)} bytes, over`))
+    // a shell evaluator's line, whichever process printed it
+    const sh = await shared.runner.run(makeJob(lossProblem('run.sh'), bigLine(9)))
+    expect(sh.error?.message).toMatch(new RegExp(`^the evaluator's result line is ${sizeOf(sh)} bytes, over`))
+    // a small result after a big line is the result
+    const small = await shared.runner.run(
+      makeJob(p, `${bigLine(9)}print(json.dumps({"valid": True, "metrics": {"loss": 3}}))\n`),
+    )
+    expect(small.error).toBeUndefined()
+    expect(small.metrics.loss).toBe(3)
+    // under the bound a big line is read (a 1 MiB read had cut it), its artifact then bounded
+    const blob = await shared.runner.run(
+      makeJob(
+        p,
+        'import json\nprint(json.dumps({"valid": True, "metrics": {"loss": 2}, "artifacts": {"blob": "x" * (4 << 20)}}))\n',
+      ),
+    )
+    expect(blob.error).toBeUndefined()
+    expect(blob.metrics.loss).toBe(2)
+    expect(String(blob.artifacts.blob).length).toBeLessThanOrEqual(16_000)
+  })
+
+  it('a line longer than what the worker keeps of stdout (64 MiB) still has its size; the result file too', async () => {
+    const p = lossProblem()
+    // 40 MiB of log lines first: the 64 MiB file restarts inside the result line
+    const r = await shared.runner.run(makeJob(p, `for _ in range(40):\n    print("log " * (1 << 18))\n${bigLine(30)}`))
+    expect(r.error?.kind).toBe('bad-output')
+    expect(r.error?.message).toMatch(new RegExp(`^the evaluator's result line is ${sizeOf(r)} bytes, over the 8 MiB`))
+    const file = await shared.runner.run(
+      makeJob(
+        p,
+        'import json, os\nwith open(os.environ["FM_RESULT_FILE"], "w") as f:\n    f.write(json.dumps({"valid": True, "metrics": {"loss": 1}, "artifacts": {"blob": "x" * (9 << 20)}}))\n',
+      ),
+    )
+    expect(file.error?.message).toMatch(/^\$FM_RESULT_FILE holds 9,437,\d{3} bytes, over the 8 MiB \(8,388,608 bytes\)/)
+  })
+})
+
 describe('cascade', () => {
   const files = {
     'evaluator.py': `import json, os, sys

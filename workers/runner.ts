@@ -41,10 +41,14 @@ import {
   classifyExit,
   findResultLine,
   headTail,
+  MAX_RESULT_BYTES,
   normalizeEvaluatorObject,
   resultArtifacts,
   parseJsonLenient,
   passesThreshold,
+  resultFileTooBig,
+  resultLineTooBig,
+  type CutLine,
   type NormalizedResult,
 } from './result.ts'
 import {
@@ -253,30 +257,82 @@ export function availableLanguages(gpu: boolean): Language[] {
 
 export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
-function readTail(path: string, max: number): string {
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.alloc(length)
+  let off = 0
+  while (off < length) {
+    const n = readSync(fd, buf, off, length - off, position + off)
+    if (n <= 0) break
+    off += n
+  }
+  return buf.subarray(0, off)
+}
+
+/** The last `max` bytes of a file, '…' first when that is not all of it, and the file's size. */
+function readTail(path: string, max: number): { text: string; size: number } {
   let fd: number
   try {
     fd = openSync(path, 'r')
   } catch {
-    return ''
+    return { text: '', size: 0 }
   }
   try {
     const size = fstatSync(fd).size
     const start = Math.max(0, size - max)
-    const buf = Buffer.alloc(size - start)
-    let off = 0
-    while (off < buf.length) {
-      const n = readSync(fd, buf, off, buf.length - off, start + off)
-      if (n <= 0) break
-      off += n
-    }
-    return (start > 0 ? '…' : '') + buf.subarray(0, off).toString('utf8')
+    return { text: (start > 0 ? '…' : '') + readAt(fd, start, size - start).toString('utf8'), size }
   } finally {
     closeSync(fd)
   }
 }
 
-function readIfExists(path: string, max: number): string | null {
+/** Where the line holding byte `end` starts: after the last newline before it (0 when none). */
+function lineStart(fd: number, end: number): number {
+  const CHUNK = 64 * 1024
+  for (let pos = end; pos > 0; ) {
+    const n = Math.min(CHUNK, pos)
+    pos -= n
+    const i = readAt(fd, pos, n).lastIndexOf(10)
+    if (i >= 0) return pos + i + 1
+  }
+  return 0
+}
+
+const WHITESPACE = new Set([0x20, 0x09, 0x0d, 0x0a])
+
+/**
+ * The last `max` bytes of an output file (and its size). Where that cuts a line that ends like a JSON
+ * object, `cutLine` is that line's size: a result line too long to read, which the runner says rather
+ * than "no JSON object". `carried`: the launcher restarted the file past its cap, and its first line
+ * had this many bytes before.
+ */
+function readOutput(path: string, max: number, carried?: number): { text: string; size: number; cutLine?: CutLine } {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return { text: '', size: 0 }
+  }
+  try {
+    const size = fstatSync(fd).size
+    const start = Math.max(0, size - max)
+    const buf = readAt(fd, start, size - start)
+    const cut = start > 0 || carried !== undefined
+    const text = (cut ? '…' : '') + buf.toString('utf8')
+    if (!cut) return { text, size }
+    const nl = buf.indexOf(10)
+    const end = nl === -1 ? buf.length : nl
+    let last = end - 1
+    while (last >= 0 && WHITESPACE.has(buf[last]!)) last--
+    if (last < 0 || buf[last] !== 0x7d) return { text, size }
+    const from = lineStart(fd, start)
+    const bytes = start + end - from + (from === 0 ? (carried ?? 0) : 0)
+    return bytes > max ? { text, size, cutLine: { bytes } } : { text, size }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function readIfExists(path: string, max: number): { text: string; size: number } | null {
   if (!existsSync(path)) return null
   return readTail(path, max)
 }
@@ -378,8 +434,11 @@ interface StepOutput {
   stdout: string
   /** what other processes of the evaluation wrote there (its children, a candidate it ran itself) */
   stdoutOther: string
+  /** a line ending like a JSON object, too long to be read whole (on stdout; on stdoutOther) */
+  cutLines: { stdout?: CutLine; stdoutOther?: CutLine }
   stderr: string
   resultFile: string | null
+  resultFileBytes: number
 }
 
 interface StageOutcome extends NormalizedResult {
@@ -484,6 +543,8 @@ export function createRunner(opts: RunnerOptions): Runner {
       asMb: number | null
       nproc?: number
       mask?: string[]
+      /** a shell evaluator: its result may be on stdoutOther, which is then read as far as stdout */
+      shell?: boolean
     },
     jobMask: string[],
   ): Promise<StepOutput> {
@@ -517,12 +578,17 @@ export function createRunner(opts: RunnerOptions): Runner {
       timeoutS: step.timeoutS,
       tmpfsMb: 512,
     })
-    const out = {
+    const own = readOutput(stdout, MAX_RESULT_BYTES, res.carried?.stdout)
+    const other = readOutput(stdoutOther, step.shell ? MAX_RESULT_BYTES : STREAM_READ_BYTES, res.carried?.stdoutOther)
+    const result = readIfExists(resultPath, MAX_RESULT_BYTES)
+    const out: StepOutput = {
       res,
-      stdout: readTail(stdout, STREAM_READ_BYTES),
-      stdoutOther: readTail(stdoutOther, STREAM_READ_BYTES),
-      stderr: readTail(stderr, 64 * 1024),
-      resultFile: readIfExists(resultPath, 4 * STREAM_READ_BYTES),
+      stdout: own.text,
+      stdoutOther: other.text,
+      cutLines: { stdout: own.cutLine, stdoutOther: step.shell ? other.cutLine : undefined },
+      stderr: readTail(stderr, 64 * 1024).text,
+      resultFile: result?.text ?? null,
+      resultFileBytes: result?.size ?? 0,
     }
     for (const f of [stdout, stdoutOther, stderr, resultPath]) rmSync(f, { force: true })
     return out
@@ -546,7 +612,8 @@ export function createRunner(opts: RunnerOptions): Runner {
     let obj: Record<string, unknown> | null = found.result
     const rest = found.rest
     let parseError: string | null = null
-    if (!obj && out.resultFile !== null && out.resultFile.trim()) {
+    if (!obj && out.resultFileBytes > MAX_RESULT_BYTES) parseError = resultFileTooBig(out.resultFileBytes)
+    else if (!obj && out.resultFile !== null && out.resultFile.trim()) {
       try {
         const v = parseJsonLenient(out.resultFile)
         if (typeof v === 'object' && v !== null && !Array.isArray(v)) obj = v as Record<string, unknown>
@@ -565,6 +632,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     const stage = obj && typeof obj.stage === 'number' ? obj.stage : undefined
     if (fail) return { ...base, valid: false, artifacts, error: fail, stage }
     if (!obj) {
+      const cut = out.cutLines.stdout ?? out.cutLines.stdoutOther
       return {
         ...base,
         valid: false,
@@ -573,7 +641,9 @@ export function createRunner(opts: RunnerOptions): Runner {
           kind: 'bad-output',
           message:
             parseError ??
-            `${ctx.what} printed no JSON object (the result is the last stdout line that parses as one, or $FM_RESULT_FILE)`,
+            (cut
+              ? resultLineTooBig(cut, ctx.what)
+              : `${ctx.what} printed no JSON object (the result is the last stdout line that parses as one, or $FM_RESULT_FILE)`),
         },
         stage,
       }
@@ -897,6 +967,7 @@ export function createRunner(opts: RunnerOptions): Runner {
           cpuS,
           asMb: noAs ? null : argvSpec.asMb,
           nproc: stepNproc,
+          shell: argvSpec.kind === 'command',
         },
         jobMask,
       )

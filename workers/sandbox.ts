@@ -616,8 +616,23 @@ export interface StepResult {
   cpuMs: number
   maxRssKb: number
   setupMs: number
+  /**
+   * per output file that passed the launcher's cap (64 MiB) and restarted: the bytes its first line
+   * had before the restart (a line's whole size for the runner's messages)
+   */
+  carried?: { stdout?: number; stdoutOther?: number }
   /** the sandbox itself failed (not the evaluation): retried as an infra error */
   infra?: string
+}
+
+function carriedOf(v: unknown): Pick<StepResult, 'carried'> {
+  if (typeof v !== 'object' || v === null) return {}
+  const out: NonNullable<StepResult['carried']> = {}
+  for (const k of ['stdout', 'stdoutOther'] as const) {
+    const n = (v as Record<string, unknown>)[k]
+    if (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0) out[k] = n
+  }
+  return Object.keys(out).length ? { carried: out } : {}
 }
 
 export interface SlotOptions {
@@ -764,6 +779,7 @@ export class SandboxSlot {
           cpuMs: Number(msg.cpuMs ?? 0),
           maxRssKb: Number(msg.maxRssKb ?? 0),
           setupMs: Number(msg.setupMs ?? 0),
+          ...carriedOf(msg.carried),
           ...(typeof msg.infra === 'string' ? { infra: msg.infra } : {}),
         })
       })

@@ -435,6 +435,11 @@ class Relay:
         self.own = own_pid
         self.fds = {True: out_fd, False: other_fd}
         self.sizes = {True: 0, False: 0}
+        # bytes of the line being written (since the stream's last newline), and, once a file has
+        # restarted, what its first line had before the restart: the runner then knows that line's
+        # whole size (a result line too long to read is named with its size)
+        self.line = {True: 0, False: 0}
+        self.carried = {}
         self.open = True
 
     def _write(self, own, data):
@@ -443,8 +448,11 @@ class Relay:
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             self.sizes[own] = 0
+            self.carried[own] = self.line[own]
         os.write(fd, data)
         self.sizes[own] += len(data)
+        nl = data.rfind(b'\n')
+        self.line[own] = len(data) - nl - 1 if nl >= 0 else self.line[own] + len(data)
 
     def pump(self, budget=64):
         """Reads what is there (at most `budget` chunks); False at end of stream."""
@@ -610,6 +618,7 @@ class Holder:
             'maxRssKb': max_rss,
             'exitCode': None,
             'signal': None,
+            'carried': {('stdout' if own else 'stdoutOther'): n for own, n in relay.carried.items()},
         }
         if c_status is not None:
             if os.WIFEXITED(c_status):
