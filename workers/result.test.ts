@@ -5,6 +5,7 @@ import {
   classifyExit,
   findResultLine,
   MAX_ARTIFACTS_TOTAL_CHARS,
+  MAX_METRICS,
   MAX_RESULT_BYTES,
   normalizeEvaluatorObject,
   parseJsonLenient,
@@ -57,6 +58,34 @@ describe('normalizeEvaluatorObject', () => {
       artifacts: { feedback: 'hi', 'metric:name': 'x', 'feature:g': [1] },
     })
     expect(normalizeEvaluatorObject({ valid: false }).valid).toBe(false)
+  })
+
+  const many = (n: number) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`instance_${String(i).padStart(3, '0')}`, i]))
+
+  it('past the metric bound the primary metric is kept, the rest left out with a note that counts them', () => {
+    const metrics = { ...many(250), loss: 0.5 }
+    const r = normalizeEvaluatorObject({ valid: true, metrics }, { primaryMetric: 'loss' })
+    expect(r.metrics.loss).toBe(0.5)
+    expect(Object.keys(r.metrics)).toHaveLength(MAX_METRICS)
+    expect(r.metrics.instance_198).toBe(198)
+    expect(r.metrics.instance_199).toBeUndefined()
+    expect(r.artifacts.metrics_dropped).toBe(
+      '51 of 251 metrics left out: a result keeps at most 200 metrics ("loss" always); report fewer, or the rest as one artifact',
+    )
+    // without a primary metric to keep, the evaluator's order decides (what the tester saw)
+    expect(normalizeEvaluatorObject({ metrics }).metrics.loss).toBeUndefined()
+    // at the bound nothing is left out and nothing is said
+    const exact = normalizeEvaluatorObject({ metrics: many(200) }, { primaryMetric: 'loss' })
+    expect(Object.keys(exact.metrics)).toHaveLength(200)
+    expect(exact.artifacts.metrics_dropped).toBeUndefined()
+  })
+
+  it('declared features are kept past their bound too', () => {
+    const r = normalizeEvaluatorObject({ features: { ...many(300), size: 3 } }, { features: ['size', 'absent'] })
+    expect(r.features.size).toBe(3)
+    expect(Object.keys(r.features)).toHaveLength(MAX_METRICS)
+    expect(r.artifacts.features_dropped).toMatch(/^101 of 301 features left out: .*\("size", "absent" always\)/)
   })
 })
 

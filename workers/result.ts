@@ -1,13 +1,13 @@
 // Pure helpers that turn what an evaluator left behind (stdout, stderr, result file, exit status)
 // into the parts of an EvalResult: the result object, bounded artifacts, the error classification.
-import type { EvalErrorKind, EvalImage } from '../server/contracts/evaluation.ts'
+import { droppedNote, MAX_RESULT_METRICS, type EvalErrorKind, type EvalImage } from '../server/contracts/evaluation.ts'
 import { splitImages } from './images.ts'
 
 export const MAX_ARTIFACT_CHARS = 16_000
 export const MAX_ARTIFACTS_TOTAL_CHARS = 96_000
 export const MAX_ARTIFACT_KEYS = 40
 export const STREAM_TAIL_CHARS = 8_000
-export const MAX_METRICS = 200
+export const MAX_METRICS = MAX_RESULT_METRICS
 /**
  * The largest result line (and $FM_RESULT_FILE) read: a result carries at most MAX_METRICS metrics and
  * bounded artifacts, so anything near this size is data that would be cut anyway. Per evaluation the
@@ -81,23 +81,44 @@ export function resultFileTooBig(bytes: number): string {
   return `$FM_RESULT_FILE holds ${bytesText(bytes)}, over the ${MAX_RESULT_BYTES / MIB} MiB (${bytesText(MAX_RESULT_BYTES)}) a result may have, so it was not read: ${KEEP_IT_SMALL}`
 }
 
-export function toNumberRecord(
-  v: unknown,
-  limit = MAX_METRICS,
-): { numbers: Record<string, number | null>; other: Record<string, unknown> } {
-  const numbers: Record<string, number | null> = {}
-  const other: Record<string, unknown> = {}
-  if (!isPlainObject(v)) return { numbers, other }
-  let n = 0
-  for (const [rawKey, val] of Object.entries(v)) {
+export interface NumberRecord {
+  numbers: Record<string, number | null>
+  /** members that are not numbers (nor booleans, nor null): they move to the artifacts */
+  other: Record<string, unknown>
+  /** members the evaluator reported */
+  reported: number
+  /** members left out past the bound */
+  dropped: number
+}
+
+/**
+ * An evaluator's metrics (or features) as numbers, at most `limit` of them. The names in `keep`
+ * (the primary metric, the declared features) are kept whatever their place: past the bound the
+ * evaluator's own order would otherwise decide whether a run can score at all.
+ */
+export function toNumberRecord(v: unknown, limit = MAX_METRICS, keep: Iterable<string> = []): NumberRecord {
+  const out: NumberRecord = { numbers: {}, other: {}, reported: 0, dropped: 0 }
+  if (!isPlainObject(v)) return out
+  const entries = Object.entries(v)
+  out.reported = entries.length
+  const kept = new Set(keep)
+  let room = limit
+  if (entries.length > limit) for (const [k] of entries) if (kept.has(k)) room--
+  for (const [rawKey, val] of entries) {
+    if (!kept.has(rawKey)) {
+      if (room <= 0) {
+        out.dropped++
+        continue
+      }
+      room--
+    }
     const key = rawKey.slice(0, 128)
-    if (n++ >= limit) break
-    if (typeof val === 'number') numbers[key] = Number.isFinite(val) ? val : null
-    else if (typeof val === 'boolean') numbers[key] = val ? 1 : 0
-    else if (val === null) numbers[key] = null
-    else other[key] = val
+    if (typeof val === 'number') out.numbers[key] = Number.isFinite(val) ? val : null
+    else if (typeof val === 'boolean') out.numbers[key] = val ? 1 : 0
+    else if (val === null) out.numbers[key] = null
+    else out.other[key] = val
   }
-  return { numbers, other }
+  return out
 }
 
 /** Bounds every artifact and their total; strings keep head and tail, other values their JSON. */
@@ -163,13 +184,27 @@ export interface NormalizedResult {
   artifacts: Record<string, unknown>
 }
 
-/** An evaluator's JSON object as our result parts; non-numeric metrics move to the artifacts. */
-export function normalizeEvaluatorObject(obj: Record<string, unknown>): NormalizedResult {
-  const m = toNumberRecord(obj.metrics)
-  const f = toNumberRecord(obj.features)
+export interface NormalizeOptions {
+  /** the problem's primary metric: kept past the bound */
+  primaryMetric?: string
+  /** the problem's declared features: kept past the bound */
+  features?: string[]
+}
+
+/**
+ * An evaluator's JSON object as our result parts; non-numeric metrics move to the artifacts. What was
+ * lost on the way is said in the artifacts (`metrics_dropped`, `features_dropped`): the engine's
+ * reasons for a missing score read them.
+ */
+export function normalizeEvaluatorObject(obj: Record<string, unknown>, opts: NormalizeOptions = {}): NormalizedResult {
+  const primary = opts.primaryMetric ? [opts.primaryMetric] : []
+  const m = toNumberRecord(obj.metrics, MAX_METRICS, primary)
+  const f = toNumberRecord(obj.features, MAX_METRICS, opts.features ?? [])
   const artifacts: Record<string, unknown> = isPlainObject(obj.artifacts) ? { ...obj.artifacts } : {}
   for (const [k, v] of Object.entries(m.other)) artifacts[`metric:${k}`] = v
   for (const [k, v] of Object.entries(f.other)) artifacts[`feature:${k}`] = v
+  if (m.dropped) artifacts.metrics_dropped = droppedNote('metrics', m.dropped, m.reported, primary)
+  if (f.dropped) artifacts.features_dropped = droppedNote('features', f.dropped, f.reported, opts.features ?? [])
   if (typeof obj.error === 'string' && obj.error && !('feedback' in artifacts)) artifacts.feedback = obj.error
   return {
     valid: typeof obj.valid === 'boolean' ? obj.valid : true,

@@ -227,6 +227,33 @@ describe("what an evaluator's result may be", () => {
       { language: 'python', entry: 'seed.py', evaluator, primaryMetric: 'loss', direction: 'min' },
     )
 
+  it('past the metric bound the primary metric is kept and the rest counted', async () => {
+    const p = lossProblem()
+    const r = await shared.runner.run(
+      makeJob(
+        p,
+        'import json\nm = {f"instance_{i:03d}": float(i) for i in range(250)}\nm["loss"] = 0.5\nprint(json.dumps({"valid": True, "metrics": m}))\n',
+      ),
+    )
+    expect(r.error).toBeUndefined()
+    expect(r.valid).toBe(true)
+    expect(r.metrics.loss).toBe(0.5)
+    expect(Object.keys(r.metrics)).toHaveLength(200)
+    expect(r.artifacts.metrics_dropped).toMatch(
+      /^51 of 251 metrics left out: a result keeps at most 200 metrics \("loss" always\)/,
+    )
+    // 100,000 metrics (a 1.5 MB line): read, then bounded
+    const wide = await shared.runner.run(
+      makeJob(
+        p,
+        'import json\nm = {f"m{i}": i for i in range(100000)}\nm["loss"] = 1.5\nline = json.dumps({"valid": True, "metrics": m})\nassert len(line) > 1 << 20\nprint(line)\n',
+      ),
+    )
+    expect(wide.error).toBeUndefined()
+    expect(wide.metrics.loss).toBe(1.5)
+    expect(wide.artifacts.metrics_dropped).toMatch(/^99801 of 100001 metrics left out/)
+  })
+
   // prints one result line of `mb` MiB (its size on stderr), then `after`
   const bigLine = (mb: number, after = '') =>
     `import json, sys\nline = json.dumps({"valid": True, "metrics": {"loss": 1}, "artifacts": {"blob": "x" * (${mb} << 20)}})\nsys.stderr.write(f"size={len(line)}\\n")\nprint(line)\n${after}`

@@ -49,6 +49,7 @@ import {
   resultFileTooBig,
   resultLineTooBig,
   type CutLine,
+  type NormalizeOptions,
   type NormalizedResult,
 } from './result.ts'
 import {
@@ -596,7 +597,7 @@ export function createRunner(opts: RunnerOptions): Runner {
 
   function interpret(
     out: StepOutput,
-    ctx: { timeoutS: number; cpuS: number; memoryMb: number; what: string; shell?: boolean },
+    ctx: { timeoutS: number; cpuS: number; memoryMb: number; what: string; shell?: boolean; keep?: NormalizeOptions },
   ): StageOutcome {
     const fail = classifyExit(out.res, {
       ...ctx,
@@ -623,7 +624,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       }
     }
     const base: NormalizedResult = obj
-      ? normalizeEvaluatorObject(obj)
+      ? normalizeEvaluatorObject(obj, ctx.keep)
       : { valid: false, metrics: {}, features: {}, artifacts: {} }
     const artifacts: Record<string, unknown> = { ...base.artifacts }
     if (rest.trim()) artifacts.stdout = rest
@@ -833,6 +834,11 @@ export function createRunner(opts: RunnerOptions): Runner {
       ...(gpu ? { PATH: `/usr/bin:/bin:/usr/local/bin:/usr/local/cuda/bin`, FM_GPU: '1' } : {}),
     })
     let candidateArg = sourcePath
+    // what a result keeps past its metric bound: what the run scores by and maps on
+    const keep: NormalizeOptions = {
+      primaryMetric: spec.primaryMetric,
+      features: spec.features.map((f) => (typeof f === 'string' ? f : f.name)),
+    }
 
     if (spec.format === 'shinka') {
       // evaluate.py --program_path <source> --results_dir <dir>, unchanged; it compiles non-Python programs itself
@@ -860,7 +866,7 @@ export function createRunner(opts: RunnerOptions): Runner {
         jobMask,
       )
       addEvaluatorMs(out.res.wallMs)
-      const o = interpret(out, { timeoutS, cpuS, memoryMb, what: 'evaluate.py' })
+      const o = interpret(out, { timeoutS, cpuS, memoryMb, what: 'evaluate.py', keep })
       // image files evaluate.py wrote into its results folder are image artifacts (workers/README.md)
       return finish(
         { ...o, artifacts: { ...readImageFiles(join(jobDir, '.fm', 'shinka-results')), ...o.artifacts } },
@@ -979,6 +985,7 @@ export function createRunner(opts: RunnerOptions): Runner {
         memoryMb: argvSpec.asMb ?? memoryMb,
         what: 'the evaluator',
         shell: argvSpec.kind === 'command',
+        keep,
       })
     }
 

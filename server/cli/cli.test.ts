@@ -12,6 +12,38 @@ import { scratchDirs } from '../../test-support/scratch.ts'
 
 const { tempDir } = scratchDirs('fm-cli-')
 
+/**
+ * A problem whose seed is its evaluator's body: `check(seed)` runs `fm-agent problem check` on it and
+ * gives its stdout (exit code 1 expected: the seed is invalid, unless `args` asks for JSON).
+ */
+function resultShapes() {
+  const dir = tempDir()
+  writeFileSync(
+    join(dir, 'problem.json'),
+    JSON.stringify({
+      id: 'result-shapes',
+      name: 'result shapes',
+      description: 'the seed is the evaluator',
+      language: 'python',
+      entry: 'seed.py',
+      evaluator: 'evaluator.py',
+      direction: 'min',
+      primaryMetric: 'loss',
+    }),
+  )
+  writeFileSync(join(dir, 'evaluator.py'), 'import sys\nexec(open(sys.argv[-1]).read())\n')
+  return async (seed: string, args: string[] = []) => {
+    writeFileSync(join(dir, 'seed.py'), `import json\n${seed}\n`)
+    const r = await cli(['problem', 'check', dir, ...args])
+    if (args.includes('--json')) expect(r.code, r.stderr).toBe(0)
+    else {
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stdout).toContain('seed INVALID')
+    }
+    return r.stdout
+  }
+}
+
 describe('fm-agent CLI', () => {
   it('lists the built-in problems with direction and reference', async () => {
     const r = await cli(['problems', '--json', '--data-dir', tempDir()])
@@ -122,6 +154,21 @@ describe('fm-agent CLI', () => {
     expect(invalid.stderr).toMatch(/^ {2}direction: .*"max"\|"min"/m)
     expect(invalid.stderr).toMatch(/^ {2}limits\.timeoutS: .*expected number, received string/m)
     expect(invalid.stderr).toMatch(/^ {2}features: .*expected array, received string/m)
+  })
+
+  it('a primary metric after 250 others scores; a missing one is counted among all the evaluator reported', async () => {
+    const check = resultShapes()
+    expect(
+      await check('print(json.dumps({"valid": True, "metrics": {f"instance_{i:03d}": float(i) for i in range(251)}}))'),
+    ).toMatch(
+      /feedback: the evaluator reported no "loss" metric \(it reported instance_000, .* \(251 in all; a result keeps at most 200\)\)/,
+    )
+    // the tester's case
+    const wide = await check(
+      'm = {f"instance_{i:03d}": float(i) for i in range(250)}\nm["loss"] = 0.5\nprint(json.dumps({"valid": True, "metrics": m}))',
+      ['--json'],
+    )
+    expect(JSON.parse(wide.trim().split('\n').pop()!)).toMatchObject({ valid: true, score: 0.5 })
   })
 
   it('runs an OpenEvolve folder unchanged, with its config.yaml mapped', async () => {

@@ -111,6 +111,26 @@ export const EvalResult = z.object({
 })
 export type EvalResult = z.infer<typeof EvalResult>
 
+// What a result's artifacts say about what the worker could not keep of it (workers/result.ts writes
+// them); the engine's reason for a missing score reads them back (server/engine/fitness.ts).
+
+/** metrics (and, apart, features) a result keeps; the primary metric and the declared features always */
+export const MAX_RESULT_METRICS = 200
+
+/** The `metrics_dropped` / `features_dropped` artifact: how many were left out, of how many, and the bound. */
+export function droppedNote(what: 'metrics' | 'features', dropped: number, reported: number, always: string[]): string {
+  const kept = always.length ? ` (${always.map((k) => `"${k}"`).join(', ')} always)` : ''
+  return `${dropped} of ${reported} ${what} left out: a result keeps at most ${MAX_RESULT_METRICS} ${what}${kept}; report fewer, or the rest as one artifact`
+}
+
+/** droppedNote's counts, read back (null when `note` is not one). */
+export function readDroppedNote(note: unknown): { dropped: number; reported: number; limit: number } | null {
+  const m = /^(\d+) of (\d+) (?:metrics|features) left out: a result keeps at most (\d+) /.exec(
+    typeof note === 'string' ? note : '',
+  )
+  return m ? { dropped: Number(m[1]), reported: Number(m[2]), limit: Number(m[3]) } : null
+}
+
 /** infra errors (worker died, bundle missing, sandbox could not start) are retried; the rest are results */
 export const MAX_INFRA_ATTEMPTS = 3
 

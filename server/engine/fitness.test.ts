@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { normalizeEvaluatorObject, parseJsonLenient } from '../../workers/result.ts'
 import { fitnessStats, improvement, noScoreReason, scoreFromMetrics } from './fitness.ts'
 
 describe('fitness', () => {
@@ -19,6 +20,25 @@ describe('fitness', () => {
     expect(noScoreReason({ cost: null }, 'cost')).toBe('the evaluator\'s "cost" is null, not a finite number')
     const many = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`m${i}`, i]))
     expect(noScoreReason(many, 'cost')).toMatch(/it reported m0, m1, .*, m11, … \(15 in all\)\)$/)
+  })
+
+  // the worker's artifacts (workers/result.ts) as they reach the engine: what the metrics alone cannot say
+  const reasonFor = (line: string, primaryMetric: string) => {
+    const r = normalizeEvaluatorObject(parseJsonLenient(line) as Record<string, unknown>, { primaryMetric })
+    expect(scoreFromMetrics(r.metrics, { primaryMetric, direction: 'min' }, r.valid)).toBeNull()
+    return noScoreReason(r.metrics, primaryMetric, r.artifacts)
+  }
+
+  it('a missing metric counts what the evaluator reported, not what was kept, and names the bound', () => {
+    const metrics = Object.fromEntries(
+      Array.from({ length: 251 }, (_, i) => [`instance_${String(i).padStart(3, '0')}`, i]),
+    )
+    expect(reasonFor(JSON.stringify({ valid: true, metrics }), 'loss')).toBe(
+      'the evaluator reported no "loss" metric (it reported instance_000, instance_001, instance_002, instance_003, instance_004, instance_005, instance_006, instance_007, instance_008, instance_009, instance_010, instance_011, … (251 in all; a result keeps at most 200))',
+    )
+    // reported past the bound, it is kept and scores
+    const kept = normalizeEvaluatorObject({ metrics: { ...metrics, loss: 0.5 } }, { primaryMetric: 'loss' })
+    expect(scoreFromMetrics(kept.metrics, { primaryMetric: 'loss', direction: 'min' })).toBe(0.5)
   })
 
   it('falls back to the mean of numeric metrics for combined_score (OpenEvolve)', () => {

@@ -3,6 +3,7 @@
 // non-finite metric). Comparing scores in a direction is in client-safe/score.ts, which the browser
 // shares; it is re-exported here so the engine has one import for scores.
 import { gain, isValidScore, type Direction } from '../../client-safe/score.ts'
+import { readDroppedNote } from '../contracts/evaluation.ts'
 
 export {
   bestOf,
@@ -53,14 +54,25 @@ export function scoreFromMetrics(
 /**
  * Why a result the evaluator judged valid has no score (scoreFromMetrics gave null): the metric is
  * missing (with the names it did report: a typo is the usual cause) or not a finite number.
+ * `artifacts` (the worker's, workers/result.ts) say what the metrics alone cannot: metrics left out
+ * past the bound (`metrics_dropped`).
  */
-export function noScoreReason(metrics: Record<string, unknown> | null | undefined, primaryMetric: string): string {
+export function noScoreReason(
+  metrics: Record<string, unknown> | null | undefined,
+  primaryMetric: string,
+  artifacts?: Record<string, unknown> | null,
+): string {
   const m = metrics ?? {}
+  const a = artifacts ?? {}
+  const name = `"${primaryMetric}"`
   if (primaryMetric in m && m[primaryMetric] !== undefined)
-    return `the evaluator's "${primaryMetric}" is ${String(m[primaryMetric])}, not a finite number`
+    return `the evaluator's ${name} is ${String(m[primaryMetric])}, not a finite number`
   const names = Object.keys(m)
-  const shown = names.slice(0, 12).join(', ') + (names.length > 12 ? `, … (${names.length} in all)` : '')
-  return `the evaluator reported no "${primaryMetric}" metric (${names.length ? `it reported ${shown}` : 'it reported no metrics'})`
+  const dropped = readDroppedNote(a.metrics_dropped)
+  const reported = dropped ? dropped.reported : names.length
+  const bound = dropped ? `; a result keeps at most ${dropped.limit}` : ''
+  const shown = names.slice(0, 12).join(', ') + (reported > 12 || bound ? `, … (${reported} in all${bound})` : '')
+  return `the evaluator reported no ${name} metric (${reported ? `it reported ${shown}` : 'it reported no metrics'})`
 }
 
 /**

@@ -85,7 +85,7 @@ export class Ingestor {
     const valid = r.valid && score !== null
     const artifacts = {
       ...r.artifacts,
-      ...(r.valid && score === null ? { feedback: noScoreReason(r.metrics, spec.primaryMetric) } : {}),
+      ...(r.valid && score === null ? { feedback: noScoreReason(r.metrics, spec.primaryMetric, r.artifacts) } : {}),
     }
     let best: { score: number; candidateId: string } | null = null
     if (valid && (this.bestSeen === null || isBetter(score!, this.bestSeen, spec.direction))) {

@@ -108,7 +108,9 @@ export const problem: Command = {
         error: r.error ?? null,
         // a result judged valid but without a score: why, before anything the evaluator said
         feedback:
-          r.valid && score === null ? noScoreReason(r.metrics, spec.primaryMetric) : (artifacts.feedback ?? null),
+          r.valid && score === null
+            ? noScoreReason(r.metrics, spec.primaryMetric, artifacts)
+            : (artifacts.feedback ?? null),
         /** how a GPU task was validated on the CPU (KernelBench: at which sizes) */
         cpuCheck: artifacts.cpu_check ?? null,
         mapped: p.mapped,
