@@ -7,6 +7,8 @@ import {
   MAX_ARTIFACTS_TOTAL_CHARS,
   MAX_METRICS,
   MAX_RESULT_BYTES,
+  NO_REASON_FEEDBACK,
+  nonFiniteMembers,
   normalizeEvaluatorObject,
   parseJsonLenient,
   passesThreshold,
@@ -41,6 +43,18 @@ describe('findResultLine', () => {
       d: null,
     })
     expect(() => parseJsonLenient('{"a": nan}')).toThrow()
+  })
+  it('remembers which member was NaN or infinite, per object, and never a string that says so', () => {
+    const v = parseJsonLenient(
+      '{"metrics": {"loss": NaN, "up": Infinity, "down": -Infinity, "n": null, "s": "NaN"}, "list": [NaN]}',
+    ) as { metrics: object; list: unknown[] }
+    expect(nonFiniteMembers(v.metrics)).toEqual({ loss: 'NaN', up: 'Infinity', down: '-Infinity' })
+    expect(nonFiniteMembers(v.list)).toEqual({ 0: 'NaN' })
+    expect(nonFiniteMembers(v)).toEqual({})
+    // an evaluator's string shaped like the marker stays a string: the marker is fresh per parse
+    const w = parseJsonLenient('{"a": NaN, "b": "\\u0000x:NaN"}') as Record<string, unknown>
+    expect(w.b).toBe('\u0000x:NaN')
+    expect(nonFiniteMembers(w)).toEqual({ a: 'NaN' })
   })
 })
 
@@ -86,6 +100,46 @@ describe('normalizeEvaluatorObject', () => {
     expect(r.features.size).toBe(3)
     expect(Object.keys(r.features)).toHaveLength(MAX_METRICS)
     expect(r.artifacts.features_dropped).toMatch(/^101 of 301 features left out: .*\("size", "absent" always\)/)
+  })
+
+  it('a string primary metric is the first artifact; NaN and infinities are named', () => {
+    const arts = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`a${i}`, i]))
+    const r = normalizeEvaluatorObject({ metrics: { loss: '0.5' }, artifacts: arts }, { primaryMetric: 'loss' })
+    expect(r.metrics).toEqual({})
+    expect(Object.keys(r.artifacts)[0]).toBe('metric:loss')
+    expect(boundArtifacts(r.artifacts)['metric:loss']).toBe('0.5')
+    const nan = normalizeEvaluatorObject(
+      parseJsonLenient('{"metrics": {"loss": NaN, "big": 1e999, "ok": 1, "none": null}}') as Record<string, unknown>,
+    )
+    expect(nan.metrics).toEqual({ loss: null, big: null, ok: 1, none: null })
+    expect(nan.artifacts.metrics_not_finite).toEqual({ loss: 'NaN', big: 'Infinity' })
+  })
+
+  it('"valid": false without a reason gets one that says how to give it; a reason given stays', () => {
+    expect(normalizeEvaluatorObject({ valid: false }).artifacts.feedback).toBe(NO_REASON_FEEDBACK)
+    expect(NO_REASON_FEEDBACK).toMatch(/"valid": false without a reason \(add "feedback" .*"error"/)
+    expect(normalizeEvaluatorObject({ valid: false, artifacts: { feedback: '' } }).artifacts.feedback).toBe(
+      NO_REASON_FEEDBACK,
+    )
+    expect(normalizeEvaluatorObject({ valid: false, error: 'too slow' }).artifacts.feedback).toBe('too slow')
+    expect(normalizeEvaluatorObject({ valid: false, artifacts: { feedback: 'wrong' } }).artifacts.feedback).toBe(
+      'wrong',
+    )
+    expect(normalizeEvaluatorObject({ valid: true }).artifacts.feedback).toBeUndefined()
+  })
+
+  it('a wrong kind of valid, metrics or features is malformed, and invalid', () => {
+    const r = normalizeEvaluatorObject({ valid: 'yes', metrics: [1, 2] })
+    expect(r.valid).toBe(false)
+    expect(r.malformed).toBe(
+      'the evaluator\'s result is malformed: "valid" is a string ("yes"): it must be true or false; "metrics" is an array ([1,2]): it must be an object of numbers, {"name": number, …}',
+    )
+    // 0 had read as valid
+    expect(normalizeEvaluatorObject({ valid: 0 }).malformed).toMatch(/"valid" is a number \(0\)/)
+    expect(normalizeEvaluatorObject({ features: 'big' }).malformed).toMatch(/"features" is a string \("big"\)/)
+    // absent or null metrics are no metrics, not a wrong kind
+    expect(normalizeEvaluatorObject({ valid: true, metrics: null }).malformed).toBeUndefined()
+    expect(normalizeEvaluatorObject({}).malformed).toBeUndefined()
   })
 })
 

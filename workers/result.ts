@@ -1,6 +1,12 @@
 // Pure helpers that turn what an evaluator left behind (stdout, stderr, result file, exit status)
 // into the parts of an EvalResult: the result object, bounded artifacts, the error classification.
-import { droppedNote, MAX_RESULT_METRICS, type EvalErrorKind, type EvalImage } from '../server/contracts/evaluation.ts'
+import {
+  describeValue,
+  droppedNote,
+  MAX_RESULT_METRICS,
+  type EvalErrorKind,
+  type EvalImage,
+} from '../server/contracts/evaluation.ts'
 import { splitImages } from './images.ts'
 
 export const MAX_ARTIFACT_CHARS = 16_000
@@ -27,14 +33,37 @@ export function headTail(text: string, limit = MAX_ARTIFACT_CHARS): string {
   return text.slice(0, half) + '\n…\n' + text.slice(text.length - half)
 }
 
-/** JSON.parse that also accepts Python's NaN / Infinity / -Infinity tokens (json.dumps emits them), as null. */
+/** Which members of a parsed object were Python's NaN / Infinity / -Infinity (parseJsonLenient), by object. */
+const nonFiniteTokens = new WeakMap<object, Record<string, string>>()
+
+/** The members of `holder` that parseJsonLenient read as NaN / Infinity / -Infinity (now null). */
+export function nonFiniteMembers(holder: unknown): Record<string, string> {
+  return (typeof holder === 'object' && holder !== null && nonFiniteTokens.get(holder)) || {}
+}
+
+/**
+ * JSON.parse that also accepts Python's NaN / Infinity / -Infinity tokens (json.dumps emits them), as
+ * null. Which member held which token stays readable through nonFiniteMembers: "is NaN" tells an
+ * evaluator's author more than "is null".
+ */
 export function parseJsonLenient(text: string): unknown {
   try {
     return JSON.parse(text)
   } catch {
     if (!/NaN|Infinity/.test(text)) throw new SyntaxError('not JSON')
-    const fixed = text.replace(/"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g, (m, bare) => (bare ? 'null' : m))
-    return JSON.parse(fixed)
+    // each bare token becomes a string no evaluator prints (a fresh tag), turned back into null below
+    const id = Math.random().toString(36).slice(2)
+    const fixed = text.replace(/"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g, (m, bare) =>
+      bare ? `"\\u0000${id}:${bare}"` : m,
+    )
+    const mark = `\u0000${id}:`
+    return JSON.parse(fixed, function (this: object, key, value) {
+      if (typeof value !== 'string' || !value.startsWith(mark)) return value
+      const seen = nonFiniteTokens.get(this) ?? {}
+      seen[key] = value.slice(mark.length)
+      nonFiniteTokens.set(this, seen)
+      return null
+    })
   }
 }
 
@@ -89,6 +118,8 @@ export interface NumberRecord {
   reported: number
   /** members left out past the bound */
   dropped: number
+  /** numbers kept as null that were NaN or infinite, with what they were ("NaN", "Infinity", "-Infinity") */
+  nonFinite: Record<string, string>
 }
 
 /**
@@ -97,8 +128,9 @@ export interface NumberRecord {
  * evaluator's own order would otherwise decide whether a run can score at all.
  */
 export function toNumberRecord(v: unknown, limit = MAX_METRICS, keep: Iterable<string> = []): NumberRecord {
-  const out: NumberRecord = { numbers: {}, other: {}, reported: 0, dropped: 0 }
+  const out: NumberRecord = { numbers: {}, other: {}, reported: 0, dropped: 0, nonFinite: {} }
   if (!isPlainObject(v)) return out
+  const tokens = nonFiniteMembers(v)
   const entries = Object.entries(v)
   out.reported = entries.length
   const kept = new Set(keep)
@@ -113,13 +145,21 @@ export function toNumberRecord(v: unknown, limit = MAX_METRICS, keep: Iterable<s
       room--
     }
     const key = rawKey.slice(0, 128)
-    if (typeof val === 'number') out.numbers[key] = Number.isFinite(val) ? val : null
-    else if (typeof val === 'boolean') out.numbers[key] = val ? 1 : 0
-    else if (val === null) out.numbers[key] = null
-    else out.other[key] = val
+    if (typeof val === 'number') {
+      out.numbers[key] = Number.isFinite(val) ? val : null
+      if (!Number.isFinite(val)) out.nonFinite[key] = String(val)
+    } else if (typeof val === 'boolean') out.numbers[key] = val ? 1 : 0
+    else if (val === null) {
+      out.numbers[key] = null
+      if (tokens[rawKey]) out.nonFinite[key] = tokens[rawKey]
+    } else out.other[key] = val
   }
   return out
 }
+
+/** The feedback of a result the evaluator marked invalid without saying why. */
+export const NO_REASON_FEEDBACK =
+  'the evaluator reported "valid": false without a reason (add "feedback" to its "artifacts", or an "error" string, to say why)'
 
 /** Bounds every artifact and their total; strings keep head and tail, other values their JSON. */
 export function boundArtifacts(input: Record<string, unknown>): Record<string, unknown> {
@@ -182,10 +222,12 @@ export interface NormalizedResult {
   metrics: Record<string, number | null>
   features: Record<string, number | null>
   artifacts: Record<string, unknown>
+  /** what is wrong with the object's shape (a wrong kind of `valid`, `metrics` or `features`): a bad-output error */
+  malformed?: string
 }
 
 export interface NormalizeOptions {
-  /** the problem's primary metric: kept past the bound */
+  /** the problem's primary metric: kept past the bound, and a non-number one is said first in the artifacts */
   primaryMetric?: string
   /** the problem's declared features: kept past the bound */
   features?: string[]
@@ -193,24 +235,39 @@ export interface NormalizeOptions {
 
 /**
  * An evaluator's JSON object as our result parts; non-numeric metrics move to the artifacts. What was
- * lost on the way is said in the artifacts (`metrics_dropped`, `features_dropped`): the engine's
- * reasons for a missing score read them.
+ * lost on the way is said in the artifacts (`metrics_dropped`, `features_dropped`,
+ * `metrics_not_finite`): the engine's reasons for a missing score read them.
  */
 export function normalizeEvaluatorObject(obj: Record<string, unknown>, opts: NormalizeOptions = {}): NormalizedResult {
   const primary = opts.primaryMetric ? [opts.primaryMetric] : []
   const m = toNumberRecord(obj.metrics, MAX_METRICS, primary)
   const f = toNumberRecord(obj.features, MAX_METRICS, opts.features ?? [])
-  const artifacts: Record<string, unknown> = isPlainObject(obj.artifacts) ? { ...obj.artifacts } : {}
+  const shape: string[] = []
+  if (obj.valid !== undefined && typeof obj.valid !== 'boolean')
+    shape.push(`"valid" is ${describeValue(obj.valid)}: it must be true or false`)
+  for (const key of ['metrics', 'features'] as const)
+    if (obj[key] !== undefined && obj[key] !== null && !isPlainObject(obj[key]))
+      shape.push(`"${key}" is ${describeValue(obj[key])}: it must be an object of numbers, {"name": number, …}`)
+  const artifacts: Record<string, unknown> = {}
+  // first, so that the artifacts' bound never leaves out why the primary metric is not a number
+  const primaryOther = opts.primaryMetric ? m.other[opts.primaryMetric.slice(0, 128)] : undefined
+  if (primaryOther !== undefined) artifacts[`metric:${opts.primaryMetric!.slice(0, 128)}`] = primaryOther
+  if (isPlainObject(obj.artifacts)) Object.assign(artifacts, obj.artifacts)
   for (const [k, v] of Object.entries(m.other)) artifacts[`metric:${k}`] = v
   for (const [k, v] of Object.entries(f.other)) artifacts[`feature:${k}`] = v
   if (m.dropped) artifacts.metrics_dropped = droppedNote('metrics', m.dropped, m.reported, primary)
   if (f.dropped) artifacts.features_dropped = droppedNote('features', f.dropped, f.reported, opts.features ?? [])
+  if (Object.keys(m.nonFinite).length) artifacts.metrics_not_finite = m.nonFinite
   if (typeof obj.error === 'string' && obj.error && !('feedback' in artifacts)) artifacts.feedback = obj.error
+  const said = artifacts.feedback
+  if (obj.valid === false && (said === undefined || said === null || said === ''))
+    artifacts.feedback = NO_REASON_FEEDBACK
   return {
-    valid: typeof obj.valid === 'boolean' ? obj.valid : true,
+    valid: shape.length ? false : obj.valid !== false,
     metrics: m.numbers,
     features: f.numbers,
     artifacts,
+    ...(shape.length ? { malformed: `the evaluator's result is malformed: ${shape.join('; ')}` } : {}),
   }
 }
 

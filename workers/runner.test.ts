@@ -306,6 +306,21 @@ describe("what an evaluator's result may be", () => {
     )
     expect(file.error?.message).toMatch(/^\$FM_RESULT_FILE holds 9,437,\d{3} bytes, over the 8 MiB \(8,388,608 bytes\)/)
   })
+
+  it('a wrong kind of valid or metrics is bad output that says what they must be; valid: false says it gave no reason', async () => {
+    const p = lossProblem()
+    const r = await shared.runner.run(makeJob(p, 'print(\'{"valid": "yes", "metrics": [1, 2]}\')\n'))
+    expect(r.valid).toBe(false)
+    expect(r.error).toEqual({
+      kind: 'bad-output',
+      message:
+        'the evaluator\'s result is malformed: "valid" is a string ("yes"): it must be true or false; "metrics" is an array ([1,2]): it must be an object of numbers, {"name": number, …}',
+    })
+    const quiet = await shared.runner.run(makeJob(p, 'print(\'{"valid": false}\')\n'))
+    expect(quiet.valid).toBe(false)
+    expect(quiet.error).toBeUndefined()
+    expect(quiet.artifacts.feedback).toMatch(/^the evaluator reported "valid": false without a reason \(add "feedback"/)
+  })
 })
 
 describe('cascade', () => {
@@ -447,6 +462,10 @@ def evaluate(path):
     src = open(path).read()
     if 'raise' in src:
         raise ValueError('cannot score this program')
+    if 'nothing' in src:
+        return {"note": "no numbers"}
+    if 'failed' in src:
+        return {"__evaluation_failed__": 1.0}
     return {"combined_score": 0.0, "error": "the program timed out"}
 `,
     })
@@ -457,6 +476,13 @@ def evaluate(path):
     expect(err.valid).toBe(false)
     expect(err.error).toBeUndefined()
     expect(err.artifacts.feedback).toBe('the program timed out')
+    // invalid without an error: the adapter says why, not "the evaluator reported valid: false"
+    const empty = await shared.runner.run(makeJob(p, 'nothing = 1\n'))
+    expect(empty.valid).toBe(false)
+    expect(empty.artifacts.feedback).toBe('the evaluator returned no numeric metric: there is no combined_score')
+    const failed = await shared.runner.run(makeJob(p, 'failed = 1\n'))
+    expect(failed.valid).toBe(false)
+    expect(failed.artifacts.feedback).toMatch(/EVALUATION_FAILED_METRIC without an 'error'/)
   })
 })
 

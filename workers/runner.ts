@@ -623,7 +623,7 @@ export function createRunner(opts: RunnerOptions): Runner {
         parseError = '$FM_RESULT_FILE is not valid JSON'
       }
     }
-    const base: NormalizedResult = obj
+    const { malformed, ...base }: NormalizedResult = obj
       ? normalizeEvaluatorObject(obj, ctx.keep)
       : { valid: false, metrics: {}, features: {}, artifacts: {} }
     const artifacts: Record<string, unknown> = { ...base.artifacts }
@@ -649,6 +649,7 @@ export function createRunner(opts: RunnerOptions): Runner {
         stage,
       }
     }
+    if (malformed) return { ...base, valid: false, artifacts, error: { kind: 'bad-output', message: malformed }, stage }
     return { ...base, artifacts, stage }
   }
 

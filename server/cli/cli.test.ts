@@ -171,6 +171,22 @@ describe('fm-agent CLI', () => {
     expect(JSON.parse(wide.trim().split('\n').pop()!)).toMatchObject({ valid: true, score: 0.5 })
   })
 
+  it("says what is wrong with an evaluator's result: a string or NaN metric, no reason, a malformed result", async () => {
+    const check = resultShapes()
+    expect(await check('print(json.dumps({"valid": True, "metrics": {"loss": "0.5"}}))')).toContain(
+      'feedback: the evaluator\'s "loss" is a string ("0.5"), not a number: metrics must be numbers (true and false count as 1 and 0), anything else moves to the artifacts (here "metric:loss")',
+    )
+    expect(await check('print(json.dumps({"valid": True, "metrics": {"loss": float("nan")}}))')).toContain(
+      'feedback: the evaluator\'s "loss" is NaN, not a finite number',
+    )
+    expect(await check('print(json.dumps({"valid": False}))')).toContain(
+      'feedback: the evaluator reported "valid": false without a reason (add "feedback" to its "artifacts", or an "error" string, to say why)',
+    )
+    expect(await check('print(json.dumps({"valid": "yes", "metrics": [1, 2]}))')).toContain(
+      'error (bad-output): the evaluator\'s result is malformed: "valid" is a string ("yes"): it must be true or false; "metrics" is an array ([1,2]): it must be an object of numbers',
+    )
+  })
+
   it('runs an OpenEvolve folder unchanged, with its config.yaml mapped', async () => {
     const dir = tempDir()
     const r = await cli(['run', join(FIXTURES, 'openevolve-sum'), '--operators', 'local', '--json', '--data-dir', dir])

@@ -131,6 +131,18 @@ export function readDroppedNote(note: unknown): { dropped: number; reported: num
   return m ? { dropped: Number(m[1]), reported: Number(m[2]), limit: Number(m[3]) } : null
 }
 
+/** What a value is, for a message about a wrong kind of value: a string ("0.5"), an array ([1,2]). */
+export function describeValue(v: unknown): string {
+  const clip = (t: string) => (t.length > 60 ? `${t.slice(0, 57)}…` : t)
+  if (v === null) return 'null'
+  if (typeof v === 'string') return `a string (${clip(JSON.stringify(v))})`
+  if (Array.isArray(v)) return `an array (${clip(JSON.stringify(v) ?? '')})`
+  if (typeof v === 'object') return 'an object'
+  if (typeof v === 'number') return `a number (${v})`
+  if (typeof v === 'boolean') return String(v)
+  return `a ${typeof v}`
+}
+
 /** infra errors (worker died, bundle missing, sandbox could not start) are retried; the rest are results */
 export const MAX_INFRA_ATTEMPTS = 3
 

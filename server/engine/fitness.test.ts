@@ -17,7 +17,9 @@ describe('fitness', () => {
       'the evaluator reported no "cost" metric (it reported costs, time)',
     )
     expect(noScoreReason({}, 'cost')).toBe('the evaluator reported no "cost" metric (it reported no metrics)')
-    expect(noScoreReason({ cost: null }, 'cost')).toBe('the evaluator\'s "cost" is null, not a finite number')
+    expect(noScoreReason({ cost: null }, 'cost')).toBe(
+      'the evaluator\'s "cost" is null, not a finite number (a NaN or an infinity written by JSON.stringify arrives as null too)',
+    )
     const many = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`m${i}`, i]))
     expect(noScoreReason(many, 'cost')).toMatch(/it reported m0, m1, .*, m11, … \(15 in all\)\)$/)
   })
@@ -28,6 +30,19 @@ describe('fitness', () => {
     expect(scoreFromMetrics(r.metrics, { primaryMetric, direction: 'min' }, r.valid)).toBeNull()
     return noScoreReason(r.metrics, primaryMetric, r.artifacts)
   }
+
+  it('a metric that is a string, or NaN, says so', () => {
+    expect(reasonFor('{"valid": true, "metrics": {"loss": "0.5"}}', 'loss')).toBe(
+      'the evaluator\'s "loss" is a string ("0.5"), not a number: metrics must be numbers (true and false count as 1 and 0), anything else moves to the artifacts (here "metric:loss")',
+    )
+    expect(reasonFor('{"valid": true, "metrics": {"loss": [0.5]}}', 'loss')).toMatch(/"loss" is an array \(\[0\.5\]\)/)
+    expect(reasonFor('{"valid": true, "metrics": {"loss": NaN, "t": 1}}', 'loss')).toBe(
+      'the evaluator\'s "loss" is NaN, not a finite number (metrics must be finite numbers)',
+    )
+    expect(reasonFor('{"valid": true, "metrics": {"loss": -Infinity}}', 'loss')).toMatch(
+      /"loss" is -Infinity, not a finite/,
+    )
+  })
 
   it('a missing metric counts what the evaluator reported, not what was kept, and names the bound', () => {
     const metrics = Object.fromEntries(

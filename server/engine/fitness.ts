@@ -3,7 +3,7 @@
 // non-finite metric). Comparing scores in a direction is in client-safe/score.ts, which the browser
 // shares; it is re-exported here so the engine has one import for scores.
 import { gain, isValidScore, type Direction } from '../../client-safe/score.ts'
-import { readDroppedNote } from '../contracts/evaluation.ts'
+import { describeValue, readDroppedNote } from '../contracts/evaluation.ts'
 
 export {
   bestOf,
@@ -53,9 +53,10 @@ export function scoreFromMetrics(
 
 /**
  * Why a result the evaluator judged valid has no score (scoreFromMetrics gave null): the metric is
- * missing (with the names it did report: a typo is the usual cause) or not a finite number.
- * `artifacts` (the worker's, workers/result.ts) say what the metrics alone cannot: metrics left out
- * past the bound (`metrics_dropped`).
+ * missing (with the names it did report: a typo is the usual cause), not a number, or not finite.
+ * `artifacts` (the worker's, workers/result.ts) say what the metrics alone cannot: a metric that was
+ * not a number (`metric:<name>`), NaN or an infinity (`metrics_not_finite`), metrics left out past the
+ * bound (`metrics_dropped`).
  */
 export function noScoreReason(
   metrics: Record<string, unknown> | null | undefined,
@@ -65,8 +66,18 @@ export function noScoreReason(
   const m = metrics ?? {}
   const a = artifacts ?? {}
   const name = `"${primaryMetric}"`
-  if (primaryMetric in m && m[primaryMetric] !== undefined)
-    return `the evaluator's ${name} is ${String(m[primaryMetric])}, not a finite number`
+  if (primaryMetric in m && m[primaryMetric] !== undefined) {
+    const v = m[primaryMetric]
+    const nonFinite = (a.metrics_not_finite as Record<string, unknown> | undefined)?.[primaryMetric]
+    if (v === null && typeof nonFinite === 'string')
+      return `the evaluator's ${name} is ${nonFinite}, not a finite number (metrics must be finite numbers)`
+    if (v === null)
+      return `the evaluator's ${name} is null, not a finite number (a NaN or an infinity written by JSON.stringify arrives as null too)`
+    return `the evaluator's ${name} is ${String(v)}, not a finite number`
+  }
+  const other = a[`metric:${primaryMetric}`]
+  if (other !== undefined)
+    return `the evaluator's ${name} is ${describeValue(other)}, not a number: metrics must be numbers (true and false count as 1 and 0), anything else moves to the artifacts (here "metric:${primaryMetric}")`
   const names = Object.keys(m)
   const dropped = readDroppedNote(a.metrics_dropped)
   const reported = dropped ? dropped.reported : names.length

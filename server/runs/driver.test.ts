@@ -125,6 +125,44 @@ describe('when evaluation itself is broken', () => {
   })
 })
 
+describe("a seed without a score: the run's reason says why", () => {
+  const seedProblem = (evaluator: string) => {
+    const dir = tempDir()
+    writeFileSync(
+      join(dir, 'problem.json'),
+      JSON.stringify({
+        id: 'no-score',
+        name: 'no score',
+        description: 'a seed the evaluator cannot score',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'min',
+        primaryMetric: 'loss',
+      }),
+    )
+    writeFileSync(join(dir, 'seed.py'), 'x = 1\n')
+    writeFileSync(join(dir, 'evaluator.py'), `import json\n${evaluator}\n`)
+    return dir
+  }
+
+  it('a metric that is not a number is named', async () => {
+    const r = await cli([
+      'run',
+      seedProblem('print(json.dumps({"valid": True, "metrics": {"loss": "0.5"}}))'),
+      '--max-evals',
+      '5',
+      '--json',
+      '--data-dir',
+      tempDir(),
+    ])
+    expect(r.code, r.stderr.slice(-2000)).toBe(1)
+    expect(r.json.statusReason).toBe(
+      'no valid candidate after the cold start: the seed program is invalid (the evaluator\'s "loss" is a string ("0.5"), not a number: metrics must be numbers (true and false count as 1 and 0), anything else moves to the artifacts (here "metric:loss"))',
+    )
+  })
+})
+
 describe('kill -9 and resume', () => {
   it('continues with no evaluated candidate lost and none counted twice', async () => {
     const dataDir = tempDir()

@@ -131,6 +131,10 @@ def convert(raw, artifacts, features=(), stage=0):
     valid = not failed and not (isinstance(error, str) and error.strip()) and nums.get('combined_score') is not None
     if isinstance(error, str) and error.strip():
         arts.setdefault('feedback', error)
+    elif not valid and not arts.get('feedback'):
+        # the worker would otherwise say the evaluator reported "valid": false, which it never wrote
+        arts['feedback'] = ("the evaluator returned OpenEvolve's EVALUATION_FAILED_METRIC without an 'error' saying why"
+                            if failed else 'the evaluator returned no numeric metric: there is no combined_score')
     feats = {f: nums[f] for f in features if f in nums}
     return {'valid': valid, 'metrics': nums, 'features': feats, 'artifacts': arts, 'stage': stage}
 
