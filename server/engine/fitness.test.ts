@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { normalizeEvaluatorObject, parseJsonLenient } from '../../workers/result.ts'
-import { fitnessStats, improvement, noScoreReason, scoreFromMetrics } from './fitness.ts'
+import { clipReason, fitnessStats, improvement, noScoreReason, scoreFromMetrics } from './fitness.ts'
 
 describe('fitness', () => {
   it('reads the primary metric, null when invalid, missing or non-finite', () => {
@@ -54,6 +54,36 @@ describe('fitness', () => {
     // reported past the bound, it is kept and scores
     const kept = normalizeEvaluatorObject({ metrics: { ...metrics, loss: 0.5 } }, { primaryMetric: 'loss' })
     expect(scoreFromMetrics(kept.metrics, { primaryMetric: 'loss', direction: 'min' })).toBe(0.5)
+  })
+
+  it('clips a reason at a line boundary, keeping the exception at the end of a traceback', () => {
+    const traceback = [
+      'Traceback (most recent call last):',
+      '  File "/work/evaluator.py", line 12, in <module>',
+      '    spec.loader.exec_module(m)',
+      '  File "<frozen importlib._bootstrap_external>", line 940, in exec_module',
+      '  File "<frozen importlib._bootstrap>", line 241, in _call_with_frames_removed',
+      ...Array.from({ length: 8 }, (_, i) => `  File "/work/candidate.py", line ${i + 1}, in f${i}`),
+      "ModuleNotFoundError: No module named 'scipy'",
+    ].join('\n')
+    const c = clipReason(traceback, 300)
+    expect(c.length).toBeLessThanOrEqual(300)
+    expect(c.endsWith("ModuleNotFoundError: No module named 'scipy'")).toBe(true)
+    expect(c.startsWith('…\n  File ')).toBe(true)
+    for (const line of c.split('\n').slice(1)) expect(traceback.split('\n')).toContain(line)
+    // one long line: its start, cut at a word
+    const words = 'the evaluator could not import the candidate because '.repeat(10)
+    const w = clipReason(words, 100)
+    expect(w.length).toBeLessThanOrEqual(100)
+    expect(w).toMatch(/ (the|evaluator|could|not|import|candidate|because)…$/)
+    expect(clipReason('  short  ', 300)).toBe('short')
+    // other text with several lines keeps its first lines, whole
+    const report = Array.from({ length: 20 }, (_, i) => `case ${i}: wrong answer`).join('\n')
+    expect(clipReason(report, 60)).toBe('case 0: wrong answer\ncase 1: wrong answer\n…')
+    // a traceback whose exception line alone is longer than the room: the line's end
+    const long = clipReason(`Traceback (most recent call last):\nValueError: ${'x '.repeat(400)}end`, 100)
+    expect(long.length).toBeLessThanOrEqual(100)
+    expect(long.endsWith('x end')).toBe(true)
   })
 
   it('falls back to the mean of numeric metrics for combined_score (OpenEvolve)', () => {

@@ -87,6 +87,37 @@ export function noScoreReason(
 }
 
 /**
+ * A reason cut to about `max` characters for a one-line place (a run's status, a summary), at a line
+ * boundary: a traceback keeps its last lines (the exception is at the end), other text its first;
+ * a single line too long is cut at a word.
+ */
+export function clipReason(text: string, max = 300): string {
+  const t = text.trim()
+  if (t.length <= max) return t
+  const lines = t.split('\n')
+  const traceback = /Traceback \(most recent call last\)|^\s+File "|^\s+at \S/m.test(t)
+  const kept: string[] = []
+  let size = 2 // the "…" and the newline that say lines were left out
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[traceback ? lines.length - 1 - i : i]!
+    if (size + line.length + 1 > max) break
+    if (traceback) kept.unshift(line)
+    else kept.push(line)
+    size += line.length + 1
+  }
+  if (kept.length) return traceback ? `…\n${kept.join('\n')}` : `${kept.join('\n')}\n…`
+  // one line longer than the room: a traceback's end, other text's start, cut at a word
+  if (traceback)
+    return `…${lines
+      .at(-1)!
+      .slice(-(max - 1))
+      .replace(/^\S*\s/, '')}`
+  const head = lines[0]!.slice(0, max - 1)
+  const cut = head.lastIndexOf(' ')
+  return `${cut > max / 2 ? head.slice(0, cut) : head}…`
+}
+
+/**
  * Signed relative improvement of `child` over `parent`, positive when the child is better, in either direction:
  * (child − parent) / max(|parent|, floor) for max problems, the mirror for min. An invalid child is −1 (a clear
  * loss), an invalid parent with a valid child is +1. `floor` keeps scores near 0 from exploding the ratio.

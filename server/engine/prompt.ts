@@ -4,7 +4,7 @@
 // description), never the parent code, the expert guidance, a repair's failure or the answer-format
 // instructions. It also returns a structured record of what went in, for storage.
 import { findEvolveBlocks } from './code.ts'
-import type { Direction } from './fitness.ts'
+import { clipReason, type Direction } from './fitness.ts'
 import { formatNumber } from '../../client-safe/format.ts'
 
 export type PromptMode = 'diff' | 'full' | 'crossover'
@@ -425,7 +425,7 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
     add({
       name: 'failure',
       rank: Infinity,
-      text: `## Why the current program failed\nKind: ${input.repair.kind}\n${msg.length > 2000 ? `${msg.slice(0, 2000)}\n[…truncated]` : msg}`,
+      text: `## Why the current program failed\nKind: ${input.repair.kind}\n${clipReason(msg, 2000)}`,
     })
   }
 

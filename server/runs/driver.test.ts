@@ -161,6 +161,31 @@ describe("a seed without a score: the run's reason says why", () => {
       'no valid candidate after the cold start: the seed program is invalid (the evaluator\'s "loss" is a string ("0.5"), not a number: metrics must be numbers (true and false count as 1 and 0), anything else moves to the artifacts (here "metric:loss"))',
     )
   })
+
+  it('a traceback keeps its last lines, whole', async () => {
+    // the evaluator's error is a long traceback (an import failure deep in importlib)
+    const traceback = [
+      'Traceback (most recent call last):',
+      ...Array.from({ length: 6 }, (_, i) => `  File "<frozen importlib._bootstrap>", line ${1000 + i}, in _load`),
+      "ModuleNotFoundError: No module named 'scipy'",
+    ].join('\n')
+    const r = await cli([
+      'run',
+      seedProblem(`print(json.dumps({"valid": False, "error": ${JSON.stringify(traceback)}}))`),
+      '--max-evals',
+      '5',
+      '--json',
+      '--data-dir',
+      tempDir(),
+    ])
+    expect(r.code, r.stderr.slice(-2000)).toBe(1)
+    const reason = String(r.json.statusReason)
+    expect(reason).toMatch(/^no valid candidate after the cold start: the seed program is invalid \(…\n {2}File /)
+    expect(reason.endsWith("\nModuleNotFoundError: No module named 'scipy')")).toBe(true)
+    // every line kept is a whole line of the traceback
+    const kept = reason.slice(reason.indexOf('(…\n') + 3, -1).split('\n')
+    for (const line of kept) expect(traceback.split('\n')).toContain(line)
+  })
 })
 
 describe('kill -9 and resume', () => {

@@ -15,6 +15,7 @@ import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { GaugeMean, waitingLimit } from './concurrency.ts'
+import { clipReason } from '../engine/fitness.ts'
 import type { RunStatus } from '../../client-safe/run-config.ts'
 import { ColdStart } from './cold-start.ts'
 import { RunKnobs } from './knobs.ts'
@@ -314,7 +315,7 @@ export class RunDriver {
       this.fail(
         !seed
           ? 'no valid candidate after the cold start: none of the programs written from the description was valid (see the cold-start candidates)'
-          : `no valid candidate after the cold start: ${seeds.length > 1 ? 'the seed programs are invalid' : 'the seed program is invalid'} (${String(why).slice(0, 300)})`,
+          : `no valid candidate after the cold start: ${seeds.length > 1 ? 'the seed programs are invalid' : 'the seed program is invalid'} (${clipReason(String(why), 300)})`,
       )
       return
     }

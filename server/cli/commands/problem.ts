@@ -6,7 +6,7 @@ import { describeScore, FORMAT_NAMES, loadProblem, ProblemLoadError } from '../.
 import { createRunner, memoryFloor } from '../../../workers/runner.ts'
 import { detectIsolation } from '../../../workers/sandbox.ts'
 import { detectGpuName } from '../../../workers/toolchains.ts'
-import { noScoreReason, scoreFromMetrics } from '../../engine/fitness.ts'
+import { clipReason, noScoreReason, scoreFromMetrics } from '../../engine/fitness.ts'
 import { localReadiness } from '../../setup/check.ts'
 import { completeRequires, refusal } from '../../../client-safe/needs.ts'
 import { parse, UsageError } from '../args.ts'
@@ -137,7 +137,7 @@ export const problem: Command = {
             memoryNote,
             ignored,
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
-            summary.feedback ? `feedback: ${String(summary.feedback).slice(0, 2000)}` : '',
+            summary.feedback ? `feedback: ${clipReason(String(summary.feedback), 2000)}` : '',
           ]
             .filter(Boolean)
             .join('\n'),
@@ -152,7 +152,7 @@ export const problem: Command = {
             ignored,
             summary.cpuCheck ? String(summary.cpuCheck) : '',
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
-            summary.feedback ? `feedback: ${String(summary.feedback).slice(0, 2000)}` : '',
+            summary.feedback ? `feedback: ${clipReason(String(summary.feedback), 2000)}` : '',
           ]
             .filter(Boolean)
             .join('\n'),
