@@ -10,6 +10,7 @@
 // budget.ts (slots and spend), planner.ts (what to ask), generation.ts (requests in flight),
 // store.ts (group-committed writes), dispatcher.ts (evaluations in flight), ingest.ts (results into
 // the search), metrics.ts, repair.ts (failed children back to a model, ahead of new requests).
+import { setMaxListeners } from 'node:events'
 import type { Db } from '../db.ts'
 import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import type { EventBus } from '../events.ts'
@@ -69,6 +70,9 @@ export class RunDriver {
   constructor(deps: DriverDeps, runId: string) {
     this.deps = deps
     this.runId = runId
+    // each request in flight (up to generation.maxInFlight's bound, 1024) listens to the run's
+    // signal and stops when its attempt ends (llm/retry.ts, whose test bounds the heap): not a leak
+    setMaxListeners(2 * 1024 + 32, this.abort.signal)
     this.state = new RunState(deps.db, runId)
     this.knobs = new RunKnobs({
       ...deps,
