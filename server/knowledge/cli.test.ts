@@ -35,6 +35,7 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
       'def two_opt_swap(tour, i, j):\n    tour[i:j] = tour[i:j][::-1]\n    return tour\n',
     )
     writeFileSync(join(dir, 'notes', 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]))
+    writeFileSync(join(dir, 'notes', '__init__.py'), '\n')
   })
   afterAll(async () => {
     await pg?.drop()
@@ -46,7 +47,8 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     expect(imp.code, imp.stderr).toBe(0)
     expect(imp.stdout).toContain('created   notes/lattice.md → "Hexagonal lattice" (1 chunk)')
     expect(imp.stdout).toMatch(/skipped {3}notes\/image\.png: unsupported file type \(\.png\)/)
-    expect(imp.stdout).toContain('2 imported, 1 skipped, 0 failed')
+    expect(imp.stdout).toContain('skipped   notes/__init__.py: empty')
+    expect(imp.stdout).toContain('2 imported, 2 skipped, 0 failed')
     const s = run('kb', 'search', 'hexagonal packing of circles', '--json')
     expect(s.code, s.stderr).toBe(0)
     const hits = JSON.parse(s.stdout) as Array<{ title: string; sourcePath: string; text: string }>

@@ -599,7 +599,7 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
       const text = kind.notebook ? notebookText(f.content, path) : f.content
       const existing = await db.prisma.knowledgeDoc.findFirst({
         where: { sourcePath: path, problemId },
-        select: { id: true, content: true, tags: true, format: true },
+        select: { id: true, content: true, tags: true, format: true, title: true },
       })
       let doc: DocSummary
       let status: ImportResult['status']
@@ -618,7 +618,11 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
             doc = await getSummary(db, existing.id)
           }
         } else {
-          doc = await updateDocument(db, existing.id, { content, tags: mergedTags, format: kind.format }, opts)
+          // a title the file gave follows the file; one an expert wrote in the console stays
+          const fileTitle =
+            existing.title === normalizeTitle(inferTitle(existing.content, existing.format as DocFormat, path))
+          const title = fileTitle ? normalizeTitle(inferTitle(content, kind.format, path)) : undefined
+          doc = await updateDocument(db, existing.id, { content, tags: mergedTags, format: kind.format, title }, opts)
           status = 'updated'
         }
       } else {

@@ -66,6 +66,11 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
       skipped.push({ path: shown, status: 'skipped', reason: e.message })
       return
     }
+    // an empty file in a folder (an __init__.py, a placeholder) is nothing to import, not a failure
+    if (!single && !content.trim()) {
+      skipped.push({ path: shown, status: 'skipped', reason: 'empty' })
+      return
+    }
     if (files.length >= MAX_IMPORT_FILES)
       throw new KnowledgeInputError(
         `${path} holds more than ${MAX_IMPORT_FILES} importable files; import its subfolders one at a time`,

@@ -100,6 +100,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
         status: 'skipped',
         reason: 'blob.txt looks binary (it contains NUL bytes); only text, markdown and code are taken',
       },
+      { path: 'empty.md', status: 'skipped', reason: 'empty' },
       {
         path: 'paper.pdf',
         status: 'skipped',
@@ -108,7 +109,10 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     ])
     const results = await importFiles(db, collected.files, { tags: ['Corpus'] })
     const by = Object.fromEntries(results.map((r) => [r.path, r]))
-    expect(by['empty.md']).toMatchObject({ status: 'failed', reason: 'empty.md is empty; write something in it first' })
+    // sent on its own (an API client), an empty file is refused with the reason
+    expect(await importFiles(db, [{ path: 'empty.md', content: '  \n' }])).toMatchObject([
+      { status: 'failed', reason: 'empty.md is empty; write something in it first' },
+    ])
     expect(by['huge.md']).toMatchObject({
       status: 'failed',
       reason: expect.stringMatching(/^huge\.md has 567,008 characters, over the 524,288-character limit per document/),
@@ -142,6 +146,19 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     const again = await importFiles(db, collected.files, { tags: ['corpus'] })
     expect(again.filter((r) => r.status === 'unchanged')).toHaveLength(5)
     expect(await db.prisma.knowledgeDoc.count()).toBe(5)
+  })
+
+  it('a re-imported file brings its new title, unless an expert renamed the document', async () => {
+    const [a] = await importFiles(db, [
+      { path: 'titles/heur.md', content: '# Knapsack heuristics\n\nGreedy by ratio.\n' },
+    ])
+    expect(a.title).toBe('Knapsack heuristics')
+    const [b] = await importFiles(db, [{ path: 'titles/heur.md', content: 'Greedy by ratio, then repair.\n' }])
+    expect(b).toMatchObject({ status: 'updated', docId: a.docId, title: 'heur' })
+    await updateDocument(db, a.docId!, { title: 'My own name' })
+    const [c] = await importFiles(db, [{ path: 'titles/heur.md', content: '# Another heading\n\nGreedy.\n' }])
+    expect(c).toMatchObject({ status: 'updated', title: 'My own name' })
+    await deleteDocument(db, a.docId!)
   })
 
   it('finds a document by shared words with the offline lexical model, which is honestly not semantic', async () => {
