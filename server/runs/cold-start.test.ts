@@ -286,6 +286,29 @@ describe('a problem with no seed program', () => {
     }
   })
 
+  it('a model that never writes a program: the cold start gives up within its bound and says why', async () => {
+    const server = await startOpenAiTestServer({
+      apiKey: KEY.OPENAI_API_KEY,
+      responder: () => ({ content: 'I would rather not write code today.' }),
+    })
+    try {
+      const dir = tempDir()
+      const config = write(
+        dir,
+        'run.json',
+        JSON.stringify({ mutator: 'llm', islands: 1, budget: { maxEvals: 10 }, models: [model(server.url)] }),
+      )
+      const r = await cli(['run', seedless(), '--config', config, '--json', '--data-dir', join(dir, 'data')], KEY)
+      expect(r.code, r.stderr.slice(-3000)).toBe(1)
+      expect(r.json).toMatchObject({ status: 'failed', evaluations: 0 })
+      expect(r.stderr).toMatch(/cold start: no answer gave a program to evaluate \(\d+ of \d+ answers: /)
+      // rejected answers cost calls, not budget: at most five per wanted cold-start candidate (8 here)
+      expect(server.chatRequests().length).toBeLessThanOrEqual(40)
+    } finally {
+      await server.close()
+    }
+  })
+
   it('is refused for a run without a model, with the reason', async () => {
     const dir = tempDir()
     const r = await cli(['run', seedless(), '--operators', 'local', '--data-dir', join(dir, 'data')])

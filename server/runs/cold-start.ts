@@ -50,6 +50,10 @@ export interface ColdStartDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' 
   loop: RunLoop
 }
 
+/** cold-start requests per wanted candidate at most: answers rejected before evaluation (duplicates,
+ * no program in them) cost a model call each but no budget, so this bounds what a cold start spends */
+const ATTEMPTS_PER_TARGET = 5
+
 export class ColdStart {
   /** the pool while the cold start runs */
   private cold: ColdStartPool | null = null
@@ -95,7 +99,7 @@ export class ColdStart {
   private wanted(): boolean {
     const c = this.cold!
     const d = this.d
-    if (c.attempts >= Math.max(c.target, 1) * 20) return false
+    if (c.attempts >= Math.max(c.target, 1) * ATTEMPTS_PER_TARGET) return false
     if (c.made + d.pool.size < c.target) return true
     // a problem with no program yet: one more first program at a time, until one is valid
     return (
@@ -350,6 +354,17 @@ export class ColdStart {
     }))
   }
 
+  /** The cold start's most common reason to reject an answer, as a parenthesis ('' when none was). */
+  private async mostRejectedFor() {
+    const [top] = await this.d.db.sql<{ reason: string; n: number }>(
+      `SELECT reject_reason AS reason, count(*)::int AS n FROM candidates
+        WHERE run_id = $1 AND origin = 'cold-start' AND status = 'rejected' AND reject_reason IS NOT NULL
+        GROUP BY 1 ORDER BY 2 DESC LIMIT 1`,
+      [this.d.runId],
+    )
+    return top ? ` (${top.n} of ${this.cold?.attempts ?? top.n} answers: ${top.reason})` : ''
+  }
+
   /** A problem without a seed program: how many first programs the cold start needed until one was valid. */
   private async reportFirstValid() {
     const { db, runId } = this.d
@@ -373,7 +388,9 @@ export class ColdStart {
     this.d.loop.progress(
       first >= 0
         ? `cold start: the first valid program came after ${first + 1} written from the description`
-        : `cold start: none of the ${rows.length} programs written from the description was valid`,
+        : rows.length
+          ? `cold start: none of the ${rows.length} programs written from the description was valid`
+          : `cold start: no answer gave a program to evaluate${await this.mostRejectedFor()}`,
     )
   }
 }

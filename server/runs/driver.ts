@@ -318,7 +318,7 @@ export class RunDriver {
         'see its artifacts'
       this.fail(
         !seed
-          ? 'no valid candidate after the cold start: none of the programs written from the description was valid (see the cold-start candidates)'
+          ? 'no valid candidate after the cold start: no program written from the description was valid (see the cold-start candidates and their reasons)'
           : `no valid candidate after the cold start: ${seeds.length > 1 ? 'the seed programs are invalid' : 'the seed program is invalid'} (${clipReason(String(why), 300)})`,
       )
       return
