@@ -20,10 +20,22 @@ export const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options
 
+/** `--max-evals -5` as `--max-evals=-5`: a negative number is a value, which the option's own check refuses with its range */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const name = /^--([^=]+)$/.exec(argv[i]!)?.[1]
+    if (name && options[name]?.type === 'string' && /^-\d+(\.\d+)?$/.test(argv[i + 1] ?? '')) {
+      out.push(`${argv[i]}=${argv[++i]}`)
+    } else out.push(argv[i]!)
+  }
+  return out
+}
+
 export function parse<O extends Options>(command: string, argv: string[], options: O, maxPositionals = 0) {
   try {
     const r = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv, options),
       options: { ...GLOBAL_OPTIONS, ...options },
       allowPositionals: true,
       strict: true,

@@ -258,6 +258,16 @@ describe('fm-agent CLI', () => {
     const flag = await cli(['problems', '--jsno'])
     expect(flag.code).toBe(2)
     expect(flag.stderr.trim().split('\n')[0]).toMatch(/unknown option '--jsno'/)
+    // a negative number is the option's value, refused by its own range
+    const negative = await cli(['run', 'circle-packing-26', '--max-evals', '-5', '--data-dir', tempDir()])
+    expect(negative.code).toBe(2)
+    expect(negative.stderr).toContain('--max-evals must be an integer from 1 to 10000000 (got "-5")')
+    // a path that is not there is named as such, before the sandbox is probed
+    const missing = await cli(['run', './no/such-problem', '--operators', 'local', '--data-dir', tempDir()])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr.trim().split('\n')[0]).toBe(
+      'fm-agent: ./no/such-problem: no such problem folder or KernelBench task file',
+    )
   })
 
   it('names a bad DATABASE_URL and its fix in one line, exit code 1', async () => {

@@ -107,6 +107,9 @@ export const run: Command = {
     const workers = intOption('workers', values.workers, 1, 256)
     // a folder, or a KernelBench task file
     const isPath = existsSync(target) && (statSync(target).isDirectory() || target.endsWith('.py'))
+    // a problem id has no slash; a path that is not there is a typo to name before anything starts
+    if (!isPath && /[/\\]|^\.|\.py$/.test(target))
+      throw new UsageError(`${target}: no such problem folder or KernelBench task file`)
     probeMachineEarly(env)
     const api = await connectApi({
       dataDir: dataDir(values),
