@@ -104,9 +104,21 @@ describe('Ctrl-C on fm-agent run', () => {
     expect(listed.stdout).not.toMatch(/driven by/)
     // the dead process's lease does not hold the run: no wait for it to expire
     const before = (await candidates(dataDir, runId)).evaluated
-    const resumed = await cli(['resume', runId, '--max-evals', String(before + 4), '--json', '--data-dir', dataDir])
+    // named as the progress lines print it: the start of its id
+    const resumed = await cli([
+      'resume',
+      runId.slice(0, 8),
+      '--max-evals',
+      String(before + 4),
+      '--json',
+      '--data-dir',
+      dataDir,
+    ])
     expect(resumed.code, resumed.stderr).toBe(0)
     expect(resumed.json.status).toBe('completed')
-    expect(resumed.json.evaluations).toBe(before + 4)
+    expect(resumed.json).toMatchObject({ runId, evaluations: before + 4 })
+    const unknown = await cli(['export', 'ffff0000', '--data-dir', dataDir])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('no run "ffff0000" (fm-agent runs lists them)')
   }, 300_000)
 })

@@ -277,9 +277,12 @@ export async function runProgress(db: Db, runId: string): Promise<RunProgress> {
   }
 }
 
-export async function listRuns(db: Db, opts: { limit?: number; status?: string } = {}) {
+export async function listRuns(db: Db, opts: { limit?: number; status?: string; idPrefix?: string } = {}) {
   const rows = await db.prisma.run.findMany({
-    where: opts.status ? { status: opts.status } : undefined,
+    where: {
+      ...(opts.status ? { status: opts.status } : {}),
+      ...(opts.idPrefix ? { id: { startsWith: opts.idPrefix } } : {}),
+    },
     orderBy: { createdAt: 'desc' },
     take: opts.limit ?? 100,
     select: {

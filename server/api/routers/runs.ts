@@ -39,6 +39,11 @@ export const RunIdInput = z.object({ runId: z.string().min(1).max(64) })
 export const ListRunsInput = z.object({
   status: z.enum(RUN_STATUSES).optional(),
   limit: z.number().int().min(1).max(500).default(100),
+  /** the start of a run id, as the CLI's progress lines print it (8 characters) */
+  idPrefix: z
+    .string()
+    .regex(/^[0-9a-f-]{4,36}$/, 'the start of a run id: 4 to 36 of 0-9, a-f and -')
+    .optional(),
 })
 export const CreateRunInput = z.object({
   problemId: ProblemId,

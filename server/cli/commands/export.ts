@@ -3,6 +3,7 @@ import { connectApi } from '../../api/client.ts'
 import { exportRun } from '../../runs/service.ts'
 import { parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
+import { resolveRunId } from '../run-id.ts'
 
 export const exportCommand: Command = {
   summary: 'write a run as JSON: every candidate with its code, metrics and artifacts',
@@ -12,9 +13,8 @@ export const exportCommand: Command = {
     if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
     try {
-      const data = api.remote
-        ? await api.query('runs.export', { runId: positionals[0] })
-        : await exportRun(api.app!.db, positionals[0])
+      const runId = await resolveRunId(api, positionals[0])
+      const data = api.remote ? await api.query('runs.export', { runId }) : await exportRun(api.app!.db, runId)
       const text = JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))
       if (values.out) {
         writeFileSync(values.out as string, text)

@@ -3,6 +3,7 @@ import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
 import { createBackend } from '../../runs/evaluation-backend.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
+import { resolveRunId } from '../run-id.ts'
 
 type Report = Awaited<ReturnType<typeof heldOutReport>>
 
@@ -38,11 +39,11 @@ export const heldOut: Command = {
       { top: { type: 'string' }, report: { type: 'boolean' }, workers: { type: 'string' }, json: { type: 'boolean' } },
       1,
     )
-    const runId = positionals[0]
-    if (!runId) throw new UsageError('which run? (fm-agent runs lists them)')
+    if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
     const topK = intOption('top', values.top, 1, 50)
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
     try {
+      const runId = await resolveRunId(api, positionals[0])
       const report = async (): Promise<Report> =>
         (api.remote ? api.query<Report>('runs.heldOut', { runId }) : heldOutReport(api.app!.db, runId)).catch(
           (e: Error) => {

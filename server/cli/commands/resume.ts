@@ -2,6 +2,7 @@ import { connectApi } from '../../api/client.ts'
 import { resumeRunConfig } from '../../runs/service.ts'
 import { intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
+import { resolveRunId } from '../run-id.ts'
 import {
   driveLocally,
   exitCodeFor,
@@ -23,8 +24,7 @@ export const resume: Command = {
       { 'max-evals': { type: 'string' }, workers: { type: 'string' }, json: { type: 'boolean' } },
       1,
     )
-    const runId = positionals[0]
-    if (!runId) throw new UsageError('which run? (fm-agent runs lists them)')
+    if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
     const maxEvalsIn = intOption('max-evals', values['max-evals'], 1, 10_000_000)
     const workers = intOption('workers', values.workers, 1, 256)
     probeMachineEarly(env)
@@ -32,6 +32,7 @@ export const resume: Command = {
     // the workers start while the run's state is read back
     const backend = api.remote ? null : startLocalBackend(api, log, workers)
     try {
+      const runId = await resolveRunId(api, positionals[0])
       let maxEvals: number
       if (api.remote) {
         const r = await api
