@@ -585,9 +585,11 @@ export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEv
   const config = { ...run.config, budget: { ...run.config.budget, ...(maxEvals !== undefined ? { maxEvals } : {}) } }
   const evaluations = (await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true } }))!
     .evaluations
-  if (config.budget.maxEvals <= evaluations && maxEvals !== undefined) {
+  if (config.budget.maxEvals <= evaluations) {
     throw new BadInputError(
-      `the run already has ${evaluations} evaluations; --max-evals is the new total, so give more than that`,
+      maxEvals !== undefined
+        ? `the run already has ${evaluations} evaluations; --max-evals is the new total, so give more than that`
+        : `the run already has its ${evaluations} evaluations (its budget); give a larger total to go on (--max-evals N)`,
     )
   }
   await db.prisma.run.update({
