@@ -72,6 +72,9 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     expect(empty.stdout).toContain('failed    empty.md: empty.md is empty; write something in it first')
     const noText = run('kb', 'search', '')
     expect(noText.code).toBe(2)
+    const typo = run('kb', 'search', 'packing', '--problem', 'no-such-problem')
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toContain('no problem "no-such-problem" (fm-agent problems lists them)')
     expect(run('kb', 'frobnicate').stderr).toContain('unknown subcommand "kb frobnicate"')
   }, 240_000)
 

@@ -89,13 +89,14 @@ function checkFormat(format: string | undefined, fallback: DocFormat): DocFormat
   return format as DocFormat
 }
 
-async function checkProblem(db: Db, problemId: string | null | undefined): Promise<string | null> {
+export async function checkProblem(
+  db: Db,
+  problemId: string | null | undefined,
+  hint = '; leave the problem empty for a global document',
+): Promise<string | null> {
   if (problemId == null || problemId === '') return null
   const p = await db.prisma.problem.findUnique({ where: { id: problemId }, select: { id: true } })
-  if (!p)
-    throw new KnowledgeInputError(
-      `no problem "${problemId}" (fm-agent problems lists them); leave the problem empty for a global document`,
-    )
+  if (!p) throw new KnowledgeInputError(`no problem "${problemId}" (fm-agent problems lists them)${hint}`)
   return p.id
 }
 

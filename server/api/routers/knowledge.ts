@@ -7,6 +7,7 @@ import { runIsActive } from '../../runs/commands.ts'
 import { z } from 'zod'
 import { chunkHistory, listRetrievals, usefulnessRanking } from '../../knowledge/history.ts'
 import {
+  checkProblem,
   createDocument,
   deleteDocument,
   getDocument,
@@ -158,6 +159,8 @@ export const knowledgeRouter = router({
   tags: viewer.query(({ ctx }) => listTags(ctx.app.db)),
   get: viewer.input(KnowledgeIdInput).query(({ ctx, input }) => getDocument(ctx.app.db, input.id)),
   search: viewer.input(KnowledgeSearchInput).query(async ({ ctx, input, signal }) => {
+    // a typo in the problem would otherwise search the global documents only, silently
+    await checkProblem(ctx.app.db, input.problemId, '')
     const r = await searchKnowledge(ctx.app.db, { ...input, ...(signal ? { signal } : {}) })
     await logSearch(ctx.app.db, {
       query: input.text,
