@@ -42,7 +42,9 @@ export const ListRunsInput = z.object({
   /** the start of a run id, as the CLI's progress lines print it (8 characters) */
   idPrefix: z
     .string()
-    .regex(/^[0-9a-f-]{4,36}$/, 'the start of a run id: 4 to 36 of 0-9, a-f and -')
+    .min(4)
+    .max(36)
+    .regex(/^[0-9a-f-]+$/, 'the start of a run id: 0-9, a-f and -')
     .optional(),
 })
 export const CreateRunInput = z.object({
