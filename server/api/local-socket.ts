@@ -42,7 +42,15 @@ export interface LocalSocket {
   close(): Promise<void>
 }
 
-export async function startLocalSocket(app: AppServices, dataDir: string): Promise<LocalSocket> {
+/**
+ * `readOnly`: only queries are answered (tRPC sends them as GET); a mutation gets this message as a
+ * BAD_REQUEST, in tRPC's own error shape so that the client shows it as any refusal.
+ */
+export async function startLocalSocket(
+  app: AppServices,
+  dataDir: string,
+  opts: { readOnly?: string } = {},
+): Promise<LocalSocket> {
   const path = localSocketPath(dataDir)
   const folder = join(path, '..')
   mkdirSync(folder, { recursive: true, mode: 0o700 })
@@ -76,6 +84,12 @@ export async function startLocalSocket(app: AppServices, dataDir: string): Promi
     maxBodySize: 2 * 1024 * 1024,
   })
   const server = createServer((req, res) => {
+    if (opts.readOnly && req.method !== 'GET') {
+      const error = { message: opts.readOnly, code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } }
+      return void res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { json: error } }))
+    }
     if ((req.url ?? '').startsWith('/api/trpc/')) return void trpc(req, res)
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
   })

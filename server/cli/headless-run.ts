@@ -3,6 +3,8 @@
 // server holds the data folder.
 import { constants as osConstants } from 'node:os'
 import type { ApiClient } from '../api/client.ts'
+import { startLocalSocket } from '../api/local-socket.ts'
+import type { AppServices } from '../app.ts'
 import type { Logger } from '../log.ts'
 import type { EvaluationBackend } from '../contracts/evaluation.ts'
 import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
@@ -123,6 +125,9 @@ export async function driveLocally(
       ),
     )
   })
+  // commands that read (fm-agent runs, export, kb search…) reach this process while it holds the
+  // embedded data folder, as they reach a console's server
+  const socket = app.db.mode === 'embedded' ? await serveOtherCommands(app, log) : null
   let signal = null as NodeJS.Signals | null
   const onSignal = (s: NodeJS.Signals) => {
     signal = s
@@ -134,11 +139,31 @@ export async function driveLocally(
   try {
     await manager.launch(runId)
   } finally {
+    await socket?.close()
     unsubscribe()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
   return { ...(await runSummary(app.db, runId)), signal }
+}
+
+/** The local API socket for the rest of the run; none (with a warning) when it cannot be placed. */
+async function serveOtherCommands(app: AppServices, log: Logger) {
+  try {
+    const socket = await startLocalSocket(app, app.db.dataDir, {
+      readOnly: `a run (pid ${process.pid}) holds this data folder and answers only commands that read (runs, export, kb search…); run this one when it ends, or run both under the console (fm-agent start)`,
+    })
+    app.db.lock?.update({ apiSocket: socket.path })
+    return {
+      close: async () => {
+        app.db.lock?.update({ apiSocket: undefined })
+        await socket.close()
+      },
+    }
+  } catch (e) {
+    log.warn(`other commands cannot reach this run's data folder meanwhile: ${(e as Error).message}`)
+    return null
+  }
 }
 
 /** Follows a run that a server drives, until it ends. */

@@ -84,6 +84,38 @@ describe('Ctrl-C on fm-agent run', () => {
     expect(c.withdrawn).toBeGreaterThan(0)
   }, 300_000)
 
+  it('while a run goes, other commands reach it through its data folder', async () => {
+    const dataDir = join(tempDir(), 'data')
+    const p = new WatchedCli(
+      ['run', slowProblem(), '--operators', 'local', '--max-evals', '200', '--data-dir', dataDir],
+      {
+        FM_LOG: 'debug',
+        FM_WORKERS: '2',
+      },
+    )
+    expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 2)).toBe(true)
+    const listed = await cli(['runs', '--json', '--data-dir', dataDir])
+    expect(listed.code, listed.stderr).toBe(0)
+    expect(listed.stderr).toMatch(/a run \(pid \d+\) holds .*: sending this command to it/)
+    const [row] = listed.json as Array<{ id: string; status: string; evaluations: number; drivenBy: string | null }>
+    expect(row).toMatchObject({ id: p.runId, drivenBy: expect.stringMatching(/:\d+$/) })
+    expect(['cold-start', 'evolving']).toContain(row!.status)
+    // an export, naming the run as its progress lines do
+    const exported = await cli(['export', p.runId!.slice(0, 8), '--data-dir', dataDir])
+    expect(exported.code, exported.stderr).toBe(0)
+    expect(JSON.parse(exported.stdout).run.id).toBe(p.runId)
+    // what would write (a second run, an import) waits for the run's end, and is told so
+    const second = await cli(['kb', 'import', '--starter', '--data-dir', dataDir])
+    expect(second.code).toBe(2)
+    expect(second.stderr).toMatch(/holds this data folder and answers only commands that read/)
+    p.child.kill('SIGINT')
+    expect((await p.done()).code).toBe(130)
+    // the run's process is gone: the folder is opened directly again
+    const after = await cli(['runs', '--data-dir', dataDir])
+    expect(after.code, after.stderr).toBe(0)
+    expect(after.stderr).not.toMatch(/sending this command/)
+  }, 300_000)
+
   it('a second Ctrl-C quits at once; the run is shown as interrupted and resumes without waiting', async () => {
     const dataDir = join(tempDir(), 'data')
     const problem = slowProblem()
