@@ -12,7 +12,7 @@
 //   FM_DURABILITY_TRIALS   trials (default 3; 25 for a long run)
 //   FM_DURABILITY_KILLS    kills per trial (default 2)
 //   FM_DURABILITY_SEED     seed of the kill moments (default: random, printed)
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -78,7 +78,11 @@ async function ledgerOf(dataDir: string, runId: string | null): Promise<Ledger> 
   const empty: Ledger = { database: 'absent', run: null, ids: new Set(), evalIndexes: [] }
   if (!existsSync(join(dataDir, 'pgdata', 'PG_VERSION')) && !existsSync(join(dataDir, 'pgdata', 'base'))) return empty
   const copy = tempDir('fm-durability-copy-')
-  cpSync(dataDir, copy, { recursive: true, filter: (src) => !src.includes(`${dataDir}/bundles`) })
+  // the running process's API socket cannot be copied (nor does the database need it)
+  cpSync(dataDir, copy, {
+    recursive: true,
+    filter: (src) => !src.includes(`${dataDir}/bundles`) && !lstatSync(src).isSocket(),
+  })
   // the copy is read, not recovered as the product would: no lock to take over, no integrity pass
   rmSync(join(copy, 'fm-agent.lock'), { force: true })
   const db = await openDatabase({ dataDir: copy, databaseUrl: '', migrate: false })
