@@ -43,6 +43,16 @@ function slowProblem() {
   return dir
 }
 
+/** `fm-agent run` of the slow problem in a new data folder, with a progress line after each result. */
+function slowRun(...extra: string[]) {
+  const dataDir = join(tempDir(), 'data')
+  const p = new WatchedCli(
+    ['run', slowProblem(), '--operators', 'local', '--max-evals', '200', ...extra, '--data-dir', dataDir],
+    { FM_LOG: 'debug', FM_WORKERS: '2' },
+  )
+  return { p, dataDir }
+}
+
 async function candidates(dataDir: string, runId: string) {
   const db = await openDatabase({ dataDir, databaseUrl: '' })
   try {
@@ -61,14 +71,7 @@ async function candidates(dataDir: string, runId: string) {
 
 describe('Ctrl-C on fm-agent run', () => {
   it('stops at once: queued evaluations are withdrawn, exit code 130, the summary printed', async () => {
-    const dataDir = join(tempDir(), 'data')
-    const p = new WatchedCli(
-      ['run', slowProblem(), '--operators', 'local', '--max-evals', '200', '--json', '--data-dir', dataDir],
-      {
-        FM_LOG: 'debug',
-        FM_WORKERS: '2',
-      },
-    )
+    const { p, dataDir } = slowRun('--json')
     expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 6)).toBe(true)
     const atSignal = p.lastProgress()!.evaluations
     p.child.kill('SIGINT')
@@ -85,14 +88,7 @@ describe('Ctrl-C on fm-agent run', () => {
   }, 300_000)
 
   it('while a run goes, other commands reach it through its data folder', async () => {
-    const dataDir = join(tempDir(), 'data')
-    const p = new WatchedCli(
-      ['run', slowProblem(), '--operators', 'local', '--max-evals', '200', '--data-dir', dataDir],
-      {
-        FM_LOG: 'debug',
-        FM_WORKERS: '2',
-      },
-    )
+    const { p, dataDir } = slowRun()
     expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 2)).toBe(true)
     const listed = await cli(['runs', '--json', '--data-dir', dataDir])
     expect(listed.code, listed.stderr).toBe(0)
@@ -117,12 +113,7 @@ describe('Ctrl-C on fm-agent run', () => {
   }, 300_000)
 
   it('a second Ctrl-C quits at once; the run is shown as interrupted and resumes without waiting', async () => {
-    const dataDir = join(tempDir(), 'data')
-    const problem = slowProblem()
-    const p = new WatchedCli(['run', problem, '--operators', 'local', '--max-evals', '200', '--data-dir', dataDir], {
-      FM_LOG: 'debug',
-      FM_WORKERS: '2',
-    })
+    const { p, dataDir } = slowRun()
     expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 3)).toBe(true)
     p.child.kill('SIGINT')
     expect(await p.until(() => /interrupted: stopping the run/.test(p.stderr))).toBe(true)
