@@ -54,6 +54,8 @@ export interface ColdStartDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' 
  * no program in them) cost a model call each but no budget, so this bounds what a cold start spends */
 const ATTEMPTS_PER_TARGET = 5
 
+const paren = (text: string) => (text ? ` (${text})` : '')
+
 export class ColdStart {
   /** the pool while the cold start runs */
   private cold: ColdStartPool | null = null
@@ -318,8 +320,13 @@ export class ColdStart {
     }
     if (replicas.length) this.d.ingestor.applyMigration(replicas.map((r) => ({ ...r, codeHash: '', score: 0 })))
     this.d.events.publish({ runId, type: 'status', payload: { status: 'evolving' } })
+    // the proposals it turned away, so that "8 candidates" followed by "1 evaluated" is explained
+    const [{ n: rejected } = { n: 0 }] = await db.sql<{ n: number }>(
+      "SELECT count(*)::int AS n FROM candidates WHERE run_id = $1 AND origin = 'cold-start' AND status = 'rejected'",
+      [runId],
+    )
     this.d.loop.progress(
-      `cold start done: ${evaluated.length} evaluated, islands of ${s.evo.islands.map((i) => i.size).join('/')} members`,
+      `cold start done: ${evaluated.length} evaluated${rejected ? paren(`${rejected} more rejected before evaluation; ${await this.topRejection()}`) : ''}, islands of ${s.evo.islands.map((i) => i.size).join('/')} members`,
     )
   }
 
@@ -354,15 +361,15 @@ export class ColdStart {
     }))
   }
 
-  /** The cold start's most common reason to reject an answer, as a parenthesis ('' when none was). */
-  private async mostRejectedFor() {
+  /** The cold start's most common reason to reject an answer, with how many it covered ('' when none). */
+  private async topRejection() {
     const [top] = await this.d.db.sql<{ reason: string; n: number }>(
       `SELECT reject_reason AS reason, count(*)::int AS n FROM candidates
         WHERE run_id = $1 AND origin = 'cold-start' AND status = 'rejected' AND reject_reason IS NOT NULL
         GROUP BY 1 ORDER BY 2 DESC LIMIT 1`,
       [this.d.runId],
     )
-    return top ? ` (${top.n} of ${this.cold?.attempts ?? top.n} answers: ${top.reason})` : ''
+    return top ? `${top.n} of ${this.cold?.attempts ?? top.n} answers: ${top.reason}` : ''
   }
 
   /** A problem without a seed program: how many first programs the cold start needed until one was valid. */
@@ -390,7 +397,7 @@ export class ColdStart {
         ? `cold start: the first valid program came after ${first + 1} written from the description`
         : rows.length
           ? `cold start: none of the ${rows.length} programs written from the description was valid`
-          : `cold start: no answer gave a program to evaluate${await this.mostRejectedFor()}`,
+          : `cold start: no answer gave a program to evaluate${paren(await this.topRejection())}`,
     )
   }
 }

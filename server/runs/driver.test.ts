@@ -354,6 +354,10 @@ describe('a search with nothing new to try', () => {
     expect(r.json.status).toBe('completed')
     expect(r.json.statusReason).toMatch(/offline operators found nothing new: 300 proposals in a row/)
     expect(r.json.evaluations).toBeLessThan(50)
+    // the cold start says why its candidates came to one: the rest were turned away, and for what
+    expect(r.stderr).toMatch(
+      /cold start done: 1 evaluated \((\d+) more rejected before evaluation; \1 of \d+ answers: no offline operator applies to this program\)/,
+    )
     // the seed, copied to every island by the cold start, is each island's best
     expect(r.json.perIsland.map((i: { best: number | null }) => i.best)).toEqual([3, 3, 3, 3])
     const db = await openDatabase({ dataDir, databaseUrl: '' })
