@@ -455,7 +455,7 @@ print('ATTEMPT reach ' + json.dumps(found, sort_keys=True))
     const victim = shared.runner.run(
       makeJob(
         problem,
-        `# ${SECRET}-VICTIM\nimport time\nopen('/proc/self/comm', 'w').write('${name}')\nwhile True:\n    time.sleep(0.05)\n`,
+        `# ${SECRET}-VICTIM\nimport threading\nopen('/proc/self/comm', 'w').write('${name}')\nthreading.Event().wait()\n`,
       ),
     )
     const victimPid = await until(() => processNamed(name))
