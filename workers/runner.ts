@@ -269,23 +269,6 @@ function readAt(fd: number, position: number, length: number): Buffer {
   return buf.subarray(0, off)
 }
 
-/** The last `max` bytes of a file, '…' first when that is not all of it, and the file's size. */
-function readTail(path: string, max: number): { text: string; size: number } {
-  let fd: number
-  try {
-    fd = openSync(path, 'r')
-  } catch {
-    return { text: '', size: 0 }
-  }
-  try {
-    const size = fstatSync(fd).size
-    const start = Math.max(0, size - max)
-    return { text: (start > 0 ? '…' : '') + readAt(fd, start, size - start).toString('utf8'), size }
-  } finally {
-    closeSync(fd)
-  }
-}
-
 /** Where the line holding byte `end` starts: after the last newline before it (0 when none). */
 function lineStart(fd: number, end: number): number {
   const CHUNK = 64 * 1024
@@ -301,12 +284,17 @@ function lineStart(fd: number, end: number): number {
 const WHITESPACE = new Set([0x20, 0x09, 0x0d, 0x0a])
 
 /**
- * The last `max` bytes of an output file (and its size). Where that cuts a line that ends like a JSON
- * object, `cutLine` is that line's size: a result line too long to read, which the runner says rather
- * than "no JSON object". `carried`: the launcher restarted the file past its cap, and its first line
- * had this many bytes before.
+ * The last `max` bytes of a file, '…' first when that is not all of it, and the file's size. With
+ * `cutLine` (an output a result may be on): where the tail cuts a line that ends like a JSON object,
+ * `cutLine` is that line's size, a result line too long to read, which the runner says rather than
+ * "no JSON object". `carried`: the launcher restarted the file past its cap, and its first line had
+ * this many bytes before.
  */
-function readOutput(path: string, max: number, carried?: number): { text: string; size: number; cutLine?: CutLine } {
+function readTail(
+  path: string,
+  max: number,
+  opts: { cutLine?: boolean; carried?: number } = {},
+): { text: string; size: number; cutLine?: CutLine } {
   let fd: number
   try {
     fd = openSync(path, 'r')
@@ -317,16 +305,16 @@ function readOutput(path: string, max: number, carried?: number): { text: string
     const size = fstatSync(fd).size
     const start = Math.max(0, size - max)
     const buf = readAt(fd, start, size - start)
-    const cut = start > 0 || carried !== undefined
+    const cut = start > 0 || opts.carried !== undefined
     const text = (cut ? '…' : '') + buf.toString('utf8')
-    if (!cut) return { text, size }
+    if (!cut || !opts.cutLine) return { text, size }
     const nl = buf.indexOf(10)
     const end = nl === -1 ? buf.length : nl
     let last = end - 1
     while (last >= 0 && WHITESPACE.has(buf[last]!)) last--
     if (last < 0 || buf[last] !== 0x7d) return { text, size }
     const from = lineStart(fd, start)
-    const bytes = start + end - from + (from === 0 ? (carried ?? 0) : 0)
+    const bytes = start + end - from + (from === 0 ? (opts.carried ?? 0) : 0)
     return bytes > max ? { text, size, cutLine: { bytes } } : { text, size }
   } finally {
     closeSync(fd)
@@ -579,8 +567,11 @@ export function createRunner(opts: RunnerOptions): Runner {
       timeoutS: step.timeoutS,
       tmpfsMb: 512,
     })
-    const own = readOutput(stdout, MAX_RESULT_BYTES, res.carried?.stdout)
-    const other = readOutput(stdoutOther, step.shell ? MAX_RESULT_BYTES : STREAM_READ_BYTES, res.carried?.stdoutOther)
+    const own = readTail(stdout, MAX_RESULT_BYTES, { cutLine: true, carried: res.carried?.stdout })
+    const other = readTail(stdoutOther, step.shell ? MAX_RESULT_BYTES : STREAM_READ_BYTES, {
+      cutLine: step.shell,
+      carried: res.carried?.stdoutOther,
+    })
     const result = readIfExists(resultPath, MAX_RESULT_BYTES)
     const out: StepOutput = {
       res,

@@ -22,6 +22,7 @@ import {
 } from '../../client-safe/run-config.ts'
 import { knowledgeSeedPrograms } from './seeds.ts'
 import { drivenBy } from './lease.ts'
+import { PROBLEM_CONTENT } from '../services/problem-catalog.ts'
 import { EXPORT_FORMAT, exportedBundle, importedBundle, readExportFile } from './export-file.ts'
 import { insertRowsExactly } from '../db/exact-rows.ts'
 
@@ -404,20 +405,7 @@ export async function exportRun(db: Db, runId: string, opts: { withProblem?: boo
 async function problemForExport(db: Db, run: { problemId: string; problemSnapshot: unknown }) {
   const problem = await db.prisma.problem.findUnique({
     where: { id: run.problemId },
-    select: {
-      id: true,
-      name: true,
-      description: true,
-      format: true,
-      language: true,
-      direction: true,
-      primaryMetric: true,
-      spec: true,
-      seedCode: true,
-      runDefaults: true,
-      warnings: true,
-      bundleHash: true,
-    },
+    select: PROBLEM_CONTENT,
   })
   if (!problem) return null
   const hashes = [...new Set([(run.problemSnapshot as ProblemSnapshot).bundleHash, problem.bundleHash])].filter(Boolean)

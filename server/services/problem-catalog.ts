@@ -59,6 +59,22 @@ export async function saveProblem(db: Db, p: LoadedProblem, opts: { builtin: boo
   })
 }
 
+/** A problem row's content: what a folder gives (problemRow), less where it came from. */
+export const PROBLEM_CONTENT = {
+  id: true,
+  name: true,
+  description: true,
+  format: true,
+  language: true,
+  direction: true,
+  primaryMetric: true,
+  spec: true,
+  seedCode: true,
+  runDefaults: true,
+  warnings: true,
+  bundleHash: true,
+} as const
+
 /**
  * Loads every folder under problems/ into the database; a broken folder is reported, not fatal.
  * The server and every command that may name a built-in problem sync them at start: a problem whose
@@ -69,22 +85,7 @@ export async function syncBuiltinProblems(db: Db, log: (msg: string) => void = (
     (
       await db.prisma.problem.findMany({
         where: { builtin: true },
-        select: {
-          id: true,
-          name: true,
-          description: true,
-          format: true,
-          language: true,
-          direction: true,
-          primaryMetric: true,
-          spec: true,
-          seedCode: true,
-          runDefaults: true,
-          warnings: true,
-          sourcePath: true,
-          bundleHash: true,
-          builtin: true,
-        },
+        select: { ...PROBLEM_CONTENT, sourcePath: true, builtin: true },
       })
     ).map((r) => [r.id, canonical(r)]),
   )
