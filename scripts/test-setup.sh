@@ -49,6 +49,14 @@ if [ "$(pg_conftool 15 main show port 2>/dev/null | sed 's/.*= *//')" != "$pgpor
   $SUDO pg_conftool 15 main set port "$pgport"
   ! pg_ctlcluster 15 main status >/dev/null 2>&1 || $SUDO pg_ctlcluster --skip-systemctl-redirect 15 main restart
 fi
+# an upgrade of the server's package while it ran (postgresql-server-dev-15 above may pull one) leaves
+# the old binary loading the new libraries: "undefined symbol" at the first plpgsql function
+datadir=$(pg_lsclusters -h 15 main 2>/dev/null | awk '{print $6}')
+pid=$(head -n 1 "$datadir/postmaster.pid" 2>/dev/null || true)
+if [ -n "$pid" ] && $SUDO readlink "/proc/$pid/exe" 2>/dev/null | grep -q ' (deleted)$'; then
+  step "restarting PostgreSQL 15 (its package was upgraded while it ran)"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect 15 main restart
+fi
 if ! pg_ctlcluster 15 main status >/dev/null 2>&1; then
   step "starting PostgreSQL 15"
   $SUDO pg_ctlcluster --skip-systemctl-redirect 15 main start
