@@ -236,6 +236,8 @@ describe('buildPrompt', () => {
     const u = full.messages[1]!.content
     expect(u).toContain('other metrics: overlap=0.01')
     expect(u).toContain('#### Evaluator feedback on Program 1\n- feedback: tight corners, loose centre')
+    // Program 2 follows Program 1's feedback: still one group, one header
+    expect(u.split('## Other programs for inspiration').length - 1).toBe(1)
     // the parent's own secondary metrics are there too
     expect(u).toContain('other metrics: validity=1')
     const tight = buildPrompt(input({ inspirations: insp, knowledge: [] }), { maxTokens: full.estimatedTokens - 5 })

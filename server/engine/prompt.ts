@@ -462,13 +462,16 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
     artifacts: '## Evaluator feedback on the current program\n',
     inspirations: '## Other programs for inspiration\n',
   }
+  // an inspiration's feedback sits between two programs of the inspirations' group
+  const groupOf = (name: string) => (name === 'inspiration-artifacts' ? 'inspirations' : name)
   const render = () => {
     const kept = secs.filter((s) => !s.dropped)
     // a group's header belongs to its first member: re-add it when that member was dropped
     return kept
       .map((s, i) => {
         const h = groupHeader[s.name]
-        if (h && !s.text.startsWith(h) && (i === 0 || (kept[i - 1] as Section).name !== s.name)) return h + s.text
+        if (h && !s.text.startsWith(h) && (i === 0 || groupOf((kept[i - 1] as Section).name) !== s.name))
+          return h + s.text
         return s.text
       })
       .join('\n\n')
