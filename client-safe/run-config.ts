@@ -137,8 +137,28 @@ export const RunConfig = z
         path: ['models'],
         message: 'an LLM run needs at least one model (or use the local operators)',
       })
+    } else if (!hasPositiveWeight(c)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.mutator === 'llm' ? 'models' : 'localOperators'],
+        message: `at least one ${c.mutator === 'llm' ? 'model' : 'operator'} needs a weight above 0 (0 takes one out of the choice)`,
+      })
     }
   })
+
+/**
+ * Whether anything is left to choose from: weight 0 takes a model (an operator) out of the
+ * bandit's choice, and with every one out the engine would fall back to all of them.
+ */
+export function hasPositiveWeight(c: {
+  mutator: 'llm' | 'local'
+  models: Array<{ weight: number }>
+  localOperators: Partial<Record<(typeof LOCAL_OPERATOR_NAMES)[number], number>>
+}) {
+  return c.mutator === 'llm'
+    ? c.models.some((m) => m.weight > 0)
+    : LOCAL_OPERATOR_NAMES.some((o) => (c.localOperators[o] ?? 1) > 0)
+}
 
 export type RunConfig = z.infer<typeof RunConfig>
 export type RunConfigInput = z.input<typeof RunConfig>

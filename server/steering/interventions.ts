@@ -10,7 +10,7 @@ import type { Actor } from '../auth/roles.ts'
 import type { Prisma } from '../db.ts'
 import { BadInputError, ConflictError, NotFoundError, PreconditionError } from '../errors.ts'
 import { awaitCommand, submitCommand, type CommandKind, type CommandOutcome } from '../runs/commands.ts'
-import { LOCAL_OPERATOR_NAMES, type RunConfig } from '../../client-safe/run-config.ts'
+import { hasPositiveWeight, LOCAL_OPERATOR_NAMES, type RunConfig } from '../../client-safe/run-config.ts'
 import type { EscalationAction } from '../engine/escalations.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { audit } from '../services/audit.ts'
@@ -348,11 +348,7 @@ export async function setMutationWeights(
     c.mutator === 'llm'
       ? c.models.map((m) => ({ model: m.label ?? `${m.provider}:${m.model}`, weight: m.weight }))
       : LOCAL_OPERATOR_NAMES.map((o) => ({ operator: o, weight: c.localOperators[o] ?? 1 }))
-  const positive =
-    next.mutator === 'llm'
-      ? next.models.some((m) => m.weight > 0)
-      : LOCAL_OPERATOR_NAMES.some((o) => (next.localOperators[o] ?? 1) > 0)
-  if (!positive) throw new BadInputError('at least one model or operator needs a weight above 0')
+  if (!hasPositiveWeight(next)) throw new BadInputError('at least one model or operator needs a weight above 0')
   await app.db.prisma.run.update({ where: { id: input.runId }, data: { config: json(next) } })
   await audit(app.db.prisma, actor, {
     action: 'run.weights',
