@@ -239,7 +239,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
           </div>
           <div className="s">
             {c.population === null
-              ? 'the engine driving this run is elsewhere or stopped'
+              ? `${c.populationUnknown ?? 'no engine drives the run here'}: island populations live in the engine that drives the run`
               : c.population.length
                 ? 'eligible as a parent'
                 : c.banned

@@ -182,7 +182,7 @@ export function Steering() {
               {c.effectiveExploration.map((v, i) => `${i}: ${fmt(v, 2)}`).join(' · ')}
             </>
           )}
-          {!c.driven && <> · this process does not drive the run: the run-wide value is stored for its engine</>}
+          {c.notDriven && <> · {c.notDriven}: figures as its engine last stored them</>}
         </div>
         {can('expert') ? (
           <form

@@ -20,3 +20,16 @@ export function drivenBy(
   if (db.mode === 'embedded' && run.leaseOwner !== THIS_PROCESS) return null
   return run.leaseOwner
 }
+
+/**
+ * Why a process without the run's engine cannot show its live state (island populations, the
+ * bandit's figures as they are now): said where those figures would be.
+ */
+export function notDrivenHere(
+  db: Pick<Db, 'mode'>,
+  run: { status: string; leaseOwner: string | null; leaseUntil: Date | null },
+): string {
+  if (!(ACTIVE_STATUSES as string[]).includes(run.status)) return `the run is ${run.status}`
+  const owner = drivenBy(db, run)
+  return owner ? `its engine runs in another process (${owner})` : 'no engine drives it now'
+}

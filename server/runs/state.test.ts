@@ -3,7 +3,10 @@
 import { describe, expect, it } from 'vitest'
 import { Evolution } from '../engine/evolution.ts'
 import type { Db } from '../db.ts'
-import { RunState } from './state.ts'
+import { RunConfig } from '../../client-safe/run-config.ts'
+import { CostAwareBandit } from '../engine/bandit.ts'
+import { notDrivenHere } from './lease.ts'
+import { banditOptionsFor, RunState, storedArmStats } from './state.ts'
 
 describe('RunState.prune', () => {
   it('keeps the islands’ members, the archive and what it is told to keep; forgets the rest', async () => {
@@ -41,5 +44,44 @@ describe('RunState.prune', () => {
     expect(await s.artifactsOf(forgotten)).toEqual({ feedback: `stored for ${forgotten}` })
     expect(await s.artifactsOf('c59')).toEqual({ feedback: 'f59' })
     expect(reads).toEqual([forgotten])
+  })
+})
+
+describe('storedArmStats', () => {
+  it("gives the bandit's stored figures with the weights of the run's config, in the models' order", () => {
+    const config = RunConfig.parse({
+      mutator: 'llm',
+      models: [
+        { provider: 'openai', model: 'a', weight: 2 },
+        { provider: 'openai', model: 'b', weight: 0 },
+      ],
+    })
+    const bandit = new CostAwareBandit([{ id: 'openai:a' }, { id: 'openai:b' }], banditOptionsFor(config))
+    for (let i = 0; i < 5; i++) bandit.update('openai:a', 0.8, 0.01)
+    bandit.update('openai:b', 0.1, 0.02)
+    const stats = storedArmStats(config, { bandit: bandit.toJSON() })
+    expect(stats.map((a) => [a.id, a.pulls, a.weight])).toEqual([
+      ['openai:a', 5, 2],
+      ['openai:b', 1, 0],
+    ])
+    expect(stats[0]!.meanReward).toBeCloseTo(0.8)
+    // nothing stored yet (a run that has not started): no figures, not zeros
+    expect(storedArmStats(config, {})).toEqual([])
+  })
+})
+
+describe('notDrivenHere', () => {
+  const db = { mode: 'server' as const }
+  const later = new Date(Date.now() + 60_000)
+  it('says whether the run has ended, is driven elsewhere, or has no engine', () => {
+    expect(notDrivenHere(db, { status: 'completed', leaseOwner: 'h:1', leaseUntil: later })).toBe(
+      'the run is completed',
+    )
+    expect(notDrivenHere(db, { status: 'evolving', leaseOwner: 'h:1', leaseUntil: later })).toBe(
+      'its engine runs in another process (h:1)',
+    )
+    expect(notDrivenHere(db, { status: 'evolving', leaseOwner: 'h:1', leaseUntil: new Date(0) })).toBe(
+      'no engine drives it now',
+    )
   })
 })

@@ -132,7 +132,7 @@ export class RunState {
   }
 
   banditOptions() {
-    return { costExponent: this.config.mutator === 'llm' ? 1 : 0 }
+    return banditOptionsFor(this.config)
   }
 
   /** The bandit's arms: the ensemble's members (their ids disambiguate duplicates), or the offline operators. */
@@ -329,6 +329,30 @@ export class RunState {
   takeSeq() {
     return this.nextSeq++
   }
+}
+
+/** Offline operators cost nothing: their bandit ranks by reward alone. */
+export function banditOptionsFor(config: Pick<RunConfig, 'mutator'>) {
+  return { costExponent: config.mutator === 'llm' ? 1 : 0 }
+}
+
+/**
+ * The bandit's figures as the engine last stored them, for a process that does not drive the run.
+ * Arms are stored in the order of the run's models (the ensemble's members) or by operator name.
+ */
+export function storedArmStats(config: RunConfig, snapshot: Partial<EngineSnapshot> | null) {
+  const arms = snapshot?.bandit?.arms ?? []
+  if (!arms.length) return []
+  const bandit = CostAwareBandit.fromJSON(
+    arms.map((a) => ({ id: a.id })),
+    snapshot!.bandit!,
+    banditOptionsFor(config),
+  )
+  const local = new Map(localArmWeights(config).map((a) => [a.id, a.weight]))
+  return bandit.stats().map((a, i) => ({
+    ...a,
+    weight: (config.mutator === 'llm' ? config.models[i]?.weight : local.get(a.id)) ?? 1,
+  }))
 }
 
 /** The bandit arm a stored candidate came from. */

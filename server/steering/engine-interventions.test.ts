@@ -200,6 +200,20 @@ describe('interventions on a running engine', () => {
       async () => (await db.prisma.run.findUnique({ where: { id: runId } }))?.status === 'stopped',
       'the stop',
     )
+    // stopped, the run has no engine: the bandit's figures are its last snapshot's, and the page says why
+    const ended = await untilProgress(
+      app.events,
+      async () => {
+        const c = await viewer.runs.controls({ runId })
+        return !c.driven && c
+      },
+      'the engine to let go of the run',
+    )
+    expect(ended.notDriven).toBe('the run is stopped')
+    expect(ended.arms.find((a) => a.id === 'swap')).toMatchObject({ weight: 0 })
+    expect(ended.arms.reduce((n, a) => n + a.pulls, 0)).toBeGreaterThan(0)
+    const edit = await viewer.candidates.get({ runId, id })
+    expect([edit.population, edit.populationUnknown]).toEqual([null, 'the run is stopped'])
   }, 240_000)
   // a resume through the console sets the status back to `created`; the engine that picks the run up
   // must still see it as evolving (its islands replayed), not start a cold start over

@@ -12,7 +12,9 @@ import { BadInputError, ConflictError, NotFoundError, PreconditionError } from '
 import { awaitCommand, submitCommand, type CommandKind, type CommandOutcome } from '../runs/commands.ts'
 import { hasPositiveWeight, LOCAL_OPERATOR_NAMES, type RunConfig } from '../../client-safe/run-config.ts'
 import type { EscalationAction } from '../engine/escalations.ts'
+import { drivenBy, notDrivenHere } from '../runs/lease.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
+import { storedArmStats, type EngineSnapshot } from '../runs/state.ts'
 import { audit } from '../services/audit.ts'
 import { guidanceState, type ScoredRow } from './guidance-stats.ts'
 import { concurrentEffect, type ConcurrentEffect } from './intervention-effect.ts'
@@ -378,23 +380,23 @@ export async function controls(app: AppServices, runId: string) {
     where: { id: runId },
     select: { engineState: true, leaseOwner: true, leaseUntil: true },
   })
-  const stored = row?.engineState as {
-    evolution?: { exploration?: number; islandExploration?: Record<string, number> }
-  } | null
+  const stored = row?.engineState as Partial<EngineSnapshot> | null
   const active = ['created', 'cold-start', 'evolving'].includes(run.status)
+  const lease = { status: run.status, leaseOwner: row?.leaseOwner ?? null, leaseUntil: row?.leaseUntil ?? null }
   return {
     driven: !!engine,
+    /** why the figures below are the engine's last stored ones, when this process does not drive the run */
+    notDriven: engine ? null : notDrivenHere(app.db, lease),
     active,
     /** who drives the run now (host:pid of its engine), while its lease holds */
-    drivenBy:
-      active && row?.leaseOwner && row.leaseUntil && row.leaseUntil.getTime() > Date.now() ? row.leaseOwner : null,
+    drivenBy: drivenBy(app.db, lease),
     mutator: run.config.mutator,
     exploration: state?.exploration ?? stored?.evolution?.exploration ?? run.config.exploration,
     islandExploration:
       state?.islandExploration ??
       Object.fromEntries(Object.entries(stored?.evolution?.islandExploration ?? {}).map(([k, v]) => [Number(k), v])),
     effectiveExploration: state?.effectiveExploration ?? [],
-    arms: state?.arms ?? [],
+    arms: state?.arms ?? storedArmStats(run.config, stored),
     models: run.config.models.map((m) => ({ id: m.label ?? `${m.provider}:${m.model}`, weight: m.weight })),
     localOperators: LOCAL_OPERATOR_NAMES.map((o) => ({ id: o, weight: run.config.localOperators[o] ?? 1 })),
   }

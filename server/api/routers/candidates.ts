@@ -15,6 +15,7 @@ import { ban, setPinned, submitExpertEdit } from '../../steering/interventions.t
 import { candidateRatings, rateCandidate, ratingEffect } from '../../steering/ratings.ts'
 import { candidatePictures, runFilmstrip } from '../../images/store.ts'
 import { candidateFamily, forkSourcesOf } from '../../steering/fork.ts'
+import { notDrivenHere } from '../../runs/lease.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { orPrecondition, RunIdInput } from './runs.ts'
 
@@ -66,9 +67,17 @@ export const candidatesRouter = router({
     const detail = await candidateDetail(ctx.app.db, input.runId, input.id)
     const engine = ctx.app.runs?.get(input.runId)
     // which island populations hold it now: only the engine driving the run knows
+    const lease = engine
+      ? null
+      : await ctx.app.db.prisma.run.findUnique({
+          where: { id: input.runId },
+          select: { status: true, leaseOwner: true, leaseUntil: true },
+        })
     return {
       ...detail,
       population: engine ? engine.populationOf(input.id) : null,
+      /** why the population is unknown here */
+      populationUnknown: lease ? notDrivenHere(ctx.app.db, lease) : null,
       ratings: await candidateRatings(ctx.app, input.runId, input.id),
       /** runs forked from it; for a fork's seed, the candidate it was copied from */
       family: await candidateFamily(ctx.app.db, input.runId, input.id),
