@@ -11,6 +11,8 @@ import { THIS_PROCESS } from './lease.ts'
 
 /** how long a run's lease lasts without renewal: a process that dies is replaced after this (FM_LEASE_S) */
 const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)
+/** how long a shutdown waits for its runs to let go */
+const STOP_GRACE_MS = 20_000
 
 /** what a driver needs, but its owner: the manager is it */
 export type ManagerDeps = Omit<DriverDeps, 'owner'>
@@ -143,16 +145,21 @@ export class EngineManager {
     this.pollTimer = t
   }
 
-  async stopAll(reason = 'the server is shutting down') {
+  async stopAll() {
     // a shutdown detaches: the runs stay active and the next start resumes them where they were
     const all = [...this.drivers.values()]
     for (const { driver } of all) driver.detach()
+    // at most 20 s for the drivers to let go; the timer must not outlive them (it held every
+    // shutdown's process for the whole 20 s)
+    let timer: NodeJS.Timeout | undefined
     await Promise.race([
       Promise.all(all.map((e) => e.done.catch(() => undefined))),
-      new Promise((r) => setTimeout(r, 20_000)),
+      new Promise((r) => {
+        timer = setTimeout(r, STOP_GRACE_MS)
+      }),
     ])
+    clearTimeout(timer)
     if (this.leaseTimer) clearInterval(this.leaseTimer)
     if (this.pollTimer) clearInterval(this.pollTimer)
-    void reason
   }
 }

@@ -36,6 +36,7 @@ export const engine: Command = {
     await notifier.stop()
     await backend.close()
     await db.close()
+    log.info('stopped')
     return 0
   },
 }

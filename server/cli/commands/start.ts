@@ -34,7 +34,10 @@ export const start: Command = {
         if (stopping) return
         stopping = true
         log.info(`${signal}: stopping…`)
-        server.stop().finally(resolve)
+        server.stop().finally(() => {
+          log.info('stopped')
+          resolve()
+        })
       }
       process.once('SIGINT', () => stop('SIGINT'))
       process.once('SIGTERM', () => stop('SIGTERM'))

@@ -20,6 +20,7 @@ export const web: Command = {
     log.info(`console: ${server.url} (runs are driven by fm-agent engine processes)`)
     await untilSignal(log)
     await server.stop()
+    log.info('stopped')
     return 0
   },
 }
