@@ -6,7 +6,7 @@ import type { ApiClient } from '../api/client.ts'
 import { startLocalSocket } from '../api/local-socket.ts'
 import type { AppServices } from '../app.ts'
 import type { Logger } from '../log.ts'
-import type { EvaluationBackend } from '../contracts/evaluation.ts'
+import type { EvaluationBackend, WorkerStatus } from '../contracts/evaluation.ts'
 import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/evaluation-backend.ts'
@@ -51,6 +51,27 @@ export function progressLine(
 export function exitCodeFor(status: RunStatus, signal: NodeJS.Signals | null = null) {
   if (signal) return 128 + osConstants.signals[signal]
   return status === 'failed' ? 1 : 0
+}
+
+/** how often a server-mode run checks that some online worker can take its evaluations */
+const WORKER_CHECK_MS = 5000
+
+/**
+ * Why no online worker can take a run's evaluations (null when one can): a GPU problem needs a GPU
+ * worker, a language needs its toolchain on the worker.
+ */
+export function workerShortage(
+  needs: { gpu: boolean; language: string },
+  workers: ReadonlyArray<Pick<WorkerStatus, 'status' | 'capabilities'>>,
+): string | null {
+  const online = workers.filter((w) => w.status === 'online')
+  if (!online.length) return 'no worker is online: start one with `fm-agent worker` (DATABASE_URL: a worker role)'
+  const gpu = needs.gpu ? online.filter((w) => w.capabilities.gpu) : online
+  if (!gpu.length)
+    return `its problem needs a GPU and none of the ${online.length} online worker(s) has one: start \`fm-agent worker --gpu\` on a machine with a GPU`
+  if (needs.language && !gpu.some((w) => (w.capabilities.languages as string[]).includes(needs.language)))
+    return `no online worker can run ${needs.language} programs: install its toolchain on a worker machine (fm-agent doctor there)`
+  return null
 }
 
 /**
@@ -103,10 +124,26 @@ export async function driveLocally(
   // a line a second; at FM_LOG=debug one after every result (tests that act at a chosen evaluation read them)
   const everyResult = process.env.FM_LOG === 'debug'
   let pipeline: PipelineNow | null = null
-  const [{ mutator } = { mutator: null }] = await app.db.sql<{ mutator: string | null }>(
-    "SELECT config->>'mutator' AS mutator FROM runs WHERE id = $1",
+  const [{ mutator, gpu, language } = { mutator: null, gpu: false, language: '' }] = await app.db.sql<{
+    mutator: string | null
+    gpu: boolean
+    language: string
+  }>(
+    `SELECT config->>'mutator' AS mutator, coalesce((problem_snapshot->'spec'->'limits'->>'gpu')::boolean, false) AS gpu,
+       coalesce(problem_snapshot->'spec'->>'language', '') AS language FROM runs WHERE id = $1`,
     [runId],
   )
+  // server mode: say so when no online worker can take the run's evaluations (a GPU problem with
+  // only CPU workers sat silent), and again once one can
+  let shortage: string | null = null
+  const checkWorkers = async () => {
+    const now = workerShortage({ gpu, language }, await backend.workers())
+    if (now !== shortage) {
+      if (now) log.warn(`run ${runId.slice(0, 8)}: ${now}`)
+      else if (shortage) log.info(`run ${runId.slice(0, 8)}: a worker that can take its evaluations is online`)
+      shortage = now
+    }
+  }
   const unsubscribe = app.events.subscribe(runId, (e) => {
     if (e.type === 'metrics') {
       const rows = (e.payload as { rows?: Array<{ island: number; pipeline?: PipelineNow }> }).rows ?? []
@@ -136,9 +173,15 @@ export async function driveLocally(
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  const workerWatch =
+    backend.mode === 'server'
+      ? setInterval(() => void checkWorkers().catch(() => undefined), WORKER_CHECK_MS)
+      : null
+  if (workerWatch) void checkWorkers().catch(() => undefined)
   try {
     await manager.launch(runId)
   } finally {
+    if (workerWatch) clearInterval(workerWatch)
     await socket?.close()
     unsubscribe()
     process.off('SIGINT', onSignal)

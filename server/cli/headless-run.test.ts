@@ -1,0 +1,78 @@
+// What `fm-agent run` says while it waits. The server-mode case runs the real CLI against real
+// PostgreSQL with one CPU worker on the restricted role, on a GPU problem: the run cannot start
+// its evaluations, and says why instead of sitting silent.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { WatchedCli } from '../../test-support/cli-process.ts'
+import type { WorkerStatus } from '../contracts/evaluation.ts'
+import { createWorkerRole, dropWorkerRole } from '../queue/roles.ts'
+import { createTestDatabase } from '../queue/test-db.ts'
+import { tempDir, removeTempDirs } from '../../workers/test-helpers.ts'
+import { workerShortage } from './headless-run.ts'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+const worker = (status: WorkerStatus['status'], gpu: boolean, languages = ['python']) =>
+  ({ status, capabilities: { cpu: 2, gpu, languages } }) as Pick<WorkerStatus, 'status' | 'capabilities'>
+
+describe('workerShortage', () => {
+  it('names what is missing: any worker, a GPU worker, a toolchain', () => {
+    expect(workerShortage({ gpu: false, language: 'python' }, [])).toMatch(/no worker is online/)
+    expect(workerShortage({ gpu: false, language: 'python' }, [worker('dead', false)])).toMatch(/no worker is online/)
+    expect(workerShortage({ gpu: true, language: 'python' }, [worker('online', false)])).toMatch(
+      /needs a GPU and none of the 1 online worker/,
+    )
+    expect(workerShortage({ gpu: false, language: 'cpp' }, [worker('online', false)])).toMatch(/can run cpp programs/)
+    expect(workerShortage({ gpu: true, language: 'python' }, [worker('online', false), worker('online', true)])).toBe(
+      null,
+    )
+  })
+})
+
+describe('fm-agent run in server mode', () => {
+  const procs: ChildProcess[] = []
+  let cleanup: Array<() => Promise<void>> = []
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGKILL')
+    for (const c of cleanup.reverse()) await c().catch(() => undefined)
+    cleanup = []
+    removeTempDirs()
+  })
+
+  it('says that its GPU problem has no GPU worker, rather than sitting silent', async () => {
+    const db = await createTestDatabase('fm_test_short')
+    cleanup.push(db.drop)
+    const role = `fm_short_w${process.pid}`
+    const { databaseUrl } = await createWorkerRole(db.url, role, `pw-${process.pid}-short`)
+    cleanup.push(() => dropWorkerRole(db.url, role))
+    const cpuWorker = spawn(
+      process.execPath,
+      ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', 'cpu-only', '--cache-dir', tempDir('fm-short-w-')],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH!,
+          HOME: process.env.HOME!,
+          DATABASE_URL: databaseUrl,
+          FM_WORKER_HEARTBEAT_MS: '300',
+        } as unknown as NodeJS.ProcessEnv,
+        stdio: 'ignore',
+      },
+    )
+    procs.push(cpuWorker)
+    const run = new WatchedCli(['run', 'gpu-softmax', '--operators', 'local', '--max-evals', '3'], {
+      DATABASE_URL: db.url,
+      FM_DATA_DIR: tempDir('fm-short-data-'),
+    })
+    procs.push(run.child)
+    // until the worker is online the run says no worker is, then that none has a GPU
+    const said = await run.until(() => /needs a GPU and none of the 1 online worker/.test(run.stderr), 60_000)
+    if (!said) console.log(run.stderr)
+    expect(said).toBe(true)
+    expect(run.stderr).toMatch(/fm-agent worker --gpu/)
+    run.child.kill('SIGINT')
+    await run.until(() => !run.alive)
+    expect(run.exit?.code).toBe(130)
+  }, 180_000)
+})
