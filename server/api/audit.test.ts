@@ -6,7 +6,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { FIXTURES } from '../../test-support/cli.ts'
 import { appRouter } from './root.ts'
 import type { Role } from '../auth/roles.ts'
@@ -40,6 +40,8 @@ const call = async (path: string, as: Role, input: unknown) => {
 }
 
 beforeAll(async () => {
+  // the webhooks below point at 127.0.0.1: allowed as an operator allows internal receivers
+  vi.stubEnv('FM_WEBHOOK_ALLOW_PRIVATE', '1')
   h = await startApiHarness({ engine: true })
   // the test fixture with a slower evaluator: the run stays in its evolving phase during the test
   const problemDir = join(root, 'problem')
@@ -60,6 +62,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop()
   rmSync(root, { recursive: true, force: true })
+  vi.unstubAllEnvs()
 })
 
 async function waitForStatus(status: string, timeoutMs = 180_000) {

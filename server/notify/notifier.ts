@@ -22,6 +22,7 @@ import {
   type WebhookMessage,
 } from '../../client-safe/notify-messages.ts'
 import { deliverWebhook, type DeliveryOptions } from './webhook.ts'
+import { ALLOW_ENV, policyFromEnv } from './webhook-address.ts'
 
 export interface NotifierOptions {
   db: Db
@@ -128,6 +129,13 @@ export class Notifier {
 
   /** From now on: events already in the log were either notified by a previous process or are old news. */
   async start(): Promise<void> {
+    // the operator should see, once, that webhooks may reach internal addresses (or why not)
+    const policy = this.o.delivery?.policy ?? policyFromEnv()
+    if (policy.problem) this.o.log.warn(`webhooks: ${policy.problem}`)
+    else if (policy.internal || policy.ranges.length)
+      this.o.log.info(
+        `webhooks may reach ${policy.internal ? 'internal addresses (loopback, private, link-local)' : 'the address ranges listed'} (${ALLOW_ENV})`,
+      )
     const [row] = await this.o.db.prisma.$queryRaw<
       Array<{ m: bigint | number | null }>
     >`SELECT max(id) AS m FROM run_events`

@@ -2,10 +2,12 @@
 // 127.0.0.1): what is worth a message, the message itself (no secrets), bounded delivery (timeout,
 // retries with backoff, no redirects), the notifier following the run event log in both database
 // modes (the run's webhook and its watchers', folded stalls, one delivery per event and webhook
-// even with two notifiers), the outcome recorded and audited, and the browser's feed.
+// even with two notifiers), the outcome recorded and audited, and the browser's feed. The receivers
+// are internal addresses: these tests allow them explicitly, as an operator would
+// (FM_WEBHOOK_ALLOW_PRIVATE, or the delivery's policy), and check that nothing else does.
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createCaller } from '../api/root.ts'
 import { createAppServices, type AppServices } from '../app.ts'
 import type { Actor, Role } from '../auth/roles.ts'
@@ -22,6 +24,10 @@ import {
 } from '../../client-safe/notify-messages.ts'
 import { Notifier } from './notifier.ts'
 import { deliverWebhook } from './webhook.ts'
+import { parseAllowPolicy } from './webhook-address.ts'
+
+/** what FM_WEBHOOK_ALLOW_PRIVATE=1 allows: the test's receivers on 127.0.0.1 */
+const LOCAL = parseAllowPolicy('1')
 
 interface Received {
   path: string
@@ -171,7 +177,7 @@ describe('delivering to a webhook', () => {
     const out = await deliverWebhook(
       `${r.url}/hook`,
       { type: 'test', id: 'x', at: '', text: 't', run: null, island: null },
-      { baseDelayMs: 100, onAttempt: (a) => void attempts.push(a.attempt) },
+      { baseDelayMs: 100, policy: LOCAL, onAttempt: (a) => void attempts.push(a.attempt) },
     )
     expect(out).toEqual({ ok: true, attempts: 3, httpStatus: 204, error: null })
     expect(attempts).toEqual([1, 2, 3])
@@ -189,7 +195,7 @@ describe('delivering to a webhook', () => {
       await deliverWebhook(
         gone.url,
         { type: 'test', id: 'a', at: '', text: '', run: null, island: null },
-        { baseDelayMs: 10 },
+        { baseDelayMs: 10, policy: LOCAL },
       ),
     ).toEqual({ ok: false, attempts: 1, httpStatus: 404, error: 'HTTP 404' })
     await gone.close()
@@ -199,7 +205,7 @@ describe('delivering to a webhook', () => {
     const out = await deliverWebhook(
       silent.url,
       { type: 'test', id: 'b', at: '', text: '', run: null, island: null },
-      { timeoutMs: 300, attempts: 2, baseDelayMs: 50 },
+      { timeoutMs: 300, attempts: 2, baseDelayMs: 50, policy: LOCAL },
     )
     expect(out).toMatchObject({ ok: false, attempts: 2, httpStatus: null, error: 'no answer within 300 ms' })
     expect(Date.now() - t0).toBeLessThan(5000)
@@ -210,7 +216,7 @@ describe('delivering to a webhook', () => {
     const red = await deliverWebhook(
       redirecting.url,
       { type: 'test', id: 'c', at: '', text: '', run: null, island: null },
-      { baseDelayMs: 10 },
+      { baseDelayMs: 10, policy: LOCAL },
     )
     expect(red).toMatchObject({ ok: false, attempts: 1, httpStatus: 302 })
     expect(red.error).toContain('not followed')
@@ -224,9 +230,49 @@ describe('delivering to a webhook', () => {
       await deliverWebhook(
         closed.url,
         { type: 'test', id: 'd', at: '', text: '', run: null, island: null },
-        { attempts: 2, baseDelayMs: 10 },
+        { attempts: 2, baseDelayMs: 10, policy: LOCAL },
       ),
     ).toMatchObject({ ok: false, attempts: 2, httpStatus: null, error: 'ECONNREFUSED' })
+  })
+
+  it('sends nothing to an internal address unless allowed, also when a name resolves to one', async () => {
+    const r = await receiver()
+    const port = new URL(r.url).port
+    const msg = { type: 'test' as const, id: 'e', at: '', text: '', run: null, island: null }
+    // by default: refused at once, never retried, nothing reaches the receiver
+    for (const url of [
+      r.url,
+      `http://2130706433:${port}/`,
+      `http://[::ffff:127.0.0.1]:${port}/`,
+      `http://localhost.:${port}/`,
+    ]) {
+      const out = await deliverWebhook(url, msg, { baseDelayMs: 10 })
+      expect(out, url).toMatchObject({ ok: false, attempts: 1, httpStatus: null })
+      expect(out.error, url).toMatch(/^refused: .*loopback.*FM_WEBHOOK_ALLOW_PRIVATE/)
+    }
+    // a name is resolved when the message is sent (once per attempt), and every address checked
+    const asked: string[] = []
+    const dns = async (name: string) => {
+      asked.push(name)
+      return name === 'hooks.test' ? [{ address: '127.0.0.1', family: 4 }] : []
+    }
+    const named = await deliverWebhook(`http://hooks.test:${port}/named`, msg, { baseDelayMs: 10, resolve: dns })
+    expect(named).toMatchObject({ ok: false, attempts: 1 })
+    expect(named.error).toMatch(/^refused: hooks\.test resolves to a loopback address/)
+    expect(r.got).toHaveLength(0)
+    // allowed: the connection goes to the address checked, the name stays the Host
+    const ok = await deliverWebhook(`http://hooks.test:${port}/named`, msg, { resolve: dns, policy: LOCAL })
+    expect(ok).toEqual({ ok: true, attempts: 1, httpStatus: 200, error: null })
+    expect(r.got.map((g) => [g.path, g.headers.host])).toEqual([['/named', `hooks.test:${port}`]])
+    expect(asked).toEqual(['hooks.test', 'hooks.test'])
+    // so does the operator's variable, read at each delivery
+    vi.stubEnv('FM_WEBHOOK_ALLOW_PRIVATE', '1')
+    try {
+      expect(await deliverWebhook(`${r.url}/env`, msg)).toMatchObject({ ok: true })
+    } finally {
+      vi.unstubAllEnvs()
+    }
+    await r.close()
   })
 })
 
@@ -240,6 +286,8 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
   const notifiers: Notifier[] = []
 
   beforeAll(async () => {
+    // the receivers are on 127.0.0.1: allowed as an operator allows internal webhooks
+    vi.stubEnv('FM_WEBHOOK_ALLOW_PRIVATE', '1')
     ;({ db, cleanup } = await open())
     app = createAppServices(db, null, silentLogger)
     for (const [name, role] of [
@@ -267,6 +315,7 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
   afterAll(async () => {
     for (const n of notifiers) await n.stop()
     await cleanup?.()
+    vi.unstubAllEnvs()
   })
 
   async function event(type: string, payload: Record<string, unknown>) {
@@ -412,6 +461,29 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     const t = await as('ann').notifications.testMine()
     expect(t).toMatchObject({ ok: true, attempts: 1, httpStatus: 200 })
     expect(ok.got[0]!.body).toMatchObject({ type: 'test', id: t.id, run: null })
+
+    // without the operator's opt-in: saving an internal address is refused with the reason, and
+    // one saved before is refused when sending (the check that DNS cannot get around)
+    vi.stubEnv('FM_WEBHOOK_ALLOW_PRIVATE', '')
+    try {
+      for (const url of [`${ok.url}/x`, 'http://169.254.169.254/latest/meta-data/', 'http://[::ffff:10.0.0.1]/']) {
+        const err = await as('ann')
+          .notifications.setMyWebhook({ url })
+          .catch((e: Error) => e)
+        expect(err, url).toMatchObject({ code: 'BAD_REQUEST' })
+        expect((err as Error).message, url).toMatch(/^this webhook address is refused: .*FM_WEBHOOK_ALLOW_PRIVATE/)
+      }
+      await expect(as('eve').notifications.setRunWebhook({ runId, url: 'http://localhost./' })).rejects.toThrow(
+        /loopback/,
+      )
+      const refused = await as('ann').notifications.testMine()
+      expect(refused).toMatchObject({ ok: false, attempts: 1, httpStatus: null })
+      expect(refused.error).toMatch(/^refused: 127\.0\.0\.1 is a loopback address/)
+      expect(ok.got).toHaveLength(1)
+      expect((await as('ann').notifications.mine()).webhook!.url).toBe(`${ok.url}/hook`)
+    } finally {
+      vi.stubEnv('FM_WEBHOOK_ALLOW_PRIVATE', '1')
+    }
     await expect(as('bob').notifications.testRun({ runId })).rejects.toMatchObject({ code: 'FORBIDDEN' })
     await Promise.all([broken.close(), ok.close()])
   })

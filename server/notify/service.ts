@@ -17,7 +17,8 @@ import {
   type NotifyEvent,
 } from '../../client-safe/notify-messages.ts'
 import { runFacts, sendDelivery } from './notifier.ts'
-import type { DeliveryOptions } from './webhook.ts'
+import { type DeliveryOptions, type Resolver, webhookTargetProblem } from './webhook.ts'
+import { type AllowPolicy, policyFromEnv } from './webhook-address.ts'
 
 const n = (v: bigint | number) => Number(v)
 
@@ -53,16 +54,24 @@ export async function watchRun(db: Db, actor: Actor, runId: string, watching: bo
 
 export type WebhookTarget = { kind: 'user' } | { kind: 'run'; runId: string }
 
-/** Sets (url) or removes (null) the user's own webhook or a run's. */
+/**
+ * Sets (url) or removes (null) the user's own webhook or a run's. An address the server may not
+ * send to (internal, or not resolvable) is refused here, with the reason; sending checks again.
+ */
 export async function setWebhook(
   db: Db,
   actor: Actor,
   target: WebhookTarget,
   url: string | null,
   events: NotifyEvent[] = [...NOTIFY_EVENTS],
+  check: { policy?: AllowPolicy; resolve?: Resolver } = {},
 ) {
   const key = target.kind === 'user' ? { userId: userOf(actor) } : { runId: target.runId }
   if (target.kind === 'run') await requireRun(db, target.runId)
+  if (url !== null) {
+    const problem = await webhookTargetProblem(url, check.policy ?? policyFromEnv(), check.resolve)
+    if (problem) throw new BadInputError(`this webhook address is refused: ${problem}`)
+  }
   const before = await db.prisma.webhook.findFirst({ where: key })
   if (url === null) {
     if (before) await db.prisma.webhook.delete({ where: { id: before.id } })
