@@ -9,6 +9,7 @@ import { createTestDatabase, createTestRole, TEST_PG_URL } from '../test-support
 import { DataDirLockedError, LOCK_FILE } from './db/data-dir.ts'
 import { listMigrations } from './db/migrate.ts'
 import { DatabaseOpenError, openDatabase, type Db } from './db.ts'
+import { createWorkerRole, dropWorkerRole } from './queue/roles.ts'
 
 const DIMS = 512
 const MODEL = 'lexical-hash-512'
@@ -255,7 +256,10 @@ describe('opening the database: clear errors', () => {
     try {
       const err = await openDatabase({ databaseUrl: role.url }).catch((e) => e)
       expect(err).toBeInstanceOf(DatabaseOpenError)
-      expect(err.message).toMatch(/vector/)
+      // both things it lacks, and how to give them
+      expect(err.message).toMatch(/pgvector extension is not created in this database and fm_r_\w+ may not create it/)
+      expect(err.message).toContain('as a superuser run CREATE EXTENSION vector in this database')
+      expect(err.message).toMatch(/also needs to create tables: .*ALTER DATABASE <database> OWNER TO <role>/)
       // the failed migration was rolled back: no application table exists
       const db = await openDatabase({ databaseUrl: t.url, migrate: false })
       const tables = await db.prisma.$queryRaw<
@@ -268,6 +272,65 @@ describe('opening the database: clear errors', () => {
       await role.drop()
     }
   })
+})
+
+describe('opening the database without the rights to migrate: advice that fits', () => {
+  it('a database without pgvector, opened by a role that may create tables: CREATE EXTENSION as a superuser, nothing else', async () => {
+    const t = await createTestDatabase({ template: 'template0' })
+    const role = await createTestRole(t.name)
+    try {
+      // what an owner may do, short of creating an extension that is not trusted
+      const c = new pg.Client({ connectionString: t.url })
+      await c.connect()
+      try {
+        await c.query(`GRANT CREATE ON SCHEMA public TO "${role.name}"`)
+      } finally {
+        await c.end()
+      }
+      const err = await openDatabase({ databaseUrl: role.url }).catch((e) => e)
+      expect(err).toBeInstanceOf(DatabaseOpenError)
+      expect(err.message).toMatch(new RegExp(`^PostgreSQL at .*/${t.name}: the pgvector extension is not created`))
+      expect(err.message).toMatch(/migration \w+ failed and was rolled back/)
+      expect(err.message).toContain('as a superuser run CREATE EXTENSION vector in this database')
+      expect(err.message).not.toMatch(/OWNER TO|worker role/)
+    } finally {
+      await t.drop()
+      await role.drop()
+    }
+  }, 60_000)
+
+  it('a worker role used for web or engine: says it is one, and which role to use instead', async () => {
+    const t = await createTestDatabase()
+    const name = `fm_w_${process.pid}_db`
+    try {
+      await (await openDatabase({ databaseUrl: t.url, dataDir: mkdtempSync(join(tmpdir(), 'fm-wr-')) })).close()
+      const { databaseUrl } = await createWorkerRole(t.url, name, 'pw-db-test')
+      const err = await openDatabase({ databaseUrl }).catch((e) => e)
+      expect(err).toBeInstanceOf(DatabaseOpenError)
+      expect(err.message).toContain(`${name} is a worker role (made by fm-agent worker-role create)`)
+      expect(err.message).toContain('use it only for fm-agent worker')
+      expect(err.message).toContain('need the application role')
+      expect(err.message).not.toMatch(/CREATE EXTENSION/)
+    } finally {
+      await dropWorkerRole(t.url, name).catch(() => undefined)
+      await t.drop()
+    }
+  }, 60_000)
+
+  it('any other role that may not create tables: ownership advice, not pgvector', async () => {
+    const t = await createTestDatabase()
+    const role = await createTestRole(t.name)
+    try {
+      const err = await openDatabase({ databaseUrl: role.url }).catch((e) => e)
+      expect(err).toBeInstanceOf(DatabaseOpenError)
+      expect(err.message).toMatch(/fm_r_\w+ may not create tables here \(permission denied for schema public\)/)
+      expect(err.message).toContain('ALTER DATABASE <database> OWNER TO <role>')
+      expect(err.message).not.toMatch(/vector|worker role/)
+    } finally {
+      await t.drop()
+      await role.drop()
+    }
+  }, 60_000)
 })
 
 describe('the embedded data folder lock', () => {

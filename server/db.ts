@@ -20,8 +20,10 @@ import { createPgliteAdapter } from './db/pglite-adapter.ts'
 import { applyMigrations, listMigrations, MigrationError, type SqlRunner } from './db/migrate.ts'
 import { raiseWasmTieringBudget } from './db/wasm-tiering.ts'
 import { whenReady } from './db/ready.ts'
+import { DatabaseOpenError, describeUrl, explainPgError } from './db/pg-errors.ts'
 
 export { PrismaClient }
+export { DatabaseOpenError, describeUrl, explainPgError }
 export type { Prisma } from './generated/prisma/client.ts'
 
 export type DbMode = 'embedded' | 'server'
@@ -160,17 +162,6 @@ class PgListener {
 
 function quoteIdent(s: string) {
   return `"${s.replace(/"/g, '""')}"`
-}
-
-/** A failure to open the database, with a message that names the problem and the fix. */
-export class DatabaseOpenError extends Error {
-  constructor(
-    message: string,
-    /** the driver's error code (ECONNREFUSED, 57P03…), when there was one */
-    readonly code?: string,
-  ) {
-    super(message)
-  }
 }
 
 export async function openDatabase(opts: OpenOptions = {}): Promise<Db> {
@@ -374,15 +365,6 @@ async function checkIntegrity(db: SqlRunner) {
   await db.query('REINDEX TABLE knowledge_chunks')
 }
 
-export function describeUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    return `PostgreSQL at ${u.hostname}:${u.port || 5432}/${u.pathname.slice(1)}`
-  } catch {
-    return 'PostgreSQL (unparseable DATABASE_URL)'
-  }
-}
-
 function pgConfig(url: string, max: number): Pg.PoolConfig {
   let u: URL
   try {
@@ -400,19 +382,35 @@ function pgConfig(url: string, max: number): Pg.PoolConfig {
   return { connectionString: url, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 }
 }
 
-export function explainPgError(e: unknown, label: string): DatabaseOpenError {
-  const err = e as NodeJS.ErrnoException & { code?: string }
-  const hints: Record<string, string> = {
-    ECONNREFUSED: 'connection refused: is PostgreSQL running there? check DATABASE_URL',
-    ENOTFOUND: 'host not found: check the host name in DATABASE_URL',
-    ETIMEDOUT: 'connection timed out: check the host, port and firewall',
-    '28P01': 'password authentication failed: check the user and password in DATABASE_URL',
-    '28000': 'the server refused this user: check DATABASE_URL and pg_hba.conf',
-    '3D000': 'the database does not exist: create it (createdb) or fix DATABASE_URL',
-  }
-  const hint = (err.code && hints[err.code]) || err.message || String(e)
-  return new DatabaseOpenError(`${label}: ${hint}`, err.code)
+/**
+ * Why migrating was refused, from what the connected role is rather than from the error's words
+ * (they depend on the server's language): a worker role used for web or engine, or a database
+ * without pgvector that this role may not create. Null when neither explains it.
+ */
+async function permissionAdvice(client: Pg.Client, message: string, migrating: boolean): Promise<string | null> {
+  const { roleStanding } = await import('./queue/roles.ts')
+  const r = await roleStanding(client)
+  if (r.workerRole)
+    return (
+      `${r.user} is a worker role (made by fm-agent worker-role create): use it only for fm-agent worker; ` +
+      'web and engine processes need the application role (the DATABASE_URL worker-role create was run with)'
+    )
+  const owner = r.createsInPublic ? '' : `; ${r.user} also needs to create tables: ${OWNER_ADVICE}`
+  if (!r.vectorInstalled && !r.canCreateVector)
+    return (
+      `the pgvector extension is not created in this database and ${r.user} may not create it (${message}); ` +
+      `as a superuser run CREATE EXTENSION vector in this database once (psql -d <database> -c "CREATE EXTENSION vector")${owner}`
+    )
+  if (r.createsInPublic) return null
+  // a migration may have failed for its own reason: its words first, the missing right after them
+  return migrating
+    ? `${message}; note that ${r.user} may not create tables here: ${OWNER_ADVICE}`
+    : `${r.user} may not create tables here (${message}): ${OWNER_ADVICE}`
 }
+
+const OWNER_ADVICE =
+  'the first web or engine process creates the tables, so its role must own the database ' +
+  '(ALTER DATABASE <database> OWNER TO <role>) or be granted CREATE ON SCHEMA public'
 
 // Same key as Prisma's migrate, so `prisma migrate deploy` and this process never interleave.
 const MIGRATE_LOCK_KEY = 72707369
@@ -453,12 +451,14 @@ async function openServer(databaseUrl: string, dataDir: string, opts: OpenOption
     }
   } catch (e) {
     if (e instanceof DatabaseOpenError) throw e
-    if (e instanceof MigrationError) throw new DatabaseOpenError(`${label}: ${e.message}`)
     const code = (e as { code?: string }).code
-    if (code === '42501') {
+    if (e instanceof MigrationError || code === '42501') {
+      const advice = await permissionAdvice(client, (e as Error).message, e instanceof MigrationError).catch(() => null)
+      if (advice) throw new DatabaseOpenError(`${label}: ${advice}`, code)
+      if (e instanceof MigrationError) throw new DatabaseOpenError(`${label}: ${e.message}`)
       throw new DatabaseOpenError(
-        `${label}: permission denied while migrating (${(e as Error).message}); ` +
-          `a superuser must run CREATE EXTENSION vector in this database first, or grant the user ownership`,
+        `${label}: permission denied while migrating (${(e as Error).message}); ${OWNER_ADVICE}`,
+        code,
       )
     }
     throw explainPgError(e, label)

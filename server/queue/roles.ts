@@ -1,10 +1,50 @@
 // The Postgres role a remote worker connects with: it can use the queue (graphile-worker's schema
 // and fm_queue) and read problem bundles, nothing else: no users, no candidates, no runs.
+// (No static import of ../db.ts: the worker and db.ts's error messages read roleStanding below,
+// and neither may load the embedded database or the Prisma client for it.)
 import { pg } from '../db/pg.ts'
-import { openDatabase } from '../db.ts'
 import { installQueue } from './schema.ts'
 
 const policyName = (roleName: string) => `fm_worker_${roleName}`.slice(0, 63)
+
+/** What the connected role is and may do, for advice: one query, readable by any role. */
+export interface RoleStanding {
+  user: string
+  superuser: boolean
+  /** made by `fm-agent worker-role create` (its row-level-security policies name it) */
+  workerRole: boolean
+  /** can read the application's secrets: users or API tokens */
+  readsAppTables: boolean
+  vectorInstalled: boolean
+  /** may run CREATE EXTENSION vector here (a superuser, or a trusted extension and CREATE on the database) */
+  canCreateVector: boolean
+  /** may create tables in schema public (what migrating needs) */
+  createsInPublic: boolean
+}
+
+interface Queryable {
+  query(sql: string): Promise<{ rows: unknown[] }>
+}
+
+// CASE keeps the privilege functions from being asked about a schema or table that does not exist
+const STANDING_SQL = `
+SELECT current_user::text AS "user",
+  coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS superuser,
+  EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = 'graphile_worker' AND policyname LIKE 'fm\\_worker\\_%'
+          AND current_user = ANY (roles)) AS "workerRole",
+  CASE WHEN to_regclass('public.users') IS NULL THEN false ELSE has_table_privilege('public.users', 'SELECT') END
+  OR CASE WHEN to_regclass('public.api_tokens') IS NULL THEN false ELSE has_table_privilege('public.api_tokens', 'SELECT') END
+    AS "readsAppTables",
+  EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS "vectorInstalled",
+  coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)
+  OR (coalesce((SELECT v.trusted FROM pg_available_extension_versions v JOIN pg_available_extensions a
+                 ON a.name = v.name AND a.default_version = v.version WHERE v.name = 'vector'), false)
+      AND has_database_privilege(current_database(), 'CREATE')) AS "canCreateVector",
+  has_schema_privilege('public', 'CREATE') AS "createsInPublic"`
+
+export async function roleStanding(db: Queryable): Promise<RoleStanding> {
+  return (await db.query(STANDING_SQL)).rows[0] as RoleStanding
+}
 
 export interface WorkerRoleResult {
   role: string
@@ -21,6 +61,7 @@ export async function createWorkerRole(
     throw new Error(`role name ${JSON.stringify(roleName)}: use lower-case letters, digits and _`)
   // the application's tables first: a role made on a fresh database (before any engine or web
   // process started) must still be granted the problem bundles it reads
+  const { openDatabase } = await import('../db.ts')
   await (await openDatabase({ databaseUrl: adminUrl })).close()
   const pool = new (pg().Pool)({ connectionString: adminUrl, max: 2 })
   pool.on('error', () => undefined) // an idle connection dropped: the next query reconnects
