@@ -336,7 +336,7 @@ if (SERVER) {
     print(`| server | - | skipped: ${(e as Error).message.split('\n')[0]} | | |`)
   } finally {
     if (db) {
-      await dropWorkerRole(db.url, role).catch(() => undefined)
+      await dropWorkerRole(db.url, role, { force: true }).catch(() => undefined)
       await db.drop().catch(() => undefined)
     }
   }

@@ -112,7 +112,7 @@ test.afterAll(async () => {
   for (const { p } of procs) if (p.exitCode === null) p.kill('SIGKILL')
   await model?.close()
   await admin?.end()
-  await dropWorkerRole(db.url, workerRole).catch(() => undefined)
+  await dropWorkerRole(db.url, workerRole, { force: true }).catch(() => undefined)
   await db?.drop()
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })

@@ -312,7 +312,7 @@ describe('opening the database without the rights to migrate: advice that fits',
       expect(err.message).toContain('need the application role')
       expect(err.message).not.toMatch(/CREATE EXTENSION/)
     } finally {
-      await dropWorkerRole(t.url, name).catch(() => undefined)
+      await dropWorkerRole(t.url, name, { force: true }).catch(() => undefined)
       await t.drop()
     }
   }, 60_000)

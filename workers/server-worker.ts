@@ -19,6 +19,8 @@ import {
 } from '../server/contracts/evaluation.ts'
 import { graphileWorker, quietLogger, resultJobKey } from '../server/queue/schema.ts'
 import { whenReady } from '../server/db/ready.ts'
+import { AUTH_CODES, describeUrl, explainPgError } from '../server/db/pg-errors.ts'
+import { roleStanding } from '../server/queue/roles.ts'
 import { createRunner, machineCapabilities, type Runner } from './runner.ts'
 import { announceIsolation, detectIsolation, type DetectOptions, unsandboxedRefusal } from './sandbox.ts'
 
@@ -41,6 +43,12 @@ export interface ServerWorkerOptions {
   prefetch?: number
   announce?: boolean
   log?: (line: string) => void
+  /**
+   * heartbeats in a row refused for the role's sake (authentication failed, role gone, rights
+   * revoked) before the worker gives up and stops (default FM_WORKER_AUTH_FAILURES or 6: half a
+   * minute at the default heartbeat). Network errors never count: a restarting server is waited for.
+   */
+  maxAuthFailures?: number
 }
 
 export interface ServerWorker {
@@ -52,6 +60,8 @@ export interface ServerWorker {
   stop(): Promise<void>
   /** resolves when the worker has stopped (stop(), or a fatal queue error) */
   readonly done: Promise<void>
+  /** why the worker stopped by itself (it can no longer use the database), or null */
+  failure(): string | null
 }
 
 export async function startServerWorker(opts: ServerWorkerOptions): Promise<ServerWorker> {
@@ -76,7 +86,14 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   const gpuName = gpu ? detectGpuName() : undefined
   if (gpu && !gpuName) log(`[worker ${name}] --gpu was given but nvidia-smi finds no GPU: GPU jobs will fail here`)
 
-  const pool = new (pg().Pool)({ connectionString: opts.databaseUrl, max: concurrency + 3 })
+  const maxAuthFailures = Math.max(1, opts.maxAuthFailures ?? (Number(process.env.FM_WORKER_AUTH_FAILURES) || 6))
+  const where = describeUrl(opts.databaseUrl)
+  const pool = new (pg().Pool)({
+    connectionString: opts.databaseUrl,
+    max: concurrency + 3,
+    // names its sessions, so that an admin (and worker-role drop) can tell which machine holds them
+    application_name: `fm-agent worker ${name}`.slice(0, 63),
+  })
   pool.on('error', (e) => log(`[worker ${name}] idle connection error: ${e.message}`))
   pool.on('connect', (client) => client.on('error', (e) => log(`[worker ${name}] connection error: ${e.message}`)))
   const fetchBundle = async (hash: string) => {
@@ -97,6 +114,17 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   const capabilities = machineCapabilities(gpu, gpuName)
   let running = 0
   let completed = 0
+
+  // Candidates' code runs here: the credentials this machine holds are what an escape would get.
+  // Not refused (a single-machine set-up may use one role for all), but said where it is seen.
+  const standing = await roleStanding(pool).catch(() => null)
+  if (standing && (standing.readsAppTables || standing.superuser))
+    log(
+      `[worker ${name}] WARNING: this worker connects as ${standing.user}, a role that can read the application's ` +
+        `tables (users, API tokens, runs)${standing.superuser ? ' as a superuser' : ''}. This machine runs untrusted ` +
+        'candidate code while holding full database credentials. Give it a role of its own: on a machine with the ' +
+        'admin DATABASE_URL run `fm-agent worker-role create NAME` and start the worker with the URL it prints.',
+    )
 
   await pool.query(
     `INSERT INTO fm_queue.workers (id, name, host, capabilities, isolation, concurrency, status, pid)
@@ -185,13 +213,38 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     `[worker ${name}] ${id} online: concurrency ${concurrency}, languages ${runner.languages.join(', ')}${gpu ? `, GPU ${gpuName ?? '(none found)'}` : ''}`,
   )
 
+  // the role can be dropped or its password changed while the worker runs: retrying forever would
+  // only fill the log, so after a few refusals in a row the worker says why once and stops
+  let authFailures = 0
+  let failure: string | null = null
   const heartbeat = setInterval(() => {
     pool
       .query(
         `UPDATE fm_queue.workers SET last_heartbeat = now(), running = $2, completed = $3, status = 'online' WHERE id = $1`,
         [id, runner.stats().running, completed],
       )
-      .catch((e) => log(`[worker ${name}] heartbeat failed: ${(e as Error).message}`))
+      .then(
+        () => {
+          authFailures = 0
+        },
+        (e: Error & { code?: string }) => {
+          const refused = !!e.code && (AUTH_CODES.has(e.code) || e.code === '42501')
+          authFailures = refused ? authFailures + 1 : 0
+          if (!refused || authFailures < maxAuthFailures) {
+            log(`[worker ${name}] heartbeat failed: ${e.message}`)
+            return
+          }
+          if (failure) return
+          const explained = explainPgError(e, where).message
+          const raw = explained.endsWith(e.message) ? '' : `: ${e.message}`
+          failure =
+            `${explained} (${authFailures} heartbeats in a row refused${raw}). ` +
+            'The worker role was probably dropped, its password changed or its rights revoked: make a new one with ' +
+            '`fm-agent worker-role create NAME` (admin DATABASE_URL) and restart the worker with the URL it prints'
+          log(`[worker ${name}] giving up: ${failure}`)
+          void stop()
+        },
+      )
   }, heartbeatMs)
 
   let stopping: Promise<void> | null = null
@@ -216,8 +269,18 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
       return stop()
     },
   )
-  return { id, isolation, stats: () => ({ running: runner.stats().running, taken: running, completed }), stop, done }
+  return {
+    id,
+    isolation,
+    stats: () => ({ running: runner.stats().running, taken: running, completed }),
+    stop,
+    done,
+    failure: () => failure,
+  }
 }
+
+/** network failures reaching PostgreSQL (the others with a code are SQLSTATEs: five characters, a digit among them) */
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH'])
 
 const USAGE = `usage: worker [--concurrency N] [--gpu] [--name NAME] [--cache-dir DIR] [--hide PATH[,PATH…]] [--database-url URL]
   Connects to DATABASE_URL (or --database-url), takes evaluation jobs and runs them in the sandbox.`
@@ -283,8 +346,15 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
     const hint =
       err.code === '42P01' || err.code === '3F000'
         ? ' (the queue is not installed yet: start an engine, or run fm-agent worker-role create, first)'
-        : ''
-    process.stderr.write(`the worker could not start: ${err.message}${hint}\n`)
+        : err.code === '42501'
+          ? ' (this role may not use the job queue: give the worker a role from fm-agent worker-role create)'
+          : err.code && AUTH_CODES.has(err.code)
+            ? ' (a worker connects with its worker role: fm-agent worker-role create NAME prints its URL)'
+            : ''
+    // the same words as web and engine: where, what, and what to change
+    const fromDb = !!err.code && ((/^[0-9A-Z]{5}$/.test(err.code) && /\d/.test(err.code)) || NETWORK.has(err.code))
+    const what = fromDb ? explainPgError(err, describeUrl(o.databaseUrl)).message : err.message
+    process.stderr.write(`the worker could not start: ${what}${hint}\n`)
     return 1
   }
   const onSignal = (sig: NodeJS.Signals) => {
@@ -294,5 +364,6 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   await worker.done
-  return 0
+  // stopped by itself (its role can no longer use the database): a process manager should see it
+  return worker.failure() ? 1 : 0
 }

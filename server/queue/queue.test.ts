@@ -112,9 +112,9 @@ afterAll(async () => {
   await backend?.close()
   await admin?.end()
   await db?.drop()
-  await dropWorkerRole(process.env.FM_TEST_PG_URL ?? 'postgres://fm:fm@127.0.0.1:5432/fm_test', roleName).catch(
-    () => undefined,
-  )
+  await dropWorkerRole(process.env.FM_TEST_PG_URL ?? 'postgres://fm:fm@127.0.0.1:5432/fm_test', roleName, {
+    force: true,
+  }).catch(() => undefined)
   removeTempDirs()
   cleanStaleSlots() // the SIGKILLed worker's slot (its evaluation folders are under /var/tmp: the cache folder is private)
 })

@@ -115,14 +115,56 @@ export async function createWorkerRole(
   }
 }
 
-/** Removes a worker role (tests, or an admin retiring a machine). */
-export async function dropWorkerRole(adminUrl: string, roleName: string): Promise<void> {
+/** The sessions a role holds now, grouped by what they said they are (workers name theirs). */
+export interface RoleSession {
+  /** application_name: "fm-agent worker NAME" for a worker; null where this admin may not see it */
+  app: string | null
+  from: string | null
+  sessions: number
+}
+
+/** Dropping a role that running workers use: they would lose the database mid-evaluation. */
+export class WorkerRoleInUseError extends Error {
+  constructor(
+    readonly role: string,
+    readonly sessions: RoleSession[],
+  ) {
+    const n = sessions.reduce((a, s) => a + s.sessions, 0)
+    const who = sessions
+      .slice(0, 5)
+      .map((s) => `${s.app || 'a session'}${s.from ? ` from ${s.from}` : ''}`)
+      .join(', ')
+    super(
+      `the worker role ${role} is in use: ${n} open session(s) (${who}). Stop those workers first (SIGTERM lets ` +
+        'them finish their evaluations), or drop it anyway with --force: they then lose the database and stop by themselves',
+    )
+  }
+}
+
+/**
+ * Removes a worker role (tests, or an admin retiring a machine). Refused while sessions of the
+ * role are open (a worker online on it), unless `force`: connected sessions are what a running
+ * worker holds, whether or not its last heartbeat was recent.
+ */
+export async function dropWorkerRole(
+  adminUrl: string,
+  roleName: string,
+  opts: { force?: boolean } = {},
+): Promise<void> {
   const pool = new (pg().Pool)({ connectionString: adminUrl, max: 1 })
   try {
     const client = await pool.connect()
     try {
       const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [roleName])).rowCount
       if (!exists) return
+      if (!opts.force) {
+        const { rows } = await client.query<RoleSession>(
+          `SELECT nullif(application_name, '') AS app, client_addr::text AS "from", count(*)::int AS sessions
+             FROM pg_stat_activity WHERE usename = $1 GROUP BY 1, 2 ORDER BY 3 DESC`,
+          [roleName],
+        )
+        if (rows.length) throw new WorkerRoleInUseError(roleName, rows)
+      }
       const role = client.escapeIdentifier(roleName)
       // what createWorkerRole granted in this database (DROP OWNED would need the role's own rights)
       const db = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db

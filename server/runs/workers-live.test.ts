@@ -63,7 +63,7 @@ afterAll(async () => {
   for (const p of procs) p.kill('SIGTERM')
   await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))))
   await db?.close()
-  await dropWorkerRole(pgdb.url, roleName).catch(() => undefined)
+  await dropWorkerRole(pgdb.url, roleName, { force: true }).catch(() => undefined)
   await pgdb?.drop()
   removeTempDirs()
 })

@@ -8,12 +8,14 @@ import type { Command } from '../main.ts'
 export const workerRole: Command = {
   summary: 'server mode: the database role of a worker machine: worker-role create NAME | drop NAME',
   usage:
-    'fm-agent worker-role create NAME [--password P] [--json] | fm-agent worker-role drop NAME   (needs DATABASE_URL of an admin role)',
+    'fm-agent worker-role create NAME [--password P] [--json] | fm-agent worker-role drop NAME [--force]   (needs DATABASE_URL of an admin role)\n' +
+    '  drop refuses while a worker is connected with the role (stop it first); --force drops it anyway, and the\n' +
+    '  workers on it lose the database and stop by themselves (exit code 1) after a few refused heartbeats',
   async run({ argv, env, out }) {
     const { values, positionals } = parse(
       'worker-role',
       argv,
-      { password: { type: 'string' }, json: { type: 'boolean' } },
+      { password: { type: 'string' }, json: { type: 'boolean' }, force: { type: 'boolean' } },
       2,
     )
     const [sub, name] = positionals
@@ -25,7 +27,7 @@ export const workerRole: Command = {
         'worker roles live in the server-mode database: set DATABASE_URL (a role that may create roles)',
       )
     if (sub === 'drop') {
-      await dropWorkerRole(env.DATABASE_URL, name)
+      await dropWorkerRole(env.DATABASE_URL, name, { force: !!values.force })
       out(values.json ? JSON.stringify({ dropped: name }) : `dropped the worker role ${name}`)
       return 0
     }
