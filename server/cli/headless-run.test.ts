@@ -45,7 +45,7 @@ describe('fm-agent run in server mode', () => {
     cleanup.push(db.drop)
     const role = `fm_short_w${process.pid}`
     const { databaseUrl } = await createWorkerRole(db.url, role, `pw-${process.pid}-short`)
-    cleanup.push(() => dropWorkerRole(db.url, role))
+    cleanup.push(() => dropWorkerRole(db.url, role, { force: true }))
     const cpuWorker = spawn(
       process.execPath,
       ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', 'cpu-only', '--cache-dir', tempDir('fm-short-w-')],

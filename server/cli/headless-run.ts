@@ -174,9 +174,7 @@ export async function driveLocally(
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   const workerWatch =
-    backend.mode === 'server'
-      ? setInterval(() => void checkWorkers().catch(() => undefined), WORKER_CHECK_MS)
-      : null
+    backend.mode === 'server' ? setInterval(() => void checkWorkers().catch(() => undefined), WORKER_CHECK_MS) : null
   if (workerWatch) void checkWorkers().catch(() => undefined)
   try {
     await manager.launch(runId)
