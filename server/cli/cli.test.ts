@@ -222,6 +222,38 @@ describe('fm-agent CLI', () => {
     expect(r.stderr).toContain(`change "id" in ${join(copy, 'problem.json')}`)
   })
 
+  it('problem import stores a folder without a run; its id then starts one; a copy with that id is refused', async () => {
+    const dir = tempDir()
+    const folder = join(tempDir(), 'curve-fit')
+    cpSync(join(FIXTURES, 'curve-fit'), folder, { recursive: true })
+    const r = await cli(['problem', 'import', folder, '--json', '--data-dir', dir])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json).toEqual({ id: 'test-curve-fit', warnings: [] })
+    const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+    const rows = await db.prisma.run.count().finally(() => db.close())
+    expect(rows).toBe(0)
+    const copy = join(tempDir(), 'curve-fit-copy')
+    cpSync(folder, copy, { recursive: true })
+    const refused = await cli(['problem', 'import', copy, '--data-dir', dir])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain(`problem id "test-curve-fit" is already the problem of ${folder}`)
+    const missing = await cli(['problem', 'import', join(dir, 'nowhere'), '--data-dir', dir])
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('no such problem folder')])
+    const run = await cli([
+      'run',
+      'test-curve-fit',
+      '--operators',
+      'local',
+      '--max-evals',
+      '3',
+      '--json',
+      '--data-dir',
+      dir,
+    ])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json).toMatchObject({ status: 'completed', evaluations: 3 })
+  })
+
   it('a run that cannot be created exits with its reason, its workers (started meanwhile) stopped', async () => {
     const dir = tempDir()
     const r = await cli(['run', 'no-such-problem', '--operators', 'local', '--data-dir', dir])

@@ -30,7 +30,8 @@ export default function ProblemsPage() {
           <div className="alert error">{problems.error.message}</div>
         ) : !problems.data?.length ? (
           <div className="empty">
-            No problems yet. Import a folder with <code>fm-agent problem check &lt;folder&gt;</code>.
+            No problems yet. Import a folder with <code>fm-agent problem import &lt;folder&gt;</code> (check it first
+            with <code>fm-agent problem check</code>).
           </div>
         ) : (
           <div className="scroll-x">

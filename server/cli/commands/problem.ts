@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { describeScore, FORMAT_NAMES, loadProblem, ProblemLoadError } from '../../problems/load.ts'
 import { createRunner, memoryFloor } from '../../../workers/runner.ts'
@@ -9,21 +9,62 @@ import { detectGpuName } from '../../../workers/toolchains.ts'
 import { clipReason, noScoreReason, scoreFromMetrics } from '../../engine/fitness.ts'
 import { localReadiness } from '../../setup/check.ts'
 import { completeRequires, refusal } from '../../../client-safe/needs.ts'
-import { parse, UsageError } from '../args.ts'
+import { parse, requestError, UsageError } from '../args.ts'
+import { connectApi } from '../../api/client.ts'
+import type { Env } from '../../env.ts'
+import type { Logger } from '../../log.ts'
+import { importProblem } from '../../services/problem-catalog.ts'
 import type { Command } from '../main.ts'
+
+/**
+ * Stores a problem folder (or KernelBench task file) without starting a run: in this process's
+ * data folder, or through the server that holds it (a path on that machine, as `fm-agent run`).
+ */
+async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDir: string }) {
+  if (!existsSync(target)) throw new UsageError(`${target}: no such problem folder or KernelBench task file`)
+  const path = resolve(target)
+  const api = await connectApi({
+    dataDir: ctx.dataDir,
+    databaseUrl: ctx.env.DATABASE_URL,
+    log: ctx.log,
+    syncProblems: false,
+  })
+  try {
+    const r = api.remote
+      ? await api.mutate<{ id: string; warnings: string[] }>('problems.import', { path })
+      : await importProblem(api.app!.db, path)
+    for (const w of r.warnings) ctx.log.warn(w)
+    return { id: r.id, warnings: r.warnings }
+  } catch (e) {
+    if (e instanceof ProblemLoadError) throw new UsageError(e.message)
+    throw requestError(e as Error)
+  } finally {
+    await api.close()
+  }
+}
 
 export const problem: Command = {
   summary:
-    "problem check <folder|file>: detect a problem's format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program)",
-  usage: 'fm-agent problem check <folder|kernelbench-task.py> [--json]',
-  async run({ argv, log, out }) {
+    "problem check <folder|file>: detect a problem's format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program); problem import <folder|file>: store it, to start runs of it by id (fm-agent run, the console)",
+  usage:
+    'fm-agent problem check <folder|kernelbench-task.py> [--json]\n       fm-agent problem import <folder|kernelbench-task.py> [--json] [--data-dir DIR]',
+  async run({ argv, env, log, out, dataDir }) {
     const { values, positionals } = parse('problem', argv, { json: { type: 'boolean' } }, 2)
-    if (positionals[0] !== 'check')
+    if (positionals[0] !== 'check' && positionals[0] !== 'import')
       throw new UsageError(
-        positionals[0] ? `unknown subcommand "problem ${positionals[0]}"` : 'missing subcommand (check)',
+        positionals[0] ? `unknown subcommand "problem ${positionals[0]}"` : 'missing subcommand (check or import)',
       )
     const target = positionals[1]
     if (!target) throw new UsageError('which folder (or KernelBench task file)?')
+    if (positionals[0] === 'import') {
+      const r = await storeProblem(target, { env, log, dataDir: dataDir(values) })
+      out(
+        values.json
+          ? JSON.stringify(r)
+          : `stored problem ${r.id}: start a run with \`fm-agent run ${r.id}\` or from the console's new-run page`,
+      )
+      return 0
+    }
     let p: ReturnType<typeof loadProblem>
     try {
       p = loadProblem(target)

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { basename } from 'node:path'
+import { basename, resolve } from 'node:path'
 import YAML from 'yaml'
 import { connectApi } from '../../api/client.ts'
 import { parseModelSpec } from '../../../client-safe/model-config.ts'
@@ -125,7 +125,7 @@ export const run: Command = {
       if (isPath) {
         if (api.remote) {
           const r = await api
-            .mutate<{ id: string; warnings: string[] }>('problems.import', { path: target })
+            .mutate<{ id: string; warnings: string[] }>('problems.import', { path: resolve(target) })
             .catch((e: Error) => {
               throw requestError(e)
             })
