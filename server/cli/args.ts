@@ -5,12 +5,18 @@ import { PrerequisiteError } from '../errors.ts'
 export class UsageError extends Error {}
 
 /**
+ * Bad input that is not about the command line's shape (a file that is not an export, an id already
+ * taken, a folder that is not a problem): exit code 2 as a usage error, without the usage text.
+ */
+export class InputError extends UsageError {}
+
+/**
  * An error of a request the CLI made for the user: bad input is a usage error (exit code 2); a machine
  * that lacks a problem's prerequisites is a failure (exit code 1), in-process or from a server.
  */
 export function requestError(e: Error): Error {
   const code = (e as { data?: { code?: string } }).data?.code
-  return e instanceof PrerequisiteError || code === 'PRECONDITION_FAILED' ? e : new UsageError(e.message)
+  return e instanceof PrerequisiteError || code === 'PRECONDITION_FAILED' ? e : new InputError(e.message)
 }
 
 export type Options = NonNullable<ParseArgsConfig['options']>

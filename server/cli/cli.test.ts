@@ -239,6 +239,9 @@ describe('fm-agent CLI', () => {
     expect(refused.stderr).toContain(`problem id "test-curve-fit" is already the problem of ${folder}`)
     const missing = await cli(['problem', 'import', join(dir, 'nowhere'), '--data-dir', dir])
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('no such problem folder')])
+    // bad input, not a malformed command line: no usage text after it
+    expect(refused.stderr + missing.stderr).not.toContain('Usage:')
+    expect((await cli(['problem', 'import'])).stderr).toContain('Usage:')
     const run = await cli([
       'run',
       'test-curve-fit',

@@ -4,7 +4,7 @@ import { DataDirLockedError, resolveDataDir } from '../db/data-dir.ts'
 import { DatabaseOpenError } from '../db.ts'
 import { EnvError, readEnv, type Env } from '../env.ts'
 import { createLogger, type Logger } from '../log.ts'
-import { UsageError } from './args.ts'
+import { InputError, UsageError } from './args.ts'
 
 export interface CommandContext {
   argv: string[]
@@ -112,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     })
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`fm-agent: ${e.message}\nUsage: ${command.usage}\n`)
+      process.stderr.write(`fm-agent: ${e.message}\n${e instanceof InputError ? '' : `Usage: ${command.usage}\n`}`)
       return 2
     }
     if (e instanceof DataDirLockedError || e instanceof DatabaseOpenError || e instanceof EnvError) {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { connectApi } from '../../api/client.ts'
 import { BadInputError, ConflictError } from '../../errors.ts'
 import { importRun } from '../../runs/service.ts'
-import { parse, UsageError } from '../args.ts'
+import { InputError, parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 
 export const importCommand: Command = {
@@ -15,15 +15,15 @@ export const importCommand: Command = {
     try {
       data = JSON.parse(readFileSync(positionals[0], 'utf8'))
     } catch (e) {
-      throw new UsageError(`${positionals[0]}: ${(e as Error).message}`)
+      throw new InputError(`${positionals[0]}: ${(e as Error).message}`)
     }
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log })
     try {
-      if (api.remote) throw new UsageError('stop the server first: importing writes the database directly')
+      if (api.remote) throw new InputError('stop the server first: importing writes the database directly')
       const r = await importRun(api.app!.db, { id: null, label: 'cli', role: 'admin', via: 'system' }, data).catch(
         (e: Error) => {
           // what is wrong with the file or this database; anything else is an internal error (exit 1)
-          if (e instanceof BadInputError || e instanceof ConflictError) throw new UsageError(e.message)
+          if (e instanceof BadInputError || e instanceof ConflictError) throw new InputError(e.message)
           throw e
         },
       )

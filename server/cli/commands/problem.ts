@@ -9,7 +9,7 @@ import { detectGpuName } from '../../../workers/toolchains.ts'
 import { clipReason, noScoreReason, scoreFromMetrics } from '../../engine/fitness.ts'
 import { localReadiness } from '../../setup/check.ts'
 import { completeRequires, refusal } from '../../../client-safe/needs.ts'
-import { parse, requestError, UsageError } from '../args.ts'
+import { InputError, parse, requestError, UsageError } from '../args.ts'
 import { connectApi } from '../../api/client.ts'
 import type { Env } from '../../env.ts'
 import type { Logger } from '../../log.ts'
@@ -21,7 +21,7 @@ import type { Command } from '../main.ts'
  * data folder, or through the server that holds it (a path on that machine, as `fm-agent run`).
  */
 async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDir: string }) {
-  if (!existsSync(target)) throw new UsageError(`${target}: no such problem folder or KernelBench task file`)
+  if (!existsSync(target)) throw new InputError(`${target}: no such problem folder or KernelBench task file`)
   const path = resolve(target)
   const api = await connectApi({
     dataDir: ctx.dataDir,
@@ -36,7 +36,7 @@ async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDi
     for (const w of r.warnings) ctx.log.warn(w)
     return { id: r.id, warnings: r.warnings }
   } catch (e) {
-    if (e instanceof ProblemLoadError) throw new UsageError(e.message)
+    if (e instanceof ProblemLoadError) throw new InputError(e.message)
     throw requestError(e as Error)
   } finally {
     await api.close()
@@ -69,7 +69,7 @@ export const problem: Command = {
     try {
       p = loadProblem(target)
     } catch (e) {
-      if (e instanceof ProblemLoadError) throw new UsageError(e.message)
+      if (e instanceof ProblemLoadError) throw new InputError(e.message)
       throw e
     }
     const { spec } = p

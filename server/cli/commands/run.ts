@@ -11,7 +11,7 @@ import {
   type SeedProgram,
 } from '../../../client-safe/run-config.ts'
 import { createRun } from '../../runs/service.ts'
-import { intOption, parse, requestError, UsageError } from '../args.ts'
+import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import {
   driveLocally,
@@ -109,7 +109,7 @@ export const run: Command = {
     const isPath = existsSync(target) && (statSync(target).isDirectory() || target.endsWith('.py'))
     // a problem id has no slash; a path that is not there is a typo to name before anything starts
     if (!isPath && /[/\\]|^\.|\.py$/.test(target))
-      throw new UsageError(`${target}: no such problem folder or KernelBench task file`)
+      throw new InputError(`${target}: no such problem folder or KernelBench task file`)
     probeMachineEarly(env)
     const api = await connectApi({
       dataDir: dataDir(values),
