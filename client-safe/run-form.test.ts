@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { defaultRunForm, emptyModelRow, formToConfig } from './run-form.ts'
+import {
+  boundsAt,
+  defaultRunForm,
+  emptyModelRow,
+  errorSummary,
+  fieldOfPath,
+  formFields,
+  formToConfig,
+  type RunForm,
+} from './run-form.ts'
 
 describe('new-run form', () => {
   it('turns the defaults into a valid local run config', () => {
@@ -71,6 +80,75 @@ describe('new-run form', () => {
     expect(Object.keys(schema.errors).sort()).toEqual(['exploration', 'maxWallMin'])
     const llm = formToConfig({ ...defaultRunForm('p'), mutator: 'llm' })
     expect(llm.ok === false && llm.errors.models).toMatch(/at least one model/)
+  })
+})
+
+describe('new-run form: every schema issue reaches a visible place', () => {
+  const errorsOf = (f: RunForm) => {
+    const r = formToConfig(f)
+    if (r.ok) throw new Error('expected the form to be refused')
+    return r.errors
+  }
+
+  it('marks the model request limit on its own input, with the range the schema allows', () => {
+    const { max } = boundsAt(['generation', 'maxInFlight'])
+    expect(errorsOf({ ...defaultRunForm('p'), concurrency: '0' })).toEqual({
+      concurrency: `1 to ${max!.toLocaleString('en')} requests in flight`,
+    })
+    expect(errorsOf({ ...defaultRunForm('p'), islands: '0' })).toEqual({
+      islands: `1 to ${boundsAt(['islands']).max} islands`,
+    })
+  })
+
+  it('says the time cap in the form’s minutes', () => {
+    const e = errorsOf({ ...defaultRunForm('p'), maxWallMin: String(31 * 24 * 60) })
+    expect(e.maxWallMin).toMatch(/^0\.0167 to 43,200 minutes \(empty: no cap\)$/)
+  })
+
+  it('marks every number input of the form, local and LLM, when it is out of bounds', () => {
+    const local = defaultRunForm('p')
+    const llm: RunForm = {
+      ...local,
+      mutator: 'llm',
+      models: [{ ...emptyModelRow(), model: 'm', pricePer1kIn: '0.1', pricePer1kOut: '0.1' }],
+    }
+    let refused = 0
+    for (const base of [local, llm]) {
+      const fields = formFields(base)
+      const numeric = [...fields].filter((k) => {
+        const v = k.split('.').reduce<unknown>((o, s) => (o as Record<string, unknown>)?.[s], base)
+        return typeof v === 'string' && v !== '' && Number.isFinite(Number(v))
+      })
+      expect(numeric.length).toBeGreaterThan(8)
+      for (const key of numeric) {
+        for (const bad of ['-5', '1e12']) {
+          const f = structuredClone(base)
+          const path = key.split('.')
+          const last = path.pop()!
+          const holder = path.reduce<Record<string, unknown>>((o, s) => o[s] as Record<string, unknown>, f as never)
+          holder[last] = bad
+          const r = formToConfig(f)
+          // a seed of 1e12 and the like are refused; -5 may be fine (none is today)
+          if (r.ok) continue
+          refused++
+          expect(Object.keys(r.errors), `${key}=${bad}`).toEqual([key])
+          expect(r.errors[key], `${key}=${bad}`).not.toMatch(/expected/)
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(20)
+  })
+
+  it('says what no input shows in the summary line, not only "fix the fields"', () => {
+    expect(fieldOfPath(['generation', 'maxInFlight'])).toBe('concurrency')
+    expect(fieldOfPath(['budget', 'maxWallS'])).toBe('maxWallMin')
+    expect(fieldOfPath(['seedPrograms', 3, 'code'])).toBe('seedPrograms')
+    expect(fieldOfPath([])).toBeNull()
+    expect(formFields(defaultRunForm('p')).has('generation.minInFlight')).toBe(false)
+    expect(errorSummary({})).toBeNull()
+    expect(errorSummary({ islands: 'x' })).toBe('Fix the fields marked above.')
+    expect(errorSummary({ form: 'generation.minInFlight: At least 1' })).toBe('generation.minInFlight: At least 1')
+    expect(errorSummary({ form: 'a', islands: 'x' })).toBe('a. Fix the fields marked above too.')
   })
 })
 

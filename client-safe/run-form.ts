@@ -1,5 +1,7 @@
 // The "new run" form: what the user fills in, turned into a run config (validated by the same
 // schema the server applies), with messages that point at the field to fix. Pure.
+import type { z } from 'zod'
+import { fmt } from './format.ts'
 import { LLM_OPERATORS, LOCAL_OPERATOR_NAMES, RunConfig, type RunConfigInput, unpricedModels } from './run-config.ts'
 import { modelId, type PROVIDERS } from './model-config.ts'
 
@@ -85,6 +87,118 @@ function num(
   return n
 }
 
+/** The error keys the form can show beside an input, for this form's mutator and model rows. */
+export function formFields(f: RunForm): Set<string> {
+  const keys = Object.entries(f).flatMap(([k, v]) => (typeof v === 'string' ? [k] : []))
+  keys.push('seedPrograms')
+  if (f.mutator === 'local') keys.push(...LOCAL_OPERATOR_NAMES.map((o) => `localOperators.${o}`))
+  else {
+    keys.push('models', ...LLM_OPERATORS.map((o) => `llmOperators.${o}`))
+    f.models.forEach((m, i) => {
+      keys.push(...['provider', ...Object.keys(m)].map((k) => `models.${i}.${k}`))
+    })
+  }
+  return new Set(keys)
+}
+
+/**
+ * The form's key for a path of the run config: the budget is shown flat (its time in minutes), the
+ * model request limit is the "concurrency" input, seed programs are one list. Null for the root.
+ */
+export function fieldOfPath(path: readonly PropertyKey[]): string | null {
+  if (!path.length) return null
+  const p = path.map(String).join('.')
+  if (p === 'budget.maxWallS') return 'maxWallMin'
+  if (p.startsWith('budget.')) return p.slice('budget.'.length)
+  if (p === 'generation.maxInFlight') return 'concurrency'
+  if (p.startsWith('seedPrograms')) return 'seedPrograms'
+  return p
+}
+
+/** What a bound counts, per form key (the model rows' keys without their index); scale: schema unit → form unit. */
+const UNITS: Record<string, { unit: string; scale?: number; note?: string }> = {
+  islands: { unit: 'islands' },
+  populationPerIsland: { unit: 'programs per island' },
+  concurrency: { unit: 'requests in flight' },
+  maxEvals: { unit: 'evaluations' },
+  stagnationWindow: { unit: 'evaluations' },
+  maxSpendUsd: { unit: 'USD', note: 'empty: no cap' },
+  maxWallMin: { unit: 'minutes', scale: 1 / 60, note: 'empty: no cap' },
+  'models.pricePer1kIn': { unit: 'USD per 1,000 tokens' },
+  'models.pricePer1kOut': { unit: 'USD per 1,000 tokens' },
+}
+
+type Schema = { def: { type: string } & Record<string, unknown> } & Record<string, unknown>
+
+/** The schema at a path of the run config (defaults, optionals, arrays and records looked through). */
+function schemaAt(path: readonly PropertyKey[]): Schema | null {
+  let s = RunConfig as unknown as Schema
+  const inner = () => {
+    while (s && ['default', 'optional', 'nullable', 'prefault', 'readonly'].includes(s.def.type))
+      s = s.def.innerType as Schema
+  }
+  for (const seg of path) {
+    inner()
+    if (!s) return null
+    if (s.def.type === 'object') s = (s.shape as Record<string, Schema>)[String(seg)]!
+    else if (s.def.type === 'array') s = s.def.element as Schema
+    else if (s.def.type === 'record') s = s.def.valueType as Schema
+    else return null
+  }
+  inner()
+  return s ?? null
+}
+
+/** The number bounds the schema sets at a path (undefined where it sets none). */
+export function boundsAt(path: readonly PropertyKey[]): { min?: number; max?: number } {
+  const s = schemaAt(path)
+  if (s?.def.type !== 'number') return {}
+  const finite = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
+  return { min: finite(s.minValue), max: finite(s.maxValue) }
+}
+
+const num2text = (v: number) => (Number.isInteger(v) ? v.toLocaleString('en') : fmt(v, 3))
+
+/**
+ * A schema issue in words for the field it is shown beside: a number out of bounds says the range
+ * the schema allows ("1 to 1,024 requests in flight"), in the form's units.
+ */
+export function issueMessage(issue: z.core.$ZodIssue, key: string | null): string {
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number') {
+    const u = UNITS[key?.replace(/^models\.\d+\./, 'models.') ?? ''] ?? { unit: '' }
+    const b = boundsAt(issue.path)
+    const scale = u.scale ?? 1
+    const min = b.min ?? (issue.code === 'too_small' ? Number(issue.minimum) : undefined)
+    const max = b.max ?? (issue.code === 'too_big' ? Number(issue.maximum) : undefined)
+    const exclusive = issue.code === 'too_small' && !issue.inclusive
+    const lo = min === undefined ? undefined : num2text(min * scale)
+    const hi = max === undefined ? undefined : num2text(max * scale)
+    const range =
+      lo !== undefined && hi !== undefined && !exclusive
+        ? `${lo} to ${hi}`
+        : [lo !== undefined && `${exclusive ? 'above' : 'at least'} ${lo}`, hi !== undefined && `at most ${hi}`]
+            .filter(Boolean)
+            .join(' and ')
+    const text = `${range} ${u.unit}`.trim()
+    return `${text.charAt(0).toUpperCase()}${text.slice(1)}${u.note ? ` (${u.note})` : ''}`
+  }
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'string')
+    return issue.code === 'too_small' ? 'required' : `At most ${num2text(Number(issue.maximum))} characters`
+  if (issue.code === 'too_big' && issue.origin === 'array') return `At most ${num2text(Number(issue.maximum))}`
+  if (issue.code === 'invalid_format' && issue.format === 'url') return 'a full URL, e.g. http://127.0.0.1:8000/v1'
+  return issue.message
+}
+
+/**
+ * The line beside the submit button: what no field shows (a setting the form has no input for),
+ * else a pointer to the marked fields. Null without errors.
+ */
+export function errorSummary(errors: FormErrors): string | null {
+  const marked = Object.keys(errors).some((k) => k !== 'form')
+  if (errors.form) return marked ? `${errors.form}. Fix the fields marked above too.` : errors.form
+  return marked ? 'Fix the fields marked above.' : null
+}
+
 /** The config the form describes, or the errors per field (keys are the form's field paths). */
 export function formToConfig(
   f: RunForm,
@@ -132,18 +246,15 @@ export function formToConfig(
   if (Object.keys(errors).length) return { ok: false, errors }
   const parsed = RunConfig.safeParse(config)
   if (!parsed.success) {
+    const fields = formFields(f)
+    const unplaced: string[] = []
     for (const issue of parsed.error.issues) {
-      const path = issue.path.join('.')
-      // budget fields are shown flat in the form
-      const key = path.startsWith('budget.')
-        ? path === 'budget.maxWallS'
-          ? 'maxWallMin'
-          : path.slice(7)
-        : path.startsWith('seedPrograms')
-          ? 'seedPrograms'
-          : path || 'form'
-      errors[key] ??= issue.message
+      const key = fieldOfPath(issue.path)
+      const message = issueMessage(issue, key)
+      if (key !== null && fields.has(key)) errors[key] ??= message
+      else unplaced.push(issue.path.length ? `${issue.path.join('.')}: ${message}` : message)
     }
+    if (unplaced.length) errors.form = unplaced.join('; ')
     return { ok: false, errors }
   }
   // the server refuses it too; said here, beside the fields that fix it

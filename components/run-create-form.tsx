@@ -21,6 +21,7 @@ import {
   configToForm,
   defaultRunForm,
   emptyModelRow,
+  errorSummary,
   formToConfig,
   mergeForkConfig,
   type FormErrors,
@@ -206,6 +207,7 @@ export function RunCreateForm() {
     setF((x) => ({ ...x, models: x.models.map((m, j) => (j === i ? { ...m, ...patch } : m)) }))
 
   if (loaded && !can('admin')) return <div className="alert">Only admins start runs.</div>
+  const summary = errorSummary(errors)
   return (
     <form
       className="form card"
@@ -423,7 +425,6 @@ export function RunCreateForm() {
         onChange={(v) => set('seedPrograms', v)}
         fork={!!forkSource}
       />
-      {errors.form && <div className="alert error">{errors.form}</div>}
       <ErrorBox error={create.error ?? fork.error} title="The run was not created" />
       <div className="row">
         <button className="primary" type="submit" disabled={create.isPending || fork.isPending || (!!forkSource && !p)}>
@@ -433,9 +434,9 @@ export function RunCreateForm() {
               ? 'Start the run from this candidate'
               : 'Start the run'}
         </button>
-        {Object.keys(errors).length > 0 && (
-          <span className="small" style={{ color: 'var(--bad)' }}>
-            Fix the fields marked above.
+        {summary && (
+          <span className="small" style={{ color: 'var(--bad)' }} role="alert" data-testid="form-summary">
+            {summary}
           </span>
         )}
       </div>
