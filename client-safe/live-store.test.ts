@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { applyLive, initialLive } from './live-store.ts'
+import { applyLive, drivenByNow, initialLive } from './live-store.ts'
 import type { MetricPoint, ScorePoint } from './types.ts'
 
 const point = (evalIndex: number, island = 0): ScorePoint => ({
@@ -88,5 +88,18 @@ describe('live store', () => {
     const r = applyLive(s, { type: 'reset', cursor: 'c9.m9.e9', run: null }, 2)
     expect(r).toMatchObject({ needsReload: true, cursor: 'c9.m9.e9' })
     expect(applyLive(r, { type: 'heartbeat', cursor: 'c9.m9.e9', at: 5 }, 3).lastMessageAt).toBe(3)
+  })
+})
+
+describe('who drives the run, for the header', () => {
+  const lease = { owner: 'vm:41', until: 2_000 }
+  it('is the live head’s answer once it came, the holding lease until then', () => {
+    expect(drivenByNow({ drivenBy: 'vm:42' }, lease, 1_000)).toBe('vm:42')
+    expect(drivenByNow({ drivenBy: null }, lease, 1_000)).toBeNull()
+    expect(drivenByNow(null, lease, 1_000)).toBe('vm:41')
+    expect(drivenByNow({}, lease, 1_000)).toBe('vm:41')
+    // an expired lease (a finished run, a dead engine) drives nothing
+    expect(drivenByNow(null, lease, 3_000)).toBeNull()
+    expect(drivenByNow(null, null)).toBeNull()
   })
 })

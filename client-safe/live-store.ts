@@ -88,3 +88,17 @@ export function inRange<T extends { evalIndex?: number; evalCount?: number }>(
     return x >= range.lo && x <= range.hi
   })
 }
+
+/**
+ * The engine that drives the run, for the header, said once: the live head's answer once one came
+ * (null: none drives it, the run ended or its engine is gone), until then the loaded run's lease
+ * while it holds. A lease left on a finished run is no engine driving it.
+ */
+export function drivenByNow(
+  head: Pick<RunHead, 'drivenBy'> | null | undefined,
+  lease: { owner: string; until: number | null } | null | undefined,
+  now = Date.now(),
+): string | null {
+  if (head && head.drivenBy !== undefined) return head.drivenBy
+  return lease && lease.until !== null && lease.until > now ? lease.owner : null
+}

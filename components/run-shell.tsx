@@ -5,6 +5,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
 import { useState, type ReactNode } from 'react'
+import { drivenByNow } from '../client-safe/live-store.ts'
 import { WatchButton } from './notifications.tsx'
 import { ConnectionBadge, RunLiveProvider, useRunLive } from './run-live.tsx'
 import { Age, ErrorBox, shortId, StatusBadge, useRole } from './run-ui.tsx'
@@ -48,6 +49,7 @@ function RunHeader() {
   if (!o) return <div className="muted">Loading the run…</div>
   const reason = live.head?.statusReason ?? o.statusReason
   const st = status ?? o.status
+  const drivenBy = drivenByNow(live.head, o.lease)
   const mutator =
     o.config.mutator === 'llm'
       ? `models: ${o.config.models.map((m) => m.label ?? `${m.provider}:${m.model}`).join(', ')}`
@@ -66,19 +68,13 @@ function RunHeader() {
             {o.problem.direction === 'max' ? 'maximize' : 'minimize'}{' '}
             <span className="mono">{o.problem.primaryMetric}</span> · {o.config.islands} islands · {mutator} · created{' '}
             <Age t={o.createdAt} />
-            {live.head?.drivenBy && (
+            {drivenBy && (
               <>
                 {' '}
                 · driven by{' '}
                 <span className="mono" data-testid="driven-by">
-                  {live.head.drivenBy}
+                  {drivenBy}
                 </span>
-              </>
-            )}
-            {o.lease && (
-              <>
-                {' '}
-                · driven by <span className="mono">{o.lease.owner}</span>
               </>
             )}
           </div>
