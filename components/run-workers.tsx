@@ -9,7 +9,7 @@ export function WorkersTable({ compact = false }: { compact?: boolean }) {
   const q = useQuery(trpc.workers.list.queryOptions(undefined, { refetchInterval: 3000 }))
   if (q.error) return <ErrorBox error={q.error} />
   if (!q.data) return <div className="muted small">Loading…</div>
-  const { workers, source, capacity } = q.data
+  const { workers, source, capacity, summary } = q.data
   if (!workers.length)
     return (
       <div className="empty" data-testid="no-workers">
@@ -18,12 +18,11 @@ export function WorkersTable({ compact = false }: { compact?: boolean }) {
           : 'No workers are connected.'}
       </div>
     )
-  const running = workers.reduce((n, w) => n + w.running, 0)
   return (
     <div data-testid="workers">
       <div className="small muted" style={{ marginBottom: 6 }}>
-        {workers.filter((w) => w.status === 'online').length} online · {running} evaluation{running === 1 ? '' : 's'}{' '}
-        running · capacity {capacity ?? '–'}
+        {summary.online} online · {summary.running} evaluation{summary.running === 1 ? '' : 's'} running · capacity{' '}
+        {capacity ?? '–'}
       </div>
       <div className="scroll-x">
         <table className="table small">

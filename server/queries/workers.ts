@@ -17,6 +17,7 @@ export interface WorkerView {
   languages: string[]
   isolation: { level: string; mode: string; warnings: string[] } | null
   concurrency: number
+  /** evaluations running on it now: 0 unless it is online (a dead worker's last heartbeat is no load) */
   running: number
   completed: number
   /** running / concurrency */
@@ -25,7 +26,16 @@ export interface WorkerView {
   pid: number | null
 }
 
-function view(w: WorkerStatus): WorkerView {
+/** The workers' totals every view shows: load counts on online workers only. */
+export interface WorkersSummary {
+  online: number
+  running: number
+}
+
+export function workerView(w: WorkerStatus): WorkerView {
+  // the last heartbeat of a worker that died (or stopped) may still say it was busy: its
+  // evaluations are gone, retried elsewhere, so it carries none
+  const running = w.status === 'online' ? w.running : 0
   return {
     id: w.id,
     name: w.name,
@@ -40,20 +50,28 @@ function view(w: WorkerStatus): WorkerView {
       ? { level: w.isolation.level, mode: String(w.isolation.mode), warnings: w.isolation.warnings ?? [] }
       : null,
     concurrency: w.concurrency,
-    running: w.running,
+    running,
     completed: w.completed,
-    load: w.concurrency > 0 ? Math.min(1, w.running / w.concurrency) : 0,
+    load: w.concurrency > 0 ? Math.min(1, running / w.concurrency) : 0,
     lastHeartbeat: new Date(w.lastHeartbeat).getTime(),
     pid: w.pid ?? null,
   }
 }
 
-export async function listWorkers(
-  app: AppServices,
-): Promise<{ source: 'backend' | 'queue' | 'none'; workers: WorkerView[]; capacity: number | null }> {
+export function summarize(workers: WorkerView[]): WorkersSummary {
+  const online = workers.filter((w) => w.status === 'online')
+  return { online: online.length, running: online.reduce((n, w) => n + w.running, 0) }
+}
+
+export async function listWorkers(app: AppServices): Promise<{
+  source: 'backend' | 'queue' | 'none'
+  workers: WorkerView[]
+  capacity: number | null
+  summary: WorkersSummary
+}> {
   if (app.backend) {
-    const ws = await app.backend.workers()
-    return { source: 'backend', workers: ws.map(view), capacity: app.backend.capacity() }
+    const ws = (await app.backend.workers()).map(workerView)
+    return { source: 'backend', workers: ws, capacity: app.backend.capacity(), summary: summarize(ws) }
   }
   if (app.db.mode === 'server') {
     try {
@@ -65,7 +83,7 @@ export async function listWorkers(
           ORDER BY started_at`,
       )
       const ws = rows.map((r) =>
-        view({
+        workerView({
           id: String(r.id),
           name: String(r.name),
           host: String(r.host),
@@ -84,12 +102,13 @@ export async function listWorkers(
         source: 'queue',
         workers: ws,
         capacity: ws.filter((w) => w.status === 'online').reduce((s, w) => s + w.concurrency, 0),
+        summary: summarize(ws),
       }
     } catch {
       // no queue installed yet (no engine has started against this database)
     }
   }
-  return { source: 'none', workers: [], capacity: null }
+  return { source: 'none', workers: [], capacity: null, summary: { online: 0, running: 0 } }
 }
 
 /**

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import type { AppServices } from '../app.ts'
+import type { WorkerStatus } from '../contracts/evaluation.ts'
+import { listWorkers } from './workers.ts'
+
+const worker = (name: string, status: WorkerStatus['status'], running: number, concurrency = 2): WorkerStatus => ({
+  id: name,
+  name,
+  host: 'h',
+  mode: 'server',
+  capabilities: { cpu: 4, gpu: false, languages: ['python'] },
+  isolation: null,
+  concurrency,
+  running,
+  completed: 3,
+  lastHeartbeat: new Date(0),
+  status,
+})
+
+describe('the workers every view shows', () => {
+  it('counts load on online workers only: a dead or stopped worker’s last heartbeat is no evaluation running', async () => {
+    const ws = [
+      worker('alive', 'online', 1),
+      worker('killed', 'dead', 2),
+      worker('stopped', 'offline', 1),
+      worker('booting', 'starting', 0),
+    ]
+    const app = { backend: { workers: async () => ws, capacity: () => 2 } } as unknown as AppServices
+    const r = await listWorkers(app)
+    expect(r.summary).toEqual({ online: 1, running: 1 })
+    expect(r.workers.map((w) => [w.name, w.running, w.load])).toEqual([
+      ['alive', 1, 0.5],
+      ['killed', 0, 0],
+      ['stopped', 0, 0],
+      ['booting', 0, 0],
+    ])
+    // what was done stays: only the load is the present
+    expect(r.workers.every((w) => w.completed === 3)).toBe(true)
+  })
+})
