@@ -9,7 +9,10 @@ import { ACTIVE_STATUSES, type RunStatus } from '../../client-safe/run-config.ts
 
 export const COMMAND_CHANNEL = 'fm_commands'
 
-/** What the engine applies. State-type commands are also stored where a resumed engine reads them. */
+/**
+ * What the engine applies. State-type commands are also stored where a resumed engine reads them;
+ * a queued one given to a paused run waits, pending, for the engine that resumes it.
+ */
 export const COMMAND_KINDS = {
   'guidance.reload': 'state',
   'candidate.pin': 'state',
@@ -21,7 +24,7 @@ export const COMMAND_KINDS = {
   'run.stop': 'state',
   'run.retrieve': 'live',
   'knowledge.use': 'live',
-  'candidate.expert-edit': 'live',
+  'candidate.expert-edit': 'queued',
   'island.escalate': 'live',
 } as const
 export type CommandKind = keyof typeof COMMAND_KINDS
@@ -45,8 +48,9 @@ export function runIsActive(status: string) {
 }
 
 /**
- * Writes a command and wakes the engine. For a run no engine drives (paused, finished), a state
- * command is marked `stored` at once: what the caller stored applies when the run resumes.
+ * Writes a command and wakes the engine. For a run no engine drives (paused, finished), a command
+ * is marked `stored` at once (what the caller stored applies when the run resumes), except a queued
+ * one on a paused run: it stays pending for the engine that resumes the run.
  */
 export async function submitCommand(
   db: Db,
@@ -59,7 +63,8 @@ export async function submitCommand(
     actor: Actor
   },
 ): Promise<CommandOutcome> {
-  const active = runIsActive(input.runStatus)
+  const active =
+    runIsActive(input.runStatus) || (input.runStatus === 'paused' && COMMAND_KINDS[input.kind] === 'queued')
   const row = await db.prisma.runCommand.create({
     data: {
       runId: input.runId,

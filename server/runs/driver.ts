@@ -169,9 +169,7 @@ export class RunDriver {
     // the pipeline's figures keep coming while nothing finishes (no worker, a slow model)
     const beat = setInterval(() => this.mode !== 'idle' && void this.p.metrics.write().catch(() => undefined), 1000)
     beat.unref()
-    // interventions: given before this driver started (a failover) or while it runs
     this.inbox = new CommandInbox(this.deps, this.runId, this.deps.owner ?? 'this process', (c) => this.knobs.apply(c))
-    await this.inbox.start()
     this.stopWatching = async () => {
       clearInterval(watcher)
       clearInterval(beat)
@@ -182,6 +180,9 @@ export class RunDriver {
       if (s.status !== 'cold-start' && s.status !== 'evolving') {
         await this.setStatus((await this.cold.finished()) ? 'evolving' : 'cold-start', null)
       }
+      // interventions: given before this driver started (a failover, an edit queued on a paused
+      // run) or while it runs; read once the stage is known, so a queued edit finds the run evolving
+      await this.inbox.start()
       await resubmitInFlight(this.deps, this.runId, s, this.p)
       if (s.status === 'cold-start') await this.cold.run()
       if (s.status === 'evolving' && !this.halted()) await this.evolve()

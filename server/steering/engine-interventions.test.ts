@@ -252,4 +252,51 @@ describe('interventions on a running engine', () => {
     expect(resumed.length).toBeGreaterThan(0)
     expect(resumed.every((c) => c.parentIds.length > 0)).toBe(true)
   }, 240_000)
+
+  // pause, craft an edit, resume: the edit waits, pending, for the engine that resumes the run, which
+  // evaluates it like one given to an evolving run
+  it('queues an expert edit given to a paused run and evaluates it after the resume', async () => {
+    const r = await as('admin').runs.create({
+      problemId: 'test-curve-fit',
+      config: { islands: 2, populationPerIsland: 20, budget: { maxEvals: 100_000 }, seed: 13, coldStartSize: 6 },
+    })
+    const id = r.id
+    const status = async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).status
+    await untilProgress(app.events, async () => (await status()) === 'evolving', 'the cold start', { runId: id })
+    await as('admin').runs.pause({ runId: id })
+    await untilProgress(app.events, async () => (await status()) === 'paused', 'the pause')
+    const parentId = (await db.prisma.run.findUniqueOrThrow({ where: { id } })).bestCandidateId!
+    const edit = await as('expert').candidates.submitEdit({ runId: id, parentId, code: EXACT, island: 1 })
+    expect(edit.command.status).toBe('pending')
+    expect(await status()).toBe('paused')
+    expect(await db.prisma.candidate.findUnique({ where: { id: edit.id } })).toBeNull()
+
+    await as('admin').runs.resume({ runId: id })
+    const done = await untilProgress(
+      app.events,
+      async () => {
+        const c = await as('viewer')
+          .candidates.get({ runId: id, id: edit.id })
+          .catch(() => null)
+        return c?.status === 'evaluated' && c
+      },
+      'the queued edit to be evaluated',
+      { runId: id },
+    )
+    expect(done).toMatchObject({
+      origin: 'expert-edit',
+      island: 1,
+      valid: true,
+      parents: [expect.objectContaining({ id: parentId })],
+    })
+    expect(done.score!).toBeLessThan(1e-9)
+    const cmd = await db.prisma.runCommand.findUniqueOrThrow({ where: { id: BigInt(edit.command.id) } })
+    expect([cmd.status, (cmd.result as { candidateId?: string }).candidateId]).toEqual(['applied', edit.id])
+    await as('admin').runs.stop({ runId: id })
+    await untilProgress(app.events, async () => (await status()) === 'stopped', 'the stop')
+    // a finished run takes no edit: its refusal says which runs do
+    await expect(
+      as('expert').candidates.submitEdit({ runId: id, parentId, code: `${EXACT}\n`, island: 0 }),
+    ).rejects.toThrow(/running or paused run/)
+  }, 240_000)
 })

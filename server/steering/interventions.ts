@@ -515,6 +515,15 @@ export async function ban(app: AppServices, actor: Actor, input: { runId: string
   return { banned: true, command: cmd }
 }
 
+/** Whether the cold start placed programs on islands (the rule cold-start.ts finished() keeps). */
+async function hasIslands(app: AppServices, runId: string) {
+  const placed = await app.db.prisma.candidate.findFirst({
+    where: { runId, origin: { in: ['seed', 'cold-start'] }, island: { gte: 0 } },
+    select: { id: true },
+  })
+  return !!placed
+}
+
 export async function submitExpertEdit(
   app: AppServices,
   actor: Actor,
@@ -529,11 +538,13 @@ export async function submitExpertEdit(
   if (!parent) throw new NotFoundError(`no candidate "${input.parentId}" in this run`)
   if (!input.code.trim()) throw new BadInputError('the edited program is empty')
   if (input.code === parent.code) throw new BadInputError('the code is unchanged; edit it before submitting')
-  if (run.status !== 'evolving') {
+  // on a paused run the edit waits for the resume (the engine that picks the run up applies it),
+  // the way a pause, craft an edit, resume goes; only a run that has islands can take one
+  if (run.status === 'paused' ? !(await hasIslands(app, run.id)) : run.status !== 'evolving') {
     throw new PreconditionError(
-      run.status === 'cold-start'
-        ? 'the run is still in its cold start; edits join an island once it evolves'
-        : `the run is ${run.status}; an edit joins a running run (an admin can resume it)`,
+      run.status === 'cold-start' || run.status === 'paused'
+        ? `the run ${run.status === 'paused' ? 'was paused in' : 'is still in'} its cold start; edits join an island once it evolves`
+        : `the run is ${run.status}; an edit joins a running or paused run (an admin can resume it)`,
     )
   }
   // the candidate's id is chosen here, so an engine that applies the command twice (a failover) makes it once
