@@ -2,19 +2,48 @@
 // An expert's edit of a candidate: the code in Monaco (bundled, offline), a diff against the
 // original on demand, the island the edit joins, then submit: the engine evaluates it like any
 // candidate (origin expert-edit, parent = the edited candidate) and it shows up in the lineage.
-import { CommandNote } from './command-status.tsx'
-import { useMutation, useQuery } from '@tanstack/react-query'
+// On a paused run the edit waits for the resume (pause, craft an edit, resume).
+import { CommandNote, useCommandState } from './command-status.tsx'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { useState } from 'react'
+import type { CommandOutcome } from '../server/runs/commands.ts'
 import { CodeEditor, DiffEditor, monacoLanguage } from './monaco/index.tsx'
+import { useRunLive } from './run-live.tsx'
 import { ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 
+/** Whether a run in this status takes an edit now, later (paused: at the resume), or not; and what to say. */
+export function editTakes(status: string): { submit: boolean; note: string | null } {
+  switch (status) {
+    case 'evolving':
+      return { submit: true, note: null }
+    case 'paused':
+      return {
+        submit: true,
+        note: 'The run is paused: your edit waits, and the engine evaluates it when the run resumes.',
+      }
+    case 'created':
+    case 'cold-start':
+      return {
+        submit: false,
+        note: 'The run is still in its cold start: an edit joins an island once it evolves.',
+      }
+    default:
+      return {
+        submit: false,
+        note: `The run is ${status}: an edit joins a running or paused run (an admin can resume it above).`,
+      }
+  }
+}
+
 export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
   const trpc = useTRPC()
+  const qc = useQueryClient()
   const router = useRouter()
   const { can, loaded } = useRole()
+  const live = useRunLive()
   const q = useQuery(
     trpc.candidates.get.queryOptions({ runId, id }, { staleTime: Infinity, refetchOnWindowFocus: false }),
   )
@@ -28,6 +57,11 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
       onSuccess: (r) => r.command.status === 'applied' && router.push(`/runs/${runId}/candidates/${r.id}`),
     }),
   )
+  const resume = useMutation(
+    trpc.runs.resume.mutationOptions({
+      onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.runs.overview.queryKey({ runId }) }),
+    }),
+  )
   if (loaded && !can('expert')) return <div className="alert">Experts edit candidates; you can read them.</div>
   if (q.error) return <ErrorBox error={q.error} />
   const c = q.data
@@ -36,6 +70,8 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
   const chosen = island === '' ? String(Math.max(0, c.island)) : island
   const changed = code !== c.code
   const lang = monacoLanguage(c.problem.language)
+  const runStatus = live.status ?? c.runStatus
+  const takes = editTakes(runStatus)
   return (
     <div className="grid" data-testid="candidate-editor">
       <div className="row between">
@@ -49,11 +85,17 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
           score {c.score ?? '–'} · island {c.island}
         </span>
       </div>
-      {c.runStatus !== 'evolving' && (
-        <div className="alert">
-          The run is {c.runStatus}: an edit joins a running, evolving run (an admin can resume it).
+      {takes.note && (
+        <div className="alert row between" data-testid="edit-run-note">
+          <span>{takes.note}</span>
+          {runStatus === 'paused' && can('admin') && (
+            <button type="button" onClick={() => resume.mutate({ runId })} disabled={resume.isPending}>
+              {resume.isPending ? 'Resuming…' : 'Resume the run'}
+            </button>
+          )}
         </div>
       )}
+      <ErrorBox error={resume.error} title="The run was not resumed" />
       <div className="card">
         <div className="panel-head">
           <h2>{showDiff ? 'Your edit against the original' : 'Code'}</h2>
@@ -111,19 +153,49 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
             placeholder="what this edit tries"
           />
         </label>
-        <button className="primary" type="submit" disabled={!changed || submit.isPending} data-testid="submit-edit">
-          {submit.isPending ? 'Submitting…' : 'Submit for evaluation'}
+        <button
+          className="primary"
+          type="submit"
+          disabled={!changed || !takes.submit || submit.isPending}
+          data-testid="submit-edit"
+        >
+          {submit.isPending
+            ? 'Submitting…'
+            : runStatus === 'paused'
+              ? 'Submit: evaluated when the run resumes'
+              : 'Submit for evaluation'}
         </button>
-        {!changed && <span className="muted small">edit the code first</span>}
+        {!takes.submit ? (
+          <span className="muted small">the run takes no edit now (see above)</span>
+        ) : (
+          !changed && <span className="muted small">edit the code first</span>
+        )}
       </form>
       <ErrorBox error={submit.error} title="The edit was not submitted" />
       {submit.data && submit.data.command.status !== 'applied' && (
-        <div className="alert">
-          Your edit is submitted as candidate{' '}
-          <a href={`/runs/${runId}/candidates/${submit.data.id}`}>{submit.data.id.slice(0, 8)}</a>.{' '}
-          <CommandNote outcome={submit.data.command} />
-        </div>
+        <SubmittedEdit runId={runId} id={submit.data.id} command={submit.data.command} />
       )}
+    </div>
+  )
+}
+
+/** An edit the engine has not taken yet: it waits for the engine (or the resume); once applied, a link to it. */
+function SubmittedEdit({ runId, id, command }: { runId: string; id: string; command: CommandOutcome }) {
+  const c = useCommandState(command)
+  return (
+    <div className="alert" data-testid="edit-submitted">
+      {c?.status === 'applied' ? (
+        <>
+          Your edit is candidate <Link href={`/runs/${runId}/candidates/${id}`}>{shortId(id)}</Link>: the engine took
+          it.{' '}
+        </>
+      ) : (
+        <>
+          Your edit will be candidate <span className="mono">{shortId(id)}</span>
+          {c?.status === 'pending' ? ': it is evaluated once an engine drives the run (after the resume).' : '.'}{' '}
+        </>
+      )}
+      <CommandNote outcome={command} />
     </div>
   )
 }
