@@ -8,6 +8,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useRouter } from 'next/navigation'
 import { useState } from 'react'
+import { fmt } from '../client-safe/format.ts'
 import type { CommandOutcome } from '../server/runs/commands.ts'
 import { CodeEditor, DiffEditor, monacoLanguage } from './monaco/index.tsx'
 import { useRunLive } from './run-live.tsx'
@@ -82,7 +83,7 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
           </Link>
         </h1>
         <span className="muted small">
-          score {c.score ?? '–'} · island {c.island}
+          score {c.valid ? fmt(c.score, 8) : c.status === 'evaluated' ? 'invalid' : '–'} · island {c.island}
         </span>
       </div>
       {takes.note && (
