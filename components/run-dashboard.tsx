@@ -72,6 +72,7 @@ export function RunDashboard() {
           value={<span data-testid="evaluations">{evaluations}</span>}
           sub={`of ${o.config.budget.maxEvals} · ${o.counts.inFlight} in flight · ${o.counts.rejected} rejected before evaluation`}
           meter={budget.evals}
+          progress
         />
         <Tile
           testId="tile-best"
@@ -114,6 +115,7 @@ export function RunDashboard() {
                 : 'no spend cap'
           }
           meter={budget.spend}
+          progress
         />
         <ElapsedTile
           startedAt={o.startedAt}
@@ -335,6 +337,7 @@ function ElapsedTile({
       value={duration(wall)}
       sub={maxWallS ? `of ${duration(maxWallS)}` : 'no time cap'}
       meter={maxWallS ? Math.min(1, wall / maxWallS) : null}
+      progress
     />
   )
 }

@@ -110,7 +110,7 @@ export function RunList() {
                         <span className="small">
                           {r.evaluations} / {r.maxEvals}
                         </span>
-                        <Meter value={r.maxEvals ? r.evaluations / r.maxEvals : null} />
+                        <Meter value={r.maxEvals ? r.evaluations / r.maxEvals : null} progress />
                       </td>
                       <td className="num mono">{fmt(r.bestScore, 6)}</td>
                       <td className="num mono" title={r.reference?.source}>

@@ -54,9 +54,13 @@ export function useNow(everyMs: number) {
   return now
 }
 
-export function Meter({ value, title }: { value: number | null; title?: string }) {
+/**
+ * A bar from 0 to 1. A level (failure rate, load) turns amber, then red, as it fills; a budget's
+ * progress does not: a run that spent its budget ended as planned, its bar only says it is done.
+ */
+export function Meter({ value, title, progress }: { value: number | null; title?: string; progress?: boolean }) {
   if (value === null) return null
-  const cls = value >= 1 ? 'bad' : value >= 0.85 ? 'warn' : ''
+  const cls = progress ? (value >= 1 ? 'done' : '') : value >= 1 ? 'bad' : value >= 0.85 ? 'warn' : ''
   return (
     <div className={`meter ${cls}`} title={title}>
       <span style={{ width: `${Math.min(100, Math.max(0, value * 100)).toFixed(1)}%` }} />
@@ -69,12 +73,15 @@ export function Tile({
   value,
   sub,
   meter,
+  progress,
   testId,
 }: {
   label: string
   value: ReactNode
   sub?: ReactNode
   meter?: number | null
+  /** the meter is a budget's progress, not a level (see Meter) */
+  progress?: boolean
   testId?: string
 }) {
   return (
@@ -82,7 +89,7 @@ export function Tile({
       <div className="l">{label}</div>
       <div className="v">{value}</div>
       {sub !== undefined && <div className="s">{sub}</div>}
-      {meter !== undefined && <Meter value={meter} />}
+      {meter !== undefined && <Meter value={meter} progress={progress} />}
     </div>
   )
 }
