@@ -34,3 +34,19 @@ describe('safeNextPath', () => {
     },
   )
 })
+
+describe('the login page after a password change', () => {
+  it('carries the notice and the page the user was on', async () => {
+    const { loginUrl, loginNoticeText } = await import('./safe-next.ts')
+    const url = new URL(loginUrl('password-changed', '/settings?tab=1'), 'http://x.invalid')
+    expect(url.pathname).toBe('/login')
+    expect(loginNoticeText(url.searchParams.get('notice'))).toBe('Password changed: sign in with your new password.')
+    expect(url.searchParams.get('next')).toBe('/settings?tab=1')
+    // another origin, or the login page itself, is not a place to come back to
+    expect(new URL(loginUrl('password-changed', '//evil.com'), 'http://x.invalid').searchParams.has('next')).toBe(false)
+    expect(new URL(loginUrl('password-changed', '/login?x'), 'http://x.invalid').searchParams.has('next')).toBe(false)
+    expect(loginNoticeText('toString')).toBeNull()
+    expect(loginNoticeText('<b>made up</b>')).toBeNull()
+    expect(loginNoticeText(null)).toBeNull()
+  })
+})

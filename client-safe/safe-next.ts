@@ -36,3 +36,26 @@ export function safeNextPath(next: string | null | undefined): string | null {
 }
 
 export const safeNext = (next: string | null | undefined) => safeNextPath(next) ?? DEFAULT_NEXT
+
+/**
+ * Why the console sent the browser to the login page, as the page says it. A password change ends
+ * every session of the user, so the form goes there itself: a page left open would fail its next
+ * call with no word of why.
+ */
+export const LOGIN_NOTICES = {
+  'password-changed': 'Password changed: sign in with your new password.',
+} as const
+export type LoginNotice = keyof typeof LOGIN_NOTICES
+
+/** The login page with a notice; `next` (where the user was) kept when it is a page of this console. */
+export function loginUrl(notice: LoginNotice, next?: string | null): string {
+  const q = new URLSearchParams({ notice })
+  const back = safeNextPath(next)
+  if (back && !/^\/login(\/|\?|$)/.test(back)) q.set('next', back)
+  return `/login?${q}`
+}
+
+/** The notice's text for the login page's `notice` parameter; null for none or one it does not know. */
+export function loginNoticeText(param: string | null | undefined): string | null {
+  return param && Object.hasOwn(LOGIN_NOTICES, param) ? LOGIN_NOTICES[param as LoginNotice] : null
+}

@@ -106,7 +106,7 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
             <div className="alert">
               You signed in with a one-time (or reset) password. Choose your own password to continue.
             </div>
-            <PasswordForm onChanged={() => window.location.assign('/login')} />
+            <PasswordForm />
           </div>
         ) : (
           children

@@ -1,12 +1,15 @@
 'use client'
-import { useMutation, useQueryClient } from '@tanstack/react-query'
+import { useMutation } from '@tanstack/react-query'
 import { useState, type FormEvent } from 'react'
+import { loginUrl } from '../client-safe/safe-next.ts'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
-/** Change one's own password; `onChanged` runs after a change (which ends every session of the user). */
-export function PasswordForm({ onChanged }: { onChanged?: () => void } = {}) {
+/**
+ * Change one's own password. A change ends every session of the user, this one too: the form then
+ * goes to the login page, which says why, rather than leave a page whose next call is refused.
+ */
+export function PasswordForm() {
   const trpc = useTRPC()
-  const qc = useQueryClient()
   const [current, setCurrent] = useState('')
   const [next, setNext] = useState('')
   const change = useMutation(
@@ -14,8 +17,7 @@ export function PasswordForm({ onChanged }: { onChanged?: () => void } = {}) {
       onSuccess: () => {
         setCurrent('')
         setNext('')
-        qc.invalidateQueries({ queryKey: trpc.account.me.queryKey() })
-        onChanged?.()
+        window.location.assign(loginUrl('password-changed', window.location.pathname + window.location.search))
       },
     }),
   )
@@ -48,7 +50,11 @@ export function PasswordForm({ onChanged }: { onChanged?: () => void } = {}) {
         />
       </label>
       {change.error && <div className="alert error">{errorMessage(change.error)}</div>}
-      {change.isSuccess && <div className="alert info">Password changed.</div>}
+      {change.isSuccess && (
+        <div className="alert info" role="status">
+          Password changed: taking you to the login page…
+        </div>
+      )}
       <div>
         <button className="primary" disabled={change.isPending}>
           Change password

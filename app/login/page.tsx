@@ -2,7 +2,7 @@
 import { useSearchParams } from 'next/navigation'
 import { Suspense, useState, type FormEvent } from 'react'
 import { authClient } from '../../components/auth-client.ts'
-import { safeNext } from '../../client-safe/safe-next.ts'
+import { loginNoticeText, safeNext } from '../../client-safe/safe-next.ts'
 
 function LoginForm() {
   const params = useSearchParams()
@@ -10,6 +10,7 @@ function LoginForm() {
   const [password, setPassword] = useState('')
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  const notice = loginNoticeText(params.get('notice'))
 
   async function submit(e: FormEvent) {
     e.preventDefault()
@@ -30,6 +31,11 @@ function LoginForm() {
         <h1>FM Agent</h1>
         <div className="muted small">Sign in to the console</div>
       </div>
+      {notice && (
+        <div className="alert info" role="status" data-testid="login-notice">
+          {notice}
+        </div>
+      )}
       <label>
         Email
         <input
