@@ -33,6 +33,16 @@ export async function login(page: Page, who = ADMIN) {
   await page.waitForURL(/\/runs/, { timeout: 30_000 })
 }
 
+/**
+ * The uncaught errors of a page (`pageerror`: an exception no code caught, as an error tracker or
+ * the dev overlay would report it), collected from now on; assert the list is empty.
+ */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`))
+  return errors
+}
+
 /** A tRPC call from the signed-in page (same origin, the session cookie), for set-up only. */
 export async function api<T>(page: Page, kind: 'query' | 'mutation', path: string, input: unknown): Promise<T> {
   return page.evaluate(

@@ -3,6 +3,8 @@
 // Uncontrolled: `defaultValue` + `onChange` (a controlled `value` dropped characters under fast
 // typing). Remount with a new `key` to load different text.
 import { DiffEditor as MonacoDiffEditor, Editor } from '@monaco-editor/react'
+import type { editor } from 'monaco-editor'
+import { useEffect, useRef } from 'react'
 import { setupMonaco } from './setup.ts'
 
 setupMonaco()
@@ -61,6 +63,25 @@ export interface DiffEditorProps {
 }
 
 export function DiffEditorImpl(props: DiffEditorProps) {
+  const diff = useRef<editor.IStandaloneDiffEditor | null>(null)
+  // the wrapper disposes the models before the widget on unmount, which Monaco throws on ("TextModel
+  // got disposed before DiffEditorWidget model got reset", uncaught, on every page left with a diff
+  // open): it keeps the models, and they are detached here first, then disposed
+  useEffect(
+    () => () => {
+      const ed = diff.current
+      diff.current = null
+      const models = ed?.getModel()
+      try {
+        ed?.setModel(null)
+      } catch {
+        // the widget went first: nothing holds the models any more
+      }
+      models?.original.dispose()
+      models?.modified.dispose()
+    },
+    [],
+  )
   return (
     <div data-testid={props.testId} style={{ border: '1px solid var(--border)', borderRadius: 6, overflow: 'hidden' }}>
       <MonacoDiffEditor
@@ -69,6 +90,8 @@ export function DiffEditorImpl(props: DiffEditorProps) {
         language={props.language ?? 'plaintext'}
         original={props.original}
         modified={props.modified}
+        keepCurrentOriginalModel
+        keepCurrentModifiedModel
         options={{
           ...BASE_OPTIONS,
           readOnly: !props.onChange,
@@ -76,6 +99,7 @@ export function DiffEditorImpl(props: DiffEditorProps) {
           renderSideBySide: props.sideBySide ?? true,
         }}
         onMount={(editor) => {
+          diff.current = editor
           const model = editor.getModifiedEditor()
           model.onDidChangeModelContent(() => props.onChange?.(model.getValue()))
         }}
