@@ -137,7 +137,7 @@ export const RunConfig = z
         path: ['models'],
         message: 'an LLM run needs at least one model (or use the local operators)',
       })
-    } else if (!hasPositiveWeight(c)) {
+    } else if (weightsInRange(c) && !hasPositiveWeight(c)) {
       ctx.addIssue({
         code: 'custom',
         path: [c.mutator === 'llm' ? 'models' : 'localOperators'],
@@ -145,6 +145,10 @@ export const RunConfig = z
       })
     }
   })
+
+// a weight out of range has its own issue already
+const weightsInRange = (c: { models: Array<{ weight: number }>; localOperators: Record<string, number | undefined> }) =>
+  c.models.every((m) => m.weight >= 0) && Object.values(c.localOperators).every((w) => w === undefined || w >= 0)
 
 /**
  * Whether anything is left to choose from: weight 0 takes a model (an operator) out of the
