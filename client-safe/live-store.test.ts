@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { applyLive, drivenByNow, initialLive } from './live-store.ts'
+import { applyLive, drivenByNow, ENGINE_GRACE_MS, engineMissing, initialLive } from './live-store.ts'
 import type { MetricPoint, ScorePoint } from './types.ts'
 
 const point = (evalIndex: number, island = 0): ScorePoint => ({
@@ -101,5 +101,19 @@ describe('who drives the run, for the header', () => {
     // an expired lease (a finished run, a dead engine) drives nothing
     expect(drivenByNow(null, lease, 3_000)).toBeNull()
     expect(drivenByNow(null, null)).toBeNull()
+  })
+})
+
+describe('an active run without an engine', () => {
+  const since = { createdAt: 0, leaseUntil: null }
+  it('is said once the grace has passed, for active runs no engine drives', () => {
+    expect(engineMissing('created', null, since, ENGINE_GRACE_MS - 1)).toBe(false)
+    expect(engineMissing('created', null, since, ENGINE_GRACE_MS + 1)).toBe(true)
+    expect(engineMissing('evolving', 'vm:1', since, ENGINE_GRACE_MS * 10)).toBe(false)
+    expect(engineMissing('paused', null, since, ENGINE_GRACE_MS * 10)).toBe(false)
+    // an engine that stopped: counted from the end of its lease
+    expect(engineMissing('evolving', null, { createdAt: 0, leaseUntil: 100_000 }, 100_000 + ENGINE_GRACE_MS - 1)).toBe(
+      false,
+    )
   })
 })

@@ -1,6 +1,7 @@
 // What a dashboard holds of a run between messages: the snapshot it loaded, merged with the
 // live batches that followed, bounded so that a long session on a fast run stays responsive.
 // Pure (a reducer): the browser keeps it in React state; tests drive it directly.
+import { ACTIVE_STATUSES } from './run-config.ts'
 import { boundMetrics, boundPoints, mergeMetrics, mergePoints } from './series.ts'
 import type { LiveMessage, MetricPoint, RunEventRow, RunHead, ScorePoint, SeriesSnapshot } from './types.ts'
 
@@ -101,4 +102,22 @@ export function drivenByNow(
 ): string | null {
   if (head && head.drivenBy !== undefined) return head.drivenBy
   return lease && lease.until !== null && lease.until > now ? lease.owner : null
+}
+
+/** how long an active run may go without an engine before the console says so (a start takes a moment) */
+export const ENGINE_GRACE_MS = 15_000
+
+/**
+ * An active run that no engine has driven for a while: in server mode no `fm-agent engine` runs
+ * (a run made in the console waits, `created`, for one), or its engine stopped and no other took
+ * the run over once its lease ran out.
+ */
+export function engineMissing(
+  status: string,
+  drivenBy: string | null,
+  since: { createdAt: number; leaseUntil: number | null },
+  now = Date.now(),
+): boolean {
+  if (!(ACTIVE_STATUSES as readonly string[]).includes(status) || drivenBy) return false
+  return now - Math.max(since.createdAt, since.leaseUntil ?? 0) > ENGINE_GRACE_MS
 }

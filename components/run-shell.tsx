@@ -5,10 +5,10 @@ import { useMutation, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
 import { useState, type ReactNode } from 'react'
-import { drivenByNow } from '../client-safe/live-store.ts'
+import { drivenByNow, engineMissing } from '../client-safe/live-store.ts'
 import { WatchButton } from './notifications.tsx'
 import { ConnectionBadge, RunLiveProvider, useRunLive } from './run-live.tsx'
-import { Age, ErrorBox, shortId, StatusBadge, useRole } from './run-ui.tsx'
+import { Age, ErrorBox, shortId, StatusBadge, useNow, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
 export function RunShell({ runId, children }: { runId: string; children: ReactNode }) {
@@ -44,6 +44,7 @@ function RunTabs({ runId }: { runId: string }) {
 
 function RunHeader() {
   const { overview, live, status, runId } = useRunLive()
+  const now = useNow(5000)
   const o = overview.data
   if (overview.error) return <ErrorBox error={overview.error} title="This run could not be loaded" />
   if (!o) return <div className="muted">Loading the run…</div>
@@ -91,6 +92,12 @@ function RunHeader() {
           />
         </div>
       </div>
+      {engineMissing(st, drivenBy, { createdAt: o.createdAt, leaseUntil: o.lease?.until ?? null }, now) && (
+        <div className="alert warn" role="status" data-testid="no-engine" style={{ marginBottom: 10 }}>
+          <strong>No engine drives this run.</strong> It waits for one: in server mode start{' '}
+          <code>fm-agent engine</code> (it takes up runs that are waiting, and those whose engine stopped).
+        </div>
+      )}
       {st === 'failed' && (
         <div className="alert error" role="alert" data-testid="run-failed" style={{ marginBottom: 10 }}>
           <strong>The run failed.</strong> {reason ?? 'No reason was recorded.'}
