@@ -95,6 +95,10 @@ describe('fm-agent CLI', () => {
     expect(native.code, native.stderr).toBe(0)
     expect(native.json).toMatchObject({ id: 'test-curve-fit', valid: true, direction: 'min', primaryMetric: 'mse' })
     expect(native.json.score).toBeCloseTo(0.62648, 4)
+    // the text names the reference once, on its own line
+    const text = await cli(['problem', 'check', join(FIXTURES, 'curve-fit')])
+    expect(text.stdout.match(/exact fit \(test fixture\)/g)).toEqual(['exact fit (test fixture)'])
+    expect(text.stdout).toContain('reference: 0 (exact fit (test fixture))')
     const oe = await cli(['problem', 'check', join(FIXTURES, 'openevolve-sum'), '--json'])
     expect(oe.code, oe.stderr).toBe(0)
     expect(oe.json).toMatchObject({

@@ -168,6 +168,9 @@ export const problem: Command = {
       const ignored = p.unknownKeys.length
         ? `ignored in problem.json (not known keys): ${p.unknownKeys.map((k) => `"${k.path}"${k.suggestion ? ` (did you mean "${k.suggestion}"?)` : ''}`).join(', ')}`
         : ''
+      const reference = spec.reference
+        ? `reference: ${spec.reference.value} (${spec.reference.source})`
+        : 'reference: none'
       if (values.json) out(JSON.stringify(summary))
       else if (seedless) {
         out(
@@ -175,6 +178,7 @@ export const problem: Command = {
             `${spec.id} (${FORMAT_NAMES[spec.format]}): no seed program; the evaluator ${evaluatorRan ? 'ran' : 'did NOT run'} on an empty program in ${seconds.toFixed(2)} s and judged it ${summary.valid ? 'valid' : 'invalid'} (sandbox: ${isolation.level})`,
             spec.signature ? `signature: ${spec.signature}` : 'signature: none (the description says what to write)',
             `score: ${summary.scoreMeaning}`,
+            reference,
             memoryNote,
             ignored,
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
@@ -188,7 +192,7 @@ export const problem: Command = {
           [
             `${spec.id} (${FORMAT_NAMES[spec.format]}): seed ${summary.valid ? 'valid' : 'INVALID'}${score !== null ? `, ${spec.primaryMetric} = ${score}` : ''} in ${seconds.toFixed(2)} s (sandbox: ${isolation.level}${onCpu ? '; on the CPU, no GPU here' : ''})`,
             `score: ${summary.scoreMeaning}`,
-            spec.reference ? `reference: ${spec.reference.value} (${spec.reference.source})` : 'reference: none',
+            reference,
             memoryNote,
             ignored,
             summary.cpuCheck ? String(summary.cpuCheck) : '',
