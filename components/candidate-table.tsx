@@ -6,6 +6,7 @@
 import { useQueries, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useVirtualizer } from '@tanstack/react-virtual'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
+import Link from 'next/link'
 import { useEffect, useMemo, useRef, useState } from 'react'
 import {
   toCsv,
@@ -331,71 +332,67 @@ export function CandidateTable() {
           <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
             {items.map((it) => {
               const r = rowAt(it.index)
-              return (
-                <div
+              const rowStyle = {
+                gridTemplateColumns: GRID,
+                top: it.start,
+                height: ROW_H,
+                background: r && r.id === selected ? 'var(--panel-2)' : undefined,
+              }
+              // a loaded row is a link: middle-click and the keyboard open it as any link does
+              return r ? (
+                <Link
                   key={it.key}
                   className="vrow"
                   data-testid="candidate-row"
-                  style={{
-                    gridTemplateColumns: GRID,
-                    top: it.start,
-                    height: ROW_H,
-                    background: r && r.id === selected ? 'var(--panel-2)' : undefined,
-                    cursor: r ? 'pointer' : undefined,
-                  }}
-                  onClick={() => {
-                    if (!r) return
-                    setParams({ sel: r.id })
-                    router.push(`/runs/${runId}/candidates/${r.id}`)
-                  }}
+                  style={rowStyle}
+                  href={`/runs/${runId}/candidates/${r.id}`}
+                  onClick={() => setParams({ sel: r.id })}
                 >
-                  {r ? (
-                    <>
-                      <div className="num mono muted">{r.seq}</div>
-                      <div className="num mono">{r.evalIndex ?? '–'}</div>
-                      <div className="num">{r.island < 0 ? '–' : r.island}</div>
-                      <div>{r.origin}</div>
-                      <div className="mono" title={r.operator ?? ''}>
-                        {r.operator ?? '–'}
-                      </div>
-                      <div className="mono" title={r.model ?? ''}>
-                        {r.model ?? '–'}
-                      </div>
-                      <div>
-                        <StatusBadge
-                          status={r.status === 'evaluated' && r.valid === false ? 'invalid' : r.status}
-                          title={r.rejectReason ?? undefined}
-                        />
-                      </div>
-                      <div className="num mono">{fmt(r.score, 6)}</div>
-                      <div className="mono small">{r.parentIds.map(shortId).join(' ') || '–'}</div>
-                      <div>
-                        {r.pinned && <span className="badge info">pinned</span>}{' '}
-                        {r.banned && <span className="badge bad">banned</span>}{' '}
-                        {r.rating !== 0 && (
-                          <span
-                            className={`badge ${r.rating > 0 ? 'good' : 'bad'}`}
-                            data-testid="row-rating"
-                            title={r.rating > 0 ? 'rated promising' : 'rated a dead end'}
-                          >
-                            {r.rating > 0 ? '▲' : '▼'}
-                          </span>
-                        )}{' '}
-                        {r.guidanceCount > 0 && (
-                          <span className="badge good" title="made under expert guidance">
-                            hint
-                          </span>
-                        )}
-                      </div>
-                      <div className="small">
-                        <Age t={r.evaluatedAt ?? r.createdAt} />
-                      </div>
-                    </>
-                  ) : (
-                    <div className="muted" style={{ gridColumn: '1 / -1' }}>
-                      …
-                    </div>
-                  )}
+                  <div className="num mono muted">{r.seq}</div>
+                  <div className="num mono">{r.evalIndex ?? '–'}</div>
+                  <div className="num">{r.island < 0 ? '–' : r.island}</div>
+                  <div>{r.origin}</div>
+                  <div className="mono" title={r.operator ?? ''}>
+                    {r.operator ?? '–'}
+                  </div>
+                  <div className="mono" title={r.model ?? ''}>
+                    {r.model ?? '–'}
+                  </div>
+                  <div>
+                    <StatusBadge
+                      status={r.status === 'evaluated' && r.valid === false ? 'invalid' : r.status}
+                      title={r.rejectReason ?? undefined}
+                    />
+                  </div>
+                  <div className="num mono">{fmt(r.score, 6)}</div>
+                  <div className="mono small">{r.parentIds.map(shortId).join(' ') || '–'}</div>
+                  <div>
+                    {r.pinned && <span className="badge info">pinned</span>}{' '}
+                    {r.banned && <span className="badge bad">banned</span>}{' '}
+                    {r.rating !== 0 && (
+                      <span
+                        className={`badge ${r.rating > 0 ? 'good' : 'bad'}`}
+                        data-testid="row-rating"
+                        title={r.rating > 0 ? 'rated promising' : 'rated a dead end'}
+                      >
+                        {r.rating > 0 ? '▲' : '▼'}
+                      </span>
+                    )}{' '}
+                    {r.guidanceCount > 0 && (
+                      <span className="badge good" title="made under expert guidance">
+                        hint
+                      </span>
+                    )}
+                  </div>
+                  <div className="small">
+                    <Age t={r.evaluatedAt ?? r.createdAt} />
+                  </div>
+                </Link>
+              ) : (
+                <div key={it.key} className="vrow" data-testid="candidate-row" style={rowStyle}>
+                  <div className="muted" style={{ gridColumn: '1 / -1' }}>
+                    …
+                  </div>
                 </div>
               )
             })}

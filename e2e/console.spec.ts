@@ -219,6 +219,11 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     // one of those candidates: its page shows the hint and the prompt with the hint in it
     await card.getByRole('link', { name: 'see them' }).click()
     await expect(page.getByTestId('candidate-table')).toBeVisible()
+    // a row is a link (middle-click, the keyboard): to that candidate's page
+    await expect(page.getByTestId('candidate-row').first()).toHaveAttribute(
+      'href',
+      /^\/runs\/[^/]+\/candidates\/[^/]+$/,
+    )
     await page.getByTestId('candidate-row').first().click()
     await expect(page.getByTestId('candidate-page')).toBeVisible()
     await expect(page.getByTestId('guidance-at-creation')).toContainText(hint)
