@@ -120,18 +120,24 @@ export class EngineManager {
           ? {}
           : { OR: [{ leaseUntil: null }, { leaseUntil: { lt: new Date() } }, { leaseOwner: this.owner }] }),
       },
-      select: { id: true },
+      select: { id: true, startedAt: true },
     })
     const started: string[] = []
+    const fresh: string[] = []
     for (const r of rows) {
       if (this.drivers.has(r.id) || this.launching.has(r.id)) continue
       this.launch(r.id).catch((e) => this.deps.log.error(`run ${r.id}: ${(e as Error).message}`))
       started.push(r.id)
+      // a run made while no engine ran (server mode) starts here; it resumes nothing
+      if (!r.startedAt) fresh.push(r.id)
     }
-    if (started.length && !quiet)
-      this.deps.log.info(
-        `resuming ${started.length} run(s) that were active: ${started.map((s) => s.slice(0, 8)).join(', ')}`,
-      )
+    const ids = (xs: string[]) => xs.map((s) => s.slice(0, 8)).join(', ')
+    const resumed = started.filter((id) => !fresh.includes(id))
+    if (!quiet) {
+      if (resumed.length) this.deps.log.info(`resuming ${resumed.length} run(s) that were active: ${ids(resumed)}`)
+      if (fresh.length)
+        this.deps.log.info(`starting ${fresh.length} run(s) that were waiting for an engine: ${ids(fresh)}`)
+    }
     return started
   }
 
