@@ -278,6 +278,16 @@ describe('a problem with no seed program', () => {
           ['llm:scratch', 0, false],
           ['llm:scratch', 0, true],
         ])
+        // every change of status is in the run's numbered log (the activity feed), the cold start's end too
+        const statuses = await db.prisma.runEvent.findMany({
+          where: { runId: r.json.runId, type: 'status' },
+          orderBy: { id: 'asc' },
+        })
+        expect(statuses.map((e) => (e.payload as { status: string }).status)).toEqual([
+          'cold-start',
+          'evolving',
+          'completed',
+        ])
       } finally {
         await db.close()
       }

@@ -55,6 +55,8 @@ export interface ColdStartDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' 
 const ATTEMPTS_PER_TARGET = 5
 
 const paren = (text: string) => (text ? ` (${text})` : '')
+/** the status reason of a run whose cold start placed its programs on islands */
+const COLD_START_DONE = 'the cold start placed its programs on islands'
 
 export class ColdStart {
   /** the pool while the cold start runs */
@@ -282,7 +284,7 @@ export class ColdStart {
     evaluated.forEach((c, i) => {
       !primary.has(c.id) && primary.set(c.id, i % K)
     })
-    await db.prisma.$transaction(async (tx) => {
+    const statusEvent = await db.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe(
         `UPDATE candidates c SET island = a.island FROM jsonb_to_recordset($1::jsonb) AS a(id text, island int) WHERE c.id = a.id`,
         JSON.stringify([...primary].map(([id, island]) => ({ id, island }))),
@@ -300,6 +302,11 @@ export class ColdStart {
         })
       }
       await tx.run.update({ where: { id: runId }, data: { status: 'evolving', statusReason: null } })
+      // in the run's numbered log, as every other change of status: the activity feed reads it back
+      return tx.runEvent.create({
+        data: { runId, type: 'status', payload: { status: 'evolving', reason: COLD_START_DONE } },
+        select: { id: true },
+      })
     })
     s.status = 'evolving'
     for (const c of evaluated) {
@@ -319,7 +326,12 @@ export class ColdStart {
       )
     }
     if (replicas.length) this.d.ingestor.applyMigration(replicas.map((r) => ({ ...r, codeHash: '', score: 0 })))
-    this.d.events.publish({ runId, type: 'status', payload: { status: 'evolving' } })
+    this.d.events.publish({
+      id: String(statusEvent.id),
+      runId,
+      type: 'status',
+      payload: { status: 'evolving', reason: COLD_START_DONE },
+    })
     // the proposals it turned away, so that "8 candidates" followed by "1 evaluated" is explained
     const [{ n: rejected } = { n: 0 }] = await db.sql<{ n: number }>(
       "SELECT count(*)::int AS n FROM candidates WHERE run_id = $1 AND origin = 'cold-start' AND status = 'rejected'",

@@ -228,6 +228,8 @@ describe('kill -9 and resume', () => {
     const more = await cli(['resume', runId, '--max-evals', '80', '--json', '--data-dir', dataDir])
     expect(more.code, more.stderr).toBe(0)
     expect(more.json.evaluations).toBe(80)
+    // a completed run taken up again says so, and from where
+    expect(more.stderr).toContain('run resumed at 70 evaluations (evolving)')
     // a run at its budget has nothing to resume without a larger total, and says how to give one
     const atBudget = await cli(['resume', runId, '--json', '--data-dir', dataDir])
     expect(atBudget.code).toBe(2)

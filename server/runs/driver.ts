@@ -178,7 +178,9 @@ export class RunDriver {
     const s = this.state
     try {
       if (s.status !== 'cold-start' && s.status !== 'evolving') {
+        const resumed = s.evaluationsAtLoad > 0
         await this.setStatus((await this.cold.finished()) ? 'evolving' : 'cold-start', null)
+        if (resumed) this.progress(`run resumed at ${s.evaluationsAtLoad} evaluations (${s.status})`)
       }
       // interventions: given before this driver started (a failover, an edit queued on a paused
       // run) or while it runs; read once the stage is known, so a queued edit finds the run evolving
