@@ -5,18 +5,25 @@
 export const HIGHLIGHT_START = '\uE000'
 export const HIGHLIGHT_END = '\uE001'
 
-/** Splits a highlight into plain and marked runs. */
+/**
+ * Splits a highlight into plain and marked runs. Markdown's emphasis markers go: an excerpt starts
+ * and ends wherever the search cut it, often between a pair of them ("Remez exchange** finds…").
+ */
 export function highlightRuns(highlight: string): Array<{ text: string; mark: boolean }> {
   const out: Array<{ text: string; mark: boolean }> = []
   let mark = false
   let buf = ''
+  const push = () => {
+    const text = buf.replace(/\*\*|__/g, '')
+    if (text) out.push({ text, mark })
+    buf = ''
+  }
   for (const ch of highlight) {
     if (ch === HIGHLIGHT_START || ch === HIGHLIGHT_END) {
-      if (buf) out.push({ text: buf, mark })
-      buf = ''
+      push()
       mark = ch === HIGHLIGHT_START
     } else buf += ch
   }
-  if (buf) out.push({ text: buf, mark })
+  push()
   return out
 }
