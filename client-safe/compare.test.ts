@@ -143,7 +143,7 @@ describe('configuration diff', () => {
       'b.c': '1, 2',
       'b.d[0].m': 'x',
       e: '{}',
-      f: '[]',
+      f: 'none',
     })
     const rows = configDiff([
       { islands: 4, budget: { maxEvals: 300 }, models: [{ provider: 'openai', model: 'a' }], seed: 0 },

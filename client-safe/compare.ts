@@ -247,7 +247,7 @@ export function flattenConfig(v: unknown, prefix = '', out: Record<string, strin
     return out
   }
   if (Array.isArray(v)) {
-    if (!v.length) out[prefix] = '[]'
+    if (!v.length) out[prefix] = 'none'
     else if (v.every((x) => x === null || typeof x !== 'object')) out[prefix] = v.map((x) => String(x)).join(', ')
     else
       v.forEach((x, i) => {
