@@ -261,6 +261,16 @@ describe('fm-agent CLI', () => {
     expect(run.json).toMatchObject({ status: 'completed', evaluations: 3 })
   })
 
+  it('a run whose model has no key here is refused before it starts, naming the variable', async () => {
+    const r = await cli(['run', 'circle-packing-26', '--model', 'openai:gpt-4.1-mini', '--data-dir', tempDir()], {
+      OPENAI_API_KEY: '',
+      OPENAI_BASE_URL: '',
+    })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('no API key for openai:gpt-4.1-mini: set OPENAI_API_KEY')
+    expect(r.stderr).not.toContain('evaluating the seed')
+  })
+
   it('a run that cannot be created exits with its reason, its workers (started meanwhile) stopped', async () => {
     const dir = tempDir()
     const r = await cli(['run', 'no-such-problem', '--operators', 'local', '--data-dir', dir])

@@ -19,15 +19,27 @@ export interface ChatModelOptions {
   endpoint?: ResolvedEndpoint
 }
 
+const missingKeyText = (config: ModelConfig, endpoint: ResolvedEndpoint) =>
+  `no API key for ${config.provider}:${config.model}: set ${endpoint.keyEnvsTried.join(' or ')}${
+    config.apiKeyEnv ? '' : ' (or name another variable with apiKeyEnv)'
+  }`
+
 function missingKey(config: ModelConfig, endpoint: ResolvedEndpoint): LlmError {
   return new LlmError({
     kind: 'config',
     provider: config.provider,
     model: config.model,
-    message: `no API key for ${config.provider}:${config.model}: set ${endpoint.keyEnvsTried.join(' or ')}${
-      config.apiKeyEnv ? '' : ' (or name another variable with apiKeyEnv)'
-    }`,
+    message: missingKeyText(config, endpoint),
   })
+}
+
+/**
+ * What a call of this model would fail on for want of a key in `env` (the provider's public API
+ * without one), else null: for a run whose engine has this environment, said before it starts.
+ */
+export function missingKeyProblem(config: ModelConfig, env: Env = process.env): string | null {
+  const endpoint = resolveEndpoint(config, env)
+  return isDefaultEndpoint(endpoint) && !endpoint.apiKey ? missingKeyText(config, endpoint) : null
 }
 
 /**

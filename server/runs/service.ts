@@ -9,6 +9,7 @@ import { audit } from '../services/audit.ts'
 import { importedImage } from '../images/store.ts'
 import type { RunDefaults } from '../problems/load.ts'
 import { assertRunnableHere } from '../setup/check.ts'
+import { missingKeyProblem } from '../llm/chat-model.ts'
 import { detectIsolationAsync, unsandboxedRefusal } from '../../workers/sandbox.ts'
 import { PrerequisiteError } from '../errors.ts'
 import {
@@ -117,6 +118,12 @@ export async function createRun(
   }
   // embedded mode evaluates on this machine: a problem it cannot run is refused here, not failed on its seed
   if (db.mode === 'embedded') {
+    // and this process's environment is its engine's: a model without its key would fail the run
+    // after its seed, so it is refused now
+    const keyless = [...(config.mutator === 'llm' ? config.models : []), ...(config.judge ? [config.judge.model] : [])]
+      .map((m) => missingKeyProblem(m))
+      .filter((m) => m !== null)
+    if (keyless.length) throw new BadInputError(keyless.join('; '))
     await assertSandboxedHere()
     await assertRunnableHere(spec)
   }
