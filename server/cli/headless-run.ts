@@ -169,7 +169,7 @@ export async function driveLocally(
   const onSignal = (s: NodeJS.Signals) => {
     signal = s
     log.info('interrupted: stopping the run, its evaluations in flight withdrawn (again to quit at once)')
-    manager.get(runId)?.stop('interrupted from the command line')
+    manager.stop(runId, 'interrupted from the command line')
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)

@@ -85,12 +85,27 @@ export class EngineManager {
     // poll racing) joins the first instead of starting a second driver on the same run
     const pending = this.launching.get(runId)
     if (pending) return pending
-    const p = this.start(runId).finally(() => this.launching.delete(runId))
+    const p = this.start(runId).finally(() => {
+      this.launching.delete(runId)
+      this.stopsPending.delete(runId)
+    })
     this.launching.set(runId, p)
     return p
   }
 
   private readonly launching = new Map<string, Promise<{ status: RunStatus; reason: string | null }>>()
+  /** stops asked for while a run's driver was still being made (its lease claimed, its state loaded) */
+  private readonly stopsPending = new Map<string, string>()
+
+  /**
+   * Stops a run this process drives, or one it is starting: a Ctrl-C in a run's first moments came
+   * before its driver existed and was lost, and the run went on.
+   */
+  stop(runId: string, reason: string) {
+    const driver = this.drivers.get(runId)?.driver
+    if (driver) driver.stop(reason)
+    else if (this.launching.has(runId)) this.stopsPending.set(runId, reason)
+  }
 
   private async start(runId: string): Promise<{ status: RunStatus; reason: string | null }> {
     const existing = this.drivers.get(runId)
@@ -98,6 +113,9 @@ export class EngineManager {
     if (!(await this.claim(runId))) throw new Error(`run ${runId} is driven by another engine process`)
     this.renewLeases()
     const driver = new RunDriver({ ...this.deps, owner: this.owner }, runId)
+    const asked = this.stopsPending.get(runId)
+    this.stopsPending.delete(runId)
+    if (asked !== undefined) driver.stop(asked)
     const releaseHeap = holdHeapPacing()
     const done = driver.run().finally(async () => {
       releaseHeap()
