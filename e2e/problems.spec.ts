@@ -13,8 +13,10 @@ test('the Problems page marks what can run here; a run that cannot is refused wi
   // GPU problems do not make the machine unready: no alert for them
   await expect(page.getByTestId('problems-prerequisites')).toHaveCount(0)
 
-  await page.goto('/runs/new')
-  await page.getByLabel('Problem').selectOption('gpu-softmax')
+  // a problem's id opens the new-run form with it chosen
+  await page.getByRole('link', { name: 'gpu-softmax', exact: true }).click()
+  await expect(page).toHaveURL(/\/runs\/new\?problem=gpu-softmax$/)
+  await expect(page.getByLabel('Problem')).toHaveValue('gpu-softmax')
   await expect(page.getByTestId('problem-cannot-run')).toContainText(
     'This problem cannot run on this machine: it needs a GPU worker.',
   )

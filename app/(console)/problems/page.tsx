@@ -1,5 +1,6 @@
 'use client'
 import { useQuery } from '@tanstack/react-query'
+import Link from 'next/link'
 import { useTRPC } from '../../../components/trpc.tsx'
 import { mergedFix } from '../../../client-safe/needs.ts'
 
@@ -51,7 +52,11 @@ export default function ProblemsPage() {
               <tbody>
                 {problems.data.map((p) => (
                   <tr key={p.id}>
-                    <td className="mono">{p.id}</td>
+                    <td className="mono">
+                      <Link href={`/runs/new?problem=${encodeURIComponent(p.id)}`} title="start a run of this problem">
+                        {p.id}
+                      </Link>
+                    </td>
                     <td>{p.name}</td>
                     <td>
                       <span className="badge">{p.direction === 'max' ? 'maximize' : 'minimize'}</span>
@@ -90,7 +95,10 @@ export default function ProblemsPage() {
                       )}
                     </td>
                     <td className="muted small" style={{ whiteSpace: 'normal', minWidth: 260 }}>
-                      {p.reference?.source ?? ''}
+                      {/* long sources (a paper's citation) made every row tall: two lines, the rest on hover */}
+                      <div className="clamp2" title={p.reference?.source}>
+                        {p.reference?.source ?? ''}
+                      </div>
                     </td>
                   </tr>
                 ))}
