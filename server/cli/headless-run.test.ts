@@ -1,17 +1,15 @@
 // What `fm-agent run` says while it waits. The server-mode case runs the real CLI against real
 // PostgreSQL with one CPU worker on the restricted role, on a GPU problem: the run cannot start
 // its evaluations, and says why instead of sitting silent.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
 import { WatchedCli } from '../../test-support/cli-process.ts'
+import { startQueueWorker } from '../../test-support/queue-worker.ts'
 import type { WorkerStatus } from '../contracts/evaluation.ts'
 import { createWorkerRole, dropWorkerRole } from '../queue/roles.ts'
 import { createTestDatabase } from '../queue/test-db.ts'
 import { tempDir, removeTempDirs } from '../../workers/test-helpers.ts'
 import { workerShortage } from './headless-run.ts'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 const worker = (status: WorkerStatus['status'], gpu: boolean, languages = ['python']) =>
   ({ status, capabilities: { cpu: 2, gpu, languages } }) as Pick<WorkerStatus, 'status' | 'capabilities'>
@@ -46,20 +44,7 @@ describe('fm-agent run in server mode', () => {
     const role = `fm_short_w${process.pid}`
     const { databaseUrl } = await createWorkerRole(db.url, role, `pw-${process.pid}-short`)
     cleanup.push(() => dropWorkerRole(db.url, role, { force: true }))
-    const cpuWorker = spawn(
-      process.execPath,
-      ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', 'cpu-only', '--cache-dir', tempDir('fm-short-w-')],
-      {
-        cwd: ROOT,
-        env: {
-          PATH: process.env.PATH!,
-          HOME: process.env.HOME!,
-          DATABASE_URL: databaseUrl,
-          FM_WORKER_HEARTBEAT_MS: '300',
-        } as unknown as NodeJS.ProcessEnv,
-        stdio: 'ignore',
-      },
-    )
+    const cpuWorker = startQueueWorker({ databaseUrl, name: 'cpu-only', cacheDir: tempDir('fm-short-w-') })
     procs.push(cpuWorker)
     const run = new WatchedCli(['run', 'gpu-softmax', '--operators', 'local', '--max-evals', '3'], {
       DATABASE_URL: db.url,

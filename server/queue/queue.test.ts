@@ -1,7 +1,6 @@
 // Server mode on real Postgres: the engine-side backend, two worker processes (one SIGKILLed while it
 // runs an evaluation), the worker role's limits, routing, idempotent submission.
-import { type ChildProcess, spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../contracts/evaluation.ts'
@@ -12,8 +11,8 @@ import { createWorkerRole, dropWorkerRole } from './roles.ts'
 import { createTestDatabase } from './test-db.ts'
 import { cleanStaleSlots } from '../../workers/runner.ts'
 import { cli } from '../../test-support/cli.ts'
+import { startQueueWorker } from '../../test-support/queue-worker.ts'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const problem = makeProblem(
   {
     'evaluator.py': `import json, sys
@@ -46,20 +45,7 @@ const ingested = new Map<string, EvalResult>() // the engine's idempotent ingest
 
 function startWorker(name: string) {
   // exactly what a user starts on a worker machine
-  const p = spawn(
-    process.execPath,
-    ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-qw-')],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH!,
-        HOME: process.env.HOME!,
-        DATABASE_URL: workerUrl,
-        FM_WORKER_HEARTBEAT_MS: '300',
-      } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  )
+  const p = startQueueWorker({ databaseUrl: workerUrl, name, cacheDir: tempDir('fm-qw-'), stderr: 'pipe' })
   let err = ''
   p.stderr!.on('data', (d) => (err = (err + d).slice(-4000)))
   p.on('exit', (code, sig) => {

@@ -1,7 +1,7 @@
 // Server mode: evaluation capacity follows the workers live. A queue worker that joins a running
 // run takes its waiting evaluations at once; the run ends with exactly its budget. Real PostgreSQL,
 // real `fm-agent worker` processes on the restricted worker role, the engine in this process.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
@@ -14,6 +14,7 @@ import { createWorkerRole, dropWorkerRole } from '../queue/roles.ts'
 import { importProblem } from '../services/problem-catalog.ts'
 import { createTestDatabase } from '../queue/test-db.ts'
 import { removeTempDirs, tempDir } from '../../workers/test-helpers.ts'
+import { startQueueWorker } from '../../test-support/queue-worker.ts'
 import { EngineManager } from './manager.ts'
 import { createBackend } from './evaluation-backend.ts'
 import { createRun } from './service.ts'
@@ -27,20 +28,7 @@ let workerUrl = ''
 const procs: ChildProcess[] = []
 
 function startWorker(name: string) {
-  const p = spawn(
-    process.execPath,
-    ['bin/fm-agent.mjs', 'worker', '--concurrency', '1', '--name', name, '--cache-dir', tempDir('fm-live-w-')],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH!,
-        HOME: process.env.HOME!,
-        DATABASE_URL: workerUrl,
-        FM_WORKER_HEARTBEAT_MS: '300',
-      } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'ignore', 'ignore'],
-    },
-  )
+  const p = startQueueWorker({ databaseUrl: workerUrl, name, cacheDir: tempDir('fm-live-w-') })
   procs.push(p)
   return p
 }
