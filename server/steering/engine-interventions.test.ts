@@ -26,6 +26,19 @@ describe('interventions on a running engine', () => {
   let app: AppServices
   let runId: string
   const as = (role: Role) => h.as(role)
+  /** a curve-fit run with room to go on: its status as stored, and a pause that waits for it */
+  const openRun = async (seed: number) => {
+    const { id } = await as('admin').runs.create({
+      problemId: 'test-curve-fit',
+      config: { islands: 2, populationPerIsland: 20, budget: { maxEvals: 100_000 }, seed, coldStartSize: 6 },
+    })
+    const status = async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).status
+    const pause = async () => {
+      await as('admin').runs.pause({ runId: id })
+      await untilProgress(app.events, async () => (await status()) === 'paused', 'the pause')
+    }
+    return { id, status, pause }
+  }
 
   beforeAll(async () => {
     h = await startEngineHarness({ name: 'console-engine' })
@@ -218,20 +231,14 @@ describe('interventions on a running engine', () => {
   // a resume through the console sets the status back to `created`; the engine that picks the run up
   // must still see it as evolving (its islands replayed), not start a cold start over
   it('pauses and resumes a run through the API with its populations', async () => {
-    const r = await as('admin').runs.create({
-      problemId: 'test-curve-fit',
-      config: { islands: 2, populationPerIsland: 20, budget: { maxEvals: 100_000 }, seed: 9, coldStartSize: 6 },
-    })
-    const id = r.id
-    const status = async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).status
+    const { id, status, pause } = await openRun(9)
     await untilProgress(
       app.events,
       async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).evaluations >= 40,
       '40 evaluations',
       { runId: id },
     )
-    await as('admin').runs.pause({ runId: id })
-    await untilProgress(app.events, async () => (await status()) === 'paused', 'the pause')
+    await pause()
     const paused = await db.prisma.run.findUniqueOrThrow({ where: { id } })
     const coldStarted = () =>
       db.prisma.candidate.count({ where: { runId: id, origin: { in: ['seed', 'cold-start'] } } })
@@ -256,15 +263,9 @@ describe('interventions on a running engine', () => {
   // pause, craft an edit, resume: the edit waits, pending, for the engine that resumes the run, which
   // evaluates it like one given to an evolving run
   it('queues an expert edit given to a paused run and evaluates it after the resume', async () => {
-    const r = await as('admin').runs.create({
-      problemId: 'test-curve-fit',
-      config: { islands: 2, populationPerIsland: 20, budget: { maxEvals: 100_000 }, seed: 13, coldStartSize: 6 },
-    })
-    const id = r.id
-    const status = async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).status
+    const { id, status, pause } = await openRun(13)
     await untilProgress(app.events, async () => (await status()) === 'evolving', 'the cold start', { runId: id })
-    await as('admin').runs.pause({ runId: id })
-    await untilProgress(app.events, async () => (await status()) === 'paused', 'the pause')
+    await pause()
     const parentId = (await db.prisma.run.findUniqueOrThrow({ where: { id } })).bestCandidateId!
     const edit = await as('expert').candidates.submitEdit({ runId: id, parentId, code: EXACT, island: 1 })
     expect(edit.command.status).toBe('pending')
