@@ -151,7 +151,14 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
   if (!c) throw new NotFoundError(`no candidate "${id}" in this run`)
   const run = await db.prisma.run.findUnique({
     where: { id: runId },
-    select: { problemSnapshot: true, bestCandidateId: true, status: true, config: true },
+    select: {
+      problemSnapshot: true,
+      bestCandidateId: true,
+      status: true,
+      config: true,
+      leaseOwner: true,
+      leaseUntil: true,
+    },
   })
   const snap = run!.problemSnapshot as unknown as ProblemSnapshot
   const parents = c.parentIds.length
@@ -284,6 +291,8 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
       reference: snap.spec.reference ?? null,
     },
     runStatus: run!.status,
+    /** who holds the run's lease (lease.ts says whether it drives the run) */
+    runLease: { status: run!.status, leaseOwner: run!.leaseOwner, leaseUntil: run!.leaseUntil },
     islands: (run!.config as { islands: number }).islands,
     parents: c.parentIds.map((pid) => {
       const p = byId.get(pid)

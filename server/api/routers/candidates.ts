@@ -64,20 +64,14 @@ export const candidatesRouter = router({
   }),
   export: viewerProcedure.input(CandidateExportInput).query(({ ctx, input }) => exportCandidates(ctx.app.db, input)),
   get: viewerProcedure.input(CandidateIdInput).query(async ({ ctx, input }) => {
-    const detail = await candidateDetail(ctx.app.db, input.runId, input.id)
+    const { runLease, ...detail } = await candidateDetail(ctx.app.db, input.runId, input.id)
     const engine = ctx.app.runs?.get(input.runId)
     // which island populations hold it now: only the engine driving the run knows
-    const lease = engine
-      ? null
-      : await ctx.app.db.prisma.run.findUnique({
-          where: { id: input.runId },
-          select: { status: true, leaseOwner: true, leaseUntil: true },
-        })
     return {
       ...detail,
       population: engine ? engine.populationOf(input.id) : null,
       /** why the population is unknown here */
-      populationUnknown: lease ? notDrivenHere(ctx.app.db, lease) : null,
+      populationUnknown: engine ? null : notDrivenHere(ctx.app.db, runLease),
       ratings: await candidateRatings(ctx.app, input.runId, input.id),
       /** runs forked from it; for a fork's seed, the candidate it was copied from */
       family: await candidateFamily(ctx.app.db, input.runId, input.id),
