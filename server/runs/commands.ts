@@ -88,6 +88,32 @@ export async function submitCommand(
 }
 
 /**
+ * A run that ended leaves nothing pending: what no engine will apply now (an edit queued on a paused
+ * run that was then stopped, a command that came as the run finished) is refused with the reason.
+ */
+export async function refusePending(db: Db, events: EventBus, runId: string, reason: string) {
+  const rows = await db.prisma.runCommand.findMany({
+    where: { runId, status: 'pending' },
+    select: { id: true, kind: true, actorLabel: true },
+  })
+  for (const row of rows) {
+    const result = { reason }
+    const updated = await db.prisma.runCommand.updateMany({
+      where: { id: row.id, status: 'pending' },
+      data: { status: 'refused', result, appliedAt: new Date() },
+    })
+    if (updated.count === 0) continue
+    const outcome = toOutcome({ id: row.id, kind: row.kind, status: 'refused', result, appliedBy: null })
+    const event = await db.prisma.runEvent.create({
+      data: { runId, type: 'command', payload: json({ ...outcome, actor: row.actorLabel }) },
+      select: { id: true },
+    })
+    events.publish({ id: String(event.id), runId, type: 'command', payload: outcome })
+  }
+  return rows.length
+}
+
+/**
  * The command's outcome once the engine acknowledged it, or as it stands after `timeoutMs` (still
  * pending: the console shows it as such and follows the acknowledgement live).
  */

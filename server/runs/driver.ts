@@ -17,10 +17,11 @@ import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { GaugeMean, waitingLimit } from './concurrency.ts'
 import { clipReason } from '../engine/fitness.ts'
-import type { RunStatus } from '../../client-safe/run-config.ts'
+import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { ColdStart } from './cold-start.ts'
 import { RunKnobs } from './knobs.ts'
 import { evaluateHeldOut } from './held-out.ts'
+import { refusePending } from './commands.ts'
 import { CommandInbox } from './inbox.ts'
 import { loadRun, resubmitInFlight, type RunParts } from './load.ts'
 import { Requester } from './requester.ts'
@@ -199,6 +200,13 @@ export class RunDriver {
       return { status: 'failed', reason: this.stopping.reason }
     } finally {
       await this.stopWatching()
+      if (FINAL_STATUSES.includes(this.state.status))
+        await refusePending(
+          this.db,
+          this.deps.events,
+          this.runId,
+          `the run ${this.state.status} before this was applied`,
+        ).catch(() => undefined)
       await this.p.store.drain().catch(() => undefined)
       await this.p.ingestor.saveSnapshot().catch(() => undefined)
       await this.p.metrics.write(true).catch(() => undefined)

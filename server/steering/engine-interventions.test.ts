@@ -300,4 +300,22 @@ describe('interventions on a running engine', () => {
       as('expert').candidates.submitEdit({ runId: id, parentId, code: `${EXACT}\n`, island: 0 }),
     ).rejects.toThrow(/running or paused run/)
   }, 240_000)
+
+  it('refuses an edit still queued when its paused run is stopped', async () => {
+    const { id, status, pause } = await openRun(17)
+    await untilProgress(app.events, async () => (await status()) === 'evolving', 'the cold start', { runId: id })
+    await pause()
+    const parentId = (await db.prisma.run.findUniqueOrThrow({ where: { id } })).bestCandidateId!
+    const edit = await as('expert').candidates.submitEdit({ runId: id, parentId, code: EXACT, island: 0 })
+    expect(edit.command.status).toBe('pending')
+    await as('admin').runs.stop({ runId: id })
+    expect(await status()).toBe('stopped')
+    const cmd = await db.prisma.runCommand.findUniqueOrThrow({ where: { id: BigInt(edit.command.id) } })
+    expect([cmd.status, (cmd.result as { reason?: string }).reason]).toEqual([
+      'refused',
+      'the run was stopped before it resumed',
+    ])
+    const seen = await db.prisma.runEvent.findMany({ where: { runId: id, type: 'command' } })
+    expect(seen.map((e) => (e.payload as { id?: string; status?: string }).status)).toContain('refused')
+  }, 240_000)
 })

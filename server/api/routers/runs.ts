@@ -11,7 +11,7 @@ import {
   setMutationWeights,
 } from '../../steering/interventions.ts'
 import { ESCALATIONS } from '../../engine/escalations.ts'
-import { runIsActive } from '../../runs/commands.ts'
+import { refusePending, runIsActive } from '../../runs/commands.ts'
 import { TtlCache, runVersion } from '../../queries/cache.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../queries/run-data.ts'
 import { compareRuns } from '../../queries/compare-data.ts'
@@ -200,7 +200,10 @@ export const runsRouter = router({
     const reason = `stopped by ${ctx.actor.label}`
     let c = null
     if (runIsActive(run.status)) c = await command(ctx.app, ctx.actor, run, 'run.stop', { reason })
-    else if (run.status === 'paused') await setStatus(ctx.app.db, input.runId, 'stopped', reason)
+    else if (run.status === 'paused') {
+      await setStatus(ctx.app.db, input.runId, 'stopped', reason)
+      await refusePending(ctx.app.db, ctx.app.events, input.runId, 'the run was stopped before it resumed')
+    }
     await audit(ctx.app.db.prisma, ctx.actor, {
       action: 'run.stop',
       targetType: 'run',
