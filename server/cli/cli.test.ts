@@ -160,6 +160,44 @@ describe('fm-agent CLI', () => {
     expect(invalid.stderr).toMatch(/^ {2}features: .*expected array, received string/m)
   })
 
+  it('problem check evaluates a valid seed on the held-out stage too, and fails when that stage fails', async () => {
+    const dir = tempDir()
+    writeFileSync(
+      join(dir, 'problem.json'),
+      JSON.stringify({
+        id: 'held-out-check',
+        name: 'held-out check',
+        description: 'the held-out stage reads its instances from the environment',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'min',
+        primaryMetric: 'loss',
+        heldOut: { description: 'two other instances', env: { HELD_SCALE: '3' } },
+      }),
+    )
+    writeFileSync(join(dir, 'seed.py'), 'X = 2\n')
+    const evaluator = (heldOutBody: string) =>
+      writeFileSync(
+        join(dir, 'evaluator.py'),
+        `import json, os, sys\nx = int(open(sys.argv[-1]).read().split('=')[1])\nif os.environ.get('FM_HELD_OUT') == '1':\n${heldOutBody}\nelse:\n    print(json.dumps({"metrics": {"loss": x}}))\n`,
+      )
+    evaluator('    print(json.dumps({"metrics": {"loss": x * int(os.environ["HELD_SCALE"])}}))')
+    const ok = await cli(['problem', 'check', dir])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.stdout).toContain('held-out stage (two other instances): seed valid, loss = 6')
+    expect((await cli(['problem', 'check', dir, '--json'])).json).toMatchObject({
+      score: 2,
+      heldOut: { valid: true, score: 6 },
+    })
+    // a mistake only the held-out stage makes would otherwise surface at the end of a whole run
+    evaluator('    print(json.dumps({"metrics": {"loss": x * int(os.environ["HELD_SCALES"])}}))')
+    const broken = await cli(['problem', 'check', dir])
+    expect(broken.code).toBe(1)
+    expect(broken.stdout).toContain('seed valid, loss = 2')
+    expect(broken.stdout).toMatch(/held-out stage \(two other instances\): seed INVALID; error \(crash: .*HELD_SCALES/)
+  })
+
   it('a primary metric after 250 others scores; a missing one is counted among all the evaluator reported', async () => {
     const check = resultShapes()
     expect(

@@ -106,23 +106,44 @@ export const problem: Command = {
     try {
       await runner.start()
       const started = Date.now()
-      const r = await runner.run({
-        jobId: randomUUID(),
-        runId: 'check',
-        problem: { id: spec.id, bundleHash: p.bundle.hash },
-        language: spec.language,
-        code: seedless ? emptyProgram(spec.language) : p.seedCode,
-        stage: 0,
-        limits: {
-          timeoutS: spec.limits.timeoutS,
-          memoryMb: spec.limits.memoryMb,
-          cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2,
-        },
-        needs: { gpu: !!spec.limits.gpu && !onCpu, languages: [spec.language] },
-        attempt: 0,
-      })
+      const evaluate = (heldOut: boolean) =>
+        runner.run({
+          jobId: randomUUID(),
+          runId: 'check',
+          problem: { id: spec.id, bundleHash: p.bundle.hash },
+          language: spec.language,
+          code: seedless ? emptyProgram(spec.language) : p.seedCode,
+          stage: 0,
+          limits: {
+            timeoutS: spec.limits.timeoutS,
+            memoryMb: spec.limits.memoryMb,
+            cpuS: spec.limits.cpuS ?? spec.limits.timeoutS * 2,
+          },
+          needs: { gpu: !!spec.limits.gpu && !onCpu, languages: [spec.language] },
+          attempt: 0,
+          ...(heldOut ? { heldOut: true } : {}),
+        })
+      const r = await evaluate(false)
       const seconds = (Date.now() - started) / 1000
       const score = scoreFromMetrics(r.metrics as Record<string, number>, spec, r.valid)
+      // the held-out stage is only ever run at a run's end: a mistake in it would surface there, after
+      // the whole budget, so a valid seed is evaluated on it here too
+      const held =
+        spec.heldOut && !seedless && r.valid && score !== null
+          ? await evaluate(true).then((h) => {
+              const s = scoreFromMetrics(h.metrics as Record<string, number>, spec, h.valid)
+              const feedback = (h.artifacts as Record<string, unknown>).feedback
+              return {
+                valid: h.valid && s !== null,
+                score: s,
+                error: h.error ? `${h.error.kind}: ${h.error.message}` : null,
+                feedback:
+                  h.valid && s === null
+                    ? noScoreReason(h.metrics, spec.primaryMetric, h.artifacts)
+                    : (feedback ?? null),
+              }
+            })
+          : null
       const artifacts = r.artifacts as Record<string, unknown>
       // a memory limit below what the evaluator needs to start is raised: said, or an out-of-memory
       // message naming the floor ("address-space limit 512 MB") would contradict problem.json
@@ -161,6 +182,8 @@ export const problem: Command = {
         memoryFloorMb: floor?.mb ?? null,
         isolation: isolation.level,
         reference: spec.reference ?? null,
+        /** the seed on the problem's held-out stage (FM_HELD_OUT=1), when it declares one and the seed is valid */
+        heldOut: held,
       }
       // the evaluator of a problem without a seed must run; an empty program failing it is expected
       const evaluatorRan = r.error?.kind !== 'infra'
@@ -198,13 +221,16 @@ export const problem: Command = {
             summary.cpuCheck ? String(summary.cpuCheck) : '',
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
             summary.feedback ? `feedback: ${clipReason(String(summary.feedback), 2000)}` : '',
+            held
+              ? `held-out stage${spec.heldOut?.description ? ` (${spec.heldOut.description})` : ''}: seed ${held.valid ? `valid, ${spec.primaryMetric} = ${held.score}` : 'INVALID'}${held.error ? `; error (${held.error})` : ''}${held.feedback ? `; feedback: ${clipReason(String(held.feedback), 2000)}` : ''}`
+              : '',
           ]
             .filter(Boolean)
             .join('\n'),
         )
       }
       if (seedless) return evaluatorRan ? 0 : 1
-      return summary.valid ? 0 : 1
+      return summary.valid && (held?.valid ?? true) ? 0 : 1
     } finally {
       await runner.close()
       rmSync(cacheDir, { recursive: true, force: true })
