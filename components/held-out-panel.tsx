@@ -4,6 +4,7 @@
 import { useMutation, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { fmt } from '../client-safe/format.ts'
+import { gapText, heldOutScored, overfitRule } from '../client-safe/held-out.ts'
 import { ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
@@ -14,14 +15,13 @@ export function HeldOutPanel({ runId }: { runId: string }) {
   const check = useMutation(trpc.runs.checkHeldOut.mutationOptions({ onSuccess: () => void q.refetch() }))
   const d = q.data
   if (!d?.declared) return q.error ? <ErrorBox error={q.error} /> : null
-  const pct = (v: number | null) => (v === null ? '–' : `${v > 0 ? '−' : '+'}${Math.abs(Math.round(v * 1000) / 10)}%`)
+  const calibrated = heldOutScored(d.baseline?.heldOut ?? null)
   return (
     <div className="card w12" data-testid="held-out">
       <div className="panel-head">
         <h2>Held-out check</h2>
         <span className="muted small">
-          {d.description ?? 'instances the search never saw'} · overfit when worse by more than{' '}
-          {Math.round(d.tolerance * 100)}%
+          {d.description ?? 'instances the search never saw'} · {overfitRule(d.tolerance, calibrated)}
         </span>
       </div>
       {d.candidates.length === 0 ? (
@@ -38,6 +38,22 @@ export function HeldOutPanel({ runId }: { runId: string }) {
             </tr>
           </thead>
           <tbody>
+            {d.baseline && !d.candidates.some((c) => c.id === d.baseline?.id) && (
+              <tr data-testid="held-out-baseline" className="muted">
+                <td>
+                  <Link href={`/runs/${runId}/candidates/${d.baseline.id}`} className="mono">
+                    {shortId(d.baseline.id)}
+                  </Link>{' '}
+                  seed
+                </td>
+                <td>{fmt(d.baseline.searchScore)}</td>
+                <td>
+                  <HeldScore held={d.baseline.heldOut} />
+                </td>
+                <td>the baseline</td>
+                <td />
+              </tr>
+            )}
             {d.candidates.map((c) => (
               <tr
                 key={c.id}
@@ -48,22 +64,13 @@ export function HeldOutPanel({ runId }: { runId: string }) {
                   <Link href={`/runs/${runId}/candidates/${c.id}`} className="mono">
                     {shortId(c.id)}
                   </Link>
+                  {c.id === d.baseline?.id && ' seed'}
                 </td>
                 <td>{fmt(c.searchScore)}</td>
                 <td>
-                  {!c.heldOut ? (
-                    <span className="muted">not checked</span>
-                  ) : c.heldOut.status !== 'evaluated' ? (
-                    <span className="muted">{c.heldOut.status}</span>
-                  ) : c.heldOut.valid ? (
-                    fmt(c.heldOut.score ?? null)
-                  ) : (
-                    <span className="bad" title={c.heldOut.error}>
-                      invalid
-                    </span>
-                  )}
+                  <HeldScore held={c.heldOut} />
                 </td>
-                <td>{pct(c.gap)}</td>
+                <td>{gapText(c.gap, c.basis)}</td>
                 <td>
                   {c.overfit ? (
                     <span className="badge bad">overfit</span>
@@ -85,5 +92,20 @@ export function HeldOutPanel({ runId }: { runId: string }) {
         </div>
       )}
     </div>
+  )
+}
+
+function HeldScore({
+  held,
+}: {
+  held: { status: string; valid?: boolean; score?: number | null; error?: string } | null
+}) {
+  if (!held) return <span className="muted">not checked</span>
+  if (held.status !== 'evaluated') return <span className="muted">{held.status}</span>
+  if (held.valid) return <>{fmt(held.score ?? null)}</>
+  return (
+    <span className="bad" title={held.error}>
+      invalid
+    </span>
   )
 }

@@ -149,7 +149,11 @@ export const ProblemSpec = z.object({
         .default({}),
       /** candidates re-evaluated at the end of a run: the best k by search score */
       topK: z.number().int().min(1).max(50).default(5),
-      /** a held-out score worse than the search score by more than this share of it flags overfitting */
+      /**
+       * flags overfitting: a candidate losing more than this share of its improvement over the seed
+       * on the held-out stage (against the seed's own held-out score); without one, a held-out score
+       * worse than the search score by more than this share of it
+       */
       tolerance: z.number().min(0).max(10).default(0.05),
     })
     .strict()

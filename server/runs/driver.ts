@@ -416,7 +416,9 @@ export class RunDriver {
 
   /** The end of a completed run: its top candidates on the problem's held-out stage (held-out.ts). */
   private async heldOutCheck() {
-    this.progress('held-out stage: re-evaluating the top candidates on instances the search never saw')
+    this.progress(
+      'held-out stage: re-evaluating the top candidates, and the seed they are compared with, on instances the search never saw',
+    )
     try {
       const rows = await evaluateHeldOut(this.deps, this.runId, { signal: this.abort.signal })
       this.progress(

@@ -20,17 +20,49 @@ afterAll(() =>
 
 describe('the overfit rule', () => {
   const held = (score: number | null, valid = true) => ({ status: 'evaluated' as const, valid, score })
-  it('flags a held-out score worse than the search score by more than the tolerance, in the problem direction', () => {
-    expect(overfitVerdict(10, held(9.8), 'max', 0.05)).toEqual({ gap: expect.closeTo(0.02, 9), overfit: false })
-    expect(overfitVerdict(10, held(9), 'max', 0.05)).toEqual({ gap: expect.closeTo(0.1, 9), overfit: true })
+  it('without a baseline, flags a held-out score worse than the search score by more than the tolerance', () => {
+    const v = (gap: number, overfit: boolean) => ({ gap: expect.closeTo(gap, 9), basis: 'score', overfit })
+    expect(overfitVerdict(10, held(9.8), 'max', 0.05)).toEqual(v(0.02, false))
+    expect(overfitVerdict(10, held(9), 'max', 0.05)).toEqual(v(0.1, true))
     expect(overfitVerdict(10, held(12), 'max', 0.05).overfit).toBe(false)
-    expect(overfitVerdict(1, held(1.2), 'min', 0.05)).toEqual({ gap: expect.closeTo(0.2, 9), overfit: true })
+    expect(overfitVerdict(1, held(1.2), 'min', 0.05)).toEqual(v(0.2, true))
     expect(overfitVerdict(1, held(0.5), 'min', 0.05).overfit).toBe(false)
   })
+  it('with the seed on both stages, asks what share of the gain over it carries over', () => {
+    // bin packing's shape: the held-out instances are harder for every program, and the best
+    // candidates score near zero, where a raw comparison calls a 0.1 difference 12 %
+    const seed = { search: 3.98, held: held(4.03) }
+    expect(overfitVerdict(0.8, held(0.9), 'min', 0.1, seed)).toEqual({
+      gap: expect.closeTo(1 - 3.13 / 3.18, 9),
+      basis: 'improvement',
+      overfit: false,
+    })
+    expect(overfitVerdict(0.8, held(0.9), 'min', 0.1).overfit).toBe(true)
+    // a gain that exists only on the search's instances
+    expect(overfitVerdict(0.5, held(2.0), 'min', 0.1, seed)).toMatchObject({ basis: 'improvement', overfit: true })
+    // held-out worse than the seed's: more than all of the gain lost
+    expect(overfitVerdict(2, held(5), 'min', 0.1, seed).gap).toBeGreaterThan(1)
+    // maximizing, and doing better on the held-out stage than on the search's
+    expect(overfitVerdict(12, held(13), 'max', 0.05, { search: 10, held: held(10) })).toEqual({
+      gap: expect.closeTo(-0.5, 9),
+      basis: 'improvement',
+      overfit: false,
+    })
+  })
+  it('falls back to the search score for the seed itself and when the seed has no usable held-out score', () => {
+    const seed = { search: 3.98, held: held(4.03) }
+    expect(overfitVerdict(3.98, held(4.03), 'min', 0.1, seed)).toMatchObject({ basis: 'score', overfit: false })
+    expect(overfitVerdict(5, held(6), 'min', 0.1, seed)).toMatchObject({ basis: 'score', overfit: true })
+    expect(overfitVerdict(1, held(1.2), 'min', 0.1, { search: 3, held: held(null, false) })).toMatchObject({
+      basis: 'score',
+    })
+    expect(overfitVerdict(1, held(1.2), 'min', 0.1, { search: 3, held: null })).toMatchObject({ basis: 'score' })
+  })
   it('calls an invalid held-out result overfit and an unchecked one unknown', () => {
-    expect(overfitVerdict(1, held(null, false), 'min', 0.05)).toEqual({ gap: null, overfit: true })
+    expect(overfitVerdict(1, held(null, false), 'min', 0.05)).toEqual({ gap: null, basis: null, overfit: true })
     expect(overfitVerdict(1, { status: 'queued', valid: undefined, score: undefined }, 'min', 0.05)).toEqual({
       gap: null,
+      basis: null,
       overfit: null,
     })
     expect(overfitVerdict(1, null, 'min', 0.05).overfit).toBeNull()
@@ -69,7 +101,7 @@ describe('a problem with a held-out stage', () => {
       try {
         return await db.prisma.candidate.findMany({
           where: { runId: r.json.runId, status: 'evaluated' },
-          select: { id: true, score: true, valid: true, heldOut: true, metrics: true },
+          select: { id: true, score: true, valid: true, heldOut: true, metrics: true, origin: true },
           orderBy: { evalIndex: 'asc' },
         })
       } finally {
@@ -81,8 +113,10 @@ describe('a problem with a held-out stage', () => {
       .filter((c) => c.valid)
       .sort((a, b) => a.score! - b.score!)
       .slice(0, 3)
+    // the seed too: the baseline every verdict is calibrated against
+    const seed = rows.find((c) => c.origin === 'seed' && c.valid)!
     const checked = rows.filter((c) => c.heldOut)
-    expect(checked.map((c) => c.id).sort()).toEqual(top3.map((c) => c.id).sort())
+    expect(checked.map((c) => c.id).sort()).toEqual([...new Set([...top3, seed].map((c) => c.id))].sort())
     for (const c of checked) {
       const h = c.heldOut as unknown as HeldOutRecord
       expect(h).toMatchObject({ status: 'evaluated', attempt: 0, valid: true })
@@ -99,15 +133,23 @@ describe('a problem with a held-out stage', () => {
     const report = again.json as {
       declared: boolean
       tolerance: number
+      baseline: { id: string; searchScore: number; heldOut: HeldOutRecord }
       candidates: Array<{
         id: string
         searchScore: number
         heldOut: HeldOutRecord
         gap: number | null
+        basis: 'improvement' | 'score' | null
         overfit: boolean | null
       }>
     }
-    expect(report).toMatchObject({ declared: true, tolerance: 0.05 })
+    expect(report).toMatchObject({
+      declared: true,
+      tolerance: 0.05,
+      baseline: { id: seed.id, searchScore: seed.score },
+    })
+    // checked once: a new request re-evaluates the top candidates, not the baseline
+    expect(report.baseline.heldOut).toMatchObject({ status: 'evaluated', attempt: 0, valid: true })
     expect(report.candidates).toHaveLength(3)
     const byId = new Map(report.candidates.map((c) => [c.id, c]))
     const after = await read()
@@ -115,7 +157,12 @@ describe('a problem with a held-out stage', () => {
       expect((after.find((x) => x.id === c.id)!.heldOut as unknown as HeldOutRecord).attempt).toBe(1)
     expect((after.find((x) => x.id === top3[2]!.id)!.heldOut as unknown as HeldOutRecord).attempt).toBe(0)
     for (const c of report.candidates) {
-      expect(c).toMatchObject(overfitVerdict(c.searchScore, c.heldOut, 'min', 0.05))
+      expect(c).toMatchObject(
+        overfitVerdict(c.searchScore, c.heldOut, 'min', 0.05, {
+          search: report.baseline.searchScore,
+          held: report.baseline.heldOut,
+        }),
+      )
       expect(byId.get(c.id)!.heldOut.score).toBe(
         (after.find((x) => x.id === c.id)!.heldOut as unknown as HeldOutRecord).score,
       )
@@ -125,5 +172,8 @@ describe('a problem with a held-out stage', () => {
     const text = await cli(['held-out', r.json.runId, '--report', '--data-dir', dataDir])
     expect(text.stdout).toMatch(/search \S+\s+held-out \S+/)
     expect(text.stdout).toMatch(/OVERFIT/)
+    expect(text.stdout).toContain('overfit when a candidate keeps less than 95% of its gain over the seed')
+    expect(text.stdout).toContain(`${seed.id}  search`)
+    expect(text.stdout).toMatch(/keeps -?\d+% of its gain/)
   }, 300_000)
 })

@@ -27,25 +27,54 @@ export interface HeldOutRecord {
 }
 
 export interface OverfitVerdict {
-  /** held-out shortfall relative to the search score (positive: held-out is worse), null when unknown */
+  /**
+   * What the candidate loses on the held-out stage, positive when worse, null when unknown. Against
+   * the run's baseline (its seed, checked on both stages): the share of its search improvement over
+   * the baseline that does not carry over. Without one (or no improvement): the held-out shortfall
+   * relative to the search score.
+   */
   gap: number | null
-  /** true: overfit (invalid on the held-out stage, or worse by more than the tolerance); null: not evaluated */
+  /** what `gap` is a share of: the improvement over the baseline, or the search score */
+  basis: 'improvement' | 'score' | null
+  /** true: overfit (invalid on the held-out stage, or a gap above the tolerance); null: not evaluated */
   overfit: boolean | null
 }
 
-/** Search score against held-out score, in the problem's direction. Pure. */
+type HeldScore = Pick<HeldOutRecord, 'status' | 'valid' | 'score'>
+
+const heldScore = (h: HeldScore | null | undefined) =>
+  h?.status === 'evaluated' && h.valid && typeof h.score === 'number' ? h.score : null
+
+/**
+ * Search score against held-out score, in the problem's direction. Pure. Instance sets differ in
+ * difficulty, so a baseline (the seed on both stages) calibrates: what a candidate gained over it on
+ * the search's instances should hold on the held-out ones. Comparing raw scores flags good
+ * candidates whose held-out instances are merely harder, more so as the score nears zero.
+ */
 export function overfitVerdict(
   search: number | null,
-  held: Pick<HeldOutRecord, 'status' | 'valid' | 'score'> | null,
+  held: HeldScore | null,
   direction: 'max' | 'min',
   tolerance: number,
+  baseline: { search: number | null; held: HeldScore | null } | null = null,
 ): OverfitVerdict {
-  if (held?.status !== 'evaluated' || search === null) return { gap: null, overfit: null }
-  if (!held.valid || held.score === null || held.score === undefined) return { gap: null, overfit: true }
+  if (held?.status !== 'evaluated' || search === null) return { gap: null, basis: null, overfit: null }
+  const score = heldScore(held)
+  if (score === null) return { gap: null, basis: null, overfit: true }
   const sign = direction === 'max' ? 1 : -1
+  const baseHeld = heldScore(baseline?.held)
+  const baseSearch = baseline?.search ?? null
+  if (baseHeld !== null && baseSearch !== null) {
+    const searchGain = sign * (search - baseSearch)
+    // below this the candidate is the baseline again (or a rounding of it): nothing to carry over
+    if (searchGain > 1e-9 * Math.max(Math.abs(search), Math.abs(baseSearch), 1e-12)) {
+      const gap = 1 - (sign * (score - baseHeld)) / searchGain
+      return { gap, basis: 'improvement', overfit: gap > tolerance }
+    }
+  }
   // relative to the search score's size; an absolute floor keeps scores near zero meaningful
-  const gap = (sign * (search - held.score)) / Math.max(Math.abs(search), 1e-9)
-  return { gap, overfit: gap > tolerance }
+  const gap = (sign * (search - score)) / Math.max(Math.abs(search), 1e-9)
+  return { gap, basis: 'score', overfit: gap > tolerance }
 }
 
 type Waiter = (r: EvalResult) => void
@@ -69,6 +98,22 @@ export interface HeldOutDeps {
   db: Db
   backend: EvaluationBackend
   log: Logger
+}
+
+/**
+ * What a held-out check calibrates against: the run's seed (its first, when several), else its
+ * first valid candidate (a run without a seed program).
+ */
+export async function baselineCandidate(db: Db, runId: string) {
+  const where = { runId, status: 'evaluated', valid: true, score: { not: null } }
+  const select = { id: true, code: true, score: true, heldOut: true }
+  return (
+    (await db.prisma.candidate.findFirst({
+      where: { ...where, origin: 'seed' },
+      orderBy: { evalIndex: 'asc' },
+      select,
+    })) ?? (await db.prisma.candidate.findFirst({ where, orderBy: { evalIndex: 'asc' }, select }))
+  )
 }
 
 /** The run's best valid candidates by search score (the ones a held-out check is about). */
@@ -103,9 +148,13 @@ export async function evaluateHeldOut(
         select: { id: true, code: true, score: true, heldOut: true },
       })
     : await topCandidates(deps.db, runId, spec.direction, k)
+  // the baseline once: a verdict needs its held-out score, which a deterministic evaluator keeps
+  const baseline = opts.candidateIds ? null : await baselineCandidate(deps.db, runId)
+  const baselineDone = (baseline?.heldOut as HeldOutRecord | null)?.status === 'evaluated'
+  const checks = baseline && !baselineDone && !picked.some((c) => c.id === baseline.id) ? [...picked, baseline] : picked
   const waiters = waitersOf(deps.backend)
   // queued jobs wait for workers: a bound that grows with how many must share them
-  const rounds = Math.ceil(picked.length / Math.max(1, deps.backend.capacity())) + 1
+  const rounds = Math.ceil(checks.length / Math.max(1, deps.backend.capacity())) + 1
   const boundMs = rounds * (spec.limits.timeoutS * 2 + 60) * 1000 * MAX_INFRA_ATTEMPTS
 
   const one = async (c: (typeof picked)[number]): Promise<HeldOutRecord> => {
@@ -181,7 +230,7 @@ export async function evaluateHeldOut(
       return rec
     }
   }
-  const records = await Promise.all(picked.map(one))
+  const records = await Promise.all(checks.map(one))
   return picked.map((c, i) => ({ id: c.id, searchScore: c.score, heldOut: records[i]! }))
 }
 
@@ -202,14 +251,23 @@ export async function heldOutReport(db: Db, runId: string) {
       primaryMetric: spec?.primaryMetric ?? 'score',
       candidates: [],
     }
-  const top = await topCandidates(db, runId, spec.direction, spec.heldOut.topK)
+  const [top, base] = await Promise.all([
+    topCandidates(db, runId, spec.direction, spec.heldOut.topK),
+    baselineCandidate(db, runId),
+  ])
+  const baseline = base && {
+    id: base.id,
+    searchScore: base.score,
+    heldOut: (base.heldOut ?? null) as HeldOutRecord | null,
+  }
   const checked = await db.prisma.candidate.findMany({
     where: { runId, NOT: { heldOut: { equals: null } } } as never,
     select: { id: true, score: true, heldOut: true },
     take: 200,
   })
   const seen = new Set<string>()
-  const rows = [...top, ...checked].filter((c) => !seen.has(c.id) && seen.add(c.id))
+  // the baseline is shown apart, unless it is among the best
+  const rows = [...top, ...checked.filter((c) => c.id !== base?.id)].filter((c) => !seen.has(c.id) && seen.add(c.id))
   const tolerance = spec.heldOut.tolerance
   return {
     declared: true as const,
@@ -218,13 +276,21 @@ export async function heldOutReport(db: Db, runId: string) {
     tolerance,
     direction: spec.direction,
     primaryMetric: spec.primaryMetric,
+    /** the seed on both stages, what the verdicts are calibrated against (null: no valid candidate yet) */
+    baseline,
     candidates: rows.map((c) => {
       const held = (c.heldOut ?? null) as HeldOutRecord | null
       return {
         id: c.id,
         searchScore: c.score,
         heldOut: held,
-        ...overfitVerdict(c.score, held, spec.direction, tolerance),
+        ...overfitVerdict(
+          c.score,
+          held,
+          spec.direction,
+          tolerance,
+          baseline && { search: baseline.searchScore, held: baseline.heldOut },
+        ),
       }
     }),
   }

@@ -1,3 +1,4 @@
+import { gapText, heldOutScored, overfitRule } from '../../../client-safe/held-out.ts'
 import { connectApi } from '../../api/client.ts'
 import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
 import { createBackend } from '../../runs/evaluation-backend.ts'
@@ -12,19 +13,28 @@ const fmtScore = (v: number | null | undefined) =>
 
 function reportText(r: Report): string {
   if (!r.declared) return "this run's problem declares no held-out stage"
-  const lines = [
-    `held-out stage${r.description ? `: ${r.description}` : ''} (${r.primaryMetric}, ${r.direction}; overfit when worse by more than ${Math.round(r.tolerance * 100)}%)`,
-  ]
-  for (const c of r.candidates) {
-    const h = c.heldOut
-    const held = !h
+  const held = (h: Report['candidates'][number]['heldOut']) =>
+    !h
       ? 'not checked'
       : h.status !== 'evaluated'
         ? h.status
         : h.valid
           ? fmtScore(h.score)
           : `invalid (${h.error ?? 'no reason'})`
-    lines.push(`${c.id}  search ${fmtScore(c.searchScore)}  held-out ${held}${c.overfit ? '  OVERFIT' : ''}`)
+  const lines = [
+    `held-out stage${r.description ? `: ${r.description}` : ''} (${r.primaryMetric}, ${r.direction}; ${overfitRule(r.tolerance, heldOutScored(r.baseline?.heldOut ?? null))})`,
+  ]
+  const baseline = r.baseline
+  const seedNote = '  (seed: the baseline)'
+  if (baseline && !r.candidates.some((c) => c.id === baseline.id))
+    lines.push(
+      `${baseline.id}  search ${fmtScore(baseline.searchScore)}  held-out ${held(baseline.heldOut)}${seedNote}`,
+    )
+  for (const c of r.candidates) {
+    const gap = c.gap === null ? '' : `  ${gapText(c.gap, c.basis)}`
+    lines.push(
+      `${c.id}  search ${fmtScore(c.searchScore)}  held-out ${held(c.heldOut)}${gap}${c.overfit ? '  OVERFIT' : ''}${c.id === baseline?.id ? seedNote : ''}`,
+    )
   }
   return lines.join('\n')
 }

@@ -1,0 +1,22 @@
+// How the held-out check's verdicts read, the same in the console and the CLI (server/runs/held-out.ts
+// computes them).
+
+/** The rule in force: calibrated by the seed's held-out score when the seed has one. */
+export function overfitRule(tolerance: number, calibrated: boolean): string {
+  return calibrated
+    ? `overfit when a candidate keeps less than ${Math.round((1 - tolerance) * 100)}% of its gain over the seed`
+    : `overfit when worse than its search score by more than ${Math.round(tolerance * 100)}%`
+}
+
+/** A verdict's gap in words: the share of the gain kept, or the shortfall against the search score. */
+export function gapText(gap: number | null, basis: 'improvement' | 'score' | null): string {
+  if (gap === null || basis === null) return '–'
+  if (basis === 'improvement') return `keeps ${Math.round((1 - gap) * 100)}% of its gain`
+  const pct = Math.abs(Math.round(gap * 1000) / 10)
+  return gap > 0 ? `${pct}% worse` : `${pct}% better`
+}
+
+/** Whether a held-out record is a usable score (what the calibration needs of the seed). */
+export function heldOutScored(h: { status: string; valid?: boolean; score?: number | null } | null): boolean {
+  return h?.status === 'evaluated' && !!h.valid && typeof h.score === 'number'
+}
