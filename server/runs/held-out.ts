@@ -8,6 +8,7 @@
 import type { EvalJob, EvalResult, EvaluationBackend } from '../contracts/evaluation.ts'
 import { isRetryable, MAX_INFRA_ATTEMPTS } from '../contracts/evaluation.ts'
 import type { Db } from '../db.ts'
+import { pgJson } from '../db/pg-json.ts'
 import { NotFoundError, PreconditionError } from '../errors.ts'
 import { scoreFromMetrics } from '../engine/fitness.ts'
 import type { Logger } from '../log.ts'
@@ -235,7 +236,7 @@ export async function evaluateHeldOut(
 }
 
 async function store(db: Db, id: string, rec: HeldOutRecord) {
-  await db.sql('UPDATE candidates SET held_out = $2::jsonb WHERE id = $1', [id, JSON.stringify(rec)])
+  await db.sql('UPDATE candidates SET held_out = $2::jsonb WHERE id = $1', [id, pgJson(rec)])
 }
 
 /** What the console and the CLI show: the stage, and search against held-out score for the top candidates and every one checked. */

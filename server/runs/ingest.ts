@@ -6,6 +6,7 @@ import { ESCALATIONS, type EscalationAction } from '../engine/escalations.ts'
 import { escalate } from './escalations.ts'
 import type { EvalResult } from '../contracts/evaluation.ts'
 import type { Db } from '../db.ts'
+import { pgJson } from '../db/pg-json.ts'
 import { improvement, isBetter, noScoreReason, scoreFromMetrics } from '../engine/fitness.ts'
 import { JUDGE_METRIC } from '../engine/judge.ts'
 import type { MigrationMove } from '../engine/islands.ts'
@@ -211,10 +212,7 @@ export class Ingestor {
     const s = this.d.state
     this.lastSnapshotAt = Date.now()
     if (!s.evo || s.status === 'cold-start' || s.status === 'created') return
-    await this.d.db.sql('UPDATE runs SET engine_state = $2::jsonb WHERE id = $1', [
-      s.runId,
-      JSON.stringify(s.snapshot()),
-    ])
+    await this.d.db.sql('UPDATE runs SET engine_state = $2::jsonb WHERE id = $1', [s.runId, pgJson(s.snapshot())])
   }
 
   private noteBest(id: string, score: number, island: number | null) {

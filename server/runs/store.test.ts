@@ -88,4 +88,19 @@ describe('RunStore', () => {
     )
     expect(rows[0]?.n).toBe(cands.length)
   })
+
+  it('stores a NUL character that a candidate, its evaluator or a model wrote, as U+FFFD', async () => {
+    const store = new RunStore(db, runId, 0)
+    const c = { ...candidate(), code: 'x = 1  # \u0000\n', response: 'answer\u0000' }
+    await store.insertCandidate(c)
+    const stored = await store.recordResults([
+      { ...result(c.id), artifacts: { stderr: 'hello\u0000world', 'raw\u0000': 'b' }, error: null },
+    ])
+    expect(stored[0]?.id).toBe(c.id)
+    const [row] = await db.sql<{ code: string; artifacts: Record<string, string> }>(
+      'SELECT code, artifacts FROM candidates WHERE id = $1',
+      [c.id],
+    )
+    expect(row).toEqual({ code: 'x = 1  # \ufffd\n', artifacts: { stderr: 'hello\ufffdworld', 'raw\ufffd': 'b' } })
+  })
 })

@@ -8,6 +8,7 @@
 // The statements are database functions (migration 20261206100000_store_functions) whose plans
 // the session caches: planning them cost the embedded database more than running them.
 import type { Db } from '../db.ts'
+import { pgJson } from '../db/pg-json.ts'
 
 /** what every stored answer carries, evaluated or rejected */
 interface AnswerRow {
@@ -214,13 +215,13 @@ export class RunStore {
       control_retrieval_id: c.controlRetrievalId ?? null,
       created_by_id: c.createdById ?? null,
     }))
-    await this.exec('SELECT fm_store_candidates($1, $2::jsonb)', [this.runId, JSON.stringify(payload)], rows.length)
+    await this.exec('SELECT fm_store_candidates($1, $2::jsonb)', [this.runId, pgJson(payload)], rows.length)
     return rows.map(() => undefined)
   }
 
   private async writeRejections(rows: RejectionRow[]): Promise<undefined[]> {
     const payload = rows.map((r) => ({ ...answerColumns(r), reject_reason: r.reason }))
-    await this.exec('SELECT fm_store_rejections($1, $2::jsonb)', [this.runId, JSON.stringify(payload)], rows.length)
+    await this.exec('SELECT fm_store_rejections($1, $2::jsonb)', [this.runId, pgJson(payload)], rows.length)
     return rows.map(() => undefined)
   }
 
@@ -244,7 +245,7 @@ export class RunStore {
       'SELECT stored_id AS id, stored_eval_index AS eval_index FROM fm_store_results($1, $2::jsonb, $3, $4, $5)',
       // the ids again as an array: the candidates are then updated by primary key (the planner
       // cannot estimate how few rows the JSON holds)
-      [this.runId, JSON.stringify(payload), best?.candidateId ?? null, best?.score ?? null, rows.map((r) => r.id)],
+      [this.runId, pgJson(payload), best?.candidateId ?? null, best?.score ?? null, rows.map((r) => r.id)],
       rows.length,
     )
     const byId = new Map(stored.map((s) => [s.id, s.eval_index]))
