@@ -2,7 +2,16 @@
 // and cached by workers by hash. Format: gzip of a JSON list of files (path, mode, base64 data).
 // The hash covers paths, modes and contents, so any change to any file is a new bundle.
 import { createHash } from 'node:crypto'
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 
@@ -23,26 +32,63 @@ const SKIP = new Set(['__pycache__', '.git', 'node_modules', '.DS_Store', '.pyte
 
 export class BundleError extends Error {}
 
-export function readFolder(root: string, extra: Record<string, string | Buffer> = {}): BundleFile[] {
+/**
+ * A problem folder's files. A symbolic link is followed when it stays inside the folder (a dataset
+ * linked from a sibling folder); one that leads out is left out, with a note saying so, as is a
+ * broken one: a link out could expose any file of the importing machine to every evaluation.
+ */
+export function readFolder(
+  root: string,
+  extra: Record<string, string | Buffer> = {},
+  notes: string[] = [],
+): BundleFile[] {
   const base = resolve(root)
+  const realBase = realpathSync(base)
   const files: BundleFile[] = []
+  const sizes: Array<{ path: string; size: number }> = []
   let total = 0
-  const walk = (dir: string) => {
+  const walk = (dir: string, ancestors: string[]) => {
     for (const name of readdirSync(dir).sort()) {
       if (SKIP.has(name) || name.endsWith('.pyc')) continue
       const abs = join(dir, name)
-      const st = lstatSync(abs)
-      if (st.isSymbolicLink()) continue // a link could point outside the folder
-      if (st.isDirectory()) walk(abs)
-      else if (st.isFile()) {
+      const path = relative(base, abs).split(sep).join('/')
+      let st = lstatSync(abs)
+      if (st.isSymbolicLink()) {
+        let real: string
+        try {
+          real = realpathSync(abs)
+        } catch {
+          notes.push(`${path}: a broken symbolic link, left out`)
+          continue
+        }
+        if (real !== realBase && !real.startsWith(realBase + sep)) {
+          notes.push(
+            `${path} is a symbolic link to ${real}, outside the problem folder: left out (evaluations only see the folder's own files; copy it in)`,
+          )
+          continue
+        }
+        st = statSync(abs)
+      }
+      if (st.isDirectory()) {
+        const real = realpathSync(abs)
+        if (!ancestors.includes(real)) walk(abs, [...ancestors, real]) // a link back up the tree: once is enough
+      } else if (st.isFile()) {
         total += st.size
-        if (total > MAX_BUNDLE_BYTES)
-          throw new BundleError(`problem folder ${root} is larger than ${MAX_BUNDLE_BYTES >> 20} MiB`)
-        files.push({ path: relative(base, abs).split(sep).join('/'), mode: st.mode & 0o755, data: readFileSync(abs) })
+        sizes.push({ path, size: st.size })
+        if (total > MAX_BUNDLE_BYTES) {
+          const largest = sizes
+            .sort((a, b) => b.size - a.size)
+            .slice(0, 3)
+            .map((f) => `${f.path} ${(f.size / 2 ** 20).toFixed(1)} MiB`)
+          throw new BundleError(
+            `problem folder ${root} is larger than ${MAX_BUNDLE_BYTES >> 20} MiB (largest: ${largest.join(', ')}): the folder travels to every worker as one bundle, so keep large data out of it (generate it in the evaluator, or shrink it)`,
+          )
+        }
+        files.push({ path, mode: st.mode & 0o755, data: readFileSync(abs) })
       }
     }
   }
-  walk(base)
+  walk(base, [realBase])
   for (const [path, data] of Object.entries(extra)) {
     const i = files.findIndex((f) => f.path === path)
     const file = { path, mode: 0o644, data: Buffer.isBuffer(data) ? data : Buffer.from(data) }

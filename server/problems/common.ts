@@ -1,7 +1,7 @@
 // What every problem loader (native, OpenEvolve, ShinkaEvolve, KernelBench) shares: the loaded
 // problem's shape, the run settings a task's own config suggests, language detection, and the last
 // step that checks the entry and evaluator and packs the bundle.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ProblemSpec } from '../contracts/problem.ts'
 import type { Language } from '../contracts/evaluation.ts'
@@ -95,11 +95,14 @@ export function finish(
   if (seedCode === undefined && spec.signature) seedCode = ''
   if (seedCode === undefined)
     throw new ProblemLoadError(
-      `${spec.id}: the entry program ${spec.entry} does not exist (a problem without one says what the evaluator calls in "signature")`,
+      linkedOut(folder, spec.entry) ??
+        `${spec.id}: the entry program ${spec.entry} does not exist (a problem without one says what the evaluator calls in "signature")`,
     )
   const isFile = (path: string) => files.some((f) => f.path === path)
   if (!isFile(spec.evaluator) && !isEvaluatorCommand(spec.evaluator, isFile)) {
-    throw new ProblemLoadError(`${spec.id}: the evaluator ${spec.evaluator} does not exist`)
+    throw new ProblemLoadError(
+      linkedOut(folder, spec.evaluator) ?? `${spec.id}: the evaluator ${spec.evaluator} does not exist`,
+    )
   }
   let description = extra.description ?? spec.description ?? ''
   if (!description) description = fromBundle('README.md') ?? ''
@@ -115,4 +118,15 @@ export function finish(
     warnings: extra.warnings ?? [],
     unknownKeys: extra.unknownKeys ?? [],
   }
+}
+
+/** Why a file the problem names is not in its bundle when it is a link out of the folder (bundle.ts). */
+function linkedOut(folder: string, path: string): string | null {
+  const abs = join(folder, path)
+  try {
+    if (!lstatSync(abs).isSymbolicLink()) return null
+  } catch {
+    return null
+  }
+  return `${path} is a symbolic link out of the problem folder (to ${readlinkSync(abs)}): evaluations only see the folder's own files, so copy it in`
 }

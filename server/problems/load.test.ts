@@ -1,5 +1,5 @@
 // Format detection, the mapping of OpenEvolve's config.yaml and the shared library's files (no sandbox).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -254,6 +254,57 @@ describe('problem.json mistakes', () => {
     expect(() =>
       loadProblem(folder({ 'problem.json': spec({ direction: 'up' }), 'initial.py': '', 'evaluator.py': '' })),
     ).toThrow(/problem\.json: direction: [^\n]+$/)
+  })
+})
+
+describe('what a problem folder bundles', () => {
+  it('follows symbolic links that stay inside the folder and names each one it leaves out', () => {
+    const outside = folder({ 'secret.txt': 'not for evaluations\n', 'evaluator.py': 'print(1)\n' })
+    const dir = folder({ ...OE, 'real.txt': 'data\n' })
+    mkdirSync(join(dir, 'sub'))
+    writeFileSync(join(dir, 'sub', 'inner.txt'), 'inner\n')
+    symlinkSync('real.txt', join(dir, 'alias.txt'))
+    symlinkSync(join(dir, 'sub'), join(dir, 'linked-sub'))
+    symlinkSync('..', join(dir, 'sub', 'up')) // a cycle: walked once
+    symlinkSync(join(outside, 'secret.txt'), join(dir, 'secret.txt'))
+    symlinkSync(join(dir, 'gone.txt'), join(dir, 'broken.txt'))
+    const p = loadProblem(dir)
+    const files = new Map(unpackBundle(p.bundle.data).files.map((f) => [f.path, f.data.toString()]))
+    expect(files.get('alias.txt')).toBe('data\n')
+    expect(files.get('linked-sub/inner.txt')).toBe('inner\n')
+    expect([...files.keys()].some((f) => f.includes('secret'))).toBe(false)
+    expect([...files.keys()].filter((f) => f.includes('/up/'))).toEqual([])
+    expect(p.warnings).toContain(
+      `secret.txt is a symbolic link to ${join(outside, 'secret.txt')}, outside the problem folder: left out (evaluations only see the folder's own files; copy it in)`,
+    )
+    expect(p.warnings).toContain('broken.txt: a broken symbolic link, left out')
+  })
+
+  it('says that an evaluator linked from outside the folder is a link, not missing', () => {
+    const outside = folder({ 'evaluator.py': 'print(1)\n' })
+    const dir = folder({ 'initial_program.py': 'x = 1\n' })
+    symlinkSync(join(outside, 'evaluator.py'), join(dir, 'evaluator.py'))
+    expect(() => loadProblem(dir)).toThrow(
+      `evaluator.py is a symbolic link out of the problem folder (to ${join(outside, 'evaluator.py')}): evaluations only see the folder's own files, so copy it in`,
+    )
+  })
+
+  it('refuses a folder too large to bundle as bad input, naming its largest files', () => {
+    const dir = folder(OE)
+    mkdirSync(join(dir, 'data'))
+    // sparse: the size counts, the disk does not
+    writeFileSync(join(dir, 'data', 'blob.bin'), '')
+    truncateSync(join(dir, 'data', 'blob.bin'), 201 * 2 ** 20)
+    let error: unknown
+    try {
+      loadProblem(dir)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(ProblemLoadError)
+    expect((error as Error).message).toMatch(
+      /larger than 200 MiB \(largest: data\/blob\.bin 201\.0 MiB\): the folder travels/,
+    )
   })
 })
 

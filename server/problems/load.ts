@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ProblemSpec } from '../contracts/problem.ts'
-import { readFolder } from './bundle.ts'
+import { BundleError, readFolder } from './bundle.ts'
 import { finish, type LoadedProblem, ProblemLoadError } from './common.ts'
 import { isKernelBenchFile, KERNELBENCH_TOLERANCE, kernelBenchMissing, loadKernelBench } from './kernelbench.ts'
 import { loadOpenEvolve } from './openevolve.ts'
@@ -42,6 +42,16 @@ export function detectFormat(path: string): { format: ProblemFormat; entry?: str
 
 /** Loads a problem folder (any format) or a KernelBench task file. */
 export function loadProblem(pathIn: string): LoadedProblem {
+  try {
+    return loadAny(pathIn)
+  } catch (e) {
+    // a folder too large to bundle is the user's input to fix, like any other problem with the folder
+    if (e instanceof BundleError) throw new ProblemLoadError(e.message)
+    throw e
+  }
+}
+
+function loadAny(pathIn: string): LoadedProblem {
   const path = resolve(pathIn)
   if (!existsSync(path)) throw new ProblemLoadError(`${pathIn}: no such file or folder`)
   const found = detectFormat(path)
@@ -89,8 +99,9 @@ function loadNative(folder: string): LoadedProblem {
         : `${file}: ${count} issue${count > 1 ? 's' : ''}:\n  ${lines.join('\n  ')}`,
     )
   }
-  return finish(folder, parsed.data, withSharedFiles(parsed.data, readFolder(folder)), {
-    warnings: unknown.map((k) => `problem.json: ${describeUnknownKey(k)}`),
+  const links: string[] = []
+  return finish(folder, parsed.data, withSharedFiles(parsed.data, readFolder(folder, {}, links)), {
+    warnings: [...unknown.map((k) => `problem.json: ${describeUnknownKey(k)}`), ...links],
     unknownKeys: unknown,
   })
 }

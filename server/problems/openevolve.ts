@@ -416,7 +416,7 @@ export function loadOpenEvolve(folder: string, initial: string): LoadedProblem {
     throw new ProblemLoadError(`${folder}: ${i.path.join('.')}: ${i.message}`)
   }
   mapping.warnings.push('OpenEvolve evaluators import the candidate: they cannot keep held-out data from it')
-  const files = readFolder(folder, { 'problem.json': JSON.stringify(parsed.data, null, 2) })
+  const files = readFolder(folder, { 'problem.json': JSON.stringify(parsed.data, null, 2) }, mapping.warnings)
   return finish(folder, parsed.data, files, {
     runDefaults: mapping.defaults,
     mapped: mapping.mapped,

@@ -39,6 +39,6 @@ export function loadShinka(folder: string, initial: string): LoadedProblem {
   const parsed = ProblemSpec.parse(spec)
   if (language === 'python')
     warnings.push('ShinkaEvolve evaluators import the candidate: they cannot keep held-out data from it')
-  const files = readFolder(folder, { 'problem.json': JSON.stringify(parsed, null, 2) })
+  const files = readFolder(folder, { 'problem.json': JSON.stringify(parsed, null, 2) }, warnings)
   return finish(folder, parsed, files, { warnings })
 }
