@@ -9,6 +9,8 @@ describe('JSON for jsonb', () => {
     expect(out).toEqual({ 'k\ufffd': ['a\ufffdb', '\\u0000', '\\\ufffd', 1], plain: 'x' })
     expect(pgJson({ a: 'no nul' })).toBe(JSON.stringify({ a: 'no nul' }))
     expect(pgText('a\u0000\u0000')).toBe('a\ufffd\ufffd')
+    // lone halves of a surrogate pair are replaced, a whole pair and a tab kept
+    expect(JSON.parse(pgJson({ s: 'a\udc80b\ud83dc😀\t' }))).toEqual({ s: 'a\ufffdb\ufffdc😀\t' })
   })
 
   it('is what PostgreSQL takes where the raw JSON is refused', async () => {
@@ -18,6 +20,9 @@ describe('JSON for jsonb', () => {
       await expect(db.sql('SELECT $1::jsonb AS v', [JSON.stringify(value)])).rejects.toThrow(/Unicode escape/)
       const [row] = await db.sql<{ v: { stderr: string } }>('SELECT $1::jsonb AS v', [pgJson(value)])
       expect(row!.v.stderr).toBe('hello\ufffdworld')
+      await expect(db.sql('SELECT $1::jsonb AS v', [JSON.stringify({ s: '\udc80' })])).rejects.toThrow()
+      const [lone] = await db.sql<{ v: { s: string } }>('SELECT $1::jsonb AS v', [pgJson({ s: '\udc80' })])
+      expect(lone!.v.s).toBe('\ufffd')
     } finally {
       await cleanup()
     }
