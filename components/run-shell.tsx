@@ -3,7 +3,7 @@
 // run controls (pause, resume, stop) and the tabs. The live state is provided to every tab.
 import { useMutation, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
-import { usePathname } from 'next/navigation'
+import { usePathname, useRouter } from 'next/navigation'
 import { useState, type ReactNode } from 'react'
 import { drivenByNow, engineMissing } from '../client-safe/live-store.ts'
 import { WatchButton } from './notifications.tsx'
@@ -177,11 +177,24 @@ function RunActions({
   const { can } = useRole()
   const [more, setMore] = useState('')
   const done = () => void qc.invalidateQueries({ queryKey: trpc.runs.overview.queryKey({ runId }) })
-  const pause = useMutation(trpc.runs.pause.mutationOptions({ onSuccess: done }))
+  // a pause is a command the engine applies at its next step (a cold start's batch may take a while):
+  // said until the run is no longer active
+  const [pauseAsked, setPauseAsked] = useState(false)
+  const pause = useMutation(
+    trpc.runs.pause.mutationOptions({
+      onSuccess: () => {
+        setPauseAsked(true)
+        done()
+      },
+    }),
+  )
   const stop = useMutation(trpc.runs.stop.mutationOptions({ onSuccess: done }))
   const resume = useMutation(trpc.runs.resume.mutationOptions({ onSuccess: done }))
+  const router = useRouter()
+  const remove = useMutation(trpc.runs.delete.mutationOptions({ onSuccess: () => router.push('/runs') }))
   const active = ['created', 'cold-start', 'evolving'].includes(status)
-  const err = pause.error ?? stop.error ?? resume.error
+  if (pauseAsked && !active) setPauseAsked(false)
+  const err = pause.error ?? stop.error ?? resume.error ?? remove.error
   if (!can('admin')) return <span className="muted small">Admins pause, resume and stop runs.</span>
   const target = Math.max(
     evaluations + 1,
@@ -190,8 +203,11 @@ function RunActions({
   return (
     <div className="row" style={{ alignItems: 'flex-end' }}>
       {active && (
-        <button onClick={() => pause.mutate({ runId })} disabled={pause.isPending || status === 'created'}>
-          Pause
+        <button
+          onClick={() => pause.mutate({ runId })}
+          disabled={pause.isPending || pauseAsked || status === 'created'}
+        >
+          {pauseAsked ? 'Pausing…' : 'Pause'}
         </button>
       )}
       {bestId && (
@@ -240,6 +256,22 @@ function RunActions({
           disabled={stop.isPending}
         >
           Stop
+        </button>
+      )}
+      {!active && (
+        <button
+          className="danger"
+          onClick={() => {
+            if (
+              window.confirm(
+                `Delete this run and its ${evaluations} evaluated candidates, with its events, metrics and hints? This cannot be undone.`,
+              )
+            )
+              remove.mutate({ runId })
+          }}
+          disabled={remove.isPending}
+        >
+          Delete
         </button>
       )}
       {err && (

@@ -75,6 +75,21 @@ async function waitForStatus(status: string, timeoutMs = 180_000) {
   }
 }
 
+/** the stopped run's engine lets go of it (its lease) once it has written its last rows */
+async function waitForUndriven(timeoutMs = 180_000) {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const r = await h.server.app.db.prisma.run.findUniqueOrThrow({ where: { id: runId } })
+    if (
+      ['stopped', 'completed', 'failed'].includes(r.status) &&
+      (!r.leaseUntil || r.leaseUntil.getTime() <= Date.now())
+    )
+      return
+    if (Date.now() > end) throw new Error(`run still driven: ${r.status}, lease ${r.leaseOwner}`)
+    await new Promise((res) => setTimeout(res, 300))
+  }
+}
+
 const steps: Step[] = [
   {
     path: 'problems.import',
@@ -370,6 +385,31 @@ const steps: Step[] = [
     kind: 'update',
     target: () => ids.token,
   },
+  // ---- deletions, last: the run's rows are gone after it
+  {
+    path: 'runs.delete',
+    as: 'admin',
+    input: () => ({ runId }),
+    action: 'run.delete',
+    kind: 'delete',
+    target: () => runId,
+  },
+  {
+    path: 'problems.delete',
+    as: 'admin',
+    input: async () => {
+      // a problem of its own: the audited one still has the fork's run
+      const dir = join(root, 'to-delete')
+      cpSync(ids.problemDir!, dir, { recursive: true })
+      const spec = JSON.parse(readFileSync(join(dir, 'problem.json'), 'utf8'))
+      writeFileSync(join(dir, 'problem.json'), JSON.stringify({ ...spec, id: 'audit-delete-me' }))
+      await call('problems.import', 'admin', { path: dir })
+      return { id: 'audit-delete-me' }
+    },
+    action: 'problem.delete',
+    kind: 'delete',
+    target: () => 'audit-delete-me',
+  },
 ]
 
 describe('the audit log', () => {
@@ -405,6 +445,7 @@ describe('the audit log', () => {
         ids.lesson2 = (await lesson(candidates[2]!, 0.4)).id
       }
       if (step.path === 'runs.resume') await waitForStatus('paused')
+      if (step.path === 'runs.delete') await waitForUndriven()
       const before = await h.server.app.db.prisma.auditEvent.findFirst({
         orderBy: { id: 'desc' },
         select: { id: true },

@@ -45,6 +45,30 @@ function resultShapes() {
 }
 
 describe('fm-agent CLI', () => {
+  it('deletes a run by the start of its id, then its problem; refuses what is still in use, as bad input', async () => {
+    const dir = tempDir()
+    const problem = join(tempDir(), 'to-delete')
+    cpSync(join(FIXTURES, 'curve-fit'), problem, { recursive: true })
+    const spec = JSON.parse(readFileSync(join(problem, 'problem.json'), 'utf8'))
+    writeFileSync(join(problem, 'problem.json'), JSON.stringify({ ...spec, id: 'cli-delete-me' }))
+    const run = await cli(['run', problem, '--operators', 'local', '--max-evals', '4', '--json', '--data-dir', dir])
+    expect(run.code, run.stderr).toBe(0)
+    const inUse = await cli(['problem', 'delete', 'cli-delete-me', '--data-dir', dir])
+    expect([inUse.code, inUse.stderr.trim()]).toEqual([
+      2,
+      'fm-agent: 1 run of "cli-delete-me" must be deleted first (fm-agent runs delete <runId>, or the run\'s page)',
+    ])
+    const runId = run.json.runId as string
+    const del = await cli(['runs', 'delete', runId.slice(0, 8), '--json', '--data-dir', dir])
+    expect(del.code, del.stderr).toBe(0)
+    expect(del.json).toEqual({ id: runId, problemId: 'cli-delete-me', candidates: 4 })
+    expect((await cli(['runs', '--json', '--data-dir', dir])).json).toEqual([])
+    const again = await cli(['runs', 'delete', runId, '--data-dir', dir])
+    expect([again.code, again.stderr]).toEqual([2, `fm-agent: no run "${runId}"\n`])
+    const gone = await cli(['problem', 'delete', 'cli-delete-me', '--data-dir', dir])
+    expect([gone.code, gone.stdout.trim()]).toEqual([0, 'deleted problem cli-delete-me'])
+  })
+
   it('lists the built-in problems with direction and reference', async () => {
     const r = await cli(['problems', '--json', '--data-dir', tempDir()])
     expect(r.code, r.stderr).toBe(0)

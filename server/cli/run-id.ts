@@ -1,6 +1,6 @@
 // A run named on the command line: its full id, or the start of it as progress lines print it.
 import type { ApiClient } from '../api/client.ts'
-import { UsageError } from './args.ts'
+import { InputError } from './args.ts'
 
 const FULL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -10,6 +10,6 @@ export async function resolveRunId(api: ApiClient, text: string): Promise<string
   if (FULL_ID.test(t) || !/^[0-9a-f-]{4,35}$/.test(t)) return text
   const rows = await api.query<Array<{ id: string }>>('runs.list', { idPrefix: t, limit: 2 })
   if (rows.length === 1) return rows[0]!.id
-  if (rows.length === 0) throw new UsageError(`no run "${text}" (fm-agent runs lists them)`)
-  throw new UsageError(`"${text}" is the start of more than one run id; give more of it (fm-agent runs lists them)`)
+  if (rows.length === 0) throw new InputError(`no run "${text}" (fm-agent runs lists them)`)
+  throw new InputError(`"${text}" is the start of more than one run id; give more of it (fm-agent runs lists them)`)
 }

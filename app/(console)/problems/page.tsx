@@ -1,12 +1,15 @@
 'use client'
-import { useQuery } from '@tanstack/react-query'
+import { useMutation, useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
-import { useTRPC } from '../../../components/trpc.tsx'
+import { useRole } from '../../../components/run-ui.tsx'
+import { errorMessage, useTRPC } from '../../../components/trpc.tsx'
 import { mergedFix } from '../../../client-safe/needs.ts'
 
 export default function ProblemsPage() {
   const trpc = useTRPC()
   const problems = useQuery(trpc.problems.list.queryOptions())
+  const { can } = useRole()
+  const remove = useMutation(trpc.problems.delete.mutationOptions({ onSettled: () => void problems.refetch() }))
   const blocked = (problems.data ?? []).filter((p) => p.runnable && !p.runnable.ok && !p.runnable.gpu)
   const fix = mergedFix(blocked.map((p) => p.runnable!))
   return (
@@ -22,6 +25,11 @@ export default function ProblemsPage() {
               Fix on the server: <code>{fix}</code> (or restart with <code>npm start</code> as root, which installs it).
             </>
           )}
+        </div>
+      )}
+      {remove.error && (
+        <div className="alert error" role="alert" data-testid="problem-delete-error">
+          {errorMessage(remove.error)}
         </div>
       )}
       <div className="card" style={{ overflowX: 'auto' }}>
@@ -47,6 +55,7 @@ export default function ProblemsPage() {
                   <th>language</th>
                   <th>runs here</th>
                   <th>source of the reference</th>
+                  {can('admin') && <th />}
                 </tr>
               </thead>
               <tbody>
@@ -100,6 +109,27 @@ export default function ProblemsPage() {
                         {p.reference?.source ?? ''}
                       </div>
                     </td>
+                    {can('admin') && (
+                      <td>
+                        {!p.builtin && (
+                          <button
+                            className="small danger"
+                            aria-label={`delete problem ${p.id}`}
+                            disabled={remove.isPending}
+                            onClick={() => {
+                              if (
+                                window.confirm(
+                                  `Delete the imported problem ${p.id}? Its knowledge documents are kept. Runs of it must be deleted first.`,
+                                )
+                              )
+                                remove.mutate({ id: p.id })
+                            }}
+                          >
+                            Delete
+                          </button>
+                        )}
+                      </td>
+                    )}
                   </tr>
                 ))}
               </tbody>

@@ -11,6 +11,7 @@ import {
   summarize,
 } from '../../services/problem-catalog.ts'
 import { audit } from '../../services/audit.ts'
+import { deleteProblem } from '../../services/deletion.ts'
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts'
 
 export const ProblemIdInput = z.object({ id: ProblemId })
@@ -29,6 +30,18 @@ export const problemsRouter = router({
       warnings: row.warnings,
       spec: row.spec,
     }
+  }),
+  /** an imported problem no run uses; its knowledge documents stay, unscoped */
+  delete: adminProcedure.input(ProblemIdInput).mutation(async ({ ctx, input }) => {
+    const r = await deleteProblem(ctx.app.db, input.id)
+    await audit(ctx.app.db.prisma, ctx.actor, {
+      action: 'problem.delete',
+      targetType: 'problem',
+      targetId: input.id,
+      before: { id: input.id },
+      after: r,
+    })
+    return r
   }),
   /** a folder on the server's machine (native, OpenEvolve or ShinkaEvolve format), or a KernelBench task file */
   import: adminProcedure.input(ImportProblemInput).mutation(async ({ ctx, input }) => {

@@ -12,6 +12,7 @@ import {
 } from '../../steering/interventions.ts'
 import { ESCALATIONS } from '../../engine/escalations.ts'
 import { refusePending, runIsActive } from '../../runs/commands.ts'
+import { deleteRun } from '../../services/deletion.ts'
 import { TtlCache, runVersion } from '../../queries/cache.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../queries/run-data.ts'
 import { compareRuns } from '../../queries/compare-data.ts'
@@ -213,6 +214,18 @@ export const runsRouter = router({
       after: { status: 'stopped' },
     })
     return { ok: true, command: c }
+  }),
+  /** a run no engine drives, with everything it made (server/services/deletion.ts) */
+  delete: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
+    const r = await deleteRun(ctx.app.db, input.runId)
+    await audit(ctx.app.db.prisma, ctx.actor, {
+      action: 'run.delete',
+      targetType: 'run',
+      targetId: input.runId,
+      runId: input.runId,
+      before: { problemId: r.problemId, candidates: r.candidates },
+    })
+    return r
   }),
   /** the problem's files (evaluator, held-out data) only for admins, who may import problem folders */
   export: viewerProcedure

@@ -15,6 +15,7 @@ import type { Env } from '../../env.ts'
 import type { Logger } from '../../log.ts'
 import { importProblem } from '../../services/problem-catalog.ts'
 import type { Command } from '../main.ts'
+import type { DeletedProblem } from '../../services/deletion.ts'
 
 /**
  * Stores a problem folder (or KernelBench task file) without starting a run: in this process's
@@ -43,18 +44,46 @@ async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDi
   }
 }
 
+async function removeProblem(id: string, ctx: { env: Env; log: Logger; dataDir: string }) {
+  const api = await connectApi({
+    dataDir: ctx.dataDir,
+    databaseUrl: ctx.env.DATABASE_URL,
+    log: ctx.log,
+    syncProblems: false,
+  })
+  try {
+    return await api.mutate<DeletedProblem>('problems.delete', { id })
+  } catch (e) {
+    throw requestError(e as Error)
+  } finally {
+    await api.close()
+  }
+}
+
 export const problem: Command = {
   summary:
-    "problem check <folder|file>: detect a problem's format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program); problem import <folder|file>: store it, to start runs of it by id (fm-agent run, the console)",
+    "problem check <folder|file>: detect a problem's format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program); problem import <folder|file>: store it, to start runs of it by id (fm-agent run, the console); problem delete <id>: remove an imported problem no run uses",
   usage:
-    'fm-agent problem check <folder|kernelbench-task.py> [--json]\n       fm-agent problem import <folder|kernelbench-task.py> [--json] [--data-dir DIR]',
+    'fm-agent problem check <folder|kernelbench-task.py> [--json]\n       fm-agent problem import <folder|kernelbench-task.py> [--json] [--data-dir DIR]\n       fm-agent problem delete <id> [--json] [--data-dir DIR]',
   async run({ argv, env, log, out, dataDir }) {
     const { values, positionals } = parse('problem', argv, { json: { type: 'boolean' } }, 2)
-    if (positionals[0] !== 'check' && positionals[0] !== 'import')
+    if (!['check', 'import', 'delete'].includes(positionals[0] ?? ''))
       throw new UsageError(
-        positionals[0] ? `unknown subcommand "problem ${positionals[0]}"` : 'missing subcommand (check or import)',
+        positionals[0]
+          ? `unknown subcommand "problem ${positionals[0]}"`
+          : 'missing subcommand (check, import or delete)',
       )
     const target = positionals[1]
+    if (positionals[0] === 'delete') {
+      if (!target) throw new UsageError('which problem? (its id: fm-agent problems lists them)')
+      const r = await removeProblem(target, { env, log, dataDir: dataDir(values) })
+      out(
+        values.json
+          ? JSON.stringify(r)
+          : `deleted problem ${r.id}${r.documentsUnscoped ? `; its ${r.documentsUnscoped} knowledge document(s) are kept, now for every problem` : ''}`,
+      )
+      return 0
+    }
     if (!target) throw new UsageError('which folder (or KernelBench task file)?')
     if (positionals[0] === 'import') {
       const r = await storeProblem(target, { env, log, dataDir: dataDir(values) })
