@@ -21,8 +21,8 @@ export class WatchedCli {
   private readonly exited: Promise<void>
   private waiters: Array<() => void> = []
 
-  constructor(args: string[], env: Record<string, string | undefined> = {}) {
-    this.child = startCli(args, env)
+  constructor(args: string[], env: Record<string, string | undefined> = {}, opts: { group?: boolean } = {}) {
+    this.child = startCli(args, env, opts)
     this.child.stdout!.on('data', (d) => (this.stdout += d))
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d

@@ -13,10 +13,16 @@ export interface CliResult {
   json: any
 }
 
-export function startCli(args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
+/** `group`: in a process group of its own, as a terminal starts a command (a Ctrl-C signals all of it) */
+export function startCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: { group?: boolean } = {},
+): ChildProcess {
   return spawn(process.execPath, [FM_AGENT, ...args], {
     env: { ...process.env, DATABASE_URL: '', FM_LOG: 'info', ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: !!opts.group,
   })
 }
 

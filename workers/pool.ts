@@ -214,6 +214,11 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
     })
     c.proc = proc
     c.pid = proc.pid
+    // a send to a child that is exiting fails asynchronously, as an 'error' event: with no listener
+    // it would crash this process (a terminal's Ctrl-C reaches the children at the same time as us)
+    proc.on('error', (e) => {
+      if (!closing) log(`[${name}] worker ${c.id}: ${e.message}`)
+    })
     proc.on('message', (m: ChildMessage) => {
       c.lastHeartbeat = Date.now()
       switch (m.t) {
@@ -431,7 +436,10 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
                 clearTimeout(t)
                 done()
               })
-              if (proc.connected) proc.send({ t: 'stop' } satisfies ParentMessage)
+              if (proc.connected)
+                proc.send({ t: 'stop' } satisfies ParentMessage, (e) => {
+                  if (e) proc.kill('SIGKILL') // gone meanwhile
+                })
               else proc.kill('SIGKILL')
             }),
         ),

@@ -71,10 +71,15 @@ function heldRunning(): boolean {
 
 /** `fm-agent run` in a new data folder, with a progress line after each result. */
 function startRun(hold: boolean, maxEvals: number, ...extra: string[]) {
+  return startRunWith({}, hold, maxEvals, ...extra)
+}
+
+function startRunWith(opts: { group?: boolean }, hold: boolean, maxEvals: number, ...extra: string[]) {
   const dataDir = join(tempDir(), 'data')
   const p = new WatchedCli(
     ['run', problem(hold), '--operators', 'local', '--max-evals', String(maxEvals), ...extra, '--data-dir', dataDir],
     { FM_LOG: 'debug', FM_WORKERS: '2' },
+    opts,
   )
   return { p, dataDir }
 }
@@ -110,6 +115,16 @@ describe('Ctrl-C on fm-agent run', () => {
     const c = await candidates(dataDir, r.json.runId)
     expect(c.evaluated).toBe(r.json.evaluations)
     expect(c.withdrawn).toBeGreaterThan(0)
+  }, 300_000)
+
+  it("a terminal's Ctrl-C, which reaches the workers too, stops the run the same way", async () => {
+    const { p } = startRunWith({ group: true }, true, 200, '--json')
+    expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 1 && heldRunning())).toBe(true)
+    process.kill(-p.child.pid!, 'SIGINT')
+    const r = await p.done()
+    expect(r.code, r.stderr).toBe(130)
+    expect(r.stderr).not.toMatch(/Unhandled 'error'|EPIPE/)
+    expect(r.json.status).toBe('stopped')
   }, 300_000)
 
   it('while a run goes, other commands reach it through its data folder', async () => {
