@@ -69,6 +69,28 @@ describe('fm-agent CLI', () => {
     expect([gone.code, gone.stdout.trim()]).toEqual([0, 'deleted problem cli-delete-me'])
   })
 
+  it('a --config file is checked as problem.json is: every invalid value, and unknown keys with what they meant', async () => {
+    const dir = tempDir()
+    const file = join(dir, 'run.json')
+    writeFileSync(file, JSON.stringify({ islands: 'two', budget: { maxEvals: 'ten' }, exploraton: 0.3 }))
+    const r = await cli([
+      'run',
+      join(FIXTURES, 'curve-fit'),
+      '--operators',
+      'local',
+      '--config',
+      file,
+      '--data-dir',
+      dir,
+    ])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`--config ${file}: 2 issues:`)
+    expect(r.stderr).toMatch(/^ {2}islands: .*expected number, received string$/m)
+    expect(r.stderr).toMatch(/^ {2}budget\.maxEvals: .*expected number, received string$/m)
+    expect(r.stderr).toContain('"exploraton" is not a known key and is ignored; did you mean "exploration"?')
+    expect(r.stderr).not.toContain('Usage:')
+  })
+
   it('lists the built-in problems with direction and reference', async () => {
     const r = await cli(['problems', '--json', '--data-dir', tempDir()])
     expect(r.code, r.stderr).toBe(0)

@@ -5,13 +5,14 @@ import { connectApi } from '../../api/client.ts'
 import { parseModelSpec } from '../../../client-safe/model-config.ts'
 import { importProblem } from '../../services/problem-catalog.ts'
 import {
+  RunConfig,
   SEED_PROGRAM_MAX_CHARS,
-  type RunConfig,
   type RunConfigInput,
   type SeedProgram,
 } from '../../../client-safe/run-config.ts'
 import { createRun } from '../../runs/service.ts'
 import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
+import { describeIssues, describeUnknownKey, relevantIssues, unknownKeys } from '../../problems/spec-issues.ts'
 import type { Command } from '../main.ts'
 import {
   driveLocally,
@@ -76,6 +77,7 @@ export const run: Command = {
       }
       if (typeof fileConfig !== 'object' || Array.isArray(fileConfig))
         throw new UsageError(`--config ${values.config}: expected an object of run settings`)
+      fileConfig = checkConfigFile(values.config as string, fileConfig, log)
     }
     // neither --model nor --operators: the run config's choice, else the problem's own models
     // (an OpenEvolve config.yaml's llm.models), else the offline operators
@@ -192,4 +194,25 @@ function readSeedProgram(file: string): SeedProgram {
       `--seed-program ${file}: larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`,
     )
   return { code, label: basename(file).slice(0, 200) }
+}
+
+/**
+ * A run config file as problem.json is checked: every invalid value named with its path, and each key
+ * the schema does not know warned about with the one it most likely meant (parsing alone drops it,
+ * leaving the default in force under a typo such as "exploraton").
+ */
+function checkConfigFile(file: string, raw: RunConfigInput, log: { warn(msg: string): void }): RunConfigInput {
+  const parsed = RunConfig.safeParse(raw)
+  const unknown = unknownKeys(RunConfig, raw)
+  if (!parsed.success) {
+    const lines = [...describeIssues(parsed.error, RunConfig, raw), ...unknown.map(describeUnknownKey)]
+    const n = relevantIssues(parsed.error).length
+    throw new InputError(
+      lines.length === 1
+        ? `--config ${file}: ${lines[0]}`
+        : `--config ${file}: ${n} issue${n > 1 ? 's' : ''}:\n  ${lines.join('\n  ')}`,
+    )
+  }
+  for (const k of unknown) log.warn(`--config ${file}: ${describeUnknownKey(k)}`)
+  return raw
 }
