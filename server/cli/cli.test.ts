@@ -244,6 +244,27 @@ describe('fm-agent CLI', () => {
     expect(broken.stdout).toMatch(/held-out stage \(two other instances\): seed INVALID; error \(crash: .*HELD_SCALES/)
   })
 
+  it("problem check shows an invalid seed's other artifacts, the evaluator's stderr among them", async () => {
+    const check = resultShapes()
+    const text = await check(
+      'import sys\nsys.stderr.write("Traceback: the real cause\\n")\nprint(json.dumps({"valid": False, "artifacts": {"feedback": "failed", "log": "step 3 diverged"}}))',
+    )
+    expect(text).toContain('feedback: failed')
+    expect(text).toContain('log: step 3 diverged')
+    expect(text).toContain('stderr: Traceback: the real cause')
+    const json = JSON.parse(
+      (
+        await check('print(json.dumps({"valid": True, "metrics": {"loss": 1}, "artifacts": {"log": "ok"}}))', [
+          '--json',
+        ])
+      )
+        .trim()
+        .split('\n')
+        .pop()!,
+    )
+    expect(json.artifacts).toEqual({ log: 'ok' })
+  })
+
   it('a primary metric after 250 others scores; a missing one is counted among all the evaluator reported', async () => {
     const check = resultShapes()
     expect(

@@ -207,6 +207,8 @@ export const problem: Command = {
         mapped: p.mapped,
         warnings: p.warnings,
         unknownKeys: p.unknownKeys,
+        /** everything else the evaluator (or the sandbox) said: stderr, stdout, the evaluator's own diagnostics */
+        artifacts: Object.fromEntries(Object.entries(artifacts).filter(([k]) => k !== 'feedback')),
         /** the address-space limit evaluations get when a floor raises limits.memoryMb, else null */
         memoryFloorMb: floor?.mb ?? null,
         isolation: isolation.level,
@@ -235,6 +237,7 @@ export const problem: Command = {
             ignored,
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
             summary.feedback ? `feedback: ${clipReason(String(summary.feedback), 2000)}` : '',
+            artifactLines(summary.artifacts, false),
           ]
             .filter(Boolean)
             .join('\n'),
@@ -250,6 +253,7 @@ export const problem: Command = {
             summary.cpuCheck ? String(summary.cpuCheck) : '',
             r.error ? `error (${r.error.kind}): ${r.error.message}` : '',
             summary.feedback ? `feedback: ${clipReason(String(summary.feedback), 2000)}` : '',
+            artifactLines(summary.artifacts, !summary.valid),
             held
               ? `held-out stage${spec.heldOut?.description ? ` (${spec.heldOut.description})` : ''}: seed ${held.valid ? `valid, ${spec.primaryMetric} = ${held.score}` : 'INVALID'}${held.error ? `; error (${held.error})` : ''}${held.feedback ? `; feedback: ${clipReason(String(held.feedback), 2000)}` : ''}`
               : '',
@@ -265,6 +269,24 @@ export const problem: Command = {
       rmSync(cacheDir, { recursive: true, force: true })
     }
   },
+}
+
+/**
+ * The evaluator's other artifacts: named when the seed is valid, with the end of each when it is not
+ * (a stderr's traceback is where the cause is, which the feedback line alone may not hold).
+ */
+function artifactLines(artifacts: Record<string, unknown>, detailed: boolean): string {
+  const names = Object.keys(artifacts)
+  if (!names.length) return ''
+  if (!detailed) return `artifacts: ${names.join(', ')} (--json has them)`
+  return names
+    .map((k) => {
+      const v = artifacts[k]
+      const text = (typeof v === 'string' ? v : JSON.stringify(v)).trimEnd()
+      const tail = text.length > 1500 ? `…${text.slice(-1500)}` : text
+      return `${k}:${tail.includes('\n') ? `\n${tail.replace(/^/gm, '  ')}` : ` ${tail}`}`
+    })
+    .join('\n')
 }
 
 /** A program with nothing in it, in the problem's language (what a seedless problem's evaluator is checked on). */
