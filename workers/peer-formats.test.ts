@@ -210,6 +210,14 @@ describe('ShinkaEvolve evaluators in the sandbox', () => {
     const crash = await shared.runner.run(makeJob(q, 'x = 2\n'))
     expect(crash.error?.kind).toBe('crash')
     expect(String(crash.artifacts.stderr)).toMatch(/evaluate\.py wrote no metrics\.json \(missing\)/)
+    // one that ends without an error but writes nothing is told what it must write
+    const silent = await shared.runner.run(
+      makeJob(folder({ 'initial.py': 'x = 1\n', 'evaluate.py': 'pass\n' }), 'x = 2\n'),
+    )
+    expect([silent.valid, silent.error?.kind]).toEqual([false, undefined])
+    expect(String(silent.artifacts.feedback)).toMatch(
+      /evaluate\.py wrote no metrics\.json \(missing\); it runs as `evaluate\.py --program_path P --results_dir D` and must write/,
+    )
   })
 
   it('early stopping skips runs once the scores settle the threshold; run_workers runs in parallel processes', async () => {

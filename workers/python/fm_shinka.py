@@ -115,8 +115,17 @@ def main(argv=None):
     correct, c_err = _read_json(os.path.join(results_dir, 'correct.json'))
     if metrics is None or not isinstance(metrics, dict):
         # no result: a crash of evaluate.py itself (its traceback is on stderr)
-        sys.stderr.write(f'evaluate.py wrote no metrics.json ({m_err or "not a JSON object"}) and exited with status {status}\n')
-        sys.exit(status or 1)
+        why = (
+            f'evaluate.py wrote no metrics.json ({m_err or "not a JSON object"}); it runs as '
+            '`evaluate.py --program_path P --results_dir D` and must write metrics.json (and correct.json) into D'
+        )
+        if status:
+            sys.stderr.write(why + '\n')
+            sys.exit(status)
+        # it ended as if it had succeeded: a result that says what is missing, not a crash with no cause
+        real_stdout.write(json.dumps({'valid': False, 'error': why}) + '\n')
+        real_stdout.flush()
+        return
     if c_err:
         correct = {'correct': False, 'error': f'evaluate.py wrote no correct.json ({c_err})'}
     out = convert(metrics, correct, [f for f in args.features.split(',') if f])

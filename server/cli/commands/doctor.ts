@@ -19,7 +19,7 @@ import {
 import { evaluationFolders } from '../../../workers/runner.ts'
 import { cannotBuildMessage, type ConsoleBuild, consoleBuild, INSTALL_ROOT } from '../../next-build.ts'
 import { detectIsolation, type IsolationReport } from '../../../workers/sandbox.ts'
-import { parse, UsageError } from '../args.ts'
+import { InputError, parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 
 export interface DoctorReport {
@@ -121,7 +121,7 @@ export const doctor: Command = {
       try {
         specs.push({ spec: folderSpec(resolve(folder)), builtin: false })
       } catch (e) {
-        throw new UsageError(`${folder}: ${(e as Error).message}`)
+        throw new InputError(`${folder}: ${(e as Error).message}`)
       }
     }
     // a machine without a GPU is not meant to run GPU problems: they do not make it unready

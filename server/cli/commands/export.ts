@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { connectApi } from '../../api/client.ts'
 import { exportRun } from '../../runs/service.ts'
-import { parse, UsageError } from '../args.ts'
+import { InputError, parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { resolveRunId } from '../run-id.ts'
 
@@ -22,7 +22,7 @@ export const exportCommand: Command = {
       } else out(text)
       return 0
     } catch (e) {
-      if ((e as Error).message.startsWith('no run')) throw new UsageError((e as Error).message)
+      if ((e as Error).message.startsWith('no run')) throw new InputError((e as Error).message)
       throw e
     } finally {
       await api.close()

@@ -2,7 +2,7 @@ import { gapText, heldOutScored, overfitRule } from '../../../client-safe/held-o
 import { connectApi } from '../../api/client.ts'
 import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
 import { createBackend } from '../../runs/evaluation-backend.ts'
-import { intOption, parse, requestError, UsageError } from '../args.ts'
+import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { resolveRunId } from '../run-id.ts'
 
@@ -62,7 +62,7 @@ export const heldOut: Command = {
         )
       const before = await report()
       if (!before.declared)
-        throw new UsageError(`run ${runId}: its problem declares no held-out stage ("heldOut" in problem.json)`)
+        throw new InputError(`run ${runId}: its problem declares no held-out stage ("heldOut" in problem.json)`)
       if (!values.report) {
         if (api.remote) {
           // the server evaluates with its workers; follow its report until nothing is queued

@@ -15,7 +15,8 @@ export const importCommand: Command = {
     try {
       data = JSON.parse(readFileSync(positionals[0], 'utf8'))
     } catch (e) {
-      throw new InputError(`${positionals[0]}: ${(e as Error).message}`)
+      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message
+      throw new InputError(`${positionals[0]}: ${why}`)
     }
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log })
     try {

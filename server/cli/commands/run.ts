@@ -73,10 +73,12 @@ export const run: Command = {
       try {
         fileConfig = YAML.parse(readFileSync(values.config as string, 'utf8')) ?? {}
       } catch (e) {
-        throw new UsageError(`--config ${values.config}: ${(e as Error).message}`)
+        throw new InputError(
+          `--config ${values.config}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+        )
       }
       if (typeof fileConfig !== 'object' || Array.isArray(fileConfig))
-        throw new UsageError(`--config ${values.config}: expected an object of run settings`)
+        throw new InputError(`--config ${values.config}: expected an object of run settings`)
       fileConfig = checkConfigFile(values.config as string, fileConfig, log)
     }
     // neither --model nor --operators: the run config's choice, else the problem's own models
@@ -184,13 +186,13 @@ function readSeedProgram(file: string): SeedProgram {
       throw new Error(`larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`)
     code = readFileSync(file, 'utf8')
   } catch (e) {
-    throw new UsageError(
+    throw new InputError(
       `--seed-program ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
     )
   }
-  if (!code.trim()) throw new UsageError(`--seed-program ${file}: the file is empty`)
+  if (!code.trim()) throw new InputError(`--seed-program ${file}: the file is empty`)
   if (code.length > SEED_PROGRAM_MAX_CHARS)
-    throw new UsageError(
+    throw new InputError(
       `--seed-program ${file}: larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`,
     )
   return { code, label: basename(file).slice(0, 200) }

@@ -1,6 +1,6 @@
 import { connectApi } from '../../api/client.ts'
 import { Role } from '../../auth/roles.ts'
-import { parse, UsageError } from '../args.ts'
+import { InputError, parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 
 export const user: Command = {
@@ -29,7 +29,7 @@ export const user: Command = {
           name: values.name,
         })
         .catch((e: Error) => {
-          throw new UsageError(e.message)
+          throw new InputError(e.message)
         })
       out(
         values.json
