@@ -65,6 +65,7 @@ describe("OpenEvolve's config.yaml", () => {
           'evaluator:',
           '  timeout: 12',
           '  memory_limit_mb: 1024',
+          '  cascade_thresholds: 0.5',
           'prompt:',
           '  system_message: system_message',
           'frobnicate: 1',
@@ -85,6 +86,7 @@ describe("OpenEvolve's config.yaml", () => {
     expect(w).toMatch(/"database\.num_islands" must be a whole number from 1 to 64; ignored/)
     expect(w).toMatch(/"database\.migration_rate" must be a number from 0 to 1; ignored/)
     expect(w).toMatch(/"frobnicate" has no equivalent here and is ignored/)
+    expect(w).toContain('evaluator.cascade_thresholds is ignored: evaluator.py defines no evaluate_stage1')
   })
 
   it('run defaults sit under the run’s own settings; the task’s models apply only when the run names neither models nor operators', () => {

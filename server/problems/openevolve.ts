@@ -224,6 +224,11 @@ export function mapOpenEvolveConfig(
       'config.yaml: evaluator.cascade_evaluation is on but evaluator.py defines no evaluate_stage1: evaluate() runs alone (as in OpenEvolve)',
     )
   } else if (cascadeOn === false) note('evaluator.cascade_evaluation', false, 'evaluate() alone')
+  // without a cascade the thresholds mean nothing, which is said rather than passed over
+  if (spec.cascade === undefined && thresholds !== undefined)
+    warnings.push(
+      `config.yaml: evaluator.cascade_thresholds is ignored: ${cascadeOn === false ? 'the cascade is off' : 'evaluator.py defines no evaluate_stage1'}`,
+    )
   // OpenEvolve's timeout bounds each stage; here one limit bounds the whole cascade
   spec.limits = { ...(spec.limits ?? {}), timeoutS: timeoutS * stages } as ProblemSpecInput['limits']
   if (timeout !== undefined && num(timeout))
