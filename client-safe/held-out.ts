@@ -1,12 +1,16 @@
 // How the held-out check's verdicts read, the same in the console and the CLI (server/runs/held-out.ts
 // computes them).
+import { formatNumber } from './format.ts'
 
 /** The rule in force: calibrated by the seed's held-out score when the seed has one. */
 export function overfitRule(tolerance: number, calibrated: boolean): string {
   return calibrated
-    ? `overfit when a candidate keeps less than ${Math.round((1 - tolerance) * 100)}% of its gain over the seed`
-    : `overfit when worse than its search score by more than ${Math.round(tolerance * 100)}%`
+    ? `overfit when a candidate keeps less than ${percent(1 - tolerance)} of its gain over the seed`
+    : `overfit when worse than its search score by more than ${percent(tolerance)}`
 }
+
+/** 0.05 → "5%", 0.001 → "0.1%": a tolerance under one percent is not shown as 0 */
+const percent = (share: number) => `${formatNumber(share * 100, 3)}%`
 
 /** A verdict's gap in words: the share of the gain kept, or the shortfall against the search score. */
 export function gapText(gap: number | null, basis: 'improvement' | 'score' | null): string {

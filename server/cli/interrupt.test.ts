@@ -150,6 +150,8 @@ describe('Ctrl-C on fm-agent run', () => {
     const after = await cli(['runs', '--data-dir', dataDir])
     expect(after.code, after.stderr).toBe(0)
     expect(after.stderr).not.toMatch(/sending this command/)
+    // a stopped run says why in the list
+    expect(after.stdout).toContain('interrupted from the command line')
   }, 300_000)
 
   it('a run whose process died (kill -9, a second Ctrl-C) is shown as interrupted and resumes without waiting', async () => {

@@ -10,12 +10,14 @@ export const ProblemId = z
 
 export const FeatureSpec = z.union([
   z.string().min(1).max(64),
-  z.object({
-    name: z.string().min(1).max(64),
-    min: z.number().optional(),
-    max: z.number().optional(),
-    bins: z.number().int().min(1).max(100).optional(),
-  }),
+  z
+    .object({
+      name: z.string().min(1).max(64),
+      min: z.number().optional(),
+      max: z.number().optional(),
+      bins: z.number().int().min(1).max(100).optional(),
+    })
+    .refine((f) => f.min === undefined || f.max === undefined || f.min < f.max, 'min must be below max'),
 ])
 export type FeatureSpec = z.infer<typeof FeatureSpec>
 

@@ -257,6 +257,21 @@ describe('problem.json mistakes', () => {
       loadProblem(folder({ 'problem.json': spec({ direction: 'up' }), 'initial.py': '', 'evaluator.py': '' })),
     ).toThrow(/problem\.json: direction: [^\n]+$/)
   })
+
+  it('says where a JSON syntax error is by line and column, and refuses a feature range whose min is not below its max', () => {
+    expect(() =>
+      loadProblem(folder({ 'problem.json': '{\n  "id": "x",\n  name: "y"\n}', 'initial.py': '', 'evaluator.py': '' })),
+    ).toThrow(/problem\.json is not valid JSON: .*at position 17 \(line 3, column 3\)$/)
+    expect(() =>
+      loadProblem(
+        folder({
+          'problem.json': spec({ features: [{ name: 'a', min: 1, max: 0, bins: 4 }] }),
+          'initial.py': '',
+          'evaluator.py': '',
+        }),
+      ),
+    ).toThrow(/features\.0: min must be below max/)
+  })
 })
 
 describe('what a problem folder bundles', () => {

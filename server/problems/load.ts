@@ -78,10 +78,13 @@ export const loadProblemFolder = loadProblem
 
 function loadNative(folder: string): LoadedProblem {
   let raw: unknown
+  const text = readFileSync(join(folder, 'problem.json'), 'utf8')
   try {
-    raw = JSON.parse(readFileSync(join(folder, 'problem.json'), 'utf8'))
+    raw = JSON.parse(text)
   } catch (e) {
-    throw new ProblemLoadError(`${folder}/problem.json is not valid JSON: ${(e as Error).message}`)
+    throw new ProblemLoadError(
+      `${folder}/problem.json is not valid JSON: ${withLineColumn((e as Error).message, text)}`,
+    )
   }
   const parsed = ProblemSpec.safeParse(raw)
   // unknown keys are warnings, not errors: a problem.json written for a later version still loads,
@@ -127,4 +130,14 @@ export function listBuiltinProblemFolders(dir = BUILTIN_PROBLEMS_DIR): string[] 
     .filter((d) => !d.startsWith('_') && !d.startsWith('.') && existsSync(join(dir, d, 'problem.json')))
     .sort()
     .map((d) => join(dir, d))
+}
+
+/** JSON.parse says "at position 24": an editor goes by line and column. */
+export function withLineColumn(message: string, text: string): string {
+  const m = /at position (\d+)/.exec(message)
+  if (!m) return message
+  const before = text.slice(0, Number(m[1]))
+  const line = before.split('\n').length
+  const column = before.length - before.lastIndexOf('\n')
+  return message.replace(/ \(line \d+ column \d+\)$/, '').replace(m[0], `${m[0]} (line ${line}, column ${column})`)
 }

@@ -17,6 +17,7 @@ import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { GaugeMean, waitingLimit } from './concurrency.ts'
 import { clipReason } from '../engine/fitness.ts'
+import { formatNumber } from '../../client-safe/format.ts'
 import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { ColdStart } from './cold-start.ts'
 import { RunKnobs } from './knobs.ts'
@@ -409,7 +410,9 @@ export class RunDriver {
       })
     }
     await this.setStatus(status, reason)
-    this.progress(`run ${status}: ${reason} (${budget.evaluations} evaluations, best ${s.bestScore ?? '–'})`)
+    this.progress(
+      `run ${status}: ${reason} (${budget.evaluations} evaluations, best ${s.bestScore === null ? '–' : formatNumber(s.bestScore, 7)})`,
+    )
     if (status === 'completed' && s.problem.spec.heldOut) await this.heldOutCheck()
     return { status, reason }
   }

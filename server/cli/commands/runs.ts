@@ -46,6 +46,8 @@ export const runs: Command = {
               ? ['waiting for a worker: no worker can take its evaluations (start fm-agent worker)']
               : []),
             ...(r.drivenBy ? [`driven by ${r.drivenBy}`] : []),
+            // why a run failed or stopped, as the run's page says it
+            ...(['failed', 'stopped'].includes(r.status) && r.statusReason ? [r.statusReason.slice(0, 200)] : []),
             // this process holds the embedded data folder: no other can be driving the run
             ...(orphaned(r) ? [`interrupted: fm-agent resume ${r.id} continues it`] : []),
           ].join('  '),
