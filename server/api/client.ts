@@ -51,7 +51,7 @@ export async function connectApi(opts: {
         )
       }
       opts.log.info(
-        `${holder.apiUrl ? 'a server' : 'a run'} (pid ${holder.pid}) holds ${opts.dataDir}: sending this command to it at ${holder.apiUrl ?? holder.apiSocket}`,
+        `${holder.apiUrl ? `a server (pid ${holder.pid}, ${holder.apiUrl})` : `a run (pid ${holder.pid})`} holds ${opts.dataDir}: sending this command to it through ${holder.apiSocket}`,
       )
       return localSocketClient(holder.apiSocket)
     }

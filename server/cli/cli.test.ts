@@ -447,7 +447,9 @@ describe('fm-agent CLI', () => {
     try {
       const r = await cli(['problems', '--json', '--data-dir', dir])
       expect(r.code, r.stderr).toBe(0)
-      expect(r.stderr).toMatch(/a server \(pid \d+\) holds .* sending this command to it at http:\/\/127\.0\.0\.1:\d+/)
+      expect(r.stderr).toMatch(
+        /a server \(pid \d+, http:\/\/127\.0\.0\.1:\d+\) holds .* sending this command to it through \S+api\.sock/,
+      )
       expect((r.json as unknown[]).length).toBeGreaterThan(10)
       // a second server on the same folder is refused, naming the holder
       const second = await cli(['start', '--port', '0', '--data-dir', dir])
