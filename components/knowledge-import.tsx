@@ -1,25 +1,25 @@
 'use client'
 // Import files or a whole folder from the user's machine: the browser reads them, refuses binary
 // and oversized ones on the spot, and sends the texts in batches under the API's body limit.
-// The server checks everything again (it is the one that decides).
+// The server checks everything again (it is the one that decides). Every file picked gets a row
+// in the results, whatever happened to its batch.
 import { useMutation } from '@tanstack/react-query'
+import { TRPCClientError } from '@trpc/client'
 import { useState } from 'react'
+import {
+  batchImportFiles,
+  type ImportFileText,
+  type ImportOutcome,
+  importText,
+  MAX_FILE_BYTES,
+  sendImportBatches,
+} from '../client-safe/knowledge-import.ts'
 import { isNotebookPath, MAX_NOTEBOOK_BYTES, notebookToMarkdown } from '../client-safe/notebook.ts'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
-const MAX_FILE_BYTES = 2 * 1024 * 1024
-const BATCH_BYTES = 1_400_000
+type Result = ImportOutcome
 
-interface Result {
-  path: string
-  status: string
-  title?: string
-  chunks?: number
-  embedStatus?: string
-  reason?: string
-}
-
-async function readFile(f: File): Promise<{ path: string; content: string } | Result> {
+async function readFile(f: File): Promise<ImportFileText | Result> {
   const path = (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name
   const notebook = isNotebookPath(path)
   const max = notebook ? MAX_NOTEBOOK_BYTES : MAX_FILE_BYTES
@@ -33,11 +33,19 @@ async function readFile(f: File): Promise<{ path: string; content: string } | Re
   } catch {
     return { path, status: 'skipped', reason: 'not valid UTF-8 text' }
   }
-  if (!notebook) return { path, content }
-  // sent as markdown: a notebook's JSON is mostly images, over the document limit
-  const r = notebookToMarkdown(content)
-  return 'error' in r ? { path, status: 'skipped', reason: r.error } : { path, content: r.markdown }
+  if (notebook) {
+    // sent as markdown: a notebook's JSON is mostly images, over the document limit
+    const r = notebookToMarkdown(content)
+    if ('error' in r) return { path, status: 'skipped', reason: r.error }
+    content = r.markdown
+  }
+  // the API refuses a whole request holding one over-long file: it is left out here, with the reason
+  const checked = importText(content)
+  return 'reason' in checked ? { path, status: 'skipped', reason: checked.reason } : { path, content: checked.content }
 }
+
+const isBadRequest = (e: unknown) =>
+  e instanceof TRPCClientError && (e.data as { code?: string } | undefined)?.code === 'BAD_REQUEST'
 
 export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: string }>; onDone?: () => void }) {
   const trpc = useTRPC()
@@ -56,40 +64,39 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
         !/(^|\/)(\.|node_modules\/)/.test((f as File & { webkitRelativePath?: string }).webkitRelativePath ?? ''),
     )
     const out: Result[] = []
-    const ready: Array<{ path: string; content: string }> = []
-    for (const f of files) {
-      const r = await readFile(f)
-      if ('content' in r) ready.push(r)
-      else out.push(r)
-    }
-    const batches: Array<typeof ready> = []
-    let cur: typeof ready = []
-    let size = 0
-    for (const f of ready) {
-      const bytes = new TextEncoder().encode(JSON.stringify(f.content)).length + 64
-      if (cur.length && (size + bytes > BATCH_BYTES || cur.length >= 100)) {
-        batches.push(cur)
-        cur = []
-        size = 0
-      }
-      cur.push(f)
-      size += bytes
-    }
-    if (cur.length) batches.push(cur)
-    const tagList = tags
-      .split(',')
-      .map((t) => t.trim())
-      .filter(Boolean)
+    const ready: ImportFileText[] = []
     try {
-      for (const [i, b] of batches.entries()) {
-        setProgress(`sending ${i + 1} of ${batches.length}…`)
-        out.push(
-          ...(await importFiles.mutateAsync({
-            files: b,
-            problemId: problemId || null,
-            ...(tagList.length ? { tags: tagList } : {}),
-          })),
-        )
+      for (const f of files) {
+        const r = await readFile(f)
+        if ('content' in r) ready.push(r)
+        else out.push(r)
+      }
+      const tagList = tags
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+      out.push(
+        ...(await sendImportBatches(
+          batchImportFiles(ready),
+          (b) =>
+            importFiles.mutateAsync({
+              files: b,
+              problemId: problemId || null,
+              ...(tagList.length ? { tags: tagList } : {}),
+            }),
+          {
+            describe: errorMessage,
+            isBadRequest,
+            onProgress: (p) => setProgress(`sending ${p.batch} of ${p.batches} (${p.files} files)…`),
+          },
+        )),
+      )
+    } catch (e) {
+      // a file the browser could not read: said in the results, never an uncaught error
+      const seen = new Set(out.map((r) => r.path))
+      for (const f of files) {
+        const path = (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name
+        if (!seen.has(path)) out.push({ path, status: 'failed', reason: errorMessage(e) })
       }
     } finally {
       setProgress(null)
@@ -146,7 +153,6 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
         </label>
       </div>
       {progress && <div className="muted small">{progress}</div>}
-      {importFiles.error && <div className="alert error">{errorMessage(importFiles.error)}</div>}
       {results && (
         <div className="scroll-x">
           <table className="table" data-testid="import-results">
@@ -158,8 +164,8 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
               </tr>
             </thead>
             <tbody>
-              {results.map((r) => (
-                <tr key={r.path}>
+              {results.map((r, i) => (
+                <tr key={`${i}:${r.path}`}>
                   <td className="mono small">{r.path}</td>
                   <td>
                     <span

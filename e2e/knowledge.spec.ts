@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url'
 import type { Page } from '@playwright/test'
 import { startOpenAiTestServer } from '../test-support/openai-server.ts'
-import { api, expect, login, startScriptedRun, test } from './fixtures.ts'
+import { api, expect, login, pageErrors, startScriptedRun, test } from './fixtures.ts'
 
 const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', import.meta.url))
 
@@ -117,6 +117,35 @@ test('import files from the browser; a notebook becomes markdown, a binary file 
   await page.getByLabel('Search text').fill('quench heat')
   await page.getByRole('button', { name: 'Search' }).click()
   await expect(page.getByTestId('search-hit').first()).toContainText('Quench schedules')
+})
+
+test('an over-long file is skipped with its size and the limit, the rest imported; a failed request names its files', async ({
+  page,
+}) => {
+  const errors = pageErrors(page)
+  await login(page)
+  await page.goto('/knowledge')
+  await page.getByRole('button', { name: 'Import files' }).click()
+  const picker = page.getByLabel('Choose files to import')
+  await picker.setInputFiles([
+    { name: 'fresh1.md', mimeType: 'text/markdown', buffer: Buffer.from('# Fresh one\n\nAbout numbats.\n') },
+    // under the 2 MiB file limit, over the 524,288-character document limit
+    { name: 'huge.md', mimeType: 'text/markdown', buffer: Buffer.from(`# Huge\n\n${'lorem ipsum\n'.repeat(50_000)}`) },
+    { name: 'fresh2.md', mimeType: 'text/markdown', buffer: Buffer.from('# Fresh two\n\nAbout bilbies.\n') },
+  ])
+  const results = page.getByTestId('import-results')
+  await expect(results.getByRole('row', { name: /fresh1\.md/ })).toContainText('created')
+  await expect(results.getByRole('row', { name: /fresh2\.md/ })).toContainText('created')
+  await expect(results.getByRole('row', { name: /huge\.md/ })).toContainText(
+    'skipped600,008 characters, over the 524,288-character document limit; split it',
+  )
+  // the request is lost on the way: each of its files says so, nothing is thrown
+  await page.route('**/api/trpc/knowledge.import**', (route) => route.abort(), { times: 1 })
+  await picker.setInputFiles([
+    { name: 'lost.md', mimeType: 'text/markdown', buffer: Buffer.from('# Lost\n\nNever arrives.\n') },
+  ])
+  await expect(results.getByRole('row', { name: /lost\.md/ })).toContainText('failed')
+  expect(errors).toEqual([])
 })
 
 test('a document added in the console is retrieved by a stalled run, sent in its prompts and shown in its history', async ({

@@ -6,6 +6,7 @@ import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs'
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { ImportFile, ImportResult } from './documents.ts'
 import { KnowledgeInputError } from './errors.ts'
+import { batchImportFiles, importText } from '../../client-safe/knowledge-import.ts'
 import { MAX_NOTEBOOK_BYTES, notebookToMarkdown } from '../../client-safe/notebook.ts'
 import { classifyPath } from './formats.ts'
 import { formatBytes, MAX_FILE_BYTES, MAX_IMPORT_DEPTH, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
@@ -71,6 +72,14 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
       skipped.push({ path: shown, status: 'skipped', reason: 'empty' })
       return
     }
+    // checked here, per file, because the API refuses a whole request holding one such file
+    const checked = importText(content)
+    if ('reason' in checked) {
+      if (single) throw new KnowledgeInputError(`${shown}: ${checked.reason}`)
+      skipped.push({ path: shown, status: 'skipped', reason: checked.reason })
+      return
+    }
+    content = checked.content
     if (files.length >= MAX_IMPORT_FILES)
       throw new KnowledgeInputError(
         `${path} holds more than ${MAX_IMPORT_FILES} importable files; import its subfolders one at a time`,
@@ -123,19 +132,5 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
  * stays under the server's 2 MiB body limit.
  */
 export function batchFiles(files: ImportFile[], maxBytes = 1_500_000, maxFiles = 100): ImportFile[][] {
-  const out: ImportFile[][] = []
-  let cur: ImportFile[] = []
-  let size = 0
-  for (const f of files) {
-    const bytes = Buffer.byteLength(JSON.stringify(f.content)) + Buffer.byteLength(f.path) + 32
-    if (cur.length && (size + bytes > maxBytes || cur.length >= maxFiles)) {
-      out.push(cur)
-      cur = []
-      size = 0
-    }
-    cur.push(f)
-    size += bytes
-  }
-  if (cur.length) out.push(cur)
-  return out
+  return batchImportFiles(files, maxBytes, maxFiles)
 }

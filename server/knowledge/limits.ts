@@ -1,10 +1,8 @@
 // Bounds on what the knowledge base accepts. They are stated in errors and in the console so a
 // user knows why a file was refused, and they keep one request under the API's 2 MiB body limit.
 
-/** Largest document, in characters of text (about 512 KiB of ASCII). */
-export const MAX_DOC_CHARS = 512 * 1024
-/** Largest file read from disk before it is even decoded (UTF-8 may take 4 bytes a character). */
-export const MAX_FILE_BYTES = 2 * 1024 * 1024
+// the two bounds a reader checks before sending live where the browser may import them
+export { MAX_DOC_CHARS, MAX_FILE_BYTES } from '../../client-safe/knowledge-import.ts'
 /** Longest line: longer ones are minified or generated files, useless as knowledge. */
 export const MAX_LINE_CHARS = 20_000
 /** Chunk size cap, in characters (about 500 tokens: well inside every embedding model's window). */

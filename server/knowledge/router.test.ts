@@ -73,6 +73,23 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
       code: 'BAD_REQUEST',
     })
     await expect(as('viewer').knowledge.get({ id: 'missing' })).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    // a request holding one over-long file is refused whole (the readers skip such files first);
+    // the refusal names the file, not its place in the request
+    const refused = await as('expert')
+      .knowledge.import({
+        files: [
+          { path: 'ok.md', content: '# ok' },
+          { path: 'notes/huge.md', content: 'x'.repeat(600_000) },
+        ],
+      })
+      .catch((e: unknown) => e)
+    expect(refused).toMatchObject({ code: 'BAD_REQUEST' })
+    expect((refused as { cause: { issues: unknown[] } }).cause.issues).toEqual([
+      expect.objectContaining({
+        path: [],
+        message: 'notes/huge.md: 600,000 characters, over the 524,288-character document limit; split it',
+      }),
+    ])
     const r = await as('expert').knowledge.import({
       files: [
         { path: 'notes/a.md', content: '# A\n\nalpha' },

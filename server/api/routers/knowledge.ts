@@ -105,14 +105,27 @@ export const KnowledgeUpdateInput = z.object({
   tags: Tags.optional(),
   problemId: ProblemRef.nullable().optional(),
 })
-export const KnowledgeImportInput = z.object({
-  files: z
-    .array(z.object({ path: z.string().min(1).max(1000), content: Content }))
-    .min(1)
-    .max(Math.min(100, MAX_IMPORT_FILES)),
-  problemId: ProblemRef.nullable().optional(),
-  tags: Tags.optional(),
-})
+const MAX_IMPORT_CONTENT = MAX_DOC_CHARS + 1024
+export const KnowledgeImportInput = z
+  .object({
+    files: z
+      .array(z.object({ path: z.string().min(1).max(1000), content: z.string() }))
+      .min(1)
+      .max(Math.min(100, MAX_IMPORT_FILES)),
+    problemId: ProblemRef.nullable().optional(),
+    tags: Tags.optional(),
+  })
+  // the same bound as Content, checked here so that a refusal names the file, not its index
+  .superRefine((input, ctx) => {
+    for (const f of input.files) {
+      if (f.content.length > MAX_IMPORT_CONTENT)
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: `${f.path}: ${f.content.length.toLocaleString('en-US')} characters, over the ${MAX_DOC_CHARS.toLocaleString('en-US')}-character document limit; split it`,
+        })
+    }
+  })
 export const KnowledgeUsefulnessInput = z.object({
   problemId: ProblemRef.optional(),
   order: z.enum(['best', 'worst']).optional(),

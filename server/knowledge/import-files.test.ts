@@ -1,0 +1,43 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { collectImportFiles } from './import-files.ts'
+import { KnowledgeInputError } from './errors.ts'
+
+describe('collectImportFiles', () => {
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fm-kb-read-'))
+    mkdirSync(join(dir, 'kb'))
+    writeFileSync(join(dir, 'kb', 'fresh1.md'), '# Fresh one\n\nfirst\n')
+    // under the 2 MiB file limit, over the character limit per document
+    writeFileSync(join(dir, 'kb', 'huge.md'), `# Huge\n\n${'lorem ipsum dolor sit amet\n'.repeat(21_000)}`)
+    writeFileSync(join(dir, 'kb', 'fresh2.md'), '# Fresh two\r\n\r\nsecond\r\n')
+    writeFileSync(join(dir, 'kb', 'binary.py'), Buffer.from([0x70, 0, 0x71]))
+    writeFileSync(join(dir, 'kb', 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]))
+    writeFileSync(join(dir, 'kb', 'broken.ipynb'), '{"cells": [')
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('skips a file over the character limit with its size and the limit, and reads the rest', () => {
+    const c = collectImportFiles('kb', { cwd: dir })
+    expect(c.files.map((f) => f.path)).toEqual(['kb/fresh1.md', 'kb/fresh2.md'])
+    expect(c.skipped).toContainEqual({
+      path: 'kb/huge.md',
+      status: 'skipped',
+      reason: '567,008 characters, over the 524,288-character document limit; split it',
+    })
+  })
+
+  it('sends line endings as the server stores them', () => {
+    const c = collectImportFiles('kb', { cwd: dir })
+    expect(c.files.find((f) => f.path === 'kb/fresh2.md')?.content).toBe('# Fresh two\n\nsecond\n')
+  })
+
+  it('refuses a single file over the character limit with its name and the limit', () => {
+    expect(() => collectImportFiles('kb/huge.md', { cwd: dir })).toThrow(
+      new KnowledgeInputError('kb/huge.md: 567,008 characters, over the 524,288-character document limit; split it'),
+    )
+  })
+})
