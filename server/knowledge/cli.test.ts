@@ -75,7 +75,47 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     const typo = run('kb', 'search', 'packing', '--problem', 'no-such-problem')
     expect(typo.code).toBe(2)
     expect(typo.stderr).toContain('no problem "no-such-problem" (fm-agent problems lists them)')
-    expect(run('kb', 'frobnicate').stderr).toContain('unknown subcommand "kb frobnicate"')
+    expect(typo.stderr).not.toContain('Usage:')
+    // only a malformed command line is followed by the usage
+    const malformed = run('kb', 'frobnicate')
+    expect(malformed.stderr).toContain('unknown subcommand "kb frobnicate"')
+    expect(malformed.stderr).toContain('Usage:')
+  }, 240_000)
+
+  it('a file error is one line without the usage; a folder import names each file once and imports the rest', () => {
+    writeFileSync(join(dir, 'pic.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]))
+    writeFileSync(join(dir, 'broken.ipynb'), '{"cells": [')
+    writeFileSync(join(dir, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]))
+    for (const [file, reason] of [
+      ['pic.png', 'pic.png: unsupported file type (.png)'],
+      ['broken.ipynb', 'broken.ipynb is not a Jupyter notebook'],
+      ['latin1.txt', 'latin1.txt is not valid UTF-8 text'],
+    ]) {
+      const r = run('kb', 'import', file)
+      expect(r.code, file).toBe(2)
+      expect(r.stderr).toContain(reason)
+      expect(r.stderr).not.toContain('Usage:')
+    }
+    mkdirSync(join(dir, 'mixed'))
+    writeFileSync(join(dir, 'mixed', 'fresh1.md'), '# Fresh one\n\nA first small note about quokkas.\n')
+    writeFileSync(join(dir, 'mixed', 'huge.md'), `# Huge\n\n${'lorem ipsum dolor sit amet\n'.repeat(21_000)}`)
+    writeFileSync(join(dir, 'mixed', 'fresh2.md'), '# Fresh two\n\nA second small note about wombats.\n')
+    writeFileSync(join(dir, 'mixed', 'binary.py'), Buffer.from([0x70, 0, 0x71]))
+    const imp = run('kb', 'import', 'mixed')
+    expect(imp.code, imp.stderr).toBe(0)
+    expect(imp.stderr).not.toContain('Usage:')
+    expect(imp.stdout).toContain('created   mixed/fresh1.md')
+    expect(imp.stdout).toContain('created   mixed/fresh2.md')
+    expect(imp.stdout).toContain(
+      'skipped   mixed/huge.md: 567,008 characters, over the 524,288-character document limit; split it',
+    )
+    expect(imp.stdout).toContain('skipped   mixed/binary.py: looks binary (it contains NUL bytes)')
+    expect(imp.stdout).toContain('2 imported, 2 skipped, 0 failed')
+    const big = run('kb', 'import', 'mixed/huge.md')
+    expect(big.code).toBe(2)
+    expect(big.stderr.trim()).toBe(
+      'fm-agent: mixed/huge.md: 567,008 characters, over the 524,288-character document limit; split it',
+    )
   }, 240_000)
 
   it('imports the starter documents with --starter, idempotently', () => {

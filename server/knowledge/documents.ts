@@ -21,6 +21,7 @@ import {
 } from './embedders.ts'
 import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
 import { classifyPath, DOC_FORMATS, languageOfPath, type DocFormat } from './formats.ts'
+import type { ImportOutcome } from '../../client-safe/knowledge-import.ts'
 import { notebookToMarkdown } from '../../client-safe/notebook.ts'
 import { MAX_CHUNKS_PER_DOC, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
 import { normalizeContent, normalizeSourcePath, normalizeTags, normalizeTitle } from './validate.ts'
@@ -552,15 +553,8 @@ export interface ImportOptions extends WriteOptions {
   tags?: string[]
 }
 
-export interface ImportResult {
-  path: string
-  status: 'created' | 'updated' | 'unchanged' | 'skipped' | 'failed'
-  docId?: string
-  title?: string
-  embedStatus?: EmbedStatus
-  chunks?: number
-  reason?: string
-}
+/** One file's outcome: the shape both readers report, with the files they skipped themselves. */
+export type ImportResult = ImportOutcome
 
 /** A notebook file's markdown: the CLI and the console send it converted, an API client may send its JSON. */
 function notebookText(content: string, path: string): string {

@@ -35,6 +35,14 @@ describe('collectImportFiles', () => {
     expect(c.files.find((f) => f.path === 'kb/fresh2.md')?.content).toBe('# Fresh two\n\nsecond\n')
   })
 
+  it('names a skipped file once: its reason does not repeat the path', () => {
+    const c = collectImportFiles('kb', { cwd: dir })
+    const reasons = Object.fromEntries(c.skipped.map((s) => [s.path, s.reason]))
+    expect(reasons['kb/binary.py']).toBe('looks binary (it contains NUL bytes); only text, markdown and code are taken')
+    expect(reasons['kb/latin1.txt']).toMatch(/^not valid UTF-8 text/)
+    expect(reasons['kb/broken.ipynb']).toMatch(/^not a Jupyter notebook/)
+  })
+
   it('refuses a single file over the character limit with its name and the limit', () => {
     expect(() => collectImportFiles('kb/huge.md', { cwd: dir })).toThrow(
       new KnowledgeInputError('kb/huge.md: 567,008 characters, over the 524,288-character document limit; split it'),

@@ -26,6 +26,12 @@ export function displayPath(abs: string, cwd = process.cwd()): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : abs
 }
 
+/** "notes/a.bin looks binary…" as "looks binary…", "notes/a.txt is not valid UTF-8…" as "not valid UTF-8…" */
+function withoutSubject(message: string, subject: string): string {
+  if (!message.startsWith(`${subject} `)) return message
+  return message.slice(subject.length + 1).replace(/^is /, '')
+}
+
 export function collectImportFiles(path: string, opts: { cwd?: string } = {}): CollectedFiles {
   const cwd = opts.cwd ?? process.cwd()
   const root = resolve(cwd, path)
@@ -64,7 +70,8 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
       }
     } catch (e) {
       if (single || !(e instanceof KnowledgeInputError)) throw e
-      skipped.push({ path: shown, status: 'skipped', reason: e.message })
+      // the listing already names the file: its reason says only what is wrong with it
+      skipped.push({ path: shown, status: 'skipped', reason: withoutSubject(e.message, shown) })
       return
     }
     // an empty file in a folder (an __init__.py, a placeholder) is nothing to import, not a failure

@@ -98,7 +98,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
       {
         path: 'blob.txt',
         status: 'skipped',
-        reason: 'blob.txt looks binary (it contains NUL bytes); only text, markdown and code are taken',
+        reason: 'looks binary (it contains NUL bytes); only text, markdown and code are taken',
       },
       { path: 'empty.md', status: 'skipped', reason: 'empty' },
       {
@@ -558,7 +558,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
         {
           path: 'broken.ipynb',
           status: 'skipped',
-          reason: expect.stringMatching(/^broken\.ipynb is not a Jupyter notebook: /),
+          reason: expect.stringMatching(/^not a Jupyter notebook: /),
         },
       ])
       expect(collected.files.map((f) => f.content.length)).toEqual([expect.any(Number)])

@@ -7,12 +7,13 @@
 // in-process and against a running server. `kb search --json` prints one JSON array, best first,
 // each entry with the document's `title`, its `sourcePath` and the chunk `text` (a contract).
 import { connectApi, type ApiClient } from '../../api/client.ts'
-import type { ImportResult } from '../../knowledge/documents.ts'
+import { sendImportBatches } from '../../../client-safe/knowledge-import.ts'
+import type { ImportFile, ImportResult } from '../../knowledge/documents.ts'
 import { KnowledgeInputError } from '../../knowledge/errors.ts'
 import { batchFiles, collectImportFiles } from '../../knowledge/import-files.ts'
 import type { EmbeddingStatus } from '../../knowledge/reembed.ts'
 import { highlightRuns, type SearchResult } from '../../knowledge/search.ts'
-import { intOption, parse, UsageError } from '../args.ts'
+import { InputError, intOption, parse, UsageError } from '../args.ts'
 import type { Command, CommandContext } from '../main.ts'
 
 const USAGE = [
@@ -22,11 +23,32 @@ const USAGE = [
   '       fm-agent kb status [--json]',
 ].join('\n')
 
+const codeOf = (e: unknown) => {
+  const err = e as { code?: string; data?: { code?: string } } | null
+  return err?.data?.code ?? err?.code
+}
+
+/**
+ * A refused request's reason in words: a schema refusal's own messages (its `message` is the
+ * issues as JSON), else the message.
+ */
+function reasonOf(e: unknown): string {
+  const err = e as { message?: string; cause?: { issues?: unknown }; data?: { zodIssues?: unknown } } | null
+  const issues = (err?.data?.zodIssues ?? err?.cause?.issues) as Array<{ path: unknown; message: string }> | undefined
+  if (Array.isArray(issues) && issues.length)
+    return issues
+      .map((i) => {
+        const at = Array.isArray(i.path) ? i.path.join('.') : String(i.path ?? '')
+        return at ? `${at}: ${i.message}` : i.message
+      })
+      .join('; ')
+  return err?.message ?? String(e)
+}
+
 /** An API error caused by the request (bad input, unknown id) rather than by the system. */
 function requestError(e: unknown): string | null {
-  const err = e as { code?: string; data?: { code?: string }; message?: string }
-  const code = err?.data?.code ?? err?.code
-  return code === 'BAD_REQUEST' || code === 'NOT_FOUND' || code === 'CONFLICT' ? (err.message ?? String(e)) : null
+  const code = codeOf(e)
+  return code === 'BAD_REQUEST' || code === 'NOT_FOUND' || code === 'CONFLICT' ? reasonOf(e) : null
 }
 
 async function withApi<T>(
@@ -44,8 +66,9 @@ async function withApi<T>(
   try {
     return await fn(api)
   } catch (e) {
+    // the command line was well formed: what the server refused is the input, said without the usage
     const msg = requestError(e)
-    if (msg) throw new UsageError(msg)
+    if (msg) throw new InputError(msg)
     throw e
   } finally {
     await api.close()
@@ -82,23 +105,30 @@ async function importCommand(ctx: CommandContext, argv: string[]): Promise<numbe
   try {
     collected = collectImportFiles(path)
   } catch (e) {
-    if (e instanceof KnowledgeInputError) throw new UsageError(e.message)
+    if (e instanceof KnowledgeInputError) throw new InputError(e.message)
     throw e
   }
   const results: ImportResult[] = [...collected.skipped]
   if (collected.files.length) {
     await withApi(ctx, values, !!values.problem, async (api) => {
-      const batches = batchFiles(collected.files)
-      for (const [i, batch] of batches.entries()) {
-        if (batches.length > 1) ctx.log.info(`importing batch ${i + 1} of ${batches.length} (${batch.length} files)`)
-        results.push(
-          ...(await api.mutate<ImportResult[]>('knowledge.import', {
-            files: batch,
-            problemId: (values.problem as string | undefined) ?? null,
-            tags: tagsOf(values.tag),
-          })),
-        )
-      }
+      const send = (files: ImportFile[]) =>
+        api.mutate<ImportResult[]>('knowledge.import', {
+          files,
+          problemId: (values.problem as string | undefined) ?? null,
+          tags: tagsOf(values.tag),
+        })
+      // a problem or a tag the server refuses fails every file alike: said once, as an input error
+      const first = collected.files.slice(0, 1)
+      results.push(...(await send(first)))
+      results.push(
+        ...(await sendImportBatches(batchFiles(collected.files.slice(1)), send, {
+          describe: reasonOf,
+          isBadRequest: (e) => codeOf(e) === 'BAD_REQUEST',
+          onProgress: (p) => {
+            if (p.batches > 1) ctx.log.info(`importing batch ${p.batch} of ${p.batches} (${p.files} files)`)
+          },
+        })),
+      )
     })
   }
   return reportImport(ctx, results, !!values.json)
