@@ -53,11 +53,38 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
   const [tags, setTags] = useState('')
   const [results, setResults] = useState<Result[] | null>(null)
   const [progress, setProgress] = useState<string | null>(null)
+  // files whose path already holds a document with other content, waiting for the user's choice
+  const [conflicts, setConflicts] = useState<{ files: ImportFileText[]; problemId: string; tags: string[] } | null>(
+    null,
+  )
   const importFiles = useMutation(trpc.knowledge.import.mutationOptions())
+
+  const send = (
+    files: ImportFileText[],
+    scope: string,
+    tagList: string[],
+    ifDifferent: 'refuse' | 'replace' | 'keep-both',
+  ) =>
+    sendImportBatches(
+      batchImportFiles(files),
+      (b) =>
+        importFiles.mutateAsync({
+          files: b,
+          problemId: scope || null,
+          ...(tagList.length ? { tags: tagList } : {}),
+          ifDifferent,
+        }),
+      {
+        describe: errorMessage,
+        isBadRequest,
+        onProgress: (p) => setProgress(`sending ${p.batch} of ${p.batches} (${p.files} files)…`),
+      },
+    )
 
   const run = async (list: FileList | null) => {
     if (!list?.length) return
     setResults(null)
+    setConflicts(null)
     const files = Array.from(list).filter(
       (f) =>
         !f.name.startsWith('.') &&
@@ -65,32 +92,21 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
     )
     const out: Result[] = []
     const ready: ImportFileText[] = []
+    const tagList = tags
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean)
     try {
       for (const f of files) {
         const r = await readFile(f)
         if ('content' in r) ready.push(r)
         else out.push(r)
       }
-      const tagList = tags
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean)
-      out.push(
-        ...(await sendImportBatches(
-          batchImportFiles(ready),
-          (b) =>
-            importFiles.mutateAsync({
-              files: b,
-              problemId: problemId || null,
-              ...(tagList.length ? { tags: tagList } : {}),
-            }),
-          {
-            describe: errorMessage,
-            isBadRequest,
-            onProgress: (p) => setProgress(`sending ${p.batch} of ${p.batches} (${p.files} files)…`),
-          },
-        )),
-      )
+      // a browser knows a file's name, not where it lives: the same name is no proof that it is
+      // the same document, so the server only reports such files and the user decides
+      out.push(...(await send(ready, problemId, tagList, 'refuse')))
+      const waiting = new Set(out.filter((r) => r.status === 'conflict').map((r) => r.path))
+      if (waiting.size) setConflicts({ files: ready.filter((f) => waiting.has(f.path)), problemId, tags: tagList })
     } catch (e) {
       // a file the browser could not read: said in the results, never an uncaught error
       const seen = new Set(out.map((r) => r.path))
@@ -105,13 +121,39 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
     }
   }
 
+  const resolve = async (choice: 'replace' | 'keep-both' | 'skip') => {
+    if (!conflicts) return
+    setConflicts(null)
+    const outcome: Result[] =
+      choice === 'skip'
+        ? conflicts.files.map((f) => ({
+            path: f.path,
+            status: 'skipped',
+            reason: 'not imported: a document with different content already came from this path',
+          }))
+        : await send(conflicts.files, conflicts.problemId, conflicts.tags, choice)
+    const byPath = new Map(outcome.map((r) => [r.path, r]))
+    setProgress(null)
+    setResults((prev) => (prev ?? []).map((r) => (r.status === 'conflict' ? (byPath.get(r.path) ?? r) : r)))
+    onDone?.()
+  }
+
+  const detail = (r: Result) => {
+    if (r.status === 'conflict') return `${r.reason}: replace it, keep both or skip (above)`
+    if (r.reason && (r.status === 'failed' || r.status === 'skipped')) return r.reason
+    const what = `${r.title} · ${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus && r.embedStatus !== 'ready' ? ` · embedding ${r.embedStatus}` : ''}`
+    if (r.status === 'updated') return `replaced the earlier content of this document: ${what}`
+    if (r.storedAs) return `kept beside the existing document, as ${r.storedAs}: ${what}`
+    return r.reason ? `${what} · ${r.reason}` : what
+  }
+
   return (
     <div className="card form" aria-label="import files">
       <h2>Import files</h2>
       <div className="muted small">
         Markdown, text, code and Jupyter notebook files (a folder's hidden entries are skipped). At most 2 MiB (a
         notebook 32 MiB: its images are left out) and 524,288 characters per file; PDF is not taken: convert it to text
-        first. A file imported again from the same path is updated, not duplicated.
+        first. A file whose path already holds a document with other content is not replaced unless you say so.
       </div>
       <div className="row">
         <label>
@@ -153,6 +195,35 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
         </label>
       </div>
       {progress && <div className="muted small">{progress}</div>}
+      {conflicts && (
+        <div className="alert" role="alertdialog" aria-label="replace existing documents?">
+          <div>
+            {conflicts.files.length === 1
+              ? 'A document was already imported from this path, with different content:'
+              : `Documents were already imported from these ${conflicts.files.length} paths, with different content:`}
+          </div>
+          <ul className="small">
+            {(results ?? [])
+              .filter((r) => r.status === 'conflict')
+              .map((r) => (
+                <li key={r.path}>
+                  <span className="mono">{r.path}</span> holds “{r.title}”
+                </li>
+              ))}
+          </ul>
+          <div className="row">
+            <button type="button" className="danger" onClick={() => resolve('replace')}>
+              Replace {conflicts.files.length === 1 ? 'it' : 'them'}
+            </button>
+            <button type="button" onClick={() => resolve('keep-both')}>
+              Keep both
+            </button>
+            <button type="button" onClick={() => resolve('skip')}>
+              Skip {conflicts.files.length === 1 ? 'it' : 'them'}
+            </button>
+          </div>
+        </div>
+      )}
       {results && (
         <div className="scroll-x">
           <table className="table" data-testid="import-results">
@@ -169,14 +240,13 @@ export function KnowledgeImport({ problems, onDone }: { problems: Array<{ id: st
                   <td className="mono small">{r.path}</td>
                   <td>
                     <span
-                      className={`badge ${r.status === 'failed' ? 'bad' : r.status === 'skipped' ? 'warn' : 'good'}`}
+                      className={`badge ${r.status === 'failed' ? 'bad' : r.status === 'skipped' || r.status === 'conflict' || r.status === 'updated' ? 'warn' : 'good'}`}
                     >
-                      {r.status}
+                      {r.status === 'updated' ? 'replaced' : r.status}
                     </span>
                   </td>
                   <td className="small" style={{ whiteSpace: 'normal' }}>
-                    {r.reason ??
-                      `${r.title} · ${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus && r.embedStatus !== 'ready' ? ` · embedding ${r.embedStatus}` : ''}`}
+                    {detail(r)}
                   </td>
                 </tr>
               ))}

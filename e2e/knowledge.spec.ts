@@ -148,6 +148,34 @@ test('an over-long file is skipped with its size and the limit, the rest importe
   expect(errors).toEqual([])
 })
 
+test('a picked file named like an existing document with other content is replaced only when the user says so', async ({
+  page,
+}) => {
+  const errors = pageErrors(page)
+  const readme = (body: string) => [{ name: 'README.md', mimeType: 'text/markdown', buffer: Buffer.from(body) }]
+  await login(page)
+  await page.goto('/knowledge')
+  await page.getByRole('button', { name: 'Import files' }).click()
+  const picker = page.getByLabel('Choose files to import')
+  const results = page.getByTestId('import-results')
+  const row = results.getByRole('row', { name: /README\.md/ })
+  await picker.setInputFiles(readme('# Project A readme\n\nHow project A builds.\n'))
+  await expect(row).toContainText('created')
+  // another project's README: nothing is replaced until the user chooses
+  await picker.setInputFiles(readme('# Project B readme\n\nHow project B deploys.\n'))
+  const ask = page.getByRole('alertdialog', { name: 'replace existing documents?' })
+  await expect(ask).toContainText('README.md holds “Project A readme”')
+  await expect(row).toContainText('conflict')
+  await ask.getByRole('button', { name: 'Keep both' }).click()
+  await expect(row).toContainText('kept beside the existing document, as README (2).md: Project B readme')
+  await picker.setInputFiles(readme('# Project A readme, revised\n\nHow project A builds now.\n'))
+  await ask.getByRole('button', { name: 'Replace it' }).click()
+  await expect(row).toContainText('replaced')
+  await expect(row).toContainText('replaced the earlier content of this document: Project A readme, revised')
+  await expect(ask).toHaveCount(0)
+  expect(errors).toEqual([])
+})
+
 test('a document added in the console is retrieved by a stalled run, sent in its prompts and shown in its history', async ({
   page,
 }) => {

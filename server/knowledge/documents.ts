@@ -548,9 +548,29 @@ export interface ImportFile {
   content: string
 }
 
+/**
+ * What an import does with a file whose path already holds a document with different content:
+ * `replace` it (the CLI: its paths are real paths, and importing an edited folder again is meant
+ * to update it), `refuse` and report a conflict for the caller to ask about (the console: a
+ * browser knows only a file's name, which says nothing about which document it is), or
+ * `keep-both`, importing it beside the existing one under a numbered path.
+ */
+export const IF_DIFFERENT = ['replace', 'refuse', 'keep-both'] as const
+export type IfDifferent = (typeof IF_DIFFERENT)[number]
+
 export interface ImportOptions extends WriteOptions {
   problemId?: string | null
   tags?: string[]
+  ifDifferent?: IfDifferent
+}
+
+/** `notes/README.md` numbered `n`: `notes/README (2).md` (the extension kept: it gives the format). */
+export function numberedPath(path: string, n: number): string {
+  const slash = path.lastIndexOf('/') + 1
+  const name = path.slice(slash)
+  const dot = name.lastIndexOf('.')
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, '']
+  return `${path.slice(0, slash)}${stem} (${n})${ext}`
 }
 
 /** One file's outcome: the shape both readers report, with the files they skipped themselves. */
@@ -582,7 +602,9 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
     )
   const problemId = await checkProblem(db, opts.problemId)
   const tags = normalizeTags(opts.tags)
+  const ifDifferent = opts.ifDifferent ?? 'replace'
   const out: ImportResult[] = []
+  const seen = new Set<string>()
   for (const f of files) {
     const path = normalizeSourcePath(f.path) ?? 'untitled'
     const kind = classifyPath(path)
@@ -590,12 +612,46 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
       out.push({ path, status: 'skipped', reason: kind.unsupported })
       continue
     }
+    // the later file would silently overwrite the earlier one, reported as "created" then "updated"
+    if (seen.has(path)) {
+      out.push({
+        path,
+        status: 'skipped',
+        reason: `${path} appears more than once in this import; the first was taken`,
+      })
+      continue
+    }
+    seen.add(path)
     try {
       const text = kind.notebook ? notebookText(f.content, path) : f.content
-      const existing = await db.prisma.knowledgeDoc.findFirst({
+      let existing = await db.prisma.knowledgeDoc.findFirst({
         where: { sourcePath: path, problemId },
         select: { id: true, content: true, tags: true, format: true, title: true },
       })
+      let storedAs: string | undefined
+      if (existing && ifDifferent !== 'replace' && normalizeContent(text, path) !== existing.content) {
+        if (ifDifferent === 'refuse') {
+          out.push({
+            path,
+            status: 'conflict',
+            docId: existing.id,
+            title: existing.title,
+            reason: `a document with different content, "${existing.title}", was imported from ${path} before`,
+          })
+          continue
+        }
+        for (let n = 2; !storedAs; n++) {
+          const candidate = numberedPath(path, n)
+          if (seen.has(candidate)) continue
+          const taken = await db.prisma.knowledgeDoc.findFirst({
+            where: { sourcePath: candidate, problemId },
+            select: { id: true },
+          })
+          if (!taken) storedAs = candidate
+        }
+        seen.add(storedAs)
+        existing = null
+      }
       let doc: DocSummary
       let status: ImportResult['status']
       if (existing) {
@@ -621,12 +677,17 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           status = 'updated'
         }
       } else {
-        doc = await createDocument(db, { content: text, format: kind.format, tags, problemId, sourcePath: path }, opts)
+        doc = await createDocument(
+          db,
+          { content: text, format: kind.format, tags, problemId, sourcePath: storedAs ?? path },
+          opts,
+        )
         status = 'created'
       }
       out.push({
         path,
         status,
+        ...(storedAs ? { storedAs } : {}),
         docId: doc.id,
         title: doc.title,
         embedStatus: doc.embedStatus,

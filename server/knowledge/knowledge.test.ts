@@ -167,6 +167,50 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     await deleteDocument(db, a.docId!)
   })
 
+  it('a file whose path holds a different document is replaced, refused as a conflict or kept beside it, as asked', async () => {
+    const [a] = await importFiles(db, [{ path: 'same/README.md', content: '# Project A\n\nAlpha notes.\n' }])
+    const b = { path: 'same/README.md', content: '# Project B\n\nBeta notes.\n' }
+    const [conflict] = await importFiles(db, [b], { ifDifferent: 'refuse' })
+    expect(conflict).toEqual({
+      path: 'same/README.md',
+      status: 'conflict',
+      docId: a.docId,
+      title: 'Project A',
+      reason: 'a document with different content, "Project A", was imported from same/README.md before',
+    })
+    expect((await getDocument(db, a.docId!)).content).toBe('# Project A\n\nAlpha notes.\n')
+    // the same content again is no conflict
+    expect(
+      (await importFiles(db, [{ ...b, content: '# Project A\n\nAlpha notes.\n' }], { ifDifferent: 'refuse' }))[0],
+    ).toMatchObject({ status: 'unchanged', docId: a.docId })
+    const [kept] = await importFiles(db, [b], { ifDifferent: 'keep-both' })
+    expect(kept).toMatchObject({
+      path: 'same/README.md',
+      status: 'created',
+      storedAs: 'same/README (2).md',
+      title: 'Project B',
+    })
+    expect(kept.docId).not.toBe(a.docId)
+    const [third] = await importFiles(db, [{ ...b, content: 'Gamma.\n' }], { ifDifferent: 'keep-both' })
+    expect(third).toMatchObject({ status: 'created', storedAs: 'same/README (3).md' })
+    const [replaced] = await importFiles(db, [b])
+    expect(replaced).toMatchObject({ status: 'updated', docId: a.docId, title: 'Project B' })
+    for (const r of [a, kept, third]) await deleteDocument(db, r.docId!)
+  })
+
+  it('a path given twice in one request is taken once, the second said to be skipped', async () => {
+    const r = await importFiles(db, [
+      { path: 'twice/notes.md', content: '# First\n\none\n' },
+      { path: 'twice/notes.md', content: '# Second\n\ntwo\n' },
+    ])
+    expect(r.map((x) => [x.status, x.reason])).toEqual([
+      ['created', undefined],
+      ['skipped', 'twice/notes.md appears more than once in this import; the first was taken'],
+    ])
+    expect((await getDocument(db, r[0].docId!)).title).toBe('First')
+    await deleteDocument(db, r[0].docId!)
+  })
+
   it('finds a document by shared words with the offline lexical model, which is honestly not semantic', async () => {
     const r = await searchKnowledge(db, { text: 'two opt swap of a tour segment', k: 5 })
     expect(r.modelId).toBe('lexical-hash-512')

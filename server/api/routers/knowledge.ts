@@ -11,6 +11,7 @@ import {
   createDocument,
   deleteDocument,
   getDocument,
+  IF_DIFFERENT,
   importFiles,
   listDocuments,
   listTags,
@@ -114,6 +115,7 @@ export const KnowledgeImportInput = z
       .max(Math.min(100, MAX_IMPORT_FILES)),
     problemId: ProblemRef.nullable().optional(),
     tags: Tags.optional(),
+    ifDifferent: z.enum(IF_DIFFERENT).optional(),
   })
   // the same bound as Content, checked here so that a refusal names the file, not its index
   .superRefine((input, ctx) => {
@@ -199,6 +201,7 @@ export const knowledgeRouter = router({
       actor: ctx.actor,
       problemId: input.problemId ?? null,
       ...(input.tags ? { tags: input.tags } : {}),
+      ...(input.ifDifferent ? { ifDifferent: input.ifDifferent } : {}),
     })
     await audit(ctx.app.db.prisma, ctx.actor, {
       action: 'knowledge.import',
