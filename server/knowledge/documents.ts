@@ -677,6 +677,25 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           status = 'updated'
         }
       } else {
+        // a copy would only repeat the same chunks in every search: the user is told where it is
+        const same = await db.prisma.knowledgeDoc.findFirst({
+          where: {
+            content: normalizeContent(text, path),
+            ...(problemId ? { OR: [{ problemId }, { problemId: null }] } : { problemId: null }),
+          },
+          select: { id: true, title: true, sourcePath: true },
+          orderBy: { createdAt: 'asc' },
+        })
+        if (same) {
+          out.push({
+            path,
+            status: 'skipped',
+            docId: same.id,
+            title: same.title,
+            reason: `same content as "${same.title}"${same.sourcePath ? ` (${same.sourcePath})` : ''}, already in the knowledge base`,
+          })
+          continue
+        }
         doc = await createDocument(
           db,
           { content: text, format: kind.format, tags, problemId, sourcePath: storedAs ?? path },

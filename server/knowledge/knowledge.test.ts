@@ -198,6 +198,21 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     for (const r of [a, kept, third]) await deleteDocument(db, r.docId!)
   })
 
+  it('the same content from another path is not copied: the import names the document that holds it', async () => {
+    const text = '# Lattice tricks\n\nShift every other row by half a circle.\n'
+    const [a] = await importFiles(db, [{ path: 'dup/one.md', content: text }])
+    const [b] = await importFiles(db, [{ path: 'dup/two.md', content: text.replace(/\n/g, '\r\n') }])
+    expect(b).toEqual({
+      path: 'dup/two.md',
+      status: 'skipped',
+      docId: a.docId,
+      title: 'Lattice tricks',
+      reason: 'same content as "Lattice tricks" (dup/one.md), already in the knowledge base',
+    })
+    expect(await db.prisma.knowledgeDoc.count({ where: { sourcePath: 'dup/two.md' } })).toBe(0)
+    await deleteDocument(db, a.docId!)
+  })
+
   it('a path given twice in one request is taken once, the second said to be skipped', async () => {
     const r = await importFiles(db, [
       { path: 'twice/notes.md', content: '# First\n\none\n' },
