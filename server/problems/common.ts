@@ -106,6 +106,13 @@ export function finish(
   }
   let description = extra.description ?? spec.description ?? ''
   if (!description) description = fromBundle('README.md') ?? ''
+  const warnings = [...(extra.warnings ?? [])]
+  // decoding replaces what is not UTF-8: in a string literal that would change the program
+  const seedFile = files.find((f) => f.path === spec.entry)
+  if (seedFile && extra.seedCode === undefined && !isUtf8(seedFile.data))
+    warnings.push(
+      `${spec.entry} is not valid UTF-8: the bytes that are not became U+FFFD in the seed the search starts from; save it as UTF-8`,
+    )
   return {
     spec,
     description: description || spec.name,
@@ -115,7 +122,7 @@ export function finish(
     bundle: packBundle(files),
     runDefaults: extra.runDefaults ?? {},
     mapped: extra.mapped ?? [],
-    warnings: extra.warnings ?? [],
+    warnings,
     unknownKeys: extra.unknownKeys ?? [],
   }
 }
@@ -129,4 +136,14 @@ function linkedOut(folder: string, path: string): string | null {
     return null
   }
   return `${path} is a symbolic link out of the problem folder (to ${readlinkSync(abs)}): evaluations only see the folder's own files, so copy it in`
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+function isUtf8(data: Uint8Array): boolean {
+  try {
+    utf8.decode(data)
+    return true
+  } catch {
+    return false
+  }
 }

@@ -258,6 +258,17 @@ describe('problem.json mistakes', () => {
     ).toThrow(/problem\.json: direction: [^\n]+$/)
   })
 
+  it('warns that a seed which is not UTF-8 was read with replacement characters', () => {
+    const dir = folder({ 'evaluator.py': OE['evaluator.py'] })
+    writeFileSync(join(dir, 'initial_program.py'), Buffer.from([0x78, 0x20, 0x3d, 0x20, 0x27, 0xe9, 0x27, 0x0a]))
+    const p = loadProblem(dir)
+    expect(p.seedCode).toBe("x = '\ufffd'\n")
+    expect(p.warnings).toContain(
+      'initial_program.py is not valid UTF-8: the bytes that are not became U+FFFD in the seed the search starts from; save it as UTF-8',
+    )
+    expect(loadProblem(folder(OE)).warnings.some((w) => w.includes('UTF-8'))).toBe(false)
+  })
+
   it('says where a JSON syntax error is by line and column, and refuses a feature range whose min is not below its max', () => {
     expect(() =>
       loadProblem(folder({ 'problem.json': '{\n  "id": "x",\n  name: "y"\n}', 'initial.py': '', 'evaluator.py': '' })),
