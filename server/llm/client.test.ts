@@ -226,6 +226,8 @@ describe('LlmClient over the OpenAI protocol', () => {
     const e = await failure(c.complete({ user: 'x' }))
     expect(e.kind).toBe('network')
     expect(e.attempts).toBe(3)
+    // which server could not be reached: a base URL typo is the usual cause
+    expect(e.message).toContain(url)
   })
 
   it('aborts promptly when the caller aborts, without retrying', async () => {

@@ -11,7 +11,7 @@ import {
 } from '../../client-safe/model-config.ts'
 import { createChatModel } from './chat-model.ts'
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
-import { collectSecrets, resolveEndpoint, type Env } from './env.ts'
+import { collectSecrets, redact, resolveEndpoint, type Env } from './env.ts'
 import { LlmError, toLlmError } from './errors.ts'
 import { DEFAULT_RETRY_POLICY, RetryPolicy, withRetry, type RetryPolicyInput } from './retry.ts'
 
@@ -124,9 +124,11 @@ export class LlmClient {
     const base = { model: config.model, provider: config.provider }
     // scanning the environment costs more than a local model call: only done to redact an error
     let apiKey: string | undefined
+    let baseURL: string | undefined
     const secrets = () => collectSecrets(env, [apiKey])
     try {
       const endpoint = resolveEndpoint(config, env)
+      baseURL = endpoint.baseURL
       apiKey = endpoint.apiKey
       const { HumanMessage, SystemMessage } = await loadMessages()
       const messages: BaseMessage[] = []
@@ -204,6 +206,9 @@ export class LlmClient {
       }
     } catch (e) {
       const error = e instanceof LlmError ? e : toLlmError(e, { secrets, ...base })
+      // "fetch failed" alone does not say which server could not be reached (an OPENAI_BASE_URL typo)
+      if ((error.kind === 'network' || error.kind === 'timeout') && baseURL && !error.message.includes(baseURL))
+        error.message = `${error.message} (${redact(baseURL, secrets())})`
       error.model ??= config.model
       error.provider ??= config.provider
       if (!error.latencyMs) error.latencyMs = Date.now() - started
