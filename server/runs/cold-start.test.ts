@@ -312,6 +312,10 @@ describe('a problem with no seed program', () => {
       expect(r.code, r.stderr.slice(-3000)).toBe(1)
       expect(r.json).toMatchObject({ status: 'failed', evaluations: 0 })
       expect(r.stderr).toMatch(/cold start: no answer gave a program to evaluate \(\d+ of \d+ answers: /)
+      // the run's reason says the same: nothing was evaluated, not that what was is invalid
+      expect(r.json.statusReason).toMatch(
+        /^no valid candidate after the cold start: none of the \d+ answers to the description held a program that could be evaluated \(most often: /,
+      )
       // rejected answers cost calls, not budget: at most five per wanted cold-start candidate (8 here)
       expect(server.chatRequests().length).toBeLessThanOrEqual(40)
     } finally {

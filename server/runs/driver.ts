@@ -330,7 +330,7 @@ export class RunDriver {
         'see its artifacts'
       this.fail(
         !seed
-          ? 'no valid candidate after the cold start: no program written from the description was valid (see the cold-start candidates and their reasons)'
+          ? `no valid candidate after the cold start: ${await this.seedlessFailure()}`
           : `no valid candidate after the cold start: ${seeds.length > 1 ? 'the seed programs are invalid' : 'the seed program is invalid'} (${clipReason(String(why), 300)})`,
       )
       return
@@ -348,6 +348,23 @@ export class RunDriver {
     this.setMode('idle')
     if (this.starved && !this.halted() && budget.blocked() === null)
       this.fail('no candidate can be selected as a parent any more (every island is empty or banned)')
+  }
+
+  /**
+   * Why a cold start from the description alone found nothing: programs were evaluated and all were
+   * invalid, or none was evaluated at all (the answers held no program), with the commonest reason.
+   */
+  private async seedlessFailure() {
+    const rows = await this.db.sql<{ evaluated: number; reason: string | null; n: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'evaluated')::int AS evaluated,
+              mode() WITHIN GROUP (ORDER BY reject_reason) AS reason, count(*)::int AS n
+         FROM candidates WHERE run_id = $1`,
+      [this.runId],
+    )
+    const r = rows[0]
+    if (r && r.evaluated === 0 && r.n > 0)
+      return `none of the ${r.n} answers to the description held a program that could be evaluated${r.reason ? ` (most often: ${clipReason(r.reason, 200)})` : ''}`
+    return 'no program written from the description was valid (see the cold-start candidates and their reasons)'
   }
 
   // ------------------------------------------------------------------ the end
