@@ -241,6 +241,8 @@ describe('KernelBench task files', () => {
       /at reduced sizes \(batch_size 2048→256, dim 65536→8192; 8\.0 MiB of inputs instead of 512\.0 MiB\)/,
     )
     expect(r.json.scoreMeaning).toMatch(/atol=rtol=0\.01 on 5 random inputs \(KernelBench's rule\)/)
+    // fewer trials on the CPU, said beside the rule's five
+    expect(r.json.cpuCheck).toMatch(/on 2 random inputs \(a GPU worker checks 5\)/)
     expect(r.stderr).toMatch(/format: KernelBench task file/)
     expect(r.stderr).toMatch(/no GPU on this machine: the seed runs on the CPU/)
   })

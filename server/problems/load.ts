@@ -114,7 +114,7 @@ export function describeScore(spec: ProblemSpec): string {
   const dir = spec.direction === 'max' ? 'higher is better' : 'lower is better'
   switch (spec.format) {
     case 'openevolve':
-      return `combined_score as evaluator.py returns it (else the mean of its numeric metrics), ${dir}, as OpenEvolve ranks programs${spec.cascade?.length ? `; cascade of ${spec.cascade.length} stage(s): a later stage runs only when combined_score reaches its threshold` : ''}`
+      return `combined_score as evaluator.py returns it (else the mean of its numeric metrics), ${dir}, as OpenEvolve ranks programs${spec.cascade?.length ? `; cascade of ${spec.cascade.length === 1 ? 'one stage (evaluate_stage1 alone)' : `${spec.cascade.length} stages: a later stage runs only when combined_score reaches its threshold`}` : ''}`
     case 'shinka':
       return `combined_score from the metrics.json that evaluate.py writes (run_shinka_eval's aggregate), ${dir}; a program counts only when correct.json says correct, as in ShinkaEvolve`
     case 'kernelbench':

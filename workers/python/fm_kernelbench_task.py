@@ -221,7 +221,8 @@ def evaluate(reference, candidate, time_limit_s=600):
         # at reduced sizes a run takes milliseconds, so 15 rounds cost little; 5 left the median at the
         # mercy of a busy machine (a seed timed against itself once read 4x faster)
         res = dict(evaluate_kernel(path, candidate, device='cpu', atol=ATOL, rtol=RTOL, correctness_trials=2, warmup=2, timed_runs=15))
-        note = (f'CPU check (no GPU here) {sizes}: correctness at KernelBench\'s tolerance (atol=rtol={ATOL:g}); '
+        note = (f'CPU check (no GPU here) {sizes}: correctness at KernelBench\'s tolerance (atol=rtol={ATOL:g}) '
+                f'on 2 random inputs (a GPU worker checks {TRIALS}); '
                 'the timing is the CPU\'s and says nothing about the GPU; runs measure speedup on a GPU worker')
         res['artifacts'] = {**res.get('artifacts', {}), 'cpu_check': note}
         res['metrics'] = {**res.get('metrics', {}), 'cpu_check': 1.0}
