@@ -147,6 +147,7 @@ describe("a seed without a score: the run's reason says why", () => {
   }
 
   it('a metric that is not a number is named', async () => {
+    const dataDir = tempDir()
     const r = await cli([
       'run',
       seedProblem('print(json.dumps({"valid": True, "metrics": {"loss": "0.5"}}))'),
@@ -154,11 +155,17 @@ describe("a seed without a score: the run's reason says why", () => {
       '5',
       '--json',
       '--data-dir',
-      tempDir(),
+      dataDir,
     ])
     expect(r.code, r.stderr.slice(-2000)).toBe(1)
-    expect(r.json.statusReason).toBe(
-      'no valid candidate after the cold start: the seed program is invalid (the evaluator\'s "loss" is a string ("0.5"), not a number: metrics must be numbers (true and false count as 1 and 0), anything else moves to the artifacts (here "metric:loss"))',
+    const reason =
+      'no valid candidate after the cold start: the seed program is invalid (the evaluator\'s "loss" is a string ("0.5"), not a number: metrics must be numbers (true and false count as 1 and 0), anything else moves to the artifacts (here "metric:loss"))'
+    expect(r.json.statusReason).toBe(reason)
+    // resumed, it fails the same way, and says why a fixed folder does not help it
+    const again = await cli(['resume', r.json.runId, '--max-evals', '6', '--json', '--data-dir', dataDir])
+    expect(again.code, again.stderr.slice(-2000)).toBe(1)
+    expect(again.json.statusReason).toBe(
+      `${reason}; a run keeps the problem files it started with, so resuming it evaluates them again: after fixing the problem, start a new run`,
     )
   })
 

@@ -29,6 +29,10 @@ import { Requester } from './requester.ts'
 import type { DriverHooks } from './hooks.ts'
 import { RunState } from './state.ts'
 
+/** A resumed run re-evaluates the files it started with, which the failure would otherwise hide. */
+const FIXED_FILES =
+  'a run keeps the problem files it started with, so resuming it evaluates them again: after fixing the problem, start a new run'
+
 export type { EngineSnapshot } from './state.ts'
 
 export interface DriverDeps {
@@ -331,7 +335,7 @@ export class RunDriver {
       this.fail(
         !seed
           ? `no valid candidate after the cold start: ${await this.seedlessFailure()}`
-          : `no valid candidate after the cold start: ${seeds.length > 1 ? 'the seed programs are invalid' : 'the seed program is invalid'} (${clipReason(String(why), 300)})`,
+          : `no valid candidate after the cold start: ${seeds.length > 1 ? 'the seed programs are invalid' : 'the seed program is invalid'} (${clipReason(String(why), 300)})${s.evaluationsAtLoad > 0 ? `; ${FIXED_FILES}` : ''}`,
       )
       return
     }
