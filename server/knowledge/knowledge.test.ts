@@ -336,6 +336,32 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     })
   })
 
+  it('one long document does not fill the hits: at most a few of its chunks, then other documents', async () => {
+    // twelve sections that all match, against one short note that matches too
+    const sections = Array.from(
+      { length: 12 },
+      (_, i) => `## Lattice ${i}\n\nA hexagonal lattice packing of circles, variant ${i}, with offsets.\n`,
+    ).join('\n')
+    const long = await createDocument(db, { title: 'Lattice salad', content: sections, format: 'markdown' })
+    const short = await createDocument(db, {
+      title: 'Hexagonal note',
+      content: 'Hexagonal lattice packing: start from the densest circle lattice.',
+      format: 'text',
+    })
+    try {
+      const r = await searchKnowledge(db, { text: 'hexagonal lattice packing circles', k: 10 })
+      const fromLong = r.hits.filter((h) => h.docId === long.id).length
+      expect(fromLong).toBe(3)
+      expect(r.hits.some((h) => h.docId === short.id)).toBe(true)
+      // asked for, the cap goes
+      const all = await searchKnowledge(db, { text: 'hexagonal lattice packing circles', k: 10, maxPerDoc: 0 })
+      expect(all.hits.filter((h) => h.docId === long.id).length).toBeGreaterThan(3)
+    } finally {
+      await deleteDocument(db, long.id)
+      await deleteDocument(db, short.id)
+    }
+  })
+
   it('filters by problem (that problem and the global documents) and by tags, in both halves', async () => {
     await updateDocument(db, docId['binpacking/online-bin-packing.md'], {
       problemId: 'binpack',

@@ -43,7 +43,14 @@ export interface SearchOptions {
   efSearch?: number
   /** vector rows at or below this cosine similarity are dropped before fusion (default 0) */
   minSimilarity?: number
+  /**
+   * chunks of one document among the hits at most (hybrid default MAX_HITS_PER_DOC; the single-half
+   * diagnostic modes default to no cap): one long document would otherwise fill the page
+   */
+  maxPerDoc?: number
 }
+
+export const MAX_HITS_PER_DOC = 3
 
 export interface SearchHit {
   chunkId: string
@@ -185,11 +192,21 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
     ctes.push(`tr AS (SELECT NULL::text AS id, NULL::float8 AS rank, NULL::bigint AS r WHERE false)`)
   }
   const rrf = p.add(RRF_K)
-  ctes.push(`fused AS (
+  const perDoc = opts.maxPerDoc ?? (mode === 'hybrid' ? MAX_HITS_PER_DOC : 0)
+  ctes.push(`all_fused AS (
     SELECT coalesce(vr.id, tr.id) AS id, vr.r AS vrank, tr.r AS trank, vr.dist,
       coalesce(1.0 / (${rrf} + vr.r), 0) + coalesce(1.0 / (${rrf} + tr.r), 0) AS score
-    FROM vr FULL OUTER JOIN tr ON vr.id = tr.id
-    ORDER BY score DESC, vrank NULLS LAST, trank NULLS LAST LIMIT ${p.add(k)})`)
+    FROM vr FULL OUTER JOIN tr ON vr.id = tr.id)`)
+  ctes.push(
+    perDoc > 0
+      ? `fused AS (
+    SELECT id, vrank, trank, dist, score FROM (
+      SELECT a.*, row_number() OVER (PARTITION BY c.doc_id ORDER BY a.score DESC, a.vrank NULLS LAST, a.trank NULLS LAST, a.id) AS nth
+      FROM all_fused a JOIN knowledge_chunks c ON c.id = a.id) ranked
+    WHERE nth <= ${p.add(Math.floor(perDoc))}
+    ORDER BY score DESC, vrank NULLS LAST, trank NULLS LAST LIMIT ${p.add(k)})`
+      : `fused AS (SELECT * FROM all_fused ORDER BY score DESC, vrank NULLS LAST, trank NULLS LAST LIMIT ${p.add(k)})`,
+  )
   const sql = `WITH ${ctes.join(',\n')}
     SELECT f.id, f.vrank, f.trank, f.dist, f.score, c.doc_id, c.heading, c.content, c.usefulness,
       d.title, d.source_path, d.tags, d.problem_id, d.format,
