@@ -678,14 +678,13 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
         }
       } else {
         // a copy would only repeat the same chunks in every search: the user is told where it is
-        const same = await db.prisma.knowledgeDoc.findFirst({
-          where: {
-            content: normalizeContent(text, path),
-            ...(problemId ? { OR: [{ problemId }, { problemId: null }] } : { problemId: null }),
-          },
-          select: { id: true, title: true, sourcePath: true },
-          orderBy: { createdAt: 'asc' },
-        })
+        // by the content's hash (indexed), then the text itself
+        const [same] = await db.sql<{ id: string; title: string; sourcePath: string | null }>(
+          `SELECT id, title, source_path AS "sourcePath" FROM knowledge_docs
+            WHERE md5(content) = md5($1) AND content = $1 AND (problem_id IS NULL OR problem_id = $2)
+            ORDER BY created_at LIMIT 1`,
+          [normalizeContent(text, path), problemId],
+        )
         if (same) {
           out.push({
             path,
