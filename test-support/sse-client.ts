@@ -19,7 +19,7 @@ export function subscribe(
   baseUrl: string,
   path: string,
   input: Record<string, unknown>,
-  opts: { token?: string; onData: (data: unknown, id: string | null) => void },
+  opts: { token?: string; cookie?: string; onData: (data: unknown, id: string | null) => void },
 ): SseSubscription {
   const url = `${baseUrl}/api/trpc/${path}?input=${encodeURIComponent(encodeInput(input))}`
   let req: ClientRequest | null = null
@@ -34,7 +34,11 @@ export function subscribe(
   req = request(
     url,
     {
-      headers: { accept: 'text/event-stream', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+      headers: {
+        accept: 'text/event-stream',
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...(opts.cookie ? { cookie: opts.cookie } : {}),
+      },
       agent: false,
     },
     (res) => {

@@ -7,6 +7,7 @@ import type { AppServices } from '../app.ts'
 import { type Actor, type Role, roleAtLeast } from '../auth/roles.ts'
 import { resolveToken, type TokenScope } from '../services/tokens.ts'
 import { UserError } from '../services/users.ts'
+import { guardStream, takeStreamSlot } from './stream-guard.ts'
 import { BadInputError, ConflictError, NotFoundError, PreconditionError, PrerequisiteError } from '../errors.ts'
 
 export type Access = 'public' | Role
@@ -26,16 +27,22 @@ export interface Context {
   headers: Headers
   /** the caller's password is a one-time (or reset) one: nothing but the change until it is changed */
   mustChangePassword?: boolean
+  /**
+   * Resolves the caller again from the same credentials: what a long-lived stream checks while it
+   * runs. Absent where the identity cannot change under it (in-process callers).
+   */
+  resolveAgain?: () => Promise<Context>
 }
 
 /** Who is calling: a bearer token (CLI, workers) or a Better Auth session cookie. */
 export async function createContext(app: AppServices, headers: Headers): Promise<Context> {
+  const resolveAgain = () => createContext(app, headers)
   const authz = headers.get('authorization')
   if (authz?.toLowerCase().startsWith('bearer ')) {
     const resolved = await resolveToken(app.db, authz.slice(7).trim())
-    if (!resolved) return { app, actor: null, tokenScope: null, headers }
+    if (!resolved) return { app, actor: null, tokenScope: null, headers, resolveAgain }
     const { scope, mustChangePassword, ...actor } = resolved
-    return { app, actor, tokenScope: scope, headers, mustChangePassword }
+    return { app, actor, tokenScope: scope, headers, mustChangePassword, resolveAgain }
   }
   if (app.auth && headers.get('cookie')) {
     const session = await app.auth.api.getSession({ headers }).catch(() => null)
@@ -44,10 +51,10 @@ export async function createContext(app: AppServices, headers: Headers): Promise
       | undefined
     if (user && !user.disabled) {
       const actor: Actor = { id: user.id, label: user.email, role: (user.role ?? 'viewer') as Role, via: 'session' }
-      return { app, actor, tokenScope: null, headers, mustChangePassword: !!user.mustChangePassword }
+      return { app, actor, tokenScope: null, headers, mustChangePassword: !!user.mustChangePassword, resolveAgain }
     }
   }
-  return { app, actor: null, tokenScope: null, headers }
+  return { app, actor: null, tokenScope: null, headers, resolveAgain }
 }
 
 export { BadInputError, ConflictError, NotFoundError }
@@ -99,19 +106,60 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
 export const PASSWORD_CHANGE_FIRST =
   'change your password first (Settings → Account): until then only the password change and signing out work'
 
-const requireAccess = t.middleware(({ ctx, meta, next }) => {
+/**
+ * Why this caller may not use something with this meta, or null when they may. The one rule for
+ * every door into the API: procedures, open streams (again while they run) and the picture route.
+ */
+export function accessRefusal(
+  ctx: Pick<Context, 'actor' | 'tokenScope' | 'mustChangePassword'>,
+  meta: Meta | undefined,
+): TRPCError | null {
   const access = meta?.access === 'public' || !meta ? 'admin' : meta.access
-  if (!ctx.actor) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' })
+  if (!ctx.actor) return new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' })
   if (ctx.tokenScope === 'worker' && !meta?.worker)
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'a worker token cannot call this' })
-  if (ctx.mustChangePassword && !meta?.passwordChange) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: PASSWORD_CHANGE_FIRST })
-  }
+    return new TRPCError({ code: 'FORBIDDEN', message: 'a worker token cannot call this' })
+  if (ctx.mustChangePassword && !meta?.passwordChange)
+    return new TRPCError({ code: 'FORBIDDEN', message: PASSWORD_CHANGE_FIRST })
   if (!roleAtLeast(ctx.actor.role, access))
-    throw new TRPCError({ code: 'FORBIDDEN', message: `needs the ${access} role` })
-  const actor: Actor = ctx.actor
+    return new TRPCError({ code: 'FORBIDDEN', message: `needs the ${access} role` })
+  return null
+}
+
+const requireAccess = t.middleware(({ ctx, meta, next }) => {
+  const refusal = accessRefusal(ctx, meta)
+  if (refusal) throw refusal
+  const actor: Actor = ctx.actor!
   return next({ ctx: { ...ctx, actor } })
 })
+
+/**
+ * Subscriptions only: a bounded number of open streams per user, and a stream that ends with the
+ * caller's access (checked again from the same credentials while it runs, against the same rule).
+ */
+const guardStreams = t.middleware(async ({ ctx, meta, type, signal, next }) => {
+  if (type !== 'subscription' || !ctx.actor) return next()
+  const actor = ctx.actor
+  const release = takeStreamSlot(actor.id ?? `${actor.via}:${actor.label}`)
+  const result = await next()
+  if (!result.ok || !isAsyncIterable(result.data)) {
+    release()
+    return result
+  }
+  const again = ctx.resolveAgain
+  const recheck = again
+    ? async () => {
+        const now = await again()
+        if (now.actor && now.actor.id !== actor.id)
+          return new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' })
+        return accessRefusal(now, meta)
+      }
+    : null
+  return { ...result, data: guardStream(result.data, { recheck, signal, onEnd: release }) }
+})
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return !!v && typeof v === 'object' && Symbol.asyncIterator in v
+}
 
 /** Deeper than any input schema goes (an open run config included): refused before a recursive walk can overflow. */
 export const MAX_INPUT_DEPTH = 64
@@ -157,8 +205,8 @@ const guardInput = t.middleware(async ({ getRawInput, next }) => {
 
 const base = t.procedure.use(mapErrors)
 export const publicProcedure = base.meta({ access: 'public' }).use(guardInput)
-export const viewerProcedure = base.meta({ access: 'viewer' }).use(requireAccess).use(guardInput)
+export const viewerProcedure = base.meta({ access: 'viewer' }).use(requireAccess).use(guardStreams).use(guardInput)
 /** any signed-in user */
 export const protectedProcedure = viewerProcedure
-export const expertProcedure = base.meta({ access: 'expert' }).use(requireAccess).use(guardInput)
-export const adminProcedure = base.meta({ access: 'admin' }).use(requireAccess).use(guardInput)
+export const expertProcedure = base.meta({ access: 'expert' }).use(requireAccess).use(guardStreams).use(guardInput)
+export const adminProcedure = base.meta({ access: 'admin' }).use(requireAccess).use(guardStreams).use(guardInput)
