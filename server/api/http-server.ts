@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import type { AppServices } from '../app.ts'
 import { appRouter } from './root.ts'
-import { createContext, PASSWORD_CHANGE_FIRST } from './trpc.ts'
+import { createContext } from './trpc.ts'
 import { authNodeHandler, CLIENT_ADDRESS_HEADER } from '../auth/auth.ts'
 import { clientAddress, isCrossSiteWrite, setSecurityHeaders } from './security.ts'
 import { safeNextPath } from '../../client-safe/safe-next.ts'
@@ -27,7 +27,13 @@ export function toHeaders(req: IncomingMessage): Headers {
   return h
 }
 
-const AUTH_WHILE_PASSWORD_CHANGE = /^\/api\/auth\/(sign-in\/email|sign-out|get-session)(\?|$)/
+/**
+ * The Better Auth routes the console uses (the login page, signing out, the session). Its other
+ * routes (change-password, update-user, list-sessions…) would bypass this app's rules: the audit,
+ * ending every session on a password change, input bounds, never showing session tokens. The
+ * account's changes go through tRPC instead. Allowed while a password change is due as well.
+ */
+const AUTH_ROUTES = /^\/api\/auth\/(sign-in\/email|sign-out|get-session)(\?|$)/
 const PUBLIC_PAGES = [/^\/login(\/|$|\?)/, /^\/_next\//, /^\/favicon/, /^\/monaco\//, /^\/api\//]
 
 export interface HttpServerOptions {
@@ -89,16 +95,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     if (url.startsWith('/api/trpc/')) return trpc(req, res)
     if (url.startsWith('/api/auth/')) {
       if (!app.auth) return void res.writeHead(503).end()
-      // a user who must change their password may sign in, read their session and sign out: nothing else
-      if (!AUTH_WHILE_PASSWORD_CHANGE.test(url) && req.headers.cookie) {
-        const session = await app.auth.api.getSession({ headers: toHeaders(req) }).catch(() => null)
-        if ((session?.user as { mustChangePassword?: boolean } | undefined)?.mustChangePassword) {
-          res
-            .writeHead(403, { 'content-type': 'application/json' })
-            .end(JSON.stringify({ error: PASSWORD_CHANGE_FIRST }))
-          return
-        }
-      }
+      if (!AUTH_ROUTES.test(url))
+        return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
       if (authFor !== app.auth) (authHandler = await authNodeHandler(app.auth)), (authFor = app.auth)
       return authHandler!(req, res)
     }

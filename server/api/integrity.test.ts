@@ -10,7 +10,13 @@ import { promisify } from 'node:util'
 import { localSocketClient } from './client.ts'
 import { readLock } from '../db/data-dir.ts'
 import { SOCKET_NAME } from './local-socket.ts'
-import { ADMIN_EMAIL, ADMIN_PASSWORD, startApiHarness, type ApiHarness } from '../../test-support/api-server.ts'
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  startApiHarness,
+  USER_PASSWORD,
+  type ApiHarness,
+} from '../../test-support/api-server.ts'
 import { callProcedure, rawRequest } from '../../test-support/http-client.ts'
 import { listProcedures, offlineOverride, validSample } from '../../test-support/zod-schema.ts'
 import { readEnv } from '../env.ts'
@@ -147,10 +153,9 @@ describe('a user whose password must change can do nothing else', () => {
       headers: { cookie, origin: h.url, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'renamed' }),
     })
-    expect(update.status).toBe(403)
-    expect(update.body).toContain(PASSWORD_CHANGE_FIRST)
+    expect(update.status).toBe(404)
     const sessions = await rawRequest(`${h.url}/api/auth/list-sessions`, { headers: { cookie } })
-    expect(sessions.status).toBe(403)
+    expect(sessions.status).toBe(404)
     const session = await rawRequest(`${h.url}/api/auth/get-session`, { headers: { cookie } })
     expect(session.status).toBe(200)
     expect((await h.server.app.db.prisma.user.findUniqueOrThrow({ where: { email } })).name).not.toBe('renamed')
@@ -183,6 +188,49 @@ describe('a user whose password must change can do nothing else', () => {
       { cookie: fresh, readMs: 800 },
     )
     expect(live.message ?? '').not.toBe(PASSWORD_CHANGE_FIRST)
+  })
+})
+
+describe('only the Better Auth routes the console uses are reachable', () => {
+  // what the console calls (app/login, components/console-shell): sign in, the session, sign out
+  it('sign-in, get-session and sign-out answer; change-password, update-user, list-sessions… are 404', async () => {
+    const email = 'viewer@hardening.test'
+    const cookie = await signIn(email, USER_PASSWORD)
+    const other = await signIn(email, USER_PASSWORD)
+    const post = (path: string, body: unknown, c = cookie) =>
+      rawRequest(`${h.url}/api/auth/${path}`, {
+        method: 'POST',
+        headers: { cookie: c, origin: h.url, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    const refused = {
+      'change-password': await post('change-password', {
+        currentPassword: USER_PASSWORD,
+        newPassword: 'changed-behind-the-audit',
+        revokeOtherSessions: false,
+      }),
+      'update-user': await post('update-user', { name: 'x'.repeat(100_000) }),
+      'list-sessions': await rawRequest(`${h.url}/api/auth/list-sessions`, { headers: { cookie } }),
+      'revoke-sessions': await post('revoke-sessions', {}),
+      'delete-user': await post('delete-user', {}),
+      'get-session/../list-sessions': await rawRequest(`${h.url}/api/auth/get-session/../list-sessions`, {
+        headers: { cookie },
+      }),
+    }
+    expect(Object.fromEntries(Object.entries(refused).map(([k, r]) => [k, r.status]))).toEqual(
+      Object.fromEntries(Object.keys(refused).map((k) => [k, 404])),
+    )
+    for (const r of Object.values(refused)) expect(r.body).not.toMatch(/"token"/)
+    // nothing changed behind the app's back: same password, same name
+    const user = await h.server.app.db.prisma.user.findUniqueOrThrow({ where: { email }, select: { name: true } })
+    expect(user.name.length).toBeLessThanOrEqual(100)
+    await signIn(email, USER_PASSWORD)
+    const session = await rawRequest(`${h.url}/api/auth/get-session`, { headers: { cookie } })
+    expect(session.status).toBe(200)
+    expect(session.body).toContain(email)
+    const out = await post('sign-out', {}, other)
+    expect(out.status).toBe(200)
+    expect((await callProcedure(h.url, 'account.me', 'query', undefined, { cookie: other })).code).toBe('UNAUTHORIZED')
   })
 })
 
