@@ -1,11 +1,11 @@
-// GET /api/images/<candidateId>/<name>: a candidate's picture, for signed-in users (session or API
-// token) only. Checked once more before it leaves (an image stored by an older version, or written
+// GET /api/images/<candidateId>/<name>: a candidate's picture, for those who may call viewer
+// procedures (session or CLI token) only. Checked once more before it leaves (an image stored by an older version, or written
 // to the database by other means, is no exception), sent with its exact type, never sniffed, and
 // under a policy that lets nothing in it run or load even when opened on its own.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createHash } from 'node:crypto'
 import type { AppServices } from '../app.ts'
-import { createContext } from './trpc.ts'
+import { accessRefusal, createContext } from './trpc.ts'
 import { checkPng, ImageError, sanitizeSvg, SVG_MIME } from '../../workers/images.ts'
 import { getImage } from '../images/store.ts'
 
@@ -26,8 +26,9 @@ export async function serveImage(
     void res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ error }))
   if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405, 'method not allowed')
   if (!m) return fail(404, 'not found')
-  const ctx = await createContext(app, headers)
-  if (!ctx.actor) return fail(401, 'sign in to see pictures')
+  // the rule of a viewer procedure: a worker token or a password still to change sees no picture either
+  const refusal = accessRefusal(await createContext(app, headers), { access: 'viewer' })
+  if (refusal) return fail(refusal.code === 'UNAUTHORIZED' ? 401 : 403, refusal.message)
   const img = await getImage(app.db, m[1]!, m[2]!)
   if (!img) return fail(404, 'no such picture')
   let body: Buffer

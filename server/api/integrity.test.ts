@@ -161,6 +161,22 @@ describe('a user whose password must change can do nothing else', () => {
     expect((await h.server.app.db.prisma.user.findUniqueOrThrow({ where: { email } })).name).not.toBe('renamed')
   })
 
+  it('pictures are refused too, as they are to a worker token; a viewer reaches the route', async () => {
+    const picture = `${h.url}/api/images/no-such-candidate/best`
+    for (const headers of [{ cookie }, { authorization: `Bearer ${token}` }] as Array<Record<string, string>>) {
+      const r = await rawRequest(picture, { headers })
+      expect(r.status).toBe(403)
+      expect(r.body).toContain(PASSWORD_CHANGE_FIRST)
+    }
+    const worker = await rawRequest(picture, { headers: { authorization: `Bearer ${h.workerToken}` } })
+    expect(worker.status).toBe(403)
+    expect(worker.body).toContain('worker token')
+    expect((await rawRequest(picture)).status).toBe(401)
+    // past the check: no such picture
+    const viewer = await rawRequest(picture, { headers: { authorization: `Bearer ${h.users.viewer.token}` } })
+    expect(viewer.status).toBe(404)
+  })
+
   it('signing out works; changing the password lifts the restriction', async () => {
     const other = await signIn(email, oneTime)
     const out = await rawRequest(`${h.url}/api/auth/sign-out`, {
