@@ -21,7 +21,10 @@ export function UsersPanel() {
   const update = useMutation(trpc.users.update.mutationOptions({ onSuccess: refresh }))
   const reset = useMutation(
     trpc.users.resetPassword.mutationOptions({
-      onSuccess: (r) => setSecret(`new one-time password: ${r.oneTimePassword}`),
+      onSuccess: (r) =>
+        setSecret(
+          `new one-time password: ${r.oneTimePassword}${r.tokensRevoked ? ` (${r.tokensRevoked} CLI token(s) revoked)` : ''}`,
+        ),
     }),
   )
   const error = create.error ?? update.error ?? reset.error

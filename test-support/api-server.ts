@@ -32,8 +32,8 @@ export interface ApiHarness {
   /** a worker-scoped token of the admin */
   workerToken: string
   token(role: Role, scope?: TokenScope): Promise<string>
-  /** a Better Auth session cookie for a role (signs in through /api/auth like the login page) */
-  sessionCookie(role: Role): Promise<string>
+  /** a Better Auth session cookie for a role (signs in through /api/auth like the login page); fresh: a new session */
+  sessionCookie(role: Role, opts?: { fresh?: boolean }): Promise<string>
   stop(): Promise<void>
 }
 
@@ -84,9 +84,9 @@ export async function startApiHarness(
     workerToken,
     token: async (role, scope = 'cli') =>
       (await createToken(db, system, { userId: users[role].userId, name: `${role} ${scope} extra`, scope })).token,
-    async sessionCookie(role) {
+    async sessionCookie(role, opts) {
       const known = cookies.get(role)
-      if (known) return known
+      if (known && !opts?.fresh) return known
       const res = await fetch(`${server.http.url}/api/auth/sign-in/email`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', origin: server.http.url },

@@ -10,7 +10,8 @@ import { callProcedure, type CallResult } from '../../test-support/http-client.t
 import { recordFigures } from '../../test-support/figures.ts'
 import { blockNetwork } from '../../test-support/no-network.ts'
 import { listProcedures, offlineOverride, validSample, type ProcedureInfo } from '../../test-support/zod-schema.ts'
-import { hashToken } from '../services/tokens.ts'
+import { createToken, hashToken } from '../services/tokens.ts'
+import { createUser } from '../services/users.ts'
 import { appRouter } from './root.ts'
 
 const procedures = listProcedures(appRouter)
@@ -170,7 +171,7 @@ describe('API tokens', () => {
       'tokens.create',
       'mutation',
       { name: 'shown-once', scope: 'cli' },
-      { token: h.users.expert.token },
+      { cookie: await h.sessionCookie('expert', { fresh: true }) },
     )
     expect(created.status).toBe(200)
     const { token, id, prefix } = created.data as { token: string; id: string; prefix: string }
@@ -206,7 +207,7 @@ describe('API tokens', () => {
         'tokens.create',
         'mutation',
         { name: 'to-revoke', scope: 'cli' },
-        { token: h.users.viewer.token },
+        { cookie: await h.sessionCookie('viewer', { fresh: true }) },
       )
     ).data as { token: string; id: string }
     expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token })).status).toBe(200)
@@ -217,7 +218,7 @@ describe('API tokens', () => {
         'tokens.create',
         'mutation',
         { name: 'not-yours', scope: 'cli' },
-        { token: h.users.expert.token },
+        { cookie: await h.sessionCookie('expert', { fresh: true }) },
       )
     ).data as { id: string }
     expect(
@@ -273,7 +274,7 @@ describe('API tokens', () => {
       'tokens.create',
       'mutation',
       { name: 'w', scope: 'worker' },
-      { token: h.users.expert.token },
+      { cookie: await h.sessionCookie('expert', { fresh: true }) },
     )
     expect(r.code).toBe('FORBIDDEN')
     const ok = await callProcedure(
@@ -281,7 +282,7 @@ describe('API tokens', () => {
       'tokens.create',
       'mutation',
       { name: 'w', scope: 'worker' },
-      { token: h.users.admin.token },
+      { cookie: await h.sessionCookie('admin', { fresh: true }) },
     )
     expect(ok.status).toBe(200)
     expect((ok.data as { scope: string }).scope).toBe('worker')
@@ -297,6 +298,61 @@ describe('API tokens', () => {
         )
       ).code,
     ).toBe('FORBIDDEN')
+  })
+
+  it('are minted from a session only: a token cannot mint another', async () => {
+    const child = await callProcedure(
+      h.url,
+      'tokens.create',
+      'mutation',
+      { name: 'child', scope: 'cli' },
+      { token: h.users.viewer.token },
+    )
+    expect(child.code).toBe('FORBIDDEN')
+    expect(child.message).toMatch(/signed-in session/)
+  })
+
+  it('of the CLI die with a password change or reset; worker tokens stay', async () => {
+    const db = h.server.app.db
+    const system = { id: null, label: 'access test', role: 'admin' as const, via: 'system' as const }
+    const u = await createUser(db, system, { email: `pw-tokens-${Date.now()}@hardening.test`, role: 'viewer' })
+    const mint = async (scope: 'cli' | 'worker') =>
+      (await createToken(db, system, { userId: u.user.id, name: `pw ${scope}`, scope })).token
+    const works = async (t: string) =>
+      (await callProcedure(h.url, 'account.me', 'query', undefined, { token: t })).status
+    const [cli1, cli2, worker] = [await mint('cli'), await mint('cli'), await mint('worker')]
+    // the admin resets the password: the answer and the audit say how many tokens went
+    const reset = await callProcedure(
+      h.url,
+      'users.resetPassword',
+      'mutation',
+      { id: u.user.id },
+      { token: h.users.admin.token },
+    )
+    expect(reset.status, reset.body).toBe(200)
+    expect(reset.data).toMatchObject({ tokensRevoked: 2 })
+    expect(await works(cli1)).toBe(401)
+    expect(await works(cli2)).toBe(401)
+    const workerRow = await db.prisma.apiToken.findUniqueOrThrow({ where: { tokenHash: hashToken(worker) } })
+    expect(workerRow.revokedAt).toBeNull()
+    const audited = await db.prisma.auditEvent.findFirstOrThrow({
+      where: { action: 'user.password', targetId: u.user.id },
+      orderBy: { id: 'desc' },
+    })
+    expect(audited.after).toMatchObject({ tokensRevoked: 2 })
+    // the user changes it themselves (through the one-time password): their new CLI token goes too
+    const oneTime = (reset.data as { oneTimePassword: string }).oneTimePassword
+    const cli3 = await mint('cli')
+    const changed = await callProcedure(
+      h.url,
+      'account.changePassword',
+      'mutation',
+      { current: oneTime, next: 'a-new-password-for-tokens' },
+      { token: cli3 },
+    )
+    expect(changed.status, changed.body).toBe(200)
+    expect(changed.data).toMatchObject({ ok: true, tokensRevoked: 1 })
+    expect(await works(cli3)).toBe(401)
   })
 })
 

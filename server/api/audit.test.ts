@@ -36,7 +36,9 @@ const root = mkdtempSync(join(tmpdir(), 'fm-audit-'))
 
 const call = async (path: string, as: Role, input: unknown) => {
   const p = listProcedures(appRouter).find((x) => x.path === path)!
-  return callProcedure(h.url, path, p.type, input, { token: h.users[as].token, timeoutMs: 120_000 })
+  // tokens are minted from a session only
+  const auth = path === 'tokens.create' ? { cookie: await h.sessionCookie(as) } : { token: h.users[as].token }
+  return callProcedure(h.url, path, p.type, input, { ...auth, timeoutMs: 120_000 })
 }
 
 beforeAll(async () => {

@@ -89,9 +89,9 @@ describe('an open live stream ends with its caller’s access', () => {
     await endsWithRefusal(sub, 'UNAUTHORIZED')
   })
 
-  it('when the password changes (the session that changed it included)', async () => {
+  it('when the password changes (the session that changed it included, and its CLI tokens)', async () => {
     const u = await newUser()
-    const sub = await openStream({ cookie: u.cookie })
+    const [sub, byToken] = await Promise.all([openStream({ cookie: u.cookie }), openStream({ token: u.token })])
     const r = await callProcedure(
       h.url,
       'account.changePassword',
@@ -100,7 +100,7 @@ describe('an open live stream ends with its caller’s access', () => {
       { cookie: u.cookie },
     )
     expect(r.status, r.body).toBe(200)
-    await endsWithRefusal(sub, 'UNAUTHORIZED')
+    await Promise.all([endsWithRefusal(sub, 'UNAUTHORIZED'), endsWithRefusal(byToken, 'UNAUTHORIZED')])
   })
 
   it('when its token is revoked', async () => {

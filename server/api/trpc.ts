@@ -32,6 +32,8 @@ export interface Context {
    * runs. Absent where the identity cannot change under it (in-process callers).
    */
   resolveAgain?: () => Promise<Context>
+  /** the caller presented an API token over HTTP (not a session, not the owner's local socket) */
+  bearerToken?: boolean
 }
 
 /** Who is calling: a bearer token (CLI, workers) or a Better Auth session cookie. */
@@ -42,7 +44,7 @@ export async function createContext(app: AppServices, headers: Headers): Promise
     const resolved = await resolveToken(app.db, authz.slice(7).trim())
     if (!resolved) return { app, actor: null, tokenScope: null, headers, resolveAgain }
     const { scope, mustChangePassword, ...actor } = resolved
-    return { app, actor, tokenScope: scope, headers, mustChangePassword, resolveAgain }
+    return { app, actor, tokenScope: scope, headers, mustChangePassword, resolveAgain, bearerToken: true }
   }
   if (app.auth && headers.get('cookie')) {
     const session = await app.auth.api.getSession({ headers }).catch(() => null)

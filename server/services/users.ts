@@ -63,24 +63,40 @@ export async function createUser(
   return { user, password, oneTime }
 }
 
-export async function setPassword(db: Db, actor: Actor, userId: string, password: string) {
+/**
+ * Sets a user's password (their own change, or an admin's reset). A password change is often a
+ * response to a leak, so whatever the old password could have obtained ends with it: every session,
+ * and every CLI token (a token is what a leaked session would mint to stay in). Worker tokens are
+ * machine credentials an admin hands to a worker host; they open no procedure and no picture, so a
+ * password change leaves them alone rather than cut off machines.
+ */
+export async function setPassword(
+  db: Db,
+  actor: Actor,
+  userId: string,
+  password: string,
+): Promise<{ sessionsEnded: number; tokensRevoked: number }> {
   const hash = await hashPassword(password)
-  await db.prisma.$transaction(async (tx) => {
+  return db.prisma.$transaction(async (tx) => {
     const n = await tx.account.updateMany({ where: { userId, providerId: 'credential' }, data: { password: hash } })
     if (n.count === 0) throw new UserError('this user has no password sign-in')
     const before = await tx.user.findUnique({ where: { id: userId }, select: { mustChangePassword: true } })
     const mustChangePassword = actor.id !== userId
     await tx.user.update({ where: { id: userId }, data: { mustChangePassword } })
-    // other sessions of that user end: a password change is often a response to a leak
     const ended = await tx.session.deleteMany({ where: { userId } })
+    const revoked = await tx.apiToken.updateMany({
+      where: { userId, scope: 'cli', revokedAt: null },
+      data: { revokedAt: new Date() },
+    })
     // never the password or its hash: what changed around it
     await audit(tx, actor, {
       action: 'user.password',
       targetType: 'user',
       targetId: userId,
       before: { mustChangePassword: before?.mustChangePassword ?? null },
-      after: { mustChangePassword, passwordChanged: true, sessionsEnded: ended.count },
+      after: { mustChangePassword, passwordChanged: true, sessionsEnded: ended.count, tokensRevoked: revoked.count },
     })
+    return { sessionsEnded: ended.count, tokensRevoked: revoked.count }
   })
 }
 

@@ -41,7 +41,7 @@ export const accountRouter = router({
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'the current password is wrong' })
       }
       if (input.current === input.next) throw new TRPCError({ code: 'BAD_REQUEST', message: 'choose a new password' })
-      await setPassword(ctx.app.db, ctx.actor, ctx.actor.id, input.next)
-      return { ok: true }
+      const { tokensRevoked } = await setPassword(ctx.app.db, ctx.actor, ctx.actor.id, input.next)
+      return { ok: true, tokensRevoked }
     }),
 })

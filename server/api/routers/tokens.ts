@@ -16,6 +16,12 @@ export const tokensRouter = router({
   all: adminProcedure.query(({ ctx }) => listTokens(ctx.app.db)),
   create: viewerProcedure.input(CreateTokenInput).mutation(({ ctx, input }) => {
     if (!ctx.actor.id) throw new TRPCError({ code: 'BAD_REQUEST', message: 'this identity cannot own tokens' })
+    // a leaked token must not be able to mint its own successors (and outlive its revocation)
+    if (ctx.bearerToken)
+      throw new TRPCError({
+        code: 'FORBIDDEN',
+        message: 'tokens are created from a signed-in session (Settings → Tokens), not with a token',
+      })
     if (input.scope === 'worker' && ctx.actor.role !== 'admin')
       throw new TRPCError({ code: 'FORBIDDEN', message: 'worker tokens are for admins' })
     const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : undefined

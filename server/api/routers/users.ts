@@ -28,7 +28,7 @@ export const usersRouter = router({
   }),
   resetPassword: adminProcedure.input(UserIdInput).mutation(async ({ ctx, input }) => {
     const password = generatePassword()
-    await setPassword(ctx.app.db, ctx.actor, input.id, password)
-    return { oneTimePassword: password }
+    const { tokensRevoked } = await setPassword(ctx.app.db, ctx.actor, input.id, password)
+    return { oneTimePassword: password, tokensRevoked }
   }),
 })
