@@ -300,6 +300,16 @@ describe('API tokens', () => {
     ).toBe('FORBIDDEN')
   })
 
+  it('an unknown user is NOT_FOUND (404) to users.update and users.resetPassword', async () => {
+    for (const [path, input] of [
+      ['users.update', { id: 'no-such-user', name: 'x' }],
+      ['users.resetPassword', { id: 'no-such-user' }],
+    ] as const) {
+      const r = await callProcedure(h.url, path, 'mutation', input, { token: h.users.admin.token })
+      expect([path, r.status, r.code]).toEqual([path, 404, 'NOT_FOUND'])
+    }
+  })
+
   it('are minted from a session only: a token cannot mint another', async () => {
     const child = await callProcedure(
       h.url,

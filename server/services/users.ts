@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { hashPassword } from '../auth/auth.ts'
 import type { Db } from '../db.ts'
 import type { Actor, Role } from '../auth/roles.ts'
+import { NotFoundError } from '../errors.ts'
 import { audit } from './audit.ts'
 
 export class UserError extends Error {}
@@ -76,6 +77,9 @@ export async function setPassword(
   userId: string,
   password: string,
 ): Promise<{ sessionsEnded: number; tokensRevoked: number }> {
+  // before hashing: an unknown id is a 404, not "no password sign-in"
+  if (!(await db.prisma.user.findUnique({ where: { id: userId }, select: { id: true } })))
+    throw new NotFoundError('no such user')
   const hash = await hashPassword(password)
   return db.prisma.$transaction(async (tx) => {
     const n = await tx.account.updateMany({ where: { userId, providerId: 'credential' }, data: { password: hash } })
@@ -108,7 +112,7 @@ export async function updateUser(
 ) {
   return db.prisma.$transaction(async (tx) => {
     const before = await tx.user.findUnique({ where: { id: userId }, select: publicUser })
-    if (!before) throw new UserError('no such user')
+    if (!before) throw new NotFoundError('no such user')
     if (actor.id === userId && ((patch.role && patch.role !== 'admin') || patch.disabled)) {
       throw new UserError('admins cannot demote or disable themselves')
     }
