@@ -215,9 +215,12 @@ export class Notifier {
     const db = this.o.db
     const run = await runFacts(db, c.runId)
     if (!run) return
-    const watchers = await db.prisma.runWatcher.findMany({ where: { runId: c.runId }, select: { userId: true } })
+    // a disabled user is told nothing more (their watches and webhook stay, for when they are enabled again)
+    const watchers = await db.prisma.$queryRaw<Array<{ user_id: string }>>`
+      SELECT w.user_id FROM run_watchers w JOIN users u ON u.id = w.user_id
+      WHERE w.run_id = ${c.runId} AND NOT u.disabled`
     const hooks = await db.prisma.webhook.findMany({
-      where: { OR: [{ runId: c.runId }, { userId: { in: watchers.map((w) => w.userId) } }] },
+      where: { OR: [{ runId: c.runId }, { userId: { in: watchers.map((w) => w.user_id) } }] },
     })
     for (const h of hooks) {
       if (!h.events.includes(c.event as NotifyEvent)) continue

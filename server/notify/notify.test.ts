@@ -488,6 +488,55 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     await Promise.all([broken.close(), ok.close()])
   })
 
+  it('tells a disabled user nothing more: no webhook message, no feed item', async () => {
+    const bobs = await receiver()
+    const eves = await receiver()
+    // bob and eve both watch the run with a webhook; then bob is disabled (off-boarded)
+    await as('bob').notifications.setMyWebhook({ url: `${bobs.url}/bob` })
+    await as('eve').notifications.setMyWebhook({ url: `${eves.url}/eve` })
+    for (const who of ['bob', 'eve']) await as(who).notifications.watch({ runId, watching: true })
+    const start = await as('bob').notifications.feed({ after: null })
+    // one more notifier of its own (the test runs alone too); deliveries stay one per event and webhook
+    const own = new Notifier({
+      db,
+      events: app.events,
+      log: silentLogger,
+      consoleUrl: null,
+      delivery: { baseDelayMs: 50 },
+      pollMs: 200,
+    })
+    await own.start()
+    notifiers.push(own)
+    await db.prisma.user.update({ where: { id: 'user-bob' }, data: { disabled: true } })
+    try {
+      const failed = await event('status', { status: 'failed', reason: 'the evaluator crashed' })
+      // eve's message arrives and every notifier is done with the event: bob's would have come by now
+      await until(
+        () => eves.got.length,
+        (n) => n >= 1,
+        'eve’s message',
+      )
+      await until(
+        () => notifiers.map((n) => n.progress()),
+        (ps) => ps.every((p) => p.through >= failed && p.delivering === 0),
+        'the notifiers caught up',
+      )
+      expect(eves.got.map((g) => [g.path, g.body.type])).toEqual([['/eve', 'run.failed']])
+      expect(bobs.got).toEqual([])
+      expect((await as('bob').notifications.feed({ after: start.cursor })).items).toEqual([])
+      expect((await as('eve').notifications.feed({ after: start.cursor })).items.map((i) => i.event)).toEqual([
+        'run.failed',
+      ])
+    } finally {
+      await db.prisma.user.update({ where: { id: 'user-bob' }, data: { disabled: false } })
+      for (const who of ['bob', 'eve']) {
+        await as(who).notifications.watch({ runId, watching: false })
+        await as(who).notifications.setMyWebhook({ url: null })
+      }
+      await Promise.all([bobs.close(), eves.close()])
+    }
+  })
+
   it('feeds the browser the events of the runs the user watches', async () => {
     const start = await as('ann').notifications.feed({ after: null })
     expect(start.items).toEqual([])

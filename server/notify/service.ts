@@ -216,7 +216,8 @@ export async function notificationFeed(
   >`
     SELECT e.id, e.run_id, e.type, e.payload, e.created_at FROM run_events e
     WHERE e.id > ${after} AND e.id <= ${cursor} AND e.type IN ('status', 'stagnation')
-      AND e.run_id IN (SELECT run_id FROM run_watchers WHERE user_id = ${userId})
+      AND e.run_id IN (SELECT w.run_id FROM run_watchers w JOIN users u ON u.id = w.user_id
+                       WHERE w.user_id = ${userId} AND NOT u.disabled)
     ORDER BY e.id LIMIT 200`
   const classified = rows
     .map((r) =>
