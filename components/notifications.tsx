@@ -363,6 +363,8 @@ export function RunNotifications({ runId }: { runId: string }) {
   if (!d) return <div className="muted">Loading…</div>
   const shownUrl = url ?? d.webhook?.url ?? ''
   const shownEvents = events ?? (d.webhook?.events as NotifyEvent[] | undefined) ?? [...NOTIFY_EVENTS]
+  // another expert's address (it may hold a token) is not shown: an empty field must not remove it
+  const hiddenUrl = !!d.webhook && d.webhook.url === null
   return (
     <div className="grid" data-testid="run-notifications">
       <div className="card">
@@ -390,7 +392,11 @@ export function RunNotifications({ runId }: { runId: string }) {
                 onChange={(e) => setUrl(e.target.value)}
                 style={{ flex: 1, minWidth: 260 }}
               />
-              <button type="submit" className="primary" disabled={save.isPending || !shownEvents.length}>
+              <button
+                type="submit"
+                className="primary"
+                disabled={save.isPending || !shownEvents.length || (hiddenUrl && !shownUrl.trim())}
+              >
                 Save
               </button>
               {d.webhook && (
@@ -404,6 +410,12 @@ export function RunNotifications({ runId }: { runId: string }) {
                 </button>
               )}
             </div>
+            {hiddenUrl && (
+              <div className="small muted" data-testid="run-webhook-hidden">
+                Messages go to <span className="mono">{d.webhook!.to}</span>; another user set the full address (only
+                they and admins see it). Saving a new address replaces it.
+              </div>
+            )}
             <EventChoice value={shownEvents} onChange={setEvents} label="run webhook events" />
             {save.error && (
               <div className="alert error small" role="alert">

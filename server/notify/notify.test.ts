@@ -294,6 +294,8 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
       ['ann', 'viewer'],
       ['bob', 'viewer'],
       ['eve', 'expert'],
+      ['fay', 'expert'],
+      ['ada', 'admin'],
     ] as Array<[string, Role]>) {
       await db.prisma.user.create({ data: { id: `user-${name}`, name, email: `${name}@example.test`, role } })
       users[name] = { id: `user-${name}`, label: `${name}@example.test`, role, via: 'session' }
@@ -486,6 +488,20 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     }
     await expect(as('bob').notifications.testRun({ runId })).rejects.toMatchObject({ code: 'FORBIDDEN' })
     await Promise.all([broken.close(), ok.close()])
+  })
+
+  it('shows a run webhook’s whole address only to the expert who set it and to admins', async () => {
+    const url = 'http://127.0.0.1:9/hook?token=run-hook-secret'
+    await as('eve').notifications.setRunWebhook({ runId, url })
+    const seen = async (who: string) => (await as(who).notifications.run({ runId })).webhook
+    expect(await seen('eve')).toMatchObject({ url, to: 'http://127.0.0.1:9' })
+    expect(await seen('ada')).toMatchObject({ url })
+    for (const who of ['fay', 'ann']) expect(await seen(who)).toMatchObject({ url: null, to: 'http://127.0.0.1:9' })
+    // once fay sets it, it is hers to see and no longer eve's
+    await as('fay').notifications.setRunWebhook({ runId, url: `${url}-2` })
+    expect((await seen('fay'))!.url).toBe(`${url}-2`)
+    expect((await seen('eve'))!.url).toBeNull()
+    await as('fay').notifications.setRunWebhook({ runId, url: null })
   })
 
   it('tells a disabled user nothing more: no webhook message, no feed item', async () => {

@@ -137,8 +137,12 @@ export async function myNotifications(db: Db, actor: Actor) {
   }
 }
 
-/** A run's notifications as its page shows them: whether the user watches it, its webhook and deliveries. */
-export async function runNotifications(db: Db, actor: Actor, runId: string, opts: { showUrl: boolean }) {
+/**
+ * A run's notifications as its page shows them: whether the user watches it, its webhook and
+ * deliveries. `showUrl`: whether the caller sees the webhook's whole address (it may hold a token);
+ * 'own': only if they set it themselves (who set it last is the audit's latest webhook.set).
+ */
+export async function runNotifications(db: Db, actor: Actor, runId: string, opts: { showUrl: boolean | 'own' }) {
   await requireRun(db, runId)
   const [mine, watchers, hook] = await Promise.all([
     actor.id
@@ -147,11 +151,23 @@ export async function runNotifications(db: Db, actor: Actor, runId: string, opts
     db.prisma.runWatcher.count({ where: { runId } }),
     db.prisma.webhook.findUnique({ where: { runId } }),
   ])
+  const showUrl =
+    opts.showUrl === 'own'
+      ? !!hook &&
+        !!actor.id &&
+        (
+          await db.prisma.auditEvent.findFirst({
+            where: { action: 'webhook.set', targetId: `run:${runId}` },
+            orderBy: { id: 'desc' },
+            select: { actorId: true },
+          })
+        )?.actorId === actor.id
+      : opts.showUrl
   return {
     watching: !!mine,
     watchers,
-    // viewers see where messages go, not the address (it may hold a token)
-    webhook: hook ? { url: opts.showUrl ? hook.url : null, to: urlOrigin(hook.url), events: hook.events } : null,
+    // others see where messages go, not the address (it may hold a token)
+    webhook: hook ? { url: showUrl ? hook.url : null, to: urlOrigin(hook.url), events: hook.events } : null,
     deliveries: await deliveriesOf(db, { runId }),
   }
 }

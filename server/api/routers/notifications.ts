@@ -27,11 +27,12 @@ export const notificationsRouter = router({
     .input(FeedInput)
     .query(({ ctx, input }) => notificationFeed(ctx.app.db, ctx.actor, input.after)),
   mine: viewerProcedure.query(({ ctx }) => myNotifications(ctx.app.db, ctx.actor)),
-  run: viewerProcedure
-    .input(RunIdInput)
-    .query(({ ctx, input }) =>
-      runNotifications(ctx.app.db, ctx.actor, input.runId, { showUrl: roleAtLeast(ctx.actor.role, 'expert') }),
-    ),
+  run: viewerProcedure.input(RunIdInput).query(({ ctx, input }) =>
+    runNotifications(ctx.app.db, ctx.actor, input.runId, {
+      // an expert may replace the webhook, but another expert's address (and any token in it) stays theirs
+      showUrl: roleAtLeast(ctx.actor.role, 'admin') ? true : roleAtLeast(ctx.actor.role, 'expert') ? 'own' : false,
+    }),
+  ),
   watch: viewerProcedure
     .input(WatchInput)
     .mutation(({ ctx, input }) => watchRun(ctx.app.db, ctx.actor, input.runId, input.watching)),
