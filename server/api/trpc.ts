@@ -72,7 +72,11 @@ const t = initTRPC
       const internal = shape.data.code === 'INTERNAL_SERVER_ERROR'
       return {
         ...shape,
-        message: internal ? 'internal error (see the server log)' : shape.message,
+        message: internal
+          ? 'internal error (see the server log)'
+          : error.cause instanceof ZodError
+            ? zodMessage(error.cause)
+            : shape.message,
         data: {
           code: shape.data.code,
           httpStatus: shape.data.httpStatus,
@@ -85,6 +89,21 @@ const t = initTRPC
       }
     },
   })
+
+/** How many schema issues a refusal's message names; the rest are counted (all are in data.zodIssues, up to 10). */
+export const MESSAGE_ISSUES = 3
+
+/**
+ * A schema refusal as one line a person reads (a CLI, a script, a log): "limit: Too small: expected
+ * number to be >=1; …". zod's own message is its issue array as JSON.
+ */
+export function zodMessage(e: ZodError): string {
+  const named = e.issues
+    .slice(0, MESSAGE_ISSUES)
+    .map((i) => (i.path.length ? `${i.path.map(String).join('.')}: ${i.message}` : i.message))
+  const more = e.issues.length - named.length
+  return named.join('; ') + (more > 0 ? `; and ${more} more` : '')
+}
 
 export const router = t.router
 export const createCallerFactory = t.createCallerFactory
