@@ -297,6 +297,7 @@ export function NotificationSettings() {
             )}
           </div>
           <EventChoice value={shownEvents} onChange={setEvents} label="webhook events" />
+          {d?.webhook && <SigningSecret secret={d.webhook.secret} />}
           {save.error && (
             <div className="alert error small" role="alert">
               {errorMessage(save.error)}
@@ -417,6 +418,7 @@ export function RunNotifications({ runId }: { runId: string }) {
               </div>
             )}
             <EventChoice value={shownEvents} onChange={setEvents} label="run webhook events" />
+            {d.webhook?.secret && <SigningSecret secret={d.webhook.secret} />}
             {save.error && (
               <div className="alert error small" role="alert">
                 {errorMessage(save.error)}
@@ -442,6 +444,27 @@ export function RunNotifications({ runId }: { runId: string }) {
         <h3 style={{ marginTop: 8 }}>Sent about this run</h3>
         <Deliveries rows={d.deliveries} />
       </div>
+    </div>
+  )
+}
+
+/** How a receiver tells this server's messages from forged ones (server/notify/webhook.ts). */
+function SigningSecret({ secret }: { secret: string }) {
+  const [shown, setShown] = useState(false)
+  return (
+    <div className="small muted" data-testid="webhook-secret">
+      Signed: each message carries <span className="mono">x-fm-agent-signature: t=…,v1=…</span>, the HMAC-SHA256 of{' '}
+      <span className="mono">{'"<t>.<body>"'}</span> with the secret{' '}
+      {shown ? (
+        <span className="mono" data-testid="webhook-secret-value">
+          {secret}
+        </span>
+      ) : (
+        <button type="button" className="small" onClick={() => setShown(true)}>
+          Show the secret
+        </button>
+      )}
+      . Removing and saving the webhook again gives it a new one.
     </div>
   )
 }

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { verifySignature } from '../server/notify/webhook.ts'
 import { api, expect, login, test } from './fixtures.ts'
 
 const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', import.meta.url))
@@ -16,12 +17,19 @@ test('a watched run that completes notifies in the browser and at the user’s w
   const got: Array<{
     path: string
     body: { type: string; id: string; text: string; run: { id: string; status: string; url: string | null } | null }
+    raw: string
+    signature: string
   }> = []
   const server: Server = createServer((req, res) => {
     let data = ''
     req.on('data', (c) => (data += c))
     req.on('end', () => {
-      got.push({ path: req.url ?? '', body: JSON.parse(data) })
+      got.push({
+        path: req.url ?? '',
+        body: JSON.parse(data),
+        raw: data,
+        signature: String(req.headers['x-fm-agent-signature']),
+      })
       res.writeHead(200).end()
     })
   })
@@ -54,6 +62,10 @@ test('a watched run that completes notifies in the browser and at the user’s w
     await panel.getByRole('button', { name: 'Send a test' }).click()
     await expect(panel.getByTestId('test-outcome')).toContainText('Delivered (HTTP 200)')
     expect(got.map((g) => [g.path, g.body.type])).toEqual([['/me', 'test']])
+    // the secret the page shows verifies the message the receiver got
+    await panel.getByRole('button', { name: 'Show the secret' }).click()
+    const secret = (await panel.getByTestId('webhook-secret-value').textContent())!.trim()
+    expect(verifySignature(secret, got[0]!.raw, got[0]!.signature)).toBe(true)
     await expect(panel.locator('[data-testid="delivery"][data-type="test"]')).toHaveAttribute(
       'data-status',
       'delivered',

@@ -73,12 +73,13 @@ export async function runFacts(db: Db, runId: string): Promise<RunFacts | null> 
  */
 export async function sendDelivery(
   db: Db,
-  d: { id: string; webhookId: string; runId: string | null; type: string; url: string },
+  d: { id: string; webhookId: string; runId: string | null; type: string; url: string; secret: string },
   message: WebhookMessage,
   opts: DeliveryOptions = {},
 ) {
   const outcome = await deliverWebhook(d.url, message, {
     ...opts,
+    secret: d.secret,
     onAttempt: async (a) => {
       await db.prisma.notificationDelivery.update({
         where: { id: d.id },
@@ -237,7 +238,7 @@ export class Notifier {
       }
       const p = sendDelivery(
         db,
-        { id, webhookId: h.id, runId: c.runId, type: c.event, url: h.url },
+        { id, webhookId: h.id, runId: c.runId, type: c.event, url: h.url, secret: h.secret },
         webhookMessage(id, c, run, this.o.consoleUrl),
         { ...this.o.delivery, signal: this.ac.signal },
       )

@@ -23,7 +23,7 @@ import {
   type Classified,
 } from '../../client-safe/notify-messages.ts'
 import { Notifier } from './notifier.ts'
-import { deliverWebhook } from './webhook.ts'
+import { deliverWebhook, SIGNATURE_HEADER, signatureHeader, verifySignature } from './webhook.ts'
 import { parseAllowPolicy } from './webhook-address.ts'
 
 /** what FM_WEBHOOK_ALLOW_PRIVATE=1 allows: the test's receivers on 127.0.0.1 */
@@ -33,6 +33,8 @@ interface Received {
   path: string
   headers: IncomingMessage['headers']
   body: Record<string, unknown>
+  /** the body as sent: what a signature covers */
+  raw: string
 }
 
 /** A webhook receiver on 127.0.0.1: answers with `respond` (status, or 'hang' to never answer). */
@@ -43,7 +45,7 @@ async function receiver(respond: (n: number, path: string) => number | 'hang' | 
     let data = ''
     req.on('data', (c) => (data += c))
     req.on('end', () => {
-      got.push({ path: req.url ?? '', headers: req.headers, body: data ? JSON.parse(data) : {} })
+      got.push({ path: req.url ?? '', headers: req.headers, body: data ? JSON.parse(data) : {}, raw: data })
       const r = respond(++n, req.url ?? '')
       if (r === 'hang') return
       if (typeof r === 'object') return void res.writeHead(302, { location: r.redirect }).end()
@@ -186,6 +188,23 @@ describe('delivering to a webhook', () => {
     expect(r.got).toHaveLength(3)
     expect(r.got[0]!.headers['content-type']).toBe('application/json')
     expect(r.got[0]!.headers['x-fm-agent-delivery']).toBe('x')
+    await r.close()
+  })
+
+  it('signs each attempt with the secret, over the time and the body; an old signature does not verify', async () => {
+    const r = await receiver((n) => (n < 2 ? 503 : 200))
+    const secret = 'whsec_test'
+    const msg = { type: 'test' as const, id: 's', at: '', text: 't', run: null, island: null }
+    expect(await deliverWebhook(r.url, msg, { baseDelayMs: 10, policy: LOCAL, secret })).toMatchObject({ ok: true })
+    for (const g of r.got) expect(verifySignature(secret, g.raw, g.headers[SIGNATURE_HEADER] as string)).toBe(true)
+    const header = signatureHeader(secret, 'body', 1_000_000_000_000)
+    expect(header).toMatch(/^t=1000000000,v1=[0-9a-f]{64}$/)
+    expect(verifySignature(secret, 'body', header, { now: 1_000_000_000_000 + 60_000 })).toBe(true)
+    expect(verifySignature(secret, 'body', header, { now: 1_000_000_000_000 + 600_000 })).toBe(false)
+    expect(verifySignature(secret, 'body', undefined)).toBe(false)
+    // no secret, no signature
+    await deliverWebhook(r.url, msg, { policy: LOCAL })
+    expect(r.got.at(-1)!.headers[SIGNATURE_HEADER]).toBeUndefined()
     await r.close()
   })
 
@@ -423,7 +442,11 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     expect(audits.every((a) => (a.after as { to: string }).to.startsWith('http://127.0.0.1:'))).toBe(true)
     // what the user sees in the console
     const my = await as('ann').notifications.mine()
-    expect(my.webhook).toEqual({ url: `${mine.url}/ann`, events: ['run.completed', 'run.failed', 'run.stalled'] })
+    expect(my.webhook).toEqual({
+      secret: expect.stringMatching(/^whsec_/),
+      url: `${mine.url}/ann`,
+      events: ['run.completed', 'run.failed', 'run.stalled'],
+    })
     expect(my.deliveries.map((d) => [d.type, d.status, d.runName])).toEqual([
       ['run.completed', 'delivered', 'watched run'],
       ['run.stalled', 'delivered', 'watched run'],
@@ -463,6 +486,19 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     const t = await as('ann').notifications.testMine()
     expect(t).toMatchObject({ ok: true, attempts: 1, httpStatus: 200 })
     expect(ok.got[0]!.body).toMatchObject({ type: 'test', id: t.id, run: null })
+    // signed with the webhook's own secret, which its owner sees and no one else's verifies
+    const { secret } = (await as('ann').notifications.mine()).webhook!
+    expect(secret).toMatch(/^whsec_[\w-]{43}$/)
+    const signature = ok.got[0]!.headers[SIGNATURE_HEADER] as string
+    expect(verifySignature(secret, ok.got[0]!.raw, signature)).toBe(true)
+    expect(verifySignature(`${secret}x`, ok.got[0]!.raw, signature)).toBe(false)
+    expect(verifySignature(secret, ok.got[0]!.raw.replace('test', 'tesT'), signature)).toBe(false)
+    // a new URL keeps the secret (receivers keep verifying); removing the webhook ends it
+    await as('ann').notifications.setMyWebhook({ url: `${ok.url}/hook2` })
+    expect((await as('ann').notifications.mine()).webhook!.secret).toBe(secret)
+    await as('ann').notifications.setMyWebhook({ url: null })
+    await as('ann').notifications.setMyWebhook({ url: `${ok.url}/hook` })
+    expect((await as('ann').notifications.mine()).webhook!.secret).not.toBe(secret)
 
     // without the operator's opt-in: saving an internal address is refused with the reason, and
     // one saved before is refused when sending (the check that DNS cannot get around)
@@ -494,9 +530,10 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     const url = 'http://127.0.0.1:9/hook?token=run-hook-secret'
     await as('eve').notifications.setRunWebhook({ runId, url })
     const seen = async (who: string) => (await as(who).notifications.run({ runId })).webhook
-    expect(await seen('eve')).toMatchObject({ url, to: 'http://127.0.0.1:9' })
-    expect(await seen('ada')).toMatchObject({ url })
-    for (const who of ['fay', 'ann']) expect(await seen(who)).toMatchObject({ url: null, to: 'http://127.0.0.1:9' })
+    expect(await seen('eve')).toMatchObject({ url, to: 'http://127.0.0.1:9', secret: expect.stringMatching(/^whsec_/) })
+    expect(await seen('ada')).toMatchObject({ url, secret: expect.stringMatching(/^whsec_/) })
+    for (const who of ['fay', 'ann'])
+      expect(await seen(who)).toMatchObject({ url: null, to: 'http://127.0.0.1:9', secret: null })
     // once fay sets it, it is hers to see and no longer eve's
     await as('fay').notifications.setRunWebhook({ runId, url: `${url}-2` })
     expect((await seen('fay'))!.url).toBe(`${url}-2`)

@@ -1,6 +1,7 @@
 // Notification settings and history for the console: which runs a user watches, the user's and a
 // run's webhook, recent deliveries with their outcome, a test message, and the feed from which
 // the browser raises its own notifications. Every change is audited.
+import { randomBytes } from 'node:crypto'
 import { randomUUID } from 'node:crypto'
 import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
@@ -78,7 +79,9 @@ export async function setWebhook(
   } else if (before) {
     await db.prisma.webhook.update({ where: { id: before.id }, data: { url, events, createdBy: actor.label } })
   } else {
-    await db.prisma.webhook.create({ data: { ...key, url, events, createdBy: actor.label } })
+    await db.prisma.webhook.create({
+      data: { ...key, url, events, secret: newWebhookSecret(), createdBy: actor.label },
+    })
   }
   // the audit keeps where messages go (the origin) and which, never the whole URL (it may hold a token)
   await audit(db.prisma, actor, {
@@ -131,7 +134,7 @@ export async function myNotifications(db: Db, actor: Actor) {
     select: { id: true, name: true, status: true },
   })
   return {
-    webhook: hook ? { url: hook.url, events: hook.events } : null,
+    webhook: hook ? { url: hook.url, events: hook.events, secret: hook.secret } : null,
     deliveries: hook ? await deliveriesOf(db, { webhookId: hook.id }) : [],
     watching: runs,
   }
@@ -167,7 +170,15 @@ export async function runNotifications(db: Db, actor: Actor, runId: string, opts
     watching: !!mine,
     watchers,
     // others see where messages go, not the address (it may hold a token)
-    webhook: hook ? { url: showUrl ? hook.url : null, to: urlOrigin(hook.url), events: hook.events } : null,
+    webhook: hook
+      ? {
+          url: showUrl ? hook.url : null,
+          to: urlOrigin(hook.url),
+          events: hook.events,
+          // who may not see the address may not sign messages as if from here either
+          secret: showUrl ? hook.secret : null,
+        }
+      : null,
     deliveries: await deliveriesOf(db, { runId }),
   }
 }
@@ -189,7 +200,14 @@ export async function sendTest(db: Db, actor: Actor, target: WebhookTarget, opts
   })
   const outcome = await sendDelivery(
     db,
-    { id, webhookId: hook.id, runId: target.kind === 'run' ? target.runId : null, type: 'test', url: hook.url },
+    {
+      id,
+      webhookId: hook.id,
+      runId: target.kind === 'run' ? target.runId : null,
+      type: 'test',
+      url: hook.url,
+      secret: hook.secret,
+    },
     testMessage(id, actor.label),
     opts,
   )
@@ -262,4 +280,9 @@ export async function notificationFeed(
   }
   // a full page: the rest comes with the next call
   return { cursor: rows.length === 200 ? n(rows[rows.length - 1]!.id) : cursor, items }
+}
+
+/** A webhook's signing secret: 32 random bytes, named as such where it is shown. */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64url')}`
 }

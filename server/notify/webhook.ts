@@ -5,6 +5,7 @@
 // The receiver's address is checked after resolution and the connection goes to exactly the
 // address checked (webhook-address.ts): a name that resolves to an internal address, or that
 // answers differently the second time it is asked (DNS rebinding), reaches nothing internal.
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
@@ -34,6 +35,35 @@ export interface DeliveryOptions {
   /** which internal addresses may receive (default: FM_WEBHOOK_ALLOW_PRIVATE, read at each delivery) */
   policy?: AllowPolicy
   resolve?: Resolver
+  /** the webhook's secret: each attempt is signed with it (x-fm-agent-signature) */
+  secret?: string
+}
+
+export const SIGNATURE_HEADER = 'x-fm-agent-signature'
+
+/**
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed by the webhook's secret>`: the time is
+ * signed with the body, so a receiver that also checks it is recent refuses a replayed message.
+ */
+export function signatureHeader(secret: string, body: string, now = Date.now()): string {
+  const t = Math.floor(now / 1000)
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`
+}
+
+/** The receiver's check (and this project's tests'): the signature matches and is at most `toleranceS` old. */
+export function verifySignature(
+  secret: string,
+  body: string,
+  header: string | undefined,
+  opts: { now?: number; toleranceS?: number } = {},
+): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? '')
+  if (!m) return false
+  const t = Number(m[1])
+  if (Math.abs((opts.now ?? Date.now()) / 1000 - t) > (opts.toleranceS ?? 300)) return false
+  const want = createHmac('sha256', secret).update(`${t}.${body}`).digest()
+  const got = Buffer.from(m[2]!, 'hex')
+  return got.length === want.length && timingSafeEqual(got, want)
 }
 
 export interface AttemptOutcome {
@@ -228,7 +258,8 @@ export async function deliverWebhook(
         httpStatus: last.httpStatus,
         error: 'the server stopped before the message was delivered',
       }
-    last = await attemptOnce(url, body, headers, timeoutMs, policy, resolve)
+    const signed = opts.secret ? { ...headers, [SIGNATURE_HEADER]: signatureHeader(opts.secret, body) } : headers
+    last = await attemptOnce(url, body, signed, timeoutMs, policy, resolve)
     const ok = last.error === null
     const retry =
       !ok &&

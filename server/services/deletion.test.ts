@@ -26,7 +26,9 @@ describe('deleting', () => {
     await db.prisma.lesson.create({
       data: { runId, candidateId: cand, problemId: 'del-problem', title: 't', text: 'x' },
     })
-    await db.prisma.webhook.create({ data: { runId, url: 'https://example.org/h', events: [], createdBy: 'x' } })
+    await db.prisma.webhook.create({
+      data: { runId, url: 'https://example.org/h', events: [], secret: 's', createdBy: 'x' },
+    })
     expect(await count('candidates', runId)).toBe(40)
 
     expect(await deleteRun(db, runId)).toEqual({ id: runId, problemId: 'del-problem', candidates: 40 })
