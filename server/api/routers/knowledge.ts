@@ -110,7 +110,9 @@ const MAX_IMPORT_CONTENT = MAX_DOC_CHARS + 1024
 export const KnowledgeImportInput = z
   .object({
     files: z
-      .array(z.object({ path: z.string().min(1).max(1000), content: z.string() }))
+      // the exact bound is the refinement below, which names the file; this one only caps what
+      // a request could hold at all (the body limit keeps real requests far under it)
+      .array(z.object({ path: z.string().min(1).max(1000), content: z.string().max(4 * MAX_IMPORT_CONTENT) }))
       .min(1)
       .max(Math.min(100, MAX_IMPORT_FILES)),
     problemId: ProblemRef.nullable().optional(),
