@@ -83,6 +83,14 @@ function RunHeader() {
         </div>
         <div className="row" style={{ alignItems: 'flex-end' }}>
           <WatchButton runId={runId} />
+          <a
+            className="btn"
+            href={`/api/runs/${runId}/export`}
+            download
+            title="every candidate with its metrics and artifacts, the run's history and (for admins) its problem's files: what fm-agent import reads"
+          >
+            Export
+          </a>
           <RunActions
             runId={runId}
             status={st}

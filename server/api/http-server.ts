@@ -11,6 +11,7 @@ import { authNodeHandler, CLIENT_ADDRESS_HEADER } from '../auth/auth.ts'
 import { clientAddress, isCrossSiteWrite, setSecurityHeaders } from './security.ts'
 import { safeNextPath } from '../../client-safe/safe-next.ts'
 import { serveImage } from './images.ts'
+import { serveRunExport } from './run-export.ts'
 
 export const ROOT_DIR = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -105,6 +106,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       return
     }
     if (url.startsWith('/api/images/')) return serveImage(app, req, res, toHeaders(req))
+    if (url.startsWith('/api/runs/')) return serveRunExport(app, req, res, toHeaders(req))
     if (url.startsWith('/api/'))
       return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
     // the login page sends the browser to `next` after sign-in: only ever a page of this console
