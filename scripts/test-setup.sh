@@ -79,5 +79,8 @@ if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-l
   step "installing npm packages"
   npm ci --no-audit --no-fund
 fi
-[ -f server/generated/prisma/client.ts ] || node scripts/prisma-generate.mjs
+# missing, or older than the schema (a pull that changed it, with no install since)
+if [ ! -f server/generated/prisma/client.ts ] || [ prisma/schema.prisma -nt server/generated/prisma/client.ts ]; then
+  node scripts/prisma-generate.mjs
+fi
 step "ready: postgres $(ls /usr/share/postgresql/15/extension/vector--*.sql | sed -n 's/.*vector--\([0-9.]*\)\.sql/\1/p' | sort -V | tail -1 | sed 's/^/pgvector /'), $(/usr/bin/chromium --version 2>/dev/null | head -1)"
