@@ -10,20 +10,15 @@ import { clipReason, noScoreReason, scoreFromMetrics } from '../../engine/fitnes
 import { localReadiness } from '../../setup/check.ts'
 import { completeRequires, refusal } from '../../../client-safe/needs.ts'
 import { InputError, parse, requestError, UsageError } from '../args.ts'
-import { connectApi } from '../../api/client.ts'
+import { type ApiClient, connectApi } from '../../api/client.ts'
 import type { Env } from '../../env.ts'
 import type { Logger } from '../../log.ts'
 import { importProblem } from '../../services/problem-catalog.ts'
 import type { Command } from '../main.ts'
 import type { DeletedProblem } from '../../services/deletion.ts'
 
-/**
- * Stores a problem folder (or KernelBench task file) without starting a run: in this process's
- * data folder, or through the server that holds it (a path on that machine, as `fm-agent run`).
- */
-async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDir: string }) {
-  if (!existsSync(target)) throw new InputError(`${target}: no such problem folder or KernelBench task file`)
-  const path = resolve(target)
+/** The API of this data folder or of the server holding it, for one request; its refusals as input errors. */
+async function withApi<T>(ctx: { env: Env; log: Logger; dataDir: string }, fn: (api: ApiClient) => Promise<T>) {
   const api = await connectApi({
     dataDir: ctx.dataDir,
     databaseUrl: ctx.env.DATABASE_URL,
@@ -31,11 +26,7 @@ async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDi
     syncProblems: false,
   })
   try {
-    const r = api.remote
-      ? await api.mutate<{ id: string; warnings: string[] }>('problems.import', { path })
-      : await importProblem(api.app!.db, path)
-    for (const w of r.warnings) ctx.log.warn(w)
-    return { id: r.id, warnings: r.warnings }
+    return await fn(api)
   } catch (e) {
     if (e instanceof ProblemLoadError) throw new InputError(e.message)
     throw requestError(e as Error)
@@ -44,20 +35,20 @@ async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDi
   }
 }
 
-async function removeProblem(id: string, ctx: { env: Env; log: Logger; dataDir: string }) {
-  const api = await connectApi({
-    dataDir: ctx.dataDir,
-    databaseUrl: ctx.env.DATABASE_URL,
-    log: ctx.log,
-    syncProblems: false,
+/**
+ * Stores a problem folder (or KernelBench task file) without starting a run: in this process's
+ * data folder, or through the server that holds it (a path on that machine, as `fm-agent run`).
+ */
+async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDir: string }) {
+  if (!existsSync(target)) throw new InputError(`${target}: no such problem folder or KernelBench task file`)
+  const path = resolve(target)
+  return withApi(ctx, async (api) => {
+    const r = api.remote
+      ? await api.mutate<{ id: string; warnings: string[] }>('problems.import', { path })
+      : await importProblem(api.app!.db, path)
+    for (const w of r.warnings) ctx.log.warn(w)
+    return { id: r.id, warnings: r.warnings }
   })
-  try {
-    return await api.mutate<DeletedProblem>('problems.delete', { id })
-  } catch (e) {
-    throw requestError(e as Error)
-  } finally {
-    await api.close()
-  }
 }
 
 export const problem: Command = {
@@ -76,7 +67,9 @@ export const problem: Command = {
     const target = positionals[1]
     if (positionals[0] === 'delete') {
       if (!target) throw new UsageError('which problem? (its id: fm-agent problems lists them)')
-      const r = await removeProblem(target, { env, log, dataDir: dataDir(values) })
+      const r = await withApi({ env, log, dataDir: dataDir(values) }, (api) =>
+        api.mutate<DeletedProblem>('problems.delete', { id: target }),
+      )
       out(
         values.json
           ? JSON.stringify(r)
