@@ -119,8 +119,20 @@ describe('CSRF', () => {
   })
 
   it('does not apply to bearer-token clients (no ambient credentials to abuse)', async () => {
+    // the request reaches the procedure, whose own rule answers (tokens come from a session)
     const r = await create({ authorization: `Bearer ${h.users.admin.token}`, origin: 'https://elsewhere.example' })
-    expect(r.status, r.body).toBe(200)
+    expect(r.status, r.body).toBe(403)
+    expect(r.body).toContain('tokens are created from a signed-in session')
+    const other = await rawRequest(`${h.url}/api/trpc/tokens.revoke`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${h.users.admin.token}`,
+        origin: 'https://elsewhere.example',
+      },
+      body: JSON.stringify({ json: { id: 'no-such-token' } }),
+    })
+    expect(other.status, other.body).not.toBe(403)
   })
 
   it('sign-in from another site is refused by origin too', async () => {
