@@ -152,7 +152,7 @@ export function notificationTitle(
 export function notificationText(c: Pick<Classified, 'event' | 'island' | 'reason'>, run: RunFacts): string {
   const best = run.bestScore === null ? 'no valid candidate' : `best ${run.bestScore}`
   const head = notificationTitle(c.event, run, c.island)
-  return `${head} · ${run.problemId} · ${run.evaluations} evaluations · ${best}${c.reason ? ` · ${c.reason}` : ''}`.slice(
+  return `${head} · ${run.problemId} · ${run.evaluations} evaluation${run.evaluations === 1 ? '' : 's'} · ${best}${c.reason ? ` · ${c.reason}` : ''}`.slice(
     0,
     1000,
   )

@@ -168,6 +168,22 @@ describe('what is worth a notification', () => {
     ])
     expect(m.run!.url).toBe('https://fm.example.org/runs/run-1')
     expect(m.text).toBe('tuned completed · p · 300 evaluations · best 2.5 · budget reached')
+    const one = webhookMessage(
+      'd2',
+      { event: 'run.failed', island: null, reason: 'no valid candidate', t: 0 },
+      {
+        id: 'run-2',
+        name: 'x',
+        problemId: 'p',
+        status: 'failed',
+        evaluations: 1,
+        bestScore: null,
+        bestCandidateId: null,
+        direction: 'max',
+      },
+      null,
+    )
+    expect(one.text).toContain(' · 1 evaluation · ')
   })
 })
 
