@@ -251,6 +251,37 @@ describe('only the Better Auth routes the console uses are reachable', () => {
   })
 })
 
+describe("a run's export as a download", () => {
+  it('to viewers without the problem files, to admins with them; refused like any viewer procedure', async () => {
+    const { ensureSyntheticProblem, seedSyntheticRun } = await import('../../test-support/synthetic-run.ts')
+    await ensureSyntheticProblem(h.server.app.db, 'export-download')
+    const { runId } = await seedSyntheticRun(h.server.app.db, {
+      candidates: 20,
+      status: 'completed',
+      problemId: 'export-download',
+    })
+    const url = `${h.url}/api/runs/${runId}/export`
+    const as = (token: string) => rawRequest(url, { headers: { authorization: `Bearer ${token}` } })
+    const viewer = await as(h.users.viewer.token)
+    expect(viewer.status, viewer.body).toBe(200)
+    expect(viewer.headers['content-disposition']).toBe(`attachment; filename="fm-agent-run-${runId.slice(0, 8)}.json"`)
+    const seen = JSON.parse(viewer.body)
+    expect([seen.run.id, seen.candidates.length, 'problem' in seen]).toEqual([runId, 20, false])
+    const admin = JSON.parse((await as(h.users.admin.token)).body)
+    expect(admin.problem.id).toBe('export-download')
+    expect((await as(h.workerToken)).status).toBe(403)
+    expect((await rawRequest(url)).status).toBe(401)
+    const missing = await rawRequest(`${h.url}/api/runs/00000000-0000-4000-8000-000000000000/export`, {
+      headers: { authorization: `Bearer ${h.users.viewer.token}` },
+    })
+    expect(missing.status).toBe(404)
+    // the tests below count the runs and problems: none left
+    const { deleteProblem, deleteRun } = await import('../services/deletion.ts')
+    await deleteRun(h.server.app.db, runId)
+    await deleteProblem(h.server.app.db, 'export-download')
+  })
+})
+
 describe('tokens and the data folder', () => {
   it('no token in plaintext anywhere in the data folder; the CLI reaches the server through its socket', async () => {
     const tokens = [...Object.values(h.users).map((u) => u.token), h.workerToken]
@@ -338,32 +369,5 @@ describe('tokens and the data folder', () => {
       rmSync(h.dataDir, { recursive: true, force: true })
       h = null as unknown as ApiHarness // stopped here
     }
-  })
-})
-
-describe("a run's export as a download", () => {
-  it('to viewers without the problem files, to admins with them; refused like any viewer procedure', async () => {
-    const { ensureSyntheticProblem, seedSyntheticRun } = await import('../../test-support/synthetic-run.ts')
-    await ensureSyntheticProblem(h.server.app.db, 'export-download')
-    const { runId } = await seedSyntheticRun(h.server.app.db, {
-      candidates: 20,
-      status: 'completed',
-      problemId: 'export-download',
-    })
-    const url = `${h.url}/api/runs/${runId}/export`
-    const as = (token: string) => rawRequest(url, { headers: { authorization: `Bearer ${token}` } })
-    const viewer = await as(h.users.viewer.token)
-    expect(viewer.status, viewer.body).toBe(200)
-    expect(viewer.headers['content-disposition']).toBe(`attachment; filename="fm-agent-run-${runId.slice(0, 8)}.json"`)
-    const seen = JSON.parse(viewer.body)
-    expect([seen.run.id, seen.candidates.length, 'problem' in seen]).toEqual([runId, 20, false])
-    const admin = JSON.parse((await as(h.users.admin.token)).body)
-    expect(admin.problem.id).toBe('export-download')
-    expect((await as(h.workerToken)).status).toBe(403)
-    expect((await rawRequest(url)).status).toBe(401)
-    const missing = await rawRequest(`${h.url}/api/runs/00000000-0000-4000-8000-000000000000/export`, {
-      headers: { authorization: `Bearer ${h.users.viewer.token}` },
-    })
-    expect(missing.status).toBe(404)
   })
 })

