@@ -1,6 +1,6 @@
 import { connectApi } from '../../api/client.ts'
 import { resumeRunConfig } from '../../runs/service.ts'
-import { intOption, parse, requestError, UsageError } from '../args.ts'
+import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { resolveRunId } from '../run-id.ts'
 import {
@@ -29,10 +29,14 @@ export const resume: Command = {
     const workers = intOption('workers', values.workers, 1, 256)
     probeMachineEarly(env)
     const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
-    // the workers start while the run's state is read back
-    const backend = api.remote ? null : startLocalBackend(api, log, workers)
+    let backend: ReturnType<typeof startLocalBackend> | null = null
     try {
+      // a run id that names nothing is refused before any worker starts
       const runId = await resolveRunId(api, positionals[0])
+      if (!api.remote && !(await api.app!.db.prisma.run.findUnique({ where: { id: runId }, select: { id: true } })))
+        throw new InputError(`no run "${positionals[0]}" (fm-agent runs lists them)`)
+      // the workers start while the run's state is read back
+      if (!api.remote) backend = startLocalBackend(api, log, workers)
       let maxEvals: number
       if (api.remote) {
         const r = await api
