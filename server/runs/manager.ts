@@ -48,6 +48,12 @@ export class EngineManager {
     return [...this.drivers.keys()]
   }
 
+  /** Resolves once this process no longer drives the run and has let go of its lease; at once when it never did. */
+  async released(runId: string): Promise<void> {
+    await this.launching.get(runId)?.catch(() => undefined)
+    await this.drivers.get(runId)?.done.catch(() => undefined)
+  }
+
   private async claim(runId: string): Promise<boolean> {
     // embedded: the data-folder lock already makes this the only process that can drive runs
     if (this.deps.db.mode === 'embedded') {
