@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AppServices } from '../app.ts'
 import { roleAtLeast } from '../auth/roles.ts'
 import { NotFoundError } from '../errors.ts'
+import { exportText } from '../runs/export-file.ts'
 import { exportRun } from '../runs/service.ts'
 import { accessRefusal, createContext } from './trpc.ts'
 
@@ -31,11 +32,8 @@ export async function serveRunExport(
     if (e instanceof NotFoundError) return fail(404, e.message)
     throw e
   }
-  // as `fm-agent export` writes it (ids of the event log are 64-bit integers)
-  const body = Buffer.from(
-    JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)),
-    'utf8',
-  )
+  // as `fm-agent export` writes it
+  const body = Buffer.from(exportText(data), 'utf8')
   res.writeHead(200, {
     'content-type': 'application/json',
     'content-length': body.length,

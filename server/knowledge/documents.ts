@@ -624,12 +624,13 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
     seen.add(path)
     try {
       const text = kind.notebook ? notebookText(f.content, path) : f.content
+      const content = normalizeContent(text, path)
       let existing = await db.prisma.knowledgeDoc.findFirst({
         where: { sourcePath: path, problemId },
         select: { id: true, content: true, tags: true, format: true, title: true },
       })
       let storedAs: string | undefined
-      if (existing && ifDifferent !== 'replace' && normalizeContent(text, path) !== existing.content) {
+      if (existing && ifDifferent !== 'replace' && content !== existing.content) {
         if (ifDifferent === 'refuse') {
           out.push({
             path,
@@ -656,7 +657,6 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
       let status: ImportResult['status']
       if (existing) {
         const mergedTags = [...new Set([...existing.tags, ...tags])]
-        const content = normalizeContent(text, path)
         if (
           content === existing.content &&
           mergedTags.length === existing.tags.length &&
@@ -683,7 +683,7 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           `SELECT id, title, source_path AS "sourcePath" FROM knowledge_docs
             WHERE md5(content) = md5($1) AND content = $1 AND (problem_id IS NULL OR problem_id = $2)
             ORDER BY created_at LIMIT 1`,
-          [normalizeContent(text, path), problemId],
+          [content, problemId],
         )
         if (same) {
           out.push({

@@ -88,6 +88,32 @@ export async function submitCommand(
 }
 
 /**
+ * Settles a pending command with its outcome, once (null when it was settled meanwhile: another
+ * engine took the run over), and tells every console: an event in the run's log, published live.
+ */
+export async function acknowledgeCommand(
+  db: Db,
+  events: EventBus,
+  runId: string,
+  c: { id: bigint; kind: string; actorLabel: string },
+  outcome: { status: CommandStatus; result: Record<string, unknown> },
+  appliedBy: string | null,
+): Promise<CommandOutcome | null> {
+  const updated = await db.prisma.runCommand.updateMany({
+    where: { id: c.id, status: 'pending' },
+    data: { status: outcome.status, result: json(outcome.result), appliedBy, appliedAt: new Date() },
+  })
+  if (updated.count === 0) return null
+  const ack = toOutcome({ id: c.id, kind: c.kind, status: outcome.status, result: outcome.result, appliedBy })
+  const event = await db.prisma.runEvent.create({
+    data: { runId, type: 'command', payload: json({ ...ack, actor: c.actorLabel }) },
+    select: { id: true },
+  })
+  events.publish({ id: String(event.id), runId, type: 'command', payload: ack })
+  return ack
+}
+
+/**
  * A run that ended leaves nothing pending: what no engine will apply now (an edit queued on a paused
  * run that was then stopped, a command that came as the run finished) is refused with the reason.
  */
@@ -96,20 +122,8 @@ export async function refusePending(db: Db, events: EventBus, runId: string, rea
     where: { runId, status: 'pending' },
     select: { id: true, kind: true, actorLabel: true },
   })
-  for (const row of rows) {
-    const result = { reason }
-    const updated = await db.prisma.runCommand.updateMany({
-      where: { id: row.id, status: 'pending' },
-      data: { status: 'refused', result, appliedAt: new Date() },
-    })
-    if (updated.count === 0) continue
-    const outcome = toOutcome({ id: row.id, kind: row.kind, status: 'refused', result, appliedBy: null })
-    const event = await db.prisma.runEvent.create({
-      data: { runId, type: 'command', payload: json({ ...outcome, actor: row.actorLabel }) },
-      select: { id: true },
-    })
-    events.publish({ id: String(event.id), runId, type: 'command', payload: outcome })
-  }
+  for (const row of rows)
+    await acknowledgeCommand(db, events, runId, row, { status: 'refused', result: { reason } }, null)
   return rows.length
 }
 

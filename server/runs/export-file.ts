@@ -140,3 +140,8 @@ export function importedBundle(b: ExportedBundle) {
     throw new BadInputError(`${what} hold ${mib(files.size)} MiB, over the ${LIMIT_MIB} MiB a problem folder may hold`)
   return { hash: b.hash, data: new Uint8Array(data), size: files.size, fileCount: files.files.length }
 }
+
+/** An export as the file holds it: JSON, the event log's 64-bit ids as numbers. */
+export function exportText(data: unknown): string {
+  return JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))
+}

@@ -3,11 +3,11 @@
 // run's event log for every console, audited). Woken by NOTIFY; a slow poll covers a missed one.
 // A command applied but not yet acknowledged when its process dies is applied again by the
 // driver that takes the run over, so every application is idempotent (see RunKnobs.apply in knobs.ts).
-import type { Db, Prisma } from '../db.ts'
+import type { Db } from '../db.ts'
 import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { audit } from '../services/audit.ts'
-import { COMMAND_CHANNEL, toOutcome, type CommandKind } from './commands.ts'
+import { acknowledgeCommand, COMMAND_CHANNEL, type CommandKind } from './commands.ts'
 
 const POLL_MS = 1000
 
@@ -111,32 +111,8 @@ export class CommandInbox {
       outcome = { status: 'refused', result: { reason: (e as Error).message } }
     }
     const db = this.deps.db
-    const updated = await db.prisma.runCommand.updateMany({
-      where: { id: c.id, status: 'pending' },
-      data: {
-        status: outcome.status,
-        result: outcome.result as Prisma.InputJsonValue,
-        appliedBy: this.owner,
-        appliedAt: new Date(),
-      },
-    })
-    if (updated.count === 0) return // acknowledged meanwhile (another engine took the run over)
-    const ack = toOutcome({
-      id: c.id,
-      kind: c.kind,
-      status: outcome.status,
-      result: outcome.result,
-      appliedBy: this.owner,
-    })
-    const event = await db.prisma.runEvent.create({
-      data: {
-        runId: this.runId,
-        type: 'command',
-        payload: JSON.parse(JSON.stringify({ ...ack, actor: c.actorLabel })),
-      },
-      select: { id: true },
-    })
-    this.deps.events.publish({ id: String(event.id), runId: this.runId, type: 'command', payload: ack })
+    // acknowledged meanwhile: another engine took the run over
+    if (!(await acknowledgeCommand(db, this.deps.events, this.runId, c, outcome, this.owner))) return
     await audit(
       db.prisma,
       { id: null, label: `engine ${this.owner}`, role: 'admin', via: 'system' },

@@ -19,7 +19,7 @@ import {
 import { evaluationFolders } from '../../../workers/runner.ts'
 import { cannotBuildMessage, type ConsoleBuild, consoleBuild, INSTALL_ROOT } from '../../next-build.ts'
 import { detectIsolation, type IsolationReport } from '../../../workers/sandbox.ts'
-import { InputError, parse, UsageError } from '../args.ts'
+import { InputError, parse } from '../args.ts'
 import type { Command } from '../main.ts'
 
 export interface DoctorReport {

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs'
+import { exportText } from '../../runs/export-file.ts'
 import { connectApi } from '../../api/client.ts'
 import { exportRun } from '../../runs/service.ts'
 import { InputError, parse, UsageError } from '../args.ts'
@@ -15,7 +16,7 @@ export const exportCommand: Command = {
     try {
       const runId = await resolveRunId(api, positionals[0])
       const data = api.remote ? await api.query('runs.export', { runId }) : await exportRun(api.app!.db, runId)
-      const text = JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))
+      const text = exportText(data)
       if (values.out) {
         writeFileSync(values.out as string, text)
         log.info(`wrote ${values.out} (${(text.length / 1024).toFixed(0)} KiB)`)
