@@ -1,4 +1,4 @@
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -379,11 +379,24 @@ describe('fm-agent CLI', () => {
     expect(r.stderr).not.toContain('evaluating the seed')
   })
 
-  it('a run that cannot be created exits with its reason, its workers (started meanwhile) stopped', async () => {
+  it('a problem id that names nothing is refused before any worker starts', async () => {
     const dir = tempDir()
     const r = await cli(['run', 'no-such-problem', '--operators', 'local', '--data-dir', dir])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/no-such-problem/)
+    expect(r.stderr).toContain('no problem "no-such-problem" (fm-agent problems lists them')
+    // the pool says its isolation when it starts
+    expect(r.stderr).not.toContain('sandbox isolation')
+  })
+
+  it('a run that cannot be created exits with its reason, its workers (started meanwhile) stopped', async () => {
+    const dir = tempDir()
+    const folder = join(dir, 'broken-problem')
+    mkdirSync(folder)
+    writeFileSync(join(folder, 'problem.json'), '{ "id": ')
+    const r = await cli(['run', folder, '--operators', 'local', '--data-dir', dir])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('problem.json')
+    expect(r.stderr).toContain('sandbox isolation')
     // the worker processes and their sandboxes name the data folder (their slots live in it)
     const left = readdirSync('/proc')
       .filter((p) => /^\d+$/.test(p))

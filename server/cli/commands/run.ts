@@ -123,6 +123,17 @@ export const run: Command = {
       // second of a first run's start (every command that lists or names problems still syncs them)
       syncProblems: !isPath,
     })
+    // a problem id that names nothing is refused before any worker starts
+    if (
+      !isPath &&
+      !api.remote &&
+      !(await api.app!.db.prisma.problem.findUnique({ where: { id: target }, select: { id: true } }))
+    ) {
+      await api.close()
+      throw new InputError(
+        `no problem "${target}" (fm-agent problems lists them; a folder needs a path such as ./${target})`,
+      )
+    }
     const backend = api.remote ? null : startLocalBackend(api, log, workers)
     try {
       let problemId = target
