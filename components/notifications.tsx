@@ -225,6 +225,7 @@ export function NotificationSettings() {
     trpc.notifications.setMyWebhook.mutationOptions({ onSuccess: () => (refresh(), setUrl(null), setEvents(null)) }),
   )
   const test = useMutation(trpc.notifications.testMine.mutationOptions({ onSettled: refresh }))
+  const rotate = useMutation(trpc.notifications.rotateMySecret.mutationOptions({ onSuccess: refresh }))
   const unwatch = useMutation(trpc.notifications.watch.mutationOptions({ onSuccess: refresh }))
   const d = mine.data
   const shownUrl = url ?? d?.webhook?.url ?? ''
@@ -297,7 +298,7 @@ export function NotificationSettings() {
             )}
           </div>
           <EventChoice value={shownEvents} onChange={setEvents} label="webhook events" />
-          {d?.webhook && <SigningSecret secret={d.webhook.secret} />}
+          {d?.webhook && <SigningSecret secret={d.webhook.secret} rotate={rotate} onRotate={() => rotate.mutate()} />}
           {save.error && (
             <div className="alert error small" role="alert">
               {errorMessage(save.error)}
@@ -359,6 +360,7 @@ export function RunNotifications({ runId }: { runId: string }) {
     trpc.notifications.setRunWebhook.mutationOptions({ onSuccess: () => (refresh(), setUrl(null), setEvents(null)) }),
   )
   const test = useMutation(trpc.notifications.testRun.mutationOptions({ onSettled: refresh }))
+  const rotate = useMutation(trpc.notifications.rotateRunSecret.mutationOptions({ onSuccess: refresh }))
   const d = q.data
   if (q.error) return <ErrorBox error={q.error} />
   if (!d) return <div className="muted">Loading…</div>
@@ -418,7 +420,9 @@ export function RunNotifications({ runId }: { runId: string }) {
               </div>
             )}
             <EventChoice value={shownEvents} onChange={setEvents} label="run webhook events" />
-            {d.webhook?.secret && <SigningSecret secret={d.webhook.secret} />}
+            {d.webhook?.secret && (
+              <SigningSecret secret={d.webhook.secret} rotate={rotate} onRotate={() => rotate.mutate({ runId })} />
+            )}
             {save.error && (
               <div className="alert error small" role="alert">
                 {errorMessage(save.error)}
@@ -448,9 +452,18 @@ export function RunNotifications({ runId }: { runId: string }) {
   )
 }
 
-/** How a receiver tells this server's messages from forged ones (server/notify/webhook.ts). */
-function SigningSecret({ secret }: { secret: string }) {
+/** How a receiver tells this server's messages from forged ones (server/notify/webhook.ts), and a new secret for one that leaked. */
+function SigningSecret({
+  secret,
+  rotate,
+  onRotate,
+}: {
+  secret: string
+  rotate: { isPending: boolean; error: unknown; isSuccess: boolean }
+  onRotate: () => void
+}) {
   const [shown, setShown] = useState(false)
+  const [confirming, setConfirming] = useState(false)
   return (
     <div className="small muted" data-testid="webhook-secret">
       Signed: each message carries <span className="mono">x-fm-agent-signature: t=…,v1=…</span>, the HMAC-SHA256 of{' '}
@@ -464,7 +477,37 @@ function SigningSecret({ secret }: { secret: string }) {
           Show the secret
         </button>
       )}
-      . Removing and saving the webhook again gives it a new one.
+      .{' '}
+      {confirming ? (
+        <span role="group" aria-label="new secret">
+          The receiver must be given the new secret: messages signed with the old one stop verifying.{' '}
+          <button
+            type="button"
+            className="small danger"
+            disabled={rotate.isPending}
+            onClick={() => {
+              onRotate()
+              setConfirming(false)
+              setShown(true)
+            }}
+          >
+            Make a new secret
+          </button>{' '}
+          <button type="button" className="small" onClick={() => setConfirming(false)}>
+            Keep this one
+          </button>
+        </span>
+      ) : (
+        <button type="button" className="small" onClick={() => setConfirming(true)} disabled={rotate.isPending}>
+          {rotate.isPending ? 'Making a new secret…' : 'New secret…'}
+        </button>
+      )}
+      {rotate.isSuccess && !rotate.isPending && <span data-testid="secret-rotated"> A new secret is in force.</span>}
+      {rotate.error ? (
+        <div className="alert error small" role="alert">
+          {errorMessage(rotate.error)}
+        </div>
+      ) : null}
     </div>
   )
 }

@@ -66,6 +66,17 @@ test('a watched run that completes notifies in the browser and at the user’s w
     await panel.getByRole('button', { name: 'Show the secret' }).click()
     const secret = (await panel.getByTestId('webhook-secret-value').textContent())!.trim()
     expect(verifySignature(secret, got[0]!.raw, got[0]!.signature)).toBe(true)
+    // a secret that leaked is replaced, after a warning; the next message verifies with the new one only
+    await panel.getByRole('button', { name: 'New secret…' }).click()
+    await expect(panel.getByRole('group', { name: 'new secret' })).toContainText('stop verifying')
+    await panel.getByRole('button', { name: 'Make a new secret' }).click()
+    await expect(panel.getByTestId('secret-rotated')).toBeVisible()
+    await expect(panel.getByTestId('webhook-secret-value')).not.toHaveText(secret)
+    const renewed = (await panel.getByTestId('webhook-secret-value').textContent())!.trim()
+    await panel.getByRole('button', { name: 'Send a test' }).click()
+    await expect.poll(() => got.length, { timeout: 30_000 }).toBe(2)
+    expect(verifySignature(renewed, got[1]!.raw, got[1]!.signature)).toBe(true)
+    expect(verifySignature(secret, got[1]!.raw, got[1]!.signature)).toBe(false)
     await expect(panel.locator('[data-testid="delivery"][data-type="test"]')).toHaveAttribute(
       'data-status',
       'delivered',

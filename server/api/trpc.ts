@@ -8,7 +8,14 @@ import { type Actor, type Role, roleAtLeast } from '../auth/roles.ts'
 import { resolveToken, type TokenScope } from '../services/tokens.ts'
 import { UserError } from '../services/users.ts'
 import { guardStream, takeStreamSlot } from './stream-guard.ts'
-import { BadInputError, ConflictError, NotFoundError, PreconditionError, PrerequisiteError } from '../errors.ts'
+import {
+  BadInputError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PreconditionError,
+  PrerequisiteError,
+} from '../errors.ts'
 
 export type Access = 'public' | Role
 export interface Meta {
@@ -116,6 +123,7 @@ const mapErrors = t.middleware(async ({ next, ctx, path }) => {
     const as = (code: TRPCError['code']) => new TRPCError({ code, message: cause!.message, cause })
     if (cause instanceof UserError || cause instanceof BadInputError) throw as('BAD_REQUEST')
     if (cause instanceof NotFoundError) throw as('NOT_FOUND')
+    if (cause instanceof ForbiddenError) throw as('FORBIDDEN')
     if (cause instanceof ConflictError) throw as('CONFLICT')
     if (cause instanceof PrerequisiteError || cause instanceof PreconditionError) throw as('PRECONDITION_FAILED')
     if (result.error.code === 'INTERNAL_SERVER_ERROR')

@@ -514,7 +514,26 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     expect((await as('ann').notifications.mine()).webhook!.secret).toBe(secret)
     await as('ann').notifications.setMyWebhook({ url: null })
     await as('ann').notifications.setMyWebhook({ url: `${ok.url}/hook` })
-    expect((await as('ann').notifications.mine()).webhook!.secret).not.toBe(secret)
+    const second = (await as('ann').notifications.mine()).webhook!.secret
+    expect(second).not.toBe(secret)
+    // a new secret on request: the next message verifies with it and not with the one before
+    const rotated = await as('ann').notifications.rotateMySecret()
+    expect(rotated.secret).toMatch(/^whsec_[\w-]{43}$/)
+    expect(rotated.secret).not.toBe(second)
+    expect((await as('ann').notifications.mine()).webhook).toMatchObject({
+      url: `${ok.url}/hook`,
+      secret: rotated.secret,
+    })
+    await as('ann').notifications.testMine()
+    const last = ok.got.at(-1)!
+    expect(verifySignature(rotated.secret, last.raw, last.headers[SIGNATURE_HEADER] as string)).toBe(true)
+    expect(verifySignature(second, last.raw, last.headers[SIGNATURE_HEADER] as string)).toBe(false)
+    expect(
+      await db.prisma.auditEvent.count({
+        where: { action: 'webhook.rotate-secret', targetId: { startsWith: 'user:' } },
+      }),
+    ).toBeGreaterThan(0)
+    await expect(as('ada').notifications.rotateMySecret()).rejects.toThrow('you have no webhook yet')
 
     // without the operator's opt-in: saving an internal address is refused with the reason, and
     // one saved before is refused when sending (the check that DNS cannot get around)
@@ -533,7 +552,7 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
       const refused = await as('ann').notifications.testMine()
       expect(refused).toMatchObject({ ok: false, attempts: 1, httpStatus: null })
       expect(refused.error).toMatch(/^refused: 127\.0\.0\.1 is a loopback address/)
-      expect(ok.got).toHaveLength(1)
+      expect(ok.got).toHaveLength(2)
       expect((await as('ann').notifications.mine()).webhook!.url).toBe(`${ok.url}/hook`)
     } finally {
       vi.stubEnv('FM_WEBHOOK_ALLOW_PRIVATE', '1')
@@ -550,10 +569,20 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     expect(await seen('ada')).toMatchObject({ url, secret: expect.stringMatching(/^whsec_/) })
     for (const who of ['fay', 'ann'])
       expect(await seen(who)).toMatchObject({ url: null, to: 'http://127.0.0.1:9', secret: null })
+    // its secret is renewed by who sees it, never by an expert who cannot (they could not pass it on)
+    const before = (await seen('eve'))!.secret
+    await expect(as('fay').notifications.rotateRunSecret({ runId })).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    await expect(as('ann').notifications.rotateRunSecret({ runId })).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    expect((await seen('eve'))!.secret).toBe(before)
+    const byEve = await as('eve').notifications.rotateRunSecret({ runId })
+    const byAda = await as('ada').notifications.rotateRunSecret({ runId })
+    expect(new Set([before, byEve.secret, byAda.secret]).size).toBe(3)
+    expect((await seen('eve'))!.secret).toBe(byAda.secret)
     // once fay sets it, it is hers to see and no longer eve's
     await as('fay').notifications.setRunWebhook({ runId, url: `${url}-2` })
     expect((await seen('fay'))!.url).toBe(`${url}-2`)
     expect((await seen('eve'))!.url).toBeNull()
+    await expect(as('eve').notifications.rotateRunSecret({ runId })).rejects.toMatchObject({ code: 'FORBIDDEN' })
     await as('fay').notifications.setRunWebhook({ runId, url: null })
   })
 

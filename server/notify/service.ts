@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { randomUUID } from 'node:crypto'
 import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
-import { BadInputError, NotFoundError } from '../errors.ts'
+import { BadInputError, ForbiddenError, NotFoundError } from '../errors.ts'
 import { audit } from '../services/audit.ts'
 import {
   classifyEvent,
@@ -154,18 +154,7 @@ export async function runNotifications(db: Db, actor: Actor, runId: string, opts
     db.prisma.runWatcher.count({ where: { runId } }),
     db.prisma.webhook.findUnique({ where: { runId } }),
   ])
-  const showUrl =
-    opts.showUrl === 'own'
-      ? !!hook &&
-        !!actor.id &&
-        (
-          await db.prisma.auditEvent.findFirst({
-            where: { action: 'webhook.set', targetId: `run:${runId}` },
-            orderBy: { id: 'desc' },
-            select: { actorId: true },
-          })
-        )?.actorId === actor.id
-      : opts.showUrl
+  const showUrl = await seesRunWebhook(db, actor, runId, !!hook, opts.showUrl)
   return {
     watching: !!mine,
     watchers,
@@ -181,6 +170,47 @@ export async function runNotifications(db: Db, actor: Actor, runId: string, opts
       : null,
     deliveries: await deliveriesOf(db, { runId }),
   }
+}
+
+/** Whether the caller sees a run webhook's whole address and secret; 'own': only if they set it (the audit's latest webhook.set). */
+async function seesRunWebhook(db: Db, actor: Actor, runId: string, exists: boolean, showUrl: boolean | 'own') {
+  if (showUrl !== 'own') return showUrl
+  if (!exists || !actor.id) return false
+  const last = await db.prisma.auditEvent.findFirst({
+    where: { action: 'webhook.set', targetId: `run:${runId}` },
+    orderBy: { id: 'desc' },
+    select: { actorId: true },
+  })
+  return last?.actorId === actor.id
+}
+
+/**
+ * Gives a webhook a new signing secret, for a secret that leaked: the old one stops verifying
+ * with the next message. Only who sees the secret may (a new secret nobody can read would cut
+ * the receiver off).
+ */
+export async function rotateWebhookSecret(
+  db: Db,
+  actor: Actor,
+  target: WebhookTarget,
+  opts: { showUrl: boolean | 'own' } = { showUrl: true },
+) {
+  const key = target.kind === 'user' ? { userId: userOf(actor) } : { runId: target.runId }
+  if (target.kind === 'run') await requireRun(db, target.runId)
+  const hook = await db.prisma.webhook.findFirst({ where: key })
+  if (!hook) throw new BadInputError(target.kind === 'user' ? 'you have no webhook yet' : 'this run has no webhook yet')
+  if (target.kind === 'run' && !(await seesRunWebhook(db, actor, target.runId, true, opts.showUrl)))
+    throw new ForbiddenError("another user set this run's webhook: only they and admins may change its secret")
+  const secret = newWebhookSecret()
+  await db.prisma.webhook.update({ where: { id: hook.id }, data: { secret } })
+  await audit(db.prisma, actor, {
+    action: 'webhook.rotate-secret',
+    targetType: 'webhook',
+    targetId: target.kind === 'user' ? `user:${key.userId}` : `run:${target.runId}`,
+    runId: target.kind === 'run' ? target.runId : null,
+    after: { to: urlOrigin(hook.url) },
+  })
+  return { secret }
 }
 
 /** Sends a test message to the user's webhook or a run's now, and says what happened. */

@@ -4,13 +4,14 @@ import { z } from 'zod'
 import { NOTIFY_EVENTS, NotifyEvents, WebhookUrl } from '../../../client-safe/notify-messages.ts'
 import {
   myNotifications,
+  rotateWebhookSecret,
   notificationFeed,
   runNotifications,
   sendTest,
   setWebhook,
   watchRun,
 } from '../../notify/service.ts'
-import { roleAtLeast } from '../../auth/roles.ts'
+import { type Actor, roleAtLeast } from '../../auth/roles.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { RunIdInput } from './runs.ts'
 
@@ -22,17 +23,18 @@ export const RunWebhookInput = RunIdInput.extend({
   events: NotifyEvents.default([...NOTIFY_EVENTS]),
 })
 
+// an expert may replace a run's webhook, but another expert's address (and any token in it) stays theirs
+const showUrl = (actor: Actor) =>
+  roleAtLeast(actor.role, 'admin') ? true : roleAtLeast(actor.role, 'expert') ? ('own' as const) : false
+
 export const notificationsRouter = router({
   feed: viewerProcedure
     .input(FeedInput)
     .query(({ ctx, input }) => notificationFeed(ctx.app.db, ctx.actor, input.after)),
   mine: viewerProcedure.query(({ ctx }) => myNotifications(ctx.app.db, ctx.actor)),
-  run: viewerProcedure.input(RunIdInput).query(({ ctx, input }) =>
-    runNotifications(ctx.app.db, ctx.actor, input.runId, {
-      // an expert may replace the webhook, but another expert's address (and any token in it) stays theirs
-      showUrl: roleAtLeast(ctx.actor.role, 'admin') ? true : roleAtLeast(ctx.actor.role, 'expert') ? 'own' : false,
-    }),
-  ),
+  run: viewerProcedure
+    .input(RunIdInput)
+    .query(({ ctx, input }) => runNotifications(ctx.app.db, ctx.actor, input.runId, { showUrl: showUrl(ctx.actor) })),
   watch: viewerProcedure
     .input(WatchInput)
     .mutation(({ ctx, input }) => watchRun(ctx.app.db, ctx.actor, input.runId, input.watching)),
@@ -45,6 +47,13 @@ export const notificationsRouter = router({
     .input(RunWebhookInput)
     .mutation(({ ctx, input }) =>
       setWebhook(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, input.url, input.events),
+    ),
+  /** a new signing secret for the user's own webhook, or a run's (for whoever sees its secret) */
+  rotateMySecret: viewerProcedure.mutation(({ ctx }) => rotateWebhookSecret(ctx.app.db, ctx.actor, { kind: 'user' })),
+  rotateRunSecret: expertProcedure
+    .input(RunIdInput)
+    .mutation(({ ctx, input }) =>
+      rotateWebhookSecret(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, { showUrl: showUrl(ctx.actor) }),
     ),
   // a test message answers within seconds: two attempts
   testMine: viewerProcedure.mutation(({ ctx }) => sendTest(ctx.app.db, ctx.actor, { kind: 'user' }, { attempts: 2 })),
