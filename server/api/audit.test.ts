@@ -187,6 +187,21 @@ const steps: Step[] = [
   },
   { path: 'notifications.testRun', as: 'expert', input: () => ({ runId }), action: 'webhook.test', kind: 'action' },
   {
+    path: 'notifications.rotateMySecret',
+    as: 'viewer',
+    input: () => undefined,
+    action: 'webhook.rotate-secret',
+    kind: 'update',
+  },
+  {
+    path: 'notifications.rotateRunSecret',
+    as: 'expert',
+    input: () => ({ runId }),
+    action: 'webhook.rotate-secret',
+    kind: 'update',
+    target: () => `run:${runId}`,
+  },
+  {
     path: 'runs.fork',
     as: 'admin',
     input: () => ({

@@ -1,8 +1,7 @@
 // Notification settings and history for the console: which runs a user watches, the user's and a
 // run's webhook, recent deliveries with their outcome, a test message, and the feed from which
 // the browser raises its own notifications. Every change is audited.
-import { randomBytes } from 'node:crypto'
-import { randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { BadInputError, ForbiddenError, NotFoundError } from '../errors.ts'
@@ -208,7 +207,9 @@ export async function rotateWebhookSecret(
     targetType: 'webhook',
     targetId: target.kind === 'user' ? `user:${key.userId}` : `run:${target.runId}`,
     runId: target.kind === 'run' ? target.runId : null,
-    after: { to: urlOrigin(hook.url) },
+    // which secret, never the secret: a fingerprint a receiver's operator can compare
+    before: { to: urlOrigin(hook.url), secret: secretFingerprint(hook.secret) },
+    after: { to: urlOrigin(hook.url), secret: secretFingerprint(secret) },
   })
   return { secret }
 }
@@ -311,6 +312,8 @@ export async function notificationFeed(
   // a full page: the rest comes with the next call
   return { cursor: rows.length === 200 ? n(rows[rows.length - 1]!.id) : cursor, items }
 }
+
+const secretFingerprint = (secret: string) => `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`
 
 /** A webhook's signing secret: 32 random bytes, named as such where it is shown. */
 export function newWebhookSecret(): string {
