@@ -80,6 +80,15 @@ export async function sendDelivery(
   const outcome = await deliverWebhook(d.url, message, {
     ...opts,
     secret: d.secret,
+    beforeRetry: async () => {
+      const hook = await db.prisma.webhook.findUnique({ where: { id: d.webhookId } })
+      if (!hook) return { cancel: 'the webhook was removed' }
+      if (hook.userId) {
+        const user = await db.prisma.user.findUnique({ where: { id: hook.userId }, select: { disabled: true } })
+        if (!user || user.disabled) return { cancel: 'its user is disabled' }
+      }
+      return { url: hook.url, secret: hook.secret }
+    },
     onAttempt: async (a) => {
       await db.prisma.notificationDelivery.update({
         where: { id: d.id },

@@ -23,6 +23,7 @@ import {
   type Classified,
 } from '../../client-safe/notify-messages.ts'
 import { Notifier } from './notifier.ts'
+import { sendTest } from './service.ts'
 import { deliverWebhook, SIGNATURE_HEADER, signatureHeader, verifySignature } from './webhook.ts'
 import { parseAllowPolicy } from './webhook-address.ts'
 
@@ -38,15 +39,16 @@ interface Received {
 }
 
 /** A webhook receiver on 127.0.0.1: answers with `respond` (status, or 'hang' to never answer). */
-async function receiver(respond: (n: number, path: string) => number | 'hang' | { redirect: string } = () => 200) {
+type Response = number | 'hang' | { redirect: string }
+async function receiver(respond: (n: number, path: string) => Response | Promise<Response> = () => 200) {
   const got: Received[] = []
   let n = 0
   const server: Server = createServer((req, res) => {
     let data = ''
     req.on('data', (c) => (data += c))
-    req.on('end', () => {
+    req.on('end', async () => {
       got.push({ path: req.url ?? '', headers: req.headers, body: data ? JSON.parse(data) : {}, raw: data })
-      const r = respond(++n, req.url ?? '')
+      const r = await respond(++n, req.url ?? '')
       if (r === 'hang') return
       if (typeof r === 'object') return void res.writeHead(302, { location: r.redirect }).end()
       res.writeHead(r).end('ok')
@@ -632,6 +634,44 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
         await as(who).notifications.setMyWebhook({ url: null })
       }
       await Promise.all([bobs.close(), eves.close()])
+    }
+  })
+
+  it('a retry goes with the webhook as it is then: a renewed secret, and none at all once its user is disabled', async () => {
+    // the receiver fails the first attempt, after the webhook changed under it
+    const renewed = await receiver(async (n) => {
+      if (n > 1) return 200
+      await as('bob').notifications.rotateMySecret()
+      return 503
+    })
+    await as('bob').notifications.setMyWebhook({ url: `${renewed.url}/bob` })
+    const old = (await as('bob').notifications.mine()).webhook!.secret
+    const sent = await sendTest(db, users.bob!, { kind: 'user' }, { attempts: 3, baseDelayMs: 10 })
+    expect(sent).toMatchObject({ ok: true, attempts: 2 })
+    const now = (await as('bob').notifications.mine()).webhook!.secret
+    expect(now).not.toBe(old)
+    const [first, second] = renewed.got
+    expect(verifySignature(old, first!.raw, first!.headers[SIGNATURE_HEADER] as string)).toBe(true)
+    expect(verifySignature(now, second!.raw, second!.headers[SIGNATURE_HEADER] as string)).toBe(true)
+
+    const offboarded = await receiver(async () => {
+      await db.prisma.user.update({ where: { id: 'user-bob' }, data: { disabled: true } })
+      return 503
+    })
+    await as('bob').notifications.setMyWebhook({ url: `${offboarded.url}/bob` })
+    try {
+      const cut = await sendTest(db, users.bob!, { kind: 'user' }, { attempts: 3, baseDelayMs: 10 })
+      expect(cut).toMatchObject({ ok: false, attempts: 1, error: 'cancelled: its user is disabled' })
+      expect(offboarded.got).toHaveLength(1)
+      expect(await db.prisma.notificationDelivery.findUnique({ where: { id: cut.id } })).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error: 'cancelled: its user is disabled',
+      })
+    } finally {
+      await db.prisma.user.update({ where: { id: 'user-bob' }, data: { disabled: false } })
+      await as('bob').notifications.setMyWebhook({ url: null })
+      await Promise.all([renewed.close(), offboarded.close()])
     }
   })
 

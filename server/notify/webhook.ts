@@ -37,6 +37,11 @@ export interface DeliveryOptions {
   resolve?: Resolver
   /** the webhook's secret: each attempt is signed with it (x-fm-agent-signature) */
   secret?: string
+  /**
+   * Before each retry: where it goes now and with which secret (a webhook changed or renewed
+   * meanwhile), or why it should not go at all (removed, its user disabled).
+   */
+  beforeRetry?: () => Promise<{ url: string; secret?: string } | { cancel: string }>
 }
 
 export const SIGNATURE_HEADER = 'x-fm-agent-signature'
@@ -232,13 +237,14 @@ function wait(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export async function deliverWebhook(
-  url: string,
+  firstUrl: string,
   message: WebhookMessage,
   opts: DeliveryOptions = {},
 ): Promise<DeliveryOutcome> {
   const timeoutMs = opts.timeoutMs ?? 5000
   const attempts = Math.max(1, Math.min(10, opts.attempts ?? 4))
   const base = opts.baseDelayMs ?? 1000
+  let url = firstUrl
   const body = JSON.stringify(message)
   const headers = {
     'content-type': 'application/json',
@@ -249,6 +255,7 @@ export async function deliverWebhook(
   const policy = opts.policy ?? policyFromEnv()
   const resolve = opts.resolve ?? systemResolver
   let last: Attempt = { httpStatus: null, error: 'not sent' }
+  let secret = opts.secret
   for (let n = 1; n <= attempts; n++) {
     if (n > 1) await wait(base * 4 ** (n - 2), opts.signal)
     if (opts.signal?.aborted)
@@ -258,7 +265,14 @@ export async function deliverWebhook(
         httpStatus: last.httpStatus,
         error: 'the server stopped before the message was delivered',
       }
-    const signed = opts.secret ? { ...headers, [SIGNATURE_HEADER]: signatureHeader(opts.secret, body) } : headers
+    if (n > 1 && opts.beforeRetry) {
+      const now = await opts.beforeRetry()
+      if ('cancel' in now)
+        return { ok: false, attempts: n - 1, httpStatus: last.httpStatus, error: `cancelled: ${now.cancel}` }
+      url = now.url
+      secret = now.secret
+    }
+    const signed = secret ? { ...headers, [SIGNATURE_HEADER]: signatureHeader(secret, body) } : headers
     last = await attemptOnce(url, body, signed, timeoutMs, policy, resolve)
     const ok = last.error === null
     const retry =
