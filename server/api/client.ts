@@ -17,6 +17,8 @@ export interface ApiClient {
   remote: boolean
   query<T = unknown>(path: string, input?: unknown): Promise<T>
   mutate<T = unknown>(path: string, input?: unknown): Promise<T>
+  /** remote only: the running server's local socket, for what is not a procedure (a file upload) */
+  socketPath?: string
   /** in-process only: the services, for commands that do more than call the API (runs, workers) */
   app?: AppServices
   close(): Promise<void>
@@ -91,6 +93,7 @@ export function localSocketClient(socketPath: string): ApiClient {
   )
   return {
     remote: true,
+    socketPath,
     query: async (path, input) => walk(await client, path).query(input),
     mutate: async (path, input) => walk(await client, path).mutate(input),
     close: async () => undefined,

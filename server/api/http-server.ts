@@ -12,6 +12,7 @@ import { clientAddress, isCrossSiteWrite, setSecurityHeaders } from './security.
 import { safeNextPath } from '../../client-safe/safe-next.ts'
 import { serveImage } from './images.ts'
 import { serveRunExport } from './run-export.ts'
+import { IMPORT_ROUTE, serveRunImportFor } from './run-import.ts'
 
 export const ROOT_DIR = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -106,6 +107,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       return
     }
     if (url.startsWith('/api/images/')) return serveImage(app, req, res, toHeaders(req))
+    if (url.split('?')[0] === IMPORT_ROUTE) return serveRunImportFor(app, req, res, toHeaders(req))
     if (url.startsWith('/api/runs/')) return serveRunExport(app, req, res, toHeaders(req))
     if (url.startsWith('/api/'))
       return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')

@@ -6,7 +6,7 @@
 // (A candidate never gets here: sandboxes run as another uid or in their own mount namespace, and
 // runs at isolation "none" need FM_ALLOW_UNSANDBOXED=1.)
 import { createHash } from 'node:crypto'
-import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs'
+import { chmodSync, createReadStream, lstatSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { createServer, request, type Server } from 'node:http'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +14,7 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import type { AppServices } from '../app.ts'
 import type { Actor, Role } from '../auth/roles.ts'
 import { appRouter } from './root.ts'
+import { IMPORT_ROUTE, serveRunImport } from './run-import.ts'
 import { toHeaders } from './http-server.ts'
 import type { Context } from './trpc.ts'
 
@@ -91,6 +92,14 @@ export async function startLocalSocket(
         .end(JSON.stringify({ error: { json: error } }))
     }
     if ((req.url ?? '').startsWith('/api/trpc/')) return void trpc(req, res)
+    if ((req.url ?? '').split('?')[0] === IMPORT_ROUTE)
+      return void actor()
+        .then((a) => serveRunImport(app, req, res, a))
+        .catch((e: Error) => {
+          app.log.error(`import through the local socket: ${e.stack ?? e.message}`)
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ error: `internal error: ${e.message}` }))
+        })
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}')
   })
   server.requestTimeout = 0
@@ -147,4 +156,42 @@ export function unixSocketFetch(socketPath: string): typeof fetch {
       req.end()
     })
   }) as typeof fetch
+}
+
+/** POSTs a file, streamed, to the server on a Unix socket; its status and JSON answer. */
+export function postFileToSocket(
+  socketPath: string,
+  path: string,
+  file: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        socketPath,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': statSync(file).size },
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let body: Record<string, unknown>
+          try {
+            body = JSON.parse(text)
+          } catch {
+            body = { error: text.slice(0, 500) }
+          }
+          resolve({ status: res.statusCode ?? 500, body })
+        })
+        res.on('error', reject)
+      },
+    )
+    // a server that refuses early (too large) closes before the whole file is sent: its answer counts
+    req.on('error', reject)
+    createReadStream(file)
+      .on('error', (e) => req.destroy(e))
+      .pipe(req)
+  })
 }

@@ -3,6 +3,8 @@
 // doubles come back as the same doubles, a problem already there is never overwritten, and a file
 // that is not a whole export is refused with what is wrong with it.
 import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
@@ -10,6 +12,8 @@ import { dbModes } from '../../test-support/db-modes.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
 import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
 import { createCaller } from '../api/root.ts'
+import { MAX_IMPORT_BYTES, serveRunImport } from '../api/run-import.ts'
+import { startApiHarness } from '../../test-support/api-server.ts'
 import { createAppServices } from '../app.ts'
 import type { Actor, Role } from '../auth/roles.ts'
 import { silentLogger } from '../log.ts'
@@ -273,4 +277,124 @@ describe('fm-agent export, then fm-agent import into a fresh data folder', () =>
     expect(refused.stderr).toContain('incomplete or damaged: "run" is missing')
     expect(refused.stderr).not.toContain('expected "format"')
   }, 240_000)
+})
+
+describe('importing into a data folder a server holds', () => {
+  it('goes through the server: fm-agent import by its socket, the console by POST /api/runs/import (admins)', async () => {
+    const from = tempDir()
+    const files: Array<{ runId: string; path: string }> = []
+    for (const seed of ['1', '2']) {
+      const made = await cli([
+        'run',
+        CURVE,
+        '--max-evals',
+        '6',
+        '--islands',
+        '1',
+        '--seed',
+        seed,
+        '--json',
+        '--data-dir',
+        from,
+      ])
+      expect(made.code, made.stderr).toBe(0)
+      const path = join(tempDir(), `run-${seed}.json`)
+      const exported = await cli(['export', made.json.runId, '--out', path, '--data-dir', from])
+      expect(exported.code, exported.stderr).toBe(0)
+      files.push({ runId: made.json.runId, path })
+    }
+    const h = await startApiHarness()
+    try {
+      // the CLI: the folder is held, so the server imports it
+      const viaCli = await cli(['import', files[0]!.path, '--data-dir', h.dataDir])
+      expect(viaCli.code, viaCli.stderr).toBe(0)
+      expect(viaCli.stderr).toMatch(/holds .* sending this command to it through \S+api\.sock/)
+      expect(viaCli.stdout).toContain(`imported run ${files[0]!.runId} with`)
+      expect(viaCli.stderr).toContain('problem "test-curve-fit" created from the export')
+      const again = await cli(['import', files[0]!.path, '--data-dir', h.dataDir])
+      expect([again.code, again.stderr.trim().split('\n').at(-1)]).toEqual([
+        2,
+        `fm-agent: ${files[0]!.path}: run ${files[0]!.runId} already exists here`,
+      ])
+
+      const post = (role: 'viewer' | 'expert' | 'admin', body: string) =>
+        h.token(role).then((t) =>
+          fetch(`${h.url}/api/runs/import`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+            body,
+          }),
+        )
+      const text = readFileSync(files[1]!.path, 'utf8')
+      for (const role of ['viewer', 'expert'] as const) expect((await post(role, text)).status, role).toBe(403)
+      const notJson = await post('admin', '{"format": ')
+      expect(notJson.status).toBe(400)
+      expect((await notJson.json()).error).toMatch(/^not an export: the file is not JSON/)
+      const ok = await post('admin', text)
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toMatchObject({
+        runId: files[1]!.runId,
+        problem: { id: 'test-curve-fit', status: 'same' },
+      })
+      const runs = await h.server.app.db.prisma.run.findMany({ select: { id: true } })
+      expect(runs.map((r) => r.id).sort()).toEqual(files.map((f) => f.runId).sort())
+      expect((await post('admin', text)).status).toBe(409)
+      const audited = await h.server.app.db.prisma.auditEvent.findMany({ where: { action: 'run.import' } })
+      // the first admin, by the socket (the machine's owner); the admin's token, by HTTP
+      expect(audited.map((a) => a.actorLabel)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^admin@hardening\.test \(cli:.*\(local socket\)\)$/),
+          'admin@hardening.test (token cli)',
+        ]),
+      )
+      expect(audited).toHaveLength(2)
+
+      // a body over the bound is refused by its declared length, before it is read
+      const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${h.url}/api/runs/import`, {
+          method: 'POST',
+          headers: { 'content-length': MAX_IMPORT_BYTES + 1, 'content-type': 'application/json' },
+        })
+        void h.token('admin').then((t) => {
+          req.setHeader('authorization', `Bearer ${t}`)
+          req.write('{')
+        })
+        req.on('response', (res) => {
+          let body = ''
+          res.on('data', (c) => (body += c))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+        })
+        req.on('error', reject)
+      })
+      expect(refused.status).toBe(413)
+      expect(JSON.parse(refused.body).error).toContain('larger than the 256 MiB an import may be')
+    } finally {
+      await h.stop()
+    }
+  }, 240_000)
+
+  it('stops reading a body without a length once it passes the bound', async () => {
+    const db = await (await import('../db.ts')).openDatabase({ dataDir: tempDir() })
+    const app = createAppServices(db, null, silentLogger)
+    const server = createServer((req, res) => void serveRunImport(app, req, res, admin, 1000))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/runs/import`
+      // a stream: sent chunked, no length to judge it by
+      const body = new ReadableStream({
+        start(c) {
+          for (let i = 0; i < 4; i++) c.enqueue(new TextEncoder().encode(' '.repeat(400)))
+          c.close()
+        },
+      })
+      const res = await fetch(url, { method: 'POST', body, duplex: 'half' } as RequestInit)
+      expect(res.status).toBe(413)
+      expect((await fetch(url, { method: 'POST', body: ' '.repeat(900) })).status).toBe(400)
+      expect((await fetch(url)).status).toBe(405)
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+      await db.close()
+    }
+  })
 })
