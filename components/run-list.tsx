@@ -8,6 +8,7 @@ import { RUN_STATUSES } from '../client-safe/run-config.ts'
 import { compareHref, MAX_COMPARE, MIN_COMPARE } from '../client-safe/compare.ts'
 import { gapToReference } from '../client-safe/series.ts'
 import { fmt } from '../client-safe/format.ts'
+import { RunImport } from './run-import.tsx'
 import { Age, ErrorBox, Meter, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 
@@ -44,6 +45,7 @@ export function RunList() {
               tick {MIN_COMPARE}–{MAX_COMPARE} runs to compare them
             </span>
           )}
+          {can('admin') && <RunImport />}
           {can('admin') && (
             <Link className="btn primary" href="/runs/new">
               New run
