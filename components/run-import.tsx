@@ -45,7 +45,8 @@ function upload(file: File, onProgress: (percent: number) => void, onSent: () =>
   })
 }
 
-export function RunImport() {
+/** The Import button, and the outcome of the last import: drawn apart (the outcome under the page's header). */
+export function useRunImport() {
   const trpc = useTRPC()
   const qc = useQueryClient()
   const input = useRef<HTMLInputElement>(null)
@@ -65,7 +66,7 @@ export function RunImport() {
       setState({ at: 'failed', name: file.name, error: (e as Error).message })
     }
   }
-  return (
+  const button = (
     <>
       <input
         ref={input}
@@ -86,29 +87,30 @@ export function RunImport() {
             ? 'Importing…'
             : 'Import a run…'}
       </button>
-      {(state.at === 'done' || state.at === 'failed') && (
-        <div
-          className={`alert small ${state.at === 'done' ? 'info' : 'error'}`}
-          role={state.at === 'failed' ? 'alert' : 'status'}
-          data-testid="run-import-outcome"
-          style={{ flexBasis: '100%' }}
-        >
-          {state.at === 'done' ? (
-            <>
-              Imported <Link href={`/runs/${state.result.runId}`}>run {shortId(state.result.runId)}</Link> with{' '}
-              {state.result.candidates.toLocaleString('en')} candidates from {state.name}.{' '}
-              {PROBLEM_NOTE[state.result.problem.status](state.result.problem.id)}
-            </>
-          ) : (
-            <>
-              {state.name} was not imported: {state.error}
-            </>
-          )}{' '}
-          <button type="button" className="small" onClick={() => setState({ at: 'idle' })}>
-            Dismiss
-          </button>
-        </div>
-      )}
     </>
   )
+  const outcome =
+    state.at === 'done' || state.at === 'failed' ? (
+      <div
+        className={`alert small ${state.at === 'done' ? 'info' : 'error'}`}
+        role={state.at === 'failed' ? 'alert' : 'status'}
+        data-testid="run-import-outcome"
+      >
+        {state.at === 'done' ? (
+          <>
+            Imported <Link href={`/runs/${state.result.runId}`}>run {shortId(state.result.runId)}</Link> with{' '}
+            {state.result.candidates.toLocaleString('en')} candidates from {state.name}.{' '}
+            {PROBLEM_NOTE[state.result.problem.status](state.result.problem.id)}
+          </>
+        ) : (
+          <>
+            {state.name} was not imported: {state.error}
+          </>
+        )}{' '}
+        <button type="button" className="small" onClick={() => setState({ at: 'idle' })}>
+          Dismiss
+        </button>
+      </div>
+    ) : null
+  return { button, outcome }
 }

@@ -8,13 +8,14 @@ import { RUN_STATUSES } from '../client-safe/run-config.ts'
 import { compareHref, MAX_COMPARE, MIN_COMPARE } from '../client-safe/compare.ts'
 import { gapToReference } from '../client-safe/series.ts'
 import { fmt } from '../client-safe/format.ts'
-import { RunImport } from './run-import.tsx'
+import { useRunImport } from './run-import.tsx'
 import { Age, ErrorBox, Meter, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 
 export function RunList() {
   const trpc = useTRPC()
   const { can } = useRole()
+  const importer = useRunImport()
   const [status, setStatus] = useState<string>('')
   const [picked, setPicked] = useState<string[]>([])
   const toggle = (id: string) =>
@@ -45,7 +46,7 @@ export function RunList() {
               tick {MIN_COMPARE}–{MAX_COMPARE} runs to compare them
             </span>
           )}
-          {can('admin') && <RunImport />}
+          {can('admin') && importer.button}
           {can('admin') && (
             <Link className="btn primary" href="/runs/new">
               New run
@@ -53,6 +54,7 @@ export function RunList() {
           )}
         </div>
       </div>
+      {importer.outcome}
       <div className="card" style={{ overflowX: 'auto' }}>
         {runs.error ? (
           <ErrorBox error={runs.error} />
