@@ -451,7 +451,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
             c.knowledge.map((k) => (
               <details key={k.chunkId} className="block" style={{ marginBottom: 6 }}>
                 <summary>
-                  {k.doc?.title ?? 'deleted document'}
+                  {k.doc ? k.doc.title : `${k.label ?? 'a document'} (deleted from the knowledge base)`}
                   {k.heading ? ` › ${k.heading}` : ''}{' '}
                   {k.retrieval && <span className="muted">({k.retrieval.trigger})</span>}
                   {k.delta !== null && (
@@ -460,7 +460,13 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
                     </span>
                   )}
                 </summary>
-                <pre className="prewrap">{k.content}</pre>
+                {k.content !== null ? (
+                  <pre className="prewrap">{k.content}</pre>
+                ) : (
+                  <span className="muted small">
+                    Its text went with the document; the prompt (above) still holds it.
+                  </span>
+                )}
               </details>
             ))
           )}

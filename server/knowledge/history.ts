@@ -214,7 +214,8 @@ export async function listRetrievals(db: Db, opts: { runId?: string; island?: nu
         id,
         score: r.scores[i] ?? null,
         docId: c?.doc.id ?? null,
-        docTitle: c?.doc.title ?? '(deleted)',
+        // a deleted document's chunk is named as it was when retrieved
+        docTitle: c?.doc.title ?? `${r.chunkLabels[i] ?? 'a document'} (deleted)`,
         heading: c?.heading ?? null,
       }
     }),

@@ -11,6 +11,7 @@ import type { Db } from '../db.ts'
 import { createDocument, deleteDocument, embedDocument, getDocument, importFiles, updateDocument } from './documents.ts'
 import { activeEmbedder, embedderFor, setEmbedderConfig, type KnowledgeEmbedderConfig } from './embedders.ts'
 import { collectImportFiles } from './import-files.ts'
+import { listRetrievals } from './history.ts'
 import { chunkHistory, usefulnessRanking } from './history.ts'
 import {
   approveLesson,
@@ -464,6 +465,29 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     await expect(createDocument(db, { content: 'x', problemId: 'no-such-problem' })).rejects.toThrow(
       /no problem "no-such-problem"/,
     )
+  })
+
+  it('a retrieval still names the chunks it returned after their document is deleted', async () => {
+    const doomed = await createDocument(db, {
+      title: 'Doomed notes',
+      content: '# Quokka packing\n\nquokka-shaped items pack best sorted by their tail length.',
+      format: 'markdown',
+    })
+    const r = await retrieveForIsland(db, {
+      runId: 'run-doomed',
+      island: 0,
+      problemId: 'binpack',
+      queryText: 'quokka tail length packing',
+      trigger: 'stagnation',
+      k: 3,
+    })
+    const hit = r.chunks.findIndex((c) => c.docId === doomed.id)
+    expect(hit).toBeGreaterThanOrEqual(0)
+    const row = await db.prisma.retrieval.findUniqueOrThrow({ where: { id: r.retrievalId } })
+    expect(row.chunkLabels[hit]).toBe('Doomed notes › Quokka packing')
+    await deleteDocument(db, doomed.id)
+    const [listed] = await listRetrievals(db, { runId: 'run-doomed' })
+    expect(listed!.chunks[hit]).toMatchObject({ docId: null, docTitle: 'Doomed notes › Quokka packing (deleted)' })
   })
 
   it('RAG: a stalled island gets relevant chunks, logged; usefulness comes from fitness deltas, not from use counts', async () => {

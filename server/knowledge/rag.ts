@@ -137,6 +137,7 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
       query: query || '(empty)',
       chunkIds: chunks.map((c) => c.id),
       scores: chunks.map((c) => c.score),
+      chunkLabels: chunks.map((c) => chunkLabel(c.docTitle, c.heading)),
       createdById: input.actor?.id ?? null,
     },
     select: { id: true },
@@ -144,10 +145,13 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
   return { retrievalId: row.id, chunks, modelId, vectorUsed }
 }
 
+export const chunkLabel = (docTitle: string, heading: string | null) =>
+  (heading ? `${docTitle} › ${heading}` : docTitle).slice(0, 300)
+
 /** Logs a console or CLI search (trigger 'search'); not tied to a run. */
 export async function logSearch(
   db: Db,
-  input: { query: string; chunkIds: string[]; scores: number[]; actor?: Actor | null },
+  input: { query: string; chunkIds: string[]; scores: number[]; labels: string[]; actor?: Actor | null },
 ) {
   return db.prisma.retrieval.create({
     data: {
@@ -155,6 +159,7 @@ export async function logSearch(
       query: input.query.slice(0, MAX_QUERY_CHARS),
       chunkIds: input.chunkIds,
       scores: input.scores,
+      chunkLabels: input.labels,
       createdById: input.actor?.id ?? null,
     },
     select: { id: true },

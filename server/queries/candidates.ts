@@ -228,7 +228,7 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     retrievalIds.length
       ? db.prisma.retrieval.findMany({
           where: { id: { in: retrievalIds } },
-          select: { id: true, trigger: true, island: true, createdAt: true },
+          select: { id: true, trigger: true, island: true, createdAt: true, chunkIds: true, chunkLabels: true },
         })
       : Promise.resolve([]),
   ])
@@ -334,6 +334,8 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
         content: k ? k.content.slice(0, 4000) : null,
         usefulness: k?.usefulness ?? null,
         doc: k?.doc ?? null,
+        // what a deleted document's chunk was called when it was retrieved
+        label: k ? null : (r?.chunkLabels[r.chunkIds.indexOf(u.chunkId)] ?? null),
         retrieval: r ? { id: r.id, trigger: r.trigger, island: r.island, createdAt: r.createdAt.getTime() } : null,
       }
     }),

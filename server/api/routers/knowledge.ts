@@ -38,6 +38,7 @@ import {
 } from '../../knowledge/limits.ts'
 import {
   approveLesson,
+  chunkLabel,
   discardLesson,
   editLesson,
   listLessons,
@@ -183,6 +184,7 @@ export const knowledgeRouter = router({
       query: input.text,
       chunkIds: r.hits.map((h) => h.chunkId),
       scores: r.hits.map((h) => h.score),
+      labels: r.hits.map((h) => chunkLabel(h.title, h.heading)),
       actor: ctx.actor,
     })
     return r
