@@ -5,7 +5,7 @@
 import { LLM_OPERATORS } from '../../client-safe/run-config.ts'
 import { costUsd } from '../../client-safe/model-config.ts'
 import type { IterationPlan } from '../engine/evolution.ts'
-import { LOCAL_ARMS, produceLocal, produceWithModel, type ProduceResult } from './producer.ts'
+import { LOCAL_ARMS, localArmWeights, produceLocal, produceWithModel, type ProduceResult } from './producer.ts'
 import { STRATEGIES } from '../engine/strategies.ts'
 import type { RunState } from './state.ts'
 import { withholdForControl } from '../engine/controls.ts'
@@ -93,7 +93,7 @@ export class Planner {
         produce: async () => {
           const parent = { id: plan.parent.id, code: await s.codeOf(plan.parent.id) }
           const mate = plan.mate ? { id: plan.mate.id, code: await s.codeOf(plan.mate.id) } : null
-          return produceLocal(arm, parent, mate, s.language, s.rng, s.adapter)
+          return produceLocal(arm, parent, mate, s.language, s.rng, s.adapter, localArmWeights(s.config))
         },
       }
     }

@@ -5,7 +5,6 @@ import { applySearchReplace, describeApply, parseAnswer } from '../engine/diff.t
 import { checkOutsideUnchanged, spliceFromEdited } from '../engine/code.ts'
 import {
   applyLocalOperator,
-  applyAnyLocalOperator,
   LOCAL_OPERATOR_VARIANTS,
   type LocalOperatorName,
   type StepAdapter,
@@ -66,6 +65,11 @@ export function localArmWeights(config: RunConfig) {
   return LOCAL_ARMS.map((a) => ({ id: a.id, weight: (w[a.operator] ?? 1) * (a.operator === 'perturb' ? 1.5 : 1) }))
 }
 
+/**
+ * One offline child by the chosen arm. An arm whose operator does not apply here (no literal, no
+ * mate…) gives way to another the run allows (`weights`: the run's arms and weights; none given, as
+ * in the cold start, every arm), and the child is credited to the arm that made it.
+ */
 export function produceLocal(
   arm: string,
   parent: { id: string; code: string },
@@ -73,13 +77,27 @@ export function produceLocal(
   language: string,
   rng: Rng,
   adapter: StepAdapter,
+  weights: Array<{ id: string; weight: number }> = LOCAL_ARMS.map((a) => ({ id: a.id, weight: 1 })),
 ): ProduceResult {
   const spec = LOCAL_ARMS.find((a) => a.id === arm) ?? LOCAL_ARMS[0]
   const input = { code: parent.code, language, mate: mate?.code }
-  const opts = spec.operator === 'perturb' ? { perturb: { ...spec.options.perturb, adapter } } : spec.options
-  let r = applyLocalOperator(spec.operator, input, rng, opts)
-  // an operator that does not apply here (no literal, no mate…) falls back to any that does
-  if (!r) r = applyAnyLocalOperator(input, rng, undefined, { perturb: { adapter } })
+  const apply = (a: (typeof LOCAL_ARMS)[number]) =>
+    applyLocalOperator(
+      a.operator,
+      input,
+      rng,
+      a.operator === 'perturb' ? { perturb: { ...a.options.perturb, adapter } } : a.options,
+    )
+  let used = spec
+  let r = apply(spec)
+  const rest = weights.filter(
+    (w) => w.id !== spec.id && w.weight > 0 && (mate !== null || !w.id.startsWith('crossover')),
+  )
+  while (!r && rest.length) {
+    const [next] = rest.splice(rng.weightedIndex(rest.map((w) => w.weight)), 1)
+    used = LOCAL_ARMS.find((a) => a.id === next!.id) ?? spec
+    r = apply(used)
+  }
   if (!r)
     return {
       rejected: true,
@@ -96,13 +114,14 @@ export function produceLocal(
     code: r.code,
     origin: crossover ? 'crossover' : 'mutation',
     operator: `local:${r.operator}`,
-    operatorParams: { ...r.params, arm },
+    // the arm that made it (the bandit's credit); the one chosen, where it gave way
+    operatorParams: { ...r.params, arm: used.id, ...(used.id !== arm ? { insteadOf: arm } : {}) },
     description: r.description,
     parentIds: crossover ? [parent.id, mate!.id] : [parent.id],
     tokensIn: 0,
     tokensOut: 0,
     costUsd: 0,
-    arm,
+    arm: used.id,
   }
 }
 
