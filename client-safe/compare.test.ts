@@ -35,6 +35,8 @@ function run(id: string, o: Partial<CompareRun> = {}): CompareRun {
     createdAt: 0,
     startedAt: 1000,
     finishedAt: 61_000,
+    activeS: 60,
+    activeAt: 61_000,
     islands: 4,
     mutator: 'local',
     models: [],
@@ -117,6 +119,9 @@ describe('final table and CSV', () => {
       progress: 0.75,
     })
     expect(rows[1]).toMatchObject({ wallS: 120, models: 'offline operators' })
+    // stopped after 20 s, resumed an hour later, ran 10 s more: 30 s, not the hour between
+    const resumed = run('c', { startedAt: 0, finishedAt: 3_630_000, activeS: 30, activeAt: 3_630_000 })
+    expect(finalTable([resumed], 4_000_000)[0]).toMatchObject({ wallS: 30 })
     expect(bestRunId(runs)).toBe('b')
     expect(bestRunId([run('a', { direction: 'min' }), run('b', { direction: 'min', bestScore: 9 })])).toBe('a')
     expect(bestRunId([run('a'), run('b', { problemId: 'q' })])).toBeNull()

@@ -3,6 +3,9 @@
 // each run's downsampled best-so-far series (server/queries/compare-data.ts), the browser shapes and draws.
 import { csvCell } from './candidate-query.ts'
 import { isBetter } from './score.ts'
+import { runSeconds } from './series.ts'
+
+const RUNNING = ['cold-start', 'evolving']
 
 export const MAX_COMPARE = 8
 export const MIN_COMPARE = 2
@@ -25,6 +28,9 @@ export interface CompareRun {
   createdAt: number
   startedAt: number | null
   finishedAt: number | null
+  /** seconds run, every session (series.ts runSeconds) */
+  activeS: number
+  activeAt: number | null
   islands: number
   mutator: 'local' | 'llm'
   /** the models it used (labels), or none for offline operators */
@@ -174,7 +180,8 @@ export function finalTable(runs: readonly CompareRun[], now = Date.now()): Final
     reference: r.reference?.value ?? null,
     evaluations: r.evaluations,
     spendUsd: r.spendUsd,
-    wallS: wallSeconds(r, now),
+    // the time it ran, not the hours it sat stopped between a stop and a resume
+    wallS: r.startedAt === null ? null : runSeconds({ ...r, running: RUNNING.includes(r.status) }, now),
     islands: r.islands,
     models: r.mutator === 'llm' ? r.models.join(' + ') : 'offline operators',
   }))

@@ -3,6 +3,7 @@ import {
   boundMetrics,
   boundPoints,
   budgetUse,
+  runSeconds,
   gapToReference,
   mergeMetrics,
   mergePoints,
@@ -254,10 +255,21 @@ describe('dashboard helpers', () => {
 
   it('measures budget use', () => {
     const u = budgetUse(
-      { evaluations: 50, spendUsd: 0.5, startedAt: 0, finishedAt: 30_000 },
+      { evaluations: 50, spendUsd: 0.5, activeS: 30, activeAt: 30_000, running: false },
       { maxEvals: 100, maxSpendUsd: 2, maxWallS: 60 },
     )
     expect(u).toEqual({ evals: 0.5, spend: 0.25, wall: 0.5, wallS: 30 })
+  })
+
+  it('counts the time a run ran, live and after it ended, never the time it sat stopped', () => {
+    // 40 s run in earlier sessions, written at t = 1,000 s of a session still running
+    const live = { activeS: 40, activeAt: 1_000_000, running: true }
+    expect(runSeconds(live, 1_005_000)).toBe(45)
+    // it ended 2 s after that write (known from the live stream before the row is read again)
+    expect(runSeconds({ ...live, running: false, finishedAt: 1_002_000 }, 9_000_000)).toBe(42)
+    // stopped, or paused: what was written, however long ago
+    expect(runSeconds({ ...live, running: false }, 9_000_000)).toBe(40)
+    expect(runSeconds({ activeS: 0, activeAt: null, running: true }, 9_000_000)).toBe(0)
   })
 })
 

@@ -357,12 +357,29 @@ export function logDistance(score: number, best: number, direction: 'max' | 'min
 }
 
 /** Budget use in [0, 1] per dimension (null where the run has no such cap). */
+export interface RunClock {
+  /** seconds run by the last write of them (every session: not the time a run sat stopped or paused) */
+  activeS: number
+  /** when they were written */
+  activeAt: number | null
+  running: boolean
+  /** when it ended, if that is known after the last write */
+  finishedAt?: number | null
+}
+
+/** Seconds a run has run: as of the last write, plus the time since while it runs (or until it ended). */
+export function runSeconds(r: RunClock, now = Date.now()): number {
+  if (r.activeAt === null) return r.activeS
+  const until = r.running ? now : r.finishedAt && r.finishedAt > r.activeAt ? r.finishedAt : r.activeAt
+  return r.activeS + Math.max(0, until - r.activeAt) / 1000
+}
+
 export function budgetUse(
-  run: { evaluations: number; spendUsd: number; startedAt: number | null; finishedAt: number | null },
+  run: { evaluations: number; spendUsd: number } & RunClock,
   budget: { maxEvals: number; maxSpendUsd?: number | null; maxWallS?: number | null },
   now = Date.now(),
 ) {
-  const wall = run.startedAt !== null ? ((run.finishedAt ?? now) - run.startedAt) / 1000 : 0
+  const wall = runSeconds(run, now)
   return {
     evals: budget.maxEvals > 0 ? Math.min(1, run.evaluations / budget.maxEvals) : null,
     spend: budget.maxSpendUsd ? Math.min(1, run.spendUsd / budget.maxSpendUsd) : null,

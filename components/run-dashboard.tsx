@@ -9,7 +9,14 @@ import { useRouter } from 'next/navigation'
 import { useCallback, useEffect, useMemo, useState } from 'react'
 import { inRange } from '../client-safe/live-store.ts'
 import { pipelineVerdict, requestsName } from '../client-safe/pipeline.ts'
-import { budgetUse, gapToReference, latestMetric, openStagnationAlerts } from '../client-safe/series.ts'
+import {
+  budgetUse,
+  gapToReference,
+  latestMetric,
+  openStagnationAlerts,
+  type RunClock,
+  runSeconds,
+} from '../client-safe/series.ts'
 import { duration, fmt } from '../client-safe/format.ts'
 import { RunPictures } from './candidate-pictures.tsx'
 import { FitnessChart } from './charts/fitness-chart.tsx'
@@ -57,11 +64,14 @@ export function RunDashboard() {
   const last = latestMetric(L.live.metrics, -1)
   const ref = o.problem.reference
   const gap = gapToReference(best, ref?.value, o.problem.direction)
-  const budget = budgetUse(
-    { evaluations, spendUsd: spend, startedAt: o.startedAt, finishedAt: head?.finishedAt ?? o.finishedAt },
-    o.config.budget,
-  )
   const active = ['created', 'cold-start', 'evolving'].includes(L.status ?? '')
+  const clock = {
+    activeS: o.activeS,
+    activeAt: o.activeAt,
+    running: L.status === 'cold-start' || L.status === 'evolving',
+    finishedAt: head?.finishedAt ?? o.finishedAt,
+  }
+  const budget = budgetUse({ evaluations, spendUsd: spend, ...clock }, o.config.budget)
 
   return (
     <div data-testid="dashboard">
@@ -117,11 +127,7 @@ export function RunDashboard() {
           meter={budget.spend}
           progress
         />
-        <ElapsedTile
-          startedAt={o.startedAt}
-          finishedAt={head?.finishedAt ?? o.finishedAt}
-          maxWallS={o.config.budget.maxWallS}
-        />
+        <ElapsedTile clock={clock} maxWallS={o.config.budget.maxWallS} />
       </div>
       <div className="dash">
         <div className="card w8">
@@ -320,17 +326,10 @@ export function RunDashboard() {
 }
 
 /** the only tile that ticks by itself: kept apart so the charts do not redraw every second */
-function ElapsedTile({
-  startedAt,
-  finishedAt,
-  maxWallS,
-}: {
-  startedAt: number | null
-  finishedAt: number | null
-  maxWallS: number | null
-}) {
+function ElapsedTile({ clock, maxWallS }: { clock: RunClock; maxWallS: number | null }) {
   const now = useNow(1000)
-  const wall = startedAt !== null ? ((finishedAt ?? now) - startedAt) / 1000 : 0
+  // the time it ran: a stop or a pause does not count (as the time budget counts it)
+  const wall = runSeconds(clock, now)
   return (
     <Tile
       label="elapsed"

@@ -29,6 +29,8 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
       createdAt: true,
       startedAt: true,
       finishedAt: true,
+      activeS: true,
+      activeAt: true,
     },
   })
   const byId = new Map(rows.map((r) => [r.id, r]))
@@ -59,6 +61,8 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
       createdAt: r.createdAt.getTime(),
       startedAt: ms(r.startedAt),
       finishedAt: ms(r.finishedAt),
+      activeS: r.activeS,
+      activeAt: ms(r.activeAt),
       islands: config.islands,
       mutator: config.mutator,
       models: config.models.map((m) => m.label ?? `${m.provider}:${m.model}`),

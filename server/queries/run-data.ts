@@ -53,6 +53,8 @@ export async function runOverview(db: Db, runId: string) {
       createdAt: true,
       startedAt: true,
       finishedAt: true,
+      activeS: true,
+      activeAt: true,
       createdById: true,
       islands: {
         select: { index: true, bestScore: true, bestCandidateId: true, stagnant: true },
@@ -134,6 +136,8 @@ export async function runOverview(db: Db, runId: string) {
     createdAt: ms(run.createdAt),
     startedAt: run.startedAt ? ms(run.startedAt) : null,
     finishedAt: run.finishedAt ? ms(run.finishedAt) : null,
+    activeS: run.activeS,
+    activeAt: run.activeAt ? ms(run.activeAt) : null,
     islands: run.islands.map((i) => ({
       index: i.index,
       bestScore: i.bestScore,

@@ -4,7 +4,7 @@ import { AdaptiveLimit, GaugeMean, INITIAL_REQUESTS } from './concurrency.ts'
 
 describe('Budget', () => {
   it('never lets what is in flight and what is done exceed the evaluation budget', () => {
-    const b = new Budget({ maxEvals: 5 }, { evaluations: 2, spendUsd: 0, startedAt: 0 }, () => 0)
+    const b = new Budget({ maxEvals: 5 }, { evaluations: 2, spendUsd: 0, activeS: 0 }, () => 0)
     expect(b.reserve()).toBe(true)
     expect(b.reserve()).toBe(true)
     expect(b.reserve()).toBe(true)
@@ -22,7 +22,7 @@ describe('Budget', () => {
   })
 
   it('counts requests in flight at their expected cost, so the cap is crossed by one request at most', () => {
-    const b = new Budget({ maxEvals: 100, maxSpendUsd: 1 }, { evaluations: 0, spendUsd: 0.5, startedAt: 0 }, () => 0)
+    const b = new Budget({ maxEvals: 100, maxSpendUsd: 1 }, { evaluations: 0, spendUsd: 0.5, activeS: 0 }, () => 0)
     expect(b.reserve(0.2)).toBe(true)
     expect(b.reserve(0.2)).toBe(true)
     // 0.5 spent + 0.4 expected: one more may start (it may cross the cap), not two
@@ -39,11 +39,24 @@ describe('Budget', () => {
 
   it('ends on wall time from the run start, whatever is in flight', () => {
     let t = 0
-    const b = new Budget({ maxEvals: 100, maxWallS: 10 }, { evaluations: 0, spendUsd: 0, startedAt: 0 }, () => t)
+    const b = new Budget({ maxEvals: 100, maxWallS: 10 }, { evaluations: 0, spendUsd: 0, activeS: 0 }, () => t)
     expect(b.reserve()).toBe(true)
     t = 10_001
     expect(b.reserve()).toBe(false)
     expect(b.exhausted()).toMatch(/time budget reached \(10 s\)/)
+  })
+
+  it('counts the time run in earlier sessions, not the time between them', () => {
+    // 4 s run before a stop; resumed hours later (the clock reads a large value at construction)
+    let t = 9_000_000
+    const b = new Budget({ maxEvals: 100, maxWallS: 10 }, { evaluations: 3, spendUsd: 0, activeS: 4 }, () => t)
+    expect(b.activeS()).toBe(4)
+    expect(b.reserve()).toBe(true)
+    t += 5_999
+    expect(b.blocked()).toBeNull()
+    t += 1
+    expect(b.activeS()).toBe(10)
+    expect(b.blocked()).toMatch(/time budget reached \(10 s\)/)
   })
 })
 
@@ -104,7 +117,7 @@ describe('GaugeMean', () => {
 
 describe('spend without a slot (judge calls)', () => {
   it('reserves the expected cost under the spend cap and counts the real one', () => {
-    const b = new Budget({ maxEvals: 10, maxSpendUsd: 1 }, { evaluations: 0, spendUsd: 0.5, startedAt: 0 }, () => 0)
+    const b = new Budget({ maxEvals: 10, maxSpendUsd: 1 }, { evaluations: 0, spendUsd: 0.5, activeS: 0 }, () => 0)
     expect(b.reserveSpend(0.3)).toBe(true)
     expect(b.left()).toBe(10)
     expect(b.reserveSpend(0.3)).toBe(false)

@@ -20,16 +20,24 @@ export class Budget {
   /** expected cost of the model requests in flight */
   private expected = 0
 
-  startedAt: number
+  /** seconds run in earlier sessions (a stop, a pause or a crash ended them) */
+  private readonly activeBefore: number
+  private readonly sessionStart: number
 
   constructor(
     public limits: BudgetLimits,
-    state: { evaluations: number; spendUsd: number; startedAt: number },
+    state: { evaluations: number; spendUsd: number; activeS: number },
     private readonly now: () => number = Date.now,
   ) {
     this.evaluations = state.evaluations
     this.spendUsd = state.spendUsd
-    this.startedAt = state.startedAt
+    this.activeBefore = state.activeS
+    this.sessionStart = now()
+  }
+
+  /** Seconds the run has been running: earlier sessions and this one, never the time between them. */
+  activeS(): number {
+    return this.activeBefore + (this.now() - this.sessionStart) / 1000
   }
 
   /** Why nothing more may start, or null. Counts what is in flight. */
@@ -38,8 +46,7 @@ export class Budget {
     if (this.evaluations + this.held >= maxEvals) return `evaluation budget reached (${maxEvals})`
     if (maxSpendUsd !== undefined && this.spendUsd + this.expected >= maxSpendUsd)
       return `spend budget reached ($${maxSpendUsd})`
-    if (maxWallS !== undefined && (this.now() - this.startedAt) / 1000 >= maxWallS)
-      return `time budget reached (${maxWallS} s)`
+    if (maxWallS !== undefined && this.activeS() >= maxWallS) return `time budget reached (${maxWallS} s)`
     return null
   }
 
@@ -48,15 +55,14 @@ export class Budget {
     const { maxEvals, maxSpendUsd, maxWallS } = this.limits
     if (this.evaluations >= maxEvals) return `evaluation budget reached (${maxEvals})`
     if (maxSpendUsd !== undefined && this.spendUsd >= maxSpendUsd) return `spend budget reached ($${maxSpendUsd})`
-    if (maxWallS !== undefined && (this.now() - this.startedAt) / 1000 >= maxWallS)
-      return `time budget reached (${maxWallS} s)`
+    if (maxWallS !== undefined && this.activeS() >= maxWallS) return `time budget reached (${maxWallS} s)`
     return null
   }
 
   /** the wall-clock budget is spent */
   timeUp(): boolean {
     const { maxWallS } = this.limits
-    return maxWallS !== undefined && (this.now() - this.startedAt) / 1000 >= maxWallS
+    return maxWallS !== undefined && this.activeS() >= maxWallS
   }
 
   /** Takes a slot (and the request's expected cost) when the budget allows one more; false otherwise. */

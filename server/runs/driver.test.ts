@@ -429,6 +429,50 @@ describe('a model that refuses every request', () => {
 })
 
 describe('budgets', () => {
+  it('a time budget counts the time the run ran, not the time it sat stopped before a resume', async () => {
+    const dataDir = tempDir()
+    const config = join(tempDir(), 'run.json')
+    writeFileSync(config, JSON.stringify({ budget: { maxWallS: 3600 } }))
+    const r = await cli([
+      'run',
+      CURVE,
+      '--max-evals',
+      '8',
+      '--islands',
+      '1',
+      '--config',
+      config,
+      '--json',
+      '--data-dir',
+      dataDir,
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    const runId = r.json.runId as string
+    const first = (await ledger(dataDir, runId)).run
+    expect(first.activeS).toBeGreaterThan(0)
+    expect(first.activeS).toBeLessThan(3600)
+    expect(first.activeAt).not.toBeNull()
+    // as if it had been stopped two hours ago and only resumed now
+    const db = await openDatabase({ dataDir, databaseUrl: '' })
+    await db.sql(`UPDATE runs SET started_at = now() - interval '2 hours' WHERE id = $1`, [runId])
+    await db.close()
+    const resumed = await cli(['resume', runId, '--max-evals', '12', '--json', '--data-dir', dataDir])
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(resumed.json).toMatchObject({ status: 'completed', evaluations: 12 })
+    const second = (await ledger(dataDir, runId)).run
+    expect(second.statusReason).toBe('evaluation budget reached (12)')
+    expect(second.activeS).toBeGreaterThan(first.activeS)
+    expect(second.activeS).toBeLessThan(3600)
+    // a run that has used its hour ends at once, saying so
+    const db2 = await openDatabase({ dataDir, databaseUrl: '' })
+    await db2.sql('UPDATE runs SET active_s = 3600 WHERE id = $1', [runId])
+    await db2.close()
+    const spent = await cli(['resume', runId, '--max-evals', '16', '--json', '--data-dir', dataDir])
+    expect(spent.code, spent.stderr).toBe(0)
+    expect(spent.json).toMatchObject({ status: 'completed', evaluations: 12 })
+    expect((await ledger(dataDir, runId)).run.statusReason).toBe('time budget reached (3600 s)')
+  })
+
   it('stops cleanly at its spend budget, with token usage and cost recorded per call', async () => {
     const server = await startOpenAiTestServer()
     try {

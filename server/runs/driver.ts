@@ -383,6 +383,8 @@ export class RunDriver {
         status,
         statusReason: reason,
         finishedAt: final ? new Date() : null,
+        activeS: this.p.budget.activeS(),
+        activeAt: new Date(),
         ...(status === 'cold-start' || status === 'evolving' ? { startedAt: new Date(s.startedAt) } : {}),
       },
     })

@@ -211,8 +211,18 @@ export class Ingestor {
   async saveSnapshot() {
     const s = this.d.state
     this.lastSnapshotAt = Date.now()
-    if (!s.evo || s.status === 'cold-start' || s.status === 'created') return
-    await this.d.db.sql('UPDATE runs SET engine_state = $2::jsonb WHERE id = $1', [s.runId, pgJson(s.snapshot())])
+    // the time run so far goes with it: a crash loses at most a snapshot's interval of it
+    const activeS = this.d.budget.activeS()
+    if (!s.evo || s.status === 'cold-start' || s.status === 'created')
+      return void (await this.d.db.sql('UPDATE runs SET active_s = $2, active_at = now() WHERE id = $1', [
+        s.runId,
+        activeS,
+      ]))
+    await this.d.db.sql('UPDATE runs SET engine_state = $2::jsonb, active_s = $3, active_at = now() WHERE id = $1', [
+      s.runId,
+      pgJson(s.snapshot()),
+      activeS,
+    ])
   }
 
   private noteBest(id: string, score: number, island: number | null) {

@@ -54,7 +54,7 @@ export async function loadRun(deps: DriverDeps, runId: string, s: RunState, link
   const budget = new Budget(s.config.budget, {
     evaluations: s.evaluationsAtLoad,
     spendUsd: s.spendAtLoad,
-    startedAt: s.startedAt,
+    activeS: s.activeSAtLoad,
   })
   const judge = s.config.judge
     ? await Judge.create({ db, state: s, budget, log: deps.log, signal: links.signal }, s.config.judge, {

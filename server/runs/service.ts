@@ -496,6 +496,13 @@ export async function importRun(db: Db, actor: Actor, data: unknown): Promise<Im
           createdById: actor.id,
           startedAt: src.startedAt ?? null,
           finishedAt: src.finishedAt ?? null,
+          // an export from before runs kept their running time: start to end, as it was measured then
+          activeS:
+            typeof src.activeS === 'number'
+              ? src.activeS
+              : src.startedAt && src.finishedAt
+                ? Math.max(0, (Date.parse(String(src.finishedAt)) - Date.parse(String(src.startedAt))) / 1000)
+                : 0,
           forkedFromRunId: src.forkedFromRunId ?? null,
           forkedFromCandidateId: src.forkedFromCandidateId ?? null,
           createdAt: src.createdAt ?? now,

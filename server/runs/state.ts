@@ -53,6 +53,8 @@ export class RunState {
   status: RunStatus = 'created'
   nextSeq = 0
   startedAt = Date.now()
+  /** seconds the run had run before this session */
+  activeSAtLoad = 0
   bestScore: number | null = null
   bestCandidateId: string | null = null
   seedScore: number | null = null
@@ -107,6 +109,7 @@ export class RunState {
     this.bestCandidateId = run.bestCandidateId
     this.seedScore = run.seedScore
     this.startedAt = (run.startedAt ?? new Date()).getTime()
+    this.activeSAtLoad = run.activeS
     this.engineState = (run.engineState ?? {}) as Partial<EngineSnapshot>
     const spec = this.problem.spec
     this.evo = new Evolution({
