@@ -63,6 +63,8 @@ export class RunDriver {
   private abandoning = false
   private pauseRequested = false
   private detaching = false
+  /** the lease went to another engine: nothing more of the run's state is written from here */
+  private fenced = false
   /** nothing could be planned while nothing was in flight: the evolve stage has nothing to select */
   private starved = false
   private pumping = false
@@ -158,8 +160,28 @@ export class RunDriver {
 
   /** The run deleted meanwhile: nothing to drive (interventions come through the inbox). */
   private async watch() {
-    const [row] = await this.db.sql('SELECT 1 FROM runs WHERE id = $1', [this.runId])
+    const [row] = await this.db.sql<{ lease_owner: string | null }>('SELECT lease_owner FROM runs WHERE id = $1', [
+      this.runId,
+    ])
     if (!row) this.stop('the run was deleted')
+    else if (this.deps.owner && row.lease_owner !== null && row.lease_owner !== this.deps.owner) this.leaseLost()
+  }
+
+  /**
+   * Another engine took the run over: this process's lease lapsed while it was frozen or cut off (a
+   * long pause, a suspended machine, a partition). It lets go at once and writes nothing more of the
+   * run's state: the run is the other engine's now.
+   */
+  leaseLost() {
+    if (this.fenced) return
+    this.fenced = true
+    this.deps.log.warn(
+      `run ${this.runId}: another engine drives this run now (this process's lease lapsed); letting go of it`,
+    )
+    this.detaching = true
+    this.abandoning = true
+    this.abort.abort()
+    this.notify()
   }
 
   /** Runs until the run completes, fails, is stopped, or is paused. Resolves with the final status. */
@@ -202,6 +224,8 @@ export class RunDriver {
       this.abort.abort()
       await this.drain().catch(() => undefined)
       await this.setStatus('failed', this.stopping.reason)
+      // an error of a process that lost the run (its writes collide with the new driver's) is not the run's
+      if (this.fenced) return { status: s.status, reason: 'detached' }
       return { status: 'failed', reason: this.stopping.reason }
     } finally {
       await this.stopWatching()
@@ -213,8 +237,10 @@ export class RunDriver {
           `the run ${this.state.status} before this was applied`,
         ).catch(() => undefined)
       await this.p.store.drain().catch(() => undefined)
-      await this.p.ingestor.saveSnapshot().catch(() => undefined)
-      await this.p.metrics.write(true).catch(() => undefined)
+      if (!this.fenced) {
+        await this.p.ingestor.saveSnapshot().catch(() => undefined)
+        await this.p.metrics.write(true).catch(() => undefined)
+      }
     }
   }
 
@@ -375,10 +401,11 @@ export class RunDriver {
 
   private async setStatus(status: RunStatus, reason: string | null) {
     const s = this.state
-    s.status = status
+    if (this.fenced) return
     const final = status === 'completed' || status === 'stopped' || status === 'failed'
-    await this.db.prisma.run.update({
-      where: { id: this.runId },
+    // only while this process holds the lease: one that lapsed must not end another engine's run
+    const { count } = await this.db.prisma.run.updateMany({
+      where: { id: this.runId, ...(this.deps.owner ? { leaseOwner: this.deps.owner } : {}) },
       data: {
         status,
         statusReason: reason,
@@ -388,6 +415,8 @@ export class RunDriver {
         ...(status === 'cold-start' || status === 'evolving' ? { startedAt: new Date(s.startedAt) } : {}),
       },
     })
+    if (count === 0) return this.leaseLost()
+    s.status = status
     const row = await this.db.prisma.runEvent.create({
       data: { runId: this.runId, type: 'status', payload: { status, reason } },
       select: { id: true },
@@ -413,6 +442,8 @@ export class RunDriver {
     const { budget, dispatcher } = this.p
     let status: RunStatus
     let reason: string | null
+    // the run is another engine's now: what is in flight here is its business, not ours to end
+    if (this.fenced) return { status: s.status, reason: 'detached' }
     if (this.detaching && !this.stopping) {
       // what is still in flight stays queued: re-submitted when the run is picked up again
       this.progress(`detached at ${budget.evaluations} evaluations; the run resumes at the next start`)
@@ -433,6 +464,7 @@ export class RunDriver {
       })
     }
     await this.setStatus(status, reason)
+    if (this.fenced) return { status: s.status, reason: 'detached' }
     this.progress(
       `run ${status}: ${reason} (${budget.evaluations} evaluations, best ${s.bestScore === null ? '–' : formatNumber(s.bestScore, 7)})`,
     )

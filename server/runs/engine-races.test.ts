@@ -50,6 +50,36 @@ async function evaluated(runId: string) {
 }
 
 describe('engine races', () => {
+  it('an engine whose lease went to another lets go of the run, writing neither its end nor its lease', async () => {
+    const events = new EventBus()
+    const manager = new EngineManager({ db, backend, events, log: silentLogger })
+    const { id } = await createRun(db, SYSTEM, {
+      problemId,
+      config: { islands: 2, budget: { maxEvals: 100_000 }, seed: 5 },
+    })
+    // the run is under way once its evolve stage has begun
+    const evolving = new Promise<void>((resolve) => {
+      const off = events.subscribe(id, (e) => {
+        if (e.type === 'status' && (e.payload as { status?: string }).status === 'evolving') off(), resolve()
+      })
+    })
+    const driving = manager.launch(id)
+    await evolving
+    // as if this process had been frozen past its lease and another engine had claimed the run
+    await db.sql(
+      `UPDATE runs SET lease_owner = 'other-engine:1', lease_until = now() + interval '1 hour' WHERE id = $1`,
+      [id],
+    )
+    const statuses: string[] = []
+    events.subscribe(id, (e) => e.type === 'status' && statuses.push((e.payload as { status: string }).status))
+    expect(await driving).toEqual({ status: 'evolving', reason: 'detached' })
+    const row = await db.prisma.run.findUniqueOrThrow({ where: { id } })
+    expect(row).toMatchObject({ status: 'evolving', leaseOwner: 'other-engine:1', finishedAt: null })
+    expect(statuses).toEqual([])
+    // the other engine's to end; cleaned up here as it would
+    await db.sql(`UPDATE runs SET status = 'stopped', lease_owner = NULL, lease_until = NULL WHERE id = $1`, [id])
+  }, 120_000)
+
   it('many slots at the end of the budget: exactly the budget is evaluated, run after run', async () => {
     const manager = new EngineManager({ db, backend, events: new EventBus(), log: silentLogger })
     for (let i = 0; i < 3; i++) {

@@ -27,7 +27,7 @@ describe('EngineManager.stop', () => {
     })
     const deps = {
       backend: { onResult: () => undefined },
-      db: { mode: 'embedded', prisma: { run: { update: () => claim } } },
+      db: { mode: 'embedded', prisma: { run: { update: () => claim, updateMany: async () => ({ count: 1 }) } } },
       log: { info: () => undefined, warn: () => undefined, error: () => undefined },
     } as unknown as ManagerDeps
     const manager = new EngineManager(deps)

@@ -126,8 +126,9 @@ export class EngineManager {
     const done = driver.run().finally(async () => {
       releaseHeap()
       this.drivers.delete(runId)
+      // only its own: a lease that lapsed and went to another engine stays that engine's
       await this.deps.db.prisma.run
-        .update({ where: { id: runId }, data: { leaseOwner: null, leaseUntil: null } })
+        .updateMany({ where: { id: runId, leaseOwner: this.owner }, data: { leaseOwner: null, leaseUntil: null } })
         .catch(() => undefined)
     })
     this.drivers.set(runId, { driver, done })
