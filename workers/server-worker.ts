@@ -151,6 +151,8 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     error: { kind: 'infra', message },
   })
 
+  const away = (why: string) =>
+    log(`[worker ${name}] the database is away (${why}): waiting for it to come back before handing in results`)
   const handler = async (
     payload: unknown,
     helpers: { job: { attempts: number }; addJob: GraphileRunner['addJob'] },
@@ -164,9 +166,13 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     const job = parsed.data
     running++
     try {
-      await pool.query(
-        'UPDATE fm_queue.jobs SET started_at = now(), worker_id = $3, runs = runs + 1 WHERE job_id = $1 AND attempt = $2',
-        [job.jobId, job.attempt, id],
+      await patiently(
+        () =>
+          pool.query(
+            'UPDATE fm_queue.jobs SET started_at = now(), worker_id = $3, runs = runs + 1 WHERE job_id = $1 AND attempt = $2',
+            [job.jobId, job.attempt, id],
+          ),
+        away,
       )
       // graphile counts each time a job is taken; more than once means the workers before us died with it
       const deaths = helpers.job.attempts - 1
@@ -174,10 +180,14 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
         deaths > maxDeathRetries
           ? infraResult(job, `the workers running this evaluation died ${deaths} times; not retried again`, dequeuedAt)
           : await runner.run(job, { dequeuedAt })
-      await helpers.addJob(job.resultTask ?? QUEUE_TASKS.result, result, {
-        jobKey: resultJobKey(job.jobId, job.attempt),
-        maxAttempts: 25,
-      })
+      await patiently(
+        () =>
+          helpers.addJob(job.resultTask ?? QUEUE_TASKS.result, result, {
+            jobKey: resultJobKey(job.jobId, job.attempt),
+            maxAttempts: 25,
+          }),
+        away,
+      )
     } finally {
       running--
       completed++
@@ -281,6 +291,41 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
 
 /** network failures reaching PostgreSQL (the others with a code are SQLSTATEs: five characters, a digit among them) */
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH'])
+/** PostgreSQL going away or coming back: shutting down, starting up, a connection cut */
+const DATABASE_AWAY = new Set([...NETWORK, '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006'])
+
+/** Whether an error means the database is away for now (a restart, a failover), not that the request is wrong. */
+export function databaseAway(e: unknown): boolean {
+  const err = e as { code?: string; message?: string } | null
+  return (
+    !!err &&
+    ((!!err.code && DATABASE_AWAY.has(err.code)) ||
+      /Connection terminated|terminating connection|the database system is (shutting down|starting up)/.test(
+        err.message ?? '',
+      ))
+  )
+}
+
+/** How long a job's own writes wait for a database that went away before the job gives up. */
+const PATIENCE_MS = 10 * 60_000
+
+/**
+ * Runs a write of a job's, waiting out a database restart (backoff up to 5 s, up to 10 minutes) and
+ * saying so once: an evaluation's result is worth waiting for, and graphile-worker cannot record a
+ * job that failed while the database was away.
+ */
+export async function patiently<T>(fn: () => Promise<T>, away: (why: string) => void, patienceMs = PATIENCE_MS) {
+  const until = Date.now() + patienceMs
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn()
+    } catch (e) {
+      if (!databaseAway(e) || Date.now() > until) throw e
+      if (attempt === 0) away((e as Error).message)
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)))
+    }
+  }
+}
 
 const USAGE = `usage: worker [--concurrency N] [--gpu] [--name NAME] [--cache-dir DIR] [--hide PATH[,PATH…]] [--database-url URL]
   Connects to DATABASE_URL (or --database-url), takes evaluation jobs and runs them in the sandbox.`
@@ -357,6 +402,15 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
     process.stderr.write(`the worker could not start: ${what}${hint}\n`)
     return 1
   }
+  // graphile-worker records a finished or failed job without awaiting it: one the database was away
+  // for rejects unhandled, which would end this process in a restart the docs say is waited out. The
+  // job stays locked and is taken again when its lock expires; any other rejection still ends it.
+  process.on('unhandledRejection', (e) => {
+    if (!databaseAway(e)) throw e
+    process.stderr.write(
+      `[worker] a job's outcome was not recorded while the database was away (${(e as Error).message}); it is retried when its lock expires\n`,
+    )
+  })
   const onSignal = (sig: NodeJS.Signals) => {
     process.stderr.write(`[worker] ${sig}: finishing running evaluations, then stopping\n`)
     void worker.stop()
