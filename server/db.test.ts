@@ -8,7 +8,7 @@ import pg from 'pg'
 import { createTestDatabase, createTestRole, TEST_PG_URL } from '../test-support/pg.ts'
 import { DataDirLockedError, LOCK_FILE } from './db/data-dir.ts'
 import { listMigrations } from './db/migrate.ts'
-import { DatabaseOpenError, openDatabase, type Db } from './db.ts'
+import { DatabaseOpenError, freeMegabytes, openDatabase, openFailure, type Db } from './db.ts'
 import { createWorkerRole, dropWorkerRole } from './queue/roles.ts'
 
 const DIMS = 512
@@ -444,5 +444,24 @@ describe('the embedded data folder lock', () => {
     expect(db.uncleanStop).toBe(true)
     await db.close()
     rmSync(dir, { recursive: true, force: true })
+  })
+})
+
+describe('an embedded database that does not open', () => {
+  it('names a full disk as such (nothing lost), and only otherwise suggests corruption', () => {
+    const full = openFailure('/data/pgdata', 'PGlite failed to initialize properly', 0.6)
+    expect(full).toContain('the disk holding it has 0.6 MB free')
+    expect(full).toContain('free some space and try again. Nothing is lost')
+    expect(full).not.toContain('corrupt')
+    for (const free of [5000, null])
+      expect(openFailure('/data/pgdata', 'PGlite failed to initialize properly', free)).toContain(
+        'it may be corrupt: move the folder away',
+      )
+  })
+
+  it('reads the free space of the disk a folder is on', () => {
+    const free = freeMegabytes(tmpdir())
+    expect(free).toBeGreaterThan(0)
+    expect(freeMegabytes('/no/such/folder')).toBeNull()
   })
 })

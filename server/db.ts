@@ -4,7 +4,7 @@
 // Migrations are applied at open in both modes (server mode: under an advisory lock).
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
@@ -173,6 +173,30 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<Db> {
     : openServer(databaseUrl, dataDir, opts)
 }
 
+/** PGlite writes a 16 MB write-ahead log segment as it opens, with some room besides. */
+const OPEN_NEEDS_MB = 24
+
+/** Free space on the disk holding `dir`, in MB (for an unprivileged user); null where it cannot be read. */
+export function freeMegabytes(dir: string): number | null {
+  try {
+    const st = statfsSync(dir)
+    return (st.bavail * st.bsize) / 2 ** 20
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Why the embedded database did not open, and what to do. A full disk looks like a broken database
+ * to PGlite: it is named as such before anyone is told to move the folder away.
+ */
+export function openFailure(pgdata: string, error: string, freeMb: number | null): string {
+  const what = `the embedded database in ${pgdata} could not be opened (${error})`
+  if (freeMb !== null && freeMb < OPEN_NEEDS_MB)
+    return `${what}: the disk holding it has ${freeMb.toFixed(1)} MB free, and opening it needs about ${OPEN_NEEDS_MB} MB (a new write-ahead log segment); free some space and try again. Nothing is lost`
+  return `${what}; it may be corrupt: move the folder away to start fresh, or restore it from a backup`
+}
+
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
   raiseWasmTieringBudget()
   const lock = acquireLock(dataDir)
@@ -187,10 +211,7 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
     await pglite.query('SELECT 1')
   } catch (e) {
     lock.release()
-    throw new DatabaseOpenError(
-      `the embedded database in ${pgdata} could not be opened (${(e as Error).message || e}); ` +
-        `it may be corrupt: move the folder away to start fresh, or restore it from a backup`,
-    )
+    throw new DatabaseOpenError(openFailure(pgdata, (e as Error).message || String(e), freeMegabytes(dataDir)))
   }
   const runner = pgliteRunner(pglite)
   let migrationsApplied: string[] = []
