@@ -207,21 +207,57 @@ async function serveOtherCommands(app: AppServices, log: Logger) {
   }
 }
 
-/** Follows a run that a server drives, until it ends. */
+/**
+ * Follows a run that a server drives, until it ends. Ctrl-C stops the run on the server, as it stops
+ * a run driven here (exit 130 means the run stopped), and a second one leaves at once.
+ */
 export async function followRemotely(
   api: ApiClient,
   runId: string,
   maxEvals: number,
   log: Logger,
-): Promise<RunSummary & { signal: null }> {
-  let last = ''
-  for (;;) {
-    const s = await api.query<RunSummary>('runs.summary', { runId })
-    const line = progressLine(s, maxEvals)
-    if (line !== last) log.info(line)
-    last = line
-    if (FINAL_STATUSES.includes(s.status) || s.status === 'paused') return { ...s, signal: null }
-    await new Promise((r) => setTimeout(r, 1000))
+): Promise<RunSummary & { signal: NodeJS.Signals | null }> {
+  let signal = null as NodeJS.Signals | null
+  let stopping: Promise<unknown> | null = null
+  let wake: (() => void) | null = null
+  const onSignal = (sig: NodeJS.Signals) => {
+    signal = sig
+    log.info('interrupted: stopping the run on the server that drives it (again to leave at once)')
+    stopping = api
+      .mutate('runs.stop', { runId })
+      .catch((e: Error) => log.warn(`the run could not be stopped: ${e.message}; it goes on on the server`))
+    wake?.()
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    let last = ''
+    for (;;) {
+      const s = await api
+        .query<RunSummary>('runs.summary', { runId })
+        .catch((e: Error & { cause?: { code?: string } }) => {
+          const code = (e as { code?: string }).code ?? e.cause?.code
+          if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ECONNRESET')
+            throw new Error(
+              `the server driving run ${runId} stopped while this command followed it; the run resumes when a server starts on this folder again (or: fm-agent resume ${runId.slice(0, 8)})`,
+            )
+          throw e
+        })
+      const line = progressLine(s, maxEvals)
+      if (line !== last) log.info(line)
+      last = line
+      if (FINAL_STATUSES.includes(s.status) || s.status === 'paused') {
+        await stopping
+        return { ...s, signal }
+      }
+      await new Promise<void>((r) => {
+        wake = r
+        setTimeout(r, 1000)
+      })
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }
 

@@ -10,6 +10,9 @@ import { cli } from '../../test-support/cli.ts'
 import { WatchedCli } from '../../test-support/cli-process.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
 import { openDatabase } from '../db.ts'
+import { readEnv } from '../env.ts'
+import { createLogger } from '../log.ts'
+import { startServer } from '../server-process.ts'
 
 const { tempDir } = scratchDirs('fm-interrupt-')
 
@@ -125,6 +128,34 @@ describe('Ctrl-C on fm-agent run', () => {
     expect(r.code, r.stderr).toBe(130)
     expect(r.stderr).not.toMatch(/Unhandled 'error'|EPIPE/)
     expect(r.json.status).toBe('stopped')
+  }, 300_000)
+
+  it('a run a console drives, followed here: Ctrl-C stops it there, exit code 130', async () => {
+    const dataDir = join(tempDir(), 'served')
+    const server = await startServer({
+      env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1', FM_WORKERS: '2' } as unknown as NodeJS.ProcessEnv),
+      dataDir,
+      port: 0,
+      host: '127.0.0.1',
+      pages: false,
+      log: createLogger('test', 'warn'),
+    })
+    try {
+      const p = new WatchedCli(
+        ['run', problem(true), '--operators', 'local', '--max-evals', '200', '--json', '--data-dir', dataDir],
+        {},
+      )
+      expect(await p.until(() => /sending this command to it/.test(p.stderr) && heldRunning())).toBe(true)
+      p.child.kill('SIGINT')
+      const r = await p.done()
+      expect(r.code, r.stderr).toBe(130)
+      expect(r.stderr).toContain('interrupted: stopping the run on the server that drives it')
+      expect(r.json.status).toBe('stopped')
+      const row = await server.app.db.prisma.run.findUniqueOrThrow({ where: { id: r.json.runId } })
+      expect(row.status).toBe('stopped')
+    } finally {
+      await server.stop()
+    }
   }, 300_000)
 
   it('while a run goes, other commands reach it through its data folder', async () => {
