@@ -109,7 +109,13 @@ const NUMBER_SETTINGS: Array<{
 }> = [
   { key: 'islands', label: 'Islands', aria: 'Islands', inputMode: 'numeric' },
   { key: 'populationPerIsland', label: 'Population per island', aria: 'Population per island', inputMode: 'numeric' },
-  { key: 'seed', label: 'Seed', aria: 'Seed', inputMode: 'numeric', hint: 'same seed, same config: the same run' },
+  {
+    key: 'seed',
+    label: 'Seed',
+    aria: 'Seed',
+    inputMode: 'numeric',
+    hint: 'seeds every random choice; evaluations finish in their own order, so two runs can still differ',
+  },
   { key: 'maxEvals', label: 'Budget: evaluations', aria: 'Max evaluations', inputMode: 'numeric' },
   {
     key: 'maxSpendUsd',

@@ -379,6 +379,19 @@ describe('fm-agent CLI', () => {
     expect(r.stderr).not.toContain('evaluating the seed')
   })
 
+  it('a --config that names models runs them, as --model does (it had run the offline operators)', async () => {
+    const dir = tempDir()
+    const file = join(dir, 'models.json')
+    writeFileSync(file, JSON.stringify({ models: [{ provider: 'openai', model: 'gpt-4.1-mini' }] }))
+    const r = await cli(['run', 'circle-packing-26', '--config', file, '--data-dir', dir], {
+      OPENAI_API_KEY: '',
+      OPENAI_BASE_URL: '',
+    })
+    // the model path: its key is checked (the offline operators need none)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('no API key for openai:gpt-4.1-mini: set OPENAI_API_KEY')
+  })
+
   it('a problem id that names nothing is refused before any worker starts', async () => {
     const dir = tempDir()
     const r = await cli(['run', 'no-such-problem', '--operators', 'local', '--data-dir', dir])
