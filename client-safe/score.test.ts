@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bestOf, compareScores, improvesBy, isBetter } from './score.ts'
+import { againstParent, bestOf, compareScores, improvesBy, isBetter } from './score.ts'
 
 describe('scores', () => {
   it('compares in the problem direction with null always worst', () => {
@@ -22,5 +22,23 @@ describe('scores', () => {
     expect(improvesBy(9.98, 10, 'min', 1e-3)).toBe(true)
     expect(improvesBy(1e-13, 0, 'max', 1e-3)).toBe(false)
     expect(improvesBy(null, 10, 'max', 1e-3)).toBe(false)
+  })
+})
+
+describe('againstParent', () => {
+  it('says why there is nothing to compare: no parent, an unscored parent, or no score of its own', () => {
+    expect(againstParent({ score: 1, valid: true }, null, 'max').words).toBe('no parent (a seed)')
+    expect(againstParent({ score: 1, valid: true }, { score: null }, 'max').words).toBe('no scored parent')
+    expect(againstParent({ score: null, valid: false }, { score: 2.6 }, 'max')).toEqual({
+      delta: null,
+      better: null,
+      words: 'no score of its own to compare',
+    })
+    expect(againstParent({ score: 3, valid: true }, { score: 2 }, 'min')).toEqual({
+      delta: 1,
+      better: false,
+      words: 'not better than the parent',
+    })
+    expect(againstParent({ score: 3, valid: true }, { score: 2 }, 'max').better).toBe(true)
   })
 })

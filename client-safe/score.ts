@@ -54,3 +54,18 @@ export function improvesBy(
   if (!isValidScore(reference)) return true
   return gain(candidate, reference, direction) > Math.max(relEpsilon * Math.abs(reference), absFloor)
 }
+
+/** How a candidate stands against its parent, in words (the candidate page's tile). */
+export function againstParent(
+  child: { score: number | null; valid: boolean | null },
+  parent: { score: number | null } | null,
+  direction: 'max' | 'min',
+): { delta: number | null; better: boolean | null; words: string } {
+  if (!parent) return { delta: null, better: null, words: 'no parent (a seed)' }
+  if (parent.score === null) return { delta: null, better: null, words: 'no scored parent' }
+  if (child.score === null || !child.valid)
+    return { delta: null, better: null, words: 'no score of its own to compare' }
+  const delta = child.score - parent.score
+  const better = isBetter(delta, 0, direction)
+  return { delta, better, words: better ? 'better than the parent' : 'not better than the parent' }
+}

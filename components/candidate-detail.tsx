@@ -8,7 +8,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 import { fmt } from '../client-safe/format.ts'
-import { isBetter } from '../client-safe/score.ts'
+import { againstParent } from '../client-safe/score.ts'
 import { CandidateRating } from './candidate-rating.tsx'
 import { CandidatePictures } from './candidate-pictures.tsx'
 import { CandidateRepairs } from './candidate-repairs.tsx'
@@ -62,8 +62,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
   if (!c) return <div className="muted">Loading…</div>
   const parent = c.parents[parentIdx] ?? null
   const lang = monacoLanguage(c.problem.language)
-  const delta = parent && parent.score !== null && c.score !== null && c.valid ? c.score - parent.score : null
-  const better = delta !== null ? isBetter(delta, 0, c.problem.direction) : null
+  const { delta, better, words: againstWords } = againstParent(c, parent, c.problem.direction)
   const description = typeof c.operatorParams?.description === 'string' ? c.operatorParams.description : null
   const params = c.operatorParams
     ? Object.fromEntries(Object.entries(c.operatorParams).filter(([k]) => k !== 'description'))
@@ -224,9 +223,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
           <div className="v" style={{ color: better === null ? undefined : better ? 'var(--good)' : 'var(--bad)' }}>
             {delta === null ? '–' : `${delta > 0 ? '+' : ''}${fmt(delta, 4)}`}
           </div>
-          <div className="s">
-            {better === null ? 'no scored parent' : better ? 'better than the parent' : 'not better than the parent'}
-          </div>
+          <div className="s">{againstWords}</div>
         </div>
         <div className="tile" data-testid="population">
           <div className="l">population</div>

@@ -62,7 +62,8 @@ export function LineageGraph({ runId }: { runId: string }) {
           <div className="muted" data-testid="lineage-summary">
             {v.nodes.length} of {v.totalCandidates.toLocaleString()} candidates shown · best path {v.bestPath.length}{' '}
             generations
-            {!fullPath && ' (improving steps only)'} · frontier: the best of each island
+            {!fullPath && ' (its milestones: improvements, crossovers, repairs, island moves)'} · frontier: the best of
+            each island
           </div>
           <div className="row">
             <label className="row" style={{ flexDirection: 'row' }}>
