@@ -1,11 +1,11 @@
 // How the CLI reaches the API: in-process (it opens the database itself) or, when a running
 // server holds the embedded data folder, over HTTP on that server's local socket (local-socket.ts).
 // Both go through the same tRPC router, so a command behaves the same either way.
-import { userInfo } from 'node:os'
+import { hostname, userInfo } from 'node:os'
 import superjson from 'superjson'
 import { createAppServices, type AppServices } from '../app.ts'
 import { openDatabase } from '../db.ts'
-import { liveHolder } from '../db/data-dir.ts'
+import { DataDirLockedError, liveHolder } from '../db/data-dir.ts'
 import { unixSocketFetch } from './local-socket.ts'
 import type { Logger } from '../log.ts'
 import { syncBuiltinProblems } from '../services/problem-catalog.ts'
@@ -47,6 +47,8 @@ export async function connectApi(opts: {
   if (!opts.databaseUrl) {
     const holder = liveHolder(opts.dataDir)
     if (holder) {
+      // a lock written on another host cannot be checked from here: say whose it is and how to break it
+      if (holder.host !== hostname()) throw new DataDirLockedError(opts.dataDir, holder)
       if (!holder.apiSocket) {
         throw new Error(
           `the data folder ${opts.dataDir} is held by process ${holder.pid}, which serves no API yet; wait for it to start or stop it`,

@@ -1,9 +1,10 @@
 // The data folder's lock: held while open, gone when released, and no listener left behind.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { acquireLock, DataDirLockedError, readLock } from './data-dir.ts'
+import { acquireLock, DataDirLockedError, LOCK_FILE, readLock } from './data-dir.ts'
 
 const dirs: string[] = []
 afterAll(() => {
@@ -23,5 +24,42 @@ describe('acquireLock', () => {
       expect(readLock(dir)).toBeNull()
     }
     expect(process.listenerCount('exit')).toBe(before)
+  })
+})
+
+describe('a lock left by a process that is gone', () => {
+  const folder = (lock: object) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fm-lock-'))
+    dirs.push(dir)
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify(lock))
+    return dir
+  }
+  const ago = (ms: number) => new Date(Date.now() - ms).toISOString()
+
+  it('is taken over when its pid now names a process that started after it (a reused pid, this one included)', async () => {
+    // a container's PID 1, killed and restarted: the lock names this very process's pid, written before it started
+    const own = acquireLock(folder({ pid: process.pid, host: hostname(), startedAt: ago(3_600_000) }))
+    expect(own.uncleanStop).toBe(true)
+    own.release()
+    const child = spawn('sleep', ['600'])
+    await new Promise((r) => child.once('spawn', r))
+    try {
+      // a lock from before the child existed: its pid was reused
+      const reused = acquireLock(folder({ pid: child.pid, host: hostname(), startedAt: ago(3_600_000) }))
+      expect(reused.uncleanStop).toBe(true)
+      reused.release()
+      // the child's own lock (written after it started) holds
+      const held = folder({ pid: child.pid, host: hostname(), startedAt: new Date(Date.now() + 2000).toISOString() })
+      expect(() => acquireLock(held)).toThrow(`is in use by process ${child.pid}`)
+    } finally {
+      child.kill()
+    }
+  })
+
+  it('from another host is named with that host and how to break it', () => {
+    const dir = folder({ pid: 12345, host: 'old-pod-7f9c', startedAt: '2026-12-01T10:00:00.000Z' })
+    expect(() => acquireLock(dir)).toThrow(
+      `is in use by process 12345 on host old-pod-7f9c (since 2026-12-01T10:00:00.000Z); stop it there, or use another --data-dir. If nothing runs there any more (a container or machine that was replaced), remove ${join(dir, LOCK_FILE)}`,
+    )
   })
 })

@@ -34,9 +34,11 @@ export class DataDirLockedError extends Error {
     readonly holder: LockInfo,
   ) {
     super(
-      `data folder ${dataDir} is in use by process ${holder.pid}` +
-        (holder.apiUrl ? ` (serving ${holder.apiUrl})` : '') +
-        `; stop that process or use another --data-dir`,
+      holder.host !== hostname()
+        ? `data folder ${dataDir} is in use by process ${holder.pid} on host ${holder.host} (since ${holder.startedAt}); stop it there, or use another --data-dir. If nothing runs there any more (a container or machine that was replaced), remove ${join(dataDir, LOCK_FILE)}`
+        : `data folder ${dataDir} is in use by process ${holder.pid}` +
+            (holder.apiUrl ? ` (serving ${holder.apiUrl})` : '') +
+            `; stop that process or use another --data-dir`,
     )
   }
 }
@@ -54,6 +56,33 @@ function alive(pid: number): boolean {
   }
 }
 
+/** When a process started (ms since the epoch), from /proc; null where that cannot be read. */
+export function processStartMs(pid: number): number | null {
+  try {
+    // the command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
+    const bootS = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1])
+    // USER_HZ is 100 on every Linux this runs on
+    return Number.isFinite(startTicks) && bootS ? bootS * 1000 + startTicks * 10 : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Whether the process a lock names on this host still holds it: alive, and started before the lock
+ * was written. A process that started after it has a reused pid: a container's PID 1 restarted after
+ * a kill (this very process, then), or any process after a reboot.
+ */
+export function holderAlive(holder: LockInfo): boolean {
+  if (!alive(holder.pid)) return false
+  const started = holder.pid === process.pid ? performance.timeOrigin : processStartMs(holder.pid)
+  const locked = Date.parse(holder.startedAt)
+  // a second of slack for the clock ticks' rounding
+  return started === null || !Number.isFinite(locked) || started <= locked + 1000
+}
+
 export function readLock(dataDir: string): LockInfo | null {
   try {
     const info = JSON.parse(readFileSync(join(dataDir, LOCK_FILE), 'utf8')) as LockInfo
@@ -68,7 +97,7 @@ export function liveHolder(dataDir: string): LockInfo | null {
   const info = readLock(dataDir)
   if (!info) return null
   if (info.host !== hostname()) return info // another machine on a shared disk: assume alive
-  return alive(info.pid) && info.pid !== process.pid ? info : null
+  return info.pid !== process.pid && holderAlive(info) ? info : null
 }
 
 export interface DataDirLock {
@@ -97,7 +126,7 @@ export function acquireLock(dataDir: string): DataDirLock {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 3) throw e
       const holder = readLock(dataDir)
-      if (holder && (holder.host !== hostname() || alive(holder.pid))) throw new DataDirLockedError(dataDir, holder)
+      if (holder && (holder.host !== hostname() || holderAlive(holder))) throw new DataDirLockedError(dataDir, holder)
       // stale: the holder died; take over (only one contender's create succeeds)
       previous = holder ?? { pid: 0, host: hostname(), startedAt: 'unknown' }
       rmSync(path, { force: true })
