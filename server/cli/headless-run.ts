@@ -11,6 +11,7 @@ import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/evaluation-backend.ts'
 import { runProgress, runSummary, type RunSummary } from '../runs/service.ts'
+import { heldOutReport } from '../runs/held-out.ts'
 import { knowledgeHooks } from '../runs/hooks.ts'
 import { detectIsolationAsync } from '../../workers/sandbox.ts'
 import { currentMachine } from '../setup/machine.ts'
@@ -261,8 +262,18 @@ export async function followRemotely(
   }
 }
 
-/** The `--json` summary line (a contract: docs/architecture.md#cli). */
-export function summaryJson(s: RunSummary) {
+/** A run's held-out report for its summary: null when its problem declares no held-out stage. */
+export async function heldOutFor(api: ApiClient, runId: string): Promise<HeldOutSummary | null> {
+  const r = await (api.remote
+    ? api.query<Awaited<ReturnType<typeof heldOutReport>>>('runs.heldOut', { runId })
+    : heldOutReport(api.app!.db, runId)
+  ).catch(() => null)
+  return r?.declared ? r : null
+}
+type HeldOutSummary = Awaited<ReturnType<typeof heldOutReport>>
+
+/** The `--json` summary line (a contract: docs/architecture.md#cli); `heldOut` where the problem has that stage. */
+export function summaryJson(s: RunSummary, heldOut: HeldOutSummary | null = null) {
   return JSON.stringify({
     runId: s.runId,
     status: s.status,
@@ -277,6 +288,7 @@ export function summaryJson(s: RunSummary) {
     spendUsd: s.spendUsd,
     coldStart: s.coldStart,
     pipeline: s.pipeline,
+    ...(heldOut ? { heldOut } : {}),
   })
 }
 

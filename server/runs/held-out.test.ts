@@ -96,6 +96,9 @@ describe('a problem with a held-out stage', () => {
     expect(r.code, r.stderr.slice(-2000)).toBe(0)
     expect(r.json.status).toBe('completed')
     expect(r.stderr).toMatch(/held-out stage: 3\/3 evaluated/)
+    // the summary carries what it just computed: no second command needed
+    expect(r.json.heldOut).toMatchObject({ declared: true })
+    expect(r.json.heldOut.candidates).toHaveLength(3)
     const read = async () => {
       const db = await openDatabase({ dataDir, databaseUrl: '' })
       try {

@@ -7,6 +7,7 @@ import {
   driveLocally,
   exitCodeFor,
   followRemotely,
+  heldOutFor,
   probeMachineEarly,
   startLocalBackend,
   stopLocalBackend,
@@ -60,7 +61,7 @@ export const resume: Command = {
       const summary = api.remote
         ? await followRemotely(api, runId, maxEvals, log)
         : await driveLocally(api, runId, maxEvals, log, backend!)
-      out(values.json ? summaryJson(summary) : summaryText(summary))
+      out(values.json ? summaryJson(summary, await heldOutFor(api, runId)) : summaryText(summary))
       return exitCodeFor(summary.status, summary.signal)
     } finally {
       await stopLocalBackend(backend)

@@ -18,6 +18,7 @@ import {
   driveLocally,
   exitCodeFor,
   followRemotely,
+  heldOutFor,
   probeMachineEarly,
   startLocalBackend,
   stopLocalBackend,
@@ -186,7 +187,7 @@ export const run: Command = {
       const summary = api.remote
         ? await followRemotely(api, runId, maxEvals, log)
         : await driveLocally(api, runId, maxEvals, log, backend!)
-      out(values.json ? summaryJson(summary) : summaryText(summary))
+      out(values.json ? summaryJson(summary, await heldOutFor(api, runId)) : summaryText(summary))
       return exitCodeFor(summary.status, summary.signal)
     } finally {
       await stopLocalBackend(backend)
