@@ -213,16 +213,22 @@ export function RunDashboard() {
             <h2>Feature coverage</h2>
             <span className="muted small">share of MAP-Elites cells filled, per island</span>
           </div>
-          <MetricChart
-            testId="diversity-coverage"
-            metrics={metrics}
-            field="coverage"
-            series={withRun}
-            xAxis={L.xAxis}
-            range={L.zoom}
-            yMax={1}
-            format={(v) => `${Math.round(v * 100)}%`}
-          />
+          {o.problem.features.length ? (
+            <MetricChart
+              testId="diversity-coverage"
+              metrics={metrics}
+              field="coverage"
+              series={withRun}
+              xAxis={L.xAxis}
+              range={L.zoom}
+              yMax={1}
+              format={(v) => `${Math.round(v * 100)}%`}
+            />
+          ) : (
+            <div className="empty small" data-testid="diversity-coverage-none">
+              This problem declares no features: there is no MAP-Elites grid to cover.
+            </div>
+          )}
         </div>
         <div className="card w6">
           <div className="panel-head">

@@ -268,7 +268,7 @@ export class Island {
 
   /** the island's dashboard measures */
   diversity(opts: { maxPairs?: number; seed?: string | number } = {}): IslandDiversity {
-    return islandDiversity([...this.byId.values()], this.direction, this.grid, {
+    return islandDiversity([...this.byId.values()], this.direction, this.grid.hasFeatures ? this.grid : undefined, {
       seed: `island-${this.index}`,
       ...opts,
     })

@@ -1,3 +1,4 @@
+import { Evolution } from './evolution.ts'
 import { describe, expect, it } from 'vitest'
 import { featureDims, MapElitesGrid, niceRange } from './map-elites.ts'
 import { Rng } from './rng.ts'
@@ -101,6 +102,24 @@ describe('MapElitesGrid', () => {
     g.insert('b', 2, {})
     expect(g.eliteIds()).toEqual(['b'])
     expect(g.coverage()).toBe(1)
+    // always full, so it measures nothing: it says it has no features, and no coverage is reported
+    expect(g.hasFeatures).toBe(false)
+    expect(new MapElitesGrid([{ name: 'x', min: 0, max: 1 }], 'max').hasFeatures).toBe(true)
+  })
+
+  it('an island and a run of a problem without features report no coverage, not 100 %', () => {
+    const ev = new Evolution({
+      language: 'python',
+      direction: 'max',
+      features: [],
+      islands: 2,
+      migrationInterval: 10,
+      seed: 's',
+    })
+    ev.ingest({ id: 'a', island: 0, code: 'x = 1', score: 1, features: {} })
+    ev.ingest({ id: 'b', island: 1, code: 'x = 2', score: 2, features: {} })
+    expect(ev.islands[0]!.diversity().coverage).toBeNull()
+    expect(ev.diversity().coverage).toBeNull()
   })
 
   it('serializes and restores', () => {

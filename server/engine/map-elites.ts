@@ -117,6 +117,11 @@ export class MapElitesGrid {
       : featureDims(specs as FeatureSpec[], defaultBins)
   }
 
+  /** a problem with no features has a one-cell grid: its "coverage" measures nothing */
+  get hasFeatures(): boolean {
+    return this._dims.length > 0
+  }
+
   dims(): FeatureDim[] {
     return this._dims.map((d) => ({ ...d }))
   }

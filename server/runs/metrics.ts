@@ -86,7 +86,11 @@ export class MetricsWriter {
         mean: d.fitness.mean,
         median: d.fitness.median,
         population: d.size,
-        diversity: { code: round(d.codeDistance), coverage: round(d.coverage ?? 0) } as Record<string, number>,
+        // no coverage without features (a one-cell grid is always "full")
+        diversity: {
+          code: round(d.codeDistance),
+          ...(d.coverage !== null ? { coverage: round(d.coverage) } : {}),
+        } as Record<string, number>,
       }
     })
     const all = fitnessStats(
@@ -102,7 +106,7 @@ export class MetricsWriter {
       population: rows.reduce((n, r) => n + r.population, 0),
       diversity: {
         code: round(rd.codeDistance),
-        coverage: round(rd.coverage ?? 0),
+        ...(rd.coverage !== null ? { coverage: round(rd.coverage) } : {}),
         interIsland: round(rd.interIslandDistance),
       },
     })
