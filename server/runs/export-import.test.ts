@@ -263,6 +263,18 @@ describe('fm-agent export, then fm-agent import into a fresh data folder', () =>
     expect(b.run.engineState).toEqual(a.run.engineState)
     expect(b.candidates.some((c: { timing: { sandboxMs?: number } | null }) => c.timing?.sandboxMs)).toBe(true)
 
+    // the exported best, re-evaluated on its own, gives back the score the run stored
+    const best = a.candidates.find((c: { id: string }) => c.id === a.run.bestCandidateId) as { code: string }
+    const bestFile = join(tempDir(), 'best.py')
+    writeFileSync(bestFile, best.code)
+    const checked = await cli(['problem', 'check', CURVE, '--program', bestFile, '--json'])
+    expect(checked.code, checked.stderr).toBe(0)
+    expect(JSON.parse(checked.stdout)).toMatchObject({ valid: true, score: a.run.bestScore, program: bestFile })
+    expect(checked.stderr).toContain(`evaluating ${bestFile} instead of the seed`)
+    const none = join(tempDir(), 'none.py')
+    const missing = await cli(['problem', 'check', CURVE, '--program', none])
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, `fm-agent: --program ${none}: no such file`])
+
     const problems = await cli(['problems', '--json', '--data-dir', to])
     expect(problems.code, problems.stderr).toBe(0)
     expect(JSON.parse(problems.stdout).map((p: { id: string }) => p.id)).toContain('test-curve-fit')

@@ -16,6 +16,7 @@ import type { Logger } from '../../log.ts'
 import { importProblem } from '../../services/problem-catalog.ts'
 import type { Command } from '../main.ts'
 import type { DeletedProblem } from '../../services/deletion.ts'
+import { readProgramFile } from './run.ts'
 
 /** The API of this data folder or of the server holding it, for one request; its refusals as input errors. */
 async function withApi<T>(ctx: { env: Env; log: Logger; dataDir: string }, fn: (api: ApiClient) => Promise<T>) {
@@ -53,11 +54,16 @@ async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDi
 
 export const problem: Command = {
   summary:
-    "problem check <folder|file>: detect a problem's format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program); problem import <folder|file>: store it, to start runs of it by id (fm-agent run, the console); problem delete <id>: remove an imported problem no run uses",
+    "problem check <folder|file>: detect a problem's format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program; --program FILE: that program instead, as an exported best); problem import <folder|file>: store it, to start runs of it by id (fm-agent run, the console); problem delete <id>: remove an imported problem no run uses",
   usage:
-    'fm-agent problem check <folder|kernelbench-task.py> [--json]\n       fm-agent problem import <folder|kernelbench-task.py> [--json] [--data-dir DIR]\n       fm-agent problem delete <id> [--json] [--data-dir DIR]',
+    'fm-agent problem check <folder|kernelbench-task.py> [--program FILE] [--json]\n       fm-agent problem import <folder|kernelbench-task.py> [--json] [--data-dir DIR]\n       fm-agent problem delete <id> [--json] [--data-dir DIR]',
   async run({ argv, env, log, out, dataDir }) {
-    const { values, positionals } = parse('problem', argv, { json: { type: 'boolean' } }, 2)
+    const { values, positionals } = parse(
+      'problem',
+      argv,
+      { json: { type: 'boolean' }, program: { type: 'string' } },
+      2,
+    )
     if (!['check', 'import', 'delete'].includes(positionals[0] ?? ''))
       throw new UsageError(
         positionals[0]
@@ -95,6 +101,9 @@ export const problem: Command = {
       throw e
     }
     const { spec } = p
+    // another program than the seed: an exported best, re-evaluated as the search evaluated it
+    const programFile = typeof values.program === 'string' ? values.program : null
+    const program = programFile ? readProgramFile(programFile, '--program').code : null
     log.info(`format: ${FORMAT_NAMES[spec.format]}`)
     log.info(
       `${spec.id}: ${spec.language}, ${spec.direction === 'max' ? 'maximize' : 'minimize'} "${spec.primaryMetric}", time limit ${spec.limits.timeoutS} s, bundle ${p.bundle.hash.slice(0, 12)} (${p.files.length} files, ${(p.bundle.size / 1024).toFixed(0)} KiB)`,
@@ -110,7 +119,8 @@ export const problem: Command = {
     if (onCpu)
       log.info('no GPU on this machine: the seed runs on the CPU to validate the problem; runs need a GPU worker')
     // no seed program: the evaluator is checked on an empty program (it must run and judge it)
-    const seedless = !p.seedCode.trim()
+    const seedless = !program && !p.seedCode.trim()
+    if (program) log.info(`evaluating ${programFile} instead of the seed`)
     if (seedless)
       log.info(
         `no seed program: an LLM run's cold start writes the first programs from the description${spec.signature ? ` (the evaluator calls: ${spec.signature.split('\n')[0]!.slice(0, 200)})` : ''}`,
@@ -134,7 +144,7 @@ export const problem: Command = {
           runId: 'check',
           problem: { id: spec.id, bundleHash: p.bundle.hash },
           language: spec.language,
-          code: seedless ? emptyProgram(spec.language) : p.seedCode,
+          code: program ?? (seedless ? emptyProgram(spec.language) : p.seedCode),
           stage: 0,
           limits: {
             timeoutS: spec.limits.timeoutS,
@@ -177,6 +187,8 @@ export const problem: Command = {
         id: spec.id,
         /** no seed program: `valid` is the evaluator's verdict on an empty program, expected false */
         seedless,
+        /** the file evaluated instead of the seed (--program), else null */
+        program: programFile,
         signature: spec.signature ?? null,
         format: spec.format,
         formatName: FORMAT_NAMES[spec.format],
@@ -238,7 +250,7 @@ export const problem: Command = {
       } else {
         out(
           [
-            `${spec.id} (${FORMAT_NAMES[spec.format]}): seed ${summary.valid ? 'valid' : 'INVALID'}${score !== null ? `, ${spec.primaryMetric} = ${score}` : ''} in ${seconds.toFixed(2)} s (sandbox: ${isolation.level}${onCpu ? '; on the CPU, no GPU here' : ''})`,
+            `${spec.id} (${FORMAT_NAMES[spec.format]}): ${programFile ?? 'seed'} ${summary.valid ? 'valid' : 'INVALID'}${score !== null ? `, ${spec.primaryMetric} = ${score}` : ''} in ${seconds.toFixed(2)} s (sandbox: ${isolation.level}${onCpu ? '; on the CPU, no GPU here' : ''})`,
             `score: ${summary.scoreMeaning}`,
             reference,
             memoryNote,
@@ -248,7 +260,7 @@ export const problem: Command = {
             summary.feedback ? `feedback: ${clipReason(String(summary.feedback), 2000)}` : '',
             artifactLines(summary.artifacts, !summary.valid),
             held
-              ? `held-out stage${spec.heldOut?.description ? ` (${spec.heldOut.description})` : ''}: seed ${held.valid ? `valid, ${spec.primaryMetric} = ${held.score}` : 'INVALID'}${held.error ? `; error (${held.error})` : ''}${held.feedback ? `; feedback: ${clipReason(String(held.feedback), 2000)}` : ''}`
+              ? `held-out stage${spec.heldOut?.description ? ` (${spec.heldOut.description})` : ''}: ${program ? 'the program' : 'seed'} ${held.valid ? `valid, ${spec.primaryMetric} = ${held.score}` : 'INVALID'}${held.error ? `; error (${held.error})` : ''}${held.feedback ? `; feedback: ${clipReason(String(held.feedback), 2000)}` : ''}`
               : '',
           ]
             .filter(Boolean)

@@ -115,7 +115,8 @@ export const run: Command = {
       ...(selection ? { selection: selection as 'adaptive' } : {}),
     }
     const seedFiles = (values['seed-program'] as string[] | undefined) ?? []
-    if (seedFiles.length) config.seedPrograms = [...(fileConfig.seedPrograms ?? []), ...seedFiles.map(readSeedProgram)]
+    if (seedFiles.length)
+      config.seedPrograms = [...(fileConfig.seedPrograms ?? []), ...seedFiles.map((f) => readProgramFile(f))]
     const workers = intOption('workers', values.workers, 1, 256)
     // a folder, or a KernelBench task file
     const isPath = existsSync(target) && (statSync(target).isDirectory() || target.endsWith('.py'))
@@ -196,8 +197,8 @@ export const run: Command = {
   },
 }
 
-/** A `--seed-program` file as a seed program (bounded like every seed program; the config checks the total). */
-function readSeedProgram(file: string): SeedProgram {
+/** A program file given on the command line (`--seed-program`, `problem check --program`), bounded like every seed program. */
+export function readProgramFile(file: string, option = '--seed-program'): SeedProgram {
   let code: string
   try {
     if (!statSync(file).isFile()) throw new Error('not a file')
@@ -206,14 +207,12 @@ function readSeedProgram(file: string): SeedProgram {
     code = readFileSync(file, 'utf8')
   } catch (e) {
     throw new InputError(
-      `--seed-program ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      `${option} ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
     )
   }
-  if (!code.trim()) throw new InputError(`--seed-program ${file}: the file is empty`)
+  if (!code.trim()) throw new InputError(`${option} ${file}: the file is empty`)
   if (code.length > SEED_PROGRAM_MAX_CHARS)
-    throw new InputError(
-      `--seed-program ${file}: larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`,
-    )
+    throw new InputError(`${option} ${file}: larger than ${SEED_PROGRAM_MAX_CHARS.toLocaleString('en')} characters`)
   return { code, label: basename(file).slice(0, 200) }
 }
 
