@@ -92,8 +92,14 @@ class PgListener {
     const fresh = !set
     if (!set) this.channels.set(channel, (set = new Set()))
     set.add(entry)
-    const client = await this.connect()
-    if (fresh) await client.query(`LISTEN ${quoteIdent(channel)}`)
+    try {
+      const client = await this.connect()
+      if (fresh) await client.query(`LISTEN ${quoteIdent(channel)}`)
+    } catch (e) {
+      // the database closed while this was connecting (a short CLI command): nothing to listen to, no fault
+      if (this.closed) return async () => undefined
+      throw e
+    }
     return async () => {
       set!.delete(entry)
       if (set!.size === 0 && this.channels.get(channel) === set) {
