@@ -375,13 +375,16 @@ export class ColdStart {
 
   /** The cold start's most common reason to reject an answer, with how many it covered ('' when none). */
   private async topRejection() {
-    const [top] = await this.d.db.sql<{ reason: string; n: number }>(
-      `SELECT reject_reason AS reason, count(*)::int AS n FROM candidates
+    // counted from the stored answers, not this process's: a resumed or taken-over cold start had said "5 of 0"
+    const [top] = await this.d.db.sql<{ reason: string; n: number; total: number }>(
+      `SELECT reject_reason AS reason, count(*)::int AS n,
+          (SELECT count(*)::int FROM candidates WHERE run_id = $1 AND origin = 'cold-start') AS total
+        FROM candidates
         WHERE run_id = $1 AND origin = 'cold-start' AND status = 'rejected' AND reject_reason IS NOT NULL
         GROUP BY 1 ORDER BY 2 DESC LIMIT 1`,
       [this.d.runId],
     )
-    return top ? `${top.n} of ${this.cold?.attempts ?? top.n} answers: ${top.reason}` : ''
+    return top ? `${top.n} of ${top.total} answers: ${top.reason}` : ''
   }
 
   /** A problem without a seed program: how many first programs the cold start needed until one was valid. */
