@@ -1,4 +1,6 @@
 // Argument parsing for fm-agent commands: strict (an unknown flag is an error, exit code 2).
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { PrerequisiteError } from '../errors.ts'
 
@@ -63,4 +65,16 @@ export function intOption(name: string, v: unknown, min: number, max: number): n
   if (!Number.isInteger(n) || n < min || n > max)
     throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${v}")`)
   return n
+}
+
+/**
+ * The data folder of a command that only reads what runs made there (runs, export, held-out,
+ * resume): one that does not exist is a mistyped --data-dir or FM_DATA_DIR, named as such, not a
+ * new empty database that silently has no runs.
+ */
+export function existingDataDir(dir: string, databaseUrl: string | undefined): string {
+  if (databaseUrl || existsSync(join(dir, 'pgdata'))) return dir
+  throw new InputError(
+    `no data folder at ${dir}: nothing has run there (check --data-dir or FM_DATA_DIR; fm-agent start, run and import make one)`,
+  )
 }

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -390,6 +390,23 @@ describe('fm-agent CLI', () => {
     // the model path: its key is checked (the offline operators need none)
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('no API key for openai:gpt-4.1-mini: set OPENAI_API_KEY')
+  })
+
+  it('a command that reads runs names a data folder that does not exist, and makes none', async () => {
+    const typo = join(tempDir(), 'no-such-folder')
+    for (const args of [
+      ['runs'],
+      ['export', 'ffff0000'],
+      ['held-out', 'ffff0000', '--report'],
+      ['resume', 'ffff0000'],
+    ]) {
+      const r = await cli([...args, '--data-dir', typo])
+      expect([r.code, r.stderr.trim()], args[0]).toEqual([
+        2,
+        `fm-agent: no data folder at ${typo}: nothing has run there (check --data-dir or FM_DATA_DIR; fm-agent start, run and import make one)`,
+      ])
+    }
+    expect(existsSync(typo)).toBe(false)
   })
 
   it('a problem id that names nothing is refused before any worker starts', async () => {

@@ -2,7 +2,7 @@ import { gapText, heldOutScored, overfitRule } from '../../../client-safe/held-o
 import { connectApi } from '../../api/client.ts'
 import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
 import { createBackend } from '../../runs/evaluation-backend.ts'
-import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
+import { existingDataDir, InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { resolveRunId } from '../run-id.ts'
 
@@ -51,7 +51,12 @@ export const heldOut: Command = {
     )
     if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
     const topK = intOption('top', values.top, 1, 50)
-    const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
+    const api = await connectApi({
+      dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
+      databaseUrl: env.DATABASE_URL,
+      log,
+      syncProblems: false,
+    })
     try {
       const runId = await resolveRunId(api, positionals[0])
       const report = async (): Promise<Report> =>

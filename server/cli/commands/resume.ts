@@ -1,6 +1,6 @@
 import { connectApi } from '../../api/client.ts'
 import { resumeRunConfig } from '../../runs/service.ts'
-import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
+import { existingDataDir, InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { resolveRunId } from '../run-id.ts'
 import {
@@ -29,7 +29,12 @@ export const resume: Command = {
     const maxEvalsIn = intOption('max-evals', values['max-evals'], 1, 10_000_000)
     const workers = intOption('workers', values.workers, 1, 256)
     probeMachineEarly(env)
-    const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
+    const api = await connectApi({
+      dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
+      databaseUrl: env.DATABASE_URL,
+      log,
+      syncProblems: false,
+    })
     let backend: ReturnType<typeof startLocalBackend> | null = null
     try {
       // a run id that names nothing is refused before any worker starts

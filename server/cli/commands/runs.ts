@@ -1,7 +1,7 @@
 import { connectApi } from '../../api/client.ts'
 import type { listRuns } from '../../runs/service.ts'
 import { ACTIVE_STATUSES } from '../../../client-safe/run-config.ts'
-import { parse, requestError, UsageError } from '../args.ts'
+import { existingDataDir, parse, requestError, UsageError } from '../args.ts'
 import { resolveRunId } from '../run-id.ts'
 import type { DeletedRun } from '../../services/deletion.ts'
 import type { Command } from '../main.ts'
@@ -18,7 +18,12 @@ export const runs: Command = {
     if (positionals.length && positionals[0] !== 'delete')
       throw new UsageError(`unknown subcommand "runs ${positionals[0]}" (delete)`)
     if (positionals[0] === 'delete' && !positionals[1]) throw new UsageError('which run? (fm-agent runs lists them)')
-    const api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
+    const api = await connectApi({
+      dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
+      databaseUrl: env.DATABASE_URL,
+      log,
+      syncProblems: false,
+    })
     try {
       if (positionals[1]) {
         const runId = await resolveRunId(api, positionals[1])
