@@ -177,7 +177,7 @@ export function RunDashboard() {
           <div className="panel-head">
             <h2>Stagnation</h2>
           </div>
-          <StagnationAlerts alerts={alerts} />
+          <StagnationAlerts alerts={alerts} ended={['completed', 'stopped', 'failed'].includes(L.status ?? '')} />
           <div style={{ marginTop: 14 }}>
             <Steering />
           </div>

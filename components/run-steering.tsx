@@ -20,7 +20,7 @@ const SUGGESTION_TEXT: Record<string, string> = {
   'restart-from-elites': 'restart from the elites',
 }
 
-export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
+export function StagnationAlerts({ alerts, ended = false }: { alerts: StagnationAlert[]; ended?: boolean }) {
   const { runId } = useRunLive()
   const trpc = useTRPC()
   const qc = useQueryClient()
@@ -56,7 +56,9 @@ export function StagnationAlerts({ alerts }: { alerts: StagnationAlert[] }) {
   if (!alerts.length)
     return (
       <div className="muted small" data-testid="no-alerts">
-        No island is stagnating.
+        {ended
+          ? 'The run has ended: alerts are for a search under way (the islands table says which ended on a plateau).'
+          : 'No island is stagnating.'}
       </div>
     )
   const err = retrieve.error ?? explore.error ?? escalate.error
