@@ -116,6 +116,10 @@ describe("OpenEvolve's config.yaml", () => {
       budget: { maxEvals: 10 },
       models: [],
     })
+    // models named without a mutator are meant, whatever the task's own (and not the offline operators)
+    const named = RunConfig.parse(mergeDefaults({ models: [{ provider: 'ollama', model: 'qwen' }] }, p.runDefaults))
+    expect([named.mutator, named.models.map((m) => m.model)]).toEqual(['llm', ['qwen']])
+    expect(RunConfig.parse(mergeDefaults({ models: [{ provider: 'ollama', model: 'qwen' }] }, {})).mutator).toBe('llm')
   })
 })
 

@@ -55,6 +55,8 @@ export function mergeDefaults(input: RunConfigInput, d: RunDefaults): RunConfigI
   if (merged.exploration === undefined && d.exploration !== undefined) merged.exploration = d.exploration
   if (merged.concurrency === undefined && d.concurrency) merged.concurrency = d.concurrency
   if (merged.llmOperators === undefined && d.llmOperators) merged.llmOperators = d.llmOperators
+  // a config that names models means them (mutator unset had run the offline operators), over the API as from --config
+  if (merged.mutator === undefined && merged.models?.length) merged.mutator = 'llm'
   // the task's own models, when the run names neither models nor the offline operators
   if (merged.mutator === undefined && !merged.models?.length && d.models?.length) {
     merged.mutator = 'llm'

@@ -86,14 +86,7 @@ export const run: Command = {
     // (an OpenEvolve config.yaml's llm.models), else the offline operators
     const config: RunConfigInput = {
       ...fileConfig,
-      ...(models.length
-        ? { mutator: 'llm', models }
-        : values.operators
-          ? { mutator: 'local' }
-          : // a config file that names models means them, as --model does (mutator unset ran the offline operators)
-            fileConfig.mutator === undefined && fileConfig.models?.length
-            ? { mutator: 'llm' }
-            : {}),
+      ...(models.length ? { mutator: 'llm', models } : values.operators ? { mutator: 'local' } : {}),
       ...(values['max-evals'] !== undefined
         ? {
             budget: {
