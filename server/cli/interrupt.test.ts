@@ -185,6 +185,57 @@ describe('Ctrl-C on fm-agent run', () => {
     expect(after.stdout).toContain('interrupted from the command line')
   }, 300_000)
 
+  it('a run a console drives is steered from the command line: a hint, a pause, a stop', async () => {
+    const dataDir = join(tempDir(), 'steered')
+    const server = await startServer({
+      env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1', FM_WORKERS: '2' } as unknown as NodeJS.ProcessEnv),
+      dataDir,
+      port: 0,
+      host: '127.0.0.1',
+      pages: false,
+      log: createLogger('test', 'warn'),
+    })
+    try {
+      // evaluations that end: a pause waits for those in flight
+      const p = new WatchedCli(
+        ['run', problem(false), '--operators', 'local', '--max-evals', '1000000', '--json', '--data-dir', dataDir],
+        {},
+      )
+      expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 3)).toBe(true)
+      const runId = /run ([0-9a-f-]{36}) on/.exec(p.stderr)![1]!
+      const hint = await cli([
+        'runs',
+        'hint',
+        runId.slice(0, 8),
+        'try larger numbers',
+        '--island',
+        '0',
+        '--data-dir',
+        dataDir,
+      ])
+      expect(hint.code, hint.stderr).toBe(0)
+      expect(hint.stdout).toMatch(new RegExp(`^hint [0-9a-f]{8} given to island 0 of run ${runId}`))
+      const given = await server.app.db.prisma.guidance.findMany({ where: { runId } })
+      expect(given.map((g) => [g.text, g.island])).toEqual([['try larger numbers', 0]])
+      const paused = await cli(['runs', 'pause', runId, '--json', '--data-dir', dataDir])
+      expect(paused.code, paused.stderr).toBe(0)
+      expect(paused.json).toMatchObject({ runId, status: 'paused' })
+      // the command that followed the run ends with it
+      expect((await p.done()).json.status).toBe('paused')
+      const stopped = await cli(['runs', 'stop', runId, '--data-dir', dataDir])
+      expect([stopped.code, stopped.stdout.trim()]).toEqual([
+        0,
+        `run ${runId} stopped at ${paused.json.evaluations} evaluations`,
+      ])
+      const again = await cli(['runs', 'stop', runId, '--data-dir', dataDir])
+      expect(again.stdout).toContain(`run ${runId} is stopped`)
+      const usage = await cli(['runs', 'hint', runId, '--data-dir', dataDir])
+      expect(usage.code).toBe(2)
+    } finally {
+      await server.stop()
+    }
+  }, 300_000)
+
   it('a run whose process died (kill -9, a second Ctrl-C) is shown as interrupted and resumes without waiting', async () => {
     // a budget no machine finishes before the kill lands
     const { p, dataDir } = startRun(false, 1_000_000)
@@ -213,5 +264,13 @@ describe('Ctrl-C on fm-agent run', () => {
     const unknown = await cli(['export', 'ffff0000', '--data-dir', dataDir])
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('no run "ffff0000" (fm-agent runs lists them)')
+    // interrupted again, it is stopped without an engine: none can drive it while this command holds the folder
+    const big = String(before + 1_000_000)
+    const r2 = new WatchedCli(['resume', runId, '--max-evals', big, '--data-dir', dataDir], { FM_LOG: 'debug' })
+    expect(await r2.until(() => (r2.lastProgress()?.evaluations ?? 0) >= before + 6)).toBe(true)
+    expect(await r2.kill9()).toBe(true)
+    const stopped = await cli(['runs', 'stop', runId, '--json', '--data-dir', dataDir])
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(stopped.json).toMatchObject({ runId, status: 'stopped' })
   }, 300_000)
 })

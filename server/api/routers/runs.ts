@@ -13,6 +13,7 @@ import {
 import { ESCALATIONS } from '../../engine/escalations.ts'
 import { refusePending, runIsActive } from '../../runs/commands.ts'
 import { deleteRun } from '../../services/deletion.ts'
+import { drivenBy } from '../../runs/lease.ts'
 import { TtlCache, runVersion } from '../../queries/cache.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../queries/run-data.ts'
 import { compareRuns } from '../../queries/compare-data.ts'
@@ -124,6 +125,26 @@ function launch(ctx: Context, runId: string) {
 
 export const HeldOutInput = RunIdInput.extend({ topK: z.number().int().min(1).max(50).optional() })
 
+/**
+ * An active run that no process drives, embedded: the process that drove it died (kill -9, a second
+ * Ctrl-C), and this one holds the data folder, so none can take it up meanwhile. A stop needs no
+ * engine then. (In server mode an engine picks such a run up within seconds: a command waits for it.)
+ */
+async function interruptedHere(ctx: Context, runId: string): Promise<boolean> {
+  if (ctx.app.db.mode !== 'embedded') return false
+  const row = await ctx.app.db.prisma.run.findUnique({
+    where: { id: runId },
+    select: { status: true, leaseOwner: true, leaseUntil: true },
+  })
+  // a run being started ('created' until its driver exists) is not one of these
+  return (
+    !!row &&
+    (row.status === 'cold-start' || row.status === 'evolving') &&
+    drivenBy(ctx.app.db, row) === null &&
+    !ctx.app.runs?.get(runId)
+  )
+}
+
 export const runsRouter = router({
   /** search score against held-out score for the run's top candidates (the problem's held-out stage) */
   heldOut: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => heldOutReport(ctx.app.db, input.runId)),
@@ -185,7 +206,10 @@ export const runsRouter = router({
   // an active run is paused or stopped by its engine (the control channel), wherever it runs
   pause: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
     const run = await requireRun(ctx.app.db, input.runId)
-    const c = runIsActive(run.status) ? await command(ctx.app, ctx.actor, run, 'run.pause', {}) : null
+    let c = null
+    if (runIsActive(run.status) && (await interruptedHere(ctx, input.runId)))
+      await setStatus(ctx.app.db, input.runId, 'paused', `paused by ${ctx.actor.label}`)
+    else if (runIsActive(run.status)) c = await command(ctx.app, ctx.actor, run, 'run.pause', {})
     await audit(ctx.app.db.prisma, ctx.actor, {
       action: 'run.pause',
       targetType: 'run',
@@ -200,8 +224,10 @@ export const runsRouter = router({
     const run = await requireRun(ctx.app.db, input.runId)
     const reason = `stopped by ${ctx.actor.label}`
     let c = null
-    if (runIsActive(run.status)) c = await command(ctx.app, ctx.actor, run, 'run.stop', { reason })
-    else if (run.status === 'paused') {
+    if (runIsActive(run.status) && !(await interruptedHere(ctx, input.runId)))
+      c = await command(ctx.app, ctx.actor, run, 'run.stop', { reason })
+    else if (run.status === 'paused' || runIsActive(run.status)) {
+      // paused, or interrupted (no engine can drive it while this process holds the data folder)
       await setStatus(ctx.app.db, input.runId, 'stopped', reason)
       await refusePending(ctx.app.db, ctx.app.events, input.runId, 'the run was stopped before it resumed')
     }

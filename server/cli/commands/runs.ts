@@ -1,23 +1,76 @@
-import { connectApi } from '../../api/client.ts'
+import { type ApiClient, connectApi } from '../../api/client.ts'
 import type { listRuns } from '../../runs/service.ts'
-import { ACTIVE_STATUSES } from '../../../client-safe/run-config.ts'
-import { existingDataDir, parse, requestError, UsageError } from '../args.ts'
+import { ACTIVE_STATUSES, FINAL_STATUSES, type RunStatus } from '../../../client-safe/run-config.ts'
+import { existingDataDir, intOption, parse, requestError, UsageError } from '../args.ts'
 import { resolveRunId } from '../run-id.ts'
 import type { DeletedRun } from '../../services/deletion.ts'
 import type { Command } from '../main.ts'
 import { fmtScore } from '../headless-run.ts'
 
 type Row = Awaited<ReturnType<typeof listRuns>>[number]
+type Summary = { status: string; statusReason: string | null; evaluations: number }
+
+const SUBCOMMANDS = ['stop', 'pause', 'hint', 'delete']
+/** how long a stop or pause is followed until the run says it has stopped (its evaluations drained) */
+const FOLLOW_MS = 60_000
+
+/**
+ * Stops or pauses a run through its engine, wherever it runs, and follows it until it has: the
+ * command's acknowledgement, then the run's own status. A run no engine drives is said to be so.
+ */
+async function controlRun(api: ApiClient, runId: string, what: 'stop' | 'pause') {
+  const before = await api.query<Summary>('runs.summary', { runId })
+  if (FINAL_STATUSES.includes(before.status as RunStatus) || (what === 'pause' && before.status === 'paused'))
+    return {
+      runId,
+      status: before.status,
+      evaluations: before.evaluations,
+      text: `run ${runId} is ${before.status}${before.statusReason ? ` (${before.statusReason})` : ''}: nothing to ${what}`,
+    }
+  const r = await api.mutate<{ command: { status: string; result?: { reason?: string } | null } | null }>(
+    `runs.${what}`,
+    { runId },
+  )
+  const want = what === 'stop' ? 'stopped' : 'paused'
+  const until = Date.now() + FOLLOW_MS
+  for (;;) {
+    const s = await api.query<Summary>('runs.summary', { runId })
+    const ended = FINAL_STATUSES.includes(s.status as RunStatus) || s.status === 'paused'
+    if (ended)
+      return {
+        runId,
+        status: s.status,
+        evaluations: s.evaluations,
+        text:
+          s.status === want
+            ? `run ${runId} ${want} at ${s.evaluations} evaluations`
+            : `run ${runId} ended meanwhile: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}`,
+      }
+    if (r.command?.status === 'pending' || Date.now() > until)
+      return {
+        runId,
+        status: s.status,
+        evaluations: s.evaluations,
+        text: `asked: no engine has taken it up yet; run ${runId} ${what === 'stop' ? 'stops' : 'pauses'} when one drives it`,
+      }
+    await new Promise((res) => setTimeout(res, 250))
+  }
+}
 
 export const runs: Command = {
   summary:
-    'list runs with status, problem, evaluations and best score; runs delete <runId>: delete a run no engine drives, with its candidates',
-  usage: 'fm-agent runs [--json] [--data-dir DIR]\n       fm-agent runs delete <runId> [--json] [--data-dir DIR]',
+    'list runs with status, problem, evaluations and best score; runs stop|pause <runId>: stop or pause a run wherever its engine runs; runs hint <runId> "<text>": a hint for its next prompts; runs delete <runId>: delete a run no engine drives, with its candidates',
+  usage:
+    'fm-agent runs [--json] [--data-dir DIR]\n       fm-agent runs stop|pause <runId> [--json] [--data-dir DIR]\n       fm-agent runs hint <runId> "<text>" [--island N] [--json] [--data-dir DIR]\n       fm-agent runs delete <runId> [--json] [--data-dir DIR]',
   async run({ argv, env, log, dataDir, out }) {
-    const { values, positionals } = parse('runs', argv, { json: { type: 'boolean' } }, 2)
-    if (positionals.length && positionals[0] !== 'delete')
-      throw new UsageError(`unknown subcommand "runs ${positionals[0]}" (delete)`)
-    if (positionals[0] === 'delete' && !positionals[1]) throw new UsageError('which run? (fm-agent runs lists them)')
+    const { values, positionals } = parse('runs', argv, { json: { type: 'boolean' }, island: { type: 'string' } }, 3)
+    const sub = positionals[0]
+    if (sub && !SUBCOMMANDS.includes(sub))
+      throw new UsageError(`unknown subcommand "runs ${sub}" (${SUBCOMMANDS.join(', ')})`)
+    if (sub && !positionals[1]) throw new UsageError('which run? (fm-agent runs lists them)')
+    if (sub === 'hint' && !positionals[2]?.trim()) throw new UsageError('which hint? runs hint <runId> "<text>"')
+    if (sub !== 'hint' && positionals[2]) throw new UsageError(`runs ${sub ?? ''} takes one run id`)
+    const island = intOption('island', values.island as string | undefined, 0, 1024)
     const api = await connectApi({
       dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
       databaseUrl: env.DATABASE_URL,
@@ -25,6 +78,26 @@ export const runs: Command = {
       syncProblems: false,
     })
     try {
+      if (sub === 'stop' || sub === 'pause' || sub === 'hint') {
+        const runId = await resolveRunId(api, positionals[1]!)
+        const fail = (e: Error) => {
+          throw requestError(e)
+        }
+        if (sub === 'hint') {
+          const g = await api
+            .mutate<{ id: string }>('guidance.create', { runId, text: positionals[2]!, island: island ?? null })
+            .catch(fail)
+          out(
+            values.json
+              ? JSON.stringify({ runId, guidanceId: g.id, island: island ?? null })
+              : `hint ${g.id.slice(0, 8)} given to ${island === undefined ? 'every island' : `island ${island}`} of run ${runId}: its next prompts carry it`,
+          )
+          return 0
+        }
+        const done = await controlRun(api, runId, sub).catch(fail)
+        out(values.json ? JSON.stringify(done) : done.text)
+        return 0
+      }
       if (positionals[1]) {
         const runId = await resolveRunId(api, positionals[1])
         const r = await api.mutate<DeletedRun>('runs.delete', { runId }).catch((e: Error) => {
