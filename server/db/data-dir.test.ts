@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { acquireLock, DataDirLockedError, LOCK_FILE, readLock } from './data-dir.ts'
+import { acquireLock, DataDirLockedError, LOCK_FILE, readLock, unusableFolder } from './data-dir.ts'
 
 const dirs: string[] = []
 afterAll(() => {
@@ -60,6 +60,22 @@ describe('a lock left by a process that is gone', () => {
     const dir = folder({ pid: 12345, host: 'old-pod-7f9c', startedAt: '2026-12-01T10:00:00.000Z' })
     expect(() => acquireLock(dir)).toThrow(
       `is in use by process 12345 on host old-pod-7f9c (since 2026-12-01T10:00:00.000Z); stop it there, or use another --data-dir. If nothing runs there any more (a container or machine that was replaced), remove ${join(dir, LOCK_FILE)}`,
+    )
+  })
+})
+
+describe('a data folder that cannot be one', () => {
+  it('is named for what it is: a file, or a folder this user cannot write', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fm-lock-'))
+    dirs.push(dir)
+    const file = join(dir, 'a-file')
+    writeFileSync(file, 'x')
+    expect(() => acquireLock(file)).toThrow(
+      `the data folder ${file} is a file, or inside one: give --data-dir (or FM_DATA_DIR) a folder`,
+    )
+    expect(() => acquireLock(join(file, 'below'))).toThrow('is a file, or inside one')
+    expect(unusableFolder('/backup', Object.assign(new Error('x'), { code: 'EROFS' }))).toBe(
+      'the data folder /backup cannot be written by this user (a read-only file system): the database writes there, so give a folder this user owns (a read-only backup: copy it first)',
     )
   })
 })

@@ -109,11 +109,24 @@ export interface DataDirLock {
   release(): void
 }
 
+/** Why a data folder cannot be used, in words (the system's EEXIST or EROFS named nothing a user set). */
+export function unusableFolder(dataDir: string, e: NodeJS.ErrnoException): string {
+  if (e.code === 'EEXIST' || e.code === 'ENOTDIR')
+    return `the data folder ${dataDir} is a file, or inside one: give --data-dir (or FM_DATA_DIR) a folder`
+  if (e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM')
+    return `the data folder ${dataDir} cannot be written by this user (${e.code === 'EROFS' ? 'a read-only file system' : 'permission denied'}): the database writes there, so give a folder this user owns (a read-only backup: copy it first)`
+  return `the data folder ${dataDir} cannot be used: ${e.message}`
+}
+
 export function acquireLock(dataDir: string): DataDirLock {
   // 0700: the folder holds the database, the auth secret and the local API socket; sandboxed
   // candidates run as another user and must not read any of it
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  chmodSync(dataDir, 0o700)
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    chmodSync(dataDir, 0o700)
+  } catch (e) {
+    throw new Error(unusableFolder(dataDir, e as NodeJS.ErrnoException))
+  }
   const path = join(dataDir, LOCK_FILE)
   let previous: LockInfo | undefined
   let info: LockInfo = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() }
