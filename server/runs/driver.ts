@@ -446,7 +446,10 @@ export class RunDriver {
     if (this.fenced) return { status: s.status, reason: 'detached' }
     if (this.detaching && !this.stopping) {
       // what is still in flight stays queued: re-submitted when the run is picked up again
-      this.progress(`detached at ${budget.evaluations} evaluations; the run resumes at the next start`)
+      // server mode: another engine takes it up within seconds; embedded: this folder's next start does
+      this.progress(
+        `detached at ${budget.evaluations} evaluations; ${this.db.mode === 'server' ? 'another engine takes the run up (or this one, restarted)' : 'the run resumes at the next start'}`,
+      )
       return { status: s.status, reason: 'detached' }
     }
     if (this.stopping) ({ status, reason } = this.stopping)
