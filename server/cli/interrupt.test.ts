@@ -87,6 +87,20 @@ function startRunWith(opts: { group?: boolean }, hold: boolean, maxEvals: number
   return { p, dataDir }
 }
 
+/** A console (its engine, two workers) holding a new data folder, as `fm-agent start` holds one. */
+async function servedFolder() {
+  const dataDir = join(tempDir(), 'served')
+  const server = await startServer({
+    env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1', FM_WORKERS: '2' } as unknown as NodeJS.ProcessEnv),
+    dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    pages: false,
+    log: createLogger('test', 'warn'),
+  })
+  return { dataDir, server }
+}
+
 async function candidates(dataDir: string, runId: string) {
   const db = await openDatabase({ dataDir, databaseUrl: '' })
   try {
@@ -131,15 +145,7 @@ describe('Ctrl-C on fm-agent run', () => {
   }, 300_000)
 
   it('a run a console drives, followed here: Ctrl-C stops it there, exit code 130', async () => {
-    const dataDir = join(tempDir(), 'served')
-    const server = await startServer({
-      env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1', FM_WORKERS: '2' } as unknown as NodeJS.ProcessEnv),
-      dataDir,
-      port: 0,
-      host: '127.0.0.1',
-      pages: false,
-      log: createLogger('test', 'warn'),
-    })
+    const { dataDir, server } = await servedFolder()
     try {
       const p = new WatchedCli(
         ['run', problem(true), '--operators', 'local', '--max-evals', '200', '--json', '--data-dir', dataDir],
@@ -186,15 +192,7 @@ describe('Ctrl-C on fm-agent run', () => {
   }, 300_000)
 
   it('a run a console drives is steered from the command line: a hint, a pause, a stop', async () => {
-    const dataDir = join(tempDir(), 'steered')
-    const server = await startServer({
-      env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1', FM_WORKERS: '2' } as unknown as NodeJS.ProcessEnv),
-      dataDir,
-      port: 0,
-      host: '127.0.0.1',
-      pages: false,
-      log: createLogger('test', 'warn'),
-    })
+    const { dataDir, server } = await servedFolder()
     try {
       // evaluations that end: a pause waits for those in flight
       const p = new WatchedCli(
