@@ -107,7 +107,11 @@ export function RunDashboard() {
           value={<Num v={head?.seedScore ?? o.seedScore} />}
           sub={o.problem.direction === 'max' ? 'higher is better' : 'lower is better'}
         />
-        <Tile label="evaluations / s" value={fmt(last?.evalsPerSec ?? null, 3)} sub="last 30 s" />
+        <Tile
+          label="evaluations / s"
+          value={fmt(last?.evalsPerSec ?? null, 3)}
+          sub={active ? 'last 30 s' : 'its last 30 s'}
+        />
         <Tile
           label="failure rate"
           value={last ? `${(last.failureRate * 100).toFixed(1)}%` : '–'}

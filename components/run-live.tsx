@@ -210,9 +210,11 @@ export function useRunLive(): RunLive {
 
 /** The connection state as a small badge (live, reconnecting…). */
 export function ConnectionBadge() {
-  const { connection, live } = useRunLive()
+  const { connection, live, status } = useRunLive()
+  // connected to a run that has ended: nothing more will come but notes, held-out results, hints
+  const ended = status === 'completed' || status === 'stopped' || status === 'failed'
   const label = {
-    live: 'live',
+    live: ended ? 'connected (run ended)' : 'live',
     connecting: 'connecting…',
     reconnecting: 'reconnecting… (will catch up)',
     error: 'disconnected',

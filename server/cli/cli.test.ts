@@ -51,8 +51,23 @@ describe('fm-agent CLI', () => {
     cpSync(join(FIXTURES, 'curve-fit'), problem, { recursive: true })
     const spec = JSON.parse(readFileSync(join(problem, 'problem.json'), 'utf8'))
     writeFileSync(join(problem, 'problem.json'), JSON.stringify({ ...spec, id: 'cli-delete-me' }))
-    const run = await cli(['run', problem, '--operators', 'local', '--max-evals', '4', '--json', '--data-dir', dir])
+    const run = await cli([
+      'run',
+      problem,
+      '--operators',
+      'local',
+      '--max-evals',
+      '4',
+      '--name',
+      'cli delete me',
+      '--json',
+      '--data-dir',
+      dir,
+    ])
     expect(run.code, run.stderr).toBe(0)
+    // named as the console names it, and listed with its name
+    const listed = await cli(['runs', '--data-dir', dir])
+    expect(listed.stdout).toContain(`${run.json.runId}  "cli delete me"  completed`)
     const inUse = await cli(['problem', 'delete', 'cli-delete-me', '--data-dir', dir])
     expect([inUse.code, inUse.stderr.trim()]).toEqual([
       2,

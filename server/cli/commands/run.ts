@@ -31,7 +31,8 @@ export const run: Command = {
   usage:
     'fm-agent run <problem-id|folder> [--operators local | --model provider:model …] [--max-evals N] [--islands K] [--seed S]\n' +
     '                 [--concurrency N] [--selection adaptive|top-k|uniform] [--workers N] [--config run.json|yaml] [--seed-program FILE …]\n' +
-    '                 [--json] [--data-dir DIR]\n' +
+    '                 [--name NAME] [--json] [--data-dir DIR]\n' +
+    '  --name: what the console and fm-agent runs call the run\n' +
     '  --concurrency: model requests in flight at most (default 16; evaluations follow the workers)\n' +
     "  --seed-program: a program the cold start evaluates beside the problem's seed and rewrites from (repeatable)\n" +
     '  --config: any run setting (islands, populationPerIsland, migrationInterval, exploration, stagnationWindow, budget, models, generation…); flags win',
@@ -43,6 +44,7 @@ export const run: Command = {
         operators: { type: 'string' },
         model: { type: 'string', multiple: true },
         'max-evals': { type: 'string' },
+        name: { type: 'string' },
         islands: { type: 'string' },
         seed: { type: 'string' },
         concurrency: { type: 'string' },
@@ -111,6 +113,10 @@ export const run: Command = {
     if (seedFiles.length)
       config.seedPrograms = [...(fileConfig.seedPrograms ?? []), ...seedFiles.map((f) => readProgramFile(f))]
     const workers = intOption('workers', values.workers, 1, 256)
+    const name = typeof values.name === 'string' ? values.name.trim() : ''
+    if (name.length > 200) throw new InputError(`--name: at most ${200} characters`)
+    const named = name ? { name } : {}
+
     // a folder, or a KernelBench task file
     const isPath = existsSync(target) && (statSync(target).isDirectory() || target.endsWith('.py'))
     // a problem id has no slash; a path that is not there is a typo to name before anything starts
@@ -159,7 +165,7 @@ export const run: Command = {
       let created: { id: string; config: RunConfig }
       if (api.remote) {
         created = await api
-          .mutate<{ id: string; config: RunConfig }>('runs.create', { problemId, config })
+          .mutate<{ id: string; config: RunConfig }>('runs.create', { problemId, config, ...named })
           .catch((e: Error) => {
             throw requestError(e)
           })
@@ -167,7 +173,7 @@ export const run: Command = {
         created = await createRun(
           api.app!.db,
           { id: null, label: 'cli', role: 'admin', via: 'system' },
-          { problemId, config },
+          { problemId, config, ...named },
         ).catch((e: Error) => {
           throw requestError(e)
         })

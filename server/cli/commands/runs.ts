@@ -115,6 +115,7 @@ export const runs: Command = {
         const lines = rows.map((r) =>
           [
             r.id,
+            ...(r.name ? [JSON.stringify(r.name.slice(0, 60))] : []),
             r.status.padEnd(10),
             r.problemId.padEnd(22),
             `${r.evaluations}/${r.maxEvals}`.padEnd(11),
