@@ -15,7 +15,7 @@ import type { PrismaPg } from '@prisma/adapter-pg'
 import type Pg from 'pg'
 import { pg } from './db/pg.ts'
 import { PrismaClient } from './generated/prisma/client.ts'
-import { acquireLock, type DataDirLock, resolveDataDir } from './db/data-dir.ts'
+import { acquireLock, type DataDirLock, PGDATA_DIR, resolveDataDir } from './db/data-dir.ts'
 import { createPgliteAdapter } from './db/pglite-adapter.ts'
 import { applyMigrations, listMigrations, MigrationError, type SqlRunner } from './db/migrate.ts'
 import { raiseWasmTieringBudget } from './db/wasm-tiering.ts'
@@ -206,7 +206,7 @@ export function openFailure(pgdata: string, error: string, freeMb: number | null
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
   raiseWasmTieringBudget()
   const lock = acquireLock(dataDir)
-  const pgdata = join(dataDir, 'pgdata')
+  const pgdata = join(dataDir, PGDATA_DIR)
   const label = `embedded PGlite in ${pgdata}`
   let pglite: PGlite
   let premigrated: string[] = []

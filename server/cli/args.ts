@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { PGDATA_DIR } from '../db/data-dir.ts'
 import { PrerequisiteError } from '../errors.ts'
 
 export class UsageError extends Error {}
@@ -73,7 +74,7 @@ export function intOption(name: string, v: unknown, min: number, max: number): n
  * new empty database that silently has no runs.
  */
 export function existingDataDir(dir: string, databaseUrl: string | undefined): string {
-  if (databaseUrl || existsSync(join(dir, 'pgdata'))) return dir
+  if (databaseUrl || existsSync(join(dir, PGDATA_DIR))) return dir
   throw new InputError(
     `no data folder at ${dir}: nothing has run there (check --data-dir or FM_DATA_DIR; fm-agent start, run and import make one)`,
   )

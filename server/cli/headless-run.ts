@@ -11,7 +11,7 @@ import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/evaluation-backend.ts'
 import { runProgress, runSummary, type RunSummary } from '../runs/service.ts'
-import { heldOutReport } from '../runs/held-out.ts'
+import type { heldOutReport } from '../runs/held-out.ts'
 import { knowledgeHooks } from '../runs/hooks.ts'
 import { detectIsolationAsync } from '../../workers/sandbox.ts'
 import { currentMachine } from '../setup/machine.ts'
@@ -264,10 +264,7 @@ export async function followRemotely(
 
 /** A run's held-out report for its summary: null when its problem declares no held-out stage. */
 export async function heldOutFor(api: ApiClient, runId: string): Promise<HeldOutSummary | null> {
-  const r = await (api.remote
-    ? api.query<Awaited<ReturnType<typeof heldOutReport>>>('runs.heldOut', { runId })
-    : heldOutReport(api.app!.db, runId)
-  ).catch(() => null)
+  const r = await api.query<HeldOutSummary>('runs.heldOut', { runId }).catch(() => null)
   return r?.declared ? r : null
 }
 type HeldOutSummary = Awaited<ReturnType<typeof heldOutReport>>

@@ -15,6 +15,8 @@ import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 
 export const LOCK_FILE = 'fm-agent.lock'
+/** where in a data folder the embedded database lives */
+export const PGDATA_DIR = 'pgdata'
 /** where versions before the local socket kept a plaintext admin token (removed at start, see below) */
 export const LEGACY_TOKEN_FILE = 'local-admin-token'
 

@@ -130,19 +130,15 @@ export const HeldOutInput = RunIdInput.extend({ topK: z.number().int().min(1).ma
  * Ctrl-C), and this one holds the data folder, so none can take it up meanwhile. A stop needs no
  * engine then. (In server mode an engine picks such a run up within seconds: a command waits for it.)
  */
-async function interruptedHere(ctx: Context, runId: string): Promise<boolean> {
-  if (ctx.app.db.mode !== 'embedded') return false
-  const row = await ctx.app.db.prisma.run.findUnique({
-    where: { id: runId },
-    select: { status: true, leaseOwner: true, leaseUntil: true },
-  })
+async function interruptedHere(ctx: Context, run: { id: string; status: string }): Promise<boolean> {
   // a run being started ('created' until its driver exists) is not one of these
-  return (
-    !!row &&
-    (row.status === 'cold-start' || row.status === 'evolving') &&
-    drivenBy(ctx.app.db, row) === null &&
-    !ctx.app.runs?.get(runId)
-  )
+  if (ctx.app.db.mode !== 'embedded' || (run.status !== 'cold-start' && run.status !== 'evolving')) return false
+  if (ctx.app.runs?.get(run.id)) return false
+  const lease = await ctx.app.db.prisma.run.findUnique({
+    where: { id: run.id },
+    select: { leaseOwner: true, leaseUntil: true },
+  })
+  return !!lease && drivenBy(ctx.app.db, { status: run.status, ...lease }) === null
 }
 
 export const runsRouter = router({
@@ -207,7 +203,7 @@ export const runsRouter = router({
   pause: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
     const run = await requireRun(ctx.app.db, input.runId)
     let c = null
-    if (runIsActive(run.status) && (await interruptedHere(ctx, input.runId)))
+    if (await interruptedHere(ctx, run))
       await setStatus(ctx.app.db, input.runId, 'paused', `paused by ${ctx.actor.label}`)
     else if (runIsActive(run.status)) c = await command(ctx.app, ctx.actor, run, 'run.pause', {})
     await audit(ctx.app.db.prisma, ctx.actor, {
@@ -224,13 +220,11 @@ export const runsRouter = router({
     const run = await requireRun(ctx.app.db, input.runId)
     const reason = `stopped by ${ctx.actor.label}`
     let c = null
-    if (runIsActive(run.status) && !(await interruptedHere(ctx, input.runId)))
-      c = await command(ctx.app, ctx.actor, run, 'run.stop', { reason })
-    else if (run.status === 'paused' || runIsActive(run.status)) {
+    if (run.status === 'paused' || (await interruptedHere(ctx, run))) {
       // paused, or interrupted (no engine can drive it while this process holds the data folder)
       await setStatus(ctx.app.db, input.runId, 'stopped', reason)
       await refusePending(ctx.app.db, ctx.app.events, input.runId, 'the run was stopped before it resumed')
-    }
+    } else if (runIsActive(run.status)) c = await command(ctx.app, ctx.actor, run, 'run.stop', { reason })
     await audit(ctx.app.db.prisma, ctx.actor, {
       action: 'run.stop',
       targetType: 'run',
