@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ago, duration, fmt, formatNumber } from './format.ts'
+import { ago, distinctDigits, duration, fmt, formatNumber, fullNumber } from './format.ts'
 
 describe('number formatting', () => {
   it('fmt: a few significant digits, exponential at the extremes, a dash for nothing', () => {
@@ -24,6 +24,36 @@ describe('number formatting', () => {
     expect(formatNumber(12_345_678, 8, prompt)).toBe('1.2346e+7')
     expect(formatNumber(1e-9, 3)).toBe('1e-9')
     expect(formatNumber(0.12345, 3)).toBe('0.123')
+  })
+
+  it('fmt: more than four digits asked for are kept in exponential notation too', () => {
+    expect(fmt(2_999_939_570_634, 8)).toBe('2.9999396e+12')
+    expect(fmt(2_999_939_570_634, 8)).not.toBe(fmt(2_999_940_000_000, 8))
+    expect(fmt(2_999_939_570_634, 3)).toBe('3.00e+12')
+  })
+
+  it('fullNumber: never fewer digits than the integer part, no fake zeros, no trailing ".0"', () => {
+    expect(fullNumber(2_999_939_570_634)).toBe('2999939570634')
+    expect(fullNumber(10690)).toBe('10690')
+    expect(fullNumber(1234.5678)).toBe('1234.568')
+    expect(fullNumber(2.635863)).toBe('2.635863')
+    expect(fullNumber(-0.00027368413000017355)).toBe('-0.0002736841')
+    expect(fullNumber(0)).toBe('0')
+    expect(fullNumber(null)).toBe('–')
+    expect(fullNumber(Number.NaN)).toBe('–')
+  })
+
+  it('distinctDigits: the fewest digits at which each differing pair reads differently', () => {
+    expect(distinctDigits([[1.5, 2.5]])).toBe(3)
+    expect(distinctDigits([[2.61707, 2.61712]])).toBe(6)
+    const steps: [number, number][] = [
+      [2_999_939_404_338, 2_999_939_570_634],
+      [2_999_939_570_634, 2_999_940_000_000],
+    ]
+    const d = distinctDigits(steps)
+    for (const [a, b] of steps) expect(fmt(a, d)).not.toBe(fmt(b, d))
+    expect(distinctDigits([[1, 1]])).toBe(3)
+    expect(distinctDigits([[1, 1 + 1e-12]])).toBe(8)
   })
 })
 

@@ -18,10 +18,35 @@ export function formatNumber(v: number, digits: number, exp?: ExponentRange): st
 
 const COMPACT: ExponentRange = { below: 1e-3, atOrAbove: 1e6, digits: 2 }
 
-/** Compact number formatting for tiles, tables and tooltips; '–' for a missing or non-finite value. */
+/**
+ * Compact number formatting for tiles, tables and tooltips; '–' for a missing or non-finite value.
+ * In exponential notation a caller asking for more than four digits gets them too: two scores of
+ * 2999939570634 and 2999940000000 must not both read "3.00e+12" where the caller wanted to tell them apart.
+ */
 export function fmt(v: number | null | undefined, digits = 4): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–'
-  return formatNumber(v, digits, COMPACT)
+  return formatNumber(v, digits, digits > 4 ? { ...COMPACT, digits: digits - 1 } : COMPACT)
+}
+
+/**
+ * A score or a reference value written out in full, where a person compares it with another: at
+ * least `digits` significant digits and never fewer than its integer digits (2999939570634, not a
+ * rounded 2999940000000 or 3.00e+12), no trailing zeros; '–' for a missing or non-finite value.
+ */
+export function fullNumber(v: number | null | undefined, digits = 7): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–'
+  const whole = Math.abs(v) >= 1 ? Math.floor(Math.log10(Math.abs(v))) + 1 : 1
+  return String(Number(v.toPrecision(Math.min(21, Math.max(digits, whole)))))
+}
+
+/**
+ * The fewest significant digits, from `min` to `max`, at which each pair of different numbers
+ * reads differently in `fmt`: a lineage's labels, where a child differs from its parent in the sixth digit.
+ */
+export function distinctDigits(pairs: Iterable<readonly [number, number]>, min = 3, max = 8): number {
+  const differing = [...pairs].filter(([a, b]) => a !== b && Number.isFinite(a) && Number.isFinite(b))
+  for (let d = min; d < max; d++) if (differing.every(([a, b]) => fmt(a, d) !== fmt(b, d))) return d
+  return max
 }
 
 /** A length of time in seconds, to the two largest units ("3 min 12 s", "2 h 5 min"). */

@@ -7,7 +7,7 @@ import { CommandNote } from './command-status.tsx'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
-import { fmt } from '../client-safe/format.ts'
+import { fmt, fullNumber } from '../client-safe/format.ts'
 import { againstParent } from '../client-safe/score.ts'
 import { CandidateRating } from './candidate-rating.tsx'
 import { CandidatePictures } from './candidate-pictures.tsx'
@@ -212,7 +212,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
           </div>
           <div className="s">
             {c.problem.reference
-              ? `reference ${fmt(c.problem.reference.value, 6)}`
+              ? `reference ${fullNumber(c.problem.reference.value)}`
               : c.problem.direction === 'max'
                 ? 'higher is better'
                 : 'lower is better'}

@@ -7,7 +7,7 @@ import Link from 'next/link'
 import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import { useEffect, useMemo, useRef } from 'react'
 import { islandColor } from '../client-safe/series.ts'
-import { fmt } from '../client-safe/format.ts'
+import { distinctDigits, fmt, fullNumber } from '../client-safe/format.ts'
 import { ErrorBox, originLabel, shortId } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 
@@ -54,6 +54,14 @@ export function LineageGraph({ runId }: { runId: string }) {
   const width = PAD * 2 + Math.max(1, v.columns) * DX
   const height = PAD * 2 + Math.max(1, v.lanes) * DY
   const sel = v.nodes.find((n) => n.id === selected) ?? null
+  const scoreOf = new Map(v.nodes.filter((n) => n.valid && n.score !== null).map((n) => [n.id, n.score as number]))
+  const labelDigits = distinctDigits(
+    v.edges.flatMap((e) => {
+      const a = scoreOf.get(e.from)
+      const b = scoreOf.get(e.to)
+      return a === undefined || b === undefined ? [] : [[a, b] as const]
+    }),
+  )
   const islands = [...new Set(v.nodes.map((n) => n.island))].sort((a, b) => a - b)
   return (
     <div className="grid" style={{ gridTemplateColumns: 'minmax(0, 1fr) 300px' }}>
@@ -170,8 +178,9 @@ export function LineageGraph({ runId }: { runId: string }) {
                       strokeWidth={n.improved ? 1.5 : 1}
                     />
                   )}
-                  <text y={r + 12} textAnchor="middle">
-                    {n.valid ? fmt(n.score, 3) : '×'}
+                  {/* eight digits and an exponent fill a column at 10px */}
+                  <text y={r + 12} textAnchor="middle" style={labelDigits > 6 ? { fontSize: 9 } : undefined}>
+                    {n.valid ? fmt(n.score, labelDigits) : '×'}
                   </text>
                   {n.cut && (
                     <text x={-r - 14} y={4} textAnchor="middle">
@@ -206,7 +215,7 @@ export function LineageGraph({ runId }: { runId: string }) {
               <dt>island</dt>
               <dd>{sel.island < 0 ? 'cold start' : sel.island}</dd>
               <dt>score</dt>
-              <dd className="mono">{sel.valid ? fmt(sel.score, 8) : 'invalid'}</dd>
+              <dd className="mono">{sel.valid ? fullNumber(sel.score, 8) : 'invalid'}</dd>
               <dt>generation</dt>
               <dd>{sel.generation}</dd>
               <dt>operator</dt>

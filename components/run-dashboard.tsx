@@ -17,7 +17,7 @@ import {
   type RunClock,
   runSeconds,
 } from '../client-safe/series.ts'
-import { duration, fmt } from '../client-safe/format.ts'
+import { duration, fmt, fullNumber } from '../client-safe/format.ts'
 import { RunPictures } from './candidate-pictures.tsx'
 import { FitnessChart } from './charts/fitness-chart.tsx'
 import { HeldOutPanel } from './held-out-panel.tsx'
@@ -98,7 +98,7 @@ export function RunDashboard() {
           }
           sub={
             ref
-              ? `reference ${fmt(ref.value, 6)}${gap !== null ? ` · ${gap <= 0 ? 'reached' : `gap ${fmt(gap, 3)}`}` : ''}`
+              ? `reference ${fullNumber(ref.value)}${gap !== null ? ` · ${gap <= 0 ? 'reached' : `gap ${fmt(gap, 3)}`}` : ''}`
               : 'no reference value'
           }
         />

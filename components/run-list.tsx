@@ -7,7 +7,7 @@ import { useState } from 'react'
 import { RUN_STATUSES } from '../client-safe/run-config.ts'
 import { compareHref, MAX_COMPARE, MIN_COMPARE } from '../client-safe/compare.ts'
 import { gapToReference } from '../client-safe/series.ts'
-import { fmt } from '../client-safe/format.ts'
+import { fmt, fullNumber } from '../client-safe/format.ts'
 import { useRunImport } from './run-import.tsx'
 import { Age, ErrorBox, Meter, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
@@ -118,7 +118,7 @@ export function RunList() {
                       </td>
                       <td className="num mono">{fmt(r.bestScore, 6)}</td>
                       <td className="num mono" title={r.reference?.source}>
-                        {fmt(r.reference?.value ?? null, 6)}
+                        {fullNumber(r.reference?.value ?? null)}
                       </td>
                       <td className="num mono">
                         {gap === null ? '–' : gap <= 0 ? <span className="badge good">reached</span> : fmt(gap, 3)}

@@ -15,11 +15,7 @@ import type { heldOutReport } from '../runs/held-out.ts'
 import { knowledgeHooks } from '../runs/hooks.ts'
 import { detectIsolationAsync } from '../../workers/sandbox.ts'
 import { currentMachine } from '../setup/machine.ts'
-
-export function fmtScore(s: number | null | undefined) {
-  if (s === null || s === undefined) return '–'
-  return Math.abs(s) >= 1000 ? s.toFixed(1) : Number(s.toPrecision(7)).toString()
-}
+import { fullNumber } from '../../client-safe/format.ts'
 
 export interface PipelineNow {
   requests: number
@@ -45,7 +41,7 @@ export function progressLine(
   pipeline?: PipelineNow | null,
   offline = false,
 ) {
-  return `run ${s.runId.slice(0, 8)} ${s.status}: ${s.evaluations}/${maxEvals} evaluations · best ${fmtScore(s.best?.score)} (seed ${fmtScore(s.seedScore)})${rate ? ` · ${rate.toFixed(1)} eval/s` : ''}${pipeline ? ` · ${pipelineText(pipeline, offline)}` : ''}`
+  return `run ${s.runId.slice(0, 8)} ${s.status}: ${s.evaluations}/${maxEvals} evaluations · best ${fullNumber(s.best?.score)} (seed ${fullNumber(s.seedScore)})${rate ? ` · ${rate.toFixed(1)} eval/s` : ''}${pipeline ? ` · ${pipelineText(pipeline, offline)}` : ''}`
 }
 
 /** 0 done, 1 failed; a run interrupted here exits 128 + the signal's number, as shells expect (130 for Ctrl-C) */
@@ -293,7 +289,7 @@ export function summaryText(s: RunSummary) {
   const lines = [
     `run ${s.runId}: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}`,
     `  problem ${s.problemId} (${s.direction === 'max' ? 'maximize' : 'minimize'}), ${s.evaluations} evaluations`,
-    `  seed ${fmtScore(s.seedScore)} → best ${fmtScore(s.best?.score)}${s.best ? ` (candidate ${s.best.candidateId})` : ''}`,
+    `  seed ${fullNumber(s.seedScore)} → best ${fullNumber(s.best?.score)}${s.best ? ` (candidate ${s.best.candidateId})` : ''}`,
     ...(s.coldStart.seeds > 1 ? [`  cold start from ${s.coldStart.seeds} seed programs`] : []),
     ...(s.coldStart.seedless
       ? [
@@ -307,7 +303,7 @@ export function summaryText(s: RunSummary) {
     }`,
     ...s.perIsland.map(
       (i) =>
-        `  island ${i.island}: best ${fmtScore(i.best)}, ${i.population} members, ${Object.entries(i.diversity)
+        `  island ${i.island}: best ${fullNumber(i.best)}, ${i.population} members, ${Object.entries(i.diversity)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}`,
     ),

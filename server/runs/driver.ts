@@ -17,7 +17,7 @@ import type { EventBus } from '../events.ts'
 import type { Logger } from '../log.ts'
 import { GaugeMean, waitingLimit } from './concurrency.ts'
 import { clipReason } from '../engine/fitness.ts'
-import { formatNumber } from '../../client-safe/format.ts'
+import { fullNumber } from '../../client-safe/format.ts'
 import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
 import { ColdStart } from './cold-start.ts'
 import { RunKnobs } from './knobs.ts'
@@ -468,9 +468,7 @@ export class RunDriver {
     }
     await this.setStatus(status, reason)
     if (this.fenced) return { status: s.status, reason: 'detached' }
-    this.progress(
-      `run ${status}: ${reason} (${budget.evaluations} evaluations, best ${s.bestScore === null ? '–' : formatNumber(s.bestScore, 7)})`,
-    )
+    this.progress(`run ${status}: ${reason} (${budget.evaluations} evaluations, best ${fullNumber(s.bestScore)})`)
     if (status === 'completed' && s.problem.spec.heldOut) await this.heldOutCheck()
     return { status, reason }
   }

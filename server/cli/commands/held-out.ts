@@ -1,3 +1,4 @@
+import { fullNumber } from '../../../client-safe/format.ts'
 import { gapText, heldOutScored, overfitRule } from '../../../client-safe/held-out.ts'
 import { connectApi } from '../../api/client.ts'
 import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
@@ -8,9 +9,6 @@ import { resolveRunId } from '../run-id.ts'
 
 type Report = Awaited<ReturnType<typeof heldOutReport>>
 
-const fmtScore = (v: number | null | undefined) =>
-  v === null || v === undefined ? '–' : Number(v.toPrecision(6)).toString()
-
 function reportText(r: Report): string {
   if (!r.declared) return "this run's problem declares no held-out stage"
   const held = (h: Report['candidates'][number]['heldOut']) =>
@@ -19,7 +17,7 @@ function reportText(r: Report): string {
       : h.status !== 'evaluated'
         ? h.status
         : h.valid
-          ? fmtScore(h.score)
+          ? fullNumber(h.score)
           : `invalid (${h.error ?? 'no reason'})`
   const lines = [
     `held-out stage${r.description ? `: ${r.description}` : ''} (${r.primaryMetric}, ${r.direction}; ${overfitRule(r.tolerance, heldOutScored(r.baseline?.heldOut ?? null))})`,
@@ -28,12 +26,12 @@ function reportText(r: Report): string {
   const seedNote = '  (seed: the baseline)'
   if (baseline && !r.candidates.some((c) => c.id === baseline.id))
     lines.push(
-      `${baseline.id}  search ${fmtScore(baseline.searchScore)}  held-out ${held(baseline.heldOut)}${seedNote}`,
+      `${baseline.id}  search ${fullNumber(baseline.searchScore)}  held-out ${held(baseline.heldOut)}${seedNote}`,
     )
   for (const c of r.candidates) {
     const gap = c.gap === null ? '' : `  ${gapText(c.gap, c.basis)}`
     lines.push(
-      `${c.id}  search ${fmtScore(c.searchScore)}  held-out ${held(c.heldOut)}${gap}${c.overfit ? '  OVERFIT' : ''}${c.id === baseline?.id ? seedNote : ''}`,
+      `${c.id}  search ${fullNumber(c.searchScore)}  held-out ${held(c.heldOut)}${gap}${c.overfit ? '  OVERFIT' : ''}${c.id === baseline?.id ? seedNote : ''}`,
     )
   }
   return lines.join('\n')

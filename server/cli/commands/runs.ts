@@ -5,7 +5,7 @@ import { existingDataDir, intOption, parse, requestError, UsageError } from '../
 import { resolveRunId } from '../run-id.ts'
 import type { DeletedRun } from '../../services/deletion.ts'
 import type { Command } from '../main.ts'
-import { fmtScore } from '../headless-run.ts'
+import { fullNumber } from '../../../client-safe/format.ts'
 
 type Row = Awaited<ReturnType<typeof listRuns>>[number]
 type Summary = { status: string; statusReason: string | null; evaluations: number }
@@ -119,7 +119,7 @@ export const runs: Command = {
             r.status.padEnd(10),
             r.problemId.padEnd(22),
             `${r.evaluations}/${r.maxEvals}`.padEnd(11),
-            `seed ${fmtScore(r.seedScore)} → best ${fmtScore(r.bestScore)}`,
+            `seed ${fullNumber(r.seedScore)} → best ${fullNumber(r.bestScore)}`,
             new Date(r.createdAt).toISOString().slice(0, 16),
             ...(r.waitingForWorkers
               ? ['waiting for a worker: no worker can take its evaluations (start fm-agent worker)']
