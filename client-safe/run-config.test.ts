@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { RunConfig } from './run-config.ts'
+import { configDiff } from './compare.ts'
+import { configSummary, RunConfig } from './run-config.ts'
 
 const model = (weight: number) => ({ provider: 'openai' as const, model: 'gpt-4.1-mini', weight })
 
@@ -23,5 +24,29 @@ describe('RunConfig weights', () => {
     expect(r.error?.issues[0]?.path).toEqual(['localOperators'])
     const { swap: _unset, ...threeOff } = off
     expect(RunConfig.safeParse({ mutator: 'local', localOperators: threeOff }).success).toBe(true)
+  })
+})
+
+describe('configSummary', () => {
+  it('writes out the weights the engine uses, so equal settings given differently compare equal', () => {
+    const cli = configSummary(RunConfig.parse({ mutator: 'local' }))
+    const form = configSummary(
+      RunConfig.parse({
+        mutator: 'local',
+        localOperators: { perturb: 1, 'crossover-literals': 1, 'crossover-blocks': 1, swap: 1 },
+        llmOperators: { diff: 0.6, rewrite: 0.2, crossover: 0.2 },
+      }),
+    )
+    expect(configDiff([cli, form]).filter((r) => r.differs)).toEqual([])
+    const partial = configSummary(
+      RunConfig.parse({ mutator: 'local', localOperators: { swap: 0 }, llmOperators: { diff: 1 } }),
+    )
+    expect(partial.localOperators).toEqual({ perturb: 1, 'crossover-literals': 1, 'crossover-blocks': 1, swap: 0 })
+    expect(partial.llmOperators).toEqual({ diff: 1, rewrite: 0, crossover: 0 })
+    expect(
+      configDiff([cli, partial])
+        .filter((r) => r.differs)
+        .map((r) => r.path),
+    ).toEqual(['llmOperators.crossover', 'llmOperators.diff', 'llmOperators.rewrite', 'localOperators.swap'])
   })
 })

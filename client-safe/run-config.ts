@@ -174,7 +174,14 @@ export const FINAL_STATUSES: RunStatus[] = ['completed', 'stopped', 'failed']
 
 /** A config for logs, audits and diffs: seed programs summarized (their code can be large). */
 export function configSummary(c: RunConfig): Record<string, unknown> {
-  const { seedPrograms, ...rest } = c
+  const { seedPrograms, ...given } = c
+  // the weights the engine uses, where a name left out means 1 (offline) or 0 (model operators):
+  // a CLI run's `{}` and a console run's four explicit 1s are the same setting
+  const rest = {
+    ...given,
+    localOperators: Object.fromEntries(LOCAL_OPERATOR_NAMES.map((o) => [o, c.localOperators[o] ?? 1])),
+    llmOperators: Object.fromEntries(LLM_OPERATORS.map((o) => [o, c.llmOperators[o] ?? 0])),
+  }
   if (!seedPrograms?.length) return rest
   const sources = [...new Set(seedPrograms.map((p) => p.sourceRunId).filter(Boolean))]
   return {
