@@ -8,6 +8,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 import { fmt, fullNumber } from '../client-safe/format.ts'
+import { populationWords } from '../client-safe/population.ts'
 import { againstParent } from '../client-safe/score.ts'
 import { CandidateRating } from './candidate-rating.tsx'
 import { CandidatePictures } from './candidate-pictures.tsx'
@@ -63,6 +64,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
   const parent = c.parents[parentIdx] ?? null
   const lang = monacoLanguage(c.problem.language)
   const { delta, better, words: againstWords } = againstParent(c, parent, c.problem.direction)
+  const population = populationWords(c, (iso) => new Date(iso).toLocaleTimeString())
   const description = typeof c.operatorParams?.description === 'string' ? c.operatorParams.description : null
   const params = c.operatorParams
     ? Object.fromEntries(Object.entries(c.operatorParams).filter(([k]) => k !== 'description'))
@@ -228,23 +230,9 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
         <div className="tile" data-testid="population">
           <div className="l">population</div>
           <div className="v" style={{ fontSize: 15 }}>
-            {c.population === null
-              ? 'unknown'
-              : c.population.length
-                ? `in island ${c.population.join(', ')}`
-                : 'not a member'}
+            {population.value}
           </div>
-          <div className="s">
-            {c.population === null
-              ? `${c.populationUnknown ?? 'no engine drives the run here'}: island populations live in the engine that drives the run`
-              : c.population.length
-                ? 'eligible as a parent'
-                : c.banned
-                  ? 'banned'
-                  : c.status === 'evaluated'
-                    ? 'evicted or never admitted'
-                    : 'not evaluated yet'}
-          </div>
+          <div className="s">{population.note}</div>
         </div>
         <div className="tile">
           <div className="l">cost</div>

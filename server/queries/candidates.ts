@@ -146,6 +146,28 @@ export async function exportCandidates(
   }
 }
 
+/**
+ * The islands whose population held a candidate at the engine's last save (EngineSnapshot.populations),
+ * for a run no engine here drives; null when the run never saved one (before this was stored, or
+ * still in its cold start).
+ */
+export async function savedPopulationOf(
+  db: Db,
+  runId: string,
+  id: string,
+): Promise<{ islands: number[]; savedAt: string } | null> {
+  const [row] = await db.sql<{ saved_at: string | number | null; islands: number[] | null }>(
+    `SELECT engine_state->'populations'->>'savedAt' AS saved_at,
+       ARRAY(SELECT (i.ord - 1)::int FROM jsonb_array_elements(engine_state->'populations'->'islands')
+               WITH ORDINALITY AS i(members, ord)
+             WHERE i.members @> to_jsonb($2::text) ORDER BY i.ord) AS islands
+     FROM runs WHERE id = $1 AND jsonb_typeof(engine_state->'populations'->'islands') = 'array'`,
+    [runId, id],
+  )
+  if (!row || row.saved_at === null) return null
+  return { islands: row.islands ?? [], savedAt: new Date(Number(row.saved_at)).toISOString() }
+}
+
 export async function candidateDetail(db: Db, runId: string, id: string) {
   const c = await db.prisma.candidate.findFirst({ where: { id, runId } })
   if (!c) throw new NotFoundError(`no candidate "${id}" in this run`)
@@ -293,6 +315,7 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     runStatus: run!.status,
     /** who holds the run's lease (lease.ts says whether it drives the run) */
     runLease: { status: run!.status, leaseOwner: run!.leaseOwner, leaseUntil: run!.leaseUntil },
+    savedPopulation: await savedPopulationOf(db, runId, id),
     islands: (run!.config as { islands: number }).islands,
     parents: c.parentIds.map((pid) => {
       const p = byId.get(pid)

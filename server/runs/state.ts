@@ -18,6 +18,18 @@ export interface EngineSnapshot {
   evolution: EvolutionSnapshot
   bandit: ReturnType<CostAwareBandit['toJSON']>
   stepAdapter: ReturnType<StepAdapter['toJSON']>
+  /**
+   * Each island's members when it was saved, for readers without the engine (an ended run's
+   * candidate page); a resume rebuilds the populations by replay and never reads this.
+   */
+  populations?: StoredPopulations
+}
+
+export interface StoredPopulations {
+  /** when it was saved (ms since the epoch): every few seconds while the engine runs, and as it stops */
+  savedAt: number
+  /** member ids by island index */
+  islands: string[][]
 }
 
 export interface ActiveGuidance {
@@ -326,7 +338,15 @@ export class RunState {
   }
 
   snapshot(): EngineSnapshot {
-    return { evolution: this.evo.snapshot(), bandit: this.bandit.toJSON(), stepAdapter: this.adapter.toJSON() }
+    return {
+      evolution: this.evo.snapshot(),
+      bandit: this.bandit.toJSON(),
+      stepAdapter: this.adapter.toJSON(),
+      populations: {
+        savedAt: Date.now(),
+        islands: this.evo.islands.map((isl) => Array.from(isl.members(), (m) => m.id)),
+      },
+    }
   }
 
   takeSeq() {

@@ -225,8 +225,19 @@ describe('interventions on a running engine', () => {
     expect(ended.notDriven).toBe('the run is stopped')
     expect(ended.arms.find((a) => a.id === 'swap')).toMatchObject({ weight: 0 })
     expect(ended.arms.reduce((n, a) => n + a.pulls, 0)).toBeGreaterThan(0)
+    // the islands' members as the engine saved them when it stopped: the run's best is its island's best
     const edit = await viewer.candidates.get({ runId, id })
-    expect([edit.population, edit.populationUnknown]).toEqual([null, 'the run is stopped'])
+    expect(edit.populationUnknown).toBe('the run is stopped')
+    expect(edit.populationSavedAt).not.toBeNull()
+    const saved = (await db.prisma.run.findUnique({ where: { id: runId } }))!.engineState as {
+      populations: { islands: string[][] }
+    }
+    const holding = (cid: string) => saved.populations.islands.flatMap((m, i) => (m.includes(cid) ? [i] : []))
+    expect(edit.population).toEqual(holding(id))
+    const { bestCandidateId } = (await db.prisma.run.findUnique({ where: { id: runId } }))!
+    const best = await viewer.candidates.get({ runId, id: bestCandidateId! })
+    expect(best.population!.length).toBeGreaterThan(0)
+    expect(best.population).toEqual(holding(bestCandidateId!))
   }, 240_000)
   // a resume through the console sets the status back to `created`; the engine that picks the run up
   // must still see it as evolving (its islands replayed), not start a cold start over

@@ -64,13 +64,15 @@ export const candidatesRouter = router({
   }),
   export: viewerProcedure.input(CandidateExportInput).query(({ ctx, input }) => exportCandidates(ctx.app.db, input)),
   get: viewerProcedure.input(CandidateIdInput).query(async ({ ctx, input }) => {
-    const { runLease, ...detail } = await candidateDetail(ctx.app.db, input.runId, input.id)
+    const { runLease, savedPopulation, ...detail } = await candidateDetail(ctx.app.db, input.runId, input.id)
     const engine = ctx.app.runs?.get(input.runId)
-    // which island populations hold it now: only the engine driving the run knows
+    // which island populations hold it now: the engine driving the run knows; elsewhere, its last save
     return {
       ...detail,
-      population: engine ? engine.populationOf(input.id) : null,
-      /** why the population is unknown here */
+      population: engine ? engine.populationOf(input.id) : (savedPopulation?.islands ?? null),
+      /** when the population shown was saved, where no engine here drives the run (null: it is live) */
+      populationSavedAt: engine ? null : (savedPopulation?.savedAt ?? null),
+      /** why the population is not live here */
       populationUnknown: engine ? null : notDrivenHere(ctx.app.db, runLease),
       ratings: await candidateRatings(ctx.app, input.runId, input.id),
       /** runs forked from it; for a fork's seed, the candidate it was copied from */

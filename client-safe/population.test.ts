@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest'
+import { populationWords } from './population.ts'
+
+const base = {
+  population: [1],
+  populationSavedAt: null,
+  populationUnknown: null,
+  banned: false,
+  status: 'evaluated',
+  runStatus: 'evolving',
+}
+const time = (iso: string) => iso.slice(11, 19)
+
+describe('populationWords', () => {
+  it('live: where it is and what that means', () => {
+    expect(populationWords(base, time)).toEqual({ value: 'in island 1', note: 'eligible as a parent' })
+    expect(populationWords({ ...base, population: [] }, time)).toEqual({
+      value: 'not a member',
+      note: 'evicted or never admitted',
+    })
+    expect(populationWords({ ...base, population: [], status: 'pending' }, time).note).toBe('not evaluated yet')
+    expect(populationWords({ ...base, population: [], banned: true }, time).note).toBe('banned')
+  })
+
+  it('saved: an ended run says the populations are those it ended with', () => {
+    const ended = { ...base, population: [0, 2], populationSavedAt: '2026-12-05T01:02:03.000Z', runStatus: 'completed' }
+    expect(populationWords(ended, time)).toEqual({
+      value: 'in island 0, 2',
+      note: 'was eligible as a parent when the run completed',
+    })
+    expect(populationWords({ ...ended, population: [] }, time).note).toBe(
+      'evicted or never admitted when the run completed',
+    )
+  })
+
+  it("saved: a run driven elsewhere or interrupted says when the engine's save was", () => {
+    const elsewhere = { ...base, populationSavedAt: '2026-12-05T01:02:03.000Z', runStatus: 'evolving' }
+    expect(populationWords(elsewhere, time).note).toBe("was eligible as a parent at the engine's last save, 01:02:03")
+  })
+
+  it('nothing saved: unknown, and why', () => {
+    expect(
+      populationWords(
+        { ...base, population: null, populationUnknown: 'the run is completed', runStatus: 'completed' },
+        time,
+      ),
+    ).toEqual({ value: 'unknown', note: 'the run is completed: the engine had saved no populations' })
+  })
+})

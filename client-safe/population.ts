@@ -1,0 +1,40 @@
+// A candidate's place in the island populations, in words: live from the engine that drives the
+// run, or from the engine's last save where none does here (an ended run, another process). Pure.
+import { FINAL_STATUSES, type RunStatus } from './run-config.ts'
+
+export interface PopulationFacts {
+  /** islands holding it; null when neither the engine nor a save says */
+  population: number[] | null
+  /** when the population shown was saved (ISO); null when it is the live engine's */
+  populationSavedAt: string | null
+  /** why it is not live here (the run ended, another process drives it) */
+  populationUnknown: string | null
+  banned: boolean
+  status: string
+  runStatus: string
+}
+
+export function populationWords(c: PopulationFacts, time: (iso: string) => string): { value: string; note: string } {
+  if (c.population === null)
+    return {
+      value: 'unknown',
+      note: `${c.populationUnknown ?? 'no engine drives the run here'}: the engine had saved no populations`,
+    }
+  const value = c.population.length
+    ? `in island ${c.population.join(', ')}`
+    : c.status === 'evaluated' || c.banned
+      ? 'not a member'
+      : 'not evaluated'
+  const why = c.population.length
+    ? 'eligible as a parent'
+    : c.banned
+      ? 'banned'
+      : c.status === 'evaluated'
+        ? 'evicted or never admitted'
+        : 'not evaluated yet'
+  if (c.populationSavedAt === null) return { value, note: why }
+  const when = (FINAL_STATUSES as string[]).includes(c.runStatus as RunStatus)
+    ? `when the run ${c.runStatus}`
+    : `at the engine's last save, ${time(c.populationSavedAt)}`
+  return { value, note: `${c.population.length ? 'was eligible as a parent' : why} ${when}` }
+}
