@@ -237,6 +237,7 @@ export function RunDashboard() {
         <div className="card w6">
           <div className="panel-head">
             <h2>Throughput and failures</h2>
+            <span className="muted small">evaluations per second; the share of evaluations that failed</span>
           </div>
           <MetricChart
             testId="throughput"
@@ -246,6 +247,7 @@ export function RunDashboard() {
             xAxis={L.xAxis}
             range={L.zoom}
             height={120}
+            format={(v) => `${fmt(v, 3)}/s`}
           />
           <MetricChart
             testId="failures"
