@@ -211,6 +211,11 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       execArgv: entry.execArgv,
       env: childEnv(),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // its own process group: a terminal's Ctrl-C or a service manager's SIGTERM to the group is
+      // this process's to act on (it stops the pool in order); a child killed by it mid-evaluation
+      // would be restarted and its evaluation retried while the run stops. It still ends with this
+      // process: on the IPC channel's close (child.ts), whatever killed this one.
+      detached: true,
     })
     c.proc = proc
     c.pid = proc.pid

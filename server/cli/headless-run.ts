@@ -163,13 +163,11 @@ export async function driveLocally(
   // embedded data folder, as they reach a console's server
   const socket = app.db.mode === 'embedded' ? await serveOtherCommands(app, log) : null
   let signal = null as NodeJS.Signals | null
-  const onSignal = (s: NodeJS.Signals) => {
+  const offSignals = onInterrupt((s) => {
     signal = s
-    log.info('interrupted: stopping the run, its evaluations in flight withdrawn (again to quit at once)')
+    log.info('interrupted: stopping the run, its evaluations in flight withdrawn (Ctrl-C again to quit at once)')
     manager.stop(runId, 'interrupted from the command line')
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  })
   const workerWatch =
     backend.mode === 'server' ? setInterval(() => void checkWorkers().catch(() => undefined), WORKER_CHECK_MS) : null
   if (workerWatch) void checkWorkers().catch(() => undefined)
@@ -179,8 +177,7 @@ export async function driveLocally(
     if (workerWatch) clearInterval(workerWatch)
     await socket?.close()
     unsubscribe()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    offSignals()
   }
   return { ...(await runSummary(app.db, runId)), signal }
 }
@@ -217,16 +214,14 @@ export async function followRemotely(
   let signal = null as NodeJS.Signals | null
   let stopping: Promise<unknown> | null = null
   let wake: (() => void) | null = null
-  const onSignal = (sig: NodeJS.Signals) => {
+  const offSignals = onInterrupt((sig) => {
     signal = sig
-    log.info('interrupted: stopping the run on the server that drives it (again to leave at once)')
+    log.info('interrupted: stopping the run on the server that drives it (Ctrl-C again to leave at once)')
     stopping = api
       .mutate('runs.stop', { runId })
       .catch((e: Error) => log.warn(`the run could not be stopped: ${e.message}; it goes on on the server`))
     wake?.()
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  })
   try {
     let last = ''
     for (;;) {
@@ -253,8 +248,28 @@ export async function followRemotely(
       })
     }
   } finally {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+    offSignals()
+  }
+}
+
+/**
+ * Calls `first` on the first SIGINT or SIGTERM. Then a second Ctrl-C quits at once (SIGINT's
+ * default action); a SIGTERM again is the same request repeated (`timeout` and service managers
+ * signal the process and then its whole group) and changes nothing. Returns the disposer.
+ */
+function onInterrupt(first: (sig: NodeJS.Signals) => void): () => void {
+  let fired = false
+  const on = (sig: NodeJS.Signals) => {
+    if (fired) return
+    fired = true
+    process.off('SIGINT', on)
+    first(sig)
+  }
+  process.on('SIGINT', on)
+  process.on('SIGTERM', on)
+  return () => {
+    process.off('SIGINT', on)
+    process.off('SIGTERM', on)
   }
 }
 
