@@ -14,7 +14,7 @@ import { setMaxListeners } from 'node:events'
 import type { Db } from '../db.ts'
 import type { EvaluationBackend, EvalResult } from '../contracts/evaluation.ts'
 import type { EventBus } from '../events.ts'
-import type { Logger } from '../log.ts'
+import { type Logger, logError } from '../log.ts'
 import { GaugeMean, waitingLimit } from './concurrency.ts'
 import { clipReason } from '../engine/fitness.ts'
 import { fullNumber } from '../../client-safe/format.ts'
@@ -189,7 +189,7 @@ export class RunDriver {
     try {
       await this.load()
     } catch (e) {
-      this.deps.log.error(`run ${this.runId}: ${(e as Error).stack ?? e}`)
+      logError(this.deps.log, `run ${this.runId}: `, e)
       throw e
     }
     const watcher = setInterval(() => void this.watch().catch(() => undefined), 2000)
@@ -219,7 +219,7 @@ export class RunDriver {
       await this.drain()
       return await this.finish()
     } catch (e) {
-      this.deps.log.error(`run ${this.runId}: ${(e as Error).stack ?? e}`)
+      logError(this.deps.log, `run ${this.runId}: `, e)
       this.stopping ??= { status: 'failed', reason: `engine error: ${(e as Error).message}` }
       this.abort.abort()
       await this.drain().catch(() => undefined)

@@ -12,7 +12,7 @@ import { JUDGE_METRIC } from '../engine/judge.ts'
 import type { MigrationMove } from '../engine/islands.ts'
 import type { StagnationEvent } from '../engine/stagnation.ts'
 import type { EventBus } from '../events.ts'
-import type { Logger } from '../log.ts'
+import { type Logger, logError } from '../log.ts'
 import type { Budget } from './budget.ts'
 import type { InFlight } from './dispatcher.ts'
 import type { Judge } from './judge.ts'
@@ -136,7 +136,7 @@ export class Ingestor {
         await this.apply(f, { ...r, features, metrics }, stored, valid ? score : null, artifacts)
       })
       .catch((e) => {
-        this.d.log.error(`run ${s.runId}: ingestion failed: ${(e as Error).stack ?? e}`)
+        logError(this.d.log, `run ${s.runId}: ingestion failed: `, e)
         this.d.failNow(`engine error while storing a result: ${(e as Error).message}`)
       })
       .finally(() => {
