@@ -2,7 +2,8 @@
 // graphile-worker's unawaited bookkeeping, the process): which errors mean "away for now", and how
 // long a write waits.
 import { describe, expect, it } from 'vitest'
-import { databaseAway, patiently } from './server-worker.ts'
+import { databaseAway } from '../server/queue/connection.ts'
+import { patiently } from './server-worker.ts'
 
 const err = (code: string | undefined, message = 'x') => Object.assign(new Error(message), code ? { code } : {})
 

@@ -17,6 +17,7 @@ import {
   type EvalResult,
   type IsolationReport,
 } from '../server/contracts/evaluation.ts'
+import { databaseAway, NETWORK, watchConnection } from '../server/queue/connection.ts'
 import { graphileWorker, quietLogger, resultJobKey } from '../server/queue/schema.ts'
 import { whenReady } from '../server/db/ready.ts'
 import { AUTH_CODES, describeUrl, explainPgError } from '../server/db/pg-errors.ts'
@@ -94,8 +95,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     // names its sessions, so that an admin (and worker-role drop) can tell which machine holds them
     application_name: `fm-agent worker ${name}`.slice(0, 63),
   })
-  pool.on('error', (e) => log(`[worker ${name}] idle connection error: ${e.message}`))
-  pool.on('connect', (client) => client.on('error', (e) => log(`[worker ${name}] connection error: ${e.message}`)))
+  const connection = watchConnection(pool, log, `[worker ${name}]`)
   const fetchBundle = async (hash: string) => {
     const { rows } = await pool.query<{ data: Buffer }>('SELECT data FROM problem_bundles WHERE hash = $1', [hash])
     if (!rows[0]) throw new Error('no such bundle in the database')
@@ -207,7 +207,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     concurrency: concurrency + prefetch,
     noHandleSignals: true,
     pollInterval: opts.pollIntervalMs ?? 2000,
-    logger: await quietLogger(log),
+    logger: await quietLogger(log, connection.keep),
     events,
     forbiddenFlags,
     taskList: {
@@ -287,23 +287,6 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     done,
     failure: () => failure,
   }
-}
-
-/** network failures reaching PostgreSQL (the others with a code are SQLSTATEs: five characters, a digit among them) */
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH'])
-/** PostgreSQL going away or coming back: shutting down, starting up, a connection cut */
-const DATABASE_AWAY = new Set([...NETWORK, '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006'])
-
-/** Whether an error means the database is away for now (a restart, a failover), not that the request is wrong. */
-export function databaseAway(e: unknown): boolean {
-  const err = e as { code?: string; message?: string } | null
-  return (
-    !!err &&
-    ((!!err.code && DATABASE_AWAY.has(err.code)) ||
-      /Connection terminated|terminating connection|the database system is (shutting down|starting up)/.test(
-        err.message ?? '',
-      ))
-  )
 }
 
 /** How long a job's own writes wait for a database that went away before the job gives up. */

@@ -21,6 +21,7 @@ import {
   type EvaluationBackend,
   type WorkerStatus,
 } from '../contracts/evaluation.ts'
+import { watchConnection } from './connection.ts'
 import { evalJobKey, graphileWorker, installQueue, quietLogger } from './schema.ts'
 
 export interface QueueBackendOptions {
@@ -73,8 +74,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
   const deadAfterMs = opts.deadAfterMs ?? 20_000
   const checkMs = opts.checkMs ?? 2_000
   const pool = new (pg().Pool)({ connectionString: opts.databaseUrl, max: 8 + (opts.resultConcurrency ?? 2) })
-  pool.on('error', (e) => log(`[queue] idle connection error: ${e.message}`))
-  pool.on('connect', (client) => client.on('error', (e) => log(`[queue] connection error: ${e.message}`)))
+  const connection = watchConnection(pool, log, '[queue]')
   const callbacks: ((r: EvalResult) => void | Promise<void>)[] = []
   let runner: Runner | null = null
   let utils: WorkerUtils | null = null
@@ -166,13 +166,13 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
       if (runner) return
       await installQueue(pool)
       const { makeWorkerUtils, run } = await graphileWorker()
-      utils = await makeWorkerUtils({ pgPool: pool, logger: await quietLogger(log) })
+      utils = await makeWorkerUtils({ pgPool: pool, logger: await quietLogger(log, connection.keep) })
       runner = await run({
         pgPool: pool,
         concurrency: opts.resultConcurrency ?? 2,
         noHandleSignals: true,
         pollInterval: opts.pollIntervalMs ?? 1000,
-        logger: await quietLogger(log),
+        logger: await quietLogger(log, connection.keep),
         events: new EventEmitter(),
         // this engine's own results (see resultTask), and the shared task older workers post to
         taskList: {

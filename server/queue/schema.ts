@@ -71,9 +71,11 @@ export const graphileWorker = () => import('graphile-worker')
 /** graphile-worker's logger, quiet below warnings (it logs every job at info level otherwise). */
 export async function quietLogger(
   write: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+  keep: (line: string) => boolean = () => true,
 ): Promise<Logger> {
   const { Logger } = await graphileWorker()
   return new Logger(() => (level, message) => {
-    if (level === 'error' || level === 'warning' || process.env.FM_QUEUE_DEBUG) write(`[queue] ${level}: ${message}`)
+    if (process.env.FM_QUEUE_DEBUG || ((level === 'error' || level === 'warning') && keep(message)))
+      write(`[queue] ${level}: ${message}`)
   })
 }
