@@ -580,10 +580,18 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     const byAda = await as('ada').notifications.rotateRunSecret({ runId })
     expect(new Set([before, byEve.secret, byAda.secret]).size).toBe(3)
     expect((await seen('eve'))!.secret).toBe(byAda.secret)
-    // once fay sets it, it is hers to see and no longer eve's
+    // once fay sets it, it is hers to see and no longer eve's, with a secret of its own: eve's
+    // receiver's secret is never shown to fay
     await as('fay').notifications.setRunWebhook({ runId, url: `${url}-2` })
     expect((await seen('fay'))!.url).toBe(`${url}-2`)
+    expect((await seen('fay'))!.secret).toMatch(/^whsec_/)
+    expect((await seen('fay'))!.secret).not.toBe(byAda.secret)
     expect((await seen('eve'))!.url).toBeNull()
+    // who already saw the secret keeps it when replacing the address: an admin, the one who set it
+    const fays = (await seen('fay'))!.secret
+    await as('fay').notifications.setRunWebhook({ runId, url: `${url}-3` })
+    await as('ada').notifications.setRunWebhook({ runId, url: `${url}-4` })
+    expect((await seen('ada'))!.secret).toBe(fays)
     await expect(as('eve').notifications.rotateRunSecret({ runId })).rejects.toMatchObject({ code: 'FORBIDDEN' })
     await as('fay').notifications.setRunWebhook({ runId, url: null })
   })

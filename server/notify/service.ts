@@ -64,7 +64,7 @@ export async function setWebhook(
   target: WebhookTarget,
   url: string | null,
   events: NotifyEvent[] = [...NOTIFY_EVENTS],
-  check: { policy?: AllowPolicy; resolve?: Resolver } = {},
+  check: { policy?: AllowPolicy; resolve?: Resolver; showUrl?: boolean | 'own' } = {},
 ) {
   const key = target.kind === 'user' ? { userId: userOf(actor) } : { runId: target.runId }
   if (target.kind === 'run') await requireRun(db, target.runId)
@@ -73,10 +73,20 @@ export async function setWebhook(
     if (problem) throw new BadInputError(`this webhook address is refused: ${problem}`)
   }
   const before = await db.prisma.webhook.findFirst({ where: key })
+  // whoever replaces a run's webhook sees its secret from then on: one who could not see it gets a
+  // new one, or the old receiver's secret would be theirs to sign messages with
+  const renew =
+    !!before &&
+    url !== null &&
+    target.kind === 'run' &&
+    !(await seesRunWebhook(db, actor, target.runId, true, check.showUrl ?? true))
   if (url === null) {
     if (before) await db.prisma.webhook.delete({ where: { id: before.id } })
   } else if (before) {
-    await db.prisma.webhook.update({ where: { id: before.id }, data: { url, events, createdBy: actor.label } })
+    await db.prisma.webhook.update({
+      where: { id: before.id },
+      data: { url, events, createdBy: actor.label, ...(renew ? { secret: newWebhookSecret() } : {}) },
+    })
   } else {
     await db.prisma.webhook.create({
       data: { ...key, url, events, secret: newWebhookSecret(), createdBy: actor.label },
@@ -89,7 +99,7 @@ export async function setWebhook(
     targetId: target.kind === 'user' ? `user:${key.userId}` : `run:${target.runId}`,
     runId: target.kind === 'run' ? target.runId : null,
     before: before ? { to: urlOrigin(before.url), events: before.events } : null,
-    after: url === null ? null : { to: urlOrigin(url), events },
+    after: url === null ? null : { to: urlOrigin(url), events, ...(renew ? { secret: 'renewed' } : {}) },
   })
   return { url, events }
 }

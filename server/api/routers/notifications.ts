@@ -43,11 +43,11 @@ export const notificationsRouter = router({
     .input(MyWebhookInput)
     .mutation(({ ctx, input }) => setWebhook(ctx.app.db, ctx.actor, { kind: 'user' }, input.url, input.events)),
   /** a run's webhook: messages about that run, whoever watches it */
-  setRunWebhook: expertProcedure
-    .input(RunWebhookInput)
-    .mutation(({ ctx, input }) =>
-      setWebhook(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, input.url, input.events),
-    ),
+  setRunWebhook: expertProcedure.input(RunWebhookInput).mutation(({ ctx, input }) =>
+    setWebhook(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, input.url, input.events, {
+      showUrl: showUrl(ctx.actor),
+    }),
+  ),
   /** a new signing secret for the user's own webhook, or a run's (for whoever sees its secret) */
   rotateMySecret: viewerProcedure.mutation(({ ctx }) => rotateWebhookSecret(ctx.app.db, ctx.actor, { kind: 'user' })),
   rotateRunSecret: expertProcedure
