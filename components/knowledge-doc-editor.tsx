@@ -51,6 +51,8 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
     problemId: string
     tags: string
     content: string
+    /** the revision the edit started from: saving over a newer one is refused (another expert saved) */
+    base: string | undefined
   } | null>(null)
   const [chunk, setChunk] = useState<string | null>(null)
   const [confirmDelete, setConfirmDelete] = useState(false)
@@ -62,6 +64,7 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
     problemId: loaded?.problemId ?? '',
     tags: loaded?.tags.join(', ') ?? '',
     content: loaded?.content ?? '',
+    base: loaded?.revision,
   }
   const set = (patch: Partial<typeof value>) => setDraft({ ...value, ...patch })
   const tagList = value.tags
@@ -96,7 +99,7 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
       tags: tagList,
       problemId: value.problemId || null,
     }
-    if (docId) update.mutate({ id: docId, ...body })
+    if (docId) update.mutate({ id: docId, ...body, baseRevision: value.base })
     else create.mutate(body)
   }
   const lang =
@@ -211,7 +214,25 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
             </div>
           )}
         </div>
-        {error && <div className="alert error">{errorMessage(error)}</div>}
+        {error && (
+          <div className="alert error" data-testid="doc-save-error">
+            {errorMessage(error)}
+            {update.error?.data?.code === 'CONFLICT' && (
+              <div className="row" style={{ marginTop: 6 }}>
+                <button
+                  onClick={() => {
+                    // their version replaces this draft: copy your text first if you want to keep it
+                    setDraft(null)
+                    update.reset()
+                    void doc.refetch()
+                  }}
+                >
+                  Discard my edit and load their version
+                </button>
+              </div>
+            )}
+          </div>
+        )}
         {update.isSuccess && !draft && <div className="alert info">Saved.</div>}
         {canWrite && (
           <div className="row between">

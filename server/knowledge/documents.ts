@@ -19,7 +19,7 @@ import {
   modelIdOf,
   type ActiveEmbedder,
 } from './embedders.ts'
-import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
+import { KnowledgeConflictError, KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
 import { classifyPath, DOC_FORMATS, languageOfPath, type DocFormat } from './formats.ts'
 import type { ImportOutcome } from '../../client-safe/knowledge-import.ts'
 import { notebookToMarkdown } from '../../client-safe/notebook.ts'
@@ -45,6 +45,8 @@ export interface DocPatch {
   format?: DocFormat
   tags?: string[]
   problemId?: string | null
+  /** the revision the editor started from (DocSummary.revision): refused when it changed since */
+  baseRevision?: string
 }
 
 export interface WriteOptions {
@@ -67,6 +69,22 @@ export interface DocSummary {
   chars: number
   createdAt: Date
   updatedAt: Date
+  /** what an editor saves against: a fingerprint of the text and settings an expert edits (not the embedding's state) */
+  revision: string
+}
+
+/** A document's revision: changes with its title, text, format, tags or scope, and only with them. */
+export function revisionOf(d: {
+  title: string
+  content: string
+  format: string
+  tags: string[]
+  problemId: string | null
+}) {
+  return createHash('sha256')
+    .update(JSON.stringify([d.title, d.content, d.format, d.tags, d.problemId]))
+    .digest('hex')
+    .slice(0, 20)
 }
 
 export interface DocDetail extends DocSummary {
@@ -201,6 +219,7 @@ function toSummary(r: SummaryRow): DocSummary {
     chars: r.content.length,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
+    revision: revisionOf(r),
   }
 }
 
@@ -373,6 +392,23 @@ export async function updateDocument(
   const textChanged = p.content !== before.content || p.format !== before.format
   const reembed = textChanged || p.title !== before.title
   await db.prisma.$transaction(async (tx) => {
+    if (patch.baseRevision !== undefined) {
+      // two experts saving one document: the second is told, not silently written over the first
+      const [now] = await tx.$queryRaw<
+        Array<{ title: string; content: string; format: string; tags: string[]; problemId: string | null }>
+      >`SELECT title, content, format, tags, problem_id AS "problemId" FROM knowledge_docs WHERE id = ${id} FOR UPDATE`
+      if (!now) throw new KnowledgeNotFoundError(`no knowledge document ${id}`)
+      if (revisionOf(now) !== patch.baseRevision) {
+        const by = await tx.auditEvent.findFirst({
+          where: { action: 'knowledge.doc.update', targetId: id },
+          orderBy: { id: 'desc' },
+          select: { actorLabel: true, createdAt: true },
+        })
+        throw new KnowledgeConflictError(
+          `this document changed since you opened it${by ? ` (saved by ${by.actorLabel} at ${by.createdAt.toISOString()})` : ''}: reload it to see that version; your text was not saved`,
+        )
+      }
+    }
     await tx.knowledgeDoc.update({
       where: { id },
       data: {

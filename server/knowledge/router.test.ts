@@ -104,6 +104,48 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
     ])
   })
 
+  it("refuses a save over another expert's: the second of two editors is told who saved, nothing is lost", async () => {
+    const expert = (name: string) =>
+      createCaller({
+        app,
+        actor: { id: `user-${name}`, label: `${name}@example.test`, role: 'expert', via: 'session' },
+        tokenScope: null,
+        headers: new Headers(),
+      })
+    const doc = await expert('ann').knowledge.create({ title: 'Shared notes', content: '# Shared notes\n\n- one\n' })
+    const opened = await expert('bob').knowledge.get({ id: doc.id })
+    expect(opened.revision).toBe(doc.revision)
+    // the embedding's own bookkeeping changes the row, not the revision an editor saves against
+    await as('admin').knowledge.reembed()
+    expect((await expert('bob').knowledge.get({ id: doc.id })).revision).toBe(doc.revision)
+    const annSaved = await expert('ann').knowledge.update({
+      id: doc.id,
+      content: '# Shared notes\n\n- one\n- by ann\n',
+      baseRevision: opened.revision,
+    })
+    expect(annSaved.revision).not.toBe(opened.revision)
+    const refused = await expert('bob')
+      .knowledge.update({ id: doc.id, content: '# Shared notes\n\n- one\n- by bob\n', baseRevision: opened.revision })
+      .catch((e: Error & { code?: string }) => e)
+    expect(refused).toMatchObject({ code: 'CONFLICT' })
+    expect((refused as Error).message).toMatch(
+      /changed since you opened it \(saved by ann@example\.test at .*\): reload/,
+    )
+    expect((await as('viewer').knowledge.get({ id: doc.id })).content).toContain('- by ann')
+    // two saves from one revision at the same moment: one is stored, the other refused
+    const base = annSaved.revision
+    const both = await Promise.allSettled(
+      ['ann', 'bob'].map((who) =>
+        expert(who).knowledge.update({ id: doc.id, content: `# Shared notes\n\n- race ${who}\n`, baseRevision: base }),
+      ),
+    )
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    const winner = both.findIndex((r) => r.status === 'fulfilled')
+    expect((await as('viewer').knowledge.get({ id: doc.id })).content).toContain(`race ${['ann', 'bob'][winner]}`)
+    // without a base revision (the CLI, a script), a save is taken as before
+    await expert('bob').knowledge.update({ id: doc.id, tags: ['team'] })
+  })
+
   it('audits every change with its author', async () => {
     const doc = await as('expert').knowledge.create({ title: 'Audited', content: 'some text to audit', format: 'text' })
     await as('expert').knowledge.update({ id: doc.id, tags: ['x'] })

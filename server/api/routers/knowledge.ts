@@ -106,6 +106,8 @@ export const KnowledgeUpdateInput = z.object({
   format: Format.optional(),
   tags: Tags.optional(),
   problemId: ProblemRef.nullable().optional(),
+  /** the document's revision when the editor opened it: a save over someone else's is refused */
+  baseRevision: z.string().max(64).optional(),
 })
 const MAX_IMPORT_CONTENT = MAX_DOC_CHARS + 1024
 export const KnowledgeImportInput = z
