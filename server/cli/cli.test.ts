@@ -152,6 +152,37 @@ describe('fm-agent CLI', () => {
     const role = await cli(['user', 'create', '--email', 'b@example.com', '--role', 'owner', '--data-dir', dir])
     expect(role.code).toBe(2)
     expect(role.stderr).toMatch(/--role must be one of viewer, expert, admin/)
+    // the way back in: roles and access set from the command line, the last active admin kept
+    const set = await cli(['user', 'set', '--email', 'ADA@example.com', '--role', 'admin', '--json', '--data-dir', dir])
+    expect(set.code, set.stderr).toBe(0)
+    expect(set.json).toMatchObject({ email: 'ada@example.com', role: 'admin', disabled: false })
+    // ada is the only admin: a second one first
+    expect(
+      (await cli(['user', 'create', '--email', 'root@example.com', '--role', 'admin', '--data-dir', dir])).code,
+    ).toBe(0)
+    const off = await cli(['user', 'set', '--email', 'ada@example.com', '--disable', '--data-dir', dir])
+    expect([off.code, off.stdout.trim(), off.stderr]).toEqual([0, 'ada@example.com: admin, disabled', ''])
+    const list = await cli(['user', 'list', '--data-dir', dir])
+    expect(list.stdout).toMatch(/^ada@example\.com {2}admin {2}disabled$/m)
+    const last = (await cli(['user', 'list', '--json', '--data-dir', dir])).json as Array<{
+      email: string
+      role: string
+      disabled: boolean
+    }>
+    const lastAdmin = last.find((u) => u.role === 'admin' && !u.disabled)!
+    const refused = await cli(['user', 'set', '--email', lastAdmin.email, '--role', 'viewer', '--data-dir', dir])
+    expect([refused.code, refused.stderr]).toEqual([
+      2,
+      'fm-agent: the last active admin cannot be demoted or disabled\n',
+    ])
+    const nobody = await cli(['user', 'set', '--email', 'nobody@example.com', '--enable', '--data-dir', dir])
+    expect([nobody.code, nobody.stderr]).toEqual([
+      2,
+      'fm-agent: no user with the email nobody@example.com (fm-agent user list shows them)\n',
+    ])
+    const nothing = await cli(['user', 'set', '--email', 'ada@example.com', '--data-dir', dir])
+    expect(nothing.code).toBe(2)
+    expect(nothing.stderr).toMatch(/say what to change/)
   })
 
   it('checks a problem folder by evaluating its seed in the sandbox, OpenEvolve folders included', async () => {

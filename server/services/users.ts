@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { hashPassword } from '../auth/auth.ts'
 import type { Db } from '../db.ts'
 import type { Actor, Role } from '../auth/roles.ts'
-import { NotFoundError } from '../errors.ts'
+import { ForbiddenError, NotFoundError } from '../errors.ts'
 import { audit } from './audit.ts'
 
 export class UserError extends Error {}
@@ -111,11 +111,20 @@ export async function updateUser(
   patch: { role?: Role; disabled?: boolean; name?: string },
 ) {
   return db.prisma.$transaction(async (tx) => {
+    // the active admins, locked: two admins demoting each other at once are decided one after the
+    // other, and the second finds it is no longer an admin
+    const admins = (
+      await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE role = 'admin' AND NOT disabled FOR UPDATE`
+    ).map((a) => a.id)
+    if (actor.id && actor.via !== 'system' && !admins.includes(actor.id))
+      throw new ForbiddenError('you are no longer an admin: another admin changed your account meanwhile')
     const before = await tx.user.findUnique({ where: { id: userId }, select: publicUser })
     if (!before) throw new NotFoundError('no such user')
     if (actor.id === userId && ((patch.role && patch.role !== 'admin') || patch.disabled)) {
       throw new UserError('admins cannot demote or disable themselves')
     }
+    const losesAdmin = admins.includes(userId) && ((patch.role && patch.role !== 'admin') || patch.disabled)
+    if (losesAdmin && admins.length <= 1) throw new UserError('the last active admin cannot be demoted or disabled')
     const after = await tx.user.update({ where: { id: userId }, data: patch, select: publicUser })
     if (patch.disabled) await tx.session.deleteMany({ where: { userId } })
     await audit(tx, actor, { action: 'user.update', targetType: 'user', targetId: userId, before, after })

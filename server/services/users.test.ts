@@ -1,0 +1,48 @@
+// Admins managing each other: a console never ends up with no active admin, even when two admins
+// demote each other at the same moment (server mode's PostgreSQL runs both at once).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Actor } from '../auth/roles.ts'
+import type { Db } from '../db.ts'
+import { dbModes } from '../knowledge/test-db.ts'
+import { SYSTEM_ACTOR } from '../auth/roles.ts'
+import { createUser, updateUser } from './users.ts'
+
+describe.each(dbModes())('admins, %s', (_mode, open) => {
+  let db: Db
+  let cleanup: () => Promise<void>
+  beforeAll(async () => {
+    ;({ db, cleanup } = await open())
+  })
+  afterAll(() => cleanup?.())
+
+  const admin = async (email: string): Promise<Actor> => {
+    const { user } = await createUser(db, SYSTEM_ACTOR, { email, role: 'admin', password: 'a-long-password-1' })
+    return { id: user.id, label: email, role: 'admin', via: 'session' }
+  }
+  const activeAdmins = () => db.prisma.user.count({ where: { role: 'admin', disabled: false } })
+
+  it('two admins demoting each other at once: one change is made, the other refused', async () => {
+    const a = await admin('a@example.test')
+    const b = await admin('b@example.test')
+    const both = await Promise.allSettled([
+      updateUser(db, a, b.id!, { role: 'viewer' }),
+      updateUser(db, b, a.id!, { role: 'viewer' }),
+    ])
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    expect(refused.reason.message).toMatch(/no longer an admin|last active admin/)
+    expect(await activeAdmins()).toBe(1)
+  })
+
+  it('the last active admin cannot be demoted or disabled, by anyone', async () => {
+    const [last] = await db.prisma.user.findMany({ where: { role: 'admin', disabled: false } })
+    for (const patch of [{ role: 'expert' as const }, { disabled: true }])
+      await expect(updateUser(db, SYSTEM_ACTOR, last!.id, patch)).rejects.toThrow(
+        'the last active admin cannot be demoted or disabled',
+      )
+    // with a second admin, it can
+    const c = await admin('c@example.test')
+    await updateUser(db, c, last!.id, { disabled: true })
+    expect(await activeAdmins()).toBe(1)
+  })
+})
