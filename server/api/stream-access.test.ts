@@ -70,6 +70,17 @@ describe('an open live stream ends with its caller’s access', () => {
     )
     expect(r.status, r.body).toBe(200)
     await Promise.all([endsWithRefusal(byCookie, 'UNAUTHORIZED'), endsWithRefusal(byToken, 'UNAUTHORIZED')])
+    // enabled again, the user signs in anew: the token they had stays dead
+    const back = await callProcedure(
+      h.url,
+      'users.update',
+      'mutation',
+      { id: u.id, disabled: false },
+      { token: h.users.admin.token },
+    )
+    expect(back.status, back.body).toBe(200)
+    const old = await callProcedure(h.url, 'account.me', 'query', undefined, { token: u.token })
+    expect(old.status, old.body).toBe(401)
   })
 
   it('when the session signs out', async () => {

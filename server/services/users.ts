@@ -126,8 +126,24 @@ export async function updateUser(
     const losesAdmin = admins.includes(userId) && ((patch.role && patch.role !== 'admin') || patch.disabled)
     if (losesAdmin && admins.length <= 1) throw new UserError('the last active admin cannot be demoted or disabled')
     const after = await tx.user.update({ where: { id: userId }, data: patch, select: publicUser })
-    if (patch.disabled) await tx.session.deleteMany({ where: { userId } })
-    await audit(tx, actor, { action: 'user.update', targetType: 'user', targetId: userId, before, after })
+    // disabled is off-boarded: sessions end and CLI tokens are revoked, so enabling the account
+    // again does not bring back tokens that may have left with a lost laptop
+    let tokensRevoked = 0
+    if (patch.disabled) {
+      await tx.session.deleteMany({ where: { userId } })
+      const revoked = await tx.apiToken.updateMany({
+        where: { userId, scope: 'cli', revokedAt: null },
+        data: { revokedAt: new Date() },
+      })
+      tokensRevoked = revoked.count
+    }
+    await audit(tx, actor, {
+      action: 'user.update',
+      targetType: 'user',
+      targetId: userId,
+      before,
+      after: tokensRevoked ? { ...after, tokensRevoked } : after,
+    })
     return after
   })
 }
