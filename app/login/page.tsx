@@ -19,7 +19,11 @@ function LoginForm() {
     const r = await authClient.signIn.email({ email, password })
     setBusy(false)
     if (r.error) {
-      setError(r.error.status === 401 ? 'Wrong email or password.' : (r.error.message ?? 'Sign-in failed.'))
+      setError(
+        r.error.status === 401
+          ? 'Wrong email or password, or the account is disabled.'
+          : (r.error.message ?? 'Sign-in failed.'),
+      )
       return
     }
     window.location.assign(safeNext(params.get('next')))

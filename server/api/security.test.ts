@@ -3,7 +3,13 @@
 // request that carries the session cookie from another site is refused, the same request from the
 // console's own origin works, and bearer-token clients (no ambient credentials) are not affected.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_EMAIL, ADMIN_PASSWORD, startApiHarness, type ApiHarness } from '../../test-support/api-server.ts'
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  startApiHarness,
+  USER_PASSWORD,
+  type ApiHarness,
+} from '../../test-support/api-server.ts'
 import { callProcedure, rawRequest, type RawResponse } from '../../test-support/http-client.ts'
 import { recordFigures } from '../../test-support/figures.ts'
 import { contentSecurityPolicy } from './security.ts'
@@ -179,6 +185,30 @@ describe('session cookies', () => {
       await https.stop()
     }
     recordFigures('browser-http', { headerChecks: checked.length, answersChecked: checked })
+  })
+})
+
+describe('a disabled account', () => {
+  it('answers a right password as it answers a wrong one: a refusal confirms nothing', async () => {
+    const { createUser } = await import('../services/users.ts')
+    const email = 'off-boarded@hardening.test'
+    const u = await createUser(
+      h.server.app.db,
+      { id: null, label: 'test', role: 'admin', via: 'system' },
+      { email, role: 'viewer', password: USER_PASSWORD },
+    )
+    await h.server.app.db.prisma.user.update({ where: { id: u.user.id }, data: { disabled: true } })
+    const signIn = (password: string) =>
+      rawRequest(`${h.url}/api/auth/sign-in/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: h.url },
+        body: JSON.stringify({ email, password }),
+      })
+    const [right, wrong] = [await signIn(USER_PASSWORD), await signIn('not-the-password-1')]
+    expect([right.status, wrong.status]).toEqual([401, 401])
+    expect(JSON.parse(right.body)).toEqual(JSON.parse(wrong.body))
+    expect(JSON.parse(right.body)).toMatchObject({ code: 'INVALID_EMAIL_OR_PASSWORD' })
+    expect(right.headers['set-cookie']).toBeUndefined()
   })
 })
 

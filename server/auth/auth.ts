@@ -19,9 +19,10 @@ export interface AuthOptions {
 }
 
 export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
-  const [{ betterAuth }, { prismaAdapter }] = await Promise.all([
+  const [{ betterAuth }, { prismaAdapter }, { APIError, createAuthMiddleware }] = await Promise.all([
     import('better-auth'),
     import('better-auth/adapters/prisma'),
+    import('better-auth/api'),
   ])
   return betterAuth({
     appName: 'FM Agent',
@@ -48,6 +49,20 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
           },
         },
       },
+    },
+    hooks: {
+      // a disabled account is refused before its password is checked, with the same answer as a wrong
+      // password (and a hash's time): after the check, a different refusal would confirm the password
+      before: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== '/sign-in/email' || typeof ctx.body?.email !== 'string') return
+        const user = await prisma.user.findUnique({
+          where: { email: ctx.body.email.toLowerCase() },
+          select: { disabled: true },
+        })
+        if (!user?.disabled) return
+        await ctx.context.password.hash(String(ctx.body.password ?? ''))
+        throw APIError.from('UNAUTHORIZED', { code: 'INVALID_EMAIL_OR_PASSWORD', message: 'Invalid email or password' })
+      }),
     },
     rateLimit: {
       enabled: true,
