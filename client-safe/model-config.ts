@@ -59,6 +59,14 @@ export const ModelConfig = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    // a run's configuration is shown to every viewer: credentials in the address would be too
+    const leak = c.baseURL ? credentialsIn(c.baseURL) : null
+    if (leak)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['baseURL'],
+        message: `the base URL must not hold credentials (${leak}): every viewer sees a run's configuration; put the key in the environment variable apiKeyEnv names`,
+      })
     // guard against a key pasted where an env var name belongs
     if (c.apiKeyEnv && /^(sk|sk-ant|AIza)[-_A-Za-z0-9]{16,}$/.test(c.apiKeyEnv))
       ctx.addIssue({
@@ -67,6 +75,24 @@ export const ModelConfig = z
         message: 'apiKeyEnv names a variable; it must not hold the key itself',
       })
   })
+
+/** query parameters that carry a secret by their name (api-version and the like do not) */
+const SECRET_PARAM =
+  /^(api[-_]?key|key|token|access[-_]?token|auth|authorization|secret|password|passwd|sig|signature)$/i
+
+/** What in a URL is a credential (a user or password, a key-like query parameter), or null. */
+export function credentialsIn(url: string): string | null {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return null // the URL check says so
+  }
+  if (u.username || u.password) return 'a user name or password before the host'
+  const named = [...u.searchParams.keys()].find((k) => SECRET_PARAM.test(k))
+  return named ? `the query parameter "${named}"` : null
+}
+
 export type ModelConfig = z.infer<typeof ModelConfig>
 export type ModelConfigInput = z.input<typeof ModelConfig>
 

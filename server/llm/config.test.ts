@@ -142,3 +142,23 @@ describe('retry helpers', () => {
     expect(toLlmError(new Error('x'), { secrets: s, timedOut: true, timeoutMs: 1500 }).message).toContain('1.5 s')
   })
 })
+
+describe('ModelConfig baseURL', () => {
+  const withUrl = (baseURL: string) => ModelConfig.safeParse({ provider: 'openai', model: 'm', baseURL })
+  it('refuses credentials in the address, which every viewer of the run would see', () => {
+    for (const [url, what] of [
+      ['http://proxyuser:pw@127.0.0.1:3790/v1', 'a user name or password'],
+      ['https://proxy.example/v1?api-key=QUERY-SECRET', 'the query parameter "api-key"'],
+      ['https://proxy.example/v1?token=t', 'the query parameter "token"'],
+    ] as const) {
+      const r = withUrl(url)
+      expect(r.success, url).toBe(false)
+      expect(r.error!.issues[0]).toMatchObject({ path: ['baseURL'], message: expect.stringContaining(what) })
+      expect(r.error!.issues[0]!.message).toContain('apiKeyEnv')
+    }
+  })
+  it('takes an address without credentials, query parameters such as api-version included', () => {
+    expect(withUrl('https://my-resource.openai.azure.com/openai/v1?api-version=2025-01-01').success).toBe(true)
+    expect(withUrl('http://127.0.0.1:8000/v1').success).toBe(true)
+  })
+})
