@@ -525,6 +525,45 @@ print('ATTEMPT other-candidates', found)
     expect(viaIncbin.valid).toBe(false)
     for (const r of [viaInclude, viaIncbin]) expect(JSON.stringify(r)).not.toContain(SECRET)
   }, 120_000)
+
+  it("an evaluator's crash does not carry a private file's source out in its traceback", async () => {
+    // the artifacts reach the model's prompts (a repair shows the crash) and every viewer
+    const p = makeProblem(
+      {
+        'evaluator.py': [
+          'import json, sys',
+          'sys.path.insert(0, "private")',
+          'import checker',
+          'print(json.dumps({"valid": True, "metrics": {"score": checker.score(open(sys.argv[1]).read())}}))',
+        ].join('\n'),
+        'seed.py': 'x = 1\n',
+        'private/checker.py': `def score(code):\n    return float(code.split("=")[1]) * 1.25 + len("${SECRET}-HIDDEN-TARGET")\n`,
+      },
+      {
+        id: 'crash-private',
+        name: 'crash',
+        language: 'python',
+        entry: 'seed.py',
+        evaluator: 'evaluator.py',
+        direction: 'max',
+        primaryMetric: 'score',
+        private: ['private/checker.py'],
+        limits: { timeoutS: 60 },
+      },
+    )
+    store.add(p)
+    const fine = await shared.runner.run(makeJob(p, 'x = 2\n'))
+    expect(fine.valid).toBe(true)
+    const crashed = await shared.runner.run(makeJob(p, 'no number here\n'))
+    expect(crashed.valid).toBe(false)
+    const stderr = String(crashed.artifacts.stderr)
+    // the traceback is kept, and says where: the private file, by its path in the problem folder
+    expect(stderr).toMatch(/IndexError/)
+    expect(stderr).toMatch(/File "problem\/private\/checker\.py", line 2, in score/)
+    expect(stderr).toContain('[a line of a private file]')
+    expect(JSON.stringify(crashed)).not.toContain(SECRET)
+    expect(JSON.stringify(crashed)).not.toMatch(/\/job-\d+\//)
+  }, 120_000)
 })
 
 // ------------------------------------------------------------------------------------ per-job masks

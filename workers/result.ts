@@ -325,3 +325,46 @@ export function passesThreshold(
   if (value === null || value === undefined || !Number.isFinite(value)) return false
   return direction === 'max' ? value >= threshold : value <= threshold
 }
+
+/** Lines of a private file shorter than this are too common to tell it by (`return x`, `}`). */
+const PRIVATE_LINE_MIN = 6
+
+/**
+ * The distinctive lines of a problem's private files (problem.json `private`, its `private/`
+ * folder): what a crash's traceback must not carry out of the evaluation, since artifacts reach the
+ * model's prompts and every viewer. `read` gives a file's text (null: unreadable or too large).
+ */
+export function privateLines(paths: string[], read: (path: string) => string | null): Set<string> {
+  const lines = new Set<string>()
+  for (const p of paths)
+    for (const l of read(p)?.split('\n') ?? []) {
+      const t = l.trim()
+      if (t.length >= PRIVATE_LINE_MIN && t.length <= 2000) lines.add(t)
+    }
+  return lines
+}
+
+/**
+ * `text` with every line that is a private file's line replaced, and the evaluation folder's own
+ * path (the sandbox's layout, the host's paths) cut from the paths it names.
+ */
+export function hidePrivate(text: string, lines: ReadonlySet<string>, jobDir: string): string {
+  const relative = text.includes(jobDir) ? text.split(`${jobDir}/`).join('') : text
+  if (!lines.size) return relative
+  return relative
+    .split('\n')
+    .map((l) => (lines.has(l.trim()) ? `${l.slice(0, l.length - l.trimStart().length)}[a line of a private file]` : l))
+    .join('\n')
+}
+
+/** `hidePrivate` over an outcome's artifacts (their strings, and strings in their lists). */
+export function hidePrivateArtifacts(
+  artifacts: Record<string, unknown>,
+  hide: (s: string) => string,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(artifacts))
+    out[k] =
+      typeof v === 'string' ? hide(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? hide(x) : x)) : v
+  return out
+}

@@ -21,6 +21,7 @@ import {
   existsSync,
   readFileSync,
   statfsSync,
+  statSync,
 } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { cpus, hostname } from 'node:os'
@@ -41,11 +42,14 @@ import {
   classifyExit,
   findResultLine,
   headTail,
+  hidePrivate,
+  hidePrivateArtifacts,
   MAX_RESULT_BYTES,
   normalizeEvaluatorObject,
   resultArtifacts,
   parseJsonLenient,
   passesThreshold,
+  privateLines,
   resultFileTooBig,
   resultLineTooBig,
   type CutLine,
@@ -365,6 +369,34 @@ function removeTree(path: string) {
     fix(path)
     rmSync(path, { recursive: true, force: true, maxRetries: 2 })
   }
+}
+
+/** private files' lines by bundle hash: read once per problem a worker evaluates */
+const privateLineCache = new Map<string, Set<string>>()
+/** private files read for their lines, at most: a private data set past it is not searched */
+const PRIVATE_SCAN_BYTES = 8 * 1024 * 1024
+
+function privateLinesOf(b: CachedBundle): Set<string> {
+  const known = privateLineCache.get(b.hash)
+  if (known) return known
+  const declared = new Set((b.spec.private ?? []).map((p) => p.replace(/^\.\//, '')))
+  const files = b.files.filter((f) => declared.has(f.path) || f.path.startsWith('private/')).map((f) => f.path)
+  let budget = PRIVATE_SCAN_BYTES
+  const lines = privateLines(files, (p) => {
+    try {
+      const path = join(b.dir, p)
+      const size = statSync(path).size
+      if (size > budget) return null
+      budget -= size
+      const text = readFileSync(path, 'utf8')
+      return text.includes('\u0000') ? null : text
+    } catch {
+      return null
+    }
+  })
+  if (privateLineCache.size >= 32) privateLineCache.delete(privateLineCache.keys().next().value!)
+  privateLineCache.set(b.hash, lines)
+  return lines
 }
 
 /** A problem copy's private files (problem.json `private`) and its `private/` folder, where present. */
@@ -719,6 +751,8 @@ export function createRunner(opts: RunnerOptions): Runner {
         evaluatorMs,
       }
     }
+    // what leaves the evaluation names no private file's line (a crash's traceback quotes its source)
+    let hide = (s: string) => s
     const finish = (o: StageOutcome, stage: number): EvalResult => ({
       jobId: job.jobId,
       attempt: job.attempt,
@@ -726,10 +760,10 @@ export function createRunner(opts: RunnerOptions): Runner {
       valid: o.valid && !o.error,
       metrics: o.metrics,
       features: o.features,
-      ...resultArtifacts(o.artifacts),
+      ...resultArtifacts(hidePrivateArtifacts(o.artifacts, hide)),
       stage,
       timing: timing(),
-      ...(o.error ? { error: { kind: o.error.kind, message: o.error.message.slice(0, 4000) } } : {}),
+      ...(o.error ? { error: { kind: o.error.kind, message: hide(o.error.message).slice(0, 4000) } } : {}),
     })
     const infra = (message: string) =>
       finish({ valid: false, metrics: {}, features: {}, artifacts: {}, error: { kind: 'infra', message } }, 0)
@@ -750,6 +784,8 @@ export function createRunner(opts: RunnerOptions): Runner {
       )
 
     const jobDir = join(slot.dir, `job-${++slot.seq}`)
+    const secretLines = privateLinesOf(bundle)
+    hide = (s) => hidePrivate(s, secretLines, jobDir)
     const problemDir = join(jobDir, 'problem')
     const fmDir = join(jobDir, '.fm')
     try {
