@@ -96,6 +96,12 @@ describe('LlmClient over the OpenAI protocol', () => {
     expect(r).toMatchObject({ tokensIn: 2, tokensOut: 2, usageEstimated: true })
   })
 
+  it('estimates tokens where the provider reports an absurd count (past any context window)', async () => {
+    server.enqueue({ content: '12345678', usage: { prompt_tokens: 2_500_000_000, completion_tokens: 1e12 } })
+    const r = await client().complete({ system: 'abcd', user: 'efgh' })
+    expect(r).toMatchObject({ tokensIn: 2, tokensOut: 2, usageEstimated: true })
+  })
+
   it('retries a 429 and waits as long as retry-after says', async () => {
     server.enqueue(
       { type: 'error', status: 429, retryAfter: '0.3', message: 'Rate limit reached' },

@@ -20,6 +20,9 @@ import { DEFAULT_RETRY_POLICY, RetryPolicy, withRetry, type RetryPolicyInput } f
 let langchainMessages: Promise<typeof import('@langchain/core/messages')> | undefined
 const loadMessages = () => (langchainMessages ??= import('@langchain/core/messages'))
 
+/** tokens one call may report reading or writing (2³¹ − 1: the counts' column type, far past any model's context) */
+const MAX_CREDIBLE_TOKENS = 2 ** 31 - 1
+
 export interface Prompt {
   system?: string
   user: string
@@ -166,7 +169,10 @@ export class LlmClient {
 
       const text = typeof message.content === 'string' ? message.content : message.text
       const usage = (message as AIMessageChunk).usage_metadata
-      const count = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined)
+      // no call reads or writes billions of tokens: a count past any context window is a provider's
+      // bug, not a bill, and estimated like a missing one (it would not fit the stored counts either)
+      const count = (n: unknown) =>
+        typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= MAX_CREDIBLE_TOKENS ? n : undefined
       const usedIn = count(usage?.input_tokens)
       const usedOut = count(usage?.output_tokens)
       // LangChain drops a zero count (e.g. completion_tokens: 0): a reported total tells it apart

@@ -1,9 +1,16 @@
 // The offline producer honours the run's operator weights: an arm whose operator does not apply
-// gives way only to arms the run allows, and the child is credited to the arm that made it.
-import { describe, expect, it } from 'vitest'
+// gives way only to arms the run allows, and the child is credited to the arm that made it. The
+// model's producer refuses a program no worker would take, and tells the model what of an edit
+// did not apply (answers from the OpenAI-protocol stand-in).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseModelSpec } from '../../client-safe/model-config.ts'
+import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
+import { MAX_CODE_BYTES } from '../contracts/evaluation.ts'
+import type { ProblemSpec } from '../contracts/problem.ts'
 import { StepAdapter } from '../engine/operators-local.ts'
 import { Rng } from '../engine/rng.ts'
-import { LOCAL_ARMS, produceLocal } from './producer.ts'
+import { Ensemble } from '../llm/ensemble.ts'
+import { LOCAL_ARMS, type LlmProduceInput, produceLocal, produceWithModel } from './producer.ts'
 
 // literals to cross and perturb, but no function blocks to swap between parents
 const PARENT = { id: 'p', code: 'A = 1.5\nB = 2.25\nprint(A * B)\n' }
@@ -45,5 +52,65 @@ describe('produceLocal', () => {
     if ('rejected' in r) return
     const spec = LOCAL_ARMS.find((a) => a.id === r.arm)!
     expect(`local:${spec.operator}`).toBe(r.operator)
+  })
+})
+
+describe('produceWithModel', () => {
+  let server: OpenAiTestServer
+  let ensemble: Ensemble
+  beforeAll(async () => {
+    server = await startOpenAiTestServer()
+    ensemble = new Ensemble([parseModelSpec('openai:m', { baseURL: server.url })], {
+      env: { OPENAI_API_KEY: 'sk-test' },
+      retry: { maxAttempts: 1, baseDelayMs: 1 },
+    })
+  })
+  afterAll(() => server?.close())
+
+  const input = (mode: 'diff' | 'full'): LlmProduceInput => ({
+    mode,
+    modelId: 'openai:m',
+    problem: {
+      id: 'p',
+      name: 'p',
+      description: 'Maximize A * B.',
+      spec: { language: 'python', direction: 'max', primaryMetric: 'score' } as ProblemSpec,
+      seedCode: PARENT.code,
+      bundleHash: 'h',
+    },
+    parent: { ...PARENT, score: 3.375 },
+    inspirations: [],
+    guidance: [],
+    knowledge: [],
+    lessons: [],
+    notes: [],
+    tokenBudget: 8000,
+  })
+
+  it('refuses a program over the bound a worker takes, and says so to the model', async () => {
+    const huge = `A = 1.5\nB = 2.25\n${'# padding line of the program\n'.repeat(Math.ceil(MAX_CODE_BYTES / 30) + 10)}print(A * B)\n`
+    server.enqueue({ content: `\`\`\`python\n${huge}\`\`\`` })
+    const r = await produceWithModel(ensemble, input('full'))
+    expect(r).toMatchObject({ rejected: true })
+    if (!('rejected' in r)) return
+    expect(r.reason).toMatch(
+      /^answer not evaluated: the program has [\d,]+ characters, over the 262,144 a candidate may have$/,
+    )
+    expect(r.feedback).toMatch(/at most 262,144\. Keep it shorter\.$/)
+    expect(r.tokensOut).toBeGreaterThan(0)
+  })
+
+  it('evaluates an edit only partly applied, and tells the model which part did not apply', async () => {
+    server.enqueue({
+      content: [
+        '<<<<<<< SEARCH\nA = 1.5\n=======\nA = 2.5\n>>>>>>> REPLACE',
+        '<<<<<<< SEARCH\nC = 9\n=======\nC = 10\n>>>>>>> REPLACE',
+      ].join('\n'),
+    })
+    const r = await produceWithModel(ensemble, input('diff'))
+    expect('rejected' in r).toBe(false)
+    if ('rejected' in r) return
+    expect(r.code).toContain('A = 2.5')
+    expect(r.feedback).toMatch(/^Your previous edit was only partly applied: .*Copy SEARCH text exactly/)
   })
 })

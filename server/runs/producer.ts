@@ -13,6 +13,7 @@ import type { Rng } from '../engine/rng.ts'
 import type { Ensemble } from '../llm/ensemble.ts'
 import type { LlmErrorKind } from '../llm/errors.ts'
 import type { RunConfig } from '../../client-safe/run-config.ts'
+import { MAX_CODE_BYTES } from '../contracts/evaluation.ts'
 import type { ProblemSnapshot } from './service.ts'
 
 export interface Produced {
@@ -31,6 +32,8 @@ export interface Produced {
   costUsd: number
   /** the bandit arm this came from */
   arm: string
+  /** what the next prompt on its island tells the model about this answer (an edit only partly applied) */
+  feedback?: string
 }
 
 export interface Rejected {
@@ -248,6 +251,16 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       feedback,
     }
   }
+  // a worker refuses a program past the bound: refused here, where the model can be told
+  if (code.length > MAX_CODE_BYTES)
+    return {
+      rejected: true,
+      reason: `answer not evaluated: the program has ${code.length.toLocaleString('en-US')} characters, over the ${MAX_CODE_BYTES.toLocaleString('en-US')} a candidate may have`,
+      ...base,
+      response: r.text.slice(0, 20_000),
+      ...usage,
+      feedback: `Your previous answer made the program ${code.length.toLocaleString('en-US')} characters long; a program may have at most ${MAX_CODE_BYTES.toLocaleString('en-US')}. Keep it shorter.`,
+    }
   return {
     code,
     origin: input.repair ? 'repair' : input.scratch ? 'cold-start' : mode === 'crossover' ? 'crossover' : 'mutation',
@@ -261,5 +274,6 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     promptRecord: built.record,
     ...usage,
     arm: input.modelId,
+    ...(feedback ? { feedback } : {}),
   }
 }

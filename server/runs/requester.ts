@@ -72,7 +72,8 @@ export class Requester {
     this.unanswered = 0
     this.refusals = 0
     this.rateLimited = 0
-    if (req.island >= 0) s.notes.delete(req.island)
+    // an edit only partly applied is evaluated as it came out, and the model is told what did not apply
+    if (req.island >= 0) r.feedback ? s.notes.set(req.island, [r.feedback]) : s.notes.delete(req.island)
     const prepared = analyzeCode(r.code, s.language)
     // checked again after the wait, with nothing between it and the hash being taken: an answer
     // with the same code, screened meanwhile, is stored by then
