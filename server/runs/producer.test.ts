@@ -100,6 +100,17 @@ describe('produceWithModel', () => {
     expect(r.tokensOut).toBeGreaterThan(0)
   })
 
+  it('refuses an answer cut off at the output limit, whatever it holds, and says why', async () => {
+    server.enqueue({ content: '```python\nA = 2.5\nB = 2.25\nprint(A *', finishReason: 'length' })
+    const r = await produceWithModel(ensemble, input('full'))
+    expect(r).toMatchObject({ rejected: true })
+    if (!('rejected' in r)) return
+    expect(r.reason).toMatch(
+      /^answer truncated: the model stopped at its output limit \(finish reason length\); raise the model's maxTokens/,
+    )
+    expect(r.feedback).toMatch(/cut off at the output limit/)
+  })
+
   it('evaluates an edit only partly applied, and tells the model which part did not apply', async () => {
     server.enqueue({
       content: [

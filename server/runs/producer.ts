@@ -210,6 +210,18 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     }
   }
   const usage = { tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd }
+  // cut off at the output limit (OpenAI, Ollama: length; Anthropic, Gemini: max_tokens): whatever
+  // program it holds is unfinished, and would be evaluated as a crash or refused for another reason
+  if (r.finishReason && /^(length|max_tokens)$/i.test(r.finishReason))
+    return {
+      rejected: true,
+      reason: `answer truncated: the model stopped at its output limit (finish reason ${r.finishReason}); raise the model's maxTokens, or the problem's prompt may ask for too much`,
+      ...base,
+      response: r.text,
+      ...usage,
+      feedback:
+        'Your previous answer was cut off at the output limit before it ended. Answer with a shorter edit: SEARCH/REPLACE blocks of only the lines that change.',
+    }
   const parsed = parseAnswer(r.text, spec.language, mode === 'full' ? 'full' : 'diff')
   let code: string | null = null
   let description = ''
