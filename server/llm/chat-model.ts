@@ -43,13 +43,23 @@ export function missingKeyProblem(config: ModelConfig, env: Env = process.env): 
 }
 
 /**
+ * OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 and their dated or sized names) refuse any
+ * temperature but their default: 400 "Unsupported value: 'temperature'".
+ */
+export function onlyDefaultTemperature(config: Pick<ModelConfig, 'provider' | 'model'>): boolean {
+  return config.provider === 'openai' && /^(o\d|gpt-5)(?!-chat)/i.test(config.model)
+}
+
+/**
  * A LangChain chat model for `config`: ChatOpenAI (any OpenAI-compatible endpoint through
  * `configuration.baseURL`), ChatAnthropic, ChatGoogleGenerativeAI or ChatOllama.
  * Throws LlmError('config') when the provider's public API is targeted without a key.
  */
 export async function createChatModel(config: ModelConfig, options: ChatModelOptions = {}): Promise<BaseChatModel> {
   const endpoint = options.endpoint ?? resolveEndpoint(config, options.env)
-  const temperature = options.temperature ?? config.temperature
+  // the engine varies the temperature per call (the cold start's variety, the judge's 0); a model
+  // that takes only its default gets the configured one, or none
+  const temperature = onlyDefaultTemperature(config) ? config.temperature : (options.temperature ?? config.temperature)
   const maxTokens = options.maxTokens ?? config.maxTokens
   const needKey = isDefaultEndpoint(endpoint)
   const key = endpoint.apiKey ?? (needKey ? undefined : NO_KEY_PLACEHOLDER)

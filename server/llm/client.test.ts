@@ -69,6 +69,31 @@ describe('LlmClient over the OpenAI protocol', () => {
     })
   })
 
+  it('a reasoning model that takes only its default temperature is sent none, or the configured one', async () => {
+    const reasoning = (temperature?: number) =>
+      new LlmClient(
+        {
+          provider: 'openai',
+          model: 'o4-mini',
+          baseURL: server.url,
+          ...(temperature !== undefined ? { temperature } : {}),
+        },
+        { env: { OPENAI_API_KEY: KEY }, retry: FAST_RETRY },
+      )
+    server.enqueue({ content: 'a' }, { content: 'b' }, { content: 'c' })
+    await reasoning().complete({ user: 'x' }, { temperature: 0.3 })
+    await reasoning(1).complete({ user: 'x' }, { temperature: 0 })
+    await new LlmClient(
+      { provider: 'openai', model: 'gpt-5-mini', baseURL: server.url },
+      { env: { OPENAI_API_KEY: KEY }, retry: FAST_RETRY },
+    ).complete({ user: 'x' }, { temperature: 0.7 })
+    const sent = server
+      .chatRequests()
+      .slice(-3)
+      .map((r) => (r.body as { temperature?: number }).temperature)
+    expect(sent).toEqual([undefined, 1, undefined])
+  })
+
   it('per-call temperature overrides the config', async () => {
     server.enqueue({ content: 'ok' })
     await client({ temperature: 0.2 }).complete({ user: 'x' }, { temperature: 1.1 })
