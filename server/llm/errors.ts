@@ -218,6 +218,19 @@ export function toLlmError(e: unknown, ctx: ClassifyContext): LlmError {
     if (name === 'AbortError' || ctor === 'APIUserAbortError')
       // an abort we did not ask for: a lower layer gave up on the connection
       return new LlmError({ ...base, kind: 'network', message: msg(text || 'request aborted') })
+    // LangChain rethrows a provider's context overflow (OpenAI's context_length_exceeded, Anthropic's
+    // "prompt is too long") as its own error, without the HTTP status: the same request fails every time
+    if (
+      ctor === 'ContextOverflowError' ||
+      name === 'ContextOverflowError' ||
+      /context_length_exceeded|maximum context length|prompt is too long|context window/i.test(text)
+    )
+      return new LlmError({
+        ...base,
+        kind: 'bad-request',
+        status: statusOf(e),
+        message: msg(`the prompt is longer than the model's context window (lower promptTokenBudget): ${text}`),
+      })
     const status = statusOf(e)
     if (status !== undefined) {
       const retryAfterMs = parseRetryAfter((e as { headers?: Headerish }).headers)

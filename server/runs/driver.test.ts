@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
-import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
+import { type ScriptedResponse, startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
 import { runProgress } from './service.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
@@ -416,7 +416,7 @@ describe('a model that refuses every request', () => {
       )
       expect(r.code).toBe(1)
       expect(r.json.status).toBe('failed')
-      expect(r.json.statusReason).toMatch(/refused 3 requests in a row \(model error \(auth\)/)
+      expect(r.json.statusReason).toMatch(/refused 3 requests in a row \(model error from openai:\S+ \(auth\)/)
       expect(r.json.statusReason).toMatch(/API key/)
       expect(r.json.statusReason).not.toContain('sk-test-WRONG')
       // the cold start's 8 requests (30 evaluations, 4 islands) go out together and each of the first
@@ -426,6 +426,47 @@ describe('a model that refuses every request', () => {
       await server.close()
     }
   })
+})
+
+describe('a provider whose every answer fails the same way', () => {
+  // each case ends early with a reason that says what is wrong, not after 300 rejections that
+  // blamed "duplicates or unusable edits"
+  const cases: Array<[string, () => ScriptedResponse, RegExp, number]> = [
+    [
+      "a prompt longer than the model's context (OpenAI's error body)",
+      () => ({
+        type: 'error',
+        status: 400,
+        code: 'context_length_exceeded',
+        message:
+          "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+      }),
+      /refused 3 requests in a row \(model error from openai:\S+ \(bad-request\): the prompt is longer than the model's context window \(lower promptTokenBudget\)/,
+      10,
+    ],
+    [
+      'an HTML page with status 200 (a base URL missing /v1)',
+      () => ({ type: 'malformed', status: 200, contentType: 'text/html', body: '<html><body>Welcome</body></html>' }),
+      /answers could not be used 8 times in a row \(model error from openai:\S+ \(malformed\).*check its base URL/,
+      16,
+    ],
+  ]
+  for (const [what, answer, reason, most] of cases)
+    it(`fails early on ${what}`, async () => {
+      const server = await startOpenAiTestServer({ responder: answer })
+      try {
+        const r = await cli(
+          ['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '30', '--json', '--data-dir', tempDir()],
+          { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test' },
+        )
+        expect(r.code, r.stderr).toBe(1)
+        expect(r.json.statusReason).toMatch(reason)
+        // the cold start's requests go out together; a few more replace the first failures
+        expect(server.chatRequests().length).toBeLessThanOrEqual(most)
+      } finally {
+        await server.close()
+      }
+    })
 })
 
 describe('budgets', () => {

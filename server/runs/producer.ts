@@ -201,7 +201,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     const e = r.error
     return {
       rejected: true,
-      reason: `model error (${e.kind}): ${e.message}`.slice(0, 1000),
+      reason: `model error from ${input.modelId} (${e.kind}): ${e.message}`.slice(0, 1000),
       ...base,
       tokensIn: e.tokensIn,
       tokensOut: e.tokensOut,

@@ -20,6 +20,8 @@ const MAX_REFUSALS = 3
 const MAX_UNANSWERED = 8
 /** requests still rate-limited after their retries: the limit slows the run down before it ends it */
 const MAX_RATE_LIMITED = 40
+/** answers that could not be read (not JSON, no text, an unknown failure), with no usable one between */
+const MAX_UNUSABLE = 8
 /** errors that shrink the number of requests in flight */
 export const PUSH_BACK: ReadonlySet<LlmErrorKind> = new Set(['rate-limit', 'timeout', 'server'])
 
@@ -41,6 +43,7 @@ export class Requester {
   private refusals = 0
   private unanswered = 0
   private rateLimited = 0
+  private unusable = 0
 
   constructor(private readonly d: RequesterDeps) {}
 
@@ -58,6 +61,8 @@ export class Requester {
     }
     budget.settle(req.expectedCostUsd, r.costUsd)
     if (req.modelId) this.d.planner.observeCost(req.modelId, r.costUsd)
+    // an answer came (used or not): the model is reachable and takes the requests
+    if (!('rejected' in r) || !r.errorKind) this.unanswered = this.refusals = this.rateLimited = this.unusable = 0
     if ('rejected' in r) {
       if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
       if (r.feedback && req.island >= 0) s.notes.set(req.island, [r.feedback])
@@ -69,9 +74,6 @@ export class Requester {
           ? 'failed'
           : 'ok'
     }
-    this.unanswered = 0
-    this.refusals = 0
-    this.rateLimited = 0
     // an edit only partly applied is evaluated as it came out, and the model is told what did not apply
     if (req.island >= 0) r.feedback ? s.notes.set(req.island, [r.feedback]) : s.notes.delete(req.island)
     const prepared = analyzeCode(r.code, s.language)
@@ -211,6 +213,11 @@ export class Requester {
       if (++this.unanswered >= MAX_UNANSWERED)
         this.d.failNow(
           `the model did not answer ${MAX_UNANSWERED} requests in a row, after retries (${reason.slice(0, 300)}); check that it is reachable and its timeout (timeoutS)`,
+        )
+    } else if (kind === 'malformed' || kind === 'empty' || kind === 'unknown') {
+      if (++this.unusable >= MAX_UNUSABLE)
+        this.d.failNow(
+          `the model's answers could not be used ${MAX_UNUSABLE} times in a row (${reason.slice(0, 300)}); check its base URL (an OpenAI-compatible server's ends in /v1) and that it is a chat model`,
         )
     }
   }
