@@ -507,22 +507,30 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(prompt).toContain('### [1] Online bin packing notes')
     expect(prompt).toContain('bucket heuristic')
 
+    // another document is added only where both halves found it: none here shares the query's words
+    expect(r.chunks.map((c) => c.docTitle)).toEqual(['Online bin packing notes'])
+    const r2 = await retrieveForIsland(db, {
+      runId: 'run-1',
+      island: 2,
+      problemId: 'binpack',
+      queryText: 'container strategy',
+      trigger: 'stagnation',
+      k: 3,
+    })
+    expect(r2.chunks[0]!.docTitle).toBe('Container strategy')
+
     // chunk A informs 8 candidates that gained nothing or lost; chunk B informs 2 that gained
-    const [a, b] = [
-      r.chunks[0].id,
-      r.chunks[1]?.id ??
-        (await db.prisma.knowledgeChunk.findFirstOrThrow({ where: { id: { not: r.chunks[0].id } } })).id,
-    ]
+    const [a, b] = [r.chunks[0].id, r2.chunks[0]!.id]
     for (let i = 0; i < 8; i++) {
       await recordUses(db, { retrievalId: r.retrievalId, chunkIds: [a], candidateId: `cand-a${i}`, runId: 'run-1' })
       await recordOutcome(db, { candidateId: `cand-a${i}`, delta: i % 2 ? 0 : -0.05 })
     }
     for (let i = 0; i < 2; i++) {
-      await recordUses(db, { retrievalId: r.retrievalId, chunkIds: [b], candidateId: `cand-b${i}`, runId: 'run-1' })
+      await recordUses(db, { retrievalId: r2.retrievalId, chunkIds: [b], candidateId: `cand-b${i}`, runId: 'run-1' })
       await recordOutcome(db, { candidateId: `cand-b${i}`, delta: 0.3 })
     }
     // idempotent: a resumed run repeating a step changes nothing
-    await recordUses(db, { retrievalId: r.retrievalId, chunkIds: [b], candidateId: 'cand-b0', runId: 'run-1' })
+    await recordUses(db, { retrievalId: r2.retrievalId, chunkIds: [b], candidateId: 'cand-b0', runId: 'run-1' })
     await recordOutcome(db, { candidateId: 'cand-b0', delta: 0.3 })
     const [ca, cb] = await Promise.all(
       [a, b].map((id) => db.prisma.knowledgeChunk.findUniqueOrThrow({ where: { id } })),
@@ -535,7 +543,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(ranking.map((x) => x.chunkId).slice(0, 2)).toEqual([b, a]) // used less, helped more
     expect(ranking[0]).toMatchObject({ uses: 2, outcomes: 2, meanDelta: 0.3 })
     // a use without an outcome yet counts as a use, not as evidence
-    await recordUses(db, { retrievalId: r.retrievalId, chunkIds: [b], candidateId: 'cand-b9', runId: 'run-1' })
+    await recordUses(db, { retrievalId: r2.retrievalId, chunkIds: [b], candidateId: 'cand-b9', runId: 'run-1' })
     expect((await db.prisma.knowledgeChunk.findUniqueOrThrow({ where: { id: b } })).usefulness).toBeCloseTo(0.15, 10)
     const history = await chunkHistory(db, b)
     expect(history.uses.map((u) => u.candidateId).sort()).toEqual(['cand-b0', 'cand-b1', 'cand-b9'])
@@ -545,7 +553,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
       trigger: 'stagnation',
       delta: 0.3,
     })
-    expect(history.retrievals[0]).toMatchObject({ id: r.retrievalId, runId: 'run-1', island: 2 })
+    expect(history.retrievals[0]).toMatchObject({ id: r2.retrievalId, runId: 'run-1', island: 2 })
     await expect(recordUses(db, { retrievalId: 'nope', chunkIds: [a], candidateId: 'c', runId: 'r' })).rejects.toThrow(
       /no retrieval nope/,
     )

@@ -97,7 +97,11 @@ describe('SQL helpers', () => {
   })
 
   it('builds an OR query of words only, and splits highlights without HTML', () => {
-    expect(looseQueryText("two_opt's swap (tour)")).toBe("'twoopt' | 'two' | 'opt' | 's' | 'swap' | 'tour'")
+    expect(looseQueryText("two_opt's swap (tour)")).toBe("'twoopt' | 'two' | 'opt' | 'swap' | 'tour'")
+    // lone letters and numbers match any code or data: they would take the places of the words that matter
+    expect(looseQueryText('pack 26 circles, x y r in [0, 1]; 圆 packing')).toBe(
+      "'pack' | 'circles' | 'in' | '圆' | 'packing'",
+    )
     expect(looseQueryText('!!!')).toBe('')
     expect(highlightRuns(`a ${HIGHLIGHT_START}b${HIGHLIGHT_END} <c>`)).toEqual([
       { text: 'a ', mark: false },

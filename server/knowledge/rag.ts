@@ -125,7 +125,11 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
           }
         })
         .sort((a, b) => b.score - a.score)
-    const others = rank(found.hits.filter((h) => !ownIds.has(h.chunkId)))
+    // the family's own passages fill their places as ranked; another document's must be found by
+    // both halves (by its words too, where only the words ran): one half alone is a hashed word's
+    // collision or a common word, and filled stalled islands' prompts with unrelated text
+    const relevant = (h: SearchHit) => h.textRank !== null && (h.vectorRank !== null || !found.vector.used)
+    const others = rank(found.hits.filter((h) => !ownIds.has(h.chunkId) && relevant(h)))
     const first = rank(own).slice(0, k >= 3 && others.length ? k - FAMILY_OTHERS_KEPT : k)
     chunks = [...first, ...others.slice(0, k - first.length)]
   }

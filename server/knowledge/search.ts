@@ -99,12 +99,22 @@ export function looseQueryText(text: string): string {
     const whole = raw.toLowerCase().replace(/_/g, '')
     const parts = identifierParts(raw)
     for (const t of [whole, ...parts]) {
-      if (t && /^[\p{L}\p{N}]+$/u.test(t) && t.length <= 60) terms.add(t)
+      if (t && /^[\p{L}\p{N}]+$/u.test(t) && t.length <= 60 && telling(t)) terms.add(t)
       if (terms.size >= MAX_TERMS) break
     }
     if (terms.size >= MAX_TERMS) break
   }
   return [...terms].map((t) => `'${t}'`).join(' | ')
+}
+
+/**
+ * Whether a word tells documents apart: a lone Latin letter (`x`, `r`) or a number matches any
+ * chunk of code or data, and took the places of the words that matter in a long query. A single
+ * ideograph is a word of its own.
+ */
+function telling(term: string): boolean {
+  if (/^\p{N}+$/u.test(term)) return false
+  return term.length > 1 || /[^\p{Script=Latin}\p{N}]/u.test(term)
 }
 
 class Params {
@@ -201,18 +211,18 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
     perDoc > 0
       ? `fused AS (
     SELECT id, vrank, trank, dist, score FROM (
-      SELECT a.*, row_number() OVER (PARTITION BY c.doc_id ORDER BY a.score DESC, a.vrank NULLS LAST, a.trank NULLS LAST, a.id) AS nth
+      SELECT a.*, row_number() OVER (PARTITION BY c.doc_id ORDER BY a.score DESC, a.trank NULLS LAST, a.vrank NULLS LAST, a.id) AS nth
       FROM all_fused a JOIN knowledge_chunks c ON c.id = a.id) ranked
     WHERE nth <= ${p.add(Math.floor(perDoc))}
-    ORDER BY score DESC, vrank NULLS LAST, trank NULLS LAST LIMIT ${p.add(k)})`
-      : `fused AS (SELECT * FROM all_fused ORDER BY score DESC, vrank NULLS LAST, trank NULLS LAST LIMIT ${p.add(k)})`,
+    ORDER BY score DESC, trank NULLS LAST, vrank NULLS LAST LIMIT ${p.add(k)})`
+      : `fused AS (SELECT * FROM all_fused ORDER BY score DESC, trank NULLS LAST, vrank NULLS LAST LIMIT ${p.add(k)})`,
   )
   const sql = `WITH ${ctes.join(',\n')}
     SELECT f.id, f.vrank, f.trank, f.dist, f.score, c.doc_id, c.heading, c.content, c.usefulness,
       d.title, d.source_path, d.tags, d.problem_id, d.format,
       ts_headline('english', c.content, q.loose, '${HEADLINE_OPTIONS}') AS highlight
     FROM fused f JOIN knowledge_chunks c ON c.id = f.id JOIN knowledge_docs d ON d.id = c.doc_id, q
-    ORDER BY f.score DESC, f.vrank NULLS LAST, f.trank NULLS LAST`
+    ORDER BY f.score DESC, f.trank NULLS LAST, f.vrank NULLS LAST`
 
   type Row = {
     id: string

@@ -292,7 +292,10 @@ export class RunKnobs {
     if (!hooks?.retrieve) return 0
     const best = s.evo.island(island).best()
     const bestCode = best ? await s.codeOf(best.id).catch(() => '') : ''
-    const queryText = `${s.problem.name}\n${s.problem.description.slice(0, 1500)}\n${bestCode.slice(0, 3000)}`
+    // what the evaluator said of the island's best: the words of where it is stuck
+    const said = best ? (await s.artifactsOf(best.id).catch(() => undefined))?.feedback : undefined
+    const feedback = typeof said === 'string' ? said.slice(0, 1000) : ''
+    const queryText = `${s.problem.name}\n${s.problem.description.slice(0, 1500)}\n${feedback}\n${bestCode.slice(0, 3000)}`
     try {
       const r = await hooks.retrieve({ runId, island, problemId: s.problem.id, queryText, trigger })
       if (r?.chunks.length) {
