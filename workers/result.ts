@@ -344,27 +344,27 @@ export function privateLines(paths: string[], read: (path: string) => string | n
   return lines
 }
 
-/**
- * `text` with every line that is a private file's line replaced, and the evaluation folder's own
- * path (the sandbox's layout, the host's paths) cut from the paths it names.
- */
-export function hidePrivate(text: string, lines: ReadonlySet<string>, jobDir: string): string {
-  const relative = text.includes(jobDir) ? text.split(`${jobDir}/`).join('') : text
-  if (!lines.size) return relative
-  return relative
+/** `text` with every line that is a private file's line replaced. */
+export function hidePrivate(text: string, lines: ReadonlySet<string>): string {
+  if (!lines.size) return text
+  return text
     .split('\n')
     .map((l) => (lines.has(l.trim()) ? `${l.slice(0, l.length - l.trimStart().length)}[a line of a private file]` : l))
     .join('\n')
 }
 
-/** `hidePrivate` over an outcome's artifacts (their strings, and strings in their lists). */
+/** the artifacts that are an evaluation's captured output, not what its evaluator chose to report */
+const CAPTURED = ['stderr', 'stdout', 'stdout_subprocesses', 'compiler']
+
+/**
+ * `hide` over an outcome's captured output (a crash's traceback is there). What the evaluator put
+ * in its own result is its author's to choose, private data included, and is left as it is.
+ */
 export function hidePrivateArtifacts(
   artifacts: Record<string, unknown>,
   hide: (s: string) => string,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(artifacts))
-    out[k] =
-      typeof v === 'string' ? hide(v) : Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? hide(x) : x)) : v
+  const out = { ...artifacts }
+  for (const k of CAPTURED) if (typeof out[k] === 'string') out[k] = hide(out[k] as string)
   return out
 }

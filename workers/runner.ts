@@ -785,7 +785,7 @@ export function createRunner(opts: RunnerOptions): Runner {
 
     const jobDir = join(slot.dir, `job-${++slot.seq}`)
     const secretLines = privateLinesOf(bundle)
-    hide = (s) => hidePrivate(s, secretLines, jobDir)
+    hide = (s) => hidePrivate(s, secretLines)
     const problemDir = join(jobDir, 'problem')
     const fmDir = join(jobDir, '.fm')
     try {
