@@ -62,6 +62,13 @@ describe('input checks', () => {
     expect(() => normalizeContent('  \n\t\n')).toThrow(KnowledgeInputError)
     expect(() => normalizeContent('  \n\t\n')).toThrow(/is empty/)
     expect(() => normalizeContent('a'.repeat(600 * 1024))).toThrow(/over the 524,288-character limit per document/)
+    // at the bound with its final newline: taken, and stays within it (so it can be edited again)
+    const line = `${'w'.repeat(99)}\n`
+    const exact = line.repeat(524_288 / 100).padEnd(524_288, 'x')
+    expect(() => normalizeContent(exact)).toThrow(
+      /has 524,288 characters \(524,289 with the final newline a document ends with\), over the 524,288-character limit/,
+    )
+    expect(normalizeContent(exact.slice(0, -1))).toHaveLength(524_288)
     expect(() => normalizeContent('ok\n' + 'x'.repeat(25_000))).toThrow(/line 2 has 25,000 characters/)
     expect(() => normalizeContent('bad \uD800 surrogate')).toThrow(/malformed/)
     expect(() => normalizeContent('\u0001\u0002\u0003\u0004 text')).toThrow(/looks binary/)

@@ -70,9 +70,11 @@ export function normalizeContent(raw: string, what = 'the document'): string {
     .replaceAll(HIGHLIGHT_START, '')
     .replaceAll(HIGHLIGHT_END, '')
   if (!text.trim()) throw new KnowledgeInputError(`${what} is empty; write something in it first`)
-  if (text.length > MAX_DOC_CHARS) {
+  // the bound counts the final newline a stored document gets: one taken at the bound stays editable
+  const stored = text.endsWith('\n') ? text.length : text.length + 1
+  if (stored > MAX_DOC_CHARS) {
     throw new KnowledgeInputError(
-      `${what} has ${text.length.toLocaleString('en-US')} characters, over the ${MAX_DOC_CHARS.toLocaleString('en-US')}-character limit per document; split it into smaller documents`,
+      `${what} has ${text.length.toLocaleString('en-US')} characters${text.length > MAX_DOC_CHARS ? '' : ` (${stored.toLocaleString('en-US')} with the final newline a document ends with)`}, over the ${MAX_DOC_CHARS.toLocaleString('en-US')}-character limit per document; split it into smaller documents`,
     )
   }
   let line = 1
