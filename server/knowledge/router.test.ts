@@ -73,6 +73,11 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
       code: 'BAD_REQUEST',
     })
     await expect(as('viewer').knowledge.get({ id: 'missing' })).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    // nothing to match by: said, not twenty arbitrary chunks
+    await expect(as('viewer').knowledge.search({ text: '🎯 !!' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'the search text has no letters or digits to match documents by',
+    })
     // a request holding one over-long file is refused whole (the readers skip such files first);
     // the refusal names the file, not its place in the request
     const refused = await as('expert')

@@ -139,6 +139,9 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
   const started = performance.now()
   const text = opts.text.trim()
   if (!text) throw new KnowledgeInputError('the search text is empty')
+  // nothing to match by: the halves would rank every chunk alike and return arbitrary ones
+  if (!/[\p{L}\p{N}]/u.test(text))
+    throw new KnowledgeInputError('the search text has no letters or digits to match documents by')
   if (text.length > MAX_QUERY_CHARS)
     throw new KnowledgeInputError(`the search text is over ${MAX_QUERY_CHARS} characters`)
   const k = Math.max(1, Math.min(MAX_SEARCH_K, Math.floor(opts.k ?? 10)))
