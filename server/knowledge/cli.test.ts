@@ -62,6 +62,29 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     expect(human.stdout.split('\n')[0]).toBe('1. swap.py — notes/swap.py')
   }, 240_000)
 
+  it('lists the documents and deletes one by its source path or its id', () => {
+    writeFileSync(join(dir, 'old-note.md'), '# Old note\n\nA note to be removed later on.\n')
+    expect(run('kb', 'import', 'old-note.md').code).toBe(0)
+    const list = run('kb', 'list', '--json')
+    expect(list.code, list.stderr).toBe(0)
+    const docs = JSON.parse(list.stdout) as Array<{ id: string; title: string; sourcePath: string }>
+    expect(docs.map((d) => d.sourcePath)).toContain('old-note.md')
+    const human = run('kb', 'list', '--tag', 'geometry')
+    expect(human.stdout).toMatch(/^\S{36} {2}Hexagonal lattice — notes\/lattice\.md {2}\(1 chunk/m)
+    expect(human.stdout).not.toContain('Old note')
+    const del = run('kb', 'delete', 'old-note.md')
+    expect([del.code, del.stdout.trim()]).toEqual([0, expect.stringMatching(/^deleted Old note \(\S{36}\)$/)])
+    expect(run('kb', 'list').stdout).not.toContain('Old note')
+    const again = run('kb', 'delete', 'old-note.md')
+    expect([again.code, again.stderr.trim()]).toEqual([
+      2,
+      'fm-agent: no document with the source path old-note.md (kb list shows them)',
+    ])
+    const lattice = docs.find((d) => d.sourcePath === 'notes/lattice.md')!
+    expect(run('kb', 'delete', lattice.id, '--json').code).toBe(0)
+    expect(run('kb', 'import', 'notes', '--tag', 'geometry').code).toBe(0)
+  }, 240_000)
+
   it('exits 2 with a clear message for bad input', () => {
     const missing = run('kb', 'import', 'no-such-folder')
     expect(missing.code).toBe(2)

@@ -3,6 +3,8 @@
 //   kb import --starter                           the starter documents (techniques per problem family); idempotent
 //   kb search "<text>" [--problem ID] [--tag T]… [-k N] [--json]
 //   kb status [--json]                            the embedding model and how many documents it covers
+//   kb list [--problem ID] [--tag T] [--json]     the documents, newest first
+//   kb delete <document id or source path>        a document and its chunks
 // Files are read here, on the user's machine, and sent to the API, so import works the same
 // in-process and against a running server. `kb search --json` prints one JSON array, best first,
 // each entry with the document's `title`, its `sourcePath` and the chunk `text` (a contract).
@@ -21,7 +23,86 @@ const USAGE = [
   '       fm-agent kb import --starter [--json]',
   '       fm-agent kb search "<text>" [--problem ID] [--tag T]... [-k N] [--json]',
   '       fm-agent kb status [--json]',
+  '       fm-agent kb list [--problem ID] [--tag T] [--json]',
+  '       fm-agent kb delete <document id or source path> [--json]',
 ].join('\n')
+
+interface DocRow {
+  id: string
+  title: string
+  sourcePath: string | null
+  problemId: string | null
+  tags: string[]
+  chunkCount: number
+  chars: number
+  embedStatus: string
+  updatedAt: string | Date
+}
+
+async function listCommand(ctx: CommandContext, argv: string[]): Promise<number> {
+  const { values } = parse('kb list', argv, {
+    problem: { type: 'string' },
+    tag: { type: 'string' },
+    json: { type: 'boolean' },
+  })
+  const docs: DocRow[] = []
+  let total = 0
+  await withApi(ctx, values, false, async (api) => {
+    // every page: a knowledge base of thousands of documents is listed whole
+    do {
+      const page = await api.query<{ total: number; docs: DocRow[] }>('knowledge.list', {
+        limit: 500,
+        offset: docs.length,
+        ...(values.problem ? { problemId: values.problem } : {}),
+        ...(values.tag ? { tag: values.tag } : {}),
+      })
+      total = page.total
+      docs.push(...page.docs)
+      if (!page.docs.length) break
+    } while (docs.length < total)
+  })
+  if (values.json) ctx.out(JSON.stringify(docs))
+  else
+    ctx.out(
+      docs.length
+        ? docs
+            .map(
+              (d) =>
+                `${d.id}  ${d.title}${d.sourcePath ? ` — ${d.sourcePath}` : ''}  (${d.chunkCount} chunks${d.problemId ? `, ${d.problemId}` : ''}${d.tags.length ? `, ${d.tags.join(' ')}` : ''}${d.embedStatus === 'ready' ? '' : `, embedding ${d.embedStatus}`})`,
+            )
+            .join('\n')
+        : 'no documents',
+    )
+  return 0
+}
+
+async function deleteCommand(ctx: CommandContext, argv: string[]): Promise<number> {
+  const { values, positionals } = parse('kb delete', argv, { json: { type: 'boolean' } }, 1)
+  const which = positionals[0]
+  if (!which) throw new UsageError('kb delete needs a document id or its source path (kb list shows both)')
+  const r = await withApi(ctx, values, false, async (api) => {
+    let id = which
+    if (!/^[0-9a-f-]{36}$/i.test(which)) {
+      // a source path, as import stored it; more than one match is the user's to pick by id
+      const page = await api.query<{ total: number; docs: DocRow[] }>('knowledge.list', {
+        text: which.slice(-200),
+        limit: 500,
+      })
+      const same = page.docs.filter((d) => d.sourcePath === which)
+      if (!same.length) throw new InputError(`no document with the source path ${which} (kb list shows them)`)
+      if (same.length > 1)
+        throw new InputError(
+          `${same.length} documents have the source path ${which}: delete one by its id (${same.map((d) => d.id).join(', ')})`,
+        )
+      id = same[0]!.id
+    }
+    return api.mutate<{ id: string; title: string }>('knowledge.delete', { id }).catch((e: Error) => {
+      throw new InputError(e.message)
+    })
+  })
+  ctx.out(values.json ? JSON.stringify(r) : `deleted ${r.title} (${r.id})`)
+  return 0
+}
 
 const codeOf = (e: unknown) => {
   const err = e as { code?: string; data?: { code?: string } } | null
@@ -238,7 +319,7 @@ async function statusCommand(ctx: CommandContext, argv: string[]): Promise<numbe
 }
 
 export const kb: Command = {
-  summary: 'knowledge base: import files or folders, search, embedding status',
+  summary: 'knowledge base: import files or folders, search, embedding status, list, delete',
   usage: USAGE,
   async run(ctx) {
     // the subcommand is the first argument that is neither an option nor an option's value
@@ -258,8 +339,12 @@ export const kb: Command = {
     if (name === 'import') return importCommand(ctx, argv)
     if (name === 'search') return searchCommand(ctx, argv)
     if (name === 'status') return statusCommand(ctx, argv)
+    if (name === 'list') return listCommand(ctx, argv)
+    if (name === 'delete') return deleteCommand(ctx, argv)
     throw new UsageError(
-      name ? `unknown subcommand "kb ${name}" (import, search, status)` : 'missing subcommand (import, search, status)',
+      name
+        ? `unknown subcommand "kb ${name}" (import, search, status, list, delete)`
+        : 'missing subcommand (import, search, status, list, delete)',
     )
   },
 }
