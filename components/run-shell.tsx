@@ -250,7 +250,8 @@ function RunActions({
           </button>
         </>
       )}
-      {active && (
+      {/* a paused run too: its pending edits are refused rather than applied at a resume nobody wants */}
+      {(active || status === 'paused') && (
         <button
           className="danger"
           onClick={() => {

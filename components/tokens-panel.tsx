@@ -19,7 +19,8 @@ export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
     <div className="card form">
       <h2>API tokens</h2>
       <div className="muted small">
-        For the CLI and scripts (<code>Authorization: Bearer …</code>). A token is shown once.
+        For scripts calling the API (<code>Authorization: Bearer …</code> on <code>/api/trpc</code>); the command line
+        on this machine needs none. A token is shown once.
       </div>
       <div className="row">
         <input placeholder="name, e.g. laptop" value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />

@@ -24,6 +24,8 @@ test('a diff left for the editor throws nothing; an edit on a paused run is eval
   await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 90_000 })
   await page.getByRole('button', { name: 'Pause', exact: true }).click()
   await expect(page.getByTestId('status-badge').first()).toHaveText('paused', { timeout: 60_000 })
+  // a paused run can be stopped as it is, not only resumed or deleted
+  await expect(page.getByRole('button', { name: 'Stop', exact: true })).toBeVisible()
 
   // a candidate with a parent: its page opens on the diff
   const lineage = await api<{ edges: Array<{ from: string; to: string }> }>(page, 'query', 'candidates.lineage', {
