@@ -61,7 +61,8 @@ export class RunDriver {
   private stopping: { status: RunStatus; reason: string | null } | null = null
   /** stopped or failed now: the evaluations in flight are withdrawn instead of waited for */
   private abandoning = false
-  private pauseRequested = false
+  /** why the run pauses (who asked), once asked */
+  private pauseRequested: string | null = null
   private detaching = false
   /** the lease went to another engine: nothing more of the run's state is written from here */
   private fenced = false
@@ -87,7 +88,7 @@ export class RunDriver {
       runId,
       state: this.state,
       parts: () => this.parts,
-      pause: () => this.pause(),
+      pause: (reason) => this.pause(reason),
       stop: (reason) => this.stop(reason),
       progress: (msg) => this.progress(msg),
     })
@@ -104,8 +105,8 @@ export class RunDriver {
 
   // ------------------------------------------------------------------ control
 
-  pause() {
-    this.pauseRequested = true
+  pause(reason = 'paused by a user') {
+    this.pauseRequested ??= reason
     this.notify()
   }
 
@@ -285,7 +286,7 @@ export class RunDriver {
   // ------------------------------------------------------------------ the pipeline
 
   halted() {
-    return this.stopping !== null || this.pauseRequested || this.detaching
+    return this.stopping !== null || this.pauseRequested !== null || this.detaching
   }
 
   /** Ends the run as failed once what is in flight is done (a stage found nothing to go on with). */
@@ -453,7 +454,7 @@ export class RunDriver {
       return { status: s.status, reason: 'detached' }
     }
     if (this.stopping) ({ status, reason } = this.stopping)
-    else if (this.pauseRequested) (status = 'paused'), (reason = 'paused by a user')
+    else if (this.pauseRequested !== null) (status = 'paused'), (reason = this.pauseRequested)
     else {
       status = 'completed'
       reason = budget.exhausted() ?? 'evaluation budget reached'

@@ -20,7 +20,7 @@ export interface KnobsDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' | 'h
   state: RunState
   /** the pipeline's parts, once the run is loaded */
   parts(): Pick<RunParts, 'budget' | 'store' | 'dispatcher' | 'pool'> | null
-  pause(): void
+  pause(reason?: string): void
   stop(reason: string): void
   progress(msg: string): void
 }
@@ -198,7 +198,7 @@ export class RunKnobs {
         this.setExploration(Number(p.value), p.island === null || p.island === undefined ? undefined : Number(p.island))
         return ok({ effectiveExploration: this.controlState().effectiveExploration })
       case 'run.pause':
-        this.d.pause()
+        this.d.pause(p.reason === undefined ? undefined : String(p.reason))
         return ok()
       case 'run.stop':
         this.d.stop(String(p.reason ?? 'stopped by a user'))

@@ -251,6 +251,8 @@ describe('interventions on a running engine', () => {
     )
     await pause()
     const paused = await db.prisma.run.findUniqueOrThrow({ where: { id } })
+    // the status says who paused it, as a stop's does
+    expect(paused.statusReason).toBe('paused by admin@example.test')
     const coldStarted = () =>
       db.prisma.candidate.count({ where: { runId: id, origin: { in: ['seed', 'cold-start'] } } })
     const before = await coldStarted()

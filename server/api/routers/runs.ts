@@ -205,7 +205,8 @@ export const runsRouter = router({
     let c = null
     if (await interruptedHere(ctx, run))
       await setStatus(ctx.app.db, input.runId, 'paused', `paused by ${ctx.actor.label}`)
-    else if (runIsActive(run.status)) c = await command(ctx.app, ctx.actor, run, 'run.pause', {})
+    else if (runIsActive(run.status))
+      c = await command(ctx.app, ctx.actor, run, 'run.pause', { reason: `paused by ${ctx.actor.label}` })
     await audit(ctx.app.db.prisma, ctx.actor, {
       action: 'run.pause',
       targetType: 'run',
