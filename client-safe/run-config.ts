@@ -85,7 +85,11 @@ export const RunConfig = z
      * is drawn (1 + w) times as often as unrated, one rated down (1 + w) times less; 0 ignores ratings
      */
     ratingWeight: z.number().min(0).max(1).default(0.5),
-    /** candidates at least this similar (0..1) to an existing one on the island are rejected */
+    /**
+     * candidates at least this similar (0..1, token-shingle Jaccard) to an existing one on the island
+     * are rejected; a program past 200 shingles is measured as if it had 200 (novelty.ts
+     * NOVELTY_REFERENCE_SHINGLES), so a focused edit of a large program is not a near-duplicate by size alone
+     */
     noveltyThreshold: z.number().min(0.5).max(1).default(0.995),
     stagnationWindow: z.number().int().min(2).max(1_000_000).default(40),
     /** cold start: candidates made by the differently configured generators, before clustering */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
+  nearDuplicate,
+  NOVELTY_REFERENCE_SHINGLES,
   analyzeCode,
   exactJaccard,
   isNovel,
@@ -121,5 +123,33 @@ describe('NoveltyIndex', () => {
     for (let i = 0; i < 2000; i++) idx.add(`dup${i}`, s)
     const hits = idx.query(s, { limit: 5000 })
     expect(hits.length).toBe(64)
+  })
+})
+
+describe('nearDuplicate', () => {
+  // a program of n lines, each with its own literal: `v_i = i * 1.5`
+  const program = (n: number, change = -1) =>
+    Array.from({ length: n }, (_, i) => `v_${i} = ${i} * ${i === change ? '2.5' : '1.5'}`).join('\n')
+
+  it('on a small program, is the Jaccard threshold itself', () => {
+    const a = program(6)
+    const b = program(6, 3)
+    const j = exactJaccard(a, b, 'python')
+    expect(nearDuplicate(a, b, 'python', j)).toBe(true)
+    expect(nearDuplicate(a, b, 'python', j + 1e-6)).toBe(false)
+    expect(nearDuplicate(a, a, 'python', 0.995)).toBe(true)
+  })
+
+  it('on a large program, one changed literal is not a near-duplicate; an unchanged program is', () => {
+    const a = program(3000)
+    const b = program(3000, 1500)
+    // the ratio alone would call it one: similarity over 0.999
+    expect(exactJaccard(a, b, 'python')).toBeGreaterThan(0.999)
+    expect(nearDuplicate(a, b, 'python', 0.995)).toBe(false)
+    expect(nearDuplicate(a, `${a}\n`, 'python', 0.995)).toBe(true)
+    // a stricter novelty (a lower threshold) still rejects a small edit of a large program
+    expect(nearDuplicate(a, b, 'python', 0.95)).toBe(true)
+    expect(nearDuplicate(a, program(3000, 10), 'python', 0.995)).toBe(false)
+    expect(NOVELTY_REFERENCE_SHINGLES).toBe(200)
   })
 })

@@ -159,6 +159,11 @@ export function codeDistance(a: CodeSketch, b: CodeSketch): number {
 
 /** exact Jaccard over token shingles (for tests and small inputs; O(tokens)) */
 export function exactJaccard(a: string, b: string, language: Language | string, k = DEFAULT_SHINGLE): number {
+  const { inter, union } = shingleOverlap(a, b, language, k)
+  return union === 0 ? 1 : inter / union
+}
+
+function shingleOverlap(a: string, b: string, language: Language | string, k: number) {
   const sh = (code: string) => {
     const t = tokenize(code, language).map((x) => (x.kind === 'nl' ? '\n' : code.slice(x.start, x.end)))
     const s = new Set<string>()
@@ -169,8 +174,33 @@ export function exactJaccard(a: string, b: string, language: Language | string, 
   const B = sh(b)
   let inter = 0
   for (const x of A) if (B.has(x)) inter++
-  const union = A.size + B.size - inter
-  return union === 0 ? 1 : inter / union
+  return { inter, union: A.size + B.size - inter }
+}
+
+/**
+ * Programs of this many shingles or fewer are near-duplicates when their Jaccard similarity reaches
+ * the threshold; a larger program is measured as if it had this many. One changed token changes up
+ * to six shingles whatever the program's size, so the ratio alone made every focused edit of a
+ * 10 KB program (similarity 0.997) or a 160 KB one (0.9998) a near-duplicate at the default 0.995:
+ * measured this way, that default refuses what differs in at most one shingle, and 0.95 what
+ * differs in under ten (a few tokens).
+ */
+export const NOVELTY_REFERENCE_SHINGLES = 200
+
+/**
+ * Whether `a` is a near-duplicate of `b` at `threshold`: their differing shingles are at most
+ * (1 − threshold) of their union, the union counted up to NOVELTY_REFERENCE_SHINGLES.
+ */
+export function nearDuplicate(
+  a: string,
+  b: string,
+  language: Language | string,
+  threshold: number,
+  k = DEFAULT_SHINGLE,
+): boolean {
+  const { inter, union } = shingleOverlap(a, b, language, k)
+  if (union === 0) return true
+  return union - inter <= (1 - threshold) * Math.min(union, NOVELTY_REFERENCE_SHINGLES)
 }
 
 export function sketchToJSON(s: CodeSketch): { minhash: string; vector: string; tokens: number } {

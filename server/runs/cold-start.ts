@@ -4,7 +4,7 @@
 // the pool's answers against each other through this class.
 import { randomUUID } from 'node:crypto'
 import { assignColdStart } from '../engine/evolution.ts'
-import { analyzeCode, exactJaccard, similarity, type CodeSketch } from '../engine/novelty.ts'
+import { analyzeCode, nearDuplicate, similarity, type CodeSketch } from '../engine/novelty.ts'
 import { chooseStrategies } from '../engine/strategies.ts'
 import { coldStartSize } from '../../client-safe/run-config.ts'
 import type { DriverDeps, Mode } from './driver.ts'
@@ -74,7 +74,7 @@ export class ColdStart {
     const c = this.cold!
     const { config, language } = this.d.state
     const near = c.sketches.findIndex((sk) => similarity(sk, sketch) >= config.noveltyThreshold)
-    return near >= 0 && exactJaccard(code, c.members[near]?.code ?? '', language) >= config.noveltyThreshold
+    return near >= 0 && nearDuplicate(code, c.members[near]?.code ?? '', language, config.noveltyThreshold)
   }
 
   /** an answer for the pool passed the screening */

@@ -1,5 +1,5 @@
 // Runs driven end to end, through the real CLI, real sandboxed workers and the embedded database.
-import { writeFileSync } from 'node:fs'
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
@@ -467,6 +467,38 @@ describe('a provider whose every answer fails the same way', () => {
         await server.close()
       }
     })
+})
+
+describe('a large program', () => {
+  it('is searched by focused edits (none a near-duplicate by its size alone), and the prompt size is told once', async () => {
+    // the curve fit with an 80 KB table in its evolved block: one changed literal is 0.9998 alike
+    const dir = join(tempDir(), 'big-fit')
+    cpSync(CURVE, dir, { recursive: true })
+    const table = Array.from({ length: 8000 }, (_, i) => `    ${(i * 0.001).toFixed(3)},`).join('\n')
+    const seed = readFileSync(join(dir, 'initial.py'), 'utf8').replace(
+      '# EVOLVE-BLOCK-START\n',
+      `# EVOLVE-BLOCK-START\nTABLE = [\n${table}\n]\n`,
+    )
+    writeFileSync(join(dir, 'initial.py'), seed)
+    writeFileSync(
+      join(dir, 'problem.json'),
+      JSON.stringify({ ...JSON.parse(readFileSync(join(dir, 'problem.json'), 'utf8')), id: 'test-big-fit' }),
+    )
+    const server = await startOpenAiTestServer()
+    try {
+      const r = await cli(
+        ['run', dir, '--model', 'openai:scripted-model', '--max-evals', '16', '--json', '--data-dir', tempDir()],
+        { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test' },
+      )
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.json.evaluations).toBe(16)
+      expect(r.stderr.match(/prompts are about [\d,]+ tokens, over promptTokenBudget \(8,000\)/g)).toHaveLength(1)
+      // about one call per evaluation, not the dozens of near-duplicates per evaluation it had been
+      expect(server.chatRequests().length).toBeLessThan(3 * 16)
+    } finally {
+      await server.close()
+    }
+  })
 })
 
 describe('budgets', () => {

@@ -2,7 +2,7 @@
 // duplicates and answers to banned parents turned away), stored and handed to the evaluation queue.
 // A rejected answer is a record with its spend, and its budget slot goes back.
 import { randomUUID } from 'node:crypto'
-import { analyzeCode, exactJaccard, type CodeSketch } from '../engine/novelty.ts'
+import { analyzeCode, nearDuplicate, type CodeSketch } from '../engine/novelty.ts'
 import type { LlmErrorKind } from '../llm/errors.ts'
 import type { ColdStart } from './cold-start.ts'
 import type { InFlight } from './dispatcher.ts'
@@ -44,6 +44,7 @@ export class Requester {
   private unanswered = 0
   private rateLimited = 0
   private unusable = 0
+  private toldPromptSize = false
 
   constructor(private readonly d: RequesterDeps) {}
 
@@ -61,6 +62,7 @@ export class Requester {
     }
     budget.settle(req.expectedCostUsd, r.costUsd)
     if (req.modelId) this.d.planner.observeCost(req.modelId, r.costUsd)
+    this.tellPromptSize(r.prompt)
     // an answer came (used or not): the model is reachable and takes the requests
     if (!('rejected' in r) || !r.errorKind) this.unanswered = this.refusals = this.rateLimited = this.unusable = 0
     if ('rejected' in r) {
@@ -193,8 +195,22 @@ export class Requester {
     if (verdict.novel) return null
     // MinHash cannot tell a one-literal change (exact similarity ≈ 0.99) from a copy; confirm on the code
     const near = verdict.nearest
-    if (near && exactJaccard(r.code, await s.codeOf(near.id).catch(() => ''), s.language) < threshold) return null
+    if (near && !nearDuplicate(r.code, await s.codeOf(near.id).catch(() => ''), s.language, threshold)) return null
     return `near-duplicate of ${near?.id ?? 'a member'} (similarity ${near ? near.similarity.toFixed(3) : '≥ threshold'})`
+  }
+
+  /**
+   * Once a run: prompts well over promptTokenBudget. The program in it is never cut, so a large
+   * program makes every call that large, and nothing else would say so before the bill does.
+   */
+  private tellPromptSize(prompt: string | undefined) {
+    const budget = this.d.state.config.promptTokenBudget
+    const tokens = Math.ceil((prompt?.length ?? 0) / 4)
+    if (this.toldPromptSize || tokens <= 1.5 * budget) return
+    this.toldPromptSize = true
+    this.d.log.warn(
+      `run ${this.d.runId}: prompts are about ${tokens.toLocaleString('en-US')} tokens, over promptTokenBudget (${budget.toLocaleString('en-US')}): the program itself does not fit and is never cut, so every call costs about that much; keep data out of the program, or raise promptTokenBudget to accept it`,
+    )
   }
 
   private countModelError(kind: LlmErrorKind | undefined, reason: string) {
