@@ -170,6 +170,27 @@ describe('Ctrl-C on fm-agent run', () => {
     }
   }, 300_000)
 
+  it("a model run relayed to the console that holds the folder says the shell's model settings are not used", async () => {
+    const { dataDir, server } = await servedFolder()
+    try {
+      const p = new WatchedCli(
+        ['run', problem(true), '--model', 'openai:gpt-4.1-mini', '--max-evals', '5', '--json', '--data-dir', dataDir],
+        { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', OPENAI_API_KEY: 'sk-shell-only' },
+      )
+      const told = await p.until(() =>
+        /drives the run with its own environment: this shell's OPENAI_BASE_URL, OPENAI_API_KEY are not used/.test(
+          p.stderr,
+        ),
+      )
+      expect(told, p.stderr).toBe(true)
+      expect(p.stderr).not.toContain('sk-shell-only')
+      p.child.kill('SIGINT')
+      await p.done()
+    } finally {
+      await server.stop()
+    }
+  }, 300_000)
+
   it('while a run goes, other commands reach it through its data folder', async () => {
     const { p, dataDir } = startRun(true, 200)
     expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 1 && heldRunning())).toBe(true)

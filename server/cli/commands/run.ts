@@ -1,3 +1,4 @@
+import { BASE_URL_ENVS, DEFAULT_KEY_ENVS } from '../../llm/env.ts'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import YAML from 'yaml'
@@ -161,6 +162,22 @@ export const run: Command = {
           for (const w of r.warnings) log.warn(w)
           problemId = r.id
         }
+      }
+      if (api.remote) {
+        // the server's engine calls the model with its own environment: say so where this shell
+        // sets any of it (before the server answers, e.g. that it has no key this shell has)
+        const names = [
+          ...new Set(
+            (config.models ?? []).flatMap((m) => [
+              ...BASE_URL_ENVS[m.provider],
+              ...(m.apiKeyEnv ? [m.apiKeyEnv] : DEFAULT_KEY_ENVS[m.provider]),
+            ]),
+          ),
+        ].filter((n) => process.env[n])
+        if (names.length)
+          log.warn(
+            `the server that holds this folder drives the run with its own environment: this shell's ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} not used (set them where the server starts, or stop it and run here)`,
+          )
       }
       let created: { id: string; config: RunConfig }
       if (api.remote) {
