@@ -590,6 +590,8 @@ describe('budgets', () => {
         expect(c.tokensIn).toBeGreaterThan(0)
         expect(c.costUsd).toBeCloseTo((c.tokensIn * 0.002 + c.tokensOut * 0.004) / 1000, 9)
       }
+      // the cap is passed by at most the one call that crossed it
+      expect(r.json.spendUsd - 0.02).toBeLessThanOrEqual(Math.max(...calls.map((c) => c.costUsd)) + 1e-12)
       // the run's spend is the sum of its calls
       expect(r.json.spendUsd).toBeCloseTo(
         calls.reduce((a, c) => a + c.costUsd, 0),

@@ -42,24 +42,37 @@ export interface ColdStrategy {
 
 export class Planner {
   /** observed cost per request, by model: what a request in flight is expected to cost */
-  private readonly meanCost = new Map<string, { n: number; mean: number }>()
+  private readonly meanCost = new Map<string, { n: number; mean: number; peak: number }>()
 
   constructor(
     private readonly state: RunState,
     private readonly evaluations: () => number,
   ) {}
 
-  observeCost(modelId: string, usd: number) {
-    const m = this.meanCost.get(modelId) ?? { n: 0, mean: 0 }
+  /**
+   * A call's cost, for what the next ones reserve. A call that failed before its answer cost
+   * nothing and says nothing of what an answer costs: it would pull the reservation toward 0.
+   */
+  observeCost(modelId: string, kind: PlannedRequest['kind'], usd: number) {
+    if (!(usd > 0)) return
+    const key = `${kind}\u0000${modelId}`
+    const m = this.meanCost.get(key) ?? { n: 0, mean: 0, peak: 0 }
     m.n++
     m.mean += (usd - m.mean) / Math.min(m.n, 50)
-    this.meanCost.set(modelId, m)
+    m.peak = Math.max(usd, m.peak * 0.98)
+    this.meanCost.set(key, m)
   }
 
-  expectedCost(modelId: string | null): number {
+  /**
+   * What a request reserves of the spend cap until its cost is known: the recent dearest call of its
+   * model and kind, not their mean. The evolve stage's prompts (inspirations, critiques) cost ~1.5× the
+   * cold start's, and 16 requests in flight each reserving the cold start's mean had overshot the
+   * cap by several calls.
+   */
+  expectedCost(modelId: string | null, kind: PlannedRequest['kind']): number {
     if (!modelId || !this.state.ensemble) return 0
-    const seen = this.meanCost.get(modelId)
-    if (seen) return seen.mean
+    const seen = this.meanCost.get(`${kind}\u0000${modelId}`)
+    if (seen) return Math.max(seen.mean, seen.peak)
     const member = this.state.ensemble.members.find((m) => m.id === modelId)
     // before the first answer: a full prompt and a long answer, so the first requests never overshoot
     return member ? costUsd(member.config, this.state.config.promptTokenBudget, 1000) : 0
@@ -106,7 +119,7 @@ export class Planner {
     return {
       ...base,
       modelId: arm,
-      expectedCostUsd: this.expectedCost(arm),
+      expectedCostUsd: this.expectedCost(arm, 'evolve'),
       retrieval: kn ? { retrievalId: kn.retrievalId, chunkIds: kn.chunks.map((c) => c.id) } : undefined,
       controlRetrievalId: knowledge.withheld[0]?.retrievalId,
       produce: (signal) => this.askModel(plan, arm, mode, { guidance, knowledge: kn?.chunks ?? [], notes }, signal),
@@ -212,7 +225,7 @@ export class Planner {
       ...base,
       arm: modelId,
       modelId,
-      expectedCostUsd: this.expectedCost(modelId),
+      expectedCostUsd: this.expectedCost(modelId, 'cold-start'),
       retrieval: strategy.retrieval,
       produce: (signal) =>
         produceWithModel(s.ensemble!, {

@@ -161,7 +161,7 @@ export class Repairs {
       island: p.island,
       arm: modelId,
       modelId,
-      expectedCostUsd: this.planner.expectedCost(modelId),
+      expectedCostUsd: this.planner.expectedCost(modelId, 'repair'),
       parentId: p.id,
       parentScore: null,
       guidanceIds: [],

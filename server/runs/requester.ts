@@ -61,7 +61,7 @@ export class Requester {
       return 'failed'
     }
     budget.settle(req.expectedCostUsd, r.costUsd)
-    if (req.modelId) this.d.planner.observeCost(req.modelId, r.costUsd)
+    if (req.modelId) this.d.planner.observeCost(req.modelId, req.kind, r.costUsd)
     this.tellPromptSize(r.prompt)
     // an answer came (used or not): the model is reachable and takes the requests
     if (!('rejected' in r) || !r.errorKind) this.unanswered = this.refusals = this.rateLimited = this.unusable = 0
