@@ -428,6 +428,40 @@ describe('a model that refuses every request', () => {
   })
 })
 
+describe('an ensemble with one misconfigured member', () => {
+  it('takes the member that refuses every request out of the run, named, and goes on with the others', async () => {
+    const good = await startOpenAiTestServer()
+    const locked = await startOpenAiTestServer({ apiKey: 'sk-test-RIGHT' })
+    try {
+      const config = join(tempDir(), 'run.json')
+      writeFileSync(
+        config,
+        JSON.stringify({
+          mutator: 'llm',
+          models: [
+            { provider: 'openai', model: 'good-model', baseURL: good.url },
+            { provider: 'openai', model: 'wrong-key-model', baseURL: locked.url },
+          ],
+          budget: { maxEvals: 30 },
+        }),
+      )
+      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', tempDir()], {
+        OPENAI_API_KEY: 'sk-test-WRONG',
+      })
+      expect(r.code, `${r.stderr}${JSON.stringify(r.json)}`).toBe(0)
+      expect(r.json.evaluations).toBe(30)
+      expect(r.stderr).toMatch(
+        /openai:wrong-key-model refused 3 requests in a row \(model error from openai:wrong-key-model \(auth\).*it is taken out of this run, openai:good-model goes on/,
+      )
+      expect(r.stderr).not.toContain('sk-test-WRONG')
+      // taken out after its third refusal, plus those already in flight then: never the run's 30
+      expect(locked.chatRequests().length).toBeLessThan(16)
+    } finally {
+      await Promise.all([good.close(), locked.close()])
+    }
+  })
+})
+
 describe('a provider whose every answer fails the same way', () => {
   // each case ends early with a reason that says what is wrong, not after 300 rejections that
   // blamed "duplicates or unusable edits"

@@ -45,9 +45,16 @@ export class GenerationPool {
     return this.inFlight < this.limit.current
   }
 
-  /** models at their own limit now (the planner leaves them out) */
+  /** models taken out of the run: they refused every request (a wrong name, key or endpoint) */
+  readonly retired = new Set<string>()
+
+  retire(modelId: string) {
+    this.retired.add(modelId)
+  }
+
+  /** models at their own limit now, or retired (the planner leaves them out) */
   saturated(): Set<string> {
-    const out = new Set<string>()
+    const out = new Set<string>(this.retired)
     for (const [id, max] of this.opts.perModelMax ?? []) if ((this.perModel.get(id) ?? 0) >= max) out.add(id)
     return out
   }

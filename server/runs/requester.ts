@@ -27,7 +27,7 @@ export const PUSH_BACK: ReadonlySet<LlmErrorKind> = new Set(['rate-limit', 'time
 
 export interface RequesterDeps
   extends Pick<DriverDeps, 'events' | 'log' | 'hooks'>,
-    Pick<RunParts, 'budget' | 'store' | 'dispatcher' | 'planner'> {
+    Pick<RunParts, 'budget' | 'store' | 'dispatcher' | 'planner' | 'pool'> {
   runId: string
   state: RunState
   cold: ColdStart
@@ -44,6 +44,8 @@ export class Requester {
   private unanswered = 0
   private rateLimited = 0
   private unusable = 0
+  /** refusals in a row, per model: one member of an ensemble with a wrong name or key is taken out, not the run */
+  private readonly refusedBy = new Map<string, number>()
   private toldPromptSize = false
 
   constructor(private readonly d: RequesterDeps) {}
@@ -64,11 +66,14 @@ export class Requester {
     if (req.modelId) this.d.planner.observeCost(req.modelId, req.kind, r.costUsd)
     this.tellPromptSize(r.prompt)
     // an answer came (used or not): the model is reachable and takes the requests
-    if (!('rejected' in r) || !r.errorKind) this.unanswered = this.refusals = this.rateLimited = this.unusable = 0
+    if (!('rejected' in r) || !r.errorKind) {
+      this.unanswered = this.refusals = this.rateLimited = this.unusable = 0
+      if (req.modelId) this.refusedBy.delete(req.modelId)
+    }
     if ('rejected' in r) {
       if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
       if (r.feedback && req.island >= 0) s.notes.set(req.island, [r.feedback])
-      this.countModelError(r.errorKind, r.reason)
+      this.countModelError(r.errorKind, r.reason, req.modelId)
       this.reject(req, r)
       return r.errorKind && PUSH_BACK.has(r.errorKind)
         ? 'push-back'
@@ -213,13 +218,30 @@ export class Requester {
     )
   }
 
-  private countModelError(kind: LlmErrorKind | undefined, reason: string) {
+  private countModelError(kind: LlmErrorKind | undefined, reason: string, modelId: string | null) {
     if (!kind || kind === 'aborted') return
     if (kind === 'auth' || kind === 'config' || kind === 'bad-request') {
-      if (++this.refusals >= MAX_REFUSALS)
-        this.d.failNow(
-          `the model provider refused ${MAX_REFUSALS} requests in a row (${reason.slice(0, 300)}); check the model name, its base URL and its API key variable`,
+      // a member already taken out: what it still had in flight says nothing new
+      if (modelId && this.d.pool.retired.has(modelId)) return
+      const refusals = modelId ? (this.refusedBy.get(modelId) ?? 0) + 1 : ++this.refusals
+      if (modelId) this.refusedBy.set(modelId, refusals)
+      if (refusals < MAX_REFUSALS) return
+      const s = this.d.state
+      const others = modelId
+        ? (s.allowedArms(new Set([...this.d.pool.retired, modelId])) ??
+          (s.ensemble?.ids ?? []).filter((id) => id !== modelId))
+        : []
+      if (modelId && others.length) {
+        // the others answer: this one is misconfigured, and the run goes on without it
+        this.d.pool.retire(modelId)
+        this.d.log.warn(
+          `run ${this.d.runId}: ${modelId} refused ${MAX_REFUSALS} requests in a row (${reason.slice(0, 300)}); it is taken out of this run, ${others.join(', ')} go${others.length > 1 ? '' : 'es'} on (check its name, base URL and API key variable)`,
         )
+        return
+      }
+      this.d.failNow(
+        `the model provider refused ${MAX_REFUSALS} requests in a row (${reason.slice(0, 300)}); check the model name, its base URL and its API key variable`,
+      )
     } else if (kind === 'rate-limit') {
       if (++this.rateLimited >= MAX_RATE_LIMITED)
         this.d.failNow(
