@@ -172,6 +172,9 @@ describe('buildPrompt', () => {
     expect(u).toContain('## Parent 2 (sum_radii = 2.2)')
     expect(u).toContain('q4 = 4')
     expect(c.record.secondParentId).toBe('p2')
+    // the evaluator's feedback is Parent 1's: a crossover has no "current program"
+    expect(u).toContain('## Evaluator feedback on Parent 1')
+    expect(u).not.toContain('current program')
   })
 
   it('min problems say lower is better; code with backtick runs gets a longer fence', () => {

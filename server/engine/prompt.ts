@@ -365,6 +365,8 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
     }
   }
   const arts = input.scratch ? [] : artifactEntries(input.parent.artifacts)
+  // a crossover has two parents and no "current program": its feedback is Parent 1's
+  const feedbackHeader = `## Evaluator feedback on ${input.mode === 'crossover' && input.secondParent ? 'Parent 1' : 'the current program'}\n`
   arts.forEach(([k, v], i) => {
     const { keep, text } = capped(k, v, maxArt)
     add({
@@ -372,7 +374,7 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
       id: k,
       // logs go before the evaluator's own feedback, which is usually short and to the point
       rank: 40 + (keep === 'tail' ? 0 : 2) + i / (arts.length + 1),
-      text: `${i === 0 ? '## Evaluator feedback on the current program\n' : ''}### ${k}\n${text}`,
+      text: `${i === 0 ? feedbackHeader : ''}### ${k}\n${text}`,
       truncate: { minTokens: 80, keep },
     })
   })
@@ -459,7 +461,7 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
   const trimmed: TrimRecord[] = []
   const groupHeader: Record<string, string> = {
     knowledge: '## Relevant knowledge\n',
-    artifacts: '## Evaluator feedback on the current program\n',
+    artifacts: feedbackHeader,
     inspirations: '## Other programs for inspiration\n',
   }
   // an inspiration's feedback sits between two programs of the inspirations' group

@@ -428,6 +428,32 @@ describe('a model that refuses every request', () => {
   })
 })
 
+describe('crossover prompts', () => {
+  it('show the second parent once, as Parent 2, not again among the inspirations', async () => {
+    const server = await startOpenAiTestServer()
+    try {
+      const config = join(tempDir(), 'run.json')
+      writeFileSync(config, JSON.stringify({ llmOperators: { crossover: 1 }, islands: 1, budget: { maxEvals: 24 } }))
+      const r = await cli(
+        ['run', CURVE, '--model', 'openai:scripted-model', '--config', config, '--json', '--data-dir', tempDir()],
+        { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test' },
+      )
+      expect(r.code, r.stderr).toBe(0)
+      const users = server
+        .chatRequests()
+        .map((q) => (q.body as { messages: Array<{ role: string; content: string }> }).messages.at(-1)!.content)
+        .filter((u) => u.includes('## Parent 2'))
+      expect(users.length).toBeGreaterThan(0)
+      for (const u of users) {
+        const second = /## Parent 2[^\n]*\n+(```\w*\n[\s\S]*?\n```)/.exec(u)![1]!
+        expect(u.split(second).length - 1).toBe(1)
+      }
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('an ensemble with one misconfigured member', () => {
   it('takes the member that refuses every request out of the run, named, and goes on with the others', async () => {
     const good = await startOpenAiTestServer()

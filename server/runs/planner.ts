@@ -147,8 +147,10 @@ export class Planner {
           metrics: s.metrics.get(plan.mate.id),
         }
       : null
+    // a crossover shows its second parent as Parent 2: not again among the inspirations
+    const shown = mode === 'crossover' && mate ? plan.inspirations.filter((i) => i.id !== mate.id) : plan.inspirations
     const inspirations = await Promise.all(
-      plan.inspirations.map(async (i) => ({
+      shown.map(async (i) => ({
         id: i.id,
         code: await s.codeOf(i.id),
         score: i.score,
