@@ -47,6 +47,15 @@ describe('pipelineVerdict', () => {
     expect(v?.limit).toBe('model')
     expect(v?.text).toMatch(/15\.5 requests in flight \(limit 16\)/)
   })
+  it('says the provider pushes back when the request limit is down from the configured one', () => {
+    const rows = [at(1, { requests: 1, waiting: 0, busy: 0, capacity: 2, requestLimit: 1 })]
+    const v = pipelineVerdict(rows, 5, false, 16)
+    expect(v?.limit).toBe('model')
+    expect(v?.text).toMatch(/^The provider is pushing back .*down to 1 of 16/)
+    expect(v?.text).not.toMatch(/faster model/)
+    // at the configured limit, it is the model's speed
+    expect(pipelineVerdict(rows, 5, false, 1)?.text).toMatch(/A faster model or a higher request limit/)
+  })
   it('on an offline run, speaks of the operators and their proposals, not of a model', () => {
     const v = pipelineVerdict([at(1, { requests: 2, waiting: 0, busy: 1, capacity: 2, requestLimit: 16 })], 5, true)
     expect(v?.text).toBe('Operators and workers keep pace: 2.0 proposals in flight, workers busy 50% of the time.')

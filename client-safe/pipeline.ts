@@ -41,6 +41,8 @@ export function pipelineVerdict(
   metrics: readonly MetricPoint[],
   window = 5,
   offline = false,
+  /** the run's generation.maxInFlight: a limit below it is the provider's push-back */
+  configuredLimit?: number,
 ): { limit: PipelineLimit; text: string } | null {
   const name = offline
     ? { source: 'The offline operators limit', requests: 'proposals', faster: 'A higher request limit' }
@@ -67,6 +69,12 @@ export function pipelineVerdict(
     return {
       limit: 'workers',
       text: `The workers limit this run: busy ${pct} of the time, with ${waiting.toFixed(1)} candidates waiting for one. More workers would make it faster.`,
+    }
+  }
+  if (limit !== null && requests >= 0.8 * limit && !offline && configuredLimit && limit < configuredLimit) {
+    return {
+      limit: 'model',
+      text: `The provider is pushing back (rate limits, timeouts or server errors): the request limit is down to ${limit} of ${configuredLimit}, with ${requests.toFixed(1)} in flight and the workers busy ${pct} of the time. It grows back as requests succeed; a higher rate limit with the provider would make the run faster.`,
     }
   }
   if (limit !== null && requests >= 0.8 * limit) {

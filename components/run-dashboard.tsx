@@ -50,7 +50,11 @@ export function RunDashboard() {
   )
   const alerts = useRunAlerts()
   const offline = o?.config.mutator === 'local'
-  const verdict = useMemo(() => pipelineVerdict(L.live.metrics, 5, offline), [L.live.metrics, offline])
+  const configuredLimit = o?.config.maxRequestsInFlight
+  const verdict = useMemo(
+    () => pipelineVerdict(L.live.metrics, 5, offline, configuredLimit),
+    [L.live.metrics, offline, configuredLimit],
+  )
   const router = useRouter()
   const open = useCallback((id: string) => router.push(`/runs/${L.runId}/candidates/${id}`), [router, L.runId])
   if (!o) return L.overview.error ? <ErrorBox error={L.overview.error} /> : <div className="muted">Loading…</div>

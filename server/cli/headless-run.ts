@@ -17,6 +17,9 @@ import { detectIsolationAsync } from '../../workers/sandbox.ts'
 import { currentMachine } from '../setup/machine.ts'
 import { fullNumber } from '../../client-safe/format.ts'
 
+/** how often the same kind of model trouble is said while it lasts */
+const MODEL_TROUBLE_EVERY_MS = 5000
+
 export interface PipelineNow {
   requests: number
   waiting: number
@@ -141,7 +144,22 @@ export async function driveLocally(
       shortage = now
     }
   }
+  // the model's trouble while it lasts (429s, timeouts, refusals): no candidate comes, so no
+  // progress line would; one line per kind of trouble every few seconds
+  const troubleSaid = new Map<string, number>()
   const unsubscribe = app.events.subscribe(runId, (e) => {
+    if (e.type === 'rejected') {
+      const reason = String((e.payload as { reason?: unknown }).reason ?? '')
+      const kind = /^model error from \S+ \(([\w-]+)\)/.exec(reason)?.[1]
+      if (!kind || kind === 'aborted') return
+      const now = Date.now()
+      if (now - (troubleSaid.get(kind) ?? 0) < MODEL_TROUBLE_EVERY_MS) return
+      troubleSaid.set(kind, now)
+      log.warn(
+        `run ${runId.slice(0, 8)}: ${reason.slice(0, 300)}${pipeline ? ` · ${pipelineText(pipeline, false)}` : ''}`,
+      )
+      return
+    }
     if (e.type === 'metrics') {
       const rows = (e.payload as { rows?: Array<{ island: number; pipeline?: PipelineNow }> }).rows ?? []
       pipeline = rows.find((r) => r.island === -1)?.pipeline ?? pipeline

@@ -419,6 +419,9 @@ describe('a model that refuses every request', () => {
       expect(r.json.statusReason).toMatch(/refused 3 requests in a row \(model error from openai:\S+ \(auth\)/)
       expect(r.json.statusReason).toMatch(/API key/)
       expect(r.json.statusReason).not.toContain('sk-test-WRONG')
+      // said while it happens, not only in the end
+      expect(r.stderr).toMatch(/^fm-agent warn: run [0-9a-f]{8}: model error from openai:scripted-model \(auth\)/m)
+      expect(r.stderr).not.toContain('sk-test-WRONG')
       // the cold start's 8 requests (30 evaluations, 4 islands) go out together and each of the first
       // two refusals may be replaced before the third arrives: at most 8 + 2, never the budget's 30
       expect(server.chatRequests().length).toBeLessThanOrEqual(10)
