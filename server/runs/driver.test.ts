@@ -667,6 +667,36 @@ describe('budgets', () => {
 })
 
 describe('knowledge in the loop', () => {
+  it('an offline run retrieves nothing when an island stalls: no prompt would read it', async () => {
+    const dataDir = tempDir()
+    const docs = tempDir()
+    writeFileSync(join(docs, 'curve-advice.md'), '# Fitting curves\n\nMove the quadratic coefficient A toward 1.3.\n')
+    expect((await cli(['kb', 'import', docs, '--data-dir', dataDir])).code).toBe(0)
+    const config = join(docs, 'run.json')
+    writeFileSync(config, JSON.stringify({ stagnationWindow: 3, islands: 2 }))
+    const r = await cli([
+      'run',
+      CURVE,
+      '--operators',
+      'local',
+      '--max-evals',
+      '60',
+      '--config',
+      config,
+      '--json',
+      '--data-dir',
+      dataDir,
+    ])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/stalled/)
+    const db = await openDatabase({ dataDir, databaseUrl: '' })
+    try {
+      expect(await db.prisma.retrieval.count({ where: { runId: r.json.runId } })).toBe(0)
+    } finally {
+      await db.close()
+    }
+  })
+
   it('a stalled island retrieves chunks, they appear in the recorded prompt, and their use is logged', async () => {
     const dataDir = tempDir()
     const docs = tempDir()

@@ -290,6 +290,8 @@ export class RunKnobs {
   async retrieveFor(island: number, trigger: 'stagnation' | 'expert'): Promise<number> {
     const { state: s, hooks, runId } = this.d
     if (!hooks?.retrieve) return 0
+    // offline operators read no prompt: a stalled island's passages would be logged and never used
+    if (s.config.mutator === 'local' && trigger === 'stagnation') return 0
     const best = s.evo.island(island).best()
     const bestCode = best ? await s.codeOf(best.id).catch(() => '') : ''
     // what the evaluator said of the island's best: the words of where it is stuck
