@@ -2,6 +2,7 @@
 // and fm_queue) and read problem bundles, nothing else: no users, no candidates, no runs.
 // (No static import of ../db.ts: the worker and db.ts's error messages read roleStanding below,
 // and neither may load the embedded database or the Prisma client for it.)
+import { randomBytes } from 'node:crypto'
 import { pg } from '../db/pg.ts'
 import { installQueue } from './schema.ts'
 
@@ -48,14 +49,17 @@ export async function roleStanding(db: Queryable): Promise<RoleStanding> {
 
 export interface WorkerRoleResult {
   role: string
-  /** the worker's connection string (the admin URL with this role's credentials) */
+  /** the worker's connection string (the admin URL with this role's credentials); the password left out where it was kept */
   databaseUrl: string
+  /** the role existed and its password was kept (PostgreSQL keeps only its hash: it cannot be shown) */
+  passwordKept: boolean
 }
 
 export async function createWorkerRole(
   adminUrl: string,
   roleName: string,
-  password: string,
+  /** null: a new role gets a random one, an existing role keeps its own (its workers stay connected) */
+  password: string | null,
 ): Promise<WorkerRoleResult> {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(roleName))
     throw new Error(`role name ${JSON.stringify(roleName)}: use lower-case letters, digits and _`)
@@ -71,12 +75,17 @@ export async function createWorkerRole(
     const client = await pool.connect()
     try {
       const role = client.escapeIdentifier(roleName)
-      const pw = client.escapeLiteral(password)
       const db = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db
       await client.query('BEGIN')
-      const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [roleName])).rowCount
+      const exists = !!(await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [roleName])).rowCount
+      // a create run again (to see the URL, after an upgrade) renews the grants and keeps the password:
+      // a new one would cut off the workers already on it
+      const kept = exists && password === null
+      const given = password ?? randomBytes(18).toString('base64url')
+      const pw = client.escapeLiteral(given)
       // (ALTER of an existing role: only its login and password; its other attributes stay as an admin set them)
-      if (exists) await client.query(`ALTER ROLE ${role} LOGIN PASSWORD ${pw}`)
+      if (kept) await client.query(`ALTER ROLE ${role} LOGIN`)
+      else if (exists) await client.query(`ALTER ROLE ${role} LOGIN PASSWORD ${pw}`)
       else await client.query(`CREATE ROLE ${role} LOGIN PASSWORD ${pw} NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT`)
       await client.query(`GRANT CONNECT ON DATABASE ${client.escapeIdentifier(db)} TO ${role}`)
       // the queue engine's own tables and functions (jobs, task ids, queues, migrations)
@@ -102,8 +111,8 @@ export async function createWorkerRole(
       await client.query('COMMIT')
       const url = new URL(adminUrl)
       url.username = encodeURIComponent(roleName)
-      url.password = encodeURIComponent(password)
-      return { role: roleName, databaseUrl: url.toString() }
+      url.password = kept ? '' : encodeURIComponent(given)
+      return { role: roleName, databaseUrl: url.toString(), passwordKept: kept }
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined)
       throw e

@@ -47,6 +47,39 @@ function printed(child: ChildProcess, pattern: RegExp): Promise<string> {
   })
 }
 
+describe('worker-role create on an existing role', () => {
+  const connects = async (url: string) => {
+    const c = new pg.Client({ connectionString: url })
+    try {
+      await c.connect()
+      return true
+    } catch {
+      return false
+    } finally {
+      await c.end().catch(() => undefined)
+    }
+  }
+  it('renews its grants and keeps its password, so its workers stay connected; a new one only when asked', async () => {
+    const name = `fm_wr_again_${process.pid}`
+    const first = await createWorkerRole(t.url, name, 'pw-first-1')
+    try {
+      const again = await cli(['worker-role', 'create', name, '--json'], { DATABASE_URL: t.url })
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.json).toMatchObject({ role: name, passwordKept: true })
+      expect(new URL(again.json.databaseUrl).password).toBe('')
+      expect(await connects(first.databaseUrl)).toBe(true)
+      const text = await cli(['worker-role', 'create', name], { DATABASE_URL: t.url })
+      expect(text.stdout).toMatch(/exists: its grants are renewed and its password is kept/)
+      const renewed = await cli(['worker-role', 'create', name, '--new-password', '--json'], { DATABASE_URL: t.url })
+      expect(renewed.json.passwordKept).toBe(false)
+      expect(await connects(renewed.json.databaseUrl)).toBe(true)
+      expect(await connects(first.databaseUrl)).toBe(false)
+    } finally {
+      await dropWorkerRole(t.url, name, { force: true })
+    }
+  })
+})
+
 describe('a worker on the application role', () => {
   it('warns loudly that it holds full credentials, and names worker-role create; a worker role does not', async () => {
     const started = async (databaseUrl: string) => {
