@@ -28,6 +28,10 @@ export const start: Command = {
     }
     const server = await startServer({ env, dataDir: dir, port, host, dev: !!values.dev, log })
     log.info(`console: ${server.url}  (stop with Ctrl-C)`)
+    if (env.DATABASE_URL)
+      log.info(
+        'server mode: evaluations run on worker processes, none in this one: start `fm-agent worker` with a worker role (docs/deployment.md)',
+      )
     await new Promise<void>((resolve) => {
       let stopping = false
       const stop = (signal: string) => {
