@@ -121,6 +121,11 @@ export function KnowledgeDocEditor({ docId }: { docId?: string }) {
             </div>
           )}
         </div>
+        {me.data && !canWrite && (
+          <div className="muted small" data-testid="doc-read-only">
+            {docId ? 'Experts edit documents; you can read them.' : 'Experts add documents; you can read them.'}
+          </div>
+        )}
         {loaded?.embedStatus === 'failed' && (
           <div className="alert">
             The document is saved and found by full-text search, but its embedding failed: {loaded.embedError}. An admin

@@ -222,3 +222,35 @@ test('a document added in the console is retrieved by a stalled run, sent in its
     await server.close()
   }
 })
+
+test('a knowledge base of more documents than a page is listed page by page', async ({ page }) => {
+  await login(page)
+  // 105 short notes under a tag of their own (two imports: at most 100 files a request)
+  const notes = Array.from({ length: 105 }, (_, i) => ({
+    path: `paging/note-${String(i).padStart(3, '0')}.md`,
+    content: `# Paging note ${i}\n\nA short note, number ${i}, for the list's pages.\n`,
+  }))
+  const imported: Array<{ status: string; docId?: string }> = []
+  for (const files of [notes.slice(0, 100), notes.slice(100)])
+    imported.push(
+      ...(await api<Array<{ status: string; docId?: string }>>(page, 'mutation', 'knowledge.import', {
+        files,
+        tags: ['paging-e2e'],
+      })),
+    )
+  expect(imported.filter((r) => r.status === 'created')).toHaveLength(105)
+  await page.goto('/knowledge')
+  await page.getByLabel('Filter by title').fill('Paging note')
+  const pages = page.getByTestId('documents-pages')
+  await expect(pages).toContainText('1–100 of 105')
+  await expect(page.getByTestId('documents-table').getByRole('row')).toHaveCount(101)
+  await pages.getByRole('button', { name: 'Next →' }).click()
+  await expect(pages).toContainText('101–105 of 105')
+  await expect(page.getByTestId('documents-table').getByRole('row')).toHaveCount(6)
+  await expect(pages.getByRole('button', { name: 'Next →' })).toBeDisabled()
+  // a new filter starts again at the first page: notes 1, 10–19 and 100–104
+  await page.getByLabel('Filter by title').fill('Paging note 1')
+  await expect(page.getByTestId('documents-table').getByRole('row')).toHaveCount(17)
+  await expect(pages).toBeHidden()
+  for (const r of imported) if (r.docId) await api(page, 'mutation', 'knowledge.delete', { id: r.docId })
+})

@@ -15,6 +15,9 @@ function scopeInput(scope: Scope) {
   return scope === '' ? {} : scope === '__global__' ? { problemId: null } : { problemId: scope }
 }
 
+/** documents per page of the list */
+const DOCS_PAGE = 100
+
 export default function KnowledgePage() {
   const trpc = useTRPC()
   const me = useQuery(trpc.account.me.queryOptions())
@@ -28,6 +31,14 @@ export default function KnowledgePage() {
   const [filter, setFilter] = useState('')
   const [query, setQuery] = useState<{ text: string; scope: Scope; tag: string } | null>(null)
   const [showImport, setShowImport] = useState(false)
+  // a page of documents; any change of what is listed goes back to the first
+  const [page, setPage] = useState(0)
+  const listed = `${scope}\u0000${tag}\u0000${filter}`
+  const [listedBefore, setListedBefore] = useState(listed)
+  if (listed !== listedBefore) {
+    setListedBefore(listed)
+    setPage(0)
+  }
 
   const search = useQuery({
     ...trpc.knowledge.search.queryOptions({
@@ -43,7 +54,8 @@ export default function KnowledgePage() {
       ...scopeInput(scope),
       ...(tag ? { tag } : {}),
       ...(filter ? { text: filter } : {}),
-      limit: 200,
+      limit: DOCS_PAGE,
+      offset: page * DOCS_PAGE,
     }),
   )
 
@@ -210,7 +222,7 @@ export default function KnowledgePage() {
                 <tbody>
                   {docs.data.docs.map((d) => (
                     <tr key={d.id}>
-                      <td style={{ whiteSpace: 'normal' }}>
+                      <td style={{ whiteSpace: 'normal', overflowWrap: 'anywhere', maxWidth: 520 }}>
                         <Link href={`/knowledge/doc/${d.id}`}>{d.title}</Link>
                         {d.sourcePath && <div className="muted small mono">{d.sourcePath}</div>}
                       </td>
@@ -231,6 +243,19 @@ export default function KnowledgePage() {
                   ))}
                 </tbody>
               </table>
+              {docs.data.total > DOCS_PAGE && (
+                <div className="row" style={{ marginTop: 8 }} data-testid="documents-pages">
+                  <button onClick={() => setPage(page - 1)} disabled={page === 0}>
+                    ← Previous
+                  </button>
+                  <span className="muted small">
+                    {page * DOCS_PAGE + 1}–{Math.min(docs.data.total, (page + 1) * DOCS_PAGE)} of {docs.data.total}
+                  </span>
+                  <button onClick={() => setPage(page + 1)} disabled={(page + 1) * DOCS_PAGE >= docs.data.total}>
+                    Next →
+                  </button>
+                </div>
+              )}
             </div>
           )}
         </div>
