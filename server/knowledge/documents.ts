@@ -119,7 +119,7 @@ export async function checkProblem(
   return p.id
 }
 
-/** The first markdown H1 (or setext title) as a title, else null. */
+/** The first markdown H1 (or setext title) as a title, as text, else null. */
 export function markdownTitle(content: string): string | null {
   const lines = content.split('\n').slice(0, 40)
   let inFence = false
@@ -127,10 +127,41 @@ export function markdownTitle(content: string): string | null {
     if (/^ {0,3}(```|~~~)/.test(lines[i])) inFence = !inFence
     if (inFence) continue
     const m = /^ {0,3}#[ \t]+(.+?)[ \t#]*$/.exec(lines[i])
-    if (m) return m[1].trim()
-    if (lines[i].trim() && /^ {0,3}=+\s*$/.test(lines[i + 1] ?? '')) return lines[i].trim()
+    const heading = m ? m[1] : lines[i].trim() && /^ {0,3}=+\s*$/.test(lines[i + 1] ?? '') ? lines[i] : null
+    if (heading === null) continue
+    const text = plainText(heading)
+    if (text) return text
   }
   return null
+}
+
+const ENTITIES: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  middot: '·',
+  mdash: '—',
+  ndash: '–',
+}
+
+/**
+ * A heading as people read it: a README's badges (linked images), images, HTML tags and link
+ * targets dropped, entities decoded, and the separators left at its ends trimmed.
+ */
+export function plainText(markdown: string): string {
+  return markdown
+    .replace(/\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)/g, '')
+    .replace(/!\[[^\]]*\]\([^)]*\)/g, '')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&(#\d+|[a-z]+);/gi, (all, e: string) =>
+      e.startsWith('#') ? String.fromCodePoint(Number(e.slice(1))) : (ENTITIES[e.toLowerCase()] ?? all),
+    )
+    .replace(/\s+/g, ' ')
+    .replace(/^[\s·|:–—-]+|[\s·|:–—-]+$/g, '')
 }
 
 function inferTitle(content: string, format: DocFormat, sourcePath: string | null): string {
