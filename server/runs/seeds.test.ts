@@ -30,7 +30,12 @@ describe('the programs a run starts from', () => {
     const md = 'Notes.\n\n```cpp\nint main() {}\n```\n\nThe Python version:\n\n```py\nprint(1)\n```\n'
     expect(programOfDocument({ format: 'markdown', content: md }, 'python')).toBe('print(1)\n')
     expect(programOfDocument({ format: 'markdown', content: md }, 'cpp')).toBe('int main() {}\n')
-    expect(programOfDocument({ format: 'markdown', content: md }, 'rust')).toBe('int main() {}\n')
+    // a block in another language is not this problem's program; an unnamed one may be
+    expect(programOfDocument({ format: 'markdown', content: md }, 'rust')).toBeNull()
+    const note = 'Fix the seeds:\n\n```bash\nexport PYTHONHASHSEED=0\n```\n'
+    expect(programOfDocument({ format: 'markdown', content: note }, 'python')).toBeNull()
+    expect(programOfDocument({ format: 'markdown', content: '```\nx = 1\n```\n' }, 'python')).toBe('x = 1\n')
+    expect(programOfDocument({ format: 'code', content: 'echo hi\n', sourcePath: 'run.sh' }, 'python')).toBeNull()
     expect(programOfDocument({ format: 'text', content: 'no code here' }, 'python')).toBeNull()
   })
 })

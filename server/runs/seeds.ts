@@ -3,6 +3,7 @@
 // a fork's candidate, programs an expert uploaded or passed with `--seed-program`, knowledge
 // documents tagged `seed`), deduplicated on their normalized code and bounded by the budget.
 import type { Db } from '../db.ts'
+import { languageOfPath } from '../knowledge/formats.ts'
 import { analyzeCode } from '../engine/novelty.ts'
 import {
   SEED_PROGRAM_MAX_CHARS,
@@ -53,15 +54,14 @@ export function startPrograms(
 }
 
 /**
- * The program a knowledge document holds: a code document as it is, otherwise its first fenced
- * code block (preferring one in the problem's language); null when it holds none.
+ * The program a knowledge document holds in the problem's language: a code document as it is
+ * (unless its file says another language), otherwise its first fenced block in that language or
+ * with none named; null when it holds none. A note's `bash` snippet is no Python seed.
  */
-export function programOfDocument(doc: { format: string; content: string }, language: string): string | null {
-  if (doc.format === 'code') return doc.content.trim() ? doc.content : null
-  const blocks = [...doc.content.matchAll(/^```([\w+-]*)[^\n]*\n([\s\S]*?)^```/gm)].map((m) => ({
-    lang: m[1]!.toLowerCase(),
-    code: m[2]!,
-  }))
+export function programOfDocument(
+  doc: { format: string; content: string; sourcePath?: string | null },
+  language: string,
+): string | null {
   const lang = language.toLowerCase()
   const aliases: Record<string, string[]> = {
     python: ['python', 'py'],
@@ -71,8 +71,16 @@ export function programOfDocument(doc: { format: string; content: string }, lang
     rust: ['rust', 'rs'],
   }
   const names = aliases[lang] ?? [lang]
-  const own = blocks.find((b) => names.includes(b.lang))
-  const code = (own ?? blocks[0])?.code
+  if (doc.format === 'code') {
+    const of = languageOfPath(doc.sourcePath)
+    if (of && !names.includes(of)) return null
+    return doc.content.trim() ? doc.content : null
+  }
+  const blocks = [...doc.content.matchAll(/^```([\w+-]*)[^\n]*\n([\s\S]*?)^```/gm)].map((m) => ({
+    lang: m[1]!.toLowerCase(),
+    code: m[2]!,
+  }))
+  const code = (blocks.find((b) => names.includes(b.lang)) ?? blocks.find((b) => b.lang === ''))?.code
   return code?.trim() ? code : null
 }
 
@@ -88,7 +96,7 @@ export async function knowledgeSeedPrograms(
   const tags = [problem.id, ...(problem.family ? [problem.family] : [])]
   const docs = await db.prisma.knowledgeDoc.findMany({
     where: { tags: { has: 'seed' }, OR: [{ problemId: problem.id }, { problemId: null, tags: { hasSome: tags } }] },
-    select: { id: true, title: true, format: true, content: true },
+    select: { id: true, title: true, format: true, content: true, sourcePath: true },
     orderBy: { createdAt: 'asc' },
     take: SEED_PROGRAMS_MAX,
   })
