@@ -255,6 +255,11 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     const final = await reembedAll(db, { onProgress: (p) => seen.push(p) })
     expect(final).toEqual({ done: 5, total: 5, failed: 0, modelId: `openai:${SEMANTIC_MODEL}` })
     expect(seen.map((p) => `${p.done}/${p.total}`)).toEqual(['0/5', '1/5', '2/5', '3/5', '4/5', '5/5'])
+    // vacuumed after: the old vectors' space is taken again by the next re-embed, not added to
+    const [vac] = await db.sql<{ vacuumed: boolean }>(
+      "SELECT last_vacuum IS NOT NULL AS vacuumed FROM pg_stat_user_tables WHERE relname = 'knowledge_chunks'",
+    )
+    expect(vac?.vacuumed).toBe(true)
     const status = await embeddingStatus(db)
     expect(status).toMatchObject({
       modelId: `openai:${SEMANTIC_MODEL}`,

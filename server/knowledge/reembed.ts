@@ -62,6 +62,9 @@ export async function reembedAll(
     progress.done++
     opts.onProgress?.({ ...progress })
   }
+  // every chunk got a new row version: without a vacuum the next re-embed takes new space again
+  // (an embedded base had grown 43 → 142 → 202 MB over two model switches)
+  if (ids.length) await db.sql('VACUUM (ANALYZE) knowledge_chunks')
   return progress
 }
 
