@@ -128,7 +128,8 @@ export function RunList() {
                         {r.maxSpendUsd ? <span className="muted small"> / {usd(r.maxSpendUsd)}</span> : null}
                       </td>
                       <td className="small">
-                        {r.mutator === 'llm' ? 'models' : 'offline operators'} · {r.islands} islands
+                        {r.mutator === 'llm' ? 'models' : 'offline operators'} · {r.islands}{' '}
+                        {r.islands === 1 ? 'island' : 'islands'}
                       </td>
                       <td className="small">
                         <Age t={new Date(r.createdAt).getTime()} />

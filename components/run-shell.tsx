@@ -67,8 +67,8 @@ function RunHeader() {
           <div className="sub">
             <span className="mono">{o.problem.id}</span> · {o.problem.name} ·{' '}
             {o.problem.direction === 'max' ? 'maximize' : 'minimize'}{' '}
-            <span className="mono">{o.problem.primaryMetric}</span> · {o.config.islands} islands · {mutator} · created{' '}
-            <Age t={o.createdAt} />
+            <span className="mono">{o.problem.primaryMetric}</span> · {o.config.islands}{' '}
+            {o.config.islands === 1 ? 'island' : 'islands'} · {mutator} · created <Age t={o.createdAt} />
             {drivenBy && (
               <>
                 {' '}

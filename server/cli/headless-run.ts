@@ -311,7 +311,8 @@ export function summaryJson(s: RunSummary, heldOut: HeldOutSummary | null = null
     direction: s.direction,
     statusReason: s.statusReason,
     perIsland: s.perIsland,
-    spendUsd: s.spendUsd,
+    // a sum of prices: its float noise (0.23770020000000006) cut at a billionth of a cent
+    spendUsd: Math.round(s.spendUsd * 1e12) / 1e12,
     coldStart: s.coldStart,
     pipeline: s.pipeline,
     ...(heldOut ? { heldOut } : {}),
