@@ -7,14 +7,21 @@ import type { Actor, Role } from '../auth/roles.ts'
 import { guardStream, MAX_STREAMS_PER_ACTOR, openStreams, takeStreamSlot } from './stream-guard.ts'
 import { type Context, createCallerFactory, expertProcedure, router } from './trpc.ts'
 
-/** A source that yields only when told to (a quiet run), and says when it was closed. */
+/**
+ * A source that yields only when told to (a quiet run), and says when it was closed. A message
+ * told before anyone reads waits for the read: the guard may check its caller before it reads.
+ */
 function manualSource() {
   const queue: Array<(r: IteratorResult<number>) => void> = []
+  const ready: number[] = []
   let closed = false
   let n = 0
   const source: AsyncIterable<number> = {
     [Symbol.asyncIterator]: () => ({
-      next: () => new Promise<IteratorResult<number>>((r) => queue.push(r)),
+      next: () =>
+        ready.length
+          ? Promise.resolve({ done: false as const, value: ready.shift()! })
+          : new Promise<IteratorResult<number>>((r) => queue.push(r)),
       return: async () => {
         closed = true
         return { done: true, value: undefined }
@@ -23,7 +30,11 @@ function manualSource() {
   }
   return {
     source,
-    emit: () => queue.shift()?.({ done: false, value: n++ }),
+    emit: () => {
+      const reader = queue.shift()
+      if (reader) reader({ done: false, value: n++ })
+      else ready.push(n++)
+    },
     isClosed: () => closed,
   }
 }
