@@ -61,24 +61,20 @@ describe('an open live stream ends with its caller’s access', () => {
   it('when the user is disabled (session and token streams)', async () => {
     const u = await newUser()
     const [byCookie, byToken] = await Promise.all([openStream({ cookie: u.cookie }), openStream({ token: u.token })])
-    const r = await callProcedure(
-      h.url,
-      'users.update',
-      'mutation',
-      { id: u.id, disabled: true },
-      { token: h.users.admin.token },
-    )
-    expect(r.status, r.body).toBe(200)
+    const setDisabled = async (disabled: boolean) => {
+      const r = await callProcedure(
+        h.url,
+        'users.update',
+        'mutation',
+        { id: u.id, disabled },
+        { token: h.users.admin.token },
+      )
+      expect(r.status, r.body).toBe(200)
+    }
+    await setDisabled(true)
     await Promise.all([endsWithRefusal(byCookie, 'UNAUTHORIZED'), endsWithRefusal(byToken, 'UNAUTHORIZED')])
     // enabled again, the user signs in anew: the token they had stays dead
-    const back = await callProcedure(
-      h.url,
-      'users.update',
-      'mutation',
-      { id: u.id, disabled: false },
-      { token: h.users.admin.token },
-    )
-    expect(back.status, back.body).toBe(200)
+    await setDisabled(false)
     const old = await callProcedure(h.url, 'account.me', 'query', undefined, { token: u.token })
     expect(old.status, old.body).toBe(401)
   })
