@@ -44,6 +44,7 @@ export const safeNext = (next: string | null | undefined) => safeNextPath(next) 
  */
 export const LOGIN_NOTICES = {
   'password-changed': 'Password changed: sign in with your new password.',
+  'signed-out': 'Your session ended (signed out, expired, or the account was disabled): sign in again.',
 } as const
 export type LoginNotice = keyof typeof LOGIN_NOTICES
 

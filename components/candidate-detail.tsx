@@ -49,7 +49,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
       { runId, id },
       {
         refetchInterval: (query) =>
-          query.state.data && ['queued', 'running', 'pending'].includes(query.state.data.status) ? 1500 : 15_000,
+          query.state.data && ['queued', 'running', 'pending'].includes(query.state.data.status) ? 1500 : 5000,
       },
     ),
   )

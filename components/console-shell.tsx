@@ -6,6 +6,7 @@ import { useEffect, useState, type ReactNode } from 'react'
 import { authClient } from './auth-client.ts'
 import { RunNotifier } from './notifications.tsx'
 import { PasswordForm } from './password-form.tsx'
+import { loginUrl } from '../client-safe/safe-next.ts'
 import { useTRPC } from './trpc.tsx'
 
 const NAV = [
@@ -18,10 +19,20 @@ const NAV = [
 
 // On a narrow screen (globals.css: ≤ 900 px) the sidebar becomes a bar across the top whose links
 // open from a Menu button; on a wide one the button is hidden and the links always show.
+/** how often an open page asks who its user is again */
+const ME_EVERY_MS = 20_000
+
 export function ConsoleShell({ children }: { children: ReactNode }) {
   const trpc = useTRPC()
   const path = usePathname()
-  const me = useQuery(trpc.account.me.queryOptions())
+  // checked again now and then: a role lowered or an account disabled by an admin shows in open
+  // pages (the server refuses at once; this is what the page offers)
+  const me = useQuery(trpc.account.me.queryOptions(undefined, { refetchInterval: ME_EVERY_MS }))
+  const signedOut = me.error?.data?.code === 'UNAUTHORIZED'
+  useEffect(() => {
+    if (signedOut)
+      window.location.assign(loginUrl('signed-out', `${window.location.pathname}${window.location.search}`))
+  }, [signedOut])
   const health = useQuery(trpc.health.check.queryOptions())
   const unsandboxed = useQuery({
     ...trpc.workers.unsandboxed.queryOptions(),

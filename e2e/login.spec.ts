@@ -85,3 +85,25 @@ test('the console has an icon, also on the login page before sign-in', async ({ 
   expect(ico.status()).toBe(200)
   expect(failed).toEqual([])
 })
+
+test('a page whose session ended (signed out elsewhere, expired, disabled) goes to the login page, saying why', async ({
+  page,
+}) => {
+  await login(page)
+  await page.goto('/problems')
+  await expect(page.getByTestId('problems-table')).toBeVisible()
+  // the session ends outside this page: the cookie it holds is revoked on the server
+  const out = await page.evaluate(
+    async () =>
+      (
+        await fetch('/api/auth/sign-out', {
+          method: 'POST',
+          body: '{}',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+  )
+  expect(out).toBe(200)
+  await expect(page).toHaveURL(/\/login\?notice=signed-out&next=%2Fproblems/, { timeout: 60_000 })
+  await expect(page.getByTestId('login-notice')).toContainText('Your session ended')
+})
