@@ -177,6 +177,17 @@ describe('buildPrompt', () => {
     expect(u).not.toContain('current program')
   })
 
+  it("names a knowledge passage's file, not where it lies on the importer's machine", () => {
+    const p = buildPrompt(
+      input({
+        knowledge: [{ id: 'k1', text: 'Fit the curve.', title: 'Fitting', source: '/home/ada/kb/fit-tips.md' }],
+      }),
+    )
+    const u = p.messages[1]!.content
+    expect(u).toContain('### Knowledge 1: Fitting (fit-tips.md)')
+    expect(u).not.toContain('/home/ada')
+  })
+
   it('min problems say lower is better; code with backtick runs gets a longer fence', () => {
     const p = buildPrompt(
       input({

@@ -321,7 +321,9 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
 
   const knowledge = input.knowledge ?? []
   knowledge.forEach((k, i) => {
-    const head = `### Knowledge ${i + 1}${k.title ? `: ${k.title}` : ''}${k.source ? ` (${k.source})` : ''}`
+    // the file's name, not where it lies on the importer's machine (the provider needs no local paths)
+    const source = k.source?.split(/[\\/]/).pop()
+    const head = `### Knowledge ${i + 1}${k.title ? `: ${k.title}` : ''}${source ? ` (${source})` : ''}`
     // later chunks are less relevant: they go first
     add({
       name: 'knowledge',

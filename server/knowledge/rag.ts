@@ -152,6 +152,13 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
 export const chunkLabel = (docTitle: string, heading: string | null) =>
   (heading ? `${docTitle} › ${heading}` : docTitle).slice(0, 300)
 
+/**
+ * A passage's title in a prompt: its document and section, the document's name said once where the
+ * section path already starts with it (a markdown document's H1 is both).
+ */
+export const promptTitle = (docTitle: string, heading: string | null) =>
+  !heading ? docTitle : heading.startsWith(docTitle) ? heading : `${docTitle} — ${heading}`
+
 /** Logs a console or CLI search (trigger 'search'); not tied to a run. */
 export async function logSearch(
   db: Db,

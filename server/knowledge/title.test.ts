@@ -1,6 +1,7 @@
 // A markdown document's title as people read it: a README's first heading is often badges and HTML.
 import { describe, expect, it } from 'vitest'
 import { markdownTitle } from './documents.ts'
+import { promptTitle } from './rag.ts'
 
 describe('markdownTitle', () => {
   it('drops badges, images, HTML and link targets, and decodes entities', () => {
@@ -17,5 +18,13 @@ describe('markdownTitle', () => {
       'Redux',
     )
     expect(markdownTitle('# ![logo](logo.png)\n\ntext only\n')).toBeNull()
+  })
+})
+
+describe('promptTitle', () => {
+  it("says the document's name once where the section path starts with it", () => {
+    expect(promptTitle('Fitting curves', 'Fitting curves › Quadratics')).toBe('Fitting curves › Quadratics')
+    expect(promptTitle('Fitting curves', 'Quadratics')).toBe('Fitting curves — Quadratics')
+    expect(promptTitle('Fitting curves', null)).toBe('Fitting curves')
   })
 })

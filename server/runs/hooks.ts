@@ -3,7 +3,14 @@
 // lessons proposed when a candidate beats its island's best.
 import type { Db } from '../db.ts'
 import type { Logger } from '../log.ts'
-import { listLessons, proposeLesson, recordOutcome, recordUses, retrieveForIsland } from '../knowledge/rag.ts'
+import {
+  listLessons,
+  promptTitle,
+  proposeLesson,
+  recordOutcome,
+  recordUses,
+  retrieveForIsland,
+} from '../knowledge/rag.ts'
 import type { KnowledgeChunk } from './state.ts'
 
 /** The prose of a model's answer, without its code: the model's own explanation of the change. */
@@ -70,7 +77,7 @@ export function knowledgeHooks(db: Db, log: Logger): DriverHooks {
         chunks: r.chunks.map((c) => ({
           id: c.id,
           text: c.content,
-          title: c.heading ? `${c.docTitle} — ${c.heading}` : c.docTitle,
+          title: promptTitle(c.docTitle, c.heading),
           source: c.sourcePath ?? undefined,
         })),
       }

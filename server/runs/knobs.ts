@@ -13,6 +13,7 @@ import type { DriverDeps } from './driver.ts'
 import { escalate, type EscalationOutcome } from './escalations.ts'
 import type { Applied, PendingCommand } from './inbox.ts'
 import type { RunParts } from './load.ts'
+import { promptTitle } from '../knowledge/rag.ts'
 import type { RunState } from './state.ts'
 
 export interface KnobsDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' | 'hooks'> {
@@ -269,7 +270,7 @@ export class RunKnobs {
             {
               id,
               text: r.content,
-              title: r.heading ? `${r.doc.title} — ${r.heading}` : r.doc.title,
+              title: promptTitle(r.doc.title, r.heading),
               source: r.doc.sourcePath ?? undefined,
             },
           ]
