@@ -149,8 +149,7 @@ export async function driveLocally(
   const troubleSaid = new Map<string, number>()
   const unsubscribe = app.events.subscribe(runId, (e) => {
     if (e.type === 'rejected') {
-      const reason = String((e.payload as { reason?: unknown }).reason ?? '')
-      const kind = /^model error from \S+ \(([\w-]+)\)/.exec(reason)?.[1]
+      const { reason = '', errorKind: kind } = e.payload as { reason?: string; errorKind?: string }
       if (!kind || kind === 'aborted') return
       const now = Date.now()
       if (now - (troubleSaid.get(kind) ?? 0) < MODEL_TROUBLE_EVERY_MS) return

@@ -40,7 +40,6 @@ export interface RequesterDeps
 
 export class Requester {
   private consecutiveRejections = 0
-  private refusals = 0
   private unanswered = 0
   private rateLimited = 0
   private unusable = 0
@@ -67,7 +66,7 @@ export class Requester {
     this.tellPromptSize(r.prompt)
     // an answer came (used or not): the model is reachable and takes the requests
     if (!('rejected' in r) || !r.errorKind) {
-      this.unanswered = this.refusals = this.rateLimited = this.unusable = 0
+      this.unanswered = this.rateLimited = this.unusable = 0
       if (req.modelId) this.refusedBy.delete(req.modelId)
     }
     if ('rejected' in r) {
@@ -223,8 +222,8 @@ export class Requester {
     if (kind === 'auth' || kind === 'config' || kind === 'bad-request') {
       // a member already taken out: what it still had in flight says nothing new
       if (modelId && this.d.pool.retired.has(modelId)) return
-      const refusals = modelId ? (this.refusedBy.get(modelId) ?? 0) + 1 : ++this.refusals
-      if (modelId) this.refusedBy.set(modelId, refusals)
+      const refusals = (this.refusedBy.get(modelId ?? '') ?? 0) + 1
+      this.refusedBy.set(modelId ?? '', refusals)
       if (refusals < MAX_REFUSALS) return
       const s = this.d.state
       const others = modelId
@@ -300,7 +299,12 @@ export class Requester {
     this.d.events.publish({
       runId: this.d.runId,
       type: 'rejected',
-      payload: { id, island: req.island, reason: r.reason },
+      payload: {
+        id,
+        island: req.island,
+        reason: r.reason,
+        ...('errorKind' in r && r.errorKind ? { errorKind: r.errorKind } : {}),
+      },
     })
     if (req.kind === 'evolve' && ++this.consecutiveRejections >= MAX_CONSECUTIVE_REJECTIONS) {
       // the offline operators repeating themselves is the end of their search, not a fault: their
