@@ -499,6 +499,28 @@ describe('fm-agent CLI', () => {
     expect(r.stderr).toMatch(/pricePer1kIn and pricePer1kOut/)
   })
 
+  it('a --model the --config file names keeps its prices: the spend cap is counted', async () => {
+    const dir = tempDir()
+    const capped = join(dir, 'capped.json')
+    writeFileSync(
+      capped,
+      JSON.stringify({
+        budget: { maxSpendUsd: 0.5 },
+        models: [
+          { provider: 'openai', model: 'gpt-4.1', pricePer1kIn: 0.002, pricePer1kOut: 0.008 },
+          { provider: 'openai', model: 'gpt-4.1-mini', pricePer1kIn: 0.0004, pricePer1kOut: 0.0016 },
+        ],
+      }),
+    )
+    // the key is refused where the model is first asked: the run was created with the cap counted
+    const r = await cli(
+      ['run', 'circle-packing-26', '--model', 'openai:gpt-4.1-mini', '--config', capped, '--data-dir', dir],
+      { OPENAI_API_KEY: '', OPENAI_BASE_URL: '' },
+    )
+    expect(r.stderr).not.toMatch(/has no price/)
+    expect(r.stderr).toContain('no API key for openai:gpt-4.1-mini: set OPENAI_API_KEY')
+  })
+
   it('answers unknown commands and flags with exit code 2', async () => {
     expect((await cli(['frobnicate'])).code).toBe(2)
     const flag = await cli(['problems', '--jsno'])

@@ -36,7 +36,7 @@ export const run: Command = {
     '  --name: what the console and fm-agent runs call the run\n' +
     '  --concurrency: model requests in flight at most (default 16; evaluations follow the workers)\n' +
     "  --seed-program: a program the cold start evaluates beside the problem's seed and rewrites from (repeatable)\n" +
-    '  --config: any run setting (islands, populationPerIsland, migrationInterval, exploration, stagnationWindow, budget, models, generation…); flags win',
+    '  --config: any run setting (islands, populationPerIsland, migrationInterval, exploration, stagnationWindow, budget, models, generation…); flags win (a --model it names keeps its prices and settings)',
   async run({ argv, env, log, dataDir, out }) {
     const { values, positionals } = parse(
       'run',
@@ -61,14 +61,8 @@ export const run: Command = {
     if (!target) throw new UsageError('which problem? give a problem id (fm-agent problems) or a folder')
     if (values.operators !== undefined && values.operators !== 'local')
       throw new UsageError('--operators takes "local" (or use --model provider:model)')
-    const models = ((values.model as string[] | undefined) ?? []).map((m) => {
-      try {
-        return parseModelSpec(m)
-      } catch (e) {
-        throw new UsageError((e as Error).message)
-      }
-    })
-    if (models.length && values.operators) throw new UsageError('choose --operators local or --model, not both')
+    const specs = (values.model as string[] | undefined) ?? []
+    if (specs.length && values.operators) throw new UsageError('choose --operators local or --model, not both')
     const selection = values.selection as string | undefined
     if (selection && !['adaptive', 'top-k', 'uniform'].includes(selection))
       throw new UsageError('--selection is adaptive, top-k or uniform')
@@ -85,6 +79,17 @@ export const run: Command = {
         throw new InputError(`--config ${values.config}: expected an object of run settings`)
       fileConfig = checkConfigFile(values.config as string, fileConfig, log)
     }
+    // a --model the config file also names keeps the file's settings for it (prices, weight, base
+    // URL...): the command line picks among the file's models, and has no flag for a price
+    const models = specs.map((m) => {
+      try {
+        const bare = parseModelSpec(m)
+        const known = fileConfig.models?.find((f) => f.provider === bare.provider && f.model === bare.model)
+        return known ? parseModelSpec(m, known) : bare
+      } catch (e) {
+        throw new UsageError((e as Error).message)
+      }
+    })
     // neither --model nor --operators: the run config's choice, else the problem's own models
     // (an OpenEvolve config.yaml's llm.models), else the offline operators
     const config: RunConfigInput = {
