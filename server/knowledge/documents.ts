@@ -273,10 +273,19 @@ const auditView = (d: {
   contentSha256: createHash('sha256').update(d.content).digest('hex'),
 })
 
-export async function createDocument(db: Db, input: DocInput, opts: WriteOptions = {}): Promise<DocSummary> {
+export async function createDocument(
+  db: Db,
+  input: DocInput,
+  opts: WriteOptions & { refuseCopy?: boolean } = {},
+): Promise<DocSummary> {
   const format = checkFormat(input.format, input.sourcePath ? fileFormat(input.sourcePath) : 'markdown')
   const p = prepare({ ...input, format }, input.sourcePath?.trim() || 'the document')
   const problemId = await checkProblem(db, input.problemId)
+  const same = opts.refuseCopy ? await findCopy(db, p.content, problemId) : null
+  if (same)
+    throw new KnowledgeConflictError(
+      `the knowledge base already has this text: "${same.title}"${same.sourcePath ? ` (${same.sourcePath})` : ''}; edit that document instead`,
+    )
   const actor = opts.actor ?? SYSTEM_ACTOR
   const id = randomUUID()
   await db.prisma.$transaction(async (tx) => {
@@ -305,6 +314,24 @@ export async function createDocument(db: Db, input: DocInput, opts: WriteOptions
   })
   if (opts.embed !== false) await embedDocument(db, id, opts.signal ? { signal: opts.signal } : {})
   return getSummary(db, id)
+}
+
+/**
+ * A document with exactly this content that a search in this scope would also return: a copy
+ * would only repeat the same chunks in every search. By the content's hash (indexed), then the text.
+ */
+async function findCopy(
+  db: Db,
+  content: string,
+  problemId: string | null,
+): Promise<{ id: string; title: string; sourcePath: string | null } | undefined> {
+  const [same] = await db.sql<{ id: string; title: string; sourcePath: string | null }>(
+    `SELECT id, title, source_path AS "sourcePath" FROM knowledge_docs
+      WHERE md5(content) = md5($1) AND content = $1 AND (problem_id IS NULL OR problem_id = $2)
+      ORDER BY created_at LIMIT 1`,
+    [content, problemId],
+  )
+  return same
 }
 
 function fileFormat(path: string): DocFormat {
@@ -744,14 +771,7 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           status = 'updated'
         }
       } else {
-        // a copy would only repeat the same chunks in every search: the user is told where it is
-        // by the content's hash (indexed), then the text itself
-        const [same] = await db.sql<{ id: string; title: string; sourcePath: string | null }>(
-          `SELECT id, title, source_path AS "sourcePath" FROM knowledge_docs
-            WHERE md5(content) = md5($1) AND content = $1 AND (problem_id IS NULL OR problem_id = $2)
-            ORDER BY created_at LIMIT 1`,
-          [content, problemId],
-        )
+        const same = await findCopy(db, content, problemId)
         if (same) {
           out.push({
             path,

@@ -41,6 +41,16 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
       problemId: 'cap',
       tags: ['packing'],
     })
+    // the same text again would only repeat its chunks in every search: the expert is sent to it
+    await expect(
+      as('expert').knowledge.create({
+        content: '# Hexagonal lattice\n\nCircles packed in a hexagonal lattice cover 90.7% of the plane.\n',
+        problemId: 'cap',
+      }),
+    ).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: 'the knowledge base already has this text: "Hexagonal lattice"; edit that document instead',
+    })
     const list = await as('viewer').knowledge.list({})
     expect(list.docs.map((d) => d.id)).toEqual([doc.id])
     const found = await as('viewer').knowledge.search({ text: 'hexagonal circle packing', problemId: 'cap' })

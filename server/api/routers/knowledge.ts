@@ -193,7 +193,7 @@ export const knowledgeRouter = router({
   }),
   create: expert
     .input(KnowledgeCreateInput)
-    .mutation(({ ctx, input }) => createDocument(ctx.app.db, input, { actor: ctx.actor })),
+    .mutation(({ ctx, input }) => createDocument(ctx.app.db, input, { actor: ctx.actor, refuseCopy: true })),
   update: expert.input(KnowledgeUpdateInput).mutation(({ ctx, input }) => {
     const { id, ...patch } = input
     return updateDocument(ctx.app.db, id, patch, { actor: ctx.actor })
