@@ -39,6 +39,30 @@ describe('lexical-hash-512', () => {
     expect(cosine(lexicalHashVector('packing circles'), lexicalHashVector('packed circle'))).toBeGreaterThan(0.7)
   })
 
+  it('finds Chinese, Japanese and Korean words inside the runs written without spaces', () => {
+    expect(lexicalFeatures('模拟退火').words).toEqual(['模拟', '拟退', '退火'])
+    // what surrounds a run is read as before
+    expect(lexicalFeatures('2-opt法で巡回').words).toEqual(['2', 'opt', '法で', 'で巡', '巡回'])
+    expect(lexicalFeatures('法').words).toEqual(['法'])
+    const zh = lexicalHashVector('模拟退火用于圆形填充。模拟退火是一种随机搜索方法，逐步降低温度。')
+    const ja = lexicalHashVector('巡回セールスマン問題を2-opt法で解く。都市を結ぶ最短の巡回路を探す。')
+    const ko = lexicalHashVector('담금질 기법은 확률적 탐색 방법이다.')
+    const en = lexicalHashVector('Simulated annealing lowers the temperature step by step.')
+    for (const [query, doc, others] of [
+      ['模拟退火', zh, [ja, ko, en]],
+      ['巡回セールスマン', ja, [zh, ko, en]],
+      ['2-opt法', ja, [zh, ko, en]],
+      ['탐색 방법', ko, [zh, ja, en]],
+      ['温度', zh, [ja, ko, en]],
+    ] as const) {
+      const q = lexicalHashVector(query)
+      expect(cosine(q, doc), query).toBeGreaterThan(0.15)
+      for (const o of others) expect(cosine(q, doc), query).toBeGreaterThan(cosine(q, o) + 0.1)
+    }
+    // text with no CJK is embedded exactly as before (stored vectors stay comparable)
+    expect(lexicalFeatures('packing circles in a square').words).toEqual(['pack', 'circle', 'square'])
+  })
+
   it('is honestly lexical: synonyms with no shared words are not close', () => {
     const a = lexicalHashVector('fast car')
     const b = lexicalHashVector('quick automobile')

@@ -11,7 +11,10 @@
 //  - whole identifiers lower-cased ("computetourlength"), so an exact identifier match counts more;
 //  - adjacent word pairs (phrases), at half weight;
 //  - character trigrams of each word with boundary marks, at low weight, for inflections and
-//    typos that the stemmer misses.
+//    typos that the stemmer misses;
+//  - Chinese, Japanese and Korean text, written without spaces between words, as overlapping
+//    character pairs (模拟退火 → 模拟 拟退 退火), the usual way to index it without a dictionary: a
+//    word of two or more characters is found inside any run that contains it.
 // Term counts are dampened (1 + ln tf), and the vector is L2-normalized, so cosine similarity is
 // a dot product. The feature set and the hash are part of the model id: changing them needs a
 // new id (old vectors would not be comparable).
@@ -68,23 +71,40 @@ export interface LexicalFeatures {
   identifiers: string[]
 }
 
+// one capturing group: split() keeps the runs, at the odd positions
+const CJK_RUN = /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u30fc]+)/u
+
+/** A run of CJK characters as its overlapping pairs (one character alone is itself). */
+function cjkPairs(run: string): string[] {
+  const chars = [...run]
+  if (chars.length < 2) return chars
+  return chars.slice(1).map((c, i) => chars[i] + c)
+}
+
 /** The words and whole identifiers of a text, in order (exported for tests and the docs). */
 export function lexicalFeatures(text: string): LexicalFeatures {
   const words: string[] = []
   const identifiers: string[] = []
   for (const m of text.matchAll(/[\p{L}\p{N}_]+(?:[-.][\p{L}\p{N}_]+)*/gu)) {
-    const raw = m[0]
-    for (const piece of raw.split(/[-.]/)) {
-      const parts = identifierParts(piece)
-      if (parts.length > 1) identifiers.push(parts.join(''))
-      for (const p of parts) {
-        if (STOPWORDS.has(p)) continue
-        if (p.length < 2 && !/\d/.test(p)) continue
-        words.push(stem(p))
-      }
-    }
+    // "2-opt法": the CJK run becomes pairs, what is around it is read as usual
+    m[0].split(CJK_RUN).forEach((segment, i) => {
+      if (i % 2) words.push(...cjkPairs(segment))
+      else if (segment) addWords(segment, words, identifiers)
+    })
   }
   return { words, identifiers }
+}
+
+function addWords(raw: string, words: string[], identifiers: string[]): void {
+  for (const piece of raw.split(/[-.]/)) {
+    const parts = identifierParts(piece)
+    if (parts.length > 1) identifiers.push(parts.join(''))
+    for (const p of parts) {
+      if (STOPWORDS.has(p)) continue
+      if (p.length < 2 && !/\d/.test(p)) continue
+      words.push(stem(p))
+    }
+  }
 }
 
 function fnv1a(text: string): number {
