@@ -3,7 +3,7 @@ import { cosine } from '../../test-support/semantic-embedder.ts'
 import { KnowledgeInputError } from './errors.ts'
 import { identifierParts, lexicalFeatures, lexicalHashVector, stem } from './lexical-hash.ts'
 import { HIGHLIGHT_END, HIGHLIGHT_START, highlightRuns } from '../../client-safe/highlight.ts'
-import { looseQueryText } from './search.ts'
+import { looseQueryText, strictQueryText } from './search.ts'
 import { decodeText, normalizeContent, normalizeTags, normalizeTitle } from './validate.ts'
 import { indexName, vectorLiteral, vectorType } from './vector-sql.ts'
 
@@ -133,6 +133,9 @@ describe('SQL helpers', () => {
     expect(looseQueryText('pack 26 circles, x y r in [0, 1]; 圆 packing')).toBe(
       "'pack' | 'circles' | 'in' | '圆' | 'packing'",
     )
+    // CJK runs (indexed a character to a word): each pair of neighbours as a phrase
+    expect(looseQueryText('2-opt法で巡回')).toBe("'opt' | ('法' <-> 'で') | ('で' <-> '巡') | ('巡' <-> '回')")
+    expect(strictQueryText('模拟退火 simulated')).toBe(' "模 拟 退 火"  simulated')
     expect(looseQueryText('!!!')).toBe('')
     expect(highlightRuns(`a ${HIGHLIGHT_START}b${HIGHLIGHT_END} <c>`)).toEqual([
       { text: 'a ', mark: false },

@@ -74,8 +74,13 @@ export interface LexicalFeatures {
 // one capturing group: split() keeps the runs, at the odd positions
 const CJK_RUN = /([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u30fc]+)/u
 
+/** A word's segments, alternately not CJK (even positions, maybe empty) and a CJK run (odd). */
+export function cjkSegments(word: string): string[] {
+  return word.split(CJK_RUN)
+}
+
 /** A run of CJK characters as its overlapping pairs (one character alone is itself). */
-function cjkPairs(run: string): string[] {
+export function cjkPairs(run: string): string[] {
   const chars = [...run]
   if (chars.length < 2) return chars
   return chars.slice(1).map((c, i) => chars[i] + c)
@@ -87,7 +92,7 @@ export function lexicalFeatures(text: string): LexicalFeatures {
   const identifiers: string[] = []
   for (const m of text.matchAll(/[\p{L}\p{N}_]+(?:[-.][\p{L}\p{N}_]+)*/gu)) {
     // "2-opt法": the CJK run becomes pairs, what is around it is read as usual
-    m[0].split(CJK_RUN).forEach((segment, i) => {
+    cjkSegments(m[0]).forEach((segment, i) => {
       if (i % 2) words.push(...cjkPairs(segment))
       else if (segment) addWords(segment, words, identifiers)
     })

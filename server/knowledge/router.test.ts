@@ -161,6 +161,30 @@ describe.each(dbModes())('knowledge router, %s', (_mode, open) => {
     await expert('bob').knowledge.update({ id: doc.id, tags: ['team'] })
   })
 
+  it('finds Chinese, Japanese and Korean words inside runs written without spaces, by both halves', async () => {
+    const zh = await as('expert').knowledge.create({
+      content: '# 模拟退火\n\n模拟退火用于圆形填充。模拟退火是一种随机搜索方法，逐步降低温度。',
+    })
+    const ja = await as('expert').knowledge.create({
+      content: '# 巡回セールスマン問題\n\n巡回セールスマン問題を2-opt法で解く。都市を結ぶ最短の巡回路を探す。',
+    })
+    const ko = await as('expert').knowledge.create({ content: '# 담금질\n\n담금질 기법은 확률적 탐색 방법이다.' })
+    for (const [text, doc] of [
+      ['模拟退火', zh],
+      ['降低温度', zh],
+      ['セールスマン', ja],
+      ['2-opt法', ja],
+      ['탐색 방법', ko],
+    ] as const) {
+      const { hits } = await as('viewer').knowledge.search({ text })
+      // the prompts' retrieval takes a chunk only where both the words and the vector found it
+      expect(hits[0], text).toMatchObject({ docId: doc.id, textRank: 1, vectorRank: 1 })
+    }
+    // a phrase, not its characters anywhere: 火 and 退 are both in the Chinese text, never as 火退
+    const { hits } = await as('viewer').knowledge.search({ text: '火退' })
+    expect(hits.filter((h) => h.textRank !== null)).toEqual([])
+  })
+
   it('audits every change with its author', async () => {
     const doc = await as('expert').knowledge.create({ title: 'Audited', content: 'some text to audit', format: 'text' })
     await as('expert').knowledge.update({ id: doc.id, tags: ['x'] })

@@ -11,7 +11,7 @@
 import type { Db } from '../db.ts'
 import { activeEmbedder, type ActiveEmbedder } from './embedders.ts'
 import { KnowledgeInputError } from './errors.ts'
-import { identifierParts } from './lexical-hash.ts'
+import { cjkPairs, cjkSegments, identifierParts } from './lexical-hash.ts'
 import { MAX_QUERY_CHARS, MAX_SEARCH_K } from './limits.ts'
 import { HIGHLIGHT_END, HIGHLIGHT_START } from '../../client-safe/highlight.ts'
 import { checkDims, embeddingExpr, modelLiteral, vectorLiteral, vectorType } from './vector-sql.ts'
@@ -91,20 +91,38 @@ export { HIGHLIGHT_END, HIGHLIGHT_START, highlightRuns } from '../../client-safe
  * The OR-query of a text's words for the full-text half: any shared word matches, and
  * ts_rank_cd rewards chunks that share more of them, closer together. Words are letters and
  * digits only, so the tsquery text cannot be malformed; identifiers also contribute their parts.
+ * A run of Chinese, Japanese or Korean characters (indexed one character to a word) asks for
+ * each pair of its neighbours next to each other, as the offline embedder reads it.
  */
 export function looseQueryText(text: string): string {
   const terms = new Set<string>()
   for (const m of text.matchAll(/[\p{L}\p{N}_]+/gu)) {
-    const raw = m[0]
-    const whole = raw.toLowerCase().replace(/_/g, '')
-    const parts = identifierParts(raw)
-    for (const t of [whole, ...parts]) {
-      if (t && /^[\p{L}\p{N}]+$/u.test(t) && t.length <= 60 && telling(t)) terms.add(t)
-      if (terms.size >= MAX_TERMS) break
+    const segments = cjkSegments(m[0])
+    for (let i = 0; i < segments.length && terms.size < MAX_TERMS; i++) {
+      const segment = segments[i]!
+      if (i % 2) {
+        for (const pair of cjkPairs(segment)) {
+          if (terms.size >= MAX_TERMS) break
+          terms.add(pair.length > 1 ? `(${[...pair].map((c) => `'${c}'`).join(' <-> ')})` : `'${pair}'`)
+        }
+        continue
+      }
+      const whole = segment.toLowerCase().replace(/_/g, '')
+      for (const t of [whole, ...identifierParts(segment)]) {
+        if (terms.size >= MAX_TERMS) break
+        if (t && /^[\p{L}\p{N}]+$/u.test(t) && t.length <= 60 && telling(t)) terms.add(`'${t}'`)
+      }
     }
     if (terms.size >= MAX_TERMS) break
   }
-  return [...terms].map((t) => `'${t}'`).join(' | ')
+  return [...terms].join(' | ')
+}
+
+/** The text for websearch_to_tsquery: each CJK run a quoted phrase of its characters (indexed one to a word). */
+export function strictQueryText(text: string): string {
+  return cjkSegments(text)
+    .map((segment, i) => (i % 2 ? ` "${[...segment].join(' ')}" ` : segment))
+    .join('')
 }
 
 /**
@@ -185,7 +203,7 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
     ctes.push(`vr AS (SELECT NULL::text AS id, NULL::float8 AS dist, NULL::bigint AS r WHERE false)`)
   }
   ctes.push(
-    `q AS (SELECT to_tsquery('english', ${p.add(loose)}) AS loose, websearch_to_tsquery('english', ${p.add(text)}) AS strict)`,
+    `q AS (SELECT to_tsquery('english', ${p.add(loose)}) AS loose, websearch_to_tsquery('english', ${p.add(strictQueryText(text))}) AS strict)`,
   )
   if (loose) {
     // Ranking reads every matching row, and a query of common words can match most of the base
