@@ -404,7 +404,14 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
                     : 'offline program operator (no model)'}
               </span>{' '}
               {c.operator && <span className="mono">{c.operator}</span>}
-              {description && <> — {description}</>}
+              {c.createdBy ? (
+                <>
+                  {' '}
+                  — edited by <span data-testid="edited-by">{c.createdBy}</span>
+                </>
+              ) : (
+                description && <> — {description}</>
+              )}
             </div>
             {params && Object.keys(params).length > 0 && <Json value={params} />}
           </>

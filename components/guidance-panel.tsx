@@ -201,7 +201,9 @@ function HintCard({
         ]
           .filter(Boolean)
           .join(' · ') || 'until withdrawn'
-      : h.state
+      : h.state === 'withdrawn' && h.withdrawnBy
+        ? `withdrawn by ${h.withdrawnBy}`
+        : h.state
   return (
     <div className={`hint ${h.state}`} data-testid="hint" data-state={h.state} data-made={h.made.count}>
       <div className="row between small">

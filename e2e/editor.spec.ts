@@ -2,9 +2,9 @@
 //  - leaving a candidate page with its diff open for the editor throws nothing (Monaco's diff
 //    editor is torn down with its models detached first);
 //  - pause, craft an edit, resume: on a paused run the editor says the edit waits, queues it, and
-//    the admin's Resume beside the note gets it evaluated.
+//    the admin's Resume beside the note gets it evaluated, and its page names its author.
 import { fileURLToPath } from 'node:url'
-import { api, expect, login, pageErrors, test } from './fixtures.ts'
+import { ADMIN, api, expect, login, pageErrors, test } from './fixtures.ts'
 
 const CURVE_FIT = fileURLToPath(new URL('../test-support/problems/curve-fit', import.meta.url))
 
@@ -55,6 +55,8 @@ test('a diff left for the editor throws nothing; an edit on a paused run is eval
   const candidate = page.getByTestId('candidate-page')
   await expect(candidate).toHaveAttribute('data-origin', 'expert-edit')
   await expect(candidate).toHaveAttribute('data-status', 'evaluated', { timeout: 60_000 })
+  // another expert reading it sees whose edit it is
+  await expect(page.getByTestId('edited-by')).toHaveText(ADMIN.email)
   await api(page, 'mutation', 'runs.stop', { runId: run.id }).catch(() => undefined)
   expect(errors).toEqual([])
 })

@@ -303,6 +303,10 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     banned: c.banned,
     rating: c.rating,
     createdById: c.createdById,
+    /** who made it by hand (an expert's edit): the account's email, while the account exists */
+    createdBy: c.createdById
+      ? ((await db.prisma.user.findUnique({ where: { id: c.createdById }, select: { email: true } }))?.email ?? null)
+      : null,
     createdAt: c.createdAt.getTime(),
     evaluatedAt: ms(c.evaluatedAt),
     isRunBest: run!.bestCandidateId === c.id,

@@ -262,13 +262,21 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     expect(h.effect!.meanInterval).not.toBeNull()
     const tagged = await as('viewer').candidates.list({ runId, filter: { guidanceId: g.id }, limit: 500 })
     expect(tagged.total).toBe(under.length)
-    await e.guidance.withdraw({ runId, id: g.id })
-    await expect(e.guidance.withdraw({ runId, id: g.id })).rejects.toMatchObject({ code: 'CONFLICT' })
-    expect((await as('viewer').guidance.list({ runId })).hints.find((x) => x.id === g.id)!.state).toBe('withdrawn')
+    // two withdrawing at once: one does, the other is told; the card names who did
+    const both = await Promise.allSettled([
+      as('admin').guidance.withdraw({ runId, id: g.id }),
+      e.guidance.withdraw({ runId, id: g.id }),
+    ])
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    const refused = both.find((r) => r.status === 'rejected') as PromiseRejectedResult
+    expect(refused.reason).toMatchObject({ code: 'CONFLICT' })
+    const by = both[0].status === 'fulfilled' ? 'admin@example.test' : 'expert@example.test'
+    const card = (await as('viewer').guidance.list({ runId })).hints.find((x) => x.id === g.id)!
+    expect([card.state, card.authorLabel, card.withdrawnBy]).toEqual(['withdrawn', 'expert@example.test', by])
     const audits = await db.prisma.auditEvent.findMany({ where: { targetId: g.id }, orderBy: { id: 'asc' } })
     expect(audits.map((a) => [a.action, a.actorLabel])).toEqual([
       ['guidance.create', 'expert@example.test'],
-      ['guidance.withdraw', 'expert@example.test'],
+      ['guidance.withdraw', by],
     ])
     const events = await db.prisma.runEvent.findMany({ where: { runId, type: 'intervention' }, orderBy: { id: 'asc' } })
     expect(events.map((x) => (x.payload as { action: string }).action)).toEqual(

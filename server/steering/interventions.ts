@@ -139,14 +139,21 @@ export async function withdrawGuidance(app: AppServices, actor: Actor, input: { 
   if (g.withdrawnAt) throw new ConflictError('this hint was already withdrawn')
   const run = await loadRun(app, input.runId)
   const at = new Date()
-  await app.db.prisma.guidance.update({ where: { id: g.id }, data: { withdrawnAt: at } })
-  await audit(app.db.prisma, actor, {
-    action: 'guidance.withdraw',
-    targetType: 'guidance',
-    targetId: g.id,
-    runId: input.runId,
-    before: { withdrawnAt: null },
-    after: { withdrawnAt: at, atEval: run.evaluations },
+  // two experts withdrawing at once: one withdraws it, the other is told
+  await app.db.prisma.$transaction(async (tx) => {
+    const { count } = await tx.guidance.updateMany({
+      where: { id: g.id, withdrawnAt: null },
+      data: { withdrawnAt: at },
+    })
+    if (!count) throw new ConflictError('this hint was already withdrawn')
+    await audit(tx, actor, {
+      action: 'guidance.withdraw',
+      targetType: 'guidance',
+      targetId: g.id,
+      runId: input.runId,
+      before: { withdrawnAt: null },
+      after: { withdrawnAt: at, atEval: run.evaluations },
+    })
   })
   await recordIntervention(app, input.runId, actor, {
     action: 'guidance.withdraw',
@@ -168,6 +175,15 @@ export async function listGuidance(app: AppServices, runId: string) {
   const run = await loadRun(app, runId)
   const direction = run.snap.spec.direction
   const rows = await app.db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'desc' }, take: 200 })
+  // who withdrew a hint is in the audit log, which only admins read: the hint card names them
+  const withdrawers = new Map(
+    (
+      await app.db.prisma.auditEvent.findMany({
+        where: { action: 'guidance.withdraw', targetId: { in: rows.filter((g) => g.withdrawnAt).map((g) => g.id) } },
+        select: { targetId: true, actorLabel: true },
+      })
+    ).map((e) => [e.targetId, e.actorLabel]),
+  )
   const evaluated = <T extends { status: string }>(r: T[]) => r.filter((u) => u.status === 'evaluated')
   const out = []
   for (const g of rows) {
@@ -192,6 +208,7 @@ export async function listGuidance(app: AppServices, runId: string) {
       expiresAfterEvals: g.expiresAfterEvals,
       expiresAt: g.expiresAt ? g.expiresAt.getTime() : null,
       withdrawnAt: g.withdrawnAt ? g.withdrawnAt.getTime() : null,
+      withdrawnBy: withdrawers.get(g.id) ?? null,
       ...st,
       made,
       effect: under.length ? concurrentEffect(evaluated(under), evaluated(control), direction) : null,
