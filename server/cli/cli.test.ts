@@ -68,6 +68,37 @@ describe('fm-agent CLI', () => {
     // named as the console names it, and listed with its name
     const listed = await cli(['runs', '--data-dir', dir])
     expect(listed.stdout).toContain(`${run.json.runId}  "cli delete me"  completed`)
+    // one candidate from the command line: the run's best, and each part alone for a pipe
+    const runId8 = (run.json.runId as string).slice(0, 8)
+    const best = await cli(['candidate', runId8, 'best', '--json', '--data-dir', dir])
+    expect(best.code, best.stderr).toBe(0)
+    expect(best.json).toMatchObject({ runId: run.json.runId, isRunBest: true, status: 'evaluated', valid: true })
+    const code = await cli(['candidate', runId8, best.json.id.slice(0, 8), '--code', '--data-dir', dir])
+    expect(code.stdout).toBe(`${best.json.code.replace(/\n$/, '')}\n`)
+    const shown = await cli(['candidate', runId8, best.json.id, '--data-dir', dir])
+    expect(shown.stdout).toContain(`candidate ${best.json.id}  #${best.json.seq}  island ${best.json.island}`)
+    expect(shown.stdout).toContain('the run’s best')
+    const exported = await cli(['export', runId8, '--data-dir', dir])
+    const child = (exported.json.candidates as Array<{ id: string; parentIds: string[]; code: string }>).find(
+      (c) => c.parentIds.length,
+    )!
+    const parent = (exported.json.candidates as Array<{ id: string; code: string }>).find(
+      (c) => c.id === child.parentIds[0],
+    )!
+    const diff = await cli(['candidate', runId8, child.id, '--diff', '--data-dir', dir])
+    expect(diff.stdout.split('\n').slice(0, 2)).toEqual([`--- parent ${parent.id}`, `+++ candidate ${child.id}`])
+    // an offline operator's candidate has no prompt: said on stderr, stdout stays empty
+    const prompt = await cli(['candidate', runId8, child.id, '--prompt', '--data-dir', dir])
+    expect([prompt.code, prompt.stdout]).toEqual([0, ''])
+    expect(prompt.stderr).toContain('has no prompt stored')
+    for (const [args, message] of [
+      [['ffff'], `run ${run.json.runId} has no candidate "ffff"`],
+      [['best', '--code', '--json'], 'choose one of --code, --prompt, --response, --diff and --json'],
+      [[], 'which candidate? give its id, the start of it, or best'],
+    ] as const) {
+      const r = await cli(['candidate', runId8, ...args, '--data-dir', dir])
+      expect([r.code, r.stderr.split('\n')[0]]).toEqual([2, `fm-agent: ${message}`])
+    }
     const inUse = await cli(['problem', 'delete', 'cli-delete-me', '--data-dir', dir])
     expect([inUse.code, inUse.stderr.trim()]).toEqual([
       2,

@@ -30,6 +30,7 @@ const COMMANDS: Record<string, Loader> = {
   run: async () => (await import('./commands/run.ts')).run,
   resume: async () => (await import('./commands/resume.ts')).resume,
   runs: async () => (await import('./commands/runs.ts')).runs,
+  candidate: async () => (await import('./commands/candidate.ts')).candidate,
   export: async () => (await import('./commands/export.ts')).exportCommand,
   import: async () => (await import('./commands/import.ts')).importCommand,
   web: async () => (await import('./commands/web.ts')).web,

@@ -1,0 +1,131 @@
+import { fullNumber } from '../../../client-safe/format.ts'
+import type { ApiClient } from '../../api/client.ts'
+import { connectApi } from '../../api/client.ts'
+import { unifiedDiff } from '../../engine/diff.ts'
+import type { candidateDetail } from '../../queries/candidates.ts'
+import { existingDataDir, InputError, parse, requestError, UsageError } from '../args.ts'
+import type { Command } from '../main.ts'
+import { resolveRunId } from '../run-id.ts'
+
+type Detail = Omit<Awaited<ReturnType<typeof candidateDetail>>, 'runLease' | 'savedPopulation'>
+
+/** One part printed alone, as it is, for a pipe (`… --code > best.py`). */
+const PARTS = ['code', 'prompt', 'response', 'diff'] as const
+
+/** The candidate `text` names in a run: `best`, a whole id, or the start of one. */
+async function resolveCandidateId(api: ApiClient, runId: string, text: string): Promise<string> {
+  if (text === 'best') {
+    const s = await api.query<{ best: { candidateId: string } | null }>('runs.summary', { runId })
+    if (!s.best) throw new InputError(`run ${runId} has no valid candidate yet`)
+    return s.best.candidateId
+  }
+  const t = text.trim().toLowerCase()
+  if (!/^[0-9a-f-]{4,64}$/.test(t)) throw new InputError(`"${text}" is not a candidate id (or "best")`)
+  const r = await api.query<{ rows: Array<{ id: string }> }>('candidates.list', {
+    runId,
+    filter: { idPrefix: t },
+    limit: 2,
+  })
+  if (r.rows.length === 1) return r.rows[0]!.id
+  if (!r.rows.length) throw new InputError(`run ${runId} has no candidate "${text}"`)
+  throw new InputError(`"${text}" is the start of more than one candidate id; give more of it`)
+}
+
+function diffOf(c: Detail): string {
+  const parent = c.parents[0]
+  if (!parent) return ''
+  if (parent.code === null) throw new InputError(`its parent ${parent.id} is no longer stored`)
+  return unifiedDiff(parent.code, c.code, { fromLabel: `parent ${parent.id}`, toLabel: `candidate ${c.id}` })
+}
+
+function summaryText(c: Detail): string {
+  const score =
+    c.status !== 'evaluated'
+      ? c.status
+      : c.valid
+        ? `${fullNumber(c.score)} (${c.problem.primaryMetric}, ${c.problem.direction})${c.isRunBest ? '  the run’s best' : ''}`
+        : `invalid: ${c.error?.message ?? c.rejectReason ?? 'no reason given'}`
+  const made = [
+    c.origin,
+    c.operator ? `operator ${c.operator}` : null,
+    c.model ? `model ${c.model}` : null,
+    c.createdBy ? `edited by ${c.createdBy}` : null,
+    c.tokensIn || c.tokensOut ? `${c.tokensIn} tokens in, ${c.tokensOut} out` : null,
+    c.costUsd ? `$${c.costUsd.toFixed(4)}` : null,
+  ].filter(Boolean)
+  const metrics = Object.entries(c.metrics ?? {})
+    .filter(([, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? fullNumber(v) : String(v)}`)
+  const lines = [
+    `candidate ${c.id}  #${c.seq}  island ${c.island}`,
+    `score     ${score}`,
+    `made      ${made.join(' · ')}`,
+    `parents   ${c.parents.map((p) => `${p.id}${p.score !== null ? ` (${fullNumber(p.score)})` : ''}`).join(', ') || 'none'}`,
+    `children  ${c.childCount}`,
+  ]
+  if (metrics.length) lines.push(`metrics   ${metrics.join('  ')}`)
+  if (c.guidance.length)
+    lines.push(`hints     ${c.guidance.map((g) => JSON.stringify(g.text.slice(0, 80))).join(', ')}`)
+  if (c.knowledge.length)
+    lines.push(`knowledge ${c.knowledge.map((k) => k.doc?.title ?? k.label ?? k.chunkId).join(', ')}`)
+  lines.push(
+    `(--code, --prompt, --response or --diff print one of them alone; --json everything)`,
+    '',
+    c.code.trimEnd(),
+  )
+  return lines.join('\n')
+}
+
+export const candidate: Command = {
+  summary: 'one candidate of a run: its score, metrics, how it was made (prompt, model response, diff) and its code',
+  usage:
+    'fm-agent candidate <runId> <candidateId|best> [--code | --prompt | --response | --diff] [--json] [--data-dir DIR]\n' +
+    "  <candidateId>: its id or the start of it (as the console and progress lines show it); best: the run's best\n" +
+    '  --code, --prompt, --response, --diff (against its first parent): that part alone, as it is (for a pipe)',
+  async run({ argv, env, log, dataDir, out }) {
+    const { values, positionals } = parse(
+      'candidate',
+      argv,
+      {
+        code: { type: 'boolean' },
+        prompt: { type: 'boolean' },
+        response: { type: 'boolean' },
+        diff: { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+      2,
+    )
+    if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
+    if (!positionals[1]) throw new UsageError('which candidate? give its id, the start of it, or best')
+    const parts = PARTS.filter((p) => values[p])
+    if (parts.length + (values.json ? 1 : 0) > 1)
+      throw new UsageError('choose one of --code, --prompt, --response, --diff and --json')
+    const api = await connectApi({
+      dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
+      databaseUrl: env.DATABASE_URL,
+      log,
+      syncProblems: false,
+    })
+    try {
+      const runId = await resolveRunId(api, positionals[0])
+      const fail = (e: Error) => {
+        throw requestError(e)
+      }
+      const id = await resolveCandidateId(api, runId, positionals[1]).catch(fail)
+      const c = await api.query<Detail>('candidates.get', { runId, id }).catch(fail)
+      const part = parts[0]
+      if (values.json) out(JSON.stringify(c))
+      else if (part === 'code') out(c.code.replace(/\n$/, ''))
+      else if (part === 'diff') out(diffOf(c).replace(/\n$/, ''))
+      else if (part) {
+        const text = c[part]
+        // said on stderr: an empty stdout is what a pipe should get
+        if (text === null) log.warn(`candidate ${c.id} has no ${part} stored (it was made without a model)`)
+        else out(text.replace(/\n$/, ''))
+      } else out(summaryText(c))
+      return 0
+    } finally {
+      await api.close()
+    }
+  },
+}
