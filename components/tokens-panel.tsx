@@ -6,11 +6,19 @@ import { errorMessage, useTRPC } from './trpc.tsx'
 export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
   const trpc = useTRPC()
   const qc = useQueryClient()
-  const tokens = useQuery(trpc.tokens.mine.queryOptions())
+  // an admin also sees everyone's tokens: a leaked one is revoked without its owner
+  const [everyone, setEveryone] = useState(false)
+  const mine = useQuery({ ...trpc.tokens.mine.queryOptions(), enabled: !everyone })
+  const all = useQuery({ ...trpc.tokens.all.queryOptions(), enabled: isAdmin && everyone })
+  const tokens = everyone ? all : mine
   const [name, setName] = useState('')
   const [scope, setScope] = useState<'cli' | 'worker'>('cli')
   const [shown, setShown] = useState<string | null>(null)
-  const refresh = () => qc.invalidateQueries({ queryKey: trpc.tokens.mine.queryKey() })
+  const refresh = () =>
+    Promise.all([
+      qc.invalidateQueries({ queryKey: trpc.tokens.mine.queryKey() }),
+      qc.invalidateQueries({ queryKey: trpc.tokens.all.queryKey() }),
+    ])
   const create = useMutation(
     trpc.tokens.create.mutationOptions({ onSuccess: (t) => (setShown(t.token), setName(''), refresh()) }),
   )
@@ -38,14 +46,28 @@ export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
           Copy it now, it will not be shown again: <code data-testid="new-token">{shown}</code>
         </div>
       )}
+      {isAdmin && (
+        <label className="row small">
+          <input
+            type="checkbox"
+            checked={everyone}
+            onChange={(e) => setEveryone(e.target.checked)}
+            data-testid="tokens-everyone"
+          />
+          every user's tokens
+        </label>
+      )}
+      {revoke.error && <div className="alert error">{errorMessage(revoke.error)}</div>}
       <div className="scroll-x">
-        <table className="table">
+        <table className="table" data-testid="tokens-table">
           <thead>
             <tr>
               <th>name</th>
+              {everyone && <th>owner</th>}
               <th>scope</th>
               <th>prefix</th>
               <th>last used</th>
+              <th>expires</th>
               <th />
             </tr>
           </thead>
@@ -53,20 +75,29 @@ export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
             {tokens.data?.map((t) => (
               <tr key={t.id}>
                 <td>{t.name}</td>
+                {everyone && <td>{t.user.email}</td>}
                 <td>{t.scope}</td>
                 <td className="mono">{t.prefix}…</td>
                 <td className="small muted">{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : 'never'}</td>
+                <td className="small muted">{t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : 'never'}</td>
                 <td>
                   {t.revokedAt ? (
                     <span className="badge bad">revoked</span>
                   ) : (
-                    <button onClick={() => revoke.mutate({ id: t.id })}>Revoke</button>
+                    <button
+                      disabled={revoke.isPending}
+                      aria-label={`Revoke ${t.name}${everyone ? ` of ${t.user.email}` : ''}`}
+                      onClick={() => revoke.mutate({ id: t.id })}
+                    >
+                      Revoke
+                    </button>
                   )}
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
+        {tokens.data?.length === 0 && <div className="muted small">No tokens.</div>}
       </div>
     </div>
   )
