@@ -61,7 +61,11 @@ export function UsersPanel() {
                 <td>
                   <select
                     value={u.role}
-                    onChange={(e) => update.mutate({ id: u.id, role: e.target.value as (typeof ROLES)[number] })}
+                    aria-label={`Role of ${u.email}`}
+                    onChange={(e) => {
+                      const to = e.target.value as (typeof ROLES)[number]
+                      if (confirmRoleChange(u.email, u.role, to)) update.mutate({ id: u.id, role: to })
+                    }}
                   >
                     {ROLES.map((r) => (
                       <option key={r}>{r}</option>
@@ -76,10 +80,31 @@ export function UsersPanel() {
                   )}
                 </td>
                 <td className="row">
-                  <button onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>
+                  <button
+                    onClick={() => {
+                      if (
+                        u.disabled ||
+                        window.confirm(
+                          `Disable ${u.email}? They are signed out everywhere and their CLI tokens are revoked.`,
+                        )
+                      )
+                        update.mutate({ id: u.id, disabled: !u.disabled })
+                    }}
+                  >
                     {u.disabled ? 'Enable' : 'Disable'}
                   </button>
-                  <button onClick={() => reset.mutate({ id: u.id })}>Reset password</button>
+                  <button
+                    onClick={() => {
+                      if (
+                        window.confirm(
+                          `Reset the password of ${u.email}? Their sessions end and their CLI tokens are revoked; you give them the new one-time password.`,
+                        )
+                      )
+                        reset.mutate({ id: u.id })
+                    }}
+                  >
+                    Reset password
+                  </button>
                 </td>
               </tr>
             ))}
@@ -88,4 +113,13 @@ export function UsersPanel() {
       </div>
     </div>
   )
+}
+
+/** Granting or taking away the admin role is asked again; other role changes are not. */
+function confirmRoleChange(email: string, from: string, to: string): boolean {
+  if (to === 'admin')
+    return window.confirm(`Make ${email} an admin? Admins manage users, models, secrets and every run.`)
+  if (from === 'admin')
+    return window.confirm(`Take the admin role from ${email}? They become ${to === 'expert' ? 'an' : 'a'} ${to}.`)
+  return true
 }

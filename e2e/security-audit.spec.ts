@@ -1,7 +1,8 @@
 // An admin reads and filters the audit log in the console: interventions made in the UI (a user
 // added, a role changed) appear with their author, time, and the state before and after; filters
-// by action and actor narrow the table; a non-admin cannot read it.
-import { ADMIN, expect, login, test } from './fixtures.ts'
+// by action and actor narrow the table; a non-admin cannot read it; an admin sees and revokes
+// another user's API token.
+import { ADMIN, api, expect, login, test } from './fixtures.ts'
 
 test('an admin finds an intervention in the audit log and filters it', async ({ page }) => {
   await login(page)
@@ -13,6 +14,14 @@ test('an admin finds an intervention in the audit log and filters it', async ({ 
   await expect(page.getByText(`${email}:`)).toBeVisible()
   const row = page.getByRole('row').filter({ hasText: email })
   await row.getByRole('combobox').selectOption('expert')
+  await expect(row.getByRole('combobox')).toHaveValue('expert')
+  // the admin role is asked again: dismissed, nothing changes
+  const asked: string[] = []
+  page.once('dialog', (d) => (asked.push(d.message()), d.dismiss()))
+  await row.getByRole('combobox').selectOption('admin')
+  await expect
+    .poll(() => asked)
+    .toEqual([`Make ${email} an admin? Admins manage users, models, secrets and every run.`])
   await expect(row.getByRole('combobox')).toHaveValue('expert')
 
   // from Settings to the log
@@ -81,5 +90,16 @@ test('a viewer cannot read the audit log', async ({ page, browser }) => {
     viewer.getByText('The audit log is for admins.').or(viewer.getByText(/needs the admin role/)),
   ).toBeVisible()
   await expect(viewer.getByTestId('audit-row')).toHaveCount(0)
+
+  // the viewer's token, leaked say: the admin finds it among everyone's and revokes it
+  const token = await api<{ id: string }>(viewer, 'mutation', 'tokens.create', { name: 'viewer laptop', scope: 'cli' })
+  await page.goto('/settings')
+  await page.getByTestId('tokens-everyone').check()
+  const row = page.getByTestId('tokens-table').getByRole('row').filter({ hasText: 'viewer laptop' })
+  await expect(row).toContainText(email)
+  await row.getByRole('button', { name: `Revoke viewer laptop of ${email}` }).click()
+  await expect(row.getByText('revoked')).toBeVisible()
+  const mine = await api<Array<{ id: string; revokedAt: string | null }>>(viewer, 'query', 'tokens.mine', undefined)
+  expect(mine.find((t) => t.id === token.id)?.revokedAt).toBeTruthy()
   await ctx.close()
 })
