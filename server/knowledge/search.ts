@@ -48,6 +48,8 @@ export interface SearchOptions {
    * diagnostic modes default to no cap): one long document would otherwise fill the page
    */
   maxPerDoc?: number
+  /** a person waits for the answer: the query's vector gets one attempt, no retries (EmbedOptions.once) */
+  interactive?: boolean
 }
 
 export const MAX_HITS_PER_DOC = 3
@@ -173,7 +175,10 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
   let vectorError: string | undefined
   if (mode !== 'text') {
     try {
-      const [v] = await active.embedder.embed([text], opts.signal ? { signal: opts.signal } : {})
+      const [v] = await active.embedder.embed([text], {
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.interactive ? { once: true } : {}),
+      })
       if (!v?.length) throw new Error('the model returned no vector')
       checkDims(v.length)
       queryVector = v

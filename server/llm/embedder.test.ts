@@ -72,6 +72,21 @@ describe('createEmbedder (OpenAI-compatible)', () => {
     expect(server.requests.filter((r) => r.endpoint === 'embeddings')).toHaveLength(3)
   })
 
+  it('once (a person waits): one attempt, the failure at once, without the retries and their waits', async () => {
+    server.enqueue(
+      { endpoint: 'embeddings', type: 'error', status: 503 },
+      { endpoint: 'embeddings', type: 'error', status: 503 },
+    )
+    // the default policy: four attempts, a second's backoff first
+    const e = createEmbedder({ provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url }, { env })
+    await expect(e.embed(['a query'], { once: true })).rejects.toBeInstanceOf(LlmError)
+    expect(server.requests.filter((r) => r.endpoint === 'embeddings')).toHaveLength(1)
+    // a document's embedding still retries: the second 503, then an answer
+    const [v] = await e.embed(['a document'])
+    expect(v).toEqual(server.embed('a document'))
+    expect(server.requests.filter((r) => r.endpoint === 'embeddings')).toHaveLength(3)
+  })
+
   it('typed errors: exhausted retries, wrong vector size, no key', async () => {
     server.enqueue(...[1, 2, 3].map(() => ({ endpoint: 'embeddings' as const, type: 'error' as const, status: 500 })))
     const e = createEmbedder(

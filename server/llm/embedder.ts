@@ -10,7 +10,14 @@ import { DEFAULT_RETRY_POLICY, RetryPolicy, withRetry, type RetryPolicyInput } f
 
 export interface EmbedOptions {
   signal?: AbortSignal
+  /**
+   * a person is waiting (a search): one attempt of at most ONCE_TIMEOUT_MS, no backoff. A failing
+   * endpoint then costs them one refusal, not the retries' waits; the full-text half answers.
+   */
+  once?: boolean
 }
+
+const ONCE_TIMEOUT_MS = 10_000
 
 /** Turns texts into vectors. Every vector an embedder returns has `dims` numbers. */
 export interface Embedder {
@@ -78,7 +85,7 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
   let dims = config.dimensions ?? KNOWN_EMBEDDING_DIMS[config.model] ?? 0
   const stats = { requests: 0, texts: 0, failures: 0 }
 
-  const embedBatch = async (batch: string[], signal: AbortSignal | undefined): Promise<number[][]> => {
+  const embedBatch = async (batch: string[], signal: AbortSignal | undefined, once: boolean): Promise<number[][]> => {
     const env = options.env ?? process.env
     const endpoint = resolveEndpoint({ provider: 'openai', baseURL: config.baseURL, apiKeyEnv: config.apiKeyEnv }, env)
     const secrets = collectSecrets(env, [endpoint.apiKey])
@@ -122,10 +129,10 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
           )
         })
       },
-      policy,
+      once ? { ...policy, maxAttempts: 1 } : policy,
       {
         ...(signal ? { signal } : {}),
-        attemptTimeoutMs: (config.timeoutS ?? DEFAULT_TIMEOUT_S) * 1000,
+        attemptTimeoutMs: Math.min(once ? ONCE_TIMEOUT_MS : Infinity, (config.timeoutS ?? DEFAULT_TIMEOUT_S) * 1000),
         secrets,
         model: config.model,
         provider: 'openai',
@@ -172,7 +179,7 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
       try {
         for (let i = 0; i < texts.length; i += batchSize) {
           const batch = texts.slice(i, i + batchSize).map((t) => (t.length === 0 ? ' ' : t))
-          out.push(...(await embedBatch(batch, embedOptions.signal)))
+          out.push(...(await embedBatch(batch, embedOptions.signal, embedOptions.once === true)))
           stats.texts += batch.length
         }
       } catch (e) {

@@ -181,7 +181,7 @@ export const knowledgeRouter = router({
   search: viewer.input(KnowledgeSearchInput).query(async ({ ctx, input, signal }) => {
     // a typo in the problem would otherwise search the global documents only, silently
     await checkProblem(ctx.app.db, input.problemId, '')
-    const r = await searchKnowledge(ctx.app.db, { ...input, ...(signal ? { signal } : {}) })
+    const r = await searchKnowledge(ctx.app.db, { ...input, interactive: true, ...(signal ? { signal } : {}) })
     await logSearch(ctx.app.db, {
       query: input.text,
       chunkIds: r.hits.map((h) => h.chunkId),
