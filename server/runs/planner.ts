@@ -115,7 +115,7 @@ export class Planner {
     const active = s.activeKnowledge(island, this.evaluations())
     const knowledge = withholdForControl(active ? [active] : [], s.config.controlShare, s.rng)
     const kn = knowledge.given[0] ?? null
-    const notes = s.notes.get(island) ?? []
+    const notes = s.notesFor(island, plan.parent.id)
     return {
       ...base,
       modelId: arm,

@@ -71,7 +71,7 @@ export class Requester {
     }
     if ('rejected' in r) {
       if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
-      if (r.feedback && req.island >= 0) s.notes.set(req.island, [r.feedback])
+      if (r.feedback) s.setNote(req.island, req.parentId, r.feedback)
       this.countModelError(r.errorKind, r.reason, req.modelId)
       this.reject(req, r)
       return r.errorKind && PUSH_BACK.has(r.errorKind)
@@ -81,7 +81,7 @@ export class Requester {
           : 'ok'
     }
     // an edit only partly applied is evaluated as it came out, and the model is told what did not apply
-    if (req.island >= 0) r.feedback ? s.notes.set(req.island, [r.feedback]) : s.notes.delete(req.island)
+    s.setNote(req.island, req.parentId, r.feedback)
     const prepared = analyzeCode(r.code, s.language)
     // checked again after the wait, with nothing between it and the hash being taken: an answer
     // with the same code, screened meanwhile, is stored by then

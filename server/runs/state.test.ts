@@ -47,6 +47,25 @@ describe('RunState.prune', () => {
   })
 })
 
+describe('RunState notes', () => {
+  it("tells the next prompt on the same parent why the last answer did not apply, and no other parent's", () => {
+    const s = new RunState({} as Db, 'run-1')
+    s.setNote(0, 'a', 'the SEARCH block did not match')
+    expect(s.notesFor(0, 'a')).toEqual(['the SEARCH block did not match'])
+    // the same island, another parent: the note is about a program this prompt does not show
+    expect(s.notesFor(0, 'b')).toEqual([])
+    expect(s.notesFor(1, 'a')).toEqual([])
+    // an answer to another parent says nothing of this one; the next good answer to it clears it
+    s.setNote(0, 'b', undefined)
+    expect(s.notesFor(0, 'a')).toEqual(['the SEARCH block did not match'])
+    s.setNote(0, 'a', undefined)
+    expect(s.notesFor(0, 'a')).toEqual([])
+    // the cold start's requests (island -1) keep none
+    s.setNote(-1, 'a', 'x')
+    expect(s.notesFor(-1, 'a')).toEqual([])
+  })
+})
+
 describe('storedArmStats', () => {
   it("gives the bandit's stored figures with the weights of the run's config, in the models' order", () => {
     const config = RunConfig.parse({

@@ -87,8 +87,8 @@ export class RunState {
   readonly banned = new Set<string>()
   guidance: ActiveGuidance[] = []
   readonly knowledge = new Map<number, { retrievalId: string; chunks: KnowledgeChunk[]; until: number }>()
-  /** why the island's last answer did not apply, for its next prompt */
-  readonly notes = new Map<number, string[]>()
+  /** why the island's last answer to a parent did not (wholly) apply, for the next prompt on that parent */
+  private readonly notes = new Map<number, { parentId: string; texts: string[] }>()
   lessons: string[] = []
   /** the judge's critique a candidate's prompts carry: its own, else its nearest judged ancestor's */
   readonly critiques = new Map<string, Critique>()
@@ -97,6 +97,19 @@ export class RunState {
     private readonly db: Db,
     readonly runId: string,
   ) {}
+
+  /** What the next prompt on `parentId` in the island is told of the last answer to it (a note about another program would mislead). */
+  notesFor(island: number, parentId: string): string[] {
+    const n = this.notes.get(island)
+    return n && n.parentId === parentId ? n.texts : []
+  }
+
+  /** Records the island's note about an answer to `parentId`; an answer to it with none clears it. */
+  setNote(island: number, parentId: string, text: string | undefined): void {
+    if (island < 0) return
+    if (text) this.notes.set(island, { parentId, texts: [text] })
+    else if (this.notes.get(island)?.parentId === parentId) this.notes.delete(island)
+  }
 
   get language() {
     return this.problem.spec.language
