@@ -231,19 +231,31 @@ export function Steering() {
               <tr>
                 <th>{c.mutator === 'llm' ? 'model' : 'operator'}</th>
                 <th className="num">weight</th>
-                {c.mutator === 'llm' && <th className="num">calls</th>}
-                {c.mutator === 'llm' && <th className="num">mean reward</th>}
+                {c.mutator === 'llm' && (
+                  <th
+                    className="num"
+                    title="the evolve stage's requests to it (the bandit's count; the cold start's are not in it)"
+                  >
+                    calls
+                  </th>
+                )}
+                {c.mutator === 'llm' && (
+                  <th className="num" title="mean reward the bandit measured for it">
+                    reward
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody>
               {rows.map((r) => (
                 <tr key={r.id}>
-                  <td className="mono">{r.id}</td>
+                  {/* a long provider:model id breaks after its provider, so the numbers stay in view */}
+                  <td className="mono">{r.id.replace(':', ':\u200b')}</td>
                   <td className="num">
                     {can('admin') ? (
                       <input
                         aria-label={`weight of ${r.id}`}
-                        style={{ width: 70, textAlign: 'right' }}
+                        style={{ width: 56, textAlign: 'right' }}
                         inputMode="decimal"
                         value={weights[r.id] ?? String(r.weight)}
                         onChange={(e) => setWeightsDraft({ ...weights, [r.id]: e.target.value })}
