@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cli, FIXTURES } from '../../test-support/cli.ts'
+import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { openDatabase } from '../db.ts'
 import { importProblem } from '../services/problem-catalog.ts'
 import { createLogger } from '../log.ts'
@@ -78,6 +78,11 @@ describe('fm-agent CLI', () => {
     const shown = await cli(['candidate', runId8, best.json.id, '--data-dir', dir])
     expect(shown.stdout).toContain(`candidate ${best.json.id}  #${best.json.seq}  island ${best.json.island}`)
     expect(shown.stdout).toContain('the run’s best')
+    // a reader that stops at once (`| head -c 0`): the command ends as usual, no EPIPE
+    const early = startCli(['export', runId8, '--data-dir', dir])
+    early.stdout!.destroy()
+    const cut = await collect(early)
+    expect([cut.code, cut.stderr]).toEqual([0, ''])
     const exported = await cli(['export', runId8, '--data-dir', dir])
     const child = (exported.json.candidates as Array<{ id: string; parentIds: string[]; code: string }>).find(
       (c) => c.parentIds.length,

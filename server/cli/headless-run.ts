@@ -182,7 +182,7 @@ export async function driveLocally(
   let signal = null as NodeJS.Signals | null
   const offSignals = onInterrupt((s) => {
     signal = s
-    log.info('interrupted: stopping the run, its evaluations in flight withdrawn (Ctrl-C again to quit at once)')
+    log.info('interrupted: stopping the run, its evaluations in flight withdrawn (interrupt again to quit at once)')
     manager.stop(runId, 'interrupted from the command line')
   })
   const workerWatch =
@@ -233,7 +233,7 @@ export async function followRemotely(
   let wake: (() => void) | null = null
   const offSignals = onInterrupt((sig) => {
     signal = sig
-    log.info('interrupted: stopping the run on the server that drives it (Ctrl-C again to leave at once)')
+    log.info('interrupted: stopping the run on the server that drives it (interrupt again to leave at once)')
     stopping = api
       .mutate('runs.stop', { runId })
       .catch((e: Error) => log.warn(`the run could not be stopped: ${e.message}; it goes on on the server`))

@@ -67,7 +67,16 @@ async function help(out: (s: string) => void) {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n')
+  // a reader that stops early (`| head`, `grep -q`) closes the pipe: the command finishes its work
+  // (a run still closes its database cleanly) and writes nothing more, instead of dying on EPIPE
+  let readerGone = false
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e
+    readerGone = true
+  })
+  const out = (s: string) => {
+    if (!readerGone) process.stdout.write(s.endsWith('\n') ? s : s + '\n')
+  }
   // global options may come before the command name: fm-agent --data-dir D problems
   const lead: string[] = []
   let i = 0

@@ -30,7 +30,7 @@ import {
 export const run: Command = {
   summary: 'run the search headless on a problem (a built-in id or a problem folder)',
   usage:
-    'fm-agent run <problem-id|folder> [--operators local | --model provider:model …] [--max-evals N] [--islands K] [--seed S]\n' +
+    'fm-agent run <problem-id|folder|task.py> [--operators local | --model provider:model …] [--max-evals N] [--islands K] [--seed S]\n' +
     '                 [--concurrency N] [--selection adaptive|top-k|uniform] [--workers N] [--config run.json|yaml] [--seed-program FILE …]\n' +
     '                 [--name NAME] [--json] [--data-dir DIR]\n' +
     '  --name: what the console and fm-agent runs call the run\n' +
