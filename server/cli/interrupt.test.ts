@@ -271,6 +271,8 @@ describe('Ctrl-C on fm-agent run', () => {
     expect(listed.code, listed.stderr).toBe(0)
     expect(listed.stdout).toContain(`interrupted: fm-agent resume ${runId} continues it`)
     expect(listed.stdout).not.toMatch(/driven by/)
+    const json = await cli(['runs', '--json', '--data-dir', dataDir])
+    expect(json.json.find((r: { id: string }) => r.id === runId)).toMatchObject({ drivenBy: null, interrupted: true })
     // the dead process's lease does not hold the run: no wait for it to expire
     const before = (await candidates(dataDir, runId)).evaluated
     // named as the progress lines print it: the start of its id

@@ -74,6 +74,8 @@ export const ExportFile = z.object({
   metrics: z.array(Obj).default([]),
   ratings: z.array(Obj).default([]),
   images: z.array(Obj).default([]),
+  /** the run's history (status, stagnation, escalations, interventions), oldest first */
+  events: z.array(z.looseObject({ type: z.string().min(1).max(100), payload: z.unknown() })).default([]),
   problem: ExportedProblem.optional(),
   bundles: z.array(ExportedBundle).default([]),
 })

@@ -250,9 +250,13 @@ describe('fm-agent export, then fm-agent import into a fresh data folder', () =>
     const exported = await cli(['export', runId, '--out', out, '--data-dir', from])
     expect(exported.code, exported.stderr).toBe(0)
 
-    const imported = await cli(['import', out, '--data-dir', to])
+    const imported = await cli(['import', out, '--json', '--data-dir', to])
     expect(imported.code, imported.stderr).toBe(0)
-    expect(imported.stdout).toContain(`imported run ${runId} with`)
+    expect(imported.json).toEqual({
+      runId,
+      candidates: expect.any(Number),
+      problem: { id: 'test-curve-fit', status: 'created' },
+    })
     expect(imported.stderr).toContain('problem "test-curve-fit" created from the export')
     const back = await cli(['export', runId, '--data-dir', to])
     expect(back.code, back.stderr).toBe(0)
@@ -261,6 +265,17 @@ describe('fm-agent export, then fm-agent import into a fresh data folder', () =>
     expect(b.candidates).toEqual(a.candidates)
     expect(b.metrics).toEqual(a.metrics)
     expect(b.run.engineState).toEqual(a.run.engineState)
+    // its history travels: the console's Activity of the copy is the original's
+    expect(a.events.map((e: { type: string }) => e.type)).toContain('status')
+    expect(b.events).toEqual(a.events)
+    // a copy of the file under another run id: its candidates are here already, said before anything is written
+    const copy = join(tempDir(), 'copy.json')
+    writeFileSync(copy, readFileSync(out, 'utf8').replaceAll(runId, '00000000-0000-4000-8000-000000000000'))
+    const twice = await cli(['import', copy, '--data-dir', to])
+    expect([twice.code, twice.stderr.trim()]).toEqual([
+      2,
+      `fm-agent: candidate ${a.candidates[0].id} of this export is already here, in run ${runId}: the file is a copy of an export imported before (a run's candidates keep their ids)`,
+    ])
     expect(b.candidates.some((c: { timing: { sandboxMs?: number } | null }) => c.timing?.sandboxMs)).toBe(true)
 
     // the exported best, re-evaluated on its own, gives back the score the run stored

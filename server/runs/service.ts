@@ -374,7 +374,7 @@ export { EXPORT_FORMAT }
 export async function exportRun(db: Db, runId: string, opts: { withProblem?: boolean } = {}) {
   const run = await db.prisma.run.findUnique({ where: { id: runId } })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
-  const [islands, candidates, migrations, guidance, metrics, ratings, images, problem] = await Promise.all([
+  const [islands, candidates, migrations, guidance, metrics, ratings, images, events, problem] = await Promise.all([
     db.prisma.island.findMany({ where: { runId }, orderBy: { index: 'asc' } }),
     db.prisma.candidate.findMany({ where: { runId }, orderBy: { seq: 'asc' } }),
     db.prisma.migration.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
@@ -385,6 +385,11 @@ export async function exportRun(db: Db, runId: string, opts: { withProblem?: boo
       where: { candidate: { runId } },
       select: { candidateId: true, name: true, mime: true, data: true },
       orderBy: [{ candidateId: 'asc' }, { name: 'asc' }],
+    }),
+    db.prisma.runEvent.findMany({
+      where: { runId },
+      orderBy: { id: 'asc' },
+      select: { type: true, payload: true, createdAt: true },
     }),
     opts.withProblem === false ? null : problemForExport(db, run),
   ])
@@ -406,6 +411,7 @@ export async function exportRun(db: Db, runId: string, opts: { withProblem?: boo
       mime: i.mime,
       data: Buffer.from(i.data).toString('base64'),
     })),
+    events,
     ...(problem ?? {}),
   }
 }
@@ -467,6 +473,15 @@ export async function importRun(db: Db, actor: Actor, data: unknown): Promise<Im
   if (await db.prisma.run.findUnique({ where: { id: src.id }, select: { id: true } })) {
     throw new ConflictError(`run ${src.id} already exists here`)
   }
+  // candidates keep their ids: a copy of an export (its run id changed) would collide halfway through
+  const [taken] = await db.sql<{ id: string; runId: string }>(
+    `SELECT id, run_id AS "runId" FROM candidates WHERE id = ANY($1::text[]) LIMIT 1`,
+    [file.candidates.map((c) => c.id)],
+  )
+  if (taken)
+    throw new ConflictError(
+      `candidate ${taken.id} of this export is already here, in run ${taken.runId}: the file is a copy of an export imported before (a run's candidates keep their ids)`,
+    )
   const now = new Date()
   await db.prisma.$transaction(
     async (tx) => {
@@ -561,6 +576,11 @@ export async function importRun(db: Db, actor: Actor, data: unknown): Promise<Im
         return img ? [img] : []
       })
       if (pictures.length) await tx.candidateImage.createMany({ data: pictures })
+      await insertRowsExactly(
+        tx,
+        'run_events',
+        file.events.map(({ id: _id, ...e }) => ({ ...e, runId: src.id })),
+      )
       await audit(tx, actor, {
         action: 'run.import',
         targetType: 'run',

@@ -7,9 +7,10 @@ import type { Command } from '../main.ts'
 
 export const importCommand: Command = {
   summary: 'import a run exported with fm-agent export (or the console’s Export button)',
-  usage: 'fm-agent import <file> [--data-dir DIR]',
+  usage:
+    'fm-agent import <file> [--json] [--data-dir DIR]\n  --json: the result as JSON ({"runId","candidates","problem":{"id","status"}})',
   async run({ argv, env, log, dataDir, out }) {
-    const { values, positionals } = parse('import', argv, {}, 1)
+    const { values, positionals } = parse('import', argv, { json: { type: 'boolean' } }, 1)
     const file = positionals[0]
     if (!file) throw new UsageError('which file?')
     try {
@@ -56,7 +57,7 @@ export const importCommand: Command = {
       log.warn(
         `problem "${r.problem.id}" here has other files than the export's and was left as it is; the imported run keeps the files it ran with`,
       )
-    out(`imported run ${r.runId} with ${r.candidates} candidates`)
+    out(values.json ? JSON.stringify(r) : `imported run ${r.runId} with ${r.candidates} candidates`)
     return 0
   },
 }

@@ -109,7 +109,8 @@ export const runs: Command = {
       const rows = await api.query<Row[]>('runs.list', {})
       const orphaned = (r: Row) =>
         api.app?.db.mode === 'embedded' && !r.drivenBy && (ACTIVE_STATUSES as string[]).includes(r.status)
-      if (values.json) out(JSON.stringify(rows))
+      // what the text view says of a run no process drives, as a field a script can test
+      if (values.json) out(JSON.stringify(rows.map((r) => ({ ...r, interrupted: !!orphaned(r) }))))
       else if (!rows.length) out('no runs yet (fm-agent run <problem> starts one)')
       else {
         const lines = rows.map((r) =>
