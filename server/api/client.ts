@@ -38,6 +38,9 @@ export function localActorLabel() {
   }
 }
 
+/** How long a command waits for a starting holder of its data folder to serve its API. */
+const HOLDER_START_WAIT_MS = 60_000
+
 export async function connectApi(opts: {
   dataDir: string
   databaseUrl?: string
@@ -45,13 +48,23 @@ export async function connectApi(opts: {
   syncProblems?: boolean
 }): Promise<ApiClient> {
   if (!opts.databaseUrl) {
-    const holder = liveHolder(opts.dataDir)
+    let holder = liveHolder(opts.dataDir)
+    // a run or server that has just started holds the folder before it serves its API: a script that
+    // starts one in the background and asks about it at once waits for it, not fails
+    if (holder && holder.host === hostname() && !holder.apiSocket) {
+      opts.log.info(`process ${holder.pid} holds ${opts.dataDir} and is starting: waiting for it to serve its API`)
+      const until = Date.now() + HOLDER_START_WAIT_MS
+      while (holder && !holder.apiSocket && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 100))
+        holder = liveHolder(opts.dataDir)
+      }
+    }
     if (holder) {
       // a lock written on another host cannot be checked from here: say whose it is and how to break it
       if (holder.host !== hostname()) throw new DataDirLockedError(opts.dataDir, holder)
       if (!holder.apiSocket) {
         throw new Error(
-          `the data folder ${opts.dataDir} is held by process ${holder.pid}, which serves no API yet; wait for it to start or stop it`,
+          `the data folder ${opts.dataDir} is held by process ${holder.pid}, which has served no API for ${HOLDER_START_WAIT_MS / 1000} s; wait for it to start or stop it`,
         )
       }
       opts.log.info(

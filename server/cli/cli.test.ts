@@ -9,6 +9,8 @@ import { createLogger } from '../log.ts'
 import { readEnv } from '../env.ts'
 import { startServer } from '../server-process.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
+import { WatchedCli } from '../../test-support/cli-process.ts'
+import { acquireLock } from '../db/data-dir.ts'
 
 const { tempDir } = scratchDirs('fm-cli-')
 
@@ -489,6 +491,21 @@ describe('fm-agent CLI', () => {
       ])
     }
     expect(existsSync(typo)).toBe(false)
+  })
+
+  it('a command waits for a process starting on the data folder to serve its API, and goes on when it can', async () => {
+    const dir = tempDir()
+    expect((await cli(['problems', '--data-dir', dir])).code).toBe(0)
+    // held as a run or server holds it in its first seconds: the lock taken, no API served yet
+    const lock = acquireLock(dir)
+    const p = new WatchedCli(['runs', '--json', '--data-dir', dir])
+    try {
+      expect(await p.until(() => p.stderr.includes('is starting: waiting for it to serve its API'))).toBe(true)
+    } finally {
+      lock.release()
+    }
+    const r = await p.done()
+    expect([r.code, r.json], r.stderr).toEqual([0, []])
   })
 
   it('a problem id that names nothing is refused before any worker starts', async () => {
