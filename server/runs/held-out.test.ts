@@ -153,7 +153,9 @@ describe('a problem with a held-out stage', () => {
     })
     // checked once: a new request re-evaluates the top candidates, not the baseline
     expect(report.baseline.heldOut).toMatchObject({ status: 'evaluated', attempt: 0, valid: true })
-    expect(report.candidates).toHaveLength(3)
+    // what --top asked for: the 2 best, best first (the baseline apart)
+    expect(report).toMatchObject({ topK: 2 })
+    expect(report.candidates.map((c) => c.id)).toEqual(top3.slice(0, 2).map((c) => c.id))
     const byId = new Map(report.candidates.map((c) => [c.id, c]))
     const after = await read()
     for (const c of top3.slice(0, 2))
@@ -175,7 +177,10 @@ describe('a problem with a held-out stage', () => {
     expect(report.candidates.every((c) => c.overfit !== null)).toBe(true)
     const text = await cli(['held-out', r.json.runId, '--report', '--data-dir', dataDir])
     expect(text.stdout).toMatch(/search \S+\s+held-out \S+/)
-    const flagged = report.candidates.filter((c) => c.overfit).length
+    // the report alone: the problem's top 3 and every one checked
+    const full = await cli(['held-out', r.json.runId, '--report', '--json', '--data-dir', dataDir])
+    expect(full.json.candidates).toHaveLength(3)
+    const flagged = (full.json.candidates as typeof report.candidates).filter((c) => c.overfit).length
     expect(text.stdout.match(/OVERFIT/g)?.length ?? 0).toBe(flagged)
     expect(text.stdout).toContain('overfit when a candidate keeps less than 95% of its gain over the seed')
     expect(text.stdout).toContain(`${seed.id}  search`)

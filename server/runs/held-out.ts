@@ -239,8 +239,11 @@ async function store(db: Db, id: string, rec: HeldOutRecord) {
   await db.sql('UPDATE candidates SET held_out = $2::jsonb WHERE id = $1', [id, pgJson(rec)])
 }
 
-/** What the console and the CLI show: the stage, and search against held-out score for the top candidates and every one checked. */
-export async function heldOutReport(db: Db, runId: string) {
+/**
+ * What the console and the CLI show: the stage, and search against held-out score for the top
+ * candidates and every one checked; with `topK`, the K best only (what `held-out --top K` asked for).
+ */
+export async function heldOutReport(db: Db, runId: string, opts: { topK?: number } = {}) {
   const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { problemSnapshot: true } })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
   // a run imported from elsewhere may carry no problem snapshot: nothing declared then
@@ -253,7 +256,7 @@ export async function heldOutReport(db: Db, runId: string) {
       candidates: [],
     }
   const [top, base] = await Promise.all([
-    topCandidates(db, runId, spec.direction, spec.heldOut.topK),
+    topCandidates(db, runId, spec.direction, opts.topK ?? spec.heldOut.topK),
     baselineCandidate(db, runId),
   ])
   const baseline = base && {
@@ -261,11 +264,13 @@ export async function heldOutReport(db: Db, runId: string) {
     searchScore: base.score,
     heldOut: (base.heldOut ?? null) as HeldOutRecord | null,
   }
-  const checked = await db.prisma.candidate.findMany({
-    where: { runId, NOT: { heldOut: { equals: null } } } as never,
-    select: { id: true, score: true, heldOut: true },
-    take: 200,
-  })
+  const checked = opts.topK
+    ? []
+    : await db.prisma.candidate.findMany({
+        where: { runId, NOT: { heldOut: { equals: null } } } as never,
+        select: { id: true, score: true, heldOut: true },
+        take: 200,
+      })
   const seen = new Set<string>()
   // the baseline is shown apart, unless it is among the best
   const rows = [...top, ...checked.filter((c) => c.id !== base?.id)].filter((c) => !seen.has(c.id) && seen.add(c.id))
@@ -273,7 +278,7 @@ export async function heldOutReport(db: Db, runId: string) {
   return {
     declared: true as const,
     description: spec.heldOut.description ?? null,
-    topK: spec.heldOut.topK,
+    topK: opts.topK ?? spec.heldOut.topK,
     tolerance,
     direction: spec.direction,
     primaryMetric: spec.primaryMetric,

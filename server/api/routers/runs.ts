@@ -143,7 +143,9 @@ async function interruptedHere(ctx: Context, run: { id: string; status: string }
 
 export const runsRouter = router({
   /** search score against held-out score for the run's top candidates (the problem's held-out stage) */
-  heldOut: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => heldOutReport(ctx.app.db, input.runId)),
+  heldOut: viewerProcedure
+    .input(HeldOutInput)
+    .query(({ ctx, input }) => heldOutReport(ctx.app.db, input.runId, input.topK ? { topK: input.topK } : {})),
   /** re-evaluates the top candidates on the held-out stage now, through this process's workers; answers at once */
   checkHeldOut: expertProcedure.input(HeldOutInput).mutation(async ({ ctx, input }) => {
     await requireRun(ctx.app.db, input.runId)

@@ -58,11 +58,12 @@ export const heldOut: Command = {
     try {
       const runId = await resolveRunId(api, positionals[0])
       const report = async (): Promise<Report> =>
-        (api.remote ? api.query<Report>('runs.heldOut', { runId }) : heldOutReport(api.app!.db, runId)).catch(
-          (e: Error) => {
-            throw requestError(e)
-          },
-        )
+        (api.remote
+          ? api.query<Report>('runs.heldOut', { runId, ...(topK ? { topK } : {}) })
+          : heldOutReport(api.app!.db, runId, topK ? { topK } : {})
+        ).catch((e: Error) => {
+          throw requestError(e)
+        })
       const before = await report()
       if (!before.declared)
         throw new InputError(`run ${runId}: its problem declares no held-out stage ("heldOut" in problem.json)`)
