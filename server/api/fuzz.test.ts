@@ -346,7 +346,7 @@ describe('fuzzing every procedure over HTTP', () => {
       await rawRequest(`${h.url}/api/trpc/knowledge.create`, {
         method: 'POST',
         headers: { ...adminAuth, 'content-type': 'application/json' },
-        body: `{"json":{"content":"${'b'.repeat(3_000_000)}"}}`,
+        body: `{"json":{"content":"${'b'.repeat(9_000_000)}"}}`,
       }),
       await rawRequest(`${h.url}/api/trpc/${Array(300).fill('health.check').join(',')}?batch=1`, {
         headers: adminAuth,

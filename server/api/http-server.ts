@@ -72,7 +72,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     router: appRouter,
     basePath: '/api/trpc/',
     createContext: ({ req }) => createContext(app, toHeaders(req)),
-    maxBodySize: 2 * 1024 * 1024,
+    // a new run's seed programs: up to 2,000,000 characters of code, in JSON
+    maxBodySize: 8 * 1024 * 1024,
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR')
         app.log.error(`api ${path ?? '?'}: ${error.cause?.message ?? error.message}`)

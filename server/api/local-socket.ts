@@ -82,7 +82,8 @@ export async function startLocalSocket(
       tokenScope: 'cli',
       headers: toHeaders(req),
     }),
-    maxBodySize: 2 * 1024 * 1024,
+    // a new run's seed programs: up to 2,000,000 characters of code, in JSON
+    maxBodySize: 8 * 1024 * 1024,
   })
   const server = createServer((req, res) => {
     if (opts.readOnly && req.method !== 'GET') {

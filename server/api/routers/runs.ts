@@ -21,7 +21,7 @@ import { forkPreview, forkRun, runFamily } from '../../steering/fork.ts'
 import { MAX_COMPARE, MIN_COMPARE } from '../../../client-safe/compare.ts'
 import { LOCAL_OPERATOR_NAMES } from '../../../client-safe/run-config.ts'
 import { ProblemId } from '../../contracts/problem.ts'
-import { RunConfig, RUN_STATUSES } from '../../../client-safe/run-config.ts'
+import { RunConfig, RUN_STATUSES, SEED_PROGRAMS_MAX_CHARS } from '../../../client-safe/run-config.ts'
 import {
   createRun,
   exportRun,
@@ -49,13 +49,27 @@ export const ListRunsInput = z.object({
     .regex(/^[0-9a-f-]+$/, 'the start of a run id: 0-9, a-f and -')
     .optional(),
 })
+/**
+ * A run config before its schema: 100 kB of settings, besides the seed programs a user uploads,
+ * which have their own bounds (SEED_PROGRAM_MAX_CHARS each, SEED_PROGRAMS_MAX_CHARS in all; their
+ * JSON may take up to 3 bytes a character).
+ */
+const RunConfigRecord = z
+  .record(z.string().max(64), z.unknown())
+  .refine(
+    ({ seedPrograms, ...settings }) => JSON.stringify(settings).length < 100_000,
+    'the run settings are over 100 kB of JSON',
+  )
+  .refine(
+    (c) => JSON.stringify(c.seedPrograms ?? []).length <= 3 * SEED_PROGRAMS_MAX_CHARS,
+    `the seed programs are over ${SEED_PROGRAMS_MAX_CHARS.toLocaleString('en-US')} characters in all`,
+  )
+
 export const CreateRunInput = z.object({
   problemId: ProblemId,
   name: z.string().max(200).optional(),
   // the run config, bounded by its own schema (applied with defaults in the service)
-  config: z
-    .record(z.string().max(64), z.unknown())
-    .refine((c) => JSON.stringify(c).length < 100_000, 'config too large'),
+  config: RunConfigRecord,
 })
 export const ResumeRunInput = RunIdInput.extend({ maxEvals: z.number().int().min(1).max(10_000_000).optional() })
 const EvalRange = z
@@ -93,9 +107,7 @@ export const ForkInput = ForkSourceInput.extend({
   withIsland: z.boolean().default(false),
   name: z.string().max(200).optional(),
   // the edited run config, bounded by its own schema (seed programs are made by the server)
-  config: z
-    .record(z.string().max(64), z.unknown())
-    .refine((c) => JSON.stringify(c).length < 100_000, 'config too large'),
+  config: RunConfigRecord,
 })
 export const RetrieveInput = RunIdInput.extend({ island: z.number().int().min(0).max(1024) })
 export const EscalateInput = RunIdInput.extend({
