@@ -101,13 +101,27 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
     const client = await pool.connect()
     try {
       await client.query('BEGIN')
-      const row = await client.query<{ delivered_at: Date | null }>(
-        'SELECT delivered_at FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2 FOR UPDATE',
+      const row = await client.query<{ delivered_at: Date | null; started_at: Date | null; worker_id: string | null }>(
+        'SELECT delivered_at, started_at, worker_id FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2 FOR UPDATE',
         [r.jobId, r.attempt],
       )
-      if (row.rows[0]?.delivered_at) {
+      const job = row.rows[0]
+      if (job?.delivered_at) {
         await client.query('COMMIT')
         return // a second copy (a worker died after posting it, or a dead-declared worker finished late)
+      }
+      // only the worker that took the job answers it: a result posted for a job no worker started,
+      // or by another worker than the one holding it, is someone writing into the queue (what an
+      // escape from a sandbox holds: the worker role's credentials), or a late answer of a worker
+      // the job was taken from
+      if (!job?.started_at || job.worker_id !== r.workerId) {
+        await client.query('COMMIT')
+        log(
+          `[queue] dropped a result for job ${r.jobId} (attempt ${r.attempt}) from worker ${JSON.stringify(r.workerId.slice(0, 80))}: ${
+            !job ? 'no such job' : !job.started_at ? 'no worker has started it' : `worker ${job.worker_id} holds it`
+          }`,
+        )
+        return
       }
       await deliver(r) // throws → ROLLBACK → graphile retries this result job later
       await client.query('UPDATE fm_queue.jobs SET delivered_at = now() WHERE job_id = $1 AND attempt = $2', [

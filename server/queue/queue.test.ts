@@ -270,6 +270,33 @@ describe('two workers, one killed mid-evaluation', () => {
     expect(deliveries.length).toBe(before)
   })
 
+  it('a result for a job its worker does not hold is dropped: only the worker that took a job answers it', async () => {
+    const r = [...ingested.values()][0]
+    const before = deliveries.length
+    const post = async (workerId: string) => {
+      const { rows } = await admin.query("SELECT (graphile_worker.add_job('fm_eval_result', $1::json)).id", [
+        JSON.stringify({ ...r, jobId: 'forged-job', attempt: 0, workerId }),
+      ])
+      await until(
+        async () =>
+          (await admin.query('SELECT 1 FROM graphile_worker.jobs WHERE id = $1', [rows[0].id])).rows.length === 0,
+      )
+    }
+    // a job submitted but not started, answered by someone writing into the queue
+    await admin.query(
+      "INSERT INTO fm_queue.jobs (job_id, attempt, run_id, task) VALUES ('forged-job', 0, 'r', 'fm_evaluate_cpu')",
+    )
+    await post('forged')
+    // started by one worker, answered in another's name
+    await admin.query(
+      "UPDATE fm_queue.jobs SET started_at = now(), worker_id = 'the-holder' WHERE job_id = 'forged-job'",
+    )
+    await post('not-the-holder')
+    expect(deliveries.length).toBe(before)
+    const job = await admin.query("SELECT delivered_at FROM fm_queue.jobs WHERE job_id = 'forged-job'")
+    expect(job.rows).toEqual([{ delivered_at: null }])
+  })
+
   it('a worker stopped with SIGTERM finishes and goes offline', async () => {
     const alive = workers.find((w) => w.exitCode === null && w.signalCode === null)!
     const exited = new Promise<number | null>((r) => alive.once('exit', (code) => r(code)))
