@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { TEST_PG_URL } from '../../test-support/pg.ts'
-import { watchConnection } from './connection.ts'
+import { databaseAway, watchConnection } from './connection.ts'
 
 describe('watchConnection', () => {
   it('says once that the database went away and once that it is back', async () => {
@@ -46,6 +46,48 @@ describe('watchConnection', () => {
     } finally {
       await admin.end()
       await pool.end()
+    }
+  })
+
+  it('a database refusing new sessions for now is away, not wrong: no slot left, closed to connections', async () => {
+    const tag = randomBytes(4).toString('hex')
+    const role = `fm_conn_${tag}`
+    const closed = `fm_conn_${tag}`
+    const admin = new pg.Client({ connectionString: TEST_PG_URL })
+    await admin.connect()
+    const refusal = async (url: URL) => {
+      const c = new pg.Client({ connectionString: url.toString() })
+      return c.connect().then(
+        () => (c.end(), null),
+        (e: Error & { code?: string }) => e,
+      )
+    }
+    let held: pg.Client | null = null
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' CONNECTION LIMIT 1`)
+      const asRole = new URL(TEST_PG_URL)
+      asRole.username = role
+      asRole.password = 'pw'
+      held = new pg.Client({ connectionString: asRole.toString() })
+      await held.connect()
+      const full = await refusal(asRole)
+      expect(full?.code).toBe('53300')
+      expect(databaseAway(full)).toBe(true)
+
+      await admin.query(`CREATE DATABASE ${closed}`)
+      await admin.query(`ALTER DATABASE ${closed} ALLOW_CONNECTIONS false`)
+      const other = new URL(TEST_PG_URL)
+      other.pathname = `/${closed}`
+      const shut = await refusal(other)
+      expect(shut?.code).toBe('55000')
+      expect(databaseAway(shut)).toBe(true)
+      // the same code for a statement in the wrong state is the request's fault, not a wait
+      expect(databaseAway({ code: '55000', message: 'cannot refresh materialized view concurrently' })).toBe(false)
+    } finally {
+      await held?.end().catch(() => undefined)
+      await admin.query(`DROP DATABASE IF EXISTS ${closed}`)
+      await admin.query(`DROP ROLE IF EXISTS ${role}`)
+      await admin.end()
     }
   })
 })

@@ -5,8 +5,22 @@ import type Pg from 'pg'
 
 /** network failures reaching PostgreSQL (the others with a code are SQLSTATEs: five characters, a digit among them) */
 export const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH'])
-/** PostgreSQL going away or coming back: shutting down, starting up, a connection cut */
-const DATABASE_AWAY = new Set([...NETWORK, '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006'])
+/**
+ * PostgreSQL going away or coming back: shutting down, starting up, a connection cut, and refusing
+ * new sessions for now (53300: every connection slot, or the role's limit, taken)
+ */
+const DATABASE_AWAY = new Set([
+  ...NETWORK,
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300',
+])
 
 /** Whether an error means the database is away for now (a restart, a failover), not that the request is wrong. */
 export function databaseAway(e: unknown): boolean {
@@ -14,7 +28,9 @@ export function databaseAway(e: unknown): boolean {
   return (
     !!err &&
     ((!!err.code && DATABASE_AWAY.has(err.code)) ||
-      /Connection terminated|terminating connection|the database system is (shutting down|starting up)/.test(
+      // 55000 is every "wrong state" error: only its "not accepting connections" (a database closed
+      // for maintenance, ALTER DATABASE … ALLOW_CONNECTIONS false) is a wait
+      /Connection terminated|terminating connection|the database system is (shutting down|starting up)|is not currently accepting connections/.test(
         err.message ?? '',
       ))
   )
