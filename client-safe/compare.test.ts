@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  directionNote,
   bestRunId,
   canShowProgress,
   compareCsv,
@@ -163,5 +164,15 @@ describe('configuration diff', () => {
     expect(rows.find((r) => r.path === 'islands')!.values).toEqual(['4', '8'])
     expect(rows.find((r) => r.path === 'models[0].model')!.values).toEqual(['a', ''])
     expect(rows.find((r) => r.path === 'seed')).toEqual({ path: 'seed', values: ['0', '0'], differs: false })
+  })
+})
+
+describe('which way is better', () => {
+  it('one sentence when the runs agree; each problem named when they do not', () => {
+    const run = (problemId: string, direction: 'max' | 'min') => ({ problemId, direction })
+    expect(directionNote([run('tsp', 'min'), run('tsp', 'min')])).toBe('Lower is better. ')
+    expect(directionNote([run('heilbronn', 'max'), run('tsp', 'min'), run('packing', 'max')])).toBe(
+      'Higher is better for heilbronn, packing; lower for tsp. ',
+    )
   })
 })

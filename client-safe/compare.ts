@@ -283,3 +283,16 @@ export function configDiff(configs: ReadonlyArray<Record<string, unknown>>): Dif
   })
   return rows.sort((a, b) => Number(b.differs) - Number(a.differs) || a.path.localeCompare(b.path))
 }
+
+/** Which way is better: one sentence when the runs agree, each problem's way when they do not. */
+export function directionNote(runs: Array<{ problemId: string; direction: 'max' | 'min' }>): string {
+  const ways = new Map(runs.map((r) => [r.problemId, r.direction]))
+  const directions = new Set(ways.values())
+  if (directions.size === 1) return `${directions.has('max') ? 'Higher' : 'Lower'} is better. `
+  const list = (d: 'max' | 'min') =>
+    [...ways]
+      .filter(([, w]) => w === d)
+      .map(([p]) => p)
+      .join(', ')
+  return `Higher is better for ${list('max')}; lower for ${list('min')}. `
+}

@@ -8,6 +8,7 @@ import { useRouter, useSearchParams } from 'next/navigation'
 import { memo, useMemo, useState } from 'react'
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import {
+  directionNote,
   bestRunId,
   canShowProgress,
   compareCsv,
@@ -148,7 +149,7 @@ function CompareBody({ data }: { data: CompareData }) {
             : ''}
           {y === 'progress'
             ? '0 is each run’s seed score, 1 its problem’s reference value. '
-            : `${data.runs[0]!.direction === 'max' ? 'Higher' : 'Lower'} is better. `}
+            : directionNote(data.runs)}
           {x === 'spend' && data.runs.every((r) => r.mutator === 'local')
             ? 'Offline operators spend nothing: every line sits at $0.'
             : ''}
