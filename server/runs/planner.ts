@@ -5,7 +5,7 @@
 import { LLM_OPERATORS } from '../../client-safe/run-config.ts'
 import { costUsd } from '../../client-safe/model-config.ts'
 import type { IterationPlan } from '../engine/evolution.ts'
-import { LOCAL_ARMS, localArmWeights, produceLocal, produceWithModel, type ProduceResult } from './producer.ts'
+import { coldStartArms, localArmWeights, produceLocal, produceWithModel, type ProduceResult } from './producer.ts'
 import { STRATEGIES } from '../engine/strategies.ts'
 import type { RunState } from './state.ts'
 import { withholdForControl } from '../engine/controls.ts'
@@ -207,14 +207,15 @@ export class Planner {
     }
     if (s.config.mutator === 'local') {
       if (!from) return null
-      // every offline variant in turn: different step sizes, different operators
-      const arm = LOCAL_ARMS[index % LOCAL_ARMS.length].id
+      // every offline variant the run allows in turn: different step sizes, different operators
+      const arms = coldStartArms(s.config)
+      const arm = arms[index % arms.length]!
       return {
         ...base,
         arm,
         modelId: null,
         expectedCostUsd: 0,
-        produce: async () => produceLocal(arm, from, null, s.language, s.rng, s.adapter),
+        produce: async () => produceLocal(arm, from, null, s.language, s.rng, s.adapter, localArmWeights(s.config)),
       }
     }
     const ids = s.ensemble!.ids.filter((id) => !saturated.has(id))

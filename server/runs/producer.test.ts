@@ -10,7 +10,8 @@ import type { ProblemSpec } from '../contracts/problem.ts'
 import { StepAdapter } from '../engine/operators-local.ts'
 import { Rng } from '../engine/rng.ts'
 import { Ensemble } from '../llm/ensemble.ts'
-import { LOCAL_ARMS, type LlmProduceInput, produceLocal, produceWithModel } from './producer.ts'
+import { coldStartArms, LOCAL_ARMS, type LlmProduceInput, produceLocal, produceWithModel } from './producer.ts'
+import { RunConfig } from '../../client-safe/run-config.ts'
 
 // literals to cross and perturb, but no function blocks to swap between parents
 const PARENT = { id: 'p', code: 'A = 1.5\nB = 2.25\nprint(A * B)\n' }
@@ -44,6 +45,13 @@ describe('produceLocal', () => {
   it('without a mate, a run of crossovers only has nothing that applies: rejected, not perturbed', () => {
     const r = produceLocal('crossover-literals', PARENT, null, 'python', new Rng(1), new StepAdapter(), crossoverOnly)
     expect(r).toMatchObject({ rejected: true, reason: 'no offline operator applies to this program' })
+  })
+
+  it('the cold start takes in turn every variant the run allows: an operator weighted 0 is out', () => {
+    expect(coldStartArms(RunConfig.parse({}))).toEqual(LOCAL_ARMS.map((a) => a.id))
+    const noSwap = coldStartArms(RunConfig.parse({ localOperators: { swap: 0 } }))
+    expect(noSwap.length).toBeGreaterThan(0)
+    expect(noSwap).toEqual(LOCAL_ARMS.filter((a) => a.operator !== 'swap').map((a) => a.id))
   })
 
   it('with every arm allowed (the cold start), a perturbation variant is credited by its own id', () => {

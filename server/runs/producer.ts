@@ -68,6 +68,13 @@ export function localArmWeights(config: RunConfig) {
   return LOCAL_ARMS.map((a) => ({ id: a.id, weight: (w[a.operator] ?? 1) * (a.operator === 'perturb' ? 1.5 : 1) }))
 }
 
+/** The cold start's offline variants, taken in turn: every one the run allows (an operator weighted 0 is out). */
+export function coldStartArms(config: RunConfig): string[] {
+  return localArmWeights(config)
+    .filter((a) => a.weight > 0)
+    .map((a) => a.id)
+}
+
 /**
  * One offline child by the chosen arm. An arm whose operator does not apply here (no literal, no
  * mate…) gives way to another the run allows (`weights`: the run's arms and weights; none given, as
