@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  resumeTotal,
   boundsAt,
   defaultRunForm,
   emptyModelRow,
@@ -235,5 +236,17 @@ describe('forks: the form from a stored config and back', () => {
       seedPrograms: Array.from({ length: 11 }, (_, i) => ({ name: `${i}.py`, code: 'x'.repeat(190_000) })),
     })
     expect(!big.ok && big.errors.seedPrograms).toMatch(/characters of code in all/)
+  })
+})
+
+describe('the total a Resume asks for', () => {
+  const run = { evaluations: 60, maxEvals: 60, status: 'completed' }
+  it('checks what was typed against what the run has done, and suggests one when nothing is', () => {
+    expect(resumeTotal('', run)).toEqual({ total: 160 })
+    expect(resumeTotal('', { ...run, maxEvals: 400, evaluations: 120, status: 'stopped' })).toEqual({ total: 400 })
+    expect(resumeTotal(' 200 ', run)).toEqual({ total: 200 })
+    expect(resumeTotal('10', run)).toEqual({ error: 'more than the 60 it has done: this is the new total' })
+    expect(resumeTotal('abc', run)).toEqual({ error: 'a whole number of evaluations, 10,000,000 at most' })
+    expect(resumeTotal('2.5', run)).toMatchObject({ error: expect.any(String) })
   })
 })

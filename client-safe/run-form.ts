@@ -331,3 +331,22 @@ export function mergeForkConfig(base: Record<string, unknown>, edited: RunConfig
     ...(models ? { models } : baseModels ? { models: baseModels } : {}),
   }
 }
+
+/**
+ * The total a Resume asks for: what the user typed, checked (a whole number above the evaluations
+ * done), or, when nothing is typed, the run's budget (a completed run's grown by half, 100 at least).
+ */
+export function resumeTotal(
+  typed: string,
+  run: { evaluations: number; maxEvals: number; status: string },
+): { total: number } | { error: string } {
+  const text = typed.trim()
+  if (!text) {
+    const grown = run.maxEvals + Math.max(100, Math.round(run.maxEvals / 2))
+    return { total: Math.max(run.evaluations + 1, run.status === 'completed' ? grown : run.maxEvals) }
+  }
+  const n = Number(text)
+  if (!Number.isInteger(n) || n > 10_000_000) return { error: 'a whole number of evaluations, 10,000,000 at most' }
+  if (n <= run.evaluations) return { error: `more than the ${run.evaluations} it has done: this is the new total` }
+  return { total: n }
+}

@@ -5,6 +5,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname, useRouter } from 'next/navigation'
 import { useState, type ReactNode } from 'react'
+import { resumeTotal } from '../client-safe/run-form.ts'
 import { drivenByNow, engineMissing } from '../client-safe/live-store.ts'
 import { WatchButton } from './notifications.tsx'
 import { ConnectionBadge, RunLiveProvider, useRunLive } from './run-live.tsx'
@@ -204,10 +205,9 @@ function RunActions({
   if (pauseAsked && !active) setPauseAsked(false)
   const err = pause.error ?? stop.error ?? resume.error ?? remove.error
   if (!can('admin')) return <span className="muted small">Admins pause, resume and stop runs.</span>
-  const target = Math.max(
-    evaluations + 1,
-    Number(more) || (status === 'completed' ? maxEvals + Math.max(100, Math.round(maxEvals / 2)) : maxEvals),
-  )
+  const total = resumeTotal(more, { evaluations, maxEvals, status })
+  const target = 'total' in total ? total.total : null
+  const suggested = (resumeTotal('', { evaluations, maxEvals, status }) as { total: number }).total
   return (
     <div className="row" style={{ alignItems: 'flex-end' }}>
       {active && (
@@ -234,20 +234,28 @@ function RunActions({
             <input
               style={{ width: 100 }}
               inputMode="numeric"
-              placeholder={String(target)}
+              placeholder={String(suggested)}
               value={more}
+              aria-invalid={'error' in total}
+              aria-describedby={'error' in total ? 'resume-total-error' : undefined}
               onChange={(e) => setMore(e.target.value)}
             />
           </label>
           <button
             className="primary"
             onClick={() =>
+              target !== null &&
               resume.mutate({ runId, maxEvals: target > maxEvals || status === 'completed' ? target : undefined })
             }
-            disabled={resume.isPending}
+            disabled={resume.isPending || target === null}
           >
             Resume
           </button>
+          {'error' in total && (
+            <span id="resume-total-error" className="badge bad" role="alert">
+              {total.error}
+            </span>
+          )}
         </>
       )}
       {/* a paused run too: its pending edits are refused rather than applied at a resume nobody wants */}
