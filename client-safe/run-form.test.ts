@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
+  forkName,
   resumeTotal,
+  RUN_NAME_MAX,
   boundsAt,
   defaultRunForm,
   emptyModelRow,
@@ -74,7 +76,15 @@ describe('new-run form', () => {
     const r = formToConfig({ ...defaultRunForm(''), islands: 'x', maxEvals: '', exploration: '3' })
     expect(r.ok).toBe(false)
     if (r.ok) return
-    expect(r.errors).toMatchObject({ problemId: 'choose a problem', islands: 'a number', maxEvals: 'required' })
+    // in one round: what is not a number, and what is out of range (exploration 3)
+    expect(r.errors).toMatchObject({
+      problemId: 'choose a problem',
+      islands: 'a number',
+      maxEvals: 'required',
+      exploration: expect.any(String),
+    })
+    const named = formToConfig({ ...defaultRunForm('p'), name: 'n'.repeat(201) })
+    expect(named.ok === false && named.errors.name).toBe('at most 200 characters')
     const schema = formToConfig({ ...defaultRunForm('p'), exploration: '3', maxWallMin: '0' })
     expect(schema.ok).toBe(false)
     if (schema.ok) return
@@ -248,5 +258,14 @@ describe('the total a Resume asks for', () => {
     expect(resumeTotal('10', run)).toEqual({ error: 'more than the 60 it has done: this is the new total' })
     expect(resumeTotal('abc', run)).toEqual({ error: 'a whole number of evaluations, 10,000,000 at most' })
     expect(resumeTotal('2.5', run)).toMatchObject({ error: expect.any(String) })
+  })
+})
+
+describe("a fork's suggested name", () => {
+  it('fits the 200 characters a run name may have, the candidate kept', () => {
+    expect(forkName('short run', 'abcd1234')).toBe('from short run · abcd1234')
+    const long = forkName('x'.repeat(300), 'abcd1234')
+    expect(long).toHaveLength(RUN_NAME_MAX)
+    expect(long.endsWith('x… · abcd1234')).toBe(true)
   })
 })

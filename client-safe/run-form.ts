@@ -243,7 +243,9 @@ export function formToConfig(
   }
   if (f.seedPrograms.length)
     config.seedPrograms = f.seedPrograms.map((p) => ({ code: p.code, label: p.name.slice(0, 200) }))
-  if (Object.keys(errors).length) return { ok: false, errors }
+  if (f.name.trim().length > RUN_NAME_MAX) errors.name = `at most ${RUN_NAME_MAX} characters`
+  // the schema's checks too, in the same round: a field that is not a number keeps that message,
+  // and the others' ranges are said at once
   const parsed = RunConfig.safeParse(config)
   if (!parsed.success) {
     const fields = formFields(f)
@@ -257,6 +259,7 @@ export function formToConfig(
     if (unplaced.length) errors.form = unplaced.join('; ')
     return { ok: false, errors }
   }
+  if (Object.keys(errors).length) return { ok: false, errors }
   // the server refuses it too; said here, beside the fields that fix it
   parsed.data.models.forEach((m, i) => {
     if (!unpricedModels(parsed.data).includes(modelId(m))) return
@@ -349,4 +352,14 @@ export function resumeTotal(
   if (!Number.isInteger(n) || n > 10_000_000) return { error: 'a whole number of evaluations, 10,000,000 at most' }
   if (n <= run.evaluations) return { error: `more than the ${run.evaluations} it has done: this is the new total` }
   return { total: n }
+}
+
+/** A run's name: the API takes 200 characters at most. */
+export const RUN_NAME_MAX = 200
+
+/** A fork's suggested name, cut to fit: "from <source> · <candidate>". */
+export function forkName(source: string, candidate: string): string {
+  const tail = ` · ${candidate}`
+  const room = RUN_NAME_MAX - 'from '.length - tail.length
+  return `from ${source.length > room ? `${source.slice(0, room - 1)}…` : source}${tail}`
 }

@@ -19,6 +19,8 @@ import {
 } from '../client-safe/run-config.ts'
 import {
   configToForm,
+  forkName,
+  RUN_NAME_MAX,
   defaultRunForm,
   emptyModelRow,
   errorSummary,
@@ -56,9 +58,13 @@ function Field({
     <label>
       {label}
       {children}
-      {hint && <span className="muted small">{hint}</span>}
+      {hint && (
+        <span className="muted small" id={`hint-${name}`}>
+          {hint}
+        </span>
+      )}
       {errors[name] && (
-        <span className="small" style={{ color: 'var(--bad)' }} role="alert">
+        <span className="small" style={{ color: 'var(--bad)' }} role="alert" id={`error-${name}`}>
           {errors[name]}
         </span>
       )}
@@ -86,11 +92,22 @@ function InputField({
   onChange: (v: string) => void
   inputMode?: 'numeric' | 'decimal'
   placeholder?: string
+  maxLength?: number
   style?: React.CSSProperties
 }) {
   return (
     <Field label={label} name={name} errors={errors} hint={hint}>
-      <input aria-label={aria} value={value} onChange={(e) => onChange(e.target.value)} {...input} />
+      {/* its aria label replaces the label's text: the hint and the error are read through describedby */}
+      <input
+        aria-label={aria}
+        aria-invalid={errors[name] ? true : undefined}
+        aria-describedby={
+          [errors[name] ? `error-${name}` : null, hint ? `hint-${name}` : null].filter(Boolean).join(' ') || undefined
+        }
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        {...input}
+      />
     </Field>
   )
 }
@@ -202,7 +219,7 @@ export function RunCreateForm() {
       setF(
         configToForm(
           p.source.problemId,
-          `from ${p.source.name || shortId(p.source.runId)} · ${shortId(p.candidate.id)}`,
+          forkName(p.source.name || shortId(p.source.runId), shortId(p.candidate.id)),
           p.config,
         ),
       )
@@ -294,6 +311,7 @@ export function RunCreateForm() {
           errors={errors}
           aria="Name"
           value={f.name}
+          maxLength={RUN_NAME_MAX}
           onChange={(v) => set('name', v)}
           placeholder="what this run tries"
         />
