@@ -104,7 +104,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       return authHandler!(req, res)
     }
     if (url === '/api/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, mode: app.db.mode }))
+      // what a load balancer or an uptime check asks: a process that cannot reach its database
+      // serves nothing, so it says so (503) instead of a constant "ok"
+      const database = await databaseAnswers(app)
+      res
+        .writeHead(database ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: database, mode: app.db.mode, database: database ? 'ok' : 'unreachable' }))
       return
     }
     if (url.startsWith('/api/images/')) return serveImage(app, req, res, toHeaders(req))
@@ -155,3 +160,20 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     },
   }
 }
+
+/** Whether the database answers a trivial query within HEALTH_DB_MS. */
+async function databaseAnswers(app: AppServices): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((r) => {
+    timer = setTimeout(() => r(false), HEALTH_DB_MS)
+  })
+  try {
+    return await Promise.race([app.db.sql('SELECT 1', []).then(() => true as const), late])
+  } catch {
+    return false
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const HEALTH_DB_MS = 3_000
