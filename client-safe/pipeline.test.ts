@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { pipelineRows, pipelineVerdict } from './pipeline.ts'
+import { noWorkerOnline, pipelineRows, pipelineVerdict } from './pipeline.ts'
 import type { MetricPoint } from './types.ts'
 
 const at = (i: number, p: Partial<MetricPoint>, island = -1): MetricPoint => ({
@@ -73,5 +73,18 @@ describe('pipelineVerdict', () => {
     expect(pipelineVerdict([at(1, { requests: 2, waiting: 0, busy: 1, capacity: 2, requestLimit: 16 })])?.limit).toBe(
       'balanced',
     )
+  })
+})
+
+describe('noWorkerOnline', () => {
+  it('an active run, cold start included, with no worker online where workers are known', () => {
+    const none = { source: 'queue' as const, summary: { online: 0 } }
+    expect(noWorkerOnline('cold-start', none)).toBe(true)
+    expect(noWorkerOnline('evolving', none)).toBe(true)
+    expect(noWorkerOnline('evolving', { ...none, summary: { online: 1 } })).toBe(false)
+    expect(noWorkerOnline('paused', none)).toBe(false)
+    // a web-only process has no workers to count
+    expect(noWorkerOnline('evolving', { source: 'none', summary: { online: 0 } })).toBe(false)
+    expect(noWorkerOnline('evolving', undefined)).toBe(false)
   })
 })

@@ -88,3 +88,20 @@ export function pipelineVerdict(
     text: `${offline ? 'Operators' : 'Model'} and workers keep pace: ${requests.toFixed(1)} ${name.requests} in flight, workers busy ${pct} of the time.`,
   }
 }
+
+/**
+ * Whether an active run's header says that no worker is online: from its first evaluation on (the
+ * pipeline's own verdict needs the evolve stage's figures; a run started with no worker sat in its
+ * cold start and said nothing). Not where this process has no evaluation backend to ask.
+ */
+export function noWorkerOnline(
+  status: string,
+  workers: { source: 'backend' | 'queue' | 'none'; summary: { online: number } } | undefined,
+): boolean {
+  return (
+    (status === 'cold-start' || status === 'evolving') &&
+    !!workers &&
+    workers.source !== 'none' &&
+    workers.summary.online === 0
+  )
+}

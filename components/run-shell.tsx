@@ -1,11 +1,12 @@
 'use client'
 // The frame of a run's pages: its header (problem, status and why, live connection), the admin's
 // run controls (pause, resume, stop) and the tabs. The live state is provided to every tab.
-import { useMutation, useQueryClient } from '@tanstack/react-query'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname, useRouter } from 'next/navigation'
 import { useState, type ReactNode } from 'react'
 import { resumeTotal } from '../client-safe/run-form.ts'
+import { noWorkerOnline } from '../client-safe/pipeline.ts'
 import { drivenByNow, engineMissing } from '../client-safe/live-store.ts'
 import { WatchButton } from './notifications.tsx'
 import { ConnectionBadge, RunLiveProvider, useRunLive } from './run-live.tsx'
@@ -46,6 +47,8 @@ function RunTabs({ runId }: { runId: string }) {
 function RunHeader() {
   const { overview, live, status, runId } = useRunLive()
   const now = useNow(5000)
+  const trpc = useTRPC()
+  const workers = useQuery(trpc.workers.list.queryOptions(undefined, { refetchInterval: 5000 }))
   const o = overview.data
   if (overview.error) return <ErrorBox error={overview.error} title="This run could not be loaded" />
   if (!o) return <div className="muted">Loading the run…</div>
@@ -105,6 +108,12 @@ function RunHeader() {
         <div className="alert warn" role="status" data-testid="no-engine" style={{ marginBottom: 10 }}>
           <strong>No engine drives this run.</strong> It waits for one: in server mode start{' '}
           <code>fm-agent engine</code> (it takes up runs that are waiting, and those whose engine stopped).
+        </div>
+      )}
+      {noWorkerOnline(st, workers.data) && (
+        <div className="alert warn" role="status" data-testid="no-worker" style={{ marginBottom: 10 }}>
+          <strong>No worker is online:</strong> this run&apos;s evaluations wait for one. Start{' '}
+          <code>fm-agent worker</code> on a worker machine, or see the Workers page.
         </div>
       )}
       {st === 'failed' && (

@@ -330,6 +330,20 @@ export async function listRuns(db: Db, opts: { limit?: number; status?: string; 
         Date.now() - m.at.getTime() < 30_000
       )
         stalled.add(m.run_id)
+    // a run that started with no worker online has no pipeline figures yet (its cold start's jobs
+    // wait): in server mode the queue says it, no worker being online and its jobs untaken
+    if (db.mode === 'server') {
+      const waiting = await db.prisma
+        .$queryRawUnsafe<Array<{ run_id: string }>>(
+          `SELECT DISTINCT j.run_id FROM fm_queue.jobs j
+            WHERE j.run_id = ANY($1::text[]) AND j.delivered_at IS NULL AND j.started_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM fm_queue.workers w
+                               WHERE w.status = 'online' AND w.last_heartbeat > now() - interval '60 seconds')`,
+          active,
+        )
+        .catch(() => []) // no queue installed yet: no worker ever connected, and no job either
+      for (const w of waiting) stalled.add(w.run_id)
+    }
   }
   return rows.map(({ config, problemSnapshot, leaseOwner, leaseUntil, ...r }) => {
     const snap = problemSnapshot as unknown as ProblemSnapshot
