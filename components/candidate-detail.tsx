@@ -265,10 +265,19 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
               </select>
             )}
             <div className="seg" role="group" aria-label="code view">
-              <button className={view === 'diff' ? 'on' : ''} onClick={() => setView('diff')} disabled={!parent?.code}>
+              <button
+                className={view === 'diff' ? 'on' : ''}
+                aria-pressed={view === 'diff'}
+                onClick={() => setView('diff')}
+                disabled={!parent?.code}
+              >
                 diff against parent
               </button>
-              <button className={view === 'code' ? 'on' : ''} onClick={() => setView('code')}>
+              <button
+                className={view === 'code' ? 'on' : ''}
+                aria-pressed={view === 'code'}
+                onClick={() => setView('code')}
+              >
                 code
               </button>
             </div>

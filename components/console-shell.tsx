@@ -2,11 +2,12 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname } from 'next/navigation'
-import { useEffect, useState, type ReactNode } from 'react'
+import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { authClient } from './auth-client.ts'
 import { RunNotifier } from './notifications.tsx'
 import { PasswordForm } from './password-form.tsx'
 import { loginUrl } from '../client-safe/safe-next.ts'
+import { pageTitle } from '../client-safe/page-title.ts'
 import { useTRPC } from './trpc.tsx'
 
 const NAV = [
@@ -40,16 +41,22 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
     refetchInterval: 10_000,
   })
   const [menu, setMenu] = useState(false)
+  const menuButton = useRef<HTMLButtonElement>(null)
   // biome-ignore lint/correctness/useExhaustiveDependencies: the menu closes whenever the page changes
   useEffect(() => setMenu(false), [path])
   useEffect(() => {
     if (!menu) return
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setMenu(false)
+    // closed by Escape, the focus goes back to the button that opened it (not to the page's start)
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && (setMenu(false), menuButton.current?.focus())
     window.addEventListener('keydown', onKey)
     return () => window.removeEventListener('keydown', onKey)
   }, [menu])
   return (
     <div className="shell">
+      <title>{pageTitle(path)}</title>
+      <a className="skip-link" href="#content">
+        Skip to the page
+      </a>
       <nav className={`sidebar${menu ? ' open' : ''}`} aria-label="main">
         <div className="brand-row">
           <div className="brand">
@@ -57,6 +64,7 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
             <small>{health.data ? `${health.data.mode} database` : '…'}</small>
           </div>
           <button
+            ref={menuButton}
             className="menu-toggle"
             aria-label="Menu"
             aria-expanded={menu}
@@ -102,7 +110,7 @@ export function ConsoleShell({ children }: { children: ReactNode }) {
         </div>
       </nav>
       <RunNotifier />
-      <main className="main">
+      <main className="main" id="content" tabIndex={-1}>
         {!!unsandboxed.data?.runs.length && (
           <div className="alert danger" role="alert" data-testid="unsandboxed-banner" style={{ marginBottom: 14 }}>
             <strong>Candidates run WITHOUT a sandbox</strong> (FM_ALLOW_UNSANDBOXED=1): {unsandboxed.data.runs.length}{' '}

@@ -113,22 +113,23 @@ function CompareBody({ data }: { data: CompareData }) {
           <h2>Best so far</h2>
           <div className="row">
             <div className="seg" role="group" aria-label="compare x axis">
-              <button className={x === 'evals' ? 'on' : ''} onClick={() => setX('evals')}>
+              <button className={x === 'evals' ? 'on' : ''} aria-pressed={x === 'evals'} onClick={() => setX('evals')}>
                 evaluations
               </button>
-              <button className={x === 'time' ? 'on' : ''} onClick={() => setX('time')}>
+              <button className={x === 'time' ? 'on' : ''} aria-pressed={x === 'time'} onClick={() => setX('time')}>
                 wall time
               </button>
-              <button className={x === 'spend' ? 'on' : ''} onClick={() => setX('spend')}>
+              <button className={x === 'spend' ? 'on' : ''} aria-pressed={x === 'spend'} onClick={() => setX('spend')}>
                 spend
               </button>
             </div>
             <div className="seg" role="group" aria-label="compare y axis">
-              <button className={y === 'score' ? 'on' : ''} onClick={() => setY('score')}>
+              <button className={y === 'score' ? 'on' : ''} aria-pressed={y === 'score'} onClick={() => setY('score')}>
                 score
               </button>
               <button
                 className={y === 'progress' ? 'on' : ''}
+                aria-pressed={y === 'progress'}
                 onClick={() => setY('progress')}
                 disabled={!progressOk}
                 title={

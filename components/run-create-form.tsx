@@ -323,6 +323,7 @@ export function RunCreateForm() {
           {problem.reference ? ` · reference ${problem.reference.value} (${problem.reference.source})` : ''}
         </div>
       )}
+      {problem && <ProblemDescription problemId={problem.id} />}
       {problem?.runnable && !problem.runnable.ok && (
         <div className="alert error" data-testid="problem-cannot-run">
           This problem cannot run on this machine: it needs{' '}
@@ -539,5 +540,21 @@ function SeedProgramsField({
         </div>
       )}
     </fieldset>
+  )
+}
+
+/** The problem's description as the model reads it: what a program must define and how it is scored. */
+function ProblemDescription({ problemId }: { problemId: string }) {
+  const trpc = useTRPC()
+  const got = useQuery(trpc.problems.get.queryOptions({ id: problemId }, { staleTime: 60_000 }))
+  const text = got.data?.description?.trim()
+  if (!text) return null
+  return (
+    <details className="block small" data-testid="problem-description">
+      <summary>the problem's description (what the model is told)</summary>
+      <pre className="prewrap" style={{ maxHeight: 320, overflow: 'auto' }}>
+        {text}
+      </pre>
+    </details>
   )
 }

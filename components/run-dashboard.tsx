@@ -152,10 +152,18 @@ export function RunDashboard() {
                 </span>
               )}
               <div className="seg" role="group" aria-label="x axis">
-                <button className={L.xAxis === 'evals' ? 'on' : ''} onClick={() => L.setXAxis('evals')}>
+                <button
+                  className={L.xAxis === 'evals' ? 'on' : ''}
+                  aria-pressed={L.xAxis === 'evals'}
+                  onClick={() => L.setXAxis('evals')}
+                >
                   over evaluations
                 </button>
-                <button className={L.xAxis === 'time' ? 'on' : ''} onClick={() => L.setXAxis('time')}>
+                <button
+                  className={L.xAxis === 'time' ? 'on' : ''}
+                  aria-pressed={L.xAxis === 'time'}
+                  onClick={() => L.setXAxis('time')}
+                >
                   over time
                 </button>
               </div>

@@ -31,8 +31,18 @@ export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
         on this machine needs none. A token is shown once.
       </div>
       <div className="row">
-        <input placeholder="name, e.g. laptop" value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
-        <select value={scope} onChange={(e) => setScope(e.target.value as 'cli' | 'worker')}>
+        <input
+          placeholder="name, e.g. laptop"
+          aria-label="New token's name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          maxLength={100}
+        />
+        <select
+          aria-label="New token's scope"
+          value={scope}
+          onChange={(e) => setScope(e.target.value as 'cli' | 'worker')}
+        >
           <option value="cli">cli</option>
           {isAdmin && <option value="worker">worker</option>}
         </select>

@@ -32,8 +32,18 @@ export function UsersPanel() {
     <div className="card form">
       <h2>Users</h2>
       <div className="row">
-        <input placeholder="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
-        <select value={role} onChange={(e) => setRole(e.target.value as (typeof ROLES)[number])}>
+        <input
+          placeholder="email"
+          aria-label="New user's email"
+          type="email"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <select
+          aria-label="New user's role"
+          value={role}
+          onChange={(e) => setRole(e.target.value as (typeof ROLES)[number])}
+        >
           {ROLES.map((r) => (
             <option key={r}>{r}</option>
           ))}

@@ -3,6 +3,7 @@ import { ADMIN, api, expect, login, test } from './fixtures.ts'
 test('an anonymous visitor is sent to the login page, and a wrong password is refused', async ({ page }) => {
   await page.goto('/runs')
   await expect(page).toHaveURL(/\/login\?next=%2Fruns/)
+  await expect(page).toHaveTitle('Sign in · FM Agent')
   await page.getByLabel('Email').fill(ADMIN.email)
   await page.getByLabel('Password').fill('not-the-password')
   await page.getByRole('button', { name: 'Sign in' }).click()
@@ -17,8 +18,15 @@ test('the admin logs in and sees the console', async ({ page }) => {
   }
   await expect(page.getByTestId('whoami')).toContainText(ADMIN.email)
   await expect(page.getByTestId('whoami')).toContainText('admin')
+  // each page has its own title; the first Tab stop skips the sidebar to the page
+  await expect(page).toHaveTitle('Runs · FM Agent')
+  await page.keyboard.press('Tab')
+  await expect(page.getByRole('link', { name: 'Skip to the page' })).toBeFocused()
+  await page.keyboard.press('Enter')
+  await expect(page.locator('#content')).toBeFocused()
   await nav.getByRole('link', { name: 'Problems' }).click()
   await expect(page.getByTestId('problems-table')).toContainText('circle-packing-26')
+  await expect(page).toHaveTitle('Problems · FM Agent')
 })
 
 test('session cookies are httpOnly and SameSite', async ({ page, context }) => {

@@ -120,12 +120,38 @@ test('at 390 and 768 px the navigation is a menu that opens and closes', async (
     await expect(nav.getByRole('link', { name: 'Runs' })).toBeVisible()
     await page.keyboard.press('Escape')
     await expect(nav.getByRole('link', { name: 'Runs' })).toBeHidden()
+    // and gives the focus back to the button that opened it
+    await expect(menu).toBeFocused()
   }
   // on a desktop the links are always there and there is no menu button
   await page.setViewportSize({ width: 1440, height: 900 })
   const nav = page.getByRole('navigation', { name: 'main' })
   await expect(nav.getByRole('link', { name: 'Problems' })).toBeVisible()
   await expect(nav.getByRole('button', { name: /menu/i })).toBeHidden()
+})
+
+test('a run named with 200 characters and no break in them still fits a phone', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 })
+  await login(page)
+  // a path or a hash as a name: nowhere to break a line
+  const name = `results/${'x'.repeat(192)}`
+  const run = await api<{ id: string }>(page, 'mutation', 'runs.create', {
+    problemId: 'circle-packing-26',
+    name,
+    config: { islands: 1, budget: { maxEvals: 3 }, seed: 1 },
+  })
+  await page.goto(`/runs/${run.id}`)
+  await expect(page.getByTestId('run-title')).toHaveText(name)
+  await expectNoPageOverflow(page)
+  await page.goto(`/runs/compare?runs=${run.id},${runId}`)
+  await expect(page.getByText('Where they ended')).toBeVisible()
+  await expectNoPageOverflow(page)
+  // the new-run form shows what the model will be told of the problem
+  await page.goto('/runs/new?problem=circle-packing-26')
+  const description = page.getByTestId('problem-description')
+  await description.locator('summary').click()
+  await expect(description).toContainText('26 circles')
+  await expectNoPageOverflow(page)
 })
 
 for (const width of WIDTHS) {

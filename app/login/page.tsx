@@ -80,6 +80,7 @@ function LoginForm() {
 export default function LoginPage() {
   return (
     <main className="login-wrap">
+      <title>Sign in · FM Agent</title>
       <Suspense>
         <LoginForm />
       </Suspense>

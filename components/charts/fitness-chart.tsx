@@ -242,11 +242,16 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
         </div>
         <div className="row">
           <div className="seg" role="group" aria-label="y axis">
-            <button className={yMode === 'score' ? 'on' : ''} onClick={() => setYMode('score')}>
+            <button
+              className={yMode === 'score' ? 'on' : ''}
+              aria-pressed={yMode === 'score'}
+              onClick={() => setYMode('score')}
+            >
               score
             </button>
             <button
               className={yMode === 'distance' ? 'on' : ''}
+              aria-pressed={yMode === 'distance'}
               onClick={() => setYMode('distance')}
               title="how far each value is from the run's best, on a log scale: late, small gains stay visible"
             >
