@@ -152,3 +152,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     throw e
   }
 }
+
+/**
+ * The console's address as a start line says it: the public one users open (FM_PUBLIC_URL) and,
+ * when it differs, where this process itself listens (a second server started by mistake on one
+ * database would otherwise name the first one's address).
+ */
+export function consoleLine(server: { url: string; http: { url: string } }): string {
+  return server.url === server.http.url ? server.url : `${server.url} (this process listens on ${server.http.url})`
+}

@@ -1,5 +1,5 @@
 import { DataDirLockedError, liveHolder } from '../../db/data-dir.ts'
-import { startServer } from '../../server-process.ts'
+import { consoleLine, startServer } from '../../server-process.ts'
 import { ensurePrerequisites } from '../../setup/check.ts'
 import { intOption, parse } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -27,7 +27,7 @@ export const start: Command = {
       await ensurePrerequisites({ log, install: !values['no-install'] })
     }
     const server = await startServer({ env, dataDir: dir, port, host, dev: !!values.dev, log })
-    log.info(`console: ${server.url}  (stop with Ctrl-C)`)
+    log.info(`console: ${consoleLine(server)}  (stop with Ctrl-C)`)
     if (env.DATABASE_URL)
       log.info(
         'server mode: evaluations run on worker processes, none in this one: start `fm-agent worker` with a worker role (docs/deployment.md)',

@@ -1,6 +1,6 @@
 import { parse, intOption, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
-import { startServer } from '../../server-process.ts'
+import { consoleLine, startServer } from '../../server-process.ts'
 
 export const web: Command = {
   summary: 'server mode: serve the console and API only (runs are driven by fm-agent engine)',
@@ -17,7 +17,7 @@ export const web: Command = {
       log,
       engine: false,
     })
-    log.info(`console: ${server.url} (runs are driven by fm-agent engine processes)`)
+    log.info(`console: ${consoleLine(server)} (runs are driven by fm-agent engine processes)`)
     await untilSignal(log)
     await server.stop()
     log.info('stopped')
