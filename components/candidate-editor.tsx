@@ -106,6 +106,9 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
         </div>
         {/* the editor stays mounted (uncontrolled) while the diff is shown, so no keystroke is lost */}
         <div style={{ display: showDiff ? 'none' : 'block' }}>
+          <div className="muted small" id="editor-keys">
+            In the editor Tab indents: Ctrl+M (⌃⇧M on a Mac) switches Tab to moving on to the next control, and back.
+          </div>
           <CodeEditor
             key={c.id}
             defaultValue={c.code}
@@ -113,7 +116,7 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
             onChange={setText}
             height={520}
             testId="monaco-edit"
-            ariaLabel="edit the candidate's code"
+            ariaLabel="edit the candidate's code (Ctrl+M: Tab moves on)"
           />
         </div>
         {showDiff && (

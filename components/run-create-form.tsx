@@ -385,6 +385,10 @@ export function RunCreateForm() {
         ) : (
           <div style={{ marginTop: 10 }} className="grid">
             {errors.models && <div className="alert error small">{errors.models}</div>}
+            <div className="muted small">
+              Prices are in dollars per 1,000 tokens: a provider&apos;s price per million tokens divided by 1,000
+              (gpt-4.1-mini&apos;s $0.40 / 1M input is 0.0004).
+            </div>
             {f.models.map((m, i) => (
               <div key={i} className="row" style={{ alignItems: 'flex-end' }} data-testid="model-row">
                 <Field label="provider" name={`models.${i}.provider`} errors={errors}>
