@@ -4,7 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname, useRouter } from 'next/navigation'
-import { useState, type ReactNode } from 'react'
+import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { resumeTotal } from '../client-safe/run-form.ts'
 import { noWorkerOnline } from '../client-safe/pipeline.ts'
 import { drivenByNow, engineMissing } from '../client-safe/live-store.ts'
@@ -68,6 +68,10 @@ function RunHeader() {
             <StatusBadge status={st} title={reason ?? undefined} />
             <ConnectionBadge />
           </h1>
+          {/* read out by a screen reader when the run's status changes */}
+          <span className="visually-hidden" role="status" data-testid="status-announcement">
+            Run {st}
+          </span>
           <div className="sub">
             <span className="mono">{o.problem.id}</span> · {o.problem.name} ·{' '}
             {o.problem.direction === 'max' ? 'maximize' : 'minimize'}{' '}
@@ -213,12 +217,32 @@ function RunActions({
   const active = ['created', 'cold-start', 'evolving'].includes(status)
   if (pauseAsked && !active) setPauseAsked(false)
   const err = pause.error ?? stop.error ?? resume.error ?? remove.error
+  // a pressed button is disabled while its command is out, then replaced (Pause → Resume): the
+  // focus, lost with it, goes to the row's first control instead of the page's start
+  const row = useRef<HTMLDivElement>(null)
+  const focusInRow = useRef(false)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when a button of the row is disabled or replaced
+  useEffect(() => {
+    if (focusInRow.current && document.activeElement === document.body)
+      row.current?.querySelector<HTMLElement>('button:not([disabled]), a, input')?.focus()
+  }, [status, pause.isPending, stop.isPending, resume.isPending, pauseAsked])
   if (!can('admin')) return <span className="muted small">Admins pause, resume and stop runs.</span>
   const total = resumeTotal(more, { evaluations, maxEvals, status })
   const target = 'total' in total ? total.total : null
   const suggested = (resumeTotal('', { evaluations, maxEvals, status }) as { total: number }).total
   return (
-    <div className="row" style={{ alignItems: 'flex-end' }}>
+    <div
+      className="row"
+      style={{ alignItems: 'flex-end' }}
+      ref={row}
+      onFocus={() => {
+        focusInRow.current = true
+      }}
+      onBlur={(e) => {
+        // moved elsewhere on purpose; a focus lost to nothing (a button disabled) stays the row's
+        if (e.relatedTarget && !row.current?.contains(e.relatedTarget)) focusInRow.current = false
+      }}
+    >
       {active && (
         <button
           onClick={() => pause.mutate({ runId })}

@@ -22,8 +22,12 @@ test('a diff left for the editor throws nothing; an edit on a paused run is eval
   })
   await page.goto(`/runs/${run.id}`)
   await expect(page.getByTestId('status-badge').first()).toHaveText('evolving', { timeout: 90_000 })
-  await page.getByRole('button', { name: 'Pause', exact: true }).click()
+  // from the keyboard: the pressed button is replaced, the focus stays in the run's actions
+  await page.getByRole('button', { name: 'Pause', exact: true }).focus()
+  await page.keyboard.press('Enter')
   await expect(page.getByTestId('status-badge').first()).toHaveText('paused', { timeout: 60_000 })
+  await expect(page.getByTestId('status-announcement')).toHaveText('Run paused')
+  await expect.poll(() => page.evaluate(() => document.activeElement?.tagName)).not.toBe('BODY')
   // a paused run can be stopped as it is, not only resumed or deleted
   await expect(page.getByRole('button', { name: 'Stop', exact: true })).toBeVisible()
 
