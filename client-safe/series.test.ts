@@ -284,4 +284,16 @@ describe('robust y domain', () => {
     expect(m[0]).toBeGreaterThan(-1)
     expect(m[1]).toBeGreaterThan(5)
   })
+
+  it('leaves out a reference far from every score, which would flatten the lines against one edge', async () => {
+    const { robustDomain, referenceNear } = await import('./series.ts')
+    // scores -91 … 97,700 against a published 1e15
+    const far = robustDomain([-91, 97_700], [1e-12, 5, 97_700], 1e15, 'max')!
+    expect(far[1]).toBeLessThan(200_000)
+    expect(referenceNear([-91, 97_700], 1e15)).toBe(false)
+    // circle packing: 2.617 … 2.628 against 2.636, within reach: shown
+    const near = robustDomain([2.617, 2.628], [2.6, 2.62], 2.636, 'max')!
+    expect(near[1]).toBeGreaterThan(2.636)
+    expect(referenceNear([2.617, 2.628], 2.636)).toBe(true)
+  })
 })

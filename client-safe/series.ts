@@ -219,7 +219,20 @@ export function robustDomain(
     const hi = direction === 'min' ? q(worseQuantile) : pts[pts.length - 1]!
     for (const v of pts) if (v >= lo && v <= hi) vals.push(v)
   }
-  return yDomain(vals, reference)
+  // a reference far from the data (a seed far below a published value) would flatten every line
+  // against one edge: it is left out of this view ("full y range" has it), and the chart says so
+  return yDomain(vals, referenceNear(vals, reference) ? reference : null)
+}
+
+/** Whether a reference value lies within one span of the data's own range (no data: it is shown). */
+export function referenceNear(values: readonly number[], reference: number | null | undefined): boolean {
+  if (typeof reference !== 'number' || !Number.isFinite(reference)) return false
+  if (!values.length) return true
+  let lo = Infinity
+  let hi = -Infinity
+  for (const v of values) (lo = Math.min(lo, v)), (hi = Math.max(hi, v))
+  const span = Math.max(hi - lo, Math.abs(hi) * 0.05, 1e-12)
+  return reference >= lo - span && reference <= hi + span
 }
 
 export interface StagnationAlert {

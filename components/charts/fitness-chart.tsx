@@ -219,6 +219,8 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
 
   const label = p.xAxis === 'evals' ? 'evaluations' : 'time'
   const showReference = !!p.reference && !log
+  // left out of the default view when far from every score (robustDomain): said in the legend
+  const referenceInView = !!p.reference && p.reference.value >= yDom[0] && p.reference.value <= yDom[1]
   return (
     <div>
       <div className="row between small" style={{ marginBottom: 4 }}>
@@ -237,6 +239,12 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
             <span title={p.reference.source}>
               <i style={{ background: '#ff7eb6' }} />
               reference {fmt(p.reference.value)}
+              {!referenceInView && (
+                <span className="muted" data-testid="reference-off-scale">
+                  {' '}
+                  (off this scale: full y range shows it)
+                </span>
+              )}
             </span>
           )}
         </div>
@@ -353,8 +361,8 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
                 )
               }}
             />
-            {showReference && p.reference && (
-              <ReferenceLine y={p.reference.value} stroke="#ff7eb6" strokeDasharray="6 4" ifOverflow="extendDomain" />
+            {showReference && p.reference && referenceInView && (
+              <ReferenceLine y={p.reference.value} stroke="#ff7eb6" strokeDasharray="6 4" ifOverflow="discard" />
             )}
             {showMean &&
               islands.map((i) => (
