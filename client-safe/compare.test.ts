@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
+  compareCaveat,
   directionNote,
+  settingsRows,
   bestRunId,
   canShowProgress,
   compareCsv,
@@ -123,8 +125,15 @@ describe('final table and CSV', () => {
     // stopped after 20 s, resumed an hour later, ran 10 s more: 30 s, not the hour between
     const resumed = run('c', { startedAt: 0, finishedAt: 3_630_000, activeS: 30, activeAt: 3_630_000 })
     expect(finalTable([resumed], 4_000_000)[0]).toMatchObject({ wallS: 30 })
-    expect(bestRunId(runs)).toBe('b')
+    // b is still going: no winner yet, and the table says why
+    expect(bestRunId(runs)).toBeNull()
+    expect(compareCaveat(runs)).toBe('run b has not ended: no run is called the best until every one has.')
+    expect(bestRunId([run('a'), run('b', { bestScore: 9 })])).toBe('b')
     expect(bestRunId([run('a', { direction: 'min' }), run('b', { direction: 'min', bestScore: 9 })])).toBe('a')
+    expect(compareCaveat([run('a', { evaluations: 400 }), run('b', { evaluations: 80 })])).toBe(
+      'they ran 80 to 400 evaluations: the chart compares them at equal evaluations.',
+    )
+    expect(compareCaveat([run('a'), run('b')])).toBeNull()
     expect(bestRunId([run('a'), run('b', { problemId: 'q' })])).toBeNull()
   })
 
@@ -174,5 +183,22 @@ describe('which way is better', () => {
     expect(directionNote([run('heilbronn', 'max'), run('tsp', 'min'), run('packing', 'max')])).toBe(
       'Higher is better for heilbronn, packing; lower for tsp. ',
     )
+  })
+})
+
+describe("a run's settings", () => {
+  it('every value by path, seed programs counted, not printed', () => {
+    const rows = settingsRows({
+      islands: 3,
+      seed: 7,
+      budget: { maxEvals: 400 },
+      seedPrograms: [{ code: 'x = 1' }, { code: 'x = 2' }],
+    })
+    expect(rows).toEqual([
+      { path: 'budget.maxEvals', value: '400' },
+      { path: 'islands', value: '3' },
+      { path: 'seed', value: '7' },
+      { path: 'seedPrograms', value: '2 uploaded' },
+    ])
   })
 })

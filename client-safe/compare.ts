@@ -3,6 +3,7 @@
 // each run's downsampled best-so-far series (server/queries/compare-data.ts), the browser shapes and draws.
 import { csvCell } from './candidate-query.ts'
 import { isBetter } from './score.ts'
+import { FINAL_STATUSES, type RunStatus } from './run-config.ts'
 import { runSeconds } from './series.ts'
 
 const RUNNING = ['cold-start', 'evolving']
@@ -190,6 +191,8 @@ export function finalTable(runs: readonly CompareRun[], now = Date.now()): Final
 /** Of runs of one problem, the one with the best final score (ties: the earlier in the list). */
 export function bestRunId(runs: readonly CompareRun[]): string | null {
   if (new Set(runs.map((r) => r.problemId)).size !== 1) return null
+  // a run still going may yet pass the others: no winner until every one has ended
+  if (runs.some((r) => !FINAL_STATUSES.includes(r.status as RunStatus))) return null
   let best: CompareRun | null = null
   for (const r of runs) {
     if (r.bestScore === null) continue
@@ -295,4 +298,35 @@ export function directionNote(runs: Array<{ problemId: string; direction: 'max' 
       .map(([p]) => p)
       .join(', ')
   return `Higher is better for ${list('max')}; lower for ${list('min')}. `
+}
+
+/**
+ * A run's settings as the run page lists them: every value of its config by path, the seed
+ * programs counted rather than printed (their code is on the candidates' pages).
+ */
+export function settingsRows(config: Record<string, unknown>): Array<{ path: string; value: string }> {
+  const { seedPrograms, ...rest } = config
+  const flat = flattenConfig(rest)
+  if (Array.isArray(seedPrograms) && seedPrograms.length) flat.seedPrograms = `${seedPrograms.length} uploaded`
+  return Object.entries(flat)
+    .map(([path, value]) => ({ path, value }))
+    .sort((a, b) => a.path.localeCompare(b.path))
+}
+
+/** What the table of final scores does not say: runs still going, budgets far apart. */
+export function compareCaveat(runs: readonly CompareRun[]): string | null {
+  const name = (r: CompareRun) => r.name ?? r.id.slice(0, 8)
+  const going = runs.filter((r) => !FINAL_STATUSES.includes(r.status as RunStatus))
+  const parts: string[] = []
+  if (going.length)
+    parts.push(
+      `${going.map(name).join(', ')} ${going.length === 1 ? 'has' : 'have'} not ended: no run is called the best until every one has`,
+    )
+  const evals = runs.map((r) => r.evaluations)
+  const [lo, hi] = [Math.min(...evals), Math.max(...evals)]
+  if (lo > 0 && hi >= 1.5 * lo)
+    parts.push(
+      `they ran ${lo.toLocaleString('en-US')} to ${hi.toLocaleString('en-US')} evaluations: the chart compares them at equal evaluations`,
+    )
+  return parts.length ? `${parts.join('; ')}.` : null
 }

@@ -8,6 +8,7 @@ import { useRouter, useSearchParams } from 'next/navigation'
 import { memo, useMemo, useState } from 'react'
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import {
+  compareCaveat,
   directionNote,
   bestRunId,
   canShowProgress,
@@ -212,6 +213,11 @@ function CompareBody({ data }: { data: CompareData }) {
               ))}
             </tbody>
           </table>
+          {compareCaveat(data.runs) && (
+            <div className="small muted" data-testid="compare-caveat">
+              {compareCaveat(data.runs)}
+            </div>
+          )}
         </div>
       </div>
       <div className="card">

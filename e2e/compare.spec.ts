@@ -81,6 +81,10 @@ test('compare runs: pick them in the list, one chart on three axes, the final ta
   const better = summaries[0]!.best!.score <= summaries[1]!.best!.score ? 0 : 1 // curve fit minimizes
   await expect(rows.nth(better).getByText('best', { exact: true })).toBeVisible()
   await expect(rows.nth(1 - better).getByText('best', { exact: true })).toHaveCount(0)
+  // budgets of 60 and 90: the table says the final scores are not at equal evaluations
+  await expect(page.getByTestId('compare-caveat')).toHaveText(
+    'they ran 60 to 90 evaluations: the chart compares them at equal evaluations.',
+  )
 
   // the configuration diff: what was changed, and only that unless asked
   const diff = page.getByTestId('config-diff-row')
