@@ -297,3 +297,17 @@ describe('robust y domain', () => {
     expect(referenceNear([2.617, 2.628], 2.636)).toBe(true)
   })
 })
+
+describe('the fitness chart in words', () => {
+  it("says the run's best and each island's as of the last row", async () => {
+    const { fitnessSummary } = await import('./series.ts')
+    const rows = [
+      { x: 10, run: 1, i0: 1, i1: null },
+      { x: 40, run: 2.6310912, i0: 2.6310912, i1: 2.5 },
+    ]
+    expect(fitnessSummary(rows, 2, 'score', 'evals')).toBe(
+      'Best score so far after 40 evaluations: run 2.63109; island 0 2.63109, island 1 2.5.',
+    )
+    expect(fitnessSummary([], 2, 'score', 'evals')).toBe('Best score so far: no evaluation yet.')
+  })
+})

@@ -432,3 +432,16 @@ export function gapToReference(
   if (best === null || reference === null || reference === undefined) return null
   return gain(reference, best, direction)
 }
+
+/**
+ * The fitness chart in words, for a screen reader (the chart itself is a picture): the run's best
+ * and each island's, as of the last row.
+ */
+export function fitnessSummary(rows: readonly PivotRow[], islands: number, metric: string, xAxis: XAxis): string {
+  const last = rows[rows.length - 1]
+  if (!last) return `Best ${metric} so far: no evaluation yet.`
+  const at = xAxis === 'evals' ? `after ${Math.round(last.x)} evaluations` : `after ${Math.round(last.x)} s`
+  const value = (k: string) => (typeof last[k] === 'number' ? String(Number((last[k] as number).toPrecision(6))) : '–')
+  const per = Array.from({ length: islands }, (_, i) => `island ${i} ${value(seriesKey(i))}`).join(', ')
+  return `Best ${metric} so far ${at}: run ${value('run')}; ${per}.`
+}

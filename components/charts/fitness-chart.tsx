@@ -12,6 +12,7 @@ import { CartesianGrid, ComposedChart, Line, ReferenceLine, ResponsiveContainer,
 import { fromPixelX, nearest, toPixel, type PlotArea } from '../../client-safe/plot.ts'
 import {
   distanceToBest,
+  fitnessSummary,
   islandColor,
   logDistance,
   logDistanceFloor,
@@ -284,6 +285,8 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
       <div
         className="chart-wrap"
         ref={wrap}
+        role="figure"
+        aria-label={fitnessSummary(bestRaw, p.islands, 'score', p.xAxis)}
         data-testid="fitness-chart"
         data-points={drawnPoints}
         data-lines={best.length}
