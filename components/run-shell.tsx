@@ -7,6 +7,7 @@ import { usePathname, useRouter } from 'next/navigation'
 import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { resumeTotal } from '../client-safe/run-form.ts'
 import { noWorkerOnline } from '../client-safe/pipeline.ts'
+import { settingsRows } from '../client-safe/compare.ts'
 import { drivenByNow, engineMissing } from '../client-safe/live-store.ts'
 import { WatchButton } from './notifications.tsx'
 import { ConnectionBadge, RunLiveProvider, useRunLive } from './run-live.tsx'
@@ -88,6 +89,19 @@ function RunHeader() {
             )}
           </div>
           <RunFamily family={o.family} />
+          <details className="small" data-testid="run-settings">
+            <summary>settings</summary>
+            <table className="table small">
+              <tbody>
+                {settingsRows(o.config as unknown as Record<string, unknown>).map((r) => (
+                  <tr key={r.path}>
+                    <td className="mono">{r.path}</td>
+                    <td className="mono">{r.value}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </details>
         </div>
         <div className="row" style={{ alignItems: 'flex-end' }}>
           <WatchButton runId={runId} />

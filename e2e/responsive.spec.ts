@@ -143,6 +143,12 @@ test('a run named with 200 characters and no break in them still fits a phone', 
   await page.goto(`/runs/${run.id}`)
   await expect(page.getByTestId('run-title')).toHaveText(name)
   await expectNoPageOverflow(page)
+  // the settings it runs with, on its own page
+  const settings = page.getByTestId('run-settings')
+  await settings.locator('summary').click()
+  await expect(settings.getByRole('row').filter({ hasText: 'budget.maxEvals' })).toContainText('3')
+  await expect(settings.getByRole('row').filter({ hasText: /^seed/ })).toContainText('1')
+  await expectNoPageOverflow(page)
   await page.goto(`/runs/compare?runs=${run.id},${runId}`)
   await expect(page.getByText('Where they ended')).toBeVisible()
   await expectNoPageOverflow(page)
