@@ -148,7 +148,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
 
   async function reapDeadWorkers(): Promise<string[]> {
     const dead = await pool.query<{ id: string; graphile_worker_ids: string[] }>(
-      `UPDATE fm_queue.workers SET status = 'dead', stopped_at = now()
+      `UPDATE fm_queue.workers SET status = 'dead', stopped_at = now(), running = 0
         WHERE status = 'online' AND last_heartbeat < now() - make_interval(secs => $1)
         RETURNING id, graphile_worker_ids`,
       [deadAfterMs / 1000],
