@@ -106,7 +106,7 @@ export function LineageGraph({ runId }: { runId: string }) {
           </span>
         </div>
         <div className="lineage-wrap" data-testid="lineage" ref={wrap}>
-          <svg width={width} height={height} role="img" aria-label="lineage graph">
+          <svg width={width} height={height} role="group" aria-label="lineage graph">
             {v.edges.map((e) => {
               const a = pos.get(e.from)
               const b = pos.get(e.to)
@@ -140,6 +140,17 @@ export function LineageGraph({ runId }: { runId: string }) {
                   transform={`translate(${p.x},${p.y})`}
                   onClick={() => set({ sel: n.id })}
                   onDoubleClick={() => set({ expand: [...new Set([...expand, n.id])].join(',') })}
+                  // from the keyboard too: Tab reaches each node, Enter selects it, + shows its kin
+                  tabIndex={0}
+                  role="button"
+                  aria-pressed={n.id === selected}
+                  aria-label={`${shortId(n.id)} · ${originLabel(n.origin)} · ${n.island < 0 ? 'cold start' : `island ${n.island}`} · ${n.valid ? fmt(n.score) : 'invalid'}${n.onBestPath ? ' · on the best path' : ''} (Enter: inspect, +: show its parents and children)`}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter' || e.key === ' ') {
+                      e.preventDefault()
+                      set({ sel: n.id })
+                    } else if (e.key === '+') set({ expand: [...new Set([...expand, n.id])].join(',') })
+                  }}
                   data-testid="lineage-node"
                   data-id={n.id}
                   data-origin={n.origin}

@@ -353,7 +353,9 @@ test('an expert edits a candidate in Monaco; the edit is evaluated, joins the po
   await page.getByRole('link', { name: 'Lineage', exact: true }).first().click()
   const node = page.locator('[data-testid="lineage-node"][data-origin="expert-edit"]')
   await expect(node).toHaveCount(1, { timeout: 20_000 })
-  await node.click()
+  // from the keyboard: a node takes the focus and Enter inspects it
+  await node.focus()
+  await page.keyboard.press('Enter')
   await expect(page.getByTestId('lineage-selection')).toContainText('expert edit')
   await stopRun(page, run.id)
 })
