@@ -20,7 +20,8 @@ export function startCli(
   opts: { group?: boolean } = {},
 ): ChildProcess {
   return spawn(process.execPath, [FM_AGENT, ...args], {
-    env: { ...process.env, DATABASE_URL: '', FM_LOG: 'info', ...env } as NodeJS.ProcessEnv,
+    // a progress line a second, as on a terminal: tests follow a run by them
+    env: { ...process.env, DATABASE_URL: '', FM_LOG: 'info', FM_PROGRESS_S: '1', ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: !!opts.group,
   })

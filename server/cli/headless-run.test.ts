@@ -9,10 +9,19 @@ import type { WorkerStatus } from '../contracts/evaluation.ts'
 import { createWorkerRole, dropWorkerRole } from '../queue/roles.ts'
 import { createTestDatabase } from '../queue/test-db.ts'
 import { tempDir, removeTempDirs } from '../../workers/test-helpers.ts'
-import { workerShortage } from './headless-run.ts'
+import { progressMs, workerShortage } from './headless-run.ts'
 
 const worker = (status: WorkerStatus['status'], gpu: boolean, languages = ['python']) =>
   ({ status, capabilities: { cpu: 2, gpu, languages } }) as Pick<WorkerStatus, 'status' | 'capabilities'>
+
+describe('progressMs', () => {
+  it('a line a second on a terminal, every ten in a log file, FM_PROGRESS_S when set', () => {
+    expect(progressMs({}, true)).toBe(1000)
+    expect(progressMs({}, false)).toBe(10_000)
+    expect(progressMs({ FM_PROGRESS_S: '30' }, false)).toBe(30_000)
+    expect(progressMs({ FM_PROGRESS_S: '0.5' }, true)).toBe(500)
+  })
+})
 
 describe('workerShortage', () => {
   it('names what is missing: any worker, a GPU worker, a toolchain', () => {

@@ -121,8 +121,9 @@ export async function driveLocally(
   let last = 0
   const started = Date.now()
   let count = 0
-  // a line a second; at FM_LOG=debug one after every result (tests that act at a chosen evaluation read them)
+  // a line every progressMs; at FM_LOG=debug one after every result (tests that act at a chosen evaluation read them)
   const everyResult = process.env.FM_LOG === 'debug'
+  const every = progressMs()
   let pipeline: PipelineNow | null = null
   const [{ mutator, gpu, language } = { mutator: null, gpu: false, language: '' }] = await app.db.sql<{
     mutator: string | null
@@ -167,7 +168,7 @@ export async function driveLocally(
     if (e.type !== 'candidate') return
     count++
     const now = Date.now()
-    const due = now - last >= 1000
+    const due = now - last >= every
     if (!due && !everyResult) return
     if (due) last = now
     void runProgress(app.db, runId).then((s) =>
@@ -241,6 +242,8 @@ export async function followRemotely(
   })
   try {
     let last = ''
+    let said = 0
+    const every = progressMs()
     for (;;) {
       const s = await api
         .query<RunSummary>('runs.summary', { runId })
@@ -253,8 +256,12 @@ export async function followRemotely(
           throw e
         })
       const line = progressLine(s, maxEvals)
-      if (line !== last) log.info(line)
-      last = line
+      const ended = FINAL_STATUSES.includes(s.status) || s.status === 'paused'
+      if (line !== last && (ended || Date.now() - said >= every)) {
+        log.info(line)
+        last = line
+        said = Date.now()
+      }
       if (FINAL_STATUSES.includes(s.status) || s.status === 'paused') {
         await stopping
         return { ...s, signal }
@@ -342,4 +349,16 @@ export function summaryText(s: RunSummary) {
     ),
   ]
   return lines.join('\n')
+}
+
+/**
+ * Milliseconds between progress lines: FM_PROGRESS_S, else a second on a terminal and ten where
+ * stderr is a file or a pipe (a CI log would otherwise get a line a second, 900 in 15 minutes).
+ */
+export function progressMs(
+  env: Record<string, string | undefined> = process.env,
+  tty = !!process.stderr.isTTY,
+): number {
+  const s = Number(env.FM_PROGRESS_S)
+  return Number.isFinite(s) && s > 0 ? s * 1000 : tty ? 1000 : 10_000
 }
