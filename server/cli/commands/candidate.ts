@@ -1,11 +1,10 @@
 import { fullNumber } from '../../../client-safe/format.ts'
 import type { ApiClient } from '../../api/client.ts'
-import { connectApi } from '../../api/client.ts'
 import { unifiedDiff } from '../../engine/diff.ts'
 import type { candidateDetail } from '../../queries/candidates.ts'
-import { existingDataDir, InputError, parse, requestError, UsageError } from '../args.ts'
+import { InputError, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
-import { resolveRunId } from '../run-id.ts'
+import { connectToRuns, resolveRunId } from '../run-id.ts'
 
 type Detail = Omit<Awaited<ReturnType<typeof candidateDetail>>, 'runLease' | 'savedPopulation'>
 
@@ -100,12 +99,7 @@ export const candidate: Command = {
     const parts = PARTS.filter((p) => values[p])
     if (parts.length + (values.json ? 1 : 0) > 1)
       throw new UsageError('choose one of --code, --prompt, --response, --diff and --json')
-    const api = await connectApi({
-      dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
-      databaseUrl: env.DATABASE_URL,
-      log,
-      syncProblems: false,
-    })
+    const api = await connectToRuns({ env, log }, dataDir(values))
     try {
       const runId = await resolveRunId(api, positionals[0])
       const fail = (e: Error) => {

@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs'
 import { exportText } from '../../runs/export-file.ts'
-import { connectApi } from '../../api/client.ts'
 import { exportRun } from '../../runs/service.ts'
-import { existingDataDir, InputError, parse, UsageError } from '../args.ts'
+import { InputError, parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
-import { resolveRunId } from '../run-id.ts'
+import { connectToRuns, resolveRunId } from '../run-id.ts'
 
 export const exportCommand: Command = {
   summary: 'write a run as JSON: every candidate with its code, metrics and artifacts',
@@ -12,12 +11,7 @@ export const exportCommand: Command = {
   async run({ argv, env, log, dataDir, out }) {
     const { values, positionals } = parse('export', argv, { out: { type: 'string' } }, 1)
     if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
-    const api = await connectApi({
-      dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
-      databaseUrl: env.DATABASE_URL,
-      log,
-      syncProblems: false,
-    })
+    const api = await connectToRuns({ env, log }, dataDir(values))
     try {
       const runId = await resolveRunId(api, positionals[0])
       const data = api.remote ? await api.query('runs.export', { runId }) : await exportRun(api.app!.db, runId)

@@ -1,11 +1,10 @@
 import { fullNumber } from '../../../client-safe/format.ts'
 import { gapText, heldOutScored, overfitRule } from '../../../client-safe/held-out.ts'
-import { connectApi } from '../../api/client.ts'
 import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
 import { createBackend } from '../../runs/evaluation-backend.ts'
-import { existingDataDir, InputError, intOption, parse, requestError, UsageError } from '../args.ts'
+import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
-import { resolveRunId } from '../run-id.ts'
+import { connectToRuns, resolveRunId } from '../run-id.ts'
 
 type Report = Awaited<ReturnType<typeof heldOutReport>>
 
@@ -49,12 +48,7 @@ export const heldOut: Command = {
     )
     if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
     const topK = intOption('top', values.top, 1, 50)
-    const api = await connectApi({
-      dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
-      databaseUrl: env.DATABASE_URL,
-      log,
-      syncProblems: false,
-    })
+    const api = await connectToRuns({ env, log }, dataDir(values))
     try {
       const runId = await resolveRunId(api, positionals[0])
       const report = async (): Promise<Report> =>

@@ -1,8 +1,7 @@
-import { connectApi } from '../../api/client.ts'
 import { resumeRunConfig } from '../../runs/service.ts'
-import { existingDataDir, InputError, intOption, parse, requestError, UsageError } from '../args.ts'
+import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
-import { resolveRunId } from '../run-id.ts'
+import { connectToRuns, resolveRunId } from '../run-id.ts'
 import {
   driveLocally,
   exitCodeFor,
@@ -29,12 +28,7 @@ export const resume: Command = {
     const maxEvalsIn = intOption('max-evals', values['max-evals'], 1, 10_000_000)
     const workers = intOption('workers', values.workers, 1, 256)
     probeMachineEarly(env)
-    const api = await connectApi({
-      dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
-      databaseUrl: env.DATABASE_URL,
-      log,
-      syncProblems: false,
-    })
+    const api = await connectToRuns({ env, log }, dataDir(values))
     let backend: ReturnType<typeof startLocalBackend> | null = null
     try {
       // a run id that names nothing is refused before any worker starts

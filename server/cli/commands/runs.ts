@@ -1,8 +1,8 @@
-import { type ApiClient, connectApi } from '../../api/client.ts'
+import type { ApiClient } from '../../api/client.ts'
 import type { listRuns } from '../../runs/service.ts'
 import { ACTIVE_STATUSES, FINAL_STATUSES, type RunStatus } from '../../../client-safe/run-config.ts'
-import { existingDataDir, intOption, parse, requestError, UsageError } from '../args.ts'
-import { resolveRunId } from '../run-id.ts'
+import { intOption, parse, requestError, UsageError } from '../args.ts'
+import { connectToRuns, resolveRunId } from '../run-id.ts'
 import type { DeletedRun } from '../../services/deletion.ts'
 import type { Command } from '../main.ts'
 import { fullNumber } from '../../../client-safe/format.ts'
@@ -71,12 +71,7 @@ export const runs: Command = {
     if (sub === 'hint' && !positionals[2]?.trim()) throw new UsageError('which hint? runs hint <runId> "<text>"')
     if (sub !== 'hint' && positionals[2]) throw new UsageError(`runs ${sub ?? ''} takes one run id`)
     const island = intOption('island', values.island as string | undefined, 0, 1024)
-    const api = await connectApi({
-      dataDir: existingDataDir(dataDir(values), env.DATABASE_URL),
-      databaseUrl: env.DATABASE_URL,
-      log,
-      syncProblems: false,
-    })
+    const api = await connectToRuns({ env, log }, dataDir(values))
     try {
       if (sub === 'stop' || sub === 'pause' || sub === 'hint') {
         const runId = await resolveRunId(api, positionals[1]!)
