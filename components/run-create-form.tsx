@@ -72,7 +72,7 @@ function Field({
   )
 }
 
-/** A Field holding one text input: its aria label is what the end-to-end tests and screen readers find. */
+/** A Field holding one text input: its aria label (the visible label, without the hint and the error read after it) is what the end-to-end tests and screen readers find. */
 function InputField({
   label,
   name,
@@ -133,38 +133,38 @@ const NUMBER_SETTINGS: Array<{
     inputMode: 'numeric',
     hint: 'seeds every random choice; evaluations finish in their own order, so two runs can still differ',
   },
-  { key: 'maxEvals', label: 'Budget: evaluations', aria: 'Max evaluations', inputMode: 'numeric' },
+  { key: 'maxEvals', label: 'Budget: evaluations', aria: 'Budget: evaluations', inputMode: 'numeric' },
   {
     key: 'maxSpendUsd',
     label: 'Budget: spend (USD, optional)',
-    aria: 'Max spend',
+    aria: 'Budget: spend (USD, optional)',
     inputMode: 'decimal',
     placeholder: 'no cap',
   },
   {
     key: 'maxWallMin',
     label: 'Budget: time (minutes, optional)',
-    aria: 'Max minutes',
+    aria: 'Budget: time (minutes, optional)',
     inputMode: 'decimal',
     placeholder: 'no cap',
   },
   {
     key: 'exploration',
     label: 'Exploration (0–1)',
-    aria: 'Exploration',
+    aria: 'Exploration (0–1)',
     inputMode: 'decimal',
     hint: '0 exploits the best, 1 explores broadly',
   },
   {
     key: 'stagnationWindow',
     label: 'Stagnation window (evaluations)',
-    aria: 'Stagnation window',
+    aria: 'Stagnation window (evaluations)',
     inputMode: 'numeric',
   },
   {
     key: 'concurrency',
     label: 'Model requests in flight, at most (evaluations follow the workers)',
-    aria: 'Model requests in flight',
+    aria: 'Model requests in flight, at most',
     inputMode: 'numeric',
   },
 ]
@@ -187,8 +187,8 @@ const MODEL_INPUTS: Array<{
   },
   { key: 'apiKeyEnv', label: 'key variable', aria: 'key variable', style: { width: 170 } },
   { key: 'weight', label: 'weight', aria: 'weight', style: { width: 60 } },
-  { key: 'pricePer1kIn', label: '$ / 1k in', aria: 'price in', style: { width: 70 } },
-  { key: 'pricePer1kOut', label: '$ / 1k out', aria: 'price out', style: { width: 70 } },
+  { key: 'pricePer1kIn', label: '$ / 1k in', aria: 'price $ / 1k in', style: { width: 70 } },
+  { key: 'pricePer1kOut', label: '$ / 1k out', aria: 'price $ / 1k out', style: { width: 70 } },
 ]
 
 export function RunCreateForm() {

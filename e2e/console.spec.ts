@@ -72,7 +72,7 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   await page.getByLabel('Problem').selectOption('test-curve-fit')
   await page.getByLabel('Name').fill('e2e live charts')
   await page.getByLabel('Islands').fill('3')
-  await page.getByLabel('Max evaluations').fill('50000')
+  await page.getByLabel('Budget: evaluations').fill('50000')
   await page.getByLabel('Seed', { exact: true }).fill('7')
   await page.getByRole('button', { name: 'Start the run' }).click()
   await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/)

@@ -78,7 +78,7 @@ export async function startScriptedRun(
   await page.getByLabel('Problem').selectOption('test-curve-fit')
   await page.getByLabel('Name').fill(o.name)
   await page.getByLabel('Islands').fill(String(o.islands))
-  await page.getByLabel('Max evaluations').fill(String(o.maxEvals))
+  await page.getByLabel('Budget: evaluations').fill(String(o.maxEvals))
   if (o.stagnationWindow) await page.getByLabel('Stagnation window').fill(String(o.stagnationWindow))
   await page.getByLabel('language models').check()
   await page.getByLabel('provider 1').selectOption('openai')

@@ -47,7 +47,7 @@ test('an admin forks a run from its best: the form opens with its settings, and 
   await expect(page.getByLabel('Problem')).toHaveValue('test-curve-fit')
   await expect(page.getByLabel('Problem')).toBeDisabled()
   await page.getByLabel('Islands').fill('3')
-  await page.getByLabel('Max evaluations').fill('40')
+  await page.getByLabel('Budget: evaluations').fill('40')
   await page.getByLabel('Name').fill('e2e fork child')
   await page.getByLabel('also seed with its island’s population').check()
   await page.getByRole('button', { name: 'Start the run from this candidate' }).click()
