@@ -78,7 +78,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
     <div className="grid" data-testid="candidate-page" data-status={c.status} data-origin={c.origin}>
       <div className="run-head">
         <div>
-          <h1 style={{ fontSize: 18 }}>
+          <h2 style={{ fontSize: 18 }}>
             Candidate <span className="mono">{shortId(c.id)}</span>
             <StatusBadge
               status={c.status === 'evaluated' && c.valid === false ? 'invalid' : c.status}
@@ -94,7 +94,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
                 {c.rating > 0 ? '▲ promising' : '▼ dead end'}
               </span>
             )}
-          </h1>
+          </h2>
           <div className="sub">
             <span className="mono">{c.id}</span> · #{c.seq}
             {c.evalIndex !== null && <> · evaluation {c.evalIndex}</>} · made <Age t={c.createdAt} />

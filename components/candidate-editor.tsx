@@ -76,12 +76,12 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
   return (
     <div className="grid" data-testid="candidate-editor">
       <div className="row between">
-        <h1 style={{ fontSize: 18, margin: 0 }}>
+        <h2 style={{ fontSize: 18, margin: 0 }}>
           Edit candidate{' '}
           <Link className="mono" href={`/runs/${runId}/candidates/${c.id}`}>
             {shortId(c.id)}
           </Link>
-        </h1>
+        </h2>
         <span className="muted small">
           score {c.valid ? fmt(c.score, 8) : c.status === 'evaluated' ? 'invalid' : '–'} · island {c.island}
         </span>
