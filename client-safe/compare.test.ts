@@ -173,6 +173,21 @@ describe('configuration diff', () => {
     expect(rows.find((r) => r.path === 'islands')!.values).toEqual(['4', '8'])
     expect(rows.find((r) => r.path === 'models[0].model')!.values).toEqual(['a', ''])
     expect(rows.find((r) => r.path === 'seed')).toEqual({ path: 'seed', values: ['0', '0'], differs: false })
+    // an offline run and two model runs: the models and the model operators' weights are the model
+    // runs' to compare, the offline operators' weights the offline run's
+    const mixed = configDiff([
+      { mutator: 'local', localOperators: { swap: 0 }, llmOperators: { diff: 0.6 }, models: [] },
+      { mutator: 'llm', localOperators: { swap: 1 }, llmOperators: { diff: 0.6 }, models: [{ model: 'a' }] },
+      { mutator: 'llm', localOperators: { swap: 1 }, llmOperators: { diff: 0.6 }, models: [{ model: 'a' }] },
+    ])
+    expect(mixed.find((r) => r.path === 'llmOperators.diff')).toEqual({
+      path: 'llmOperators.diff',
+      values: ['not used', '0.6', '0.6'],
+      differs: false,
+    })
+    expect(mixed.find((r) => r.path === 'models[0].model')!.differs).toBe(false)
+    expect(mixed.find((r) => r.path === 'localOperators.swap')!.values).toEqual(['0', 'not used', 'not used'])
+    expect(mixed.find((r) => r.path === 'mutator')!.differs).toBe(true)
   })
 })
 

@@ -281,10 +281,20 @@ export function configDiff(configs: ReadonlyArray<Record<string, unknown>>): Dif
   const flat = configs.map((c) => flattenConfig(c))
   const paths = [...new Set(flat.flatMap((f) => Object.keys(f)))]
   const rows = paths.map((path) => {
-    const values = flat.map((f) => f[path] ?? '')
-    return { path, values, differs: new Set(values).size > 1 }
+    // a setting the run's kind of mutator never reads (the models of an offline run, the other
+    // kind's operator weights) is shown as not applying, and does not make a difference
+    const values = flat.map((f, i) => (unused(configs[i]!.mutator, path) ? NOT_USED : (f[path] ?? '')))
+    return { path, values, differs: new Set(values.filter((v) => v !== NOT_USED)).size > 1 }
   })
   return rows.sort((a, b) => Number(b.differs) - Number(a.differs) || a.path.localeCompare(b.path))
+}
+
+const NOT_USED = 'not used'
+
+function unused(mutator: unknown, path: string): boolean {
+  if (mutator === 'local') return /^(llmOperators|models)\b/.test(path)
+  if (mutator === 'llm') return /^localOperators\b/.test(path)
+  return false
 }
 
 /** Which way is better: one sentence when the runs agree, each problem's way when they do not. */
