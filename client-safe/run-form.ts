@@ -344,10 +344,7 @@ export function resumeTotal(
   run: { evaluations: number; maxEvals: number; status: string },
 ): { total: number } | { error: string } {
   const text = typed.trim()
-  if (!text) {
-    const grown = run.maxEvals + Math.max(100, Math.round(run.maxEvals / 2))
-    return { total: Math.max(run.evaluations + 1, run.status === 'completed' ? grown : run.maxEvals) }
-  }
+  if (!text) return { total: suggestedTotal(run) }
   const n = Number(text)
   if (!Number.isInteger(n) || n > 10_000_000) return { error: 'a whole number of evaluations, 10,000,000 at most' }
   if (n <= run.evaluations) return { error: `more than the ${run.evaluations} it has done: this is the new total` }
@@ -362,4 +359,10 @@ export function forkName(source: string, candidate: string): string {
   const tail = ` · ${candidate}`
   const room = RUN_NAME_MAX - 'from '.length - tail.length
   return `from ${source.length > room ? `${source.slice(0, room - 1)}…` : source}${tail}`
+}
+
+/** What a Resume asks for when nothing is typed: the budget, a completed run's grown by half (100 at least). */
+export function suggestedTotal(run: { evaluations: number; maxEvals: number; status: string }): number {
+  const grown = run.maxEvals + Math.max(100, Math.round(run.maxEvals / 2))
+  return Math.max(run.evaluations + 1, run.status === 'completed' ? grown : run.maxEvals)
 }

@@ -5,7 +5,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { usePathname, useRouter } from 'next/navigation'
 import { useEffect, useRef, useState, type ReactNode } from 'react'
-import { resumeTotal } from '../client-safe/run-form.ts'
+import { resumeTotal, suggestedTotal } from '../client-safe/run-form.ts'
 import { noWorkerOnline } from '../client-safe/pipeline.ts'
 import { settingsRows } from '../client-safe/compare.ts'
 import { drivenByNow, engineMissing } from '../client-safe/live-store.ts'
@@ -243,7 +243,6 @@ function RunActions({
   if (!can('admin')) return <span className="muted small">Admins pause, resume and stop runs.</span>
   const total = resumeTotal(more, { evaluations, maxEvals, status })
   const target = 'total' in total ? total.total : null
-  const suggested = (resumeTotal('', { evaluations, maxEvals, status }) as { total: number }).total
   return (
     <div
       className="row"
@@ -281,7 +280,7 @@ function RunActions({
             <input
               style={{ width: 100 }}
               inputMode="numeric"
-              placeholder={String(suggested)}
+              placeholder={String(suggestedTotal({ evaluations, maxEvals, status }))}
               value={more}
               aria-invalid={'error' in total}
               aria-describedby={'error' in total ? 'resume-total-error' : undefined}
