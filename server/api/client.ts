@@ -49,10 +49,13 @@ export async function connectApi(opts: {
 }): Promise<ApiClient> {
   if (!opts.databaseUrl) {
     let holder = liveHolder(opts.dataDir)
-    // a run or server that has just started holds the folder before it serves its API: a script that
-    // starts one in the background and asks about it at once waits for it, not fails
+    // a run or server that has just started holds the folder before it serves its API, and another
+    // command holds it while it works: a script that starts one in the background and asks about it
+    // at once waits for the API, or for the other command to end, instead of failing
     if (holder && holder.host === hostname() && !holder.apiSocket) {
-      opts.log.info(`process ${holder.pid} holds ${opts.dataDir} and is starting: waiting for it to serve its API`)
+      opts.log.info(
+        `process ${holder.pid} holds ${opts.dataDir}: waiting for it to serve its API (a run or server starting) or to end`,
+      )
       const until = Date.now() + HOLDER_START_WAIT_MS
       while (holder && !holder.apiSocket && Date.now() < until) {
         await new Promise((r) => setTimeout(r, 100))

@@ -500,7 +500,7 @@ describe('fm-agent CLI', () => {
     const lock = acquireLock(dir)
     const p = new WatchedCli(['runs', '--json', '--data-dir', dir])
     try {
-      expect(await p.until(() => p.stderr.includes('is starting: waiting for it to serve its API'))).toBe(true)
+      expect(await p.until(() => p.stderr.includes(': waiting for it to serve its API'))).toBe(true)
     } finally {
       lock.release()
     }
