@@ -46,7 +46,7 @@ test('an expert rates a candidate: shown on its page, in the table, the lineage 
   await expect(panel).toHaveAttribute('data-rating', '1')
   await expect(panel.getByTestId('rating')).toContainText('admin@fm-agent.local')
   await expect(panel.getByTestId('rating')).toContainText('keep refining D')
-  await expect(page.getByTestId('candidate-page').locator('h1')).toContainText('▲ promising')
+  await expect(page.getByTestId('candidate-page').locator('h2').first()).toContainText('▲ promising')
 
   // the table: its badge, and the filter finds it alone
   await page.goto(`/runs/${run.id}/candidates?rating=up`)
