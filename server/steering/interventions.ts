@@ -176,13 +176,17 @@ export async function listGuidance(app: AppServices, runId: string) {
   const direction = run.snap.spec.direction
   const rows = await app.db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'desc' }, take: 200 })
   // who withdrew a hint is in the audit log, which only admins read: the hint card names them
+  // (asked only when one is withdrawn: the guidance panel polls this list)
+  const withdrawn = rows.filter((g) => g.withdrawnAt).map((g) => g.id)
   const withdrawers = new Map(
-    (
-      await app.db.prisma.auditEvent.findMany({
-        where: { action: 'guidance.withdraw', targetId: { in: rows.filter((g) => g.withdrawnAt).map((g) => g.id) } },
-        select: { targetId: true, actorLabel: true },
-      })
-    ).map((e) => [e.targetId, e.actorLabel]),
+    withdrawn.length
+      ? (
+          await app.db.prisma.auditEvent.findMany({
+            where: { action: 'guidance.withdraw', targetId: { in: withdrawn } },
+            select: { targetId: true, actorLabel: true },
+          })
+        ).map((e) => [e.targetId, e.actorLabel])
+      : [],
   )
   const evaluated = <T extends { status: string }>(r: T[]) => r.filter((u) => u.status === 'evaluated')
   const out = []
