@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { cpus, homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { Runner as GraphileRunner } from 'graphile-worker'
 import { pg } from '../server/db/pg.ts'
 import { detectGpuName } from './toolchains.ts'
 import {
@@ -153,10 +152,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
 
   const away = (why: string) =>
     log(`[worker ${name}] the database is away (${why}): waiting for it to come back before handing in results`)
-  const handler = async (
-    payload: unknown,
-    helpers: { job: { attempts: number }; addJob: GraphileRunner['addJob'] },
-  ) => {
+  const handler = async (payload: unknown, helpers: { job: { attempts: number } }) => {
     const dequeuedAt = Date.now()
     const parsed = EvalJob.safeParse(payload)
     if (!parsed.success) {
@@ -180,12 +176,22 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
         deaths > maxDeathRetries
           ? infraResult(job, `the workers running this evaluation died ${deaths} times; not retried again`, dequeuedAt)
           : await runner.run(job, { dequeuedAt })
+      // to the engine waiting for it now (an engine taking a run over moves its jobs' results to
+      // itself), read under the row's lock so that a takeover sees this result posted or posts it
       await patiently(
         () =>
-          helpers.addJob(job.resultTask ?? QUEUE_TASKS.result, result, {
-            jobKey: resultJobKey(job.jobId, job.attempt),
-            maxAttempts: 25,
-          }),
+          pool.query(
+            `SELECT graphile_worker.add_job(
+               coalesce((SELECT result_task FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2 FOR SHARE), $3),
+               $4::json, job_key => $5, max_attempts => 25)`,
+            [
+              job.jobId,
+              job.attempt,
+              job.resultTask ?? QUEUE_TASKS.result,
+              JSON.stringify(result),
+              resultJobKey(job.jobId, job.attempt),
+            ],
+          ),
         away,
       )
     } finally {

@@ -210,6 +210,18 @@ export interface EvaluationBackend {
    * its end or limit, and its result, if any, is ignored as any stale one is
    */
   cancel(jobs: Array<{ jobId: string; attempt: number }>): Promise<void>
+  /**
+   * Takes over the jobs an earlier engine of this run left (server mode: the queue outlives an
+   * engine; the embedded pool ends with its engine and has no such method). Of `jobs`, those still
+   * queued, running or answered and not yet delivered are passed to `register` (keys
+   * `jobId:attempt`); their results come to this engine from then on, the ones already posted
+   * included, so they are not evaluated again. The rest must be submitted anew.
+   */
+  adopt?(
+    runId: string,
+    jobs: Array<{ jobId: string; attempt: number }>,
+    register: (adopted: Set<string>) => void,
+  ): Promise<Set<string>>
   /** every result, exactly as the worker produced it; the engine's ingestion is idempotent on (jobId, attempt) */
   onResult(cb: (r: EvalResult) => void | Promise<void>): void
   /** evaluations that can run at once now (sum of connected workers' concurrency) */

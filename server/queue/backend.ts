@@ -22,7 +22,7 @@ import {
   type WorkerStatus,
 } from '../contracts/evaluation.ts'
 import { watchConnection } from './connection.ts'
-import { evalJobKey, graphileWorker, installQueue, quietLogger } from './schema.ts'
+import { evalJobKey, graphileWorker, installQueue, quietLogger, resultJobKey } from './schema.ts'
 
 export interface QueueBackendOptions {
   /** the engine's connection (it installs the queue schemas, so it may create schemas) */
@@ -101,14 +101,29 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
     const client = await pool.connect()
     try {
       await client.query('BEGIN')
-      const row = await client.query<{ delivered_at: Date | null; started_at: Date | null; worker_id: string | null }>(
-        'SELECT delivered_at, started_at, worker_id FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2 FOR UPDATE',
+      const row = await client.query<{
+        delivered_at: Date | null
+        started_at: Date | null
+        worker_id: string | null
+        result_task: string | null
+      }>(
+        'SELECT delivered_at, started_at, worker_id, result_task FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2 FOR UPDATE',
         [r.jobId, r.attempt],
       )
       const job = row.rows[0]
       if (job?.delivered_at) {
         await client.query('COMMIT')
         return // a second copy (a worker died after posting it, or a dead-declared worker finished late)
+      }
+      if (job?.result_task && job.result_task !== resultTask && job.result_task !== QUEUE_TASKS.result) {
+        // another engine took the run over from this one (adopt): the result is passed on to it
+        await client.query(`SELECT graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => 25)`, [
+          job.result_task,
+          JSON.stringify(payload),
+          resultJobKey(r.jobId, r.attempt),
+        ])
+        await client.query('COMMIT')
+        return
       }
       // only the worker that took the job answers it: a result posted for a job no worker started,
       // or by another worker than the one holding it, is someone writing into the queue (what an
@@ -205,6 +220,12 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
             if (Date.now() - lastPrune < 600_000) return
             lastPrune = Date.now()
             await pool.query("DELETE FROM fm_queue.jobs WHERE delivered_at < now() - interval '7 days'")
+            // results a day old were posted to an engine that is gone, for a run no engine took over
+            await pool.query(
+              `SELECT graphile_worker.complete_jobs(array_agg(id)) FROM graphile_worker.jobs
+                WHERE task_identifier LIKE $1 AND created_at < now() - interval '1 day'`,
+              [`${QUEUE_TASKS.result}%`],
+            )
             await pool.query(
               "DELETE FROM fm_queue.workers WHERE status <> 'online' AND coalesce(stopped_at, last_heartbeat) < now() - interval '7 days'",
             )
@@ -218,7 +239,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
       const task = taskFor(job)
       await pool.query(
         `WITH ins AS (
-           INSERT INTO fm_queue.jobs (job_id, attempt, run_id, task) VALUES ($1, $2, $3, $4)
+           INSERT INTO fm_queue.jobs (job_id, attempt, run_id, task, result_task) VALUES ($1, $2, $3, $4, $8)
            ON CONFLICT DO NOTHING RETURNING 1)
          SELECT graphile_worker.add_job($4, $5::json, job_key => $6, max_attempts => 25, flags => $7::text[]) FROM ins`,
         [
@@ -229,8 +250,62 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
           JSON.stringify(payload),
           evalJobKey(job.jobId, job.attempt),
           flagsFor(job),
+          resultTask,
         ],
       )
+    },
+    async adopt(runId, jobs, register) {
+      if (!jobs.length) {
+        register(new Set())
+        return new Set()
+      }
+      const ids = jobs.map((j) => j.jobId)
+      const attempts = jobs.map((j) => j.attempt)
+      // still to be answered: queued or running (graphile keeps the job until it ends; one that used up
+      // its attempts never will), or answered to an engine that did not take the result in
+      const { rows } = await pool.query<{ job_id: string; attempt: number }>(
+        `SELECT q.job_id, q.attempt
+           FROM fm_queue.jobs q
+           JOIN unnest($2::text[], $3::int[]) AS c(job_id, attempt) USING (job_id, attempt)
+          WHERE q.run_id = $1 AND q.delivered_at IS NULL
+            AND EXISTS (SELECT 1 FROM graphile_worker.jobs g
+                         WHERE (g.key = 'eval:' || q.job_id || ':' || q.attempt AND g.attempts < g.max_attempts)
+                            OR g.key = 'result:' || q.job_id || ':' || q.attempt)`,
+        [runId, ids, attempts],
+      )
+      const adopted = new Set(rows.map((r) => `${r.job_id}:${r.attempt}`))
+      // the engine knows them before any of their results can reach it
+      register(adopted)
+      if (!adopted.size) return adopted
+      const mine = rows.map((r) => r.job_id)
+      const mineAttempts = rows.map((r) => r.attempt)
+      // from here on every worker hands their results to this engine: a worker posting one now reads
+      // result_task under a row lock, so it posts either before this (found below) or after, here
+      await pool.query(
+        `UPDATE fm_queue.jobs q SET result_task = $1
+           FROM unnest($2::text[], $3::int[]) AS c(job_id, attempt)
+          WHERE q.job_id = c.job_id AND q.attempt = c.attempt`,
+        [resultTask, mine, mineAttempts],
+      )
+      // results already posted to the engine before (its task has no runner any more): taken in
+      // here (this engine runs the shared task itself). graphile-worker's public view has no
+      // payload; its private table is read for it.
+      const posted = await pool.query<{ id: string; payload: unknown; locked_by: string | null }>(
+        `SELECT j.id, j.payload, j.locked_by
+           FROM graphile_worker._private_jobs j
+           JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+          WHERE j.key = ANY($1::text[]) AND t.identifier <> ALL($2::text[])`,
+        [rows.map((r) => resultJobKey(r.job_id, r.attempt)), [resultTask, QUEUE_TASKS.result]],
+      )
+      for (const p of posted.rows) {
+        await handleResult(p.payload)
+        // the dead engine's runner may have held it: released, then removed
+        if (p.locked_by) await utils!.forceUnlockWorkers([p.locked_by])
+        await pool.query('SELECT graphile_worker.complete_jobs(ARRAY[$1::bigint])', [p.id])
+      }
+      if (posted.rows.length)
+        log(`[queue] run ${runId}: took in ${posted.rows.length} result(s) posted to the engine before this one`)
+      return adopted
     },
     async cancel(jobs) {
       if (!jobs.length) return

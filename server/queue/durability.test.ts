@@ -3,7 +3,8 @@
 // with exactly its budget; after each kill nothing evaluated is lost; every candidate's result is
 // ingested once (eval_index 0..n-1, runs.evaluations = count) even though the interrupted jobs ran
 // again on another worker. Extends server/queue/queue.test.ts (a single kill of the bare backend)
-// into a trial loop through the engine.
+// into a trial loop through the engine. Then the engine itself is killed with evaluations in flight:
+// the engine taking the run over adopts them, so none is evaluated twice.
 //   FM_WORKER_KILLS   workers killed mid-job per run (default 3; 20 for a long run)
 import { type ChildProcess, spawn } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FIXTURES } from '../../test-support/cli.ts'
+import { FIXTURES, startCli } from '../../test-support/cli.ts'
 import { createTestDatabase, TEST_PG_URL, type TestDatabase } from '../../test-support/pg.ts'
 import type { Actor } from '../auth/roles.ts'
 import type { EvalResult } from '../contracts/evaluation.ts'
@@ -231,4 +232,72 @@ describe('server mode: workers killed mid-job during a run', () => {
       seconds: Math.round((Date.now() - started) / 1000),
     })
   }, 600_000)
+})
+
+describe('server mode: the engine killed with evaluations in flight', () => {
+  it('the engine taking the run over adopts the queued, running and answered ones: none is evaluated twice', async () => {
+    const budget = 40
+    startWorker('e0')
+    startWorker('e1')
+    // the first engine: `fm-agent run` in server mode drives its run in its own process
+    const first = startCli(['run', 'test-curve-fit-slow', '--max-evals', String(budget), '--seed', '9'], {
+      DATABASE_URL: tdb.url,
+      FM_LEASE_S: '3',
+    })
+    let err = ''
+    first.stderr!.on('data', (d) => (err += d))
+    first.stdout!.resume()
+    const runId = await until(async () => /run ([0-9a-f-]{36}) on test-curve-fit-slow/.exec(err)?.[1])
+    expect(runId, `the run's id in: ${err.slice(-2000)}`).toBeTruthy()
+    // killed once it has results and a queue: some of its jobs waiting, some running
+    const open = `SELECT job_id, attempt, started_at IS NOT NULL AS started FROM fm_queue.jobs
+                   WHERE run_id = $1 AND delivered_at IS NULL`
+    const atKill = await until(async () => {
+      if ((await ledger(runId!)).ids.size < 6) return null
+      const r = await admin.query<{ job_id: string; attempt: number; started: boolean }>(open, [runId])
+      return r.rows.some((x) => x.started) && r.rows.some((x) => !x.started) ? r.rows : null
+    })
+    first.kill('SIGKILL')
+    await new Promise((r) => first.once('exit', r))
+    expect(atKill, 'jobs in flight when the engine was killed').not.toBeNull()
+    // the workers go on answering the dead engine; a second engine takes the run once its lease ends
+    await until(
+      async () =>
+        (await admin.query('SELECT 1 FROM runs WHERE id = $1 AND lease_until < now()', [runId])).rows.length > 0,
+    )
+    const posted = await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE key = ANY($1::text[])`,
+      [atKill!.map((j) => `result:${j.job_id}:${j.attempt}`)],
+    )
+    const manager = new EngineManager({ db, backend, events: new EventBus(), log: silentLogger })
+    const end = await manager.launch(runId!)
+    expect(end.status).toBe('completed')
+    const final = await ledger(runId!)
+    expect(final.run).toMatchObject({ status: 'completed', evaluations: budget })
+    expect(final.evalIndexes).toEqual(Array.from({ length: budget }, (_, i) => i))
+    // every job in flight at the kill was answered at its own attempt, and no candidate ran twice
+    const rows = await admin.query<{ job_id: string; attempt: number; started: boolean; delivered: boolean }>(
+      `SELECT job_id, attempt, started_at IS NOT NULL AS started, delivered_at IS NOT NULL AS delivered
+         FROM fm_queue.jobs WHERE run_id = $1`,
+      [runId],
+    )
+    const byKey = new Map(rows.rows.map((r) => [`${r.job_id}:${r.attempt}`, r]))
+    for (const j of atKill!) expect(byKey.get(`${j.job_id}:${j.attempt}`)?.delivered, `${j.job_id}`).toBe(true)
+    const startedPerCandidate = new Map<string, number>()
+    for (const r of rows.rows)
+      if (r.started) startedPerCandidate.set(r.job_id, (startedPerCandidate.get(r.job_id) ?? 0) + 1)
+    expect([...startedPerCandidate].filter(([, n]) => n > 1)).toEqual([])
+    // nothing is left in the queue for the dead engine
+    const left = await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE key = ANY($1::text[])`,
+      [rows.rows.map((j) => `result:${j.job_id}:${j.attempt}`)],
+    )
+    expect(left.rows[0]!.n).toBe(0)
+    recordFigures('engine-takeover-server', {
+      budget,
+      inFlightAtKill: atKill!.length,
+      startedAtKill: atKill!.filter((j) => j.started).length,
+      resultsPostedToTheDeadEngine: posted.rows[0]!.n,
+    })
+  }, 300_000)
 })

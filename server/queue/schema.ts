@@ -2,7 +2,8 @@
 // queue: graphile-worker's schema (its own migrations) plus `fm_queue`:
 //   fm_queue.workers  registry + heartbeats of server workers (the console's worker list)
 //   fm_queue.jobs     one row per submitted (jobId, attempt): a resubmit is a no-op, the worker that
-//                     took it is known (dead-worker recovery), a result is delivered once
+//                     took it is known (dead-worker recovery), a result is delivered once, to the
+//                     engine its result_task names
 import type { Logger } from 'graphile-worker'
 import type pg from 'pg'
 
@@ -41,6 +42,8 @@ CREATE TABLE IF NOT EXISTS fm_queue.jobs (
   delivered_at timestamptz,
   PRIMARY KEY (job_id, attempt)
 );
+-- the engine waiting for the job's result (an engine taking a run over moves it to itself)
+ALTER TABLE fm_queue.jobs ADD COLUMN IF NOT EXISTS result_task text;
 CREATE INDEX IF NOT EXISTS jobs_open_by_worker ON fm_queue.jobs (worker_id) WHERE delivered_at IS NULL;
 `
 

@@ -112,6 +112,26 @@ export class Dispatcher {
     })
   }
 
+  /**
+   * Of these evaluations an earlier engine of the run submitted, takes over those the backend still
+   * has in hand (server mode), at their attempt; returns their ids. The rest are to be submitted anew.
+   */
+  async adopt(fs: InFlight[]): Promise<Set<string>> {
+    const backend = this.deps.backend
+    if (!backend.adopt || !fs.length) return new Set()
+    const jobs = fs.map((f) => ({ jobId: f.id, attempt: f.attempt }))
+    const taken = new Set<string>()
+    await backend.adopt(this.runId, jobs, (adopted) => {
+      for (const f of fs) {
+        if (!adopted.has(`${f.id}:${f.attempt}`)) continue
+        f.submittedAt = Date.now()
+        this.inflight.set(f.id, f)
+        taken.add(f.id)
+      }
+    })
+    return taken
+  }
+
   async onResult(r: EvalResult) {
     const f = this.inflight.get(r.jobId)
     if (!f || f.attempt !== r.attempt) return // not ours, or a stale attempt: ignored (idempotent)

@@ -5,7 +5,7 @@ import type { LlmErrorKind } from '../llm/errors.ts'
 import { analyzeCode } from '../engine/novelty.ts'
 import { Budget } from './budget.ts'
 import type { GaugeMean } from './concurrency.ts'
-import { Dispatcher } from './dispatcher.ts'
+import { Dispatcher, type InFlight } from './dispatcher.ts'
 import type { DriverDeps } from './driver.ts'
 import { GenerationPool } from './generation.ts'
 import { Ingestor } from './ingest.ts'
@@ -153,29 +153,35 @@ export async function resubmitInFlight(
       where: { id: { in: left } },
       data: { status: 'rejected', rejectReason: 'not evaluated: beyond the budget left when the run resumed' },
     })
-  // the previous process may have run them; no result was stored, so they ran to no effect
-  await deps.db.sql(
-    "UPDATE candidates SET attempt = attempt + 1, status = 'queued' WHERE run_id = $1 AND status IN ('queued', 'running')",
-    [runId],
-  )
-  for (const p of resubmitted) {
+  const inFlight = (p: (typeof pending)[number]): InFlight => ({
+    id: p.id,
+    island: p.island,
+    origin: p.origin,
+    parentIds: p.parentIds,
+    parentScore: p.parentIds[0] ? (s.scores.get(p.parentIds[0]) ?? null) : null,
+    arm: armOf(p.operator, p),
+    cost: 0,
+    attempt: p.attempt,
+    code: p.code,
+    prepared: analyzeCode(p.code, s.language),
+    operatorParams: (p.operatorParams ?? undefined) as Record<string, unknown> | undefined,
+  })
+  const all = resubmitted.map(inFlight)
+  for (const f of all) {
     budget.hold()
-    s.code.set(p.id, p.code)
-    dispatcher.submit({
-      id: p.id,
-      island: p.island,
-      origin: p.origin,
-      parentIds: p.parentIds,
-      parentScore: p.parentIds[0] ? (s.scores.get(p.parentIds[0]) ?? null) : null,
-      arm: armOf(p.operator, p),
-      cost: 0,
-      attempt: p.attempt + 1,
-      code: p.code,
-      prepared: analyzeCode(p.code, s.language),
-      operatorParams: (p.operatorParams ?? undefined) as Record<string, unknown> | undefined,
-    })
+    s.code.set(f.id, f.code)
   }
+  // server mode: what the queue still holds (queued, running, or answered to the previous engine)
+  // is taken over as it is rather than evaluated again
+  const adopted = await dispatcher.adopt(all)
+  // the rest: the previous process may have run them, but no result was stored, so they ran to no effect
+  await deps.db.sql(
+    "UPDATE candidates SET attempt = attempt + 1, status = 'queued' WHERE run_id = $1 AND status IN ('queued', 'running') AND NOT (id = ANY($2::text[]))",
+    [runId, [...adopted]],
+  )
+  const again = all.filter((f) => !adopted.has(f.id))
+  for (const f of again) dispatcher.submit({ ...f, attempt: f.attempt + 1 })
   deps.log.info(
-    `run ${runId}: re-submitted ${resubmitted.length} evaluation(s) that were in flight${left.length ? ` (${left.length} more beyond the budget left not evaluated)` : ''}`,
+    `run ${runId}: ${adopted.size ? `took over ${adopted.size} evaluation(s) still in the queue, ` : ''}re-submitted ${again.length} evaluation(s) that were in flight${left.length ? ` (${left.length} more beyond the budget left not evaluated)` : ''}`,
   )
 }
