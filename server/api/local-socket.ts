@@ -7,13 +7,14 @@
 // runs at isolation "none" need FM_ALLOW_UNSANDBOXED=1.)
 import { createHash } from 'node:crypto'
 import { chmodSync, createReadStream, lstatSync, mkdirSync, rmSync, statSync } from 'node:fs'
-import { createServer, request, type Server } from 'node:http'
+import { createServer, type IncomingMessage, request, type Server } from 'node:http'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
 import type { AppServices } from '../app.ts'
 import type { Actor, Role } from '../auth/roles.ts'
 import { appRouter } from './root.ts'
+import { EXPORT_ROUTE, streamRunExport } from './run-export.ts'
 import { IMPORT_ROUTE, serveRunImport } from './run-import.ts'
 import { toHeaders } from './http-server.ts'
 import type { Context } from './trpc.ts'
@@ -93,6 +94,14 @@ export async function startLocalSocket(
         .end(JSON.stringify({ error: { json: error } }))
     }
     if ((req.url ?? '').startsWith('/api/trpc/')) return void trpc(req, res)
+    if (EXPORT_ROUTE.test((req.url ?? '').split('?')[0]!))
+      return void actor()
+        .then((a) => streamRunExport(app, req, res, a))
+        .catch((e: Error) => {
+          app.log.error(`export through the local socket: ${e.stack ?? e.message}`)
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
+          res.end(JSON.stringify({ error: `internal error: ${e.message}` }))
+        })
     if ((req.url ?? '').split('?')[0] === IMPORT_ROUTE)
       return void actor()
         .then((a) => serveRunImport(app, req, res, a))
@@ -194,5 +203,29 @@ export function postFileToSocket(
     createReadStream(file)
       .on('error', (e) => req.destroy(e))
       .pipe(req)
+  })
+}
+
+/** GETs a path from the server on a Unix socket: the response, streamed; a refusal as an Error with its message. */
+export function getFromSocket(socketPath: string, path: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET' }, (res) => {
+      if (res.statusCode === 200) return resolve(res)
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let error = text.slice(0, 500)
+        try {
+          error = JSON.parse(text).error ?? error
+        } catch {
+          // not JSON: its text
+        }
+        reject(new Error(error))
+      })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
   })
 }

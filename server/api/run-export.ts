@@ -1,12 +1,14 @@
 // GET /api/runs/<runId>/export: a run's export (what `fm-agent export` writes) as a file download,
-// for the console's Export button. The same rule as the runs.export procedure: viewers may download
-// it, the problem's files (evaluator, held-out data) go only to admins.
+// for the console's Export button and for `fm-agent export` sent to a running server. The same rule
+// as the runs.export procedure: viewers may download it, the problem's files (evaluator, held-out
+// data) go only to admins. Written as it is read (exportChunks), so a large run never sits whole in
+// the server's memory.
+import { once } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AppServices } from '../app.ts'
-import { roleAtLeast } from '../auth/roles.ts'
+import { type Actor, roleAtLeast } from '../auth/roles.ts'
 import { NotFoundError } from '../errors.ts'
-import { exportText } from '../runs/export-file.ts'
-import { exportRun } from '../runs/service.ts'
+import { exportChunks } from '../runs/service.ts'
 import { accessRefusal, createContext } from './trpc.ts'
 
 export const EXPORT_ROUTE = /^\/api\/runs\/([0-9a-f-]{36})\/export$/
@@ -17,28 +19,57 @@ export async function serveRunExport(
   res: ServerResponse,
   headers: Headers,
 ): Promise<void> {
-  const m = EXPORT_ROUTE.exec((req.url ?? '').split('?')[0]!)
-  const fail = (code: number, error: string) =>
-    void res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ error }))
-  if (req.method !== 'GET') return fail(405, 'method not allowed')
-  if (!m) return fail(404, 'not found')
+  if (!exportedRun(req, res)) return
   const ctx = await createContext(app, headers)
   const refusal = accessRefusal(ctx, { access: 'viewer' })
-  if (refusal) return fail(refusal.code === 'UNAUTHORIZED' ? 401 : 403, refusal.message)
-  let data: unknown
+  if (refusal) return fail(res, refusal.code === 'UNAUTHORIZED' ? 401 : 403, refusal.message)
+  return streamRunExport(app, req, res, ctx.actor!)
+}
+
+function fail(res: ServerResponse, code: number, error: string) {
+  res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ error }))
+}
+
+/** the run a GET of the route names; null when the request is answered with why not */
+function exportedRun(req: IncomingMessage, res: ServerResponse): string | null {
+  const m = EXPORT_ROUTE.exec((req.url ?? '').split('?')[0]!)
+  if (req.method !== 'GET') fail(res, 405, 'method not allowed')
+  else if (!m) fail(res, 404, 'not found')
+  else return m[1]!
+  return null
+}
+
+/** The export of the run the request's path names, to an actor already let in. */
+export async function streamRunExport(
+  app: AppServices,
+  req: IncomingMessage,
+  res: ServerResponse,
+  actor: Actor,
+): Promise<void> {
+  const runId = exportedRun(req, res)
+  if (!runId) return
+  const pieces = exportChunks(app.db, runId, { withProblem: roleAtLeast(actor.role, 'admin') })
+  let first: IteratorResult<string>
   try {
-    data = await exportRun(app.db, m[1]!, { withProblem: roleAtLeast(ctx.actor!.role, 'admin') })
+    first = await pieces.next()
   } catch (e) {
-    if (e instanceof NotFoundError) return fail(404, e.message)
+    if (e instanceof NotFoundError) return fail(res, 404, e.message)
     throw e
   }
-  // as `fm-agent export` writes it
-  const body = Buffer.from(exportText(data), 'utf8')
   res.writeHead(200, {
     'content-type': 'application/json',
-    'content-length': body.length,
-    'content-disposition': `attachment; filename="fm-agent-run-${m[1]!.slice(0, 8)}.json"`,
+    'content-disposition': `attachment; filename="fm-agent-run-${runId.slice(0, 8)}.json"`,
     'cache-control': 'no-store',
   })
-  res.end(body)
+  try {
+    for (let p = first; !p.done; p = await pieces.next()) {
+      if (res.destroyed) return void (await pieces.return(undefined))
+      if (!res.write(p.value)) await Promise.race([once(res, 'drain'), once(res, 'close')])
+    }
+    res.end()
+  } catch (e) {
+    // the status is sent: a download cut short is what the client can be told
+    app.log.error(`export of run ${runId}: ${(e as Error).message}`)
+    res.destroy(e as Error)
+  }
 }

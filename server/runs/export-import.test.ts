@@ -22,7 +22,7 @@ import { BadInputError } from '../errors.ts'
 import { MAX_BUNDLE_BYTES, unpackBundle } from '../problems/bundle.ts'
 import { importProblem } from '../services/problem-catalog.ts'
 import { exportedBundle } from './export-file.ts'
-import { createRun, exportRun, importRun } from './service.ts'
+import { createRun, exportChunks, exportRun, importRun } from './service.ts'
 
 const { tempDir } = scratchDirs('fm-export-')
 const CURVE = join(FIXTURES, 'curve-fit')
@@ -97,6 +97,17 @@ describe.each(dbModes())('export and import across databases, %s', (mode, open) 
     // the awkward doubles are in the file as the source database holds them
     expect(file.metrics[0].evalsPerSec).toBe(AWKWARD[0])
     expect(file.candidates[0].timing.sandboxMs).toBe(AWKWARD[0])
+  })
+
+  it('is written a page of candidates at a time, and the pieces joined are the whole export', async () => {
+    const pieces: string[] = []
+    for await (const piece of exportChunks(source, runId)) pieces.push(piece)
+    const whole = JSON.parse(pieces.join(''))
+    expect({ ...whole, exportedAt: null }).toEqual({ ...file, exportedAt: null })
+    // 240 candidates: the head, two pages, the rest; no piece holds them all
+    const holding = pieces.filter((p) => p.includes('"codeHash"'))
+    expect(holding.length).toBe(2)
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(pieces.join('').length * 0.9)
   })
 
   it("over the API gives the problem's files to an admin only", async () => {
@@ -338,6 +349,26 @@ describe('importing into a data folder a server holds', () => {
       expect(viaCli.stderr).toMatch(/holds .* sending this command to it through \S+api\.sock/)
       expect(viaCli.stdout).toContain(`imported run ${files[0]!.runId} with`)
       expect(viaCli.stderr).toContain('problem "test-curve-fit" created from the export')
+      // and back out through the same socket, streamed by the server: to a file and to stdout
+      const original = JSON.parse(readFileSync(files[0]!.path, 'utf8'))
+      const outFile = join(tempDir(), 'back.json')
+      for (const args of [['--out', outFile], []]) {
+        const back = await cli(['export', files[0]!.runId.slice(0, 8), ...args, '--data-dir', h.dataDir])
+        expect(back.code, back.stderr).toBe(0)
+        expect(back.stderr).toMatch(/sending this command to it through \S+api\.sock/)
+        const text = args.length ? readFileSync(outFile, 'utf8') : back.stdout
+        const copy = JSON.parse(text)
+        expect([copy.run.id, copy.candidates, copy.problem.id]).toEqual([
+          original.run.id,
+          original.candidates,
+          'test-curve-fit',
+        ])
+      }
+      const unknown = await cli(['export', '00000000-0000-4000-8000-000000000000', '--data-dir', h.dataDir])
+      expect([unknown.code, unknown.stderr.trim().split('\n').at(-1)]).toEqual([
+        2,
+        'fm-agent: no run "00000000-0000-4000-8000-000000000000"',
+      ])
       const again = await cli(['import', files[0]!.path, '--data-dir', h.dataDir])
       expect([again.code, again.stderr.trim().split('\n').at(-1)]).toEqual([
         2,

@@ -24,7 +24,14 @@ import {
 import { knowledgeSeedPrograms } from './seeds.ts'
 import { drivenBy } from './lease.ts'
 import { PROBLEM_CONTENT } from '../services/problem-catalog.ts'
-import { EXPORT_FORMAT, exportedBundle, importedBundle, readExportFile } from './export-file.ts'
+import {
+  EXPORT_FORMAT,
+  type ExportFile,
+  exportedBundle,
+  exportText,
+  importedBundle,
+  readExportFile,
+} from './export-file.ts'
 import { insertRowsExactly } from '../db/exact-rows.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
@@ -385,49 +392,78 @@ export { EXPORT_FORMAT }
  * (unless `withProblem` is false) its problem: the row and the stored files, so that the export
  * imports into a database that never saw the problem.
  */
-export async function exportRun(db: Db, runId: string, opts: { withProblem?: boolean } = {}) {
+/** candidates (and pictures) read and written per page: an export's memory stays bounded by a page, not the run */
+const EXPORT_PAGE = 200
+
+/**
+ * A run's export (format fm-agent-run/1) as pieces of its JSON text, written as they are read: the
+ * candidates and their pictures a page at a time, so a run of any size exports in bounded memory
+ * (built whole, a 40 MB export took ~520 MB). The pieces joined are the file.
+ */
+export async function* exportChunks(
+  db: Db,
+  runId: string,
+  opts: { withProblem?: boolean } = {},
+): AsyncGenerator<string> {
   const run = await db.prisma.run.findUnique({ where: { id: runId } })
   if (!run) throw new NotFoundError(`no run "${runId}"`)
-  const [islands, candidates, migrations, guidance, metrics, ratings, images, events, problem] = await Promise.all([
+  const [islands, problem] = await Promise.all([
     db.prisma.island.findMany({ where: { runId }, orderBy: { index: 'asc' } }),
-    db.prisma.candidate.findMany({ where: { runId }, orderBy: { seq: 'asc' } }),
+    opts.withProblem === false ? null : problemForExport(db, run),
+  ])
+  const { leaseOwner: _lo, leaseUntil: _lu, ...runData } = run
+  const head = { format: EXPORT_FORMAT, exportedAt: new Date().toISOString(), run: runData, islands }
+  yield `${exportText(head).slice(0, -1)},"candidates":[`
+  // pages as ranges of seq: each reads its own rows whatever plan the table's statistics give (the
+  // embedded database has no autovacuum to gather them; "seq > last LIMIT n" re-read the rest per page)
+  const seqs = (
+    await db.prisma.candidate.findMany({ where: { runId }, select: { seq: true }, orderBy: { seq: 'asc' } })
+  ).map((c) => c.seq)
+  for (let i = 0; i < seqs.length; i += EXPORT_PAGE) {
+    const page = await db.prisma.candidate.findMany({
+      where: { runId, seq: { gte: seqs[i]!, lte: seqs[Math.min(i + EXPORT_PAGE, seqs.length) - 1]! } },
+      orderBy: { seq: 'asc' },
+    })
+    yield `${i ? ',' : ''}${page.map(exportText).join(',')}`
+  }
+  const [migrations, guidance, metrics, ratings] = await Promise.all([
     db.prisma.migration.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
     db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
     db.prisma.runMetric.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
     db.prisma.candidateRating.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } }),
-    db.prisma.candidateImage.findMany({
+  ])
+  yield `],"migrations":${exportText(migrations.map(({ id: _id, ...m }) => m))},"guidance":${exportText(guidance)},"metrics":${exportText(metrics.map(({ id: _id, ...m }) => m))},"ratings":${exportText(ratings)},"images":[`
+  // the candidates' pictures, their bytes in base64
+  const pictured = (
+    await db.prisma.candidateImage.findMany({
       where: { candidate: { runId } },
+      select: { candidateId: true },
+      distinct: ['candidateId'],
+      orderBy: { candidateId: 'asc' },
+    })
+  ).map((i) => i.candidateId)
+  for (let i = 0; i < pictured.length; i += EXPORT_PAGE) {
+    const page = await db.prisma.candidateImage.findMany({
+      where: { candidateId: { in: pictured.slice(i, i + EXPORT_PAGE) } },
       select: { candidateId: true, name: true, mime: true, data: true },
       orderBy: [{ candidateId: 'asc' }, { name: 'asc' }],
-    }),
-    db.prisma.runEvent.findMany({
-      where: { runId },
-      orderBy: { id: 'asc' },
-      select: { type: true, payload: true, createdAt: true },
-    }),
-    opts.withProblem === false ? null : problemForExport(db, run),
-  ])
-  const { leaseOwner: _lo, leaseUntil: _lu, ...runData } = run
-  return {
-    format: EXPORT_FORMAT,
-    exportedAt: new Date().toISOString(),
-    run: runData,
-    islands,
-    candidates,
-    migrations: migrations.map(({ id: _id, ...m }) => m),
-    guidance,
-    metrics: metrics.map(({ id: _id, ...m }) => m),
-    ratings,
-    /** the candidates' pictures, their bytes in base64 */
-    images: images.map((i) => ({
-      candidateId: i.candidateId,
-      name: i.name,
-      mime: i.mime,
-      data: Buffer.from(i.data).toString('base64'),
-    })),
-    events,
-    ...(problem ?? {}),
+    })
+    const images = page.map((p) => ({ ...p, data: Buffer.from(p.data).toString('base64') }))
+    yield `${i ? ',' : ''}${images.map(exportText).join(',')}`
   }
+  const events = await db.prisma.runEvent.findMany({
+    where: { runId },
+    orderBy: { id: 'asc' },
+    select: { type: true, payload: true, createdAt: true },
+  })
+  yield `],"events":${exportText(events)}${problem ? `,"problem":${exportText(problem.problem)},"bundles":${exportText(problem.bundles)}` : ''}}`
+}
+
+/** A run's export as one object (the API's runs.export); exportChunks writes it without holding it whole. */
+export async function exportRun(db: Db, runId: string, opts: { withProblem?: boolean } = {}): Promise<ExportFile> {
+  let text = ''
+  for await (const piece of exportChunks(db, runId, opts)) text += piece
+  return JSON.parse(text) as ExportFile
 }
 
 /** The run's problem as stored, with the files the run ran with and the problem's own when they differ. */
