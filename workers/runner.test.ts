@@ -345,14 +345,18 @@ else:
     ],
   }
 
-  it('stage 1 below its threshold: stage 2 never runs', async () => {
+  it('stage 1 below its threshold: stage 2 never runs, and the program is not ranked on its quick score', async () => {
     const p = problem(files, spec)
     const r = await shared.runner.run(makeJob(p, '0.2\n'))
     expect(r.stage).toBe(1)
-    expect(r.valid).toBe(true)
+    // its stage-1 score (0.2) would outrank a program whose full score is lower than that
+    expect(r.valid).toBe(false)
     expect(r.metrics).toEqual({ score: 0.2, cheap: 1 })
     expect(r.metrics.full).toBeUndefined()
     expect(String(r.artifacts.cascade)).toMatch(/stopped after stage 1/)
+    expect(r.artifacts.feedback).toBe(
+      'stopped after stage 1: score = 0.2 does not reach the threshold 0.5 (max); only a program that passes every stage of the cascade is ranked',
+    )
   })
 
   it('stage 1 passes: stage 2 runs, metrics merged; job.stage stops early when asked', async () => {
@@ -388,7 +392,7 @@ def thorough(path):
     expect(pass.stage).toBe(2)
     expect(pass.metrics).toMatchObject({ cost: 4, thorough: 1 })
     const stop = await shared.runner.run(makeJob(p, '12\n'))
-    expect(stop.stage).toBe(1)
+    expect([stop.stage, stop.valid]).toEqual([1, false])
     expect(stop.metrics.thorough).toBeUndefined()
   })
 })

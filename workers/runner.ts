@@ -1071,7 +1071,12 @@ export function createRunner(opts: RunnerOptions): Runner {
       }
       if (!o.valid || o.error) break
       if (i + 1 < last && !passesThreshold(merged.metrics[spec.primaryMetric], st.threshold, spec.direction)) {
-        merged.artifacts.cascade = `stopped after stage ${ran}: ${spec.primaryMetric} = ${merged.metrics[spec.primaryMetric] ?? 'missing'} does not reach the threshold ${st.threshold} (${spec.direction})`
+        // a quick stage's score is on its own scale (fewer cases, a smaller size): ranked beside
+        // candidates that ran every stage it could pass for better than they are. Stopped is rejected.
+        const why = `stopped after stage ${ran}: ${spec.primaryMetric} = ${merged.metrics[spec.primaryMetric] ?? 'missing'} does not reach the threshold ${st.threshold} (${spec.direction})`
+        merged.artifacts.cascade = why
+        merged.valid = false
+        merged.artifacts.feedback = `${why}; only a program that passes every stage of the cascade is ranked`
         break
       }
     }

@@ -120,7 +120,7 @@ export function describeScore(spec: ProblemSpec): string {
     case 'kernelbench':
       return `speedup = PyTorch eager time of Model / time of ModelNew on a GPU, counted only when ModelNew matches Model within atol=rtol=${KERNELBENCH_TOLERANCE.atol} on ${KERNELBENCH_TOLERANCE.trials} random inputs (KernelBench's rule); 1.0 = as fast as eager, and the seed (ModelNew = Model) scores about 1.0`
     default:
-      return `${spec.primaryMetric} as the evaluator reports it, ${dir}`
+      return `${spec.primaryMetric} as the evaluator reports it, ${dir}${spec.cascade?.length ? `; cascade of ${spec.cascade.length} stage${spec.cascade.length > 1 ? 's' : ''}: the next stage runs only when ${spec.primaryMetric} reaches the stage's threshold, and a program stopped before the last is invalid (only the last stage's score is ranked)` : ''}`
   }
 }
 
