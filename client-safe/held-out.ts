@@ -13,10 +13,17 @@ export function overfitRule(tolerance: number, calibrated: boolean): string {
 const percent = (share: number) => `${formatNumber(share * 100, 3)}%`
 
 /** A verdict's gap in words: the share of the gain kept, or the shortfall against the search score. */
-export function gapText(gap: number | null, basis: 'improvement' | 'score' | null): string {
+/** what an overfit verdict's gap is a share of (server/runs/held-out.ts overfitVerdict) */
+export type HeldOutBasis = 'improvement' | 'baseline' | 'score' | null
+
+export function gapText(gap: number | null, basis: HeldOutBasis): string {
   if (gap === null || basis === null) return '–'
   if (basis === 'improvement') return `keeps ${Math.round((1 - gap) * 100)}% of its gain`
   const pct = Math.abs(Math.round(gap * 1000) / 10)
+  if (basis === 'baseline')
+    return pct === 0
+      ? 'as the baseline (no gain on the search)'
+      : `${pct}% ${gap > 0 ? 'worse' : 'better'} than the baseline (no gain on the search)`
   return gap > 0 ? `${pct}% worse` : `${pct}% better`
 }
 

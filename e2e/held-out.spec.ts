@@ -26,7 +26,7 @@ test('a completed run shows its held-out check: the seed as baseline, a verdict 
   await expect(rows).toHaveCount(3, { timeout: 60_000 })
   for (const row of await rows.all()) {
     await expect(row).not.toHaveAttribute('data-overfit', 'unknown', { timeout: 60_000 })
-    await expect(row).toContainText(/keeps -?\d+% of its gain|% worse|% better/)
+    await expect(row).toContainText(/keeps -?\d+% of its gain|% worse|% better|as the baseline/)
   }
   // the seed is shown, apart or marked among the best
   await expect(panel.getByText('seed', { exact: false }).first()).toBeVisible()

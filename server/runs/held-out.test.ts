@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
 import { heldOutEnv } from '../../workers/runner.ts'
 import { openDatabase } from '../db.ts'
+import { gapText, type HeldOutBasis } from '../../client-safe/held-out.ts'
 import { overfitVerdict, type HeldOutRecord } from './held-out.ts'
 
 const dirs: string[] = []
@@ -49,14 +50,27 @@ describe('the overfit rule', () => {
       overfit: false,
     })
   })
-  it('falls back to the search score for the seed itself and when the seed has no usable held-out score', () => {
+  it('the seed itself is the baseline; the search score is the basis when the seed has no usable held-out score', () => {
     const seed = { search: 3.98, held: held(4.03) }
-    expect(overfitVerdict(3.98, held(4.03), 'min', 0.1, seed)).toMatchObject({ basis: 'score', overfit: false })
+    expect(overfitVerdict(3.98, held(4.03), 'min', 0.1, seed)).toEqual({ gap: 0, basis: 'baseline', overfit: false })
     expect(overfitVerdict(5, held(6), 'min', 0.1, seed)).toMatchObject({ basis: 'score', overfit: true })
     expect(overfitVerdict(1, held(1.2), 'min', 0.1, { search: 3, held: held(null, false) })).toMatchObject({
       basis: 'score',
     })
     expect(overfitVerdict(1, held(1.2), 'min', 0.1, { search: 3, held: null })).toMatchObject({ basis: 'score' })
+  })
+  it('a candidate that is the baseline again, but for float noise, is judged against the baseline held out', () => {
+    // a constant nudged 1e-3 → 1.07e-3: the search gain 1.3e-8 of 0.399, the held-out one -1e-7
+    const seed = { search: 0.3989285396, held: held(0.5690077) }
+    const nudged = overfitVerdict(0.3989285266, held(0.5690078), 'min', 0.5, seed)
+    expect(nudged).toEqual({ gap: expect.closeTo(1.757e-7, 9), basis: 'baseline', overfit: false })
+    expect(gapText(nudged.gap, nudged.basis)).toBe('as the baseline (no gain on the search)')
+    // the same search score, much worse held out than the baseline: overfit all the same
+    const worse = overfitVerdict(0.3989285266, held(0.9), 'min', 0.5, seed)
+    expect([worse.basis, worse.overfit]).toEqual(['baseline', true])
+    expect(gapText(worse.gap, worse.basis)).toBe('58.2% worse than the baseline (no gain on the search)')
+    // a real gain, however small in share, is still asked to carry over
+    expect(overfitVerdict(0.398, held(0.6), 'min', 0.5, seed)).toMatchObject({ basis: 'improvement', overfit: true })
   })
   it('calls an invalid held-out result overfit and an unchecked one unknown', () => {
     expect(overfitVerdict(1, held(null, false), 'min', 0.05)).toEqual({ gap: null, basis: null, overfit: true })
@@ -142,7 +156,7 @@ describe('a problem with a held-out stage', () => {
         searchScore: number
         heldOut: HeldOutRecord
         gap: number | null
-        basis: 'improvement' | 'score' | null
+        basis: HeldOutBasis
         overfit: boolean | null
       }>
     }

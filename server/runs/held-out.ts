@@ -13,6 +13,7 @@ import { NotFoundError, PreconditionError } from '../errors.ts'
 import { scoreFromMetrics } from '../engine/fitness.ts'
 import type { Logger } from '../log.ts'
 import type { ProblemSnapshot } from './service.ts'
+import type { HeldOutBasis } from '../../client-safe/held-out.ts'
 
 export const HELD_OUT_JOB_PREFIX = 'held-out:'
 
@@ -35,13 +36,19 @@ export interface OverfitVerdict {
    * relative to the search score.
    */
   gap: number | null
-  /** what `gap` is a share of: the improvement over the baseline, or the search score */
-  basis: 'improvement' | 'score' | null
+  /**
+   * what `gap` is a share of: the improvement over the baseline; the baseline's held-out score (a
+   * candidate that is the baseline again, or a rounding of it); or the search score (no baseline)
+   */
+  basis: HeldOutBasis
   /** true: overfit (invalid on the held-out stage, or a gap above the tolerance); null: not evaluated */
   overfit: boolean | null
 }
 
 type HeldScore = Pick<HeldOutRecord, 'status' | 'valid' | 'score'>
+
+/** a search gain over the baseline below this share of the scores is none (float noise, a rounding) */
+const NO_GAIN = 1e-6
 
 const heldScore = (h: HeldScore | null | undefined) =>
   h?.status === 'evaluated' && h.valid && typeof h.score === 'number' ? h.score : null
@@ -67,10 +74,15 @@ export function overfitVerdict(
   const baseSearch = baseline?.search ?? null
   if (baseHeld !== null && baseSearch !== null) {
     const searchGain = sign * (search - baseSearch)
-    // below this the candidate is the baseline again (or a rounding of it): nothing to carry over
-    if (searchGain > 1e-9 * Math.max(Math.abs(search), Math.abs(baseSearch), 1e-12)) {
+    if (searchGain > NO_GAIN * Math.max(Math.abs(search), Math.abs(baseSearch), 1e-12)) {
       const gap = 1 - (sign * (score - baseHeld)) / searchGain
       return { gap, basis: 'improvement', overfit: gap > tolerance }
+    }
+    if (Math.abs(searchGain) <= NO_GAIN * Math.max(Math.abs(search), Math.abs(baseSearch), 1e-12)) {
+      // the baseline again, or a rounding of it: it should score on the held-out stage as the
+      // baseline does (a share of a 1e-8 gain would call float noise overfit)
+      const gap = (sign * (baseHeld - score)) / Math.max(Math.abs(baseHeld), 1e-9) + 0 // never -0
+      return { gap, basis: 'baseline', overfit: gap > tolerance }
     }
   }
   // relative to the search score's size; an absolute floor keeps scores near zero meaningful
