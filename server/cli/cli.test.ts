@@ -228,6 +228,17 @@ describe('fm-agent CLI', () => {
     expect(native.code, native.stderr).toBe(0)
     expect(native.json).toMatchObject({ id: 'test-curve-fit', valid: true, direction: 'min', primaryMetric: 'mse' })
     expect(native.json.score).toBeCloseTo(0.62648, 4)
+    expect(native.json.warnings).toEqual([])
+    // a diversity axis the evaluator never reports is said before a run, not left empty through it
+    const axes = tempDir()
+    cpSync(join(FIXTURES, 'curve-fit'), axes, { recursive: true })
+    const fixture = JSON.parse(readFileSync(join(axes, 'problem.json'), 'utf8'))
+    writeFileSync(join(axes, 'problem.json'), JSON.stringify({ ...fixture, features: ['curvature', 'smoothness'] }))
+    const unreported = await cli(['problem', 'check', axes, '--json'])
+    expect(unreported.json.warnings).toEqual([
+      'feature "smoothness": the seed\'s result has none (features reported: curvature, offset): a diversity axis the evaluator never reports stays empty',
+    ])
+    expect(unreported.stderr).toContain('feature "smoothness": the seed')
     // the text names the reference once, on its own line
     const text = await cli(['problem', 'check', join(FIXTURES, 'curve-fit')])
     expect(text.stdout.match(/exact fit \(test fixture\)/g)).toEqual(['exact fit (test fixture)'])

@@ -113,6 +113,7 @@ export function finish(
     warnings.push(
       `${spec.entry} is not valid UTF-8: the bytes that are not became U+FFFD in the seed the search starts from; save it as UTF-8`,
     )
+  warnings.push(...privacyWarnings(spec, files))
   return {
     spec,
     description: description || spec.name,
@@ -125,6 +126,35 @@ export function finish(
     warnings,
     unknownKeys: extra.unknownKeys ?? [],
   }
+}
+
+/** what an evaluator calls to run the candidate in the child sandbox (fm_evalkit, fm_sandbox) */
+const CHILD_SANDBOX_CALLS = /\b(call_candidate|run_untrusted|run_candidate|fork_candidate)\b/
+
+/**
+ * What `private` promises and the folder does not keep: an entry naming nothing (a typo leaves the
+ * real file readable), and private files beside an evaluator that never runs the candidate in the
+ * child sandbox (one that imports or executes it shares its process: the candidate reads the files
+ * and can print its own result).
+ */
+export function privacyWarnings(spec: ProblemSpec, files: BundleFile[]): string[] {
+  if (spec.format !== 'native') return [] // the other formats' own warnings say what they keep
+  const warnings: string[] = []
+  const declared = (spec.private ?? []).map((p) => p.replace(/^\.\//, '').replace(/\/+$/, ''))
+  for (const p of declared)
+    if (!files.some((f) => f.path === p || f.path.startsWith(`${p}/`)))
+      warnings.push(`private: "${p}" names no file of the folder: nothing is kept from the candidate under that name`)
+  const kept = files.some(
+    (f) => f.path.startsWith('private/') || declared.some((p) => f.path === p || f.path.startsWith(`${p}/`)),
+  )
+  const evaluator = files.find((f) => f.path === spec.evaluator)
+  if (kept && evaluator && !CHILD_SANDBOX_CALLS.test(evaluator.data.toString('utf8'))) {
+    const python = spec.evaluator.endsWith('.py')
+    warnings.push(
+      `private files are kept from the candidate only while the evaluator runs it in the child sandbox, and ${spec.evaluator} never does: a candidate it imports or runs itself can read them and print its own result. ${python ? 'Run the candidate with fm_evalkit.call_candidate or run_untrusted (problems/README.md)' : 'Only Python evaluators have the helpers for it (fm_evalkit.call_candidate, run_untrusted): write the evaluator in Python, or leave held-out data out of the folder'}`,
+    )
+  }
+  return warnings
 }
 
 /** Why a file the problem names is not in its bundle when it is a link out of the folder (bundle.ts). */

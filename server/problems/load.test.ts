@@ -289,6 +289,61 @@ describe('problem.json mistakes', () => {
   })
 })
 
+describe('private files', () => {
+  const spec = (evaluator: string, extra: object = {}) =>
+    JSON.stringify({
+      id: `priv-${n + 1}`,
+      name: 'private',
+      language: 'python',
+      entry: 'seed.py',
+      evaluator,
+      direction: 'max',
+      primaryMetric: 'score',
+      ...extra,
+    })
+  const privacy = (files: Record<string, string>) =>
+    loadProblem(folder(files)).warnings.filter((w) => /private/.test(w))
+
+  it('an entry naming no file of the folder, and an evaluator that never uses the child sandbox, are said', () => {
+    const dir = folder({
+      'problem.json': spec('evaluator.mjs', { private: ['secret/data.csv', 'holdout.json'] }),
+      'seed.py': 'x = 1\n',
+      'evaluator.mjs':
+        'const m = await import(process.argv.at(-1))\nconsole.log(JSON.stringify({ metrics: { score: m.x } }))\n',
+      'holdout.json': '[1, 2]\n',
+    })
+    const w = loadProblem(dir).warnings
+    expect(w).toContain(
+      'private: "secret/data.csv" names no file of the folder: nothing is kept from the candidate under that name',
+    )
+    expect(w.find((x) => x.startsWith('private files are kept'))).toMatch(
+      /evaluator\.mjs never does: .*Only Python evaluators have the helpers for it/,
+    )
+  })
+
+  it('says nothing of a Python evaluator that runs the candidate in the child sandbox, or of a folder without private files', () => {
+    const evaluator = 'import fm_evalkit\ndef evaluate(path):\n    return fm_evalkit.call_candidate(path, "f", {})\n'
+    expect(
+      privacy({
+        'problem.json': spec('evaluator.py'),
+        'seed.py': 'x = 1\n',
+        'evaluator.py': evaluator,
+      }),
+    ).toEqual([])
+    const kept = folder({ 'problem.json': spec('evaluator.py'), 'seed.py': 'x = 1\n', 'evaluator.py': evaluator })
+    mkdirSync(join(kept, 'private'))
+    writeFileSync(join(kept, 'private', 'test.csv'), '1\n')
+    expect(loadProblem(kept).warnings.filter((w) => /private/.test(w))).toEqual([])
+    // the same folder, its evaluator importing the candidate instead
+    writeFileSync(join(kept, 'evaluator.py'), 'import importlib\ndef evaluate(path):\n    return {}\n')
+    expect(loadProblem(kept).warnings.filter((w) => /private/.test(w))).toEqual([
+      expect.stringMatching(
+        /^private files are kept .* evaluator\.py never does: .*fm_evalkit\.call_candidate or run_untrusted/,
+      ),
+    ])
+  })
+})
+
 describe('what a problem folder bundles', () => {
   it('follows symbolic links that stay inside the folder and names each one it leaves out', () => {
     const outside = folder({ 'secret.txt': 'not for evaluations\n', 'evaluator.py': 'print(1)\n' })

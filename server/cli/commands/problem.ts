@@ -110,6 +110,7 @@ export const problem: Command = {
     )
     for (const m of p.mapped) log.info(`mapped: ${m}`)
     for (const w of p.warnings) log.warn(w)
+    const warned = p.warnings.length
     const ready = await localReadiness({ ...spec, requires: completeRequires(spec, p.files) }, { maxAgeMs: 0 })
     if (!ready.ok) log.warn(refusal(spec.id, ready))
     // a KernelBench task on a machine without a GPU: its seed runs on the CPU, at sizes that fit, which
@@ -176,6 +177,16 @@ export const problem: Command = {
               }
             })
           : null
+      // a MAP-Elites axis the evaluator never reports stays empty for the whole run
+      if (r.valid && score !== null)
+        for (const f of spec.features) {
+          const name = typeof f === 'string' ? f : f.name
+          if (!(name in r.features))
+            p.warnings.push(
+              `feature "${name}": the ${programFile ? 'program' : 'seed'}'s result has none (features reported: ${Object.keys(r.features).join(', ') || 'none'}): a diversity axis the evaluator never reports stays empty`,
+            )
+        }
+      for (const w of p.warnings.slice(warned)) log.warn(w)
       const artifacts = r.artifacts as Record<string, unknown>
       // a memory limit below what the evaluator needs to start is raised: said, or an out-of-memory
       // message naming the floor ("address-space limit 512 MB") would contradict problem.json
