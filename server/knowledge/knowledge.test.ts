@@ -19,6 +19,7 @@ import {
   editLesson,
   formatKnowledgeForPrompt,
   listLessons,
+  promptLessons,
   proposeLesson,
   recordOutcome,
   recordUses,
@@ -633,9 +634,30 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(found.hits[0].docId).toBe(doc.id)
     await expect(approveLesson(db, { lessonId: offline.id }, SYSTEM_ACTOR)).rejects.toThrow(/already approved/)
     await expect(editLesson(db, { lessonId: offline.id, text: 'x' }, SYSTEM_ACTOR)).rejects.toThrow(/already approved/)
+    // prompts carry it as its document reads: the expert corrects it there, and deleting it withdraws it
+    expect(await promptLessons(db, 'binpack')).toEqual([`Raise alpha to 0.75 for Weibull bins: ${edited.text}`])
+    await updateDocument(
+      db,
+      doc.id,
+      {
+        title: 'Raise alpha to 0.7, not 0.75',
+        content: '# Raise alpha to 0.7, not 0.75\n\n0.75 overfits the search instances.\n',
+      },
+      { actor: SYSTEM_ACTOR },
+    )
+    expect(await promptLessons(db, 'binpack')).toEqual([
+      'Raise alpha to 0.7, not 0.75: 0.75 overfits the search instances.',
+    ])
+    expect((await listLessons(db, { runId: 'run-1' }))[0]).toMatchObject({
+      title: 'Raise alpha to 0.7, not 0.75',
+      text: '0.75 overfits the search instances.',
+    })
+    await deleteDocument(db, doc.id, { actor: SYSTEM_ACTOR })
+    expect(await promptLessons(db, 'binpack')).toEqual([])
+    expect((await listLessons(db, { runId: 'run-1' }))[0]).toMatchObject({ status: 'approved', docId: null })
     const discarded = await discardLesson(db, { lessonId: withModel.id }, SYSTEM_ACTOR)
     expect(discarded.status).toBe('discarded')
-    expect(await db.prisma.knowledgeDoc.count({ where: { tags: { has: 'lesson' } } })).toBe(1)
+    expect(await db.prisma.knowledgeDoc.count({ where: { tags: { has: 'lesson' } } })).toBe(0)
     const actions = (
       await db.prisma.auditEvent.findMany({ where: { targetType: 'lesson' }, orderBy: { id: 'asc' } })
     ).map((a) => a.action)

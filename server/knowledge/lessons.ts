@@ -335,6 +335,27 @@ const viewRow = (r: LessonRow): LessonView =>
     reviewedAt: r.reviewed_at && new Date(r.reviewed_at),
   })
 
+/**
+ * An approved lesson as its document reads now: the expert edits it there (approval made it a
+ * knowledge document), so the title is the document's and the text its body, without the heading
+ * and the provenance line approval wrote. Pure.
+ */
+export function lessonFromDocument(doc: { title: string; content: string }): { title: string; text: string } {
+  const body = doc.content
+    .replace(/\r\n/g, '\n')
+    .replace(/^\s*# [^\n]*\n/, '')
+    .replace(/\n*_Lesson from run [^\n]*_\s*$/, '')
+    .trim()
+  return {
+    title: doc.title,
+    text: body.length > MAX_LESSON_TEXT_CHARS ? `${body.slice(0, MAX_LESSON_TEXT_CHARS - 1)}…` : body,
+  }
+}
+
+/**
+ * Lessons, newest first. An approved one reads as its document does now (lessonFromDocument); one
+ * whose document was deleted comes with `docId` null: withdrawn, it reaches no prompt.
+ */
 export async function listLessons(
   db: Db,
   opts: { status?: LessonView['status']; problemId?: string; runId?: string; limit?: number } = {},
@@ -348,7 +369,27 @@ export async function listLessons(
     orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
     take: Math.min(500, opts.limit ?? 100),
   })
-  return rows.map(view)
+  const docIds = rows.flatMap((r) => (r.status === 'approved' && r.docId ? [r.docId] : []))
+  const docs = docIds.length
+    ? new Map(
+        (
+          await db.prisma.knowledgeDoc.findMany({
+            where: { id: { in: docIds } },
+            select: { id: true, title: true, content: true },
+          })
+        ).map((d) => [d.id, d]),
+      )
+    : new Map<string, { title: string; content: string }>()
+  return rows.map((r) => {
+    const doc = r.status === 'approved' && r.docId ? docs.get(r.docId) : undefined
+    return view(doc ? { ...r, ...lessonFromDocument(doc) } : r)
+  })
+}
+
+/** What prompts carry of a problem's approved lessons: those whose document is still there, as it reads now. */
+export async function promptLessons(db: Db, problemId: string): Promise<string[]> {
+  const approved = await listLessons(db, { status: 'approved', problemId, limit: 10 })
+  return approved.filter((l) => l.docId).map((l) => `${l.title}: ${l.text}`)
 }
 
 function checkLessonText(title: string | undefined, text: string | undefined) {

@@ -16,7 +16,15 @@ import { MAX_QUERY_CHARS } from './limits.ts'
 import { searchKnowledge, type SearchHit } from './search.ts'
 import { problemFamily } from './starter.ts'
 
-export { approveLesson, discardLesson, editLesson, listLessons, proposeLesson, summarizeChange } from './lessons.ts'
+export {
+  approveLesson,
+  discardLesson,
+  editLesson,
+  listLessons,
+  promptLessons,
+  proposeLesson,
+  summarizeChange,
+} from './lessons.ts'
 export type { LessonInput, LessonView } from './lessons.ts'
 
 /** 'cold-start': passages a run's cold start turns into generator strategies (island -1) */

@@ -4,7 +4,7 @@
 import type { Db } from '../db.ts'
 import type { Logger } from '../log.ts'
 import {
-  listLessons,
+  promptLessons,
   promptTitle,
   proposeLesson,
   recordOutcome,
@@ -100,9 +100,6 @@ export function knowledgeHooks(db: Db, log: Logger): DriverHooks {
           input.operatorDescription ?? (row?.model ? `${row.model} ${row.operator}` : row?.operator) ?? null,
       })
     },
-    async lessons(problemId) {
-      const approved = await listLessons(db, { status: 'approved', problemId, limit: 10 })
-      return approved.map((l) => `${l.title}: ${l.text}`)
-    },
+    lessons: (problemId) => promptLessons(db, problemId),
   }
 }

@@ -68,9 +68,10 @@ function LessonCard({
         {lesson.docId && (
           <>
             {' '}
-            · <Link href={`/knowledge/doc/${lesson.docId}`}>its document</Link>
+            · <Link href={`/knowledge/doc/${lesson.docId}`}>its document</Link> (what prompts read: edit it there)
           </>
         )}
+        {lesson.status === 'approved' && !lesson.docId && <> · its document was deleted: it reaches no prompt</>}
       </div>
       {editing ? (
         <textarea
@@ -136,7 +137,8 @@ export default function LessonsPage() {
         ))}
         <span className="muted small">
           Lessons are proposed when a candidate beats its island&apos;s best: from the model&apos;s own explanation, or
-          from the diff and the metrics under offline operators.
+          from the diff and the metrics under offline operators. Approved ones reach the prompts of the problem&apos;s
+          runs started or resumed after the approval.
         </span>
       </div>
       {lessons.isLoading ? (
