@@ -48,7 +48,7 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     expect(imp.stdout).toContain('created   notes/lattice.md → "Hexagonal lattice" (1 chunk)')
     expect(imp.stdout).toMatch(/skipped {3}notes\/image\.png: unsupported file type \(\.png\)/)
     expect(imp.stdout).toContain('skipped   notes/__init__.py: empty')
-    expect(imp.stdout).toContain('2 imported, 2 skipped, 0 failed')
+    expect(imp.stdout).toContain('2 created, 0 updated, 0 unchanged, 2 skipped, 0 failed')
     const s = run('kb', 'search', 'hexagonal packing of circles', '--json')
     expect(s.code, s.stderr).toBe(0)
     const hits = JSON.parse(s.stdout) as Array<{ title: string; sourcePath: string; text: string }>
@@ -133,7 +133,7 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
       'skipped   mixed/huge.md: 567,008 characters, over the 524,288-character document limit; split it',
     )
     expect(imp.stdout).toContain('skipped   mixed/binary.py: looks binary (it contains NUL bytes)')
-    expect(imp.stdout).toContain('2 imported, 2 skipped, 0 failed')
+    expect(imp.stdout).toContain('2 created, 0 updated, 0 unchanged, 2 skipped, 0 failed')
     const big = run('kb', 'import', 'mixed/huge.md')
     expect(big.code).toBe(2)
     expect(big.stderr.trim()).toBe(
@@ -151,7 +151,7 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     ).toBe(true)
     const again = run('kb', 'import', '--starter')
     expect(again.code, again.stderr).toBe(0)
-    expect(again.stdout).toContain(`${created.length} imported, 0 skipped, 0 failed`)
+    expect(again.stdout).toContain(`0 created, 0 updated, ${created.length} unchanged, 0 skipped, 0 failed`)
     expect(again.stdout.split('\n').filter((l) => l.startsWith('unchanged '))).toHaveLength(created.length)
     const s = run('kb', 'search', 'double bridge kick after 2-opt', '--json')
     expect((JSON.parse(s.stdout) as Array<{ sourcePath: string }>)[0]!.sourcePath).toBe('starter/tsp-local-search.md')

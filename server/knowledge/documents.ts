@@ -771,6 +771,25 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           status = 'updated'
         }
       } else {
+        // the same file kept for a problem and for all problems: an import that forgot --problem
+        // (or added it) would put a second copy in that problem's prompts, or show the problem's
+        // notes to every other problem
+        const other = storedAs
+          ? null
+          : await db.prisma.knowledgeDoc.findFirst({
+              where: { sourcePath: path, problemId: problemId === null ? { not: null } : null },
+              select: { id: true, title: true, problemId: true },
+            })
+        if (other) {
+          out.push({
+            path,
+            status: 'skipped',
+            docId: other.id,
+            title: other.title,
+            reason: `${path} is already "${other.title}", ${other.problemId ? `a document of problem ${other.problemId}` : 'a document of every problem'}: import it ${other.problemId ? `with --problem ${other.problemId}` : 'without --problem'} to update that one, or delete that one first to move it`,
+          })
+          continue
+        }
         const same = await findCopy(db, content, problemId)
         if (same) {
           out.push({

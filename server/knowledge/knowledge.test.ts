@@ -200,6 +200,37 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     for (const r of [a, kept, third]) await deleteDocument(db, r.docId!)
   })
 
+  it("a problem's file imported again without --problem (or a global one with it) is not copied across scopes", async () => {
+    const [kept] = await importFiles(db, [{ path: 'scoped/notes.md', content: '# Bin notes\n\nBest fit first.\n' }], {
+      problemId: 'binpack',
+    })
+    const forgot = await importFiles(db, [
+      { path: 'scoped/notes.md', content: '# Bin notes\n\nBest fit, then worst.\n' },
+    ])
+    expect(forgot).toEqual([
+      {
+        path: 'scoped/notes.md',
+        status: 'skipped',
+        docId: kept.docId,
+        title: 'Bin notes',
+        reason:
+          'scoped/notes.md is already "Bin notes", a document of problem binpack: import it with --problem binpack to update that one, or delete that one first to move it',
+      },
+    ])
+    const [global] = await importFiles(db, [{ path: 'scoped/all.md', content: '# For all\n\nRestart.\n' }])
+    const [narrowed] = await importFiles(db, [{ path: 'scoped/all.md', content: '# For all\n\nRestart.\n' }], {
+      problemId: 'tsp',
+    })
+    expect(narrowed).toMatchObject({ status: 'skipped', docId: global.docId })
+    expect(narrowed.reason).toContain('a document of every problem: import it without --problem to update that one')
+    // another problem may keep its own copy of a problem's file
+    const [other] = await importFiles(db, [{ path: 'scoped/notes.md', content: '# Bin notes\n\nFor tours.\n' }], {
+      problemId: 'tsp',
+    })
+    expect(other.status).toBe('created')
+    for (const r of [kept, global, other]) await deleteDocument(db, r.docId!)
+  })
+
   it('the same content from another path is not copied: the import names the document that holds it', async () => {
     const text = '# Lattice tricks\n\nShift every other row by half a circle.\n'
     const [a] = await importFiles(db, [{ path: 'dup/one.md', content: text }])

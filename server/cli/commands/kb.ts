@@ -227,8 +227,9 @@ function reportImport(ctx: CommandContext, results: ImportResult[], json: boolea
           : ` → "${r.title}" (${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus !== 'ready' ? `, embedding ${r.embedStatus}${r.reason ? `: ${r.reason}` : ''}` : ''})`
       return `${r.status.padEnd(9)} ${r.path}${what}`
     })
+    const count = (status: ImportResult['status']) => results.filter((r) => r.status === status).length
     lines.push(
-      `${imported.length} imported, ${results.filter((r) => r.status === 'skipped').length} skipped, ${failed.length} failed`,
+      `${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged, ${count('skipped')} skipped, ${failed.length} failed`,
     )
     const pending = imported.filter((r) => r.embedStatus && r.embedStatus !== 'ready')
     if (pending.length)
