@@ -67,6 +67,9 @@ describe('fm-agent CLI', () => {
       dir,
     ])
     expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toContain(
+      'offline operators read no prompt: the knowledge base (passages, lessons) reaches model runs only',
+    )
     // named as the console names it, and listed with its name
     const listed = await cli(['runs', '--data-dir', dir])
     expect(listed.stdout).toContain(`${run.json.runId}  "cli delete me"  completed`)

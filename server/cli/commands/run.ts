@@ -206,6 +206,11 @@ export const run: Command = {
       log.info(
         `run ${runId} on ${problemId}: ${used.mutator === 'llm' ? used.models.map((m) => `${m.provider}:${m.model}${m.baseURL ? ` at ${m.baseURL}` : ''}`).join(', ') : 'offline program operators'}, up to ${maxEvals} evaluations`,
       )
+      // a stalled island's knowledge would be retrieved for prompts nobody reads: said, not done silently
+      if (used.mutator !== 'llm')
+        log.info(
+          'offline operators read no prompt: the knowledge base (passages, lessons) reaches model runs only; documents tagged "seed" still join the seed programs',
+        )
       const summary = api.remote
         ? await followRemotely(api, runId, maxEvals, log)
         : await driveLocally(api, runId, maxEvals, log, backend!)
