@@ -4,6 +4,9 @@
 // escalates, and the exploration boost grows with it.
 import { improvesBy, isBetter, isValidScore, type Direction } from './fitness.ts'
 
+/** the relative improvement an island's best must make to count as one (stagnation's default epsilon) */
+export const STAGNATION_EPSILON = 1e-3
+
 export type StagnationSuggestion = 'raise-exploration' | 'retrieve-knowledge' | 'migrate-in' | 'restart-from-elites'
 
 export interface StagnationEvent {
@@ -65,7 +68,7 @@ export class StagnationDetector {
   private readonly islands = new Map<number, IslandStagnation>()
 
   constructor(opts: StagnationOptions) {
-    const epsilon = opts.epsilon ?? 1e-3
+    const epsilon = opts.epsilon ?? STAGNATION_EPSILON
     this.o = {
       direction: opts.direction,
       window: Math.max(1, opts.window ?? 50),

@@ -625,7 +625,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(offline.title).toBe('Set alpha 0.5 → 0.75 (+5.0%)')
     expect(offline.text).toContain('`alpha` on line 2: 0.5 → 0.75')
     expect(offline.text).toContain('changed code in `def priority`')
-    expect(offline.text).toContain('score 0.8 → 0.84 (+0.04, +5.00%; higher is better)')
+    expect(offline.text).toContain('score 0.8 → 0.84 (+0.04, +5.0%; higher is better)')
     expect(offline.text).toContain('Produced by: offline operator: literal perturbation.')
     // stamped now, and read back the same by the ORM (one clock, not hours off by a time zone)
     expect(Math.abs(offline.createdAt.getTime() - Date.now())).toBeLessThan(60_000)
@@ -644,7 +644,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
       explanation: '<think>hmm</think>Adding a second pass of 2-opt removes the remaining crossings. It is cheap.',
     })
     expect(withModel.title).toBe('Adding a second pass of 2-opt removes the remaining crossings. (+10.0%)')
-    expect(withModel.text).toContain('score 100 → 90 (+10, +10.00%; lower is better)')
+    expect(withModel.text).toContain('score 100 → 90 (+10, +10.0%; lower is better)')
 
     const edited = await editLesson(
       db,

@@ -86,9 +86,10 @@ export function lineDiff(a: string, b: string): LineChange[] {
   let j = 0
   while (i < n || j < m) {
     if (i < n && j < m && a2[i] === b2[j]) i++, j++
-    else if (j < m && (i === n || dp[i][j + 1] >= dp[i + 1][j]))
-      out.push({ kind: 'add', line: pre + j + 1, text: b2[j++] })
-    else out.push({ kind: 'del', line: pre + i + 1, text: a2[i++] })
+    // on a tie the old line goes first: a replaced line reads "- old" then "+ new", as diffs do
+    else if (i < n && (j === m || dp[i + 1][j] >= dp[i][j + 1]))
+      out.push({ kind: 'del', line: pre + i + 1, text: a2[i++] })
+    else out.push({ kind: 'add', line: pre + j + 1, text: b2[j++] })
   }
   return out
 }
@@ -206,21 +207,26 @@ function clip(s: string, n: number) {
   return s.length <= n ? s : s.slice(0, n - 1).trimEnd() + '…'
 }
 
+/** a relative change as title and text both say it: one decimal, two significant digits below 0.1 % */
+function percent(rel: number): string {
+  const pct = rel * 100
+  return `${pct >= 0 ? '+' : ''}${Math.abs(pct) >= 0.1 || pct === 0 ? pct.toFixed(1) : pct.toPrecision(2)}%`
+}
+
 /** Title and text of a lesson (pure: exported for tests). */
 export function composeLesson(input: LessonInput & { direction: 'max' | 'min' }): { title: string; text: string } {
   const change = summarizeChange(input.parentCode, input.childCode)
   const gain = input.parentScore == null ? null : scoreGain(input.childScore, input.parentScore, input.direction)
-  const rel = gain != null && input.parentScore ? gain / Math.abs(input.parentScore) : null
+  // a share of a score within 1e-9 of zero (a degenerate program's) is noise: the gain alone is said
+  const rel =
+    gain != null && input.parentScore && Math.abs(input.parentScore) >= 1e-9 * Math.max(1, Math.abs(input.childScore))
+      ? gain / Math.abs(input.parentScore)
+      : null
   const effect =
     input.parentScore == null
       ? `score ${fmt(input.childScore)} (the parent had no valid score)`
-      : `score ${fmt(input.parentScore)} → ${fmt(input.childScore)} (${gain! >= 0 ? '+' : ''}${fmt(gain!)}${rel != null ? `, ${rel >= 0 ? '+' : ''}${(rel * 100).toFixed(2)}%` : ''}; ${input.direction === 'max' ? 'higher' : 'lower'} is better)`
-  const gainTag =
-    rel != null
-      ? ` (${rel >= 0 ? '+' : ''}${(rel * 100).toFixed(1)}%)`
-      : gain != null
-        ? ` (${gain >= 0 ? '+' : ''}${fmt(gain)})`
-        : ''
+      : `score ${fmt(input.parentScore)} → ${fmt(input.childScore)} (${gain! >= 0 ? '+' : ''}${fmt(gain!)}${rel != null ? `, ${percent(rel)}` : ''}; ${input.direction === 'max' ? 'higher' : 'lower'} is better)`
+  const gainTag = rel != null ? ` (${percent(rel)})` : gain != null ? ` (${gain >= 0 ? '+' : ''}${fmt(gain)})` : ''
 
   const explanation = input.explanation?.trim() ? input.explanation.replace(/<think>[\s\S]*?<\/think>/g, '').trim() : ''
   let title: string

@@ -8,9 +8,10 @@ import type { EvalResult } from '../contracts/evaluation.ts'
 import type { Db } from '../db.ts'
 import { pgJson } from '../db/pg-json.ts'
 import { improvement, isBetter, noScoreReason, scoreFromMetrics } from '../engine/fitness.ts'
+import { improvesBy } from '../../client-safe/score.ts'
 import { JUDGE_METRIC } from '../engine/judge.ts'
 import type { MigrationMove } from '../engine/islands.ts'
-import type { StagnationEvent } from '../engine/stagnation.ts'
+import { STAGNATION_EPSILON, type StagnationEvent } from '../engine/stagnation.ts'
 import type { EventBus } from '../events.ts'
 import { type Logger, logError } from '../log.ts'
 import type { Budget } from './budget.ts'
@@ -298,6 +299,8 @@ export class Ingestor {
     const hooks = this.d.hooks
     const s = this.d.state
     if (!hooks?.onIslandBest) return
+    // a gain the stall detector would not call an improvement (float noise, a rounding) teaches nothing
+    if (f.parentScore !== null && !improvesBy(score, f.parentScore, s.direction, STAGNATION_EPSILON)) return
     const now = s.evo.evaluations
     const last = this.lessonAt.get(f.island)
     if (last !== undefined && now - last < s.config.stagnationWindow) return
