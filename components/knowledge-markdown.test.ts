@@ -34,6 +34,13 @@ describe('knowledge markdown preview', () => {
     expect(safeHref('data:text/html,x')).toBeNull()
   })
 
+  it('shows front matter as its YAML, apart from the body', () => {
+    expect(parseMarkdownBlocks('---\ntitle: T\ntags: [a]\n---\n# Body\n')).toEqual([
+      { kind: 'code', lang: 'yaml', text: 'title: T\ntags: [a]' },
+      { kind: 'heading', level: 1, text: 'Body' },
+    ])
+  })
+
   it('parses setext headings, quotes and rules', () => {
     expect(parseMarkdownBlocks('Title\n=====\n\n> quoted\n> more\n\n---\n').map((b) => b.kind)).toEqual([
       'heading',

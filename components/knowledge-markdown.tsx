@@ -5,6 +5,7 @@
 // Covered: ATX/setext headings, paragraphs, fenced and indented code, block quotes, lists,
 // rules, inline code, bold, italic, links. Tables show as preformatted text.
 import { Fragment, type ReactNode } from 'react'
+import { splitFrontMatter } from '../client-safe/front-matter.ts'
 
 type Block =
   | { kind: 'heading'; level: number; text: string }
@@ -16,8 +17,10 @@ type Block =
   | { kind: 'table'; text: string }
 
 export function parseMarkdownBlocks(src: string): Block[] {
-  const lines = src.replace(/\r\n?/g, '\n').split('\n')
-  const blocks: Block[] = []
+  // front matter is the document's title and tags: shown as the YAML it is, not as body text
+  const { frontMatter, body } = splitFrontMatter(src)
+  const lines = body.replace(/\r\n?/g, '\n').split('\n')
+  const blocks: Block[] = frontMatter === null ? [] : [{ kind: 'code', lang: 'yaml', text: frontMatter }]
   let i = 0
   while (i < lines.length) {
     const line = lines[i]

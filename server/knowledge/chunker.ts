@@ -5,6 +5,7 @@
 //  - code is cut at top-level definitions (brace depth 0 / indentation 0), with the comments and
 //    decorators above a definition kept with it, and small neighbours grouped;
 //  - plain text is cut at paragraphs.
+import { splitFrontMatter } from '../../client-safe/front-matter.ts'
 import type { DocFormat } from './formats.ts'
 import { HASH_COMMENT_LANGUAGES } from './formats.ts'
 import { MAX_CHUNK_CHARS, MIN_CHUNK_CHARS } from './limits.ts'
@@ -32,7 +33,7 @@ export function chunkDocument(content: string, format: DocFormat, opts: ChunkOpt
   const maxChars = Math.max(200, opts.maxChars ?? MAX_CHUNK_CHARS)
   const pieces =
     format === 'markdown'
-      ? chunkMarkdown(content, maxChars)
+      ? chunkMarkdown(splitFrontMatter(content).body, maxChars) // its front matter is the document's title and tags
       : format === 'code'
         ? chunkCode(content, maxChars, Math.min(maxChars, opts.minChars ?? MIN_CHUNK_CHARS), opts.language ?? '')
         : splitBlocks(paragraphBlocks(content.split('\n')), maxChars).map((c) => ({ heading: null, content: c }))

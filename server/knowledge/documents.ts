@@ -11,6 +11,8 @@ import type { Actor } from '../auth/roles.ts'
 import { SYSTEM_ACTOR } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { audit } from '../services/audit.ts'
+import YAML from 'yaml'
+import { splitFrontMatter } from '../../client-safe/front-matter.ts'
 import { chunkDocument, type Chunk } from './chunker.ts'
 import {
   activeEmbedder,
@@ -23,7 +25,7 @@ import { KnowledgeConflictError, KnowledgeInputError, KnowledgeNotFoundError } f
 import { classifyPath, DOC_FORMATS, languageOfPath, type DocFormat } from './formats.ts'
 import type { ImportOutcome } from '../../client-safe/knowledge-import.ts'
 import { notebookToMarkdown } from '../../client-safe/notebook.ts'
-import { MAX_CHUNKS_PER_DOC, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
+import { MAX_CHUNKS_PER_DOC, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS, MAX_TAGS } from './limits.ts'
 import { normalizeContent, normalizeSourcePath, normalizeTags, normalizeTitle } from './validate.ts'
 import { ensureModelIndex, vectorLiteral } from './vector-sql.ts'
 
@@ -164,8 +166,35 @@ export function plainText(markdown: string): string {
     .replace(/^[\s·|:–—-]+|[\s·|:–—-]+$/g, '')
 }
 
+function tagOrNone(t: string): string[] {
+  try {
+    return normalizeTags([t])
+  } catch {
+    return []
+  }
+}
+
+/** A markdown document's front matter: its `title` and `tags` (a list, or words split by commas). */
+export function frontMatterMeta(content: string): { title: string | null; tags: string[] } {
+  const { frontMatter } = splitFrontMatter(content)
+  let data: unknown = null
+  try {
+    data = frontMatter === null ? null : YAML.parse(frontMatter)
+  } catch {
+    // not YAML after all: a document's text, chunked as such
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return { title: null, tags: [] }
+  const { title, tags } = data as { title?: unknown; tags?: unknown }
+  const list = Array.isArray(tags) ? tags : typeof tags === 'string' ? tags.split(',') : []
+  return {
+    title: typeof title === 'string' && title.trim() ? title.trim() : null,
+    tags: list.filter((t): t is string | number => typeof t === 'string' || typeof t === 'number').map(String),
+  }
+}
+
 function inferTitle(content: string, format: DocFormat, sourcePath: string | null): string {
-  const fromMd = format === 'markdown' ? markdownTitle(content) : null
+  const fromMd =
+    format === 'markdown' ? (frontMatterMeta(content).title ?? markdownTitle(splitFrontMatter(content).body)) : null
   if (fromMd) return fromMd.slice(0, 200)
   if (sourcePath)
     return format === 'code'
@@ -195,7 +224,15 @@ function prepare(
   const sourcePath = normalizeSourcePath(input.sourcePath)
   const content = normalizeContent(input.content, what)
   const title = normalizeTitle(input.title?.trim() ? input.title : inferTitle(content, input.format, sourcePath))
-  const tags = normalizeTags(input.tags)
+  const given = normalizeTags(input.tags)
+  // the file's own tags join those given, as far as they are tags here (a bad one is left out, not the file)
+  const tags =
+    input.format === 'markdown'
+      ? [...new Set([...given, ...frontMatterMeta(content).tags.flatMap((t) => tagOrNone(t))])].slice(
+          0,
+          Math.max(given.length, MAX_TAGS),
+        )
+      : given
   const language = input.format === 'code' ? languageOfPath(sourcePath) : undefined
   const chunks = chunkDocument(content, input.format, language ? { language } : {})
   if (chunks.length === 0) throw new KnowledgeInputError(`${what} has no text to index`)

@@ -246,6 +246,24 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     await deleteDocument(db, a.docId!)
   })
 
+  it("a markdown file's front matter gives its title and tags and stays out of its passages", async () => {
+    const content =
+      '---\ntitle: Packing overview\ntags: [packing, Overview, "not a tag!"]\nauthor: expert\n---\n# Heading\n\nPlace the big circles first.\n'
+    const [r] = await importFiles(db, [{ path: 'fm/overview.md', content }], { tags: ['corpus'] })
+    expect(r).toMatchObject({ status: 'created', title: 'Packing overview' })
+    const doc = await getDocument(db, r.docId!)
+    expect(doc.tags).toEqual(['corpus', 'packing', 'overview'])
+    // the file is kept as it is; what a model reads is its body
+    expect(doc.content).toBe(content)
+    expect(doc.chunks.map((c) => c.content).join('\n')).not.toContain('author: expert')
+    expect(doc.chunks.map((c) => c.content).join('\n')).toContain('Place the big circles first.')
+    // importing it again changes nothing
+    expect((await importFiles(db, [{ path: 'fm/overview.md', content }], { tags: ['corpus'] }))[0].status).toBe(
+      'unchanged',
+    )
+    await deleteDocument(db, r.docId!)
+  })
+
   it('a path given twice in one request is taken once, the second said to be skipped', async () => {
     const r = await importFiles(db, [
       { path: 'twice/notes.md', content: '# First\n\none\n' },
