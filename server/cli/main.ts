@@ -33,6 +33,7 @@ const COMMANDS: Record<string, Loader> = {
   candidate: async () => (await import('./commands/candidate.ts')).candidate,
   export: async () => (await import('./commands/export.ts')).exportCommand,
   import: async () => (await import('./commands/import.ts')).importCommand,
+  'copy-to': async () => (await import('./commands/copy-to.ts')).copyTo,
   web: async () => (await import('./commands/web.ts')).web,
   engine: async () => (await import('./commands/engine.ts')).engine,
   worker: async () => (await import('./commands/worker.ts')).worker,
