@@ -23,6 +23,7 @@ import {
   proposeLesson,
   recordOutcome,
   recordUses,
+  nearDuplicate,
   retrieveForIsland,
 } from './rag.ts'
 import { embeddingStatus, reembedAll, reembedJob, startReembed, type ReembedProgress } from './reembed.ts'
@@ -520,6 +521,38 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     await expect(createDocument(db, { content: 'x', problemId: 'no-such-problem' })).rejects.toThrow(
       /no problem "no-such-problem"/,
     )
+  })
+
+  it('a retrieval takes one of two nearly identical passages, and the next different one after it', async () => {
+    const text =
+      '# Wombat stacking\n\nWombat crates stack best when the heaviest crate goes first and every later crate is rotated to fit the gap left by the one below it, with 20 restarts.\n'
+    const docs = [
+      await createDocument(db, { title: 'Wombat stacking', content: text, format: 'markdown' }),
+      await createDocument(db, {
+        title: 'Wombat stacking (copy)',
+        content: text.replace('20 restarts', '30 restarts'),
+        format: 'markdown',
+      }),
+      await createDocument(db, {
+        title: 'Wombat crates by weight',
+        content: '# Wombat crates\n\nSorting wombat crates by weight before stacking them halves the gaps.\n',
+        format: 'markdown',
+      }),
+    ]
+    const r = await retrieveForIsland(db, {
+      runId: 'run-dups',
+      island: 0,
+      problemId: 'binpack',
+      queryText: 'wombat crates stack heaviest first rotated restarts',
+      trigger: 'stagnation',
+      k: 3,
+    })
+    const titles = r.chunks.map((c) => c.docTitle)
+    expect(titles.filter((t) => t.startsWith('Wombat stacking'))).toHaveLength(1)
+    expect(titles).toContain('Wombat crates by weight')
+    expect(nearDuplicate(text, text.replace('20 restarts', '30 restarts'))).toBe(true)
+    expect(nearDuplicate(text, docs[2]!.title)).toBe(false)
+    for (const d of docs) await deleteDocument(db, d.id)
   })
 
   it('a retrieval still names the chunks it returned after their document is deleted', async () => {

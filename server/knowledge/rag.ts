@@ -138,8 +138,20 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
     // collision or a common word, and filled stalled islands' prompts with unrelated text
     const relevant = (h: SearchHit) => h.textRank !== null && (h.vectorRank !== null || !found.vector.used)
     const others = rank(found.hits.filter((h) => !ownIds.has(h.chunkId) && relevant(h)))
-    const first = rank(own).slice(0, k >= 3 && others.length ? k - FAMILY_OTHERS_KEPT : k)
-    chunks = [...first, ...others.slice(0, k - first.length)]
+    // a passage nearly the same as one already taken (a document and its edited copy) takes no place
+    const kept: RetrievedChunk[] = []
+    const take = (list: RetrievedChunk[], n: number) => {
+      const out: RetrievedChunk[] = []
+      for (const c of list) {
+        if (out.length >= n) break
+        if (kept.some((k) => nearDuplicate(k.content, c.content))) continue
+        kept.push(c)
+        out.push(c)
+      }
+      return out
+    }
+    const first = take(rank(own), k >= 3 && others.length ? k - FAMILY_OTHERS_KEPT : k)
+    chunks = [...first, ...take(others, k - first.length)]
   }
   const row = await db.prisma.retrieval.create({
     data: {
@@ -155,6 +167,26 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
     select: { id: true },
   })
   return { retrievalId: row.id, chunks, modelId, vectorUsed }
+}
+
+const wordPairs = (text: string): Set<string> => {
+  const words = text.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []
+  const pairs = new Set<string>()
+  for (let i = 0; i + 1 < words.length; i++) pairs.add(`${words[i]} ${words[i + 1]}`)
+  if (words.length === 1) pairs.add(words[0]!)
+  return pairs
+}
+
+/**
+ * Two passages nearly the same text: 80 % or more of their word pairs shared (Jaccard). A copy with
+ * two words changed shares ~85-90 %; two passages on one topic rarely a third. Pure.
+ */
+export function nearDuplicate(a: string, b: string, threshold = 0.8): boolean {
+  const [x, y] = [wordPairs(a), wordPairs(b)]
+  if (!x.size || !y.size) return a.trim() === b.trim()
+  let shared = 0
+  for (const p of x) if (y.has(p)) shared++
+  return shared / (x.size + y.size - shared) >= threshold
 }
 
 export const chunkLabel = (docTitle: string, heading: string | null) =>
