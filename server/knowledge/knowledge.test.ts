@@ -265,6 +265,30 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     await deleteDocument(db, r.docId!)
   })
 
+  it('a small base is searched exactly: a one-word query finds its chunk by the vector half too', async () => {
+    // many chunks of one near-uniform document, and one other that holds the rare word
+    const filler = Array.from(
+      { length: 60 },
+      (_, i) => `## Part ${i}\n\nThe same handbook text about packing, part ${i}.\n`,
+    )
+    const long = await createDocument(db, {
+      title: 'Handbook',
+      content: `# Handbook\n\n${filler.join('\n')}`,
+      format: 'markdown',
+    })
+    const rare = await createDocument(db, {
+      title: 'Radius notes',
+      content: '# Radius notes\n\nThe xylophonic radius grows with the layer count.\n',
+      format: 'markdown',
+    })
+    const found = await searchKnowledge(db, { text: 'xylophonic', k: 3 })
+    expect(found.vector).toMatchObject({ used: true, exact: true })
+    expect(found.hits[0]).toMatchObject({ docId: rare.id, vectorRank: 1, textRank: 1 })
+    // the index's walk, when asked for (what a base past EXACT_SCAN_BELOW chunks gets)
+    expect((await searchKnowledge(db, { text: 'xylophonic', k: 3, exact: false })).vector.exact).toBe(false)
+    for (const d of [long, rare]) await deleteDocument(db, d.id)
+  })
+
   it('a path given twice in one request is taken once, the second said to be skipped', async () => {
     const r = await importFiles(db, [
       { path: 'twice/notes.md', content: '# First\n\none\n' },

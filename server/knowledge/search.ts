@@ -18,6 +18,29 @@ import { checkDims, embeddingExpr, modelLiteral, vectorLiteral, vectorType } fro
 
 /** HNSW candidate list size per query: recall ≥ 0.95 at 100 000 chunks in bench/retrieval-latency.ts. */
 export const HNSW_EF_SEARCH = 100
+/**
+ * Below this many chunks of the model the vector half scans them all (exact, a few milliseconds):
+ * an HNSW walk can miss the nearest chunk of a sparse query vector (one rare word under the lexical
+ * model), where nearly every chunk is at distance 1 and the graph has nothing to follow.
+ */
+export const EXACT_SCAN_BELOW = 5000
+const COUNT_TTL_MS = 60_000
+const chunkCounts = new WeakMap<object, Map<string, { n: number; at: number }>>()
+
+/** Chunks of a model, as of at most a minute ago (a count per search would cost more than it saves). */
+async function chunksOf(db: Db, modelId: string): Promise<number> {
+  let byModel = chunkCounts.get(db)
+  if (!byModel) chunkCounts.set(db, (byModel = new Map()))
+  const known = byModel.get(modelId)
+  if (known && Date.now() - known.at < COUNT_TTL_MS) return known.n
+  const [row] = await db.sql<{ n: string }>(
+    'SELECT count(*)::text AS n FROM knowledge_chunks WHERE embedding_model = $1',
+    [modelId],
+  )
+  const n = Number(row?.n ?? 0)
+  byModel.set(modelId, { n, at: Date.now() })
+  return n
+}
 /** The constant of reciprocal rank fusion (the usual 60: damps the weight of the very top ranks). */
 export const RRF_K = 60
 /** Rows each half contributes to the fusion. */
@@ -41,6 +64,8 @@ export interface SearchOptions {
   active?: ActiveEmbedder
   signal?: AbortSignal
   efSearch?: number
+  /** the vector half compares every chunk (true) or walks the HNSW index (false); default: exact below EXACT_SCAN_BELOW chunks */
+  exact?: boolean
   /** vector rows at or below this cosine similarity are dropped before fusion (default 0) */
   minSimilarity?: number
   /**
@@ -82,7 +107,8 @@ export interface SearchResult {
   hits: SearchHit[]
   modelId: string
   /** whether the vector half ran, and why not when it did not (the model failed, the query had no features) */
-  vector: { used: boolean; error?: string }
+  /** `exact`: every chunk of the model compared (a small base), not the HNSW index's walk */
+  vector: { used: boolean; exact: boolean; error?: string }
   efSearch: number
   ms: number
 }
@@ -192,13 +218,15 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
 
   const p = new Params()
   const ctes: string[] = []
+  const exact = !!queryVector && (opts.exact ?? (await chunksOf(db, active.id)) < EXACT_SCAN_BELOW)
   if (queryVector) {
     const d = queryVector.length
     const q = `${p.add(vectorLiteral(queryVector))}::${vectorType(d)}`
+    // "+ 0": an expression the index does not hold, so the scan is exact
     ctes.push(`vec AS MATERIALIZED (
       SELECT c.id, ${embeddingExpr(d)} <=> ${q} AS dist FROM knowledge_chunks c
       WHERE c.embedding_model = ${modelLiteral(active.id)}${docFilterSql(p, opts)}
-      ORDER BY ${embeddingExpr(d)} <=> ${q} LIMIT ${p.add(pool)})`)
+      ORDER BY (${embeddingExpr(d)} <=> ${q})${exact ? ' + 0' : ''} LIMIT ${p.add(pool)})`)
     // no positive similarity is no evidence: such rows would otherwise take vector ranks (and
     // RRF points) from nothing, tying with genuine full-text matches
     ctes.push(
@@ -272,7 +300,7 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
     // off: with a larger ef_search the planner's estimate for the HNSW scan can exceed that of
     // an exact scan and sort of the whole table, which is far slower in practice (bench: ef_search
     // 200 at 10 000 chunks went from 107 ms to 12 ms); every other table access here has an index
-    if (queryVector) {
+    if (queryVector && !exact) {
       await tx.$queryRawUnsafe(
         `SELECT set_config('hnsw.ef_search', '${efSearch}', true), set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('enable_seqscan', 'off', true)`,
       )
@@ -300,9 +328,10 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
     })),
     modelId: active.id,
     vector: queryVector
-      ? { used: true }
+      ? { used: true, exact }
       : {
           used: false,
+          exact: false,
           ...(vectorError ? { error: vectorError } : { error: mode === 'text' ? 'full-text only' : 'no vector' }),
         },
     efSearch,

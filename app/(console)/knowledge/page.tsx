@@ -134,7 +134,11 @@ export default function KnowledgePage() {
             {search.data && (
               <span className="muted small">
                 {search.data.hits.length} chunks · {search.data.ms.toFixed(0)} ms · model {search.data.modelId}
-                {search.data.vector.used ? ` · ef_search ${search.data.efSearch}` : ' · full text only'}
+                {search.data.vector.used
+                  ? search.data.vector.exact
+                    ? ' · every chunk compared'
+                    : ` · ef_search ${search.data.efSearch}`
+                  : ' · full text only'}
               </span>
             )}
           </div>
