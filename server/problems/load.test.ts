@@ -123,6 +123,20 @@ describe("OpenEvolve's config.yaml", () => {
   })
 })
 
+describe('an OpenEvolve evaluator', () => {
+  it('that defines no evaluate() is said at load, before its seed fails with a traceback', () => {
+    const none = loadProblem(folder({ ...OE, 'evaluator.py': 'def score(path):\n    return 1\n' })).warnings
+    expect(none).toContain(
+      'evaluator.py defines no evaluate(program_path) (nor evaluate_stage1): OpenEvolve calls it, and so does every evaluation here',
+    )
+    const said = (files: Record<string, string>) =>
+      loadProblem(folder({ ...OE, ...files })).warnings.some((w) => w.includes('defines no evaluate'))
+    expect(said({})).toBe(false)
+    expect(said({ 'evaluator.py': 'from helpers import evaluate\n' })).toBe(false)
+    expect(said({ 'evaluator.py': 'def evaluate_stage1(p):\n    return {}\n' })).toBe(false)
+  })
+})
+
 describe('shared files (problems/_common)', () => {
   const spec = (extra: object) =>
     JSON.stringify({

@@ -421,6 +421,14 @@ export function loadOpenEvolve(folder: string, initial: string): LoadedProblem {
     throw new ProblemLoadError(`${folder}: ${i.path.join('.')}: ${i.message}`)
   }
   mapping.warnings.push('OpenEvolve evaluators import the candidate: they cannot keep held-out data from it')
+  // said before the seed's traceback does: a name imported or assigned counts, as Python would find it
+  if (
+    !stageFunctions &&
+    !/^(?:async\s+)?def\s+evaluate\s*\(|^evaluate\s*=|^(?:from\s+\S+\s+)?import\b.*\bevaluate\b/m.test(evaluatorSource)
+  )
+    mapping.warnings.push(
+      'evaluator.py defines no evaluate(program_path) (nor evaluate_stage1): OpenEvolve calls it, and so does every evaluation here',
+    )
   const files = readFolder(folder, { 'problem.json': JSON.stringify(parsed.data, null, 2) }, mapping.warnings)
   return finish(folder, parsed.data, files, {
     runDefaults: mapping.defaults,
