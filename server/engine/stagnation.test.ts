@@ -25,6 +25,21 @@ describe('StagnationDetector', () => {
     expect(ev).toEqual([])
   })
 
+  it('an escalation after a small gain on the plateau counts from the plateau, against the exit threshold', () => {
+    const d = new StagnationDetector({ direction: 'max', window: 5, epsilon: 0.01 })
+    let last = ''
+    const feed = (score: number, times = 1) => {
+      for (let i = 0; i < times; i++) for (const e of d.observe(0, score)) last = e.message
+    }
+    feed(1, 6)
+    expect(last).toBe('island 0: no improvement above 0.01 (relative) for 5 evaluations (best 1); level 1')
+    feed(1.015) // above epsilon, below the exit threshold: still on the plateau
+    feed(1.015, 4)
+    expect(last).toBe(
+      "island 0: still no improvement above 0.02 (relative) over its plateau's best 1, 10 evaluations in (best 1.015); level 2",
+    )
+  })
+
   it('suggests knowledge retrieval and exploration first, restarts later; works for min problems', () => {
     const d = new StagnationDetector({ direction: 'min', window: 5 })
     const all = []

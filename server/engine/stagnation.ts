@@ -49,6 +49,8 @@ export interface IslandStagnation {
   plateauBest: number | null
   /** evaluation count at the last escalation (or entry) */
   lastEscalationAt: number
+  /** evaluation count of the last improvement before the current stagnation (absent in older snapshots) */
+  plateauSince?: number
   episodes: number
 }
 
@@ -129,6 +131,7 @@ export class StagnationDetector {
       s.stagnant = true
       s.level = 1
       s.plateauBest = s.best
+      s.plateauSince = s.lastImprovementAt
       s.lastEscalationAt = s.evaluations
       s.episodes++
       events.push(this.event(island, s, 'stagnant'))
@@ -144,11 +147,14 @@ export class StagnationDetector {
     const suggestions =
       kind === 'recovered' ? [] : (SUGGESTIONS[Math.min(s.level, SUGGESTIONS.length - 1)] as StagnationSuggestion[])
     const boost = this.boost(island)
-    const plateau = s.evaluations - s.lastImprovementAt
+    // a stalled island may gain a little without leaving its plateau (less than exitEpsilon over it):
+    // its escalations count from the plateau's start, against what would end it
     const message =
       kind === 'recovered'
         ? `island ${island} improved to ${s.best} and is no longer stagnant`
-        : `island ${island}: no improvement above ${this.o.epsilon} (relative) for ${plateau} evaluations (best ${s.best}); level ${s.level}`
+        : kind === 'stagnant'
+          ? `island ${island}: no improvement above ${this.o.epsilon} (relative) for ${s.evaluations - s.lastImprovementAt} evaluations (best ${s.best}); level ${s.level}`
+          : `island ${island}: still no improvement above ${this.o.exitEpsilon} (relative) over its plateau's best ${s.plateauBest}, ${s.evaluations - (s.plateauSince ?? s.lastImprovementAt)} evaluations in (best ${s.best}); level ${s.level}`
     return {
       island,
       kind,
