@@ -1,11 +1,13 @@
 // Format detection, the mapping of OpenEvolve's config.yaml and the shared library's files (no sandbox).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { mergeDefaults } from '../runs/service.ts'
 import { RunConfig } from '../../client-safe/run-config.ts'
-import { unpackBundle } from './bundle.ts'
+import { packBundle, unpackBundle } from './bundle.ts'
 import { BUILTIN_PROBLEMS_DIR, detectFormat, loadProblem, ProblemLoadError } from './load.ts'
 import { SHARED_DIR, sharedFiles } from './shared.ts'
 
@@ -355,6 +357,34 @@ describe('private files', () => {
         /^private files are kept .* evaluator\.py never does: .*fm_evalkit\.call_candidate or run_untrusted/,
       ),
     ])
+  })
+})
+
+describe('the bundle format', () => {
+  const files = [
+    { path: 'data/table.csv', mode: 0o644, data: Buffer.from('x,y\n'.repeat(200_000)) },
+    { path: 'data/noise.bin', mode: 0o644, data: randomBytes(5 << 20) },
+    { path: 'evaluator.py', mode: 0o755, data: Buffer.from('print(1)\n') },
+  ]
+  it('packs files as bytes, compressed unless they do not compress, and unpacks them exactly', () => {
+    const b = packBundle(files)
+    expect(b.size).toBe(800_000 + (5 << 20) + 9)
+    const back = unpackBundle(b.data, b.hash)
+    expect(back.files.map((f) => [f.path, f.mode, f.data.equals(files.find((x) => x.path === f.path)!.data)])).toEqual(
+      files.map((f) => [f.path, f.mode, true]),
+    )
+    // mostly random bytes: stored rather than compressed (all cost), the bundle about the size of its files
+    expect(b.data.length).toBeLessThan(b.size + 10_000)
+    // text alone compresses
+    expect(packBundle(files.filter((f) => f.path !== 'data/noise.bin')).data.length).toBeLessThan(100_000)
+    expect(() => unpackBundle(gzipSync(gunzipSync(b.data).subarray(0, -1)))).toThrow(/cut short/)
+  })
+  it('reads a bundle stored before it (a JSON list, base64), to the same hash', () => {
+    const old = gzipSync(
+      JSON.stringify(files.map((f) => ({ path: f.path, mode: f.mode, data: f.data.toString('base64') }))),
+    )
+    const back = unpackBundle(old, packBundle(files).hash)
+    expect(back.files.map((f) => f.path)).toEqual(files.map((f) => f.path))
   })
 })
 
