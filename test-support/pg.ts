@@ -61,3 +61,17 @@ export async function createTestRole(database: string): Promise<{ url: string; n
     drop: () => admin((c) => c.query(`DROP ROLE IF EXISTS "${name}"`)).then(() => undefined),
   }
 }
+
+/**
+ * A pool of a test's own against a throw-away database: dropping the database ends its sessions
+ * (57P01, "terminating connection due to administrator command"), which a pool still closing its
+ * last client reports as an `error` event; with no listener that is an uncaught exception in the
+ * test run. Any other error is still reported.
+ */
+export function testPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config)
+  pool.on('error', (e: Error & { code?: string }) => {
+    if (e.code !== '57P01') process.stderr.write(`test pool: ${e.message}\n`)
+  })
+  return pool
+}

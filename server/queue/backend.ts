@@ -3,9 +3,10 @@
 //   submit  → fm_queue.jobs row (ON CONFLICT DO NOTHING) + graphile job `fm_evaluate_cpu|gpu`, in one
 //             statement, so a resubmit of the same (jobId, attempt) is a no-op; language needs become
 //             job flags that workers lacking the language forbid (capability routing)
-//   results ← graphile jobs `fm_eval_result` added by workers; each (jobId, attempt) is delivered to
-//             the callbacks once (row lock + delivered_at); a callback that throws leaves the result
-//             job to graphile's retry
+//   results ← graphile jobs on the engine's result task, added by workers; each (jobId, attempt) is
+//             marked delivered once the callbacks have stored it (a copy handled meanwhile reaches
+//             them twice: ingestion is idempotent); a callback that throws leaves the result job to
+//             graphile's retry
 //   deaths  → workers whose heartbeat is older than deadAfterMs are marked dead and their jobs
 //             unlocked (force_unlock_workers), so another worker runs them (the worker side bounds
 //             how often a job may be retried after deaths)
@@ -24,10 +25,13 @@ import {
 import { watchConnection } from './connection.ts'
 import { evalJobKey, graphileWorker, installQueue, quietLogger, resultJobKey } from './schema.ts'
 
+/** result jobs handled at once: enough that the engine's store writes them in batches (RESULT_BATCH) */
+const RESULT_CONCURRENCY = 8
+
 export interface QueueBackendOptions {
   /** the engine's connection (it installs the queue schemas, so it may create schemas) */
   databaseUrl: string
-  /** result jobs handled at once (default 2) */
+  /** result jobs handled at once (default 8: each waits for its result's row to be written) */
   resultConcurrency?: number
   /** how often worker heartbeats are checked (default 2 s) */
   checkMs?: number
@@ -73,7 +77,10 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'))
   const deadAfterMs = opts.deadAfterMs ?? 20_000
   const checkMs = opts.checkMs ?? 2_000
-  const pool = new (pg().Pool)({ connectionString: opts.databaseUrl, max: 8 + (opts.resultConcurrency ?? 2) })
+  const pool = new (pg().Pool)({
+    connectionString: opts.databaseUrl,
+    max: 8 + (opts.resultConcurrency ?? RESULT_CONCURRENCY),
+  })
   const connection = watchConnection(pool, log, '[queue]')
   const callbacks: ((r: EvalResult) => void | Promise<void>)[] = []
   let runner: Runner | null = null
@@ -98,58 +105,47 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
       return
     }
     const r = parsed.data
-    const client = await pool.connect()
-    try {
-      await client.query('BEGIN')
-      const row = await client.query<{
+    const [job] = (
+      await pool.query<{
         delivered_at: Date | null
         started_at: Date | null
         worker_id: string | null
         result_task: string | null
       }>(
-        'SELECT delivered_at, started_at, worker_id, result_task FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2 FOR UPDATE',
+        'SELECT delivered_at, started_at, worker_id, result_task FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2',
         [r.jobId, r.attempt],
       )
-      const job = row.rows[0]
-      if (job?.delivered_at) {
-        await client.query('COMMIT')
-        return // a second copy (a worker died after posting it, or a dead-declared worker finished late)
-      }
-      if (job?.result_task && job.result_task !== resultTask && job.result_task !== QUEUE_TASKS.result) {
-        // another engine took the run over from this one (adopt): the result is passed on to it
-        await client.query(`SELECT graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => 25)`, [
-          job.result_task,
-          JSON.stringify(payload),
-          resultJobKey(r.jobId, r.attempt),
-        ])
-        await client.query('COMMIT')
-        return
-      }
-      // only the worker that took the job answers it: a result posted for a job no worker started,
-      // or by another worker than the one holding it, is someone writing into the queue (what an
-      // escape from a sandbox holds: the worker role's credentials), or a late answer of a worker
-      // the job was taken from
-      if (!job?.started_at || job.worker_id !== r.workerId) {
-        await client.query('COMMIT')
-        log(
-          `[queue] dropped a result for job ${r.jobId} (attempt ${r.attempt}) from worker ${JSON.stringify(r.workerId.slice(0, 80))}: ${
-            !job ? 'no such job' : !job.started_at ? 'no worker has started it' : `worker ${job.worker_id} holds it`
-          }`,
-        )
-        return
-      }
-      await deliver(r) // throws → ROLLBACK → graphile retries this result job later
-      await client.query('UPDATE fm_queue.jobs SET delivered_at = now() WHERE job_id = $1 AND attempt = $2', [
-        r.jobId,
-        r.attempt,
+    ).rows
+    if (job?.delivered_at) return // a second copy (a worker died after posting it, or a dead-declared worker finished late)
+    if (job?.result_task && job.result_task !== resultTask && job.result_task !== QUEUE_TASKS.result) {
+      // another engine took the run over from this one (adopt): the result is passed on to it
+      await pool.query(`SELECT graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => 25)`, [
+        job.result_task,
+        JSON.stringify(payload),
+        resultJobKey(r.jobId, r.attempt),
       ])
-      await client.query('COMMIT')
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined)
-      throw e
-    } finally {
-      client.release()
+      return
     }
+    // only the worker that took the job answers it: a result posted for a job no worker started,
+    // or by another worker than the one holding it, is someone writing into the queue (what an
+    // escape from a sandbox holds: the worker role's credentials), or a late answer of a worker
+    // the job was taken from
+    if (!job?.started_at || job.worker_id !== r.workerId) {
+      log(
+        `[queue] dropped a result for job ${r.jobId} (attempt ${r.attempt}) from worker ${JSON.stringify(r.workerId.slice(0, 80))}: ${
+          !job ? 'no such job' : !job.started_at ? 'no worker has started it' : `worker ${job.worker_id} holds it`
+        }`,
+      )
+      return
+    }
+    // delivered once the engine has stored it: an engine killed between the two leaves the job open,
+    // and the engine taking the run over adopts the result instead of evaluating the job again. A
+    // copy handled meanwhile reaches the engine twice; its ingestion ignores the second.
+    await deliver(r) // throws → graphile retries this result job later
+    await pool.query('UPDATE fm_queue.jobs SET delivered_at = now() WHERE job_id = $1 AND attempt = $2', [
+      r.jobId,
+      r.attempt,
+    ])
   }
 
   async function refreshCapacity() {
@@ -198,7 +194,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
       utils = await makeWorkerUtils({ pgPool: pool, logger: await quietLogger(log, connection.keep) })
       runner = await run({
         pgPool: pool,
-        concurrency: opts.resultConcurrency ?? 2,
+        concurrency: opts.resultConcurrency ?? RESULT_CONCURRENCY,
         noHandleSignals: true,
         pollInterval: opts.pollIntervalMs ?? 1000,
         logger: await quietLogger(log, connection.keep),

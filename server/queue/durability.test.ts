@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FIXTURES, startCli } from '../../test-support/cli.ts'
-import { createTestDatabase, TEST_PG_URL, type TestDatabase } from '../../test-support/pg.ts'
+import { createTestDatabase, TEST_PG_URL, type TestDatabase, testPool } from '../../test-support/pg.ts'
 import type { Actor } from '../auth/roles.ts'
 import type { EvalResult } from '../contracts/evaluation.ts'
 import { openDatabase, type Db } from '../db.ts'
@@ -123,7 +123,7 @@ beforeAll(async () => {
   writeFileSync(join(problemDir, 'problem.json'), JSON.stringify({ ...p, id: 'test-curve-fit-slow' }))
   await importProblem(db, problemDir)
   workerUrl = (await createWorkerRole(tdb.url, roleName, `pw-${process.pid}-d`)).databaseUrl
-  admin = new pg.Pool({ connectionString: tdb.url, max: 2 })
+  admin = testPool({ connectionString: tdb.url, max: 2 })
   backend = createQueueBackend({
     databaseUrl: tdb.url,
     deadAfterMs: 2000,

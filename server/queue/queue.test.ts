@@ -2,6 +2,7 @@
 // runs an evaluation), the worker role's limits, routing, idempotent submission.
 import type { ChildProcess } from 'node:child_process'
 import pg from 'pg'
+import { testPool } from '../../test-support/pg.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../contracts/evaluation.ts'
 import { openDatabase } from '../db.ts'
@@ -70,7 +71,7 @@ beforeAll(async () => {
   // the application's schema (users, candidates, problem_bundles…), as the engine's process creates it
   const app = await openDatabase({ databaseUrl: db.url, dataDir: tempDir('fm-data-') })
   await app.close()
-  admin = new pg.Pool({ connectionString: db.url, max: 3 })
+  admin = testPool({ connectionString: db.url, max: 3 })
   await admin.query('INSERT INTO problem_bundles (hash, data, size, file_count) VALUES ($1, $2, $3, $4)', [
     problem.bundle.hash,
     problem.bundle.data,

@@ -39,8 +39,8 @@ export class Dispatcher {
     private readonly deps: { db: Db; backend: EvaluationBackend; log: Logger },
     private readonly runId: string,
     private readonly problem: () => ProblemSnapshot,
-    /** a final result (anything but a retried infra failure) for a candidate of this run */
-    private readonly onFinal: (f: InFlight, r: EvalResult) => void,
+    /** a final result (anything but a retried infra failure) for a candidate of this run; resolves once stored */
+    private readonly onFinal: (f: InFlight, r: EvalResult) => void | Promise<void>,
     /** infra failures are retried unless the run is being stopped */
     private readonly retryAllowed: () => boolean,
   ) {}
@@ -132,6 +132,7 @@ export class Dispatcher {
     return taken
   }
 
+  /** Resolves once a final result is stored: the queue marks a result delivered only then. */
   async onResult(r: EvalResult) {
     const f = this.inflight.get(r.jobId)
     if (!f || f.attempt !== r.attempt) return // not ours, or a stale attempt: ignored (idempotent)
@@ -148,7 +149,7 @@ export class Dispatcher {
     this.inflight.delete(r.jobId)
     if (f.submittedAt !== undefined && r.workerId !== 'engine')
       this.service.add(Date.now() - f.submittedAt - (r.timing?.queuedMs ?? 0))
-    this.onFinal(f, r)
+    await this.onFinal(f, r)
   }
 
   /** Forgets what is in flight (a stop abandons it), dropping what no worker has started; returns the ids. */

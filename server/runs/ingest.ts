@@ -76,7 +76,8 @@ export class Ingestor {
     return this.pending
   }
 
-  add(f: InFlight, r: EvalResult) {
+  /** Takes a final result in; resolves once its row is stored (the queue marks it delivered then). */
+  add(f: InFlight, r: EvalResult): Promise<void> {
     const s = this.d.state
     const spec = s.problem.spec
     const score = scoreFromMetrics(
@@ -144,6 +145,7 @@ export class Ingestor {
         this.pending--
         this.d.notify()
       })
+    return write.then(() => undefined)
   }
 
   /** resolves when everything handed in is applied */

@@ -1,8 +1,8 @@
 // A run in server mode whose evaluations wait with no worker online says so in the runs list
 // (fm-agent runs, the Runs page), its cold start included: it has no pipeline figures yet.
-import pg from 'pg'
+import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../../test-support/pg.ts'
+import { createTestDatabase, type TestDatabase, testPool } from '../../test-support/pg.ts'
 import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
 import { type Db, openDatabase } from '../db.ts'
 import { installQueue } from '../queue/schema.ts'
@@ -15,7 +15,7 @@ describe('waitingForWorkers', () => {
   beforeAll(async () => {
     t = await createTestDatabase()
     db = await openDatabase({ databaseUrl: t.url })
-    pool = new pg.Pool({ connectionString: t.url, max: 2 })
+    pool = testPool({ connectionString: t.url, max: 2 })
     pool.on('error', () => undefined)
     await installQueue(pool)
   })

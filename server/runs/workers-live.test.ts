@@ -4,7 +4,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Actor } from '../auth/roles.ts'
 import { openDatabase, type Db } from '../db.ts'
@@ -15,6 +14,7 @@ import { importProblem } from '../services/problem-catalog.ts'
 import { createTestDatabase } from '../queue/test-db.ts'
 import { removeTempDirs, tempDir } from '../../workers/test-helpers.ts'
 import { startQueueWorker } from '../../test-support/queue-worker.ts'
+import { testPool } from '../../test-support/pg.ts'
 import { EngineManager } from './manager.ts'
 import { createBackend } from './evaluation-backend.ts'
 import { createRun } from './service.ts'
@@ -71,7 +71,7 @@ describe('workers leaving and joining a running run', () => {
     let evaluated = 0
     events.subscribe(runId, (e) => e.type === 'candidate' && evaluated++)
     const done = manager.launch(runId)
-    const admin = new pg.Pool({ connectionString: pgdb.url, max: 2 })
+    const admin = testPool({ connectionString: pgdb.url, max: 2 })
     try {
       await until(async () => evaluated >= 25)
       // A leaves (finishing what it runs): the run waits, its next jobs in the queue
