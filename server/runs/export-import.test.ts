@@ -308,6 +308,19 @@ describe('fm-agent export, then fm-agent import into a fresh data folder', () =>
     expect(resumed.code, resumed.stderr).toBe(0)
     expect(resumed.json).toMatchObject({ runId, status: 'completed', evaluations: 16 })
 
+    // an export of a running run: its row read before its last candidates (counters behind them)
+    const behind = JSON.parse(readFileSync(out, 'utf8'))
+    const evaluated = behind.candidates.filter((c: { evalIndex: number | null }) => c.evalIndex !== null).length
+    behind.run.nextSeq = 2
+    behind.run.evaluations = 3
+    const racing = join(tempDir(), 'racing.json')
+    writeFileSync(racing, JSON.stringify(behind))
+    const third = tempDir()
+    expect((await cli(['import', racing, '--data-dir', third])).code).toBe(0)
+    const caughtUp = await cli(['resume', runId, '--max-evals', String(evaluated + 3), '--json', '--data-dir', third])
+    expect(caughtUp.code, caughtUp.stderr).toBe(0)
+    expect(caughtUp.json).toMatchObject({ status: 'completed', evaluations: evaluated + 3 })
+
     const bare = join(tempDir(), 'bare.json')
     writeFileSync(bare, '{"format":"fm-agent-run/1"}')
     const refused = await cli(['import', bare, '--data-dir', tempDir()])

@@ -479,6 +479,13 @@ async function problemForExport(db: Db, run: { problemId: string; problemSnapsho
   return { problem, bundles }
 }
 
+/** the largest value of a numeric field among rows (-1 when none has one) */
+function maxOf(rows: Array<Record<string, unknown>>, field: string): number {
+  let max = -1
+  for (const r of rows) if (typeof r[field] === 'number' && (r[field] as number) > max) max = r[field] as number
+  return max
+}
+
 export interface ImportResult {
   runId: string
   candidates: number
@@ -553,12 +560,14 @@ export async function importRun(db: Db, actor: Actor, data: unknown): Promise<Im
           statusReason: src.statusReason ?? 'imported',
           config: src.config,
           problemSnapshot: src.problemSnapshot,
-          evaluations: src.evaluations,
+          // an export of a running run reads its row before its last candidates: the counters
+          // cover every candidate the file holds, so a resume neither reuses a seq nor overruns
+          evaluations: Math.max(Number(src.evaluations ?? 0), 1 + maxOf(file.candidates, 'evalIndex')),
           spendUsd: src.spendUsd,
           seedScore: src.seedScore ?? null,
           bestScore: src.bestScore ?? null,
           bestCandidateId: src.bestCandidateId ?? null,
-          nextSeq: src.nextSeq,
+          nextSeq: Math.max(Number(src.nextSeq ?? 0), 1 + maxOf(file.candidates, 'seq')),
           engineState: src.engineState ?? {},
           createdById: actor.id,
           startedAt: src.startedAt ?? null,
