@@ -45,6 +45,11 @@ export interface DriverDeps {
   llmEnv?: NodeJS.ProcessEnv
   /** who drives the run (host:pid), recorded with every command this driver acknowledges */
   owner?: string
+  /**
+   * picked up by an engine after the process driving it died (or at start-up), not resumed by a
+   * user: a pause or stop that process had applied and not finished is finished here
+   */
+  pickedUp?: boolean
 }
 
 export type Mode = 'idle' | 'cold-start' | 'evolve'
@@ -185,6 +190,28 @@ export class RunDriver {
     this.notify()
   }
 
+  /**
+   * A pause or stop acknowledged by the process that drove the run before it died: it had applied
+   * it (the console showed it applied) and was waiting for the evaluations in flight when it died,
+   * so the run is still active in the database. Applied since the run last (re)started evolving.
+   */
+  private async finishHalt() {
+    const [halt] = await this.db.sql<{ kind: string; reason: string | null }>(
+      `SELECT kind, payload->>'reason' AS reason FROM run_commands
+        WHERE run_id = $1 AND kind IN ('run.pause', 'run.stop') AND status = 'applied'
+          AND applied_at > coalesce((SELECT max(created_at) FROM run_events WHERE run_id = $1 AND type = 'status'
+                                       AND payload->>'status' IN ('cold-start', 'evolving')), '-infinity'::timestamptz)
+        ORDER BY applied_at DESC, id DESC LIMIT 1`,
+      [this.runId],
+    )
+    if (!halt) return
+    const stop = halt.kind === 'run.stop'
+    const reason = halt.reason ?? (stop ? 'stopped by a user' : 'paused by a user')
+    this.progress(`finishing the ${stop ? 'stop' : 'pause'} the previous engine had applied (${reason})`)
+    if (stop) this.stop(reason)
+    else this.pause(reason)
+  }
+
   /** Runs until the run completes, fails, is stopped, or is paused. Resolves with the final status. */
   async run(): Promise<{ status: RunStatus; reason: string | null }> {
     try {
@@ -214,6 +241,7 @@ export class RunDriver {
       // interventions: given before this driver started (a failover, an edit queued on a paused
       // run) or while it runs; read once the stage is known, so a queued edit finds the run evolving
       await this.inbox.start()
+      if (this.deps.pickedUp) await this.finishHalt()
       await resubmitInFlight(this.deps, this.runId, s, this.p)
       if (s.status === 'cold-start') await this.cold.run()
       if (s.status === 'evolving' && !this.halted()) await this.evolve()

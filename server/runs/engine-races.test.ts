@@ -129,4 +129,37 @@ describe('engine races', () => {
     expect(await db.prisma.candidate.count({ where: { runId: id, origin: 'seed' } })).toBe(1)
     // (with two engines the first one never hears of its results and this test times out)
   }, 90_000)
+
+  it('a pause the dead engine had applied is finished by the engine that picks the run up, not by a resume', async () => {
+    const manager = new EngineManager({ db, backend, events: new EventBus(), log: silentLogger })
+    const { id } = await createRun(db, SYSTEM, { problemId, config: { islands: 2, budget: { maxEvals: 12 }, seed: 4 } })
+    expect((await manager.launch(id)).status).toBe('completed')
+    // as a process leaves a run when it dies draining toward a pause it had acknowledged
+    const dieWhilePausing = async () => {
+      await db.sql(
+        `UPDATE runs SET status = 'evolving', finished_at = NULL, config = jsonb_set(config, '{budget,maxEvals}', '24') WHERE id = $1`,
+        [id],
+      )
+      // applied after the run last went evolving
+      await db.sql(
+        `INSERT INTO run_commands (run_id, kind, payload, actor_label, status, applied_at, created_at)
+         VALUES ($1, 'run.pause', '{"reason": "paused by ada"}', 'ada', 'applied', now() + interval '1 millisecond', now())`,
+        [id],
+      )
+    }
+    await dieWhilePausing()
+    expect(await manager.resumeActive(true)).toEqual([id])
+    await manager.released(id)
+    const paused = await db.prisma.run.findUniqueOrThrow({
+      where: { id },
+      select: { status: true, statusReason: true },
+    })
+    expect(paused).toEqual({ status: 'paused', statusReason: 'paused by ada' })
+    expect((await evaluated(id)).evaluations).toBe(12)
+    // the same state launched by a user (a resume) goes on: only a pick-up finishes a halt it finds
+    await dieWhilePausing()
+    const resumed = await manager.launch(id)
+    expect(resumed.status).toBe('completed')
+    expect((await evaluated(id)).evaluations).toBe(24)
+  }, 90_000)
 })

@@ -86,12 +86,12 @@ export class EngineManager {
   }
 
   /** Starts (or resumes) driving a run; resolves when it completes, fails, stops or pauses. */
-  launch(runId: string): Promise<{ status: RunStatus; reason: string | null }> {
+  launch(runId: string, opts: { pickedUp?: boolean } = {}): Promise<{ status: RunStatus; reason: string | null }> {
     // registered before any await: a second launch of the same run (runs.create and the pick-up
     // poll racing) joins the first instead of starting a second driver on the same run
     const pending = this.launching.get(runId)
     if (pending) return pending
-    const p = this.start(runId).finally(() => {
+    const p = this.start(runId, opts).finally(() => {
       this.launching.delete(runId)
       this.stopsPending.delete(runId)
     })
@@ -113,12 +113,15 @@ export class EngineManager {
     else if (this.launching.has(runId)) this.stopsPending.set(runId, reason)
   }
 
-  private async start(runId: string): Promise<{ status: RunStatus; reason: string | null }> {
+  private async start(
+    runId: string,
+    opts: { pickedUp?: boolean },
+  ): Promise<{ status: RunStatus; reason: string | null }> {
     const existing = this.drivers.get(runId)
     if (existing) return existing.done
     if (!(await this.claim(runId))) throw new Error(`run ${runId} is driven by another engine process`)
     this.renewLeases()
-    const driver = new RunDriver({ ...this.deps, owner: this.owner }, runId)
+    const driver = new RunDriver({ ...this.deps, owner: this.owner, pickedUp: !!opts.pickedUp }, runId)
     const asked = this.stopsPending.get(runId)
     this.stopsPending.delete(runId)
     if (asked !== undefined) driver.stop(asked)
@@ -151,7 +154,7 @@ export class EngineManager {
     const fresh: string[] = []
     for (const r of rows) {
       if (this.drivers.has(r.id) || this.launching.has(r.id)) continue
-      this.launch(r.id).catch((e) => this.deps.log.error(`run ${r.id}: ${(e as Error).message}`))
+      this.launch(r.id, { pickedUp: true }).catch((e) => this.deps.log.error(`run ${r.id}: ${(e as Error).message}`))
       started.push(r.id)
       // a run made while no engine ran (server mode) starts here; it resumes nothing
       if (!r.startedAt) fresh.push(r.id)
