@@ -5,7 +5,7 @@ import { hostname, userInfo } from 'node:os'
 import superjson from 'superjson'
 import { createAppServices, type AppServices } from '../app.ts'
 import { openDatabase } from '../db.ts'
-import { DataDirLockedError, liveHolder } from '../db/data-dir.ts'
+import { DataDirLockedError, holderAlive, liveHolder } from '../db/data-dir.ts'
 import { unixSocketFetch } from './local-socket.ts'
 import type { Logger } from '../log.ts'
 import { syncBuiltinProblems } from '../services/problem-catalog.ts'
@@ -19,6 +19,8 @@ export interface ApiClient {
   mutate<T = unknown>(path: string, input?: unknown): Promise<T>
   /** remote only: the running server's local socket, for what is not a procedure (a file upload) */
   socketPath?: string
+  /** remote only: whether the server process is still alive (a busy one may refuse connections a while) */
+  serverAlive?: () => boolean
   /** in-process only: the services, for commands that do more than call the API (runs, workers) */
   app?: AppServices
   close(): Promise<void>
@@ -73,7 +75,7 @@ export async function connectApi(opts: {
       opts.log.info(
         `${holder.apiUrl ? `a server (pid ${holder.pid}, ${holder.apiUrl})` : `a run (pid ${holder.pid})`} holds ${opts.dataDir}: sending this command to it through ${holder.apiSocket}`,
       )
-      return localSocketClient(holder.apiSocket)
+      return { ...localSocketClient(holder.apiSocket), serverAlive: () => holderAlive(holder) }
     }
   }
   const db = await openDatabase({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl })

@@ -249,12 +249,18 @@ export async function followRemotely(
         .query<RunSummary>('runs.summary', { runId })
         .catch((e: Error & { cause?: { code?: string } }) => {
           const code = (e as { code?: string }).code ?? e.cause?.code
-          if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'ECONNRESET')
-            throw new Error(
-              `the server driving run ${runId} stopped while this command followed it; the run resumes when a server starts on this folder again (or: fm-agent resume ${runId.slice(0, 8)})`,
-            )
-          throw e
+          if (code !== 'ECONNREFUSED' && code !== 'ENOENT' && code !== 'ECONNRESET') throw e
+          // a server busy with a long request can refuse connections for a while: only a server
+          // whose process is gone has stopped
+          if (api.serverAlive?.()) return null
+          throw new Error(
+            `the server driving run ${runId} stopped while this command followed it; the run resumes when a server starts on this folder again (or: fm-agent resume ${runId.slice(0, 8)})`,
+          )
         })
+      if (!s) {
+        await new Promise((r) => setTimeout(r, 1000))
+        continue
+      }
       const line = progressLine(s, maxEvals)
       const ended = FINAL_STATUSES.includes(s.status) || s.status === 'paused'
       if (line !== last && (ended || Date.now() - said >= every)) {

@@ -39,5 +39,8 @@ export async function insertRowsExactly(tx: Sql, table: string, rows: Array<Reco
       (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
     )
     await tx.$executeRawUnsafe(sql, text)
+    // the embedded database answers without a turn of the event loop: a long import would hold
+    // every other request (a health check, a page) for its duration
+    await new Promise<void>((resolve) => setImmediate(resolve))
   }
 }

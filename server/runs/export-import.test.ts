@@ -101,7 +101,21 @@ describe.each(dbModes())('export and import across databases, %s', (mode, open) 
 
   it('is written a page of candidates at a time, and the pieces joined are the whole export', async () => {
     const pieces: string[] = []
-    for await (const piece of exportChunks(source, runId)) pieces.push(piece)
+    // other work gets turns of the event loop between pages (a server's other requests)
+    let ticks = 0
+    let ticking = true
+    const tick = () => {
+      ticks++
+      if (ticking) setImmediate(tick)
+    }
+    setImmediate(tick)
+    const seen: number[] = []
+    for await (const piece of exportChunks(source, runId)) {
+      pieces.push(piece)
+      seen.push(ticks)
+    }
+    ticking = false
+    expect(new Set(seen).size).toBeGreaterThanOrEqual(3)
     const whole = JSON.parse(pieces.join(''))
     expect({ ...whole, exportedAt: null }).toEqual({ ...file, exportedAt: null })
     // 240 candidates: the head, two pages, the rest; no piece holds them all

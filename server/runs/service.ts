@@ -392,6 +392,12 @@ export { EXPORT_FORMAT }
  * (unless `withProblem` is false) its problem: the row and the stored files, so that the export
  * imports into a database that never saw the problem.
  */
+/**
+ * A turn of the event loop for everything else: the embedded database answers without one, so a
+ * loop of its queries (an export of 100,000 candidates) held every other request for its duration.
+ */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
 /** candidates (and pictures) read and written per page: an export's memory stays bounded by a page, not the run */
 const EXPORT_PAGE = 200
 
@@ -425,6 +431,7 @@ export async function* exportChunks(
       orderBy: { seq: 'asc' },
     })
     yield `${i ? ',' : ''}${page.map(exportText).join(',')}`
+    await turn()
   }
   const [migrations, guidance, metrics, ratings] = await Promise.all([
     db.prisma.migration.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
@@ -450,6 +457,7 @@ export async function* exportChunks(
     })
     const images = page.map((p) => ({ ...p, data: Buffer.from(p.data).toString('base64') }))
     yield `${i ? ',' : ''}${images.map(exportText).join(',')}`
+    await turn()
   }
   const events = await db.prisma.runEvent.findMany({
     where: { runId },
