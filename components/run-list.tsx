@@ -1,7 +1,7 @@
 'use client'
 // Every run at a glance: status (and why it stopped), problem, best against the reference, spend
 // against its cap, progress and age. Refreshes while runs are active.
-import { useQuery } from '@tanstack/react-query'
+import { useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 import { RUN_STATUSES } from '../client-safe/run-config.ts'
@@ -12,6 +12,9 @@ import { useRunImport } from './run-import.tsx'
 import { Age, ErrorBox, Meter, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 
+/** runs a page of the list holds */
+const PAGE = 200
+
 export function RunList() {
   const trpc = useTRPC()
   const { can } = useRole()
@@ -20,18 +23,44 @@ export function RunList() {
   const [picked, setPicked] = useState<string[]>([])
   const toggle = (id: string) =>
     setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : p.length < MAX_COMPARE ? [...p, id] : p))
-  const runs = useQuery(
-    trpc.runs.list.queryOptions(
-      { status: (status || undefined) as (typeof RUN_STATUSES)[number] | undefined, limit: 200 },
-      { refetchInterval: 3000 },
-    ),
-  )
+  const statusFilter = (status || undefined) as (typeof RUN_STATUSES)[number] | undefined
+  const runs = useQuery(trpc.runs.list.queryOptions({ status: statusFilter, limit: PAGE }, { refetchInterval: 3000 }))
+  // older pages, asked for one at a time: the newest page refreshes, these rarely change
+  const queryClient = useQueryClient()
+  const [older, setOlder] = useState<NonNullable<typeof runs.data>>([])
+  const [loadingOlder, setLoadingOlder] = useState(false)
+  const total = useQuery(trpc.runs.count.queryOptions({ status: statusFilter }, { refetchInterval: 10_000 }))
+  const rows = runs.data ? [...runs.data, ...older.filter((o) => !runs.data.some((r) => r.id === o.id))] : undefined
+  const loadOlder = async () => {
+    const last = rows?.at(-1)
+    if (!last) return
+    setLoadingOlder(true)
+    try {
+      const page = await queryClient.fetchQuery(
+        trpc.runs.list.queryOptions({
+          status: statusFilter,
+          limit: PAGE,
+          after: { createdAt: new Date(last.createdAt).toISOString(), id: last.id },
+        }),
+      )
+      setOlder((o) => [...o, ...page])
+    } finally {
+      setLoadingOlder(false)
+    }
+  }
   return (
     <div className="grid">
       <div className="row between">
         <h1 style={{ margin: 0 }}>Runs</h1>
         <div className="row">
-          <select aria-label="status filter" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <select
+            aria-label="status filter"
+            value={status}
+            onChange={(e) => {
+              setStatus(e.target.value)
+              setOlder([])
+            }}
+          >
             <option value="">all statuses</option>
             {RUN_STATUSES.map((s) => (
               <option key={s}>{s}</option>
@@ -58,9 +87,9 @@ export function RunList() {
       <div className="card" style={{ overflowX: 'auto' }}>
         {runs.error ? (
           <ErrorBox error={runs.error} />
-        ) : !runs.data ? (
+        ) : !rows ? (
           <div className="muted">Loading…</div>
-        ) : runs.data.length === 0 ? (
+        ) : rows.length === 0 ? (
           <div className="empty">
             No runs {status ? `with status ${status}` : 'yet'}.{' '}
             {can('admin') ? <Link href="/runs/new">Start one</Link> : 'An admin starts runs'}, or from the command line:{' '}
@@ -85,7 +114,7 @@ export function RunList() {
                 </tr>
               </thead>
               <tbody>
-                {runs.data.map((r) => {
+                {rows.map((r) => {
                   const gap = gapToReference(r.bestScore, r.reference?.value, r.direction as 'max' | 'min')
                   return (
                     <tr key={r.id} data-testid="run-row">
@@ -139,6 +168,16 @@ export function RunList() {
                 })}
               </tbody>
             </table>
+            {total.data !== undefined && total.data > rows.length && (
+              <div className="row" data-testid="older-runs">
+                <span className="muted small">
+                  the {rows.length} newest of {total.data} runs{status ? ` ${status}` : ''}
+                </span>
+                <button type="button" onClick={() => void loadOlder()} disabled={loadingOlder}>
+                  {loadingOlder ? 'Loading…' : 'Show older runs'}
+                </button>
+              </div>
+            )}
           </div>
         )}
       </div>

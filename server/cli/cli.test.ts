@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { openDatabase } from '../db.ts'
 import { importProblem } from '../services/problem-catalog.ts'
+import { listRuns } from '../runs/service.ts'
+import { ensureSyntheticProblem, seedSyntheticRun } from '../../test-support/synthetic-run.ts'
 import { createLogger } from '../log.ts'
 import { readEnv } from '../env.ts'
 import { startServer } from '../server-process.ts'
@@ -224,6 +226,41 @@ describe('fm-agent CLI', () => {
     const nothing = await cli(['user', 'set', '--email', 'ada@example.com', '--data-dir', dir])
     expect(nothing.code).toBe(2)
     expect(nothing.stderr).toMatch(/say what to change/)
+  })
+
+  it('lists the newest runs, says how many it leaves out, and pages through every run', async () => {
+    const dir = tempDir()
+    const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+    const ids: string[] = []
+    try {
+      await ensureSyntheticProblem(db, 'many-runs')
+      for (let i = 0; i < 5; i++)
+        ids.push((await seedSyntheticRun(db, { candidates: 3, problemId: 'many-runs' })).runId)
+      // two runs made in the same millisecond stay apart across pages
+      await db.sql('UPDATE runs SET created_at = (SELECT min(created_at) FROM runs) WHERE id = ANY($1::text[])', [
+        ids.slice(0, 2),
+      ])
+      const order = (await listRuns(db, { limit: 10 })).map((r) => r.id)
+      const paged: string[] = []
+      for (let page = await listRuns(db, { limit: 2 }); page.length; ) {
+        paged.push(...page.map((r) => r.id))
+        const last = page.at(-1)!
+        page = await listRuns(db, { limit: 2, after: { createdAt: last.createdAt.toISOString(), id: last.id } })
+      }
+      expect(paged).toEqual(order)
+      expect(new Set(order)).toEqual(new Set(ids))
+    } finally {
+      await db.close()
+    }
+    const some = await cli(['runs', '--limit', '2', '--data-dir', dir])
+    expect(some.code, some.stderr).toBe(0)
+    expect(some.stdout.trim().split('\n')).toHaveLength(2)
+    expect(some.stderr).toContain('the 2 newest of 5 runs; --limit N or --all lists more')
+    const every = await cli(['runs', '--all', '--json', '--data-dir', dir])
+    expect(every.json).toHaveLength(5)
+    expect(every.stderr).not.toContain('newest of')
+    const both = await cli(['runs', '--all', '--limit', '3', '--data-dir', dir])
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('--limit or --all, not both')])
   })
 
   it('checks a problem folder by evaluating its seed in the sandbox, OpenEvolve folders included', async () => {

@@ -294,13 +294,18 @@ export async function runProgress(db: Db, runId: string): Promise<RunProgress> {
   }
 }
 
-export async function listRuns(db: Db, opts: { limit?: number; status?: string; idPrefix?: string } = {}) {
+export async function listRuns(
+  db: Db,
+  opts: { limit?: number; status?: string; idPrefix?: string; after?: { createdAt: string; id: string } } = {},
+) {
+  const after = opts.after ? { at: new Date(opts.after.createdAt), id: opts.after.id } : null
   const rows = await db.prisma.run.findMany({
     where: {
       ...(opts.status ? { status: opts.status } : {}),
       ...(opts.idPrefix ? { id: { startsWith: opts.idPrefix } } : {}),
+      ...(after ? { OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { gt: after.id } }] } : {}),
     },
-    orderBy: { createdAt: 'desc' },
+    orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
     take: opts.limit ?? 100,
     select: {
       id: true,

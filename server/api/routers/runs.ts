@@ -41,6 +41,8 @@ export const RunIdInput = z.object({ runId: z.string().min(1).max(64) })
 export const ListRunsInput = z.object({
   status: z.enum(RUN_STATUSES).optional(),
   limit: z.number().int().min(1).max(500).default(100),
+  /** the next page: runs after this one in the list's order (newest first), by its createdAt and id */
+  after: z.object({ createdAt: z.iso.datetime({ offset: true }), id: z.string().min(1).max(64) }).optional(),
   /** the start of a run id, as the CLI's progress lines print it (8 characters) */
   idPrefix: z
     .string()
@@ -182,6 +184,10 @@ export const runsRouter = router({
     return { started: true, topK: input.topK ?? report.topK }
   }),
   list: viewerProcedure.input(ListRunsInput).query(({ ctx, input }) => listRuns(ctx.app.db, input)),
+  /** how many runs there are (of a status): what a list of the newest leaves out */
+  count: viewerProcedure
+    .input(ListRunsInput.pick({ status: true }))
+    .query(({ ctx, input }) => ctx.app.db.prisma.run.count({ where: input.status ? { status: input.status } : {} })),
   summary: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => runSummary(ctx.app.db, input.runId)),
   create: adminProcedure.input(CreateRunInput).mutation(async ({ ctx, input }) => {
     const parsed = RunConfig.safeParse(input.config)

@@ -61,9 +61,16 @@ export const runs: Command = {
   summary:
     'list runs with status, problem, evaluations and best score; runs stop|pause <runId>: stop or pause a run wherever its engine runs; runs hint <runId> "<text>": a hint for its next prompts; runs delete <runId>: delete a run no engine drives, with its candidates',
   usage:
-    'fm-agent runs [--json] [--data-dir DIR]\n       fm-agent runs stop|pause <runId> [--json] [--data-dir DIR]\n       fm-agent runs hint <runId> "<text>" [--island N] [--json] [--data-dir DIR]\n       fm-agent runs delete <runId> [--json] [--data-dir DIR]',
+    'fm-agent runs [--limit N | --all] [--json] [--data-dir DIR]   (the 100 newest by default)\n       fm-agent runs stop|pause <runId> [--json] [--data-dir DIR]\n       fm-agent runs hint <runId> "<text>" [--island N] [--json] [--data-dir DIR]\n       fm-agent runs delete <runId> [--json] [--data-dir DIR]',
   async run({ argv, env, log, dataDir, out }) {
-    const { values, positionals } = parse('runs', argv, { json: { type: 'boolean' }, island: { type: 'string' } }, 3)
+    const { values, positionals } = parse(
+      'runs',
+      argv,
+      { json: { type: 'boolean' }, island: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
+      3,
+    )
+    const limit = intOption('limit', values.limit as string | undefined, 1, 1_000_000)
+    if (limit !== undefined && values.all) throw new UsageError('--limit or --all, not both')
     const sub = positionals[0]
     if (sub && !SUBCOMMANDS.includes(sub))
       throw new UsageError(`unknown subcommand "runs ${sub}" (${SUBCOMMANDS.join(', ')})`)
@@ -101,7 +108,19 @@ export const runs: Command = {
         out(values.json ? JSON.stringify(r) : `deleted run ${r.id} (${r.problemId}) and its ${r.candidates} candidates`)
         return 0
       }
-      const rows = await api.query<Row[]>('runs.list', {})
+      // pages of the newest first, as many as asked for (every run with --all)
+      const want = values.all ? Number.POSITIVE_INFINITY : (limit ?? 100)
+      const rows: Row[] = []
+      while (rows.length < want) {
+        const last = rows.at(-1)
+        const page = await api.query<Row[]>('runs.list', {
+          limit: Math.min(500, want - rows.length),
+          ...(last ? { after: { createdAt: new Date(last.createdAt).toISOString(), id: last.id } } : {}),
+        })
+        rows.push(...page)
+        if (page.length < Math.min(500, want - rows.length + page.length)) break
+      }
+      const total = rows.length < want ? rows.length : await api.query<number>('runs.count', {})
       const orphaned = (r: Row) =>
         api.app?.db.mode === 'embedded' && !r.drivenBy && (ACTIVE_STATUSES as string[]).includes(r.status)
       // what the text view says of a run no process drives, as a field a script can test
@@ -129,6 +148,8 @@ export const runs: Command = {
         )
         out(lines.join('\n'))
       }
+      // said apart from the list (stderr): a script reading the rows is not given a line that is not one
+      if (total > rows.length) log.info(`the ${rows.length} newest of ${total} runs; --limit N or --all lists more`)
       return 0
     } finally {
       await api.close()
