@@ -147,3 +147,100 @@ export function importedBundle(b: ExportedBundle) {
 export function exportText(data: unknown): string {
   return JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))
 }
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d])
+
+/**
+ * JSON.parse for an export file that may be longer than a string can be (V8: 2^29 − 24
+ * characters, ~512 MiB; a 20,000-candidate run with its prompts exports more): the top-level
+ * object is read member by member, and an array member element by element, each one parsed on its
+ * own. The same result as JSON.parse for any JSON text; a syntax error says where.
+ */
+export function parseLargeJson(buf: Buffer): unknown {
+  let at = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0
+  const fail = (what: string): never => {
+    throw new SyntaxError(`${what} at byte ${at}`)
+  }
+  const ws = () => {
+    while (at < buf.length && WS.has(buf[at]!)) at++
+  }
+  /** the end (exclusive) of the value starting at `at` */
+  const valueEnd = (from: number): number => {
+    const c = buf[from]
+    if (c === 0x22) return stringEnd(from)
+    if (c === 0x7b || c === 0x5b) {
+      let depth = 0
+      for (let i = from; i < buf.length; i++) {
+        const b = buf[i]
+        if (b === 0x22) i = stringEnd(i) - 1
+        else if (b === 0x7b || b === 0x5b) depth++
+        else if ((b === 0x7d || b === 0x5d) && --depth === 0) return i + 1
+      }
+      return fail('unterminated object or array')
+    }
+    let i = from
+    while (i < buf.length && !WS.has(buf[i]!) && buf[i] !== 0x2c && buf[i] !== 0x7d && buf[i] !== 0x5d) i++
+    return i
+  }
+  const stringEnd = (from: number): number => {
+    for (let i = buf.indexOf(0x22, from + 1); i >= 0; i = buf.indexOf(0x22, i + 1)) {
+      let slashes = 0
+      while (buf[i - 1 - slashes] === 0x5c) slashes++
+      if (slashes % 2 === 0) return i + 1
+    }
+    return fail('unterminated string')
+  }
+  const parse = (end: number): unknown => {
+    const v = JSON.parse(buf.toString('utf8', at, end))
+    at = end
+    return v
+  }
+  ws()
+  if (buf[at] !== 0x7b) return parse(buf.length) // not an object: as JSON.parse reads it (and says why)
+  at++
+  const out: Record<string, unknown> = {}
+  // as JSON.parse makes them: an own property, whatever its name ("__proto__" included)
+  const set = (key: string, value: unknown) =>
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+  for (;;) {
+    ws()
+    if (buf[at] === 0x7d) {
+      at++
+      break
+    }
+    if (buf[at] !== 0x22) fail('expected a member name')
+    const key = parse(stringEnd(at)) as string
+    ws()
+    if (buf[at] !== 0x3a) fail('expected ":"')
+    at++
+    ws()
+    if (buf[at] === 0x5b) {
+      at++
+      const items: unknown[] = []
+      for (;;) {
+        ws()
+        if (buf[at] === 0x5d) {
+          at++
+          break
+        }
+        items.push(parse(valueEnd(at)))
+        ws()
+        if (buf[at] === 0x2c) {
+          at++
+          ws()
+          if (buf[at] === 0x5d) fail('a "," before "]"')
+        } else if (buf[at] !== 0x5d) fail('expected "," or "]"')
+      }
+      set(key, items)
+    } else set(key, parse(valueEnd(at)))
+    ws()
+    if (buf[at] === 0x2c) {
+      at++
+      ws()
+      if (buf[at] === 0x7d) fail('a "," before "}"')
+    } else if (buf[at] !== 0x7d) fail('expected "," or "}"')
+  }
+  ws()
+  if (at < buf.length) fail('unexpected text after the object')
+  return out
+}

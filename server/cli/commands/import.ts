@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { connectApi } from '../../api/client.ts'
 import { BadInputError, ConflictError } from '../../errors.ts'
+import { parseLargeJson } from '../../runs/export-file.ts'
 import { importRun, type ImportResult } from '../../runs/service.ts'
 import { InputError, parse, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -37,7 +38,8 @@ export const importCommand: Command = {
       } else {
         let data: unknown
         try {
-          data = JSON.parse(readFileSync(file, 'utf8'))
+          // member by member: an export may be longer than a string can be (~512 MiB)
+          data = parseLargeJson(readFileSync(file))
         } catch (e) {
           throw new InputError(`${file}: ${(e as Error).message}`)
         }
