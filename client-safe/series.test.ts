@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
+  islandColor,
+  REFERENCE_COLOR,
   boundMetrics,
   boundPoints,
   budgetUse,
@@ -309,5 +311,13 @@ describe('the fitness chart in words', () => {
       'Best score so far after 40 evaluations: run 2.63109; island 0 2.63109, island 1 2.5.',
     )
     expect(fitnessSummary([], 2, 'score', 'evals')).toBe('Best score so far: no evaluation yet.')
+  })
+})
+
+describe('colours', () => {
+  it("no island is drawn in the reference line's colour", () => {
+    const colours = Array.from({ length: 64 }, (_, i) => islandColor(i))
+    expect(colours).not.toContain(REFERENCE_COLOR)
+    expect(new Set(colours.slice(0, 12)).size).toBe(12)
   })
 })

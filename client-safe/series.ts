@@ -402,6 +402,9 @@ export function budgetUse(
 }
 
 /** A distinct, readable colour per island on a dark background (the run-wide series is white). */
+/** the reference line's colour: none of the islands' (island 7 had it) */
+export const REFERENCE_COLOR = '#f5f5f5'
+
 export function islandColor(island: number): string {
   if (island < 0) return '#e6e9ee'
   const palette = [

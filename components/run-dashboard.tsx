@@ -119,7 +119,7 @@ export function RunDashboard() {
         <Tile
           label="failure rate"
           value={last ? `${(last.failureRate * 100).toFixed(1)}%` : '–'}
-          sub={`${o.counts.invalid} invalid so far`}
+          sub={`${active ? 'last 30 s' : 'its last 30 s'} · ${o.counts.invalid} invalid in all${evaluations ? ` (${((100 * o.counts.invalid) / evaluations).toFixed(1)}%)` : ''}`}
           meter={last ? last.failureRate : null}
         />
         <Tile

@@ -17,6 +17,7 @@ import {
   logDistance,
   logDistanceFloor,
   pivotMetrics,
+  REFERENCE_COLOR,
   robustDomain,
   scatterByIsland,
   seriesKey,
@@ -44,7 +45,8 @@ export interface FitnessChartProps {
   height?: number
 }
 
-const MARGIN = { top: 8, right: 16, bottom: 4, left: 0 }
+// room on the right for the last tick's label ("100000" is centred on the axis' end)
+const MARGIN = { top: 8, right: 28, bottom: 4, left: 0 }
 const Y_WIDTH = 64
 const X_HEIGHT = 34
 type Dot = { x: number; y: number; id: string; island: number; score: number }
@@ -238,7 +240,7 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
           </span>
           {showReference && p.reference && (
             <span title={p.reference.source}>
-              <i style={{ background: '#ff7eb6' }} />
+              <i style={{ background: REFERENCE_COLOR }} />
               reference {fmt(p.reference.value)}
               {!referenceInView && (
                 <span className="muted" data-testid="reference-off-scale">
@@ -365,7 +367,12 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
               }}
             />
             {showReference && p.reference && referenceInView && (
-              <ReferenceLine y={p.reference.value} stroke="#ff7eb6" strokeDasharray="6 4" ifOverflow="discard" />
+              <ReferenceLine
+                y={p.reference.value}
+                stroke={REFERENCE_COLOR}
+                strokeDasharray="6 4"
+                ifOverflow="discard"
+              />
             )}
             {showMean &&
               islands.map((i) => (

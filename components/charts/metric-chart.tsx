@@ -45,7 +45,7 @@ export const MetricChart = memo(function MetricChart(p: MetricChartProps) {
   return (
     <div data-testid={p.testId} data-points={rows.length}>
       <ResponsiveContainer width="100%" height={p.height ?? 170}>
-        <LineChart data={rows} margin={{ top: 6, right: 12, bottom: 0, left: 0 }}>
+        <LineChart data={rows} margin={{ top: 6, right: 28, bottom: 0, left: 0 }}>
           <CartesianGrid stroke="#2a323d" strokeDasharray="3 3" />
           <XAxis
             type="number"

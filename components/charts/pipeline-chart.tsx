@@ -33,7 +33,7 @@ export const PipelineChart = memo(function PipelineChart(p: {
   return (
     <div data-testid="pipeline" data-points={rows.length}>
       <ResponsiveContainer width="100%" height={p.height ?? 190}>
-        <LineChart data={rows} margin={{ top: 6, right: 12, bottom: 0, left: 0 }}>
+        <LineChart data={rows} margin={{ top: 6, right: 28, bottom: 0, left: 0 }}>
           <CartesianGrid stroke="#2a323d" strokeDasharray="3 3" />
           <XAxis
             type="number"
