@@ -148,6 +148,24 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
     ])
   }
 
+  /**
+   * Result jobs of the run left on other engines' tasks once this engine has taken it over: ones the
+   * dead engine had stored (or its runner held when it died). Nobody runs those tasks any more.
+   */
+  async function sweepResults(runId: string) {
+    const { rows } = await pool.query<{ id: string; locked_by: string | null }>(
+      `SELECT g.id, g.locked_by FROM graphile_worker.jobs g
+         JOIN fm_queue.jobs q ON q.job_id = split_part(g.key, ':', 2)
+          AND q.attempt = CASE WHEN split_part(g.key, ':', 3) ~ '^[0-9]{1,9}$' THEN split_part(g.key, ':', 3)::int END
+        WHERE g.task_identifier LIKE $1 AND g.task_identifier <> ALL($2::text[]) AND g.key LIKE 'result:%' AND q.run_id = $3`,
+      [`${QUEUE_TASKS.result}_%`, [resultTask, QUEUE_TASKS.result], runId],
+    )
+    if (!rows.length) return
+    const holders = [...new Set(rows.flatMap((r) => (r.locked_by ? [r.locked_by] : [])))]
+    if (holders.length) await utils!.forceUnlockWorkers(holders)
+    await pool.query('SELECT graphile_worker.complete_jobs($1::bigint[])', [rows.map((r) => r.id)])
+  }
+
   async function refreshCapacity() {
     const { rows } = await pool.query<{ c: string | null }>(
       `SELECT sum(concurrency) AS c FROM fm_queue.workers
@@ -253,6 +271,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
     async adopt(runId, jobs, register) {
       if (!jobs.length) {
         register(new Set())
+        await sweepResults(runId)
         return new Set()
       }
       const ids = jobs.map((j) => j.jobId)
@@ -301,6 +320,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
       }
       if (posted.rows.length)
         log(`[queue] run ${runId}: took in ${posted.rows.length} result(s) posted to the engine before this one`)
+      await sweepResults(runId)
       return adopted
     },
     async cancel(jobs) {

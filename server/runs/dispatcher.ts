@@ -118,7 +118,7 @@ export class Dispatcher {
    */
   async adopt(fs: InFlight[]): Promise<Set<string>> {
     const backend = this.deps.backend
-    if (!backend.adopt || !fs.length) return new Set()
+    if (!backend.adopt) return new Set()
     const jobs = fs.map((f) => ({ jobId: f.id, attempt: f.attempt }))
     const taken = new Set<string>()
     await backend.adopt(this.runId, jobs, (adopted) => {

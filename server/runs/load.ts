@@ -143,7 +143,8 @@ export async function resubmitInFlight(
     },
     orderBy: { seq: 'asc' },
   })
-  if (!pending.length) return
+  // nothing in flight: the queue still forgets what the previous engine left behind
+  if (!pending.length) return void (await dispatcher.adopt([]))
   // a resume may lower what is left (a new total just above the evaluations done): the oldest are
   // evaluated, the rest were made and paid for but do not fit
   const resubmitted = pending.slice(0, budget.left())
