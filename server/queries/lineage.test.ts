@@ -34,6 +34,19 @@ describe('lineage', () => {
     expect(milestones(['seed', 'a', 'b', 'c', 'best'], byId, 'max')).toEqual(['seed', 'a', 'c', 'best'])
   })
 
+  it("folds a long path's small steps until together they make an improvement", () => {
+    // 100 steps of +0.0002 from 1: each a better score, fifty of them 1 % together
+    const steps = [node('s0', [], 1, 0, 'seed')]
+    for (let i = 1; i <= 100; i++) steps.push(node(`s${i}`, [`s${i - 1}`], 1 + 0.0002 * i))
+    const path = steps.map((n) => n.id)
+    const shown = milestones(path, new Map(steps.map((n) => [n.id, n])), 'max')
+    // the root, the best, and a step each time the gain since the last shown passes 0.1 %
+    expect(shown.length).toBeGreaterThan(10)
+    expect(shown.length).toBeLessThan(25)
+    expect(shown[0]).toBe('s0')
+    expect(shown.at(-1)).toBe('s100')
+  })
+
   it('collapses hidden chains into counted edges and lays the best path on lane 0', () => {
     const v = buildLineage({
       nodes,
