@@ -94,19 +94,14 @@ export async function startLocalSocket(
         .end(JSON.stringify({ error: { json: error } }))
     }
     if ((req.url ?? '').startsWith('/api/trpc/')) return void trpc(req, res)
-    if (EXPORT_ROUTE.test((req.url ?? '').split('?')[0]!))
+    // a run's export and import, as the machine's owner (what is not a procedure: a file each way)
+    const path = (req.url ?? '').split('?')[0]!
+    const serve = EXPORT_ROUTE.test(path) ? streamRunExport : path === IMPORT_ROUTE ? serveRunImport : null
+    if (serve)
       return void actor()
-        .then((a) => streamRunExport(app, req, res, a))
+        .then((a) => serve(app, req, res, a))
         .catch((e: Error) => {
-          app.log.error(`export through the local socket: ${e.stack ?? e.message}`)
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
-          res.end(JSON.stringify({ error: `internal error: ${e.message}` }))
-        })
-    if ((req.url ?? '').split('?')[0] === IMPORT_ROUTE)
-      return void actor()
-        .then((a) => serveRunImport(app, req, res, a))
-        .catch((e: Error) => {
-          app.log.error(`import through the local socket: ${e.stack ?? e.message}`)
+          app.log.error(`${path} through the local socket: ${e.stack ?? e.message}`)
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
           res.end(JSON.stringify({ error: `internal error: ${e.message}` }))
         })
