@@ -14,7 +14,7 @@ import { ESCALATIONS } from '../../engine/escalations.ts'
 import { refusePending, runIsActive } from '../../runs/commands.ts'
 import { deleteRun } from '../../services/deletion.ts'
 import { drivenBy } from '../../runs/lease.ts'
-import { TtlCache, runVersion } from '../../queries/cache.ts'
+import { keepFor, TtlCache, runVersion } from '../../queries/cache.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../queries/run-data.ts'
 import { compareRuns } from '../../queries/compare-data.ts'
 import { forkPreview, forkRun, runFamily } from '../../steering/fork.ts'
@@ -293,14 +293,20 @@ export const runsRouter = router({
   /** downsampled chart data (whole run, or a zoomed evaluation range) and the cursor to go live from */
   series: viewerProcedure.input(SeriesInput).query(async ({ ctx, input }) => {
     const v = await runVersion(ctx.app.db, input.runId)
-    return seriesCache.get(JSON.stringify([input, v]), () =>
-      seriesSnapshot(ctx.app.db, input.runId, { range: input.range, buckets: input.buckets }),
+    return seriesCache.get(
+      JSON.stringify([input, v]),
+      () => seriesSnapshot(ctx.app.db, input.runId, { range: input.range, buckets: input.buckets }),
+      undefined,
+      keepFor(v),
     )
   }),
   heatmap: viewerProcedure.input(HeatmapInput).query(async ({ ctx, input }) => {
     const v = await runVersion(ctx.app.db, input.runId)
-    return heatmapCache.get(JSON.stringify([input, v]), () =>
-      heatmap(ctx.app.db, input.runId, { axes: input.axes, island: input.island }),
+    return heatmapCache.get(
+      JSON.stringify([input, v]),
+      () => heatmap(ctx.app.db, input.runId, { axes: input.axes, island: input.island }),
+      undefined,
+      keepFor(v),
     )
   }),
   /** 2–8 runs side by side: final state, configuration, best so far downsampled per run */
