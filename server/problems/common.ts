@@ -114,6 +114,13 @@ export function finish(
       `${spec.entry} is not valid UTF-8: the bytes that are not became U+FFFD in the seed the search starts from; save it as UTF-8`,
     )
   warnings.push(...privacyWarnings(spec, files))
+  const bytes = files.reduce((n, f) => n + f.data.length, 0)
+  if (bytes > LARGE_FOLDER_BYTES) {
+    const largest = [...files].sort((a, b) => b.data.length - a.data.length)[0]!
+    warnings.push(
+      `the folder holds ${mib(bytes)} MiB (largest: ${largest.path} ${mib(largest.data.length)} MiB): it is stored in the database and sent to every worker, and each load hashes and packs it (seconds at this size); generate large data in the evaluator where you can`,
+    )
+  }
   return {
     spec,
     description: description || spec.name,
@@ -127,6 +134,10 @@ export function finish(
     unknownKeys: extra.unknownKeys ?? [],
   }
 }
+
+/** a folder past this is said to be large (the bound, MAX_BUNDLE_BYTES, is 200 MiB) */
+const LARGE_FOLDER_BYTES = 50 * 2 ** 20
+const mib = (n: number) => (n / 2 ** 20).toFixed(1)
 
 /** what an evaluator calls to run the candidate in the child sandbox (fm_evalkit, fm_sandbox) */
 const CHILD_SANDBOX_CALLS = /\b(call_candidate|run_untrusted|run_candidate|fork_candidate)\b/

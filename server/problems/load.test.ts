@@ -420,6 +420,16 @@ describe('what a problem folder bundles', () => {
     )
   })
 
+  it('says a folder is large well before it is too large', () => {
+    const dir = folder({ ...OE })
+    mkdirSync(join(dir, 'data'))
+    writeFileSync(join(dir, 'data', 'big.bin'), Buffer.alloc(51 * 2 ** 20))
+    expect(loadProblem(dir).warnings.find((w) => w.startsWith('the folder holds'))).toMatch(
+      /^the folder holds 51\.0 MiB \(largest: data\/big\.bin 51\.0 MiB\): it is stored in the database and sent to every worker/,
+    )
+    expect(loadProblem(folder({ ...OE })).warnings.some((w) => w.startsWith('the folder holds'))).toBe(false)
+  })
+
   it('refuses a folder too large to bundle as bad input, naming its largest files', () => {
     const dir = folder(OE)
     mkdirSync(join(dir, 'data'))
