@@ -4,6 +4,7 @@
 // (prisma/prisma#11096): 3.7174721189591082 was stored as 3.717472118959108. A text parameter
 // reaches the database untouched, and PostgreSQL's text-to-double conversion is correctly rounded.
 // Reads need nothing of the kind: Prisma hands the driver's doubles and JSON through as they are.
+import { setImmediate } from 'node:timers/promises'
 import type { Prisma } from '../db.ts'
 
 type Sql = Pick<Prisma.TransactionClient, '$executeRawUnsafe' | '$queryRawUnsafe'>
@@ -41,6 +42,6 @@ export async function insertRowsExactly(tx: Sql, table: string, rows: Array<Reco
     await tx.$executeRawUnsafe(sql, text)
     // the embedded database answers without a turn of the event loop: a long import would hold
     // every other request (a health check, a page) for its duration
-    await new Promise<void>((resolve) => setImmediate(resolve))
+    await setImmediate()
   }
 }

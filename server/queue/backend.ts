@@ -305,21 +305,17 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
       // results already posted to the engine before (its task has no runner any more): taken in
       // here (this engine runs the shared task itself). graphile-worker's public view has no
       // payload; its private table is read for it.
-      const posted = await pool.query<{ id: string; payload: unknown; locked_by: string | null }>(
-        `SELECT j.id, j.payload, j.locked_by
+      const posted = await pool.query<{ payload: unknown }>(
+        `SELECT j.payload
            FROM graphile_worker._private_jobs j
            JOIN graphile_worker._private_tasks t ON t.id = j.task_id
           WHERE j.key = ANY($1::text[]) AND t.identifier <> ALL($2::text[])`,
         [rows.map((r) => resultJobKey(r.job_id, r.attempt)), [resultTask, QUEUE_TASKS.result]],
       )
-      for (const p of posted.rows) {
-        await handleResult(p.payload)
-        // the dead engine's runner may have held it: released, then removed
-        if (p.locked_by) await utils!.forceUnlockWorkers([p.locked_by])
-        await pool.query('SELECT graphile_worker.complete_jobs(ARRAY[$1::bigint])', [p.id])
-      }
+      for (const p of posted.rows) await handleResult(p.payload)
       if (posted.rows.length)
         log(`[queue] run ${runId}: took in ${posted.rows.length} result(s) posted to the engine before this one`)
+      // those, and any other the dead engine left, released from its runner and removed
       await sweepResults(runId)
       return adopted
     },

@@ -1,6 +1,7 @@
 // Runs as data: creation (config and problem snapshot), listing, the summary the CLI prints,
 // status changes, export and import. The engine (engine.ts) is what moves a run forward.
 import { randomUUID } from 'node:crypto'
+import { setImmediate } from 'node:timers/promises'
 import type { Db, Prisma } from '../db.ts'
 import type { Actor } from '../auth/roles.ts'
 import type { ProblemSpec } from '../contracts/problem.ts'
@@ -392,24 +393,17 @@ export async function requireRun(db: Db, runId: string) {
 
 export { EXPORT_FORMAT }
 
-/**
- * Every candidate with its code, metrics and artifacts, plus the run's config and history, and
- * (unless `withProblem` is false) its problem: the row and the stored files, so that the export
- * imports into a database that never saw the problem.
- */
-/**
- * A turn of the event loop for everything else: the embedded database answers without one, so a
- * loop of its queries (an export of 100,000 candidates) held every other request for its duration.
- */
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
-
 /** candidates (and pictures) read and written per page: an export's memory stays bounded by a page, not the run */
 const EXPORT_PAGE = 200
 
 /**
- * A run's export (format fm-agent-run/1) as pieces of its JSON text, written as they are read: the
- * candidates and their pictures a page at a time, so a run of any size exports in bounded memory
- * (built whole, a 40 MB export took ~520 MB). The pieces joined are the file.
+ * A run's export (format fm-agent-run/1): every candidate with its code, metrics and artifacts,
+ * the run's config and history, and (unless `withProblem` is false) its problem, the row and the
+ * stored files, so that the export imports into a database that never saw the problem. Given as
+ * pieces of its JSON text, written as they are read: the candidates and their pictures a page at
+ * a time, so a run of any size exports in bounded memory (built whole, a 40 MB export took
+ * ~520 MB). The pieces joined are the file. Between pages the event loop gets a turn: the embedded
+ * database answers without one, and a loop of its queries held every other request meanwhile.
  */
 export async function* exportChunks(
   db: Db,
@@ -436,7 +430,7 @@ export async function* exportChunks(
       orderBy: { seq: 'asc' },
     })
     yield `${i ? ',' : ''}${page.map(exportText).join(',')}`
-    await turn()
+    await setImmediate()
   }
   const [migrations, guidance, metrics, ratings] = await Promise.all([
     db.prisma.migration.findMany({ where: { runId }, orderBy: { id: 'asc' } }),
@@ -462,7 +456,7 @@ export async function* exportChunks(
     })
     const images = page.map((p) => ({ ...p, data: Buffer.from(p.data).toString('base64') }))
     yield `${i ? ',' : ''}${images.map(exportText).join(',')}`
-    await turn()
+    await setImmediate()
   }
   const events = await db.prisma.runEvent.findMany({
     where: { runId },
