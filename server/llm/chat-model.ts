@@ -50,6 +50,35 @@ export function onlyDefaultTemperature(config: Pick<ModelConfig, 'provider' | 'm
   return config.provider === 'openai' && /^(o\d|gpt-5)(?!-chat)/i.test(config.model)
 }
 
+const PACKAGES: Record<ModelConfig['provider'], () => Promise<unknown>> = {
+  openai: () => import('@langchain/openai'),
+  anthropic: () => import('@langchain/anthropic'),
+  google: () => import('@langchain/google-genai'),
+  ollama: () => import('@langchain/ollama'),
+}
+const preloading = new Map<string, Promise<boolean>>()
+
+/**
+ * Starts importing a provider's package before its first call needs it. A run's first model call
+ * came after its seed's evaluation and waited ~0.25 s for the package's modules to load; begun
+ * while the run waits for its workers and its seed, the loading fills time the process would idle.
+ * Resolves false where the package cannot load (the call says why); never rejects.
+ */
+export function preloadProvider(provider: ModelConfig['provider']): Promise<boolean> {
+  let p = preloading.get(provider)
+  if (!p) {
+    const load = PACKAGES[provider]
+    p = load
+      ? load().then(
+          () => true,
+          () => false,
+        )
+      : Promise.resolve(false)
+    preloading.set(provider, p)
+  }
+  return p
+}
+
 /**
  * A LangChain chat model for `config`: ChatOpenAI (any OpenAI-compatible endpoint through
  * `configuration.baseURL`), ChatAnthropic, ChatGoogleGenerativeAI or ChatOllama.

@@ -9,7 +9,7 @@ import {
   type ModelConfigInput,
   type Provider,
 } from '../../client-safe/model-config.ts'
-import { createChatModel } from './chat-model.ts'
+import { createChatModel, preloadProvider } from './chat-model.ts'
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { collectSecrets, redact, resolveEndpoint, type Env } from './env.ts'
 import { LlmError, toLlmError } from './errors.ts'
@@ -93,6 +93,7 @@ export class LlmClient {
     this.#env = options.env
     this.#random = options.random
     this.#onRetry = options.onRetry
+    void preloadProvider(this.config.provider)
   }
 
   get provider(): Provider {

@@ -1,4 +1,5 @@
 import { BASE_URL_ENVS, DEFAULT_KEY_ENVS } from '../../llm/env.ts'
+import { preloadProvider } from '../../llm/chat-model.ts'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import YAML from 'yaml'
@@ -201,6 +202,9 @@ export const run: Command = {
         })
       }
       const runId = created.id
+      // loads while the workers come up and the seed is evaluated, not after
+      if (!api.remote && created.config.mutator === 'llm')
+        for (const m of created.config.models) void preloadProvider(m.provider)
       const maxEvals = created.config.budget.maxEvals
       const used = created.config
       log.info(
