@@ -11,6 +11,7 @@ import {
   mergePoints,
   openStagnationAlerts,
   pivotMetrics,
+  paintOrder,
   scatterByIsland,
   yDomain,
 } from './series.ts'
@@ -112,6 +113,14 @@ describe('bounding what the browser holds', () => {
     const m = scatterByIsland([point(0, 0, 1), point(1, 0, null), point(2, 1, 3)])
     expect(m.get(0)).toEqual([{ x: 0, y: 1, id: 'c0' }])
     expect(m.get(1)).toHaveLength(1)
+  })
+
+  it('paints the dots in evaluation order, so the latest lie on top whatever their island', () => {
+    const m = scatterByIsland([point(0, 0, 1), point(1, 1, 2), point(2, 0, 3), point(3, 1, 4), point(4, 2, 5)])
+    const order = paintOrder(m)
+    expect(order.map((d) => d.x)).toEqual([0, 1, 2, 3, 4])
+    expect(order.map((d) => d.island)).toEqual([0, 1, 0, 1, 2])
+    expect(order[4]).toMatchObject({ id: 'c4', y: 5, island: 2 })
   })
 })
 

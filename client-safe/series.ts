@@ -80,6 +80,19 @@ export function scatterByIsland(
   return out
 }
 
+/**
+ * Every island's dots in one list, in the order of their x (evaluation or time), each with its
+ * island: painted in that order, the latest evaluations lie on top whatever their island. Painted
+ * island by island, the last island's dots had covered the others'.
+ */
+export function paintOrder<T extends { x: number }>(
+  byIsland: ReadonlyMap<number, readonly T[]>,
+): Array<T & { island: number }> {
+  const out: Array<T & { island: number }> = []
+  for (const [island, arr] of byIsland) for (const q of arr) out.push({ ...q, island })
+  return out.sort((a, b) => a.x - b.x || a.island - b.island)
+}
+
 /** Merge live metric rows into a sorted, de-duplicated list. */
 export function mergeMetrics(existing: readonly MetricPoint[], incoming: readonly MetricPoint[]): MetricPoint[] {
   if (incoming.length === 0) return existing as MetricPoint[]

@@ -19,6 +19,7 @@ import {
   pivotMetrics,
   REFERENCE_COLOR,
   robustDomain,
+  paintOrder,
   scatterByIsland,
   seriesKey,
   yDomain,
@@ -145,11 +146,7 @@ export const FitnessChart = memo(function FitnessChart(p: FitnessChartProps) {
   const yText = (v: number, digits = 6) =>
     log ? (v <= log.floor ? 'at the best' : `${fmt(10 ** v, 3)} from the best`) : fmt(v, digits)
 
-  const dots = useMemo(() => {
-    const out: Dot[] = []
-    if (showPoints) for (const [island, arr] of scatter) for (const q of arr) out.push({ ...q, island })
-    return out
-  }, [scatter, showPoints])
+  const dots: Dot[] = useMemo(() => (showPoints ? paintOrder(scatter) : []), [scatter, showPoints])
 
   // the plot area inside the chart (recharts lays it out from the margins and the axes' sizes)
   const wrap = useRef<HTMLDivElement>(null)
