@@ -16,13 +16,22 @@ export interface ChildInit {
 }
 
 /** `mask`: paths this job must not see, decided per job by the pool's owner */
-export type ParentMessage = ChildInit | { t: 'job'; job: EvalJob; mask?: string[] } | { t: 'stop' }
+type JobKey = { jobId: string; attempt: number }
+
+/** `cancel`: jobs to drop if this child has not started them (a stopped run's) */
+export type ParentMessage =
+  | ChildInit
+  | { t: 'job'; job: EvalJob; mask?: string[] }
+  | { t: 'cancel'; jobs: JobKey[] }
+  | { t: 'stop' }
 
 export type ChildMessage =
   | { t: 'ready'; pid: number; languages: string[]; launcherStartupMs: number[] }
   | { t: 'init-failed'; message: string }
   | { t: 'started'; jobId: string; attempt: number; at: number }
   | { t: 'result'; result: EvalResult }
+  /** the cancelled jobs this child held and had not started: they never run */
+  | { t: 'cancelled'; jobs: JobKey[] }
   | { t: 'hb'; running: number; completed: number; queued: number }
 
 const send = (m: ChildMessage) => {
@@ -98,6 +107,16 @@ process.on('message', (m: ParentMessage) => {
   else if (m.t === 'job') {
     queue.push({ job: m.job, mask: m.mask })
     pump()
+  } else if (m.t === 'cancel') {
+    const drop = new Set(m.jobs.map((j) => `${j.jobId}\u0000${j.attempt}`))
+    const dropped: JobKey[] = []
+    for (let i = queue.length - 1; i >= 0; i--) {
+      const { job } = queue[i]!
+      if (!drop.has(`${job.jobId}\u0000${job.attempt}`)) continue
+      queue.splice(i, 1)
+      dropped.push({ jobId: job.jobId, attempt: job.attempt })
+    }
+    send({ t: 'cancelled', jobs: dropped })
   } else if (m.t === 'stop') {
     void (runner?.close() ?? Promise.resolve()).finally(() => process.exit(0))
   }

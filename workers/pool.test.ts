@@ -105,6 +105,24 @@ describe('embedded pool', () => {
     expect(results.filter((r) => withdrawn.some((j) => j.jobId === r.jobId))).toEqual([])
   })
 
+  it('cancelled jobs a worker holds but has not started are dropped there too', async () => {
+    const sleeping = (score: number) =>
+      makeJob(problem, `import time\ntime.sleep(1.5)\ndef score():\n    return ${score}\n`)
+    // each child takes one to run and buffers the next: a and b run, the withdrawn wait in the children
+    const [a, withdrawn1, b, withdrawn2] = [sleeping(1), sleeping(2), sleeping(3), sleeping(4)]
+    for (const j of [a, withdrawn1, b, withdrawn2]) await pool.submit(j)
+    expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 4 })
+    await pool.cancel([withdrawn1, withdrawn2].map((j) => ({ jobId: j.jobId, attempt: j.attempt })))
+    for (let i = 0; i < 600 && pool.stats().inFlight > 2; i++) await new Promise((r) => setTimeout(r, 5))
+    expect(pool.stats().inFlight).toBe(2)
+    const kept = makeJob(problem, 'def score():\n    return 42\n')
+    await pool.submit(kept)
+    // had the children kept them, each would have run its withdrawn job before taking this one
+    expect((await waitFor((r) => r.jobId === kept.jobId)).metrics.score).toBe(42)
+    for (const j of [a, b]) await waitFor((r) => r.jobId === j.jobId)
+    expect(results.filter((r) => r.jobId === withdrawn1.jobId || r.jobId === withdrawn2.jobId)).toEqual([])
+  })
+
   it('a worker killed mid-job: that job comes back as an infra error, the worker is replaced', async () => {
     const slow = makeJob(problem, 'import time\ntime.sleep(30)\ndef score():\n    return 0\n')
     await pool.submit(slow)

@@ -255,6 +255,10 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
           dispatch()
           break
         }
+        case 'cancelled':
+          for (const j of m.jobs) c.held.delete(keyOf(j))
+          if (m.jobs.length) dispatch()
+          break
         case 'hb':
           break
       }
@@ -390,8 +394,19 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
     async cancel(jobs) {
       const keys = new Set(jobs.map(keyOf))
       for (let i = queue.length - 1; i >= 0; i--) if (keys.has(keyOf(queue[i]!))) queue.splice(i, 1)
-      // a job being submitted is dropped before it is queued; one a child holds runs (one buffered at most)
+      // a job being submitted is dropped before it is queued
       for (const k of keys) if (submitting.has(k)) submitting.set(k, true)
+      // one a child holds but has not started is dropped there (it answers with what it dropped): a
+      // stopped run's buffered job would otherwise hold that worker for a whole evaluation whose
+      // result nobody waits for. One it runs finishes.
+      for (const c of children) {
+        const mine = [...c.held.values()].filter((h) => !h.started && keys.has(keyOf(h.job)))
+        if (mine.length && c.proc?.connected)
+          c.proc.send({
+            t: 'cancel',
+            jobs: mine.map((h) => ({ jobId: h.job.jobId, attempt: h.job.attempt })),
+          } satisfies ParentMessage)
+      }
     },
     onResult(cb) {
       callbacks.push(cb)
