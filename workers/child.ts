@@ -17,6 +17,7 @@ export interface ChildInit {
 
 /** `mask`: paths this job must not see, decided per job by the pool's owner */
 type JobKey = { jobId: string; attempt: number }
+type Started = JobKey & { at: number }
 
 /** `cancel`: jobs to drop if this child has not started them (a stopped run's) */
 export type ParentMessage =
@@ -28,8 +29,9 @@ export type ParentMessage =
 export type ChildMessage =
   | { t: 'ready'; pid: number; languages: string[]; launcherStartupMs: number[] }
   | { t: 'init-failed'; message: string }
-  | { t: 'started'; jobId: string; attempt: number; at: number }
-  | { t: 'result'; result: EvalResult }
+  | ({ t: 'started' } & Started)
+  /** `started`: the job this child started in the slot the result freed */
+  | { t: 'result'; result: EvalResult; started?: Started }
   /** the cancelled jobs this child held and had not started: they never run */
   | { t: 'cancelled'; jobs: JobKey[] }
   | { t: 'hb'; running: number; completed: number; queued: number }
@@ -44,12 +46,21 @@ let running = 0
 let completed = 0
 let slots = 1
 
-function pump() {
+/**
+ * Starts what the free slots can take. `finished`, the result of the job that freed the slot, goes
+ * out in one message with the next job's start (two writes and two wake-ups of the parent per
+ * evaluation had been three).
+ */
+function pump(finished?: EvalResult) {
+  let pending = finished
   while (runner && running < slots && queue.length) {
     const { job, mask } = queue.shift()!
     running++
     const at = Date.now()
-    send({ t: 'started', jobId: job.jobId, attempt: job.attempt, at })
+    const started = { jobId: job.jobId, attempt: job.attempt, at }
+    if (pending) send({ t: 'result', result: pending, started })
+    else send({ t: 'started', ...started })
+    pending = undefined
     runner
       .run(job, { dequeuedAt: at, mask })
       .catch(
@@ -69,10 +80,10 @@ function pump() {
       .then((result) => {
         running--
         completed++
-        send({ t: 'result', result })
-        pump()
+        pump(result)
       })
   }
+  if (pending) send({ t: 'result', result: pending })
 }
 
 async function init(m: ChildInit) {

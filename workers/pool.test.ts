@@ -146,6 +146,26 @@ describe('embedded pool', () => {
     expect((await waitFor((x) => x.jobId === after.jobId)).metrics.score).toBe(99)
   })
 
+  it('a job started in the slot its predecessor freed is known to be running: a death mid-job is an infra error', async () => {
+    // one child takes both (one runs, one waits in it); the second starts as the first's result goes out
+    const first = makeJob(problem, 'def score():\n    return 5\n')
+    const second = makeJob(problem, 'import time\ntime.sleep(30)\ndef score():\n    return 0\n')
+    await pool.submit(first)
+    await pool.submit(second)
+    await waitFor((r) => r.jobId === first.jobId)
+    let victim: number | undefined
+    for (let i = 0; i < 600 && victim === undefined; i++) {
+      victim = (await pool.workers()).find((w) => w.running > 0)?.pid
+      if (victim === undefined) await new Promise((r) => setTimeout(r, 10))
+    }
+    expect(victim).toBeDefined()
+    process.kill(victim!, 'SIGKILL')
+    // not put back in the queue as if it had never started (it would run again, for 30 s)
+    const r = await waitFor((x) => x.jobId === second.jobId)
+    expect(r.error?.message).toMatch(/died/)
+    for (let i = 0; i < 600 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
+  })
+
   it('a worker that stops sending heartbeats is killed and replaced', async () => {
     const job = makeJob(problem, 'import time\ntime.sleep(20)\ndef score():\n    return 0\n')
     await pool.submit(job)

@@ -252,6 +252,10 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
           if (parsed.success) emit(parsed.data)
           else if (h)
             emit(infraResult(h.job, c.id, `the worker produced a malformed result: ${parsed.error.issues[0]?.message}`))
+          if (m.started) {
+            const next = c.held.get(keyOf(m.started))
+            if (next) next.started = true
+          }
           dispatch()
           break
         }
