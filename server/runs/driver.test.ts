@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { type ScriptedResponse, startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
+import { literalEditResponder } from '../../test-support/literal-edit-responder.ts'
+import { CAPPED_ANSWER_TOKENS } from './planner.ts'
 import { runProgress } from './service.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
 
@@ -607,6 +609,51 @@ describe('budgets', () => {
     expect(spent.code, spent.stderr).toBe(0)
     expect(spent.json).toMatchObject({ status: 'completed', evaluations: 12 })
     expect((await ledger(dataDir, runId)).run.statusReason).toBe('time budget reached (3600 s)')
+  })
+
+  it('holds its spend cap when the answers turn long mid-run: each request reserves its most', async () => {
+    // a model whose answers turn 50x longer (usage says 20,000 completion tokens) after 20 cheap ones
+    const edit = literalEditResponder()
+    let answered = 0
+    const server = await startOpenAiTestServer({
+      responder: (req) => {
+        const content = edit(req).content
+        return ++answered <= 20 ? { content } : { content, usage: { prompt_tokens: 900, completion_tokens: 20_000 } }
+      },
+    })
+    try {
+      const dataDir = tempDir()
+      const config = join(tempDir(), 'run.json')
+      const price = { pricePer1kIn: 0.002, pricePer1kOut: 0.004 }
+      writeFileSync(
+        config,
+        JSON.stringify({
+          mutator: 'llm',
+          models: [
+            { provider: 'openai', model: 'priced', baseURL: server.url, apiKeyEnv: 'FM_TEST_PRICED_KEY', ...price },
+          ],
+          budget: { maxEvals: 400, maxSpendUsd: 0.5 },
+          islands: 2,
+        }),
+      )
+      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', dataDir], {
+        FM_TEST_PRICED_KEY: 'sk-test-priced',
+      })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.json.statusReason).toMatch(/spend budget reached/)
+      expect(answered).toBeGreaterThan(20)
+      // one long answer costs $0.0818; with 16 in flight reserving what earlier answers cost, the
+      // run had passed the cap by several of them
+      const long = (900 * 0.002 + 20_000 * 0.004) / 1000
+      expect(r.json.spendUsd - 0.5).toBeLessThanOrEqual(long + 1e-9)
+      // the output limit the reservation counts on is the one the model is sent
+      for (const q of server.chatRequests()) {
+        const body = q.body as { max_tokens?: number; max_completion_tokens?: number }
+        expect(body.max_tokens ?? body.max_completion_tokens).toBe(CAPPED_ANSWER_TOKENS)
+      }
+    } finally {
+      await server.close()
+    }
   })
 
   it('stops cleanly at its spend budget, with token usage and cost recorded per call', async () => {

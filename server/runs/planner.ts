@@ -34,6 +34,11 @@ export interface PlannedRequest {
 
 const COLD_TEMPERATURES = [0.3, 0.7, 1.0]
 
+/** A capped run's answer limit for a model without maxTokens: room for a rewrite of a long program. */
+export const CAPPED_ANSWER_TOKENS = 16_384
+/** A prompt's tokens are estimated when it is built; the provider's count may be higher. */
+const PROMPT_TOKENS_MARGIN = 1.25
+
 /** One of the cold start's generator strategies; one drawn from the knowledge base records its use. */
 export interface ColdStrategy {
   text: string
@@ -64,18 +69,33 @@ export class Planner {
   }
 
   /**
-   * What a request reserves of the spend cap until its cost is known: the recent dearest call of its
-   * model and kind, not their mean. The evolve stage's prompts (inspirations, critiques) cost ~1.5× the
-   * cold start's, and 16 requests in flight each reserving the cold start's mean had overshot the
-   * cap by several calls.
+   * The output limit a model request is sent with under a spend cap: the model's maxTokens, else
+   * CAPPED_ANSWER_TOKENS. Without a cap, none beyond the model's own (its maxTokens where set).
+   */
+  answerLimit(modelId: string | null): number | undefined {
+    if (this.state.config.budget.maxSpendUsd === undefined || !modelId) return undefined
+    const member = this.state.ensemble?.members.find((m) => m.id === modelId)
+    return member?.config.maxTokens ?? CAPPED_ANSWER_TOKENS
+  }
+
+  /**
+   * What a request reserves of the spend cap until its cost is known: the most it can cost, a full
+   * prompt and an answer at its output limit (or the dearest recent call, if dearer). A reservation
+   * from what earlier answers cost had let 16 requests start on the last cents of a cap when the
+   * model's answers turned 50× longer, overshooting it 36×; now the cap is passed by less than one
+   * request's largest cost, and requests in flight thin out as the cap nears. Without a cap nothing
+   * reads it: the observed cost.
    */
   expectedCost(modelId: string | null, kind: PlannedRequest['kind']): number {
     if (!modelId || !this.state.ensemble) return 0
     const seen = this.meanCost.get(`${kind}\u0000${modelId}`)
-    if (seen) return Math.max(seen.mean, seen.peak)
+    const observed = seen ? Math.max(seen.mean, seen.peak) : 0
     const member = this.state.ensemble.members.find((m) => m.id === modelId)
-    // before the first answer: a full prompt and a long answer, so the first requests never overshoot
-    return member ? costUsd(member.config, this.state.config.promptTokenBudget, 1000) : 0
+    if (!member) return observed
+    const limit = this.answerLimit(modelId)
+    if (limit === undefined) return seen ? observed : costUsd(member.config, this.state.config.promptTokenBudget, 1000)
+    const promptTokens = Math.ceil(this.state.config.promptTokenBudget * PROMPT_TOKENS_MARGIN)
+    return Math.max(observed, costUsd(member.config, promptTokens, limit))
   }
 
   /** The next evolve-stage request, or null when no island has a parent or every model is at its limit. */
@@ -182,6 +202,7 @@ export class Planner {
       notes: context.notes,
       critique: s.critiques.get(plan.parent.id),
       tokenBudget: s.config.promptTokenBudget,
+      maxAnswerTokens: this.answerLimit(modelId),
       signal,
     })
   }
@@ -253,6 +274,7 @@ export class Planner {
           strategy: strategy.text,
           temperature,
           tokenBudget: s.config.promptTokenBudget,
+          maxAnswerTokens: this.answerLimit(modelId),
           signal,
         }),
     }

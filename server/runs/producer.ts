@@ -155,6 +155,8 @@ export interface LlmProduceInput {
   scratch?: { signature?: string }
   temperature?: number
   tokenBudget: number
+  /** the answer's output limit sent to the model (a capped run's); unset: the model's own */
+  maxAnswerTokens?: number
   signal?: AbortSignal
 }
 
@@ -202,7 +204,11 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
   const r = await ensemble.tryComplete(
     input.modelId,
     { system, user },
-    { signal: input.signal, temperature: input.temperature },
+    {
+      signal: input.signal,
+      temperature: input.temperature,
+      ...(input.maxAnswerTokens !== undefined ? { maxTokens: input.maxAnswerTokens } : {}),
+    },
   )
   if (!r.ok) {
     const e = r.error
@@ -222,7 +228,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
   if (r.finishReason && /^(length|max_tokens)$/i.test(r.finishReason))
     return {
       rejected: true,
-      reason: `answer truncated: the model stopped at its output limit (finish reason ${r.finishReason}); raise the model's maxTokens, or the problem's prompt may ask for too much`,
+      reason: `answer truncated: the model stopped at its output limit (finish reason ${r.finishReason}${input.maxAnswerTokens !== undefined ? `; ${input.maxAnswerTokens} tokens, the limit a run with a spend cap sends` : ''}); raise the model's maxTokens, or the problem's prompt may ask for too much`,
       ...base,
       response: r.text,
       ...usage,

@@ -179,6 +179,7 @@ export class Repairs {
           notes: [],
           repair: { kind: p.kind, message: p.message },
           tokenBudget: s.config.promptTokenBudget,
+          maxAnswerTokens: this.planner.answerLimit(modelId),
           signal,
         }),
     }
