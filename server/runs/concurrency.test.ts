@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { Ewma, waitingLimit } from './concurrency.ts'
+import { AdaptiveLimit, Ewma, waitingLimit } from './concurrency.ts'
+import { GenerationPool } from './generation.ts'
 
 describe('waitingLimit', () => {
   it('is a few candidates per worker until both times are known', () => {
@@ -31,5 +32,37 @@ describe('Ewma', () => {
     expect(e.value).toBeCloseTo(110)
     e.add(Number.NaN)
     expect(e.value).toBeCloseTo(110)
+  })
+})
+
+describe('AdaptiveLimit.regrow', () => {
+  const backedOffToOne = () => {
+    const limit = new AdaptiveLimit(16)
+    for (let i = 0; i < 4; i++) {
+      limit.backOff()
+      for (let j = 0; j < limit.current; j++) limit.fail()
+    }
+    return limit
+  }
+  it('grows back by doubling after push-backs that came from a member now left out', () => {
+    const regrown = backedOffToOne()
+    const plain = backedOffToOne()
+    expect(regrown.current).toBe(1)
+    regrown.regrow()
+    for (let i = 0; i < 8; i++) regrown.succeed(), plain.succeed()
+    expect(regrown.current).toBe(9)
+    // one more per window of successes
+    expect(plain.current).toBeLessThan(5)
+  })
+})
+
+describe('GenerationPool.park', () => {
+  it('leaves a member out until its time, then plans for it again', () => {
+    const pool = new GenerationPool({ max: 16, onSettled: () => {}, onError: () => {} })
+    pool.park('m', 60_000, 1_000)
+    expect(pool.isParked('m', 30_000)).toBe(true)
+    expect(pool.saturated(30_000).has('m')).toBe(true)
+    expect(pool.saturated(61_001).has('m')).toBe(false)
+    expect(pool.isParked('m', 61_001)).toBe(false)
   })
 })

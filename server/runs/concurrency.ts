@@ -50,6 +50,12 @@ export class AdaptiveLimit {
     this.value = Math.min(this.max, this.value + (this.slowStart ? 1 : 1 / Math.max(1, this.current)))
   }
 
+  /** the push-backs so far came from a member now left out: grow back by doubling, as at the start */
+  regrow() {
+    this.slowStart = true
+    this.nextBackOffAt = this.finished
+  }
+
   /** a request failed for another reason (no change, but the window moves on) */
   fail() {
     this.finished++

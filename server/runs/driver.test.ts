@@ -493,6 +493,42 @@ describe('an ensemble with one misconfigured member', () => {
   })
 })
 
+describe('an ensemble with one member down', () => {
+  it('leaves out the member that stops answering while the others answer, named, and tries it again later', async () => {
+    const good = await startOpenAiTestServer()
+    const down = await startOpenAiTestServer({
+      responder: () => ({ type: 'error', status: 500, message: 'upstream exploded', retryAfterMs: 1 }),
+    })
+    try {
+      const config = join(tempDir(), 'run.json')
+      writeFileSync(
+        config,
+        JSON.stringify({
+          mutator: 'llm',
+          models: [
+            { provider: 'openai', model: 'good-model', baseURL: good.url },
+            // the bandit's prior favours the one that is down
+            { provider: 'openai', model: 'down-model', baseURL: down.url, weight: 3 },
+          ],
+          budget: { maxEvals: 60 },
+        }),
+      )
+      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', tempDir()], {
+        OPENAI_API_KEY: 'sk-test',
+      })
+      expect(r.code, `${r.stderr}${JSON.stringify(r.json)}`).toBe(0)
+      expect(r.json.evaluations).toBe(60)
+      expect(r.stderr).toMatch(
+        /openai:down-model did not answer 8 requests in a row \(model error from openai:down-model \(server\): .*upstream exploded.*\); it is left out for 60 s while openai:good-model goes on, then tried again/,
+      )
+      // left out after its eighth failed call, plus those in flight then (each tried 4 times)
+      expect(down.chatRequests().length).toBeLessThanOrEqual(4 * (8 + 16))
+    } finally {
+      await Promise.all([good.close(), down.close()])
+    }
+  })
+})
+
 describe('a provider whose every answer fails the same way', () => {
   // each case ends early with a reason that says what is wrong, not after 300 rejections that
   // blamed "duplicates or unusable edits"

@@ -52,9 +52,29 @@ export class GenerationPool {
     this.retired.add(modelId)
   }
 
-  /** models at their own limit now, or retired (the planner leaves them out) */
-  saturated(): Set<string> {
+  /** members left out until a time (ms since epoch): they stopped answering while others answer */
+  private readonly parked = new Map<string, number>()
+
+  /**
+   * Leaves a member out for `ms`: its requests are planned for the others meanwhile, then it is
+   * tried again. The push-backs it caused were its own, so the pool's limit grows back at the
+   * start-up pace instead of one request per window.
+   */
+  park(modelId: string, ms: number, now = Date.now()) {
+    this.parked.set(modelId, now + ms)
+    this.limit.regrow()
+  }
+
+  isParked(modelId: string, now = Date.now()) {
+    return (this.parked.get(modelId) ?? 0) > now
+  }
+
+  /** models at their own limit now, parked, or retired (the planner leaves them out) */
+  saturated(now = Date.now()): Set<string> {
     const out = new Set<string>(this.retired)
+    for (const [id, until] of this.parked)
+      if (until > now) out.add(id)
+      else this.parked.delete(id)
     for (const [id, max] of this.opts.perModelMax ?? []) if ((this.perModel.get(id) ?? 0) >= max) out.add(id)
     return out
   }

@@ -22,6 +22,9 @@ const MAX_UNANSWERED = 8
 const MAX_RATE_LIMITED = 40
 /** answers that could not be read (not JSON, no text, an unknown failure), with no usable one between */
 const MAX_UNUSABLE = 8
+/** a member left out after not answering MAX_UNANSWERED in a row while others answer: first for this long, doubling */
+const PARK_FIRST_MS = 60_000
+const PARK_MOST_MS = 15 * 60_000
 /** errors that shrink the number of requests in flight */
 export const PUSH_BACK: ReadonlySet<LlmErrorKind> = new Set(['rate-limit', 'timeout', 'server'])
 
@@ -45,6 +48,9 @@ export class Requester {
   private unusable = 0
   /** refusals in a row, per model: one member of an ensemble with a wrong name or key is taken out, not the run */
   private readonly refusedBy = new Map<string, number>()
+  /** timeouts, network and server errors in a row, per model; and how often each was left out */
+  private readonly downBy = new Map<string, number>()
+  private readonly parkedTimes = new Map<string, number>()
   private toldPromptSize = false
 
   constructor(private readonly d: RequesterDeps) {}
@@ -67,7 +73,11 @@ export class Requester {
     // an answer came (used or not): the model is reachable and takes the requests
     if (!('rejected' in r) || !r.errorKind) {
       this.unanswered = this.rateLimited = this.unusable = 0
-      if (req.modelId) this.refusedBy.delete(req.modelId)
+      if (req.modelId) {
+        this.refusedBy.delete(req.modelId)
+        this.downBy.delete(req.modelId)
+        this.parkedTimes.delete(req.modelId)
+      }
     }
     if ('rejected' in r) {
       if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
@@ -247,6 +257,7 @@ export class Requester {
           `the provider rate-limited ${MAX_RATE_LIMITED} requests in a row, after retries (${reason.slice(0, 300)}); raise its limit or lower generation.maxInFlight`,
         )
     } else if (kind === 'timeout' || kind === 'network' || kind === 'server') {
+      if (modelId && this.parkMember(modelId, reason)) return
       if (++this.unanswered >= MAX_UNANSWERED)
         this.d.failNow(
           `the model did not answer ${MAX_UNANSWERED} requests in a row, after retries (${reason.slice(0, 300)}); check that it is reachable and its timeout (timeoutS)`,
@@ -257,6 +268,35 @@ export class Requester {
           `the model's answers could not be used ${MAX_UNUSABLE} times in a row (${reason.slice(0, 300)}); check its base URL (an OpenAI-compatible server's ends in /v1) and that it is a chat model`,
         )
     }
+  }
+
+  /**
+   * A member of an ensemble that stops answering (timeouts, network or server errors) while the others
+   * answer is left out for a while, then tried again: a member down for good had kept taking its
+   * share of the requests, each waiting through its retries, and its push-backs held the whole run
+   * to one request in flight. True when the error is this member's alone (the run goes on).
+   */
+  private parkMember(modelId: string, reason: string): boolean {
+    // its requests still in flight when it was left out fail too: they say nothing new
+    if (this.d.pool.isParked(modelId)) return true
+    const s = this.d.state
+    const others = (s.allowedArms(new Set([...this.d.pool.saturated(), modelId])) ?? s.ensemble?.ids ?? []).filter(
+      (id) => id !== modelId && !this.d.pool.retired.has(id),
+    )
+    if (!others.length) return false
+    const times = this.parkedTimes.get(modelId) ?? 0
+    // once it has been left out, one more failure after it is tried again leaves it out again
+    const down = (this.downBy.get(modelId) ?? 0) + 1
+    this.downBy.set(modelId, down)
+    if (down < (times ? 1 : MAX_UNANSWERED)) return true
+    const ms = Math.min(PARK_MOST_MS, PARK_FIRST_MS * 2 ** times)
+    this.parkedTimes.set(modelId, times + 1)
+    this.downBy.set(modelId, 0)
+    this.d.pool.park(modelId, ms)
+    this.d.log.warn(
+      `run ${this.d.runId}: ${modelId} did not answer ${times ? 'again when tried' : `${MAX_UNANSWERED} requests in a row`} (${reason.slice(0, 300)}); it is left out for ${Math.round(ms / 1000)} s while ${others.join(', ')} go${others.length > 1 ? '' : 'es'} on, then tried again`,
+    )
+    return true
   }
 
   /** A rejected answer is a record (with its spend); its budget slot goes back. */
