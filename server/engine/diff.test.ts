@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { applySearchReplace, extractFullProgram, parseAnswer, parseSearchReplace, stripThinking } from './diff.ts'
+import {
+  applySearchReplace,
+  extractFullProgram,
+  otherLanguageTag,
+  parseAnswer,
+  parseSearchReplace,
+  stripThinking,
+} from './diff.ts'
 import { Rng } from './rng.ts'
 
 const PROG = `import math
@@ -410,5 +417,23 @@ describe('unifiedDiff', () => {
       expect(b.length - a.length).toBe(plus - minus)
       expect(plus + minus).toBeLessThanOrEqual(10)
     }
+  })
+})
+
+describe('otherLanguageTag', () => {
+  it('names a language of another family, and lets one of the same family or an untagged block pass', () => {
+    expect(otherLanguageTag('python', 'javascript')).toBe('JavaScript')
+    expect(otherLanguageTag('python', 'js')).toBe('JavaScript')
+    expect(otherLanguageTag('cpp', 'python')).toBe('Python')
+    expect(otherLanguageTag('python', 'Python3')).toBeNull()
+    expect(otherLanguageTag('python', '')).toBeNull()
+    expect(otherLanguageTag('python', 'text')).toBeNull()
+    expect(otherLanguageTag('c', 'cpp')).toBeNull()
+    expect(otherLanguageTag('cuda', 'c++')).toBeNull()
+    expect(otherLanguageTag('typescript', 'js')).toBeNull()
+  })
+
+  it("is read from the fence of a full program's answer", () => {
+    expect(parseAnswer('```js\nconsole.log(1)\n```', 'python', 'full')).toMatchObject({ kind: 'full', lang: 'js' })
   })
 })

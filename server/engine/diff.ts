@@ -31,6 +31,8 @@ export interface ParsedAnswer {
   blocks: SearchReplaceBlock[]
   /** the full program when kind is 'full' */
   code: string | null
+  /** its fence's language tag when kind is 'full' ('' untagged) */
+  lang?: string
   issues: ParseIssue[]
   /** the answer with reasoning blocks removed, LF line ends */
   text: string
@@ -230,6 +232,34 @@ export function languageMatchesTag(language: string, tag: string): boolean {
   return aliases.includes(tag)
 }
 
+const LANGUAGE_NAMES: Record<string, string> = {
+  python: 'Python',
+  javascript: 'JavaScript',
+  typescript: 'TypeScript',
+  c: 'C',
+  cpp: 'C++',
+  cuda: 'CUDA',
+}
+
+/** how a language is written in a sentence */
+export const languageName = (language: string) => LANGUAGE_NAMES[language] ?? language
+
+/** languages whose programs a model may fairly tag as each other's (C tagged cpp, JavaScript tagged ts) */
+const FAMILY: Record<string, string> = { c: 'c', cpp: 'c', cuda: 'c', javascript: 'js', typescript: 'js', python: 'py' }
+
+/**
+ * The language a fence's tag names when it is a language programs are written in, of another family
+ * than `language` (a Python problem answered in JavaScript); else null. Tags of the same family (a C
+ * program tagged cpp, a CUDA one tagged c++) pass.
+ */
+export function otherLanguageTag(language: string, tag: string): string | null {
+  const t = tag.toLowerCase()
+  if (!t || languageMatchesTag(language, t)) return null
+  for (const [name, aliases] of Object.entries(LANG_ALIASES))
+    if (aliases.includes(t)) return FAMILY[name] === (FAMILY[language] ?? language) ? null : LANGUAGE_NAMES[name]!
+  return null
+}
+
 const NON_CODE_TAGS = new Set([
   'diff',
   'text',
@@ -281,7 +311,7 @@ export function parseAnswer(answer: string, language: string, prefer: 'diff' | '
     const { blocks, issues } = parseSearchReplace(t)
     const full = blocks.length === 0 || prefer === 'full' ? extractFullProgram(t, language) : null
     if (blocks.length > 0 && !(prefer === 'full' && full)) return { kind: 'diff', blocks, code: null, issues, text: t }
-    if (full) return { kind: 'full', blocks: [], code: full.code, issues, text: t }
+    if (full) return { kind: 'full', blocks: [], code: full.code, lang: full.fence.lang, issues, text: t }
     return { kind: 'none', blocks: [], code: null, issues, text: t }
   }
   const r = attempt(text)

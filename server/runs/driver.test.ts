@@ -398,7 +398,12 @@ describe('a search with nothing new to try', () => {
       )
       expect(r.code).toBe(1)
       expect(r.json.status).toBe('failed')
-      expect(r.json.statusReason).toMatch(/300 candidates in a row were rejected before evaluation/)
+      // after the run's budget of paid answers (300 had been allowed whatever the budget), saying why
+      expect(r.json.statusReason).toMatch(
+        /^the model's last 50 answers were all rejected before evaluation, each one paid for \(50 × answer not applied: 0 of 1 edit block\(s\) applied; block 1: not-found\); see the rejected candidates$/,
+      )
+      // those, and the ones already in flight when it failed
+      expect(server.chatRequests().length).toBeLessThanOrEqual(50 + 16)
     } finally {
       await server.close()
     }

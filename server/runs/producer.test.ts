@@ -119,6 +119,17 @@ describe('produceWithModel', () => {
     expect(r.feedback).toMatch(/cut off at the output limit/)
   })
 
+  it('refuses a program in another language, naming it, and tells the model which language to use', async () => {
+    server.enqueue({ content: '```javascript\nconst A = 2.5\nconst B = 2.25\nconsole.log(A * B)\n```' })
+    const r = await produceWithModel(ensemble, input('full'))
+    expect(r).toMatchObject({ rejected: true })
+    if (!('rejected' in r)) return
+    expect(r.reason).toBe(
+      "answer not applied: its program is in JavaScript (a `javascript` block), and this problem's programs are in Python",
+    )
+    expect(r.feedback).toMatch(/was a JavaScript program; this problem's programs are Python\. Answer in Python\.$/)
+  })
+
   it('evaluates an edit only partly applied, and tells the model which part did not apply', async () => {
     server.enqueue({
       content: [

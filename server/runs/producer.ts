@@ -1,7 +1,7 @@
 // Where new candidate programs come from: offline program operators, or models through the
 // prompt builder and the answer parser. Pure with respect to storage: returns what to persist.
 import { buildPrompt, type PromptCandidate, type PromptMode, type PromptRecord } from '../engine/prompt.ts'
-import { applySearchReplace, describeApply, parseAnswer } from '../engine/diff.ts'
+import { applySearchReplace, describeApply, languageName, otherLanguageTag, parseAnswer } from '../engine/diff.ts'
 import { checkOutsideUnchanged, spliceFromEdited } from '../engine/code.ts'
 import {
   applyLocalOperator,
@@ -247,6 +247,11 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       feedback = `Your previous edit was only partly applied: ${description}. Copy SEARCH text exactly from the current program.`
     if (!code)
       feedback = `Your previous edit did not apply: ${description}. Copy SEARCH text exactly from the current program.`
+  } else if (parsed.kind === 'full' && parsed.code && otherLanguageTag(spec.language, parsed.lang ?? '')) {
+    // a program in another language fails every time it runs, and then every copy of it is a duplicate
+    const [other, own] = [otherLanguageTag(spec.language, parsed.lang ?? ''), languageName(spec.language)]
+    description = `its program is in ${other} (a \`${parsed.lang}\` block), and this problem's programs are in ${own}`
+    feedback = `Your previous answer was a ${other} program; this problem's programs are ${own}. Answer in ${own}.`
   } else if (parsed.kind === 'full' && parsed.code && input.scratch) {
     code = parsed.code
     description = 'first program, written from the description'

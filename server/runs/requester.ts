@@ -14,6 +14,12 @@ import type { ProduceResult, Produced } from './producer.ts'
 import type { RunState } from './state.ts'
 
 const MAX_CONSECUTIVE_REJECTIONS = 300
+/**
+ * A model's answers rejected in a row (each one paid for) before the run fails: its evaluation
+ * budget, within these bounds. 300 had let a 50-evaluation run pay for 355 answers that never
+ * held a usable program.
+ */
+const MIN_MODEL_REJECTIONS = 40
 /** auth, config, bad request: the same answer every time */
 const MAX_REFUSALS = 3
 /** timeouts, network and server errors after the client's own retries, with no answer between */
@@ -43,6 +49,8 @@ export interface RequesterDeps
 
 export class Requester {
   private consecutiveRejections = 0
+  /** the streak's reasons, shortened, with how many times each came */
+  private readonly streakReasons = new Map<string, number>()
   private unanswered = 0
   private rateLimited = 0
   private unusable = 0
@@ -131,6 +139,7 @@ export class Requester {
       return 'ok'
     }
     this.consecutiveRejections = 0
+    this.streakReasons.clear()
     s.hashes.add(prepared.codeHash)
     const inColdPool = cold.takes(req)
     if (inColdPool) cold.screened(req, prepared.sketch)
@@ -346,17 +355,42 @@ export class Requester {
         ...('errorKind' in r && r.errorKind ? { errorKind: r.errorKind } : {}),
       },
     })
-    if (req.kind === 'evolve' && ++this.consecutiveRejections >= MAX_CONSECUTIVE_REJECTIONS) {
-      // the offline operators repeating themselves is the end of their search, not a fault: their
-      // neighbourhood of this population holds nothing new; a model's repeated rejections are a fault
-      if (this.d.state.config.mutator === 'local')
-        this.d.exhausted(
-          `the offline operators found nothing new: ${MAX_CONSECUTIVE_REJECTIONS} proposals in a row repeated evaluated programs or did not apply (a model, --model, searches further)`,
-        )
-      else
-        this.d.failNow(
-          `${MAX_CONSECUTIVE_REJECTIONS} candidates in a row were rejected before evaluation (duplicates or unusable edits); see the rejected candidates`,
-        )
+    // the offline operators' streak counts the evolve stage's proposals; a model's, every paid answer
+    const local = this.d.state.config.mutator === 'local'
+    if (local && req.kind !== 'evolve') return
+    const limit = local
+      ? MAX_CONSECUTIVE_REJECTIONS
+      : Math.min(MAX_CONSECUTIVE_REJECTIONS, Math.max(MIN_MODEL_REJECTIONS, this.d.budget.limits.maxEvals))
+    const why = shortReason(r.reason)
+    this.streakReasons.set(why, (this.streakReasons.get(why) ?? 0) + 1)
+    if (++this.consecutiveRejections < limit) return
+    // the offline operators repeating themselves is the end of their search, not a fault: their
+    // neighbourhood of this population holds nothing new; a model's repeated rejections are a fault
+    if (local)
+      this.d.exhausted(
+        `the offline operators found nothing new: ${limit} proposals in a row repeated evaluated programs or did not apply (a model, --model, searches further)`,
+      )
+    else {
+      const reasons = [...this.streakReasons]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([text, n]) => `${n} × ${text}`)
+        .join('; ')
+      this.d.failNow(
+        `the model's last ${limit} answers were all rejected before evaluation, each one paid for (${reasons}); see the rejected candidates`,
+      )
     }
   }
+}
+
+/** A rejection's reason without its particulars (ids, similarities, line numbers), to count alike ones together. */
+export function shortReason(reason: string): string {
+  let out = reason
+  // innermost parentheses first: details nest
+  for (let prev = ''; prev !== out; ) (prev = out), (out = out.replace(/\s+\([^()]*\)/g, ''))
+  out = out
+    .replace(/\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b/g, '…')
+    .slice(0, 120)
+    .trim()
+  return out || reason.slice(0, 120)
 }
