@@ -534,6 +534,38 @@ describe('an ensemble with one member down', () => {
   })
 })
 
+describe('a provider outage', () => {
+  it('a model that answered before is waited for through an outage, said, and the run goes on', async () => {
+    // answers, then 120 HTTP 500s in a row (every attempt of many calls), then answers again
+    const edit = literalEditResponder()
+    let chats = 0
+    const server = await startOpenAiTestServer({
+      responder: (req) => {
+        chats++
+        return chats > 20 && chats <= 140
+          ? { type: 'error', status: 500, message: 'upstream exploded', retryAfterMs: 1 }
+          : { content: edit(req).content }
+      },
+    })
+    try {
+      const r = await cli(
+        ['run', CURVE, '--model', 'openai:flaky', '--max-evals', '40', '--json', '--data-dir', tempDir()],
+        { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test' },
+      )
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.json).toMatchObject({ status: 'completed', evaluations: 40 })
+      expect(chats).toBeGreaterThan(140)
+      // it had failed after 8 calls in a row, within one retry schedule of the outage's start
+      expect(r.stderr).toMatch(
+        /the model has not answered 8 requests in a row \(model error from openai:flaky \(server\): .*upstream exploded.*\); waiting for it, up to 10 min from its last answer/,
+      )
+      expect(r.stderr).toMatch(/the model answers again, after \d+ s/)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe('a provider whose every answer fails the same way', () => {
   // each case ends early with a reason that says what is wrong, not after 300 rejections that
   // blamed "duplicates or unusable edits"

@@ -24,6 +24,13 @@ const MIN_MODEL_REJECTIONS = 40
 const MAX_REFUSALS = 3
 /** timeouts, network and server errors after the client's own retries, with no answer between */
 const MAX_UNANSWERED = 8
+/**
+ * A provider that has answered in this run and then stops (an outage, an overload) is waited for
+ * this long from its last answer before the run fails; one that never answered fails after
+ * MAX_UNANSWERED. Eight calls in flight together fail within one retry schedule (~7-20 s), and a
+ * provider's 20-second incident had ended an overnight run.
+ */
+const OUTAGE_WAIT_MS = 10 * 60_000
 /** requests still rate-limited after their retries: the limit slows the run down before it ends it */
 const MAX_RATE_LIMITED = 40
 /** answers that could not be read (not JSON, no text, an unknown failure), with no usable one between */
@@ -52,6 +59,9 @@ export class Requester {
   /** the streak's reasons, shortened, with how many times each came */
   private readonly streakReasons = new Map<string, number>()
   private unanswered = 0
+  /** when a model last answered in this session (null: none has yet); and whether its silence was said */
+  private lastAnswerAt: number | null = null
+  private outageSaid = false
   private rateLimited = 0
   private unusable = 0
   /** refusals in a row, per model: one member of an ensemble with a wrong name or key is taken out, not the run */
@@ -80,6 +90,12 @@ export class Requester {
     this.tellPromptSize(r.prompt)
     // an answer came (used or not): the model is reachable and takes the requests
     if (!('rejected' in r) || !r.errorKind) {
+      if (this.outageSaid && this.lastAnswerAt !== null)
+        this.d.log.info(
+          `run ${this.d.runId}: the model answers again, after ${Math.round((Date.now() - this.lastAnswerAt) / 1000)} s`,
+        )
+      this.outageSaid = false
+      this.lastAnswerAt = Date.now()
       this.unanswered = this.rateLimited = this.unusable = 0
       if (req.modelId) {
         this.refusedBy.delete(req.modelId)
@@ -267,10 +283,22 @@ export class Requester {
         )
     } else if (kind === 'timeout' || kind === 'network' || kind === 'server') {
       if (modelId && this.parkMember(modelId, reason)) return
-      if (++this.unanswered >= MAX_UNANSWERED)
-        this.d.failNow(
-          `the model did not answer ${MAX_UNANSWERED} requests in a row, after retries (${reason.slice(0, 300)}); check that it is reachable and its timeout (timeoutS)`,
-        )
+      if (++this.unanswered < MAX_UNANSWERED) return
+      const silentMs = this.lastAnswerAt === null ? null : Date.now() - this.lastAnswerAt
+      if (silentMs !== null && silentMs < OUTAGE_WAIT_MS) {
+        // it answered before: an outage, waited for (the push-backs keep one request at a time going)
+        if (!this.outageSaid)
+          this.d.log.warn(
+            `run ${this.d.runId}: the model has not answered ${this.unanswered} requests in a row (${reason.slice(0, 300)}); waiting for it, up to ${OUTAGE_WAIT_MS / 60_000} min from its last answer`,
+          )
+        this.outageSaid = true
+        return
+      }
+      this.d.failNow(
+        silentMs === null
+          ? `the model did not answer ${MAX_UNANSWERED} requests in a row, after retries (${reason.slice(0, 300)}); check that it is reachable and its timeout (timeoutS)`
+          : `the model has not answered for ${Math.round(silentMs / 60_000)} min, ${this.unanswered} requests in a row after retries (${reason.slice(0, 300)}); resume the run once it answers again`,
+      )
     } else if (kind === 'malformed' || kind === 'empty' || kind === 'unknown') {
       if (++this.unusable >= MAX_UNUSABLE)
         this.d.failNow(
