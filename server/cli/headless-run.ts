@@ -19,6 +19,8 @@ import { fullNumber } from '../../client-safe/format.ts'
 
 /** how often the same kind of model trouble is said while it lasts */
 const MODEL_TROUBLE_EVERY_MS = 5000
+/** with no new candidate for this long, a line says what the run waits for (a model that never answers was silent for 5 min) */
+const QUIET_SAY_MS = 30_000
 
 export interface PipelineNow {
   requests: number
@@ -125,6 +127,7 @@ export async function driveLocally(
   const everyResult = process.env.FM_LOG === 'debug'
   const every = progressMs()
   let pipeline: PipelineNow | null = null
+  let lastCandidateAt = started
   const [{ mutator, gpu, language } = { mutator: null, gpu: false, language: '' }] = await app.db.sql<{
     mutator: string | null
     gpu: boolean
@@ -134,6 +137,16 @@ export async function driveLocally(
        coalesce(problem_snapshot->'spec'->>'language', '') AS language FROM runs WHERE id = $1`,
     [runId],
   )
+  let quietSaidAt = 0
+  const quiet = setInterval(() => {
+    const now = Date.now()
+    if (now - lastCandidateAt < QUIET_SAY_MS || now - quietSaidAt < QUIET_SAY_MS) return
+    quietSaidAt = now
+    log.info(
+      `run ${runId.slice(0, 8)}: no new candidate for ${Math.round((now - lastCandidateAt) / 1000)} s${pipeline ? ` · ${pipelineText(pipeline, mutator === 'local')}` : ''}`,
+    )
+  }, 5000)
+  quiet.unref()
   // server mode: say so when no online worker can take the run's evaluations (a GPU problem with
   // only CPU workers sat silent), and again once one can
   let shortage: string | null = null
@@ -167,6 +180,7 @@ export async function driveLocally(
     }
     if (e.type !== 'candidate') return
     count++
+    lastCandidateAt = Date.now()
     const now = Date.now()
     const due = now - last >= every
     if (!due && !everyResult) return
@@ -192,6 +206,7 @@ export async function driveLocally(
   try {
     await manager.launch(runId)
   } finally {
+    clearInterval(quiet)
     if (workerWatch) clearInterval(workerWatch)
     await socket?.close()
     unsubscribe()

@@ -48,6 +48,19 @@ describe('withRetry', () => {
     expect(r).toEqual({ value: 'answer', attempts: 2 })
   })
 
+  it("a call whose every attempt timed out says how many and the settings, not only the last attempt's share", async () => {
+    const e = await withRetry(
+      (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      policy,
+      { ...hooks, attemptTimeoutMs: 15 },
+    ).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(LlmError)
+    expect((e as LlmError).kind).toBe('timeout')
+    expect((e as LlmError).message).toMatch(
+      /^no answer within 0 s \(3 attempts, \d+ s in all; each attempt waits up to 0 s, a call up to 300 s\)$/,
+    )
+  })
+
   it("keeps nothing per call on a long-lived caller's signal (a run makes tens of thousands)", async () => {
     v8.setFlagsFromString('--expose-gc')
     const gc = vm.runInNewContext('gc') as () => void

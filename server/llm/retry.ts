@@ -88,6 +88,9 @@ export async function withRetry<T>(
   const finish = (error: LlmError, attempts: number) => {
     error.attempts = attempts
     error.latencyMs = Date.now() - started
+    // "no answer within 57 s" alone named the last attempt's share of the call's time, not the setting
+    if (error.kind === 'timeout' && attempts > 1 && !error.message.includes(' attempts, '))
+      error.message += ` (${attempts} attempts, ${Math.round(error.latencyMs / 1000)} s in all; each attempt waits up to ${Math.round(hooks.attemptTimeoutMs / 1000)} s, a call up to ${Math.round(policy.totalTimeoutMs / 1000)} s)`
     return error
   }
 
