@@ -10,6 +10,10 @@ import { createWorkerRole, dropWorkerRole } from '../queue/roles.ts'
 import { createTestDatabase } from '../queue/test-db.ts'
 import { tempDir, removeTempDirs } from '../../workers/test-helpers.ts'
 import { progressMs, workerShortage } from './headless-run.ts'
+import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
+import { literalEditResponder } from '../../test-support/literal-edit-responder.ts'
+import { FIXTURES } from '../../test-support/cli.ts'
+import { join } from 'node:path'
 
 const worker = (status: WorkerStatus['status'], gpu: boolean, languages = ['python']) =>
   ({ status, capabilities: { cpu: 2, gpu, languages } }) as Pick<WorkerStatus, 'status' | 'capabilities'>
@@ -46,6 +50,31 @@ describe('fm-agent run in server mode', () => {
     cleanup = []
     removeTempDirs()
   })
+
+  it('says what it waits on while no candidate comes, rather than sitting silent', async () => {
+    const edit = literalEditResponder()
+    // slower than three progress intervals of a second each
+    const server = await startOpenAiTestServer({ responder: (req) => ({ content: edit(req).content, delayMs: 8000 }) })
+    cleanup.push(() => server.close())
+    const run = new WatchedCli(
+      [
+        'run',
+        join(FIXTURES, 'curve-fit'),
+        '--model',
+        'openai:slow',
+        '--max-evals',
+        '30',
+        '--data-dir',
+        tempDir('fm-quiet-'),
+      ],
+      { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test', FM_PROGRESS_S: '1' },
+    )
+    procs.push(run.child)
+    const said = await run.until(() => /no new candidate for \d+ s · model \d+ in flight/.test(run.stderr), 60_000)
+    expect(said, run.stderr.slice(-3000)).toBe(true)
+    run.child.kill('SIGINT')
+    expect(await run.until(() => !run.alive, 60_000)).toBe(true)
+  }, 120_000)
 
   it('says that its GPU problem has no GPU worker, rather than sitting silent', async () => {
     const db = await createTestDatabase('fm_test_short')

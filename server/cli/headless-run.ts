@@ -19,7 +19,7 @@ import { fullNumber } from '../../client-safe/format.ts'
 
 /** how often the same kind of model trouble is said while it lasts */
 const MODEL_TROUBLE_EVERY_MS = 5000
-/** with no new candidate for this long, a line says what the run waits for (a model that never answers was silent for 5 min) */
+/** with no new candidate for this long (3 progress intervals where FM_PROGRESS_S is set), a line says what the run waits for: a model that never answered had left it silent for 5 min */
 const QUIET_SAY_MS = 30_000
 
 export interface PipelineNow {
@@ -138,9 +138,10 @@ export async function driveLocally(
     [runId],
   )
   let quietSaidAt = 0
+  const quietMs = process.env.FM_PROGRESS_S ? 3 * every : QUIET_SAY_MS
   const quiet = setInterval(() => {
     const now = Date.now()
-    if (now - lastCandidateAt < QUIET_SAY_MS || now - quietSaidAt < QUIET_SAY_MS) return
+    if (now - lastCandidateAt < quietMs || now - quietSaidAt < quietMs) return
     quietSaidAt = now
     log.info(
       `run ${runId.slice(0, 8)}: no new candidate for ${Math.round((now - lastCandidateAt) / 1000)} s${pipeline ? ` · ${pipelineText(pipeline, mutator === 'local')}` : ''}`,
