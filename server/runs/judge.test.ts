@@ -132,4 +132,41 @@ describe('a judge model', () => {
       await server.close()
     }
   }, 300_000)
+
+  it('a judge that fails every review is said, then switched off, and the run goes on', async () => {
+    const coder = await startOpenAiTestServer({ literalEdit: { precision: 10 } })
+    const broken = await startOpenAiTestServer({
+      responder: () => ({ type: 'error', status: 500, message: 'judge exploded', retryAfterMs: 1 }),
+    })
+    const dataDir = tempDir()
+    const config = join(dataDir, 'run.json')
+    writeFileSync(
+      config,
+      JSON.stringify({
+        mutator: 'llm',
+        models: [{ provider: 'openai', model: 'coder', baseURL: coder.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY' }],
+        judge: {
+          model: { provider: 'openai', model: 'reviewer', baseURL: broken.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY' },
+          every: 1,
+        },
+      }),
+    )
+    try {
+      const r = await cli(
+        ['run', join(FIXTURES, 'curve-fit'), '--config', config, '--max-evals', '40', '--json', '--data-dir', dataDir],
+        { FM_JUDGE_TEST_KEY: KEY },
+      )
+      expect(r.code, r.stderr.slice(-2000)).toBe(0)
+      expect(r.json).toMatchObject({ status: 'completed', evaluations: 40 })
+      expect(r.stderr).toMatch(/the judge openai:reviewer gave no review \(model error \(server\): .*judge exploded/)
+      expect(r.stderr).toMatch(
+        /the judge openai:reviewer failed 5 reviews in a row .*; it is off for the rest of this session and the run goes on without reviews/,
+      )
+      // its five failures and the reviews already asked for then (2 attempts each), not one per candidate
+      const calls = broken.chatRequests().length
+      expect(calls).toBeLessThan(2 * 40)
+    } finally {
+      await Promise.all([coder.close(), broken.close()])
+    }
+  })
 })

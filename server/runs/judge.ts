@@ -28,6 +28,13 @@ export interface JudgeRecord {
 }
 
 const EXPECTED_ANSWER_TOKENS = 300
+/** failed reviews in a row (model errors) before the judge is switched off for the session */
+const MAX_JUDGE_FAILURES = 5
+/**
+ * Ingestion waits for each review in order, so a judge's call is bounded tighter than a mutation's
+ * (300 s by default): a judge that never answered had held a 3-second run for 5 minutes.
+ */
+const JUDGE_RETRY = { maxAttempts: 2, totalTimeoutMs: 90_000 }
 
 export class Judge {
   private readonly ensemble: Ensemble
@@ -35,13 +42,16 @@ export class Judge {
   private readonly modelId: string
   /** spend of judge calls so far (stored ones plus this process's) */
   private spentUsd = 0
+  /** model errors in a row; and why the judge is off for this session, once it is */
+  private failures = 0
+  private off: string | null = null
 
   private constructor(
     private readonly d: { db: Db; state: RunState; budget: Budget; log: Logger; signal: AbortSignal },
     private readonly cfg: JudgeConfig,
     llm: LlmClientOptions,
   ) {
-    this.ensemble = new Ensemble([cfg.model], llm)
+    this.ensemble = new Ensemble([cfg.model], { ...llm, retry: { ...JUDGE_RETRY, ...llm.retry } })
     this.modelId = this.ensemble.ids[0]!
     this.policy = new JudgePolicy(cfg, d.state.direction)
   }
@@ -105,12 +115,14 @@ export class Judge {
       judgeUsd: this.spentUsd,
       expectedUsd: expected,
     })
-    if (!decision.judge || this.d.signal.aborted || !budget.reserveSpend(expected)) return null
+    if (this.off || !decision.judge || this.d.signal.aborted || !budget.reserveSpend(expected)) return null
     const r = await this.ensemble.tryComplete(this.modelId, prompt, { signal: this.d.signal, temperature: 0 })
     const spent = r.ok ? r.costUsd : r.error.costUsd
     budget.settle(expected, spent)
     this.spentUsd += spent
     const base = { model: this.modelId, prompt: `[system]\n${prompt.system}\n\n[user]\n${prompt.user}` }
+    if (r.ok) this.failures = 0
+    else if (r.error.kind !== 'aborted') this.failed(`model error (${r.error.kind}): ${r.error.message}`)
     if (!r.ok)
       return {
         ...base,
@@ -126,6 +138,22 @@ export class Judge {
       return { ...base, ...usage, error: parsed.reason }
     }
     return { ...base, ...usage, rating: parsed.rating, critique: parsed.critique }
+  }
+
+  /**
+   * A review the judge's model could not give: said at the first of a streak (a judge failing every
+   * call had been silent, paid for 196 requests), and after MAX_JUDGE_FAILURES in a row the judge is
+   * off for this session, the run going on without reviews.
+   */
+  private failed(why: string) {
+    const s = this.d.state
+    if (++this.failures === 1)
+      this.d.log.warn(`run ${s.runId}: the judge ${this.modelId} gave no review (${why.slice(0, 300)})`)
+    if (this.failures < MAX_JUDGE_FAILURES || this.off) return
+    this.off = why
+    this.d.log.warn(
+      `run ${s.runId}: the judge ${this.modelId} failed ${MAX_JUDGE_FAILURES} reviews in a row (${why.slice(0, 300)}); it is off for the rest of this session and the run goes on without reviews (resume the run to try it again)`,
+    )
   }
 
   /** Stores the review: on the candidate (the rating also as a secondary metric, and a feature when asked), its cost in the run's spend. */
