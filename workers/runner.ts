@@ -57,6 +57,7 @@ import {
   type NormalizedResult,
 } from './result.ts'
 import {
+  bwrapTakesSize,
   detectIsolation,
   defaultHiddenPaths,
   traversable,
@@ -846,7 +847,13 @@ export function createRunner(opts: RunnerOptions): Runner {
     const stepNproc = noAs ? Math.max(nproc, 512) : undefined
     const childSandbox =
       isolation.mode === 'userns' && isolation.layers.find((l) => l.name === 'child-sandbox')?.active
-        ? { mode: 'bwrap', bwrap: which('bwrap'), hide: [jobDir], root: join(jobDir, '.fm', 'child') }
+        ? {
+            mode: 'bwrap',
+            bwrap: which('bwrap'),
+            hide: [jobDir],
+            root: join(jobDir, '.fm', 'child'),
+            tmpfsSize: bwrapTakesSize(which('bwrap')!),
+          }
         : {
             mode: 'none',
             reason: `the worker's isolation (${isolation.mode}) cannot nest a sandbox`,

@@ -508,6 +508,16 @@ try:
 except Exception:
     found['public_writable'] = False
 found['env_fm'] = sorted(k for k in os.environ if k.startswith('FM_'))
+for name in ['/tmp', '/dev/shm']:
+    st = os.statvfs(name)
+    found['mb ' + name] = st.f_blocks * st.f_frsize // 2**20
+# the evaluation's folder is masked: nothing of it shows, and nothing can be written there
+job = os.path.dirname(os.path.dirname(os.path.dirname(sys.argv[1])))
+try:
+    open(os.path.join(job, 'filler'), 'w').write('x')
+    found['mask_writable'] = True
+except Exception:
+    found['mask_writable'] = False
 print(json.dumps(found))
 `
     const r = await shared.runner.run(makeJob(p, code))
@@ -515,10 +525,15 @@ print(json.dumps(found))
     expect(r.artifacts.evaluator_sees).toBe('HELD-OUT-LABELS')
     const out = String(r.artifacts.candidate_out)
     expect(out).not.toContain('HELD-OUT-LABELS')
+    expect(out.trim(), String(r.artifacts.candidate_err)).not.toBe('')
     const found = JSON.parse(out)
     expect(found.public).toBe('public data\n')
     expect(found.public_writable).toBe(false)
     expect(found.env_fm).toEqual([])
+    // tmpfs pages are charged to no process: unbounded, each could hold half the machine's memory
+    expect(found['mb /tmp']).toBeLessThanOrEqual(512)
+    expect(found['mb /dev/shm']).toBeLessThanOrEqual(512)
+    expect(found.mask_writable).toBe(false)
     expect(r.artifacts.workdir_files).toEqual(['main.py', 'public.txt'])
   })
 
@@ -576,6 +591,28 @@ print(r.workdir, c.workdir)`,
     expect(folders!.split(' ').every((f) => f.startsWith(`${tmp}/`))).toBe(true)
     expect(readdirSync(tmp)).toEqual([])
     expect(r.stderr).toMatch(/WITHOUT a child sandbox/)
+  })
+
+  it("bounds the child's /tmp and /dev/shm with a bubblewrap that has no --size too", () => {
+    const tmp = tempDir('fm-old-bwrap-')
+    const argv = (tmpfsSize: boolean) => {
+      const r = spawnSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `import json, sys
+sys.path.insert(0, 'workers/python')
+from fm_sandbox import _bwrap_argv
+print(json.dumps(_bwrap_argv({'bwrap': 'bwrap', 'tmpfsSize': ${tmpfsSize ? 'True' : 'False'}, 'hide': ['${tmp}']}, ['true'], '${tmp}/w', [], True)))`,
+        ],
+        { encoding: 'utf8' },
+      )
+      return (JSON.parse(r.stdout) as string[]).join(' ')
+    }
+    expect(argv(true)).toContain('--size 536870912 --tmpfs /tmp --size 536870912 --tmpfs /dev/shm')
+    // folders beside the work folder, bounded as it is
+    expect(argv(false)).toContain(`--bind ${tmp}/w.tmp /tmp --bind ${tmp}/w.shm /dev/shm`)
+    expect(argv(false)).toMatch(new RegExp(`--bind ${tmp}/w ${tmp}/w .*--remount-ro ${tmp} `))
   })
 })
 

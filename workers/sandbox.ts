@@ -416,6 +416,22 @@ export function traversable(path: string, uid: number): boolean {
   }
 }
 
+const takesSize = new Map<string, boolean>()
+
+/**
+ * Whether this bubblewrap takes --size for a tmpfs (0.5 and later): the child sandbox bounds its
+ * /tmp and /dev/shm with it, which otherwise could each hold half the machine's memory.
+ */
+export function bwrapTakesSize(bwrap: string): boolean {
+  let known = takesSize.get(bwrap)
+  if (known === undefined) {
+    const r = spawnSync(bwrap, ['--help'], { encoding: 'utf8', timeout: 5000 })
+    known = `${r.stdout ?? ''}${r.stderr ?? ''}`.includes('--size')
+    takesSize.set(bwrap, known)
+  }
+  return known
+}
+
 /** NVIDIA device nodes: bwrap's --dev gives a minimal /dev without them */
 function gpuDevices(): string[] {
   try {

@@ -104,18 +104,38 @@ def _copy_files(files, workdir, readonly):
     return placed
 
 
+# what the candidate's /tmp and /dev/shm may each hold, as on the path without bubblewrap: tmpfs pages
+# are charged to no process, and unbounded they could each take half the machine's memory
+SCRATCH_TMPFS_BYTES = 512 << 20
+
+
+def _scratch(cfg, target, workdir):
+    if cfg.get('tmpfsSize'):
+        return ['--size', str(SCRATCH_TMPFS_BYTES), '--tmpfs', target]
+    # a bubblewrap without --size (before 0.5): a folder beside the work folder, bounded as it is
+    folder = f'{workdir}.{os.path.basename(target)}'
+    os.makedirs(folder, exist_ok=True)
+    return ['--bind', folder, target]
+
+
 def _bwrap_argv(cfg, cmd, workdir, placed, readonly):
     argv = [cfg['bwrap'], '--unshare-all', '--die-with-parent', '--new-session', '--hostname', 'fm-child',
-            '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--tmpfs', '/dev/shm']
+            '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc',
+            *_scratch(cfg, '/tmp', workdir), *_scratch(cfg, '/dev/shm', workdir)]
+    masks = []
     for path in cfg.get('hide') or []:
         if os.path.isdir(path):
-            argv += ['--tmpfs', path]
+            argv += [*(['--size', str(1 << 20)] if cfg.get('tmpfsSize') else []), '--tmpfs', path]
+            masks.append(path)
         elif os.path.exists(path):
             argv += ['--ro-bind', '/dev/null', path]
     argv += ['--bind', workdir, workdir]
     if readonly:
         for dst in placed:
             argv += ['--ro-bind', dst, dst]
+    # a mask is not a place to write: read-only once the work folder is bound inside it
+    for path in masks:
+        argv += ['--remount-ro', path]
     argv += ['--chdir', workdir, '--']
     return argv + list(cmd)
 
