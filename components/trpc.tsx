@@ -3,6 +3,7 @@
 import './zod-no-eval.ts'
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, TRPCClientError } from '@trpc/client'
+import { MAX_BATCH_CALLS } from '../client-safe/api-limits.ts'
 import { createTRPCContext } from '@trpc/tanstack-react-query'
 import { useState, type ReactNode } from 'react'
 import superjson from 'superjson'
@@ -32,7 +33,12 @@ export function ApiProvider({ children }: { children: ReactNode }) {
         splitLink({
           condition: (op) => op.type === 'subscription',
           true: httpSubscriptionLink({ url: '/api/trpc', transformer: superjson }),
-          false: httpBatchLink({ url: '/api/trpc', transformer: superjson, maxURLLength: 4000 }),
+          false: httpBatchLink({
+            url: '/api/trpc',
+            transformer: superjson,
+            maxURLLength: 4000,
+            maxItems: MAX_BATCH_CALLS,
+          }),
         }),
       ],
     }),

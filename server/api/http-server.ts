@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
+import { MAX_BATCH_CALLS } from '../../client-safe/api-limits.ts'
 import type { AppServices } from '../app.ts'
 import { appRouter } from './root.ts'
 import { createContext } from './trpc.ts'
@@ -74,6 +75,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     createContext: ({ req }) => createContext(app, toHeaders(req)),
     // a new run's seed programs: up to 2,000,000 characters of code, in JSON
     maxBodySize: 8 * 1024 * 1024,
+    maxBatchSize: MAX_BATCH_CALLS,
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR')
         app.log.error(`api ${path ?? '?'}: ${error.cause?.message ?? error.message}`)

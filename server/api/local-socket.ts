@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, request, type Server } from 'node:h
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { createHTTPHandler } from '@trpc/server/adapters/standalone'
+import { MAX_BATCH_CALLS } from '../../client-safe/api-limits.ts'
 import type { AppServices } from '../app.ts'
 import type { Actor, Role } from '../auth/roles.ts'
 import { appRouter } from './root.ts'
@@ -85,6 +86,7 @@ export async function startLocalSocket(
     }),
     // a new run's seed programs: up to 2,000,000 characters of code, in JSON
     maxBodySize: 8 * 1024 * 1024,
+    maxBatchSize: MAX_BATCH_CALLS,
   })
   const server = createServer((req, res) => {
     if (opts.readOnly && req.method !== 'GET') {

@@ -13,6 +13,7 @@ import {
 import { callProcedure, rawRequest, type RawResponse } from '../../test-support/http-client.ts'
 import { recordFigures } from '../../test-support/figures.ts'
 import { contentSecurityPolicy } from './security.ts'
+import { MAX_BATCH_CALLS } from '../../client-safe/api-limits.ts'
 
 let h: ApiHarness
 let cookie = ''
@@ -65,6 +66,20 @@ describe('security headers', () => {
   it('the production policy has no eval; only the dev server gets it', () => {
     expect(contentSecurityPolicy(false)).not.toContain('unsafe-eval')
     expect(contentSecurityPolicy(true)).toContain('unsafe-eval')
+  })
+})
+
+describe('batched calls', () => {
+  it('one request carries at most MAX_BATCH_CALLS calls: more is a 400, not work', async () => {
+    const batch = (n: number) =>
+      rawRequest(
+        `${h.url}/api/trpc/${Array.from({ length: n }, () => 'health.check').join(',')}?batch=1&input=${encodeURIComponent('{}')}`,
+        { headers: { authorization: `Bearer ${h.users.viewer.token}` } },
+      )
+    expect((await batch(MAX_BATCH_CALLS)).status).toBe(200)
+    const over = await batch(MAX_BATCH_CALLS + 1)
+    expect(over.status).toBe(400)
+    expect(over.body).toMatch(/batch/i)
   })
 })
 

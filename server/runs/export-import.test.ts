@@ -140,6 +140,15 @@ describe.each(dbModes())('export and import across databases, %s', (mode, open) 
     expect(byAdmin).toHaveProperty('bundles', file.bundles)
   })
 
+  it('as one value only up to a bound: a larger run is pointed to the streamed download', async () => {
+    const size = JSON.stringify(await exportRun(source, runId)).length
+    await expect(exportRun(source, runId, { maxBytes: Math.floor(size / 2) })).rejects.toThrow(
+      new RegExp(`over \\d+ MB, more than one API answer holds: download it from /api/runs/${runId}/export`),
+    )
+    await expect(exportRun(source, runId, { maxBytes: Math.floor(size / 2) })).rejects.toBeInstanceOf(BadInputError)
+    expect((await exportRun(source, runId, { maxBytes: size * 2 })).candidates).toHaveLength(240)
+  })
+
   it('imports into a fresh database: the problem created, every row and every double the same', async () => {
     const target = await fresh()
     expect(await target.prisma.problem.count({ where: { id: 'test-curve-fit' } })).toBe(0)

@@ -466,10 +466,23 @@ export async function* exportChunks(
   yield `],"events":${exportText(events)}${problem ? `,"problem":${exportText(problem.problem)},"bundles":${exportText(problem.bundles)}` : ''}}`
 }
 
-/** A run's export as one object (the API's runs.export); exportChunks writes it without holding it whole. */
-export async function exportRun(db: Db, runId: string, opts: { withProblem?: boolean } = {}): Promise<ExportFile> {
+/**
+ * A run's export as one object (the API's runs.export); exportChunks writes it without holding it
+ * whole. `maxBytes` refuses a run larger than that as one value, pointing to the streamed download.
+ */
+export async function exportRun(
+  db: Db,
+  runId: string,
+  opts: { withProblem?: boolean; maxBytes?: number } = {},
+): Promise<ExportFile> {
   let text = ''
-  for await (const piece of exportChunks(db, runId, opts)) text += piece
+  for await (const piece of exportChunks(db, runId, opts)) {
+    text += piece
+    if (opts.maxBytes !== undefined && text.length > opts.maxBytes)
+      throw new BadInputError(
+        `the run's export is over ${Math.round(opts.maxBytes / 2 ** 20)} MB, more than one API answer holds: download it from /api/runs/${runId}/export (the console's Export button) or with fm-agent export`,
+      )
+  }
   return JSON.parse(text) as ExportFile
 }
 

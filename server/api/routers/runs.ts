@@ -15,6 +15,7 @@ import { refusePending, runIsActive } from '../../runs/commands.ts'
 import { deleteRun } from '../../services/deletion.ts'
 import { drivenBy } from '../../runs/lease.ts'
 import { keepFor, TtlCache, runVersion } from '../../queries/cache.ts'
+import { Slots } from '../../queries/slots.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../queries/run-data.ts'
 import { compareRuns } from '../../queries/compare-data.ts'
 import { forkPreview, forkRun, runFamily } from '../../steering/fork.ts'
@@ -38,6 +39,9 @@ import type { Context } from '../trpc.ts'
 import { adminProcedure, expertProcedure, router, viewerProcedure } from '../trpc.ts'
 
 export const RunIdInput = z.object({ runId: z.string().min(1).max(64) })
+/** runs.export answers one value: a run larger than this goes through the streamed download */
+export const API_EXPORT_MAX_BYTES = 32 * 2 ** 20
+const exportSlots = new Slots(2)
 export const ListRunsInput = z.object({
   status: z.enum(RUN_STATUSES).optional(),
   limit: z.number().int().min(1).max(500).default(100),
@@ -268,12 +272,19 @@ export const runsRouter = router({
     })
     return r
   }),
-  /** the problem's files (evaluator, held-out data) only for admins, who may import problem folders */
-  export: viewerProcedure
-    .input(RunIdInput)
-    .query(({ ctx, input }) =>
-      exportRun(ctx.app.db, input.runId, { withProblem: roleAtLeast(ctx.actor.role, 'admin') }),
+  /**
+   * The problem's files (evaluator, held-out data) only for admins, who may import problem folders.
+   * One value in memory: bounded, and two at a time in the process (a viewer's batch of 140 had
+   * taken the web process to 3.9 GB); a larger run goes through the streamed download route.
+   */
+  export: viewerProcedure.input(RunIdInput).query(({ ctx, input }) =>
+    exportSlots.run(() =>
+      exportRun(ctx.app.db, input.runId, {
+        withProblem: roleAtLeast(ctx.actor.role, 'admin'),
+        maxBytes: API_EXPORT_MAX_BYTES,
+      }),
     ),
+  ),
   /** what a fork from this candidate starts with: the source run's configuration and what would seed it */
   forkPreview: adminProcedure.input(ForkSourceInput).query(({ ctx, input }) => forkPreview(ctx.app.db, input)),
   /** a new run from a candidate (and optionally its island's population), on the source run's problem */
