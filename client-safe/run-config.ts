@@ -80,6 +80,11 @@ export const RunConfig = z
     selection: z.enum(['adaptive', 'top-k', 'uniform']).default('adaptive'),
     /** 0: exploit the best; 1: explore broadly. Experts may change it mid-run. */
     exploration: z.number().min(0).max(1).default(0.3),
+    /** experts' per-island exploration, by island index: kept with the run so a resume or a restart keeps it */
+    islandExploration: z
+      .record(z.string().regex(/^\d{1,3}$/), z.number().min(0).max(1))
+      .refine((r) => Object.keys(r).length <= 64, 'at most 64 islands')
+      .optional(),
     /**
      * weight w of experts' ratings in parent selection (engine/selection.ts): a candidate rated up
      * is drawn (1 + w) times as often as unrated, one rated down (1 + w) times less; 0 ignores ratings

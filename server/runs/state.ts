@@ -264,6 +264,11 @@ export class RunState {
     const snapshot = this.engineState
     if (evolving && snapshot.evolution && snapshot.evolution.evaluations === this.evo.evaluations)
       this.evo.restore(snapshot.evolution)
+    // the experts' exploration as stored with the run: set while it was paused or stopped, or after
+    // the last snapshot before a crash, it is not in the snapshot
+    this.evo.setExploration(this.config.exploration)
+    for (const [island, v] of Object.entries(this.config.islandExploration ?? {}))
+      if (Number(island) < this.config.islands) this.evo.setExploration(v, Number(island))
     if (snapshot.bandit) {
       try {
         this.bandit = CostAwareBandit.fromJSON(

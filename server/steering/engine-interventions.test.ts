@@ -273,6 +273,32 @@ describe('interventions on a running engine', () => {
     expect(resumed.every((c) => c.parentIds.length > 0)).toBe(true)
   }, 240_000)
 
+  // the exploration an expert set is the run's: a change while it is paused, and an island's value the
+  // engine had applied, both hold after the resume (the engine's snapshot predates them)
+  it('keeps the exploration experts set, run-wide while paused and per island, across a resume', async () => {
+    const { id, status, pause } = await openRun(21)
+    await untilProgress(app.events, async () => (await status()) === 'evolving', 'the cold start', { runId: id })
+    expect((await as('expert').runs.setExploration({ runId: id, value: 0.85, island: 1 })).applied).toBe(true)
+    await pause()
+    const stored = await as('expert').runs.setExploration({ runId: id, value: 0.6, island: null })
+    expect(stored.applied).toBe(false)
+    await as('admin').runs.resume({ runId: id })
+    const ctl = await untilProgress(
+      app.events,
+      async () => {
+        const c = await as('viewer').runs.controls({ runId: id })
+        // the engine's own figures, once it has loaded the run
+        return c.driven && c.effectiveExploration.length > 0 && c
+      },
+      'the resumed engine',
+      { runId: id },
+    )
+    expect(ctl.exploration).toBe(0.6)
+    expect(ctl.islandExploration[1]).toBe(0.85)
+    expect(ctl.effectiveExploration[0]).toBeGreaterThanOrEqual(0.6)
+    await as('admin').runs.stop({ runId: id })
+  }, 240_000)
+
   // pause, craft an edit, resume: the edit waits, pending, for the engine that resumes the run, which
   // evaluates it like one given to an evolving run
   it('queues an expert edit given to a paused run and evaluates it after the resume', async () => {

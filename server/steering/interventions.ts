@@ -315,13 +315,12 @@ export async function setExploration(
     throw new PreconditionError(
       `the run is ${run.status}: an island’s exploration lives in the running engine (set the run-wide value, or resume the run)`,
     )
-  if (input.island === null) {
-    // the run-wide knob is also the config a resumed engine starts from
-    await app.db.prisma.run.update({
-      where: { id: input.runId },
-      data: { config: json({ ...run.config, exploration: input.value }) },
-    })
-  }
+  // kept with the run: a resumed or restarted engine starts from it (its snapshot may be older)
+  const config =
+    input.island === null
+      ? { ...run.config, exploration: input.value }
+      : { ...run.config, islandExploration: { ...run.config.islandExploration, [input.island]: input.value } }
+  await app.db.prisma.run.update({ where: { id: input.runId }, data: { config: json(config) } })
   const beforeValue =
     input.island === null ? before.exploration : (before.islandExploration[input.island] ?? before.exploration)
   await audit(app.db.prisma, actor, {
