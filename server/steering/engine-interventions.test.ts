@@ -3,6 +3,7 @@ import type { AppServices } from '../app.ts'
 import type { Role } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { untilProgress } from '../../test-support/progress.ts'
+import { MAX_CODE_BYTES } from '../contracts/evaluation.ts'
 import { type EngineHarness, startEngineHarness } from '../../test-support/engine-harness.ts'
 
 // the hidden function of the curve-fit fixture: an expert who knows it writes the exact fit
@@ -334,6 +335,11 @@ describe('interventions on a running engine', () => {
     expect([cmd.status, (cmd.result as { candidateId?: string }).candidateId]).toEqual(['applied', edit.id])
     await as('admin').runs.stop({ runId: id })
     await untilProgress(app.events, async () => (await status()) === 'stopped', 'the stop')
+    // a program larger than a worker takes is refused when it is submitted, not on the worker
+    const huge = `${EXACT}${'# padding\n'.repeat(MAX_CODE_BYTES / 10)}`
+    await expect(as('expert').candidates.submitEdit({ runId: id, parentId, code: huge, island: 0 })).rejects.toThrow(
+      /a program may have at most 262,144 characters/,
+    )
     // a finished run takes no edit: its refusal says which runs do
     await expect(
       as('expert').candidates.submitEdit({ runId: id, parentId, code: `${EXACT}\n`, island: 0 }),

@@ -2,6 +2,7 @@
 // the browser from these); the candidate page; lineage; and the experts' actions on candidates
 // (pin, ban, submit an edit made in the editor). Every action is audited (server/steering/interventions.ts).
 import { z } from 'zod'
+import { MAX_CODE_BYTES } from '../../contracts/evaluation.ts'
 import { CandidateFilter, CandidateSort } from '../../../client-safe/candidate-query.ts'
 import {
   candidateDetail,
@@ -45,7 +46,11 @@ export const RateInput = CandidateIdInput.extend({
 })
 export const ExpertEditInput = RunIdInput.extend({
   parentId: Id,
-  code: z.string().min(1).max(1_000_000),
+  // what a worker takes: an edit past it was accepted, then failed as an infra error on the worker
+  code: z
+    .string()
+    .min(1)
+    .max(MAX_CODE_BYTES, `a program may have at most ${MAX_CODE_BYTES.toLocaleString('en-US')} characters`),
   island: z.number().int().min(0).max(1024),
   note: z.string().max(1000).optional(),
 })
