@@ -280,6 +280,10 @@ describe('interventions on a running engine', () => {
     const { id, status, pause } = await openRun(21)
     await untilProgress(app.events, async () => (await status()) === 'evolving', 'the cold start', { runId: id })
     expect((await as('expert').runs.setExploration({ runId: id, value: 0.85, island: 1 })).applied).toBe(true)
+    // a run its engine drives has nothing to resume: said, not acknowledged and then lost to a pause
+    await expect(as('admin').runs.resume({ runId: id })).rejects.toThrow(
+      /the run is evolving, driven by this server: nothing to resume \(if it is pausing, resume it once it has paused\)/,
+    )
     await pause()
     const stored = await as('expert').runs.setExploration({ runId: id, value: 0.6, island: null })
     expect(stored.applied).toBe(false)

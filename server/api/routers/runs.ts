@@ -209,6 +209,22 @@ export const runsRouter = router({
   }),
   resume: adminProcedure.input(ResumeRunInput).mutation(async ({ ctx, input }) => {
     const before = await requireRun(ctx.app.db, input.runId)
+    // a run an engine still drives (evolving, or draining for a pause) has nothing to resume: its
+    // engine would end it paused a moment later, the resume acknowledged and lost
+    if (runIsActive(before.status) && !(await interruptedHere(ctx, before))) {
+      const lease = await ctx.app.db.prisma.run.findUnique({
+        where: { id: input.runId },
+        select: { leaseOwner: true, leaseUntil: true },
+      })
+      const by = ctx.app.runs?.get(input.runId)
+        ? 'this server'
+        : lease && drivenBy(ctx.app.db, { status: before.status, ...lease })
+      if (by)
+        throw new TRPCError({
+          code: 'PRECONDITION_FAILED',
+          message: `the run is ${before.status}, driven by ${by}: nothing to resume (if it is pausing, resume it once it has paused)`,
+        })
+    }
     const r = await resumeRunConfig(ctx.app.db, ctx.actor, input.runId, input.maxEvals)
     // an engine (here or in another process) picks up runs in an active status
     if (!ctx.app.runs?.get(input.runId)) await setStatus(ctx.app.db, input.runId, 'created', null)
