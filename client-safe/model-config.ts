@@ -21,7 +21,17 @@ export const RESERVED_ENV_NAMES = [
   'PGPASSFILE',
 ] as const
 
-/** The NAME of the variable that holds a provider key. */
+/**
+ * Other services' credentials, which a provider key is not: whoever may write a run's config (a
+ * console admin) could otherwise send them to an endpoint of their choosing.
+ */
+const OTHER_SERVICES = /^(AWS|AZURE|ARM|GCP|GCLOUD|GITHUB|GH|GITLAB|NPM|DOCKER|SSH|KUBE|VAULT|SLACK|STRIPE)_/i
+
+/**
+ * The NAME of the variable that holds a provider key: one named as keys are (…_KEY, …_TOKEN), not
+ * one of the server's own credentials nor another service's. A tester's run config had the engine
+ * send its HOME to an address of their choosing as a "key".
+ */
 export const ApiKeyEnvName = z
   .string()
   .regex(ENV_NAME, 'an environment variable name')
@@ -30,6 +40,26 @@ export const ApiKeyEnvName = z
     (n) => !(RESERVED_ENV_NAMES as readonly string[]).includes(n.toUpperCase()),
     'this variable holds one of the server’s own credentials, not a provider key',
   )
+  .refine(
+    (n) => /_(KEY|TOKEN)$/i.test(n) && !OTHER_SERVICES.test(n) && !/PASSWORD|SECRET_ACCESS/i.test(n),
+    'name a variable that holds a model provider’s key: its name ends in _KEY or _TOKEN (OPENAI_API_KEY, MY_PROVIDER_KEY), and it is not another service’s credential (AWS_…, GITHUB_…)',
+  )
+
+/** cloud metadata services: no model is served there, and a request there can read the machine's credentials */
+export function metadataAddress(url: string): boolean {
+  let host: string
+  try {
+    host = new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, '')
+  } catch {
+    return false
+  }
+  return (
+    /^169\.254\./.test(host) ||
+    /^fe[89ab][0-9a-f]:/.test(host) ||
+    host === 'metadata.google.internal' ||
+    host === 'fd00:ec2::254'
+  )
+}
 
 export const ModelConfig = z
   .object({
@@ -59,6 +89,12 @@ export const ModelConfig = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.baseURL && metadataAddress(c.baseURL))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['baseURL'],
+        message: 'the base URL is a link-local address (a cloud metadata service): no model is served there',
+      })
     // a run's configuration is shown to every viewer: credentials in the address would be too
     const leak = c.baseURL ? credentialsIn(c.baseURL) : null
     if (leak)

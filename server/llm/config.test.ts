@@ -48,6 +48,19 @@ describe('parseModelSpec', () => {
     expect(() => parseModelSpec('openai:x', { apiKeyEnv: 'sk-proj-abcdefghijklmnopqrstuvwxyz' })).toThrow()
   })
 
+  it('names only a provider key as the key variable, and no cloud metadata address as the base URL', () => {
+    const ok = (apiKeyEnv: string) => ModelConfig.safeParse({ provider: 'openai', model: 'm', apiKeyEnv }).success
+    for (const n of ['OPENAI_API_KEY', 'MY_PROVIDER_KEY', 'HF_TOKEN', 'together_api_key']) expect(ok(n), n).toBe(true)
+    // what a console admin could otherwise have the engine send to an address of their choosing
+    for (const n of ['HOME', 'PATH', 'DATABASE_URL', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN', 'ADMIN_PASSWORD_KEY'])
+      expect(ok(n), n).toBe(false)
+    const at = (baseURL: string) => ModelConfig.safeParse({ provider: 'openai', model: 'm', baseURL }).success
+    expect(at('http://127.0.0.1:8000/v1')).toBe(true)
+    expect(at('http://169.254.169.254/latest/meta-data')).toBe(false)
+    expect(at('http://[fe80::1]/v1')).toBe(false)
+    expect(at('http://metadata.google.internal/v1')).toBe(false)
+  })
+
   it('rejects unknown fields and providers in a config', () => {
     expect(ModelConfig.safeParse({ provider: 'openai', model: 'm', apiKey: 'sk-123' }).success).toBe(false)
     expect(ModelConfig.safeParse({ provider: 'cohere', model: 'm' }).success).toBe(false)

@@ -345,7 +345,7 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
         config: {
           islands: 2,
           mutator: 'llm',
-          models: [{ provider: 'openai', model: 'm', apiKeyEnv: 'SECRET_KEY_VAR' }],
+          models: [{ provider: 'openai', model: 'm', apiKeyEnv: 'SECRET_NAMED_KEY' }],
           budget: { maxEvals: 300 },
         },
       },
@@ -444,7 +444,7 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
       url: `http://console.test:3000/runs/${runId}`,
     })
     expect(completed.text).toContain('watched run completed')
-    expect(JSON.stringify(mine.got)).not.toContain('SECRET_KEY_VAR')
+    expect(JSON.stringify(mine.got)).not.toContain('SECRET_NAMED_KEY')
     expect(JSON.stringify(mine.got)).not.toContain('x = ')
 
     const rows = await db.prisma.notificationDelivery.findMany({
