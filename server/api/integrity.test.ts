@@ -194,6 +194,19 @@ describe('a user whose password must change can do nothing else', () => {
     )
     expect(changed.status, changed.body).toBe(200)
     const fresh = await signIn(email, 'a-new-password-123')
+    // the current password is no oracle: five wrong ones, then even the right one waits
+    const change = (current: string) =>
+      callProcedure(
+        h.url,
+        'account.changePassword',
+        'mutation',
+        { current, next: 'another-password-456' },
+        { cookie: fresh },
+      )
+    for (let i = 0; i < 5; i++) expect((await change(`wrong-${i}`)).status).toBe(400)
+    const limited = await change('a-new-password-123')
+    expect(limited.status).toBe(429)
+    expect(limited.body).toMatch(/too many wrong current passwords: try again in \d+ min/)
     expect((await callProcedure(h.url, 'runs.list', 'query', {}, { cookie: fresh })).status).toBe(200)
     // the CLI token made before the change went with it (a change is often a response to a leak)
     expect((await callProcedure(h.url, 'runs.list', 'query', {}, { token })).status).toBe(401)

@@ -554,6 +554,15 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
       const refused = await as('ann').notifications.testMine()
       expect(refused).toMatchObject({ ok: false, attempts: 1, httpStatus: null })
       expect(refused.error).toMatch(/^refused: 127\.0\.0\.1 is a loopback address/)
+      // each test is a request the server makes and two audit rows: ten a minute per user
+      let limited: unknown = null
+      for (let i = 0; i < 11 && !limited; i++)
+        limited = await as('ann')
+          .notifications.testMine()
+          .then(() => null)
+          .catch((e: unknown) => e)
+      expect(limited).toMatchObject({ code: 'TOO_MANY_REQUESTS' })
+      expect((limited as Error).message).toMatch(/^10 test messages a minute at most: try again in \d+ s$/)
       expect(ok.got).toHaveLength(2)
       expect((await as('ann').notifications.mine()).webhook!.url).toBe(`${ok.url}/hook`)
     } finally {

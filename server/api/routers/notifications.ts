@@ -1,5 +1,6 @@
 // Notifications: the runs a user watches, webhooks (the user's own, and a run's), their recent
 // deliveries, a test message, and the feed from which the browser raises its notifications.
+import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 import { NOTIFY_EVENTS, NotifyEvents, WebhookUrl } from '../../../client-safe/notify-messages.ts'
 import {
@@ -11,9 +12,24 @@ import {
   setWebhook,
   watchRun,
 } from '../../notify/service.ts'
+import { AttemptWindow, windowFor } from '../../auth/attempts.ts'
 import { type Actor, roleAtLeast } from '../../auth/roles.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { RunIdInput } from './runs.ts'
+
+/** test messages a user may have the server send: each is a request to an address of their choosing and two audit rows */
+const testWindows = new WeakMap<object, AttemptWindow>()
+function testsAllowed(app: object, actor: Actor) {
+  const tests = windowFor(app, testWindows, () => new AttemptWindow(10, 60_000))
+  const key = actor.id ?? actor.label
+  const wait = tests.waitS(key)
+  if (wait !== null)
+    throw new TRPCError({
+      code: 'TOO_MANY_REQUESTS',
+      message: `10 test messages a minute at most: try again in ${wait} s`,
+    })
+  tests.record(key)
+}
 
 export const FeedInput = z.object({ after: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable() })
 export const WatchInput = RunIdInput.extend({ watching: z.boolean() })
@@ -56,10 +72,12 @@ export const notificationsRouter = router({
       rotateWebhookSecret(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, { showUrl: showUrl(ctx.actor) }),
     ),
   // a test message answers within seconds: two attempts
-  testMine: viewerProcedure.mutation(({ ctx }) => sendTest(ctx.app.db, ctx.actor, { kind: 'user' }, { attempts: 2 })),
-  testRun: expertProcedure
-    .input(RunIdInput)
-    .mutation(({ ctx, input }) =>
-      sendTest(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, { attempts: 2 }),
-    ),
+  testMine: viewerProcedure.mutation(({ ctx }) => {
+    testsAllowed(ctx.app, ctx.actor)
+    return sendTest(ctx.app.db, ctx.actor, { kind: 'user' }, { attempts: 2 })
+  }),
+  testRun: expertProcedure.input(RunIdInput).mutation(({ ctx, input }) => {
+    testsAllowed(ctx.app, ctx.actor)
+    return sendTest(ctx.app.db, ctx.actor, { kind: 'run', runId: input.runId }, { attempts: 2 })
+  }),
 })
