@@ -14,6 +14,7 @@ import { escalate, type EscalationOutcome } from './escalations.ts'
 import type { Applied, PendingCommand } from './inbox.ts'
 import type { RunParts } from './load.ts'
 import { promptTitle } from '../knowledge/rag.ts'
+import { replaceBannedBest } from './service.ts'
 import type { RunState } from './state.ts'
 
 export interface KnobsDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' | 'hooks'> {
@@ -180,12 +181,28 @@ export class RunKnobs {
       case 'candidate.pin':
         this.setPinned(String(p.candidateId), !!p.pinned)
         return ok({ islands: this.populationOf(String(p.candidateId)) })
-      case 'candidate.ban':
-        this.ban(String(p.candidateId))
+      case 'candidate.ban': {
+        const id = String(p.candidateId)
+        this.ban(id)
         // children accepted before the ban are stored before it is acknowledged (their rows predate
         // it); answers checked after it are turned away (requester.ts)
         await this.d.parts()?.store.drain()
+        // the run's best cannot be a banned program: the best of the others takes its place, here
+        // and in the row (a later, better candidate replaces it as usual)
+        const s = this.d.state
+        if (s.bestCandidateId === id) {
+          const next = await replaceBannedBest(this.d.db, this.d.runId, id)
+          s.bestCandidateId = next.candidateId
+          s.bestScore = next.score
+          if (next.candidateId)
+            this.d.events.publish({
+              runId: this.d.runId,
+              type: 'best',
+              payload: { id: next.candidateId, score: next.score, island: null },
+            })
+        }
         return ok()
+      }
       case 'candidate.rate':
         this.setRating(String(p.candidateId), Math.sign(Number(p.rating)) as -1 | 0 | 1)
         return ok()

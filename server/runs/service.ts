@@ -276,6 +276,36 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
 export type RunProgress = Pick<RunSummary, 'runId' | 'status' | 'evaluations' | 'best' | 'seedScore'>
 
 /** What a progress line shows, in one read of the run's row (the full summary takes six). */
+/**
+ * When `bannedId` is the run's best, the best candidate an expert has not banned becomes the run's
+ * best (or none). Returns the run's best as stored after it. A banned best had stayed the run's best
+ * everywhere, unmarked, the program "New run from the best" started from.
+ */
+export async function replaceBannedBest(
+  db: Db,
+  runId: string,
+  bannedId: string,
+): Promise<{ candidateId: string | null; score: number | null }> {
+  await db.sql(
+    `WITH r AS (
+       SELECT id, coalesce(problem_snapshot->'spec'->>'direction', 'max') AS direction FROM runs
+       WHERE id = $1 AND best_candidate_id = $2),
+     b AS (
+       SELECT c.id, c.score FROM candidates c, r
+       WHERE c.run_id = $1 AND c.status = 'evaluated' AND c.valid AND NOT c.banned AND c.score IS NOT NULL
+       ORDER BY CASE WHEN r.direction = 'min' THEN c.score ELSE -c.score END, c.eval_index
+       LIMIT 1)
+     UPDATE runs SET best_candidate_id = (SELECT id FROM b), best_score = (SELECT score FROM b), updated_at = now()
+     FROM r WHERE runs.id = r.id`,
+    [runId, bannedId],
+  )
+  const [row] = await db.sql<{ id: string | null; score: number | null }>(
+    'SELECT best_candidate_id AS id, best_score AS score FROM runs WHERE id = $1',
+    [runId],
+  )
+  return { candidateId: row?.id ?? null, score: row?.score ?? null }
+}
+
 export async function runProgress(db: Db, runId: string): Promise<RunProgress> {
   const [r] = await db.sql<{
     status: RunStatus

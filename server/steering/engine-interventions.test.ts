@@ -274,6 +274,34 @@ describe('interventions on a running engine', () => {
     expect(resumed.every((c) => c.parentIds.length > 0)).toBe(true)
   }, 240_000)
 
+  it("a banned best is no longer the run's best: the best of the others takes its place", async () => {
+    const { id, status } = await openRun(25)
+    await untilProgress(
+      app.events,
+      async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).evaluations >= 30,
+      '30 evaluations',
+      { runId: id },
+    )
+    const banned = (await db.prisma.run.findUniqueOrThrow({ where: { id } })).bestCandidateId!
+    await as('expert').candidates.ban({ runId: id, id: banned, reason: 'overfits' })
+    const bestOfTheRest = async () => {
+      const rows = await db.prisma.candidate.findMany({
+        where: { runId: id, status: 'evaluated', valid: true, banned: false, score: { not: null } },
+        select: { score: true },
+      })
+      return Math.min(...rows.map((r) => r.score!)) // curve-fit minimizes
+    }
+    const after = await db.prisma.run.findUniqueOrThrow({ where: { id } })
+    expect(after.bestCandidateId).not.toBe(banned)
+    expect(after.bestScore).toBe(await bestOfTheRest())
+    // the engine holds the same: what it finds later is compared with the best that is not banned
+    await as('admin').runs.stop({ runId: id })
+    await untilProgress(app.events, async () => (await status()) === 'stopped', 'the stop')
+    const stopped = await db.prisma.run.findUniqueOrThrow({ where: { id } })
+    expect(stopped.bestCandidateId).not.toBe(banned)
+    expect(stopped.bestScore).toBe(await bestOfTheRest())
+  }, 240_000)
+
   // the exploration an expert set is the run's: a change while it is paused, and an island's value the
   // engine had applied, both hold after the resume (the engine's snapshot predates them)
   it('keeps the exploration experts set, run-wide while paused and per island, across a resume', async () => {

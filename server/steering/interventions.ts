@@ -13,7 +13,7 @@ import { awaitCommand, submitCommand, type CommandKind, type CommandOutcome } fr
 import { hasPositiveWeight, LOCAL_OPERATOR_NAMES, type RunConfig } from '../../client-safe/run-config.ts'
 import type { EscalationAction } from '../engine/escalations.ts'
 import { drivenBy, notDrivenHere } from '../runs/lease.ts'
-import type { ProblemSnapshot } from '../runs/service.ts'
+import { replaceBannedBest, type ProblemSnapshot } from '../runs/service.ts'
 import { storedArmStats, type EngineSnapshot } from '../runs/state.ts'
 import { audit } from '../services/audit.ts'
 import { guidanceState, type ScoredRow } from './guidance-stats.ts'
@@ -518,6 +518,8 @@ export async function ban(app: AppServices, actor: Actor, input: { runId: string
   if (!c) throw new NotFoundError(`no candidate "${input.id}" in this run`)
   if (c.banned) throw new ConflictError('this candidate is already banned')
   await app.db.prisma.candidate.update({ where: { id: c.id }, data: { banned: true, pinned: false } })
+  // a stopped or paused run's best moves here; a running engine's, when it applies the command
+  await replaceBannedBest(app.db, input.runId, c.id)
   await audit(app.db.prisma, actor, {
     action: 'candidate.ban',
     targetType: 'candidate',
