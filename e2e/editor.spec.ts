@@ -47,7 +47,8 @@ test('a diff left for the editor throws nothing; an edit on a paused run is eval
   await expect(page.getByTestId('edit-run-note')).toContainText('evaluates it when the run resumes')
   await editor.locator('.view-lines').click()
   await page.keyboard.press('Control+End')
-  await page.keyboard.type('\n# tried while the run was paused\n')
+  // a statement, not a comment: a program that differs from its parent only in comments is refused
+  await page.keyboard.type('\ntried_while_paused = 1\n')
   await page.getByTestId('submit-edit').click()
   const submitted = page.getByTestId('edit-submitted')
   await expect(submitted.getByTestId('command-status')).toHaveAttribute('data-status', 'pending')

@@ -148,7 +148,7 @@ const steps: Step[] = [
       runId,
       parentId: candidates[2]!.id,
       island: 0,
-      code: candidates[2]!.code.replace(/EVOLVE-BLOCK-START/, 'EVOLVE-BLOCK-START\n# an expert was here'),
+      code: candidates[2]!.code.replace(/EVOLVE-BLOCK-START/, 'EVOLVE-BLOCK-START\nEXPERT_WAS_HERE = 1'),
       note: 'manual tweak',
     }),
     action: 'candidate.expert-edit',

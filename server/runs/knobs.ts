@@ -125,12 +125,23 @@ export class RunKnobs {
       return input.candidateId
     if (s.status !== 'evolving')
       throw new PreconditionError('the run is still in its cold start; edits join an island once it evolves')
+    const prepared = analyzeCode(input.code, s.language)
+    // a program the run has (two experts sending the same edit, an edit that changes nothing) would
+    // spend an evaluation on a known result and never join an island
+    const [twin] = await this.d.db.sql<{ id: string; origin: string; label: string | null }>(
+      `SELECT c.id, c.origin, u.email AS label FROM candidates c LEFT JOIN users u ON u.id = c.created_by_id
+       WHERE c.run_id = $1 AND c.code_hash = $2 ORDER BY c.seq LIMIT 1`,
+      [this.d.runId, prepared.codeHash],
+    )
+    if (twin)
+      throw new PreconditionError(
+        `this program is already candidate ${twin.id.slice(0, 8)} of this run (${twin.id === input.parentId ? 'the edit changes nothing in its parent' : twin.origin === 'expert-edit' ? `an expert edit${twin.label ? ` by ${twin.label}` : ''}` : twin.origin}, same code up to comments and spacing): nothing new to evaluate`,
+      )
     if (!p?.budget.reserve()) {
       throw new PreconditionError(
         `the run has no evaluation left in its budget (${p?.budget.blocked() ?? 'not started'}); resume it with a larger --max-evals to evaluate an edit`,
       )
     }
-    const prepared = analyzeCode(input.code, s.language)
     const f: InFlight = {
       id: input.candidateId ?? randomUUID(),
       island: input.island,

@@ -139,6 +139,16 @@ describe('interventions on a running engine', () => {
     })
     expect(done.score!).toBeLessThan(1e-9)
     expect(done.population).toContain(1)
+    // the same program again (another expert's, spacing aside) is not a second evaluation
+    const again = await as('admin')
+      .candidates.submitEdit({ runId, parentId, code: EXACT.replace('A = 1.3', 'A = 1.3  '), island: 0 })
+      .catch((e: Error) => e)
+    expect(again).toBeInstanceOf(Error)
+    expect((again as Error).message).toMatch(
+      new RegExp(
+        `this program is already candidate ${id.slice(0, 8)} of this run \\(an expert edit( by \\S+)?, same code up to comments and spacing\\): nothing new to evaluate`,
+      ),
+    )
     const lineage = await viewer.candidates.lineage({ runId })
     expect(lineage.nodes.find((n) => n.id === id)).toMatchObject({ origin: 'expert-edit' })
     expect(lineage.edges.some((e) => e.to === id)).toBe(true)
@@ -187,6 +197,8 @@ describe('interventions on a running engine', () => {
       'run.weights',
       'run.exploration',
       'candidate.expert-edit',
+      // the same program again, refused by the engine
+      'candidate.expert-edit',
       'candidate.ban',
       'knowledge.retrieve',
     ])
@@ -195,6 +207,7 @@ describe('interventions on a running engine', () => {
       'run.weights.applied',
       'run.exploration.applied',
       'candidate.expert-edit.applied',
+      'candidate.expert-edit.refused',
       'candidate.ban.applied',
       'knowledge.use.applied',
     ])
@@ -204,6 +217,7 @@ describe('interventions on a running engine', () => {
       ['run.weights', 'applied'],
       ['run.exploration', 'applied'],
       ['candidate.expert-edit', 'applied'],
+      ['candidate.expert-edit', 'refused'],
       ['candidate.ban', 'applied'],
       ['knowledge.use', 'applied'],
     ])
