@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { configDiff } from './compare.ts'
-import { configSummary, RunConfig } from './run-config.ts'
+import { ModelConfig } from './model-config.ts'
+import { configSummary, modelsWithoutPrice, RunConfig, spendText } from './run-config.ts'
 
 const model = (weight: number) => ({ provider: 'openai' as const, model: 'gpt-4.1-mini', weight })
 
@@ -49,5 +50,21 @@ describe('configSummary', () => {
         .map((r) => r.path),
       // an offline run never reads the model operators' weights: "not used", no difference
     ).toEqual(['localOperators.swap'])
+  })
+})
+
+describe('spend without prices', () => {
+  it('is unknown, not $0.00, where a model the run calls has no price', () => {
+    const m = (model: string, priced: boolean) =>
+      ModelConfig.parse({ provider: 'openai', model, ...(priced ? { pricePer1kIn: 1, pricePer1kOut: 2 } : {}) })
+    const usd = (v: number) => `$${v.toFixed(2)}`
+    expect(modelsWithoutPrice({ mutator: 'llm', models: [m('a', true), m('b', false)] })).toEqual(['openai:b'])
+    expect(modelsWithoutPrice({ mutator: 'local', models: [m('b', false)] })).toEqual([])
+    expect(
+      modelsWithoutPrice({ mutator: 'llm', models: [m('a', true)], judge: { model: m('j', false) } as never }),
+    ).toEqual(['openai:j'])
+    expect(spendText(0, ['openai:b'], usd)).toBe('unknown')
+    expect(spendText(1.5, ['openai:b'], usd)).toBe('$1.50 + unknown')
+    expect(spendText(0, [], usd)).toBe('$0.00')
   })
 })

@@ -204,13 +204,26 @@ export function configSummary(c: RunConfig): Record<string, unknown> {
  * `budget.maxSpendUsd` set such a run would never stop on its cap. Empty when there is no cap.
  */
 export function unpricedModels(c: Pick<RunConfig, 'budget' | 'mutator' | 'models' | 'judge'>): string[] {
-  if (c.budget.maxSpendUsd === undefined) return []
+  return c.budget.maxSpendUsd === undefined ? [] : modelsWithoutPrice(c)
+}
+
+/**
+ * The models a run calls that have no price (its mutation models, its judge): their calls count $0,
+ * so the run's spend is unknown, not $0.00, when there are any.
+ */
+export function modelsWithoutPrice(c: Pick<RunConfig, 'mutator' | 'models' | 'judge'>): string[] {
   const used = [...(c.mutator === 'llm' ? c.models : []), ...(c.judge ? [c.judge.model] : [])]
   return [
     ...new Set(
       used.filter((m) => m.pricePer1kIn === undefined || m.pricePer1kOut === undefined).map((m) => modelId(m)),
     ),
   ]
+}
+
+/** A run's spend as text: what its priced calls cost, and that the rest is unknown where some model has no price. */
+export function spendText(spendUsd: number, unpriced: readonly string[], usd: (v: number) => string): string {
+  if (!unpriced.length) return usd(spendUsd)
+  return spendUsd > 0 ? `${usd(spendUsd)} + unknown` : 'unknown'
 }
 
 export function coldStartSize(c: RunConfig): number {

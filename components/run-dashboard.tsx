@@ -18,6 +18,7 @@ import {
   runSeconds,
 } from '../client-safe/series.ts'
 import { duration, fmt, fullNumber } from '../client-safe/format.ts'
+import { spendText } from '../client-safe/run-config.ts'
 import { RunPictures } from './candidate-pictures.tsx'
 import { FitnessChart } from './charts/fitness-chart.tsx'
 import { HeldOutPanel } from './held-out-panel.tsx'
@@ -65,6 +66,7 @@ export function RunDashboard() {
   const best = head?.bestScore ?? o.bestScore
   const bestId = head?.bestCandidateId ?? o.bestCandidateId
   const spend = head?.spendUsd ?? o.spendUsd
+  const unpriced = o.unpriced
   const last = latestMetric(L.live.metrics, -1)
   const ref = o.problem.reference
   const gap = gapToReference(best, ref?.value, o.problem.direction)
@@ -124,13 +126,15 @@ export function RunDashboard() {
         />
         <Tile
           label="spend"
-          value={usd(spend)}
+          value={spendText(spend, unpriced, usd)}
           sub={
-            o.config.budget.maxSpendUsd
-              ? `of ${usd(o.config.budget.maxSpendUsd)}`
-              : o.config.mutator === 'local'
-                ? 'offline operators cost nothing'
-                : 'no spend cap'
+            unpriced.length
+              ? `no price for ${unpriced.join(', ')}`
+              : o.config.budget.maxSpendUsd
+                ? `of ${usd(o.config.budget.maxSpendUsd)}`
+                : o.config.mutator === 'local'
+                  ? 'offline operators cost nothing'
+                  : 'no spend cap'
           }
           meter={budget.spend}
           progress

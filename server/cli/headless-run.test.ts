@@ -9,7 +9,7 @@ import type { WorkerStatus } from '../contracts/evaluation.ts'
 import { createWorkerRole, dropWorkerRole } from '../queue/roles.ts'
 import { createTestDatabase } from '../queue/test-db.ts'
 import { tempDir, removeTempDirs } from '../../workers/test-helpers.ts'
-import { progressMs, workerShortage } from './headless-run.ts'
+import { progressMs, summaryText, workerShortage } from './headless-run.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { literalEditResponder } from '../../test-support/literal-edit-responder.ts'
 import { FIXTURES } from '../../test-support/cli.ts'
@@ -28,6 +28,28 @@ describe('progressMs', () => {
 })
 
 describe('workerShortage', () => {
+  it('the summary gives the spend, or says it is unknown where a model has no price', () => {
+    const base = {
+      runId: 'r',
+      status: 'completed' as const,
+      statusReason: null,
+      problemId: 'p',
+      direction: 'max' as const,
+      evaluations: 20,
+      seedScore: 1,
+      best: null,
+      islands: 1,
+      diversity: {},
+      perIsland: [],
+      pipeline: null,
+      coldStart: { seeds: 1, seedless: false, firstValidAfter: null },
+    }
+    expect(summaryText({ ...base, spendUsd: 0.0123, unpriced: [] })).toContain('\n  spend $0.0123\n')
+    expect(summaryText({ ...base, spendUsd: 0, unpriced: ['openai:gpt-4.1-mini'] })).toContain(
+      "\n  spend unknown (no price for openai:gpt-4.1-mini: give pricePer1kIn and pricePer1kOut in the run config's models)\n",
+    )
+  })
+
   it('names what is missing: any worker, a GPU worker, a toolchain', () => {
     expect(workerShortage({ gpu: false, language: 'python' }, [])).toMatch(/no worker is online/)
     expect(workerShortage({ gpu: false, language: 'python' }, [worker('dead', false)])).toMatch(/no worker is online/)

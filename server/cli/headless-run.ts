@@ -7,7 +7,7 @@ import { startLocalSocket } from '../api/local-socket.ts'
 import type { AppServices } from '../app.ts'
 import type { Logger } from '../log.ts'
 import type { EvaluationBackend, WorkerStatus } from '../contracts/evaluation.ts'
-import { FINAL_STATUSES, type RunStatus } from '../../client-safe/run-config.ts'
+import { FINAL_STATUSES, type RunStatus, spendText } from '../../client-safe/run-config.ts'
 import { EngineManager } from '../runs/manager.ts'
 import { createBackend } from '../runs/evaluation-backend.ts'
 import { runProgress, runSummary, type RunSummary } from '../runs/service.ts'
@@ -352,6 +352,7 @@ export function summaryText(s: RunSummary) {
     `run ${s.runId}: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}`,
     `  problem ${s.problemId} (${s.direction === 'max' ? 'maximize' : 'minimize'}), ${s.evaluations} evaluations`,
     `  seed ${fullNumber(s.seedScore)} → best ${fullNumber(s.best?.score)}${s.best ? ` (candidate ${s.best.candidateId})` : ''}`,
+    `  spend ${spendText(s.spendUsd, s.unpriced ?? [], (v) => `$${v.toFixed(4)}`)}${s.unpriced?.length ? ` (no price for ${s.unpriced.join(', ')}: give pricePer1kIn and pricePer1kOut in the run config's models)` : ''}`,
     ...(s.coldStart.seeds > 1 ? [`  cold start from ${s.coldStart.seeds} seed programs`] : []),
     ...(s.coldStart.seedless
       ? [

@@ -4,7 +4,7 @@
 import type { Db } from '../db.ts'
 import type { FeatureSpec, ProblemSpec } from '../contracts/problem.ts'
 import { NotFoundError } from '../errors.ts'
-import type { RunConfig } from '../../client-safe/run-config.ts'
+import { modelsWithoutPrice, type RunConfig } from '../../client-safe/run-config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { encodeCursor } from './cursor.ts'
 import { drivenBy } from '../runs/lease.ts'
@@ -99,6 +99,8 @@ export async function runOverview(db: Db, runId: string) {
       language: spec.language,
       format: spec.format,
     },
+    /** models it calls with no price: its spend is unknown, not $0 */
+    unpriced: modelsWithoutPrice(config),
     config: {
       islands: config.islands,
       populationPerIsland: config.populationPerIsland,

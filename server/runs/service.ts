@@ -20,6 +20,7 @@ import {
   RunConfig,
   type RunConfigInput,
   type RunStatus,
+  modelsWithoutPrice,
   unpricedModels,
 } from '../../client-safe/run-config.ts'
 import { knowledgeSeedPrograms } from './seeds.ts'
@@ -186,6 +187,8 @@ export interface RunSummary {
   diversity: Record<string, number>
   perIsland: Array<{ island: number; best: number | null; population: number; diversity: Record<string, number> }>
   spendUsd: number
+  /** models the run calls with no price: their calls count $0, so its spend is unknown */
+  unpriced: string[]
   /**
    * The pipeline over the run (means of the per-second means): model requests in flight, candidates
    * waiting for a worker, workers busy, and the workers' capacity; null before the first metrics.
@@ -212,6 +215,7 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
       bestScore: true,
       bestCandidateId: true,
       spendUsd: true,
+      config: true,
       problemSnapshot: true,
       islands: { select: { index: true, bestScore: true }, orderBy: { index: 'asc' } },
     },
@@ -259,6 +263,7 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
       diversity: byIsland.get(i.index)?.diversity ?? {},
     })),
     spendUsd: run.spendUsd,
+    unpriced: modelsWithoutPrice(run.config as unknown as RunConfig),
     pipeline:
       p && p.requests !== null
         ? {
@@ -399,6 +404,8 @@ export async function listRuns(
       reference: snap.spec.reference ?? null,
       maxEvals: cfg.budget.maxEvals,
       maxSpendUsd: cfg.budget.maxSpendUsd ?? null,
+      /** models it calls with no price: its spend is unknown, not $0 */
+      unpriced: modelsWithoutPrice({ mutator: cfg.mutator, models: cfg.models ?? [], judge: cfg.judge }),
       mutator: cfg.mutator,
       islands: cfg.islands,
     }
