@@ -284,7 +284,7 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
       rank: Infinity,
       text: [
         '## Expert guidance (highest priority: follow it)',
-        ...guidance.map((g) => `- ${g.text.trim()}${g.scope ? ` (${g.scope})` : ''}`),
+        ...guidance.map((g) => guidanceItem(g.text, g.scope)),
       ].join('\n'),
     })
   }
@@ -542,4 +542,18 @@ export function buildPrompt(input: PromptInput, opts: PromptOptions = {}): Built
       sections,
     },
   }
+}
+
+/**
+ * One hint as an item of the guidance list: its scope first, its other lines indented under it, and
+ * a line that would start a Markdown heading quoted, so a hint of several lines stays one item (a
+ * hint holding "## Problem" had opened a section of its own in the prompt).
+ */
+export function guidanceItem(text: string, scope?: string): string {
+  const lines = text.trim().split(/\r?\n/)
+  const body = lines.map((l, i) => {
+    const line = /^\s*#/.test(l) ? `> ${l.trim()}` : l.trimEnd()
+    return i === 0 ? line : line ? `  ${line}` : ''
+  })
+  return `- ${scope ? `(${scope}) ` : ''}${body.join('\n')}`
 }
