@@ -780,6 +780,18 @@ describe('budgets', () => {
         calls.reduce((a, c) => a + c.costUsd, 0),
         9,
       )
+      // a run that stopped at its cap goes on with a larger one, and not without
+      const env = { FM_TEST_PRICED_KEY: 'sk-test-priced' }
+      const same = await cli(['resume', r.json.runId, '--json', '--data-dir', dataDir], env)
+      expect(same.code).toBe(2)
+      expect(same.stderr).toMatch(
+        /the run has spent \$0\.\d+ of its \$0\.02 cap; give a larger one to go on \(--max-spend USD\)/,
+      )
+      const more = await cli(['resume', r.json.runId, '--max-spend', '0.04', '--json', '--data-dir', dataDir], env)
+      expect(more.code, more.stderr).toBe(0)
+      expect(more.json.statusReason).toMatch(/spend budget reached \(\$0\.04\)/)
+      expect(more.json.evaluations).toBeGreaterThan(r.json.evaluations)
+      expect(more.json.spendUsd).toBeGreaterThanOrEqual(0.04)
     } finally {
       await server.close()
     }

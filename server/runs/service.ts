@@ -712,7 +712,11 @@ export async function importRun(db: Db, actor: Actor, data: unknown): Promise<Im
 }
 
 /** Before resuming: the new evaluation total, and a status from which the engine continues. */
-export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEvals?: number) {
+/**
+ * A resumed run's budget: `maxEvals` its new total of evaluations, `maxSpendUsd` its new spend cap
+ * (a run that stopped at its cap could not be given more: it ended again at once).
+ */
+export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEvals?: number, maxSpendUsd?: number) {
   const run = await requireRun(db, runId)
   if (db.mode === 'embedded') {
     await assertSandboxedHere()
@@ -722,9 +726,18 @@ export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEv
     })
     await assertRunnableHere((problemSnapshot as unknown as ProblemSnapshot).spec)
   }
-  const config = { ...run.config, budget: { ...run.config.budget, ...(maxEvals !== undefined ? { maxEvals } : {}) } }
-  const evaluations = (await db.prisma.run.findUnique({ where: { id: runId }, select: { evaluations: true } }))!
-    .evaluations
+  const config = {
+    ...run.config,
+    budget: {
+      ...run.config.budget,
+      ...(maxEvals !== undefined ? { maxEvals } : {}),
+      ...(maxSpendUsd !== undefined ? { maxSpendUsd } : {}),
+    },
+  }
+  const { evaluations, spendUsd } = await db.prisma.run.findUniqueOrThrow({
+    where: { id: runId },
+    select: { evaluations: true, spendUsd: true },
+  })
   if (config.budget.maxEvals <= evaluations) {
     throw new BadInputError(
       maxEvals !== undefined
@@ -732,19 +745,35 @@ export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEv
         : `the run already has its ${evaluations} evaluations (its budget); give a larger total to go on (--max-evals N)`,
     )
   }
+  const cap = config.budget.maxSpendUsd
+  if (cap !== undefined && cap <= spendUsd)
+    throw new BadInputError(
+      maxSpendUsd !== undefined
+        ? `the run has spent $${spendUsd.toFixed(4)}; --max-spend is its new cap, so give more than that`
+        : `the run has spent $${spendUsd.toFixed(4)} of its $${cap} cap; give a larger one to go on (--max-spend USD)`,
+    )
+  const unpriced = unpricedModels(config)
+  if (maxSpendUsd !== undefined && unpriced.length)
+    throw new BadInputError(`a spend cap needs a price for ${unpriced.join(', ')}, and the run has none for it`)
   await db.prisma.run.update({
     where: { id: runId },
     data: { config: json(config), ...(run.status === 'failed' ? { statusReason: null } : {}) },
   })
-  if (maxEvals !== undefined && maxEvals !== run.config.budget.maxEvals) {
+  const changed = {
+    ...(maxEvals !== undefined && maxEvals !== run.config.budget.maxEvals ? { maxEvals } : {}),
+    ...(maxSpendUsd !== undefined && maxSpendUsd !== run.config.budget.maxSpendUsd ? { maxSpendUsd } : {}),
+  }
+  if (Object.keys(changed).length) {
     await audit(db.prisma, actor, {
       action: 'run.config',
       targetType: 'run',
       targetId: runId,
       runId,
-      before: { maxEvals: run.config.budget.maxEvals },
-      after: { maxEvals },
+      before: Object.fromEntries(
+        Object.keys(changed).map((k) => [k, run.config.budget[k as keyof typeof changed] ?? null]),
+      ),
+      after: changed,
     })
   }
-  return { maxEvals: config.budget.maxEvals }
+  return { maxEvals: config.budget.maxEvals, maxSpendUsd: config.budget.maxSpendUsd ?? null }
 }

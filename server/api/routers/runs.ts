@@ -77,7 +77,11 @@ export const CreateRunInput = z.object({
   // the run config, bounded by its own schema (applied with defaults in the service)
   config: RunConfigRecord,
 })
-export const ResumeRunInput = RunIdInput.extend({ maxEvals: z.number().int().min(1).max(10_000_000).optional() })
+export const ResumeRunInput = RunIdInput.extend({
+  maxEvals: z.number().int().min(1).max(10_000_000).optional(),
+  /** a new spend cap, USD */
+  maxSpendUsd: z.number().positive().max(1_000_000).optional(),
+})
 const EvalRange = z
   .object({ lo: z.number().int().min(0).max(100_000_000), hi: z.number().int().min(0).max(100_000_000) })
   .refine((r) => r.hi >= r.lo, 'hi must be ≥ lo')
@@ -225,7 +229,7 @@ export const runsRouter = router({
           message: `the run is ${before.status}, driven by ${by}: nothing to resume (if it is pausing, resume it once it has paused)`,
         })
     }
-    const r = await resumeRunConfig(ctx.app.db, ctx.actor, input.runId, input.maxEvals)
+    const r = await resumeRunConfig(ctx.app.db, ctx.actor, input.runId, input.maxEvals, input.maxSpendUsd)
     // an engine (here or in another process) picks up runs in an active status
     if (!ctx.app.runs?.get(input.runId)) await setStatus(ctx.app.db, input.runId, 'created', null)
     await audit(ctx.app.db.prisma, ctx.actor, {

@@ -15,17 +15,25 @@ import {
 } from '../headless-run.ts'
 
 export const resume: Command = {
-  summary: 'resume a run (after a stop, a pause or a crash); --max-evals sets its new total',
-  usage: 'fm-agent resume <runId> [--max-evals N] [--workers N] [--json] [--data-dir DIR]',
+  summary: 'resume a run (after a stop, a pause or a crash); --max-evals sets its new total, --max-spend its new cap',
+  usage: 'fm-agent resume <runId> [--max-evals N] [--max-spend USD] [--workers N] [--json] [--data-dir DIR]',
   async run({ argv, env, log, dataDir, out }) {
     const { values, positionals } = parse(
       'resume',
       argv,
-      { 'max-evals': { type: 'string' }, workers: { type: 'string' }, json: { type: 'boolean' } },
+      {
+        'max-evals': { type: 'string' },
+        'max-spend': { type: 'string' },
+        workers: { type: 'string' },
+        json: { type: 'boolean' },
+      },
       1,
     )
     if (!positionals[0]) throw new UsageError('which run? (fm-agent runs lists them)')
     const maxEvalsIn = intOption('max-evals', values['max-evals'], 1, 10_000_000)
+    const maxSpendIn = values['max-spend'] === undefined ? undefined : Number(values['max-spend'])
+    if (maxSpendIn !== undefined && !(maxSpendIn > 0 && maxSpendIn <= 1_000_000))
+      throw new InputError('--max-spend: a number of US dollars, above 0 and at most 1000000')
     const workers = intOption('workers', values.workers, 1, 256)
     probeMachineEarly(env)
     const api = await connectToRuns({ env, log }, dataDir(values))
@@ -40,7 +48,7 @@ export const resume: Command = {
       let maxEvals: number
       if (api.remote) {
         const r = await api
-          .mutate<{ maxEvals: number }>('runs.resume', { runId, maxEvals: maxEvalsIn })
+          .mutate<{ maxEvals: number }>('runs.resume', { runId, maxEvals: maxEvalsIn, maxSpendUsd: maxSpendIn })
           .catch((e: Error) => {
             throw requestError(e)
           })
@@ -52,6 +60,7 @@ export const resume: Command = {
             { id: null, label: 'cli', role: 'admin', via: 'system' },
             runId,
             maxEvalsIn,
+            maxSpendIn,
           ).catch((e: Error) => {
             throw requestError(e)
           })
