@@ -244,12 +244,23 @@ export async function followRemotely(
   runId: string,
   maxEvals: number,
   log: Logger,
+  /** signals that end the following and leave the run going (a resume of a console's run) */
+  opts: { detachOn?: readonly NodeJS.Signals[] } = {},
 ): Promise<RunSummary & { signal: NodeJS.Signals | null }> {
   let signal = null as NodeJS.Signals | null
   let stopping: Promise<unknown> | null = null
+  let detached = false
   let wake: (() => void) | null = null
   const offSignals = onInterrupt((sig) => {
     signal = sig
+    if (opts.detachOn?.includes(sig)) {
+      detached = true
+      log.info(
+        `${sig}: this command stops following; run ${runId.slice(0, 8)} goes on on the server that drives it (fm-agent runs shows it; Ctrl-C, not ${sig}, stops it)`,
+      )
+      wake?.()
+      return
+    }
     log.info('interrupted: stopping the run on the server that drives it (interrupt again to leave at once)')
     stopping = api
       .mutate('runs.stop', { runId })
@@ -284,7 +295,7 @@ export async function followRemotely(
         last = line
         said = Date.now()
       }
-      if (FINAL_STATUSES.includes(s.status) || s.status === 'paused') {
+      if (FINAL_STATUSES.includes(s.status) || s.status === 'paused' || detached) {
         await stopping
         return { ...s, signal }
       }
@@ -313,9 +324,11 @@ function onInterrupt(first: (sig: NodeJS.Signals) => void): () => void {
   }
   process.on('SIGINT', on)
   process.on('SIGTERM', on)
+  process.on('SIGHUP', on)
   return () => {
     process.off('SIGINT', on)
     process.off('SIGTERM', on)
+    process.off('SIGHUP', on)
   }
 }
 

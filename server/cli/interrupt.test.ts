@@ -170,6 +170,39 @@ describe('Ctrl-C on fm-agent run', () => {
     }
   }, 300_000)
 
+  it('a resume of a console-driven run, followed here: a SIGTERM leaves the run going, Ctrl-C would stop it', async () => {
+    const { dataDir, server } = await servedFolder()
+    try {
+      const first = new WatchedCli(
+        ['run', problem(true), '--operators', 'local', '--max-evals', '200', '--json', '--data-dir', dataDir],
+        {},
+      )
+      expect(await first.until(() => /sending this command to it/.test(first.stderr) && heldRunning())).toBe(true)
+      first.child.kill('SIGINT')
+      const stopped = await first.done()
+      expect(stopped.json.status).toBe('stopped')
+      const runId = stopped.json.runId as string
+      const p = new WatchedCli(['resume', runId, '--max-evals', '400', '--json', '--data-dir', dataDir], {})
+      const status = async () => (await server.app.db.prisma.run.findUniqueOrThrow({ where: { id: runId } })).status
+      expect(await p.until(() => /sending this command to it/.test(p.stderr))).toBe(true)
+      // the server's engine takes the run up
+      const going = async () => ['cold-start', 'evolving'].includes(await status())
+      for (let i = 0; i < 1200 && !(await going()); i++) await new Promise((r) => setTimeout(r, 50))
+      expect(await going()).toBe(true)
+      // as `timeout` or a closed terminal does: experts may be steering the run in the console
+      p.child.kill('SIGTERM')
+      const r = await p.done()
+      expect(r.code, r.stderr).toBe(143)
+      expect(r.stderr).toMatch(/SIGTERM: this command stops following; run \w{8} goes on on the server that drives it/)
+      expect(r.stderr).not.toContain('stopping the run')
+      expect(await going()).toBe(true)
+      server.app.runs?.stop(runId, 'the test is over')
+      for (let i = 0; i < 1200 && (await going()); i++) await new Promise((r) => setTimeout(r, 50))
+    } finally {
+      await server.stop()
+    }
+  }, 300_000)
+
   it("a model run relayed to the console that holds the folder says the shell's model settings are not used", async () => {
     const { dataDir, server } = await servedFolder()
     try {

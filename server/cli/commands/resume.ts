@@ -67,7 +67,9 @@ export const resume: Command = {
         ).maxEvals
       }
       const summary = api.remote
-        ? await followRemotely(api, runId, maxEvals, log)
+        ? // a run a console drives, that experts may be steering: a closed terminal or a timeout
+          // (SIGTERM, SIGHUP) leaves it going; only Ctrl-C stops it
+          await followRemotely(api, runId, maxEvals, log, { detachOn: ['SIGTERM', 'SIGHUP'] })
         : await driveLocally(api, runId, maxEvals, log, backend!)
       out(values.json ? summaryJson(summary, await heldOutFor(api, runId)) : summaryText(summary))
       return exitCodeFor(summary.status, summary.signal)
