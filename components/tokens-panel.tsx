@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { errorMessage, useTRPC } from './trpc.tsx'
+import { tokenState } from '../client-safe/token-state.ts'
 
 export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
   const trpc = useTRPC()
@@ -89,10 +90,12 @@ export function TokensPanel({ isAdmin }: { isAdmin: boolean }) {
                 <td>{t.scope}</td>
                 <td className="mono">{t.prefix}…</td>
                 <td className="small muted">{t.lastUsedAt ? new Date(t.lastUsedAt).toLocaleString() : 'never'}</td>
-                <td className="small muted">{t.expiresAt ? new Date(t.expiresAt).toLocaleDateString() : 'never'}</td>
+                <td className="small muted">{t.expiresAt ? new Date(t.expiresAt).toLocaleString() : 'never'}</td>
                 <td>
-                  {t.revokedAt ? (
+                  {tokenState(t) === 'revoked' ? (
                     <span className="badge bad">revoked</span>
+                  ) : tokenState(t) === 'expired' ? (
+                    <span className="badge warn">expired</span>
                   ) : (
                     <button
                       disabled={revoke.isPending}
