@@ -288,6 +288,9 @@ describe("a run's export as a download", () => {
       headers: { authorization: `Bearer ${h.users.viewer.token}` },
     })
     expect(missing.status).toBe(404)
+    // the two downloads are on the audit log, by whom; the refused ones are not
+    const audited = await h.server.app.db.prisma.auditEvent.findMany({ where: { runId, action: 'run.export' } })
+    expect(audited.map((a) => a.actorLabel.split(' ')[0])).toEqual([h.users.viewer.email, h.users.admin.email])
     // the tests below count the runs and problems: none left
     const { deleteProblem, deleteRun } = await import('../services/deletion.ts')
     await deleteRun(h.server.app.db, runId)

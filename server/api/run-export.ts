@@ -9,6 +9,7 @@ import type { AppServices } from '../app.ts'
 import { type Actor, roleAtLeast } from '../auth/roles.ts'
 import { NotFoundError } from '../errors.ts'
 import { exportChunks } from '../runs/service.ts'
+import { audit } from '../services/audit.ts'
 import { accessRefusal, createContext } from './trpc.ts'
 
 export const EXPORT_ROUTE = /^\/api\/runs\/([0-9a-f-]{36})\/export$/
@@ -56,6 +57,8 @@ export async function streamRunExport(
     if (e instanceof NotFoundError) return fail(res, 404, e.message)
     throw e
   }
+  // every candidate's code and prompt leave with it: who took them is on record
+  await auditExport(app, actor, runId)
   res.writeHead(200, {
     'content-type': 'application/json',
     'content-disposition': `attachment; filename="fm-agent-run-${runId.slice(0, 8)}.json"`,
@@ -72,4 +75,16 @@ export async function streamRunExport(
     app.log.error(`export of run ${runId}: ${(e as Error).message}`)
     res.destroy(e as Error)
   }
+}
+
+/** An export on the audit log: a run's every program and prompt, to whom. */
+export function auditExport(app: AppServices, actor: Actor, runId: string) {
+  return audit(app.db.prisma, actor, {
+    action: 'run.export',
+    targetType: 'run',
+    targetId: runId,
+    runId,
+    before: null,
+    after: { withProblem: roleAtLeast(actor.role, 'admin') },
+  })
 }

@@ -138,6 +138,12 @@ describe.each(dbModes())('export and import across databases, %s', (mode, open) 
     expect(viewer).not.toHaveProperty('bundles')
     const byAdmin = await as('admin').runs.export({ runId })
     expect(byAdmin).toHaveProperty('bundles', file.bundles)
+    // every program and prompt of the run left: who took them is on the audit log
+    const audited = await source.prisma.auditEvent.findMany({ where: { runId, action: 'run.export' } })
+    expect(audited.map((a) => [a.actorLabel, (a.after as { withProblem: boolean }).withProblem])).toEqual([
+      ['viewer@example.test', false],
+      ['admin@example.test', true],
+    ])
   })
 
   it('as one value only up to a bound: a larger run is pointed to the streamed download', async () => {

@@ -45,4 +45,15 @@ describe.each(dbModes())('admins, %s', (_mode, open) => {
     await updateUser(db, c, last!.id, { disabled: true })
     expect(await activeAdmins()).toBe(1)
   })
+
+  it('an update that changes nothing writes no audit row', async () => {
+    const d = await admin('d@example.test')
+    const e = await admin('e@example.test')
+    const rows = () => db.prisma.auditEvent.count({ where: { action: 'user.update', targetId: e.id! } })
+    await updateUser(db, d, e.id!, {})
+    await updateUser(db, d, e.id!, { role: 'admin' })
+    expect(await rows()).toBe(0)
+    await updateUser(db, d, e.id!, { name: 'Eve' })
+    expect(await rows()).toBe(1)
+  })
 })

@@ -137,13 +137,18 @@ export async function updateUser(
       })
       tokensRevoked = revoked.count
     }
-    await audit(tx, actor, {
-      action: 'user.update',
-      targetType: 'user',
-      targetId: userId,
-      before,
-      after: tokensRevoked ? { ...after, tokensRevoked } : after,
-    })
+    // an update that changes nothing (fields the input dropped, the same values) is no event
+    const changed = (Object.keys(patch) as Array<keyof typeof patch>).some(
+      (k) => patch[k] !== undefined && (before as Record<string, unknown>)[k] !== (after as Record<string, unknown>)[k],
+    )
+    if (changed || tokensRevoked)
+      await audit(tx, actor, {
+        action: 'user.update',
+        targetType: 'user',
+        targetId: userId,
+        before,
+        after: tokensRevoked ? { ...after, tokensRevoked } : after,
+      })
     return after
   })
 }

@@ -16,6 +16,7 @@ import { deleteRun } from '../../services/deletion.ts'
 import { drivenBy } from '../../runs/lease.ts'
 import { keepFor, TtlCache, runVersion } from '../../queries/cache.ts'
 import { Slots } from '../../queries/slots.ts'
+import { auditExport } from '../run-export.ts'
 import { heatmap, recentEvents, runOverview, seriesSnapshot } from '../../queries/run-data.ts'
 import { compareRuns } from '../../queries/compare-data.ts'
 import { forkPreview, forkRun, runFamily } from '../../steering/fork.ts'
@@ -298,12 +299,14 @@ export const runsRouter = router({
    * taken the web process to 3.9 GB); a larger run goes through the streamed download route.
    */
   export: viewerProcedure.input(RunIdInput).query(({ ctx, input }) =>
-    exportSlots.run(() =>
-      exportRun(ctx.app.db, input.runId, {
+    exportSlots.run(async () => {
+      const file = await exportRun(ctx.app.db, input.runId, {
         withProblem: roleAtLeast(ctx.actor.role, 'admin'),
         maxBytes: API_EXPORT_MAX_BYTES,
-      }),
-    ),
+      })
+      await auditExport(ctx.app, ctx.actor, input.runId)
+      return file
+    }),
   ),
   /** what a fork from this candidate starts with: the source run's configuration and what would seed it */
   forkPreview: adminProcedure.input(ForkSourceInput).query(({ ctx, input }) => forkPreview(ctx.app.db, input)),
