@@ -44,8 +44,21 @@ describe('workerShortage', () => {
       pipeline: null,
       coldStart: { seeds: 1, seedless: false, firstValidAfter: null },
     }
-    expect(summaryText({ ...base, spendUsd: 0.0123, unpriced: [] })).toContain('\n  spend $0.0123\n')
-    expect(summaryText({ ...base, spendUsd: 0, unpriced: ['openai:gpt-4.1-mini'] })).toContain(
+    expect(summaryText({ ...base, spendUsd: 0.0123, unpriced: [], models: [] })).toContain('\n  spend $0.0123\n')
+    // each model's calls, failures and spend: a member down for the whole run is named
+    const ensemble = summaryText({
+      ...base,
+      spendUsd: 0.0123,
+      unpriced: [],
+      models: [
+        { model: 'openai:down', calls: 39, failed: 39, spendUsd: 0 },
+        { model: 'openai:mini', calls: 79, failed: 0, spendUsd: 0.0123 },
+      ],
+    })
+    expect(ensemble).toContain(
+      '\n  model openai:down: 39 calls, 39 failed, $0.0000\n  model openai:mini: 79 calls, $0.0123',
+    )
+    expect(summaryText({ ...base, spendUsd: 0, unpriced: ['openai:gpt-4.1-mini'], models: [] })).toContain(
       "\n  spend unknown (no price for openai:gpt-4.1-mini: give pricePer1kIn and pricePer1kOut in the run config's models)\n",
     )
   })

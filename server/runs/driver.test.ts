@@ -528,6 +528,12 @@ describe('an ensemble with one member down', () => {
       )
       // left out after its eighth failed call, plus those in flight then (each tried 4 times)
       expect(down.chatRequests().length).toBeLessThanOrEqual(4 * (8 + 16))
+      // the summary names it with its calls, all failed
+      const mine = (r.json.models as Array<{ model: string; calls: number; failed: number }>).find(
+        (m) => m.model === 'openai:down-model',
+      )
+      expect(mine!.calls).toBeGreaterThanOrEqual(8)
+      expect(mine!.failed).toBe(mine!.calls)
     } finally {
       await Promise.all([good.close(), down.close()])
     }

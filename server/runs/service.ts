@@ -189,6 +189,8 @@ export interface RunSummary {
   spendUsd: number
   /** models the run calls with no price: their calls count $0, so its spend is unknown */
   unpriced: string[]
+  /** per model: its calls, those that failed (no answer, a refusal), their spend (judge calls apart) */
+  models: Array<{ model: string; calls: number; failed: number; spendUsd: number }>
   /**
    * The pipeline over the run (means of the per-second means): model requests in flight, candidates
    * waiting for a worker, workers busy, and the workers' capacity; null before the first metrics.
@@ -244,6 +246,13 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
     }),
   ])
   const coldPayload = cold?.payload as { firstValidAfter?: number | null } | undefined
+  const models = await db.sql<{ model: string; calls: number; failed: number; spend: number }>(
+    `SELECT model, count(*)::int AS calls,
+       count(*) FILTER (WHERE reject_reason LIKE 'model error from %')::int AS failed,
+       coalesce(sum(cost_usd), 0)::float8 AS spend
+     FROM candidates WHERE run_id = $1 AND model IS NOT NULL GROUP BY model ORDER BY model`,
+    [runId],
+  )
   return {
     runId: run.id,
     status: run.status as RunStatus,
@@ -264,6 +273,7 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
     })),
     spendUsd: run.spendUsd,
     unpriced: modelsWithoutPrice(run.config as unknown as RunConfig),
+    models: models.map((m) => ({ model: m.model, calls: m.calls, failed: m.failed, spendUsd: m.spend })),
     pipeline:
       p && p.requests !== null
         ? {
