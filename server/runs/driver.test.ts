@@ -464,26 +464,26 @@ describe('crossover prompts', () => {
   })
 })
 
-describe('an ensemble with one misconfigured member', () => {
+/** A run of an ensemble of two members at their own stand-ins, through the CLI. */
+async function runEnsemble(models: object[], maxEvals: number, env: Record<string, string>) {
+  const config = join(tempDir(), 'run.json')
+  writeFileSync(config, JSON.stringify({ mutator: 'llm', models, budget: { maxEvals } }))
+  return cli(['run', CURVE, '--config', config, '--json', '--data-dir', tempDir()], env)
+}
+
+describe('an ensemble with one failing member', () => {
   it('takes the member that refuses every request out of the run, named, and goes on with the others', async () => {
     const good = await startOpenAiTestServer()
     const locked = await startOpenAiTestServer({ apiKey: 'sk-test-RIGHT' })
     try {
-      const config = join(tempDir(), 'run.json')
-      writeFileSync(
-        config,
-        JSON.stringify({
-          mutator: 'llm',
-          models: [
-            { provider: 'openai', model: 'good-model', baseURL: good.url },
-            { provider: 'openai', model: 'wrong-key-model', baseURL: locked.url },
-          ],
-          budget: { maxEvals: 30 },
-        }),
+      const r = await runEnsemble(
+        [
+          { provider: 'openai', model: 'good-model', baseURL: good.url },
+          { provider: 'openai', model: 'wrong-key-model', baseURL: locked.url },
+        ],
+        30,
+        { OPENAI_API_KEY: 'sk-test-WRONG' },
       )
-      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', tempDir()], {
-        OPENAI_API_KEY: 'sk-test-WRONG',
-      })
       expect(r.code, `${r.stderr}${JSON.stringify(r.json)}`).toBe(0)
       expect(r.json.evaluations).toBe(30)
       expect(r.stderr).toMatch(
@@ -496,31 +496,22 @@ describe('an ensemble with one misconfigured member', () => {
       await Promise.all([good.close(), locked.close()])
     }
   })
-})
 
-describe('an ensemble with one member down', () => {
   it('leaves out the member that stops answering while the others answer, named, and tries it again later', async () => {
     const good = await startOpenAiTestServer()
     const down = await startOpenAiTestServer({
       responder: () => ({ type: 'error', status: 500, message: 'upstream exploded', retryAfterMs: 1 }),
     })
     try {
-      const config = join(tempDir(), 'run.json')
-      writeFileSync(
-        config,
-        JSON.stringify({
-          mutator: 'llm',
-          models: [
-            { provider: 'openai', model: 'good-model', baseURL: good.url },
-            // the bandit's prior favours the one that is down
-            { provider: 'openai', model: 'down-model', baseURL: down.url, weight: 3 },
-          ],
-          budget: { maxEvals: 60 },
-        }),
+      const r = await runEnsemble(
+        [
+          { provider: 'openai', model: 'good-model', baseURL: good.url },
+          // the bandit's prior favours the one that is down
+          { provider: 'openai', model: 'down-model', baseURL: down.url, weight: 3 },
+        ],
+        60,
+        { OPENAI_API_KEY: 'sk-test' },
       )
-      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', tempDir()], {
-        OPENAI_API_KEY: 'sk-test',
-      })
       expect(r.code, `${r.stderr}${JSON.stringify(r.json)}`).toBe(0)
       expect(r.json.evaluations).toBe(60)
       expect(r.stderr).toMatch(
