@@ -446,6 +446,9 @@ async function openServer(databaseUrl: string, dataDir: string, opts: OpenOption
   const label = describeUrl(databaseUrl)
   const config = pgConfig(databaseUrl, opts.poolSize ?? 10)
   const client = new (pg().Client)(config)
+  // a connection the server ends between two queries (a restart, a dropped database) fails the next
+  // query; as an unheard 'error' event it would end the process
+  client.on('error', () => undefined)
   let migrationsApplied: string[] = []
   try {
     await client.connect()

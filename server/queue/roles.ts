@@ -161,6 +161,7 @@ export async function dropWorkerRole(
   opts: { force?: boolean } = {},
 ): Promise<void> {
   const pool = new (pg().Pool)({ connectionString: adminUrl, max: 1 })
+  pool.on('error', () => undefined) // an idle connection the server ended: nothing is lost
   try {
     const client = await pool.connect()
     try {
