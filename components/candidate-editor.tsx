@@ -193,6 +193,9 @@ function SubmittedEdit({ runId, id, command }: { runId: string; id: string; comm
           Your edit is candidate <Link href={`/runs/${runId}/candidates/${id}`}>{shortId(id)}</Link>: the engine took
           it.{' '}
         </>
+      ) : c?.status === 'refused' ? (
+        // the engine's reason follows (an edit of a program the run has, a run stopped meanwhile)
+        <>Your edit was not taken: </>
       ) : (
         <>
           Your edit will be candidate <span className="mono">{shortId(id)}</span>
