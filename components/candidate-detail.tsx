@@ -88,7 +88,20 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
             {c.island >= 0 && <span className="badge info">island {c.island}</span>}
             {c.isRunBest && <span className="badge good">run best</span>}
             {c.pinned && <span className="badge info">pinned</span>}
-            {c.banned && <span className="badge bad">banned</span>}
+            {c.banned && (
+              <span
+                className="badge bad"
+                data-testid="banned"
+                title={
+                  c.ban
+                    ? `banned${c.ban.by ? ` by ${c.ban.by}` : ''} ${new Date(c.ban.at).toLocaleString()}`
+                    : undefined
+                }
+              >
+                banned{c.ban?.by ? ` by ${c.ban.by}` : ''}
+                {c.ban?.reason ? `: ${c.ban.reason}` : ''}
+              </span>
+            )}
             {c.rating !== 0 && (
               <span className={`badge ${c.rating > 0 ? 'good' : 'bad'}`}>
                 {c.rating > 0 ? '▲ promising' : '▼ dead end'}

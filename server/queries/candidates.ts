@@ -301,6 +301,8 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     workerId: c.workerId,
     pinned: c.pinned,
     banned: c.banned,
+    /** who banned it, when and why (the intervention on record), for whoever reads the page */
+    ban: c.banned ? await banRecord(db, c.runId, c.id) : null,
     rating: c.rating,
     createdById: c.createdById,
     /** who made it by hand (an expert's edit): the account's email, while the account exists */
@@ -597,4 +599,15 @@ export async function lineage(
   const view = buildLineage({ nodes: [...byId.values()], visible, bestId: run.bestCandidateId, frontier, direction })
   const totalCandidates = run.evaluations
   return { ...view, frontier, direction, totalCandidates, expanded: expand }
+}
+
+async function banRecord(db: Db, runId: string, candidateId: string) {
+  const [row] = await db.sql<{ actor: string | null; reason: string | null; at: Date }>(
+    `SELECT payload->>'actor' AS actor, payload->>'reason' AS reason, created_at AS at FROM run_events
+     WHERE run_id = $1 AND type = 'intervention' AND payload->>'action' = 'candidate.ban'
+       AND payload->>'candidateId' = $2
+     ORDER BY id DESC LIMIT 1`,
+    [runId, candidateId],
+  )
+  return row ? { by: row.actor, reason: row.reason, at: new Date(row.at).getTime() } : null
 }

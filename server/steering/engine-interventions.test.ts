@@ -298,6 +298,9 @@ describe('interventions on a running engine', () => {
     )
     const banned = (await db.prisma.run.findUniqueOrThrow({ where: { id } })).bestCandidateId!
     await as('expert').candidates.ban({ runId: id, id: banned, reason: 'overfits' })
+    // its page says who banned it and why, to every reader
+    const page = await as('viewer').candidates.get({ runId: id, id: banned })
+    expect(page.ban).toMatchObject({ reason: 'overfits', by: expect.stringContaining('expert') })
     const bestOfTheRest = async () => {
       const rows = await db.prisma.candidate.findMany({
         where: { runId: id, status: 'evaluated', valid: true, banned: false, score: { not: null } },
