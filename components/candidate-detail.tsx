@@ -430,6 +430,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
                 <>
                   {' '}
                   — edited by <span data-testid="edited-by">{c.createdBy}</span>
+                  {c.editNote && <span data-testid="edit-note">: {c.editNote}</span>}
                 </>
               ) : (
                 description && <> — {description}</>

@@ -149,7 +149,7 @@ export function CandidateEditor({ runId, id }: { runId: string; id: string }) {
           </select>
         </label>
         <label style={{ flex: 1, minWidth: 240 }}>
-          note for the audit log (optional)
+          note, shown with the edit (optional)
           <input
             aria-label="note"
             value={note}

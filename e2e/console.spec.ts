@@ -349,6 +349,8 @@ test('an expert edits a candidate in Monaco; the edit is evaluated, joins the po
   // on island 1, where it was submitted (a new best may also have migrated to the next island)
   await expect(page.getByTestId('population')).toContainText(/in island (\d+, )*1(?!\d)/)
   await expect(page.getByTestId('how-made')).toContainText('expert edit')
+  // the expert's note is shown with the edit, to every reader
+  await expect(page.getByTestId('edit-note')).toHaveText(': the exact coefficients')
   // the lineage shows it under its parent
   await page.getByRole('link', { name: 'Lineage', exact: true }).first().click()
   const node = page.locator('[data-testid="lineage-node"][data-origin="expert-edit"]')

@@ -302,7 +302,12 @@ export async function candidateDetail(db: Db, runId: string, id: string) {
     pinned: c.pinned,
     banned: c.banned,
     /** who banned it, when and why (the intervention on record), for whoever reads the page */
-    ban: c.banned ? await banRecord(db, c.runId, c.id) : null,
+    ban: c.banned ? await interventionOn(db, c.runId, c.id, 'candidate.ban') : null,
+    /** an expert edit's note, for every reader (it had gone only to the audit log) */
+    editNote:
+      c.origin === 'expert-edit'
+        ? ((await interventionOn(db, c.runId, c.id, 'candidate.expert-edit'))?.note ?? null)
+        : null,
     rating: c.rating,
     createdById: c.createdById,
     /** who made it by hand (an expert's edit): the account's email, while the account exists */
@@ -601,13 +606,14 @@ export async function lineage(
   return { ...view, frontier, direction, totalCandidates, expanded: expand }
 }
 
-async function banRecord(db: Db, runId: string, candidateId: string) {
-  const [row] = await db.sql<{ actor: string | null; reason: string | null; at: Date }>(
-    `SELECT payload->>'actor' AS actor, payload->>'reason' AS reason, created_at AS at FROM run_events
-     WHERE run_id = $1 AND type = 'intervention' AND payload->>'action' = 'candidate.ban'
-       AND payload->>'candidateId' = $2
+/** The last intervention of a kind on a candidate, as recorded: who, when, and its reason or note. */
+async function interventionOn(db: Db, runId: string, candidateId: string, action: string) {
+  const [row] = await db.sql<{ actor: string | null; reason: string | null; note: string | null; at: Date }>(
+    `SELECT payload->>'actor' AS actor, payload->>'reason' AS reason, payload->>'note' AS note, created_at AS at
+     FROM run_events
+     WHERE run_id = $1 AND type = 'intervention' AND payload->>'action' = $3 AND payload->>'candidateId' = $2
      ORDER BY id DESC LIMIT 1`,
-    [runId, candidateId],
+    [runId, candidateId, action],
   )
-  return row ? { by: row.actor, reason: row.reason, at: new Date(row.at).getTime() } : null
+  return row ? { by: row.actor, reason: row.reason, note: row.note, at: new Date(row.at).getTime() } : null
 }

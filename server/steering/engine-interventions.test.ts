@@ -139,6 +139,7 @@ describe('interventions on a running engine', () => {
     })
     expect(done.score!).toBeLessThan(1e-9)
     expect(done.population).toContain(1)
+    expect(done.editNote).toBe('the exact fit')
     // the same program again (another expert's, spacing aside) is not a second evaluation
     const again = await as('admin')
       .candidates.submitEdit({ runId, parentId, code: EXACT.replace('A = 1.3', 'A = 1.3  '), island: 0 })

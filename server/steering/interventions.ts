@@ -585,6 +585,7 @@ export async function submitExpertEdit(
     parentId: parent.id,
     island: input.island,
     atEval: run.evaluations,
+    note: input.note ?? null,
   })
   const c = unlessRefused(
     await command(app, actor, run, 'candidate.expert-edit', {
