@@ -235,6 +235,26 @@ describe('sign-in attempts', () => {
       body: JSON.stringify({ email: ADMIN_EMAIL, password: 'not-the-password-1' }),
     })
 
+  // first: the limit test below spends this client's sign-ins for the minute
+  it('are on the audit log, refused and accepted, with the client address', async () => {
+    const strict = await startApiHarness({ env: { FM_TRUST_PROXY: '1' } })
+    try {
+      expect((await attempt(strict.url, { 'x-forwarded-for': '203.0.113.7' })).status).toBe(401)
+      await strict.sessionCookie('admin')
+      const rows = await strict.server.app.db.prisma.auditEvent.findMany({
+        where: { action: { startsWith: 'user.sign-in' } },
+        orderBy: { id: 'asc' },
+      })
+      expect(rows.map((r) => [r.action, r.actorLabel])).toEqual([
+        ['user.sign-in-refused', ADMIN_EMAIL],
+        ['user.sign-in', ADMIN_EMAIL],
+      ])
+      expect(rows[0]!.after).toEqual({ from: '203.0.113.7' })
+    } finally {
+      await strict.stop()
+    }
+  })
+
   it('are limited per client; a client cannot dodge the limit with its own X-Forwarded-For', async () => {
     const statuses: number[] = []
     for (let i = 0; i < 24; i++) statuses.push((await attempt(h.url, { 'x-forwarded-for': `198.51.100.${i}` })).status)

@@ -3,6 +3,8 @@
 // Better Auth is imported when the server builds its auth (~0.35 s of start): the CLI's commands
 // other than the server's never load it.
 import type { PrismaClient } from '../db.ts'
+import { audit } from '../services/audit.ts'
+import type { Role } from './roles.ts'
 
 /** The header Better Auth reads the client's address from; the HTTP server sets it on every request. */
 export const CLIENT_ADDRESS_HEADER = 'x-fm-client-address'
@@ -62,6 +64,30 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
         if (!user?.disabled) return
         await ctx.context.password.hash(String(ctx.body.password ?? ''))
         throw APIError.from('UNAUTHORIZED', { code: 'INVALID_EMAIL_OR_PASSWORD', message: 'Invalid email or password' })
+      }),
+      // every password sign-in, and every refused one, on the audit log with the client's address:
+      // an admin could not tell who signed in from where, nor see a run of wrong passwords
+      after: createAuthMiddleware(async (ctx) => {
+        if (ctx.path !== '/sign-in/email') return
+        const email = typeof ctx.body?.email === 'string' ? ctx.body.email.toLowerCase().slice(0, 320) : ''
+        const returned = ctx.context.returned
+        const failed = returned instanceof Error || (returned instanceof Response && !returned.ok)
+        const user = email ? await prisma.user.findUnique({ where: { email }, select: { id: true, role: true } }) : null
+        await audit(
+          prisma,
+          {
+            id: user?.id ?? null,
+            label: email || '(no email given)',
+            role: (user?.role as Role) ?? 'viewer',
+            via: 'session',
+          },
+          {
+            action: failed ? 'user.sign-in-refused' : 'user.sign-in',
+            targetType: 'user',
+            targetId: user?.id ?? null,
+            after: { from: ctx.headers?.get(CLIENT_ADDRESS_HEADER) ?? null },
+          },
+        ).catch(() => undefined)
       }),
     },
     rateLimit: {
