@@ -383,9 +383,10 @@ export class Requester {
         ...('errorKind' in r && r.errorKind ? { errorKind: r.errorKind } : {}),
       },
     })
-    // the offline operators' streak counts the evolve stage's proposals; a model's, every paid answer
+    // the evolve stage's proposals (and a model's repairs, also paid for); the cold start has its own
+    // bound on answers that give nothing (cold-start.ts)
     const local = this.d.state.config.mutator === 'local'
-    if (local && req.kind !== 'evolve') return
+    if (req.kind === 'cold-start' || (local && req.kind !== 'evolve')) return
     const limit = local
       ? MAX_CONSECUTIVE_REJECTIONS
       : Math.min(MAX_CONSECUTIVE_REJECTIONS, Math.max(MIN_MODEL_REJECTIONS, this.d.budget.limits.maxEvals))
