@@ -105,24 +105,6 @@ describe('embedded pool', () => {
     expect(results.filter((r) => withdrawn.some((j) => j.jobId === r.jobId))).toEqual([])
   })
 
-  it('cancelled jobs a worker holds but has not started are dropped there too', async () => {
-    const sleeping = (score: number) =>
-      makeJob(problem, `import time\ntime.sleep(1.5)\ndef score():\n    return ${score}\n`)
-    // each child takes one to run and buffers the next: a and b run, the withdrawn wait in the children
-    const [a, withdrawn1, b, withdrawn2] = [sleeping(1), sleeping(2), sleeping(3), sleeping(4)]
-    for (const j of [a, withdrawn1, b, withdrawn2]) await pool.submit(j)
-    expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 4 })
-    await pool.cancel([withdrawn1, withdrawn2].map((j) => ({ jobId: j.jobId, attempt: j.attempt })))
-    for (let i = 0; i < 600 && pool.stats().inFlight > 2; i++) await new Promise((r) => setTimeout(r, 5))
-    expect(pool.stats().inFlight).toBe(2)
-    const kept = makeJob(problem, 'def score():\n    return 42\n')
-    await pool.submit(kept)
-    // had the children kept them, each would have run its withdrawn job before taking this one
-    expect((await waitFor((r) => r.jobId === kept.jobId)).metrics.score).toBe(42)
-    for (const j of [a, b]) await waitFor((r) => r.jobId === j.jobId)
-    expect(results.filter((r) => r.jobId === withdrawn1.jobId || r.jobId === withdrawn2.jobId)).toEqual([])
-  })
-
   it('a worker killed mid-job: that job comes back as an infra error, the worker is replaced', async () => {
     const slow = makeJob(problem, 'import time\ntime.sleep(30)\ndef score():\n    return 0\n')
     await pool.submit(slow)
@@ -144,26 +126,6 @@ describe('embedded pool', () => {
     const after = makeJob(problem, 'def score():\n    return 99\n')
     await pool.submit(after)
     expect((await waitFor((x) => x.jobId === after.jobId)).metrics.score).toBe(99)
-  })
-
-  it('a job started in the slot its predecessor freed is known to be running: a death mid-job is an infra error', async () => {
-    // one child takes both (one runs, one waits in it); the second starts as the first's result goes out
-    const first = makeJob(problem, 'def score():\n    return 5\n')
-    const second = makeJob(problem, 'import time\ntime.sleep(30)\ndef score():\n    return 0\n')
-    await pool.submit(first)
-    await pool.submit(second)
-    await waitFor((r) => r.jobId === first.jobId)
-    let victim: number | undefined
-    for (let i = 0; i < 600 && victim === undefined; i++) {
-      victim = (await pool.workers()).find((w) => w.running > 0)?.pid
-      if (victim === undefined) await new Promise((r) => setTimeout(r, 10))
-    }
-    expect(victim).toBeDefined()
-    process.kill(victim!, 'SIGKILL')
-    // not put back in the queue as if it had never started (it would run again, for 30 s)
-    const r = await waitFor((x) => x.jobId === second.jobId)
-    expect(r.error?.message).toMatch(/died/)
-    for (let i = 0; i < 600 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
   })
 
   it('a worker that stops sending heartbeats is killed and replaced', async () => {
@@ -200,5 +162,39 @@ describe('embedded pool', () => {
     const j2 = makeJob(problem, '', { needs: { gpu: true, languages: [] } })
     await pool.submit(j2)
     expect((await waitFor((r) => r.jobId === j2.jobId)).error?.message).toMatch(/GPU/)
+  })
+  // the last two: they kill workers, whose replacements no test waits for
+  it('cancelled jobs a worker holds but has not started are dropped there too', async () => {
+    // each child takes one to run and buffers the next: a and b run until their workers are killed,
+    // the withdrawn wait in the children
+    const running = (score: number) =>
+      makeJob(problem, `import time\ntime.sleep(600)\ndef score():\n    return ${score}\n`)
+    const [a, withdrawn1, b, withdrawn2] = [running(1), running(2), running(3), running(4)]
+    for (const j of [a, withdrawn1, b, withdrawn2]) await pool.submit(j)
+    expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 4 })
+    // resolves once the children have said what they dropped
+    await pool.cancel([withdrawn1, withdrawn2].map((j) => ({ jobId: j.jobId, attempt: j.attempt })))
+    expect(pool.stats().inFlight).toBe(2)
+    // the workers die with a and b: a job they still held unstarted would go back to the queue and run
+    for (const w of await pool.workers()) if (w.pid) process.kill(w.pid, 'SIGKILL')
+    for (const j of [a, b]) expect((await waitFor((r) => r.jobId === j.jobId)).error?.message).toMatch(/died/)
+    const kept = makeJob(problem, 'def score():\n    return 42\n')
+    await pool.submit(kept)
+    expect((await waitFor((r) => r.jobId === kept.jobId)).metrics.score).toBe(42)
+    expect(results.filter((r) => r.jobId === withdrawn1.jobId || r.jobId === withdrawn2.jobId)).toEqual([])
+  })
+  it('a job started in the slot its predecessor freed is known to be running: a death mid-job is an infra error', async () => {
+    // submitted together, one child takes both (one runs, one waits in it: the test before left at
+    // least one online): the second starts as the first's result goes out, in the same message
+    const first = makeJob(problem, 'def score():\n    return 5\n')
+    const second = makeJob(problem, 'import time\ntime.sleep(600)\ndef score():\n    return 0\n')
+    await Promise.all([pool.submit(first), pool.submit(second)])
+    await waitFor((r) => r.jobId === first.jobId)
+    const victim = (await pool.workers()).find((w) => w.running > 0)?.pid
+    expect(victim).toBeDefined()
+    process.kill(victim!, 'SIGKILL')
+    // not put back in the queue as if it had never started (it would run again)
+    const r = await waitFor((x) => x.jobId === second.jobId)
+    expect(r.error?.message).toMatch(/died/)
   })
 })

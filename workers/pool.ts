@@ -67,6 +67,8 @@ interface Child {
   lastStartError: string
   languages: string[]
   launcherStartupMs: number[]
+  /** cancels sent and not answered yet, in order: each is answered by one 'cancelled' (or the exit) */
+  cancelling: Array<() => void>
 }
 
 export interface LocalPool extends EvaluationBackend {
@@ -249,18 +251,20 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
           const h = c.held.get(key)
           c.held.delete(key)
           c.completed++
-          if (parsed.success) emit(parsed.data)
-          else if (h)
-            emit(infraResult(h.job, c.id, `the worker produced a malformed result: ${parsed.error.issues[0]?.message}`))
+          // the next job's start first: whoever the result wakes sees it running
           if (m.started) {
             const next = c.held.get(keyOf(m.started))
             if (next) next.started = true
           }
+          if (parsed.success) emit(parsed.data)
+          else if (h)
+            emit(infraResult(h.job, c.id, `the worker produced a malformed result: ${parsed.error.issues[0]?.message}`))
           dispatch()
           break
         }
         case 'cancelled':
           for (const j of m.jobs) c.held.delete(keyOf(j))
+          c.cancelling.shift()?.()
           if (m.jobs.length) dispatch()
           break
         case 'hb':
@@ -273,6 +277,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       const why = signal ? `killed by ${signal}` : `exit code ${code}`
       const held = [...c.held.values()]
       c.held.clear()
+      for (const answered of c.cancelling.splice(0)) answered()
       // buffered jobs never ran: back to the front of the queue; the running one is an infra result
       const notStarted = held.filter((h) => !h.started).map((h) => h.job)
       queue.unshift(...notStarted)
@@ -348,6 +353,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
           proc: null,
           status: 'starting',
           held: new Map(),
+          cancelling: [],
           completed: 0,
           lastHeartbeat: Date.now(),
           deaths: [],
@@ -402,15 +408,18 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       for (const k of keys) if (submitting.has(k)) submitting.set(k, true)
       // one a child holds but has not started is dropped there (it answers with what it dropped): a
       // stopped run's buffered job would otherwise hold that worker for a whole evaluation whose
-      // result nobody waits for. One it runs finishes.
+      // result nobody waits for. One it runs finishes. Resolves once the children have answered.
+      const answers: Promise<void>[] = []
       for (const c of children) {
         const mine = [...c.held.values()].filter((h) => !h.started && keys.has(keyOf(h.job)))
-        if (mine.length && c.proc?.connected)
-          c.proc.send({
-            t: 'cancel',
-            jobs: mine.map((h) => ({ jobId: h.job.jobId, attempt: h.job.attempt })),
-          } satisfies ParentMessage)
+        if (!mine.length || !c.proc?.connected) continue
+        answers.push(new Promise((answered) => c.cancelling.push(answered)))
+        c.proc.send({
+          t: 'cancel',
+          jobs: mine.map((h) => ({ jobId: h.job.jobId, attempt: h.job.attempt })),
+        } satisfies ParentMessage)
       }
+      await Promise.all(answers)
     },
     onResult(cb) {
       callbacks.push(cb)

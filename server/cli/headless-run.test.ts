@@ -88,8 +88,10 @@ describe('fm-agent run in server mode', () => {
 
   it('says what it waits on while no candidate comes, rather than sitting silent', async () => {
     const edit = literalEditResponder()
-    // slower than three progress intervals of a second each
-    const server = await startOpenAiTestServer({ responder: (req) => ({ content: edit(req).content, delayMs: 8000 }) })
+    // a model that does not answer while the test lasts: no candidate comes after the seed
+    const server = await startOpenAiTestServer({
+      responder: (req) => ({ content: edit(req).content, delayMs: 600_000 }),
+    })
     cleanup.push(() => server.close())
     const run = new WatchedCli(
       [

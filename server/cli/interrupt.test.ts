@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli } from '../../test-support/cli.ts'
 import { WatchedCli } from '../../test-support/cli-process.ts'
+import { untilProgress } from '../../test-support/progress.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
 import { openDatabase } from '../db.ts'
 import { readEnv } from '../env.ts'
@@ -187,8 +188,7 @@ describe('Ctrl-C on fm-agent run', () => {
       expect(await p.until(() => /sending this command to it/.test(p.stderr))).toBe(true)
       // the server's engine takes the run up
       const going = async () => ['cold-start', 'evolving'].includes(await status())
-      for (let i = 0; i < 1200 && !(await going()); i++) await new Promise((r) => setTimeout(r, 50))
-      expect(await going()).toBe(true)
+      await untilProgress(server.app.events, going, 'the resumed run', { runId })
       // as `timeout` or a closed terminal does: experts may be steering the run in the console
       p.child.kill('SIGTERM')
       const r = await p.done()
@@ -197,7 +197,7 @@ describe('Ctrl-C on fm-agent run', () => {
       expect(r.stderr).not.toContain('stopping the run')
       expect(await going()).toBe(true)
       server.app.runs?.stop(runId, 'the test is over')
-      for (let i = 0; i < 1200 && (await going()); i++) await new Promise((r) => setTimeout(r, 50))
+      await untilProgress(server.app.events, async () => (await status()) === 'stopped', 'the stop')
     } finally {
       await server.stop()
     }
