@@ -181,8 +181,8 @@ export async function driveLocally(
     }
     if (e.type !== 'candidate') return
     count++
-    lastCandidateAt = Date.now()
     const now = Date.now()
+    lastCandidateAt = now
     const due = now - last >= every
     if (!due && !everyResult) return
     if (due) last = now

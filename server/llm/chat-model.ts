@@ -50,12 +50,13 @@ export function onlyDefaultTemperature(config: Pick<ModelConfig, 'provider' | 'm
   return config.provider === 'openai' && /^(o\d|gpt-5)(?!-chat)/i.test(config.model)
 }
 
-const PACKAGES: Record<ModelConfig['provider'], () => Promise<unknown>> = {
+/** each provider's package, imported on first use (by preloadProvider or the first model built) */
+const PACKAGES = {
   openai: () => import('@langchain/openai'),
   anthropic: () => import('@langchain/anthropic'),
   google: () => import('@langchain/google-genai'),
   ollama: () => import('@langchain/ollama'),
-}
+} satisfies Record<ModelConfig['provider'], () => Promise<unknown>>
 const preloading = new Map<string, Promise<boolean>>()
 
 /**
@@ -67,7 +68,7 @@ const preloading = new Map<string, Promise<boolean>>()
 export function preloadProvider(provider: ModelConfig['provider']): Promise<boolean> {
   let p = preloading.get(provider)
   if (!p) {
-    const load = PACKAGES[provider]
+    const load = PACKAGES[provider] as (() => Promise<unknown>) | undefined
     p = load
       ? load().then(
           () => true,
@@ -96,7 +97,7 @@ export async function createChatModel(config: ModelConfig, options: ChatModelOpt
   switch (config.provider) {
     case 'openai': {
       if (!key) throw missingKey(config, endpoint)
-      const { ChatOpenAI } = await import('@langchain/openai')
+      const { ChatOpenAI } = await PACKAGES.openai()
       return new ChatOpenAI({
         model: config.model,
         apiKey: key,
@@ -109,7 +110,7 @@ export async function createChatModel(config: ModelConfig, options: ChatModelOpt
     }
     case 'anthropic': {
       if (!key) throw missingKey(config, endpoint)
-      const { ChatAnthropic } = await import('@langchain/anthropic')
+      const { ChatAnthropic } = await PACKAGES.anthropic()
       return new ChatAnthropic({
         model: config.model,
         apiKey: key,
@@ -121,7 +122,7 @@ export async function createChatModel(config: ModelConfig, options: ChatModelOpt
     }
     case 'google': {
       if (!key) throw missingKey(config, endpoint)
-      const { ChatGoogleGenerativeAI } = await import('@langchain/google-genai')
+      const { ChatGoogleGenerativeAI } = await PACKAGES.google()
       return new ChatGoogleGenerativeAI({
         model: config.model,
         apiKey: key,
@@ -132,7 +133,7 @@ export async function createChatModel(config: ModelConfig, options: ChatModelOpt
       })
     }
     case 'ollama': {
-      const { ChatOllama } = await import('@langchain/ollama')
+      const { ChatOllama } = await PACKAGES.ollama()
       return new ChatOllama({
         model: config.model,
         baseUrl: endpoint.baseURL,

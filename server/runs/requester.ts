@@ -413,7 +413,7 @@ export class Requester {
 }
 
 /** A rejection's reason without its particulars (ids, similarities, line numbers), to count alike ones together. */
-export function shortReason(reason: string): string {
+function shortReason(reason: string): string {
   let out = reason
   // innermost parentheses first: details nest
   for (let prev = ''; prev !== out; ) (prev = out), (out = out.replace(/\s+\([^()]*\)/g, ''))

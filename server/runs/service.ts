@@ -189,7 +189,7 @@ export interface RunSummary {
   spendUsd: number
   /** models the run calls with no price: their calls count $0, so its spend is unknown */
   unpriced: string[]
-  /** per model: its calls, those that failed (no answer, a refusal), their spend (judge calls apart) */
+  /** per model, once the run has ended or paused: its calls, those that failed (no answer, a refusal), their spend (judge calls apart) */
   models: Array<{ model: string; calls: number; failed: number; spendUsd: number }>
   /**
    * The pipeline over the run (means of the per-second means): model requests in flight, candidates
@@ -246,13 +246,17 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
     }),
   ])
   const coldPayload = cold?.payload as { firstValidAfter?: number | null } | undefined
-  const models = await db.sql<{ model: string; calls: number; failed: number; spend: number }>(
-    `SELECT model, count(*)::int AS calls,
-       count(*) FILTER (WHERE reject_reason LIKE 'model error from %')::int AS failed,
-       coalesce(sum(cost_usd), 0)::float8 AS spend
-     FROM candidates WHERE run_id = $1 AND model IS NOT NULL GROUP BY model ORDER BY model`,
-    [runId],
-  )
+  // every candidate of the run is read: once it has ended (or paused), not at each poll of a follower
+  const ended = FINAL_STATUSES.includes(run.status as RunStatus) || run.status === 'paused'
+  const models = ended
+    ? await db.sql<{ model: string; calls: number; failed: number; spend: number }>(
+        `SELECT model, count(*)::int AS calls,
+           count(*) FILTER (WHERE reject_reason LIKE 'model error from %')::int AS failed,
+           coalesce(sum(cost_usd), 0)::float8 AS spend
+         FROM candidates WHERE run_id = $1 AND model IS NOT NULL GROUP BY model ORDER BY model`,
+        [runId],
+      )
+    : []
   return {
     runId: run.id,
     status: run.status as RunStatus,
