@@ -22,10 +22,12 @@ const EVENT_LABEL: Record<NotifyEvent, string> = {
   'run.stalled': 'stalls',
 }
 
-type Permission = NotificationPermission | 'unsupported'
+// 'unknown' until the page has hydrated and read the browser's permission: the checkbox stays
+// disabled meanwhile, so a click before hydration is not lost.
+type Permission = NotificationPermission | 'unsupported' | 'unknown'
 
 function usePermission(): [Permission, (p: Permission) => void] {
-  const [p, setP] = useState<Permission>('default')
+  const [p, setP] = useState<Permission>('unknown')
   useEffect(
     () => setP(typeof window !== 'undefined' && 'Notification' in window ? Notification.permission : 'unsupported'),
     [],
@@ -217,6 +219,7 @@ export function NotificationSettings() {
   const mine = useQuery(trpc.notifications.mine.queryOptions(undefined, { refetchInterval: 5000 }))
   const [permission, setPermission] = usePermission()
   const [browserOn, setBrowserOn] = useState(false)
+  const [asking, setAsking] = useState(false)
   useEffect(() => setBrowserOn(browserEnabled()), [])
   const [url, setUrl] = useState<string | null>(null)
   const [events, setEvents] = useState<NotifyEvent[] | null>(null)
@@ -231,8 +234,16 @@ export function NotificationSettings() {
   const shownUrl = url ?? d?.webhook?.url ?? ''
   const shownEvents = events ?? (d?.webhook?.events as NotifyEvent[] | undefined) ?? [...NOTIFY_EVENTS]
   const setBrowser = async (on: boolean) => {
-    if (on && permission !== 'granted' && permission !== 'unsupported')
-      setPermission(await Notification.requestPermission())
+    // shown as asked at once: the browser's permission prompt answers later
+    setBrowserOn(on)
+    if (on && permission !== 'granted' && permission !== 'unsupported') {
+      setAsking(true)
+      try {
+        setPermission(await Notification.requestPermission())
+      } finally {
+        setAsking(false)
+      }
+    }
     window.localStorage.setItem(BROWSER_KEY, on ? '1' : '0')
     setBrowserOn(on)
     window.dispatchEvent(new Event('fm-notify-changed'))
@@ -252,7 +263,8 @@ export function NotificationSettings() {
           <label className="row" style={{ flexDirection: 'row' }}>
             <input
               type="checkbox"
-              checked={browserOn && permission === 'granted'}
+              checked={browserOn && (permission === 'granted' || asking)}
+              disabled={permission === 'unknown'}
               onChange={(e) => void setBrowser(e.target.checked)}
             />{' '}
             notify me here while a console tab is open
