@@ -6,7 +6,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { ModelConfig } from '../../client-safe/model-config.ts'
 import { LlmError } from './errors.ts'
-import { httpFetch } from './http-fetch.ts'
+import { modelApiFetch } from './http-fetch.ts'
 import { isDefaultEndpoint, NO_KEY_PLACEHOLDER, resolveEndpoint, type Env, type ResolvedEndpoint } from './env.ts'
 
 export interface ChatModelOptions {
@@ -101,7 +101,7 @@ export async function createChatModel(config: ModelConfig, options: ChatModelOpt
       return new ChatOpenAI({
         model: config.model,
         apiKey: key,
-        configuration: { baseURL: endpoint.baseURL, fetch: httpFetch },
+        configuration: { baseURL: endpoint.baseURL, fetch: modelApiFetch },
         maxRetries: 0,
         streamUsage: true,
         ...(temperature !== undefined ? { temperature } : {}),

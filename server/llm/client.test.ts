@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { inspect } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
@@ -280,6 +282,25 @@ describe('LlmClient over the OpenAI protocol', () => {
     const e = await failure(client().complete({ user: 'x' }, { signal: ac.signal }))
     expect(e.kind).toBe('aborted')
     expect(Date.now() - t0).toBeLessThan(2000)
+  })
+
+  it('a web page where the API was expected (a base URL without /v1) fails at once and says to check the base URL', async () => {
+    const site = createServer((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end('<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body>hi</body></html>'),
+    )
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
+    try {
+      const c = client({ baseURL: `http://127.0.0.1:${(site.address() as AddressInfo).port}` })
+      const e = await failure(c.complete({ user: 'x' }))
+      expect(e.kind).toBe('bad-request')
+      expect(e.attempts).toBe(1)
+      expect(e.message).toContain('web page (HTML: “Welcome to nginx!”)')
+      expect(e.message).toContain('check the base URL')
+    } finally {
+      site.close()
+    }
   })
 
   it('tryComplete never rejects', async () => {

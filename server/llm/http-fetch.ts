@@ -193,3 +193,22 @@ export function httpFetch(input: FetchInput, init?: RequestInit): Promise<Respon
     req.end(body ?? undefined)
   })
 }
+
+/**
+ * httpFetch for a model API: a successful answer that is a web page (a base URL missing its API
+ * path reaches the server's home page, or a proxy's sign-in page) is turned into a 400 that says
+ * so. The SDK would take the page as the answer's text and fail on a missing field, and a
+ * retry cannot help: the same request gets the same page.
+ */
+export async function modelApiFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
+  const res = await httpFetch(input, init)
+  if (!res.ok || !/^\s*text\/html/i.test(res.headers.get('content-type') ?? '')) return res
+  const page = await res.text()
+  const title = /<title[^>]*>([^<]{0,120})/i.exec(page)?.[1]?.trim()
+  const where = input instanceof Request ? input.url : String(input)
+  const message = `the model API answered with a web page (HTML${title ? `: “${title}”` : ''}), not JSON, at ${where}: check the base URL (an OpenAI-compatible API's usually ends in /v1)`
+  return new Response(JSON.stringify({ error: { message, type: 'invalid_request_error' } }), {
+    status: 400,
+    headers: { 'content-type': 'application/json' },
+  })
+}
