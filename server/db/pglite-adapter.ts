@@ -32,6 +32,18 @@ function mapArg(arg: unknown, t: ArgType | undefined): unknown {
   return arg
 }
 
+/**
+ * Prisma words a failed raw query from the driver's `originalCode` and `originalMessage`, which
+ * adapter-pg sets and this adapter does not: every raw SQL error in embedded mode read
+ * "Code: `N/A`. Message: `undefined`". They are added from PostgreSQL's own code and message.
+ */
+function withOriginal(e: unknown): never {
+  const cause = (e as { cause?: { kind?: string; code?: string; message?: string } } | null)?.cause
+  if (cause?.kind === 'postgres')
+    Object.assign(cause, { originalCode: cause.code, originalMessage: cause.message, ...cause })
+  throw e
+}
+
 let patched = false
 
 export async function createPgliteAdapter(pglite: PGlite): Promise<PrismaPGlite> {
@@ -46,7 +58,7 @@ export async function createPgliteAdapter(pglite: PGlite): Promise<PrismaPGlite>
     if (typeof performIO !== 'function') throw new Error('pglite-prisma-adapter changed shape: performIO not found')
     proto.performIO = function (query) {
       const args = query.args.map((a, i) => mapArg(a, query.argTypes?.[i]))
-      return performIO.call(this, { ...query, args })
+      return performIO.call(this, { ...query, args }).catch(withOriginal)
     }
     patched = true
   }
