@@ -371,6 +371,7 @@ export class Requester {
         tokensOut: r.tokensOut,
         costUsd: r.costUsd,
         reason: r.reason,
+        guidanceIds: req.guidanceIds,
       })
       .catch((e) => this.d.failNow(`engine error while storing a rejection: ${(e as Error).message}`))
     this.d.events.publish({

@@ -103,4 +103,27 @@ describe('RunStore', () => {
     )
     expect(row).toEqual({ code: 'x = 1  # \ufffd\n', artifacts: { stderr: 'hello\ufffdworld', 'raw\ufffd': 'b' } })
   })
+
+  it('stores a rejected answer with its reason, its spend and the hints its prompt was made with', async () => {
+    const store = new RunStore(db, runId, 0)
+    const [before] = await db.sql<{ spend_usd: number }>('SELECT spend_usd FROM runs WHERE id = $1', [runId])
+    const r = {
+      ...candidate(),
+      costUsd: 0.25,
+      reason: 'duplicate of an existing candidate',
+      guidanceIds: ['g-1', 'g-2'],
+    }
+    const bare = { ...candidate(), reason: 'the edit did not apply' }
+    await Promise.all([store.insertRejection(r), store.insertRejection(bare)])
+    const rows = await db.sql<{ id: string; status: string; reject_reason: string; guidance_ids: string[] }>(
+      'SELECT id, status, reject_reason, guidance_ids FROM candidates WHERE id = ANY($1) ORDER BY seq',
+      [[r.id, bare.id]],
+    )
+    expect(rows).toEqual([
+      { id: r.id, status: 'rejected', reject_reason: r.reason, guidance_ids: ['g-1', 'g-2'] },
+      { id: bare.id, status: 'rejected', reject_reason: bare.reason, guidance_ids: [] },
+    ])
+    const [after] = await db.sql<{ spend_usd: number }>('SELECT spend_usd FROM runs WHERE id = $1', [runId])
+    expect(after!.spend_usd - before!.spend_usd).toBeCloseTo(0.25)
+  })
 })

@@ -38,6 +38,8 @@ export interface CandidateRow extends AnswerRow {
 
 export interface RejectionRow extends AnswerRow {
   reason: string
+  /** the hints its prompt was made with */
+  guidanceIds?: string[]
 }
 
 export interface ResultRow {
@@ -220,7 +222,11 @@ export class RunStore {
   }
 
   private async writeRejections(rows: RejectionRow[]): Promise<undefined[]> {
-    const payload = rows.map((r) => ({ ...answerColumns(r), reject_reason: r.reason }))
+    const payload = rows.map((r) => ({
+      ...answerColumns(r),
+      reject_reason: r.reason,
+      guidance_ids: r.guidanceIds ?? [],
+    }))
     await this.exec('SELECT fm_store_rejections($1, $2::jsonb)', [this.runId, pgJson(payload)], rows.length)
     return rows.map(() => undefined)
   }
