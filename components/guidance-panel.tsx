@@ -224,6 +224,12 @@ function HintCard({
           <div data-testid="hint-made">
             <strong>{h.made.count}</strong> candidate{h.made.count === 1 ? '' : 's'} made under it ({h.made.evaluated}{' '}
             evaluated), {h.made.control} without it (control)
+            {h.made.rejected > 0 && (
+              <span className="muted" data-testid="hint-rejected">
+                {' '}
+                · {h.made.rejected} more answer{h.made.rejected === 1 ? '' : 's'} refused before evaluation
+              </span>
+            )}
           </div>
           {h.made.count > 0 && <Link href={`/runs/${runId}/candidates?guidance=${h.id}`}>see them</Link>}
           <div className="row" style={{ gap: 4, marginTop: 4 }}>

@@ -246,6 +246,21 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
       where: { id: { in: control.map((u) => u.id) } },
       data: { controlGuidanceIds: [g.id] },
     })
+    // and answers made under it that were refused before evaluation
+    for (const seq of [900_001, 900_002])
+      await db.prisma.candidate.create({
+        data: {
+          runId,
+          seq,
+          island: 1,
+          origin: 'mutation',
+          code: `x = ${seq}`,
+          codeHash: `refused-${seq}`,
+          status: 'rejected',
+          rejectReason: 'duplicate of an existing candidate',
+          guidanceIds: [g.id],
+        },
+      })
     const list = await as('viewer').guidance.list({ runId })
     const h = list.hints.find((x) => x.id === g.id)!
     expect(h).toMatchObject({
@@ -256,12 +271,13 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     })
     expect(h.evalsLeft).toBe(500 - (list.evaluations - h.startEval))
     expect(h.made.control).toBe(control.length)
+    expect(h.made.rejected).toBe(2)
     expect(h.effect!.treated.n).toBe(under.length)
     expect(h.effect!.control.n).toBe(control.length)
     expect(['better', 'worse', 'not yet clear']).toContain(h.effect!.verdict)
     expect(h.effect!.meanInterval).not.toBeNull()
     const tagged = await as('viewer').candidates.list({ runId, filter: { guidanceId: g.id }, limit: 500 })
-    expect(tagged.total).toBe(under.length)
+    expect(tagged.total).toBe(under.length + 2)
     // two withdrawing at once: one does, the other is told; the card names who did
     const both = await Promise.allSettled([
       as('admin').guidance.withdraw({ runId, id: g.id }),

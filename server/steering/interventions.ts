@@ -189,6 +189,16 @@ export async function listGuidance(app: AppServices, runId: string) {
       : [],
   )
   const evaluated = <T extends { status: string }>(r: T[]) => r.filter((u) => u.status === 'evaluated')
+  // answers made under each hint that were refused before evaluation (duplicates, other language…)
+  const rejectedUnder = new Map(
+    rows.length
+      ? (
+          await app.db.prisma.$queryRaw<Array<{ id: string; n: number }>>`
+            SELECT g AS id, count(*)::int AS n FROM candidates c, unnest(c.guidance_ids) g
+            WHERE c.run_id = ${runId} AND c.status = 'rejected' GROUP BY g`
+        ).map((r) => [r.id, r.n])
+      : [],
+  )
   const out = []
   for (const g of rows) {
     const st = guidanceState(g, { evaluations: run.evaluations })
@@ -198,6 +208,7 @@ export async function listGuidance(app: AppServices, runId: string) {
     const made = {
       count: under.length,
       evaluated: evaluated(under).length,
+      rejected: rejectedUnder.get(g.id) ?? 0,
       control: control.length,
       firstSeq: seqs.length ? Math.min(...seqs) : null,
       lastSeq: seqs.length ? Math.max(...seqs) : null,
