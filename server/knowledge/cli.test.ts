@@ -53,9 +53,10 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     expect(s.code, s.stderr).toBe(0)
     const hits = JSON.parse(s.stdout) as Array<{ title: string; sourcePath: string; text: string }>
     expect(Array.isArray(hits)).toBe(true)
+    // stored by its absolute path, shown from where the user stands
     expect(hits[0]).toMatchObject({
       title: 'Hexagonal lattice',
-      sourcePath: 'notes/lattice.md',
+      sourcePath: join(dir, 'notes/lattice.md'),
       text: 'Circles packed in a hexagonal lattice cover about 90.7% of the plane.',
     })
     const human = run('kb', 'search', 'two opt swap')
@@ -68,7 +69,7 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     const list = run('kb', 'list', '--json')
     expect(list.code, list.stderr).toBe(0)
     const docs = JSON.parse(list.stdout) as Array<{ id: string; title: string; sourcePath: string }>
-    expect(docs.map((d) => d.sourcePath)).toContain('old-note.md')
+    expect(docs.map((d) => d.sourcePath)).toContain(join(dir, 'old-note.md'))
     const human = run('kb', 'list', '--tag', 'geometry')
     expect(human.stdout).toMatch(/^\S{36} {2}Hexagonal lattice — notes\/lattice\.md {2}\(1 chunk/m)
     expect(human.stdout).not.toContain('Old note')
@@ -80,9 +81,38 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
       2,
       'fm-agent: no document with the source path old-note.md (kb list shows them)',
     ])
-    const lattice = docs.find((d) => d.sourcePath === 'notes/lattice.md')!
+    const lattice = docs.find((d) => d.sourcePath === join(dir, 'notes/lattice.md'))!
     expect(run('kb', 'delete', lattice.id, '--json').code).toBe(0)
     expect(run('kb', 'import', 'notes', '--tag', 'geometry').code).toBe(0)
+  }, 240_000)
+
+  it('the same file name imported from two folders is two documents; importing a file again is no error', () => {
+    for (const [sub, text] of [
+      ['alpha', 'Alpha anneals with reheats.'],
+      ['beta', 'Beta breeds with elitism.'],
+    ]) {
+      mkdirSync(join(dir, sub))
+      writeFileSync(join(dir, sub, 'README.md'), `# Project ${sub}\n\n${text}\n`)
+      const r = spawnSync(process.execPath, [BIN, 'kb', 'import', 'README.md', '--data-dir', join(dir, 'data')], {
+        cwd: join(dir, sub),
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { ...process.env, DATABASE_URL: pg?.url ?? '', FM_LOG: 'warn' },
+      })
+      expect([r.status, r.stdout]).toEqual([0, expect.stringContaining('created   README.md → "Project')])
+    }
+    const docs = JSON.parse(run('kb', 'list', '--json').stdout) as Array<{ title: string; sourcePath: string }>
+    expect(docs.filter((d) => d.sourcePath.endsWith('/README.md')).map((d) => [d.title, d.sourcePath])).toEqual(
+      expect.arrayContaining([
+        ['Project alpha', join(dir, 'alpha/README.md')],
+        ['Project beta', join(dir, 'beta/README.md')],
+      ]),
+    )
+    // the same file again: unchanged; its copy elsewhere: skipped as already there; neither an error
+    expect(run('kb', 'import', 'alpha/README.md').code).toBe(0)
+    writeFileSync(join(dir, 'alpha-copy.md'), '# Project alpha\n\nAlpha anneals with reheats.\n')
+    const copy = run('kb', 'import', 'alpha-copy.md')
+    expect([copy.code, copy.stdout]).toEqual([0, expect.stringContaining('skipped   alpha-copy.md: same content as')])
   }, 240_000)
 
   it('exits 2 with a clear message for bad input', () => {

@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectImportFiles } from './import-files.ts'
 import { KnowledgeInputError } from './errors.ts'
@@ -22,9 +22,10 @@ describe('collectImportFiles', () => {
 
   it('skips a file over the character limit with its size and the limit, and reads the rest', () => {
     const c = collectImportFiles('kb', { cwd: dir })
-    expect(c.files.map((f) => f.path)).toEqual(['kb/fresh1.md', 'kb/fresh2.md'])
+    // stored by their absolute paths: the same name typed from another folder is another file
+    expect(c.files.map((f) => f.path)).toEqual([join(dir, 'kb/fresh1.md'), join(dir, 'kb/fresh2.md')])
     expect(c.skipped).toContainEqual({
-      path: 'kb/huge.md',
+      path: join(dir, 'kb/huge.md'),
       status: 'skipped',
       reason: '567,008 characters, over the 524,288-character document limit; split it',
     })
@@ -32,12 +33,12 @@ describe('collectImportFiles', () => {
 
   it('sends line endings as the server stores them', () => {
     const c = collectImportFiles('kb', { cwd: dir })
-    expect(c.files.find((f) => f.path === 'kb/fresh2.md')?.content).toBe('# Fresh two\n\nsecond\n')
+    expect(c.files.find((f) => f.path.endsWith('kb/fresh2.md'))?.content).toBe('# Fresh two\n\nsecond\n')
   })
 
   it('names a skipped file once: its reason does not repeat the path', () => {
     const c = collectImportFiles('kb', { cwd: dir })
-    const reasons = Object.fromEntries(c.skipped.map((s) => [s.path, s.reason]))
+    const reasons = Object.fromEntries(c.skipped.map((s) => [relative(dir, s.path), s.reason]))
     expect(reasons['kb/binary.py']).toBe('looks binary (it contains NUL bytes); only text, markdown and code are taken')
     expect(reasons['kb/latin1.txt']).toMatch(/^not valid UTF-8 text/)
     expect(reasons['kb/broken.ipynb']).toMatch(/^not a Jupyter notebook/)

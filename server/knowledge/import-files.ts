@@ -20,10 +20,19 @@ export interface CollectedFiles {
   root: string
 }
 
-/** How a path is shown and stored: relative to the working folder when inside it, else absolute. */
+/**
+ * How a path is shown: relative to the working folder when inside it, else absolute. It is stored
+ * absolute (`storedPath`): a path relative to wherever the user stood names no file, and the same
+ * `README.md` typed in two folders would update one document with the other's content.
+ */
 export function displayPath(abs: string, cwd = process.cwd()): string {
   const rel = relative(cwd, abs)
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : abs
+}
+
+/** A file's path as its document keeps it: absolute, with forward slashes. */
+export function storedPath(abs: string): string {
+  return abs.split(sep).join('/')
 }
 
 /** "notes/a.bin looks binary…" as "looks binary…", "notes/a.txt is not valid UTF-8…" as "not valid UTF-8…" */
@@ -49,7 +58,7 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
     const kind = classifyPath(abs)
     if ('unsupported' in kind) {
       if (single) throw new KnowledgeInputError(`${shown}: ${kind.unsupported}`)
-      skipped.push({ path: shown, status: 'skipped', reason: kind.unsupported })
+      skipped.push({ path: storedPath(abs), status: 'skipped', reason: kind.unsupported })
       return
     }
     // a notebook's JSON is mostly images, dropped when it becomes markdown
@@ -57,7 +66,7 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
     if (size > maxBytes) {
       const reason = `${formatBytes(size)}, over the ${formatBytes(maxBytes)} file limit`
       if (single) throw new KnowledgeInputError(`${shown} is ${reason}; split it into smaller documents`)
-      skipped.push({ path: shown, status: 'skipped', reason })
+      skipped.push({ path: storedPath(abs), status: 'skipped', reason })
       return
     }
     let content: string
@@ -71,19 +80,19 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
     } catch (e) {
       if (single || !(e instanceof KnowledgeInputError)) throw e
       // the listing already names the file: its reason says only what is wrong with it
-      skipped.push({ path: shown, status: 'skipped', reason: withoutSubject(e.message, shown) })
+      skipped.push({ path: storedPath(abs), status: 'skipped', reason: withoutSubject(e.message, shown) })
       return
     }
     // an empty file in a folder (an __init__.py, a placeholder) is nothing to import, not a failure
     if (!single && !content.trim()) {
-      skipped.push({ path: shown, status: 'skipped', reason: 'empty' })
+      skipped.push({ path: storedPath(abs), status: 'skipped', reason: 'empty' })
       return
     }
     // checked here, per file, because the API refuses a whole request holding one such file
     const checked = importText(content)
     if ('reason' in checked) {
       if (single) throw new KnowledgeInputError(`${shown}: ${checked.reason}`)
-      skipped.push({ path: shown, status: 'skipped', reason: checked.reason })
+      skipped.push({ path: storedPath(abs), status: 'skipped', reason: checked.reason })
       return
     }
     content = checked.content
@@ -96,7 +105,7 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
       throw new KnowledgeInputError(
         `${path} holds more than ${MAX_IMPORT_TOTAL_CHARS.toLocaleString('en-US')} characters of text; import its subfolders one at a time`,
       )
-    files.push({ path: shown, content })
+    files.push({ path: storedPath(abs), content })
   }
   if (st.isSymbolicLink()) throw new KnowledgeInputError(`${path} is a symbolic link; give the path it points to`)
   if (st.isFile()) {
@@ -107,7 +116,7 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
   const walk = (dir: string, depth: number) => {
     if (depth > MAX_IMPORT_DEPTH) {
       skipped.push({
-        path: displayPath(dir, cwd),
+        path: storedPath(dir),
         status: 'skipped',
         reason: `deeper than ${MAX_IMPORT_DEPTH} folders`,
       })
@@ -120,7 +129,7 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
       if (e.name.startsWith('.')) continue
       const abs = join(dir, e.name)
       if (e.isSymbolicLink()) {
-        skipped.push({ path: displayPath(abs, cwd), status: 'skipped', reason: 'symbolic link (not followed)' })
+        skipped.push({ path: storedPath(abs), status: 'skipped', reason: 'symbolic link (not followed)' })
       } else if (e.isDirectory()) {
         if (!SKIP_DIRS.has(e.name)) walk(abs, depth + 1)
       } else if (e.isFile()) {

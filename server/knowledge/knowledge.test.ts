@@ -3,7 +3,7 @@
 // hybrid search, filters, failure handling, re-embedding, usefulness and lessons.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
 import { SYSTEM_ACTOR } from '../auth/roles.ts'
@@ -74,6 +74,12 @@ function semanticConfig(
   }
 }
 
+/** files read by the CLI's reader, sent under paths relative to their folder (as an API client names them) */
+function underNames(dir: string, c: ReturnType<typeof collectImportFiles>) {
+  const name = <T extends { path: string }>(x: T) => ({ ...x, path: relative(dir, x.path) })
+  return { ...c, files: c.files.map(name), skipped: c.skipped.map(name) }
+}
+
 describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
   let db: Db
   let cleanup: () => Promise<void>
@@ -96,7 +102,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
   })
 
   it('imports a folder: supported files become chunked, embedded documents; bad ones are refused with reasons', async () => {
-    const collected = collectImportFiles(dir, { cwd: dir })
+    const collected = underNames(dir, collectImportFiles(dir, { cwd: dir }))
     expect(collected.skipped).toEqual([
       {
         path: 'blob.txt',
@@ -803,7 +809,7 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
       // 3 MiB with its plot: over the 2 MiB file limit, taken since the plot is left out
       writeFileSync(join(nbDir, 'quench.ipynb'), JSON.stringify({ metadata: {}, cells }))
       writeFileSync(join(nbDir, 'broken.ipynb'), '{"cells": [')
-      const collected = collectImportFiles(nbDir, { cwd: nbDir })
+      const collected = underNames(nbDir, collectImportFiles(nbDir, { cwd: nbDir }))
       expect(collected.skipped).toEqual([
         {
           path: 'broken.ipynb',

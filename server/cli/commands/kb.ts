@@ -8,11 +8,12 @@
 // Files are read here, on the user's machine, and sent to the API, so import works the same
 // in-process and against a running server. `kb search --json` prints one JSON array, best first,
 // each entry with the document's `title`, its `sourcePath` and the chunk `text` (a contract).
+import { basename, resolve } from 'node:path'
 import { connectApi, type ApiClient } from '../../api/client.ts'
 import { sendImportBatches } from '../../../client-safe/knowledge-import.ts'
 import type { ImportFile, ImportResult } from '../../knowledge/documents.ts'
 import { KnowledgeInputError } from '../../knowledge/errors.ts'
-import { batchFiles, collectImportFiles } from '../../knowledge/import-files.ts'
+import { batchFiles, collectImportFiles, displayPath, storedPath } from '../../knowledge/import-files.ts'
 import type { EmbeddingStatus } from '../../knowledge/reembed.ts'
 import { highlightRuns, type SearchResult } from '../../knowledge/search.ts'
 import { InputError, intOption, parse, UsageError } from '../args.ts'
@@ -68,7 +69,7 @@ async function listCommand(ctx: CommandContext, argv: string[]): Promise<number>
         ? docs
             .map(
               (d) =>
-                `${d.id}  ${d.title}${d.sourcePath ? ` — ${d.sourcePath}` : ''}  (${d.chunkCount} chunks${d.problemId ? `, ${d.problemId}` : ''}${d.tags.length ? `, ${d.tags.join(' ')}` : ''}${d.embedStatus === 'ready' ? '' : `, embedding ${d.embedStatus}`})`,
+                `${d.id}  ${d.title}${d.sourcePath ? ` — ${shownSource(d.sourcePath)}` : ''}  (${d.chunkCount} chunks${d.problemId ? `, ${d.problemId}` : ''}${d.tags.length ? `, ${d.tags.join(' ')}` : ''}${d.embedStatus === 'ready' ? '' : `, embedding ${d.embedStatus}`})`,
             )
             .join('\n')
         : 'no documents',
@@ -76,6 +77,8 @@ async function listCommand(ctx: CommandContext, argv: string[]): Promise<number>
   return 0
 }
 
+/** A document's source path as the CLI shows it: a file's from where the user stands (stored absolute). */
+const shownSource = (path: string) => (path.startsWith('/') ? displayPath(path) : path)
 async function deleteCommand(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parse('kb delete', argv, { json: { type: 'boolean' } }, 1)
   const which = positionals[0]
@@ -85,10 +88,13 @@ async function deleteCommand(ctx: CommandContext, argv: string[]): Promise<numbe
     if (!/^[0-9a-f-]{36}$/i.test(which)) {
       // a source path, as import stored it; more than one match is the user's to pick by id
       const page = await api.query<{ total: number; docs: DocRow[] }>('knowledge.list', {
-        text: which.slice(-200),
+        text: basename(which).slice(-200),
         limit: 500,
       })
-      const same = page.docs.filter((d) => d.sourcePath === which)
+      // a file's path as typed here (stored absolute), else the path as given (a console upload's name)
+      const file = storedPath(resolve(which))
+      const byFile = page.docs.filter((d) => d.sourcePath === file)
+      const same = byFile.length ? byFile : page.docs.filter((d) => d.sourcePath === which)
       if (!same.length) throw new InputError(`no document with the source path ${which} (kb list shows them)`)
       if (same.length > 1)
         throw new InputError(
@@ -225,7 +231,8 @@ function reportImport(ctx: CommandContext, results: ImportResult[], json: boolea
         r.status === 'failed' || r.status === 'skipped'
           ? `: ${r.reason}`
           : ` → "${r.title}" (${r.chunks} chunk${r.chunks === 1 ? '' : 's'}${r.embedStatus !== 'ready' ? `, embedding ${r.embedStatus}${r.reason ? `: ${r.reason}` : ''}` : ''})`
-      return `${r.status.padEnd(9)} ${r.path}${what}`
+      const shown = shownSource(r.path)
+      return `${r.status.padEnd(9)} ${shown}${what.replaceAll(r.path, shown)}`
     })
     const count = (status: ImportResult['status']) => results.filter((r) => r.status === status).length
     lines.push(
@@ -238,7 +245,10 @@ function reportImport(ctx: CommandContext, results: ImportResult[], json: boolea
       )
     ctx.out(lines.join('\n'))
   }
-  if (imported.length === 0) return 2
+  // a file skipped as already there (same content) is in the knowledge base: importing it again
+  // is not an error, so a script can import the same folder or file every time
+  const present = imported.length + results.filter((r) => r.status === 'skipped' && r.docId).length
+  if (present === 0) return 2
   return failed.length ? 1 : 0
 }
 
@@ -246,7 +256,7 @@ function formatHits(r: SearchResult): string {
   if (r.hits.length === 0) return 'no matching knowledge'
   const lines: string[] = []
   r.hits.forEach((h, i) => {
-    lines.push(`${i + 1}. ${h.title}${h.sourcePath ? ` — ${h.sourcePath}` : ''}`)
+    lines.push(`${i + 1}. ${h.title}${h.sourcePath ? ` — ${shownSource(h.sourcePath)}` : ''}`)
     const why = [h.textRank ? `words #${h.textRank}` : null, h.vectorRank ? `vector #${h.vectorRank}` : null]
       .filter(Boolean)
       .join(', ')
