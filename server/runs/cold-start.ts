@@ -188,6 +188,7 @@ export class ColdStart {
         attempt: 0,
         code: p.code,
         prepared: p.prepared,
+        operatorParams: { description: p.description, seedIndex: p.index },
       })
     }
     if (todo.length)

@@ -583,8 +583,8 @@ describe('a provider whose every answer fails the same way', () => {
     [
       'an HTML page with status 200 (a base URL missing /v1)',
       () => ({ type: 'malformed', status: 200, contentType: 'text/html', body: '<html><body>Welcome</body></html>' }),
-      /answers could not be used 8 times in a row \(model error from openai:\S+ \(malformed\).*check its base URL/,
-      16,
+      /refused 3 requests in a row \(model error from openai:\S+ \(bad-request\): 400 the model API answered with a web page \(HTML\), not JSON, at http:\S+: check the base URL/,
+      10,
     ],
   ]
   for (const [what, answer, reason, most] of cases)

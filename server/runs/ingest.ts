@@ -178,10 +178,16 @@ export class Ingestor {
       this.d.failNow(
         `${MAX_CONSECUTIVE_INFRA} evaluations in a row failed for infrastructure reasons, after retries: ${r.error!.message.slice(0, 500)}`,
       )
-    // several seed programs: the run starts from the best of them
+    // the run's seed score is its problem's entry program's (null when invalid), whatever other seed
+    // programs (a fork's, uploads, knowledge tagged `seed`) scored; a problem without one: the best seed
+    const entry = f.operatorParams?.seedIndex === -1
+    const noEntry = !s.problem.seedCode.trim()
     if (
       f.origin === 'seed' &&
-      (s.seedScore === null || (score !== null && (s.direction === 'max' ? score > s.seedScore : score < s.seedScore)))
+      (entry ||
+        (noEntry &&
+          (s.seedScore === null ||
+            (score !== null && (s.direction === 'max' ? score > s.seedScore : score < s.seedScore)))))
     ) {
       s.seedScore = score
       await this.d.db.sql('UPDATE runs SET seed_score = $2 WHERE id = $1', [s.runId, score])
