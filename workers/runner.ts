@@ -909,8 +909,11 @@ export function createRunner(opts: RunnerOptions): Runner {
       )
     }
 
-    // ---- language preparation
-    if (job.language === 'typescript') {
+    // ---- language preparation (not for an OpenEvolve evaluator: its evaluate(program_path) gets the
+    // program's source, as OpenEvolve gives it, and builds it itself)
+    if (spec.format === 'openevolve') {
+      // nothing to prepare
+    } else if (job.language === 'typescript') {
       try {
         const esbuild = await import('esbuild')
         const out = await esbuild.transform(job.code, {

@@ -126,6 +126,32 @@ function sineScore(a: number, b: number) {
   return 1 / (1 + (10 * sum) / 24)
 }
 
+describe('OpenEvolve folders in C++', () => {
+  it('the evaluator gets the program’s source and builds it itself; a run with the offline operators improves on it', async () => {
+    const folder = join(FIXTURES, 'openevolve-sqrt2-cpp')
+    const check = await cli(['problem', 'check', folder, '--json'])
+    expect(check.code, check.stderr).toBe(0)
+    // one Newton step from 1.0 gives 1.5: 1 / (1 + 100 · |1.5 − √2|)
+    expect(check.json).toMatchObject({ format: 'openevolve', valid: true, metrics: { approximation: 1.5 } })
+    expect(check.json.score).toBeCloseTo(1 / (1 + 100 * (1.5 - Math.SQRT2)), 12)
+    const run = await cli([
+      'run',
+      folder,
+      '--operators',
+      'local',
+      '--max-evals',
+      '16',
+      '--json',
+      '--data-dir',
+      tempDir(),
+    ])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.json).toMatchObject({ status: 'completed', evaluations: 16 })
+    expect(run.json.seedScore).toBeCloseTo(check.json.score, 12)
+    expect(run.json.best.score).toBeGreaterThan(run.json.seedScore)
+  })
+})
+
 describe('ShinkaEvolve folders', () => {
   it('Python: run_shinka_eval runs the experiment 3 times; combined_score, public/private metrics and text_feedback map as described', async () => {
     const r = await cli(['problem', 'check', join(FIXTURES, 'shinka-sine'), '--json'])
