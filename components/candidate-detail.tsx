@@ -16,6 +16,7 @@ import { CandidateRepairs } from './candidate-repairs.tsx'
 import { DiffEditor, CodeEditor, monacoLanguage } from './monaco/index.tsx'
 import { Age, ErrorBox, originLabel, shortId, StatusBadge, usd, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
+import { chunkTitle } from '../client-safe/knowledge-title.ts'
 
 function Json({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span className="muted">–</span>
@@ -466,8 +467,9 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
             c.knowledge.map((k) => (
               <details key={k.chunkId} className="block" style={{ marginBottom: 6 }}>
                 <summary>
-                  {k.doc ? k.doc.title : `${k.label ?? 'a document'} (deleted from the knowledge base)`}
-                  {k.heading ? ` › ${k.heading}` : ''}{' '}
+                  {k.doc
+                    ? chunkTitle(k.doc.title, k.heading)
+                    : `${k.label ?? 'a document'} (deleted from the knowledge base)`}{' '}
                   {k.retrieval && <span className="muted">({k.retrieval.trigger})</span>}
                   {k.delta !== null && (
                     <span className={`badge ${k.delta > 0 ? 'good' : 'warn'}`} style={{ marginLeft: 6 }}>

@@ -4,6 +4,7 @@
 import { useQuery } from '@tanstack/react-query'
 import { fmtDelta } from './knowledge-tabs.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
+import { sectionOf } from '../client-safe/knowledge-title.ts'
 
 export function KnowledgeChunkHistory({ chunkId }: { chunkId: string }) {
   const trpc = useTRPC()
@@ -16,8 +17,8 @@ export function KnowledgeChunkHistory({ chunkId }: { chunkId: string }) {
       {d.chunk && (
         <div className="small">
           <b>{d.chunk.docTitle}</b>
-          {d.chunk.heading ? ` › ${d.chunk.heading}` : ''} · usefulness{' '}
-          <span className="mono">{fmtDelta(d.chunk.usefulness)}</span> over {d.chunk.uses} use
+          {sectionOf(d.chunk.docTitle, d.chunk.heading) ? ` › ${sectionOf(d.chunk.docTitle, d.chunk.heading)}` : ''} ·
+          usefulness <span className="mono">{fmtDelta(d.chunk.usefulness)}</span> over {d.chunk.uses} use
           {d.chunk.uses === 1 ? '' : 's'}
         </div>
       )}

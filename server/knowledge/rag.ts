@@ -15,6 +15,7 @@ import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
 import { MAX_QUERY_CHARS } from './limits.ts'
 import { searchKnowledge, type SearchHit } from './search.ts'
 import { problemFamily } from './starter.ts'
+import { chunkTitle } from '../../client-safe/knowledge-title.ts'
 
 export {
   approveLesson,
@@ -189,15 +190,10 @@ export function nearDuplicate(a: string, b: string, threshold = 0.8): boolean {
   return shared / (x.size + y.size - shared) >= threshold
 }
 
-export const chunkLabel = (docTitle: string, heading: string | null) =>
-  (heading ? `${docTitle} › ${heading}` : docTitle).slice(0, 300)
+export const chunkLabel = (docTitle: string, heading: string | null) => chunkTitle(docTitle, heading).slice(0, 300)
 
-/**
- * A passage's title in a prompt: its document and section, the document's name said once where the
- * section path already starts with it (a markdown document's H1 is both).
- */
-export const promptTitle = (docTitle: string, heading: string | null) =>
-  !heading ? docTitle : heading.startsWith(docTitle) ? heading : `${docTitle} — ${heading}`
+/** A passage's title in a prompt: its document and section, the document's name said once. */
+export const promptTitle = (docTitle: string, heading: string | null) => chunkTitle(docTitle, heading, ' — ')
 
 /** Logs a console or CLI search (trigger 'search'); not tied to a run. */
 export async function logSearch(
@@ -300,7 +296,7 @@ export function formatKnowledgeForPrompt(
   let out = head
   for (let i = 0; i < chunks.length; i++) {
     const c = chunks[i]
-    const title = `\n### [${i + 1}] ${c.docTitle}${c.heading ? ` › ${c.heading}` : ''}\n`
+    const title = `\n### [${i + 1}] ${chunkTitle(c.docTitle, c.heading)}\n`
     const room = maxChars - out.length - title.length
     if (room < 200) break
     const body = c.content.length > room ? c.content.slice(0, room - 1) + '…' : c.content

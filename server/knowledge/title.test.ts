@@ -23,7 +23,7 @@ describe('markdownTitle', () => {
 
 describe('promptTitle', () => {
   it("says the document's name once where the section path starts with it", () => {
-    expect(promptTitle('Fitting curves', 'Fitting curves › Quadratics')).toBe('Fitting curves › Quadratics')
+    expect(promptTitle('Fitting curves', 'Fitting curves › Quadratics')).toBe('Fitting curves — Quadratics')
     expect(promptTitle('Fitting curves', 'Quadratics')).toBe('Fitting curves — Quadratics')
     expect(promptTitle('Fitting curves', null)).toBe('Fitting curves')
   })

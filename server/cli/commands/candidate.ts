@@ -5,6 +5,7 @@ import type { candidateDetail } from '../../queries/candidates.ts'
 import { InputError, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { connectToRuns, resolveRunId } from '../run-id.ts'
+import { chunkTitle } from '../../../client-safe/knowledge-title.ts'
 
 type Detail = Omit<Awaited<ReturnType<typeof candidateDetail>>, 'runLease' | 'savedPopulation'>
 
@@ -66,7 +67,9 @@ function summaryText(c: Detail): string {
   if (c.guidance.length)
     lines.push(`hints     ${c.guidance.map((g) => JSON.stringify(g.text.slice(0, 80))).join(', ')}`)
   if (c.knowledge.length)
-    lines.push(`knowledge ${c.knowledge.map((k) => k.doc?.title ?? k.label ?? k.chunkId).join(', ')}`)
+    lines.push(
+      `knowledge ${c.knowledge.map((k) => (k.doc ? chunkTitle(k.doc.title, k.heading) : (k.label ?? k.chunkId))).join('; ')}`,
+    )
   lines.push(
     `(--code, --prompt, --response or --diff print one of them alone; --json everything)`,
     '',

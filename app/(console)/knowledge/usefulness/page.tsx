@@ -7,6 +7,7 @@ import { useState } from 'react'
 import { KnowledgeChunkHistory } from '../../../../components/knowledge-chunk-history.tsx'
 import { fmtDelta, KnowledgeTabs } from '../../../../components/knowledge-tabs.tsx'
 import { errorMessage, useTRPC } from '../../../../components/trpc.tsx'
+import { sectionOf } from '../../../../client-safe/knowledge-title.ts'
 
 export default function UsefulnessPage() {
   const trpc = useTRPC()
@@ -70,7 +71,9 @@ export default function UsefulnessPage() {
                   <tr key={c.chunkId}>
                     <td style={{ whiteSpace: 'normal' }}>
                       <Link href={`/knowledge/doc/${c.docId}`}>{c.docTitle}</Link>
-                      {c.heading && <span className="muted"> › {c.heading}</span>}
+                      {sectionOf(c.docTitle, c.heading) && (
+                        <span className="muted"> › {sectionOf(c.docTitle, c.heading)}</span>
+                      )}
                       <div className="muted small">{c.excerpt.slice(0, 140)}</div>
                     </td>
                     <td className="num mono">{fmtDelta(c.usefulness)}</td>
