@@ -46,6 +46,24 @@ export function WorkersTable({ compact = false }: { compact?: boolean }) {
                   <span className={`badge ${w.status === 'online' ? 'good' : w.status === 'dead' ? 'bad' : 'warn'}`}>
                     {w.status}
                   </span>
+                  {w.outdated && (
+                    <span
+                      className="badge bad"
+                      data-testid="worker-outdated"
+                      title="It runs another version of fm-agent and takes none of this version's jobs: update it and start it again."
+                    >
+                      other version
+                    </span>
+                  )}
+                  {w.appRole && (
+                    <span
+                      className="badge warn"
+                      data-testid="worker-app-role"
+                      title="It connects with a role that can read the application's tables while it runs untrusted code: give it a role of its own (fm-agent worker-role create)."
+                    >
+                      application role
+                    </span>
+                  )}
                 </td>
                 {!compact && (
                   <td className="mono">

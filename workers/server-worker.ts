@@ -1,7 +1,7 @@
 // Server mode, worker side: `fm-agent worker [--concurrency N] [--gpu]` on any machine that can reach
 // Postgres. It holds one secret, its connection string (a role limited to the queue and
 // problem_bundles: server/queue/roles.ts), registers itself in fm_queue.workers, heartbeats, takes
-// `fm_evaluate_cpu` jobs (and `fm_evaluate_gpu` ones with --gpu) that need only languages it has,
+// `fm_evaluate_cpu_v<JOB_PROTOCOL>` jobs (and `fm_evaluate_gpu_v…` ones with --gpu) that need only languages it has,
 // runs each in the sandbox and posts the result as an `fm_eval_result` job.
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
@@ -110,7 +110,6 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     fetchBundle,
     log: (l) => log(`[worker ${name}] sandbox: ${l.trim()}`),
   })
-  const capabilities = machineCapabilities(gpu, gpuName)
   let running = 0
   let completed = 0
 
@@ -125,6 +124,12 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
         'admin DATABASE_URL run `fm-agent worker-role create NAME` and start the worker with the URL it prints.',
     )
 
+  const tasks = [QUEUE_TASKS.evaluateCpu, ...(gpu ? [QUEUE_TASKS.evaluateGpu] : [])]
+  const capabilities = {
+    ...machineCapabilities(gpu, gpuName),
+    tasks,
+    appRole: !!(standing && (standing.readsAppTables || standing.superuser)),
+  }
   await pool.query(
     `INSERT INTO fm_queue.workers (id, name, host, capabilities, isolation, concurrency, status, pid)
      VALUES ($1, $2, $3, $4, $5, $6, 'starting', $7)`,
@@ -216,10 +221,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     logger: await quietLogger(log, connection.keep),
     events,
     forbiddenFlags,
-    taskList: {
-      [QUEUE_TASKS.evaluateCpu]: handler as never,
-      ...(gpu ? { [QUEUE_TASKS.evaluateGpu]: handler as never } : {}),
-    },
+    taskList: Object.fromEntries(tasks.map((t) => [t, handler as never])),
   })
   await pool.query(
     `UPDATE fm_queue.workers SET graphile_worker_ids = $2, status = 'online', last_heartbeat = now() WHERE id = $1`,

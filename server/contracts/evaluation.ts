@@ -2,10 +2,18 @@
 // imported by both sides, holding the queue names and the zod schemas of jobs and results.
 import { z } from 'zod'
 
+/**
+ * The version of what travels between engine and workers (jobs, results, problem bundles). The
+ * evaluation tasks carry it in their names, so a worker of another version never takes a job it
+ * would misread: it waits, marked outdated on the Workers page, and a run with no worker of this
+ * version says it waits for one. Raise it with any change a worker of the previous version misreads.
+ */
+export const JOB_PROTOCOL = 2
+
 /** graphile-worker task names (server mode). Workers only subscribe to the tasks they can run. */
 export const QUEUE_TASKS = {
-  evaluateCpu: 'fm_evaluate_cpu',
-  evaluateGpu: 'fm_evaluate_gpu',
+  evaluateCpu: `fm_evaluate_cpu_v${JOB_PROTOCOL}`,
+  evaluateGpu: `fm_evaluate_gpu_v${JOB_PROTOCOL}`,
   result: 'fm_eval_result',
 } as const
 
@@ -180,6 +188,10 @@ export interface WorkerCapabilities {
   gpu: boolean
   gpuName?: string
   languages: Language[]
+  /** server workers: the queue tasks it takes (absent: a worker from before JOB_PROTOCOL) */
+  tasks?: string[]
+  /** server workers: it connects with a role that can read the application's tables */
+  appRole?: boolean
 }
 
 export type WorkerState = 'starting' | 'online' | 'offline' | 'dead'

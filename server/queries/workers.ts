@@ -2,7 +2,7 @@
 // process that drives runs asks its backend; a web-only process in server mode reads the queue's
 // worker registry (fm_queue.workers, written by the workers' heartbeats) directly.
 import type { AppServices } from '../app.ts'
-import type { WorkerStatus } from '../contracts/evaluation.ts'
+import { QUEUE_TASKS, type WorkerStatus } from '../contracts/evaluation.ts'
 import { ACTIVE_STATUSES } from '../../client-safe/run-config.ts'
 
 export interface WorkerView {
@@ -15,6 +15,10 @@ export interface WorkerView {
   gpu: boolean
   gpuName: string | null
   languages: string[]
+  /** a server worker of another job protocol: it takes none of this version's jobs */
+  outdated: boolean
+  /** a server worker connected with a role that can read the application's tables */
+  appRole: boolean
   isolation: { level: string; mode: string; warnings: string[] } | null
   concurrency: number
   /** evaluations running on it now: 0 unless it is online (a dead worker's last heartbeat is no load) */
@@ -46,6 +50,8 @@ export function workerView(w: WorkerStatus): WorkerView {
     gpu: !!w.capabilities?.gpu,
     gpuName: w.capabilities?.gpuName ?? null,
     languages: w.capabilities?.languages ?? [],
+    outdated: w.mode === 'server' && !w.capabilities?.tasks?.includes(QUEUE_TASKS.evaluateCpu),
+    appRole: !!w.capabilities?.appRole,
     isolation: w.isolation
       ? { level: w.isolation.level, mode: String(w.isolation.mode), warnings: w.isolation.warnings ?? [] }
       : null,

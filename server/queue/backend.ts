@@ -1,6 +1,6 @@
 // Server mode's evaluation backend, engine side. Jobs and results travel through graphile-worker
 // (LISTEN/NOTIFY pickup in ~10 ms; see workers/README.md for why not pg-boss):
-//   submit  → fm_queue.jobs row (ON CONFLICT DO NOTHING) + graphile job `fm_evaluate_cpu|gpu`, in one
+//   submit  → fm_queue.jobs row (ON CONFLICT DO NOTHING) + graphile job `fm_evaluate_cpu|gpu_v<JOB_PROTOCOL>`, in one
 //             statement, so a resubmit of the same (jobId, attempt) is a no-op; language needs become
 //             job flags that workers lacking the language forbid (capability routing)
 //   results ← graphile jobs on the engine's result task, added by workers; each (jobId, attempt) is

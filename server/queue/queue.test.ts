@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process'
 import pg from 'pg'
 import { testPool } from '../../test-support/pg.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EvalResult } from '../contracts/evaluation.ts'
+import { JOB_PROTOCOL, QUEUE_TASKS, type EvalResult } from '../contracts/evaluation.ts'
 import { openDatabase } from '../db.ts'
 import { makeJob, makeProblem, tempDir, removeTempDirs } from '../../workers/test-helpers.ts'
 import { createQueueBackend, flagsFor, taskFor, type QueueBackend } from './backend.ts'
@@ -156,9 +156,14 @@ describe('the worker role', () => {
 
 describe('routing', () => {
   it('GPU jobs go to the GPU task, language needs become flags', () => {
-    expect(taskFor({ needs: { gpu: false, languages: [] }, language: 'python' })).toBe('fm_evaluate_cpu')
-    expect(taskFor({ needs: { gpu: true, languages: [] }, language: 'python' })).toBe('fm_evaluate_gpu')
-    expect(taskFor({ needs: { gpu: false, languages: [] }, language: 'cuda' })).toBe('fm_evaluate_gpu')
+    // the task names carry the job protocol: a worker of another version takes none of them
+    expect(taskFor({ needs: { gpu: false, languages: [] }, language: 'python' })).toBe(
+      `fm_evaluate_cpu_v${JOB_PROTOCOL}`,
+    )
+    expect(taskFor({ needs: { gpu: true, languages: [] }, language: 'python' })).toBe(
+      `fm_evaluate_gpu_v${JOB_PROTOCOL}`,
+    )
+    expect(taskFor({ needs: { gpu: false, languages: [] }, language: 'cuda' })).toBe(QUEUE_TASKS.evaluateGpu)
     expect(flagsFor({ needs: { gpu: false, languages: ['cpp', 'python'] }, language: 'python' })).toEqual([
       'lang:python',
       'lang:cpp',
@@ -251,9 +256,9 @@ describe('two workers, one killed mid-evaluation', () => {
     expect(ws.filter((w) => w.status === 'online')).toHaveLength(1)
     expect(backend.capacity()).toBe(1)
     expect(deliveries.find((d) => d.jobId === gpuJob.jobId)).toBeUndefined()
-    const g = await admin.query(
-      "SELECT attempts, locked_by FROM graphile_worker.jobs WHERE task_identifier = 'fm_evaluate_gpu'",
-    )
+    const g = await admin.query('SELECT attempts, locked_by FROM graphile_worker.jobs WHERE task_identifier = $1', [
+      QUEUE_TASKS.evaluateGpu,
+    ])
     expect(g.rows).toEqual([{ attempts: 0, locked_by: null }])
   }, 180_000)
 
@@ -285,9 +290,9 @@ describe('two workers, one killed mid-evaluation', () => {
       )
     }
     // a job submitted but not started, answered by someone writing into the queue
-    await admin.query(
-      "INSERT INTO fm_queue.jobs (job_id, attempt, run_id, task) VALUES ('forged-job', 0, 'r', 'fm_evaluate_cpu')",
-    )
+    await admin.query("INSERT INTO fm_queue.jobs (job_id, attempt, run_id, task) VALUES ('forged-job', 0, 'r', $1)", [
+      QUEUE_TASKS.evaluateCpu,
+    ])
     await post('forged')
     // started by one worker, answered in another's name
     await admin.query(

@@ -393,14 +393,16 @@ export async function listRuns(
       )
         stalled.add(m.run_id)
     // a run that started with no worker online has no pipeline figures yet (its cold start's jobs
-    // wait): in server mode the queue says it, no worker being online and its jobs untaken
+    // wait): in server mode the queue says it, its jobs untaken and no online worker taking their
+    // task (a GPU job with only CPU workers, a worker of another job protocol)
     if (db.mode === 'server') {
       const waiting = await db.prisma
         .$queryRawUnsafe<Array<{ run_id: string }>>(
           `SELECT DISTINCT j.run_id FROM fm_queue.jobs j
             WHERE j.run_id = ANY($1::text[]) AND j.delivered_at IS NULL AND j.started_at IS NULL
               AND NOT EXISTS (SELECT 1 FROM fm_queue.workers w
-                               WHERE w.status = 'online' AND w.last_heartbeat > now() - interval '60 seconds')`,
+                               WHERE w.status = 'online' AND w.last_heartbeat > now() - interval '60 seconds'
+                                 AND w.capabilities->'tasks' @> jsonb_build_array(j.task))`,
           active,
         )
         .catch(() => []) // no queue installed yet: no worker ever connected, and no job either
