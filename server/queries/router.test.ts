@@ -346,6 +346,22 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     expect(weights!.before).toEqual(expect.arrayContaining([{ operator: 'swap', weight: 1 }]))
     expect(weights!.after).toEqual(expect.arrayContaining([{ operator: 'swap', weight: 0 }]))
   })
+
+  it('pausing or stopping a run that has ended is refused, and audits no change it never made', async () => {
+    const { runId: ended } = await seedSyntheticRun(db, { candidates: 3, status: 'completed' })
+    const audits = () => db.prisma.auditEvent.count({ where: { runId: ended } })
+    const before = await audits()
+    await expect(as('admin').runs.stop({ runId: ended })).rejects.toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      message: 'the run is completed: nothing to stop',
+    })
+    await expect(as('admin').runs.pause({ runId: ended })).rejects.toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      message: 'the run is completed: nothing to pause',
+    })
+    expect(await audits()).toBe(before)
+    expect((await db.prisma.run.findUniqueOrThrow({ where: { id: ended } })).status).toBe('completed')
+  })
 })
 
 /** A tracked message as createCaller yields it: [id, data, symbol] (over HTTP it arrives as {id, data}). */

@@ -247,6 +247,9 @@ export const runsRouter = router({
   // an active run is paused or stopped by its engine (the control channel), wherever it runs
   pause: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
     const run = await requireRun(ctx.app.db, input.runId)
+    // nothing happens to an ended or paused run: refused, not audited as a change it never made
+    if (!runIsActive(run.status))
+      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the run is ${run.status}: nothing to pause` })
     let c = null
     if (await interruptedHere(ctx, run))
       await setStatus(ctx.app.db, input.runId, 'paused', `paused by ${ctx.actor.label}`)
@@ -265,6 +268,8 @@ export const runsRouter = router({
   stop: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
     const run = await requireRun(ctx.app.db, input.runId)
     const reason = `stopped by ${ctx.actor.label}`
+    if (run.status !== 'paused' && !runIsActive(run.status))
+      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the run is ${run.status}: nothing to stop` })
     let c = null
     if (run.status === 'paused' || (await interruptedHere(ctx, run))) {
       // paused, or interrupted (no engine can drive it while this process holds the data folder)

@@ -1,3 +1,4 @@
+import { drivenBy } from '../../runs/lease.ts'
 import { resumeRunConfig } from '../../runs/service.ts'
 import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
@@ -54,6 +55,16 @@ export const resume: Command = {
           })
         maxEvals = r.maxEvals
       } else {
+        // another engine process drives it (server mode): refused before its budget is touched
+        const lease = await api.app!.db.prisma.run.findUnique({
+          where: { id: runId },
+          select: { status: true, leaseOwner: true, leaseUntil: true },
+        })
+        const by = lease && drivenBy(api.app!.db, lease)
+        if (by)
+          throw new Error(
+            `run ${runId} is ${lease!.status}, driven by another engine process (${by}): nothing to resume; fm-agent runs stop|pause ${runId} ends it there`,
+          )
         maxEvals = (
           await resumeRunConfig(
             api.app!.db,
