@@ -63,6 +63,12 @@ describe('durations', () => {
     expect(duration(192)).toBe('3 min 12 s')
     expect(duration(7500)).toBe('2 h 5 min')
     expect(duration(90_000)).toBe('1 d 1 h')
+    // rounding carries into the larger unit
+    expect(duration(59.6)).toBe('1 min 0 s')
+    expect(duration(119.6)).toBe('2 min 0 s')
+    expect(duration(3599.7)).toBe('1 h 0 min')
+    expect(duration(7199.9)).toBe('2 h 0 min')
+    expect(duration(172_799)).toBe('2 d 0 h')
     expect(duration(-1)).toBe('–')
     expect(duration(Number.NaN)).toBe('–')
   })

@@ -52,10 +52,18 @@ export function distinctDigits(pairs: Iterable<readonly [number, number]>, min =
 /** A length of time in seconds, to the two largest units ("3 min 12 s", "2 h 5 min"). */
 export function duration(s: number): string {
   if (!Number.isFinite(s) || s < 0) return '–'
-  if (s < 60) return `${Math.round(s)} s`
-  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`
-  return `${Math.floor(s / 86400)} d ${Math.round((s % 86400) / 3600)} h`
+  // rounded to the smaller unit first, so 119.6 s is "2 min 0 s", never "1 min 60 s"
+  if (Math.round(s) < 60) return `${Math.round(s)} s`
+  if (Math.round(s) < 3600) {
+    const t = Math.round(s)
+    return `${Math.floor(t / 60)} min ${t % 60} s`
+  }
+  if (Math.round(s / 60) < 1440) {
+    const t = Math.round(s / 60)
+    return `${Math.floor(t / 60)} h ${t % 60} min`
+  }
+  const t = Math.round(s / 3600)
+  return `${Math.floor(t / 24)} d ${t % 24} h`
 }
 
 /**

@@ -89,6 +89,12 @@ export const ModelConfig = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.baseURL && !/^https?:\/\//i.test(c.baseURL))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['baseURL'],
+        message: 'the base URL must be an http:// or https:// address',
+      })
     if (c.baseURL && metadataAddress(c.baseURL))
       ctx.addIssue({
         code: 'custom',

@@ -170,6 +170,13 @@ describe('ModelConfig baseURL', () => {
       expect(r.error!.issues[0]!.message).toContain('apiKeyEnv')
     }
   })
+  it('refuses an address that is not http(s): no model is served over ftp, file or javascript', () => {
+    for (const url of ['ftp://127.0.0.1:4141/v1', 'file:///etc/passwd', 'javascript:alert(1)']) {
+      const r = withUrl(url)
+      expect(r.success, url).toBe(false)
+      expect(r.error!.issues.map((i) => i.message)).toContain('the base URL must be an http:// or https:// address')
+    }
+  })
   it('takes an address without credentials, query parameters such as api-version included', () => {
     expect(withUrl('https://my-resource.openai.azure.com/openai/v1?api-version=2025-01-01').success).toBe(true)
     expect(withUrl('http://127.0.0.1:8000/v1').success).toBe(true)
