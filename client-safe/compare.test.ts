@@ -71,6 +71,7 @@ describe('best-so-far lines', () => {
         { e: 40, t: 20, s: 1.5, b: null },
       ],
     },
+    missing: [],
   }
   it('puts each run on evaluations, wall time or spend, ending at its final state', () => {
     const byEvals = compareLines(data, 'evals', 'score')

@@ -51,6 +51,8 @@ export interface ComparePoint {
 export interface CompareData {
   runs: CompareRun[]
   series: Record<string, ComparePoint[]>
+  /** ids asked for that name no run (deleted since a link was shared): the others are compared */
+  missing: string[]
 }
 
 export type CompareX = 'evals' | 'time' | 'spend'

@@ -51,7 +51,10 @@ export function RunCompare() {
       <div className="row small">
         {(q.data?.runs ?? []).map((r, i) => (
           <span key={r.id} className="badge" style={{ borderColor: islandColor(i) }}>
-            <i className="swatch" style={{ background: islandColor(i) }} /> {r.name || r.id.slice(0, 8)}{' '}
+            <i className="swatch" style={{ background: islandColor(i) }} />{' '}
+            <span className="clip-name" title={r.name || r.id}>
+              {r.name || r.id.slice(0, 8)}
+            </span>{' '}
             <button
               className="small"
               style={{ padding: '0 5px' }}
@@ -82,7 +85,18 @@ export function RunCompare() {
       ) : !q.data ? (
         <div className="muted">Loading…</div>
       ) : (
-        <CompareBody data={q.data} />
+        <>
+          {q.data.missing.length > 0 && (
+            <div className="alert" role="status" data-testid="compare-missing">
+              {q.data.missing.length === 1 ? 'A run' : `${q.data.missing.length} runs`} in this link no longer exist
+              {q.data.missing.length === 1 ? 's' : ''} (deleted): {q.data.missing.map((m) => m.slice(0, 8)).join(', ')}.{' '}
+              <button className="small" onClick={() => setIds(ids.filter((x) => !q.data!.missing.includes(x)))}>
+                Remove from the comparison
+              </button>
+            </div>
+          )}
+          <CompareBody data={q.data} />
+        </>
       )}
     </div>
   )
@@ -183,7 +197,9 @@ function CompareBody({ data }: { data: CompareData }) {
                 <tr key={r.runId} data-testid="compare-row" data-run={r.runId}>
                   <td>
                     <i className="swatch" style={{ background: islandColor(i) }} />{' '}
-                    <Link href={`/runs/${r.runId}`}>{r.label}</Link>
+                    <Link href={`/runs/${r.runId}`} className="clip-name" title={r.label}>
+                      {r.label}
+                    </Link>
                     {winner === r.runId && (
                       <span className="badge good" style={{ marginLeft: 6 }}>
                         best
@@ -240,7 +256,10 @@ function CompareBody({ data }: { data: CompareData }) {
                   <th>setting</th>
                   {data.runs.map((r, i) => (
                     <th key={r.id}>
-                      <i className="swatch" style={{ background: islandColor(i) }} /> {r.name || r.id.slice(0, 8)}
+                      <i className="swatch" style={{ background: islandColor(i) }} />{' '}
+                      <span className="clip-name" title={r.name || r.id}>
+                        {r.name || r.id.slice(0, 8)}
+                      </span>
                     </th>
                   ))}
                 </tr>

@@ -128,7 +128,9 @@ export function RunList() {
                         />
                       </td>
                       <td>
-                        <Link href={`/runs/${r.id}`}>{r.name || shortId(r.id)}</Link>
+                        <Link href={`/runs/${r.id}`} className="clip-name" title={r.name || r.id}>
+                          {r.name || shortId(r.id)}
+                        </Link>
                       </td>
                       <td className="mono">{r.problemId}</td>
                       <td>

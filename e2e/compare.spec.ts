@@ -131,4 +131,15 @@ test('compare runs: pick them in the list, one chart on three axes, the final ta
   await page.getByRole('button', { name: `remove e2e compare A` }).click()
   await expect(page).toHaveURL(new RegExp(`runs=${b.id},${c.id}$`))
   await expect(rows).toHaveCount(2)
+
+  // a shared link that names a run deleted since: the others are compared, the missing one named
+  const gone = '00000000-0000-4000-8000-000000000000'
+  await page.goto(`/runs/compare?runs=${b.id},${gone},${c.id}`)
+  await expect(page.getByTestId('compare-missing')).toContainText(
+    'A run in this link no longer exists (deleted): 00000000',
+  )
+  await expect(rows).toHaveCount(2)
+  await page.getByRole('button', { name: 'Remove from the comparison' }).click()
+  await expect(page).toHaveURL(new RegExp(`runs=${b.id},${c.id}$`))
+  await expect(page.getByTestId('compare-missing')).toHaveCount(0)
 })

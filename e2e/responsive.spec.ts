@@ -158,6 +158,14 @@ test('a run named with 200 characters and no break in them still fits a phone', 
   await description.locator('summary').click()
   await expect(description).toContainText('26 circles')
   await expectNoPageOverflow(page)
+  // on a desktop the run list keeps the row's figures on screen: the name is clipped, whole in its title
+  await page.setViewportSize({ width: 1440, height: 900 })
+  await page.goto('/runs')
+  const link = page.getByRole('link', { name })
+  await expect(link).toHaveAttribute('title', name)
+  const problem = page.getByRole('row').filter({ has: link }).getByText('circle-packing-26')
+  const box = (await problem.boundingBox())!
+  expect(box.x + box.width).toBeLessThan(1440)
 })
 
 for (const width of WIDTHS) {

@@ -57,15 +57,19 @@ describe.each(dbModes())('compare runs, %s', (_mode, open) => {
     ).toEqual(['budget.maxEvals', 'islands'])
   })
 
-  it('refuses fewer than two runs, more than eight, repeats and unknown runs', async () => {
+  it('refuses fewer than two runs, more than eight, repeats and only unknown runs', async () => {
     await expect(as().runs.compare({ runIds: [ids[0]!] })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
     await expect(as().runs.compare({ runIds: Array.from({ length: 9 }, (_, i) => `r${i}`) })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     })
     await expect(as().runs.compare({ runIds: [ids[0]!, ids[0]!] })).rejects.toMatchObject({ code: 'BAD_REQUEST' })
-    await expect(as().runs.compare({ runIds: [ids[0]!, 'no-such-run'] })).rejects.toMatchObject({
+    await expect(as().runs.compare({ runIds: ['gone-1', 'gone-2'] })).rejects.toMatchObject({
       code: 'NOT_FOUND',
-      message: expect.stringContaining('no-such-run'),
+      message: expect.stringContaining('gone-1'),
     })
+    // a shared link naming a run deleted since: the others are compared, the missing one named
+    const partial = await as().runs.compare({ runIds: [ids[0]!, 'no-such-run'] })
+    expect(partial.runs.map((r) => r.id)).toEqual([ids[0]])
+    expect(partial.missing).toEqual(['no-such-run'])
   })
 })

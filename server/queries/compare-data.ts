@@ -35,11 +35,11 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
   })
   const byId = new Map(rows.map((r) => [r.id, r]))
   const missing = runIds.filter((id) => !byId.has(id))
-  if (missing.length) throw new NotFoundError(`no run ${missing.map((m) => `"${m}"`).join(', ')}`)
+  if (missing.length === runIds.length) throw new NotFoundError(`no run ${missing.map((m) => `"${m}"`).join(', ')}`)
   const buckets = Math.max(20, Math.min(2000, opts.points ?? 400))
   const runs: CompareRun[] = []
   const series: Record<string, ComparePoint[]> = {}
-  for (const id of runIds) {
+  for (const id of runIds.filter((x) => byId.has(x))) {
     const r = byId.get(id)!
     const snap = r.problemSnapshot as unknown as ProblemSnapshot
     const config = r.config as unknown as RunConfig
@@ -84,5 +84,5 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
       b: p.best,
     }))
   }
-  return { runs, series }
+  return { runs, series, missing }
 }
