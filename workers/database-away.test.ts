@@ -3,7 +3,7 @@
 // long a write waits.
 import { describe, expect, it } from 'vitest'
 import { databaseAway } from '../server/queue/connection.ts'
-import { patiently } from './server-worker.ts'
+import { patiently, unrecordedOutcome } from './server-worker.ts'
 
 const err = (code: string | undefined, message = 'x') => Object.assign(new Error(message), code ? { code } : {})
 
@@ -56,5 +56,21 @@ describe('patiently', () => {
         0,
       ),
     ).rejects.toThrow('still down')
+  })
+})
+
+describe('unrecordedOutcome', () => {
+  const pgError = (code: string, message: string) => Object.assign(new Error(message), { code })
+  it('logs a job outcome lost to a database away or to a refused role, and lets anything else end the worker', () => {
+    expect(unrecordedOutcome(pgError('57P01', 'terminating connection due to administrator command'))).toMatch(
+      /while the database was away .*retried when its lock expires/,
+    )
+    // the role dropped while a job ran (worker-role drop --force): one line, not a stack trace
+    expect(unrecordedOutcome(pgError('42501', 'permission denied for schema graphile_worker'))).toBe(
+      "[worker] a job's outcome was not recorded: the database refused this worker's role (permission denied for schema graphile_worker); the job is retried elsewhere when its lock expires",
+    )
+    expect(unrecordedOutcome(pgError('28P01', 'password authentication failed'))).toMatch(/refused this worker's role/)
+    expect(unrecordedOutcome(pgError('23505', 'duplicate key value'))).toBeNull()
+    expect(unrecordedOutcome(new TypeError('x is not a function'))).toBeNull()
   })
 })

@@ -322,6 +322,26 @@ const USAGE = `usage: worker [--concurrency N] [--gpu] [--name NAME] [--cache-di
   Connects to DATABASE_URL (or --database-url), takes evaluation jobs and runs them in the sandbox.`
 
 /** `fm-agent worker …` (argv without the node/script prefix; a leading "worker" is accepted). Resolves to the exit code. */
+
+/**
+ * graphile-worker records a finished or failed job without awaiting it: one the database was away
+ * for rejects unhandled, which would end the worker in a restart the docs say is waited out, and one
+ * refused (its role dropped or its rights revoked while a job ran) would end it in a stack trace
+ * where the heartbeat gives up with one line saying what to do. Either job stays locked and is taken
+ * again when its lock expires. The line to log for such a rejection; null for any other, which still
+ * ends the process.
+ */
+export function unrecordedOutcome(e: unknown): string | null {
+  const code = (e as { code?: string } | null)?.code
+  const refused = !!code && (AUTH_CODES.has(code) || code === '42501')
+  const message = (e as Error | null)?.message ?? String(e)
+  if (refused)
+    return `[worker] a job's outcome was not recorded: the database refused this worker's role (${message}); the job is retried elsewhere when its lock expires`
+  if (databaseAway(e))
+    return `[worker] a job's outcome was not recorded while the database was away (${message}); it is retried when its lock expires`
+  return null
+}
+
 export async function runWorkerCli(argv: string[]): Promise<number> {
   const args = argv[0] === 'worker' ? argv.slice(1) : [...argv]
   const o: ServerWorkerOptions = { databaseUrl: process.env.DATABASE_URL ?? '' }
@@ -371,9 +391,15 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
           await c.end().catch(() => undefined)
         }
       },
-      (why) =>
+      (why, code) =>
         process.stderr.write(
-          `[worker] waiting for the job queue (${why}); the first fm-agent engine installs it: retrying until it is there\n`,
+          `[worker] waiting for the job queue (${why}); ${
+            code === '42P01' || code === '3F000'
+              ? 'the first fm-agent engine installs it'
+              : code === '3D000'
+                ? 'no engine creates a database: check its name in DATABASE_URL, or create it'
+                : 'PostgreSQL is not reachable yet: check the host and port in DATABASE_URL'
+          }: retrying until it is there\n`,
         ),
     )
     worker = await startServerWorker(o)
@@ -393,14 +419,11 @@ export async function runWorkerCli(argv: string[]): Promise<number> {
     process.stderr.write(`the worker could not start: ${what}${hint}\n`)
     return 1
   }
-  // graphile-worker records a finished or failed job without awaiting it: one the database was away
-  // for rejects unhandled, which would end this process in a restart the docs say is waited out. The
-  // job stays locked and is taken again when its lock expires; any other rejection still ends it.
+  // graphile-worker records a finished or failed job without awaiting it (unrecordedOutcome)
   process.on('unhandledRejection', (e) => {
-    if (!databaseAway(e)) throw e
-    process.stderr.write(
-      `[worker] a job's outcome was not recorded while the database was away (${(e as Error).message}); it is retried when its lock expires\n`,
-    )
+    const said = unrecordedOutcome(e)
+    if (said === null) throw e
+    process.stderr.write(`${said}\n`)
   })
   const onSignal = (sig: NodeJS.Signals) => {
     process.stderr.write(`[worker] ${sig}: finishing running evaluations, then stopping\n`)

@@ -17,14 +17,14 @@ export const NOT_READY_CODES = new Set([
 ])
 
 /** Retries `fn` while it fails for a reason in NOT_READY_CODES, with backoff up to 10 s; says so once. */
-export async function whenReady<T>(fn: () => Promise<T>, wait: (reason: string) => void): Promise<T> {
+export async function whenReady<T>(fn: () => Promise<T>, wait: (reason: string, code: string) => void): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn()
     } catch (e) {
       const code = (e as { code?: string }).code
       if (!code || !NOT_READY_CODES.has(code)) throw e
-      if (attempt === 0) wait((e as Error).message)
+      if (attempt === 0) wait((e as Error).message, code)
       await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)))
     }
   }

@@ -159,4 +159,16 @@ describe('a worker that cannot sign in at start', () => {
     )
     expect(r.stderr).toContain('fm-agent worker-role create NAME prints its URL')
   }, 60_000)
+
+  it('a database name that names no database: it waits, saying no engine creates one', async () => {
+    const typo = new URL(t.url)
+    typo.pathname = `/${t.name}_typo`
+    const worker = startCli(['worker', '--cache-dir', tempDir('fm-wr-typo-')], { DATABASE_URL: typo.toString() })
+    children.push(worker)
+    await printed(
+      worker,
+      /waiting for the job queue \(database "\S+_typo" does not exist\); no engine creates a database: check its name in DATABASE_URL, or create it/,
+    )
+    worker.kill('SIGKILL')
+  }, 60_000)
 })
