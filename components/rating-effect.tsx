@@ -1,7 +1,7 @@
 'use client'
 // Do rated-up parents produce better children? The children of rated candidates (made after the
-// rating) against the children of unrated ones over the same stretch of the run, with the same
-// statistics as a hint's effect (server/steering/ratings.ts).
+// rating) against the children of unrated ones over the same stretch of the run, judged by each
+// child's gain over its own parent (server/steering/ratings.ts).
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import type { Comparison, GroupStats } from '../server/steering/guidance-stats.ts'
@@ -80,7 +80,8 @@ function Side({
         {c.meanGain !== null && (
           <span className="muted">
             {' '}
-            · mean {direction === 'max' ? 'higher' : 'lower'} by {fmt(c.meanGain, 3)} is better
+            · judged by each child’s gain over its own parent: theirs is {fmt(Math.abs(c.meanGain), 3)}{' '}
+            {c.meanGain >= 0 ? 'better' : 'worse'} on average (a rated parent’s own head start does not count)
           </span>
         )}
       </div>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compareGroups, groupStats, guidanceState } from './guidance-stats.ts'
+import { compareByParentGain, compareGroups, groupStats, guidanceState } from './guidance-stats.ts'
 
 describe('guidance state', () => {
   const base = { island: null, startEval: 100, expiresAfterEvals: null, expiresAt: null, withdrawnAt: null }
@@ -40,5 +40,28 @@ describe('hint effect', () => {
     const noisy = Array.from({ length: 20 }, (_, i) => row(i % 2 ? 100 : -100))
     expect(compareGroups(noisy, without, 'max').verdict).toBe('no clear difference')
     expect(compareGroups(under.slice(0, 3), without, 'max').verdict).toBe('too few candidates')
+  })
+})
+
+describe('compareByParentGain', () => {
+  it('does not call children of top parents better for their parents’ head start', () => {
+    // children of rated (top) parents: high scores, none beats its parent; the others: lower scores, each a gain
+    const top = Array.from({ length: 8 }, (_, i) => ({ score: 9 + i * 0.01, valid: true, parentScore: 10 }))
+    const rest = Array.from({ length: 40 }, (_, i) => ({ score: 5 + (i % 4) * 0.1, valid: true, parentScore: 4 }))
+    expect(compareGroups(top, rest, 'max').verdict).toBe('better') // raw scores: the head start
+    const c = compareByParentGain(top, rest, 'max')
+    expect(c.verdict).toBe('worse')
+    expect(c.meanGain!).toBeLessThan(0)
+    // the description stays in scores
+    expect(c.under.mean).toBeCloseTo(9.035, 9)
+    expect(c.under.improvedRate).toBe(0)
+  })
+  it('says better when the children improve on their own parents more', () => {
+    const rated = Array.from({ length: 8 }, (_, i) => ({ score: 12 + i * 0.01, valid: true, parentScore: 10 }))
+    const rest = Array.from({ length: 40 }, (_, i) => ({ score: 4 + (i % 4) * 0.1, valid: true, parentScore: 4 }))
+    expect(compareByParentGain(rated, rest, 'max')).toMatchObject({ verdict: 'better' })
+    // minimizing: a drop below the parent is the gain
+    const lower = rated.map((r) => ({ ...r, score: 8 - (r.score - 12) }))
+    expect(compareByParentGain(lower, rest, 'min')).toMatchObject({ verdict: 'better' })
   })
 })

@@ -113,3 +113,25 @@ export function compareGroups(
   }
   return { under: a, without: b, meanGain, improvedRateGain, verdict }
 }
+
+/**
+ * The two groups described by their scores, judged by their children's gain over their own parent.
+ * For a group picked by its parents (an expert rates the best candidates up), raw scores differ
+ * whether or not the choice did anything: children of top parents score high anyway. A child's gain
+ * over its parent does not carry its parent's head start, so the verdict and `meanGain` are the
+ * difference in mean gain; children without a valid parent score are left out of it.
+ */
+export function compareByParentGain(
+  under: readonly ScoredRow[],
+  without: readonly ScoredRow[],
+  direction: 'max' | 'min',
+  minN = 5,
+): Comparison {
+  const gains = (rows: readonly ScoredRow[]): ScoredRow[] =>
+    rows.map((r) => {
+      const known = !!r.valid && r.score !== null && r.parentScore !== null
+      return { score: known ? r.score! - r.parentScore! : null, valid: known, parentScore: 0 }
+    })
+  const byGain = compareGroups(gains(under), gains(without), direction, minN)
+  return { ...compareGroups(under, without, direction, minN), meanGain: byGain.meanGain, verdict: byGain.verdict }
+}

@@ -9,7 +9,7 @@ import type { Actor } from '../auth/roles.ts'
 import { BadInputError, NotFoundError } from '../errors.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import { audit } from '../services/audit.ts'
-import { compareGroups, type Comparison, type ScoredRow } from './guidance-stats.ts'
+import { compareByParentGain, type Comparison, type ScoredRow } from './guidance-stats.ts'
 import { command, recordIntervention } from './interventions.ts'
 
 export type RatingValue = -1 | 0 | 1
@@ -119,7 +119,8 @@ export interface RatingEffect {
 /**
  * Do rated-up parents produce better children? Children (mutations and crossovers, evaluated)
  * whose primary parent was rated before they were made, against children of unrated parents
- * made since the run's first rating, in the problem's direction (the same statistics as a hint's).
+ * made since the run's first rating, in the problem's direction, judged by the children's gain
+ * over their own parent (experts rate the best candidates: their children score high anyway).
  */
 export async function ratingEffect(app: AppServices, runId: string): Promise<RatingEffect> {
   const run = await app.db.prisma.run.findUnique({ where: { id: runId }, select: { problemSnapshot: true } })
@@ -159,7 +160,7 @@ export async function ratingEffect(app: AppServices, runId: string): Promise<Rat
   return {
     direction,
     rated,
-    up: rated.up ? compareGroups(group(1), unrated, direction) : null,
-    down: rated.down ? compareGroups(group(-1), unrated, direction) : null,
+    up: rated.up ? compareByParentGain(group(1), unrated, direction) : null,
+    down: rated.down ? compareByParentGain(group(-1), unrated, direction) : null,
   }
 }
