@@ -70,6 +70,17 @@ export function emptyModelRow(): ModelRow {
 
 export type FormErrors = Partial<Record<string, string>>
 
+/**
+ * A number as a person writes one: digits with an optional point, sign and exponent. `Number()`
+ * also reads "0x10" as 16 and "" as 0; a thousands separator ("1,000") is no number here.
+ */
+export function decimalNumber(v: string): number | null {
+  const s = v.trim()
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return null
+  const n = Number(s)
+  return Number.isFinite(n) ? n : null
+}
+
 function num(
   v: string,
   field: string,
@@ -81,9 +92,12 @@ function num(
     if (!opts.optional) errors[field] = 'required'
     return undefined
   }
-  const n = Number(s)
-  if (!Number.isFinite(n)) errors[field] = 'a number'
-  else if (opts.int && !Number.isInteger(n)) errors[field] = 'a whole number'
+  const n = decimalNumber(s)
+  if (n === null) {
+    errors[field] = /^\d{1,3}(,\d{3})+(\.\d*)?$/.test(s) ? 'a number, without thousands separators' : 'a number'
+    return Number.NaN
+  }
+  if (opts.int && !Number.isInteger(n)) errors[field] = 'a whole number'
   return n
 }
 

@@ -13,6 +13,7 @@ import { duration, fmt } from '../client-safe/format.ts'
 import { useRunLive } from './run-live.tsx'
 import { Age, ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
+import { hintExpiry } from '../client-safe/hint-form.ts'
 
 type Hint = NonNullable<ReturnType<typeof useHints>['data']>['hints'][number]
 
@@ -32,6 +33,7 @@ export function GuidancePanel() {
   const [scope, setScope] = useState<string>(sp.get('island') ?? 'run')
   const [expiry, setExpiry] = useState<'none' | 'evals' | 'minutes'>('evals')
   const [amount, setAmount] = useState('100')
+  const until = hintExpiry(expiry, amount)
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.guidance.list.queryKey({ runId }) })
   const create = useMutation(trpc.guidance.create.mutationOptions({ onSuccess: () => (setText(''), refresh()) }))
   const withdraw = useMutation(trpc.guidance.withdraw.mutationOptions({ onSuccess: refresh }))
@@ -47,14 +49,8 @@ export function GuidancePanel() {
           data-testid="guidance-form"
           onSubmit={(e) => {
             e.preventDefault()
-            const n = Number(amount)
-            create.mutate({
-              runId,
-              text,
-              island: scope === 'run' ? null : Number(scope),
-              expiresAfterEvals: expiry === 'evals' ? n : null,
-              expiresInMinutes: expiry === 'minutes' ? n : null,
-            })
+            if ('error' in until) return
+            create.mutate({ runId, text, island: scope === 'run' ? null : Number(scope), ...until })
           }}
         >
           <h2 style={{ margin: 0 }}>Give a hint</h2>
@@ -103,10 +99,21 @@ export function GuidancePanel() {
                   inputMode="decimal"
                   value={amount}
                   onChange={(e) => setAmount(e.target.value)}
+                  aria-invalid={'error' in until}
+                  aria-describedby={'error' in until ? 'hint-expiry-error' : undefined}
                 />
+                {'error' in until && (
+                  <span id="hint-expiry-error" className="small" style={{ color: 'var(--bad)' }} role="alert">
+                    {until.error}
+                  </span>
+                )}
               </label>
             )}
-            <button className="primary" type="submit" disabled={create.isPending || !text.trim() || finished}>
+            <button
+              className="primary"
+              type="submit"
+              disabled={create.isPending || !text.trim() || finished || 'error' in until}
+            >
               Add hint
             </button>
             {finished && <span className="muted small">the run is {status}: resume it for hints to reach prompts</span>}

@@ -2,6 +2,7 @@
 // expiry (evaluations or time) or until withdrawn; the engine puts active hints into the next
 // prompts and records them on every candidate made under them.
 import { z } from 'zod'
+import { HINT_MAX_EVALS, HINT_MAX_MINUTES, HINT_MIN_MINUTES } from '../../../client-safe/hint-form.ts'
 import { createGuidance, listGuidance, withdrawGuidance } from '../../steering/interventions.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { RunIdInput } from './runs.ts'
@@ -10,12 +11,8 @@ export const CreateGuidanceInput = RunIdInput.extend({
   text: z.string().min(1).max(4000),
   /** null: the whole run */
   island: z.number().int().min(0).max(1024).nullable().default(null),
-  expiresAfterEvals: z.number().int().min(1).max(10_000_000).nullish(),
-  expiresInMinutes: z
-    .number()
-    .min(0.1)
-    .max(30 * 24 * 60)
-    .nullish(),
+  expiresAfterEvals: z.number().int().min(1).max(HINT_MAX_EVALS).nullish(),
+  expiresInMinutes: z.number().min(HINT_MIN_MINUTES).max(HINT_MAX_MINUTES).nullish(),
 })
 export const GuidanceIdInput = RunIdInput.extend({ id: z.string().min(1).max(64) })
 
