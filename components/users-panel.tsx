@@ -15,15 +15,18 @@ export function UsersPanel() {
   const [secret, setSecret] = useState<string | null>(null)
   const create = useMutation(
     trpc.users.create.mutationOptions({
+      // a password shown for the user added before must not sit beside this attempt's outcome
+      onMutate: () => setSecret(null),
       onSuccess: (r) => (setSecret(`${r.user.email}: ${r.oneTimePassword}`), setEmail(''), refresh()),
     }),
   )
   const update = useMutation(trpc.users.update.mutationOptions({ onSuccess: refresh }))
   const reset = useMutation(
     trpc.users.resetPassword.mutationOptions({
-      onSuccess: (r) =>
+      onMutate: () => setSecret(null),
+      onSuccess: (r, vars) =>
         setSecret(
-          `new one-time password: ${r.oneTimePassword}${r.tokensRevoked ? ` (${r.tokensRevoked} CLI token(s) revoked)` : ''}`,
+          `${users.data?.find((u) => u.id === vars.id)?.email ?? 'the user'}: new one-time password ${r.oneTimePassword}${r.tokensRevoked ? ` (${r.tokensRevoked} CLI token(s) revoked)` : ''}`,
         ),
     }),
   )

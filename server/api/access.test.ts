@@ -200,6 +200,23 @@ describe('API tokens', () => {
     expect(filesContaining(h.dataDir, row.tokenHash).length).toBeGreaterThan(0)
   })
 
+  it('need a name that tells them apart: not blank, not the name of a live token of the same user', async () => {
+    const cookie = await h.sessionCookie('expert', { fresh: true })
+    const make = (name: string) => callProcedure(h.url, 'tokens.create', 'mutation', { name, scope: 'cli' }, { cookie })
+    const blank = await make('   ')
+    expect(blank.status).toBe(400)
+    expect(blank.body).toContain('a token needs a name')
+    const first = await make('  laptop ')
+    expect(first.status).toBe(200)
+    expect((first.data as { name: string }).name).toBe('laptop')
+    const again = await make('laptop')
+    expect(again.status).toBe(409)
+    expect(again.body).toContain('a token named \\"laptop\\" is already in use')
+    // once revoked, its name is free again
+    await callProcedure(h.url, 'tokens.revoke', 'mutation', { id: (first.data as { id: string }).id }, { cookie })
+    expect((await make('laptop')).status).toBe(200)
+  })
+
   it('are revocable: a revoked token is UNAUTHORIZED from its next call', async () => {
     const { token, id } = (
       await callProcedure(
@@ -326,8 +343,9 @@ describe('API tokens', () => {
     const db = h.server.app.db
     const system = { id: null, label: 'access test', role: 'admin' as const, via: 'system' as const }
     const u = await createUser(db, system, { email: `pw-tokens-${Date.now()}@hardening.test`, role: 'viewer' })
+    let minted = 0
     const mint = async (scope: 'cli' | 'worker') =>
-      (await createToken(db, system, { userId: u.user.id, name: `pw ${scope}`, scope })).token
+      (await createToken(db, system, { userId: u.user.id, name: `pw ${scope} ${++minted}`, scope })).token
     const works = async (t: string) =>
       (await callProcedure(h.url, 'account.me', 'query', undefined, { token: t })).status
     const [cli1, cli2, worker] = [await mint('cli'), await mint('cli'), await mint('worker')]

@@ -84,13 +84,15 @@ describe('batched calls', () => {
 })
 
 describe('CSRF', () => {
+  // each probe's own name: a user's live tokens have distinct names
+  let probes = 0
   const create = (headers: Record<string, string>) =>
     rawRequest(`${h.url}/api/trpc/tokens.create`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify({ json: { name: 'csrf-probe', scope: 'cli' } }),
+      body: JSON.stringify({ json: { name: `csrf-probe ${++probes}`, scope: 'cli' } }),
     })
-  const count = () => h.server.app.db.prisma.apiToken.count({ where: { name: 'csrf-probe' } })
+  const count = () => h.server.app.db.prisma.apiToken.count({ where: { name: { startsWith: 'csrf-probe' } } })
 
   it('refuses a cross-site state-changing request that carries the session cookie, by Origin or by Sec-Fetch-Site', async () => {
     const before = await count()

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Db } from '../db.ts'
 import type { Actor, Role } from '../auth/roles.ts'
 import { audit } from './audit.ts'
+import { ConflictError } from '../errors.ts'
 
 export const TOKEN_SCOPES = ['cli', 'worker'] as const
 export type TokenScope = (typeof TOKEN_SCOPES)[number]
@@ -16,6 +17,20 @@ export async function createToken(
   actor: Actor,
   input: { userId: string; name: string; scope: TokenScope; expiresAt?: Date },
 ) {
+  // two live tokens of one name could not be told apart in the list, nor the right one revoked
+  const same = await db.prisma.apiToken.findFirst({
+    where: {
+      userId: input.userId,
+      name: input.name,
+      revokedAt: null,
+      OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
+    },
+    select: { prefix: true },
+  })
+  if (same)
+    throw new ConflictError(
+      `a token named "${input.name}" is already in use (${same.prefix}…): give this one another name, or revoke that one first`,
+    )
   const token = PREFIX + randomBytes(24).toString('base64url')
   const row = await db.prisma.apiToken.create({
     data: {

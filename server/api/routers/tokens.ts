@@ -4,7 +4,7 @@ import { createToken, listTokens, revokeToken, TOKEN_SCOPES } from '../../servic
 import { adminProcedure, router, viewerProcedure } from '../trpc.ts'
 
 export const CreateTokenInput = z.object({
-  name: z.string().min(1).max(100),
+  name: z.string().trim().min(1, 'a token needs a name (what it is for: a laptop, a CI job)').max(100),
   scope: z.enum(TOKEN_SCOPES),
   expiresInDays: z.number().int().min(1).max(3650).optional(),
 })
