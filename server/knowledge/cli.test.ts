@@ -125,6 +125,11 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     expect(empty.stdout).toContain('failed    empty.md: empty.md is empty; write something in it first')
     const noText = run('kb', 'search', '')
     expect(noText.code).toBe(2)
+    const long = run('kb', 'search', 'word '.repeat(1700))
+    expect([long.code, long.stderr.trim()]).toEqual([
+      2,
+      'fm-agent: the query has 8,500 characters, over the 8,000-character limit: search for its key words',
+    ])
     const typo = run('kb', 'search', 'packing', '--problem', 'no-such-problem')
     expect(typo.code).toBe(2)
     expect(typo.stderr).toContain('no problem "no-such-problem" (fm-agent problems lists them)')

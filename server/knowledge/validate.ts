@@ -25,6 +25,16 @@ export function decodeText(bytes: Uint8Array, what: string, maxBytes = MAX_FILE_
       `${what} is ${formatBytes(bytes.byteLength)}, over the ${formatBytes(maxBytes)} file limit; split it into smaller documents`,
     )
   }
+  // UTF-16 with its byte order mark (what Windows editors save as "Unicode"): text, in another encoding
+  const utf16 =
+    bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : null
+  if (utf16) {
+    try {
+      return new TextDecoder(utf16, { fatal: true }).decode(bytes.subarray(2))
+    } catch {
+      throw new KnowledgeInputError(`${what} starts as UTF-16 text but is not valid UTF-16; convert it to UTF-8 first`)
+    }
+  }
   if (bytes.indexOf(0) !== -1)
     throw new KnowledgeInputError(
       `${what} looks binary (it contains NUL bytes); only text, markdown and code are taken`,
@@ -42,6 +52,8 @@ export function decodeText(bytes: Uint8Array, what: string, maxBytes = MAX_FILE_
 
 /** Lone UTF-16 surrogates cannot be stored as text and mean the input was corrupted on the way. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+/** terminal colour and cursor sequences: ESC [ parameters letter */
+const ANSI_ESCAPE = /\u001B\[[0-9;?]*[A-Za-z]/g
 /** C0 controls other than tab, line feed, carriage return and form feed. */
 const CONTROL = /[\u0001-\u0008\u000B\u000E-\u001F\u007F]/g
 const HAS_CONTROL = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/
@@ -57,6 +69,8 @@ export function normalizeContent(raw: string, what = 'the document'): string {
     )
   if (LONE_SURROGATE.test(raw))
     throw new KnowledgeInputError(`${what} is malformed: it holds broken characters (unpaired UTF-16 surrogates)`)
+  // a pasted terminal log's colours (ANSI escape sequences) are formatting, not text
+  raw = raw.replace(ANSI_ESCAPE, '')
   const controls = raw.match(CONTROL)?.length ?? 0
   if (controls > 0 && controls > raw.length / 1000) {
     throw new KnowledgeInputError(

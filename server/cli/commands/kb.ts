@@ -15,6 +15,7 @@ import type { ImportFile, ImportResult } from '../../knowledge/documents.ts'
 import { KnowledgeInputError } from '../../knowledge/errors.ts'
 import { batchFiles, collectImportFiles, displayPath, storedPath } from '../../knowledge/import-files.ts'
 import type { EmbeddingStatus } from '../../knowledge/reembed.ts'
+import { MAX_QUERY_CHARS } from '../../knowledge/limits.ts'
 import { highlightRuns, type SearchResult } from '../../knowledge/search.ts'
 import { InputError, intOption, parse, UsageError } from '../args.ts'
 import type { Command, CommandContext } from '../main.ts'
@@ -286,6 +287,10 @@ async function searchCommand(ctx: CommandContext, argv: string[]): Promise<numbe
   )
   const text = positionals[0]
   if (!text?.trim()) throw new UsageError('kb search needs the text to look for, in quotes')
+  if (text.length > MAX_QUERY_CHARS)
+    throw new InputError(
+      `the query has ${text.length.toLocaleString('en-US')} characters, over the ${MAX_QUERY_CHARS.toLocaleString('en-US')}-character limit: search for its key words`,
+    )
   const k = intOption('k', values.k, 1, 100) ?? 10
   const r = await withApi(ctx, values, false, (api) =>
     api.query<SearchResult>('knowledge.search', {
