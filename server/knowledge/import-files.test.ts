@@ -50,3 +50,17 @@ describe('collectImportFiles', () => {
     )
   })
 })
+
+describe('a large folder', () => {
+  it('of more files than one request takes is read whole (the CLI sends it in batches)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fm-kb-many-'))
+    try {
+      for (let i = 0; i < 650; i++) writeFileSync(join(dir, `note-${i}.md`), `# Note ${i}\n\nabout item ${i}\n`)
+      const c = collectImportFiles(dir)
+      expect(c.files).toHaveLength(650)
+      expect(c.skipped).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -9,7 +9,7 @@ import { KnowledgeInputError } from './errors.ts'
 import { batchImportFiles, importText } from '../../client-safe/knowledge-import.ts'
 import { MAX_NOTEBOOK_BYTES, notebookToMarkdown } from '../../client-safe/notebook.ts'
 import { classifyPath } from './formats.ts'
-import { formatBytes, MAX_FILE_BYTES, MAX_IMPORT_DEPTH, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
+import { formatBytes, MAX_FILE_BYTES, MAX_FOLDER_FILES, MAX_IMPORT_DEPTH, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
 import { decodeText } from './validate.ts'
 
 const SKIP_DIRS = new Set(['node_modules', '__pycache__', 'dist', 'build', 'target', 'venv', '.venv', 'site-packages'])
@@ -96,9 +96,9 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
       return
     }
     content = checked.content
-    if (files.length >= MAX_IMPORT_FILES)
+    if (files.length >= MAX_FOLDER_FILES)
       throw new KnowledgeInputError(
-        `${path} holds more than ${MAX_IMPORT_FILES} importable files; import its subfolders one at a time`,
+        `${path} holds more than ${MAX_FOLDER_FILES.toLocaleString('en-US')} importable files, the most one import takes; import part of it at a time`,
       )
     total += content.length
     if (total > MAX_IMPORT_TOTAL_CHARS)

@@ -11,8 +11,10 @@ export const MAX_CHUNK_CHARS = 2000
 export const MIN_CHUNK_CHARS = 300
 /** A document yields at most this many chunks. */
 export const MAX_CHUNKS_PER_DOC = 2000
-/** A folder import takes at most this many files. */
+/** One import request takes at most this many files (the CLI sends a folder in batches of fewer). */
 export const MAX_IMPORT_FILES = 500
+/** A folder the CLI imports holds at most this many importable files (a bound on a mistaken path, not on the API). */
+export const MAX_FOLDER_FILES = 5000
 /** and at most this many characters in all. */
 export const MAX_IMPORT_TOTAL_CHARS = 32 * 1024 * 1024
 /** Folders deeper than this under the import root are not walked. */
