@@ -111,6 +111,14 @@ describe('new-run form: every schema issue reaches a visible place', () => {
     })
   })
 
+  it('puts an issue of all the operator weights beside the first weight, without the schema’s path', () => {
+    const zero = { perturb: '0', 'crossover-literals': '0', 'crossover-blocks': '0', swap: '0' }
+    const errors = errorsOf({ ...defaultRunForm('p'), localOperators: zero })
+    expect(errors).toEqual({
+      'localOperators.perturb': expect.stringContaining('at least one operator needs a weight'),
+    })
+  })
+
   it('says the time cap in the form’s minutes', () => {
     const e = errorsOf({ ...defaultRunForm('p'), maxWallMin: String(31 * 24 * 60) })
     expect(e.maxWallMin).toMatch(/^0\.0167 to 43,200 minutes \(empty: no cap\)$/)
@@ -254,6 +262,8 @@ describe('the total a Resume asks for', () => {
   it('checks what was typed against what the run has done, and suggests one when nothing is', () => {
     expect(resumeTotal('', run)).toEqual({ total: 160 })
     expect(resumeTotal('', { ...run, maxEvals: 400, evaluations: 120, status: 'stopped' })).toEqual({ total: 400 })
+    // paused right at its budget: more, not one more
+    expect(resumeTotal('', { ...run, maxEvals: 430, evaluations: 430, status: 'paused' })).toEqual({ total: 645 })
     expect(resumeTotal(' 200 ', run)).toEqual({ total: 200 })
     expect(resumeTotal('10', run)).toEqual({ error: 'more than the 60 it has done: this is the new total' })
     expect(resumeTotal('abc', run)).toEqual({ error: 'a whole number of evaluations, 10,000,000 at most' })

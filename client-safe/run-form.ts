@@ -267,7 +267,14 @@ export function formToConfig(
     for (const issue of parsed.error.issues) {
       const key = fieldOfPath(issue.path)
       const message = issueMessage(issue, key)
-      if (key !== null && fields.has(key)) errors[key] ??= message
+      // an issue of a group of inputs (every operator weight 0) goes beside the group's first
+      const field =
+        key !== null && fields.has(key)
+          ? key
+          : key !== null
+            ? [...fields].find((f) => f.startsWith(`${key}.`))
+            : undefined
+      if (field) errors[field] ??= message
       else unplaced.push(issue.path.length ? `${issue.path.join('.')}: ${message}` : message)
     }
     if (unplaced.length) errors.form = unplaced.join('; ')
@@ -359,8 +366,9 @@ export function resumeTotal(
 ): { total: number } | { error: string } {
   const text = typed.trim()
   if (!text) return { total: suggestedTotal(run) }
-  const n = Number(text)
-  if (!Number.isInteger(n) || n > 10_000_000) return { error: 'a whole number of evaluations, 10,000,000 at most' }
+  const n = decimalNumber(text)
+  if (n === null || !Number.isInteger(n) || n > 10_000_000)
+    return { error: 'a whole number of evaluations, 10,000,000 at most' }
   if (n <= run.evaluations) return { error: `more than the ${run.evaluations} it has done: this is the new total` }
   return { total: n }
 }
@@ -378,5 +386,10 @@ export function forkName(source: string, candidate: string): string {
 /** What a Resume asks for when nothing is typed: the budget, a completed run's grown by half (100 at least). */
 export function suggestedTotal(run: { evaluations: number; maxEvals: number; status: string }): number {
   const grown = run.maxEvals + Math.max(100, Math.round(run.maxEvals / 2))
-  return Math.max(run.evaluations + 1, run.status === 'completed' ? grown : run.maxEvals)
+  // a run that has spent its budget (completed, or paused or stopped right at it) is given more;
+  // one stopped short of it goes on to its budget
+  return Math.max(
+    run.evaluations + 1,
+    run.status === 'completed' || run.evaluations >= run.maxEvals ? grown : run.maxEvals,
+  )
 }
