@@ -78,6 +78,11 @@ test('add a document in the editor, then find it by search with highlights', asy
   await expect(first).toContainText('words #1')
   await expect(first.locator('mark').first()).toBeVisible()
   await expect(first.locator('mark', { hasText: 'lattice' }).first()).toBeVisible()
+  await expect(page.getByTestId('no-word-match')).toHaveCount(0)
+  // misspelt, it shares no word with any document: the nearest by the embedding are shown, and said to be only that
+  await page.getByLabel('Search text').fill('latice hexagonl')
+  await page.getByRole('button', { name: 'Search' }).click()
+  await expect(page.getByTestId('no-word-match')).toContainText('No document shares a word with the query')
 })
 
 test('import files from the browser; a notebook becomes markdown, a binary file is refused with a reason', async ({

@@ -61,6 +61,10 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     })
     const human = run('kb', 'search', 'two opt swap')
     expect(human.stdout.split('\n')[0]).toBe('1. swap.py — notes/swap.py')
+    // misspelt: no document shares a word; the vector half's nearest rows, said to be only that, with their similarity
+    const none = run('kb', 'search', 'latice hexagonl')
+    expect(none.stdout.split('\n')[0]).toMatch(/^No document shares a word with the query/)
+    expect(none.stdout).toMatch(/vector #1, similarity -?\d\.\d{3}/)
   }, 240_000)
 
   it('lists the documents and deletes one by its source path or its id', () => {

@@ -8,6 +8,8 @@ import { KnowledgeImport } from '../../../components/knowledge-import.tsx'
 import { KnowledgeStarter } from '../../../components/knowledge-starter.tsx'
 import { EmbedBadge, KnowledgeTabs } from '../../../components/knowledge-tabs.tsx'
 import { errorMessage, useTRPC } from '../../../components/trpc.tsx'
+import { NO_WORD_MATCH, wordMatch } from '../../../client-safe/knowledge-search.ts'
+import { sectionOf } from '../../../client-safe/knowledge-title.ts'
 
 type Scope = '' | '__global__' | string
 
@@ -155,36 +157,50 @@ export default function KnowledgePage() {
           ) : !search.data?.hits.length ? (
             <div className="empty">Nothing matches.</div>
           ) : (
-            <ol style={{ paddingLeft: 20, margin: '10px 0 0' }}>
-              {search.data.hits.map((h) => (
-                <li key={h.chunkId} style={{ marginBottom: 12 }} data-testid="search-hit">
-                  <div className="row" style={{ gap: 6 }}>
-                    <Link href={`/knowledge/doc/${h.docId}`} style={{ fontWeight: 600 }}>
-                      {h.title}
-                    </Link>
-                    {h.heading && <span className="muted small">§ {h.heading}</span>}
-                    {h.textRank && (
-                      <span className="badge info" title="rank in the full-text half">
-                        words #{h.textRank}
-                      </span>
-                    )}
-                    {h.vectorRank && (
-                      <span
-                        className="badge"
-                        title={`rank in the vector half; cosine similarity ${h.similarity?.toFixed(3)}`}
-                      >
-                        vector #{h.vectorRank}
-                      </span>
-                    )}
-                    {h.problemId ? <span className="badge">{h.problemId}</span> : <span className="badge">global</span>}
-                  </div>
-                  <div>
-                    <Highlight text={h.highlight} />
-                  </div>
-                  {h.sourcePath && <div className="muted small mono">{h.sourcePath}</div>}
-                </li>
-              ))}
-            </ol>
+            <>
+              {!wordMatch(search.data) && (
+                <div className="alert" data-testid="no-word-match" style={{ marginTop: 8 }}>
+                  {NO_WORD_MATCH}
+                </div>
+              )}
+              <ol style={{ paddingLeft: 20, margin: '10px 0 0' }}>
+                {search.data.hits.map((h) => (
+                  <li key={h.chunkId} style={{ marginBottom: 12 }} data-testid="search-hit">
+                    <div className="row" style={{ gap: 6 }}>
+                      <Link href={`/knowledge/doc/${h.docId}`} style={{ fontWeight: 600 }}>
+                        {h.title}
+                      </Link>
+                      {sectionOf(h.title, h.heading) && (
+                        <span className="muted small">§ {sectionOf(h.title, h.heading)}</span>
+                      )}
+                      {h.textRank && (
+                        <span className="badge info" title="rank in the full-text half">
+                          words #{h.textRank}
+                        </span>
+                      )}
+                      {h.vectorRank && (
+                        <span
+                          className="badge"
+                          title={`rank in the vector half; cosine similarity ${h.similarity?.toFixed(3)}`}
+                        >
+                          vector #{h.vectorRank}
+                          {h.similarity !== null ? ` · ${h.similarity.toFixed(2)}` : ''}
+                        </span>
+                      )}
+                      {h.problemId ? (
+                        <span className="badge">{h.problemId}</span>
+                      ) : (
+                        <span className="badge">global</span>
+                      )}
+                    </div>
+                    <div>
+                      <Highlight text={h.highlight} />
+                    </div>
+                    {h.sourcePath && <div className="muted small mono">{h.sourcePath}</div>}
+                  </li>
+                ))}
+              </ol>
+            </>
           )}
         </div>
       ) : (

@@ -17,6 +17,8 @@ import { batchFiles, collectImportFiles, displayPath, storedPath } from '../../k
 import type { EmbeddingStatus } from '../../knowledge/reembed.ts'
 import { MAX_QUERY_CHARS } from '../../knowledge/limits.ts'
 import { highlightRuns, type SearchResult } from '../../knowledge/search.ts'
+import { NO_WORD_MATCH, wordMatch } from '../../../client-safe/knowledge-search.ts'
+import { sectionOf } from '../../../client-safe/knowledge-title.ts'
 import { InputError, intOption, parse, UsageError } from '../args.ts'
 import type { Command, CommandContext } from '../main.ts'
 
@@ -256,12 +258,20 @@ function reportImport(ctx: CommandContext, results: ImportResult[], json: boolea
 function formatHits(r: SearchResult): string {
   if (r.hits.length === 0) return 'no matching knowledge'
   const lines: string[] = []
+  // the vector half always returns its nearest rows, however far: said when they are all there is
+  if (!wordMatch(r)) lines.push(NO_WORD_MATCH)
   r.hits.forEach((h, i) => {
     lines.push(`${i + 1}. ${h.title}${h.sourcePath ? ` — ${shownSource(h.sourcePath)}` : ''}`)
-    const why = [h.textRank ? `words #${h.textRank}` : null, h.vectorRank ? `vector #${h.vectorRank}` : null]
+    const why = [
+      h.textRank ? `words #${h.textRank}` : null,
+      h.vectorRank
+        ? `vector #${h.vectorRank}${h.similarity !== null ? `, similarity ${h.similarity.toFixed(3)}` : ''}`
+        : null,
+    ]
       .filter(Boolean)
       .join(', ')
-    lines.push(`   ${h.heading ? `§ ${h.heading}  ` : ''}(score ${h.score.toFixed(4)}; ${why})`)
+    const section = sectionOf(h.title, h.heading)
+    lines.push(`   ${section ? `§ ${section}  ` : ''}(score ${h.score.toFixed(4)}; ${why})`)
     const excerpt = highlightRuns(h.highlight)
       .map((run) => (run.mark ? `«${run.text}»` : run.text))
       .join('')
