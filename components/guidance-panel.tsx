@@ -39,6 +39,7 @@ export function GuidancePanel() {
   const withdraw = useMutation(trpc.guidance.withdraw.mutationOptions({ onSuccess: refresh }))
   const islands = overview.data?.config.islands ?? 0
   const finished = status !== null && ['completed', 'stopped', 'failed'].includes(status)
+  const offline = overview.data?.config.mutator === 'local'
   const active = hints.data?.hints.filter((h) => h.state === 'active') ?? []
   const past = hints.data?.hints.filter((h) => h.state !== 'active') ?? []
   return (
@@ -141,7 +142,15 @@ export function GuidancePanel() {
                 h={h}
                 runId={runId}
                 direction={hints.data!.direction}
-                onWithdraw={can('expert') ? () => withdraw.mutate({ runId, id: h.id }) : undefined}
+                offline={offline}
+                onWithdraw={
+                  can('expert')
+                    ? () =>
+                        window.confirm(
+                          `Withdraw this hint? Prompts made from now on go without it; it cannot be made active again (write it anew).`,
+                        ) && withdraw.mutate({ runId, id: h.id })
+                    : undefined
+                }
               />
             ))}
           </div>
@@ -153,7 +162,7 @@ export function GuidancePanel() {
           <h3>Earlier hints ({past.length})</h3>
           <div className="grid">
             {past.map((h) => (
-              <HintCard key={h.id} h={h} runId={runId} direction={hints.data!.direction} />
+              <HintCard key={h.id} h={h} runId={runId} direction={hints.data!.direction} offline={offline} />
             ))}
           </div>
         </div>
@@ -193,11 +202,14 @@ function HintCard({
   h,
   runId,
   direction,
+  offline,
   onWithdraw,
 }: {
   h: Hint
   runId: string
   direction: 'max' | 'min'
+  /** offline operators: no model reads the hint, so a difference is chance */
+  offline: boolean
   onWithdraw?: () => void
 }) {
   const left =
@@ -252,7 +264,16 @@ function HintCard({
             ))}
           </div>
         </div>
-        {h.effect && <EffectTable e={h.effect} treatedLabel="under the hint" direction={direction} />}
+        {h.effect && (
+          <div>
+            {offline && (
+              <div className="muted small" data-testid="hint-offline">
+                No model reads hints in this run (offline operators): any difference below is chance.
+              </div>
+            )}
+            <EffectTable e={h.effect} treatedLabel="under the hint" direction={direction} />
+          </div>
+        )}
       </div>
     </div>
   )

@@ -186,6 +186,10 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     const hint = `Keep the quadratic term and push the sine frequency D towards 2.1 (hint ${Date.now().toString(36)})`
     await page.getByLabel('hint', { exact: true }).fill(hint)
     await page.getByLabel('expiry', { exact: true }).selectOption('evals')
+    // an expiry out of bounds is said beside the field, and nothing is sent
+    await page.getByLabel('expiry amount').fill('2.5')
+    await expect(page.getByText('a whole number of evaluations, 1 to 10,000,000')).toBeVisible()
+    await expect(page.getByRole('button', { name: 'Add hint' })).toBeDisabled()
     // long enough that the card is still active when it is read, however fast the machine evaluates
     await page.getByLabel('expiry amount').fill('50000')
     const requestsBefore = server.chatRequests().length
@@ -214,6 +218,8 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     // its effect against the concurrent control (a share of prompts made without it), with a verdict
     await expect(page.getByTestId('control-share')).toContainText('20% of the prompts in its scope are made without it')
     await expect(card.getByTestId('effect-verdict')).toHaveAttribute('data-verdict', /^(better|worse|not yet clear)$/)
+    // a model reads this run's hints: no note that the difference is chance
+    await expect(card.getByTestId('hint-offline')).toHaveCount(0)
     await shoot(page, 'guidance.png')
 
     // one of those candidates: its page shows the hint and the prompt with the hint in it
@@ -232,6 +238,18 @@ test('an expert hint mid-run is active, attached to the next candidates and in t
     await expect(page.getByTestId('candidate-page')).toHaveAttribute('data-status', 'evaluated', { timeout: 30_000 })
     await expect(page.getByTestId('candidate-diff')).toBeVisible()
     await shoot(page, 'candidate.png')
+
+    // withdrawn after a confirmation: dismissed, it stays; accepted, it moves to the past hints
+    await page.goto(`/runs/${runId}/guidance`)
+    page.once('dialog', (d) => void d.dismiss())
+    await card.getByRole('button', { name: 'Withdraw' }).click()
+    await expect(card).toHaveAttribute('data-state', 'active')
+    page.once('dialog', (d) => {
+      expect(d.message()).toContain('Withdraw this hint?')
+      void d.accept()
+    })
+    await card.getByRole('button', { name: 'Withdraw' }).click()
+    await expect(page.getByTestId('hint').filter({ hasText: hint })).toHaveAttribute('data-state', 'withdrawn')
     await stopRun(page, runId)
   } finally {
     await server.close()

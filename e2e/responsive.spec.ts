@@ -245,6 +245,8 @@ for (const width of WIDTHS) {
 
     await page.goto(`/runs/${runId}/guidance`)
     await expect(page.getByTestId('active-hints').getByTestId('hint')).toHaveCount(1)
+    // offline operators read no hint: its effect is said to be chance
+    await expect(page.getByTestId('hint-offline')).toBeVisible({ timeout: 30_000 })
     await expectNoPageOverflow(page)
     await shoot(page, `guidance-${width}.png`)
 
