@@ -43,6 +43,21 @@ export function missingKeyProblem(config: ModelConfig, env: Env = process.env): 
 }
 
 /**
+ * A model whose key variable is named but not set, at an endpoint that may do without one (a
+ * self-hosted server): its requests go without a key. Said, since a server that wants one refuses
+ * them all and the run fails on "incorrect API key" without naming the variable. Null otherwise.
+ */
+export function unsetKeyWarning(
+  config: Pick<ModelConfig, 'provider' | 'model' | 'baseURL' | 'apiKeyEnv' | 'label'>,
+  env: Env = process.env,
+): string | null {
+  if (!config.apiKeyEnv || env[config.apiKeyEnv]) return null
+  const endpoint = resolveEndpoint(config, env)
+  if (isDefaultEndpoint(endpoint)) return null // refused before the run starts (missingKeyProblem)
+  return `model ${config.label ?? `${config.provider}:${config.model}`}: ${config.apiKeyEnv} is not set, so its requests to ${endpoint.baseURL} go without a key (set it if that server wants one)`
+}
+
+/**
  * OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 and their dated or sized names) refuse any
  * temperature but their default: 400 "Unsupported value: 'temperature'".
  */

@@ -1,5 +1,5 @@
 import { BASE_URL_ENVS, DEFAULT_KEY_ENVS } from '../../llm/env.ts'
-import { preloadProvider } from '../../llm/chat-model.ts'
+import { preloadProvider, unsetKeyWarning } from '../../llm/chat-model.ts'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
 import YAML from 'yaml'
@@ -185,6 +185,12 @@ export const run: Command = {
             `the server that holds this folder drives the run with its own environment: this shell's ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} not used (set them where the server starts, or stop it and run here)`,
           )
       }
+      // this process is the engine: a key variable named but unset is said before the first request
+      if (!api.remote)
+        for (const m of [...(config.models ?? []), ...(config.judge ? [config.judge.model] : [])]) {
+          const w = unsetKeyWarning(m)
+          if (w) log.warn(w)
+        }
       let created: { id: string; config: RunConfig }
       if (api.remote) {
         created = await api
