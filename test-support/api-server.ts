@@ -73,6 +73,7 @@ export async function startApiHarness(
     await db.prisma.user.update({ where: { id: u.user.id }, data: { mustChangePassword: false } })
     users[role] = await mk(role, u.user.id, email)
   }
+  let extra = 0
   const workerToken = (await createToken(db, system, { userId: admin.id, name: 'worker test token', scope: 'worker' }))
     .token
   const cookies = new Map<Role, string>()
@@ -82,8 +83,10 @@ export async function startApiHarness(
     dataDir,
     users,
     workerToken,
+    // each its own name: a user's live tokens have distinct names
     token: async (role, scope = 'cli') =>
-      (await createToken(db, system, { userId: users[role].userId, name: `${role} ${scope} extra`, scope })).token,
+      (await createToken(db, system, { userId: users[role].userId, name: `${role} ${scope} extra ${++extra}`, scope }))
+        .token,
     async sessionCookie(role, opts) {
       const known = cookies.get(role)
       if (known && !opts?.fresh) return known
