@@ -860,6 +860,10 @@ describe('knowledge in the loop', () => {
         },
       )
       expect(r.code, r.stderr).toBe(0)
+      // the progress says which island got which passages, not only that it stalled
+      expect(r.stderr).toMatch(
+        /island \d: 1 passage\(s\) of the knowledge base for its next prompts \(Fitting curves\)/,
+      )
       const db = await openDatabase({ dataDir, databaseUrl: '' })
       try {
         const retrievals = await db.prisma.retrieval.findMany({ where: { runId: r.json.runId, trigger: 'stagnation' } })

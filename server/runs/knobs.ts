@@ -332,6 +332,10 @@ export class RunKnobs {
       if (r?.chunks.length) {
         s.knowledge.set(island, { ...r, until: this.d.parts()!.budget.evaluations + s.config.stagnationWindow })
         this.d.events.publish({ runId, type: 'retrieval', payload: { island, trigger, chunks: r.chunks.length } })
+        const titles = [...new Set(r.chunks.map((c) => c.title))]
+        this.d.progress(
+          `island ${island}: ${r.chunks.length} passage(s) of the knowledge base for its next prompts (${titles.slice(0, 3).join('; ')}${titles.length > 3 ? `; ${titles.length - 3} more` : ''})`,
+        )
       }
       return r?.chunks.length ?? 0
     } catch (e) {
