@@ -1,4 +1,5 @@
 // Starts test-support/serve-api.ts as a child process and waits until it serves.
+import { randomUUID } from 'node:crypto'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { localSocketClient } from '../server/api/client.ts'
@@ -79,7 +80,7 @@ export async function startApiProcess(opts: {
   const token = socket
     ? (
         await localSocketClient(socket).mutate<{ token: string }>('tokens.create', {
-          name: 'hardening tests',
+          name: `hardening tests ${randomUUID().slice(0, 8)}`,
           scope: 'cli',
         })
       ).token
