@@ -32,6 +32,21 @@ function expfitScore(a: number[]) {
   return 1 / (1 + 10 * Math.sqrt(sum / 21))
 }
 
+/** A C++ fixture of one Newton step towards √2: its seed scores as its evaluator says, and a short offline run improves on it. */
+async function sqrt2ImprovedOffline(fixture: string, format: string) {
+  const folder = join(FIXTURES, fixture)
+  const check = await cli(['problem', 'check', folder, '--json'])
+  expect(check.code, check.stderr).toBe(0)
+  // one Newton step from 1.0 gives 1.5: 1 / (1 + 100 · |1.5 − √2|)
+  expect(check.json).toMatchObject({ format, valid: true, metrics: { approximation: 1.5 } })
+  expect(check.json.score).toBeCloseTo(1 / (1 + 100 * (1.5 - Math.SQRT2)), 12)
+  const run = await cli(['run', folder, '--operators', 'local', '--max-evals', '16', '--json', '--data-dir', tempDir()])
+  expect(run.code, run.stderr).toBe(0)
+  expect(run.json).toMatchObject({ status: 'completed', evaluations: 16 })
+  expect(run.json.seedScore).toBeCloseTo(check.json.score, 12)
+  expect(run.json.best.score).toBeGreaterThan(run.json.seedScore)
+}
+
 const SYSTEM_MESSAGE = 'You are an expert in numerical approximation.'
 
 describe('OpenEvolve folders', () => {
@@ -128,27 +143,7 @@ function sineScore(a: number, b: number) {
 
 describe('OpenEvolve folders in C++', () => {
   it('the evaluator gets the program’s source and builds it itself; a run with the offline operators improves on it', async () => {
-    const folder = join(FIXTURES, 'openevolve-sqrt2-cpp')
-    const check = await cli(['problem', 'check', folder, '--json'])
-    expect(check.code, check.stderr).toBe(0)
-    // one Newton step from 1.0 gives 1.5: 1 / (1 + 100 · |1.5 − √2|)
-    expect(check.json).toMatchObject({ format: 'openevolve', valid: true, metrics: { approximation: 1.5 } })
-    expect(check.json.score).toBeCloseTo(1 / (1 + 100 * (1.5 - Math.SQRT2)), 12)
-    const run = await cli([
-      'run',
-      folder,
-      '--operators',
-      'local',
-      '--max-evals',
-      '16',
-      '--json',
-      '--data-dir',
-      tempDir(),
-    ])
-    expect(run.code, run.stderr).toBe(0)
-    expect(run.json).toMatchObject({ status: 'completed', evaluations: 16 })
-    expect(run.json.seedScore).toBeCloseTo(check.json.score, 12)
-    expect(run.json.best.score).toBeGreaterThan(run.json.seedScore)
+    await sqrt2ImprovedOffline('openevolve-sqrt2-cpp', 'openevolve')
   })
 })
 
@@ -173,26 +168,7 @@ describe('ShinkaEvolve folders', () => {
   })
 
   it('C++: evaluate.py compiles and runs initial.cpp itself; a run with the offline operators improves on it', async () => {
-    const check = await cli(['problem', 'check', join(FIXTURES, 'shinka-sqrt2-cpp'), '--json'])
-    expect(check.code, check.stderr).toBe(0)
-    // one Newton step from 1.0 gives 1.5: 1 / (1 + 100 · |1.5 − √2|)
-    expect(check.json).toMatchObject({ format: 'shinka', valid: true, metrics: { approximation: 1.5 } })
-    expect(check.json.score).toBeCloseTo(1 / (1 + 100 * (1.5 - Math.SQRT2)), 12)
-    const run = await cli([
-      'run',
-      join(FIXTURES, 'shinka-sqrt2-cpp'),
-      '--operators',
-      'local',
-      '--max-evals',
-      '16',
-      '--json',
-      '--data-dir',
-      tempDir(),
-    ])
-    expect(run.code, run.stderr).toBe(0)
-    expect(run.json).toMatchObject({ status: 'completed', evaluations: 16 })
-    expect(run.json.seedScore).toBeCloseTo(check.json.score, 12)
-    expect(run.json.best.score).toBeGreaterThan(run.json.seedScore)
+    await sqrt2ImprovedOffline('shinka-sqrt2-cpp', 'shinka')
   })
 
   it('Python: a short run with the scripted model improves on the seed; text_feedback reaches its prompts, private metrics do not', async () => {
