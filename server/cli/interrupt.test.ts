@@ -275,6 +275,48 @@ describe('Ctrl-C on fm-agent run', () => {
       expect(hint.stdout).toMatch(new RegExp(`^hint [0-9a-f]{8} given to island 0 of run ${runId}`))
       const given = await server.app.db.prisma.guidance.findMany({ where: { runId } })
       expect(given.map((g) => [g.text, g.island])).toEqual([['try larger numbers', 0]])
+      // a second one that expires; an expiry out of bounds is refused before anything is sent
+      const bad = await cli(['runs', 'hint', runId, 'x', '--expires-after', '2.5', '--data-dir', dataDir])
+      expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('a whole number of evaluations, 1 to')])
+      const timed = await cli([
+        'runs',
+        'hint',
+        runId,
+        'try smaller numbers',
+        '--expires-after',
+        '500000',
+        '--json',
+        '--data-dir',
+        dataDir,
+      ])
+      expect(timed.code, timed.stderr).toBe(0)
+      const listed = await cli(['runs', 'hints', runId, '--json', '--data-dir', dataDir])
+      const rows = listed.json as unknown as Array<{
+        id: string
+        text: string
+        state: string
+        expiresAfterEvals: number | null
+      }>
+      expect(rows.map((h) => [h.text, h.state, h.expiresAfterEvals])).toEqual(
+        expect.arrayContaining([
+          ['try larger numbers', 'active', null],
+          ['try smaller numbers', 'active', 500000],
+        ]),
+      )
+      const human = await cli(['runs', 'hints', runId, '--data-dir', dataDir])
+      expect(human.stdout).toMatch(/^[0-9a-f]{8} {2}active {4}island 0; \d+ made under it/m)
+      // withdrawn by the first characters of its id
+      const larger = rows.find((h) => h.text === 'try larger numbers')!
+      const withdrawn = await cli(['runs', 'withdraw', runId, larger.id.slice(0, 8), '--data-dir', dataDir])
+      expect([withdrawn.code, withdrawn.stdout.trim()]).toEqual([
+        0,
+        `hint ${larger.id.slice(0, 8)} of run ${runId} withdrawn: prompts made from now on go without it`,
+      ])
+      expect(
+        (await server.app.db.prisma.guidance.findUniqueOrThrow({ where: { id: larger.id } })).withdrawnAt,
+      ).not.toBeNull()
+      const unknown = await cli(['runs', 'withdraw', runId, 'ffffffff', '--data-dir', dataDir])
+      expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('no hint of run')])
       const paused = await cli(['runs', 'pause', runId, '--json', '--data-dir', dataDir])
       expect(paused.code, paused.stderr).toBe(0)
       expect(paused.json).toMatchObject({ runId, status: 'paused' })

@@ -1,7 +1,8 @@
 import type { ApiClient } from '../../api/client.ts'
 import type { listRuns } from '../../runs/service.ts'
 import { ACTIVE_STATUSES, FINAL_STATUSES, type RunStatus } from '../../../client-safe/run-config.ts'
-import { intOption, parse, requestError, UsageError } from '../args.ts'
+import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
+import { hintExpiry } from '../../../client-safe/hint-form.ts'
 import { connectToRuns, resolveRunId } from '../run-id.ts'
 import type { DeletedRun } from '../../services/deletion.ts'
 import type { Command } from '../main.ts'
@@ -10,7 +11,27 @@ import { fullNumber } from '../../../client-safe/format.ts'
 type Row = Awaited<ReturnType<typeof listRuns>>[number]
 type Summary = { status: string; statusReason: string | null; evaluations: number }
 
-const SUBCOMMANDS = ['stop', 'pause', 'hint', 'delete']
+const SUBCOMMANDS = ['stop', 'pause', 'hint', 'hints', 'withdraw', 'delete']
+
+interface HintRow {
+  id: string
+  text: string
+  island: number | null
+  state: string
+  evalsLeft?: number | null
+  made: { count: number; evaluated: number; control: number; rejected: number }
+  effect: { verdict?: string } | null
+}
+
+/** A hint as one line: its id's first 8, state, scope, what was made under it, its text. */
+function hintLine(h: HintRow): string {
+  const scope = h.island === null ? 'whole run' : `island ${h.island}`
+  const left = h.state === 'active' && typeof h.evalsLeft === 'number' ? `, ${h.evalsLeft} evaluations left` : ''
+  const made = `${h.made.count} made under it (${h.made.evaluated} evaluated${h.made.rejected ? `, ${h.made.rejected} refused before evaluation` : ''}), ${h.made.control} without it`
+  const verdict = h.effect?.verdict ? `, effect: ${h.effect.verdict}` : ''
+  const text = h.text.replace(/\s+/g, ' ')
+  return `${h.id.slice(0, 8)}  ${h.state.padEnd(9)} ${scope}${left}; ${made}${verdict}\n          ${text.length > 200 ? `${text.slice(0, 199)}…` : text}`
+}
 /** how long a stop or pause is followed until the run says it has stopped (its evaluations drained) */
 const FOLLOW_MS = 60_000
 
@@ -59,14 +80,21 @@ async function controlRun(api: ApiClient, runId: string, what: 'stop' | 'pause')
 
 export const runs: Command = {
   summary:
-    'list runs with status, problem, evaluations and best score; runs stop|pause <runId>: stop or pause a run wherever its engine runs; runs hint <runId> "<text>": a hint for its next prompts; runs delete <runId>: delete a run no engine drives, with its candidates',
+    'list runs with status, problem, evaluations and best score; runs stop|pause <runId>: stop or pause a run wherever its engine runs; runs hint <runId> "<text>": a hint for its next prompts; runs hints <runId>: its hints and their effect; runs withdraw <runId> <hintId>: withdraw one; runs delete <runId>: delete a run no engine drives, with its candidates',
   usage:
-    'fm-agent runs [--limit N | --all] [--json] [--data-dir DIR]   (the 100 newest by default)\n       fm-agent runs stop|pause <runId> [--json] [--data-dir DIR]\n       fm-agent runs hint <runId> "<text>" [--island N] [--json] [--data-dir DIR]\n       fm-agent runs delete <runId> [--json] [--data-dir DIR]',
+    'fm-agent runs [--limit N | --all] [--json] [--data-dir DIR]   (the 100 newest by default)\n       fm-agent runs stop|pause <runId> [--json] [--data-dir DIR]\n       fm-agent runs hint <runId> "<text>" [--island N] [--expires-after N | --expires-in-minutes M] [--json] [--data-dir DIR]\n       fm-agent runs hints <runId> [--json] [--data-dir DIR]\n       fm-agent runs withdraw <runId> <hintId> [--json] [--data-dir DIR]\n       fm-agent runs delete <runId> [--json] [--data-dir DIR]',
   async run({ argv, env, log, dataDir, out }) {
     const { values, positionals } = parse(
       'runs',
       argv,
-      { json: { type: 'boolean' }, island: { type: 'string' }, limit: { type: 'string' }, all: { type: 'boolean' } },
+      {
+        json: { type: 'boolean' },
+        island: { type: 'string' },
+        limit: { type: 'string' },
+        all: { type: 'boolean' },
+        'expires-after': { type: 'string' },
+        'expires-in-minutes': { type: 'string' },
+      },
       3,
     )
     const limit = intOption('limit', values.limit as string | undefined, 1, 1_000_000)
@@ -76,10 +104,56 @@ export const runs: Command = {
       throw new UsageError(`unknown subcommand "runs ${sub}" (${SUBCOMMANDS.join(', ')})`)
     if (sub && !positionals[1]) throw new UsageError('which run? (fm-agent runs lists them)')
     if (sub === 'hint' && !positionals[2]?.trim()) throw new UsageError('which hint? runs hint <runId> "<text>"')
-    if (sub !== 'hint' && positionals[2]) throw new UsageError(`runs ${sub ?? ''} takes one run id`)
+    if (sub === 'withdraw' && !positionals[2]?.trim())
+      throw new UsageError('which hint? runs withdraw <runId> <hintId> (runs hints <runId> lists them)')
+    if (sub !== 'hint' && sub !== 'withdraw' && positionals[2])
+      throw new UsageError(`runs ${sub ?? ''} takes one run id`)
     const island = intOption('island', values.island as string | undefined, 0, 1024)
+    const after = values['expires-after'] as string | undefined
+    const minutes = values['expires-in-minutes'] as string | undefined
+    if (after !== undefined && minutes !== undefined)
+      throw new UsageError('--expires-after or --expires-in-minutes, not both')
+    const expiry =
+      sub === 'hint'
+        ? hintExpiry(after !== undefined ? 'evals' : minutes !== undefined ? 'minutes' : 'none', after ?? minutes ?? '')
+        : null
+    if (expiry && 'error' in expiry) throw new UsageError(`hint expiry: ${expiry.error}`)
     const api = await connectToRuns({ env, log }, dataDir(values))
     try {
+      if (sub === 'hints' || sub === 'withdraw') {
+        const runId = await resolveRunId(api, positionals[1]!)
+        const list = await api.query<{ hints: HintRow[] }>('guidance.list', { runId }).catch((e: Error) => {
+          throw requestError(e)
+        })
+        if (sub === 'hints') {
+          out(
+            values.json
+              ? JSON.stringify(list.hints)
+              : list.hints.length
+                ? list.hints.map(hintLine).join('\n')
+                : `run ${runId} has no hints (runs hint ${runId.slice(0, 8)} "<text>" gives one)`,
+          )
+          return 0
+        }
+        const prefix = positionals[2]!.trim().toLowerCase()
+        const matches = list.hints.filter((h) => h.id.startsWith(prefix))
+        if (matches.length !== 1)
+          throw new InputError(
+            matches.length
+              ? `${matches.length} hints of run ${runId} start with ${prefix}: give more of the id`
+              : `no hint of run ${runId} starts with ${prefix} (runs hints ${runId.slice(0, 8)} lists them)`,
+          )
+        const h = matches[0]!
+        await api.mutate('guidance.withdraw', { runId, id: h.id }).catch((e: Error) => {
+          throw requestError(e)
+        })
+        out(
+          values.json
+            ? JSON.stringify({ runId, guidanceId: h.id, state: 'withdrawn' })
+            : `hint ${h.id.slice(0, 8)} of run ${runId} withdrawn: prompts made from now on go without it`,
+        )
+        return 0
+      }
       if (sub === 'stop' || sub === 'pause' || sub === 'hint') {
         const runId = await resolveRunId(api, positionals[1]!)
         const fail = (e: Error) => {
@@ -87,7 +161,12 @@ export const runs: Command = {
         }
         if (sub === 'hint') {
           const g = await api
-            .mutate<{ id: string }>('guidance.create', { runId, text: positionals[2]!, island: island ?? null })
+            .mutate<{ id: string }>('guidance.create', {
+              runId,
+              text: positionals[2]!,
+              island: island ?? null,
+              ...(expiry && !('error' in expiry) ? expiry : {}),
+            })
             .catch(fail)
           out(
             values.json
