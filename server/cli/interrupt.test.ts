@@ -317,6 +317,17 @@ describe('Ctrl-C on fm-agent run', () => {
       ).not.toBeNull()
       const unknown = await cli(['runs', 'withdraw', runId, 'ffffffff', '--data-dir', dataDir])
       expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('no hint of run')])
+      // a candidate pinned, rated and banned from the command line, as on its page
+      const best = (await cli(['candidate', runId, 'best', '--json', '--data-dir', dataDir])).json as { id: string }
+      const act = (...args: string[]) => cli(['candidate', runId, best.id.slice(0, 8), ...args, '--data-dir', dataDir])
+      expect((await act('--pin')).stdout.trim()).toBe(`candidate ${best.id} pinned`)
+      expect((await act('--rate', 'up', '--note', 'tidy loop')).stdout.trim()).toBe(
+        `candidate ${best.id} rated promising`,
+      )
+      expect((await act('--rate', 'sideways')).code).toBe(2)
+      expect((await act('--ban', '--reason', 'reads the answer from a file')).code).toBe(0)
+      const row = await server.app.db.prisma.candidate.findUniqueOrThrow({ where: { id: best.id } })
+      expect([row.pinned, row.banned, row.rating]).toEqual([false, true, 1])
       const paused = await cli(['runs', 'pause', runId, '--json', '--data-dir', dataDir])
       expect(paused.code, paused.stderr).toBe(0)
       expect(paused.json).toMatchObject({ runId, status: 'paused' })

@@ -78,10 +78,48 @@ function summaryText(c: Detail): string {
   return lines.join('\n')
 }
 
+const RATINGS = { up: 1, down: -1, none: 0 } as const
+
+/** What an expert does to a candidate from the command line, as on its page: its API call and what is said. */
+function actionOf(values: Record<string, unknown>): {
+  path: string
+  input: Record<string, unknown>
+  done: string
+} | null {
+  const asked = (['pin', 'unpin', 'ban', 'rate'] as const).filter((a) => values[a] !== undefined && values[a] !== false)
+  if (asked.length > 1) throw new UsageError('one of --pin, --unpin, --ban and --rate at a time')
+  if (values.reason !== undefined && asked[0] !== 'ban') throw new UsageError('--reason goes with --ban')
+  if (values.note !== undefined && asked[0] !== 'rate') throw new UsageError('--note goes with --rate')
+  switch (asked[0]) {
+    case 'pin':
+    case 'unpin':
+      return { path: 'candidates.setPinned', input: { pinned: asked[0] === 'pin' }, done: `${asked[0]}ned` }
+    case 'ban':
+      return {
+        path: 'candidates.ban',
+        input: values.reason ? { reason: String(values.reason) } : {},
+        done: 'banned: no parent, elite or best any more',
+      }
+    case 'rate': {
+      const r = String(values.rate)
+      if (!(r in RATINGS)) throw new UsageError('--rate up, down or none')
+      return {
+        path: 'candidates.rate',
+        input: { value: RATINGS[r as keyof typeof RATINGS], ...(values.note ? { note: String(values.note) } : {}) },
+        done: r === 'none' ? 'your rating withdrawn' : `rated ${r === 'up' ? 'promising' : 'a dead end'}`,
+      }
+    }
+    default:
+      return null
+  }
+}
+
 export const candidate: Command = {
-  summary: 'one candidate of a run: its score, metrics, how it was made (prompt, model response, diff) and its code',
+  summary:
+    'one candidate of a run: its score, metrics, how it was made (prompt, model response, diff) and its code; --pin, --unpin, --ban, --rate as on its page',
   usage:
     'fm-agent candidate <runId> <candidateId|best> [--code | --prompt | --response | --diff] [--json] [--data-dir DIR]\n' +
+    '       fm-agent candidate <runId> <candidateId|best> --pin | --unpin | --ban [--reason TEXT] | --rate up|down|none [--note TEXT] [--json]\n' +
     "  <candidateId>: its id or the start of it (as the console and progress lines show it); best: the run's best\n" +
     '  --code, --prompt, --response, --diff (against its first parent): that part alone, as it is (for a pipe)',
   async run({ argv, env, log, dataDir, out }) {
@@ -94,6 +132,12 @@ export const candidate: Command = {
         response: { type: 'boolean' },
         diff: { type: 'boolean' },
         json: { type: 'boolean' },
+        pin: { type: 'boolean' },
+        unpin: { type: 'boolean' },
+        ban: { type: 'boolean' },
+        reason: { type: 'string' },
+        rate: { type: 'string' },
+        note: { type: 'string' },
       },
       2,
     )
@@ -102,6 +146,8 @@ export const candidate: Command = {
     const parts = PARTS.filter((p) => values[p])
     if (parts.length + (values.json ? 1 : 0) > 1)
       throw new UsageError('choose one of --code, --prompt, --response, --diff and --json')
+    const action = actionOf(values)
+    if (action && parts.length) throw new UsageError('an action (--pin, --unpin, --ban, --rate) prints no part')
     const api = await connectToRuns({ env, log }, dataDir(values))
     try {
       const runId = await resolveRunId(api, positionals[0])
@@ -109,6 +155,15 @@ export const candidate: Command = {
         throw requestError(e)
       }
       const id = await resolveCandidateId(api, runId, positionals[1]).catch(fail)
+      if (action) {
+        await api.mutate(action.path, { runId, id, ...action.input }).catch(fail)
+        out(
+          values.json
+            ? JSON.stringify({ runId, candidateId: id, action: action.path.split('.')[1], ...action.input })
+            : `candidate ${id} ${action.done}`,
+        )
+        return 0
+      }
       const c = await api.query<Detail>('candidates.get', { runId, id }).catch(fail)
       const part = parts[0]
       if (values.json) out(JSON.stringify(c))
