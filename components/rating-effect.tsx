@@ -34,34 +34,15 @@ export function RatingEffect({ runId }: { runId: string }) {
         </div>
       ) : (
         <div className="row" style={{ alignItems: 'flex-start', gap: 28 }}>
-          {d.up && (
-            <Side label="children of ▲ promising parents" c={d.up} direction={d.direction} testId="rating-effect-up" />
-          )}
-          {d.down && (
-            <Side
-              label="children of ▼ dead-end parents"
-              c={d.down}
-              direction={d.direction}
-              testId="rating-effect-down"
-            />
-          )}
+          {d.up && <Side label="children of ▲ promising parents" c={d.up} testId="rating-effect-up" />}
+          {d.down && <Side label="children of ▼ dead-end parents" c={d.down} testId="rating-effect-down" />}
         </div>
       )}
     </div>
   )
 }
 
-function Side({
-  label,
-  c,
-  direction,
-  testId,
-}: {
-  label: string
-  c: Comparison
-  direction: 'max' | 'min'
-  testId: string
-}) {
+function Side({ label, c, testId }: { label: string; c: Comparison; testId: string }) {
   const cls = c.verdict === 'better' ? 'good' : c.verdict === 'worse' ? 'bad' : ''
   return (
     <div className="small" data-testid={testId} data-n={c.under.n}>
