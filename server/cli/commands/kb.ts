@@ -82,6 +82,7 @@ async function listCommand(ctx: CommandContext, argv: string[]): Promise<number>
 
 /** A document's source path as the CLI shows it: a file's from where the user stands (stored absolute). */
 const shownSource = (path: string) => (path.startsWith('/') ? displayPath(path) : path)
+
 async function deleteCommand(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parse('kb delete', argv, { json: { type: 'boolean' } }, 1)
   const which = positionals[0]
