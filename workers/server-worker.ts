@@ -116,7 +116,8 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   // Candidates' code runs here: the credentials this machine holds are what an escape would get.
   // Not refused (a single-machine set-up may use one role for all), but said where it is seen.
   const standing = await roleStanding(pool).catch(() => null)
-  if (standing && (standing.readsAppTables || standing.superuser))
+  const appRole = !!standing && (standing.readsAppTables || standing.superuser)
+  if (appRole)
     log(
       `[worker ${name}] WARNING: this worker connects as ${standing.user}, a role that can read the application's ` +
         `tables (users, API tokens, runs)${standing.superuser ? ' as a superuser' : ''}. This machine runs untrusted ` +
@@ -128,7 +129,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   const capabilities = {
     ...machineCapabilities(gpu, gpuName),
     tasks,
-    appRole: !!(standing && (standing.readsAppTables || standing.superuser)),
+    appRole,
   }
   await pool.query(
     `INSERT INTO fm_queue.workers (id, name, host, capabilities, isolation, concurrency, status, pid)
@@ -246,7 +247,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
           authFailures = 0
         },
         (e: Error & { code?: string }) => {
-          const refused = !!e.code && (AUTH_CODES.has(e.code) || e.code === '42501')
+          const refused = roleRefused(e)
           authFailures = refused ? authFailures + 1 : 0
           if (!refused || authFailures < maxAuthFailures) {
             log(`[worker ${name}] heartbeat failed: ${e.message}`)
@@ -321,7 +322,11 @@ export async function patiently<T>(fn: () => Promise<T>, away: (why: string) => 
 const USAGE = `usage: worker [--concurrency N] [--gpu] [--name NAME] [--cache-dir DIR] [--hide PATH[,PATH…]] [--database-url URL]
   Connects to DATABASE_URL (or --database-url), takes evaluation jobs and runs them in the sandbox.`
 
-/** `fm-agent worker …` (argv without the node/script prefix; a leading "worker" is accepted). Resolves to the exit code. */
+/** The database refused this worker's role: its password, its existence, or its rights (42501). */
+function roleRefused(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code
+  return !!code && (AUTH_CODES.has(code) || code === '42501')
+}
 
 /**
  * graphile-worker records a finished or failed job without awaiting it: one the database was away
@@ -332,8 +337,7 @@ const USAGE = `usage: worker [--concurrency N] [--gpu] [--name NAME] [--cache-di
  * ends the process.
  */
 export function unrecordedOutcome(e: unknown): string | null {
-  const code = (e as { code?: string } | null)?.code
-  const refused = !!code && (AUTH_CODES.has(code) || code === '42501')
+  const refused = roleRefused(e)
   const message = (e as Error | null)?.message ?? String(e)
   if (refused)
     return `[worker] a job's outcome was not recorded: the database refused this worker's role (${message}); the job is retried elsewhere when its lock expires`
@@ -342,6 +346,7 @@ export function unrecordedOutcome(e: unknown): string | null {
   return null
 }
 
+/** `fm-agent worker …` (argv without the node/script prefix; a leading "worker" is accepted). Resolves to the exit code. */
 export async function runWorkerCli(argv: string[]): Promise<number> {
   const args = argv[0] === 'worker' ? argv.slice(1) : [...argv]
   const o: ServerWorkerOptions = { databaseUrl: process.env.DATABASE_URL ?? '' }

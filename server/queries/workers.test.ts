@@ -1,41 +1,56 @@
 import { describe, expect, it } from 'vitest'
+import type { AppServices } from '../app.ts'
 import { QUEUE_TASKS, type WorkerStatus } from '../contracts/evaluation.ts'
-import { workerView } from './workers.ts'
+import { listWorkers, workerView } from './workers.ts'
 
-const worker = (over: Partial<WorkerStatus>): WorkerStatus => ({
-  id: 'w',
-  name: 'w',
+const worker = (name: string, status: WorkerStatus['status'], running: number, concurrency = 2): WorkerStatus => ({
+  id: name,
+  name,
   host: 'h',
   mode: 'server',
-  capabilities: { cpu: 2, gpu: false, languages: ['python'], tasks: [QUEUE_TASKS.evaluateCpu] },
+  capabilities: { cpu: 4, gpu: false, languages: ['python'], tasks: [QUEUE_TASKS.evaluateCpu] },
   isolation: null,
-  concurrency: 2,
-  running: 1,
+  concurrency,
+  running,
   completed: 3,
-  lastHeartbeat: new Date(),
-  status: 'online',
-  ...over,
+  lastHeartbeat: new Date(0),
+  status,
+})
+
+describe('the workers every view shows', () => {
+  it('counts load on online workers only: a dead or stopped worker’s last heartbeat is no evaluation running', async () => {
+    const ws = [
+      worker('alive', 'online', 1),
+      worker('killed', 'dead', 2),
+      worker('stopped', 'offline', 1),
+      worker('booting', 'starting', 0),
+    ]
+    const app = { backend: { workers: async () => ws, capacity: () => 2 } } as unknown as AppServices
+    const r = await listWorkers(app)
+    expect(r.summary).toEqual({ online: 1, running: 1 })
+    expect(r.workers.map((w) => [w.name, w.running, w.load])).toEqual([
+      ['alive', 1, 0.5],
+      ['killed', 0, 0],
+      ['stopped', 0, 0],
+      ['booting', 0, 0],
+    ])
+    // what was done stays: only the load is the present
+    expect(r.workers.every((w) => w.completed === 3)).toBe(true)
+  })
 })
 
 describe('workerView', () => {
+  const caps = (extra: Partial<WorkerStatus['capabilities']>) => ({
+    ...worker('w', 'online', 0),
+    capabilities: { cpu: 2, gpu: false, languages: [], ...extra },
+  })
   it('marks a server worker of another job protocol as outdated, and one on the application role', () => {
-    expect(workerView(worker({}))).toMatchObject({ outdated: false, appRole: false })
+    expect(workerView(worker('w', 'online', 1))).toMatchObject({ outdated: false, appRole: false })
     // a worker from before the protocol lists no tasks; a newer one lists tasks of its own version
-    expect(workerView(worker({ capabilities: { cpu: 2, gpu: false, languages: ['python'] } })).outdated).toBe(true)
-    expect(
-      workerView(worker({ capabilities: { cpu: 2, gpu: false, languages: [], tasks: ['fm_evaluate_cpu_v999'] } }))
-        .outdated,
-    ).toBe(true)
-    expect(
-      workerView(
-        worker({
-          capabilities: { cpu: 2, gpu: false, languages: [], tasks: [QUEUE_TASKS.evaluateCpu], appRole: true },
-        }),
-      ).appRole,
-    ).toBe(true)
+    expect(workerView(caps({})).outdated).toBe(true)
+    expect(workerView(caps({ tasks: ['fm_evaluate_cpu_v999'] })).outdated).toBe(true)
+    expect(workerView(caps({ tasks: [QUEUE_TASKS.evaluateCpu], appRole: true })).appRole).toBe(true)
     // the embedded pool's children take no queue tasks and are never outdated
-    expect(workerView(worker({ mode: 'embedded', capabilities: { cpu: 2, gpu: false, languages: [] } })).outdated).toBe(
-      false,
-    )
+    expect(workerView({ ...caps({}), mode: 'embedded' }).outdated).toBe(false)
   })
 })

@@ -180,14 +180,10 @@ export class Ingestor {
       )
     // the run's seed score is its problem's entry program's (null when invalid), whatever other seed
     // programs (a fork's, uploads, knowledge tagged `seed`) scored; a problem without one: the best seed
-    const entry = f.operatorParams?.seedIndex === -1
-    const noEntry = !s.problem.seedCode.trim()
     if (
       f.origin === 'seed' &&
-      (entry ||
-        (noEntry &&
-          (s.seedScore === null ||
-            (score !== null && (s.direction === 'max' ? score > s.seedScore : score < s.seedScore)))))
+      (f.operatorParams?.seedIndex === -1 ||
+        (!s.problem.seedCode.trim() && (s.seedScore === null || isBetter(score, s.seedScore, s.direction))))
     ) {
       s.seedScore = score
       await this.d.db.sql('UPDATE runs SET seed_score = $2 WHERE id = $1', [s.runId, score])

@@ -1,5 +1,6 @@
 import type { ApiClient } from '../../api/client.ts'
 import type { listRuns } from '../../runs/service.ts'
+import type { listGuidance } from '../../steering/interventions.ts'
 import { ACTIVE_STATUSES, FINAL_STATUSES, type RunStatus } from '../../../client-safe/run-config.ts'
 import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import { hintExpiry } from '../../../client-safe/hint-form.ts'
@@ -13,15 +14,7 @@ type Summary = { status: string; statusReason: string | null; evaluations: numbe
 
 const SUBCOMMANDS = ['stop', 'pause', 'hint', 'hints', 'withdraw', 'delete']
 
-interface HintRow {
-  id: string
-  text: string
-  island: number | null
-  state: string
-  evalsLeft?: number | null
-  made: { count: number; evaluated: number; control: number; rejected: number }
-  effect: { verdict?: string } | null
-}
+type HintRow = Awaited<ReturnType<typeof listGuidance>>['hints'][number]
 
 /** A hint as one line: its id's first 8, state, scope, what was made under it, its text. */
 function hintLine(h: HintRow): string {
@@ -32,6 +25,7 @@ function hintLine(h: HintRow): string {
   const text = h.text.replace(/\s+/g, ' ')
   return `${h.id.slice(0, 8)}  ${h.state.padEnd(9)} ${scope}${left}; ${made}${verdict}\n          ${text.length > 200 ? `${text.slice(0, 199)}…` : text}`
 }
+
 /** how long a stop or pause is followed until the run says it has stopped (its evaluations drained) */
 const FOLLOW_MS = 60_000
 
@@ -119,12 +113,13 @@ export const runs: Command = {
         : null
     if (expiry && 'error' in expiry) throw new UsageError(`hint expiry: ${expiry.error}`)
     const api = await connectToRuns({ env, log }, dataDir(values))
+    const fail = (e: Error) => {
+      throw requestError(e)
+    }
     try {
       if (sub === 'hints' || sub === 'withdraw') {
         const runId = await resolveRunId(api, positionals[1]!)
-        const list = await api.query<{ hints: HintRow[] }>('guidance.list', { runId }).catch((e: Error) => {
-          throw requestError(e)
-        })
+        const list = await api.query<{ hints: HintRow[] }>('guidance.list', { runId }).catch(fail)
         if (sub === 'hints') {
           out(
             values.json
@@ -144,9 +139,7 @@ export const runs: Command = {
               : `no hint of run ${runId} starts with ${prefix} (runs hints ${runId.slice(0, 8)} lists them)`,
           )
         const h = matches[0]!
-        await api.mutate('guidance.withdraw', { runId, id: h.id }).catch((e: Error) => {
-          throw requestError(e)
-        })
+        await api.mutate('guidance.withdraw', { runId, id: h.id }).catch(fail)
         out(
           values.json
             ? JSON.stringify({ runId, guidanceId: h.id, state: 'withdrawn' })
@@ -156,16 +149,13 @@ export const runs: Command = {
       }
       if (sub === 'stop' || sub === 'pause' || sub === 'hint') {
         const runId = await resolveRunId(api, positionals[1]!)
-        const fail = (e: Error) => {
-          throw requestError(e)
-        }
         if (sub === 'hint') {
           const g = await api
             .mutate<{ id: string }>('guidance.create', {
               runId,
               text: positionals[2]!,
               island: island ?? null,
-              ...(expiry && !('error' in expiry) ? expiry : {}),
+              ...expiry,
             })
             .catch(fail)
           out(
@@ -181,9 +171,7 @@ export const runs: Command = {
       }
       if (positionals[1]) {
         const runId = await resolveRunId(api, positionals[1])
-        const r = await api.mutate<DeletedRun>('runs.delete', { runId }).catch((e: Error) => {
-          throw requestError(e)
-        })
+        const r = await api.mutate<DeletedRun>('runs.delete', { runId }).catch(fail)
         out(values.json ? JSON.stringify(r) : `deleted run ${r.id} (${r.problemId}) and its ${r.candidates} candidates`)
         return 0
       }
