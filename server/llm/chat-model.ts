@@ -4,7 +4,7 @@
 // Each provider's package is imported when a model of it is first built: together they took
 // ~0.3 s and ~30 MB of every command's start, and a run uses one or two of them.
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
-import type { ModelConfig } from '../../client-safe/model-config.ts'
+import { type ModelConfig, modelId } from '../../client-safe/model-config.ts'
 import { LlmError } from './errors.ts'
 import { modelApiFetch } from './http-fetch.ts'
 import { isDefaultEndpoint, NO_KEY_PLACEHOLDER, resolveEndpoint, type Env, type ResolvedEndpoint } from './env.ts'
@@ -54,7 +54,7 @@ export function unsetKeyWarning(
   if (!config.apiKeyEnv || env[config.apiKeyEnv]) return null
   const endpoint = resolveEndpoint(config, env)
   if (isDefaultEndpoint(endpoint)) return null // refused before the run starts (missingKeyProblem)
-  return `model ${config.label ?? `${config.provider}:${config.model}`}: ${config.apiKeyEnv} is not set, so its requests to ${endpoint.baseURL} go without a key (set it if that server wants one)`
+  return `model ${modelId(config)}: ${config.apiKeyEnv} is not set, so its requests to ${endpoint.baseURL} go without a key (set it if that server wants one)`
 }
 
 /**
