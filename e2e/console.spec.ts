@@ -99,7 +99,10 @@ test('an admin starts a run in the UI and the fitness and diversity charts grow 
   expect(await page.evaluate(() => window.__fmChart?.points ?? 0)).toBeGreaterThan(10)
   expect(await fitness.locator('.recharts-line-curve').count()).toBeGreaterThan(3)
   await expect(page.getByTestId('heatmap')).toBeVisible()
-  await expect(page.getByTestId('workers').getByTestId('worker-row')).toHaveCount(2)
+  // FM_WORKERS=2: two evaluation slots, served by one worker process
+  const workerRows = page.getByTestId('workers').getByTestId('worker-row')
+  await expect(workerRows).toHaveCount(1)
+  await expect(workerRows.first()).toContainText('/2')
   // the pipeline panel: an offline run's requests are the operators' proposals, and no model is named
   const pipeline = page.getByTestId('pipeline')
   await expect

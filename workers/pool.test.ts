@@ -1,4 +1,4 @@
-// The embedded pool: child worker processes, dispatch, results, restarts, heartbeats, status.
+// The embedded pool, one slot per child process: dispatch, results, restarts, heartbeats, status.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EvalResult } from '../server/contracts/evaluation.ts'
@@ -43,6 +43,8 @@ const waitFor = (pred: (r: EvalResult) => boolean, timeoutMs = 30_000) =>
 beforeAll(async () => {
   pool = createLocalPool({
     size: 2,
+    // a process per slot: these tests kill one worker's process and watch the other go on
+    slotsPerProcess: 1,
     cacheDir: tempDir('fm-pool-cache-'),
     getBundle: store.fetch,
     heartbeatMs: 200,
@@ -165,12 +167,12 @@ describe('embedded pool', () => {
   })
   // the last two: they kill workers, whose replacements no test waits for
   it('cancelled jobs a worker holds but has not started are dropped there too', async () => {
-    // each child takes one to run and buffers the next: a and b run until their workers are killed,
-    // the withdrawn wait in the children
+    // free slots first, then one buffered job each: a and b run until their workers are killed, the
+    // withdrawn wait in the children
     const running = (score: number) =>
       makeJob(problem, `import time\ntime.sleep(600)\ndef score():\n    return ${score}\n`)
-    const [a, withdrawn1, b, withdrawn2] = [running(1), running(2), running(3), running(4)]
-    for (const j of [a, withdrawn1, b, withdrawn2]) await pool.submit(j)
+    const [a, b, withdrawn1, withdrawn2] = [running(1), running(2), running(3), running(4)]
+    for (const j of [a, b, withdrawn1, withdrawn2]) await pool.submit(j)
     expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 4 })
     // resolves once the children have said what they dropped
     await pool.cancel([withdrawn1, withdrawn2].map((j) => ({ jobId: j.jobId, attempt: j.attempt })))
@@ -184,17 +186,21 @@ describe('embedded pool', () => {
     expect(results.filter((r) => r.jobId === withdrawn1.jobId || r.jobId === withdrawn2.jobId)).toEqual([])
   })
   it('a job started in the slot its predecessor freed is known to be running: a death mid-job is an infra error', async () => {
-    // submitted together, one child takes both (one runs, one waits in it: the test before left at
-    // least one online): the second starts as the first's result goes out, in the same message
-    const first = makeJob(problem, 'def score():\n    return 5\n')
+    // both workers online; the blocker holds one, so the second waits in the same child as the first
+    // and starts as the first's result goes out, in the same message
+    for (let i = 0; i < 600 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
+    const first = makeJob(problem, 'import time\ntime.sleep(0.3)\ndef score():\n    return 5\n')
+    // long enough to outlast the first's 0.3 s however slow the machine (the sandbox sees no file of ours)
+    const blocker = makeJob(problem, 'import time\ntime.sleep(5)\ndef score():\n    return 7\n')
     const second = makeJob(problem, 'import time\ntime.sleep(600)\ndef score():\n    return 0\n')
-    await Promise.all([pool.submit(first), pool.submit(second)])
-    await waitFor((r) => r.jobId === first.jobId)
-    const victim = (await pool.workers()).find((w) => w.running > 0)?.pid
-    expect(victim).toBeDefined()
-    process.kill(victim!, 'SIGKILL')
+    for (const j of [first, blocker, second]) await pool.submit(j)
+    const done = await waitFor((r) => r.jobId === first.jobId)
+    const victim = (await pool.workers()).find((w) => w.id === done.workerId)
+    expect(victim?.running).toBe(1)
+    process.kill(victim!.pid!, 'SIGKILL')
     // not put back in the queue as if it had never started (it would run again)
     const r = await waitFor((x) => x.jobId === second.jobId)
     expect(r.error?.message).toMatch(/died/)
+    expect((await waitFor((x) => x.jobId === blocker.jobId)).metrics.score).toBe(7)
   })
 })

@@ -1,9 +1,10 @@
-// Embedded mode's evaluation backend: N child worker processes (workers/child.ts) fed over IPC.
-// The parent keeps the queue, writes problem bundles into the shared on-disk cache before a job is
-// dispatched (children never need the database), and hands each child one running job plus one
-// buffered one so a child never waits for the next job between evaluations. A child that dies or
-// stops sending heartbeats is replaced; the job it was running comes back as an `infra` error result
-// (the engine retries those), jobs it had buffered but not started go back to the queue.
+// Embedded mode's evaluation backend: N evaluation slots in child worker processes (workers/child.ts)
+// fed over IPC, up to `slotsPerProcess` slots in each. The parent keeps the queue, writes problem
+// bundles into the shared on-disk cache before a job is dispatched (children never need the
+// database), and hands each slot one running job plus one buffered one so a slot never waits for the
+// next job between evaluations. A child that dies or stops sending heartbeats is replaced; the jobs
+// it was running come back as `infra` error results (the engine retries those), jobs it had buffered
+// but not started go back to the queue.
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -23,8 +24,14 @@ import { machineCapabilities } from './runner.ts'
 import { announceIsolation, detectIsolation, type DetectOptions, processEnv, unsandboxedRefusal } from './sandbox.ts'
 
 export interface LocalPoolOptions {
-  /** child worker processes (each runs one evaluation at a time) */
+  /** evaluation slots: evaluations run at once */
   size: number
+  /**
+   * slots one child process serves (default 4). A child relays jobs to its sandboxes and is ~60 MB
+   * of resident memory whatever it serves, ~1.3 ms of CPU per trivial evaluation: one per slot cost
+   * a 2-slot run ~65 MB (bench/README.md); four share one without it being the bottleneck.
+   */
+  slotsPerProcess?: number
   cacheDir: string
   getBundle: (hash: string) => Promise<Buffer>
   /** folders/files candidates must not see (the FM data folder, …), fixed at start */
@@ -38,7 +45,7 @@ export interface LocalPoolOptions {
   heartbeatMs?: number
   /** a child silent this long is killed and replaced (default 15 s) */
   deadAfterMs?: number
-  /** jobs a child holds beyond the one it runs (default 1) */
+  /** jobs a child holds beyond the ones it runs, per slot (default 1) */
   prefetch?: number
   /** how to start a child: default this folder's child.ts through tsx */
   childEntry?: ChildEntry
@@ -55,6 +62,7 @@ interface Held {
 interface Child {
   index: number
   id: string
+  slots: number
   proc: ChildProcess | null
   status: WorkerState
   held: Map<string, Held>
@@ -77,6 +85,14 @@ export interface LocalPool extends EvaluationBackend {
 }
 
 const FAILED_STARTS_BEFORE_UNAVAILABLE = 3
+export const DEFAULT_SLOTS_PER_PROCESS = 4
+
+/** How `size` slots are spread over child processes: as few as `perProcess` allows, evenly. */
+export function slotsPerChild(size: number, perProcess: number): number[] {
+  const slots = Math.max(1, Math.floor(size))
+  const processes = Math.ceil(slots / Math.max(1, Math.floor(perProcess)))
+  return Array.from({ length: processes }, (_, i) => Math.floor(slots / processes) + (i < slots % processes ? 1 : 0))
+}
 
 const keyOf = (j: { jobId: string; attempt: number }) => `${j.jobId}\u0000${j.attempt}`
 
@@ -195,15 +211,17 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
     dispatch()
   }
 
+  /** Free slots first, then each slot's next job: a job never waits in one child while a slot is idle. */
   function dispatch() {
     if (closing) return
-    for (const c of children) {
-      while (queue.length && c.status === 'online' && c.proc?.connected && c.held.size < 1 + prefetch) {
-        const job = queue.shift()!
-        c.held.set(keyOf(job), { job, started: false })
-        c.proc.send({ t: 'job', job, mask: jobMasks.get(job) } satisfies ParentMessage)
+    for (const perSlot of [1, 1 + prefetch])
+      for (const c of children) {
+        while (queue.length && c.status === 'online' && c.proc?.connected && c.held.size < c.slots * perSlot) {
+          const job = queue.shift()!
+          c.held.set(keyOf(job), { job, started: false })
+          c.proc.send({ t: 'job', job, mask: jobMasks.get(job) } satisfies ParentMessage)
+        }
       }
-    }
   }
 
   function spawnChild(c: Child) {
@@ -332,7 +350,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       cacheDir,
       hide: opts.hide ?? [],
       isolation,
-      slots: 1,
+      slots: c.slots,
       heartbeatMs,
       gpu: false,
     } satisfies ParentMessage)
@@ -346,10 +364,12 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       started = true
       if (!opts.childEntry) entry = await defaultChildEntry()
       if (opts.announce !== false) announceIsolation(isolation, name)
-      for (let i = 0; i < Math.max(1, opts.size); i++) {
+      const layout = slotsPerChild(opts.size, opts.slotsPerProcess ?? DEFAULT_SLOTS_PER_PROCESS)
+      for (const [i, slots] of layout.entries()) {
         const c: Child = {
           index: i,
           id: `${name}-${poolTag}-${i}`,
+          slots,
           proc: null,
           status: 'starting',
           held: new Map(),
@@ -425,7 +445,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
       callbacks.push(cb)
     },
     capacity() {
-      return children.filter((c) => c.status === 'online').length
+      return children.reduce((n, c) => n + (c.status === 'online' ? c.slots : 0), 0)
     },
     async workers(): Promise<WorkerStatus[]> {
       const caps = machineCapabilities(false)
@@ -439,7 +459,7 @@ export function createLocalPool(opts: LocalPoolOptions): LocalPool {
           languages: (c.languages.length ? c.languages : caps.languages) as typeof caps.languages,
         },
         isolation,
-        concurrency: 1,
+        concurrency: c.slots,
         running: [...c.held.values()].filter((h) => h.started).length,
         completed: c.completed,
         lastHeartbeat: new Date(c.lastHeartbeat),

@@ -14,7 +14,7 @@ import { withImageStore } from '../images/store.ts'
 export interface BackendOptions {
   db: Db
   log: Logger
-  /** embedded mode: child worker processes (default FM_WORKERS, else the number of cores) */
+  /** embedded mode: evaluation slots (default FM_WORKERS, else the number of cores) */
   workers?: number
 }
 
