@@ -197,6 +197,49 @@ describe("a seed without a score: the run's reason says why", () => {
   })
 })
 
+describe('a stop while the seed is evaluated', () => {
+  it("leaves the seed to be evaluated when the run resumes: its score is the run's seedScore", async () => {
+    const dir = tempDir()
+    cpSync(CURVE, dir, { recursive: true })
+    // long enough that the stop lands while the seed is evaluated, however fast the machine
+    const evaluator = join(dir, 'evaluator.py')
+    writeFileSync(evaluator, `import time\ntime.sleep(2)\n${readFileSync(evaluator, 'utf8')}`)
+    const dataDir = tempDir()
+    const child = startCli(['run', dir, '--max-evals', '3', '--json', '--data-dir', dataDir])
+    const done = collect(child)
+    let runId = ''
+    let stopping = false
+    await new Promise<void>((resolve, reject) => {
+      let err = ''
+      child.stderr!.on('data', (d) => {
+        err += d
+        runId ||= /run ([0-9a-f-]{36}) on/.exec(err)?.[1] ?? ''
+        // once: a second Ctrl-C quits at once
+        if (!stopping && err.includes('cold start: evaluating the seed program')) {
+          stopping = true
+          child.kill('SIGINT')
+          resolve()
+        }
+      })
+      child.on('exit', () => reject(new Error(`the run ended before it could be stopped:\n${err}`)))
+    })
+    const stopped = await done
+    expect(stopped.code, stopped.stderr).toBe(130)
+    expect(stopped.json).toMatchObject({ status: 'stopped', evaluations: 0, seedScore: null })
+    const r = await cli(['resume', runId, '--json', '--data-dir', dataDir])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json).toMatchObject({ status: 'completed', evaluations: 3 })
+    expect(r.json.seedScore).toBeGreaterThan(0)
+    const db = await openDatabase({ dataDir, databaseUrl: '' })
+    try {
+      const seeds = await db.prisma.candidate.findMany({ where: { runId, origin: 'seed' } })
+      expect(seeds.map((c) => [c.status, c.score])).toEqual([['evaluated', r.json.seedScore]])
+    } finally {
+      await db.close()
+    }
+  })
+})
+
 describe('kill -9 and resume', () => {
   it('continues with no evaluated candidate lost and none counted twice', async () => {
     const dataDir = tempDir()

@@ -488,10 +488,11 @@ export class RunDriver {
       reason = budget.exhausted() ?? 'evaluation budget reached'
     }
     if (status !== 'completed' && dispatcher.size) {
-      // evaluations a stop or failure did not wait for are recorded as never finished
+      // evaluations a stop or failure did not wait for are recorded as never finished; a seed program
+      // stays queued, to be evaluated when the run resumes: the run's start and its seedScore
       const ids = dispatcher.abandon()
       await this.db.prisma.candidate.updateMany({
-        where: { id: { in: ids }, status: { in: ['queued', 'running'] } },
+        where: { id: { in: ids }, status: { in: ['queued', 'running'] }, origin: { not: 'seed' } },
         data: { status: 'rejected', rejectReason: `run ${status} before the evaluation finished` },
       })
     }
