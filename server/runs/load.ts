@@ -127,8 +127,11 @@ export async function resubmitInFlight(
   s: RunState,
   { budget, dispatcher }: Pick<RunParts, 'budget' | 'dispatcher'>,
 ) {
+  // what this driver submitted already is not left over: an expert edit queued on a paused run is
+  // applied from the inbox before this runs (held twice, it had cost the run an evaluation each)
+  const live = new Set(dispatcher.ids())
   const pending = await deps.db.prisma.candidate.findMany({
-    where: { runId, status: { in: ['queued', 'running'] } },
+    where: { runId, status: { in: ['queued', 'running'] }, id: { notIn: [...live] } },
     select: {
       id: true,
       island: true,
@@ -178,7 +181,7 @@ export async function resubmitInFlight(
   // the rest: the previous process may have run them, but no result was stored, so they ran to no effect
   await deps.db.sql(
     "UPDATE candidates SET attempt = attempt + 1, status = 'queued' WHERE run_id = $1 AND status IN ('queued', 'running') AND NOT (id = ANY($2::text[]))",
-    [runId, [...adopted]],
+    [runId, [...adopted, ...live]],
   )
   const again = all.filter((f) => !adopted.has(f.id))
   for (const f of again) dispatcher.submit({ ...f, attempt: f.attempt + 1 })

@@ -396,6 +396,30 @@ describe('interventions on a running engine', () => {
     ).rejects.toThrow(/running or paused run/)
   }, 240_000)
 
+  it('counts an edit queued on a paused run once against the budget', async () => {
+    const { id } = await as('admin').runs.create({
+      problemId: 'test-curve-fit',
+      config: { islands: 2, populationPerIsland: 20, budget: { maxEvals: 1000 }, seed: 31, coldStartSize: 6 },
+    })
+    const status = async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).status
+    await untilProgress(app.events, async () => (await status()) === 'evolving', 'the cold start', { runId: id })
+    await as('admin').runs.pause({ runId: id })
+    await untilProgress(app.events, async () => (await status()) === 'paused', 'the pause')
+    const parentId = (await db.prisma.run.findUniqueOrThrow({ where: { id } })).bestCandidateId!
+    for (const c of ['1.29', '1.31'])
+      await as('expert').candidates.submitEdit({ runId: id, parentId, code: EXACT.replace('1.3', c), island: 0 })
+    await as('admin').runs.resume({ runId: id })
+    await untilProgress(app.events, async () => (await status()) === 'completed', 'the run to complete', {
+      runId: id,
+    })
+    const run = await db.prisma.run.findUniqueOrThrow({ where: { id } })
+    expect(run.evaluations).toBe(1000)
+    expect(await db.prisma.candidate.count({ where: { runId: id, evalIndex: { not: null } } })).toBe(1000)
+    expect(await db.prisma.candidate.count({ where: { runId: id, origin: 'expert-edit', status: 'evaluated' } })).toBe(
+      2,
+    )
+  }, 240_000)
+
   it('refuses an edit still queued when its paused run is stopped', async () => {
     const { id, status, pause } = await openRun(17)
     await untilProgress(app.events, async () => (await status()) === 'evolving', 'the cold start', { runId: id })
