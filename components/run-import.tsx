@@ -8,7 +8,12 @@ import { useRef, useState } from 'react'
 import { shortId } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 
-type Imported = { runId: string; candidates: number; problem: { id: string; status: 'created' | 'same' | 'differs' } }
+type Imported = {
+  runId: string
+  candidates: number
+  problem: { id: string; status: 'created' | 'same' | 'differs' }
+  notResumable?: string
+}
 type State =
   | { at: 'idle' }
   | { at: 'uploading'; name: string; percent: number }
@@ -101,6 +106,9 @@ export function useRunImport() {
             Imported <Link href={`/runs/${state.result.runId}`}>run {shortId(state.result.runId)}</Link> with{' '}
             {state.result.candidates.toLocaleString('en')} candidates from {state.name}.{' '}
             {PROBLEM_NOTE[state.result.problem.status](state.result.problem.id)}
+            {state.result.notResumable && (
+              <span data-testid="run-import-not-resumable"> It cannot be resumed: {state.result.notResumable}.</span>
+            )}
           </>
         ) : (
           <>

@@ -22,7 +22,7 @@ import { BadInputError } from '../errors.ts'
 import { MAX_BUNDLE_BYTES, unpackBundle } from '../problems/bundle.ts'
 import { importProblem } from '../services/problem-catalog.ts'
 import { exportedBundle } from './export-file.ts'
-import { createRun, exportChunks, exportRun, importRun } from './service.ts'
+import { createRun, exportChunks, exportRun, importRun, resumeRunConfig } from './service.ts'
 
 const { tempDir } = scratchDirs('fm-export-')
 const CURVE = join(FIXTURES, 'curve-fit')
@@ -230,7 +230,20 @@ describe.each(dbModes())('export and import across databases, %s', (mode, open) 
     )
     expect(await without.prisma.run.count()).toBe(0)
     await importProblem(without, CURVE)
-    expect((await importRun(without, admin, older)).problem.status).toBe('same')
+    const same = await importRun(without, admin, older)
+    expect([same.problem.status, same.notResumable]).toEqual(['same', undefined])
+
+    // the problem here has other files: the run can be looked at, not resumed, and says so at once
+    const other = await fresh()
+    const folder = join(tempDir(), 'curve-fit')
+    cpSync(CURVE, folder, { recursive: true })
+    writeFileSync(join(folder, 'evaluator.py'), `${readFileSync(join(folder, 'evaluator.py'), 'utf8')}\n# edited\n`)
+    await importProblem(other, folder)
+    const r = await importRun(other, admin, older)
+    expect(r.notResumable).toMatch(/are not in this database: its export was made before exports carried them/)
+    const before = await other.prisma.run.findUniqueOrThrow({ where: { id: runId } })
+    await expect(resumeRunConfig(other, admin, runId, before.evaluations + 10)).rejects.toThrow(/not resumed/)
+    expect(await other.prisma.run.findUniqueOrThrow({ where: { id: runId } })).toEqual(before)
   })
 
   it('refuses a file that is not a whole export with what is wrong, and writes nothing', async () => {

@@ -568,6 +568,15 @@ export interface ImportResult {
    * files and was left as it is: the run keeps the files it ran with (its own bundle).
    */
   problem: { id: string; status: 'created' | 'same' | 'differs' }
+  /** why the run cannot be resumed here (the files it ran with are neither in the export nor here) */
+  notResumable?: string
+}
+
+/** Why a run cannot go on here: the files it ran with (its own bundle) are not in this database. */
+async function missingRunFiles(db: Db, bundleHash: string | undefined, alsoHere: string[] = []) {
+  if (!bundleHash || alsoHere.includes(bundleHash)) return null
+  if (await db.prisma.problemBundle.findUnique({ where: { hash: bundleHash }, select: { hash: true } })) return null
+  return `the files the run ran with (bundle ${bundleHash.slice(0, 12)}) are not in this database: its export was made before exports carried them; it can be viewed, compared and exported here, not resumed (export it again with this version from where it ran)`
 }
 
 /**
@@ -603,6 +612,11 @@ export async function importRun(db: Db, actor: Actor, data: unknown): Promise<Im
   if (await db.prisma.run.findUnique({ where: { id: src.id }, select: { id: true } })) {
     throw new ConflictError(`run ${src.id} already exists here`)
   }
+  const notResumable = await missingRunFiles(
+    db,
+    (src.problemSnapshot as Partial<ProblemSnapshot> | undefined)?.bundleHash,
+    bundles.map((b) => b.hash),
+  )
   // candidates keep their ids: a copy of an export (its run id changed) would collide halfway through
   const [taken] = await db.sql<{ id: string; runId: string }>(
     `SELECT id, run_id AS "runId" FROM candidates WHERE id = ANY($1::text[]) LIMIT 1`,
@@ -724,16 +738,26 @@ export async function importRun(db: Db, actor: Actor, data: unknown): Promise<Im
     },
     { timeout: 30 * 60_000, maxWait: 60_000 },
   )
-  return { runId: src.id, candidates: file.candidates.length, problem: { id: src.problemId, status } }
+  return {
+    runId: src.id,
+    candidates: file.candidates.length,
+    problem: { id: src.problemId, status },
+    ...(notResumable ? { notResumable } : {}),
+  }
 }
 
-/** Before resuming: the new evaluation total, and a status from which the engine continues. */
 /**
  * A resumed run's budget: `maxEvals` its new total of evaluations, `maxSpendUsd` its new spend cap
  * (a run that stopped at its cap could not be given more: it ended again at once).
  */
 export async function resumeRunConfig(db: Db, actor: Actor, runId: string, maxEvals?: number, maxSpendUsd?: number) {
   const run = await requireRun(db, runId)
+  const { problemSnapshot: snapshot } = await db.prisma.run.findUniqueOrThrow({
+    where: { id: runId },
+    select: { problemSnapshot: true },
+  })
+  const missing = await missingRunFiles(db, (snapshot as unknown as Partial<ProblemSnapshot>).bundleHash)
+  if (missing) throw new BadInputError(missing)
   if (db.mode === 'embedded') {
     await assertSandboxedHere()
     const { problemSnapshot } = await db.prisma.run.findUniqueOrThrow({

@@ -59,6 +59,7 @@ export const importCommand: Command = {
       log.warn(
         `problem "${r.problem.id}" here has other files than the export's and was left as it is; the imported run keeps the files it ran with`,
       )
+    if (r.notResumable) log.warn(r.notResumable)
     out(values.json ? JSON.stringify(r) : `imported run ${r.runId} with ${r.candidates} candidates`)
     return 0
   },
