@@ -8,7 +8,15 @@ import pg from 'pg'
 import { createTestDatabase, createTestRole, TEST_PG_URL } from '../test-support/pg.ts'
 import { DataDirLockedError, LOCK_FILE } from './db/data-dir.ts'
 import { listMigrations } from './db/migrate.ts'
-import { DatabaseOpenError, freeMegabytes, openDatabase, openFailure, type Db } from './db.ts'
+import {
+  DatabaseOpenError,
+  errorText,
+  freeMegabytes,
+  openDatabase,
+  openFailure,
+  unwritablePath,
+  type Db,
+} from './db.ts'
 import { createWorkerRole, dropWorkerRole } from './queue/roles.ts'
 
 const DIMS = 512
@@ -458,6 +466,16 @@ describe('an embedded database that does not open', () => {
       expect(openFailure('/data/pgdata', 'PGlite failed to initialize properly', free)).toContain(
         'it may be corrupt: move the folder away',
       )
+  })
+
+  it('names a folder this user may not write, not a corrupt database; a file error without a message is read', () => {
+    const ro = openFailure('/data/pgdata', 'ErrnoError 2', 5000, '/data/pgdata/postgresql.conf')
+    expect(ro).toContain('/data/pgdata/postgresql.conf is not writable by this user')
+    expect(ro).not.toContain('corrupt')
+    expect(errorText(Object.assign(Object.create(null), { name: 'ErrnoError', errno: 2 }))).toBe('ErrnoError 2')
+    expect(errorText(new Error('boom'))).toBe('boom')
+    // this process may write its own temporary folder (root may write anything: no refusal to test there)
+    expect(unwritablePath(tmpdir())).toBeNull()
   })
 
   it('reads the free space of the disk a folder is on', () => {

@@ -4,7 +4,18 @@
 // Migrations are applied at open in both modes (server mode: under an advisory lock).
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync } from 'node:fs'
+import {
+  accessSync,
+  constants as fsConstants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
@@ -192,12 +203,40 @@ export function freeMegabytes(dir: string): number | null {
   }
 }
 
+/** The first of the database's folder and files this user may not write, or null. */
+export function unwritablePath(pgdata: string): string | null {
+  for (const path of [pgdata, join(pgdata, 'postgresql.conf'), join(pgdata, 'global', 'pg_control')]) {
+    try {
+      accessSync(path, fsConstants.W_OK)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return path
+    }
+  }
+  return null
+}
+
+/** PGlite's file errors are objects with an errno and no message. */
+export function errorText(e: unknown): string {
+  if (e instanceof Error && e.message) return e.message
+  if (e && typeof e === 'object' && 'errno' in e)
+    return `${(e as { name?: string }).name ?? 'file error'} ${(e as { errno: unknown }).errno}`
+  return String(e)
+}
+
 /**
- * Why the embedded database did not open, and what to do. A full disk looks like a broken database
- * to PGlite: it is named as such before anyone is told to move the folder away.
+ * Why the embedded database did not open, and what to do. A full disk or a folder this user may not
+ * write looks like a broken database to PGlite: each is named as such before anyone is told to move
+ * the folder away.
  */
-export function openFailure(pgdata: string, error: string, freeMb: number | null): string {
+export function openFailure(
+  pgdata: string,
+  error: string,
+  freeMb: number | null,
+  unwritable: string | null = null,
+): string {
   const what = `the embedded database in ${pgdata} could not be opened (${error})`
+  if (unwritable)
+    return `${what}: ${unwritable} is not writable by this user, and the database writes as it opens, even to be read; run fm-agent as the folder's owner or give this user write access (copy the folder to read it elsewhere). Nothing is lost`
   if (freeMb !== null && freeMb < OPEN_NEEDS_MB)
     return `${what}: the disk holding it has ${freeMb.toFixed(1)} MB free, and opening it needs about ${OPEN_NEEDS_MB} MB (a new write-ahead log segment); free some space and try again. Nothing is lost`
   return `${what}; it may be corrupt: move the folder away to start fresh, or restore it from a backup`
@@ -217,7 +256,7 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
     await pglite.query('SELECT 1')
   } catch (e) {
     lock.release()
-    throw new DatabaseOpenError(openFailure(pgdata, (e as Error).message || String(e), freeMegabytes(dataDir)))
+    throw new DatabaseOpenError(openFailure(pgdata, errorText(e), freeMegabytes(dataDir), unwritablePath(pgdata)))
   }
   const runner = pgliteRunner(pglite)
   let migrationsApplied: string[] = []
