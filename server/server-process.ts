@@ -67,7 +67,8 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
     // account's password, shown once, would be shown by a start that then failed
     if (opts.pages !== false && !opts.dev) await ensureNextBuild(ROOT_DIR, log)
     const admin = await ensureAdmin(db, { email: env.FM_ADMIN_EMAIL, password: env.FM_ADMIN_PASSWORD })
-    if (admin?.password) {
+    if (admin?.blocked) log.warn(admin.blocked)
+    else if (admin?.password) {
       ;(opts.announce ?? ((t: string) => process.stdout.write(t + '\n')))(
         banner([
           'First start: an admin account was created.',

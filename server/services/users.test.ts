@@ -5,7 +5,7 @@ import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { dbModes } from '../knowledge/test-db.ts'
 import { SYSTEM_ACTOR } from '../auth/roles.ts'
-import { createUser, updateUser } from './users.ts'
+import { createUser, ensureAdmin, updateUser } from './users.ts'
 
 describe.each(dbModes())('admins, %s', (_mode, open) => {
   let db: Db
@@ -55,5 +55,32 @@ describe.each(dbModes())('admins, %s', (_mode, open) => {
     expect(await rows()).toBe(0)
     await updateUser(db, d, e.id!, { name: 'Eve' })
     expect(await rows()).toBe(1)
+  })
+})
+
+describe.each(dbModes())('the admin made at start, %s', (_mode, open) => {
+  let db: Db
+  let cleanup: () => Promise<void>
+  beforeAll(async () => {
+    ;({ db, cleanup } = await open())
+  })
+  afterAll(() => cleanup?.())
+
+  it('is made when users exist but no active admin (users made before the first start)', async () => {
+    await createUser(db, SYSTEM_ACTOR, { email: 'first@example.test', role: 'viewer' })
+    // the address of an account that is not an admin: not taken over, said how to make one
+    const blocked = await ensureAdmin(db, { email: 'First@example.test', password: 'a-long-admin-password-1' })
+    expect(blocked?.blocked).toMatch(
+      /no active admin, and first@example\.test is a viewer account: .*fm-agent user set --email first@example\.test --role admin/,
+    )
+    expect(await db.prisma.user.count({ where: { role: 'admin' } })).toBe(0)
+    const made = await ensureAdmin(db, { email: 'boss@example.test', password: 'a-long-admin-password-1' })
+    expect(made).toEqual({ email: 'boss@example.test', password: null })
+    expect(await db.prisma.user.findUnique({ where: { email: 'boss@example.test' } })).toMatchObject({
+      role: 'admin',
+      disabled: false,
+    })
+    // an active admin exists: nothing more
+    expect(await ensureAdmin(db, { email: 'other@example.test' })).toBeNull()
   })
 })

@@ -160,15 +160,24 @@ export async function listUsers(db: Db) {
 export const DEFAULT_ADMIN_EMAIL = 'admin@fm-agent.local'
 
 /**
- * First start: an admin exists afterwards. Returns the one-time password when one was generated
- * (the caller prints it once), null when users already existed or FM_ADMIN_PASSWORD was given.
+ * At start: an active admin exists afterwards (users made with `fm-agent user create` before the
+ * first start, or an older install, may include none). Returns the one-time password when one was
+ * generated (the caller prints it once), null when an admin already existed or FM_ADMIN_PASSWORD
+ * was given; `blocked` when the admin's address belongs to a user who is not an active admin.
  */
 export async function ensureAdmin(
   db: Db,
   opts: { email?: string; password?: string },
-): Promise<{ email: string; password: string | null } | null> {
-  if ((await db.prisma.user.count()) > 0) return null
-  const email = opts.email ?? DEFAULT_ADMIN_EMAIL
+): Promise<{ email: string; password: string | null; blocked?: string } | null> {
+  if (await db.prisma.user.count({ where: { role: 'admin', disabled: false } })) return null
+  const email = (opts.email ?? DEFAULT_ADMIN_EMAIL).trim().toLowerCase()
+  const holder = await db.prisma.user.findUnique({ where: { email }, select: { role: true, disabled: true } })
+  if (holder)
+    return {
+      email,
+      password: null,
+      blocked: `no active admin, and ${email} is ${holder.disabled ? 'a disabled' : holder.role === 'expert' ? 'an expert' : `a ${holder.role}`} account: make one an admin with fm-agent user set --email ${email} --role admin${holder.disabled ? ' --enable' : ''} (or set FM_ADMIN_EMAIL to a new address)`,
+    }
   const r = await createUser(
     db,
     { id: null, label: 'first start', role: 'admin', via: 'system' },
