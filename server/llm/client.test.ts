@@ -310,6 +310,134 @@ describe('LlmClient over the OpenAI protocol', () => {
   })
 })
 
+/** an OpenAI-protocol server that answers every chat request as `answer` says (what the stand-in never sends) */
+async function rawServer(answer: (body: { stream?: boolean }, res: import('node:http').ServerResponse) => void) {
+  const site = createServer(async (req, res) => {
+    let raw = ''
+    for await (const c of req) raw += c
+    answer(JSON.parse(raw) as { stream?: boolean }, res)
+  })
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(site.address() as AddressInfo).port}/v1`,
+    close: () => {
+      site.closeAllConnections()
+      site.close()
+    },
+  }
+}
+
+const chatJson = (content: string, usage: Record<string, number>) => ({
+  id: 'c',
+  object: 'chat.completion',
+  created: 1,
+  model: 'm',
+  choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+  usage,
+})
+
+/** SSE chunks whose first delta has no role (some OpenAI-compatible servers), then a usage chunk */
+function roleless(res: import('node:http').ServerResponse, content: string, usage: Record<string, number>) {
+  res.writeHead(200, { 'content-type': 'text/event-stream' })
+  const write = (o: object) =>
+    res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', ...o })}\n\n`)
+  for (let i = 0; i < content.length; i += 4)
+    write({ choices: [{ index: 0, delta: { content: content.slice(i, i + 4) }, finish_reason: null }] })
+  write({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
+  write({ choices: [], usage })
+  res.end('data: [DONE]\n\n')
+}
+
+describe('answers off the usual shape', () => {
+  const rawClient = (url: string) =>
+    new LlmClient(
+      { provider: 'openai', model: 'gpt-4.1-mini', baseURL: url, pricePer1kIn: 0.01, pricePer1kOut: 0.03 },
+      { env: { OPENAI_API_KEY: KEY }, retry: FAST_RETRY },
+    )
+
+  it('an answer over 32 MB fails at once, saying so and naming the base URL (not a retried "Connection error")', async () => {
+    let requests = 0
+    const block = Buffer.alloc(1024 * 1024, 'x')
+    const site = await rawServer((_body, res) => {
+      requests++
+      res.writeHead(200, { 'content-type': 'application/json' })
+      let sent = 0
+      const more = () => {
+        while (sent <= 33) {
+          sent++
+          if (!res.write(block)) return void res.once('drain', more)
+        }
+        res.end()
+      }
+      res.on('error', () => {})
+      more()
+    })
+    try {
+      const e = await failure(rawClient(site.url).complete({ user: 'x' }))
+      expect(e.kind).toBe('bad-request')
+      expect(e.retryable).toBe(false)
+      expect(e.attempts).toBe(1)
+      expect(requests).toBe(1)
+      expect(e.message).toMatch(/answer is over 32 MB/)
+      expect(e.message).toContain(site.url)
+      expect(e.message).not.toMatch(/Connection error/)
+    } finally {
+      site.close()
+    }
+  })
+
+  it('a stream whose first delta has no role keeps the usage its last chunk reports', async () => {
+    const site = await rawServer((_body, res) =>
+      roleless(res, 'a streamed answer', { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 }),
+    )
+    try {
+      const deltas: string[] = []
+      const r = await rawClient(site.url).complete({ user: 'x' }, { stream: true, onToken: (d) => deltas.push(d) })
+      expect(r).toMatchObject({ text: 'a streamed answer', tokensIn: 1000, tokensOut: 500, usageEstimated: false })
+      expect(r.costUsd).toBeCloseTo(0.025, 10)
+      expect(deltas.join('')).toBe('a streamed answer')
+    } finally {
+      site.close()
+    }
+  })
+
+  it('usage with the input count only: the output is estimated (and flagged), not counted as free', async () => {
+    const content = 'x'.repeat(400)
+    const site = await rawServer((body, res) => {
+      if (body.stream) return roleless(res, content, { prompt_tokens: 1000 })
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(chatJson(content, { prompt_tokens: 1000 })))
+    })
+    try {
+      for (const stream of [false, true]) {
+        const r = await rawClient(site.url).complete({ user: 'x' }, { stream })
+        expect(r, `stream: ${stream}`).toMatchObject({ tokensIn: 1000, tokensOut: 100, usageEstimated: true })
+      }
+    } finally {
+      site.close()
+    }
+  })
+
+  it('a 429 for an account out of quota (insufficient_quota) is a refusal, not retried, that says to check billing', async () => {
+    server.enqueue({
+      type: 'error',
+      status: 429,
+      code: 'insufficient_quota',
+      message: 'You exceeded your current quota, please check your plan and billing details.',
+    })
+    const e = await failure(client().complete({ user: 'x' }))
+    expect(e.kind).toBe('auth')
+    expect(e.retryable).toBe(false)
+    expect(e.attempts).toBe(1)
+    expect(server.chatRequests()).toHaveLength(1)
+    expect(e.message).toMatch(
+      /^the provider refused the request: the account's quota is used up .*check its plan, billing and quota/,
+    )
+    expect(e.message).toMatch(/\(429 You exceeded your current quota, please check your plan and billing details\.\)$/)
+  })
+})
+
 describe('environment and secrets', () => {
   it('honours OPENAI_BASE_URL and OPENAI_API_KEY from process.env at call time', async () => {
     vi.stubEnv('OPENAI_BASE_URL', 'http://127.0.0.1:9/v1')

@@ -1,6 +1,6 @@
 // LlmClient: one model, one `complete({system, user})` call with retries, timeouts, abort,
 // token usage and cost. Keys are read from the environment on each call and never kept.
-import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages'
+import type { AIMessageChunk, BaseMessage, UsageMetadata } from '@langchain/core/messages'
 import {
   costUsd,
   DEFAULT_TIMEOUT_S,
@@ -52,7 +52,7 @@ export interface LlmCompletion {
   latencyMs: number
   /** attempts made (1 when the first succeeded) */
   attempts: number
-  /** true when the provider sent no usage and the token counts are estimates (4 chars per token) */
+  /** true when the provider sent no usage, or none for one side, and a count is an estimate (4 chars per token) */
   usageEstimated: boolean
   finishReason?: string
 }
@@ -134,27 +134,37 @@ export class LlmClient {
       const endpoint = resolveEndpoint(config, env)
       baseURL = endpoint.baseURL
       apiKey = endpoint.apiKey
-      const { HumanMessage, SystemMessage } = await loadMessages()
+      const { HumanMessage, SystemMessage, mergeUsageMetadata } = await loadMessages()
       const messages: BaseMessage[] = []
       if (prompt.system) messages.push(new SystemMessage(prompt.system))
       messages.push(new HumanMessage(prompt.user))
       const stream = options.stream ?? config.stream ?? false
 
-      const { value: message, attempts } = await withRetry(
-        async ({ signal }) => {
+      const {
+        value: { message, usage },
+        attempts,
+      } = await withRetry(
+        async ({ signal }): Promise<{ message: BaseMessage; usage: UsageMetadata | undefined }> => {
           const model = await this.#model(endpoint, options)
-          if (!stream) return (await model.invoke(messages, { signal })) as BaseMessage
+          if (!stream) {
+            const message = (await model.invoke(messages, { signal })) as AIMessageChunk
+            return { message, usage: message.usage_metadata }
+          }
           let acc: AIMessageChunk | undefined
+          let usage: UsageMetadata | undefined
           for await (const chunk of await model.stream(messages, { signal })) {
             const c = chunk as AIMessageChunk
             acc = acc ? acc.concat(c) : c
+            // a first delta without a role makes a generic chunk, whose concat drops the usage the last
+            // chunk reports (some OpenAI-compatible servers stream so): summed apart
+            if (c.usage_metadata) usage = usage ? mergeUsageMetadata(usage, c.usage_metadata) : c.usage_metadata
             if (options.onToken) {
               const delta = c.text
               if (delta) options.onToken(delta)
             }
           }
           if (!acc) throw new LlmError({ ...base, kind: 'empty', message: 'the stream ended without any chunk' })
-          return acc as BaseMessage
+          return { message: acc as BaseMessage, usage }
         },
         this.retryPolicy,
         {
@@ -169,7 +179,6 @@ export class LlmClient {
       )
 
       const text = typeof message.content === 'string' ? message.content : message.text
-      const usage = (message as AIMessageChunk).usage_metadata
       // no call reads or writes billions of tokens: a count past any context window is a provider's
       // bug, not a bill, and estimated like a missing one (it would not fit the stored counts either)
       const count = (n: unknown) =>
@@ -179,10 +188,16 @@ export class LlmClient {
       // LangChain drops a zero count (e.g. completion_tokens: 0): a reported total tells it apart
       const usedTotal = count(usage?.total_tokens)
       const reported = (usedIn ?? 0) > 0 || (usedOut ?? 0) > 0
-      const tokensIn = reported
-        ? (usedIn ?? Math.max(0, (usedTotal ?? 0) - (usedOut ?? 0)))
-        : estimateTokens(`${prompt.system ?? ''}${prompt.user}`)
-      const tokensOut = reported ? (usedOut ?? Math.max(0, (usedTotal ?? 0) - tokensIn)) : estimateTokens(text)
+      // a side reported as nothing (absent, or the 0 a stream fills in) for a prompt or an answer that
+      // has text was not counted, not free: estimated, or a spend cap would count only the other side
+      const reportedIn = reported
+        ? usedIn || Math.max(0, (usedTotal ?? 0) - (usedOut ?? 0)) || (prompt.system || prompt.user ? undefined : 0)
+        : undefined
+      const tokensIn = reportedIn ?? estimateTokens(`${prompt.system ?? ''}${prompt.user}`)
+      const reportedOut = reported
+        ? usedOut || Math.max(0, (usedTotal ?? 0) - tokensIn) || (text ? undefined : 0)
+        : undefined
+      const tokensOut = reportedOut ?? estimateTokens(text)
       const cost = costUsd(config, tokensIn, tokensOut)
       const latencyMs = Date.now() - started
       const finishReason = finishReasonOf(message)
@@ -208,7 +223,7 @@ export class LlmClient {
         modelId: this.id,
         latencyMs,
         attempts,
-        usageEstimated: !reported,
+        usageEstimated: reportedIn === undefined || reportedOut === undefined,
         ...(finishReason ? { finishReason } : {}),
       }
     } catch (e) {

@@ -13,7 +13,7 @@ export const LLM_ERROR_KINDS = [
   'timeout',
   /** connection refused/reset, DNS, TLS */
   'network',
-  /** 401/403, or no key for a provider's public API */
+  /** 401/403, a 429 for an account out of quota, or no key for a provider's public API */
   'auth',
   /** other 4xx (bad model name, context overflow, bad parameter) */
   'bad-request',
@@ -167,6 +167,18 @@ function statusOf(e: object): number | undefined {
   return undefined
 }
 
+/**
+ * OpenAI's 429 for an account out of credit (`insufficient_quota`, LangChain's InsufficientQuotaError):
+ * no wait and no fewer requests in flight bring it back, so it is a refusal, not a rate limit.
+ */
+function quotaExhausted(e: object): boolean {
+  const { name, code, type, error } = e as { name?: unknown; code?: unknown; type?: unknown; error?: unknown }
+  const inner = error && typeof error === 'object' ? (error as { code?: unknown; type?: unknown }) : {}
+  return (
+    name === 'InsufficientQuotaError' || [code, type, inner.code, inner.type].some((v) => v === 'insufficient_quota')
+  )
+}
+
 function rawMessage(e: unknown): string {
   if (e instanceof Error) return e.message
   if (typeof e === 'string') return e
@@ -235,6 +247,15 @@ export function toLlmError(e: unknown, ctx: ClassifyContext): LlmError {
     if (status !== undefined) {
       const retryAfterMs = parseRetryAfter((e as { headers?: Headerish }).headers)
       const m = msg(text || `HTTP ${status}`)
+      if (status === 429 && quotaExhausted(e))
+        return new LlmError({
+          ...base,
+          kind: 'auth',
+          status,
+          message: msg(
+            `the provider refused the request: the account's quota is used up (insufficient_quota); check its plan, billing and quota with the provider (${msg(text)})`,
+          ),
+        })
       if (status === 429) return new LlmError({ ...base, kind: 'rate-limit', status, retryAfterMs, message: m })
       if (status >= 500 || status === 408 || status === 409 || status === 425)
         return new LlmError({ ...base, kind: 'server', status, retryAfterMs, message: m })

@@ -4,7 +4,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { httpFetch, MAX_ANSWER_BYTES } from './http-fetch.ts'
+import { ANSWER_TOO_LARGE, httpFetch, MAX_ANSWER_BYTES, modelApiFetch } from './http-fetch.ts'
 
 let server: http.Server
 let base = ''
@@ -168,5 +168,15 @@ describe('httpFetch', () => {
     const e = await httpFetch(`${base}/huge`).catch((err) => err)
     expect(e).toBeInstanceOf(TypeError)
     expect(String(e.cause?.message)).toMatch(/over 32 MB/)
+    expect(e.cause?.code).toBe(ANSWER_TOO_LARGE)
+  })
+
+  it('for a model API, an answer over 32 MB is a 400 that says so and where (the SDK would retry "Connection error")', async () => {
+    const res = await modelApiFetch(`${base}/huge`)
+    expect(res.status).toBe(400)
+    const { error } = (await res.json()) as { error: { message: string } }
+    expect(error.message).toMatch(
+      /^the model API's answer is over 32 MB.* at http:\/\/127\.0\.0\.1:\d+\/huge: check the base URL/,
+    )
   })
 })

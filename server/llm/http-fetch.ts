@@ -15,6 +15,8 @@ const agents = {
 }
 /** an answer longer than this is refused (a model's answer is text: far less) */
 export const MAX_ANSWER_BYTES = 32 * 1024 * 1024
+/** the code of the error (the cause of "fetch failed") for an answer over MAX_ANSWER_BYTES */
+export const ANSWER_TOO_LARGE = 'FM_ANSWER_TOO_LARGE'
 /** statuses whose response has no body (the Response constructor refuses one) */
 const NO_BODY = new Set([101, 103, 204, 205, 304])
 
@@ -177,7 +179,11 @@ export function httpFetch(input: FetchInput, init?: RequestInit): Promise<Respon
         else {
           chunks.length = 0
           req.destroy()
-          fail(new Error(`the answer is over ${MAX_ANSWER_BYTES / 1024 / 1024} MB`))
+          fail(
+            Object.assign(new Error(`the answer is over ${MAX_ANSWER_BYTES / 1024 / 1024} MB`), {
+              code: ANSWER_TOO_LARGE,
+            }),
+          )
         }
       })
       stream.on('error', fail)
@@ -194,21 +200,34 @@ export function httpFetch(input: FetchInput, init?: RequestInit): Promise<Respon
   })
 }
 
+const refusal = (message: string) =>
+  new Response(JSON.stringify({ error: { message, type: 'invalid_request_error' } }), {
+    status: 400,
+    headers: { 'content-type': 'application/json' },
+  })
+
 /**
  * httpFetch for a model API: a successful answer that is a web page (a base URL missing its API
  * path reaches the server's home page, or a proxy's sign-in page) is turned into a 400 that says
  * so. The SDK would take the page as the answer's text and fail on a missing field, and a
- * retry cannot help: the same request gets the same page.
+ * retry cannot help: the same request gets the same page. An answer over MAX_ANSWER_BYTES
+ * becomes one too: the SDK would report it as "Connection error.", retried (and billed) in vain.
  */
 export async function modelApiFetch(input: FetchInput, init?: RequestInit): Promise<Response> {
-  const res = await httpFetch(input, init)
+  const where = () => (input instanceof Request ? input.url : String(input))
+  let res: Response
+  try {
+    res = await httpFetch(input, init)
+  } catch (e) {
+    if ((e as { cause?: { code?: unknown } } | null)?.cause?.code !== ANSWER_TOO_LARGE) throw e
+    return refusal(
+      `the model API's answer is over ${MAX_ANSWER_BYTES / 1024 / 1024} MB, more than any model's answer, at ${where()}: check the base URL and the model's maxTokens`,
+    )
+  }
   if (!res.ok || !/^\s*text\/html/i.test(res.headers.get('content-type') ?? '')) return res
   const page = await res.text()
   const title = /<title[^>]*>([^<]{0,120})/i.exec(page)?.[1]?.trim()
-  const where = input instanceof Request ? input.url : String(input)
-  const message = `the model API answered with a web page (HTML${title ? `: “${title}”` : ''}), not JSON, at ${where}: check the base URL (an OpenAI-compatible API's usually ends in /v1)`
-  return new Response(JSON.stringify({ error: { message, type: 'invalid_request_error' } }), {
-    status: 400,
-    headers: { 'content-type': 'application/json' },
-  })
+  return refusal(
+    `the model API answered with a web page (HTML${title ? `: “${title}”` : ''}), not JSON, at ${where()}: check the base URL (an OpenAI-compatible API's usually ends in /v1)`,
+  )
 }
