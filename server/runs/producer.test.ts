@@ -10,7 +10,15 @@ import type { ProblemSpec } from '../contracts/problem.ts'
 import { StepAdapter } from '../engine/operators-local.ts'
 import { Rng } from '../engine/rng.ts'
 import { Ensemble } from '../llm/ensemble.ts'
-import { coldStartArms, LOCAL_ARMS, type LlmProduceInput, produceLocal, produceWithModel } from './producer.ts'
+import {
+  coldStartArms,
+  LOCAL_ARMS,
+  type LlmProduceInput,
+  MAX_STORED_ANSWER_CHARS,
+  produceLocal,
+  produceWithModel,
+  storedAnswer,
+} from './producer.ts'
 import { RunConfig } from '../../client-safe/run-config.ts'
 
 // literals to cross and perturb, but no function blocks to swap between parents
@@ -142,5 +150,47 @@ describe('produceWithModel', () => {
     if ('rejected' in r) return
     expect(r.code).toContain('A = 2.5')
     expect(r.feedback).toMatch(/^Your previous edit was only partly applied: .*Copy SEARCH text exactly/)
+  })
+
+  it('an edit whose REPLACE equals its SEARCH is refused as changing nothing, not as a SEARCH that did not match', async () => {
+    server.enqueue({ content: '<<<<<<< SEARCH\nA = 1.5\n=======\nA = 1.5\n>>>>>>> REPLACE' })
+    const r = await produceWithModel(ensemble, input('diff'))
+    expect(r).toMatchObject({ rejected: true })
+    if (!('rejected' in r)) return
+    expect(r.reason).toBe(
+      'answer not applied: the edit changes nothing (its REPLACE text is the same as its SEARCH text)',
+    )
+    expect(r.feedback).toMatch(/^Your previous edit changed nothing: .*Make the REPLACE text differ/)
+    expect(r.feedback).not.toMatch(/Copy SEARCH/)
+  })
+
+  it('a full rewrite identical to its parent is refused as changing nothing, and the model is told so', async () => {
+    server.enqueue({ content: `\`\`\`python\n${PARENT.code}\`\`\`` })
+    const r = await produceWithModel(ensemble, input('full'))
+    expect(r).toMatchObject({ rejected: true })
+    if (!('rejected' in r)) return
+    expect(r.reason).toBe(
+      'answer not applied: the edit changes nothing (its rewritten program is the same as the current one)',
+    )
+    expect(r.feedback).toMatch(/^Your previous answer changed nothing/)
+  })
+
+  it('stores at most 20,000 characters of an answer, with its length, accepted or refused', async () => {
+    const prose = `${'An explanation that goes on. '.repeat(2_000)}\n`
+    server.enqueue(
+      { content: `${prose}<<<<<<< SEARCH\nA = 1.5\n=======\nA = 2.5\n>>>>>>> REPLACE` },
+      { content: `${prose}no edit at all` },
+    )
+    const accepted = await produceWithModel(ensemble, input('diff'))
+    const refused = await produceWithModel(ensemble, input('diff'))
+    expect('rejected' in accepted).toBe(false)
+    expect(refused).toMatchObject({ rejected: true })
+    for (const r of [accepted, refused]) {
+      expect(r.response!.length).toBeLessThan(MAX_STORED_ANSWER_CHARS + 200)
+      expect(r.response).toMatch(/answer cut here for storage: [\d,]+ characters in all/)
+    }
+    if (!('rejected' in accepted)) expect(accepted.code).toContain('A = 2.5')
+    // a short answer is stored whole
+    expect(storedAnswer('short')).toBe('short')
   })
 })

@@ -160,6 +160,18 @@ export interface LlmProduceInput {
   signal?: AbortSignal
 }
 
+/** characters of a model's answer kept on its candidate (the bound oversized programs and judge answers have too) */
+export const MAX_STORED_ANSWER_CHARS = 20_000
+
+/**
+ * The answer as stored on its candidate. Every candidate keeps its own, and a provider may send
+ * up to 32 MB: whole answers made exports hundreds of MB. The program is stored apart, whole.
+ */
+export function storedAnswer(text: string): string {
+  if (text.length <= MAX_STORED_ANSWER_CHARS) return text
+  return `${text.slice(0, MAX_STORED_ANSWER_CHARS)}\n[… answer cut here for storage: ${text.length.toLocaleString('en-US')} characters in all, the first ${MAX_STORED_ANSWER_CHARS.toLocaleString('en-US')} kept]`
+}
+
 export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInput): Promise<ProduceResult> {
   const { problem, parent } = input
   const spec = problem.spec
@@ -230,7 +242,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       rejected: true,
       reason: `answer truncated: the model stopped at its output limit (finish reason ${r.finishReason}${input.maxAnswerTokens !== undefined ? `; ${input.maxAnswerTokens} tokens, the limit a run with a spend cap sends` : ''}); raise the model's maxTokens, or the problem's prompt may ask for too much`,
       ...base,
-      response: r.text,
+      response: storedAnswer(r.text),
       ...usage,
       feedback:
         'Your previous answer was cut off at the output limit before it ended. Answer with a shorter edit: SEARCH/REPLACE blocks of only the lines that change.',
@@ -245,7 +257,15 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     if (applied.applied > 0 && applied.code !== parent.code) code = applied.code
     if (applied.failed.length > 0)
       feedback = `Your previous edit was only partly applied: ${description}. Copy SEARCH text exactly from the current program.`
-    if (!code)
+    if (!code && applied.applied > 0 && applied.failed.length === 0) {
+      // every SEARCH matched: telling the model to copy SEARCH text exactly would send it the wrong way
+      const same =
+        applied.noops.length === applied.applied
+          ? `its REPLACE text is the same as its SEARCH text${applied.applied > 1 ? ` in all ${applied.applied} blocks` : ''}`
+          : 'its blocks leave the program as it was'
+      description = `the edit changes nothing (${same})`
+      feedback = `Your previous edit changed nothing: ${same}. Make the REPLACE text differ from the SEARCH text.`
+    } else if (!code)
       feedback = `Your previous edit did not apply: ${description}. Copy SEARCH text exactly from the current program.`
   } else if (parsed.kind === 'full' && parsed.code && otherLanguageTag(spec.language, parsed.lang ?? '')) {
     // a program in another language fails every time it runs, and then every copy of it is a duplicate
@@ -257,14 +277,23 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     description = 'first program, written from the description'
   } else if (parsed.kind === 'full' && parsed.code) {
     // a full rewrite may only change the EVOLVE-BLOCK regions of a program that has them
+    description = 'full rewrite'
     const check = checkOutsideUnchanged(parent.code, parsed.code)
     if (check.ok) code = parsed.code
     else {
       const spliced = spliceFromEdited(parent.code, parsed.code)
       code = spliced.code
-      if (!code) feedback = 'Your previous answer changed code outside the EVOLVE-BLOCK regions; only edit inside them.'
+      if (!code || code === parent.code) {
+        if (code)
+          description = 'the edit changes nothing (its rewrite changes only code outside the EVOLVE-BLOCK regions)'
+        feedback = 'Your previous answer changed code outside the EVOLVE-BLOCK regions; only edit inside them.'
+      }
     }
-    description = 'full rewrite'
+    if (check.ok && code === parent.code) {
+      description = 'the edit changes nothing (its rewritten program is the same as the current one)'
+      feedback =
+        'Your previous answer changed nothing: its rewritten program was the same as the current one. Change the program.'
+    }
   } else {
     feedback = input.scratch
       ? 'Your previous answer had no fenced program.'
@@ -276,7 +305,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       rejected: true,
       reason: `answer not applied: ${description}`.slice(0, 1000),
       ...base,
-      response: r.text,
+      response: storedAnswer(r.text),
       ...usage,
       feedback,
     }
@@ -287,7 +316,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       rejected: true,
       reason: `answer not evaluated: the program has ${code.length.toLocaleString('en-US')} characters, over the ${MAX_CODE_BYTES.toLocaleString('en-US')} a candidate may have`,
       ...base,
-      response: r.text.slice(0, 20_000),
+      response: storedAnswer(r.text),
       ...usage,
       feedback: `Your previous answer made the program ${code.length.toLocaleString('en-US')} characters long; a program may have at most ${MAX_CODE_BYTES.toLocaleString('en-US')}. Keep it shorter.`,
     }
@@ -300,7 +329,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     parentIds,
     model: r.modelId,
     prompt: promptText,
-    response: r.text,
+    response: storedAnswer(r.text),
     promptRecord: built.record,
     ...usage,
     arm: input.modelId,
