@@ -3,6 +3,7 @@
 // Both go through the same tRPC router, so a command behaves the same either way.
 import { hostname, userInfo } from 'node:os'
 import superjson from 'superjson'
+import { ZodError } from 'zod'
 import { createAppServices, type AppServices } from '../app.ts'
 import { openDatabase } from '../db.ts'
 import { DataDirLockedError, holderAlive, liveHolder } from '../db/data-dir.ts'
@@ -10,7 +11,7 @@ import { unixSocketFetch } from './local-socket.ts'
 import type { Logger } from '../log.ts'
 import { syncBuiltinProblems } from '../services/problem-catalog.ts'
 import { appRouter, type AppRouter } from './root.ts'
-import { createCallerFactory } from './trpc.ts'
+import { createCallerFactory, zodMessage } from './trpc.ts'
 
 export interface ApiClient {
   /** true when the commands go to a running server */
@@ -92,11 +93,21 @@ export async function connectApi(opts: {
     tokenScope: null,
     headers: new Headers(),
   })
+  // in-process calls skip the error formatter that shapes an HTTP answer: a schema refusal would be
+  // its issues as raw JSON; it reads as one line, as over HTTP
+  const call = (path: string, input: unknown) =>
+    walk(
+      caller,
+      path,
+    )(input).catch((e: Error) => {
+      if (e.cause instanceof ZodError) e.message = zodMessage(e.cause)
+      throw e
+    })
   return {
     remote: false,
     app,
-    query: (path, input) => walk(caller, path)(input),
-    mutate: (path, input) => walk(caller, path)(input),
+    query: call,
+    mutate: call,
     close: () => db.close(),
   }
 }

@@ -43,14 +43,23 @@ function joinNegativeValues(argv: string[], options: Options): string[] {
 
 export function parse<O extends Options>(command: string, argv: string[], options: O, maxPositionals = 0) {
   try {
+    const all: Options = { ...GLOBAL_OPTIONS, ...options }
     const r = parseArgs({
       args: joinNegativeValues(argv, options),
-      options: { ...GLOBAL_OPTIONS, ...options },
+      options: all,
       allowPositionals: true,
       strict: true,
+      tokens: true,
     })
     if (r.positionals.length > maxPositionals) {
       throw new UsageError(`unexpected argument "${r.positionals[maxPositionals]}" for "${command}"`)
+    }
+    // a value given twice is an edited command line whose first value would be dropped without a word
+    const seen = new Set<string>()
+    for (const t of r.tokens ?? []) {
+      if (t.kind !== 'option' || all[t.name]?.multiple || all[t.name]?.type !== 'string') continue
+      if (seen.has(t.name)) throw new UsageError(`${command}: --${t.name} is given twice; give it once`)
+      seen.add(t.name)
     }
     return r as { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }
   } catch (e) {

@@ -195,6 +195,9 @@ describe('fm-agent CLI', () => {
     const role = await cli(['user', 'create', '--email', 'b@example.com', '--role', 'owner', '--data-dir', dir])
     expect(role.code).toBe(2)
     expect(role.stderr).toMatch(/--role must be one of viewer, expert, admin/)
+    // a schema refusal of the API called in-process reads as one line, as over HTTP
+    const email = await cli(['user', 'create', '--email', 'notanemail', '--role', 'admin', '--data-dir', dir])
+    expect([email.code, email.stderr.trim()]).toEqual([2, 'fm-agent: email: Invalid email address'])
     // the way back in: roles and access set from the command line, the last active admin kept
     const set = await cli(['user', 'set', '--email', 'ADA@example.com', '--role', 'admin', '--json', '--data-dir', dir])
     expect(set.code, set.stderr).toBe(0)
