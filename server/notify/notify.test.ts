@@ -473,6 +473,15 @@ describe.each(dbModes())('the notifier, %s', (_mode, open) => {
     const page = await as('ann').notifications.run({ runId })
     expect(page).toMatchObject({ watching: true, watchers: 1, webhook: { url: null, to: runHook.url } })
     expect((await as('eve').notifications.run({ runId })).webhook!.url).toBe(`${runHook.url}/run`)
+    // what was sent about the run: the run webhook's deliveries, and to each user only their own
+    const sent = (d: { deliveries: Array<{ type: string; to: string }> }) =>
+      d.deliveries.map((x) => [x.to, x.type]).sort()
+    expect(sent(page)).toEqual([
+      ['run webhook', 'run.completed'],
+      ['your webhook', 'run.completed'],
+      ['your webhook', 'run.stalled'],
+    ])
+    expect(sent(await as('eve').notifications.run({ runId }))).toEqual([['run webhook', 'run.completed']])
     // the audit keeps where messages go, never the whole address
     const set = await db.prisma.auditEvent.findFirst({
       where: { action: 'webhook.set', actorLabel: 'ann@example.test' },

@@ -104,7 +104,7 @@ export async function setWebhook(
   return { url, events }
 }
 
-async function deliveriesOf(db: Db, where: { webhookId?: string; runId?: string }, take = 20) {
+async function deliveriesOf(db: Db, where: { webhookId?: string | { in: string[] }; runId?: string }, take = 20) {
   const rows = await db.prisma.notificationDelivery.findMany({ where, orderBy: { createdAt: 'desc' }, take })
   const runs = await db.prisma.run.findMany({
     where: { id: { in: [...new Set(rows.map((r) => r.runId).filter((x): x is string => !!x))] } },
@@ -156,13 +156,17 @@ export async function myNotifications(db: Db, actor: Actor) {
  */
 export async function runNotifications(db: Db, actor: Actor, runId: string, opts: { showUrl: boolean | 'own' }) {
   await requireRun(db, runId)
-  const [mine, watchers, hook] = await Promise.all([
+  const [mine, watchers, hook, ownHook] = await Promise.all([
     actor.id
       ? db.prisma.runWatcher.findUnique({ where: { runId_userId: { runId, userId: actor.id } } })
       : Promise.resolve(null),
     db.prisma.runWatcher.count({ where: { runId } }),
     db.prisma.webhook.findUnique({ where: { runId } }),
+    actor.id ? db.prisma.webhook.findUnique({ where: { userId: actor.id }, select: { id: true } }) : null,
   ])
+  // a watcher's personal webhook and how it fails (its host in the error) are theirs alone: the run
+  // page shows the run webhook's deliveries and the caller's own
+  const shown = [hook?.id, ownHook?.id].filter((x): x is string => !!x)
   const showUrl = await seesRunWebhook(db, actor, runId, !!hook, opts.showUrl)
   return {
     watching: !!mine,
@@ -177,7 +181,10 @@ export async function runNotifications(db: Db, actor: Actor, runId: string, opts
           secret: showUrl ? hook.secret : null,
         }
       : null,
-    deliveries: await deliveriesOf(db, { runId }),
+    deliveries: (shown.length ? await deliveriesOf(db, { runId, webhookId: { in: shown } }) : []).map((d) => ({
+      ...d,
+      to: d.webhookId === hook?.id ? ('run webhook' as const) : ('your webhook' as const),
+    })),
   }
 }
 
