@@ -246,6 +246,20 @@ describe('API tokens', () => {
     ).toBe(200)
     const after = await callProcedure(h.url, 'account.me', 'query', undefined, { token })
     expect(after.code).toBe('UNAUTHORIZED')
+    // its holder learns a new token is the fix, not a sign-in
+    expect(after.message).toBe('this token was revoked: create a new one (Settings → Tokens) and use it instead')
+    // revoked once: a second revocation is refused and leaves its time and its audit as they were
+    const { revokedAt } = await h.server.app.db.prisma.apiToken.findUniqueOrThrow({ where: { id } })
+    const again = await callProcedure(h.url, 'tokens.revoke', 'mutation', { id }, { token: h.users.viewer.token })
+    expect([again.code, again.message]).toEqual([
+      'CONFLICT',
+      `this token was already revoked on ${revokedAt!.toISOString()}: nothing to do`,
+    ])
+    expect((await h.server.app.db.prisma.apiToken.findUniqueOrThrow({ where: { id } })).revokedAt).toEqual(revokedAt)
+    expect(await h.server.app.db.prisma.auditEvent.count({ where: { action: 'token.revoke', targetId: id } })).toBe(1)
+    // a token never issued still gets the plain answer: nothing is said about tokens it does not hold
+    const unknown = await callProcedure(h.url, 'account.me', 'query', undefined, { token: `fma_${'x'.repeat(32)}` })
+    expect([unknown.code, unknown.message]).toEqual(['UNAUTHORIZED', 'sign in first'])
   })
 
   it('expire, and die with a disabled user', async () => {
@@ -259,11 +273,13 @@ describe('API tokens', () => {
     await h.server.app.db.prisma.apiToken.update({ where, data: { expiresAt: new Date(Date.now() + 3_600_000) } })
     expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token: t })).status).toBe(200)
     expect((await h.server.app.db.prisma.apiToken.findUniqueOrThrow({ where })).lastUsedAt).toEqual(used)
-    await h.server.app.db.prisma.apiToken.update({
-      where: { tokenHash: hashToken(t) },
-      data: { expiresAt: new Date(Date.now() - 1000) },
-    })
-    expect((await callProcedure(h.url, 'account.me', 'query', undefined, { token: t })).code).toBe('UNAUTHORIZED')
+    const expiresAt = new Date(Date.now() - 1000)
+    await h.server.app.db.prisma.apiToken.update({ where: { tokenHash: hashToken(t) }, data: { expiresAt } })
+    const expired = await callProcedure(h.url, 'account.me', 'query', undefined, { token: t })
+    expect([expired.code, expired.message]).toEqual([
+      'UNAUTHORIZED',
+      `this token expired on ${expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC: create a new one (Settings → Tokens) and use it instead`,
+    ])
     const e = await h.token('expert')
     await callProcedure(
       h.url,

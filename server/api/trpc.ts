@@ -5,7 +5,7 @@ import superjson from 'superjson'
 import { ZodError } from 'zod'
 import type { AppServices } from '../app.ts'
 import { type Actor, type Role, roleAtLeast } from '../auth/roles.ts'
-import { resolveToken, type TokenScope } from '../services/tokens.ts'
+import { resolveToken, tokenRefusal, type TokenScope } from '../services/tokens.ts'
 import { UserError } from '../services/users.ts'
 import { guardStream, takeStreamSlot } from './stream-guard.ts'
 import {
@@ -41,6 +41,8 @@ export interface Context {
   resolveAgain?: () => Promise<Context>
   /** the caller presented an API token over HTTP (not a session, not the owner's local socket) */
   bearerToken?: boolean
+  /** why a token that resolves to no one is refused (expired, revoked), in place of "sign in first" */
+  signInRefusal?: string
 }
 
 /** Who is calling: a bearer token (CLI, workers) or a Better Auth session cookie. */
@@ -48,8 +50,12 @@ export async function createContext(app: AppServices, headers: Headers): Promise
   const resolveAgain = () => createContext(app, headers)
   const authz = headers.get('authorization')
   if (authz?.toLowerCase().startsWith('bearer ')) {
-    const resolved = await resolveToken(app.db, authz.slice(7).trim())
-    if (!resolved) return { app, actor: null, tokenScope: null, headers, resolveAgain }
+    const token = authz.slice(7).trim()
+    const resolved = await resolveToken(app.db, token)
+    if (!resolved) {
+      const signInRefusal = (await tokenRefusal(app.db, token)) ?? undefined
+      return { app, actor: null, tokenScope: null, headers, resolveAgain, signInRefusal }
+    }
     const { scope, mustChangePassword, ...actor } = resolved
     return { app, actor, tokenScope: scope, headers, mustChangePassword, resolveAgain, bearerToken: true }
   }
@@ -140,11 +146,11 @@ export const PASSWORD_CHANGE_FIRST =
  * every door into the API: procedures, open streams (again while they run) and the picture route.
  */
 export function accessRefusal(
-  ctx: Pick<Context, 'actor' | 'tokenScope' | 'mustChangePassword'>,
+  ctx: Pick<Context, 'actor' | 'tokenScope' | 'mustChangePassword' | 'signInRefusal'>,
   meta: Meta | undefined,
 ): TRPCError | null {
   const access = meta?.access === 'public' || !meta ? 'admin' : meta.access
-  if (!ctx.actor) return new TRPCError({ code: 'UNAUTHORIZED', message: 'sign in first' })
+  if (!ctx.actor) return new TRPCError({ code: 'UNAUTHORIZED', message: ctx.signInRefusal ?? 'sign in first' })
   if (ctx.tokenScope === 'worker' && !meta?.worker)
     return new TRPCError({ code: 'FORBIDDEN', message: 'a worker token cannot call this' })
   if (ctx.mustChangePassword && !meta?.passwordChange)

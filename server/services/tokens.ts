@@ -90,19 +90,50 @@ export async function resolveToken(
 
 export async function revokeToken(db: Db, actor: Actor, id: string) {
   const revokedAt = new Date()
-  const row = await db.prisma.apiToken.update({
-    where: { id },
-    data: { revokedAt },
-    select: { id: true, name: true, scope: true },
+  // only a live token: revoking again would move its revocation time and audit a change never made
+  return db.prisma.$transaction(async (tx) => {
+    const { count } = await tx.apiToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt } })
+    const row = await tx.apiToken.findUniqueOrThrow({
+      where: { id },
+      select: { id: true, name: true, scope: true, revokedAt: true },
+    })
+    if (!count)
+      throw new ConflictError(
+        `this token was already revoked on ${row.revokedAt?.toISOString() ?? 'an earlier request'}: nothing to do`,
+      )
+    const token = { id: row.id, name: row.name, scope: row.scope }
+    await audit(tx, actor, {
+      action: 'token.revoke',
+      targetType: 'api-token',
+      targetId: id,
+      before: { ...token, revokedAt: null },
+      after: { ...token, revokedAt },
+    })
+    return token
   })
-  await audit(db.prisma, actor, {
-    action: 'token.revoke',
-    targetType: 'api-token',
-    targetId: id,
-    before: { ...row, revokedAt: null },
-    after: { ...row, revokedAt },
-  })
-  return row
+}
+
+/**
+ * Why a token that resolves to no one is refused, in words its script's author can act on (a new
+ * token, not a sign-in), or null when it is not one (unknown, or its owner is disabled: a plain
+ * "sign in first" tells a stranger nothing about the account).
+ */
+export async function tokenRefusal(db: Db, token: string): Promise<string | null> {
+  if (!token.startsWith(PREFIX) || token.length > 200) return null
+  // timestamps are stored as UTC without a zone: worded in the database, not by the driver's local time
+  const [row] = await db.sql<{ revoked: boolean; expired: boolean; expires_on: string | null; disabled: boolean }>(
+    `SELECT t.revoked_at IS NOT NULL AS revoked,
+            (t.expires_at IS NOT NULL AND t.expires_at <= (now() AT TIME ZONE 'UTC')) AS expired,
+            to_char(t.expires_at, 'YYYY-MM-DD HH24:MI') AS expires_on, u.disabled
+       FROM api_tokens t JOIN users u ON u.id = t.user_id
+      WHERE t.token_hash = $1`,
+    [hashToken(token)],
+  )
+  if (!row || row.disabled) return null
+  if (row.revoked) return 'this token was revoked: create a new one (Settings → Tokens) and use it instead'
+  if (row.expired)
+    return `this token expired on ${row.expires_on} UTC: create a new one (Settings → Tokens) and use it instead`
+  return null
 }
 
 export async function listTokens(db: Db, userId?: string) {
