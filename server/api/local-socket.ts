@@ -46,13 +46,40 @@ export interface LocalSocket {
 }
 
 /**
- * `readOnly`: only queries are answered (tRPC sends them as GET); a mutation gets this message as a
- * BAD_REQUEST, in tRPC's own error shape so that the client shows it as any refusal.
+ * What steers runs already going: the engine of the process that serves the socket applies it (a
+ * headless `fm-agent run` answers these besides what reads; a new run or an import would outlive it).
+ */
+export const STEERING_PROCEDURES: ReadonlySet<string> = new Set([
+  'runs.stop',
+  'runs.pause',
+  'runs.setExploration',
+  'runs.setWeights',
+  'runs.retrieve',
+  'runs.escalate',
+  'guidance.create',
+  'guidance.withdraw',
+  'candidates.setPinned',
+  'candidates.ban',
+  'candidates.rate',
+  'candidates.submitEdit',
+])
+
+/** The procedures a tRPC request calls (a batch names several, comma-separated). */
+export function proceduresOf(url: string): string[] {
+  const path = url.split('?')[0]!
+  if (!path.startsWith('/api/trpc/')) return []
+  return decodeURIComponent(path.slice('/api/trpc/'.length)).split(',')
+}
+
+/**
+ * `readOnly`: only queries are answered (tRPC sends them as GET), and the mutations in `allow`; any
+ * other mutation gets this message as a BAD_REQUEST, in tRPC's own error shape so that the client
+ * shows it as any refusal.
  */
 export async function startLocalSocket(
   app: AppServices,
   dataDir: string,
-  opts: { readOnly?: string } = {},
+  opts: { readOnly?: string; allow?: ReadonlySet<string> } = {},
 ): Promise<LocalSocket> {
   const path = localSocketPath(dataDir)
   const folder = join(path, '..')
@@ -89,7 +116,11 @@ export async function startLocalSocket(
     maxBatchSize: MAX_BATCH_CALLS,
   })
   const server = createServer((req, res) => {
-    if (opts.readOnly && req.method !== 'GET') {
+    const allowed = () => {
+      const called = proceduresOf(req.url ?? '')
+      return called.length > 0 && called.every((p) => opts.allow?.has(p))
+    }
+    if (opts.readOnly && req.method !== 'GET' && !allowed()) {
       const error = { message: opts.readOnly, code: -32600, data: { code: 'BAD_REQUEST', httpStatus: 400 } }
       return void res
         .writeHead(400, { 'content-type': 'application/json' })

@@ -3,7 +3,7 @@
 // server holds the data folder.
 import { constants as osConstants } from 'node:os'
 import type { ApiClient } from '../api/client.ts'
-import { startLocalSocket } from '../api/local-socket.ts'
+import { STEERING_PROCEDURES, startLocalSocket } from '../api/local-socket.ts'
 import type { AppServices } from '../app.ts'
 import type { Logger } from '../log.ts'
 import type { EvaluationBackend, WorkerStatus } from '../contracts/evaluation.ts'
@@ -220,7 +220,8 @@ export async function driveLocally(
 async function serveOtherCommands(app: AppServices, log: Logger) {
   try {
     const socket = await startLocalSocket(app, app.db.dataDir, {
-      readOnly: `a run (pid ${process.pid}) holds this data folder and answers only commands that read (runs, export, kb search…); run this one when it ends, or run both under the console (fm-agent start)`,
+      readOnly: `a run (pid ${process.pid}) holds this data folder and answers only commands that read (runs, export, kb search…) or steer a run (runs stop|pause|hint, candidate --pin…); run this one when it ends, or run both under the console (fm-agent start)`,
+      allow: STEERING_PROCEDURES,
     })
     app.db.lock?.update({ apiSocket: socket.path })
     return {

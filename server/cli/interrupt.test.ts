@@ -240,7 +240,7 @@ describe('Ctrl-C on fm-agent run', () => {
     // what would write (a second run, an import) waits for the run's end, and is told so
     const second = await cli(['kb', 'import', '--starter', '--data-dir', dataDir])
     expect(second.code).toBe(2)
-    expect(second.stderr).toMatch(/holds this data folder and answers only commands that read/)
+    expect(second.stderr).toMatch(/holds this data folder and answers only commands that read .* or steer a run/)
     p.child.kill('SIGINT')
     expect((await p.done()).code).toBe(130)
     // the run's process is gone: the folder is opened directly again
@@ -249,6 +249,31 @@ describe('Ctrl-C on fm-agent run', () => {
     expect(after.stderr).not.toMatch(/sending this command/)
     // a stopped run says why in the list
     expect(after.stdout).toContain('interrupted from the command line')
+  }, 300_000)
+
+  it('a run driven here is steered from another terminal: a hint, a pin, then a pause that ends it', async () => {
+    // evaluations that end: a pause waits for those in flight
+    const { p, dataDir } = startRun(false, 1_000_000, '--json')
+    expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 3)).toBe(true)
+    const hint = await cli(['runs', 'hint', p.runId!, 'try larger numbers', '--json', '--data-dir', dataDir])
+    expect(hint.code, hint.stderr).toBe(0)
+    expect(hint.stderr).toMatch(/sending this command to it/)
+    const pin = await cli(['candidate', p.runId!, 'best', '--pin', '--json', '--data-dir', dataDir])
+    expect(pin.code, pin.stderr).toBe(0)
+    const paused = await cli(['runs', 'pause', p.runId!, '--json', '--data-dir', dataDir])
+    expect(paused.code, paused.stderr).toBe(0)
+    expect(paused.json).toMatchObject({ status: 'paused' })
+    const r = await p.done()
+    expect([r.code, r.json.status]).toEqual([0, 'paused'])
+    const db = await openDatabase({ dataDir, databaseUrl: '' })
+    try {
+      expect((await db.prisma.guidance.findMany({ where: { runId: p.runId! } })).map((g) => g.text)).toEqual([
+        'try larger numbers',
+      ])
+      expect(await db.prisma.candidate.count({ where: { runId: p.runId!, pinned: true } })).toBe(1)
+    } finally {
+      await db.close()
+    }
   }, 300_000)
 
   it('a run a console drives is steered from the command line: a hint, a pause, a stop', async () => {

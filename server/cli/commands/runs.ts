@@ -33,7 +33,12 @@ const FOLLOW_MS = 60_000
  * Stops or pauses a run through its engine, wherever it runs, and follows it until it has: the
  * command's acknowledgement, then the run's own status. A run no engine drives is said to be so.
  */
-async function controlRun(api: ApiClient, runId: string, what: 'stop' | 'pause') {
+/** A connection to a process that has ended since (a headless run ends with its pause or stop). */
+const processGone = (e: unknown) =>
+  /\b(ENOENT|ECONNREFUSED|ECONNRESET|EPIPE)\b|socket hang up/.test(String((e as Error)?.message ?? e))
+
+async function controlRun(first: ApiClient, runId: string, what: 'stop' | 'pause', reopen: () => Promise<ApiClient>) {
+  let api = first
   const before = await api.query<Summary>('runs.summary', { runId })
   if (FINAL_STATUSES.includes(before.status as RunStatus) || (what === 'pause' && before.status === 'paused'))
     return {
@@ -49,7 +54,13 @@ async function controlRun(api: ApiClient, runId: string, what: 'stop' | 'pause')
   const want = what === 'stop' ? 'stopped' : 'paused'
   const until = Date.now() + FOLLOW_MS
   for (;;) {
-    const s = await api.query<Summary>('runs.summary', { runId })
+    // a run this command's process reached through its folder's socket may end its process as it
+    // pauses or stops: the folder is read directly then, once
+    const s = await api.query<Summary>('runs.summary', { runId }).catch(async (e: unknown) => {
+      if (!api.remote || api !== first || !processGone(e)) throw e
+      api = await reopen()
+      return api.query<Summary>('runs.summary', { runId })
+    })
     const ended = FINAL_STATUSES.includes(s.status as RunStatus) || s.status === 'paused'
     if (ended)
       return {
@@ -112,7 +123,12 @@ export const runs: Command = {
         ? hintExpiry(after !== undefined ? 'evals' : minutes !== undefined ? 'minutes' : 'none', after ?? minutes ?? '')
         : null
     if (expiry && 'error' in expiry) throw new UsageError(`hint expiry: ${expiry.error}`)
-    const api = await connectToRuns({ env, log }, dataDir(values))
+    let api = await connectToRuns({ env, log }, dataDir(values))
+    const reopen = async () => {
+      await api.close().catch(() => undefined)
+      api = await connectToRuns({ env, log }, dataDir(values))
+      return api
+    }
     const fail = (e: Error) => {
       throw requestError(e)
     }
@@ -165,7 +181,7 @@ export const runs: Command = {
           )
           return 0
         }
-        const done = await controlRun(api, runId, sub).catch(fail)
+        const done = await controlRun(api, runId, sub, reopen).catch(fail)
         out(values.json ? JSON.stringify(done) : done.text)
         return 0
       }
