@@ -65,8 +65,17 @@ export async function applyMigrations(db: SqlRunner, dir = MIGRATIONS_DIR): Prom
       `migration ${failed.migration_name} was started but never finished; resolve it (prisma migrate resolve) before starting`,
     )
   }
+  const mine = listMigrations(dir)
+  // a database a newer version migrated (a downgrade, or two versions on one folder): this version
+  // would misread or overwrite what the newer one wrote
+  const known = new Set(mine.map((m) => m.name))
+  const newer = [...done.keys()].filter((name) => !known.has(name)).sort()
+  if (newer.length)
+    throw new MigrationError(
+      `this database was upgraded by a newer fm-agent (its migration ${newer.at(-1)} is not in this version): run the newer version, or update this one (git pull, then npm install)`,
+    )
   const applied: string[] = []
-  for (const m of listMigrations(dir)) {
+  for (const m of mine) {
     const seen = done.get(m.name)
     if (seen !== undefined) {
       if (seen !== m.checksum) throw new MigrationError(`migration ${m.name} was modified after it was applied`)
