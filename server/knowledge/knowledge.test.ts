@@ -608,6 +608,112 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     expect(listed!.chunks[hit]).toMatchObject({ docId: null, docTitle: 'Doomed notes › Quokka packing (deleted)' })
   })
 
+  it('a retrieval gives passages about the problem, and none when nothing in the base is about it', async () => {
+    const topic =
+      'Curve fit\nChoose the coefficients of predict(x) so that it matches a hidden smooth function on [-1, 1]. Minimize the mean squared error. The evaluator samples 200 points.'
+    const related = await createDocument(db, {
+      title: 'Least-squares curve fitting',
+      content:
+        '# Least-squares curve fitting\n\nFit the coefficients of a polynomial curve to the sampled points by least squares: the squared error is smallest where its gradient in each coefficient is zero. Regularize high-degree coefficients so the fitted curve stays smooth between samples.\n',
+      format: 'markdown',
+      tags: ['floor-check'],
+    })
+    // shares words with the problem ("fit", "function", "points"), is about something else
+    const unrelated = await createDocument(db, {
+      title: 'Best Fit for bins',
+      content:
+        '# Best Fit for bins\n\nBest Fit puts each arriving item into the fullest bin that can take it; a priority function scores each bin by its leftover capacity. A leftover smaller than any future item is wasted, so reward exact fits and penalize small gaps; evolved priorities gained a few percentage points over it on Weibull item sizes.\n',
+      format: 'markdown',
+      tags: ['floor-check'],
+    })
+    // the rest of the base: how common a word is, read from it, tells "fit" from "coefficient"
+    const others = [
+      [
+        'Tour improvement',
+        'A 2-opt move removes two crossing edges of a tour and reconnects it; neighbour lists keep each pass fast.',
+      ],
+      [
+        'Cache blocking',
+        'Tile the loops of a matrix multiply so each block stays in cache; vectorize the inner loop over contiguous memory.',
+      ],
+      [
+        'Model tuning',
+        'Tune the learning rate and tree depth by cross-validation on the training data; keep a held-out split for the last check.',
+      ],
+    ]
+    const filler = []
+    for (const [title, text] of others)
+      filler.push(
+        await createDocument(db, {
+          title,
+          content: `# ${title}\n\n${text}\n`,
+          format: 'markdown',
+          tags: ['floor-check'],
+        }),
+      )
+    const retrieve = () =>
+      retrieveForIsland(db, {
+        runId: 'run-floor',
+        island: 0,
+        problemId: 'tsp',
+        queryText: `${topic}\nA = 0.5\ndef predict(x):\n    return A * x * x`,
+        topicText: topic,
+        trigger: 'stagnation',
+        tags: ['floor-check'],
+        family: null,
+        k: 5,
+      })
+    const both = await retrieve()
+    expect(new Set(both.chunks.map((c) => c.docTitle))).toEqual(new Set(['Least-squares curve fitting']))
+    await deleteDocument(db, related.id)
+    // ranked first of what is left, the unrelated passage is still not given: nothing is
+    const none = await retrieve()
+    expect(none.chunks).toEqual([])
+    expect((await db.prisma.retrieval.findUniqueOrThrow({ where: { id: none.retrievalId } })).chunkIds).toEqual([])
+    for (const d of [unrelated, ...filler]) await deleteDocument(db, d.id)
+  })
+
+  it("a run's retrieval with a failing embedding model: bounded, full text at once, the model not asked again for a while", async () => {
+    await createDocument(db, {
+      title: 'Echidna routing',
+      content: '# Echidna routing\n\nEchidna tours shorten when every echidna crossing is removed by a 2-opt move.\n',
+      format: 'markdown',
+    })
+    const calls: Array<Record<string, unknown>> = []
+    const failing = {
+      id: 'failing-model',
+      dims: 8,
+      embed: async (_texts: string[], options: Record<string, unknown> = {}) => {
+        calls.push(options)
+        throw new Error('embeddings down')
+      },
+    }
+    const active = { config: { provider: 'lexical-hash' as const }, embedder: failing, id: 'failing-model' }
+    const input = {
+      runId: 'run-down',
+      island: 0,
+      problemId: 'tsp',
+      queryText: 'echidna tours crossing 2-opt',
+      active,
+      family: 'echidna-family',
+    } as const
+    const first = await retrieveForIsland(db, { ...input, trigger: 'stagnation' })
+    expect(first.vectorUsed).toBe(false)
+    expect(first.vectorError).toMatch(/embeddings down/)
+    expect(first.chunks.map((c) => c.docTitle)).toContain('Echidna routing')
+    // its two searches (all documents, the family's) asked for the query's vector once, bounded
+    expect(calls).toHaveLength(1)
+    expect(calls[0]).toMatchObject({ within: { attempts: 2 } })
+    const second = await retrieveForIsland(db, { ...input, trigger: 'cold-start' })
+    expect(second.chunks.map((c) => c.docTitle)).toContain('Echidna routing')
+    expect(second.vectorError).toMatch(/not asked again yet/)
+    expect(calls).toHaveLength(1)
+    // a person asking tries it once
+    await retrieveForIsland(db, { ...input, trigger: 'expert' })
+    expect(calls).toHaveLength(2)
+    expect(calls[1]).toMatchObject({ once: true })
+  })
+
   it('RAG: a stalled island gets relevant chunks, logged; usefulness comes from fitness deltas, not from use counts', async () => {
     const r = await retrieveForIsland(db, {
       runId: 'run-1',

@@ -10,7 +10,8 @@
 // re-exported here so that the engine imports one module.
 import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
-import type { ActiveEmbedder } from './embedders.ts'
+import type { Embedder, EmbedOptions } from '../llm/embedder.ts'
+import { activeEmbedder, type ActiveEmbedder } from './embedders.ts'
 import { KnowledgeInputError, KnowledgeNotFoundError } from './errors.ts'
 import { MAX_QUERY_CHARS } from './limits.ts'
 import { searchKnowledge, type SearchHit } from './search.ts'
@@ -38,6 +39,11 @@ export interface RetrieveForIslandInput {
   problemId: string
   /** what to look for: the problem statement, the current elites' code, their feedback… (long texts are cut to MAX_QUERY_CHARS) */
   queryText: string
+  /**
+   * what a passage must be about to be returned (the problem's name and statement; default the
+   * query): a query that holds code and feedback would make every passage look unrelated
+   */
+  topicText?: string
   trigger: RetrievalTrigger
   /** chunks wanted (default 5, at most 20) */
   k?: number
@@ -71,6 +77,8 @@ export interface RetrieveForIslandResult {
   modelId: string
   /** false when the embedding model was unavailable and only full text was searched */
   vectorUsed: boolean
+  /** why only full text was searched */
+  vectorError?: string
 }
 
 /** Pseudo-observations of delta 0 added to every chunk's record: a chunk needs several good outcomes to rank high. */
@@ -85,6 +93,79 @@ const USEFULNESS_RERANK = 0.5
  * match (so a general document can still reach a family with a document of its own).
  */
 export const FAMILY_OTHERS_KEPT = 1
+/**
+ * The least topic relevance (see topicRelevance) of a passage not declared for the problem (by its
+ * family's tag or by being the problem's own document). Ranks alone cannot say "unrelated": the
+ * first of five unrelated passages still ranks first.
+ */
+export const RELEVANCE_FLOOR = 0.15
+/**
+ * What a run's retrieval waits for the query's vector: one retry at most, a few seconds in all.
+ * The full-text half answers without it; the chat model's retry budget (minutes) held the run.
+ */
+export const RUN_EMBED_BOUND = { attempts: 2, totalMs: 12_000 }
+/** After a run's query vector failed, that model is not asked again by a run's retrieval for this long. */
+export const EMBED_PAUSE_MS = 60_000
+const embedFailedAt = new WeakMap<Embedder, { at: number; error: string }>()
+
+/**
+ * The query's vector for one retrieval (its two searches embed the same text once): bounded for a
+ * run, one attempt for a person; a model that just failed a run's retrieval is skipped at once.
+ */
+function retrievalEmbedder(active: ActiveEmbedder, trigger: RetrievalTrigger): ActiveEmbedder {
+  const inner = active.embedder
+  const bound: EmbedOptions = trigger === 'expert' ? { once: true } : { within: RUN_EMBED_BOUND }
+  let memo: { text: string; vectors: Promise<number[][]> } | null = null
+  const embed = async (texts: string[], options: EmbedOptions = {}) => {
+    const failed = trigger === 'expert' ? undefined : embedFailedAt.get(inner)
+    if (failed && Date.now() - failed.at < EMBED_PAUSE_MS)
+      throw new Error(`${failed.error} (${Math.round((Date.now() - failed.at) / 1000)} s ago; not asked again yet)`)
+    try {
+      return await inner.embed(texts, { ...(options.signal ? { signal: options.signal } : {}), ...bound })
+    } catch (e) {
+      if (trigger !== 'expert') embedFailedAt.set(inner, { at: Date.now(), error: (e as Error).message || String(e) })
+      throw e
+    }
+  }
+  const memoized: Embedder = {
+    id: inner.id,
+    get dims() {
+      return inner.dims
+    },
+    embed(texts, options) {
+      const text = texts.join('\u0000')
+      if (memo?.text !== text) memo = { text, vectors: embed(texts, options) }
+      return memo.vectors
+    },
+  }
+  return { ...active, embedder: memoized }
+}
+
+/** the text parser reads a run of these characters as one word; the stored tsvector splits them (migration 20261210100000) */
+const CJK_CHARS = '([㐀-䶿一-鿿豈-﫿぀-ゟ゠-ヿㇰ-ㇿᄀ-ᇿ㄰-㆏가-힯])'
+
+/**
+ * How much each passage is about a topic: the cosine of their sets of words, each word weighted by
+ * its rarity in the base (ln(1 + chunks / chunks holding it), a word no chunk holds as if one did:
+ * a base of one document still tells its words apart from the topic's others). A long passage that shares a few common words with the topic ("fit", "points") scores low;
+ * a passage built of the topic's rarer words scores high, whatever the base or the embedding model.
+ */
+export async function topicRelevance(db: Db, topic: string, chunkIds: string[]): Promise<Map<string, number>> {
+  if (!chunkIds.length || !topic.trim()) return new Map()
+  const rows = await db.sql<{ id: string; cos: number | null }>(
+    `WITH n AS (SELECT greatest(count(*), 1)::float8 AS n FROM knowledge_chunks),
+     topic AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', regexp_replace($1, $3, ' \\1 ', 'g')))) AS l),
+     pas AS (SELECT c.id, unnest(tsvector_to_array(c.tsv)) AS l FROM knowledge_chunks c WHERE c.id = ANY($2::text[])),
+     words AS (SELECT l FROM topic UNION SELECT l FROM pas),
+     w AS (SELECT words.l, ln(1 + n.n / greatest(f.df, 1)) AS idf FROM words, n,
+             LATERAL (SELECT count(*)::float8 AS df FROM knowledge_chunks c WHERE c.tsv @@ plainto_tsquery('simple', words.l)) f),
+     tnorm AS (SELECT sqrt(sum(w.idf * w.idf)) AS v FROM w JOIN topic t ON t.l = w.l)
+     SELECT p.id, sum(CASE WHEN t.l IS NULL THEN 0 ELSE w.idf * w.idf END) / nullif(sqrt(sum(w.idf * w.idf)) * (SELECT v FROM tnorm), 0) AS cos
+     FROM pas p JOIN w ON w.l = p.l LEFT JOIN topic t ON t.l = p.l GROUP BY p.id`,
+    [topic.slice(0, MAX_QUERY_CHARS), chunkIds, CJK_CHARS],
+  )
+  return new Map(rows.map((r) => [r.id, Number(r.cos ?? 0)]))
+}
 
 export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): Promise<RetrieveForIslandResult> {
   if (!input.runId) throw new KnowledgeInputError('retrieveForIsland needs a runId')
@@ -100,20 +181,23 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
   let chunks: RetrievedChunk[] = []
   let modelId = ''
   let vectorUsed = false
+  let vectorError: string | undefined
   if (query) {
     const family = input.family !== undefined ? input.family : await problemFamily(db, input.problemId)
+    const active = retrievalEmbedder(input.active ?? (await activeEmbedder(db)), input.trigger)
     const search = (tags: string[] | undefined) =>
       searchKnowledge(db, {
         text: query,
         problemId: input.problemId,
         ...(tags?.length ? { tags } : {}),
         k: Math.min(100, 3 * k + exclude.size),
-        ...(input.active ? { active: input.active } : {}),
+        active,
         ...(input.signal ? { signal: input.signal } : {}),
       })
     const found = await search(input.tags)
     modelId = found.modelId
     vectorUsed = found.vector.used
+    if (!vectorUsed) vectorError = found.vector.error
     const own = family ? (await search([...(input.tags ?? []), family])).hits : []
     const ownIds = new Set(own.map((h) => h.chunkId))
     const rank = (hits: SearchHit[]) =>
@@ -138,7 +222,13 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
     // both halves (by its words too, where only the words ran): one half alone is a hashed word's
     // collision or a common word, and filled stalled islands' prompts with unrelated text
     const relevant = (h: SearchHit) => h.textRank !== null && (h.vectorRank !== null || !found.vector.used)
-    const others = rank(found.hits.filter((h) => !ownIds.has(h.chunkId) && relevant(h)))
+    const candidates = found.hits.filter((h) => !ownIds.has(h.chunkId) && !exclude.has(h.chunkId) && relevant(h))
+    // a passage of the problem's own documents is declared for it; any other must be about it
+    const undeclared = candidates.filter((h) => h.problemId !== input.problemId).map((h) => h.chunkId)
+    const about = await topicRelevance(db, input.topicText?.trim() || query, undeclared)
+    const others = rank(
+      candidates.filter((h) => h.problemId === input.problemId || (about.get(h.chunkId) ?? 0) >= RELEVANCE_FLOOR),
+    )
     // a passage nearly the same as one already taken (a document and its edited copy) takes no place
     const kept: RetrievedChunk[] = []
     const take = (list: RetrievedChunk[], n: number) => {
@@ -167,7 +257,7 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
     },
     select: { id: true },
   })
-  return { retrievalId: row.id, chunks, modelId, vectorUsed }
+  return { retrievalId: row.id, chunks, modelId, vectorUsed, ...(vectorError ? { vectorError } : {}) }
 }
 
 const wordPairs = (text: string): Set<string> => {

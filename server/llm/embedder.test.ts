@@ -87,6 +87,15 @@ describe('createEmbedder (OpenAI-compatible)', () => {
     expect(server.requests.filter((r) => r.endpoint === 'embeddings')).toHaveLength(3)
   })
 
+  it('within (a run waits): one retry at most, each attempt its share of the bound, then the failure', async () => {
+    server.enqueue(...[1, 2, 3].map(() => ({ endpoint: 'embeddings' as const, type: 'hang' as const })))
+    // the default policy: four attempts of up to 120 s each, 300 s in all
+    const e = createEmbedder({ provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url }, { env })
+    const err = await e.embed(['a query'], { within: { attempts: 2, totalMs: 400 } }).catch((x: unknown) => x)
+    expect(err).toMatchObject({ kind: 'timeout', attempts: 2 })
+    expect(server.requests.filter((r) => r.endpoint === 'embeddings')).toHaveLength(2)
+  })
+
   it('typed errors: exhausted retries, wrong vector size, no key', async () => {
     server.enqueue(...[1, 2, 3].map(() => ({ endpoint: 'embeddings' as const, type: 'error' as const, status: 500 })))
     const e = createEmbedder(

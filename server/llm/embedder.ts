@@ -15,6 +15,12 @@ export interface EmbedOptions {
    * endpoint then costs them one refusal, not the retries' waits; the full-text half answers.
    */
   once?: boolean
+  /**
+   * a run waits (an island's retrieval, its cold start): at most `attempts` attempts within
+   * `totalMs` in all, each attempt its share of it. Without it a failing endpoint held the run for
+   * the chat model's retry budget (minutes) where full text answers at once.
+   */
+  within?: { attempts: number; totalMs: number }
 }
 
 const ONCE_TIMEOUT_MS = 10_000
@@ -85,7 +91,26 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
   let dims = config.dimensions ?? KNOWN_EMBEDDING_DIMS[config.model] ?? 0
   const stats = { requests: 0, texts: 0, failures: 0 }
 
-  const embedBatch = async (batch: string[], signal: AbortSignal | undefined, once: boolean): Promise<number[][]> => {
+  const embedBatch = async (
+    batch: string[],
+    signal: AbortSignal | undefined,
+    opts: EmbedOptions,
+  ): Promise<number[][]> => {
+    const once = opts.once === true
+    const within = opts.within
+    const bounded = once
+      ? { ...policy, maxAttempts: 1 }
+      : within
+        ? {
+            ...policy,
+            maxAttempts: Math.max(1, Math.min(policy.maxAttempts, within.attempts)),
+            totalTimeoutMs: Math.min(policy.totalTimeoutMs, within.totalMs),
+            // a backoff or a retry-after longer than the bound's share would only end in its deadline
+            baseDelayMs: Math.min(policy.baseDelayMs, within.totalMs / 8),
+            maxRetryAfterMs: Math.min(policy.maxRetryAfterMs, within.totalMs / 4),
+          }
+        : policy
+    const attemptCapMs = once ? ONCE_TIMEOUT_MS : within ? within.totalMs / bounded.maxAttempts : Infinity
     const env = options.env ?? process.env
     const endpoint = resolveEndpoint({ provider: 'openai', baseURL: config.baseURL, apiKeyEnv: config.apiKeyEnv }, env)
     const secrets = collectSecrets(env, [endpoint.apiKey])
@@ -129,10 +154,10 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
           )
         })
       },
-      once ? { ...policy, maxAttempts: 1 } : policy,
+      bounded,
       {
         ...(signal ? { signal } : {}),
-        attemptTimeoutMs: Math.min(once ? ONCE_TIMEOUT_MS : Infinity, (config.timeoutS ?? DEFAULT_TIMEOUT_S) * 1000),
+        attemptTimeoutMs: Math.min(attemptCapMs, (config.timeoutS ?? DEFAULT_TIMEOUT_S) * 1000),
         secrets,
         model: config.model,
         provider: 'openai',
@@ -179,7 +204,7 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
       try {
         for (let i = 0; i < texts.length; i += batchSize) {
           const batch = texts.slice(i, i + batchSize).map((t) => (t.length === 0 ? ' ' : t))
-          out.push(...(await embedBatch(batch, embedOptions.signal, embedOptions.once === true)))
+          out.push(...(await embedBatch(batch, embedOptions.signal, embedOptions)))
           stats.texts += batch.length
         }
       } catch (e) {

@@ -355,15 +355,26 @@ export class ColdStart {
     let passages: Array<{ id: string; title?: string; text: string }> = []
     let retrievalId: string | null = null
     if (hooks?.retrieve) {
-      const r = await hooks
+      const text = `${s.problem.name}\n${s.problem.description.slice(0, 3000)}`
+      let settled = false
+      const retrieval = hooks
         .retrieve({
           runId: this.d.runId,
           island: -1,
           problemId: s.problem.id,
-          queryText: `${s.problem.name}\n${s.problem.description.slice(0, 3000)}`,
+          queryText: text,
+          topicText: text,
           trigger: 'cold-start',
         })
         .catch((e) => (log.warn(`cold start: no knowledge passages (${(e as Error).message})`), null))
+        .finally(() => {
+          settled = true
+        })
+      // a stop does not wait for a slow embedding model: the strategies go without its passages
+      const r = await Promise.race([
+        retrieval,
+        this.d.loop.until(() => settled || this.d.loop.halted()).then(() => null),
+      ])
       if (r) (passages = r.chunks.slice(0, 3)), (retrievalId = r.retrievalId)
     }
     return chooseStrategies(text, passages, s.rng.fork('cold-start-strategies'), 8).map((st) => ({

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
 import { type ScriptedResponse, startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
+import { SYSTEM_ACTOR } from '../auth/roles.ts'
+import { setEmbedderConfig } from '../knowledge/embedders.ts'
 import { literalEditResponder } from '../../test-support/literal-edit-responder.ts'
 import { CAPPED_ANSWER_TOKENS } from './planner.ts'
 import { runProgress } from './service.ts'
@@ -923,6 +925,59 @@ describe('knowledge in the loop', () => {
       } finally {
         await db.close()
       }
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('an embedding model that stops answering holds no run: full text at once, said once, the passages reach prompts', async () => {
+    const dataDir = tempDir()
+    const docs = tempDir()
+    writeFileSync(
+      join(docs, 'curve-advice.md'),
+      '# Fitting curves\n\nWhen the fit stalls, move the quadratic coefficient A toward 1.3 and the offset C toward 0.25 (marker okapi-3).\n',
+    )
+    const server = await startOpenAiTestServer()
+    try {
+      const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test-kb' }
+      const db = await openDatabase({ dataDir, databaseUrl: '' })
+      try {
+        await setEmbedderConfig(
+          db,
+          { provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url, apiKeyEnv: 'OPENAI_API_KEY' },
+          SYSTEM_ACTOR,
+        )
+      } finally {
+        await db.close()
+      }
+      expect((await cli(['kb', 'import', docs, '--data-dir', dataDir], env)).code).toBe(0)
+      // from here on every embeddings request hangs: the chat model's retry policy waited 300 s for each
+      const embeddings = () => server.requests.filter((q) => q.endpoint === 'embeddings').length
+      const asked = embeddings()
+      server.enqueue(...Array.from({ length: 20 }, () => ({ endpoint: 'embeddings' as const, type: 'hang' as const })))
+      const config = join(docs, 'run.json')
+      writeFileSync(config, JSON.stringify({ stagnationWindow: 3, islands: 2 }))
+      const r = await cli(
+        [
+          'run',
+          CURVE,
+          '--model',
+          'openai:scripted-model',
+          '--max-evals',
+          '40',
+          '--config',
+          config,
+          '--json',
+          '--data-dir',
+          dataDir,
+        ],
+        env,
+      )
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr.match(/uses full text only, the embedding model is unavailable/g)).toHaveLength(1)
+      // the cold start's bounded wait (two attempts), then no request until the pause is over
+      expect(embeddings() - asked).toBeLessThanOrEqual(2)
+      expect(server.chatRequests().some((q) => JSON.stringify(q.body).includes('okapi-3'))).toBe(true)
     } finally {
       await server.close()
     }

@@ -33,6 +33,8 @@ export interface DriverHooks {
     island: number
     problemId: string
     queryText: string
+    /** what a passage must be about (the problem's statement); default the query */
+    topicText?: string
     trigger: 'stagnation' | 'expert' | 'cold-start'
   }): Promise<{
     retrievalId: string
@@ -61,6 +63,8 @@ export interface DriverHooks {
 }
 
 export function knowledgeHooks(db: Db, log: Logger): DriverHooks {
+  // said once per run: a run that stalls often repeated it at every retrieval
+  const fullTextSaid = new Set<string>()
   return {
     async retrieve(input) {
       // a cold start with an empty knowledge base: nothing to search (and no embedding model to load)
@@ -70,8 +74,13 @@ export function knowledgeHooks(db: Db, log: Logger): DriverHooks {
       )
         return null
       const r = await retrieveForIsland(db, { ...input, k: 5 })
-      if (!r.vectorUsed)
-        log.warn(`knowledge retrieval for island ${input.island} used full text only (embedding model unavailable)`)
+      if (!r.vectorUsed && !fullTextSaid.has(input.runId)) {
+        if (fullTextSaid.size >= 1000) fullTextSaid.clear()
+        fullTextSaid.add(input.runId)
+        log.warn(
+          `knowledge retrieval of run ${input.runId.slice(0, 8)} uses full text only, the embedding model is unavailable (${(r.vectorError ?? 'no vector').slice(0, 300)}); check the embeddings endpoint (fm-agent kb status), the run goes on`,
+        )
+      }
       return {
         retrievalId: r.retrievalId,
         chunks: r.chunks.map((c) => ({

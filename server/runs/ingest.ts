@@ -44,7 +44,7 @@ export interface IngestDeps {
   notify: () => void
   /** the run's judge model, when it has one */
   judge?: Judge | null
-  /** an island stalled: knowledge for its next prompts */
+  /** an island stalled: knowledge for its next prompts (its window starts once they are there) */
   retrieve: (island: number, trigger: 'stagnation' | 'expert') => Promise<unknown>
   /** failed children owed a repair: decided before the result is stored, queued once it is */
   repairs?: {
@@ -66,6 +66,8 @@ export class Ingestor {
   private lessonQueue: Promise<void> = Promise.resolve()
   /** prune the run state's per-candidate maps once they hold this many */
   private pruneAbove = PRUNE_SLACK
+  /** stalled islands' retrievals in progress, one per island */
+  private readonly retrieving = new Map<number, Promise<void>>()
 
   constructor(private readonly d: IngestDeps) {
     this.bestSeen = d.state.bestScore
@@ -329,6 +331,26 @@ export class Ingestor {
     await this.lessonQueue
   }
 
+  /**
+   * A stalled island's retrieval, beside the results' path: awaited there, a slow embedding model
+   * held every later result, the run's planning and its stop, and the passages came once the
+   * budget was planned without them. An island still waiting for its passages starts no second one.
+   */
+  private retrieveAside(island: number) {
+    if (this.retrieving.has(island)) return
+    const done = this.d
+      .retrieve(island, 'stagnation')
+      .then(
+        () => undefined,
+        (e) => this.d.log.warn(`knowledge retrieval failed for island ${island}: ${(e as Error).message}`),
+      )
+      .finally(() => {
+        this.retrieving.delete(island)
+        this.d.notify()
+      })
+    this.retrieving.set(island, done)
+  }
+
   private async migrate() {
     const s = this.d.state
     const moves = s.evo.planMigration()
@@ -379,7 +401,7 @@ export class Ingestor {
     this.d.events.publish({ id: String(row.id), runId: s.runId, type: 'stagnation', payload: ev })
     if (ev.kind !== 'recovered') {
       this.d.progress(`island ${ev.island} stalled: ${ev.message}`)
-      if (ev.suggestions.includes('retrieve-knowledge')) await this.d.retrieve(ev.island, 'stagnation')
+      if (ev.suggestions.includes('retrieve-knowledge')) this.retrieveAside(ev.island)
       const action = ev.suggestions.find((x): x is EscalationAction => (ESCALATIONS as readonly string[]).includes(x))
       if (action) await escalate(this.d, { island: ev.island, action, trigger: 'stagnation' })
     }

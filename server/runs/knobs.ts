@@ -326,9 +326,13 @@ export class RunKnobs {
     // what the evaluator said of the island's best: the words of where it is stuck
     const said = best ? (await s.artifactsOf(best.id).catch(() => undefined))?.feedback : undefined
     const feedback = typeof said === 'string' ? said.slice(0, 1000) : ''
-    const queryText = `${s.problem.name}\n${s.problem.description.slice(0, 1500)}\n${feedback}\n${bestCode.slice(0, 3000)}`
+    const topicText = `${s.problem.name}\n${s.problem.description.slice(0, 1500)}`
+    const queryText = `${topicText}\n${feedback}\n${bestCode.slice(0, 3000)}`
     try {
-      const r = await hooks.retrieve({ runId, island, problemId: s.problem.id, queryText, trigger })
+      const r = await hooks.retrieve({ runId, island, problemId: s.problem.id, queryText, topicText, trigger })
+      // a stall's retrieval runs beside the run (ingest.ts): one that ended meanwhile reads no prompt
+      if (trigger === 'stagnation' && s.status !== 'evolving') return 0
+      // the window counts from now, when the passages can reach a prompt, not from the stall
       if (r?.chunks.length) {
         s.knowledge.set(island, { ...r, until: this.d.parts()!.budget.evaluations + s.config.stagnationWindow })
         this.d.events.publish({ runId, type: 'retrieval', payload: { island, trigger, chunks: r.chunks.length } })
@@ -339,6 +343,8 @@ export class RunKnobs {
       }
       return r?.chunks.length ?? 0
     } catch (e) {
+      // a run that ended meanwhile may have closed what the retrieval wrote to: nothing to tell
+      if (trigger === 'stagnation' && s.status !== 'evolving') return 0
       this.d.log.warn(`knowledge retrieval failed for island ${island}: ${(e as Error).message}`)
       return 0
     }
