@@ -384,10 +384,11 @@ export class Requester {
         ...('errorKind' in r && r.errorKind ? { errorKind: r.errorKind } : {}),
       },
     })
-    // the evolve stage's proposals (and a model's repairs, also paid for); the cold start has its own
-    // bound on answers that give nothing (cold-start.ts)
+    // a model's answers, the cold start's included (counted apart, a model whose every answer is
+    // unusable was paid twice the bound before the run failed), and its repairs; the offline
+    // operators' evolve-stage proposals (their cold start has its own bound, cold-start.ts)
     const local = this.d.state.config.mutator === 'local'
-    if (req.kind === 'cold-start' || (local && req.kind !== 'evolve')) return
+    if (local && req.kind !== 'evolve') return
     const limit = local
       ? MAX_CONSECUTIVE_REJECTIONS
       : Math.min(MAX_CONSECUTIVE_REJECTIONS, Math.max(MIN_MODEL_REJECTIONS, this.d.budget.limits.maxEvals))
