@@ -116,6 +116,15 @@ describe('produceWithModel', () => {
     expect(r.tokensOut).toBeGreaterThan(0)
   })
 
+  it("a call the run itself cancelled is recorded as not answered, not as the provider's error", async () => {
+    const r = await produceWithModel(ensemble, { ...input('diff'), signal: AbortSignal.abort() })
+    expect(r).toMatchObject({
+      rejected: true,
+      errorKind: 'aborted',
+      reason: 'not answered: the run ended before openai:m answered',
+    })
+  })
+
   it('refuses an answer cut off at the output limit, whatever it holds, and says why', async () => {
     server.enqueue({ content: '```python\nA = 2.5\nB = 2.25\nprint(A *', finishReason: 'length' })
     const r = await produceWithModel(ensemble, input('full'))

@@ -226,7 +226,11 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     const e = r.error
     return {
       rejected: true,
-      reason: `model error from ${input.modelId} (${e.kind}): ${e.message}`.slice(0, 1000),
+      // the run's own stop or failure cancelled it: not the provider's error
+      reason: (e.kind === 'aborted' && input.signal?.aborted
+        ? `not answered: the run ended before ${input.modelId} answered`
+        : `model error from ${input.modelId} (${e.kind}): ${e.message}`
+      ).slice(0, 1000),
       ...base,
       tokensIn: e.tokensIn,
       tokensOut: e.tokensOut,
