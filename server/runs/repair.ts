@@ -119,7 +119,8 @@ export class Repairs {
       `SELECT c.id, c.island, c.model, c.operator_params, c.error, c.artifacts FROM candidates c
         WHERE c.run_id = $1 AND c.repair_due AND c.status = 'evaluated'
           AND NOT EXISTS (SELECT 1 FROM candidates r WHERE r.run_id = $1 AND r.origin = 'repair' AND r.parent_ids[1] = c.id
-                            AND coalesce(r.reject_reason, '') NOT LIKE 'model error%(aborted)%')
+                            AND coalesce(r.reject_reason, '') NOT LIKE 'model error%(aborted)%'
+                            AND coalesce(r.reject_reason, '') NOT LIKE 'not answered: the run ended%')
         ORDER BY c.eval_index`,
       [runId],
     )
