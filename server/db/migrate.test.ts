@@ -30,7 +30,10 @@ describe('migrations', () => {
     write(newer, '20260201000000_b', 'CREATE TABLE b (id int)')
     write(older, '20260101000000_a', 'CREATE TABLE a (id int)')
     const pg = new PGlite()
-    const runner = { exec: (sql: string) => pg.exec(sql), query: <T>(sql: string, p?: unknown[]) => pg.query<T>(sql, p) }
+    const runner = {
+      exec: (sql: string) => pg.exec(sql),
+      query: <T>(sql: string, p?: unknown[]) => pg.query<T>(sql, p),
+    }
     try {
       expect(await applyMigrations(runner, older)).toEqual(['20260101000000_a'])
       expect(await applyMigrations(runner, newer)).toEqual(['20260201000000_b'])
