@@ -42,6 +42,7 @@ export function GuidancePanel() {
   const offline = overview.data?.config.mutator === 'local'
   const active = hints.data?.hints.filter((h) => h.state === 'active') ?? []
   const past = hints.data?.hints.filter((h) => h.state !== 'active') ?? []
+  const older = hints.data?.olderNotShown ?? 0
   return (
     <div className="grid" data-testid="guidance-panel">
       {can('expert') ? (
@@ -131,9 +132,9 @@ export function GuidancePanel() {
       )}
       <ErrorBox error={hints.error} />
       <div>
-        <h3>Active hints ({active.length})</h3>
+        <h3>Active hints{hints.data ? ` (${active.length})` : ''}</h3>
         {active.length === 0 ? (
-          <div className="empty">No hint is active.</div>
+          <NoActiveHint loaded={!!hints.data} loading={hints.isPending} />
         ) : (
           <div className="grid" data-testid="active-hints">
             {active.map((h) => (
@@ -157,14 +158,15 @@ export function GuidancePanel() {
         )}
         {withdraw.error && <div className="alert error">{errorMessage(withdraw.error)}</div>}
       </div>
-      {past.length > 0 && (
+      {(past.length > 0 || older > 0) && (
         <div>
-          <h3>Earlier hints ({past.length})</h3>
+          <h3>Earlier hints ({past.length + older})</h3>
           <div className="grid">
             {past.map((h) => (
               <HintCard key={h.id} h={h} runId={runId} direction={hints.data!.direction} offline={offline} />
             ))}
           </div>
+          <OlderHintsNote older={older} />
         </div>
       )}
       {hints.data && (
@@ -196,6 +198,25 @@ export function GuidancePanel() {
       )}
     </div>
   )
+}
+
+/** The active list without a card: a list not loaded yet (or failed: ErrorBox says so) is not "no hint". */
+export function NoActiveHint({ loaded, loading }: { loaded: boolean; loading: boolean }) {
+  if (loaded) return <div className="empty">No hint is active.</div>
+  return loading ? (
+    <div className="muted" data-testid="hints-loading">
+      Loading the hints…
+    </div>
+  ) : null
+}
+
+/** The run's earlier hints beyond those the list sends (the newest ones and every active one). */
+export function OlderHintsNote({ older }: { older: number }) {
+  return older > 0 ? (
+    <div className="muted small" data-testid="hints-older">
+      and {older} older (withdrawn/expired) not shown
+    </div>
+  ) : null
 }
 
 function HintCard({

@@ -9,6 +9,8 @@ import type { Actor, Role } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { decodeCursor } from './cursor.ts'
+import { listGuidance, MAX_ACTIVE_HINTS } from '../steering/interventions.ts'
+import { concurrentEffect } from '../steering/intervention-effect.ts'
 import { seedSyntheticRun, syntheticId } from '../../test-support/synthetic-run.ts'
 import { dbModes } from '../../test-support/db-modes.ts'
 import type { LiveMessage } from '../../client-safe/types.ts'
@@ -298,6 +300,119 @@ describe.each(dbModes())('console API, %s', (_mode, open) => {
     expect(events.map((x) => (x.payload as { action: string }).action)).toEqual(
       expect.arrayContaining(['guidance.create', 'guidance.withdraw']),
     )
+  })
+
+  it('lists every active hint with a bounded number of queries, and says how many earlier ones it leaves out', async () => {
+    const { runId: rid } = await seedSyntheticRun(db, { candidates: 600, islands: 2, status: 'evolving' })
+    const hint = (i: number, at: number, withdrawn: boolean) => ({
+      runId: rid,
+      island: null,
+      text: `hint ${i}`,
+      authorLabel: 'expert@example.test',
+      startEval: 0,
+      createdAt: new Date(at),
+      withdrawnAt: withdrawn ? new Date(at) : null,
+    })
+    const t0 = Date.now() - 3_600_000
+    // the oldest hints are active; the newest 230 withdrawn: a list of the newest 200 would hide them
+    await db.prisma.guidance.createMany({
+      data: [
+        ...Array.from({ length: MAX_ACTIVE_HINTS - 1 }, (_, i) => hint(i, t0 + i * 1000, false)),
+        ...Array.from({ length: 230 }, (_, i) => hint(100 + i, t0 + 100_000 + i * 1000, true)),
+      ],
+    })
+    const all = await db.prisma.guidance.findMany({ where: { runId: rid }, orderBy: { createdAt: 'asc' } })
+    const oldest = all[0]!
+    // candidates made under the oldest hint and its control, as the engine tags them
+    const evolved = await db.prisma.candidate.findMany({
+      where: { runId: rid, origin: { in: ['mutation', 'crossover'] } },
+      orderBy: { seq: 'asc' },
+      select: { id: true, seq: true },
+    })
+    const tag = async (seqs: (s: number) => boolean, data: { guidanceIds?: string[]; controlGuidanceIds?: string[] }) =>
+      db.prisma.candidate.updateMany({
+        where: { id: { in: evolved.filter((c) => seqs(c.seq)).map((c) => c.id) } },
+        data,
+      })
+    await tag((s) => s >= 100 && s < 400 && s % 5 !== 0, { guidanceIds: all.slice(0, 20).map((g) => g.id) })
+    await tag((s) => s >= 100 && s < 400 && s % 5 === 0, { controlGuidanceIds: all.slice(0, 20).map((g) => g.id) })
+
+    const counted = () => {
+      const calls = { n: 0 }
+      const count = <T extends object>(target: T): T =>
+        new Proxy(target, {
+          get(t, k) {
+            const v = Reflect.get(t, k)
+            if (typeof v === 'function')
+              return (...a: unknown[]) => (calls.n++, (v as (...x: unknown[]) => unknown).apply(t, a))
+            // a model's methods (prisma.guidance.findMany…)
+            if (v && typeof v === 'object' && typeof k === 'string' && !k.startsWith('$')) return count(v)
+            return v
+          },
+        })
+      const counting = { ...app, db: { ...app.db, prisma: count(app.db.prisma), sql: count(app.db).sql } }
+      return { app: counting as AppServices, calls }
+    }
+    const many = counted()
+    const list = await listGuidance(many.app, rid)
+    const active = list.hints.filter((h) => h.state === 'active')
+    expect(active.map((h) => h.text).sort()).toEqual(
+      all
+        .slice(0, MAX_ACTIVE_HINTS - 1)
+        .map((g) => g.text)
+        .sort(),
+    )
+    expect(list.hints).toHaveLength(200 + MAX_ACTIVE_HINTS - 1)
+    expect(list.olderNotShown).toBe(30)
+    // a run with 3 hints asks about as many queries as one with 279 (those add the active ones
+    // beyond the newest, the count of the rest, and the recent candidates: a few, not one per hint)
+    const { runId: small } = await seedSyntheticRun(db, { candidates: 50, islands: 2, status: 'evolving' })
+    await db.prisma.guidance.createMany({ data: [0, 1, 2].map((i) => ({ ...hint(i, t0 + i, i === 0), runId: small })) })
+    const few = counted()
+    expect((await listGuidance(few.app, small)).olderNotShown).toBe(0)
+    expect(many.calls.n).toBeLessThanOrEqual(few.calls.n + 3)
+    expect(many.calls.n).toBeLessThan(15)
+
+    // the effect summed up in SQL is the one computed from the candidates themselves
+    const rows = async (where: object) =>
+      (
+        await db.prisma.candidate.findMany({
+          where: { runId: rid, origin: { in: ['mutation', 'crossover'] }, status: 'evaluated', ...where },
+          select: { score: true, valid: true, parentIds: true },
+        })
+      ).map(async (c) => {
+        const p = await db.prisma.candidate.findUnique({ where: { id: c.parentIds[0] ?? '' } })
+        return { score: c.score, valid: c.valid, parentScore: p?.valid ? p.score : null }
+      })
+    const under = await Promise.all(await rows({ guidanceIds: { has: oldest.id } }))
+    const control = await Promise.all(await rows({ controlGuidanceIds: { has: oldest.id } }))
+    const expected = concurrentEffect(under, control, 'max')
+    const card = list.hints.find((h) => h.id === oldest.id)!
+    expect(card.made).toMatchObject({ count: under.length, control: control.length, firstSeq: 101, lastSeq: 399 })
+    expect(card.effect).toMatchObject({
+      treated: { n: expected.treated.n, valid: expected.treated.valid, improved: expected.treated.improved },
+      control: { n: expected.control.n, valid: expected.control.valid, improved: expected.control.improved },
+      verdict: expected.verdict,
+    })
+    for (const k of ['mean', 'median', 'sd', 'best'] as const) {
+      expect(card.effect!.treated[k]).toBeCloseTo(expected.treated[k]!, 9)
+      expect(card.effect!.control[k]).toBeCloseTo(expected.control[k]!, 9)
+    }
+    expect(card.effect!.meanInterval!.low).toBeCloseTo(expected.meanInterval!.low, 9)
+    expect(card.recent.map((r) => r.id)).toEqual(
+      evolved
+        .filter((c) => c.seq < 400 && c.seq % 5 !== 0)
+        .slice(-8)
+        .reverse()
+        .map((c) => c.id),
+    )
+
+    // one more active hint is taken, the next is refused, and says what to do
+    await as('expert').guidance.create({ runId: rid, text: 'the last one' })
+    await expect(as('expert').guidance.create({ runId: rid, text: 'one too many' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/already has 50 active hints.*withdraw one/),
+    })
   })
 
   it('pins and bans with an audit trail, and says what needs the engine', async () => {

@@ -110,8 +110,25 @@ export function concurrentEffect(
   direction: 'max' | 'min',
   minN = 3,
 ): ConcurrentEffect {
-  const t = groupStats(treated, direction)
-  const c = groupStats(control, direction)
+  const withParent = (rows: readonly ScoredRow[]) => rows.filter((r) => r.parentScore !== null).length
+  return effectOfStats(
+    { ...groupStats(treated, direction), withParent: withParent(treated) },
+    { ...groupStats(control, direction), withParent: withParent(control) },
+    direction,
+    minN,
+  )
+}
+
+/**
+ * The same from each group's statistics, for groups summed up in SQL (the guidance list: a run's
+ * hints times its candidates are too many rows to send). `withParent`: its rows with a parent score.
+ */
+export function effectOfStats(
+  t: GroupStats & { withParent: number },
+  c: GroupStats & { withParent: number },
+  direction: 'max' | 'min',
+  minN = 3,
+): ConcurrentEffect {
   const sign = direction === 'max' ? 1 : -1
   const meanGain = t.mean !== null && c.mean !== null ? sign * (t.mean - c.mean) : null
   const bestGain = t.best !== null && c.best !== null ? sign * (t.best - c.best) : null
@@ -121,9 +138,8 @@ export function concurrentEffect(
     const raw = welchInterval({ n: t.valid, mean: t.mean, sd: t.sd ?? 0 }, { n: c.valid, mean: c.mean, sd: c.sd ?? 0 })
     meanInterval = raw && (sign > 0 ? raw : { low: -raw.high, high: -raw.low })
   }
-  const withParent = (rows: readonly ScoredRow[]) => rows.filter((r) => r.parentScore !== null).length
-  const nt = withParent(treated)
-  const nc = withParent(control)
+  const nt = t.withParent
+  const nc = c.withParent
   const improvedInterval = nt >= minN && nc >= minN ? proportionDiffInterval(t.improved, nt, c.improved, nc) : null
   const verdict = effectVerdict(meanInterval, improvedInterval)
   let reason: string
@@ -132,9 +148,11 @@ export function concurrentEffect(
   else if (verdict === 'not yet clear') reason = 'the 95 % intervals include no difference'
   else
     reason = `the 95 % interval of the ${sideOf(meanInterval) !== 0 ? 'mean score' : 'share beating the parent'} excludes no difference`
+  const { withParent: _t, ...treated } = t
+  const { withParent: _c, ...control } = c
   return {
-    treated: t,
-    control: c,
+    treated,
+    control,
     meanGain,
     meanInterval,
     bestGain,

@@ -16,8 +16,8 @@ import { drivenBy, notDrivenHere } from '../runs/lease.ts'
 import { replaceBannedBest, type ProblemSnapshot } from '../runs/service.ts'
 import { storedArmStats, type EngineSnapshot } from '../runs/state.ts'
 import { audit } from '../services/audit.ts'
-import { guidanceState, type ScoredRow } from './guidance-stats.ts'
-import { concurrentEffect, type ConcurrentEffect } from './intervention-effect.ts'
+import { guidanceState, type GroupStats } from './guidance-stats.ts'
+import { effectOfStats, type ConcurrentEffect } from './intervention-effect.ts'
 
 const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as Prisma.InputJsonValue
 
@@ -81,6 +81,9 @@ export async function recordIntervention(
 
 // ------------------------------------------------------------------ guidance
 
+/** active hints a run takes at once (all of them go into each prompt in their scope) */
+export const MAX_ACTIVE_HINTS = 50
+
 export interface GuidanceInput {
   runId: string
   text: string
@@ -96,6 +99,11 @@ export async function createGuidance(app: AppServices, actor: Actor, input: Guid
   if (!text) throw new BadInputError('the hint is empty; write what the next mutations should try')
   if (['completed', 'stopped', 'failed'].includes(run.status))
     throw new ConflictError(`the run is ${run.status}; a hint would reach no prompt (resume the run first)`)
+  // every active hint goes into every prompt in its scope and is listed on the guidance panel
+  if ((await activeHintIds(app, input.runId, run.evaluations)).length >= MAX_ACTIVE_HINTS)
+    throw new ConflictError(
+      `this run already has ${MAX_ACTIVE_HINTS} active hints, the most it takes; withdraw one before adding another`,
+    )
   const expiresAt = input.expiresInMinutes ? new Date(Date.now() + input.expiresInMinutes * 60_000) : null
   const g = await app.db.prisma.guidance.create({
     data: {
@@ -166,15 +174,31 @@ export async function withdrawGuidance(app: AppServices, actor: Actor, input: { 
 }
 
 /**
- * Every hint of a run with its state and its effect: the candidates made under it against its
- * concurrent control, those in its scope whose prompts the engine made without it while it was
- * active (config.controlShare of them, at random), in the problem's direction. The same for each
+ * Every active hint of a run and its newest earlier ones (`olderNotShown` counts the rest), each
+ * with its state and its effect: the candidates made under it against its concurrent control,
+ * those in its scope whose prompts the engine made without it while it was active
+ * (config.controlShare of them, at random), in the problem's direction. The same for each
  * knowledge retrieval of the run: prompts that carried the chunks against those made without.
+ * The guidance panel polls this every few seconds on every open page, and the embedded database
+ * answers one query at a time: the number of queries does not grow with the hints.
  */
 export async function listGuidance(app: AppServices, runId: string) {
   const run = await loadRun(app, runId)
   const direction = run.snap.spec.direction
-  const rows = await app.db.prisma.guidance.findMany({ where: { runId }, orderBy: { createdAt: 'desc' }, take: 200 })
+  const newest = await app.db.prisma.guidance.findMany({
+    where: { runId },
+    orderBy: { createdAt: 'desc' },
+    take: HINT_HISTORY,
+  })
+  // an active hint older than the newest ones is listed all the same: it can be withdrawn only from here
+  const shown = new Set(newest.map((g) => g.id))
+  const missing = (await activeHintIds(app, runId, run.evaluations)).filter((id) => !shown.has(id))
+  const rows = missing.length
+    ? [...newest, ...(await app.db.prisma.guidance.findMany({ where: { id: { in: missing }, runId } }))].sort(
+        (a, b) => b.createdAt.getTime() - a.createdAt.getTime(),
+      )
+    : newest
+  const total = newest.length < HINT_HISTORY ? rows.length : await app.db.prisma.guidance.count({ where: { runId } })
   // who withdrew a hint is in the audit log, which only admins read: the hint card names them
   // (asked only when one is withdrawn: the guidance panel polls this list)
   const withdrawn = rows.filter((g) => g.withdrawnAt).map((g) => g.id)
@@ -188,32 +212,28 @@ export async function listGuidance(app: AppServices, runId: string) {
         ).map((e) => [e.targetId, e.actorLabel])
       : [],
   )
-  const evaluated = <T extends { status: string }>(r: T[]) => r.filter((u) => u.status === 'evaluated')
+  const ids = rows.map((g) => g.id)
   // answers made under each hint that were refused before evaluation (duplicates, other language…)
   const rejectedUnder = new Map(
-    rows.length
+    ids.length
       ? (
-          await app.db.prisma.$queryRaw<Array<{ id: string; n: number }>>`
-            SELECT g AS id, count(*)::int AS n FROM candidates c, unnest(c.guidance_ids) g
-            WHERE c.run_id = ${runId} AND c.status = 'rejected' GROUP BY g`
+          await app.db.sql<{ id: string; n: number }>(
+            `SELECT g AS id, count(*)::int AS n FROM candidates c, unnest(c.guidance_ids) g
+             WHERE c.run_id = $1 AND c.status = 'rejected' AND g = ANY($2::text[]) GROUP BY g`,
+            [runId, ids],
+          )
         ).map((r) => [r.id, r.n])
       : [],
   )
-  const out = []
-  for (const g of rows) {
-    const st = guidanceState(g, { evaluations: run.evaluations })
-    const under = await scoredRows(app, runId, { guidanceId: g.id })
-    const control = await scoredRows(app, runId, { controlGuidanceId: g.id })
-    const seqs = under.map((u) => u.seq)
-    const made = {
-      count: under.length,
-      evaluated: evaluated(under).length,
-      rejected: rejectedUnder.get(g.id) ?? 0,
-      control: control.length,
-      firstSeq: seqs.length ? Math.min(...seqs) : null,
-      lastSeq: seqs.length ? Math.max(...seqs) : null,
-    }
-    out.push({
+  const stats = await groupsOf(app, runId, 'guidance', ids, direction)
+  const recent = await recentRows(
+    app,
+    ids.flatMap((id) => stats.get(`under:${id}`)?.recent ?? []),
+  )
+  const out = rows.map((g) => {
+    const under = stats.get(`under:${g.id}`) ?? NO_ROWS
+    const control = stats.get(`control:${g.id}`) ?? NO_ROWS
+    return {
       id: g.id,
       text: g.text,
       island: g.island,
@@ -224,21 +244,32 @@ export async function listGuidance(app: AppServices, runId: string) {
       expiresAt: g.expiresAt ? g.expiresAt.getTime() : null,
       withdrawnAt: g.withdrawnAt ? g.withdrawnAt.getTime() : null,
       withdrawnBy: withdrawers.get(g.id) ?? null,
-      ...st,
-      made,
-      effect: under.length ? concurrentEffect(evaluated(under), evaluated(control), direction) : null,
-      recent: under
-        .slice(-8)
-        .reverse()
-        .map((u) => ({ id: u.id, score: u.score, valid: u.valid, status: u.status, island: u.island })),
-    })
-  }
+      ...guidanceState(g, { evaluations: run.evaluations }),
+      made: {
+        count: under.count,
+        evaluated: under.evaluated.n,
+        rejected: rejectedUnder.get(g.id) ?? 0,
+        control: control.count,
+        firstSeq: under.firstSeq,
+        lastSeq: under.lastSeq,
+      },
+      effect: under.count ? effectOfStats(under.evaluated, control.evaluated, direction) : null,
+      recent: under.recent.flatMap((id) => recent.get(id) ?? []),
+    }
+  })
   const retrievals = await app.db.prisma.retrieval.findMany({
     where: { runId, trigger: { in: ['stagnation', 'expert'] } },
     orderBy: { createdAt: 'desc' },
     take: 100,
     select: { id: true, island: true, trigger: true, chunkIds: true, createdAt: true },
   })
+  const retrievalStats = await groupsOf(
+    app,
+    runId,
+    'retrieval',
+    retrievals.map((r) => r.id),
+    direction,
+  )
   const knowledge: Array<{
     id: string
     island: number | null
@@ -250,18 +281,18 @@ export async function listGuidance(app: AppServices, runId: string) {
     effect: ConcurrentEffect | null
   }> = []
   for (const r of retrievals) {
-    const under = await scoredRows(app, runId, { retrievalId: r.id })
-    const control = await scoredRows(app, runId, { controlRetrievalId: r.id })
-    if (!under.length && !control.length) continue
+    const under = retrievalStats.get(`under:${r.id}`) ?? NO_ROWS
+    const control = retrievalStats.get(`control:${r.id}`) ?? NO_ROWS
+    if (!under.count && !control.count) continue
     knowledge.push({
       id: r.id,
       island: r.island,
       trigger: r.trigger,
       chunks: r.chunkIds.length,
       createdAt: r.createdAt.getTime(),
-      made: under.length,
-      control: control.length,
-      effect: under.length ? concurrentEffect(evaluated(under), evaluated(control), direction) : null,
+      made: under.count,
+      control: control.count,
+      effect: under.count ? effectOfStats(under.evaluated, control.evaluated, direction) : null,
     })
   }
   return {
@@ -271,45 +302,168 @@ export async function listGuidance(app: AppServices, runId: string) {
     controlShare:
       run.config.controlShare ?? 0.2 /* a config stored before controls: the engine resumes it with the default */,
     hints: out,
+    /** the run's withdrawn and expired hints older than those listed */
+    olderNotShown: Math.max(0, total - rows.length),
     retrievals: knowledge,
   }
 }
 
-/** Evolve-stage candidates (not rejected) made under, or withheld from, one hint or retrieval. */
-async function scoredRows(
+/** earlier hints listed, newest first (every active one is listed besides) */
+const HINT_HISTORY = 200
+
+/**
+ * The ids of the run's active hints, by the rule of guidanceState (and the engine's), the clock
+ * being the database's. createGuidance bounds their number: listGuidance lists them all.
+ */
+async function activeHintIds(app: AppServices, runId: string, evaluations: number): Promise<string[]> {
+  const rows = await app.db.sql<{ id: string }>(
+    `SELECT id FROM guidance WHERE run_id = $1 AND withdrawn_at IS NULL
+       AND (expires_after_evals IS NULL OR start_eval + expires_after_evals > $2::int)
+       AND (expires_at IS NULL OR expires_at > (now() AT TIME ZONE 'UTC'))`,
+    [runId, evaluations],
+  )
+  return rows.map((r) => r.id)
+}
+
+interface CandidateGroup {
+  /** evolve-stage candidates not rejected (pending ones included) */
+  count: number
+  firstSeq: number | null
+  lastSeq: number | null
+  /** the ids of the last 8, newest first */
+  recent: string[]
+  /** the evaluated ones' statistics (what an effect compares) */
+  evaluated: GroupStats & { withParent: number }
+}
+
+const NO_ROWS: CandidateGroup = {
+  count: 0,
+  firstSeq: null,
+  lastSeq: null,
+  recent: [],
+  evaluated: {
+    n: 0,
+    valid: 0,
+    validRate: null,
+    mean: null,
+    median: null,
+    best: null,
+    sd: null,
+    improved: 0,
+    improvedRate: null,
+    withParent: 0,
+  },
+}
+
+/**
+ * Evolve-stage candidates (not rejected) made under, or withheld from, each of some hints or
+ * retrievals, summed up in one query: keys `under:<id>` and `control:<id>`. The statistics are
+ * those of groupStats (guidance-stats.ts) over the evaluated ones; a score that is not a finite
+ * number counts as no valid score, as there.
+ */
+async function groupsOf(
   app: AppServices,
   runId: string,
-  q: { guidanceId?: string; controlGuidanceId?: string; retrievalId?: string; controlRetrievalId?: string },
-): Promise<Array<ScoredRow & { id: string; seq: number; status: string; island: number }>> {
-  const rows = await app.db.prisma.$queryRaw<
-    Array<{
-      id: string
-      seq: number
-      status: string
-      island: number
-      score: number | null
-      valid: boolean | null
-      parent_score: number | null
-      parent_valid: boolean | null
-    }>
-  >`
-    SELECT c.id, c.seq, c.status, c.island, c.score, c.valid, p.score AS parent_score, p.valid AS parent_valid
-    FROM candidates c LEFT JOIN candidates p ON p.id = c.parent_ids[1]
-    WHERE c.run_id = ${runId} AND c.origin IN ('mutation', 'crossover') AND c.status <> 'rejected'
-      AND (${q.guidanceId ?? null}::text IS NULL OR ${q.guidanceId ?? null}::text = ANY(c.guidance_ids))
-      AND (${q.controlGuidanceId ?? null}::text IS NULL OR ${q.controlGuidanceId ?? null}::text = ANY(c.control_guidance_ids))
-      AND (${q.controlRetrievalId ?? null}::text IS NULL OR c.control_retrieval_id = ${q.controlRetrievalId ?? null}::text)
-      AND (${q.retrievalId ?? null}::text IS NULL OR EXISTS (SELECT 1 FROM retrieval_uses u WHERE u.candidate_id = c.id AND u.retrieval_id = ${q.retrievalId ?? null}::text))
-    ORDER BY c.seq LIMIT 20000`
-  return rows.map((r) => ({
-    id: r.id,
-    seq: r.seq,
-    status: r.status,
-    island: r.island,
-    score: r.score,
-    valid: r.valid,
-    parentScore: r.parent_valid ? r.parent_score : null,
-  }))
+  kind: 'guidance' | 'retrieval',
+  ids: string[],
+  direction: 'max' | 'min',
+): Promise<Map<string, CandidateGroup>> {
+  if (!ids.length) return new Map()
+  const tagged =
+    kind === 'guidance'
+      ? `SELECT 'under:' || g AS key, c.* FROM c, unnest(c.guidance_ids) g WHERE g = ANY($2::text[])
+         UNION ALL
+         SELECT 'control:' || g, c.* FROM c, unnest(c.control_guidance_ids) g WHERE g = ANY($2::text[])`
+      : `SELECT 'under:' || u.retrieval_id AS key, c.* FROM c
+           JOIN (SELECT DISTINCT candidate_id, retrieval_id FROM retrieval_uses
+                 WHERE run_id = $1 AND retrieval_id = ANY($2::text[])) u ON u.candidate_id = c.id
+         UNION ALL
+         SELECT 'control:' || c.control_retrieval_id, c.* FROM c WHERE c.control_retrieval_id = ANY($2::text[])`
+  const tags =
+    kind === 'guidance'
+      ? `(c.guidance_ids && $2::text[] OR c.control_guidance_ids && $2::text[])`
+      : `(c.control_retrieval_id = ANY($2::text[]) OR EXISTS (SELECT 1 FROM retrieval_uses u WHERE u.candidate_id = c.id AND u.retrieval_id = ANY($2::text[])))`
+  const rows = await app.db.sql<{
+    key: string
+    count: number
+    recent: string[]
+    first_seq: number | null
+    last_seq: number | null
+    n: number
+    valid: number
+    mean: number | null
+    median: number | null
+    hi: number | null
+    lo: number | null
+    sd: number | null
+    with_parent: number
+    improved_max: number
+    improved_min: number
+  }>(
+    `WITH c AS (
+       SELECT c.id, c.seq, c.status = 'evaluated' AS ev,
+         c.status = 'evaluated' AND c.valid IS TRUE AND c.score IS NOT NULL
+           AND c.score NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) AS ok,
+         c.score, c.valid, CASE WHEN p.valid THEN p.score END AS parent_score,
+         c.guidance_ids, c.control_guidance_ids, c.control_retrieval_id
+       FROM candidates c LEFT JOIN candidates p ON p.id = c.parent_ids[1]
+       WHERE c.run_id = $1 AND c.origin IN ('mutation', 'crossover') AND c.status <> 'rejected' AND ${tags}
+     ), t AS (${tagged})
+     SELECT key, count(*)::int AS count, min(seq)::int AS first_seq, max(seq)::int AS last_seq,
+       (array_agg(id ORDER BY seq DESC))[1:8] AS recent,
+       count(*) FILTER (WHERE ev)::int AS n,
+       count(*) FILTER (WHERE ok)::int AS valid,
+       avg(score) FILTER (WHERE ok) AS mean,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY score) FILTER (WHERE ok) AS median,
+       max(score) FILTER (WHERE ok) AS hi,
+       min(score) FILTER (WHERE ok) AS lo,
+       stddev_samp(score) FILTER (WHERE ok) AS sd,
+       count(*) FILTER (WHERE ev AND parent_score IS NOT NULL)::int AS with_parent,
+       -- NaN sorts above every number in SQL and compares false in JavaScript: never an improvement
+       count(*) FILTER (WHERE ev AND valid AND score > parent_score AND score <> 'NaN'::float8 AND parent_score <> 'NaN'::float8)::int AS improved_max,
+       count(*) FILTER (WHERE ev AND valid AND score < parent_score AND score <> 'NaN'::float8 AND parent_score <> 'NaN'::float8)::int AS improved_min
+     FROM t GROUP BY key`,
+    [runId, ids],
+  )
+  const num = (v: number | string | null) => (v === null ? null : Number(v))
+  return new Map(
+    rows.map((r) => {
+      const improved = direction === 'max' ? r.improved_max : r.improved_min
+      const mean = num(r.mean)
+      return [
+        r.key,
+        {
+          count: r.count,
+          recent: r.recent,
+          firstSeq: r.first_seq,
+          lastSeq: r.last_seq,
+          evaluated: {
+            n: r.n,
+            valid: r.valid,
+            validRate: r.n ? r.valid / r.n : null,
+            mean,
+            median: num(r.median),
+            best: num(direction === 'max' ? r.hi : r.lo),
+            sd: num(r.sd),
+            improved,
+            improvedRate: r.with_parent ? improved / r.with_parent : null,
+            withParent: r.with_parent,
+          },
+        },
+      ]
+    }),
+  )
+}
+
+/** The candidates of `recentIds` (the last made under some hints), by id. */
+async function recentRows(app: AppServices, recentIds: string[]) {
+  const rows = recentIds.length
+    ? await app.db.prisma.candidate.findMany({
+        where: { id: { in: recentIds } },
+        select: { id: true, score: true, valid: true, status: true, island: true },
+      })
+    : []
+  return new Map(rows.map((r) => [r.id, r]))
 }
 
 // ------------------------------------------------------------------ engine knobs
@@ -495,25 +649,24 @@ export async function escalateIsland(
 // ------------------------------------------------------------------ candidates
 
 export async function setPinned(app: AppServices, actor: Actor, input: { runId: string; id: string; pinned: boolean }) {
-  const c = await app.db.prisma.candidate.findFirst({
-    where: { id: input.id, runId: input.runId },
-    select: { id: true, pinned: true, banned: true, evalIndex: true },
+  const action = input.pinned ? 'candidate.pin' : 'candidate.unpin'
+  // the candidate's row locked: a pin and a ban of it at once (two experts, server mode) are decided
+  // one after the other, so a banned candidate is never left pinned and the audit's "before" is true
+  const c = await app.db.prisma.$transaction(async (tx) => {
+    const c = await lockCandidate(tx, input)
+    if (input.pinned && c.banned) throw new ConflictError('a banned candidate cannot be pinned')
+    await tx.candidate.update({ where: { id: c.id }, data: { pinned: input.pinned } })
+    await audit(tx, actor, {
+      action,
+      targetType: 'candidate',
+      targetId: c.id,
+      runId: input.runId,
+      before: { pinned: c.pinned },
+      after: { pinned: input.pinned },
+    })
+    return c
   })
-  if (!c) throw new NotFoundError(`no candidate "${input.id}" in this run`)
-  if (input.pinned && c.banned) throw new ConflictError('a banned candidate cannot be pinned')
-  await app.db.prisma.candidate.update({ where: { id: c.id }, data: { pinned: input.pinned } })
-  await audit(app.db.prisma, actor, {
-    action: input.pinned ? 'candidate.pin' : 'candidate.unpin',
-    targetType: 'candidate',
-    targetId: c.id,
-    runId: input.runId,
-    before: { pinned: c.pinned },
-    after: { pinned: input.pinned },
-  })
-  await recordIntervention(app, input.runId, actor, {
-    action: input.pinned ? 'candidate.pin' : 'candidate.unpin',
-    candidateId: c.id,
-  })
+  await recordIntervention(app, input.runId, actor, { action, candidateId: c.id })
   const cmd = await command(app, actor, await loadRun(app, input.runId), 'candidate.pin', {
     candidateId: c.id,
     pinned: input.pinned,
@@ -521,24 +674,32 @@ export async function setPinned(app: AppServices, actor: Actor, input: { runId: 
   return { pinned: input.pinned, command: cmd }
 }
 
-export async function ban(app: AppServices, actor: Actor, input: { runId: string; id: string; reason?: string }) {
-  const c = await app.db.prisma.candidate.findFirst({
-    where: { id: input.id, runId: input.runId },
-    select: { id: true, banned: true, pinned: true, origin: true },
-  })
+/** The candidate's pin and ban, its row locked until the transaction ends. */
+async function lockCandidate(tx: Prisma.TransactionClient, input: { runId: string; id: string }) {
+  const [c] = await tx.$queryRaw<Array<{ id: string; pinned: boolean; banned: boolean }>>`
+    SELECT id, pinned, banned FROM candidates WHERE id = ${input.id} AND run_id = ${input.runId} FOR UPDATE`
   if (!c) throw new NotFoundError(`no candidate "${input.id}" in this run`)
-  if (c.banned) throw new ConflictError('this candidate is already banned')
-  await app.db.prisma.candidate.update({ where: { id: c.id }, data: { banned: true, pinned: false } })
+  return c
+}
+
+export async function ban(app: AppServices, actor: Actor, input: { runId: string; id: string; reason?: string }) {
+  // locked like setPinned: of two bans at once one is refused, and a pin that came first is the "before"
+  const c = await app.db.prisma.$transaction(async (tx) => {
+    const c = await lockCandidate(tx, input)
+    if (c.banned) throw new ConflictError('this candidate is already banned')
+    await tx.candidate.update({ where: { id: c.id }, data: { banned: true, pinned: false } })
+    await audit(tx, actor, {
+      action: 'candidate.ban',
+      targetType: 'candidate',
+      targetId: c.id,
+      runId: input.runId,
+      before: { banned: false, pinned: c.pinned },
+      after: { banned: true, reason: input.reason ?? null },
+    })
+    return c
+  })
   // a stopped or paused run's best moves here; a running engine's, when it applies the command
   await replaceBannedBest(app.db, input.runId, c.id)
-  await audit(app.db.prisma, actor, {
-    action: 'candidate.ban',
-    targetType: 'candidate',
-    targetId: c.id,
-    runId: input.runId,
-    before: { banned: false, pinned: c.pinned },
-    after: { banned: true, reason: input.reason ?? null },
-  })
   await recordIntervention(app, input.runId, actor, {
     action: 'candidate.ban',
     candidateId: c.id,

@@ -3,6 +3,7 @@
 // prompts and records them on every candidate made under them.
 import { z } from 'zod'
 import { HINT_MAX_EVALS, HINT_MAX_MINUTES, HINT_MIN_MINUTES } from '../../../client-safe/hint-form.ts'
+import { TtlCache, runVersion } from '../../queries/cache.ts'
 import { createGuidance, listGuidance, withdrawGuidance } from '../../steering/interventions.ts'
 import { expertProcedure, router, viewerProcedure } from '../trpc.ts'
 import { RunIdInput } from './runs.ts'
@@ -16,8 +17,21 @@ export const CreateGuidanceInput = RunIdInput.extend({
 })
 export const GuidanceIdInput = RunIdInput.extend({ id: z.string().min(1).max(64) })
 
+// every open guidance panel polls the list: the watchers of a run share one answer per run version
+// (see cache.ts), and a hint given or withdrawn makes a new one at once (its key counts them)
+const listCache = new TtlCache<Awaited<ReturnType<typeof listGuidance>>>(3000, 100)
+
 export const guidanceRouter = router({
-  list: viewerProcedure.input(RunIdInput).query(({ ctx, input }) => listGuidance(ctx.app, input.runId)),
+  list: viewerProcedure.input(RunIdInput).query(async ({ ctx, input }) => {
+    const v = await runVersion(ctx.app.db, input.runId)
+    const { _count } = await ctx.app.db.prisma.guidance.aggregate({
+      where: { runId: input.runId },
+      _count: { _all: true, withdrawnAt: true },
+    })
+    return listCache.get(JSON.stringify([input.runId, v, _count._all, _count.withdrawnAt]), () =>
+      listGuidance(ctx.app, input.runId),
+    )
+  }),
   create: expertProcedure
     .input(CreateGuidanceInput)
     .mutation(({ ctx, input }) => createGuidance(ctx.app, ctx.actor, input)),
