@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { safeNext, safeNextPath } from './safe-next.ts'
+import { safeNext, safeNextPath, signInErrorText } from './safe-next.ts'
 
 describe('safeNextPath', () => {
   it.each([
@@ -48,5 +48,20 @@ describe('the login page after a password change', () => {
     expect(loginNoticeText('toString')).toBeNull()
     expect(loginNoticeText('<b>made up</b>')).toBeNull()
     expect(loginNoticeText(null)).toBeNull()
+  })
+})
+
+describe('signInErrorText', () => {
+  it('names the sign-in limit with its wait, and tells no wrong password from a disabled account', () => {
+    expect(signInErrorText(429, 'Too many requests. Please try again later.', '27')).toBe(
+      'Too many sign-in attempts from this address: try again in 27 s.',
+    )
+    expect(signInErrorText(429, undefined, null)).toBe(
+      'Too many sign-in attempts from this address: try again in a minute.',
+    )
+    expect(signInErrorText(401, 'Invalid email or password', null)).toBe(
+      'Wrong email or password, or the account is disabled.',
+    )
+    expect(signInErrorText(500, '', null)).toBe('Sign-in failed.')
   })
 })

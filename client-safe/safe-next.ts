@@ -60,3 +60,17 @@ export function loginUrl(notice: LoginNotice, next?: string | null): string {
 export function loginNoticeText(param: string | null | undefined): string | null {
   return param && Object.hasOwn(LOGIN_NOTICES, param) ? LOGIN_NOTICES[param as LoginNotice] : null
 }
+
+/**
+ * Why a sign-in was refused, for the login form: a wrong password or a disabled account alike (no
+ * telling which), and the sign-in limit with its wait (the server sends it as x-retry-after).
+ */
+export function signInErrorText(status: number, message: string | undefined, retryAfterS: string | null): string {
+  if (status === 401) return 'Wrong email or password, or the account is disabled.'
+  if (status === 429) {
+    const s = Number(retryAfterS)
+    const wait = Number.isFinite(s) && s > 0 ? `in ${Math.ceil(s)} s` : 'in a minute'
+    return `Too many sign-in attempts from this address: try again ${wait}.`
+  }
+  return message || 'Sign-in failed.'
+}

@@ -2,7 +2,7 @@
 import { useSearchParams } from 'next/navigation'
 import { Suspense, useState, type FormEvent } from 'react'
 import { authClient } from '../../components/auth-client.ts'
-import { loginNoticeText, safeNext } from '../../client-safe/safe-next.ts'
+import { loginNoticeText, safeNext, signInErrorText } from '../../client-safe/safe-next.ts'
 
 function LoginForm() {
   const params = useSearchParams()
@@ -16,14 +16,14 @@ function LoginForm() {
     e.preventDefault()
     setBusy(true)
     setError(null)
-    const r = await authClient.signIn.email({ email, password })
+    let retryAfter: string | null = null
+    const r = await authClient.signIn.email(
+      { email, password },
+      { onError: (c) => void (retryAfter = c.response.headers.get('x-retry-after')) },
+    )
     setBusy(false)
     if (r.error) {
-      setError(
-        r.error.status === 401
-          ? 'Wrong email or password, or the account is disabled.'
-          : (r.error.message ?? 'Sign-in failed.'),
-      )
+      setError(signInErrorText(r.error.status, r.error.message, retryAfter))
       return
     }
     window.location.assign(safeNext(params.get('next')))
