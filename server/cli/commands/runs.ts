@@ -135,13 +135,16 @@ export const runs: Command = {
     try {
       if (sub === 'hints' || sub === 'withdraw') {
         const runId = await resolveRunId(api, positionals[1]!)
-        const list = await api.query<{ hints: HintRow[] }>('guidance.list', { runId }).catch(fail)
+        const list = await api
+          .query<{ hints: HintRow[]; olderNotShown?: number }>('guidance.list', { runId })
+          .catch(fail)
         if (sub === 'hints') {
+          const older = list.olderNotShown ? `\n… and ${list.olderNotShown} older (withdrawn or expired) not shown` : ''
           out(
             values.json
               ? JSON.stringify(list.hints)
               : list.hints.length
-                ? list.hints.map(hintLine).join('\n')
+                ? list.hints.map(hintLine).join('\n') + older
                 : `run ${runId} has no hints (runs hint ${runId.slice(0, 8)} "<text>" gives one)`,
           )
           return 0
