@@ -569,6 +569,8 @@ describe('fm-agent CLI', () => {
     expect(r.stderr).toContain('no problem "no-such-problem" (fm-agent problems lists them')
     // the pool says its isolation when it starts
     expect(r.stderr).not.toContain('sandbox isolation')
+    // nothing ran here: no database is made for a typo (runs would then say nothing of a wrong folder)
+    expect(existsSync(join(dir, 'pgdata'))).toBe(false)
   })
 
   it('a run that cannot be created exits with its reason, its workers (started meanwhile) stopped', async () => {

@@ -132,6 +132,18 @@ export function listBuiltinProblemFolders(dir = BUILTIN_PROBLEMS_DIR): string[] 
     .map((d) => join(dir, d))
 }
 
+/** The built-in problems' ids, read from their problem.json files alone (no bundle, no database). */
+export function builtinProblemIds(dir = BUILTIN_PROBLEMS_DIR): string[] {
+  return listBuiltinProblemFolders(dir).flatMap((folder) => {
+    try {
+      const id = (JSON.parse(readFileSync(join(folder, 'problem.json'), 'utf8')) as { id?: unknown }).id
+      return typeof id === 'string' ? [id] : []
+    } catch {
+      return []
+    }
+  })
+}
+
 /** JSON.parse says "at position 24": an editor goes by line and column. */
 export function withLineColumn(message: string, text: string): string {
   const m = /at position (\d+)/.exec(message)

@@ -1,9 +1,11 @@
 import { BASE_URL_ENVS, DEFAULT_KEY_ENVS } from '../../llm/env.ts'
 import { preloadProvider, unsetKeyWarning } from '../../llm/chat-model.ts'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { basename, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import YAML from 'yaml'
 import { connectApi } from '../../api/client.ts'
+import { PGDATA_DIR } from '../../db/data-dir.ts'
+import { builtinProblemIds } from '../../problems/load.ts'
 import { parseModelSpec } from '../../../client-safe/model-config.ts'
 import { importProblem } from '../../services/problem-catalog.ts'
 import {
@@ -129,6 +131,17 @@ export const run: Command = {
     // a problem id has no slash; a path that is not there is a typo to name before anything starts
     if (!isPath && /[/\\]|^\.|\.py$/.test(target))
       throw new InputError(`${target}: no such problem folder or KernelBench task file`)
+    // nothing has run here and the id is no built-in problem: a typo, refused before a data folder
+    // is made for it (where a folder exists, the problem may be one imported into it)
+    if (
+      !isPath &&
+      !env.DATABASE_URL &&
+      !existsSync(join(dataDir(values), PGDATA_DIR)) &&
+      !builtinProblemIds().includes(target)
+    )
+      throw new InputError(
+        `no problem "${target}" (fm-agent problems lists them; a folder needs a path such as ./${target})`,
+      )
     probeMachineEarly(env)
     const api = await connectApi({
       dataDir: dataDir(values),
