@@ -15,6 +15,7 @@ import type { Applied, PendingCommand } from './inbox.ts'
 import type { RunParts } from './load.ts'
 import { promptTitle } from '../knowledge/rag.ts'
 import { replaceBannedBest } from './service.ts'
+import { twinReason } from './twin.ts'
 import type { RunState } from './state.ts'
 
 export interface KnobsDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' | 'hooks'> {
@@ -128,15 +129,8 @@ export class RunKnobs {
     const prepared = analyzeCode(input.code, s.language)
     // a program the run has (two experts sending the same edit, an edit that changes nothing) would
     // spend an evaluation on a known result and never join an island
-    const [twin] = await this.d.db.sql<{ id: string; origin: string; label: string | null }>(
-      `SELECT c.id, c.origin, u.email AS label FROM candidates c LEFT JOIN users u ON u.id = c.created_by_id
-       WHERE c.run_id = $1 AND c.code_hash = $2 ORDER BY c.seq LIMIT 1`,
-      [this.d.runId, prepared.codeHash],
-    )
-    if (twin)
-      throw new PreconditionError(
-        `this program is already candidate ${twin.id.slice(0, 8)} of this run (${twin.id === input.parentId ? 'the edit changes nothing in its parent' : twin.origin === 'expert-edit' ? `an expert edit${twin.label ? ` by ${twin.label}` : ''}` : twin.origin}, same code up to comments and spacing): nothing new to evaluate`,
-      )
+    const twin = await twinReason(this.d.db, this.d.runId, prepared.codeHash, input.parentId)
+    if (twin) throw new PreconditionError(twin)
     if (!p?.budget.reserve()) {
       throw new PreconditionError(
         `the run has no evaluation left in its budget (${p?.budget.blocked() ?? 'not started'}); resume it with a larger --max-evals to evaluate an edit`,

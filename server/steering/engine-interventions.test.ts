@@ -197,8 +197,7 @@ describe('interventions on a running engine', () => {
       'guidance.create',
       'run.weights',
       'run.exploration',
-      'candidate.expert-edit',
-      // the same program again, refused by the engine
+      // the same program again was refused when it was sent: neither audited nor sent to the engine
       'candidate.expert-edit',
       'candidate.ban',
       'knowledge.retrieve',
@@ -208,7 +207,6 @@ describe('interventions on a running engine', () => {
       'run.weights.applied',
       'run.exploration.applied',
       'candidate.expert-edit.applied',
-      'candidate.expert-edit.refused',
       'candidate.ban.applied',
       'knowledge.use.applied',
     ])
@@ -218,7 +216,6 @@ describe('interventions on a running engine', () => {
       ['run.weights', 'applied'],
       ['run.exploration', 'applied'],
       ['candidate.expert-edit', 'applied'],
-      ['candidate.expert-edit', 'refused'],
       ['candidate.ban', 'applied'],
       ['knowledge.use', 'applied'],
     ])
@@ -408,6 +405,10 @@ describe('interventions on a running engine', () => {
     const parentId = (await db.prisma.run.findUniqueOrThrow({ where: { id } })).bestCandidateId!
     for (const c of ['1.29', '1.31'])
       await as('expert').candidates.submitEdit({ runId: id, parentId, code: EXACT.replace('1.3', c), island: 0 })
+    // the same program again (spacing aside) is refused when it is sent, not queued to be refused later
+    await expect(
+      as('admin').candidates.submitEdit({ runId: id, parentId, code: EXACT.replace('1.3', '1.29  '), island: 1 }),
+    ).rejects.toThrow(/the same program is queued already as an edit by \S+ \(same code up to comments and spacing\)/)
     await as('admin').runs.resume({ runId: id })
     await untilProgress(app.events, async () => (await status()) === 'completed', 'the run to complete', {
       runId: id,

@@ -16,6 +16,8 @@ import { drivenBy, notDrivenHere } from '../runs/lease.ts'
 import { replaceBannedBest, type ProblemSnapshot } from '../runs/service.ts'
 import { storedArmStats, type EngineSnapshot } from '../runs/state.ts'
 import { audit } from '../services/audit.ts'
+import { analyzeCode } from '../engine/novelty.ts'
+import { twinReason } from '../runs/twin.ts'
 import { guidanceState, type GroupStats } from './guidance-stats.ts'
 import { effectOfStats, type ConcurrentEffect } from './intervention-effect.ts'
 
@@ -741,6 +743,24 @@ export async function submitExpertEdit(
         : `the run is ${run.status}; an edit joins a running or paused run (an admin can resume it)`,
     )
   }
+  // a program the run has, or the same edit queued already (two experts, one paused run): refused
+  // now, rather than audited, queued, and refused when the run resumes
+  const codeHash = analyzeCode(input.code, run.snap.spec.language).codeHash
+  const twin = await twinReason(app.db, run.id, codeHash, parent.id)
+  if (twin) throw new ConflictError(twin)
+  const queued = await app.db.prisma.runCommand.findMany({
+    where: { runId: run.id, kind: 'candidate.expert-edit', status: 'pending' },
+    select: { payload: true, actorLabel: true },
+    take: 200,
+  })
+  const same = queued.find(
+    (q) =>
+      analyzeCode(String((q.payload as { code?: unknown }).code ?? ''), run.snap.spec.language).codeHash === codeHash,
+  )
+  if (same)
+    throw new ConflictError(
+      `the same program is queued already as an edit by ${same.actorLabel} (same code up to comments and spacing): it is evaluated when the run resumes`,
+    )
   // the candidate's id is chosen here, so an engine that applies the command twice (a failover) makes it once
   const id = randomUUID()
   await audit(app.db.prisma, actor, {
