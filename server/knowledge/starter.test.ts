@@ -128,7 +128,8 @@ describe.each(dbModes())('starter knowledge, %s', (_mode, open) => {
           families.slice(0, lastOwn + 1).every((f) => f === family),
           `${family}: ${families.join(', ')}`,
         ).toBe(true)
-        // without the family the same query ranks otherwise for some of them: the preference is what put them first
+        // without the family the same query ranks otherwise for some of them, or finds nothing about
+        // the problem (a stall's words are about no document): the preference is what put them first
         const plain = await retrieveForIsland(db, {
           runId: `run-${family}`,
           island: 0,
@@ -138,7 +139,7 @@ describe.each(dbModes())('starter knowledge, %s', (_mode, open) => {
           k: 5,
           family: null,
         })
-        if (familyOf.get(plain.chunks[0]!.docId) !== family) differs++
+        if (!plain.chunks.length || familyOf.get(plain.chunks[0]!.docId) !== family) differs++
       }
     }
     expect(differs, 'queries whose first chunk came from the family only because of the preference').toBeGreaterThan(0)

@@ -394,7 +394,8 @@ export class Requester {
       : Math.min(MAX_CONSECUTIVE_REJECTIONS, Math.max(MIN_MODEL_REJECTIONS, this.d.budget.limits.maxEvals))
     const why = shortReason(r.reason)
     this.streakReasons.set(why, (this.streakReasons.get(why) ?? 0) + 1)
-    if (++this.consecutiveRejections < limit) return
+    // the cold start's answers count, but while it runs its own bound decides (and says why in its terms)
+    if (++this.consecutiveRejections < limit || req.kind === 'cold-start') return
     // the offline operators repeating themselves is the end of their search, not a fault: their
     // neighbourhood of this population holds nothing new; a model's repeated rejections are a fault
     if (local)
