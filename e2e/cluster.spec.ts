@@ -129,6 +129,12 @@ test('every intervention reaches the engine that drives the run, and a killed en
   const api = <T>(kind: 'query' | 'mutation', path: string, input: unknown) => pageApi<T>(page, kind, path, input)
   await api('mutation', 'problems.import', { path: join(ROOT, 'test-support/problems/curve-fit') })
   await api('mutation', 'knowledge.importStarter', {})
+  // the starter documents are about other problems: retrieval gives a curve fit none of them
+  await api('mutation', 'knowledge.create', {
+    title: 'Fitting smooth functions',
+    content:
+      '# Fitting smooth functions\n\nWhen the mean squared error of predict(x) stalls, fit the coefficients of a smooth function on [-1, 1] one at a time: the quadratic coefficient A toward 1.3, then the offset C toward 0.25.\n',
+  })
   const models = ['scripted-a', 'scripted-b'].map((m) => ({
     provider: 'openai',
     model: m,
