@@ -6,7 +6,8 @@
 // model fails, the document stays saved, searchable by full text, and marked `failed` (with the
 // reason) or `pending`, for `embedPending`/`reembedAll` to finish later: never half-indexed.
 import { createHash, randomUUID } from 'node:crypto'
-import { basename } from 'node:path'
+import { existsSync } from 'node:fs'
+import { basename, isAbsolute } from 'node:path'
 import type { Actor } from '../auth/roles.ts'
 import { SYSTEM_ACTOR } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
@@ -47,6 +48,8 @@ export interface DocPatch {
   format?: DocFormat
   tags?: string[]
   problemId?: string | null
+  /** where its file is now (an import of a moved file; the API does not change it) */
+  sourcePath?: string
   /** the revision the editor started from (DocSummary.revision): refused when it changed since */
   baseRevision?: string
 }
@@ -361,14 +364,19 @@ async function findCopy(
   db: Db,
   content: string,
   problemId: string | null,
-): Promise<{ id: string; title: string; sourcePath: string | null } | undefined> {
-  const [same] = await db.sql<{ id: string; title: string; sourcePath: string | null }>(
-    `SELECT id, title, source_path AS "sourcePath" FROM knowledge_docs
+): Promise<{ id: string; title: string; sourcePath: string | null; problemId: string | null } | undefined> {
+  const [same] = await db.sql<{ id: string; title: string; sourcePath: string | null; problemId: string | null }>(
+    `SELECT id, title, source_path AS "sourcePath", problem_id AS "problemId" FROM knowledge_docs
       WHERE md5(content) = md5($1) AND content = $1 AND (problem_id IS NULL OR problem_id = $2)
       ORDER BY created_at LIMIT 1`,
     [content, problemId],
   )
   return same
+}
+
+/** Whether a document stored from `old` is the file now at `now`, moved: both absolute, the old one gone. */
+function movedFrom(old: string | null, now: string): boolean {
+  return !!old && old !== now && isAbsolute(old) && isAbsolute(now) && !existsSync(old)
 }
 
 function fileFormat(path: string): DocFormat {
@@ -479,7 +487,7 @@ export async function updateDocument(
       content: patch.content ?? before.content,
       format,
       tags: patch.tags ?? before.tags,
-      sourcePath: before.sourcePath,
+      sourcePath: patch.sourcePath ?? before.sourcePath,
     },
     before.sourcePath ?? 'the document',
   )
@@ -512,6 +520,7 @@ export async function updateDocument(
         format: p.format,
         tags: p.tags,
         problemId,
+        sourcePath: p.sourcePath,
         ...(reembed ? { embedStatus: 'pending', embedError: null } : {}),
       },
     })
@@ -828,6 +837,21 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           continue
         }
         const same = await findCopy(db, content, problemId)
+        // the file moved or was renamed (the command line stores absolute paths, and the old one is
+        // gone on this machine): the document follows it rather than keep a path that leads nowhere
+        if (same && same.problemId === problemId && movedFrom(same.sourcePath, storedAs ?? path)) {
+          doc = await updateDocument(db, same.id, { sourcePath: storedAs ?? path }, opts)
+          out.push({
+            path,
+            status: 'updated',
+            docId: doc.id,
+            title: doc.title,
+            embedStatus: doc.embedStatus,
+            chunks: doc.chunkCount,
+            reason: `moved: imported before from ${same.sourcePath}, which is gone`,
+          })
+          continue
+        }
         if (same) {
           out.push({
             path,

@@ -253,6 +253,31 @@ describe.each(dbModes())('knowledge base, %s', (_mode, open) => {
     await deleteDocument(db, a.docId!)
   })
 
+  it('a file that moved is followed: its document takes the new path; a copy whose original is there is not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fm-kb-moved-'))
+    try {
+      const text = '# Moving notes\n\nA document whose file is renamed.\n'
+      const [first, second] = [join(dir, 'notes.md'), join(dir, 'renamed.md')]
+      writeFileSync(first, text)
+      const [a] = await importFiles(db, [{ path: first, content: text }])
+      // a copy beside the original: the original is there, so this is a second place, not a move
+      writeFileSync(second, text)
+      expect((await importFiles(db, [{ path: second, content: text }]))[0]).toMatchObject({ status: 'skipped' })
+      rmSync(first)
+      const [moved] = await importFiles(db, [{ path: second, content: text }])
+      expect(moved).toMatchObject({
+        status: 'updated',
+        docId: a.docId,
+        reason: `moved: imported before from ${first}, which is gone`,
+      })
+      expect((await getDocument(db, a.docId!)).sourcePath).toBe(second)
+      expect(await db.prisma.knowledgeDoc.count({ where: { content: text } })).toBe(1)
+      await deleteDocument(db, a.docId!)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it("a markdown file's front matter gives its title and tags and stays out of its passages", async () => {
     const content =
       '---\ntitle: Packing overview\ntags: [packing, Overview, "not a tag!"]\nauthor: expert\n---\n# Heading\n\nPlace the big circles first.\n'
