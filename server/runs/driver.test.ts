@@ -727,6 +727,42 @@ describe('budgets', () => {
     expect((await ledger(dataDir, runId)).run.statusReason).toBe('time budget reached (3600 s)')
   })
 
+  it('says once per model that its answers come without token counts: the spend rests on estimates', async () => {
+    const edit = literalEditResponder()
+    const server = await startOpenAiTestServer({ responder: (req) => ({ content: edit(req).content, usage: null }) })
+    try {
+      const config = join(tempDir(), 'run.json')
+      writeFileSync(
+        config,
+        JSON.stringify({
+          mutator: 'llm',
+          models: [
+            {
+              provider: 'openai',
+              model: 'no-usage',
+              baseURL: server.url,
+              apiKeyEnv: 'FM_TEST_NO_USAGE_KEY',
+              pricePer1kIn: 0.002,
+              pricePer1kOut: 0.004,
+            },
+          ],
+          budget: { maxEvals: 20, maxSpendUsd: 5 },
+        }),
+      )
+      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', tempDir()], {
+        FM_TEST_NO_USAGE_KEY: 'sk-test-no-usage',
+      })
+      expect(r.code, r.stderr).toBe(0)
+      expect(
+        r.stderr.match(
+          /openai:no-usage sends no token counts with its answers \(or only some\): they are estimated at 4 characters per token, so the run's spend and its spend cap rest on estimates/g,
+        ),
+      ).toHaveLength(1)
+    } finally {
+      await server.close()
+    }
+  })
+
   it('holds its spend cap when the answers turn long mid-run: each request reserves its most', async () => {
     // a model whose answers turn 50x longer (usage says 20,000 completion tokens) after 20 cheap ones
     const edit = literalEditResponder()

@@ -30,6 +30,8 @@ export interface Produced {
   tokensIn: number
   tokensOut: number
   costUsd: number
+  /** the provider sent no token counts (or only some): the counts and the cost are estimates */
+  usageEstimated?: boolean
   /** the bandit arm this came from */
   arm: string
   /** what the next prompt on its island tells the model about this answer (an edit only partly applied) */
@@ -47,6 +49,7 @@ export interface Rejected {
   tokensIn: number
   tokensOut: number
   costUsd: number
+  usageEstimated?: boolean
   arm: string
   /** why, fed back into the next prompt of the island */
   feedback?: string
@@ -238,7 +241,12 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
       errorKind: e.kind,
     }
   }
-  const usage = { tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: r.costUsd }
+  const usage = {
+    tokensIn: r.tokensIn,
+    tokensOut: r.tokensOut,
+    costUsd: r.costUsd,
+    ...(r.usageEstimated ? { usageEstimated: true } : {}),
+  }
   // cut off at the output limit (OpenAI, Ollama: length; Anthropic, Gemini: max_tokens): whatever
   // program it holds is unfinished, and would be evaluated as a crash or refused for another reason
   if (r.finishReason && /^(length|max_tokens)$/i.test(r.finishReason))

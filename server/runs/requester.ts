@@ -56,6 +56,8 @@ export interface RequesterDeps
 
 export class Requester {
   private consecutiveRejections = 0
+  /** models whose answers came without token counts, said once each */
+  private readonly estimatedSaid = new Set<string>()
   /** the streak's reasons, shortened, with how many times each came */
   private readonly streakReasons = new Map<string, number>()
   private unanswered = 0
@@ -87,6 +89,13 @@ export class Requester {
     }
     budget.settle(req.expectedCostUsd, r.costUsd)
     if (req.modelId) this.d.planner.observeCost(req.modelId, req.kind, r.costUsd)
+    if (r.usageEstimated && req.modelId && !this.estimatedSaid.has(req.modelId)) {
+      // the spend (and a spend cap) then rests on an estimate: said once per model, not per answer
+      this.estimatedSaid.add(req.modelId)
+      this.d.log.warn(
+        `run ${this.d.runId}: ${req.modelId} sends no token counts with its answers (or only some): they are estimated at 4 characters per token, so the run's spend${budget.limits.maxSpendUsd !== undefined ? ' and its spend cap' : ''} rest on estimates`,
+      )
+    }
     this.tellPromptSize(r.prompt)
     // an answer came (used or not): the model is reachable and takes the requests
     if (!('rejected' in r) || !r.errorKind) {
