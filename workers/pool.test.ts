@@ -1,10 +1,8 @@
 // The embedded pool, one slot per child process: dispatch, results, restarts, heartbeats, status.
 import { readFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { EvalResult } from '../server/contracts/evaluation.ts'
-import { createLocalPool, type LocalPool } from './pool.ts'
-import { cleanStaleSlots } from './runner.ts'
-import { bundleStore, makeJob, makeProblem, tempDir, removeTempDirs } from './test-helpers.ts'
+import { describe, expect, it } from 'vitest'
+import { heldCount, heldName, holdLines, observed } from '../test-support/held.ts'
+import { bundleStore, makeJob, makeProblem, poolHarness, tempDir } from './test-helpers.ts'
 
 const problem = makeProblem(
   {
@@ -29,52 +27,34 @@ print(json.dumps({"valid": True, "metrics": {"score": ns['score']()}}))
 )
 const store = bundleStore(problem)
 
-let pool: LocalPool
-const results: EvalResult[] = []
-const waiters: { pred: (r: EvalResult) => boolean; resolve: (r: EvalResult) => void }[] = []
-const waitFor = (pred: (r: EvalResult) => boolean, timeoutMs = 30_000) =>
-  new Promise<EvalResult>((resolve, reject) => {
-    const hit = results.find(pred)
-    if (hit) return resolve(hit)
-    const t = setTimeout(() => reject(new Error('timed out waiting for a result')), timeoutMs)
-    waiters.push({ pred, resolve: (r) => (clearTimeout(t), resolve(r)) })
-  })
-
-beforeAll(async () => {
-  pool = createLocalPool({
-    size: 2,
-    // a process per slot: these tests kill one worker's process and watch the other go on
-    slotsPerProcess: 1,
-    cacheDir: tempDir('fm-pool-cache-'),
-    getBundle: store.fetch,
-    heartbeatMs: 200,
-    deadAfterMs: 1500,
-    announce: false,
-    log: () => {},
-  })
-  pool.onResult((r) => {
-    results.push(r)
-    for (const w of [...waiters]) if (w.pred(r)) waiters.splice(waiters.indexOf(w), 1), w.resolve(r)
-  })
-  await pool.start()
-}, 60_000)
-afterAll(async () => {
-  await pool?.close()
-  removeTempDirs()
-  cleanStaleSlots() // the slots of the children the tests killed
-})
+const h = poolHarness(() => ({
+  size: 2,
+  // a process per slot: these tests kill one worker's process and watch the other go on
+  slotsPerProcess: 1,
+  cacheDir: tempDir('fm-pool-cache-'),
+  getBundle: store.fetch,
+  heartbeatMs: 200,
+  deadAfterMs: 1500,
+}))
+const { results, waitFor } = h
+/** the worker process running an evaluation, once one does */
+async function runningPid(): Promise<number> {
+  let pid: number | undefined
+  await observed(async () => (pid = (await h.pool.workers()).find((w) => w.running > 0)?.pid) !== undefined)
+  return pid!
+}
 
 describe('embedded pool', () => {
   it('starts N workers and reports them', async () => {
-    expect(pool.capacity()).toBe(2)
-    const ws = await pool.workers()
+    expect(h.pool.capacity()).toBe(2)
+    const ws = await h.pool.workers()
     expect(ws).toHaveLength(2)
     for (const w of ws) {
       expect(w.status).toBe('online')
       expect(w.mode).toBe('embedded')
       expect(w.concurrency).toBe(1)
       expect(w.capabilities.languages).toContain('python')
-      expect(w.isolation?.level).toBe(pool.isolation.level)
+      expect(w.isolation?.level).toBe(h.pool.isolation.level)
       expect(w.pid).toBeGreaterThan(0)
       // a small young generation: the child relays jobs, it does not need V8's default 16 MB semi-spaces
       expect(readFileSync(`/proc/${w.pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=1')
@@ -83,7 +63,7 @@ describe('embedded pool', () => {
 
   it('evaluates jobs on both workers, each result exactly once', async () => {
     const jobs = Array.from({ length: 20 }, (_, i) => makeJob(problem, `def score():\n    return ${i}\n`))
-    for (const j of jobs) await pool.submit(j)
+    for (const j of jobs) await h.pool.submit(j)
     const got = await Promise.all(jobs.map((j) => waitFor((r) => r.jobId === j.jobId)))
     expect(got.map((r) => r.metrics.score)).toEqual(jobs.map((_, i) => i))
     expect(new Set(got.map((r) => r.workerId)).size).toBe(2)
@@ -97,10 +77,10 @@ describe('embedded pool', () => {
     )
     const withdrawn = Array.from({ length: 6 }, (_, i) => makeJob(problem, `def score():\n    return ${i}\n`))
     const kept = makeJob(problem, 'def score():\n    return 42\n')
-    for (const j of [...held, ...withdrawn, kept]) await pool.submit(j)
-    expect(pool.stats().queued).toBe(7)
-    await pool.cancel(withdrawn.map((j) => ({ jobId: j.jobId, attempt: j.attempt })))
-    expect(pool.stats().queued).toBe(1)
+    for (const j of [...held, ...withdrawn, kept]) await h.pool.submit(j)
+    expect(h.pool.stats().queued).toBe(7)
+    await h.pool.cancel(withdrawn.map((j) => ({ jobId: j.jobId, attempt: j.attempt })))
+    expect(h.pool.stats().queued).toBe(1)
     // dispatch is first in, first out: had they stayed queued, the withdrawn jobs would have run first
     expect((await waitFor((r) => r.jobId === kept.jobId)).metrics.score).toBe(42)
     for (const j of held) await waitFor((r) => r.jobId === j.jobId)
@@ -109,40 +89,32 @@ describe('embedded pool', () => {
 
   it('a worker killed mid-job: that job comes back as an infra error, the worker is replaced', async () => {
     const slow = makeJob(problem, 'import time\ntime.sleep(30)\ndef score():\n    return 0\n')
-    await pool.submit(slow)
+    await h.pool.submit(slow)
     // wait until a worker runs it, then kill that worker's process
-    let victim: number | undefined
-    for (let i = 0; i < 100 && victim === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 50))
-      victim = (await pool.workers()).find((w) => w.running > 0)?.pid
-    }
+    const victim = await runningPid()
     expect(victim).toBeDefined()
-    process.kill(victim!, 'SIGKILL')
+    process.kill(victim, 'SIGKILL')
     const r = await waitFor((x) => x.jobId === slow.jobId)
     expect(r.error?.kind).toBe('infra')
     expect(r.error?.message).toMatch(/died/)
     // replaced, and working
-    for (let i = 0; i < 600 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
-    expect(pool.capacity()).toBe(2)
-    expect(pool.stats().restarts).toBeGreaterThanOrEqual(1)
+    await observed(() => h.pool.capacity() === 2)
+    expect(h.pool.capacity()).toBe(2)
+    expect(h.pool.stats().restarts).toBeGreaterThanOrEqual(1)
     const after = makeJob(problem, 'def score():\n    return 99\n')
-    await pool.submit(after)
+    await h.pool.submit(after)
     expect((await waitFor((x) => x.jobId === after.jobId)).metrics.score).toBe(99)
   })
 
   it('a worker that stops sending heartbeats is killed and replaced', async () => {
     const job = makeJob(problem, 'import time\ntime.sleep(20)\ndef score():\n    return 0\n')
-    await pool.submit(job)
-    let victim: number | undefined
-    for (let i = 0; i < 100 && victim === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 50))
-      victim = (await pool.workers()).find((w) => w.running > 0)?.pid
-    }
-    process.kill(victim!, 'SIGSTOP') // frozen: alive but silent
+    await h.pool.submit(job)
+    const victim = await runningPid()
+    process.kill(victim, 'SIGSTOP') // frozen: alive but silent
     const r = await waitFor((x) => x.jobId === job.jobId)
     expect(r.error?.kind).toBe('infra')
-    for (let i = 0; i < 600 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
-    expect(pool.capacity()).toBe(2)
+    await observed(() => h.pool.capacity() === 2)
+    expect(h.pool.capacity()).toBe(2)
   })
 
   it('a missing bundle and a GPU job answer at once as infra errors', async () => {
@@ -159,10 +131,10 @@ describe('embedded pool', () => {
       },
     )
     const j1 = makeJob(ghost, '')
-    await pool.submit(j1)
+    await h.pool.submit(j1)
     expect((await waitFor((r) => r.jobId === j1.jobId)).error?.kind).toBe('infra')
     const j2 = makeJob(problem, '', { needs: { gpu: true, languages: [] } })
-    await pool.submit(j2)
+    await h.pool.submit(j2)
     expect((await waitFor((r) => r.jobId === j2.jobId)).error?.message).toMatch(/GPU/)
   })
   // the last two: they kill workers, whose replacements no test waits for
@@ -172,35 +144,37 @@ describe('embedded pool', () => {
     const running = (score: number) =>
       makeJob(problem, `import time\ntime.sleep(600)\ndef score():\n    return ${score}\n`)
     const [a, b, withdrawn1, withdrawn2] = [running(1), running(2), running(3), running(4)]
-    for (const j of [a, b, withdrawn1, withdrawn2]) await pool.submit(j)
-    expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 4 })
+    for (const j of [a, b, withdrawn1, withdrawn2]) await h.pool.submit(j)
+    expect(h.pool.stats()).toMatchObject({ queued: 0, inFlight: 4 })
     // resolves once the children have said what they dropped
-    await pool.cancel([withdrawn1, withdrawn2].map((j) => ({ jobId: j.jobId, attempt: j.attempt })))
-    expect(pool.stats().inFlight).toBe(2)
+    await h.pool.cancel([withdrawn1, withdrawn2].map((j) => ({ jobId: j.jobId, attempt: j.attempt })))
+    expect(h.pool.stats().inFlight).toBe(2)
     // the workers die with a and b: a job they still held unstarted would go back to the queue and run
-    for (const w of await pool.workers()) if (w.pid) process.kill(w.pid, 'SIGKILL')
+    for (const w of await h.pool.workers()) if (w.pid) process.kill(w.pid, 'SIGKILL')
     for (const j of [a, b]) expect((await waitFor((r) => r.jobId === j.jobId)).error?.message).toMatch(/died/)
     const kept = makeJob(problem, 'def score():\n    return 42\n')
-    await pool.submit(kept)
+    await h.pool.submit(kept)
     expect((await waitFor((r) => r.jobId === kept.jobId)).metrics.score).toBe(42)
     expect(results.filter((r) => r.jobId === withdrawn1.jobId || r.jobId === withdrawn2.jobId)).toEqual([])
   })
   it('a job started in the slot its predecessor freed is known to be running: a death mid-job is an infra error', async () => {
     // both workers online; the blocker holds one, so the second waits in the same child as the first
     // and starts as the first's result goes out, in the same message
-    for (let i = 0; i < 600 && pool.capacity() < 2; i++) await new Promise((r) => setTimeout(r, 50))
-    const first = makeJob(problem, 'import time\ntime.sleep(0.3)\ndef score():\n    return 5\n')
-    // long enough to outlast the first's 0.3 s however slow the machine (the sandbox sees no file of ours)
-    const blocker = makeJob(problem, 'import time\ntime.sleep(5)\ndef score():\n    return 7\n')
+    await observed(() => h.pool.capacity() === 2)
+    const first = makeJob(problem, 'def score():\n    return 5\n')
+    const held = heldName()
+    const blocker = makeJob(problem, `${holdLines(held).join('\n')}\n`)
     const second = makeJob(problem, 'import time\ntime.sleep(600)\ndef score():\n    return 0\n')
-    for (const j of [first, blocker, second]) await pool.submit(j)
+    await Promise.all([first, blocker, second].map((j) => h.pool.submit(j)))
     const done = await waitFor((r) => r.jobId === first.jobId)
-    const victim = (await pool.workers()).find((w) => w.id === done.workerId)
+    const victim = (await h.pool.workers()).find((w) => w.id === done.workerId)
     expect(victim?.running).toBe(1)
     process.kill(victim!.pid!, 'SIGKILL')
     // not put back in the queue as if it had never started (it would run again)
     const r = await waitFor((x) => x.jobId === second.jobId)
     expect(r.error?.message).toMatch(/died/)
-    expect((await waitFor((x) => x.jobId === blocker.jobId)).metrics.score).toBe(7)
+    // the other worker's evaluation goes on
+    expect(heldCount(held)).toBe(1)
+    expect(results.some((x) => x.jobId === blocker.jobId)).toBe(false)
   })
 })

@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { EvalJob, Language } from '../server/contracts/evaluation.ts'
+import type { EvalJob, EvalResult, Language } from '../server/contracts/evaluation.ts'
 import { type LoadedProblem, loadProblemFolder } from '../server/problems/load.ts'
 import { afterAll, beforeAll } from 'vitest'
-import { createRunner, type Runner } from './runner.ts'
+import { createLocalPool, type LocalPool, type LocalPoolOptions } from './pool.ts'
+import { cleanStaleSlots, createRunner, type Runner } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
 
 const made: string[] = []
@@ -117,3 +118,33 @@ except Exception:
     sys.exit(0)
 print(json.dumps({"valid": True, "metrics": {"score": score}}))
 `
+
+/**
+ * An embedded pool for a test file, started before its tests and closed after them, with every
+ * result it emits kept: `waitFor` resolves with the first that matches, as soon as it comes.
+ */
+export function poolHarness(options: () => Omit<LocalPoolOptions, 'announce' | 'log'>) {
+  const h = {
+    pool: undefined as unknown as LocalPool,
+    results: [] as EvalResult[],
+    waiters: [] as Array<{ pred: (r: EvalResult) => boolean; resolve: (r: EvalResult) => void }>,
+    waitFor(pred: (r: EvalResult) => boolean): Promise<EvalResult> {
+      const hit = h.results.find(pred)
+      return hit ? Promise.resolve(hit) : new Promise((resolve) => h.waiters.push({ pred, resolve }))
+    },
+  }
+  beforeAll(async () => {
+    h.pool = createLocalPool({ ...options(), announce: false, log: () => {} })
+    h.pool.onResult((r) => {
+      h.results.push(r)
+      for (const w of [...h.waiters]) if (w.pred(r)) h.waiters.splice(h.waiters.indexOf(w), 1), w.resolve(r)
+    })
+    await h.pool.start()
+  }, 60_000)
+  afterAll(async () => {
+    await h.pool?.close()
+    removeTempDirs()
+    cleanStaleSlots() // the slots of the children a test killed
+  })
+  return h
+}

@@ -3,12 +3,13 @@
 // with exit code 130, and a process that died holding its run (kill -9, or a second Ctrl-C, which
 // quits without cleaning up) leaves a run that `runs` calls interrupted and `resume` continues at
 // once. Every step waits on what the process printed or on the processes it runs, never on a clock.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli } from '../../test-support/cli.ts'
 import { WatchedCli } from '../../test-support/cli-process.ts'
 import { untilProgress } from '../../test-support/progress.ts'
+import { heldCount, heldName, holdLines } from '../../test-support/held.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
 import { openDatabase } from '../db.ts'
 import { readEnv } from '../env.ts'
@@ -18,7 +19,7 @@ import { startServer } from '../server-process.ts'
 const { tempDir } = scratchDirs('fm-interrupt-')
 
 /** What a held evaluation names its process, so that the test sees it running from outside the sandbox. */
-const HELD = `fmheld${process.pid % 1e6}`
+const HELD = heldName()
 
 /**
  * A problem whose seed scores at once. With `hold`, every other program's evaluation holds its worker
@@ -45,16 +46,9 @@ function problem(hold: boolean) {
   writeFileSync(
     join(dir, 'evaluator.py'),
     [
-      'import ctypes, json, re, sys, threading',
+      'import json, re, sys',
       'code = open(sys.argv[1]).read()',
-      ...(hold
-        ? [
-            'if code != open("initial.py").read():',
-            // PR_SET_NAME: the evaluator may not write its own /proc/self/comm in the sandbox
-            `    ctypes.CDLL(None).prctl(15, b"${HELD}", 0, 0, 0)`,
-            '    threading.Event().wait()',
-          ]
-        : []),
+      ...(hold ? ['if code != open("initial.py").read():', ...holdLines(HELD).map((l) => `    ${l}`)] : []),
       'nums = [float(x) for x in re.findall(r"-?\\d+\\.?\\d*", code)]',
       'print(json.dumps({"valid": True, "metrics": {"score": sum(nums)}}))',
     ].join('\n'),
@@ -63,15 +57,7 @@ function problem(hold: boolean) {
 }
 
 /** Whether a held evaluation runs now, seen from here (outside the sandbox). */
-function heldRunning(): boolean {
-  return readdirSync('/proc').some((pid) => {
-    try {
-      return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === HELD
-    } catch {
-      return false // gone meanwhile
-    }
-  })
-}
+const heldRunning = () => heldCount(HELD) > 0
 
 /** `fm-agent run` in a new data folder, with a progress line after each result. */
 function startRun(hold: boolean, maxEvals: number, ...extra: string[]) {

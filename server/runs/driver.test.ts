@@ -3,6 +3,8 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
+import { WatchedCli } from '../../test-support/cli-process.ts'
+import { heldCount, heldName, holdLines, observed } from '../../test-support/held.ts'
 import { type ScriptedResponse, startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
 import { SYSTEM_ACTOR } from '../auth/roles.ts'
@@ -200,45 +202,36 @@ describe("a seed without a score: the run's reason says why", () => {
 })
 
 describe('a stop while the seed is evaluated', () => {
-  it("leaves the seed to be evaluated when the run resumes: its score is the run's seedScore", async () => {
+  it('leaves the seed queued, and the resume evaluates it again', async () => {
     const dir = tempDir()
     cpSync(CURVE, dir, { recursive: true })
-    // long enough that the stop lands while the seed is evaluated, however fast the machine
-    const evaluator = join(dir, 'evaluator.py')
-    writeFileSync(evaluator, `import time\ntime.sleep(2)\n${readFileSync(evaluator, 'utf8')}`)
+    // the seed's evaluation holds its sandbox until the run stops: the stop lands while it runs
+    const held = heldName()
+    writeFileSync(join(dir, 'evaluator.py'), `${holdLines(held).join('\n')}\n`)
     const dataDir = tempDir()
-    const child = startCli(['run', dir, '--max-evals', '3', '--json', '--data-dir', dataDir])
-    const done = collect(child)
-    let runId = ''
-    let stopping = false
-    await new Promise<void>((resolve, reject) => {
-      let err = ''
-      child.stderr!.on('data', (d) => {
-        err += d
-        runId ||= /run ([0-9a-f-]{36}) on/.exec(err)?.[1] ?? ''
-        // once: a second Ctrl-C quits at once
-        if (!stopping && err.includes('cold start: evaluating the seed program')) {
-          stopping = true
-          child.kill('SIGINT')
-          resolve()
-        }
-      })
-      child.on('exit', () => reject(new Error(`the run ended before it could be stopped:\n${err}`)))
-    })
-    const stopped = await done
+    const first = new WatchedCli(['run', dir, '--max-evals', '3', '--json', '--data-dir', dataDir])
+    await observed(() => heldCount(held) > 0)
+    first.child.kill('SIGINT')
+    const stopped = await first.done()
     expect(stopped.code, stopped.stderr).toBe(130)
     expect(stopped.json).toMatchObject({ status: 'stopped', evaluations: 0, seedScore: null })
-    const r = await cli(['resume', runId, '--json', '--data-dir', dataDir])
-    expect(r.code, r.stderr).toBe(0)
-    expect(r.json).toMatchObject({ status: 'completed', evaluations: 3 })
-    expect(r.json.seedScore).toBeGreaterThan(0)
+    const runId = stopped.json.runId as string
     const db = await openDatabase({ dataDir, databaseUrl: '' })
     try {
+      // not rejected as "never finished": the resumed cold start skips what is stored, the seed too
       const seeds = await db.prisma.candidate.findMany({ where: { runId, origin: 'seed' } })
-      expect(seeds.map((c) => [c.status, c.score])).toEqual([['evaluated', r.json.seedScore]])
+      expect(seeds).toHaveLength(1)
+      expect(['queued', 'running']).toContain(seeds[0]!.status)
+      expect(seeds[0]!.rejectReason).toBeNull()
     } finally {
       await db.close()
     }
+    // the resume submits the seed again and evaluates it (held again: stopped once seen running)
+    await observed(() => heldCount(held) === 0)
+    const again = new WatchedCli(['resume', runId, '--json', '--data-dir', dataDir])
+    await observed(() => heldCount(held) > 0 && /re-submitted 1 evaluation\(s\) that were in flight/.test(again.stderr))
+    again.child.kill('SIGINT')
+    expect((await again.done()).code).toBe(130)
   })
 })
 
