@@ -23,3 +23,19 @@ export function raiseWasmTieringBudget(execArgv: readonly string[] = process.exe
   setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`)
   return true
 }
+
+const TIER_FLAG = /^--(no-)?(liftoff[-_]only|wasm[-_]tier[-_]up)(=|$)/
+
+/**
+ * A headless run's process: PGlite there answers the engine's small writes and lookups, for which
+ * the optimizing compiler's code (and its compilations' memory) paid nothing back. Every function
+ * stays on the baseline compiler: ~45-55 MB less peak resident memory in a run of 1,000 or 10,000
+ * evaluations, the same CPU per evaluation (bench/history.md, 2026-12-06). The console's process
+ * keeps the tiering budget above: its reads of a large run are the hot loops it exists for. Call
+ * before the process's first WebAssembly module is compiled; a choice on node's command line wins.
+ */
+export function keepWasmOnBaselineCompiler(execArgv: readonly string[] = process.execArgv): boolean {
+  if (execArgv.some((a) => TIER_FLAG.test(a))) return false
+  setFlagsFromString('--liftoff-only')
+  return true
+}

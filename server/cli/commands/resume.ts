@@ -2,6 +2,7 @@ import { drivenBy } from '../../runs/lease.ts'
 import { resumeRunConfig } from '../../runs/service.ts'
 import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
+import { keepWasmOnBaselineCompiler } from '../../db/wasm-tiering.ts'
 import { connectToRuns, resolveRunId } from '../run-id.ts'
 import {
   driveLocally,
@@ -37,6 +38,7 @@ export const resume: Command = {
       throw new InputError('--max-spend: a number of US dollars, above 0 and at most 1000000')
     const workers = intOption('workers', values.workers, 1, 256)
     probeMachineEarly(env)
+    keepWasmOnBaselineCompiler()
     const api = await connectToRuns({ env, log }, dataDir(values))
     let backend: ReturnType<typeof startLocalBackend> | null = null
     try {

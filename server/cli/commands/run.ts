@@ -18,6 +18,7 @@ import { createRun } from '../../runs/service.ts'
 import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import { describeIssues, describeUnknownKey, relevantIssues, unknownKeys } from '../../problems/spec-issues.ts'
 import type { Command } from '../main.ts'
+import { keepWasmOnBaselineCompiler } from '../../db/wasm-tiering.ts'
 import {
   driveLocally,
   exitCodeFor,
@@ -143,6 +144,7 @@ export const run: Command = {
         `no problem "${target}" (fm-agent problems lists them; a folder needs a path such as ./${target})`,
       )
     probeMachineEarly(env)
+    keepWasmOnBaselineCompiler()
     const api = await connectApi({
       dataDir: dataDir(values),
       databaseUrl: env.DATABASE_URL,
