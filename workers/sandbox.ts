@@ -667,7 +667,11 @@ export interface SlotOptions {
 export class SandboxSlot {
   private proc: ChildProcess | null = null
   private starting: Promise<void> | null = null
-  private pending: { resolve: (r: StepResult) => void; timer: NodeJS.Timeout } | null = null
+  private pending: {
+    resolve: (r: StepResult & { notRun?: boolean }) => void
+    timer: NodeJS.Timeout
+    proc: ChildProcess
+  } | null = null
   private nextId = 1
   /** how long the last launcher start took (bwrap + interpreter), ms */
   startupMs = 0
@@ -757,7 +761,7 @@ export class SandboxSlot {
         fail(`exited (${sig ?? code})`)
         if (this.proc === proc) this.proc = null
         const p = this.pending
-        if (p) {
+        if (p?.proc === proc) {
           this.pending = null
           clearTimeout(p.timer)
           p.resolve(
@@ -784,10 +788,14 @@ export class SandboxSlot {
           return
         }
         const p = this.pending
-        if (!p) return
+        if (p?.proc !== proc) return
         this.pending = null
         clearTimeout(p.timer)
+        // the launcher's evaluation namespace ended (a crash, a backstop kill) and it exits after this
+        // answer: the next step goes to a new one
+        if (msg.restart && this.proc === proc) this.proc = null
         p.resolve({
+          ...(msg.notRun ? { notRun: true } : {}),
           exitCode: (msg.exitCode as number | null) ?? null,
           signal: (msg.signal as string | null) ?? null,
           timedOut: !!msg.timedOut,
@@ -803,6 +811,14 @@ export class SandboxSlot {
   }
 
   async run(req: StepRequest): Promise<StepResult> {
+    const r = await this.runOnce(req)
+    if (!r.notRun) return r
+    // the launcher could not run it (its namespace had ended since the last step): once more, in a new one
+    const { notRun: _, ...again } = await this.runOnce(req)
+    return again
+  }
+
+  private async runOnce(req: StepRequest): Promise<StepResult & { notRun?: boolean }> {
     if (this.pending) throw new Error('SandboxSlot.run: a step is already running in this slot')
     try {
       await this.start()
@@ -812,7 +828,7 @@ export class SandboxSlot {
     const proc = this.proc
     if (!proc) return infraResult('the sandbox launcher is not running')
     const id = this.nextId++
-    return new Promise<StepResult>((resolveRun) => {
+    return new Promise<StepResult & { notRun?: boolean }>((resolveRun) => {
       // the last line of defence: the launcher enforces the timeout, and its own backstop 3 s later
       const timer = setTimeout(
         () => {
@@ -823,7 +839,7 @@ export class SandboxSlot {
         },
         (req.timeoutS + 8) * 1000,
       )
-      this.pending = { resolve: resolveRun, timer }
+      this.pending = { resolve: resolveRun, timer, proc }
       const { timeoutS, ...rest } = req
       proc.stdin!.write(JSON.stringify({ op: 'run', id, ...rest, timeout: timeoutS }) + '\n')
     })

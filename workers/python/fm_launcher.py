@@ -5,11 +5,14 @@ unprivileged uid: its own user, pid, network, ipc and uts namespaces, a read-onl
 masked secret folders). Starting bwrap + python costs ~30 ms of CPU per process on a small machine,
 which alone would cap a 2-core box near 60 evaluations/s; forking this warm interpreter costs ~3 ms.
 
-Once, at start, the launcher forks
-  A  which unshares a mount namespace and a pid namespace and forks P, then only waits for it (killing A
-     kills P, by PDEATHSIG, and with P everything in its namespace);
-  P  pid 1 of that pid namespace, kept for the launcher's life: mounts its /proc and runs the requests
-     the launcher passes it, one at a time.
+Once, at start, the launcher unshares a pid namespace for its children and forks
+  P  pid 1 of that pid namespace, kept for the launcher's life: unshares a mount namespace of its own,
+     mounts its /proc and runs the requests the launcher passes it, one at a time. Killing P kills
+     everything in its namespace; P dies with the launcher (PDEATHSIG). The kernel lets a process
+     unshare a pid namespace once, and the launcher's later children would be born in P's: when P is
+     gone (a crash, a backstop kill), the launcher answers and exits, and the worker starts another.
+     (P had been forked by a first child A, kept only to wait on it: a third resident interpreter,
+     ~13 MB, in every slot.)
 For each request (one JSON line on stdin) P mounts a fresh tmpfs on /tmp and /dev/shm and the request's
 masks, forks C, enforces the wall-clock timeout and reaps orphans; when the evaluation ends it SIGKILLs
 everything else in the namespace (so `setsid` orphans die) and takes its mounts down again: the next
@@ -645,7 +648,7 @@ def holder_main(req_r, wfd):
         write_report(wfd, report)
 
 
-# --------------------------------------------------------------------------------------------- A
+# --------------------------------------------------------------------------------------- launcher
 OUT_KEYS = ('stdout', 'stdoutOther', 'stderr', 'result')
 TMP_TARGETS = ('/tmp', '/dev/shm')
 
@@ -656,55 +659,57 @@ def open_outputs(req):
     return {k: os.open(req[k], flags.get(k, os.O_WRONLY) | os.O_CREAT | os.O_TRUNC, 0o600) for k in OUT_KEYS}
 
 
+class LauncherSpent(Exception):
+    """This launcher's pid namespace ended and it cannot make another (see the module's docstring)."""
+
+
+PID_NS_MADE = False
+
+
 class Namespace:
-    """The launcher's side of P: A (forked once) unshares the mount and pid namespaces and forks P, then
-    waits for it. Killing A kills P (PDEATHSIG) and, with P, everything in its namespace."""
+    """The launcher's side of P."""
 
     def __init__(self):
+        global PID_NS_MADE
+        if NS:
+            if PID_NS_MADE:
+                raise LauncherSpent()
+            _check(libc.unshare(CLONE_NEWPID), 'unshare')
+            PID_NS_MADE = True
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         self.buf = b''
-        self.a_pid = os.fork()
-        if self.a_pid == 0:
+        self.p_pid = os.fork()
+        if self.p_pid == 0:
             try:
                 os.close(self.req_w)
                 os.close(self.rep_r)
-                libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
                 if NS:
-                    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID), 'unshare')
+                    _check(libc.unshare(CLONE_NEWNS), 'unshare')
                     mount(None, '/', None, MS_REC | MS_PRIVATE)
-                p_pid = os.fork()
-                if p_pid == 0:
-                    try:
-                        holder_main(req_r, rep_w)
-                    except BaseException as e:
-                        write_report(rep_w, {'infra': f'sandbox setup failed: {e!r}'})
-                    os._exit(1)
-                os.close(req_r)
-                os.close(rep_w)
-                os.waitpid(p_pid, 0)
+                holder_main(req_r, rep_w)
             except BaseException as e:
                 try:
                     write_report(rep_w, {'infra': f'sandbox setup failed: {e!r}'})
                 except OSError:
                     pass
-            os._exit(0)
+            os._exit(1)
         os.close(req_r)
         os.close(rep_w)
 
     def alive(self):
         try:
-            return os.waitpid(self.a_pid, os.WNOHANG) == (0, 0)
+            return os.waitpid(self.p_pid, os.WNOHANG) == (0, 0)
         except ChildProcessError:
             return False
 
     def close(self):
         try:
-            os.kill(self.a_pid, signal.SIGKILL)
+            os.kill(self.p_pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         try:
-            os.waitpid(self.a_pid, 0)
+            os.waitpid(self.p_pid, 0)
         except ChildProcessError:
             pass
         os.close(self.req_w)
@@ -747,8 +752,12 @@ def handle(req):
         NAMESPACE.close()
         NAMESPACE = None
     if NAMESPACE is None:
-        NAMESPACE = Namespace()
-    # backstop: P enforces the timeout; if P itself is stuck, killing A kills P and its namespace
+        try:
+            NAMESPACE = Namespace()
+        except LauncherSpent:
+            # nothing ran: the worker sends the request again to the launcher it starts next
+            return {'id': req.get('id'), 'restart': True, 'notRun': True}
+    # backstop: P enforces the timeout; if P itself is stuck, killing it kills its namespace
     deadline = t0 + float(req.get('timeout', 30)) + 3.0
     try:
         msgs, ended = NAMESPACE.request(req, deadline)
@@ -770,6 +779,8 @@ def handle(req):
         resp.update(final)
         resp.pop('final', None)
     resp['setupMs'] = round(((started or time.monotonic()) - t0) * 1000, 3)
+    if NAMESPACE is None and NS:
+        resp['restart'] = True
     return resp
 
 
@@ -794,7 +805,7 @@ def main():
     preload_shims()
     setup_launcher()
     try:
-        NAMESPACE = Namespace()  # ready before the first evaluation (handle() makes another if it dies)
+        NAMESPACE = Namespace()  # ready before the first evaluation
     except OSError as e:
         print(f'fm_launcher: could not prepare the evaluation namespace: {e!r}', file=sys.stderr)
     out = sys.stdout
@@ -821,6 +832,8 @@ def main():
                 resp = {'id': req.get('id'), 'infra': f'launcher error: {e!r}'}
         out.write(json.dumps(resp) + '\n')
         out.flush()
+        if resp.get('restart'):
+            return
 
 
 if __name__ == '__main__':

@@ -1,0 +1,113 @@
+// One pre-started launcher (SandboxSlot) seen from outside: the processes it keeps per slot, and how
+// it carries on when its evaluation namespace's pid 1 dies between steps or stops answering.
+import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { heldCount, heldName, holdLines, observed } from '../test-support/held.ts'
+import { detectIsolation, SandboxSlot, type StepRequest, sandboxUid } from './sandbox.ts'
+import { tempDir } from './test-helpers.ts'
+
+const isolation = detectIsolation()
+const owner = process.getuid?.() === 0 ? sandboxUid() : null
+const opened: { slot: SandboxSlot; dir: string }[] = []
+
+function openSlot() {
+  const dir = tempDir('fm-slot-')
+  const job = join(dir, 'job')
+  mkdirSync(join(dir, '.out'))
+  mkdirSync(job)
+  if (owner !== null) for (const d of [dir, join(dir, '.out'), job]) chownSync(d, owner, owner)
+  const slot = new SandboxSlot({ isolation, slotDir: dir })
+  opened.push({ slot, dir })
+  let n = 0
+  const step = (lines: string[], timeoutS = 20): StepRequest => {
+    const base = join(dir, '.out', `${++n}`)
+    writeFileSync(join(job, 'eval.py'), `${lines.join('\n')}\n`)
+    if (owner !== null) chownSync(join(job, 'eval.py'), owner, owner)
+    return {
+      argv: [join(job, 'eval.py')],
+      python: true,
+      cwd: job,
+      env: {},
+      stdout: `${base}.stdout`,
+      stdoutOther: `${base}.other`,
+      stderr: `${base}.stderr`,
+      result: `${base}.result`,
+      outDir: join(dir, '.out'),
+      limits: { cpu: 20, nproc: 64, fsize: 1 << 26, nofile: 256 },
+      timeoutS,
+    }
+  }
+  const printed = (req: StepRequest) => readFileSync(req.stdout, 'utf8').trim()
+  return { slot, dir, step, printed }
+}
+
+/** This slot's launcher interpreters: the launcher and its forks carry its command line (and the slot's folder). */
+function launcherProcesses(dir: string): { pid: number; ppid: number }[] {
+  const found: { pid: number; ppid: number }[] = []
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      if (!cmd.includes('fm_launcher.py') || !cmd.includes(dir) || cmd.startsWith('/usr/bin/bwrap')) continue
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      found.push({ pid: Number(pid), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) })
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found
+}
+
+/** pid 1 of the slot's evaluation namespace, by its host pid: the launcher's child. */
+function holder(dir: string): number {
+  const procs = launcherProcesses(dir)
+  const p = procs.find((c) => procs.some((l) => l.pid === c.ppid))
+  if (!p) throw new Error(`no namespace holder among ${JSON.stringify(procs)}`)
+  return p.pid
+}
+
+afterEach(async () => {
+  for (const { slot, dir } of opened.splice(0)) {
+    await slot.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+describe.skipIf(isolation.mode === 'none')('a sandbox slot', () => {
+  it('keeps two interpreters between steps: the launcher and its namespace pid 1, nothing forked only to wait', async () => {
+    const { slot, dir, step, printed } = openSlot()
+    const req = step(['print(6 * 7)'])
+    expect((await slot.run(req)).exitCode).toBe(0)
+    expect(printed(req)).toBe('42')
+    expect(launcherProcesses(dir)).toHaveLength(2) // the evaluation's own fork is reaped before the answer
+  }, 60_000)
+
+  it('runs the next step in a new launcher when pid 1 of its namespace died between steps', async () => {
+    const { slot, dir, step, printed } = openSlot()
+    expect((await slot.run(step(['print(1)']))).exitCode).toBe(0)
+    const p = holder(dir)
+    process.kill(p, 'SIGKILL')
+    await observed(() => !launcherProcesses(dir).some((c) => c.pid === p))
+    const req = step(['print(2)'])
+    const r = await slot.run(req)
+    expect(r.infra).toBeUndefined()
+    expect(printed(req)).toBe('2')
+    expect(slot.starts).toBe(2)
+  }, 60_000)
+
+  it('a namespace that stops answering is killed by the backstop, and the next step runs in a new launcher', async () => {
+    const { slot, dir, step, printed } = openSlot()
+    const name = heldName()
+    const running = slot.run(step(holdLines(name), 1))
+    await observed(() => heldCount(name) === 1)
+    process.kill(holder(dir), 'SIGSTOP') // the timeout is pid 1's to enforce: it never does
+    const r = await running
+    expect(r.infra).toMatch(/backstop/)
+    expect(r.timedOut).toBe(true)
+    await observed(() => heldCount(name) === 0) // the whole namespace went with its pid 1
+    const req = step(['print(3)'])
+    expect((await slot.run(req)).exitCode).toBe(0)
+    expect(printed(req)).toBe('3')
+    expect(slot.starts).toBe(2)
+  }, 60_000)
+})
