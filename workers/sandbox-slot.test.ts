@@ -1,6 +1,6 @@
 // One pre-started launcher (SandboxSlot) seen from outside: the processes it keeps per slot, and how
 // it carries on when its evaluation namespace's pid 1 dies between steps or stops answering.
-import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { heldCount, heldName, holdLines, observed } from '../test-support/held.ts'
@@ -80,6 +80,24 @@ describe.skipIf(isolation.mode === 'none')('a sandbox slot', () => {
     expect((await slot.run(req)).exitCode).toBe(0)
     expect(printed(req)).toBe('42')
     expect(launcherProcesses(dir)).toHaveLength(2) // the evaluation's own fork is reaped before the answer
+  }, 60_000)
+
+  it('an evaluation writes only in its own job folder: nothing it leaves beside it reaches the next', async () => {
+    const { slot, dir, step, printed } = openSlot()
+    const attempt = [
+      'import errno',
+      'def attempt(path):',
+      '    try:',
+      '        open(path, "w").write("x")',
+      '        return "written"',
+      '    except OSError as e:',
+      '        return errno.errorcode[e.errno]',
+    ]
+    const req = step([...attempt, `print(attempt(${JSON.stringify(join(dir, 'left-behind'))}), attempt("own-file"))`])
+    expect((await slot.run(req)).exitCode).toBe(0)
+    expect(printed(req)).toBe('EROFS written')
+    expect(existsSync(join(dir, 'left-behind'))).toBe(false)
+    expect(readFileSync(join(dir, 'job', 'own-file'), 'utf8')).toBe('x')
   }, 60_000)
 
   it('runs the next step in a new launcher when pid 1 of its namespace died between steps', async () => {

@@ -704,6 +704,7 @@ export class SandboxSlot {
       gid: uid,
       hide: iso.mode === 'rootns' ? [...maskedTopLevel(), ...hide] : hide,
       keep: [this.opts.slotDir, sandboxPythonDir(), ...runtimeDirs()],
+      slot: this.opts.slotDir,
     }
     const py = [PYTHON, '-s', launcherPath(), JSON.stringify(cfg)]
     if (iso.mode === 'userns') {

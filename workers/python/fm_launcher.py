@@ -79,6 +79,9 @@ PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
 PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 47, 4
 PR_SET_DUMPABLE, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 4, 22, 2
 MS_BIND = 4096
+MS_REMOUNT = 32
+# statvfs's flags of a mount, as mount(2) takes them: a remount must keep what is locked on it
+MOUNT_FLAGS_OF_STATVFS = ((1, 1), (2, 2), (4, 4), (8, 8), (1024, 1024), (2048, 2048), (4096, 1 << 21))
 MNT_DETACH = 2
 OUT_CAP = 64 * 1024 * 1024  # per output file; past it the file restarts (the runner reads tails)
 
@@ -518,11 +521,34 @@ class Holder:
                 self.mounted.append(path)
         outs = open_outputs(req)
         if NS:
+            self.seal_slot(req.get('cwd') or '')
             for path in req.get('mask', []) + ([req['outDir']] if req.get('outDir') else []):
                 # what this process cannot even look up, the evaluation cannot read either
                 if os.path.lexists(path) and mask(path):
                     self.mounted.append(path)
         return outs
+
+    def seal_slot(self, cwd):
+        """The slot folder read-only for this evaluation, but for its own job folder: what one evaluation
+        wrote beside its folder outlived it, for the next ones of the slot to find (state handed on, or
+        a slot filled to the last byte, which failed every later evaluation there)."""
+        slot = CONFIG.get('slot', '').rstrip('/')
+        if not slot or not cwd.startswith(slot + '/'):
+            return
+        job = os.path.join(slot, os.path.relpath(cwd, slot).split(os.sep)[0])
+        if not os.path.isdir(job):
+            return
+        job_fd = os.open(job, os.O_PATH | os.O_DIRECTORY)
+        try:
+            held = os.statvfs(slot).f_flag
+            mount(slot, slot, None, MS_BIND)
+            self.mounted.append(slot)
+            keep = sum(ms for st, ms in MOUNT_FLAGS_OF_STATVFS if held & st)
+            mount(None, slot, None, MS_BIND | MS_REMOUNT | MS_RDONLY | keep)
+            mount(f'/proc/self/fd/{job_fd}', job, None, MS_BIND | MS_REC)
+            self.mounted.append(job)
+        finally:
+            os.close(job_fd)
 
     def cleanup(self, outs):
         for fd in outs.values():
