@@ -42,13 +42,14 @@ function openSlot() {
   return { slot, dir, step, printed }
 }
 
-/** This slot's launcher interpreters: the launcher and its forks carry its command line (and the slot's folder). */
+/** This slot's launcher interpreters: the launcher and its forks (their environment names the slot's folder). */
 function launcherProcesses(dir: string): { pid: number; ppid: number }[] {
   const found: { pid: number; ppid: number }[] = []
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-      if (!cmd.includes('fm_launcher.py') || !cmd.includes(dir) || cmd.startsWith('/usr/bin/bwrap')) continue
+      if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('python')) continue
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8')
+      if (!env.includes('FM_LAUNCHER_CONFIG=') || !env.includes(dir)) continue
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
       found.push({ pid: Number(pid), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) })
     } catch {
@@ -98,6 +99,14 @@ describe.skipIf(isolation.mode === 'none')('a sandbox slot', () => {
     expect(printed(req)).toBe('EROFS written')
     expect(existsSync(join(dir, 'left-behind'))).toBe(false)
     expect(readFileSync(join(dir, 'job', 'own-file'), 'utf8')).toBe('x')
+  }, 60_000)
+
+  it("pid 1's command line, which an evaluation can read, names none of the sandbox's paths", async () => {
+    const { slot, dir, step, printed } = openSlot()
+    const req = step(['print(open("/proc/1/cmdline").read().replace("\\0", " "))'])
+    expect((await slot.run(req)).exitCode).toBe(0)
+    expect(printed(req)).toMatch(/fm_launcher\.py$/)
+    expect(printed(req)).not.toContain(dir)
   }, 60_000)
 
   it('runs the next step in a new launcher when pid 1 of its namespace died between steps', async () => {

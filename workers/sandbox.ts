@@ -673,6 +673,8 @@ export class SandboxSlot {
     proc: ChildProcess
   } | null = null
   private nextId = 1
+  /** the launcher's configuration (its environment carries it: see fm_launcher.py) */
+  private config = '{}'
   /** how long the last launcher start took (bwrap + interpreter), ms */
   startupMs = 0
   starts = 0
@@ -706,7 +708,8 @@ export class SandboxSlot {
       keep: [this.opts.slotDir, sandboxPythonDir(), ...runtimeDirs()],
       slot: this.opts.slotDir,
     }
-    const py = [PYTHON, '-s', launcherPath(), JSON.stringify(cfg)]
+    this.config = JSON.stringify(cfg)
+    const py = [PYTHON, '-s', launcherPath()]
     if (iso.mode === 'userns') {
       const pre = isRoot() ? dropPrivileges(which('setpriv')!, uid) : []
       return [
@@ -733,7 +736,7 @@ export class SandboxSlot {
     const cmd = this.command()
     const proc = spawn(cmd[0], cmd.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: processEnv(sandboxEnv(this.opts.slotDir)),
+      env: { ...processEnv(sandboxEnv(this.opts.slotDir)), FM_LAUNCHER_CONFIG: this.config },
       cwd: this.opts.slotDir,
     })
     this.proc = proc

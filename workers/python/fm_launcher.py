@@ -60,7 +60,9 @@ import time
 import traceback
 import types
 
-CONFIG = json.loads(sys.argv[1]) if __name__ == '__main__' and len(sys.argv) > 1 else {}
+# from the environment, not argv: pid 1 of an evaluation's namespace is a fork of this process, and an
+# evaluation reads its command line (the paths the sandbox hides, the data folder among them)
+CONFIG = json.loads(os.environ.pop('FM_LAUNCHER_CONFIG', '{}')) if __name__ == '__main__' else {}
 MODE = CONFIG.get('mode', 'none')
 NS = MODE in ('userns', 'rootns')
 SANDBOX_UID = int(CONFIG.get('uid', 65534))
