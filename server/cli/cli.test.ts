@@ -297,6 +297,10 @@ describe('fm-agent CLI', () => {
     expect(oe.json.score).toBeCloseTo(1 / (1 + 0.49 + 0.01 + 0.36), 6)
     // config.yaml fields without an equivalent are named, not silently dropped
     expect(oe.stderr).toMatch(/"log_level" is ignored: FM Agent has its own logging/)
+    // a built-in problem by its id, as a run takes it (re-evaluating a run's exported best needs no path)
+    const builtin = await cli(['problem', 'check', 'tsp-berlin52', '--json'])
+    expect(builtin.code, builtin.stderr).toBe(0)
+    expect(builtin.json).toMatchObject({ id: 'tsp-berlin52', valid: true, direction: 'min' })
     const notAProblem = await cli(['problem', 'check', tmpdir()])
     expect(notAProblem.code).toBe(2)
     expect(notAProblem.stderr).toMatch(/not a problem folder/)

@@ -2,7 +2,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { describeScore, FORMAT_NAMES, loadProblem, ProblemLoadError } from '../../problems/load.ts'
+import {
+  BUILTIN_PROBLEMS_DIR,
+  builtinProblemIds,
+  describeScore,
+  FORMAT_NAMES,
+  loadProblem,
+  ProblemLoadError,
+} from '../../problems/load.ts'
 import { createRunner, memoryFloor } from '../../../workers/runner.ts'
 import { detectIsolation } from '../../../workers/sandbox.ts'
 import { detectGpuName } from '../../../workers/toolchains.ts'
@@ -54,9 +61,9 @@ async function storeProblem(target: string, ctx: { env: Env; log: Logger; dataDi
 
 export const problem: Command = {
   summary:
-    "problem check <folder|file>: detect a problem's format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program; --program FILE: that program instead, as an exported best); problem import <folder|file>: store it, to start runs of it by id (fm-agent run, the console); problem delete <id>: remove an imported problem no run uses",
+    "problem check <folder|file|built-in id>: detect a problem's format (native, OpenEvolve, ShinkaEvolve, KernelBench), validate it and evaluate its seed in the sandbox (a problem without a seed: its evaluator on an empty program; --program FILE: that program instead, as an exported best); problem import <folder|file>: store it, to start runs of it by id (fm-agent run, the console); problem delete <id>: remove an imported problem no run uses",
   usage:
-    'fm-agent problem check <folder|kernelbench-task.py> [--program FILE] [--json]\n       fm-agent problem import <folder|kernelbench-task.py> [--json] [--data-dir DIR]\n       fm-agent problem delete <id> [--json] [--data-dir DIR]',
+    'fm-agent problem check <folder|kernelbench-task.py|built-in id> [--program FILE] [--json]\n       fm-agent problem import <folder|kernelbench-task.py> [--json] [--data-dir DIR]\n       fm-agent problem delete <id> [--json] [--data-dir DIR]',
   async run({ argv, env, log, out, dataDir }) {
     const { values, positionals } = parse(
       'problem',
@@ -95,7 +102,10 @@ export const problem: Command = {
     }
     let p: ReturnType<typeof loadProblem>
     try {
-      p = loadProblem(target)
+      // a built-in problem by its id, as `fm-agent run` takes it (a folder of that name here wins)
+      p = loadProblem(
+        !existsSync(target) && builtinProblemIds().includes(target) ? join(BUILTIN_PROBLEMS_DIR, target) : target,
+      )
     } catch (e) {
       if (e instanceof ProblemLoadError) throw new InputError(e.message)
       throw e
