@@ -1,5 +1,6 @@
 // Languages, evaluator kinds, cascades and OpenEvolve folders through the runner (real sandbox).
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ProblemSpec } from '../server/contracts/problem.ts'
@@ -560,6 +561,151 @@ print(json.dumps({"valid": True, "metrics": {"score": 1}}))
       await own.close()
     }
   })
+})
+
+describe('job folders a candidate makes hard to remove', () => {
+  /** A runner of one slot (every job in the same slot), in a sandbox root of the test's own. */
+  async function oneSlot(workerId: string, log?: (line: string) => void) {
+    const sandboxRoot = tempDir('fm-sbx-root-')
+    chmodSync(sandboxRoot, 0o711) // the sandbox's user passes through to its slot
+    const runner = createRunner({
+      cacheDir: tempDir('fm-cache-'),
+      workerId,
+      slots: 1,
+      sandboxRoot,
+      isolation: detectIsolation(),
+      fetchBundle: store.fetch,
+      log,
+    })
+    await runner.start()
+    const [slot] = readdirSync(sandboxRoot)
+    return { runner, slotDir: join(sandboxRoot, slot) }
+  }
+  // what else is in the slot folder ($HOME/..) when the evaluation starts
+  const siblings = `sorted(n for n in os.listdir(os.path.dirname(os.environ['HOME'])) if n.startswith('job-'))`
+
+  it('a folder chain longer than PATH_MAX: the result stands and the next job of the slot runs', async () => {
+    const p = problem(
+      {
+        'evaluator.py': `import json, os
+jobs = ${siblings}
+if os.environ['FM_JOB_ID'].endswith('-deep'):
+    start = os.getcwd()
+    for i in range(30):
+        os.mkdir('d' * 200)
+        os.chdir('d' * 200)
+    open('leaf', 'w').write('x')
+    os.chdir(start)
+print(json.dumps({"valid": True, "metrics": {"score": 1}, "artifacts": {"jobs": jobs}}))
+`,
+        'seed.py': 'x = 1\n',
+      },
+      { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py' },
+    )
+    const lines: string[] = []
+    const { runner, slotDir } = await oneSlot('deep-chain', (line) => lines.push(line))
+    try {
+      const deep = await runner.run(makeJob(p, 'x = 2\n', { jobId: `j-${Date.now()}-deep` }))
+      expect(deep.error).toBeUndefined()
+      expect(deep.metrics.score).toBe(1)
+      const next = await runner.run(makeJob(p, 'x = 3\n'))
+      expect(next.error).toBeUndefined()
+      expect(next.metrics.score).toBe(1)
+      // the slot took the next job only once the chain was gone
+      expect(next.artifacts.jobs).toEqual(['job-2'])
+      await runner.run(makeJob(p, 'x = 4\n')) // after job-2's folder is gone
+      expect(readdirSync(slotDir).filter((n) => n.startsWith('job-'))).toEqual([])
+      expect(lines.filter((l) => /could not remove/.test(l))).toEqual([])
+    } finally {
+      await runner.close()
+    }
+  })
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'a folder it cannot remove: logged once, the result stands, the slot goes on, the removal is tried again',
+    async () => {
+      const p = problem(
+        {
+          'evaluator.py': `import json, os, time
+if os.environ['FM_JOB_ID'].endswith('-held'):
+    os.mkdir('mnt')
+    open('ready', 'w').close()
+    while not os.path.exists('go'):  # the test mounts a file system on mnt meanwhile
+        time.sleep(0.01)
+print(json.dumps({"valid": True, "metrics": {"score": 1}}))
+`,
+          'seed.py': 'x = 1\n',
+        },
+        { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py' },
+      )
+      const lines: string[] = []
+      const { runner, slotDir } = await oneSlot('unremovable', (line) => lines.push(line))
+      const problemDir = join(slotDir, 'job-1', 'problem')
+      const mnt = join(problemDir, 'mnt')
+      try {
+        const held = runner.run(makeJob(p, 'x = 2\n', { jobId: `j-${Date.now()}-held` }))
+        while (!existsSync(join(problemDir, 'ready'))) await new Promise((r) => setTimeout(r, 10))
+        // rm --one-file-system leaves a mount alone: the job folder stays
+        expect(spawnSync('mount', ['-t', 'tmpfs', 'fm-test', mnt]).status).toBe(0)
+        writeFileSync(join(problemDir, 'go'), '')
+        const r = await held
+        expect(r.error).toBeUndefined()
+        expect(r.metrics.score).toBe(1)
+        for (let i = 0; i < 2; i++) {
+          const next = await runner.run(makeJob(p, `x = ${3 + i}\n`))
+          expect(next.error).toBeUndefined()
+          expect(next.metrics.score).toBe(1)
+        }
+        const warned = lines.filter((l) => /could not remove/.test(l))
+        expect(warned).toHaveLength(1)
+        expect(warned[0]).toMatch(/job-1 .*tried again/)
+        expect(existsSync(mnt)).toBe(true)
+        spawnSync('umount', [mnt])
+        await runner.run(makeJob(p, 'x = 5\n')) // its slot is released once job-1 is gone
+        await runner.run(makeJob(p, 'x = 6\n'))
+        expect(readdirSync(slotDir).filter((n) => n.startsWith('job-'))).toEqual([])
+      } finally {
+        spawnSync('umount', ['-l', mnt])
+        await runner.close()
+      }
+    },
+    60_000,
+  )
+
+  it('50,000 files: the result comes back, and they are removed while the event loop goes on', async () => {
+    const p = problem(
+      {
+        'evaluator.py': `import json, os
+os.mkdir('many')
+for i in range(50000):
+    os.close(os.open(os.path.join('many', 'f%d' % i), os.O_CREAT | os.O_WRONLY, 0o600))
+print(json.dumps({"valid": True, "metrics": {"score": len(os.listdir('many'))}}))
+`,
+        'seed.py': 'x = 1\n',
+      },
+      { language: 'python', entry: 'seed.py', evaluator: 'evaluator.py', limits: { timeoutS: 60 } },
+    )
+    const { runner, slotDir } = await oneSlot('many-files')
+    try {
+      const r = await runner.run(makeJob(p, 'x = 2\n'))
+      expect(r.error).toBeUndefined()
+      expect(r.metrics.score).toBe(50000)
+      // The result came before the removal ended: the slot is still held for it. Each turn of the
+      // event loop from here on is one this process could have sent a heartbeat in; a synchronous
+      // removal would have had none while the files were there.
+      const many = join(slotDir, 'job-1', 'problem', 'many')
+      let turnsWhileThere = 0
+      for (;;) {
+        await new Promise((r) => setImmediate(r))
+        if (runner.stats().running === 0) break
+        if (existsSync(many)) turnsWhileThere++
+      }
+      expect(turnsWhileThere).toBeGreaterThan(0)
+      expect(existsSync(join(slotDir, 'job-1'))).toBe(false)
+    } finally {
+      await runner.close()
+    }
+  }, 60_000)
 })
 
 describe('memoryRoot (where a worker not run as root keeps its evaluation folders)', () => {

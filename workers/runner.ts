@@ -8,6 +8,7 @@ import {
   closeSync,
   fstatSync,
   mkdirSync,
+  opendirSync,
   openSync,
   readSync,
   rmSync,
@@ -23,7 +24,8 @@ import {
   statfsSync,
   statSync,
 } from 'node:fs'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { rm as rmAsync } from 'node:fs/promises'
 import { cpus, hostname } from 'node:os'
 import { basename, extname, join, resolve } from 'node:path'
 import {
@@ -147,6 +149,9 @@ export interface RunnerOptions {
   sandboxRoot?: string
   /** size of each slot's tmpfs when the worker is root (MB, default 2048, FM_SANDBOX_DISK_MB) */
   slotTmpfsMb?: number
+  /** files and folders each slot's tmpfs may hold when the worker is root (default 262144,
+   * FM_SANDBOX_INODES): bounds what removing an evaluation's folder can cost */
+  slotInodes?: number
 }
 
 function defaultSandboxRoot(cacheDir: string, uid: number | null): string {
@@ -214,6 +219,10 @@ interface Slot {
   sandbox: SandboxSlot
   busy: boolean
   seq: number
+  /** job folders the worker could not remove yet: tried again after each later evaluation of the slot */
+  leftovers: { dir: string; warned: boolean }[]
+  /** what the running evaluation is doing, for the message of an error the worker itself raises */
+  phase: string
 }
 
 export interface RunnerStats {
@@ -337,39 +346,108 @@ function chownTree(path: string, uid: number) {
   if (st.isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), uid)
 }
 
+/** Stops a quick removal that meets more entries than it may remove on the event loop. */
+const TOO_MANY = new Error('too many entries to remove on the event loop')
+/** entries a job folder may have to be removed in the worker's event loop (~10 µs each on a tmpfs) */
+const QUICK_REMOVAL_ENTRIES = 4096
+
 /**
- * Removes a job folder after each evaluation. Bottom-up by the entries' own types: rmSync's
- * recursion stats every entry and first tries each folder's rmdir, failing with an error object,
- * about twice the CPU (~140 against ~80 µs for a job folder). A link is removed, never followed.
+ * Removes a job folder after each evaluation, when it is small: bottom-up by the entries' own types
+ * (rmSync's recursion stats every entry and first tries each folder's rmdir, failing with an error
+ * object, about twice the CPU: ~140 against ~80 µs for a job folder). A link is removed, never
+ * followed. `budget` bounds the time the event loop is held (a candidate may leave a million files,
+ * and the pool kills a worker whose heartbeats stop): past it, or on any error (a path past
+ * PATH_MAX, an unwritable folder), it throws and leaves the rest to `rm` (removeTreeAsync).
  */
-function removeEntries(dir: string) {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    if (e.isDirectory()) removeEntries(p)
-    else unlinkSync(p)
+function removeEntries(dir: string, budget = { left: Number.POSITIVE_INFINITY }) {
+  // entry by entry: readdirSync would first read a million names into memory
+  const d = opendirSync(dir)
+  try {
+    for (let e = d.readSync(); e; e = d.readSync()) {
+      if (--budget.left < 0) throw TOO_MANY
+      const p = join(dir, e.name)
+      if (e.isDirectory()) removeEntries(p, budget)
+      else unlinkSync(p)
+    }
+  } finally {
+    d.closeSync()
   }
   rmdirSync(dir)
 }
 
+const gone = (path: string) => {
+  try {
+    lstatSync(path)
+    return false
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT'
+  }
+}
+
+/** A path of kilobytes (a candidate's folder chain) cut to a readable length. */
+function shortPath(p: string, max = 160): string {
+  return p.length <= max ? p : `${p.slice(0, max - 60)}…${p.slice(-59)}`
+}
+/** Every path-like run of characters in a message cut to a readable length. */
+const shortenPaths = (s: string) => s.replace(/\S{161,}/g, (p) => shortPath(p))
+const firstLine = (s: string) => shortenPaths(s.trim().split('\n')[0] ?? '')
+
+const RM = which('rm') ?? 'rm'
+const CHMOD = which('chmod') ?? 'chmod'
+// `rm -rf` walks by descriptors (openat), so no depth or path length stops it; it never follows a
+// link, and --one-file-system keeps it off anything mounted inside the folder.
+const rmArgs = (path: string) => ['-rf', '--one-file-system', '--', path]
+// a non-root worker cannot remove what a candidate made unwritable: the owner's rights back first
+// (chmod -R follows no link it meets)
+const chmodArgs = (path: string) => ['-R', 'u+rwx', '--', path]
+
+/** Removes a folder whatever is in it, at start and close (synchronous: nothing else runs then). */
 function removeTree(path: string) {
   try {
     removeEntries(path)
+    return
   } catch {
-    // a non-root worker cannot remove what a candidate made unwritable: give the owner its rights back
-    const fix = (p: string) => {
-      try {
-        const st = lstatSync(p)
-        if (st.isDirectory()) {
-          chmodSync(p, 0o700)
-          for (const n of readdirSync(p)) fix(join(p, n))
-        }
-      } catch {
-        /* gone */
-      }
-    }
-    fix(path)
-    rmSync(path, { recursive: true, force: true, maxRetries: 2 })
+    if (gone(path)) return
   }
+  if (!isRoot()) spawnSync(CHMOD, chmodArgs(path))
+  const r = spawnSync(RM, rmArgs(path), { encoding: 'utf8' })
+  if (r.error)
+    rmSync(path, { recursive: true, force: true, maxRetries: 2 }) // no rm here
+  else if (!gone(path)) throw new Error(`could not remove ${shortPath(path)}: ${firstLine(r.stderr) || 'rm failed'}`)
+}
+
+function runTool(cmd: string, args: string[]): Promise<{ missing: boolean; stderr: string }> {
+  return new Promise((done) => {
+    let stderr = ''
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    p.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString()
+    })
+    p.on('error', (e: NodeJS.ErrnoException) => done({ missing: e.code === 'ENOENT', stderr: e.message }))
+    p.on('close', () => done({ missing: false, stderr }))
+  })
+}
+
+/**
+ * Removes a folder in a child process, off the worker's event loop, however many entries it has
+ * and however deep it goes. Null when it is gone, else why not (one line).
+ */
+async function removeTreeAsync(path: string): Promise<string | null> {
+  let r = await runTool(RM, rmArgs(path))
+  if (r.missing) {
+    try {
+      await rmAsync(path, { recursive: true, force: true, maxRetries: 2 })
+    } catch (e) {
+      return firstLine((e as Error).message)
+    }
+  }
+  if (gone(path)) return null
+  if (!isRoot()) {
+    await runTool(CHMOD, chmodArgs(path))
+    r = await runTool(RM, rmArgs(path))
+    if (gone(path)) return null
+  }
+  return firstLine(r.stderr) || 'rm failed'
 }
 
 /** private files' lines by bundle hash: read once per problem a worker evaluates */
@@ -501,6 +579,8 @@ export function createRunner(opts: RunnerOptions): Runner {
   // small VM's ext4 the create/copy/remove of one folder took 5–15 ms), and a candidate that writes
   // without end fills its slot, not the machine's disk or memory.
   const slotTmpfsMb = opts.slotTmpfsMb ?? (Number(process.env.FM_SANDBOX_DISK_MB) || 2048)
+  // size= does not bound empty files: a million of them cost seconds to remove after the evaluation
+  const slotInodes = opts.slotInodes ?? (Number(process.env.FM_SANDBOX_INODES) || 262_144)
   const slots: Slot[] = []
   for (let i = 0; i < Math.max(1, opts.slots ?? 1); i++) {
     const dir = join(sbxRoot, `${process.pid}-${safeId}-${i}`)
@@ -513,7 +593,7 @@ export function createRunner(opts: RunnerOptions): Runner {
           '-t',
           'tmpfs',
           '-o',
-          `size=${slotTmpfsMb}m,mode=0700,uid=${chownTo},gid=${chownTo},nosuid,nodev`,
+          `size=${slotTmpfsMb}m,nr_inodes=${slotInodes},mode=0700,uid=${chownTo},gid=${chownTo},nosuid,nodev`,
           'fm-sandbox',
           dir,
         ],
@@ -531,6 +611,8 @@ export function createRunner(opts: RunnerOptions): Runner {
       sandbox: new SandboxSlot({ isolation, slotDir: dir, hide, gpu, log: opts.log }),
       busy: false,
       seq: 0,
+      leftovers: [],
+      phase: 'preparing the evaluation',
     })
   }
   const waiters: ((s: Slot) => void)[] = []
@@ -584,6 +666,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       nofile: step.nproc ? 4096 : 1024,
     }
     if (step.asMb !== null) limits.as = Math.round(step.asMb * 1024 * 1024)
+    slot.phase = `running the ${name} step`
     const res = await slot.sandbox.run({
       argv: step.argv,
       python: step.python,
@@ -600,6 +683,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       timeoutS: step.timeoutS,
       tmpfsMb: 512,
     })
+    slot.phase = `reading the output of the ${name} step`
     const own = readTail(stdout, MAX_RESULT_BYTES, { cutLine: true, carried: res.carried?.stdout })
     const other = readTail(stdoutOther, step.shell ? MAX_RESULT_BYTES : STREAM_READ_BYTES, {
       cutLine: step.shell,
@@ -754,7 +838,12 @@ export function createRunner(opts: RunnerOptions): Runner {
     }
     // what leaves the evaluation names no private file's line (a crash's traceback quotes its source)
     let hide = (s: string) => s
-    const finish = (o: StageOutcome, stage: number): EvalResult => ({
+    slot.phase = 'preparing the evaluation'
+    const finish = (o: StageOutcome, stage: number): EvalResult => {
+      slot.phase = 'reading the evaluation’s result'
+      return finishWith(o, stage)
+    }
+    const finishWith = (o: StageOutcome, stage: number): EvalResult => ({
       jobId: job.jobId,
       attempt: job.attempt,
       workerId: opts.workerId,
@@ -789,6 +878,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     hide = (s) => hidePrivate(s, secretLines)
     const problemDir = join(jobDir, 'problem')
     const fmDir = join(jobDir, '.fm')
+    let r: EvalResult
     try {
       mkdirSync(jobDir, { mode: 0o700 })
       mkdirSync(problemDir)
@@ -806,7 +896,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       const sourcePath = join(jobDir, `candidate.${ext}`)
       writeFileSync(sourcePath, job.code)
       if (chownTo !== null) chownTree(jobDir, chownTo)
-      const r = await evaluateIn(
+      r = await evaluateIn(
         job,
         slot,
         bundle,
@@ -819,14 +909,37 @@ export function createRunner(opts: RunnerOptions): Runner {
         t0,
         jobMask,
       )
-      removeTree(jobDir)
-      r.timing = timing() // the clean-up is the worker's time too
-      return r
     } catch (e) {
-      removeTree(jobDir)
-      return infra(`worker error while preparing the evaluation: ${(e as Error).message}`)
+      r = infra(`worker error while ${slot.phase}: ${shortenPaths((e as Error).message)}`)
     }
+    // The result stands whatever the clean-up meets. A small folder goes here; a big or odd one
+    // (a million files, a chain past PATH_MAX) is left to rm after the result, the slot held till then.
+    try {
+      removeEntries(jobDir, { left: QUICK_REMOVAL_ENTRIES })
+    } catch {
+      if (!gone(jobDir)) slot.leftovers.push({ dir: jobDir, warned: false })
+    }
+    r.timing = timing() // the clean-up is the worker's time too
+    return r
   }
+
+  const warn = opts.log ?? ((line: string) => process.stderr.write(`fm-agent warn: worker ${opts.workerId}: ${line}\n`))
+
+  /** Removes the slot's left job folders off the event loop; never throws (a failure is logged once). */
+  async function sweep(slot: Slot) {
+    const left: Slot['leftovers'] = []
+    for (const l of slot.leftovers) {
+      const why = await removeTreeAsync(l.dir)
+      if (why === null) continue
+      if (!l.warned)
+        warn(
+          `could not remove the evaluation folder ${shortPath(l.dir)} (${why}); its result stands, and the removal is tried again after each evaluation of this slot`,
+        )
+      left.push({ dir: l.dir, warned: true })
+    }
+    slot.leftovers = left
+  }
+  const sweeping = new Set<Promise<void>>()
 
   async function evaluateIn(
     job: EvalJob,
@@ -1056,6 +1169,7 @@ export function createRunner(opts: RunnerOptions): Runner {
     let ran = 0
     for (let i = 0; i < last; i++) {
       const st = stages[i]
+      slot.phase = `preparing stage ${i + 1}`
       const ev = st.command
         ? await evaluatorArgv(bundle, problemDir, st.command, candidateArg, memoryMb)
         : {
@@ -1118,7 +1232,14 @@ export function createRunner(opts: RunnerOptions): Runner {
         completed++
         return r
       } finally {
-        release(slot)
+        if (slot.leftovers.length) {
+          // the result goes now; the slot takes no job before the folder is gone (or found unremovable)
+          const done = sweep(slot).finally(() => {
+            sweeping.delete(done)
+            release(slot)
+          })
+          sweeping.add(done)
+        } else release(slot)
       }
     },
     stats() {
@@ -1131,6 +1252,7 @@ export function createRunner(opts: RunnerOptions): Runner {
       }
     },
     async close() {
+      await Promise.all(sweeping)
       await Promise.all(slots.map((s) => s.sandbox.close()))
       for (const s of slots) releaseSlotDir(s.dir)
     },
