@@ -360,6 +360,12 @@ else:
     )
   })
 
+  it('stage 1 scoring NaN: stopped, and told it is NaN, not that a threshold was missed', async () => {
+    const r = await shared.runner.run(makeJob(problem(files, spec), 'nan\n'))
+    expect([r.stage, r.valid]).toEqual([1, false])
+    expect(r.artifacts.feedback).toMatch(/^stopped after stage 1: the evaluator's "score" is NaN, not a finite number/)
+  })
+
   it('stage 1 passes: stage 2 runs, metrics merged; job.stage stops early when asked', async () => {
     const p = problem(files, spec)
     const r = await shared.runner.run(makeJob(p, '0.7\n'))

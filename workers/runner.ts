@@ -37,6 +37,7 @@ import {
 } from '../server/contracts/evaluation.ts'
 import type { ProblemSpec } from '../server/contracts/problem.ts'
 import { isEvaluatorCommand } from '../server/problems/load.ts'
+import { noScoreReason } from '../server/engine/fitness.ts'
 import { BundleCache, type CachedBundle } from './bundle-cache.ts'
 import { readImageFiles } from './images.ts'
 import { hasToolchain, missingToolchainMessage } from './toolchains.ts'
@@ -1197,7 +1198,11 @@ export function createRunner(opts: RunnerOptions): Runner {
       if (i + 1 < last && !passesThreshold(merged.metrics[spec.primaryMetric], st.threshold, spec.direction)) {
         // a quick stage's score is on its own scale (fewer cases, a smaller size): ranked beside
         // candidates that ran every stage it could pass for better than they are. Stopped is rejected.
-        const why = `stopped after stage ${ran}: ${spec.primaryMetric} = ${merged.metrics[spec.primaryMetric] ?? 'missing'} does not reach the threshold ${st.threshold} (${spec.direction})`
+        const v = merged.metrics[spec.primaryMetric]
+        const why =
+          typeof v === 'number' && Number.isFinite(v)
+            ? `stopped after stage ${ran}: ${spec.primaryMetric} = ${v} does not reach the threshold ${st.threshold} (${spec.direction})`
+            : `stopped after stage ${ran}: ${noScoreReason(merged.metrics, spec.primaryMetric, merged.artifacts)}`
         merged.artifacts.cascade = why
         merged.valid = false
         merged.artifacts.feedback = `${why}; only a program that passes every stage of the cascade is ranked`
