@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { populationWords } from './population.ts'
+import { ISLAND_MEMBERS, populationWords } from './population.ts'
 
 const base = {
   population: [1],
@@ -45,5 +45,13 @@ describe('populationWords', () => {
         time,
       ),
     ).toEqual({ value: 'unknown', note: 'the run is completed: the engine had saved no populations' })
+  })
+})
+
+describe('the Islands table’s member count', () => {
+  it('is not called a population, and says it holds failed programs and migrant copies too', () => {
+    expect(ISLAND_MEMBERS.heading).toBe('members')
+    expect(ISLAND_MEMBERS.title).toMatch(/valid ones, failed ones not yet evicted and copies migrated in/)
+    expect(ISLAND_MEMBERS.title).toMatch(/more than the run evaluated/)
   })
 })

@@ -38,3 +38,14 @@ export function populationWords(c: PopulationFacts, time: (iso: string) => strin
     : `at the engine's last save, ${time(c.populationSavedAt)}`
   return { value, note: `${c.population.length ? 'was eligible as a parent' : why} ${when}` }
 }
+
+/**
+ * The Islands table's count of the programs an island holds, and the words that say what it counts. Not
+ * "population": it includes failed programs not yet evicted and copies migrated in from other islands, so
+ * read as competing programs it overstates them (150 evaluations, 89 valid, showed 155 over four islands).
+ */
+export const ISLAND_MEMBERS = {
+  heading: 'members',
+  title:
+    'programs the island holds now: valid ones, failed ones not yet evicted and copies migrated in from other islands (the islands together can hold more than the run evaluated); median and best count the valid ones only',
+} as const

@@ -18,6 +18,7 @@ import {
   runSeconds,
 } from '../client-safe/series.ts'
 import { duration, fmt, fullNumber } from '../client-safe/format.ts'
+import { ISLAND_MEMBERS } from '../client-safe/population.ts'
 import { spendText } from '../client-safe/run-config.ts'
 import { RunPictures } from './candidate-pictures.tsx'
 import { FitnessChart } from './charts/fitness-chart.tsx'
@@ -467,7 +468,9 @@ function IslandsTable() {
         <thead>
           <tr>
             <th>island</th>
-            <th className="num">population</th>
+            <th className="num" title={ISLAND_MEMBERS.title}>
+              {ISLAND_MEMBERS.heading}
+            </th>
             <th className="num">best</th>
             <th className="num">median</th>
             <th className="num">code div.</th>

@@ -1,6 +1,7 @@
 // Diversity measures per island and per run. Pairwise measures are sampled with a fixed seed, so a value
 // is deterministic for a given population and costs O(samples), not O(population²).
 import { fitnessStats, type Direction, type FitnessStats } from './fitness.ts'
+import { MapElitesGrid, niceRange, type FeatureDim, type GridElite } from './map-elites.ts'
 import { codeDistance, type CodeSketch } from './novelty.ts'
 import { Rng } from './rng.ts'
 
@@ -120,35 +121,80 @@ export function islandDiversity(
   }
 }
 
+/** an island's MAP-Elites grid, as much of it as the run's coverage reads (a MapElitesGrid) */
+export interface CoverageGrid {
+  dims(): FeatureDim[]
+  elites(): GridElite[]
+}
+
+/**
+ * The share of the MAP-Elites grid's cells that the islands have filled between them: the union, which is
+ * what the dashboard's grid of all islands counts. Not the islands' mean (it falls as islands specialize in
+ * different cells) nor their sum (a cell two islands hold counts once). O(islands × filled cells), read when
+ * metrics are written, so the engine does no extra work per evaluation. Islands range an auto feature
+ * (one without min/max) each on its own values; where their ranges differ, the elites are re-binned under
+ * one range spanning them all, since the same cell index would otherwise mean different feature values.
+ */
+export function unionCoverage(
+  grids: readonly CoverageGrid[],
+): { coverage: number; cells: number; total: number } | null {
+  const all = grids.map((g) => ({ dims: g.dims(), elites: g.elites() }))
+  const base = all[0]?.dims
+  if (!base || base.length === 0) return null
+  const placed = all.filter((g) => g.elites.length > 0)
+  const dims: FeatureDim[] = base.map((d, k) => {
+    if (!d.auto || placed.length === 0) return { ...d }
+    const ref = placed[0]!.dims[k]!
+    if (placed.every((g) => g.dims[k]!.min === ref.min && g.dims[k]!.max === ref.max)) return { ...ref }
+    let lo = Number.POSITIVE_INFINITY
+    let hi = Number.NEGATIVE_INFINITY
+    for (const g of placed)
+      for (const e of g.elites) {
+        const v = e.features[k] as number
+        if (v < lo) lo = v
+        if (v > hi) hi = v
+      }
+    return { ...d, ...niceRange(lo, hi, d.bins) }
+  })
+  const grid = new MapElitesGrid(dims, 'max')
+  const filled = new Set<number>()
+  for (const g of placed)
+    for (const e of g.elites) {
+      const idx = grid.binIndex(e.features)
+      if (!idx) continue
+      let cell = 0
+      for (let k = 0; k < dims.length; k++) cell = cell * (dims[k] as FeatureDim).bins + (idx[k] as number)
+      filled.add(cell)
+    }
+  const total = grid.totalCells
+  return { coverage: filled.size / total, cells: filled.size, total }
+}
+
 export interface RunDiversity {
   /** mean of the islands' code distances, weighted by island size */
   codeDistance: number
   /** mean code distance between members of different islands: how far apart the niches are */
   interIslandDistance: number
-  /** mean MAP-Elites coverage over islands (null when no grid) */
+  /** share of the MAP-Elites grid's cells filled by any island, as unionCoverage() (null when no grid) */
   coverage: number | null
   [measure: string]: number | null
 }
 
 /** run-level values by measure name (what `fm-agent run --json` reports as `diversity`) */
 export function runDiversity(
-  islands: ReadonlyArray<{ sketches: readonly CodeSketch[]; coverage?: number | null }>,
+  islands: ReadonlyArray<{ sketches: readonly CodeSketch[]; grid?: CoverageGrid | null }>,
   opts: PairwiseOptions = {},
 ): RunDiversity {
   let w = 0
   let sum = 0
-  let cov = 0
-  let covN = 0
+  const grids: CoverageGrid[] = []
   islands.forEach((isl, i) => {
     if (isl.sketches.length >= 2) {
       sum +=
         meanPairwiseDistance(isl.sketches, { ...opts, seed: `${opts.seed ?? 'diversity'}:${i}` }) * isl.sketches.length
       w += isl.sketches.length
     }
-    if (typeof isl.coverage === 'number') {
-      cov += isl.coverage
-      covN++
-    }
+    if (isl.grid) grids.push(isl.grid)
   })
   return {
     codeDistance: w > 0 ? sum / w : 0,
@@ -156,6 +202,6 @@ export function runDiversity(
       islands.map((i) => i.sketches),
       opts,
     ),
-    coverage: covN > 0 ? cov / covN : null,
+    coverage: unionCoverage(grids)?.coverage ?? null,
   }
 }

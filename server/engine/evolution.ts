@@ -321,7 +321,7 @@ export class Evolution {
       this.islands.map((isl) => {
         const sk: CodeSketch[] = []
         for (const m of isl.members()) if (m.sketch) sk.push(m.sketch)
-        return { sketches: sk, coverage: isl.grid.hasFeatures ? isl.grid.coverage() : null }
+        return { sketches: sk, grid: isl.grid.hasFeatures ? isl.grid : null }
       }),
     )
   }
