@@ -59,7 +59,18 @@ describe('compare URL', () => {
 
 describe('best-so-far lines', () => {
   const data: CompareData = {
-    runs: [run('a'), run('b', { bestScore: 6, evaluations: 50, spendUsd: 2, finishedAt: 31_000, seedScore: 4 })],
+    runs: [
+      run('a'),
+      run('b', {
+        bestScore: 6,
+        evaluations: 50,
+        spendUsd: 2,
+        finishedAt: 31_000,
+        activeS: 30,
+        activeAt: 31_000,
+        seedScore: 4,
+      }),
+    ],
     series: {
       a: [
         { e: 10, t: 5, s: 0.1, b: 3 },
@@ -71,14 +82,31 @@ describe('best-so-far lines', () => {
         { e: 40, t: 20, s: 1.5, b: null },
       ],
     },
+    // a's improvements at their own evaluations (#7 and #55), where its metric rows saw them later (10 and 60)
+    improvements: {
+      a: [
+        { e: 0, b: 2 },
+        { e: 7, b: 3 },
+        { e: 55, b: 7 },
+        { e: 91, b: 8 },
+      ],
+    },
     missing: [],
   }
-  it('puts each run on evaluations, wall time or spend, ending at its final state', () => {
+  it('puts each run on evaluations, active time or spend, ending at its final state', () => {
     const byEvals = compareLines(data, 'evals', 'score')
     expect(byEvals[0]!.points).toEqual([
-      { x: 10, y: 3 },
-      { x: 60, y: 7 },
+      { x: 0, y: 2 },
+      { x: 7, y: 3 },
+      { x: 55, y: 7 },
+      { x: 91, y: 8 },
       { x: 100, y: 8 },
+    ])
+    // against time and spend only the metric rows know where a run was
+    expect(compareLines(data, 'time', 'score')[0]!.points).toEqual([
+      { x: 5, y: 3 },
+      { x: 30, y: 7 },
+      { x: 60, y: 8 },
     ])
     // b's last tick is older than its end: the line is closed at the run's own numbers
     expect(byEvals[1]!.points).toEqual([
@@ -87,7 +115,32 @@ describe('best-so-far lines', () => {
     ])
     expect(compareLines(data, 'time', 'score')[1]!.points.map((p) => p.x)).toEqual([10, 30])
     expect(compareLines(data, 'spend', 'score')[1]!.points.map((p) => p.x)).toEqual([1, 2])
-    expect(linesExtent(byEvals)!.x).toEqual([10, 100])
+    expect(linesExtent(byEvals)!.x).toEqual([0, 100])
+  })
+
+  it('ends a resumed run on the time it ran, not the hours it sat stopped', () => {
+    // ran 200 s, stopped for three hours, resumed, ran 100 s more: its metric rows carry its own clock
+    const resumed = run('r', {
+      startedAt: 0,
+      finishedAt: 3 * 3_600_000 + 300_000,
+      activeS: 300,
+      activeAt: 3 * 3_600_000 + 300_000,
+      bestScore: 9,
+    })
+    const d: CompareData = {
+      runs: [resumed],
+      series: {
+        r: [
+          { e: 40, t: 195, s: 0.1, b: 5 },
+          { e: 44, t: 201, s: 0.1, b: 5 },
+          { e: 90, t: 290, s: 0.4, b: 8 },
+        ],
+      },
+      improvements: { r: [] },
+      missing: [],
+    }
+    expect(compareLines(d, 'time', 'score')[0]!.points.map((p) => p.x)).toEqual([195, 201, 290, 300])
+    expect(finalTable([resumed])[0]!.activeS).toBe(300)
   })
 
   it('measures progress from the seed to the reference, so different problems compare', () => {
@@ -117,15 +170,15 @@ describe('final table and CSV', () => {
       best: 8,
       evaluations: 100,
       spendUsd: 0.5,
-      wallS: 60,
+      activeS: 60,
       islands: 4,
       models: 'openai:gpt-4.1-mini + ollama:qwen',
       progress: 0.75,
     })
-    expect(rows[1]).toMatchObject({ wallS: 120, models: 'offline operators' })
+    expect(rows[1]).toMatchObject({ activeS: 120, models: 'offline operators' })
     // stopped after 20 s, resumed an hour later, ran 10 s more: 30 s, not the hour between
     const resumed = run('c', { startedAt: 0, finishedAt: 3_630_000, activeS: 30, activeAt: 3_630_000 })
-    expect(finalTable([resumed], 4_000_000)[0]).toMatchObject({ wallS: 30 })
+    expect(finalTable([resumed], 4_000_000)[0]).toMatchObject({ activeS: 30 })
     // b is still going: no winner yet, and the table says why
     expect(bestRunId(runs)).toBeNull()
     expect(compareCaveat(runs)).toBe('run b has not ended: no run is called the best until every one has.')
@@ -145,7 +198,7 @@ describe('final table and CSV', () => {
     )
     const lines = csv.trimEnd().split('\r\n')
     expect(lines[0]).toBe(
-      'run_id,name,problem,status,direction,best,progress_to_reference,reference,evaluations,spend_usd,wall_s,islands,models',
+      'run_id,name,problem,status,direction,best,progress_to_reference,reference,evaluations,spend_usd,active_s,islands,models',
     )
     expect(lines[1]).toBe('a,"tuned, ""fast""",p,completed,max,8,0.75,10,100,0.5,60,4,offline operators')
     expect(lines[2]).toMatch(/^b,"'=HYPERLINK\(""x""\)",p,completed,max,,,10,/)

@@ -1,6 +1,7 @@
-// Runs side by side: the shapes of the compare page (best so far against evaluations, wall time
+// Runs side by side: the shapes of the compare page (best so far against evaluations, active time
 // or spend; the final table; what differs in their configurations; CSV). Pure: the server sends
-// each run's downsampled best-so-far series (server/queries/compare-data.ts), the browser shapes and draws.
+// each run's improvements and its downsampled metric series (server/queries/compare-data.ts), the
+// browser shapes and draws.
 import { csvCell } from './candidate-query.ts'
 import { isBetter } from './score.ts'
 import { FINAL_STATUSES, type RunStatus } from './run-config.ts'
@@ -40,7 +41,11 @@ export interface CompareRun {
   config: Record<string, unknown>
 }
 
-/** One point of a run's best-so-far line: evaluations, seconds since the run started, spend, best. */
+/**
+ * One point of a run's best-so-far line from its metric rows (written at most once a second):
+ * evaluations, seconds it had run (active time: not the time it sat stopped or paused, the clock
+ * of `activeS`), spend, best.
+ */
 export interface ComparePoint {
   e: number
   t: number
@@ -48,9 +53,20 @@ export interface ComparePoint {
   b: number | null
 }
 
+/** A candidate that beat every earlier one: its eval_index and score (the line against evaluations). */
+export interface CompareImprovement {
+  e: number
+  b: number
+}
+
 export interface CompareData {
   runs: CompareRun[]
   series: Record<string, ComparePoint[]>
+  /**
+   * each run's improvements in evaluation order: the line against evaluations is exact from them,
+   * where the metric rows would draw an improvement up to a second's worth of evaluations late
+   */
+  improvements: Record<string, CompareImprovement[]>
   /** ids asked for that name no run (deleted since a link was shared): the others are compared */
   missing: string[]
 }
@@ -77,9 +93,15 @@ export function runLabel(r: Pick<CompareRun, 'id' | 'name' | 'problemId'>): stri
   return r.name || `${r.problemId} ${r.id.slice(0, 8)}`
 }
 
-/** Wall time in seconds: start to end, or to now while it runs (null before it started). */
-export function wallSeconds(r: Pick<CompareRun, 'startedAt' | 'finishedAt'>, now = Date.now()): number | null {
-  return r.startedAt === null ? null : Math.max(0, ((r.finishedAt ?? now) - r.startedAt) / 1000)
+/**
+ * Seconds a run has run, over all its sessions (null before it started): the time it sat stopped
+ * or paused before a resume is not in it, so a resumed run is not drawn as taking hours.
+ */
+export function activeSeconds(
+  r: Pick<CompareRun, 'status' | 'startedAt' | 'finishedAt' | 'activeS' | 'activeAt'>,
+  now = Date.now(),
+): number | null {
+  return r.startedAt === null ? null : runSeconds({ ...r, running: RUNNING.includes(r.status) }, now)
 }
 
 /**
@@ -116,20 +138,26 @@ export interface CompareLine {
  */
 export function compareLines(data: CompareData, x: CompareX, y: CompareY, now = Date.now()): CompareLine[] {
   return data.runs.map((r) => {
-    const pts = [...(data.series[r.id] ?? [])]
-    const wall = wallSeconds(r, now)
+    const improvements = data.improvements[r.id]
+    // against evaluations, each improvement at its own evaluation; time and spend only the metric rows know
+    const pts: Array<Pick<ComparePoint, 'e' | 'b'> & Partial<ComparePoint>> =
+      x === 'evals' && improvements ? [...improvements] : [...(data.series[r.id] ?? [])]
+    const ran = activeSeconds(r, now)
     if (
       r.bestScore !== null &&
       (!pts.length || pts[pts.length - 1]!.e < r.evaluations || pts[pts.length - 1]!.b !== r.bestScore)
     ) {
-      pts.push({ e: r.evaluations, t: wall ?? pts[pts.length - 1]?.t ?? 0, s: r.spendUsd, b: r.bestScore })
+      pts.push({ e: r.evaluations, t: ran ?? pts[pts.length - 1]?.t ?? 0, s: r.spendUsd, b: r.bestScore })
     }
     const points: Array<{ x: number; y: number }> = []
     for (const p of pts) {
       if (p.b === null || !Number.isFinite(p.b)) continue
       const yv = y === 'score' ? p.b : progress(p.b, r.seedScore, r.reference?.value)
       if (yv === null || !Number.isFinite(yv)) continue
-      const xv = x === 'evals' ? p.e : x === 'time' ? p.t : p.s
+      // the last metric row of an ended run is written just after its clock was: the line ends on that clock
+      const xv =
+        x === 'evals' ? p.e : x === 'time' ? (ran === null || p.t === undefined ? p.t : Math.min(p.t, ran)) : p.s
+      if (xv === undefined) continue
       points.push({ x: xv, y: yv })
     }
     points.sort((a, b) => a.x - b.x)
@@ -166,7 +194,8 @@ export interface FinalRow {
   reference: number | null
   evaluations: number
   spendUsd: number
-  wallS: number | null
+  /** seconds it ran, over all its sessions (not the time it sat stopped or paused) */
+  activeS: number | null
   islands: number
   models: string
 }
@@ -184,7 +213,7 @@ export function finalTable(runs: readonly CompareRun[], now = Date.now()): Final
     evaluations: r.evaluations,
     spendUsd: r.spendUsd,
     // the time it ran, not the hours it sat stopped between a stop and a resume
-    wallS: r.startedAt === null ? null : runSeconds({ ...r, running: RUNNING.includes(r.status) }, now),
+    activeS: activeSeconds(r, now),
     islands: r.islands,
     models: r.mutator === 'llm' ? r.models.join(' + ') : 'offline operators',
   }))
@@ -214,7 +243,8 @@ const CSV_HEADER = [
   'reference',
   'evaluations',
   'spend_usd',
-  'wall_s',
+  // seconds run over all sessions (runs.active_s): not clock time from start to end
+  'active_s',
   'islands',
   'models',
 ]
@@ -237,7 +267,7 @@ export function compareCsv(runs: readonly CompareRun[], now = Date.now()): strin
         f.reference,
         f.evaluations,
         f.spendUsd,
-        f.wallS === null ? null : Math.round(f.wallS),
+        f.activeS === null ? null : Math.round(f.activeS),
         f.islands,
         f.models,
       ]

@@ -1,5 +1,5 @@
 'use client'
-// Runs side by side (2–8, same problem or not): best so far against evaluations, wall time or
+// Runs side by side (2–8, same problem or not): best so far against evaluations, active time or
 // spend; the final table; what differs in their configurations; CSV. The URL holds the runs
 // (/runs/compare?runs=a,b), so a comparison can be shared. Shaping: client-safe/compare.ts.
 import { useQuery } from '@tanstack/react-query'
@@ -131,8 +131,13 @@ function CompareBody({ data }: { data: CompareData }) {
               <button className={x === 'evals' ? 'on' : ''} aria-pressed={x === 'evals'} onClick={() => setX('evals')}>
                 evaluations
               </button>
-              <button className={x === 'time' ? 'on' : ''} aria-pressed={x === 'time'} onClick={() => setX('time')}>
-                wall time
+              <button
+                className={x === 'time' ? 'on' : ''}
+                aria-pressed={x === 'time'}
+                onClick={() => setX('time')}
+                title="the time each run has run, over all its sessions: not the time it sat stopped or paused"
+              >
+                active time
               </button>
               <button className={x === 'spend' ? 'on' : ''} aria-pressed={x === 'spend'} onClick={() => setX('spend')}>
                 spend
@@ -187,7 +192,9 @@ function CompareBody({ data }: { data: CompareData }) {
                 <th className="num">progress</th>
                 <th className="num">evaluations</th>
                 <th className="num">spend</th>
-                <th className="num">time</th>
+                <th className="num" title="the time it has run, over all its sessions">
+                  active time
+                </th>
                 <th className="num">islands</th>
                 <th>models</th>
               </tr>
@@ -222,7 +229,7 @@ function CompareBody({ data }: { data: CompareData }) {
                   <td className="num mono">{r.progress === null ? '–' : `${(r.progress * 100).toFixed(1)}%`}</td>
                   <td className="num">{r.evaluations}</td>
                   <td className="num">{usd(r.spendUsd)}</td>
-                  <td className="num">{r.wallS === null ? '–' : duration(r.wallS)}</td>
+                  <td className="num">{r.activeS === null ? '–' : duration(r.activeS)}</td>
                   <td className="num">{r.islands}</td>
                   <td className="small">{r.models}</td>
                 </tr>
@@ -307,7 +314,7 @@ const CompareChart = memo(function CompareChart({ data, x, y }: { data: CompareD
         No metric rows yet: the runs have not reported progress.
       </div>
     )
-  const xLabel = x === 'evals' ? 'evaluations' : x === 'time' ? 'wall time' : 'spend (USD)'
+  const xLabel = x === 'evals' ? 'evaluations' : x === 'time' ? 'active time' : 'spend (USD)'
   return (
     <div
       data-testid="compare-chart"

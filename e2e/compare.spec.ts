@@ -1,6 +1,6 @@
 // Comparing runs in the browser: two finished runs of one problem with different settings (and a
 // third of another problem) are ticked in the run list; the compare page draws their best so far
-// against evaluations, wall time and spend, lists where they ended, shows what differs in their
+// against evaluations, active time and spend, lists where they ended, shows what differs in their
 // configurations, survives being opened from its URL, and exports CSV.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -50,7 +50,7 @@ test('compare runs: pick them in the list, one chart on three axes, the final ta
   await expect(chart.locator('.recharts-line-curve')).toHaveCount(2)
   const ticks = () => chart.locator('.recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value').allTextContents()
   for (const [button, x, unit] of [
-    ['wall time', 'time', / (s|min|h)$/],
+    ['active time', 'time', / (s|min|h)$/],
     ['spend', 'spend', /^\$/],
     ['evaluations', 'evals', /^\d+$/],
   ] as const) {

@@ -1,14 +1,21 @@
 // What the compare page reads: 2–8 runs (any problems) with their final state, their configuration
-// snapshots, and each run's best so far downsampled in SQL from its run-level metric rows (a few
-// hundred points per run, whatever its size). Shaping is in client-safe/compare.ts.
+// snapshots, each run's improvements (the candidates that beat every earlier one, at their own
+// eval_index) and its best so far downsampled in SQL from its run-level metric rows, against the
+// time it had run (a few hundred points per run, whatever its size). Shaping is in client-safe/compare.ts.
 import type { Db } from '../db.ts'
 import { NotFoundError } from '../errors.ts'
 import { configSummary, type RunConfig } from '../../client-safe/run-config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
-import type { CompareData, ComparePoint, CompareRun } from '../../client-safe/compare.ts'
+import type { CompareData, CompareImprovement, ComparePoint, CompareRun } from '../../client-safe/compare.ts'
 import { bucketWidth } from '../../client-safe/downsample.ts'
 
 const ms = (d: Date | null) => (d ? d.getTime() : null)
+
+/**
+ * Metric rows written before they carried the run's clock: a gap between two run-level rows longer
+ * than this is taken as time the run did not run. While it runs the engine writes one a second.
+ */
+const LEGACY_GAP_S = 30
 
 export async function compareRuns(db: Db, runIds: string[], opts: { points?: number } = {}): Promise<CompareData> {
   const rows = await db.prisma.run.findMany({
@@ -39,6 +46,7 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
   const buckets = Math.max(20, Math.min(2000, opts.points ?? 400))
   const runs: CompareRun[] = []
   const series: Record<string, ComparePoint[]> = {}
+  const improvements: Record<string, CompareImprovement[]> = {}
   for (const id of runIds.filter((x) => byId.has(x))) {
     const r = byId.get(id)!
     const snap = r.problemSnapshot as unknown as ProblemSnapshot
@@ -68,21 +76,67 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
       models: config.models.map((m) => m.label ?? `${m.provider}:${m.model}`),
       config: configSummary(config),
     })
-    // the last run-level row per evaluation bucket: best so far is monotone, so the line is exact at bucket resolution
     const w = bucketWidth(0, Math.max(1, r.evaluations), buckets)
+    improvements[id] = await runImprovements(db, id, snap.spec.direction, w)
+    // against time and spend: the last run-level row per evaluation bucket, written at most once a
+    // second, so these lines are as fine as that
     const pts = await db.prisma.$queryRaw<
-      Array<{ eval_count: number; at: Date; best: number | null; spend_usd: number }>
+      Array<{
+        id: bigint | number
+        eval_count: number
+        best: number | null
+        spend_usd: number
+        active_s: number | null
+      }>
     >`
-      SELECT eval_count, at, best, spend_usd FROM run_metrics WHERE id = ANY(ARRAY(
+      SELECT id, eval_count, best, spend_usd, active_s FROM run_metrics WHERE id = ANY(ARRAY(
         SELECT max(id) FROM run_metrics WHERE run_id = ${id} AND island = -1 GROUP BY eval_count / ${w}::int))
       ORDER BY id`
-    const start = r.startedAt?.getTime() ?? pts[0]?.at.getTime() ?? r.createdAt.getTime()
+    const legacy = pts.some((p) => p.active_s === null) ? await legacyRunSeconds(db, id) : null
     series[id] = pts.map((p) => ({
       e: p.eval_count,
-      t: Math.max(0, (p.at.getTime() - start) / 1000),
+      t: p.active_s ?? legacy?.get(String(p.id)) ?? 0,
       s: p.spend_usd,
       b: p.best,
     }))
   }
-  return { runs, series, missing }
+  return { runs, series, improvements, missing }
+}
+
+/**
+ * The candidates that beat every earlier one, in eval_index order (ties go to the earliest, as the
+ * run's best does): the best-so-far line against evaluations, exact. A run improving at nearly every
+ * evaluation keeps the first and last improvement of each bucket of `w` evaluations, so the answer
+ * stays a few hundred rows for a run of 100,000 candidates; the window is one index-ordered pass.
+ */
+async function runImprovements(db: Db, runId: string, direction: 'max' | 'min', w: number) {
+  const sign = direction === 'max' ? 1 : -1
+  const rows = await db.prisma.$queryRaw<Array<{ e: number; b: number }>>`
+    WITH c AS (
+      SELECT eval_index, score, max(score * ${sign}::float8) OVER (
+        ORDER BY eval_index ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+      FROM candidates WHERE run_id = ${runId} AND eval_index IS NOT NULL AND valid AND score IS NOT NULL),
+    i AS (SELECT eval_index, score FROM c WHERE before IS NULL OR score * ${sign}::float8 > before)
+    SELECT eval_index AS e, score AS b FROM i WHERE eval_index IN (
+      SELECT min(eval_index) FROM i GROUP BY eval_index / ${w}::int
+      UNION SELECT max(eval_index) FROM i GROUP BY eval_index / ${w}::int)
+    ORDER BY eval_index`
+  return rows.map((x) => ({ e: Number(x.e), b: Number(x.b) }))
+}
+
+/**
+ * For metric rows written before they carried the run's clock: the seconds run by each run-level
+ * row, from its start to its first row, then the gaps between rows, leaving out any longer than
+ * LEGACY_GAP_S (a stop, a pause or a crash before a resume). An estimate, the best those rows allow.
+ */
+async function legacyRunSeconds(db: Db, runId: string): Promise<Map<string, number>> {
+  const rows = await db.prisma.$queryRaw<Array<{ id: bigint | number; ran: number; first: number }>>`
+    WITH m AS (
+      SELECT id, at, coalesce(extract(epoch FROM at - lag(at) OVER (ORDER BY id)), 0)::float8 AS gap
+      FROM run_metrics WHERE run_id = ${runId} AND island = -1)
+    SELECT id, sum(CASE WHEN gap <= ${LEGACY_GAP_S}::float8 THEN gap ELSE 0 END) OVER (ORDER BY id) AS ran,
+      extract(epoch FROM first_value(at) OVER (ORDER BY id)
+        - coalesce((SELECT started_at FROM runs WHERE id = ${runId}), first_value(at) OVER (ORDER BY id)))::float8 AS first
+    FROM m`
+  return new Map(rows.map((x) => [String(x.id), Math.max(0, Number(x.first)) + Number(x.ran)]))
 }

@@ -94,7 +94,7 @@ export async function loadRun(deps: DriverDeps, runId: string, s: RunState, link
       capacity: () => dispatcher.capacity(),
       limit: () => generation.limit.current,
     },
-    () => ({ evaluations: budget.evaluations, spendUsd: budget.spendUsd }),
+    () => ({ evaluations: budget.evaluations, spendUsd: budget.spendUsd, activeS: budget.activeS() }),
   )
   ingestor = new Ingestor({
     db,

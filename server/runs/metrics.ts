@@ -41,7 +41,7 @@ export class MetricsWriter {
     private readonly events: EventBus,
     private readonly state: RunState,
     private readonly gauges: PipelineGauges,
-    private readonly counters: () => { evaluations: number; spendUsd: number },
+    private readonly counters: () => { evaluations: number; spendUsd: number; activeS: number },
   ) {}
 
   observe(valid: boolean) {
@@ -77,7 +77,7 @@ export class MetricsWriter {
       this.totals.span += span
     }
     this.latest = pipeline
-    const { evaluations, spendUsd } = this.counters()
+    const { evaluations, spendUsd, activeS } = this.counters()
     const rows = s.evo.islands.map((isl, i) => {
       const d = isl.diversity({ seed: evaluations })
       return {
@@ -121,11 +121,12 @@ export class MetricsWriter {
     // one raw statement: through Prisma this was a transaction of three, each dearer to prepare
     await this.db.sql(
       `INSERT INTO run_metrics (run_id, island, eval_count, best, mean, median, diversity, population, evals_per_sec,
-         failure_rate, spend_usd, pipeline)
-       SELECT $1, island, $3, best, mean, median, diversity, population, $4, $5, $6, pipeline
+         failure_rate, spend_usd, pipeline, active_s)
+       SELECT $1, island, $3, best, mean, median, diversity, population, $4, $5, $6, pipeline, $7
          FROM jsonb_to_recordset($2::jsonb) AS x(island int, best float8, mean float8, median float8, diversity jsonb,
            population int, pipeline jsonb)`,
-      [s.runId, JSON.stringify(data), evaluations, evalsPerSec, failureRate, spendUsd],
+      // the run's own clock (not the rows' timestamps): a chart against time skips a stop or a crash
+      [s.runId, JSON.stringify(data), evaluations, evalsPerSec, failureRate, spendUsd, activeS],
     )
     if (this.islandBest.size) {
       const best = [...this.islandBest].map(([index, b]) => ({ index, score: b.score, id: b.candidateId }))
