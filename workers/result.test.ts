@@ -4,6 +4,10 @@ import {
   boundArtifacts,
   classifyExit,
   findResultLine,
+  jsonTextBounded,
+  limitNesting,
+  MAX_ARTIFACT_CHARS,
+  MAX_ARTIFACT_DEPTH,
   MAX_ARTIFACTS_TOTAL_CHARS,
   MAX_METRICS,
   MAX_RESULT_BYTES,
@@ -12,6 +16,7 @@ import {
   normalizeEvaluatorObject,
   parseJsonLenient,
   passesThreshold,
+  resultArtifacts,
   resultFileTooBig,
   resultLineTooBig,
 } from './result.ts'
@@ -169,6 +174,70 @@ describe('boundArtifacts', () => {
     const total = Object.values(many).reduce<number>((n, v) => n + String(v).length, 0)
     expect(total).toBeLessThanOrEqual(MAX_ARTIFACTS_TOTAL_CHARS + 500)
     expect(many.artifacts_dropped).toMatch(/left out/)
+  })
+})
+
+describe('deeply nested results', () => {
+  const nested = (depth: number, inner = '1') => '['.repeat(depth) + inner + ']'.repeat(depth)
+  const deep = nested(10_000)
+
+  it('a 10,000-level artifact keeps the score and the rest of the result; the artifact is bounded text with a note', () => {
+    // as the worker reads it: the result line, normalized, its artifacts bounded (runner.ts interpret, finish)
+    const line = `{"valid": true, "metrics": {"score": 7, "deepmetric": ${nested(9_000)}}, "artifacts": {"deep": ${deep}, "deepobj": ${'{"a":'.repeat(9_000)}1${'}'.repeat(9_000)}, "feedback": "fine", "shallow": [[1, 2], {"b": [3]}]}}`
+    const { result } = findResultLine(`noise\n${line}\n`)
+    expect(result).not.toBeNull()
+    const n = normalizeEvaluatorObject(result!, { primaryMetric: 'score' })
+    expect(n.valid).toBe(true)
+    expect(n.metrics).toEqual({ score: 7 })
+    const { artifacts } = resultArtifacts(n.artifacts)
+    expect(artifacts.feedback).toBe('fine')
+    expect(artifacts.shallow).toEqual([[1, 2], { b: [3] }])
+    for (const key of ['deep', 'deepobj', 'metric:deepmetric']) {
+      const text = artifacts[key] as string
+      expect(typeof text, key).toBe('string')
+      expect(text.length, key).toBeLessThanOrEqual(MAX_ARTIFACT_CHARS)
+      expect(text.endsWith('…'), key).toBe(true)
+    }
+    expect((artifacts.deep as string).startsWith('[[[[')).toBe(true)
+    expect(artifacts.artifacts_too_deep).toMatch(/"deep", "deepobj", "metric:deepmetric" nested deeper than 64 levels/)
+    // what the worker sends and the server stores is ordinary JSON again
+    expect(JSON.parse(JSON.stringify(artifacts))).toEqual(artifacts)
+  })
+
+  it('a deep artifact whose text fits is kept whole as text; one at the depth bound stays data', () => {
+    const r = boundArtifacts({
+      over: JSON.parse(nested(MAX_ARTIFACT_DEPTH + 1)),
+      at: JSON.parse(nested(MAX_ARTIFACT_DEPTH)),
+    })
+    expect(r.over).toBe(nested(MAX_ARTIFACT_DEPTH + 1))
+    expect(r.at).toEqual(JSON.parse(nested(MAX_ARTIFACT_DEPTH)))
+    expect(r.artifacts_too_deep).toMatch(/^"over" nested/)
+  })
+
+  it("reads a deep result that also holds Python's NaN, and a deep malformed member is described, not thrown", () => {
+    const v = parseJsonLenient(
+      `{"metrics": {"score": NaN, "x": 2}, "artifacts": {"deep": ${nested(10_000, 'Infinity')}}}`,
+    ) as any
+    expect(v.metrics).toEqual({ score: null, x: 2 })
+    expect(nonFiniteMembers(v.metrics)).toEqual({ score: 'NaN' })
+    let inner = v.artifacts.deep
+    for (let i = 0; i < 10_000; i++) inner = inner[0]
+    expect(inner).toBeNull()
+    const n = normalizeEvaluatorObject({ valid: JSON.parse(deep), metrics: JSON.parse(deep) })
+    expect(n.valid).toBe(false)
+    expect(n.malformed).toMatch(/"valid" is an array \(\[\[\[\[.*…\): it must be true or false; "metrics" is an array/)
+  })
+
+  it('jsonTextBounded and limitNesting: the JSON text of any depth, cut where asked', () => {
+    const doc = { a: [1, 'two', null, { b: true }], c: { d: [] }, e: undefined, when: new Date(0) }
+    expect(jsonTextBounded(doc, 1_000)).toBe(JSON.stringify(doc))
+    expect(jsonTextBounded(JSON.parse(deep), 10)).toBe('[[[[[[[[[…')
+    const proto = JSON.parse('{"__proto__": [[1]], "k": [[[2]]]}')
+    const { value, cut } = limitNesting(proto, 2, 100)
+    expect(cut).toBe(2)
+    expect(Object.keys(value as object)).toEqual(['__proto__', 'k'])
+    expect(JSON.stringify(value)).toBe('{"__proto__":["[1]"],"k":["[[2]]"]}')
+    expect(limitNesting(proto, 3, 100).cut).toBe(1)
   })
 })
 

@@ -57,14 +57,152 @@ export function parseJsonLenient(text: string): unknown {
       bare ? `"\\u0000${id}:${bare}"` : m,
     )
     const mark = `\u0000${id}:`
-    return JSON.parse(fixed, function (this: object, key, value) {
-      if (typeof value !== 'string' || !value.startsWith(mark)) return value
-      const seen = nonFiniteTokens.get(this) ?? {}
-      seen[key] = value.slice(mark.length)
-      nonFiniteTokens.set(this, seen)
-      return null
-    })
+    const isTag = (v: unknown): v is string => typeof v === 'string' && v.startsWith(mark)
+    // the tags turned back by an explicit walk: JSON.parse's reviver recurses, and a result nested a
+    // few thousand levels deep overflowed the stack (the valid result read as "not JSON")
+    const root = JSON.parse(fixed) as unknown
+    if (isTag(root)) return null
+    const stack: object[] = isContainer(root) ? [root] : []
+    while (stack.length) {
+      const holder = stack.pop() as Record<string, unknown>
+      for (const key of Object.keys(holder)) {
+        const value = holder[key]
+        if (isContainer(value)) stack.push(value)
+        else if (isTag(value)) {
+          const seen = nonFiniteTokens.get(holder) ?? {}
+          seen[key] = value.slice(mark.length)
+          nonFiniteTokens.set(holder, seen)
+          setOwn(holder, key, null)
+        }
+      }
+    }
+    return root
   }
+}
+
+/**
+ * How deep an artifact's arrays and objects may nest. JSON.stringify recurses: a few thousand
+ * levels (6 KB of text, well inside the size bounds) overflowed the stack in the worker and in the
+ * run's export. A deeper value is kept as the start of its JSON text.
+ */
+export const MAX_ARTIFACT_DEPTH = 64
+
+/** `holder[key] = value` as JSON.parse makes members: an own property, whatever its name ("__proto__" included). */
+function setOwn(holder: object, key: string, value: unknown) {
+  Object.defineProperty(holder, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
+/** An array or object whose members JSON writes (a Date, with its toJSON, is written as a string). */
+function isContainer(v: unknown): v is object {
+  return typeof v === 'object' && v !== null && typeof (v as { toJSON?: unknown }).toJSON !== 'function'
+}
+
+/**
+ * How deeply `v`'s arrays and objects nest (a string or number: 0, `[1]`: 1), measured without
+ * recursion; past `stopAbove` the walk stops and returns a depth over it.
+ */
+export function nestingDepth(v: unknown, stopAbove = Number.POSITIVE_INFINITY): number {
+  let max = 0
+  const stack: Array<[object, number]> = isContainer(v) ? [[v, 1]] : []
+  while (stack.length) {
+    const [x, depth] = stack.pop()!
+    if (depth > max) max = depth
+    if (max > stopAbove) return max
+    for (const member of Object.values(x)) if (isContainer(member)) stack.push([member, depth + 1])
+  }
+  return max
+}
+
+/** A member as JSON.stringify sees it: its toJSON's value, a bigint as a number (as exports write them). */
+function jsonValue(v: unknown, key: string): unknown {
+  const withToJson = v as { toJSON?: (key: string) => unknown } | null
+  const u =
+    typeof v === 'object' && v !== null && typeof withToJson!.toJSON === 'function' ? withToJson!.toJSON(key) : v
+  return typeof u === 'bigint' ? Number(u) : u
+}
+
+/**
+ * JSON text of a value nested to any depth, written without recursion and cut to `limit`
+ * characters (the last one "…" when cut). Members JSON leaves out (undefined, functions) are left out.
+ */
+export function jsonTextBounded(value: unknown, limit: number): string {
+  const parts: string[] = []
+  let size = 0
+  const emit = (s: string) => {
+    parts.push(s)
+    size += s.length
+  }
+  type Frame =
+    | { array: unknown[]; i: number }
+    | { object: Record<string, unknown>; keys: string[]; i: number; n: number }
+  const stack: Frame[] = []
+  const write = (v: unknown) => {
+    if (isContainer(v)) {
+      if (Array.isArray(v)) {
+        emit('[')
+        stack.push({ array: v, i: 0 })
+      } else {
+        emit('{')
+        stack.push({ object: v as Record<string, unknown>, keys: Object.keys(v), i: 0, n: 0 })
+      }
+    } else emit(JSON.stringify(v) ?? 'null')
+  }
+  write(jsonValue(value, ''))
+  while (stack.length && size <= limit) {
+    const f = stack[stack.length - 1]!
+    if ('array' in f) {
+      if (f.i >= f.array.length) {
+        emit(']')
+        stack.pop()
+        continue
+      }
+      if (f.i) emit(',')
+      write(jsonValue(f.array[f.i], String(f.i)))
+      f.i++
+    } else {
+      if (f.i >= f.keys.length) {
+        emit('}')
+        stack.pop()
+        continue
+      }
+      const key = f.keys[f.i++]!
+      const v = jsonValue(f.object[key], key)
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue
+      emit(`${f.n++ ? ',' : ''}${JSON.stringify(key)}:`)
+      write(v)
+    }
+  }
+  const text = parts.join('')
+  return text.length <= limit ? text : `${text.slice(0, Math.max(0, limit - 1))}…`
+}
+
+/**
+ * A copy of `value` nested at most `maxDepth` levels: an array or object deeper than that becomes
+ * the start of its JSON text (`textChars` at most). `cut` counts them.
+ * Without recursion, so any depth is handled.
+ */
+export function limitNesting(value: unknown, maxDepth: number, textChars: number): { value: unknown; cut: number } {
+  let cut = 0
+  const root: Record<string, unknown> = { value }
+  const stack: Array<[Record<string, unknown>, number]> = []
+  const visit = (holder: Record<string, unknown>, key: string, depth: number) => {
+    const x = holder[key]
+    if (!isContainer(x)) return
+    if (depth > maxDepth) {
+      setOwn(holder, key, jsonTextBounded(x, textChars))
+      cut++
+      return
+    }
+    const copy = (Array.isArray(x) ? x.slice() : { ...x }) as Record<string, unknown>
+    setOwn(holder, key, copy)
+    stack.push([copy, depth])
+  }
+  visit(root, 'value', 1)
+  while (stack.length) {
+    const [copy, depth] = stack.pop()!
+    for (const key of Object.keys(copy)) visit(copy, key, depth + 1)
+  }
+  return { value: root.value, cut }
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
@@ -166,6 +304,7 @@ export function boundArtifacts(input: Record<string, unknown>): Record<string, u
   const out: Record<string, unknown> = {}
   let total = 0
   let dropped = 0
+  const tooDeep: string[] = []
   for (const [rawKey, val] of Object.entries(input)) {
     if (val === undefined) continue
     const key = rawKey.slice(0, 128)
@@ -178,6 +317,10 @@ export function boundArtifacts(input: Record<string, unknown>): Record<string, u
     if (typeof v === 'string') {
       v = key === 'stdout' || key === 'stderr' ? tail(v) : headTail(v)
       size = (v as string).length
+    } else if (nestingDepth(v, MAX_ARTIFACT_DEPTH) > MAX_ARTIFACT_DEPTH) {
+      v = jsonTextBounded(v, MAX_ARTIFACT_CHARS)
+      size = (v as string).length
+      tooDeep.push(key)
     } else {
       let json: string
       try {
@@ -203,6 +346,8 @@ export function boundArtifacts(input: Record<string, unknown>): Record<string, u
     out[key] = v
     total += size
   }
+  if (tooDeep.length)
+    out.artifacts_too_deep = `${tooDeep.map((k) => JSON.stringify(k)).join(', ')} nested deeper than ${MAX_ARTIFACT_DEPTH} levels, so each is kept as the start of its JSON text: report a flatter value (a summary, a list of rows) to keep it as data`
   if (dropped)
     out.artifacts_dropped = `${dropped} artifact(s) left out: the artifacts exceeded ${MAX_ARTIFACTS_TOTAL_CHARS} characters or ${MAX_ARTIFACT_KEYS} entries`
   return out
@@ -243,11 +388,13 @@ export function normalizeEvaluatorObject(obj: Record<string, unknown>, opts: Nor
   const m = toNumberRecord(obj.metrics, MAX_METRICS, primary)
   const f = toNumberRecord(obj.features, MAX_METRICS, opts.features ?? [])
   const shape: string[] = []
+  // describeValue quotes an array's JSON: a deeply nested one would overflow the stack
+  const describe = (v: unknown) => describeValue(limitNesting(v, MAX_ARTIFACT_DEPTH, 80).value)
   if (obj.valid !== undefined && typeof obj.valid !== 'boolean')
-    shape.push(`"valid" is ${describeValue(obj.valid)}: it must be true or false`)
+    shape.push(`"valid" is ${describe(obj.valid)}: it must be true or false`)
   for (const key of ['metrics', 'features'] as const)
     if (obj[key] !== undefined && obj[key] !== null && !isPlainObject(obj[key]))
-      shape.push(`"${key}" is ${describeValue(obj[key])}: it must be an object of numbers, {"name": number, …}`)
+      shape.push(`"${key}" is ${describe(obj[key])}: it must be an object of numbers, {"name": number, …}`)
   const artifacts: Record<string, unknown> = {}
   // first, so that the artifacts' bound never leaves out why the primary metric is not a number
   const primaryOther = opts.primaryMetric ? m.other[opts.primaryMetric.slice(0, 128)] : undefined
