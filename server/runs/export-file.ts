@@ -3,7 +3,9 @@
 // without `problem` and `bundles` (written before exports carried their problem, or for a user
 // who may not read problem files) imports only where its problem already is.
 import { z } from 'zod'
+import { limitNesting } from '../../workers/result.ts'
 import { BadInputError } from '../errors.ts'
+import { createLogger } from '../log.ts'
 import { MAX_BUNDLE_BYTES, unpackBundle } from '../problems/bundle.ts'
 
 export const EXPORT_FORMAT = 'fm-agent-run/1'
@@ -143,9 +145,35 @@ export function importedBundle(b: ExportedBundle) {
   return { hash: b.hash, data: new Uint8Array(data), size: files.size, fileCount: files.files.length }
 }
 
-/** An export as the file holds it: JSON, the event log's 64-bit ids as numbers. */
+const bigintAsNumber = (_k: string, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)
+
+/** How deep a stored value is written as JSON when the whole of it cannot be (exportText). */
+export const EXPORT_MAX_DEPTH = 100
+/** The characters of JSON text kept of a value nested deeper than that. */
+export const EXPORT_DEEP_TEXT_CHARS = 16_000
+
+const exportLog = createLogger('fm-agent')
+
+/**
+ * An export as the file holds it: JSON, the event log's 64-bit ids as numbers. A row stored
+ * before artifacts were bounded in depth may nest thousands of levels, past what JSON.stringify's
+ * recursion can write: such a row is written with its too-deep values as the start of their JSON
+ * text, and one warning line on stderr says so, rather than the whole export failing.
+ */
 export function exportText(data: unknown): string {
-  return JSON.stringify(data, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))
+  try {
+    return JSON.stringify(data, bigintAsNumber)
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e
+    const { value, cut } = limitNesting(data, EXPORT_MAX_DEPTH, EXPORT_DEEP_TEXT_CHARS)
+    if (!cut) throw e
+    const id = (data as { id?: unknown } | null)?.id
+    const what = typeof id === 'string' ? `the row ${JSON.stringify(id.slice(0, 100))}` : 'a row'
+    exportLog.warn(
+      `export: ${what} holds ${cut} value(s) nested deeper than ${EXPORT_MAX_DEPTH} levels, too deep to write as JSON; each is written as the start of its JSON text (${EXPORT_DEEP_TEXT_CHARS.toLocaleString('en-US')} characters at most), and the rest of the export is whole`,
+    )
+    return JSON.stringify(value, bigintAsNumber)
+  }
 }
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d])
