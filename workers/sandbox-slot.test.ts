@@ -109,6 +109,25 @@ describe.skipIf(isolation.mode === 'none')('a sandbox slot', () => {
     expect(printed(req)).not.toContain(dir)
   }, 60_000)
 
+  it('stderr past the file-size limit keeps its end, and the evaluator its result; /dev/stderr reopens it', async () => {
+    const { slot, step, printed } = openSlot()
+    // 96 MiB of stderr against this step's 64 MiB file-size limit: a plain file had ended the evaluator
+    const req = step([
+      'import sys',
+      'line = "e" * 1023 + "\\n"',
+      'for _ in range(96 * 1024): sys.stderr.write(line)',
+      'sys.stderr.flush()',
+      'open("/dev/stderr", "w").write("the last words\\n")',
+      'print("done")',
+    ])
+    const r = await slot.run(req)
+    expect([r.exitCode, r.infra]).toEqual([0, undefined])
+    expect(printed(req)).toBe('done')
+    const err = readFileSync(req.stderr, 'utf8')
+    expect(err.length).toBeLessThanOrEqual(8 << 20)
+    expect(err.endsWith('e\nthe last words\n')).toBe(true)
+  }, 60_000)
+
   it('runs the next step in a new launcher when pid 1 of its namespace died between steps', async () => {
     const { slot, dir, step, printed } = openSlot()
     expect((await slot.run(step(['print(1)']))).exitCode).toBe(0)

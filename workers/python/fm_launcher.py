@@ -33,10 +33,11 @@ result file), then masks their folder and the request's `mask` paths (e.g. a pro
 during a compile step) in the evaluation's mount namespace: no process of the evaluation can open
 them by path. C's stdout is a Unix socket to P (a socket, unlike a pipe or a file, cannot be reopened
 through /proc/<pid>/fd); P receives with SO_PASSCRED, so each chunk carries its writer's pid, and
-writes what C itself wrote to `stdout`, what any other process wrote to `stdoutOther`. The result file
+writes what C itself wrote to `stdout`, what any other process wrote to `stdoutOther`. Its stderr is a
+pipe P reads into the stderr file, keeping the end (see Tail). The result file
 reaches C as descriptor 3 ($FM_RESULT_FILE = /proc/self/fd/3): only C and what inherits it can write it.
 
-Modes (argv[1] is a JSON config): "userns" (inside bwrap with capabilities in its own user namespace),
+Modes ($FM_LAUNCHER_CONFIG is a JSON config): "userns" (inside bwrap with capabilities in its own user namespace),
 "rootns" (run as root by `unshare`; C drops to the sandbox uid) and "none" (no namespaces: a
 subreaper, a process-tree kill and the uid drop when root; no network isolation).
 """
@@ -86,6 +87,7 @@ MS_REMOUNT = 32
 MOUNT_FLAGS_OF_STATVFS = ((1, 1), (2, 2), (4, 4), (8, 8), (1024, 1024), (2048, 2048), (4096, 1 << 21))
 MNT_DETACH = 2
 OUT_CAP = 64 * 1024 * 1024  # per output file; past it the file restarts (the runner reads tails)
+ERR_CAP = 8 * 1024 * 1024  # stderr's file: the runner keeps its last 64 KiB
 
 
 def _check(ret, what):
@@ -487,6 +489,42 @@ class Relay:
         return True
 
 
+class Tail:
+    """P's side of the evaluation's stderr: a pipe (any process of the evaluation may write it, and a
+    shell's `>/dev/stderr` reopens it) read into its file, which restarts past ERR_CAP, so a verbose
+    evaluator keeps its result and the runner still reads the end; as a plain file it had met the
+    file-size limit, and the evaluator died of it."""
+
+    def __init__(self, rfd, fd):
+        self.rfd = rfd
+        self.fd = fd
+        self.size = 0
+        self.open = True
+
+    def pump(self, budget=64):
+        """Reads what is there (at most `budget` chunks); False at end of stream."""
+        for _ in range(budget):
+            try:
+                data = os.read(self.rfd, 65536)
+            except (BlockingIOError, InterruptedError):
+                return True
+            except OSError:
+                data = b''
+            if not data:
+                self.open = False
+                return False
+            try:
+                if self.size + len(data) > ERR_CAP:
+                    os.ftruncate(self.fd, 0)
+                    os.lseek(self.fd, 0, os.SEEK_SET)
+                    self.size = 0
+                os.write(self.fd, data)
+                self.size += len(data)
+            except OSError:
+                pass
+        return True
+
+
 class Holder:
     """P: pid 1 of the evaluations' pid namespace, kept for the launcher's life (the module's docstring
     says what it does for each evaluation)."""
@@ -571,6 +609,7 @@ class Holder:
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        err_r, err_w = os.pipe()
         devnull = os.open('/dev/null', os.O_RDONLY)
         env_set = False
         if req.get('python'):
@@ -586,17 +625,21 @@ class Holder:
         if c_pid == 0:
             try:
                 mine.close()
-                stage_c(req, self.wfd, True, [devnull, theirs.fileno(), outs['stderr'], outs['result']], env_set)
+                os.close(err_r)
+                stage_c(req, self.wfd, True, [devnull, theirs.fileno(), err_w, outs['result']], env_set)
             except BaseException as e:  # setup failed before the evaluator ran
                 try:
-                    os.write(outs['stderr'], f'fm_launcher: sandbox setup failed: {e!r}\n'.encode())
+                    os.write(2, f'fm_launcher: sandbox setup failed: {e!r}\n'.encode())
                 except OSError:
                     pass
             os._exit(126)
         theirs.close()
+        os.close(err_w)
         os.close(devnull)
         mine.setblocking(False)
+        os.set_blocking(err_r, False)
         relay = Relay(mine, c_pid, outs['stdout'], outs['stdoutOther'])
+        err = Tail(err_r, outs['stderr'])
         deadline = t0 + float(req.get('timeout', 30))
         c_status = None
         timed_out = False
@@ -618,7 +661,8 @@ class Holder:
                 timed_out = True
                 break
             try:
-                ready, _, _ = select.select([self.wake[0]] + ([mine] if relay.open else []), [], [], remaining)
+                watched = [self.wake[0]] + ([mine] if relay.open else []) + ([err_r] if err.open else [])
+                ready, _, _ = select.select(watched, [], [], remaining)
             except InterruptedError:
                 continue
             if self.wake[0] in ready:
@@ -628,6 +672,8 @@ class Holder:
                     pass
             if mine in ready:
                 relay.pump()
+            if err_r in ready:
+                err.pump()
         wall = time.monotonic() - t0
         kill_everything(c_pid)
         reaped(True)
@@ -639,6 +685,10 @@ class Holder:
             if not NS:
                 break
         mine.close()
+        while err.open and err.pump(1 << 20) and NS:
+            if not select.select([err_r], [], [], 2.0)[0]:
+                break
+        os.close(err_r)
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
         report = {
             'id': req.get('id'),
