@@ -128,6 +128,23 @@ describe.skipIf(isolation.mode === 'none')('a sandbox slot', () => {
     expect(err.endsWith('e\nthe last words\n')).toBe(true)
   }, 60_000)
 
+  it('a signal the evaluation sends to pid 1 of its namespace changes nothing', async () => {
+    const { slot, step, printed } = openSlot()
+    // pid 1 is the launcher's fork: Python's own SIGINT handler there had raised KeyboardInterrupt
+    // (an infra error: retried, then counted towards failing the run)
+    const req = step([
+      'import os, signal',
+      'for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD): os.kill(1, s)',
+      'print("sent")',
+    ])
+    const r = await slot.run(req)
+    expect([r.exitCode, r.infra]).toEqual([0, undefined])
+    expect(printed(req)).toBe('sent')
+    const next = step(['print("next")'])
+    expect((await slot.run(next)).exitCode).toBe(0)
+    expect(slot.starts).toBe(1)
+  }, 60_000)
+
   it('runs the next step in a new launcher when pid 1 of its namespace died between steps', async () => {
     const { slot, dir, step, printed } = openSlot()
     expect((await slot.run(step(['print(1)']))).exitCode).toBe(0)

@@ -817,9 +817,10 @@ export class SandboxSlot {
   async run(req: StepRequest): Promise<StepResult> {
     const r = await this.runOnce(req)
     if (!r.notRun) return r
-    // the launcher could not run it (its namespace had ended since the last step): once more, in a new one
-    const { notRun: _, ...again } = await this.runOnce(req)
-    return again
+    // the launcher could not run it (its namespace had ended since the last step, or ended as it read
+    // the request): once more, in a new one
+    const { notRun, ...again } = await this.runOnce(req)
+    return notRun ? { ...again, infra: 'the sandbox launcher could not start the step, twice' } : again
   }
 
   private async runOnce(req: StepRequest): Promise<StepResult & { notRun?: boolean }> {

@@ -547,6 +547,9 @@ class Holder:
         os.set_blocking(wpipe, False)
         signal.set_wakeup_fd(wpipe)
         signal.signal(signal.SIGCHLD, lambda *_: None)
+        # pid 1 gets a signal from inside its namespace only where it has a handler: Python's own for
+        # SIGINT raised KeyboardInterrupt here, from any candidate (stage_c restores it in C)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.wake = (rpipe, wpipe)
 
     def prepare(self, req):
@@ -844,6 +847,9 @@ def handle(req):
     if ended:  # P is gone or stuck: the next evaluation gets a new namespace
         NAMESPACE.close()
         NAMESPACE = None
+        if ended == 'eof' and not msgs:
+            # P died before it started anything (between steps, as it read this request): nothing ran
+            return {'id': req.get('id'), 'notRun': True, **({'restart': True} if NS else {})}
     started = next((m['started'] for m in msgs if 'started' in m), None)
     final = next((m for m in msgs if m.get('final')), None)
     infra = next((m['infra'] for m in msgs if 'infra' in m), None)
