@@ -25,7 +25,8 @@ export async function createTestDatabase(
       await c.connect()
       try {
         await c.query(
-          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          // client sessions only: an autovacuum worker there is the superuser's (not ours to end)
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
           [name],
         )
         await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)}`)
