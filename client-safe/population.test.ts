@@ -38,6 +38,40 @@ describe('populationWords', () => {
     expect(populationWords(elsewhere, time).note).toBe("was eligible as a parent at the engine's last save, 01:02:03")
   })
 
+  it('rejected before evaluation: never a member, and why, not "not evaluated yet" (live, saved or unknown)', () => {
+    const rejected = {
+      ...base,
+      population: [],
+      status: 'rejected',
+      rejectReason: 'answer not applied: no edit found in the answer',
+    }
+    const said = {
+      value: 'never a member',
+      note: 'rejected before evaluation: answer not applied: no edit found in the answer',
+    }
+    expect(populationWords(rejected, time)).toEqual(said)
+    const ended = { ...rejected, populationSavedAt: '2026-12-05T01:02:03.000Z', runStatus: 'completed' }
+    expect(populationWords(ended, time)).toEqual(said)
+    expect(populationWords({ ...ended, population: null, populationUnknown: 'the run is completed' }, time)).toEqual(
+      said,
+    )
+    expect(populationWords({ ...rejected, rejectReason: null }, time).note).toBe(
+      'rejected before evaluation: no reason was recorded',
+    )
+    const long = populationWords({ ...rejected, rejectReason: `${'x'.repeat(300)}\nsecond line` }, time).note
+    expect(long).toBe(`rejected before evaluation: ${'x'.repeat(120)} …`)
+  })
+
+  it('an ended run promises no evaluation: "not evaluated", without "yet"', () => {
+    const pending = { ...base, population: [], status: 'pending', populationSavedAt: '2026-12-05T01:02:03.000Z' }
+    expect(populationWords({ ...pending, runStatus: 'completed' }, time).note).toBe(
+      'not evaluated when the run completed',
+    )
+    expect(populationWords({ ...pending, runStatus: 'evolving' }, time).note).toBe(
+      "not evaluated yet at the engine's last save, 01:02:03",
+    )
+  })
+
   it('nothing saved: unknown, and why', () => {
     expect(
       populationWords(

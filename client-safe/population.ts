@@ -1,5 +1,6 @@
 // A candidate's place in the island populations, in words: live from the engine that drives the
 // run, or from the engine's last save where none does here (an ended run, another process). Pure.
+import { oneLine } from './candidate-outcome.ts'
 import { FINAL_STATUSES, type RunStatus } from './run-config.ts'
 
 export interface PopulationFacts {
@@ -12,9 +13,17 @@ export interface PopulationFacts {
   banned: boolean
   status: string
   runStatus: string
+  /** why it was rejected before evaluation, where it was */
+  rejectReason?: string | null
 }
 
 export function populationWords(c: PopulationFacts, time: (iso: string) => string): { value: string; note: string } {
+  // settled for good, whatever the engine holds or saved: it can never be evaluated, so never a member
+  if (c.status === 'rejected')
+    return {
+      value: 'never a member',
+      note: `rejected before evaluation: ${oneLine(c.rejectReason?.trim() || 'no reason was recorded', 120)}`,
+    }
   if (c.population === null)
     return {
       value: 'unknown',
@@ -33,10 +42,15 @@ export function populationWords(c: PopulationFacts, time: (iso: string) => strin
         ? 'evicted or never admitted'
         : 'not evaluated yet'
   if (c.populationSavedAt === null) return { value, note: why }
-  const when = (FINAL_STATUSES as string[]).includes(c.runStatus as RunStatus)
-    ? `when the run ${c.runStatus}`
-    : `at the engine's last save, ${time(c.populationSavedAt)}`
-  return { value, note: `${c.population.length ? 'was eligible as a parent' : why} ${when}` }
+  const ended = (FINAL_STATUSES as string[]).includes(c.runStatus as RunStatus)
+  const when = ended ? `when the run ${c.runStatus}` : `at the engine's last save, ${time(c.populationSavedAt)}`
+  // an ended run evaluates nothing more: "yet" would promise an evaluation that is not coming
+  const was = c.population.length
+    ? 'was eligible as a parent'
+    : ended && why === 'not evaluated yet'
+      ? 'not evaluated'
+      : why
+  return { value, note: `${was} ${when}` }
 }
 
 /**

@@ -8,6 +8,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
 import { fmt, fullNumber } from '../client-safe/format.ts'
+import { codeView, failureReason } from '../client-safe/candidate-outcome.ts'
 import { populationWords } from '../client-safe/population.ts'
 import { againstParent } from '../client-safe/score.ts'
 import { CandidateRating } from './candidate-rating.tsx'
@@ -66,6 +67,8 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
   const lang = monacoLanguage(c.problem.language)
   const { delta, better, words: againstWords } = againstParent(c, parent, c.problem.direction)
   const population = populationWords(c, (iso) => new Date(iso).toLocaleTimeString())
+  const shown = codeView(c, parent?.code ?? null, view)
+  const diffable = codeView(c, parent?.code ?? null, 'diff').show === 'diff'
   const description = typeof c.operatorParams?.description === 'string' ? c.operatorParams.description : null
   const params = c.operatorParams
     ? Object.fromEntries(Object.entries(c.operatorParams).filter(([k]) => k !== 'description'))
@@ -177,7 +180,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
         </div>
       )}
       {(ban.data ?? pin.data) && <CommandNote outcome={(ban.data ?? pin.data)!.command} />}
-      {c.status === 'rejected' && <div className="alert">Rejected before evaluation: {c.rejectReason}</div>}
+      {c.status === 'rejected' && <div className="alert">Rejected before evaluation: {failureReason(c)}</div>}
       {(c.family.from || c.family.forks.length > 0) && (
         <div className="alert info small" data-testid="candidate-family">
           {c.family.from && (
@@ -283,7 +286,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
                 className={view === 'diff' ? 'on' : ''}
                 aria-pressed={view === 'diff'}
                 onClick={() => setView('diff')}
-                disabled={!parent?.code}
+                disabled={!diffable}
               >
                 diff against parent
               </button>
@@ -297,7 +300,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
             </div>
           </div>
         </div>
-        {view === 'diff' && parent?.code ? (
+        {shown.show === 'diff' && parent?.code ? (
           <>
             <div className="small muted" style={{ marginBottom: 6 }}>
               left: parent{' '}
@@ -315,7 +318,7 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
               testId="candidate-diff"
             />
           </>
-        ) : c.code ? (
+        ) : shown.show === 'code' ? (
           <CodeEditor
             key={c.id}
             defaultValue={c.code}
@@ -326,7 +329,9 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
             ariaLabel="candidate code"
           />
         ) : (
-          <div className="muted">No code was kept (rejected before a program existed).</div>
+          <div className="muted" data-testid="no-code">
+            {shown.show === 'none' && shown.words}
+          </div>
         )}
       </div>
 

@@ -266,6 +266,70 @@ describe('fm-agent CLI', () => {
     expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('--limit or --all, not both')])
   })
 
+  it('shows why an invalid or rejected candidate failed, how it was made, and no diff where no program was made', async () => {
+    const dir = tempDir()
+    const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+    let runId: string
+    let seedId: string
+    let invalidId: string
+    const rejectedId = '0f0f0f0f-0000-4000-8000-00000000abcd'
+    try {
+      ;({ runId } = await seedSyntheticRun(db, { candidates: 3, problemId: 'failed-ones' }))
+      const ids = (await db.prisma.candidate.findMany({ where: { runId }, orderBy: { seq: 'asc' } })).map((c) => c.id)
+      seedId = ids[0]!
+      invalidId = ids[1]!
+      // as the engine stores them: the evaluator's reason in its artifacts, the edit's outcome in the operator's params
+      await db.prisma.candidate.update({
+        where: { id: invalidId },
+        data: {
+          valid: false,
+          score: null,
+          operator: 'diff',
+          artifacts: { feedback: "NameError: name 'offset' is not defined\n  at line 14" },
+          operatorParams: { description: '1 of 2 edit block(s) applied; block 2: not-found' },
+        },
+      })
+      await db.prisma.candidate.create({
+        data: {
+          id: rejectedId,
+          runId,
+          seq: 3,
+          island: 0,
+          parentIds: [seedId],
+          origin: 'mutation',
+          operator: 'diff',
+          code: '',
+          codeHash: '',
+          status: 'rejected',
+          rejectReason: 'answer not applied: no edit found in the answer',
+          guidanceIds: [],
+        },
+      })
+    } finally {
+      await db.close()
+    }
+    const shown = await cli(['candidate', runId.slice(0, 8), invalidId, '--data-dir', dir])
+    expect(shown.code, shown.stderr).toBe(0)
+    const lines = shown.stdout.split('\n')
+    expect(lines).toContain("score     invalid: NameError: name 'offset' is not defined …")
+    expect(lines).toContain('made      mutation · operator diff · 1 of 2 edit block(s) applied; block 2: not-found')
+    expect(shown.stdout).toContain("feedback  NameError: name 'offset' is not defined\n            at line 14\n")
+    expect(shown.stdout).not.toContain('no reason given')
+
+    const rejected = await cli(['candidate', runId.slice(0, 8), rejectedId, '--data-dir', dir])
+    expect(rejected.code, rejected.stderr).toBe(0)
+    expect(rejected.stdout).toContain(
+      'score     rejected before evaluation: answer not applied: no edit found in the answer\n',
+    )
+    expect(rejected.stdout.trimEnd().endsWith('No program was made: it was rejected before evaluation.')).toBe(true)
+    // no diff that deletes the parent, no empty code for a pipe: nothing on stdout, why on stderr
+    for (const part of ['--diff', '--code']) {
+      const r = await cli(['candidate', runId.slice(0, 8), rejectedId, part, '--data-dir', dir])
+      expect([r.code, r.stdout]).toEqual([0, ''])
+      expect(r.stderr).toContain(`candidate ${rejectedId}: No program was made: it was rejected before evaluation.`)
+    }
+  })
+
   it('checks a problem folder by evaluating its seed in the sandbox, OpenEvolve folders included', async () => {
     const native = await cli(['problem', 'check', join(FIXTURES, 'curve-fit'), '--json'])
     expect(native.code, native.stderr).toBe(0)

@@ -6,6 +6,7 @@ import { InputError, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { connectToRuns, resolveRunId } from '../run-id.ts'
 import { chunkTitle } from '../../../client-safe/knowledge-title.ts'
+import { codeView, evaluatorFeedback, failureReason, oneLine } from '../../../client-safe/candidate-outcome.ts'
 
 type Detail = Omit<Awaited<ReturnType<typeof candidateDetail>>, 'runLease' | 'savedPopulation'>
 
@@ -39,15 +40,21 @@ function diffOf(c: Detail): string {
 }
 
 function summaryText(c: Detail): string {
+  const reason = failureReason(c)
+  const why = reason === null ? null : oneLine(reason, 200)
   const score =
-    c.status !== 'evaluated'
-      ? c.status
-      : c.valid
-        ? `${fullNumber(c.score)} (${c.problem.primaryMetric}, ${c.problem.direction})${c.isRunBest ? '  the run’s best' : ''}`
-        : `invalid: ${c.error?.message ?? c.rejectReason ?? 'no reason given'}`
+    c.status === 'rejected'
+      ? `rejected before evaluation: ${why}`
+      : c.status !== 'evaluated'
+        ? c.status
+        : c.valid
+          ? `${fullNumber(c.score)} (${c.problem.primaryMetric}, ${c.problem.direction})${c.isRunBest ? '  the run’s best' : ''}`
+          : `invalid: ${why}`
+  const description = typeof c.operatorParams?.description === 'string' ? c.operatorParams.description.trim() : ''
   const made = [
     c.origin,
     c.operator ? `operator ${c.operator}` : null,
+    description || null,
     c.model ? `model ${c.model}` : null,
     c.createdBy ? `edited by ${c.createdBy}` : null,
     c.tokensIn || c.tokensOut ? `${c.tokensIn} tokens in, ${c.tokensOut} out` : null,
@@ -64,16 +71,21 @@ function summaryText(c: Detail): string {
     `children  ${c.childCount}`,
   ]
   if (metrics.length) lines.push(`metrics   ${metrics.join('  ')}`)
+  // the score line holds one line of it; a traceback or a long verdict is read whole here
+  const feedback = evaluatorFeedback(c)
+  if (feedback && feedback.trim() !== why)
+    lines.push(`feedback  ${feedback.trimEnd().split('\n').join('\n          ')}`)
   if (c.guidance.length)
     lines.push(`hints     ${c.guidance.map((g) => JSON.stringify(g.text.slice(0, 80))).join(', ')}`)
   if (c.knowledge.length)
     lines.push(
       `knowledge ${c.knowledge.map((k) => (k.doc ? chunkTitle(k.doc.title, k.heading) : (k.label ?? k.chunkId))).join('; ')}`,
     )
+  const code = codeView(c, null, 'code')
   lines.push(
     `(--code, --prompt, --response or --diff print one of them alone; --json everything)`,
     '',
-    c.code.trimEnd(),
+    code.show === 'none' ? code.words : c.code.trimEnd(),
   )
   return lines.join('\n')
 }
@@ -166,7 +178,11 @@ export const candidate: Command = {
       }
       const c = await api.query<Detail>('candidates.get', { runId, id }).catch(fail)
       const part = parts[0]
+      const program = codeView(c, null, 'code')
       if (values.json) out(JSON.stringify(c))
+      else if ((part === 'code' || part === 'diff') && program.show === 'none')
+        // said on stderr: a pipe gets nothing, not a diff that reads as deleting the parent
+        log.warn(`candidate ${c.id}: ${program.words} --${part} prints nothing.`)
       else if (part === 'code') out(c.code.replace(/\n$/, ''))
       else if (part === 'diff') out(diffOf(c).replace(/\n$/, ''))
       else if (part) {
