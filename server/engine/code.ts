@@ -3,6 +3,7 @@
 // normalization + hashing for deduplication, and EVOLVE-BLOCK region handling.
 import { createHash } from 'node:crypto'
 import type { Language } from '../contracts/evaluation.ts'
+import { findElision, partialRegion } from './partial-rewrite.ts'
 
 export type { Language }
 
@@ -584,39 +585,127 @@ export function spliceRegions(original: string, contents: Array<string | undefin
   return out + original.slice(from)
 }
 
+export interface SpliceResult {
+  /** the child program, or null when the rewrite cannot be used */
+  code: string | null
+  check: OutsideCheck
+  /** why code is null, as a phrase that follows "answer not applied: " */
+  reason?: string
+  /** what the model should do instead, where the reason does not say it */
+  advice?: string
+  /** what was changed in the rewrite to make the child (an outside edit dropped, a snippet merged in) */
+  note?: string
+}
+
+const KEEP_MARKERS_ADVICE =
+  'Keep the EVOLVE-BLOCK markers and the code outside them as they are, and change only the code between them.'
+
 /**
  * For full rewrites: keep the original's fixed parts and take only the edited program's region contents.
- * Models sometimes drop the markers: with a single region, an edited program without markers is accepted
- * when it starts with the original's code before the region and ends with the code after it (the middle is
- * the new region), or when it holds none of that code (it is the region's new content alone).
- * Otherwise (regions that do not correspond one to one) code is null.
+ * A rewrite that leaves code out ("# ... rest unchanged") is refused. Models sometimes drop the markers:
+ * with a single region, an edited program without markers is accepted when it starts with the original's
+ * code before the region and ends with the code after it (the middle is the new region), or when it holds
+ * none of that code (it is the region's new content, or a snippet of it: see partialRegion).
+ * Otherwise (regions that do not correspond one to one) code is null and `reason` says why.
  */
-export function spliceFromEdited(original: string, edited: string): { code: string | null; check: OutsideCheck } {
+export function spliceFromEdited(original: string, edited: string, language: Language | string): SpliceResult {
   const check = checkOutsideUnchanged(original, edited)
+  const elided = findElision(edited, language, original)
+  if (elided)
+    return {
+      code: null,
+      check,
+      reason: `the rewrite leaves code out ("${elided.text}" at line ${elided.line}): answer with the whole program`,
+    }
   const a = findEvolveBlocks(original)
-  if (!a.hasMarkers) return { code: edited, check }
+  if (!a.hasMarkers || check.ok) return { code: edited, check }
   const b = findEvolveBlocks(edited)
-  if (b.regions.length === a.regions.length && b.errors.length === 0)
-    return { code: spliceRegions(original, regionContents(edited, b)), check }
-  if (b.hasMarkers || a.regions.length !== 1) return { code: null, check }
-  const r = a.regions[0] as EvolveRegion
   const ol = original.replace(/\r\n/g, '\n').split('\n')
   const el = edited.replace(/\r\n/g, '\n').split('\n')
-  const key = (l: string) => l.trim()
-  const before = ol.slice(0, r.startMarkerLine).map(key).filter(Boolean)
-  const after = ol
-    .slice(r.endMarkerLine + 1)
-    .map(key)
-    .filter(Boolean)
-  const nb = el.map((l, i) => ({ k: key(l), i })).filter((x) => x.k !== '')
-  const startsWith = before.every((k, i) => nb[i]?.k === k)
-  const endsWith = after.every((k, i) => nb[nb.length - after.length + i]?.k === k)
+  const r = a.regions[0] as EvolveRegion
+  const keyed = (lines: string[], from: number, to: number) =>
+    lines
+      .slice(from, to)
+      .map((l, i) => ({ k: l.trim(), line: from + i + 1 }))
+      .filter((x) => x.k !== '')
+  const before = keyed(ol, 0, r.startMarkerLine)
+  const after = keyed(ol, (a.regions[a.regions.length - 1] as EvolveRegion).endMarkerLine + 1, ol.length)
+  // between regions too: a program holding any of it is a whole program, not a region's content
+  const fixed = new Set(
+    fixedSegments(ol, a)
+      .flatMap(([from, to]) => ol.slice(from, to).map((l) => l.trim()))
+      .filter((k) => k.length > 3 && !START_RE.test(k) && !END_RE.test(k)),
+  )
+  const holdsFixed = el.some((l) => fixed.has(l.trim()))
+  // the region's new content alone (no fixed code): it may be a snippet standing for a part of it
+  const asRegion = (content: string): SpliceResult => {
+    const p = partialRegion(regionContents(original, a)[0] as string, content, language)
+    if (p && 'reason' in p) return { code: null, check, reason: p.reason }
+    if (p) return { code: spliceRegions(original, [p.merged]), check, note: p.note }
+    return { code: spliceRegions(original, [content]), check }
+  }
+  if (b.regions.length === a.regions.length && b.errors.length === 0) {
+    const contents = regionContents(edited, b)
+    if (a.regions.length === 1 && !holdsFixed) return asRegion(contents[0] as string)
+    const dropped = check.violations
+      .filter((v) => v.kind === 'changed')
+      .map((v) =>
+        v.originalLine === undefined
+          ? `line ${v.editedLine} added`
+          : v.editedLine === undefined
+            ? `line ${v.originalLine} removed`
+            : `line ${v.originalLine} changed`,
+      )
+    return {
+      code: spliceRegions(original, contents),
+      check,
+      ...(dropped.length > 0
+        ? { note: `its edit outside the EVOLVE-BLOCK regions (${dropped.join(', ')}) was dropped` }
+        : {}),
+    }
+  }
+  if (b.hasMarkers && b.errors.length > 0)
+    return {
+      code: null,
+      check,
+      reason: `its rewrite broke the EVOLVE-BLOCK markers (${b.errors[0]})`,
+      advice: KEEP_MARKERS_ADVICE,
+    }
+  if (b.hasMarkers)
+    return {
+      code: null,
+      check,
+      reason: `its rewrite has ${b.regions.length} EVOLVE-BLOCK region(s) where the program has ${a.regions.length}`,
+      advice: KEEP_MARKERS_ADVICE,
+    }
+  if (a.regions.length !== 1)
+    return {
+      code: null,
+      check,
+      reason: `its rewrite removed the EVOLVE-BLOCK markers, so its code cannot be matched to the program's ${a.regions.length} regions`,
+      advice: KEEP_MARKERS_ADVICE,
+    }
+  const nb = el.map((l, i) => ({ k: l.trim(), i })).filter((x) => x.k !== '')
+  const startsWith = before.every((x, i) => nb[i]?.k === x.k)
+  const endsWith = after.every((x, i) => nb[nb.length - after.length + i]?.k === x.k)
   if (startsWith && endsWith && nb.length >= before.length + after.length) {
     const from = before.length > 0 ? (nb[before.length - 1] as { i: number }).i + 1 : 0
     const to = after.length > 0 ? (nb[nb.length - after.length] as { i: number }).i : el.length
-    return { code: spliceRegions(original, [el.slice(from, to).join('\n')]), check }
+    return {
+      code: spliceRegions(original, [el.slice(from, to).join('\n')]),
+      check,
+      note: 'the EVOLVE-BLOCK markers it left out were put back',
+    }
   }
-  const fixed = new Set([...before, ...after].filter((k) => k.length > 3))
-  if (nb.every((x) => !fixed.has(x.k))) return { code: spliceRegions(original, [edited]), check }
-  return { code: null, check }
+  if (!holdsFixed) return asRegion(edited)
+  // the first line of the fixed code that is not where it was, in the original's numbering
+  const changed =
+    before.find((x, i) => nb[i]?.k !== x.k)?.line ??
+    after.find((x, i) => nb[nb.length - after.length + i]?.k !== x.k)?.line
+  return {
+    code: null,
+    check,
+    reason: `its rewrite removed the EVOLVE-BLOCK markers and ${changed === undefined ? 'changed the code' : `changed line ${changed}`} outside them`,
+    advice: KEEP_MARKERS_ADVICE,
+  }
 }

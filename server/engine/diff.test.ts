@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
   applySearchReplace,
+  describeApply,
   extractFullProgram,
+  isUnifiedDiff,
   otherLanguageTag,
   parseAnswer,
   parseSearchReplace,
@@ -76,6 +78,14 @@ describe('parseSearchReplace', () => {
     const { blocks, issues } = parseSearchReplace(ans)
     expect(blocks).toEqual([{ search: 'b', replace: 'c', line: 4 }])
     expect(issues.map((i) => i.message).join('\n')).toMatch(/no "=======" divider[\s\S]*truncated/)
+    // a block thrown away is marked: the answer's edit is incomplete without it
+    expect(issues.map((i) => i.discarded)).toEqual([true, true])
+    // an RST underline in a docstring makes several dividers
+    const rst = parseSearchReplace(block('x = 1', '"""Doc\n=======\nmore"""\nx = 2'))
+    expect(rst.blocks).toEqual([])
+    expect(rst.issues).toEqual([
+      { line: 1, message: 'block at line 1 has 2 "=======" dividers: discarded', discarded: true },
+    ])
   })
 
   it('accepts a missing REPLACE marker when the model closed its fence, or the next SEARCH starts', () => {
@@ -84,6 +94,8 @@ describe('parseSearchReplace', () => {
     const b = parseSearchReplace('<<<<<<< SEARCH\nx\n=======\ny\n<<<<<<< SEARCH\nz\n=======\nw\n>>>>>>> REPLACE')
     expect(b.blocks.map((k) => k.replace)).toEqual(['y', 'w'])
     expect(b.issues).toHaveLength(1)
+    // accepted, so not a discarded block
+    expect([...a.issues, ...b.issues].some((i) => i.discarded)).toBe(false)
   })
 })
 
@@ -101,6 +113,20 @@ describe('extractFullProgram / parseAnswer', () => {
       'short = 1\n',
     )
     expect(extractFullProgram('no fences here', 'python')).toBeNull()
+  })
+
+  it('prefers the fence holding the EVOLVE-BLOCK markers or the current fixed code over a longer usage example', () => {
+    const current =
+      'import math\nLABEL = "fit"\n# EVOLVE-BLOCK-START\nA = 0.5\n# EVOLVE-BLOCK-END\ndef describe():\n    return LABEL\n'
+    const harness = `import initial\nfor x in [${'0.1, '.repeat(40)}2.0]:\n    print(x, initial.predict(x), initial.describe())\n`
+    const answer = (program: string) =>
+      `The key change:\n\`\`\`python\nA = 0.7\n\`\`\`\nFull program:\n\`\`\`python\n${program}\`\`\`\nTo test it:\n\`\`\`python\n${harness}\`\`\``
+    const full = current.replace('A = 0.5', 'A = 0.7')
+    expect(extractFullProgram(answer(full), 'python')?.code).toBe(full)
+    // without its markers, the program is still told by the fixed code it holds, given the current program
+    const bare = full.replace(/# EVOLVE-BLOCK-(START|END)\n/g, '')
+    expect(extractFullProgram(answer(bare), 'python')?.code).toBe(harness)
+    expect(extractFullProgram(answer(bare), 'python', current)?.code).toBe(bare)
   })
 
   it('classifies answers: diff, full, none; uses the reasoning block as a last resort', () => {
@@ -177,15 +203,63 @@ describe('applySearchReplace', () => {
     expect(r.code).toBe(code)
   })
 
-  it('applies the good blocks of a partly failing diff, sequentially', () => {
+  it('applies blocks sequentially, each to the result of the ones before it', () => {
     const r = applySearchReplace(PROG, [
       { search: '    b = y + 2', replace: '    b = y + 7', line: 1 },
-      { search: 'nothing like this', replace: 'x', line: 2 },
-      { search: '    b = y + 7', replace: '    b = y * 7', line: 3 }, // sees the first block's result
+      { search: '    b = y + 7', replace: '    b = y * 7', line: 2 }, // sees the first block's result
     ])
-    expect(r.applied).toBe(2)
-    expect(r.failed.map((f) => f.index)).toEqual([1])
+    expect(r).toMatchObject({ applied: 2, matched: 2, failed: [] })
     expect(r.code).toContain('b = y * 7')
+    expect(describeApply(r)).toBe('2 of 2 edit block(s) applied')
+  })
+
+  // Good blocks had applied while others failed: a helper's call went in, the block defining it did
+  // not, and the program evaluated was one the model never wrote (NameError, an evaluation wasted).
+  it('applies nothing when any block fails, and names each block that did not apply', () => {
+    const call = { search: '    b = y + 2', replace: '    b = offset(y)', line: 1 }
+    const define = {
+      search: 'def score(x, y):',
+      replace: 'def offset(v):\n    return v + 2\n\ndef score(x, y):',
+      line: 6,
+    }
+    const r = applySearchReplace(PROG, [call, { ...define, search: 'def scor(x, y):' }])
+    expect(r.code).toBe(PROG)
+    expect(r).toMatchObject({ applied: 0, matched: 1 })
+    expect(r.failed.map((f) => [f.index, f.reason])).toEqual([[1, 'not-found']])
+    expect(describeApply(r)).toMatch(/^block 2 of 2 did not apply: not-found \(no line of the search text occurs/)
+    // the same edit written right applies whole
+    expect(applySearchReplace(PROG, [call, define]).code).toContain('def offset(v):')
+
+    // every block is still tried, so all failures are named, with the blocks that found their place counted
+    const three = applySearchReplace(PROG, [
+      { search: 'nothing like this', replace: 'x', line: 1 },
+      { search: '    b = y + 2', replace: '    b = y + 7', line: 2 },
+      { search: '    b = y + 2', replace: '    b = y * 7', line: 3 }, // the good block before it changed it
+    ])
+    expect(three).toMatchObject({ code: PROG, applied: 0, matched: 1 })
+    expect(describeApply(three)).toMatch(
+      /^2 of 3 blocks did not apply: block 1: not-found \(.*\); block 3: not-found \(.*\)$/,
+    )
+    // a block refused for editing outside the EVOLVE-BLOCK is a failed block too
+    const outside = applySearchReplace(PROG, [
+      { search: '    a = x * 0.5', replace: '    a = x * 0.6', line: 1 },
+      { search: '    print(score(1, 2))', replace: '    print(score(2, 2))', line: 2 },
+    ])
+    expect(outside.code).toBe(PROG)
+    expect(describeApply(outside)).toMatch(/^block 2 of 2 did not apply: outside-evolve-block \(/)
+    // none matched: said as before
+    expect(describeApply(applySearchReplace(PROG, [{ search: 'absent', replace: 'x', line: 1 }]))).toMatch(
+      /^0 of 1 edit block\(s\) applied; block 1: not-found \(/,
+    )
+  })
+
+  it('gives CRLF code back as it was when a block fails', () => {
+    const crlf = PROG.replace(/\n/g, '\r\n')
+    const r = applySearchReplace(crlf, [
+      { search: '    b = y + 2', replace: '    b = y + 4', line: 1 },
+      { search: 'absent', replace: 'x', line: 2 },
+    ])
+    expect(r.code).toBe(crlf)
   })
 
   it('disambiguates by EVOLVE-BLOCK: a match outside plus one inside picks the inside one', () => {
@@ -417,6 +491,36 @@ describe('unifiedDiff', () => {
       expect(b.length - a.length).toBe(plus - minus)
       expect(plus + minus).toBeLessThanOrEqual(10)
     }
+  })
+})
+
+describe('unified diffs', () => {
+  const hunk =
+    '--- a/program.py\n+++ b/program.py\n@@ -5,3 +5,3 @@\n def score(x, y):\n-    a = x * 0.5\n+    a = x * 0.7\n     b = y + 2\n'
+
+  it('are named, in a diff fence or bare, and not taken for a program or for no edit', () => {
+    for (const answer of [
+      `Here is the change:\n\`\`\`diff\n${hunk}\`\`\``,
+      `Here is the change:\n\n${hunk}`,
+      // no headers, a bare hunk marker
+      '```\n@@\n-    a = x * 0.5\n+    a = x * 0.7\n```',
+      '```patch\n-    a = x * 0.5\n+    a = x * 0.7\n```',
+    ]) {
+      expect(isUnifiedDiff(answer), answer).toBe(true)
+      const p = parseAnswer(answer, 'python')
+      expect(p).toMatchObject({ kind: 'none', unifiedDiff: true })
+      expect(p.issues.map((i) => i.message)).toEqual([
+        'it is a unified diff, which is not accepted: answer with SEARCH/REPLACE blocks',
+      ])
+    }
+  })
+
+  it('are not confused with prose lists, a diff-tagged fence of SEARCH/REPLACE blocks, or a program', () => {
+    expect(isUnifiedDiff('I changed:\n- the constant\n+ a comment\n--- \nthanks')).toBe(false)
+    expect(isUnifiedDiff(`\`\`\`diff\n${block('a', 'b')}\n\`\`\``)).toBe(false)
+    expect(parseAnswer('I cannot help with that.', 'python').unifiedDiff).toBeUndefined()
+    // a unified diff shown beside the whole program: the program is the answer
+    expect(parseAnswer(`${hunk}\n\`\`\`python\nx = 2\n\`\`\``, 'python')).toMatchObject({ kind: 'full' })
   })
 })
 

@@ -1,6 +1,6 @@
 // Parsing model answers and applying their edits. Real answers come wrapped in prose, <think> blocks and
 // markdown fences, with CRLF line ends and indentation that drifted from the parent's; this module turns
-// them into edits and applies what it can, explaining precisely what it could not.
+// them into edits and applies them, all or none, explaining precisely what did not apply.
 import { findEvolveBlocks, isLineRangeEditable, isOffsetRangeEditable, type EvolveBlocks } from './code.ts'
 
 export interface SearchReplaceBlock {
@@ -14,6 +14,8 @@ export interface ParseIssue {
   /** 1-based line in the (think-stripped) answer, 0 when not tied to a line */
   line: number
   message: string
+  /** the block was thrown away (malformed): the answer's edit is incomplete without it */
+  discarded?: boolean
 }
 
 export interface FencedBlock {
@@ -36,6 +38,8 @@ export interface ParsedAnswer {
   issues: ParseIssue[]
   /** the answer with reasoning blocks removed, LF line ends */
   text: string
+  /** kind 'none' because the answer is a unified diff (`---`/`+++`/`@@` hunks), which is not applied */
+  unifiedDiff?: boolean
 }
 
 const THINK_TAGS = 'think|thinking|reasoning|reflection|scratchpad'
@@ -108,6 +112,7 @@ export function parseSearchReplace(text: string): { blocks: SearchReplaceBlock[]
       issues.push({
         line: startLine,
         message: `block at line ${startLine} has ${dividers} "=======" dividers: discarded`,
+        discarded: true,
       })
     } else {
       blocks.push({ search: unwrapFence(search).join('\n'), replace: unwrapFence(replace).join('\n'), line: startLine })
@@ -120,6 +125,7 @@ export function parseSearchReplace(text: string): { blocks: SearchReplaceBlock[]
         issues.push({
           line: startLine,
           message: `block at line ${startLine} has no "=======" divider before the next SEARCH: discarded`,
+          discarded: true,
         })
       } else if (state === 'replace') {
         issues.push({
@@ -148,7 +154,11 @@ export function parseSearchReplace(text: string): { blocks: SearchReplaceBlock[]
         state = 'replace'
         dividers = 1
       } else if (REPLACE_RE.test(l)) {
-        issues.push({ line: startLine, message: `block at line ${startLine} has no "=======" divider: discarded` })
+        issues.push({
+          line: startLine,
+          message: `block at line ${startLine} has no "=======" divider: discarded`,
+          discarded: true,
+        })
         state = 'out'
       } else search.push(l)
       continue
@@ -163,7 +173,11 @@ export function parseSearchReplace(text: string): { blocks: SearchReplaceBlock[]
     } else replace.push(l)
   }
   if (state === 'search') {
-    issues.push({ line: startLine, message: `block at line ${startLine} ends before its "=======" divider: discarded` })
+    issues.push({
+      line: startLine,
+      message: `block at line ${startLine} ends before its "=======" divider: discarded`,
+      discarded: true,
+    })
   } else if (state === 'replace') {
     // accept only when the model visibly finished (closed its fence); otherwise the replacement may be truncated
     let b = replace.length
@@ -179,6 +193,7 @@ export function parseSearchReplace(text: string): { blocks: SearchReplaceBlock[]
       issues.push({
         line: startLine,
         message: `block at line ${startLine} has no REPLACE marker (answer truncated?): discarded`,
+        discarded: true,
       })
     }
   }
@@ -262,6 +277,7 @@ export function otherLanguageTag(language: string, tag: string): string | null {
 
 const NON_CODE_TAGS = new Set([
   'diff',
+  'patch',
   'text',
   'txt',
   'markdown',
@@ -278,20 +294,43 @@ const NON_CODE_TAGS = new Set([
 /**
  * The whole program in a fenced block: blocks tagged with the target language first, then untagged ones,
  * then other code tags; within the best class the longest closed block (an unclosed one is a truncated
- * answer and only used when nothing else exists). Blocks holding SEARCH/REPLACE markers are never a program.
+ * answer and only used when nothing else exists). Blocks holding SEARCH/REPLACE markers or unified-diff hunks
+ * are never a program.
  */
-export function extractFullProgram(text: string, language: string): { code: string; fence: FencedBlock } | null {
+export function extractFullProgram(
+  text: string,
+  language: string,
+  current?: string,
+): { code: string; fence: FencedBlock } | null {
+  // a block holding EVOLVE-BLOCK markers, or half or more of the fixed code of `current` (the program
+  // being rewritten), is the program: a longer block beside it is a usage example or a test
+  const fixed = new Set<string>()
+  if (current !== undefined) {
+    const blocks = findEvolveBlocks(current)
+    if (blocks.hasMarkers)
+      current.split('\n').forEach((l, i) => {
+        const k = l.trim()
+        if (k.length > 3 && !k.includes('EVOLVE-BLOCK') && !isLineRangeEditable(blocks, i, i + 1)) fixed.add(k)
+      })
+  }
+  const anchored = (body: string) => {
+    if (/EVOLVE-BLOCK-(?:START|END)\b/.test(body)) return true
+    if (fixed.size === 0) return false
+    const held = new Set(body.split('\n').map((l) => l.trim()))
+    return [...fixed].filter((k) => held.has(k)).length * 2 >= fixed.size
+  }
   let best: { f: FencedBlock; rank: number } | null = null
   for (const f of extractFencedBlocks(text)) {
     if (f.body.trim() === '') continue
     if (/^\s*<{5,9}\s*SEARCH/im.test(f.body)) continue
+    if (hasHunks(f.body)) continue
     let rank: number
     if (languageMatchesTag(language, f.lang)) rank = 3
     else if (f.lang === '') rank = 2
     else if (NON_CODE_TAGS.has(f.lang)) rank = 0
     else rank = 1
     if (rank === 0) continue
-    rank = rank * 2 + (f.closed ? 1 : 0)
+    rank = (anchored(f.body) ? 8 : 0) + rank * 2 + (f.closed ? 1 : 0)
     if (!best || rank > best.rank || (rank === best.rank && f.body.length > best.f.body.length)) best = { f, rank }
   }
   if (!best) return null
@@ -299,6 +338,31 @@ export function extractFullProgram(text: string, language: string): { code: stri
   if (!code.endsWith('\n')) code += '\n'
   return { code, fence: best.f }
 }
+
+const isChangeLine = (l: string) => /^[-+]/.test(l) && !/^(?:---|\+\+\+)(?:\s|$)/.test(l)
+
+/** `@@` hunk lines or `---`/`+++` headers, with `-`/`+` lines: never a program's text */
+function hasHunks(text: string): boolean {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n')
+  const hunk = lines.some((l) => /^@@(?:\s|$)/.test(l))
+  const headers = lines.some((l, i) => /^--- \S/.test(l) && /^\+\+\+ \S/.test(lines[i + 1] ?? ''))
+  return (hunk || headers) && lines.some(isChangeLine)
+}
+
+/**
+ * A unified diff (a ```diff or ```patch fence, or `@@` hunks or `---`/`+++` headers, with `-`/`+` lines).
+ * Models often answer this way; it is named to the model rather than reported as "no edit", since
+ * line-numbered hunks against a program the model only saw once are not applied.
+ */
+export function isUnifiedDiff(text: string): boolean {
+  if (/^\s*<{5,9}\s*SEARCH/im.test(text)) return false
+  for (const f of extractFencedBlocks(text))
+    if ((f.lang === 'diff' || f.lang === 'patch') && f.body.split('\n').some(isChangeLine)) return true
+  return hasHunks(text)
+}
+
+/** why a unified diff is refused, for the rejection and the model alike */
+export const UNIFIED_DIFF_REFUSAL = 'it is a unified diff, which is not accepted: answer with SEARCH/REPLACE blocks'
 
 /**
  * Parse a model answer. SEARCH/REPLACE blocks win unless `prefer` is 'full' and a full program exists.
@@ -326,6 +390,10 @@ export function parseAnswer(answer: string, language: string, prefer: 'diff' | '
       return inner
     }
   }
+  if (r.kind === 'none' && isUnifiedDiff(r.text)) {
+    r.unifiedDiff = true
+    r.issues.push({ line: 0, message: UNIFIED_DIFF_REFUSAL })
+  }
   return r
 }
 
@@ -348,12 +416,16 @@ export interface ApplyFailure {
 export type MatchTier = 'exact' | 'whitespace' | 'loose' | 'substring'
 
 export interface ApplyResult {
+  /** the edited code when every block applied; the code given, unchanged, when any block failed */
   code: string
+  /** blocks applied to `code`: all of them, or 0 when any failed */
   applied: number
+  /** blocks that found their place (each applied to the result of the ones before it) */
+  matched: number
   failed: ApplyFailure[]
-  /** how each applied block matched: 1-based line of the match in the code as it was when applied */
+  /** how each matching block matched: 1-based line of the match in the code as it was when applied */
   matches: Array<{ index: number; tier: MatchTier; line: number }>
-  /** indices of applied blocks whose replacement equals their search (nothing changed) */
+  /** indices of matching blocks whose replacement equals their search (nothing changed) */
   noops: number[]
 }
 
@@ -540,7 +612,10 @@ function explainNotFound(ix: LineIndex, sKeys: string[]): string {
  * then whitespace-tolerant (trimmed lines, runs of spaces collapsed, blank lines ignored) with the replacement
  * re-indented to the matched location, then the same with all whitespace removed ('loose'), then a unique
  * in-line substring. With several matches, the one inside
- * the EVOLVE-BLOCK regions wins if it is alone there. Failed blocks are reported and skipped; good ones apply.
+ * the EVOLVE-BLOCK regions wins if it is alone there. All or nothing: when any block fails (a block refused
+ * for editing outside the EVOLVE-BLOCK regions included), none applies and the code comes back unchanged,
+ * since the blocks of one answer often depend on each other (a call in one, its definition in another) and
+ * the rest alone is a program the model never wrote. Every block is still tried, so each failure is reported.
  */
 export function applySearchReplace(
   code: string,
@@ -711,15 +786,24 @@ export function applySearchReplace(
     })
   })
 
+  if (failed.length > 0) return { code, applied: 0, matched: applied, failed, matches, noops }
   if (crlf) cur = cur.replace(/\n/g, '\r\n')
-  return { code: cur, applied, failed, matches, noops }
+  return { code: cur, applied, matched: applied, failed, matches, noops }
 }
 
 /** one-line summary of an application, for logs and the prompt's feedback on the last attempt */
 export function describeApply(result: ApplyResult): string {
-  const parts = [`${result.applied} of ${result.applied + result.failed.length} edit block(s) applied`]
-  for (const f of result.failed) parts.push(`block ${f.index + 1}: ${f.reason} (${f.detail})`)
-  return parts.join('; ')
+  const total = result.matched + result.failed.length
+  const why = (f: ApplyFailure) => `${f.reason} (${f.detail})`
+  if (result.failed.length === 0 || result.matched === 0) {
+    const parts = [`${result.applied} of ${total} edit block(s) applied`]
+    for (const f of result.failed) parts.push(`block ${f.index + 1}: ${why(f)}`)
+    return parts.join('; ')
+  }
+  // some blocks matched, yet none applied: say which ones held the whole edit back
+  const [only] = result.failed
+  if (result.failed.length === 1 && only) return `block ${only.index + 1} of ${total} did not apply: ${why(only)}`
+  return `${result.failed.length} of ${total} blocks did not apply: ${result.failed.map((f) => `block ${f.index + 1}: ${why(f)}`).join('; ')}`
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // The offline producer honours the run's operator weights: an arm whose operator does not apply
 // gives way only to arms the run allows, and the child is credited to the arm that made it. The
-// model's producer refuses a program no worker would take, and tells the model what of an edit
-// did not apply (answers from the OpenAI-protocol stand-in).
+// model's producer refuses a program no worker would take, and an edit whose blocks do not all
+// apply, and tells the model why (answers from the OpenAI-protocol stand-in).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseModelSpec } from '../../client-safe/model-config.ts'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
@@ -147,7 +147,9 @@ describe('produceWithModel', () => {
     expect(r.feedback).toMatch(/was a JavaScript program; this problem's programs are Python\. Answer in Python\.$/)
   })
 
-  it('evaluates an edit only partly applied, and tells the model which part did not apply', async () => {
+  // An edit partly applied used to be evaluated: its blocks often depend on each other (a call in
+  // one, the definition in the block that failed), so the program was one the model never wrote.
+  it('refuses an edit whose blocks do not all apply, and tells the model which block did not and why', async () => {
     server.enqueue({
       content: [
         '<<<<<<< SEARCH\nA = 1.5\n=======\nA = 2.5\n>>>>>>> REPLACE',
@@ -155,10 +157,102 @@ describe('produceWithModel', () => {
       ].join('\n'),
     })
     const r = await produceWithModel(ensemble, input('diff'))
-    expect('rejected' in r).toBe(false)
-    if ('rejected' in r) return
-    expect(r.code).toContain('A = 2.5')
-    expect(r.feedback).toMatch(/^Your previous edit was only partly applied: .*Copy SEARCH text exactly/)
+    expect(r).toMatchObject({ rejected: true })
+    if (!('rejected' in r)) return
+    const why =
+      'block 2 of 2 did not apply: not-found (no line of the search text occurs in the code (first search line: `C = 9`))'
+    expect(r.reason).toBe(`answer not applied: ${why}`)
+    expect(r.feedback).toBe(
+      `Your previous edit was not applied: ${why}. Copy SEARCH text exactly from the current program. An edit is applied only when all its blocks apply: send them all again.`,
+    )
+  })
+
+  it('refuses an edit with a block outside the EVOLVE-BLOCK whole, and says where edits may go', async () => {
+    const code = 'LABEL = "fit"\n# EVOLVE-BLOCK-START\nA = 1.5\nB = 2.25\n# EVOLVE-BLOCK-END\nprint(A * B)\n'
+    server.enqueue({
+      content: [
+        '<<<<<<< SEARCH\nA = 1.5\n=======\nA = 2.5\n>>>>>>> REPLACE',
+        '<<<<<<< SEARCH\nLABEL = "fit"\n=======\nLABEL = "better"\n>>>>>>> REPLACE',
+      ].join('\n'),
+    })
+    const r = await produceWithModel(ensemble, { ...input('diff'), parent: { id: 'p', code, score: 3.375 } })
+    expect(r).toMatchObject({ rejected: true })
+    if (!('rejected' in r)) return
+    expect(r.reason).toMatch(
+      /^answer not applied: block 2 of 2 did not apply: outside-evolve-block \(the search text matches at line 1/,
+    )
+    expect(r.feedback).toMatch(
+      /\. Only edit code between the EVOLVE-BLOCK markers\. An edit is applied only when all its blocks apply/,
+    )
+  })
+
+  it("tells the model the parser's reasons when its blocks were malformed, not that it sent none", async () => {
+    const answers = [
+      // no divider
+      ['<<<<<<< SEARCH\nA = 1.5\n>>>>>>> REPLACE', 'block at line 1 has no "=======" divider: discarded'],
+      // no REPLACE marker, although the model finished
+      [
+        '<<<<<<< SEARCH\nA = 1.5\n=======\nA = 2.5\n',
+        'block at line 1 has no REPLACE marker (answer truncated?): discarded',
+      ],
+      // an RST underline in a docstring: several dividers
+      [
+        '<<<<<<< SEARCH\nA = 1.5\n=======\n"""Constants\n=======\n"""\nA = 2.5\n>>>>>>> REPLACE',
+        'block at line 1 has 2 "=======" dividers: discarded',
+      ],
+    ]
+    for (const [content, why] of answers) {
+      server.enqueue({ content: content! })
+      const r = await produceWithModel(ensemble, input('diff'))
+      expect(r).toMatchObject({ rejected: true, reason: `answer not applied: ${why}` })
+      if (!('rejected' in r)) return
+      expect(r.feedback).toBe(
+        `Your previous answer's SEARCH/REPLACE blocks could not be read: ${why}. Write each block as <<<<<<< SEARCH, the exact lines to change, =======, their new text, >>>>>>> REPLACE, each marker on a line of its own.`,
+      )
+    }
+    // nothing at all: the general note stays
+    server.enqueue({ content: 'I would rather not change anything.' })
+    const none = await produceWithModel(ensemble, input('diff'))
+    expect(none).toMatchObject({
+      rejected: true,
+      reason: 'answer not applied: no edit found in the answer',
+      feedback: 'Your previous answer had neither SEARCH/REPLACE blocks nor a fenced program.',
+    })
+  })
+
+  it('refuses an edit one of whose blocks was malformed, though the others apply', async () => {
+    server.enqueue({
+      content: [
+        '<<<<<<< SEARCH\nA = 1.5\n=======\nA = 2.5\n>>>>>>> REPLACE',
+        '<<<<<<< SEARCH\nB = 2.25\n>>>>>>> REPLACE',
+      ].join('\n'),
+    })
+    const r = await produceWithModel(ensemble, input('diff'))
+    expect(r).toMatchObject({
+      rejected: true,
+      reason:
+        'answer not applied: block at line 6 has no "=======" divider: discarded; its other 1 block(s) were not applied either',
+    })
+    if (!('rejected' in r)) return
+    expect(r.feedback).toMatch(
+      /^Your previous edit was not applied: block at line 6 has no "=======" divider: discarded; /,
+    )
+  })
+
+  it('names a unified diff as not accepted, to the model too, in a diff or a rewrite prompt', async () => {
+    const diff = '```diff\n--- a/program.py\n+++ b/program.py\n@@ -1,2 +1,2 @@\n-A = 1.5\n+A = 2.5\n B = 2.25\n```'
+    for (const mode of ['diff', 'full'] as const) {
+      server.enqueue({ content: `Here is the change:\n${diff}` })
+      const r = await produceWithModel(ensemble, input(mode))
+      expect(r).toMatchObject({
+        rejected: true,
+        reason: 'answer not applied: it is a unified diff, which is not accepted: answer with SEARCH/REPLACE blocks',
+      })
+      if (!('rejected' in r)) return
+      expect(r.feedback).toMatch(
+        /^Your previous answer was a unified diff, which is not accepted: answer with SEARCH\/REPLACE blocks \(<<<<<<< SEARCH, /,
+      )
+    }
   })
 
   it('an edit whose REPLACE equals its SEARCH is refused as changing nothing, not as a SEARCH that did not match', async () => {

@@ -1,8 +1,16 @@
 // Where new candidate programs come from: offline program operators, or models through the
 // prompt builder and the answer parser. Pure with respect to storage: returns what to persist.
 import { buildPrompt, type PromptCandidate, type PromptMode, type PromptRecord } from '../engine/prompt.ts'
-import { applySearchReplace, describeApply, languageName, otherLanguageTag, parseAnswer } from '../engine/diff.ts'
-import { checkOutsideUnchanged, spliceFromEdited } from '../engine/code.ts'
+import {
+  applySearchReplace,
+  type ApplyFailureReason,
+  describeApply,
+  extractFullProgram,
+  languageName,
+  otherLanguageTag,
+  parseAnswer,
+} from '../engine/diff.ts'
+import { spliceFromEdited } from '../engine/code.ts'
 import {
   applyLocalOperator,
   LOCAL_OPERATOR_VARIANTS,
@@ -34,7 +42,7 @@ export interface Produced {
   usageEstimated?: boolean
   /** the bandit arm this came from */
   arm: string
-  /** what the next prompt on its island tells the model about this answer (an edit only partly applied) */
+  /** what the next prompt on its island tells the model about this answer (a part of it that was not kept) */
   feedback?: string
 }
 
@@ -175,6 +183,24 @@ export function storedAnswer(text: string): string {
   return `${text.slice(0, MAX_STORED_ANSWER_CHARS)}\n[… answer cut here for storage: ${text.length.toLocaleString('en-US')} characters in all, the first ${MAX_STORED_ANSWER_CHARS.toLocaleString('en-US')} kept]`
 }
 
+/** how a SEARCH/REPLACE block is written, for the note to a model that wrote one the parser could not read */
+const BLOCK_SHAPE =
+  '<<<<<<< SEARCH, the exact lines to change, =======, their new text, >>>>>>> REPLACE, each marker on a line of its own'
+
+/** what a model whose blocks did not apply can do about it: one piece of advice per kind of failure */
+function applyAdvice(failed: ReadonlyArray<{ reason: ApplyFailureReason }>): string {
+  const advice = new Set<string>()
+  for (const f of failed)
+    advice.add(
+      f.reason === 'ambiguous'
+        ? 'Make each SEARCH text unique by adding the lines around it.'
+        : f.reason === 'outside-evolve-block'
+          ? 'Only edit code between the EVOLVE-BLOCK markers.'
+          : 'Copy SEARCH text exactly from the current program.',
+    )
+  return [...advice].join(' ')
+}
+
 export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInput): Promise<ProduceResult> {
   const { problem, parent } = input
   const spec = problem.spec
@@ -265,11 +291,20 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
   let feedback: string | undefined
   if (parsed.kind === 'diff') {
     const applied = applySearchReplace(parent.code, parsed.blocks, { respectEvolveBlocks: true })
+    // a block the parser threw away did not apply either: without it the rest is not the model's edit
+    const discarded = parsed.issues.filter((i) => i.discarded).map((i) => i.message)
     description = describeApply(applied)
-    if (applied.applied > 0 && applied.code !== parent.code) code = applied.code
-    if (applied.failed.length > 0)
-      feedback = `Your previous edit was only partly applied: ${description}. Copy SEARCH text exactly from the current program.`
-    if (!code && applied.applied > 0 && applied.failed.length === 0) {
+    if (discarded.length > 0) {
+      const rest =
+        applied.failed.length > 0 ? description : `its other ${parsed.blocks.length} block(s) were not applied either`
+      description = [...discarded, rest].join('; ')
+      feedback = `Your previous edit was not applied: ${description}. Write each block as ${BLOCK_SHAPE}; an edit is applied only when all its blocks are.`
+    } else if (applied.failed.length > 0) {
+      const partly =
+        applied.matched > 0 ? ' An edit is applied only when all its blocks apply: send them all again.' : ''
+      feedback = `Your previous edit was not applied: ${description}. ${applyAdvice(applied.failed)}${partly}`
+    } else if (applied.code !== parent.code) code = applied.code
+    else {
       // every SEARCH matched: telling the model to copy SEARCH text exactly would send it the wrong way
       const same =
         applied.noops.length === applied.applied
@@ -277,8 +312,7 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
           : 'its blocks leave the program as it was'
       description = `the edit changes nothing (${same})`
       feedback = `Your previous edit changed nothing: ${same}. Make the REPLACE text differ from the SEARCH text.`
-    } else if (!code)
-      feedback = `Your previous edit did not apply: ${description}. Copy SEARCH text exactly from the current program.`
+    }
   } else if (parsed.kind === 'full' && parsed.code && otherLanguageTag(spec.language, parsed.lang ?? '')) {
     // a program in another language fails every time it runs, and then every copy of it is a duplicate
     const [other, own] = [otherLanguageTag(spec.language, parsed.lang ?? ''), languageName(spec.language)]
@@ -288,29 +322,33 @@ export async function produceWithModel(ensemble: Ensemble, input: LlmProduceInpu
     code = parsed.code
     description = 'first program, written from the description'
   } else if (parsed.kind === 'full' && parsed.code) {
+    // the fence holding the parent's fixed code is the program, not a longer usage example beside it
+    const program = extractFullProgram(parsed.text, spec.language, parent.code)?.code ?? parsed.code
     // a full rewrite may only change the EVOLVE-BLOCK regions of a program that has them
-    description = 'full rewrite'
-    const check = checkOutsideUnchanged(parent.code, parsed.code)
-    if (check.ok) code = parsed.code
-    else {
-      const spliced = spliceFromEdited(parent.code, parsed.code)
-      code = spliced.code
-      if (!code || code === parent.code) {
-        if (code)
-          description = 'the edit changes nothing (its rewrite changes only code outside the EVOLVE-BLOCK regions)'
-        feedback = 'Your previous answer changed code outside the EVOLVE-BLOCK regions; only edit inside them.'
-      }
-    }
-    if (check.ok && code === parent.code) {
+    const spliced = spliceFromEdited(parent.code, program, spec.language)
+    code = spliced.code
+    description = spliced.note ? `full rewrite; ${spliced.note}` : 'full rewrite'
+    if (!code) {
+      description = spliced.reason ?? 'its rewrite could not be matched to the EVOLVE-BLOCK regions'
+      feedback = `Your previous answer was not used: ${description}.${spliced.advice ? ` ${spliced.advice}` : ''}`
+    } else if (code === parent.code && spliced.check.ok) {
       description = 'the edit changes nothing (its rewritten program is the same as the current one)'
       feedback =
         'Your previous answer changed nothing: its rewritten program was the same as the current one. Change the program.'
-    }
+    } else if (code === parent.code) {
+      description = 'the edit changes nothing (its rewrite changes only code outside the EVOLVE-BLOCK regions)'
+      feedback = 'Your previous answer changed code outside the EVOLVE-BLOCK regions; only edit inside them.'
+    } else if (spliced.note) feedback = `Your previous answer was used, but ${spliced.note}.`
   } else {
+    description = parsed.issues.map((i) => i.message ?? String(i)).join('; ') || 'no edit found in the answer'
+    // the parser's reasons, where it had any: a block it threw away is something the model can fix
     feedback = input.scratch
       ? 'Your previous answer had no fenced program.'
-      : 'Your previous answer had neither SEARCH/REPLACE blocks nor a fenced program.'
-    description = parsed.issues.map((i) => i.message ?? String(i)).join('; ') || 'no edit found in the answer'
+      : parsed.unifiedDiff
+        ? `Your previous answer was a unified diff, which is not accepted: answer with SEARCH/REPLACE blocks (${BLOCK_SHAPE}).`
+        : parsed.issues.length > 0
+          ? `Your previous answer's SEARCH/REPLACE blocks could not be read: ${description}. Write each block as ${BLOCK_SHAPE}.`
+          : 'Your previous answer had neither SEARCH/REPLACE blocks nor a fenced program.'
   }
   if (!code || code === parent.code) {
     return {

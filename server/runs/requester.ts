@@ -2,6 +2,7 @@
 // duplicates and answers to banned parents turned away), stored and handed to the evaluation queue.
 // A rejected answer is a record with its spend, and its budget slot goes back.
 import { randomUUID } from 'node:crypto'
+import { formatNumber } from '../../client-safe/format.ts'
 import { analyzeCode, nearDuplicate, type CodeSketch } from '../engine/novelty.ts'
 import type { LlmErrorKind } from '../llm/errors.ts'
 import type { ColdStart } from './cold-start.ts'
@@ -38,6 +39,16 @@ const MAX_UNUSABLE = 8
 /** a member left out after not answering MAX_UNANSWERED in a row while others answer: first for this long, doubling */
 const PARK_FIRST_MS = 60_000
 const PARK_MOST_MS = 15 * 60_000
+/** a program already in the run: why it is turned away, and which candidate it copies where known */
+interface Duplicate {
+  reason: string
+  of?: string
+  near: boolean
+}
+
+/** scores in notes are written as the prompt writes them */
+const NOTE_SCORE = { below: 1e-4, atOrAbove: 1e7, digits: 4 }
+
 /** errors that shrink the number of requests in flight */
 export const PUSH_BACK: ReadonlySet<LlmErrorKind> = new Set(['rate-limit', 'timeout', 'server'])
 
@@ -72,6 +83,8 @@ export class Requester {
   private readonly downBy = new Map<string, number>()
   private readonly parkedTimes = new Map<string, number>()
   private toldPromptSize = false
+  /** which candidate each program this session sent to evaluation is: a duplicate's note names it */
+  private readonly madeBy = new Map<string, string>()
 
   constructor(private readonly d: RequesterDeps) {}
 
@@ -123,7 +136,7 @@ export class Requester {
           ? 'failed'
           : 'ok'
     }
-    // an edit only partly applied is evaluated as it came out, and the model is told what did not apply
+    // a usable answer clears the note of an earlier one (a duplicate sets its own below)
     s.setNote(req.island, req.parentId, r.feedback)
     const prepared = analyzeCode(r.code, s.language)
     // checked again after the wait, with nothing between it and the hash being taken: an answer
@@ -134,7 +147,10 @@ export class Requester {
       this.copyReason(req, r, prepared)
     if (duplicate) {
       if (req.kind === 'evolve') s.bandit.update(r.arm, 0, r.costUsd)
-      this.reject(req, { ...r, rejected: true, reason: duplicate }, prepared.codeHash, r.code)
+      // untold, the model is asked the same question again and, answering alike, makes the same program;
+      // the producer's note on this answer ("it was used, but …") would not be true of an answer turned away
+      s.setNote(req.island, req.parentId, this.duplicateNote(duplicate))
+      this.reject(req, { ...r, rejected: true, reason: duplicate.reason }, prepared.codeHash, r.code)
       return 'ok'
     }
     // checked after the last wait before the row is handed to the store: a ban applied meanwhile is seen
@@ -166,11 +182,13 @@ export class Requester {
     this.consecutiveRejections = 0
     this.streakReasons.clear()
     s.hashes.add(prepared.codeHash)
+    const id = randomUUID()
+    this.madeBy.set(prepared.codeHash, id)
     const inColdPool = cold.takes(req)
     if (inColdPool) cold.screened(req, prepared.sketch)
     const operatorParams = req.operatorParams ? { ...r.operatorParams, ...req.operatorParams } : r.operatorParams
     const f: InFlight = {
-      id: randomUUID(),
+      id,
       island: req.island,
       origin: req.kind === 'cold-start' ? 'cold-start' : req.kind === 'repair' ? 'repair' : r.origin,
       parentIds: r.parentIds,
@@ -223,11 +241,34 @@ export class Requester {
 
   /** An exact copy of a candidate, or a near copy of an earlier cold-start one: no wait, so the
    * verdict holds until the answer's hash is taken. */
-  private copyReason(req: PlannedRequest, r: Produced, prepared: { codeHash: string; sketch: CodeSketch }) {
-    if (this.d.state.hashes.has(prepared.codeHash)) return 'duplicate of an existing candidate (same normalized code)'
+  private copyReason(
+    req: PlannedRequest,
+    r: Produced,
+    prepared: { codeHash: string; sketch: CodeSketch },
+  ): Duplicate | null {
+    const s = this.d.state
+    if (s.hashes.has(prepared.codeHash)) {
+      const of =
+        this.madeBy.get(prepared.codeHash) ??
+        s.evo.islands.map((isl) => isl.idOfHash(prepared.codeHash)).find((id) => id !== undefined)
+      return { reason: 'duplicate of an existing candidate (same normalized code)', of, near: false }
+    }
     if (this.d.cold.takes(req) && this.d.cold.nearDuplicate(r.code, prepared.sketch))
-      return 'near-duplicate of an earlier cold-start candidate'
+      return { reason: 'near-duplicate of an earlier cold-start candidate', near: true }
     return null
+  }
+
+  /** The note for the next prompt on the parent of an answer that copied a candidate: which one, and how it did. */
+  private duplicateNote(dup: Duplicate): string {
+    const score = dup.of === undefined ? undefined : this.d.state.scores.get(dup.of)
+    const status =
+      score === undefined ? '' : score === null ? ', invalid' : `, score ${formatNumber(score, 8, NOTE_SCORE)}`
+    const which = dup.of === undefined ? '' : ` (candidate ${dup.of.slice(0, 8)}${status})`
+    const what =
+      score === undefined
+        ? `${dup.near ? 'nearly the same as one ' : ''}this run already has${which}`
+        : `${dup.near ? 'nearly the same as one ' : ''}already evaluated${which}`
+    return `Your previous answer produced a program ${what}; propose a different change.`
   }
 
   /** A near copy of a member of the request's island (confirmed on the member's code, read back). */
@@ -235,7 +276,7 @@ export class Requester {
     req: PlannedRequest,
     r: Produced,
     prepared: { codeHash: string; sketch: CodeSketch },
-  ): Promise<string | null> {
+  ): Promise<Duplicate | null> {
     const s = this.d.state
     if (this.d.cold.takes(req) || req.island < 0) return null
     const threshold = s.config.noveltyThreshold
@@ -244,7 +285,11 @@ export class Requester {
     // MinHash cannot tell a one-literal change (exact similarity ≈ 0.99) from a copy; confirm on the code
     const near = verdict.nearest
     if (near && !nearDuplicate(r.code, await s.codeOf(near.id).catch(() => ''), s.language, threshold)) return null
-    return `near-duplicate of ${near?.id ?? 'a member'} (similarity ${near ? near.similarity.toFixed(3) : '≥ threshold'})`
+    return {
+      reason: `near-duplicate of ${near?.id ?? 'a member'} (similarity ${near ? near.similarity.toFixed(3) : '≥ threshold'})`,
+      of: near?.id,
+      near: true,
+    }
   }
 
   /**
