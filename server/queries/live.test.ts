@@ -1,0 +1,62 @@
+// The live feed's reads of a run with a watcher open: new candidates stream as points without
+// re-reading the run's head for each one; a status change reads it at once.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type Db, openDatabase } from '../db.ts'
+import { EventBus } from '../events.ts'
+import { seedSyntheticRun, syntheticId } from '../../test-support/synthetic-run.ts'
+import type { LiveMessage } from '../../client-safe/types.ts'
+import { liveRun } from './live.ts'
+
+const HOUR = 3_600_000
+let dir: string
+let db: Db
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fm-live-'))
+  db = await openDatabase({ dataDir: dir, databaseUrl: '' })
+})
+afterAll(async () => {
+  await db?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('the live feed of a run', () => {
+  it('streams new candidates without re-reading the head for each; a status change reads it at once', async () => {
+    const { runId } = await seedSyntheticRun(db, { candidates: 30, islands: 1 })
+    // candidates 10… not evaluated yet: each is released below, as the engine would store it
+    await db.sql('UPDATE candidates SET eval_index = NULL WHERE run_id = $1 AND eval_index >= 10', [runId])
+    const events = new EventBus()
+    const ac = new AbortController()
+    const feed = liveRun({ db, events }, runId, null, ac.signal, {
+      minIntervalMs: 0,
+      headIntervalMs: HOUR,
+      pollMs: HOUR,
+      heartbeatMs: HOUR,
+    })[Symbol.asyncIterator]()
+    const next = async (): Promise<Extract<LiveMessage, { type: 'batch' }>> => {
+      const m = (await feed.next()).value as LiveMessage
+      if (m.type !== 'batch') throw new Error(`expected a batch, got ${m.type}`)
+      return m
+    }
+    try {
+      expect((await next()).run?.status).toBeTruthy() // the head, once, at the start
+      const heads = vi.spyOn(db.prisma.run, 'findUnique')
+      for (let g = 10; g < 30; g++) {
+        await db.sql('UPDATE candidates SET eval_index = $1 WHERE id = $2', [g, syntheticId(runId, g)])
+        events.publish({ runId, type: 'candidate', payload: {} })
+        expect((await next()).points.map((p) => p.evalIndex)).toEqual([g])
+      }
+      expect(heads).not.toHaveBeenCalled()
+      await db.sql(`UPDATE runs SET status = 'paused' WHERE id = $1`, [runId])
+      events.publish({ runId, type: 'status', payload: {} })
+      expect((await next()).run?.status).toBe('paused')
+      expect(heads).toHaveBeenCalledTimes(1)
+    } finally {
+      ac.abort()
+      await feed.return?.(undefined)
+    }
+  }, 60_000)
+})
