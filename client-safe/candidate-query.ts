@@ -55,6 +55,9 @@ export const CandidateSort = z.object({
 })
 export type CandidateSort = z.infer<typeof CandidateSort>
 
+/** candidates.seq is a 32-bit integer column: the bound of an export's snapshot and keyset cursor */
+export const MAX_SEQ = 2_147_483_647
+
 type Where = Record<string, unknown>
 
 /** Prisma `where` for a run's candidates under a filter. */
@@ -90,6 +93,29 @@ export function candidateOrder(s: CandidateSort): Where[] {
   return s.field === 'seq' ? [primary] : [primary, { seq: s.dir }]
 }
 
+/**
+ * The order candidateOrder gives in the database, for rows an export read in # order (keyset
+ * paging by the immutable seq is what keeps each candidate once while a live run changes scores
+ * and statuses; the chosen order is then applied to the whole snapshot here). Text compares by
+ * code unit, where the database may use its collation.
+ */
+export function compareExportRows(s: CandidateSort): (a: ExportRow, b: ExportRow) => number {
+  const nullable = new Set<SortField>(['evalIndex', 'score', 'operator', 'model'])
+  const sign = s.dir === 'asc' ? 1 : -1
+  const cmp = (x: string | number, y: string | number) => (x < y ? -1 : x > y ? 1 : 0)
+  return (a, b) => {
+    if (s.field !== 'seq') {
+      const x = a[s.field]
+      const y = b[s.field]
+      const xNull = x === null || x === undefined
+      const yNull = y === null || y === undefined
+      if (xNull !== yNull && nullable.has(s.field)) return xNull ? 1 : -1
+      if (!xNull && !yNull && x !== y) return sign * cmp(x, y)
+    }
+    return sign * (a.seq - b.seq)
+  }
+}
+
 export interface ExportRow {
   id: string
   seq: number
@@ -104,7 +130,8 @@ export interface ExportRow {
   parentIds: string[]
   metrics: unknown
   features: unknown
-  costUsd: number
+  /** null where the model that made it has no price (its calls counted $0): unknown, not free */
+  costUsd: number | null
   tokensIn: number
   tokensOut: number
   pinned: boolean
@@ -160,4 +187,67 @@ export function toCsv(rows: readonly ExportRow[], withCode = false): string {
   const lines = [cols.join(',')]
   for (const r of rows) lines.push(cols.map((c) => csvCell(r[c])).join(','))
   return lines.join('\r\n') + '\r\n'
+}
+
+/** The table's filters as the URL holds them; a value that does not parse is left out (the form flags it). */
+export function filterFromParams(sp: URLSearchParams): CandidateFilter {
+  const list = (k: string) => (sp.get(k) ? sp.get(k)!.split(',').filter(Boolean) : undefined)
+  const boxes = checkFilterBoxes({ min: sp.get('min') ?? '', max: sp.get('max') ?? '', id: sp.get('id') ?? '' })
+  const num = (k: 'min' | 'max') => (boxes.params[k] === null ? undefined : Number(boxes.params[k]))
+  const f: CandidateFilter = {
+    islands: list('island')?.map(Number),
+    origins: list('origin') as CandidateFilter['origins'],
+    operators: list('operator'),
+    models: list('model'),
+    statuses: list('status') as CandidateFilter['statuses'],
+    valid: sp.get('valid') === 'true' ? true : sp.get('valid') === 'false' ? false : undefined,
+    scoreMin: num('min'),
+    scoreMax: num('max'),
+    pinned: sp.get('pinned') === 'true' ? true : undefined,
+    rating: sp.get('rating') === 'up' || sp.get('rating') === 'down' ? (sp.get('rating') as 'up' | 'down') : undefined,
+    idPrefix: boxes.params.id ?? undefined,
+    guidanceId: sp.get('guidance') || undefined,
+  }
+  return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) as CandidateFilter
+}
+
+/** The text of the table's typed filters: score ≥ (min), score ≤ (max), id starts with (id). */
+export interface FilterBoxes {
+  min: string
+  max: string
+  id: string
+}
+
+/**
+ * What the typed filters put in the URL (null: none) and, for a box whose text cannot be a
+ * filter, the message the form shows beside it; such a box is not put in the URL (params leaves
+ * it out), so a typo never silently widens the list.
+ */
+export function checkFilterBoxes(b: FilterBoxes): {
+  params: { min: string | null; max: string | null; id: string | null }
+  errors: Partial<Record<keyof FilterBoxes, string>>
+  /** the URL values to set: the valid boxes only */
+  apply: Partial<Record<keyof FilterBoxes, string | null>>
+} {
+  const errors: Partial<Record<keyof FilterBoxes, string>> = {}
+  const score = (k: 'min' | 'max'): string | null => {
+    const t = b[k].trim()
+    if (t === '') return null
+    const parsed = CandidateFilter.shape.scoreMin.safeParse(Number(t))
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) errors[k] = 'not a number'
+    else if (!parsed.success) errors[k] = 'out of range (±1e300)'
+    return errors[k] ? null : t
+  }
+  const min = score('min')
+  const max = score('max')
+  const idText = b.id.trim().toLowerCase()
+  let id: string | null = idText || null
+  if (id !== null && !CandidateFilter.shape.idPrefix.safeParse(id).success) {
+    errors.id = idText.length > 64 ? 'at most 64 characters' : 'hex digits and dashes only'
+    id = null
+  }
+  const params = { min, max, id }
+  const apply: Partial<Record<keyof FilterBoxes, string | null>> = {}
+  for (const k of ['min', 'max', 'id'] as const) if (!errors[k]) apply[k] = params[k]
+  return { params, errors, apply }
 }

@@ -9,10 +9,13 @@ import { usePathname, useRouter, useSearchParams } from 'next/navigation'
 import Link from 'next/link'
 import { useEffect, useMemo, useRef, useState } from 'react'
 import {
+  checkFilterBoxes,
+  compareExportRows,
+  filterFromParams,
   toCsv,
-  type CandidateFilter,
   type CandidateSort,
   type ExportRow,
+  type FilterBoxes,
   type SortField,
 } from '../client-safe/candidate-query.ts'
 import { fmt } from '../client-safe/format.ts'
@@ -45,27 +48,6 @@ const GRID = COLS.map((c) => c.w).join(' ')
 // the columns' least widths: below it the table scrolls sideways (in .vtable) instead of squeezing
 const GRID_MIN = COLS.reduce((n, c) => n + Number(/(\d+)px/.exec(c.w)?.[1] ?? 80), 0)
 
-function readFilter(sp: URLSearchParams): CandidateFilter {
-  const list = (k: string) => (sp.get(k) ? sp.get(k)!.split(',').filter(Boolean) : undefined)
-  const num = (k: string) =>
-    sp.get(k) !== null && sp.get(k) !== '' && Number.isFinite(Number(sp.get(k))) ? Number(sp.get(k)) : undefined
-  const f: CandidateFilter = {
-    islands: list('island')?.map(Number),
-    origins: list('origin') as CandidateFilter['origins'],
-    operators: list('operator'),
-    models: list('model'),
-    statuses: list('status') as CandidateFilter['statuses'],
-    valid: sp.get('valid') === 'true' ? true : sp.get('valid') === 'false' ? false : undefined,
-    scoreMin: num('min'),
-    scoreMax: num('max'),
-    pinned: sp.get('pinned') === 'true' ? true : undefined,
-    rating: sp.get('rating') === 'up' || sp.get('rating') === 'down' ? (sp.get('rating') as 'up' | 'down') : undefined,
-    idPrefix: sp.get('id') || undefined,
-    guidanceId: sp.get('guidance') || undefined,
-  }
-  return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) as CandidateFilter
-}
-
 export function CandidateTable() {
   const { runId, live, overview } = useRunLive()
   const trpc = useTRPC()
@@ -74,7 +56,7 @@ export function CandidateTable() {
   const router = useRouter()
   const pathname = usePathname()
   const sp = useSearchParams()
-  const filter = useMemo(() => readFilter(new URLSearchParams(sp.toString())), [sp])
+  const filter = useMemo(() => filterFromParams(new URLSearchParams(sp.toString())), [sp])
   const sort: CandidateSort = {
     field: (sp.get('sort') as SortField) || 'seq',
     dir: sp.get('dir') === 'asc' ? 'asc' : 'desc',
@@ -86,6 +68,36 @@ export function CandidateTable() {
     for (const [k, v] of Object.entries(patch)) v === null || v === '' ? next.delete(k) : next.set(k, v)
     router.replace(`${pathname}?${next.toString()}`, { scroll: false })
   }
+  // the typed filters are drafts until Enter or leaving the box; the URL resets them (Clear filters, back)
+  const urlMin = sp.get('min') ?? ''
+  const urlMax = sp.get('max') ?? ''
+  const urlId = sp.get('id') ?? ''
+  const [boxes, setBoxes] = useState<FilterBoxes>({ min: urlMin, max: urlMax, id: urlId })
+  useEffect(() => setBoxes({ min: urlMin, max: urlMax, id: urlId }), [urlMin, urlMax, urlId])
+  const boxCheck = checkFilterBoxes(boxes)
+  const applyBoxes = () => setParams(boxCheck.apply)
+  const box = (k: keyof FilterBoxes, label: string, aria: string, width: number) => (
+    <label>
+      {label}
+      <input
+        aria-label={aria}
+        aria-invalid={boxCheck.errors[k] ? true : undefined}
+        aria-describedby={boxCheck.errors[k] ? `filter-${k}-error` : undefined}
+        style={{ width }}
+        value={boxes[k]}
+        onChange={(e) => setBoxes((b) => ({ ...b, [k]: e.target.value }))}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') applyBoxes()
+        }}
+        onBlur={applyBoxes}
+      />
+      {boxCheck.errors[k] && (
+        <span id={`filter-${k}-error`} className="small" style={{ color: 'var(--bad)' }} role="alert">
+          {boxCheck.errors[k]}
+        </span>
+      )}
+    </label>
+  )
   const facets = useQuery(trpc.candidates.facets.queryOptions({ runId }, { refetchInterval: 10_000 }))
   const first = useQuery(
     trpc.candidates.list.queryOptions(
@@ -141,13 +153,20 @@ export function CandidateTable() {
   const doExport = async (format: 'csv' | 'json') => {
     setExportError(null)
     try {
+      // a snapshot as of now: the first page's upToSeq bounds the others, read by keyset in # order
       const rows: ExportRow[] = []
-      for (let offset = 0; ; offset += 2000) {
-        setExporting(`${offset} / ${total}`)
-        const page = await client.candidates.export.query({ runId, filter, sort, offset, limit: 2000, withCode })
+      let upToSeq: number | undefined
+      let afterSeq: number | null = -1
+      let expected = total
+      while (afterSeq !== null) {
+        setExporting(`${rows.length} / ${expected}`)
+        const page = await client.candidates.export.query({ runId, filter, limit: 2000, withCode, upToSeq, afterSeq })
+        upToSeq = page.upToSeq
+        expected = page.total ?? expected
         rows.push(...page.rows)
-        if (page.rows.length < 2000) break
+        afterSeq = page.nextAfterSeq
       }
+      rows.sort(compareExportRows(sort))
       const body =
         format === 'csv'
           ? toCsv(rows, withCode)
@@ -216,33 +235,9 @@ export function CandidateTable() {
             <option value="false">invalid</option>
           </select>
         </label>
-        <label>
-          score ≥
-          <input
-            aria-label="score min"
-            style={{ width: 90 }}
-            defaultValue={sp.get('min') ?? ''}
-            onBlur={(e) => setParams({ min: e.target.value || null })}
-          />
-        </label>
-        <label>
-          score ≤
-          <input
-            aria-label="score max"
-            style={{ width: 90 }}
-            defaultValue={sp.get('max') ?? ''}
-            onBlur={(e) => setParams({ max: e.target.value || null })}
-          />
-        </label>
-        <label>
-          id starts with
-          <input
-            aria-label="id prefix"
-            style={{ width: 100 }}
-            defaultValue={sp.get('id') ?? ''}
-            onBlur={(e) => setParams({ id: e.target.value.trim() || null })}
-          />
-        </label>
+        {box('min', 'score ≥', 'score min', 90)}
+        {box('max', 'score ≤', 'score max', 90)}
+        {box('id', 'id starts with', 'id prefix', 100)}
         <label className="row" style={{ flexDirection: 'row', alignItems: 'center' }}>
           <input
             type="checkbox"
@@ -271,7 +266,14 @@ export function CandidateTable() {
             </button>
           </span>
         )}
-        <button onClick={() => router.replace(pathname, { scroll: false })}>Clear filters</button>
+        <button
+          onClick={() => {
+            setBoxes({ min: '', max: '', id: '' })
+            router.replace(pathname, { scroll: false })
+          }}
+        >
+          Clear filters
+        </button>
       </div>
       <div className="row between">
         <div className="small muted" data-testid="candidate-count">

@@ -4,6 +4,7 @@
 import type { Db } from '../db.ts'
 import { NotFoundError } from '../errors.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
+import { modelsWithoutPrice, type RunConfig } from '../../client-safe/run-config.ts'
 import {
   candidateOrder,
   candidateWhere,
@@ -94,6 +95,13 @@ export async function candidateFacets(db: Db, runId: string) {
   }
 }
 
+/**
+ * A page of an export. A run that is live adds candidates while the pages are read, so an export
+ * is a snapshot: the first page fixes `upToSeq` (the run's highest seq then) and every later page
+ * passes it back, leaving out what came after. With `afterSeq` the pages are read by keyset in #
+ * order (seq is unique and never changes, unlike a queued candidate's score or status, so offset
+ * drift cannot repeat or skip a row), and the caller orders the whole (compareExportRows).
+ */
 export async function exportCandidates(
   db: Db,
   input: {
@@ -103,21 +111,37 @@ export async function exportCandidates(
     offset: number
     limit: number
     withCode: boolean
+    upToSeq?: number
+    afterSeq?: number
   },
-): Promise<{ rows: ExportRow[]; total: number | null }> {
-  const where = candidateWhere(input.runId, input.filter)
+): Promise<{ rows: ExportRow[]; total: number | null; upToSeq: number; nextAfterSeq: number | null }> {
+  const upToSeq =
+    input.upToSeq ??
+    (await db.prisma.candidate.aggregate({ where: { runId: input.runId }, _max: { seq: true } }))._max.seq ??
+    -1
+  const keyset = input.afterSeq !== undefined
+  const where = {
+    AND: [
+      candidateWhere(input.runId, input.filter),
+      { seq: keyset ? { lte: upToSeq, gt: input.afterSeq } : { lte: upToSeq } },
+    ],
+  }
+  const first = keyset ? input.afterSeq! < 0 : input.offset === 0
   const [rows, total] = await Promise.all([
     db.prisma.candidate.findMany({
       where,
-      orderBy: candidateOrder(input.sort ?? { field: 'seq', dir: 'asc' }) as never,
-      skip: input.offset,
+      orderBy: (keyset ? [{ seq: 'asc' }] : candidateOrder(input.sort ?? { field: 'seq', dir: 'asc' })) as never,
+      skip: keyset ? 0 : input.offset,
       take: input.limit,
       select: { ...LIST_SELECT, metrics: true, features: true, code: input.withCode },
     }),
-    input.offset === 0 ? db.prisma.candidate.count({ where }) : Promise.resolve(null),
+    first ? db.prisma.candidate.count({ where }) : Promise.resolve(null),
   ])
+  const unpriced = await unpricedModelsOf(db, input.runId)
   return {
     total,
+    upToSeq,
+    nextAfterSeq: keyset && rows.length === input.limit ? rows[rows.length - 1]!.seq : null,
     rows: rows.map((r) => ({
       id: r.id,
       seq: r.seq,
@@ -132,7 +156,8 @@ export async function exportCandidates(
       parentIds: r.parentIds,
       metrics: r.metrics,
       features: r.features,
-      costUsd: r.costUsd,
+      // a model without a price counted its calls $0: the cost is unknown, not free
+      costUsd: r.model !== null && unpriced.has(r.model) ? null : r.costUsd,
       tokensIn: r.tokensIn,
       tokensOut: r.tokensOut,
       pinned: r.pinned,
@@ -144,6 +169,16 @@ export async function exportCandidates(
       ...(input.withCode ? { code: (r as { code?: string }).code ?? '' } : {}),
     })),
   }
+}
+
+/**
+ * The run's mutation models without a price, by the id candidates carry in `model`. The judge's
+ * calls are not in a candidate's cost (they count only in the run's spend), so its price does not matter here.
+ */
+async function unpricedModelsOf(db: Db, runId: string): Promise<Set<string>> {
+  const run = await db.prisma.run.findUnique({ where: { id: runId }, select: { config: true } })
+  const config = run?.config as Pick<RunConfig, 'mutator' | 'models'> | undefined
+  return new Set(config?.models ? modelsWithoutPrice({ mutator: config.mutator, models: config.models }) : [])
 }
 
 /**

@@ -3,7 +3,7 @@
 // (pin, ban, submit an edit made in the editor). Every action is audited (server/steering/interventions.ts).
 import { z } from 'zod'
 import { MAX_CODE_BYTES } from '../../contracts/evaluation.ts'
-import { CandidateFilter, CandidateSort } from '../../../client-safe/candidate-query.ts'
+import { CandidateFilter, CandidateSort, MAX_SEQ } from '../../../client-safe/candidate-query.ts'
 import {
   candidateDetail,
   candidateFacets,
@@ -30,7 +30,16 @@ export const CandidateListInput = RunIdInput.extend({
 export const CandidateExportInput = CandidateListInput.extend({
   limit: z.number().int().min(1).max(5000).default(2000),
   withCode: z.boolean().default(false),
-})
+  /** the snapshot's bound: the upToSeq the export's first page answered */
+  upToSeq: z.number().int().min(-1).max(MAX_SEQ).optional(),
+  /** keyset paging in # order: the nextAfterSeq of the page before (-1 for the first page) */
+  afterSeq: z.number().int().min(-1).max(MAX_SEQ).optional(),
+}).refine(
+  (i) => i.afterSeq === undefined || (i.offset === 0 && (!i.sort || (i.sort.field === 'seq' && i.sort.dir === 'asc'))),
+  {
+    message: 'afterSeq pages in # order: leave offset at 0 and sort out (order the rows after reading them)',
+  },
+)
 export const CandidateIdInput = RunIdInput.extend({ id: Id })
 export const LineageInput = RunIdInput.extend({
   expand: z.array(Id).max(50).optional(),
