@@ -15,6 +15,7 @@ import {
   linesExtent,
   parseRunIds,
   progress,
+  spendAxisNote,
   type CompareData,
   type CompareRun,
 } from './compare.ts'
@@ -35,6 +36,7 @@ function run(id: string, o: Partial<CompareRun> = {}): CompareRun {
     bestCandidateId: `${id}-best`,
     seedScore: 2,
     spendUsd: 0.5,
+    unpriced: [],
     createdAt: 0,
     startedAt: 1000,
     finishedAt: 61_000,
@@ -202,6 +204,38 @@ describe('final table and CSV', () => {
     )
     expect(lines[1]).toBe('a,"tuned, ""fast""",p,completed,max,8,0.75,10,100,0.5,60,4,offline operators')
     expect(lines[2]).toMatch(/^b,"'=HYPERLINK\(""x""\)",p,completed,max,,,10,/)
+  })
+
+  it('leaves the spend of a run that called a model without a price unknown, not $0', () => {
+    const runs = [
+      run('a', { mutator: 'llm', models: ['openai:instant'], spendUsd: 0, unpriced: ['openai:instant'] }),
+      run('b', { mutator: 'llm', models: ['openai:gpt-4.1-mini'], spendUsd: 0.25 }),
+    ]
+    expect(finalTable(runs, 61_000).map((r) => [r.spendUsd, r.unpriced])).toEqual([
+      [0, ['openai:instant']],
+      [0.25, []],
+    ])
+    const lines = compareCsv(runs, 61_000).trimEnd().split('\r\n')
+    // spend_usd is the tenth column: empty for the unpriced run, its value for the priced one
+    expect(lines[1]!.split(',')[9]).toBe('')
+    expect(lines[2]!.split(',')[9]).toBe('0.25')
+    const data: CompareData = {
+      runs,
+      series: { a: [{ e: 50, t: 30, s: 0, b: 5 }], b: [{ e: 50, t: 30, s: 0.1, b: 5 }] },
+      improvements: {},
+      missing: [],
+    }
+    // against spend the unpriced run would sit at $0 as if free: it is left out, and the page says why
+    const bySpend = compareLines(data, 'spend', 'score')
+    expect(bySpend.map((l) => l.points.length)).toEqual([0, 2])
+    expect(compareLines(data, 'evals', 'score')[0]!.points.length).toBeGreaterThan(0)
+    expect(spendAxisNote(runs)).toBe(
+      'run a not drawn against spend: no price for openai:instant, so its spend is unknown.',
+    )
+    expect(spendAxisNote([runs[0]!])).toBe(
+      'No run can be drawn against spend: no price for openai:instant, so its spend is unknown.',
+    )
+    expect(spendAxisNote([run('c'), runs[1]!])).toBeNull()
   })
 })
 

@@ -26,7 +26,10 @@ export interface CompareRun {
   bestScore: number | null
   bestCandidateId: string | null
   seedScore: number | null
+  /** what its priced model calls cost: the whole spend only when `unpriced` is empty */
   spendUsd: number
+  /** models it called that have no price (run-config.ts modelsWithoutPrice): their calls count $0, so its spend is unknown */
+  unpriced: string[]
   createdAt: number
   startedAt: number | null
   finishedAt: number | null
@@ -138,6 +141,8 @@ export interface CompareLine {
  */
 export function compareLines(data: CompareData, x: CompareX, y: CompareY, now = Date.now()): CompareLine[] {
   return data.runs.map((r) => {
+    // its calls to a model without a price counted $0: drawn against spend it would look free
+    if (x === 'spend' && r.unpriced.length) return { runId: r.id, label: runLabel(r), points: [] }
     const improvements = data.improvements[r.id]
     // against evaluations, each improvement at its own evaluation; time and spend only the metric rows know
     const pts: Array<Pick<ComparePoint, 'e' | 'b'> & Partial<ComparePoint>> =
@@ -193,7 +198,9 @@ export interface FinalRow {
   progress: number | null
   reference: number | null
   evaluations: number
+  /** what its priced calls cost: the spend is unknown where `unpriced` is not empty (spendText) */
   spendUsd: number
+  unpriced: string[]
   /** seconds it ran, over all its sessions (not the time it sat stopped or paused) */
   activeS: number | null
   islands: number
@@ -212,6 +219,7 @@ export function finalTable(runs: readonly CompareRun[], now = Date.now()): Final
     reference: r.reference?.value ?? null,
     evaluations: r.evaluations,
     spendUsd: r.spendUsd,
+    unpriced: r.unpriced,
     // the time it ran, not the hours it sat stopped between a stop and a resume
     activeS: activeSeconds(r, now),
     islands: r.islands,
@@ -266,7 +274,8 @@ export function compareCsv(runs: readonly CompareRun[], now = Date.now()): strin
         f.progress,
         f.reference,
         f.evaluations,
-        f.spendUsd,
+        // unknown, not 0: a spreadsheet would sum the priced part as the whole
+        f.unpriced.length ? null : f.spendUsd,
         f.activeS === null ? null : Math.round(f.activeS),
         f.islands,
         f.models,
@@ -353,6 +362,18 @@ export function settingsRows(config: Record<string, unknown>): Array<{ path: str
   return Object.entries(flat)
     .map(([path, value]) => ({ path, value }))
     .sort((a, b) => a.path.localeCompare(b.path))
+}
+
+/**
+ * Why runs are missing from the chart against spend: a run that called a model without a price has
+ * an unknown spend. Null when every run's spend is known.
+ */
+export function spendAxisNote(runs: readonly CompareRun[]): string | null {
+  const unknown = runs.filter((r) => r.unpriced.length)
+  if (!unknown.length) return null
+  const models = [...new Set(unknown.flatMap((r) => r.unpriced))].join(', ')
+  const who = unknown.length === runs.length ? 'No run can be drawn' : `${unknown.map(runLabel).join(', ')} not drawn`
+  return `${who} against spend: no price for ${models}, so ${unknown.length === 1 ? 'its' : 'their'} spend is unknown.`
 }
 
 /** What the table of final scores does not say: runs still going, budgets far apart. */

@@ -22,10 +22,12 @@ import {
   MAX_COMPARE,
   MIN_COMPARE,
   parseRunIds,
+  spendAxisNote,
   type CompareData,
   type CompareX,
   type CompareY,
 } from '../client-safe/compare.ts'
+import { spendText } from '../client-safe/run-config.ts'
 import { islandColor } from '../client-safe/series.ts'
 import { duration, fmt } from '../client-safe/format.ts'
 import { axisTicks, durationTicks } from '../client-safe/ticks.ts'
@@ -174,6 +176,9 @@ function CompareBody({ data }: { data: CompareData }) {
           {x === 'spend' && data.runs.every((r) => r.mutator === 'local')
             ? 'Offline operators spend nothing: every line sits at $0.'
             : ''}
+          {x === 'spend' && spendAxisNote(data.runs) ? (
+            <span data-testid="compare-spend-unknown">{spendAxisNote(data.runs)}</span>
+          ) : null}
         </div>
       </div>
       <div className="card">
@@ -228,7 +233,9 @@ function CompareBody({ data }: { data: CompareData }) {
                   </td>
                   <td className="num mono">{r.progress === null ? '–' : `${(r.progress * 100).toFixed(1)}%`}</td>
                   <td className="num">{r.evaluations}</td>
-                  <td className="num">{usd(r.spendUsd)}</td>
+                  <td className="num" title={r.unpriced.length ? `no price for ${r.unpriced.join(', ')}` : undefined}>
+                    {spendText(r.spendUsd, r.unpriced, usd)}
+                  </td>
                   <td className="num">{r.activeS === null ? '–' : duration(r.activeS)}</td>
                   <td className="num">{r.islands}</td>
                   <td className="small">{r.models}</td>
@@ -311,7 +318,9 @@ const CompareChart = memo(function CompareChart({ data, x, y }: { data: CompareD
   if (!ext || !xt || !yt)
     return (
       <div className="empty small" data-testid="compare-chart" data-lines={0}>
-        No metric rows yet: the runs have not reported progress.
+        {x === 'spend' && data.runs.every((r) => r.unpriced.length)
+          ? 'No run’s spend is known: each called a model without a price.'
+          : 'No metric rows yet: the runs have not reported progress.'}
       </div>
     )
   const xLabel = x === 'evals' ? 'evaluations' : x === 'time' ? 'active time' : 'spend (USD)'

@@ -31,6 +31,7 @@ import { useRunLive } from './run-live.tsx'
 import { StagnationAlerts, Steering } from './run-steering.tsx'
 import { ErrorBox, Num, shortId, Tile, usd, useNow } from './run-ui.tsx'
 import { WorkersTable } from './run-workers.tsx'
+import { recentBusy } from '../client-safe/workers-load.ts'
 import { useTRPC } from './trpc.tsx'
 
 export function RunDashboard() {
@@ -339,7 +340,7 @@ export function RunDashboard() {
               all workers
             </Link>
           </div>
-          <WorkersTable compact />
+          <WorkersTable compact recent={active ? recentBusy(L.live.metrics) : null} />
         </div>
         <div className="card w6">
           <div className="panel-head">

@@ -1,10 +1,18 @@
 'use client'
 // Connected evaluation workers: status, isolation, capabilities and load (running / slots).
 import { useQuery } from '@tanstack/react-query'
+import { INSTANT_NOTE, type RecentBusy, workersLine } from '../client-safe/workers-load.ts'
 import { Age, ErrorBox, Meter } from './run-ui.tsx'
 import { useTRPC } from './trpc.tsx'
 
-export function WorkersTable({ compact = false }: { compact?: boolean }) {
+export function WorkersTable({
+  compact = false,
+  recent = null,
+}: {
+  compact?: boolean
+  /** a live run's mean busy over its last metric intervals (recentBusy): the headline then agrees with its pipeline panel */
+  recent?: RecentBusy | null
+}) {
   const trpc = useTRPC()
   const q = useQuery(trpc.workers.list.queryOptions(undefined, { refetchInterval: 3000 }))
   if (q.error) return <ErrorBox error={q.error} />
@@ -20,9 +28,13 @@ export function WorkersTable({ compact = false }: { compact?: boolean }) {
     )
   return (
     <div data-testid="workers">
-      <div className="small muted" style={{ marginBottom: 6 }}>
-        {summary.online} online · {summary.running} evaluation{summary.running === 1 ? '' : 's'} running · capacity{' '}
-        {capacity ?? '–'}
+      <div
+        className="small muted"
+        style={{ marginBottom: 6 }}
+        data-testid="workers-summary"
+        title={recent ? undefined : INSTANT_NOTE}
+      >
+        {workersLine(summary, capacity, recent)}
       </div>
       <div className="scroll-x">
         <table className="table small">
@@ -31,7 +43,7 @@ export function WorkersTable({ compact = false }: { compact?: boolean }) {
               <th>worker</th>
               <th>status</th>
               {!compact && <th>host</th>}
-              <th>load</th>
+              <th title={INSTANT_NOTE}>load now</th>
               <th className="num">done</th>
               {!compact && <th>capabilities</th>}
               <th>isolation</th>

@@ -147,6 +147,27 @@ describe.each(dbModes())('compare runs, %s', (_mode, open) => {
     expect((await as().runs.compare({ runIds: ids })).improvements[ids[1]!]).toEqual(expected)
   })
 
+  it('names the models without a price that make a run’s spend unknown', async () => {
+    const { runId } = await seedSyntheticRun(db, { candidates: 50, islands: 1, metricEvery: 10 })
+    const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { config: true } })
+    await db.prisma.run.update({
+      where: { id: runId },
+      data: {
+        config: {
+          ...(run.config as Record<string, unknown>),
+          mutator: 'llm',
+          models: [
+            { provider: 'openai', model: 'instant' },
+            { provider: 'openai', model: 'priced', pricePer1kIn: 0.001, pricePer1kOut: 0.002 },
+          ],
+        },
+      },
+    })
+    const data = await as().runs.compare({ runIds: [runId, ids[0]!] })
+    expect(data.runs.map((r) => r.unpriced)).toEqual([['openai:instant'], []])
+    expect(compareLines(data, 'spend', 'score')[0]!.points).toEqual([])
+  })
+
   it('draws a run stopped for three hours against the time it ran', async () => {
     const { runId } = await seedSyntheticRun(db, { candidates: 600, islands: 1, metricEvery: 10 })
     await stoppedForThreeHours(db, runId, true)

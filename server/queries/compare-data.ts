@@ -4,7 +4,7 @@
 // time it had run (a few hundred points per run, whatever its size). Shaping is in client-safe/compare.ts.
 import type { Db } from '../db.ts'
 import { NotFoundError } from '../errors.ts'
-import { configSummary, type RunConfig } from '../../client-safe/run-config.ts'
+import { configSummary, modelsWithoutPrice, type RunConfig } from '../../client-safe/run-config.ts'
 import type { ProblemSnapshot } from '../runs/service.ts'
 import type { CompareData, CompareImprovement, ComparePoint, CompareRun } from '../../client-safe/compare.ts'
 import { bucketWidth } from '../../client-safe/downsample.ts'
@@ -66,6 +66,8 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
       bestCandidateId: r.bestCandidateId,
       seedScore: r.seedScore,
       spendUsd: r.spendUsd,
+      // as the dashboard and `run --json` decide it: a model without a price makes the spend unknown
+      unpriced: modelsWithoutPrice(config),
       createdAt: r.createdAt.getTime(),
       startedAt: ms(r.startedAt),
       finishedAt: ms(r.finishedAt),
