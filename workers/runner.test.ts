@@ -7,6 +7,7 @@ import { ProblemSpec } from '../server/contracts/problem.ts'
 import { createRunner, memoryFloor, memoryRoot } from './runner.ts'
 import { detectIsolation } from './sandbox.ts'
 import { makeJob, makeProblem, sharedRunner, tempDir } from './test-helpers.ts'
+import { observed } from '../test-support/held.ts'
 
 const shared = sharedRunner('runner-test')
 const store = shared.store
@@ -650,7 +651,7 @@ print(json.dumps({"valid": True, "metrics": {"score": 1}}))
       const mnt = join(problemDir, 'mnt')
       try {
         const held = runner.run(makeJob(p, 'x = 2\n', { jobId: `j-${Date.now()}-held` }))
-        while (!existsSync(join(problemDir, 'ready'))) await new Promise((r) => setTimeout(r, 10))
+        await observed(() => existsSync(join(problemDir, 'ready')))
         // rm --one-file-system leaves a mount alone: the job folder stays
         expect(spawnSync('mount', ['-t', 'tmpfs', 'fm-test', mnt]).status).toBe(0)
         writeFileSync(join(problemDir, 'go'), '')

@@ -10,6 +10,7 @@ import {
   tokenize,
 } from './code.ts'
 import { findElision, partialRegion } from './partial-rewrite.ts'
+import { FIT_PROGRAM } from '../../test-support/fit-program.ts'
 
 const PY = `import math  # a comment with 3.5
 # EVOLVE-BLOCK-START
@@ -143,28 +144,7 @@ describe('EVOLVE-BLOCK regions', () => {
 })
 
 // the explorer's problem: fixed code above and below one region holding A, B, C, D and predict
-const FIT = `import math
-
-LABEL = "fit"
-
-
-# EVOLVE-BLOCK-START
-A = 0.5
-B = 0.1
-C = -0.2
-D = 1.0
-
-
-def predict(x):
-    y = A * x * x + B * x
-    y = y + C
-    return y + 0.3 * math.sin(D * x)
-# EVOLVE-BLOCK-END
-
-
-def describe():
-    return LABEL
-`
+const FIT = FIT_PROGRAM
 const FIT_BLOCK = FIT.slice(FIT.indexOf('A = 0.5'), FIT.indexOf('# EVOLVE-BLOCK-END'))
 const SNIPPET = 'def predict(x):\n    y = A * x * x + B * x + C * 0.722\n    return y + 0.3 * math.sin(D * x)\n'
 

@@ -7,29 +7,9 @@ import { type OpenAiTestServer, startOpenAiTestServer } from '../../test-support
 import type { ProblemSpec } from '../contracts/problem.ts'
 import { Ensemble } from '../llm/ensemble.ts'
 import { type LlmProduceInput, produceWithModel } from './producer.ts'
+import { FIT_PROGRAM } from '../../test-support/fit-program.ts'
 
-const PARENT = `import math
-
-LABEL = "fit"
-
-
-# EVOLVE-BLOCK-START
-A = 0.5
-B = 0.1
-C = -0.2
-D = 1.0
-
-
-def predict(x):
-    y = A * x * x + B * x
-    y = y + C
-    return y + 0.3 * math.sin(D * x)
-# EVOLVE-BLOCK-END
-
-
-def describe():
-    return LABEL
-`
+const PARENT = FIT_PROGRAM
 const fence = (code: string) => `\`\`\`python\n${code}\`\`\``
 
 describe('produceWithModel: rewrites of a program with an EVOLVE-BLOCK', () => {
