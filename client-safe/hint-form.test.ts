@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { hintExpiry } from './hint-form.ts'
+import { evalsExpiryEstimate, hintExpiry } from './hint-form.ts'
 import { decimalNumber } from './run-form.ts'
 
 describe("a hint's expiry", () => {
@@ -13,6 +13,19 @@ describe("a hint's expiry", () => {
       expect(hintExpiry('evals', bad)).toEqual({ error: 'a whole number of evaluations, 1 to 10,000,000' })
     for (const bad of ['0.01', '1e9', 'soon'])
       expect(hintExpiry('minutes', bad)).toEqual({ error: 'minutes: 0.1 to 43,200 (30 days)' })
+  })
+})
+
+describe('evalsExpiryEstimate', () => {
+  it("says how long N evaluations last at the run's rate, where a rate is known", () => {
+    expect(evalsExpiryEstimate(hintExpiry('evals', '100'), 200)).toBe("≈ 1 s at the run's current 200 evaluations/s")
+    expect(evalsExpiryEstimate(hintExpiry('evals', '100'), 0.25)).toBe(
+      "≈ 6 min 40 s at the run's current 0.25 evaluations/s",
+    )
+    expect(evalsExpiryEstimate(hintExpiry('evals', '100'), null)).toBeNull()
+    expect(evalsExpiryEstimate(hintExpiry('evals', '100'), 0)).toBeNull()
+    expect(evalsExpiryEstimate(hintExpiry('minutes', '5'), 200)).toBeNull()
+    expect(evalsExpiryEstimate(hintExpiry('evals', 'abc'), 200)).toBeNull()
   })
 })
 

@@ -13,7 +13,8 @@ import { duration, fmt } from '../client-safe/format.ts'
 import { useRunLive } from './run-live.tsx'
 import { Age, ErrorBox, shortId, useRole } from './run-ui.tsx'
 import { errorMessage, useTRPC } from './trpc.tsx'
-import { hintExpiry } from '../client-safe/hint-form.ts'
+import { evalsExpiryEstimate, hintExpiry } from '../client-safe/hint-form.ts'
+import { latestMetric } from '../client-safe/series.ts'
 
 type Hint = NonNullable<ReturnType<typeof useHints>['data']>['hints'][number]
 
@@ -23,7 +24,7 @@ function useHints(runId: string) {
 }
 
 export function GuidancePanel() {
-  const { runId, overview, status } = useRunLive()
+  const { runId, overview, status, live } = useRunLive()
   const trpc = useTRPC()
   const qc = useQueryClient()
   const sp = useSearchParams()
@@ -34,6 +35,7 @@ export function GuidancePanel() {
   const [expiry, setExpiry] = useState<'none' | 'evals' | 'minutes'>('evals')
   const [amount, setAmount] = useState('100')
   const until = hintExpiry(expiry, amount)
+  const lasts = evalsExpiryEstimate(until, latestMetric(live.metrics, -1)?.evalsPerSec)
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.guidance.list.queryKey({ runId }) })
   const create = useMutation(trpc.guidance.create.mutationOptions({ onSuccess: () => (setText(''), refresh()) }))
   const withdraw = useMutation(trpc.guidance.withdraw.mutationOptions({ onSuccess: refresh }))
@@ -107,6 +109,11 @@ export function GuidancePanel() {
                 {'error' in until && (
                   <span id="hint-expiry-error" className="small" style={{ color: 'var(--bad)' }} role="alert">
                     {until.error}
+                  </span>
+                )}
+                {lasts && !finished && (
+                  <span className="small muted" data-testid="hint-expiry-estimate">
+                    {lasts}
                   </span>
                 )}
               </label>
