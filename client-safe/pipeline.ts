@@ -36,6 +36,37 @@ export type PipelineLimit = 'workers' | 'model' | 'no-workers' | 'balanced'
 /** What a run's requests are: a model's, or (offline) the program operators' proposals. */
 export const requestsName = (offline: boolean) => (offline ? 'operator proposals' : 'model requests')
 
+/** The pipeline over a run's last `window` intervals (its run rows that carry it). */
+export interface RecentPipeline {
+  /** means over the window; a row without a figure counts it as 0 */
+  requests: number
+  waiting: number
+  busy: number
+  /** the last row's worker capacity (0 when none) and request limit */
+  capacity: number
+  limit: number | null
+  /** the window's length: each row's figures are means since the row before it */
+  seconds: number
+}
+
+export function recentPipeline(metrics: readonly MetricPoint[], window = 5): RecentPipeline | null {
+  const all = metrics.filter((m) => m.island === -1 && typeof m.requests === 'number')
+  const rows = all.slice(-window)
+  const last = rows[rows.length - 1]
+  if (!last) return null
+  const mean = (f: (m: MetricPoint) => number | null | undefined) =>
+    rows.reduce((s, m) => s + (f(m) ?? 0), 0) / rows.length
+  const opened = all[all.length - rows.length - 1] ?? rows[0]!
+  return {
+    requests: mean((m) => m.requests),
+    waiting: mean((m) => m.waiting),
+    busy: mean((m) => m.busy),
+    capacity: last.capacity ?? 0,
+    limit: last.requestLimit ?? null,
+    seconds: Math.max(0, (last.t - opened.t) / 1000),
+  }
+}
+
 /** Which end limits the run, from the last few intervals (null before there is anything to say). */
 export function pipelineVerdict(
   metrics: readonly MetricPoint[],
@@ -47,15 +78,9 @@ export function pipelineVerdict(
   const name = offline
     ? { source: 'The offline operators limit', requests: 'proposals', faster: 'A higher request limit' }
     : { source: 'The model limits', requests: 'requests', faster: 'A faster model or a higher request limit' }
-  const rows = metrics.filter((m) => m.island === -1 && typeof m.requests === 'number').slice(-window)
-  if (!rows.length) return null
-  const mean = (f: (m: MetricPoint) => number | null | undefined) =>
-    rows.reduce((s, m) => s + (f(m) ?? 0), 0) / rows.length
-  const requests = mean((m) => m.requests)
-  const waiting = mean((m) => m.waiting)
-  const busy = mean((m) => m.busy)
-  const capacity = rows[rows.length - 1]!.capacity ?? 0
-  const limit = rows[rows.length - 1]!.requestLimit ?? null
+  const recent = recentPipeline(metrics, window)
+  if (!recent) return null
+  const { requests, waiting, busy, capacity, limit } = recent
   const share = capacity > 0 ? busy / capacity : 0
   const pct = `${Math.round(share * 100)}%`
   if (capacity === 0) {

@@ -2,6 +2,7 @@
 // evaluations of a few milliseconds are rarely caught in it, so a run keeping its workers busy 99 %
 // of the time can read "0 running". On a live run's dashboard the panel shows instead the workers'
 // mean busy over the run's last metric intervals: the figure the pipeline panel judges by.
+import { recentPipeline } from './pipeline.ts'
 import type { MetricPoint } from './types.ts'
 
 export interface RecentBusy {
@@ -13,22 +14,12 @@ export interface RecentBusy {
 }
 
 /**
- * The workers' mean busy over a run's last `window` run-level metric rows that carry the pipeline
- * (the rows pipelineVerdict judges). Null before there is one, or without capacity.
+ * The workers' mean busy over a run's last `window` intervals: recentPipeline's, the figures
+ * pipelineVerdict judges by, so the two panels agree. Null before there is one, or without capacity.
  */
 export function recentBusy(metrics: readonly MetricPoint[], window = 5): RecentBusy | null {
-  const rows = metrics.filter((m) => m.island === -1 && typeof m.requests === 'number')
-  const inWindow = rows.slice(-window)
-  const last = inWindow[inWindow.length - 1]
-  if (!last?.capacity) return null
-  // each row's figures are means since the row before: the window opens at the row before the first
-  const opened = rows[rows.length - inWindow.length - 1] ?? inWindow[0]!
-  return {
-    // as pipelineVerdict counts it (a row without the figure as 0), so the two panels agree
-    busy: inWindow.reduce((s, m) => s + (m.busy ?? 0), 0) / inWindow.length,
-    capacity: last.capacity,
-    seconds: Math.max(0, (last.t - opened.t) / 1000),
-  }
+  const r = recentPipeline(metrics, window)
+  return r?.capacity ? { busy: r.busy, capacity: r.capacity, seconds: r.seconds } : null
 }
 
 /** What the instant count is, for its tooltip. */
