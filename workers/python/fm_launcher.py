@@ -437,6 +437,18 @@ def reap_all(block):
         reaped.append((pid, status, ru))
 
 
+def append_capped(fd, size, data, cap):
+    """Appends to an output file of `size` bytes; past `cap` it restarts, keeping the most recent part
+    (a result is at the end, and the runner reads tails). (new size, whether it restarted)."""
+    restarted = size + len(data) > cap
+    if restarted:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        size = 0
+    os.write(fd, data)
+    return size + len(data), restarted
+
+
 class Relay:
     """P's side of the evaluator's stdout: routes each chunk by its writer's pid."""
 
@@ -453,14 +465,9 @@ class Relay:
         self.open = True
 
     def _write(self, own, data):
-        fd = self.fds[own]
-        if self.sizes[own] + len(data) > OUT_CAP:  # keep the most recent part (the result is at the end)
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            self.sizes[own] = 0
+        self.sizes[own], restarted = append_capped(self.fds[own], self.sizes[own], data, OUT_CAP)
+        if restarted:
             self.carried[own] = self.line[own]
-        os.write(fd, data)
-        self.sizes[own] += len(data)
         nl = data.rfind(b'\n')
         self.line[own] = len(data) - nl - 1 if nl >= 0 else self.line[own] + len(data)
 
@@ -514,12 +521,7 @@ class Tail:
                 self.open = False
                 return False
             try:
-                if self.size + len(data) > ERR_CAP:
-                    os.ftruncate(self.fd, 0)
-                    os.lseek(self.fd, 0, os.SEEK_SET)
-                    self.size = 0
-                os.write(self.fd, data)
-                self.size += len(data)
+                self.size = append_capped(self.fd, self.size, data, ERR_CAP)[0]
             except OSError:
                 pass
         return True
