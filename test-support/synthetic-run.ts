@@ -171,3 +171,18 @@ export async function seedSyntheticRun(
   }
   return { runId, bestId: best?.id ?? null }
 }
+
+/** Two models for spend tests: `openai:instant` without a price, `openai:priced` with one. */
+export const UNPRICED_AND_PRICED = [
+  { provider: 'openai', model: 'instant' },
+  { provider: 'openai', model: 'priced', pricePer1kIn: 0.001, pricePer1kOut: 0.002 },
+]
+
+/** Makes a synthetic run's config a model run of these models (its spend then reads as their prices say). */
+export async function setRunModels(db: Db, runId: string, models: readonly object[]) {
+  const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { config: true } })
+  await db.prisma.run.update({
+    where: { id: runId },
+    data: { config: JSON.parse(JSON.stringify({ ...(run.config as object), mutator: 'llm', models })) },
+  })
+}

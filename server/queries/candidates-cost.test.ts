@@ -8,7 +8,7 @@ import type { Actor } from '../auth/roles.ts'
 import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { CSV_COLUMNS, toCsv } from '../../client-safe/candidate-query.ts'
-import { seedSyntheticRun, syntheticId } from '../../test-support/synthetic-run.ts'
+import { seedSyntheticRun, syntheticId, setRunModels, UNPRICED_AND_PRICED } from '../../test-support/synthetic-run.ts'
 import { dbModes } from '../../test-support/db-modes.ts'
 
 const viewer: Actor = { id: 'user-viewer', label: 'viewer@example.test', role: 'viewer', via: 'session' }
@@ -24,20 +24,7 @@ describe.each(dbModes())('candidate cost in exports, %s', (_mode, open) => {
     ;({ db, cleanup } = await open())
     app = createAppServices(db, null, silentLogger)
     runId = (await seedSyntheticRun(db, { candidates: 30, islands: 1 })).runId
-    const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { config: true } })
-    await db.prisma.run.update({
-      where: { id: runId },
-      data: {
-        config: {
-          ...(run.config as Record<string, unknown>),
-          mutator: 'llm',
-          models: [
-            { provider: 'openai', model: 'instant' },
-            { provider: 'openai', model: 'priced', pricePer1kIn: 0.001, pricePer1kOut: 0.002 },
-          ],
-        },
-      },
-    })
+    await setRunModels(db, runId, UNPRICED_AND_PRICED)
     // #1 by the unpriced model (its calls counted $0), #2 by the priced one, #3 by an offline operator
     const set = (g: number, model: string | null, cost: number) =>
       db.prisma.candidate.update({ where: { id: syntheticId(runId, g) }, data: { model, costUsd: cost } })

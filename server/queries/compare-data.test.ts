@@ -10,7 +10,7 @@ import type { Db } from '../db.ts'
 import { silentLogger } from '../log.ts'
 import { compareLines, configDiff } from '../../client-safe/compare.ts'
 import { runSeconds } from '../../client-safe/series.ts'
-import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
+import { seedSyntheticRun, setRunModels, UNPRICED_AND_PRICED } from '../../test-support/synthetic-run.ts'
 import { dbModes } from '../../test-support/db-modes.ts'
 import { type EngineHarness, startEngineHarness } from '../../test-support/engine-harness.ts'
 import { untilProgress } from '../../test-support/progress.ts'
@@ -149,20 +149,7 @@ describe.each(dbModes())('compare runs, %s', (_mode, open) => {
 
   it('names the models without a price that make a run’s spend unknown', async () => {
     const { runId } = await seedSyntheticRun(db, { candidates: 50, islands: 1, metricEvery: 10 })
-    const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { config: true } })
-    await db.prisma.run.update({
-      where: { id: runId },
-      data: {
-        config: {
-          ...(run.config as Record<string, unknown>),
-          mutator: 'llm',
-          models: [
-            { provider: 'openai', model: 'instant' },
-            { provider: 'openai', model: 'priced', pricePer1kIn: 0.001, pricePer1kOut: 0.002 },
-          ],
-        },
-      },
-    })
+    await setRunModels(db, runId, UNPRICED_AND_PRICED)
     const data = await as().runs.compare({ runIds: [runId, ids[0]!] })
     expect(data.runs.map((r) => r.unpriced)).toEqual([['openai:instant'], []])
     expect(compareLines(data, 'spend', 'score')[0]!.points).toEqual([])
