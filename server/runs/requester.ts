@@ -46,6 +46,9 @@ interface Duplicate {
   near: boolean
 }
 
+/** programs whose candidate a duplicate's note can name without an island holding it */
+const MADE_BY_KEPT = 4096
+
 /** scores in notes are written as the prompt writes them */
 const NOTE_SCORE = { below: 1e-4, atOrAbove: 1e7, digits: 4 }
 
@@ -83,7 +86,11 @@ export class Requester {
   private readonly downBy = new Map<string, number>()
   private readonly parkedTimes = new Map<string, number>()
   private toldPromptSize = false
-  /** which candidate each program this session sent to evaluation is: a duplicate's note names it */
+  /**
+   * which candidate each program this session sent to evaluation lately is (the newest MADE_BY_KEPT:
+   * those in flight or just ingested, which no island holds yet): a duplicate's note names it. Kept
+   * bounded, or it would grow with the run; older ones are found among the islands' members.
+   */
   private readonly madeBy = new Map<string, string>()
 
   constructor(private readonly d: RequesterDeps) {}
@@ -184,6 +191,7 @@ export class Requester {
     s.hashes.add(prepared.codeHash)
     const id = randomUUID()
     this.madeBy.set(prepared.codeHash, id)
+    if (this.madeBy.size > MADE_BY_KEPT) this.madeBy.delete(this.madeBy.keys().next().value!)
     const inColdPool = cold.takes(req)
     if (inColdPool) cold.screened(req, prepared.sketch)
     const operatorParams = req.operatorParams ? { ...r.operatorParams, ...req.operatorParams } : r.operatorParams
