@@ -2,6 +2,7 @@
 // `where`/`orderBy` (paging happens in the database: a run of 100,000 candidates is never sent
 // whole), and the rows as CSV or JSON for export. Pure.
 import { z } from 'zod'
+import { DECIMAL_RE } from './run-form.ts'
 
 export const SORT_FIELDS = [
   'evalIndex',
@@ -234,7 +235,7 @@ export function checkFilterBoxes(b: FilterBoxes): {
     const t = b[k].trim()
     if (t === '') return null
     const parsed = CandidateFilter.shape.scoreMin.safeParse(Number(t))
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) errors[k] = 'not a number'
+    if (!DECIMAL_RE.test(t)) errors[k] = 'not a number'
     else if (!parsed.success) errors[k] = 'out of range (±1e300)'
     return errors[k] ? null : t
   }

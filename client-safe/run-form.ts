@@ -74,9 +74,12 @@ export type FormErrors = Partial<Record<string, string>>
  * A number as a person writes one: digits with an optional point, sign and exponent. `Number()`
  * also reads "0x10" as 16 and "" as 0; a thousands separator ("1,000") is no number here.
  */
+/** a number as people write it: sign, digits, a decimal point, an exponent (no hex, no separators) */
+export const DECIMAL_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i
+
 export function decimalNumber(v: string): number | null {
   const s = v.trim()
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return null
+  if (!DECIMAL_RE.test(s)) return null
   const n = Number(s)
   return Number.isFinite(n) ? n : null
 }
