@@ -13,6 +13,7 @@ import {
   pivotMetrics,
   paintOrder,
   scatterByIsland,
+  throughputTile,
   yDomain,
 } from './series.ts'
 import type { MetricPoint, ScorePoint } from './types.ts'
@@ -281,6 +282,48 @@ describe('dashboard helpers', () => {
     // stopped, or paused: what was written, however long ago
     expect(runSeconds({ ...live, running: false }, 9_000_000)).toBe(40)
     expect(runSeconds({ activeS: 0, activeAt: null, running: true }, 9_000_000)).toBe(0)
+  })
+})
+
+describe('the evaluations/s tile', () => {
+  // 540 s run (9 min), its clock written when it stopped at t = 1,000 s
+  const clock = { activeS: 540, activeAt: 1_000_000, finishedAt: 1_000_000 }
+  const tail = { evalsPerSec: 0 }
+
+  it('shows a live run its rate over the last 30 s', () => {
+    for (const status of ['evolving', 'cold-start', 'created'])
+      expect(
+        throughputTile({ status, evaluations: 900, running: true, ...clock }, { evalsPerSec: 2.5 }, 1_060_000),
+      ).toEqual({ evalsPerSec: 2.5, sub: 'last 30 s' })
+    expect(throughputTile({ status: 'evolving', evaluations: 0, running: true, ...clock }, null)).toEqual({
+      evalsPerSec: null,
+      sub: 'last 30 s',
+    })
+  })
+
+  it('shows an ended run its mean over the time it ran, not its last 30 s', () => {
+    for (const status of ['completed', 'stopped', 'failed'])
+      expect(throughputTile({ status, evaluations: 1080, running: false, ...clock }, tail, 1_000_000)).toEqual({
+        evalsPerSec: 2,
+        sub: 'mean over 9 min 0 s active',
+      })
+  })
+
+  it('never counts the hours a paused run sat idle', () => {
+    // paused at t = 1,000 s and read three hours later: still 1080 evaluations over 540 s
+    const paused = { status: 'paused', evaluations: 1080, running: false, ...clock, finishedAt: null }
+    expect(throughputTile(paused, tail, 1_000_000 + 3 * 3600_000)).toEqual({
+      evalsPerSec: 2,
+      sub: 'mean over 9 min 0 s active',
+    })
+    // a run resumed and stopped again: the clock already holds both sessions, the gap between them is not in it
+    const twice = { status: 'stopped', evaluations: 1500, running: false, activeS: 600, activeAt: 9_000_000 }
+    expect(throughputTile(twice, tail, 9_000_000).evalsPerSec).toBe(2.5)
+  })
+
+  it('says so when an ended run has no recorded active time', () => {
+    const old = { status: 'completed', evaluations: 400, running: false, activeS: 0, activeAt: null }
+    expect(throughputTile(old, tail)).toEqual({ evalsPerSec: null, sub: 'no active time recorded' })
   })
 })
 

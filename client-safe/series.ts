@@ -2,6 +2,7 @@
 // server uses it to answer snapshot queries, the browser to merge live batches into what it
 // already draws and to keep that bounded (a run can reach 100,000 evaluations).
 import { lttbIndices, minMaxBuckets } from './downsample.ts'
+import { duration } from './format.ts'
 import { gain, improvesBy } from './score.ts'
 import type { MetricPoint, RunEventRow, ScorePoint } from './types.ts'
 
@@ -398,6 +399,31 @@ export function runSeconds(r: RunClock, now = Date.now()): number {
   if (r.activeAt === null) return r.activeS
   const until = r.running ? now : r.finishedAt && r.finishedAt > r.activeAt ? r.finishedAt : r.activeAt
   return r.activeS + Math.max(0, until - r.activeAt) / 1000
+}
+
+/** The evaluations/s tile: the figure and the line under it that says what the figure is. */
+export interface ThroughputTile {
+  evalsPerSec: number | null
+  sub: string
+}
+
+/**
+ * A run that evaluates shows its rate over the last 30 s (the latest run-level metric row). One
+ * that ended or is paused has no recent rate worth reading (0, or the tail of its last session),
+ * so it shows its mean over the time it ran: the run's own clock, which stops while it is stopped
+ * or paused, so hours it sat idle never dilute the figure.
+ */
+export function throughputTile(
+  run: { status: string | null | undefined; evaluations: number } & RunClock,
+  last: Pick<MetricPoint, 'evalsPerSec'> | null,
+  now = Date.now(),
+): ThroughputTile {
+  if (!run.status || !(FINAL.has(run.status) || run.status === 'paused'))
+    return { evalsPerSec: last?.evalsPerSec ?? null, sub: 'last 30 s' }
+  const ranS = runSeconds(run, now)
+  // runs from before the clock was kept read 0 s: a mean over nothing would be Infinity or NaN
+  if (!(ranS > 0)) return { evalsPerSec: null, sub: 'no active time recorded' }
+  return { evalsPerSec: run.evaluations / ranS, sub: `mean over ${duration(ranS)} active` }
 }
 
 export function budgetUse(

@@ -16,6 +16,7 @@ import {
   openStagnationAlerts,
   type RunClock,
   runSeconds,
+  throughputTile,
 } from '../client-safe/series.ts'
 import { duration, fmt, fullNumber } from '../client-safe/format.ts'
 import { ISLAND_MEMBERS } from '../client-safe/population.ts'
@@ -80,6 +81,7 @@ export function RunDashboard() {
     finishedAt: head?.finishedAt ?? o.finishedAt,
   }
   const budget = budgetUse({ evaluations, spendUsd: spend, ...clock }, o.config.budget)
+  const throughput = throughputTile({ status: L.status, evaluations, ...clock }, last)
 
   return (
     <div data-testid="dashboard">
@@ -115,11 +117,7 @@ export function RunDashboard() {
           value={<Num v={head?.seedScore ?? o.seedScore} />}
           sub={o.problem.direction === 'max' ? 'higher is better' : 'lower is better'}
         />
-        <Tile
-          label="evaluations / s"
-          value={fmt(last?.evalsPerSec ?? null, 3)}
-          sub={active ? 'last 30 s' : 'its last 30 s'}
-        />
+        <Tile label="evaluations / s" value={fmt(throughput.evalsPerSec, 3)} sub={throughput.sub} />
         <Tile
           label="failure rate"
           value={last ? `${(last.failureRate * 100).toFixed(1)}%` : '–'}
