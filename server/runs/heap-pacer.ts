@@ -1,8 +1,9 @@
-// Heap pacing for the process that drives runs. A fast run allocates quickly (prompts, model
-// answers, HTTP and database plumbing: ~65 MB/s at 230 evaluations/s) while keeping little alive
-// (~45 MB, flat over 10,000 evaluations), and V8 then lets its heap grow ahead of its collector: ~280 MB
-// committed and resident for that live heap, most of the engine's memory. While runs are driven, a
-// full collection is asked for whenever the heap has grown by a step past what the last one left.
+// Heap pacing for the process that drives runs (and, with a smaller step, for the worker children).
+// A fast run allocates quickly (prompts, model answers, HTTP and database plumbing: ~65 MB/s at
+// 230 evaluations/s) while keeping little alive (~45 MB, flat over 10,000 evaluations), and V8 then
+// lets its heap grow ahead of its collector: ~280 MB committed and resident for that live heap, most
+// of the engine's memory. While runs are driven, a full collection is asked for whenever the heap has
+// grown by a step past what the last one left.
 // It is a trade, measured in bench/README.md: ~150 MB less for all processes together at 10,000
 // evaluations, for ~0.6 ms more engine CPU per evaluation (each forced collection stops the engine
 // for 15–50 ms). FM_HEAP_PACING=off turns it off.
