@@ -16,6 +16,8 @@ export interface AppServices {
   runs: EngineManager | null
   /** the evaluation backend the engine uses, when this process has one */
   backend: EvaluationBackend | null
+  /** the one run this process drives (a headless `fm-agent run`): no other can be resumed through it */
+  drivesOnly?: string
 }
 
 export function createAppServices(db: Db, auth: Auth | null, log: Logger): AppServices {

@@ -12,7 +12,7 @@ import { tempDir, removeTempDirs } from '../../workers/test-helpers.ts'
 import { progressMs, summaryText, workerShortage } from './headless-run.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { literalEditResponder } from '../../test-support/literal-edit-responder.ts'
-import { FIXTURES } from '../../test-support/cli.ts'
+import { cli, FIXTURES } from '../../test-support/cli.ts'
 import { join } from 'node:path'
 
 const worker = (status: WorkerStatus['status'], gpu: boolean, languages = ['python']) =>
@@ -135,4 +135,34 @@ describe('fm-agent run in server mode', () => {
     expect(ended, run.stderr.slice(-3000)).toBe(true)
     expect(run.exit?.code).toBe(130)
   }, 180_000)
+
+  it('a run paused from elsewhere waits; resumed by another engine, it is followed and Ctrl-C stops it there', async () => {
+    const db = await createTestDatabase('fm_test_pause')
+    cleanup.push(db.drop)
+    const role = `fm_pause_w${process.pid}`
+    const { databaseUrl } = await createWorkerRole(db.url, role, `pw-${process.pid}-pause`)
+    cleanup.push(() => dropWorkerRole(db.url, role, { force: true }))
+    procs.push(startQueueWorker({ databaseUrl, name: 'pause-w', cacheDir: tempDir('fm-pause-w-') }))
+    const env = { DATABASE_URL: db.url, FM_DATA_DIR: tempDir('fm-pause-data-'), FM_LOG: 'debug' }
+    const run = new WatchedCli(
+      ['run', join(FIXTURES, 'openevolve-sum'), '--operators', 'local', '--max-evals', '1000000', '--json'],
+      env,
+    )
+    procs.push(run.child)
+    expect(await run.until(() => (run.lastProgress()?.evaluations ?? 0) >= 2, 120_000), run.stderr).toBe(true)
+    const id8 = run.runId!.slice(0, 8)
+    const paused = await cli(['runs', 'pause', run.runId!, '--json'], env)
+    expect(paused.json, paused.stderr).toMatchObject({ status: 'paused' })
+    const waiting = `run ${id8} paused from the console: waiting for it to resume (Ctrl-C stops it)`
+    expect(await run.until(() => run.stderr.includes(waiting), 60_000), run.stderr).toBe(true)
+    // `fm-agent resume` in another terminal drives it in its own process: this one follows
+    const other = new WatchedCli(['resume', id8, '--json'], env)
+    procs.push(other.child)
+    const following = `run ${id8} is driven by another engine process now: following it here (Ctrl-C stops it there)`
+    expect(await run.until(() => run.stderr.includes(following), 60_000), run.stderr).toBe(true)
+    run.child.kill('SIGINT')
+    const [mine, theirs] = await Promise.all([run.done(), other.done()])
+    expect([mine.code, mine.json?.status], mine.stderr).toEqual([130, 'stopped'])
+    expect([theirs.code, theirs.json?.status], theirs.stderr).toEqual([0, 'stopped'])
+  }, 240_000)
 })

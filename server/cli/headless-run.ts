@@ -138,10 +138,12 @@ export async function driveLocally(
     [runId],
   )
   let quietSaidAt = 0
+  // a paused run makes no candidate by design: its silence is said once, by the pause line
+  let paused = false
   const quietMs = process.env.FM_PROGRESS_S ? 3 * every : QUIET_SAY_MS
   const quiet = setInterval(() => {
     const now = Date.now()
-    if (now - lastCandidateAt < quietMs || now - quietSaidAt < quietMs) return
+    if (paused || now - lastCandidateAt < quietMs || now - quietSaidAt < quietMs) return
     quietSaidAt = now
     log.info(
       `run ${runId.slice(0, 8)}: no new candidate for ${Math.round((now - lastCandidateAt) / 1000)} s${pipeline ? ` · ${pipelineText(pipeline, mutator === 'local')}` : ''}`,
@@ -194,18 +196,72 @@ export async function driveLocally(
   })
   // commands that read (fm-agent runs, export, kb search…) reach this process while it holds the
   // embedded data folder, as they reach a console's server
+  app.drivesOnly = runId
   const socket = app.db.mode === 'embedded' ? await serveOtherCommands(app, log) : null
   let signal = null as NodeJS.Signals | null
+  let wake: (() => void) | null = null
   const offSignals = onInterrupt((s) => {
     signal = s
     log.info('interrupted: stopping the run, its evaluations in flight withdrawn (interrupt again to quit at once)')
     manager.stop(runId, 'interrupted from the command line')
+    wake?.()
   })
   const workerWatch =
     backend.mode === 'server' ? setInterval(() => void checkWorkers().catch(() => undefined), WORKER_CHECK_MS) : null
   if (workerWatch) void checkWorkers().catch(() => undefined)
   try {
-    await manager.launch(runId)
+    // a pause from the console (or `fm-agent runs pause`) ends the driver, not the command: the run
+    // is driven again here once resumed, and only a final status or an interrupt ends the command
+    let launch = true
+    let stopAsked = false
+    let saidElsewhere = false
+    for (;;) {
+      let drivenHere = false
+      if (launch) {
+        const launched = manager.launch(runId).then(
+          () => true,
+          (e: Error) => {
+            // server mode: the engine of the console that resumed it may have claimed it first
+            if (!/is driven by another engine process/.test(e.message)) throw e
+            return false
+          },
+        )
+        // an interrupt that came while the run waited stops it as soon as it is driven here again
+        if (signal) manager.stop(runId, 'interrupted from the command line')
+        drivenHere = await launched
+      }
+      const { status } = await app.db.prisma.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true } })
+      if (FINAL_STATUSES.includes(status as RunStatus)) break
+      if (status === 'paused' && !paused && !signal)
+        log.info(`run ${runId.slice(0, 8)} paused from the console: waiting for it to resume (Ctrl-C stops it)`)
+      if (status !== 'paused' && paused) log.info(`run ${runId.slice(0, 8)} resumed: driving it here again`)
+      paused = status === 'paused'
+      if (paused) saidElsewhere = false
+      const elsewhere = launch && !drivenHere
+      if (!paused && elsewhere && !saidElsewhere) {
+        saidElsewhere = true
+        log.info(
+          `run ${runId.slice(0, 8)} is driven by another engine process now: following it here (Ctrl-C stops it there)`,
+        )
+      }
+      // no driver here to stop it: a paused run is stopped where it lies, another engine's run through its commands
+      if (signal && !stopAsked && (paused || elsewhere)) {
+        stopAsked = true
+        await api
+          .mutate('runs.stop', { runId })
+          .catch((e: Error) => log.warn(`the run could not be stopped: ${e.message}; interrupt again to quit at once`))
+        launch = false
+        continue
+      }
+      // an active run is claimed again at once, or each second while another engine holds it
+      launch = !paused && !stopAsked
+      if (launch && !elsewhere) continue
+      await new Promise<void>((r) => {
+        wake = r
+        setTimeout(r, 1000)
+      })
+      wake = null
+    }
   } finally {
     clearInterval(quiet)
     if (workerWatch) clearInterval(workerWatch)
@@ -216,12 +272,19 @@ export async function driveLocally(
   return { ...(await runSummary(app.db, runId)), signal }
 }
 
+/**
+ * A run paused here waits for a resume that only another terminal can ask for while this process
+ * holds the folder: its socket takes `fm-agent resume` besides what steers (driveLocally drives the
+ * run again once resumed).
+ */
+const HEADLESS_PROCEDURES: ReadonlySet<string> = new Set([...STEERING_PROCEDURES, 'runs.resume'])
+
 /** The local API socket for the rest of the run; none (with a warning) when it cannot be placed. */
 async function serveOtherCommands(app: AppServices, log: Logger) {
   try {
     const socket = await startLocalSocket(app, app.db.dataDir, {
-      readOnly: `a run (pid ${process.pid}) holds this data folder and answers only commands that read (runs, export, kb search…) or steer a run (runs stop|pause|hint, candidate --pin…); run this one when it ends, or run both under the console (fm-agent start)`,
-      allow: STEERING_PROCEDURES,
+      readOnly: `a run (pid ${process.pid}) holds this data folder and answers only commands that read (runs, export, kb search…) or steer a run (runs stop|pause|hint, resume, candidate --pin…); run this one when it ends, or run both under the console (fm-agent start)`,
+      allow: HEADLESS_PROCEDURES,
     })
     app.db.lock?.update({ apiSocket: socket.path })
     return {
@@ -237,8 +300,9 @@ async function serveOtherCommands(app: AppServices, log: Logger) {
 }
 
 /**
- * Follows a run that a server drives, until it ends. Ctrl-C stops the run on the server, as it stops
- * a run driven here (exit 130 means the run stopped), and a second one leaves at once.
+ * Follows a run that a server drives, until it ends: through a pause (an expert editing a candidate
+ * or giving a hint in the console) it waits for the resume. Ctrl-C stops the run on the server, paused
+ * or not, as it stops a run driven here (exit 130 means the run stopped), and a second one leaves at once.
  */
 export async function followRemotely(
   api: ApiClient,
@@ -271,6 +335,7 @@ export async function followRemotely(
   try {
     let last = ''
     let said = 0
+    let paused = false
     const every = progressMs()
     for (;;) {
       const s = await api
@@ -290,13 +355,17 @@ export async function followRemotely(
         continue
       }
       const line = progressLine(s, maxEvals)
-      const ended = FINAL_STATUSES.includes(s.status) || s.status === 'paused'
+      const ended = FINAL_STATUSES.includes(s.status)
       if (line !== last && (ended || Date.now() - said >= every)) {
         log.info(line)
         last = line
         said = Date.now()
       }
-      if (FINAL_STATUSES.includes(s.status) || s.status === 'paused' || detached) {
+      if (s.status === 'paused' && !paused && !stopping)
+        log.info(`run ${runId.slice(0, 8)} paused from the console: waiting for it to resume (Ctrl-C stops it)`)
+      if (s.status !== 'paused' && paused) log.info(`run ${runId.slice(0, 8)} resumed: following it again`)
+      paused = s.status === 'paused'
+      if (ended || detached) {
         await stopping
         return { ...s, signal }
       }

@@ -59,6 +59,26 @@ function problem(hold: boolean) {
 /** Whether a held evaluation runs now, seen from here (outside the sandbox). */
 const heldRunning = () => heldCount(HELD) > 0
 
+/** What a command that drives or follows a run says while the run is paused. */
+const pauseLine = (runId: string) =>
+  `run ${runId.slice(0, 8)} paused from the console: waiting for it to resume (Ctrl-C stops it)`
+const times = (text: string, line: string) => text.split(line).length - 1
+
+/**
+ * `fm-agent resume` from another terminal; once `follower` says the run goes on (and has a result
+ * past `after`), a SIGTERM leaves that command, not the run.
+ */
+async function resumeFrom(dataDir: string, runId: string, follower: WatchedCli, said: string, after: number) {
+  const r = new WatchedCli(['resume', runId.slice(0, 8), '--data-dir', dataDir], {})
+  expect(await r.until(() => /sending this command to it/.test(r.stderr))).toBe(true)
+  const going = await follower.until(
+    () => follower.stderr.includes(said) && (follower.lastProgress()?.evaluations ?? 0) > after,
+  )
+  expect(going, follower.stderr).toBe(true)
+  r.child.kill('SIGTERM')
+  expect((await r.done()).code).toBe(143)
+}
+
 /** `fm-agent run` in a new data folder, with a progress line after each result. */
 function startRun(hold: boolean, maxEvals: number, ...extra: string[]) {
   return startRunWith({}, hold, maxEvals, ...extra)
@@ -189,6 +209,29 @@ describe('Ctrl-C on fm-agent run', () => {
     }
   }, 300_000)
 
+  it('a run a console drives, paused there: Ctrl-C while this command waits stops it, exit code 130', async () => {
+    const { dataDir, server } = await servedFolder()
+    try {
+      // evaluations that end: a pause waits for those in flight
+      const p = new WatchedCli(
+        ['run', problem(false), '--operators', 'local', '--max-evals', '1000000', '--json', '--data-dir', dataDir],
+        {},
+      )
+      expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 1)).toBe(true)
+      const runId = /run ([0-9a-f-]{36}) on/.exec(p.stderr)![1]!
+      const paused = await cli(['runs', 'pause', runId, '--json', '--data-dir', dataDir])
+      expect(paused.json).toMatchObject({ runId, status: 'paused' })
+      expect(await p.until(() => p.stderr.includes(pauseLine(runId))), p.stderr).toBe(true)
+      p.child.kill('SIGINT')
+      const r = await p.done()
+      expect([r.code, r.json.status], r.stderr).toEqual([130, 'stopped'])
+      const row = await server.app.db.prisma.run.findUniqueOrThrow({ where: { id: runId } })
+      expect([row.status, row.evaluations]).toEqual(['stopped', paused.json.evaluations])
+    } finally {
+      await server.stop()
+    }
+  }, 300_000)
+
   it("a model run relayed to the console that holds the folder says the shell's model settings are not used", async () => {
     const { dataDir, server } = await servedFolder()
     try {
@@ -237,7 +280,7 @@ describe('Ctrl-C on fm-agent run', () => {
     expect(after.stdout).toContain('interrupted from the command line')
   }, 300_000)
 
-  it('a run driven here is steered from another terminal: a hint, a pin, then a pause that ends it', async () => {
+  it('a run driven here is steered from another terminal: a hint, a pin, a pause it waits through, a resume', async () => {
     // evaluations that end: a pause waits for those in flight
     const { p, dataDir } = startRun(false, 1_000_000, '--json')
     expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 3)).toBe(true)
@@ -249,8 +292,18 @@ describe('Ctrl-C on fm-agent run', () => {
     const paused = await cli(['runs', 'pause', p.runId!, '--json', '--data-dir', dataDir])
     expect(paused.code, paused.stderr).toBe(0)
     expect(paused.json).toMatchObject({ status: 'paused' })
+    // the command that drives the run waits through the pause, and drives it again once resumed
+    expect(await p.until(() => p.stderr.includes(pauseLine(p.runId!))), p.stderr).toBe(true)
+    expect(p.alive).toBe(true)
+    const said = `run ${p.runId!.slice(0, 8)} resumed: driving it here again`
+    await resumeFrom(dataDir, p.runId!, p, said, paused.json.evaluations)
+    // Ctrl-C during a second pause stops the run: no engine drives it, so it is stopped where it lies
+    const again = await cli(['runs', 'pause', p.runId!, '--json', '--data-dir', dataDir])
+    expect(again.json).toMatchObject({ status: 'paused' })
+    expect(await p.until(() => times(p.stderr, pauseLine(p.runId!)) === 2), p.stderr).toBe(true)
+    p.child.kill('SIGINT')
     const r = await p.done()
-    expect([r.code, r.json.status]).toEqual([0, 'paused'])
+    expect([r.code, r.json.status, r.json.evaluations], r.stderr).toEqual([130, 'stopped', again.json.evaluations])
     const db = await openDatabase({ dataDir, databaseUrl: '' })
     try {
       expect((await db.prisma.guidance.findMany({ where: { runId: p.runId! } })).map((g) => g.text)).toEqual([
@@ -339,16 +392,30 @@ describe('Ctrl-C on fm-agent run', () => {
       expect((await act('--ban', '--reason', 'reads the answer from a file')).code).toBe(0)
       const row = await server.app.db.prisma.candidate.findUniqueOrThrow({ where: { id: best.id } })
       expect([row.pinned, row.banned, row.rating]).toEqual([false, true, 1])
+      const first = await cli(['runs', 'pause', runId, '--json', '--data-dir', dataDir])
+      expect(first.code, first.stderr).toBe(0)
+      expect(first.json).toMatchObject({ runId, status: 'paused' })
+      // the command that follows the run waits through a pause, and follows it again once resumed
+      expect(await p.until(() => p.stderr.includes(pauseLine(runId))), p.stderr).toBe(true)
+      expect(p.alive).toBe(true)
+      await resumeFrom(
+        dataDir,
+        runId,
+        p,
+        `run ${runId.slice(0, 8)} resumed: following it again`,
+        first.json.evaluations,
+      )
       const paused = await cli(['runs', 'pause', runId, '--json', '--data-dir', dataDir])
-      expect(paused.code, paused.stderr).toBe(0)
       expect(paused.json).toMatchObject({ runId, status: 'paused' })
-      // the command that followed the run ends with it
-      expect((await p.done()).json.status).toBe('paused')
+      expect(await p.until(() => times(p.stderr, pauseLine(runId)) === 2), p.stderr).toBe(true)
+      // a stop (a final status) ends it
       const stopped = await cli(['runs', 'stop', runId, '--data-dir', dataDir])
       expect([stopped.code, stopped.stdout.trim()]).toEqual([
         0,
         `run ${runId} stopped at ${paused.json.evaluations} evaluations`,
       ])
+      const ended = await p.done()
+      expect([ended.code, ended.json.status], ended.stderr).toEqual([0, 'stopped'])
       const again = await cli(['runs', 'stop', runId, '--data-dir', dataDir])
       expect(again.stdout).toContain(`run ${runId} is stopped`)
       const usage = await cli(['runs', 'hint', runId, '--data-dir', dataDir])

@@ -101,6 +101,13 @@ describe.each(dbModes())('pause, stop and resume by two admins at once, %s', (_m
       },
     })
     await db.prisma.runEvent.create({ data: { runId, type: 'status', payload: { status: 'paused' } } })
+    // a headless fm-agent run, whose socket takes resumes, answers for its own run only
+    const headless = { ...app, drivesOnly: 'another-run' }
+    await expect(
+      createCaller({ app: headless, actor: admin('admin1'), tokenScope: null, headers: new Headers() }).runs.resume({
+        runId,
+      }),
+    ).rejects.toThrow(/^a headless fm-agent run \(of run another-\) holds this data folder: resume run/)
     const settled = await both((name) => as(name).runs.resume({ runId, maxEvals: 1000 + name.length }))
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1)
     expect(refusal(settled)).toMatchObject({ code: 'CONFLICT' })

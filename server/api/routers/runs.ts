@@ -282,6 +282,13 @@ export const runsRouter = router({
   }),
   resume: adminProcedure.input(ResumeRunInput).mutation(async ({ ctx, input }) => {
     const before = await requireRun(ctx.app.db, input.runId)
+    // a headless run answers for its own run: another resumed through it would have no engine
+    const only = ctx.app.drivesOnly
+    if (only && only !== input.runId)
+      throw new TRPCError({
+        code: 'PRECONDITION_FAILED',
+        message: `a headless fm-agent run (of run ${only.slice(0, 8)}) holds this data folder: resume run ${input.runId.slice(0, 8)} when it ends, or run both under the console (fm-agent start)`,
+      })
     // a run an engine still drives (evolving, or draining for a pause) has nothing to resume: its
     // engine would end it paused a moment later, the resume acknowledged and lost
     if (runIsActive(before.status) && !(await interruptedHere(ctx, before))) {

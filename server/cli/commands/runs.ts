@@ -33,7 +33,7 @@ const FOLLOW_MS = 60_000
  * Stops or pauses a run through its engine, wherever it runs, and follows it until it has: the
  * command's acknowledgement, then the run's own status. A run no engine drives is said to be so.
  */
-/** A connection to a process that has ended since (a headless run ends with its pause or stop). */
+/** A connection to a process that has ended since (a headless run ends when its run does). */
 const processGone = (e: unknown) =>
   /\b(ENOENT|ECONNREFUSED|ECONNRESET|EPIPE)\b|socket hang up/.test(String((e as Error)?.message ?? e))
 
