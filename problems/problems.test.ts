@@ -10,6 +10,7 @@ import { ProblemSpec } from '../server/contracts/problem.ts'
 import { PYTHON_MODULES } from '../client-safe/needs.ts'
 import { readFolder } from '../server/problems/bundle.ts'
 import { SHARED_DIR } from '../server/problems/shared.ts'
+import { provenOptimum } from '../server/runs/state.ts'
 import { PROBLEMS_DIR, evaluate, featureNames, loaded, loadSpec, problemIds, writeCandidate } from './_test/evaluate.ts'
 
 const REQUIRED = [
@@ -61,6 +62,18 @@ describe('problem catalogue', () => {
   it('lists every problem in problems/README.md', () => {
     const readme = readFileSync(path.join(PROBLEMS_DIR, 'README.md'), 'utf8')
     for (const id of ids) expect(readme).toContain(`\`${id}\``)
+  })
+
+  it('marks exactly the TSPLIB problems, whose sources say so, as at a proven optimum', () => {
+    // a best-known value marked optimal would silence the stall alarms of a run that could still improve
+    const optimal = ids.filter((id) => loadSpec(id).reference?.optimal === true)
+    expect(optimal.sort()).toEqual(['tsp-a280', 'tsp-att48', 'tsp-berlin52', 'tsp-eil51', 'tsp-kroa100'])
+    for (const id of optimal) {
+      const { reference } = loadSpec(id)
+      expect(reference?.source).toMatch(/proven optimal/)
+      expect(provenOptimum(loadSpec(id))).toBe(reference?.value)
+    }
+    expect(provenOptimum(loadSpec('tsp-berlin52'))).toBe(7542)
   })
 })
 

@@ -117,6 +117,11 @@ export const ProblemSpec = z.object({
     .object({
       value: z.number(),
       source: z.string().min(1).max(1000),
+      /**
+       * the value is a proven optimum (a TSPLIB tour, not a best-known bound): an island that reaches it
+       * is done, so it never counts as stalled (no escalations, no `run.stalled` notice)
+       */
+      optimal: z.boolean().optional(),
       /** other published values worth showing (e.g. a newer best, a classic baseline) */
       others: z
         .array(z.object({ label: z.string().max(200), value: z.number() }))

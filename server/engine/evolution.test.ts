@@ -221,3 +221,38 @@ describe('expert ratings', () => {
     expect(parents(off, 6000)).toEqual(plain)
   })
 })
+
+describe('a proven optimum', () => {
+  it('passes to the stagnation detector: islands at it report no stagnation, keep their exploration, and survive a restore', () => {
+    const build = (optimum?: number) =>
+      new Evolution({
+        language: 'python',
+        direction: 'min',
+        islands: 2,
+        exploration: 0.3,
+        seed: 'optimum',
+        stagnation: { window: 4, ...(optimum === undefined ? {} : { optimum }) },
+      })
+    // every island reaches tsp-berlin52's optimal length early and stays there
+    const feed = (ev: Evolution, from: number, to: number) => {
+      const kinds: string[] = []
+      for (let i = from; i < to; i++) {
+        const out = ev.ingest({ id: `c${i}`, island: i % 2, code: `x = ${i}\n`, score: i < 2 ? 8000 : 7542 })
+        kinds.push(...out.stagnation.map((e) => `${e.kind}:${e.island}`))
+      }
+      return kinds
+    }
+    // without the optimum both islands stall and escalate, and their exploration is boosted
+    const plain = build()
+    expect(feed(plain, 0, 40)).toContain('stagnant:0')
+    expect(plain.effectiveExploration(0)).toBeGreaterThan(0.3)
+
+    // with it, ingest hands the run nothing to act on (ingest.ts's onStagnation only sees these events)
+    const done = build(7542)
+    expect(feed(done, 0, 40)).toEqual([])
+    expect([0, 1].map((i) => done.effectiveExploration(i))).toEqual([0.3, 0.3])
+    const restored = build(7542)
+    restored.restore(JSON.parse(JSON.stringify(done.snapshot())))
+    expect(feed(restored, 40, 80)).toEqual([])
+  })
+})

@@ -21,7 +21,12 @@ import { analyzeCode, sketchCode, type CodeSketch, type NoveltyVerdict } from '.
 import { Rng, type RngState } from './rng.ts'
 import type { Pressure, Rating, SelectionStrategy } from './selection.ts'
 import { rewardFromImprovement } from './bandit.ts'
-import { StagnationDetector, type StagnationEvent, type StagnationSnapshot } from './stagnation.ts'
+import {
+  StagnationDetector,
+  type StagnationEvent,
+  type StagnationOptions,
+  type StagnationSnapshot,
+} from './stagnation.ts'
 
 export interface EvolutionConfig {
   language: Language | string
@@ -43,7 +48,8 @@ export interface EvolutionConfig {
   topK?: number
   noveltyThreshold?: number
   inspirations?: { elites?: number; diverse?: number }
-  stagnation?: { window?: number; epsilon?: number }
+  /** `optimum`: the problem's proven optimum, where an island is done rather than stalled */
+  stagnation?: { window?: number; epsilon?: number; optimum?: number }
   /** scale of the relative gain worth a reward of ≈ 0.63 for the bandit (default 0.01) */
   rewardScale?: number
   /**
@@ -119,7 +125,7 @@ export class Evolution {
   exploration: number
   private readonly islandExploration = new Map<number, number>()
   private roundRobin = 0
-  private readonly stagnationOpts: { direction: Direction; window?: number; epsilon?: number }
+  private readonly stagnationOpts: StagnationOptions
 
   constructor(cfg: EvolutionConfig) {
     this.config = {

@@ -1,11 +1,15 @@
 // Per-island stagnation detection: no improvement of the island's best by more than a relative epsilon over
 // a window of the island's evaluations. Entering and leaving the stagnant state use different thresholds
 // (hysteresis), so a long plateau with tiny gains does not flap between alerts; a plateau that persists
-// escalates, and the exploration boost grows with it.
-import { improvesBy, isBetter, isValidScore, type Direction } from './fitness.ts'
+// escalates, and the exploration boost grows with it. An island at the problem's proven optimum is done,
+// not stalled: it never enters stagnation, and leaves it on its next evaluation if it was in it.
+import { gain, improvesBy, isBetter, isValidScore, type Direction } from './fitness.ts'
 
 /** the relative improvement an island's best must make to count as one (stagnation's default epsilon) */
 export const STAGNATION_EPSILON = 1e-3
+
+/** how close (relative) a best must come to a proven optimum to count as having reached it */
+export const OPTIMUM_TOLERANCE = 1e-9
 
 export type StagnationSuggestion = 'raise-exploration' | 'retrieve-knowledge' | 'migrate-in' | 'restart-from-elites'
 
@@ -37,6 +41,11 @@ export interface StagnationOptions {
   /** exploration boost per escalation level (default 0.15) and its cap (default 0.6) */
   boostPerLevel?: number
   maxBoost?: number
+  /**
+   * the problem's proven optimum (`reference.optimal`): no program can beat it, so an island whose best
+   * reached it has nothing left to find and alarming anyone about its plateau would be false
+   */
+  optimum?: number
 }
 
 export interface IslandStagnation {
@@ -66,7 +75,7 @@ const SUGGESTIONS: StagnationSuggestion[][] = [
 ]
 
 export class StagnationDetector {
-  private readonly o: Required<StagnationOptions>
+  private readonly o: Required<Omit<StagnationOptions, 'optimum'>> & { optimum: number | null }
   private readonly islands = new Map<number, IslandStagnation>()
 
   constructor(opts: StagnationOptions) {
@@ -78,7 +87,15 @@ export class StagnationDetector {
       exitEpsilon: opts.exitEpsilon ?? 2 * epsilon,
       boostPerLevel: opts.boostPerLevel ?? 0.15,
       maxBoost: opts.maxBoost ?? 0.6,
+      optimum: isValidScore(opts.optimum) ? opts.optimum : null,
     }
+  }
+
+  /** whether `best` has reached the proven optimum: equal within a relative tolerance, or beyond it */
+  atOptimum(best: number | null | undefined): boolean {
+    const opt = this.o.optimum
+    if (opt === null || !isValidScore(best)) return false
+    return gain(opt, best, this.o.direction) <= Math.max(OPTIMUM_TOLERANCE * Math.abs(opt), 1e-12)
   }
 
   state(island: number): IslandStagnation {
@@ -102,7 +119,7 @@ export class StagnationDetector {
   /** the exploration boost to add to the island's exploration knob now */
   boost(island: number): number {
     const s = this.islands.get(island)
-    return s?.stagnant ? Math.min(this.o.maxBoost, this.o.boostPerLevel * s.level) : 0
+    return s?.stagnant && !this.atOptimum(s.best) ? Math.min(this.o.maxBoost, this.o.boostPerLevel * s.level) : 0
   }
 
   isStagnant(island: number): boolean {
@@ -127,6 +144,15 @@ export class StagnationDetector {
         events.push(this.event(island, s, 'recovered'))
       }
     }
+    if (this.atOptimum(s.best)) {
+      // outside the score check: an island restored stagnant at the optimum leaves on any evaluation
+      if (s.stagnant) {
+        s.stagnant = false
+        s.level = 0
+        events.push(this.event(island, s, 'recovered'))
+      }
+      return events
+    }
     if (!s.stagnant && s.evaluations - s.lastImprovementAt >= this.o.window) {
       s.stagnant = true
       s.level = 1
@@ -150,11 +176,13 @@ export class StagnationDetector {
     // a stalled island may gain a little without leaving its plateau (less than exitEpsilon over it):
     // its escalations count from the plateau's start, against what would end it
     const message =
-      kind === 'recovered'
-        ? `island ${island} improved to ${s.best} and is no longer stagnant`
-        : kind === 'stagnant'
-          ? `island ${island}: no improvement above ${this.o.epsilon} (relative) for ${s.evaluations - s.lastImprovementAt} evaluations (best ${s.best}); level ${s.level}`
-          : `island ${island}: still no improvement above ${this.o.exitEpsilon} (relative) over its plateau's best ${s.plateauBest}, ${s.evaluations - (s.plateauSince ?? s.lastImprovementAt)} evaluations in (best ${s.best}); level ${s.level}`
+      kind === 'recovered' && this.atOptimum(s.best)
+        ? `island ${island} reached the proven optimum ${this.o.optimum} (best ${s.best}) and is no longer stagnant`
+        : kind === 'recovered'
+          ? `island ${island} improved to ${s.best} and is no longer stagnant`
+          : kind === 'stagnant'
+            ? `island ${island}: no improvement above ${this.o.epsilon} (relative) for ${s.evaluations - s.lastImprovementAt} evaluations (best ${s.best}); level ${s.level}`
+            : `island ${island}: still no improvement above ${this.o.exitEpsilon} (relative) over its plateau's best ${s.plateauBest}, ${s.evaluations - (s.plateauSince ?? s.lastImprovementAt)} evaluations in (best ${s.best}); level ${s.level}`
     return {
       island,
       kind,

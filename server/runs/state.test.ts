@@ -6,7 +6,9 @@ import type { Db } from '../db.ts'
 import { RunConfig } from '../../client-safe/run-config.ts'
 import { CostAwareBandit } from '../engine/bandit.ts'
 import { notDrivenHere } from './lease.ts'
-import { banditOptionsFor, RunState, storedArmStats } from './state.ts'
+import { banditOptionsFor, provenOptimum, RunState, storedArmStats } from './state.ts'
+import { ProblemSpec } from '../contracts/problem.ts'
+import type { LlmClientOptions } from '../llm/client.ts'
 
 describe('RunState.prune', () => {
   it('keeps the islands’ members, the archive and what it is told to keep; forgets the rest', async () => {
@@ -63,6 +65,50 @@ describe('RunState notes', () => {
     // the cold start's requests (island -1) keep none
     s.setNote(-1, 'a', 'x')
     expect(s.notesFor(-1, 'a')).toEqual([])
+  })
+})
+
+describe('RunState.load and a proven optimum', () => {
+  const load = async (reference: Record<string, unknown> | undefined) => {
+    const spec = ProblemSpec.parse({
+      id: 'tour',
+      name: 'a tour (minimize its length)',
+      language: 'python',
+      entry: 'initial.py',
+      evaluator: 'evaluator.py',
+      direction: 'min',
+      primaryMetric: 'length',
+      reference,
+    })
+    const row = {
+      config: RunConfig.parse({ stagnationWindow: 3 }),
+      problemSnapshot: { id: spec.id, name: spec.name, description: '', spec, seedCode: '', bundleHash: 'h' },
+      status: 'evolving',
+      evaluations: 0,
+      spendUsd: 0,
+      nextSeq: 0,
+      bestScore: null,
+      bestCandidateId: null,
+      seedScore: null,
+      startedAt: null,
+      activeS: 0,
+      engineState: null,
+    }
+    const db = { prisma: { run: { findUnique: async () => row } } } as unknown as Db
+    const s = new RunState(db, 'run-1')
+    await s.load({} as LlmClientOptions)
+    // an island that reached the reference and stayed there for several windows
+    return Array.from({ length: 12 }, () => s.evo.stagnation.observe(0, 7542)).flat()
+  }
+
+  it("builds the engine with the problem's optimum when the reference is proven optimal, and only then", async () => {
+    expect(await load({ value: 7542, source: 'TSPLIB95: proven optimal tour', optimal: true })).toEqual([])
+    // a best-known value (or a run stored before optimal existed) keeps the alarms
+    expect(await load({ value: 7542, source: 'best known', optimal: false })).not.toEqual([])
+    expect(await load({ value: 7542, source: 'best known' })).not.toEqual([])
+    expect(await load(undefined)).not.toEqual([])
+    expect(provenOptimum({ reference: { value: 1, source: 's', optimal: true } })).toBe(1)
+    expect(provenOptimum({})).toBeUndefined()
   })
 })
 

@@ -13,6 +13,7 @@ import type { LlmClientOptions } from '../llm/client.ts'
 import { RunConfig, type RunStatus } from '../../client-safe/run-config.ts'
 import { localArmWeights } from './producer.ts'
 import type { ProblemSnapshot } from './service.ts'
+import type { ProblemSpec } from '../contracts/problem.ts'
 
 export interface EngineSnapshot {
   evolution: EvolutionSnapshot
@@ -151,7 +152,7 @@ export class RunState {
       selection: this.config.selection,
       exploration: this.config.exploration,
       noveltyThreshold: this.config.noveltyThreshold,
-      stagnation: { window: this.config.stagnationWindow },
+      stagnation: { window: this.config.stagnationWindow, optimum: provenOptimum(spec) },
       ratingWeight: this.config.ratingWeight,
       seed: `${this.config.seed}`,
     })
@@ -370,6 +371,14 @@ export class RunState {
   takeSeq() {
     return this.nextSeq++
   }
+}
+
+/**
+ * The problem's reference value when it is a proven optimum (the stagnation detector's `optimum`): a
+ * best-known value only is no ceiling, and an island at it may still find better.
+ */
+export function provenOptimum(spec: Pick<ProblemSpec, 'reference'>): number | undefined {
+  return spec.reference?.optimal === true ? spec.reference.value : undefined
 }
 
 /** Offline operators cost nothing: their bandit ranks by reward alone. */
