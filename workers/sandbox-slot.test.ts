@@ -1,5 +1,6 @@
 // One pre-started launcher (SandboxSlot) seen from outside: the processes it keeps per slot, and how
-// it carries on when its evaluation namespace's pid 1 dies between steps or stops answering.
+// it carries on when the launcher (pid 1 of its evaluations' namespace) dies between steps or stops
+// answering.
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -42,7 +43,7 @@ function openSlot() {
   return { slot, dir, step, printed }
 }
 
-/** This slot's launcher interpreters: the launcher and its forks (their environment names the slot's folder). */
+/** This slot's launcher interpreters (their environment names the slot's folder). */
 function launcherProcesses(dir: string): { pid: number; ppid: number }[] {
   const found: { pid: number; ppid: number }[] = []
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
@@ -50,8 +51,7 @@ function launcherProcesses(dir: string): { pid: number; ppid: number }[] {
       if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('python')) continue
       const env = readFileSync(`/proc/${pid}/environ`, 'utf8')
       if (!env.includes('FM_LAUNCHER_CONFIG=') || !env.includes(dir)) continue
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      found.push({ pid: Number(pid), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) })
+      found.push({ pid: Number(pid), ppid: parentOf(pid) })
     } catch {
       // gone meanwhile
     }
@@ -59,12 +59,16 @@ function launcherProcesses(dir: string): { pid: number; ppid: number }[] {
   return found
 }
 
-/** pid 1 of the slot's evaluation namespace, by its host pid: the launcher's child. */
-function holder(dir: string): number {
+function parentOf(pid: number | string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+}
+
+/** The slot's launcher, pid 1 of its evaluations' namespace, by its host pid. */
+function launcher(dir: string): number {
   const procs = launcherProcesses(dir)
-  const p = procs.find((c) => procs.some((l) => l.pid === c.ppid))
-  if (!p) throw new Error(`no namespace holder among ${JSON.stringify(procs)}`)
-  return p.pid
+  if (procs.length !== 1) throw new Error(`not one launcher: ${JSON.stringify(procs)}`)
+  return procs[0]!.pid
 }
 
 afterEach(async () => {
@@ -75,12 +79,16 @@ afterEach(async () => {
 })
 
 describe.skipIf(isolation.mode === 'none')('a sandbox slot', () => {
-  it('keeps two interpreters between steps: the launcher and its namespace pid 1, nothing forked only to wait', async () => {
+  it("keeps one interpreter between steps: the launcher is pid 1 of its evaluations' namespace, no reaper beside it", async () => {
     const { slot, dir, step, printed } = openSlot()
-    const req = step(['print(6 * 7)'])
+    const req = step(['import os', 'print(os.getppid(), open("/proc/1/comm").read().strip())'])
     expect((await slot.run(req)).exitCode).toBe(0)
-    expect(printed(req)).toBe('42')
-    expect(launcherProcesses(dir)).toHaveLength(2) // the evaluation's own fork is reaped before the answer
+    expect(printed(req)).toMatch(/^1 python/) // the evaluation is the launcher's child, and the launcher pid 1
+    const pid = launcher(dir) // the evaluation's own fork is reaped before the answer
+    // bwrap's own process outside the namespace, and no second one inside it as pid 1
+    const parent = parentOf(pid)
+    expect(readFileSync(`/proc/${parent}/comm`, 'utf8').trim()).toBe('bwrap')
+    expect(readFileSync(`/proc/${parentOf(parent)}/comm`, 'utf8').trim()).not.toBe('bwrap')
   }, 60_000)
 
   it('an evaluation writes only in its own job folder: nothing it leaves beside it reaches the next', async () => {
@@ -130,7 +138,7 @@ describe.skipIf(isolation.mode === 'none')('a sandbox slot', () => {
 
   it('a signal the evaluation sends to pid 1 of its namespace changes nothing', async () => {
     const { slot, step, printed } = openSlot()
-    // pid 1 is the launcher's fork: Python's own SIGINT handler there had raised KeyboardInterrupt
+    // pid 1 is the launcher: Python's own SIGINT handler there had raised KeyboardInterrupt
     // (an infra error: retried, then counted towards failing the run)
     const req = step([
       'import os, signal',
@@ -145,12 +153,11 @@ describe.skipIf(isolation.mode === 'none')('a sandbox slot', () => {
     expect(slot.starts).toBe(1)
   }, 60_000)
 
-  it('runs the next step in a new launcher when pid 1 of its namespace died between steps', async () => {
+  it('runs the next step in a new launcher when the launcher died between steps', async () => {
     const { slot, dir, step, printed } = openSlot()
     expect((await slot.run(step(['print(1)']))).exitCode).toBe(0)
-    const p = holder(dir)
-    process.kill(p, 'SIGKILL')
-    await observed(() => !launcherProcesses(dir).some((c) => c.pid === p))
+    process.kill(launcher(dir), 'SIGKILL')
+    await observed(() => !slot.running)
     const req = step(['print(2)'])
     const r = await slot.run(req)
     expect(r.infra).toBeUndefined()
@@ -163,11 +170,11 @@ describe.skipIf(isolation.mode === 'none')('a sandbox slot', () => {
     const name = heldName()
     const running = slot.run(step(holdLines(name), 1))
     await observed(() => heldCount(name) === 1)
-    process.kill(holder(dir), 'SIGSTOP') // the timeout is pid 1's to enforce: it never does
+    process.kill(launcher(dir), 'SIGSTOP') // the timeout is the launcher's to enforce: it never does
     const r = await running
     expect(r.infra).toMatch(/backstop/)
     expect(r.timedOut).toBe(true)
-    await observed(() => heldCount(name) === 0) // the whole namespace went with its pid 1
+    await observed(() => heldCount(name) === 0) // the whole namespace went with the launcher, its pid 1
     const req = step(['print(3)'])
     expect((await slot.run(req)).exitCode).toBe(0)
     expect(printed(req)).toBe('3')

@@ -662,13 +662,13 @@ export interface SlotOptions {
 }
 
 /**
- * One pre-started launcher. Runs one step at a time; restarts itself after a crash or a backstop kill.
+ * One pre-started launcher. Runs one step at a time; starts another after a crash or a backstop kill.
  */
 export class SandboxSlot {
   private proc: ChildProcess | null = null
   private starting: Promise<void> | null = null
   private pending: {
-    resolve: (r: StepResult & { notRun?: boolean }) => void
+    resolve: (r: StepResult) => void
     timer: NodeJS.Timeout
     proc: ChildProcess
   } | null = null
@@ -721,6 +721,9 @@ export class SandboxSlot {
           uid: isRoot() ? uid : process.getuid?.(),
           gpu: this.opts.gpu,
         }),
+        // the launcher is pid 1 of the sandbox's pid namespace itself: no reaper beside it, and each
+        // evaluation's end kills everything else there (fm_launcher.py)
+        '--as-pid-1',
         '--chdir',
         this.opts.slotDir,
         '--',
@@ -741,6 +744,8 @@ export class SandboxSlot {
     })
     this.proc = proc
     this.starts++
+    // a launcher that died between steps: the write fails, and its exit answers the step
+    proc.stdin!.on('error', () => undefined)
     const rl = createInterface({ input: proc.stdout! })
     let errTail = ''
     proc.stderr!.on('data', (d: Buffer) => {
@@ -795,11 +800,10 @@ export class SandboxSlot {
         if (p?.proc !== proc) return
         this.pending = null
         clearTimeout(p.timer)
-        // the launcher's evaluation namespace ended (a crash, a backstop kill) and it exits after this
-        // answer: the next step goes to a new one
+        // the launcher could not set the step up (its mounts may be left half made) and exits after
+        // this answer: the next step goes to a new one
         if (msg.restart && this.proc === proc) this.proc = null
         p.resolve({
-          ...(msg.notRun ? { notRun: true } : {}),
           exitCode: (msg.exitCode as number | null) ?? null,
           signal: (msg.signal as string | null) ?? null,
           timedOut: !!msg.timedOut,
@@ -815,15 +819,6 @@ export class SandboxSlot {
   }
 
   async run(req: StepRequest): Promise<StepResult> {
-    const r = await this.runOnce(req)
-    if (!r.notRun) return r
-    // the launcher could not run it (its namespace had ended since the last step, or ended as it read
-    // the request): once more, in a new one
-    const { notRun, ...again } = await this.runOnce(req)
-    return notRun ? { ...again, infra: 'the sandbox launcher could not start the step, twice' } : again
-  }
-
-  private async runOnce(req: StepRequest): Promise<StepResult & { notRun?: boolean }> {
     if (this.pending) throw new Error('SandboxSlot.run: a step is already running in this slot')
     try {
       await this.start()
@@ -833,14 +828,18 @@ export class SandboxSlot {
     const proc = this.proc
     if (!proc) return infraResult('the sandbox launcher is not running')
     const id = this.nextId++
-    return new Promise<StepResult & { notRun?: boolean }>((resolveRun) => {
-      // the last line of defence: the launcher enforces the timeout, and its own backstop 3 s later
+    return new Promise<StepResult>((resolveRun) => {
+      // the backstop: the launcher enforces the timeout; a launcher that does not answer 8 s past it is
+      // killed, and its whole pid namespace with it
       const timer = setTimeout(
         () => {
           if (this.pending?.resolve !== resolveRun) return
           this.pending = null
           proc.kill('SIGKILL')
-          resolveRun({ ...infraResult('the sandbox launcher stopped answering; it was killed'), timedOut: true })
+          resolveRun({
+            ...infraResult('the sandbox launcher stopped answering; the backstop killed it'),
+            timedOut: true,
+          })
         },
         (req.timeoutS + 8) * 1000,
       )
@@ -852,6 +851,11 @@ export class SandboxSlot {
 
   busy() {
     return this.pending !== null
+  }
+
+  /** whether a launcher is up (or starting) for the next step */
+  get running(): boolean {
+    return this.proc !== null
   }
 
   async close() {

@@ -5,27 +5,26 @@ unprivileged uid: its own user, pid, network, ipc and uts namespaces, a read-onl
 masked secret folders). Starting bwrap + python costs ~30 ms of CPU per process on a small machine,
 which alone would cap a 2-core box near 60 evaluations/s; forking this warm interpreter costs ~3 ms.
 
-Once, at start, the launcher unshares a pid namespace for its children and forks
-  P  pid 1 of that pid namespace, kept for the launcher's life: unshares a mount namespace of its own,
-     mounts its /proc and runs the requests the launcher passes it, one at a time. Killing P kills
-     everything in its namespace; P dies with the launcher (PDEATHSIG). The kernel lets a process
-     unshare a pid namespace once, and the launcher's later children would be born in P's: when P is
-     gone (a crash, a backstop kill), the launcher answers and exits, and the worker starts another.
-     (P had been forked by a first child A, kept only to wait on it: a third resident interpreter,
-     ~13 MB, in every slot.)
+The launcher itself is
+  P  pid 1 of the sandbox's pid namespace (bwrap --as-pid-1; `unshare --pid --fork` in the root
+     fallback), in a mount namespace of its own, for its whole life. Killing it kills everything in
+     the namespace; it dies with bwrap (PDEATHSIG). (It had forked a second interpreter as pid 1 of a
+     namespace of its own, beside bwrap's reaper: ~17 MB more in every slot, for a backstop the worker
+     keeps anyway.)
 For each request (one JSON line on stdin) P mounts a fresh tmpfs on /tmp and /dev/shm and the request's
 masks, forks C, enforces the wall-clock timeout and reaps orphans; when the evaluation ends it SIGKILLs
 everything else in the namespace (so `setsid` orphans die) and takes its mounts down again: the next
-evaluation starts with nothing the last one left. (It had been three forks per evaluation, A and P
-included: ~40 % of a trivial evaluation's CPU went to forking, copying pages and exiting.)
+evaluation starts with nothing the last one left. (It had been three forks per evaluation: ~40 % of a
+trivial evaluation's CPU went to forking, copying pages and exiting.) A request P cannot set up is
+answered with `restart` and P exits: the worker starts a new launcher for the next one.
   C  drops every capability (and, in the root fallback, its uid), sets rlimits (CPU, address space,
      processes, file size), installs a seccomp filter that refuses ptrace, process_vm_readv/writev and
      pidfd_getfd (nothing in the evaluation can read or write another process's memory), closes every
      inherited descriptor (the control pipes included), and then either execs the evaluator or, for a
      Python evaluator, runs it in this already-warm interpreter, made non-dumpable (its /proc files and
      memory closed to the candidate processes it starts).
-P reports exit status, timing and rusage to the launcher over a pipe that C closes before any untrusted
-code runs; the launcher answers one JSON line on stdout. P keeps its capabilities: no process of an
+C reports when it started over a pipe it closes before any untrusted code runs; P answers one JSON
+line on stdout (exit status, timing, rusage). P keeps its capabilities: no process of an
 evaluation can trace it, signal it (pid 1 ignores what it has no handler for) or read its descriptors.
 
 The result channel. P opens the step's output files (stdout, the other processes' stdout, stderr, the
@@ -75,7 +74,6 @@ libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 CLONE_NEWNS = 0x00020000
-CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REC, MS_PRIVATE = 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
@@ -536,8 +534,10 @@ class Holder:
         self.mounted = []  # this evaluation's mounts, taken down after it, last first
         self.keep = {}
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if NS:
+        if MODE == 'rootns':
+            # `unshare --pid` leaves the host's /proc in place (bwrap mounts its namespace's own)
             mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        if NS:
             # a slot folder under /tmp or /dev/shm (a non-root worker with its cache there) must survive
             # each fresh tmpfs: a handle on it, taken before the first, is bound back after each
             self.keep = {p: os.open(p, os.O_PATH) for p in CONFIG.get('keep', [])
@@ -714,23 +714,6 @@ class Holder:
         return report
 
 
-def holder_main(req_r, wfd):
-    holder = Holder(wfd)
-    requests = os.fdopen(req_r, 'rb')
-    while True:
-        line = requests.readline()
-        if not line:
-            os._exit(0)
-        req = json.loads(line)
-        try:
-            report = holder.run(req)
-        except BaseException as e:
-            # the next evaluation gets a fresh namespace
-            write_report(wfd, {'id': req.get('id'), 'infra': f'sandbox setup failed: {e!r}'})
-            os._exit(1)
-        write_report(wfd, report)
-
-
 # --------------------------------------------------------------------------------------- launcher
 OUT_KEYS = ('stdout', 'stdoutOther', 'stderr', 'result')
 TMP_TARGETS = ('/tmp', '/dev/shm')
@@ -742,132 +725,46 @@ def open_outputs(req):
     return {k: os.open(req[k], flags.get(k, os.O_WRONLY) | os.O_CREAT | os.O_TRUNC, 0o600) for k in OUT_KEYS}
 
 
-class LauncherSpent(Exception):
-    """This launcher's pid namespace ended and it cannot make another (see the module's docstring)."""
-
-
-PID_NS_MADE = False
-
-
-class Namespace:
-    """The launcher's side of P."""
-
-    def __init__(self):
-        global PID_NS_MADE
-        if NS:
-            if PID_NS_MADE:
-                raise LauncherSpent()
-            _check(libc.unshare(CLONE_NEWPID), 'unshare')
-            PID_NS_MADE = True
-        req_r, self.req_w = os.pipe()
-        self.rep_r, rep_w = os.pipe()
-        self.buf = b''
-        self.p_pid = os.fork()
-        if self.p_pid == 0:
-            try:
-                os.close(self.req_w)
-                os.close(self.rep_r)
-                if NS:
-                    _check(libc.unshare(CLONE_NEWNS), 'unshare')
-                    mount(None, '/', None, MS_REC | MS_PRIVATE)
-                holder_main(req_r, rep_w)
-            except BaseException as e:
-                try:
-                    write_report(rep_w, {'infra': f'sandbox setup failed: {e!r}'})
-                except OSError:
-                    pass
-            os._exit(1)
-        os.close(req_r)
-        os.close(rep_w)
-
-    def alive(self):
+def started_at(rfd):
+    """When the last evaluation's C began (its one report line, read after the evaluation), or None."""
+    data = b''
+    while True:
         try:
-            return os.waitpid(self.p_pid, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            return False
-
-    def close(self):
+            chunk = os.read(rfd, 65536)
+        except (BlockingIOError, InterruptedError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    for line in reversed(data.splitlines()):
         try:
-            os.kill(self.p_pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            os.waitpid(self.p_pid, 0)
-        except ChildProcessError:
-            pass
-        os.close(self.req_w)
-        os.close(self.rep_r)
-
-    def request(self, req, deadline):
-        """(messages for this request, 'eof' | 'backstop' | None)."""
-        os.write(self.req_w, (json.dumps(req) + '\n').encode())
-        got = []
-        while True:
-            while b'\n' in self.buf:
-                line, self.buf = self.buf.split(b'\n', 1)
-                try:
-                    msg = json.loads(line)
-                except ValueError:
-                    continue
-                if msg.get('id', req.get('id')) != req.get('id'):
-                    continue
-                got.append(msg)
-                if msg.get('final') or 'infra' in msg:
-                    return got, None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return got, 'backstop'
-            ready, _, _ = select.select([self.rep_r], [], [], remaining)
-            if ready:
-                chunk = os.read(self.rep_r, 65536)
-                if not chunk:
-                    return got, 'eof'
-                self.buf += chunk
+            return float(json.loads(line)['started'])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
 
 
-NAMESPACE = None
-
-
-def handle(req):
-    global NAMESPACE
+def run_step(holder, started_r, req):
     t0 = time.monotonic()
-    if NAMESPACE is not None and not NAMESPACE.alive():
-        NAMESPACE.close()
-        NAMESPACE = None
-    if NAMESPACE is None:
-        try:
-            NAMESPACE = Namespace()
-        except LauncherSpent:
-            # nothing ran: the worker sends the request again to the launcher it starts next
-            return {'id': req.get('id'), 'restart': True, 'notRun': True}
-    # backstop: P enforces the timeout; if P itself is stuck, killing it kills its namespace
-    deadline = t0 + float(req.get('timeout', 30)) + 3.0
-    try:
-        msgs, ended = NAMESPACE.request(req, deadline)
-    except BrokenPipeError:
-        msgs, ended = [], 'eof'
-    if ended:  # P is gone or stuck: the next evaluation gets a new namespace
-        NAMESPACE.close()
-        NAMESPACE = None
-        if ended == 'eof' and not msgs:
-            # P died before it started anything (between steps, as it read this request): nothing ran
-            return {'id': req.get('id'), 'notRun': True, **({'restart': True} if NS else {})}
-    started = next((m['started'] for m in msgs if 'started' in m), None)
-    final = next((m for m in msgs if m.get('final')), None)
-    infra = next((m['infra'] for m in msgs if 'infra' in m), None)
-    resp = {'id': req.get('id')}
-    if final is None:
-        backstop = ended == 'backstop'
-        resp['infra'] = infra or ('the sandbox did not report (killed by the launcher backstop)' if backstop else 'the sandbox did not report')
-        if backstop:
-            resp['timedOut'] = True
-    else:
-        resp.update(final)
-        resp.pop('final', None)
-    resp['setupMs'] = round(((started or time.monotonic()) - t0) * 1000, 3)
-    if NAMESPACE is None and NS:
-        resp['restart'] = True
-    return resp
+    report = holder.run(req)
+    report.pop('final', None)
+    started = started_at(started_r)
+    report['setupMs'] = round(((started or time.monotonic()) - t0) * 1000, 3)
+    return report
+
+
+def become_holder():
+    """This process becomes P (see the module's docstring): in the namespace modes it must be pid 1 of
+    its pid namespace (bwrap --as-pid-1, `unshare --pid --fork`), or the SIGKILL that ends each
+    evaluation would reach the sandbox's own init and end the slot."""
+    if NS:
+        if os.getpid() != 1:
+            raise OSError(f'the launcher is pid {os.getpid()} of its namespace, not pid 1')
+        _check(libc.unshare(CLONE_NEWNS), 'unshare')
+        mount(None, '/', None, MS_REC | MS_PRIVATE)
+    started_r, started_w = os.pipe()
+    os.set_blocking(started_r, False)
+    return Holder(started_w), started_r
 
 
 # The adapters the worker runs for peer-format evaluators, imported once here rather than in every
@@ -887,13 +784,13 @@ def preload_shims():
 
 
 def main():
-    global NAMESPACE
     preload_shims()
     setup_launcher()
     try:
-        NAMESPACE = Namespace()  # ready before the first evaluation
+        holder, started_r = become_holder()
     except OSError as e:
         print(f'fm_launcher: could not prepare the evaluation namespace: {e!r}', file=sys.stderr)
+        sys.exit(1)
     out = sys.stdout
     out.write(json.dumps({'ready': True, 'mode': MODE, 'pid': os.getpid(), 'uid': os.getuid()}) + '\n')
     out.flush()
@@ -913,9 +810,10 @@ def main():
             resp = {'id': req.get('id'), 'pong': True}
         else:
             try:
-                resp = handle(req)
+                resp = {'id': req.get('id'), **run_step(holder, started_r, req)}
             except BaseException as e:
-                resp = {'id': req.get('id'), 'infra': f'launcher error: {e!r}'}
+                # mounts may be left half made: the worker sends the next step to a new launcher
+                resp = {'id': req.get('id'), 'infra': f'sandbox setup failed: {e!r}', 'restart': True}
         out.write(json.dumps(resp) + '\n')
         out.flush()
         if resp.get('restart'):
