@@ -155,10 +155,10 @@ async function runCase(latencyName: string, evals: number) {
     const t0 = performance.now()
     const busy0 = machineBusyTicks()
     const model0 = readProcs().find((p) => p.pid === model.pid)?.cpuTicks ?? 0
+    // as `npx fm-agent` runs it: through its first line, which sets the flags it runs with
     const child = spawn(
-      process.execPath,
+      join(ROOT, 'bin/fm-agent.mjs'),
       [
-        join(ROOT, 'bin/fm-agent.mjs'),
         'run',
         PROBLEM,
         '--model',

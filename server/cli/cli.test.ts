@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cli, collect, FIXTURES, startCli } from '../../test-support/cli.ts'
+import { cli, collect, FIXTURES, FM_AGENT, startCli } from '../../test-support/cli.ts'
 import { openDatabase } from '../db.ts'
 import { importProblem } from '../services/problem-catalog.ts'
 import { listRuns } from '../runs/service.ts'
@@ -749,5 +750,18 @@ describe('fm-agent CLI', () => {
     } finally {
       await server.stop()
     }
+  })
+})
+
+describe('fm-agent as an installed command', () => {
+  it('runs through its first line, with the memory settings that line gives it', () => {
+    const seen = 'console.error("settings", JSON.stringify([process.execArgv, process.env.MALLOC_ARENA_MAX]))'
+    const r = spawnSync(FM_AGENT, ['--help'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(seen)}` },
+    })
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stderr).toContain('settings [["--max-semi-space-size=4"],"2"]')
+    expect(r.stdout).toContain('fm-agent: evolutionary program search')
   })
 })
