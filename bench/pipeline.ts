@@ -158,17 +158,7 @@ async function runCase(latencyName: string, evals: number) {
     // as `npx fm-agent` runs it: through its first line, which sets the flags it runs with
     const child = spawn(
       join(ROOT, 'bin/fm-agent.mjs'),
-      [
-        'run',
-        PROBLEM,
-        '--model',
-        'openai:instant',
-        '--max-evals',
-        String(evals),
-        '--json',
-        '--data-dir',
-        dataDir,
-      ],
+      ['run', PROBLEM, '--model', 'openai:instant', '--max-evals', String(evals), '--json', '--data-dir', dataDir],
       {
         env: { ...process.env, OPENAI_BASE_URL: model.url, OPENAI_API_KEY: 'sk-bench', FM_WORKERS: String(workers) },
         stdio: ['ignore', 'pipe', 'pipe'],
