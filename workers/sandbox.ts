@@ -525,6 +525,10 @@ function bwrapArgs(o: { hide: string[]; binds: string[]; uid?: number; gpu?: boo
   const args = [
     '--unshare-user',
     '--unshare-pid',
+    // the launcher is pid 1 of the sandbox's pid namespace itself: no reaper beside it, and each
+    // evaluation's end kills everything else there (fm_launcher.py); the probe runs so too, so that a
+    // bubblewrap without the option is found out before any launcher starts
+    '--as-pid-1',
     '--unshare-net',
     '--unshare-ipc',
     '--unshare-uts',
@@ -721,9 +725,6 @@ export class SandboxSlot {
           uid: isRoot() ? uid : process.getuid?.(),
           gpu: this.opts.gpu,
         }),
-        // the launcher is pid 1 of the sandbox's pid namespace itself: no reaper beside it, and each
-        // evaluation's end kills everything else there (fm_launcher.py)
-        '--as-pid-1',
         '--chdir',
         this.opts.slotDir,
         '--',
