@@ -1,11 +1,12 @@
 // `fm-agent kb` as users and scripts run it: a separate process, in both database modes.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../test-support/pg.ts'
+import { parseExportedDocument } from './export.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/fm-agent.mjs', import.meta.url))
 
@@ -197,5 +198,96 @@ describe.each([['embedded (PGlite)'], ['server (PostgreSQL)']])('fm-agent kb, %s
     const bad = run('kb', 'import', '--starter', 'notes')
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('kb import --starter takes no path')
+  }, 240_000)
+})
+
+describe('fm-agent kb export, embedded (PGlite)', () => {
+  let dir: string
+  const run = (data: string, ...args: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, ...args, '--data-dir', join(dir, data)], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, DATABASE_URL: '', FM_LOG: 'warn' },
+    })
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+  }
+  type Listed = { id: string; title: string; tags: string[]; problemId: string | null; format: string }
+  const listed = (data: string) =>
+    (JSON.parse(run(data, 'kb', 'list', '--json').stdout) as Listed[])
+      .map((d) => ({ title: d.title, tags: d.tags, problemId: d.problemId, format: d.format }))
+      .sort((a, b) => a.title.localeCompare(b.title))
+  const SOURCES: Record<string, string> = {
+    'fences.md':
+      '# Fences and ünïcödé\n\n```python\ndef f():\n    return "---"\n```\n\n~~~\n---\n~~~\n\n格子の詰め込み 🧩 e\u0301\n',
+    'rule.md': '---\n\nA note that opens on a rule, then text.\n',
+    'own-front-matter.md': '---\ntitle: Its own title\ntags: [mine]\n---\n# Heading\n\nBody text here.\n',
+    'scoped.md': '---\nproblem: circle-packing-26\n---\n# Scoped by its front matter\n\nOnly for one problem.\n',
+    'swap.py': 'def two_opt_swap(tour, i, j):\n    tour[i:j] = tour[i:j][::-1]\n    return tour\n',
+  }
+  const bodies = (folder: string) =>
+    new Map(
+      readdirSync(join(dir, folder)).map((f) => {
+        const text = readFileSync(join(dir, folder, f), 'utf8')
+        return [parseExportedDocument(text)!.title, parseExportedDocument(text)!.content] as const
+      }),
+    )
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fm-kb-export-'))
+    mkdirSync(join(dir, 'src'))
+    for (const [name, text] of Object.entries(SOURCES)) writeFileSync(join(dir, 'src', name), text)
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  it('exports every document, and kb import of the folder into a fresh data folder gives the same documents', () => {
+    const imp = run('a', 'kb', 'import', 'src', '--tag', 'Curated')
+    expect([imp.code, imp.stdout]).toEqual([0, expect.stringContaining('5 created')])
+    writeFileSync(join(dir, 'lattice.md'), '# Hexagonal lattice\n\nAbout 90.7% of the plane.\n')
+    expect(run('a', 'kb', 'import', 'lattice.md', '--problem', 'circle-packing-26').code).toBe(0)
+    const before = listed('a')
+    expect(before.find((d) => d.title === 'Scoped by its front matter')?.problemId).toBe('circle-packing-26')
+    expect(before.find((d) => d.title === 'swap.py')?.format).toBe('code')
+
+    const exp = run('a', 'kb', 'export', 'out', '--json')
+    expect(exp.code, exp.stderr).toBe(0)
+    const files = JSON.parse(exp.stdout) as Array<{ file: string; title: string; overwritten: boolean }>
+    expect(files).toHaveLength(6)
+    expect(files.every((f) => f.file.startsWith(join(dir, 'out/')) && !f.overwritten)).toBe(true)
+    // the content as stored, after the export's own front matter
+    const out = bodies('out')
+    expect(out.get('Fences and ünïcödé')).toBe(SOURCES['fences.md'])
+    expect(out.get('rule')).toBe(SOURCES['rule.md'])
+    expect(out.get('Its own title')).toBe(SOURCES['own-front-matter.md'])
+    expect(out.get('swap.py')).toBe(SOURCES['swap.py'])
+
+    const back = run('b', 'kb', 'import', 'out')
+    expect([back.code, back.stdout], back.stderr).toEqual([0, expect.stringContaining('6 created, 0 updated')])
+    expect(listed('b')).toEqual(before)
+    expect(run('b', 'kb', 'export', 'again').code).toBe(0)
+    expect(bodies('again')).toEqual(out)
+  }, 240_000)
+
+  it('writes into a folder holding files, counts those replaced and names those no longer exported', () => {
+    const again = run('a', 'kb', 'export', 'out')
+    expect([again.code, again.stdout.trim()]).toEqual([0, 'exported 6 documents to out (6 files replaced)'])
+    const rule = (JSON.parse(run('a', 'kb', 'list', '--json').stdout) as Listed[]).find((d) => d.title === 'rule')!
+    expect(run('a', 'kb', 'delete', rule.id).code).toBe(0)
+    writeFileSync(join(dir, 'out', 'notes-of-mine.md'), '# Not an export\n')
+    const after = run('a', 'kb', 'export', 'out', '--tag', 'curated')
+    expect(after.code, after.stderr).toBe(0)
+    const [summary, stale] = after.stdout.trim().split('\n')
+    expect(summary).toBe('exported 4 documents to out (4 files replaced)')
+    // the deleted one and the one outside --tag; the user's own file is not an export
+    expect(stale).toMatch(
+      /^2 files from an earlier export hold documents not exported now .*: hexagonal-lattice-\S+\.md, rule-\S+\.md$/,
+    )
+    writeFileSync(join(dir, 'a-file'), 'x')
+    const bad = run('a', 'kb', 'export', 'a-file')
+    expect([bad.code, bad.stderr.trim()]).toEqual([
+      2,
+      'fm-agent: a-file is a file, not a folder: give a folder to export into',
+    ])
+    expect(run('a', 'kb', 'export').stderr).toContain('kb export needs the folder')
   }, 240_000)
 })

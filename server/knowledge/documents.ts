@@ -29,6 +29,7 @@ import { notebookToMarkdown } from '../../client-safe/notebook.ts'
 import { MAX_CHUNKS_PER_DOC, MAX_IMPORT_FILES, MAX_IMPORT_TOTAL_CHARS, MAX_TAGS } from './limits.ts'
 import { normalizeContent, normalizeSourcePath, normalizeTags, normalizeTitle } from './validate.ts'
 import { ensureModelIndex, vectorLiteral } from './vector-sql.ts'
+import { parseExportedDocument } from './export.ts'
 
 export type EmbedStatus = 'pending' | 'ready' | 'failed'
 
@@ -177,8 +178,11 @@ function tagOrNone(t: string): string[] {
   }
 }
 
-/** A markdown document's front matter: its `title` and `tags` (a list, or words split by commas). */
-export function frontMatterMeta(content: string): { title: string | null; tags: string[] } {
+/**
+ * A markdown document's front matter: its `title`, `tags` (a list, or words split by commas) and
+ * `problem` (the id of the problem it belongs to; an import with a problem of its own overrides it).
+ */
+export function frontMatterMeta(content: string): { title: string | null; tags: string[]; problem: string | null } {
   const { frontMatter } = splitFrontMatter(content)
   let data: unknown = null
   try {
@@ -186,12 +190,13 @@ export function frontMatterMeta(content: string): { title: string | null; tags: 
   } catch {
     // not YAML after all: a document's text, chunked as such
   }
-  if (!data || typeof data !== 'object' || Array.isArray(data)) return { title: null, tags: [] }
-  const { title, tags } = data as { title?: unknown; tags?: unknown }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return { title: null, tags: [], problem: null }
+  const { title, tags, problem } = data as { title?: unknown; tags?: unknown; problem?: unknown }
   const list = Array.isArray(tags) ? tags : typeof tags === 'string' ? tags.split(',') : []
   return {
     title: typeof title === 'string' && title.trim() ? title.trim() : null,
     tags: list.filter((t): t is string | number => typeof t === 'string' || typeof t === 'number').map(String),
+    problem: typeof problem === 'string' && problem.trim() ? problem.trim() : null,
   }
 }
 
@@ -763,10 +768,21 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
     }
     seen.add(path)
     try {
-      const text = kind.notebook ? notebookText(f.content, path) : f.content
+      const raw = kind.notebook ? notebookText(f.content, path) : f.content
+      // a file `kb export` wrote: its header gives the title, tags, scope and format and is not part of the text
+      const exported = kind.format === 'markdown' && !kind.notebook ? parseExportedDocument(raw) : null
+      const text = exported ? exported.content : raw
+      const format = exported?.format ?? kind.format
+      const fileProblem = exported ? exported.problem : kind.format === 'markdown' ? frontMatterMeta(raw).problem : null
+      const scope =
+        problemId ??
+        (fileProblem
+          ? await checkProblem(db, fileProblem, '; the file names it in its front matter: import it with --problem ID')
+          : null)
+      const fileTags = exported ? normalizeTags([...tags, ...exported.tags]) : tags
       const content = normalizeContent(text, path)
       let existing = await db.prisma.knowledgeDoc.findFirst({
-        where: { sourcePath: path, problemId },
+        where: { sourcePath: path, problemId: scope },
         select: { id: true, content: true, tags: true, format: true, title: true },
       })
       let storedAs: string | undefined
@@ -785,7 +801,7 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           const candidate = numberedPath(path, n)
           if (seen.has(candidate)) continue
           const taken = await db.prisma.knowledgeDoc.findFirst({
-            where: { sourcePath: candidate, problemId },
+            where: { sourcePath: candidate, problemId: scope },
             select: { id: true },
           })
           if (!taken) storedAs = candidate
@@ -796,11 +812,12 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
       let doc: DocSummary
       let status: ImportResult['status']
       if (existing) {
-        const mergedTags = [...new Set([...existing.tags, ...tags])]
+        const mergedTags = [...new Set([...existing.tags, ...fileTags])]
         if (
           content === existing.content &&
           mergedTags.length === existing.tags.length &&
-          existing.format === kind.format
+          existing.format === format &&
+          (!exported?.title || normalizeTitle(exported.title) === existing.title)
         ) {
           doc = await getSummary(db, existing.id)
           status = 'unchanged'
@@ -812,8 +829,12 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           // a title the file gave follows the file; one an expert wrote in the console stays
           const fileTitle =
             existing.title === normalizeTitle(inferTitle(existing.content, existing.format as DocFormat, path))
-          const title = fileTitle ? normalizeTitle(inferTitle(content, kind.format, path)) : undefined
-          doc = await updateDocument(db, existing.id, { content, tags: mergedTags, format: kind.format, title }, opts)
+          const title = exported?.title
+            ? normalizeTitle(exported.title)
+            : fileTitle
+              ? normalizeTitle(inferTitle(content, format, path))
+              : undefined
+          doc = await updateDocument(db, existing.id, { content, tags: mergedTags, format, title }, opts)
           status = 'updated'
         }
       } else {
@@ -823,7 +844,7 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
         const other = storedAs
           ? null
           : await db.prisma.knowledgeDoc.findFirst({
-              where: { sourcePath: path, problemId: problemId === null ? { not: null } : null },
+              where: { sourcePath: path, problemId: scope === null ? { not: null } : null },
               select: { id: true, title: true, problemId: true },
             })
         if (other) {
@@ -836,10 +857,10 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
           })
           continue
         }
-        const same = await findCopy(db, content, problemId)
+        const same = await findCopy(db, content, scope)
         // the file moved or was renamed (the command line stores absolute paths, and the old one is
         // gone on this machine): the document follows it rather than keep a path that leads nowhere
-        if (same && same.problemId === problemId && movedFrom(same.sourcePath, storedAs ?? path)) {
+        if (same && same.problemId === scope && movedFrom(same.sourcePath, storedAs ?? path)) {
           doc = await updateDocument(db, same.id, { sourcePath: storedAs ?? path }, opts)
           out.push({
             path,
@@ -864,7 +885,14 @@ export async function importFiles(db: Db, files: ImportFile[], opts: ImportOptio
         }
         doc = await createDocument(
           db,
-          { content: text, format: kind.format, tags, problemId, sourcePath: storedAs ?? path },
+          {
+            content: text,
+            format,
+            tags: fileTags,
+            problemId: scope,
+            sourcePath: storedAs ?? path,
+            ...(exported?.title ? { title: exported.title } : {}),
+          },
           opts,
         )
         status = 'created'

@@ -8,6 +8,7 @@ import type { ImportFile, ImportResult } from './documents.ts'
 import { KnowledgeInputError } from './errors.ts'
 import { batchImportFiles, importText } from '../../client-safe/knowledge-import.ts'
 import { MAX_NOTEBOOK_BYTES, notebookToMarkdown } from '../../client-safe/notebook.ts'
+import { exportHeaderLength } from './export.ts'
 import { classifyPath } from './formats.ts'
 import { formatBytes, MAX_FILE_BYTES, MAX_FOLDER_FILES, MAX_IMPORT_DEPTH, MAX_IMPORT_TOTAL_CHARS } from './limits.ts'
 import { decodeText } from './validate.ts'
@@ -89,13 +90,15 @@ export function collectImportFiles(path: string, opts: { cwd?: string } = {}): C
       return
     }
     // checked here, per file, because the API refuses a whole request holding one such file
-    const checked = importText(content)
+    // an exported document's header is not part of its text: a document at the limit comes back in
+    const header = kind.format === 'markdown' ? exportHeaderLength(content) : 0
+    const checked = importText(content.slice(header))
     if ('reason' in checked) {
       if (single) throw new KnowledgeInputError(`${shown}: ${checked.reason}`)
       skipped.push({ path: storedPath(abs), status: 'skipped', reason: checked.reason })
       return
     }
-    content = checked.content
+    content = content.slice(0, header) + checked.content
     if (files.length >= MAX_FOLDER_FILES)
       throw new KnowledgeInputError(
         `${path} holds more than ${MAX_FOLDER_FILES.toLocaleString('en-US')} importable files, the most one import takes; import part of it at a time`,

@@ -5,13 +5,17 @@
 //   kb status [--json]                            the embedding model and how many documents it covers
 //   kb list [--problem ID] [--tag T] [--json]     the documents, newest first
 //   kb delete <document id or source path>        a document and its chunks
+//   kb export <folder> [--problem ID] [--tag T] [--json]   one markdown file per document, for kb import
 // Files are read here, on the user's machine, and sent to the API, so import works the same
 // in-process and against a running server. `kb search --json` prints one JSON array, best first,
 // each entry with the document's `title`, its `sourcePath` and the chunk `text` (a contract).
-import { basename, resolve } from 'node:path'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { connectApi, type ApiClient } from '../../api/client.ts'
 import { sendImportBatches } from '../../../client-safe/knowledge-import.ts'
-import type { ImportFile, ImportResult } from '../../knowledge/documents.ts'
+import type { DocDetail, ImportFile, ImportResult } from '../../knowledge/documents.ts'
+import { documentToMarkdown, EXPORT_MARKER, exportFileName } from '../../knowledge/export.ts'
+import { splitFrontMatter } from '../../../client-safe/front-matter.ts'
 import { KnowledgeInputError } from '../../knowledge/errors.ts'
 import { batchFiles, collectImportFiles, displayPath, storedPath } from '../../knowledge/import-files.ts'
 import type { EmbeddingStatus } from '../../knowledge/reembed.ts'
@@ -29,6 +33,12 @@ const USAGE = [
   '       fm-agent kb status [--json]',
   '       fm-agent kb list [--problem ID] [--tag T] [--json]',
   '       fm-agent kb delete <document id or source path> [--json]',
+  '       fm-agent kb export <folder> [--problem ID] [--tag T] [--json]',
+  '  kb export: one markdown file per document (front matter: title, tags, problem; then the text as stored) that',
+  '    kb import reads back; --problem: the documents that problem sees (its own and the global ones). It writes into',
+  '    a folder holding files already, rather than refusing it: a document keeps its file name from one export to the',
+  '    next, so exporting into a git checkout again shows what changed; the files it replaced are counted, and files',
+  '    of an earlier export whose documents were not exported this time are named, never deleted',
 ].join('\n')
 
 interface DocRow {
@@ -112,6 +122,101 @@ async function deleteCommand(ctx: CommandContext, argv: string[]): Promise<numbe
   })
   ctx.out(values.json ? JSON.stringify(r) : `deleted ${r.title} (${r.id})`)
   return 0
+}
+
+/** Documents between two progress lines on stderr. */
+const EXPORT_PROGRESS_EVERY = 100
+
+interface ExportedFile {
+  file: string
+  id: string
+  title: string
+  overwritten: boolean
+}
+
+async function exportCommand(ctx: CommandContext, argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    'kb export',
+    argv,
+    { problem: { type: 'string' }, tag: { type: 'string' }, json: { type: 'boolean' } },
+    1,
+  )
+  const folder = positionals[0]
+  if (!folder) throw new UsageError('kb export needs the folder to write the documents into')
+  const root = resolve(folder)
+  if (existsSync(root) && !statSync(root).isDirectory())
+    throw new InputError(`${folder} is a file, not a folder: give a folder to export into`)
+  try {
+    mkdirSync(root, { recursive: true })
+  } catch (e) {
+    throw new InputError(`cannot create the folder ${folder} (${(e as NodeJS.ErrnoException).code ?? e}): give another`)
+  }
+  const written: ExportedFile[] = []
+  const names = new Set<string>()
+  await withApi(ctx, values, false, async (api) => {
+    const seen = new Set<string>()
+    let offset = 0
+    let total = 0
+    // page by page, and one document in memory at a time: a base of any size is exported
+    do {
+      const page = await api.query<{ total: number; docs: DocRow[] }>('knowledge.list', {
+        limit: 500,
+        offset,
+        ...(values.problem ? { problemId: values.problem } : {}),
+        ...(values.tag ? { tag: values.tag } : {}),
+      })
+      total = page.total
+      offset += page.docs.length
+      for (const row of page.docs) {
+        // a document edited meanwhile moves up the newest-first list and can come round again
+        if (seen.has(row.id)) continue
+        seen.add(row.id)
+        const doc = await api.query<DocDetail>('knowledge.get', { id: row.id })
+        const file = join(root, exportFileName(doc, names))
+        // the name holds only [a-z0-9-.]: checked all the same, nothing is ever written outside the folder
+        if (dirname(file) !== root) throw new Error(`refusing to write ${file}, outside ${root}`)
+        const overwritten = existsSync(file)
+        writeFileSync(file, documentToMarkdown(doc))
+        written.push({ file, id: doc.id, title: doc.title, overwritten })
+        if (written.length % EXPORT_PROGRESS_EVERY === 0)
+          ctx.log.info(`exported ${written.length} of ${total} documents`)
+      }
+      if (!page.docs.length) break
+    } while (offset < total)
+  })
+  const stale = staleExports(root, names)
+  if (values.json) ctx.out(JSON.stringify(written))
+  else {
+    const replaced = written.filter((w) => w.overwritten).length
+    const lines = [
+      `exported ${written.length} document${written.length === 1 ? '' : 's'} to ${displayPath(root)}${replaced ? ` (${replaced} file${replaced === 1 ? '' : 's'} replaced)` : ''}`,
+    ]
+    if (stale.length)
+      lines.push(
+        `${stale.length} file${stale.length === 1 ? '' : 's'} from an earlier export hold documents not exported now (deleted, or outside --problem/--tag); kb import of the folder would bring them back, so delete them if they should go: ${stale.join(', ')}`,
+      )
+    ctx.out(lines.join('\n'))
+  }
+  return 0
+}
+
+const EXPORTED_FILE_START = new RegExp(`^\uFEFF?---[ \t]*\r?\n${EXPORT_MARKER}:`)
+
+/** The files in `root` that an earlier `kb export` wrote and this one did not (read by their first bytes only). */
+function staleExports(root: string, written: Set<string>): string[] {
+  const head = Buffer.alloc(64)
+  const out: string[] = []
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    if (!e.isFile() || !e.name.endsWith('.md') || written.has(e.name.toLowerCase())) continue
+    const fd = openSync(join(root, e.name), 'r')
+    try {
+      const n = readSync(fd, head, 0, head.length, 0)
+      if (EXPORTED_FILE_START.test(head.subarray(0, n).toString('utf8'))) out.push(e.name)
+    } finally {
+      closeSync(fd)
+    }
+  }
+  return out.sort()
 }
 
 const codeOf = (e: unknown) => {
@@ -201,7 +306,11 @@ async function importCommand(ctx: CommandContext, argv: string[]): Promise<numbe
   }
   const results: ImportResult[] = [...collected.skipped]
   if (collected.files.length) {
-    await withApi(ctx, values, !!values.problem, async (api) => {
+    // a file may name its problem in its front matter (an exported document does): the built-in ones must be there
+    const scoped =
+      !!values.problem ||
+      collected.files.some((f) => /^problem[ \t]*:/m.test(splitFrontMatter(f.content).frontMatter ?? ''))
+    await withApi(ctx, values, scoped, async (api) => {
       const send = (files: ImportFile[]) =>
         api.mutate<ImportResult[]>('knowledge.import', {
           files,
@@ -346,7 +455,7 @@ async function statusCommand(ctx: CommandContext, argv: string[]): Promise<numbe
 }
 
 export const kb: Command = {
-  summary: 'knowledge base: import files or folders, search, embedding status, list, delete',
+  summary: 'knowledge base: import files or folders, search, embedding status, list, delete, export to markdown files',
   usage: USAGE,
   async run(ctx) {
     // the subcommand is the first argument that is neither an option nor an option's value
@@ -368,10 +477,11 @@ export const kb: Command = {
     if (name === 'status') return statusCommand(ctx, argv)
     if (name === 'list') return listCommand(ctx, argv)
     if (name === 'delete') return deleteCommand(ctx, argv)
+    if (name === 'export') return exportCommand(ctx, argv)
     throw new UsageError(
       name
-        ? `unknown subcommand "kb ${name}" (import, search, status, list, delete)`
-        : 'missing subcommand (import, search, status, list, delete)',
+        ? `unknown subcommand "kb ${name}" (import, search, status, list, delete, export)`
+        : 'missing subcommand (import, search, status, list, delete, export)',
     )
   },
 }
