@@ -305,13 +305,26 @@ async function serveOtherCommands(app: AppServices, log: Logger) {
  * or not, as it stops a run driven here (exit 130 means the run stopped), and a second one leaves at once.
  */
 export async function followRemotely(
-  api: ApiClient,
+  first: ApiClient,
   runId: string,
   maxEvals: number,
   log: Logger,
-  /** signals that end the following and leave the run going (a resume of a console's run) */
-  opts: { detachOn?: readonly NodeJS.Signals[] } = {},
+  opts: {
+    /** signals that end the following and leave the run going (a resume of a console's run) */
+    detachOn?: readonly NodeJS.Signals[]
+    /**
+     * The data folder's API again, for when the process behind `first` has ended: a headless run
+     * ends its process with its run, so the folder (free then) tells how the run ended. The caller
+     * closes what it returns.
+     */
+    reopen?: () => Promise<ApiClient>
+  } = {},
 ): Promise<RunSummary & { signal: NodeJS.Signals | null }> {
+  let api = first
+  const gone = () =>
+    new Error(
+      `the server driving run ${runId} stopped while this command followed it; the run resumes when a server starts on this folder again (or: fm-agent resume ${runId.slice(0, 8)})`,
+    )
   let signal = null as NodeJS.Signals | null
   let stopping: Promise<unknown> | null = null
   let detached = false
@@ -340,20 +353,24 @@ export async function followRemotely(
     for (;;) {
       const s = await api
         .query<RunSummary>('runs.summary', { runId })
-        .catch((e: Error & { cause?: { code?: string } }) => {
+        .catch(async (e: Error & { cause?: { code?: string } }) => {
           const code = (e as { code?: string }).code ?? e.cause?.code
           if (code !== 'ECONNREFUSED' && code !== 'ENOENT' && code !== 'ECONNRESET') throw e
           // a server busy with a long request can refuse connections for a while: only a server
           // whose process is gone has stopped
           if (api.serverAlive?.()) return null
-          throw new Error(
-            `the server driving run ${runId} stopped while this command followed it; the run resumes when a server starts on this folder again (or: fm-agent resume ${runId.slice(0, 8)})`,
-          )
+          if (!opts.reopen) throw gone()
+          // its process is gone, and its lock with it: a run that ended there is read from the
+          // folder directly; a process that holds the folder since is followed as this one was
+          api = await opts.reopen()
+          return api.remote ? null : api.query<RunSummary>('runs.summary', { runId })
         })
       if (!s) {
         await new Promise((r) => setTimeout(r, 1000))
         continue
       }
+      // a folder opened here has no engine: a run still going there was left by a process that died
+      if (!api.remote && !FINAL_STATUSES.includes(s.status)) throw gone()
       const line = progressLine(s, maxEvals)
       const ended = FINAL_STATUSES.includes(s.status)
       if (line !== last && (ended || Date.now() - said >= every)) {

@@ -65,19 +65,21 @@ const pauseLine = (runId: string) =>
 const times = (text: string, line: string) => text.split(line).length - 1
 
 /**
- * `fm-agent resume` from another terminal; once `follower` says the run goes on (and has a result
- * past `after`), a SIGTERM leaves that command, not the run.
+ * `fm-agent resume` from another terminal, returned once `follower` says the run goes on (and has a
+ * result past `after`): it follows the run until it ends.
  */
 async function resumeFrom(dataDir: string, runId: string, follower: WatchedCli, said: string, after: number) {
-  const r = new WatchedCli(['resume', runId.slice(0, 8), '--data-dir', dataDir], {})
+  const r = new WatchedCli(['resume', runId.slice(0, 8), '--json', '--data-dir', dataDir], {})
   expect(await r.until(() => /sending this command to it/.test(r.stderr))).toBe(true)
   const going = await follower.until(
     () => follower.stderr.includes(said) && (follower.lastProgress()?.evaluations ?? 0) > after,
   )
   expect(going, follower.stderr).toBe(true)
-  r.child.kill('SIGTERM')
-  expect((await r.done()).code).toBe(143)
+  return r
 }
+
+/** The line a command that followed a run through a process's socket ends with when that process died under it. */
+const followerLeft = (runId: string) => `the server driving run ${runId} stopped while this command followed it`
 
 /** `fm-agent run` in a new data folder, with a progress line after each result. */
 function startRun(hold: boolean, maxEvals: number, ...extra: string[]) {
@@ -296,7 +298,8 @@ describe('Ctrl-C on fm-agent run', () => {
     expect(await p.until(() => p.stderr.includes(pauseLine(p.runId!))), p.stderr).toBe(true)
     expect(p.alive).toBe(true)
     const said = `run ${p.runId!.slice(0, 8)} resumed: driving it here again`
-    await resumeFrom(dataDir, p.runId!, p, said, paused.json.evaluations)
+    // it follows the run through this process's socket, to the end
+    const follower = await resumeFrom(dataDir, p.runId!, p, said, paused.json.evaluations)
     // Ctrl-C during a second pause stops the run: no engine drives it, so it is stopped where it lies
     const again = await cli(['runs', 'pause', p.runId!, '--json', '--data-dir', dataDir])
     expect(again.json).toMatchObject({ status: 'paused' })
@@ -304,6 +307,10 @@ describe('Ctrl-C on fm-agent run', () => {
     p.child.kill('SIGINT')
     const r = await p.done()
     expect([r.code, r.json.status, r.json.evaluations], r.stderr).toEqual([130, 'stopped', again.json.evaluations])
+    // the run's process ended with the run, its socket with it: the follower reads the end from the folder
+    const f = await follower.done()
+    expect([f.code, f.json?.status, f.json?.evaluations], f.stderr).toEqual([0, 'stopped', again.json.evaluations])
+    expect(f.stderr).not.toContain(followerLeft(p.runId!))
     const db = await openDatabase({ dataDir, databaseUrl: '' })
     try {
       expect((await db.prisma.guidance.findMany({ where: { runId: p.runId! } })).map((g) => g.text)).toEqual([
@@ -313,6 +320,39 @@ describe('Ctrl-C on fm-agent run', () => {
     } finally {
       await db.close()
     }
+  }, 300_000)
+
+  it('a run driven here, resumed from another terminal: a stop there ends both commands with its summary', async () => {
+    const { p, dataDir } = startRun(false, 1_000_000, '--json')
+    expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 3)).toBe(true)
+    const paused = await cli(['runs', 'pause', p.runId!, '--json', '--data-dir', dataDir])
+    expect(paused.json).toMatchObject({ status: 'paused' })
+    expect(await p.until(() => p.stderr.includes(pauseLine(p.runId!))), p.stderr).toBe(true)
+    const said = `run ${p.runId!.slice(0, 8)} resumed: driving it here again`
+    const follower = await resumeFrom(dataDir, p.runId!, p, said, paused.json.evaluations)
+    // a third command stops it: the run's process ends, its socket with it
+    const stopped = await cli(['runs', 'stop', p.runId!, '--json', '--data-dir', dataDir])
+    expect(stopped.json, stopped.stderr).toMatchObject({ status: 'stopped' })
+    const [r, f] = await Promise.all([p.done(), follower.done()])
+    expect([r.code, r.json.status], r.stderr).toEqual([0, 'stopped'])
+    expect([f.code, f.json?.status, f.json?.evaluations], f.stderr).toEqual([0, 'stopped', r.json.evaluations])
+    expect(f.stderr).not.toContain(followerLeft(p.runId!))
+  }, 300_000)
+
+  it('a resume that follows a run whose process died (kill -9) says the run waits for a resume', async () => {
+    const { p, dataDir } = startRun(false, 1_000_000)
+    expect(await p.until(() => (p.lastProgress()?.evaluations ?? 0) >= 3)).toBe(true)
+    const paused = await cli(['runs', 'pause', p.runId!, '--json', '--data-dir', dataDir])
+    expect(await p.until(() => p.stderr.includes(pauseLine(p.runId!))), p.stderr).toBe(true)
+    const said = `run ${p.runId!.slice(0, 8)} resumed: driving it here again`
+    const follower = await resumeFrom(dataDir, p.runId!, p, said, paused.json.evaluations)
+    expect(await p.kill9()).toBe(true)
+    const f = await follower.done()
+    expect(f.code, f.stderr).toBe(1)
+    expect(f.stderr).toContain(followerLeft(p.runId!))
+    // the follower read the folder and left it as it found it: the run waits for a resume
+    const listed = await cli(['runs', '--data-dir', dataDir])
+    expect(listed.stdout).toContain(`interrupted: fm-agent resume ${p.runId} continues it`)
   }, 300_000)
 
   it('a run a console drives is steered from the command line: a hint, a pause, a stop', async () => {
@@ -398,13 +438,16 @@ describe('Ctrl-C on fm-agent run', () => {
       // the command that follows the run waits through a pause, and follows it again once resumed
       expect(await p.until(() => p.stderr.includes(pauseLine(runId))), p.stderr).toBe(true)
       expect(p.alive).toBe(true)
-      await resumeFrom(
+      const follower = await resumeFrom(
         dataDir,
         runId,
         p,
         `run ${runId.slice(0, 8)} resumed: following it again`,
         first.json.evaluations,
       )
+      // a SIGTERM leaves that command, not the run
+      follower.child.kill('SIGTERM')
+      expect((await follower.done()).code).toBe(143)
       const paused = await cli(['runs', 'pause', runId, '--json', '--data-dir', dataDir])
       expect(paused.json).toMatchObject({ runId, status: 'paused' })
       expect(await p.until(() => times(p.stderr, pauseLine(runId)) === 2), p.stderr).toBe(true)

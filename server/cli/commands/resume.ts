@@ -39,7 +39,13 @@ export const resume: Command = {
     const workers = intOption('workers', values.workers, 1, 256)
     probeMachineEarly(env)
     keepWasmOnBaselineCompiler()
-    const api = await connectToRuns({ env, log }, dataDir(values))
+    let api = await connectToRuns({ env, log }, dataDir(values))
+    // the headless run this command reached through its socket ends its process with the run
+    const reopen = async () => {
+      await api.close().catch(() => undefined)
+      api = await connectToRuns({ env, log }, dataDir(values))
+      return api
+    }
     let backend: ReturnType<typeof startLocalBackend> | null = null
     try {
       // a run id that names nothing is refused before any worker starts
@@ -82,7 +88,7 @@ export const resume: Command = {
       const summary = api.remote
         ? // a run a console drives, that experts may be steering: a closed terminal or a timeout
           // (SIGTERM, SIGHUP) leaves it going; only Ctrl-C stops it
-          await followRemotely(api, runId, maxEvals, log, { detachOn: ['SIGTERM', 'SIGHUP'] })
+          await followRemotely(api, runId, maxEvals, log, { detachOn: ['SIGTERM', 'SIGHUP'], reopen })
         : await driveLocally(api, runId, maxEvals, log, backend!)
       out(values.json ? summaryJson(summary, await heldOutFor(api, runId)) : summaryText(summary))
       return exitCodeFor(summary.status, summary.signal)

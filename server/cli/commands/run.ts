@@ -145,7 +145,7 @@ export const run: Command = {
       )
     probeMachineEarly(env)
     keepWasmOnBaselineCompiler()
-    const api = await connectApi({
+    let api = await connectApi({
       dataDir: dataDir(values),
       databaseUrl: env.DATABASE_URL,
       log,
@@ -236,8 +236,14 @@ export const run: Command = {
         log.info(
           'offline operators read no prompt: the knowledge base (passages, lessons) reaches model runs only; documents tagged "seed" still join the seed programs',
         )
+      // the process this command reached through the folder's socket may end with the run
+      const reopen = async () => {
+        await api.close().catch(() => undefined)
+        api = await connectApi({ dataDir: dataDir(values), databaseUrl: env.DATABASE_URL, log, syncProblems: false })
+        return api
+      }
       const summary = api.remote
-        ? await followRemotely(api, runId, maxEvals, log)
+        ? await followRemotely(api, runId, maxEvals, log, { reopen })
         : await driveLocally(api, runId, maxEvals, log, backend!)
       out(values.json ? summaryJson(summary, await heldOutFor(api, runId)) : summaryText(summary))
       return exitCodeFor(summary.status, summary.signal)
