@@ -36,6 +36,7 @@ function run(id: string, o: Partial<CompareRun> = {}): CompareRun {
     bestCandidateId: `${id}-best`,
     seedScore: 2,
     spendUsd: 0.5,
+    spendEstimated: false,
     unpriced: [],
     createdAt: 0,
     startedAt: 1000,
@@ -200,9 +201,9 @@ describe('final table and CSV', () => {
     )
     const lines = csv.trimEnd().split('\r\n')
     expect(lines[0]).toBe(
-      'run_id,name,problem,status,direction,best,progress_to_reference,reference,evaluations,spend_usd,active_s,islands,models',
+      'run_id,name,problem,status,direction,best,progress_to_reference,reference,evaluations,spend_usd,active_s,islands,models,spend_estimated',
     )
-    expect(lines[1]).toBe('a,"tuned, ""fast""",p,completed,max,8,0.75,10,100,0.5,60,4,offline operators')
+    expect(lines[1]).toBe('a,"tuned, ""fast""",p,completed,max,8,0.75,10,100,0.5,60,4,offline operators,false')
     expect(lines[2]).toMatch(/^b,"'=HYPERLINK\(""x""\)",p,completed,max,,,10,/)
   })
 
@@ -236,6 +237,28 @@ describe('final table and CSV', () => {
       'No run can be drawn against spend: no price for openai:instant, so its spend is unknown.',
     )
     expect(spendAxisNote([run('c'), runs[1]!])).toBeNull()
+  })
+
+  it('marks a spend from estimated token counts in the table, the caveat and the CSV', () => {
+    const runs = [
+      run('a', { mutator: 'llm', models: ['openai:no-usage'], spendUsd: 0.25, spendEstimated: true }),
+      run('b', { mutator: 'llm', models: ['openai:gpt-4.1-mini'], spendUsd: 0.25 }),
+      // nothing priced was spent: unknown, with no figure to call an estimate
+      run('c', { mutator: 'llm', spendUsd: 0, spendEstimated: true, unpriced: ['openai:instant'] }),
+    ]
+    expect(finalTable(runs, 61_000).map((r) => r.spendEstimated)).toEqual([true, false, true])
+    expect(compareCaveat(runs)).toBe(
+      'the spend of run a (≈) is an estimate: its model sends no token counts, so they are counted at 4 characters per token.',
+    )
+    expect(compareCaveat([runs[0]!, { ...runs[1]!, spendEstimated: true }])).toMatch(
+      /^the spend of run a, run b \(≈\) is an estimate: their models send no token counts/,
+    )
+    const lines = compareCsv(runs, 61_000).trimEnd().split('\r\n')
+    expect(lines.slice(1).map((l) => [l.split(',')[9], l.split(',').at(-1)])).toEqual([
+      ['0.25', 'true'],
+      ['0.25', 'false'],
+      ['', 'true'],
+    ])
   })
 })
 

@@ -28,6 +28,8 @@ export interface CompareRun {
   seedScore: number | null
   /** what its priced model calls cost: the whole spend only when `unpriced` is empty */
   spendUsd: number
+  /** some model sent no token counts: the spend is an estimate (run-config.ts spendText) */
+  spendEstimated: boolean
   /** models it called that have no price (run-config.ts modelsWithoutPrice): their calls count $0, so its spend is unknown */
   unpriced: string[]
   createdAt: number
@@ -200,6 +202,7 @@ export interface FinalRow {
   evaluations: number
   /** what its priced calls cost: the spend is unknown where `unpriced` is not empty (spendText) */
   spendUsd: number
+  spendEstimated: boolean
   unpriced: string[]
   /** seconds it ran, over all its sessions (not the time it sat stopped or paused) */
   activeS: number | null
@@ -219,6 +222,7 @@ export function finalTable(runs: readonly CompareRun[], now = Date.now()): Final
     reference: r.reference?.value ?? null,
     evaluations: r.evaluations,
     spendUsd: r.spendUsd,
+    spendEstimated: r.spendEstimated,
     unpriced: r.unpriced,
     // the time it ran, not the hours it sat stopped between a stop and a resume
     activeS: activeSeconds(r, now),
@@ -255,6 +259,8 @@ const CSV_HEADER = [
   'active_s',
   'islands',
   'models',
+  // last, so the columns before it keep their places: spend_usd rests on estimated token counts
+  'spend_estimated',
 ]
 
 /** The final table as CSV (RFC 4180, spreadsheet formulas defused), one run per line. */
@@ -279,6 +285,7 @@ export function compareCsv(runs: readonly CompareRun[], now = Date.now()): strin
         f.activeS === null ? null : Math.round(f.activeS),
         f.islands,
         f.models,
+        f.spendEstimated,
       ]
         .map(csvCell)
         .join(','),
@@ -376,7 +383,7 @@ export function spendAxisNote(runs: readonly CompareRun[]): string | null {
   return `${who} against spend: no price for ${models}, so ${unknown.length === 1 ? 'its' : 'their'} spend is unknown.`
 }
 
-/** What the table of final scores does not say: runs still going, budgets far apart. */
+/** What the table of final scores does not say: runs still going, budgets far apart, spends estimated. */
 export function compareCaveat(runs: readonly CompareRun[]): string | null {
   const name = (r: CompareRun) => r.name ?? r.id.slice(0, 8)
   const going = runs.filter((r) => !FINAL_STATUSES.includes(r.status as RunStatus))
@@ -390,6 +397,12 @@ export function compareCaveat(runs: readonly CompareRun[]): string | null {
   if (lo > 0 && hi >= 1.5 * lo)
     parts.push(
       `they ran ${lo.toLocaleString('en-US')} to ${hi.toLocaleString('en-US')} evaluations: the chart compares them at equal evaluations`,
+    )
+  // an unknown spend (no price, nothing priced spent) shows no figure to call an estimate
+  const estimated = runs.filter((r) => r.spendEstimated && (!r.unpriced.length || r.spendUsd > 0))
+  if (estimated.length)
+    parts.push(
+      `the spend of ${estimated.map(name).join(', ')} (≈) is an estimate: ${estimated.length === 1 ? 'its model sends' : 'their models send'} no token counts, so they are counted at 4 characters per token`,
     )
   return parts.length ? `${parts.join('; ')}.` : null
 }

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { configDiff } from './compare.ts'
 import { ModelConfig } from './model-config.ts'
-import { configSummary, modelsWithoutPrice, RunConfig, spendText } from './run-config.ts'
+import {
+  configSummary,
+  modelsWithoutPrice,
+  RunConfig,
+  SPEND_ESTIMATED_NOTE,
+  spendNote,
+  spendText,
+  spendTile,
+} from './run-config.ts'
 
 const model = (weight: number) => ({ provider: 'openai' as const, model: 'gpt-4.1-mini', weight })
 
@@ -66,5 +74,39 @@ describe('spend without prices', () => {
     expect(spendText(0, ['openai:b'], usd)).toBe('unknown')
     expect(spendText(1.5, ['openai:b'], usd)).toBe('$1.50 + unknown')
     expect(spendText(0, [], usd)).toBe('$0.00')
+  })
+})
+
+describe('spend from estimated token counts', () => {
+  const usd = (v: number) => `$${v.toFixed(2)}`
+
+  it('is marked ≈ and says why; an unknown spend stays unknown', () => {
+    expect(spendText(3.12, [], usd, true)).toBe('≈ $3.12')
+    expect(spendText(3.12, [], usd, false)).toBe('$3.12')
+    expect(spendText(1.5, ['openai:b'], usd, true)).toBe('≈ $1.50 + unknown')
+    expect(spendText(0, ['openai:b'], usd, true)).toBe('unknown')
+    expect(spendNote(3.12, [], true)).toBe(SPEND_ESTIMATED_NOTE)
+    expect(SPEND_ESTIMATED_NOTE).toBe('estimated: the model sends no token counts')
+    expect(spendNote(3.12, [], false)).toBeNull()
+    expect(spendNote(0, ['openai:b'], true)).toBe('no price for openai:b')
+    expect(spendNote(1.5, ['openai:b', 'openai:c'], true)).toBe(
+      `no price for openai:b, openai:c · ${SPEND_ESTIMATED_NOTE}`,
+    )
+  })
+
+  it('the dashboard tile: the figure, and under it the cap or why there is none, then the estimate', () => {
+    const tile = (o: Partial<Parameters<typeof spendTile>[0]>) =>
+      spendTile({ spendUsd: 3.12, unpriced: [], estimated: false, maxSpendUsd: null, offline: false, ...o }, usd)
+    expect(tile({ maxSpendUsd: 5 })).toEqual({ value: '$3.12', sub: 'of $5.00' })
+    expect(tile({ maxSpendUsd: 5, estimated: true })).toEqual({
+      value: '≈ $3.12',
+      sub: `of $5.00 · ${SPEND_ESTIMATED_NOTE}`,
+    })
+    expect(tile({ estimated: true })).toEqual({ value: '≈ $3.12', sub: `no spend cap · ${SPEND_ESTIMATED_NOTE}` })
+    expect(tile({ spendUsd: 0, offline: true })).toEqual({ value: '$0.00', sub: 'offline operators cost nothing' })
+    expect(tile({ spendUsd: 0, unpriced: ['openai:b'], estimated: true, maxSpendUsd: 5 })).toEqual({
+      value: 'unknown',
+      sub: 'no price for openai:b',
+    })
   })
 })

@@ -220,10 +220,57 @@ export function modelsWithoutPrice(c: Pick<RunConfig, 'mutator' | 'models' | 'ju
   ]
 }
 
-/** A run's spend as text: what its priced calls cost, and that the rest is unknown where some model has no price. */
-export function spendText(spendUsd: number, unpriced: readonly string[], usd: (v: number) => string): string {
-  if (!unpriced.length) return usd(spendUsd)
-  return spendUsd > 0 ? `${usd(spendUsd)} + unknown` : 'unknown'
+/** Why a spend is marked ≈: it rests on token counts estimated at 4 characters per token. */
+export const SPEND_ESTIMATED_NOTE = 'estimated: the model sends no token counts'
+
+/**
+ * A run's spend as text: what its priced calls cost, and that the rest is unknown where some model
+ * has no price. `estimated`: some answer came without token counts, so the figure is an estimate
+ * (≈) that a reader holding it against a spend cap must not take as the bill.
+ */
+export function spendText(
+  spendUsd: number,
+  unpriced: readonly string[],
+  usd: (v: number) => string,
+  estimated = false,
+): string {
+  const about = estimated ? '≈ ' : ''
+  if (!unpriced.length) return `${about}${usd(spendUsd)}`
+  return spendUsd > 0 ? `${about}${usd(spendUsd)} + unknown` : 'unknown'
+}
+
+/** What a spend's figure leaves unsaid (no price for some model, estimated token counts); null when it is the bill. */
+export function spendNote(spendUsd: number, unpriced: readonly string[], estimated = false): string | null {
+  const notes = [
+    ...(unpriced.length ? [`no price for ${unpriced.join(', ')}`] : []),
+    // an unknown spend has no figure for the estimate to be about
+    ...(estimated && (!unpriced.length || spendUsd > 0) ? [SPEND_ESTIMATED_NOTE] : []),
+  ]
+  return notes.length ? notes.join(' · ') : null
+}
+
+/** The dashboard's spend tile: the figure, and under it what bounds it or why it is not exact. */
+export function spendTile(
+  s: {
+    spendUsd: number
+    unpriced: readonly string[]
+    estimated: boolean
+    maxSpendUsd: number | null
+    offline: boolean
+  },
+  usd: (v: number) => string,
+): { value: string; sub: string } {
+  const bound = s.maxSpendUsd
+    ? `of ${usd(s.maxSpendUsd)}`
+    : s.offline
+      ? 'offline operators cost nothing'
+      : 'no spend cap'
+  const note = spendNote(s.spendUsd, s.unpriced, s.estimated)
+  return {
+    value: spendText(s.spendUsd, s.unpriced, usd, s.estimated),
+    // no price: the cap cannot count those calls, so the note replaces it, as before
+    sub: s.unpriced.length ? note! : note ? `${bound} · ${note}` : bound,
+  }
 }
 
 export function coldStartSize(c: RunConfig): number {

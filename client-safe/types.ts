@@ -55,6 +55,8 @@ export interface RunHead {
   bestScore: number | null
   bestCandidateId: string | null
   spendUsd: number
+  /** some model sent no token counts: the spend is an estimate (run-config.ts spendText) */
+  spendEstimated: boolean
   seedScore: number | null
   finishedAt: number | null
   /** the engine (host:pid) that holds the run's lease now; null when none drives it */

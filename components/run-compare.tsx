@@ -27,7 +27,7 @@ import {
   type CompareX,
   type CompareY,
 } from '../client-safe/compare.ts'
-import { spendText } from '../client-safe/run-config.ts'
+import { spendNote, spendText } from '../client-safe/run-config.ts'
 import { islandColor } from '../client-safe/series.ts'
 import { duration, fmt } from '../client-safe/format.ts'
 import { axisTicks, durationTicks } from '../client-safe/ticks.ts'
@@ -233,8 +233,8 @@ function CompareBody({ data }: { data: CompareData }) {
                   </td>
                   <td className="num mono">{r.progress === null ? '–' : `${(r.progress * 100).toFixed(1)}%`}</td>
                   <td className="num">{r.evaluations}</td>
-                  <td className="num" title={r.unpriced.length ? `no price for ${r.unpriced.join(', ')}` : undefined}>
-                    {spendText(r.spendUsd, r.unpriced, usd)}
+                  <td className="num" title={spendNote(r.spendUsd, r.unpriced, r.spendEstimated) ?? undefined}>
+                    {spendText(r.spendUsd, r.unpriced, usd, r.spendEstimated)}
                   </td>
                   <td className="num">{r.activeS === null ? '–' : duration(r.activeS)}</td>
                   <td className="num">{r.islands}</td>

@@ -20,7 +20,7 @@ import {
 } from '../client-safe/series.ts'
 import { duration, fmt, fullNumber } from '../client-safe/format.ts'
 import { ISLAND_MEMBERS } from '../client-safe/population.ts'
-import { spendText } from '../client-safe/run-config.ts'
+import { spendTile } from '../client-safe/run-config.ts'
 import { RunPictures } from './candidate-pictures.tsx'
 import { FitnessChart } from './charts/fitness-chart.tsx'
 import { HeldOutPanel } from './held-out-panel.tsx'
@@ -70,6 +70,16 @@ export function RunDashboard() {
   const bestId = head?.bestCandidateId ?? o.bestCandidateId
   const spend = head?.spendUsd ?? o.spendUsd
   const unpriced = o.unpriced
+  const spendShown = spendTile(
+    {
+      spendUsd: spend,
+      unpriced,
+      estimated: head?.spendEstimated ?? o.spendEstimated,
+      maxSpendUsd: o.config.budget.maxSpendUsd,
+      offline: o.config.mutator === 'local',
+    },
+    usd,
+  )
   const last = latestMetric(L.live.metrics, -1)
   const ref = o.problem.reference
   const gap = gapToReference(best, ref?.value, o.problem.direction)
@@ -124,21 +134,7 @@ export function RunDashboard() {
           sub={`${active ? 'last 30 s' : 'its last 30 s'} · ${o.counts.invalid} invalid in all${evaluations ? ` (${((100 * o.counts.invalid) / evaluations).toFixed(1)}%)` : ''}`}
           meter={last ? last.failureRate : null}
         />
-        <Tile
-          label="spend"
-          value={spendText(spend, unpriced, usd)}
-          sub={
-            unpriced.length
-              ? `no price for ${unpriced.join(', ')}`
-              : o.config.budget.maxSpendUsd
-                ? `of ${usd(o.config.budget.maxSpendUsd)}`
-                : o.config.mutator === 'local'
-                  ? 'offline operators cost nothing'
-                  : 'no spend cap'
-          }
-          meter={budget.spend}
-          progress
-        />
+        <Tile label="spend" value={spendShown.value} sub={spendShown.sub} meter={budget.spend} progress />
         <ElapsedTile clock={clock} maxWallS={o.config.budget.maxWallS} />
       </div>
       <div className="dash">

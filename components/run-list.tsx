@@ -4,7 +4,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState } from 'react'
-import { RUN_STATUSES, spendText } from '../client-safe/run-config.ts'
+import { RUN_STATUSES, spendNote, spendText } from '../client-safe/run-config.ts'
 import { compareHref, MAX_COMPARE, MIN_COMPARE } from '../client-safe/compare.ts'
 import { gapToReference } from '../client-safe/series.ts'
 import { fmt, fullNumber } from '../client-safe/format.ts'
@@ -155,8 +155,8 @@ export function RunList() {
                         {gap === null ? '–' : gap <= 0 ? <span className="badge good">reached</span> : fmt(gap, 3)}
                       </td>
                       <td className="num">
-                        <span title={r.unpriced.length ? `no price for ${r.unpriced.join(', ')}` : undefined}>
-                          {spendText(r.spendUsd, r.unpriced, usd)}
+                        <span title={spendNote(r.spendUsd, r.unpriced, r.spendEstimated) ?? undefined}>
+                          {spendText(r.spendUsd, r.unpriced, usd, r.spendEstimated)}
                         </span>
                         {r.maxSpendUsd ? <span className="muted small"> / {usd(r.maxSpendUsd)}</span> : null}
                       </td>

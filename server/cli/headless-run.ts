@@ -441,6 +441,8 @@ export function summaryJson(s: RunSummary, heldOut: HeldOutSummary | null = null
     perIsland: s.perIsland,
     // a sum of prices: its float noise (0.23770020000000006) cut at a billionth of a cent
     spendUsd: Math.round(s.spendUsd * 1e12) / 1e12,
+    // the model sent no token counts (some answers or all): spendUsd rests on estimated counts
+    spendEstimated: s.spendEstimated ?? false,
     unpriced: s.unpriced,
     models: s.models.map((m) => ({ ...m, spendUsd: Math.round(m.spendUsd * 1e12) / 1e12 })),
     coldStart: s.coldStart,
@@ -454,7 +456,7 @@ export function summaryText(s: RunSummary) {
     `run ${s.runId}: ${s.status}${s.statusReason ? ` (${s.statusReason})` : ''}`,
     `  problem ${s.problemId} (${s.direction === 'max' ? 'maximize' : 'minimize'}), ${s.evaluations} evaluations`,
     `  seed ${fullNumber(s.seedScore)} → best ${fullNumber(s.best?.score)}${s.best ? ` (candidate ${s.best.candidateId})` : ''}`,
-    `  spend ${spendText(s.spendUsd, s.unpriced, (v) => `$${v.toFixed(4)}`)}${s.unpriced.length ? ` (no price for ${s.unpriced.join(', ')}: give pricePer1kIn and pricePer1kOut in the run config's models)` : ''}`,
+    `  spend ${spendText(s.spendUsd, s.unpriced, (v) => `$${v.toFixed(4)}`, s.spendEstimated)}${s.unpriced.length ? ` (no price for ${s.unpriced.join(', ')}: give pricePer1kIn and pricePer1kOut in the run config's models)` : ''}`,
     // an ensemble member that failed every call is named here, not only in the run's warnings
     ...s.models.map(
       (m) =>

@@ -33,6 +33,7 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
       bestCandidateId: true,
       seedScore: true,
       spendUsd: true,
+      spendEstimated: true,
       createdAt: true,
       startedAt: true,
       finishedAt: true,
@@ -66,6 +67,7 @@ export async function compareRuns(db: Db, runIds: string[], opts: { points?: num
       bestCandidateId: r.bestCandidateId,
       seedScore: r.seedScore,
       spendUsd: r.spendUsd,
+      spendEstimated: r.spendEstimated,
       // as the dashboard and `run --json` decide it: a model without a price makes the spend unknown
       unpriced: modelsWithoutPrice(config),
       createdAt: r.createdAt.getTime(),

@@ -742,7 +742,8 @@ describe('budgets', () => {
           budget: { maxEvals: 20, maxSpendUsd: 5 },
         }),
       )
-      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', tempDir()], {
+      const dataDir = tempDir()
+      const r = await cli(['run', CURVE, '--config', config, '--json', '--data-dir', dataDir], {
         FM_TEST_NO_USAGE_KEY: 'sk-test-no-usage',
       })
       expect(r.code, r.stderr).toBe(0)
@@ -751,6 +752,14 @@ describe('budgets', () => {
           /openai:no-usage sends no token counts with its answers \(or only some\): they are estimated at 4 characters per token, so the run's spend and its spend cap rest on estimates/g,
         ),
       ).toHaveLength(1)
+      // and the run keeps saying so wherever its spend is read, not only in this process's log
+      expect(r.json.spendEstimated).toBe(true)
+      expect((await ledger(dataDir, r.json.runId)).run.spendEstimated).toBe(true)
+      const listed = await cli(['runs', '--json', '--data-dir', dataDir])
+      expect(listed.json).toEqual([expect.objectContaining({ id: r.json.runId, spendEstimated: true })])
+      expect(listed.json[0].spendUsd).toBeGreaterThan(0)
+      const text = await cli(['runs', '--data-dir', dataDir])
+      expect(text.stdout).toContain(`  spend ≈ $${listed.json[0].spendUsd.toFixed(4)}  `)
     } finally {
       await server.close()
     }
@@ -841,6 +850,9 @@ describe('budgets', () => {
       })
       await db.close()
       expect(calls.length).toBeGreaterThan(0)
+      // every answer gave its token counts: the spend is the bill, not an estimate
+      const listed = await cli(['runs', '--json', '--data-dir', dataDir])
+      expect(listed.json).toEqual([expect.objectContaining({ id: r.json.runId, spendEstimated: false })])
       for (const c of calls) {
         expect(c.tokensIn).toBeGreaterThan(0)
         expect(c.costUsd).toBeCloseTo((c.tokensIn * 0.002 + c.tokensOut * 0.004) / 1000, 9)

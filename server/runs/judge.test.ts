@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli, FIXTURES } from '../../test-support/cli.ts'
-import { isJudgeRequest } from '../../test-support/judge-responder.ts'
+import { isJudgeRequest, judgeAnswer } from '../../test-support/judge-responder.ts'
 import { startOpenAiTestServer } from '../../test-support/openai-server.ts'
 import { openDatabase } from '../db.ts'
 import { JUDGE_METRIC } from '../engine/judge.ts'
@@ -116,6 +116,8 @@ describe('a judge model', () => {
           all.reduce((s, c) => s + c.costUsd, 0) + judged.reduce((s, c) => s + (c.judge as Review).costUsd, 0)
         expect(run.spendUsd).toBeCloseTo(stored, 9)
         expect(run.spendUsd).toBeCloseTo(serverSpend, 9)
+        // every call, the judge's included, came with its token counts
+        expect(run.spendEstimated).toBe(false)
         expect(judged.reduce((s, c) => s + (c.judge as Review).costUsd, 0)).toBeGreaterThan(0)
         // the critique of a judged parent is in its children's prompts
         const byId = new Map(all.map((c) => [c.id, c]))
@@ -167,6 +169,56 @@ describe('a judge model', () => {
       expect(calls).toBeLessThan(2 * 40)
     } finally {
       await Promise.all([coder.close(), broken.close()])
+    }
+  })
+
+  it("a judge whose answers carry no token counts marks the run's spend as an estimate", async () => {
+    const coder = await startOpenAiTestServer({ literalEdit: { precision: 10 } })
+    const reviewer = await startOpenAiTestServer({
+      responder: (req) => ({ content: judgeAnswer(req.messages) ?? '', usage: null }),
+    })
+    const dataDir = tempDir()
+    const config = join(dataDir, 'run.json')
+    writeFileSync(
+      config,
+      JSON.stringify({
+        mutator: 'llm',
+        models: [{ provider: 'openai', model: 'coder', baseURL: coder.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY', ...PRICES }],
+        judge: {
+          model: {
+            provider: 'openai',
+            model: 'reviewer',
+            baseURL: reviewer.url,
+            apiKeyEnv: 'FM_JUDGE_TEST_KEY',
+            ...JUDGE_PRICES,
+          },
+          every: 1,
+          maxSpendShare: 1,
+        },
+        coldStartSize: 4,
+      }),
+    )
+    try {
+      const r = await cli(
+        ['run', join(FIXTURES, 'curve-fit'), '--config', config, '--max-evals', '8', '--json', '--data-dir', dataDir],
+        { FM_JUDGE_TEST_KEY: KEY },
+      )
+      expect(r.code, r.stderr.slice(-2000)).toBe(0)
+      expect(reviewer.chatRequests().length).toBeGreaterThan(0)
+      const db = await openDatabase({ dataDir, databaseUrl: '' })
+      try {
+        const run = await db.prisma.run.findUniqueOrThrow({ where: { id: r.json.runId } })
+        expect(run.spendEstimated).toBe(true)
+        const reviews = (
+          await db.prisma.candidate.findMany({ where: { runId: run.id }, select: { judge: true } })
+        ).filter((c) => c.judge !== null)
+        expect(reviews.length).toBeGreaterThan(0)
+        for (const c of reviews) expect(c.judge).toMatchObject({ usageEstimated: true })
+      } finally {
+        await db.close()
+      }
+    } finally {
+      await Promise.all([coder.close(), reviewer.close()])
     }
   })
 })

@@ -23,6 +23,8 @@ export interface JudgeRecord {
   tokensIn: number
   tokensOut: number
   costUsd: number
+  /** the judge's model sent no token counts: they and the cost are estimates */
+  usageEstimated?: boolean
   prompt: string
   response?: string
 }
@@ -132,7 +134,13 @@ export class Judge {
         costUsd: spent,
       }
     const parsed = parseJudgeAnswer(r.text)
-    const usage = { tokensIn: r.tokensIn, tokensOut: r.tokensOut, costUsd: spent, response: r.text.slice(0, 20_000) }
+    const usage = {
+      tokensIn: r.tokensIn,
+      tokensOut: r.tokensOut,
+      costUsd: spent,
+      ...(r.usageEstimated ? { usageEstimated: true } : {}),
+      response: r.text.slice(0, 20_000),
+    }
     if (!parsed.ok) {
       this.d.log.warn(`run ${s.runId}: the judge's answer for ${c.id} was not usable (${parsed.reason})`)
       return { ...base, ...usage, error: parsed.reason }
@@ -165,8 +173,9 @@ export class Judge {
            metrics = CASE WHEN $3::float8 IS NULL THEN metrics ELSE coalesce(metrics, '{}'::jsonb) || jsonb_build_object('${JUDGE_METRIC}', $3::float8) END,
            features = CASE WHEN $3::float8 IS NULL OR NOT $4::boolean THEN features ELSE coalesce(features, '{}'::jsonb) || jsonb_build_object('${JUDGE_METRIC}', $3::float8) END
          WHERE id = $1 RETURNING 1)
-       UPDATE runs SET spend_usd = spend_usd + $5::float8, updated_at = now() WHERE id = $6`,
-      [id, JSON.stringify(rec), rating, this.cfg.feature, rec.costUsd, this.d.state.runId],
+       UPDATE runs SET spend_usd = spend_usd + $5::float8, spend_estimated = spend_estimated OR $7::boolean,
+         updated_at = now() WHERE id = $6`,
+      [id, JSON.stringify(rec), rating, this.cfg.feature, rec.costUsd, this.d.state.runId, rec.usageEstimated === true],
     )
   }
 }

@@ -228,6 +228,7 @@ export class Requester {
         tokensIn: r.tokensIn,
         tokensOut: r.tokensOut,
         costUsd: r.costUsd,
+        usageEstimated: r.usageEstimated,
         guidanceIds: req.guidanceIds,
         controlGuidanceIds: req.controlGuidanceIds,
         controlRetrievalId: req.controlRetrievalId,
@@ -432,6 +433,7 @@ export class Requester {
         tokensIn: r.tokensIn,
         tokensOut: r.tokensOut,
         costUsd: r.costUsd,
+        usageEstimated: r.usageEstimated,
         reason: r.reason,
         guidanceIds: req.guidanceIds,
       })

@@ -187,6 +187,11 @@ export interface RunSummary {
   diversity: Record<string, number>
   perIsland: Array<{ island: number; best: number | null; population: number; diversity: Record<string, number> }>
   spendUsd: number
+  /**
+   * some model sent no token counts, so the spend is an estimate (4 characters per token). Set by
+   * runSummary always; optional for summaries made by hand.
+   */
+  spendEstimated?: boolean
   /** models the run calls with no price: their calls count $0, so its spend is unknown */
   unpriced: string[]
   /** per model, once the run has ended or paused: its calls, those that failed (no answer, a refusal), their spend (judge calls apart) */
@@ -217,6 +222,7 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
       bestScore: true,
       bestCandidateId: true,
       spendUsd: true,
+      spendEstimated: true,
       config: true,
       problemSnapshot: true,
       islands: { select: { index: true, bestScore: true }, orderBy: { index: 'asc' } },
@@ -276,6 +282,7 @@ export async function runSummary(db: Db, runId: string): Promise<RunSummary> {
       diversity: byIsland.get(i.index)?.diversity ?? {},
     })),
     spendUsd: run.spendUsd,
+    spendEstimated: run.spendEstimated,
     unpriced: modelsWithoutPrice(run.config as unknown as RunConfig),
     models: models.map((m) => ({ model: m.model, calls: m.calls, failed: m.failed, spendUsd: m.spend })),
     pipeline:
@@ -367,6 +374,7 @@ export async function listRuns(
       bestScore: true,
       seedScore: true,
       spendUsd: true,
+      spendEstimated: true,
       createdAt: true,
       startedAt: true,
       finishedAt: true,
@@ -651,6 +659,8 @@ export async function importRun(db: Db, actor: Actor, data: unknown): Promise<Im
           // cover every candidate the file holds, so a resume neither reuses a seq nor overruns
           evaluations: Math.max(Number(src.evaluations ?? 0), 1 + maxOf(file.candidates, 'evalIndex')),
           spendUsd: src.spendUsd,
+          // an export from before runs kept the mark: counted, as it read there
+          spendEstimated: src.spendEstimated === true,
           seedScore: src.seedScore ?? null,
           bestScore: src.bestScore ?? null,
           bestCandidateId: src.bestCandidateId ?? null,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { embedded } from '../../test-support/db-modes.ts'
+import { dbModes, embedded } from '../../test-support/db-modes.ts'
 import { seedSyntheticRun } from '../../test-support/synthetic-run.ts'
 import type { Db } from '../db.ts'
 import { RESULT_BATCH, RunStore, type CandidateRow, type ResultRow } from './store.ts'
@@ -127,3 +127,50 @@ describe('RunStore', () => {
     expect(after!.spend_usd - before!.spend_usd).toBeCloseTo(0.25)
   })
 })
+
+// both modes: the mark is set by the store functions, which the migration replaces in either database
+describe.each(dbModes())('RunStore in %s', (_mode, open) => {
+  it('marks the spend an estimate with the first answer whose token counts were estimated, and keeps it', async () => {
+    const { db, cleanup } = await open()
+    try {
+      await markedOnce(db)
+    } finally {
+      await cleanup()
+    }
+  })
+})
+
+async function markedOnce(db: Db) {
+  const { runId: own } = await seedSyntheticRun(db, { candidates: 0, status: 'running' })
+  const store = new RunStore(db, own, 0)
+  const marked = async () =>
+    (await db.sql<{ spend_estimated: boolean }>('SELECT spend_estimated FROM runs WHERE id = $1', [own]))[0]!
+      .spend_estimated
+  await store.insertCandidate({ ...candidate(), costUsd: 0.1 })
+  await store.insertRejection({ ...candidate(), costUsd: 0.1, reason: 'the edit did not apply' })
+  expect(await marked()).toBe(false)
+  // one estimated answer among counted ones, stored together
+  const before = store.stats.statements
+  await Promise.all([
+    store.insertCandidate({ ...candidate(), costUsd: 0.1 }),
+    store.insertCandidate({ ...candidate(), costUsd: 0.1, usageEstimated: true }),
+  ])
+  // the mark rides on the statement that adds the spend: no write of its own
+  expect(store.stats.statements - before).toBe(1)
+  expect(await marked()).toBe(true)
+  // answers with their counts afterwards do not take it back
+  await store.insertRejection({ ...candidate(), costUsd: 0.1, reason: 'truncated' })
+  expect(await marked()).toBe(true)
+  // a rejected answer's estimate marks it as a stored one's does
+  const { runId: other } = await seedSyntheticRun(db, { candidates: 0, status: 'running' })
+  await new RunStore(db, other, 0).insertRejection({
+    ...candidate(),
+    costUsd: 0.1,
+    usageEstimated: true,
+    reason: 'truncated',
+  })
+  const [o] = await db.sql<{ spend_estimated: boolean }>('SELECT spend_estimated FROM runs WHERE id = $1', [other])
+  expect(o!.spend_estimated).toBe(true)
+  const [run] = await db.sql<{ spend_usd: number }>('SELECT spend_usd FROM runs WHERE id = $1', [own])
+  expect(run!.spend_usd).toBeCloseTo(0.5)
+}

@@ -26,6 +26,8 @@ interface AnswerRow {
   tokensIn: number
   tokensOut: number
   costUsd: number
+  /** its model sent no token counts: they and the cost are estimates, and so is the run's spend from then on */
+  usageEstimated?: boolean
 }
 
 export interface CandidateRow extends AnswerRow {
@@ -79,6 +81,7 @@ function answerColumns(a: AnswerRow) {
     tokens_in: a.tokensIn,
     tokens_out: a.tokensOut,
     cost_usd: a.costUsd,
+    usage_estimated: a.usageEstimated ?? false,
   }
 }
 

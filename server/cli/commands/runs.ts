@@ -1,7 +1,7 @@
 import type { ApiClient } from '../../api/client.ts'
 import type { listRuns } from '../../runs/service.ts'
 import type { listGuidance } from '../../steering/interventions.ts'
-import { ACTIVE_STATUSES, FINAL_STATUSES, type RunStatus } from '../../../client-safe/run-config.ts'
+import { ACTIVE_STATUSES, FINAL_STATUSES, type RunStatus, spendText } from '../../../client-safe/run-config.ts'
 import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import { hintExpiry } from '../../../client-safe/hint-form.ts'
 import { connectToRuns, resolveRunId } from '../run-id.ts'
@@ -221,6 +221,10 @@ export const runs: Command = {
             r.problemId.padEnd(22),
             `${r.evaluations}/${r.maxEvals}`.padEnd(11),
             `seed ${fullNumber(r.seedScore)} → best ${fullNumber(r.bestScore)}`,
+            // ≈: its model sent no token counts, so the figure held against a spend cap is an estimate
+            ...(r.mutator === 'llm'
+              ? [`spend ${spendText(r.spendUsd, r.unpriced, (v) => `$${v.toFixed(4)}`, r.spendEstimated)}`]
+              : []),
             new Date(r.createdAt).toISOString().slice(0, 16),
             ...(r.waitingForWorkers
               ? ['waiting for a worker: no worker can take its evaluations (start fm-agent worker)']
