@@ -2,9 +2,10 @@ import { fullNumber } from '../../../client-safe/format.ts'
 import type { ApiClient } from '../../api/client.ts'
 import { unifiedDiff } from '../../engine/diff.ts'
 import type { candidateDetail } from '../../queries/candidates.ts'
-import { InputError, parse, requestError, UsageError } from '../args.ts'
+import { InputError, intOption, parse, requestError, UsageError } from '../args.ts'
 import type { Command } from '../main.ts'
 import { connectToRuns, resolveRunId } from '../run-id.ts'
+import { readProgramFile } from './run.ts'
 import { chunkTitle } from '../../../client-safe/knowledge-title.ts'
 import { codeView, evaluatorFeedback, failureReason, oneLine } from '../../../client-safe/candidate-outcome.ts'
 
@@ -98,10 +99,14 @@ function actionOf(values: Record<string, unknown>): {
   input: Record<string, unknown>
   done: string
 } | null {
-  const asked = (['pin', 'unpin', 'ban', 'rate'] as const).filter((a) => values[a] !== undefined && values[a] !== false)
-  if (asked.length > 1) throw new UsageError('one of --pin, --unpin, --ban and --rate at a time')
+  const asked = (['pin', 'unpin', 'ban', 'rate', 'edit'] as const).filter(
+    (a) => values[a] !== undefined && values[a] !== false,
+  )
+  if (asked.length > 1) throw new UsageError('one of --pin, --unpin, --ban, --rate and --edit at a time')
   if (values.reason !== undefined && asked[0] !== 'ban') throw new UsageError('--reason goes with --ban')
-  if (values.note !== undefined && asked[0] !== 'rate') throw new UsageError('--note goes with --rate')
+  if (values.note !== undefined && asked[0] !== 'rate' && asked[0] !== 'edit')
+    throw new UsageError('--note goes with --rate or --edit')
+  if (values.island !== undefined && asked[0] !== 'edit') throw new UsageError('--island goes with --edit')
   switch (asked[0]) {
     case 'pin':
     case 'unpin':
@@ -128,10 +133,12 @@ function actionOf(values: Record<string, unknown>): {
 
 export const candidate: Command = {
   summary:
-    'one candidate of a run: its score, metrics, how it was made (prompt, model response, diff) and its code; --pin, --unpin, --ban, --rate as on its page',
+    'one candidate of a run: its score, metrics, how it was made (prompt, model response, diff) and its code; --pin, --unpin, --ban, --rate, --edit FILE as on its page',
   usage:
     'fm-agent candidate <runId> <candidateId|best> [--code | --prompt | --response | --diff] [--json] [--data-dir DIR]\n' +
     '       fm-agent candidate <runId> <candidateId|best> --pin | --unpin | --ban [--reason TEXT] | --rate up|down|none [--note TEXT] [--json]\n' +
+    '       fm-agent candidate <runId> <candidateId|best> --edit FILE [--island N] [--note TEXT] [--json]\n' +
+    "  --edit FILE: the file's program as your edit of the candidate, a new candidate evaluated like any other, on --island N (default: the candidate's own)\n" +
     "  <candidateId>: its id or the start of it (as the console and progress lines show it); best: the run's best\n" +
     '  --code, --prompt, --response, --diff (against its first parent): that part alone, as it is (for a pipe)',
   async run({ argv, env, log, dataDir, out }) {
@@ -150,6 +157,8 @@ export const candidate: Command = {
         reason: { type: 'string' },
         rate: { type: 'string' },
         note: { type: 'string' },
+        edit: { type: 'string' },
+        island: { type: 'string' },
       },
       2,
     )
@@ -159,7 +168,11 @@ export const candidate: Command = {
     if (parts.length + (values.json ? 1 : 0) > 1)
       throw new UsageError('choose one of --code, --prompt, --response, --diff and --json')
     const action = actionOf(values)
-    if (action && parts.length) throw new UsageError('an action (--pin, --unpin, --ban, --rate) prints no part')
+    if ((action || values.edit !== undefined) && parts.length)
+      throw new UsageError('an action (--pin, --unpin, --ban, --rate, --edit) prints no part')
+    const island = intOption('island', values.island, 0, 1024)
+    // read before anything is opened: a mistyped file is said at once
+    const edit = values.edit === undefined ? null : readProgramFile(String(values.edit), '--edit')
     const api = await connectToRuns({ env, log }, dataDir(values))
     try {
       const runId = await resolveRunId(api, positionals[0])
@@ -167,6 +180,30 @@ export const candidate: Command = {
         throw requestError(e)
       }
       const id = await resolveCandidateId(api, runId, positionals[1]).catch(fail)
+      if (edit) {
+        // the console's editor puts an edit on the candidate's island (a seed's is -1 before the cold start places it)
+        const on =
+          island ??
+          Math.max(0, (await api.query<{ island: number }>('candidates.get', { runId, id }).catch(fail)).island)
+        const r = await api
+          .mutate<{ id: string; command: { status: string } }>('candidates.submitEdit', {
+            runId,
+            parentId: id,
+            code: edit.code,
+            island: on,
+            ...(values.note !== undefined ? { note: String(values.note) } : {}),
+          })
+          .catch(fail)
+        const applied = r.command.status === 'applied'
+        out(
+          values.json
+            ? JSON.stringify({ runId, candidateId: r.id, parentId: id, island: on, status: r.command.status })
+            : applied
+              ? `candidate ${r.id}: your edit of ${id} on island ${on}; it is evaluated like any candidate (fm-agent candidate ${runId.slice(0, 8)} ${r.id.slice(0, 8)} shows it)`
+              : `candidate ${r.id}: your edit of ${id}, queued for island ${on}; it is evaluated when the run resumes`,
+        )
+        return 0
+      }
       if (action) {
         await api.mutate(action.path, { runId, id, ...action.input }).catch(fail)
         out(
