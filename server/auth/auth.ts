@@ -68,6 +68,7 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
       // every password sign-in, and every refused one, on the audit log with the client's address:
       // an admin could not tell who signed in from where, nor see a run of wrong passwords
       after: createAuthMiddleware(async (ctx) => {
+        if (ctx.path === '/get-session') return withoutSessionToken(ctx.context.returned)
         if (ctx.path !== '/sign-in/email') return
         const email = typeof ctx.body?.email === 'string' ? ctx.body.email.toLowerCase().slice(0, 320) : ''
         const returned = ctx.context.returned
@@ -88,6 +89,7 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
             after: { from: ctx.headers?.get(CLIENT_ADDRESS_HEADER) ?? null },
           },
         ).catch(() => undefined)
+        return withoutSessionToken(returned)
       }),
     },
     rateLimit: {
@@ -108,6 +110,23 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
 }
 
 export type Auth = Awaited<ReturnType<typeof createAuth>>
+
+/**
+ * Sign-in's and get-session's answers without the session token Better Auth puts in them: the
+ * token is the httpOnly cookie's value, and in a body a page's script (or an injected one) could
+ * read it. The console needs none of it (the cookie signs it in, the CLI uses API tokens); what
+ * is not an answer to reshape (a refusal, nothing) is left as it is.
+ */
+export function withoutSessionToken(returned: unknown): Record<string, unknown> | undefined {
+  if (!returned || typeof returned !== 'object' || returned instanceof Error || returned instanceof Response) return
+  const { token: _signIn, ...body } = returned as Record<string, unknown>
+  const session = body.session
+  if (session && typeof session === 'object') {
+    const { token: _session, ...rest } = session as Record<string, unknown>
+    body.session = rest
+  }
+  return body
+}
 
 /** Better Auth's handler for Node's HTTP server */
 export async function authNodeHandler(auth: Auth) {
