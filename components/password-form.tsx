@@ -1,15 +1,17 @@
 'use client'
-import { useMutation } from '@tanstack/react-query'
+import { useMutation, useQueryClient } from '@tanstack/react-query'
 import { useState, type FormEvent } from 'react'
-import { loginUrl } from '../client-safe/safe-next.ts'
+import { passwordChangedText } from '../client-safe/session-view.ts'
 import { errorMessage, useTRPC } from './trpc.tsx'
 
 /**
- * Change one's own password. A change ends every session of the user, this one too: the form then
- * goes to the login page, which says why, rather than leave a page whose next call is refused.
+ * Change one's own password. The change ends the user's other sessions and CLI tokens; this session
+ * stays (it has just shown the new password), so the page stays too, and a forced change lifts
+ * once account.me says so.
  */
 export function PasswordForm() {
   const trpc = useTRPC()
+  const qc = useQueryClient()
   const [current, setCurrent] = useState('')
   const [next, setNext] = useState('')
   const change = useMutation(
@@ -17,7 +19,10 @@ export function PasswordForm() {
       onSuccess: () => {
         setCurrent('')
         setNext('')
-        window.location.assign(loginUrl('password-changed', window.location.pathname + window.location.search))
+        return Promise.all([
+          qc.invalidateQueries({ queryKey: trpc.account.me.queryKey() }),
+          qc.invalidateQueries({ queryKey: trpc.account.sessions.queryKey() }),
+        ])
       },
     }),
   )
@@ -50,9 +55,9 @@ export function PasswordForm() {
         />
       </label>
       {change.error && <div className="alert error">{errorMessage(change.error)}</div>}
-      {change.isSuccess && (
-        <div className="alert info" role="status">
-          Password changed: taking you to the login page…
+      {change.data && (
+        <div className="alert info" role="status" data-testid="password-changed">
+          {passwordChangedText(change.data)}
         </div>
       )}
       <div>

@@ -30,7 +30,17 @@ export function UsersPanel() {
         ),
     }),
   )
-  const error = create.error ?? update.error ?? reset.error
+  const [ended, setEnded] = useState<string | null>(null)
+  const endSessions = useMutation(
+    trpc.users.endSessions.mutationOptions({
+      onMutate: () => (setSecret(null), setEnded(null)),
+      onSuccess: (r, vars) =>
+        setEnded(
+          `${users.data?.find((u) => u.id === vars.userId)?.email ?? 'the user'}: ${r.sessionsEnded} session(s) ended`,
+        ),
+    }),
+  )
+  const error = create.error ?? update.error ?? reset.error ?? endSessions.error
   return (
     <div className="card form">
       <h2>Users</h2>
@@ -57,6 +67,11 @@ export function UsersPanel() {
       </div>
       {error && <div className="alert error">{errorMessage(error)}</div>}
       {secret && <div className="alert info">One-time password (shown once) — {secret}</div>}
+      {ended && (
+        <div className="alert info" role="status">
+          {ended}
+        </div>
+      )}
       <div className="scroll-x">
         <table className="table">
           <thead>
@@ -117,6 +132,20 @@ export function UsersPanel() {
                     }}
                   >
                     Reset password
+                  </button>
+                  <button
+                    disabled={endSessions.isPending}
+                    aria-label={`End the sessions of ${u.email}`}
+                    onClick={() => {
+                      if (
+                        window.confirm(
+                          `Sign ${u.email} out everywhere? Their browser sessions end; the account and its CLI tokens stay.`,
+                        )
+                      )
+                        endSessions.mutate({ userId: u.id })
+                    }}
+                  >
+                    End sessions
                   </button>
                 </td>
               </tr>

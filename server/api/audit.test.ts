@@ -342,6 +342,40 @@ const steps: Step[] = [
   },
   // ---- users and tokens
   {
+    path: 'account.endSession',
+    as: 'viewer',
+    input: async () => {
+      await h.sessionCookie('viewer', { fresh: true })
+      const s = await h.server.app.db.prisma.session.findFirstOrThrow({
+        where: { userId: h.users.viewer.userId },
+        orderBy: { createdAt: 'desc' },
+      })
+      return { sessionId: s.id }
+    },
+    action: 'user.session.end',
+    kind: 'delete',
+    target: () => h.users.viewer.userId,
+  },
+  {
+    path: 'account.endOtherSessions',
+    as: 'viewer',
+    input: async () => void (await h.sessionCookie('viewer', { fresh: true })),
+    action: 'user.sessions.end',
+    kind: 'update',
+    target: () => h.users.viewer.userId,
+  },
+  {
+    path: 'users.endSessions',
+    as: 'admin',
+    input: async () => {
+      await h.sessionCookie('viewer', { fresh: true })
+      return { userId: h.users.viewer.userId }
+    },
+    action: 'user.sessions.end',
+    kind: 'update',
+    target: () => h.users.viewer.userId,
+  },
+  {
     path: 'users.create',
     as: 'admin',
     input: () => ({ email: 'new.expert@hardening.test', role: 'expert' }),

@@ -66,9 +66,10 @@ export async function createUser(
 
 /**
  * Sets a user's password (their own change, or an admin's reset). A password change is often a
- * response to a leak, so whatever the old password could have obtained ends with it: every session,
- * and every CLI token (a token is what a leaked session would mint to stay in). Worker tokens are
- * machine credentials an admin hands to a worker host; they open no procedure and no picture, so a
+ * response to a leak, so whatever the old password could have obtained ends with it: every session
+ * (but the one a user changes their own from, which has just shown the new password), and every
+ * CLI token (a token is what a leaked session would mint to stay in). Worker tokens are machine
+ * credentials an admin hands to a worker host; they open no procedure and no picture, so a
  * password change leaves them alone rather than cut off machines.
  */
 export async function setPassword(
@@ -76,6 +77,8 @@ export async function setPassword(
   actor: Actor,
   userId: string,
   password: string,
+  /** the session the user changed it from: it has just proved the new password's owner, so it stays */
+  keepSessionId: string | null = null,
 ): Promise<{ sessionsEnded: number; tokensRevoked: number }> {
   // before hashing: an unknown id is a 404, not "no password sign-in"
   if (!(await db.prisma.user.findUnique({ where: { id: userId }, select: { id: true } })))
@@ -87,7 +90,8 @@ export async function setPassword(
     const before = await tx.user.findUnique({ where: { id: userId }, select: { mustChangePassword: true } })
     const mustChangePassword = actor.id !== userId
     await tx.user.update({ where: { id: userId }, data: { mustChangePassword } })
-    const ended = await tx.session.deleteMany({ where: { userId } })
+    const keep = keepSessionId && actor.id === userId ? { id: { not: keepSessionId } } : {}
+    const ended = await tx.session.deleteMany({ where: { userId, ...keep } })
     const revoked = await tx.apiToken.updateMany({
       where: { userId, scope: 'cli', revokedAt: null },
       data: { revokedAt: new Date() },

@@ -2,6 +2,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { PasswordForm } from '../../../components/password-form.tsx'
+import { SessionsPanel } from '../../../components/sessions-panel.tsx'
 import { useTRPC } from '../../../components/trpc.tsx'
 import { UsersPanel } from '../../../components/users-panel.tsx'
 import { TokensPanel } from '../../../components/tokens-panel.tsx'
@@ -17,6 +18,7 @@ export default function SettingsPage() {
         <PasswordForm />
         <TokensPanel isAdmin={me.data?.role === 'admin'} />
       </div>
+      <SessionsPanel />
       <NotificationSettings />
       {me.data?.role === 'admin' && <UsersPanel />}
       {me.data?.role === 'admin' && (

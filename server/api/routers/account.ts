@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 import { AttemptWindow, windowFor } from '../../auth/attempts.ts'
 import { verifyPassword } from '../../auth/auth.ts'
+import { currentSessionId, endOwnSession, endUserSessions, listSessions } from '../../auth/sessions.ts'
 import { setPassword } from '../../services/users.ts'
 import { router, viewerProcedure } from '../trpc.ts'
 
@@ -9,6 +10,9 @@ export const ChangePasswordInput = z.object({
   current: z.string().min(1).max(256),
   next: z.string().min(10, 'at least 10 characters').max(256),
 })
+
+// Better Auth's session ids are 32 characters; the bound leaves room without taking an essay
+export const SessionIdInput = z.object({ sessionId: z.string().min(1).max(128) })
 
 /** wrong current passwords per user: 5 in 15 minutes, then a wait */
 const wrongPasswordWindows = new WeakMap<object, AttemptWindow>()
@@ -54,7 +58,28 @@ export const accountRouter = router({
       }
       wrongPasswords.clear(ctx.actor.id)
       if (input.current === input.next) throw new TRPCError({ code: 'BAD_REQUEST', message: 'choose a new password' })
-      const { tokensRevoked } = await setPassword(ctx.app.db, ctx.actor, ctx.actor.id, input.next)
-      return { ok: true, tokensRevoked }
+      const keep = await currentSessionId(ctx.app.auth, ctx.headers)
+      const { sessionsEnded, tokensRevoked } = await setPassword(ctx.app.db, ctx.actor, ctx.actor.id, input.next, keep)
+      return { ok: true, sessionsEnded, tokensRevoked }
     }),
+  // a user's own sign-in sessions (a shared machine, a lost laptop): seen and ended by id, never by token
+  sessions: viewerProcedure.query(async ({ ctx }) => {
+    const userId = ownSessionsOf(ctx.actor)
+    return listSessions(ctx.app.db, userId, await currentSessionId(ctx.app.auth, ctx.headers))
+  }),
+  endSession: viewerProcedure.input(SessionIdInput).mutation(({ ctx, input }) => {
+    const userId = ownSessionsOf(ctx.actor)
+    return endOwnSession(ctx.app.db, { ...ctx.actor, id: userId }, input.sessionId)
+  }),
+  // from a token (no session of its own) this ends every session of the user
+  endOtherSessions: viewerProcedure.mutation(async ({ ctx }) => {
+    const userId = ownSessionsOf(ctx.actor)
+    return endUserSessions(ctx.app.db, ctx.actor, userId, await currentSessionId(ctx.app.auth, ctx.headers))
+  }),
 })
+
+function ownSessionsOf(actor: { id: string | null }): string {
+  if (!actor.id)
+    throw new TRPCError({ code: 'BAD_REQUEST', message: 'this identity has no sign-in sessions: sign in as a user' })
+  return actor.id
+}

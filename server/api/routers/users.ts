@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { currentSessionId, endUserSessions } from '../../auth/sessions.ts'
 import { Role } from '../../auth/roles.ts'
 import { createUser, generatePassword, listUsers, setPassword, updateUser } from '../../services/users.ts'
 import { adminProcedure, router } from '../trpc.ts'
@@ -15,6 +16,7 @@ export const UpdateUserInput = z.object({
   name: z.string().min(1).max(100).optional(),
 })
 export const UserIdInput = z.object({ id: z.string().min(1).max(64) })
+export const EndSessionsInput = z.object({ userId: z.string().min(1).max(64) })
 
 export const usersRouter = router({
   list: adminProcedure.query(({ ctx }) => listUsers(ctx.app.db)),
@@ -30,5 +32,11 @@ export const usersRouter = router({
     const password = generatePassword()
     const { tokensRevoked } = await setPassword(ctx.app.db, ctx.actor, input.id, password)
     return { oneTimePassword: password, tokensRevoked }
+  }),
+  // signs a user out everywhere (a shared machine, a lost laptop) without disabling the account;
+  // an admin ending their own keeps the session they do it from
+  endSessions: adminProcedure.input(EndSessionsInput).mutation(async ({ ctx, input }) => {
+    const keep = input.userId === ctx.actor.id ? await currentSessionId(ctx.app.auth, ctx.headers) : null
+    return endUserSessions(ctx.app.db, ctx.actor, input.userId, keep)
   }),
 })
