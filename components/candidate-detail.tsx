@@ -5,8 +5,10 @@
 // active when it was made, its place in the population and lineage, and the experts' actions.
 import { CommandNote } from './command-status.tsx'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useSubscription } from '@trpc/tanstack-react-query'
 import Link from 'next/link'
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
+import { candidatePollMs, watchNews, watchWanted } from '../client-safe/candidate-watch.ts'
 import { fmt, fullNumber } from '../client-safe/format.ts'
 import { codeView, failureReason } from '../client-safe/candidate-outcome.ts'
 import { populationWords } from '../client-safe/population.ts'
@@ -46,15 +48,26 @@ export function CandidateDetail({ runId, id }: { runId: string; id: string }) {
   const trpc = useTRPC()
   const qc = useQueryClient()
   const { can } = useRole()
+  // the subscription's news triggers the refetch; its status decides whether the slow poll stands in
+  const [watchStatus, setWatchStatus] = useState<'idle' | 'connecting' | 'pending' | 'error'>('idle')
   const q = useQuery(
     trpc.candidates.get.queryOptions(
       { runId, id },
+      { refetchInterval: (query) => candidatePollMs(query.state.data?.status, watchStatus) },
+    ),
+  )
+  const watch = useSubscription(
+    trpc.candidates.watch.subscriptionOptions(
+      { runId, id },
       {
-        refetchInterval: (query) =>
-          query.state.data && ['queued', 'running', 'pending'].includes(query.state.data.status) ? 1500 : 5000,
+        enabled: watchWanted(q.data?.status),
+        onData: (news) => {
+          if (watchNews(q.data?.status, news)) void q.refetch()
+        },
       },
     ),
   )
+  useEffect(() => setWatchStatus(watch.status), [watch.status])
   const [view, setView] = useState<'diff' | 'code'>('diff')
   const [parentIdx, setParentIdx] = useState(0)
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.candidates.get.queryKey({ runId, id }) })

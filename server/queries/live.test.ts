@@ -8,7 +8,7 @@ import { type Db, openDatabase } from '../db.ts'
 import { EventBus } from '../events.ts'
 import { seedSyntheticRun, syntheticId } from '../../test-support/synthetic-run.ts'
 import type { LiveMessage } from '../../client-safe/types.ts'
-import { liveRun } from './live.ts'
+import { liveCandidate, liveRun } from './live.ts'
 
 const HOUR = 3_600_000
 let dir: string
@@ -57,6 +57,70 @@ describe('the live feed of a run', () => {
     } finally {
       ac.abort()
       await feed.return?.(undefined)
+    }
+  }, 60_000)
+})
+
+describe('the watch of one candidate', () => {
+  it('says nothing until the engine has stored the result in full, then ends; ignores the others', async () => {
+    const { runId } = await seedSyntheticRun(db, { candidates: 4, islands: 1 })
+    const id = syntheticId(runId, 3)
+    await db.sql(`UPDATE candidates SET status = 'queued', eval_index = NULL WHERE id = $1`, [id])
+    const events = new EventBus()
+    const ac = new AbortController()
+    const reads = vi.spyOn(db.prisma.candidate, 'findFirst')
+    const watch = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
+    try {
+      const first = watch.next()
+      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
+      // another candidate's result is no reason to read
+      events.publish({ runId, type: 'candidate', payload: { id: syntheticId(runId, 2) } })
+      // stored, but the judge's review (say) is not: the row says evaluated, the engine has not said so
+      await db.sql(`UPDATE candidates SET status = 'evaluated', eval_index = 3 WHERE id = $1`, [id])
+      expect(reads).toHaveBeenCalledTimes(1)
+      events.publish({ runId, type: 'candidate', payload: { id } })
+      expect((await first).value).toEqual({ status: 'evaluated' })
+      expect((await watch.next()).done).toBe(true)
+      expect(events.listenerCount(runId)).toBe(0)
+    } finally {
+      reads.mockRestore()
+      ac.abort()
+      await watch.return?.(undefined)
+    }
+  }, 60_000)
+
+  it('a stop that rejects it in flight ends the watch; an unvouched evaluated row waits for the next read', async () => {
+    const { runId } = await seedSyntheticRun(db, { candidates: 4, islands: 1 })
+    const id = syntheticId(runId, 3)
+    await db.sql(`UPDATE candidates SET status = 'queued', eval_index = NULL WHERE id = $1`, [id])
+    const events = new EventBus()
+    const ac = new AbortController()
+    const reads = vi.spyOn(db.prisma.candidate, 'findFirst')
+    const watch = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
+    try {
+      const first = watch.next()
+      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
+      await db.sql(`UPDATE candidates SET status = 'rejected', reject_reason = 'run stopped' WHERE id = $1`, [id])
+      events.publish({ runId, type: 'status', payload: { status: 'stopped' } })
+      expect((await first).value).toEqual({ status: 'rejected' })
+      expect((await watch.next()).done).toBe(true)
+
+      // a status event that finds the row evaluated, without the engine's word: one more read settles it
+      await db.sql(`UPDATE candidates SET status = 'queued' WHERE id = $1`, [id])
+      reads.mockClear()
+      const again = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
+      const next = again.next()
+      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
+      await db.sql(`UPDATE candidates SET status = 'evaluated' WHERE id = $1`, [id])
+      events.publish({ runId, type: 'status', payload: { status: 'paused' } })
+      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(2))
+      events.publish({ runId, type: 'status', payload: { status: 'evolving' } })
+      expect((await next).value).toEqual({ status: 'evaluated' })
+      expect((await again.next()).done).toBe(true)
+    } finally {
+      reads.mockRestore()
+      ac.abort()
+      await watch.return?.(undefined)
     }
   }, 60_000)
 })

@@ -165,3 +165,61 @@ function sleep(msToWait: number, signal: AbortSignal, setWake: (w: (() => void) 
     setWake(done)
   })
 }
+
+/** what the candidate page waits for: after either, nothing about the candidate changes by itself */
+const SETTLED = new Set(['evaluated', 'rejected'])
+
+/**
+ * Yields a candidate's status when it changes, and ends once it is evaluated or rejected: the
+ * candidate page refetches on each message instead of polling. An evaluation is reported on the
+ * bus event the engine publishes once the result is stored in full (the judge's review with it);
+ * the row says `evaluated` a moment before that, so a read that finds it so without that event (a
+ * poll) waits for the event or for a second read. A remote engine's events of one kind may be
+ * coalesced, so any of its candidate events vouches for ours: it stores results in order. Yields
+ * `null` (and ends) when the candidate is gone. The first read is the page's starting point, not a message.
+ */
+export async function* liveCandidate(
+  deps: { db: Db; events: EventBus },
+  runId: string,
+  id: string,
+  signal: AbortSignal,
+  options: { pollMs?: number } = {},
+): AsyncGenerator<{ status: string | null }> {
+  const pollMs = options.pollMs ?? 10_000
+  let wake: (() => void) | null = null
+  let vouched = false
+  let pending = true
+  const unsubscribe = deps.events.subscribe(runId, (e) => {
+    const ours = (e.payload as { id?: unknown } | null)?.id === id
+    if ((e.type === 'candidate' && (ours || e.remote)) || (e.type === 'rejected' && ours)) vouched = true
+    // a stop, pause or resume rejects or requeues what was in flight
+    else if (e.type !== 'status') return
+    pending = true
+    wake?.()
+  })
+  const unsync = deps.events.onResync(() => ((pending = true), wake?.()))
+  const onAbort = () => wake?.()
+  signal.addEventListener('abort', onAbort)
+  let last: string | null | undefined
+  let sawEvaluated = false
+  try {
+    while (!signal.aborted) {
+      pending = false
+      const sure = vouched
+      vouched = false
+      const row = await deps.db.prisma.candidate.findFirst({ where: { id, runId }, select: { status: true } })
+      const status = row?.status ?? null
+      const done = status === null || status === 'rejected' || (status === 'evaluated' && (sure || sawEvaluated))
+      sawEvaluated = status === 'evaluated'
+      // the first read is what the page loaded already: only a change is news
+      if (done || (last !== undefined && status !== last && !SETTLED.has(status!))) yield { status }
+      last = status
+      if (done) return
+      if (!pending) await sleep(pollMs, signal, (w) => (wake = w))
+    }
+  } finally {
+    unsubscribe()
+    unsync()
+    signal.removeEventListener('abort', onAbort)
+  }
+}

@@ -1,6 +1,7 @@
 // A run's candidates: the paged, sortable, filterable table; export pages (CSV/JSON are built in
 // the browser from these); the candidate page; lineage; and the experts' actions on candidates
 // (pin, ban, submit an edit made in the editor). Every action is audited (server/steering/interventions.ts).
+import { TRPCError } from '@trpc/server'
 import { z } from 'zod'
 import { MAX_CODE_BYTES } from '../../contracts/evaluation.ts'
 import { CandidateFilter, CandidateSort, MAX_SEQ } from '../../../client-safe/candidate-query.ts'
@@ -12,6 +13,7 @@ import {
   listCandidates,
 } from '../../queries/candidates.ts'
 import { TtlCache, runVersion } from '../../queries/cache.ts'
+import { liveCandidate } from '../../queries/live.ts'
 import { ban, setPinned, submitExpertEdit } from '../../steering/interventions.ts'
 import { candidateRatings, rateCandidate, ratingEffect } from '../../steering/ratings.ts'
 import { candidatePictures, runFilmstrip } from '../../images/store.ts'
@@ -92,6 +94,24 @@ export const candidatesRouter = router({
       /** runs forked from it; for a fork's seed, the candidate it was copied from */
       family: await candidateFamily(ctx.app.db, input.runId, input.id),
     }
+  }),
+  /**
+   * The candidate page's wait for an evaluation: its status when it changes, ending once it is
+   * evaluated or rejected (null: it is gone), so the page refetches then instead of polling.
+   */
+  watch: viewerProcedure.input(CandidateIdInput).subscription(async function* ({ ctx, input, signal }) {
+    // a generator runs after the middleware: map "no such candidate" here
+    const found = await ctx.app.db.prisma.candidate.findFirst({
+      where: { id: input.id, runId: input.runId },
+      select: { id: true },
+    })
+    if (!found)
+      throw new TRPCError({
+        code: 'NOT_FOUND',
+        message: `no candidate "${input.id}" in run "${input.runId}": open it from the run's candidates`,
+      })
+    const ac = signal ?? new AbortController().signal
+    yield* liveCandidate({ db: ctx.app.db, events: ctx.app.events }, input.runId, input.id, ac)
   }),
   /** its pictures (evaluators' image artifacts) and its parents', as URLs of /api/images */
   pictures: viewerProcedure
