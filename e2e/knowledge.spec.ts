@@ -3,6 +3,7 @@
 // retrieves it; the scripted OpenAI-protocol server receives it in prompts). Offline: the
 // fixtures abort any request leaving 127.0.0.1 (Monaco included: it must load from the app's own
 // bundle).
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Page } from '@playwright/test'
 import { startOpenAiTestServer } from '../test-support/openai-server.ts'
@@ -71,6 +72,12 @@ test('add a document in the editor, then find it by search with highlights', asy
 
   await page.getByRole('link', { name: 'Documents' }).click()
   await expect(page.getByTestId('documents-table')).toContainText('Hexagonal packing notes')
+  // Download all: a tar of the files kb export writes, this document's among them
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('knowledge-download').click()])
+  expect(download.suggestedFilename()).toMatch(/^fm-agent-knowledge-\d{4}-\d\d-\d\d\.tar$/)
+  const archive = readFileSync((await download.path())!, 'utf8')
+  expect(archive).toMatch(/hexagonal-packing-notes-[0-9a-f]{8}\.md/)
+  expect(archive).toContain('fm-agent-export: 1\ntitle: "Hexagonal packing notes"\ntags: ["geometry","packing"]')
   await page.getByLabel('Search text').fill('circles lattice plane')
   await page.getByRole('button', { name: 'Search' }).click()
   const first = page.getByTestId('search-hit').first()

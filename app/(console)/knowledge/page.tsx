@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query'
 import Link from 'next/link'
 import { useState, type FormEvent } from 'react'
+import { KnowledgeDownload } from '../../../components/knowledge-download.tsx'
 import { Highlight } from '../../../components/knowledge-highlight.tsx'
 import { KnowledgeImport } from '../../../components/knowledge-import.tsx'
 import { KnowledgeStarter } from '../../../components/knowledge-starter.tsx'
@@ -70,16 +71,19 @@ export default function KnowledgePage() {
     <div className="grid">
       <div className="row between">
         <h1 style={{ margin: 0 }}>Knowledge</h1>
-        {canWrite && (
-          <div className="row">
-            <button onClick={() => setShowImport((s) => !s)} aria-expanded={showImport}>
-              Import files
-            </button>
-            <Link className="btn primary" href="/knowledge/new">
-              New document
-            </Link>
-          </div>
-        )}
+        <div className="row">
+          {status.data?.total !== 0 && <KnowledgeDownload />}
+          {canWrite && (
+            <>
+              <button onClick={() => setShowImport((s) => !s)} aria-expanded={showImport}>
+                Import files
+              </button>
+              <Link className="btn primary" href="/knowledge/new">
+                New document
+              </Link>
+            </>
+          )}
+        </div>
       </div>
       <KnowledgeTabs />
       {status.data && (
