@@ -182,10 +182,16 @@ export function describeNeed(n: Need, m: Pick<MachineState, 'python'>): string {
   return PYTHON_MODULES[n.name]?.label ?? n.name
 }
 
-/** The needs in words, naming the interpreter once when Python modules are among them. */
+/**
+ * The needs in words, the Python modules together after the rest and their interpreter named once
+ * ("valgrind, bubblewrap (Python modules for …)" had read as if bubblewrap were one).
+ */
 export function describeNeeds(needs: Need[], m: Pick<MachineState, 'python'>): string {
-  const words = needs.map((n) => describeNeed(n, m)).join(', ')
-  return needs.some((n) => n.kind === 'python-module') ? `${words} (Python modules for ${m.python.path})` : words
+  const rest = needs.filter((n) => n.kind !== 'python-module').map((n) => describeNeed(n, m))
+  const modules = needs.filter((n) => n.kind === 'python-module').map((n) => describeNeed(n, m))
+  if (!modules.length) return rest.join(', ')
+  const named = `${modules.join(', ')} (Python modules for ${m.python.path})`
+  return rest.length ? `${rest.join(', ')}; ${named}` : named
 }
 
 /** The needs this machine does not meet. A GPU need is met only where a GPU worker evaluates (server mode). */
@@ -278,6 +284,26 @@ export function readiness(needs: Need[], m: MachineState, opts: { gpuWorkers?: b
     plan,
     gpu,
     root: m.root,
+  }
+}
+
+/** What `missing` says of a machine whose runs are refused for want of a sandbox. */
+export const NO_SANDBOX = 'a sandbox for candidate code (isolation is none here: fm-agent doctor says why)'
+
+/**
+ * A problem's readiness on a machine that refuses runs without a sandbox: every problem then cannot
+ * run, whatever packages it has (fm-agent doctor and the Problems page had said "runs here" while
+ * every run was refused). `refusal` is the refusal's text, null where runs may start.
+ */
+export function withSandboxRefusal(r: Readiness, refusal: string | null): Readiness {
+  if (!refusal) return r
+  const fix = 'see `fm-agent doctor`; or set FM_ALLOW_UNSANDBOXED=1 to accept running candidates unsandboxed'
+  return {
+    ...r,
+    ok: false,
+    missing: [...r.missing, NO_SANDBOX],
+    fix: r.fix ? `${r.fix}; ${fix}` : fix,
+    text: r.text ? `${r.text}; ${NO_SANDBOX}` : NO_SANDBOX,
   }
 }
 

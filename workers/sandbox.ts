@@ -365,8 +365,19 @@ export function unsandboxedRefusal(report: IsolationReport): string | null {
   const why = report.warnings.filter((w) => !/NO NAMESPACE ISOLATION/.test(w)).join('; ')
   return (
     `candidate code would run without a sandbox on this machine (isolation: none${why ? `: ${why}` : ''}): it could read this user's files ` +
-    'and reach the network and the API on loopback. Install bubblewrap (apt-get install bubblewrap) or run the workers as root (the unshare ' +
-    'fallback); or set FM_ALLOW_UNSANDBOXED=1 to accept the risk (the console then shows a red banner while such runs exist)'
+    `and reach the network and the API on loopback. ${sandboxAdvice(!!which('bwrap'), isRoot())}; or set FM_ALLOW_UNSANDBOXED=1 to accept ` +
+    'the risk (the console then shows a red banner while such runs exist)'
+  )
+}
+
+/** What would give this machine a sandbox, from what it has: advice it has already followed helps nobody. */
+export function sandboxAdvice(hasBwrap: boolean, root: boolean): string {
+  const fallback = root ? '' : ' or run the workers as root (the unshare fallback)'
+  if (!hasBwrap) return `Install bubblewrap (apt-get install bubblewrap)${fallback}`
+  return (
+    'bubblewrap is installed but cannot create namespaces here: this is a chroot, a container whose seccomp profile ' +
+    'blocks them (Docker: --security-opt seccomp=unconfined, or a VM), or the kernel forbids unprivileged user ' +
+    `namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)${fallback}`
   )
 }
 

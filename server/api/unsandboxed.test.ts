@@ -7,7 +7,9 @@ import { startApiHarness, type ApiHarness } from '../../test-support/api-server.
 import { callProcedure } from '../../test-support/http-client.ts'
 import { createLocalPool } from '../../workers/pool.ts'
 import { startServerWorker } from '../../workers/server-worker.ts'
-import { detectIsolation } from '../../workers/sandbox.ts'
+import { detectIsolation, sandboxAdvice } from '../../workers/sandbox.ts'
+import { cli } from '../../test-support/cli.ts'
+import { NO_SANDBOX } from '../../client-safe/needs.ts'
 import { bundleStore, makeJob, makeProblem, removeTempDirs, tempDir } from '../../workers/test-helpers.ts'
 import type { EvalResult } from '../contracts/evaluation.ts'
 
@@ -97,6 +99,39 @@ describe('at isolation "none"', () => {
     } finally {
       await pool.close()
     }
+  })
+
+  it('doctor, the problem list and problem check say that runs are refused here, and why', async () => {
+    const dataDir = tempDir()
+    const doctor = await cli(['doctor', '--json'])
+    expect(doctor.code, doctor.stderr).toBe(1)
+    expect(doctor.json.ok).toBe(false)
+    expect(doctor.json.sandboxRefusal).toMatch(/without a sandbox.*FM_ALLOW_UNSANDBOXED=1/)
+    const eil = (rows: { id: string }[]) => rows.find((p) => p.id === 'tsp-eil51') as Record<string, any>
+    expect(eil(doctor.json.problems).readiness).toMatchObject({
+      ok: false,
+      missing: expect.arrayContaining([NO_SANDBOX]),
+    })
+    expect((await cli(['doctor'])).stdout).toContain('NOT READY: runs are refused here, for want of a sandbox')
+    const listed = await cli(['problems', '--json', '--data-dir', dataDir])
+    expect(eil(listed.json).runnable).toMatchObject({ ok: false, missing: expect.arrayContaining([NO_SANDBOX]) })
+    // a task folder from elsewhere first runs here: under the same rule as a run
+    const check = await cli(['problem', 'check', 'tsp-eil51'])
+    expect(check.code).toBe(1)
+    expect(check.stderr).toMatch(/this check cannot run the evaluator: candidate code would run without a sandbox/)
+    // the opt-in lifts the refusal everywhere
+    const allowed = await cli(['doctor', '--json'], { FM_ALLOW_UNSANDBOXED: '1' })
+    expect(allowed.json.sandboxRefusal).toBeNull()
+    expect(eil(allowed.json.problems).readiness.missing).not.toContain(NO_SANDBOX)
+  }, 120_000)
+
+  it('advises from what the machine has, not what it already tried', () => {
+    expect(sandboxAdvice(false, false)).toMatch(/^Install bubblewrap .* or run the workers as root/)
+    expect(sandboxAdvice(false, true)).not.toMatch(/as root/)
+    const blocked = sandboxAdvice(true, true)
+    expect(blocked).toMatch(/^bubblewrap is installed but cannot create namespaces here: this is a chroot, a container/)
+    expect(blocked).not.toMatch(/Install bubblewrap|as root/)
+    expect(sandboxAdvice(true, false)).toMatch(/or run the workers as root/)
   })
 
   it('a server-mode worker does not start', async () => {

@@ -10,6 +10,7 @@ import { listBuiltinProblemFolders, loadProblemFolder } from '../problems/load.t
 import { sharedFiles } from '../problems/shared.ts'
 import { aptInstall } from './install.ts'
 import { currentMachine, probeMachine } from './machine.ts'
+import { detectIsolationAsync, unsandboxedRefusal } from '../../workers/sandbox.ts'
 import {
   canInstall,
   completeRequires,
@@ -25,6 +26,7 @@ import {
   refusal,
   SANDBOX_NEEDS,
   unmet,
+  withSandboxRefusal,
   type MachineState,
   type Need,
   type Readiness,
@@ -156,8 +158,11 @@ export const ignorePrerequisites = () => ['1', 'true'].includes(process.env.FM_I
 export async function localReadiness(spec: ProblemSpec, opts: { maxAgeMs?: number } = {}): Promise<Readiness> {
   const needs = problemNeeds(spec)
   // the programs this problem's evaluator runs are probed too (awk, a compiler…), not only the usual ones
-  const m = await currentMachine({ ...probeTargets(needs), maxAgeMs: opts.maxAgeMs })
-  return readiness(needs, m)
+  const [m, isolation] = await Promise.all([
+    currentMachine({ ...probeTargets(needs), maxAgeMs: opts.maxAgeMs }),
+    detectIsolationAsync(),
+  ])
+  return withSandboxRefusal(readiness(needs, m), unsandboxedRefusal(isolation))
 }
 
 /** Refuses a run of a problem this machine cannot evaluate, naming what is missing and the fix. */

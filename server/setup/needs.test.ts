@@ -135,7 +135,7 @@ describe('readiness and the fix', () => {
     expect(r.missing).toEqual(['scikit-learn', 'valgrind'])
     expect(r.fix).toBe('apt-get install -y --no-install-recommends python3-sklearn valgrind')
     expect(refusal('mm', r)).toBe(
-      'problem "mm" cannot run on this machine: it needs scikit-learn, valgrind (Python modules for /usr/bin/python3). Fix: apt-get install -y --no-install-recommends python3-sklearn valgrind',
+      'problem "mm" cannot run on this machine: it needs valgrind; scikit-learn (Python modules for /usr/bin/python3). Fix: apt-get install -y --no-install-recommends python3-sklearn valgrind',
     )
     expect(readiness(needs, machine({ root: false, sudo: false })).fix).toMatch(/^sudo apt-get install/)
   })

@@ -15,10 +15,11 @@ import {
   PYTHON_MODULES,
   SANDBOX_NEEDS,
   unmet,
+  withSandboxRefusal,
 } from '../../../client-safe/needs.ts'
 import { evaluationFolders } from '../../../workers/runner.ts'
 import { cannotBuildMessage, type ConsoleBuild, consoleBuild, INSTALL_ROOT } from '../../next-build.ts'
-import { detectIsolation, type IsolationReport } from '../../../workers/sandbox.ts'
+import { detectIsolation, type IsolationReport, unsandboxedRefusal } from '../../../workers/sandbox.ts'
 import { InputError, parse } from '../args.ts'
 import type { Command } from '../main.ts'
 
@@ -39,6 +40,8 @@ export interface DoctorReport {
   fix: string | null
   /** `fm-agent start` would install it all itself */
   startInstalls: boolean
+  /** why runs are refused here for want of a sandbox (isolation none without FM_ALLOW_UNSANDBOXED), or null */
+  sandboxRefusal: string | null
 }
 
 const mark = (ok: boolean) => (ok ? 'ok     ' : 'MISSING')
@@ -77,6 +80,7 @@ export function formatDoctor(r: DoctorReport, needs: Need[]): string {
   for (const l of r.isolation.layers.filter((x) => !x.active))
     lines.push(`          missing layer ${l.name}: ${l.detail}`)
   for (const w of r.isolation.warnings) lines.push(`          warning: ${w}`)
+  if (r.sandboxRefusal) lines.push(`          RUNS REFUSED: ${r.sandboxRefusal}`)
   lines.push(`folders   evaluation folders ${r.evaluationFolders.detail}`)
   lines.push(
     `console   ${
@@ -99,7 +103,9 @@ export function formatDoctor(r: DoctorReport, needs: Need[]): string {
     '',
     r.ok
       ? 'ready: every built-in problem meant for this machine can run here'
-      : 'NOT READY: some built-in problems cannot run here (see above)',
+      : r.sandboxRefusal
+        ? 'NOT READY: runs are refused here, for want of a sandbox (see sandbox above)'
+        : 'NOT READY: some built-in problems cannot run here (see above)',
   )
   return lines.join('\n')
 }
@@ -131,18 +137,20 @@ export const doctor: Command = {
       ...probeTargets(uniqueNeeds(specs.map((s) => problemNeeds(s.spec)))),
     })
     const gpuWorkers = gpuWorker && machine.gpu
+    const isolation = detectIsolation()
+    // a machine that refuses runs without a sandbox runs none of them, whatever packages it has
+    const sandboxRefusal = unsandboxedRefusal(isolation)
     const checks = checkProblems(
       specs.map((s) => s.spec),
       machine,
       { gpuWorkers },
-    )
+    ).map((c) => ({ ...c, readiness: withSandboxRefusal(c.readiness, sandboxRefusal) }))
     const needs = uniqueNeeds([
       ...specs.filter((s) => meantHere(s.spec)).map((s) => problemNeeds(s.spec)),
       SANDBOX_NEEDS,
     ])
     const missingNeeds = unmet(needs, machine, { gpuWorkers })
     const plan = installPlan(missingNeeds, machine)
-    const isolation = detectIsolation()
     const report: DoctorReport = {
       ok: checks.every((c, i) => !specs[i].builtin || !meantHere(specs[i].spec) || c.readiness.ok),
       machine: { ...machine, canInstall: canInstall(machine) },
@@ -158,6 +166,7 @@ export const doctor: Command = {
       missing: missingNeeds.length ? describeNeeds(missingNeeds, machine) : '',
       fix: fixCommand(plan, machine),
       startInstalls: canInstall(machine) && !plan.pip.length && !plan.manual.length && plan.apt.length > 0,
+      sandboxRefusal,
     }
     out(values.json ? JSON.stringify(report) : formatDoctor(report, needs))
     return report.ok ? 0 : 1

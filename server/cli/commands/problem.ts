@@ -11,7 +11,8 @@ import {
   ProblemLoadError,
 } from '../../problems/load.ts'
 import { createRunner, memoryFloor } from '../../../workers/runner.ts'
-import { detectIsolation } from '../../../workers/sandbox.ts'
+import { detectIsolation, unsandboxedRefusal } from '../../../workers/sandbox.ts'
+import { PrerequisiteError } from '../../errors.ts'
 import { detectGpuName } from '../../../workers/toolchains.ts'
 import { clipReason, noScoreReason, scoreFromMetrics } from '../../engine/fitness.ts'
 import { localReadiness } from '../../setup/check.ts'
@@ -121,6 +122,10 @@ export const problem: Command = {
     for (const m of p.mapped) log.info(`mapped: ${m}`)
     for (const w of p.warnings) log.warn(w)
     const warned = p.warnings.length
+    // a task folder from elsewhere first runs here: under the same rule as a run (FM_ALLOW_UNSANDBOXED)
+    const isolation = detectIsolation()
+    const unsandboxed = unsandboxedRefusal(isolation)
+    if (unsandboxed) throw new PrerequisiteError(`this check cannot run the evaluator: ${unsandboxed}`)
     const ready = await localReadiness({ ...spec, requires: completeRequires(spec, p.files) }, { maxAgeMs: 0 })
     if (!ready.ok) log.warn(refusal(spec.id, ready))
     // a KernelBench task on a machine without a GPU: its seed runs on the CPU, at sizes that fit, which
@@ -137,7 +142,6 @@ export const problem: Command = {
         `no seed program: an LLM run's cold start writes the first programs from the description${spec.signature ? ` (the evaluator calls: ${spec.signature.split('\n')[0]!.slice(0, 200)})` : ''}`,
       )
     const cacheDir = mkdtempSync(join(tmpdir(), 'fm-check-'))
-    const isolation = detectIsolation()
     const runner = createRunner({
       cacheDir,
       workerId: 'check',
