@@ -3,7 +3,6 @@
 // with exit code 130, and a process that died holding its run (kill -9, or a second Ctrl-C, which
 // quits without cleaning up) leaves a run that `runs` calls interrupted and `resume` continues at
 // once. Every step waits on what the process printed or on the processes it runs, never on a clock.
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli } from '../../test-support/cli.ts'
@@ -11,6 +10,7 @@ import { WatchedCli } from '../../test-support/cli-process.ts'
 import { untilProgress } from '../../test-support/progress.ts'
 import { heldCount, heldName, holdLines } from '../../test-support/held.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
+import { writeSumProblem } from '../../test-support/sum-problem.ts'
 import { openDatabase } from '../db.ts'
 import { readEnv } from '../env.ts'
 import { createLogger } from '../log.ts'
@@ -26,34 +26,8 @@ const HELD = heldName()
  * (no clock: it waits on nothing) until the run stops it, so a queue waits behind whatever runs.
  */
 function problem(hold: boolean) {
-  const dir = join(tempDir(), 'sum')
-  mkdirSync(dir)
-  writeFileSync(
-    join(dir, 'problem.json'),
-    JSON.stringify({
-      id: 'interrupt-sum',
-      name: 'Sum',
-      description: 'Maximize the sum of the numbers.',
-      language: 'python',
-      entry: 'initial.py',
-      evaluator: 'evaluator.py',
-      direction: 'max',
-      primaryMetric: 'score',
-      limits: { timeoutS: 600, memoryMb: 512 },
-    }),
-  )
-  writeFileSync(join(dir, 'initial.py'), '# EVOLVE-BLOCK-START\na = 1.0\nb = 2.0\nc = 3.0\n# EVOLVE-BLOCK-END\n')
-  writeFileSync(
-    join(dir, 'evaluator.py'),
-    [
-      'import json, re, sys',
-      'code = open(sys.argv[1]).read()',
-      ...(hold ? ['if code != open("initial.py").read():', ...holdLines(HELD).map((l) => `    ${l}`)] : []),
-      'nums = [float(x) for x in re.findall(r"-?\\d+\\.?\\d*", code)]',
-      'print(json.dumps({"valid": True, "metrics": {"score": sum(nums)}}))',
-    ].join('\n'),
-  )
-  return dir
+  const held = hold ? ['if code != open("initial.py").read():', ...holdLines(HELD).map((l) => `    ${l}`)] : []
+  return writeSumProblem(join(tempDir(), 'sum'), 'interrupt-sum', held)
 }
 
 /** Whether a held evaluation runs now, seen from here (outside the sandbox). */

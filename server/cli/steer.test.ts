@@ -3,12 +3,13 @@
 // candidate, each through the run's own process (its data folder's socket), each read back from
 // what the command answered and, once the run has stopped, from its database. Every wait is on
 // what the run printed (its progress lines), never on a clock.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cli } from '../../test-support/cli.ts'
 import { WatchedCli } from '../../test-support/cli-process.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
+import { SUM_SEED, writeSumProblem } from '../../test-support/sum-problem.ts'
 import { openDatabase } from '../db.ts'
 import { readEnv } from '../env.ts'
 import { createLogger } from '../log.ts'
@@ -16,58 +17,32 @@ import { startServer } from '../server-process.ts'
 
 const { tempDir } = scratchDirs('fm-steer-')
 
-const SEED = '# EVOLVE-BLOCK-START\na = 1.0\nb = 2.0\nc = 3.0\n# EVOLVE-BLOCK-END\n'
-
 /** A problem whose score is the sum of the numbers in the program: every evaluation ends at once. */
-function problem() {
-  const dir = join(tempDir(), 'sum')
-  mkdirSync(dir)
-  writeFileSync(
-    join(dir, 'problem.json'),
-    JSON.stringify({
-      id: 'steer-sum',
-      name: 'Sum',
-      description: 'Maximize the sum of the numbers.',
-      language: 'python',
-      entry: 'initial.py',
-      evaluator: 'evaluator.py',
-      direction: 'max',
-      primaryMetric: 'score',
-      limits: { timeoutS: 600, memoryMb: 512 },
-    }),
-  )
-  writeFileSync(join(dir, 'initial.py'), SEED)
-  writeFileSync(
-    join(dir, 'evaluator.py'),
+const problem = () => writeSumProblem(join(tempDir(), 'sum'), 'steer-sum')
+
+/** `fm-agent run` of that problem on two islands, long enough to be steered until it is stopped. */
+const startRun = (dataDir: string, env: Record<string, string>) =>
+  new WatchedCli(
     [
-      'import json, re, sys',
-      'code = open(sys.argv[1]).read()',
-      'nums = [float(x) for x in re.findall(r"-?\\d+\\.?\\d*", code)]',
-      'print(json.dumps({"valid": True, "metrics": {"score": sum(nums)}}))',
-    ].join('\n'),
+      'run',
+      problem(),
+      '--operators',
+      'local',
+      '--islands',
+      '2',
+      '--max-evals',
+      '1000000',
+      '--json',
+      '--data-dir',
+      dataDir,
+    ],
+    env,
   )
-  return dir
-}
 
 describe('steering a headless run from the command line', () => {
   it('sets exploration and weights, retrieves, escalates and submits an edit; bad input is refused in one line', async () => {
     const dataDir = join(tempDir(), 'data')
-    const p = new WatchedCli(
-      [
-        'run',
-        problem(),
-        '--operators',
-        'local',
-        '--islands',
-        '2',
-        '--max-evals',
-        '1000000',
-        '--json',
-        '--data-dir',
-        dataDir,
-      ],
-      { FM_WORKERS: '2' },
-    )
+    const p = startRun(dataDir, { FM_WORKERS: '2' })
     try {
       // islands exist (escalations and edits need them) once the run evolves
       expect(await p.until(() => p.lastProgress()?.status === 'evolving'), p.stderr).toBe(true)
@@ -144,7 +119,7 @@ describe('steering a headless run from the command line', () => {
 
       // an expert's edit of the best, evaluated like any candidate
       const best = (await fm('candidate', runId, 'best', '--json')).json as { id: string; code: string; island: number }
-      const edited = SEED.replace('a = 1.0', 'a = 12345.5')
+      const edited = SUM_SEED.replace('a = 1.0', 'a = 12345.5')
       const file = join(tempDir(), 'edited.py')
       writeFileSync(file, edited)
       const edit = await fm('candidate', runId, best.id.slice(0, 8), '--edit', file, '--note', 'a larger a')
@@ -212,22 +187,7 @@ describe('steering a headless run from the command line', () => {
       log: createLogger('test', 'warn'),
     })
     try {
-      const p = new WatchedCli(
-        [
-          'run',
-          problem(),
-          '--operators',
-          'local',
-          '--islands',
-          '2',
-          '--max-evals',
-          '1000000',
-          '--json',
-          '--data-dir',
-          dataDir,
-        ],
-        {},
-      )
+      const p = startRun(dataDir, {})
       expect(await p.until(() => p.lastProgress()?.status === 'evolving'), p.stderr).toBe(true)
       const runId = /run ([0-9a-f-]{36}) on/.exec(p.stderr)![1]!
       const fm = (...args: string[]) => cli([...args, '--data-dir', dataDir])
@@ -240,7 +200,7 @@ describe('steering a headless run from the command line', () => {
       expect(weights.code, weights.stderr).toBe(0)
       const best = (await fm('candidate', runId, 'best', '--json')).json as { id: string }
       const file = join(tempDir(), 'edited.py')
-      writeFileSync(file, SEED.replace('b = 2.0', 'b = 54321.0'))
+      writeFileSync(file, SUM_SEED.replace('b = 2.0', 'b = 54321.0'))
       const edit = await fm('candidate', runId, best.id, '--edit', file, '--island', '1', '--json')
       expect(edit.code, edit.stderr).toBe(0)
       expect(edit.json).toMatchObject({ runId, parentId: best.id, island: 1, status: 'applied' })
@@ -251,7 +211,11 @@ describe('steering a headless run from the command line', () => {
       const config = run.config as { islandExploration: Record<string, number>; localOperators: Record<string, number> }
       expect([config.islandExploration, config.localOperators.swap]).toEqual([{ 0: 0.9 }, 4])
       const made = await server.app.db.prisma.candidate.findUniqueOrThrow({ where: { id: edit.json.candidateId } })
-      expect([made.island, made.parentIds, made.code]).toEqual([1, [best.id], SEED.replace('b = 2.0', 'b = 54321.0')])
+      expect([made.island, made.parentIds, made.code]).toEqual([
+        1,
+        [best.id],
+        SUM_SEED.replace('b = 2.0', 'b = 54321.0'),
+      ])
     } finally {
       await server.stop()
     }
