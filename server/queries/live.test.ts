@@ -62,7 +62,8 @@ describe('the live feed of a run', () => {
 })
 
 describe('the watch of one candidate', () => {
-  it('says nothing until the engine has stored the result in full, then ends; ignores the others', async () => {
+  /** A run's last candidate set back to queued, watched (no backstop read within a test), its reads counted. */
+  async function watchQueued() {
     const { runId } = await seedSyntheticRun(db, { candidates: 4, islands: 1 })
     const id = syntheticId(runId, 3)
     await db.sql(`UPDATE candidates SET status = 'queued', eval_index = NULL WHERE id = $1`, [id])
@@ -70,6 +71,11 @@ describe('the watch of one candidate', () => {
     const ac = new AbortController()
     const reads = vi.spyOn(db.prisma.candidate, 'findFirst')
     const watch = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
+    return { runId, id, events, ac, reads, watch }
+  }
+
+  it('says nothing until the engine has stored the result in full, then ends; ignores the others', async () => {
+    const { runId, id, events, ac, reads, watch } = await watchQueued()
     try {
       const first = watch.next()
       await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
@@ -90,13 +96,7 @@ describe('the watch of one candidate', () => {
   }, 60_000)
 
   it('a stop that rejects it in flight ends the watch; an unvouched evaluated row waits for the next read', async () => {
-    const { runId } = await seedSyntheticRun(db, { candidates: 4, islands: 1 })
-    const id = syntheticId(runId, 3)
-    await db.sql(`UPDATE candidates SET status = 'queued', eval_index = NULL WHERE id = $1`, [id])
-    const events = new EventBus()
-    const ac = new AbortController()
-    const reads = vi.spyOn(db.prisma.candidate, 'findFirst')
-    const watch = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
+    const { runId, id, events, ac, reads, watch } = await watchQueued()
     try {
       const first = watch.next()
       await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
