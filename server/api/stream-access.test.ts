@@ -1,5 +1,6 @@
 // Open live streams over HTTP end with their caller's access: a disabled user, a session signed out
-// or ended by a password change, a revoked token. And one user holds a bounded number of them.
+// or ended by a password change made in another, a revoked token. And one user holds a bounded number
+// of them.
 // Driven by what the streams do (first message, end, error event): no sleeps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApiHarness, type ApiHarness } from '../../test-support/api-server.ts'
@@ -27,18 +28,23 @@ async function newUser(role: Role = 'viewer') {
   const email = `stream-${Date.now()}-${seq++}@hardening.test`
   const u = await createUser(h.server.app.db, system, { email, role, password: PASSWORD })
   await h.server.app.db.prisma.user.update({ where: { id: u.user.id }, data: { mustChangePassword: false } })
+  const cookie = await signIn(email)
+  const token = await createToken(h.server.app.db, system, { userId: u.user.id, name: 'stream test', scope: 'cli' })
+  return { id: u.user.id, email, cookie, token: token.token, tokenId: token.id }
+}
+
+/** A new session of the user's: its cookie. */
+async function signIn(email: string) {
   const res = await fetch(`${h.url}/api/auth/sign-in/email`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: h.url },
     body: JSON.stringify({ email, password: PASSWORD }),
   })
   expect(res.status).toBe(200)
-  const cookie = res.headers
+  return res.headers
     .getSetCookie()
     .map((c) => c.split(';')[0])
     .join('; ')
-  const token = await createToken(h.server.app.db, system, { userId: u.user.id, name: 'stream test', scope: 'cli' })
-  return { id: u.user.id, email, cookie, token: token.token, tokenId: token.id }
 }
 
 /** A stream of the run from its start, resolved once its first message arrived (it is past every check). */
@@ -91,9 +97,16 @@ describe('an open live stream ends with its caller’s access', () => {
     await endsWithRefusal(sub, 'UNAUTHORIZED')
   })
 
-  it('when the password changes (the session that changed it included, and its CLI tokens)', async () => {
+  it("when the password changes (the user's other sessions and CLI tokens; the session that changed it stays)", async () => {
     const u = await newUser()
-    const [sub, byToken] = await Promise.all([openStream({ cookie: u.cookie }), openStream({ token: u.token })])
+    const elsewhere = await signIn(u.email)
+    const [here, other, byToken] = await Promise.all([
+      openStream({ cookie: u.cookie }),
+      openStream({ cookie: elsewhere }),
+      openStream({ token: u.token }),
+    ])
+    let hereEnded = false
+    void here.ended.then(() => (hereEnded = true))
     const r = await callProcedure(
       h.url,
       'account.changePassword',
@@ -102,7 +115,12 @@ describe('an open live stream ends with its caller’s access', () => {
       { cookie: u.cookie },
     )
     expect(r.status, r.body).toBe(200)
-    await Promise.all([endsWithRefusal(sub, 'UNAUTHORIZED'), endsWithRefusal(byToken, 'UNAUTHORIZED')])
+    await Promise.all([endsWithRefusal(other, 'UNAUTHORIZED'), endsWithRefusal(byToken, 'UNAUTHORIZED')])
+    // the others were ended by the same change: the session that made it is still signed in, its stream open
+    const me = await callProcedure(h.url, 'account.me', 'query', undefined, { cookie: u.cookie })
+    expect(me.status, me.body).toBe(200)
+    expect(hereEnded).toBe(false)
+    here.close()
   })
 
   it('when its token is revoked', async () => {
