@@ -20,50 +20,45 @@ const KEY = 'sk-test-JUDGE'
 const PRICES = { pricePer1kIn: 0.4, pricePer1kOut: 1.6 }
 const JUDGE_PRICES = { pricePer1kIn: 0.1, pricePer1kOut: 0.3 }
 
+/** A model of the stand-in at `url`, its key in FM_JUDGE_TEST_KEY. */
+const model = (name: string, url: string, prices = {}) => ({
+  provider: 'openai',
+  model: name,
+  baseURL: url,
+  apiKeyEnv: 'FM_JUDGE_TEST_KEY',
+  ...prices,
+})
+
+/** `fm-agent run` of the curve-fit problem with this run config, in a new data folder. */
+async function runWith(config: object, ...args: string[]) {
+  const dataDir = tempDir()
+  const file = join(dataDir, 'run.json')
+  writeFileSync(file, JSON.stringify(config))
+  const r = await cli(
+    ['run', join(FIXTURES, 'curve-fit'), '--config', file, ...args, '--json', '--data-dir', dataDir],
+    {
+      FM_JUDGE_TEST_KEY: KEY,
+    },
+  )
+  return { r, dataDir }
+}
+
 describe('a judge model', () => {
   it('reviews every 2nd valid candidate, within the budget, and its critique reaches the children', async () => {
     const server = await startOpenAiTestServer({ apiKey: KEY, literalEdit: { precision: 10 } })
-    const dataDir = tempDir()
-    const config = join(dataDir, 'run.json')
-    writeFileSync(
-      config,
-      JSON.stringify({
-        mutator: 'llm',
-        models: [
-          { provider: 'openai', model: 'coder', baseURL: server.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY', ...PRICES },
-        ],
-        judge: {
-          model: {
-            provider: 'openai',
-            model: 'reviewer',
-            baseURL: server.url,
-            apiKeyEnv: 'FM_JUDGE_TEST_KEY',
-            ...JUDGE_PRICES,
-          },
-          every: 2,
-          maxSpendShare: 1,
-          feature: true,
-        },
-        islands: 2,
-        coldStartSize: 4,
-      }),
-    )
     try {
-      const r = await cli(
-        [
-          'run',
-          join(FIXTURES, 'curve-fit'),
-          '--config',
-          config,
-          '--max-evals',
-          '40',
-          '--seed',
-          '2',
-          '--json',
-          '--data-dir',
-          dataDir,
-        ],
-        { FM_JUDGE_TEST_KEY: KEY },
+      const { r, dataDir } = await runWith(
+        {
+          mutator: 'llm',
+          models: [model('coder', server.url, PRICES)],
+          judge: { model: model('reviewer', server.url, JUDGE_PRICES), every: 2, maxSpendShare: 1, feature: true },
+          islands: 2,
+          coldStartSize: 4,
+        },
+        '--max-evals',
+        '40',
+        '--seed',
+        '2',
       )
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 40 })
@@ -140,23 +135,15 @@ describe('a judge model', () => {
     const broken = await startOpenAiTestServer({
       responder: () => ({ type: 'error', status: 500, message: 'judge exploded', retryAfterMs: 1 }),
     })
-    const dataDir = tempDir()
-    const config = join(dataDir, 'run.json')
-    writeFileSync(
-      config,
-      JSON.stringify({
-        mutator: 'llm',
-        models: [{ provider: 'openai', model: 'coder', baseURL: coder.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY' }],
-        judge: {
-          model: { provider: 'openai', model: 'reviewer', baseURL: broken.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY' },
-          every: 1,
-        },
-      }),
-    )
     try {
-      const r = await cli(
-        ['run', join(FIXTURES, 'curve-fit'), '--config', config, '--max-evals', '40', '--json', '--data-dir', dataDir],
-        { FM_JUDGE_TEST_KEY: KEY },
+      const { r } = await runWith(
+        {
+          mutator: 'llm',
+          models: [model('coder', coder.url)],
+          judge: { model: model('reviewer', broken.url), every: 1 },
+        },
+        '--max-evals',
+        '40',
       )
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
       expect(r.json).toMatchObject({ status: 'completed', evaluations: 40 })
@@ -177,31 +164,16 @@ describe('a judge model', () => {
     const reviewer = await startOpenAiTestServer({
       responder: (req) => ({ content: judgeAnswer(req.messages) ?? '', usage: null }),
     })
-    const dataDir = tempDir()
-    const config = join(dataDir, 'run.json')
-    writeFileSync(
-      config,
-      JSON.stringify({
-        mutator: 'llm',
-        models: [{ provider: 'openai', model: 'coder', baseURL: coder.url, apiKeyEnv: 'FM_JUDGE_TEST_KEY', ...PRICES }],
-        judge: {
-          model: {
-            provider: 'openai',
-            model: 'reviewer',
-            baseURL: reviewer.url,
-            apiKeyEnv: 'FM_JUDGE_TEST_KEY',
-            ...JUDGE_PRICES,
-          },
-          every: 1,
-          maxSpendShare: 1,
-        },
-        coldStartSize: 4,
-      }),
-    )
     try {
-      const r = await cli(
-        ['run', join(FIXTURES, 'curve-fit'), '--config', config, '--max-evals', '8', '--json', '--data-dir', dataDir],
-        { FM_JUDGE_TEST_KEY: KEY },
+      const { r, dataDir } = await runWith(
+        {
+          mutator: 'llm',
+          models: [model('coder', coder.url, PRICES)],
+          judge: { model: model('reviewer', reviewer.url, JUDGE_PRICES), every: 1, maxSpendShare: 1 },
+          coldStartSize: 4,
+        },
+        '--max-evals',
+        '8',
       )
       expect(r.code, r.stderr.slice(-2000)).toBe(0)
       expect(reviewer.chatRequests().length).toBeGreaterThan(0)
