@@ -11,10 +11,8 @@ import { untilProgress } from '../../test-support/progress.ts'
 import { heldCount, heldName, holdLines } from '../../test-support/held.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
 import { writeSumProblem } from '../../test-support/sum-problem.ts'
+import { servedFolder } from '../../test-support/served-folder.ts'
 import { openDatabase } from '../db.ts'
-import { readEnv } from '../env.ts'
-import { createLogger } from '../log.ts'
-import { startServer } from '../server-process.ts'
 
 const { tempDir } = scratchDirs('fm-interrupt-')
 
@@ -71,18 +69,7 @@ function startRunWith(opts: { group?: boolean }, hold: boolean, maxEvals: number
 }
 
 /** A console (its engine, two workers) holding a new data folder, as `fm-agent start` holds one. */
-async function servedFolder() {
-  const dataDir = join(tempDir(), 'served')
-  const server = await startServer({
-    env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1', FM_WORKERS: '2' } as unknown as NodeJS.ProcessEnv),
-    dataDir,
-    port: 0,
-    host: '127.0.0.1',
-    pages: false,
-    log: createLogger('test', 'warn'),
-  })
-  return { dataDir, server }
-}
+const servedHere = () => servedFolder(join(tempDir(), 'served'))
 
 async function candidates(dataDir: string, runId: string) {
   const db = await openDatabase({ dataDir, databaseUrl: '' })
@@ -134,7 +121,7 @@ describe('Ctrl-C on fm-agent run', () => {
     }, 300_000)
 
   it('a run a console drives, followed here: Ctrl-C stops it there, exit code 130', async () => {
-    const { dataDir, server } = await servedFolder()
+    const { dataDir, server } = await servedHere()
     try {
       const p = new WatchedCli(
         ['run', problem(true), '--operators', 'local', '--max-evals', '200', '--json', '--data-dir', dataDir],
@@ -154,7 +141,7 @@ describe('Ctrl-C on fm-agent run', () => {
   }, 300_000)
 
   it('a resume of a console-driven run, followed here: a SIGTERM leaves the run going, Ctrl-C would stop it', async () => {
-    const { dataDir, server } = await servedFolder()
+    const { dataDir, server } = await servedHere()
     try {
       const first = new WatchedCli(
         ['run', problem(true), '--operators', 'local', '--max-evals', '200', '--json', '--data-dir', dataDir],
@@ -186,7 +173,7 @@ describe('Ctrl-C on fm-agent run', () => {
   }, 300_000)
 
   it('a run a console drives, paused there: Ctrl-C while this command waits stops it, exit code 130', async () => {
-    const { dataDir, server } = await servedFolder()
+    const { dataDir, server } = await servedHere()
     try {
       // evaluations that end: a pause waits for those in flight
       const p = new WatchedCli(
@@ -209,7 +196,7 @@ describe('Ctrl-C on fm-agent run', () => {
   }, 300_000)
 
   it("a model run relayed to the console that holds the folder says the shell's model settings are not used", async () => {
-    const { dataDir, server } = await servedFolder()
+    const { dataDir, server } = await servedHere()
     try {
       const p = new WatchedCli(
         ['run', problem(true), '--model', 'openai:gpt-4.1-mini', '--max-evals', '5', '--json', '--data-dir', dataDir],
@@ -330,7 +317,7 @@ describe('Ctrl-C on fm-agent run', () => {
   }, 300_000)
 
   it('a run a console drives is steered from the command line: a hint, a pause, a stop', async () => {
-    const { dataDir, server } = await servedFolder()
+    const { dataDir, server } = await servedHere()
     try {
       // evaluations that end: a pause waits for those in flight
       const p = new WatchedCli(

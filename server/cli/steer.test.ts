@@ -10,10 +10,8 @@ import { cli } from '../../test-support/cli.ts'
 import { WatchedCli } from '../../test-support/cli-process.ts'
 import { scratchDirs } from '../../test-support/scratch.ts'
 import { SUM_SEED, writeSumProblem } from '../../test-support/sum-problem.ts'
+import { servedFolder } from '../../test-support/served-folder.ts'
 import { openDatabase } from '../db.ts'
-import { readEnv } from '../env.ts'
-import { createLogger } from '../log.ts'
-import { startServer } from '../server-process.ts'
 
 const { tempDir } = scratchDirs('fm-steer-')
 
@@ -177,15 +175,7 @@ describe('steering a headless run from the command line', () => {
   }, 300_000)
 
   it('steers a run a console drives the same way', async () => {
-    const dataDir = join(tempDir(), 'served')
-    const server = await startServer({
-      env: readEnv({ FM_ADMIN_PASSWORD: 'admin-password-1', FM_WORKERS: '2' } as unknown as NodeJS.ProcessEnv),
-      dataDir,
-      port: 0,
-      host: '127.0.0.1',
-      pages: false,
-      log: createLogger('test', 'warn'),
-    })
+    const { dataDir, server } = await servedFolder(join(tempDir(), 'served'))
     try {
       const p = startRun(dataDir, {})
       expect(await p.until(() => p.lastProgress()?.status === 'evolving'), p.stderr).toBe(true)
