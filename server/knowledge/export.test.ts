@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { frontMatterMeta } from './documents.ts'
-import { documentToMarkdown, exportFileName, exportHeaderLength, parseExportedDocument } from './export.ts'
+import { documentToMarkdown, exportFileName } from '../../client-safe/knowledge-export.ts'
+import { exportHeaderLength, parseExportedDocument } from './export.ts'
 
 const doc = (over: Partial<Parameters<typeof documentToMarkdown>[0]> = {}) => ({
   id: '0f3c2a9e-1111-4222-8333-944445555666',

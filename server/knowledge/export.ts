@@ -8,18 +8,8 @@
 // taken off, so a document that itself opens with front matter or a `---` rule comes back unchanged.
 import YAML from 'yaml'
 import { splitFrontMatter } from '../../client-safe/front-matter.ts'
-import type { DocFormat } from './formats.ts'
+import { DOC_FORMATS, type DocFormat } from './formats.ts'
 import { EXPORT_MARKER } from '../../client-safe/knowledge-export.ts'
-
-// the file for one document and its name are the console's too (its "Download all")
-export {
-  documentToMarkdown,
-  EXPORT_MARKER,
-  type ExportableDoc,
-  exportFileName,
-} from '../../client-safe/knowledge-export.ts'
-
-const FORMATS: readonly DocFormat[] = ['markdown', 'text', 'code']
 
 export interface ExportedDoc {
   title: string | null
@@ -54,7 +44,7 @@ export function parseExportedDocument(text: string): ExportedDoc | null {
     title: typeof title === 'string' && title.trim() ? title : null,
     tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
     problem: typeof problem === 'string' && problem.trim() ? problem.trim() : null,
-    format: FORMATS.includes(format as DocFormat) ? (format as DocFormat) : 'markdown',
+    format: DOC_FORMATS.includes(format as DocFormat) ? (format as DocFormat) : 'markdown',
     content: block.body,
   }
 }
