@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseExportedDocument } from '../server/knowledge/export.ts'
-import { archiveName, documentToMarkdown, exportFileName, tarEnd, tarEntry } from './knowledge-export.ts'
+import {
+  archiveName,
+  documentIdPages,
+  documentToMarkdown,
+  exportFileName,
+  tarEnd,
+  tarEntry,
+} from './knowledge-export.ts'
 
 const docs = [
   {
@@ -70,5 +77,26 @@ describe("the console's Download all", () => {
 
   it('names the archive by the day', () => {
     expect(archiveName(new Date('2025-03-04T23:00:00Z'))).toBe('fm-agent-knowledge-2025-03-04.tar')
+  })
+})
+
+describe('the pages of the knowledge list, as kb export and Download all read them', () => {
+  it('gives each document once though an edit moved it up the list, and stops at the total or an empty page', async () => {
+    // newest first, two a page: "c" is edited after the first page was read and comes round again
+    const pages = [['a', 'c'], ['c', 'b'], ['d']]
+    const reads: number[] = []
+    const list = async (offset: number) => {
+      reads.push(offset)
+      return { total: 5, docs: (pages[reads.length - 1] ?? []).map((id) => ({ id })) }
+    }
+    const got: string[][] = []
+    for await (const p of documentIdPages(list)) got.push(p.ids)
+    expect(got).toEqual([['a', 'c'], ['b'], ['d']])
+    expect(reads).toEqual([0, 2, 4])
+    // a list that shrank meanwhile: its empty page ends the reading short of the old total
+    const shrunk = async () => ({ total: 3, docs: [] })
+    const none: string[][] = []
+    for await (const p of documentIdPages(shrunk)) none.push(p.ids)
+    expect(none).toEqual([[]])
   })
 })

@@ -59,6 +59,29 @@ export function exportFileName(doc: { id: string; title: string }, taken: Set<st
   return name
 }
 
+/** documents per page of knowledge.list (its input's bound) */
+export const LIST_PAGE = 500
+
+/**
+ * Every document's id once, a page of the newest-first list at a time (`list(offset)` reads one):
+ * a document edited meanwhile moves up the list and can come round again. Yields each page's new
+ * ids with the list's total; ends at the total or at an empty page.
+ */
+export async function* documentIdPages(
+  list: (offset: number) => Promise<{ total: number; docs: { id: string }[] }>,
+): AsyncGenerator<{ ids: string[]; total: number }> {
+  const seen = new Set<string>()
+  let offset = 0
+  let total = 0
+  do {
+    const page = await list(offset)
+    total = page.total
+    offset += page.docs.length
+    yield { ids: page.docs.map((d) => d.id).filter((id) => !seen.has(id) && (seen.add(id), true)), total }
+    if (!page.docs.length) break
+  } while (offset < total)
+}
+
 // The console's "Download all": the files `kb export` writes, in one tar archive written here
 // (ustar, with a pax record where a name is longer than the header holds), so that `tar -xf` gives
 // the folder `kb import` reads back. Built page by page; nothing here holds more than one file.

@@ -4,11 +4,17 @@
 // page's files are folded into a Blob as they come, so a base of thousands of documents is never
 // held as one string (the browser may keep a large Blob on disk).
 import { useState } from 'react'
-import { archiveName, documentToMarkdown, exportFileName, tarEnd, tarEntry } from '../client-safe/knowledge-export.ts'
+import {
+  archiveName,
+  documentIdPages,
+  documentToMarkdown,
+  exportFileName,
+  LIST_PAGE,
+  tarEnd,
+  tarEntry,
+} from '../client-safe/knowledge-export.ts'
 import { errorMessage, useTRPCClient } from './trpc.tsx'
 
-/** documents per page of the list (its input's bound) */
-const PAGE = 500
 /** documents read at once: one batched request, not hundreds */
 const AT_ONCE = 20
 
@@ -22,17 +28,11 @@ export function KnowledgeDownload() {
     setProgress({ done: 0, total: 0 })
     try {
       const names = new Set<string>()
-      const seen = new Set<string>()
       let archive = new Blob([])
-      let offset = 0
-      let total = 0
       let done = 0
-      do {
-        const page = await client.knowledge.list.query({ limit: PAGE, offset })
-        total = page.total
-        offset += page.docs.length
-        // a document edited meanwhile moves up the newest-first list and can come round again
-        const ids = page.docs.map((d) => d.id).filter((id) => !seen.has(id) && (seen.add(id), true))
+      for await (const { ids, total } of documentIdPages((offset) =>
+        client.knowledge.list.query({ limit: LIST_PAGE, offset }),
+      )) {
         const parts: BlobPart[] = []
         const mtime = Date.now() / 1000
         for (let i = 0; i < ids.length; i += AT_ONCE) {
@@ -43,8 +43,7 @@ export function KnowledgeDownload() {
           setProgress({ done, total })
         }
         archive = new Blob([archive, ...parts])
-        if (!page.docs.length) break
-      } while (offset < total)
+      }
       archive = new Blob([archive, tarEnd() as BlobPart], { type: 'application/x-tar' })
       const url = URL.createObjectURL(archive)
       const a = document.createElement('a')

@@ -14,7 +14,13 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { connectApi, type ApiClient } from '../../api/client.ts'
 import { sendImportBatches } from '../../../client-safe/knowledge-import.ts'
 import type { DocDetail, ImportFile, ImportResult } from '../../knowledge/documents.ts'
-import { documentToMarkdown, EXPORT_MARKER, exportFileName } from '../../../client-safe/knowledge-export.ts'
+import {
+  documentIdPages,
+  documentToMarkdown,
+  EXPORT_MARKER,
+  exportFileName,
+  LIST_PAGE,
+} from '../../../client-safe/knowledge-export.ts'
 import { splitFrontMatter } from '../../../client-safe/front-matter.ts'
 import { KnowledgeInputError } from '../../knowledge/errors.ts'
 import { batchFiles, collectImportFiles, displayPath, storedPath } from '../../knowledge/import-files.ts'
@@ -154,24 +160,18 @@ async function exportCommand(ctx: CommandContext, argv: string[]): Promise<numbe
   const written: ExportedFile[] = []
   const names = new Set<string>()
   await withApi(ctx, values, false, async (api) => {
-    const seen = new Set<string>()
-    let offset = 0
-    let total = 0
     // page by page, and one document in memory at a time: a base of any size is exported
-    do {
-      const page = await api.query<{ total: number; docs: DocRow[] }>('knowledge.list', {
-        limit: 500,
+    const pages = documentIdPages((offset) =>
+      api.query<{ total: number; docs: DocRow[] }>('knowledge.list', {
+        limit: LIST_PAGE,
         offset,
         ...(values.problem ? { problemId: values.problem } : {}),
         ...(values.tag ? { tag: values.tag } : {}),
-      })
-      total = page.total
-      offset += page.docs.length
-      for (const row of page.docs) {
-        // a document edited meanwhile moves up the newest-first list and can come round again
-        if (seen.has(row.id)) continue
-        seen.add(row.id)
-        const doc = await api.query<DocDetail>('knowledge.get', { id: row.id })
+      }),
+    )
+    for await (const { ids, total } of pages) {
+      for (const id of ids) {
+        const doc = await api.query<DocDetail>('knowledge.get', { id })
         const file = join(root, exportFileName(doc, names))
         // the name holds only [a-z0-9-.]: checked all the same, nothing is ever written outside the folder
         if (dirname(file) !== root) throw new Error(`refusing to write ${file}, outside ${root}`)
@@ -181,8 +181,7 @@ async function exportCommand(ctx: CommandContext, argv: string[]): Promise<numbe
         if (written.length % EXPORT_PROGRESS_EVERY === 0)
           ctx.log.info(`exported ${written.length} of ${total} documents`)
       }
-      if (!page.docs.length) break
-    } while (offset < total)
+    }
   })
   const stale = staleExports(root, names)
   if (values.json) ctx.out(JSON.stringify(written))
