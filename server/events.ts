@@ -35,6 +35,11 @@ export class EventBus {
   private unlisten: (() => Promise<void>) | null = null
   private readonly pending = new Map<string, LiveEvent>()
   private flushTimer: NodeJS.Timeout | null = null
+  /**
+   * per run, the highest evaluation index a candidate event carried: the engine applies results in
+   * that order, so a watcher that subscribed after a candidate's event still learns it was applied
+   */
+  private readonly lastEval = new Map<string, number>()
 
   constructor() {
     // one listener per open subscription; many browsers may watch one run
@@ -88,6 +93,10 @@ export class EventBus {
   }
 
   private emit(e: LiveEvent) {
+    if (e.type === 'candidate') {
+      const i = (e.payload as { evalIndex?: unknown } | null)?.evalIndex
+      if (typeof i === 'number' && i > (this.lastEval.get(e.runId) ?? -1)) this.lastEval.set(e.runId, i)
+    }
     this.emitter.emit(`run:${e.runId}`, e)
     this.emitter.emit('any', e)
   }
@@ -96,6 +105,11 @@ export class EventBus {
     const key = runId === 'any' ? 'any' : `run:${runId}`
     this.emitter.on(key, fn)
     return () => this.emitter.off(key, fn)
+  }
+
+  /** the highest evaluation index of the run's candidate events this bus carried (null: none) */
+  lastEvalIndex(runId: string): number | null {
+    return this.lastEval.get(runId) ?? null
   }
 
   /** called when events from other processes may have been missed (the bridge reconnected) */

@@ -95,6 +95,54 @@ describe('the watch of one candidate', () => {
     }
   }, 60_000)
 
+  it('ends on its first read when the candidate was evaluated and applied before the watch started', async () => {
+    const { runId } = await seedSyntheticRun(db, { candidates: 4, islands: 1 })
+    const id = syntheticId(runId, 3)
+    const events = new EventBus()
+    // the engine stored and applied it as the page loaded: its event came before the watch
+    await db.sql(`UPDATE candidates SET status = 'evaluated', eval_index = 3 WHERE id = $1`, [id])
+    events.publish({ runId, type: 'candidate', payload: { id, evalIndex: 3 } })
+    const ac = new AbortController()
+    const reads = vi.spyOn(db.prisma.candidate, 'findFirst')
+    const watch = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
+    try {
+      expect((await watch.next()).value).toEqual({ status: 'evaluated' })
+      expect(reads).toHaveBeenCalledTimes(1)
+      expect((await watch.next()).done).toBe(true)
+    } finally {
+      reads.mockRestore()
+      ac.abort()
+      await watch.return?.(undefined)
+    }
+  }, 60_000)
+
+  it('an evaluated row the engine has not applied yet waits for its event, whatever came before it', async () => {
+    const { runId } = await seedSyntheticRun(db, { candidates: 4, islands: 1 })
+    const id = syntheticId(runId, 3)
+    const events = new EventBus()
+    // the previous result is applied; ours is stored (the row says evaluated) and not applied yet
+    events.publish({ runId, type: 'candidate', payload: { id: syntheticId(runId, 2), evalIndex: 2 } })
+    await db.sql(`UPDATE candidates SET status = 'evaluated', eval_index = 3 WHERE id = $1`, [id])
+    const ac = new AbortController()
+    const reads = vi.spyOn(db.prisma.candidate, 'findFirst')
+    const watch = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
+    try {
+      const first = watch.next()
+      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
+      // the first read has answered (the watch decided on it) before the engine applies ours
+      await reads.mock.results[0]!.value
+      events.publish({ runId, type: 'candidate', payload: { id, evalIndex: 3 } })
+      expect((await first).value).toEqual({ status: 'evaluated' })
+      // a second read, the one its event asked for: the first did not end the watch
+      expect(reads).toHaveBeenCalledTimes(2)
+      expect((await watch.next()).done).toBe(true)
+    } finally {
+      reads.mockRestore()
+      ac.abort()
+      await watch.return?.(undefined)
+    }
+  }, 60_000)
+
   it('a stop that rejects it in flight ends the watch; an unvouched evaluated row waits for the next read', async () => {
     const { runId, id, events, ac, reads, watch } = await watchQueued()
     try {

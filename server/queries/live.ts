@@ -175,7 +175,10 @@ const SETTLED = new Set(['evaluated', 'rejected'])
  * bus event the engine publishes once the result is stored in full (the judge's review with it);
  * the row says `evaluated` a moment before that, so a read that finds it so without that event (a
  * poll) waits for the event or for a second read. A remote engine's events of one kind may be
- * coalesced, so any of its candidate events vouches for ours: it stores results in order. Yields
+ * coalesced, so any of its candidate events vouches for ours: it stores results in order. An event
+ * that came before the watch (the candidate was evaluated as the page loaded) vouches too: the bus
+ * keeps the last evaluation index its candidate events carried, and results are applied in that
+ * order, so a row at or below it is complete while one above it still waits for its event. Yields
  * `null` (and ends) when the candidate is gone. The first read is the page's starting point, not a message.
  */
 export async function* liveCandidate(
@@ -207,9 +210,15 @@ export async function* liveCandidate(
       pending = false
       const sure = vouched
       vouched = false
-      const row = await deps.db.prisma.candidate.findFirst({ where: { id, runId }, select: { status: true } })
+      const row = await deps.db.prisma.candidate.findFirst({
+        where: { id, runId },
+        select: { status: true, evalIndex: true },
+      })
       const status = row?.status ?? null
-      const done = status === null || status === 'rejected' || (status === 'evaluated' && (sure || sawEvaluated))
+      const applied = deps.events.lastEvalIndex(runId)
+      const earlier = applied !== null && row?.evalIndex != null && row.evalIndex <= applied
+      const done =
+        status === null || status === 'rejected' || (status === 'evaluated' && (sure || sawEvaluated || earlier))
       sawEvaluated = status === 'evaluated'
       // the first read is what the page loaded already: only a change is news
       if (done || (last !== undefined && status !== last && !SETTLED.has(status!))) yield { status }
