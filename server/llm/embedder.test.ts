@@ -1,4 +1,7 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { observed } from '../../test-support/held.ts'
 import { startOpenAiTestServer, type OpenAiTestServer } from '../../test-support/openai-server.ts'
 import { cosine } from '../../test-support/semantic-embedder.ts'
 import { createEmbedder } from './embedder.ts'
@@ -139,6 +142,35 @@ describe('createEmbedder (OpenAI-compatible)', () => {
     const ac = new AbortController()
     setTimeout(() => ac.abort(), 50)
     await expect(e.embed(['x'], { signal: ac.signal })).rejects.toMatchObject({ kind: 'aborted' })
+  })
+
+  it('an abort closes the request itself, not only the wait for it', async () => {
+    // a server that never answers, and sees when the client lets go of the request
+    let received = 0
+    let closed = 0
+    const silent = createServer((req) => {
+      received++
+      req.socket.on('close', () => closed++)
+    })
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    try {
+      const { port } = silent.address() as AddressInfo
+      // its own timeout far beyond the test's: only the abort can end the request in time
+      const e = createEmbedder(
+        { provider: 'openai', model: 'text-embedding-3-small', baseURL: `http://127.0.0.1:${port}/v1`, timeoutS: 3600 },
+        { env, retry: RETRY },
+      )
+      const ac = new AbortController()
+      const asked = e.embed(['x'], { signal: ac.signal }).catch((x: unknown) => x)
+      await observed(() => received > 0)
+      ac.abort()
+      expect(await asked).toMatchObject({ kind: 'aborted' })
+      await observed(() => closed > 0)
+      expect(received).toBe(1)
+    } finally {
+      silent.closeAllConnections()
+      await new Promise<void>((r) => silent.close(() => r()))
+    }
   })
 
   it('the semantic test embedder places synonyms closer than unrelated words, end to end', async () => {

@@ -129,7 +129,17 @@ export function createEmbedder(input: EmbedderConfigInput, options: EmbedderOpti
         const client = new OpenAIEmbeddings({
           model: config.model,
           apiKey: key,
-          configuration: { baseURL: endpoint.baseURL },
+          configuration: {
+            baseURL: endpoint.baseURL,
+            // the request itself ends with the attempt: a cancelled one kept its socket (and a process
+            // with nothing else to do) open until the client's own timeout. Both signals live as long
+            // as this one request, so composing them keeps nothing alive
+            fetch: (url: string | URL | Request, init?: RequestInit) =>
+              fetch(url, {
+                ...init,
+                signal: init?.signal ? AbortSignal.any([init.signal, attemptSignal]) : attemptSignal,
+              }),
+          },
           encodingFormat: 'float',
           batchSize: batch.length,
           stripNewLines: false,
