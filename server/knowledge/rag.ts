@@ -123,7 +123,9 @@ function retrievalEmbedder(active: ActiveEmbedder, trigger: RetrievalTrigger): A
     try {
       return await inner.embed(texts, { ...(options.signal ? { signal: options.signal } : {}), ...bound })
     } catch (e) {
-      if (trigger !== 'expert') embedFailedAt.set(inner, { at: Date.now(), error: (e as Error).message || String(e) })
+      // a retrieval cancelled (its run ended) says nothing of the model: no later one skips it
+      if (trigger !== 'expert' && !options.signal?.aborted)
+        embedFailedAt.set(inner, { at: Date.now(), error: (e as Error).message || String(e) })
       throw e
     }
   }
@@ -175,6 +177,9 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
     throw new KnowledgeInputError(
       `trigger must be 'stagnation', 'expert' or 'cold-start' (got ${String(input.trigger)})`,
     )
+  // cancelled (the run ended, stopped or paused): no query more, and no row for it
+  const live = () => input.signal?.throwIfAborted()
+  live()
   const k = Math.max(1, Math.min(20, Math.floor(input.k ?? 5)))
   const query = input.queryText.trim().slice(0, MAX_QUERY_CHARS)
   const exclude = new Set(input.excludeChunkIds ?? [])
@@ -185,8 +190,9 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
   if (query) {
     const family = input.family !== undefined ? input.family : await problemFamily(db, input.problemId)
     const active = retrievalEmbedder(input.active ?? (await activeEmbedder(db)), input.trigger)
-    const search = (tags: string[] | undefined) =>
-      searchKnowledge(db, {
+    const search = async (tags: string[] | undefined) => {
+      live()
+      return searchKnowledge(db, {
         text: query,
         problemId: input.problemId,
         ...(tags?.length ? { tags } : {}),
@@ -194,6 +200,7 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
         active,
         ...(input.signal ? { signal: input.signal } : {}),
       })
+    }
     const found = await search(input.tags)
     modelId = found.modelId
     vectorUsed = found.vector.used
@@ -225,6 +232,7 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
     const candidates = found.hits.filter((h) => !ownIds.has(h.chunkId) && !exclude.has(h.chunkId) && relevant(h))
     // a passage of the problem's own documents is declared for it; any other must be about it
     const undeclared = candidates.filter((h) => h.problemId !== input.problemId).map((h) => h.chunkId)
+    live()
     const about = await topicRelevance(db, input.topicText?.trim() || query, undeclared)
     const others = rank(
       candidates.filter((h) => h.problemId === input.problemId || (about.get(h.chunkId) ?? 0) >= RELEVANCE_FLOOR),
@@ -244,6 +252,7 @@ export async function retrieveForIsland(db: Db, input: RetrieveForIslandInput): 
     const first = take(rank(own), k >= 3 && others.length ? k - FAMILY_OTHERS_KEPT : k)
     chunks = [...first, ...take(others, k - first.length)]
   }
+  live()
   const row = await db.prisma.retrieval.create({
     data: {
       runId: input.runId,

@@ -209,6 +209,8 @@ export async function searchKnowledge(db: Db, opts: SearchOptions): Promise<Sear
       checkDims(v.length)
       queryVector = v
     } catch (e) {
+      // a search its caller gave up on (a run that ended) is over: the full text would answer no one
+      opts.signal?.throwIfAborted()
       // the full-text half still answers: a search never fails because the model is down
       vectorError = `${active.id}: ${((e as Error).message || String(e)).slice(0, 300)}`
       if (mode === 'vector') throw new KnowledgeInputError(`vector search unavailable: ${vectorError}`)

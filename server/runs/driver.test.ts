@@ -1023,4 +1023,182 @@ describe('knowledge in the loop', () => {
       await server.close()
     }
   })
+
+  /**
+   * A data folder whose knowledge base is embedded by the stand-in: from the run's cold start on,
+   * its first query embeds at once and every later one is held (answered never: the client's own
+   * bound or its cancellation ends it).
+   */
+  async function heldEmbeddings(marker: string) {
+    const dataDir = tempDir()
+    const docs = tempDir()
+    writeFileSync(
+      join(docs, 'curve-advice.md'),
+      `# Fitting curves\n\nWhen the fit stalls, move the quadratic coefficient A toward 1.3 and the offset C toward 0.25 (marker ${marker}).\n`,
+    )
+    const server = await startOpenAiTestServer()
+    const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test-kb' }
+    const db = await openDatabase({ dataDir, databaseUrl: '' })
+    try {
+      await setEmbedderConfig(
+        db,
+        { provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url, apiKeyEnv: 'OPENAI_API_KEY' },
+        SYSTEM_ACTOR,
+      )
+    } finally {
+      await db.close()
+    }
+    expect((await cli(['kb', 'import', docs, '--data-dir', dataDir], env)).code).toBe(0)
+    const hold = (first: 'answered' | 'held') =>
+      server.enqueue(
+        ...(first === 'answered' ? [{ endpoint: 'embeddings' as const, type: 'embedding' as const, vectors: [] }] : []),
+        ...Array.from({ length: 20 }, () => ({ endpoint: 'embeddings' as const, type: 'hang' as const })),
+      )
+    /** embeddings requests held so far (each attempt of the client is one) */
+    const held = () => server.requests.filter((q) => q.endpoint === 'embeddings' && q.response?.kind === 'hang').length
+    const config = join(docs, 'run.json')
+    return { dataDir, server, env, hold, held, config }
+  }
+
+  /** What the run wrote of retrievals, and when it ended. */
+  async function retrievalsOf(dataDir: string, runId: string) {
+    const db = await openDatabase({ dataDir, databaseUrl: '' })
+    try {
+      const run = await db.prisma.run.findUniqueOrThrow({ where: { id: runId } })
+      const rows = await db.prisma.retrieval.findMany({ where: { runId } })
+      return { run, rows }
+    } finally {
+      await db.close()
+    }
+  }
+
+  // what a cancelled retrieval must not say: it failed, or the database it wrote to was closed
+  const RETRIEVAL_TROUBLE =
+    /retrieval failed|no knowledge passages|is closed|AbortError|operation was aborted|unhandled/i
+
+  it("a stop cancels a stalled island's retrieval the embedding model holds: the run ends at once, nothing written after it, nothing said", async () => {
+    const k = await heldEmbeddings('quokka-5')
+    try {
+      k.hold('answered')
+      writeFileSync(k.config, JSON.stringify({ stagnationWindow: 3, islands: 1 }))
+      const run = new WatchedCli(
+        [
+          'run',
+          CURVE,
+          '--model',
+          'openai:scripted-model',
+          '--max-evals',
+          '100000',
+          '--config',
+          k.config,
+          '--json',
+          '--data-dir',
+          k.dataDir,
+        ],
+        k.env,
+      )
+      // the island stalled and its retrieval waits for the query's vector
+      expect(await run.until(() => k.held() > 0), run.stderr).toBe(true)
+      run.child.kill('SIGINT')
+      expect(await run.until(() => /run stopped:/.test(run.stderr)), run.stderr).toBe(true)
+      const heldAtEnd = k.held()
+      const end = await run.done()
+      expect(end.code, end.stderr).toBe(130)
+      expect(end.json).toMatchObject({ status: 'stopped' })
+      // cancelled with the run: its bounded wait did not go on to ask the model again after the end
+      expect(k.held()).toBe(heldAtEnd)
+      const { run: row, rows } = await retrievalsOf(k.dataDir, end.json.runId)
+      for (const r of rows) expect(r.createdAt.getTime()).toBeLessThanOrEqual(row.finishedAt!.getTime())
+      expect(end.stderr).not.toMatch(RETRIEVAL_TROUBLE)
+    } finally {
+      await k.server.close()
+    }
+  })
+
+  it("a run that reaches its budget while a stalled island's retrieval is held ends without it: no row after the end, nothing said", async () => {
+    const k = await heldEmbeddings('numbat-2')
+    try {
+      k.hold('answered')
+      writeFileSync(k.config, JSON.stringify({ stagnationWindow: 3, islands: 1 }))
+      const run = new WatchedCli(
+        [
+          'run',
+          CURVE,
+          '--model',
+          'openai:scripted-model',
+          '--max-evals',
+          '30',
+          '--config',
+          k.config,
+          '--json',
+          '--data-dir',
+          k.dataDir,
+        ],
+        k.env,
+      )
+      expect(await run.until(() => /run completed:/.test(run.stderr)), run.stderr).toBe(true)
+      const heldAtEnd = k.held()
+      const end = await run.done()
+      expect(end.code, end.stderr).toBe(0)
+      expect(end.json).toMatchObject({ status: 'completed' })
+      // an island stalled and its retrieval was held by the model when the budget was reached
+      expect(heldAtEnd, end.stderr).toBeGreaterThan(0)
+      // cancelled with the run: its bounded wait did not go on to ask the model again after the end
+      expect(k.held()).toBe(heldAtEnd)
+      const { run: row, rows } = await retrievalsOf(k.dataDir, end.json.runId)
+      for (const r of rows) expect(r.createdAt.getTime()).toBeLessThanOrEqual(row.finishedAt!.getTime())
+      expect(end.stderr).not.toMatch(RETRIEVAL_TROUBLE)
+    } finally {
+      await k.server.close()
+    }
+  })
+
+  it("an expert's retrieval the embedding model holds is cancelled by the run's stop: refused, nothing written", async () => {
+    const k = await heldEmbeddings('wombat-9')
+    try {
+      // offline operators: no stalled island retrieves (no prompt would read it), an expert still may
+      const run = new WatchedCli(
+        [
+          'run',
+          CURVE,
+          '--operators',
+          'local',
+          '--islands',
+          '1',
+          '--max-evals',
+          '100000',
+          '--json',
+          '--data-dir',
+          k.dataDir,
+        ],
+        k.env,
+      )
+      expect(await run.until(() => run.lastProgress()?.status === 'evolving'), run.stderr).toBe(true)
+      k.hold('held')
+      const asked = collect(startCli(['runs', 'retrieve', run.runId!, '--island', '0', '--data-dir', k.dataDir]))
+      expect(await run.until(() => k.held() > 0), run.stderr).toBe(true)
+      run.child.kill('SIGINT')
+      const end = await run.done()
+      expect(end.code, end.stderr).toBe(130)
+      await asked
+      const { rows } = await retrievalsOf(k.dataDir, end.json.runId)
+      expect(rows.filter((r) => r.trigger === 'expert')).toEqual([])
+      // refused, saying why and what to do: the expert asks again on a running run
+      const db = await openDatabase({ dataDir: k.dataDir, databaseUrl: '' })
+      try {
+        const command = await db.prisma.runCommand.findFirstOrThrow({
+          where: { runId: end.json.runId, kind: 'run.retrieve' },
+        })
+        expect(command.status).toBe('refused')
+        expect((command.result as { reason?: string }).reason).toMatch(/before the knowledge retrieval finished/)
+      } finally {
+        await db.close()
+      }
+      // no passage reached a prompt after the stop, and no failure was said
+      expect(end.stderr).not.toMatch(/passage\(s\) of the knowledge base|full text only/)
+      expect(end.stderr).not.toMatch(RETRIEVAL_TROUBLE)
+    } finally {
+      await k.server.close()
+    }
+  })
 })

@@ -75,6 +75,12 @@ export class RunDriver {
   private starved = false
   private pumping = false
   private readonly abort = new AbortController()
+  /**
+   * the knowledge retrievals beside the run (a stalled island's, an expert's): cancelled when the
+   * run stops driving, however it ends, since a slow embedding model held its end (and the exit
+   * of `fm-agent run`) for its whole bounded wait and then wrote to a run that was over
+   */
+  private readonly retrievals = new AbortController()
   private readonly waiters = new Set<() => void>()
   private readonly waitingGauge = new GaugeMean()
   private readonly busyGauge = new GaugeMean()
@@ -96,6 +102,7 @@ export class RunDriver {
       pause: (reason) => this.pause(reason),
       stop: (reason) => this.stop(reason),
       progress: (msg) => this.progress(msg),
+      retrievals: this.retrievals.signal,
     })
   }
 
@@ -455,6 +462,8 @@ export class RunDriver {
 
   /** Waits for requests, evaluations and ingestion to end (bounded when stopping or detaching). */
   private async drain() {
+    // every end passes here as soon as it is decided (the budget, a stop, a pause, a failure)
+    this.retrievals.abort()
     const bounded = this.stopping || this.detaching ? 20_000 : undefined
     const { pool, dispatcher, ingestor, store } = this.p
     await this.until(
@@ -464,6 +473,8 @@ export class RunDriver {
     await ingestor.idle()
     await store.drain()
     await ingestor.lessonsDone()
+    // cancelled above: nothing of theirs touches the database once the run's end is written
+    await ingestor.retrievalsDone()
   }
 
   private async finish(): Promise<{ status: RunStatus; reason: string | null }> {

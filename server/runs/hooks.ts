@@ -36,6 +36,8 @@ export interface DriverHooks {
     /** what a passage must be about (the problem's statement); default the query */
     topicText?: string
     trigger: 'stagnation' | 'expert' | 'cold-start'
+    /** the run ended, stopped or paused: the retrieval ends too, rejecting, and writes nothing */
+    signal?: AbortSignal
   }): Promise<{
     retrievalId: string
     chunks: KnowledgeChunk[]

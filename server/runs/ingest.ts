@@ -331,6 +331,11 @@ export class Ingestor {
     await this.lessonQueue
   }
 
+  /** resolves when the stalled islands' retrievals have ended (the run's end cancels them: soon) */
+  async retrievalsDone() {
+    await Promise.all(this.retrieving.values())
+  }
+
   /**
    * A stalled island's retrieval, beside the results' path: awaited there, a slow embedding model
    * held every later result, the run's planning and its stop, and the passages came once the

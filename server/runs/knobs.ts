@@ -26,7 +26,13 @@ export interface KnobsDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' | 'h
   pause(reason?: string): void
   stop(reason: string): void
   progress(msg: string): void
+  /** aborted when the run ends, stops or pauses: its retrievals in flight are cancelled */
+  retrievals: AbortSignal
 }
+
+/** An expert's retrieval the run's end cancelled: refused (the command says so), not failed. */
+const CANCELLED_RETRIEVAL =
+  'the run ended, stopped or paused before the knowledge retrieval finished; ask again once the run is running'
 
 export class RunKnobs {
   constructor(private readonly d: KnobsDeps) {}
@@ -311,10 +317,11 @@ export class RunKnobs {
 
   /** Passages of the knowledge base for an island's next prompts (it stalled, or an expert asked). */
   async retrieveFor(island: number, trigger: 'stagnation' | 'expert'): Promise<number> {
-    const { state: s, hooks, runId } = this.d
+    const { state: s, hooks, runId, retrievals: signal } = this.d
     if (!hooks?.retrieve) return 0
     // offline operators read no prompt: a stalled island's passages would be logged and never used
     if (s.config.mutator === 'local' && trigger === 'stagnation') return 0
+    if (signal.aborted) return this.cancelled(trigger)
     const best = s.evo.island(island).best()
     const bestCode = best ? await s.codeOf(best.id).catch(() => '') : ''
     // what the evaluator said of the island's best: the words of where it is stuck
@@ -323,7 +330,7 @@ export class RunKnobs {
     const topicText = `${s.problem.name}\n${s.problem.description.slice(0, 1500)}`
     const queryText = `${topicText}\n${feedback}\n${bestCode.slice(0, 3000)}`
     try {
-      const r = await hooks.retrieve({ runId, island, problemId: s.problem.id, queryText, topicText, trigger })
+      const r = await hooks.retrieve({ runId, island, problemId: s.problem.id, queryText, topicText, trigger, signal })
       // a stall's retrieval runs beside the run (ingest.ts): one that ended meanwhile reads no prompt
       if (trigger === 'stagnation' && s.status !== 'evolving') return 0
       // the window counts from now, when the passages can reach a prompt, not from the stall
@@ -337,10 +344,18 @@ export class RunKnobs {
       }
       return r?.chunks.length ?? 0
     } catch (e) {
+      // cancelled by the run's end, stop or pause: no failure, and nothing was written
+      if (signal.aborted) return this.cancelled(trigger)
       // a run that ended meanwhile may have closed what the retrieval wrote to: nothing to tell
       if (trigger === 'stagnation' && s.status !== 'evolving') return 0
       this.d.log.warn(`knowledge retrieval failed for island ${island}: ${(e as Error).message}`)
       return 0
     }
+  }
+
+  /** A stall's retrieval ends quietly; an expert is told, by the command's refusal, to ask again. */
+  private cancelled(trigger: 'stagnation' | 'expert'): number {
+    if (trigger === 'expert') throw new PreconditionError(CANCELLED_RETRIEVAL)
+    return 0
   }
 }
