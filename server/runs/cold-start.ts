@@ -48,6 +48,8 @@ export interface ColdStartDeps extends Pick<DriverDeps, 'db' | 'events' | 'log' 
   runId: string
   state: RunState
   loop: RunLoop
+  /** aborted when the run ends, stops or pauses: the cold start's retrieval is cancelled with it */
+  retrievals: AbortSignal
 }
 
 /** cold-start requests per wanted candidate at most: answers rejected before evaluation (duplicates,
@@ -365,8 +367,13 @@ export class ColdStart {
           queryText: text,
           topicText: text,
           trigger: 'cold-start',
+          signal: this.d.retrievals,
         })
-        .catch((e) => (log.warn(`cold start: no knowledge passages (${(e as Error).message})`), null))
+        .catch((e) => {
+          // cancelled by a stop: the cold start went on without it and nothing was written
+          if (!this.d.retrievals.aborted) log.warn(`cold start: no knowledge passages (${(e as Error).message})`)
+          return null
+        })
         .finally(() => {
           settled = true
         })

@@ -1201,4 +1201,30 @@ describe('knowledge in the loop', () => {
       await k.server.close()
     }
   })
+
+  it('a stop during the cold start cancels its retrieval the embedding model holds: nothing written, nothing said', async () => {
+    const k = await heldEmbeddings('bilby-4')
+    try {
+      // the cold start's own query is the first embedding asked for
+      k.hold('held')
+      const run = new WatchedCli(
+        ['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '100000', '--json', '--data-dir', k.dataDir],
+        k.env,
+      )
+      expect(await run.until(() => k.held() > 0), run.stderr).toBe(true)
+      run.child.kill('SIGINT')
+      expect(await run.until(() => /run stopped:/.test(run.stderr)), run.stderr).toBe(true)
+      const heldAtEnd = k.held()
+      const end = await run.done()
+      expect(end.code, end.stderr).toBe(130)
+      expect(end.json).toMatchObject({ status: 'stopped' })
+      // its bounded wait did not go on to ask the model again, nor fall back to full text
+      expect(k.held()).toBe(heldAtEnd)
+      const { rows } = await retrievalsOf(k.dataDir, end.json.runId)
+      expect(rows.filter((r) => r.trigger === 'cold-start')).toEqual([])
+      expect(end.stderr).not.toMatch(RETRIEVAL_TROUBLE)
+    } finally {
+      await k.server.close()
+    }
+  })
 })

@@ -297,6 +297,7 @@ export class RunDriver {
       ...parts,
       runId: this.runId,
       state: this.state,
+      retrievals: this.retrievals.signal,
       loop: {
         halted: () => this.halted(),
         until: (cond) => this.until(cond),
