@@ -5,6 +5,7 @@
 // runs each in the sandbox and posts the result as an `fm_eval_result` job.
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import type { Job as GraphileJob } from 'graphile-worker'
 import { cpus, homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pg } from '../server/db/pg.ts'
@@ -17,6 +18,7 @@ import {
   type IsolationReport,
 } from '../server/contracts/evaluation.ts'
 import { databaseAway, NETWORK, watchConnection } from '../server/queue/connection.ts'
+import { avoidFlag } from '../server/queue/backend.ts'
 import { graphileWorker, quietLogger, resultJobKey } from '../server/queue/schema.ts'
 import { whenReady } from '../server/db/ready.ts'
 import { AUTH_CODES, describeUrl, explainPgError } from '../server/db/pg-errors.ts'
@@ -49,13 +51,35 @@ export interface ServerWorkerOptions {
    * minute at the default heartbeat). Network errors never count: a restarting server is waited for.
    */
   maxAuthFailures?: number
+  /** when infra errors of its own make the worker stop taking jobs, and for how long (tests shorten it) */
+  backoff?: Partial<BackoffPolicy>
+}
+
+export interface BackoffPolicy {
+  /** evaluations in a row failed for infrastructure reasons on this machine before it backs off */
+  afterFailures: number
+  /** the first back-off; each one after it without a good evaluation between lasts twice as long */
+  firstMs: number
+  maxMs: number
+}
+
+export const BACKOFF: BackoffPolicy = { afterFailures: 3, firstMs: 5_000, maxMs: 300_000 }
+
+/** How long the n-th back-off in a row (1-based) lasts: firstMs, doubled each time, at most maxMs. */
+export function backoffDelayMs(n: number, policy: BackoffPolicy = BACKOFF): number {
+  return Math.min(policy.maxMs, policy.firstMs * 2 ** Math.min(30, Math.max(0, n - 1)))
 }
 
 export interface ServerWorker {
   readonly id: string
   readonly isolation: IsolationReport
-  /** running: evaluations in a sandbox slot now; taken: jobs held (running + prefetched) */
-  stats(): { running: number; taken: number; completed: number }
+  /**
+   * running: evaluations in a sandbox slot now; taken: jobs held (running + prefetched); givenBack:
+   * jobs put back in the queue untouched because they were taken while backing off
+   */
+  stats(): { running: number; taken: number; completed: number; givenBack: number }
+  /** the back-off in force (infra errors of its own), or null while it takes jobs */
+  backingOff(): { until: number; reason: string } | null
   /** stops taking jobs, lets running ones finish, marks itself offline */
   stop(): Promise<void>
   /** resolves when the worker has stopped (stop(), or a fatal queue error) */
@@ -112,6 +136,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   })
   let running = 0
   let completed = 0
+  let givenBack = 0
 
   // Candidates' code runs here: the credentials this machine holds are what an escape would get.
   // Not refused (a single-machine set-up may use one role for all), but said where it is seen.
@@ -137,6 +162,127 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     [id, name, hostname(), JSON.stringify(capabilities), JSON.stringify(isolation), concurrency, process.pid],
   )
   await runner.start()
+  // a queue installed by an older engine has no status_detail column: the status alone is written there
+  const hasDetail = await pool.query('SELECT status_detail FROM fm_queue.workers LIMIT 0').then(
+    () => true,
+    () => false,
+  )
+
+  // A broken machine (its sandbox cannot start, its disk is full) answers every job with an infra
+  // error within milliseconds: it would take jobs faster than the healthy workers and burn their
+  // retries. After a few of its own in a row it stops fetching for a while (doubling each time),
+  // then runs one evaluation at a time until one succeeds.
+  const policy: BackoffPolicy = { ...BACKOFF, ...opts.backoff }
+  let infraStreak = 0
+  let backoffs = 0 // back-offs since the last good evaluation
+  let backoff: { until: number; reason: string; timer: NodeJS.Timeout } | null = null
+  let closing = false
+  let resumeFetch: Array<() => void> = []
+  let slotWaiters: Array<() => void> = []
+  let inSlots = 0
+  const wakeAll = (waiters: Array<() => void>) => {
+    for (const w of waiters) w()
+  }
+  const statusNow = () => (backoff ? 'backing-off' : 'online')
+  const beatSql = `UPDATE fm_queue.workers SET last_heartbeat = now(), running = $2, completed = $3, status = $4${
+    hasDetail ? ', status_detail = $5' : ''
+  } WHERE id = $1`
+  const beat = () =>
+    pool.query(beatSql, [
+      id,
+      runner.stats().running,
+      completed,
+      statusNow(),
+      ...(hasDetail ? [backoff?.reason ?? null] : []),
+    ])
+  // at once rather than at the next heartbeat; a failed write is the heartbeat's to retry
+  const publishStatus = () => void beat().catch(() => undefined)
+  const endBackoff = () => {
+    if (!backoff) return
+    clearTimeout(backoff.timer)
+    backoff = null
+    if (!closing) publishStatus()
+    const fetchers = resumeFetch
+    resumeFetch = []
+    wakeAll(fetchers)
+  }
+  /** an evaluation's outcome on this machine: null when it was no infra error */
+  const noteOutcome = (infraError: string | null) => {
+    if (infraError === null) {
+      if (backoffs > 0) log(`[worker ${name}] an evaluation succeeded: taking jobs again`)
+      infraStreak = 0
+      backoffs = 0
+      endBackoff()
+      const waiting = slotWaiters
+      slotWaiters = []
+      wakeAll(waiting) // the probe's one-at-a-time limit is lifted
+      return
+    }
+    infraStreak++
+    if (backoff || closing || (infraStreak < policy.afterFailures && backoffs === 0)) return
+    backoffs++
+    const ms = backoffDelayMs(backoffs, policy)
+    const until = Date.now() + ms
+    const at = new Date(until).toISOString()
+    const last = infraError.replace(/\s+/g, ' ').slice(0, 500)
+    backoff = {
+      until,
+      reason: `${infraStreak} evaluations in a row failed for infrastructure reasons on this machine (last: ${last}); takes jobs again at ${at}`,
+      timer: setTimeout(endBackoff, ms),
+    }
+    log(
+      `[worker ${name}] backing off: ${infraStreak} evaluations in a row failed for infrastructure reasons on this machine ` +
+        `(last: ${last}); no jobs taken until ${at} (${Math.round(ms / 1000)} s), when it tries one again. ` +
+        'Other workers take its jobs meanwhile: check this machine (fm-agent doctor)',
+    )
+    publishStatus()
+    // jobs waiting here for a slot go back to the queue now, not when a running evaluation ends
+    const waiting = slotWaiters
+    slotWaiters = []
+    wakeAll(waiting)
+  }
+  /** a sandbox slot for the job, or false when the worker backs off (the job is to be given back) */
+  const takeSlot = async (): Promise<boolean> => {
+    for (;;) {
+      if (backoff) return false
+      // after a back-off, one evaluation at a time until one succeeds: a machine still broken fails one job, not a slot's worth
+      if (inSlots < (backoffs > 0 ? 1 : concurrency)) {
+        inSlots++
+        return true
+      }
+      await new Promise<void>((r) => slotWaiters.push(r))
+    }
+  }
+  const freeSlot = () => {
+    inSlots--
+    slotWaiters.shift()?.()
+  }
+  /**
+   * A job taken while backing off goes back to the queue as it was: a new copy under its key
+   * (graphile-worker takes the key off the locked one, which then completes here) with the deaths
+   * it had, so that a back-off never counts as a worker that died with the job (maxDeathRetries).
+   */
+  const giveBack = async (g: GraphileJob) => {
+    const client = await pool.connect()
+    try {
+      await client.query('BEGIN')
+      const { rows } = await client.query<{ id: string }>(
+        'SELECT id FROM graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => $4, priority => $5, flags => $6::text[])',
+        [g.task_identifier, JSON.stringify(g.payload), g.key, g.max_attempts, g.priority, Object.keys(g.flags ?? {})],
+      )
+      await client.query('UPDATE graphile_worker._private_jobs SET attempts = $2 WHERE id = $1', [
+        rows[0]!.id,
+        Math.max(0, g.attempts - 1),
+      ])
+      await client.query('COMMIT')
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined)
+      throw e
+    } finally {
+      client.release()
+    }
+    givenBack++
+  }
 
   const infraResult = (job: EvalJob, message: string, dequeuedAt: number): EvalResult => ({
     jobId: job.jobId,
@@ -158,7 +304,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
 
   const away = (why: string) =>
     log(`[worker ${name}] the database is away (${why}): waiting for it to come back before handing in results`)
-  const handler = async (payload: unknown, helpers: { job: { attempts: number } }) => {
+  const handler = async (payload: unknown, helpers: { job: GraphileJob }) => {
     const dequeuedAt = Date.now()
     const parsed = EvalJob.safeParse(payload)
     if (!parsed.success) {
@@ -168,46 +314,75 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
     const job = parsed.data
     running++
     try {
-      await patiently(
-        () =>
-          pool.query(
-            'UPDATE fm_queue.jobs SET started_at = now(), worker_id = $3, runs = runs + 1 WHERE job_id = $1 AND attempt = $2',
-            [job.jobId, job.attempt, id],
-          ),
-        away,
-      )
-      // graphile counts each time a job is taken; more than once means the workers before us died with it
-      const deaths = helpers.job.attempts - 1
-      const result =
-        deaths > maxDeathRetries
-          ? infraResult(job, `the workers running this evaluation died ${deaths} times; not retried again`, dequeuedAt)
-          : await runner.run(job, { dequeuedAt })
-      // to the engine waiting for it now (an engine taking a run over moves its jobs' results to
-      // itself), read under the row's lock so that a takeover sees this result posted or posts it
-      await patiently(
-        () =>
-          pool.query(
-            `SELECT graphile_worker.add_job(
-               coalesce((SELECT result_task FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2 FOR SHARE), $3),
-               $4::json, job_key => $5, max_attempts => 25)`,
-            [
-              job.jobId,
-              job.attempt,
-              job.resultTask ?? QUEUE_TASKS.result,
-              JSON.stringify(result),
-              resultJobKey(job.jobId, job.attempt),
-            ],
-          ),
-        away,
-      )
+      if (!(await takeSlot())) {
+        await patiently(() => giveBack(helpers.job), away)
+        return
+      }
+      try {
+        await evaluate(job, helpers.job.attempts, dequeuedAt)
+      } finally {
+        freeSlot()
+        completed++
+      }
     } finally {
       running--
-      completed++
     }
   }
+  const evaluate = async (job: EvalJob, attempts: number, dequeuedAt: number) => {
+    await patiently(
+      () =>
+        pool.query(
+          'UPDATE fm_queue.jobs SET started_at = now(), worker_id = $3, runs = runs + 1 WHERE job_id = $1 AND attempt = $2',
+          [job.jobId, job.attempt, id],
+        ),
+      away,
+    )
+    // graphile counts each time a job is taken; more than once means the workers before us died with it
+    const deaths = attempts - 1
+    let result: EvalResult
+    if (deaths > maxDeathRetries)
+      result = infraResult(
+        job,
+        `the workers running this evaluation died ${deaths} times; not retried again`,
+        dequeuedAt,
+      )
+    else {
+      result = await runner.run(job, { dequeuedAt })
+      noteOutcome(result.error?.kind === 'infra' ? result.error.message : null)
+    }
+    // to the engine waiting for it now (an engine taking a run over moves its jobs' results to
+    // itself), read under the row's lock so that a takeover sees this result posted or posts it
+    await patiently(
+      () =>
+        pool.query(
+          `SELECT graphile_worker.add_job(
+             coalesce((SELECT result_task FROM fm_queue.jobs WHERE job_id = $1 AND attempt = $2 FOR SHARE), $3),
+             $4::json, job_key => $5, max_attempts => 25)`,
+          [
+            job.jobId,
+            job.attempt,
+            job.resultTask ?? QUEUE_TASKS.result,
+            JSON.stringify(result),
+            resultJobKey(job.jobId, job.attempt),
+          ],
+        ),
+      away,
+    )
+  }
 
-  // capability routing: jobs flagged with a language this machine lacks are never taken here
-  const forbiddenFlags = LANGUAGES.filter((l) => !runner.languages.includes(l)).map((l) => `lang:${l}`)
+  // capability routing: jobs flagged with a language this machine lacks are never taken here, nor
+  // retries of jobs that failed here for infrastructure reasons (the engine drops that flag when no
+  // other worker can take the job)
+  const forbidden = [...LANGUAGES.filter((l) => !runner.languages.includes(l)).map((l) => `lang:${l}`), avoidFlag(id)]
+  // every evaluation job carries its language's flag: forbidding them all takes none
+  const takeNone = LANGUAGES.map((l) => `lang:${l}`)
+  // graphile-worker asks before each fetch: while backing off the fetch waits for the back-off's
+  // end (or the worker's stop), so that no job is taken only to be given back
+  const forbiddenFlags = (): string[] | Promise<string[]> => {
+    if (closing) return takeNone
+    if (!backoff) return forbidden
+    return new Promise<string[]>((r) => resumeFetch.push(() => r(closing ? takeNone : forbidden)))
+  }
   const graphileIds: string[] = []
   const events = new EventEmitter()
   events.on('worker:create', ({ worker }: { worker: { workerId: string } }) => graphileIds.push(worker.workerId))
@@ -215,7 +390,7 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   const graphile = await run({
     pgPool: pool,
     // one job more than the sandbox slots: the next job is already fetched when a slot frees, so a
-    // slot never waits for a database round trip (the extra job waits for a slot inside runner.run)
+    // slot never waits for a database round trip (the extra job waits for a slot in takeSlot)
     concurrency: concurrency + prefetch,
     noHandleSignals: true,
     pollInterval: opts.pollIntervalMs ?? 2000,
@@ -237,43 +412,41 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   let authFailures = 0
   let failure: string | null = null
   const heartbeat = setInterval(() => {
-    pool
-      .query(
-        `UPDATE fm_queue.workers SET last_heartbeat = now(), running = $2, completed = $3, status = 'online' WHERE id = $1`,
-        [id, runner.stats().running, completed],
-      )
-      .then(
-        () => {
-          authFailures = 0
-        },
-        (e: Error & { code?: string }) => {
-          const refused = roleRefused(e)
-          authFailures = refused ? authFailures + 1 : 0
-          if (!refused || authFailures < maxAuthFailures) {
-            log(`[worker ${name}] heartbeat failed: ${e.message}`)
-            return
-          }
-          if (failure) return
-          const explained = explainPgError(e, where).message
-          const raw = explained.endsWith(e.message) ? '' : `: ${e.message}`
-          failure =
-            `${explained} (${authFailures} heartbeats in a row refused${raw}). ` +
-            'The worker role was probably dropped, its password changed or its rights revoked: make a new one with ' +
-            '`fm-agent worker-role create NAME` (admin DATABASE_URL) and restart the worker with the URL it prints'
-          log(`[worker ${name}] giving up: ${failure}`)
-          void stop()
-        },
-      )
+    beat().then(
+      () => {
+        authFailures = 0
+      },
+      (e: Error & { code?: string }) => {
+        const refused = roleRefused(e)
+        authFailures = refused ? authFailures + 1 : 0
+        if (!refused || authFailures < maxAuthFailures) {
+          log(`[worker ${name}] heartbeat failed: ${e.message}`)
+          return
+        }
+        if (failure) return
+        const explained = explainPgError(e, where).message
+        const raw = explained.endsWith(e.message) ? '' : `: ${e.message}`
+        failure =
+          `${explained} (${authFailures} heartbeats in a row refused${raw}). ` +
+          'The worker role was probably dropped, its password changed or its rights revoked: make a new one with ' +
+          '`fm-agent worker-role create NAME` (admin DATABASE_URL) and restart the worker with the URL it prints'
+        log(`[worker ${name}] giving up: ${failure}`)
+        void stop()
+      },
+    )
   }, heartbeatMs)
 
   let stopping: Promise<void> | null = null
   const stop = () =>
     (stopping ??= (async () => {
       clearInterval(heartbeat)
+      // fetches waiting for a back-off's end take nothing now, so the runner can stop
+      closing = true
+      endBackoff()
       await graphile.stop().catch((e) => log(`[worker ${name}] stopping the queue runner: ${(e as Error).message}`))
       await pool
         .query(
-          `UPDATE fm_queue.workers SET status = 'offline', stopped_at = now(), running = 0, completed = $2 WHERE id = $1`,
+          `UPDATE fm_queue.workers SET status = 'offline', stopped_at = now(), running = 0, completed = $2${hasDetail ? ', status_detail = NULL' : ''} WHERE id = $1`,
           [id, completed],
         )
         .catch(() => undefined)
@@ -291,7 +464,8 @@ export async function startServerWorker(opts: ServerWorkerOptions): Promise<Serv
   return {
     id,
     isolation,
-    stats: () => ({ running: runner.stats().running, taken: running, completed }),
+    stats: () => ({ running: runner.stats().running, taken: running, completed, givenBack }),
+    backingOff: () => (backoff ? { until: backoff.until, reason: backoff.reason } : null),
     stop,
     done,
     failure: () => failure,

@@ -77,6 +77,11 @@ export const EvalJob = z.object({
     .string()
     .regex(/^fm_eval_result(_[a-z0-9]{1,32})?$/)
     .optional(),
+  /**
+   * server mode: workers whose infra errors this job's earlier attempts got; the queue keeps the
+   * retry from them while another online worker can take it (a broken machine would fail it again)
+   */
+  avoidWorkers: z.array(z.string().min(1).max(128)).max(8).optional(),
 })
 export type EvalJob = z.infer<typeof EvalJob>
 
@@ -194,7 +199,8 @@ export interface WorkerCapabilities {
   appRole?: boolean
 }
 
-export type WorkerState = 'starting' | 'online' | 'offline' | 'dead'
+/** backing-off: online, but not taking jobs for a while after infra errors of its own (statusDetail says why) */
+export type WorkerState = 'starting' | 'online' | 'backing-off' | 'offline' | 'dead'
 
 export interface WorkerStatus {
   id: string
@@ -208,6 +214,8 @@ export interface WorkerStatus {
   completed: number
   lastHeartbeat: Date
   status: WorkerState
+  /** why the worker is in its status, where it says (a back-off's last error and when it takes jobs again) */
+  statusDetail?: string
   /** pid of the worker process (embedded children, server workers) */
   pid?: number
 }

@@ -10,6 +10,9 @@
 //   deaths  → workers whose heartbeat is older than deadAfterMs are marked dead and their jobs
 //             unlocked (force_unlock_workers), so another worker runs them (the worker side bounds
 //             how often a job may be retried after deaths)
+//   affinity → a retry after infra errors carries an `avoid:<worker>` flag per worker that failed it
+//             (each worker forbids its own); the flags are dropped from a job no other online
+//             worker can take (releaseStranded), so a job is never left untakeable
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Runner, WorkerUtils } from 'graphile-worker'
@@ -45,6 +48,8 @@ export interface QueueBackendOptions {
 export interface QueueBackend extends EvaluationBackend {
   /** unlock the jobs of workers that stopped sending heartbeats now (the monitor does it periodically) */
   reapDeadWorkers(): Promise<string[]>
+  /** drops the avoid flags of waiting jobs no other online worker can take; returns how many (the monitor does it periodically) */
+  releaseStranded(): Promise<number>
   readonly pool: Pg.Pool
 }
 
@@ -53,10 +58,19 @@ export function taskFor(job: Pick<EvalJob, 'needs' | 'language'>): string {
   return job.needs.gpu || job.language === 'cuda' ? QUEUE_TASKS.evaluateGpu : QUEUE_TASKS.evaluateCpu
 }
 
-/** graphile-worker flags of a job: the languages it needs; a worker forbids the flags of the languages it lacks. */
-export function flagsFor(job: Pick<EvalJob, 'needs' | 'language'>): string[] {
-  return [...new Set([job.language, ...job.needs.languages])].map((l) => `lang:${l}`)
+/**
+ * graphile-worker flags of a job: the languages it needs (a worker forbids the flags of the languages
+ * it lacks) and the workers its earlier attempts failed on (each worker forbids its own avoid flag).
+ */
+export function flagsFor(job: Pick<EvalJob, 'needs' | 'language' | 'avoidWorkers'>): string[] {
+  return [
+    ...[...new Set([job.language, ...job.needs.languages])].map((l) => `lang:${l}`),
+    ...(job.avoidWorkers ?? []).map(avoidFlag),
+  ]
 }
+
+/** The flag a worker forbids, so that a job retried after its infra errors goes to another worker. */
+export const avoidFlag = (workerId: string) => `avoid:${workerId}`
 
 interface WorkerRow {
   id: string
@@ -68,6 +82,7 @@ interface WorkerRow {
   running: number
   completed: number
   status: WorkerStatus['status']
+  status_detail: string | null
   pid: number | null
   last_heartbeat: Date
   fresh: boolean
@@ -178,7 +193,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
   async function reapDeadWorkers(): Promise<string[]> {
     const dead = await pool.query<{ id: string; graphile_worker_ids: string[] }>(
       `UPDATE fm_queue.workers SET status = 'dead', stopped_at = now(), running = 0
-        WHERE status = 'online' AND last_heartbeat < now() - make_interval(secs => $1)
+        WHERE status IN ('online', 'backing-off') AND last_heartbeat < now() - make_interval(secs => $1)
         RETURNING id, graphile_worker_ids`,
       [deadAfterMs / 1000],
     )
@@ -201,10 +216,35 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
     return ids
   }
 
+  /**
+   * Waiting jobs whose avoid flags leave them to no online worker (the others that could take their
+   * task and languages left, or back off): their avoid flags are dropped, so the worker that failed
+   * them may try again rather than nobody.
+   */
+  async function releaseStranded(): Promise<number> {
+    const { rowCount } = await pool.query(
+      `UPDATE graphile_worker._private_jobs j
+          SET flags = (SELECT jsonb_object_agg(f, true) FROM jsonb_object_keys(j.flags) f WHERE f NOT LIKE 'avoid:%')
+         FROM graphile_worker._private_tasks t
+        WHERE t.id = j.task_id AND j.locked_at IS NULL
+          AND j.flags ?| (SELECT array_agg('avoid:' || id) FROM fm_queue.workers)
+          AND NOT EXISTS (
+            SELECT 1 FROM fm_queue.workers w
+             WHERE w.status = 'online' AND w.last_heartbeat > now() - make_interval(secs => $1)
+               AND w.capabilities->'tasks' ? t.identifier
+               AND NOT j.flags ? ('avoid:' || w.id)
+               AND NOT EXISTS (SELECT 1 FROM jsonb_object_keys(j.flags) f
+                                WHERE f LIKE 'lang:%' AND NOT (w.capabilities->'languages') ? substr(f, 6)))`,
+      [deadAfterMs / 1000],
+    )
+    return rowCount ?? 0
+  }
+
   const backend: QueueBackend = {
     mode: 'server',
     pool,
     reapDeadWorkers,
+    releaseStranded,
     async start() {
       if (runner) return
       await installQueue(pool)
@@ -229,6 +269,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
         if (closed) return
         reapDeadWorkers()
           .then(refreshCapacity)
+          .then(releaseStranded)
           .then(async () => {
             // bookkeeping of delivered jobs and gone workers is kept a week, then dropped
             if (Date.now() - lastPrune < 600_000) return
@@ -241,7 +282,7 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
               [`${QUEUE_TASKS.result}%`],
             )
             await pool.query(
-              "DELETE FROM fm_queue.workers WHERE status <> 'online' AND coalesce(stopped_at, last_heartbeat) < now() - interval '7 days'",
+              "DELETE FROM fm_queue.workers WHERE status NOT IN ('online', 'backing-off') AND coalesce(stopped_at, last_heartbeat) < now() - interval '7 days'",
             )
           })
           .catch((e) => log(`[queue] worker check failed: ${(e as Error).message}`))
@@ -267,6 +308,8 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
           resultTask,
         ],
       )
+      // at once, not at the monitor's next check: with no other worker online it waits for none
+      if (job.avoidWorkers?.length) await releaseStranded()
     },
     async adopt(runId, jobs, register) {
       if (!jobs.length) {
@@ -347,28 +390,32 @@ export function createQueueBackend(opts: QueueBackendOptions): QueueBackend {
     },
     async workers(): Promise<WorkerStatus[]> {
       const { rows } = await pool.query<WorkerRow>(
-        `SELECT id, name, host, capabilities, isolation, concurrency, running, completed, status, pid, last_heartbeat,
-                last_heartbeat > now() - make_interval(secs => $1) AS fresh
+        `SELECT id, name, host, capabilities, isolation, concurrency, running, completed, status, status_detail, pid,
+                last_heartbeat, last_heartbeat > now() - make_interval(secs => $1) AS fresh
            FROM fm_queue.workers
-          WHERE status = 'online' OR coalesce(stopped_at, last_heartbeat) > now() - interval '1 hour'
+          WHERE status IN ('online', 'backing-off') OR coalesce(stopped_at, last_heartbeat) > now() - interval '1 hour'
           ORDER BY started_at`,
         [deadAfterMs / 1000],
       )
-      return rows.map((w) => ({
-        id: w.id,
-        name: w.name,
-        host: w.host,
-        mode: 'server' as const,
-        capabilities: w.capabilities,
-        isolation: w.isolation,
-        concurrency: w.concurrency,
-        running: w.running,
-        completed: w.completed,
-        lastHeartbeat: w.last_heartbeat,
+      return rows.map((w) => {
         // a silent worker the monitor has not reaped yet is shown as what it is
-        status: w.status === 'online' && !w.fresh ? 'dead' : w.status,
-        ...(w.pid ? { pid: w.pid } : {}),
-      }))
+        const status = (w.status === 'online' || w.status === 'backing-off') && !w.fresh ? 'dead' : w.status
+        return {
+          id: w.id,
+          name: w.name,
+          host: w.host,
+          mode: 'server' as const,
+          capabilities: w.capabilities,
+          isolation: w.isolation,
+          concurrency: w.concurrency,
+          running: w.running,
+          completed: w.completed,
+          lastHeartbeat: w.last_heartbeat,
+          status,
+          ...(w.status_detail && status === 'backing-off' ? { statusDetail: w.status_detail } : {}),
+          ...(w.pid ? { pid: w.pid } : {}),
+        }
+      })
     },
     async close() {
       closed = true

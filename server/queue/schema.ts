@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS fm_queue.jobs (
 );
 -- the engine waiting for the job's result (an engine taking a run over moves it to itself)
 ALTER TABLE fm_queue.jobs ADD COLUMN IF NOT EXISTS result_task text;
+-- why a worker is in its status (a back-off's last error and when it takes jobs again)
+ALTER TABLE fm_queue.workers ADD COLUMN IF NOT EXISTS status_detail text;
 CREATE INDEX IF NOT EXISTS jobs_open_by_worker ON fm_queue.jobs (worker_id) WHERE delivered_at IS NULL;
 `
 

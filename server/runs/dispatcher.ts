@@ -28,6 +28,8 @@ export interface InFlight {
   operatorParams?: Record<string, unknown>
   /** when it was last handed to the backend (a retry hands it again) */
   submittedAt?: number
+  /** workers that answered its earlier attempts with infra errors: its retry goes elsewhere where it can */
+  avoidWorkers?: string[]
 }
 
 export class Dispatcher {
@@ -94,6 +96,7 @@ export class Dispatcher {
       needs: { gpu: !!spec.limits.gpu, languages: [spec.language] },
       attempt: f.attempt,
       enqueuedAt: Date.now(),
+      ...(f.avoidWorkers?.length ? { avoidWorkers: f.avoidWorkers } : {}),
     }
     this.deps.backend.submit(job).catch((e) => {
       // the job could not even be queued: an infra error, retried like one
@@ -141,6 +144,8 @@ export class Dispatcher {
         `evaluation ${r.jobId} attempt ${r.attempt} hit an infrastructure error (${r.error?.message}); retrying`,
       )
       f.attempt = r.attempt + 1
+      // a broken machine answers every job it takes at once: the same one again would burn the retry
+      if (r.workerId !== 'engine') f.avoidWorkers = [...new Set([...(f.avoidWorkers ?? []), r.workerId])].slice(-8)
       // stored first: a resumed engine re-submits at the attempt after the last one it may have sent
       await this.deps.db.sql('UPDATE candidates SET attempt = $2 WHERE id = $1', [r.jobId, f.attempt])
       this.submit(f)
