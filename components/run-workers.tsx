@@ -55,9 +55,17 @@ export function WorkersTable({
               <tr key={w.id} data-testid="worker-row">
                 <td>{w.name}</td>
                 <td>
-                  <span className={`badge ${w.status === 'online' ? 'good' : w.status === 'dead' ? 'bad' : 'warn'}`}>
+                  <span
+                    className={`badge ${w.status === 'online' ? 'good' : w.status === 'dead' ? 'bad' : 'warn'}`}
+                    title={w.statusDetail ?? undefined}
+                  >
                     {w.status}
                   </span>
+                  {w.statusDetail && (
+                    <div className="small muted" data-testid="worker-status-detail">
+                      {w.statusDetail}
+                    </div>
+                  )}
                   {w.outdated && (
                     <span
                       className="badge bad"

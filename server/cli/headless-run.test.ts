@@ -66,6 +66,17 @@ describe('workerShortage', () => {
   it('names what is missing: any worker, a GPU worker, a toolchain', () => {
     expect(workerShortage({ gpu: false, language: 'python' }, [])).toMatch(/no worker is online/)
     expect(workerShortage({ gpu: false, language: 'python' }, [worker('dead', false)])).toMatch(/no worker is online/)
+    expect(
+      workerShortage({ gpu: false, language: 'python' }, [
+        {
+          ...worker('backing-off', false),
+          name: 'gpu-7',
+          statusDetail: '3 evaluations in a row failed (last: no bwrap)',
+        },
+      ]),
+    ).toBe(
+      'every worker is backing off after infrastructure errors on its machine (gpu-7: 3 evaluations in a row failed (last: no bwrap)): fix them (fm-agent doctor there) or start a worker on another machine',
+    )
     expect(workerShortage({ gpu: true, language: 'python' }, [worker('online', false)])).toMatch(
       /needs a GPU and none of the 1 online worker/,
     )

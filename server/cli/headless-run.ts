@@ -64,9 +64,18 @@ const WORKER_CHECK_MS = 5000
  */
 export function workerShortage(
   needs: { gpu: boolean; language: string },
-  workers: ReadonlyArray<Pick<WorkerStatus, 'status' | 'capabilities'>>,
+  workers: ReadonlyArray<
+    Pick<WorkerStatus, 'status' | 'capabilities'> & Partial<Pick<WorkerStatus, 'name' | 'statusDetail'>>
+  >,
 ): string | null {
   const online = workers.filter((w) => w.status === 'online')
+  const pausing = workers.filter((w) => w.status === 'backing-off')
+  // starting another worker is not the fix when the ones there are failing on their machines
+  if (!online.length && pausing.length)
+    return `every worker is backing off after infrastructure errors on its machine (${pausing
+      .map((w) => `${w.name ?? 'a worker'}: ${w.statusDetail ?? 'no reason given'}`)
+      .join('; ')
+      .slice(0, 800)}): fix them (fm-agent doctor there) or start a worker on another machine`
   if (!online.length) return 'no worker is online: start one with `fm-agent worker` (DATABASE_URL: a worker role)'
   const gpu = needs.gpu ? online.filter((w) => w.capabilities.gpu) : online
   if (!gpu.length)

@@ -39,6 +39,19 @@ describe('the workers every view shows', () => {
   })
 })
 
+describe('a worker backing off after infra errors of its own', () => {
+  it('shows why and until when; its evaluations still running count, and it is not counted online', async () => {
+    const why =
+      '3 evaluations in a row failed for infrastructure reasons on this machine (last: no bwrap); takes jobs again at 2030-01-01T00:00:00.000Z'
+    const ws = [{ ...worker('broken', 'backing-off', 1), statusDetail: why }, worker('alive', 'online', 1)]
+    const app = { backend: { workers: async () => ws, capacity: () => 2 } } as unknown as AppServices
+    const r = await listWorkers(app)
+    expect(r.workers[0]).toMatchObject({ status: 'backing-off', statusDetail: why, running: 1 })
+    expect(r.workers[1]).toMatchObject({ status: 'online', statusDetail: null })
+    expect(r.summary).toEqual({ online: 1, running: 1 })
+  })
+})
+
 describe('workerView', () => {
   const caps = (extra: Partial<WorkerStatus['capabilities']>) => ({
     ...worker('w', 'online', 0),

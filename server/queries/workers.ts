@@ -11,6 +11,8 @@ export interface WorkerView {
   host: string
   mode: 'embedded' | 'server'
   status: string
+  /** why it is in that status: a back-off's last infra error and when it takes jobs again */
+  statusDetail: string | null
   cpu: number
   gpu: boolean
   gpuName: string | null
@@ -39,13 +41,14 @@ export interface WorkersSummary {
 export function workerView(w: WorkerStatus): WorkerView {
   // the last heartbeat of a worker that died (or stopped) may still say it was busy: its
   // evaluations are gone, retried elsewhere, so it carries none
-  const running = w.status === 'online' ? w.running : 0
+  const running = w.status === 'online' || w.status === 'backing-off' ? w.running : 0
   return {
     id: w.id,
     name: w.name,
     host: w.host,
     mode: w.mode,
     status: w.status,
+    statusDetail: w.statusDetail ?? null,
     cpu: w.capabilities?.cpu ?? 0,
     gpu: !!w.capabilities?.gpu,
     gpuName: w.capabilities?.gpuName ?? null,
@@ -81,15 +84,18 @@ export async function listWorkers(app: AppServices): Promise<{
   }
   if (app.db.mode === 'server') {
     try {
+      // status_detail read through the row's JSON: a queue an older engine installed lacks the column
       const rows = await app.db.prisma.$queryRawUnsafe<Array<Record<string, unknown>>>(
         `SELECT id, name, host, capabilities, isolation, concurrency, running, completed, status, pid, last_heartbeat,
+                to_jsonb(w) ->> 'status_detail' AS status_detail,
                 last_heartbeat > now() - interval '60 seconds' AS fresh
-           FROM fm_queue.workers
-          WHERE status = 'online' OR coalesce(stopped_at, last_heartbeat) > now() - interval '1 hour'
+           FROM fm_queue.workers w
+          WHERE status IN ('online', 'backing-off') OR coalesce(stopped_at, last_heartbeat) > now() - interval '1 hour'
           ORDER BY started_at`,
       )
-      const ws = rows.map((r) =>
-        workerView({
+      const ws = rows.map((r) => {
+        const status = (r.status === 'online' || r.status === 'backing-off') && !r.fresh ? 'dead' : r.status
+        return workerView({
           id: String(r.id),
           name: String(r.name),
           host: String(r.host),
@@ -100,10 +106,11 @@ export async function listWorkers(app: AppServices): Promise<{
           running: Number(r.running),
           completed: Number(r.completed),
           lastHeartbeat: r.last_heartbeat as Date,
-          status: (r.status === 'online' && !r.fresh ? 'dead' : r.status) as WorkerStatus['status'],
+          status: status as WorkerStatus['status'],
+          ...(status === 'backing-off' && r.status_detail ? { statusDetail: String(r.status_detail) } : {}),
           pid: r.pid ? Number(r.pid) : undefined,
-        }),
-      )
+        })
+      })
       return {
         source: 'queue',
         workers: ws,
@@ -126,7 +133,11 @@ export async function unsandboxedRuns(
 ): Promise<{ workers: string[]; runs: Array<{ id: string; name: string | null }> }> {
   const { workers } = await listWorkers(app)
   const bare = workers
-    .filter((w) => w.isolation?.level === 'none' && (w.status === 'online' || w.status === 'starting'))
+    .filter(
+      (w) =>
+        w.isolation?.level === 'none' &&
+        (w.status === 'online' || w.status === 'starting' || w.status === 'backing-off'),
+    )
     .map((w) => `${w.name} (${w.host})`)
   if (!bare.length) return { workers: [], runs: [] }
   const runs = await app.db.prisma.run.findMany({
