@@ -35,16 +35,20 @@ describe('safeNextPath', () => {
   )
 })
 
-describe('the login page after a password change', () => {
+describe('the login page after a session ended', () => {
   it('carries the notice and the page the user was on', async () => {
     const { loginUrl, loginNoticeText } = await import('./safe-next.ts')
-    const url = new URL(loginUrl('password-changed', '/settings?tab=1'), 'http://x.invalid')
+    const url = new URL(loginUrl('signed-out', '/settings?tab=1'), 'http://x.invalid')
     expect(url.pathname).toBe('/login')
-    expect(loginNoticeText(url.searchParams.get('notice'))).toBe('Password changed: sign in with your new password.')
+    expect(loginNoticeText(url.searchParams.get('notice'))).toBe(
+      'Your session ended (signed out, expired, or the account was disabled): sign in again.',
+    )
     expect(url.searchParams.get('next')).toBe('/settings?tab=1')
     // another origin, or the login page itself, is not a place to come back to
-    expect(new URL(loginUrl('password-changed', '//evil.com'), 'http://x.invalid').searchParams.has('next')).toBe(false)
-    expect(new URL(loginUrl('password-changed', '/login?x'), 'http://x.invalid').searchParams.has('next')).toBe(false)
+    expect(new URL(loginUrl('signed-out', '//evil.com'), 'http://x.invalid').searchParams.has('next')).toBe(false)
+    expect(new URL(loginUrl('signed-out', '/login?x'), 'http://x.invalid').searchParams.has('next')).toBe(false)
+    // a notice no longer sent (a password change keeps its session now) is none
+    expect(loginNoticeText('password-changed')).toBeNull()
     expect(loginNoticeText('toString')).toBeNull()
     expect(loginNoticeText('<b>made up</b>')).toBeNull()
     expect(loginNoticeText(null)).toBeNull()

@@ -38,12 +38,10 @@ export function safeNextPath(next: string | null | undefined): string | null {
 export const safeNext = (next: string | null | undefined) => safeNextPath(next) ?? DEFAULT_NEXT
 
 /**
- * Why the console sent the browser to the login page, as the page says it. A password change ends
- * every session of the user, so the form goes there itself: a page left open would fail its next
- * call with no word of why.
+ * Why the console sent the browser to the login page, as the page says it: a page left open after
+ * its session ended would fail its next call with no word of why.
  */
 export const LOGIN_NOTICES = {
-  'password-changed': 'Password changed: sign in with your new password.',
   'signed-out': 'Your session ended (signed out, expired, or the account was disabled): sign in again.',
 } as const
 export type LoginNotice = keyof typeof LOGIN_NOTICES
