@@ -10,7 +10,8 @@ import {
   setMutationWeights,
 } from '../../steering/interventions.ts'
 import { ESCALATIONS } from '../../engine/escalations.ts'
-import { awaitCommand, COMMAND_CHANNEL, refusePending, runIsActive, toOutcome } from '../../runs/commands.ts'
+import { runIsActive } from '../../runs/commands.ts'
+import { interruptedHere, pauseRun, stopRun } from '../../runs/halt.ts'
 import { deleteRun } from '../../services/deletion.ts'
 import { drivenBy } from '../../runs/lease.ts'
 import { keepFor, TtlCache, runVersion } from '../../queries/cache.ts'
@@ -33,7 +34,7 @@ import {
   setStatus,
 } from '../../runs/service.ts'
 import { audit } from '../../services/audit.ts'
-import { type Actor, roleAtLeast } from '../../auth/roles.ts'
+import { roleAtLeast } from '../../auth/roles.ts'
 import { ConflictError } from '../../errors.ts'
 import { evaluateHeldOut, heldOutReport } from '../../runs/held-out.ts'
 import type { Context } from '../trpc.ts'
@@ -148,90 +149,6 @@ function launch(ctx: Context, runId: string) {
 
 export const HeldOutInput = RunIdInput.extend({ topK: z.number().int().min(1).max(50).optional() })
 
-/**
- * An active run that no process drives, embedded: the process that drove it died (kill -9, a second
- * Ctrl-C), and this one holds the data folder, so none can take it up meanwhile. A stop needs no
- * engine then. (In server mode an engine picks such a run up within seconds: a command waits for it.)
- */
-async function interruptedHere(ctx: Context, run: { id: string; status: string }): Promise<boolean> {
-  // a run being started ('created' until its driver exists) is not one of these
-  if (ctx.app.db.mode !== 'embedded' || (run.status !== 'cold-start' && run.status !== 'evolving')) return false
-  if (ctx.app.runs?.get(run.id)) return false
-  const lease = await ctx.app.db.prisma.run.findUnique({
-    where: { id: run.id },
-    select: { leaseOwner: true, leaseUntil: true },
-  })
-  return !!lease && drivenBy(ctx.app.db, { status: run.status, ...lease }) === null
-}
-
-/**
- * A pause or stop that no engine applies (the run is paused, or interrupted here), from the status
- * this request saw: of two at once, the second finds it changed and is refused, not audited again.
- */
-async function haltHere(
-  ctx: Context,
-  run: { id: string; status: string },
-  status: 'paused' | 'stopped',
-  reason: string,
-) {
-  const { count } = await ctx.app.db.prisma.run.updateMany({
-    where: { id: run.id, status: run.status },
-    data: { status, statusReason: reason, finishedAt: status === 'stopped' ? new Date() : null },
-  })
-  if (!count)
-    throw new ConflictError(`the run is no longer ${run.status} (someone else changed it meanwhile): look at it again`)
-}
-
-/**
- * A pause or stop for the engine that drives the run. Audited with the command, before the engine
- * can acknowledge it, so the log has the request before its outcome; decided under the run's row
- * lock, so of two admins asking at once the second finds the first under way and is refused
- * rather than applied and audited again.
- */
-async function requestHalt(ctx: Context, actor: Actor, runId: string, kind: 'run.pause' | 'run.stop', reason: string) {
-  const db = ctx.app.db
-  const verb = kind === 'run.pause' ? 'pause' : 'stop'
-  const { row, driven } = await db.prisma.$transaction(async (tx) => {
-    const [run] = await tx.$queryRaw<Array<{ status: string; lease_until: Date | null; driven: boolean }>>`
-      SELECT status, lease_until, (lease_until IS NOT NULL AND lease_until > (now() AT TIME ZONE 'UTC')) AS driven
-        FROM runs WHERE id = ${runId} FOR UPDATE`
-    if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `no run "${runId}"` })
-    if (!runIsActive(run.status))
-      throw new TRPCError({
-        code: 'PRECONDITION_FAILED',
-        message: `the run is ${run.status} now: nothing to ${verb}${run.status === 'paused' && kind === 'run.stop' ? ' through its engine; ask again to stop the paused run' : ''}`,
-      })
-    // a halt asked since the run last changed status is still under way (the engine drains its
-    // evaluations in flight first); a stop may follow a pause, nothing else may follow a halt
-    const under = await tx.$queryRaw<Array<{ kind: string; actor: string }>>`
-      SELECT kind, actor_label AS actor FROM run_commands
-       WHERE run_id = ${runId} AND kind IN ('run.pause', 'run.stop') AND status IN ('pending', 'applied')
-         AND created_at > coalesce((SELECT max(created_at) FROM run_events WHERE run_id = ${runId} AND type = 'status'),
-                                   '-infinity'::timestamp)
-       ORDER BY id DESC`
-    const first = under.find((u) => kind === 'run.pause' || u.kind === 'run.stop')
-    if (first)
-      throw new ConflictError(
-        `a ${first.kind === 'run.pause' ? 'pause' : 'stop'} asked by ${first.actor} is already under way: the run ${first.kind === 'run.pause' ? 'pauses' : 'stops'} once its evaluations in flight end`,
-      )
-    await audit(tx, actor, {
-      action: kind,
-      targetType: 'run',
-      targetId: runId,
-      runId,
-      before: { status: run.status },
-      after: { status: kind === 'run.pause' ? 'paused' : 'stopped' },
-    })
-    const row = await tx.runCommand.create({
-      data: { runId, kind, payload: { reason }, actorId: actor.id, actorLabel: actor.label },
-    })
-    return { row, driven: run.driven }
-  })
-  await db.notify(COMMAND_CHANNEL, runId)
-  // while an engine holds the run's lease, a bounded wait for its acknowledgement (as interventions do)
-  return driven ? awaitCommand(db, ctx.app.events, runId, String(row.id), 3000) : toOutcome(row)
-}
-
 export const runsRouter = router({
   /** search score against held-out score for the run's top candidates (the problem's held-out stage) */
   heldOut: viewerProcedure
@@ -291,7 +208,7 @@ export const runsRouter = router({
       })
     // a run an engine still drives (evolving, or draining for a pause) has nothing to resume: its
     // engine would end it paused a moment later, the resume acknowledged and lost
-    if (runIsActive(before.status) && !(await interruptedHere(ctx, before))) {
+    if (runIsActive(before.status) && !(await interruptedHere(ctx.app, before))) {
       const lease = await ctx.app.db.prisma.run.findUnique({
         where: { id: input.runId },
         select: { leaseOwner: true, leaseUntil: true },
@@ -344,45 +261,12 @@ export const runsRouter = router({
     return r
   }),
   // an active run is paused or stopped by its engine (the control channel), wherever it runs
-  pause: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
-    const run = await requireRun(ctx.app.db, input.runId)
-    // nothing happens to an ended or paused run: refused, not audited as a change it never made
-    if (!runIsActive(run.status))
-      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the run is ${run.status}: nothing to pause` })
-    const reason = `paused by ${ctx.actor.label}`
-    if (!(await interruptedHere(ctx, run)))
-      return { ok: true, command: await requestHalt(ctx, ctx.actor, input.runId, 'run.pause', reason) }
-    await haltHere(ctx, run, 'paused', reason)
-    await audit(ctx.app.db.prisma, ctx.actor, {
-      action: 'run.pause',
-      targetType: 'run',
-      targetId: input.runId,
-      runId: input.runId,
-      before: { status: run.status },
-      after: { status: 'paused' },
-    })
-    return { ok: true, command: null }
-  }),
-  stop: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
-    const run = await requireRun(ctx.app.db, input.runId)
-    const reason = `stopped by ${ctx.actor.label}`
-    if (run.status !== 'paused' && !runIsActive(run.status))
-      throw new TRPCError({ code: 'PRECONDITION_FAILED', message: `the run is ${run.status}: nothing to stop` })
-    // paused, or interrupted (no engine can drive it while this process holds the data folder): stopped here
-    if (run.status !== 'paused' && !(await interruptedHere(ctx, run)))
-      return { ok: true, command: await requestHalt(ctx, ctx.actor, input.runId, 'run.stop', reason) }
-    await haltHere(ctx, run, 'stopped', reason)
-    await refusePending(ctx.app.db, ctx.app.events, input.runId, 'the run was stopped before it resumed')
-    await audit(ctx.app.db.prisma, ctx.actor, {
-      action: 'run.stop',
-      targetType: 'run',
-      targetId: input.runId,
-      runId: input.runId,
-      before: { status: run.status },
-      after: { status: 'stopped' },
-    })
-    return { ok: true, command: null }
-  }),
+  pause: adminProcedure
+    .input(RunIdInput)
+    .mutation(async ({ ctx, input }) => ({ ok: true, command: await pauseRun(ctx.app, ctx.actor, input.runId) })),
+  stop: adminProcedure
+    .input(RunIdInput)
+    .mutation(async ({ ctx, input }) => ({ ok: true, command: await stopRun(ctx.app, ctx.actor, input.runId) })),
   /** a run no engine drives, with everything it made (server/services/deletion.ts) */
   delete: adminProcedure.input(RunIdInput).mutation(async ({ ctx, input }) => {
     const r = await deleteRun(ctx.app.db, input.runId)
