@@ -13,6 +13,7 @@ import { syncBuiltinProblems } from './services/problem-catalog.ts'
 import { ensureSecret } from './services/settings.ts'
 import { hashToken } from './services/tokens.ts'
 import { ensureAdmin } from './services/users.ts'
+import { maintainEmbedded } from './db/maintenance.ts'
 import { EngineManager } from './runs/manager.ts'
 import { createBackend } from './runs/evaluation-backend.ts'
 import { knowledgeHooks } from './runs/hooks.ts'
@@ -115,6 +116,12 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       local = await startLocalSocket(app, opts.dataDir)
       db.lock?.update({ apiUrl: http.url, apiSocket: local.path })
     }
+    // what headless runs in this folder left unvacuumed (PGlite has no autovacuum), before any run
+    // resumes: the console's reads of a finished run of 10,000 candidates were up to 2× slower
+    if (db.mode === 'embedded') {
+      const done = await maintainEmbedded(db).catch((e: Error) => (log.warn(`database upkeep: ${e.message}`), null))
+      if (done?.tables.length) log.info(`database upkeep: ${done.tables.join(', ')} in ${Math.round(done.ms)} ms`)
+    }
     // the engine and its evaluation workers; runs that were active when the last process died resume
     if (opts.engine !== false) {
       app.backend = await createBackend({ db, log, workers: env.FM_WORKERS })
@@ -124,6 +131,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
         events: app.events,
         log,
         hooks: knowledgeHooks(db, log),
+        upkeep: true,
       })
       await app.runs.resumeActive()
       app.runs.watchForRuns()

@@ -23,7 +23,12 @@ export interface EngineHarness {
   stop(): Promise<void>
 }
 
-export async function startEngineHarness(opts: { name: string; knowledge?: boolean }): Promise<EngineHarness> {
+export async function startEngineHarness(opts: {
+  name: string
+  knowledge?: boolean
+  /** the embedded database's upkeep after each run, as the console's process does it */
+  upkeep?: boolean
+}): Promise<EngineHarness> {
   const dir = mkdtempSync(join(tmpdir(), `fm-${opts.name}-`))
   const db = await openDatabase({ dataDir: dir, databaseUrl: '' })
   const app = createAppServices(db, null, silentLogger)
@@ -35,6 +40,7 @@ export async function startEngineHarness(opts: { name: string; knowledge?: boole
     events: app.events,
     log: silentLogger,
     ...(opts.knowledge ? { hooks: knowledgeHooks(db, silentLogger) } : {}),
+    ...(opts.upkeep ? { upkeep: true } : {}),
   })
   const actor = (role: Role): Actor => ({ id: null, label: `${role}@example.test`, role, via: 'session' })
   return {

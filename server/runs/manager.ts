@@ -8,6 +8,7 @@ import { ACTIVE_STATUSES, type RunStatus } from '../../client-safe/run-config.ts
 import { type DriverDeps, RunDriver } from './driver.ts'
 import { holdHeapPacing } from './heap-pacer.ts'
 import { THIS_PROCESS } from './lease.ts'
+import { maintainEmbedded } from '../db/maintenance.ts'
 
 /** how long a run's lease lasts without renewal: a process that dies is replaced after this (FM_LEASE_S) */
 const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)
@@ -15,7 +16,13 @@ const LEASE_S = Math.max(3, Number(process.env.FM_LEASE_S) || 30)
 const STOP_GRACE_MS = 20_000
 
 /** what a driver needs, but its owner: the manager is it */
-export type ManagerDeps = Omit<DriverDeps, 'owner'>
+export type ManagerDeps = Omit<DriverDeps, 'owner'> & {
+  /**
+   * the embedded database's upkeep after each run that ends here: the console's process. A headless
+   * `fm-agent run` leaves it to the console's next start, so that its user does not wait for it
+   */
+  upkeep?: boolean
+}
 
 export class EngineManager {
   readonly owner = THIS_PROCESS
@@ -134,8 +141,31 @@ export class EngineManager {
         .updateMany({ where: { id: runId, leaseOwner: this.owner }, data: { leaseOwner: null, leaseUntil: null } })
         .catch(() => undefined)
     })
-    this.drivers.set(runId, { driver, done })
-    return done
+    const ended = done.then(async (r) => {
+      await this.maintain(runId, r.reason)
+      return r
+    })
+    this.drivers.set(runId, { driver, done: ended })
+    return ended
+  }
+
+  /**
+   * The embedded database's VACUUM (ANALYZE), once a run has ended (PGlite has no autovacuum). Not on
+   * a shutdown's detach, so that a Ctrl-C still exits at once; not while another run is driven here,
+   * since it holds PGlite's one connection: the next run's end catches up on what grew.
+   */
+  private async maintain(runId: string, reason: string | null) {
+    if (!this.deps.upkeep || this.deps.db.mode !== 'embedded' || reason === 'detached') return
+    if (this.drivers.size > 0 || [...this.launching.keys()].some((id) => id !== runId)) return
+    try {
+      const r = await maintainEmbedded(this.deps.db)
+      if (r.tables.length)
+        this.deps.log.debug(`database upkeep: VACUUM (ANALYZE) of ${r.tables.join(', ')} in ${Math.round(r.ms)} ms`)
+    } catch (e) {
+      this.deps.log.warn(
+        `the database's upkeep after run ${runId.slice(0, 8)} failed (the console may read this run more slowly; the next run's end tries again): ${(e as Error).message}`,
+      )
+    }
   }
 
   /** At start-up: pick up the runs that were active when their driving process died. */
