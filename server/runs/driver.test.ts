@@ -972,32 +972,13 @@ describe('knowledge in the loop', () => {
   })
 
   it('an embedding model that stops answering holds no run: full text at once, said once, the passages reach prompts', async () => {
-    const dataDir = tempDir()
-    const docs = tempDir()
-    writeFileSync(
-      join(docs, 'curve-advice.md'),
-      '# Fitting curves\n\nWhen the fit stalls, move the quadratic coefficient A toward 1.3 and the offset C toward 0.25 (marker okapi-3).\n',
-    )
-    const server = await startOpenAiTestServer()
+    const k = await heldEmbeddings('okapi-3')
     try {
-      const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-test-kb' }
-      const db = await openDatabase({ dataDir, databaseUrl: '' })
-      try {
-        await setEmbedderConfig(
-          db,
-          { provider: 'openai', model: 'text-embedding-3-small', baseURL: server.url, apiKeyEnv: 'OPENAI_API_KEY' },
-          SYSTEM_ACTOR,
-        )
-      } finally {
-        await db.close()
-      }
-      expect((await cli(['kb', 'import', docs, '--data-dir', dataDir], env)).code).toBe(0)
       // from here on every embeddings request hangs: the chat model's retry policy waited 300 s for each
-      const embeddings = () => server.requests.filter((q) => q.endpoint === 'embeddings').length
+      const embeddings = () => k.server.requests.filter((q) => q.endpoint === 'embeddings').length
       const asked = embeddings()
-      server.enqueue(...Array.from({ length: 20 }, () => ({ endpoint: 'embeddings' as const, type: 'hang' as const })))
-      const config = join(docs, 'run.json')
-      writeFileSync(config, JSON.stringify({ stagnationWindow: 3, islands: 2 }))
+      k.hold('held')
+      writeFileSync(k.config, JSON.stringify({ stagnationWindow: 3, islands: 2 }))
       const r = await cli(
         [
           'run',
@@ -1007,20 +988,20 @@ describe('knowledge in the loop', () => {
           '--max-evals',
           '40',
           '--config',
-          config,
+          k.config,
           '--json',
           '--data-dir',
-          dataDir,
+          k.dataDir,
         ],
-        env,
+        k.env,
       )
       expect(r.code, r.stderr).toBe(0)
       expect(r.stderr.match(/uses full text only, the embedding model is unavailable/g)).toHaveLength(1)
       // the cold start's bounded wait (two attempts), then no request until the pause is over
       expect(embeddings() - asked).toBeLessThanOrEqual(2)
-      expect(server.chatRequests().some((q) => JSON.stringify(q.body).includes('okapi-3'))).toBe(true)
+      expect(k.server.chatRequests().some((q) => JSON.stringify(q.body).includes('okapi-3'))).toBe(true)
     } finally {
-      await server.close()
+      await k.server.close()
     }
   })
 
