@@ -56,12 +56,15 @@ describe('the login page after a session ended', () => {
 })
 
 describe('signInErrorText', () => {
-  it('names the sign-in limit with its wait, and tells no wrong password from a disabled account', () => {
+  it('names the sign-in limits (address or email) with the wait, and tells no wrong password from a disabled account', () => {
     expect(signInErrorText(429, 'Too many requests. Please try again later.', '27')).toBe(
-      'Too many sign-in attempts from this address: try again in 27 s.',
+      'Too many sign-in attempts from this address or for this email: try again in 27 s.',
     )
     expect(signInErrorText(429, undefined, null)).toBe(
-      'Too many sign-in attempts from this address: try again in a minute.',
+      'Too many sign-in attempts from this address or for this email: try again in a minute.',
+    )
+    expect(signInErrorText(429, undefined, '841')).toBe(
+      'Too many sign-in attempts from this address or for this email: try again in 15 min.',
     )
     expect(signInErrorText(401, 'Invalid email or password', null)).toBe(
       'Wrong email or password, or the account is disabled.',

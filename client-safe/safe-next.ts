@@ -61,14 +61,17 @@ export function loginNoticeText(param: string | null | undefined): string | null
 
 /**
  * Why a sign-in was refused, for the login form: a wrong password or a disabled account alike (no
- * telling which), and the sign-in limit with its wait (the server sends it as x-retry-after).
+ * telling which), and the sign-in limits with their wait (the server sends it as x-retry-after): per
+ * address and per email alike, and the same for an email with no account, so the text names both.
  */
 export function signInErrorText(status: number, message: string | undefined, retryAfterS: string | null): string {
   if (status === 401) return 'Wrong email or password, or the account is disabled.'
   if (status === 429) {
     const s = Number(retryAfterS)
-    const wait = Number.isFinite(s) && s > 0 ? `in ${Math.ceil(s)} s` : 'in a minute'
-    return `Too many sign-in attempts from this address: try again ${wait}.`
+    // an email's lock lasts up to 15 min: 900 s is harder to read than minutes
+    const wait =
+      !Number.isFinite(s) || s <= 0 ? 'in a minute' : s >= 120 ? `in ${Math.ceil(s / 60)} min` : `in ${Math.ceil(s)} s`
+    return `Too many sign-in attempts from this address or for this email: try again ${wait}.`
   }
   return message || 'Sign-in failed.'
 }

@@ -22,6 +22,8 @@ export const EnvSchema = z.object({
     .transform((v) => v === '1' || v === 'true'),
   /** password sign-in attempts allowed per client per minute */
   FM_SIGNIN_LIMIT: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** failed password sign-ins per email (from any address) within 15 min before the email is locked for a while */
+  FM_SIGNIN_ACCOUNT_LIMIT: z.coerce.number().int().min(1).max(10_000).default(10),
   FM_LOG: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** seconds between a headless run's progress lines (default 1 on a terminal, 10 in a log file) */
   FM_PROGRESS_S: z.coerce.number().min(0.1).max(3600).optional(),

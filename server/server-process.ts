@@ -101,6 +101,7 @@ export async function startServer(opts: ServerOptions): Promise<ServerHandle> {
       trustedOrigins: [...new Set(origins)],
       secureCookies: url.startsWith('https:'),
       signInPerMinute: env.FM_SIGNIN_LIMIT,
+      signInFailuresPerAccount: env.FM_SIGNIN_ACCOUNT_LIMIT,
     })
 
     // other CLI processes on this machine reach this server through a socket only its user can open:

@@ -230,11 +230,11 @@ describe('a disabled account', () => {
 })
 
 describe('sign-in attempts', () => {
-  const attempt = (url: string, headers: Record<string, string> = {}) =>
+  const attempt = (url: string, headers: Record<string, string> = {}, email = ADMIN_EMAIL) =>
     rawRequest(`${url}/api/auth/sign-in/email`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: url, ...headers },
-      body: JSON.stringify({ email: ADMIN_EMAIL, password: 'not-the-password-1' }),
+      body: JSON.stringify({ email, password: 'not-the-password-1' }),
     })
 
   // first: the limit test below spends this client's sign-ins for the minute
@@ -259,7 +259,11 @@ describe('sign-in attempts', () => {
 
   it('are limited per client; a client cannot dodge the limit with its own X-Forwarded-For', async () => {
     const statuses: number[] = []
-    for (let i = 0; i < 24; i++) statuses.push((await attempt(h.url, { 'x-forwarded-for': `198.51.100.${i}` })).status)
+    // an email each: the per-email limit (10 failures) would otherwise answer first
+    for (let i = 0; i < 24; i++)
+      statuses.push(
+        (await attempt(h.url, { 'x-forwarded-for': `198.51.100.${i}` }, `guess-${i}@hardening.test`)).status,
+      )
     // 20 a minute per client (the file's earlier sign-ins count too), whatever address it claims
     const limited = statuses.indexOf(429)
     expect(statuses[0]).toBe(401)
@@ -287,7 +291,8 @@ describe('sign-in attempts', () => {
   })
 
   it('behind a trusted proxy (FM_TRUST_PROXY), each forwarded client has its own budget', async () => {
-    const proxied = await startApiHarness({ env: { FM_TRUST_PROXY: '1' } })
+    // one email throughout: its own limit is not what this is about
+    const proxied = await startApiHarness({ env: { FM_TRUST_PROXY: '1', FM_SIGNIN_ACCOUNT_LIMIT: '1000' } })
     try {
       const statuses: number[] = []
       // the client's own claim comes first; the proxy appends the address it saw
@@ -297,6 +302,123 @@ describe('sign-in attempts', () => {
       expect((await attempt(proxied.url, { 'x-forwarded-for': '203.0.113.8' })).status).toBe(401)
     } finally {
       await proxied.stop()
+    }
+  })
+})
+
+describe('sign-in limits per email (FM_SIGNIN_ACCOUNT_LIMIT), whatever the address', () => {
+  let strict: ApiHarness
+  let address = 0
+  // each attempt from an address of its own unless told: only the email's limit can apply
+  const attempt = (email: string, opts: { password?: string; from?: string } = {}) =>
+    rawRequest(`${strict.url}/api/auth/sign-in/email`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        origin: strict.url,
+        'x-forwarded-for': opts.from ?? `192.0.2.${++address}`,
+      },
+      body: JSON.stringify({ email, password: opts.password ?? 'not-the-password-1' }),
+    })
+  const limitedEvents = (email: string) =>
+    strict.server.app.db.prisma.auditEvent.findMany({
+      where: { action: 'user.sign-in-limited', actorLabel: email },
+      orderBy: { id: 'asc' },
+    })
+
+  beforeAll(async () => {
+    strict = await startApiHarness({
+      env: { FM_TRUST_PROXY: '1', FM_SIGNIN_LIMIT: '5', FM_SIGNIN_ACCOUNT_LIMIT: '3' },
+    })
+  }, 120_000)
+  afterAll(() => strict?.stop())
+
+  it('failures spread over many addresses lock the email, an account and an unknown email alike', async () => {
+    const answers: Record<string, RawResponse[]> = {}
+    for (const email of [strict.users.viewer.email, 'nobody-here@hardening.test']) {
+      answers[email] = []
+      for (let i = 0; i < 5; i++) answers[email].push(await attempt(email))
+    }
+    const [account, unknown] = Object.values(answers)
+    expect(account!.map((r) => r.status)).toEqual([401, 401, 401, 429, 429])
+    expect(unknown!.map((r) => r.status)).toEqual(account!.map((r) => r.status))
+    // the same answer as the address limit's, for both: it confirms no account
+    expect(account![3]!.body).toBe(unknown![3]!.body)
+    expect(JSON.parse(account![3]!.body)).toEqual({ message: 'Too many requests. Please try again later.' })
+    expect(Number(account![3]!.headers['x-retry-after'])).toBeGreaterThan(50)
+    // the lock holds the right password too: a guess that lands in it confirms nothing
+    expect((await attempt(strict.users.viewer.email, { password: USER_PASSWORD })).status).toBe(429)
+  })
+
+  it("one address's failures against many emails hit the address limit (FM_SIGNIN_LIMIT)", async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 7; i++)
+      statuses.push((await attempt(`sprayed-${i}@hardening.test`, { from: '198.18.0.1' })).status)
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429])
+    const events = await strict.server.app.db.prisma.auditEvent.findMany({
+      where: { action: 'user.sign-in-limited' },
+    })
+    const fromHere = events.filter((e) => (e.after as { from?: string }).from === '198.18.0.1')
+    expect(fromHere.map((e) => [e.actorLabel, e.after])).toEqual([
+      ['sprayed-5@hardening.test', { from: '198.18.0.1', limit: 'address', retryAfterS: expect.any(Number) }],
+    ])
+  })
+
+  it("a successful sign-in resets the email's count", async () => {
+    const email = strict.users.expert.email
+    const statuses: number[] = []
+    for (const password of [undefined, undefined, USER_PASSWORD, undefined, undefined, undefined, undefined])
+      statuses.push((await attempt(email, { password })).status)
+    expect(statuses).toEqual([401, 401, 200, 401, 401, 401, 429])
+  })
+
+  it('refused attempts are audited once per window, with the address and the limit, never the password', async () => {
+    const { createAuth } = await import('../auth/auth.ts')
+    const envAuth = strict.server.app.auth!
+    let t = 1_000_000
+    strict.server.app.auth = await createAuth(strict.server.app.db.prisma, {
+      secret: envAuth.options.secret!,
+      baseURL: envAuth.options.baseURL as string,
+      trustedOrigins: envAuth.options.trustedOrigins as string[],
+      secureCookies: false,
+      signInPerMinute: 5,
+      signInFailuresPerAccount: 3,
+      now: () => t,
+    })
+    try {
+      const email = 'audited-lock@hardening.test'
+      const statuses: number[] = []
+      for (let i = 0; i < 8; i++) statuses.push((await attempt(email)).status)
+      expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429])
+      expect((await limitedEvents(email)).map((e) => e.after)).toEqual([
+        { from: '192.0.2.' + (address - 4), limit: 'account', retryAfterS: 60 },
+      ])
+      // the email's window later: the first lock is over, one more failure locks it twice as long
+      t += 15 * 60_000
+      expect((await attempt(email)).status).toBe(401)
+      expect((await attempt(email)).status).toBe(429)
+      expect((await attempt(email)).status).toBe(429)
+      const events = await limitedEvents(email)
+      expect(events.map((e) => (e.after as { retryAfterS: number }).retryAfterS)).toEqual([60, 120])
+      expect(events.every((e) => e.actorId === null && e.targetType === 'user')).toBe(true)
+      // the address limit is Better Auth's, on the wall clock: still in force a minute later by this clock
+      const from = '198.18.0.2'
+      for (let i = 0; i < 8; i++) await attempt(`spray-${i}@hardening.test`, { from })
+      t += 60_000
+      expect((await attempt('spray-9@hardening.test', { from })).status).toBe(429)
+      const fromHere = (
+        await strict.server.app.db.prisma.auditEvent.findMany({
+          where: { action: 'user.sign-in-limited' },
+          orderBy: { id: 'asc' },
+        })
+      ).filter((e) => (e.after as { from?: string }).from === from)
+      expect(fromHere.map((e) => e.actorLabel)).toEqual(['spray-5@hardening.test', 'spray-9@hardening.test'])
+      const all = await strict.server.app.db.prisma.auditEvent.findMany({ where: { action: { startsWith: 'user.' } } })
+      expect(JSON.stringify(all, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(
+        'not-the-password-1',
+      )
+    } finally {
+      strict.server.app.auth = envAuth
     }
   })
 })

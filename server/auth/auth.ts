@@ -4,6 +4,7 @@
 // other than the server's never load it.
 import type { PrismaClient } from '../db.ts'
 import { audit } from '../services/audit.ts'
+import { AttemptWindow, FailureLock } from './attempts.ts'
 import type { Role } from './roles.ts'
 
 /** The header Better Auth reads the client's address from; the HTTP server sets it on every request. */
@@ -18,6 +19,26 @@ export interface AuthOptions {
   secureCookies: boolean
   /** password sign-in attempts per client per minute (FM_SIGNIN_LIMIT, default 20) */
   signInPerMinute?: number
+  /** failed password sign-ins per email within 15 min before it is locked (FM_SIGNIN_ACCOUNT_LIMIT, default 10) */
+  signInFailuresPerAccount?: number
+  /** the clock of the per-account limit and of the limited attempts' audit (tests) */
+  now?: () => number
+}
+
+const SIGN_IN_PATH = '/api/auth/sign-in/email'
+const ADDRESS_WINDOW_S = 60
+const ACCOUNT_WINDOW_MS = 15 * 60_000
+const ACCOUNT_LOCK_MS = 60_000
+// the longest a guesser (or a prankster spending wrong passwords) can keep an account's owner waiting
+const ACCOUNT_LOCK_MAX_MS = 15 * 60_000
+
+/** Better Auth's own answer of its address limit: the two limits cannot be told apart, nor an account that exists */
+function tooManyAttempts(retryAfterS: number) {
+  return new Response(JSON.stringify({ message: 'Too many requests. Please try again later.' }), {
+    status: 429,
+    statusText: 'Too Many Requests',
+    headers: { 'Content-Type': 'application/json', 'X-Retry-After': String(retryAfterS) },
+  })
 }
 
 export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
@@ -26,7 +47,7 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
     import('better-auth/adapters/prisma'),
     import('better-auth/api'),
   ])
-  return betterAuth({
+  const auth = betterAuth({
     appName: 'FM Agent',
     secret: opts.secret,
     baseURL: opts.baseURL,
@@ -96,7 +117,7 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
       enabled: true,
       window: 60,
       max: 100,
-      customRules: { '/sign-in/email': { window: 60, max: opts.signInPerMinute ?? 20 } },
+      customRules: { '/sign-in/email': { window: ADDRESS_WINDOW_S, max: opts.signInPerMinute ?? 20 } },
     },
     advanced: {
       // set by the HTTP server from the socket (or a trusted proxy), never taken from the client
@@ -107,6 +128,74 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
     },
     telemetry: { enabled: false },
   })
+
+  // Per email, whatever the address: guesses spread over many addresses (a botnet, IPv6) are not slowed
+  // by the address limit. In this process's memory, like Better Auth's address limit: with several
+  // console processes (server mode, behind a load balancer) each counts apart, so a guesser gets up to
+  // that many times the tries, and a restart forgets the counts. The lock is bounded (15 min after the
+  // last failure) and holds only password sign-in: API tokens and the local socket still work.
+  const accounts = new FailureLock(
+    opts.signInFailuresPerAccount ?? 10,
+    ACCOUNT_WINDOW_MS,
+    ACCOUNT_LOCK_MS,
+    ACCOUNT_LOCK_MAX_MS,
+    opts.now,
+  )
+  // one audit event per address or email per window: a flood of refused attempts is not a flood of events
+  const noted = {
+    address: new AttemptWindow(1, ADDRESS_WINDOW_S * 1000, opts.now),
+    account: new AttemptWindow(1, ACCOUNT_WINDOW_MS, opts.now),
+  }
+  const noteLimited = async (limit: 'address' | 'account', email: string, from: string | null, retryAfterS: number) => {
+    const key = limit === 'address' ? (from ?? '') : email
+    if (noted[limit].waitS(key) !== null) return
+    noted[limit].record(key)
+    const user = email ? await prisma.user.findUnique({ where: { email }, select: { id: true, role: true } }) : null
+    await audit(
+      prisma,
+      {
+        id: user?.id ?? null,
+        label: email || '(no email given)',
+        role: (user?.role as Role) ?? 'viewer',
+        via: 'session',
+      },
+      {
+        action: 'user.sign-in-limited',
+        targetType: 'user',
+        targetId: user?.id ?? null,
+        after: { from, limit, retryAfterS },
+      },
+    ).catch(() => undefined)
+  }
+
+  const handle = auth.handler
+  auth.handler = async (request: Request) => {
+    if (request.method !== 'POST' || new URL(request.url).pathname !== SIGN_IN_PATH) return handle(request)
+    const body: unknown = await request
+      .clone()
+      .json()
+      .catch(() => null)
+    const given = body && typeof body === 'object' ? (body as Record<string, unknown>).email : undefined
+    const email = typeof given === 'string' ? given.toLowerCase().slice(0, 320) : ''
+    const from = request.headers.get(CLIENT_ADDRESS_HEADER)
+    const wait = email ? accounts.begin(email) : null
+    if (wait !== null) {
+      await noteLimited('account', email, from, wait)
+      return tooManyAttempts(wait)
+    }
+    let outcome: 'failure' | 'success' | 'other' = 'other'
+    try {
+      const res = await handle(request)
+      if (res.status === 429) await noteLimited('address', email, from, Number(res.headers.get('x-retry-after')) || 0)
+      // a wrong password and an unknown email alike (Better Auth answers both 401): no telling which
+      outcome = res.status === 401 ? 'failure' : res.ok ? 'success' : 'other'
+      return res
+    } finally {
+      if (email) accounts.settle(email, outcome)
+    }
+  }
+  auth.fetch = auth.handler
+  return auth
 }
 
 export type Auth = Awaited<ReturnType<typeof createAuth>>
