@@ -47,6 +47,20 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
     import('better-auth/adapters/prisma'),
     import('better-auth/api'),
   ])
+  /** a sign-in attempt on the audit log, as the user it names (an unknown email: a viewer with no id) */
+  const auditSignIn = async (action: string, email: string, after: Record<string, unknown>) => {
+    const user = email ? await prisma.user.findUnique({ where: { email }, select: { id: true, role: true } }) : null
+    await audit(
+      prisma,
+      {
+        id: user?.id ?? null,
+        label: email || '(no email given)',
+        role: (user?.role as Role) ?? 'viewer',
+        via: 'session',
+      },
+      { action, targetType: 'user', targetId: user?.id ?? null, after },
+    ).catch(() => undefined)
+  }
   const auth = betterAuth({
     appName: 'FM Agent',
     secret: opts.secret,
@@ -94,22 +108,9 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
         const email = typeof ctx.body?.email === 'string' ? ctx.body.email.toLowerCase().slice(0, 320) : ''
         const returned = ctx.context.returned
         const failed = returned instanceof Error || (returned instanceof Response && !returned.ok)
-        const user = email ? await prisma.user.findUnique({ where: { email }, select: { id: true, role: true } }) : null
-        await audit(
-          prisma,
-          {
-            id: user?.id ?? null,
-            label: email || '(no email given)',
-            role: (user?.role as Role) ?? 'viewer',
-            via: 'session',
-          },
-          {
-            action: failed ? 'user.sign-in-refused' : 'user.sign-in',
-            targetType: 'user',
-            targetId: user?.id ?? null,
-            after: { from: ctx.headers?.get(CLIENT_ADDRESS_HEADER) ?? null },
-          },
-        ).catch(() => undefined)
+        await auditSignIn(failed ? 'user.sign-in-refused' : 'user.sign-in', email, {
+          from: ctx.headers?.get(CLIENT_ADDRESS_HEADER) ?? null,
+        })
         return withoutSessionToken(returned)
       }),
     },
@@ -150,22 +151,7 @@ export async function createAuth(prisma: PrismaClient, opts: AuthOptions) {
     const key = limit === 'address' ? (from ?? '') : email
     if (noted[limit].waitS(key) !== null) return
     noted[limit].record(key)
-    const user = email ? await prisma.user.findUnique({ where: { email }, select: { id: true, role: true } }) : null
-    await audit(
-      prisma,
-      {
-        id: user?.id ?? null,
-        label: email || '(no email given)',
-        role: (user?.role as Role) ?? 'viewer',
-        via: 'session',
-      },
-      {
-        action: 'user.sign-in-limited',
-        targetType: 'user',
-        targetId: user?.id ?? null,
-        after: { from, limit, retryAfterS },
-      },
-    ).catch(() => undefined)
+    await auditSignIn('user.sign-in-limited', email, { from, limit, retryAfterS })
   }
 
   const handle = auth.handler
