@@ -1038,7 +1038,26 @@ describe('knowledge in the loop', () => {
     /** embeddings requests held so far (each attempt of the client is one) */
     const held = () => server.requests.filter((q) => q.endpoint === 'embeddings' && q.response?.kind === 'hang').length
     const config = join(docs, 'run.json')
-    return { dataDir, server, env, hold, held, config }
+    /** `fm-agent run` of the curve problem on the stand-in; `stalls`: one island, stalled after 3 evaluations */
+    const run = (maxEvals: number, stalls = false) => {
+      if (stalls) writeFileSync(config, JSON.stringify({ stagnationWindow: 3, islands: 1 }))
+      return new WatchedCli(
+        [
+          'run',
+          CURVE,
+          '--model',
+          'openai:scripted-model',
+          '--max-evals',
+          String(maxEvals),
+          ...(stalls ? ['--config', config] : []),
+          '--json',
+          '--data-dir',
+          dataDir,
+        ],
+        env,
+      )
+    }
+    return { dataDir, server, env, hold, held, config, run }
   }
 
   /** What the run wrote of retrievals, and when it ended. */
@@ -1057,27 +1076,23 @@ describe('knowledge in the loop', () => {
   const RETRIEVAL_TROUBLE =
     /retrieval failed|no knowledge passages|is closed|AbortError|operation was aborted|unhandled/i
 
+  /** cancelled with the run: no embedding asked after its end, no retrieval row written after it, nothing said */
+  async function expectNothingAfter(
+    k: Awaited<ReturnType<typeof heldEmbeddings>>,
+    end: Awaited<ReturnType<WatchedCli['done']>>,
+    heldAtEnd: number,
+  ) {
+    expect(k.held()).toBe(heldAtEnd)
+    const { run, rows } = await retrievalsOf(k.dataDir, end.json.runId)
+    for (const r of rows) expect(r.createdAt.getTime()).toBeLessThanOrEqual(run.finishedAt!.getTime())
+    expect(end.stderr).not.toMatch(RETRIEVAL_TROUBLE)
+  }
+
   it("a stop cancels a stalled island's retrieval the embedding model holds: the run ends at once, nothing written after it, nothing said", async () => {
     const k = await heldEmbeddings('quokka-5')
     try {
       k.hold('answered')
-      writeFileSync(k.config, JSON.stringify({ stagnationWindow: 3, islands: 1 }))
-      const run = new WatchedCli(
-        [
-          'run',
-          CURVE,
-          '--model',
-          'openai:scripted-model',
-          '--max-evals',
-          '100000',
-          '--config',
-          k.config,
-          '--json',
-          '--data-dir',
-          k.dataDir,
-        ],
-        k.env,
-      )
+      const run = k.run(100_000, true)
       // the island stalled and its retrieval waits for the query's vector
       expect(await run.until(() => k.held() > 0), run.stderr).toBe(true)
       run.child.kill('SIGINT')
@@ -1086,11 +1101,8 @@ describe('knowledge in the loop', () => {
       const end = await run.done()
       expect(end.code, end.stderr).toBe(130)
       expect(end.json).toMatchObject({ status: 'stopped' })
-      // cancelled with the run: its bounded wait did not go on to ask the model again after the end
-      expect(k.held()).toBe(heldAtEnd)
-      const { run: row, rows } = await retrievalsOf(k.dataDir, end.json.runId)
-      for (const r of rows) expect(r.createdAt.getTime()).toBeLessThanOrEqual(row.finishedAt!.getTime())
-      expect(end.stderr).not.toMatch(RETRIEVAL_TROUBLE)
+      // its bounded wait did not go on to ask the model again after the end
+      await expectNothingAfter(k, end, heldAtEnd)
     } finally {
       await k.server.close()
     }
@@ -1100,23 +1112,7 @@ describe('knowledge in the loop', () => {
     const k = await heldEmbeddings('numbat-2')
     try {
       k.hold('answered')
-      writeFileSync(k.config, JSON.stringify({ stagnationWindow: 3, islands: 1 }))
-      const run = new WatchedCli(
-        [
-          'run',
-          CURVE,
-          '--model',
-          'openai:scripted-model',
-          '--max-evals',
-          '30',
-          '--config',
-          k.config,
-          '--json',
-          '--data-dir',
-          k.dataDir,
-        ],
-        k.env,
-      )
+      const run = k.run(30, true)
       expect(await run.until(() => /run completed:/.test(run.stderr)), run.stderr).toBe(true)
       const heldAtEnd = k.held()
       const end = await run.done()
@@ -1124,11 +1120,8 @@ describe('knowledge in the loop', () => {
       expect(end.json).toMatchObject({ status: 'completed' })
       // an island stalled and its retrieval was held by the model when the budget was reached
       expect(heldAtEnd, end.stderr).toBeGreaterThan(0)
-      // cancelled with the run: its bounded wait did not go on to ask the model again after the end
-      expect(k.held()).toBe(heldAtEnd)
-      const { run: row, rows } = await retrievalsOf(k.dataDir, end.json.runId)
-      for (const r of rows) expect(r.createdAt.getTime()).toBeLessThanOrEqual(row.finishedAt!.getTime())
-      expect(end.stderr).not.toMatch(RETRIEVAL_TROUBLE)
+      // its bounded wait did not go on to ask the model again after the end
+      await expectNothingAfter(k, end, heldAtEnd)
     } finally {
       await k.server.close()
     }
@@ -1188,10 +1181,7 @@ describe('knowledge in the loop', () => {
     try {
       // the cold start's own query is the first embedding asked for
       k.hold('held')
-      const run = new WatchedCli(
-        ['run', CURVE, '--model', 'openai:scripted-model', '--max-evals', '100000', '--json', '--data-dir', k.dataDir],
-        k.env,
-      )
+      const run = k.run(100_000)
       expect(await run.until(() => k.held() > 0), run.stderr).toBe(true)
       run.child.kill('SIGINT')
       expect(await run.until(() => /run stopped:/.test(run.stderr)), run.stderr).toBe(true)
@@ -1200,10 +1190,9 @@ describe('knowledge in the loop', () => {
       expect(end.code, end.stderr).toBe(130)
       expect(end.json).toMatchObject({ status: 'stopped' })
       // its bounded wait did not go on to ask the model again, nor fall back to full text
-      expect(k.held()).toBe(heldAtEnd)
+      await expectNothingAfter(k, end, heldAtEnd)
       const { rows } = await retrievalsOf(k.dataDir, end.json.runId)
       expect(rows.filter((r) => r.trigger === 'cold-start')).toEqual([])
-      expect(end.stderr).not.toMatch(RETRIEVAL_TROUBLE)
     } finally {
       await k.server.close()
     }
