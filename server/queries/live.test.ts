@@ -62,12 +62,16 @@ describe('the live feed of a run', () => {
 })
 
 describe('the watch of one candidate', () => {
-  /** A run's last candidate set back to queued, watched (no backstop read within a test), its reads counted. */
-  async function watchQueued() {
+  /**
+   * A run's last candidate set back to queued, watched (no backstop read within a test), its reads
+   * counted; `before`: what happened to it before the watch started.
+   */
+  async function watchQueued(before?: (c: { runId: string; id: string; events: EventBus }) => Promise<void>) {
     const { runId } = await seedSyntheticRun(db, { candidates: 4, islands: 1 })
     const id = syntheticId(runId, 3)
     await db.sql(`UPDATE candidates SET status = 'queued', eval_index = NULL WHERE id = $1`, [id])
     const events = new EventBus()
+    await before?.({ runId, id, events })
     const ac = new AbortController()
     const reads = vi.spyOn(db.prisma.candidate, 'findFirst')
     const watch = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
@@ -96,15 +100,11 @@ describe('the watch of one candidate', () => {
   }, 60_000)
 
   it('ends on its first read when the candidate was evaluated and applied before the watch started', async () => {
-    const { runId } = await seedSyntheticRun(db, { candidates: 4, islands: 1 })
-    const id = syntheticId(runId, 3)
-    const events = new EventBus()
     // the engine stored and applied it as the page loaded: its event came before the watch
-    await db.sql(`UPDATE candidates SET status = 'evaluated', eval_index = 3 WHERE id = $1`, [id])
-    events.publish({ runId, type: 'candidate', payload: { id, evalIndex: 3 } })
-    const ac = new AbortController()
-    const reads = vi.spyOn(db.prisma.candidate, 'findFirst')
-    const watch = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
+    const { ac, reads, watch } = await watchQueued(async ({ runId, id, events }) => {
+      await db.sql(`UPDATE candidates SET status = 'evaluated', eval_index = 3 WHERE id = $1`, [id])
+      events.publish({ runId, type: 'candidate', payload: { id, evalIndex: 3 } })
+    })
     try {
       expect((await watch.next()).value).toEqual({ status: 'evaluated' })
       expect(reads).toHaveBeenCalledTimes(1)
@@ -117,15 +117,11 @@ describe('the watch of one candidate', () => {
   }, 60_000)
 
   it('an evaluated row the engine has not applied yet waits for its event, whatever came before it', async () => {
-    const { runId } = await seedSyntheticRun(db, { candidates: 4, islands: 1 })
-    const id = syntheticId(runId, 3)
-    const events = new EventBus()
     // the previous result is applied; ours is stored (the row says evaluated) and not applied yet
-    events.publish({ runId, type: 'candidate', payload: { id: syntheticId(runId, 2), evalIndex: 2 } })
-    await db.sql(`UPDATE candidates SET status = 'evaluated', eval_index = 3 WHERE id = $1`, [id])
-    const ac = new AbortController()
-    const reads = vi.spyOn(db.prisma.candidate, 'findFirst')
-    const watch = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
+    const { runId, id, events, ac, reads, watch } = await watchQueued(async ({ runId, id, events }) => {
+      events.publish({ runId, type: 'candidate', payload: { id: syntheticId(runId, 2), evalIndex: 2 } })
+      await db.sql(`UPDATE candidates SET status = 'evaluated', eval_index = 3 WHERE id = $1`, [id])
+    })
     try {
       const first = watch.next()
       await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
