@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Db, openDatabase } from '../db.ts'
 import { EventBus } from '../events.ts'
+import { observed } from '../../test-support/held.ts'
 import { seedSyntheticRun, syntheticId } from '../../test-support/synthetic-run.ts'
 import type { LiveMessage } from '../../client-safe/types.ts'
 import { liveCandidate, liveRun } from './live.ts'
@@ -82,7 +83,7 @@ describe('the watch of one candidate', () => {
     const { runId, id, events, ac, reads, watch } = await watchQueued()
     try {
       const first = watch.next()
-      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
+      await observed(() => reads.mock.calls.length >= 1)
       // another candidate's result is no reason to read
       events.publish({ runId, type: 'candidate', payload: { id: syntheticId(runId, 2) } })
       // stored, but the judge's review (say) is not: the row says evaluated, the engine has not said so
@@ -124,7 +125,7 @@ describe('the watch of one candidate', () => {
     })
     try {
       const first = watch.next()
-      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
+      await observed(() => reads.mock.calls.length >= 1)
       // the first read has answered (the watch decided on it) before the engine applies ours
       await reads.mock.results[0]!.value
       events.publish({ runId, type: 'candidate', payload: { id, evalIndex: 3 } })
@@ -143,7 +144,7 @@ describe('the watch of one candidate', () => {
     const { runId, id, events, ac, reads, watch } = await watchQueued()
     try {
       const first = watch.next()
-      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
+      await observed(() => reads.mock.calls.length >= 1)
       await db.sql(`UPDATE candidates SET status = 'rejected', reject_reason = 'run stopped' WHERE id = $1`, [id])
       events.publish({ runId, type: 'status', payload: { status: 'stopped' } })
       expect((await first).value).toEqual({ status: 'rejected' })
@@ -154,10 +155,10 @@ describe('the watch of one candidate', () => {
       reads.mockClear()
       const again = liveCandidate({ db, events }, runId, id, ac.signal, { pollMs: HOUR })[Symbol.asyncIterator]()
       const next = again.next()
-      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(1))
+      await observed(() => reads.mock.calls.length >= 1)
       await db.sql(`UPDATE candidates SET status = 'evaluated' WHERE id = $1`, [id])
       events.publish({ runId, type: 'status', payload: { status: 'paused' } })
-      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(2))
+      await observed(() => reads.mock.calls.length >= 2)
       events.publish({ runId, type: 'status', payload: { status: 'evolving' } })
       expect((await next).value).toEqual({ status: 'evaluated' })
       expect((await again.next()).done).toBe(true)
